@@ -1,0 +1,46 @@
+"""Forward kinematics for BVH-style skeletons (numpy, vectorised over frames).
+
+``G_j = G_parent @ R_j`` and ``p_j = p_parent + G_parent @ offset_j``; the root's
+``R_0`` is its global orientation and its position is ``root_translation``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .skeleton import Skeleton
+
+
+def forward_kinematics(skeleton: Skeleton, rotations: np.ndarray, root_translation: np.ndarray | None = None,
+                       local_offsets: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Local rotations [T,J,3,3] -> (global rotations [T,J,3,3], positions [T,J,3]).
+
+    root_translation: [T,3] root positions (default: the root's rest position).
+    local_offsets: optional [T,J,3] per-frame parent-local offsets (translating joints);
+    default the skeleton's rest offsets.
+    """
+    rotations = np.asarray(rotations, np.float64)
+    T, J = rotations.shape[:2]
+    offsets = skeleton.offsets
+    G = np.empty_like(rotations)
+    P = np.empty((T, J, 3))
+    G[:, 0] = rotations[:, 0]
+    P[:, 0] = offsets[0] if root_translation is None else root_translation
+    parents = skeleton.parents
+    for j in range(1, J):
+        p = parents[j]
+        G[:, j] = G[:, p] @ rotations[:, j]
+        if local_offsets is None:
+            P[:, j] = P[:, p] + G[:, p] @ offsets[j]
+        else:
+            P[:, j] = P[:, p] + np.einsum("tab,tb->ta", G[:, p], local_offsets[:, j])
+    return G, P
+
+
+def global_to_local(skeleton: Skeleton, global_rotations: np.ndarray) -> np.ndarray:
+    """Global rotations [T,J,3,3] -> local rotations [T,J,3,3] (``R_j = G_parent^T G_j``)."""
+    G = np.asarray(global_rotations, np.float64)
+    R = np.empty_like(G)
+    R[:, 0] = G[:, 0]
+    p = skeleton.parents[1:]
+    R[:, 1:] = np.swapaxes(G[:, p], -1, -2) @ G[:, 1:]
+    return R

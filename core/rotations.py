@@ -1,0 +1,203 @@
+"""Rotation conventions and conversions (numpy, vectorised over leading dims).
+
+Conventions used across pose2rot:
+- matrices ``[...,3,3]`` act on column vectors (``v' = R @ v``);
+- quaternions are w-first ``[...,4] = (w, x, y, z)``;
+- 6D is the first two ROWS of the matrix, row-major ``[R00,R01,R02,R10,R11,R12]``;
+- Euler angles are intrinsic in the order given (``"ZXY"`` means ``Rz(e0) @ Rx(e1) @ Ry(e2)``),
+  radians, as BVH channels are read left to right.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+_AXIS = {"X": 0, "Y": 1, "Z": 2}
+EULER_ORDERS = ("XYZ", "XZY", "YXZ", "YZX", "ZXY", "ZYX")
+
+
+def normalize(v: np.ndarray, eps: float = 1e-12) -> np.ndarray:
+    """Unit vectors along the last axis (zero vectors stay zero)."""
+    n = np.linalg.norm(v, axis=-1, keepdims=True)
+    return v / np.maximum(n, eps)
+
+
+def skew(v: np.ndarray) -> np.ndarray:
+    """[...,3] -> [...,3,3] cross-product matrix."""
+    z = np.zeros(v.shape[:-1])
+    x, y, w = v[..., 0], v[..., 1], v[..., 2]
+    return np.stack([np.stack([z, -w, y], -1), np.stack([w, z, -x], -1), np.stack([-y, x, z], -1)], -2)
+
+
+# ----------------------------------------------------------------------------- quaternions
+def quat_to_matrix(q: np.ndarray) -> np.ndarray:
+    """w-first quaternions [...,4] (any norm > 0) -> rotation matrices [...,3,3]."""
+    q = normalize(np.asarray(q, np.float64))
+    w, x, y, z = np.moveaxis(q, -1, 0)
+    xx, yy, zz = x * x, y * y, z * z
+    xy, xz, yz, wx, wy, wz = x * y, x * z, y * z, w * x, w * y, w * z
+    return np.stack([
+        np.stack([1 - 2 * (yy + zz), 2 * (xy - wz), 2 * (xz + wy)], -1),
+        np.stack([2 * (xy + wz), 1 - 2 * (xx + zz), 2 * (yz - wx)], -1),
+        np.stack([2 * (xz - wy), 2 * (yz + wx), 1 - 2 * (xx + yy)], -1),
+    ], -2)
+
+
+def matrix_to_quat(R: np.ndarray) -> np.ndarray:
+    """Rotation matrices [...,3,3] -> unit w-first quaternions [...,4] with w >= 0."""
+    R = np.asarray(R, np.float64)
+    m00, m11, m22 = R[..., 0, 0], R[..., 1, 1], R[..., 2, 2]
+    # four candidate (unnormalised) quaternions; pick the best conditioned per element
+    cands = np.stack([
+        np.stack([1 + m00 + m11 + m22, R[..., 2, 1] - R[..., 1, 2], R[..., 0, 2] - R[..., 2, 0], R[..., 1, 0] - R[..., 0, 1]], -1),
+        np.stack([R[..., 2, 1] - R[..., 1, 2], 1 + m00 - m11 - m22, R[..., 0, 1] + R[..., 1, 0], R[..., 0, 2] + R[..., 2, 0]], -1),
+        np.stack([R[..., 0, 2] - R[..., 2, 0], R[..., 0, 1] + R[..., 1, 0], 1 - m00 + m11 - m22, R[..., 1, 2] + R[..., 2, 1]], -1),
+        np.stack([R[..., 1, 0] - R[..., 0, 1], R[..., 0, 2] + R[..., 2, 0], R[..., 1, 2] + R[..., 2, 1], 1 - m00 - m11 + m22], -1),
+    ], -2)
+    diag = np.stack([1 + m00 + m11 + m22, 1 + m00 - m11 - m22, 1 - m00 + m11 - m22, 1 - m00 - m11 + m22], -1)
+    best = np.argmax(diag, axis=-1)
+    q = np.take_along_axis(cands, best[..., None, None], axis=-2)[..., 0, :]
+    q = normalize(q)
+    return np.where(q[..., :1] < 0, -q, q)
+
+
+def quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Hamilton product of w-first quaternions (a then applied after b: R(a) @ R(b))."""
+    aw, ax, ay, az = np.moveaxis(a, -1, 0)
+    bw, bx, by, bz = np.moveaxis(b, -1, 0)
+    return np.stack([
+        aw * bw - ax * bx - ay * by - az * bz,
+        aw * bx + ax * bw + ay * bz - az * by,
+        aw * by - ax * bz + ay * bw + az * bx,
+        aw * bz + ax * by - ay * bx + az * bw,
+    ], -1)
+
+
+def quat_continuity(q: np.ndarray, axis: int = 0) -> np.ndarray:
+    """Flip quaternion signs along ``axis`` (time) so consecutive ones have dot >= 0."""
+    q = np.moveaxis(np.asarray(q, np.float64), axis, 0)
+    if q.shape[0] < 2:
+        return np.moveaxis(q.copy(), 0, axis)
+    dots = np.sum(q[1:] * q[:-1], axis=-1)
+    flips = np.concatenate([np.zeros((1,) + dots.shape[1:], bool), dots < 0], axis=0)
+    sign = np.where(np.cumsum(flips, axis=0) % 2 == 1, -1.0, 1.0)
+    return np.moveaxis(q * sign[..., None], 0, axis)
+
+
+# ----------------------------------------------------------------------------- 6D
+def matrix_to_rot6d(R: np.ndarray) -> np.ndarray:
+    """[...,3,3] -> [...,6]: first two rows, row-major."""
+    R = np.asarray(R)
+    return R[..., :2, :].reshape(R.shape[:-2] + (6,))
+
+
+def rot6d_to_matrix(v: np.ndarray) -> np.ndarray:
+    """[...,6] -> [...,3,3] by Gram–Schmidt; rows b1, b2, b3 = b1 x b2."""
+    v = np.asarray(v, np.float64)
+    b1 = normalize(v[..., 0:3])
+    a2 = v[..., 3:6]
+    b2 = normalize(a2 - np.sum(b1 * a2, -1, keepdims=True) * b1)
+    b3 = np.cross(b1, b2)
+    return np.stack([b1, b2, b3], axis=-2)
+
+
+# ----------------------------------------------------------------------------- axis-angle
+def axis_angle_to_matrix(axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
+    """Rodrigues: unit axis [...,3], angle [...] (radians) -> [...,3,3]."""
+    axis = normalize(np.asarray(axis, np.float64))
+    angle = np.asarray(angle, np.float64)[..., None, None]
+    K = skew(axis)
+    eye = np.broadcast_to(np.eye(3), K.shape)
+    return eye + np.sin(angle) * K + (1 - np.cos(angle)) * (K @ K)
+
+
+def basic_rotation(axis: int, angle: np.ndarray) -> np.ndarray:
+    """Rotation about coordinate axis 0/1/2 by ``angle`` [...] radians -> [...,3,3]."""
+    angle = np.asarray(angle, np.float64)
+    c, s = np.cos(angle), np.sin(angle)
+    o, z = np.ones_like(angle), np.zeros_like(angle)
+    if axis == 0:
+        rows = [[o, z, z], [z, c, -s], [z, s, c]]
+    elif axis == 1:
+        rows = [[c, z, s], [z, o, z], [-s, z, c]]
+    else:
+        rows = [[c, -s, z], [s, c, z], [z, z, o]]
+    return np.stack([np.stack(r, -1) for r in rows], -2)
+
+
+def rotation_between(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Smallest rotation taking direction u to direction v ([...,3] each) -> [...,3,3].
+
+    Opposite directions get a half turn about an axis perpendicular to u.
+    """
+    u = normalize(np.asarray(u, np.float64))
+    v = normalize(np.asarray(v, np.float64))
+    w = 1.0 + np.sum(u * v, -1)
+    xyz = np.cross(u, v)
+    opposite = w < 1e-10
+    if np.any(opposite):
+        # any axis perpendicular to u
+        alt = np.where(np.abs(u[..., :1]) < 0.9, np.array([1.0, 0, 0]), np.array([0, 1.0, 0]))
+        perp = normalize(np.cross(u, alt))
+        xyz = np.where(opposite[..., None], perp, xyz)
+        w = np.where(opposite, 0.0, w)
+    return quat_to_matrix(np.concatenate([w[..., None], xyz], -1))
+
+
+# ----------------------------------------------------------------------------- Euler
+def euler_to_matrix(angles: np.ndarray, order: str) -> np.ndarray:
+    """Intrinsic Euler angles [...,3] (radians) in ``order`` (e.g. "ZXY") -> [...,3,3]."""
+    order = order.upper()
+    if order not in EULER_ORDERS:
+        raise ValueError(f"unknown rotation order '{order}' (use one of {', '.join(EULER_ORDERS)})")
+    angles = np.asarray(angles, np.float64)
+    R = basic_rotation(_AXIS[order[0]], angles[..., 0])
+    R = R @ basic_rotation(_AXIS[order[1]], angles[..., 1])
+    return R @ basic_rotation(_AXIS[order[2]], angles[..., 2])
+
+
+def matrix_to_euler(R: np.ndarray, order: str) -> np.ndarray:
+    """Rotation matrices [...,3,3] -> intrinsic Euler angles [...,3] (radians), middle angle in
+    [-pi/2, pi/2]; at gimbal lock the last angle is 0."""
+    order = order.upper()
+    if order not in EULER_ORDERS:
+        raise ValueError(f"unknown rotation order '{order}' (use one of {', '.join(EULER_ORDERS)})")
+    i, j, k = (_AXIS[c] for c in order)
+    s = 1.0 if (i, j, k) in ((0, 1, 2), (1, 2, 0), (2, 0, 1)) else -1.0
+    R = np.asarray(R, np.float64)
+    sin_mid = np.clip(s * R[..., i, k], -1.0, 1.0)
+    e1 = np.arcsin(sin_mid)
+    cos_mid = np.sqrt(np.maximum(0.0, 1.0 - sin_mid * sin_mid))
+    locked = cos_mid < 1e-7
+    e0 = np.arctan2(-s * R[..., j, k], R[..., k, k])
+    e2 = np.arctan2(-s * R[..., i, j], R[..., i, i])
+    e0_locked = np.arctan2(s * R[..., k, j], R[..., j, j])
+    e0 = np.where(locked, e0_locked, e0)
+    e2 = np.where(locked, 0.0, e2)
+    return np.stack([e0, e1, e2], -1)
+
+
+def unwrap_euler(angles: np.ndarray, axis: int = 0) -> np.ndarray:
+    """Remove 2*pi jumps between consecutive frames (radians) so curves stay continuous."""
+    return np.unwrap(angles, axis=axis)
+
+
+# ----------------------------------------------------------------------------- metrics / fitting
+def geodesic_angle(R1: np.ndarray, R2: np.ndarray) -> np.ndarray:
+    """Angle (radians) of R1^T R2, numerically stable at 0 and pi. Shapes broadcast [...,3,3]."""
+    D = np.swapaxes(R1, -1, -2) @ R2
+    tr = D[..., 0, 0] + D[..., 1, 1] + D[..., 2, 2]
+    vee = np.stack([D[..., 2, 1] - D[..., 1, 2], D[..., 0, 2] - D[..., 2, 0], D[..., 1, 0] - D[..., 0, 1]], -1)
+    return np.arctan2(0.5 * np.linalg.norm(vee, axis=-1), 0.5 * (tr - 1.0))
+
+
+def best_fit_rotation(M: np.ndarray) -> np.ndarray:
+    """Wahba/Kabsch: the rotation R maximising tr(R^T M) for M [...,3,3].
+
+    With ``M = sum_i w_i b_i a_i^T`` this is the rotation best taking each a_i to b_i.
+    """
+    U, _, Vt = np.linalg.svd(M)
+    d = np.sign(np.linalg.det(U @ Vt))
+    d = np.where(d == 0, 1.0, d)
+    D = np.ones(M.shape[:-2] + (3,))
+    D[..., 2] = d
+    return (U * D[..., None, :]) @ Vt

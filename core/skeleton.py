@@ -1,0 +1,218 @@
+"""Validated joint trees.
+
+A :class:`Skeleton` stores joints root-first with every parent before its children
+(``parents[0] == -1``, ``parents[j] < j``). Callers may give joints in any order;
+``Skeleton.from_any_order`` sorts them and remembers the permutation so results can be
+written back in the caller's order (:meth:`Skeleton.to_caller`, :meth:`Skeleton.from_caller`).
+
+Rest pose convention (BVH style): ``rest_positions [J,3]`` are global joint positions in
+a pose where every joint frame is aligned with the file axes, so the parent-local offset
+of joint j is ``rest_positions[j] - rest_positions[parents[j]]``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from .errors import Pose2RotError
+
+MAX_HOP = 5
+
+
+@dataclass(frozen=True)
+class Skeleton:
+    """A tree of joints, root first, parents before children.
+
+    names: J unique joint names; parents: [J] int (-1 for the root);
+    rest_positions: [J,3] float64 global rest positions;
+    caller_order: [J] int, caller index of each internal joint (identity when the
+    input was already sorted).
+    """
+
+    names: tuple[str, ...]
+    parents: np.ndarray
+    rest_positions: np.ndarray
+    caller_order: np.ndarray = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        names = tuple(str(n) for n in self.names)
+        parents = np.asarray(self.parents, dtype=np.int64).reshape(-1)
+        rest = np.asarray(self.rest_positions, dtype=np.float64)
+        J = len(names)
+        if J == 0:
+            raise Pose2RotError("skeleton has no joints")
+        if parents.shape != (J,):
+            raise Pose2RotError(f"skeleton: {J} joint names but {parents.shape[0]} parents")
+        if rest.shape != (J, 3):
+            raise Pose2RotError(f"skeleton: rest_positions must be [{J},3], got {list(rest.shape)}")
+        _check_names(names)
+        if not np.isfinite(rest).all():
+            bad = names[int(np.where(~np.isfinite(rest).all(axis=1))[0][0])]
+            raise Pose2RotError(f"skeleton: rest position of joint '{bad}' is not finite")
+        if parents[0] != -1 or (J > 1 and not np.all((parents[1:] >= 0) & (parents[1:] < np.arange(1, J)))):
+            raise Pose2RotError(
+                "skeleton: joints must be root-first with parents before children; "
+                "use Skeleton.from_any_order for other orders")
+        order = np.arange(J) if self.caller_order is None else np.asarray(self.caller_order, np.int64)
+        object.__setattr__(self, "names", names)
+        object.__setattr__(self, "parents", parents)
+        object.__setattr__(self, "rest_positions", rest)
+        object.__setattr__(self, "caller_order", order)
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_any_order(cls, names: Sequence[str], parents: Sequence[int] | Sequence[str],
+                       rest_positions: np.ndarray) -> "Skeleton":
+        """Build from joints in any order. ``parents`` holds caller indices (-1 = root) or
+        parent names (None/"" = root)."""
+        names = [str(n) for n in names]
+        J = len(names)
+        _check_names(names)
+        par = _parent_indices(names, parents)
+        roots = [j for j in range(J) if par[j] < 0]
+        if len(roots) == 0:
+            raise Pose2RotError("skeleton has no root joint (every joint has a parent: there is a cycle)")
+        if len(roots) > 1:
+            raise Pose2RotError(
+                "skeleton has several roots: " + ", ".join(names[r] for r in roots[:6])
+                + " — give every joint but one a parent")
+        children: list[list[int]] = [[] for _ in range(J)]
+        for j, p in enumerate(par):
+            if p >= 0:
+                children[p].append(j)
+        order, stack = [], [roots[0]]
+        while stack:
+            j = stack.pop()
+            order.append(j)
+            stack.extend(reversed(children[j]))
+        if len(order) != J:
+            seen = set(order)
+            stuck = [names[j] for j in range(J) if j not in seen]
+            raise Pose2RotError("skeleton has a cycle in the parents of: " + ", ".join(stuck[:6]))
+        order_arr = np.asarray(order, np.int64)
+        inv = np.empty(J, np.int64)
+        inv[order_arr] = np.arange(J)
+        new_par = np.array([-1 if par[o] < 0 else inv[par[o]] for o in order], np.int64)
+        rest = np.asarray(rest_positions, np.float64)
+        if rest.shape != (J, 3):
+            raise Pose2RotError(f"skeleton: rest_positions must be [{J},3], got {list(rest.shape)}")
+        return cls(tuple(names[o] for o in order), new_par, rest[order_arr], order_arr)
+
+    # ------------------------------------------------------------------ order helpers
+    @property
+    def num_joints(self) -> int:
+        return len(self.names)
+
+    @property
+    def is_caller_sorted(self) -> bool:
+        return bool(np.array_equal(self.caller_order, np.arange(self.num_joints)))
+
+    def from_caller(self, x: np.ndarray, axis: int = -2) -> np.ndarray:
+        """Reorder an array whose ``axis`` runs over caller joints into internal order."""
+        return np.take(np.asarray(x), self.caller_order, axis=axis)
+
+    def to_caller(self, x: np.ndarray, axis: int = -2) -> np.ndarray:
+        """Reorder an array whose ``axis`` runs over internal joints back to caller order."""
+        inv = np.empty_like(self.caller_order)
+        inv[self.caller_order] = np.arange(self.num_joints)
+        return np.take(np.asarray(x), inv, axis=axis)
+
+    def index(self, name: str) -> int:
+        try:
+            return self.names.index(name)
+        except ValueError:
+            raise Pose2RotError(f"no joint named '{name}' in the skeleton") from None
+
+    # ------------------------------------------------------------------ geometry
+    @property
+    def offsets(self) -> np.ndarray:
+        """[J,3] parent-local rest offsets; the root's row is its rest position."""
+        off = self.rest_positions.copy()
+        off[1:] -= self.rest_positions[self.parents[1:]]
+        return off
+
+    @property
+    def children(self) -> list[list[int]]:
+        ch: list[list[int]] = [[] for _ in range(self.num_joints)]
+        for j in range(1, self.num_joints):
+            ch[int(self.parents[j])].append(j)
+        return ch
+
+    @property
+    def height(self) -> float:
+        """Largest extent of the rest pose (a scale for tolerances and % errors)."""
+        ext = self.rest_positions.max(axis=0) - self.rest_positions.min(axis=0)
+        h = float(ext.max())
+        return h if h > 0 else 1.0
+
+    def depth(self) -> np.ndarray:
+        d = np.zeros(self.num_joints, np.int64)
+        for j in range(1, self.num_joints):
+            d[j] = d[self.parents[j]] + 1
+        return d
+
+    # ------------------------------------------------------------------ graph features
+    def ancestor_mask(self) -> np.ndarray:
+        """[J,J] bool: [i,j] true iff j == i or j is an ancestor of i."""
+        J = self.num_joints
+        m = np.eye(J, dtype=bool)
+        for j in range(1, J):
+            m[j] |= m[self.parents[j]]
+        return m
+
+    def hop_distance(self, clamp: int = MAX_HOP) -> np.ndarray:
+        """[J,J] int64 undirected tree hop distance, clamped to ``clamp``."""
+        anc = self.ancestor_mask()
+        depth = self.depth()
+        # lowest common ancestor depth = max depth over common ancestors
+        common = anc[:, None, :] & anc[None, :, :]
+        lca_depth = np.where(common, depth[None, None, :], -1).max(axis=-1)
+        hop = depth[:, None] + depth[None, :] - 2 * lca_depth
+        return np.minimum(hop, clamp).astype(np.int64)
+
+    def edge_type(self) -> np.ndarray:
+        """[J,J] int64: 0 self, 1 j is parent of i, 2 j is child of i, 3 siblings, 4 other."""
+        J = self.num_joints
+        p = self.parents
+        e = np.full((J, J), 4, np.int64)
+        sib = (p[:, None] == p[None, :]) & (p[:, None] >= 0)
+        e[sib] = 3
+        idx = np.arange(1, J)
+        e[idx, p[1:]] = 1
+        e[p[1:], idx] = 2
+        e[np.arange(J), np.arange(J)] = 0
+        return e
+
+
+def _check_names(names: Sequence[str]) -> None:
+    seen: dict[str, int] = {}
+    for i, n in enumerate(names):
+        if n in seen:
+            raise Pose2RotError(f"duplicate joint name '{n}' (joints {seen[n]} and {i}); joint names must be unique")
+        seen[n] = i
+
+
+def _parent_indices(names: list[str], parents) -> list[int]:
+    J = len(names)
+    parents = list(parents)
+    if len(parents) != J:
+        raise Pose2RotError(f"skeleton: {J} joint names but {len(parents)} parents")
+    lookup = {n: i for i, n in enumerate(names)}
+    out = []
+    for j, p in enumerate(parents):
+        if p is None or (isinstance(p, str) and p == ""):
+            out.append(-1)
+        elif isinstance(p, str):
+            if p not in lookup:
+                raise Pose2RotError(f"joint '{names[j]}' has unknown parent '{p}'")
+            out.append(lookup[p])
+        else:
+            pi = int(p)
+            if pi < -1 or pi >= J:
+                raise Pose2RotError(f"joint '{names[j]}' has parent index {pi}, outside 0..{J - 1}")
+            if pi == j:
+                raise Pose2RotError(f"joint '{names[j]}' is its own parent (a cycle)")
+            out.append(pi)
+    return out

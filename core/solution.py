@@ -1,0 +1,48 @@
+"""What every solver returns: local rotations, root translation, per-frame offsets, and a report."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .fk import forward_kinematics
+from .rotations import matrix_to_quat, quat_continuity
+from .skeleton import Skeleton
+
+
+@dataclass
+class Solution:
+    """A solved clip, in the skeleton's internal joint order.
+
+    rotations: [T,J,3,3] local rotations (column vectors; root = global orientation).
+    root_translation: [T,3] global root position per frame.
+    local_offsets: [T,J,3] parent-local offsets per frame; equal to the rest offsets except on
+      joints marked ``translating`` (their translation is solved so positions still match).
+    translating: [J] bool.
+    report: human-readable notes (gaps filled, bone-length mismatches, ...).
+    """
+
+    skeleton: Skeleton
+    rotations: np.ndarray
+    root_translation: np.ndarray
+    local_offsets: np.ndarray
+    translating: np.ndarray
+    report: list[str] = field(default_factory=list)
+    solver: str = "geometric"
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.rotations.shape[0])
+
+    @property
+    def quaternions(self) -> np.ndarray:
+        """[T,J,4] w-first local quaternions with continuous signs over time."""
+        return quat_continuity(matrix_to_quat(self.rotations), axis=0)
+
+    def forward(self) -> tuple[np.ndarray, np.ndarray]:
+        """(global rotations [T,J,3,3], joint positions [T,J,3]) of the solution."""
+        return forward_kinematics(self.skeleton, self.rotations, self.root_translation, self.local_offsets)
+
+    @property
+    def positions(self) -> np.ndarray:
+        return self.forward()[1]

@@ -1,0 +1,374 @@
+"""Geometric solver: bones hit their tracks exactly, twist from a reference pose.
+
+Works on global joint orientations ``G_j`` (joint frame -> file axes), top-down:
+
+- a joint with two or more non-collinear *aim targets* (children with bone length, reached through
+  zero-length children, and bone tips) takes the best-fit (Wahba/Kabsch) rotation of all of them;
+- a joint with one aim target points that bone exactly at it; the roll about the bone (which
+  positions cannot give) follows the twist policy;
+- a joint with no target (leaf without tip, or all children missing) keeps its reference rotation.
+
+Twist policies (``twist=``):
+- ``"lookahead"`` (default): the roll that keeps this joint's local rotation near the reference
+  *and* lets the child joint reach its own targets with a near-reference local rotation — the bend
+  plane of elbows and knees, the hand orientation for the forearm. Weighted closed form per frame.
+- ``"reference"``: the smallest swing from the reference local rotation (flips when a bone passes
+  the opposite of its reference direction).
+- ``"transport"``: roll carried frame to frame by the smallest swing (parallel transport),
+  anchored at the reference frame; never flips but drifts over long clips.
+
+The reference is ``tracks.reference_rotations`` (else the rest pose, identity), or a per-frame
+``twist_guess [T,J,3,3]`` (hybrid solver: the learned rotations).
+
+Joints whose distance to the parent changes by more than ``stretch_tolerance`` (fraction of the
+skeleton height) are *translating*: their parent-local offset is solved per frame so positions
+still match; a joint moving far from its rest bone length (a floor-level root with moving hips)
+is not used to aim its parent.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import Pose2RotError
+from ..fk import global_to_local
+from ..rotations import axis_angle_to_matrix, best_fit_rotation, normalize, rotation_between
+from ..skeleton import Skeleton
+from ..solution import Solution
+from ..tracks import Tracks
+
+TWIST_POLICIES = ("lookahead", "reference", "transport")
+
+#: weight of "stay near the reference local rotation" against "child near its reference"
+REFERENCE_WEIGHT = 1.0
+#: relative weight of the reference term that breaks ties at collinear branching joints
+TIE_BREAK_WEIGHT = 1e-6
+#: a child whose distance to its parent deviates by more than this fraction of its rest length
+#: (or which has no rest length but moves away) translates freely and does not aim its parent
+FREE_TRANSLATION_FRACTION = 0.25
+#: distance changes (fraction of the height) above which a child counts as stretching
+STRETCH_FRACTION = 1e-3
+#: continuity of the roll: blur width (seconds), sharpness of the confidence, weight of a frame's own roll
+CONTINUITY_SECONDS = 0.1
+CONFIDENCE_POWER = 4.0
+OWN_FRAME_WEIGHT = 4.0
+#: where the roll is poorly conditioned it is low-passed over this many seconds (ramps, not jumps)
+RAMP_SECONDS = 0.1
+MIX_POWER = 0.5
+
+
+@dataclass(frozen=True)
+class _Target:
+    """An aim target of a joint: the point ``index`` (a joint, or an end site when ``is_end``)
+    reached from the joint through the zero-length joints ``chain``."""
+
+    index: int
+    is_end: bool
+    chain: tuple[int, ...]
+    offset: np.ndarray  # [3] rest offset of the target from its parent (last of chain or the joint)
+
+
+def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist: str = "lookahead",
+                    stretch: str = "auto", stretch_tolerance: float = 1e-5, use_ends: bool = True,
+                    missing: np.ndarray | None = None, progress=None) -> Solution:
+    """Solve local rotations from (gap-free) tracks.
+
+    tracks: positions [T,J,3] without NaN except joints listed in ``missing`` (all-NaN joints).
+    twist_guess: optional [T,J,3,3] local rotations giving the per-frame twist (hybrid).
+    twist: one of TWIST_POLICIES. stretch: "auto" (translate joints whose bone length changes),
+    or "off" (rigid bones; mismatches are only reported).
+    Returns a Solution with exact positions wherever bone lengths agree.
+    """
+    if twist not in TWIST_POLICIES:
+        raise Pose2RotError(f"unknown twist policy '{twist}' (choose from {', '.join(TWIST_POLICIES)})")
+    if stretch not in ("auto", "off"):
+        raise Pose2RotError(f"unknown stretch mode '{stretch}' (choose 'auto' or 'off')")
+    skel = tracks.skeleton
+    P = tracks.positions
+    T, J = P.shape[:2]
+    missing_mask = np.zeros(J, bool)
+    if missing is not None:
+        missing_mask[np.asarray(missing, np.int64)] = True
+    if missing_mask[0]:
+        raise Pose2RotError(f"root joint '{skel.names[0]}' has no data in any frame: the root track is required")
+    if np.isnan(P[:, ~missing_mask]).any():
+        raise Pose2RotError("geometric solver: positions contain NaN; fill gaps first (pose2rot_core.tracks_io.fill_gaps)")
+
+    if twist_guess is not None:
+        guess = np.asarray(twist_guess, np.float64)
+        if guess.shape != (T, J, 3, 3):
+            raise Pose2RotError(f"twist guess must be [{T},{J},3,3], got {list(guess.shape)}")
+    elif tracks.reference_rotations is not None:
+        guess = np.broadcast_to(tracks.reference_rotations, (T, J, 3, 3))
+    else:
+        guess = np.broadcast_to(np.eye(3), (T, J, 3, 3))
+
+    report: list[str] = []
+    height = skel.height
+    offsets = skel.offsets
+    bone_len = np.linalg.norm(offsets, axis=-1)
+    translating, free = _classify_translation(skel, P, missing_mask, stretch, report)
+    zero_len = (bone_len < 1e-6 * height) & ~translating
+    zero_len[0] = False
+    ends = _end_sites(tracks) if use_ends else []
+    targets = _collect_targets(skel, zero_len, free, missing_mask, ends)
+
+    G = np.empty((T, J, 3, 3))
+    eye = np.broadcast_to(np.eye(3), (T, 3, 3))
+    for j in range(J):
+        parent = skel.parents[j]
+        G_parent = eye if parent < 0 else G[:, parent]
+        desired = G_parent @ guess[:, j]  # orientation that keeps the reference local rotation
+        primary, secondary = _split_targets(targets[j], translating)
+        if not primary:
+            G[:, j] = desired
+        else:
+            src = _sources(primary, guess)  # [T,n,3] in joint j's frame
+            obs = _observed(primary, P, tracks, j)
+            if len(primary) >= 2:
+                M = np.einsum("tni,tnj->tij", obs, src)
+                tie = desired * np.einsum("tni,tni->t", src, src)[:, None, None]
+                if secondary:
+                    tie = tie + _alignment(_observed(secondary, P, tracks, j), _sources(secondary, guess))
+                G[:, j] = best_fit_rotation(M + TIE_BREAK_WEIGHT * tie)
+            else:
+                extra = _alignment(_observed(secondary, P, tracks, j), _sources(secondary, guess)) if secondary else None
+                G[:, j] = _aim_with_twist(j, src[:, 0], obs[:, 0], desired, primary[0], targets, translating, P,
+                                          tracks, guess, twist, extra, bool(zero_len[j]))
+        if progress is not None and (j % 8 == 7 or j == J - 1):
+            progress((j + 1) / J, f"solved {j + 1}/{J} joints")
+
+    R = global_to_local(skel, G)
+    local_offsets = np.broadcast_to(offsets, (T, J, 3)).copy()
+    local_offsets[:, 0] = P[:, 0]
+    if J > 1:
+        par = skel.parents[1:]
+        seen = np.einsum("tjba,tjb->tja", G[:, par], P[:, 1:] - P[:, par])  # child offsets in parent frames
+        if stretch == "auto":
+            residual = np.linalg.norm(seen - offsets[1:], axis=-1).max(axis=0)
+            valid = ~missing_mask[1:] & ~missing_mask[par]
+            translating[1:] |= valid & (residual > stretch_tolerance * height)
+        local_offsets[:, translating] = seen[:, translating[1:]]
+    _report_length_mismatch(skel, P, missing_mask, translating, zero_len, report)
+    return Solution(skeleton=skel, rotations=R, root_translation=P[:, 0].copy(), local_offsets=local_offsets,
+                    translating=translating, report=report, solver="geometric")
+
+
+# --------------------------------------------------------------------------- structure
+def _classify_translation(skel: Skeleton, P: np.ndarray, missing: np.ndarray, stretch: str,
+                          report: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(stretching [J], free [J]): joints whose distance to the parent changes by more than
+    STRETCH_FRACTION of the height (they do not aim their parent when rigid children can), and among
+    them those that move too far from their rest bone length to aim their parent at all."""
+    J = skel.num_joints
+    translating = np.zeros(J, bool)
+    free = np.zeros(J, bool)
+    if stretch == "off" or J < 2:
+        return translating, free
+    par = skel.parents[1:]
+    dist = np.linalg.norm(P[:, 1:] - P[:, par], axis=-1)  # [T,J-1]
+    rest = np.linalg.norm(skel.offsets[1:], axis=-1)
+    dev = np.abs(dist - rest[None]).max(axis=0)
+    valid = ~missing[1:] & ~missing[par]
+    translating[1:] = valid & (dev > STRETCH_FRACTION * skel.height)
+    free[1:] = translating[1:] & (dev > FREE_TRANSLATION_FRACTION * np.maximum(rest, 1e-9))
+    for j in np.where(free)[0]:
+        report.append(f"joint '{skel.names[j]}' translates relative to '{skel.names[skel.parents[j]]}' "
+                      f"(up to {dev[j - 1]:.4g} units from its rest bone length): its translation is solved per frame")
+    n_stretch = int(translating.sum() - free.sum())
+    if n_stretch:
+        report.append(f"{n_stretch} joints change their distance to the parent over the clip (bone stretch, up to "
+                      f"{100 * dev[(translating & ~free)[1:]].max() / skel.height:.3g} % of height): "
+                      "their offsets are solved per frame so positions match (use stretch='off' for rigid bones)")
+    return translating, free
+
+
+def _end_sites(tracks: Tracks) -> list[tuple[int, int, np.ndarray]]:
+    """[(end index, parent joint, rest offset)] for bone tips with data."""
+    if not tracks.has_ends:
+        return []
+    ok = ~np.isnan(tracks.end_positions).any(axis=(0, 2))
+    return [(k, int(p), tracks.end_rest_offsets[k]) for k, p in enumerate(tracks.end_parents) if ok[k]]
+
+
+def _collect_targets(skel: Skeleton, zero_len: np.ndarray, free: np.ndarray, missing: np.ndarray,
+                     ends: list[tuple[int, int, np.ndarray]]) -> list[list[_Target]]:
+    """Aim targets of every joint: children with length (through zero-length children) and tips."""
+    children = skel.children
+    offsets = skel.offsets
+    ends_of: dict[int, list[tuple[int, np.ndarray]]] = {}
+    for k, p, off in ends:
+        ends_of.setdefault(p, []).append((k, off))
+    tips_min = 1e-6 * skel.height
+
+    def gather(j: int, chain: tuple[int, ...]) -> list[_Target]:
+        out: list[_Target] = []
+        for c in children[j]:
+            if free[c] or missing[c]:
+                continue
+            if zero_len[c]:
+                out.extend(gather(c, chain + (c,)))
+            else:
+                out.append(_Target(c, False, chain, offsets[c]))
+        for k, off in ends_of.get(j, []):
+            if np.linalg.norm(off) > tips_min:
+                out.append(_Target(k, True, chain, off))
+        return out
+
+    return [gather(j, ()) for j in range(skel.num_joints)]
+
+
+def _split_targets(targets: list[_Target], translating: np.ndarray) -> tuple[list[_Target], list[_Target]]:
+    """(primary, secondary) targets. Primary: direct rigid children and tips, which the joint must
+    hit exactly; secondary (reached through zero-length joints, or stretching) only inform the roll
+    — unless there is no primary target, then they aim the joint."""
+    direct = [t for t in targets if not t.chain and (t.is_end or not translating[t.index])]
+    others = [t for t in targets if t not in direct]
+    return (direct, others) if direct else (others, [])
+
+
+def _point(P: np.ndarray, tracks: Tracks, t: _Target) -> np.ndarray:
+    return tracks.end_positions[:, t.index] if t.is_end else P[:, t.index]
+
+
+def _observed(targets: list[_Target], P: np.ndarray, tracks: Tracks, j: int) -> np.ndarray:
+    """[T,n,3] world vectors from joint j to its targets."""
+    return np.stack([_point(P, tracks, t) for t in targets], 1) - P[:, j, None]
+
+
+def _alignment(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """[T,3,3] mean of unit(u) unit(v)^T over targets: the term rewarding G v ~ u."""
+    return np.einsum("tni,tnj->tij", normalize(u), normalize(v)) / u.shape[1]
+
+
+def _sources(targets: list[_Target], guess: np.ndarray) -> np.ndarray:
+    """[T,n,3] target offsets in the aiming joint's frame, zero-length joints at their guess rotation."""
+    cols = []
+    for t in targets:
+        v = np.broadcast_to(t.offset, (guess.shape[0], 3))
+        for z in reversed(t.chain):
+            v = np.einsum("tab,tb->ta", guess[:, z], v)
+        cols.append(v)
+    return np.stack(cols, 1)
+
+
+# --------------------------------------------------------------------------- twist
+def _aim_with_twist(j: int, src: np.ndarray, obs: np.ndarray, desired: np.ndarray, aimed: _Target,
+                    targets: list[list[_Target]], translating: np.ndarray, P: np.ndarray, tracks: Tracks,
+                    guess: np.ndarray, twist: str, extra: np.ndarray | None, zero_length: bool) -> np.ndarray:
+    """Global orientation [T,3,3] taking ``src`` (joint frame) onto ``obs`` (world) exactly, with the
+    roll about the bone chosen by the twist policy. ``extra``: alignment terms of secondary targets."""
+    s_hat = normalize(src)
+    d_hat = normalize(obs)
+    # smallest swing from the desired (reference) orientation: roll angle 0
+    base = rotation_between(np.einsum("tab,tb->ta", desired, s_hat), d_hat) @ desired
+    carried = _transport_roll(base, s_hat, d_hat, tracks.reference_frame)
+    if twist == "transport":
+        return axis_angle_to_matrix(d_hat, carried) @ base
+    M = desired
+    if twist == "lookahead" and not zero_length:
+        M = REFERENCE_WEIGHT * desired + _child_term(aimed, targets, translating, P, tracks, guess)
+        if extra is not None:
+            M = M + extra
+    phi, strength = _best_roll(M, base, d_hat)
+    phi = carried + _continuous_roll(phi - carried, strength / _max_strength(M), tracks.fps)
+    return axis_angle_to_matrix(d_hat, phi) @ base
+
+
+def _max_strength(M: np.ndarray) -> np.ndarray:
+    """Largest possible roll-objective amplitude of M [T,3,3] (sum of its singular values)."""
+    return np.maximum(np.linalg.svd(M, compute_uv=False).sum(-1), 1e-12)
+
+
+def _continuous_roll(psi: np.ndarray, confidence: np.ndarray, fps: float) -> np.ndarray:
+    """Roll [T] (radians, relative to the transported frame) kept where ``confidence`` [T] (0..1) is
+    high and taken from well-conditioned neighbouring frames where it is low (a bone passing the
+    opposite of its reference direction), so the roll never jumps."""
+    w = np.clip(confidence, 0.0, 1.0) ** CONFIDENCE_POWER
+    z = w * np.exp(1j * psi)
+    sigma = max(1.0, CONTINUITY_SECONDS * fps)
+    blurred = _gaussian_blur(z, sigma)
+    kept = np.unwrap(np.angle(OWN_FRAME_WEIGHT * z + blurred + 1e-12 * np.exp(1j * psi)))
+    # the roll relative to the transported frame jumps where the reference swing degenerates:
+    # there a lag-free low-pass turns the jump into a ramp
+    ramp = _gaussian_blur(kept, max(1.0, RAMP_SECONDS * fps))
+    mix = np.clip(confidence, 0.0, 1.0) ** MIX_POWER
+    return mix * kept + (1 - mix) * ramp
+
+
+def _gaussian_blur(x: np.ndarray, sigma: float) -> np.ndarray:
+    """Approximate Gaussian blur along axis 0 by three box filters (edges padded by reflection)."""
+    r = max(1, int(round(np.sqrt(12.0 * sigma * sigma / 3.0 + 1.0) / 2.0)))
+    for _ in range(3):
+        pad = np.concatenate([x[r:0:-1], x, x[-2:-r - 2:-1]]) if x.shape[0] > r + 1 else np.pad(x, (r, r), mode="edge")
+        c = np.concatenate([[0], np.cumsum(pad)])
+        x = (c[2 * r + 1:] - c[:-2 * r - 1]) / (2 * r + 1)
+    return x
+
+
+def _child_term(aimed: _Target, targets: list[list[_Target]], translating: np.ndarray, P: np.ndarray,
+                tracks: Tracks, guess: np.ndarray) -> np.ndarray:
+    """[T,3,3] alignment of the aimed child's own targets as seen with the child at its reference
+    local rotation (in this joint's frame) with where they are (world)."""
+    T = P.shape[0]
+    if aimed.is_end or not targets[aimed.index]:
+        return np.zeros((T, 3, 3))
+    c = aimed.index
+    chain_rot = np.broadcast_to(np.eye(3), (T, 3, 3))
+    for z in aimed.chain:
+        chain_rot = chain_rot @ guess[:, z]
+    to_child = chain_rot @ guess[:, c]
+    sub = targets[c]
+    v = np.einsum("tab,tnb->tna", to_child, _sources(sub, guess))
+    return _alignment(_observed(sub, P, tracks, c), v)
+
+
+def _best_roll(M: np.ndarray, base: np.ndarray, axis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(phi [T], amplitude [T]): the angle maximising tr((Rot(axis, phi) @ base)^T M) and how
+    strongly the objective prefers it (0: any roll is as good)."""
+    N = M @ np.swapaxes(base, -1, -2)
+    # f(phi) = tr(Rot(phi)^T N) = C + A cos(phi) + B sin(phi)
+    trN = np.einsum("tii->t", N)
+    aNa = np.einsum("ti,tij,tj->t", axis, N, axis)
+    A = trN - aNa
+    # sin coefficient: tr(K^T N) with K the cross-product matrix of axis
+    B = (axis[:, 0] * (N[:, 2, 1] - N[:, 1, 2]) + axis[:, 1] * (N[:, 0, 2] - N[:, 2, 0])
+         + axis[:, 2] * (N[:, 1, 0] - N[:, 0, 1]))
+    amplitude = np.sqrt(A * A + B * B)
+    return np.where(amplitude < 1e-12, 0.0, np.arctan2(B, A)), amplitude
+
+
+def _transport_roll(base: np.ndarray, s_hat: np.ndarray, d_hat: np.ndarray, ref_frame: int | None) -> np.ndarray:
+    """Roll angles [T] that carry the orientation frame to frame by the smallest swing, relative to
+    ``base``, anchored (phi = 0) at the reference frame (frame 0 without one)."""
+    T = base.shape[0]
+    if T < 2:
+        return np.zeros(T)
+    # where base(t-1), swung onto d(t), lands relative to base(t): a pure roll about s in joint frame
+    swing = rotation_between(d_hat[:-1], d_hat[1:])
+    X = np.swapaxes(base[1:], -1, -2) @ swing @ base[:-1]
+    s = s_hat[1:]
+    vee = np.stack([X[:, 2, 1] - X[:, 1, 2], X[:, 0, 2] - X[:, 2, 0], X[:, 1, 0] - X[:, 0, 1]], -1)
+    tr = np.einsum("tii->t", X)
+    step = np.arctan2(0.5 * np.einsum("ti,ti->t", vee, s), 0.5 * (tr - 1.0))
+    phi = np.concatenate([[0.0], np.cumsum(step)])
+    anchor = 0 if ref_frame is None else ref_frame
+    return phi - phi[anchor]
+
+
+def _report_length_mismatch(skel: Skeleton, P: np.ndarray, missing: np.ndarray, translating: np.ndarray,
+                            zero_len: np.ndarray, report: list[str]) -> None:
+    """Note rigid bones whose track distance differs from the rest bone length."""
+    J = skel.num_joints
+    if J < 2:
+        return
+    par = skel.parents[1:]
+    dist = np.linalg.norm(P[:, 1:] - P[:, par], axis=-1)
+    rest = np.linalg.norm(skel.offsets[1:], axis=-1)
+    dev = np.abs(dist - rest[None]).max(axis=0) / skel.height
+    bad = [j + 1 for j in np.where((dev > 1e-3) & ~translating[1:] & ~missing[1:] & ~missing[par])[0]]
+    if bad:
+        worst = max(bad, key=lambda j: dev[j - 1])
+        report.append(f"{len(bad)} bones differ from their rest length (worst '{skel.names[worst]}': "
+                      f"{100 * dev[worst - 1]:.3g} % of height); those joints keep the rig's bone length")

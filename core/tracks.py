@@ -1,0 +1,111 @@
+"""Point tracks on a skeleton: what every solver consumes.
+
+All arrays are in the skeleton's internal joint order (root first, parents before
+children). Positions are in file units and file axes; ``up_axis`` says which axis is up
+("y" as in BVH, or "z" as in Blender); solvers other than the learned one do not care.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from .errors import Pose2RotError
+from .skeleton import Skeleton
+
+
+@dataclass
+class Tracks:
+    """Joint-position tracks.
+
+    skeleton: the rig (rest pose = global joint positions with axis-aligned joint frames).
+    positions: [T,J,3] float64, NaN where a joint is missing.
+    fps: frames per second.
+    up_axis: "y" or "z".
+    reference_rotations: optional [J,3,3] local rotations of the reference pose, whose bone roll
+      the solution keeps; reference_frame: the frame index where the tracks show that pose
+      (None when the pose is given without a frame).
+    end_positions [T,K,3], end_parents [K] (joint index), end_rest_offsets [K,3]: optional bone
+      tips (BVH End Sites) that aim leaf joints.
+    confidence: optional [T,J] in 0..1 (NaN positions count as 0).
+    """
+
+    skeleton: Skeleton
+    positions: np.ndarray
+    fps: float = 30.0
+    up_axis: str = "y"
+    reference_frame: int | None = None
+    reference_rotations: np.ndarray | None = None
+    end_positions: np.ndarray | None = None
+    end_parents: np.ndarray | None = None
+    end_rest_offsets: np.ndarray | None = None
+    confidence: np.ndarray | None = None
+    end_names: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        J = self.skeleton.num_joints
+        self.positions = np.asarray(self.positions, np.float64)
+        if self.positions.ndim != 3 or self.positions.shape[1:] != (J, 3):
+            raise Pose2RotError(
+                f"tracks: positions must be [T,{J},3] for a {J}-joint skeleton, got {list(self.positions.shape)}")
+        if self.positions.shape[0] == 0:
+            raise Pose2RotError("tracks: no frames")
+        self.up_axis = str(self.up_axis).lower()
+        if self.up_axis not in ("y", "z"):
+            raise Pose2RotError(f"tracks: up_axis must be 'y' or 'z', got '{self.up_axis}'")
+        if not (np.isfinite(self.fps) and self.fps > 0):
+            raise Pose2RotError(f"tracks: fps must be a positive number, got {self.fps}")
+        T = self.num_frames
+        if self.reference_rotations is not None:
+            rr = np.asarray(self.reference_rotations, np.float64)
+            if rr.shape != (J, 3, 3):
+                raise Pose2RotError(f"tracks: reference rotations must be [{J},3,3], got {list(rr.shape)}")
+            if not np.isfinite(rr).all():
+                raise Pose2RotError("tracks: reference rotations contain NaN or infinite values")
+            self.reference_rotations = rr
+        if self.reference_frame is not None:
+            rf = int(self.reference_frame)
+            if not 0 <= rf < T:
+                raise Pose2RotError(f"tracks: reference frame {rf} is outside the clip (0..{T - 1})")
+            self.reference_frame = rf
+        if self.end_positions is not None:
+            ep = np.asarray(self.end_positions, np.float64)
+            epar = np.asarray(self.end_parents, np.int64).reshape(-1)
+            eoff = np.asarray(self.end_rest_offsets, np.float64)
+            K = epar.shape[0]
+            if ep.shape != (T, K, 3) or eoff.shape != (K, 3):
+                raise Pose2RotError(
+                    f"tracks: end_positions must be [{T},{K},3] and end_rest_offsets [{K},3], "
+                    f"got {list(ep.shape)} and {list(eoff.shape)}")
+            if K and (epar.min() < 0 or epar.max() >= J):
+                raise Pose2RotError(f"tracks: end_parents must be joint indices in 0..{J - 1}")
+            self.end_positions, self.end_parents, self.end_rest_offsets = ep, epar, eoff
+            if not self.end_names:
+                self.end_names = tuple(f"{self.skeleton.names[p]}_end" for p in epar)
+        if self.confidence is not None:
+            c = np.asarray(self.confidence, np.float64)
+            if c.shape != (T, J):
+                raise Pose2RotError(f"tracks: confidence must be [{T},{J}], got {list(c.shape)}")
+            self.confidence = np.clip(np.nan_to_num(c, nan=0.0), 0.0, 1.0)
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.positions.shape[0])
+
+    @property
+    def has_ends(self) -> bool:
+        return self.end_positions is not None and len(self.end_parents) > 0
+
+    def frames(self, start: int, stop: int) -> "Tracks":
+        """Frames [start, stop) as new Tracks (the reference frame moves with them when inside)."""
+        T = self.num_frames
+        if not (0 <= start < stop <= T):
+            raise Pose2RotError(f"frame range {start}:{stop} is empty or outside the clip (0:{T})")
+        ref_frame, ref_rot = self.reference_frame, self.reference_rotations
+        if ref_frame is not None:
+            ref_frame = ref_frame - start if start <= ref_frame < stop else None
+        sl = slice(start, stop)
+        return replace(
+            self, positions=self.positions[sl], reference_frame=ref_frame, reference_rotations=ref_rot,
+            end_positions=None if self.end_positions is None else self.end_positions[sl],
+            confidence=None if self.confidence is None else self.confidence[sl])
