@@ -1,0 +1,311 @@
+"""The ``pose2rot`` command line.
+
+Every failure caused by input ends with one readable line on stderr and exit status 2
+(1 for unexpected internal errors, with ``--debug`` showing the traceback).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from . import __version__
+from .errors import Pose2RotError
+
+
+# ------------------------------------------------------------------------------ helpers
+def _progress_bar(total_desc: str):
+    """A progress callback (fraction, message) drawing a tqdm bar on stderr when tqdm is installed."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None, lambda: None
+    bar = tqdm(total=100, desc=total_desc, unit="%", leave=False, file=sys.stderr,
+               disable=not sys.stderr.isatty())
+
+    def update(fraction: float, message: str) -> None:
+        bar.n = int(round(100 * fraction))
+        bar.set_postfix_str(message, refresh=False)
+        bar.refresh()
+
+    return update, bar.close
+
+
+def _parse_frames(text: str | None, num_frames: int) -> tuple[int, int]:
+    """'A:B' (Python slice style, either side optional) -> (start, stop) within the clip."""
+    if not text:
+        return 0, num_frames
+    try:
+        a, b = text.split(":")
+        start = int(a) if a.strip() else 0
+        stop = int(b) if b.strip() else num_frames
+    except ValueError:
+        raise Pose2RotError(f"--frames must look like A:B (e.g. 0:100), got '{text}'") from None
+    start = start + num_frames if start < 0 else start
+    stop = stop + num_frames if stop < 0 else stop
+    if not (0 <= start < stop <= num_frames):
+        raise Pose2RotError(f"--frames {text} selects no frames of a {num_frames}-frame clip")
+    return start, stop
+
+
+def _solver_options(args: argparse.Namespace) -> dict:
+    opts: dict = {}
+    if args.solver == "geometric":
+        opts.update(twist=args.twist, stretch=args.stretch)
+    else:
+        if not args.checkpoint:
+            raise Pose2RotError(f"--solver {args.solver} needs --checkpoint CKPT (a pose2rot checkpoint file)")
+        opts.update(checkpoint=args.checkpoint, config=args.config, t5=args.t5, device=args.device)
+        if args.solver == "hybrid":
+            opts.update(twist=args.twist, stretch=args.stretch)
+    if getattr(args, "smooth", None) is not None:
+        opts["smooth"] = args.smooth
+    return opts
+
+
+def _add_solver_arguments(p: argparse.ArgumentParser) -> None:
+    from .solvers import SOLVERS
+    from .solvers.geometric import TWIST_POLICIES
+
+    p.add_argument("--solver", choices=SOLVERS, default="geometric", help="default: geometric (no torch needed)")
+    p.add_argument("--twist", choices=TWIST_POLICIES, default="lookahead",
+                   help="roll policy of the geometric/hybrid solver (default: lookahead)")
+    p.add_argument("--stretch", choices=("auto", "off"), default="auto",
+                   help="auto: solve translation of joints whose distance to the parent changes; off: rigid bones")
+    p.add_argument("--checkpoint", help="learned/hybrid: checkpoint (.pt with model_state, state dict, or .safetensors)")
+    p.add_argument("--config", help="learned/hybrid: upstream config YAML (default: inferred from the checkpoint)")
+    p.add_argument("--t5", help="learned/hybrid: T5 encoder directory or model id for joint-name embeddings")
+    p.add_argument("--device", default="auto", help="learned/hybrid: auto (CUDA when available), cpu or cuda")
+
+
+def _reference_from_bvh(tracks, path: str, frame: int):
+    """The local rotations of ``frame`` of BVH ``path``, matched to the tracks' joints by name."""
+    from .bvh import read_bvh
+
+    clip = read_bvh(path)
+    if not 0 <= frame < clip.num_frames:
+        raise Pose2RotError(f"--reference-frame {frame} is outside {path} (0..{clip.num_frames - 1})")
+    names = tracks.skeleton.names
+    lookup = {n: i for i, n in enumerate(clip.skeleton.names)}
+    missing = [n for n in names if n not in lookup]
+    if missing:
+        raise Pose2RotError(f"reference {path} lacks joints of the tracks: {', '.join(missing[:8])}"
+                            + (" ..." if len(missing) > 8 else ""))
+    return clip.rotations[frame][[lookup[n] for n in names]]
+
+
+# ------------------------------------------------------------------------------ commands
+def cmd_solve(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from .bvh import read_bvh, write_bvh
+    from .solvers import solve
+    from .tracks_io import load_tracks
+
+    report: list[str] = []
+    tracks = load_tracks(args.tracks, skeleton_bvh=args.skeleton, report=report)
+    if args.reference:
+        frame = args.reference_frame or 0
+        tracks = replace(tracks, reference_rotations=_reference_from_bvh(tracks, args.reference, frame),
+                         reference_frame=frame if Path(args.reference).resolve() == Path(args.tracks).resolve() else None)
+    elif args.reference_frame is not None:
+        if Path(args.tracks).suffix.lower() != ".bvh":
+            raise Pose2RotError("--reference-frame without --reference needs BVH tracks (their rotations give the pose)")
+        clip = read_bvh(args.tracks)
+        if not 0 <= args.reference_frame < clip.num_frames:
+            raise Pose2RotError(f"--reference-frame {args.reference_frame} is outside the clip (0..{clip.num_frames - 1})")
+        tracks = replace(tracks, reference_rotations=clip.rotations[args.reference_frame],
+                         reference_frame=args.reference_frame)
+    start, stop = _parse_frames(args.frames, tracks.num_frames)
+    tracks = tracks.frames(start, stop)
+    update, close = _progress_bar(f"solve ({args.solver})")
+    t0 = time.perf_counter()
+    try:
+        sol = solve(tracks, solver=args.solver, progress=update, **_solver_options(args))
+    finally:
+        close()
+    seconds = time.perf_counter() - t0
+    out = Path(args.out)
+    if out.suffix.lower() == ".npz":
+        _save_solution_npz(out, sol)
+    elif out.suffix.lower() == ".bvh":
+        write_bvh(out, sol.skeleton, sol.rotations, sol.root_translation, sol.local_offsets, sol.translating,
+                  fps=tracks.fps, order=args.order, end_parents=tracks.end_parents,
+                  end_offsets=tracks.end_rest_offsets, end_names=list(tracks.end_names) or None)
+    else:
+        raise Pose2RotError(f"--out must end in .bvh or .npz, got '{out.name}'")
+    err = np.linalg.norm(sol.positions - tracks.positions, axis=-1)
+    err = np.nanmax(err) / tracks.skeleton.height * 100 if np.isfinite(err).any() else float("nan")
+    for line in report + sol.report:
+        print(f"note: {line}", file=sys.stderr)
+    print(f"solved {sol.num_frames} frames x {tracks.skeleton.num_joints} joints with the {sol.solver} solver "
+          f"in {seconds:.3f} s; max position error {err:.2g} % of height -> {out}")
+    return 0
+
+
+def _save_solution_npz(path: Path, sol) -> None:
+    """Solution in the tracks file's joint order: quaternions [T,J,4] (w-first), root_translation
+    [T,3], local_offsets [T,J,3], translating [J], joint_names [J]."""
+    sk = sol.skeleton
+    np.savez(path, quaternions=sk.to_caller(sol.quaternions, axis=1),
+             root_translation=sol.root_translation, local_offsets=sk.to_caller(sol.local_offsets, axis=1),
+             translating=sk.to_caller(sol.translating, axis=0),
+             joint_names=np.array(sk.to_caller(np.array(sk.names), axis=0), dtype=str))
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .bvh import read_bvh
+    from .evaluate import evaluate_clip, format_joint_table, format_table, plot_joint_errors
+
+    protocols = ("rest", "ref") if args.protocol == "both" else (args.protocol,)
+    scores = []
+    for path in args.clips:
+        clip = read_bvh(path)
+        for proto in protocols:
+            scores.append(evaluate_clip(clip, protocol=proto, solver=args.solver, use_ends=not args.no_ends,
+                                        **_solver_options(args)))
+    if args.joints:
+        for s in scores:
+            print(f"\n{s.clip} — {s.protocol}")
+            print(format_joint_table(s))
+        print()
+    print(format_table(scores))
+    if args.plot:
+        plot_joint_errors(scores, args.plot)
+        print(f"per-joint chart -> {args.plot}")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    if path.suffix.lower() == ".bvh":
+        from .bvh import read_bvh
+
+        clip = read_bvh(path)
+        sk = clip.skeleton
+        orders = sorted(set(o for o in clip.orders if o))
+        print(f"{path.name}: BVH, {sk.num_joints} joints, {len(clip.end_parents)} end sites, {clip.num_frames} frames "
+              f"at {clip.fps:.4g} fps ({clip.num_frames / clip.fps:.2f} s)")
+        print(f"rotation orders: {', '.join(orders) or 'none'}; joints with position channels: "
+              f"{int(clip.has_position_channels.sum())}")
+        positions = clip.fk()
+    else:
+        from .tracks_io import load_tracks
+
+        tracks = load_tracks(path, skeleton_bvh=args.skeleton)
+        sk = tracks.skeleton
+        positions = tracks.positions
+        missing = np.isnan(positions).any(-1).mean() * 100
+        print(f"{path.name}: tracks, {sk.num_joints} joints, {tracks.num_frames} frames at {tracks.fps:.4g} fps, "
+              f"up axis {tracks.up_axis}, {missing:.1f} % samples missing, "
+              f"reference {'frame ' + str(tracks.reference_frame) if tracks.reference_rotations is not None else 'none'}, "
+              f"{len(tracks.end_parents) if tracks.has_ends else 0} bone tips")
+    print(f"rest height {sk.height:.4g} units ({_units_guess(positions, sk)})")
+    print("joints: " + ", ".join(sk.names))
+    return 0
+
+
+def _units_guess(positions: np.ndarray, skeleton) -> str:
+    """A guess of the length unit from the extent of the motion (assuming a creature 0.05–10 m tall)."""
+    ext = np.nanmax(positions, axis=(0, 1)) - np.nanmin(positions, axis=(0, 1))
+    size = float(np.nanmax(ext)) if np.isfinite(ext).any() else skeleton.height
+    size = max(size, skeleton.height)
+    if size < 20:
+        return "probably metres"
+    if size < 1000:
+        return "probably centimetres (or inches)"
+    return "probably millimetres"
+
+
+def cmd_tracks(args: argparse.Namespace) -> int:
+    from .bvh import read_bvh
+    from .tracks_io import save_tracks, tracks_from_bvh
+
+    clip = read_bvh(args.clip)
+    tracks = tracks_from_bvh(clip, reference_frame=args.reference_frame)
+    out = Path(args.out)
+    if out.suffix.lower() != ".npz":
+        raise Pose2RotError(f"--out must end in .npz, got '{out.name}'")
+    save_tracks(out, tracks)
+    print(f"wrote {tracks.num_frames} frames x {tracks.skeleton.num_joints} joints"
+          f" (+{len(clip.end_parents)} end sites) -> {out}")
+    return 0
+
+
+# ------------------------------------------------------------------------------ parser
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pose2rot", description="Turn 3D joint-position tracks into per-bone rotations on any skeleton.")
+    parser.add_argument("--version", action="version", version=f"pose2rot {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("solve", help="solve rotations for tracks and write BVH or npz")
+    p.add_argument("tracks", help="tracks: .npz, .csv (with --skeleton) or .bvh (its joint positions)")
+    p.add_argument("--out", required=True, help="output .bvh (same joints and hierarchy) or .npz (quaternions)")
+    p.add_argument("--skeleton", help="rig BVH for CSV tracks (rest pose, parents, fps)")
+    p.add_argument("--reference", help="BVH whose pose at --reference-frame gives the bone roll to keep")
+    p.add_argument("--reference-frame", type=int, help="frame of the reference pose (default 0)")
+    p.add_argument("--frames", help="frame range A:B (Python slice, B excluded)")
+    p.add_argument("--order", default="ZXY", help="rotation order of the written BVH channels (default ZXY)")
+    _add_solver_arguments(p)
+    p.set_defaults(func=cmd_solve)
+
+    p = sub.add_parser("eval", help="round-trip accuracy on BVH clips (FK positions -> solve -> compare)")
+    p.add_argument("clips", nargs="+", help="BVH clips")
+    p.add_argument("--protocol", choices=("rest", "ref", "both"), default="ref",
+                   help="ref: first frame's true rotations are the reference; rest: none (default ref)")
+    p.add_argument("--plot", help="write a per-joint bar chart (PNG; needs matplotlib)")
+    p.add_argument("--joints", action="store_true", help="print the per-joint table")
+    p.add_argument("--no-ends", action="store_true", help="do not use End Sites as bone-tip tracks")
+    _add_solver_arguments(p)
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("info", help="joints, frames, fps, units guess, rotation orders of a BVH or tracks file")
+    p.add_argument("file")
+    p.add_argument("--skeleton", help="rig BVH for CSV tracks")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("tracks", help="write the joint positions (and End Sites) of a BVH as a tracks .npz")
+    p.add_argument("clip")
+    p.add_argument("--out", required=True)
+    p.add_argument("--reference-frame", type=int, help="store this frame's rotations as the reference pose")
+    p.set_defaults(func=cmd_tracks)
+
+    for module in ("cli_model", "cli_train"):
+        try:
+            mod = __import__(f"{__package__}.{module}", fromlist=["register"])
+        except ImportError:
+            continue
+        mod.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except Pose2RotError as e:
+        print(f"pose2rot: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"pose2rot: error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("pose2rot: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - the one place that turns bugs into one line
+        if args.debug:
+            raise
+        print(f"pose2rot: internal error: {type(e).__name__}: {e} (run with --debug for the traceback)",
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""Round-trip accuracy on a BVH clip: FK positions -> solve -> compare with the clip's own rotations.
+
+Protocols: ``rest`` gives the solver no reference pose; ``ref`` gives it the clip's true local
+rotations of frame 0 (``reference_quaternions``). Metrics: mean geodesic angle of local rotations
+(all joints; joints with children), joint position error in % of the skeleton height, and flips
+(frame-to-frame jumps above ``FLIP_DEGREES`` in the solution that exceed the clip's own step at
+that frame by more than ``FLIP_MARGIN`` degrees: abrupt turns the motion does not make).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from .bvh import BvhClip
+from .rotations import geodesic_angle
+from .solution import Solution
+from .solvers import solve
+from .tracks_io import tracks_from_bvh
+
+FLIP_DEGREES = 30.0
+FLIP_MARGIN = 15.0
+PROTOCOLS = ("rest", "ref")
+
+
+@dataclass
+class ClipScore:
+    """Accuracy of one solve of one clip (angles in degrees, positions in % of height)."""
+
+    clip: str
+    protocol: str
+    solver: str
+    mean_angle: float
+    mean_angle_nonleaf: float
+    position_error_mean: float
+    position_error_max: float
+    flips: int
+    seconds: float
+    frames: int
+    joint_names: tuple[str, ...]
+    joint_angles: np.ndarray  # [J] mean degrees per joint
+    notes: list[str] = field(default_factory=list)
+
+
+def rotation_steps(rotations: np.ndarray) -> np.ndarray:
+    """[T-1,J] degrees turned by each joint between consecutive frames."""
+    return np.degrees(geodesic_angle(rotations[1:], rotations[:-1]))
+
+
+def count_flips(solved: np.ndarray, truth: np.ndarray, threshold: float = FLIP_DEGREES,
+                margin: float = FLIP_MARGIN) -> int:
+    """Frame-to-frame jumps of ``solved`` [T,J,3,3] above ``threshold`` degrees that exceed the
+    step of ``truth`` at the same frame and joint by more than ``margin`` degrees."""
+    if solved.shape[0] < 2:
+        return 0
+    step, true_step = rotation_steps(solved), rotation_steps(truth)
+    return int(((step > threshold) & (step > true_step + margin)).sum())
+
+
+def score_solution(clip: BvhClip, sol: Solution, protocol: str, seconds: float,
+                   clean_positions: np.ndarray | None = None) -> ClipScore:
+    """Compare a solution with the clip's own rotations and positions."""
+    skel = clip.skeleton
+    truth_pos = clip.fk() if clean_positions is None else clean_positions
+    ang = np.degrees(geodesic_angle(sol.rotations, clip.rotations))  # [T,J]
+    nonleaf = np.array([len(c) > 0 for c in skel.children])
+    err = np.linalg.norm(sol.positions - truth_pos, axis=-1) / skel.height * 100.0
+    return ClipScore(
+        clip=clip.name, protocol=protocol, solver=sol.solver, mean_angle=float(ang.mean()),
+        mean_angle_nonleaf=float(ang[:, nonleaf].mean()) if nonleaf.any() else float("nan"),
+        position_error_mean=float(err.mean()), position_error_max=float(err.max()),
+        flips=count_flips(sol.rotations, clip.rotations), seconds=seconds, frames=clip.num_frames,
+        joint_names=skel.names, joint_angles=ang.mean(axis=0), notes=list(sol.report))
+
+
+def evaluate_clip(clip: BvhClip, protocol: str = "ref", solver: str = "geometric", use_ends: bool = True,
+                  **options) -> ClipScore:
+    """Round trip of ``clip`` under ``protocol`` ("rest" or "ref") with ``solver``."""
+    if protocol not in PROTOCOLS:
+        from .errors import Pose2RotError
+
+        raise Pose2RotError(f"unknown protocol '{protocol}' (choose 'rest' or 'ref')")
+    tracks = tracks_from_bvh(clip, reference_frame=0 if protocol == "ref" else None)
+    if not use_ends:
+        tracks = replace(tracks, end_positions=None, end_parents=None, end_rest_offsets=None, end_names=())
+    t0 = time.perf_counter()
+    sol = solve(tracks, solver=solver, **options)
+    return score_solution(clip, sol, protocol, time.perf_counter() - t0)
+
+
+def format_table(scores: list[ClipScore]) -> str:
+    """A plain-text table, one row per score, with the mean at the end."""
+    head = f"{'clip':<36} {'protocol':<8} {'all °':>7} {'non-leaf °':>10} {'pos err % (max)':>16} {'flips':>6} {'time s':>7}"
+    rows = [head, "-" * len(head)]
+    for s in scores:
+        name = s.clip.replace("\\", "/").rsplit("/", 1)[-1]
+        rows.append(f"{name[:36]:<36} {s.protocol:<8} {s.mean_angle:7.2f} {s.mean_angle_nonleaf:10.2f} "
+                    f"{s.position_error_max:16.2g} {s.flips:6d} {s.seconds:7.3f}")
+    if len(scores) > 1:
+        for proto in PROTOCOLS:
+            sub = [s for s in scores if s.protocol == proto]
+            if len(sub) > 1:
+                rows.append(f"{'mean':<36} {proto:<8} {np.mean([s.mean_angle for s in sub]):7.2f} "
+                            f"{np.mean([s.mean_angle_nonleaf for s in sub]):10.2f} "
+                            f"{max(s.position_error_max for s in sub):16.2g} {sum(s.flips for s in sub):6d} "
+                            f"{sum(s.seconds for s in sub):7.3f}")
+    return "\n".join(rows)
+
+
+def format_joint_table(score: ClipScore) -> str:
+    """Per-joint mean angle, worst first."""
+    order = np.argsort(-score.joint_angles)
+    lines = [f"{'joint':<32} {'mean °':>8}"]
+    lines += [f"{score.joint_names[j][:32]:<32} {score.joint_angles[j]:8.2f}" for j in order]
+    return "\n".join(lines)
+
+
+def plot_joint_errors(scores: list[ClipScore], path: str) -> None:
+    """Per-joint bar chart (one panel per score); needs matplotlib."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        from .errors import MissingDependencyError
+
+        raise MissingDependencyError("--plot needs matplotlib: pip install matplotlib") from None
+    fig, axes = plt.subplots(len(scores), 1, figsize=(max(8, 0.25 * len(scores[0].joint_names)), 3.2 * len(scores)),
+                             squeeze=False)
+    for ax, s in zip(axes[:, 0], scores):
+        ax.bar(range(len(s.joint_names)), s.joint_angles, color="#4477aa")
+        ax.set_xticks(range(len(s.joint_names)))
+        ax.set_xticklabels(s.joint_names, rotation=90, fontsize=7)
+        ax.set_ylabel("mean error (°)")
+        ax.set_title(f"{s.clip.replace(chr(92), '/').rsplit('/', 1)[-1]} — {s.protocol} protocol, {s.solver}: "
+                     f"{s.mean_angle:.2f}° mean")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
