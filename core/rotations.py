@@ -193,11 +193,49 @@ def geodesic_angle(R1: np.ndarray, R2: np.ndarray) -> np.ndarray:
 def best_fit_rotation(M: np.ndarray) -> np.ndarray:
     """Wahba/Kabsch: the rotation R maximising tr(R^T M) for M [...,3,3].
 
-    With ``M = sum_i w_i b_i a_i^T`` this is the rotation best taking each a_i to b_i.
+    With ``M = sum_i w_i b_i a_i^T`` this is the rotation best taking each a_i to b_i. Computed as
+    the orthogonal polar factor by scaled Newton iteration (fast, vectorised); matrices with
+    det <= 0 or that do not converge fall back to the SVD.
     """
+    M = np.asarray(M, np.float64)
+    shape = M.shape
+    X = M.reshape(-1, 3, 3)
+    det = np.linalg.det(X)
+    good = det > 1e-12 * np.maximum(np.einsum("nij,nij->n", X, X), 1e-300) ** 1.5
+    R = np.empty_like(X)
+    if good.any():
+        R[good] = _polar_newton(X[good])
+    bad = ~good | ~np.isfinite(R).all(axis=(1, 2))
+    if bad.any():
+        R[bad] = _svd_rotation(X[bad])
+    return R.reshape(shape)
+
+
+def _svd_rotation(M: np.ndarray) -> np.ndarray:
     U, _, Vt = np.linalg.svd(M)
     d = np.sign(np.linalg.det(U @ Vt))
     d = np.where(d == 0, 1.0, d)
     D = np.ones(M.shape[:-2] + (3,))
     D[..., 2] = d
     return (U * D[..., None, :]) @ Vt
+
+
+def _inverse_transpose(X: np.ndarray) -> np.ndarray:
+    """X^-T for [N,3,3] by cofactors: columns c1 x c2, c2 x c0, c0 x c1 over det."""
+    c0, c1, c2 = X[..., :, 0], X[..., :, 1], X[..., :, 2]
+    cof = np.stack([np.cross(c1, c2), np.cross(c2, c0), np.cross(c0, c1)], -1)
+    det = np.einsum("ni,ni->n", c0, cof[..., :, 0])
+    return cof / det[:, None, None]
+
+
+def _polar_newton(X: np.ndarray, iterations: int = 30, tol: float = 1e-13) -> np.ndarray:
+    """Orthogonal polar factor of [N,3,3] matrices with det > 0 (scaled Newton iteration)."""
+    for _ in range(iterations):
+        Y = _inverse_transpose(X)
+        gamma = np.sqrt(np.sqrt(np.einsum("nij,nij->n", Y, Y) / np.einsum("nij,nij->n", X, X)))
+        X_next = 0.5 * (gamma[:, None, None] * X + Y / gamma[:, None, None])
+        change = np.abs(X_next - X).max()
+        X = X_next
+        if change < tol:
+            break
+    return X

@@ -266,19 +266,15 @@ def _aim_with_twist(j: int, src: np.ndarray, obs: np.ndarray, desired: np.ndarra
     carried = _transport_roll(base, s_hat, d_hat, tracks.reference_frame)
     if twist == "transport":
         return axis_angle_to_matrix(d_hat, carried) @ base
-    M = desired
+    M, bound = desired, 2.0  # the roll amplitude of a rotation target is at most 2
     if twist == "lookahead" and not zero_length:
         M = REFERENCE_WEIGHT * desired + _child_term(aimed, targets, translating, P, tracks, guess)
+        bound = 2.0 * REFERENCE_WEIGHT + 1.0  # a mean of unit alignments adds at most 1
         if extra is not None:
-            M = M + extra
+            M, bound = M + extra, bound + 1.0
     phi, strength = _best_roll(M, base, d_hat)
-    phi = carried + _continuous_roll(phi - carried, strength / _max_strength(M), tracks.fps)
+    phi = carried + _continuous_roll(phi - carried, strength / bound, tracks.fps)
     return axis_angle_to_matrix(d_hat, phi) @ base
-
-
-def _max_strength(M: np.ndarray) -> np.ndarray:
-    """Largest possible roll-objective amplitude of M [T,3,3] (sum of its singular values)."""
-    return np.maximum(np.linalg.svd(M, compute_uv=False).sum(-1), 1e-12)
 
 
 def _continuous_roll(psi: np.ndarray, confidence: np.ndarray, fps: float) -> np.ndarray:
