@@ -55,13 +55,15 @@ def _parse_frames(text: str | None, num_frames: int) -> tuple[int, int]:
 def _solver_options(args: argparse.Namespace) -> dict:
     opts: dict = {}
     if args.solver == "geometric":
-        opts.update(twist=args.twist, stretch=args.stretch)
+        opts.update(twist=args.twist)
     else:
         if not args.checkpoint:
             raise Pose2RotError(f"--solver {args.solver} needs --checkpoint CKPT (a pose2rot checkpoint file)")
         opts.update(checkpoint=args.checkpoint, config=args.config, t5=args.t5, device=args.device)
         if args.solver == "hybrid":
-            opts.update(twist=args.twist, stretch=args.stretch)
+            opts.update(twist=args.twist)
+    if args.solver != "learned" and args.stretch is not None:
+        opts["stretch"] = args.stretch
     if getattr(args, "smooth", None) is not None:
         opts["smooth"] = args.smooth
     return opts
@@ -74,8 +76,12 @@ def _add_solver_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--solver", choices=SOLVERS, default="geometric", help="default: geometric (no torch needed)")
     p.add_argument("--twist", choices=TWIST_POLICIES, default="lookahead",
                    help="roll policy of the geometric/hybrid solver (default: lookahead)")
-    p.add_argument("--stretch", choices=("auto", "off"), default="auto",
-                   help="auto: solve translation of joints whose distance to the parent changes; off: rigid bones")
+    p.add_argument("--stretch", choices=("auto", "off"),
+                   help="auto: solve translation of joints whose distance to the parent changes; off: rigid bones "
+                        "(default: auto, or rigid bones when the tracks are smoothed)")
+    p.add_argument("--smooth", default="auto",
+                   help="auto: smooth only measurably noisy tracks (clean mocap is untouched); off; or a number: "
+                        "Gaussian kernel std in seconds of the zero-phase local quadratic filter (default auto)")
     p.add_argument("--checkpoint", help="learned/hybrid: checkpoint (.pt with model_state, state dict, or .safetensors)")
     p.add_argument("--config", help="learned/hybrid: upstream config YAML (default: inferred from the checkpoint)")
     p.add_argument("--t5", help="learned/hybrid: T5 encoder directory or model id for joint-name embeddings")
@@ -167,7 +173,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         clip = read_bvh(path)
         for proto in protocols:
             scores.append(evaluate_clip(clip, protocol=proto, solver=args.solver, use_ends=not args.no_ends,
-                                        **_solver_options(args)))
+                                        noise=args.noise, seed=args.seed, **_solver_options(args)))
     if args.joints:
         for s in scores:
             print(f"\n{s.clip} — {s.protocol}")
@@ -262,6 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", help="write a per-joint bar chart (PNG; needs matplotlib)")
     p.add_argument("--joints", action="store_true", help="print the per-joint table")
     p.add_argument("--no-ends", action="store_true", help="do not use End Sites as bone-tip tracks")
+    p.add_argument("--noise", type=float, default=0.0,
+                   help="add Gaussian jitter of this std (fraction of the skeleton height, e.g. 0.005) to the tracks")
+    p.add_argument("--seed", type=int, default=0, help="random seed of --noise (default 0)")
     _add_solver_arguments(p)
     p.set_defaults(func=cmd_eval)
 

@@ -5,6 +5,12 @@ rotations of frame 0 (``reference_quaternions``). Metrics: mean geodesic angle o
 (all joints; joints with children), joint position error in % of the skeleton height, and flips
 (frame-to-frame jumps above ``FLIP_DEGREES`` in the solution that exceed the clip's own step at
 that frame by more than ``FLIP_MARGIN`` degrees: abrupt turns the motion does not make).
+
+Noise (``noise=`` fraction of the skeleton height): seeded Gaussian jitter of that std per axis is
+added to the tracks (joints and end sites); positions are still scored against the clean ones.
+Jitter: mean over frames and joints of the angle (degrees) between R_t and the constant-velocity
+extrapolation R_{t-1} R_{t-2}^T R_{t-1} of the local rotations (a second difference on SO(3));
+``jitter_ratio`` is the solution's jitter over the clip's own.
 """
 from __future__ import annotations
 
@@ -17,6 +23,7 @@ from .bvh import BvhClip
 from .rotations import geodesic_angle
 from .solution import Solution
 from .solvers import solve
+from .tracks import Tracks
 from .tracks_io import tracks_from_bvh
 
 FLIP_DEGREES = 30.0
@@ -41,11 +48,35 @@ class ClipScore:
     joint_names: tuple[str, ...]
     joint_angles: np.ndarray  # [J] mean degrees per joint
     notes: list[str] = field(default_factory=list)
+    noise: float = 0.0  # std of the added jitter, fraction of the height
+    jitter_ratio: float = float("nan")  # solution jitter / the clip's own
+    tracks_error: float = 0.0  # mean distance of the (noisy) input tracks from the clean positions, % of height
 
 
 def rotation_steps(rotations: np.ndarray) -> np.ndarray:
     """[T-1,J] degrees turned by each joint between consecutive frames."""
     return np.degrees(geodesic_angle(rotations[1:], rotations[:-1]))
+
+
+def jitter(rotations: np.ndarray) -> float:
+    """Mean angle (degrees) between R_t and R_{t-1} R_{t-2}^T R_{t-1} over frames t >= 2 and joints
+    of local rotations [T,J,3,3]: how far the motion departs from constant angular velocity."""
+    if rotations.shape[0] < 3:
+        return 0.0
+    prev = rotations[1:-1]
+    guess = prev @ np.swapaxes(rotations[:-2], -1, -2) @ prev
+    return float(np.degrees(geodesic_angle(rotations[2:], guess)).mean())
+
+
+def add_noise(tracks: Tracks, fraction: float, seed: int = 0) -> Tracks:
+    """Tracks with Gaussian jitter of std ``fraction`` x skeleton height (per axis) on joints and end sites."""
+    rng = np.random.default_rng(seed)
+    sigma = fraction * tracks.skeleton.height
+    pos = tracks.positions + rng.normal(scale=sigma, size=tracks.positions.shape)
+    ends = tracks.end_positions
+    if ends is not None:
+        ends = ends + rng.normal(scale=sigma, size=ends.shape)
+    return replace(tracks, positions=pos, end_positions=ends)
 
 
 def count_flips(solved: np.ndarray, truth: np.ndarray, threshold: float = FLIP_DEGREES,
@@ -71,12 +102,18 @@ def score_solution(clip: BvhClip, sol: Solution, protocol: str, seconds: float,
         mean_angle_nonleaf=float(ang[:, nonleaf].mean()) if nonleaf.any() else float("nan"),
         position_error_mean=float(err.mean()), position_error_max=float(err.max()),
         flips=count_flips(sol.rotations, clip.rotations), seconds=seconds, frames=clip.num_frames,
-        joint_names=skel.names, joint_angles=ang.mean(axis=0), notes=list(sol.report))
+        joint_names=skel.names, joint_angles=ang.mean(axis=0), notes=list(sol.report),
+        jitter_ratio=_ratio(jitter(sol.rotations), jitter(clip.rotations)))
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b > 0 else float("nan")
 
 
 def evaluate_clip(clip: BvhClip, protocol: str = "ref", solver: str = "geometric", use_ends: bool = True,
-                  **options) -> ClipScore:
-    """Round trip of ``clip`` under ``protocol`` ("rest" or "ref") with ``solver``."""
+                  noise: float = 0.0, seed: int = 0, **options) -> ClipScore:
+    """Round trip of ``clip`` under ``protocol`` ("rest" or "ref") with ``solver``; with ``noise``
+    > 0 the tracks get seeded Gaussian jitter of that fraction of the height (see add_noise)."""
     if protocol not in PROTOCOLS:
         from .errors import Pose2RotError
 
@@ -84,19 +121,27 @@ def evaluate_clip(clip: BvhClip, protocol: str = "ref", solver: str = "geometric
     tracks = tracks_from_bvh(clip, reference_frame=0 if protocol == "ref" else None)
     if not use_ends:
         tracks = replace(tracks, end_positions=None, end_parents=None, end_rest_offsets=None, end_names=())
+    clean = tracks.positions
+    if noise > 0:
+        tracks = add_noise(tracks, noise, seed)
     t0 = time.perf_counter()
     sol = solve(tracks, solver=solver, **options)
-    return score_solution(clip, sol, protocol, time.perf_counter() - t0)
+    score = score_solution(clip, sol, protocol, time.perf_counter() - t0, clean_positions=clean)
+    score.noise = noise
+    score.tracks_error = float(np.linalg.norm(tracks.positions - clean, axis=-1).mean() / clip.skeleton.height * 100)
+    return score
 
 
 def format_table(scores: list[ClipScore]) -> str:
     """A plain-text table, one row per score, with the mean at the end."""
-    head = f"{'clip':<36} {'protocol':<8} {'all °':>7} {'non-leaf °':>10} {'pos err % (max)':>16} {'flips':>6} {'time s':>7}"
+    head = (f"{'clip':<36} {'protocol':<8} {'all °':>7} {'non-leaf °':>10} {'pos err % (max)':>16} {'flips':>6} "
+            f"{'time s':>7} {'pos err % mean':>14} {'jitter x':>8} {'tracks err %':>12}")
     rows = [head, "-" * len(head)]
     for s in scores:
         name = s.clip.replace("\\", "/").rsplit("/", 1)[-1]
         rows.append(f"{name[:36]:<36} {s.protocol:<8} {s.mean_angle:7.2f} {s.mean_angle_nonleaf:10.2f} "
-                    f"{s.position_error_max:16.2g} {s.flips:6d} {s.seconds:7.3f}")
+                    f"{s.position_error_max:16.2g} {s.flips:6d} {s.seconds:7.3f} {s.position_error_mean:14.3g} "
+                    f"{s.jitter_ratio:8.3g} {s.tracks_error:12.3g}")
     if len(scores) > 1:
         for proto in PROTOCOLS:
             sub = [s for s in scores if s.protocol == proto]
@@ -104,8 +149,15 @@ def format_table(scores: list[ClipScore]) -> str:
                 rows.append(f"{'mean':<36} {proto:<8} {np.mean([s.mean_angle for s in sub]):7.2f} "
                             f"{np.mean([s.mean_angle_nonleaf for s in sub]):10.2f} "
                             f"{max(s.position_error_max for s in sub):16.2g} {sum(s.flips for s in sub):6d} "
-                            f"{sum(s.seconds for s in sub):7.3f}")
+                            f"{sum(s.seconds for s in sub):7.3f} {np.mean([s.position_error_mean for s in sub]):14.3g} "
+                            f"{_finite_mean([s.jitter_ratio for s in sub]):8.3g} "
+                            f"{np.mean([s.tracks_error for s in sub]):12.3g}")
     return "\n".join(rows)
+
+
+def _finite_mean(values: list[float]) -> float:
+    finite = [v for v in values if np.isfinite(v)]
+    return float(np.mean(finite)) if finite else float("nan")
 
 
 def format_joint_table(score: ClipScore) -> str:

@@ -82,11 +82,14 @@ class Skeleton:
         for j, p in enumerate(par):
             if p >= 0:
                 children[p].append(j)
-        order, stack = [], [roots[0]]
-        while stack:
-            j = stack.pop()
-            order.append(j)
-            stack.extend(reversed(children[j]))
+        if par[0] < 0 and all(0 <= par[j] < j for j in range(1, J)):
+            order = list(range(J))  # already root-first with parents before children: keep it
+        else:
+            order, stack = [], [roots[0]]
+            while stack:
+                j = stack.pop()
+                order.append(j)
+                stack.extend(reversed(children[j]))
         if len(order) != J:
             seen = set(order)
             stuck = [names[j] for j in range(J) if j not in seen]

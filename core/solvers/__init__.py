@@ -6,6 +6,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import Pose2RotError
+from ..smoothing import FREE_MIN_FRACTION, Cleaning, mark_gaps, smooth_tracks
 from ..solution import Solution
 from ..tracks import Tracks
 
@@ -13,34 +14,56 @@ SOLVERS = ("geometric", "learned", "hybrid")
 Progress = Callable[[float, str], None]
 
 
-def prepare_tracks(tracks: Tracks) -> tuple[Tracks, np.ndarray, list[str]]:
-    """Fill gaps in the tracks. Returns (gap-free tracks, indices of joints with no data, report)."""
+def prepare_tracks(tracks: Tracks, smooth: str | float = "off"
+                   ) -> tuple[Tracks, np.ndarray, list[str], Cleaning]:
+    """Clean the tracks for solving: low-confidence samples and (unless smooth="off") outlier spikes
+    become gaps, gaps are filled, then tracks are smoothed as ``smooth`` says ("auto", "off" or a
+    kernel width in seconds; see core.smoothing). Returns (gap-free tracks, indices of joints with
+    no data, report, what the smoothing did)."""
     from dataclasses import replace
 
     from ..tracks_io import fill_gaps
 
-    filled, report, missing = fill_gaps(tracks.positions)
+    tracks, report = mark_gaps(tracks, smooth)
+    gaps = np.isnan(tracks.positions).any(-1)
+    filled, fill_report, missing = fill_gaps(tracks.positions)
+    report.extend(fill_report)
     if 0 in missing:
         raise Pose2RotError(f"root joint '{tracks.skeleton.names[0]}' has no data in any frame: "
                             "the root track is required")
     for j in missing:
         report.append(f"joint '{tracks.skeleton.names[j]}' has no data: it keeps its reference/rest rotation")
     ends = tracks.end_positions
-    if ends is not None and np.isnan(ends).any():
+    end_gaps = None if ends is None else np.isnan(ends).any(-1)
+    if ends is not None and end_gaps.any():
         ends, end_report, _ = fill_gaps(ends)
         report.extend(end_report)
-    return replace(tracks, positions=filled, end_positions=ends), np.asarray(missing, np.int64), report
+    prepared, cleaning = smooth_tracks(replace(tracks, positions=filled, end_positions=ends), gaps, end_gaps, smooth)
+    report.extend(cleaning.report)
+    return prepared, np.asarray(missing, np.int64), report, cleaning
 
 
-def solve(tracks: Tracks, solver: str = "geometric", progress: Progress | None = None, **options) -> Solution:
+def solve(tracks: Tracks, solver: str = "geometric", progress: Progress | None = None,
+          smooth: str | float = "auto", **options) -> Solution:
     """Solve local rotations for ``tracks`` with ``solver`` ("geometric", "learned", "hybrid").
 
+    smooth: "auto" (filter only tracks that are measurably noisy; clean mocap is untouched),
+    "off", or a kernel width in seconds (see core.smoothing). When tracks are smoothed and
+    ``stretch`` is not given, the geometric/hybrid solver keeps the rig's bone lengths (joints
+    that translate for real, like hips under a floor-level root, still translate).
     Geometric options: twist, stretch, stretch_tolerance, use_ends (see solvers.geometric).
     Learned/hybrid options: checkpoint, config, t5, device (see solvers.learned).
     """
     if solver not in SOLVERS:
         raise Pose2RotError(f"unknown solver '{solver}' (choose from {', '.join(SOLVERS)})")
-    prepared, missing, report = prepare_tracks(tracks)
+    prepared, missing, report, cleaning = prepare_tracks(tracks, smooth)
+    if cleaning.changed and solver != "learned" and options.get("stretch") is None:
+        if cleaning.free[1:].any():  # rigid bones are exact after smoothing; only gross misfits translate
+            options.update(stretch="auto", stretch_tolerance=FREE_MIN_FRACTION)
+        else:
+            options["stretch"] = "off"
+    elif options.get("stretch", "") is None:
+        del options["stretch"]
     if solver == "geometric":
         from .geometric import solve_geometric
 

@@ -52,7 +52,6 @@ STRETCH_FRACTION = 1e-3
 #: continuity of the roll: blur width (seconds), sharpness of the confidence, weight of a frame's own roll
 CONTINUITY_SECONDS = 0.1
 CONFIDENCE_POWER = 4.0
-OWN_FRAME_WEIGHT = 4.0
 #: where the roll is poorly conditioned it is low-passed over this many seconds (ramps, not jumps)
 RAMP_SECONDS = 0.1
 MIX_POWER = 0.5
@@ -128,10 +127,12 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
             obs = _observed(primary, P, tracks, j)
             if len(primary) >= 2:
                 M = np.einsum("tni,tnj->tij", obs, src)
-                tie = desired * np.einsum("tni,tni->t", src, src)[:, None, None]
-                if secondary:
-                    tie = tie + _alignment(_observed(secondary, P, tracks, j), _sources(secondary, guess))
-                G[:, j] = best_fit_rotation(M + TIE_BREAK_WEIGHT * tie)
+                if _collinear(src[0]):  # the fit leaves the roll about the common axis free
+                    tie = desired * np.einsum("tni,tni->t", src, src)[:, None, None]
+                    if secondary:
+                        tie = tie + _alignment(_observed(secondary, P, tracks, j), _sources(secondary, guess))
+                    M = M + TIE_BREAK_WEIGHT * tie
+                G[:, j] = best_fit_rotation(M)
             else:
                 extra = _alignment(_observed(secondary, P, tracks, j), _sources(secondary, guess)) if secondary else None
                 G[:, j] = _aim_with_twist(j, src[:, 0], obs[:, 0], desired, primary[0], targets, translating, P,
@@ -216,7 +217,13 @@ def _collect_targets(skel: Skeleton, zero_len: np.ndarray, free: np.ndarray, mis
                 out.append(_Target(k, True, chain, off))
         return out
 
-    return [gather(j, ()) for j in range(skel.num_joints)]
+    return [[] if missing[j] else gather(j, ()) for j in range(skel.num_joints)]
+
+
+def _collinear(src: np.ndarray, tol: float = 1e-3) -> bool:
+    """True when the target offsets [n,3] all lie on one line (no rotation is determined about it)."""
+    u = normalize(src)
+    return bool(np.abs(np.cross(u[:, None], u[None])).max() < tol)
 
 
 def _split_targets(targets: list[_Target], translating: np.ndarray) -> tuple[list[_Target], list[_Target]]:
@@ -273,7 +280,10 @@ def _aim_with_twist(j: int, src: np.ndarray, obs: np.ndarray, desired: np.ndarra
         if extra is not None:
             M, bound = M + extra, bound + 1.0
     phi, strength = _best_roll(M, base, d_hat)
-    phi = carried + _continuous_roll(phi - carried, strength / bound, tracks.fps)
+    confidence = strength / bound
+    if tracks.reference_frame is not None:
+        confidence[tracks.reference_frame] = 1.0  # the reference pose itself is exact there
+    phi = carried + _continuous_roll(phi - carried, confidence, tracks.fps)
     return axis_angle_to_matrix(d_hat, phi) @ base
 
 
@@ -285,7 +295,7 @@ def _continuous_roll(psi: np.ndarray, confidence: np.ndarray, fps: float) -> np.
     z = w * np.exp(1j * psi)
     sigma = max(1.0, CONTINUITY_SECONDS * fps)
     blurred = _gaussian_blur(z, sigma)
-    kept = np.unwrap(np.angle(OWN_FRAME_WEIGHT * z + blurred + 1e-12 * np.exp(1j * psi)))
+    kept = np.unwrap(np.angle(z + (1.0 - w) * blurred + 1e-12 * np.exp(1j * psi)))
     # the roll relative to the transported frame jumps where the reference swing degenerates:
     # there a lag-free low-pass turns the jump into a ramp
     ramp = _gaussian_blur(kept, max(1.0, RAMP_SECONDS * fps))

@@ -1,0 +1,640 @@
+"""BVH motion files: read (any channel layout) and write (standard layout Blender imports).
+
+Conventions (the same as the rest of pose2rot):
+- joints are kept in BVH declaration order, which is root first with parents before children;
+- ``rest_positions`` are the accumulated OFFSETs (the root row is the root OFFSET), so
+  ``skeleton.offsets`` gives back every OFFSET;
+- a joint's rotation channels are intrinsic Euler angles read left to right:
+  ``CHANNELS 3 Zrotation Xrotation Yrotation`` means ``R = Rz(z) @ Rx(x) @ Ry(y)`` (degrees in
+  the file, radians and matrices in memory);
+- position channels (on any joint) replace that joint's OFFSET in that frame.
+
+Reading parses the whole MOTION block in one numpy pass; the header is parsed token by token
+so every error names its line.
+"""
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .errors import Pose2RotError
+from .fk import forward_kinematics
+from .rotations import EULER_ORDERS, matrix_to_euler
+from .skeleton import Skeleton
+
+_AXES = "XYZ"
+_CHANNEL_KINDS = {f"{a}{kind}": (kind, i) for kind in ("position", "rotation") for i, a in enumerate(_AXES)}
+_CHANNEL_KINDS_LOWER = {k.lower(): v for k, v in _CHANNEL_KINDS.items()}
+_KEYWORDS = {"hierarchy", "root", "joint", "end", "offset", "channels", "{", "}", "motion"}
+_FRAMES_RE = re.compile(r"^\s*frames\s*:\s*(\S*)\s*$", re.IGNORECASE)
+_FRAME_TIME_RE = re.compile(r"^\s*frame\s+time\s*:\s*(\S*)\s*$", re.IGNORECASE)
+
+
+@dataclass
+class BvhClip:
+    """A parsed BVH file, joints in declaration order.
+
+    skeleton: rest pose from the OFFSETs. rotations: [T,J,3,3] local rotations (identity for
+    joints without rotation channels). root_translation: [T,3] root position (its position
+    channels, else its OFFSET). local_offsets: [T,J,3] parent-local offsets per frame (position
+    channels where a joint has them, else its OFFSET; the root row equals root_translation).
+    has_position_channels: [J] bool. orders: per-joint rotation axes as read ("ZXY"; "" when the
+    joint has no rotation channel). channels: per-joint channel names as written in the file.
+    end_parents [K] / end_offsets [K,3] / end_names: the End Sites.
+    """
+
+    skeleton: Skeleton
+    rotations: np.ndarray
+    root_translation: np.ndarray
+    local_offsets: np.ndarray
+    has_position_channels: np.ndarray
+    orders: list[str]
+    channels: list[list[str]]
+    fps: float
+    frame_time: float
+    end_parents: np.ndarray
+    end_offsets: np.ndarray
+    end_names: list[str]
+    name: str = ""
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.rotations.shape[0])
+
+    def forward(self) -> tuple[np.ndarray, np.ndarray]:
+        """(global rotations [T,J,3,3], joint positions [T,J,3])."""
+        return forward_kinematics(self.skeleton, self.rotations, self.root_translation, self.local_offsets)
+
+    def fk(self) -> np.ndarray:
+        """Joint positions [T,J,3] in file units and axes."""
+        return self.forward()[1]
+
+    def end_site_positions(self) -> np.ndarray:
+        """End Site positions [T,K,3]."""
+        G, P = self.forward()
+        p = self.end_parents
+        return P[:, p] + np.einsum("tkab,kb->tka", G[:, p], self.end_offsets)
+
+
+# =============================================================================== reading
+def read_bvh(path: str | Path) -> BvhClip:
+    """Read a BVH file (any channel orders, position channels on any joint, CRLF or LF)."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise Pose2RotError(f"cannot read BVH file '{path}': {e.strerror or e}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+    return parse_bvh(text, name=str(path))
+
+
+def parse_bvh(text: str, name: str = "<string>") -> BvhClip:
+    """Parse BVH text. ``name`` prefixes error messages (usually the file path)."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    header = _Header(text, name)
+    hier = header.parse_hierarchy()
+    frames, frame_time, motion_start, motion_line = header.parse_motion_header()
+    data = _parse_motion(text[motion_start:], motion_line, frames, len(hier.column_joint), name,
+                         header.frames_line)
+    return _build_clip(hier, data, frame_time, name)
+
+
+@dataclass
+class _Hierarchy:
+    names: list[str]
+    parents: list[int]
+    offsets: list[list[float]]
+    channels: list[list[str]]
+    end_parents: list[int]
+    end_offsets: list[list[float]]
+    column_joint: list[int]  # per motion column: joint index
+    column_kind: list[tuple[str, int]]  # per motion column: ("position"|"rotation", axis)
+
+
+class _Header:
+    """Token reader over the header lines (HIERARCHY ... Frame Time), with line numbers."""
+
+    def __init__(self, text: str, name: str) -> None:
+        self.text, self.name = text, name
+        self.pos = 0  # character offset of the next unread line
+        self.line_no = 0  # number of the current line (1-based)
+        self.tokens: list[str] = []
+        self.tok_i = 0
+        self.frames_line = 0
+
+    # --------------------------------------------------------------- low level
+    def _next_line(self) -> str | None:
+        if self.pos >= len(self.text):
+            return None
+        end = self.text.find("\n", self.pos)
+        end = len(self.text) if end < 0 else end
+        line = self.text[self.pos:end]
+        self.pos = end + 1
+        self.line_no += 1
+        return line
+
+    def _peek(self) -> str | None:
+        while self.tok_i >= len(self.tokens):
+            line = self._next_line()
+            if line is None:
+                return None
+            self.tokens, self.tok_i = line.split(), 0
+        return self.tokens[self.tok_i]
+
+    def _take(self) -> str | None:
+        tok = self._peek()
+        if tok is not None:
+            self.tok_i += 1
+        return tok
+
+    def _rest_of_line(self) -> list[str]:
+        rest = self.tokens[self.tok_i:]
+        self.tok_i = len(self.tokens)
+        return rest
+
+    def _words_before_brace(self) -> list[str]:
+        """Take the words up to a '{' on the current line (the '{' itself stays unread)."""
+        rest = self.tokens[self.tok_i:]
+        k = rest.index("{") if "{" in rest else len(rest)
+        self.tok_i += k
+        return rest[:k]
+
+    def error(self, message: str, line: int | None = None) -> Pose2RotError:
+        return Pose2RotError(f"{self.name}: line {self.line_no if line is None else line}: {message}")
+
+    def _expect_open(self, what: str) -> None:
+        tok = self._take()
+        if tok != "{":
+            found = "the end of the file" if tok is None else f"'{tok}'"
+            raise self.error(f"expected '{{' after {what}, found {found}")
+
+    def _floats(self, count: int, what: str) -> list[float]:
+        line = self.line_no
+        vals = []
+        for _ in range(count):
+            tok = self._peek()
+            if tok is None or self.line_no != line or tok.lower() in _KEYWORDS:
+                raise self.error(f"{what} needs {count} numbers, found {len(vals)}", line)
+            try:
+                vals.append(float(tok))
+            except ValueError:
+                raise self.error(f"{what} value '{tok}' is not a number") from None
+            self.tok_i += 1
+        return vals
+
+    # --------------------------------------------------------------- grammar
+    def parse_hierarchy(self) -> _Hierarchy:
+        first = self._take()
+        if first is None:
+            raise Pose2RotError(f"{self.name}: empty file, not a BVH file")
+        if first.lower() != "hierarchy":
+            raise self.error(f"not a BVH file: expected 'HIERARCHY', found '{first[:40]}'")
+        h = _Hierarchy([], [], [], [], [], [], [], [])
+        seen: dict[str, int] = {}
+        stack: list[tuple[str, int, int]] = []  # open blocks: ("joint"|"end", index, line opened)
+        offset_seen: dict[tuple[str, int], bool] = {}
+        while True:
+            tok = self._take()
+            if tok is None:
+                if stack:
+                    kind, idx, opened = stack[-1]
+                    raise self.error(f"unbalanced braces: {self._describe(h, kind, idx)} opened at line {opened} "
+                                     f"is never closed with '}}' (the file ends without a MOTION section)")
+                raise self.error("no MOTION section: the file ends after the hierarchy")
+            low = tok.lower()
+            if low in ("root", "joint"):
+                if low == "root" and (stack or h.names):
+                    raise self.error("a second ROOT: only one skeleton per BVH file is supported"
+                                     if not stack else "ROOT inside another joint; use JOINT for children")
+                if low == "joint" and (not stack or stack[-1][0] != "joint"):
+                    raise self.error("JOINT outside a ROOT block" if not stack else "JOINT inside an End Site")
+                if low == "joint" and not h.names:
+                    raise self.error("the hierarchy must start with ROOT, found JOINT")
+                line = self.line_no
+                parts = self._words_before_brace()
+                if not parts:
+                    raise self.error(f"{tok} without a joint name")
+                jname = "_".join(parts)
+                if jname in seen:
+                    raise self.error(f"duplicate joint name '{jname}' (first declared at line {seen[jname]}); "
+                                     "joint names must be unique")
+                seen[jname] = line
+                h.parents.append(stack[-1][1] if stack else -1)
+                h.names.append(jname)
+                h.offsets.append([0.0, 0.0, 0.0])
+                h.channels.append([])
+                self._expect_open(f"{tok} {jname}")
+                stack.append(("joint", len(h.names) - 1, line))
+            elif low == "end":
+                line = self.line_no
+                words = self._words_before_brace()
+                if not words or words[0].lower() != "site":
+                    raise self.error("expected 'End Site'")
+                if not stack or stack[-1][0] != "joint":
+                    raise self.error("End Site outside a joint")
+                h.end_parents.append(stack[-1][1])
+                h.end_offsets.append([0.0, 0.0, 0.0])
+                self._expect_open("End Site")
+                stack.append(("end", len(h.end_parents) - 1, line))
+            elif low == "offset":
+                if not stack:
+                    raise self.error("OFFSET outside a joint")
+                kind, idx, _ = stack[-1]
+                if offset_seen.get((kind, idx)):
+                    raise self.error(f"second OFFSET in {self._describe(h, kind, idx)}")
+                vals = self._floats(3, "OFFSET")
+                (h.offsets if kind == "joint" else h.end_offsets)[idx] = vals
+                offset_seen[(kind, idx)] = True
+            elif low == "channels":
+                if not stack or stack[-1][0] != "joint":
+                    raise self.error("CHANNELS outside a joint" if not stack else "CHANNELS inside an End Site")
+                self._parse_channels(h, stack[-1][1])
+            elif tok == "}":
+                if not stack:
+                    raise self.error("unbalanced braces: '}' without a matching '{'")
+                kind, idx, opened = stack.pop()
+                if not offset_seen.get((kind, idx)):
+                    raise self.error(f"missing OFFSET: {self._describe(h, kind, idx)} has no OFFSET line", opened)
+            elif low == "motion":
+                if stack:
+                    kind, idx, opened = stack[-1]
+                    raise self.error(f"unbalanced braces: {self._describe(h, kind, idx)} opened at line {opened} "
+                                     "is not closed with '}' before MOTION")
+                if not h.names:
+                    raise self.error("MOTION before any ROOT joint")
+                if self._rest_of_line():
+                    raise self.error("unexpected text after MOTION")
+                return h
+            else:
+                where = f" in {self._describe(h, *stack[-1][:2])}" if stack else ""
+                raise self.error(f"unexpected '{tok[:40]}'{where}")
+
+    @staticmethod
+    def _describe(h: _Hierarchy, kind: str, idx: int) -> str:
+        if kind == "joint":
+            return f"joint '{h.names[idx]}'"
+        return f"End Site of '{h.names[h.end_parents[idx]]}'"
+
+    def _parse_channels(self, h: _Hierarchy, j: int) -> None:
+        if h.channels[j]:
+            raise self.error(f"second CHANNELS line in joint '{h.names[j]}'")
+        line = self.line_no
+        count_tok = self._take()
+        try:
+            count = int(count_tok) if count_tok is not None and self.line_no == line else -1
+        except ValueError:
+            count = -1
+        if count < 0:
+            raise self.error(f"CHANNELS needs a channel count, found '{count_tok}'", line)
+        names: list[str] = []
+        kinds: list[tuple[str, int]] = []
+        for _ in range(count):
+            tok = self._peek()
+            if tok is None or tok.lower() in _KEYWORDS or self.line_no != line:
+                raise self.error(f"CHANNELS says {count} but lists {len(names)} channel names", line)
+            kind = _CHANNEL_KINDS_LOWER.get(tok.lower())
+            if kind is None:
+                raise self.error(f"unknown channel name '{tok}' in joint '{h.names[j]}' "
+                                 f"(expected one of {', '.join(_CHANNEL_KINDS)})")
+            if kind in kinds:
+                raise self.error(f"channel '{tok}' appears twice in joint '{h.names[j]}'")
+            self.tok_i += 1
+            names.append(tok)
+            kinds.append(kind)
+        extra = self.tokens[self.tok_i:] if self.line_no == line else []
+        if extra and extra[0].lower() not in _KEYWORDS:
+            raise self.error(f"CHANNELS says {count} but lists {count + len(extra)} channel names", line)
+        h.channels[j] = names
+        h.column_joint.extend([j] * count)
+        h.column_kind.extend(kinds)
+
+    def parse_motion_header(self) -> tuple[int, float, int, int]:
+        """After MOTION: (frames, frame_time, char offset of the motion rows, their first line number)."""
+        frames_line = self._next_nonblank()
+        m = _FRAMES_RE.match(frames_line or "")
+        if m is None:
+            raise self.error("missing 'Frames: <count>' line after MOTION"
+                             + (f" (found '{frames_line.strip()[:40]}')" if frames_line else ""))
+        try:
+            frames = int(m.group(1))
+        except ValueError:
+            frames = -1
+        if frames < 0:
+            raise self.error(f"Frames: needs a whole number of frames, found '{m.group(1)}'")
+        self.frames_line = self.line_no
+        time_line = self._next_nonblank()
+        m = _FRAME_TIME_RE.match(time_line or "")
+        if m is None:
+            raise self.error("missing 'Frame Time: <seconds>' line after 'Frames:'"
+                             + (f" (found '{time_line.strip()[:40]}')" if time_line else ""))
+        try:
+            frame_time = float(m.group(1))
+        except ValueError:
+            frame_time = float("nan")
+        if not (np.isfinite(frame_time) and frame_time > 0):
+            raise self.error(f"Frame Time: must be a positive number of seconds, found '{m.group(1)}'")
+        return frames, frame_time, self.pos, self.line_no + 1
+
+    def _next_nonblank(self) -> str | None:
+        while True:
+            line = self._next_line()
+            if line is None or line.strip():
+                return line
+
+
+def _parse_motion(motion: str, first_line: int, frames: int, num_channels: int, name: str,
+                  frames_line: int) -> np.ndarray:
+    """Motion rows -> [frames, num_channels] float64, one vectorised pass; errors name the line."""
+    b = np.frombuffer(("\n" + motion).encode("utf-8"), np.uint8)
+    ws = b <= 32
+    starts = (ws[:-1] & ~ws[1:]).view(np.uint8)  # starts[k]: a value begins at byte k+1
+    line_starts = np.flatnonzero(b[:-1] == 10)
+    counts = np.add.reduceat(starts, line_starts, dtype=np.int64) if starts.size else np.zeros(0, np.int64)
+    rows = np.flatnonzero(counts)  # motion rows = non-blank lines (line index within the block)
+    row_lines = first_line + rows
+    bad = np.flatnonzero(counts[rows] != num_channels)
+    if bad.size and bad[0] < frames:
+        i = int(bad[0])
+        got = int(counts[rows[i]])
+        if i == len(rows) - 1 and got < num_channels:
+            raise Pose2RotError(f"{name}: line {row_lines[i]}: the file is truncated: the last motion row has "
+                                f"{got} values, expected {num_channels}")
+        raise Pose2RotError(f"{name}: line {row_lines[i]}: motion row {i + 1} has {got} values, expected "
+                            f"{num_channels} (the number of channels declared in the hierarchy)")
+    if len(rows) < frames:
+        last = f"the last one is line {row_lines[-1]}" if len(rows) else f"the file ends at line {first_line}"
+        raise Pose2RotError(f"{name}: line {frames_line}: the file is truncated: 'Frames: {frames}' but only "
+                            f"{len(rows)} motion rows follow ({last})")
+    if len(rows) > frames:
+        raise Pose2RotError(f"{name}: line {row_lines[frames]}: {len(rows)} motion rows but line {frames_line} "
+                            f"says 'Frames: {frames}'; fix the Frames: count")
+    if num_channels == 0 or frames == 0:
+        return np.zeros((frames, num_channels))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)  # numpy < 2 warns on unparsable text
+        try:
+            values = np.fromstring(motion, sep=" ")
+        except (ValueError, DeprecationWarning):
+            values = None
+    if values is None or values.size != frames * num_channels:
+        _raise_bad_number(motion, first_line, name)
+    return values.reshape(frames, num_channels)
+
+
+def _raise_bad_number(motion: str, first_line: int, name: str) -> None:
+    """Slow path, only on error: find the first value that is not a number."""
+    for i, line in enumerate(motion.split("\n")):
+        for k, tok in enumerate(line.split()):
+            try:
+                float(tok)
+            except ValueError:
+                raise Pose2RotError(f"{name}: line {first_line + i}: value {k + 1} '{tok[:40]}' on a motion row "
+                                    "is not a number") from None
+    raise Pose2RotError(f"{name}: line {first_line}: the motion values could not be read as numbers")
+
+
+def channel_rotations(angles: np.ndarray, axes: str) -> np.ndarray:
+    """Rotation channels [..., k] (radians) about ``axes`` (k letters, e.g. "ZXY", "Z", "") ->
+    [...,3,3] = R_axes[0](a0) @ R_axes[1](a1) @ ... (intrinsic, as BVH channels read).
+
+    Each factor is applied as a column update (right-multiplying by a rotation about axis i
+    mixes columns i+1 and i+2), which is several times faster than batched 3x3 products.
+    """
+    R = np.zeros(angles.shape[:-1] + (3, 3))
+    R[..., [0, 1, 2], [0, 1, 2]] = 1.0
+    for k, axis in enumerate(axes):
+        i = _AXES.index(axis)
+        j, l = (i + 1) % 3, (i + 2) % 3
+        c, s = np.cos(angles[..., k, None]), np.sin(angles[..., k, None])
+        Rj, Rl = R[..., :, j].copy(), R[..., :, l]
+        R[..., :, j] = Rj * c + Rl * s
+        R[..., :, l] = Rl * c - Rj * s
+    return R
+
+
+def _build_clip(h: _Hierarchy, data: np.ndarray, frame_time: float, name: str) -> BvhClip:
+    J, T = len(h.names), data.shape[0]
+    offsets = np.asarray(h.offsets, np.float64)
+    parents = np.asarray(h.parents, np.int64)
+    rest = offsets.copy()
+    for j in range(1, J):
+        rest[j] += rest[parents[j]]
+    skeleton = Skeleton(h.names, parents, rest)
+
+    col_joint = np.asarray(h.column_joint, np.int64)
+    col_kind = np.asarray([k == "position" for k, _ in h.column_kind], bool)
+    col_axis = np.asarray([a for _, a in h.column_kind], np.int64)
+
+    local_offsets = np.broadcast_to(offsets, (T, J, 3)).copy()
+    pos_cols = np.flatnonzero(col_kind)
+    local_offsets[:, col_joint[pos_cols], col_axis[pos_cols]] = data[:, pos_cols]
+    has_pos = np.zeros(J, bool)
+    has_pos[col_joint[pos_cols]] = True
+
+    rot_cols: list[list[int]] = [[] for _ in range(J)]
+    for c in np.flatnonzero(~col_kind):
+        rot_cols[col_joint[c]].append(int(c))
+    orders = ["".join(_AXES[col_axis[c]] for c in cols) for cols in rot_cols]
+    groups: dict[str, list[int]] = {}
+    for j, order in enumerate(orders):
+        groups.setdefault(order, []).append(j)
+    rotations = np.empty((T, J, 3, 3))
+    for order, joints in groups.items():
+        cols = np.asarray([rot_cols[j] for j in joints], np.int64).reshape(len(joints), len(order))
+        rotations[:, joints] = channel_rotations(np.radians(data[:, cols]), order)
+
+    root_translation = local_offsets[:, 0].copy()
+    end_parents = np.asarray(h.end_parents, np.int64).reshape(-1)
+    return BvhClip(
+        skeleton=skeleton, rotations=rotations, root_translation=root_translation, local_offsets=local_offsets,
+        has_position_channels=has_pos, orders=orders, channels=h.channels, fps=1.0 / frame_time,
+        frame_time=frame_time, end_parents=end_parents,
+        end_offsets=np.asarray(h.end_offsets, np.float64).reshape(-1, 3),
+        end_names=[f"{h.names[p]}_end" for p in end_parents], name=name)
+
+
+# =============================================================================== writing
+def write_bvh(path: str | Path, skeleton: Skeleton, rotations: np.ndarray, root_translation: np.ndarray,
+              local_offsets: np.ndarray | None = None, translating: np.ndarray | None = None, fps: float = 30.0,
+              order: str | Sequence[str] = "ZXY", end_parents: np.ndarray | None = None,
+              end_offsets: np.ndarray | None = None, end_names: Sequence[str] | None = None,
+              precision: int = 6) -> None:
+    """Write a standard BVH file (one statement per line, the layout Blender's importer reads).
+
+    skeleton: the rig; its OFFSETs are ``skeleton.offsets`` (root OFFSET = rest root position).
+    rotations: [T,J,3,3] local rotations and root_translation [T,3], in the skeleton's order.
+    local_offsets: [T,J,3] per-frame parent-local offsets, written as position channels of the
+      joints marked ``translating`` [J] bool (default: none; the root always has 6 channels).
+    order: one rotation order for every joint ("ZXY") or one per joint.
+    end_parents [K] (joint indices) / end_offsets [K,3]: End Sites to write. BVH End Sites carry no
+      names, so ``end_names`` is only checked for length (it mirrors ``BvhClip.end_names``).
+    Joints are written in a depth-first order of the tree (BVH nesting needs one); when the
+    skeleton's own order is not depth-first the columns are reordered to match.
+    Angles are kept continuous over time (see :func:`continuous_euler`) and written in degrees
+    with ``precision`` decimals, position channels too; OFFSETs keep at least 10 decimals.
+    """
+    J = skeleton.num_joints
+    rotations = np.asarray(rotations, np.float64)
+    if rotations.ndim != 4 or rotations.shape[1:] != (J, 3, 3):
+        raise Pose2RotError(f"write_bvh: rotations must be [T,{J},3,3], got {list(rotations.shape)}")
+    T = rotations.shape[0]
+    root_translation = _checked(root_translation, (T, 3), "root_translation")
+    local_offsets = (np.broadcast_to(skeleton.offsets, (T, J, 3)) if local_offsets is None
+                     else _checked(local_offsets, (T, J, 3), "local_offsets"))
+    translating = np.zeros(J, bool) if translating is None else np.asarray(translating, bool).reshape(-1)
+    if translating.shape != (J,):
+        raise Pose2RotError(f"write_bvh: translating must have {J} entries, got {translating.shape[0]}")
+    orders = [order] * J if isinstance(order, str) else list(order)
+    if len(orders) != J:
+        raise Pose2RotError(f"write_bvh: {len(orders)} rotation orders for {J} joints")
+    orders = [str(o).upper() for o in orders]
+    for o in set(orders):
+        if o not in EULER_ORDERS:
+            raise Pose2RotError(f"write_bvh: unknown rotation order '{o}' (use one of {', '.join(EULER_ORDERS)})")
+    if not (np.isfinite(fps) and fps > 0):
+        raise Pose2RotError(f"write_bvh: fps must be a positive number, got {fps}")
+    end_parents = np.zeros(0, np.int64) if end_parents is None else np.asarray(end_parents, np.int64).reshape(-1)
+    K = end_parents.shape[0]
+    if K and end_offsets is None:
+        raise Pose2RotError("write_bvh: end_parents given without end_offsets")
+    end_offsets = np.zeros((0, 3)) if end_offsets is None else _checked(end_offsets, (K, 3), "end_offsets")
+    if end_names is not None and len(end_names) != K:
+        raise Pose2RotError(f"write_bvh: {len(end_names)} end names for {K} End Sites")
+    if K and (end_parents.min() < 0 or end_parents.max() >= J):
+        raise Pose2RotError(f"write_bvh: end_parents must be joint indices in 0..{J - 1}")
+    if not np.isfinite(rotations).all():
+        t, j = np.argwhere(~np.isfinite(rotations).all(axis=(2, 3)))[0]
+        raise Pose2RotError(f"write_bvh: rotation of joint '{skeleton.names[j]}' at frame {t} is not finite")
+    names = _bvh_names(skeleton.names)
+
+    dfs = _dfs_order(skeleton)
+    has_pos = translating.copy()
+    has_pos[0] = True
+    euler = np.empty((T, J, 3))
+    for o in set(orders):
+        js = [j for j in range(J) if orders[j] == o]
+        euler[:, js] = continuous_euler(rotations[:, js], o)
+    euler = np.degrees(euler)
+    positions = local_offsets.copy()
+    positions[:, 0] = root_translation
+
+    columns: list[np.ndarray] = []
+    for j in dfs:
+        if has_pos[j]:
+            columns.append(positions[:, j])
+        columns.append(euler[:, j])
+    data = np.concatenate(columns, axis=1) if columns else np.zeros((T, 0))
+
+    header = _hierarchy_text(skeleton, names, dfs, orders, has_pos, end_parents, end_offsets, precision)
+    row_format = " ".join([f"%.{precision}f"] * data.shape[1]) + "\n"
+    path = Path(path)
+    try:
+        with open(path, "w", encoding="utf-8", newline="\n") as f:
+            f.write(header)
+            f.write(f"MOTION\nFrames: {T}\nFrame Time: {1.0 / fps:.10g}\n")
+            for start in range(0, T, 2000):
+                chunk = data[start:start + 2000]
+                f.write((row_format * chunk.shape[0]) % tuple(chunk.ravel().tolist()))
+    except OSError as e:
+        raise Pose2RotError(f"cannot write BVH file '{path}': {e.strerror or e}") from None
+
+
+def continuous_euler(R: np.ndarray, order: str) -> np.ndarray:
+    """Rotations [T,...,3,3] -> intrinsic Euler angles [T,...,3] (radians), continuous over time.
+
+    Every rotation has two Euler triples, (a, b, c) and (a + pi, pi - b, c + pi). Whether frame t
+    should switch triple relative to frame t-1 does not depend on which one t-1 used (the map is
+    an involution that keeps angle distances), so the choice is a cumulative parity of local
+    decisions; 2*pi jumps are then removed with ``np.unwrap``.
+    """
+    e = matrix_to_euler(R, order)
+    if e.shape[0] > 1:
+        alt = e + np.array([np.pi, 0.0, np.pi])
+        alt[..., 1] = np.pi - e[..., 1]
+
+        def dist(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+            d = np.remainder(x - y + np.pi, 2 * np.pi) - np.pi
+            return np.einsum("...i,...i->...", d, d)
+
+        switch = dist(alt[1:], e[:-1]) < dist(e[1:], e[:-1])
+        use_alt = np.concatenate([np.zeros_like(switch[:1]), np.cumsum(switch, axis=0) % 2 == 1])
+        e = np.where(use_alt[..., None], alt, e)
+    return np.unwrap(e, axis=0)
+
+
+def _checked(x: np.ndarray, shape: tuple[int, ...], what: str) -> np.ndarray:
+    x = np.asarray(x, np.float64)
+    if x.shape != shape:
+        raise Pose2RotError(f"write_bvh: {what} must be {list(shape)}, got {list(x.shape)}")
+    if not np.isfinite(x).all():
+        raise Pose2RotError(f"write_bvh: {what} contains NaN or infinite values")
+    return x
+
+
+def _bvh_names(names: Sequence[str]) -> list[str]:
+    """Joint names as BVH words: whitespace becomes '_' (as Blender's importer reads such names)."""
+    out = ["_".join(n.split()) for n in names]
+    seen: dict[str, str] = {}
+    for orig, n in zip(names, out):
+        if not n or n in ("{", "}"):
+            raise Pose2RotError(f"write_bvh: joint name '{orig}' cannot be written to BVH; rename the joint")
+        if n in seen:
+            raise Pose2RotError(f"write_bvh: joints '{seen[n]}' and '{orig}' both become '{n}' in BVH "
+                                "(spaces turn into '_'); rename one of them")
+        seen[n] = orig
+    return out
+
+
+def _dfs_order(skeleton: Skeleton) -> list[int]:
+    """Depth-first (pre-order) joint order, children in index order."""
+    children = skeleton.children
+    order, stack = [], [0]
+    while stack:
+        j = stack.pop()
+        order.append(j)
+        stack.extend(reversed(children[j]))
+    return order
+
+
+def _hierarchy_text(skeleton: Skeleton, names: list[str], dfs: list[int], orders: list[str],
+                    has_pos: np.ndarray, end_parents: np.ndarray, end_offsets: np.ndarray, precision: int) -> str:
+    offsets = skeleton.offsets
+    parents = skeleton.parents
+    ends: dict[int, list[int]] = {}
+    for k, p in enumerate(end_parents):
+        ends.setdefault(int(p), []).append(k)
+    digits = max(precision, 10)  # OFFSETs: shortest form that keeps 10 decimals (rest offsets stay exact)
+
+    def vec(v: np.ndarray) -> str:
+        return " ".join(np.format_float_positional(float(x), precision=digits, unique=True, trim="-") for x in v)
+
+    lines = ["HIERARCHY"]
+    open_joints: list[int] = []  # joints whose block is still open, innermost last
+
+    def close_until(parent: int) -> None:
+        while open_joints and open_joints[-1] != parent:
+            j = open_joints.pop()
+            ind = "\t" * len(open_joints)
+            for k in ends.get(j, []):
+                lines.extend([f"{ind}\tEnd Site", f"{ind}\t{{", f"{ind}\t\tOFFSET {vec(end_offsets[k])}", f"{ind}\t}}"])
+            lines.append(f"{ind}}}")
+
+    for j in dfs:
+        close_until(int(parents[j]))
+        ind = "\t" * len(open_joints)
+        rot = " ".join(f"{a}rotation" for a in orders[j])
+        chans = f"6 Xposition Yposition Zposition {rot}" if has_pos[j] else f"3 {rot}"
+        lines.extend([f"{ind}{'ROOT' if j == 0 else 'JOINT'} {names[j]}", f"{ind}{{",
+                      f"{ind}\tOFFSET {vec(offsets[j])}", f"{ind}\tCHANNELS {chans}"])
+        open_joints.append(j)
+    close_until(-1)
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,298 @@
+"""Loading pose2rot checkpoints safely (torch ``.pt`` / ``.pth`` and ``.safetensors``).
+
+Accepted files:
+- upstream training checkpoints ``{"model_state": state_dict, "optimizer_state": ..., "epoch": n}``
+  (optionally a ``"config"`` entry ``{"params": {...}, "embedder": "..."}`` as written by our own
+  tools), a bare state dict, or a DDP state dict (``module.`` prefixes are stripped);
+- ``.safetensors`` files whose metadata holds ``pose2rot_config`` (JSON) as written by
+  :func:`convert_to_safetensors` (``pose2rot model convert``); without it the config is inferred.
+
+A checkpoint is untrusted input: ``torch.load`` always runs with ``weights_only=True``, so a
+file carrying pickled code is refused with a :class:`Pose2RotError` and nothing in it runs.
+
+The configuration comes, in order of preference, from an explicit upstream YAML config
+(``model: {target, params}``), from the file itself, or is inferred from state-dict shapes
+(:func:`infer_params`; ``temporal_dropout`` and ``use_grad_checkpoint`` cannot be seen in
+weights and take their defaults, which have no effect on inference).
+"""
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import Pose2RotError
+from .model import INSTALL_HINT, require_torch
+from .model.params import RELEASED_PARAMS, resolve_params
+
+_STATE_KEYS = ("model_state", "state_dict", "model")
+SAFETENSORS_CONFIG_KEY = "pose2rot_config"
+
+
+@dataclass
+class CheckpointContents:
+    """What a checkpoint file holds. state: name -> tensor; params: resolved model params."""
+
+    state: dict
+    params: dict[str, Any]
+    embedder: str = "t5"
+    epoch: int | None = None
+    config_source: str = "inferred from weights"
+    path: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------------------- reading files
+def read_state(path: str | Path, map_location: str = "cpu") -> tuple[dict, dict[str, Any]]:
+    """(state dict, metadata) from a checkpoint file. metadata: epoch, config (if stored)."""
+    torch = require_torch()
+    path = Path(path)
+    if not path.is_file():
+        raise Pose2RotError(f"checkpoint '{path}' does not exist")
+    if path.suffix == ".safetensors":
+        return _read_safetensors(path, map_location)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch warns about pickle protocols before refusing
+            obj = torch.load(str(path), map_location=map_location, weights_only=True)
+    except Exception as e:  # noqa: BLE001 - classify every failure into one clear line
+        msg = str(e)
+        if "weights_only" in msg or "Unsupported global" in msg or "Unsupported operand" in msg:
+            raise Pose2RotError(
+                f"checkpoint '{path}' was refused: it contains pickled objects or code, not only tensors "
+                "(loading it could run arbitrary code). Re-save the weights with torch.save(model.state_dict()) "
+                "or convert them to .safetensors in a trusted environment") from None
+        raise Pose2RotError(
+            f"checkpoint '{path}' cannot be read (truncated or corrupt file, or not a PyTorch checkpoint): "
+            f"{type(e).__name__}: {msg.splitlines()[0][:200] if msg else ''}") from None
+    return _split_container(obj, path)
+
+
+def _read_safetensors(path: Path, map_location: str) -> tuple[dict, dict[str, Any]]:
+    try:
+        from safetensors import safe_open
+    except ImportError:
+        raise Pose2RotError(f"reading .safetensors needs the safetensors package: {INSTALL_HINT}") from None
+    try:
+        state = {}
+        with safe_open(str(path), framework="pt", device=str(map_location)) as f:
+            meta = f.metadata() or {}
+            for k in f.keys():
+                state[k] = f.get_tensor(k)
+    except Exception as e:  # noqa: BLE001
+        raise Pose2RotError(f"checkpoint '{path}' cannot be read as safetensors (truncated or corrupt): "
+                            f"{str(e).splitlines()[0][:200]}") from None
+    info: dict[str, Any] = {}
+    if SAFETENSORS_CONFIG_KEY in meta:
+        try:
+            info["config"] = json.loads(meta[SAFETENSORS_CONFIG_KEY])
+        except ValueError:
+            raise Pose2RotError(f"checkpoint '{path}': metadata '{SAFETENSORS_CONFIG_KEY}' is not valid JSON") from None
+    if meta.get("epoch", "").lstrip("-").isdigit():
+        info["epoch"] = int(meta["epoch"])
+    return state, info
+
+
+def _split_container(obj: Any, path: Path) -> tuple[dict, dict[str, Any]]:
+    torch = require_torch()
+    if not isinstance(obj, Mapping):
+        raise Pose2RotError(f"checkpoint '{path}' holds a {type(obj).__name__}, not a state dict or "
+                            "a {'model_state': ...} dictionary")
+    info: dict[str, Any] = {}
+    state = None
+    for k in _STATE_KEYS:
+        if isinstance(obj.get(k), Mapping):
+            state = obj[k]
+            break
+    if state is None:
+        if obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
+            state = obj
+        else:
+            raise Pose2RotError(
+                f"checkpoint '{path}' has no weights: expected a 'model_state' entry or a bare state dict, "
+                f"found keys {', '.join(map(str, list(obj)[:6]))}")
+    else:
+        if isinstance(obj.get("epoch"), int):
+            info["epoch"] = obj["epoch"]
+        if isinstance(obj.get("config"), Mapping):
+            info["config"] = dict(obj["config"])
+    bad = [k for k, v in state.items() if not isinstance(v, torch.Tensor)]
+    if bad:
+        raise Pose2RotError(f"checkpoint '{path}': entry '{bad[0]}' of the weights is not a tensor")
+    state = dict(state)
+    if state and all(k.startswith("module.") for k in state):
+        state = {k[len("module."):]: v for k, v in state.items()}
+    return state, info
+
+
+def read_yaml_config(path: str | Path) -> dict[str, Any]:
+    """Model params from an upstream YAML config (``model: {target, params}``)."""
+    try:
+        import yaml
+    except ImportError:
+        raise Pose2RotError(f"reading YAML configs needs PyYAML: {INSTALL_HINT}") from None
+    path = Path(path)
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise Pose2RotError(f"cannot read config '{path}': {e.strerror or e}") from None
+    except yaml.YAMLError as e:
+        raise Pose2RotError(f"config '{path}' is not valid YAML: {str(e).splitlines()[0]}") from None
+    model = doc.get("model") if isinstance(doc, Mapping) else None
+    if not isinstance(model, Mapping) or not isinstance(model.get("params", {}), Mapping):
+        raise Pose2RotError(f"config '{path}' has no 'model:' section with 'params:' (upstream layout)")
+    target = str(model.get("target", ""))
+    if target and not target.endswith("Pose2RotMemoryRestModel"):
+        raise Pose2RotError(f"config '{path}': model target '{target}' is not Pose2RotMemoryRestModel")
+    return resolve_params(model.get("params") or {}, where=f"config '{path}'")
+
+
+# ------------------------------------------------------------------------------- inference of params
+def _count(state: Mapping, pattern: str) -> int:
+    rx = re.compile(pattern)
+    return len({m.group(1) for k in state if (m := rx.match(k))})
+
+
+def infer_params(state: Mapping) -> dict[str, Any]:
+    """Constructor params implied by state-dict names and shapes (MODEL.md §3).
+
+    Heads and window come from a ``temporal_bias.weight [2W+1, H]`` table."""
+    need = "rest_encoder.offset_proj.weight"
+    if need not in state or "rest_encoder.joint_t5proj.weight" not in state:
+        raise Pose2RotError(
+            f"these weights do not look like a pose2rot model (no '{need}'); {len(state)} tensors, first: "
+            + ", ".join(list(state)[:3]))
+    D = int(state[need].shape[0])
+    E = int(state["rest_encoder.joint_t5proj.weight"].shape[1])
+    bias = next((v for k, v in state.items() if k.endswith("attn.temporal_bias.weight")), None)
+    if bias is None:
+        raise Pose2RotError("cannot infer num_heads/temporal_window: the weights have no temporal attention layer; "
+                            "give the upstream YAML config")
+    decoder_layers = _count(state, r"decoder\.blocks\.(\d+)\.")
+    cross = _count(state, r"decoder\.blocks\.(\d+)\.cross\.")
+    params = {
+        "q_dim": D,
+        "rest_layers": _count(state, r"rest_encoder\.layers\.(\d+)\."),
+        "pose_layers": _count(state, r"pose_encoder\.temporal_blocks\.(\d+)\."),
+        "memory_layers": _count(state, r"memory_encoder\.layers\.(\d+)\."),
+        "decoder_layers": decoder_layers,
+        "num_heads": int(bias.shape[1]),
+        "joint_embed_dim": E,
+        "temporal_window": (int(bias.shape[0]) - 1) // 2,
+        "decoder_cond_mode": "concat" if "decoder.init_proj.weight" in state else "add",
+        "pose_rest_film": any(k.startswith("pose_encoder.rest_film_blocks.") for k in state),
+        "memory_rest_film": any(re.match(r"memory_encoder\.layers\.\d+\.film\.", k) for k in state),
+        "decoder_rest_film": any(re.match(r"decoder\.blocks\.\d+\.film\.", k) for k in state),
+        "pose_use_graph": any(k.startswith("pose_encoder.graph_blocks.") for k in state),
+        "decoder_use_cross_layers": cross,
+    }
+    return resolve_params(params, where="parameters inferred from the weights")
+
+
+# ------------------------------------------------------------------------------- building / loading
+def read_checkpoint(path: str | Path, config: str | Path | Mapping | None = None,
+                    map_location: str = "cpu") -> CheckpointContents:
+    """Read weights and decide the configuration (YAML/mapping > stored config > inferred)."""
+    state, info = read_state(path, map_location)
+    stored = info.get("config") or {}
+    embedder = str(stored.get("embedder", "t5"))
+    if config is not None:
+        params = dict(config) if isinstance(config, Mapping) else read_yaml_config(config)
+        params = resolve_params(params, where="model config")
+        source = "given mapping" if isinstance(config, Mapping) else f"config {config}"
+    elif isinstance(stored.get("params"), Mapping):
+        params = resolve_params(stored["params"], where=f"config stored in '{path}'")
+        source = "stored in the checkpoint"
+    else:
+        params = infer_params(state)
+        source = "inferred from weights"
+    return CheckpointContents(state, params, embedder, info.get("epoch"), source, str(path))
+
+
+def build_model(contents: CheckpointContents, device: str = "cpu"):
+    """Construct the network and load the weights strictly; clear error on any mismatch."""
+    require_torch()
+    from .model.network import Pose2RotMemoryRestModel
+
+    model = Pose2RotMemoryRestModel(**contents.params)
+    check_state_matches(model, contents.state, contents.params, contents.path)
+    model.load_state_dict(contents.state, strict=True)
+    model.embedder = contents.embedder
+    return model.to(device).eval()
+
+
+def check_state_matches(model, state: Mapping, params: Mapping[str, Any], where: str = "checkpoint") -> None:
+    """Raise Pose2RotError naming missing/unexpected/mis-shaped keys and the config they imply."""
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    got = {k: tuple(v.shape) for k, v in state.items()}
+    missing = [k for k in expected if k not in got]
+    unexpected = [k for k in got if k not in expected]
+    shape = [f"{k} {list(got[k])} vs {list(expected[k])}" for k in expected if k in got and got[k] != expected[k]]
+    if not (missing or unexpected or shape):
+        return
+    parts = []
+    for label, items in (("missing", missing), ("unexpected", unexpected), ("wrong shape", shape)):
+        if items:
+            parts.append(f"{len(items)} {label} ({', '.join(items[:3])}{', ...' if len(items) > 3 else ''})")
+    try:
+        implied = infer_params(state)
+        diff = [f"{k}={implied[k]!r}" for k in implied
+                if k not in ("temporal_dropout", "use_grad_checkpoint", "num_memory") and implied[k] != params.get(k)]
+        hint = ("the weights imply " + ", ".join(diff)) if diff else "the weights imply the same configuration"
+    except Pose2RotError as e:
+        hint = str(e)
+    raise Pose2RotError(f"weights in '{where}' do not fit the model configuration: {'; '.join(parts)}; {hint}")
+
+
+def load_model(path: str | Path, config: str | Path | Mapping | None = None, device: str = "cpu"):
+    """(model in eval mode on ``device``, CheckpointContents) from a checkpoint file."""
+    contents = read_checkpoint(path, config, map_location="cpu")
+    return build_model(contents, device), contents
+
+
+def convert_to_safetensors(contents: CheckpointContents, out: str | Path) -> Path:
+    """Write the weights as ``.safetensors`` (mmap-able, no pickle) with the config as metadata."""
+    try:
+        from safetensors.torch import save_file
+    except ImportError:
+        raise Pose2RotError(f"writing .safetensors needs the safetensors package: {INSTALL_HINT}") from None
+    out = Path(out)
+    if out.suffix != ".safetensors":
+        raise Pose2RotError(f"output '{out}' must end in .safetensors")
+    meta = {"format": "pt", SAFETENSORS_CONFIG_KEY: json.dumps({"params": contents.params, "embedder": contents.embedder})}
+    if contents.epoch is not None:
+        meta["epoch"] = str(contents.epoch)
+    tensors = {k: v.detach().cpu().contiguous() for k, v in contents.state.items()}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(out), metadata=meta)
+    return out
+
+
+def save_checkpoint(path: str | Path, model, epoch: int | None = None, optimizer_state: Mapping | None = None) -> Path:
+    """Save ``{model_state, optimizer_state, epoch, config}`` loadable with weights_only=True."""
+    torch = require_torch()
+    path = Path(path)
+    params = {k: v for k, v in model.params.items()}
+    obj = {"model_state": model.state_dict(), "epoch": epoch, "config": {"params": params, "embedder": model.embedder}}
+    if optimizer_state is not None:
+        obj["optimizer_state"] = optimizer_state
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(obj, str(path))
+    return path
+
+
+def describe(contents: CheckpointContents) -> list[str]:
+    """Human-readable summary lines (``pose2rot model info``)."""
+    n = sum(int(v.numel()) for v in contents.state.values())
+    released = all(contents.params.get(k) == v for k, v in RELEASED_PARAMS.items()
+                   if k not in ("temporal_dropout", "use_grad_checkpoint"))
+    lines = [f"checkpoint: {contents.path}",
+             f"epoch: {contents.epoch if contents.epoch is not None else 'unknown'}",
+             f"parameters: {n:,} in {len(contents.state)} tensors",
+             f"joint-name embedder: {contents.embedder}",
+             f"configuration ({contents.config_source}{', the published one' if released else ''}):"]
+    lines += [f"  {k}: {json.dumps(v)}" for k, v in contents.params.items()]
+    return lines

@@ -1,0 +1,68 @@
+"""CLI subcommands for the learned model: ``model info``, ``model convert``, ``embed``.
+
+``register(subparsers)`` adds them to the ``pose2rot`` parser; each sets ``func`` (called with
+the parsed args, returns the exit status).
+"""
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers) -> None:
+    """Add ``model {info,convert}`` and ``embed`` to an argparse subparsers object."""
+    model = subparsers.add_parser("model", help="inspect or convert pose2rot network checkpoints")
+    msub = model.add_subparsers(dest="model_command", required=True)
+
+    info = msub.add_parser("info", help="print a checkpoint's configuration, parameter count and epoch")
+    info.add_argument("checkpoint", help="checkpoint (.pt/.pth with model_state, bare state dict, or .safetensors)")
+    info.add_argument("--config", help="upstream YAML config (model: {target, params}); default: stored or inferred")
+    info.set_defaults(func=_cmd_info)
+
+    conv = msub.add_parser("convert", help="write a checkpoint as .safetensors (safe, mmap-able, config included)")
+    conv.add_argument("checkpoint")
+    conv.add_argument("--out", required=True, help="output .safetensors file")
+    conv.add_argument("--config", help="upstream YAML config; default: stored or inferred from the weights")
+    conv.set_defaults(func=_cmd_convert)
+
+    emb = subparsers.add_parser("embed", help="pre-fill the T5 joint-name embedding cache")
+    emb.add_argument("names", nargs="*", help="joint names (exactly as on the rig)")
+    emb.add_argument("--bvh", help="also embed every joint name of this BVH file")
+    emb.add_argument("--t5", help="T5 model id or local directory (default: $POSE2ROT_T5 or t5-base)")
+    emb.add_argument("--cache-dir", help="cache directory (default: $POSE2ROT_CACHE or ~/.cache/pose2rot)")
+    emb.set_defaults(func=_cmd_embed)
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    from .checkpoint import build_model, describe, read_checkpoint
+
+    contents = read_checkpoint(args.checkpoint, args.config)
+    build_model(contents)  # proves the weights load strictly into this configuration
+    print("\n".join(describe(contents)))
+    return 0
+
+
+def _cmd_convert(args: argparse.Namespace) -> int:
+    from .checkpoint import build_model, convert_to_safetensors, read_checkpoint
+
+    contents = read_checkpoint(args.checkpoint, args.config)
+    build_model(contents)
+    out = convert_to_safetensors(contents, args.out)
+    print(f"wrote {out} ({len(contents.state)} tensors, configuration stored in its metadata)")
+    return 0
+
+
+def _cmd_embed(args: argparse.Namespace) -> int:
+    from .embeddings import default_cache_dir, t5_embed_cached, t5_source
+    from .errors import Pose2RotError
+
+    names = list(args.names)
+    if args.bvh:
+        from .bvh import read_bvh
+
+        names += list(read_bvh(args.bvh).skeleton.names)
+    if not names:
+        raise Pose2RotError("embed: give joint names or --bvh FILE")
+    vecs = t5_embed_cached(names, args.t5, args.cache_dir)
+    print(f"{len(names)} name(s) embedded with {t5_source(args.t5)} ({vecs.shape[1]} dims); "
+          f"cache: {default_cache_dir(args.cache_dir) / 'embeddings'}")
+    return 0

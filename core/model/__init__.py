@@ -1,0 +1,37 @@
+"""The pose2rot network (needs torch: ``pip install "pose2rot-core[learned]"``).
+
+Importing this package does not import torch; the torch-backed names
+(``Pose2RotMemoryRestModel``, ``batch_to_torch``) load on first access and raise
+:class:`MissingDependencyError` when torch is missing. ``params`` (configuration checks,
+parameter counts) never needs torch.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import MissingDependencyError
+from .params import DEFAULT_PARAMS, RELEASED_PARAMS, cross_layer_count, parameter_count, resolve_params
+
+INSTALL_HINT = 'pip install "pose2rot-core[learned]"'
+_TORCH_NAMES = ("Pose2RotMemoryRestModel", "batch_to_torch")
+
+
+def require_torch():
+    """Import and return torch, or raise MissingDependencyError naming the install command."""
+    try:
+        import torch
+    except ImportError:
+        raise MissingDependencyError(f"the learned model needs PyTorch: {INSTALL_HINT}") from None
+    return torch
+
+
+def __getattr__(name: str) -> Any:
+    if name in _TORCH_NAMES:
+        require_torch()
+        from . import network
+        return getattr(network, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["Pose2RotMemoryRestModel", "batch_to_torch", "DEFAULT_PARAMS", "RELEASED_PARAMS", "resolve_params",
+           "cross_layer_count", "parameter_count", "require_torch", "INSTALL_HINT"]

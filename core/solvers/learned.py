@@ -1,0 +1,178 @@
+"""Learned solver: the pose2rot network predicts every joint's local rotation.
+
+Pipeline: tracks -> model inputs (``model_inputs.build_inputs``: Y-up model frame, root
+centring, scale) -> network (banded temporal attention, ``torch.inference_mode``) -> raw 6D
+-> Gram–Schmidt (``rotations.rot6d_to_matrix``) -> local rotations converted back to the
+tracks' axes (``R = Aᵀ R_model A``). Root translation = the tracks' root position.
+
+Clips longer than ``window`` frames run in overlapping windows (``overlap`` frames shared);
+in the overlaps the raw 6D is cross-faded linearly before Gram–Schmidt. The network's
+temporal attention is relative (RoPE + relative bias), so windows need no position offset.
+
+Positions are not reproduced exactly (the network predicts rotations only); the hybrid solver
+adds the exact geometric correction.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from ..embeddings import check_embedder, embed_joint_names
+from ..errors import Pose2RotError
+from ..model import require_torch
+from ..model_inputs import build_inputs, pad_batch
+from ..rotations import rot6d_to_matrix
+from ..solution import Solution
+from ..tracks import Tracks
+
+PRECISIONS = ("fp32", "bf16", "fp16")
+DEFAULT_WINDOW = 1024
+DEFAULT_OVERLAP = 64
+
+_MODELS: dict[tuple, tuple[Any, Any]] = {}
+
+
+def resolve_device(device: str = "auto") -> str:
+    """"auto" -> "cuda" when available, else "cpu"; other values are checked."""
+    torch = require_torch()
+    if device in (None, "", "auto"):
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    dev = str(device)
+    if dev.startswith("cuda") and not torch.cuda.is_available():
+        raise Pose2RotError(f"device '{dev}' requested but PyTorch sees no CUDA GPU; use --device cpu")
+    try:
+        torch.device(dev)
+    except RuntimeError:
+        raise Pose2RotError(f"unknown device '{dev}' (use auto, cpu, cuda or cuda:N)") from None
+    return dev
+
+
+def get_model(checkpoint: str | os.PathLike, config: str | os.PathLike | Mapping | None = None,
+              device: str = "cpu"):
+    """(model, CheckpointContents), loaded once per (file, config, device) in this process."""
+    from ..checkpoint import load_model
+
+    path = Path(checkpoint)
+    if not path.is_file():
+        raise Pose2RotError(f"checkpoint '{path}' does not exist")
+    cfg_key = repr(sorted(config.items())) if isinstance(config, Mapping) else str(config)
+    key = (str(path.resolve()), path.stat().st_mtime_ns, cfg_key, device)
+    if key not in _MODELS:
+        _MODELS[key] = load_model(path, config, device)
+    return _MODELS[key]
+
+
+def window_starts(T: int, window: int, overlap: int) -> list[int]:
+    """Start frames of windows of ``window`` frames covering 0..T-1, consecutive ones sharing
+    at least ``overlap`` frames (the last window ends at T)."""
+    if window < 1 or not 0 <= overlap < window:
+        raise Pose2RotError(f"window ({window}) must be >= 1 and overlap ({overlap}) in [0, window)")
+    if T <= window:
+        return [0]
+    step = window - overlap
+    starts = list(range(0, T - window, step))
+    starts.append(T - window)
+    return starts
+
+
+def _fade_weights(length: int, fade_in: int, fade_out: int) -> np.ndarray:
+    w = np.ones(length)
+    if fade_in:
+        w[:fade_in] = (np.arange(fade_in) + 0.5) / fade_in
+    if fade_out:
+        w[length - fade_out:] = np.minimum(w[length - fade_out:], (np.arange(fade_out)[::-1] + 0.5) / fade_out)
+    return w
+
+
+def predict_rot6d(model, arrays: Mapping[str, np.ndarray], device: str = "cpu", window: int = DEFAULT_WINDOW,
+                  overlap: int = DEFAULT_OVERLAP, precision: str = "fp32",
+                  progress: Callable[[float, str], None] | None = None) -> np.ndarray:
+    """Raw 6D [T,J,6] (float64) for one clip's unbatched inputs, windowed and cross-faded."""
+    torch = require_torch()
+    from ..model.network import batch_to_torch
+
+    if precision not in PRECISIONS:
+        raise Pose2RotError(f"precision must be one of {', '.join(PRECISIONS)}, got '{precision}'")
+    dev_type = torch.device(device).type
+    if precision != "fp32" and dev_type != "cuda":
+        raise Pose2RotError(f"precision '{precision}' needs a CUDA device; use fp32 on {device}")
+    position = np.asarray(arrays["position"])
+    T, J = position.shape[:2]
+    starts = window_starts(T, window, overlap)
+    acc = np.zeros((T, J, 6))
+    wsum = np.zeros(T)
+    static = {k: v for k, v in arrays.items() if k != "position"}
+    for n, s in enumerate(starts):
+        e = min(T, s + window)
+        clip = dict(static, position=position[s:e])
+        batch = batch_to_torch(pad_batch([clip]), device)
+        with torch.inference_mode(), torch.autocast(dev_type, dtype=_dtype(torch, precision),
+                                                    enabled=precision != "fp32"):
+            pred = model(batch)["pred_rot6d"][0].float().cpu().numpy().astype(np.float64)
+        fade_in = (starts[n - 1] + window - s) if n > 0 else 0
+        fade_out = (e - starts[n + 1]) if n + 1 < len(starts) else 0
+        w = _fade_weights(e - s, fade_in, fade_out)
+        acc[s:e] += w[:, None, None] * pred
+        wsum[s:e] += w
+        if progress:
+            progress((n + 1) / len(starts), f"network window {n + 1}/{len(starts)}")
+    return acc / wsum[:, None, None]
+
+
+def _dtype(torch, precision: str):
+    return {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+
+
+def solve_learned(tracks: Tracks, checkpoint: str | os.PathLike, config: str | os.PathLike | Mapping | None = None,
+                  t5: str | os.PathLike | None = None, device: str = "auto", window: int = DEFAULT_WINDOW,
+                  overlap: int = DEFAULT_OVERLAP, progress: Callable[[float, str], None] | None = None,
+                  missing: np.ndarray | None = None, embedder: str | None = None,
+                  cache_dir: str | os.PathLike | None = None, scale: float | None = None,
+                  static_joints: Sequence[str] = (), precision: str = "fp32") -> Solution:
+    """Local rotations [T,J,3,3] predicted by the network for ``tracks``.
+
+    checkpoint/config: weights file and optional upstream YAML; t5: T5 model id or directory;
+    device: "auto" (CUDA when available), "cpu", "cuda[:N]"; window/overlap: frames per network
+    pass and frames shared by consecutive passes; embedder: "t5"/"hash" (default: the model's);
+    scale: model scale s (default: model_inputs.clip_scale); static_joints: names whose rotation is
+    the reference one; precision: "fp32", or "bf16"/"fp16" autocast on CUDA.
+    Joints without any data (``missing``) keep their reference rotation (identity without one)."""
+    require_torch()
+    dev = resolve_device(device)
+    if progress:
+        progress(0.0, "loading the model")
+    model, contents = get_model(checkpoint, config, dev)
+    family = check_embedder(model.embedder, embedder)
+    skel = tracks.skeleton
+    names = embed_joint_names(skel.names, family, t5=t5, cache_dir=cache_dir, device=dev)
+    inputs = build_inputs(tracks, names, scale=scale, static_joints=static_joints, embedder=family)
+    sub = None if progress is None else (lambda f, m: progress(0.05 + 0.9 * f, m))
+    raw = predict_rot6d(model, inputs.arrays, dev, window, overlap, precision, sub)
+    A = inputs.axes
+    rotations = A.T @ rot6d_to_matrix(raw) @ A
+    no_data = inputs.filled.copy()
+    if missing is not None:
+        no_data[np.asarray(missing, np.int64)] = True
+    if no_data.any():
+        ref = tracks.reference_rotations if tracks.reference_rotations is not None else np.eye(3)[None].repeat(skel.num_joints, 0)
+        rotations[:, no_data] = ref[no_data]
+    positions = tracks.positions
+    root = positions[:, 0]
+    if np.isnan(root).any():
+        from ..model_inputs import fill_missing_positions
+
+        root = fill_missing_positions(tracks)[0][:, 0]
+    T, J = rotations.shape[:2]
+    local_offsets = np.broadcast_to(skel.offsets, (T, J, 3)).copy()
+    local_offsets[:, 0] = root
+    report = [f"learned: {Path(checkpoint).name} ({contents.config_source}), embedder {family}, device {dev}, "
+              f"model scale s = {inputs.scale:.6g} file units"]
+    if T > window:
+        report.append(f"learned: {len(window_starts(T, window, overlap))} windows of {window} frames "
+                      f"({overlap} overlapping)")
+    if progress:
+        progress(1.0, "learned rotations done")
+    return Solution(skel, rotations, root.copy(), local_offsets, np.zeros(J, bool), report, solver="learned")

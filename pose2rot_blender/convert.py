@@ -1,0 +1,89 @@
+"""Core solution <-> Blender pose-bone channels (pure numpy, no bpy).
+
+Conventions (armature space, column vectors). For bone j: ``M_j`` is its rest orientation
+(``bone.matrix_local`` 3x3), ``h_j`` its rest head (``bone.head_local``), ``p`` its parent.
+The core's joint j is the bone's head; its frames are aligned with the armature axes at rest, its
+local rotation is ``L_j`` and its global rotation ``G_j = G_p L_j``. Blender's pose matrix is
+then ``A_j = G_j M_j``, which gives the pose bone's basis (checked against Blender):
+
+- rotation, bone inherits rotation:   ``B_j = M_j^T L_j M_j``
+- rotation, "Inherit Rotation" off:   ``B_j = M_j^T G_j M_j``
+- location of a non-connected bone whose parent-local offset moved by ``d = o_j(t) - o_j(rest)``:
+  ``M_j^T d`` ("Local Location" on, the default) or ``M_p^T d`` (off); the root's ``d`` is
+  ``root_translation - h_0`` in armature axes (``M_p`` = identity).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pose2rot_core.fk import forward_kinematics
+from pose2rot_core.rotations import matrix_to_quat, quat_continuity
+from pose2rot_core.solution import Solution
+
+
+@dataclass(frozen=True)
+class BoneRest:
+    """Rest data of an armature's bones in the core skeleton's internal order.
+
+    rest_rotations: [J,3,3] ``M_j``; inherit_rotation, local_location, connected: [J] bool.
+    """
+
+    rest_rotations: np.ndarray
+    inherit_rotation: np.ndarray
+    local_location: np.ndarray
+    connected: np.ndarray
+
+
+def basis_quaternions(solution: Solution, rest: BoneRest) -> np.ndarray:
+    """[T,J,4] w-first pose-bone quaternions (continuous signs over time) for ``solution``."""
+    L = solution.rotations
+    M = rest.rest_rotations
+    if not rest.inherit_rotation.all():
+        G, _ = forward_kinematics(solution.skeleton, L, solution.root_translation, solution.local_offsets)
+        L = np.where(rest.inherit_rotation[None, :, None, None], L, G)
+    B = np.swapaxes(M, -1, -2)[None] @ L @ M[None]
+    return quat_continuity(matrix_to_quat(B), axis=0)
+
+
+def location_channels(solution: Solution, rest: BoneRest, tolerance: float) -> tuple[np.ndarray, np.ndarray]:
+    """Pose-bone locations for the root and translating joints.
+
+    Returns (joint indices [K] that need location keys, locations [T,K,3]). A joint is keyed when
+    its displacement exceeds ``tolerance`` in some frame; connected bones are never keyed (the
+    caller reports them, see :func:`blocked_translations`).
+    """
+    skel = solution.skeleton
+    T, J = solution.num_frames, skel.num_joints
+    d = solution.local_offsets - skel.offsets[None]
+    d[:, 0] = solution.root_translation - skel.rest_positions[0]
+    moving = np.abs(d).max(axis=0).max(axis=-1) > tolerance
+    moving &= ~rest.connected
+    idx = np.where(moving)[0]
+    frame = rest.rest_rotations.copy()
+    parent_frame = np.broadcast_to(np.eye(3), (J, 3, 3)).copy()
+    parent_frame[1:] = rest.rest_rotations[skel.parents[1:]]
+    axes = np.where(rest.local_location[:, None, None], frame, parent_frame)[idx]   # [K,3,3]
+    loc = np.einsum("kba,tkb->tka", axes, d[:, idx]) if len(idx) else np.zeros((T, 0, 3))
+    return idx, loc
+
+
+def blocked_translations(solution: Solution, rest: BoneRest, tolerance: float) -> list[int]:
+    """Joints the solution translates but whose bone is connected (Blender cannot move them)."""
+    d = solution.local_offsets - solution.skeleton.offsets[None]
+    moving = np.abs(d).max(axis=0).max(axis=-1) > tolerance
+    moving[0] = False
+    return [int(j) for j in np.where(moving & rest.connected)[0]]
+
+
+def local_rotations_from_pose(pose_rotations: np.ndarray, rest_rotations: np.ndarray,
+                              parents: np.ndarray) -> np.ndarray:
+    """Armature-space pose rotations ``A_j`` [J,3,3] -> core local rotations ``L_j`` [J,3,3].
+
+    ``G_j = A_j M_j^T`` and ``L_j = G_p^T G_j`` (any bone settings: it reads the final pose).
+    """
+    G = pose_rotations @ np.swapaxes(rest_rotations, -1, -2)
+    L = G.copy()
+    L[1:] = np.swapaxes(G[parents[1:]], -1, -2) @ G[1:]
+    return L

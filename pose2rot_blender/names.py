@@ -1,0 +1,127 @@
+"""Matching track names to bone names (pure Python, no bpy, so it is testable anywhere).
+
+Rules, tried in this order; each track is used once and every tier only looks at what the
+earlier tiers left over:
+
+1. exact name;
+2. same name ignoring case;
+3. same *canonical key*: the name lower-cased, with a namespace before the last ``:`` or ``|``
+   dropped (``mixamorig:Hips`` -> ``hips``), a known rig prefix dropped (``mixamorig``,
+   ``DEF-``, ``ORG-``, ``MCH-``, ``Bip01``, ``CC_Base_``, ``b_``), the side read from a
+   ``Left``/``Right`` word or a one-letter ``L``/``R`` token at either end (``.L``, ``_l``,
+   ``-R``, ``L_``, ``r.``), and separators (space ``_`` ``.`` ``-``) removed. So ``upper_arm.L``,
+   ``UpperArm_L``, ``L_UpperArm`` and ``mixamorig:LeftUpperArm`` share one key; Blender's
+   duplicate suffix (``Hips.001``) is ignored.
+
+A key that two bones or two tracks share is ambiguous and matches nothing at tier 3.
+Tracks left over after bones are matched may aim a leaf bone's tail: ``<bone>_end``,
+``<bone>.end``, ``<bone>_tail``, ``<bone>End`` or ``<bone>_tip`` (the bone part matched by the same
+tiers).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Sequence
+
+_NAMESPACE = re.compile(r"^.*[:|]")
+_DUPLICATE = re.compile(r"\.\d{3}$")
+_PREFIXES = ("mixamorig", "def-", "def_", "org-", "org_", "mch-", "mch_", "bip01", "bip001",
+             "cc_base_", "b_")
+_SEP = re.compile(r"[\s_.\-]+")
+_SIDE_WORDS = {"left": "l", "right": "r"}
+_END_SUFFIX = re.compile(r"(?:[\s_.\-]*(?:end|tail|tip|endsite|end_site))$", re.IGNORECASE)
+
+
+def canonical_key(name: str) -> str:
+    """Canonical form of a joint name: ``side|base`` with side in {"l", "r", ""}."""
+    s = _NAMESPACE.sub("", _DUPLICATE.sub("", name.strip())).lower()
+    for p in _PREFIXES:
+        if s.startswith(p) and len(s) > len(p):
+            s = s[len(p):]
+            break
+    side = ""
+    tokens = [t for t in _SEP.split(s) if t]
+    if len(tokens) > 1 and tokens[-1] in ("l", "r"):
+        side, tokens = tokens[-1], tokens[:-1]
+    elif len(tokens) > 1 and tokens[0] in ("l", "r"):
+        side, tokens = tokens[0], tokens[1:]
+    base = "".join(tokens)
+    if not side:
+        for word, letter in _SIDE_WORDS.items():
+            if base.startswith(word) and len(base) > len(word):
+                side, base = letter, base[len(word):]
+                break
+            if base.endswith(word) and len(base) > len(word):
+                side, base = letter, base[: -len(word)]
+                break
+    return f"{side}|{base}"
+
+
+@dataclass
+class NameMatch:
+    """Result of :func:`match_names`.
+
+    bone_to_track: bone name -> track name (joints).
+    end_to_track: leaf bone name -> track name of its tail.
+    unmatched_bones / unmatched_tracks: what found no partner (in input order).
+    ambiguous: canonical keys that several bones or tracks share.
+    """
+
+    bone_to_track: dict[str, str] = field(default_factory=dict)
+    end_to_track: dict[str, str] = field(default_factory=dict)
+    unmatched_bones: list[str] = field(default_factory=list)
+    unmatched_tracks: list[str] = field(default_factory=list)
+    ambiguous: list[str] = field(default_factory=list)
+
+
+def _tiered(bones: Sequence[str], tracks: Sequence[str], ambiguous: set[str]) -> dict[str, str]:
+    """bone -> track by exact, case-insensitive, then canonical name (each track once)."""
+    out: dict[str, str] = {}
+    free = list(tracks)
+    for keyf in (lambda n: n, str.lower, canonical_key):
+        left = [b for b in bones if b not in out]
+        by_key: dict[str, list[str]] = {}
+        for t in free:
+            by_key.setdefault(keyf(t), []).append(t)
+        bone_keys: dict[str, list[str]] = {}
+        for b in left:
+            bone_keys.setdefault(keyf(b), []).append(b)
+        for key, bs in bone_keys.items():
+            ts = by_key.get(key, [])
+            if not ts:
+                continue
+            if len(bs) > 1 or len(ts) > 1:
+                if keyf is canonical_key:
+                    ambiguous.add(key)
+                continue
+            out[bs[0]] = ts[0]
+            free.remove(ts[0])
+    return out
+
+
+def match_names(bone_names: Sequence[str], track_names: Sequence[str],
+                leaf_bones: Sequence[str] = ()) -> NameMatch:
+    """Match tracks to bones (see the module docstring for the rules).
+
+    bone_names: every bone of the armature; track_names: every tracked point;
+    leaf_bones: bones without children, whose tails may be aimed by ``<bone>_end`` tracks.
+    """
+    amb: set[str] = set()
+    joints = _tiered(bone_names, track_names, amb)
+    used = set(joints.values())
+    rest = [t for t in track_names if t not in used]
+    stripped = {}
+    for t in rest:
+        plain = _DUPLICATE.sub("", t)
+        base = _END_SUFFIX.sub("", plain)
+        if base and base != plain:
+            stripped.setdefault(base, t)
+    ends_by_base = _tiered(list(leaf_bones), list(stripped), set())
+    ends = {b: stripped[base] for b, base in ends_by_base.items()}
+    used |= set(ends.values())
+    return NameMatch(
+        bone_to_track=joints, end_to_track=ends,
+        unmatched_bones=[b for b in bone_names if b not in joints],
+        unmatched_tracks=[t for t in track_names if t not in used],
+        ambiguous=sorted(amb))

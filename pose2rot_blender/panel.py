@@ -1,0 +1,96 @@
+"""The pose2rot tab in the 3D view's sidebar (N-panel)."""
+from __future__ import annotations
+
+import bpy
+
+from .names import match_names
+
+_MATCH_CACHE: dict = {}
+
+
+def _armature(context):
+    settings = context.scene.pose2rot
+    obj = settings.armature or context.active_object
+    return obj if obj is not None and obj.type == 'ARMATURE' else None
+
+
+def _match_summary(arm, collection):
+    """Cached name matching for the panel (recomputed when names change)."""
+    bones = tuple(b.name for b in arm.data.bones)
+    tracks = tuple(o.name for o in collection.all_objects if o.type == 'EMPTY')
+    key = (bones, tracks)
+    if key not in _MATCH_CACHE:
+        _MATCH_CACHE.clear()
+        leaves = [b.name for b in arm.data.bones if not b.children]
+        _MATCH_CACHE[key] = match_names(bones, tracks, leaves)
+    return _MATCH_CACHE[key]
+
+
+def _names_line(layout, label: str, names: list[str], icon: str) -> None:
+    if names:
+        text = ", ".join(names[:6]) + (f" … (+{len(names) - 6})" if len(names) > 6 else "")
+        layout.label(text=f"{label}: {text}", icon=icon)
+
+
+class POSE2ROT_PT_main(bpy.types.Panel):
+    bl_label = "pose2rot"
+    bl_idname = "POSE2ROT_PT_main"
+    bl_space_type = 'VIEW_3D'
+    bl_region_type = 'UI'
+    bl_category = "pose2rot"
+
+    def draw(self, context):
+        layout = self.layout
+        settings = context.scene.pose2rot
+        col = layout.column()
+        col.prop(settings, "armature")
+        row = col.row(align=True)
+        row.prop(settings, "tracks")
+        row.operator("pose2rot.import_tracks", text="", icon='IMPORT')
+
+        arm = _armature(context)
+        box = col.box()
+        if arm is None:
+            box.label(text="Select or pick an armature", icon='INFO')
+        elif settings.tracks is None:
+            box.label(text="Pick a collection of empties, or import tracks", icon='INFO')
+        else:
+            m = _match_summary(arm, settings.tracks)
+            n_bones = len(arm.data.bones)
+            box.label(text=f"Matched {len(m.bone_to_track)} of {n_bones} bones"
+                      + (f", {len(m.end_to_track)} tips" if m.end_to_track else ""),
+                      icon='CHECKMARK' if m.bone_to_track else 'ERROR')
+            _names_line(box, "No track", m.unmatched_bones, 'BONE_DATA')
+            _names_line(box, "Unused", m.unmatched_tracks, 'EMPTY_DATA')
+            _names_line(box, "Ambiguous", m.ambiguous, 'ERROR')
+
+        col.prop(settings, "solver")
+        col.prop(settings, "reference")
+        if settings.reference == 'CURRENT_POSE':
+            col.prop(settings, "reference_frame")
+        row = col.row(align=True)
+        row.prop(settings, "smooth")
+        if settings.smooth == 'WIDTH':
+            row.prop(settings, "smooth_width")
+        col.prop(settings, "use_scene_range")
+        if not settings.use_scene_range:
+            row = col.row(align=True)
+            row.prop(settings, "frame_start")
+            row.prop(settings, "frame_end")
+
+        op = col.operator("pose2rot.solve_rotations", icon='ARMATURE_DATA')
+        op.solver = settings.solver
+        op.armature = arm.name if arm is not None else ""
+        op.tracks_collection = settings.tracks.name if settings.tracks is not None else ""
+        op.reference = settings.reference
+        op.reference_frame = settings.reference_frame
+        op.smooth = settings.smooth
+        op.smooth_width = settings.smooth_width
+        scene = context.scene
+        op.frame_start = scene.frame_start if settings.use_scene_range else settings.frame_start
+        op.frame_end = scene.frame_end if settings.use_scene_range else settings.frame_end
+        restore = col.operator("pose2rot.restore_action", icon='LOOP_BACK')
+        restore.armature = arm.name if arm is not None else ""
+
+
+CLASSES = (POSE2ROT_PT_main,)

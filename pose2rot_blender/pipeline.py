@@ -1,0 +1,227 @@
+"""Solve an armature onto a collection of track empties: gather -> compute (no scene change) -> apply.
+
+Used by the operator and by the batch entry point. :func:`compute_plan` reads the armature and the
+tracks and runs the core; it raises :class:`Pose2RotError` on bad input and never changes the scene
+(the scene frame is restored after reading). :func:`apply_plan` then writes one new action.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+
+import bpy
+import numpy as np
+
+from pose2rot_core.errors import Pose2RotError
+from pose2rot_core.fk import forward_kinematics
+from pose2rot_core.tracks import Tracks
+
+from . import empties, keys, rig as rig_io
+from .convert import basis_quaternions, blocked_translations, location_channels
+from .names import NameMatch, match_names
+from .runtime import LearnedSettings, solve_tracks
+
+PREVIOUS_ACTION_KEY = "pose2rot_previous_action"
+PREVIOUS_SLOT_KEY = "pose2rot_previous_slot"
+PREVIOUS_MODES_KEY = "pose2rot_previous_rotation_modes"
+MADE_BY_KEY = "pose2rot"
+
+
+@dataclass
+class SolveSettings:
+    """What to solve. Frames are scene frames, inclusive."""
+
+    solver: str = "GEOMETRIC"
+    frame_start: int = 1
+    frame_end: int = 250
+    reference: str = "REST"          # REST or CURRENT_POSE
+    reference_frame: int = 1
+    smooth: str | float = "auto"     # the core's track cleaning: "auto", "off" or seconds
+
+
+@dataclass
+class Plan:
+    """Everything :func:`apply_plan` writes, computed up front.
+
+    bone_names: [J] internal order; frames: [T] scene frames; quaternions: [T,J,4] pose-bone basis;
+    location_bones: [K] indices with location keys; locations: [T,K,3].
+    """
+
+    armature: str
+    bone_names: tuple[str, ...]
+    frames: np.ndarray
+    quaternions: np.ndarray
+    location_bones: np.ndarray
+    locations: np.ndarray
+    report: list[str] = field(default_factory=list)
+    mean_error_pct: float = 0.0
+    max_error_pct: float = 0.0
+    matched: int = 0
+
+
+def track_objects(collection: bpy.types.Collection | None) -> list[bpy.types.Object]:
+    """The empties of a tracks collection (children included), or a Pose2RotError."""
+    if collection is None:
+        raise Pose2RotError("no tracks collection: pick the collection of empties in the pose2rot panel")
+    objs = [o for o in collection.all_objects if o.type == 'EMPTY']
+    if not objs:
+        raise Pose2RotError(f"collection '{collection.name}' has no empties: put one empty per tracked joint in it")
+    return objs
+
+
+def match_rig(rig: rig_io.Rig, objects: list[bpy.types.Object]) -> NameMatch:
+    return match_names(rig.bone_names, [o.name for o in objects], rig.leaves)
+
+
+def gather_tracks(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types.Collection | None,
+                  settings: SolveSettings) -> tuple[rig_io.Rig, Tracks, NameMatch]:
+    """Read the armature and the tracks (armature space, internal joint order)."""
+    rig = rig_io.read_rig(obj)
+    objects = track_objects(collection)
+    if settings.frame_end < settings.frame_start:
+        raise Pose2RotError(f"empty frame range {settings.frame_start}..{settings.frame_end}: "
+                            "the end frame must not be before the start frame")
+    match = match_rig(rig, objects)
+    if not match.bone_to_track:
+        raise Pose2RotError(
+            f"no empty in '{collection.name}' matches a bone of '{obj.name}' "
+            f"(empties: {', '.join(o.name for o in objects[:4])}…; bones: {', '.join(rig.bone_names[:4])}…); "
+            "rename the empties after the bones")
+    skel = rig.skeleton
+    if skel.names[0] not in match.bone_to_track:
+        raise Pose2RotError(f"the root bone '{skel.names[0]}' has no track in '{collection.name}': "
+                            f"add an empty named '{skel.names[0]}'")
+    reference = None
+    if settings.reference == "CURRENT_POSE":
+        if not settings.frame_start <= settings.reference_frame <= settings.frame_end:
+            raise Pose2RotError(f"reference frame {settings.reference_frame} is outside the frame range "
+                                f"{settings.frame_start}..{settings.frame_end}")
+        reference = rig_io.current_local_rotations(obj, rig)      # before any frame_set
+    by_name = {o.name: o for o in objects}
+    joint_idx = [skel.names.index(b) for b in match.bone_to_track]
+    end_bones = list(match.end_to_track)
+    wanted = [by_name[t] for t in match.bone_to_track.values()] + [by_name[match.end_to_track[b]] for b in end_bones]
+    frames = np.arange(settings.frame_start, settings.frame_end + 1)
+    world = empties.read_world_positions(scene, wanted, frames)
+    arm = world @ rig.world_inv[:3, :3].T + rig.world_inv[:3, 3]
+    T, J = len(frames), skel.num_joints
+    pos = np.full((T, J, 3), np.nan)
+    pos[:, joint_idx] = arm[:, :len(joint_idx)]
+    end_kw = {}
+    if end_bones:
+        parents = np.array([skel.names.index(b) for b in end_bones], np.int64)
+        end_kw = dict(end_positions=arm[:, len(joint_idx):], end_parents=parents,
+                      end_rest_offsets=rig.tails[parents] - skel.rest_positions[parents],
+                      end_names=tuple(match.end_to_track[b] for b in end_bones))
+    tracks = Tracks(skeleton=skel, positions=pos, fps=scene.render.fps / scene.render.fps_base, up_axis="z",
+                    reference_frame=None if reference is None else settings.reference_frame - settings.frame_start,
+                    reference_rotations=reference, **end_kw)
+    return rig, tracks, match
+
+
+def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types.Collection | None,
+                 settings: SolveSettings, learned: LearnedSettings, progress=None) -> Plan:
+    """Read, solve and convert; raises Pose2RotError and leaves the scene as it was on failure."""
+    rig, tracks, match = gather_tracks(scene, obj, collection, settings)
+    skel = rig.skeleton
+    sol = solve_tracks(tracks, settings.solver.lower(), learned, progress=progress, smooth=settings.smooth)
+    tol = 1e-6 * skel.height
+    report = list(sol.report)
+    blocked = blocked_translations(sol, rig.rest, tol)
+    offsets = sol.local_offsets
+    if blocked:
+        report.append("connected bones cannot translate, their heads stay at bone length: "
+                      + ", ".join(skel.names[j] for j in blocked))
+        offsets = offsets.copy()
+        offsets[:, blocked] = skel.offsets[blocked]
+    _, fk_pos = forward_kinematics(skel, sol.rotations, sol.root_translation, offsets)
+    err = np.linalg.norm(fk_pos - tracks.positions, axis=-1)
+    err = err[np.isfinite(err)]
+    height = skel.height
+    loc_idx, locs = location_channels(sol, rig.rest, tol)
+    if match.unmatched_bones:
+        report.append(f"{len(match.unmatched_bones)} bones without a track keep their reference rotation: "
+                      + ", ".join(match.unmatched_bones[:8]) + ("…" if len(match.unmatched_bones) > 8 else ""))
+    return Plan(armature=obj.name, bone_names=skel.names,
+                frames=np.arange(settings.frame_start, settings.frame_end + 1),
+                quaternions=basis_quaternions(sol, rig.rest), location_bones=loc_idx, locations=locs,
+                report=report, mean_error_pct=float(100 * err.mean() / height) if err.size else 0.0,
+                max_error_pct=float(100 * err.max() / height) if err.size else 0.0,
+                matched=len(match.bone_to_track))
+
+
+def _remember_previous(obj: bpy.types.Object) -> None:
+    """Keep the current action (fake user) and rotation modes so they can be restored."""
+    ad = obj.animation_data
+    current = ad.action if ad else None
+    if current is not None and current.get(MADE_BY_KEY) and PREVIOUS_ACTION_KEY in obj:
+        return                                        # re-solve: keep what the user had before pose2rot
+    if current is not None:
+        current.use_fake_user = True
+        obj[PREVIOUS_ACTION_KEY] = current.name
+        slot = getattr(ad, "action_slot", None)
+        obj[PREVIOUS_SLOT_KEY] = slot.identifier if slot is not None else ""
+    else:
+        obj[PREVIOUS_ACTION_KEY] = ""
+        obj[PREVIOUS_SLOT_KEY] = ""
+    obj[PREVIOUS_MODES_KEY] = json.dumps({pb.name: pb.rotation_mode for pb in obj.pose.bones})
+
+
+def apply_plan(obj: bpy.types.Object, plan: Plan) -> bpy.types.Action:
+    """Write ``plan`` as a new action on ``obj`` (quaternion keys on every bone, location keys where
+    needed); unkeyed channels are reset to rest. Returns the new action."""
+    _remember_previous(obj)
+    pbones = obj.pose.bones
+    for pb in pbones:
+        pb.rotation_mode = 'QUATERNION'
+        pb.location = (0.0, 0.0, 0.0)
+        pb.scale = (1.0, 1.0, 1.0)
+    writer = keys.ActionWriter(obj, f"{obj.name}_pose2rot")
+    writer.action[MADE_BY_KEY] = True
+    frames = plan.frames.astype(np.float64)
+    loc_of = {int(j): k for k, j in enumerate(plan.location_bones)}
+    for j, name in enumerate(plan.bone_names):
+        path = f'pose.bones["{bpy.utils.escape_identifier(name)}"]'
+        writer.write_channels(path + ".rotation_quaternion", name, frames, plan.quaternions[:, j])
+        if j in loc_of:
+            writer.write_channels(path + ".location", name, frames, plan.locations[:, loc_of[j]])
+    action = writer.finish()
+    return action
+
+
+def restore_previous(obj: bpy.types.Object) -> str:
+    """Put back the action (and rotation modes) the armature had before its first pose2rot solve.
+    Returns the restored action's name ('' when it had none)."""
+    if PREVIOUS_ACTION_KEY not in obj:
+        raise Pose2RotError(f"'{obj.name}' has no previous action saved by pose2rot")
+    ad = obj.animation_data or obj.animation_data_create()
+    name = obj[PREVIOUS_ACTION_KEY]
+    previous = bpy.data.actions.get(name) if name else None
+    if name and previous is None:
+        raise Pose2RotError(f"the previous action '{name}' of '{obj.name}' no longer exists")
+    if ad.action is not None and ad.action.get(MADE_BY_KEY):
+        ad.action.use_fake_user = True                # keep the solved action around
+    ad.action = previous
+    if previous is not None and keys.has_layered_actions():
+        ident = obj.get(PREVIOUS_SLOT_KEY, "")
+        slot = next((s for s in previous.slots if s.identifier == ident), None)
+        if slot is not None:
+            ad.action_slot = slot
+    modes = json.loads(obj.get(PREVIOUS_MODES_KEY, "{}"))
+    for pb in obj.pose.bones:
+        if pb.name in modes:
+            pb.rotation_mode = modes[pb.name]
+    for key in (PREVIOUS_ACTION_KEY, PREVIOUS_SLOT_KEY, PREVIOUS_MODES_KEY):
+        del obj[key]
+    return name
+
+
+def solve_armature(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types.Collection | None,
+                   settings: SolveSettings, learned: LearnedSettings, progress=None) -> tuple[Plan, float]:
+    """compute_plan + apply_plan; returns (plan, seconds)."""
+    t0 = time.perf_counter()
+    plan = compute_plan(scene, obj, collection, settings, learned, progress)
+    apply_plan(obj, plan)
+    scene.frame_set(scene.frame_current)
+    return plan, time.perf_counter() - t0

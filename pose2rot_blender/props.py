@@ -1,0 +1,57 @@
+"""Scene-level settings shown in the pose2rot panel (``scene.pose2rot``)."""
+from __future__ import annotations
+
+import bpy
+from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty
+
+SOLVERS = [
+    ('GEOMETRIC', "Geometric", "Bones aim exactly at their tracks; twist from the reference pose (no model needed)"),
+    ('LEARNED', "Learned", "Rotations predicted by the network (needs a checkpoint and torch)"),
+    ('HYBRID', "Hybrid", "Network twist, refined so bones hit their tracks exactly (needs a checkpoint and torch)"),
+]
+SMOOTHING = [
+    ('AUTO', "Auto", "Smooth only measurably noisy tracks (clean mocap passes unchanged)"),
+    ('OFF', "Off", "Use the tracks as they are"),
+    ('WIDTH', "Fixed", "Smooth every track with a Gaussian kernel of the given width"),
+]
+REFERENCES = [
+    ('REST', "Rest pose", "Twist follows the armature's rest pose"),
+    ('CURRENT_POSE', "Current pose", "The armature's current pose is the pose the tracks show at the reference frame"),
+]
+
+
+def _is_armature(_self, obj) -> bool:
+    return obj.type == 'ARMATURE'
+
+
+class POSE2ROT_PG_settings(bpy.types.PropertyGroup):
+    armature: PointerProperty(name="Armature", type=bpy.types.Object, poll=_is_armature,
+                              description="Armature to solve (empty: the active object)")
+    tracks: PointerProperty(name="Tracks", type=bpy.types.Collection,
+                            description="Collection of empties, one per tracked joint, named after the bones")
+    solver: EnumProperty(name="Solver", items=SOLVERS, default='GEOMETRIC')
+    reference: EnumProperty(name="Reference", items=REFERENCES, default='REST')
+    reference_frame: IntProperty(name="Reference frame", default=1,
+                                 description="Frame at which the tracks show the armature's current pose")
+    smooth: EnumProperty(name="Smoothing", items=SMOOTHING, default='AUTO')
+    smooth_width: FloatProperty(name="Width (s)", default=0.05, min=0.001, soft_max=0.5,
+                                description="Standard deviation of the smoothing kernel in seconds")
+    use_scene_range: BoolProperty(name="Scene frame range", default=True)
+    frame_start: IntProperty(name="Start", default=1)
+    frame_end: IntProperty(name="End", default=250)
+
+
+CLASSES = (POSE2ROT_PG_settings,)
+
+
+def register_properties() -> None:
+    bpy.types.Scene.pose2rot = PointerProperty(type=POSE2ROT_PG_settings)
+
+
+def unregister_properties() -> None:
+    del bpy.types.Scene.pose2rot
+
+
+def smooth_option(mode: str, width: float) -> str | float:
+    """The core's ``smooth=`` value for a (mode, width) pair."""
+    return width if mode == 'WIDTH' else mode.lower()

@@ -1,0 +1,109 @@
+"""Reading an armature object into the core's skeleton (bulk reads, armature space)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import bpy
+import numpy as np
+
+from pose2rot_core.errors import Pose2RotError
+from pose2rot_core.skeleton import Skeleton
+
+from .convert import BoneRest, local_rotations_from_pose
+
+#: relative spread of the object's scale axes above which it counts as non-uniform
+SCALE_TOLERANCE = 1e-4
+
+
+@dataclass(frozen=True)
+class Rig:
+    """An armature as the core sees it.
+
+    skeleton: joints = bone heads in armature space, internal (root-first) order.
+    rest: rest orientations and bone flags in the same order.
+    bone_names: names in internal order (== skeleton.names).
+    tails: [J,3] rest tails in armature space (internal order).
+    leaves: names of bones without children.
+    world: 4x4 armature object matrix_world; world_inv its inverse.
+    """
+
+    skeleton: Skeleton
+    rest: BoneRest
+    tails: np.ndarray
+    leaves: tuple[str, ...]
+    world: np.ndarray
+    world_inv: np.ndarray
+
+    @property
+    def bone_names(self) -> tuple[str, ...]:
+        return self.skeleton.names
+
+
+def _bulk(collection, attr: str, width: int) -> np.ndarray:
+    buf = np.empty(len(collection) * width, np.float32)
+    collection.foreach_get(attr, buf)
+    return buf.reshape(len(collection), width).astype(np.float64)
+
+
+def _orthonormal(m: np.ndarray) -> np.ndarray:
+    """Nearest rotations to [...,3,3] matrices (drops scale)."""
+    u, _, vt = np.linalg.svd(m)
+    r = u @ vt
+    flip = np.linalg.det(r) < 0
+    if flip.any():
+        u[flip, :, -1] *= -1
+        r = u @ vt
+    return r
+
+
+def object_matrix(obj: bpy.types.Object) -> np.ndarray:
+    """[4,4] matrix_world of ``obj`` after checking its scale is uniform and positive."""
+    mw = np.array(obj.matrix_world, np.float64)
+    scale = np.linalg.norm(mw[:3, :3], axis=0)
+    if scale.min() <= 0 or np.linalg.det(mw[:3, :3]) <= 0:
+        raise Pose2RotError(f"armature '{obj.name}' has a zero or negative (mirrored) object scale; "
+                            "apply the scale (Ctrl+A > Scale) or make it positive")
+    if scale.max() - scale.min() > SCALE_TOLERANCE * scale.max():
+        raise Pose2RotError(
+            f"armature '{obj.name}' has a non-uniform object scale ({', '.join(f'{s:.4g}' for s in scale)}); "
+            "apply it (Ctrl+A > Scale) or use the same scale on all axes")
+    return mw
+
+
+def read_rig(obj: bpy.types.Object) -> Rig:
+    """Read an armature object's rest pose and bone flags (no scene change)."""
+    if obj is None or obj.type != 'ARMATURE':
+        raise Pose2RotError("no armature: select an armature object (or pick one in the pose2rot panel)")
+    bones = obj.data.bones
+    if len(bones) == 0:
+        raise Pose2RotError(f"armature '{obj.name}' has no bones")
+    world = object_matrix(obj)
+    names = [b.name for b in bones]
+    parents = [b.parent.name if b.parent else None for b in bones]
+    heads = _bulk(bones, "head_local", 3)
+    tails = _bulk(bones, "tail_local", 3)
+    rot = _orthonormal(_bulk(bones, "matrix_local", 16).reshape(-1, 4, 4).transpose(0, 2, 1)[:, :3, :3])
+    connected = np.array([b.use_connect for b in bones], bool)
+    inherit = np.array([b.use_inherit_rotation for b in bones], bool)
+    local_loc = np.array([b.use_local_location for b in bones], bool)
+    roots = [n for n, p in zip(names, parents) if p is None]
+    if len(roots) > 1:
+        raise Pose2RotError(
+            f"armature '{obj.name}' has {len(roots)} root bones ({', '.join(roots[:4])}); "
+            "parent them under one root bone")
+    skel = Skeleton.from_any_order(names, parents, heads)
+    order = skel.caller_order
+    rest = BoneRest(rest_rotations=rot[order], inherit_rotation=inherit[order],
+                    local_location=local_loc[order], connected=connected[order])
+    leaves = tuple(b.name for b in bones if len(b.children) == 0)
+    return Rig(skeleton=skel, rest=rest, tails=tails[order], leaves=leaves,
+               world=world, world_inv=np.linalg.inv(world))
+
+
+def current_local_rotations(obj: bpy.types.Object, rig: Rig) -> np.ndarray:
+    """The armature's current pose as core local rotations [J,3,3] (internal order)."""
+    pbones = obj.pose.bones
+    pose = _bulk(pbones, "matrix", 16).reshape(-1, 4, 4).transpose(0, 2, 1)[:, :3, :3]
+    row = {pb.name: i for i, pb in enumerate(pbones)}
+    pose = _orthonormal(pose[[row[n] for n in rig.bone_names]])
+    return local_rotations_from_pose(pose, rig.rest.rest_rotations, rig.skeleton.parents)

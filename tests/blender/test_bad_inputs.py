@@ -1,0 +1,85 @@
+"""Bad input: one clear error message from the operator, and nothing in the file changes."""
+from __future__ import annotations
+
+import bpy
+import pytest
+
+from blender_helpers import EXT_NAME, import_clip, rest_copy, track_empties
+
+
+@pytest.fixture
+def scene_ready():
+    src = import_clip(frames=20)
+    track_empties(src)
+    rig = rest_copy(src)
+    return rig
+
+
+def _state():
+    return (len(bpy.data.actions), sorted(o.name for o in bpy.data.objects),
+            [(o.name, o.animation_data.action.name if o.animation_data and o.animation_data.action else None)
+             for o in bpy.data.objects])
+
+
+def _fails(match: str, **kwargs):
+    before = _state()
+    with pytest.raises(RuntimeError, match=match) as err:
+        bpy.ops.pose2rot.solve_rotations(**kwargs)
+    message = str(err.value).strip().splitlines()
+    assert len(message) == 1, message
+    assert _state() == before
+
+
+def test_no_active_armature(scene_ready):
+    bpy.context.view_layer.objects.active = None
+    _fails("no armature", tracks_collection="tracks")
+
+
+def test_active_object_is_not_an_armature(scene_ready):
+    bpy.context.view_layer.objects.active = bpy.data.objects["hip"]
+    _fails("no armature", tracks_collection="tracks")
+
+
+def test_unknown_collection(scene_ready):
+    _fails("no collection named 'nope'", tracks_collection="nope")
+
+
+def test_no_collection_picked(scene_ready):
+    _fails("no tracks collection")
+
+
+def test_empty_collection(scene_ready):
+    bpy.context.scene.collection.children.link(bpy.data.collections.new("empty"))
+    _fails("has no empties", tracks_collection="empty")
+
+
+def test_unmatched_collection(scene_ready):
+    col = bpy.data.collections.new("others")
+    bpy.context.scene.collection.children.link(col)
+    for name in ("foo", "bar"):
+        col.objects.link(bpy.data.objects.new(name, None))
+    _fails("no empty in 'others' matches a bone", tracks_collection="others")
+
+
+def test_root_without_track(scene_ready):
+    bpy.data.objects.remove(bpy.data.objects["hip"])
+    _fails("root bone 'hip' has no track", tracks_collection="tracks")
+
+
+def test_empty_frame_range(scene_ready):
+    _fails("empty frame range 10..5", tracks_collection="tracks", frame_start=10, frame_end=5)
+
+
+def test_non_uniform_scale(scene_ready):
+    scene_ready.scale = (1.0, 2.0, 1.0)
+    bpy.context.view_layer.update()
+    _fails("non-uniform object scale", tracks_collection="tracks")
+
+
+def test_learned_without_checkpoint(scene_ready):
+    prefs = bpy.context.preferences.addons[EXT_NAME].preferences
+    prefs.checkpoint = ""
+    _fails("no checkpoint", tracks_collection="tracks", solver='LEARNED')
+    prefs.checkpoint = "/nonexistent/model.pt"
+    _fails("checkpoint not found", tracks_collection="tracks", solver='HYBRID')
+    prefs.checkpoint = ""

@@ -1,0 +1,100 @@
+"""Import Tracks (.bvh/.npz/.csv -> keyed empties) and reading empties back (bulk and per-frame)."""
+from __future__ import annotations
+
+import importlib
+
+import bpy
+import numpy as np
+import pytest
+
+from blender_helpers import EXT_NAME, clip_path, import_clip, pose_points, rest_copy, scene_frames
+from pose2rot_core.bvh import read_bvh
+from pose2rot_core.tracks_io import save_tracks, tracks_from_bvh
+
+empties = importlib.import_module(EXT_NAME + ".empties")
+C = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
+
+
+def _positions(col, names, frames):
+    objs = [col.objects[n] for n in names]
+    return empties.read_world_positions(bpy.context.scene, objs, frames)
+
+
+def _write_csv(path, names, pos):
+    header = ["frame"] + [f"{n}.{a}" for n in names for a in "xyz"]
+    rows = [",".join(header)]
+    for t in range(pos.shape[0]):
+        rows.append(",".join([str(t)] + [f"{v:.9g}" for v in pos[t].reshape(-1)]))
+    (path).write_text("\n".join(rows) + "\n")
+
+
+@pytest.mark.parametrize("fmt", ["bvh", "npz", "csv"])
+def test_import_tracks_matches_blenders_bvh_import(fmt, tmp_path):
+    clip = read_bvh(clip_path())
+    path = clip_path()
+    if fmt == "npz":
+        path = tmp_path / "clip.npz"
+        save_tracks(path, tracks_from_bvh(clip))
+    elif fmt == "csv":
+        path = tmp_path / "clip.csv"
+        _write_csv(path, clip.skeleton.names, clip.fk())
+    assert bpy.ops.pose2rot.import_tracks(filepath=str(path), collection_name="imported") == {'FINISHED'}
+    col = bpy.data.collections["imported"]
+    scene = bpy.context.scene
+    assert scene.pose2rot.tracks == col
+    assert (scene.frame_start, scene.frame_end) == (1, clip.num_frames)
+    expected = len(clip.skeleton.names) + (0 if fmt == "csv" else len(clip.end_names))
+    assert len(col.objects) == expected
+    frames = np.array([1, 2, 50, clip.num_frames])
+    got = _positions(col, clip.skeleton.names, frames)
+    assert np.abs(got - clip.fk()[frames - 1] @ C.T).max() < 1e-3
+    src = import_clip()                                   # Blender's importer agrees on every joint
+    heads = pose_points(src, frames)
+    order = [clip.skeleton.names.index(pb.name) for pb in src.pose.bones]
+    assert np.abs(got[:, order] - heads).max() < 1e-3
+
+
+def test_solve_from_imported_bvh_tracks():
+    assert bpy.ops.pose2rot.import_tracks(filepath=str(clip_path())) == {'FINISHED'}
+    src = import_clip()
+    rig = rest_copy(src)
+    assert bpy.ops.pose2rot.solve_rotations(armature=rig.name) == {'FINISHED'}   # collection from the panel
+    frames = scene_frames()[::10]
+    want = pose_points(src, frames)
+    assert np.abs(pose_points(rig, frames) - want).max() / np.ptp(want.reshape(-1, 3), axis=0).max() < 1e-4
+
+
+def test_bulk_and_per_frame_reads_agree():
+    """Keys on every frame are read in bulk; sparse keys are evaluated; a parented empty goes
+    through frame_set. All equal matrix_world per frame."""
+    scene = bpy.context.scene
+    col = bpy.data.collections.new("pts")
+    scene.collection.children.link(col)
+    rng = np.random.default_rng(1)
+    dense = rng.normal(size=(30, 1, 3))
+    empties.write_empties(col, ["dense"], dense, 1, 0.1)
+    sparse = bpy.data.objects.new("sparse", None)
+    col.objects.link(sparse)
+    for f in (1, 10, 30):
+        sparse.location = rng.normal(size=3)
+        sparse.keyframe_insert("location", frame=f)
+    holder = bpy.data.objects.new("holder", None)
+    col.objects.link(holder)
+    holder.rotation_euler = (0.3, 0.2, 0.1)
+    holder.keyframe_insert("rotation_euler", frame=1)
+    holder.rotation_euler = (1.3, -0.2, 0.5)
+    holder.keyframe_insert("rotation_euler", frame=30)
+    child = bpy.data.objects.new("child", None)
+    col.objects.link(child)
+    child.parent = holder
+    child.location = (1.0, 2.0, 0.5)
+    objs = [col.objects[n] for n in ("dense", "sparse", "child")]
+    frames = np.arange(1, 31)
+    assert empties._location_curves(objs[0]) is not None and empties._location_curves(objs[2]) is None
+    got = empties.read_world_positions(scene, objs, frames)
+    want = np.empty_like(got)
+    for t, f in enumerate(frames):
+        scene.frame_set(int(f))
+        want[t] = [np.array(o.matrix_world.translation) for o in objs]
+    assert np.abs(got - want).max() < 1e-5
+    assert np.abs(got[:, 0] - dense[:, 0]).max() < 1e-6

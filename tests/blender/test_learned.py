@@ -1,0 +1,93 @@
+"""Learned and hybrid solvers from Blender through the external-Python mode, with a tiny model.
+
+The external interpreter needs torch: POSE2ROT_LEARNED_PYTHON, else /work/venvs/core/bin/python or
+.venv/bin/python when present (skipped with a reason otherwise)."""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import bpy
+import numpy as np
+import pytest
+
+from blender_helpers import EXT_NAME, ROOT, import_clip, pose_points, rest_copy, scene_frames, track_empties
+
+MAKE_TINY = """
+import sys, torch
+from pose2rot_core.checkpoint import save_checkpoint
+from pose2rot_core.model import Pose2RotMemoryRestModel
+torch.manual_seed(0)
+m = Pose2RotMemoryRestModel(q_dim=16, num_heads=2, joint_embed_dim=768, rest_layers=1, pose_layers=1,
+                            memory_layers=1, decoder_layers=1, decoder_use_cross_layers=0, temporal_window=3).eval()
+m.embedder = "hash-ngram-v1"
+save_checkpoint(sys.argv[1], m)
+"""
+
+
+def _torch_python() -> str | None:
+    candidates = [os.environ.get("POSE2ROT_LEARNED_PYTHON", ""), "/work/venvs/core/bin/python",
+                  str(ROOT / ".venv" / "bin" / "python")]
+    for py in candidates:
+        if py and Path(py).is_file() and subprocess.run([py, "-c", "import torch"], capture_output=True).returncode == 0:
+            return py
+    return None
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    py = _torch_python()
+    if py is None:
+        pytest.skip("no Python with torch for the external mode: set POSE2ROT_LEARNED_PYTHON")
+    path = tmp_path_factory.mktemp("model") / "tiny.pt"
+    env = dict(os.environ, PYTHONPATH=str(Path(__import__("pose2rot_core").__file__).parents[1]))
+    subprocess.run([py, "-c", MAKE_TINY, str(path)], check=True, env=env, timeout=300)
+    return py, path
+
+
+@pytest.fixture
+def prefs():
+    p = bpy.context.preferences.addons[EXT_NAME].preferences
+    yield p
+    p.checkpoint, p.python, p.runtime, p.cache_dir = "", "", 'AUTO', ""
+
+
+def test_learned_and_hybrid_in_external_python(tiny_model, prefs, tmp_path):
+    py, ckpt = tiny_model
+    prefs.runtime, prefs.python, prefs.checkpoint = 'EXTERNAL', py, str(ckpt)
+    prefs.cache_dir, prefs.device = str(tmp_path / "cache"), "cpu"     # hash embedder: nothing cached
+    src = import_clip(frames=24)
+    track_empties(src)
+    frames = scene_frames()
+    want = pose_points(src, frames)
+    height = np.ptp(want.reshape(-1, 3), axis=0).max()
+    learned = rest_copy(src, "Learned")
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks", solver='LEARNED') == {'FINISHED'}
+    assert learned.animation_data.action.get("pose2rot")
+    hybrid = rest_copy(src, "Hybrid")
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks", solver='HYBRID') == {'FINISHED'}
+    assert 100 * np.abs(pose_points(hybrid, frames) - want).max() / height < 0.01   # hybrid: exact heads
+    got = pose_points(learned, frames)                                              # learned: placed, finite
+    assert np.isfinite(got).all() and np.abs(got[:, 0] - want[:, 0]).max() / height < 1e-4
+
+
+def test_learned_without_torch_says_what_to_install(prefs, tmp_path):
+    if importlib.util.find_spec("torch") is not None:
+        pytest.skip("torch is importable in this Blender Python")
+    ckpt = tmp_path / "model.pt"
+    ckpt.write_bytes(b"not used")
+    prefs.runtime, prefs.python, prefs.checkpoint = 'AUTO', "", str(ckpt)
+    src = import_clip(frames=10)
+    track_empties(src)
+    rest_copy(src)
+    with pytest.raises(RuntimeError, match=r"needs torch and transformers.*-m pip install torch"):
+        bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks", solver='LEARNED')
+    assert bpy.ops.pose2rot.show_pip_command() == {'FINISHED'}   # (headless: no clipboard to read back)
+    prefs_mod = importlib.import_module(EXT_NAME + ".prefs")
+    runtime = importlib.import_module(EXT_NAME + ".runtime")
+    cmd = runtime.pip_command(prefs_mod.learned_settings(bpy.context))
+    assert cmd.startswith(sys.executable) and "-m pip install torch transformers" in cmd

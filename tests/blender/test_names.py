@@ -1,0 +1,40 @@
+"""Tolerant track-name matching (pure function)."""
+from __future__ import annotations
+
+import importlib
+
+from blender_helpers import EXT_NAME
+
+names = importlib.import_module(EXT_NAME + ".names")
+
+
+def test_exact_then_case_then_canonical():
+    m = names.match_names(["Hips", "Spine", "LeftArm"], ["hips", "Spine", "arm_L", "Hips"])
+    assert m.bone_to_track == {"Hips": "Hips", "Spine": "Spine", "LeftArm": "arm_L"}
+    assert m.unmatched_tracks == ["hips"]
+
+
+def test_rig_conventions_share_keys():
+    key = names.canonical_key
+    assert key("mixamorig:LeftUpLeg") == key("upLeg.L") == key("L_UpLeg") == key("DEF-up_leg.l") == "l|upleg"
+    assert key("RightHand") == key("hand_R") == key("Bip01 R Hand") == "r|hand"
+    assert key("Hips.001") == key("hips") != key("l_hips")
+
+
+def test_ambiguous_keys_match_nothing():
+    m = names.match_names(["arm_L"], ["Arm.L", "LeftArm"])
+    assert m.bone_to_track == {} and m.ambiguous == ["l|arm"]
+
+
+def test_end_tracks_aim_leaf_bones_only():
+    m = names.match_names(["root", "hand", "head"], ["root", "hand", "hand_end", "Head.tail", "root_end"],
+                          leaf_bones=["hand", "head"])
+    assert m.end_to_track == {"hand": "hand_end", "head": "Head.tail"}
+    assert m.unmatched_bones == ["head"]                 # its tail is tracked, its head is not
+    assert m.unmatched_tracks == ["root_end"]            # root is not a leaf
+
+
+def test_duplicate_suffix_on_end_tracks():
+    m = names.match_names(["hip", "foot"], ["hip.001", "foot.001", "foot_end.001"], leaf_bones=["foot"])
+    assert m.bone_to_track == {"hip": "hip.001", "foot": "foot.001"}
+    assert m.end_to_track == {"foot": "foot_end.001"}

@@ -1,0 +1,103 @@
+"""End to end on a real clip: Blender's BVH import -> empties -> Solve Rotations on a rest copy."""
+from __future__ import annotations
+
+import bpy
+import numpy as np
+import pytest
+
+from blender_helpers import (action_fingerprint, angle_deg, basis_rotations, clip_path, import_clip,
+                             pose_points, rest_copy, scene_frames, track_empties)
+from pose2rot_core.bvh import read_bvh
+from pose2rot_core.solvers import solve
+from pose2rot_core.tracks_io import tracks_from_bvh
+
+#: Blender's BVH importer maps file (x, y, z) to (x, -z, y)
+C = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
+
+
+@pytest.fixture
+def solved():
+    """(source armature, solved rest copy, frames) on the dev clip."""
+    src = import_clip()
+    track_empties(src)
+    rig = rest_copy(src)
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
+    return src, rig, scene_frames()
+
+
+def test_heads_follow_the_tracks(solved):
+    src, rig, frames = solved
+    want, got = pose_points(src, frames), pose_points(rig, frames)
+    height = np.ptp(want.reshape(-1, 3), axis=0).max()
+    assert 100 * np.abs(got - want).max() / height < 0.01
+
+
+def test_rotations_match_the_core_on_the_file(solved):
+    """Local rotations equal the core's own solve of the same BVH (<= 0.5 deg), and their error
+    against the file's rotations equals the core's round-trip error."""
+    src, rig, frames = solved
+    clip = read_bvh(clip_path())
+    core = solve(tracks_from_bvh(clip))
+    names = [pb.name for pb in rig.pose.bones]
+    order = [clip.skeleton.names.index(n) for n in names]
+    M = np.array([np.array(rig.data.bones[n].matrix_local.to_3x3()) for n in names])
+    B = basis_rotations(rig, frames)
+    L_blender = M[None] @ B @ np.swapaxes(M, -1, -2)[None]           # armature axes
+    L_core = C @ core.rotations[: len(frames), order] @ C.T
+    assert angle_deg(L_blender, L_core).max() <= 0.5
+    L_file = C @ clip.rotations[: len(frames), order] @ C.T
+    blender_err = angle_deg(L_blender, L_file).mean()
+    core_err = angle_deg(L_core, L_file).mean()
+    assert abs(blender_err - core_err) < 0.05, (blender_err, core_err)
+    B_src = basis_rotations(src, frames)                                # Blender's own import agrees too
+    assert abs(angle_deg(B, B_src).mean() - core_err) < 0.05
+
+
+def test_quaternion_keys_are_continuous_and_bulk(solved):
+    _, rig, frames = solved
+    action = rig.animation_data.action
+    assert action.get("pose2rot")
+    fp = action_fingerprint(action)
+    q = np.stack([np.stack([fp[(f'pose.bones["{pb.name}"].rotation_quaternion', i)][1::2] for i in range(4)], -1)
+                  for pb in rig.pose.bones], 1)                          # [T,J,4]
+    assert q.shape[:2] == (len(frames), len(rig.pose.bones))
+    assert (np.sum(q[1:] * q[:-1], -1) > 0).all()
+    assert (f'pose.bones["{rig.pose.bones[0].name}"].location', 0) in fp   # the root moves
+
+
+def test_existing_actions_untouched_and_previous_restorable():
+    src = import_clip(frames=60)
+    track_empties(src)
+    rig = rest_copy(src)
+    other = src.animation_data.action
+    before_other = action_fingerprint(other)
+    rig.animation_data_create().action = other          # the rig already plays the clip's action
+    for pb in rig.pose.bones:
+        pb.rotation_mode = 'ZXY'
+    modes = {pb.name: pb.rotation_mode for pb in rig.pose.bones}
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
+    assert rig.animation_data.action != other and other.use_fake_user
+    after = action_fingerprint(other)
+    assert after.keys() == before_other.keys()
+    assert all(np.array_equal(after[k], before_other[k]) for k in after)
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}   # solve again
+    assert bpy.ops.pose2rot.restore_action() == {'FINISHED'}
+    assert rig.animation_data.action == other
+    assert {pb.name: pb.rotation_mode for pb in rig.pose.bones} == modes
+
+
+def test_undo_restores_the_previous_state():
+    """Operators called from Python push no undo step (Blender skips nested pushes), so the test
+    pushes the step the UI pushes after an UNDO operator, then undoes it."""
+    src = import_clip(frames=30)
+    track_empties(src)
+    rest_copy(src)
+    n_actions = len(bpy.data.actions)
+    bpy.ops.ed.undo_push(message="before solve")
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
+    assert len(bpy.data.actions) == n_actions + 1
+    bpy.ops.ed.undo_push(message="Solve Rotations")
+    assert bpy.ops.ed.undo() == {'FINISHED'}
+    rig = bpy.data.objects["Rig"]                        # undo reloads data: fetch again
+    assert rig.animation_data is None or rig.animation_data.action is None
+    assert len(bpy.data.actions) == n_actions

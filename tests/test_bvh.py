@@ -1,0 +1,335 @@
+"""BVH reading and writing: hand-checked values, malformed files, round trips (real clips and random)."""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pose2rot_core.bvh import channel_rotations, parse_bvh, read_bvh, write_bvh
+from pose2rot_core.errors import Pose2RotError
+from pose2rot_core.rotations import EULER_ORDERS, euler_to_matrix, quat_to_matrix
+from pose2rot_core.skeleton import Skeleton
+
+
+def Rx(deg: float) -> np.ndarray:
+    c, s = np.cos(np.radians(deg)), np.sin(np.radians(deg))
+    return np.array([[1, 0, 0], [0, c, -s], [0, s, c]])
+
+
+def Ry(deg: float) -> np.ndarray:
+    c, s = np.cos(np.radians(deg)), np.sin(np.radians(deg))
+    return np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
+
+
+def Rz(deg: float) -> np.ndarray:
+    c, s = np.cos(np.radians(deg)), np.sin(np.radians(deg))
+    return np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])
+
+
+BASE = """HIERARCHY
+ROOT Hips
+{
+  OFFSET 0 0 0
+  CHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation Yrotation
+  JOINT Chest
+  {
+    OFFSET 0 1 0
+    CHANNELS 3 Zrotation Xrotation Yrotation
+    End Site
+    {
+      OFFSET 0 1 0
+    }
+  }
+}
+MOTION
+Frames: 3
+Frame Time: 0.0333333
+0 0 0 0 0 0 0 0 0
+1 0 0 10 20 30 40 50 60
+2 0 0 -10 -20 -30 -40 -50 -60
+"""
+
+
+def edit(line_no: int, new: str | None) -> str:
+    """BASE with line ``line_no`` (1-based) replaced, or deleted when ``new`` is None."""
+    lines = BASE.split("\n")
+    if new is None:
+        del lines[line_no - 1]
+    else:
+        lines[line_no - 1] = new
+    return "\n".join(lines)
+
+
+def random_rotations(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    return quat_to_matrix(rng.normal(size=shape + (4,)))
+
+
+# ----------------------------------------------------------------------------- reading
+def test_small_file_values_by_hand(test_data_dir):
+    """Mixed orders, position channels after rotations, 0 channels, 6 channels on a child."""
+    clip = read_bvh(test_data_dir / "small_mixed.bvh")
+    assert clip.skeleton.names == ("Hips", "Spine", "Neck", "Arm")
+    assert clip.orders == ["ZYX", "XYZ", "", "YXZ"]
+    assert clip.channels[2] == [] and clip.channels[0][:3] == ["Zrotation", "Yrotation", "Xrotation"]
+    assert clip.has_position_channels.tolist() == [True, False, False, True]
+    assert clip.fps == pytest.approx(25.0) and clip.frame_time == pytest.approx(0.04)
+    np.testing.assert_allclose(clip.skeleton.offsets, [[1, 2, 3], [0, 10, 0], [0, 5, 0], [4, 0, 0]])
+    np.testing.assert_allclose(clip.root_translation, [[10, 20, 30], [10, 20, 30]])
+    np.testing.assert_allclose(clip.local_offsets[:, 3], [[5, 0, 0], [5, 1, 0]])
+    np.testing.assert_allclose(clip.local_offsets[:, 1], [[0, 10, 0], [0, 10, 0]])
+    np.testing.assert_allclose(clip.rotations[1, 0], Rz(90), atol=1e-12)
+    np.testing.assert_allclose(clip.rotations[1, 1], Rx(90), atol=1e-12)
+    np.testing.assert_allclose(clip.rotations[:, 2], np.broadcast_to(np.eye(3), (2, 3, 3)))
+    np.testing.assert_allclose(clip.rotations[1, 3], Rz(90), atol=1e-12)
+    expected = [[[10, 20, 30], [10, 30, 30], [10, 35, 30], [15, 20, 30]],
+                [[10, 20, 30], [0, 20, 30], [0, 20, 35], [9, 25, 30]]]
+    np.testing.assert_allclose(clip.fk(), expected, atol=1e-9)
+    assert clip.end_parents.tolist() == [2, 3] and clip.end_names == ["Neck_end", "Arm_end"]
+    np.testing.assert_allclose(clip.end_site_positions(), [[[10, 37, 30], [18, 20, 30]], [[0, 20, 37], [6, 25, 30]]],
+                               atol=1e-9)
+
+
+def test_euler_is_intrinsic_in_channel_order():
+    text = BASE.replace("Zrotation Xrotation Yrotation\n  JOINT", "Yrotation Zrotation Xrotation\n  JOINT")
+    clip = parse_bvh(text)
+    np.testing.assert_allclose(clip.rotations[1, 0], Ry(10) @ Rz(20) @ Rx(30), atol=1e-12)
+    np.testing.assert_allclose(clip.rotations[2, 1], Rz(-40) @ Rx(-50) @ Ry(-60), atol=1e-12)
+
+
+@pytest.mark.parametrize("order", EULER_ORDERS)
+def test_channel_rotations_match_euler_to_matrix(order):
+    angles = np.random.default_rng(2).uniform(-7, 7, size=(50, 4, 3))
+    np.testing.assert_allclose(channel_rotations(angles, order), euler_to_matrix(angles, order), atol=1e-14)
+    np.testing.assert_allclose(channel_rotations(angles[..., :0], ""), np.broadcast_to(np.eye(3), (50, 4, 3, 3)))
+
+
+def test_crlf_cr_and_tabs_read_like_lf():
+    ref = parse_bvh(BASE)
+    for text in (BASE.replace("\n", "\r\n"), BASE.replace("\n", "\r"), BASE.replace("  ", "\t \t").replace(" 0 ", "   0\t")):
+        clip = parse_bvh(text)
+        np.testing.assert_array_equal(clip.rotations, ref.rotations)
+        np.testing.assert_array_equal(clip.fk(), ref.fk())
+
+
+def test_brace_on_name_line_and_names_with_spaces():
+    text = BASE.replace("ROOT Hips\n{", "ROOT Hips {").replace("JOINT Chest\n  {", "JOINT Upper Chest {")
+    text = text.replace("End Site\n    {", "End Site {")
+    clip = parse_bvh(text)
+    assert clip.skeleton.names == ("Hips", "Upper_Chest")
+    np.testing.assert_allclose(clip.fk(), parse_bvh(BASE).fk())
+
+
+def test_one_and_two_rotation_channels():
+    text = edit(5, "  CHANNELS 5 Xposition Yposition Zposition Xrotation Zrotation")
+    text = text.replace("CHANNELS 3 Zrotation Xrotation Yrotation", "CHANNELS 4 Yrotation Xposition Yposition "
+                        "Zposition")
+    clip = parse_bvh(text)
+    assert clip.orders == ["XZ", "Y"]
+    np.testing.assert_allclose(clip.rotations[1, 0], Rx(10) @ Rz(20), atol=1e-12)
+    np.testing.assert_allclose(clip.rotations[1, 1], Ry(30), atol=1e-12)
+    np.testing.assert_allclose(clip.local_offsets[1, 1], [40, 50, 60])
+
+
+@pytest.mark.parametrize("text, line, words", [
+    ("", None, ["empty file"]),
+    ("   \n\n", None, ["empty file"]),
+    ("foo bar\n1 2 3\n", 1, ["not a BVH", "HIERARCHY"]),
+    (edit(21, None), 17, ["truncated", "Frames: 3", "2 motion rows", "line 20"]),
+    (edit(21, "2 0 0 -10 -20"), 21, ["truncated", "5 values", "expected 9"]),
+    (edit(20, "1 0 0 10 20 30 40 50"), 20, ["row 2", "8 values", "expected 9"]),
+    (edit(20, "1 0 0 10 20 30 40 50 60 70"), 20, ["10 values", "expected 9"]),
+    (edit(9, "    CHANNELS 3 Zrotation Xrotation Wrotation"), 9, ["unknown channel name 'Wrotation'", "Chest"]),
+    (edit(9, "    CHANNELS 3 Zrotation Xrotation"), 9, ["CHANNELS says 3", "lists 2"]),
+    (edit(8, None), 6, ["missing OFFSET", "'Chest'"]),
+    (edit(12, None), 10, ["missing OFFSET", "End Site of 'Chest'"]),
+    (edit(8, "    OFFSET 0 1"), 8, ["OFFSET needs 3 numbers", "found 2"]),
+    (edit(8, "    OFFSET 0 one 0"), 8, ["'one'", "not a number"]),
+    (edit(14, None), 15, ["unbalanced braces", "'Hips'", "line 2", "MOTION"]),
+    (edit(15, "}\n}"), 16, ["unbalanced braces", "without a matching"]),
+    (BASE.split("MOTION")[0].replace("}\n}\n", "}\n"), 14, ["unbalanced braces", "never closed"]),
+    (edit(20, "1 0 0 10 abc 30 40 50 60"), 20, ["'abc'", "not a number", "value 5"]),
+    (edit(17, "Framez: 3"), 17, ["Frames:"]),
+    (edit(17, "Frames: three"), 17, ["Frames:", "'three'"]),
+    (edit(18, None), 18, ["Frame Time:"]),
+    (edit(18, "Frame Time: 0"), 18, ["Frame Time:", "positive"]),
+    (edit(17, "Frames: 2"), 21, ["3 motion rows", "line 17", "Frames: 2"]),
+    (edit(6, "  JOINT Hips"), 6, ["duplicate joint name 'Hips'", "line 2"]),
+    (BASE.split("MOTION")[0], 15, ["no MOTION"]),
+    (edit(6, "  ROOT Chest"), 6, ["ROOT inside another joint"]),
+    (edit(15, "}\nROOT Other\n{\nOFFSET 0 0 0\n}"), 16, ["second ROOT"]),
+    (edit(4, "  OFFSET 0 0 0 bogus"), 4, ["unexpected 'bogus'", "'Hips'"]),
+])
+def test_malformed_files_name_line_and_problem(text, line, words):
+    with pytest.raises(Pose2RotError) as info:
+        parse_bvh(text, name="bad.bvh")
+    msg = str(info.value)
+    assert msg.startswith("bad.bvh: ")
+    if line is not None:
+        assert re.search(rf"\bline {line}\b", msg), msg
+    for w in words:
+        assert w in msg, msg
+    assert "\n" not in msg
+
+
+def test_read_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(Pose2RotError, match="cannot read BVH file"):
+        read_bvh(tmp_path / "nope.bvh")
+
+
+def test_fast_motion_parse_matches_a_plain_parse(shared_dir):
+    """Column mapping on a real clip: our values equal a value-by-value reading of the rows."""
+    path = shared_dir / "cmu_08_01.bvh"
+    clip = read_bvh(path)
+    lines = path.read_text().splitlines()
+    start = next(i for i, ln in enumerate(lines) if ln.strip().startswith("Frame Time")) + 1
+    rows = [[float(v) for v in ln.split()] for ln in lines[start:] if ln.strip()]
+    assert len(rows) == clip.num_frames == 268
+    t = 100
+    row = rows[t]
+    np.testing.assert_allclose(clip.root_translation[t], row[0:3])
+    # root: Zrotation Yrotation Xrotation; second joint (abdomen): Zrotation Xrotation Yrotation
+    np.testing.assert_allclose(clip.rotations[t, 0], Rz(row[3]) @ Ry(row[4]) @ Rx(row[5]), atol=1e-12)
+    np.testing.assert_allclose(clip.rotations[t, 1], Rz(row[6]) @ Rx(row[7]) @ Ry(row[8]), atol=1e-12)
+    assert clip.orders[0] == "ZYX" and set(clip.orders[1:]) == {"ZXY"}
+
+
+def test_clip_details_from_sources_md(shared_dir):
+    bandai = read_bvh(shared_dir / "bandainamco2_walk_exhausted-021.bvh")
+    assert bandai.has_position_channels.all()
+    hips = bandai.skeleton.index("Hips")
+    # Hips' position channels, not its OFFSET, place it (SOURCES.md)
+    assert np.abs(bandai.local_offsets[:, hips] - bandai.skeleton.offsets[hips]).max() > 1.0
+    dog = read_bvh(shared_dir / "mann_dog_d1-010-kan01-004.bvh")
+    assert dog.num_frames == 360 and dog.fps == pytest.approx(60.0, rel=1e-5)
+
+
+# ----------------------------------------------------------------------------- round trips
+def _other_order(orders: list[str]) -> str:
+    return next(o for o in EULER_ORDERS if o not in set(orders))
+
+
+def test_round_trip_real_clip(shared_bvh, tmp_path):
+    clip = read_bvh(shared_bvh)
+    order = _other_order(clip.orders)
+    out = tmp_path / "rt.bvh"
+    write_bvh(out, clip.skeleton, clip.rotations, clip.root_translation, clip.local_offsets,
+              clip.has_position_channels, clip.fps, order, clip.end_parents, clip.end_offsets, clip.end_names)
+    back = read_bvh(out)
+    assert back.skeleton.names == clip.skeleton.names
+    np.testing.assert_array_equal(back.skeleton.parents, clip.skeleton.parents)
+    assert set(back.orders) == {order}
+    assert back.fps == pytest.approx(clip.fps, rel=1e-8)
+    h = clip.skeleton.height
+    assert np.abs(back.fk() - clip.fk()).max() < 1e-4 * h
+    assert np.abs(back.end_site_positions() - clip.end_site_positions()).max() < 1e-4 * h
+    assert np.abs(back.rotations - clip.rotations).max() < 1e-5
+    np.testing.assert_array_equal(back.has_position_channels, clip.has_position_channels | (np.arange(len(
+        clip.orders)) == 0))
+
+
+def test_written_layout_suits_line_based_importers(tmp_path, test_data_dir):
+    """Blender's importer reads one statement per line: '{' alone, OFFSET right after it, then CHANNELS."""
+    clip = read_bvh(test_data_dir / "small_mixed.bvh")
+    out = tmp_path / "o.bvh"
+    write_bvh(out, clip.skeleton, clip.rotations, clip.root_translation, end_parents=clip.end_parents,
+              end_offsets=clip.end_offsets)
+    lines = [ln.split() for ln in out.read_text().split("\n")]
+    assert lines[0] == ["HIERARCHY"]
+    for i, words in enumerate(lines):
+        if words[:1] in (["ROOT"], ["JOINT"]):
+            assert len(words) == 2 and lines[i + 1] == ["{"]
+            assert lines[i + 2][0] == "OFFSET" and len(lines[i + 2]) == 4
+            assert lines[i + 3][0] == "CHANNELS" and int(lines[i + 3][1]) == len(lines[i + 3]) - 2
+        if words == ["End", "Site"]:
+            assert lines[i + 1] == ["{"] and lines[i + 2][0] == "OFFSET"
+    m = lines.index(["MOTION"])
+    assert lines[m + 1] == ["Frames:", "2"] and lines[m + 2][:2] == ["Frame", "Time:"]
+    assert all(len(r) == 3 + 4 * 3 for r in lines[m + 3:] if r)
+
+
+def test_write_non_dfs_skeleton_and_spaces(tmp_path):
+    rng = np.random.default_rng(3)
+    # breadth-first numbering: 0 -> (1, 2), 1 -> 3, 2 -> 4 ; DFS order is 0 1 3 2 4
+    sk = Skeleton(["root", "left leg", "right leg", "left foot", "right foot"], [-1, 0, 0, 1, 2],
+                  rng.normal(size=(5, 3)))
+    R = random_rotations(rng, (4, 5))
+    root = rng.normal(size=(4, 3))
+    write_bvh(tmp_path / "b.bvh", sk, R, root, end_parents=[4], end_offsets=[[0, -1, 0]])
+    back = read_bvh(tmp_path / "b.bvh")
+    assert back.skeleton.names == ("root", "left_leg", "left_foot", "right_leg", "right_foot")
+    dfs = [0, 1, 3, 2, 4]
+    from pose2rot_core.fk import forward_kinematics
+    P = forward_kinematics(sk, R, root)[1]
+    np.testing.assert_allclose(back.fk(), P[:, dfs], atol=1e-5)
+    np.testing.assert_allclose(back.rotations, R[:, dfs], atol=1e-6)
+    assert back.end_parents.tolist() == [4] and back.end_names == ["right_foot_end"]
+
+
+def _written_motion(path) -> np.ndarray:
+    return np.loadtxt(path.read_text().split("Frame Time:")[1].split("\n", 1)[1].splitlines(), ndmin=2)
+
+
+def test_written_euler_curves_are_continuous(tmp_path):
+    """First angle crosses 180 deg (a 2*pi wrap) and the middle one passes 90 deg (the other Euler
+    triple): the written curves must follow the input angles, not jump."""
+    T = 60
+    s = np.linspace(0, 1, T)
+    a, b, c = 30 + 200 * s, 60 + 70 * s, -40 + 100 * s
+    R = np.stack([Rx(a[t]) @ Ry(b[t]) @ Rz(c[t]) for t in range(T)])[:, None]
+    sk = Skeleton(["root"], [-1], np.zeros((1, 3)))
+    out = tmp_path / "u.bvh"
+    write_bvh(out, sk, R, np.zeros((T, 3)), order="XYZ")
+    values = _written_motion(out)
+    np.testing.assert_allclose(values[:, 3:], np.stack([a, b, c], 1), atol=1e-5)
+    np.testing.assert_allclose(read_bvh(out).rotations, R, atol=1e-7)
+
+
+def test_write_errors(tmp_path):
+    sk = Skeleton(["a", "b"], [-1, 0], [[0, 0, 0], [0, 1, 0]])
+    R = np.broadcast_to(np.eye(3), (2, 2, 3, 3))
+    with pytest.raises(Pose2RotError, match=r"rotations must be \[T,2,3,3\]"):
+        write_bvh(tmp_path / "x.bvh", sk, R[:, :1], np.zeros((2, 3)))
+    with pytest.raises(Pose2RotError, match="root_translation must be"):
+        write_bvh(tmp_path / "x.bvh", sk, R, np.zeros((3, 3)))
+    with pytest.raises(Pose2RotError, match="unknown rotation order 'XXY'"):
+        write_bvh(tmp_path / "x.bvh", sk, R, np.zeros((2, 3)), order="XXY")
+    bad = R.copy()
+    bad[1, 1, 0, 0] = np.nan
+    with pytest.raises(Pose2RotError, match="joint 'b' at frame 1"):
+        write_bvh(tmp_path / "x.bvh", sk, bad, np.zeros((2, 3)))
+    sk2 = Skeleton(["a b", "a_b"], [-1, 0], [[0, 0, 0], [0, 1, 0]])
+    with pytest.raises(Pose2RotError, match="both become 'a_b'"):
+        write_bvh(tmp_path / "x.bvh", sk2, R, np.zeros((2, 3)))
+    with pytest.raises(Pose2RotError, match="cannot write BVH file"):
+        write_bvh(tmp_path / "no_dir" / "x.bvh", sk, R, np.zeros((2, 3)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), J=st.integers(1, 9), T=st.integers(1, 6),
+       order=st.sampled_from(EULER_ORDERS), mixed=st.booleans())
+def test_random_skeleton_write_read_same_fk(tmp_path_factory, seed, J, T, order, mixed):
+    rng = np.random.default_rng(seed)
+    parents = [-1] + [int(rng.integers(0, j)) for j in range(1, J)]
+    sk = Skeleton([f"j{j}" for j in range(J)], parents, rng.normal(scale=10, size=(J, 3)))
+    R = random_rotations(rng, (T, J))
+    root = rng.normal(scale=50, size=(T, 3))
+    translating = rng.random(J) < 0.3
+    local = np.broadcast_to(sk.offsets, (T, J, 3)) + translating[None, :, None] * rng.normal(size=(T, J, 3))
+    orders = [EULER_ORDERS[i] for i in rng.integers(0, 6, J)] if mixed else order
+    K = int(rng.integers(0, 3))
+    end_parents = rng.integers(0, J, K)
+    end_offsets = rng.normal(size=(K, 3))
+    out = tmp_path_factory.mktemp("rt") / "r.bvh"
+    write_bvh(out, sk, R, root, local, translating, 24.0, orders, end_parents, end_offsets)
+    back = read_bvh(out)
+    idx = [sk.names.index(n) for n in back.skeleton.names]
+    from pose2rot_core.fk import forward_kinematics
+    G, P = forward_kinematics(sk, R, root, local)
+    np.testing.assert_allclose(back.fk(), P[:, idx], atol=1e-4)
+    np.testing.assert_allclose(back.rotations, R[:, idx], atol=1e-5)
+    ends = P[:, end_parents] + np.einsum("tkab,kb->tka", G[:, end_parents], end_offsets)
+    np.testing.assert_allclose(np.sort(back.end_site_positions(), axis=1), np.sort(ends, axis=1), atol=1e-4)
+    assert back.fps == pytest.approx(24.0)

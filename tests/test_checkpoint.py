@@ -1,0 +1,175 @@
+"""Checkpoint loading: containers, safetensors, YAML configs, inference of params, refusals."""
+from __future__ import annotations
+
+import argparse
+import pickle
+
+import numpy as np
+import pytest
+
+from _torch_helpers import TORCH_REASON, random_batch
+
+torch = pytest.importorskip("torch", reason=TORCH_REASON)
+pytestmark = pytest.mark.torch
+
+from pose2rot_core.checkpoint import (convert_to_safetensors, infer_params, load_model,  # noqa: E402
+                                      read_checkpoint, read_yaml_config, save_checkpoint)
+from pose2rot_core.cli_model import register  # noqa: E402
+from pose2rot_core.errors import Pose2RotError  # noqa: E402
+from pose2rot_core.model import Pose2RotMemoryRestModel, batch_to_torch  # noqa: E402
+
+TINY = dict(q_dim=16, num_heads=2, joint_embed_dim=12, rest_layers=1, pose_layers=2, memory_layers=1,
+            decoder_layers=2, decoder_use_cross_layers=0, temporal_window=3)
+YAML = """\
+runtime: {{seed: 1}}
+model:
+  target: models.v2.pose2rot.model.Pose2RotMemoryRestModel
+  params:
+{params}
+train: {{lr: 0.0002}}
+"""
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    torch.manual_seed(0)
+    return Pose2RotMemoryRestModel(**TINY).eval()
+
+
+def outputs(model):
+    batch = batch_to_torch(random_batch(model.params, [5], 6, np.random.default_rng(1)))
+    with torch.inference_mode():
+        return model(batch)["pred_rot6d"]
+
+
+def write_yaml(path, params):
+    body = "\n".join(f"    {k}: {str(v).lower() if isinstance(v, bool) else v}" for k, v in params.items())
+    path.write_text(YAML.format(params=body))
+    return path
+
+
+def test_upstream_container_with_yaml(tiny, tmp_path):
+    ckpt = tmp_path / "up.pt"
+    torch.save({"model_state": tiny.state_dict(), "optimizer_state": {"state": {}, "param_groups": []},
+                "epoch": 60, "best_test_loss": 0.5}, ckpt)
+    model, contents = load_model(ckpt, write_yaml(tmp_path / "c.yaml", TINY))
+    assert contents.epoch == 60 and contents.config_source.startswith("config")
+    torch.testing.assert_close(outputs(model), outputs(tiny), rtol=0, atol=0)
+
+
+def test_bare_and_ddp_state_dicts_infer_config(tiny, tmp_path):
+    for name, state in (("bare.pt", tiny.state_dict()),
+                        ("ddp.pt", {"module." + k: v for k, v in tiny.state_dict().items()})):
+        torch.save(state, tmp_path / name)
+        model, contents = load_model(tmp_path / name)
+        assert contents.config_source == "inferred from weights" and contents.epoch is None
+        assert {k: contents.params[k] for k in TINY} == TINY
+        torch.testing.assert_close(outputs(model), outputs(tiny), rtol=0, atol=0)
+
+
+def test_infer_params_concat_and_cross():
+    m = Pose2RotMemoryRestModel(**dict(TINY, decoder_cond_mode="concat", decoder_use_cross_layers=1,
+                                       pose_use_graph=False, memory_rest_film=False))
+    p = infer_params(m.state_dict())
+    assert p["decoder_cond_mode"] == "concat" and p["decoder_use_cross_layers"] == 1
+    assert not p["pose_use_graph"] and not p["memory_rest_film"] and p["pose_rest_film"]
+
+
+def test_safetensors_roundtrip_keeps_config_without_yaml(tiny, tmp_path):
+    src = save_checkpoint(tmp_path / "own.pt", tiny, epoch=7)
+    contents = read_checkpoint(src)
+    assert contents.config_source == "stored in the checkpoint"
+    out = convert_to_safetensors(contents, tmp_path / "m.safetensors")
+    model, c2 = load_model(out)
+    assert c2.epoch == 7 and c2.config_source == "stored in the checkpoint" and c2.params == contents.params
+    torch.testing.assert_close(outputs(model), outputs(tiny), rtol=0, atol=0)
+    assert out.read_bytes()[8:9] == b"{"  # safetensors header: plain JSON, no pickle
+
+
+class _WritesAFile:
+    target = ""
+
+    def __reduce__(self):
+        return (exec, (f"open({self.target!r}, 'w').write('pwned')",))
+
+
+def test_pickled_code_is_refused_and_never_runs(tmp_path):
+    marker = tmp_path / "marker.txt"
+    _WritesAFile.target = str(marker)
+    bad = tmp_path / "evil.pt"
+    torch.save({"model_state": {"w": torch.zeros(1)}, "epoch": _WritesAFile()}, bad)
+    assert not marker.exists()
+    with pytest.raises(Pose2RotError, match="refused: it contains pickled objects or code"):
+        read_checkpoint(bad)
+    assert not marker.exists()
+    # a plain pickle (not a torch zip) carrying code is refused as well
+    raw = tmp_path / "evil.pkl"
+    raw.write_bytes(pickle.dumps(_WritesAFile()))
+    with pytest.raises(Pose2RotError):
+        read_checkpoint(raw)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("cut", [0.5, 0.95])
+def test_truncated_file(tiny, tmp_path, cut):
+    good = save_checkpoint(tmp_path / "good.pt", tiny)
+    data = good.read_bytes()
+    bad = tmp_path / "cut.pt"
+    bad.write_bytes(data[: int(len(data) * cut)])
+    with pytest.raises(Pose2RotError, match="truncated or corrupt"):
+        read_checkpoint(bad)
+    st = convert_to_safetensors(read_checkpoint(good), tmp_path / "m.safetensors")
+    (tmp_path / "cut.safetensors").write_bytes(st.read_bytes()[: int(st.stat().st_size * cut)])
+    with pytest.raises(Pose2RotError, match="truncated or corrupt"):
+        read_checkpoint(tmp_path / "cut.safetensors")
+
+
+def test_mismatch_names_keys_and_implied_config(tiny, tmp_path):
+    torch.save({"model_state": tiny.state_dict(), "epoch": 1}, tmp_path / "a.pt")
+    wrong = dict(TINY, decoder_layers=3, pose_use_graph=False)
+    with pytest.raises(Pose2RotError) as e:
+        load_model(tmp_path / "a.pt", write_yaml(tmp_path / "w.yaml", wrong))
+    msg = str(e.value)
+    assert "missing (decoder.blocks.2." in msg and "unexpected (pose_encoder.graph_blocks.0." in msg
+    assert "decoder_layers=2" in msg and "pose_use_graph=True" in msg
+    state = dict(tiny.state_dict())
+    state["decoder.head.3.bias"] = torch.zeros(7)
+    torch.save(state, tmp_path / "shape.pt")
+    with pytest.raises(Pose2RotError, match=r"1 wrong shape \(decoder.head.3.bias \[7\] vs \[6\]\)"):
+        load_model(tmp_path / "shape.pt", dict(TINY))
+
+
+def test_yaml_errors(tmp_path):
+    with pytest.raises(Pose2RotError, match="unknown parameter"):
+        read_yaml_config(write_yaml(tmp_path / "u.yaml", dict(TINY, q_dims=3)))
+    (tmp_path / "n.yaml").write_text("train: {lr: 1}\n")
+    with pytest.raises(Pose2RotError, match="no 'model:' section"):
+        read_yaml_config(tmp_path / "n.yaml")
+    assert read_yaml_config(write_yaml(tmp_path / "ok.yaml", TINY))["decoder_layers"] == 2
+
+
+def test_not_weights(tmp_path):
+    torch.save({"epoch": 3, "notes": "x"}, tmp_path / "x.pt")
+    with pytest.raises(Pose2RotError, match="no weights"):
+        read_checkpoint(tmp_path / "x.pt")
+    torch.save({"foo.weight": torch.zeros(2)}, tmp_path / "y.pt")
+    with pytest.raises(Pose2RotError, match="do not look like a pose2rot model"):
+        read_checkpoint(tmp_path / "y.pt")
+    with pytest.raises(Pose2RotError, match="does not exist"):
+        read_checkpoint(tmp_path / "absent.pt")
+
+
+def test_cli_info_and_convert(tiny, tmp_path, capsys):
+    parser = argparse.ArgumentParser(prog="pose2rot")
+    register(parser.add_subparsers(dest="command"))
+    ckpt = tmp_path / "c.pt"
+    torch.save({"model_state": tiny.state_dict(), "optimizer_state": {}, "epoch": 12}, ckpt)
+    args = parser.parse_args(["model", "info", str(ckpt)])
+    assert args.func(args) == 0
+    text = capsys.readouterr().out
+    assert "epoch: 12" in text and f"parameters: {sum(p.numel() for p in tiny.parameters()):,}" in text
+    assert "decoder_layers: 2" in text
+    out = tmp_path / "c.safetensors"
+    args = parser.parse_args(["model", "convert", str(ckpt), "--out", str(out)])
+    assert args.func(args) == 0 and out.is_file()
+    assert read_checkpoint(out).epoch == 12

@@ -1,0 +1,184 @@
+"""The ``pose2rot`` command line: round trips through files, and one-line errors for bad input."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pose2rot_core.bvh import read_bvh, write_bvh
+from pose2rot_core.cli import main
+from pose2rot_core.rotations import axis_angle_to_matrix
+from pose2rot_core.skeleton import Skeleton
+from pose2rot_core.tracks_io import load_tracks, save_tracks, tracks_from_bvh
+
+NAMES = ("Hips", "Spine", "Head", "LeftArm", "LeftHand", "RightArm", "RightHand")
+PARENTS = np.array([-1, 0, 1, 1, 3, 1, 5])
+OFFSETS = np.array([[0, 90, 0], [0, 20, 0], [0, 30, 0], [15, 20, 0], [25, 0, 0], [-15, 20, 0], [-25, 0, 0]], float)
+
+
+def small_clip(path: Path, T: int = 30) -> Path:
+    """A 7-joint, T-frame BVH with smooth motion, written with write_bvh."""
+    rest = np.zeros((7, 3))
+    for j in range(7):
+        rest[j] = OFFSETS[j] if j == 0 else rest[PARENTS[j]] + OFFSETS[j]
+    sk = Skeleton(NAMES, PARENTS, rest)
+    t = np.linspace(0, 1, T)[:, None, None]
+    rng = np.random.default_rng(0)
+    r = 0.5 * np.sin(2 * np.pi * t * rng.uniform(0.5, 1.5, (1, 7, 3)) + rng.uniform(0, 6, (1, 7, 3)))
+    R = axis_angle_to_matrix(r, np.linalg.norm(r, axis=-1))
+    root = rest[0] + np.concatenate([np.linspace(0, 50, T)[:, None], np.zeros((T, 2))], 1)
+    write_bvh(path, sk, R, root, fps=30.0, end_parents=np.array([2, 4, 6]),
+              end_offsets=np.array([[0, 10, 0], [8, 0, 0], [-8, 0, 0]], float))
+    return path
+
+
+@pytest.fixture
+def clip(tmp_path) -> Path:
+    return small_clip(tmp_path / "clip.bvh")
+
+
+def run(argv: list[str], capsys) -> tuple[int, str, str]:
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# ----------------------------------------------------------------------------- working commands
+def test_solve_bvh_to_bvh(clip, tmp_path, capsys):
+    out = tmp_path / "solved.bvh"
+    code, stdout, err = run(["solve", clip, "--out", out], capsys)
+    assert code == 0, err
+    assert "solved 30 frames x 7 joints" in stdout
+    solved, original = read_bvh(out), read_bvh(clip)
+    assert solved.skeleton.names == original.skeleton.names
+    assert solved.num_frames == original.num_frames == 30
+    # BVH text keeps 6 decimals: positions agree to far below a millimetre on a 150-unit figure
+    np.testing.assert_allclose(solved.fk(), original.fk(), atol=1e-3)
+
+
+def test_solve_bvh_to_npz(clip, tmp_path, capsys):
+    out = tmp_path / "solved.npz"
+    code, _, err = run(["solve", clip, "--out", out], capsys)
+    assert code == 0, err
+    with np.load(out) as f:
+        assert f["quaternions"].shape == (30, 7, 4)
+        assert list(f["joint_names"]) == list(NAMES)
+        np.testing.assert_allclose(np.linalg.norm(f["quaternions"], axis=-1), 1.0, atol=1e-12)
+        assert f["root_translation"].shape == (30, 3)
+
+
+def test_tracks_then_solve_npz(clip, tmp_path, capsys):
+    tracks = tmp_path / "tracks.npz"
+    code, stdout, err = run(["tracks", clip, "--out", tracks, "--reference-frame", "0"], capsys)
+    assert code == 0, err
+    assert tracks.is_file() and "30 frames x 7 joints" in stdout
+    loaded = load_tracks(tracks)
+    assert loaded.reference_frame == 0 and loaded.has_ends
+    out = tmp_path / "solved.bvh"
+    code, _, err = run(["solve", tracks, "--out", out], capsys)
+    assert code == 0, err
+    np.testing.assert_allclose(read_bvh(out).fk(), read_bvh(clip).fk(), atol=1e-3)
+
+
+def test_info(clip, capsys):
+    code, stdout, _ = run(["info", clip], capsys)
+    assert code == 0
+    assert "7 joints" in stdout and "3 end sites" in stdout and "30 frames" in stdout
+    assert "joints: " + ", ".join(NAMES) in stdout
+
+
+def test_eval_with_plot(clip, tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "joints.png"
+    code, stdout, err = run(["eval", clip, "--protocol", "both", "--plot", png], capsys)
+    assert code == 0, err
+    assert "clip.bvh" in stdout and "rest" in stdout and "ref" in stdout
+    assert png.is_file() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_frames_range(clip, tmp_path, capsys):
+    out = tmp_path / "part.bvh"
+    code, stdout, err = run(["solve", clip, "--out", out, "--frames", "10:20"], capsys)
+    assert code == 0, err
+    assert read_bvh(out).num_frames == 10
+    np.testing.assert_allclose(read_bvh(out).fk(), read_bvh(clip).fk()[10:20], atol=1e-3)
+
+
+def test_module_entry_point(clip, tmp_path):
+    out = tmp_path / "solved.npz"
+    proc = subprocess.run([sys.executable, "-m", "pose2rot_core.cli", "solve", str(clip), "--out", str(out)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert out.is_file()
+    proc = subprocess.run([sys.executable, "-m", "pose2rot_core.cli", "solve", str(tmp_path / "nope.bvh"),
+                           "--out", str(out)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("pose2rot: error:") and "Traceback" not in proc.stderr
+
+
+# ----------------------------------------------------------------------------- errors
+def tracks_npz(path: Path, clip: Path, **changes) -> Path:
+    """Tracks of ``clip`` saved as npz, then with raw arrays replaced by ``changes``."""
+    save_tracks(path, tracks_from_bvh(read_bvh(clip)))
+    with np.load(path) as f:
+        data = {k: f[k] for k in f.files}
+    for key, value in changes.items():
+        data[key] = value(data) if callable(value) else value
+    np.savez(path, **data)
+    return path
+
+
+def nan_root(d):
+    p = d["positions"].copy()
+    p[:, 0] = np.nan
+    return p
+
+
+def csv_with_unknown_joint(path: Path) -> Path:
+    path.write_text("frame,Hips.x,Hips.y,Hips.z,Tail.x,Tail.y,Tail.z\n0,0,90,0,0,80,-10\n1,1,90,0,1,80,-10\n")
+    return path
+
+
+BAD_INPUTS = {
+    "truncated-bvh": lambda c, d: (["solve", _write(d / "t.bvh", "\n".join(c.read_text().splitlines()[:-5])),
+                                    "--out", d / "o.bvh"], ["truncated"]),
+    "wrong-channel-count": lambda c, d: (["solve", _write(d / "w.bvh", c.read_text().replace(
+        "CHANNELS 3", "CHANNELS 4", 1)), "--out", d / "o.bvh"], ["line", "CHANNELS"]),
+    "nan-root": lambda c, d: (["solve", tracks_npz(d / "n.npz", c, positions=nan_root), "--out", d / "o.bvh"],
+                              ["root joint 'Hips'", "no data"]),
+    "duplicate-names": lambda c, d: (["solve", tracks_npz(d / "dup.npz", c, joint_names=lambda x: np.array(
+        ["Hips", "Spine", "Spine"] + list(x["joint_names"][3:]))), "--out", d / "o.bvh"], ["duplicate", "'Spine'"]),
+    "cycle": lambda c, d: (["solve", tracks_npz(d / "cyc.npz", c, parents=np.array([-1, 0, 4, 1, 2, 1, 5])),
+                            "--out", d / "o.bvh"], ["cycle"]),
+    "shape-mismatch": lambda c, d: (["solve", tracks_npz(d / "shape.npz", c, positions=lambda x: x["positions"][:, :5]),
+                                     "--out", d / "o.bvh"], ["positions", "joint_names"]),
+    "csv-unknown-joint": lambda c, d: (["solve", csv_with_unknown_joint(d / "p.csv"), "--skeleton", c,
+                                        "--out", d / "o.bvh"], ["unknown joint names", "'Tail'"]),
+    "empty-frame-range": lambda c, d: (["solve", c, "--out", d / "o.bvh", "--frames", "5:5"], ["--frames 5:5"]),
+    "missing-file": lambda c, d: (["solve", d / "missing.bvh", "--out", d / "o.bvh"], ["missing.bvh"]),
+    "learned-without-checkpoint": lambda c, d: (["solve", c, "--out", d / "o.bvh", "--solver", "learned"],
+                                                ["--checkpoint"]),
+    "bad-output-suffix": lambda c, d: (["solve", c, "--out", d / "o.txt"], ["--out", ".bvh", ".npz"]),
+}
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_input_one_line_error(case, clip, tmp_path, capsys):
+    argv, words = BAD_INPUTS[case](clip, tmp_path)
+    code, stdout, err = run(argv, capsys)
+    assert code == 2, (code, err)
+    lines = err.strip("\n").split("\n")
+    assert len(lines) == 1, err
+    assert lines[0].startswith("pose2rot: error:"), err
+    assert "Traceback" not in err
+    for w in words:
+        assert w in lines[0], (w, lines[0])
+    assert not (tmp_path / "o.bvh").exists()

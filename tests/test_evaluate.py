@@ -1,0 +1,64 @@
+"""Round-trip metrics (pose2rot_core.evaluate): flip counting and the summary table."""
+from __future__ import annotations
+
+import numpy as np
+
+from pose2rot_core.evaluate import ClipScore, count_flips, format_table, rotation_steps
+from pose2rot_core.rotations import basic_rotation
+
+
+def spin(angles_deg: np.ndarray) -> np.ndarray:
+    """[T] angles about z -> [T,1,3,3] rotations of one joint."""
+    return basic_rotation(2, np.radians(angles_deg))[:, None]
+
+
+def test_rotation_steps():
+    steps = rotation_steps(spin(np.array([0.0, 10.0, 30.0, 30.0])))
+    np.testing.assert_allclose(steps[:, 0], [10.0, 20.0, 0.0], atol=1e-9)
+
+
+def test_count_flips_on_synthetic_sequences():
+    smooth = spin(np.linspace(0, 90, 10))  # 10-degree steps
+    assert count_flips(smooth, smooth) == 0
+    flipped = smooth.copy()
+    flipped[5:] = spin(np.linspace(0, 90, 10)[5:] + 180.0)  # one 190-degree jump, then smooth again
+    assert count_flips(flipped, smooth) == 1
+    twice = smooth.copy()
+    twice[4] = spin(np.array([130.0]))  # out and back: two jumps
+    assert count_flips(twice, smooth) == 2
+    # a jump the clip itself makes is no flip
+    fast = spin(np.array([0.0, 10.0, 100.0, 110.0]))
+    assert count_flips(fast, fast) == 0
+    # single frame: nothing to compare
+    assert count_flips(smooth[:1], smooth[:1]) == 0
+
+
+def test_count_flips_counts_per_joint():
+    truth = np.concatenate([spin(np.zeros(6))] * 3, axis=1)  # [6,3,3,3]
+    solved = truth.copy()
+    solved[3:, 0] = spin(np.full(3, 170.0))[:, 0]
+    solved[2:, 2] = spin(np.full(4, -90.0))[:, 0]
+    assert count_flips(solved, truth) == 2
+
+
+def score(clip: str, protocol: str, angle: float, flips: int) -> ClipScore:
+    return ClipScore(clip=clip, protocol=protocol, solver="geometric", mean_angle=angle, mean_angle_nonleaf=angle,
+                     position_error_mean=1e-6, position_error_max=2e-6, flips=flips, seconds=0.5, frames=10,
+                     joint_names=("a",), joint_angles=np.array([angle]))
+
+
+def test_format_table_has_rows_and_mean():
+    scores = [score("dir/a.bvh", "ref", 2.0, 1), score("dir/b.bvh", "ref", 4.0, 2), score("dir/a.bvh", "rest", 9.0, 0)]
+    table = format_table(scores)
+    lines = table.splitlines()
+    assert lines[0].split()[:2] == ["clip", "protocol"]
+    rows = [ln for ln in lines if ln.startswith(("a.bvh", "b.bvh"))]
+    assert len(rows) == 3 and "dir/" not in table
+    mean = [ln for ln in lines if ln.startswith("mean")]
+    assert len(mean) == 1  # only the protocol with more than one clip gets a mean row
+    fields = mean[0].split()
+    assert fields[1] == "ref" and float(fields[2]) == 3.0 and int(fields[5]) == 3
+
+
+def test_format_table_single_score_has_no_mean():
+    assert "mean" not in format_table([score("a.bvh", "ref", 1.0, 0)]).split("\n", 2)[-1]

@@ -1,0 +1,378 @@
+"""Geometric solver (pose2rot_core.solvers.solve with solver="geometric").
+
+Synthetic clips: random trees with smooth random local rotations -> FK positions -> solve ->
+check exact positions, determined rotations, reference-frame rotations, gaps, translation,
+stretch, twist policies and flips. Real clips: round trips through pose2rot_core.evaluate.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pose2rot_core.bvh import read_bvh
+from pose2rot_core.errors import Pose2RotError
+from pose2rot_core.evaluate import count_flips, evaluate_clip
+from pose2rot_core.fk import forward_kinematics
+from pose2rot_core.rotations import axis_angle_to_matrix, basic_rotation, geodesic_angle, rotation_between
+from pose2rot_core.skeleton import Skeleton
+from pose2rot_core.solvers import solve as solve_with_cleaning
+from pose2rot_core.solvers.geometric import TWIST_POLICIES
+from pose2rot_core.tracks import Tracks
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_BVH = REPO_ROOT / ".." / "shared" / "data" / "bvh"
+EXAMPLE_CLIP = REPO_ROOT / "examples" / "cmu_08_01.bvh"
+
+
+# ----------------------------------------------------------------------------- synthetic data
+def random_tree(rng: np.random.Generator, J: int, zero_fraction: float = 0.0) -> Skeleton:
+    """Random parents, offsets of length 0.2..1.2 in random directions; about ``zero_fraction`` of the
+    non-root joints get a zero-length offset (joints sitting on their parent)."""
+    parents = np.array([-1] + [int(rng.integers(0, j)) for j in range(1, J)])
+    rest = np.zeros((J, 3))
+    rest[0] = rng.normal(size=3)
+    for j in range(1, J):
+        d = rng.normal(size=3)
+        off = d / np.linalg.norm(d) * rng.uniform(0.2, 1.2)
+        if rng.random() < zero_fraction:
+            off = np.zeros(3)
+        rest[j] = rest[parents[j]] + off
+    return Skeleton(tuple(f"j{j}" for j in range(J)), parents, rest)
+
+
+def smooth_rotations(rng: np.random.Generator, T: int, J: int, amplitude: float = 1.2) -> np.ndarray:
+    """[T,J,3,3] local rotations following smooth random axis-angle curves."""
+    t = np.linspace(0.0, 1.0, T)[:, None, None]
+    base = rng.normal(size=(1, J, 3)) * 0.6
+    amp = rng.normal(size=(1, J, 3)) * amplitude
+    freq = rng.uniform(0.5, 2.0, size=(1, J, 3))
+    phase = rng.uniform(0, 2 * np.pi, size=(1, J, 3))
+    r = base + amp * np.sin(2 * np.pi * freq * t + phase)
+    return axis_angle_to_matrix(r, np.linalg.norm(r, axis=-1))
+
+
+def synthetic(rng: np.random.Generator, J: int, T: int, zero_fraction: float = 0.0):
+    """(skeleton, true local rotations, root translation, positions)."""
+    sk = random_tree(rng, J, zero_fraction)
+    R = smooth_rotations(rng, T, J)
+    root = sk.rest_positions[0] + np.cumsum(rng.normal(size=(T, 3)) * 0.05, axis=0)
+    _, P = forward_kinematics(sk, R, root)
+    return sk, R, root, P
+
+
+def solve(tracks: Tracks, **options):
+    """The solver itself on the tracks as given: no smoothing (synthetic tracks are exact, and fast
+    synthetic motion must not be mistaken for noise). Real clips below use the default cleaning."""
+    return solve_with_cleaning(tracks, smooth="off", **options)
+
+
+def max_position_error(sol, positions: np.ndarray) -> float:
+    return float(np.nanmax(np.linalg.norm(sol.positions - positions, axis=-1)))
+
+
+def determined_joints(sk: Skeleton) -> list[int]:
+    """Joints with at least two direct children with length whose offsets are not collinear."""
+    out = []
+    offsets = sk.offsets
+    for j, ch in enumerate(sk.children):
+        vecs = [offsets[c] for c in ch if np.linalg.norm(offsets[c]) > 1e-9]
+        if any(np.linalg.norm(np.cross(a / np.linalg.norm(a), b / np.linalg.norm(b))) > 0.05
+               for i, a in enumerate(vecs) for b in vecs[i + 1:]):
+            out.append(j)
+    return out
+
+
+TREE = dict(J=st.integers(5, 25), seed=st.integers(0, 2 ** 31 - 1))
+
+
+# ----------------------------------------------------------------------------- exactness
+@settings(max_examples=25, deadline=None)
+@given(twist=st.sampled_from(TWIST_POLICIES), **TREE)
+def test_random_trees_exact_positions(J, seed, twist):
+    rng = np.random.default_rng(seed)
+    sk, R, root, P = synthetic(rng, J, T=24, zero_fraction=0.2)
+    sol = solve(Tracks(skeleton=sk, positions=P, fps=30.0), twist=twist)
+    assert sol.rotations.shape == (24, J, 3, 3) and np.isfinite(sol.rotations).all()
+    assert max_position_error(sol, P) < 1e-6 * sk.height
+    assert not sol.translating.any()
+    np.testing.assert_allclose(sol.local_offsets[:, 1:], np.broadcast_to(sk.offsets[1:], (24, J - 1, 3)), atol=1e-9)
+    np.testing.assert_allclose(sol.root_translation, root, atol=1e-12)
+    # proper rotations
+    np.testing.assert_allclose(np.linalg.det(sol.rotations), 1.0, atol=1e-9)
+
+
+@settings(max_examples=25, deadline=None)
+@given(**TREE)
+def test_random_trees_determined_rotations_match_truth(J, seed):
+    rng = np.random.default_rng(seed)
+    sk, R, root, P = synthetic(rng, J, T=16, zero_fraction=0.0)
+    sol = solve(Tracks(skeleton=sk, positions=P, fps=30.0))
+    G_true, _ = forward_kinematics(sk, R, root)
+    G_sol, _ = sol.forward()
+    joints = determined_joints(sk)
+    if joints:
+        assert np.degrees(geodesic_angle(G_sol[:, joints], G_true[:, joints])).max() < 1e-4
+
+
+@settings(max_examples=25, deadline=None)
+@given(twist=st.sampled_from(TWIST_POLICIES), **TREE)
+def test_reference_frame_reproduces_truth(J, seed, twist):
+    """With the true rotations of frame 0 as the reference, frame 0 comes back exactly for every joint
+    (leaves and zero-length joints included)."""
+    rng = np.random.default_rng(seed)
+    sk, R, root, P = synthetic(rng, J, T=24, zero_fraction=0.2)
+    tracks = Tracks(skeleton=sk, positions=P, fps=30.0, reference_frame=0, reference_rotations=R[0])
+    sol = solve(tracks, twist=twist)
+    assert np.degrees(geodesic_angle(sol.rotations[0], R[0])).max() < 1e-4
+    assert max_position_error(sol, P) < 1e-6 * sk.height
+
+
+def test_end_sites_determine_leaf_rotations():
+    """A leaf with two bone tips is fully determined by them."""
+    rng = np.random.default_rng(11)
+    sk, R, root, P = synthetic(rng, 8, T=20)
+    leaves = [j for j, c in enumerate(sk.children) if not c]
+    end_parents = np.repeat(leaves, 2)
+    end_off = rng.normal(size=(len(end_parents), 3))
+    G, _ = forward_kinematics(sk, R, root)
+    ends = P[:, end_parents] + np.einsum("tkab,kb->tka", G[:, end_parents], end_off)
+    tracks = Tracks(skeleton=sk, positions=P, fps=30.0, end_positions=ends, end_parents=end_parents,
+                    end_rest_offsets=end_off)
+    sol = solve(tracks)
+    G_sol, _ = sol.forward()
+    assert np.degrees(geodesic_angle(G_sol[:, leaves], G[:, leaves])).max() < 1e-4
+
+
+# ----------------------------------------------------------------------------- caller order
+def test_shuffled_caller_order_gives_the_same_solution():
+    rng = np.random.default_rng(3)
+    sk, R, root, P = synthetic(rng, 14, T=20)
+    perm = rng.permutation(14)
+    perm = np.concatenate([perm[perm != 0][:5], [0], perm[perm != 0][5:]])  # root not first either
+    inv = np.argsort(perm)
+    shuffled = Skeleton.from_any_order([sk.names[p] for p in perm],
+                                       [-1 if sk.parents[p] < 0 else int(inv[sk.parents[p]]) for p in perm],
+                                       sk.rest_positions[perm])
+    caller_positions = P[:, perm]
+    tracks = Tracks(skeleton=shuffled, positions=shuffled.from_caller(caller_positions, axis=1), fps=30.0)
+    sol = solve(tracks)
+    assert max_position_error(sol, tracks.positions) < 1e-6 * sk.height
+    np.testing.assert_allclose(shuffled.to_caller(sol.positions, axis=1), caller_positions, atol=1e-6 * sk.height)
+    # by joint name, the solution equals the solve on the sorted skeleton
+    ref = solve(Tracks(skeleton=sk, positions=P, fps=30.0))
+    by_name = [sk.names.index(n) for n in shuffled.names]
+    assert np.degrees(geodesic_angle(sol.forward()[0], ref.forward()[0][:, by_name])).max() < 1e-6
+
+
+# ----------------------------------------------------------------------------- missing data
+def chain_with_branch() -> Skeleton:
+    """hips(0) -> spine(1) -> chest(2) -> {neck(3) -> head(4), arm(5) -> hand(6)}; hips -> leg(7) -> foot(8)."""
+    parents = [-1, 0, 1, 2, 3, 2, 5, 0, 7]
+    off = [[0, 1, 0], [0, 0.5, 0], [0, 0.5, 0.05], [0, 0.3, 0], [0, 0.2, 0], [0.3, 0.1, 0], [0.4, 0, 0],
+           [0.1, -0.5, 0], [0, -0.5, 0]]
+    rest = np.zeros((9, 3))
+    for j in range(9):
+        rest[j] = off[j] if j == 0 else rest[parents[j]] + off[j]
+    return Skeleton(("hips", "spine", "chest", "neck", "head", "arm", "hand", "leg", "foot"),
+                    np.array(parents), rest)
+
+
+def branch_clip(T: int = 40, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    sk = chain_with_branch()
+    R = smooth_rotations(rng, T, sk.num_joints, amplitude=0.5)
+    root = sk.rest_positions[0] + np.cumsum(rng.normal(size=(T, 3)) * 0.01, axis=0)
+    _, P = forward_kinematics(sk, R, root)
+    return sk, R, root, P
+
+
+@pytest.mark.parametrize("joint", ["head", "neck", "arm"])
+def test_joint_without_data_keeps_reference_and_is_reported(joint):
+    sk, R, root, P = branch_clip()
+    j = sk.index(joint)
+    P = P.copy()
+    P[:, j] = np.nan
+    ref = R[0]
+    sol = solve(Tracks(skeleton=sk, positions=P, fps=30.0, reference_frame=0, reference_rotations=ref))
+    assert np.isfinite(sol.rotations).all() and np.isfinite(sol.positions).all()
+    assert np.degrees(geodesic_angle(sol.rotations[:, j], ref[j])).max() < 1e-6
+    assert any(f"'{joint}'" in line and "no data" in line for line in sol.report), sol.report
+    # the other tracked joints that do not hang below the missing one are still exact
+    below = sk.ancestor_mask()[:, j]
+    err = np.linalg.norm(sol.positions - P, axis=-1)[:, ~below]
+    assert err.max() < 1e-6 * sk.height
+
+
+def test_nan_gaps_are_filled_and_reported():
+    sk, R, root, P = branch_clip(T=60)
+    P = P.copy()
+    P[10:16, sk.index("hand")] = np.nan
+    P[30:33, sk.index("chest"), 1] = np.nan  # one coordinate missing counts as the whole sample
+    P[0:4, sk.index("foot")] = np.nan  # leading gap: held
+    sol = solve(Tracks(skeleton=sk, positions=P, fps=30.0))
+    assert np.isfinite(sol.rotations).all() and np.isfinite(sol.positions).all()
+    assert sum("filled" in line for line in sol.report) == 3, sol.report
+    known = ~np.isnan(P).any(axis=(1, 2))
+    assert np.linalg.norm(sol.positions - P, axis=-1)[known].max() < 1e-6 * sk.height
+
+
+def test_root_without_data_is_an_error():
+    sk, R, root, P = branch_clip()
+    P = P.copy()
+    P[:, 0] = np.nan
+    with pytest.raises(Pose2RotError, match="root joint 'hips' has no data"):
+        solve(Tracks(skeleton=sk, positions=P, fps=30.0))
+
+
+def test_unknown_options_are_errors():
+    sk, R, root, P = branch_clip(T=5)
+    tracks = Tracks(skeleton=sk, positions=P)
+    with pytest.raises(Pose2RotError, match="unknown twist policy 'roll'"):
+        solve(tracks, twist="roll")
+    with pytest.raises(Pose2RotError, match="unknown stretch mode"):
+        solve(tracks, stretch="yes")
+    with pytest.raises(Pose2RotError, match="unknown solver 'magic'"):
+        solve_with_cleaning(tracks, solver="magic")
+
+
+# ----------------------------------------------------------------------------- translation / stretch
+def floor_root_clip(T: int = 80):
+    """A floor-level root (never rotating) with hips moving freely above it (height and sway)."""
+    sk = Skeleton(("ground", "hips", "spine", "head", "legL", "legR"), np.array([-1, 0, 1, 2, 1, 1]),
+                  np.array([[0, 0, 0], [0, 1.0, 0], [0, 1.5, 0], [0, 2.0, 0], [0.2, 0.5, 0], [-0.2, 0.5, 0]]))
+    rng = np.random.default_rng(5)
+    R = smooth_rotations(rng, T, 6, amplitude=0.4)
+    R[:, 0] = np.eye(3)
+    t = np.linspace(0, 2 * np.pi, T)
+    offsets = np.broadcast_to(sk.offsets, (T, 6, 3)).copy()
+    offsets[:, 1] = np.stack([0.3 * np.sin(t), 1.0 - 0.4 * (1 - np.cos(t)), 0.2 * np.sin(2 * t)], -1)
+    root = np.stack([t, np.zeros(T), np.zeros(T)], -1)
+    _, P = forward_kinematics(sk, R, root, offsets)
+    return sk, P
+
+
+def test_translating_child_is_marked_and_positions_exact():
+    sk, P = floor_root_clip()
+    sol = solve(Tracks(skeleton=sk, positions=P, fps=30.0))
+    hips = sk.index("hips")
+    assert sol.translating[hips]
+    assert not sol.translating[[2, 3, 4, 5]].any()
+    assert max_position_error(sol, P) < 1e-6 * sk.height
+    assert np.ptp(sol.local_offsets[:, hips, 1]) > 0.5  # the solved offset really moves
+    assert any("'hips' translates" in line for line in sol.report), sol.report
+
+
+def test_stretch_off_keeps_bone_lengths_and_reports():
+    sk, R, root, P = branch_clip()
+    P = P.copy()
+    hand = sk.index("hand")
+    P[:, hand] = P[:, 5] + 1.2 * (P[:, hand] - P[:, 5])  # forearm 20 % longer than the rig's
+    off = solve(Tracks(skeleton=sk, positions=P, fps=30.0), stretch="off")
+    assert not off.translating.any()
+    np.testing.assert_allclose(off.local_offsets[:, 1:], np.broadcast_to(sk.offsets[1:], (P.shape[0], 8, 3)))
+    assert any("differ from their rest length" in line and "'hand'" in line for line in off.report), off.report
+    # the rigid bone points at the track: the hand lands on the line from the arm, at the rig's length
+    d_sol = off.positions[:, hand] - P[:, 5]
+    d_trk = P[:, hand] - P[:, 5]
+    cos = np.einsum("ti,ti->t", d_sol, d_trk) / np.linalg.norm(d_sol, axis=-1) / np.linalg.norm(d_trk, axis=-1)
+    assert cos.min() > 1 - 1e-9
+    np.testing.assert_allclose(np.linalg.norm(d_sol, axis=-1), np.linalg.norm(sk.offsets[hand]), rtol=1e-9)
+    # with stretch auto the same tracks are matched exactly by translating the hand
+    auto = solve(Tracks(skeleton=sk, positions=P, fps=30.0))
+    assert auto.translating[hand]
+    assert max_position_error(auto, P) < 1e-6 * sk.height
+
+
+# ----------------------------------------------------------------------------- twist and flips
+def swinging_arm(T: int = 120, tilt: float = 0.05):
+    """shoulder(0) -> upper(1) -> lower(2) -> hand(3), bent elbow at rest. The upper arm turns a full
+    circle about a slightly tilted axis, so its bone passes close to the opposite of its rest direction."""
+    rest = np.array([[0, 0, 0], [0.2, 0, 0], [0.5, 0, 0], [0.7, 0.2, 0]])
+    sk = Skeleton(("shoulder", "upper", "lower", "hand"), np.array([-1, 0, 1, 2]), rest)
+    theta = np.linspace(0, 2 * np.pi, T)
+    R = np.broadcast_to(np.eye(3), (T, 4, 3, 3)).copy()
+    R[:, 1] = basic_rotation(1, np.full(T, tilt)) @ basic_rotation(2, theta)
+    R[:, 2] = basic_rotation(2, 0.3 * np.sin(theta))  # the elbow bends a little more and less
+    _, P = forward_kinematics(sk, R, np.zeros((T, 3)))
+    return sk, R, P
+
+
+@pytest.mark.parametrize("twist", TWIST_POLICIES)
+def test_twist_policies_exact_on_swinging_arm(twist):
+    sk, R, P = swinging_arm()
+    sol = solve(Tracks(skeleton=sk, positions=P, fps=30.0), twist=twist)
+    assert max_position_error(sol, P) < 1e-6 * sk.height
+
+
+def test_no_flips_where_the_smallest_swing_flips():
+    sk, R, P = swinging_arm()
+    tracks = Tracks(skeleton=sk, positions=P, fps=30.0)
+    assert count_flips(R, R) == 0
+    # the motion is hard: the smallest swing from the rest direction turns the upper arm abruptly
+    naive = R.copy()
+    naive[:, 1] = rotation_between(np.array([1.0, 0, 0]), P[:, 2] - P[:, 1])
+    assert count_flips(naive, R) > 0
+    lookahead = solve(tracks, twist="lookahead")
+    assert count_flips(lookahead.rotations, R) == 0
+    transport = solve(tracks, twist="transport")
+    assert count_flips(transport.rotations, R) == 0
+    reference = solve(tracks, twist="reference")
+    assert count_flips(reference.rotations, R) == 0  # the roll continuity keeps it from flipping too
+    # the elbow bend plane is visible in the positions: lookahead follows the true roll of the upper
+    # arm more closely than the reference policy does
+    err_look = np.degrees(geodesic_angle(lookahead.rotations[:, 1], R[:, 1]))
+    err_ref = np.degrees(geodesic_angle(reference.rotations[:, 1], R[:, 1]))
+    assert err_look.max() < 10.0 and err_look.mean() < err_ref.mean()
+
+
+def test_progress_reaches_one():
+    sk, R, root, P = branch_clip(T=5)
+    calls = []
+    solve(Tracks(skeleton=sk, positions=P), progress=lambda f, m: calls.append((f, m)))
+    assert calls and calls[-1][0] == pytest.approx(1.0)
+    assert all(0 < f <= 1 for f, _ in calls) and [f for f, _ in calls] == sorted(f for f, _ in calls)
+
+
+# ----------------------------------------------------------------------------- real clips
+def example_clip() -> Path:
+    if EXAMPLE_CLIP.is_file():
+        return EXAMPLE_CLIP
+    if (SHARED_BVH / "cmu_08_01.bvh").is_file():  # the same clip, before examples/ ships it
+        return SHARED_BVH / "cmu_08_01.bvh"
+    pytest.skip("needs examples/cmu_08_01.bvh (or ../shared/data/bvh/cmu_08_01.bvh)")
+
+
+def test_example_clip_round_trip():
+    clip = read_bvh(example_clip())
+    ref = evaluate_clip(clip, protocol="ref")
+    rest = evaluate_clip(clip, protocol="rest")
+    assert ref.mean_angle < 5.0, ref.mean_angle
+    for score in (ref, rest):
+        assert score.position_error_max < 0.01, (score.protocol, score.position_error_max)
+        assert score.flips == 0, (score.protocol, score.flips)
+
+
+def test_shared_clips_round_trip(shared_bvh):
+    clip = read_bvh(shared_bvh)
+    ref = evaluate_clip(clip, protocol="ref")
+    rest = evaluate_clip(clip, protocol="rest")
+    assert ref.mean_angle < 20.0, ref.mean_angle
+    for score in (ref, rest):
+        assert score.position_error_max < 0.01, (score.protocol, score.position_error_max)
+
+
+def test_reference_shift_with_frame_range():
+    """Tracks.frames keeps the reference frame in step, so solving a window matches the full solve
+    at the reference frame."""
+    sk, R, root, P = branch_clip(T=50)
+    tracks = Tracks(skeleton=sk, positions=P, fps=30.0, reference_frame=20, reference_rotations=R[20])
+    window = tracks.frames(10, 40)
+    assert window.reference_frame == 10
+    sol = solve(window, twist="reference")
+    assert np.degrees(geodesic_angle(sol.rotations[10], R[20])).max() < 1e-4
+    assert replace(window).num_frames == 30

@@ -1,0 +1,282 @@
+"""Tracks files (.npz / .csv / .bvh), their validation errors, and gap filling."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pose2rot_core.bvh import read_bvh
+from pose2rot_core.errors import Pose2RotError
+from pose2rot_core.rotations import matrix_to_quat, quat_to_matrix
+from pose2rot_core.tracks import Tracks
+from pose2rot_core.tracks_io import check_root, fill_gaps, load_tracks, save_tracks, tracks_from_bvh
+
+
+@pytest.fixture
+def small_clip(test_data_dir):
+    return read_bvh(test_data_dir / "small_mixed.bvh")
+
+
+def _valid_npz_arrays(T: int = 4) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(0)
+    return {
+        "positions": rng.normal(size=(T, 3, 3)),
+        "joint_names": np.array(["hips", "spine", "head"]),
+        "parents": np.array([-1, 0, 1]),
+        "rest_positions": np.array([[0, 1, 0], [0, 2, 0], [0, 3, 0]], float),
+    }
+
+
+# ----------------------------------------------------------------------------- npz
+def test_npz_round_trip_with_optional_keys(tmp_path, small_clip):
+    t = tracks_from_bvh(small_clip, reference_frame=1)
+    t.up_axis = "z"
+    t.confidence = np.array([[1.0, 0.5, 0.0, 1.0], [0.25, 1.0, 1.0, 0.75]])
+    t.positions[0, 2] = np.nan
+    save_tracks(tmp_path / "t.npz", t)
+    back = load_tracks(tmp_path / "t.npz")
+    assert back.skeleton.names == t.skeleton.names
+    np.testing.assert_array_equal(back.skeleton.parents, t.skeleton.parents)
+    np.testing.assert_allclose(back.skeleton.rest_positions, t.skeleton.rest_positions)
+    np.testing.assert_array_equal(back.positions, t.positions)  # NaN stays NaN
+    assert back.fps == pytest.approx(25.0) and back.up_axis == "z" and back.reference_frame == 1
+    np.testing.assert_allclose(back.reference_rotations, small_clip.rotations[1], atol=1e-12)
+    np.testing.assert_allclose(back.end_positions, small_clip.end_site_positions())
+    np.testing.assert_array_equal(back.end_parents, small_clip.end_parents)
+    np.testing.assert_allclose(back.end_rest_offsets, small_clip.end_offsets)
+    assert back.end_names == ("Neck_end", "Arm_end")
+    np.testing.assert_allclose(back.confidence, t.confidence)
+
+
+def test_npz_minimal_keys_defaults(tmp_path):
+    np.savez(tmp_path / "m.npz", **_valid_npz_arrays())
+    t = load_tracks(tmp_path / "m.npz")
+    assert t.fps == 30.0 and t.up_axis == "y" and t.reference_rotations is None and t.end_positions is None
+
+
+def test_npz_joints_in_shuffled_order(tmp_path, small_clip):
+    """The file may list joints in any order: positions come back in internal order, by name."""
+    ref = tracks_from_bvh(small_clip)
+    perm = np.array([2, 3, 0, 1])  # file joint f holds internal joint perm[f]
+    inv = np.argsort(perm)
+    names = [ref.skeleton.names[p] for p in perm]
+    parents = [-1 if ref.skeleton.parents[p] < 0 else int(inv[ref.skeleton.parents[p]]) for p in perm]
+    q = matrix_to_quat(small_clip.rotations[1])
+    conf = np.arange(8, dtype=float).reshape(2, 4) / 8
+    np.savez(tmp_path / "s.npz", positions=ref.positions[:, perm], joint_names=np.array(names), parents=parents,
+             rest_positions=ref.skeleton.rest_positions[perm], reference_frame=1, reference_quaternions=q[perm],
+             end_positions=ref.end_positions, end_parents=inv[ref.end_parents], end_rest_offsets=ref.end_rest_offsets,
+             confidence=conf[:, perm], fps=25.0)
+    t = load_tracks(tmp_path / "s.npz")
+    assert t.skeleton.parents[0] == -1 and all(t.skeleton.parents[j] < j for j in range(1, 4))
+    for j, n in enumerate(t.skeleton.names):
+        i = ref.skeleton.names.index(n)
+        np.testing.assert_array_equal(t.positions[:, j], ref.positions[:, i])
+        np.testing.assert_allclose(t.reference_rotations[j], small_clip.rotations[1, i], atol=1e-12)
+        np.testing.assert_array_equal(t.confidence[:, j], conf[:, i])
+        assert (t.skeleton.parents[j] < 0) == (ref.skeleton.parents[i] < 0)
+        if j:
+            assert t.skeleton.names[t.skeleton.parents[j]] == ref.skeleton.names[ref.skeleton.parents[i]]
+    assert [t.skeleton.names[p] for p in t.end_parents] == ["Neck", "Arm"]
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"joint_names": np.array(["hips", "spine", "head", "extra"])},
+     ["t.npz: positions is [4,3,3] but joint_names has 4 names"]),
+    ({"positions": np.zeros((4, 3))}, ["positions is [4,3]", "expected [T,3,3]"]),
+    ({"rest_positions": np.zeros((3, 2))}, ["rest_positions is [3,2]", "expected [3,3]"]),
+    ({"parents": np.array([-1, 0])}, ["parents must be 3 integers", "[2]"]),
+    ({"parents": np.array([-1.0, 0.0, 1.0])}, ["parents must be 3 integers", "float64"]),
+    ({"parents": np.array([-1, -1, 1])}, ["several roots"]),
+    ({"joint_names": np.array(["hips", "spine", "hips"])}, ["duplicate joint name 'hips'"]),
+    ({"positions": np.array([[["a"] * 3] * 3] * 4)}, ["positions must be numeric"]),
+    ({"fps": np.array([30.0, 60.0])}, ["fps must be a single number"]),
+    ({"fps": np.array(-5.0)}, ["fps must be a positive number"]),
+    ({"up_axis": np.array("x")}, ["up_axis must be 'y' or 'z'"]),
+    ({"reference_quaternions": np.ones((2, 4))}, ["reference_quaternions is [2,4]", "expected [3,4]"]),
+    ({"reference_frame": np.array(9), "reference_quaternions": np.ones((3, 4))}, ["reference frame 9", "0..3"]),
+    ({"end_positions": np.zeros((4, 1, 3))}, ["end_positions given without end_parents, end_rest_offsets"]),
+    ({"end_positions": np.zeros((4, 2, 3)), "end_parents": np.array([2]), "end_rest_offsets": np.zeros((1, 3))},
+     ["end_positions is [4,2,3]", "expected [4,1,3]"]),
+    ({"end_positions": np.zeros((4, 1, 3)), "end_parents": np.array([3]), "end_rest_offsets": np.zeros((1, 3))},
+     ["end_parents must be joint indices in 0..2"]),
+    ({"confidence": np.ones((4, 2))}, ["confidence is [4,2]", "expected [4,3]"]),
+])
+def test_npz_validation_errors_name_the_key(tmp_path, change, words):
+    arrays = _valid_npz_arrays()
+    arrays.update(change)
+    np.savez(tmp_path / "t.npz", **arrays)
+    with pytest.raises(Pose2RotError) as info:
+        load_tracks(tmp_path / "t.npz")
+    for w in words:
+        assert w in str(info.value), str(info.value)
+
+
+def test_npz_missing_key_object_array_and_garbage(tmp_path):
+    arrays = _valid_npz_arrays()
+    del arrays["rest_positions"]
+    np.savez(tmp_path / "a.npz", **arrays)
+    with pytest.raises(Pose2RotError, match=r"missing key rest_positions \(the file has: joint_names, parents, "
+                                            r"positions\)"):
+        load_tracks(tmp_path / "a.npz")
+    arrays = _valid_npz_arrays()
+    arrays["joint_names"] = np.array(["hips", "spine", "head"], dtype=object)
+    np.savez(tmp_path / "b.npz", **arrays)
+    with pytest.raises(Pose2RotError, match="joint_names is stored as Python objects"):
+        load_tracks(tmp_path / "b.npz")
+    (tmp_path / "c.npz").write_text("not a zip")
+    with pytest.raises(Pose2RotError, match="c.npz: not a readable .npz file"):
+        load_tracks(tmp_path / "c.npz")
+    with pytest.raises(Pose2RotError, match="does not exist"):
+        load_tracks(tmp_path / "missing.npz")
+    with pytest.raises(Pose2RotError, match="unknown tracks format '.txt'"):
+        load_tracks(tmp_path / "x.txt")
+
+
+# ----------------------------------------------------------------------------- bvh / csv
+def test_bvh_tracks(test_data_dir, small_clip):
+    t = load_tracks(test_data_dir / "small_mixed.bvh")
+    np.testing.assert_allclose(t.positions, small_clip.fk())
+    np.testing.assert_allclose(t.end_positions, small_clip.end_site_positions())
+    assert t.fps == pytest.approx(25.0) and t.reference_rotations is None
+    with pytest.raises(Pose2RotError, match="carries its own skeleton"):
+        load_tracks(test_data_dir / "small_mixed.bvh", skeleton_bvh=test_data_dir / "small_mixed.bvh")
+    with pytest.raises(Pose2RotError, match="reference frame 5 is outside the clip"):
+        tracks_from_bvh(small_clip, reference_frame=5)
+
+
+def _write_csv(path, header: list[str], rows: list[list[str]]) -> None:
+    path.write_text("\n".join(",".join(r) for r in [header] + rows) + "\n")
+
+
+def test_csv_with_bvh_skeleton(tmp_path, test_data_dir, small_clip):
+    P = small_clip.fk()
+    E = small_clip.end_site_positions()
+    # columns in another order than the rig, Spine left out, a confidence column, an end-site column
+    cols = [("Arm", 3), ("Hips", 0), ("Neck", 2)]
+    header = ["frame"] + [f"{n}.{a}" for n, _ in cols for a in "xyz"] + ["Neck.conf"] + [f"Arm_end.{a}" for a in "xyz"]
+    rows = []
+    for t in range(2):
+        vals = [repr(float(v)) for _, j in cols for v in P[t, j]]
+        rows.append([str(t)] + vals + ["0.5"] + [repr(float(v)) for v in E[t, 1]])
+    rows[1][1:4] = ["", " nan", ""]  # Arm missing in frame 1
+    _write_csv(tmp_path / "p.csv", header, rows)
+    notes: list[str] = []
+    t = load_tracks(tmp_path / "p.csv", skeleton_bvh=test_data_dir / "small_mixed.bvh", report=notes)
+    assert t.skeleton.names == small_clip.skeleton.names and t.fps == pytest.approx(25.0)
+    expected = P.copy()
+    expected[:, 1] = np.nan  # Spine: no columns
+    expected[1, 3] = np.nan
+    np.testing.assert_array_equal(t.positions, expected)
+    assert len(notes) == 1 and "Spine" in notes[0] and "no columns for 1 rig joint" in notes[0]
+    np.testing.assert_array_equal(t.confidence, [[1, 1, 0.5, 1], [1, 1, 0.5, 1]])
+    assert t.end_names == ("Arm_end",) and t.end_parents.tolist() == [3]
+    np.testing.assert_array_equal(t.end_positions[:, 0], E[:, 1])
+
+
+def test_csv_short_cells_and_missing_values(tmp_path, test_data_dir):
+    """Single-character cells everywhere (narrow string arrays) still read "nan" for empty cells."""
+    _write_csv(tmp_path / "n.csv", ["frame", "Hips.x", "Hips.y", "Hips.z"], [["0", "1", "", "3"], ["1", "4", "5", "6"]])
+    t = load_tracks(tmp_path / "n.csv", skeleton_bvh=test_data_dir / "small_mixed.bvh")
+    np.testing.assert_array_equal(t.positions[:, 0], [[1, np.nan, 3], [4, 5, 6]])
+    assert t.confidence is None
+
+
+def test_csv_errors(tmp_path, test_data_dir):
+    rig = test_data_dir / "small_mixed.bvh"
+    _write_csv(tmp_path / "a.csv", ["Hips.x", "Hips.y", "Hips.z"], [["1", "2", "3"]])
+    with pytest.raises(Pose2RotError, match="a CSV file holds only positions; give the rig as a BVH file"):
+        load_tracks(tmp_path / "a.csv")
+    _write_csv(tmp_path / "b.csv", ["Hips.x", "Hips.y", "Hips.z", "LeftHand.x", "LeftHand.y", "LeftHand.z",
+                                    "Tail.x", "Tail.y", "Tail.z"], [["1"] * 9])
+    with pytest.raises(Pose2RotError, match=r"unknown joint names in CSV \(not in the skeleton small_mixed.bvh\): "
+                                            r"'LeftHand', 'Tail'"):
+        load_tracks(tmp_path / "b.csv", skeleton_bvh=rig)
+    _write_csv(tmp_path / "c.csv", ["Hips.x", "Hips.y"], [["1", "2"]])
+    with pytest.raises(Pose2RotError, match="joint 'Hips' has no column Hips.z"):
+        load_tracks(tmp_path / "c.csv", skeleton_bvh=rig)
+    _write_csv(tmp_path / "d.csv", ["Hips.x", "Hips.y", "Hips.z"], [["1", "2", "3"], ["1", "two", "3"]])
+    with pytest.raises(Pose2RotError, match="line 3: column 'Hips.y' holds 'two', which is not a number"):
+        load_tracks(tmp_path / "d.csv", skeleton_bvh=rig)
+    _write_csv(tmp_path / "e.csv", ["Hips.x", "Hips.y", "Hips.z"], [["1", "2", "3"], ["1", "2"]])
+    with pytest.raises(Pose2RotError, match="line 3: 2 cells but the header has 3 columns"):
+        load_tracks(tmp_path / "e.csv", skeleton_bvh=rig)
+    _write_csv(tmp_path / "f.csv", ["Hips.x", "Hips.y", "Hips.z", "Hips.w"], [["1", "2", "3", "4"]])
+    with pytest.raises(Pose2RotError, match="column 'Hips.w' is not"):
+        load_tracks(tmp_path / "f.csv", skeleton_bvh=rig)
+
+
+def test_csv_from_real_clip_fk(tmp_path, shared_dir):
+    path = shared_dir / "mann_dog_d1-010-kan01-004.bvh"
+    clip = read_bvh(path)
+    P = clip.fk()
+    names = clip.skeleton.names
+    header = ["time"] + [f"{n}.{a}" for n in names for a in "xyz"]
+    rows = [[f"{t / clip.fps:.4f}"] + [repr(float(v)) for v in P[t].ravel()] for t in range(clip.num_frames)]
+    _write_csv(tmp_path / "dog.csv", header, rows)
+    t = load_tracks(tmp_path / "dog.csv", skeleton_bvh=path)
+    np.testing.assert_array_equal(t.positions, P)
+
+
+# ----------------------------------------------------------------------------- gaps
+def test_fill_gaps_smooth_curve_beats_linear():
+    T = 200
+    f = np.arange(T, dtype=float)
+    truth = np.stack([np.sin(0.07 * f), np.cos(0.05 * f), 0.001 * f ** 1.5], -1)[:, None]
+    P = truth.copy()
+    holes = np.r_[20:26, 60:63, 100:110, 150]
+    P[holes] = np.nan
+    filled, report, missing = fill_gaps(P, ["Hand"])
+    assert missing == [] and report == ["filled 4 gaps (20 frames) in 'Hand'"]
+    known = np.setdiff1d(np.arange(T), holes)
+    np.testing.assert_array_equal(filled[known], truth[known])
+    err = np.abs(filled[holes] - truth[holes]).max()
+    linear = np.stack([np.interp(holes, known, truth[known, 0, a]) for a in range(3)], -1)
+    lin_err = np.abs(linear - truth[holes, 0]).max()
+    assert err < 2e-3 and err < 0.2 * lin_err, (err, lin_err)
+
+
+def test_fill_gaps_edges_two_points_and_empty_joints():
+    P = np.full((10, 4, 3), np.nan)
+    P[:, 0] = np.arange(30.0).reshape(10, 3)  # complete: untouched
+    P[3, 1], P[7, 1] = [0, 0, 0], [4, 8, 12]  # two known frames: linear inside, held outside
+    P[5, 2] = [1, 2, 3]  # one known frame: held everywhere
+    P[2, 3, 1] = 5.0  # only a partial sample: counts as missing -> joint has no data
+    filled, report, missing = fill_gaps(P)
+    np.testing.assert_array_equal(filled[:, 0], P[:, 0])
+    np.testing.assert_allclose(filled[:, 1, 0], [0, 0, 0, 0, 1, 2, 3, 4, 4, 4])
+    np.testing.assert_allclose(filled[:, 1, 2], [0, 0, 0, 0, 3, 6, 9, 12, 12, 12])
+    np.testing.assert_allclose(filled[:, 2], np.broadcast_to([1, 2, 3], (10, 3)))
+    assert missing == [3] and np.isnan(filled[:, 3]).all()
+    assert report == ["filled 3 gaps (8 frames) in joint 1", "filled 2 gaps (9 frames) in joint 2",
+                      "no data in any frame for joint 3 (kept at the reference/rest rotation)"]
+    assert np.isnan(P[0, 1]).all()  # input not modified
+
+
+def test_fill_gaps_nothing_missing_and_bad_shape():
+    P = np.random.default_rng(1).normal(size=(5, 2, 3))
+    filled, report, missing = fill_gaps(P)
+    np.testing.assert_array_equal(filled, P)
+    assert report == [] and missing == []
+    with pytest.raises(Pose2RotError, match=r"positions must be \[T,J,3\]"):
+        fill_gaps(P[..., :2])
+
+
+def test_check_root(small_clip):
+    t = tracks_from_bvh(small_clip)
+    check_root(t)
+    t.positions[:, 0] = np.nan
+    with pytest.raises(Pose2RotError, match="root joint 'Hips' has no data in any frame"):
+        check_root(t)
+
+
+def test_save_tracks_without_optional_keys(tmp_path):
+    arrays = _valid_npz_arrays()
+    np.savez(tmp_path / "m.npz", **arrays)
+    t = load_tracks(tmp_path / "m.npz")
+    save_tracks(tmp_path / "n.npz", t)
+    with np.load(tmp_path / "n.npz", allow_pickle=False) as z:
+        assert sorted(z.files) == ["fps", "joint_names", "parents", "positions", "rest_positions", "up_axis"]
+    back = load_tracks(tmp_path / "n.npz")
+    assert isinstance(back, Tracks)
+    np.testing.assert_array_equal(back.positions, arrays["positions"])
+    np.testing.assert_allclose(quat_to_matrix(matrix_to_quat(np.eye(3))), np.eye(3))
