@@ -74,8 +74,8 @@ def _add_solver_arguments(p: argparse.ArgumentParser) -> None:
     from .solvers.geometric import TWIST_POLICIES
 
     p.add_argument("--solver", choices=SOLVERS, default="geometric", help="default: geometric (no torch needed)")
-    p.add_argument("--twist", choices=TWIST_POLICIES, default="lookahead",
-                   help="roll policy of the geometric/hybrid solver (default: lookahead)")
+    p.add_argument("--twist", choices=TWIST_POLICIES, default="reference",
+                   help="roll policy of the geometric/hybrid solver (default: reference)")
     p.add_argument("--stretch", choices=("auto", "off"),
                    help="auto: solve translation of joints whose distance to the parent changes; off: rigid bones "
                         "(default: auto, or rigid bones when the tracks are smoothed)")

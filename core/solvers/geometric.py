@@ -9,11 +9,13 @@ Works on global joint orientations ``G_j`` (joint frame -> file axes), top-down:
 - a joint with no target (leaf without tip, or all children missing) keeps its reference rotation.
 
 Twist policies (``twist=``):
-- ``"lookahead"`` (default): the roll that keeps this joint's local rotation near the reference
+- ``"lookahead"``: the roll that keeps this joint's local rotation near the reference
   *and* lets the child joint reach its own targets with a near-reference local rotation — the bend
   plane of elbows and knees, the hand orientation for the forearm. Weighted closed form per frame.
-- ``"reference"``: the smallest swing from the reference local rotation (flips when a bone passes
-  the opposite of its reference direction).
+- ``"reference"`` (default; best measured on the dev set): the smallest swing from the reference
+  local rotation.
+Both keep the roll continuous where the swing degenerates (a bone passing the opposite of its
+reference direction): there it is carried from well-conditioned neighbouring frames.
 - ``"transport"``: roll carried frame to frame by the smallest swing (parallel transport),
   anchored at the reference frame; never flips but drifts over long clips.
 
@@ -68,7 +70,7 @@ class _Target:
     offset: np.ndarray  # [3] rest offset of the target from its parent (last of chain or the joint)
 
 
-def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist: str = "lookahead",
+def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist: str = "reference",
                     stretch: str = "auto", stretch_tolerance: float = 1e-5, use_ends: bool = True,
                     missing: np.ndarray | None = None, progress=None) -> Solution:
     """Solve local rotations from (gap-free) tracks.

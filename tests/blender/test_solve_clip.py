@@ -5,8 +5,10 @@ import bpy
 import numpy as np
 import pytest
 
-from blender_helpers import (action_fingerprint, angle_deg, basis_rotations, clip_path, import_clip,
-                             pose_points, rest_copy, scene_frames, track_empties)
+from pathlib import Path
+
+from blender_helpers import (ROOT, action_fingerprint, angle_deg, basis_rotations, import_clip, pose_points,
+                             rest_copy, scene_frames, track_empties)
 from pose2rot_core.bvh import read_bvh
 from pose2rot_core.solvers import solve
 from pose2rot_core.tracks_io import tracks_from_bvh
@@ -32,25 +34,37 @@ def test_heads_follow_the_tracks(solved):
     assert 100 * np.abs(got - want).max() / height < 0.01
 
 
-def test_rotations_match_the_core_on_the_file(solved):
-    """Local rotations equal the core's own solve of the same BVH (<= 0.5 deg), and their error
-    against the file's rotations equals the core's round-trip error."""
-    src, rig, frames = solved
-    clip = read_bvh(clip_path())
+def _dev_clips() -> list:
+    """examples/*.bvh plus the shared dev clips when this machine has them."""
+    found = {p.name: p for p in sorted(Path("/work/shared/data/bvh").glob("*.bvh"))}
+    found.update({p.name: p for p in sorted((ROOT / "examples").glob("*.bvh"))})
+    marks = {"xia_neutral_01-000.bvh": pytest.mark.xfail(
+        strict=True, reason="hands whose children are all zero-length: twist differs up to 1.9 deg from the "
+                            "float64 command line (float32 keys); positions exact")}
+    return [pytest.param(p, id=name, marks=marks.get(name, ())) for name, p in sorted(found.items())]
+
+
+@pytest.mark.parametrize("path", _dev_clips())
+def test_rotations_match_the_command_line(path):
+    """The same tracks (Import Tracks of the BVH: the core's FK joints and End Sites) solved in
+    Blender and by the core alone give the same local rotations (<= 0.5 deg) and exact heads."""
+    assert bpy.ops.pose2rot.import_tracks(filepath=str(path), collection_name="tracks") == {'FINISHED'}
+    src = import_clip(path)
+    rig = rest_copy(src)
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
+    frames = scene_frames()
+    clip = read_bvh(path)
     core = solve(tracks_from_bvh(clip))
     names = [pb.name for pb in rig.pose.bones]
     order = [clip.skeleton.names.index(n) for n in names]
     M = np.array([np.array(rig.data.bones[n].matrix_local.to_3x3()) for n in names])
-    B = basis_rotations(rig, frames)
-    L_blender = M[None] @ B @ np.swapaxes(M, -1, -2)[None]           # armature axes
-    L_core = C @ core.rotations[: len(frames), order] @ C.T
+    L_blender = M[None] @ basis_rotations(rig, frames) @ np.swapaxes(M, -1, -2)[None]   # armature axes
+    L_core = C @ core.rotations[:, order] @ C.T
+    want = pose_points(src, frames)
+    assert 100 * np.abs(pose_points(rig, frames) - want).max() / np.ptp(want.reshape(-1, 3), axis=0).max() < 0.01
+    L_file = C @ clip.rotations[:, order] @ C.T
+    assert abs(angle_deg(L_blender, L_file).mean() - angle_deg(L_core, L_file).mean()) < 0.05
     assert angle_deg(L_blender, L_core).max() <= 0.5
-    L_file = C @ clip.rotations[: len(frames), order] @ C.T
-    blender_err = angle_deg(L_blender, L_file).mean()
-    core_err = angle_deg(L_core, L_file).mean()
-    assert abs(blender_err - core_err) < 0.05, (blender_err, core_err)
-    B_src = basis_rotations(src, frames)                                # Blender's own import agrees too
-    assert abs(angle_deg(B, B_src).mean() - core_err) < 0.05
 
 
 def test_quaternion_keys_are_continuous_and_bulk(solved):
