@@ -9,7 +9,7 @@ armature is solved over the clip's frames, and ``OUT/<clip>.blend`` is saved (pl
 
 or call :func:`convert` from Python with the extension enabled. Options: ``--armature NAME`` (default:
 the file's only armature), ``--solver geometric|learned|hybrid`` (learned settings come from the
-add-on preferences), ``--extension-zip ZIP`` (install the extension first when it is not installed,
+add-on preferences), ``--smooth auto|off|SECONDS``, ``--extension-zip ZIP`` (install the extension first when it is not installed,
 e.g. into a fresh ``BLENDER_USER_RESOURCES``). Bad input ends with exit code 1 and one line on stderr.
 """
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Scene-level settings shown in the pose2rot panel (``scene.pose2rot``)."""
+"""Scene-level settings shown in the pose2rot panel (``scene.pose2rot``).
+
+Keep the ``__future__`` import: with eagerly evaluated property annotations, bpy 4.2 as a module
+crashes at interpreter exit (segfault after the add-on registered the scene pointer properties).
+"""
 from __future__ import annotations
 
 import bpy

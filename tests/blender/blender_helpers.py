@@ -17,7 +17,7 @@ CLIP_NAME = "cmu_08_01.bvh"
 
 def clip_path() -> Path:
     """The dev clip: examples/ first, then the shared data folder; skip when neither has it."""
-    for p in (ROOT / "examples" / CLIP_NAME, Path("/work/shared/data/bvh") / CLIP_NAME):
+    for p in (ROOT / "examples" / CLIP_NAME, ROOT.parent / "shared" / "data" / "bvh" / CLIP_NAME):
         if p.is_file():
             return p
     pytest.skip(f"{CLIP_NAME} not found in examples/ or /work/shared/data/bvh")

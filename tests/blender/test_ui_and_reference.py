@@ -1,0 +1,48 @@
+"""Registration of the UI pieces, and the CURRENT_POSE reference."""
+from __future__ import annotations
+
+import importlib
+
+import bpy
+import numpy as np
+
+from blender_helpers import EXT_NAME, angle_deg, basis_rotations, import_clip, rest_copy, track_empties
+
+
+def test_panel_preferences_and_properties_are_registered():
+    assert bpy.types.POSE2ROT_PT_main.bl_category == "pose2rot"
+    assert bpy.types.POSE2ROT_PT_main.bl_region_type == 'UI'
+    prefs = bpy.context.preferences.addons[EXT_NAME].preferences
+    assert type(prefs).bl_idname == EXT_NAME and prefs.runtime == 'AUTO'
+    settings = bpy.context.scene.pose2rot
+    assert (settings.solver, settings.reference, settings.smooth) == ('GEOMETRIC', 'REST', 'AUTO')
+    for op in ("solve_rotations", "restore_action", "import_tracks", "show_pip_command"):
+        getattr(bpy.ops.pose2rot, op).get_rna_type()
+
+
+def test_panel_matching_summary():
+    panel = importlib.import_module(EXT_NAME + ".panel")
+    src = import_clip(frames=5)
+    col = track_empties(src)
+    bpy.data.objects.remove(bpy.data.objects["lFoot"])
+    m = panel._match_summary(src, col)
+    assert len(m.bone_to_track) == len(src.data.bones) - 1 and m.unmatched_bones == ["lFoot"]
+    assert "lFoot_end" in m.end_to_track.values()
+
+
+def test_current_pose_reference_is_kept_at_its_frame():
+    """The rig posed like the source at frame k, reference CURRENT_POSE at k: the solved pose at k
+    is that pose (every bone, twist included)."""
+    src = import_clip(frames=40)
+    track_empties(src)
+    k = 25
+    bpy.context.scene.frame_set(k)
+    rig = rest_copy(src)
+    for pb in rig.pose.bones:
+        pb.rotation_mode = 'QUATERNION'
+        pb.matrix_basis = src.pose.bones[pb.name].matrix_basis.copy()
+    bpy.context.view_layer.update()
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks", reference='CURRENT_POSE',
+                                            reference_frame=k) == {'FINISHED'}
+    frames = np.array([k])
+    assert angle_deg(basis_rotations(rig, frames), basis_rotations(src, frames)).max() < 0.2
