@@ -53,10 +53,12 @@ FREE_TRANSLATION_FRACTION = 0.25
 STRETCH_FRACTION = 1e-3
 #: continuity of the roll: blur width (seconds), sharpness of the confidence, weight of a frame's own roll
 CONTINUITY_SECONDS = 0.1
-CONFIDENCE_POWER = 4.0
 #: where the roll is poorly conditioned it is low-passed over this many seconds (ramps, not jumps)
 RAMP_SECONDS = 0.1
-MIX_POWER = 0.5
+#: roll-objective confidence (0..1) below which a frame's own roll is not trusted / fully trusted;
+#: for the smallest swing, 0.6 is a swing of about 78 degrees
+TRUST_LOW = 0.0
+TRUST_HIGH = 0.6
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,10 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
             obs = _observed(primary, P, tracks, j)
             if len(primary) >= 2:
                 M = np.einsum("tni,tnj->tij", obs, src)
+                a, b = _widest_pair(src[0])
+                # the pair's normals as one more target: same optimum, but M has full rank even with
+                # two (or coplanar) targets, so the fast polar fit applies
+                M = M + np.einsum("ti,tj->tij", np.cross(obs[:, a], obs[:, b]), np.cross(src[:, a], src[:, b]))
                 if _collinear(src[0]):  # the fit leaves the roll about the common axis free
                     tie = desired * np.einsum("tni,tni->t", src, src)[:, None, None]
                     if secondary:
@@ -222,6 +228,13 @@ def _collect_targets(skel: Skeleton, zero_len: np.ndarray, free: np.ndarray, mis
     return [[] if missing[j] else gather(j, ()) for j in range(skel.num_joints)]
 
 
+def _widest_pair(src: np.ndarray) -> tuple[int, int]:
+    """Indices of the two target offsets [n,3] spanning the largest parallelogram."""
+    area = np.linalg.norm(np.cross(src[:, None], src[None]), axis=-1)
+    a, b = np.unravel_index(int(np.argmax(area)), area.shape)
+    return int(a), int(b)
+
+
 def _collinear(src: np.ndarray, tol: float = 1e-3) -> bool:
     """True when the target offsets [n,3] all lie on one line (no rotation is determined about it)."""
     u = normalize(src)
@@ -271,38 +284,47 @@ def _aim_with_twist(j: int, src: np.ndarray, obs: np.ndarray, desired: np.ndarra
     s_hat = normalize(src)
     d_hat = normalize(obs)
     # smallest swing from the desired (reference) orientation: roll angle 0
-    base = rotation_between(np.einsum("tab,tb->ta", desired, s_hat), d_hat) @ desired
-    carried = _transport_roll(base, s_hat, d_hat, tracks.reference_frame)
+    from_dir = np.einsum("tab,tb->ta", desired, s_hat)
+    base = rotation_between(from_dir, d_hat) @ desired
     if twist == "transport":
-        return axis_angle_to_matrix(d_hat, carried) @ base
-    M, bound = desired, 2.0  # the roll amplitude of a rotation target is at most 2
+        return axis_angle_to_matrix(d_hat, _transport_roll(base, s_hat, d_hat, tracks.reference_frame)) @ base
     if twist == "lookahead" and not zero_length:
         M = REFERENCE_WEIGHT * desired + _child_term(aimed, targets, translating, P, tracks, guess)
         bound = 2.0 * REFERENCE_WEIGHT + 1.0  # a mean of unit alignments adds at most 1
         if extra is not None:
             M, bound = M + extra, bound + 1.0
-    phi, strength = _best_roll(M, base, d_hat)
-    confidence = strength / bound
+        phi, strength = _best_roll(M, base, d_hat)
+        confidence = strength / bound
+    else:  # the smallest swing itself; its roll is ill-defined as the swing nears a half turn
+        phi = np.zeros(len(base))
+        confidence = 0.5 * (1.0 + np.einsum("ta,ta->t", from_dir, d_hat))
+    trust = _trust(confidence)
     if tracks.reference_frame is not None:
-        confidence[tracks.reference_frame] = 1.0  # the reference pose itself is exact there
-    phi = carried + _continuous_roll(phi - carried, confidence, tracks.fps)
+        trust[tracks.reference_frame] = 1.0  # the reference pose itself is exact there
+    if trust.min() < 1.0:
+        carried = _transport_roll(base, s_hat, d_hat, tracks.reference_frame)
+        phi = carried + _continuous_roll(phi - carried, trust, tracks.fps)
+    elif not phi.any():
+        return base
     return axis_angle_to_matrix(d_hat, phi) @ base
 
 
-def _continuous_roll(psi: np.ndarray, confidence: np.ndarray, fps: float) -> np.ndarray:
-    """Roll [T] (radians, relative to the transported frame) kept where ``confidence`` [T] (0..1) is
-    high and taken from well-conditioned neighbouring frames where it is low (a bone passing the
-    opposite of its reference direction), so the roll never jumps."""
-    w = np.clip(confidence, 0.0, 1.0) ** CONFIDENCE_POWER
-    z = w * np.exp(1j * psi)
+def _trust(confidence: np.ndarray) -> np.ndarray:
+    """[T] 1 where the roll objective is well conditioned, 0 where it is degenerate (smoothstep)."""
+    x = np.clip((confidence - TRUST_LOW) / (TRUST_HIGH - TRUST_LOW), 0.0, 1.0)
+    return x * x * (3.0 - 2.0 * x)
+
+
+def _continuous_roll(psi: np.ndarray, trust: np.ndarray, fps: float) -> np.ndarray:
+    """Roll [T] (radians, relative to the transported frame) kept where ``trust`` [T] (0..1) is 1
+    and taken from well-conditioned neighbouring frames where it is low (a bone passing the
+    opposite of its reference direction); the remaining jump is turned into a lag-free ramp."""
+    z = trust * np.exp(1j * psi)
     sigma = max(1.0, CONTINUITY_SECONDS * fps)
     blurred = _gaussian_blur(z, sigma)
-    kept = np.unwrap(np.angle(z + (1.0 - w) * blurred + 1e-12 * np.exp(1j * psi)))
-    # the roll relative to the transported frame jumps where the reference swing degenerates:
-    # there a lag-free low-pass turns the jump into a ramp
+    kept = np.unwrap(np.angle(z + (1.0 - trust) * blurred + 1e-12 * np.exp(1j * psi)))
     ramp = _gaussian_blur(kept, max(1.0, RAMP_SECONDS * fps))
-    mix = np.clip(confidence, 0.0, 1.0) ** MIX_POWER
-    return mix * kept + (1 - mix) * ramp
+    return trust * kept + (1.0 - trust) * ramp
 
 
 def _gaussian_blur(x: np.ndarray, sigma: float) -> np.ndarray:
