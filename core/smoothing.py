@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .errors import Pose2RotError
+from .rotations import matrix_to_quat, quat_continuity, quat_to_matrix
 from .skeleton import Skeleton
 from .tracks import Tracks
 
@@ -371,3 +372,22 @@ def smooth_tracks(tracks: Tracks, gaps: np.ndarray, end_gaps: np.ndarray | None,
     if tracks.has_ends:
         ends = rigid_ends(ends, tracks.end_parents, tracks.end_rest_offsets, P, rigid)
     return replace(tracks, positions=rigid, end_positions=ends), cleaning
+
+
+def smooth_rotations(rotations: np.ndarray, sigma: float) -> np.ndarray:
+    """Zero-phase Gaussian smoothing of local rotations [T,J,3,3] over time (std ``sigma`` frames):
+    sign-continuous quaternions are averaged in a symmetric window and renormalised. The ends are
+    extended by point reflection (``R(-k) = R0 R(k)^T R0``), so motion at the ends is not bent back."""
+    T = rotations.shape[0]
+    if sigma <= 0 or T < 3:
+        return rotations
+    r = min(int(np.ceil(3.0 * sigma)), T - 1)
+    head = rotations[:1] @ np.swapaxes(rotations[r:0:-1], -1, -2) @ rotations[:1]
+    tail = rotations[-1:] @ np.swapaxes(rotations[-2:-r - 2:-1], -1, -2) @ rotations[-1:]
+    q = quat_continuity(matrix_to_quat(np.concatenate([head, rotations, tail])), axis=0)
+    kernel = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
+    kernel /= kernel.sum()
+    out = np.zeros((T,) + q.shape[1:])
+    for k, w in enumerate(kernel):
+        out += w * q[k:k + T]
+    return quat_to_matrix(out)

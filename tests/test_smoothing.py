@@ -122,3 +122,26 @@ def test_jitter_is_zero_for_constant_velocity():
     assert jitter(R) < 1e-6
     wobble = axis_angle_to_matrix(np.broadcast_to([0.0, 0.0, 1.0], (50, 3)), t[:, 0] + 0.01 * (-1) ** np.arange(50))
     assert jitter(wobble[:, None]) == pytest.approx(np.degrees(0.04), rel=1e-6)
+
+
+def test_smooth_rotations_is_zero_phase_and_removes_jitter():
+    from pose2rot_core.rotations import axis_angle_to_matrix, geodesic_angle
+    from pose2rot_core.smoothing import smooth_rotations
+
+    T = 240
+    t = np.arange(T)
+    angle = 0.8 * np.sin(2 * np.pi * t / 120.0)  # a slow swing about a fixed axis
+    axis = np.array([0.3, 0.9, 0.3])
+    clean = axis_angle_to_matrix(np.broadcast_to(axis, (T, 3)), angle)[:, None]
+    rng = np.random.default_rng(3)
+    jitter = axis_angle_to_matrix(rng.normal(size=(T, 3)), rng.normal(0, 0.03, size=T))[:, None]
+    noisy = jitter @ clean
+    out = smooth_rotations(noisy, sigma=3.0)
+    err_noisy = np.degrees(geodesic_angle(noisy, clean)).mean()
+    err_out = np.degrees(geodesic_angle(out, clean)).mean()
+    assert err_out < 0.5 * err_noisy
+    # zero phase: smoothing the clean swing moves it by far less than one frame's step
+    step = np.degrees(geodesic_angle(clean[1:], clean[:-1])).max()
+    assert np.degrees(geodesic_angle(smooth_rotations(clean, 3.0), clean)).max() < 0.5 * step
+    # proper rotations
+    assert np.allclose(np.linalg.det(out), 1.0)

@@ -6,12 +6,13 @@ from typing import Callable
 import numpy as np
 
 from ..errors import Pose2RotError
-from ..smoothing import FREE_MIN_FRACTION, Cleaning, mark_gaps, smooth_tracks
+from ..smoothing import FREE_MIN_FRACTION, Cleaning, mark_gaps, smooth_rotations, smooth_tracks
 from ..solution import Solution
 from ..tracks import Tracks
 
 SOLVERS = ("geometric", "learned", "hybrid")
 Progress = Callable[[float, str], None]
+
 
 
 def prepare_tracks(tracks: Tracks, smooth: str | float = "off"
@@ -76,5 +77,10 @@ def solve(tracks: Tracks, solver: str = "geometric", progress: Progress | None =
         from .hybrid import solve_hybrid
 
         sol = solve_hybrid(prepared, missing=missing, progress=progress, **options)
+    if cleaning.active:
+        # what noise is left in short bones turns into swing and roll jitter: filter the rotations
+        # over time as the tracks were (zero phase, on quaternions)
+        sol.rotations = smooth_rotations(sol.rotations, float(np.median(cleaning.widths[cleaning.widths > 0])))
+        sol.report.append("rotations smoothed as the tracks were")
     sol.report[:0] = report
     return sol
