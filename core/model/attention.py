@@ -7,7 +7,6 @@ blocks of width ``d = D/H``. Masks are bool, True = valid.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 NUM_HOP_BUCKETS = 6   # hop distance clamped to max_path_len = 5
@@ -19,14 +18,15 @@ ATTENTION_MODES = ("banded", "dense")
 _GRAPH_CHUNK_ELEMENTS = 1 << 23
 
 
-def _masked_softmax_fp32(scores: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+def _masked_softmax_fp32(scores: torch.Tensor, allowed: torch.Tensor | None) -> torch.Tensor:
     """Softmax over the last dim of ``scores`` where ``allowed`` (broadcast) is False -> excluded.
 
     Upstream fills excluded scores with -inf and turns rows that are entirely -inf into zeros
     (uniform softmax). Filling with the dtype's lowest finite value gives exactly the same
     numbers (exp underflows to 0; an all-excluded row is constant, hence uniform) in one pass.
     Computed in float32 and cast back (upstream does so; it matters under autocast)."""
-    scores = scores.masked_fill(~allowed, torch.finfo(scores.dtype).min)
+    if allowed is not None:
+        scores = scores.masked_fill(~allowed, torch.finfo(scores.dtype).min)
     return torch.softmax(scores.float(), dim=-1).to(scores.dtype)
 
 
@@ -64,7 +64,8 @@ class GraphAttention(nn.Module):
 
     def forward(self, x: torch.Tensor, hop: torch.Tensor, edge: torch.Tensor, mask: torch.Tensor,
                 tree: torch.Tensor | None, group: int = 1) -> torch.Tensor:
-        """x [M,J,D]; hop, edge [M/group,J,J] int64; mask [M/group,J]; tree [M/group,J,J] or None.
+        """x [M,J,D]; hop, edge [M/group,J,J] int64; mask [M/group,J] (None: all valid);
+        tree [M/group,J,J] or None.
 
         ``group``: consecutive samples sharing one skeleton (the frames of one clip), so the
         graph tensors are given once per clip. Returns [M,J,D]."""
@@ -78,41 +79,50 @@ class GraphAttention(nn.Module):
         for s in range(0, M, step):
             e = min(M, s + step)
             clip = torch.arange(s, e, device=x.device) // group
-            outs.append(self._core(q[s:e], k[s:e], v[s:e], tables, hop[clip], edge[clip], mask[clip],
+            outs.append(self._core(q[s:e], k[s:e], v[s:e], tables, hop[clip], edge[clip],
+                                   None if mask is None else mask[clip],
                                    None if tree is None else tree[clip]))
         o = outs[0] if len(outs) == 1 else torch.cat(outs, 0)
         return self.output_layer(o.transpose(1, 2).reshape(M, J, D))
 
     def _core(self, q, k, v, tables, hop, edge, mask, tree):
-        """Per-chunk attention: q,k,v [m,H,J,d]; hop/edge/tree [m,J,J]; mask [m,J] -> [m,H,J,d]."""
+        """Per-chunk attention: q,k,v [m,H,J,d]; hop/edge/tree [m,J,J]; mask [m,J] or None -> [m,H,J,d]."""
         m, H, J, _ = q.shape
         Tq_h, Tk_h, Tq_e, Tk_e = tables
         # bucket scores [m,H,J,R] gathered at [.., i, idx[i,j]]
         hop_bias = torch.gather(torch.matmul(q, Tq_h) + torch.matmul(k, Tk_h), -1, hop[:, None].expand(m, H, J, J))
         edge_bias = torch.gather(torch.matmul(q, Tq_e) + torch.matmul(k, Tk_e), -1, edge[:, None].expand(m, H, J, J))
         scores = ((torch.matmul(q, k.transpose(-1, -2)) + hop_bias) + edge_bias) * self.head_dim ** -0.5
-        allowed = mask[:, None, None, :] if tree is None else (tree & mask[:, None, :])[:, None]
+        if mask is None:
+            allowed = None if tree is None else tree[:, None]
+        else:
+            allowed = mask[:, None, None, :] if tree is None else (tree & mask[:, None, :])[:, None]
         attn = _masked_softmax_fp32(scores, allowed)
-        attn = attn * mask[:, None, :, None].to(attn.dtype)
+        if mask is not None:
+            attn = attn * mask[:, None, :, None].to(attn.dtype)
         if tree is not None:
             attn = attn * tree[:, None].to(attn.dtype)
         return torch.matmul(self.dropout(attn), v)
 
 
 def rope_tables(length: int, head_dim: int, device, dtype) -> tuple[torch.Tensor, torch.Tensor]:
-    """Interleaved RoPE tables [T,d]: cos/sin of ``t·θ_i`` with each frequency repeated twice."""
+    """Interleaved RoPE tables [T,d]: cos and sign-folded sin of ``t·θ_i``, each frequency twice.
+
+    ``sin`` carries the sign of the pair rotation: ``[-s0, s0, -s1, s1, ...]``."""
     half = head_dim // 2
     inv_freq = 1.0 / (10000.0 ** (torch.arange(half, device=device, dtype=torch.float32) / half))
     ang = torch.arange(length, device=device, dtype=torch.float32)[:, None] * inv_freq[None, :]
     cos = ang.cos().to(dtype).repeat_interleave(2, dim=-1)
     sin = ang.sin().to(dtype).repeat_interleave(2, dim=-1)
-    return cos, sin
+    sign = torch.tensor([-1.0, 1.0], device=device, dtype=dtype).repeat(half)
+    return cos, sin * sign
 
 
-def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """x [...,T,d]: pairs (2i, 2i+1) rotated by t·θ_i (``x·cos + rot(x)·sin``)."""
-    rot = torch.stack((-x[..., 1::2], x[..., 0::2]), dim=-1).flatten(-2)
-    return x * cos + rot * sin
+def apply_rope(x: torch.Tensor, cos: torch.Tensor, signed_sin: torch.Tensor) -> torch.Tensor:
+    """x [...,d]: pairs (2i, 2i+1) rotated by t·θ_i: ``x·cos + rot(x)·sin`` with
+    ``rot(x) = [-x1, x0, -x3, x2, ...]`` (the sign lives in ``signed_sin``)."""
+    swapped = x.unflatten(-1, (-1, 2)).flip(-1).flatten(-2)
+    return x * cos + swapped * signed_sin
 
 
 class TemporalAttention(nn.Module):
@@ -135,10 +145,20 @@ class TemporalAttention(nn.Module):
         self.out_dropout = nn.Dropout(dropout)
         self.mode = "banded"
 
-    def forward(self, x: torch.Tensor, token_mask: torch.Tensor) -> torch.Tensor:
-        """x [B,T,J,D]; token_mask [B,T,J] bool -> [B,T,J,D] (padded tokens zero)."""
+    def forward(self, x: torch.Tensor, token_mask: torch.Tensor | None) -> torch.Tensor:
+        """x [B,T,J,D]; token_mask [B,T,J] bool (None: all valid) -> [B,T,J,D] (padded tokens zero)."""
+        if self.mode == "banded":
+            return self._banded(x, token_mask)
+        if self.mode == "dense":
+            return self._dense(x, token_mask)
+        raise ValueError(f"attention mode must be one of {ATTENTION_MODES}, got {self.mode!r}")
+
+    def _dense(self, x: torch.Tensor, token_mask: torch.Tensor | None) -> torch.Tensor:
+        """Upstream's computation: per-joint sequences [B·J,T,D] and full T×T scores."""
         B, T, J, D = x.shape
-        H, d = self.num_heads, self.head_dim
+        H, d, W = self.num_heads, self.head_dim, self.window
+        if token_mask is None:
+            token_mask = torch.ones(B, T, J, dtype=torch.bool, device=x.device)
         seq = x.permute(0, 2, 1, 3).contiguous().view(B * J, T, D)
         m = token_mask.permute(0, 2, 1).reshape(B * J, T)
 
@@ -148,45 +168,51 @@ class TemporalAttention(nn.Module):
         q, k, v = heads(self.linear_q(seq)), heads(self.linear_k(seq)), heads(self.linear_v(seq))
         cos, sin = rope_tables(T, d, x.device, q.dtype)
         q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
-        if self.mode == "dense":
-            o = self._dense(q, k, v, m)
-        elif self.mode == "banded":
-            o = self._banded(q, k, v, m)
-        else:
-            raise ValueError(f"attention mode must be one of {ATTENTION_MODES}, got {self.mode!r}")
-        out = self.out_dropout(self.output_layer(o.transpose(1, 2).reshape(B * J, T, D)))
-        out = out * m[..., None].to(out.dtype)
-        return out.view(B, J, T, D).permute(0, 2, 1, 3)
-
-    def _dense(self, q, k, v, m):
-        T, W = q.shape[2], self.window
-        t = torch.arange(T, device=q.device)
+        t = torch.arange(T, device=x.device)
         delta = t[:, None] - t[None, :]
         bias = self.temporal_bias(delta.clamp(-W, W) + W).permute(2, 0, 1)  # [H,T,T]
-        scores = (torch.matmul(q, k.transpose(-1, -2)) + bias) * self.head_dim ** -0.5
+        scores = (torch.matmul(q, k.transpose(-1, -2)) + bias) * d ** -0.5
         inside = delta.abs() <= W
         attn = _masked_softmax_fp32(scores, inside & m[:, None, None, :])
         attn = attn * m[:, None, :, None].to(attn.dtype)
         attn = attn * inside.to(attn.dtype)
-        return torch.matmul(self.attn_dropout(attn), v)
+        o = torch.matmul(self.attn_dropout(attn), v)
+        out = self.out_dropout(self.output_layer(o.transpose(1, 2).reshape(B * J, T, D)))
+        out = out * m[..., None].to(out.dtype)
+        return out.view(B, J, T, D).permute(0, 2, 1, 3)
 
-    def _banded(self, q, k, v, m):
-        BJ, H, T, d = q.shape
-        W = self.window
-        K = 2 * W + 1
-        # key slot o of frame t is frame u = t - W + o (Δ = t - u = W - o -> bias row 2W - o)
-        kp = F.pad(k, (0, 0, W, W))
-        vp = F.pad(v, (0, 0, W, W))
-        key_ok = F.pad(m, (W, W), value=False).unfold(1, K, 1)  # [BJ,T,K]; frames outside the clip False
-        bias = self.temporal_bias.weight.flip(0).t()  # [H,K]: slot o -> row 2W - o
-        scores = torch.stack([(q * kp[:, :, o:o + T]).sum(-1) for o in range(K)], dim=-1)  # [BJ,H,T,K]
-        scores = (scores + bias[None, :, None, :].to(scores.dtype)) * self.head_dim ** -0.5
-        attn = _masked_softmax_fp32(scores, key_ok[:, None])
-        attn = self.attn_dropout(attn * m[:, None, :, None].to(attn.dtype))
-        out = attn[..., 0:1] * vp[:, :, 0:T]
-        for o in range(1, K):
-            out = out + attn[..., o:o + 1] * vp[:, :, o:o + T]
-        return out
+    def _banded(self, x: torch.Tensor, token_mask: torch.Tensor | None) -> torch.Tensor:
+        """Only the 2W+1 keys u = t + δ (|δ| ≤ W) of each frame, in the [B,T,J,·] layout:
+        no T×T tensor, no per-joint transpose; work and memory linear in T."""
+        B, T, J, D = x.shape
+        H, d, W = self.num_heads, self.head_dim, self.window
+        q = self.linear_q(x).view(B, T, J, H, d)
+        k = self.linear_k(x).view(B, T, J, H, d)
+        v = self.linear_v(x).view(B, T, J, H, d)
+        cos, sin = rope_tables(T, d, x.device, q.dtype)
+        cos, sin = cos[:, None, None, :], sin[:, None, None, :]
+        q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+        lowest = torch.finfo(q.dtype).min
+        scores = q.new_full((B, T, J, H, 2 * W + 1), lowest)  # slot i <-> δ = i - W; outside the clip excluded
+        ranges = [(i, i - W, max(0, W - i), min(T, T - (i - W))) for i in range(2 * W + 1)]
+        for i, delta, lo, hi in ranges:
+            if lo >= hi:
+                continue
+            s = (q[:, lo:hi] * k[:, lo + delta:hi + delta]).sum(-1)  # [B,n,J,H]
+            s = (s + self.temporal_bias.weight[W - delta].to(s.dtype)) * d ** -0.5  # row = Δ + W, Δ = t - u = -δ
+            if token_mask is not None:
+                s = s.masked_fill(~token_mask[:, lo + delta:hi + delta, :, None], lowest)
+            scores[:, lo:hi, :, :, i] = s
+        attn = _masked_softmax_fp32(scores, None)
+        if token_mask is not None:
+            attn = attn * token_mask[..., None, None].to(attn.dtype)
+        attn = self.attn_dropout(attn)
+        o = torch.zeros_like(v)
+        for i, delta, lo, hi in ranges:
+            if lo < hi:
+                o[:, lo:hi] += attn[:, lo:hi, :, :, i, None] * v[:, lo + delta:hi + delta]
+        out = self.out_dropout(self.output_layer(o.view(B, T, J, D)))
+        return out if token_mask is None else out * token_mask[..., None].to(out.dtype)
 
 
 class MemoryCrossAttention(nn.Module):

@@ -11,6 +11,11 @@ from torch import nn
 from .attention import GraphAttention, MemoryCrossAttention, TemporalAttention
 
 
+def masked(x: torch.Tensor, m: torch.Tensor | None) -> torch.Tensor:
+    """x times the broadcast bool mask m; x itself when m is None (every joint valid)."""
+    return x if m is None else x * m
+
+
 def feed_forward(dim: int, dropout: float) -> nn.Sequential:
     """Linear D→4D, exact GELU, Dropout, Linear 4D→D, Dropout (keys ffn.0.*, ffn.3.*)."""
     return nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Dropout(dropout),
@@ -43,10 +48,10 @@ class TemporalBlock(nn.Module):
         self.ffn = feed_forward(dim, dropout)
 
     def forward(self, x: torch.Tensor, token_mask: torch.Tensor) -> torch.Tensor:
-        """x [B,T,J,D]; token_mask [B,T,J] bool."""
-        m = token_mask[..., None]
-        x = (x + self.attn(self.norm1(x), token_mask)) * m
-        return (x + self.ffn(self.norm2(x))) * m
+        """x [B,T,J,D]; token_mask [B,T,J] bool, None when every token is valid."""
+        m = None if token_mask is None else token_mask[..., None]
+        x = masked(x + self.attn(self.norm1(x), token_mask), m)
+        return masked(x + self.ffn(self.norm2(x)), m)
 
 
 def per_frame_graph(graph: GraphAttention, x: torch.Tensor, g) -> torch.Tensor:
@@ -54,7 +59,7 @@ def per_frame_graph(graph: GraphAttention, x: torch.Tensor, g) -> torch.Tensor:
 
     g: the skeleton tensors (GraphInputs) with per-clip hop/edge/mask/tree."""
     B, T, J, D = x.shape
-    return graph(x.reshape(B * T, J, D), g.hop, g.edge, g.mask, g.tree, group=T).view(B, T, J, D)
+    return graph(x.reshape(B * T, J, D), g.hop, g.edge, g.graph_mask, g.tree, group=T).view(B, T, J, D)
 
 
 class RestLayer(nn.Module):
@@ -69,9 +74,9 @@ class RestLayer(nn.Module):
 
     def forward(self, x: torch.Tensor, g) -> torch.Tensor:
         """x [B,J,D]."""
-        m = g.mask[..., None]
-        x = (x + self.graph(self.norm(x), g.hop, g.edge, g.mask, g.tree)) * m
-        return (x + self.ffn(self.ffn_norm(x))) * m
+        m = g.joint_mask(2)
+        x = masked(x + self.graph(self.norm(x), g.hop, g.edge, g.graph_mask, g.tree), m)
+        return masked(x + self.ffn(self.ffn_norm(x)), m)
 
 
 class MemoryLayer(nn.Module):
@@ -87,11 +92,11 @@ class MemoryLayer(nn.Module):
 
     def forward(self, x: torch.Tensor, rest: torch.Tensor, g) -> torch.Tensor:
         """x [B,N,J,D]; rest [B,1,J,D] (rest embedding, broadcast over N)."""
-        m = g.mask[:, None, :, None]
+        m = g.joint_mask(3)
         if self.film is not None:
-            x = self.film(x, rest) * m
-        x = (x + per_frame_graph(self.graph, self.norm1(x), g)) * m
-        return (x + self.ffn(self.norm2(x))) * m
+            x = masked(self.film(x, rest), m)
+        x = masked(x + per_frame_graph(self.graph, self.norm1(x), g), m)
+        return masked(x + self.ffn(self.norm2(x)), m)
 
 
 class DecoderBlock(nn.Module):
@@ -110,11 +115,11 @@ class DecoderBlock(nn.Module):
 
     def forward(self, x: torch.Tensor, rest: torch.Tensor, memory: torch.Tensor | None, g) -> torch.Tensor:
         """x [B,T,J,D]; rest [B,1,J,D]; memory [B,N,J,D] (read only when this block has cross-attention)."""
-        m = g.mask[:, None, :, None]
+        m = g.joint_mask(3)
         if self.film is not None:
-            x = self.film(x, rest) * m
-        x = self.temporal(x, g.mask[:, None, :].expand(x.shape[:3]))
-        x = (x + per_frame_graph(self.graph, self.graph_norm(x), g)) * m
+            x = masked(self.film(x, rest), m)
+        x = self.temporal(x, g.token_mask(x.shape[1]))
+        x = masked(x + per_frame_graph(self.graph, self.graph_norm(x), g), m)
         if self.cross is not None:
-            x = (x + self.cross(x, memory, g.mask)) * m
-        return (x + self.ffn(self.ffn_norm(x))) * m
+            x = masked(x + self.cross(x, memory, g.mask), m)
+        return masked(x + self.ffn(self.ffn_norm(x)), m)

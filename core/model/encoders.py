@@ -10,17 +10,38 @@ import torch
 from torch import nn
 
 from .attention import GraphAttention
-from .blocks import DecoderBlock, FiLM, MemoryLayer, RestLayer, TemporalBlock, per_frame_graph
+from .blocks import DecoderBlock, FiLM, MemoryLayer, RestLayer, TemporalBlock, masked, per_frame_graph
 
 
 @dataclass
 class GraphInputs:
-    """Per-clip skeleton tensors: mask [B,J] bool, tree [B,J,J] bool, hop/edge [B,J,J] int64."""
+    """Per-clip skeleton tensors: mask [B,J] bool, tree [B,J,J] bool, hop/edge [B,J,J] int64.
+
+    When every joint is valid (no padding) the joint-mask multiplies are skipped: multiplying
+    by 1 changes nothing, so results are identical."""
 
     mask: torch.Tensor
     tree: torch.Tensor
     hop: torch.Tensor
     edge: torch.Tensor
+
+    def __post_init__(self) -> None:
+        self.all_valid = bool(self.mask.all())
+
+    @property
+    def graph_mask(self) -> torch.Tensor | None:
+        """Key/query mask for graph attention (None: all valid)."""
+        return None if self.all_valid else self.mask
+
+    def joint_mask(self, ndim: int) -> torch.Tensor | None:
+        """Joint mask broadcastable to a [B,J,D] (ndim 2) or [B,T,J,D] (ndim 3) tensor, or None."""
+        if self.all_valid:
+            return None
+        return self.mask[..., None] if ndim == 2 else self.mask[:, None, :, None]
+
+    def token_mask(self, T: int) -> torch.Tensor | None:
+        """[B,T,J] token mask for temporal attention, or None."""
+        return None if self.all_valid else self.mask[:, None, :].expand(self.mask.shape[0], T, self.mask.shape[1])
 
 
 class RestPoseEncoder(nn.Module):
@@ -34,11 +55,11 @@ class RestPoseEncoder(nn.Module):
         self.out_norm = nn.LayerNorm(dim)
 
     def forward(self, offset_a: torch.Tensor, names: torch.Tensor, g: GraphInputs) -> torch.Tensor:
-        m = g.mask[..., None]
-        x = (self.offset_proj(offset_a) + self.joint_t5proj(names)) * m
+        m = g.joint_mask(2)
+        x = masked(self.offset_proj(offset_a) + self.joint_t5proj(names), m)
         for layer in self.layers:
             x = layer(x, g)
-        return self.out_norm(x) * m
+        return masked(self.out_norm(x), m)
 
 
 class PoseEncoderLite(nn.Module):
@@ -60,17 +81,17 @@ class PoseEncoderLite(nn.Module):
 
     def forward(self, position: torch.Tensor, names: torch.Tensor, rest: torch.Tensor, g: GraphInputs,
                 checkpointed=None) -> torch.Tensor:
-        m = g.mask[:, None, :, None]
-        token_mask = g.mask[:, None, :].expand(position.shape[:3])
-        x = (self.in_proj(position) + self.joint_t5proj(names)[:, None]) * m
+        m = g.joint_mask(3)
+        token_mask = g.token_mask(position.shape[1])
+        x = masked(self.in_proj(position) + self.joint_t5proj(names)[:, None], m)
         rest_t = rest[:, None]
         for l, temporal in enumerate(self.temporal_blocks):
             if self.rest_film_blocks is not None:
-                x = self.rest_film_blocks[l](x, rest_t) * m
+                x = masked(self.rest_film_blocks[l](x, rest_t), m)
             x = temporal(x, token_mask) if checkpointed is None else checkpointed(temporal, x, token_mask)
             if self.graph_blocks is not None:
-                x = (x + per_frame_graph(self.graph_blocks[l], x, g)) * m
-        return self.out_norm(x) * m
+                x = masked(x + per_frame_graph(self.graph_blocks[l], x, g), m)
+        return masked(self.out_norm(x), m)
 
 
 class MemoryEncoder(nn.Module):
@@ -87,12 +108,12 @@ class MemoryEncoder(nn.Module):
 
     def forward(self, memory_pose: torch.Tensor, memory_rot6d: torch.Tensor, names: torch.Tensor,
                 rest: torch.Tensor, g: GraphInputs) -> torch.Tensor:
-        m = g.mask[:, None, :, None]
-        x = (self.pose_proj(memory_pose) + self.rot_proj(memory_rot6d) + self.joint_t5proj(names)[:, None]) * m
+        m = g.joint_mask(3)
+        x = masked(self.pose_proj(memory_pose) + self.rot_proj(memory_rot6d) + self.joint_t5proj(names)[:, None], m)
         rest_n = rest[:, None]
         for layer in self.layers:
             x = layer(x, rest_n, g)
-        return self.out_norm(x) * m
+        return masked(self.out_norm(x), m)
 
 
 class RotDecoder(nn.Module):
@@ -111,14 +132,14 @@ class RotDecoder(nn.Module):
 
     def forward(self, q_feat: torch.Tensor, names: torch.Tensor, rest: torch.Tensor, memory: torch.Tensor | None,
                 g: GraphInputs, checkpointed=None) -> torch.Tensor:
-        m = g.mask[:, None, :, None]
+        m = g.joint_mask(3)
         sem = self.joint_t5proj(names)[:, None]
         if self.init_proj is None:
             x = q_feat + sem
         else:
             x = self.init_proj(torch.cat([q_feat, sem.expand_as(q_feat)], dim=-1))
-        x = x * m
+        x = masked(x, m)
         rest_t = rest[:, None]
         for block in self.blocks:
             x = block(x, rest_t, memory, g) if checkpointed is None else checkpointed(block, x, rest_t, memory, g)
-        return self.head(x) * m
+        return masked(self.head(x), m)

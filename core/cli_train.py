@@ -1,0 +1,49 @@
+"""CLI subcommand ``pose2rot train`` (``register(subparsers)`` adds it; see core.training)."""
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers) -> None:
+    """Add ``train`` to an argparse subparsers object."""
+    p = subparsers.add_parser(
+        "train", help="train or fine-tune the network on BVH clips (needs torch)",
+        description="Train (or fine-tune with --init, or continue with --resume) the pose2rot network on BVH "
+                    "clips; checkpoints and config.yaml go to --out and work with solve --solver learned|hybrid.")
+    p.add_argument("data", nargs="+", help="BVH files or folders (every .bvh below)")
+    p.add_argument("--out", required=True, help="run directory (checkpoints, config.yaml, history, loss curves)")
+    p.add_argument("--config", help="small (default), full (the released shape) or an upstream CONFIG.yaml")
+    p.add_argument("--init", help="fine-tune this checkpoint (strict load; its shape and embedder are kept)")
+    steps = p.add_mutually_exclusive_group()
+    steps.add_argument("--steps", type=int, help="optimiser steps (default 2000)")
+    steps.add_argument("--epochs", type=int, help="epochs: passes over every clip's windows")
+    p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda; bf16 autocast on CUDA")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--holdout", nargs="+", default=[], metavar="CLIP",
+                   help="clips (file name or stem) held out and evaluated at the end")
+    p.add_argument("--holdout-split", type=float, default=0.0, metavar="FRACTION",
+                   help="hold out the last FRACTION of every clip whose rig has no --holdout clip (e.g. 0.25)")
+    p.add_argument("--embedder", choices=("t5", "hash"),
+                   help="joint-name embedder (default: hash, or t5 when --t5/$POSE2ROT_T5 is set; --init: its own)")
+    p.add_argument("--t5", help="T5 encoder directory or model id (t5 embedder)")
+    p.add_argument("--batch", type=int, help="clips per batch (default 8)")
+    p.add_argument("--lr", type=float, help="Adam learning rate after warm-up (default 2e-4)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--save-every", type=int, help="also keep RUN_DIR/step_N.pt every N steps (default: at the end)")
+    p.add_argument("--eval-every", type=int,
+                   help="every N steps, score the hybrid solver (ref protocol) on the held-out clips")
+    p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
+    p.set_defaults(func=_cmd_train)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .training.loop import run_training
+
+    result = run_training(
+        args.data, args.out, config=args.config, init=args.init, steps=args.steps, epochs=args.epochs,
+        device=args.device, resume=args.resume, holdout=args.holdout, holdout_split=args.holdout_split,
+        embedder=args.embedder, t5=args.t5, batch=args.batch, lr=args.lr, seed=args.seed,
+        save_every=args.save_every, eval_every=args.eval_every, threads=args.threads)
+    print(f"checkpoint: {result.checkpoint} (use: pose2rot solve TRACKS --solver hybrid --checkpoint "
+          f"{result.checkpoint})")
+    return 0

@@ -1,0 +1,349 @@
+"""The training loop of ``pose2rot train``: model, optimiser, schedule, checkpoints, curves.
+
+A run directory holds:
+- ``last.pt`` (latest) and ``step_NNNNNN.pt`` checkpoints in the upstream container
+  ``{model_state, optimizer_state, epoch}`` plus ``step`` and ``config: {params, embedder}``
+  (what ``core.checkpoint`` reads), so ``pose2rot solve --solver learned|hybrid --checkpoint
+  RUN_DIR/last.pt`` uses the right shape and joint-name embedder;
+- ``config.yaml``: upstream layout ``model: {target, params}`` plus ``embedder`` and ``train``;
+- ``history.json``: losses per logged step and held-out figures; ``loss_curves.png`` (matplotlib).
+
+Epochs: an epoch is ``ceil(windows / batch)`` steps, where ``windows`` covers every training clip
+once with non-overlapping windows; clips are drawn uniformly in any case.
+"""
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ..embeddings import HASH_FAMILY, check_embedder, embedder_family
+from ..errors import Pose2RotError
+from ..model import require_torch
+from .config import MODEL_TARGET, TrainConfig, model_params
+from .data import WindowSampler, collect_bvh, load_training_clips, split_clips
+from .holdout import evaluate_clips, holdout_report, mean_angle, max_position_error
+from .losses import loss_terms, total_loss
+
+LAST = "last.pt"
+LOG_TERMS = ("rot", "vel", "acc", "root", "tvar", "fk", "static")
+
+
+@dataclass
+class TrainResult:
+    """What a run produced. history: logged steps; holdout: held-out figures per evaluation."""
+
+    run_dir: Path
+    checkpoint: Path
+    steps: int
+    seconds: float
+    history: list[dict] = field(default_factory=list)
+    holdout: list[dict] = field(default_factory=list)
+    report: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+# ------------------------------------------------------------------------------- checkpoints
+def save_run_checkpoint(path: Path, model, optimizer, step: int, epoch: int) -> Path:
+    """Write the upstream container with ``step`` and our ``config`` entry (weights_only-safe)."""
+    torch = require_torch()
+    obj = {"model_state": model.state_dict(), "optimizer_state": optimizer.state_dict(), "epoch": int(epoch),
+           "step": int(step), "config": {"params": _plain_params(model.params), "embedder": model.embedder}}
+    tmp = path.with_suffix(".tmp")
+    torch.save(obj, str(tmp))
+    tmp.replace(path)
+    return path
+
+
+def _plain_params(params: dict) -> dict:
+    """Constructor params without ``num_memory`` when unset (absent from upstream configs)."""
+    return {k: v for k, v in params.items() if not (k == "num_memory" and v is None)}
+
+
+def write_config_yaml(path: Path, params: dict, embedder: str, config: TrainConfig, extra: dict) -> None:
+    """Upstream-layout YAML (``model: {target, params}``) plus ``embedder`` and ``train``."""
+    try:
+        import yaml
+    except ImportError:
+        raise Pose2RotError('writing config.yaml needs PyYAML: pip install "pose2rot-core[learned]"') from None
+    doc = {"model": {"target": MODEL_TARGET, "params": _plain_params(params)}, "embedder": embedder,
+           "train": dict(config.to_dict(), **extra)}
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+
+
+def plot_curves(path: Path, history: Sequence[dict], holdout: Sequence[dict]) -> bool:
+    """Loss curves (and held-out error when measured) as a PNG; False when matplotlib is missing."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    panels = 2 if holdout else 1
+    fig, axes = plt.subplots(1, panels, figsize=(6.5 * panels, 4.2), squeeze=False)
+    ax = axes[0, 0]
+    steps = [h["step"] for h in history]
+    for name in ("total",) + LOG_TERMS:
+        vals = [h.get(name, float("nan")) for h in history]
+        if any(v > 0 for v in vals):
+            ax.plot(steps, vals, label=name, lw=1.6 if name == "total" else 1.0)
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_title("training losses (unweighted terms, weighted total)")
+    ax.legend(fontsize=7)
+    if holdout:
+        ax = axes[0, 1]
+        hs = [h["step"] for h in holdout]
+        ax.plot(hs, [h["hybrid_ref"] for h in holdout], "o-", label="hybrid (ref)")
+        ax.axhline(holdout[0]["geometric_ref"], color="k", ls="--", label="geometric (ref)")
+        ax.axhline(0.7 * holdout[0]["geometric_ref"], color="g", ls=":", label="0.7 x geometric")
+        ax.set_xlabel("step")
+        ax.set_ylabel("held-out mean rotation error (°)")
+        ax.set_title("held-out error")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+# ------------------------------------------------------------------------------- setup
+def _resolve_embedder(requested: str | None, init_embedder: str | None, t5: str | None) -> str:
+    if init_embedder is not None:
+        return check_embedder(init_embedder, requested)
+    if requested is not None:
+        return embedder_family(requested)
+    import os
+
+    return embedder_family("t5") if (t5 or os.environ.get("POSE2ROT_T5")) else HASH_FAMILY
+
+
+def _build_model(params: dict, state: dict | None, embedder: str, where: str):
+    from ..checkpoint import check_state_matches
+    from ..model.network import Pose2RotMemoryRestModel
+
+    model = Pose2RotMemoryRestModel(**params)
+    if state is not None:
+        check_state_matches(model, state, params, where)
+        model.load_state_dict(state, strict=True)
+    model.embedder = embedder
+    return model
+
+
+def _lr_at(step: int, config: TrainConfig) -> float:
+    """Linear warm-up from 0 (first step lr/warm), then constant."""
+    return config.lr * min(1.0, (step + 1) / config.warmup_steps())
+
+
+def _steps_for(steps: int | None, epochs: int | None, sampler: WindowSampler, batch: int, default: int) -> int:
+    if steps is not None and epochs is not None:
+        raise Pose2RotError("give --steps or --epochs, not both")
+    if epochs is not None:
+        if epochs < 1:
+            raise Pose2RotError(f"--epochs must be at least 1, got {epochs}")
+        return epochs * math.ceil(sampler.windows_per_epoch() / batch)
+    return default if steps is None else steps
+
+
+# ------------------------------------------------------------------------------- the run
+def run_training(data: Sequence[str | Path], out: str | Path, *, config: str | None = None, init: str | None = None,
+                 steps: int | None = None, epochs: int | None = None, device: str = "auto", resume: bool = False,
+                 holdout: Sequence[str] = (), holdout_split: float = 0.0, embedder: str | None = None,
+                 t5: str | None = None, batch: int | None = None, lr: float | None = None, seed: int = 0,
+                 save_every: int | None = None, eval_every: int | None = None, threads: int | None = None,
+                 log: Callable[[str], None] = print, progress: bool = True) -> TrainResult:
+    """Train (or fine-tune, or resume) on BVH ``data``; see the CLI help of ``pose2rot train``."""
+    torch = require_torch()
+    from ..checkpoint import read_checkpoint
+    from ..model.network import batch_to_torch
+    from ..solvers.learned import resolve_device
+
+    t_start = time.perf_counter()
+    if threads:
+        torch.set_num_threads(int(threads))
+    dev = resolve_device(device)
+    run_dir = Path(out)
+    last = run_dir / LAST
+    history: list[dict] = []
+    held_log: list[dict] = []
+    opt_state = None
+    start_step = 0
+    if resume:
+        if not last.is_file():
+            raise Pose2RotError(f"--resume: '{last}' does not exist (nothing to resume in {run_dir})")
+        if init:
+            raise Pose2RotError("--resume continues a run; it cannot be combined with --init")
+        contents = read_checkpoint(last)
+        params, state = contents.params, contents.state
+        fam = check_embedder(contents.embedder, embedder)
+        blob = torch.load(str(last), map_location="cpu", weights_only=True)
+        opt_state, start_step = blob.get("optimizer_state"), int(blob.get("step") or 0)
+        prev = _read_json(run_dir / "history.json")
+        cfg = TrainConfig.from_dict(prev.get("train", {}))
+        history, held_log = prev.get("history", []), prev.get("holdout", [])
+        overrides = {k: v for k, v in (("batch", batch), ("lr", lr)) if v is not None}
+        cfg = TrainConfig.from_dict(dict(cfg.to_dict(), **overrides))
+        source = f"resumed from {last} at step {start_step}"
+    else:
+        if last.exists():
+            raise Pose2RotError(f"'{run_dir}' already holds a run ({LAST}); use --resume to continue it or another --out")
+        state = None
+        if init:
+            given = None if config is None else model_params(config)[0]
+            contents = read_checkpoint(init, given)
+            params, state = contents.params, contents.state
+            fam = _resolve_embedder(embedder, contents.embedder, t5)
+            source = f"fine-tuning {init} ({contents.config_source})"
+        else:
+            params, desc = model_params(config)
+            fam = _resolve_embedder(embedder, None, t5)
+            source = f"new model, {desc}"
+        cfg = TrainConfig(steps=1, seed=seed, **{k: v for k, v in (("batch", batch), ("lr", lr)) if v is not None})
+
+    paths = collect_bvh(data)
+    train_clips, held_clips, notes = split_clips(paths, holdout, holdout_split)
+    log(f"data: {len(train_clips)} training clip(s), {len(held_clips)} held out; embedder {fam}; device {dev}")
+    prepared = load_training_clips(train_clips, fam, t5, dev)
+    rng = np.random.default_rng([cfg.seed, start_step])
+    sampler = WindowSampler(prepared, cfg, rng)
+    notes += sampler.notes
+    default_steps = max(cfg.steps, start_step) if resume else 2000
+    total = _steps_for(steps, epochs, sampler, cfg.batch, default_steps)
+    cfg = TrainConfig.from_dict(dict(cfg.to_dict(), steps=total))
+    if total <= start_step:
+        raise Pose2RotError(f"the run is already at step {start_step}; give --steps larger than that to continue")
+    for n in notes:
+        log(f"note: {n}")
+
+    torch.manual_seed(cfg.seed + start_step)
+    model = _build_model(params, state, fam, init or str(last))
+    model.to(dev).train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=0.0)
+    if opt_state is not None:
+        optimizer.load_state_dict(opt_state)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    extra = {"data": [str(p) for p in paths], "holdout": [c.name for c in held_clips], "window": sampler.window,
+             "source": source}
+    write_config_yaml(run_dir / "config.yaml", params, fam, cfg, extra)
+    n_params = sum(p.numel() for p in model.parameters())
+    log(f"model: {n_params:,} parameters ({source}); {total - start_step} step(s) of batch {cfg.batch}, "
+        f"{sampler.window}-frame windows")
+
+    geometric = evaluate_clips(held_clips, "geometric") if held_clips else []
+    ckpt_every = min([n for n in (save_every, eval_every) if n] or [total])
+    per_epoch = max(1, math.ceil(sampler.windows_per_epoch() / cfg.batch))
+    autocast = dict(device_type=torch.device(dev).type, dtype=torch.bfloat16, enabled=torch.device(dev).type == "cuda")
+    bar = _Bar(total, start_step, progress)
+    log_every = max(1, (total - start_step) // 200)
+    t_train, cpu_train, eval_time = time.perf_counter(), time.process_time(), 0.0  # eval_time: held-out checks
+    for step in range(start_step, total):
+        lr_now = _lr_at(step, cfg)
+        for g in optimizer.param_groups:
+            g["lr"] = lr_now
+        batch_np = sampler.batch()
+        tb = batch_to_torch(batch_np, dev)
+        with torch.autocast(**autocast):
+            raw = model(tb)["pred_rot6d"]
+        terms = loss_terms(raw.float(), tb)
+        fk_w = cfg.fk_weight(step)
+        loss = total_loss(terms, cfg.weights, fk_w)
+        if not torch.isfinite(loss):
+            raise Pose2RotError(f"training diverged at step {step + 1} (loss {loss.item()}); lower --lr")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        optimizer.step()
+        done = step + 1
+        if done % log_every == 0 or done == total or step == start_step:
+            rec = {"step": done, "total": float(loss.item()), "lr": lr_now, "fk_weight": fk_w,
+                   "seconds": time.perf_counter() - t_train - eval_time,
+                   "cpu_seconds": time.process_time() - cpu_train}
+            rec.update({k: float(terms[k].item()) for k in LOG_TERMS})
+            history.append(rec)
+            bar.update(done, rec)
+        if done % ckpt_every == 0 or done == total:
+            epoch = done // per_epoch
+            save_run_checkpoint(last, model, optimizer, done, epoch)
+            if save_every and (done % save_every == 0 or done == total):
+                save_run_checkpoint(run_dir / f"step_{done:06d}.pt", model, optimizer, done, epoch)
+            if eval_every and held_clips and (done % eval_every == 0 or done == total):
+                t_eval = time.perf_counter()
+                held_log.append(_quick_holdout(held_clips, last, dev, geometric, done,
+                                               t_eval - t_train - eval_time, log))
+                eval_time += time.perf_counter() - t_eval
+            _write_json(run_dir / "history.json", {"train": cfg.to_dict(), "history": history, "holdout": held_log})
+    bar.close()
+    seconds = time.perf_counter() - t_train - eval_time
+    log(f"trained {total - start_step} step(s) in {seconds:.1f} s ({(total - start_step) / seconds:.2f} steps/s); "
+        f"checkpoint {last}")
+    result = TrainResult(run_dir, last, total, seconds, history, held_log, notes=notes)
+    if held_clips:
+        _, result.report = holdout_report(held_clips, last, dev, geometric)
+        (run_dir / "holdout.txt").write_text(result.report + "\n", encoding="utf-8")
+        log("held-out evaluation (geometric vs learned vs hybrid):\n" + result.report)
+    if plot_curves(run_dir / "loss_curves.png", history, held_log):
+        log(f"loss curves -> {run_dir / 'loss_curves.png'}")
+    else:
+        log("note: matplotlib is not installed: no loss_curves.png (history.json has the numbers)")
+    log(f"total time {time.perf_counter() - t_start:.1f} s")
+    return result
+
+
+def _quick_holdout(clips, ckpt: Path, device: str, geometric, step: int, seconds: float, log) -> dict:
+    """Hybrid (ref protocol) on the held-out clips against the geometric baseline."""
+    hybrid = evaluate_clips(clips, "hybrid", ckpt, protocols=("ref",), device=device)
+    rec = {"step": step, "train_seconds": seconds, "hybrid_ref": mean_angle(hybrid, "hybrid", "ref"),
+           "geometric_ref": mean_angle(geometric, "geometric", "ref"),
+           "hybrid_pos_err_max": max_position_error(hybrid, "hybrid")}
+    rec["ratio"] = rec["hybrid_ref"] / rec["geometric_ref"]
+    log(f"held-out at step {step}: hybrid {rec['hybrid_ref']:.2f}° vs geometric {rec['geometric_ref']:.2f}° (ref) "
+        f"= {rec['ratio']:.3f}x; max position error {rec['hybrid_pos_err_max']:.2g} % of height")
+    return rec
+
+
+class _Bar:
+    """tqdm bar with the losses (stderr terminal), else a line every 10 % of the run."""
+
+    def __init__(self, total: int, initial: int, enabled: bool) -> None:
+        self.total, self.tqdm, self.next_line, self.enabled = total, None, initial, enabled
+        self.step_line = max(1, (total - initial) // 10)
+        if enabled and sys.stderr.isatty():
+            try:
+                from tqdm import tqdm
+            except ImportError:
+                return
+            self.tqdm = tqdm(total=total, initial=initial, desc="train", unit="step", file=sys.stderr, dynamic_ncols=True)
+
+    def update(self, step: int, rec: dict) -> None:
+        if self.tqdm is not None:
+            self.tqdm.n = step
+            self.tqdm.set_postfix({k: f"{rec[k]:.3g}" for k in ("total", "rot", "fk")}, refresh=True)
+        elif self.enabled and (step >= self.next_line or step == self.total):
+            print(f"step {step}/{self.total}: loss {rec['total']:.4g} (rot {rec['rot']:.3g}, vel {rec['vel']:.3g}, "
+                  f"acc {rec['acc']:.3g}, tvar {rec['tvar']:.3g}, fk {rec['fk']:.3g} x{rec['fk_weight']:.3g}) "
+                  f"{rec['seconds']:.0f} s", file=sys.stderr, flush=True)
+            self.next_line = step + self.step_line
+
+    def close(self) -> None:
+        if self.tqdm is not None:
+            self.tqdm.close()
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_json(path: Path, obj: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(obj, indent=1), encoding="utf-8")
+    tmp.replace(path)

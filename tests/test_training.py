@@ -1,0 +1,226 @@
+"""``pose2rot train``: data pipeline (windows, yaw, static joints, mixed-rig batches), loss terms,
+schedule, and short end-to-end runs (train -> checkpoint -> solve --solver hybrid; fine-tuning
+from the released shape; resume). Synthetic BVH clips written here; CPU, one thread."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from _torch_helpers import TORCH_REASON
+
+torch = pytest.importorskip("torch", reason=TORCH_REASON)
+
+from pose2rot_core.bvh import read_bvh, write_bvh  # noqa: E402
+from pose2rot_core.cli import main  # noqa: E402
+from pose2rot_core.errors import Pose2RotError  # noqa: E402
+from pose2rot_core.rotations import axis_angle_to_matrix  # noqa: E402
+from pose2rot_core.skeleton import Skeleton  # noqa: E402
+from pose2rot_core.training import data as tdata  # noqa: E402
+from pose2rot_core.training.config import TrainConfig, model_params  # noqa: E402
+from pose2rot_core.training.losses import fk_positions, loss_terms, rot6d_to_matrix, total_loss  # noqa: E402
+
+torch.set_num_threads(1)
+
+
+def write_clip(path: Path, J: int, T: int, seed: int, frozen: int | None = None) -> Path:
+    """A smooth random motion on a J-joint chain-and-branch rig, written as BVH.
+    frozen: a joint that keeps one rotation for the whole clip."""
+    rng = np.random.default_rng(seed)
+    parents = [-1] + [max(0, j - 1 - (j % 3 == 0)) for j in range(1, J)]
+    rest = np.zeros((J, 3))
+    for j in range(1, J):
+        rest[j] = rest[parents[j]] + rng.normal(size=3) * 0.3 + [0, 1.0, 0]
+    sk = Skeleton(tuple(f"{'Arm' if j % 2 else 'Leg'}{j}" for j in range(J)), parents, rest)
+    t = np.linspace(0, 2 * np.pi, T)[:, None]
+    axes = rng.normal(size=(J, 3))
+    axes /= np.linalg.norm(axes, axis=-1, keepdims=True)
+    angles = 0.8 * np.sin(t * rng.uniform(0.5, 2.0, J) + rng.uniform(0, 6, J))
+    R = axis_angle_to_matrix(np.broadcast_to(axes, (T, J, 3)), angles)
+    if frozen is not None:
+        R[:, frozen] = R[0, frozen]
+    root = np.c_[np.sin(t[:, 0]), 1.0 + 0.1 * np.cos(t[:, 0]), t[:, 0]]
+    leaves = [j for j in range(J) if j not in parents]
+    write_bvh(path, sk, R, root, fps=30.0, order="ZXY", end_parents=np.array(leaves),
+              end_offsets=np.tile([0.0, 0.5, 0.0], (len(leaves), 1)))
+    return path
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("clips")
+    write_clip(d / "rig_a.bvh", 7, 64, 0, frozen=3)
+    write_clip(d / "rig_b.bvh", 11, 56, 1)
+    return d
+
+
+@pytest.fixture(scope="module")
+def sampler(clips) -> tdata.WindowSampler:
+    prepared = tdata.load_training_clips([read_bvh(clips / "rig_a.bvh"), read_bvh(clips / "rig_b.bvh")], "hash")
+    return tdata.WindowSampler(prepared, TrainConfig(steps=10, batch=2), np.random.default_rng(0))
+
+
+def to_torch(batch: dict) -> dict:
+    from pose2rot_core.model.network import batch_to_torch
+
+    return batch_to_torch(batch)
+
+
+# ------------------------------------------------------------------------------- data pipeline
+def test_static_joint_marking(clips, sampler):
+    clip = read_bvh(clips / "rig_a.bvh")
+    mask = tdata.static_joint_mask(clip.rotations, ref=5, degrees=2.0)
+    assert mask.tolist() == [j == 3 for j in range(7)]
+    R = np.broadcast_to(np.eye(3), (10, 2, 3, 3)).copy()
+    R[:, 1] = axis_angle_to_matrix(np.array([0.0, 0.0, 1.0]), np.radians(np.linspace(0, 2.5, 10)))
+    assert tdata.static_joint_mask(R, 0).tolist() == [True, False]  # 2.5° from frame 0 at the end
+    assert tdata.static_joint_mask(R, 5).tolist() == [True, True]  # within 2° of the middle frame
+    s = sampler.sample(clip=sampler.clips[0])
+    assert s["static_mask"].tolist() == mask.tolist() and s["rot_mask"].tolist() == (~mask).tolist()
+
+
+@pytest.mark.parametrize("yaw", [0.0, 0.7, 2.5, -1.9])
+def test_yaw_augmentation_keeps_fk_consistent(sampler, yaw):
+    clip = sampler.clips[1]
+    s = sampler.sample(clip=clip, start=3, ref=7, yaw=yaw, scale_factor=1.0)
+    s0 = sampler.sample(clip=clip, start=3, ref=7, yaw=0.0, scale_factor=1.0)
+    R_yaw = tdata.yaw_matrix(yaw)
+    np.testing.assert_allclose(s["position"], s0["position"] @ R_yaw.T, atol=1e-5)  # rotated positions
+    b = to_torch(tdata.collate([s]))
+    pos = fk_positions(rot6d_to_matrix(b["rot6d"].double()), b["fk_offset"].double(), b["parents"], b["depth"])
+    np.testing.assert_allclose(pos[0].numpy(), s["position"], atol=1e-5)  # FK of the yawed root rotation
+    np.testing.assert_allclose(s["ref_rot6d_a"], s["rot6d"][7])
+    assert np.allclose(s["rot6d"][:, 1:], s0["rot6d"][:, 1:])  # only the root rotation changes
+
+
+def test_batches_mix_rigs_with_padding_and_masks(sampler):
+    a = sampler.sample(clip=sampler.clips[0])
+    b = sampler.sample(clip=sampler.clips[1])
+    batch = tdata.collate([a, b])
+    assert batch["position"].shape == (2, 48, 11, 3) and batch["rot6d"].shape == (2, 48, 11, 6)
+    assert batch["joint_mask"].sum(1).tolist() == [7, 11]
+    assert not batch["rot_mask"][0, 7:].any() and not batch["position"][0, :, 7:].any()
+    assert (batch["graph_hop"][0, 7:] == 5).all() and batch["embedder"] == "hash-ngram-v1"
+    # per-sample normalisation: padding does not change a sample's loss
+    rng = np.random.default_rng(3)
+    raw = [torch.as_tensor(x["rot6d"] + rng.normal(scale=0.3, size=x["rot6d"].shape)).float() for x in (a, b)]
+    padded = torch.zeros(2, 48, 11, 6)
+    padded[0, :, :7], padded[1] = raw[0], raw[1]
+    both = loss_terms(padded, to_torch(batch))
+    alone = [loss_terms(r[None], to_torch(tdata.collate([x]))) for r, x in zip(raw, (a, b))]
+    for k in both:
+        assert float(both[k]) == pytest.approx((float(alone[0][k]) + float(alone[1][k])) / 2, rel=1e-4, abs=1e-7)
+
+
+def test_loss_terms_are_zero_for_a_perfect_prediction(sampler):
+    batch = to_torch(sampler.batch(3))
+    terms = loss_terms(batch["rot6d"].clone(), batch)
+    for name, value in terms.items():
+        assert float(value) < 1e-6, name
+    noisy = loss_terms(batch["rot6d"] + 0.1, batch)
+    assert all(float(noisy[k]) > 1e-4 for k in ("rot", "root", "fk"))
+    assert float(total_loss(noisy, TrainConfig().weights, 10.0)) > float(total_loss(noisy, TrainConfig().weights, 0.0))
+
+
+def test_schedule_warmup_fk_ramp_and_epochs(sampler):
+    from pose2rot_core.training.loop import _steps_for
+
+    assert sampler.windows_per_epoch() == 4  # 64 and 56 frames: two 48-frame windows each
+    assert _steps_for(None, 3, sampler, 2, 2000) == 6 and _steps_for(None, None, sampler, 2, 2000) == 2000
+    with pytest.raises(Pose2RotError, match="not both"):
+        _steps_for(5, 3, sampler, 2, 2000)
+    cfg = TrainConfig(steps=1000)
+    assert cfg.warmup_steps() == 100 and TrainConfig(steps=20000).warmup_steps() == 500
+    assert [cfg.fk_weight(s) for s in (0, 99, 100, 200, 300, 999)] == [0.0, 0.0, 0.0, 5.0, 10.0, 10.0]
+    from pose2rot_core.training.loop import _lr_at
+
+    assert _lr_at(0, cfg) == pytest.approx(2e-6) and _lr_at(99, cfg) == _lr_at(500, cfg) == 2e-4
+
+
+def test_holdout_split_and_short_clips(clips, tmp_path):
+    paths = tdata.collect_bvh([clips])
+    train, held, notes = tdata.split_clips(paths, holdout_split=0.25)
+    assert [c.num_frames for c in train] == [48, 42] and [c.num_frames for c in held] == [16, 14]
+    s = tdata.WindowSampler(tdata.load_training_clips(train, "hash"), TrainConfig(steps=1), np.random.default_rng(0))
+    assert s.window == 48 and s.notes == ["rig_b[0:42]: shorter than the 48-frame window, skipped"]
+    train, held, _ = tdata.split_clips(paths, holdout=["rig_a"], holdout_split=0.25)
+    assert [c.name for c in held] == ["rig_a", "rig_b[42:56]"]
+    with pytest.raises(Pose2RotError, match="not in the data: nope"):
+        tdata.split_clips(paths, holdout=["nope"])
+    s = tdata.WindowSampler(tdata.load_training_clips(train, "hash"), TrainConfig(steps=1), np.random.default_rng(0))
+    assert s.window == 42 and "shorter than 48 frames: windows of 42 frames" in s.notes[0]  # every clip is short
+
+
+# ------------------------------------------------------------------------------- end to end
+def test_train_checkpoint_then_solve_hybrid(clips, tmp_path, capsys):
+    from pose2rot_core.checkpoint import read_checkpoint
+    from pose2rot_core.solvers import solve
+    from pose2rot_core.tracks_io import tracks_from_bvh
+
+    run = tmp_path / "run"
+    rc = main(["train", str(clips), "--out", str(run), "--steps", "3", "--batch", "2", "--threads", "1",
+               "--holdout-split", "0.25", "--seed", "1"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "hybrid / geometric: rest" in out and (run / "holdout.txt").is_file()
+    contents = read_checkpoint(run / "last.pt")
+    assert contents.embedder == "hash-ngram-v1" and contents.params == model_params("small")[0]
+    blob = torch.load(str(run / "last.pt"), weights_only=True)
+    assert {"model_state", "optimizer_state", "epoch", "step"} <= set(blob) and blob["step"] == 3
+    import yaml
+
+    doc = yaml.safe_load((run / "config.yaml").read_text())
+    assert doc["model"]["params"]["q_dim"] == 64 and doc["embedder"] == "hash-ngram-v1"
+
+    assert main(["tracks", str(clips / "rig_b.bvh"), "--out", str(tmp_path / "t.npz")]) == 0
+    rc = main(["solve", str(tmp_path / "t.npz"), "--solver", "hybrid", "--checkpoint", str(run / "last.pt"),
+               "--device", "cpu", "--out", str(tmp_path / "o.bvh")])
+    assert rc == 0 and (tmp_path / "o.bvh").is_file()
+    tracks = tracks_from_bvh(read_bvh(clips / "rig_b.bvh"))
+    sol = solve(tracks, solver="hybrid", checkpoint=str(run / "last.pt"), device="cpu")
+    err = np.linalg.norm(sol.positions - tracks.positions, axis=-1).max() / tracks.skeleton.height
+    assert err < 1e-4  # exact positions (<= 0.01 % of height)
+
+    # resume continues from the last checkpoint; a second plain run into the same folder is refused
+    assert main(["train", str(clips), "--out", str(run), "--steps", "4", "--resume", "--threads", "1"]) == 0
+    assert torch.load(str(run / "last.pt"), weights_only=True)["step"] == 4
+    with pytest.raises(Pose2RotError, match="already holds a run"):
+        from pose2rot_core.training.loop import run_training
+
+        run_training([clips], run, steps=1, progress=False, log=lambda m: None)
+    # the hash-trained model refuses the other embedder
+    with pytest.raises(Pose2RotError, match="trained with the 'hash-ngram-v1'"):
+        run_training([clips], tmp_path / "ft", init=str(run / "last.pt"), embedder="t5", steps=1, log=lambda m: None)
+
+
+def test_fine_tune_from_the_released_shape(clips, tmp_path, monkeypatch):
+    """A bare state dict of the full released configuration (random weights) loads strictly and
+    trains one step; its T5 embedder is kept (embeddings faked: no t5-base in CI)."""
+    from pose2rot_core.checkpoint import read_checkpoint
+    from pose2rot_core.model.network import Pose2RotMemoryRestModel
+    from pose2rot_core.model.params import RELEASED_PARAMS, parameter_count
+    from pose2rot_core.training.loop import run_training
+
+    def fake_t5(names, embedder="t5", **kw):
+        assert embedder == "t5"
+        return np.stack([np.random.default_rng(abs(hash(n)) % 2**32).normal(size=768) for n in names]).astype(np.float32)
+
+    monkeypatch.setattr(tdata.embeddings, "embed_joint_names", fake_t5)
+    torch.manual_seed(0)
+    model = Pose2RotMemoryRestModel(**RELEASED_PARAMS)
+    assert sum(p.numel() for p in model.parameters()) == parameter_count(RELEASED_PARAMS) == 29_700_150
+    init = tmp_path / "released.pt"
+    torch.save(model.state_dict(), str(init))
+    del model
+    result = run_training([clips / "rig_a.bvh"], tmp_path / "ft", init=str(init), steps=1, batch=1,
+                          log=lambda m: None, progress=False)
+    contents = read_checkpoint(result.checkpoint)
+    assert contents.embedder == "t5" and contents.params["decoder_layers"] == 10
+    assert contents.params["decoder_use_cross_layers"] == 0
+    before = torch.load(str(init), weights_only=True)
+    changed = [k for k, v in contents.state.items() if not torch.equal(v, before[k])]
+    assert set(contents.state) == set(before) and changed  # same keys, weights moved
+    with pytest.raises(Pose2RotError, match="do not fit the model configuration"):
+        run_training([clips / "rig_a.bvh"], tmp_path / "ft2", init=str(init), config="small", steps=1,
+                     log=lambda m: None, progress=False)
