@@ -59,7 +59,10 @@ def _solver_options(args: argparse.Namespace) -> dict:
     else:
         if not args.checkpoint:
             raise Pose2RotError(f"--solver {args.solver} needs --checkpoint CKPT (a pose2rot checkpoint file)")
-        opts.update(checkpoint=args.checkpoint, config=args.config, t5=args.t5, device=args.device)
+        opts.update(checkpoint=args.checkpoint, config=args.config, t5=args.t5, device=args.device,
+                    precision=args.precision)
+        if args.window:
+            opts["window"] = args.window
         if args.solver == "hybrid":
             opts.update(twist=args.twist)
     if args.solver != "learned" and args.stretch is not None:
@@ -86,6 +89,9 @@ def _add_solver_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", help="learned/hybrid: upstream config YAML (default: inferred from the checkpoint)")
     p.add_argument("--t5", help="learned/hybrid: T5 encoder directory or model id for joint-name embeddings")
     p.add_argument("--device", default="auto", help="learned/hybrid: auto (CUDA when available), cpu or cuda")
+    p.add_argument("--precision", choices=("fp32", "bf16", "fp16"), default="fp32",
+                   help="learned/hybrid: autocast precision on GPU (default fp32)")
+    p.add_argument("--window", type=int, help="learned/hybrid: frames per network pass for long clips")
 
 
 def _reference_from_bvh(tracks, path: str, frame: int):

@@ -33,7 +33,13 @@ def solve_hybrid(tracks: Tracks, checkpoint: str | os.PathLike, config: str | os
     sub_l = None if progress is None else (lambda f, m: progress(0.7 * f, m))
     sub_g = None if progress is None else (lambda f, m: progress(0.7 + 0.3 * f, m))
     learned = solve_learned(tracks, checkpoint, config, progress=sub_l, missing=missing, **learned_opts)
-    sol = solve_geometric(tracks, twist_guess=learned.rotations, missing=missing, progress=sub_g, **options)
+    guess = learned.rotations
+    if tracks.reference_rotations is not None and tracks.reference_frame is not None:
+        # anchor the learned motion on the true reference pose: L_t L_ref^T R_ref cancels a constant
+        # per-joint offset of the prediction and is exact at the reference frame
+        at_ref = guess[tracks.reference_frame]
+        guess = guess @ (np.swapaxes(at_ref, -1, -2) @ tracks.reference_rotations)[None]
+    sol = solve_geometric(tracks, twist_guess=guess, missing=missing, progress=sub_g, **options)
     sol.report[:0] = learned.report
     sol.solver = "hybrid"
     return sol
