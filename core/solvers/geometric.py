@@ -46,6 +46,8 @@ TWIST_POLICIES = ("lookahead", "reference", "transport")
 REFERENCE_WEIGHT = 1.0
 #: relative weight of the reference term that breaks ties at collinear branching joints
 TIE_BREAK_WEIGHT = 1e-6
+#: weight of the reference when a joint's only targets lie behind zero-length joints
+CHAINED_WEIGHT = 0.1
 #: a child whose distance to its parent deviates by more than this fraction of its rest length
 #: (or which has no rest length but moves away) translates freely and does not aim its parent
 FREE_TRANSLATION_FRACTION = 0.25
@@ -135,11 +137,14 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
                 # the pair's normals as one more target: same optimum, but M has full rank even with
                 # two (or coplanar) targets, so the fast polar fit applies
                 M = M + np.einsum("ti,tj->tij", np.cross(obs[:, a], obs[:, b]), np.cross(src[:, a], src[:, b]))
-                if _collinear(src[0]):  # the fit leaves the roll about the common axis free
+                # targets behind zero-length joints need not be hit exactly (those joints aim
+                # themselves): there the reference steadies a poorly conditioned fit
+                chained = all(t.chain for t in primary)
+                if chained or _collinear(src[0]):  # the fit leaves the roll about the common axis free
                     tie = desired * np.einsum("tni,tni->t", src, src)[:, None, None]
                     if secondary:
                         tie = tie + _alignment(_observed(secondary, P, tracks, j), _sources(secondary, guess))
-                    M = M + TIE_BREAK_WEIGHT * tie
+                    M = M + (CHAINED_WEIGHT if chained else TIE_BREAK_WEIGHT) * tie
                 G[:, j] = best_fit_rotation(M)
             else:
                 extra = _alignment(_observed(secondary, P, tracks, j), _sources(secondary, guess)) if secondary else None
