@@ -20,7 +20,7 @@ def clip_path() -> Path:
     for p in (ROOT / "examples" / CLIP_NAME, ROOT.parent / "shared" / "data" / "bvh" / CLIP_NAME):
         if p.is_file():
             return p
-    pytest.skip(f"{CLIP_NAME} not found in examples/ or /work/shared/data/bvh")
+    pytest.skip(f"{CLIP_NAME} not found in examples/ or ../shared/data/bvh")
 
 
 def import_clip(path: Path | None = None, frames: int | None = None) -> bpy.types.Object:

@@ -1,7 +1,7 @@
 """Learned and hybrid solvers from Blender through the external-Python mode, with a tiny model.
 
-The external interpreter needs torch: POSE2ROT_LEARNED_PYTHON, else /work/venvs/core/bin/python or
-.venv/bin/python when present (skipped with a reason otherwise)."""
+The external interpreter needs torch: POSE2ROT_LEARNED_PYTHON, else the repository's .venv/bin/python
+(which scripts/test.sh creates with torch; skipped with a reason otherwise)."""
 from __future__ import annotations
 
 import importlib
@@ -30,8 +30,7 @@ save_checkpoint(sys.argv[1], m)
 
 
 def _torch_python() -> str | None:
-    candidates = [os.environ.get("POSE2ROT_LEARNED_PYTHON", ""), "/work/venvs/core/bin/python",
-                  str(ROOT / ".venv" / "bin" / "python")]
+    candidates = [os.environ.get("POSE2ROT_LEARNED_PYTHON", ""), str(ROOT / ".venv" / "bin" / "python")]
     for py in candidates:
         if py and Path(py).is_file() and subprocess.run([py, "-c", "import torch"], capture_output=True).returncode == 0:
             return py
