@@ -15,6 +15,7 @@ error (% of height) and mean local-rotation error (degrees, all bones) vs the fi
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import subprocess
 import sys
@@ -35,27 +36,8 @@ def install_extension():
         subprocess.run([sys.executable, str(ROOT / "build.py")], check=True, cwd=ROOT)
         zips = sorted((ROOT / "dist").glob("pose2rot-*.zip"))
     bpy.ops.extensions.package_install_files(filepath=str(zips[-1]), repo="user_default", enable_on_install=True)
-    import importlib
 
     return importlib.import_module("bl_ext.user_default.pose2rot.empties")
-
-
-def pose_data(obj, frames):
-    """World heads [T,N,3], tails [T,N,3] and basis rotations [T,N,3,3] per frame (pose.bones order)."""
-    scene = bpy.context.scene
-    n = len(obj.pose.bones)
-    mw = np.array(obj.matrix_world)
-    h3, m16 = np.empty(3 * n, np.float32), np.empty(16 * n, np.float32)
-    heads, tails, rots = np.empty((len(frames), n, 3)), np.empty((len(frames), n, 3)), np.empty((len(frames), n, 3, 3))
-    for t, f in enumerate(frames):
-        scene.frame_set(int(f))
-        obj.pose.bones.foreach_get("head", h3)
-        heads[t] = h3.reshape(n, 3) @ mw[:3, :3].T + mw[:3, 3]
-        obj.pose.bones.foreach_get("tail", h3)
-        tails[t] = h3.reshape(n, 3) @ mw[:3, :3].T + mw[:3, 3]
-        obj.pose.bones.foreach_get("matrix_basis", m16)
-        rots[t] = m16.reshape(n, 4, 4).transpose(0, 2, 1)[:, :3, :3]
-    return heads, tails, rots
 
 
 def rest_copy(src, name):
@@ -66,7 +48,7 @@ def rest_copy(src, name):
 
 
 def accuracy(obj, frames, heads_ref, rots_ref, height):
-    heads, _, rots = pose_data(obj, frames)
+    heads, _, rots = _rig().sample_pose(obj, frames)
     pos = 100 * np.linalg.norm(heads - heads_ref, axis=-1) / height
     c = (np.einsum("tnij,tnij->tn", rots, rots_ref) - 1) / 2
     ang = np.degrees(np.arccos(np.clip(c, -1, 1)))
@@ -106,7 +88,6 @@ def blender_way(obj, col, frames):
 def stage_times(src, col, frames):
     """Seconds of the operator's stages on a fresh rest copy: read (armature + empties), core solve,
     convert to pose channels, write keys."""
-    import importlib
 
     pipeline = importlib.import_module("bl_ext.user_default.pose2rot.pipeline")
     convert = importlib.import_module("bl_ext.user_default.pose2rot.convert")
@@ -142,7 +123,7 @@ def main() -> None:
     last = int(round(src.animation_data.action.frame_range[1]))
     scene.frame_start, scene.frame_end = 1, min(last, args.frames) if args.frames else last
     frames = np.arange(scene.frame_start, scene.frame_end + 1)
-    heads, tails, rots = pose_data(src, frames)
+    heads, tails, rots = _rig().sample_pose(src, frames)
     names = [pb.name for pb in src.pose.bones]
     leaves = [i for i, pb in enumerate(src.pose.bones) if not pb.children]
     col = bpy.data.collections.new("tracks")
@@ -176,6 +157,11 @@ def main() -> None:
           "write keys {:.3f} s".format(*stages))
     print(f"speed-up: {t_blender / t_ours:.1f}x (goal >= 50x); first call of the session {t_cold:.3f} s "
           f"({t_blender / t_cold:.1f}x)")
+
+
+def _rig():
+    """The installed extension's rig module (bulk pose sampling)."""
+    return importlib.import_module("bl_ext.user_default.pose2rot.rig")
 
 
 if __name__ == "__main__":

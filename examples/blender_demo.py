@@ -11,6 +11,7 @@ armature with ``pose2rot.solve_rotations``, save the file and print accuracy and
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import subprocess
 import sys
@@ -33,33 +34,12 @@ def install_extension() -> None:
     bpy.ops.extensions.package_install_files(filepath=str(zips[-1]), repo="user_default", enable_on_install=True)
 
 
-def sample_pose(obj, frames):
-    """World heads, tails [T,N,3] and basis rotations [T,N,3,3] of every pose bone per frame."""
-    scene = bpy.context.scene
-    n = len(obj.pose.bones)
-    mw = np.array(obj.matrix_world)
-    v3, m16 = np.empty(3 * n, np.float32), np.empty(16 * n, np.float32)
-    heads, tails, rots = (np.empty((len(frames), n, 3)), np.empty((len(frames), n, 3)),
-                          np.empty((len(frames), n, 3, 3)))
-    for t, f in enumerate(frames):
-        scene.frame_set(int(f))
-        obj.pose.bones.foreach_get("head", v3)
-        heads[t] = v3.reshape(n, 3) @ mw[:3, :3].T + mw[:3, 3]
-        obj.pose.bones.foreach_get("tail", v3)
-        tails[t] = v3.reshape(n, 3) @ mw[:3, :3].T + mw[:3, 3]
-        obj.pose.bones.foreach_get("matrix_basis", m16)
-        rots[t] = m16.reshape(n, 4, 4).transpose(0, 2, 1)[:, :3, :3]
-    return heads, tails, rots
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clip", default=str(ROOT / "examples" / "cmu_08_01.bvh"))
     ap.add_argument("--out", default=str(ROOT / "out" / "demo.blend"))
     args = ap.parse_args()
     install_extension()
-    import importlib
-
     empties = importlib.import_module("bl_ext.user_default.pose2rot.empties")
     bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
     scene = bpy.context.scene
@@ -67,7 +47,7 @@ def main() -> int:
     src = bpy.context.active_object
     scene.frame_start, scene.frame_end = 1, int(round(src.animation_data.action.frame_range[1]))
     frames = np.arange(scene.frame_start, scene.frame_end + 1)
-    heads, tails, rots = sample_pose(src, frames)
+    heads, tails, rots = _rig().sample_pose(src, frames)
 
     names = [pb.name for pb in src.pose.bones]
     leaves = [i for i, pb in enumerate(src.pose.bones) if not pb.children]
@@ -85,7 +65,7 @@ def main() -> int:
         return 1
     seconds = time.perf_counter() - t0
 
-    got_heads, _, got_rots = sample_pose(rig, frames)
+    got_heads, _, got_rots = _rig().sample_pose(rig, frames)
     height = float(np.ptp(heads.reshape(-1, 3), axis=0).max())
     pos_err = 100 * np.linalg.norm(got_heads - heads, axis=-1) / height
     cos = (np.einsum("tnij,tnij->tn", got_rots, rots) - 1) / 2
@@ -101,6 +81,11 @@ def main() -> int:
           f"(non-leaf); bone heads: mean {pos_err.mean():.2e} %, max {pos_err.max():.2e} % of height")
     print(f"saved {out}")
     return 0
+
+
+def _rig():
+    """The installed extension's rig module (bulk pose sampling)."""
+    return importlib.import_module("bl_ext.user_default.pose2rot.rig")
 
 
 if __name__ == "__main__":

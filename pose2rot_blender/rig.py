@@ -107,3 +107,23 @@ def current_local_rotations(obj: bpy.types.Object, rig: Rig) -> np.ndarray:
     row = {pb.name: i for i, pb in enumerate(pbones)}
     pose = _orthonormal(pose[[row[n] for n in rig.bone_names]])
     return local_rotations_from_pose(pose, rig.rest.rest_rotations, rig.skeleton.parents)
+
+
+def sample_pose(obj: bpy.types.Object, frames) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """World heads [T,N,3], tails [T,N,3] and basis rotations [T,N,3,3] of every pose bone (in
+    ``obj.pose.bones`` order) at each of ``frames``, read in bulk per frame."""
+    scene = bpy.context.scene
+    n = len(obj.pose.bones)
+    mw = np.array(obj.matrix_world, np.float64)
+    v3, m16 = np.empty(3 * n, np.float32), np.empty(16 * n, np.float32)
+    heads, tails = np.empty((len(frames), n, 3)), np.empty((len(frames), n, 3))
+    rots = np.empty((len(frames), n, 3, 3))
+    for t, f in enumerate(frames):
+        scene.frame_set(int(f))
+        obj.pose.bones.foreach_get("head", v3)
+        heads[t] = v3.reshape(n, 3) @ mw[:3, :3].T + mw[:3, 3]
+        obj.pose.bones.foreach_get("tail", v3)
+        tails[t] = v3.reshape(n, 3) @ mw[:3, :3].T + mw[:3, 3]
+        obj.pose.bones.foreach_get("matrix_basis", m16)
+        rots[t] = m16.reshape(n, 4, 4).transpose(0, 2, 1)[:, :3, :3]
+    return heads, tails, rots
