@@ -330,6 +330,47 @@ def test_no_flips_where_the_smallest_swing_flips():
     assert err_look.max() < 10.0 and err_look.mean() < err_ref.mean()
 
 
+def test_quick_turn_of_a_child_is_shared_with_a_carried_parent_roll():
+    """The forearm folds back onto the upper arm (its roll is not defined by a swing from the rest
+    direction, so it is carried) while the bent hand turns quickly about the forearm: the turn is split
+    between forearm roll and hand, with less total motion than leaving it all to the hand."""
+    T = 30
+    rest = np.array([[0, 0, 0], [0.3, 0, 0], [0.6, 0, 0], [0.8, 0, 0]])
+    sk = Skeleton(("upper", "lower", "hand", "finger"), np.array([-1, 0, 1, 2]), rest)
+    psi = np.radians(90.0) / (1.0 + np.exp(-(np.arange(T) - T / 2) * 1.5))  # 90 degrees in ~4 frames
+    R = np.broadcast_to(np.eye(3), (T, 4, 3, 3)).copy()
+    R[:, 1] = basic_rotation(2, np.full(T, np.radians(175.0)))
+    R[:, 2] = basic_rotation(0, psi) @ basic_rotation(2, np.full(T, np.radians(40.0))) @ basic_rotation(0, -psi)
+    _, P = forward_kinematics(sk, R, np.zeros((T, 3)))
+    sol = solve(Tracks(skeleton=sk, positions=P, fps=30.0), twist="reference")
+    assert max_position_error(sol, P) < 1e-6 * sk.height
+
+    def steps(rot):
+        return np.degrees(geodesic_angle(rot[1:], rot[:-1]))
+
+    assert steps(sol.rotations[:, 1]).max() > 3.0                       # the forearm rolls along
+    assert steps(sol.rotations[:, 2]).max() < 0.85 * steps(R[:, 2]).max()   # the hand turns less
+    total = (steps(sol.rotations[:, 1:3]) ** 2).sum()
+    assert total < (steps(R[:, 1:3]) ** 2).sum()
+
+
+def test_sibling_order_does_not_change_a_compromise_fit():
+    """A joint whose only targets sit behind a zero-length joint gets a compromise fit; listing the
+    children in another order (as Blender may) gives the same rotations."""
+    rng = np.random.default_rng(5)
+    names = ("root", "hub", "a", "b", "c")
+    rest = {"root": [0, 0, 0], "hub": [0, 0, 0], "a": [0.5, 0.1, 0], "b": [0.1, 0.6, 0.2], "c": [-0.4, 0.2, 0.5]}
+    R = smooth_rotations(rng, 25, 5)
+    solved = []
+    for order in (("root", "hub", "a", "b", "c"), ("root", "hub", "c", "a", "b")):
+        parents = np.array([-1, 0, 1, 1, 1])
+        sk = Skeleton(order, parents, np.array([rest[n] for n in order], float))
+        _, P = forward_kinematics(sk, R[:, [names.index(n) for n in order]], np.zeros((25, 3)))
+        sol = solve(Tracks(skeleton=sk, positions=P, fps=30.0))
+        solved.append(sol.rotations[:, [order.index(n) for n in names]])
+    assert np.degrees(geodesic_angle(solved[0], solved[1])).max() < 1e-6
+
+
 def test_progress_reaches_one():
     sk, R, root, P = branch_clip(T=5)
     calls = []

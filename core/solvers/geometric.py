@@ -132,11 +132,7 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
             src = _sources(primary, guess)  # [T,n,3] in joint j's frame
             obs = _observed(primary, P, tracks, j)
             if len(primary) >= 2:
-                M = np.einsum("tni,tnj->tij", obs, src)
-                a, b = _widest_pair(src[0])
-                # the pair's normals as one more target: same optimum, but M has full rank even with
-                # two (or coplanar) targets, so the fast polar fit applies
-                M = M + np.einsum("ti,tj->tij", np.cross(obs[:, a], obs[:, b]), np.cross(src[:, a], src[:, b]))
+                M = _pairwise_alignment(obs, src)
                 # targets behind zero-length joints need not be hit exactly (those joints aim
                 # themselves): there the reference steadies a poorly conditioned fit
                 chained = all(t.chain for t in primary)
@@ -233,11 +229,15 @@ def _collect_targets(skel: Skeleton, zero_len: np.ndarray, free: np.ndarray, mis
     return [[] if missing[j] else gather(j, ()) for j in range(skel.num_joints)]
 
 
-def _widest_pair(src: np.ndarray) -> tuple[int, int]:
-    """Indices of the two target offsets [n,3] spanning the largest parallelogram."""
-    area = np.linalg.norm(np.cross(src[:, None], src[None]), axis=-1)
-    a, b = np.unravel_index(int(np.argmax(area)), area.shape)
-    return int(a), int(b)
+def _pairwise_alignment(obs: np.ndarray, src: np.ndarray) -> np.ndarray:
+    """[T,3,3] Wahba matrix of targets ``src`` [T,n,3] (joint frame) seen at ``obs`` [T,n,3] (world),
+    plus the normals of every pair of targets: the same optimum when the targets are consistent,
+    but full rank even for two (or coplanar) targets, so the fast polar fit applies. Summing over
+    all pairs keeps the fit independent of the order of the children."""
+    a, b = np.triu_indices(obs.shape[1], 1)
+    obs_all = np.concatenate([obs, np.cross(obs[:, a], obs[:, b])], 1)
+    src_all = np.concatenate([src, np.cross(src[:, a], src[:, b])], 1)
+    return np.einsum("tni,tnj->tij", obs_all, src_all)
 
 
 def _collinear(src: np.ndarray, tol: float = 1e-3) -> bool:
@@ -308,6 +308,7 @@ def _aim_with_twist(j: int, src: np.ndarray, obs: np.ndarray, desired: np.ndarra
         trust[tracks.reference_frame] = 1.0  # the reference pose itself is exact there
     if trust.min() < 1.0:
         carried = _transport_roll(base, s_hat, d_hat, tracks.reference_frame)
+        carried = carried + _shared_roll(carried, base, s_hat, aimed, targets, P, tracks, guess)
         phi = carried + _continuous_roll(phi - carried, trust, tracks.fps)
     elif not phi.any():
         return base
@@ -340,6 +341,38 @@ def _gaussian_blur(x: np.ndarray, sigma: float) -> np.ndarray:
         c = np.concatenate([[0], np.cumsum(pad)])
         x = (c[2 * r + 1:] - c[:-2 * r - 1]) / (2 * r + 1)
     return x
+
+
+def _shared_roll(carried: np.ndarray, base: np.ndarray, s_hat: np.ndarray, aimed: _Target,
+                 targets: list[list[_Target]], P: np.ndarray, tracks: Tracks, guess: np.ndarray) -> np.ndarray:
+    """Roll [T] added to the carried roll so that this joint shares, with the child it aims, the turns
+    of the child's targets about this bone (a wrist flick): per frame the split minimising
+    (own roll step)^2 + (child's step)^2, the child turning about 2 sin(theta/2) per radian at a bend
+    theta from its reference. Without it a carried roll leaves every such turn to the child.
+    Anchored (zero) at the reference frame, like the carried roll."""
+    T = base.shape[0]
+    if T < 2 or aimed.is_end or not targets[aimed.index]:
+        return np.zeros(T)
+    c = aimed.index
+    sub = targets[c]
+    to_child = np.broadcast_to(np.eye(3), (T, 3, 3))
+    for z in aimed.chain + (c,):
+        to_child = to_child @ guess[:, z]
+    ref_dir = normalize(np.einsum("tab,tnb->ta", to_child, normalize(_sources(sub, guess))))  # joint frame
+    G = axis_angle_to_matrix(np.einsum("tab,tb->ta", base, s_hat), carried) @ base
+    seen = normalize(np.einsum("tba,tb->ta", G, normalize(_observed(sub, P, tracks, c)).sum(1)))
+    # azimuth of the child's targets about this bone, against a fixed perpendicular of the bone
+    e1 = normalize(np.cross(s_hat, np.where(np.abs(s_hat[:, :1]) < 0.9, [[1.0, 0, 0]], [[0, 1.0, 0]])))
+    e2 = np.cross(s_hat, e1)
+    azimuth = np.arctan2(np.einsum("ta,ta->t", seen, e2), np.einsum("ta,ta->t", seen, e1))
+    turn = np.angle(np.exp(1j * np.diff(azimuth)))
+    cos_bend = np.clip(np.einsum("ta,ta->t", seen, ref_dir), -1.0, 1.0)
+    w = 2.0 * (1.0 - 0.5 * (cos_bend[1:] + cos_bend[:-1]))  # (2 sin(theta/2))^2, mid-step
+    # no azimuth where the targets lie on the bone axis
+    along = np.abs(np.einsum("ta,ta->t", seen, s_hat))
+    w = w * (along[1:] < 0.999) * (along[:-1] < 0.999)
+    phi = np.concatenate([[0.0], np.cumsum(w / (1.0 + w) * turn)])
+    return phi - phi[0 if tracks.reference_frame is None else tracks.reference_frame]
 
 
 def _child_term(aimed: _Target, targets: list[list[_Target]], translating: np.ndarray, P: np.ndarray,
