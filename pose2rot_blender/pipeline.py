@@ -26,6 +26,8 @@ PREVIOUS_ACTION_KEY = "pose2rot_previous_action"
 PREVIOUS_SLOT_KEY = "pose2rot_previous_slot"
 PREVIOUS_MODES_KEY = "pose2rot_previous_rotation_modes"
 MADE_BY_KEY = "pose2rot"
+#: a tip track staying within this fraction of the height of its bone's head gives no direction
+ZERO_TIP_FRACTION = 1e-5
 
 
 @dataclass
@@ -74,6 +76,18 @@ def match_rig(rig: rig_io.Rig, objects: list[bpy.types.Object]) -> NameMatch:
     return match_names(rig.bone_names, [o.name for o in objects], rig.leaves)
 
 
+def _tips_on_heads(tips: np.ndarray, heads: np.ndarray, height: float) -> np.ndarray:
+    """[K] True for tip tracks [T,K,3] that never leave their bone's head track [T,K,3].
+
+    Such a tip (a zero-length BVH End Site) shows no direction, while the bone's tail is one the
+    importer made up (Blender lengthens zero-length bones): it must not aim the bone. The core
+    skips zero-length End Sites the same way.
+    """
+    gap = np.linalg.norm(tips - heads, axis=-1)
+    seen = np.isfinite(gap)
+    return seen.any(axis=0) & (np.where(seen, gap, 0.0).max(axis=0) <= ZERO_TIP_FRACTION * height)
+
+
 def gather_tracks(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types.Collection | None,
                   settings: SolveSettings) -> tuple[rig_io.Rig, Tracks, NameMatch]:
     """Read the armature and the tracks (armature space, internal joint order)."""
@@ -111,9 +125,12 @@ def gather_tracks(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy
     end_kw = {}
     if end_bones:
         parents = np.array([skel.names.index(b) for b in end_bones], np.int64)
-        end_kw = dict(end_positions=arm[:, len(joint_idx):], end_parents=parents,
-                      end_rest_offsets=rig.tails[parents] - skel.rest_positions[parents],
-                      end_names=tuple(match.end_to_track[b] for b in end_bones))
+        end_pos = arm[:, len(joint_idx):]
+        keep = ~_tips_on_heads(end_pos, pos[:, parents], skel.height)
+        if keep.any():
+            end_kw = dict(end_positions=end_pos[:, keep], end_parents=parents[keep],
+                          end_rest_offsets=(rig.tails[parents] - skel.rest_positions[parents])[keep],
+                          end_names=tuple(match.end_to_track[b] for b, k in zip(end_bones, keep) if k))
     tracks = Tracks(skeleton=skel, positions=pos, fps=scene.render.fps / scene.render.fps_base, up_axis="z",
                     reference_frame=None if reference is None else settings.reference_frame - settings.frame_start,
                     reference_rotations=reference, **end_kw)

@@ -36,14 +36,10 @@ def _dev_clips() -> list:
     """examples/*.bvh plus the shared dev clips when this machine has them."""
     found = {p.name: p for p in sorted((ROOT.parent / "shared" / "data" / "bvh").glob("*.bvh"))}
     found.update({p.name: p for p in sorted((ROOT / "examples").glob("*.bvh"))})
-    marks = {"xia_neutral_01-000.bvh": pytest.mark.xfail(
-        strict=True, reason="hands whose children are all zero-length: twist differs up to 1.9 deg from the "
-                            "float64 command line (float32 keys); positions exact")}
-    return [pytest.param(p, id=name, marks=marks.get(name, ())) for name, p in sorted(found.items())]
+    return [pytest.param(p, id=name) for name, p in sorted(found.items())]
 
 
-@pytest.mark.parametrize("path", _dev_clips())
-def test_rotations_match_the_command_line(path):
+def _matches_the_command_line(path) -> None:
     """The same tracks (Import Tracks of the BVH: the core's FK joints and End Sites) solved in
     Blender and by the core alone give the same local rotations (<= 0.5 deg) and exact heads."""
     assert bpy.ops.pose2rot.import_tracks(filepath=str(path), collection_name="tracks") == {'FINISHED'}
@@ -63,6 +59,74 @@ def test_rotations_match_the_command_line(path):
     L_file = C @ clip.rotations[:, order] @ C.T
     assert abs(angle_deg(L_blender, L_file).mean() - angle_deg(L_core, L_file).mean()) < 0.05
     assert angle_deg(L_blender, L_core).max() <= 0.5
+
+
+@pytest.mark.parametrize("path", _dev_clips())
+def test_rotations_match_the_command_line(path):
+    _matches_the_command_line(path)
+
+
+def test_zero_length_end_sites_do_not_aim(tmp_path):
+    """A hand whose children are zero-length joints with zero-length End Sites: Blender's importer
+    lengthens those bones, but their tip tracks sit on the heads and must not aim the hand."""
+    rng = np.random.default_rng(4)
+    T = 60
+    t = np.arange(T)[:, None, None] / 30.0
+    angles = 40.0 * np.sin(2.0 * np.pi * rng.uniform(0.2, 0.6, (7, 3)) * t + rng.uniform(0, 6.3, (7, 3)))  # degrees
+    rows = [" ".join(f"{v:.4f}" for v in np.concatenate([[0.0, 10.0, 0.0], a.ravel()])) for a in angles]
+    text = """HIERARCHY
+ROOT Hips
+{
+  OFFSET 0 0 0
+  CHANNELS 6 Xposition Yposition Zposition Zrotation Yrotation Xrotation
+  JOINT Leg
+  {
+    OFFSET 0 -4 0
+    CHANNELS 3 Zrotation Yrotation Xrotation
+    End Site
+    {
+      OFFSET 0 -5 0
+    }
+  }
+  JOINT Arm
+  {
+    OFFSET 5 0 0
+    CHANNELS 3 Zrotation Yrotation Xrotation
+    JOINT Hand
+    {
+      OFFSET 3.5 0 0
+      CHANNELS 3 Zrotation Yrotation Xrotation
+      JOINT FingerBase
+      {
+        OFFSET 0 0 0
+        CHANNELS 3 Zrotation Yrotation Xrotation
+        JOINT Index1
+        {
+          OFFSET 0.7 0 0
+          CHANNELS 3 Zrotation Yrotation Xrotation
+          End Site
+          {
+            OFFSET 0 0 0
+          }
+        }
+      }
+      JOINT Thumb
+      {
+        OFFSET 0 0 0
+        CHANNELS 3 Zrotation Yrotation Xrotation
+        End Site
+        {
+          OFFSET 0 0 0
+        }
+      }
+    }
+  }
+}
+MOTION
+"""
+    path = tmp_path / "zero_tips.bvh"
+    path.write_text(text + f"Frames: {T}\nFrame Time: 0.0333333\n" + "\n".join(rows) + "\n")
+    _matches_the_command_line(path)
 
 
 def test_quaternion_keys_are_continuous_and_bulk(solved):
