@@ -74,13 +74,15 @@ def _solver_options(args: argparse.Namespace) -> dict:
 
 def _add_solver_arguments(p: argparse.ArgumentParser) -> None:
     from .solvers import SOLVERS
-    from .solvers.geometric import TWIST_POLICIES
+    from .solvers.geometric import STRETCH_MODES, TWIST_POLICIES
 
     p.add_argument("--solver", choices=SOLVERS, default="geometric", help="default: geometric (no torch needed)")
     p.add_argument("--twist", choices=TWIST_POLICIES, default="reference",
                    help="roll policy of the geometric/hybrid solver (default: reference)")
-    p.add_argument("--stretch", choices=("auto", "off"),
-                   help="auto: solve translation of joints whose distance to the parent changes; off: rigid bones "
+    p.add_argument("--stretch", choices=STRETCH_MODES,
+                   help="auto: solve the translation of joints whose distance to the parent changes over the clip, "
+                        "keep the rig's bone lengths elsewhere; exact: also translate bones whose length differs "
+                        "from the tracks, so every joint lands on its track; off: rigid bones "
                         "(default: auto, or rigid bones when the tracks are smoothed)")
     p.add_argument("--smooth", default="auto",
                    help="auto: smooth only measurably noisy tracks (clean mocap is untouched); off; or a number: "

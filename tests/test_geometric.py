@@ -18,7 +18,7 @@ from pose2rot_core.bvh import read_bvh
 from pose2rot_core.errors import Pose2RotError
 from pose2rot_core.evaluate import count_flips, evaluate_clip
 from pose2rot_core.fk import forward_kinematics
-from pose2rot_core.rotations import axis_angle_to_matrix, basic_rotation, geodesic_angle, rotation_between
+from pose2rot_core.rotations import axis_angle_to_matrix, basic_rotation, geodesic_angle, normalize, rotation_between
 from pose2rot_core.skeleton import Skeleton
 from pose2rot_core.solvers import solve as solve_with_cleaning
 from pose2rot_core.solvers.geometric import TWIST_POLICIES
@@ -282,10 +282,37 @@ def test_stretch_off_keeps_bone_lengths_and_reports():
     cos = np.einsum("ti,ti->t", d_sol, d_trk) / np.linalg.norm(d_sol, axis=-1) / np.linalg.norm(d_trk, axis=-1)
     assert cos.min() > 1 - 1e-9
     np.testing.assert_allclose(np.linalg.norm(d_sol, axis=-1), np.linalg.norm(sk.offsets[hand]), rtol=1e-9)
-    # with stretch auto the same tracks are matched exactly by translating the hand
+    # a constant length difference is a proportion, not a motion: auto keeps the rig's bone too ...
     auto = solve(Tracks(skeleton=sk, positions=P, fps=30.0))
-    assert auto.translating[hand]
-    assert max_position_error(auto, P) < 1e-6 * sk.height
+    assert not auto.translating.any()
+    assert np.degrees(geodesic_angle(auto.rotations, off.rotations)).max() < 1e-6
+    # ... and stretch exact matches the tracks by translating the hand
+    exact = solve(Tracks(skeleton=sk, positions=P, fps=30.0), stretch="exact")
+    assert exact.translating[hand] and exact.translating.sum() == 1
+    assert max_position_error(exact, P) < 1e-6 * sk.height
+
+
+def test_tracks_of_a_larger_performer_give_the_rig_the_same_rotations():
+    """Retargeting: tracks of a performer 1.3x the rig's size (and longer arms) leave the rig's bone
+    lengths alone by default; every bone still points where its track does."""
+    rng = np.random.default_rng(11)
+    sk, R, root, P = synthetic(rng, 12, T=40)
+    big = Skeleton(sk.names, sk.parents, sk.rest_positions * 1.3)
+    _, P_big = forward_kinematics(big, R, root)
+    sol = solve(Tracks(skeleton=sk, positions=P_big, fps=30.0))
+    assert not sol.translating[1:].any()
+    np.testing.assert_allclose(sol.local_offsets[:, 1:], np.broadcast_to(sk.offsets[1:], (40, 11, 3)), atol=1e-12)
+    G_sol, P_sol = sol.forward()
+    G_true, _ = forward_kinematics(sk, R, root)
+    # bone directions follow the tracks (positions are the rig's, scaled down about each parent)
+    for j in range(1, 12):
+        p = sk.parents[j]
+        d_sol = normalize(P_sol[:, j] - P_sol[:, p])
+        d_trk = normalize(P_big[:, j] - P_big[:, p])
+        assert np.einsum("ti,ti->t", d_sol, d_trk).min() > 1 - 1e-9, sk.names[j]
+    determined = determined_joints(sk)
+    assert np.degrees(geodesic_angle(G_sol[:, determined], G_true[:, determined])).max() < 1e-5
+    assert any("keep the rig's bone length" in line for line in sol.report), sol.report
 
 
 # ----------------------------------------------------------------------------- twist and flips

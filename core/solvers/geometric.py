@@ -22,10 +22,13 @@ reference direction): there it is carried from well-conditioned neighbouring fra
 The reference is ``tracks.reference_rotations`` (else the rest pose, identity), or a per-frame
 ``twist_guess [T,J,3,3]`` (hybrid solver: the learned rotations).
 
-Joints whose distance to the parent changes by more than ``stretch_tolerance`` (fraction of the
-skeleton height) are *translating*: their parent-local offset is solved per frame so positions
-still match; a joint moving far from its rest bone length (a floor-level root with moving hips)
-is not used to aim its parent.
+Bone lengths (``stretch=``): with ``"auto"`` joints whose distance to the parent changes over the
+clip by more than ``stretch_tolerance`` (fraction of the skeleton height) are *translating*: their
+parent-local offset is solved per frame so positions still match; a joint moving far from its rest
+bone length (a floor-level root with moving hips) is not used to aim its parent. A bone whose track
+length differs from the rig's by a constant (tracks of another performer) keeps the rig's length:
+rotations only, as in retargeting. ``"exact"`` also translates those, so every joint lands on its
+track; ``"off"`` keeps every bone rigid.
 """
 from __future__ import annotations
 
@@ -41,6 +44,7 @@ from ..solution import Solution
 from ..tracks import Tracks
 
 TWIST_POLICIES = ("lookahead", "reference", "transport")
+STRETCH_MODES = ("auto", "exact", "off")
 
 #: weight of "stay near the reference local rotation" against "child near its reference"
 REFERENCE_WEIGHT = 1.0
@@ -81,14 +85,15 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
 
     tracks: positions [T,J,3] without NaN except joints listed in ``missing`` (all-NaN joints).
     twist_guess: optional [T,J,3,3] local rotations giving the per-frame twist (hybrid).
-    twist: one of TWIST_POLICIES. stretch: "auto" (translate joints whose bone length changes),
-    or "off" (rigid bones; mismatches are only reported).
+    twist: one of TWIST_POLICIES. stretch: one of STRETCH_MODES: "auto" (translate joints whose
+    distance to the parent changes over the clip), "exact" (also joints whose track length differs
+    from the rig's) or "off" (rigid bones; mismatches are only reported).
     Returns a Solution with exact positions wherever bone lengths agree.
     """
     if twist not in TWIST_POLICIES:
         raise Pose2RotError(f"unknown twist policy '{twist}' (choose from {', '.join(TWIST_POLICIES)})")
-    if stretch not in ("auto", "off"):
-        raise Pose2RotError(f"unknown stretch mode '{stretch}' (choose 'auto' or 'off')")
+    if stretch not in STRETCH_MODES:
+        raise Pose2RotError(f"unknown stretch mode '{stretch}' (choose from {', '.join(STRETCH_MODES)})")
     skel = tracks.skeleton
     P = tracks.positions
     T, J = P.shape[:2]
@@ -155,8 +160,10 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     if J > 1:
         par = skel.parents[1:]
         seen = np.einsum("tjba,tjb->tja", G[:, par], P[:, 1:] - P[:, par])  # child offsets in parent frames
-        if stretch == "auto":
-            residual = np.linalg.norm(seen - offsets[1:], axis=-1).max(axis=0)
+        if stretch != "off":
+            # auto: offsets that change over the clip; exact: offsets that differ from the rig's
+            expected = seen.mean(axis=0) if stretch == "auto" else offsets[1:]
+            residual = np.linalg.norm(seen - expected, axis=-1).max(axis=0)
             valid = ~missing_mask[1:] & ~missing_mask[par]
             translating[1:] |= valid & (residual > stretch_tolerance * height)
         local_offsets[:, translating] = seen[:, translating[1:]]
@@ -168,14 +175,34 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
 # --------------------------------------------------------------------------- structure
 def _classify_translation(skel: Skeleton, P: np.ndarray, missing: np.ndarray, stretch: str,
                           report: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(stretching [J], free [J]): joints whose distance to the parent changes by more than
-    STRETCH_FRACTION of the height (they do not aim their parent when rigid children can), and among
-    them those that move too far from their rest bone length to aim their parent at all."""
+    """(stretching [J], free [J]): joints whose distance to the parent changes over the clip (for
+    "exact": differs from the rig's bone length) by more than STRETCH_FRACTION of the height (they do
+    not aim their parent when rigid children can), and among them those that move too far from their
+    rest bone length to aim their parent at all."""
     J = skel.num_joints
     translating = np.zeros(J, bool)
     free = np.zeros(J, bool)
     if stretch == "off" or J < 2:
         return translating, free
+    par = skel.parents[1:]
+    dist = np.linalg.norm(P[:, 1:] - P[:, par], axis=-1)  # [T,J-1]
+    rest = np.linalg.norm(skel.offsets[1:], axis=-1)
+    mismatch = np.abs(dist - rest[None]).max(axis=0)
+    dev = mismatch if stretch == "exact" else np.ptp(dist, axis=0)
+    valid = ~missing[1:] & ~missing[par]
+    translating[1:] = valid & (dev > STRETCH_FRACTION * skel.height)
+    free[1:] = translating[1:] & (mismatch > FREE_TRANSLATION_FRACTION * np.maximum(rest, 1e-9))
+    for j in np.where(free)[0]:
+        report.append(f"joint '{skel.names[j]}' translates relative to '{skel.names[skel.parents[j]]}' "
+                      f"(up to {mismatch[j - 1]:.4g} units from its rest bone length): its translation is solved per frame")
+    n_stretch = int(translating.sum() - free.sum())
+    if n_stretch:
+        what = "differ from the rig's bone length" if stretch == "exact" else \
+            "change their distance to the parent over the clip"
+        report.append(f"{n_stretch} joints {what} (bone stretch, up to "
+                      f"{100 * dev[(translating & ~free)[1:]].max() / skel.height:.3g} % of height): "
+                      "their offsets are solved per frame so positions match (use stretch='off' for rigid bones)")
+    return translating, free
     par = skel.parents[1:]
     dist = np.linalg.norm(P[:, 1:] - P[:, par], axis=-1)  # [T,J-1]
     rest = np.linalg.norm(skel.offsets[1:], axis=-1)
@@ -439,4 +466,5 @@ def _report_length_mismatch(skel: Skeleton, P: np.ndarray, missing: np.ndarray, 
     if bad:
         worst = max(bad, key=lambda j: dev[j - 1])
         report.append(f"{len(bad)} bones differ from their rest length (worst '{skel.names[worst]}': "
-                      f"{100 * dev[worst - 1]:.3g} % of height); those joints keep the rig's bone length")
+                      f"{100 * dev[worst - 1]:.3g} % of height): they keep the rig's bone length, so those "
+                      "joints follow the rig, not their tracks (stretch 'exact' translates them onto the tracks)")
