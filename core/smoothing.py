@@ -284,8 +284,11 @@ def free_joints(skeleton: Skeleton, positions: np.ndarray) -> np.ndarray:
     par = skeleton.parents[1:]
     dist = np.linalg.norm(positions[:, 1:] - positions[:, par], axis=-1)
     rest = np.linalg.norm(skeleton.offsets[1:], axis=-1)
-    dev = np.nanmedian(np.abs(dist - rest[None]), axis=0) if positions.shape[0] else np.zeros(J - 1)
-    free[1:] = np.nan_to_num(dev) > np.maximum(FREE_FRACTION * rest, FREE_MIN_FRACTION * skeleton.height)
+    dev = np.zeros(J - 1)
+    seen = ~np.isnan(dist).all(axis=0)
+    if seen.any():
+        dev[seen] = np.nanmedian(np.abs(dist[:, seen] - rest[None, seen]), axis=0)
+    free[1:] = dev > np.maximum(FREE_FRACTION * rest, FREE_MIN_FRACTION * skeleton.height)
     return free
 
 
@@ -295,9 +298,9 @@ def rigid_lengths(skeleton: Skeleton, positions: np.ndarray, free: np.ndarray) -
     out = positions.copy()
     rest = np.linalg.norm(skeleton.offsets, axis=-1)
     for j in range(1, skeleton.num_joints):
-        if free[j] or np.isnan(positions[:, j]).all():
-            continue
         p = skeleton.parents[j]
+        if free[j] or np.isnan(positions[:, j]).all() or np.isnan(out[:, p]).all():
+            continue  # free, or no data for the joint or its parent: nothing to hold it to
         d = positions[:, j] - positions[:, p]
         n = np.linalg.norm(d, axis=-1, keepdims=True)
         unit = np.where(n > 1e-12, d / np.maximum(n, 1e-300), 0.0)

@@ -145,3 +145,28 @@ def test_smooth_rotations_is_zero_phase_and_removes_jitter():
     assert np.degrees(geodesic_angle(smooth_rotations(clean, 3.0), clean)).max() < 0.5 * step
     # proper rotations
     assert np.allclose(np.linalg.det(out), 1.0)
+
+
+def test_noisy_tracks_with_a_joint_without_data_still_solve(cmu):
+    """Smoothing keeps bone lengths from each parent; a joint whose parent has no data at all keeps
+    its own (smoothed) track instead of inheriting NaN."""
+    from pose2rot_core.solvers import solve
+
+    tracks = tracks_from_bvh(cmu, reference_frame=0)
+    rng = np.random.default_rng(0)
+    P = tracks.positions + rng.normal(size=tracks.positions.shape) * 0.005 * cmu.skeleton.height
+    elbow = cmu.skeleton.names.index("lForeArm")
+    P[:, elbow] = np.nan
+    sol = solve(replace(tracks, positions=P), smooth="auto")
+    assert np.isfinite(sol.rotations).all()
+    assert any("'lForeArm' has no data" in line for line in sol.report)
+    hand = cmu.skeleton.names.index("lHand")
+    assert np.isfinite(sol.positions[:, hand]).all()
+
+
+def test_learned_solvers_need_a_checkpoint(cmu):
+    from pose2rot_core.solvers import solve
+
+    for solver in ("learned", "hybrid"):
+        with pytest.raises(Pose2RotError, match="needs a checkpoint"):
+            solve(tracks_from_bvh(cmu), solver)

@@ -57,6 +57,9 @@ def solve(tracks: Tracks, solver: str = "geometric", progress: Progress | None =
     """
     if solver not in SOLVERS:
         raise Pose2RotError(f"unknown solver '{solver}' (choose from {', '.join(SOLVERS)})")
+    if solver != "geometric" and not options.get("checkpoint"):
+        raise Pose2RotError(f"the {solver} solver needs a checkpoint (checkpoint=PATH to a pose2rot .pt or "
+                            ".safetensors file); the geometric solver needs none")
     prepared, missing, report, cleaning = prepare_tracks(tracks, smooth)
     if cleaning.changed and solver != "learned" and options.get("stretch") is None:
         if cleaning.free[1:].any():  # rigid bones are exact after smoothing; only gross misfits translate
