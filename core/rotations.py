@@ -127,20 +127,34 @@ def basic_rotation(axis: int, angle: np.ndarray) -> np.ndarray:
 def rotation_between(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Smallest rotation taking direction u to direction v ([...,3] each) -> [...,3,3].
 
-    Opposite directions get a half turn about an axis perpendicular to u.
+    ``R = c I + [w]x + w w^T / (1 + c)`` with ``c = u.v``, ``w = u x v`` (unit u, v). Opposite
+    directions get a half turn about an axis perpendicular to u.
     """
     u = normalize(np.asarray(u, np.float64))
     v = normalize(np.asarray(v, np.float64))
-    w = 1.0 + np.sum(u * v, -1)
-    xyz = np.cross(u, v)
-    opposite = w < 1e-10
-    if np.any(opposite):
-        # any axis perpendicular to u
-        alt = np.where(np.abs(u[..., :1]) < 0.9, np.array([1.0, 0, 0]), np.array([0, 1.0, 0]))
-        perp = normalize(np.cross(u, alt))
-        xyz = np.where(opposite[..., None], perp, xyz)
-        w = np.where(opposite, 0.0, w)
-    return quat_to_matrix(np.concatenate([w[..., None], xyz], -1))
+    u, v = np.broadcast_arrays(u, v)
+    c = np.einsum("...i,...i->...", u, v)
+    w = np.cross(u, v)
+    opposite = 1.0 + c < 1e-10
+    k = 1.0 / np.where(opposite, 1.0, 1.0 + c)
+    x, y, z = w[..., 0], w[..., 1], w[..., 2]
+    kx, ky = k * x, k * y
+    R = np.empty(c.shape + (3, 3))
+    R[..., 0, 0] = c + kx * x
+    R[..., 0, 1] = kx * y - z
+    R[..., 0, 2] = kx * z + y
+    R[..., 1, 0] = kx * y + z
+    R[..., 1, 1] = c + ky * y
+    R[..., 1, 2] = ky * z - x
+    R[..., 2, 0] = kx * z - y
+    R[..., 2, 1] = ky * z + x
+    R[..., 2, 2] = c + k * z * z
+    if np.any(opposite):  # a half turn about an axis perpendicular to u: 2 a a^T - I
+        uo = u[opposite]
+        alt = np.where(np.abs(uo[:, :1]) < 0.9, np.array([1.0, 0, 0]), np.array([0, 1.0, 0]))
+        a = normalize(np.cross(uo, alt))
+        R[opposite] = 2.0 * a[:, :, None] * a[:, None, :] - np.eye(3)
+    return R
 
 
 # ----------------------------------------------------------------------------- Euler

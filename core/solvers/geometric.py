@@ -129,7 +129,7 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     for j in range(J):
         parent = skel.parents[j]
         G_parent = eye if parent < 0 else G[:, parent]
-        desired = G_parent @ guess[:, j]  # orientation that keeps the reference local rotation
+        desired = _compose(G_parent, guess[:, j])  # orientation that keeps the reference local rotation
         primary, secondary = _split_targets(targets[j], translating)
         if not primary:
             G[:, j] = desired
@@ -170,6 +170,13 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     _report_length_mismatch(skel, P, missing_mask, translating, zero_len, report)
     return Solution(skeleton=skel, rotations=R, root_translation=P[:, 0].copy(), local_offsets=local_offsets,
                     translating=translating, report=report, solver="geometric")
+
+
+def _compose(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """A @ B for [T,3,3] stacks; a B constant over frames (a broadcast view) is one BLAS product."""
+    if B.strides[0] == 0:
+        return (np.ascontiguousarray(A).reshape(-1, 3) @ B[0]).reshape(A.shape)
+    return A @ B
 
 
 # --------------------------------------------------------------------------- structure
@@ -386,13 +393,13 @@ def _shared_roll(carried: np.ndarray, base: np.ndarray, s_hat: np.ndarray, aimed
     for z in aimed.chain + (c,):
         to_child = to_child @ guess[:, z]
     ref_dir = normalize(np.einsum("tab,tnb->ta", to_child, normalize(_sources(sub, guess))))  # joint frame
-    G = axis_angle_to_matrix(np.einsum("tab,tb->ta", base, s_hat), carried) @ base
-    seen = normalize(np.einsum("tba,tb->ta", G, normalize(_observed(sub, P, tracks, c)).sum(1)))
-    # azimuth of the child's targets about this bone, against a fixed perpendicular of the bone
-    e1 = normalize(np.cross(s_hat, np.where(np.abs(s_hat[:, :1]) < 0.9, [[1.0, 0, 0]], [[0, 1.0, 0]])))
-    e2 = np.cross(s_hat, e1)
-    azimuth = np.arctan2(np.einsum("ta,ta->t", seen, e2), np.einsum("ta,ta->t", seen, e1))
-    turn = np.angle(np.exp(1j * np.diff(azimuth)))
+    # the child's targets in this joint's frame as carried: base^T Rot(d, -carried) u
+    d = np.einsum("tab,tb->ta", base, s_hat)
+    u = normalize(_observed(sub, P, tracks, c)).sum(1)
+    cos, sin = np.cos(carried)[:, None], np.sin(carried)[:, None]
+    u = cos * u - sin * np.cross(d, u) + (1.0 - cos) * np.einsum("ta,ta->t", d, u)[:, None] * d
+    seen = normalize(np.einsum("tba,tb->ta", base, u))
+    turn = _signed_angle(seen[:-1], seen[1:], s_hat[1:])  # their turn about this bone
     cos_bend = np.clip(np.einsum("ta,ta->t", seen, ref_dir), -1.0, 1.0)
     w = 2.0 * (1.0 - 0.5 * (cos_bend[1:] + cos_bend[:-1]))  # (2 sin(theta/2))^2, mid-step
     # no azimuth where the targets lie on the bone axis
@@ -440,16 +447,38 @@ def _transport_roll(base: np.ndarray, s_hat: np.ndarray, d_hat: np.ndarray, ref_
     T = base.shape[0]
     if T < 2:
         return np.zeros(T)
-    # where base(t-1), swung onto d(t), lands relative to base(t): a pure roll about s in joint frame
-    swing = rotation_between(d_hat[:-1], d_hat[1:])
-    X = np.swapaxes(base[1:], -1, -2) @ swing @ base[:-1]
-    s = s_hat[1:]
-    vee = np.stack([X[:, 2, 1] - X[:, 1, 2], X[:, 0, 2] - X[:, 2, 0], X[:, 1, 0] - X[:, 0, 1]], -1)
-    tr = np.einsum("tii->t", X)
-    step = np.arctan2(0.5 * np.einsum("ti,ti->t", vee, s), 0.5 * (tr - 1.0))
+    # a direction across the bone, fixed in the joint frame, seen at t-1 and swung onto d(t), against
+    # where it is at t: the roll of base(t) relative to the transported frame
+    e = _across(s_hat[1:])
+    before = _swing_vector(d_hat[:-1], d_hat[1:], np.einsum("tab,tb->ta", base[:-1], e))
+    now = np.einsum("tab,tb->ta", base[1:], e)
+    step = _signed_angle(now, before, d_hat[1:])
     phi = np.concatenate([[0.0], np.cumsum(step)])
     anchor = 0 if ref_frame is None else ref_frame
     return phi - phi[anchor]
+
+
+def _across(s: np.ndarray) -> np.ndarray:
+    """[T,3] unit vectors perpendicular to the unit vectors s [T,3]."""
+    alt = np.where(np.abs(s[:, :1]) < 0.9, np.array([[1.0, 0.0, 0.0]]), np.array([[0.0, 1.0, 0.0]]))
+    return normalize(np.cross(s, alt))
+
+
+def _swing_vector(a: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """[T,3]: x turned by the smallest rotation taking unit a onto unit b (x unchanged where a and b
+    are opposite: any turn is as small)."""
+    c = np.einsum("ti,ti->t", a, b)
+    w = np.cross(a, b)
+    k = np.where(1.0 + c > 1e-10, 1.0 / np.maximum(1.0 + c, 1e-10), 0.0)
+    turned = c[:, None] * x + np.cross(w, x) + (k * np.einsum("ti,ti->t", w, x))[:, None] * w
+    return np.where((1.0 + c > 1e-10)[:, None], turned, x)
+
+
+def _signed_angle(u: np.ndarray, v: np.ndarray, axis: np.ndarray) -> np.ndarray:
+    """[T] angle (radians) turning u onto v about the unit axis [T,3] (their parts across it)."""
+    ua = np.einsum("ti,ti->t", u, axis)
+    va = np.einsum("ti,ti->t", v, axis)
+    return np.arctan2(np.einsum("ti,ti->t", axis, np.cross(u, v)), np.einsum("ti,ti->t", u, v) - ua * va)
 
 
 def _report_length_mismatch(skel: Skeleton, P: np.ndarray, missing: np.ndarray, translating: np.ndarray,
