@@ -83,17 +83,34 @@ class BvhClip:
 
 # =============================================================================== reading
 def read_bvh(path: str | Path) -> BvhClip:
-    """Read a BVH file (any channel orders, position channels on any joint, CRLF or LF)."""
+    """Read a BVH file (any channel orders, position channels on any joint, CRLF or LF, UTF-8 with or
+    without BOM, UTF-16 with BOM, Latin-1). Every motion value must be a finite number."""
     path = Path(path)
+    if path.is_dir():
+        raise Pose2RotError(f"'{path}' is a directory, not a BVH file; give the path of a .bvh file")
     try:
         raw = path.read_bytes()
     except OSError as e:
         raise Pose2RotError(f"cannot read BVH file '{path}': {e.strerror or e}") from None
+    return parse_bvh(_decode(raw, path), name=str(path))
+
+
+def _decode(raw: bytes, path: Path) -> str:
+    """BVH bytes -> text: UTF-8 (with or without BOM), UTF-16 with BOM, else Latin-1."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
+    elif raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    if b"\0" in raw[:4096] or raw.startswith(b"PK\x03\x04"):
+        kind = "a zip archive (an .npz file?)" if raw.startswith(b"PK") else "binary data"
+        raise Pose2RotError(f"{path}: not a BVH file: it holds {kind}, not BVH text (HIERARCHY ... MOTION)")
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError:
-        text = raw.decode("latin-1")
-    return parse_bvh(text, name=str(path))
+        return raw.decode("latin-1")
 
 
 def parse_bvh(text: str, name: str = "<string>") -> BvhClip:
@@ -354,6 +371,8 @@ class _Header:
 def _parse_motion(motion: str, first_line: int, frames: int, num_channels: int, name: str,
                   frames_line: int) -> np.ndarray:
     """Motion rows -> [frames, num_channels] float64, one vectorised pass; errors name the line."""
+    if num_channels == 0:  # no channel anywhere: the rows are empty, nothing to count
+        return np.zeros((frames, 0))
     b = np.frombuffer(("\n" + motion).encode("utf-8"), np.uint8)
     ws = b <= 32
     starts = (ws[:-1] & ~ws[1:]).view(np.uint8)  # starts[k]: a value begins at byte k+1
@@ -377,7 +396,7 @@ def _parse_motion(motion: str, first_line: int, frames: int, num_channels: int, 
     if len(rows) > frames:
         raise Pose2RotError(f"{name}: line {row_lines[frames]}: {len(rows)} motion rows but line {frames_line} "
                             f"says 'Frames: {frames}'; fix the Frames: count")
-    if num_channels == 0 or frames == 0:
+    if frames == 0:
         return np.zeros((frames, num_channels))
     with warnings.catch_warnings():
         warnings.simplefilter("error", DeprecationWarning)  # numpy < 2 warns on unparsable text
@@ -387,7 +406,13 @@ def _parse_motion(motion: str, first_line: int, frames: int, num_channels: int, 
             values = None
     if values is None or values.size != frames * num_channels:
         _raise_bad_number(motion, first_line, name)
-    return values.reshape(frames, num_channels)
+    values = values.reshape(frames, num_channels)
+    if not np.isfinite(values).all():
+        r, c = np.argwhere(~np.isfinite(values))[0]
+        tok = motion.split("\n")[rows[r]].split()[c]
+        raise Pose2RotError(f"{name}: line {row_lines[r]}: value {c + 1} '{tok[:40]}' on a motion row is not a "
+                            "finite number (BVH channels cannot be missing; give every channel a value)")
+    return values
 
 
 def _raise_bad_number(motion: str, first_line: int, name: str) -> None:

@@ -44,12 +44,30 @@ def _parse_frames(text: str | None, num_frames: int) -> tuple[int, int]:
         start = int(a) if a.strip() else 0
         stop = int(b) if b.strip() else num_frames
     except ValueError:
-        raise Pose2RotError(f"--frames must look like A:B (e.g. 0:100), got '{text}'") from None
+        raise Pose2RotError(f"--frames must look like A:B with whole frame numbers (e.g. 0:100, 10: or -50:), "
+                            f"got '{text}'") from None
     start = start + num_frames if start < 0 else start
     stop = stop + num_frames if stop < 0 else stop
-    if not (0 <= start < stop <= num_frames):
-        raise Pose2RotError(f"--frames {text} selects no frames of a {num_frames}-frame clip")
+    if start < 0 or start >= num_frames or stop < 0 or stop > num_frames:
+        raise Pose2RotError(f"--frames {text} reaches outside the {num_frames}-frame clip "
+                            f"(frames 0..{num_frames - 1}; the whole clip is 0:{num_frames})")
+    if start >= stop:
+        raise Pose2RotError(f"--frames {text} selects no frames: the end must be after the start (e.g. "
+                            f"{start}:{min(start + 10, num_frames)})")
     return start, stop
+
+
+def _output_path(text: str, suffixes: tuple[str, ...], option: str = "--out") -> Path:
+    """Check an output path before any work: a known suffix, an existing directory, not a directory itself."""
+    out = Path(text)
+    if suffixes and out.suffix.lower() not in suffixes:
+        raise Pose2RotError(f"{option} must end in {' or '.join(suffixes)}, got '{out.name}'")
+    if out.is_dir():
+        raise Pose2RotError(f"{option} {out} is a directory; give a file name"
+                            + (f" ending in {' or '.join(suffixes)}" if suffixes else ""))
+    if not out.parent.is_dir():
+        raise Pose2RotError(f"{option} {out}: the directory '{out.parent}' does not exist; create it first")
+    return out
 
 
 def _solver_options(args: argparse.Namespace) -> dict:
@@ -117,9 +135,13 @@ def cmd_solve(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from .bvh import read_bvh, write_bvh
+    from .rotations import EULER_ORDERS
     from .solvers import solve
     from .tracks_io import load_tracks
 
+    out = _output_path(args.out, (".bvh", ".npz"))
+    if args.order.upper() not in EULER_ORDERS:
+        raise Pose2RotError(f"--order must be one of {', '.join(EULER_ORDERS)}, got '{args.order}'")
     report: list[str] = []
     tracks = load_tracks(args.tracks, skeleton_bvh=args.skeleton, report=report)
     if args.reference:
@@ -143,15 +165,12 @@ def cmd_solve(args: argparse.Namespace) -> int:
     finally:
         close()
     seconds = time.perf_counter() - t0
-    out = Path(args.out)
     if out.suffix.lower() == ".npz":
         _save_solution_npz(out, sol)
-    elif out.suffix.lower() == ".bvh":
+    else:
         write_bvh(out, sol.skeleton, sol.rotations, sol.root_translation, sol.local_offsets, sol.translating,
                   fps=tracks.fps, order=args.order, end_parents=tracks.end_parents,
                   end_offsets=tracks.end_rest_offsets, end_names=list(tracks.end_names) or None)
-    else:
-        raise Pose2RotError(f"--out must end in .bvh or .npz, got '{out.name}'")
     err = np.linalg.norm(sol.positions - tracks.positions, axis=-1)
     err = np.nanmax(err) / tracks.skeleton.height * 100 if np.isfinite(err).any() else float("nan")
     for line in report + sol.report:
@@ -175,6 +194,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from .bvh import read_bvh
     from .evaluate import evaluate_clip, format_joint_table, format_table, plot_joint_errors
 
+    if not (np.isfinite(args.noise) and args.noise >= 0):
+        raise Pose2RotError(f"--noise must be a number >= 0 (a fraction of the height, e.g. 0.005), got {args.noise}")
+    if args.plot:
+        _output_path(args.plot, (), "--plot")
     protocols = ("rest", "ref") if args.protocol == "both" else (args.protocol,)
     scores = []
     for path in args.clips:
@@ -225,9 +248,10 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 def _units_guess(positions: np.ndarray, skeleton) -> str:
     """A guess of the length unit from the extent of the motion (assuming a creature 0.05–10 m tall)."""
-    ext = np.nanmax(positions, axis=(0, 1)) - np.nanmin(positions, axis=(0, 1))
-    size = float(np.nanmax(ext)) if np.isfinite(ext).any() else skeleton.height
-    size = max(size, skeleton.height)
+    size = skeleton.height
+    known = positions[np.isfinite(positions).all(-1)]  # [N,3] samples present
+    if len(known):
+        size = max(size, float((known.max(axis=0) - known.min(axis=0)).max()))
     if size < 20:
         return "probably metres"
     if size < 1000:
@@ -239,11 +263,9 @@ def cmd_tracks(args: argparse.Namespace) -> int:
     from .bvh import read_bvh
     from .tracks_io import save_tracks, tracks_from_bvh
 
+    out = _output_path(args.out, (".npz",))
     clip = read_bvh(args.clip)
     tracks = tracks_from_bvh(clip, reference_frame=args.reference_frame)
-    out = Path(args.out)
-    if out.suffix.lower() != ".npz":
-        raise Pose2RotError(f"--out must end in .npz, got '{out.name}'")
     save_tracks(out, tracks)
     print(f"wrote {tracks.num_frames} frames x {tracks.skeleton.num_joints} joints"
           f" (+{len(clip.end_parents)} end sites) -> {out}")
@@ -251,8 +273,15 @@ def cmd_tracks(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------------------ parser
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (the same form as every other pose2rot error)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"pose2rot: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="pose2rot", description="Turn 3D joint-position tracks into per-bone rotations on any skeleton.")
     parser.add_argument("--version", action="version", version=f"pose2rot {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
@@ -302,9 +331,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_NEGATIVE_STARTS = tuple(f"-{d}" for d in "0123456789")
+
+
+def _join_negative_values(argv: list[str]) -> list[str]:
+    """``--frames -50:`` -> ``--frames=-50:`` (argparse would take '-50:' for an option)."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        if argv[i] == "--frames" and i + 1 < len(argv) and argv[i + 1][:2] in _NEGATIVE_STARTS:
+            out.append(f"--frames={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(argv[i])
+        i += 1
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_join_negative_values(list(sys.argv[1:] if argv is None else argv)))
     try:
         return int(args.func(args) or 0)
     except Pose2RotError as e:

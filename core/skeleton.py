@@ -192,6 +192,8 @@ class Skeleton:
 def _check_names(names: Sequence[str]) -> None:
     seen: dict[str, int] = {}
     for i, n in enumerate(names):
+        if not n.strip():
+            raise Pose2RotError(f"joint {i} has an empty name; every joint needs a name")
         if n in seen:
             raise Pose2RotError(f"duplicate joint name '{n}' (joints {seen[n]} and {i}); joint names must be unique")
         seen[n] = i

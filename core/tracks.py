@@ -27,7 +27,7 @@ class Tracks:
       (None when the pose is given without a frame).
     end_positions [T,K,3], end_parents [K] (joint index), end_rest_offsets [K,3]: optional bone
       tips (BVH End Sites) that aim leaf joints.
-    confidence: optional [T,J] in 0..1 (NaN positions count as 0).
+    confidence: optional [T,J] in 0..1 (NaN: 1 where the position is known, else 0).
     """
 
     skeleton: Skeleton
@@ -49,7 +49,8 @@ class Tracks:
             raise Pose2RotError(
                 f"tracks: positions must be [T,{J},3] for a {J}-joint skeleton, got {list(self.positions.shape)}")
         if self.positions.shape[0] == 0:
-            raise Pose2RotError("tracks: no frames")
+            raise Pose2RotError("tracks: positions has 0 frames; there is nothing to solve")
+        _check_no_inf(self.positions, self.skeleton.names)
         self.up_axis = str(self.up_axis).lower()
         if self.up_axis not in ("y", "z"):
             raise Pose2RotError(f"tracks: up_axis must be 'y' or 'z', got '{self.up_axis}'")
@@ -79,14 +80,22 @@ class Tracks:
                     f"got {list(ep.shape)} and {list(eoff.shape)}")
             if K and (epar.min() < 0 or epar.max() >= J):
                 raise Pose2RotError(f"tracks: end_parents must be joint indices in 0..{J - 1}")
-            self.end_positions, self.end_parents, self.end_rest_offsets = ep, epar, eoff
             if not self.end_names:
                 self.end_names = tuple(f"{self.skeleton.names[p]}_end" for p in epar)
+            self.end_names = tuple(str(n) for n in self.end_names)
+            if len(self.end_names) != K:
+                raise Pose2RotError(f"tracks: {len(self.end_names)} end names for {K} end sites")
+            _check_no_inf(ep, self.end_names)
+            if not np.isfinite(eoff).all():
+                raise Pose2RotError("tracks: end_rest_offsets contains NaN or infinite values")
+            self.end_positions, self.end_parents, self.end_rest_offsets = ep, epar, eoff
         if self.confidence is not None:
             c = np.asarray(self.confidence, np.float64)
             if c.shape != (T, J):
                 raise Pose2RotError(f"tracks: confidence must be [{T},{J}], got {list(c.shape)}")
-            self.confidence = np.clip(np.nan_to_num(c, nan=0.0), 0.0, 1.0)
+            # an unknown (NaN) confidence of a sample that has a position trusts the position
+            c = np.where(np.isnan(c), np.where(np.isnan(self.positions).any(-1), 0.0, 1.0), c)
+            self.confidence = np.clip(c, 0.0, 1.0)
 
     @property
     def num_frames(self) -> int:
@@ -109,3 +118,12 @@ class Tracks:
             self, positions=self.positions[sl], reference_frame=ref_frame, reference_rotations=ref_rot,
             end_positions=None if self.end_positions is None else self.end_positions[sl],
             confidence=None if self.confidence is None else self.confidence[sl])
+
+
+def _check_no_inf(positions: np.ndarray, names: tuple[str, ...]) -> None:
+    """Raise on +-inf samples (NaN is the only way to mark a missing sample)."""
+    bad = np.isinf(positions)
+    if bad.any():
+        t, j = np.argwhere(bad.any(-1))[0]
+        raise Pose2RotError(f"tracks: position of '{names[j]}' at frame {t} is infinite; "
+                            "mark missing samples with NaN (or an empty CSV cell) instead")

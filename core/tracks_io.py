@@ -6,15 +6,18 @@ The ``.npz`` tracks file (loaded with ``allow_pickle=False``):
 - optional: ``fps`` scalar, ``up_axis`` "y" (default) or "z", ``reference_frame`` int,
   ``reference_quaternions`` [J,4] (w,x,y,z local rotations of the reference pose),
   ``end_positions`` [T,K,3], ``end_parents`` int [K] (joint index in the file's order),
-  ``end_rest_offsets`` [K,3], ``end_names`` str [K], ``confidence`` [T,J] in 0..1.
+  ``end_rest_offsets`` [K,3], ``end_names`` str [K], ``confidence`` [T,J] in 0..1;
+- other arrays are ignored (with a note); object arrays are refused, never unpickled.
 
 CSV: one row per frame, columns ``<joint>.x``, ``<joint>.y``, ``<joint>.z`` (and optional
 ``<joint>.conf``), an optional leading ``frame`` or ``time`` column; empty cells or "nan" are
-missing. The rig (rest pose, parents, fps) comes from a BVH file.
+missing; commas, or semicolons / tabs when the header has no comma; UTF-8 or Windows-1252.
+The rig (rest pose, parents, fps) comes from a BVH file.
 """
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import zipfile
 from pathlib import Path
@@ -29,6 +32,8 @@ from .skeleton import Skeleton
 from .tracks import Tracks
 
 _REQUIRED = ("positions", "joint_names", "parents", "rest_positions")
+_KNOWN = _REQUIRED + ("fps", "up_axis", "reference_frame", "reference_quaternions", "end_positions", "end_parents",
+                      "end_rest_offsets", "end_names", "confidence")
 
 
 # =============================================================================== public API
@@ -42,19 +47,21 @@ def load_tracks(path: str | Path, skeleton_bvh: str | Path | None = None,
     suffix = path.suffix.lower()
     if suffix not in (".npz", ".csv", ".bvh"):
         raise Pose2RotError(f"{path.name}: unknown tracks format '{suffix}'; use .npz, .csv or .bvh")
+    if path.is_dir():
+        raise Pose2RotError(f"tracks path '{path}' is a directory; give the {suffix} file itself")
     if not path.is_file():
-        raise Pose2RotError(f"tracks file '{path}' does not exist")
+        raise Pose2RotError(f"tracks file '{path}' does not exist; check the path")
     if suffix == ".csv":
         if skeleton_bvh is None:
             raise Pose2RotError(f"{path.name}: a CSV file holds only positions; give the rig as a BVH file "
-                                "(its rest pose, parents and fps) along with it")
+                                "(its rest pose, parents and fps) along with it (--skeleton RIG.bvh)")
         return _load_csv(path, read_bvh(skeleton_bvh), report)
     if skeleton_bvh is not None:
         raise Pose2RotError(f"{path.name}: a {suffix} tracks file carries its own skeleton; "
                             "leave out the skeleton BVH (it is only used with CSV tracks)")
     if suffix == ".bvh":
         return tracks_from_bvh(read_bvh(path))
-    return _load_npz(path)
+    return _load_npz(path, report)
 
 
 def tracks_from_bvh(clip: BvhClip, reference_frame: int | None = None) -> Tracks:
@@ -62,6 +69,8 @@ def tracks_from_bvh(clip: BvhClip, reference_frame: int | None = None) -> Tracks
 
     With ``reference_frame`` the clip's local rotations of that frame become the reference pose.
     """
+    if clip.num_frames == 0:
+        raise Pose2RotError(f"{clip.name}: the clip has no motion ('Frames: 0'); there is nothing to solve")
     ref_rot = None
     if reference_frame is not None:
         if not 0 <= reference_frame < clip.num_frames:
@@ -177,22 +186,44 @@ def _interpolate(k: np.ndarray, values: np.ndarray, t: np.ndarray) -> np.ndarray
 
 
 # =============================================================================== npz
-def _load_npz(path: Path) -> Tracks:
+def _load_npz(path: Path, report: list[str] | None = None) -> Tracks:
     name = path.name
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(6)
+    except OSError as e:
+        raise Pose2RotError(f"cannot read tracks file '{path}': {e.strerror or e}") from None
+    if magic.startswith(b"\x80"):
+        raise Pose2RotError(f"{name}: holds a pickled Python object; pose2rot never loads pickles "
+                            "(np.load with allow_pickle=False): save plain arrays with np.savez")
+    if magic == b"\x93NUMPY":
+        raise Pose2RotError(f"{name}: holds a single array (np.save), not named arrays; write the tracks with "
+                            "np.savez(path, positions=..., joint_names=..., parents=..., rest_positions=...)")
+    if not magic.startswith(b"PK"):
+        raise Pose2RotError(f"{name}: not an .npz file (expected a zip archive written by np.savez)"
+                            + (": the file is empty" if not magic else ""))
     try:
         archive = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
-        raise Pose2RotError(f"{name}: not a readable .npz file ({e})") from None
-    if not hasattr(archive, "files"):
-        raise Pose2RotError(f"{name}: holds a single array, not named arrays; save it with np.savez")
+        raise Pose2RotError(f"{name}: not a readable .npz file ({e}); the file may be truncated") from None
     data: dict[str, np.ndarray] = {}
     with archive:
+        ignored = [k for k in archive.files if k not in _KNOWN]
         for key in archive.files:
+            if key in ignored:
+                continue
             try:
                 data[key] = archive[key]
-            except ValueError:
-                raise Pose2RotError(f"{name}: {key} is stored as Python objects; save it as a plain numeric "
-                                    "or string array (e.g. np.asarray(names, dtype=str))") from None
+            except ValueError as e:
+                if "allow_pickle" in str(e):
+                    raise Pose2RotError(f"{name}: {key} is stored as Python objects (a pickle), which pose2rot "
+                                        "never loads (allow_pickle=False); save it as a plain numeric or string "
+                                        "array, e.g. np.asarray(names, dtype=str)") from None
+                raise Pose2RotError(f"{name}: array {key} is damaged and cannot be read ({e})") from None
+            except (OSError, EOFError, zipfile.BadZipFile) as e:
+                raise Pose2RotError(f"{name}: array {key} is damaged and cannot be read ({e})") from None
+    if ignored and report is not None:
+        report.append(f"{name}: ignored unknown arrays: {', '.join(ignored)}")
     absent = [k for k in _REQUIRED if k not in data]
     if absent:
         raise Pose2RotError(f"{name}: missing key{'s' if len(absent) > 1 else ''} {', '.join(absent)} "
@@ -203,8 +234,10 @@ def _load_npz(path: Path) -> Tracks:
     if joint_names.dtype.kind not in "US" or joint_names.ndim != 1:
         raise Pose2RotError(f"{name}: joint_names must be a 1-D string array, got {_shape(joint_names)} of "
                             f"{joint_names.dtype}")
-    names = [str(n.decode() if isinstance(n, bytes) else n) for n in joint_names]
+    names = [_text(n) for n in joint_names]
     J = len(names)
+    if J == 0:
+        raise Pose2RotError(f"{name}: joint_names is empty: the tracks need at least one joint")
     if positions.ndim != 3 or positions.shape[1:] != (J, 3):
         raise Pose2RotError(f"{name}: positions is {_shape(positions)} but joint_names has {J} names "
                             f"(expected [T,{J},3])")
@@ -236,7 +269,7 @@ def _load_npz(path: Path) -> Tracks:
         up = data["up_axis"]
         if up.dtype.kind not in "US" or up.size != 1:
             raise Pose2RotError(f"{name}: up_axis must be the string 'y' or 'z'")
-        up_axis = str(up.reshape(()))
+        up_axis = _text(up.reshape(()))
 
     ref_frame = None
     if "reference_frame" in data:
@@ -281,7 +314,7 @@ def _load_npz(path: Path) -> Tracks:
             en = data["end_names"]
             if en.dtype.kind not in "US" or en.shape != (K,):
                 raise Pose2RotError(f"{name}: end_names is {_shape(en)}, expected {K} strings")
-            end_kw["end_names"] = tuple(str(x) for x in en)
+            end_kw["end_names"] = tuple(_text(x) for x in en)
 
     conf = None
     if "confidence" in data:
@@ -304,6 +337,17 @@ def _numeric(data: dict, key: str, name: str) -> np.ndarray:
     return a.astype(np.float64)
 
 
+def _text(x) -> str:
+    """A string array element as str (bytes are decoded as UTF-8, else Latin-1)."""
+    x = x.item() if isinstance(x, np.ndarray) else x
+    if isinstance(x, bytes):
+        try:
+            return x.decode("utf-8")
+        except UnicodeDecodeError:
+            return x.decode("latin-1")
+    return str(x)
+
+
 def _shape(a: np.ndarray) -> str:
     return "[" + ",".join(str(s) for s in a.shape) + "]"
 
@@ -312,10 +356,20 @@ def _shape(a: np.ndarray) -> str:
 def _load_csv(path: Path, clip: BvhClip, report: list[str] | None) -> Tracks:
     name = path.name
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as e:
-        raise Pose2RotError(f"cannot read CSV file '{path}': {e}") from None
-    rows = [r for r in csv.reader(io.StringIO(text))]
+        raw = path.read_bytes()
+    except OSError as e:
+        raise Pose2RotError(f"cannot read CSV file '{path}': {e.strerror or e}") from None
+    if b"\0" in raw[:4096]:
+        raise Pose2RotError(f"{name}: not a CSV file: it holds binary data, not text")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252", errors="replace")  # spreadsheet exports on Windows
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    delimiter = ","  # a header without commas but with ';' or tabs sets the separator
+    if "," not in first and (";" in first or "\t" in first):
+        delimiter = ";" if first.count(";") >= first.count("\t") else "\t"
+    rows = [r for r in csv.reader(io.StringIO(text), delimiter=delimiter)]
     line_of = [i + 1 for i, r in enumerate(rows) if any(c.strip() for c in r)]
     rows = [r for r in rows if any(c.strip() for c in r)]
     if not rows:
@@ -349,15 +403,22 @@ def _load_csv(path: Path, clip: BvhClip, report: list[str] | None) -> Tracks:
             raise Pose2RotError(f"{name}: column '{col}' appears twice")
         comps[comp.lower()] = c
     if unknown:
+        hints = [f"'{u}' -> '{m[0]}'" for u in unknown
+                 for m in [difflib.get_close_matches(u, list(known), n=1, cutoff=0.6)] if m]
         raise Pose2RotError(f"{name}: unknown joint names in CSV (not in the skeleton {Path(clip.name).name}): "
                             + ", ".join(f"'{u}'" for u in unknown[:10])
                             + (f" and {len(unknown) - 10} more" if len(unknown) > 10 else "")
-                            + "; joint names must match exactly")
+                            + "; joint names must match exactly"
+                            + (f" (close matches: {', '.join(hints[:5])})" if hints else ""))
     for base, comps in columns.items():
         absent = [a for a in "xyz" if a not in comps]
         if absent:
             raise Pose2RotError(f"{name}: joint '{base}' has no column {', '.join(f'{base}.{a}' for a in absent)}")
 
+    root = sk.names[0]
+    if root not in columns:
+        raise Pose2RotError(f"{name}: no columns for the root joint '{root}' of {Path(clip.name).name} "
+                            f"({root}.x, {root}.y, {root}.z): the root position places the whole clip")
     # empty cells are missing; the frame/time column is not used
     cells = np.asarray([["nan" if i < skip or not c.strip() else c.strip() for i, c in enumerate(r)] for r in body],
                        dtype=str)

@@ -161,6 +161,11 @@ def test_one_and_two_rotation_channels():
     (edit(6, "  ROOT Chest"), 6, ["ROOT inside another joint"]),
     (edit(15, "}\nROOT Other\n{\nOFFSET 0 0 0\n}"), 16, ["second ROOT"]),
     (edit(4, "  OFFSET 0 0 0 bogus"), 4, ["unexpected 'bogus'", "'Hips'"]),
+    (edit(20, "1 0 0 10 nan 30 40 50 60"), 20, ["value 5 'nan'", "not a finite number"]),
+    (edit(21, "inf 0 0 -10 -20 -30 -40 -50 -60"), 21, ["value 1 'inf'", "not a finite number"]),
+    (edit(20, "1 0 0 10 20 30 40 50 1e400"), 20, ["value 9 '1e400'", "not a finite number"]),
+    (edit(18, "Frame Time: -0.04"), 18, ["Frame Time:", "positive", "'-0.04'"]),
+    (edit(17, "Frames: 5"), 17, ["truncated", "Frames: 5", "3 motion rows"]),
 ])
 def test_malformed_files_name_line_and_problem(text, line, words):
     with pytest.raises(Pose2RotError) as info:
@@ -177,6 +182,72 @@ def test_malformed_files_name_line_and_problem(text, line, words):
 def test_read_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(Pose2RotError, match="cannot read BVH file"):
         read_bvh(tmp_path / "nope.bvh")
+
+
+def test_unreadable_directory_binary_and_zip_are_clear_errors(tmp_path, monkeypatch):
+    (tmp_path / "dir.bvh").mkdir()
+    with pytest.raises(Pose2RotError, match="is a directory, not a BVH file"):
+        read_bvh(tmp_path / "dir.bvh")
+    (tmp_path / "bin.bvh").write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(Pose2RotError, match="not a BVH file: it holds binary data"):
+        read_bvh(tmp_path / "bin.bvh")
+    (tmp_path / "zip.bvh").write_bytes(b"PK\x03\x04" + b"x" * 100)
+    with pytest.raises(Pose2RotError, match=r"zip archive \(an .npz file\?\)"):
+        read_bvh(tmp_path / "zip.bvh")
+    (tmp_path / "locked.bvh").write_text(BASE)
+
+    def refuse(self):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(type(tmp_path), "read_bytes", refuse)
+    with pytest.raises(Pose2RotError, match="cannot read BVH file .*locked.bvh.*: Permission denied"):
+        read_bvh(tmp_path / "locked.bvh")
+
+
+@pytest.mark.parametrize("encode", [
+    lambda t: b"\xef\xbb\xbf" + t.encode(),  # UTF-8 with BOM (Windows editors)
+    lambda t: t.encode("utf-16"),  # UTF-16 with BOM
+    lambda t: t.replace("\n", "\r\n").encode() + b"\r\n\r\n  \t\r\n",  # CRLF and trailing blank lines
+    lambda t: t.replace("Frame Time: ", "Frame   Time \t:   ").encode(),
+])
+def test_encodings_and_spacing_read_like_plain_utf8(tmp_path, encode):
+    (tmp_path / "a.bvh").write_bytes(encode(BASE))
+    clip, plain = read_bvh(tmp_path / "a.bvh"), parse_bvh(BASE)
+    assert clip.skeleton.names == plain.skeleton.names
+    np.testing.assert_allclose(clip.rotations, plain.rotations)
+    assert clip.frame_time == pytest.approx(0.0333333)
+
+
+def test_all_joints_with_position_channels_and_rootless_position():
+    six = BASE.replace("CHANNELS 3 Zrotation Xrotation Yrotation",
+                       "CHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation Yrotation")
+    rows = ["0 0 0 0 0 0 0 1 0 0 0 0", "1 0 0 10 20 30 0 2 0 40 50 60", "2 0 0 -10 -20 -30 0 1 0 -40 -50 -60"]
+    clip = parse_bvh(six.split("MOTION")[0] + "MOTION\nFrames: 3\nFrame Time: 0.04\n" + "\n".join(rows) + "\n")
+    assert clip.has_position_channels.tolist() == [True, True]
+    assert clip.local_offsets[1, 1].tolist() == [0, 2, 0]  # the Chest's position channels replace its OFFSET
+    np.testing.assert_allclose(clip.fk()[1, 1], [1, 0, 0] + clip.rotations[1, 0] @ [0, 2, 0])
+    root3 = BASE.replace("CHANNELS 6 Xposition Yposition Zposition Zrotation", "CHANNELS 3 Zrotation")
+    rows = ["0 0 0 0 0 0", "10 20 30 40 50 60", "-10 -20 -30 -40 -50 -60"]
+    clip = parse_bvh(root3.split("MOTION")[0] + "MOTION\nFrames: 3\nFrame Time: 0.04\n" + "\n".join(rows) + "\n")
+    assert not clip.has_position_channels[0]
+    np.testing.assert_allclose(clip.root_translation, 0.0)  # the root stays at its OFFSET
+
+
+def test_zero_frames_and_zero_channels_parse():
+    clip = parse_bvh(BASE.split("Frames:")[0] + "Frames: 0\nFrame Time: 0.04\n")
+    assert clip.num_frames == 0 and clip.fk().shape == (0, 2, 3)
+    none = re.sub(r"CHANNELS \d [^\n]*", "CHANNELS 0", BASE.split("MOTION")[0])
+    clip = parse_bvh(none + "MOTION\nFrames: 2\nFrame Time: 0.04\n\n\n")
+    assert clip.num_frames == 2
+    np.testing.assert_allclose(clip.fk()[1], [[0, 0, 0], [0, 1, 0]])
+
+
+def test_names_with_colons_and_leaf_without_end_site():
+    text = BASE.replace("ROOT Hips", "ROOT mixamorig:Hips").replace("JOINT Chest", "JOINT mixamorig:Spine 1")
+    text = text.replace("    End Site\n    {\n      OFFSET 0 1 0\n    }\n", "")
+    clip = parse_bvh(text)
+    assert clip.skeleton.names == ("mixamorig:Hips", "mixamorig:Spine_1")
+    assert len(clip.end_parents) == 0 and clip.end_site_positions().shape == (3, 0, 3)
 
 
 def test_fast_motion_parse_matches_a_plain_parse(shared_dir):

@@ -1,6 +1,7 @@
 """The ``pose2rot`` command line: round trips through files, and one-line errors for bad input."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -162,7 +163,44 @@ BAD_INPUTS = {
     "learned-without-checkpoint": lambda c, d: (["solve", c, "--out", d / "o.bvh", "--solver", "learned"],
                                                 ["--checkpoint"]),
     "bad-output-suffix": lambda c, d: (["solve", c, "--out", d / "o.txt"], ["--out", ".bvh", ".npz"]),
+    "frames-not-a-range": lambda c, d: (["solve", c, "--out", d / "o.bvh", "--frames", "5"], ["--frames", "A:B"]),
+    "frames-reversed": lambda c, d: (["solve", c, "--out", d / "o.bvh", "--frames", "10:5"],
+                                     ["--frames 10:5 selects no frames", "after the start"]),
+    "frames-beyond-clip": lambda c, d: (["solve", c, "--out", d / "o.bvh", "--frames", "0:100"],
+                                        ["--frames 0:100 reaches outside the 30-frame clip", "0:30"]),
+    "reference-frame-outside": lambda c, d: (["solve", c, "--out", d / "o.bvh", "--reference-frame", "30"],
+                                             ["--reference-frame 30", "0..29"]),
+    "out-missing-directory": lambda c, d: (["solve", c, "--out", d / "no" / "o.bvh"],
+                                           ["--out", "directory", "does not exist"]),
+    "out-is-directory": lambda c, d: (["solve", c, "--out", _mkdir(d / "o.npz")], ["is a directory"]),
+    "bad-order": lambda c, d: (["solve", c, "--out", d / "o.bvh", "--order", "XXY"], ["--order", "ZXY", "'XXY'"]),
+    "tracks-out-missing-directory": lambda c, d: (["tracks", c, "--out", d / "no" / "t.npz"], ["does not exist"]),
+    "eval-negative-noise": lambda c, d: (["eval", c, "--noise", "-1"], ["--noise", ">= 0"]),
+    "nan-in-bvh-motion": lambda c, d: (["solve", _write(d / "n.bvh", re.sub(r"(Frame Time: \S+\n)\S+", r"\1nan",
+                                                                           c.read_text())), "--out", d / "o.bvh"],
+                                       ["line 52: value 1 'nan'", "not a finite number"]),
+    "inf-in-npz": lambda c, d: (["solve", tracks_npz(d / "i.npz", c, positions=inf_sample), "--out", d / "o.bvh"],
+                                ["infinite", "'Spine' at frame 2", "NaN"]),
+    "zero-frames": lambda c, d: (["solve", _write(d / "z.bvh", c.read_text().split("Frames:")[0]
+                                                  + "Frames: 0\nFrame Time: 0.04\n"), "--out", d / "o.bvh"],
+                                 ["no motion", "Frames: 0"]),
+    "directory-as-tracks": lambda c, d: (["solve", _mkdir(d / "x.bvh"), "--out", d / "o.bvh"], ["is a directory"]),
+    "pickle-as-npz": lambda c, d: (["solve", _write(d / "p.npz", "x"), "--out", d / "o.bvh"], ["not an .npz file"]),
+    "argparse-missing-out": lambda c, d: (["solve", c], ["required: --out", "pose2rot solve --help"]),
+    "argparse-bad-int": lambda c, d: (["solve", c, "--out", d / "o.bvh", "--reference-frame", "x"],
+                                      ["--reference-frame", "'x'"]),
 }
+
+
+def inf_sample(d):
+    p = d["positions"].copy()
+    p[2, 1, 0] = np.inf
+    return p
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir()
+    return path
 
 
 def _write(path: Path, text: str) -> Path:
@@ -173,7 +211,10 @@ def _write(path: Path, text: str) -> Path:
 @pytest.mark.parametrize("case", list(BAD_INPUTS))
 def test_bad_input_one_line_error(case, clip, tmp_path, capsys):
     argv, words = BAD_INPUTS[case](clip, tmp_path)
-    code, stdout, err = run(argv, capsys)
+    try:
+        code, stdout, err = run(argv, capsys)
+    except SystemExit as e:  # argparse usage errors
+        code, (stdout, err) = e.code, capsys.readouterr()
     assert code == 2, (code, err)
     lines = err.strip("\n").split("\n")
     assert len(lines) == 1, err
@@ -182,3 +223,14 @@ def test_bad_input_one_line_error(case, clip, tmp_path, capsys):
     for w in words:
         assert w in lines[0], (w, lines[0])
     assert not (tmp_path / "o.bvh").exists()
+
+
+def test_odd_but_valid_command_lines(clip, tmp_path, capsys):
+    """Negative --frames after a space, a zero-frame clip's info, upper-case suffixes and --order."""
+    code, out, err = run(["solve", clip, "--out", tmp_path / "o.BVH", "--frames", "-10:", "--order", "xyz"], capsys)
+    assert code == 0, err
+    assert read_bvh(tmp_path / "o.BVH").num_frames == 10
+    zero = _write(tmp_path / "z.bvh", clip.read_text().split("Frames:")[0] + "Frames: 0\nFrame Time: 0.04\n")
+    code, out, err = run(["info", zero], capsys)
+    assert code == 0 and "0 frames" in out and "probably centimetres" in out, err
+

@@ -159,7 +159,7 @@ def test_noisy_tracks_with_a_joint_without_data_still_solve(cmu):
     P[:, elbow] = np.nan
     sol = solve(replace(tracks, positions=P), smooth="auto")
     assert np.isfinite(sol.rotations).all()
-    assert any("'lForeArm' has no data" in line for line in sol.report)
+    assert any("no data in any frame for 'lForeArm'" in line for line in sol.report), sol.report
     hand = cmu.skeleton.names.index("lHand")
     assert np.isfinite(sol.positions[:, hand]).all()
 
@@ -170,3 +170,17 @@ def test_learned_solvers_need_a_checkpoint(cmu):
     for solver in ("learned", "hybrid"):
         with pytest.raises(Pose2RotError, match="needs a checkpoint"):
             solve(tracks_from_bvh(cmu), solver)
+
+
+def test_unknown_confidence_trusts_known_positions(cmu):
+    from pose2rot_core.solvers import solve
+
+    tracks = tracks_from_bvh(cmu, reference_frame=0)
+    conf = np.full(tracks.positions.shape[:2], np.nan)
+    conf[::7, 3] = 0.0  # known to be unreliable: these become gaps and are filled
+    sol = solve(replace(tracks, confidence=conf))
+    plain = solve(tracks)
+    assert np.isfinite(sol.rotations).all()
+    assert not any("has no data" in line or "no data in any frame" in line for line in sol.report)
+    keep = [j for j in range(cmu.skeleton.num_joints) if j != 3]
+    assert np.abs(sol.positions[:, keep] - plain.positions[:, keep]).max() < 1e-6 * cmu.skeleton.height

@@ -100,6 +100,19 @@ def test_npz_joints_in_shuffled_order(tmp_path, small_clip):
     ({"end_positions": np.zeros((4, 1, 3)), "end_parents": np.array([3]), "end_rest_offsets": np.zeros((1, 3))},
      ["end_parents must be joint indices in 0..2"]),
     ({"confidence": np.ones((4, 2))}, ["confidence is [4,2]", "expected [4,3]"]),
+    ({"positions": np.where(np.arange(36).reshape(4, 3, 3) == 14, np.inf, 0.0)},
+     ["position of 'spine' at frame 1 is infinite", "NaN"]),
+    ({"positions": np.zeros((0, 3, 3))}, ["positions has 0 frames"]),
+    ({"positions": np.zeros((4, 0, 3)), "joint_names": np.array([], str), "parents": np.zeros(0, int),
+      "rest_positions": np.zeros((0, 3))}, ["joint_names is empty"]),
+    ({"joint_names": np.array(["hips", " ", "head"])}, ["joint 1 has an empty name"]),
+    ({"parents": np.array([-1, 2, 1])}, ["cycle", "spine", "head"]),
+    ({"parents": np.array([-1, 0, 7])}, ["'head' has parent index 7, outside 0..2"]),
+    ({"rest_positions": np.array([[0, 1, 0], [np.nan, 2, 0], [0, 3, 0]])}, ["rest position of joint 'spine'"]),
+    ({"reference_quaternions": np.zeros((3, 4))}, ["reference_quaternions", "zero-length"]),
+    ({"reference_frame": np.array(-1), "reference_quaternions": np.ones((3, 4))}, ["reference frame -1"]),
+    ({"end_positions": np.zeros((4, 1, 3)), "end_parents": np.array([-1]), "end_rest_offsets": np.zeros((1, 3))},
+     ["end_parents must be joint indices in 0..2"]),
 ])
 def test_npz_validation_errors_name_the_key(tmp_path, change, words):
     arrays = _valid_npz_arrays()
@@ -124,12 +137,64 @@ def test_npz_missing_key_object_array_and_garbage(tmp_path):
     with pytest.raises(Pose2RotError, match="joint_names is stored as Python objects"):
         load_tracks(tmp_path / "b.npz")
     (tmp_path / "c.npz").write_text("not a zip")
-    with pytest.raises(Pose2RotError, match="c.npz: not a readable .npz file"):
+    with pytest.raises(Pose2RotError, match=r"c.npz: not an .npz file \(expected a zip archive"):
         load_tracks(tmp_path / "c.npz")
     with pytest.raises(Pose2RotError, match="does not exist"):
         load_tracks(tmp_path / "missing.npz")
     with pytest.raises(Pose2RotError, match="unknown tracks format '.txt'"):
         load_tracks(tmp_path / "x.txt")
+
+
+def test_npz_never_unpickles_and_names_damage(tmp_path):
+    import pickle
+
+    with open(tmp_path / "p.npz", "wb") as f:
+        pickle.dump({"positions": [1, 2, 3]}, f)
+    with pytest.raises(Pose2RotError, match=r"pickled Python object; pose2rot never loads pickles.*allow_pickle=False"):
+        load_tracks(tmp_path / "p.npz")
+    arrays = _valid_npz_arrays()
+    arrays["positions"] = arrays["positions"].astype(object)
+    np.savez(tmp_path / "o.npz", **arrays)
+    with pytest.raises(Pose2RotError, match=r"positions is stored as Python objects.*allow_pickle=False"):
+        load_tracks(tmp_path / "o.npz")
+    with open(tmp_path / "s.npz", "wb") as f:
+        np.save(f, np.zeros((2, 3, 3)))
+    with pytest.raises(Pose2RotError, match=r"single array \(np.save\)"):
+        load_tracks(tmp_path / "s.npz")
+    (tmp_path / "e.npz").write_bytes(b"")
+    with pytest.raises(Pose2RotError, match="the file is empty"):
+        load_tracks(tmp_path / "e.npz")
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "d.npz", "w") as z:
+        for key, value in _valid_npz_arrays().items():
+            with z.open(f"{key}.npy", "w") as f:
+                np.save(f, value)
+        z.writestr("fps.npy", b"\x93NUMPY garbage")
+    with pytest.raises(Pose2RotError, match="array fps is damaged"):
+        load_tracks(tmp_path / "d.npz")
+    (tmp_path / "dir.npz").mkdir()
+    with pytest.raises(Pose2RotError, match="is a directory"):
+        load_tracks(tmp_path / "dir.npz")
+
+
+def test_npz_odd_but_valid(tmp_path):
+    """Integer positions, byte-string names, unnormalised quaternions, unknown (even object) arrays, T=1, J=1."""
+    arrays = _valid_npz_arrays(T=1)
+    arrays.update(positions=np.arange(9, dtype=np.int32).reshape(1, 3, 3),
+                  joint_names=np.array([b"hips", b"spine", b"head"]),
+                  up_axis=np.array(b"Z"), reference_quaternions=np.array([[3.0, 0, 0, 0]] * 3),
+                  notes=np.array([{"who": "me"}], dtype=object))
+    np.savez(tmp_path / "a.npz", **arrays)
+    notes: list[str] = []
+    t = load_tracks(tmp_path / "a.npz", report=notes)
+    assert t.skeleton.names == ("hips", "spine", "head") and t.up_axis == "z" and t.num_frames == 1
+    assert t.positions.dtype == np.float64 and t.positions[0, 2].tolist() == [6, 7, 8]
+    np.testing.assert_allclose(t.reference_rotations, np.broadcast_to(np.eye(3), (3, 3, 3)), atol=1e-12)
+    assert notes == ["a.npz: ignored unknown arrays: notes"]
+    np.savez(tmp_path / "j.npz", positions=np.ones((2, 1, 3)), joint_names=np.array(["root"]), parents=np.array([-1]),
+             rest_positions=np.zeros((1, 3)))
+    assert load_tracks(tmp_path / "j.npz").skeleton.num_joints == 1
 
 
 # ----------------------------------------------------------------------------- bvh / csv
@@ -142,6 +207,10 @@ def test_bvh_tracks(test_data_dir, small_clip):
         load_tracks(test_data_dir / "small_mixed.bvh", skeleton_bvh=test_data_dir / "small_mixed.bvh")
     with pytest.raises(Pose2RotError, match="reference frame 5 is outside the clip"):
         tracks_from_bvh(small_clip, reference_frame=5)
+    empty = read_bvh(test_data_dir / "small_mixed.bvh")
+    empty.rotations = empty.rotations[:0]
+    with pytest.raises(Pose2RotError, match=r"no motion \('Frames: 0'\)"):
+        tracks_from_bvh(empty, reference_frame=0)
 
 
 def _write_csv(path, header: list[str], rows: list[list[str]]) -> None:
@@ -203,6 +272,31 @@ def test_csv_errors(tmp_path, test_data_dir):
     _write_csv(tmp_path / "f.csv", ["Hips.x", "Hips.y", "Hips.z", "Hips.w"], [["1", "2", "3", "4"]])
     with pytest.raises(Pose2RotError, match="column 'Hips.w' is not"):
         load_tracks(tmp_path / "f.csv", skeleton_bvh=rig)
+    _write_csv(tmp_path / "g.csv", ["Spine.x", "Spine.y", "Spine.z"], [["1", "2", "3"]])
+    with pytest.raises(Pose2RotError, match=r"no columns for the root joint 'Hips' of small_mixed.bvh \(Hips.x"):
+        load_tracks(tmp_path / "g.csv", skeleton_bvh=rig)
+    _write_csv(tmp_path / "h.csv", ["hips.x", "hips.y", "hips.z", "Neck.x", "Neck.y", "Neck.z"], [["1"] * 6])
+    with pytest.raises(Pose2RotError, match=r"'hips'; joint names must match exactly "
+                                            r"\(close matches: 'hips' -> 'Hips'\)"):
+        load_tracks(tmp_path / "h.csv", skeleton_bvh=rig)
+    _write_csv(tmp_path / "i.csv", ["Hips.x", "Hips.y", "Hips.z"], [["1", "2", "inf"]])
+    with pytest.raises(Pose2RotError, match="position of 'Hips' at frame 0 is infinite"):
+        load_tracks(tmp_path / "i.csv", skeleton_bvh=rig)
+    (tmp_path / "j.csv").write_bytes(bytes(range(256)))
+    with pytest.raises(Pose2RotError, match="j.csv: not a CSV file: it holds binary data"):
+        load_tracks(tmp_path / "j.csv", skeleton_bvh=rig)
+    _write_csv(tmp_path / "k.csv", ["Hips.x", "Hips.y", "Hips.z"], [])
+    with pytest.raises(Pose2RotError, match="header but no frames"):
+        load_tracks(tmp_path / "k.csv", skeleton_bvh=rig)
+
+
+@pytest.mark.parametrize("sep, encoding", [(";", "utf-8"), ("\t", "utf-8"), (",", "cp1252"), (",", "utf-8-sig")])
+def test_csv_semicolon_tab_and_windows_encodings(tmp_path, test_data_dir, sep, encoding):
+    rig = test_data_dir / "small_mixed.bvh"
+    text = sep.join(["frame", "Hips.x", "Hips.y", "Hips.z"]) + "\r\n" + sep.join(["0 \u00e9", "1.5", "", "3"]) + "\r\n"
+    (tmp_path / "s.csv").write_bytes(text.encode(encoding))  # the frame column (not used) holds a non-ASCII letter
+    t = load_tracks(tmp_path / "s.csv", skeleton_bvh=rig)
+    np.testing.assert_array_equal(t.positions[0, 0], [1.5, np.nan, 3])
 
 
 def test_csv_from_real_clip_fk(tmp_path, shared_dir):

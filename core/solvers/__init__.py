@@ -27,17 +27,15 @@ def prepare_tracks(tracks: Tracks, smooth: str | float = "off"
 
     tracks, report = mark_gaps(tracks, smooth)
     gaps = np.isnan(tracks.positions).any(-1)
-    filled, fill_report, missing = fill_gaps(tracks.positions)
+    filled, fill_report, missing = fill_gaps(tracks.positions, tracks.skeleton.names)
     report.extend(fill_report)
     if 0 in missing:
         raise Pose2RotError(f"root joint '{tracks.skeleton.names[0]}' has no data in any frame: "
                             "the root track is required")
-    for j in missing:
-        report.append(f"joint '{tracks.skeleton.names[j]}' has no data: it keeps its reference/rest rotation")
     ends = tracks.end_positions
     end_gaps = None if ends is None else np.isnan(ends).any(-1)
     if ends is not None and end_gaps.any():
-        ends, end_report, _ = fill_gaps(ends)
+        ends, end_report, _ = fill_gaps(ends, tracks.end_names)
         report.extend(end_report)
     prepared, cleaning = smooth_tracks(replace(tracks, positions=filled, end_positions=ends), gaps, end_gaps, smooth)
     report.extend(cleaning.report)
