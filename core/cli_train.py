@@ -31,7 +31,8 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--save-every", type=int, help="also keep RUN_DIR/step_N.pt every N steps (default: at the end)")
     p.add_argument("--eval-every", type=int,
-                   help="every N steps, score the hybrid solver (ref protocol) on the held-out clips")
+                   help="every N steps, score the hybrid and learned solvers (ref protocol) on the held-out "
+                        "clips and on the first frames of every training clip (history.json, loss_curves.png)")
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
     p.set_defaults(func=_cmd_train)
 

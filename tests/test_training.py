@@ -194,6 +194,24 @@ def test_train_checkpoint_then_solve_hybrid(clips, tmp_path, capsys):
         run_training([clips], tmp_path / "ft", init=str(run / "last.pt"), embedder="t5", steps=1, log=lambda m: None)
 
 
+def test_eval_every_scores_the_solve_hybrid_path(clips, tmp_path):
+    """--eval-every records hybrid (as ``solve --solver hybrid``), learned and training-excerpt figures."""
+    import json
+
+    from pose2rot_core.training.holdout import evaluate_clips, mean_angle
+    from pose2rot_core.training.loop import run_training
+
+    run = tmp_path / "run"
+    run_training([clips], run, steps=2, batch=2, threads=1, holdout_split=0.25, eval_every=2, seed=1,
+                 progress=False, log=lambda m: None)
+    rec = json.loads((run / "history.json").read_text())["holdout"][-1]
+    assert rec["step"] == 2 and {"learned_ref", "train_hybrid_ref", "train_learned_ref", "train_geometric_ref"} <= set(rec)
+    _, held, _ = tdata.split_clips(sorted(clips.glob("*.bvh")), holdout_split=0.25)
+    hybrid = evaluate_clips(held, "hybrid", run / "last.pt", protocols=("ref",))
+    assert rec["hybrid_ref"] == pytest.approx(mean_angle(hybrid, "hybrid", "ref"), rel=1e-6)
+    assert set(rec["joints"]["hybrid"]) == set(rec["joints"]["geometric"]) == {c.name for c in held}
+
+
 def test_fine_tune_from_the_released_shape(clips, tmp_path, monkeypatch):
     """A bare state dict of the full released configuration (random weights) loads strictly and
     trains one step; its T5 embedder is kept (embeddings faked: no t5-base in CI)."""

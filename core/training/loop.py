@@ -27,12 +27,13 @@ from ..embeddings import HASH_FAMILY, check_embedder, embedder_family
 from ..errors import Pose2RotError
 from ..model import require_torch
 from .config import MODEL_TARGET, TrainConfig, model_params
-from .data import WindowSampler, collect_bvh, load_training_clips, split_clips
+from .data import WindowSampler, clip_frames, collect_bvh, load_training_clips, split_clips
 from .holdout import evaluate_clips, holdout_report, mean_angle, max_position_error
 from .losses import loss_terms, total_loss
 
 LAST = "last.pt"
 LOG_TERMS = ("rot", "vel", "acc", "root", "tvar", "fk", "static")
+TRAIN_PROBE_FRAMES = 96  # frames per training clip in the --eval-every train-set figures
 
 
 @dataclass
@@ -102,11 +103,19 @@ def plot_curves(path: Path, history: Sequence[dict], holdout: Sequence[dict]) ->
         ax = axes[0, 1]
         hs = [h["step"] for h in holdout]
         ax.plot(hs, [h["hybrid_ref"] for h in holdout], "o-", label="hybrid (ref)")
+        if all("learned_ref" in h for h in holdout):
+            ax.plot(hs, [h["learned_ref"] for h in holdout], "s-", label="learned (ref)")
+            ax.set_yscale("log")  # the learned error is an order of magnitude above the others
+        if all("train_hybrid_ref" in h for h in holdout):
+            ax.plot(hs, [h["train_hybrid_ref"] for h in holdout], "o:", color="tab:purple",
+                    label="hybrid, training excerpts")
+            ax.axhline(holdout[0]["train_geometric_ref"], color="tab:purple", ls="--", lw=0.8,
+                       label="geometric, training excerpts")
         ax.axhline(holdout[0]["geometric_ref"], color="k", ls="--", label="geometric (ref)")
         ax.axhline(0.7 * holdout[0]["geometric_ref"], color="g", ls=":", label="0.7 x geometric")
         ax.set_xlabel("step")
-        ax.set_ylabel("held-out mean rotation error (°)")
-        ax.set_title("held-out error")
+        ax.set_ylabel("mean rotation error, ref protocol (°)")
+        ax.set_title("held-out and training-excerpt error")
         ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -237,6 +246,10 @@ def run_training(data: Sequence[str | Path], out: str | Path, *, config: str | N
         f"{sampler.window}-frame windows")
 
     geometric = evaluate_clips(held_clips, "geometric") if held_clips else []
+    probe = None  # (training excerpts, their geometric scores) for the --eval-every train-set figures
+    if eval_every and held_clips:
+        excerpts = [clip_frames(c, 0, min(c.num_frames, TRAIN_PROBE_FRAMES)) for c in train_clips]
+        probe = (excerpts, evaluate_clips(excerpts, "geometric", protocols=("ref",)))
     ckpt_every = min([n for n in (save_every, eval_every) if n] or [total])
     per_epoch = max(1, math.ceil(sampler.windows_per_epoch() / cfg.batch))
     autocast = dict(device_type=torch.device(dev).type, dtype=torch.bfloat16, enabled=torch.device(dev).type == "cuda")
@@ -276,7 +289,7 @@ def run_training(data: Sequence[str | Path], out: str | Path, *, config: str | N
             if eval_every and held_clips and (done % eval_every == 0 or done == total):
                 t_eval = time.perf_counter()
                 held_log.append(_quick_holdout(held_clips, last, dev, geometric, done,
-                                               t_eval - t_train - eval_time, log))
+                                               t_eval - t_train - eval_time, log, probe))
                 eval_time += time.perf_counter() - t_eval
             _write_json(run_dir / "history.json", {"train": cfg.to_dict(), "history": history, "holdout": held_log})
     bar.close()
@@ -296,16 +309,40 @@ def run_training(data: Sequence[str | Path], out: str | Path, *, config: str | N
     return result
 
 
-def _quick_holdout(clips, ckpt: Path, device: str, geometric, step: int, seconds: float, log) -> dict:
-    """Hybrid (ref protocol) on the held-out clips against the geometric baseline."""
-    hybrid = evaluate_clips(clips, "hybrid", ckpt, protocols=("ref",), device=device)
-    rec = {"step": step, "train_seconds": seconds, "hybrid_ref": mean_angle(hybrid, "hybrid", "ref"),
-           "geometric_ref": mean_angle(geometric, "geometric", "ref"),
-           "hybrid_pos_err_max": max_position_error(hybrid, "hybrid")}
+def _quick_holdout(clips, ckpt: Path, device: str, geometric, step: int, seconds: float, log,
+                   probe: tuple[list, list] | None = None) -> dict:
+    """Hybrid and learned (ref protocol) on the held-out clips against the geometric baseline.
+
+    The solves are those of ``pose2rot solve --solver hybrid|learned`` (hybrid anchored on the
+    reference pose). With ``probe`` = (training excerpts, their geometric scores) the same
+    figures on the first frames of every training clip tell over- from under-fitting."""
+    rec: dict[str, Any] = {"step": step, "train_seconds": seconds,
+                           "geometric_ref": mean_angle(geometric, "geometric", "ref")}
+    for solver in ("hybrid", "learned"):
+        scores = evaluate_clips(clips, solver, ckpt, protocols=("ref",), device=device)
+        rec[f"{solver}_ref"] = mean_angle(scores, solver, "ref")
+        if solver == "hybrid":
+            rec["hybrid_pos_err_max"] = max_position_error(scores, "hybrid")
+            rec["joints"] = {"hybrid": _joint_means(scores), "geometric": _joint_means(geometric)}
     rec["ratio"] = rec["hybrid_ref"] / rec["geometric_ref"]
-    log(f"held-out at step {step}: hybrid {rec['hybrid_ref']:.2f}° vs geometric {rec['geometric_ref']:.2f}° (ref) "
-        f"= {rec['ratio']:.3f}x; max position error {rec['hybrid_pos_err_max']:.2g} % of height")
+    line = (f"held-out at step {step}: hybrid {rec['hybrid_ref']:.2f}°, learned {rec['learned_ref']:.2f}° vs "
+            f"geometric {rec['geometric_ref']:.2f}° (ref) = {rec['ratio']:.3f}x; "
+            f"max position error {rec['hybrid_pos_err_max']:.2g} % of height")
+    if probe is not None:
+        train_clips, train_geo = probe
+        rec["train_geometric_ref"] = mean_angle(train_geo, "geometric", "ref")
+        for solver in ("hybrid", "learned"):
+            scores = evaluate_clips(train_clips, solver, ckpt, protocols=("ref",), device=device)
+            rec[f"train_{solver}_ref"] = mean_angle(scores, solver, "ref")
+        line += (f"; train excerpts: hybrid {rec['train_hybrid_ref']:.2f}°, learned {rec['train_learned_ref']:.2f}°"
+                 f" vs geometric {rec['train_geometric_ref']:.2f}°")
+    log(line)
     return rec
+
+
+def _joint_means(scores) -> dict[str, list[float]]:
+    """Per clip: the mean error of every joint (degrees), in skeleton order (``ref`` scores only)."""
+    return {s.clip: [round(float(a), 3) for a in s.joint_angles] for s in scores if s.protocol == "ref"}
 
 
 class _Bar:
