@@ -1,16 +1,21 @@
-"""Benchmark: pose2rot's Solve Rotations vs Blender's own constraint-and-bake way, in one run.
+"""Benchmark: pose2rot's Solve Rotations vs Blender's own constraint-and-bake way, per clip, in one run.
 
-    VENV/bin/python bench/blender_solve.py [--clip examples/cmu_08_01.bvh] [--frames N]
+    VENV/bin/python bench/blender_solve.py [--clips DIR_OR_FILE ...] [--frames N] [--repeat N]
 
-Both start from the same rest copy of the clip's armature (Blender's BVH importer) and the same
-keyed empties (bone heads, plus leaf tails as ``<bone>_end``):
-- pose2rot: ``bpy.ops.pose2rot.solve_rotations`` end to end (read empties, solve, write keys), timed
-  on its second call (the first also imports the core's solver modules; printed too);
+Default: ``examples/cmu_08_01.bvh``. A directory stands for its ``*.bvh`` files. For each clip the
+empties come from Import Tracks of the BVH (the core's FK joints, End Sites as ``<joint>_end``:
+the command line's tracks), and both ways start from a rest copy of Blender's BVH import of it:
+- pose2rot: ``bpy.ops.pose2rot.solve_rotations`` end to end (read empties, solve, write keys);
 - Blender: Copy Location on the root bone to its empty, Damped Track on every bone to the empty of
   its child (the child nearest the bone's tail; ``<bone>_end`` for leaves), then
   ``bpy.ops.nla.bake(visual_keying=True, clear_constraints=True)`` (setup included in the time).
-Prints both times, the ratio, and both accuracies against the source animation: bone-head position
-error (% of height) and mean local-rotation error (degrees, all bones) vs the file's rotations.
+Times are the best of ``--repeat`` runs of each way on fresh rest copies; the first operator call
+of the process (which also imports the core's solver modules) is a separate warm-up, printed.
+Per clip: operator and bake seconds and their ratio; Blender vs the core alone on the same tracks
+(``solve(tracks_from_bvh(...))``, the command line): max and mean local-rotation difference in
+degrees and the max bone-head distance from the source animation (% of height); both ways' mean
+rotation error vs the file; the operator's stages (read rig + empties, core solve, convert to
+pose channels, write keys; a separate run, milliseconds).
 """
 from __future__ import annotations
 
@@ -29,37 +34,62 @@ os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="pose2rot_bench_"
 import bpy  # noqa: E402
 import numpy as np  # noqa: E402
 
+EXT = "bl_ext.user_default.pose2rot"
+#: Blender's BVH importer maps file (x, y, z) to (x, -z, y)
+Y_UP_TO_Z_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
+COLUMNS = ("clip", "bones", "frames", "operator s", "bake s", "ratio", "vs CLI max deg", "vs CLI mean deg",
+           "head max % ht", "rot err op deg", "rot err bake deg", "bake head mean % ht",
+           "read ms", "solve ms", "convert ms", "write ms")
 
-def install_extension():
+
+def install_extension() -> None:
     zips = sorted((ROOT / "dist").glob("pose2rot-*.zip"))
     if not zips:
         subprocess.run([sys.executable, str(ROOT / "build.py")], check=True, cwd=ROOT)
         zips = sorted((ROOT / "dist").glob("pose2rot-*.zip"))
     bpy.ops.extensions.package_install_files(filepath=str(zips[-1]), repo="user_default", enable_on_install=True)
 
-    return importlib.import_module("bl_ext.user_default.pose2rot.empties")
+
+def clip_paths(items: list[str]) -> list[Path]:
+    out = []
+    for item in items:
+        p = Path(item)
+        out.extend(sorted(p.glob("*.bvh")) if p.is_dir() else [p])
+    if not out:
+        raise SystemExit(f"no .bvh files in {' '.join(items)}")
+    return out
 
 
-def rest_copy(src, name):
-    obj = bpy.data.objects.new(name, src.data.copy())
+def rest_copy(src: bpy.types.Armature, name: str) -> bpy.types.Object:
+    """A new armature object on a copy of ``src`` (the imported clip's rest armature), active."""
+    obj = bpy.data.objects.new(name, src.copy())
     bpy.context.scene.collection.objects.link(obj)
+    bpy.context.view_layer.objects.active = obj
     bpy.context.view_layer.update()
     return obj
 
 
-def accuracy(obj, frames, heads_ref, rots_ref, height):
-    heads, _, rots = _rig().sample_pose(obj, frames)
-    pos = 100 * np.linalg.norm(heads - heads_ref, axis=-1) / height
-    c = (np.einsum("tnij,tnij->tn", rots, rots_ref) - 1) / 2
-    ang = np.degrees(np.arccos(np.clip(c, -1, 1)))
-    return pos.mean(), pos.max(), ang.mean()
+def remove(obj: bpy.types.Object) -> None:
+    """Delete a rig copy with its armature and action, so that later runs do not evaluate it."""
+    arm, action = obj.data, obj.animation_data.action if obj.animation_data else None
+    bpy.data.objects.remove(obj)
+    bpy.data.armatures.remove(arm)
+    if action is not None:
+        bpy.data.actions.remove(action)
 
 
-def blender_way(obj, col, frames):
-    """Constraints to the empties, then a visual-keying bake. Returns seconds."""
+def run_operator(src: bpy.types.Armature, name: str) -> tuple[bpy.types.Object, float]:
+    obj = rest_copy(src, name)
     t0 = time.perf_counter()
-    view_layer = bpy.context.view_layer
-    view_layer.objects.active = obj
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
+    return obj, time.perf_counter() - t0
+
+
+def blender_way(src: bpy.types.Armature, col: bpy.types.Collection, frames: np.ndarray,
+                name: str) -> tuple[bpy.types.Object, float]:
+    """Constraints to the empties, then a visual-keying bake, on a rest copy. Returns (object, seconds)."""
+    obj = rest_copy(src, name)
+    t0 = time.perf_counter()
     obj.select_set(True)
     empties = {o.name: o for o in col.objects}
     bones = obj.data.bones
@@ -67,37 +97,35 @@ def blender_way(obj, col, frames):
     c = obj.pose.bones[root.name].constraints.new('COPY_LOCATION')
     c.target = empties[root.name]
     for b in bones:
-        pb = obj.pose.bones[b.name]
         if b.children:
-            child = min(b.children, key=lambda ch: (ch.head_local - b.tail_local).length)
-            target = empties[child.name]
+            target = empties.get(min(b.children, key=lambda ch: (ch.head_local - b.tail_local).length).name)
         else:
             target = empties.get(b.name + "_end")
-            if target is None:
-                continue
-        d = pb.constraints.new('DAMPED_TRACK')
+        if target is None:
+            continue
+        d = obj.pose.bones[b.name].constraints.new('DAMPED_TRACK')
         d.target, d.track_axis = target, 'TRACK_Y'
     bpy.ops.object.mode_set(mode='POSE')
     bpy.ops.pose.select_all(action='SELECT')
     bpy.ops.nla.bake(frame_start=int(frames[0]), frame_end=int(frames[-1]), only_selected=True, visual_keying=True,
                      clear_constraints=True, bake_types={'POSE'})
     bpy.ops.object.mode_set(mode='OBJECT')
-    return time.perf_counter() - t0
+    seconds = time.perf_counter() - t0
+    obj.select_set(False)
+    return obj, seconds
 
 
-def stage_times(src, col, frames):
+def stage_times(src: bpy.types.Armature, col: bpy.types.Collection, frames: np.ndarray) -> tuple[float, ...]:
     """Seconds of the operator's stages on a fresh rest copy: read (armature + empties), core solve,
     convert to pose channels, write keys."""
-
-    pipeline = importlib.import_module("bl_ext.user_default.pose2rot.pipeline")
-    convert = importlib.import_module("bl_ext.user_default.pose2rot.convert")
+    pipeline = importlib.import_module(EXT + ".pipeline")
+    convert = importlib.import_module(EXT + ".convert")
     from pose2rot_core.solvers import solve
 
-    scene = bpy.context.scene
     obj = rest_copy(src, "stages")
     settings = pipeline.SolveSettings(frame_start=int(frames[0]), frame_end=int(frames[-1]))
     t0 = time.perf_counter()
-    rig, tracks, _ = pipeline.gather_tracks(scene, obj, col, settings)
+    rig, tracks, _ = pipeline.gather_tracks(bpy.context.scene, obj, col, settings)
     t1 = time.perf_counter()
     sol = solve(tracks)
     t2 = time.perf_counter()
@@ -110,58 +138,103 @@ def stage_times(src, col, frames):
     return t1 - t0, t2 - t1, t3 - t2, t4 - t3
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--clip", default=str(ROOT / "examples" / "cmu_08_01.bvh"))
-    ap.add_argument("--frames", type=int, default=0, help="use only the first N frames (default: all)")
-    args = ap.parse_args()
-    empties_mod = install_extension()
+def angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    c = (np.einsum("...ij,...ij->...", a, b) - 1.0) / 2.0
+    return np.degrees(np.arccos(np.clip(c, -1.0, 1.0)))
+
+
+def bench_clip(path: Path, frames_limit: int, repeat: int, warm: bool) -> dict:
+    """One table row for ``path`` (fresh file); ``warm``: first make the operator's warm-up call."""
+    from pose2rot_core.bvh import read_bvh
+    from pose2rot_core.solvers import solve
+    from pose2rot_core.tracks_io import tracks_from_bvh
+
+    rig_mod = importlib.import_module(EXT + ".rig")
     bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
     scene = bpy.context.scene
-    bpy.ops.import_anim.bvh(filepath=args.clip, update_scene_fps=True)
-    src = bpy.context.active_object
-    last = int(round(src.animation_data.action.frame_range[1]))
-    scene.frame_start, scene.frame_end = 1, min(last, args.frames) if args.frames else last
+    assert bpy.ops.pose2rot.import_tracks(filepath=str(path), collection_name="tracks") == {'FINISHED'}
+    col = bpy.data.collections["tracks"]
+    assert bpy.ops.import_anim.bvh(filepath=str(path), update_scene_fps=True) == {'FINISHED'}
+    imported = bpy.context.active_object
+    if frames_limit:
+        scene.frame_end = min(scene.frame_end, scene.frame_start + frames_limit - 1)
     frames = np.arange(scene.frame_start, scene.frame_end + 1)
-    heads, tails, rots = _rig().sample_pose(src, frames)
-    names = [pb.name for pb in src.pose.bones]
-    leaves = [i for i, pb in enumerate(src.pose.bones) if not pb.children]
-    col = bpy.data.collections.new("tracks")
-    scene.collection.children.link(col)
-    empties_mod.write_empties(col, names + [names[i] + "_end" for i in leaves],
-                              np.concatenate([heads, tails[:, leaves]], axis=1), int(frames[0]), 1.0)
+    heads, _, rots = rig_mod.sample_pose(imported, frames)
     height = float(np.ptp(heads.reshape(-1, 3), axis=0).max())
+    row = {"clip": path.stem, "bones": len(imported.pose.bones), "frames": len(frames)}
+    src = imported.data
+    src.use_fake_user = True
+    remove_action = imported.animation_data.action
+    bpy.data.objects.remove(imported)                  # the scene holds the empties and the rig being solved
+    bpy.data.actions.remove(remove_action)
+    if warm:
+        first, row["cold"] = run_operator(src, "pose2rot_first")
+        remove(first)
 
-    def run_operator(name):
-        obj = rest_copy(src, name)
-        bpy.context.view_layer.objects.active = obj
-        t0 = time.perf_counter()
-        assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
-        return obj, time.perf_counter() - t0
+    t_ours, t_bake = [], []
+    for r in range(repeat):                            # one rig in the scene at a time
+        ours, t = run_operator(src, f"pose2rot_{r}")
+        t_ours.append(t)
+        if r == repeat - 1:
+            o_heads, _, o_rots = rig_mod.sample_pose(ours, frames)
+            names = [pb.name for pb in ours.pose.bones]
+            M = np.array([np.array(ours.data.bones[n].matrix_local.to_3x3()) for n in names])
+        remove(ours)
+        theirs, t = blender_way(src, col, frames, f"blender_{r}")
+        t_bake.append(t)
+        if r == repeat - 1:
+            b_heads, _, b_rots = rig_mod.sample_pose(theirs, frames)
+        remove(theirs)
+    row["operator s"], row["bake s"] = min(t_ours), min(t_bake)
+    row["ratio"] = row["bake s"] / row["operator s"]
 
-    _, t_cold = run_operator("pose2rot_first")           # includes importing the core's solver modules
-    ours, t_ours = run_operator("pose2rot")
-
-    theirs = rest_copy(src, "blender")
-    t_blender = blender_way(theirs, col, frames)
-
+    clip = read_bvh(path)
+    core = solve(tracks_from_bvh(clip).frames(0, len(frames)))
+    order = [clip.skeleton.names.index(n) for n in names]
+    Mt = np.swapaxes(M, -1, -2)[None]
+    L_core = Y_UP_TO_Z_UP @ core.rotations[:, order] @ Y_UP_TO_Z_UP.T            # armature axes
+    diff = angle_deg(M[None] @ o_rots @ Mt, L_core)
+    row["vs CLI max deg"], row["vs CLI mean deg"] = diff.max(), diff.mean()
+    row["head max % ht"] = 100 * np.linalg.norm(o_heads - heads, axis=-1).max() / height
+    row["rot err op deg"] = angle_deg(o_rots, rots).mean()
+    row["rot err bake deg"] = angle_deg(b_rots, rots).mean()
+    row["bake head mean % ht"] = 100 * np.linalg.norm(b_heads - heads, axis=-1).mean() / height
     stages = stage_times(src, col, frames)
-    a_ours = accuracy(ours, frames, heads, rots, height)
-    a_blender = accuracy(theirs, frames, heads, rots, height)
-    print(f"clip {Path(args.clip).name}: {len(names)} bones x {len(frames)} frames, Blender {bpy.app.version_string}")
-    print(f"pose2rot Solve Rotations : {t_ours:8.3f} s   head error mean {a_ours[0]:.2e} % / max {a_ours[1]:.2e} % "
-          f"of height, rotation error {a_ours[2]:.2f} deg")
-    print(f"Damped Track + nla.bake  : {t_blender:8.3f} s   head error mean {a_blender[0]:.2e} % / max "
-          f"{a_blender[1]:.2e} % of height, rotation error {a_blender[2]:.2f} deg")
-    print("pose2rot stages (separate run): read {:.3f} s, core solve {:.3f} s, convert {:.3f} s, "
-          "write keys {:.3f} s".format(*stages))
-    print(f"speed-up: {t_blender / t_ours:.1f}x (goal >= 50x); first call of the session {t_cold:.3f} s "
-          f"({t_blender / t_cold:.1f}x)")
+    for key, s in zip(("read ms", "solve ms", "convert ms", "write ms"), stages):
+        row[key] = 1000 * s
+    return row
 
 
-def _rig():
-    """The installed extension's rig module (bulk pose sampling)."""
-    return importlib.import_module("bl_ext.user_default.pose2rot.rig")
+def fmt(value) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, np.integer)):
+        return str(value)
+    return f"{value:.2e}" if 0 < abs(value) < 0.01 else f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clips", nargs="+", default=[str(ROOT / "examples" / "cmu_08_01.bvh")],
+                    help="BVH files and/or directories of them (default: examples/cmu_08_01.bvh)")
+    ap.add_argument("--clip", dest="clips", nargs=1, help=argparse.SUPPRESS)   # older spelling
+    ap.add_argument("--frames", type=int, default=0, help="use only the first N frames of each clip (default: all)")
+    ap.add_argument("--repeat", type=int, default=3, help="time each way this many times, keep the best (default 3)")
+    args = ap.parse_args()
+    install_extension()
+    rows = [bench_clip(p, args.frames, max(1, args.repeat), warm=i == 0) for i, p in enumerate(clip_paths(args.clips))]
+
+    print(f"\nBlender {bpy.app.version_string}, best of {max(1, args.repeat)}; first operator call of the process "
+          f"{rows[0]['cold']:.3f} s ({rows[0]['clip']})")
+    print("| " + " | ".join(COLUMNS) + " |")
+    print("|" + "---|" * len(COLUMNS))
+    for row in rows:
+        print("| " + " | ".join(fmt(row[c]) for c in COLUMNS) + " |")
+    ours, bake = sum(r["operator s"] for r in rows), sum(r["bake s"] for r in rows)
+    print(f"all {len(rows)} clips: operator {ours:.3f} s, bake {bake:.3f} s, ratio {bake / ours:.1f}x "
+          f"(per clip {min(r['ratio'] for r in rows):.1f}x..{max(r['ratio'] for r in rows):.1f}x; goal >= 50x); "
+          f"stages: read {sum(r['read ms'] for r in rows):.0f} ms, solve {sum(r['solve ms'] for r in rows):.0f} ms, "
+          f"convert {sum(r['convert ms'] for r in rows):.0f} ms, write {sum(r['write ms'] for r in rows):.0f} ms")
 
 
 if __name__ == "__main__":

@@ -55,12 +55,15 @@ class ActionWriter:
             ad.action = self.action
             self._bag = None
 
-    def _new_fcurve(self, path: str, index: int, group: str):
+    def _new_fcurves(self, path: str, count: int, group: str) -> list:
+        """F-curves ``path[0..count-1]`` in the channel group ``group``."""
         if self._bag is None:
-            return self.action.fcurves.new(path, index=index, action_group=group)
-        fc = self._bag.fcurves.new(path, index=index)
-        fc.group = self._bag.groups.get(group) or self._bag.groups.new(group)
-        return fc
+            return [self.action.fcurves.new(path, index=c, action_group=group) for c in range(count)]
+        grp = self._bag.groups.get(group) or self._bag.groups.new(group)
+        out = [self._bag.fcurves.new(path, index=c) for c in range(count)]
+        for fc in out:
+            fc.group = grp
+        return out
 
     def write_channels(self, path: str, group: str, frames: np.ndarray, values: np.ndarray) -> None:
         """Keys for channels ``path[0..C-1]``: frames [T], values [T,C]."""
@@ -70,8 +73,7 @@ class ActionWriter:
         co = np.empty(2 * n, np.float32)
         co[0::2] = frames
         interp = np.full(n, _LINEAR, np.int32)
-        for c in range(values.shape[1]):
-            fc = self._new_fcurve(path, c, group)
+        for c, fc in enumerate(self._new_fcurves(path, values.shape[1], group)):
             fc.keyframe_points.add(n)
             co[1::2] = values[:, c]
             fc.keyframe_points.foreach_set("co", co)

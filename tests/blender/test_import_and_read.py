@@ -65,14 +65,15 @@ def test_solve_from_imported_bvh_tracks():
 
 
 def test_bulk_and_per_frame_reads_agree():
-    """Keys on every frame are read in bulk; sparse keys are evaluated; a parented empty goes
-    through frame_set. All equal matrix_world per frame."""
+    """Keys on every frame are read in bulk; sparse keys, and as many keys as frames but one frame
+    later, are evaluated; a parented empty goes through frame_set. All equal matrix_world per frame."""
     scene = bpy.context.scene
     col = bpy.data.collections.new("pts")
     scene.collection.children.link(col)
     rng = np.random.default_rng(1)
     dense = rng.normal(size=(30, 1, 3))
     empties.write_empties(col, ["dense"], dense, 1, 0.1)
+    empties.write_empties(col, ["shifted"], rng.normal(size=(30, 1, 3)), 2, 0.1)
     sparse = bpy.data.objects.new("sparse", None)
     col.objects.link(sparse)
     for f in (1, 10, 30):
@@ -88,7 +89,7 @@ def test_bulk_and_per_frame_reads_agree():
     col.objects.link(child)
     child.parent = holder
     child.location = (1.0, 2.0, 0.5)
-    objs = [col.objects[n] for n in ("dense", "sparse", "child")]
+    objs = [col.objects[n] for n in ("dense", "sparse", "child", "shifted")]
     frames = np.arange(1, 31)
     assert empties._location_curves(objs[0]) is not None and empties._location_curves(objs[2]) is None
     got = empties.read_world_positions(scene, objs, frames)
