@@ -79,6 +79,19 @@ def stage(folder: Path) -> None:
     shutil.copytree(ROOT / "wheels", folder / "wheels")
 
 
+def install_into_running_blender() -> Path:
+    """Install and enable ``dist/pose2rot-*.zip`` (built first when there is none) in the Blender of
+    this process (the ``bpy`` module), for scripts such as the demo and the benchmark."""
+    import bpy
+
+    zips = sorted((ROOT / "dist").glob("pose2rot-*.zip"))
+    if not zips:
+        subprocess.run([sys.executable, str(ROOT / "build.py")], check=True, cwd=ROOT)
+        zips = sorted((ROOT / "dist").glob("pose2rot-*.zip"))
+    bpy.ops.extensions.package_install_files(filepath=str(zips[-1]), repo="user_default", enable_on_install=True)
+    return zips[-1]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--blender", help="path to a blender binary (default: 'blender' on PATH, else the bpy module)")

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,20 +33,15 @@ os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="pose2rot_bench_"
 import bpy  # noqa: E402
 import numpy as np  # noqa: E402
 
+sys.path.insert(0, str(ROOT))
+from build import install_into_running_blender  # noqa: E402
+
 EXT = "bl_ext.user_default.pose2rot"
 #: Blender's BVH importer maps file (x, y, z) to (x, -z, y)
 Y_UP_TO_Z_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
 COLUMNS = ("clip", "bones", "frames", "operator s", "bake s", "ratio", "vs CLI max deg", "vs CLI mean deg",
            "head max % ht", "rot err op deg", "rot err bake deg", "bake head mean % ht",
            "read ms", "solve ms", "convert ms", "write ms")
-
-
-def install_extension() -> None:
-    zips = sorted((ROOT / "dist").glob("pose2rot-*.zip"))
-    if not zips:
-        subprocess.run([sys.executable, str(ROOT / "build.py")], check=True, cwd=ROOT)
-        zips = sorted((ROOT / "dist").glob("pose2rot-*.zip"))
-    bpy.ops.extensions.package_install_files(filepath=str(zips[-1]), repo="user_default", enable_on_install=True)
 
 
 def clip_paths(items: list[str]) -> list[Path]:
@@ -221,7 +215,7 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=0, help="use only the first N frames of each clip (default: all)")
     ap.add_argument("--repeat", type=int, default=3, help="time each way this many times, keep the best (default 3)")
     args = ap.parse_args()
-    install_extension()
+    install_into_running_blender()
     rows = [bench_clip(p, args.frames, max(1, args.repeat), warm=i == 0) for i, p in enumerate(clip_paths(args.clips))]
 
     print(f"\nBlender {bpy.app.version_string}, best of {max(1, args.repeat)}; first operator call of the process "

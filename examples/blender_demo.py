@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,13 +24,8 @@ os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="pose2rot_demo_")
 import bpy  # noqa: E402
 import numpy as np  # noqa: E402
 
-
-def install_extension() -> None:
-    zips = sorted((ROOT / "dist").glob("pose2rot-*.zip"))
-    if not zips:
-        subprocess.run([sys.executable, str(ROOT / "build.py")], check=True, cwd=ROOT)
-        zips = sorted((ROOT / "dist").glob("pose2rot-*.zip"))
-    bpy.ops.extensions.package_install_files(filepath=str(zips[-1]), repo="user_default", enable_on_install=True)
+sys.path.insert(0, str(ROOT))
+from build import install_into_running_blender  # noqa: E402
 
 
 def main() -> int:
@@ -39,7 +33,7 @@ def main() -> int:
     ap.add_argument("--clip", default=str(ROOT / "examples" / "cmu_08_01.bvh"))
     ap.add_argument("--out", default=str(ROOT / "out" / "demo.blend"))
     args = ap.parse_args()
-    install_extension()
+    install_into_running_blender()
     empties = importlib.import_module("bl_ext.user_default.pose2rot.empties")
     bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
     scene = bpy.context.scene

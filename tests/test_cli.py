@@ -212,9 +212,9 @@ def _write(path: Path, text: str) -> Path:
 def test_bad_input_one_line_error(case, clip, tmp_path, capsys):
     argv, words = BAD_INPUTS[case](clip, tmp_path)
     try:
-        code, stdout, err = run(argv, capsys)
+        code, _, err = run(argv, capsys)
     except SystemExit as e:  # argparse usage errors
-        code, (stdout, err) = e.code, capsys.readouterr()
+        code, (_, err) = e.code, capsys.readouterr()
     assert code == 2, (code, err)
     lines = err.strip("\n").split("\n")
     assert len(lines) == 1, err

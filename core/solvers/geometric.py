@@ -210,22 +210,6 @@ def _classify_translation(skel: Skeleton, P: np.ndarray, missing: np.ndarray, st
                       f"{100 * dev[(translating & ~free)[1:]].max() / skel.height:.3g} % of height): "
                       "their offsets are solved per frame so positions match (use stretch='off' for rigid bones)")
     return translating, free
-    par = skel.parents[1:]
-    dist = np.linalg.norm(P[:, 1:] - P[:, par], axis=-1)  # [T,J-1]
-    rest = np.linalg.norm(skel.offsets[1:], axis=-1)
-    dev = np.abs(dist - rest[None]).max(axis=0)
-    valid = ~missing[1:] & ~missing[par]
-    translating[1:] = valid & (dev > STRETCH_FRACTION * skel.height)
-    free[1:] = translating[1:] & (dev > FREE_TRANSLATION_FRACTION * np.maximum(rest, 1e-9))
-    for j in np.where(free)[0]:
-        report.append(f"joint '{skel.names[j]}' translates relative to '{skel.names[skel.parents[j]]}' "
-                      f"(up to {dev[j - 1]:.4g} units from its rest bone length): its translation is solved per frame")
-    n_stretch = int(translating.sum() - free.sum())
-    if n_stretch:
-        report.append(f"{n_stretch} joints change their distance to the parent over the clip (bone stretch, up to "
-                      f"{100 * dev[(translating & ~free)[1:]].max() / skel.height:.3g} % of height): "
-                      "their offsets are solved per frame so positions match (use stretch='off' for rigid bones)")
-    return translating, free
 
 
 def _end_sites(tracks: Tracks) -> list[tuple[int, int, np.ndarray]]:
