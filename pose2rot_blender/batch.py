@@ -9,7 +9,8 @@ armature is solved over the clip's frames, and ``OUT/<clip>.blend`` is saved (pl
 
 or call :func:`convert` from Python with the extension enabled. Options: ``--armature NAME`` (default:
 the file's only armature), ``--solver geometric|learned|hybrid`` (learned settings come from the
-add-on preferences), ``--smooth auto|off|SECONDS``, ``--extension-zip ZIP`` (install the extension first when it is not installed,
+add-on preferences), ``--smooth auto|off|SECONDS``, ``--stretch auto|exact|off`` (bone lengths, as the
+command line's), ``--extension-zip ZIP`` (install the extension first when it is not installed,
 e.g. into a fresh ``BLENDER_USER_RESOURCES``). Bad input ends with exit code 1 and one line on stderr.
 """
 from __future__ import annotations
@@ -36,6 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--armature", default="", help="armature object name (default: the only armature)")
     ap.add_argument("--solver", default="geometric", choices=("geometric", "learned", "hybrid"))
     ap.add_argument("--smooth", default="auto", help="track smoothing: auto, off, or a kernel width in seconds")
+    ap.add_argument("--stretch", default="auto", choices=("auto", "exact", "off"),
+                    help="bone lengths: auto keeps the rig's (joints that move relative to their parent still "
+                         "translate), exact matches every track, off keeps every bone rigid")
     ap.add_argument("--bvh", action="store_true", help="also export OUT/<clip>.bvh with Blender's exporter")
     ap.add_argument("--extension-zip", help="install this pose2rot zip first when the extension is missing")
     return ap
@@ -79,7 +83,8 @@ def _find_armature(name: str):
 
 
 def convert(tracks: list[str], out_dir: str, rig: str | None = None, armature: str = "",
-            solver: str = "geometric", bvh: bool = False, smooth: str | float = "auto") -> list[dict]:
+            solver: str = "geometric", bvh: bool = False, smooth: str | float = "auto",
+            stretch: str = "auto") -> list[dict]:
     """Solve every track file onto the rig; returns one summary dict per clip."""
     import bpy
 
@@ -102,7 +107,8 @@ def convert(tracks: list[str], out_dir: str, rig: str | None = None, armature: s
         obj = _find_armature(armature)
         col = importing.import_tracks(context, path, f"{path.stem}_tracks", frame_start=1, set_scene=True)
         settings = pipeline.SolveSettings(solver=solver.upper(), frame_start=scene.frame_start,
-                                          frame_end=scene.frame_end, smooth=_smooth_value(smooth))
+                                          frame_end=scene.frame_end, smooth=_smooth_value(smooth),
+                                          stretch=None if stretch == "auto" else stretch)
         plan, seconds = pipeline.solve_armature(scene, obj, col, settings, learned_settings(context))
         blend = out / f"{path.stem}.blend"
         bpy.ops.wm.save_as_mainfile(filepath=str(blend), copy=True)
@@ -147,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = _parser().parse_args(argv)
     try:
-        convert(args.tracks, args.out, args.rig, args.armature, args.solver, args.bvh, args.smooth)
+        convert(args.tracks, args.out, args.rig, args.armature, args.solver, args.bvh, args.smooth, args.stretch)
     except Pose2RotError as e:
         print(f"pose2rot batch: error: {e}", file=sys.stderr)
         return 1

@@ -9,7 +9,7 @@ from pose2rot_core.errors import Pose2RotError
 
 from . import importing, pipeline
 from .prefs import learned_settings
-from .props import REFERENCES, SMOOTHING, SOLVERS, smooth_option
+from .props import BONE_LENGTHS, REFERENCES, SMOOTHING, SOLVERS, smooth_option, stretch_option
 
 
 class _Progress:
@@ -61,6 +61,7 @@ class POSE2ROT_OT_solve_rotations(bpy.types.Operator):
                                  description="Frame where the tracks show the current pose (default: current frame)")
     smooth: EnumProperty(name="Smoothing", items=SMOOTHING, default='AUTO')
     smooth_width: FloatProperty(name="Width (s)", default=0.05, min=0.001, soft_max=0.5)
+    bone_lengths: EnumProperty(name="Bone lengths", items=BONE_LENGTHS, default='AUTO')
 
     def _settings(self, scene: bpy.types.Scene) -> pipeline.SolveSettings:
         start = self.frame_start if self.properties.is_property_set("frame_start") else scene.frame_start
@@ -68,7 +69,8 @@ class POSE2ROT_OT_solve_rotations(bpy.types.Operator):
         ref = self.reference_frame if self.properties.is_property_set("reference_frame") else scene.frame_current
         return pipeline.SolveSettings(solver=self.solver, frame_start=start, frame_end=end,
                                       reference=self.reference, reference_frame=ref,
-                                      smooth=smooth_option(self.smooth, self.smooth_width))
+                                      smooth=smooth_option(self.smooth, self.smooth_width),
+                                      stretch=stretch_option(self.bone_lengths))
 
     def execute(self, context):
         scene = context.scene

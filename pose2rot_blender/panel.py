@@ -72,6 +72,7 @@ class POSE2ROT_PT_main(bpy.types.Panel):
         row.prop(settings, "smooth")
         if settings.smooth == 'WIDTH':
             row.prop(settings, "smooth_width")
+        col.prop(settings, "bone_lengths")
         col.prop(settings, "use_scene_range")
         if not settings.use_scene_range:
             row = col.row(align=True)
@@ -86,6 +87,7 @@ class POSE2ROT_PT_main(bpy.types.Panel):
         op.reference_frame = settings.reference_frame
         op.smooth = settings.smooth
         op.smooth_width = settings.smooth_width
+        op.bone_lengths = settings.bone_lengths
         scene = context.scene
         op.frame_start = scene.frame_start if settings.use_scene_range else settings.frame_start
         op.frame_end = scene.frame_end if settings.use_scene_range else settings.frame_end

@@ -40,6 +40,7 @@ class SolveSettings:
     reference: str = "REST"          # REST or CURRENT_POSE
     reference_frame: int = 1
     smooth: str | float = "auto"     # the core's track cleaning: "auto", "off" or seconds
+    stretch: str | None = None       # the core's bone lengths: None (its default), "exact" or "off"
 
 
 @dataclass
@@ -142,7 +143,8 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
     """Read, solve and convert; raises Pose2RotError and leaves the scene as it was on failure."""
     rig, tracks, match = gather_tracks(scene, obj, collection, settings)
     skel = rig.skeleton
-    sol = solve_tracks(tracks, settings.solver.lower(), learned, progress=progress, smooth=settings.smooth)
+    sol = solve_tracks(tracks, settings.solver.lower(), learned, progress=progress, smooth=settings.smooth,
+                       stretch=settings.stretch)
     tol = 1e-6 * skel.height
     report = list(sol.report)
     blocked = blocked_translations(sol, rig.rest, tol)

@@ -18,6 +18,14 @@ SMOOTHING = [
     ('OFF', "Off", "Use the tracks as they are"),
     ('WIDTH', "Fixed", "Smooth every track with a Gaussian kernel of the given width"),
 ]
+BONE_LENGTHS = [
+    ('AUTO', "Keep the rig's", "Bones keep the rig's lengths (tracks of another performer: rotations only); "
+                               "joints that move relative to their parent, like hips under a floor-level root, "
+                               "still translate"),
+    ('EXACT', "Match the tracks", "Bones also translate where their length differs from the tracks, so every "
+                                  "bone head lands on its empty"),
+    ('OFF', "Rigid", "No bone translates (only the root follows its empty)"),
+]
 REFERENCES = [
     ('REST', "Rest pose", "Twist follows the armature's rest pose"),
     ('CURRENT_POSE', "Current pose", "The armature's current pose is the pose the tracks show at the reference frame"),
@@ -38,6 +46,7 @@ class POSE2ROT_PG_settings(bpy.types.PropertyGroup):
     reference_frame: IntProperty(name="Reference frame", default=1,
                                  description="Frame at which the tracks show the armature's current pose")
     smooth: EnumProperty(name="Smoothing", items=SMOOTHING, default='AUTO')
+    bone_lengths: EnumProperty(name="Bone lengths", items=BONE_LENGTHS, default='AUTO')
     smooth_width: FloatProperty(name="Width (s)", default=0.05, min=0.001, soft_max=0.5,
                                 description="Standard deviation of the smoothing kernel in seconds")
     use_scene_range: BoolProperty(name="Scene frame range", default=True)
@@ -54,6 +63,11 @@ def register_properties() -> None:
 
 def unregister_properties() -> None:
     del bpy.types.Scene.pose2rot
+
+
+def stretch_option(mode: str) -> str | None:
+    """The core's ``stretch=`` value for a bone-lengths mode (None: the core decides, as 'auto')."""
+    return None if mode == 'AUTO' else mode.lower()
 
 
 def smooth_option(mode: str, width: float) -> str | float:

@@ -102,25 +102,27 @@ def _model_options(settings: LearnedSettings) -> dict:
 
 
 def solve_tracks(tracks: Tracks, solver: str, settings: LearnedSettings, progress=None,
-                 smooth: str | float = "auto") -> Solution:
+                 smooth: str | float = "auto", stretch: str | None = None) -> Solution:
     """Solve ``tracks`` with 'geometric', 'learned' or 'hybrid' (see the module docstring).
 
-    smooth: the core's track cleaning ("auto", "off" or a kernel width in seconds)."""
+    smooth: the core's track cleaning ("auto", "off" or a kernel width in seconds); stretch: the
+    geometric step's bone lengths (None: the core's default; "exact"; "off")."""
     from pose2rot_core.solvers import solve
 
+    lengths = {} if stretch is None or solver == "learned" else {"stretch": stretch}
     if solver == "geometric":
-        return solve(tracks, "geometric", progress=progress, smooth=smooth)
+        return solve(tracks, "geometric", progress=progress, smooth=smooth, **lengths)
     _check_learned_settings(settings)
     runtime = choose_runtime(settings)
     if runtime == "INTERNAL":
         opts = _model_options(settings)
         if settings.cache_dir:
             opts["cache_dir"] = bpy_abspath(settings.cache_dir)
-        return solve(tracks, solver, progress=progress, smooth=smooth, **opts)
+        return solve(tracks, solver, progress=progress, smooth=smooth, **opts, **lengths)
     learned = solve_external(tracks, settings, progress, smooth)
     if solver == "learned":
         return learned
-    sol = solve(tracks, "geometric", progress=progress, smooth=smooth, twist_guess=learned.rotations)
+    sol = solve(tracks, "geometric", progress=progress, smooth=smooth, twist_guess=learned.rotations, **lengths)
     sol.report[:0] = learned.report
     sol.solver = "hybrid"
     return sol

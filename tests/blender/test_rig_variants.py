@@ -125,3 +125,44 @@ def test_bone_flags_match_core_forward_kinematics():
     order = [skel.names.index(pb.name) for pb in obj.pose.bones]
     assert np.abs(pose_points(obj, frames) - P[:, order]).max() < 1e-4
     assert angle_deg(_pose_globals(obj, frames), G[:, order]).max() < 0.2   # float32 rest matrices
+
+
+def _shrunk_copy(src, name: str, factor: float):
+    """A rest copy whose bones are all ``factor`` times as long (about the root's head)."""
+    rig = rest_copy(src, name)
+    bpy.ops.object.mode_set(mode='EDIT')
+    origin = rig.data.edit_bones[0].head.copy()
+    for eb in rig.data.edit_bones:
+        eb.head = origin + factor * (eb.head - origin)
+        eb.tail = origin + factor * (eb.tail - origin)
+    bpy.ops.object.mode_set(mode='OBJECT')
+    bpy.context.view_layer.update()
+    return rig
+
+
+def test_smaller_rig_keeps_its_bone_lengths_and_takes_the_rotations():
+    """Retargeting: tracks of a performer larger than the rig. By default the rig keeps its bone
+    lengths (location keys on the root only) and its bones point where the tracks' bones do;
+    'Match the tracks' translates the bones that can move instead."""
+    src = import_clip(frames=30)
+    track_empties(src)
+    frames = scene_frames()
+    plain = rest_copy(src, "Plain")
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
+    small = _shrunk_copy(src, "Small", 0.8)
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
+    paths = {fc.data_path for fc in _fcurves(small.animation_data.action)}
+    moved = {p for p in paths if p.endswith(".location")}
+    assert moved == {f'pose.bones["{small.pose.bones[0].name}"].location'}, moved
+    assert angle_deg(_pose_globals(small, frames), _pose_globals(plain, frames)).max() < 0.2
+    exact = _shrunk_copy(src, "Exact", 0.8)
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks", bone_lengths='EXACT') == {'FINISHED'}
+    exact_paths = {fc.data_path for fc in _fcurves(exact.animation_data.action)}
+    assert len({p for p in exact_paths if p.endswith(".location")}) > 1
+
+
+def _fcurves(action):
+    keys = importlib.import_module(EXT_NAME + ".keys")
+    if not keys.has_layered_actions():
+        return list(action.fcurves)
+    return [fc for layer in action.layers for strip in layer.strips for bag in strip.channelbags for fc in bag.fcurves]
