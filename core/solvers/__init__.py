@@ -66,6 +66,9 @@ def solve(tracks: Tracks, solver: str = "geometric", progress: Progress | None =
             options["stretch"] = "off"
     elif options.get("stretch", "") is None:
         del options["stretch"]
+    if solver != "learned":
+        # single-frame turns of smoothed (noisy) tracks are partly noise: do not share them
+        options.setdefault("share_fast_turns", not cleaning.active)
     if solver == "geometric":
         from .geometric import solve_geometric
 

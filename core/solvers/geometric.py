@@ -9,11 +9,11 @@ Works on global joint orientations ``G_j`` (joint frame -> file axes), top-down:
 - a joint with no target (leaf without tip, or all children missing) keeps its reference rotation.
 
 Twist policies (``twist=``):
-- ``"lookahead"``: the roll that keeps this joint's local rotation near the reference
-  *and* lets the child joint reach its own targets with a near-reference local rotation — the bend
-  plane of elbows and knees, the hand orientation for the forearm. Weighted closed form per frame.
-- ``"reference"`` (default; best measured on the dev set): the smallest swing from the reference
-  local rotation.
+- ``"lookahead"``: the roll that keeps this joint's local rotation near the reference *and* lets
+  the child joint reach its own targets with a near-reference local rotation — the bend plane of
+  elbows and knees, the hand orientation for the forearm. Weighted closed form per frame.
+- ``"reference"`` (default: no flips on the dev set, and within 0.2° of lookahead): the smallest
+  swing from the reference local rotation.
 Both keep the roll continuous where the swing degenerates (a bone passing the opposite of its
 reference direction): there it is carried from well-conditioned neighbouring frames.
 - ``"transport"``: roll carried frame to frame by the smallest swing (parallel transport),
@@ -65,6 +65,10 @@ RAMP_SECONDS = 0.1
 #: for the smallest swing, 0.6 is a swing of about 78 degrees
 TRUST_LOW = 0.0
 TRUST_HIGH = 0.6
+#: a child turning about its parent's bone faster than this shares the excess with the parent's roll
+FAST_TURN_DEG_PER_S = 600.0
+#: ... and the shared roll fades back over this
+SHARE_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,7 @@ class _Target:
 
 def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist: str = "reference",
                     stretch: str = "auto", stretch_tolerance: float = 1e-5, use_ends: bool = True,
-                    missing: np.ndarray | None = None, progress=None) -> Solution:
+                    missing: np.ndarray | None = None, progress=None, share_fast_turns: bool = True) -> Solution:
     """Solve local rotations from (gap-free) tracks.
 
     tracks: positions [T,J,3] without NaN except joints listed in ``missing`` (all-NaN joints).
@@ -88,6 +92,8 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     twist: one of TWIST_POLICIES. stretch: one of STRETCH_MODES: "auto" (translate joints whose
     distance to the parent changes over the clip), "exact" (also joints whose track length differs
     from the rig's) or "off" (rigid bones; mismatches are only reported).
+    share_fast_turns: a joint takes part of its child's turns about its bone that are faster than
+    FAST_TURN_DEG_PER_S (off for smoothed tracks, whose frame-to-frame turns are partly noise).
     Returns a Solution with exact positions wherever bone lengths agree.
     """
     if twist not in TWIST_POLICIES:
@@ -150,7 +156,7 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
             else:
                 extra = _alignment(_observed(secondary, P, tracks, j), _sources(secondary, guess)) if secondary else None
                 G[:, j] = _aim_with_twist(j, src[:, 0], obs[:, 0], desired, primary[0], targets, translating, P,
-                                          tracks, guess, twist, extra, bool(zero_len[j]))
+                                          tracks, guess, twist, extra, bool(zero_len[j]), share_fast_turns)
         if progress is not None and (j % 8 == 7 or j == J - 1):
             progress((j + 1) / J, f"solved {j + 1}/{J} joints")
 
@@ -301,7 +307,8 @@ def _sources(targets: list[_Target], guess: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- twist
 def _aim_with_twist(j: int, src: np.ndarray, obs: np.ndarray, desired: np.ndarray, aimed: _Target,
                     targets: list[list[_Target]], translating: np.ndarray, P: np.ndarray, tracks: Tracks,
-                    guess: np.ndarray, twist: str, extra: np.ndarray | None, zero_length: bool) -> np.ndarray:
+                    guess: np.ndarray, twist: str, extra: np.ndarray | None, zero_length: bool,
+                    share_fast_turns: bool) -> np.ndarray:
     """Global orientation [T,3,3] taking ``src`` (joint frame) onto ``obs`` (world) exactly, with the
     roll about the bone chosen by the twist policy. ``extra``: alignment terms of secondary targets."""
     s_hat = normalize(src)
@@ -326,9 +333,11 @@ def _aim_with_twist(j: int, src: np.ndarray, obs: np.ndarray, desired: np.ndarra
         trust[tracks.reference_frame] = 1.0  # the reference pose itself is exact there
     if trust.min() < 1.0:
         carried = _transport_roll(base, s_hat, d_hat, tracks.reference_frame)
-        carried = carried + _shared_roll(carried, base, s_hat, aimed, targets, P, tracks, guess)
+        carried = carried + _shared_carried_roll(carried, base, s_hat, aimed, targets, P, tracks, guess)
         phi = carried + _continuous_roll(phi - carried, trust, tracks.fps)
-    elif not phi.any():
+    if share_fast_turns and not zero_length:
+        phi = phi + _shared_fast_roll(phi, trust, base, s_hat, aimed, targets, P, tracks, guess)
+    if not phi.any():
         return base
     return axis_angle_to_matrix(d_hat, phi) @ base
 
@@ -361,36 +370,83 @@ def _gaussian_blur(x: np.ndarray, sigma: float) -> np.ndarray:
     return x
 
 
-def _shared_roll(carried: np.ndarray, base: np.ndarray, s_hat: np.ndarray, aimed: _Target,
-                 targets: list[list[_Target]], P: np.ndarray, tracks: Tracks, guess: np.ndarray) -> np.ndarray:
-    """Roll [T] added to the carried roll so that this joint shares, with the child it aims, the turns
-    of the child's targets about this bone (a wrist flick): per frame the split minimising
-    (own roll step)^2 + (child's step)^2, the child turning about 2 sin(theta/2) per radian at a bend
-    theta from its reference. Without it a carried roll leaves every such turn to the child.
-    Anchored (zero) at the reference frame, like the carried roll."""
-    T = base.shape[0]
-    if T < 2 or aimed.is_end or not targets[aimed.index]:
-        return np.zeros(T)
+def _child_turns(phi: np.ndarray, base: np.ndarray, s_hat: np.ndarray, aimed: _Target,
+                 targets: list[list[_Target]], P: np.ndarray, tracks: Tracks, guess: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """How the targets of the child a joint aims turn about the joint's bone, with the joint at roll
+    ``phi`` [T] about it: (turn [T-1] radians between frames, their mean direction ``seen`` [T,3]
+    and its reference direction ``ref_dir`` [T,3], both in the joint's frame); None when the child
+    has no targets."""
+    if base.shape[0] < 2 or aimed.is_end or not targets[aimed.index]:
+        return None
     c = aimed.index
     sub = targets[c]
-    to_child = np.broadcast_to(np.eye(3), (T, 3, 3))
+    to_child = np.broadcast_to(np.eye(3), (base.shape[0], 3, 3))
     for z in aimed.chain + (c,):
         to_child = to_child @ guess[:, z]
-    ref_dir = normalize(np.einsum("tab,tnb->ta", to_child, normalize(_sources(sub, guess))))  # joint frame
-    # the child's targets in this joint's frame as carried: base^T Rot(d, -carried) u
+    ref_dir = normalize(np.einsum("tab,tnb->ta", to_child, normalize(_sources(sub, guess))))
+    # base^T Rot(d, -phi) u: the targets' world direction u seen from the joint at roll phi
     d = np.einsum("tab,tb->ta", base, s_hat)
     u = normalize(_observed(sub, P, tracks, c)).sum(1)
-    cos, sin = np.cos(carried)[:, None], np.sin(carried)[:, None]
+    cos, sin = np.cos(phi)[:, None], np.sin(phi)[:, None]
     u = cos * u - sin * np.cross(d, u) + (1.0 - cos) * np.einsum("ta,ta->t", d, u)[:, None] * d
     seen = normalize(np.einsum("tba,tb->ta", base, u))
-    turn = _signed_angle(seen[:-1], seen[1:], s_hat[1:])  # their turn about this bone
+    return _signed_angle(seen[:-1], seen[1:], s_hat[1:]), seen, ref_dir
+
+
+def _shared_carried_roll(carried: np.ndarray, base: np.ndarray, s_hat: np.ndarray, aimed: _Target,
+                         targets: list[list[_Target]], P: np.ndarray, tracks: Tracks, guess: np.ndarray
+                         ) -> np.ndarray:
+    """Roll [T] added to a carried roll so that the joint shares every turn of its child's targets
+    about the bone: per frame the split minimising (own roll step)^2 + (child's step)^2, the child
+    turning about 2 sin(theta/2) per radian at a bend theta from its reference. Without it a carried
+    roll leaves every such turn (a wrist flick) to the child. Zero at the reference frame."""
+    found = _child_turns(carried, base, s_hat, aimed, targets, P, tracks, guess)
+    if found is None:
+        return np.zeros(base.shape[0])
+    turn, seen, ref_dir = found
     cos_bend = np.clip(np.einsum("ta,ta->t", seen, ref_dir), -1.0, 1.0)
     w = 2.0 * (1.0 - 0.5 * (cos_bend[1:] + cos_bend[:-1]))  # (2 sin(theta/2))^2, mid-step
-    # no azimuth where the targets lie on the bone axis
     along = np.abs(np.einsum("ta,ta->t", seen, s_hat))
-    w = w * (along[1:] < 0.999) * (along[:-1] < 0.999)
+    w = w * (along[1:] < 0.999) * (along[:-1] < 0.999)  # no turn to speak of on the bone axis
     phi = np.concatenate([[0.0], np.cumsum(w / (1.0 + w) * turn)])
     return phi - phi[0 if tracks.reference_frame is None else tracks.reference_frame]
+
+
+def _shared_fast_roll(phi: np.ndarray, trust: np.ndarray, base: np.ndarray, s_hat: np.ndarray, aimed: _Target,
+                      targets: list[list[_Target]], P: np.ndarray, tracks: Tracks, guess: np.ndarray
+                      ) -> np.ndarray:
+    """Roll [T] added to a joint's roll ``phi`` so that the joint shares the part of its child's turns
+    about the bone faster than FAST_TURN_DEG_PER_S (a forearm pronating while the paw follows),
+    split as in :func:`_shared_carried_roll` with the child's bend measured from the bone axis, in
+    frames where the joint's own roll is trusted (``trust`` [T]; elsewhere it is carried and shared
+    already); the shared roll fades back over SHARE_SECONDS, so slower turns stay as the twist
+    policy has them. Zero at the reference frame."""
+    T = base.shape[0]
+    found = _child_turns(phi, base, s_hat, aimed, targets, P, tracks, guess)
+    if found is None:
+        return np.zeros(T)
+    turn, seen, _ = found
+    # (2 sin(theta/2))^2 for the angle theta to the nearer end of the bone axis: no turn to speak of
+    # along the axis, either way
+    across = 2.0 * (1.0 - np.abs(np.einsum("ta,ta->t", seen, s_hat)))
+    w = np.minimum(across[1:], across[:-1])
+    limit = np.radians(FAST_TURN_DEG_PER_S) / tracks.fps
+    step = w / (1.0 + w) * np.sign(turn) * np.maximum(np.abs(turn) - limit, 0.0) * np.minimum(trust[1:], trust[:-1])
+    decay = np.exp(-1.0 / max(1.0, SHARE_SECONDS * tracks.fps))
+    anchor = 0 if tracks.reference_frame is None else tracks.reference_frame
+    out = np.zeros(T)
+    out[anchor + 1:] = _leaky_sum(step[anchor:], decay)
+    out[:anchor] = -_leaky_sum(step[:anchor][::-1], decay)[::-1]
+    return out
+
+
+def _leaky_sum(x: np.ndarray, decay: float) -> np.ndarray:
+    """y_t = sum_{s<=t} decay^(t-s) x_s for x [N] (truncated where the weight falls below 1e-6)."""
+    if len(x) == 0:
+        return x
+    taps = decay ** np.arange(min(len(x), int(np.ceil(np.log(1e-6) / np.log(decay))) + 1))
+    return np.convolve(x, taps)[:len(x)]
 
 
 def _child_term(aimed: _Target, targets: list[list[_Target]], translating: np.ndarray, P: np.ndarray,
