@@ -15,17 +15,28 @@ _AXIS = {"X": 0, "Y": 1, "Z": 2}
 EULER_ORDERS = ("XYZ", "XZY", "YXZ", "YZX", "ZXY", "ZYX")
 
 
+def norm(v: np.ndarray) -> np.ndarray:
+    """Euclidean length over the last axis: [...,3] -> [...] (faster than np.linalg.norm)."""
+    v = np.asarray(v, np.float64)
+    return np.sqrt(np.einsum("...i,...i->...", v, v))
+
+
 def normalize(v: np.ndarray, eps: float = 1e-12) -> np.ndarray:
     """Unit vectors along the last axis (zero vectors stay zero)."""
-    n = np.linalg.norm(v, axis=-1, keepdims=True)
-    return v / np.maximum(n, eps)
+    v = np.asarray(v, np.float64)
+    return v / np.maximum(norm(v), eps)[..., None]
 
 
-def skew(v: np.ndarray) -> np.ndarray:
-    """[...,3] -> [...,3,3] cross-product matrix."""
-    z = np.zeros(v.shape[:-1])
-    x, y, w = v[..., 0], v[..., 1], v[..., 2]
-    return np.stack([np.stack([z, -w, y], -1), np.stack([w, z, -x], -1), np.stack([-y, x, z], -1)], -2)
+def cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Cross product over the last axis of [...,3] arrays (broadcast; faster than np.cross)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    out = np.empty(np.broadcast_shapes(a.shape, b.shape))
+    a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
+    b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
+    np.subtract(a1 * b2, a2 * b1, out=out[..., 0])
+    np.subtract(a2 * b0, a0 * b2, out=out[..., 1])
+    np.subtract(a0 * b1, a1 * b0, out=out[..., 2])
+    return out
 
 
 # ----------------------------------------------------------------------------- quaternions
@@ -96,7 +107,7 @@ def rot6d_to_matrix(v: np.ndarray) -> np.ndarray:
     b1 = normalize(v[..., 0:3])
     a2 = v[..., 3:6]
     b2 = normalize(a2 - np.sum(b1 * a2, -1, keepdims=True) * b1)
-    b3 = np.cross(b1, b2)
+    b3 = cross(b1, b2)
     return np.stack([b1, b2, b3], axis=-2)
 
 
@@ -104,10 +115,26 @@ def rot6d_to_matrix(v: np.ndarray) -> np.ndarray:
 def axis_angle_to_matrix(axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
     """Rodrigues: unit axis [...,3], angle [...] (radians) -> [...,3,3]."""
     axis = normalize(np.asarray(axis, np.float64))
-    angle = np.asarray(angle, np.float64)[..., None, None]
-    K = skew(axis)
-    eye = np.broadcast_to(np.eye(3), K.shape)
-    return eye + np.sin(angle) * K + (1 - np.cos(angle)) * (K @ K)
+    angle = np.asarray(angle, np.float64)
+    axis, angle = np.broadcast_arrays(axis, angle[..., None])
+    angle = angle[..., 0]
+    # R = c I + s [a]x + (1 - c) a a^T, written out
+    c, s = np.cos(angle), np.sin(angle)
+    x, y, z = axis[..., 0], axis[..., 1], axis[..., 2]
+    k = 1.0 - c
+    kx, ky, kz = k * x, k * y, k * z
+    sx, sy, sz = s * x, s * y, s * z
+    R = np.empty(angle.shape + (3, 3))
+    R[..., 0, 0] = c + kx * x
+    R[..., 0, 1] = kx * y - sz
+    R[..., 0, 2] = kx * z + sy
+    R[..., 1, 0] = kx * y + sz
+    R[..., 1, 1] = c + ky * y
+    R[..., 1, 2] = ky * z - sx
+    R[..., 2, 0] = kx * z - sy
+    R[..., 2, 1] = ky * z + sx
+    R[..., 2, 2] = c + kz * z
+    return R
 
 
 def basic_rotation(axis: int, angle: np.ndarray) -> np.ndarray:
@@ -134,7 +161,7 @@ def rotation_between(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     v = normalize(np.asarray(v, np.float64))
     u, v = np.broadcast_arrays(u, v)
     c = np.einsum("...i,...i->...", u, v)
-    w = np.cross(u, v)
+    w = cross(u, v)
     opposite = 1.0 + c < 1e-10
     k = 1.0 / np.where(opposite, 1.0, 1.0 + c)
     x, y, z = w[..., 0], w[..., 1], w[..., 2]
@@ -152,7 +179,7 @@ def rotation_between(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     if np.any(opposite):  # a half turn about an axis perpendicular to u: 2 a a^T - I
         uo = u[opposite]
         alt = np.where(np.abs(uo[:, :1]) < 0.9, np.array([1.0, 0, 0]), np.array([0, 1.0, 0]))
-        a = normalize(np.cross(uo, alt))
+        a = normalize(cross(uo, alt))
         R[opposite] = 2.0 * a[:, :, None] * a[:, None, :] - np.eye(3)
     return R
 
@@ -201,7 +228,7 @@ def geodesic_angle(R1: np.ndarray, R2: np.ndarray) -> np.ndarray:
     D = np.swapaxes(R1, -1, -2) @ R2
     tr = D[..., 0, 0] + D[..., 1, 1] + D[..., 2, 2]
     vee = np.stack([D[..., 2, 1] - D[..., 1, 2], D[..., 0, 2] - D[..., 2, 0], D[..., 1, 0] - D[..., 0, 1]], -1)
-    return np.arctan2(0.5 * np.linalg.norm(vee, axis=-1), 0.5 * (tr - 1.0))
+    return np.arctan2(0.5 * norm(vee), 0.5 * (tr - 1.0))
 
 
 def best_fit_rotation(M: np.ndarray) -> np.ndarray:
@@ -237,7 +264,7 @@ def _svd_rotation(M: np.ndarray) -> np.ndarray:
 def _inverse_transpose(X: np.ndarray) -> np.ndarray:
     """X^-T for [N,3,3] by cofactors: columns c1 x c2, c2 x c0, c0 x c1 over det."""
     c0, c1, c2 = X[..., :, 0], X[..., :, 1], X[..., :, 2]
-    cof = np.stack([np.cross(c1, c2), np.cross(c2, c0), np.cross(c0, c1)], -1)
+    cof = np.stack([cross(c1, c2), cross(c2, c0), cross(c0, c1)], -1)
     det = np.einsum("ni,ni->n", c0, cof[..., :, 0])
     return cof / det[:, None, None]
 

@@ -38,7 +38,7 @@ import numpy as np
 
 from ..errors import Pose2RotError
 from ..fk import global_to_local
-from ..rotations import axis_angle_to_matrix, best_fit_rotation, normalize, rotation_between
+from ..rotations import axis_angle_to_matrix, best_fit_rotation, cross, norm, normalize, rotation_between
 from ..skeleton import Skeleton
 from ..solution import Solution
 from ..tracks import Tracks
@@ -169,7 +169,7 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
         if stretch != "off":
             # auto: offsets that change over the clip; exact: offsets that differ from the rig's
             expected = seen.mean(axis=0) if stretch == "auto" else offsets[1:]
-            residual = np.linalg.norm(seen - expected, axis=-1).max(axis=0)
+            residual = norm(seen - expected).max(axis=0)
             valid = ~missing_mask[1:] & ~missing_mask[par]
             translating[1:] |= valid & (residual > stretch_tolerance * height)
         local_offsets[:, translating] = seen[:, translating[1:]]
@@ -198,7 +198,7 @@ def _classify_translation(skel: Skeleton, P: np.ndarray, missing: np.ndarray, st
     if stretch == "off" or J < 2:
         return translating, free
     par = skel.parents[1:]
-    dist = np.linalg.norm(P[:, 1:] - P[:, par], axis=-1)  # [T,J-1]
+    dist = norm(P[:, 1:] - P[:, par])  # [T,J-1]
     rest = np.linalg.norm(skel.offsets[1:], axis=-1)
     mismatch = np.abs(dist - rest[None]).max(axis=0)
     dev = mismatch if stretch == "exact" else np.ptp(dist, axis=0)
@@ -259,15 +259,15 @@ def _pairwise_alignment(obs: np.ndarray, src: np.ndarray) -> np.ndarray:
     but full rank even for two (or coplanar) targets, so the fast polar fit applies. Summing over
     all pairs keeps the fit independent of the order of the children."""
     a, b = np.triu_indices(obs.shape[1], 1)
-    obs_all = np.concatenate([obs, np.cross(obs[:, a], obs[:, b])], 1)
-    src_all = np.concatenate([src, np.cross(src[:, a], src[:, b])], 1)
+    obs_all = np.concatenate([obs, cross(obs[:, a], obs[:, b])], 1)
+    src_all = np.concatenate([src, cross(src[:, a], src[:, b])], 1)
     return np.einsum("tni,tnj->tij", obs_all, src_all)
 
 
 def _collinear(src: np.ndarray, tol: float = 1e-3) -> bool:
     """True when the target offsets [n,3] all lie on one line (no rotation is determined about it)."""
     u = normalize(src)
-    return bool(np.abs(np.cross(u[:, None], u[None])).max() < tol)
+    return bool(np.abs(cross(u[:, None], u[None])).max() < tol)
 
 
 def _split_targets(targets: list[_Target], translating: np.ndarray) -> tuple[list[_Target], list[_Target]]:
@@ -389,7 +389,7 @@ def _child_turns(phi: np.ndarray, base: np.ndarray, s_hat: np.ndarray, aimed: _T
     d = np.einsum("tab,tb->ta", base, s_hat)
     u = normalize(_observed(sub, P, tracks, c)).sum(1)
     cos, sin = np.cos(phi)[:, None], np.sin(phi)[:, None]
-    u = cos * u - sin * np.cross(d, u) + (1.0 - cos) * np.einsum("ta,ta->t", d, u)[:, None] * d
+    u = cos * u - sin * cross(d, u) + (1.0 - cos) * np.einsum("ta,ta->t", d, u)[:, None] * d
     seen = normalize(np.einsum("tba,tb->ta", base, u))
     return _signed_angle(seen[:-1], seen[1:], s_hat[1:]), seen, ref_dir
 
@@ -501,16 +501,16 @@ def _transport_roll(base: np.ndarray, s_hat: np.ndarray, d_hat: np.ndarray, ref_
 def _across(s: np.ndarray) -> np.ndarray:
     """[T,3] unit vectors perpendicular to the unit vectors s [T,3]."""
     alt = np.where(np.abs(s[:, :1]) < 0.9, np.array([[1.0, 0.0, 0.0]]), np.array([[0.0, 1.0, 0.0]]))
-    return normalize(np.cross(s, alt))
+    return normalize(cross(s, alt))
 
 
 def _swing_vector(a: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
     """[T,3]: x turned by the smallest rotation taking unit a onto unit b (x unchanged where a and b
     are opposite: any turn is as small)."""
     c = np.einsum("ti,ti->t", a, b)
-    w = np.cross(a, b)
+    w = cross(a, b)
     k = np.where(1.0 + c > 1e-10, 1.0 / np.maximum(1.0 + c, 1e-10), 0.0)
-    turned = c[:, None] * x + np.cross(w, x) + (k * np.einsum("ti,ti->t", w, x))[:, None] * w
+    turned = c[:, None] * x + cross(w, x) + (k * np.einsum("ti,ti->t", w, x))[:, None] * w
     return np.where((1.0 + c > 1e-10)[:, None], turned, x)
 
 
@@ -518,7 +518,7 @@ def _signed_angle(u: np.ndarray, v: np.ndarray, axis: np.ndarray) -> np.ndarray:
     """[T] angle (radians) turning u onto v about the unit axis [T,3] (their parts across it)."""
     ua = np.einsum("ti,ti->t", u, axis)
     va = np.einsum("ti,ti->t", v, axis)
-    return np.arctan2(np.einsum("ti,ti->t", axis, np.cross(u, v)), np.einsum("ti,ti->t", u, v) - ua * va)
+    return np.arctan2(np.einsum("ti,ti->t", axis, cross(u, v)), np.einsum("ti,ti->t", u, v) - ua * va)
 
 
 def _report_length_mismatch(skel: Skeleton, P: np.ndarray, missing: np.ndarray, translating: np.ndarray,
@@ -528,7 +528,7 @@ def _report_length_mismatch(skel: Skeleton, P: np.ndarray, missing: np.ndarray, 
     if J < 2:
         return
     par = skel.parents[1:]
-    dist = np.linalg.norm(P[:, 1:] - P[:, par], axis=-1)
+    dist = norm(P[:, 1:] - P[:, par])
     rest = np.linalg.norm(skel.offsets[1:], axis=-1)
     dev = np.abs(dist - rest[None]).max(axis=0) / skel.height
     bad = [j + 1 for j in np.where((dev > 1e-3) & ~translating[1:] & ~missing[1:] & ~missing[par])[0]]
