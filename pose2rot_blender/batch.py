@@ -117,6 +117,8 @@ def convert(tracks: list[str], out_dir: str, rig: str | None = None, armature: s
         if bvh:
             result["bvh"] = str(_export_bvh(context, obj, out / f"{path.stem}.bvh"))
         results.append(result)
+        for line in plan.warnings:
+            print(f"{path.name}: warning: {line}")
         print(f"{path.name}: {len(plan.bone_names)} bones x {len(plan.frames)} frames in {seconds:.2f} s, "
               f"position error mean {plan.mean_error_pct:.3g} % / max {plan.max_error_pct:.3g} % of height "
               f"-> {blend.name}{' + ' + Path(result['bvh']).name if bvh else ''}")

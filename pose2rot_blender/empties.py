@@ -4,8 +4,8 @@ Reading: an object whose world location is simply its own ``location`` (no paren
 no delta location, no drivers or NLA, plain unmuted F-curves without modifiers) is read straight
 from its F-curves: keys on every requested frame are taken in bulk with ``foreach_get``, other
 curves are evaluated with ``FCurve.evaluate``. Everything else is read in one pass over the frames
-(``frame_set`` once per frame, then ``matrix_world`` of every such object); the scene frame is
-restored afterwards.
+(``frame_set`` once per frame, then ``matrix_world`` of every such object, which must be in the view
+layer); the scene frame is restored afterwards. The same pass can also follow a moving armature.
 """
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from typing import Sequence
 
 import bpy
 import numpy as np
+
+from pose2rot_core.errors import Pose2RotError
 
 from . import keys
 
@@ -78,9 +80,44 @@ def _all_curve_values(curves: list, frames: np.ndarray) -> np.ndarray:
     return out
 
 
-def read_world_positions(scene: bpy.types.Scene, objects: Sequence[bpy.types.Object],
-                         frames: np.ndarray) -> np.ndarray:
-    """World locations [T,N,3] of ``objects`` at integer scene ``frames`` [T]."""
+#: object channels that move an object (its world matrix is not constant when any is animated)
+TRANSFORM_PATHS = frozenset(f"{d}{c}" for d in ("", "delta_") for c in (
+    "location", "rotation_euler", "rotation_quaternion", "rotation_axis_angle", "scale"))
+
+
+def transform_curves(obj: bpy.types.Object) -> list[str]:
+    """Data paths of the F-curves and drivers that animate ``obj``'s own transform."""
+    ad = obj.animation_data
+    if ad is None:
+        return []
+    curves = list(keys.object_fcurves(obj)) + list(ad.drivers)
+    return sorted({fc.data_path for fc in curves if fc.data_path in TRANSFORM_PATHS})
+
+
+def moves(obj: bpy.types.Object) -> bool:
+    """True when ``obj``'s world matrix may change from frame to frame (parent, constraints,
+    transform animation, NLA)."""
+    ad = obj.animation_data
+    return (obj.parent is not None or len(obj.constraints) > 0 or bool(transform_curves(obj))
+            or (ad is not None and any(not t.mute for t in ad.nla_tracks)))
+
+
+def _check_evaluated(objects: Sequence[bpy.types.Object]) -> None:
+    """Objects read through the depsgraph must be in the view layer, or frame_set never moves them."""
+    layer = bpy.context.view_layer
+    missing = [o.name for o in objects if layer.objects.get(o.name) != o]
+    if missing:
+        raise Pose2RotError(
+            f"{len(missing)} objects ({', '.join(missing[:4])}{'…' if len(missing) > 4 else ''}) have a parent, "
+            f"constraints or drivers but are not in the view layer '{layer.name}', so Blender does not evaluate "
+            "them: link their collection into the scene and enable it (checkbox in the Outliner)")
+
+
+def read_world(scene: bpy.types.Scene, objects: Sequence[bpy.types.Object], frames: np.ndarray,
+               follow: bpy.types.Object | None = None, progress=None) -> tuple[np.ndarray, np.ndarray | None]:
+    """World locations [T,N,3] of ``objects`` at integer scene ``frames`` [T], and the world matrices
+    [T,4,4] of ``follow`` (None when not asked for), read in the same pass over the frames.
+    ``progress(fraction, message)`` is told how the per-frame pass goes."""
     frames = np.asarray(frames, np.float64)
     out = np.empty((len(frames), len(objects), 3), np.float64)
     slow, animated, curves = [], [], []
@@ -98,16 +135,29 @@ def read_world_positions(scene: bpy.types.Scene, objects: Sequence[bpy.types.Obj
     if curves:
         i, c = np.array(animated).T
         out[:, i, c] = _all_curve_values(curves, frames).T
-    if slow:
+    mats = None if follow is None else np.empty((len(frames), 4, 4), np.float64)
+    if slow or follow is not None:
         current = (scene.frame_current, scene.frame_subframe)
         try:
             for t, f in enumerate(frames):
+                if progress is not None and t % 50 == 0:
+                    progress(t / len(frames), f"reading tracks per frame ({len(slow)} evaluated): frame {int(f)}")
                 scene.frame_set(int(f))
+                if t == 0:                            # frame_set has synced the view layer
+                    _check_evaluated([objects[i] for i in slow] + ([follow] if follow is not None else []))
                 for i in slow:
                     out[t, i] = objects[i].matrix_world.translation
+                if follow is not None:
+                    mats[t] = follow.matrix_world
         finally:
             scene.frame_set(current[0], subframe=current[1])
-    return out
+    return out, mats
+
+
+def read_world_positions(scene: bpy.types.Scene, objects: Sequence[bpy.types.Object],
+                         frames: np.ndarray) -> np.ndarray:
+    """World locations [T,N,3] of ``objects`` at integer scene ``frames`` [T]."""
+    return read_world(scene, objects, frames)[0]
 
 
 def write_empties(collection: bpy.types.Collection, names: Sequence[str], positions: np.ndarray,

@@ -37,10 +37,10 @@ class _Progress:
 
 
 def target_armature(context: bpy.types.Context, name: str = "") -> bpy.types.Object | None:
-    """The named object, else the active object."""
+    """The named object, else the panel's armature, else the active object."""
     if name:
         return bpy.data.objects.get(name)
-    return context.active_object
+    return context.scene.pose2rot.armature or context.active_object
 
 
 class POSE2ROT_OT_solve_rotations(bpy.types.Operator):
@@ -51,7 +51,7 @@ class POSE2ROT_OT_solve_rotations(bpy.types.Operator):
     bl_options = {'REGISTER', 'UNDO'}
 
     solver: EnumProperty(name="Solver", items=SOLVERS, default='GEOMETRIC')
-    armature: StringProperty(name="Armature", default="", description="Armature object (empty: the active object)")
+    armature: StringProperty(name="Armature", default="", description="Armature object (empty: the panel's armature, else the active object)")
     tracks_collection: StringProperty(name="Tracks", default="",
                                       description="Collection of empties (empty: the one picked in the panel)")
     frame_start: IntProperty(name="Start", default=1, description="First frame (default: scene start)")
@@ -93,6 +93,8 @@ class POSE2ROT_OT_solve_rotations(bpy.types.Operator):
             progress.end()
         for line in plan.report:
             self.report({'INFO'}, line)
+        for line in plan.warnings:
+            self.report({'WARNING'}, line)
         self.report({'INFO'}, (
             f"pose2rot: {len(plan.bone_names)} bones x {len(plan.frames)} frames ({self.solver.lower()}, "
             f"{plan.matched} tracks) in {seconds:.2f} s; position error mean {plan.mean_error_pct:.3g} % / "

@@ -7,6 +7,7 @@ tracks and runs the core; it raises :class:`Pose2RotError` on bad input and neve
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -48,7 +49,8 @@ class Plan:
     """Everything :func:`apply_plan` writes, computed up front.
 
     bone_names: [J] internal order; frames: [T] scene frames; quaternions: [T,J,4] pose-bone basis;
-    location_bones: [K] indices with location keys; locations: [T,K,3].
+    location_bones: [K] indices with location keys; locations: [T,K,3]. warnings: what keeps the
+    solved keys from showing as solved (bone constraints, drivers).
     """
 
     armature: str
@@ -58,6 +60,7 @@ class Plan:
     location_bones: np.ndarray
     locations: np.ndarray
     report: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     mean_error_pct: float = 0.0
     max_error_pct: float = 0.0
     matched: int = 0
@@ -90,9 +93,15 @@ def _tips_on_heads(tips: np.ndarray, heads: np.ndarray, height: float) -> np.nda
 
 
 def gather_tracks(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types.Collection | None,
-                  settings: SolveSettings) -> tuple[rig_io.Rig, Tracks, NameMatch]:
-    """Read the armature and the tracks (armature space, internal joint order)."""
+                  settings: SolveSettings, progress=None) -> tuple[rig_io.Rig, Tracks, NameMatch]:
+    """Read the armature and the tracks (armature space per frame, internal joint order)."""
     rig = rig_io.read_rig(obj)
+    own = empties.transform_curves(obj)
+    if own:
+        raise Pose2RotError(
+            f"armature '{obj.name}' has its object transform ({', '.join(own)}) animated in its own action or "
+            "drivers, which the solved action would replace: clear those keys (Alt+G / Alt+R) or move them to "
+            "a parent object")
     objects = track_objects(collection)
     if settings.frame_end < settings.frame_start:
         raise Pose2RotError(f"empty frame range {settings.frame_start}..{settings.frame_end}: "
@@ -118,8 +127,14 @@ def gather_tracks(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy
     end_bones = list(match.end_to_track)
     wanted = [by_name[t] for t in match.bone_to_track.values()] + [by_name[match.end_to_track[b]] for b in end_bones]
     frames = np.arange(settings.frame_start, settings.frame_end + 1)
-    world = empties.read_world_positions(scene, wanted, frames)
-    arm = world @ rig.world_inv[:3, :3].T + rig.world_inv[:3, 3]
+    world, mats = empties.read_world(scene, wanted, frames, follow=obj if empties.moves(obj) else None,
+                                     progress=progress)
+    if mats is None:
+        arm = world @ rig.world_inv[:3, :3].T + rig.world_inv[:3, 3]
+    else:                                             # parented or constrained armature: its frame moves
+        rig_io.check_matrices(obj.name, mats)
+        inv = np.linalg.inv(mats)
+        arm = np.einsum("tij,tnj->tni", inv[:, :3, :3], world) + inv[:, None, :3, 3]
     T, J = len(frames), skel.num_joints
     pos = np.full((T, J, 3), np.nan)
     pos[:, joint_idx] = arm[:, :len(joint_idx)]
@@ -138,10 +153,40 @@ def gather_tracks(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy
     return rig, tracks, match
 
 
+_BONE_CHANNEL = re.compile(r'^pose\.bones\["((?:[^"\\]|\\.)*)"\]\.(rotation_\w+|location|scale)$')
+
+
+def _names_list(names: list[str]) -> str:
+    return ", ".join(names[:8]) + (f" … (+{len(names) - 8})" if len(names) > 8 else "")
+
+
+def override_warnings(obj: bpy.types.Object) -> list[str]:
+    """Bone constraints and drivers that change the pose after the solved keys (so the bones will not
+    follow their tracks exactly)."""
+    out = []
+    constrained = [pb.name for pb in obj.pose.bones
+                   if any(not c.mute and c.influence > 0 for c in pb.constraints)]
+    if constrained:
+        out.append(f"bone constraints change the solved pose of {_names_list(constrained)}: "
+                   "mute them (or set their influence to 0) for the bones to follow their tracks")
+    ad = obj.animation_data
+    driven = []
+    for fc in (ad.drivers if ad else ()):
+        m = _BONE_CHANNEL.match(fc.data_path)
+        if m and not fc.mute:
+            name = re.sub(r"\\(.)", r"\1", m.group(1))
+            if name not in driven:
+                driven.append(name)
+    if driven:
+        out.append(f"drivers override the solved keys of {_names_list(driven)}: "
+                   "delete the drivers on their rotation/location/scale")
+    return out
+
+
 def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types.Collection | None,
                  settings: SolveSettings, learned: LearnedSettings, progress=None) -> Plan:
     """Read, solve and convert; raises Pose2RotError and leaves the scene as it was on failure."""
-    rig, tracks, match = gather_tracks(scene, obj, collection, settings)
+    rig, tracks, match = gather_tracks(scene, obj, collection, settings, progress)
     skel = rig.skeleton
     sol = solve_tracks(tracks, settings.solver.lower(), learned, progress=progress, smooth=settings.smooth,
                        stretch=settings.stretch)
@@ -165,7 +210,7 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
     return Plan(armature=obj.name, bone_names=skel.names,
                 frames=np.arange(settings.frame_start, settings.frame_end + 1),
                 quaternions=basis_quaternions(sol, rig.rest), location_bones=loc_idx, locations=locs,
-                report=report, mean_error_pct=float(100 * err.mean() / height) if err.size else 0.0,
+                report=report, warnings=override_warnings(obj), mean_error_pct=float(100 * err.mean() / height) if err.size else 0.0,
                 max_error_pct=float(100 * err.max() / height) if err.size else 0.0,
                 matched=len(match.bone_to_track))
 

@@ -56,27 +56,43 @@ def _orthonormal(m: np.ndarray) -> np.ndarray:
     return r
 
 
+def check_matrices(name: str, mw: np.ndarray) -> None:
+    """Raise unless the world matrices [...,4,4] of armature ``name`` have uniform positive scale."""
+    m = mw[..., :3, :3]
+    scale = np.linalg.norm(m, axis=-2)
+    if scale.min() <= 0 or np.linalg.det(m).min() <= 0:
+        raise Pose2RotError(f"armature '{name}' is mirrored or has zero scale (a negative or zero scale on it "
+                            "or on a parent); apply the scale (Ctrl+A > Scale) or make it positive")
+    spread = scale.max(axis=-1) - scale.min(axis=-1)
+    bad = spread > SCALE_TOLERANCE * scale.max(axis=-1)
+    if bad.any():
+        s = scale.reshape(-1, 3)[np.argmax(bad.reshape(-1))]
+        raise Pose2RotError(
+            f"armature '{name}' has a non-uniform object scale ({', '.join(f'{v:.4g}' for v in s)}); "
+            "apply it (Ctrl+A > Scale) or use the same scale on all axes")
+
+
 def object_matrix(obj: bpy.types.Object) -> np.ndarray:
     """[4,4] matrix_world of ``obj`` after checking its scale is uniform and positive."""
     mw = np.array(obj.matrix_world, np.float64)
-    scale = np.linalg.norm(mw[:3, :3], axis=0)
-    if scale.min() <= 0 or np.linalg.det(mw[:3, :3]) <= 0:
-        raise Pose2RotError(f"armature '{obj.name}' has a zero or negative (mirrored) object scale; "
-                            "apply the scale (Ctrl+A > Scale) or make it positive")
-    if scale.max() - scale.min() > SCALE_TOLERANCE * scale.max():
-        raise Pose2RotError(
-            f"armature '{obj.name}' has a non-uniform object scale ({', '.join(f'{s:.4g}' for s in scale)}); "
-            "apply it (Ctrl+A > Scale) or use the same scale on all axes")
+    check_matrices(obj.name, mw)
     return mw
 
 
 def read_rig(obj: bpy.types.Object) -> Rig:
-    """Read an armature object's rest pose and bone flags (no scene change)."""
+    """Read an armature object's rest pose and bone flags (no scene change; in Edit Mode the edit
+    bones are synced to the armature first, as leaving Edit Mode would)."""
     if obj is None or obj.type != 'ARMATURE':
         raise Pose2RotError("no armature: select an armature object (or pick one in the pose2rot panel)")
     bones = obj.data.bones
     if len(bones) == 0:
         raise Pose2RotError(f"armature '{obj.name}' has no bones")
+    if obj.library is not None or not obj.is_editable:
+        where = f" from '{obj.library.filepath}'" if obj.library is not None else ""
+        raise Pose2RotError(f"armature '{obj.name}' is linked{where} and cannot be animated here; "
+                            "make a library override first (Object > Library Override > Make)")
+    if obj.data.is_editmode:
+        obj.update_from_editmode()                # Edit Mode changes reach data.bones only on sync
     world = object_matrix(obj)
     names = [b.name for b in bones]
     parents = [b.parent.name if b.parent else None for b in bones]

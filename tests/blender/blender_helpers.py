@@ -109,3 +109,34 @@ def action_fingerprint(action: bpy.types.Action) -> dict:
         fc.keyframe_points.foreach_get("co", co)
         out[(fc.data_path, fc.array_index)] = co
     return out
+
+
+def scene_state() -> tuple:
+    """Counts and assignments that a failed solve must leave as they were."""
+    return (len(bpy.data.actions), sorted(o.name for o in bpy.data.objects),
+            [(o.name, o.animation_data.action.name if o.animation_data and o.animation_data.action else None)
+             for o in bpy.data.objects], bpy.context.scene.frame_current)
+
+
+def fails_cleanly(match: str, **kwargs) -> None:
+    """Solve Rotations fails with one line matching ``match`` and changes nothing."""
+    before = scene_state()
+    with pytest.raises(RuntimeError, match=match) as err:
+        bpy.ops.pose2rot.solve_rotations(**kwargs)
+    message = str(err.value).strip().splitlines()
+    assert len(message) == 1, message
+    assert scene_state() == before
+
+
+def world_heads(obj: bpy.types.Object, frames: np.ndarray) -> np.ndarray:
+    """Like :func:`pose_points` (heads) but with the object's world matrix of every frame."""
+    scene = bpy.context.scene
+    n = len(obj.pose.bones)
+    buf = np.empty(3 * n, np.float32)
+    out = np.empty((len(frames), n, 3))
+    for t, f in enumerate(frames):
+        scene.frame_set(int(f))
+        obj.pose.bones.foreach_get("head", buf)
+        mw = np.array(obj.matrix_world)
+        out[t] = buf.reshape(n, 3) @ mw[:3, :3].T + mw[:3, 3]
+    return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 import bpy
 import pytest
 
-from blender_helpers import EXT_NAME, import_clip, rest_copy, track_empties
+from blender_helpers import EXT_NAME, fails_cleanly as _fails, import_clip, rest_copy, track_empties
 
 
 @pytest.fixture
@@ -13,21 +13,6 @@ def scene_ready():
     track_empties(src)
     rig = rest_copy(src)
     return rig
-
-
-def _state():
-    return (len(bpy.data.actions), sorted(o.name for o in bpy.data.objects),
-            [(o.name, o.animation_data.action.name if o.animation_data and o.animation_data.action else None)
-             for o in bpy.data.objects])
-
-
-def _fails(match: str, **kwargs):
-    before = _state()
-    with pytest.raises(RuntimeError, match=match) as err:
-        bpy.ops.pose2rot.solve_rotations(**kwargs)
-    message = str(err.value).strip().splitlines()
-    assert len(message) == 1, message
-    assert _state() == before
 
 
 def test_no_active_armature(scene_ready):

@@ -1,0 +1,199 @@
+"""Odd but valid scenes solve correctly; scenes the solve cannot honour fail with one clear message."""
+from __future__ import annotations
+
+import importlib
+
+import bpy
+import numpy as np
+import pytest
+
+from blender_helpers import (EXT_NAME, fails_cleanly, import_clip, rest_copy, scene_frames, track_empties,
+                             world_heads)
+
+empties = importlib.import_module(EXT_NAME + ".empties")
+pipeline = importlib.import_module(EXT_NAME + ".pipeline")
+
+
+@pytest.fixture
+def scene_ready():
+    """(source armature, tracks collection, rest copy) over 20 frames."""
+    src = import_clip(frames=20)
+    col = track_empties(src)
+    return src, col, rest_copy(src)
+
+
+def _error_pct(got, want) -> float:
+    return 100 * np.abs(got - want).max() / np.ptp(want.reshape(-1, 3), axis=0).max()
+
+
+def _follows(src, rig, offsets=None) -> float:
+    """Max head error (% of height) of ``rig`` against ``src`` (+ per-frame offsets [T,3])."""
+    frames = scene_frames()
+    want = world_heads(src, frames)
+    if offsets is not None:
+        want = want + offsets[:, None]
+    return _error_pct(world_heads(rig, frames), want)
+
+
+def _keyed_empty(name, points):
+    """An empty in the scene keyed at ``points`` {frame: xyz} (Bezier, keyframe_insert)."""
+    obj = bpy.data.objects.new(name, None)
+    bpy.context.scene.collection.objects.link(obj)
+    for f, p in points.items():
+        obj.location = p
+        obj.keyframe_insert("location", frame=f)
+    return obj
+
+
+def _track_of(obj) -> np.ndarray:
+    frames = scene_frames()
+    out = np.empty((len(frames), 3))
+    for t, f in enumerate(frames):
+        bpy.context.scene.frame_set(int(f))
+        out[t] = obj.matrix_world.translation
+    return out
+
+
+def test_edit_mode_with_unsynced_edits(scene_ready):
+    src, _, rig = scene_ready
+    bpy.ops.object.mode_set(mode='EDIT')
+    for eb in rig.data.edit_bones:
+        eb.roll += 0.7                                  # only in the edit bones until synced
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
+    assert rig.mode == 'EDIT'
+    bpy.ops.object.mode_set(mode='OBJECT')
+    assert _follows(src, rig) < 0.01
+
+
+def test_pose_mode(scene_ready):
+    src, _, rig = scene_ready
+    bpy.ops.object.mode_set(mode='POSE')
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
+    assert _follows(src, rig) < 0.01
+
+
+def test_panel_armature_wins_over_the_active_object(scene_ready):
+    src, col, rig = scene_ready
+    bpy.context.view_layer.objects.active = bpy.data.objects["hip"]
+    bpy.context.scene.pose2rot.armature = rig
+    bpy.context.scene.pose2rot.tracks = col
+    assert bpy.ops.pose2rot.solve_rotations() == {'FINISHED'}
+    assert rig.animation_data.action.get(pipeline.MADE_BY_KEY)
+    assert _follows(src, rig) < 0.01
+
+
+@pytest.mark.parametrize("how", ["parent", "child_of", "copy_location"])
+def test_empties_read_at_their_evaluated_world_position(scene_ready, how):
+    src, col, rig = scene_ready
+    mover = _keyed_empty("mover", {1: (0.5, 0.0, 0.0), 20: (0.5, 1.5, 0.3)})
+    for obj in col.objects:
+        if how == "parent":
+            obj.parent = mover
+        elif how == "child_of":
+            c = obj.constraints.new('CHILD_OF')
+            c.target = mover
+            c.inverse_matrix.identity()
+        else:                                           # offset mode: own location + the target's
+            c = obj.constraints.new('COPY_LOCATION')
+            c.target, c.use_offset = mover, True
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
+    assert _follows(src, rig, _track_of(mover)) < 0.01
+
+
+def test_static_and_sparse_bezier_empties_read_as_evaluated():
+    bpy.context.scene.frame_start, bpy.context.scene.frame_end = 1, 30
+    sparse = _keyed_empty("sparse", {1: (0, 0, 0), 7: (1, 2, 0), 23: (-1, 0.5, 3)})
+    static = bpy.data.objects.new("static", None)
+    bpy.context.scene.collection.objects.link(static)
+    static.location = (0.25, -1.0, 2.0)
+    frames = np.arange(-3, 33)                          # also outside the keyed range (held)
+    got = empties.read_world_positions(bpy.context.scene, [sparse, static], frames)
+    want = np.empty_like(got)
+    for t, f in enumerate(frames):
+        bpy.context.scene.frame_set(int(f))
+        want[t] = [sparse.matrix_world.translation, static.matrix_world.translation]
+    assert np.abs(got - want).max() < 1e-6
+    assert np.abs(got[:, 0] - got[0, 0]).max() > 1.0   # the curve really moves
+
+
+def test_mixed_and_nested_collection(scene_ready):
+    """Non-empties are ignored; empties in child collections count (collection.all_objects)."""
+    src, col, rig = scene_ready
+    col.objects.link(bpy.data.objects.new("hip.001", bpy.data.meshes.new("m")))
+    col.objects.link(bpy.data.objects.new("Camera", bpy.data.cameras.new("c")))
+    child = bpy.data.collections.new("legs")
+    col.children.link(child)
+    for obj in [o for o in col.objects if o.type == 'EMPTY' and o.name.startswith("l")]:
+        col.objects.unlink(obj)
+        child.objects.link(obj)
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
+    assert _follows(src, rig) < 0.01
+
+
+def test_evaluated_empties_outside_the_view_layer_fail(scene_ready):
+    _, col, _ = scene_ready
+    mover = _keyed_empty("mover", {1: (0, 0, 0), 20: (1, 0, 0)})
+    for obj in col.objects:
+        obj.parent = mover
+    bpy.context.scene.collection.children.unlink(col)  # frame_set would never move them
+    fails_cleanly("not in the view layer", tracks_collection="tracks")
+
+
+def test_bone_constraints_and_drivers_are_reported(scene_ready):
+    _, _, rig = scene_ready
+    pb = rig.pose.bones[3]
+    c = pb.constraints.new('COPY_ROTATION')
+    c.target = bpy.data.objects["hip"]
+    driven = rig.pose.bones[6]
+    driven.rotation_mode = 'QUATERNION'
+    driven.driver_add("rotation_quaternion", 1).driver.expression = "0.3"
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
+    lines = pipeline.override_warnings(rig)
+    assert len(lines) == 2 and pb.name in lines[0] and driven.name in lines[1]
+    c.mute = True
+    rig.animation_data.drivers.remove(rig.animation_data.drivers[0])
+    assert pipeline.override_warnings(rig) == []
+
+
+def test_linked_armature_fails(scene_ready, tmp_path):
+    _, _, rig = scene_ready
+    path = str(tmp_path / "lib.blend")
+    bpy.data.libraries.write(path, {rig})
+    bpy.data.objects.remove(rig)
+    with bpy.data.libraries.load(path, link=True) as (_, data_to):
+        data_to.objects = ["Rig"]
+    linked = data_to.objects[0]
+    bpy.context.scene.collection.objects.link(linked)
+    bpy.context.view_layer.objects.active = linked
+    fails_cleanly("is linked from .*library override", tracks_collection="tracks")
+
+
+def test_armature_parented_to_a_moving_object(scene_ready):
+    src, _, rig = scene_ready
+    carrier = _keyed_empty("carrier", {1: (0, 0, 0), 20: (1.0, 0.5, 0.0)})
+    carrier.rotation_euler = (0, 0, 0)
+    carrier.keyframe_insert("rotation_euler", frame=1)
+    carrier.rotation_euler = (0, 0, 0.8)
+    carrier.keyframe_insert("rotation_euler", frame=20)
+    rig.parent = carrier
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
+    assert _follows(src, rig) < 0.01
+
+
+def test_armature_with_keyed_object_transform_fails(scene_ready):
+    _, _, rig = scene_ready
+    rig.keyframe_insert("location", frame=1)
+    fails_cleanly("object transform \\(location\\) animated", tracks_collection="tracks")
+
+
+def test_mirrored_armature_fails(scene_ready):
+    _, _, rig = scene_ready
+    parent = bpy.data.objects.new("P", None)
+    bpy.context.scene.collection.objects.link(parent)
+    parent.scale = (-1.0, 1.0, 1.0)
+    rig.parent = parent
+    bpy.context.view_layer.update()
+    fails_cleanly("mirrored", tracks_collection="tracks")
+    rig.parent, rig.scale = None, (-1.0, -1.0, 1.0)     # a 180-degree turn, not a mirror: fine
+    bpy.context.view_layer.update()
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
