@@ -85,6 +85,14 @@ TRANSFORM_PATHS = frozenset(f"{d}{c}" for d in ("", "delta_") for c in (
     "location", "rotation_euler", "rotation_quaternion", "rotation_axis_angle", "scale"))
 
 
+def keyed_range(objects: Sequence[bpy.types.Object]) -> tuple[float, float] | None:
+    """(first, last) keyed frame over the location curves of ``objects``; None when none is keyed."""
+    ranges = [tuple(fc.range()) for obj in objects for fc in (_location_curves(obj) or []) if fc is not None]
+    if not ranges:
+        return None
+    return min(r[0] for r in ranges), max(r[1] for r in ranges)
+
+
 def transform_curves(obj: bpy.types.Object) -> list[str]:
     """Data paths of the F-curves and drivers that animate ``obj``'s own transform."""
     ad = obj.animation_data

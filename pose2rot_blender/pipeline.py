@@ -204,6 +204,11 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
     err = err[np.isfinite(err)]
     height = skel.height
     loc_idx, locs = location_channels(sol, rig.rest, tol)
+    used = set(match.bone_to_track.values()) | set(match.end_to_track.values())
+    keyed = empties.keyed_range([o for o in track_objects(collection) if o.name in used])
+    if keyed is not None and (settings.frame_start < keyed[0] or settings.frame_end > keyed[1]):
+        report.append(f"frames {settings.frame_start}..{settings.frame_end} reach past the tracks' keys "
+                      f"({keyed[0]:g}..{keyed[1]:g}): there the tracks hold still")
     if match.unmatched_bones:
         report.append(f"{len(match.unmatched_bones)} bones without a track keep their reference rotation: "
                       + ", ".join(match.unmatched_bones[:8]) + ("…" if len(match.unmatched_bones) > 8 else ""))

@@ -197,3 +197,14 @@ def test_mirrored_armature_fails(scene_ready):
     rig.parent, rig.scale = None, (-1.0, -1.0, 1.0)     # a 180-degree turn, not a mirror: fine
     bpy.context.view_layer.update()
     assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
+
+
+def test_range_past_the_keys_is_noted(scene_ready):
+    _, col, rig = scene_ready
+    scene = bpy.context.scene
+    settings = pipeline.SolveSettings(frame_start=scene.frame_start, frame_end=scene.frame_end + 10)
+    plan = pipeline.compute_plan(scene, rig, col, settings, None)
+    assert any("reach past the tracks' keys" in line for line in plan.report), plan.report
+    inside = pipeline.compute_plan(scene, rig, col, pipeline.SolveSettings(
+        frame_start=scene.frame_start, frame_end=scene.frame_end), None)
+    assert not any("reach past" in line for line in inside.report)
