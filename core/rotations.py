@@ -118,22 +118,26 @@ def axis_angle_to_matrix(axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
     angle = np.asarray(angle, np.float64)
     axis, angle = np.broadcast_arrays(axis, angle[..., None])
     angle = angle[..., 0]
-    # R = c I + s [a]x + (1 - c) a a^T, written out
-    c, s = np.cos(angle), np.sin(angle)
-    x, y, z = axis[..., 0], axis[..., 1], axis[..., 2]
-    k = 1.0 - c
-    kx, ky, kz = k * x, k * y, k * z
-    sx, sy, sz = s * x, s * y, s * z
-    R = np.empty(angle.shape + (3, 3))
-    R[..., 0, 0] = c + kx * x
-    R[..., 0, 1] = kx * y - sz
-    R[..., 0, 2] = kx * z + sy
-    R[..., 1, 0] = kx * y + sz
-    R[..., 1, 1] = c + ky * y
-    R[..., 1, 2] = ky * z - sx
-    R[..., 2, 0] = kx * z - sy
-    R[..., 2, 1] = ky * z + sx
-    R[..., 2, 2] = c + kz * z
+    c = np.cos(angle)
+    return _rotation_form(c, np.sin(angle)[..., None] * axis, axis, 1.0 - c)
+
+
+def _rotation_form(c: np.ndarray, p: np.ndarray, q: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """``c I + [p]x + k q q^T`` [...,3,3] for c, k [...] and p, q [...,3], written out (Rodrigues
+    with p = sin(angle) axis, q = axis, k = 1 - cos(angle))."""
+    px, py, pz = p[..., 0], p[..., 1], p[..., 2]
+    qx, qy, qz = q[..., 0], q[..., 1], q[..., 2]
+    kx, ky = k * qx, k * qy
+    R = np.empty(np.shape(c) + (3, 3))
+    R[..., 0, 0] = c + kx * qx
+    R[..., 0, 1] = kx * qy - pz
+    R[..., 0, 2] = kx * qz + py
+    R[..., 1, 0] = kx * qy + pz
+    R[..., 1, 1] = c + ky * qy
+    R[..., 1, 2] = ky * qz - px
+    R[..., 2, 0] = kx * qz - py
+    R[..., 2, 1] = ky * qz + px
+    R[..., 2, 2] = c + k * qz * qz
     return R
 
 
@@ -163,19 +167,7 @@ def rotation_between(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     c = np.einsum("...i,...i->...", u, v)
     w = cross(u, v)
     opposite = 1.0 + c < 1e-10
-    k = 1.0 / np.where(opposite, 1.0, 1.0 + c)
-    x, y, z = w[..., 0], w[..., 1], w[..., 2]
-    kx, ky = k * x, k * y
-    R = np.empty(c.shape + (3, 3))
-    R[..., 0, 0] = c + kx * x
-    R[..., 0, 1] = kx * y - z
-    R[..., 0, 2] = kx * z + y
-    R[..., 1, 0] = kx * y + z
-    R[..., 1, 1] = c + ky * y
-    R[..., 1, 2] = ky * z - x
-    R[..., 2, 0] = kx * z - y
-    R[..., 2, 1] = ky * z + x
-    R[..., 2, 2] = c + k * z * z
+    R = _rotation_form(c, w, w, 1.0 / np.where(opposite, 1.0, 1.0 + c))
     if np.any(opposite):  # a half turn about an axis perpendicular to u: 2 a a^T - I
         uo = u[opposite]
         alt = np.where(np.abs(uo[:, :1]) < 0.9, np.array([1.0, 0, 0]), np.array([0, 1.0, 0]))
