@@ -336,30 +336,27 @@ class _Header:
 
     def parse_motion_header(self) -> tuple[int, float, int, int]:
         """After MOTION: (frames, frame_time, char offset of the motion rows, their first line number)."""
-        frames_line = self._next_nonblank()
-        m = _FRAMES_RE.match(frames_line or "")
-        if m is None:
-            raise self.error("missing 'Frames: <count>' line after MOTION"
-                             + (f" (found '{frames_line.strip()[:40]}')" if frames_line else ""))
-        try:
-            frames = int(m.group(1))
-        except ValueError:
-            frames = -1
-        if frames < 0:
-            raise self.error(f"Frames: needs a whole number of frames, found '{m.group(1)}'")
+        frames = self._header_value(_FRAMES_RE, "'Frames: <count>' line after MOTION", int, lambda n: n >= 0,
+                                    "Frames: needs a whole number of frames")
         self.frames_line = self.line_no
-        time_line = self._next_nonblank()
-        m = _FRAME_TIME_RE.match(time_line or "")
-        if m is None:
-            raise self.error("missing 'Frame Time: <seconds>' line after 'Frames:'"
-                             + (f" (found '{time_line.strip()[:40]}')" if time_line else ""))
-        try:
-            frame_time = float(m.group(1))
-        except ValueError:
-            frame_time = float("nan")
-        if not (np.isfinite(frame_time) and frame_time > 0):
-            raise self.error(f"Frame Time: must be a positive number of seconds, found '{m.group(1)}'")
+        frame_time = self._header_value(_FRAME_TIME_RE, "'Frame Time: <seconds>' line after 'Frames:'", float,
+                                        lambda x: np.isfinite(x) and x > 0,
+                                        "Frame Time: must be a positive number of seconds")
         return frames, frame_time, self.pos, self.line_no + 1
+
+    def _header_value(self, pattern, line_name: str, convert, valid, requirement: str):
+        """The value on the next non-blank line, which must match ``pattern`` and be ``valid``."""
+        line = self._next_nonblank()
+        m = pattern.match(line or "")
+        if m is None:
+            raise self.error(f"missing {line_name}" + (f" (found '{line.strip()[:40]}')" if line else ""))
+        try:
+            value = convert(m.group(1))
+        except ValueError:
+            value = None
+        if value is None or not valid(value):
+            raise self.error(f"{requirement}, found '{m.group(1)}'")
+        return value
 
     def _next_nonblank(self) -> str | None:
         while True:
