@@ -39,6 +39,14 @@ def cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
+def perpendicular(u: np.ndarray) -> np.ndarray:
+    """[...,3] unit vectors perpendicular to the unit vectors u [...,3] (u x X, or u x Y where u is
+    close to X)."""
+    u = np.asarray(u, np.float64)
+    alt = np.where(np.abs(u[..., :1]) < 0.9, np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]))
+    return normalize(cross(u, alt))
+
+
 # ----------------------------------------------------------------------------- quaternions
 def quat_to_matrix(q: np.ndarray) -> np.ndarray:
     """w-first quaternions [...,4] (any norm > 0) -> rotation matrices [...,3,3]."""
@@ -169,9 +177,7 @@ def rotation_between(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     opposite = 1.0 + c < 1e-10
     R = _rotation_form(c, w, w, 1.0 / np.where(opposite, 1.0, 1.0 + c))
     if np.any(opposite):  # a half turn about an axis perpendicular to u: 2 a a^T - I
-        uo = u[opposite]
-        alt = np.where(np.abs(uo[:, :1]) < 0.9, np.array([1.0, 0, 0]), np.array([0, 1.0, 0]))
-        a = normalize(cross(uo, alt))
+        a = perpendicular(u[opposite])
         R[opposite] = 2.0 * a[:, :, None] * a[:, None, :] - np.eye(3)
     return R
 

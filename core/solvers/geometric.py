@@ -38,7 +38,8 @@ import numpy as np
 
 from ..errors import Pose2RotError
 from ..fk import global_to_local
-from ..rotations import axis_angle_to_matrix, best_fit_rotation, cross, norm, normalize, rotation_between
+from ..rotations import (axis_angle_to_matrix, best_fit_rotation, cross, norm, normalize, perpendicular,
+                         rotation_between)
 from ..skeleton import Skeleton
 from ..solution import Solution
 from ..tracks import Tracks
@@ -489,19 +490,13 @@ def _transport_roll(base: np.ndarray, s_hat: np.ndarray, d_hat: np.ndarray, ref_
         return np.zeros(T)
     # a direction across the bone, fixed in the joint frame, seen at t-1 and swung onto d(t), against
     # where it is at t: the roll of base(t) relative to the transported frame
-    e = _across(s_hat[1:])
+    e = perpendicular(s_hat[1:])
     before = _swing_vector(d_hat[:-1], d_hat[1:], np.einsum("tab,tb->ta", base[:-1], e))
     now = np.einsum("tab,tb->ta", base[1:], e)
     step = _signed_angle(now, before, d_hat[1:])
     phi = np.concatenate([[0.0], np.cumsum(step)])
     anchor = 0 if ref_frame is None else ref_frame
     return phi - phi[anchor]
-
-
-def _across(s: np.ndarray) -> np.ndarray:
-    """[T,3] unit vectors perpendicular to the unit vectors s [T,3]."""
-    alt = np.where(np.abs(s[:, :1]) < 0.9, np.array([[1.0, 0.0, 0.0]]), np.array([[0.0, 1.0, 0.0]]))
-    return normalize(cross(s, alt))
 
 
 def _swing_vector(a: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
