@@ -125,7 +125,9 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     height = skel.height
     offsets = skel.offsets
     bone_len = np.linalg.norm(offsets, axis=-1)
-    translating, free = _classify_translation(skel, P, missing_mask, stretch, report)
+    dist = norm(P[:, 1:] - P[:, skel.parents[1:]])  # [T,J-1] track bone lengths
+    mismatch = np.abs(dist - bone_len[None, 1:]).max(axis=0) if J > 1 else np.zeros(0)  # [J-1] vs the rig's
+    translating, free = _classify_translation(skel, dist, mismatch, missing_mask, stretch, report)
     zero_len = (bone_len < 1e-6 * height) & ~translating
     zero_len[0] = False
     ends = _end_sites(tracks) if use_ends else []
@@ -174,7 +176,7 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
             valid = ~missing_mask[1:] & ~missing_mask[par]
             translating[1:] |= valid & (residual > stretch_tolerance * height)
         local_offsets[:, translating] = seen[:, translating[1:]]
-    _report_length_mismatch(skel, P, missing_mask, translating, zero_len, report)
+    _report_length_mismatch(skel, mismatch, missing_mask, translating, report)
     return Solution(skeleton=skel, rotations=R, root_translation=P[:, 0].copy(), local_offsets=local_offsets,
                     translating=translating, report=report, solver="geometric")
 
@@ -187,21 +189,20 @@ def _compose(A: np.ndarray, B: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- structure
-def _classify_translation(skel: Skeleton, P: np.ndarray, missing: np.ndarray, stretch: str,
-                          report: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def _classify_translation(skel: Skeleton, dist: np.ndarray, mismatch: np.ndarray, missing: np.ndarray,
+                          stretch: str, report: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """(stretching [J], free [J]): joints whose distance to the parent changes over the clip (for
     "exact": differs from the rig's bone length) by more than STRETCH_FRACTION of the height (they do
     not aim their parent when rigid children can), and among them those that move too far from their
-    rest bone length to aim their parent at all."""
+    rest bone length to aim their parent at all. dist [T,J-1]: track distance of every non-root joint
+    to its parent; mismatch [J-1]: its largest difference from the rig's bone length."""
     J = skel.num_joints
     translating = np.zeros(J, bool)
     free = np.zeros(J, bool)
     if stretch == "off" or J < 2:
         return translating, free
     par = skel.parents[1:]
-    dist = norm(P[:, 1:] - P[:, par])  # [T,J-1]
     rest = np.linalg.norm(skel.offsets[1:], axis=-1)
-    mismatch = np.abs(dist - rest[None]).max(axis=0)
     dev = mismatch if stretch == "exact" else np.ptp(dist, axis=0)
     valid = ~missing[1:] & ~missing[par]
     translating[1:] = valid & (dev > STRETCH_FRACTION * skel.height)
@@ -516,16 +517,13 @@ def _signed_angle(u: np.ndarray, v: np.ndarray, axis: np.ndarray) -> np.ndarray:
     return np.arctan2(np.einsum("ti,ti->t", axis, cross(u, v)), np.einsum("ti,ti->t", u, v) - ua * va)
 
 
-def _report_length_mismatch(skel: Skeleton, P: np.ndarray, missing: np.ndarray, translating: np.ndarray,
-                            zero_len: np.ndarray, report: list[str]) -> None:
-    """Note rigid bones whose track distance differs from the rest bone length."""
-    J = skel.num_joints
-    if J < 2:
+def _report_length_mismatch(skel: Skeleton, mismatch: np.ndarray, missing: np.ndarray, translating: np.ndarray,
+                            report: list[str]) -> None:
+    """Note rigid bones whose track distance differs from the rest bone length (``mismatch`` [J-1])."""
+    if skel.num_joints < 2:
         return
     par = skel.parents[1:]
-    dist = norm(P[:, 1:] - P[:, par])
-    rest = np.linalg.norm(skel.offsets[1:], axis=-1)
-    dev = np.abs(dist - rest[None]).max(axis=0) / skel.height
+    dev = mismatch / skel.height
     bad = [j + 1 for j in np.where((dev > 1e-3) & ~translating[1:] & ~missing[1:] & ~missing[par])[0]]
     if bad:
         worst = max(bad, key=lambda j: dev[j - 1])
