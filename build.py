@@ -31,7 +31,7 @@ def read_manifest() -> dict:
 
 
 def core_version() -> str:
-    with open(ROOT / "pyproject.toml", "rb") as fh:
+    with open(ROOT / "core" / "pyproject.toml", "rb") as fh:
         return tomllib.load(fh)["project"]["version"]
 
 
@@ -41,7 +41,7 @@ def build_core_wheel(python: str) -> Path:
     wheels.mkdir(exist_ok=True)
     for old in wheels.glob("pose2rot_core-*.whl"):
         old.unlink()
-    subprocess.run([python, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(ROOT)],
+    subprocess.run([python, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(ROOT / "core")],
                    check=True, cwd=ROOT)
     built = sorted(wheels.glob("pose2rot_core-*.whl"))
     if len(built) != 1:

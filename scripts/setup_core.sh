@@ -9,7 +9,7 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 if [ "${1:-}" = "--no-torch" ]; then
-  .venv/bin/pip install -q --disable-pip-version-check -e ".[dev]"
+  .venv/bin/pip install -q --disable-pip-version-check -e "core[dev]"
 else
-  .venv/bin/pip install -q --disable-pip-version-check -e ".[dev,learned]" "torch==2.13.0"
+  .venv/bin/pip install -q --disable-pip-version-check -e "core[dev,learned]" "torch==2.13.0"
 fi
