@@ -277,7 +277,7 @@ def _save_solution_npz(path: Path, sol) -> None:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from .bvh import read_bvh
-    from .evaluate import evaluate_clip, format_joint_table, format_table, plot_joint_errors
+    from .evaluate import evaluate_clip, format_joint_table, format_table
 
     if not (np.isfinite(args.noise) and args.noise >= 0):
         raise Pose2RotError(f"--noise must be a number >= 0 (a fraction of the height, e.g. 0.005), got {args.noise}")
@@ -297,8 +297,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print()
     print(format_table(scores))
     if args.plot:
-        plot_joint_errors(scores, args.plot)
-        print(f"per-joint chart -> {args.plot}")
+        from .plots import plot_errors
+
+        plot_errors(scores, args.plot)
+        print(f"errors per joint and per frame, worst frames drawn -> {args.plot}")
     return 0
 
 
@@ -396,7 +398,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("clips", nargs="+", help="BVH clips")
     p.add_argument("--protocol", choices=("rest", "ref", "both"), default="ref",
                    help="ref: first frame's true rotations are the reference; rest: none (default ref)")
-    p.add_argument("--plot", help="write a per-joint bar chart (PNG; needs matplotlib)")
+    p.add_argument("--plot", help="write a PNG (needs matplotlib): error per joint and per frame, and the worst "
+                                  "frames drawn (clip vs solution)")
     p.add_argument("--joints", action="store_true", help="print the per-joint table")
     p.add_argument("--no-ends", action="store_true", help="do not use End Sites as bone-tip tracks")
     p.add_argument("--noise", type=float, default=0.0,
