@@ -1,12 +1,14 @@
-"""The main job in Blender: a shipped clip's joint tracks solved onto its armature, saved as a .blend.
+"""The main job in Blender: a shipped clip's joint tracks solved onto its armature.
 
     VENV/bin/python examples/blender_demo.py [--clip examples/cmu_08_01.bvh] [--out out/demo.blend]
 
 Run with a bpy venv (``pip install "bpy==4.2.*" "numpy<2"`` or ``"bpy==5.0.*"``, Python 3.11). Steps:
 build the extension zip when dist/ has none, install it into a temporary BLENDER_USER_RESOURCES
 (your own Blender config is not touched), import the clip with Blender's own BVH importer, key one
-empty per bone head (plus ``<bone>_end`` at leaf tails) from its animation, solve a rest copy of the
-armature with ``pose2rot.solve_rotations``, save the file and print accuracy and time.
+empty per bone head (plus ``<bone>_end`` at leaf tails) from its animation, move the clip aside, add
+``Rig``, a rest copy of the armature, and point the pose2rot panel at it and at the empties. That is saved
+(``Rig`` still at rest, ready for Solve Rotations); then the panel's Solve Rotations runs here and
+its accuracy and time are printed.
 """
 from __future__ import annotations
 
@@ -52,10 +54,19 @@ def main() -> int:
 
     rig = bpy.data.objects.new("Rig", src.data.copy())                   # the rest pose, no animation
     scene.collection.objects.link(rig)
+    src.name = f"{Path(args.clip).stem} (clip)"
+    src.location.x -= 0.6 * float(np.ptp(heads[0], axis=0).max())     # the clip walks beside the rig
     bpy.context.view_layer.objects.active = rig
     bpy.context.view_layer.update()
+    scene.pose2rot.armature, scene.pose2rot.tracks = rig, tracks
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    bpy.context.preferences.filepaths.save_version = 0                 # no demo.blend1 backups
+    bpy.ops.wm.save_as_mainfile(filepath=str(out))
+
+    panel = importlib.import_module("bl_ext.user_default.pose2rot.panel")
     t0 = time.perf_counter()
-    if bpy.ops.pose2rot.solve_rotations(tracks_collection=tracks.name) != {'FINISHED'}:
+    if bpy.ops.pose2rot.solve_rotations(**panel.solve_arguments(bpy.context)) != {'FINISHED'}:
         return 1
     seconds = time.perf_counter() - t0
 
@@ -65,15 +76,11 @@ def main() -> int:
     cos = (np.einsum("tnij,tnij->tn", got_rots, rots) - 1) / 2
     ang = np.degrees(np.arccos(np.clip(cos, -1, 1)))
     inner = [i for i in range(len(names)) if i not in leaves]
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    bpy.context.preferences.filepaths.save_version = 0                 # no demo.blend1 backups
-    bpy.ops.wm.save_as_mainfile(filepath=str(out))
     print(f"{Path(args.clip).name}: {len(names)} bones x {len(frames)} frames solved in {seconds:.2f} s "
           f"(Blender {bpy.app.version_string})")
     print(f"rotation error vs the file: mean {ang.mean():.2f} deg (all bones), {ang[:, inner].mean():.2f} deg "
           f"(non-leaf); bone heads: mean {pos_err.mean():.2e} %, max {pos_err.max():.2e} % of height")
-    print(f"saved {out}")
+    print(f"saved {out} (Rig at rest: open it, then Sidebar > pose2rot > Solve Rotations)")
     return 0
 
 

@@ -9,14 +9,16 @@ from __future__ import annotations
 import json
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import bpy
 import numpy as np
 
 from pose2rot_core.errors import Pose2RotError
 from pose2rot_core.fk import forward_kinematics
+from pose2rot_core.solution import Solution
 from pose2rot_core.tracks import Tracks
+from pose2rot_core.wording import notes_for
 
 from . import empties, keys, rig as rig_io
 from .convert import basis_quaternions, blocked_translations, location_channels
@@ -50,7 +52,8 @@ class Plan:
 
     bone_names: [J] internal order; frames: [T] scene frames; quaternions: [T,J,4] pose-bone basis;
     location_bones: [K] indices with location keys; locations: [T,K,3]. warnings: what keeps the
-    solved keys from showing as solved (bone constraints, drivers).
+    solved keys from showing as solved (bone constraints, drivers). solution: what the keys hold, as
+    the core's solution in armature space (None only for plans built by hand).
     """
 
     armature: str
@@ -64,6 +67,7 @@ class Plan:
     mean_error_pct: float = 0.0
     max_error_pct: float = 0.0
     matched: int = 0
+    solution: Solution | None = None
 
 
 def track_objects(collection: bpy.types.Collection | None) -> list[bpy.types.Object]:
@@ -191,7 +195,7 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
     sol = solve_tracks(tracks, settings.solver.lower(), learned, progress=progress, smooth=settings.smooth,
                        stretch=settings.stretch)
     tol = 1e-6 * skel.height
-    report = list(sol.report)
+    report = notes_for(sol.report, "blender")
     blocked = blocked_translations(sol, rig.rest, tol)
     offsets = sol.local_offsets
     if blocked:
@@ -217,7 +221,7 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
                 quaternions=basis_quaternions(sol, rig.rest), location_bones=loc_idx, locations=locs,
                 report=report, warnings=override_warnings(obj), mean_error_pct=float(100 * err.mean() / height) if err.size else 0.0,
                 max_error_pct=float(100 * err.max() / height) if err.size else 0.0,
-                matched=len(match.bone_to_track))
+                matched=len(match.bone_to_track), solution=replace(sol, local_offsets=offsets))
 
 
 def _remember_previous(obj: bpy.types.Object) -> None:

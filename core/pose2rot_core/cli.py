@@ -15,10 +15,8 @@ import numpy as np
 
 from . import __version__
 from .errors import Pose2RotError
+from .export import DEFAULT_ORDER, write_solution
 from .wording import notes_for, tracks_were_smoothed
-
-#: rotation order of written BVH joints when the tracks bring no rig BVH (.npz tracks)
-DEFAULT_ORDER = "ZXY"
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -169,7 +167,9 @@ def cmd_solve(args: argparse.Namespace) -> int:
         close()
     seconds = time.perf_counter() - t0
     error = _position_error(sol, tracks)
-    _write_solution(out, sol, tracks, order, args.up or tracks.up_axis)
+    write_solution(out, sol, tracks.fps, tracks.up_axis, args.up or tracks.up_axis,
+                   order or tracks.rotation_orders, tracks.end_parents, tracks.end_rest_offsets,
+                   list(tracks.end_names) or None)
     for line in notes_for(report + sol.report, "cli"):
         print(f"note: {line}", file=sys.stderr)
     against = ("the input tracks, which were smoothed before solving" if tracks_were_smoothed(sol.report)
@@ -235,44 +235,6 @@ def _position_error(sol, tracks) -> float:
     """Largest distance of a solved joint from its track, % of the skeleton height (NaN: no data)."""
     err = np.linalg.norm(sol.positions - tracks.positions, axis=-1)
     return float(np.nanmax(err) / tracks.skeleton.height * 100) if np.isfinite(err).any() else float("nan")
-
-
-def _write_solution(out: Path, sol, tracks, order: str | None, up: str) -> None:
-    """Write ``.npz`` or ``.bvh`` with ``up`` as the up axis; BVH channels in ``order``, else in the
-    tracks' rig's own rotation orders (see rig_orders)."""
-    from .axes import turn_solution, up_axis_change
-    from .bvh import write_bvh
-
-    C = up_axis_change(tracks.up_axis, up)
-    sol = turn_solution(sol, C)
-    if out.suffix.lower() == ".npz":
-        _save_solution_npz(out, sol)
-        return
-    write_bvh(out, sol.skeleton, sol.rotations, sol.root_translation, sol.local_offsets, sol.translating,
-              fps=tracks.fps, order=order or rig_orders(tracks.rotation_orders, tracks.skeleton.num_joints),
-              end_parents=tracks.end_parents,
-              end_offsets=None if tracks.end_rest_offsets is None else tracks.end_rest_offsets @ C.T,
-              end_names=list(tracks.end_names) or None)
-
-
-def rig_orders(orders: Sequence[str], num_joints: int) -> list[str]:
-    """Per-joint rotation orders to write: the rig's own, its most common one for joints without
-    rotation channels, DEFAULT_ORDER for every joint when the rig brings none."""
-    if not orders:
-        return [DEFAULT_ORDER] * num_joints
-    known = [o for o in orders if o]
-    common = max(sorted(set(known)), key=known.count) if known else DEFAULT_ORDER
-    return [o or common for o in orders]
-
-
-def _save_solution_npz(path: Path, sol) -> None:
-    """Solution in the tracks file's joint order: quaternions [T,J,4] (w-first), root_translation
-    [T,3], local_offsets [T,J,3], translating [J], joint_names [J]."""
-    sk = sol.skeleton
-    np.savez(path, quaternions=sk.to_caller(sol.quaternions, axis=1),
-             root_translation=sol.root_translation, local_offsets=sk.to_caller(sol.local_offsets, axis=1),
-             translating=sk.to_caller(sol.translating, axis=0),
-             joint_names=np.array(sk.to_caller(np.array(sk.names), axis=0), dtype=str))
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
