@@ -156,9 +156,10 @@ def convert(tracks: list[str], out_dir: str, rig: str | None = None, armature: s
     pose2rot_core.batch_summary.ClipResult of every clip (failed ones included)."""
     from pose2rot_core.batch_summary import format_summary
 
-    files = track_files(tracks)
+    files = [f.resolve() for f in track_files(tracks)]    # absolute: Blender resolves relative paths itself
     rig_path = rig_source(rig, files)
-    out = Path(out_dir)
+    rig_path = rig_path and rig_path.resolve()
+    out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     settings = dict(solver=solver, smooth=_smooth_value(smooth), stretch=None if stretch == "auto" else stretch)
     results = [convert_one(path, rig_path, armature, out, settings, bvh, order, up) for path in files]
