@@ -18,6 +18,7 @@ from pose2rot_core.errors import Pose2RotError
 from pose2rot_core.fk import forward_kinematics
 from pose2rot_core.solution import Solution
 from pose2rot_core.tracks import Tracks
+from pose2rot_core.units import refused, scale_mismatch, unit_pair
 from pose2rot_core.wording import notes_for
 
 from . import empties, keys, rig as rig_io
@@ -187,15 +188,31 @@ def override_warnings(obj: bpy.types.Object) -> list[str]:
     return out
 
 
+def check_scale(tracks: Tracks, armature: str) -> list[str]:
+    """Refuse empties whose bones are uniformly far off the armature's (other units); a note when
+    they are somewhat off (another performer's size: the armature keeps its bone lengths)."""
+    scale = scale_mismatch(tracks)
+    if scale is None:
+        return []
+    pair = unit_pair(scale.factor)
+    what = (f"the empties' bones measure {scale.factor:.4g}× the bones of '{armature}' ({scale.agreeing} of "
+            f"{scale.bones} bones{', ' + pair + '?' if pair else ''})")
+    if refused(scale):
+        raise Pose2RotError(f"{what}: scale the empties by {1 / scale.factor:.4g} (or the armature by "
+                            f"{scale.factor:.4g}) so that both use the same units")
+    return [f"{what}: the armature keeps its own bone lengths"]
+
+
 def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types.Collection | None,
                  settings: SolveSettings, learned: LearnedSettings, progress=None) -> Plan:
     """Read, solve and convert; raises Pose2RotError and leaves the scene as it was on failure."""
     rig, tracks, match = gather_tracks(scene, obj, collection, settings, progress)
+    scale_note = check_scale(tracks, obj.name)
     skel = rig.skeleton
     sol = solve_tracks(tracks, settings.solver.lower(), learned, progress=progress, smooth=settings.smooth,
                        stretch=settings.stretch)
     tol = 1e-6 * skel.height
-    report = notes_for(sol.report, "blender")
+    report = scale_note + notes_for(sol.report, "blender")
     blocked = blocked_translations(sol, rig.rest, tol)
     offsets = sol.local_offsets
     if blocked:
