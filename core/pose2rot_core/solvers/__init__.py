@@ -153,7 +153,7 @@ def _smoothest_within_noise(tracks: Tracks, sol: Solution, cleaning: Cleaning, m
     for seg in segments(sol.num_frames, cleaning.cuts):
         smooth[seg] = smooth_rotations(sol.rotations[seg], widths)
     smooth = _hold_back_rotations(tracks, sol.rotations, smooth, cleaning, widths)
-    options = {k: v for k, v in options.items() if k not in ("checkpoint", "config", "t5", "device")}
+    options = {k: v for k, v in options.items() if k not in ("checkpoint", "config", "t5", "device", "twist_guess")}
     again = solve_geometric(tracks, twist_guess=smooth, missing=missing, within_noise=CLAMP_STDS, **options)
     again.report = sol.report + ["rotations smoothed over time within the noise of the tracks"]
     again.solver = sol.solver

@@ -38,6 +38,7 @@ from .roll import aim_with_roll
 from .twist_chains import find_twist_bones, spread_twist
 
 TWIST_POLICIES = ("reference", "lookahead", "transport", "swing")
+AIM_FROM_SOLVED = True
 STRETCH_MODES = ("auto", "exact", "off")
 
 
@@ -69,7 +70,7 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     if end_noise is not None:
         problem.end_var = (np.asarray(end_noise, np.float64) * tracks.skeleton.height) ** 2
     G = np.empty(problem.guess.shape[:1] + (tracks.skeleton.num_joints, 3, 3))
-    if within_noise > 0:
+    if AIM_FROM_SOLVED and problem.noise_var.any():  # noise must not add up along chains
         problem.solved = np.empty_like(problem.positions)
     for j in range(tracks.skeleton.num_joints):
         problem.place(j, G)
