@@ -67,8 +67,10 @@ def solve(tracks: Tracks, solver: str = "geometric", progress: Progress | None =
     if options.get("stretch", "") is None:
         del options["stretch"]
     if solver != "learned":
-        # what noise is left: roll cues and lengths within it do not count
-        options.update(noise=cleaning.residual, end_noise=cleaning.end_residual)
+        # what noise is left after smoothing: roll cues and lengths within it do not count (tracks
+        # not smoothed are followed as they are)
+        if cleaning.active:
+            options.update(noise=cleaning.residual, end_noise=cleaning.end_residual)
     if solver == "geometric":
         from .geometric import solve_geometric
 
