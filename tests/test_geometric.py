@@ -21,7 +21,7 @@ from pose2rot_core.fk import forward_kinematics
 from pose2rot_core.rotations import axis_angle_to_matrix, basic_rotation, geodesic_angle, normalize, rotation_between
 from pose2rot_core.skeleton import Skeleton
 from pose2rot_core.solvers import solve as solve_with_cleaning
-from pose2rot_core.solvers.geometric import TWIST_POLICIES
+from pose2rot_core.solvers.geometric import TWIST_POLICIES, solve_geometric
 from pose2rot_core.tracks import Tracks
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -232,12 +232,14 @@ def test_root_without_data_is_an_error():
 def test_unknown_options_are_errors():
     sk, R, root, P = branch_clip(T=5)
     tracks = Tracks(skeleton=sk, positions=P)
-    with pytest.raises(Pose2RotError, match="unknown twist policy 'roll'"):
+    with pytest.raises(Pose2RotError, match="twist policy must be one of .*, got 'roll'"):
         solve(tracks, twist="roll")
-    with pytest.raises(Pose2RotError, match="unknown stretch mode"):
+    with pytest.raises(Pose2RotError, match="stretch must be one of auto, exact, off, got 'yes'"):
         solve(tracks, stretch="yes")
-    with pytest.raises(Pose2RotError, match="unknown solver 'magic'"):
+    with pytest.raises(Pose2RotError, match="solver must be one of geometric, learned, hybrid, got 'magic'"):
         solve_with_cleaning(tracks, solver="magic")
+    with pytest.raises(Pose2RotError, match="unknown twist policy 'roll'"):
+        solve_geometric(tracks, twist="roll")
 
 
 # ----------------------------------------------------------------------------- translation / stretch
@@ -401,7 +403,7 @@ def test_fast_turns_of_a_child_are_shared_and_slow_ones_are_not():
     sk, R, P = _turning_hand(turn_frames=1.0, T=40)       # a flick: most of the turn in one frame
     tracks = Tracks(skeleton=sk, positions=P, fps=30.0, reference_frame=0, reference_rotations=R[0])
     shared = solve(tracks, twist="reference")
-    alone = solve(tracks, twist="reference", share_fast_turns=False)
+    alone = solve_geometric(tracks, twist="reference", share_fast_turns=False)
     for sol in (shared, alone):
         assert max_position_error(sol, P) < 1e-6 * sk.height
     assert steps(shared.rotations[:, 1]).max() > 3.0 > steps(alone.rotations[:, 1]).max()
@@ -410,7 +412,7 @@ def test_fast_turns_of_a_child_are_shared_and_slow_ones_are_not():
     sk, R, P = _turning_hand(turn_frames=20.0, T=80)      # the same turn over 20 frames: not shared
     tracks = Tracks(skeleton=sk, positions=P, fps=30.0, reference_frame=0, reference_rotations=R[0])
     slow = solve(tracks, twist="reference")
-    slow_alone = solve(tracks, twist="reference", share_fast_turns=False)
+    slow_alone = solve_geometric(tracks, twist="reference", share_fast_turns=False)
     assert np.degrees(geodesic_angle(slow.rotations, slow_alone.rotations)).max() < 1e-9
 
 

@@ -224,7 +224,7 @@ def test_hybrid_keeps_learned_twist_and_hits_positions(trained):
 
     clip, tracks, ckpt = trained
     learned = solve_learned(tracks, ckpt, device="cpu")
-    hybrid = solve(tracks, "hybrid", checkpoint=ckpt, device="cpu")
+    hybrid = solve(tracks, solver="hybrid", checkpoint=ckpt, device="cpu")
     assert hybrid.solver == "hybrid"
     height = tracks.skeleton.height
     assert np.abs(hybrid.positions - tracks.positions).max() <= 1e-4 * height
@@ -269,6 +269,6 @@ def test_solve_interface_with_a_missing_joint(trained):
     P = short.positions.copy()
     j = short.skeleton.index("leftEye")
     P[:, j] = np.nan
-    sol = solve(replace(short, positions=P), "learned", checkpoint=ckpt, device="cpu")
+    sol = solve(replace(short, positions=P), solver="learned", checkpoint=ckpt, device="cpu")
     np.testing.assert_allclose(sol.rotations[:, j], np.broadcast_to(short.reference_rotations[j], (30, 3, 3)))
     assert any("leftEye" in line for line in sol.report)

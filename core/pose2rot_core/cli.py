@@ -15,6 +15,7 @@ import numpy as np
 
 from . import __version__
 from .errors import Pose2RotError
+from .options import PRECISIONS, SOLVERS, OptionError, SolveOptions
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -70,47 +71,50 @@ def _output_path(text: str, suffixes: tuple[str, ...], option: str = "--out") ->
     return out
 
 
-def _solver_options(args: argparse.Namespace) -> dict:
-    opts: dict = {}
-    if args.solver == "geometric":
-        opts.update(twist=args.twist)
-    else:
-        if not args.checkpoint:
-            raise Pose2RotError(f"--solver {args.solver} needs --checkpoint CKPT (a pose2rot checkpoint file)")
-        opts.update(checkpoint=args.checkpoint, config=args.config, t5=args.t5, device=args.device,
-                    precision=args.precision)
-        if args.window:
-            opts["window"] = args.window
-        if args.solver == "hybrid":
-            opts.update(twist=args.twist)
-    if args.solver != "learned" and args.stretch is not None:
-        opts["stretch"] = args.stretch
-    if getattr(args, "smooth", None) is not None:
-        opts["smooth"] = args.smooth
-    return opts
+#: the command line's name for each solve option (core.options.LABELS gives the neutral ones)
+FLAGS = {"solver": "--solver", "twist": "--twist", "stretch": "--stretch", "smooth": "--smooth",
+         "use_ends": "--no-ends", "checkpoint": "--checkpoint", "config": "--config", "t5": "--t5",
+         "device": "--device", "precision": "--precision", "window": "--window"}
+
+
+def solve_options(args: argparse.Namespace) -> SolveOptions:
+    """The SolveOptions of parsed solve/eval arguments (their ``dest`` names are the option fields)."""
+    given = {field: getattr(args, field) for field in FLAGS if field != "use_ends" and hasattr(args, field)}
+    return SolveOptions(use_ends=not getattr(args, "no_ends", False), **given)
+
+
+def option_arguments(options: SolveOptions) -> list[str]:
+    """Command-line arguments that give ``options`` (fields left at their defaults are left out)."""
+    out: list[str] = []
+    for field, value in options.changed().items():
+        if field == "use_ends":
+            out.append("--no-ends")
+        elif value is not None:
+            out += [FLAGS[field], str(value)]
+    return out
 
 
 def _add_solver_arguments(p: argparse.ArgumentParser) -> None:
-    from .solvers import SOLVERS
     from .solvers.geometric import STRETCH_MODES, TWIST_POLICIES
 
-    p.add_argument("--solver", choices=SOLVERS, default="geometric", help="default: geometric (no torch needed)")
-    p.add_argument("--twist", choices=TWIST_POLICIES, default="reference",
-                   help="roll policy of the geometric/hybrid solver (default: reference)")
-    p.add_argument("--stretch", choices=STRETCH_MODES,
+    d = SolveOptions()
+    p.add_argument("--solver", choices=SOLVERS, default=d.solver, help="default: geometric (no torch needed)")
+    p.add_argument("--twist", choices=TWIST_POLICIES, default=d.twist,
+                   help=f"roll policy of the geometric/hybrid solver (default: {d.twist})")
+    p.add_argument("--stretch", choices=STRETCH_MODES, default=d.stretch,
                    help="auto: solve the translation of joints whose distance to the parent changes over the clip, "
-                        "keep the rig's bone lengths elsewhere; exact: also translate bones whose length differs "
-                        "from the tracks, so every joint lands on its track; off: rigid bones "
-                        "(default: auto, or rigid bones when the tracks are smoothed)")
-    p.add_argument("--smooth", default="auto",
+                        "keep the rig's bone lengths elsewhere (rigid bones when the tracks are smoothed); exact: "
+                        "also translate bones whose length differs from the tracks, so every joint lands on its "
+                        "track; off: rigid bones (default: auto; the learned solver takes none)")
+    p.add_argument("--smooth", default=d.smooth,
                    help="auto: smooth only measurably noisy tracks (clean mocap is untouched); off; or a number: "
                         "Gaussian kernel std in seconds of the zero-phase local quadratic filter (default auto)")
     p.add_argument("--checkpoint", help="learned/hybrid: checkpoint (.pt with model_state, state dict, or .safetensors)")
     p.add_argument("--config", help="learned/hybrid: upstream config YAML (default: inferred from the checkpoint)")
     p.add_argument("--t5", help="learned/hybrid: T5 encoder directory or model id for joint-name embeddings")
-    p.add_argument("--device", default="auto", help="learned/hybrid: auto (CUDA when available), cpu or cuda")
-    p.add_argument("--precision", choices=("fp32", "bf16", "fp16"), default="fp32",
-                   help="learned/hybrid: autocast precision on GPU (default fp32)")
+    p.add_argument("--device", default=d.device, help="learned/hybrid: auto (CUDA when available), cpu or cuda")
+    p.add_argument("--precision", choices=PRECISIONS, default=d.precision,
+                   help=f"learned/hybrid: autocast precision on GPU (default {d.precision})")
     p.add_argument("--window", type=int, help="learned/hybrid: frames per network pass for long clips")
 
 
@@ -140,6 +144,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     from .tracks_io import load_tracks
 
     out = _output_path(args.out, (".bvh", ".npz"))
+    options = solve_options(args)
     if args.order.upper() not in EULER_ORDERS:
         raise Pose2RotError(f"--order must be one of {', '.join(EULER_ORDERS)}, got '{args.order}'")
     report: list[str] = []
@@ -161,7 +166,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     update, close = _progress_bar(f"solve ({args.solver})")
     t0 = time.perf_counter()
     try:
-        sol = solve(tracks, solver=args.solver, progress=update, **_solver_options(args))
+        sol = solve(tracks, options, progress=update)
     finally:
         close()
     seconds = time.perf_counter() - t0
@@ -198,13 +203,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise Pose2RotError(f"--noise must be a number >= 0 (a fraction of the height, e.g. 0.005), got {args.noise}")
     if args.plot:
         _output_path(args.plot, (), "--plot")
+    options = solve_options(args)
     protocols = ("rest", "ref") if args.protocol == "both" else (args.protocol,)
     scores = []
     for path in args.clips:
         clip = read_bvh(path)
         for proto in protocols:
-            scores.append(evaluate_clip(clip, protocol=proto, solver=args.solver, use_ends=not args.no_ends,
-                                        noise=args.noise, seed=args.seed, **_solver_options(args)))
+            scores.append(evaluate_clip(clip, proto, options, noise=args.noise, seed=args.seed))
     if args.joints:
         for s in scores:
             print(f"\n{s.clip} — {s.protocol}")
@@ -353,6 +358,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(_join_negative_values(list(sys.argv[1:] if argv is None else argv)))
     try:
         return int(args.func(args) or 0)
+    except OptionError as e:
+        print(f"pose2rot: error: {e.worded(FLAGS)}", file=sys.stderr)
+        return 2
     except Pose2RotError as e:
         print(f"pose2rot: error: {e}", file=sys.stderr)
         return 2

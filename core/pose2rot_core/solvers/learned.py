@@ -24,11 +24,11 @@ from ..embeddings import check_embedder, embed_joint_names
 from ..errors import Pose2RotError
 from ..model import require_torch
 from ..model_inputs import build_inputs, pad_batch
+from ..options import PRECISIONS
 from ..rotations import rot6d_to_matrix
 from ..solution import Solution
 from ..tracks import Tracks
 
-PRECISIONS = ("fp32", "bf16", "fp16")
 DEFAULT_WINDOW = 1024
 DEFAULT_OVERLAP = 64
 
