@@ -13,6 +13,7 @@ from pose2rot_core.model_inputs import Z_UP_TO_MODEL, build_inputs, clip_scale, 
 from pose2rot_core.rotations import geodesic_angle, matrix_to_rot6d, quat_to_matrix
 from pose2rot_core.skeleton import Skeleton
 from pose2rot_core.tracks import Tracks
+from pose2rot_core.tracks_io import fill_gaps
 
 from _torch_helpers import TORCH_REASON
 
@@ -80,8 +81,15 @@ def test_missing_joint_is_filled_and_gaps_interpolated():
     inp = build_inputs(replace(tr, positions=P), np.zeros((5, 4), np.float32))
     assert inp.filled.tolist() == [False, False, True, False, False]
     assert np.isfinite(inp.arrays["position"]).all()
-    np.testing.assert_allclose(inp.arrays["position"][2, 3] * inp.scale + P[2, 0],
-                               (P[1, 3] + P[3, 3]) / 2, atol=1e-5)
+    filled, _, missing = fill_gaps(P)                  # the gap is filled as the solvers fill it
+    assert missing == [2]
+    np.testing.assert_allclose(inp.arrays["position"][2, 3] * inp.scale + P[2, 0], filled[2, 3], atol=1e-5)
+    assert np.abs(filled[2, 3] - (P[1, 3] + P[3, 3]) / 2).max() > 1e-3   # a curve, not the straight line
+    np.testing.assert_allclose(inp.arrays["position"][:, 2] * inp.scale,           # follows its parent rigidly
+                               inp.arrays["position"][:, 1] * inp.scale + tr.skeleton.offsets[2], atol=1e-5)
+    with pytest.raises(Pose2RotError, match="root joint 'Root' has no data in any frame"):
+        P[:, 0] = np.nan
+        build_inputs(replace(tr, positions=P), np.zeros((5, 4), np.float32))
 
 
 def test_pad_batch_padding_values():

@@ -538,7 +538,7 @@ def write_bvh(path: str | Path, skeleton: Skeleton, rotations: np.ndarray, root_
         raise Pose2RotError(f"write_bvh: rotation of joint '{skeleton.names[j]}' at frame {t} is not finite")
     names = _bvh_names(skeleton.names)
 
-    dfs = _dfs_order(skeleton)
+    dfs = skeleton.depth_first_order()
     has_pos = translating.copy()
     has_pos[0] = True
     euler = np.empty((T, J, 3))
@@ -614,17 +614,6 @@ def _bvh_names(names: Sequence[str]) -> list[str]:
                                 "(spaces turn into '_'); rename one of them")
         seen[n] = orig
     return out
-
-
-def _dfs_order(skeleton: Skeleton) -> list[int]:
-    """Depth-first (pre-order) joint order, children in index order."""
-    children = skeleton.children
-    order, stack = [], [0]
-    while stack:
-        j = stack.pop()
-        order.append(j)
-        stack.extend(reversed(children[j]))
-    return order
 
 
 def _hierarchy_text(skeleton: Skeleton, names: list[str], dfs: list[int], orders: list[str],

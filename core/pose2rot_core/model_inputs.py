@@ -75,21 +75,16 @@ class ClipInputs:
 def fill_missing_positions(tracks: Tracks) -> tuple[np.ndarray, np.ndarray]:
     """(positions [T,J,3] without NaN, [J] bool joints with no data at all).
 
-    Gaps are linearly interpolated over time (held at the ends); a joint with no data follows
-    its parent rigidly at its rest offset. The root needs at least one frame."""
-    P = tracks.positions.copy()
-    T, J = P.shape[:2]
-    bad = np.isnan(P).any(-1)
-    empty = bad.all(0)
-    if empty[0]:
-        raise Pose2RotError(f"root joint '{tracks.skeleton.names[0]}' has no data in any frame")
-    t = np.arange(T)
-    for j in np.where(bad.any(0) & ~empty)[0]:
-        ok = ~bad[:, j]
-        for c in range(3):
-            P[:, j, c] = np.interp(t, t[ok], P[ok, j, c])
+    Gaps are filled as everywhere else (tracks_io.fill_gaps); a joint with no data follows its
+    parent rigidly at its rest offset. The root needs at least one frame (tracks_io.check_root)."""
+    from .tracks_io import check_root, fill_gaps
+
+    check_root(tracks)
+    P, _, missing = fill_gaps(tracks.positions)
+    empty = np.zeros(tracks.skeleton.num_joints, bool)
+    empty[missing] = True
     offsets = tracks.skeleton.offsets
-    for j in np.where(empty)[0]:  # parents come first, so the parent is already filled
+    for j in missing:  # parents come first, so the parent is already filled
         P[:, j] = P[:, tracks.skeleton.parents[j]] + offsets[j]
     return P, empty
 

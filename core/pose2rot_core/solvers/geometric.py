@@ -43,6 +43,7 @@ from ..rotations import (axis_angle_to_matrix, best_fit_rotation, cross, norm, n
 from ..skeleton import Skeleton
 from ..solution import Solution
 from ..tracks import Tracks
+from ..tracks_io import check_root
 
 TWIST_POLICIES = ("lookahead", "reference", "transport")
 STRETCH_MODES = ("auto", "exact", "off")
@@ -107,8 +108,7 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     missing_mask = np.zeros(J, bool)
     if missing is not None:
         missing_mask[np.asarray(missing, np.int64)] = True
-    if missing_mask[0]:
-        raise Pose2RotError(f"root joint '{skel.names[0]}' has no data in any frame: the root track is required")
+    check_root(tracks)
     if np.isnan(P[:, ~missing_mask]).any():
         raise Pose2RotError("geometric solver: positions contain NaN; fill gaps first (pose2rot_core.tracks_io.fill_gaps)")
 

@@ -159,12 +159,11 @@ def solve_learned(tracks: Tracks, checkpoint: str | os.PathLike, config: str | o
     if no_data.any():
         ref = tracks.reference_rotations if tracks.reference_rotations is not None else np.eye(3)[None].repeat(skel.num_joints, 0)
         rotations[:, no_data] = ref[no_data]
-    positions = tracks.positions
-    root = positions[:, 0]
+    root = tracks.positions[:, 0]
     if np.isnan(root).any():
-        from ..model_inputs import fill_missing_positions
+        from ..tracks_io import fill_gaps
 
-        root = fill_missing_positions(tracks)[0][:, 0]
+        root = fill_gaps(tracks.positions[:, :1])[0][:, 0]
     T, J = rotations.shape[:2]
     local_offsets = np.broadcast_to(skel.offsets, (T, J, 3)).copy()
     local_offsets[:, 0] = root
