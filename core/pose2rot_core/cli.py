@@ -77,10 +77,11 @@ FLAGS = {"solver": "--solver", "twist": "--twist", "stretch": "--stretch", "smoo
          "device": "--device", "precision": "--precision", "window": "--window"}
 
 
-def solve_options(args: argparse.Namespace) -> SolveOptions:
-    """The SolveOptions of parsed solve/eval arguments (their ``dest`` names are the option fields)."""
+def solve_options(args: argparse.Namespace, **others) -> SolveOptions:
+    """The SolveOptions of parsed arguments (their ``dest`` names are the option fields; fields without
+    an argument come from ``others``, else their defaults)."""
     given = {field: getattr(args, field) for field in FLAGS if field != "use_ends" and hasattr(args, field)}
-    return SolveOptions(use_ends=not getattr(args, "no_ends", False), **given)
+    return SolveOptions(**dict(others, use_ends=not getattr(args, "no_ends", False), **given))
 
 
 def option_arguments(options: SolveOptions) -> list[str]:
@@ -94,7 +95,8 @@ def option_arguments(options: SolveOptions) -> list[str]:
     return out
 
 
-def _add_solver_arguments(p: argparse.ArgumentParser) -> None:
+def add_solver_arguments(p: argparse.ArgumentParser, learned: bool = True) -> None:
+    """The solve options as arguments of ``p`` (``learned``: also the network's settings)."""
     from .solvers.geometric import STRETCH_MODES, TWIST_POLICIES
 
     d = SolveOptions()
@@ -109,6 +111,8 @@ def _add_solver_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--smooth", default=d.smooth,
                    help="auto: smooth only measurably noisy tracks (clean mocap is untouched); off; or a number: "
                         "Gaussian kernel std in seconds of the zero-phase local quadratic filter (default auto)")
+    if not learned:
+        return
     p.add_argument("--checkpoint", help="learned/hybrid: checkpoint (.pt with model_state, state dict, or .safetensors)")
     p.add_argument("--config", help="learned/hybrid: upstream config YAML (default: inferred from the checkpoint)")
     p.add_argument("--t5", help="learned/hybrid: T5 encoder directory or model id for joint-name embeddings")
@@ -278,15 +282,21 @@ def cmd_tracks(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------------------ parser
-class _Parser(argparse.ArgumentParser):
-    """argparse with one-line usage errors (the same form as every other pose2rot error)."""
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line, in the form of every other pose2rot error:
+    ``NAME: error: MESSAGE (see 'PROG --help')``, exit status 2. NAME: the ``name`` keyword, else the
+    first word of the program name (subcommands share their parent's)."""
+
+    def __init__(self, *args, name: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.name = name or self.prog.split()[0]
 
     def error(self, message: str):  # type: ignore[override]
-        self.exit(2, f"pose2rot: error: {message} (see '{self.prog} --help')\n")
+        self.exit(2, f"{self.name}: error: {message} (see '{self.prog} --help')\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = OneLineParser(
         prog="pose2rot", description="Turn 3D joint-position tracks into per-bone rotations on any skeleton.")
     parser.add_argument("--version", action="version", version=f"pose2rot {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
@@ -300,7 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reference-frame", type=int, help="frame of the reference pose (default 0)")
     p.add_argument("--frames", help="frame range A:B (Python slice, B excluded)")
     p.add_argument("--order", default="ZXY", help="rotation order of the written BVH channels (default ZXY)")
-    _add_solver_arguments(p)
+    add_solver_arguments(p)
     p.set_defaults(func=cmd_solve)
 
     p = sub.add_parser("eval", help="round-trip accuracy on BVH clips (FK positions -> solve -> compare)")
@@ -313,7 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--noise", type=float, default=0.0,
                    help="add Gaussian jitter of this std (fraction of the skeleton height, e.g. 0.005) to the tracks")
     p.add_argument("--seed", type=int, default=0, help="random seed of --noise (default 0)")
-    _add_solver_arguments(p)
+    add_solver_arguments(p)
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("info", help="joints, frames, fps, units guess, rotation orders of a BVH or tracks file")

@@ -8,7 +8,7 @@ name for the field (``--stretch`` on the command line, *Bone lengths* in Blender
 
 Adding an option: a field with its default here, its check in :meth:`SolveOptions.__post_init__`,
 its label in :data:`LABELS`, where ``solve`` uses it, then one declaration per interface (an
-argument in ``cli._add_solver_arguments``, a row of ``pose2rot_blender.props.SOLVE_PROPERTIES``).
+argument in ``cli.add_solver_arguments``, a row of ``pose2rot_blender.props.SOLVE_PROPERTIES``).
 """
 from __future__ import annotations
 

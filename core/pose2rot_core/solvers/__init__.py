@@ -6,7 +6,6 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..errors import Pose2RotError
 from ..options import SOLVERS, SolveOptions
 from ..smoothing import FREE_MIN_FRACTION, Cleaning, mark_gaps, smooth_rotations, smooth_tracks
 from ..solution import Solution
