@@ -8,10 +8,10 @@ armature is solved over the clip's frames, and ``OUT/<clip>.blend`` is saved (pl
     python <extension folder>/batch.py --rig RIG.blend TRACKS... --out OUT     # bpy module (pip install bpy)
 
 or call :func:`convert` from Python with the extension enabled. Options: ``--armature NAME`` (default:
-the file's only armature), ``--solver geometric|learned|hybrid`` (learned settings come from the
-add-on preferences), ``--smooth auto|off|SECONDS``, ``--stretch auto|exact|off`` (bone lengths, as the
-command line's), ``--extension-zip ZIP`` (install the extension first when it is not installed,
-e.g. into a fresh ``BLENDER_USER_RESOURCES``). Bad input ends with exit code 1 and one line on stderr.
+the file's only armature), the command line's solve options ``--solver``, ``--twist``, ``--stretch``
+(bone lengths) and ``--smooth`` (the learned model's settings come from the add-on preferences),
+``--extension-zip ZIP`` (install the extension first when it is not installed, e.g. into a fresh
+``BLENDER_USER_RESOURCES``). Bad input ends with exit code 1 and one line on stderr.
 """
 from __future__ import annotations
 
@@ -19,27 +19,25 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:                                     # run as a script, the core is importable only later
+    from pose2rot_core.options import SolveOptions
+
+    from .runtime import LearnedSettings
 
 TRACK_SUFFIXES = (".npz", ".csv", ".bvh")
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):                   # one line, not usage + error
-        print(f"pose2rot batch: error: {message} (see --help)", file=sys.stderr)
-        raise SystemExit(2)
-
-
 def _parser() -> argparse.ArgumentParser:
-    ap = _Parser(prog="pose2rot batch", description="Solve track files onto a rig .blend.")
+    from pose2rot_core.cli import OneLineParser, add_solver_arguments
+
+    ap = OneLineParser(prog="pose2rot batch", name="pose2rot batch", description="Solve track files onto a rig .blend.")
     ap.add_argument("tracks", nargs="+", help="track files (.npz/.csv/.bvh) or folders holding them")
     ap.add_argument("--out", required=True, help="output folder")
     ap.add_argument("--rig", help="rig .blend (default: the file Blender has open)")
     ap.add_argument("--armature", default="", help="armature object name (default: the only armature)")
-    ap.add_argument("--solver", default="geometric", choices=("geometric", "learned", "hybrid"))
-    ap.add_argument("--smooth", default="auto", help="track smoothing: auto, off, or a kernel width in seconds")
-    ap.add_argument("--stretch", default="auto", choices=("auto", "exact", "off"),
-                    help="bone lengths: auto keeps the rig's (joints that move relative to their parent still "
-                         "translate), exact matches every track, off keeps every bone rigid")
+    add_solver_arguments(ap, learned=False)
     ap.add_argument("--bvh", action="store_true", help="also export OUT/<clip>.bvh with Blender's exporter")
     ap.add_argument("--extension-zip", help="install this pose2rot zip first when the extension is missing")
     return ap
@@ -82,10 +80,23 @@ def _find_armature(name: str):
     return arms[0]
 
 
-def convert(tracks: list[str], out_dir: str, rig: str | None = None, armature: str = "",
-            solver: str = "geometric", bvh: bool = False, smooth: str | float = "auto",
-            stretch: str = "auto") -> list[dict]:
-    """Solve every track file onto the rig; returns one summary dict per clip."""
+def batch_options(args: argparse.Namespace, learned: LearnedSettings) -> SolveOptions:
+    """The SolveOptions of the batch arguments, the network's settings from the preferences ``learned``
+    (no reference pose: the rig's rest pose gives the roll)."""
+    from pose2rot_core.cli import FLAGS, solve_options
+    from pose2rot_core.options import OptionError
+
+    from .props import option_labels
+
+    try:
+        return solve_options(args, use_reference=False, **learned.model_options())
+    except OptionError as e:
+        raise e.worded(dict(option_labels(), **{f: FLAGS[f] for f in FLAGS if hasattr(args, f)})) from None
+
+
+def convert(tracks: list[str], out_dir: str, options: SolveOptions, rig: str | None = None, armature: str = "",
+            bvh: bool = False) -> list[dict]:
+    """Solve every track file onto the rig as ``options`` say; returns one summary dict per clip."""
     import bpy
 
     from pose2rot_core.errors import Pose2RotError
@@ -105,11 +116,10 @@ def convert(tracks: list[str], out_dir: str, rig: str | None = None, armature: s
         context = bpy.context
         scene = context.scene
         obj = _find_armature(armature)
-        col = importing.import_tracks(context, path, f"{path.stem}_tracks", frame_start=1, set_scene=True)
-        settings = pipeline.SolveSettings(solver=solver.upper(), frame_start=scene.frame_start,
-                                          frame_end=scene.frame_end, smooth=_smooth_value(smooth),
-                                          stretch=None if stretch == "auto" else stretch)
-        plan, seconds = pipeline.solve_armature(scene, obj, col, settings, learned_settings(context))
+        importing.import_tracks(context, path, f"{path.stem}_tracks", frame_start=1, set_scene=True)
+        span = pipeline.SceneRange(frame_start=scene.frame_start, frame_end=scene.frame_end)
+        plan, seconds = pipeline.solve_armature(scene, obj, scene.pose2rot.tracks, span, options,
+                                                learned_settings(context))
         blend = out / f"{path.stem}.blend"
         bpy.ops.wm.save_as_mainfile(filepath=str(blend), copy=True)
         result = {"clip": str(path), "blend": str(blend), "frames": len(plan.frames), "seconds": seconds,
@@ -123,17 +133,6 @@ def convert(tracks: list[str], out_dir: str, rig: str | None = None, armature: s
               f"position error mean {plan.mean_error_pct:.3g} % / max {plan.max_error_pct:.3g} % of height "
               f"-> {blend.name}{' + ' + Path(result['bvh']).name if bvh else ''}")
     return results
-
-
-def _smooth_value(smooth: str | float) -> str | float:
-    from pose2rot_core.errors import Pose2RotError
-
-    if isinstance(smooth, str) and smooth.lower() in ("auto", "off"):
-        return smooth.lower()
-    try:
-        return float(smooth)
-    except ValueError:
-        raise Pose2RotError(f"--smooth must be auto, off or seconds, got '{smooth}'") from None
 
 
 def _export_bvh(context, obj, path: Path) -> Path:
@@ -153,9 +152,14 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry (arguments after ``--`` when run inside Blender)."""
     from pose2rot_core.errors import Pose2RotError
 
+    import bpy
+
+    from .prefs import learned_settings
+
     args = _parser().parse_args(argv)
     try:
-        convert(args.tracks, args.out, args.rig, args.armature, args.solver, args.bvh, args.smooth, args.stretch)
+        options = batch_options(args, learned_settings(bpy.context))
+        convert(args.tracks, args.out, options, args.rig, args.armature, args.bvh)
     except Pose2RotError as e:
         print(f"pose2rot batch: error: {e}", file=sys.stderr)
         return 1

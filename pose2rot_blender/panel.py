@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import bpy
 
-from .names import match_names
+from pose2rot_core.names import match_names
 
 _MATCH_CACHE: dict = {}
 
@@ -79,18 +79,7 @@ class POSE2ROT_PT_main(bpy.types.Panel):
             row.prop(settings, "frame_start")
             row.prop(settings, "frame_end")
 
-        op = col.operator("pose2rot.solve_rotations", icon='ARMATURE_DATA')
-        op.solver = settings.solver
-        op.armature = arm.name if arm is not None else ""
-        op.tracks_collection = settings.tracks.name if settings.tracks is not None else ""
-        op.reference = settings.reference
-        op.reference_frame = settings.reference_frame
-        op.smooth = settings.smooth
-        op.smooth_width = settings.smooth_width
-        op.bone_lengths = settings.bone_lengths
-        scene = context.scene
-        op.frame_start = scene.frame_start if settings.use_scene_range else settings.frame_start
-        op.frame_end = scene.frame_end if settings.use_scene_range else settings.frame_end
+        col.operator("pose2rot.solve_rotations", icon='ARMATURE_DATA')      # reads these settings itself
         restore = col.operator("pose2rot.restore_action", icon='LOOP_BACK')
         restore.armature = arm.name if arm is not None else ""
 

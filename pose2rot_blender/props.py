@@ -1,12 +1,21 @@
-"""Scene-level settings shown in the pose2rot panel (``scene.pose2rot``).
+"""The pose2rot settings, declared once: the panel's ``scene.pose2rot`` and the Solve Rotations
+operator get their solve properties from :data:`SOLVE_PROPERTIES`, and :func:`solve_options` turns
+their values (plus the add-on preferences) into the core's ``SolveOptions``.
 
-Keep the ``__future__`` import: with eagerly evaluated property annotations, bpy 4.2 as a module
-crashes at interpreter exit (segfault after the add-on registered the scene pointer properties).
+Keep the ``__future__`` import and keep methods out of the property group: with eagerly evaluated
+property annotations, or with a method on the group, bpy 4.2 as a module crashes at interpreter exit
+(segfault after the add-on registered the scene pointer properties).
 """
 from __future__ import annotations
 
+from typing import Any, Callable, Mapping
+
 import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty
+
+from pose2rot_core.options import OptionError, SolveOptions
+
+from .runtime import PREFERENCES, LearnedSettings
 
 SOLVERS = [
     ('GEOMETRIC', "Geometric", "Bones aim exactly at their tracks; twist from the reference pose (no model needed)"),
@@ -31,6 +40,34 @@ REFERENCES = [
     ('CURRENT_POSE', "Current pose", "The armature's current pose is the pose the tracks show at the reference frame"),
 ]
 
+#: the solve settings shown in the panel and taken by the operator (name -> property maker)
+SOLVE_PROPERTIES: dict[str, Callable[[], Any]] = {
+    "solver": lambda: EnumProperty(name="Solver", items=SOLVERS, default='GEOMETRIC'),
+    "reference": lambda: EnumProperty(name="Reference", items=REFERENCES, default='REST'),
+    "reference_frame": lambda: IntProperty(name="Reference frame", default=1,
+                                           description="Frame at which the tracks show the armature's current pose"),
+    "smooth": lambda: EnumProperty(name="Smoothing", items=SMOOTHING, default='AUTO'),
+    "smooth_width": lambda: FloatProperty(name="Width (s)", default=0.05, min=0.001, soft_max=0.5,
+                                          description="Standard deviation of the smoothing kernel in seconds"),
+    "bone_lengths": lambda: EnumProperty(name="Bone lengths", items=BONE_LENGTHS, default='AUTO'),
+}
+#: the property (panel or preferences) that sets each SolveOptions field, for error messages
+_FIELD_PROPERTIES = {"solver": "solver", "smooth": "smooth_width", "stretch": "bone_lengths"}
+_FIELD_PREFERENCES = {"checkpoint": "checkpoint", "config": "config", "t5": "t5", "device": "device",
+                      "cache_dir": "cache_dir"}
+
+
+def solve_property(name: str) -> Any:
+    """A fresh definition of the solve property ``name`` (see SOLVE_PROPERTIES)."""
+    return SOLVE_PROPERTIES[name]()
+
+
+def solve_annotations() -> dict[str, str]:
+    """Annotations declaring every SOLVE_PROPERTIES entry, for a class whose module imports
+    :func:`solve_property`. They are strings that Blender evaluates when it registers the class, as
+    it does the postponed annotations of the class bodies (see the note at the top)."""
+    return {name: f"solve_property({name!r})" for name in SOLVE_PROPERTIES}
+
 
 def _is_armature(_self, obj) -> bool:
     return obj.type == 'ARMATURE'
@@ -41,20 +78,21 @@ class POSE2ROT_PG_settings(bpy.types.PropertyGroup):
                               description="Armature to solve (empty: the active object)")
     tracks: PointerProperty(name="Tracks", type=bpy.types.Collection,
                             description="Collection of empties, one per tracked joint, named after the bones")
-    solver: EnumProperty(name="Solver", items=SOLVERS, default='GEOMETRIC')
-    reference: EnumProperty(name="Reference", items=REFERENCES, default='REST')
-    reference_frame: IntProperty(name="Reference frame", default=1,
-                                 description="Frame at which the tracks show the armature's current pose")
-    smooth: EnumProperty(name="Smoothing", items=SMOOTHING, default='AUTO')
-    bone_lengths: EnumProperty(name="Bone lengths", items=BONE_LENGTHS, default='AUTO')
-    smooth_width: FloatProperty(name="Width (s)", default=0.05, min=0.001, soft_max=0.5,
-                                description="Standard deviation of the smoothing kernel in seconds")
     use_scene_range: BoolProperty(name="Scene frame range", default=True)
     frame_start: IntProperty(name="Start", default=1)
     frame_end: IntProperty(name="End", default=250)
 
 
+POSE2ROT_PG_settings.__annotations__.update(solve_annotations())
+
 CLASSES = (POSE2ROT_PG_settings,)
+
+
+def frame_range(settings: POSE2ROT_PG_settings, scene: bpy.types.Scene) -> tuple[int, int]:
+    """(first, last) frame to solve: the scene's range or the panel's own."""
+    if settings.use_scene_range:
+        return scene.frame_start, scene.frame_end
+    return settings.frame_start, settings.frame_end
 
 
 def register_properties() -> None:
@@ -65,11 +103,24 @@ def unregister_properties() -> None:
     del bpy.types.Scene.pose2rot
 
 
-def stretch_option(mode: str) -> str | None:
-    """The core's ``stretch=`` value for a bone-lengths mode (None: the core decides, as 'auto')."""
-    return None if mode == 'AUTO' else mode.lower()
+def solve_options(values: Mapping[str, Any], learned: LearnedSettings) -> SolveOptions:
+    """The core's SolveOptions for panel/operator ``values`` (by SOLVE_PROPERTIES name) and the
+    preferences; a bad value is reported with the label of the property that holds it."""
+    smooth = values["smooth_width"] if values["smooth"] == 'WIDTH' else values["smooth"].lower()
+    try:
+        return SolveOptions(solver=values["solver"].lower(), stretch=values["bone_lengths"].lower(), smooth=smooth,
+                            use_reference=values["reference"] == 'CURRENT_POSE', **learned.model_options())
+    except OptionError as e:
+        raise e.worded(option_labels()) from None
 
 
-def smooth_option(mode: str, width: float) -> str | float:
-    """The core's ``smooth=`` value for a (mode, width) pair."""
-    return width if mode == 'WIDTH' else mode.lower()
+def option_labels() -> dict[str, str]:
+    """SolveOptions field -> the label Blender shows for it (panel or preferences)."""
+    from .prefs import POSE2ROT_AP_preferences
+
+    panel = POSE2ROT_PG_settings.bl_rna.properties
+    prefs = POSE2ROT_AP_preferences.bl_rna.properties
+    out = {field: f"'{panel[name].name}'" for field, name in _FIELD_PROPERTIES.items()}
+    out.update({field: f"'{prefs[name].name}' in {PREFERENCES}" for field, name in _FIELD_PREFERENCES.items()})
+    return out
+

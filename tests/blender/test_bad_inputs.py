@@ -64,7 +64,9 @@ def test_non_uniform_scale(scene_ready):
 def test_learned_without_checkpoint(scene_ready):
     prefs = bpy.context.preferences.addons[EXT_NAME].preferences
     prefs.checkpoint = ""
-    _fails("no checkpoint", tracks_collection="tracks", solver='LEARNED')
+    _fails(r"'Checkpoint' in Preferences > Add-ons > pose2rot is not set: the learned solver needs one",
+           tracks_collection="tracks", solver='LEARNED')
     prefs.checkpoint = "/nonexistent/model.pt"
-    _fails("checkpoint not found", tracks_collection="tracks", solver='HYBRID')
+    _fails("'Checkpoint' in Preferences > Add-ons > pose2rot '/nonexistent/model.pt' does not exist",
+           tracks_collection="tracks", solver='HYBRID')
     prefs.checkpoint = ""
