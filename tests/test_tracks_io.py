@@ -81,10 +81,10 @@ def test_npz_joints_in_shuffled_order(tmp_path, small_clip):
 
 @pytest.mark.parametrize("change, words", [
     ({"joint_names": np.array(["hips", "spine", "head", "extra"])},
-     ["t.npz: positions is [4,3,3], expected [T,4,3] (4 joint names)"]),
+     ["t.npz: positions is [4,3,3], expected [T,4,3] (4 names in joint_names)"]),
     ({"positions": np.zeros((4, 3))}, ["positions is [4,3]", "expected [T,3,3]"]),
     ({"rest_positions": np.zeros((3, 2))}, ["rest_positions is [3,2]", "expected [3,3]"]),
-    ({"parents": np.array([-1, 0])}, ["parents is [2], expected [3] (3 joint names)"]),
+    ({"parents": np.array([-1, 0])}, ["parents is [2], expected [3] (3 names in joint_names)"]),
     ({"parents": np.array([-1.0, 0.0, 1.0])}, ["parents must be whole numbers, got float64"]),
     ({"parents": np.array([-1, -1, 1])}, ["several roots"]),
     ({"joint_names": np.array(["hips", "spine", "hips"])}, ["duplicate joint name 'hips'"]),
@@ -98,7 +98,7 @@ def test_npz_joints_in_shuffled_order(tmp_path, small_clip):
     ({"reference_frame": np.array(9), "reference_quaternions": np.ones((3, 4))}, ["reference frame 9", "0..3"]),
     ({"end_positions": np.zeros((4, 1, 3))}, ["end_positions given without end_parents, end_rest_offsets"]),
     ({"end_positions": np.zeros((4, 2, 3)), "end_parents": np.array([2]), "end_rest_offsets": np.zeros((1, 3))},
-     ["end_positions is [4,2,3], expected [4,1,3] (4 frames in positions; 1 end_parents)"]),
+     ["end_positions is [4,2,3], expected [4,1,3] (4 frames in positions; 1 entries in end_parents)"]),
     ({"end_positions": np.zeros((4, 1, 3)), "end_parents": np.array([3]), "end_rest_offsets": np.zeros((1, 3))},
      ["end_parents must be joint indices in 0..2"]),
     ({"confidence": np.ones((4, 2))}, ["confidence is [4,2]", "expected [4,3]"]),

@@ -39,7 +39,7 @@ END_SITE_KEYS = ("end_positions", "end_parents", "end_rest_offsets")
 _KINDS = {"number": ("fiu", "numeric", "number"), "integer": ("iu", "whole numbers", "whole number"),
           "text": ("US", "strings", "string")}
 #: where each size comes from, for messages
-_SIZE_SOURCES = {"J": "{} joint names", "K": "{} end_parents", "T": "{} frames in positions"}
+_SIZE_SOURCES = {"J": "{} names in joint_names", "K": "{} entries in end_parents", "T": "{} frames in positions"}
 
 
 def load_npz(path: Path, report: list[str] | None = None) -> Tracks:
