@@ -19,15 +19,12 @@ from pose2rot_core.solution import Solution
 from pose2rot_core.tracks_io import save_tracks, tracks_from_bvh
 
 from test_cli import small_clip
+from test_skeleton import random_tree
 
 
 def _random_rig(rng: np.random.Generator, J: int, T: int):
     """(skeleton, rest orientations M [J,3,3], local rotations L [T,J,3,3]) of a random tree."""
-    parents = np.array([-1] + [int(rng.integers(0, j)) for j in range(1, J)])
-    rest = np.zeros((J, 3))
-    for j in range(1, J):
-        rest[j] = rest[parents[j]] + rng.normal(size=3)
-    sk = Skeleton(tuple(f"b{j}" for j in range(J)), parents, rest)
+    sk = Skeleton(*random_tree(rng, J))
     return sk, quat_to_matrix(rng.normal(size=(J, 4))), quat_to_matrix(rng.normal(size=(T, J, 4)))
 
 

@@ -16,7 +16,7 @@ from pose2rot_core.solvers import solve
 from pose2rot_core.solvers.external import external_network, pip_install_command
 from pose2rot_core.tracks_io import tracks_from_bvh
 
-from _torch_helpers import TORCH_REASON
+from _torch_helpers import TORCH_REASON, tiny_model
 from test_cli import small_clip
 
 pytestmark = pytest.mark.torch
@@ -25,14 +25,10 @@ pytestmark = pytest.mark.torch
 @pytest.fixture(scope="module")
 def tiny_checkpoint(tmp_path_factory):
     """A random-weight model (hash name embedder) saved as a checkpoint."""
-    torch = pytest.importorskip("torch", reason=TORCH_REASON)
+    pytest.importorskip("torch", reason=TORCH_REASON)
     from pose2rot_core.checkpoint import save_checkpoint
-    from pose2rot_core.model import Pose2RotMemoryRestModel
 
-    torch.manual_seed(0)
-    model = Pose2RotMemoryRestModel(q_dim=16, num_heads=2, joint_embed_dim=768, rest_layers=1, pose_layers=1,
-                                    memory_layers=1, decoder_layers=1, decoder_use_cross_layers=0,
-                                    temporal_window=3).eval()
+    model = tiny_model(joint_embed_dim=768, temporal_window=3)
     model.embedder = "hash-ngram-v1"
     return str(save_checkpoint(tmp_path_factory.mktemp("model") / "tiny.pt", model))
 

@@ -15,7 +15,7 @@ from pose2rot_core.skeleton import Skeleton
 from pose2rot_core.tracks import Tracks
 from pose2rot_core.tracks_io import fill_gaps
 
-from _torch_helpers import TORCH_REASON
+from _torch_helpers import TORCH_REASON, tiny_model
 
 REPO = Path(__file__).resolve().parents[1]
 CLIP_CANDIDATES = [REPO / "examples" / "cmu_08_01.bvh", REPO.parent / "shared" / "data" / "bvh" / "cmu_08_01.bvh"]
@@ -133,13 +133,10 @@ def test_window_blending_is_exact_for_a_per_frame_model():
 
 @torch_mark
 def test_windowed_network_close_to_single_pass(tmp_path):
-    torch = pytest.importorskip("torch", reason=TORCH_REASON)
-    from pose2rot_core.model import Pose2RotMemoryRestModel
+    pytest.importorskip("torch", reason=TORCH_REASON)
     from pose2rot_core.solvers.learned import predict_rot6d
 
-    torch.manual_seed(0)
-    model = Pose2RotMemoryRestModel(q_dim=16, num_heads=2, joint_embed_dim=4, rest_layers=1, pose_layers=1,
-                                    memory_layers=1, decoder_layers=1, decoder_use_cross_layers=0).eval()
+    model = tiny_model(joint_embed_dim=4)
     a = build_inputs(small_tracks(T=120), np.zeros((5, 4), np.float32)).arrays
     full = predict_rot6d(model, a, window=1000)
     win = predict_rot6d(model, a, window=50, overlap=24)

@@ -22,7 +22,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import Pose2RotError
+from .errors import Pose2RotError, read_bytes
 from .fk import forward_kinematics
 from .rotations import EULER_ORDERS, matrix_to_euler
 from .skeleton import Skeleton
@@ -88,11 +88,7 @@ def read_bvh(path: str | Path) -> BvhClip:
     path = Path(path)
     if path.is_dir():
         raise Pose2RotError(f"'{path}' is a directory, not a BVH file; give the path of a .bvh file")
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise Pose2RotError(f"cannot read BVH file '{path}': {e.strerror or e}") from None
-    return parse_bvh(_decode(raw, path), name=str(path))
+    return parse_bvh(_decode(read_bytes(path, "BVH"), path), name=str(path))
 
 
 def _decode(raw: bytes, path: Path) -> str:

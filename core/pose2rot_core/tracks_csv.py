@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .bvh import BvhClip
-from .errors import Pose2RotError
+from .errors import Pose2RotError, read_bytes
 from .tracks import Tracks
 
 COMPONENTS = ("x", "y", "z", "conf")
@@ -94,10 +94,7 @@ def load_csv(path: Path, clip: BvhClip, report: list[str] | None = None) -> Trac
 def _rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
     """(header cells, body rows, file line number of each body row) of a CSV file, blank rows dropped."""
     name = path.name
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise Pose2RotError(f"cannot read CSV file '{path}': {e.strerror or e}") from None
+    raw = read_bytes(path, "CSV")
     if b"\0" in raw[:4096]:
         raise Pose2RotError(f"{name}: not a CSV file: it holds binary data, not text")
     try:
