@@ -55,7 +55,8 @@ def test_external_and_internal_paths_agree(tiny_checkpoint, tmp_path, solver, re
     external = solve(tracks, options, network=external_network(sys.executable, options))
     assert external.solver == internal.solver == solver
     assert any("smoothed" in line for line in internal.report) != reference
-    np.testing.assert_allclose(external.rotations, internal.rotations, atol=1e-9)
+    # the network computes in float32, and the two processes may sum in other orders (thread counts)
+    np.testing.assert_allclose(external.rotations, internal.rotations, atol=1e-5)
     np.testing.assert_allclose(external.root_translation, internal.root_translation, atol=1e-12)
     np.testing.assert_allclose(external.local_offsets, internal.local_offsets, atol=1e-9)
     if reference and solver == "hybrid":             # anchored: the reference pose at its frame
