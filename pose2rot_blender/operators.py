@@ -51,12 +51,15 @@ class POSE2ROT_OT_solve_rotations(bpy.types.Operator):
     bl_options = {'REGISTER', 'UNDO'}
 
     # the solve settings (solver, reference, smoothing, bone lengths, ...) come from props.SOLVE_PROPERTIES;
-    # every property that is not given takes the panel's value (scene.pose2rot)
-    armature: StringProperty(name="Armature", default="", description="Armature object (empty: the panel's armature, else the active object)")
-    tracks_collection: StringProperty(name="Tracks", default="",
+    # every property that is not given takes the panel's value (scene.pose2rot), never a remembered one
+    armature: StringProperty(name="Armature", default="", options={'SKIP_SAVE'},
+                             description="Armature object (empty: the panel's armature, else the active object)")
+    tracks_collection: StringProperty(name="Tracks", default="", options={'SKIP_SAVE'},
                                       description="Collection of empties (empty: the one picked in the panel)")
-    frame_start: IntProperty(name="Start", default=1, description="First frame (default: the panel's range)")
-    frame_end: IntProperty(name="End", default=250, description="Last frame (default: the panel's range)")
+    frame_start: IntProperty(name="Start", default=1, options={'SKIP_SAVE'},
+                             description="First frame (default: the panel's range)")
+    frame_end: IntProperty(name="End", default=250, options={'SKIP_SAVE'},
+                           description="Last frame (default: the panel's range)")
 
     def _given(self, name: str, panel_value):
         return getattr(self, name) if self.properties.is_property_set(name) else panel_value
@@ -77,12 +80,14 @@ class POSE2ROT_OT_solve_rotations(bpy.types.Operator):
         else:
             collection = scene.pose2rot.tracks
         values = {name: self._given(name, getattr(scene.pose2rot, name)) for name in SOLVE_PROPERTIES}
+        span = self._span(scene, values)
+        for name, value in dict(values, frame_start=span.frame_start, frame_end=span.frame_end).items():
+            setattr(self, name, value)                 # the redo panel shows (and reuses) what was solved
         progress = _Progress(context)
         try:
             learned = learned_settings(context)
             options = solve_options(values, learned)
-            plan, seconds = pipeline.solve_armature(scene, obj, collection, self._span(scene, values), options,
-                                                    learned, progress)
+            plan, seconds = pipeline.solve_armature(scene, obj, collection, span, options, learned, progress)
         except Pose2RotError as e:
             self.report({'ERROR'}, str(e))
             return {'CANCELLED'}
@@ -99,7 +104,7 @@ class POSE2ROT_OT_solve_rotations(bpy.types.Operator):
         return {'FINISHED'}
 
 
-POSE2ROT_OT_solve_rotations.__annotations__.update(solve_annotations())
+POSE2ROT_OT_solve_rotations.__annotations__.update(solve_annotations(skip_save=True))
 
 
 class POSE2ROT_OT_restore_action(bpy.types.Operator):

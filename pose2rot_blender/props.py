@@ -41,15 +41,17 @@ REFERENCES = [
 ]
 
 #: the solve settings shown in the panel and taken by the operator (name -> property maker)
-SOLVE_PROPERTIES: dict[str, Callable[[], Any]] = {
-    "solver": lambda: EnumProperty(name="Solver", items=SOLVERS, default='GEOMETRIC'),
-    "reference": lambda: EnumProperty(name="Reference", items=REFERENCES, default='REST'),
-    "reference_frame": lambda: IntProperty(name="Reference frame", default=1,
-                                           description="Frame at which the tracks show the armature's current pose"),
-    "smooth": lambda: EnumProperty(name="Smoothing", items=SMOOTHING, default='AUTO'),
-    "smooth_width": lambda: FloatProperty(name="Width (s)", default=0.05, min=0.001, soft_max=0.5,
-                                          description="Standard deviation of the smoothing kernel in seconds"),
-    "bone_lengths": lambda: EnumProperty(name="Bone lengths", items=BONE_LENGTHS, default='AUTO'),
+SOLVE_PROPERTIES: dict[str, Callable[..., Any]] = {
+    "solver": lambda **kw: EnumProperty(name="Solver", items=SOLVERS, default='GEOMETRIC', **kw),
+    "reference": lambda **kw: EnumProperty(name="Reference", items=REFERENCES, default='REST', **kw),
+    "reference_frame": lambda **kw: IntProperty(
+        name="Reference frame", default=1, description="Frame at which the tracks show the armature's current pose",
+        **kw),
+    "smooth": lambda **kw: EnumProperty(name="Smoothing", items=SMOOTHING, default='AUTO', **kw),
+    "smooth_width": lambda **kw: FloatProperty(name="Width (s)", default=0.05, min=0.001, soft_max=0.5,
+                                               description="Standard deviation of the smoothing kernel in seconds",
+                                               **kw),
+    "bone_lengths": lambda **kw: EnumProperty(name="Bone lengths", items=BONE_LENGTHS, default='AUTO', **kw),
 }
 #: the property (panel or preferences) that sets each SolveOptions field, for error messages
 _FIELD_PROPERTIES = {"solver": "solver", "smooth": "smooth_width", "stretch": "bone_lengths"}
@@ -57,16 +59,19 @@ _FIELD_PREFERENCES = {"checkpoint": "checkpoint", "config": "config", "t5": "t5"
                       "cache_dir": "cache_dir"}
 
 
-def solve_property(name: str) -> Any:
-    """A fresh definition of the solve property ``name`` (see SOLVE_PROPERTIES)."""
-    return SOLVE_PROPERTIES[name]()
+def solve_property(name: str, **options: Any) -> Any:
+    """A fresh definition of the solve property ``name`` (see SOLVE_PROPERTIES); ``options``: more
+    keywords of the bpy property, e.g. ``options={'SKIP_SAVE'}``."""
+    return SOLVE_PROPERTIES[name](**options)
 
 
-def solve_annotations() -> dict[str, str]:
+def solve_annotations(skip_save: bool = False) -> dict[str, str]:
     """Annotations declaring every SOLVE_PROPERTIES entry, for a class whose module imports
     :func:`solve_property`. They are strings that Blender evaluates when it registers the class, as
-    it does the postponed annotations of the class bodies (see the note at the top)."""
-    return {name: f"solve_property({name!r})" for name in SOLVE_PROPERTIES}
+    it does the postponed annotations of the class bodies (see the note at the top). ``skip_save``:
+    Blender does not remember the last values (an operator whose unset properties mean "the panel's")."""
+    extra = ", options={'SKIP_SAVE'}" if skip_save else ""
+    return {name: f"solve_property({name!r}{extra})" for name in SOLVE_PROPERTIES}
 
 
 def _is_armature(_self, obj) -> bool:
