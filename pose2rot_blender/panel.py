@@ -73,6 +73,7 @@ class POSE2ROT_PT_main(bpy.types.Panel):
         if settings.smooth == 'WIDTH':
             row.prop(settings, "smooth_width")
         col.prop(settings, "bone_lengths")
+        col.prop(settings, "max_position_error")
         col.prop(settings, "use_scene_range")
         if not settings.use_scene_range:
             row = col.row(align=True)

@@ -14,26 +14,27 @@ import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty
 
 from pose2rot_core.options import OptionError, SolveOptions
+from pose2rot_core.wording import label, names, value_label
 
 from .runtime import PREFERENCES, LearnedSettings
 
 SOLVERS = [
-    ('GEOMETRIC', "Geometric", "Bones aim exactly at their tracks; twist from the reference pose (no model needed)"),
-    ('LEARNED', "Learned", "Rotations predicted by the network (needs a checkpoint and torch)"),
-    ('HYBRID', "Hybrid", "Network twist, refined so bones hit their tracks exactly (needs a checkpoint and torch)"),
+    ('GEOMETRIC', value_label("solver", "geometric", "blender"), "Bones aim exactly at their tracks; twist from the reference pose (no model needed)"),
+    ('LEARNED', value_label("solver", "learned", "blender"), "Rotations predicted by the network (needs a checkpoint and torch)"),
+    ('HYBRID', value_label("solver", "hybrid", "blender"), "Network twist, refined so bones hit their tracks exactly (needs a checkpoint and torch)"),
 ]
 SMOOTHING = [
-    ('AUTO', "Auto", "Smooth only measurably noisy tracks (clean mocap passes unchanged)"),
-    ('OFF', "Off", "Use the tracks as they are"),
+    ('AUTO', value_label("smooth", "auto", "blender"), "Smooth only measurably noisy tracks (clean mocap passes unchanged)"),
+    ('OFF', value_label("smooth", "off", "blender"), "Use the tracks as they are"),
     ('WIDTH', "Fixed", "Smooth every track with a Gaussian kernel of the given width"),
 ]
 BONE_LENGTHS = [
-    ('AUTO', "Keep the rig's", "Bones keep the rig's lengths (tracks of another performer: rotations only); "
+    ('AUTO', value_label("stretch", "auto", "blender"), "Bones keep the rig's lengths (tracks of another performer: rotations only); "
                                "joints that move relative to their parent, like hips under a floor-level root, "
                                "still translate"),
-    ('EXACT', "Match the tracks", "Bones also translate where their length differs from the tracks, so every "
+    ('EXACT', value_label("stretch", "exact", "blender"), "Bones also translate where their length differs from the tracks, so every "
                                   "bone head lands on its empty"),
-    ('OFF', "Rigid", "No bone translates (only the root follows its empty)"),
+    ('OFF', value_label("stretch", "off", "blender"), "No bone translates (only the root follows its empty)"),
 ]
 REFERENCES = [
     ('REST', "Rest pose", "Twist follows the armature's rest pose"),
@@ -42,21 +43,25 @@ REFERENCES = [
 
 #: the solve settings shown in the panel and taken by the operator (name -> property maker)
 SOLVE_PROPERTIES: dict[str, Callable[..., Any]] = {
-    "solver": lambda **kw: EnumProperty(name="Solver", items=SOLVERS, default='GEOMETRIC', **kw),
-    "reference": lambda **kw: EnumProperty(name="Reference", items=REFERENCES, default='REST', **kw),
+    "solver": lambda **kw: EnumProperty(name=label("solver", "blender"), items=SOLVERS, default='GEOMETRIC', **kw),
+    "reference": lambda **kw: EnumProperty(name=label("use_reference", "blender"), items=REFERENCES, default='REST',
+                                           **kw),
     "reference_frame": lambda **kw: IntProperty(
         name="Reference frame", default=1, description="Frame at which the tracks show the armature's current pose",
         **kw),
-    "smooth": lambda **kw: EnumProperty(name="Smoothing", items=SMOOTHING, default='AUTO', **kw),
+    "smooth": lambda **kw: EnumProperty(name=label("smooth", "blender"), items=SMOOTHING, default='AUTO', **kw),
     "smooth_width": lambda **kw: FloatProperty(name="Width (s)", default=0.05, min=0.001, soft_max=0.5,
                                                description="Standard deviation of the smoothing kernel in seconds",
                                                **kw),
-    "bone_lengths": lambda **kw: EnumProperty(name="Bone lengths", items=BONE_LENGTHS, default='AUTO', **kw),
+    "bone_lengths": lambda **kw: EnumProperty(name=label("stretch", "blender"), items=BONE_LENGTHS, default='AUTO',
+                                              **kw),
+    "max_position_error": lambda **kw: FloatProperty(
+        name=label("max_position_error", "blender"), default=0.0, min=0.0, soft_max=10.0,
+        description="Refuse a solve whose bone heads end further than this from their empties, in percent of the "
+                    "armature's height (0: report how far they are, refuse nothing)", **kw),
 }
-#: the property (panel or preferences) that sets each SolveOptions field, for error messages
-_FIELD_PROPERTIES = {"solver": "solver", "smooth": "smooth_width", "stretch": "bone_lengths"}
-_FIELD_PREFERENCES = {"checkpoint": "checkpoint", "config": "config", "t5": "t5", "device": "device",
-                      "cache_dir": "cache_dir"}
+#: the SolveOptions fields that the add-on preferences hold (their labels are in the preferences)
+_IN_PREFERENCES = ("checkpoint", "config", "t5", "device", "cache_dir")
 
 
 def solve_property(name: str, **options: Any) -> Any:
@@ -110,22 +115,17 @@ def unregister_properties() -> None:
 
 def solve_options(values: Mapping[str, Any], learned: LearnedSettings) -> SolveOptions:
     """The core's SolveOptions for panel/operator ``values`` (by SOLVE_PROPERTIES name) and the
-    preferences; a bad value is reported with the label of the property that holds it."""
+    preferences; a bad value is reported with the label Blender shows for it."""
     smooth = values["smooth_width"] if values["smooth"] == 'WIDTH' else values["smooth"].lower()
     try:
         return SolveOptions(solver=values["solver"].lower(), stretch=values["bone_lengths"].lower(), smooth=smooth,
-                            use_reference=values["reference"] == 'CURRENT_POSE', **learned.model_options())
+                            use_reference=values["reference"] == 'CURRENT_POSE',
+                            max_position_error=values["max_position_error"] or None, **learned.model_options())
     except OptionError as e:
         raise e.worded(option_labels()) from None
 
 
 def option_labels() -> dict[str, str]:
-    """SolveOptions field -> the label Blender shows for it (panel or preferences)."""
-    from .prefs import POSE2ROT_AP_preferences
-
-    panel = POSE2ROT_PG_settings.bl_rna.properties
-    prefs = POSE2ROT_AP_preferences.bl_rna.properties
-    out = {field: f"'{panel[name].name}'" for field, name in _FIELD_PROPERTIES.items()}
-    out.update({field: f"'{prefs[name].name}' in {PREFERENCES}" for field, name in _FIELD_PREFERENCES.items()})
-    return out
-
+    """SolveOptions field -> how Blender shows it ('Bone lengths'; 'Checkpoint' in the preferences)."""
+    return {field: f"'{name}'" + (f" in {PREFERENCES}" if field in _IN_PREFERENCES else "")
+            for field, name in names("blender").items()}

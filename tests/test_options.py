@@ -1,7 +1,7 @@
 """SolveOptions: one home for defaults and valid values; the command line's view of it."""
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import numpy as np
 import pytest
@@ -9,12 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pose2rot_core.bvh import read_bvh
-from pose2rot_core.cli import FLAGS, build_parser, option_arguments, solve_options
+from pose2rot_core.cli import build_parser, option_arguments, solve_options
 from pose2rot_core.errors import Pose2RotError
 from pose2rot_core.options import LABELS, OptionError, SolveOptions
 from pose2rot_core.solvers import solve
 from pose2rot_core.solvers.geometric import STRETCH_MODES, TWIST_POLICIES
 from pose2rot_core.tracks_io import tracks_from_bvh
+from pose2rot_core.wording import OPTION_NAMES, names
 
 from test_cli import small_clip
 
@@ -95,7 +96,9 @@ def test_command_line_arguments_give_the_options_back(options):
     assert solve_options(args) == options
 
 
-def test_every_command_line_flag_names_an_option():
-    assert set(FLAGS) <= set(LABELS)
+def test_every_option_has_a_neutral_name_and_interface_names_from_one_table():
+    assert {f.name for f in fields(SolveOptions)} == set(LABELS) <= set(OPTION_NAMES)
+    assert names("cli")["max_position_error"] == "--max-position-error"
+    assert names("blender")["stretch"] == "Bone lengths" and "twist" not in names("blender")
     with pytest.raises(Pose2RotError):
         solve_options(build_parser().parse_args(["eval", "clip.bvh", "--smooth", "soft"]))

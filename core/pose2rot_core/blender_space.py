@@ -2,7 +2,7 @@
 the pose-bone channels of a solution, its scene frame rate.
 
 Axes: the core and BVH files are Y-up; Blender is Z-up, and its BVH importer maps file ``(x, y, z)``
-to Blender ``(x, -z, y)`` (:data:`Y_UP_TO_Z_UP`, the inverse of model_inputs.Z_UP_TO_MODEL).
+to Blender ``(x, -z, y)`` (``axes.Y_UP_TO_Z_UP``).
 
 Pose channels (armature space, column vectors). For bone j: ``M_j`` is its rest orientation
 (``bone.matrix_local`` 3x3), ``h_j`` its rest head (``bone.head_local``), ``p`` its parent.
@@ -23,13 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .axes import Y_UP_TO_Z_UP
 from .fk import forward_kinematics
-from .model_inputs import Z_UP_TO_MODEL
 from .rotations import matrix_to_quat, quat_continuity
 from .solution import Solution
-
-#: Blender = Y_UP_TO_Z_UP @ file for Y-up (BVH) data: (x, y, z) -> (x, -z, y)
-Y_UP_TO_Z_UP = Z_UP_TO_MODEL.T.copy()
 
 
 @dataclass(frozen=True)

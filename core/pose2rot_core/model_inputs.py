@@ -26,25 +26,22 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from .axes import Y_UP_TO_Z_UP, up_axis_change
 from .errors import Pose2RotError
 from .rotations import matrix_to_rot6d
 from .skeleton import MAX_HOP
 from .tracks import Tracks
 
-#: model = Z_UP_TO_MODEL @ file, for Z-up (Blender) data: (x, y, z) -> (x, z, -y).
-Z_UP_TO_MODEL = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
+#: model = Z_UP_TO_MODEL @ file, for Z-up (Blender) data: (x, y, z) -> (x, z, -y) (the Y-up -> Z-up turn undone)
+Z_UP_TO_MODEL = Y_UP_TO_Z_UP.T.copy()
 IDENTITY_6D = np.array([1.0, 0.0, 0.0, 0.0, 1.0, 0.0])
 #: padding values of the graph tensors (as upstream's collate)
 PAD_HOP, PAD_EDGE = MAX_HOP, 4
 
 
 def model_axes(up_axis: str) -> np.ndarray:
-    """[3,3] matrix A with ``p_model = A p_file`` for tracks with this up axis."""
-    if up_axis == "y":
-        return np.eye(3)
-    if up_axis == "z":
-        return Z_UP_TO_MODEL.copy()
-    raise Pose2RotError(f"up axis must be 'y' or 'z', got '{up_axis}'")
+    """[3,3] matrix A with ``p_model = A p_file`` for tracks with this up axis (the model is Y-up)."""
+    return up_axis_change(up_axis, "y").copy()
 
 
 def clip_scale(centred: np.ndarray) -> float:

@@ -88,7 +88,8 @@ def load_csv(path: Path, clip: BvhClip, report: list[str] | None = None) -> Trac
         end_kw = dict(end_positions=points.positions[:, [column[end_names[k]] for k in ends]],
                       end_parents=clip.end_parents[ends], end_rest_offsets=clip.end_offsets[ends],
                       end_names=tuple(end_names[k] for k in ends))
-    return Tracks(skeleton=sk, positions=positions, fps=clip.fps, up_axis="y", confidence=confidence, **end_kw)
+    return Tracks(skeleton=sk, positions=positions, fps=clip.fps, up_axis="y", confidence=confidence,
+                  rotation_orders=tuple(clip.orders), **end_kw)
 
 
 def _rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
