@@ -150,16 +150,21 @@ def classify_translation(skel: Skeleton, dist: np.ndarray, mismatch: np.ndarray,
     moving = [skel.names[j] for j in np.where(free)[0]]
     if moving:
         shown = ", ".join(f"'{n}'" for n in moving[:4]) + (f" and {len(moving) - 4} more" if len(moving) > 4 else "")
-        report.append(f"{len(moving)} joints move away from their parents ({shown}): "
-                      "their translation is solved per frame")
+        report.append(f"{_count(len(moving), 'joint moves', 'joints move')} away from the parent ({shown}): "
+                      "the translation is solved per frame")
     n_stretch = int(translating.sum() - free.sum())
     if n_stretch:
         what = "differ from the rig's bone length" if stretch == "exact" else \
             "change their distance to the parent over the clip"
-        report.append(f"{n_stretch} other joints {what} (up to "
+        other = "other " if moving else ""
+        report.append(f"{n_stretch} {other}{'joint' if n_stretch == 1 else 'joints'} {what} (up to "
                       f"{100 * dev[(translating & ~free)[1:]].max() / skel.height:.3g} % of height): "
-                      "their offsets are solved per frame so positions match")
+                      "offsets solved per frame so positions match (stretch='off' keeps bones rigid)")
     return translating, free
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 def end_sites(tracks: Tracks) -> list[tuple[int, int, np.ndarray]]:
