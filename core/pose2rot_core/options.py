@@ -3,12 +3,13 @@
 The command line, the Blender operator and the batch entry point each build one
 :class:`SolveOptions` and hand it to :func:`pose2rot_core.solvers.solve`. A bad value raises
 :class:`OptionError`, which names the field in neutral words; each interface rewords it with its own
-name for the field (``--stretch`` on the command line, *Bone lengths* in Blender) through
-:meth:`OptionError.worded`.
+name for the field (``--stretch`` on the command line, *Bone lengths* in Blender: the table
+``wording.OPTION_NAMES``) through :meth:`OptionError.worded`.
 
 Adding an option: a field with its default here, its check in :meth:`SolveOptions.__post_init__`,
-its label in :data:`LABELS`, where ``solve`` uses it, then one declaration per interface (an
-argument in ``cli.add_solver_arguments``, a row of ``pose2rot_blender.props.SOLVE_PROPERTIES``).
+its label in :data:`LABELS` and its interface names in ``wording.OPTION_NAMES``, where ``solve``
+uses it, then one declaration per interface (an argument in ``cli.add_solver_arguments``, a row of
+``pose2rot_blender.props.SOLVE_PROPERTIES``).
 """
 from __future__ import annotations
 
