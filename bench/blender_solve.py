@@ -37,8 +37,6 @@ sys.path.insert(0, str(ROOT))
 from build import install_into_running_blender  # noqa: E402
 
 EXT = "bl_ext.user_default.pose2rot"
-#: Blender's BVH importer maps file (x, y, z) to (x, -z, y)
-Y_UP_TO_Z_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
 COLUMNS = ("clip", "bones", "frames", "operator s", "bake s", "ratio", "vs CLI max deg", "vs CLI mean deg",
            "head max % ht", "rot err op deg", "rot err bake deg", "bake head mean % ht",
            "read ms", "solve ms", "convert ms", "write ms")
@@ -113,13 +111,13 @@ def stage_times(src: bpy.types.Armature, col: bpy.types.Collection, frames: np.n
     """Seconds of the operator's stages on a fresh rest copy: read (armature + empties), core solve,
     convert to pose channels, write keys."""
     pipeline = importlib.import_module(EXT + ".pipeline")
-    convert = importlib.import_module(EXT + ".convert")
+    from pose2rot_core import blender_space as convert
     from pose2rot_core.solvers import solve
 
     obj = rest_copy(src, "stages")
-    settings = pipeline.SolveSettings(frame_start=int(frames[0]), frame_end=int(frames[-1]))
+    span = pipeline.SceneRange(frame_start=int(frames[0]), frame_end=int(frames[-1]))
     t0 = time.perf_counter()
-    rig, tracks, _ = pipeline.gather_tracks(bpy.context.scene, obj, col, settings)
+    rig, tracks, _ = pipeline.gather_tracks(bpy.context.scene, obj, col, span)
     t1 = time.perf_counter()
     sol = solve(tracks)
     t2 = time.perf_counter()
@@ -139,6 +137,7 @@ def angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def bench_clip(path: Path, frames_limit: int, repeat: int, warm: bool) -> dict:
     """One table row for ``path`` (fresh file); ``warm``: first make the operator's warm-up call."""
+    from pose2rot_core.blender_space import Y_UP_TO_Z_UP
     from pose2rot_core.bvh import read_bvh
     from pose2rot_core.solvers import solve
     from pose2rot_core.tracks_io import tracks_from_bvh

@@ -33,7 +33,7 @@ def measure(threads: int, config: str, batch: int, steps: int) -> tuple[float, f
     from pose2rot_core.model.network import Pose2RotMemoryRestModel, batch_to_torch
     from pose2rot_core.training.config import TrainConfig, model_params
     from pose2rot_core.training.data import WindowSampler, load_training_clips
-    from pose2rot_core.training.losses import loss_terms, total_loss
+    from pose2rot_core.training.loop import train_step
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
@@ -46,12 +46,7 @@ def measure(threads: int, config: str, batch: int, steps: int) -> tuple[float, f
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
 
     def step(b) -> None:
-        terms = loss_terms(model(b)["pred_rot6d"], b)
-        loss = total_loss(terms, cfg.weights, cfg.fk_max)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        opt.step()
+        train_step(model, opt, b, cfg, cfg.fk_max)
 
     model.train()
     step(batches[0])  # warm-up

@@ -75,10 +75,9 @@ def build_scene(clip_path: str) -> DemoScene:
 
 
 def solve_from_panel() -> float:
-    """Solve Rotations with the panel's settings; returns the seconds it took."""
-    panel = importlib.import_module("bl_ext.user_default.pose2rot.panel")
+    """Solve Rotations with the panel's settings (the operator reads them); returns the seconds it took."""
     t0 = time.perf_counter()
-    if bpy.ops.pose2rot.solve_rotations(**panel.solve_arguments(bpy.context)) != {'FINISHED'}:
+    if bpy.ops.pose2rot.solve_rotations() != {'FINISHED'}:
         raise SystemExit("pose2rot demo: Solve Rotations failed")
     return time.perf_counter() - t0
 

@@ -10,8 +10,9 @@ The run ends with a summary table; the exit status is 1 when any clip failed, 2 
     blender -b --python-exit-code 1 --python <extension folder>/batch.py -- TRACKS... --out OUT [--rig RIG]
     python pose2rot_blender/batch.py --extension-zip dist/pose2rot-<version>.zip TRACKS... --out OUT   # bpy module
 
-(the add-on preferences show the first line with this system's extension folder). Learned and
-hybrid settings come from the add-on preferences.
+(the add-on preferences show the first line with this system's extension folder). The solve options
+are the command line's (``--solver``, ``--twist``, ``--stretch``, ``--smooth``,
+``--max-position-error``); the learned model's settings come from the add-on preferences.
 """
 from __future__ import annotations
 
@@ -21,29 +22,28 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:                                     # run as a script, the core is importable only later
+    from pose2rot_core.options import SolveOptions
+
+    from .runtime import LearnedSettings
 
 TRACK_SUFFIXES = (".npz", ".csv", ".bvh")
 RIG_SUFFIXES = (".blend", ".bvh")
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):                   # one line, not usage + error
-        print(f"pose2rot batch: error: {message} (see --help)", file=sys.stderr)
-        raise SystemExit(2)
-
-
 def _parser() -> argparse.ArgumentParser:
-    ap = _Parser(prog="pose2rot batch", description="Solve track files onto a rig, one .blend (and BVH) per clip.")
+    from pose2rot_core.cli import OneLineParser, add_solver_arguments
+
+    ap = OneLineParser(prog="pose2rot batch", name="pose2rot batch",
+                       description="Solve track files onto a rig, one .blend (and BVH) per clip.")
     ap.add_argument("tracks", nargs="+", help="track files (.npz/.csv/.bvh) or folders holding them")
     ap.add_argument("--out", required=True, help="output folder (created when missing)")
     ap.add_argument("--rig", help="rig: a .blend (its armature) or a .bvh (imported at rest); default: the .blend "
                                   "Blender has open, or for BVH tracks the clip's own skeleton")
     ap.add_argument("--armature", default="", help="armature object name in a .blend rig (default: the only one)")
-    ap.add_argument("--solver", default="geometric", choices=("geometric", "learned", "hybrid"))
-    ap.add_argument("--smooth", default="auto", help="track smoothing: auto, off, or a kernel width in seconds")
-    ap.add_argument("--stretch", default="auto", choices=("auto", "exact", "off"),
-                    help="bone lengths: auto keeps the rig's (joints that move relative to their parent still "
-                         "translate), exact matches every track, off keeps every bone rigid")
+    add_solver_arguments(ap, learned=False)
     ap.add_argument("--bvh", action="store_true", help="also write OUT/<clip>.bvh")
     ap.add_argument("--order", help="rotation order of every BVH joint, e.g. ZXY (default: the rig BVH's own "
                                     "orders; ZXY for a .blend rig)")
@@ -149,11 +149,26 @@ def bvh_orders(rig: Path | None, clip: Path, names: tuple[str, ...]) -> list[str
     return [order_of.get(n, "") for n in names]
 
 
-def convert(tracks: list[str], out_dir: str, rig: str | None = None, armature: str = "",
-            solver: str = "geometric", bvh: bool = False, smooth: str | float = "auto",
-            stretch: str = "auto", order: str | None = None, up: str = "y") -> list:
-    """Solve every track file onto the rig; print one line per clip and the summary table; return the
-    pose2rot_core.batch_summary.ClipResult of every clip (failed ones included)."""
+def batch_options(args: argparse.Namespace, learned: LearnedSettings) -> SolveOptions:
+    """The SolveOptions of the batch arguments, the network's settings from the preferences ``learned``
+    (no reference pose: the rig's rest pose gives the roll)."""
+    from pose2rot_core.cli import solve_options
+    from pose2rot_core.options import OptionError
+    from pose2rot_core.wording import names
+
+    from .props import option_labels
+
+    try:
+        return solve_options(args, use_reference=False, **learned.model_options())
+    except OptionError as e:
+        flags = {field: name for field, name in names("cli").items() if hasattr(args, field)}
+        raise e.worded(dict(option_labels(), **flags)) from None
+
+
+def convert(tracks: list[str], out_dir: str, options: SolveOptions, rig: str | None = None, armature: str = "",
+            bvh: bool = False, order: str | None = None, up: str = "y") -> list:
+    """Solve every track file onto the rig as ``options`` say; print one line per clip and the summary
+    table; return the pose2rot_core.batch_summary.ClipResult of every clip (failed ones included)."""
     from pose2rot_core.batch_summary import format_summary
 
     files = [f.resolve() for f in track_files(tracks)]    # absolute: Blender resolves relative paths itself
@@ -161,13 +176,12 @@ def convert(tracks: list[str], out_dir: str, rig: str | None = None, armature: s
     rig_path = rig_path and rig_path.resolve()
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    settings = dict(solver=solver, smooth=_smooth_value(smooth), stretch=None if stretch == "auto" else stretch)
-    results = [convert_one(path, rig_path, armature, out, settings, bvh, order, up) for path in files]
+    results = [convert_one(path, rig_path, armature, out, options, bvh, order, up) for path in files]
     print(format_summary(results))
     return results
 
 
-def convert_one(path: Path, rig: Path | None, armature: str, out: Path, settings: dict, bvh: bool,
+def convert_one(path: Path, rig: Path | None, armature: str, out: Path, options: SolveOptions, bvh: bool,
                 order: str | None, up: str):
     """One clip onto the rig: a ClipResult, with status 'failed' and the message on bad input."""
     import bpy
@@ -184,10 +198,8 @@ def convert_one(path: Path, rig: Path | None, armature: str, out: Path, settings
         context = bpy.context
         scene = context.scene
         col = importing.import_tracks(context, path, f"{path.stem}_tracks", frame_start=1, set_scene=True)
-        solve = pipeline.SolveSettings(solver=settings["solver"].upper(), frame_start=scene.frame_start,
-                                       frame_end=scene.frame_end, smooth=settings["smooth"],
-                                       stretch=settings["stretch"])
-        plan, _ = pipeline.solve_armature(scene, obj, col, solve, learned_settings(context))
+        span = pipeline.SceneRange(frame_start=scene.frame_start, frame_end=scene.frame_end)
+        plan, _ = pipeline.solve_armature(scene, obj, col, span, options, learned_settings(context))
         bpy.ops.wm.save_as_mainfile(filepath=str(out / f"{path.stem}.blend"), copy=True)
         if bvh:
             export_bvh(out / f"{path.stem}.bvh", obj, plan, bvh_orders(rig, path, plan.bone_names), order, up,
@@ -219,17 +231,6 @@ def export_bvh(path: Path, obj, plan, rig_orders: list[str], order: str | None, 
     write_solution(path, plan.solution, fps, "z", up, order or rig_orders, leaves, ends)
 
 
-def _smooth_value(smooth: str | float) -> str | float:
-    from pose2rot_core.errors import Pose2RotError
-
-    if isinstance(smooth, str) and smooth.lower() in ("auto", "off"):
-        return smooth.lower()
-    try:
-        return float(smooth)
-    except ValueError:
-        raise Pose2RotError(f"--smooth must be auto, off or seconds, got '{smooth}'") from None
-
-
 def command_line() -> str:
     """The command that runs this installed batch script with Blender (shown in the preferences)."""
     return (f'blender -b --python-exit-code 1 --python "{Path(__file__).resolve()}" -- '
@@ -239,15 +240,20 @@ def command_line() -> str:
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry (arguments after ``--`` when run inside Blender): 0 when every clip was
     converted, 1 when any failed (or nothing could start), 2 for bad arguments."""
+    import bpy
+
     from pose2rot_core.errors import Pose2RotError
     from pose2rot_core.rotations import EULER_ORDERS
+
+    from .prefs import learned_settings
 
     args = _parser().parse_args(argv)
     if args.order is not None and args.order.upper() not in EULER_ORDERS:
         _parser().error(f"--order must be one of {', '.join(EULER_ORDERS)}, got '{args.order}'")
     try:
-        results = convert(args.tracks, args.out, args.rig, args.armature, args.solver, args.bvh, args.smooth,
-                          args.stretch, args.order and args.order.upper(), args.up)
+        options = batch_options(args, learned_settings(bpy.context))
+        results = convert(args.tracks, args.out, options, args.rig, args.armature, args.bvh,
+                          args.order and args.order.upper(), args.up)
     except Pose2RotError as e:
         print(f"pose2rot batch: error: {e}", file=sys.stderr)
         return 1

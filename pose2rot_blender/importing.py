@@ -1,70 +1,20 @@
 """Import a tracks file (.npz, .csv, .bvh) as a collection of keyed empties.
 
-``.npz`` and ``.bvh`` go through the core (``load_tracks``; a BVH gives its FK joint positions and
-End Sites, not Blender's importer); ``.csv`` (columns ``<joint>.x/.y/.z``) needs no rig. Y-up data
-is turned Z-up the way Blender's BVH importer does it: file ``(x, y, z)`` -> Blender ``(x, -z, y)``.
-Missing samples get no key (Blender interpolates between the neighbouring keys).
+The points come from the core (``pose2rot_core.blender_space.file_points``): ``.npz`` and ``.bvh``
+give their joints and End Sites (a BVH its FK joint positions, not Blender's importer), ``.csv``
+(columns ``<joint>.x/.y/.z``) needs no rig. Y-up data is turned Z-up the way Blender's BVH importer
+does it. Missing samples get no key (Blender interpolates between the neighbouring keys).
 """
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import bpy
 import numpy as np
 
-from pose2rot_core.axes import Y_UP_TO_Z_UP
-from pose2rot_core.errors import Pose2RotError
+from pose2rot_core.blender_space import file_points, scene_fps
 
 from . import empties
-
-
-def read_csv_points(path: Path) -> tuple[list[str], np.ndarray]:
-    """Point names and positions [T,N,3] from a CSV with ``<name>.x``, ``.y``, ``.z`` columns."""
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        rows = [r for r in csv.reader(fh) if any(c.strip() for c in r)]
-    if len(rows) < 2:
-        raise Pose2RotError(f"{path.name}: the CSV needs a header row and at least one frame")
-    header = [c.strip() for c in rows[0]]
-    col = {h: i for i, h in enumerate(header)}
-    names = [h[:-2] for h in header if h.lower().endswith(".x")
-             and f"{h[:-2]}.y" in col and f"{h[:-2]}.z" in col]
-    if not names:
-        raise Pose2RotError(f"{path.name}: no '<joint>.x', '<joint>.y', '<joint>.z' columns in the CSV header")
-    idx = [[col[f"{n}.{a}"] for a in "xyz"] for n in names]
-    data = np.full((len(rows) - 1, len(header)), np.nan)
-    for t, row in enumerate(rows[1:]):
-        for i, cell in enumerate(row[: len(header)]):
-            cell = cell.strip()
-            if cell:
-                try:
-                    data[t, i] = float(cell)
-                except ValueError:
-                    raise Pose2RotError(f"{path.name}: line {t + 2}: '{cell}' is not a number") from None
-    return names, data[:, np.asarray(idx)]
-
-
-def read_points(path: str | Path, csv_up_axis: str = "y") -> tuple[list[str], np.ndarray, float]:
-    """(names, Z-up positions [T,N,3] including End Sites, fps or 0 when unknown) of a tracks file."""
-    from pose2rot_core.tracks_io import load_tracks
-
-    path = Path(bpy.path.abspath(str(path)))
-    if not path.is_file():
-        raise Pose2RotError(f"tracks file '{path}' does not exist")
-    if path.suffix.lower() == ".csv":
-        names, pos = read_csv_points(path)
-        up, fps = csv_up_axis, 0.0
-    else:
-        tracks = load_tracks(path)
-        names = list(tracks.skeleton.names)
-        pos = tracks.positions
-        if tracks.has_ends:
-            names += list(tracks.end_names)
-            pos = np.concatenate([pos, tracks.end_positions], axis=1)
-        up, fps = tracks.up_axis, tracks.fps
-    if up == "y":
-        pos = pos @ Y_UP_TO_Z_UP.T
-    return names, pos, fps
 
 
 def import_tracks(context: bpy.types.Context, path: str | Path, collection_name: str = "",
@@ -73,7 +23,7 @@ def import_tracks(context: bpy.types.Context, path: str | Path, collection_name:
 
     set_scene: also set the scene's frame range (and fps when the file has one) to the clip.
     """
-    names, pos, fps = read_points(path, csv_up_axis)
+    names, pos, fps = file_points(bpy.path.abspath(str(path)), csv_up_axis)
     T = pos.shape[0]
     scene = context.scene
     col = bpy.data.collections.new(collection_name or f"{Path(str(path)).stem}_tracks")
@@ -83,10 +33,8 @@ def import_tracks(context: bpy.types.Context, path: str | Path, collection_name:
     empties.write_empties(col, names, pos, frame_start, size=max(extent, 1e-6) * 0.01)
     if set_scene:
         scene.frame_start, scene.frame_end = frame_start, frame_start + T - 1
-        if fps > 0 and abs(fps - round(fps)) < 1e-3:
-            scene.render.fps, scene.render.fps_base = int(round(fps)), 1.0
-        elif fps > 0:
-            scene.render.fps, scene.render.fps_base = int(np.ceil(fps)), float(np.ceil(fps) / fps)
+        if fps > 0:
+            scene.render.fps, scene.render.fps_base = scene_fps(fps)
     if hasattr(scene, "pose2rot"):
         scene.pose2rot.tracks = col
     return col

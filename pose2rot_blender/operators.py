@@ -2,15 +2,14 @@
 from __future__ import annotations
 
 import bpy
-from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
+from bpy.props import BoolProperty, EnumProperty, IntProperty, StringProperty
 from bpy_extras.io_utils import ImportHelper
 
 from pose2rot_core.errors import Pose2RotError
-from pose2rot_core.wording import label
 
-from . import importing, pipeline
+from . import importing, pipeline, previous
 from .prefs import learned_settings
-from .props import BONE_LENGTHS, REFERENCES, SMOOTHING, SOLVERS, smooth_option, stretch_option
+from .props import SOLVE_PROPERTIES, frame_range, solve_annotations, solve_options, solve_property  # noqa: F401
 
 
 class _Progress:
@@ -51,27 +50,24 @@ class POSE2ROT_OT_solve_rotations(bpy.types.Operator):
     bl_label = "Solve Rotations"
     bl_options = {'REGISTER', 'UNDO'}
 
-    solver: EnumProperty(name=label("solver", "blender"), items=SOLVERS, default='GEOMETRIC')
-    armature: StringProperty(name="Armature", default="", description="Armature object (empty: the panel's armature, else the active object)")
-    tracks_collection: StringProperty(name="Tracks", default="",
+    # the solve settings (solver, reference, smoothing, bone lengths, ...) come from props.SOLVE_PROPERTIES;
+    # every property that is not given takes the panel's value (scene.pose2rot), never a remembered one
+    armature: StringProperty(name="Armature", default="", options={'SKIP_SAVE'},
+                             description="Armature object (empty: the panel's armature, else the active object)")
+    tracks_collection: StringProperty(name="Tracks", default="", options={'SKIP_SAVE'},
                                       description="Collection of empties (empty: the one picked in the panel)")
-    frame_start: IntProperty(name="Start", default=1, description="First frame (default: scene start)")
-    frame_end: IntProperty(name="End", default=250, description="Last frame (default: scene end)")
-    reference: EnumProperty(name="Reference", items=REFERENCES, default='REST')
-    reference_frame: IntProperty(name="Reference frame", default=1,
-                                 description="Frame where the tracks show the current pose (default: current frame)")
-    smooth: EnumProperty(name=label("smooth", "blender"), items=SMOOTHING, default='AUTO')
-    smooth_width: FloatProperty(name="Width (s)", default=0.05, min=0.001, soft_max=0.5)
-    bone_lengths: EnumProperty(name=label("stretch", "blender"), items=BONE_LENGTHS, default='AUTO')
+    frame_start: IntProperty(name="Start", default=1, options={'SKIP_SAVE'},
+                             description="First frame (default: the panel's range)")
+    frame_end: IntProperty(name="End", default=250, options={'SKIP_SAVE'},
+                           description="Last frame (default: the panel's range)")
 
-    def _settings(self, scene: bpy.types.Scene) -> pipeline.SolveSettings:
-        start = self.frame_start if self.properties.is_property_set("frame_start") else scene.frame_start
-        end = self.frame_end if self.properties.is_property_set("frame_end") else scene.frame_end
-        ref = self.reference_frame if self.properties.is_property_set("reference_frame") else scene.frame_current
-        return pipeline.SolveSettings(solver=self.solver, frame_start=start, frame_end=end,
-                                      reference=self.reference, reference_frame=ref,
-                                      smooth=smooth_option(self.smooth, self.smooth_width),
-                                      stretch=stretch_option(self.bone_lengths))
+    def _given(self, name: str, panel_value):
+        return getattr(self, name) if self.properties.is_property_set(name) else panel_value
+
+    def _span(self, scene: bpy.types.Scene, values: dict) -> pipeline.SceneRange:
+        start, end = frame_range(scene.pose2rot, scene)
+        return pipeline.SceneRange(frame_start=self._given("frame_start", start), frame_end=self._given("frame_end", end),
+                                   reference_frame=values["reference_frame"])
 
     def execute(self, context):
         scene = context.scene
@@ -83,10 +79,15 @@ class POSE2ROT_OT_solve_rotations(bpy.types.Operator):
                 return {'CANCELLED'}
         else:
             collection = scene.pose2rot.tracks
+        values = {name: self._given(name, getattr(scene.pose2rot, name)) for name in SOLVE_PROPERTIES}
+        span = self._span(scene, values)
+        for name, value in dict(values, frame_start=span.frame_start, frame_end=span.frame_end).items():
+            setattr(self, name, value)                 # the redo panel shows (and reuses) what was solved
         progress = _Progress(context)
         try:
-            plan, seconds = pipeline.solve_armature(scene, obj, collection, self._settings(scene),
-                                                    learned_settings(context), progress)
+            learned = learned_settings(context)
+            options = solve_options(values, learned)
+            plan, seconds = pipeline.solve_armature(scene, obj, collection, span, options, learned, progress)
         except Pose2RotError as e:
             self.report({'ERROR'}, str(e))
             return {'CANCELLED'}
@@ -97,10 +98,14 @@ class POSE2ROT_OT_solve_rotations(bpy.types.Operator):
         for line in plan.warnings:
             self.report({'WARNING'}, line)
         self.report({'INFO'}, (
-            f"pose2rot: {len(plan.bone_names)} bones x {len(plan.frames)} frames ({self.solver.lower()}, "
+            f"pose2rot: {len(plan.bone_names)} bones x {len(plan.frames)} frames ({options.solver}, "
             f"{plan.matched} tracks) in {seconds:.2f} s; bone heads against their empties: mean "
-            f"{plan.mean_error_pct:.3g} % / max {plan.max_error_pct:.3g} % of height"))
+            f"{plan.mean_error_pct:.3g} % / max {plan.max_error_pct:.3g} % of height"
+            + ("" if options.max_position_error is None else f" (allowed: {options.max_position_error:g} %)")))
         return {'FINISHED'}
+
+
+POSE2ROT_OT_solve_rotations.__annotations__.update(solve_annotations(skip_save=True))
 
 
 class POSE2ROT_OT_restore_action(bpy.types.Operator):
@@ -118,7 +123,7 @@ class POSE2ROT_OT_restore_action(bpy.types.Operator):
             self.report({'ERROR'}, "no armature: select the armature whose action should be restored")
             return {'CANCELLED'}
         try:
-            name = pipeline.restore_previous(obj)
+            name = previous.restore(obj)
         except Pose2RotError as e:
             self.report({'ERROR'}, str(e))
             return {'CANCELLED'}

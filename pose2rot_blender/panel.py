@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import bpy
 
-from .names import match_names
+from pose2rot_core.names import match_names
 
 _MATCH_CACHE: dict = {}
 
@@ -30,19 +30,6 @@ def _names_line(layout, label: str, names: list[str], icon: str) -> None:
     if names:
         text = ", ".join(names[:6]) + (f" … (+{len(names) - 6})" if len(names) > 6 else "")
         layout.label(text=f"{label}: {text}", icon=icon)
-
-
-def solve_arguments(context) -> dict:
-    """The Solve Rotations button's operator settings, as the panel shows them."""
-    settings = context.scene.pose2rot
-    arm = _armature(context)
-    scene = context.scene
-    return dict(solver=settings.solver, armature=arm.name if arm is not None else "",
-                tracks_collection=settings.tracks.name if settings.tracks is not None else "",
-                reference=settings.reference, reference_frame=settings.reference_frame, smooth=settings.smooth,
-                smooth_width=settings.smooth_width, bone_lengths=settings.bone_lengths,
-                frame_start=scene.frame_start if settings.use_scene_range else settings.frame_start,
-                frame_end=scene.frame_end if settings.use_scene_range else settings.frame_end)
 
 
 class POSE2ROT_PT_main(bpy.types.Panel):
@@ -86,15 +73,14 @@ class POSE2ROT_PT_main(bpy.types.Panel):
         if settings.smooth == 'WIDTH':
             row.prop(settings, "smooth_width")
         col.prop(settings, "bone_lengths")
+        col.prop(settings, "max_position_error")
         col.prop(settings, "use_scene_range")
         if not settings.use_scene_range:
             row = col.row(align=True)
             row.prop(settings, "frame_start")
             row.prop(settings, "frame_end")
 
-        op = col.operator("pose2rot.solve_rotations", icon='ARMATURE_DATA')
-        for name, value in solve_arguments(context).items():
-            setattr(op, name, value)
+        col.operator("pose2rot.solve_rotations", icon='ARMATURE_DATA')      # reads these settings itself
         restore = col.operator("pose2rot.restore_action", icon='LOOP_BACK')
         restore.armature = arm.name if arm is not None else ""
 

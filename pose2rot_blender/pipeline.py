@@ -1,12 +1,13 @@
-"""Solve an armature onto a collection of track empties: gather -> compute (no scene change) -> apply.
+"""The solve plan: gather -> compute (no scene change) -> apply, for an armature and a collection of
+track empties.
 
 Used by the operator and by the batch entry point. :func:`compute_plan` reads the armature and the
 tracks and runs the core; it raises :class:`Pose2RotError` on bad input and never changes the scene
-(the scene frame is restored after reading). :func:`apply_plan` then writes one new action.
+(the scene frame is restored after reading). :func:`apply_plan` then writes one new action (the
+previous one is kept by :mod:`.previous`).
 """
 from __future__ import annotations
 
-import json
 import re
 import time
 from dataclasses import dataclass, field, replace
@@ -14,37 +15,36 @@ from dataclasses import dataclass, field, replace
 import bpy
 import numpy as np
 
+from pose2rot_core.blender_space import basis_quaternions, blocked_translations, location_channels
 from pose2rot_core.errors import Pose2RotError
 from pose2rot_core.fk import forward_kinematics
+from pose2rot_core.names import NameMatch, match_names
+from pose2rot_core.options import SolveOptions
 from pose2rot_core.solution import Solution
+from pose2rot_core.solvers import solve
 from pose2rot_core.tracks import Tracks
 from pose2rot_core.units import refused, scale_mismatch, unit_pair
 from pose2rot_core.wording import notes_for
 
-from . import empties, keys, rig as rig_io
-from .convert import basis_quaternions, blocked_translations, location_channels
-from .names import NameMatch, match_names
-from .runtime import LearnedSettings, solve_tracks
+from . import empties, keys, previous, rig as rig_io, runtime
+from .runtime import LearnedSettings
 
-PREVIOUS_ACTION_KEY = "pose2rot_previous_action"
-PREVIOUS_SLOT_KEY = "pose2rot_previous_slot"
-PREVIOUS_MODES_KEY = "pose2rot_previous_rotation_modes"
-MADE_BY_KEY = "pose2rot"
 #: a tip track staying within this fraction of the height of its bone's head gives no direction
 ZERO_TIP_FRACTION = 1e-5
 
 
-@dataclass
-class SolveSettings:
-    """What to solve. Frames are scene frames, inclusive."""
+@dataclass(frozen=True)
+class SceneRange:
+    """Which scene frames to solve (inclusive) and, when the options use a reference pose, the frame
+    at which the tracks show the armature's current pose."""
 
-    solver: str = "GEOMETRIC"
     frame_start: int = 1
     frame_end: int = 250
-    reference: str = "REST"          # REST or CURRENT_POSE
     reference_frame: int = 1
-    smooth: str | float = "auto"     # the core's track cleaning: "auto", "off" or seconds
-    stretch: str | None = None       # the core's bone lengths: None (its default), "exact" or "off"
+
+    @property
+    def frames(self) -> np.ndarray:
+        return np.arange(self.frame_start, self.frame_end + 1)
 
 
 @dataclass
@@ -98,8 +98,9 @@ def _tips_on_heads(tips: np.ndarray, heads: np.ndarray, height: float) -> np.nda
 
 
 def gather_tracks(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types.Collection | None,
-                  settings: SolveSettings, progress=None) -> tuple[rig_io.Rig, Tracks, NameMatch]:
-    """Read the armature and the tracks (armature space per frame, internal joint order)."""
+                  span: SceneRange, use_reference: bool = False, progress=None) -> tuple[rig_io.Rig, Tracks, NameMatch]:
+    """Read the armature and the tracks (armature space per frame, internal joint order); with
+    ``use_reference`` the armature's current pose is the tracks' reference pose at span.reference_frame."""
     rig = rig_io.read_rig(obj)
     own = empties.transform_curves(obj)
     if own:
@@ -108,8 +109,8 @@ def gather_tracks(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy
             "drivers, which the solved action would replace: clear those keys (Alt+G / Alt+R) or move them to "
             "a parent object")
     objects = track_objects(collection)
-    if settings.frame_end < settings.frame_start:
-        raise Pose2RotError(f"empty frame range {settings.frame_start}..{settings.frame_end}: "
+    if span.frame_end < span.frame_start:
+        raise Pose2RotError(f"empty frame range {span.frame_start}..{span.frame_end}: "
                             "the end frame must not be before the start frame")
     match = match_rig(rig, objects)
     if not match.bone_to_track:
@@ -122,16 +123,16 @@ def gather_tracks(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy
         raise Pose2RotError(f"the root bone '{skel.names[0]}' has no track in '{collection.name}': "
                             f"add an empty named '{skel.names[0]}'")
     reference = None
-    if settings.reference == "CURRENT_POSE":
-        if not settings.frame_start <= settings.reference_frame <= settings.frame_end:
-            raise Pose2RotError(f"reference frame {settings.reference_frame} is outside the frame range "
-                                f"{settings.frame_start}..{settings.frame_end}")
+    if use_reference:
+        if not span.frame_start <= span.reference_frame <= span.frame_end:
+            raise Pose2RotError(f"reference frame {span.reference_frame} is outside the frame range "
+                                f"{span.frame_start}..{span.frame_end}")
         reference = rig_io.current_local_rotations(obj, rig)      # before any frame_set
     by_name = {o.name: o for o in objects}
     joint_idx = [skel.names.index(b) for b in match.bone_to_track]
     end_bones = list(match.end_to_track)
     wanted = [by_name[t] for t in match.bone_to_track.values()] + [by_name[match.end_to_track[b]] for b in end_bones]
-    frames = np.arange(settings.frame_start, settings.frame_end + 1)
+    frames = span.frames
     world, mats = empties.read_world(scene, wanted, frames, follow=obj if empties.moves(obj) else None,
                                      progress=progress)
     if mats is None:
@@ -153,7 +154,7 @@ def gather_tracks(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy
                           end_rest_offsets=(rig.tails[parents] - skel.rest_positions[parents])[keep],
                           end_names=tuple(match.end_to_track[b] for b, k in zip(end_bones, keep) if k))
     tracks = Tracks(skeleton=skel, positions=pos, fps=scene.render.fps / scene.render.fps_base, up_axis="z",
-                    reference_frame=None if reference is None else settings.reference_frame - settings.frame_start,
+                    reference_frame=None if reference is None else span.reference_frame - span.frame_start,
                     reference_rotations=reference, **end_kw)
     return rig, tracks, match
 
@@ -204,13 +205,14 @@ def check_scale(tracks: Tracks, armature: str) -> list[str]:
 
 
 def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types.Collection | None,
-                 settings: SolveSettings, learned: LearnedSettings, progress=None) -> Plan:
-    """Read, solve and convert; raises Pose2RotError and leaves the scene as it was on failure."""
-    rig, tracks, match = gather_tracks(scene, obj, collection, settings, progress)
+                 span: SceneRange, options: SolveOptions, learned: LearnedSettings | None = None,
+                 progress=None) -> Plan:
+    """Read, solve as ``options`` say (the learned model where ``learned`` says), and convert; raises
+    Pose2RotError and leaves the scene as it was on failure."""
+    rig, tracks, match = gather_tracks(scene, obj, collection, span, options.use_reference, progress)
     scale_note = check_scale(tracks, obj.name)
     skel = rig.skeleton
-    sol = solve_tracks(tracks, settings.solver.lower(), learned, progress=progress, smooth=settings.smooth,
-                       stretch=settings.stretch)
+    sol = solve(tracks, options, progress=progress, network=runtime.network(options, learned or LearnedSettings()))
     tol = 1e-6 * skel.height
     report = scale_note + notes_for(sol.report, "blender")
     blocked = blocked_translations(sol, rig.rest, tol)
@@ -227,48 +229,31 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
     loc_idx, locs = location_channels(sol, rig.rest, tol)
     used = set(match.bone_to_track.values()) | set(match.end_to_track.values())
     keyed = empties.keyed_range([o for o in track_objects(collection) if o.name in used])
-    if keyed is not None and (settings.frame_start < keyed[0] or settings.frame_end > keyed[1]):
-        report.append(f"frames {settings.frame_start}..{settings.frame_end} reach past the tracks' keys "
+    if keyed is not None and (span.frame_start < keyed[0] or span.frame_end > keyed[1]):
+        report.append(f"frames {span.frame_start}..{span.frame_end} reach past the tracks' keys "
                       f"({keyed[0]:g}..{keyed[1]:g}): there the tracks hold still")
     if match.unmatched_bones:
         report.append(f"{len(match.unmatched_bones)} bones without a track keep their reference rotation: "
                       + ", ".join(match.unmatched_bones[:8]) + ("…" if len(match.unmatched_bones) > 8 else ""))
     return Plan(armature=obj.name, bone_names=skel.names,
-                frames=np.arange(settings.frame_start, settings.frame_end + 1),
+                frames=span.frames,
                 quaternions=basis_quaternions(sol, rig.rest), location_bones=loc_idx, locations=locs,
                 report=report, warnings=override_warnings(obj), mean_error_pct=float(100 * err.mean() / height) if err.size else 0.0,
                 max_error_pct=float(100 * err.max() / height) if err.size else 0.0,
                 matched=len(match.bone_to_track), solution=replace(sol, local_offsets=offsets))
 
 
-def _remember_previous(obj: bpy.types.Object) -> None:
-    """Keep the current action (fake user) and rotation modes so they can be restored."""
-    ad = obj.animation_data
-    current = ad.action if ad else None
-    if current is not None and current.get(MADE_BY_KEY) and PREVIOUS_ACTION_KEY in obj:
-        return                                        # re-solve: keep what the user had before pose2rot
-    if current is not None:
-        current.use_fake_user = True
-        obj[PREVIOUS_ACTION_KEY] = current.name
-        slot = getattr(ad, "action_slot", None)
-        obj[PREVIOUS_SLOT_KEY] = slot.identifier if slot is not None else ""
-    else:
-        obj[PREVIOUS_ACTION_KEY] = ""
-        obj[PREVIOUS_SLOT_KEY] = ""
-    obj[PREVIOUS_MODES_KEY] = json.dumps({pb.name: pb.rotation_mode for pb in obj.pose.bones})
-
-
 def apply_plan(obj: bpy.types.Object, plan: Plan) -> bpy.types.Action:
     """Write ``plan`` as a new action on ``obj`` (quaternion keys on every bone, location keys where
     needed); unkeyed channels are reset to rest. Returns the new action."""
-    _remember_previous(obj)
+    previous.remember(obj)
     pbones = obj.pose.bones
     for pb in pbones:
         pb.rotation_mode = 'QUATERNION'
         pb.location = (0.0, 0.0, 0.0)
         pb.scale = (1.0, 1.0, 1.0)
     writer = keys.ActionWriter(obj, f"{obj.name}_pose2rot")
-    writer.action[MADE_BY_KEY] = True
+    writer.action[previous.MADE_BY_KEY] = True
     frames = plan.frames.astype(np.float64)
     loc_of = {int(j): k for k, j in enumerate(plan.location_bones)}
     for j, name in enumerate(plan.bone_names):
@@ -276,42 +261,15 @@ def apply_plan(obj: bpy.types.Object, plan: Plan) -> bpy.types.Action:
         writer.write_channels(path + ".rotation_quaternion", name, frames, plan.quaternions[:, j])
         if j in loc_of:
             writer.write_channels(path + ".location", name, frames, plan.locations[:, loc_of[j]])
-    action = writer.finish()
-    return action
-
-
-def restore_previous(obj: bpy.types.Object) -> str:
-    """Put back the action (and rotation modes) the armature had before its first pose2rot solve.
-    Returns the restored action's name ('' when it had none)."""
-    if PREVIOUS_ACTION_KEY not in obj:
-        raise Pose2RotError(f"'{obj.name}' has no previous action saved by pose2rot")
-    ad = obj.animation_data or obj.animation_data_create()
-    name = obj[PREVIOUS_ACTION_KEY]
-    previous = bpy.data.actions.get(name) if name else None
-    if name and previous is None:
-        raise Pose2RotError(f"the previous action '{name}' of '{obj.name}' no longer exists")
-    if ad.action is not None and ad.action.get(MADE_BY_KEY):
-        ad.action.use_fake_user = True                # keep the solved action around
-    ad.action = previous
-    if previous is not None and keys.has_layered_actions():
-        ident = obj.get(PREVIOUS_SLOT_KEY, "")
-        slot = next((s for s in previous.slots if s.identifier == ident), None)
-        if slot is not None:
-            ad.action_slot = slot
-    modes = json.loads(obj.get(PREVIOUS_MODES_KEY, "{}"))
-    for pb in obj.pose.bones:
-        if pb.name in modes:
-            pb.rotation_mode = modes[pb.name]
-    for key in (PREVIOUS_ACTION_KEY, PREVIOUS_SLOT_KEY, PREVIOUS_MODES_KEY):
-        del obj[key]
-    return name
+    return writer.finish()
 
 
 def solve_armature(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types.Collection | None,
-                   settings: SolveSettings, learned: LearnedSettings, progress=None) -> tuple[Plan, float]:
+                   span: SceneRange, options: SolveOptions, learned: LearnedSettings,
+                   progress=None) -> tuple[Plan, float]:
     """compute_plan + apply_plan; returns (plan, seconds)."""
     t0 = time.perf_counter()
-    plan = compute_plan(scene, obj, collection, settings, learned, progress)
+    plan = compute_plan(scene, obj, collection, span, options, learned, progress)
     apply_plan(obj, plan)
     scene.frame_set(scene.frame_current)
     return plan, time.perf_counter() - t0

@@ -4,6 +4,8 @@ from __future__ import annotations
 import bpy
 from bpy.props import EnumProperty, StringProperty
 
+from pose2rot_core.wording import label
+
 from .batch import command_line
 from .runtime import LearnedSettings, pip_command, torch_in_blender
 
@@ -17,15 +19,15 @@ RUNTIMES = [
 class POSE2ROT_AP_preferences(bpy.types.AddonPreferences):
     bl_idname = __package__
 
-    checkpoint: StringProperty(name="Checkpoint", subtype='FILE_PATH',
+    checkpoint: StringProperty(name=label("checkpoint", "blender"), subtype='FILE_PATH',
                                description="Model checkpoint (.pt/.pth/.safetensors) for the learned and hybrid solvers")
-    config: StringProperty(name="Config", subtype='FILE_PATH',
+    config: StringProperty(name=label("config", "blender"), subtype='FILE_PATH',
                            description="Optional model YAML config (inferred from the checkpoint when empty)")
-    t5: StringProperty(name="T5 encoder", default="",
+    t5: StringProperty(name=label("t5", "blender"), default="",
                        description="Folder or id of the t5-base encoder used to embed joint names (empty: the core's default)")
-    cache_dir: StringProperty(name="Embedding cache", subtype='DIR_PATH', default="",
+    cache_dir: StringProperty(name=label("cache_dir", "blender"), subtype='DIR_PATH', default="",
                               description="Folder for cached joint-name embeddings (empty: the add-on's user folder)")
-    device: StringProperty(name="Device", default="cpu", description="torch device, e.g. cpu or cuda")
+    device: StringProperty(name=label("device", "blender"), default="cpu", description="torch device, e.g. cpu or cuda")
     runtime: EnumProperty(name="Run the model in", items=RUNTIMES, default='AUTO')
     python: StringProperty(name="Python", subtype='FILE_PATH',
                            description="External Python interpreter with torch and transformers installed")

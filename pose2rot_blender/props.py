@@ -1,14 +1,22 @@
-"""Scene-level settings shown in the pose2rot panel (``scene.pose2rot``).
+"""The pose2rot settings, declared once: the panel's ``scene.pose2rot`` and the Solve Rotations
+operator get their solve properties from :data:`SOLVE_PROPERTIES`, and :func:`solve_options` turns
+their values (plus the add-on preferences) into the core's ``SolveOptions``.
 
-Keep the ``__future__`` import: with eagerly evaluated property annotations, bpy 4.2 as a module
-crashes at interpreter exit (segfault after the add-on registered the scene pointer properties).
+Keep the ``__future__`` import and keep methods out of the property group: with eagerly evaluated
+property annotations, or with a method on the group, bpy 4.2 as a module crashes at interpreter exit
+(segfault after the add-on registered the scene pointer properties).
 """
 from __future__ import annotations
+
+from typing import Any, Callable, Mapping
 
 import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty
 
-from pose2rot_core.wording import label, value_label
+from pose2rot_core.options import OptionError, SolveOptions
+from pose2rot_core.wording import label, names, value_label
+
+from .runtime import PREFERENCES, LearnedSettings
 
 SOLVERS = [
     ('GEOMETRIC', value_label("solver", "geometric", "blender"), "Bones aim exactly at their tracks; twist from the reference pose (no model needed)"),
@@ -33,6 +41,43 @@ REFERENCES = [
     ('CURRENT_POSE', "Current pose", "The armature's current pose is the pose the tracks show at the reference frame"),
 ]
 
+#: the solve settings shown in the panel and taken by the operator (name -> property maker)
+SOLVE_PROPERTIES: dict[str, Callable[..., Any]] = {
+    "solver": lambda **kw: EnumProperty(name=label("solver", "blender"), items=SOLVERS, default='GEOMETRIC', **kw),
+    "reference": lambda **kw: EnumProperty(name=label("use_reference", "blender"), items=REFERENCES, default='REST',
+                                           **kw),
+    "reference_frame": lambda **kw: IntProperty(
+        name="Reference frame", default=1, description="Frame at which the tracks show the armature's current pose",
+        **kw),
+    "smooth": lambda **kw: EnumProperty(name=label("smooth", "blender"), items=SMOOTHING, default='AUTO', **kw),
+    "smooth_width": lambda **kw: FloatProperty(name="Width (s)", default=0.05, min=0.001, soft_max=0.5,
+                                               description="Standard deviation of the smoothing kernel in seconds",
+                                               **kw),
+    "bone_lengths": lambda **kw: EnumProperty(name=label("stretch", "blender"), items=BONE_LENGTHS, default='AUTO',
+                                              **kw),
+    "max_position_error": lambda **kw: FloatProperty(
+        name=label("max_position_error", "blender"), default=0.0, min=0.0, soft_max=10.0,
+        description="Refuse a solve whose bone heads end further than this from their empties, in percent of the "
+                    "armature's height (0: report how far they are, refuse nothing)", **kw),
+}
+#: the SolveOptions fields that the add-on preferences hold (their labels are in the preferences)
+_IN_PREFERENCES = ("checkpoint", "config", "t5", "device", "cache_dir")
+
+
+def solve_property(name: str, **options: Any) -> Any:
+    """A fresh definition of the solve property ``name`` (see SOLVE_PROPERTIES); ``options``: more
+    keywords of the bpy property, e.g. ``options={'SKIP_SAVE'}``."""
+    return SOLVE_PROPERTIES[name](**options)
+
+
+def solve_annotations(skip_save: bool = False) -> dict[str, str]:
+    """Annotations declaring every SOLVE_PROPERTIES entry, for a class whose module imports
+    :func:`solve_property`. They are strings that Blender evaluates when it registers the class, as
+    it does the postponed annotations of the class bodies (see the note at the top). ``skip_save``:
+    Blender does not remember the last values (an operator whose unset properties mean "the panel's")."""
+    extra = ", options={'SKIP_SAVE'}" if skip_save else ""
+    return {name: f"solve_property({name!r}{extra})" for name in SOLVE_PROPERTIES}
+
 
 def _is_armature(_self, obj) -> bool:
     return obj.type == 'ARMATURE'
@@ -43,20 +88,21 @@ class POSE2ROT_PG_settings(bpy.types.PropertyGroup):
                               description="Armature to solve (empty: the active object)")
     tracks: PointerProperty(name="Tracks", type=bpy.types.Collection,
                             description="Collection of empties, one per tracked joint, named after the bones")
-    solver: EnumProperty(name=label("solver", "blender"), items=SOLVERS, default='GEOMETRIC')
-    reference: EnumProperty(name="Reference", items=REFERENCES, default='REST')
-    reference_frame: IntProperty(name="Reference frame", default=1,
-                                 description="Frame at which the tracks show the armature's current pose")
-    smooth: EnumProperty(name=label("smooth", "blender"), items=SMOOTHING, default='AUTO')
-    bone_lengths: EnumProperty(name=label("stretch", "blender"), items=BONE_LENGTHS, default='AUTO')
-    smooth_width: FloatProperty(name="Width (s)", default=0.05, min=0.001, soft_max=0.5,
-                                description="Standard deviation of the smoothing kernel in seconds")
     use_scene_range: BoolProperty(name="Scene frame range", default=True)
     frame_start: IntProperty(name="Start", default=1)
     frame_end: IntProperty(name="End", default=250)
 
 
+POSE2ROT_PG_settings.__annotations__.update(solve_annotations())
+
 CLASSES = (POSE2ROT_PG_settings,)
+
+
+def frame_range(settings: POSE2ROT_PG_settings, scene: bpy.types.Scene) -> tuple[int, int]:
+    """(first, last) frame to solve: the scene's range or the panel's own."""
+    if settings.use_scene_range:
+        return scene.frame_start, scene.frame_end
+    return settings.frame_start, settings.frame_end
 
 
 def register_properties() -> None:
@@ -67,11 +113,19 @@ def unregister_properties() -> None:
     del bpy.types.Scene.pose2rot
 
 
-def stretch_option(mode: str) -> str | None:
-    """The core's ``stretch=`` value for a bone-lengths mode (None: the core decides, as 'auto')."""
-    return None if mode == 'AUTO' else mode.lower()
+def solve_options(values: Mapping[str, Any], learned: LearnedSettings) -> SolveOptions:
+    """The core's SolveOptions for panel/operator ``values`` (by SOLVE_PROPERTIES name) and the
+    preferences; a bad value is reported with the label Blender shows for it."""
+    smooth = values["smooth_width"] if values["smooth"] == 'WIDTH' else values["smooth"].lower()
+    try:
+        return SolveOptions(solver=values["solver"].lower(), stretch=values["bone_lengths"].lower(), smooth=smooth,
+                            use_reference=values["reference"] == 'CURRENT_POSE',
+                            max_position_error=values["max_position_error"] or None, **learned.model_options())
+    except OptionError as e:
+        raise e.worded(option_labels()) from None
 
 
-def smooth_option(mode: str, width: float) -> str | float:
-    """The core's ``smooth=`` value for a (mode, width) pair."""
-    return width if mode == 'WIDTH' else mode.lower()
+def option_labels() -> dict[str, str]:
+    """SolveOptions field -> how Blender shows it ('Bone lengths'; 'Checkpoint' in the preferences)."""
+    return {field: f"'{name}'" + (f" in {PREFERENCES}" if field in _IN_PREFERENCES else "")
+            for field, name in names("blender").items()}

@@ -6,10 +6,9 @@ from dataclasses import dataclass
 import bpy
 import numpy as np
 
+from pose2rot_core.blender_space import BoneRest, local_rotations_from_pose, orthonormal
 from pose2rot_core.errors import Pose2RotError
 from pose2rot_core.skeleton import Skeleton
-
-from .convert import BoneRest, local_rotations_from_pose
 
 #: relative spread of the object's scale axes above which it counts as non-uniform
 SCALE_TOLERANCE = 1e-4
@@ -43,17 +42,6 @@ def _bulk(collection, attr: str, width: int) -> np.ndarray:
     buf = np.empty(len(collection) * width, np.float32)
     collection.foreach_get(attr, buf)
     return buf.reshape(len(collection), width).astype(np.float64)
-
-
-def _orthonormal(m: np.ndarray) -> np.ndarray:
-    """Nearest rotations to [...,3,3] matrices (drops scale)."""
-    u, _, vt = np.linalg.svd(m)
-    r = u @ vt
-    flip = np.linalg.det(r) < 0
-    if flip.any():
-        u[flip, :, -1] *= -1
-        r = u @ vt
-    return r
 
 
 def check_matrices(name: str, mw: np.ndarray) -> None:
@@ -98,7 +86,7 @@ def read_rig(obj: bpy.types.Object) -> Rig:
     parents = [b.parent.name if b.parent else None for b in bones]
     heads = _bulk(bones, "head_local", 3)
     tails = _bulk(bones, "tail_local", 3)
-    rot = _orthonormal(_bulk(bones, "matrix_local", 16).reshape(-1, 4, 4).transpose(0, 2, 1)[:, :3, :3])
+    rot = orthonormal(_bulk(bones, "matrix_local", 16).reshape(-1, 4, 4).transpose(0, 2, 1)[:, :3, :3])
     connected = np.array([b.use_connect for b in bones], bool)
     inherit = np.array([b.use_inherit_rotation for b in bones], bool)
     local_loc = np.array([b.use_local_location for b in bones], bool)
@@ -121,7 +109,7 @@ def current_local_rotations(obj: bpy.types.Object, rig: Rig) -> np.ndarray:
     pbones = obj.pose.bones
     pose = _bulk(pbones, "matrix", 16).reshape(-1, 4, 4).transpose(0, 2, 1)[:, :3, :3]
     row = {pb.name: i for i, pb in enumerate(pbones)}
-    pose = _orthonormal(pose[[row[n] for n in rig.bone_names]])
+    pose = orthonormal(pose[[row[n] for n in rig.bone_names]])
     return local_rotations_from_pose(pose, rig.rest.rest_rotations, rig.skeleton.parents)
 
 

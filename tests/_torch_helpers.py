@@ -53,3 +53,15 @@ def perturb_(model, seed: int = 0) -> None:
         for name, p in model.named_parameters():
             if name.endswith("bias") or "norm" in name or "head.0" in name:
                 p.add_(0.1 * torch.randn(p.shape, generator=g))
+
+
+def tiny_model(**params):
+    """A small random-weight network (torch seeded 0) in eval mode; ``params`` change its shape."""
+    import torch
+
+    from pose2rot_core.model import Pose2RotMemoryRestModel
+
+    torch.manual_seed(0)
+    shape = dict(q_dim=16, num_heads=2, rest_layers=1, pose_layers=1, memory_layers=1, decoder_layers=1,
+                 decoder_use_cross_layers=0)
+    return Pose2RotMemoryRestModel(**dict(shape, **params)).eval()

@@ -161,7 +161,19 @@ BAD_INPUTS = {
     "empty-frame-range": lambda c, d: (["solve", c, "--out", d / "o.bvh", "--frames", "5:5"], ["--frames 5:5"]),
     "missing-file": lambda c, d: (["solve", d / "missing.bvh", "--out", d / "o.bvh"], ["missing.bvh"]),
     "learned-without-checkpoint": lambda c, d: (["solve", c, "--out", d / "o.bvh", "--solver", "learned"],
-                                                ["--checkpoint"]),
+                                                ["--checkpoint is not set", "learned solver"]),
+    "hybrid-checkpoint-missing": lambda c, d: (["solve", c, "--out", d / "o.bvh", "--solver", "hybrid",
+                                                "--checkpoint", d / "nope.pt"], ["--checkpoint", "nope.pt' does not exist"]),
+    "bad-smooth": lambda c, d: (["solve", c, "--out", d / "o.bvh", "--smooth", "soft"],
+                                ["--smooth must be 'auto', 'off' or a width in seconds", "'soft'"]),
+    "negative-smooth": lambda c, d: (["eval", c, "--smooth", "-0.1"], ["--smooth width must be", ">= 0"]),
+    "bad-window": lambda c, d: (["solve", c, "--out", d / "o.bvh", "--window", "0"], ["--window must be", ">= 1"]),
+    "bad-max-position-error": lambda c, d: (["solve", c, "--out", d / "o.bvh", "--max-position-error", "-1"],
+                                            ["--max-position-error must be a percentage of the height above 0"]),
+    "result-too-far": lambda c, d: (["solve", tracks_npz(d / "far.npz", c, positions=head_pulled_off), "--out",
+                                     d / "o.bvh", "--stretch", "off", "--max-position-error", "1"],
+                                    ["the solution is", "from the tracks at joint 'Head'", "(allowed: 1 %)",
+                                     "nothing was written"]),
     "bad-output-suffix": lambda c, d: (["solve", c, "--out", d / "o.txt"], ["--out", ".bvh", ".npz"]),
     "frames-not-a-range": lambda c, d: (["solve", c, "--out", d / "o.bvh", "--frames", "5"], ["--frames", "A:B"]),
     "frames-reversed": lambda c, d: (["solve", c, "--out", d / "o.bvh", "--frames", "10:5"],
@@ -190,6 +202,13 @@ BAD_INPUTS = {
     "argparse-bad-int": lambda c, d: (["solve", c, "--out", d / "o.bvh", "--reference-frame", "x"],
                                       ["--reference-frame", "'x'"]),
 }
+
+
+def head_pulled_off(d):
+    """The Head track 20 units (13 % of the height) off its bone in every frame."""
+    p = d["positions"].copy()
+    p[:, list(d["joint_names"]).index("Head"), 1] += 20.0
+    return p
 
 
 def inf_sample(d):

@@ -21,7 +21,7 @@ from pose2rot_core.fk import forward_kinematics
 from pose2rot_core.rotations import axis_angle_to_matrix, basic_rotation, geodesic_angle, normalize, rotation_between
 from pose2rot_core.skeleton import Skeleton
 from pose2rot_core.solvers import solve as solve_with_cleaning
-from pose2rot_core.solvers.geometric import TWIST_POLICIES
+from pose2rot_core.solvers.geometric import TWIST_POLICIES, solve_geometric
 from pose2rot_core.tracks import Tracks
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -232,12 +232,14 @@ def test_root_without_data_is_an_error():
 def test_unknown_options_are_errors():
     sk, R, root, P = branch_clip(T=5)
     tracks = Tracks(skeleton=sk, positions=P)
-    with pytest.raises(Pose2RotError, match="unknown twist policy 'roll'"):
+    with pytest.raises(Pose2RotError, match="twist policy must be one of .*, got 'roll'"):
         solve(tracks, twist="roll")
-    with pytest.raises(Pose2RotError, match="unknown stretch mode"):
+    with pytest.raises(Pose2RotError, match="stretch must be one of auto, exact, off, got 'yes'"):
         solve(tracks, stretch="yes")
-    with pytest.raises(Pose2RotError, match="unknown solver 'magic'"):
+    with pytest.raises(Pose2RotError, match="solver must be one of geometric, learned, hybrid, got 'magic'"):
         solve_with_cleaning(tracks, solver="magic")
+    with pytest.raises(Pose2RotError, match="unknown twist policy 'roll'"):
+        solve_geometric(tracks, twist="roll")
 
 
 # ----------------------------------------------------------------------------- translation / stretch

@@ -155,3 +155,20 @@ def test_geometry_properties(two_chains):
     assert two_chains.index("b2") == 8
     with pytest.raises(Pose2RotError, match="no joint named 'zz'"):
         two_chains.index("zz")
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 30), st.integers(0, 2 ** 31 - 1))
+def test_depth_first_order_visits_each_subtree_in_one_run(J, seed):
+    names, parents, rest = random_tree(np.random.default_rng(seed), J)
+    sk = Skeleton(names, parents, rest)
+    order = sk.depth_first_order()
+    assert sorted(order) == list(range(J)) and order[0] == 0
+    position = {j: i for i, j in enumerate(order)}
+    anc = sk.ancestor_mask()
+    for j in range(J):
+        subtree = set(np.flatnonzero(anc[:, j]).tolist())          # j and everything below it
+        run = order[position[j]:position[j] + len(subtree)]
+        assert set(run) == subtree
+    for p, kids in enumerate(sk.children):                           # siblings in index order
+        assert [position[k] for k in kids] == sorted(position[k] for k in kids)

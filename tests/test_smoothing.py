@@ -245,8 +245,8 @@ def test_learned_solvers_need_a_checkpoint(cmu):
     from pose2rot_core.solvers import solve
 
     for solver in ("learned", "hybrid"):
-        with pytest.raises(Pose2RotError, match="needs a checkpoint"):
-            solve(tracks_from_bvh(cmu), solver)
+        with pytest.raises(Pose2RotError, match=f"checkpoint is not set: the {solver} solver needs one"):
+            solve(tracks_from_bvh(cmu), solver=solver)
 
 
 def test_unknown_confidence_trusts_known_positions(cmu):

@@ -22,7 +22,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import Pose2RotError
+from .errors import Pose2RotError, read_bytes
 from .fk import forward_kinematics
 from .rotations import EULER_ORDERS, matrix_to_euler
 from .skeleton import Skeleton
@@ -88,11 +88,7 @@ def read_bvh(path: str | Path) -> BvhClip:
     path = Path(path)
     if path.is_dir():
         raise Pose2RotError(f"'{path}' is a directory, not a BVH file; give the path of a .bvh file")
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise Pose2RotError(f"cannot read BVH file '{path}': {e.strerror or e}") from None
-    return parse_bvh(_decode(raw, path), name=str(path))
+    return parse_bvh(_decode(read_bytes(path, "BVH"), path), name=str(path))
 
 
 def _decode(raw: bytes, path: Path) -> str:
@@ -210,90 +206,110 @@ class _Header:
 
     # --------------------------------------------------------------- grammar
     def parse_hierarchy(self) -> _Hierarchy:
+        """The HIERARCHY section up to MOTION; each statement is read by its handler in
+        :attr:`_STATEMENTS`, with the open blocks on ``self.stack``."""
         first = self._take()
         if first is None:
             raise Pose2RotError(f"{self.name}: empty file, not a BVH file")
         if first.lower() != "hierarchy":
             raise self.error(f"not a BVH file: expected 'HIERARCHY', found '{first[:40]}'")
-        h = _Hierarchy([], [], [], [], [], [], [], [])
-        seen: dict[str, int] = {}
-        stack: list[tuple[str, int, int]] = []  # open blocks: ("joint"|"end", index, line opened)
-        offset_seen: dict[tuple[str, int], bool] = {}
+        self.h = _Hierarchy([], [], [], [], [], [], [], [])
+        self.seen: dict[str, int] = {}                      # joint name -> line declared
+        self.stack: list[tuple[str, int, int]] = []          # open blocks: ("joint"|"end", index, line opened)
+        self.offset_seen: set[tuple[str, int]] = set()
         while True:
             tok = self._take()
             if tok is None:
-                if stack:
-                    kind, idx, opened = stack[-1]
-                    raise self.error(f"unbalanced braces: {self._describe(h, kind, idx)} opened at line {opened} "
-                                     f"is never closed with '}}' (the file ends without a MOTION section)")
+                if self.stack:
+                    raise self.error(f"unbalanced braces: {self._open_block()} is never closed with '}}' "
+                                     "(the file ends without a MOTION section)")
                 raise self.error("no MOTION section: the file ends after the hierarchy")
-            low = tok.lower()
-            if low in ("root", "joint"):
-                if low == "root" and (stack or h.names):
-                    raise self.error("a second ROOT: only one skeleton per BVH file is supported"
-                                     if not stack else "ROOT inside another joint; use JOINT for children")
-                if low == "joint" and (not stack or stack[-1][0] != "joint"):
-                    raise self.error("JOINT outside a ROOT block" if not stack else "JOINT inside an End Site")
-                if low == "joint" and not h.names:
-                    raise self.error("the hierarchy must start with ROOT, found JOINT")
-                line = self.line_no
-                parts = self._words_before_brace()
-                if not parts:
-                    raise self.error(f"{tok} without a joint name")
-                jname = "_".join(parts)
-                if jname in seen:
-                    raise self.error(f"duplicate joint name '{jname}' (first declared at line {seen[jname]}); "
-                                     "joint names must be unique")
-                seen[jname] = line
-                h.parents.append(stack[-1][1] if stack else -1)
-                h.names.append(jname)
-                h.offsets.append([0.0, 0.0, 0.0])
-                h.channels.append([])
-                self._expect_open(f"{tok} {jname}")
-                stack.append(("joint", len(h.names) - 1, line))
-            elif low == "end":
-                line = self.line_no
-                words = self._words_before_brace()
-                if not words or words[0].lower() != "site":
-                    raise self.error("expected 'End Site'")
-                if not stack or stack[-1][0] != "joint":
-                    raise self.error("End Site outside a joint")
-                h.end_parents.append(stack[-1][1])
-                h.end_offsets.append([0.0, 0.0, 0.0])
-                self._expect_open("End Site")
-                stack.append(("end", len(h.end_parents) - 1, line))
-            elif low == "offset":
-                if not stack:
-                    raise self.error("OFFSET outside a joint")
-                kind, idx, _ = stack[-1]
-                if offset_seen.get((kind, idx)):
-                    raise self.error(f"second OFFSET in {self._describe(h, kind, idx)}")
-                vals = self._floats(3, "OFFSET")
-                (h.offsets if kind == "joint" else h.end_offsets)[idx] = vals
-                offset_seen[(kind, idx)] = True
-            elif low == "channels":
-                if not stack or stack[-1][0] != "joint":
-                    raise self.error("CHANNELS outside a joint" if not stack else "CHANNELS inside an End Site")
-                self._parse_channels(h, stack[-1][1])
-            elif tok == "}":
-                if not stack:
-                    raise self.error("unbalanced braces: '}' without a matching '{'")
-                kind, idx, opened = stack.pop()
-                if not offset_seen.get((kind, idx)):
-                    raise self.error(f"missing OFFSET: {self._describe(h, kind, idx)} has no OFFSET line", opened)
-            elif low == "motion":
-                if stack:
-                    kind, idx, opened = stack[-1]
-                    raise self.error(f"unbalanced braces: {self._describe(h, kind, idx)} opened at line {opened} "
-                                     "is not closed with '}' before MOTION")
-                if not h.names:
-                    raise self.error("MOTION before any ROOT joint")
-                if self._rest_of_line():
-                    raise self.error("unexpected text after MOTION")
-                return h
-            else:
-                where = f" in {self._describe(h, *stack[-1][:2])}" if stack else ""
+            handler = self._STATEMENTS.get("}" if tok == "}" else tok.lower())
+            if handler is None:
+                where = f" in {self._describe(self.h, *self.stack[-1][:2])}" if self.stack else ""
                 raise self.error(f"unexpected '{tok[:40]}'{where}")
+            if handler(self, tok):
+                return self.h
+
+    def _open_block(self) -> str:
+        kind, idx, opened = self.stack[-1]
+        return f"{self._describe(self.h, kind, idx)} opened at line {opened}"
+
+    def _joint(self, tok: str) -> bool:
+        low, h, stack = tok.lower(), self.h, self.stack
+        if low == "root" and (stack or h.names):
+            raise self.error("a second ROOT: only one skeleton per BVH file is supported"
+                             if not stack else "ROOT inside another joint; use JOINT for children")
+        if low == "joint" and (not stack or stack[-1][0] != "joint"):
+            raise self.error("JOINT outside a ROOT block" if not stack else "JOINT inside an End Site")
+        if low == "joint" and not h.names:
+            raise self.error("the hierarchy must start with ROOT, found JOINT")
+        line = self.line_no
+        parts = self._words_before_brace()
+        if not parts:
+            raise self.error(f"{tok} without a joint name")
+        jname = "_".join(parts)
+        if jname in self.seen:
+            raise self.error(f"duplicate joint name '{jname}' (first declared at line {self.seen[jname]}); "
+                             "joint names must be unique")
+        self.seen[jname] = line
+        h.parents.append(stack[-1][1] if stack else -1)
+        h.names.append(jname)
+        h.offsets.append([0.0, 0.0, 0.0])
+        h.channels.append([])
+        self._expect_open(f"{tok} {jname}")
+        stack.append(("joint", len(h.names) - 1, line))
+        return False
+
+    def _end_site(self, _tok: str) -> bool:
+        line = self.line_no
+        words = self._words_before_brace()
+        if not words or words[0].lower() != "site":
+            raise self.error("expected 'End Site'")
+        if not self.stack or self.stack[-1][0] != "joint":
+            raise self.error("End Site outside a joint")
+        self.h.end_parents.append(self.stack[-1][1])
+        self.h.end_offsets.append([0.0, 0.0, 0.0])
+        self._expect_open("End Site")
+        self.stack.append(("end", len(self.h.end_parents) - 1, line))
+        return False
+
+    def _offset(self, _tok: str) -> bool:
+        if not self.stack:
+            raise self.error("OFFSET outside a joint")
+        kind, idx, _ = self.stack[-1]
+        if (kind, idx) in self.offset_seen:
+            raise self.error(f"second OFFSET in {self._describe(self.h, kind, idx)}")
+        (self.h.offsets if kind == "joint" else self.h.end_offsets)[idx] = self._floats(3, "OFFSET")
+        self.offset_seen.add((kind, idx))
+        return False
+
+    def _channels(self, _tok: str) -> bool:
+        if not self.stack or self.stack[-1][0] != "joint":
+            raise self.error("CHANNELS outside a joint" if not self.stack else "CHANNELS inside an End Site")
+        self._parse_channels(self.h, self.stack[-1][1])
+        return False
+
+    def _close(self, _tok: str) -> bool:
+        if not self.stack:
+            raise self.error("unbalanced braces: '}' without a matching '{'")
+        kind, idx, opened = self.stack.pop()
+        if (kind, idx) not in self.offset_seen:
+            raise self.error(f"missing OFFSET: {self._describe(self.h, kind, idx)} has no OFFSET line", opened)
+        return False
+
+    def _motion(self, _tok: str) -> bool:
+        if self.stack:
+            raise self.error(f"unbalanced braces: {self._open_block()} is not closed with '}}' before MOTION")
+        if not self.h.names:
+            raise self.error("MOTION before any ROOT joint")
+        if self._rest_of_line():
+            raise self.error("unexpected text after MOTION")
+        return True
+
+    #: statement keyword (lower case) -> handler(self, token) -> whether the hierarchy ended
+    _STATEMENTS = {"root": _joint, "joint": _joint, "end": _end_site, "offset": _offset, "channels": _channels,
+                   "}": _close, "motion": _motion}
 
     @staticmethod
     def _describe(h: _Hierarchy, kind: str, idx: int) -> str:
@@ -505,6 +521,44 @@ def write_bvh(path: str | Path, skeleton: Skeleton, rotations: np.ndarray, root_
     with ``precision`` decimals, position channels too; OFFSETs keep at least 10 decimals.
     """
     J = skeleton.num_joints
+    rotations, root_translation, local_offsets, translating = _checked_motion(
+        skeleton, rotations, root_translation, local_offsets, translating)
+    orders = [order] * J if isinstance(order, str) else list(order)
+    if len(orders) != J:
+        raise Pose2RotError(f"write_bvh: {len(orders)} rotation orders for {J} joints")
+    orders = [str(o).upper() for o in orders]
+    for o in set(orders):
+        if o not in EULER_ORDERS:
+            raise Pose2RotError(f"write_bvh: unknown rotation order '{o}' (use one of {', '.join(EULER_ORDERS)})")
+    if not (np.isfinite(fps) and fps > 0):
+        raise Pose2RotError(f"write_bvh: fps must be a positive number, got {fps}")
+    end_parents, end_offsets = _checked_end_sites(end_parents, end_offsets, end_names, J)
+    names = _bvh_names(skeleton.names)
+    dfs = skeleton.depth_first_order()
+    has_pos = translating.copy()
+    has_pos[0] = True
+    positions = local_offsets.copy()
+    positions[:, 0] = root_translation
+    data = _motion_columns(rotations, positions, has_pos, orders, dfs)
+    header = _hierarchy_text(skeleton, names, dfs, orders, has_pos, end_parents, end_offsets, precision)
+    row_format = " ".join([f"%.{precision}f"] * data.shape[1]) + "\n"
+    path = Path(path)
+    try:
+        with open(path, "w", encoding="utf-8", newline="\n") as f:
+            f.write(header)
+            f.write(f"MOTION\nFrames: {data.shape[0]}\nFrame Time: {1.0 / fps:.10g}\n")
+            for start in range(0, data.shape[0], 2000):
+                chunk = data[start:start + 2000]
+                f.write((row_format * chunk.shape[0]) % tuple(chunk.ravel().tolist()))
+    except OSError as e:
+        raise Pose2RotError(f"cannot write BVH file '{path}': {e.strerror or e}") from None
+
+
+def _checked_motion(skeleton: Skeleton, rotations, root_translation, local_offsets, translating
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """write_bvh's motion arrays checked and filled in: rotations [T,J,3,3], root [T,3], local
+    offsets [T,J,3] (default: the rest offsets), translating [J] bool (default: none)."""
+    J = skeleton.num_joints
     rotations = np.asarray(rotations, np.float64)
     if rotations.ndim != 4 or rotations.shape[1:] != (J, 3, 3):
         raise Pose2RotError(f"write_bvh: rotations must be [T,{J},3,3], got {list(rotations.shape)}")
@@ -515,15 +569,14 @@ def write_bvh(path: str | Path, skeleton: Skeleton, rotations: np.ndarray, root_
     translating = np.zeros(J, bool) if translating is None else np.asarray(translating, bool).reshape(-1)
     if translating.shape != (J,):
         raise Pose2RotError(f"write_bvh: translating must have {J} entries, got {translating.shape[0]}")
-    orders = [order] * J if isinstance(order, str) else list(order)
-    if len(orders) != J:
-        raise Pose2RotError(f"write_bvh: {len(orders)} rotation orders for {J} joints")
-    orders = [str(o).upper() for o in orders]
-    for o in set(orders):
-        if o not in EULER_ORDERS:
-            raise Pose2RotError(f"write_bvh: unknown rotation order '{o}' (use one of {', '.join(EULER_ORDERS)})")
-    if not (np.isfinite(fps) and fps > 0):
-        raise Pose2RotError(f"write_bvh: fps must be a positive number, got {fps}")
+    if not np.isfinite(rotations).all():
+        t, j = np.argwhere(~np.isfinite(rotations).all(axis=(2, 3)))[0]
+        raise Pose2RotError(f"write_bvh: rotation of joint '{skeleton.names[j]}' at frame {t} is not finite")
+    return rotations, root_translation, local_offsets, translating
+
+
+def _checked_end_sites(end_parents, end_offsets, end_names, J: int) -> tuple[np.ndarray, np.ndarray]:
+    """(end_parents [K], end_offsets [K,3]) checked for write_bvh (none: K = 0)."""
     end_parents = np.zeros(0, np.int64) if end_parents is None else np.asarray(end_parents, np.int64).reshape(-1)
     K = end_parents.shape[0]
     if K and end_offsets is None:
@@ -533,41 +586,25 @@ def write_bvh(path: str | Path, skeleton: Skeleton, rotations: np.ndarray, root_
         raise Pose2RotError(f"write_bvh: {len(end_names)} end names for {K} End Sites")
     if K and (end_parents.min() < 0 or end_parents.max() >= J):
         raise Pose2RotError(f"write_bvh: end_parents must be joint indices in 0..{J - 1}")
-    if not np.isfinite(rotations).all():
-        t, j = np.argwhere(~np.isfinite(rotations).all(axis=(2, 3)))[0]
-        raise Pose2RotError(f"write_bvh: rotation of joint '{skeleton.names[j]}' at frame {t} is not finite")
-    names = _bvh_names(skeleton.names)
+    return end_parents, end_offsets
 
-    dfs = _dfs_order(skeleton)
-    has_pos = translating.copy()
-    has_pos[0] = True
+
+def _motion_columns(rotations: np.ndarray, positions: np.ndarray, has_pos: np.ndarray, orders: list[str],
+                    dfs: list[int]) -> np.ndarray:
+    """[T,C] motion rows: per joint in ``dfs`` order its position (where ``has_pos``) and its
+    continuous Euler angles in degrees, in its rotation order."""
+    T, J = rotations.shape[:2]
     euler = np.empty((T, J, 3))
     for o in set(orders):
         js = [j for j in range(J) if orders[j] == o]
         euler[:, js] = continuous_euler(rotations[:, js], o)
     euler = np.degrees(euler)
-    positions = local_offsets.copy()
-    positions[:, 0] = root_translation
-
     columns: list[np.ndarray] = []
     for j in dfs:
         if has_pos[j]:
             columns.append(positions[:, j])
         columns.append(euler[:, j])
-    data = np.concatenate(columns, axis=1) if columns else np.zeros((T, 0))
-
-    header = _hierarchy_text(skeleton, names, dfs, orders, has_pos, end_parents, end_offsets, precision)
-    row_format = " ".join([f"%.{precision}f"] * data.shape[1]) + "\n"
-    path = Path(path)
-    try:
-        with open(path, "w", encoding="utf-8", newline="\n") as f:
-            f.write(header)
-            f.write(f"MOTION\nFrames: {T}\nFrame Time: {1.0 / fps:.10g}\n")
-            for start in range(0, T, 2000):
-                chunk = data[start:start + 2000]
-                f.write((row_format * chunk.shape[0]) % tuple(chunk.ravel().tolist()))
-    except OSError as e:
-        raise Pose2RotError(f"cannot write BVH file '{path}': {e.strerror or e}") from None
+    return np.concatenate(columns, axis=1) if columns else np.zeros((T, 0))
 
 
 def continuous_euler(R: np.ndarray, order: str) -> np.ndarray:
@@ -614,17 +651,6 @@ def _bvh_names(names: Sequence[str]) -> list[str]:
                                 "(spaces turn into '_'); rename one of them")
         seen[n] = orig
     return out
-
-
-def _dfs_order(skeleton: Skeleton) -> list[int]:
-    """Depth-first (pre-order) joint order, children in index order."""
-    children = skeleton.children
-    order, stack = [], [0]
-    while stack:
-        j = stack.pop()
-        order.append(j)
-        stack.extend(reversed(children[j]))
-    return order
 
 
 def _hierarchy_text(skeleton: Skeleton, names: list[str], dfs: list[int], orders: list[str],

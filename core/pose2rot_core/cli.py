@@ -16,7 +16,8 @@ import numpy as np
 from . import __version__
 from .errors import Pose2RotError
 from .export import DEFAULT_ORDER, write_solution
-from .wording import notes_for, tracks_were_smoothed
+from .options import PRECISIONS, SOLVERS, OptionError, SolveOptions
+from .wording import label, names, notes_for, tracks_were_smoothed
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -72,47 +73,58 @@ def _output_path(text: str, suffixes: tuple[str, ...], option: str = "--out") ->
     return out
 
 
-def _solver_options(args: argparse.Namespace) -> dict:
-    opts: dict = {}
-    if args.solver == "geometric":
-        opts.update(twist=args.twist)
-    else:
-        if not args.checkpoint:
-            raise Pose2RotError(f"--solver {args.solver} needs --checkpoint CKPT (a pose2rot checkpoint file)")
-        opts.update(checkpoint=args.checkpoint, config=args.config, t5=args.t5, device=args.device,
-                    precision=args.precision)
-        if args.window:
-            opts["window"] = args.window
-        if args.solver == "hybrid":
-            opts.update(twist=args.twist)
-    if args.solver != "learned" and args.stretch is not None:
-        opts["stretch"] = args.stretch
-    if getattr(args, "smooth", None) is not None:
-        opts["smooth"] = args.smooth
-    return opts
+def solve_options(args: argparse.Namespace, **others) -> SolveOptions:
+    """The SolveOptions of parsed arguments (their ``dest`` names are the option fields; fields without
+    an argument come from ``others``, else their defaults)."""
+    given = {field: getattr(args, field) for field in _option_fields() if hasattr(args, field)}
+    return SolveOptions(**dict(others, use_ends=not getattr(args, "no_ends", False), **given))
 
 
-def _add_solver_arguments(p: argparse.ArgumentParser) -> None:
-    from .solvers import SOLVERS
+def option_arguments(options: SolveOptions) -> list[str]:
+    """Command-line arguments that give ``options`` (fields left at their defaults are left out)."""
+    out: list[str] = []
+    for field, value in options.changed().items():
+        if field == "use_ends":
+            out.append(label("use_ends", "cli"))
+        elif value is not None:
+            out += [label(field, "cli"), str(value)]
+    return out
+
+
+def _option_fields() -> list[str]:
+    """The SolveOptions fields that the command line gives as ``--name VALUE``."""
+    from dataclasses import fields
+
+    return [f.name for f in fields(SolveOptions) if f.name in names("cli") and f.name != "use_ends"]
+
+
+def add_solver_arguments(p: argparse.ArgumentParser, learned: bool = True) -> None:
+    """The solve options as arguments of ``p`` (``learned``: also the network's settings)."""
     from .solvers.geometric import STRETCH_MODES, TWIST_POLICIES
 
-    p.add_argument("--solver", choices=SOLVERS, default="geometric", help="default: geometric (no torch needed)")
-    p.add_argument("--twist", choices=TWIST_POLICIES, default="reference",
-                   help="roll policy of the geometric/hybrid solver (default: reference)")
-    p.add_argument("--stretch", choices=STRETCH_MODES,
+    d = SolveOptions()
+    p.add_argument("--solver", choices=SOLVERS, default=d.solver, help="default: geometric (no torch needed)")
+    p.add_argument("--twist", choices=TWIST_POLICIES, default=d.twist,
+                   help=f"roll policy of the geometric/hybrid solver (default: {d.twist})")
+    p.add_argument("--stretch", choices=STRETCH_MODES, default=d.stretch,
                    help="auto: solve the translation of joints whose distance to the parent changes over the clip, "
-                        "keep the rig's bone lengths elsewhere; exact: also translate bones whose length differs "
-                        "from the tracks, so every joint lands on its track; off: rigid bones "
-                        "(default: auto, or rigid bones when the tracks are smoothed)")
-    p.add_argument("--smooth", default="auto",
+                        "keep the rig's bone lengths elsewhere (rigid bones when the tracks are smoothed); exact: "
+                        "also translate bones whose length differs from the tracks, so every joint lands on its "
+                        "track; off: rigid bones (default: auto; the learned solver takes none)")
+    p.add_argument("--smooth", default=d.smooth,
                    help="auto: smooth only measurably noisy tracks (clean mocap is untouched); off; or a number: "
                         "Gaussian kernel std in seconds of the zero-phase local quadratic filter (default auto)")
+    p.add_argument("--max-position-error", type=float, metavar="PCT",
+                   help="refuse the solve (nothing written) when a joint ends further than PCT percent of the "
+                        "skeleton height from its track (default: only warn)")
+    if not learned:
+        return
     p.add_argument("--checkpoint", help="learned/hybrid: checkpoint (.pt with model_state, state dict, or .safetensors)")
     p.add_argument("--config", help="learned/hybrid: upstream config YAML (default: inferred from the checkpoint)")
     p.add_argument("--t5", help="learned/hybrid: T5 encoder directory or model id for joint-name embeddings")
-    p.add_argument("--device", default="auto", help="learned/hybrid: auto (CUDA when available), cpu or cuda")
-    p.add_argument("--precision", choices=("fp32", "bf16", "fp16"), default="fp32",
-                   help="learned/hybrid: autocast precision on GPU (default fp32)")
+    p.add_argument("--device", default=d.device, help="learned/hybrid: auto (CUDA when available), cpu or cuda")
+    p.add_argument("--precision", choices=PRECISIONS, default=d.precision,
+                   help=f"learned/hybrid: autocast precision on GPU (default {d.precision})")
     p.add_argument("--window", type=int, help="learned/hybrid: frames per network pass for long clips")
 
 
@@ -141,6 +153,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     from .tracks_io import load_tracks
 
     out = _output_path(args.out, (".bvh", ".npz"))
+    options = solve_options(args)
     order = _order_option(args.order)
     report: list[str] = []
     tracks = load_tracks(args.tracks, skeleton_bvh=args.skeleton, report=report)
@@ -162,7 +175,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     update, close = _progress_bar(f"solve ({args.solver})")
     t0 = time.perf_counter()
     try:
-        sol = solve(tracks, solver=args.solver, progress=update, **_solver_options(args))
+        sol = solve(tracks, options, progress=update)
     finally:
         close()
     seconds = time.perf_counter() - t0
@@ -245,13 +258,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise Pose2RotError(f"--noise must be a number >= 0 (a fraction of the height, e.g. 0.005), got {args.noise}")
     if args.plot:
         _output_path(args.plot, (), "--plot")
+    options = solve_options(args)
     protocols = ("rest", "ref") if args.protocol == "both" else (args.protocol,)
     scores = []
     for path in args.clips:
         clip = read_bvh(path)
         for proto in protocols:
-            scores.append(evaluate_clip(clip, protocol=proto, solver=args.solver, use_ends=not args.no_ends,
-                                        noise=args.noise, seed=args.seed, **_solver_options(args)))
+            scores.append(evaluate_clip(clip, proto, options, noise=args.noise, seed=args.seed))
     if args.joints:
         for s in scores:
             print(f"\n{s.clip} — {s.protocol}")
@@ -322,15 +335,21 @@ def cmd_tracks(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------------------ parser
-class _Parser(argparse.ArgumentParser):
-    """argparse with one-line usage errors (the same form as every other pose2rot error)."""
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line, in the form of every other pose2rot error:
+    ``NAME: error: MESSAGE (see 'PROG --help')``, exit status 2. NAME: the ``name`` keyword, else the
+    first word of the program name (subcommands share their parent's)."""
+
+    def __init__(self, *args, name: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.name = name or self.prog.split()[0]
 
     def error(self, message: str):  # type: ignore[override]
-        self.exit(2, f"pose2rot: error: {message} (see '{self.prog} --help')\n")
+        self.exit(2, f"{self.name}: error: {message} (see '{self.prog} --help')\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = OneLineParser(
         prog="pose2rot", description="Turn 3D joint-position tracks into per-bone rotations on any skeleton.")
     parser.add_argument("--version", action="version", version=f"pose2rot {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
@@ -353,7 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    f"orders, joint by joint; {DEFAULT_ORDER} for .npz tracks)")
     p.add_argument("--up", choices=("y", "z"), help="up axis of the output (default: the tracks' own: y for BVH "
                                                     "and CSV, the up_axis of .npz tracks)")
-    _add_solver_arguments(p)
+    add_solver_arguments(p)
     p.set_defaults(func=cmd_solve)
 
     p = sub.add_parser("eval", help="round-trip accuracy on BVH clips (FK positions -> solve -> compare)")
@@ -367,7 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--noise", type=float, default=0.0,
                    help="add Gaussian jitter of this std (fraction of the skeleton height, e.g. 0.005) to the tracks")
     p.add_argument("--seed", type=int, default=0, help="random seed of --noise (default 0)")
-    _add_solver_arguments(p)
+    add_solver_arguments(p)
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("info", help="joints, frames, fps, height and unit guess, rotation orders of a BVH or "
@@ -413,6 +432,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(_join_negative_values(list(sys.argv[1:] if argv is None else argv)))
     try:
         return int(args.func(args) or 0)
+    except OptionError as e:
+        print(f"pose2rot: error: {e.worded(names('cli'))}", file=sys.stderr)
+        return 2
     except Pose2RotError as e:
         print(f"pose2rot: error: {e}", file=sys.stderr)
         return 2

@@ -38,13 +38,12 @@ def register(subparsers) -> None:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from .training.loop import run_training
+    from dataclasses import fields
 
-    result = run_training(
-        args.data, args.out, config=args.config, init=args.init, steps=args.steps, epochs=args.epochs,
-        device=args.device, resume=args.resume, holdout=args.holdout, holdout_split=args.holdout_split,
-        embedder=args.embedder, t5=args.t5, batch=args.batch, lr=args.lr, seed=args.seed,
-        save_every=args.save_every, eval_every=args.eval_every, threads=args.threads)
+    from .training.loop import TrainRequest, run_training
+
+    options = {f.name: getattr(args, f.name) for f in fields(TrainRequest) if f.name not in ("data", "out")}
+    result = run_training(args.data, args.out, **options)
     print(f"checkpoint: {result.checkpoint} (use: pose2rot solve TRACKS --solver hybrid --checkpoint "
           f"{result.checkpoint})")
     return 0

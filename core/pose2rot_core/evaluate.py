@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
 from .bvh import BvhClip
+from .options import SolveOptions
 from .rotations import geodesic_angle
 from .solution import Solution
 from .solvers import solve
@@ -151,22 +153,22 @@ def _ratio(a: float, b: float) -> float:
     return a / b if b > 0 else float("nan")
 
 
-def evaluate_clip(clip: BvhClip, protocol: str = "ref", solver: str = "geometric", use_ends: bool = True,
-                  noise: float = 0.0, seed: int = 0, **options) -> ClipScore:
-    """Round trip of ``clip`` under ``protocol`` ("rest" or "ref") with ``solver``; with ``noise``
-    > 0 the tracks get seeded Gaussian jitter of that fraction of the height (see add_noise)."""
+def evaluate_clip(clip: BvhClip, protocol: str = "ref", options: SolveOptions | None = None, noise: float = 0.0,
+                  seed: int = 0, **changes: Any) -> ClipScore:
+    """Round trip of ``clip`` under ``protocol`` ("rest" or "ref"), solved as ``options`` (with
+    ``changes`` on top) say; with ``noise`` > 0 the tracks get seeded Gaussian jitter of that fraction
+    of the height (see add_noise)."""
     if protocol not in PROTOCOLS:
         from .errors import Pose2RotError
 
         raise Pose2RotError(f"unknown protocol '{protocol}' (choose 'rest' or 'ref')")
+    options = SolveOptions.of(options, **changes)
     tracks = tracks_from_bvh(clip, reference_frame=0 if protocol == "ref" else None)
-    if not use_ends:
-        tracks = replace(tracks, end_positions=None, end_parents=None, end_rest_offsets=None, end_names=())
     clean = tracks.positions
     if noise > 0:
         tracks = add_noise(tracks, noise, seed)
     t0 = time.perf_counter()
-    sol = solve(tracks, solver=solver, **options)
+    sol = solve(tracks, options)
     score = score_solution(clip, sol, protocol, time.perf_counter() - t0, clean_positions=clean)
     score.noise = noise
     score.tracks_error = float(np.linalg.norm(tracks.positions - clean, axis=-1).mean() / clip.skeleton.height * 100)

@@ -26,25 +26,22 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from .axes import Y_UP_TO_Z_UP, up_axis_change
 from .errors import Pose2RotError
 from .rotations import matrix_to_rot6d
 from .skeleton import MAX_HOP
 from .tracks import Tracks
 
-#: model = Z_UP_TO_MODEL @ file, for Z-up (Blender) data: (x, y, z) -> (x, z, -y).
-Z_UP_TO_MODEL = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
+#: model = Z_UP_TO_MODEL @ file, for Z-up (Blender) data: (x, y, z) -> (x, z, -y) (the Y-up -> Z-up turn undone)
+Z_UP_TO_MODEL = Y_UP_TO_Z_UP.T.copy()
 IDENTITY_6D = np.array([1.0, 0.0, 0.0, 0.0, 1.0, 0.0])
 #: padding values of the graph tensors (as upstream's collate)
 PAD_HOP, PAD_EDGE = MAX_HOP, 4
 
 
 def model_axes(up_axis: str) -> np.ndarray:
-    """[3,3] matrix A with ``p_model = A p_file`` for tracks with this up axis."""
-    if up_axis == "y":
-        return np.eye(3)
-    if up_axis == "z":
-        return Z_UP_TO_MODEL.copy()
-    raise Pose2RotError(f"up axis must be 'y' or 'z', got '{up_axis}'")
+    """[3,3] matrix A with ``p_model = A p_file`` for tracks with this up axis (the model is Y-up)."""
+    return up_axis_change(up_axis, "y").copy()
 
 
 def clip_scale(centred: np.ndarray) -> float:
@@ -75,21 +72,16 @@ class ClipInputs:
 def fill_missing_positions(tracks: Tracks) -> tuple[np.ndarray, np.ndarray]:
     """(positions [T,J,3] without NaN, [J] bool joints with no data at all).
 
-    Gaps are linearly interpolated over time (held at the ends); a joint with no data follows
-    its parent rigidly at its rest offset. The root needs at least one frame."""
-    P = tracks.positions.copy()
-    T, J = P.shape[:2]
-    bad = np.isnan(P).any(-1)
-    empty = bad.all(0)
-    if empty[0]:
-        raise Pose2RotError(f"root joint '{tracks.skeleton.names[0]}' has no data in any frame")
-    t = np.arange(T)
-    for j in np.where(bad.any(0) & ~empty)[0]:
-        ok = ~bad[:, j]
-        for c in range(3):
-            P[:, j, c] = np.interp(t, t[ok], P[ok, j, c])
+    Gaps are filled as everywhere else (tracks_io.fill_gaps); a joint with no data follows its
+    parent rigidly at its rest offset. The root needs at least one frame (tracks_io.check_root)."""
+    from .tracks_io import check_root, fill_gaps
+
+    check_root(tracks)
+    P, _, missing = fill_gaps(tracks.positions)
+    empty = np.zeros(tracks.skeleton.num_joints, bool)
+    empty[missing] = True
     offsets = tracks.skeleton.offsets
-    for j in np.where(empty)[0]:  # parents come first, so the parent is already filled
+    for j in missing:  # parents come first, so the parent is already filled
         P[:, j] = P[:, tracks.skeleton.parents[j]] + offsets[j]
     return P, empty
 

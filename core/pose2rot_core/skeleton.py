@@ -85,11 +85,7 @@ class Skeleton:
         if par[0] < 0 and all(0 <= par[j] < j for j in range(1, J)):
             order = list(range(J))  # already root-first with parents before children: keep it
         else:
-            order, stack = [], [roots[0]]
-            while stack:
-                j = stack.pop()
-                order.append(j)
-                stack.extend(reversed(children[j]))
+            order = depth_first(children, roots[0])
         if len(order) != J:
             seen = set(order)
             stuck = [names[j] for j in range(J) if j not in seen]
@@ -150,6 +146,10 @@ class Skeleton:
         h = float(ext.max())
         return h if h > 0 else 1.0
 
+    def depth_first_order(self) -> list[int]:
+        """Joints in depth-first pre-order from the root, children in index order (BVH's order)."""
+        return depth_first(self.children, 0)
+
     def depth(self) -> np.ndarray:
         d = np.zeros(self.num_joints, np.int64)
         for j in range(1, self.num_joints):
@@ -187,6 +187,17 @@ class Skeleton:
         e[p[1:], idx] = 2
         e[np.arange(J), np.arange(J)] = 0
         return e
+
+
+def depth_first(children: Sequence[Sequence[int]], root: int) -> list[int]:
+    """Depth-first pre-order of the tree ``children`` (child lists per node) below ``root``,
+    children in list order; nodes not reachable from ``root`` are left out."""
+    order, stack = [], [root]
+    while stack:
+        j = stack.pop()
+        order.append(j)
+        stack.extend(reversed(children[j]))
+    return order
 
 
 def _check_names(names: Sequence[str]) -> None:

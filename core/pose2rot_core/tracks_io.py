@@ -1,4 +1,8 @@
-"""Reading and writing joint-position tracks (.npz, .csv, .bvh) and filling gaps in them.
+"""Reading and writing joint-position tracks (.npz, .csv, .bvh), checking and filling gaps in them.
+
+Readers by file suffix: :data:`READERS` (``.npz``: tracks_npz, ``.csv``: tracks_csv, ``.bvh``: the
+clip's FK positions). A new format is a reader ``(path, skeleton BVH clip or None, report) -> Tracks``
+in that table.
 
 The ``.npz`` tracks file (loaded with ``allow_pickle=False``):
 - ``positions`` float [T,J,3], NaN = missing; ``joint_names`` str [J]; ``parents`` int [J]
@@ -9,31 +13,37 @@ The ``.npz`` tracks file (loaded with ``allow_pickle=False``):
   ``end_rest_offsets`` [K,3], ``end_names`` str [K], ``confidence`` [T,J] in 0..1;
 - other arrays are ignored (with a note); object arrays are refused, never unpickled.
 
-CSV: one row per frame, columns ``<joint>.x``, ``<joint>.y``, ``<joint>.z`` (and optional
-``<joint>.conf``), an optional leading ``frame`` or ``time`` column; empty cells or "nan" are
-missing; commas, or semicolons / tabs when the header has no comma; UTF-8 or Windows-1252.
-The rig (rest pose, parents, fps) comes from a BVH file.
+CSV (tracks_csv): one row per frame, columns ``<joint>.x``, ``<joint>.y``, ``<joint>.z`` (and optional
+``<joint>.conf``); the rig (rest pose, parents, fps) comes from a BVH file.
 """
 from __future__ import annotations
 
-import csv
-import difflib
-import io
-import zipfile
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 from .bvh import BvhClip, read_bvh
 from .errors import Pose2RotError
-from .rotations import matrix_to_quat, quat_to_matrix
-from .skeleton import Skeleton
+from .rotations import matrix_to_quat
 from .tracks import Tracks
+from .tracks_csv import load_csv
+from .tracks_npz import load_npz
 
-_REQUIRED = ("positions", "joint_names", "parents", "rest_positions")
-_KNOWN = _REQUIRED + ("fps", "up_axis", "reference_frame", "reference_quaternions", "end_positions", "end_parents",
-                      "end_rest_offsets", "end_names", "confidence")
+
+def _needs_rig(path: Path, clip: BvhClip | None, report: list[str] | None) -> Tracks:
+    if clip is None:
+        raise Pose2RotError(f"{path.name}: a CSV file holds only positions; give the rig as a BVH file "
+                            "(its rest pose, parents and fps) along with it (--skeleton RIG.bvh)")
+    return load_csv(path, clip, report)
+
+
+#: suffix -> (reader(path, rig clip or None, report), whether it takes a rig)
+READERS: dict[str, tuple[Callable[[Path, BvhClip | None, list[str] | None], Tracks], bool]] = {
+    ".npz": (lambda path, _clip, report: load_npz(path, report), False),
+    ".csv": (_needs_rig, True),
+    ".bvh": (lambda path, _clip, _report: tracks_from_bvh(read_bvh(path)), False),
+}
 
 
 # =============================================================================== public API
@@ -43,25 +53,26 @@ def load_tracks(path: str | Path, skeleton_bvh: str | Path | None = None,
 
     report: optional list that receives notes (e.g. rig joints with no CSV columns).
     """
+    path = tracks_path(path)
+    suffix = path.suffix.lower()
+    reader, takes_rig = READERS[suffix]
+    if skeleton_bvh is not None and not takes_rig:
+        raise Pose2RotError(f"{path.name}: a {suffix} tracks file carries its own skeleton; "
+                            "leave out the skeleton BVH (it is only used with CSV tracks)")
+    return reader(path, None if skeleton_bvh is None else read_bvh(skeleton_bvh), report)
+
+
+def tracks_path(path: str | Path) -> Path:
+    """``path`` as a Path, once it is known to be an existing file of a known tracks format."""
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix not in (".npz", ".csv", ".bvh"):
-        raise Pose2RotError(f"{path.name}: unknown tracks format '{suffix}'; use .npz, .csv or .bvh")
+    if suffix not in READERS:
+        raise Pose2RotError(f"{path.name}: unknown tracks format '{suffix}'; use {', '.join(READERS)}")
     if path.is_dir():
         raise Pose2RotError(f"tracks path '{path}' is a directory; give the {suffix} file itself")
     if not path.is_file():
         raise Pose2RotError(f"tracks file '{path}' does not exist; check the path")
-    if suffix == ".csv":
-        if skeleton_bvh is None:
-            raise Pose2RotError(f"{path.name}: a CSV file holds only positions; give the rig as a BVH file "
-                                "(its rest pose, parents and fps) along with it (--skeleton RIG.bvh)")
-        return _load_csv(path, read_bvh(skeleton_bvh), report)
-    if skeleton_bvh is not None:
-        raise Pose2RotError(f"{path.name}: a {suffix} tracks file carries its own skeleton; "
-                            "leave out the skeleton BVH (it is only used with CSV tracks)")
-    if suffix == ".bvh":
-        return tracks_from_bvh(read_bvh(path))
-    return _load_npz(path, report)
+    return path
 
 
 def tracks_from_bvh(clip: BvhClip, reference_frame: int | None = None) -> Tracks:
@@ -198,285 +209,3 @@ def _interpolate(k: np.ndarray, values: np.ndarray, t: np.ndarray) -> np.ndarray
     out = ((2 * s3 - 3 * s2 + 1) * values[i] + (s3 - 2 * s2 + s) * h * slope[i]
            + (-2 * s3 + 3 * s2) * values[i + 1] + (s3 - s2) * h * slope[i + 1])
     return out
-
-
-# =============================================================================== npz
-def _load_npz(path: Path, report: list[str] | None = None) -> Tracks:
-    name = path.name
-    try:
-        with open(path, "rb") as f:
-            magic = f.read(6)
-    except OSError as e:
-        raise Pose2RotError(f"cannot read tracks file '{path}': {e.strerror or e}") from None
-    if magic.startswith(b"\x80"):
-        raise Pose2RotError(f"{name}: holds a pickled Python object; pose2rot never loads pickles "
-                            "(np.load with allow_pickle=False): save plain arrays with np.savez")
-    if magic == b"\x93NUMPY":
-        raise Pose2RotError(f"{name}: holds a single array (np.save), not named arrays; write the tracks with "
-                            "np.savez(path, positions=..., joint_names=..., parents=..., rest_positions=...)")
-    if not magic.startswith(b"PK"):
-        raise Pose2RotError(f"{name}: not an .npz file (expected a zip archive written by np.savez)"
-                            + (": the file is empty" if not magic else ""))
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
-        raise Pose2RotError(f"{name}: not a readable .npz file ({e}); the file may be truncated") from None
-    data: dict[str, np.ndarray] = {}
-    with archive:
-        ignored = [k for k in archive.files if k not in _KNOWN]
-        for key in archive.files:
-            if key in ignored:
-                continue
-            try:
-                data[key] = archive[key]
-            except ValueError as e:
-                if "allow_pickle" in str(e):
-                    raise Pose2RotError(f"{name}: {key} is stored as Python objects (a pickle), which pose2rot "
-                                        "never loads (allow_pickle=False); save it as a plain numeric or string "
-                                        "array, e.g. np.asarray(names, dtype=str)") from None
-                raise Pose2RotError(f"{name}: array {key} is damaged and cannot be read ({e})") from None
-            except (OSError, EOFError, zipfile.BadZipFile) as e:
-                raise Pose2RotError(f"{name}: array {key} is damaged and cannot be read ({e})") from None
-    if ignored and report is not None:
-        report.append(f"{name}: ignored unknown arrays: {', '.join(ignored)}")
-    absent = [k for k in _REQUIRED if k not in data]
-    if absent:
-        raise Pose2RotError(f"{name}: missing key{'s' if len(absent) > 1 else ''} {', '.join(absent)} "
-                            f"(the file has: {', '.join(sorted(data)) or 'nothing'})")
-
-    positions = _numeric(data, "positions", name)
-    joint_names = data["joint_names"]
-    if joint_names.dtype.kind not in "US" or joint_names.ndim != 1:
-        raise Pose2RotError(f"{name}: joint_names must be a 1-D string array, got {_shape(joint_names)} of "
-                            f"{joint_names.dtype}")
-    names = [_text(n) for n in joint_names]
-    J = len(names)
-    if J == 0:
-        raise Pose2RotError(f"{name}: joint_names is empty: the tracks need at least one joint")
-    if positions.ndim != 3 or positions.shape[1:] != (J, 3):
-        raise Pose2RotError(f"{name}: positions is {_shape(positions)} but joint_names has {J} names "
-                            f"(expected [T,{J},3])")
-    T = positions.shape[0]
-    parents = data["parents"]
-    if parents.dtype.kind not in "iu" or parents.shape != (J,):
-        raise Pose2RotError(f"{name}: parents must be {J} integers (one per joint name, -1 for the root), "
-                            f"got {_shape(parents)} of {parents.dtype}")
-    rest = _numeric(data, "rest_positions", name)
-    if rest.shape != (J, 3):
-        raise Pose2RotError(f"{name}: rest_positions is {_shape(rest)} but joint_names has {J} names "
-                            f"(expected [{J},3])")
-    try:
-        skeleton = Skeleton.from_any_order(names, parents.astype(np.int64), rest)
-    except Pose2RotError as e:
-        raise Pose2RotError(f"{name}: {e}") from None
-    order = skeleton.caller_order
-    inv = np.empty_like(order)
-    inv[order] = np.arange(J)
-
-    fps = 30.0
-    if "fps" in data:
-        fps_arr = _numeric(data, "fps", name)
-        if fps_arr.size != 1:
-            raise Pose2RotError(f"{name}: fps must be a single number, got {_shape(fps_arr)}")
-        fps = float(fps_arr.reshape(()))
-    up_axis = "y"
-    if "up_axis" in data:
-        up = data["up_axis"]
-        if up.dtype.kind not in "US" or up.size != 1:
-            raise Pose2RotError(f"{name}: up_axis must be the string 'y' or 'z'")
-        up_axis = _text(up.reshape(()))
-
-    ref_frame = None
-    if "reference_frame" in data:
-        rf = data["reference_frame"]
-        if rf.dtype.kind not in "iu" or rf.size != 1:
-            raise Pose2RotError(f"{name}: reference_frame must be one integer frame index, got {_shape(rf)} "
-                                f"of {rf.dtype}")
-        ref_frame = int(rf.reshape(()))
-    ref_rot = None
-    if "reference_quaternions" in data:
-        q = _numeric(data, "reference_quaternions", name)
-        if q.shape != (J, 4):
-            raise Pose2RotError(f"{name}: reference_quaternions is {_shape(q)} but joint_names has {J} names "
-                                f"(expected [{J},4], w,x,y,z)")
-        if not np.isfinite(q).all() or (np.linalg.norm(q, axis=-1) < 1e-8).any():
-            raise Pose2RotError(f"{name}: reference_quaternions has NaN or zero-length quaternions")
-        ref_rot = quat_to_matrix(q[order])
-
-    end_kw: dict = {}
-    end_keys = [k for k in ("end_positions", "end_parents", "end_rest_offsets") if k in data]
-    if end_keys and len(end_keys) < 3:
-        absent = [k for k in ("end_positions", "end_parents", "end_rest_offsets") if k not in data]
-        raise Pose2RotError(f"{name}: {', '.join(end_keys)} given without {', '.join(absent)}; "
-                            "End Sites need all three")
-    if end_keys:
-        epar = data["end_parents"]
-        if epar.dtype.kind not in "iu" or epar.ndim != 1:
-            raise Pose2RotError(f"{name}: end_parents must be a 1-D integer array, got {_shape(epar)} of "
-                                f"{epar.dtype}")
-        K = epar.shape[0]
-        ep = _numeric(data, "end_positions", name)
-        if ep.shape != (T, K, 3):
-            raise Pose2RotError(f"{name}: end_positions is {_shape(ep)} but positions has {T} frames and "
-                                f"end_parents {K} entries (expected [{T},{K},3])")
-        eoff = _numeric(data, "end_rest_offsets", name)
-        if eoff.shape != (K, 3):
-            raise Pose2RotError(f"{name}: end_rest_offsets is {_shape(eoff)}, expected [{K},3]")
-        if K and (epar.min() < 0 or epar.max() >= J):
-            raise Pose2RotError(f"{name}: end_parents must be joint indices in 0..{J - 1}")
-        end_kw = dict(end_positions=ep, end_parents=inv[epar.astype(np.int64)], end_rest_offsets=eoff)
-        if "end_names" in data:
-            en = data["end_names"]
-            if en.dtype.kind not in "US" or en.shape != (K,):
-                raise Pose2RotError(f"{name}: end_names is {_shape(en)}, expected {K} strings")
-            end_kw["end_names"] = tuple(_text(x) for x in en)
-
-    conf = None
-    if "confidence" in data:
-        conf = _numeric(data, "confidence", name)
-        if conf.shape != (T, J):
-            raise Pose2RotError(f"{name}: confidence is {_shape(conf)}, expected [{T},{J}] (frames, joints)")
-        conf = conf[:, order]
-
-    try:
-        return Tracks(skeleton=skeleton, positions=positions[:, order], fps=fps, up_axis=up_axis,
-                      reference_frame=ref_frame, reference_rotations=ref_rot, confidence=conf, **end_kw)
-    except Pose2RotError as e:
-        raise Pose2RotError(f"{name}: {e}") from None
-
-
-def _numeric(data: dict, key: str, name: str) -> np.ndarray:
-    a = data[key]
-    if a.dtype.kind not in "fiu":
-        raise Pose2RotError(f"{name}: {key} must be numeric, got {a.dtype}")
-    return a.astype(np.float64)
-
-
-def _text(x) -> str:
-    """A string array element as str (bytes are decoded as UTF-8, else Latin-1)."""
-    x = x.item() if isinstance(x, np.ndarray) else x
-    if isinstance(x, bytes):
-        try:
-            return x.decode("utf-8")
-        except UnicodeDecodeError:
-            return x.decode("latin-1")
-    return str(x)
-
-
-def _shape(a: np.ndarray) -> str:
-    return "[" + ",".join(str(s) for s in a.shape) + "]"
-
-
-# =============================================================================== csv
-def _load_csv(path: Path, clip: BvhClip, report: list[str] | None) -> Tracks:
-    name = path.name
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise Pose2RotError(f"cannot read CSV file '{path}': {e.strerror or e}") from None
-    if b"\0" in raw[:4096]:
-        raise Pose2RotError(f"{name}: not a CSV file: it holds binary data, not text")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252", errors="replace")  # spreadsheet exports on Windows
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    delimiter = ","  # a header without commas but with ';' or tabs sets the separator
-    if "," not in first and (";" in first or "\t" in first):
-        delimiter = ";" if first.count(";") >= first.count("\t") else "\t"
-    rows = [r for r in csv.reader(io.StringIO(text), delimiter=delimiter)]
-    line_of = [i + 1 for i, r in enumerate(rows) if any(c.strip() for c in r)]
-    rows = [r for r in rows if any(c.strip() for c in r)]
-    if not rows:
-        raise Pose2RotError(f"{name}: empty CSV file")
-    header = [c.strip() for c in rows[0]]
-    body = rows[1:]
-    if not body:
-        raise Pose2RotError(f"{name}: the CSV has a header but no frames")
-    for r, line in zip(body, line_of[1:]):
-        if len(r) != len(header):
-            raise Pose2RotError(f"{name}: line {line}: {len(r)} cells but the header has {len(header)} columns")
-
-    skip = 1 if header[0].lower() in ("frame", "time") else 0
-    sk = clip.skeleton
-    end_names = list(clip.end_names)
-    known = {n: ("joint", j) for j, n in enumerate(sk.names)}
-    known.update({n: ("end", k) for k, n in enumerate(end_names) if n not in known})
-    columns: dict[str, dict[str, int]] = {}
-    unknown: list[str] = []
-    for c, col in enumerate(header[skip:], start=skip):
-        base, dot, comp = col.rpartition(".")
-        if not dot or comp.lower() not in ("x", "y", "z", "conf"):
-            raise Pose2RotError(f"{name}: column '{col}' is not '<joint>.x', '<joint>.y', '<joint>.z' or "
-                                "'<joint>.conf'")
-        if base not in known:
-            if base not in unknown:
-                unknown.append(base)
-            continue
-        comps = columns.setdefault(base, {})
-        if comp.lower() in comps:
-            raise Pose2RotError(f"{name}: column '{col}' appears twice")
-        comps[comp.lower()] = c
-    if unknown:
-        hints = [f"'{u}' -> '{m[0]}'" for u in unknown
-                 for m in [difflib.get_close_matches(u, list(known), n=1, cutoff=0.6)] if m]
-        raise Pose2RotError(f"{name}: unknown joint names in CSV (not in the skeleton {Path(clip.name).name}): "
-                            + ", ".join(f"'{u}'" for u in unknown[:10])
-                            + (f" and {len(unknown) - 10} more" if len(unknown) > 10 else "")
-                            + "; joint names must match exactly"
-                            + (f" (close matches: {', '.join(hints[:5])})" if hints else ""))
-    for base, comps in columns.items():
-        absent = [a for a in "xyz" if a not in comps]
-        if absent:
-            raise Pose2RotError(f"{name}: joint '{base}' has no column {', '.join(f'{base}.{a}' for a in absent)}")
-
-    root = sk.names[0]
-    if root not in columns:
-        raise Pose2RotError(f"{name}: no columns for the root joint '{root}' of {Path(clip.name).name} "
-                            f"({root}.x, {root}.y, {root}.z): the root position places the whole clip")
-    # empty cells are missing; the frame/time column is not used
-    cells = np.asarray([["nan" if i < skip or not c.strip() else c.strip() for i, c in enumerate(r)] for r in body],
-                       dtype=str)
-    try:
-        values = cells.astype(np.float64)
-    except ValueError:
-        r, c = _first_bad_cell(cells)
-        raise Pose2RotError(f"{name}: line {line_of[1 + r]}: column '{header[c]}' holds '{cells[r, c][:40]}', "
-                            "which is not a number (leave the cell empty for a missing value)") from None
-    T, J = values.shape[0], sk.num_joints
-    positions = np.full((T, J, 3), np.nan)
-    confidence = None
-    end_positions = np.full((T, len(end_names), 3), np.nan)
-    has_conf = any("conf" in comps for comps in columns.values())
-    if has_conf:
-        confidence = np.ones((T, J))
-    for base, comps in columns.items():
-        kind, idx = known[base]
-        xyz = values[:, [comps["x"], comps["y"], comps["z"]]]
-        if kind == "joint":
-            positions[:, idx] = xyz
-            if "conf" in comps:
-                confidence[:, idx] = values[:, comps["conf"]]
-        else:
-            end_positions[:, idx] = xyz
-    absent_joints = [n for n in sk.names if n not in columns]
-    if absent_joints and report is not None:
-        report.append(f"{name}: no columns for {len(absent_joints)} rig joint"
-                      f"{'s' if len(absent_joints) != 1 else ''} (treated as missing): " + ", ".join(absent_joints))
-    end_cols = [k for k, n in enumerate(end_names) if n in columns]
-    end_kw: dict = {}
-    if end_cols:
-        end_kw = dict(end_positions=end_positions[:, end_cols], end_parents=clip.end_parents[end_cols],
-                      end_rest_offsets=clip.end_offsets[end_cols], end_names=tuple(end_names[k] for k in end_cols))
-    return Tracks(skeleton=sk, positions=positions, fps=clip.fps, up_axis="y", confidence=confidence,
-                  rotation_orders=tuple(clip.orders), **end_kw)
-
-
-def _first_bad_cell(cells: np.ndarray) -> tuple[int, int]:
-    for r in range(cells.shape[0]):
-        for c in range(cells.shape[1]):
-            try:
-                float(cells[r, c])
-            except ValueError:
-                return r, c
-    return 0, 0

@@ -12,14 +12,26 @@ from collections.abc import Iterable
 
 INTERFACES = ("cli", "blender")
 
-#: option keyword -> (command-line flag, Blender panel label); None where the interface has no such option
-OPTION_NAMES: dict[str, tuple[str, str | None]] = {
+#: option keyword (a SolveOptions field, or a command-line option of the tracks) -> (command-line flag,
+#: Blender label: the panel's, or the add-on preferences' for the learned model); None where the
+#: interface has no such option
+OPTION_NAMES: dict[str, tuple[str | None, str | None]] = {
     "stretch": ("--stretch", "Bone lengths"),
     "smooth": ("--smooth", "Smoothing"),
     "twist": ("--twist", None),
     "solver": ("--solver", "Solver"),
     "scale": ("--scale", None),
     "fps": ("--fps", None),
+    "use_ends": ("--no-ends", None),
+    "use_reference": (None, "Reference"),
+    "max_position_error": ("--max-position-error", "Max position error (%)"),
+    "checkpoint": ("--checkpoint", "Checkpoint"),
+    "config": ("--config", "Config"),
+    "t5": ("--t5", "T5 encoder"),
+    "device": ("--device", "Device"),
+    "precision": ("--precision", None),
+    "window": ("--window", None),
+    "cache_dir": (None, "Embedding cache"),
 }
 
 #: (option, value) -> (command-line value, Blender panel value)
@@ -49,6 +61,13 @@ def label(option: str, interface: str) -> str:
     if name is None:
         raise KeyError(f"option '{option}' has no {interface} counterpart")
     return name
+
+
+def names(interface: str) -> dict[str, str]:
+    """option -> its name in ``interface``, for every option that interface has."""
+    _check(interface)
+    i = INTERFACES.index(interface)
+    return {option: pair[i] for option, pair in OPTION_NAMES.items() if pair[i] is not None}
 
 
 def value_label(option: str, value: str, interface: str) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import bpy
+import numpy as np
 import pytest
 
 from blender_helpers import EXT_NAME, fails_cleanly as _fails, import_clip, rest_copy, track_empties
@@ -64,9 +65,11 @@ def test_non_uniform_scale(scene_ready):
 def test_learned_without_checkpoint(scene_ready):
     prefs = bpy.context.preferences.addons[EXT_NAME].preferences
     prefs.checkpoint = ""
-    _fails("no checkpoint", tracks_collection="tracks", solver='LEARNED')
+    _fails(r"'Checkpoint' in Preferences > Add-ons > pose2rot is not set: the learned solver needs one",
+           tracks_collection="tracks", solver='LEARNED')
     prefs.checkpoint = "/nonexistent/model.pt"
-    _fails("checkpoint not found", tracks_collection="tracks", solver='HYBRID')
+    _fails("'Checkpoint' in Preferences > Add-ons > pose2rot '/nonexistent/model.pt' does not exist",
+           tracks_collection="tracks", solver='HYBRID')
     prefs.checkpoint = ""
 
 
@@ -79,3 +82,15 @@ def test_empties_in_other_units(scene_ready):
         empty.parent = units
     _fails(r"measure 100× the bones of 'Rig' \(42 of 42 bones, centimetres against metres\?\): scale the empties "
            r"by 0\.01", tracks_collection="tracks")
+
+
+def test_result_too_far_from_the_empties_is_refused(scene_ready):
+    """An empty pulled off its bone with rigid bones: past the panel's limit nothing is written."""
+    heads = np.array([bpy.data.objects[n].location[:] for n in ("hip", "head")])
+    bpy.data.objects["head"].delta_location = (0.0, 0.0, 0.2 * float(np.ptp(heads[:, 2]) or 1.0))
+    bpy.context.view_layer.update()
+    bpy.context.scene.pose2rot.max_position_error = 1.0
+    _fails(r"the solution is .* % of the skeleton height from the tracks at joint .*\(allowed: 1 %\); "
+           "nothing was written", tracks_collection="tracks", bone_lengths='OFF')
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks", bone_lengths='OFF',
+                                            max_position_error=50.0) == {'FINISHED'}

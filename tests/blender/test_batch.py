@@ -145,4 +145,21 @@ def test_the_preferences_show_the_installed_batch_command():
 @pytest.mark.parametrize("smooth", ["fast"])
 def test_bad_smooth_value_is_a_failed_run(tmp_path, smooth):
     proc = _run(zyx_clip(tmp_path / "c.bvh"), "--out", tmp_path / "out", "--smooth", smooth)
-    assert proc.returncode == 1 and "--smooth must be auto, off or seconds, got 'fast'" in proc.stderr
+    assert proc.returncode == 1 and "--smooth must be 'auto', 'off' or a width in seconds (e.g. 0.03), got 'fast'" \
+        in proc.stderr
+
+
+def test_solve_options_of_the_command_line(tmp_path):
+    """The batch takes the command line's solve options: a limit no clean clip can meet fails the clip
+    (nothing written for it); a bad value is one line naming the flag."""
+    clip = zyx_clip(tmp_path / "c.bvh")
+    proc = _run(clip, "--out", tmp_path / "out", "--twist", "swing", "--max-position-error", "1e-12")
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "(allowed: 1e-12 %); nothing was written" in proc.stderr
+    assert not (tmp_path / "out" / "c.blend").exists()
+    proc = _run(clip, "--out", tmp_path / "out", "--max-position-error", "5")
+    assert proc.returncode == 0 and _summary_row(proc.stdout, "c.bvh")[-1] == "ok"
+    proc = _run(clip, "--out", tmp_path / "out", "--max-position-error", "0")
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1] == ("pose2rot batch: error: --max-position-error must be a "
+                                                    "percentage of the height above 0, got 0.0")

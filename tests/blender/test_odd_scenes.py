@@ -6,12 +6,14 @@ import importlib
 import bpy
 import numpy as np
 import pytest
+from pose2rot_core.options import SolveOptions
 
 from blender_helpers import (EXT_NAME, fails_cleanly, import_clip, rest_copy, scene_frames, track_empties,
                              world_heads)
 
 empties = importlib.import_module(EXT_NAME + ".empties")
 pipeline = importlib.import_module(EXT_NAME + ".pipeline")
+previous = importlib.import_module(EXT_NAME + ".previous")
 
 
 @pytest.fixture
@@ -78,7 +80,7 @@ def test_panel_armature_wins_over_the_active_object(scene_ready):
     bpy.context.scene.pose2rot.armature = rig
     bpy.context.scene.pose2rot.tracks = col
     assert bpy.ops.pose2rot.solve_rotations() == {'FINISHED'}
-    assert rig.animation_data.action.get(pipeline.MADE_BY_KEY)
+    assert rig.animation_data.action.get(previous.MADE_BY_KEY)
     assert _follows(src, rig) < 0.01
 
 
@@ -202,9 +204,10 @@ def test_mirrored_armature_fails(scene_ready):
 def test_range_past_the_keys_is_noted(scene_ready):
     _, col, rig = scene_ready
     scene = bpy.context.scene
-    settings = pipeline.SolveSettings(frame_start=scene.frame_start, frame_end=scene.frame_end + 10)
-    plan = pipeline.compute_plan(scene, rig, col, settings, None)
+    options = SolveOptions(use_reference=False)
+    span = pipeline.SceneRange(frame_start=scene.frame_start, frame_end=scene.frame_end + 10)
+    plan = pipeline.compute_plan(scene, rig, col, span, options)
     assert any("reach past the tracks' keys" in line for line in plan.report), plan.report
-    inside = pipeline.compute_plan(scene, rig, col, pipeline.SolveSettings(
-        frame_start=scene.frame_start, frame_end=scene.frame_end), None)
+    inside = pipeline.compute_plan(scene, rig, col, pipeline.SceneRange(
+        frame_start=scene.frame_start, frame_end=scene.frame_end), options)
     assert not any("reach past" in line for line in inside.report)

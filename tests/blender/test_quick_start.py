@@ -14,7 +14,7 @@ import numpy as np
 
 from blender_helpers import EXT_NAME, ROOT, pose_points, scene_frames
 
-panel = importlib.import_module(EXT_NAME + ".panel")
+props = importlib.import_module(EXT_NAME + ".props")
 
 
 def test_demo_file_solves_from_the_panel(tmp_path):
@@ -30,11 +30,10 @@ def test_demo_file_solves_from_the_panel(tmp_path):
     rig, tracks = scene.pose2rot.armature, scene.pose2rot.tracks
     assert rig is not None and rig.name == "Rig" and tracks is not None and tracks.name == "tracks"
     assert rig.animation_data is None or rig.animation_data.action is None          # at rest until solved
-    args = panel.solve_arguments(bpy.context)
-    assert args["armature"] == "Rig" and args["tracks_collection"] == "tracks"
-    assert (args["frame_start"], args["frame_end"]) == (1, 268)
-    assert bpy.ops.pose2rot.solve_rotations(**args) == {'FINISHED'}
+    assert props.frame_range(scene.pose2rot, scene) == (1, 268)
+    assert bpy.ops.pose2rot.solve_rotations() == {'FINISHED'}           # as the panel's button: no arguments
     assert rig.animation_data.action.name == "Rig_pose2rot"
+    assert tuple(rig.animation_data.action.frame_range) == (1.0, 268.0)
     frames = scene_frames()[::20]
     clip = next(o for o in bpy.data.objects if o.type == 'ARMATURE' and o is not rig)
     offset = np.array(clip.matrix_world.translation)

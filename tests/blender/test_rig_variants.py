@@ -115,7 +115,7 @@ def test_bone_flags_match_core_forward_kinematics():
     translating[d] = True
     sol = Solution(skeleton=skel, rotations=R, root_translation=rng.normal(size=(T, 3)),
                    local_offsets=offsets, translating=translating)
-    convert = importlib.import_module(EXT_NAME + ".convert")
+    from pose2rot_core import blender_space as convert
     idx, locs = convert.location_channels(sol, rig.rest, 1e-9)
     plan = pipeline.Plan(armature=obj.name, bone_names=skel.names, frames=np.arange(1, T + 1),
                          quaternions=convert.basis_quaternions(sol, rig.rest), location_bones=idx, locations=locs)

@@ -1,10 +1,11 @@
-"""Registration of the UI pieces, and the CURRENT_POSE reference."""
+"""Registration of the UI pieces, the operator reading the panel's settings, and the CURRENT_POSE reference."""
 from __future__ import annotations
 
 import importlib
 
 import bpy
 import numpy as np
+import pytest
 
 from blender_helpers import EXT_NAME, angle_deg, basis_rotations, import_clip, rest_copy, track_empties
 
@@ -46,3 +47,16 @@ def test_current_pose_reference_is_kept_at_its_frame():
                                             reference_frame=k) == {'FINISHED'}
     frames = np.array([k])
     assert angle_deg(basis_rotations(rig, frames), basis_rotations(src, frames)).max() < 0.2
+
+
+def test_operator_takes_the_panel_settings_it_is_not_given():
+    src = import_clip(frames=12)
+    track_empties(src)
+    rig = rest_copy(src)
+    settings = bpy.context.scene.pose2rot
+    settings.use_scene_range, settings.frame_start, settings.frame_end = False, 3, 7
+    settings.solver = 'LEARNED'                          # no checkpoint in the preferences: refused
+    with pytest.raises(RuntimeError, match="'Checkpoint' in Preferences > Add-ons > pose2rot is not set"):
+        bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks")
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks", solver='GEOMETRIC') == {'FINISHED'}
+    assert tuple(rig.animation_data.action.frame_range) == (3.0, 7.0)

@@ -1,19 +1,22 @@
-"""One interface for all solvers: ``solve(tracks, solver=...) -> Solution``."""
+"""One interface for all solvers: ``solve(tracks, options) -> Solution``."""
 from __future__ import annotations
 
-from typing import Callable
+from dataclasses import replace
+from typing import Any, Callable
 
 import numpy as np
 
-from ..errors import Pose2RotError
+from ..options import SOLVERS, SolveOptions
 from ..rotations import geodesic_angle
 from ..smoothing import CLAMP_STDS, Cleaning, hold_back, mark_gaps, segments, smooth_rotations, smooth_tracks
 from ..solution import Solution
 from ..tracks import Tracks
 
-SOLVERS = ("geometric", "learned", "hybrid")
-Progress = Callable[[float, str], None]
+__all__ = ["SOLVERS", "Network", "Progress", "prepare_tracks", "solve"]
 
+Progress = Callable[[float, str], None]
+#: runs the learned model on prepared tracks: (tracks, indices of joints with no data, progress) -> Solution
+Network = Callable[[Tracks, np.ndarray, "Progress | None"], Solution]
 
 
 def prepare_tracks(tracks: Tracks, smooth: str | float = "off"
@@ -22,17 +25,13 @@ def prepare_tracks(tracks: Tracks, smooth: str | float = "off"
     become gaps, gaps are filled, then tracks are smoothed as ``smooth`` says ("auto", "off" or a
     kernel width in seconds; see core.smoothing). Returns (gap-free tracks, indices of joints with
     no data, report, what the smoothing did)."""
-    from dataclasses import replace
-
-    from ..tracks_io import fill_gaps
+    from ..tracks_io import check_root, fill_gaps
 
     tracks, report = mark_gaps(tracks, smooth)
+    check_root(tracks)
     gaps = np.isnan(tracks.positions).any(-1)
     filled, fill_report, missing = fill_gaps(tracks.positions, tracks.skeleton.names)
     report.extend(fill_report)
-    if 0 in missing:
-        raise Pose2RotError(f"root joint '{tracks.skeleton.names[0]}' has no data in any frame: "
-                            "the root track is required")
     ends = tracks.end_positions
     end_gaps = None if ends is None else np.isnan(ends).any(-1)
     if ends is not None and end_gaps.any():
@@ -43,50 +42,62 @@ def prepare_tracks(tracks: Tracks, smooth: str | float = "off"
     return prepared, np.asarray(missing, np.int64), report, cleaning
 
 
-def solve(tracks: Tracks, solver: str = "geometric", progress: Progress | None = None,
-          smooth: str | float = "auto", max_position_error: float | None = None, **options) -> Solution:
-    """Solve local rotations for ``tracks`` with ``solver`` ("geometric", "learned", "hybrid").
+def selected_tracks(tracks: Tracks, options: SolveOptions) -> Tracks:
+    """``tracks`` without the parts ``options`` leaves out (bone tips, reference pose)."""
+    if not options.use_ends and tracks.end_positions is not None:
+        tracks = replace(tracks, end_positions=None, end_parents=None, end_rest_offsets=None, end_names=())
+    if not options.use_reference and tracks.reference_rotations is not None:
+        tracks = replace(tracks, reference_rotations=None, reference_frame=None)
+    return tracks
 
-    smooth: "auto" (filter only tracks that are measurably noisy; clean mocap is untouched),
-    "off", or a kernel width in seconds (see core.smoothing). When tracks are smoothed and
-    ``stretch`` is not given, the geometric/hybrid solver keeps the rig's bone lengths (joints
-    that translate for real, like hips under a floor-level root, still translate).
-    Every solution is checked against the tracks it was solved from (``Solution.check``, see
-    pose2rot_core.safety): joints further from them than noise and bone lengths explain, and
-    sudden turns they do not call for, are reported as warnings; with ``max_position_error``
-    (percent of the skeleton height) a joint further than that raises ResultTooFarError.
-    Geometric options: twist, stretch, stretch_tolerance, use_ends (see solvers.geometric).
-    Learned/hybrid options: checkpoint, config, t5, device (see solvers.learned).
+
+def local_network(options: SolveOptions) -> Network:
+    """The learned model run in this process with ``options``' model settings."""
+    from .learned import solve_learned
+
+    def run(tracks: Tracks, missing: np.ndarray, progress: Progress | None) -> Solution:
+        return solve_learned(tracks, missing=missing, progress=progress, **options.learned_options())
+
+    return run
+
+
+def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Progress | None = None,
+          network: Network | None = None, **changes: Any) -> Solution:
+    """Solve local rotations for ``tracks`` as ``options`` say (see core.options.SolveOptions;
+    ``changes`` are fields applied on top, e.g. ``solve(tracks, solver="hybrid", checkpoint=...)``).
+
+    The tracks are cleaned first (``prepare_tracks``; smoothing "auto" filters only tracks that are
+    measurably noisy), and the noise left is handed to the geometric step. Every solution is checked
+    against the tracks it was solved from (``Solution.check``, see pose2rot_core.safety): joints
+    further from them than noise and bone lengths explain, and sudden turns they do not call for,
+    are reported as warnings; with ``max_position_error`` (percent of the skeleton height) a joint
+    further than that raises ResultTooFarError. network: where the learned model runs (default: in
+    this process); the learned and hybrid solvers take the same steps wherever it runs.
     """
-    if solver not in SOLVERS:
-        raise Pose2RotError(f"unknown solver '{solver}' (choose from {', '.join(SOLVERS)})")
-    if solver != "geometric" and not options.get("checkpoint"):
-        raise Pose2RotError(f"the {solver} solver needs a checkpoint (checkpoint=PATH to a pose2rot .pt or "
-                            ".safetensors file); the geometric solver needs none")
-    prepared, missing, report, cleaning = prepare_tracks(tracks, smooth)
-    if options.get("stretch", "") is None:
-        del options["stretch"]
+    options = SolveOptions.of(options, **changes)
+    solver = options.solver
+    prepared, missing, report, cleaning = prepare_tracks(selected_tracks(tracks, options), options.smooth)
+    geometric = options.geometric_options()
     if solver != "learned":
         # what noise is left after smoothing: roll cues and lengths within it do not count (tracks
         # not smoothed are followed as they are)
         if cleaning.active:
-            options.update(noise=cleaning.residual, end_noise=cleaning.end_residual)
+            geometric.update(noise=cleaning.residual, end_noise=cleaning.end_residual)
     if solver == "geometric":
         from .geometric import solve_geometric
 
-        sol = solve_geometric(prepared, missing=missing, progress=progress, **options)
+        sol = solve_geometric(prepared, missing=missing, progress=progress, **geometric)
     elif solver == "learned":
-        from .learned import solve_learned
-
-        sol = solve_learned(prepared, missing=missing, progress=progress, **options)
+        sol = (network or local_network(options))(prepared, missing, progress)
     else:
         from .hybrid import solve_hybrid
 
-        sol = solve_hybrid(prepared, missing=missing, progress=progress, **options)
+        sol = solve_hybrid(prepared, network or local_network(options), missing=missing, progress=progress,
+                           **geometric)
     if cleaning.active and solver != "learned":
-        sol = _smoothest_within_noise(prepared, sol, cleaning, missing, options)
+        sol = _smoothest_within_noise(prepared, sol, cleaning, missing, geometric)
     sol.report[:0] = report
-    _check(prepared, sol, cleaning, max_position_error)
+    _check(prepared, sol, cleaning, options.max_position_error)
     return sol
 
 
@@ -143,11 +154,12 @@ def _rotation_widths(tracks: Tracks, cleaning: Cleaning) -> np.ndarray:
 
 
 def _smoothest_within_noise(tracks: Tracks, sol: Solution, cleaning: Cleaning, missing: np.ndarray,
-                            options: dict) -> Solution:
+                            geometric: dict) -> Solution:
     """The solution of smoothed tracks made smooth over time where the noise left allows it: its
     rotations are filtered as the tracks were (zero phase, on quaternions), then every bone keeps
     the filtered orientation unless a target would leave the cone of CLAMP_STDS noise stds around
-    its track, where it turns just enough to stay inside (positions stay within the noise)."""
+    its track, where it turns just enough to stay inside (positions stay within the noise).
+    geometric: the options of the geometric step."""
     from .geometric import solve_geometric
 
     widths = _rotation_widths(tracks, cleaning)
@@ -155,8 +167,8 @@ def _smoothest_within_noise(tracks: Tracks, sol: Solution, cleaning: Cleaning, m
     for seg in segments(sol.num_frames, cleaning.cuts):
         smooth[seg] = smooth_rotations(sol.rotations[seg], widths)
     smooth = _hold_back_rotations(tracks, sol.rotations, smooth, cleaning, widths)
-    options = {k: v for k, v in options.items() if k not in ("checkpoint", "config", "t5", "device", "twist_guess")}
-    again = solve_geometric(tracks, twist_guess=smooth, missing=missing, within_noise=CLAMP_STDS, **options)
+    geometric = {k: v for k, v in geometric.items() if k != "twist_guess"}
+    again = solve_geometric(tracks, twist_guess=smooth, missing=missing, within_noise=CLAMP_STDS, **geometric)
     again.report = sol.report + ["rotations smoothed over time within the noise of the tracks"]
     again.solver = sol.solver
     return again

@@ -24,11 +24,11 @@ from ..embeddings import check_embedder, embed_joint_names
 from ..errors import Pose2RotError
 from ..model import require_torch
 from ..model_inputs import build_inputs, pad_batch
+from ..options import PRECISIONS
 from ..rotations import rot6d_to_matrix
 from ..solution import Solution
 from ..tracks import Tracks
 
-PRECISIONS = ("fp32", "bf16", "fp16")
 DEFAULT_WINDOW = 1024
 DEFAULT_OVERLAP = 64
 
@@ -159,12 +159,11 @@ def solve_learned(tracks: Tracks, checkpoint: str | os.PathLike, config: str | o
     if no_data.any():
         ref = tracks.reference_rotations if tracks.reference_rotations is not None else np.eye(3)[None].repeat(skel.num_joints, 0)
         rotations[:, no_data] = ref[no_data]
-    positions = tracks.positions
-    root = positions[:, 0]
+    root = tracks.positions[:, 0]
     if np.isnan(root).any():
-        from ..model_inputs import fill_missing_positions
+        from ..tracks_io import fill_gaps
 
-        root = fill_missing_positions(tracks)[0][:, 0]
+        root = fill_gaps(tracks.positions[:, :1])[0][:, 0]
     T, J = rotations.shape[:2]
     local_offsets = np.broadcast_to(skel.offsets, (T, J, 3)).copy()
     local_offsets[:, 0] = root

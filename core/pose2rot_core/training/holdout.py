@@ -13,6 +13,7 @@ import numpy as np
 
 from ..bvh import BvhClip
 from ..evaluate import PROTOCOLS, ClipScore, evaluate_clip, format_table
+from ..options import SolveOptions
 
 SOLVER_ORDER = ("geometric", "learned", "hybrid")
 
@@ -20,8 +21,9 @@ SOLVER_ORDER = ("geometric", "learned", "hybrid")
 def evaluate_clips(clips: Sequence[BvhClip], solver: str, checkpoint: str | Path | None = None,
                    protocols: Sequence[str] = PROTOCOLS, device: str = "cpu") -> list[ClipScore]:
     """Scores of ``solver`` on every clip under every protocol (checkpoint for learned/hybrid)."""
-    opts = {} if solver == "geometric" else {"checkpoint": str(checkpoint), "device": device}
-    return [evaluate_clip(c, protocol=p, solver=solver, **opts) for c in clips for p in protocols]
+    model = {} if solver == "geometric" else {"checkpoint": str(checkpoint), "device": device}
+    options = SolveOptions(solver=solver, **model)
+    return [evaluate_clip(c, p, options) for c in clips for p in protocols]
 
 
 def mean_angle(scores: Sequence[ClipScore], solver: str, protocol: str) -> float:

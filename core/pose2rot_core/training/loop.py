@@ -162,182 +162,277 @@ def _steps_for(steps: int | None, epochs: int | None, sampler: WindowSampler, ba
 
 
 # ------------------------------------------------------------------------------- the run
-def run_training(data: Sequence[str | Path], out: str | Path, *, config: str | None = None, init: str | None = None,
-                 steps: int | None = None, epochs: int | None = None, device: str = "auto", resume: bool = False,
-                 holdout: Sequence[str] = (), holdout_split: float = 0.0, embedder: str | None = None,
-                 t5: str | None = None, batch: int | None = None, lr: float | None = None, seed: int = 0,
-                 save_every: int | None = None, eval_every: int | None = None, threads: int | None = None,
-                 log: Callable[[str], None] = print, progress: bool = True) -> TrainResult:
-    """Train (or fine-tune, or resume) on BVH ``data``; see the CLI help of ``pose2rot train``."""
+@dataclass(frozen=True)
+class TrainRequest:
+    """What a training run is asked for (the options of ``pose2rot train``; see its --help)."""
+
+    data: Sequence[str | Path]
+    out: str | Path
+    config: str | None = None
+    init: str | None = None
+    steps: int | None = None
+    epochs: int | None = None
+    device: str = "auto"
+    resume: bool = False
+    holdout: Sequence[str] = ()
+    holdout_split: float = 0.0
+    embedder: str | None = None
+    t5: str | None = None
+    batch: int | None = None
+    lr: float | None = None
+    seed: int = 0
+    save_every: int | None = None
+    eval_every: int | None = None
+    threads: int | None = None
+
+
+@dataclass
+class _Start:
+    """Where a run starts: model params and weights (None: new), embedder family, schedule, optimiser
+    state, step, the logs so far and a description of the source."""
+
+    params: dict
+    state: dict | None
+    family: str
+    config: TrainConfig
+    source: str
+    opt_state: dict | None = None
+    step: int = 0
+    history: list[dict] = field(default_factory=list)
+    held_log: list[dict] = field(default_factory=list)
+
+
+def _resumed(req: TrainRequest, last: Path) -> _Start:
+    """The run in ``last``'s folder, continued (its schedule, with --batch/--lr overriding)."""
     torch = require_torch()
     from ..checkpoint import read_checkpoint
-    from ..model.network import batch_to_torch
-    from ..solvers.learned import resolve_device
 
+    if not last.is_file():
+        raise Pose2RotError(f"--resume: '{last}' does not exist (nothing to resume in {last.parent})")
+    if req.init:
+        raise Pose2RotError("--resume continues a run; it cannot be combined with --init")
+    contents = read_checkpoint(last)
+    family = check_embedder(contents.embedder, req.embedder)
+    blob = torch.load(str(last), map_location="cpu", weights_only=True)
+    prev = _read_json(last.parent / "history.json")
+    overrides = {k: v for k, v in (("batch", req.batch), ("lr", req.lr)) if v is not None}
+    cfg = TrainConfig.from_dict(dict(TrainConfig.from_dict(prev.get("train", {})).to_dict(), **overrides))
+    step = int(blob.get("step") or 0)
+    return _Start(contents.params, contents.state, family, cfg, f"resumed from {last} at step {step}",
+                  blob.get("optimizer_state"), step, prev.get("history", []), prev.get("holdout", []))
+
+
+def _fresh(req: TrainRequest, last: Path) -> _Start:
+    """A new model (preset or config) or a fine-tuning of ``req.init``."""
+    from ..checkpoint import read_checkpoint
+
+    if last.exists():
+        raise Pose2RotError(f"'{last.parent}' already holds a run ({LAST}); use --resume to continue it or another --out")
+    cfg = TrainConfig(steps=1, seed=req.seed, **{k: v for k, v in (("batch", req.batch), ("lr", req.lr)) if v is not None})
+    if req.init:
+        contents = read_checkpoint(req.init, None if req.config is None else model_params(req.config)[0])
+        return _Start(contents.params, contents.state, _resolve_embedder(req.embedder, contents.embedder, req.t5),
+                      cfg, f"fine-tuning {req.init} ({contents.config_source})")
+    params, desc = model_params(req.config)
+    return _Start(params, None, _resolve_embedder(req.embedder, None, req.t5), cfg, f"new model, {desc}")
+
+
+@dataclass
+class _Run:
+    """A prepared run: where it writes, what it trains, on what, and how long."""
+
+    run_dir: Path
+    device: str
+    start: _Start
+    config: TrainConfig
+    total: int
+    sampler: WindowSampler
+    model: Any
+    optimizer: Any
+    held: "_HeldOut"
+    save_every: int | None
+    paths: list[Path]
+    notes: list[str]
+
+
+def run_training(data: Sequence[str | Path], out: str | Path, *, log: Callable[[str], None] = print,
+                 progress: bool = True, **options: Any) -> TrainResult:
+    """Train (or fine-tune, or resume) on BVH ``data`` into run folder ``out``; ``options``: the
+    other fields of :class:`TrainRequest` (see the CLI help of ``pose2rot train``)."""
     t_start = time.perf_counter()
-    if threads:
-        torch.set_num_threads(int(threads))
-    dev = resolve_device(device)
-    run_dir = Path(out)
-    last = run_dir / LAST
-    history: list[dict] = []
-    held_log: list[dict] = []
-    opt_state = None
-    start_step = 0
-    if resume:
-        if not last.is_file():
-            raise Pose2RotError(f"--resume: '{last}' does not exist (nothing to resume in {run_dir})")
-        if init:
-            raise Pose2RotError("--resume continues a run; it cannot be combined with --init")
-        contents = read_checkpoint(last)
-        params, state = contents.params, contents.state
-        fam = check_embedder(contents.embedder, embedder)
-        blob = torch.load(str(last), map_location="cpu", weights_only=True)
-        opt_state, start_step = blob.get("optimizer_state"), int(blob.get("step") or 0)
-        prev = _read_json(run_dir / "history.json")
-        cfg = TrainConfig.from_dict(prev.get("train", {}))
-        history, held_log = prev.get("history", []), prev.get("holdout", [])
-        overrides = {k: v for k, v in (("batch", batch), ("lr", lr)) if v is not None}
-        cfg = TrainConfig.from_dict(dict(cfg.to_dict(), **overrides))
-        source = f"resumed from {last} at step {start_step}"
-    else:
-        if last.exists():
-            raise Pose2RotError(f"'{run_dir}' already holds a run ({LAST}); use --resume to continue it or another --out")
-        state = None
-        if init:
-            given = None if config is None else model_params(config)[0]
-            contents = read_checkpoint(init, given)
-            params, state = contents.params, contents.state
-            fam = _resolve_embedder(embedder, contents.embedder, t5)
-            source = f"fine-tuning {init} ({contents.config_source})"
-        else:
-            params, desc = model_params(config)
-            fam = _resolve_embedder(embedder, None, t5)
-            source = f"new model, {desc}"
-        cfg = TrainConfig(steps=1, seed=seed, **{k: v for k, v in (("batch", batch), ("lr", lr)) if v is not None})
-
-    paths = collect_bvh(data)
-    train_clips, held_clips, notes = split_clips(paths, holdout, holdout_split)
-    log(f"data: {len(train_clips)} training clip(s), {len(held_clips)} held out; embedder {fam}; device {dev}")
-    prepared = load_training_clips(train_clips, fam, t5, dev)
-    rng = np.random.default_rng([cfg.seed, start_step])
-    sampler = WindowSampler(prepared, cfg, rng)
-    notes += sampler.notes
-    default_steps = max(cfg.steps, start_step) if resume else 2000
-    total = _steps_for(steps, epochs, sampler, cfg.batch, default_steps)
-    cfg = TrainConfig.from_dict(dict(cfg.to_dict(), steps=total))
-    if total <= start_step:
-        raise Pose2RotError(f"the run is already at step {start_step}; give --steps larger than that to continue")
-    for n in notes:
-        log(f"note: {n}")
-
-    torch.manual_seed(cfg.seed + start_step)
-    model = _build_model(params, state, fam, init or str(last))
-    model.to(dev).train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=0.0)
-    if opt_state is not None:
-        optimizer.load_state_dict(opt_state)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    extra = {"data": [str(p) for p in paths], "holdout": [c.name for c in held_clips], "window": sampler.window,
-             "source": source}
-    write_config_yaml(run_dir / "config.yaml", params, fam, cfg, extra)
-    n_params = sum(p.numel() for p in model.parameters())
-    log(f"model: {n_params:,} parameters ({source}); {total - start_step} step(s) of batch {cfg.batch}, "
-        f"{sampler.window}-frame windows")
-
-    geometric = evaluate_clips(held_clips, "geometric") if held_clips else []
-    probe = None  # (training excerpts, their geometric scores) for the --eval-every train-set figures
-    if eval_every and held_clips:
-        excerpts = [clip_frames(c, 0, min(c.num_frames, TRAIN_PROBE_FRAMES)) for c in train_clips]
-        probe = (excerpts, evaluate_clips(excerpts, "geometric", protocols=("ref",)))
-    ckpt_every = min([n for n in (save_every, eval_every) if n] or [total])
-    per_epoch = max(1, math.ceil(sampler.windows_per_epoch() / cfg.batch))
-    autocast = dict(device_type=torch.device(dev).type, dtype=torch.bfloat16, enabled=torch.device(dev).type == "cuda")
-    bar = _Bar(total, start_step, progress)
-    log_every = max(1, (total - start_step) // 200)
-    t_train, cpu_train, eval_time = time.perf_counter(), time.process_time(), 0.0  # eval_time: held-out checks
-    for step in range(start_step, total):
-        lr_now = _lr_at(step, cfg)
-        for g in optimizer.param_groups:
-            g["lr"] = lr_now
-        batch_np = sampler.batch()
-        tb = batch_to_torch(batch_np, dev)
-        with torch.autocast(**autocast):
-            raw = model(tb)["pred_rot6d"]
-        terms = loss_terms(raw.float(), tb)
-        fk_w = cfg.fk_weight(step)
-        loss = total_loss(terms, cfg.weights, fk_w)
-        if not torch.isfinite(loss):
-            raise Pose2RotError(f"training diverged at step {step + 1} (loss {loss.item()}); lower --lr")
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        optimizer.step()
-        done = step + 1
-        if done % log_every == 0 or done == total or step == start_step:
-            rec = {"step": done, "total": float(loss.item()), "lr": lr_now, "fk_weight": fk_w,
-                   "seconds": time.perf_counter() - t_train - eval_time,
-                   "cpu_seconds": time.process_time() - cpu_train}
-            rec.update({k: float(terms[k].item()) for k in LOG_TERMS})
-            history.append(rec)
-            bar.update(done, rec)
-        if done % ckpt_every == 0 or done == total:
-            epoch = done // per_epoch
-            save_run_checkpoint(last, model, optimizer, done, epoch)
-            if save_every and (done % save_every == 0 or done == total):
-                save_run_checkpoint(run_dir / f"step_{done:06d}.pt", model, optimizer, done, epoch)
-            if eval_every and held_clips and (done % eval_every == 0 or done == total):
-                t_eval = time.perf_counter()
-                held_log.append(_quick_holdout(held_clips, last, dev, geometric, done,
-                                               t_eval - t_train - eval_time, log, probe))
-                eval_time += time.perf_counter() - t_eval
-            _write_json(run_dir / "history.json", {"train": cfg.to_dict(), "history": history, "holdout": held_log})
-    bar.close()
-    seconds = time.perf_counter() - t_train - eval_time
-    log(f"trained {total - start_step} step(s) in {seconds:.1f} s ({(total - start_step) / seconds:.2f} steps/s); "
-        f"checkpoint {last}")
-    result = TrainResult(run_dir, last, total, seconds, history, held_log, notes=notes)
-    if held_clips:
-        _, result.report = holdout_report(held_clips, last, dev, geometric)
-        (run_dir / "holdout.txt").write_text(result.report + "\n", encoding="utf-8")
+    run = _prepare(TrainRequest(data, out, **options), log)
+    seconds = _train(run, log, progress)
+    total = run.total - run.start.step
+    last = run.run_dir / LAST
+    log(f"trained {total} step(s) in {seconds:.1f} s ({total / seconds:.2f} steps/s); checkpoint {last}")
+    result = TrainResult(run.run_dir, last, run.total, seconds, run.start.history, run.start.held_log, notes=run.notes)
+    if run.held.clips:
+        _, result.report = holdout_report(run.held.clips, last, run.device, run.held.geometric)
+        (run.run_dir / "holdout.txt").write_text(result.report + "\n", encoding="utf-8")
         log("held-out evaluation (geometric vs learned vs hybrid):\n" + result.report)
-    if plot_curves(run_dir / "loss_curves.png", history, held_log):
-        log(f"loss curves -> {run_dir / 'loss_curves.png'}")
+    if plot_curves(run.run_dir / "loss_curves.png", run.start.history, run.start.held_log):
+        log(f"loss curves -> {run.run_dir / 'loss_curves.png'}")
     else:
         log("note: matplotlib is not installed: no loss_curves.png (history.json has the numbers)")
     log(f"total time {time.perf_counter() - t_start:.1f} s")
     return result
 
 
-def _quick_holdout(clips, ckpt: Path, device: str, geometric, step: int, seconds: float, log,
-                   probe: tuple[list, list] | None = None) -> dict:
-    """Hybrid and learned (ref protocol) on the held-out clips against the geometric baseline.
+def _prepare(req: TrainRequest, log: Callable[[str], None]) -> _Run:
+    """Everything before the first step: device, start, data, schedule, model, optimiser, config.yaml."""
+    torch = require_torch()
+    from ..solvers.learned import resolve_device
 
-    The solves are those of ``pose2rot solve --solver hybrid|learned`` (hybrid anchored on the
-    reference pose). With ``probe`` = (training excerpts, their geometric scores) the same
-    figures on the first frames of every training clip tell over- from under-fitting."""
-    rec: dict[str, Any] = {"step": step, "train_seconds": seconds,
-                           "geometric_ref": mean_angle(geometric, "geometric", "ref")}
-    for solver in ("hybrid", "learned"):
-        scores = evaluate_clips(clips, solver, ckpt, protocols=("ref",), device=device)
-        rec[f"{solver}_ref"] = mean_angle(scores, solver, "ref")
-        if solver == "hybrid":
-            rec["hybrid_pos_err_max"] = max_position_error(scores, "hybrid")
-            rec["joints"] = {"hybrid": _joint_means(scores), "geometric": _joint_means(geometric)}
-    rec["ratio"] = rec["hybrid_ref"] / rec["geometric_ref"]
-    line = (f"held-out at step {step}: hybrid {rec['hybrid_ref']:.2f}°, learned {rec['learned_ref']:.2f}° vs "
-            f"geometric {rec['geometric_ref']:.2f}° (ref) = {rec['ratio']:.3f}x; "
-            f"max position error {rec['hybrid_pos_err_max']:.2g} % of height")
-    if probe is not None:
-        train_clips, train_geo = probe
-        rec["train_geometric_ref"] = mean_angle(train_geo, "geometric", "ref")
+    if req.threads:
+        torch.set_num_threads(int(req.threads))
+    dev = resolve_device(req.device)
+    run_dir = Path(req.out)
+    start = _resumed(req, run_dir / LAST) if req.resume else _fresh(req, run_dir / LAST)
+    paths = collect_bvh(req.data)
+    train_clips, held_clips, notes = split_clips(paths, req.holdout, req.holdout_split)
+    log(f"data: {len(train_clips)} training clip(s), {len(held_clips)} held out; embedder {start.family}; device {dev}")
+    cfg = start.config
+    sampler = WindowSampler(load_training_clips(train_clips, start.family, req.t5, dev), cfg,
+                            np.random.default_rng([cfg.seed, start.step]))
+    notes += sampler.notes
+    total = _steps_for(req.steps, req.epochs, sampler, cfg.batch, max(cfg.steps, start.step) if req.resume else 2000)
+    cfg = TrainConfig.from_dict(dict(cfg.to_dict(), steps=total))
+    if total <= start.step:
+        raise Pose2RotError(f"the run is already at step {start.step}; give --steps larger than that to continue")
+    for n in notes:
+        log(f"note: {n}")
+    torch.manual_seed(cfg.seed + start.step)
+    model = _build_model(start.params, start.state, start.family, req.init or str(run_dir / LAST))
+    model.to(dev).train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=0.0)
+    if start.opt_state is not None:
+        optimizer.load_state_dict(start.opt_state)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    extra = {"data": [str(p) for p in paths], "holdout": [c.name for c in held_clips], "window": sampler.window,
+             "source": start.source}
+    write_config_yaml(run_dir / "config.yaml", start.params, start.family, cfg, extra)
+    log(f"model: {sum(p.numel() for p in model.parameters()):,} parameters ({start.source}); "
+        f"{total - start.step} step(s) of batch {cfg.batch}, {sampler.window}-frame windows")
+    held = _HeldOut.prepare(held_clips, train_clips, req.eval_every, dev)
+    return _Run(run_dir, dev, start, cfg, total, sampler, model, optimizer, held, req.save_every, paths, notes)
+
+
+def train_step(model, optimizer, batch: dict, config: TrainConfig, fk_weight: float,
+               autocast: dict | None = None) -> tuple[Any, dict]:
+    """One optimiser step on a torch ``batch``: forward (under ``autocast``: torch.autocast keywords),
+    the loss terms and their weighted total (FK term weighted ``fk_weight``), backward, gradient
+    clipping, Adam. Returns (total loss, terms); a loss that is not finite is returned untaken."""
+    torch = require_torch()
+    with torch.autocast(**(autocast or {"device_type": "cpu", "enabled": False})):
+        raw = model(batch)["pred_rot6d"]
+    terms = loss_terms(raw.float(), batch)
+    loss = total_loss(terms, config.weights, fk_weight)
+    if not torch.isfinite(loss):
+        return loss, terms
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+    optimizer.step()
+    return loss, terms
+
+
+def _train(run: _Run, log: Callable[[str], None], progress: bool) -> float:
+    """The optimiser steps with logging, checkpoints and held-out checks; returns training seconds
+    (held-out checks excluded)."""
+    from ..model.network import batch_to_torch
+
+    torch = require_torch()
+    cfg, start, last = run.config, run.start, run.run_dir / LAST
+    kind = torch.device(run.device).type
+    autocast = dict(device_type=kind, dtype=torch.bfloat16, enabled=kind == "cuda")
+    ckpt_every = min([n for n in (run.save_every, run.held.eval_every) if n] or [run.total])
+    per_epoch = max(1, math.ceil(run.sampler.windows_per_epoch() / cfg.batch))
+    bar = _Bar(run.total, start.step, progress)
+    log_every = max(1, (run.total - start.step) // 200)
+    t_train, cpu_train, eval_time = time.perf_counter(), time.process_time(), 0.0  # eval_time: held-out checks
+    for step in range(start.step, run.total):
+        lr_now = _lr_at(step, cfg)
+        for g in run.optimizer.param_groups:
+            g["lr"] = lr_now
+        fk_w = cfg.fk_weight(step)
+        loss, terms = train_step(run.model, run.optimizer, batch_to_torch(run.sampler.batch(), run.device), cfg,
+                                 fk_w, autocast)
+        if not torch.isfinite(loss):
+            raise Pose2RotError(f"training diverged at step {step + 1} (loss {loss.item()}); lower --lr")
+        done = step + 1
+        if done % log_every == 0 or done == run.total or step == start.step:
+            rec = {"step": done, "total": float(loss.item()), "lr": lr_now, "fk_weight": fk_w,
+                   "seconds": time.perf_counter() - t_train - eval_time, "cpu_seconds": time.process_time() - cpu_train}
+            rec.update({k: float(terms[k].item()) for k in LOG_TERMS})
+            start.history.append(rec)
+            bar.update(done, rec)
+        if done % ckpt_every == 0 or done == run.total:
+            epoch = done // per_epoch
+            save_run_checkpoint(last, run.model, run.optimizer, done, epoch)
+            if run.save_every and (done % run.save_every == 0 or done == run.total):
+                save_run_checkpoint(run.run_dir / f"step_{done:06d}.pt", run.model, run.optimizer, done, epoch)
+            if run.held.due(done, run.total):
+                t_eval = time.perf_counter()
+                start.held_log.append(run.held.check(last, done, t_eval - t_train - eval_time, log))
+                eval_time += time.perf_counter() - t_eval
+            _write_json(run.run_dir / "history.json", {"train": cfg.to_dict(), "history": start.history,
+                                                       "holdout": start.held_log})
+    bar.close()
+    return time.perf_counter() - t_train - eval_time
+
+
+@dataclass
+class _HeldOut:
+    """The held-out clips of a run, their geometric scores, and (with --eval-every) the training
+    excerpts scored alongside them."""
+
+    clips: list
+    geometric: list
+    device: str
+    eval_every: int | None = None
+    probe: tuple[list, list] | None = None   # (training excerpts, their geometric scores)
+
+    @classmethod
+    def prepare(cls, clips: list, train_clips: list, eval_every: int | None, device: str) -> "_HeldOut":
+        geometric = evaluate_clips(clips, "geometric") if clips else []
+        probe = None
+        if eval_every and clips:
+            excerpts = [clip_frames(c, 0, min(c.num_frames, TRAIN_PROBE_FRAMES)) for c in train_clips]
+            probe = (excerpts, evaluate_clips(excerpts, "geometric", protocols=("ref",)))
+        return cls(clips, geometric, device, eval_every, probe)
+
+    def due(self, step: int, total: int) -> bool:
+        """Whether the held-out figures are measured after ``step``."""
+        return bool(self.eval_every and self.clips and (step % self.eval_every == 0 or step == total))
+
+    def check(self, ckpt: Path, step: int, seconds: float, log) -> dict:
+        """Hybrid and learned (ref protocol) on the held-out clips against the geometric baseline.
+
+        The solves are those of ``pose2rot solve --solver hybrid|learned`` (hybrid anchored on the
+        reference pose). The same figures on the first frames of every training clip tell over- from
+        under-fitting."""
+        rec: dict[str, Any] = {"step": step, "train_seconds": seconds,
+                               "geometric_ref": mean_angle(self.geometric, "geometric", "ref")}
         for solver in ("hybrid", "learned"):
-            scores = evaluate_clips(train_clips, solver, ckpt, protocols=("ref",), device=device)
-            rec[f"train_{solver}_ref"] = mean_angle(scores, solver, "ref")
-        line += (f"; train excerpts: hybrid {rec['train_hybrid_ref']:.2f}°, learned {rec['train_learned_ref']:.2f}°"
-                 f" vs geometric {rec['train_geometric_ref']:.2f}°")
-    log(line)
-    return rec
+            scores = evaluate_clips(self.clips, solver, ckpt, protocols=("ref",), device=self.device)
+            rec[f"{solver}_ref"] = mean_angle(scores, solver, "ref")
+            if solver == "hybrid":
+                rec["hybrid_pos_err_max"] = max_position_error(scores, "hybrid")
+                rec["joints"] = {"hybrid": _joint_means(scores), "geometric": _joint_means(self.geometric)}
+        rec["ratio"] = rec["hybrid_ref"] / rec["geometric_ref"]
+        line = (f"held-out at step {step}: hybrid {rec['hybrid_ref']:.2f}°, learned {rec['learned_ref']:.2f}° vs "
+                f"geometric {rec['geometric_ref']:.2f}° (ref) = {rec['ratio']:.3f}x; "
+                f"max position error {rec['hybrid_pos_err_max']:.2g} % of height")
+        if self.probe is not None:
+            train_clips, train_geo = self.probe
+            rec["train_geometric_ref"] = mean_angle(train_geo, "geometric", "ref")
+            for solver in ("hybrid", "learned"):
+                scores = evaluate_clips(train_clips, solver, ckpt, protocols=("ref",), device=self.device)
+                rec[f"train_{solver}_ref"] = mean_angle(scores, solver, "ref")
+            line += (f"; train excerpts: hybrid {rec['train_hybrid_ref']:.2f}°, learned "
+                     f"{rec['train_learned_ref']:.2f}° vs geometric {rec['train_geometric_ref']:.2f}°")
+        log(line)
+        return rec
 
 
 def _joint_means(scores) -> dict[str, list[float]]:

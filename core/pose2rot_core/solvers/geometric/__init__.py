@@ -31,6 +31,7 @@ from ...fk import global_to_local
 from ...rotations import geodesic_angle, norm, rotation_between
 from ...solution import Solution
 from ...tracks import Tracks
+from ...tracks_io import check_root
 from .fit import best_fit, fit_weight, lean_on_parent, slerp
 from .problem import (STRETCH_NOISE_STDS, ZERO_LENGTH, Problem, classify_translation, collect_targets, end_sites, report_length_mismatch,
                       unit_mean)
@@ -92,8 +93,7 @@ def _missing_mask(tracks: Tracks, missing: np.ndarray | None) -> np.ndarray:
     mask = np.zeros(skel.num_joints, bool)
     if missing is not None:
         mask[np.asarray(missing, np.int64)] = True
-    if mask[0]:
-        raise Pose2RotError(f"root joint '{skel.names[0]}' has no data in any frame: the root track is required")
+    check_root(tracks)
     if np.isnan(tracks.positions[:, ~mask]).any():
         raise Pose2RotError("geometric solver: positions contain NaN; fill gaps first (pose2rot_core.tracks_io.fill_gaps)")
     return mask

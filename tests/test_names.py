@@ -1,11 +1,7 @@
-"""Tolerant track-name matching (pure function)."""
+"""Tolerant track-name matching (pose2rot_core.names, used by the Blender extension)."""
 from __future__ import annotations
 
-import importlib
-
-from blender_helpers import EXT_NAME
-
-names = importlib.import_module(EXT_NAME + ".names")
+from pose2rot_core import names
 
 
 def test_exact_then_case_then_canonical():

@@ -1,6 +1,10 @@
-"""Core solution <-> Blender pose-bone channels (pure numpy, no bpy).
+"""Blender's conventions in plain numpy (no bpy), so they are tested without Blender: its Z-up axes,
+the pose-bone channels of a solution, its scene frame rate.
 
-Conventions (armature space, column vectors). For bone j: ``M_j`` is its rest orientation
+Axes: the core and BVH files are Y-up; Blender is Z-up, and its BVH importer maps file ``(x, y, z)``
+to Blender ``(x, -z, y)`` (``axes.Y_UP_TO_Z_UP``).
+
+Pose channels (armature space, column vectors). For bone j: ``M_j`` is its rest orientation
 (``bone.matrix_local`` 3x3), ``h_j`` its rest head (``bone.head_local``), ``p`` its parent.
 The core's joint j is the bone's head; its frames are aligned with the armature axes at rest, its
 local rotation is ``L_j`` and its global rotation ``G_j = G_p L_j``. Blender's pose matrix is
@@ -15,12 +19,14 @@ then ``A_j = G_j M_j``, which gives the pose bone's basis (checked against Blend
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from pose2rot_core.fk import forward_kinematics
-from pose2rot_core.rotations import matrix_to_quat, quat_continuity
-from pose2rot_core.solution import Solution
+from .axes import Y_UP_TO_Z_UP
+from .fk import forward_kinematics
+from .rotations import matrix_to_quat, quat_continuity
+from .solution import Solution
 
 
 @dataclass(frozen=True)
@@ -87,3 +93,42 @@ def local_rotations_from_pose(pose_rotations: np.ndarray, rest_rotations: np.nda
     L = G.copy()
     L[1:] = np.swapaxes(G[parents[1:]], -1, -2) @ G[1:]
     return L
+
+
+def orthonormal(m: np.ndarray) -> np.ndarray:
+    """Nearest rotations to [...,3,3] matrices (drops scale and shear)."""
+    u, _, vt = np.linalg.svd(m)
+    r = u @ vt
+    flip = np.linalg.det(r) < 0
+    if flip.any():
+        u[flip, :, -1] *= -1
+        r = u @ vt
+    return r
+
+
+def scene_fps(fps: float) -> tuple[int, float]:
+    """Blender's (``render.fps``, ``render.fps_base``) for a frame rate (fps = fps / fps_base):
+    whole rates as they are, others as the next whole rate over a base above 1."""
+    if abs(fps - round(fps)) < 1e-3:
+        return int(round(fps)), 1.0
+    return int(np.ceil(fps)), float(np.ceil(fps) / fps)
+
+
+def file_points(path: str | Path, csv_up_axis: str = "y") -> tuple[list[str], np.ndarray, float]:
+    """(names, positions [T,N,3] in Blender axes, fps or 0 when the file has none) of every point of a
+    tracks file: joints and End Sites of ``.npz``/``.bvh`` tracks, every named point of a ``.csv``
+    (no rig needed; ``csv_up_axis`` says whether its data is "y"- or "z"-up)."""
+    from .tracks_csv import read_csv_points
+    from .tracks_io import load_tracks, tracks_path
+
+    path = tracks_path(path)
+    if path.suffix.lower() == ".csv":
+        points = read_csv_points(path)
+        names, pos, up, fps = points.names, points.positions, csv_up_axis, 0.0
+    else:
+        tracks = load_tracks(path)
+        names, pos, up, fps = list(tracks.skeleton.names), tracks.positions, tracks.up_axis, tracks.fps
+        if tracks.has_ends:
+            names += list(tracks.end_names)
+            pos = np.concatenate([pos, tracks.end_positions], axis=1)
+    return names, (pos @ Y_UP_TO_Z_UP.T if up == "y" else pos), fps

@@ -1,4 +1,4 @@
-"""Matching track names to bone names (pure Python, no bpy, so it is testable anywhere).
+"""Matching track names to bone names (Blender's panel and solve, or any other rig).
 
 Rules, tried in this order; each track is used once and every tier only looks at what the
 earlier tiers left over:

@@ -1,0 +1,157 @@
+"""Reading ``.csv`` point tracks: one row per frame, columns ``<name>.x``, ``<name>.y``, ``<name>.z``
+(and optional ``<name>.conf``), an optional leading ``frame`` or ``time`` column (not used); empty
+cells or "nan" are missing; commas, or semicolons / tabs when the header has no comma; UTF-8 or
+Windows-1252.
+
+:func:`read_csv_points` reads the points by name (no rig needed: Blender's Import Tracks);
+:func:`load_csv` puts them on a rig from a BVH file (tracks_io.load_tracks).
+"""
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .bvh import BvhClip
+from .errors import Pose2RotError, read_bytes
+from .tracks import Tracks
+
+COMPONENTS = ("x", "y", "z", "conf")
+
+
+@dataclass
+class CsvPoints:
+    """The points of a CSV file: names [N] (header order), positions [T,N,3] (NaN = missing),
+    confidence [T,N] (NaN = empty cell, 1 for points without a ``.conf`` column; None when none has one)."""
+
+    names: list[str]
+    positions: np.ndarray
+    confidence: np.ndarray | None
+
+
+def read_csv_points(path: str | Path) -> CsvPoints:
+    """Every ``<name>.x/.y/.z`` triple of a CSV file, by name (see the module docstring)."""
+    path = Path(path)
+    header, body, lines = _rows(path)
+    skip = 1 if header[0].lower() in ("frame", "time") else 0
+    columns = _columns(header, skip, path.name)
+    cells = np.asarray([["nan" if i < skip or not c.strip() else c.strip() for i, c in enumerate(r)] for r in body],
+                       dtype=str)
+    try:
+        values = cells.astype(np.float64)
+    except ValueError:
+        r, c = _first_bad_cell(cells)
+        raise Pose2RotError(f"{path.name}: line {lines[r]}: column '{header[c]}' holds '{cells[r, c][:40]}', "
+                            "which is not a number (leave the cell empty for a missing value)") from None
+    names = list(columns)
+    positions = np.stack([values[:, [columns[n][a] for a in "xyz"]] for n in names], axis=1)
+    confidence = None
+    if any("conf" in comps for comps in columns.values()):
+        confidence = np.stack([values[:, comps["conf"]] if "conf" in comps else np.ones(len(body))
+                               for comps in columns.values()], axis=1)
+    return CsvPoints(names, positions, confidence)
+
+
+def load_csv(path: Path, clip: BvhClip, report: list[str] | None = None) -> Tracks:
+    """CSV points on the rig of BVH ``clip`` (names must match its joints or End Sites exactly)."""
+    points = read_csv_points(path)
+    sk, end_names, rig = clip.skeleton, list(clip.end_names), Path(clip.name).name
+    known = list(sk.names) + [n for n in end_names if n not in sk.names]
+    unknown = [n for n in points.names if n not in known]
+    if unknown:
+        raise Pose2RotError(f"{path.name}: {_unknown_names(unknown, known, rig)}")
+    root = sk.names[0]
+    if root not in points.names:
+        raise Pose2RotError(f"{path.name}: no columns for the root joint '{root}' of {rig} "
+                            f"({root}.x, {root}.y, {root}.z): the root position places the whole clip")
+    column = {n: i for i, n in enumerate(points.names)}
+    joints = [column.get(n) for n in sk.names]
+    T, J = points.positions.shape[0], sk.num_joints
+    positions = np.full((T, J, 3), np.nan)
+    have = [j for j in range(J) if joints[j] is not None]
+    positions[:, have] = points.positions[:, [joints[j] for j in have]]
+    confidence = None
+    if points.confidence is not None:
+        confidence = np.ones((T, J))
+        confidence[:, have] = points.confidence[:, [joints[j] for j in have]]
+    absent = [n for n in sk.names if n not in column]
+    if absent and report is not None:
+        report.append(f"{path.name}: no columns for {len(absent)} rig joint{'s' if len(absent) != 1 else ''} "
+                      "(treated as missing): " + ", ".join(absent))
+    ends = [k for k, n in enumerate(end_names) if n in column and n not in sk.names]
+    end_kw: dict = {}
+    if ends:
+        end_kw = dict(end_positions=points.positions[:, [column[end_names[k]] for k in ends]],
+                      end_parents=clip.end_parents[ends], end_rest_offsets=clip.end_offsets[ends],
+                      end_names=tuple(end_names[k] for k in ends))
+    return Tracks(skeleton=sk, positions=positions, fps=clip.fps, up_axis="y", confidence=confidence,
+                  rotation_orders=tuple(clip.orders), **end_kw)
+
+
+def _rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
+    """(header cells, body rows, file line number of each body row) of a CSV file, blank rows dropped."""
+    name = path.name
+    raw = read_bytes(path, "CSV")
+    if b"\0" in raw[:4096]:
+        raise Pose2RotError(f"{name}: not a CSV file: it holds binary data, not text")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252", errors="replace")  # spreadsheet exports on Windows
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    delimiter = ","  # a header without commas but with ';' or tabs sets the separator
+    if "," not in first and (";" in first or "\t" in first):
+        delimiter = ";" if first.count(";") >= first.count("\t") else "\t"
+    numbered = [(i + 1, r) for i, r in enumerate(csv.reader(io.StringIO(text), delimiter=delimiter))
+                if any(c.strip() for c in r)]
+    if not numbered:
+        raise Pose2RotError(f"{name}: empty CSV file")
+    header = [c.strip() for c in numbered[0][1]]
+    if len(numbered) == 1:
+        raise Pose2RotError(f"{name}: the CSV has a header but no frames")
+    for line, r in numbered[1:]:
+        if len(r) != len(header):
+            raise Pose2RotError(f"{name}: line {line}: {len(r)} cells but the header has {len(header)} columns")
+    return header, [r for _, r in numbered[1:]], [line for line, _ in numbered[1:]]
+
+
+def _columns(header: list[str], skip: int, name: str) -> dict[str, dict[str, int]]:
+    """name -> component -> column index, every column checked (after ``skip`` leading ones)."""
+    columns: dict[str, dict[str, int]] = {}
+    for c, col in enumerate(header[skip:], start=skip):
+        base, dot, comp = col.rpartition(".")
+        if not dot or comp.lower() not in COMPONENTS:
+            raise Pose2RotError(f"{name}: column '{col}' is not '<joint>.x', '<joint>.y', '<joint>.z' or "
+                                "'<joint>.conf'")
+        comps = columns.setdefault(base, {})
+        if comp.lower() in comps:
+            raise Pose2RotError(f"{name}: column '{col}' appears twice")
+        comps[comp.lower()] = c
+    if not columns:
+        raise Pose2RotError(f"{name}: no '<joint>.x', '<joint>.y', '<joint>.z' columns in the CSV header")
+    for base, comps in columns.items():
+        absent = [a for a in "xyz" if a not in comps]
+        if absent:
+            raise Pose2RotError(f"{name}: joint '{base}' has no column {', '.join(f'{base}.{a}' for a in absent)}")
+    return columns
+
+
+def _unknown_names(unknown: list[str], known: list[str], rig: str) -> str:
+    hints = [f"'{u}' -> '{m[0]}'" for u in unknown for m in [difflib.get_close_matches(u, known, n=1, cutoff=0.6)] if m]
+    return ("unknown joint names in CSV (not in the skeleton " + rig + "): "
+            + ", ".join(f"'{u}'" for u in unknown[:10]) + (f" and {len(unknown) - 10} more" if len(unknown) > 10 else "")
+            + "; joint names must match exactly" + (f" (close matches: {', '.join(hints[:5])})" if hints else ""))
+
+
+def _first_bad_cell(cells: np.ndarray) -> tuple[int, int]:
+    for r in range(cells.shape[0]):
+        for c in range(cells.shape[1]):
+            try:
+                float(cells[r, c])
+            except ValueError:
+                return r, c
+    return 0, 0

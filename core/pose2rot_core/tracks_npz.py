@@ -1,0 +1,185 @@
+"""Reading ``.npz`` tracks files (``np.load`` with ``allow_pickle=False``); see tracks_io for the layout.
+
+Every array is checked by one table, :data:`ARRAYS`: its kind (numbers, whole numbers, text) and its
+shape in the sizes of the file (T frames, J joints, K end sites). A file is read in three steps:
+the archive (never a pickle), the arrays against the table, then the Tracks in internal joint order.
+"""
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from .errors import Pose2RotError
+from .rotations import quat_to_matrix
+from .skeleton import Skeleton
+from .tracks import Tracks
+
+REQUIRED = ("positions", "joint_names", "parents", "rest_positions")
+#: key -> (kind, shape): kind "number", "integer" or "text"; shape entries are sizes ("T", "J", "K")
+#: or fixed numbers, () for a single value
+ARRAYS: dict[str, tuple[str, tuple]] = {
+    "positions": ("number", ("T", "J", 3)),
+    "joint_names": ("text", ("J",)),
+    "parents": ("integer", ("J",)),
+    "rest_positions": ("number", ("J", 3)),
+    "fps": ("number", ()),
+    "up_axis": ("text", ()),
+    "reference_frame": ("integer", ()),
+    "reference_quaternions": ("number", ("J", 4)),
+    "end_positions": ("number", ("T", "K", 3)),
+    "end_parents": ("integer", ("K",)),
+    "end_rest_offsets": ("number", ("K", 3)),
+    "end_names": ("text", ("K",)),
+    "confidence": ("number", ("T", "J")),
+}
+END_SITE_KEYS = ("end_positions", "end_parents", "end_rest_offsets")
+#: kind -> (dtype kinds accepted, words for an array, words for one value)
+_KINDS = {"number": ("fiu", "numeric", "number"), "integer": ("iu", "whole numbers", "whole number"),
+          "text": ("US", "strings", "string")}
+#: where each size comes from, for messages
+_SIZE_SOURCES = {"J": "{} names in joint_names", "K": "{} entries in end_parents", "T": "{} frames in positions"}
+
+
+def load_npz(path: Path, report: list[str] | None = None) -> Tracks:
+    """Tracks from an ``.npz`` file (joints in any order; see tracks_io)."""
+    name = path.name
+    data = _read_archive(path, report)
+    absent = [k for k in REQUIRED if k not in data]
+    if absent:
+        raise Pose2RotError(f"{name}: missing key{'s' if len(absent) > 1 else ''} {', '.join(absent)} "
+                            f"(the file has: {', '.join(sorted(data)) or 'nothing'})")
+    if bool(set(END_SITE_KEYS) & set(data)) and not set(END_SITE_KEYS) <= set(data):
+        given = [k for k in END_SITE_KEYS if k in data]
+        raise Pose2RotError(f"{name}: {', '.join(given)} given without "
+                            f"{', '.join(k for k in END_SITE_KEYS if k not in data)}; End Sites need all three")
+    arrays = _checked_arrays(data, name)
+    try:
+        return _tracks(arrays)
+    except Pose2RotError as e:
+        raise Pose2RotError(f"{name}: {e}") from None
+
+
+def _read_archive(path: Path, report: list[str] | None) -> dict[str, np.ndarray]:
+    """The known arrays of the archive (others are noted in ``report``); never unpickles."""
+    name = path.name
+    _check_magic(path)
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise Pose2RotError(f"{name}: not a readable .npz file ({e}); the file may be truncated") from None
+    with archive:
+        ignored = [k for k in archive.files if k not in ARRAYS]
+        data = {key: _array(archive, key, name) for key in archive.files if key in ARRAYS}
+    if ignored and report is not None:
+        report.append(f"{name}: ignored unknown arrays: {', '.join(ignored)}")
+    return data
+
+
+def _check_magic(path: Path) -> None:
+    """Refuse pickles, single np.save arrays and anything that is not a zip archive, by the first bytes."""
+    name = path.name
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(6)
+    except OSError as e:
+        raise Pose2RotError(f"cannot read tracks file '{path}': {e.strerror or e}") from None
+    if magic.startswith(b"\x80"):
+        raise Pose2RotError(f"{name}: holds a pickled Python object; pose2rot never loads pickles "
+                            "(np.load with allow_pickle=False): save plain arrays with np.savez")
+    if magic == b"\x93NUMPY":
+        raise Pose2RotError(f"{name}: holds a single array (np.save), not named arrays; write the tracks with "
+                            "np.savez(path, positions=..., joint_names=..., parents=..., rest_positions=...)")
+    if not magic.startswith(b"PK"):
+        raise Pose2RotError(f"{name}: not an .npz file (expected a zip archive written by np.savez)"
+                            + (": the file is empty" if not magic else ""))
+
+
+def _array(archive, key: str, name: str) -> np.ndarray:
+    try:
+        return archive[key]
+    except ValueError as e:
+        if "allow_pickle" in str(e):
+            raise Pose2RotError(f"{name}: {key} is stored as Python objects (a pickle), which pose2rot "
+                                "never loads (allow_pickle=False); save it as a plain numeric or string "
+                                "array, e.g. np.asarray(names, dtype=str)") from None
+        raise Pose2RotError(f"{name}: array {key} is damaged and cannot be read ({e})") from None
+    except (OSError, EOFError, zipfile.BadZipFile) as e:
+        raise Pose2RotError(f"{name}: array {key} is damaged and cannot be read ({e})") from None
+
+
+def _checked_arrays(data: dict[str, np.ndarray], name: str) -> dict:
+    """Every array checked against ARRAYS (sizes from joint_names, positions and end_parents), as
+    float64 numbers, int64 whole numbers, or Python str (single values unwrapped)."""
+    sizes: dict[str, int] = {}
+    out: dict = {}
+    for key in ("joint_names", "positions", "end_parents") + tuple(k for k in ARRAYS if k in data):
+        if key in data and key not in out:
+            out[key] = _checked(data[key], key, sizes, name)
+    return out
+
+
+def _checked(a: np.ndarray, key: str, sizes: dict[str, int], name: str):
+    kind, shape = ARRAYS[key]
+    codes, words, word = _KINDS[kind]
+    if a.dtype.kind not in codes:
+        raise Pose2RotError(f"{name}: {key} must be {words if shape else 'a ' + word}, got {a.dtype}")
+    if not shape:
+        if a.size != 1:
+            raise Pose2RotError(f"{name}: {key} must be a single {word}, got {_shape(a)}")
+        a = a.reshape(())
+    elif len(shape) != a.ndim or any(isinstance(s, int) and s != n or s in sizes and sizes[s] != n
+                                     for s, n in zip(shape, a.shape)):
+        want = ",".join(str(sizes.get(s, s)) for s in shape)
+        known = [_SIZE_SOURCES[s].format(sizes[s]) for s in dict.fromkeys(shape) if s in sizes]
+        raise Pose2RotError(f"{name}: {key} is {_shape(a)}, expected [{want}]"
+                            + (f" ({'; '.join(known)})" if known else ""))
+    else:
+        sizes.update({s: n for s, n in zip(shape, a.shape) if isinstance(s, str)})
+    if kind == "text":
+        return _text(a) if a.ndim == 0 else [_text(x) for x in a]
+    return a.astype(np.float64 if kind == "number" else np.int64)
+
+
+def _tracks(arrays: dict) -> Tracks:
+    """Tracks in internal order from checked arrays (joints may come in any order)."""
+    names = arrays["joint_names"]
+    if not names:
+        raise Pose2RotError("joint_names is empty: the tracks need at least one joint")
+    skeleton = Skeleton.from_any_order(names, arrays["parents"], arrays["rest_positions"])
+    order = skeleton.caller_order
+    inv = np.empty_like(order)
+    inv[order] = np.arange(len(order))
+    ref_rot = None
+    if "reference_quaternions" in arrays:
+        q = arrays["reference_quaternions"]
+        if not np.isfinite(q).all() or (np.linalg.norm(q, axis=-1) < 1e-8).any():
+            raise Pose2RotError("reference_quaternions has NaN or zero-length quaternions")
+        ref_rot = quat_to_matrix(q[order])
+    ends: dict = {}
+    if "end_parents" in arrays:
+        epar = arrays["end_parents"]
+        if len(epar) and (epar.min() < 0 or epar.max() >= len(names)):
+            raise Pose2RotError(f"end_parents must be joint indices in 0..{len(names) - 1}")
+        ends = dict(end_positions=arrays["end_positions"], end_parents=inv[epar],
+                    end_rest_offsets=arrays["end_rest_offsets"], end_names=tuple(arrays.get("end_names", ())))
+    conf = arrays.get("confidence")
+    return Tracks(skeleton=skeleton, positions=arrays["positions"][:, order], fps=float(arrays.get("fps", 30.0)),
+                  up_axis=arrays.get("up_axis", "y"), reference_frame=arrays.get("reference_frame"),
+                  reference_rotations=ref_rot, confidence=None if conf is None else conf[:, order], **ends)
+
+
+def _text(x) -> str:
+    """A string array element as str (bytes are decoded as UTF-8, else Latin-1)."""
+    x = x.item() if isinstance(x, np.ndarray) else x
+    if isinstance(x, bytes):
+        try:
+            return x.decode("utf-8")
+        except UnicodeDecodeError:
+            return x.decode("latin-1")
+    return str(x)
+
+
+def _shape(a: np.ndarray) -> str:
+    return "[" + ",".join(str(s) for s in a.shape) + "]"

@@ -1,0 +1,107 @@
+"""Blender's conventions without Blender (pose2rot_core.blender_space): axes, pose-bone channels,
+frame rate, and the points Import Tracks keys."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pose2rot_core.blender_space import (Y_UP_TO_Z_UP, BoneRest, basis_quaternions, blocked_translations,
+                                         file_points, local_rotations_from_pose, location_channels, orthonormal,
+                                         scene_fps)
+from pose2rot_core.bvh import read_bvh
+from pose2rot_core.errors import Pose2RotError
+from pose2rot_core.fk import forward_kinematics
+from pose2rot_core.rotations import quat_to_matrix
+from pose2rot_core.skeleton import Skeleton
+from pose2rot_core.solution import Solution
+from pose2rot_core.tracks_io import save_tracks, tracks_from_bvh
+
+from test_cli import small_clip
+from test_skeleton import random_tree
+
+
+def _random_rig(rng: np.random.Generator, J: int, T: int):
+    """(skeleton, rest orientations M [J,3,3], local rotations L [T,J,3,3]) of a random tree."""
+    sk = Skeleton(*random_tree(rng, J))
+    return sk, quat_to_matrix(rng.normal(size=(J, 4))), quat_to_matrix(rng.normal(size=(T, J, 4)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 12), st.integers(0, 2 ** 31 - 1))
+def test_pose_matrices_give_the_local_rotations_back(J, seed):
+    """Blender's pose matrix A_j = G_j M_j of a solution reads back as the solution's L_j."""
+    sk, M, L = _random_rig(np.random.default_rng(seed), J, 3)
+    G, _ = forward_kinematics(sk, L)
+    for t in range(3):
+        np.testing.assert_allclose(local_rotations_from_pose(G[t] @ M, M, sk.parents), L[t], atol=1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 10), st.integers(0, 2 ** 31 - 1))
+def test_basis_rotations_follow_the_inherit_flag(J, seed):
+    rng = np.random.default_rng(seed)
+    sk, M, L = _random_rig(rng, J, 4)
+    T = L.shape[0]
+    sol = Solution(sk, L, np.zeros((T, 3)) + sk.rest_positions[0], np.broadcast_to(sk.offsets, (T, J, 3)).copy(),
+                   np.zeros(J, bool))
+    inherit = rng.random(J) < 0.5
+    rest = BoneRest(M, inherit, np.ones(J, bool), np.zeros(J, bool))
+    B = quat_to_matrix(basis_quaternions(sol, rest))
+    G, _ = forward_kinematics(sk, L)
+    want = np.where(inherit[None, :, None, None], L, G)
+    np.testing.assert_allclose(M[None] @ B @ np.swapaxes(M, -1, -2)[None], want, atol=1e-9)
+    q = basis_quaternions(sol, rest)
+    assert (np.einsum("tjk,tjk->tj", q[1:], q[:-1]) >= 0).all()                 # continuous signs
+
+
+def test_location_channels_in_bone_or_parent_axes():
+    sk = Skeleton(("root", "hip", "leg"), np.array([-1, 0, 1]), np.array([[0, 1, 0], [0, 1, 0], [0, 0, 0.0]]))
+    M = quat_to_matrix(np.array([[1, 0, 0, 0], [0.9, 0.3, 0.1, 0], [0.5, 0.5, 0.5, 0.5]], float))
+    T = 2
+    offsets = np.broadcast_to(sk.offsets, (T, 3, 3)).copy()
+    offsets[1, 1] += [0.2, 0.0, -0.1]                                            # the hip moves in frame 1
+    root = np.array([[0, 1, 0], [1, 1, 0]], float)
+    sol = Solution(sk, np.broadcast_to(np.eye(3), (T, 3, 3, 3)).copy(), root, offsets, np.array([0, 1, 0], bool))
+    for local in (True, False):
+        rest = BoneRest(M, np.ones(3, bool), np.full(3, local), np.zeros(3, bool))
+        idx, loc = location_channels(sol, rest, 1e-9)
+        assert idx.tolist() == [0, 1]
+        np.testing.assert_allclose(loc[:, 0], root - sk.rest_positions[0] if not local else
+                                   (root - sk.rest_positions[0]) @ M[0])
+        axes = M[1] if local else M[0]
+        np.testing.assert_allclose(loc[1, 1], axes.T @ np.array([0.2, 0.0, -0.1]))
+    connected = BoneRest(M, np.ones(3, bool), np.ones(3, bool), np.array([False, True, False]))
+    assert location_channels(sol, connected, 1e-9)[0].tolist() == [0]
+    assert blocked_translations(sol, connected, 1e-9) == [1]
+
+
+def test_axes_orthonormal_and_frame_rate():
+    np.testing.assert_allclose(Y_UP_TO_Z_UP @ [0.0, 1.0, 0.0], [0, 0, 1])          # file up -> Blender up
+    np.testing.assert_allclose(Y_UP_TO_Z_UP @ [0.0, 0.0, 1.0], [0, -1, 0])
+    R = quat_to_matrix(np.array([0.3, 0.1, -0.7, 0.2]))
+    np.testing.assert_allclose(orthonormal(2.5 * R), R, atol=1e-12)
+    assert np.linalg.det(orthonormal(R @ np.diag([1.0, 1.0, -1.0]))) > 0
+    assert scene_fps(30.0) == (30, 1.0) and scene_fps(24.0004) == (24, 1.0)
+    fps, base = scene_fps(29.97)
+    assert fps == 30 and fps / base == pytest.approx(29.97)
+
+
+def test_file_points_of_each_format(tmp_path):
+    clip = read_bvh(small_clip(tmp_path / "c.bvh"))
+    joints = len(clip.skeleton.names)
+    names, pos, fps = file_points(tmp_path / "c.bvh")
+    assert names == list(clip.skeleton.names) + list(clip.end_names) and fps == pytest.approx(30.0)
+    np.testing.assert_allclose(pos[:, :joints], clip.fk() @ Y_UP_TO_Z_UP.T)
+    save_tracks(tmp_path / "t.npz", tracks_from_bvh(clip))
+    np.testing.assert_allclose(file_points(tmp_path / "t.npz")[1], pos)
+    header = ",".join(f"{n}.{a}" for n in clip.skeleton.names for a in "xyz")
+    rows = [",".join(f"{v:.9f}" for v in frame.ravel()) for frame in clip.fk()]
+    (tmp_path / "p.csv").write_text("\n".join([header] + rows) + "\n")
+    names, csv_pos, fps = file_points(tmp_path / "p.csv", csv_up_axis="z")
+    assert names == list(clip.skeleton.names) and fps == 0.0
+    np.testing.assert_allclose(csv_pos, clip.fk(), atol=1e-8)                       # z-up: as written
+    np.testing.assert_allclose(file_points(tmp_path / "p.csv")[1], pos[:, :joints], atol=1e-8)
+    with pytest.raises(Pose2RotError, match="does not exist"):
+        file_points(tmp_path / "missing.csv")
