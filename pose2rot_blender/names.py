@@ -1,17 +1,13 @@
-"""Matching track names to bone names (pure Python, no bpy, so it is testable anywhere).
+"""Matching track names to bone names (pure Python, no bpy).
 
 Rules, tried in this order; each track is used once and every tier only looks at what the
 earlier tiers left over:
 
 1. exact name;
 2. same name ignoring case;
-3. same *canonical key*: the name lower-cased, with a namespace before the last ``:`` or ``|``
-   dropped (``mixamorig:Hips`` -> ``hips``), a known rig prefix dropped (``mixamorig``,
-   ``DEF-``, ``ORG-``, ``MCH-``, ``Bip01``, ``CC_Base_``, ``b_``), the side read from a
-   ``Left``/``Right`` word or a one-letter ``L``/``R`` token at either end (``.L``, ``_l``,
-   ``-R``, ``L_``, ``r.``), and separators (space ``_`` ``.`` ``-``) removed. So ``upper_arm.L``,
-   ``UpperArm_L``, ``L_UpperArm`` and ``mixamorig:LeftUpperArm`` share one key; Blender's
-   duplicate suffix (``Hips.001``) is ignored.
+3. same *canonical key* (``pose2rot_core.naming.canonical_key``: namespace, rig prefix, side
+   spelling, separators and Blender's duplicate suffix do not count). So ``upper_arm.L``,
+   ``UpperArm_L``, ``L_UpperArm`` and ``mixamorig:LeftUpperArm`` share one key.
 
 A key that two bones or two tracks share is ambiguous and matches nothing at tier 3.
 Tracks left over after bones are matched may aim a leaf bone's tail: ``<bone>_end``,
@@ -24,38 +20,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
-_NAMESPACE = re.compile(r"^.*[:|]")
-_DUPLICATE = re.compile(r"\.\d{3}$")
-_PREFIXES = ("mixamorig", "def-", "def_", "org-", "org_", "mch-", "mch_", "bip01", "bip001",
-             "cc_base_", "b_")
-_SEP = re.compile(r"[\s_.\-]+")
-_SIDE_WORDS = {"left": "l", "right": "r"}
+from pose2rot_core.naming import DUPLICATE as _DUPLICATE
+from pose2rot_core.naming import canonical_key
+
+__all__ = ["NameMatch", "canonical_key", "match_names"]
+
 _END_SUFFIX = re.compile(r"(?:[\s_.\-]*(?:end|tail|tip|endsite|end_site))$", re.IGNORECASE)
-
-
-def canonical_key(name: str) -> str:
-    """Canonical form of a joint name: ``side|base`` with side in {"l", "r", ""}."""
-    s = _NAMESPACE.sub("", _DUPLICATE.sub("", name.strip())).lower()
-    for p in _PREFIXES:
-        if s.startswith(p) and len(s) > len(p):
-            s = s[len(p):]
-            break
-    side = ""
-    tokens = [t for t in _SEP.split(s) if t]
-    if len(tokens) > 1 and tokens[-1] in ("l", "r"):
-        side, tokens = tokens[-1], tokens[:-1]
-    elif len(tokens) > 1 and tokens[0] in ("l", "r"):
-        side, tokens = tokens[0], tokens[1:]
-    base = "".join(tokens)
-    if not side:
-        for word, letter in _SIDE_WORDS.items():
-            if base.startswith(word) and len(base) > len(word):
-                side, base = letter, base[len(word):]
-                break
-            if base.endswith(word) and len(base) > len(word):
-                side, base = letter, base[: -len(word)]
-                break
-    return f"{side}|{base}"
 
 
 @dataclass
