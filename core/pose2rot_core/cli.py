@@ -14,6 +14,7 @@ from typing import Sequence
 import numpy as np
 
 from . import __version__
+from .cli_layouts import add_point_arguments
 from .errors import Pose2RotError
 
 
@@ -135,6 +136,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from .bvh import read_bvh, write_bvh
+    from .cli_layouts import cmd_solve_points, wants_points
     from .rotations import EULER_ORDERS
     from .solvers import solve
     from .tracks_io import load_tracks
@@ -142,6 +144,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
     out = _output_path(args.out, (".bvh", ".npz"))
     if args.order.upper() not in EULER_ORDERS:
         raise Pose2RotError(f"--order must be one of {', '.join(EULER_ORDERS)}, got '{args.order}'")
+    if wants_points(args):
+        return cmd_solve_points(args, _solver_options(args), _parse_frames, _output_path)
     report: list[str] = []
     tracks = load_tracks(args.tracks, skeleton_bvh=args.skeleton, report=report)
     if args.reference:
@@ -288,7 +292,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("solve", help="solve rotations for tracks and write BVH or npz")
-    p.add_argument("tracks", help="tracks: .npz, .csv (with --skeleton) or .bvh (its joint positions)")
+    p.add_argument("tracks", help="tracks: .npz, .csv (with --skeleton) or .bvh (its joint positions); or points: "
+                                  ".npy with --layout, a FreeMoCap folder, a point set .npz/.csv with --map")
     p.add_argument("--out", required=True, help="output .bvh (same joints and hierarchy) or .npz (quaternions)")
     p.add_argument("--skeleton", help="rig BVH for CSV tracks (rest pose, parents, fps)")
     p.add_argument("--reference", help="BVH whose pose at --reference-frame gives the bone roll to keep")
@@ -296,6 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frames", help="frame range A:B (Python slice, B excluded)")
     p.add_argument("--order", default="ZXY", help="rotation order of the written BVH channels (default ZXY)")
     _add_solver_arguments(p)
+    add_point_arguments(p)
     p.set_defaults(func=cmd_solve)
 
     p = sub.add_parser("eval", help="round-trip accuracy on BVH clips (FK positions -> solve -> compare)")
@@ -322,7 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reference-frame", type=int, help="store this frame's rotations as the reference pose")
     p.set_defaults(func=cmd_tracks)
 
-    for module in ("cli_model", "cli_train"):
+    for module in ("cli_model", "cli_train", "cli_layouts"):
         try:
             mod = __import__(f"{__package__}.{module}", fromlist=["register"])
         except ImportError:

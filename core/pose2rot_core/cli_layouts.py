@@ -1,0 +1,206 @@
+"""Command line for point layouts and bone maps.
+
+``pose2rot solve POINTS --layout NAME --out OUT.bvh`` solves a layout on its own (a skeleton from the
+layout and the clip's bone lengths); ``pose2rot solve POINTS --skeleton RIG.bvh --map MAP.json
+[--reference RIG.bvh --reference-frame N] --out OUT.bvh`` drives the rig's own joints;
+``pose2rot map --skeleton RIG.bvh --layout NAME|--source POINTS --out MAP.json`` proposes a map.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .errors import Pose2RotError
+from .layouts import AXES, LAYOUTS, get_layout
+
+POINT_SUFFIXES = (".npy",)
+
+
+def add_point_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of ``solve`` for point sets (layouts, maps)."""
+    p.add_argument("--layout", help=f"what the points are: {', '.join(LAYOUTS)} (needed for .npy files)")
+    p.add_argument("--map", help="MAP.json: which point drives which joint of --skeleton RIG.bvh")
+    p.add_argument("--up-axis", choices=("auto",) + tuple(AXES),
+                   help="up axis of the points (default: the file's, else found from hips and shoulders)")
+    p.add_argument("--fps", type=float, help="frame rate of the points (default: the file's, else the layout's)")
+
+
+def wants_points(args: argparse.Namespace) -> bool:
+    """True when ``solve`` reads a point set rather than tracks on a skeleton."""
+    path = Path(args.tracks)
+    return bool(args.layout or args.map or path.is_dir() or path.suffix.lower() in POINT_SUFFIXES)
+
+
+def cmd_solve_points(args: argparse.Namespace, solver_options: dict, parse_frames, output_path) -> int:
+    """``solve`` for point sets: a layout on its own, or a rig through a map."""
+    from .bvh import write_bvh
+    from .pointsets import check_points, load_points
+
+    out = output_path(args.out, (".bvh", ".npz"))
+    if args.solver != "geometric":
+        raise Pose2RotError(f"--layout and --map solve with the geometric solver; leave out --solver {args.solver}")
+    if args.map and not args.skeleton:
+        raise Pose2RotError("--map needs the rig it maps onto: --skeleton RIG.bvh")
+    if args.skeleton and not args.map:
+        raise Pose2RotError("--skeleton with points needs --map MAP.json (which point drives which joint); "
+                            "or leave --skeleton out to solve the layout's own skeleton")
+    report: list[str] = []
+    layout = get_layout(args.layout) if args.layout else None
+    points = load_points(args.tracks, layout, up=args.up_axis, fps=args.fps, report=report, check=False)
+    start, stop = parse_frames(args.frames, points.num_frames)
+    points = points.frames(start, stop)
+    check_points(points)
+    t0 = time.perf_counter()
+    if args.map:
+        sol, tracks, ends, mapped = _solve_on_rig(args, points, solver_options, report)
+    else:
+        sol, tracks, ends, mapped = _solve_layout(points, solver_options, report)
+    seconds = time.perf_counter() - t0
+    if out.suffix.lower() == ".npz":
+        from .cli import _save_solution_npz
+
+        _save_solution_npz(out, sol)
+    else:
+        write_bvh(out, sol.skeleton, sol.rotations, sol.root_translation, sol.local_offsets, sol.translating,
+                  fps=points.fps, order=args.order, end_parents=ends[0], end_offsets=ends[1])
+    err = np.linalg.norm(sol.positions[:, mapped] - tracks.positions[:, mapped], axis=-1)
+    err = float(np.nanmax(err)) / tracks.skeleton.height * 100 if np.isfinite(err).any() else float("nan")
+    for line in report + sol.report:
+        print(f"note: {line}", file=sys.stderr)
+    print(f"solved {sol.num_frames} frames x {tracks.skeleton.num_joints} joints in {seconds:.3f} s; max position "
+          f"error of the joints on points {err:.2g} % of height -> {out}")
+    return 0
+
+
+def _solve_layout(points, options: dict, report: list[str]):
+    from .layout_rig import layout_tracks, leaf_tips
+    from .solvers import solve
+
+    tracks = layout_tracks(points, report)
+    options = dict(options)
+    if options.get("stretch") is None:
+        options["stretch"] = "off"
+    sol = solve(tracks, **options)
+    return sol, tracks, leaf_tips(tracks.skeleton), np.arange(tracks.skeleton.num_joints)
+
+
+def _solve_on_rig(args: argparse.Namespace, points, options: dict, report: list[str]):
+    from .bonemap import load_map
+    from .bvh import read_bvh
+    from .retarget import retarget_tracks, solve_retargeted
+
+    rig = read_bvh(args.skeleton)
+    reference = _rig_reference(args, rig)
+    bone_map = load_map(args.map)
+    result = retarget_tracks(points, rig.skeleton, bone_map, "y", reference_rotations=reference,
+                             end_parents=rig.end_parents, end_offsets=rig.end_offsets,
+                             end_names=tuple(rig.end_names), rig_name=Path(args.skeleton).name, report=report)
+    options = {k: v for k, v in options.items() if v is not None}
+    sol = solve_retargeted(result, **options)
+    names = rig.skeleton.names
+    mapped = np.array([bone_map.is_direct(n) for n in names])
+    return sol, result.tracks, (rig.end_parents, rig.end_offsets), mapped
+
+
+def _rig_reference(args: argparse.Namespace, rig) -> np.ndarray | None:
+    """The rig's reference local rotations: --reference BVH (or the rig file itself) at
+    --reference-frame, matched by joint name; None (the rest pose) when neither is given."""
+    from .bvh import read_bvh
+
+    if args.reference is None and args.reference_frame is None:
+        return None
+    source = read_bvh(args.reference) if args.reference else rig
+    frame = args.reference_frame or 0
+    if not 0 <= frame < source.num_frames:
+        raise Pose2RotError(f"--reference-frame {frame} is outside {Path(source.name).name} "
+                            f"(0..{source.num_frames - 1})")
+    lookup = {n: i for i, n in enumerate(source.skeleton.names)}
+    missing = [n for n in rig.skeleton.names if n not in lookup]
+    if missing:
+        raise Pose2RotError(f"reference {Path(source.name).name} lacks joints of the rig: {', '.join(missing[:8])}")
+    return source.rotations[frame][[lookup[n] for n in rig.skeleton.names]]
+
+
+# ------------------------------------------------------------------------------ map
+def cmd_map(args: argparse.Namespace) -> int:
+    """``pose2rot map``: propose MAP.json for a rig from a layout or another skeleton's points."""
+    from .bonemap import save_map
+    from .cli import _output_path
+
+    out = _output_path(args.out, (".json",))
+    if bool(args.layout) == bool(args.source):
+        raise Pose2RotError("give the points to map from: --layout NAME or --source FILE (not both)")
+    proposal = propose_for_rig(args)
+    save_map(out, proposal)
+    m = proposal.bone_map
+    direct = sum(m.is_direct(b) for b in m.bones)
+    print(f"{Path(args.skeleton).name} ({proposal.family} rig): {direct} joints on points, "
+          f"{len(m.bones) - direct} on virtual points -> {out}")
+    for bone, why in proposal.doubtful.items():
+        print(f"doubtful: {bone}: {why}")
+    if proposal.between:
+        print(f"no point, solved between mapped joints: {', '.join(proposal.between)}")
+    if proposal.kept:
+        print(f"no point, keep the reference pose: {len(proposal.kept)} joints "
+              f"({', '.join(proposal.kept[:8])}{' ...' if len(proposal.kept) > 8 else ''})")
+    if proposal.unused:
+        print(f"points not used: {', '.join(proposal.unused)}")
+    return 0
+
+
+def propose_for_rig(args: argparse.Namespace):
+    """The Proposal for ``--skeleton`` from ``--layout`` or ``--source`` (see pose2rot_core.automap)."""
+    from .automap import canonical_names, propose_map
+    from .bvh import read_bvh
+    from .fk import forward_kinematics
+
+    rig = read_bvh(args.skeleton)
+    sk = rig.skeleton
+    reference = _rig_reference(args, rig)
+    R = np.eye(3)[None].repeat(sk.num_joints, 0) if reference is None else reference
+    G, P = forward_kinematics(sk, R[None])
+    ends = P[0, rig.end_parents] + np.einsum("kab,kb->ka", G[0, rig.end_parents], rig.end_offsets)
+    names = list(sk.names) + list(rig.end_names)
+    parents = list(sk.parents) + list(rig.end_parents)
+    if args.layout:
+        layout = get_layout(args.layout)
+        points, canon, virtual, landmarks = layout.points, layout.canonical, layout.virtual, layout.landmarks
+    else:
+        points, canon = _source_canonical(args.source)
+        virtual, landmarks = {}, frozenset()
+    proposal = propose_map(names, parents, sk.num_joints, np.concatenate([P[0], ends]), np.array([0.0, 1.0, 0.0]),
+                           points, canon, virtual, landmarks)
+    proposal.bone_map.extra = {"layout": args.layout or Path(args.source).name}
+    return proposal
+
+
+def _source_canonical(path: str) -> tuple[tuple[str, ...], dict[str, str]]:
+    """(point names, canonical names) of another skeleton's BVH or a named point set."""
+    from .automap import canonical_names
+    from .bvh import read_bvh
+    from .pointsets import load_points
+
+    if Path(path).suffix.lower() == ".bvh":
+        clip = read_bvh(path)
+        names = list(clip.skeleton.names) + list(clip.end_names)
+        canon, _ = canonical_names(names, list(clip.skeleton.parents) + list(clip.end_parents))
+        return tuple(names), canon
+    points = load_points(path, check=False)
+    canon, _ = canonical_names(points.names, [-1] * len(points.names))
+    return points.names, canon
+
+
+def register(sub) -> None:
+    """Add the ``map`` subcommand."""
+    p = sub.add_parser("map", help="propose a bone map (MAP.json) for a rig from a layout or another skeleton")
+    p.add_argument("--skeleton", required=True, help="the rig (BVH)")
+    p.add_argument("--layout", help=f"the points' layout: {', '.join(LAYOUTS)}")
+    p.add_argument("--source", help="or the points themselves: another skeleton's BVH, a point set .npz/.csv")
+    p.add_argument("--reference", help="BVH whose pose at --reference-frame is the rig's reference pose")
+    p.add_argument("--reference-frame", type=int, help="frame of the reference pose (default: the rest pose)")
+    p.add_argument("--out", required=True, help="MAP.json to write")
+    p.set_defaults(func=cmd_map)
