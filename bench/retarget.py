@@ -108,7 +108,7 @@ def sparse_case(clip: BvhClip, layout_name: str) -> dict:
     ours = solve_retargeted(result)
     dense = solve(tracks_from_bvh(clip, reference_frame=0))
     direct, bones, between = mapped_bones(clip, bone_map)
-    truth = result.scale * (clip.fk() - result.floor * UP)
+    truth = result.scale * clip.fk()
     plain = solve(plain_tracks(clip, points, bone_map))
     out = {"clip": Path(clip.name).stem, "layout": layout_name, "points": len(points.names),
            "direct": len(direct), "between": len(between)}

@@ -95,7 +95,7 @@ def test_smpl_points_drive_the_same_rig(seed, spine, naming):
     result = retarget_tracks(points, rig, bone_map)
     sol = solve_retargeted(result, smooth="off")
     direct = [j for j, n in enumerate(rig.names) if bone_map.is_direct(n)]
-    placed = result.scale * (P[:, direct] - result.floor * UP)
+    placed = result.scale * P[:, direct]
     err = np.linalg.norm(sol.positions[:, direct] - placed, axis=-1).max()
     assert abs(result.scale - 1.0) < 1e-9
     assert err < 0.01 * rig.height, (err / rig.height, bone_map.bones)
@@ -117,7 +117,7 @@ def test_mediapipe_landmarks_drive_a_rig_with_soft_root_and_neck(seed, naming):
     result = retarget_tracks(points, rig, bone_map)
     sol = solve_retargeted(result, smooth="off")
     direct = [j for j, n in enumerate(rig.names) if bone_map.is_direct(n)]
-    err = np.linalg.norm(sol.positions[:, direct] - (P[:, direct] - result.floor * UP), axis=-1).max()
+    err = np.linalg.norm(sol.positions[:, direct] - P[:, direct], axis=-1).max()
     assert err < 0.01 * rig.height, err / rig.height
     # the spine's bend and the chest's tilt are guesses here: a frame may jump in a generated (random)
     # motion, never more than one joint-frame in a hundred frames (the dev clips have none: bench)
@@ -237,8 +237,7 @@ def test_map_command_and_solve_through_it(tmp_path, capsys):
     assert code == 0, err
     solved = read_bvh(tmp_path / "o.bvh")
     order = [solved.skeleton.names.index(n) for n in rig.names]
-    floor = np.percentile(P[..., 1].min(axis=1), 2)                  # the performer's floor goes to 0
-    np.testing.assert_allclose(solved.fk()[:, order], P - floor * UP, atol=2e-3 * rig.height)
+    np.testing.assert_allclose(solved.fk()[:, order], P, atol=2e-3 * rig.height)
 
 
 @pytest.mark.parametrize("bones, message", [

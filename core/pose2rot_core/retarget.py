@@ -5,8 +5,8 @@ rig, ready for the geometric solver (rigid bones, ``stretch="off"``):
 
 1. **Targets.** Every mapped rig joint (or End Site) gets its point, or its virtual point (a mean or
    blend of points). A joint mapped straight to a point is *direct*; a virtual one is *soft*.
-2. **Scale.** The rig keeps its bone lengths. The points are scaled about their floor by the ratio
-   of the rig's leg chains (direct joints on the paths from the root to the lowest direct joints) to
+2. **Scale.** The rig keeps its bone lengths. The points are scaled (about the origin, so a floor
+   under the feet stays under them) by the ratio of the rig's leg chains (direct joints on the paths from the root to the lowest direct joints) to
    the performer's, so the root's translation matches the rig's stride and the feet stay planted.
 3. **Filling.** Rig joints without a point that lie between mapped joints get positions, top-down:
    - a *chain* of such joints between two placed joints (spines, necks, tails, twist segments) is
@@ -59,14 +59,13 @@ BEND_SIDE = 0.05
 
 @dataclass
 class Retargeted:
-    """Tracks on the rig, how the points were placed on it (rig position = ``scale`` x (point - ``floor``
-    x up): the performer's floor goes to height 0), and ``twist_guess`` [T,J,3,3] (or None): local
+    """Tracks on the rig, how the points were placed on it (rig position = ``scale`` x point), and
+    ``twist_guess`` [T,J,3,3] (or None): local
     rotations that share each filled chain's bend and twist (the reference pose elsewhere), for the
     geometric solver's roll (:func:`solve_retargeted`)."""
 
     tracks: Tracks
     scale: float
-    floor: float
     twist_guess: np.ndarray | None = None
 
 
@@ -116,8 +115,8 @@ def retarget_tracks(points: PointSet, rig: Skeleton, bone_map: BoneMap, up: str 
     targets = rig_targets(points, rig, bone_map, up, reference_rotations, end_parents, end_offsets,
                           tuple(end_names), report)
     check_root(targets, rig.names[0])
-    scale, floor = rig_scale(targets, np.asarray(AXES[up], np.float64), report)
-    scaled = scale * (targets.positions - floor * np.asarray(AXES[up], np.float64))
+    scale = rig_scale(targets, np.asarray(AXES[up], np.float64), report)
+    scaled = scale * targets.positions
     filled, guesses = fill_chains(targets.skeleton, targets.reference, targets.frames, scaled, targets.direct,
                                   targets.soft)
     J = rig.num_joints
@@ -134,7 +133,7 @@ def retarget_tracks(points: PointSet, rig: Skeleton, bone_map: BoneMap, up: str 
     _report_coverage(targets, rig, report)
     tracks = Tracks(skeleton=rig, positions=filled[:, :J], fps=points.fps, up_axis=up,
                     reference_rotations=reference_rotations, reference_frame=reference_frame, **end_kw)
-    return Retargeted(tracks, scale, floor, guess)
+    return Retargeted(tracks, scale, guess)
 
 
 # ----------------------------------------------------------------------------- targets
@@ -188,9 +187,8 @@ def check_root(targets: RigTargets, root: str) -> None:
 
 
 # ----------------------------------------------------------------------------- scale
-def rig_scale(targets: RigTargets, up: np.ndarray, report: list[str]) -> tuple[float, float]:
-    """(scale, floor): the ratio of the rig's leg chains to the performer's (see the module docstring)
-    and the performer's floor height (a low percentile of the lowest mapped point per frame)."""
+def rig_scale(targets: RigTargets, up: np.ndarray, report: list[str]) -> float:
+    """The ratio of the rig's leg chains to the performer's (see the module docstring)."""
     X = targets.positions
     pairs = _leg_pairs(targets, up)
     rig = sum(np.linalg.norm(targets.reference[a] - targets.reference[b]) for a, b in pairs)
@@ -200,10 +198,7 @@ def rig_scale(targets: RigTargets, up: np.ndarray, report: list[str]) -> tuple[f
         report.append("no chain of points runs from the root to the feet: the points are not scaled")
     elif abs(scale - 1.0) > 1e-3:
         report.append(f"the rig's legs are {scale:.4g} x the performer's: the root's translation is scaled to match")
-    mapped = (targets.direct | targets.soft)
-    heights = X[:, mapped] @ up
-    floor = float(np.percentile(heights.min(axis=1), 2))
-    return scale, floor
+    return scale
 
 
 def _leg_pairs(targets: RigTargets, up: np.ndarray) -> list[tuple[int, int]]:
