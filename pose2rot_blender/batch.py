@@ -1,4 +1,4 @@
-"""Batch: solve track files (.npz/.csv/.bvh, or folders of them) onto the armature of a .blend.
+"""Batch: solve track files (.npz/.csv/.bvh/.npy, FreeMoCap recordings, or folders of them) onto the armature of a .blend.
 
 For every track file the rig file is opened afresh, the tracks are imported as empties, the
 armature is solved over the clip's frames, and ``OUT/<clip>.blend`` is saved (plus
@@ -11,7 +11,9 @@ or call :func:`convert` from Python with the extension enabled. Options: ``--arm
 the file's only armature), ``--solver geometric|learned|hybrid`` (learned settings come from the
 add-on preferences), ``--smooth auto|off|SECONDS``, ``--stretch auto|exact|off`` (bone lengths, as the
 command line's), ``--extension-zip ZIP`` (install the extension first when it is not installed,
-e.g. into a fresh ``BLENDER_USER_RESOURCES``). Bad input ends with exit code 1 and one line on stderr.
+e.g. into a fresh ``BLENDER_USER_RESOURCES``), ``--layout NAME`` (what the points of .npy files are),
+``--map MAP.json`` (drive the bones through a bone map: empties named like the points, not like the
+bones). Bad input ends with exit code 1 and one line on stderr.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-TRACK_SUFFIXES = (".npz", ".csv", ".bvh")
+TRACK_SUFFIXES = (".npz", ".csv", ".bvh", ".npy")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -41,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
                     help="bone lengths: auto keeps the rig's (joints that move relative to their parent still "
                          "translate), exact matches every track, off keeps every bone rigid")
     ap.add_argument("--bvh", action="store_true", help="also export OUT/<clip>.bvh with Blender's exporter")
+    ap.add_argument("--layout", default="NONE", help="what the points of .npy files are (humanml3d22, mediapipe33, ...)")
+    ap.add_argument("--map", dest="bone_map", help="MAP.json: drive the bones through this bone map")
     ap.add_argument("--extension-zip", help="install this pose2rot zip first when the extension is missing")
     return ap
 
@@ -49,10 +53,15 @@ def track_files(items: list[str]) -> list[Path]:
     """Expand folders to their track files (sorted); check that every file exists."""
     from pose2rot_core.errors import Pose2RotError
 
+    from pose2rot_core.pointsets import FREEMOCAP_BODY
+
     out: list[Path] = []
     for item in items:
         p = Path(item)
-        if p.is_dir():
+        recording = p / "output_data" / FREEMOCAP_BODY
+        if recording.is_file():                          # a FreeMoCap recording is one clip
+            out.append(recording)
+        elif p.is_dir():
             found = sorted(q for q in p.iterdir() if q.suffix.lower() in TRACK_SUFFIXES)
             if not found:
                 raise Pose2RotError(f"folder '{p}' has no .npz, .csv or .bvh track files")
@@ -84,14 +93,17 @@ def _find_armature(name: str):
 
 def convert(tracks: list[str], out_dir: str, rig: str | None = None, armature: str = "",
             solver: str = "geometric", bvh: bool = False, smooth: str | float = "auto",
-            stretch: str = "auto") -> list[dict]:
+            stretch: str = "auto", layout: str = "NONE", bone_map: str | None = None) -> list[dict]:
     """Solve every track file onto the rig; returns one summary dict per clip."""
     import bpy
 
+    from pose2rot_core.bonemap import load_map
     from pose2rot_core.errors import Pose2RotError
 
-    from . import importing, pipeline
+    from . import importing, mapping, pipeline
     from .prefs import learned_settings
+
+    loaded_map = load_map(bone_map) if bone_map else None
 
     rig_path = Path(rig or bpy.data.filepath)
     if not rig_path.is_file():
@@ -105,17 +117,20 @@ def convert(tracks: list[str], out_dir: str, rig: str | None = None, armature: s
         context = bpy.context
         scene = context.scene
         obj = _find_armature(armature)
-        col = importing.import_tracks(context, path, f"{path.stem}_tracks", frame_start=1, set_scene=True)
+        col = importing.import_tracks(context, path, f"{_clip_name(path)}_tracks", frame_start=1, set_scene=True,
+                                      layout=layout)
+        if loaded_map is not None:
+            mapping.set_table(scene, loaded_map)                 # the saved .blend keeps the map
         settings = pipeline.SolveSettings(solver=solver.upper(), frame_start=scene.frame_start,
                                           frame_end=scene.frame_end, smooth=_smooth_value(smooth),
-                                          stretch=None if stretch == "auto" else stretch)
+                                          stretch=None if stretch == "auto" else stretch, bone_map=loaded_map)
         plan, seconds = pipeline.solve_armature(scene, obj, col, settings, learned_settings(context))
-        blend = out / f"{path.stem}.blend"
+        blend = out / f"{_clip_name(path)}.blend"
         bpy.ops.wm.save_as_mainfile(filepath=str(blend), copy=True)
         result = {"clip": str(path), "blend": str(blend), "frames": len(plan.frames), "seconds": seconds,
                   "mean_error_pct": plan.mean_error_pct, "max_error_pct": plan.max_error_pct}
         if bvh:
-            result["bvh"] = str(_export_bvh(context, obj, out / f"{path.stem}.bvh"))
+            result["bvh"] = str(_export_bvh(context, obj, out / f"{_clip_name(path)}.bvh"))
         results.append(result)
         for line in plan.warnings:
             print(f"{path.name}: warning: {line}")
@@ -123,6 +138,13 @@ def convert(tracks: list[str], out_dir: str, rig: str | None = None, armature: s
               f"position error mean {plan.mean_error_pct:.3g} % / max {plan.max_error_pct:.3g} % of height "
               f"-> {blend.name}{' + ' + Path(result['bvh']).name if bvh else ''}")
     return results
+
+
+def _clip_name(path: Path) -> str:
+    """A clip's name for its outputs: the file's stem, the recording folder's name for FreeMoCap."""
+    from pose2rot_core.pointsets import FREEMOCAP_BODY
+
+    return path.parent.parent.name if path.name == FREEMOCAP_BODY else path.stem
 
 
 def _smooth_value(smooth: str | float) -> str | float:
@@ -155,7 +177,8 @@ def main(argv: list[str] | None = None) -> int:
 
     args = _parser().parse_args(argv)
     try:
-        convert(args.tracks, args.out, args.rig, args.armature, args.solver, args.bvh, args.smooth, args.stretch)
+        convert(args.tracks, args.out, args.rig, args.armature, args.solver, args.bvh, args.smooth, args.stretch,
+                args.layout, args.bone_map)
     except Pose2RotError as e:
         print(f"pose2rot batch: error: {e}", file=sys.stderr)
         return 1

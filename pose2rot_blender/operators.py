@@ -7,7 +7,7 @@ from bpy_extras.io_utils import ImportHelper
 
 from pose2rot_core.errors import Pose2RotError
 
-from . import importing, pipeline
+from . import importing, mapping, pipeline
 from .prefs import learned_settings
 from .props import BONE_LENGTHS, REFERENCES, SMOOTHING, SOLVERS, smooth_option, stretch_option
 
@@ -70,7 +70,7 @@ class POSE2ROT_OT_solve_rotations(bpy.types.Operator):
         return pipeline.SolveSettings(solver=self.solver, frame_start=start, frame_end=end,
                                       reference=self.reference, reference_frame=ref,
                                       smooth=smooth_option(self.smooth, self.smooth_width),
-                                      stretch=stretch_option(self.bone_lengths))
+                                      stretch=stretch_option(self.bone_lengths), bone_map=mapping.table_map(scene))
 
     def execute(self, context):
         scene = context.scene
@@ -127,13 +127,16 @@ class POSE2ROT_OT_restore_action(bpy.types.Operator):
 
 
 class POSE2ROT_OT_import_tracks(bpy.types.Operator, ImportHelper):
-    """Import point tracks (.npz, .csv, .bvh joint positions) as a collection of keyed empties"""
+    """Import point tracks (.npz, .csv, .bvh, .npy with a layout, FreeMoCap output) as keyed empties"""
 
     bl_idname = "pose2rot.import_tracks"
     bl_label = "Import Tracks"
     bl_options = {'REGISTER', 'UNDO'}
 
-    filter_glob: StringProperty(default="*.npz;*.csv;*.bvh", options={'HIDDEN'})
+    filter_glob: StringProperty(default="*.npz;*.csv;*.bvh;*.npy", options={'HIDDEN'})
+    layout: EnumProperty(name="Layout", items=importing.LAYOUT_ITEMS, default='NONE',
+                         description="What the points of a .npy file are (FreeMoCap: pick "
+                                     "output_data/mediapipe_body_3d_xyz.npy)")
     collection_name: StringProperty(name="Collection", default="", description="Name of the new collection")
     frame_start: IntProperty(name="Start frame", default=1)
     set_scene: BoolProperty(name="Set scene range and fps", default=True)
@@ -143,7 +146,7 @@ class POSE2ROT_OT_import_tracks(bpy.types.Operator, ImportHelper):
     def execute(self, context):
         try:
             col = importing.import_tracks(context, self.filepath, self.collection_name, self.frame_start,
-                                          self.set_scene, self.csv_up_axis)
+                                          self.set_scene, self.csv_up_axis, self.layout)
         except Pose2RotError as e:
             self.report({'ERROR'}, str(e))
             return {'CANCELLED'}

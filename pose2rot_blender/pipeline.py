@@ -42,6 +42,7 @@ class SolveSettings:
     reference_frame: int = 1
     smooth: str | float = "auto"     # the core's track cleaning: "auto", "off" or seconds
     stretch: str | None = None       # the core's bone lengths: None (its default), "exact" or "off"
+    bone_map: object = None          # a core BoneMap: drive the bones through it (empties named freely)
 
 
 @dataclass
@@ -92,9 +93,9 @@ def _tips_on_heads(tips: np.ndarray, heads: np.ndarray, height: float) -> np.nda
     return seen.any(axis=0) & (np.where(seen, gap, 0.0).max(axis=0) <= ZERO_TIP_FRACTION * height)
 
 
-def gather_tracks(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types.Collection | None,
-                  settings: SolveSettings, progress=None) -> tuple[rig_io.Rig, Tracks, NameMatch]:
-    """Read the armature and the tracks (armature space per frame, internal joint order)."""
+def read_inputs(obj: bpy.types.Object, collection: bpy.types.Collection | None,
+                settings: SolveSettings) -> tuple[rig_io.Rig, list[bpy.types.Object]]:
+    """(the armature as the core sees it, the empties of the tracks collection), checked."""
     rig = rig_io.read_rig(obj)
     own = empties.transform_curves(obj)
     if own:
@@ -106,6 +107,24 @@ def gather_tracks(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy
     if settings.frame_end < settings.frame_start:
         raise Pose2RotError(f"empty frame range {settings.frame_start}..{settings.frame_end}: "
                             "the end frame must not be before the start frame")
+    return rig, objects
+
+
+def reference_pose(obj: bpy.types.Object, rig: rig_io.Rig, settings: SolveSettings) -> np.ndarray | None:
+    """The armature's current pose as the reference (CURRENT_POSE), else None (the rest pose); read it
+    before any frame change."""
+    if settings.reference != "CURRENT_POSE":
+        return None
+    if not settings.frame_start <= settings.reference_frame <= settings.frame_end:
+        raise Pose2RotError(f"reference frame {settings.reference_frame} is outside the frame range "
+                            f"{settings.frame_start}..{settings.frame_end}")
+    return rig_io.current_local_rotations(obj, rig)
+
+
+def gather_tracks(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types.Collection | None,
+                  settings: SolveSettings, progress=None) -> tuple[rig_io.Rig, Tracks, NameMatch]:
+    """Read the armature and the tracks (armature space per frame, internal joint order)."""
+    rig, objects = read_inputs(obj, collection, settings)
     match = match_rig(rig, objects)
     if not match.bone_to_track:
         raise Pose2RotError(
@@ -116,25 +135,13 @@ def gather_tracks(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy
     if skel.names[0] not in match.bone_to_track:
         raise Pose2RotError(f"the root bone '{skel.names[0]}' has no track in '{collection.name}': "
                             f"add an empty named '{skel.names[0]}'")
-    reference = None
-    if settings.reference == "CURRENT_POSE":
-        if not settings.frame_start <= settings.reference_frame <= settings.frame_end:
-            raise Pose2RotError(f"reference frame {settings.reference_frame} is outside the frame range "
-                                f"{settings.frame_start}..{settings.frame_end}")
-        reference = rig_io.current_local_rotations(obj, rig)      # before any frame_set
+    reference = reference_pose(obj, rig, settings)          # before any frame_set
     by_name = {o.name: o for o in objects}
     joint_idx = [skel.names.index(b) for b in match.bone_to_track]
     end_bones = list(match.end_to_track)
     wanted = [by_name[t] for t in match.bone_to_track.values()] + [by_name[match.end_to_track[b]] for b in end_bones]
     frames = np.arange(settings.frame_start, settings.frame_end + 1)
-    world, mats = empties.read_world(scene, wanted, frames, follow=obj if empties.moves(obj) else None,
-                                     progress=progress)
-    if mats is None:
-        arm = world @ rig.world_inv[:3, :3].T + rig.world_inv[:3, 3]
-    else:                                             # parented or constrained armature: its frame moves
-        rig_io.check_matrices(obj.name, mats)
-        inv = np.linalg.inv(mats)
-        arm = np.einsum("tij,tnj->tni", inv[:, :3, :3], world) + inv[:, None, :3, 3]
+    arm = armature_points(scene, obj, rig, wanted, frames, progress)
     T, J = len(frames), skel.num_joints
     pos = np.full((T, J, 3), np.nan)
     pos[:, joint_idx] = arm[:, :len(joint_idx)]
@@ -151,6 +158,19 @@ def gather_tracks(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy
                     reference_frame=None if reference is None else settings.reference_frame - settings.frame_start,
                     reference_rotations=reference, **end_kw)
     return rig, tracks, match
+
+
+def armature_points(scene: bpy.types.Scene, obj: bpy.types.Object, rig: rig_io.Rig, objects: list,
+                    frames: np.ndarray, progress=None) -> np.ndarray:
+    """Positions [T,N,3] of ``objects`` at scene ``frames`` in the armature's space (per frame when the
+    armature itself moves: a parent or constraints)."""
+    world, mats = empties.read_world(scene, objects, frames, follow=obj if empties.moves(obj) else None,
+                                     progress=progress)
+    if mats is None:
+        return world @ rig.world_inv[:3, :3].T + rig.world_inv[:3, 3]
+    rig_io.check_matrices(obj.name, mats)              # parented or constrained armature: its frame moves
+    inv = np.linalg.inv(mats)
+    return np.einsum("tij,tnj->tni", inv[:, :3, :3], world) + inv[:, None, :3, 3]
 
 
 _BONE_CHANNEL = re.compile(r'^pose\.bones\["((?:[^"\\]|\\.)*)"\]\.(rotation_\w+|location|scale)$')
@@ -186,10 +206,15 @@ def override_warnings(obj: bpy.types.Object) -> list[str]:
 def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types.Collection | None,
                  settings: SolveSettings, learned: LearnedSettings, progress=None) -> Plan:
     """Read, solve and convert; raises Pose2RotError and leaves the scene as it was on failure."""
-    rig, tracks, match = gather_tracks(scene, obj, collection, settings, progress)
+    if settings.bone_map is not None:
+        from .mapping import solve_mapped
+
+        rig, tracks, match, sol = solve_mapped(scene, obj, collection, settings, progress)
+    else:
+        rig, tracks, match = gather_tracks(scene, obj, collection, settings, progress)
+        sol = solve_tracks(tracks, settings.solver.lower(), learned, progress=progress, smooth=settings.smooth,
+                           stretch=settings.stretch)
     skel = rig.skeleton
-    sol = solve_tracks(tracks, settings.solver.lower(), learned, progress=progress, smooth=settings.smooth,
-                       stretch=settings.stretch)
     tol = 1e-6 * skel.height
     report = list(sol.report)
     blocked = blocked_translations(sol, rig.rest, tol)
