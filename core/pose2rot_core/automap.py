@@ -25,7 +25,6 @@ from typing import Sequence
 import numpy as np
 
 from .bonemap import BoneMap, source_names
-from .layouts import Layout
 from .naming import canonical_key, strip_namespace
 from .rotations import normalize
 

@@ -71,8 +71,8 @@ def cmd_solve_points(args: argparse.Namespace, solver_options: dict, parse_frame
     err = float(np.nanmax(err)) / tracks.skeleton.height * 100 if np.isfinite(err).any() else float("nan")
     for line in report + sol.report:
         print(f"note: {line}", file=sys.stderr)
-    print(f"solved {sol.num_frames} frames x {tracks.skeleton.num_joints} joints in {seconds:.3f} s; max position "
-          f"error of the joints on points {err:.2g} % of height -> {out}")
+    print(f"solved {sol.num_frames} frames x {tracks.skeleton.num_joints} joints in {seconds:.3f} s; joints on points "
+          f"at most {err:.2g} % of the height from them (other proportions: the rig keeps its own) -> {out}")
     return 0
 
 
@@ -154,7 +154,7 @@ def cmd_map(args: argparse.Namespace) -> int:
 
 def propose_for_rig(args: argparse.Namespace):
     """The Proposal for ``--skeleton`` from ``--layout`` or ``--source`` (see pose2rot_core.automap)."""
-    from .automap import canonical_names, propose_map
+    from .automap import propose_map
     from .bvh import read_bvh
     from .fk import forward_kinematics
 
@@ -170,16 +170,18 @@ def propose_for_rig(args: argparse.Namespace):
         layout = get_layout(args.layout)
         points, canon, virtual, landmarks = layout.points, layout.canonical, layout.virtual, layout.landmarks
     else:
-        points, canon = _source_canonical(args.source)
-        virtual, landmarks = {}, frozenset()
+        points, canon, virtual, landmarks = _source_canonical(args.source)
     proposal = propose_map(names, parents, sk.num_joints, np.concatenate([P[0], ends]), np.array([0.0, 1.0, 0.0]),
                            points, canon, virtual, landmarks)
     proposal.bone_map.extra = {"layout": args.layout or Path(args.source).name}
     return proposal
 
 
-def _source_canonical(path: str) -> tuple[tuple[str, ...], dict[str, str]]:
-    """(point names, canonical names) of another skeleton's BVH or a named point set."""
+def _source_canonical(path: str) -> tuple[tuple[str, ...], dict[str, str], dict, frozenset]:
+    """(point names with data, canonical names, virtual points, landmarks) of another skeleton's BVH or a
+    point set (a FreeMoCap folder, .npz, .csv): named by their layout when they have one, else by the
+    automatic map's name rules; points without any data are left out (a FreeMoCap recording without
+    hand files maps the body's hand landmarks)."""
     from .automap import canonical_names
     from .bvh import read_bvh
     from .pointsets import load_points
@@ -188,10 +190,13 @@ def _source_canonical(path: str) -> tuple[tuple[str, ...], dict[str, str]]:
         clip = read_bvh(path)
         names = list(clip.skeleton.names) + list(clip.end_names)
         canon, _ = canonical_names(names, list(clip.skeleton.parents) + list(clip.end_parents))
-        return tuple(names), canon
+        return tuple(names), canon, {}, frozenset()
     points = load_points(path, check=False)
-    canon, _ = canonical_names(points.names, [-1] * len(points.names))
-    return points.names, canon
+    present = tuple(n for n, seen in zip(points.names, np.isfinite(points.positions).all(-1).any(0)) if seen)
+    if points.layout is not None:
+        layout = points.layout
+        return present, layout.canonical, layout.virtual, layout.landmarks
+    return present, canonical_names(present, [-1] * len(present))[0], {}, frozenset()
 
 
 def register(sub) -> None:
@@ -199,7 +204,8 @@ def register(sub) -> None:
     p = sub.add_parser("map", help="propose a bone map (MAP.json) for a rig from a layout or another skeleton")
     p.add_argument("--skeleton", required=True, help="the rig (BVH)")
     p.add_argument("--layout", help=f"the points' layout: {', '.join(LAYOUTS)}")
-    p.add_argument("--source", help="or the points themselves: another skeleton's BVH, a point set .npz/.csv")
+    p.add_argument("--source", help="or the points themselves: another skeleton's BVH, a FreeMoCap folder, a point "
+                                    "set .npz/.csv (points without data are left out)")
     p.add_argument("--reference", help="BVH whose pose at --reference-frame is the rig's reference pose")
     p.add_argument("--reference-frame", type=int, help="frame of the reference pose (default: the rest pose)")
     p.add_argument("--out", required=True, help="MAP.json to write")

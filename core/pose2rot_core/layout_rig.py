@@ -19,6 +19,8 @@ from .tracks import Tracks
 
 #: a leaf's drawn tip is this fraction of its own bone
 TIP_FRACTION = 0.5
+#: frames (evenly spread) that the rest shape of a branching joint's children is measured on
+SHAPE_SAMPLES = 2000
 
 
 def layout_tracks(points: PointSet, report: list[str] | None = None) -> Tracks:
@@ -105,7 +107,7 @@ def _group_shape(seen: np.ndarray, declared: np.ndarray) -> np.ndarray:
     ok = np.isfinite(seen).all(axis=(1, 2))
     if not ok.any():
         return declared
-    obs = seen[ok]
+    obs = seen[ok][::max(1, int(ok.sum()) // SHAPE_SAMPLES)]            # a median needs no more frames
     M = np.einsum("tni,nj->tij", obs, declared)
     M = M + 1e-9 * np.einsum("nj,nj->", declared, declared) * np.eye(3)   # ties: the declared orientation
     R = best_fit_rotation(M)
