@@ -18,6 +18,8 @@
     its lowest, slow), in % of the height per second, rig against source.
 (c) Speed: a HumanML3D-style .npy (SMPL-22 joints in metres, 20 fps; the Mixamo clip's joints played
     back and forth) to BVH, every stage on one thread.
+(d) Noise: the points of (a) with seeded Gaussian jitter (0.5 % and 1 % of the height per axis):
+    flips, mean position error of the joints on points, jitter of the solution over the clip's own.
 """
 from __future__ import annotations
 
@@ -142,6 +144,26 @@ def plain_tracks(clip: BvhClip, points: PointSet, bone_map: BoneMap) -> Tracks:
         kw = dict(end_positions=np.stack([values[clip.end_names[k]] for k in ends], 1),
                   end_parents=clip.end_parents[ends], end_rest_offsets=clip.end_offsets[ends])
     return Tracks(sk, P, fps=clip.fps, reference_frame=0, reference_rotations=clip.rotations[0], **kw)
+
+
+def noisy_case(clip: BvhClip, layout_name: str, noise: float) -> dict:
+    """Section (d): the points of (a) with seeded Gaussian jitter of ``noise`` x height per axis."""
+    from dataclasses import replace
+
+    from pose2rot_core.evaluate import jitter
+
+    points = layout_points(clip, layout_name)
+    rng = np.random.default_rng(0)
+    noisy = replace(points, positions=points.positions + rng.normal(scale=noise * clip.skeleton.height,
+                                                                   size=points.positions.shape))
+    bone_map = automatic_map(clip, points, layout_name, 0)
+    result = retarget_tracks(noisy, clip.skeleton, bone_map, "y", clip.rotations[0], 0, clip.end_parents,
+                             clip.end_offsets, tuple(clip.end_names))
+    sol = solve_retargeted(result)
+    direct = mapped_bones(clip, bone_map)[0]
+    err = np.linalg.norm(sol.positions[:, direct] - result.scale * clip.fk()[:, direct], axis=-1).mean()
+    return {"flips": count_flips(sol.rotations, clip.rotations), "pos": 100 * err / clip.skeleton.height,
+            "jitter": jitter(sol.rotations) / jitter(clip.rotations)}
 
 
 # ----------------------------------------------------------------------------- (b)
@@ -274,6 +296,15 @@ def main(argv: list[str] | None = None) -> int:
     r = cross_case(clips["cmu_08_01"], clips["mixamo_joe_salsa-dancing-6"])
     print(f"| {r['source']} -> {r['rig']} | {r['scale']:.3f} | {r['ours']['flips']} / {r['plain']['flips']} | "
           f"{_f(r['ours']['slide'])} / {_f(r['plain']['slide'])} ({_f(r['source_slide'])}) |")
+    print("\n(d) noisy points (Gaussian, per axis, % of the height): flips, mean position error of the joints "
+          "on points %, jitter x the clip's\n")
+    print("| clip | layout | 0.5 % noise | 1 % noise |")
+    print("|---|---|---|---|")
+    for name, clip in clips.items():
+        for layout in LAYOUTS:
+            cells = [noisy_case(clip, layout, n) for n in (0.005, 0.01)]
+            print(f"| {name} | {layout} | " + " | ".join(
+                f"{c['flips']} flips, {c['pos']:.2f} %, {c['jitter']:.2f}" for c in cells) + " |")
     s = speed_case(clips["mixamo_joe_salsa-dancing-6"], args.frames)
     print(f"\n(c) HumanML3D .npy -> BVH, {s['frames']} frames x 22 joints, one thread\n")
     print("| stage | s | frames/s |")
