@@ -16,10 +16,10 @@
     (jumps of more than 30 degrees per frame beyond the source's largest step plus 15), and foot
     sliding: horizontal speed of each ankle in the frames where the source's ankle is planted (near
     its lowest, slow), in % of the height per second, rig against source.
-(c) Speed: a HumanML3D-style .npy (SMPL-22 joints in metres, 20 fps; the Mixamo clip's joints played
-    back and forth) to BVH, every stage on one thread.
-(d) Noise: the points of (a) with seeded Gaussian jitter (0.5 % and 1 % of the height per axis):
+(c) Noise: the points of (a) with seeded Gaussian jitter (0.5 % and 1 % of the height per axis):
     flips, mean position error of the joints on points, jitter of the solution over the clip's own.
+(d) Speed: a HumanML3D-style .npy (SMPL-22 joints in metres, 20 fps; the Mixamo clip's joints played
+    back and forth) to BVH, every stage on one thread.
 """
 from __future__ import annotations
 
@@ -147,7 +147,7 @@ def plain_tracks(clip: BvhClip, points: PointSet, bone_map: BoneMap) -> Tracks:
 
 
 def noisy_case(clip: BvhClip, layout_name: str, noise: float) -> dict:
-    """Section (d): the points of (a) with seeded Gaussian jitter of ``noise`` x height per axis."""
+    """Section (c): the points of (a) with seeded Gaussian jitter of ``noise`` x height per axis."""
     from dataclasses import replace
 
     from pose2rot_core.evaluate import jitter
@@ -239,7 +239,7 @@ def _sliding(feet: np.ndarray, fps: float, height: float, contacts: np.ndarray |
 
 # ----------------------------------------------------------------------------- (c)
 def speed_case(clip: BvhClip, frames: int) -> dict:
-    """Section (c): seconds per stage for a HumanML3D-style .npy of ``frames`` frames."""
+    """Section (d): seconds per stage for a HumanML3D-style .npy of ``frames`` frames."""
     points = layout_points(clip, "humanml3d22")
     X = points.positions / 100.0                                     # cm -> m
     order = np.concatenate([np.arange(len(X)), np.arange(len(X) - 2, 0, -1)])
@@ -296,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     r = cross_case(clips["cmu_08_01"], clips["mixamo_joe_salsa-dancing-6"])
     print(f"| {r['source']} -> {r['rig']} | {r['scale']:.3f} | {r['ours']['flips']} / {r['plain']['flips']} | "
           f"{_f(r['ours']['slide'])} / {_f(r['plain']['slide'])} ({_f(r['source_slide'])}) |")
-    print("\n(d) noisy points (Gaussian, per axis, % of the height): flips, mean position error of the joints "
+    print("\n(c) noisy points (Gaussian, per axis, % of the height): flips, mean position error of the joints "
           "on points %, jitter x the clip's\n")
     print("| clip | layout | 0.5 % noise | 1 % noise |")
     print("|---|---|---|---|")
@@ -306,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {name} | {layout} | " + " | ".join(
                 f"{c['flips']} flips, {c['pos']:.2f} %, {c['jitter']:.2f}" for c in cells) + " |")
     s = speed_case(clips["mixamo_joe_salsa-dancing-6"], args.frames)
-    print(f"\n(c) HumanML3D .npy -> BVH, {s['frames']} frames x 22 joints, one thread\n")
+    print(f"\n(d) HumanML3D .npy -> BVH, {s['frames']} frames x 22 joints, one thread\n")
     print("| stage | s | frames/s |")
     print("|---|---|---|")
     for stage in ("load", "skeleton", "solve", "write", "total"):

@@ -1,28 +1,32 @@
-"""Batch: solve track files (.npz/.csv/.bvh/.npy, FreeMoCap recordings, or folders of them) onto the armature of a .blend.
+"""Batch: solve track files (.npz/.csv/.bvh/.npy, FreeMoCap recordings, or folders of them) onto a rig, one .blend
+(and BVH) per clip.
 
-For every track file the rig file is opened afresh, the tracks are imported as empties, the
-armature is solved over the clip's frames, and ``OUT/<clip>.blend`` is saved (plus
-``OUT/<clip>.bvh`` through Blender's own BVH exporter with ``--bvh``). Run it as
+The rig is ``--rig RIG.blend`` (its armature), ``--rig RIG.bvh`` (imported with Blender's BVH
+importer, at rest), the .blend Blender has open, or, for BVH tracks, the clip's own skeleton. For
+every track file the rig is loaded afresh, the tracks are imported as empties, the armature is
+solved over the clip's frames and ``OUT/<clip>.blend`` is saved; ``--bvh`` also writes
+``OUT/<clip>.bvh`` in the rig BVH's rotation orders (``--order`` to change) and Y-up (``--up``).
+``--layout NAME`` says what the points of .npy files are; ``--map MAP.json`` drives the bones through
+a bone map (empties named like the points, not like the bones; see docs/RETARGETING.md).
+The run ends with a summary table; the exit status is 1 when any clip failed, 2 for bad arguments.
 
-    blender -b RIG.blend --python-exit-code 1 --python <extension folder>/batch.py -- TRACKS... --out OUT [--bvh]
-    python <extension folder>/batch.py --rig RIG.blend TRACKS... --out OUT     # bpy module (pip install bpy)
+    blender -b --python-exit-code 1 --python <extension folder>/batch.py -- TRACKS... --out OUT [--rig RIG]
+    python pose2rot_blender/batch.py --extension-zip dist/pose2rot-<version>.zip TRACKS... --out OUT   # bpy module
 
-or call :func:`convert` from Python with the extension enabled. Options: ``--armature NAME`` (default:
-the file's only armature), ``--solver geometric|learned|hybrid`` (learned settings come from the
-add-on preferences), ``--smooth auto|off|SECONDS``, ``--stretch auto|exact|off`` (bone lengths, as the
-command line's), ``--extension-zip ZIP`` (install the extension first when it is not installed,
-e.g. into a fresh ``BLENDER_USER_RESOURCES``), ``--layout NAME`` (what the points of .npy files are),
-``--map MAP.json`` (drive the bones through a bone map: empties named like the points, not like the
-bones). Bad input ends with exit code 1 and one line on stderr.
+(the add-on preferences show the first line with this system's extension folder). Learned and
+hybrid settings come from the add-on preferences.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 TRACK_SUFFIXES = (".npz", ".csv", ".bvh", ".npy")
+RIG_SUFFIXES = (".blend", ".bvh")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -32,17 +36,22 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    ap = _Parser(prog="pose2rot batch", description="Solve track files onto a rig .blend.")
+    ap = _Parser(prog="pose2rot batch", description="Solve track files onto a rig, one .blend (and BVH) per clip.")
     ap.add_argument("tracks", nargs="+", help="track files (.npz/.csv/.bvh) or folders holding them")
-    ap.add_argument("--out", required=True, help="output folder")
-    ap.add_argument("--rig", help="rig .blend (default: the file Blender has open)")
-    ap.add_argument("--armature", default="", help="armature object name (default: the only armature)")
+    ap.add_argument("--out", required=True, help="output folder (created when missing)")
+    ap.add_argument("--rig", help="rig: a .blend (its armature) or a .bvh (imported at rest); default: the .blend "
+                                  "Blender has open, or for BVH tracks the clip's own skeleton")
+    ap.add_argument("--armature", default="", help="armature object name in a .blend rig (default: the only one)")
     ap.add_argument("--solver", default="geometric", choices=("geometric", "learned", "hybrid"))
     ap.add_argument("--smooth", default="auto", help="track smoothing: auto, off, or a kernel width in seconds")
     ap.add_argument("--stretch", default="auto", choices=("auto", "exact", "off"),
                     help="bone lengths: auto keeps the rig's (joints that move relative to their parent still "
                          "translate), exact matches every track, off keeps every bone rigid")
-    ap.add_argument("--bvh", action="store_true", help="also export OUT/<clip>.bvh with Blender's exporter")
+    ap.add_argument("--bvh", action="store_true", help="also write OUT/<clip>.bvh")
+    ap.add_argument("--order", help="rotation order of every BVH joint, e.g. ZXY (default: the rig BVH's own "
+                                    "orders; ZXY for a .blend rig)")
+    ap.add_argument("--up", choices=("y", "z"), default="y",
+                    help="up axis of the written BVH (default y, as BVH files and Blender's importer expect)")
     ap.add_argument("--layout", default="NONE", help="what the points of .npy files are (humanml3d22, mediapipe33, ...)")
     ap.add_argument("--map", dest="bone_map", help="MAP.json: drive the bones through this bone map")
     ap.add_argument("--extension-zip", help="install this pose2rot zip first when the extension is missing")
@@ -50,16 +59,16 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def track_files(items: list[str]) -> list[Path]:
-    """Expand folders to their track files (sorted); check that every file exists."""
+    """Expand folders to their track files (sorted; a FreeMoCap recording folder is one clip, its body
+    landmarks file); check that every file exists."""
     from pose2rot_core.errors import Pose2RotError
-
     from pose2rot_core.pointsets import FREEMOCAP_BODY
 
     out: list[Path] = []
     for item in items:
         p = Path(item)
         recording = p / "output_data" / FREEMOCAP_BODY
-        if recording.is_file():                          # a FreeMoCap recording is one clip
+        if recording.is_file():
             out.append(recording)
         elif p.is_dir():
             found = sorted(q for q in p.iterdir() if q.suffix.lower() in TRACK_SUFFIXES)
@@ -73,7 +82,27 @@ def track_files(items: list[str]) -> list[Path]:
     return out
 
 
-def _find_armature(name: str):
+def rig_source(rig: str | None, files: list[Path]) -> Path | None:
+    """The rig file (None: each BVH clip's own skeleton); checks it before any work."""
+    import bpy
+
+    from pose2rot_core.errors import Pose2RotError
+
+    path = Path(rig) if rig else (Path(bpy.data.filepath) if bpy.data.filepath else None)
+    if path is None:
+        others = [f.name for f in files if f.suffix.lower() != ".bvh"]
+        if others:
+            raise Pose2RotError(f"no rig for {', '.join(others[:3])}{' ...' if len(others) > 3 else ''}: pass "
+                                "--rig RIG.blend or --rig RIG.bvh (BVH tracks need none: their own skeleton is used)")
+        return None
+    if path.suffix.lower() not in RIG_SUFFIXES:
+        raise Pose2RotError(f"--rig must be a .blend or a .bvh file, got '{path.name}'")
+    if not path.is_file():
+        raise Pose2RotError(f"rig file '{path}' does not exist")
+    return path
+
+
+def _find_armature(name: str, where: str):
     import bpy
 
     from pose2rot_core.errors import Pose2RotError
@@ -81,66 +110,133 @@ def _find_armature(name: str):
     if name:
         obj = bpy.data.objects.get(name)
         if obj is None or obj.type != 'ARMATURE':
-            raise Pose2RotError(f"no armature object named '{name}' in {bpy.data.filepath or 'the file'}")
+            raise Pose2RotError(f"no armature object named '{name}' in {where}")
         return obj
     arms = [o for o in bpy.data.objects if o.type == 'ARMATURE']
     if len(arms) != 1:
-        raise Pose2RotError(f"{bpy.data.filepath or 'the file'} has {len(arms)} armatures"
+        raise Pose2RotError(f"{where} has {len(arms)} armatures"
                             + (f" ({', '.join(a.name for a in arms[:5])})" if arms else "")
                             + ": name one with --armature")
     return arms[0]
 
 
-def convert(tracks: list[str], out_dir: str, rig: str | None = None, armature: str = "",
-            solver: str = "geometric", bvh: bool = False, smooth: str | float = "auto",
-            stretch: str = "auto", layout: str = "NONE", bone_map: str | None = None) -> list[dict]:
-    """Solve every track file onto the rig; returns one summary dict per clip."""
+def _bvh_rig(path: Path):
+    """A fresh file with the armature of BVH ``path`` (Blender's importer) at rest."""
     import bpy
 
+    bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
+    bpy.ops.import_anim.bvh(filepath=str(path), update_scene_fps=False, update_scene_duration=False)
+    from mathutils import Matrix
+
+    obj = bpy.context.active_object
+    obj.animation_data_clear()
+    for pb in obj.pose.bones:
+        pb.matrix_basis = Matrix.Identity(4)
+    return obj
+
+
+def load_rig(rig: Path | None, clip: Path, armature: str):
+    """Open the rig for ``clip`` and return its armature object."""
+    import bpy
+
+    if rig is None:
+        return _bvh_rig(clip)
+    if rig.suffix.lower() == ".bvh":
+        return _bvh_rig(rig)
+    bpy.ops.wm.open_mainfile(filepath=str(rig))
+    return _find_armature(armature, rig.name)
+
+
+def bvh_orders(rig: Path | None, clip: Path, names: tuple[str, ...]) -> list[str]:
+    """Rotation order per bone from the rig's BVH ('' where unknown: a .blend rig, or no such joint)."""
+    from pose2rot_core.bvh import read_bvh
+
+    source = clip if rig is None else rig
+    if source.suffix.lower() != ".bvh":
+        return []
+    bvh = read_bvh(source)
+    order_of = dict(zip(bvh.skeleton.names, bvh.orders))
+    return [order_of.get(n, "") for n in names]
+
+
+def convert(tracks: list[str], out_dir: str, rig: str | None = None, armature: str = "",
+            solver: str = "geometric", bvh: bool = False, smooth: str | float = "auto",
+            stretch: str = "auto", order: str | None = None, up: str = "y", layout: str = "NONE",
+            bone_map: str | None = None) -> list:
+    """Solve every track file onto the rig; print one line per clip and the summary table; return the
+    pose2rot_core.batch_summary.ClipResult of every clip (failed ones included)."""
+    from pose2rot_core.batch_summary import format_summary
     from pose2rot_core.bonemap import load_map
+
+    files = [f.resolve() for f in track_files(tracks)]    # absolute: Blender resolves relative paths itself
+    rig_path = rig_source(rig, files)
+    rig_path = rig_path and rig_path.resolve()
+    out = Path(out_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    settings = dict(solver=solver, smooth=_smooth_value(smooth), stretch=None if stretch == "auto" else stretch,
+                    layout=layout, bone_map=load_map(bone_map) if bone_map else None)
+    results = [convert_one(path, rig_path, armature, out, settings, bvh, order, up) for path in files]
+    print(format_summary(results))
+    return results
+
+
+def convert_one(path: Path, rig: Path | None, armature: str, out: Path, settings: dict, bvh: bool,
+                order: str | None, up: str):
+    """One clip onto the rig: a ClipResult, with status 'failed' and the message on bad input."""
+    import bpy
+
+    from pose2rot_core.batch_summary import ClipResult, count_jumps
     from pose2rot_core.errors import Pose2RotError
 
     from . import importing, mapping, pipeline
     from .prefs import learned_settings
 
-    loaded_map = load_map(bone_map) if bone_map else None
-
-    rig_path = Path(rig or bpy.data.filepath)
-    if not rig_path.is_file():
-        raise Pose2RotError("no rig .blend: open one in Blender (blender -b RIG.blend ...) or pass --rig RIG.blend")
-    files = track_files(tracks)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    results = []
-    for path in files:
-        bpy.ops.wm.open_mainfile(filepath=str(rig_path))
+    t0 = time.perf_counter()
+    name = clip_name(path)
+    try:
+        obj = load_rig(rig, path, armature)
         context = bpy.context
         scene = context.scene
-        obj = _find_armature(armature)
-        col = importing.import_tracks(context, path, f"{_clip_name(path)}_tracks", frame_start=1, set_scene=True,
-                                      layout=layout)
-        if loaded_map is not None:
-            mapping.set_table(scene, loaded_map)                 # the saved .blend keeps the map
-        settings = pipeline.SolveSettings(solver=solver.upper(), frame_start=scene.frame_start,
-                                          frame_end=scene.frame_end, smooth=_smooth_value(smooth),
-                                          stretch=None if stretch == "auto" else stretch, bone_map=loaded_map)
-        plan, seconds = pipeline.solve_armature(scene, obj, col, settings, learned_settings(context))
-        blend = out / f"{_clip_name(path)}.blend"
-        bpy.ops.wm.save_as_mainfile(filepath=str(blend), copy=True)
-        result = {"clip": str(path), "blend": str(blend), "frames": len(plan.frames), "seconds": seconds,
-                  "mean_error_pct": plan.mean_error_pct, "max_error_pct": plan.max_error_pct}
+        col = importing.import_tracks(context, path, f"{name}_tracks", frame_start=1, set_scene=True,
+                                      layout=settings["layout"])
+        if settings["bone_map"] is not None:
+            mapping.set_table(scene, settings["bone_map"])           # the saved .blend keeps the map
+        solve = pipeline.SolveSettings(solver=settings["solver"].upper(), frame_start=scene.frame_start,
+                                       frame_end=scene.frame_end, smooth=settings["smooth"],
+                                       stretch=settings["stretch"], bone_map=settings["bone_map"])
+        plan, _ = pipeline.solve_armature(scene, obj, col, solve, learned_settings(context))
+        bpy.ops.wm.save_as_mainfile(filepath=str(out / f"{name}.blend"), copy=True)
         if bvh:
-            result["bvh"] = str(_export_bvh(context, obj, out / f"{_clip_name(path)}.bvh"))
-        results.append(result)
-        for line in plan.warnings:
-            print(f"{path.name}: warning: {line}")
-        print(f"{path.name}: {len(plan.bone_names)} bones x {len(plan.frames)} frames in {seconds:.2f} s, "
-              f"position error mean {plan.mean_error_pct:.3g} % / max {plan.max_error_pct:.3g} % of height "
-              f"-> {blend.name}{' + ' + Path(result['bvh']).name if bvh else ''}")
-    return results
+            export_bvh(out / f"{name}.bvh", obj, plan, bvh_orders(rig, path, plan.bone_names), order, up,
+                      scene.render.fps / scene.render.fps_base)
+    except Pose2RotError as e:
+        print(f"{path.name}: error: {e}", file=sys.stderr)
+        return ClipResult(path.name, seconds=time.perf_counter() - t0, status="failed", message=str(e))
+    for line in plan.report:
+        print(f"{path.name}: note: {line}")
+    for line in plan.warnings:
+        print(f"{path.name}: warning: {line}")
+    return ClipResult(path.name, frames=len(plan.frames), bones=len(plan.bone_names),
+                      max_error_pct=plan.max_error_pct, flips=count_jumps(plan.solution.rotations),
+                      seconds=time.perf_counter() - t0)
 
 
-def _clip_name(path: Path) -> str:
+def export_bvh(path: Path, obj, plan, rig_orders: list[str], order: str | None, up: str, fps: float) -> None:
+    """The plan's keys as a BVH: the rig's joints (bone heads), End Sites at the leaf bones' tails."""
+    import numpy as np
+
+    from pose2rot_core.export import write_solution
+
+    from .rig import read_rig
+
+    rig = read_rig(obj)
+    names = rig.skeleton.names
+    leaves = np.array([names.index(n) for n in rig.leaves], np.int64)
+    ends = rig.tails[leaves] - rig.skeleton.rest_positions[leaves]
+    write_solution(path, plan.solution, fps, "z", up, order or rig_orders, leaves, ends)
+
+
+def clip_name(path: Path) -> str:
     """A clip's name for its outputs: the file's stem, the recording folder's name for FreeMoCap."""
     from pose2rot_core.pointsets import FREEMOCAP_BODY
 
@@ -158,31 +254,28 @@ def _smooth_value(smooth: str | float) -> str | float:
         raise Pose2RotError(f"--smooth must be auto, off or seconds, got '{smooth}'") from None
 
 
-def _export_bvh(context, obj, path: Path) -> Path:
-    import bpy
-
-    for o in context.view_layer.objects:
-        o.select_set(False)
-    obj.select_set(True)
-    context.view_layer.objects.active = obj
-    scene = context.scene
-    bpy.ops.export_anim.bvh(filepath=str(path), frame_start=scene.frame_start, frame_end=scene.frame_end,
-                            rotate_mode='NATIVE')
-    return path
+def command_line() -> str:
+    """The command that runs this installed batch script with Blender (shown in the preferences)."""
+    return (f'blender -b --python-exit-code 1 --python "{Path(__file__).resolve()}" -- '
+            "TRACKS_OR_FOLDER --out OUT_FOLDER [--rig RIG.blend|RIG.bvh] [--bvh]")
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry (arguments after ``--`` when run inside Blender)."""
+    """Command-line entry (arguments after ``--`` when run inside Blender): 0 when every clip was
+    converted, 1 when any failed (or nothing could start), 2 for bad arguments."""
     from pose2rot_core.errors import Pose2RotError
+    from pose2rot_core.rotations import EULER_ORDERS
 
     args = _parser().parse_args(argv)
+    if args.order is not None and args.order.upper() not in EULER_ORDERS:
+        _parser().error(f"--order must be one of {', '.join(EULER_ORDERS)}, got '{args.order}'")
     try:
-        convert(args.tracks, args.out, args.rig, args.armature, args.solver, args.bvh, args.smooth, args.stretch,
-                args.layout, args.bone_map)
+        results = convert(args.tracks, args.out, args.rig, args.armature, args.solver, args.bvh, args.smooth,
+                          args.stretch, args.order and args.order.upper(), args.up, args.layout, args.bone_map)
     except Pose2RotError as e:
         print(f"pose2rot batch: error: {e}", file=sys.stderr)
         return 1
-    return 0
+    return 1 if any(r.failed for r in results) else 0
 
 
 def _script_argv() -> list[str]:
@@ -191,14 +284,17 @@ def _script_argv() -> list[str]:
 
 def _bootstrap() -> int:
     """Run as a script (``--python batch.py`` or ``python batch.py``): enable the installed
-    extension (installing ``--extension-zip`` when asked) and call its ``batch.main``."""
+    extension (installing ``--extension-zip`` when asked) and call its ``batch.main``. Under the bpy
+    module, ``--extension-zip`` installs into a temporary Blender user folder."""
     import importlib
-
-    import bpy  # noqa: F401  (first: under the bpy module, addon_utils exists only after it)
-    import addon_utils
 
     argv = _script_argv()
     zip_arg = argv[argv.index("--extension-zip") + 1] if "--extension-zip" in argv[:-1] else None
+    if zip_arg and "bpy" not in sys.modules and "BLENDER_USER_RESOURCES" not in os.environ:
+        os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="pose2rot_batch_")
+    import bpy  # noqa: F401  (first: under the bpy module, addon_utils exists only after it)
+    import addon_utils
+
     started = time.perf_counter()
 
     def installed() -> list[str]:
@@ -216,8 +312,8 @@ def _bootstrap() -> int:
         return 1
     addon_utils.enable(names[0], default_set=True)
     code = importlib.import_module(names[0] + ".batch").main(argv)
-    if code == 0:
-        print(f"pose2rot batch: done in {time.perf_counter() - started:.1f} s")
+    print(f"pose2rot batch: {'done' if code == 0 else 'finished with failures'} in "
+          f"{time.perf_counter() - started:.1f} s")
     return code
 
 

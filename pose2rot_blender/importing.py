@@ -16,11 +16,10 @@ from pathlib import Path
 import bpy
 import numpy as np
 
+from pose2rot_core.axes import Y_UP_TO_Z_UP
 from pose2rot_core.errors import Pose2RotError
 
 from . import empties
-
-Y_UP_TO_Z_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
 
 
 def _layout_items() -> list[tuple[str, str, str]]:

@@ -111,7 +111,7 @@ def solve_mapped(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
     report: list[str] = []
     result = retarget_tracks(points, rig.skeleton, bone_map, "z", reference_rotations=reference,
                              reference_frame=None if reference is None else settings.reference_frame - settings.frame_start,
-                             rig_name=f"armature '{obj.name}'", report=report)
+                             rig_name=f"armature '{obj.name}'", smooth=settings.smooth, report=report)
     sol = solve_retargeted(result, progress=progress, smooth=settings.smooth, stretch=settings.stretch or "off")
     sol.report[:0] = report
     direct = {b: s for b, s in bone_map.bones.items() if bone_map.is_direct(b) and b in rig.bone_names}

@@ -6,6 +6,7 @@ from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, St
 from bpy_extras.io_utils import ImportHelper
 
 from pose2rot_core.errors import Pose2RotError
+from pose2rot_core.wording import label
 
 from . import importing, mapping, pipeline
 from .prefs import learned_settings
@@ -50,7 +51,7 @@ class POSE2ROT_OT_solve_rotations(bpy.types.Operator):
     bl_label = "Solve Rotations"
     bl_options = {'REGISTER', 'UNDO'}
 
-    solver: EnumProperty(name="Solver", items=SOLVERS, default='GEOMETRIC')
+    solver: EnumProperty(name=label("solver", "blender"), items=SOLVERS, default='GEOMETRIC')
     armature: StringProperty(name="Armature", default="", description="Armature object (empty: the panel's armature, else the active object)")
     tracks_collection: StringProperty(name="Tracks", default="",
                                       description="Collection of empties (empty: the one picked in the panel)")
@@ -59,9 +60,9 @@ class POSE2ROT_OT_solve_rotations(bpy.types.Operator):
     reference: EnumProperty(name="Reference", items=REFERENCES, default='REST')
     reference_frame: IntProperty(name="Reference frame", default=1,
                                  description="Frame where the tracks show the current pose (default: current frame)")
-    smooth: EnumProperty(name="Smoothing", items=SMOOTHING, default='AUTO')
+    smooth: EnumProperty(name=label("smooth", "blender"), items=SMOOTHING, default='AUTO')
     smooth_width: FloatProperty(name="Width (s)", default=0.05, min=0.001, soft_max=0.5)
-    bone_lengths: EnumProperty(name="Bone lengths", items=BONE_LENGTHS, default='AUTO')
+    bone_lengths: EnumProperty(name=label("stretch", "blender"), items=BONE_LENGTHS, default='AUTO')
 
     def _settings(self, scene: bpy.types.Scene) -> pipeline.SolveSettings:
         start = self.frame_start if self.properties.is_property_set("frame_start") else scene.frame_start
@@ -97,8 +98,8 @@ class POSE2ROT_OT_solve_rotations(bpy.types.Operator):
             self.report({'WARNING'}, line)
         self.report({'INFO'}, (
             f"pose2rot: {len(plan.bone_names)} bones x {len(plan.frames)} frames ({self.solver.lower()}, "
-            f"{plan.matched} tracks) in {seconds:.2f} s; position error mean {plan.mean_error_pct:.3g} % / "
-            f"max {plan.max_error_pct:.3g} % of height"))
+            f"{plan.matched} tracks) in {seconds:.2f} s; bone heads against their empties: mean "
+            f"{plan.mean_error_pct:.3g} % / max {plan.max_error_pct:.3g} % of height"))
         return {'FINISHED'}
 
 

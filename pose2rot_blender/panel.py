@@ -32,6 +32,19 @@ def _names_line(layout, label: str, names: list[str], icon: str) -> None:
         layout.label(text=f"{label}: {text}", icon=icon)
 
 
+def solve_arguments(context) -> dict:
+    """The Solve Rotations button's operator settings, as the panel shows them."""
+    settings = context.scene.pose2rot
+    arm = _armature(context)
+    scene = context.scene
+    return dict(solver=settings.solver, armature=arm.name if arm is not None else "",
+                tracks_collection=settings.tracks.name if settings.tracks is not None else "",
+                reference=settings.reference, reference_frame=settings.reference_frame, smooth=settings.smooth,
+                smooth_width=settings.smooth_width, bone_lengths=settings.bone_lengths,
+                frame_start=scene.frame_start if settings.use_scene_range else settings.frame_start,
+                frame_end=scene.frame_end if settings.use_scene_range else settings.frame_end)
+
+
 class POSE2ROT_PT_main(bpy.types.Panel):
     bl_label = "pose2rot"
     bl_idname = "POSE2ROT_PT_main"
@@ -80,17 +93,8 @@ class POSE2ROT_PT_main(bpy.types.Panel):
             row.prop(settings, "frame_end")
 
         op = col.operator("pose2rot.solve_rotations", icon='ARMATURE_DATA')
-        op.solver = settings.solver
-        op.armature = arm.name if arm is not None else ""
-        op.tracks_collection = settings.tracks.name if settings.tracks is not None else ""
-        op.reference = settings.reference
-        op.reference_frame = settings.reference_frame
-        op.smooth = settings.smooth
-        op.smooth_width = settings.smooth_width
-        op.bone_lengths = settings.bone_lengths
-        scene = context.scene
-        op.frame_start = scene.frame_start if settings.use_scene_range else settings.frame_start
-        op.frame_end = scene.frame_end if settings.use_scene_range else settings.frame_end
+        for name, value in solve_arguments(context).items():
+            setattr(op, name, value)
         restore = col.operator("pose2rot.restore_action", icon='LOOP_BACK')
         restore.armature = arm.name if arm is not None else ""
 

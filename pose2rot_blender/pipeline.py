@@ -9,14 +9,17 @@ from __future__ import annotations
 import json
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import bpy
 import numpy as np
 
 from pose2rot_core.errors import Pose2RotError
 from pose2rot_core.fk import forward_kinematics
+from pose2rot_core.solution import Solution
 from pose2rot_core.tracks import Tracks
+from pose2rot_core.units import refused, scale_mismatch, unit_pair
+from pose2rot_core.wording import notes_for
 
 from . import empties, keys, rig as rig_io
 from .convert import basis_quaternions, blocked_translations, location_channels
@@ -51,7 +54,8 @@ class Plan:
 
     bone_names: [J] internal order; frames: [T] scene frames; quaternions: [T,J,4] pose-bone basis;
     location_bones: [K] indices with location keys; locations: [T,K,3]. warnings: what keeps the
-    solved keys from showing as solved (bone constraints, drivers).
+    solved keys from showing as solved (bone constraints, drivers). solution: what the keys hold, as
+    the core's solution in armature space (None only for plans built by hand).
     """
 
     armature: str
@@ -65,6 +69,7 @@ class Plan:
     mean_error_pct: float = 0.0
     max_error_pct: float = 0.0
     matched: int = 0
+    solution: Solution | None = None
 
 
 def track_objects(collection: bpy.types.Collection | None) -> list[bpy.types.Object]:
@@ -203,6 +208,21 @@ def override_warnings(obj: bpy.types.Object) -> list[str]:
     return out
 
 
+def check_scale(tracks: Tracks, armature: str) -> list[str]:
+    """Refuse empties whose bones are uniformly far off the armature's (other units); a note when
+    they are somewhat off (another performer's size: the armature keeps its bone lengths)."""
+    scale = scale_mismatch(tracks)
+    if scale is None:
+        return []
+    pair = unit_pair(scale.factor)
+    what = (f"the empties' bones measure {scale.factor:.4g}× the bones of '{armature}' ({scale.agreeing} of "
+            f"{scale.bones} bones{', ' + pair + '?' if pair else ''})")
+    if refused(scale):
+        raise Pose2RotError(f"{what}: scale the empties by {1 / scale.factor:.4g} (or the armature by "
+                            f"{scale.factor:.4g}) so that both use the same units")
+    return [f"{what}: the armature keeps its own bone lengths"]
+
+
 def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types.Collection | None,
                  settings: SolveSettings, learned: LearnedSettings, progress=None) -> Plan:
     """Read, solve and convert; raises Pose2RotError and leaves the scene as it was on failure."""
@@ -210,13 +230,15 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
         from .mapping import solve_mapped
 
         rig, tracks, match, sol = solve_mapped(scene, obj, collection, settings, progress)
+        scale_note: list[str] = []                    # the map scales the points to the rig itself
     else:
         rig, tracks, match = gather_tracks(scene, obj, collection, settings, progress)
+        scale_note = check_scale(tracks, obj.name)
         sol = solve_tracks(tracks, settings.solver.lower(), learned, progress=progress, smooth=settings.smooth,
                            stretch=settings.stretch)
     skel = rig.skeleton
     tol = 1e-6 * skel.height
-    report = list(sol.report)
+    report = scale_note + notes_for(sol.report, "blender")
     blocked = blocked_translations(sol, rig.rest, tol)
     offsets = sol.local_offsets
     if blocked:
@@ -242,7 +264,7 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
                 quaternions=basis_quaternions(sol, rig.rest), location_bones=loc_idx, locations=locs,
                 report=report, warnings=override_warnings(obj), mean_error_pct=float(100 * err.mean() / height) if err.size else 0.0,
                 max_error_pct=float(100 * err.max() / height) if err.size else 0.0,
-                matched=len(match.bone_to_track))
+                matched=len(match.bone_to_track), solution=replace(sol, local_offsets=offsets))
 
 
 def _remember_previous(obj: bpy.types.Object) -> None:

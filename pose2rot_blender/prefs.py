@@ -4,6 +4,7 @@ from __future__ import annotations
 import bpy
 from bpy.props import EnumProperty, StringProperty
 
+from .batch import command_line
 from .runtime import LearnedSettings, pip_command, torch_in_blender
 
 RUNTIMES = [
@@ -46,6 +47,10 @@ class POSE2ROT_AP_preferences(bpy.types.AddonPreferences):
                   icon='CHECKMARK' if has_torch else 'INFO')
         if not has_torch:
             col.operator("pose2rot.show_pip_command", icon='COPYDOWN')
+        col.separator()
+        col.label(text="Batch conversion from a terminal:")
+        col.label(text=command_line())
+        col.operator("pose2rot.copy_batch_command", icon='COPYDOWN')
 
 
 def learned_settings(context: bpy.types.Context) -> LearnedSettings:
@@ -73,4 +78,16 @@ class POSE2ROT_OT_show_pip_command(bpy.types.Operator):
         return {'FINISHED'}
 
 
-CLASSES = (POSE2ROT_AP_preferences, POSE2ROT_OT_show_pip_command)
+class POSE2ROT_OT_copy_batch_command(bpy.types.Operator):
+    """Copy the terminal command that converts a folder of clips with this installed extension"""
+
+    bl_idname = "pose2rot.copy_batch_command"
+    bl_label = "Copy batch command"
+
+    def execute(self, context):
+        context.window_manager.clipboard = command_line()
+        self.report({'INFO'}, f"copied to the clipboard: {command_line()}")
+        return {'FINISHED'}
+
+
+CLASSES = (POSE2ROT_AP_preferences, POSE2ROT_OT_show_pip_command, POSE2ROT_OT_copy_batch_command)

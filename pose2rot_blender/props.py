@@ -8,23 +8,25 @@ from __future__ import annotations
 import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty
 
+from pose2rot_core.wording import label, value_label
+
 SOLVERS = [
-    ('GEOMETRIC', "Geometric", "Bones aim exactly at their tracks; twist from the reference pose (no model needed)"),
-    ('LEARNED', "Learned", "Rotations predicted by the network (needs a checkpoint and torch)"),
-    ('HYBRID', "Hybrid", "Network twist, refined so bones hit their tracks exactly (needs a checkpoint and torch)"),
+    ('GEOMETRIC', value_label("solver", "geometric", "blender"), "Bones aim exactly at their tracks; twist from the reference pose (no model needed)"),
+    ('LEARNED', value_label("solver", "learned", "blender"), "Rotations predicted by the network (needs a checkpoint and torch)"),
+    ('HYBRID', value_label("solver", "hybrid", "blender"), "Network twist, refined so bones hit their tracks exactly (needs a checkpoint and torch)"),
 ]
 SMOOTHING = [
-    ('AUTO', "Auto", "Smooth only measurably noisy tracks (clean mocap passes unchanged)"),
-    ('OFF', "Off", "Use the tracks as they are"),
+    ('AUTO', value_label("smooth", "auto", "blender"), "Smooth only measurably noisy tracks (clean mocap passes unchanged)"),
+    ('OFF', value_label("smooth", "off", "blender"), "Use the tracks as they are"),
     ('WIDTH', "Fixed", "Smooth every track with a Gaussian kernel of the given width"),
 ]
 BONE_LENGTHS = [
-    ('AUTO', "Keep the rig's", "Bones keep the rig's lengths (tracks of another performer: rotations only); "
+    ('AUTO', value_label("stretch", "auto", "blender"), "Bones keep the rig's lengths (tracks of another performer: rotations only); "
                                "joints that move relative to their parent, like hips under a floor-level root, "
                                "still translate"),
-    ('EXACT', "Match the tracks", "Bones also translate where their length differs from the tracks, so every "
+    ('EXACT', value_label("stretch", "exact", "blender"), "Bones also translate where their length differs from the tracks, so every "
                                   "bone head lands on its empty"),
-    ('OFF', "Rigid", "No bone translates (only the root follows its empty)"),
+    ('OFF', value_label("stretch", "off", "blender"), "No bone translates (only the root follows its empty)"),
 ]
 REFERENCES = [
     ('REST', "Rest pose", "Twist follows the armature's rest pose"),
@@ -41,12 +43,12 @@ class POSE2ROT_PG_settings(bpy.types.PropertyGroup):
                               description="Armature to solve (empty: the active object)")
     tracks: PointerProperty(name="Tracks", type=bpy.types.Collection,
                             description="Collection of empties, one per tracked joint, named after the bones")
-    solver: EnumProperty(name="Solver", items=SOLVERS, default='GEOMETRIC')
+    solver: EnumProperty(name=label("solver", "blender"), items=SOLVERS, default='GEOMETRIC')
     reference: EnumProperty(name="Reference", items=REFERENCES, default='REST')
     reference_frame: IntProperty(name="Reference frame", default=1,
                                  description="Frame at which the tracks show the armature's current pose")
-    smooth: EnumProperty(name="Smoothing", items=SMOOTHING, default='AUTO')
-    bone_lengths: EnumProperty(name="Bone lengths", items=BONE_LENGTHS, default='AUTO')
+    smooth: EnumProperty(name=label("smooth", "blender"), items=SMOOTHING, default='AUTO')
+    bone_lengths: EnumProperty(name=label("stretch", "blender"), items=BONE_LENGTHS, default='AUTO')
     smooth_width: FloatProperty(name="Width (s)", default=0.05, min=0.001, soft_max=0.5,
                                 description="Standard deviation of the smoothing kernel in seconds")
     use_scene_range: BoolProperty(name="Scene frame range", default=True)

@@ -4,9 +4,8 @@
 set -euo pipefail
 version=${1:?usage: blender_venv.sh 4.2|5.0 VENV_DIR}
 venv=${2:?usage: blender_venv.sh 4.2|5.0 VENV_DIR}
-PY=${PYTHON:-python3.11}
-command -v "$PY" >/dev/null || PY=python3
 if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import bpy, pytest" 2>/dev/null; then
+  source "$(dirname "${BASH_SOURCE[0]}")/python.sh"
   "$PY" -m venv "$venv"
   case "$version" in
     4.2) "$venv/bin/pip" install -q --disable-pip-version-check "bpy==4.2.*" "numpy<2" pytest ;;

@@ -16,4 +16,6 @@ if [ "${1:-}" != "--no-blender" ]; then
   bash scripts/blender_venv.sh 4.2 .venv-bpy42
   .venv-bpy42/bin/python build.py
   .venv-bpy42/bin/python examples/blender_demo.py
+  echo "== next: install dist/pose2rot-0.1.0.zip in Blender (Edit > Preferences > Get Extensions > Install from Disk),"
+  echo "   open out/demo.blend, Sidebar (N) > pose2rot > Solve Rotations (README: Blender quick start)"
 fi

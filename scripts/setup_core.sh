@@ -3,9 +3,8 @@
 # torch is pinned to 2.13.0 (the CPU build); pass --no-torch to skip the learned extras.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-python3.11}
-command -v "$PY" >/dev/null || PY=python3
 if [ ! -x .venv/bin/python ]; then
+  source scripts/python.sh
   "$PY" -m venv .venv
 fi
 if [ "${1:-}" = "--no-torch" ]; then

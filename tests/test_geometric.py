@@ -264,7 +264,7 @@ def test_translating_child_is_marked_and_positions_exact():
     assert not sol.translating[[2, 3, 4, 5]].any()
     assert max_position_error(sol, P) < 1e-6 * sk.height
     assert np.ptp(sol.local_offsets[:, hips, 1]) > 0.5  # the solved offset really moves
-    assert any("'hips' translates" in line for line in sol.report), sol.report
+    assert any("1 joint moves away from the parent ('hips')" in line for line in sol.report), sol.report
 
 
 def test_stretch_off_keeps_bone_lengths_and_reports():
@@ -355,63 +355,6 @@ def test_no_flips_where_the_smallest_swing_flips():
     err_look = np.degrees(geodesic_angle(lookahead.rotations[:, 1], R[:, 1]))
     err_ref = np.degrees(geodesic_angle(reference.rotations[:, 1], R[:, 1]))
     assert err_look.max() < 10.0 and err_look.mean() < err_ref.mean()
-
-
-def test_quick_turn_of_a_child_is_shared_with_a_carried_parent_roll():
-    """The forearm folds back onto the upper arm (its roll is not defined by a swing from the rest
-    direction, so it is carried) while the bent hand turns quickly about the forearm: the turn is split
-    between forearm roll and hand, with less total motion than leaving it all to the hand."""
-    T = 30
-    rest = np.array([[0, 0, 0], [0.3, 0, 0], [0.6, 0, 0], [0.8, 0, 0]])
-    sk = Skeleton(("upper", "lower", "hand", "finger"), np.array([-1, 0, 1, 2]), rest)
-    psi = np.radians(90.0) / (1.0 + np.exp(-(np.arange(T) - T / 2) * 1.5))  # 90 degrees in ~4 frames
-    R = np.broadcast_to(np.eye(3), (T, 4, 3, 3)).copy()
-    R[:, 1] = basic_rotation(2, np.full(T, np.radians(175.0)))
-    R[:, 2] = basic_rotation(0, psi) @ basic_rotation(2, np.full(T, np.radians(40.0))) @ basic_rotation(0, -psi)
-    _, P = forward_kinematics(sk, R, np.zeros((T, 3)))
-    sol = solve(Tracks(skeleton=sk, positions=P, fps=30.0), twist="reference")
-    assert max_position_error(sol, P) < 1e-6 * sk.height
-
-    def steps(rot):
-        return np.degrees(geodesic_angle(rot[1:], rot[:-1]))
-
-    assert steps(sol.rotations[:, 1]).max() > 3.0                       # the forearm rolls along
-    assert steps(sol.rotations[:, 2]).max() < 0.85 * steps(R[:, 2]).max()   # the hand turns less
-    total = (steps(sol.rotations[:, 1:3]) ** 2).sum()
-    assert total < (steps(R[:, 1:3]) ** 2).sum()
-
-
-def _turning_hand(turn_frames: float, T: int = 40):
-    """upper -> lower -> hand -> finger, straight at rest; the lower arm stays put while the hand,
-    bent 35 degrees, turns 80 degrees about the lower arm within about ``turn_frames`` frames."""
-    rest = np.array([[0, 0, 0], [0.3, 0, 0], [0.6, 0, 0], [0.8, 0, 0]])
-    sk = Skeleton(("upper", "lower", "hand", "finger"), np.array([-1, 0, 1, 2]), rest)
-    psi = np.radians(80.0) / (1.0 + np.exp(-(np.arange(T) - T / 2) * 4.0 / turn_frames))
-    R = np.broadcast_to(np.eye(3), (T, 4, 3, 3)).copy()
-    R[:, 1] = basic_rotation(2, np.full(T, 0.3))
-    R[:, 2] = basic_rotation(0, psi) @ basic_rotation(2, np.full(T, np.radians(35.0))) @ basic_rotation(0, -psi)
-    _, P = forward_kinematics(sk, R, np.zeros((T, 3)))
-    return sk, R, P
-
-
-def test_fast_turns_of_a_child_are_shared_and_slow_ones_are_not():
-    def steps(rot):
-        return np.degrees(geodesic_angle(rot[1:], rot[:-1]))
-
-    sk, R, P = _turning_hand(turn_frames=1.0, T=40)       # a flick: most of the turn in one frame
-    tracks = Tracks(skeleton=sk, positions=P, fps=30.0, reference_frame=0, reference_rotations=R[0])
-    shared = solve(tracks, twist="reference")
-    alone = solve(tracks, twist="reference", share_fast_turns=False)
-    for sol in (shared, alone):
-        assert max_position_error(sol, P) < 1e-6 * sk.height
-    assert steps(shared.rotations[:, 1]).max() > 3.0 > steps(alone.rotations[:, 1]).max()
-    assert steps(shared.rotations[:, 2]).max() < steps(alone.rotations[:, 2]).max() - 1.0
-    assert np.degrees(geodesic_angle(shared.rotations[0], R[0])).max() < 1e-6   # exact at the reference
-    sk, R, P = _turning_hand(turn_frames=20.0, T=80)      # the same turn over 20 frames: not shared
-    tracks = Tracks(skeleton=sk, positions=P, fps=30.0, reference_frame=0, reference_rotations=R[0])
-    slow = solve(tracks, twist="reference")
-    slow_alone = solve(tracks, twist="reference", share_fast_turns=False)
-    assert np.degrees(geodesic_angle(slow.rotations, slow_alone.rotations)).max() < 1e-9
 
 
 def test_sibling_order_does_not_change_a_compromise_fit():

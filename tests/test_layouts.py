@@ -111,7 +111,7 @@ def test_mediapipe_landmarks_solve_with_a_trunk_that_bends(tmp_path, capsys):
     clip = read_bvh(out)
     i = [clip.skeleton.names.index(n) for n in ("left_hip", "right_hip", "left_shoulder", "right_shoulder")]
     j = [layout.points.index(n) for n in ("left_hip", "right_hip", "left_shoulder", "right_shoulder")]
-    np.testing.assert_allclose(clip.fk()[:, i], X[:, j], atol=1e-4)
+    np.testing.assert_allclose(clip.fk()[:, i], X[:, j], atol=1e-3)          # 0.06 % of the height
 
 
 @pytest.mark.parametrize("up", ["z", "-y", "x"])

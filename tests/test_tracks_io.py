@@ -8,7 +8,7 @@ from pose2rot_core.bvh import read_bvh
 from pose2rot_core.errors import Pose2RotError
 from pose2rot_core.rotations import matrix_to_quat, quat_to_matrix
 from pose2rot_core.tracks import Tracks
-from pose2rot_core.tracks_io import check_root, fill_gaps, load_tracks, save_tracks, tracks_from_bvh
+from pose2rot_core.tracks_io import check_root, describe_spans, fill_gaps, frame_spans, load_tracks, save_tracks, tracks_from_bvh
 
 
 @pytest.fixture
@@ -320,7 +320,7 @@ def test_fill_gaps_smooth_curve_beats_linear():
     holes = np.r_[20:26, 60:63, 100:110, 150]
     P[holes] = np.nan
     filled, report, missing = fill_gaps(P, ["Hand"])
-    assert missing == [] and report == ["filled 4 gaps (20 frames) in 'Hand'"]
+    assert missing == [] and report == ["filled 4 gaps in 'Hand' (frames 20-25, 60-62, 100-109, 150)"]
     known = np.setdiff1d(np.arange(T), holes)
     np.testing.assert_array_equal(filled[known], truth[known])
     err = np.abs(filled[holes] - truth[holes]).max()
@@ -341,9 +341,19 @@ def test_fill_gaps_edges_two_points_and_empty_joints():
     np.testing.assert_allclose(filled[:, 1, 2], [0, 0, 0, 0, 3, 6, 9, 12, 12, 12])
     np.testing.assert_allclose(filled[:, 2], np.broadcast_to([1, 2, 3], (10, 3)))
     assert missing == [3] and np.isnan(filled[:, 3]).all()
-    assert report == ["filled 3 gaps (8 frames) in joint 1", "filled 2 gaps (9 frames) in joint 2",
+    assert report == ["filled 3 gaps in joint 1 (frames 0-2, 4-6, 8-9)", "filled 2 gaps in joint 2 (frames 0-4, 6-9)",
                       "no data in any frame for joint 3 (kept at the reference/rest rotation)"]
     assert np.isnan(P[0, 1]).all()  # input not modified
+
+
+def test_gap_spans_are_frame_ranges():
+    mask = np.zeros(30, bool)
+    mask[[0, 1, 5, 9, 10, 11, 15, 20, 29]] = True
+    spans = frame_spans(mask)
+    assert spans == [(0, 1), (5, 5), (9, 11), (15, 15), (20, 20), (29, 29)]
+    assert describe_spans(spans[1:2]) == "frame 5"
+    assert describe_spans(spans) == "frames 0-1, 5, 9-11, 15 and 2 more gaps, 9 frames in all"
+    assert frame_spans(np.zeros(4, bool)) == [] and frame_spans(np.ones(3, bool)) == [(0, 2)]
 
 
 def test_fill_gaps_nothing_missing_and_bad_shape():

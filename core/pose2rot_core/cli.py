@@ -16,6 +16,8 @@ import numpy as np
 from . import __version__
 from .cli_layouts import add_point_arguments
 from .errors import Pose2RotError
+from .export import DEFAULT_ORDER, write_solution
+from .wording import notes_for, tracks_were_smoothed
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -135,19 +137,18 @@ def _reference_from_bvh(tracks, path: str, frame: int):
 def cmd_solve(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from .bvh import read_bvh, write_bvh
+    from .bvh import read_bvh
     from .cli_layouts import cmd_solve_points, wants_points
-    from .rotations import EULER_ORDERS
     from .solvers import solve
     from .tracks_io import load_tracks
 
     out = _output_path(args.out, (".bvh", ".npz"))
-    if args.order.upper() not in EULER_ORDERS:
-        raise Pose2RotError(f"--order must be one of {', '.join(EULER_ORDERS)}, got '{args.order}'")
+    order = _order_option(args.order)
     if wants_points(args):
-        return cmd_solve_points(args, _solver_options(args), _parse_frames, _output_path)
+        return cmd_solve_points(args, _solver_options(args), _parse_frames, _output_path, order)
     report: list[str] = []
     tracks = load_tracks(args.tracks, skeleton_bvh=args.skeleton, report=report)
+    tracks = _fps_and_scale(tracks, args, report)
     if args.reference:
         frame = args.reference_frame or 0
         tracks = replace(tracks, reference_rotations=_reference_from_bvh(tracks, args.reference, frame),
@@ -169,34 +170,80 @@ def cmd_solve(args: argparse.Namespace) -> int:
     finally:
         close()
     seconds = time.perf_counter() - t0
-    if out.suffix.lower() == ".npz":
-        _save_solution_npz(out, sol)
-    else:
-        write_bvh(out, sol.skeleton, sol.rotations, sol.root_translation, sol.local_offsets, sol.translating,
-                  fps=tracks.fps, order=args.order, end_parents=tracks.end_parents,
-                  end_offsets=tracks.end_rest_offsets, end_names=list(tracks.end_names) or None)
-    err = np.linalg.norm(sol.positions - tracks.positions, axis=-1)
-    err = np.nanmax(err) / tracks.skeleton.height * 100 if np.isfinite(err).any() else float("nan")
-    for line in report + sol.report:
+    error = _position_error(sol, tracks)
+    write_solution(out, sol, tracks.fps, tracks.up_axis, args.up or tracks.up_axis,
+                   order or tracks.rotation_orders, tracks.end_parents, tracks.end_rest_offsets,
+                   list(tracks.end_names) or None)
+    for line in notes_for(report + sol.report, "cli"):
         print(f"note: {line}", file=sys.stderr)
+    against = ("the input tracks, which were smoothed before solving" if tracks_were_smoothed(sol.report)
+               else "the tracks")
     print(f"solved {sol.num_frames} frames x {tracks.skeleton.num_joints} joints with the {sol.solver} solver "
-          f"in {seconds:.3f} s; max position error {err:.2g} % of height -> {out}")
+          f"in {seconds:.3f} s; max position error {error:.2g} % of height (against {against}) -> {out}")
     return 0
 
 
-def _save_solution_npz(path: Path, sol) -> None:
-    """Solution in the tracks file's joint order: quaternions [T,J,4] (w-first), root_translation
-    [T,3], local_offsets [T,J,3], translating [J], joint_names [J]."""
-    sk = sol.skeleton
-    np.savez(path, quaternions=sk.to_caller(sol.quaternions, axis=1),
-             root_translation=sol.root_translation, local_offsets=sk.to_caller(sol.local_offsets, axis=1),
-             translating=sk.to_caller(sol.translating, axis=0),
-             joint_names=np.array(sk.to_caller(np.array(sk.names), axis=0), dtype=str))
+def _order_option(text: str | None) -> str | None:
+    """--order checked (upper case), or None for the input rig's own orders."""
+    from .rotations import EULER_ORDERS
+
+    if text is None:
+        return None
+    if text.upper() not in EULER_ORDERS:
+        raise Pose2RotError(f"--order must be one of {', '.join(EULER_ORDERS)}, got '{text}'")
+    return text.upper()
+
+
+def _fps_and_scale(tracks, args: argparse.Namespace, report: list[str]):
+    """Apply --fps and --scale to loaded tracks; without --scale, refuse tracks whose bones are a
+    constant factor of more than units.REFUSE_FACTOR off the skeleton's (see units.scale_mismatch)."""
+    from dataclasses import replace
+
+    from .units import auto_scale, refused, scale_mismatch, scale_tracks
+
+    if args.fps is not None:
+        if not (np.isfinite(args.fps) and args.fps > 0):
+            raise Pose2RotError(f"--fps must be a positive number of frames per second, got {args.fps:g}")
+        tracks = replace(tracks, fps=args.fps)
+    if args.scale is None:
+        mismatch = scale_mismatch(tracks)
+        if mismatch is not None:
+            if refused(mismatch):
+                raise Pose2RotError(scale_advice(mismatch) + ", or --scale 1 to solve them as they are")
+            report.append(scale_advice(mismatch))
+        return tracks
+    if args.scale.strip().lower() == "auto":
+        factor = auto_scale(tracks)
+        report.append(f"tracks scaled by {factor:.4g} to the skeleton's bone lengths (--scale auto)")
+        return scale_tracks(tracks, factor)
+    try:
+        factor = float(args.scale)
+    except ValueError:
+        factor = float("nan")
+    if not (np.isfinite(factor) and factor > 0):
+        raise Pose2RotError(f"--scale must be a positive number or 'auto', got '{args.scale}'")
+    return scale_tracks(tracks, factor)
+
+
+def scale_advice(scale) -> str:
+    """What a bone-scale mismatch (units.BoneScale) means and the --scale that fixes it."""
+    from .units import unit_pair
+
+    pair = unit_pair(scale.factor)
+    return (f"the tracks' bones measure {scale.factor:.4g}× the skeleton's ({scale.agreeing} of {scale.bones} "
+            f"bones{', ' + pair + '?' if pair else ''}): pass --scale {1 / scale.factor:.4g} (or --scale auto) "
+            "to bring the tracks to the skeleton's size")
+
+
+def _position_error(sol, tracks) -> float:
+    """Largest distance of a solved joint from its track, % of the skeleton height (NaN: no data)."""
+    err = np.linalg.norm(sol.positions - tracks.positions, axis=-1)
+    return float(np.nanmax(err) / tracks.skeleton.height * 100) if np.isfinite(err).any() else float("nan")
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from .bvh import read_bvh
-    from .evaluate import evaluate_clip, format_joint_table, format_table, plot_joint_errors
+    from .evaluate import evaluate_clip, format_joint_table, format_table
 
     if not (np.isfinite(args.noise) and args.noise >= 0):
         raise Pose2RotError(f"--noise must be a number >= 0 (a fraction of the height, e.g. 0.005), got {args.noise}")
@@ -216,8 +263,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print()
     print(format_table(scores))
     if args.plot:
-        plot_joint_errors(scores, args.plot)
-        print(f"per-joint chart -> {args.plot}")
+        from .plots import plot_errors
+
+        plot_errors(scores, args.plot)
+        print(f"errors per joint and per frame, worst frames drawn -> {args.plot}")
     return 0
 
 
@@ -233,34 +282,34 @@ def cmd_info(args: argparse.Namespace) -> int:
               f"at {clip.fps:.4g} fps ({clip.num_frames / clip.fps:.2f} s)")
         print(f"rotation orders: {', '.join(orders) or 'none'}; joints with position channels: "
               f"{int(clip.has_position_channels.sum())}")
-        positions = clip.fk()
+        positions, up = clip.fk(), "y"
     else:
         from .tracks_io import load_tracks
+        from .units import scale_mismatch
 
         tracks = load_tracks(path, skeleton_bvh=args.skeleton)
         sk = tracks.skeleton
-        positions = tracks.positions
+        positions, up = tracks.positions, tracks.up_axis
         missing = np.isnan(positions).any(-1).mean() * 100
         print(f"{path.name}: tracks, {sk.num_joints} joints, {tracks.num_frames} frames at {tracks.fps:.4g} fps, "
               f"up axis {tracks.up_axis}, {missing:.1f} % samples missing, "
               f"reference {'frame ' + str(tracks.reference_frame) if tracks.reference_rotations is not None else 'none'}, "
               f"{len(tracks.end_parents) if tracks.has_ends else 0} bone tips")
-    print(f"rest height {sk.height:.4g} units ({_units_guess(positions, sk)})")
+        mismatch = scale_mismatch(tracks)
+        if mismatch is not None:
+            print(f"bone lengths: {scale_advice(mismatch)}")
+    print(height_line(positions if len(positions) else sk.rest_positions[None], up))
     print("joints: " + ", ".join(sk.names))
     return 0
 
 
-def _units_guess(positions: np.ndarray, skeleton) -> str:
-    """A guess of the length unit from the extent of the motion (assuming a creature 0.05–10 m tall)."""
-    size = skeleton.height
-    known = positions[np.isfinite(positions).all(-1)]  # [N,3] samples present
-    if len(known):
-        size = max(size, float((known.max(axis=0) - known.min(axis=0)).max()))
-    if size < 20:
-        return "probably metres"
-    if size < 1000:
-        return "probably centimetres (or inches)"
-    return "probably millimetres"
+def height_line(positions: np.ndarray, up: str) -> str:
+    """'height 142.8 units along Y (median over frames); unit: centimetres? (1.43 m tall)' for
+    joint positions [T,J,3] in file units."""
+    from .units import standing_height, unit_guess
+
+    height = standing_height(positions, up)
+    return f"height {height:.4g} units along {up.upper()} (median over frames); unit: {unit_guess(height)}"
 
 
 def cmd_tracks(args: argparse.Namespace) -> int:
@@ -294,12 +343,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("solve", help="solve rotations for tracks and write BVH or npz")
     p.add_argument("tracks", help="tracks: .npz, .csv (with --skeleton) or .bvh (its joint positions); or points: "
                                   ".npy with --layout, a FreeMoCap folder, a point set .npz/.csv with --map")
-    p.add_argument("--out", required=True, help="output .bvh (same joints and hierarchy) or .npz (quaternions)")
-    p.add_argument("--skeleton", help="rig BVH for CSV tracks (rest pose, parents, fps)")
+    p.add_argument("--out", required=True,
+                   help="output .bvh (the rig's joints, hierarchy, rotation orders and up axis unless --order/--up "
+                        "say otherwise) or .npz (quaternions)")
+    p.add_argument("--skeleton", help="rig BVH for CSV tracks (rest pose, parents, fps, rotation orders), or the rig "
+                                      "that --map drives")
+    p.add_argument("--fps", type=float, help="frames per second of the tracks (default: the file's; for CSV the "
+                                             "--skeleton BVH's; for points their layout's)")
+    p.add_argument("--scale", help="multiply the tracks by this factor, or 'auto' to match the skeleton's bone "
+                                   "lengths (for tracks in other units than the rig)")
     p.add_argument("--reference", help="BVH whose pose at --reference-frame gives the bone roll to keep")
     p.add_argument("--reference-frame", type=int, help="frame of the reference pose (default 0)")
     p.add_argument("--frames", help="frame range A:B (Python slice, B excluded)")
-    p.add_argument("--order", default="ZXY", help="rotation order of the written BVH channels (default ZXY)")
+    p.add_argument("--order", help="rotation order of every written BVH joint, e.g. ZXY (default: the rig's own "
+                                   f"orders, joint by joint; {DEFAULT_ORDER} for .npz tracks)")
+    p.add_argument("--up", choices=("y", "z"), help="up axis of the output (default: the tracks' own: y for BVH "
+                                                    "and CSV, the up_axis of .npz tracks)")
     _add_solver_arguments(p)
     add_point_arguments(p)
     p.set_defaults(func=cmd_solve)
@@ -308,7 +367,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("clips", nargs="+", help="BVH clips")
     p.add_argument("--protocol", choices=("rest", "ref", "both"), default="ref",
                    help="ref: first frame's true rotations are the reference; rest: none (default ref)")
-    p.add_argument("--plot", help="write a per-joint bar chart (PNG; needs matplotlib)")
+    p.add_argument("--plot", help="write a PNG (needs matplotlib): error per joint and per frame, and the worst "
+                                  "frames drawn (clip vs solution)")
     p.add_argument("--joints", action="store_true", help="print the per-joint table")
     p.add_argument("--no-ends", action="store_true", help="do not use End Sites as bone-tip tracks")
     p.add_argument("--noise", type=float, default=0.0,
@@ -317,7 +377,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_solver_arguments(p)
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("info", help="joints, frames, fps, units guess, rotation orders of a BVH or tracks file")
+    p = sub.add_parser("info", help="joints, frames, fps, height and unit guess, rotation orders of a BVH or "
+                                    "tracks file")
     p.add_argument("file")
     p.add_argument("--skeleton", help="rig BVH for CSV tracks")
     p.set_defaults(func=cmd_info)

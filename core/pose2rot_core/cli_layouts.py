@@ -21,26 +21,34 @@ POINT_SUFFIXES = (".npy",)
 
 
 def add_point_arguments(p: argparse.ArgumentParser) -> None:
-    """Options of ``solve`` for point sets (layouts, maps)."""
+    """Options of ``solve`` for point sets (layouts, maps); --fps, --order and --up are shared."""
     p.add_argument("--layout", help=f"what the points are: {', '.join(LAYOUTS)} (needed for .npy files)")
     p.add_argument("--map", help="MAP.json: which point drives which joint of --skeleton RIG.bvh")
     p.add_argument("--up-axis", choices=("auto",) + tuple(AXES),
                    help="up axis of the points (default: the file's, else found from hips and shoulders)")
-    p.add_argument("--fps", type=float, help="frame rate of the points (default: the file's, else the layout's)")
 
 
 def wants_points(args: argparse.Namespace) -> bool:
-    """True when ``solve`` reads a point set rather than tracks on a skeleton."""
+    """True when ``solve`` reads a point set rather than tracks on a skeleton (a layout or a map is
+    given, a .npy file, or a FreeMoCap recording folder)."""
+    from .pointsets import is_freemocap_folder
+
     path = Path(args.tracks)
-    return bool(args.layout or args.map or path.is_dir() or path.suffix.lower() in POINT_SUFFIXES)
+    return bool(args.layout or args.map or is_freemocap_folder(path) or path.suffix.lower() in POINT_SUFFIXES)
 
 
-def cmd_solve_points(args: argparse.Namespace, solver_options: dict, parse_frames, output_path) -> int:
-    """``solve`` for point sets: a layout on its own, or a rig through a map."""
-    from .bvh import write_bvh
+def cmd_solve_points(args: argparse.Namespace, solver_options: dict, parse_frames, output_path,
+                     order: str | None) -> int:
+    """``solve`` for point sets: a layout on its own, or a rig through a map (written Y up unless --up
+    says otherwise; in the rig's rotation orders unless ``order``, the checked --order)."""
+    from .export import write_solution
     from .pointsets import check_points, load_points
+    from .wording import notes_for
 
     out = output_path(args.out, (".bvh", ".npz"))
+    if args.scale is not None:
+        raise Pose2RotError("--scale is for tracks on their own skeleton; points driving a rig are scaled by the "
+                            "rig's legs, and a layout's skeleton takes the points' own units")
     if args.solver != "geometric":
         raise Pose2RotError(f"--layout and --map solve with the geometric solver; leave out --solver {args.solver}")
     if args.map and not args.skeleton:
@@ -56,20 +64,15 @@ def cmd_solve_points(args: argparse.Namespace, solver_options: dict, parse_frame
     check_points(points)
     t0 = time.perf_counter()
     if args.map:
-        sol, tracks, ends, mapped = _solve_on_rig(args, points, solver_options, report)
+        sol, tracks, ends, mapped, orders = _solve_on_rig(args, points, solver_options, report)
     else:
         sol, tracks, ends, mapped = _solve_layout(points, solver_options, report)
+        orders = None
     seconds = time.perf_counter() - t0
-    if out.suffix.lower() == ".npz":
-        from .cli import _save_solution_npz
-
-        _save_solution_npz(out, sol)
-    else:
-        write_bvh(out, sol.skeleton, sol.rotations, sol.root_translation, sol.local_offsets, sol.translating,
-                  fps=points.fps, order=args.order, end_parents=ends[0], end_offsets=ends[1])
+    write_solution(out, sol, points.fps, "y", args.up or "y", order or orders, ends[0], ends[1])
     err = np.linalg.norm(sol.positions[:, mapped] - tracks.positions[:, mapped], axis=-1)
     err = float(np.nanmax(err)) / tracks.skeleton.height * 100 if np.isfinite(err).any() else float("nan")
-    for line in report + sol.report:
+    for line in notes_for(report + sol.report, "cli"):
         print(f"note: {line}", file=sys.stderr)
     print(f"solved {sol.num_frames} frames x {tracks.skeleton.num_joints} joints in {seconds:.3f} s; joints on points "
           f"at most {err:.2g} % of the height from them (other proportions: the rig keeps its own) -> {out}")
@@ -98,12 +101,13 @@ def _solve_on_rig(args: argparse.Namespace, points, options: dict, report: list[
     bone_map = load_map(args.map)
     result = retarget_tracks(points, rig.skeleton, bone_map, "y", reference_rotations=reference,
                              end_parents=rig.end_parents, end_offsets=rig.end_offsets,
-                             end_names=tuple(rig.end_names), rig_name=Path(args.skeleton).name, report=report)
+                             end_names=tuple(rig.end_names), rig_name=Path(args.skeleton).name,
+                             smooth=options.get("smooth", "auto"), report=report)
     options = {k: v for k, v in options.items() if v is not None}
     sol = solve_retargeted(result, **options)
     names = rig.skeleton.names
     mapped = np.array([bone_map.is_direct(n) for n in names])
-    return sol, result.tracks, (rig.end_parents, rig.end_offsets), mapped
+    return sol, result.tracks, (rig.end_parents, rig.end_offsets), mapped, rig.orders
 
 
 def _rig_reference(args: argparse.Namespace, rig) -> np.ndarray | None:

@@ -51,6 +51,27 @@ class ClipScore:
     noise: float = 0.0  # std of the added jitter, fraction of the height
     jitter_ratio: float = float("nan")  # solution jitter / the clip's own
     tracks_error: float = 0.0  # mean distance of the (noisy) input tracks from the clean positions, % of height
+    frame_angles: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [T] mean degrees over joints
+    filmstrip: Filmstrip | None = None
+
+
+@dataclass
+class Filmstrip:
+    """The clip and the solution at a few frames (the worst ones), for pictures.
+
+    frames: [F] frame indices; parents: [J]; truth_positions / solved_positions: [F,J,3] (file axes);
+    truth_rotations / solved_rotations: [F,J,3,3] global joint orientations; joint_angles: [F,J]
+    degrees between the solved and the true local rotations; rest_offsets: [J,3] (to show roll).
+    """
+
+    frames: np.ndarray
+    parents: np.ndarray
+    truth_positions: np.ndarray
+    solved_positions: np.ndarray
+    truth_rotations: np.ndarray
+    solved_rotations: np.ndarray
+    joint_angles: np.ndarray
+    rest_offsets: np.ndarray
 
 
 def rotation_steps(rotations: np.ndarray) -> np.ndarray:
@@ -90,20 +111,40 @@ def count_flips(solved: np.ndarray, truth: np.ndarray, threshold: float = FLIP_D
 
 
 def score_solution(clip: BvhClip, sol: Solution, protocol: str, seconds: float,
-                   clean_positions: np.ndarray | None = None) -> ClipScore:
+                   clean_positions: np.ndarray | None = None, filmstrip_frames: int = 3) -> ClipScore:
     """Compare a solution with the clip's own rotations and positions."""
     skel = clip.skeleton
-    truth_pos = clip.fk() if clean_positions is None else clean_positions
+    truth_G, truth_pos = clip.forward()
+    truth_pos = truth_pos if clean_positions is None else clean_positions
+    solved_G, solved_pos = sol.forward()
     ang = np.degrees(geodesic_angle(sol.rotations, clip.rotations))  # [T,J]
     nonleaf = np.array([len(c) > 0 for c in skel.children])
-    err = np.linalg.norm(sol.positions - truth_pos, axis=-1) / skel.height * 100.0
+    err = np.linalg.norm(solved_pos - truth_pos, axis=-1) / skel.height * 100.0
+    worst = worst_frames(ang.mean(axis=1), filmstrip_frames)
+    strip = Filmstrip(frames=worst, parents=skel.parents, truth_positions=truth_pos[worst],
+                      solved_positions=solved_pos[worst], truth_rotations=truth_G[worst],
+                      solved_rotations=solved_G[worst], joint_angles=ang[worst], rest_offsets=skel.offsets)
     return ClipScore(
         clip=clip.name, protocol=protocol, solver=sol.solver, mean_angle=float(ang.mean()),
         mean_angle_nonleaf=float(ang[:, nonleaf].mean()) if nonleaf.any() else float("nan"),
         position_error_mean=float(err.mean()), position_error_max=float(err.max()),
         flips=count_flips(sol.rotations, clip.rotations), seconds=seconds, frames=clip.num_frames,
         joint_names=skel.names, joint_angles=ang.mean(axis=0), notes=list(sol.report),
-        jitter_ratio=_ratio(jitter(sol.rotations), jitter(clip.rotations)))
+        jitter_ratio=_ratio(jitter(sol.rotations), jitter(clip.rotations)), frame_angles=ang.mean(axis=1),
+        filmstrip=strip)
+
+
+def worst_frames(frame_error: np.ndarray, count: int) -> np.ndarray:
+    """Up to ``count`` frames of largest ``frame_error`` [T], at least T/(4*count) frames apart, in time order."""
+    T = frame_error.shape[0]
+    spacing = max(1, T // (4 * max(count, 1)))
+    chosen: list[int] = []
+    for t in np.argsort(-frame_error, kind="stable"):
+        if len(chosen) == count:
+            break
+        if all(abs(int(t) - c) >= spacing for c in chosen):
+            chosen.append(int(t))
+    return np.array(sorted(chosen), np.int64)
 
 
 def _ratio(a: float, b: float) -> float:
@@ -152,6 +193,8 @@ def format_table(scores: list[ClipScore]) -> str:
                             f"{sum(s.seconds for s in sub):7.3f} {np.mean([s.position_error_mean for s in sub]):14.3g} "
                             f"{_finite_mean([s.jitter_ratio for s in sub]):8.3g} "
                             f"{np.mean([s.tracks_error for s in sub]):12.3g}")
+    rows.append("angles: solved against the clip's local rotations; pos err: solved joints against the clip's "
+                "own (clean) positions, tracks err: the tracks given to the solver against them, % of height")
     return "\n".join(rows)
 
 
@@ -166,28 +209,3 @@ def format_joint_table(score: ClipScore) -> str:
     lines = [f"{'joint':<32} {'mean °':>8}"]
     lines += [f"{score.joint_names[j][:32]:<32} {score.joint_angles[j]:8.2f}" for j in order]
     return "\n".join(lines)
-
-
-def plot_joint_errors(scores: list[ClipScore], path: str) -> None:
-    """Per-joint bar chart (one panel per score); needs matplotlib."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        from .errors import MissingDependencyError
-
-        raise MissingDependencyError("--plot needs matplotlib: pip install matplotlib") from None
-    fig, axes = plt.subplots(len(scores), 1, figsize=(max(8, 0.25 * len(scores[0].joint_names)), 3.2 * len(scores)),
-                             squeeze=False)
-    for ax, s in zip(axes[:, 0], scores):
-        ax.bar(range(len(s.joint_names)), s.joint_angles, color="#4477aa")
-        ax.set_xticks(range(len(s.joint_names)))
-        ax.set_xticklabels(s.joint_names, rotation=90, fontsize=7)
-        ax.set_ylabel("mean error (°)")
-        ax.set_title(f"{s.clip.replace(chr(92), '/').rsplit('/', 1)[-1]} — {s.protocol} protocol, {s.solver}: "
-                     f"{s.mean_angle:.2f}° mean")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)

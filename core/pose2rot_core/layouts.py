@@ -146,9 +146,10 @@ def _limbs(side: str, hip: Source, shoulder: Source) -> list[LayoutJoint]:
 
 
 def _head_joints(points: tuple[str, ...], neck: Source) -> list[LayoutJoint]:
-    """A head joint at the neck (a zero-length bone: landmark layouts have no point between neck and
-    skull), aimed by the nose, ears and eyes it has; the neck itself is aimed by the shoulders."""
-    out = [LayoutJoint("head", "neck", neck, _UP),
+    """A head joint half way from the neck to the middle of the ears (landmark layouts have no point
+    between neck and skull), aimed by the nose, ears and eyes it has; the neck is aimed by the
+    shoulders and the head."""
+    out = [LayoutJoint("head", "neck", {"lerp": [neck, _mean("left_ear", "right_ear"), 0.5]}, _UP),
            LayoutJoint("nose", "head", "nose", (0.0, 0.5, 1.0))]
     for side in _SIDE:
         out.append(LayoutJoint(f"{side}_ear", "head", f"{side}_ear", _out(side, 1.0)))
@@ -158,9 +159,10 @@ def _head_joints(points: tuple[str, ...], neck: Source) -> list[LayoutJoint]:
 
 
 def _trunk(pelvis: Source, neck: Source) -> list[LayoutJoint]:
-    """Pelvis and neck with a zero-length spine joint at the pelvis: the pelvis is aimed by the hips,
-    the spine by the neck (the trunk bends; a rigid pelvis-hips-neck group would not fit)."""
-    return [LayoutJoint("pelvis", None, pelvis), LayoutJoint("spine", "pelvis", pelvis, _UP),
+    """Pelvis, a spine joint a quarter of the way up the trunk and the neck: the pelvis is aimed by
+    the hips and the spine, the spine by the neck (the trunk bends: a pelvis aimed at the neck
+    directly would be a rigid pelvis-hips-neck group, which does not fit)."""
+    return [LayoutJoint("pelvis", None, pelvis), LayoutJoint("spine", "pelvis", {"lerp": [pelvis, neck, 0.25]}, _UP),
             LayoutJoint("neck", "spine", neck, _UP)]
 
 

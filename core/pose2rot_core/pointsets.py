@@ -129,6 +129,11 @@ def _layout_shape(data: np.ndarray, layout: Layout, name: str) -> np.ndarray:
     return data
 
 
+def is_freemocap_folder(path: Path) -> bool:
+    """True for a FreeMoCap recording folder (or its output_data folder)."""
+    return (path / "output_data" / FREEMOCAP_BODY).is_file() or (path / FREEMOCAP_BODY).is_file()
+
+
 def _load_freemocap(folder: Path, layout: Layout | None, report: list[str] | None) -> PointSet:
     from .layouts import get_layout
 

@@ -71,13 +71,24 @@ class Retargeted:
 
 def solve_retargeted(result: Retargeted, progress=None, **options):
     """Solve retargeted tracks with the geometric solver: rigid bones (the rig's lengths; ``stretch``
-    may override), the chains' shared twist as the roll guess. Returns a Solution."""
-    from .solvers import solve
+    may override), the chains' shared twist as the roll guess. Returns a Solution.
+
+    When the tracks will be smoothed the solver re-solves with its own smoothed guess and takes no
+    other, so the chains' guess is left out then (noted in the report)."""
+    from .solvers import prepare_tracks, solve
 
     options.setdefault("stretch", "off")
-    if result.twist_guess is not None:
-        options["twist_guess"] = result.twist_guess
-    return solve(result.tracks, solver="geometric", progress=progress, **options)
+    guess = result.twist_guess
+    if guess is not None and options.get("smooth", "auto") != "off":
+        if prepare_tracks(result.tracks, options.get("smooth", "auto"))[3].active:
+            guess = None
+    if guess is not None:
+        options["twist_guess"] = guess
+    sol = solve(result.tracks, solver="geometric", progress=progress, **options)
+    if guess is None and result.twist_guess is not None:
+        sol.report.append("the tracks were smoothed: the joints between mapped ones keep the solver's own roll "
+                          "(their shared twist is not passed to a smoothing solve)")
+    return sol
 
 
 @dataclass
@@ -99,13 +110,15 @@ class RigTargets:
 def retarget_tracks(points: PointSet, rig: Skeleton, bone_map: BoneMap, up: str = "y",
                     reference_rotations: np.ndarray | None = None, reference_frame: int | None = None,
                     end_parents: np.ndarray | None = None, end_offsets: np.ndarray | None = None,
-                    end_names: tuple[str, ...] = (), rig_name: str = "the rig",
+                    end_names: tuple[str, ...] = (), rig_name: str = "the rig", smooth: str | float = "auto",
                     report: list[str] | None = None) -> Retargeted:
     """Tracks on ``rig`` (its up axis ``up``: "y" or "z") from ``points`` through ``bone_map``.
 
     reference_rotations [J,3,3]: the rig's reference pose (default its rest pose); reference_frame:
     the frame of the points that shows it, if any. end_parents [K] / end_offsets [K,3] / end_names:
-    the rig's End Sites, which the map may drive too (names ``<joint>_end``).
+    the rig's End Sites, which the map may drive too (names ``<joint>_end``). smooth: how the points
+    are cleaned before the joints between them are placed ("auto", "off" or seconds, as the
+    solver's: noise would otherwise be bent into those joints).
     """
     report = [] if report is None else report
     end_parents = np.zeros(0, np.int64) if end_parents is None else np.asarray(end_parents, np.int64)
@@ -116,7 +129,7 @@ def retarget_tracks(points: PointSet, rig: Skeleton, bone_map: BoneMap, up: str 
                           tuple(end_names), report)
     check_root(targets, rig.names[0])
     scale = rig_scale(targets, np.asarray(AXES[up], np.float64), report)
-    scaled = scale * targets.positions
+    scaled = denoise_targets(targets, scale * targets.positions, points.fps, smooth, report)
     filled, guesses = fill_chains(targets.skeleton, targets.reference, targets.frames, scaled, targets.direct,
                                   targets.soft)
     J = rig.num_joints
@@ -199,6 +212,36 @@ def rig_scale(targets: RigTargets, up: np.ndarray, report: list[str]) -> float:
     elif abs(scale - 1.0) > 1e-3:
         report.append(f"the rig's legs are {scale:.4g} x the performer's: the root's translation is scaled to match")
     return scale
+
+
+def denoise_targets(targets: RigTargets, X: np.ndarray, fps: float, smooth: str | float,
+                    report: list[str]) -> np.ndarray:
+    """Targets [T,N,3] (rig units) cleaned as the solver cleans tracks (pose2rot_core.smoothing), on
+    the tree of mapped joints (each under its nearest mapped ancestor): the noise is read from how the
+    distances between them wobble."""
+    from .smoothing import clean_positions
+
+    mapped = np.flatnonzero(targets.direct | targets.soft)
+    parents = targets.skeleton.parents
+    row = {int(j): i for i, j in enumerate(mapped)}
+    up_tree = []
+    for j in mapped:
+        p = parents[j]
+        while p >= 0 and int(p) not in row:
+            p = parents[p]
+        up_tree.append(row.get(int(p), -1))
+    up_tree = np.asarray(up_tree, np.int64)
+    sub = X[:, mapped]
+    lengths = np.zeros(len(mapped))
+    has = up_tree >= 0
+    lengths[has] = np.median(np.linalg.norm(sub[:, has] - sub[:, up_tree[has]], axis=-1), axis=0)
+    height = max(float(np.ptp(targets.reference, axis=0).max()), 1e-12)
+    names = tuple(targets.skeleton.names[j] for j in mapped)
+    cleaned, cleaning = clean_positions(sub, up_tree, lengths, height, fps, smooth, names=names)
+    report.extend(f"points: {line}" for line in cleaning.report)
+    out = X.copy()
+    out[:, mapped] = cleaned
+    return out
 
 
 def _leg_pairs(targets: RigTargets, up: np.ndarray) -> list[tuple[int, int]]:

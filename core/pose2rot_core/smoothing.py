@@ -3,47 +3,55 @@
 Everything works on positions ``[T,J,3]`` (NaN = missing) in file units, vectorised over frames
 and joints; lengths that decide anything are fractions of the skeleton height.
 
+Noise is told from motion by the bones: real motion, however fast and at whatever frame rate,
+keeps the distance between a joint and its parent (or changes it slowly, as translating hips or
+breathing do), while noise makes it jitter from frame to frame. So:
+
+- ``estimate_noise``: per-joint noise std (per axis) from the robust spread of the fourth
+  difference over time of the lengths of the joint's bones; clean mocap gives zero, whatever its
+  speed or frame rate.
 - ``gate_low_confidence``: samples with confidence below ``MIN_CONFIDENCE`` become gaps.
-- ``remove_outliers``: single-frame spikes (a sample far from the median of its neighbourhood
-  while its neighbours are not) become gaps, for ``tracks_io.fill_gaps`` to fill.
-- ``estimate_noise``: per-joint noise std (file units, per axis) from the robust spread of the
-  fourth difference over time, which smooth motion barely reaches but white noise does.
+- ``find_outliers``: single-frame spikes — a sample whose bones all jump off their usual length
+  in that frame only — become gaps, for ``tracks_io.fill_gaps`` to fill. A fast real motion keeps
+  its bone lengths and is never cut.
 - ``smooth_positions``: zero-phase local quadratic regression with a Gaussian kernel over time,
-  weighted by confidence (symmetric kernel: no lag; quadratic: peaks are kept).
+  weighted by confidence (symmetric kernel: no lag; quadratic: peaks are kept), its width chosen
+  per joint by Stein's unbiased risk estimate among the widths that move (nearly) no sample
+  further than ``CLAMP_STDS`` noise stds (the noise it estimated explains no more).
 
 Smoothing modes (``smooth=``): ``"auto"`` (default) filters only joints whose estimated noise is
-above ``AUTO_THRESHOLD`` of the height (clean mocap passes through unchanged), choosing each
-joint's kernel width from ``WIDTH_GRID_SECONDS`` by Stein's unbiased risk estimate; ``"off"``;
-or a number S > 0: every joint is filtered with a Gaussian kernel of standard deviation S
-seconds (0 means off).
+above ``AUTO_THRESHOLD`` of the height (clean mocap passes through unchanged); ``"off"``; or a
+number S > 0: every joint is filtered with a Gaussian kernel of standard deviation S seconds (0
+means off). Bone lengths are not forced: joints that really translate keep their translation, and
+the solver keeps rigid bones rigid.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from .errors import Pose2RotError
 from .rotations import matrix_to_quat, quat_continuity, quat_to_matrix
-from .skeleton import Skeleton
 from .tracks import Tracks
 
 #: samples with a lower confidence are treated as missing
 MIN_CONFIDENCE = 0.1
 #: noise std (fraction of the skeleton height) below which ``auto`` leaves a joint untouched
-AUTO_THRESHOLD = 2e-3
+AUTO_THRESHOLD = 1e-3
 #: kernel widths (Gaussian std, seconds) that ``auto`` chooses from per joint
-WIDTH_GRID_SECONDS = (0.008, 0.012, 0.017, 0.025, 0.035, 0.05, 0.07, 0.1)
-#: outliers: distance to the neighbourhood median above this many robust stds and this fraction
-#: of the height, with the two neighbours within ``OUTLIER_RETURN_RATIO`` of it (see find_outliers)
+WIDTH_GRID_SECONDS = (0.008, 0.012, 0.017, 0.025, 0.035, 0.05, 0.07, 0.1, 0.14, 0.2, 0.28, 0.4)
+#: outliers: a sample whose bones all leave their median length by more than this many length-noise
+#: stds and this fraction of the height, in that frame only
 OUTLIER_Z = 8.0
 OUTLIER_MIN_FRACTION = 0.02
-OUTLIER_RETURN_RATIO = 0.5
-OUTLIER_HALF_WINDOW = 3
-#: a child whose distance to its parent deviates from the rest length by more than this fraction
-#: of it (and more than ``FREE_MIN_FRACTION`` of the height) in most frames translates for real
-FREE_FRACTION = 0.25
-FREE_MIN_FRACTION = 0.05
+#: smoothing moves no sample further than this many noise stds (per axis): a 3-D Gaussian vector
+#: is shorter than 3.37 stds 99 % of the time
+CLAMP_STDS = 3.4
+#: bones shorter than this fraction of the height do not enter the noise estimate (their length is
+#: dominated by the noise itself)
+NOISE_BONE_FRACTION = 0.01
 #: std of the fourth difference of white noise, in units of the noise std: sqrt(1+16+36+16+1)
 _D4_GAIN = np.sqrt(70.0)
 
@@ -51,23 +59,18 @@ _D4_GAIN = np.sqrt(70.0)
 @dataclass
 class Cleaning:
     """What the cleaning did: ``widths`` [J] kernel std in frames (0 = untouched), ``noise`` [J]
-    estimated noise std as a fraction of the height, ``free`` [J] joints left free to translate
-    (None when nothing was smoothed), report lines."""
+    estimated noise std (per axis) as a fraction of the height, ``residual`` [J] the noise std
+    left after smoothing (same unit), report lines."""
 
     widths: np.ndarray
     noise: np.ndarray
-    free: np.ndarray | None = None
+    residual: np.ndarray
     report: list[str] = field(default_factory=list)
 
     @property
     def active(self) -> bool:
         """Whether any joint track was filtered."""
         return bool((self.widths > 0).any())
-
-    @property
-    def changed(self) -> bool:
-        """Whether the tracks were changed (filtered and bone lengths made rigid)."""
-        return self.free is not None
 
 
 def parse_smooth(smooth: str | float | None) -> str | float:
@@ -100,63 +103,92 @@ def gate_low_confidence(positions: np.ndarray, confidence: np.ndarray | None) ->
     return out, int(low.sum())
 
 
-def find_outliers(positions: np.ndarray, height: float) -> np.ndarray:
-    """[T,J] bool: single-frame spikes of positions [T,J,3] (NaN = missing, never an outlier).
-
-    A sample is a spike when its distance to the median of the 2*OUTLIER_HALF_WINDOW+1 frames
-    around it exceeds OUTLIER_Z robust stds of that joint's distances and OUTLIER_MIN_FRACTION of
-    the height, while its two neighbours are closer to each other and to their own medians than
-    OUTLIER_RETURN_RATIO of that distance (the track jumps away and back; a fast real motion
-    carries on, a turning point moves its neighbours too). First and last frames are never spikes.
-    """
-    T = positions.shape[0]
-    h = OUTLIER_HALF_WINDOW
-    if T < 2 * h + 1:
-        return np.zeros(positions.shape[:2], bool)
-    pad = np.concatenate([np.full((h,) + positions.shape[1:], np.nan), positions,
-                          np.full((h,) + positions.shape[1:], np.nan)])
-    windows = np.lib.stride_tricks.sliding_window_view(pad, 2 * h + 1, axis=0)  # [T,J,3,W]
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            med = np.nanmedian(windows, axis=-1)
-            dist = np.linalg.norm(positions - med, axis=-1)  # [T,J]
-            scale = 1.4826 * np.nanmedian(dist, axis=0)  # [J]
-    limit = np.maximum(OUTLIER_Z * np.nan_to_num(scale), OUTLIER_MIN_FRACTION * height)
-    d = np.nan_to_num(dist, nan=0.0)
-    spike = np.zeros_like(d, bool)
-    # the track leaves and comes back: the neighbours are close to each other, far from the sample
-    across = np.linalg.norm(positions[2:] - positions[:-2], axis=-1)  # [T-2,J]
-    neighbour = np.maximum(d[:-2], d[2:])  # their own distances to their medians
-    spike[1:-1] = ((d[1:-1] > limit[None]) & (np.nan_to_num(across, nan=np.inf) < OUTLIER_RETURN_RATIO * d[1:-1])
-                   & (neighbour < OUTLIER_RETURN_RATIO * d[1:-1]))
-    return spike
-
-
-def estimate_noise(positions: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
-    """[J] noise std per axis (file units) of positions [T,J,3], from the median absolute fourth
-    difference over time (frames where ``valid`` [T,J] is False do not count). Clips shorter than
-    5 frames give 0."""
+def estimate_noise(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.ndarray, height: float,
+                   valid: np.ndarray | None = None) -> np.ndarray:
+    """[J] noise std per axis (file units) of positions [T,J,3] (NaN = missing), from the lengths
+    of the bones to the parents (-1: none): the robust std of their fourth difference over time is
+    sqrt(s_child^2 + s_parent^2) for noise s per axis at either end; each joint takes the median
+    over its bones of that std / sqrt(2). Frames where ``valid`` [T,J] is False do not count;
+    bones whose rest length (``rest_lengths`` [J], to the parent) is shorter than
+    NOISE_BONE_FRACTION of the height, and clips shorter than 5 frames, tell nothing (joints
+    without a usable bone take the median of the others)."""
     T, J = positions.shape[:2]
-    if T < 5:
+    long = np.asarray(rest_lengths) >= NOISE_BONE_FRACTION * height
+    bone_noise = np.where(long, _bone_length_noise(positions, parents, valid), np.nan)  # [J]: bone to the parent
+    if not np.isfinite(bone_noise).any():
         return np.zeros(J)
-    d4 = positions[4:] - 4 * positions[3:-1] + 6 * positions[2:-2] - 4 * positions[1:-3] + positions[:-4]
-    ok = np.ones((T - 4, J), bool) if valid is None else np.all(
-        [valid[k:T - 4 + k] for k in range(5)], axis=0)
-    a = np.where(ok[..., None], np.abs(d4), np.nan).reshape(T - 4, J * 3)
-    import warnings
-
+    per_joint = np.full((J, 1 + J), np.nan)
+    per_joint[:, 0] = bone_noise
+    children = [[] for _ in range(J)]
+    for j, p in enumerate(parents):
+        if p >= 0:
+            children[p].append(j)
+    for j in range(J):
+        per_joint[j, 1:1 + len(children[j])] = bone_noise[children[j]]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        mad = np.nanmedian(a, axis=0).reshape(J, 3)
-    return np.nan_to_num(1.4826 * mad / _D4_GAIN).mean(axis=-1)
+        out = np.nanmedian(per_joint, axis=1) / np.sqrt(2.0)
+        out = np.where(np.isnan(out), np.nanmedian(bone_noise) / np.sqrt(2.0), out)
+    present = ~np.isnan(positions).all(axis=(0, 2))
+    return np.where(present, out, 0.0)
+
+
+def _bone_length_noise(positions: np.ndarray, parents: np.ndarray, valid: np.ndarray | None) -> np.ndarray:
+    """[J] robust std, divided by that of white noise, of the fourth difference of each joint's
+    distance to its parent (NaN where there is no parent or too few data)."""
+    T, J = positions.shape[:2]
+    out = np.full(J, np.nan)
+    if T < 5:
+        return out
+    bones = np.flatnonzero(np.asarray(parents) >= 0)
+    par = np.asarray(parents)[bones]
+    length = np.linalg.norm(positions[:, bones] - positions[:, par], axis=-1)  # [T,B]
+    ok = ~np.isnan(length)
+    if valid is not None:
+        ok &= valid[:, bones] & valid[:, par]
+    d4 = length[4:] - 4 * length[3:-1] + 6 * length[2:-2] - 4 * length[1:-3] + length[:-4]
+    ok4 = ok[4:] & ok[3:-1] & ok[2:-2] & ok[1:-3] & ok[:-4]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mad = np.nanmedian(np.where(ok4, np.abs(d4), np.nan), axis=0)
+    usable = ok4.sum(axis=0) >= 5
+    out[bones] = np.where(usable, 1.4826 * mad / _D4_GAIN, np.nan)
+    return out
+
+
+def find_outliers(positions: np.ndarray, parents: np.ndarray, noise: np.ndarray, height: float) -> np.ndarray:
+    """[T,J] bool: single-frame spikes of positions [T,J,3] (NaN = missing, never an outlier).
+
+    A bone jumps when it leaves its median length by more than OUTLIER_Z length-noise stds (from
+    ``noise`` [J], per axis) and OUTLIER_MIN_FRACTION of the height in one frame but in neither
+    neighbouring frame (a track jumps off and back); both its joints' samples are then marked (the
+    innocent one is refilled from its own track). Real motion, however fast, keeps its bone
+    lengths. First and last frames are never spikes."""
+    T, J = positions.shape[:2]
+    spike = np.zeros((T, J), bool)
+    bones = np.flatnonzero(np.asarray(parents) >= 0)
+    if T < 3 or bones.size == 0:
+        return spike
+    par = np.asarray(parents)[bones]
+    length = np.linalg.norm(positions[:, bones] - positions[:, par], axis=-1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        dev = np.abs(length - np.nanmedian(length, axis=0))
+    limit = np.maximum(OUTLIER_Z * np.hypot(noise[bones], noise[par]), OUTLIER_MIN_FRACTION * height)
+    off = np.nan_to_num(dev, nan=0.0) > limit  # [T,B]
+    jump = off.copy()
+    jump[1:-1] &= ~off[:-2] & ~off[2:]
+    jump[[0, -1]] = False
+    for k, (c, p) in enumerate(zip(bones, par)):  # both ends of a jumping bone become gaps: the
+        spike[:, c] |= jump[:, k]                    # neighbour is refilled from its own track
+        spike[:, p] |= jump[:, k]
+    return spike & ~np.isnan(positions).any(-1)
 
 
 def local_quadratic(positions: np.ndarray, weights: np.ndarray, widths: np.ndarray
                     ) -> tuple[np.ndarray, np.ndarray]:
-    """Zero-phase smoothing of positions [T,J,3] (no NaN) by a weighted local quadratic fit.
+    """Zero-phase smoothing of positions [T,J,D] (no NaN; D = 3, or 4 for quaternions) by a
+    weighted local quadratic fit.
 
     Around every frame t a quadratic in time is fitted to the samples s with weights
     ``weights[s,j] * exp(-(s-t)^2 / (2 widths[j]^2))`` (widths [J] in frames; 0 = untouched) and
@@ -202,15 +234,18 @@ def local_quadratic(positions: np.ndarray, weights: np.ndarray, widths: np.ndarr
 def choose_widths(positions: np.ndarray, weights: np.ndarray, noise: np.ndarray, fps: float,
                   parents: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per-joint kernel width (frames) from WIDTH_GRID_SECONDS minimising Stein's unbiased risk
-    estimate, given noise std ``noise`` [J] (file units, per axis; 0 = leave the joint alone).
+    estimate, given noise std ``noise`` [J] (file units, per axis; 0 = leave the joint alone),
+    among the widths that move 99 % of a joint's samples by at most CLAMP_STDS noise stds (the
+    narrowest width is always allowed): wider ones would bend real motion.
 
     With ``parents`` [J] (-1 for roots) the risk is that of the bone vector to the parent (what
     the rotations depend on; its noise variance is the sum of both ends'), else of the position.
-    Returns (widths [J], smoothed positions [T,J,3])."""
+    Returns (widths [J], smoothed positions [T,J,3], hat diagonal [T,J]: see local_quadratic)."""
     T, J = positions.shape[:2]
     best_risk = np.full(J, np.inf)
     widths = np.zeros(J)
     best = positions.copy()
+    best_hat = np.ones((T, J))
     act = noise > 0
     par = np.full(J, -1) if parents is None else np.asarray(parents)
     has_par = par >= 0
@@ -226,20 +261,25 @@ def choose_widths(positions: np.ndarray, weights: np.ndarray, noise: np.ndarray,
         est, hat = local_quadratic(positions, weights, np.where(act | act[ref] & has_par, seconds * fps, 0.0))
         # SURE: |y - f|^2 - n sigma^2 + 2 sigma^2 tr(H), summed over frames and the 3 axes
         risk = ((rel(est) - target) ** 2).sum(axis=(0, 2)) + var * (6.0 * hat.sum(0) - 3.0 * T)
-        better = act & (risk < best_risk)
+        moved = np.percentile(np.linalg.norm(est - positions, axis=-1), 99, axis=0)  # [J]
+        admissible = moved <= CLAMP_STDS * noise  # smoothing that moves joints further is bending motion
+        better = act & (risk < best_risk) & (admissible | (widths == 0))
         best_risk = np.where(better, risk, best_risk)
         widths = np.where(better, w, widths)
         best[:, better] = est[:, better]
-    return widths, best
+        best_hat[:, better] = hat[:, better]
+    return widths, best, best_hat
 
 
-def clean_positions(positions: np.ndarray, height: float, fps: float, smooth: str | float = "auto",
-                    confidence: np.ndarray | None = None, filled: np.ndarray | None = None,
-                    names: tuple[str, ...] | None = None) -> tuple[np.ndarray, Cleaning]:
+def clean_positions(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.ndarray, height: float, fps: float,
+                    smooth: str | float = "auto", confidence: np.ndarray | None = None,
+                    filled: np.ndarray | None = None, names: tuple[str, ...] | None = None
+                    ) -> tuple[np.ndarray, Cleaning]:
     """Smooth gap-free positions [T,J,3] (joints entirely NaN stay NaN) as ``smooth`` says.
 
-    confidence [T,J] weights the samples; ``filled`` [T,J] marks samples that were gaps (weight
-    0, and ignored by the noise estimate). Returns (positions, Cleaning).
+    parents [J] (-1: none) and rest_lengths [J] give the bones the noise is read from; confidence [T,J] weights the
+    samples; ``filled`` [T,J] marks samples that were gaps (weight 0, and ignored by the noise
+    estimate). Returns (positions, Cleaning).
     """
     mode = parse_smooth(smooth)
     T, J = positions.shape[:2]
@@ -247,9 +287,8 @@ def clean_positions(positions: np.ndarray, height: float, fps: float, smooth: st
     weights = np.ones((T, J)) if confidence is None else np.clip(confidence, 0.0, 1.0).copy()
     if filled is not None:
         weights[filled] = 0.0
-    valid = weights > 0
-    noise = estimate_noise(np.nan_to_num(positions), valid) * present
-    result = Cleaning(widths=np.zeros(J), noise=noise / height)
+    noise = estimate_noise(positions, parents, rest_lengths, height, weights > 0)
+    result = Cleaning(widths=np.zeros(J), noise=noise / height, residual=noise / height)
     if mode == "off":
         return positions, result
     P = np.nan_to_num(positions)
@@ -257,12 +296,14 @@ def clean_positions(positions: np.ndarray, height: float, fps: float, smooth: st
         noisy = present & (noise > AUTO_THRESHOLD * height)
         if not noisy.any():
             return positions, result
-        widths, out = choose_widths(P, weights, np.where(noisy, noise, 0.0), fps)
+        widths, out, hat = choose_widths(P, weights, np.where(noisy, noise, 0.0), fps, parents)
+        out = P + hold_back(np.linalg.norm(out - P, axis=-1), CLAMP_STDS * noise, widths)[..., None] * (out - P)
     else:
         widths = np.where(present, float(mode) * fps, 0.0)
-        out, _ = local_quadratic(P, weights, widths)
+        out, hat = local_quadratic(P, weights, widths)
     out[:, ~present] = np.nan
     result.widths = widths
+    result.residual = np.where(widths > 0, noise * np.sqrt(hat.mean(axis=0)), noise) / height
     n = int((widths > 0).sum())
     if n:
         label = "" if names is None else " (noisiest: '" + names[int(np.argmax(result.noise))] + "')"
@@ -272,81 +313,62 @@ def clean_positions(positions: np.ndarray, height: float, fps: float, smooth: st
     return out, result
 
 
-def free_joints(skeleton: Skeleton, positions: np.ndarray) -> np.ndarray:
-    """[J] bool: joints whose distance to the parent departs from the rest bone length by more
-    than FREE_FRACTION of it and FREE_MIN_FRACTION of the height in most frames (real translation,
-    e.g. hips under a floor-level root), not noise. The root counts as free."""
-    J = skeleton.num_joints
-    free = np.zeros(J, bool)
-    free[0] = True
-    if J < 2:
-        return free
-    par = skeleton.parents[1:]
-    dist = np.linalg.norm(positions[:, 1:] - positions[:, par], axis=-1)
-    rest = np.linalg.norm(skeleton.offsets[1:], axis=-1)
-    dev = np.zeros(J - 1)
-    seen = ~np.isnan(dist).all(axis=0)
-    if seen.any():
-        dev[seen] = np.nanmedian(np.abs(dist[:, seen] - rest[None, seen]), axis=0)
-    free[1:] = dev > np.maximum(FREE_FRACTION * rest, FREE_MIN_FRACTION * skeleton.height)
-    return free
-
-
-def rigid_lengths(skeleton: Skeleton, positions: np.ndarray, free: np.ndarray) -> np.ndarray:
-    """Positions [T,J,3] with every non-free joint moved along its bone to the rest bone length
-    from its (already corrected) parent: noise must not become bone stretching. All-NaN joints stay."""
-    out = positions.copy()
-    rest = np.linalg.norm(skeleton.offsets, axis=-1)
-    for j in range(1, skeleton.num_joints):
-        p = skeleton.parents[j]
-        if free[j] or np.isnan(positions[:, j]).all() or np.isnan(out[:, p]).all():
-            continue  # free, or no data for the joint or its parent: nothing to hold it to
-        d = positions[:, j] - positions[:, p]
-        n = np.linalg.norm(d, axis=-1, keepdims=True)
-        unit = np.where(n > 1e-12, d / np.maximum(n, 1e-300), 0.0)
-        out[:, j] = out[:, p] + rest[j] * unit
+def hold_back(moved: np.ndarray, limit: np.ndarray, widths: np.ndarray) -> np.ndarray:
+    """[T,J] share (0..1) of a smoothing correction to keep, given how far it moves each sample
+    (``moved`` [T,J]) against how far noise can explain (``limit`` [J]): 1 where the correction
+    stays within the limit; around a sample where it does not (a jump the filter smears, such as
+    a clip starting from a bind pose), the share shrinks as needed and recovers smoothly over the
+    joint's kernel width (``widths`` [J], frames), so the result gains no jumps of its own."""
+    need = np.minimum(1.0, limit[None] / np.maximum(moved, 1e-300))
+    if (need >= 1.0).all():
+        return need
+    out = need.copy()
+    for j in np.flatnonzero((need < 1.0).any(axis=0)):
+        r = max(1, int(np.ceil(2.0 * widths[j])))
+        pad = np.pad(need[:, j], r, mode="edge")
+        low = np.lib.stride_tricks.sliding_window_view(pad, 2 * r + 1).min(axis=-1)  # hold the dip ...
+        out[:, j] = np.minimum(need[:, j], gaussian_smooth(low, max(widths[j], 1.0)))  # ... and ease it
     return out
 
 
-def rigid_ends(end_positions: np.ndarray, end_parents: np.ndarray, end_rest_offsets: np.ndarray,
-               joints_raw: np.ndarray, joints_rigid: np.ndarray) -> np.ndarray:
-    """Bone tips [T,K,3] placed at their rest distance from the corrected parent joint, in the
-    direction seen in the uncorrected (smoothed) data."""
-    d = end_positions - joints_raw[:, end_parents]
-    n = np.linalg.norm(d, axis=-1, keepdims=True)
-    unit = np.where(n > 1e-12, d / np.maximum(n, 1e-300), 0.0)
-    return joints_rigid[:, end_parents] + np.linalg.norm(end_rest_offsets, axis=-1)[None, :, None] * unit
+def _with_ends(tracks: Tracks, positions: np.ndarray, ends: np.ndarray | None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Joints and bone tips as one point set: (positions [T,J+K,3], parents [J+K], rest lengths
+    of the bones to the parents [J+K])."""
+    skel = tracks.skeleton
+    parents = np.asarray(skel.parents)
+    lengths = np.linalg.norm(skel.offsets, axis=-1) * (parents >= 0)
+    if not tracks.has_ends or ends is None:
+        return positions, parents, lengths
+    return (np.concatenate([positions, ends], 1), np.concatenate([parents, tracks.end_parents]),
+            np.concatenate([lengths, np.linalg.norm(tracks.end_rest_offsets, axis=-1)]))
 
 
 def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, list[str]]:
     """Tracks with low-confidence samples and outlier spikes of joints and bone tips set to NaN,
     for gap filling; report lines say how many. Outliers are looked for with a numeric ``smooth``,
-    and with "auto" when some joint's noise is above AUTO_THRESHOLD (not on clean clips)."""
+    and with "auto" when some joint's noise is above AUTO_THRESHOLD (never on clean clips)."""
     mode = parse_smooth(smooth)
     report: list[str] = []
     P, low = gate_low_confidence(tracks.positions, tracks.confidence)
     if low:
         report.append(f"{low} samples with confidence below {MIN_CONFIDENCE:g} treated as gaps")
-    ends = tracks.end_positions
     height = tracks.skeleton.height
-    if mode == "auto":  # clean clips keep even their rare glitches: auto must not change them
-        known = ~np.isnan(P).any(-1)
-        mode = "off" if (estimate_noise(np.nan_to_num(P), known) <= AUTO_THRESHOLD * height).all() else mode
+    J = tracks.skeleton.num_joints
+    points, parents, lengths = _with_ends(tracks, P, tracks.end_positions)
+    noise = estimate_noise(points, parents, lengths, height)
+    if mode == "auto" and (noise <= AUTO_THRESHOLD * height).all():
+        mode = "off"  # clean clips keep even their rare glitches: auto must not change them
     if mode != "off":
-        spikes = find_outliers(P, height)
-        n = int(spikes.sum())
-        if tracks.has_ends:
-            end_spikes = find_outliers(ends, height)
-            n += int(end_spikes.sum())
-            if end_spikes.any():
-                ends = ends.copy()
-                ends[end_spikes] = np.nan
+        spikes = find_outliers(points, parents, noise, height)
         if spikes.any():
-            P = P.copy()
-            P[spikes] = np.nan
-        if n:
-            report.append(f"removed {n} outlier samples (single-frame jumps) as gaps")
-    if P is tracks.positions and ends is tracks.end_positions:
+            points = points.copy()
+            points[spikes] = np.nan
+            report.append(f"removed {int(spikes.sum())} outlier samples (single-frame jumps off the bone "
+                          "lengths) as gaps")
+            P = points[:, :J]
+    ends = points[:, J:] if tracks.has_ends else tracks.end_positions
+    if P is tracks.positions and (ends is tracks.end_positions or not tracks.has_ends):
         return tracks, report
     return replace(tracks, positions=P, end_positions=ends), report
 
@@ -354,43 +376,52 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, lis
 def smooth_tracks(tracks: Tracks, gaps: np.ndarray, end_gaps: np.ndarray | None, smooth: str | float = "auto"
                   ) -> tuple[Tracks, Cleaning]:
     """Smooth gap-filled tracks (``gaps`` [T,J] / ``end_gaps`` [T,K]: samples that were filled).
-
-    When any track is smoothed, bones keep the rig's rest lengths (``rigid_lengths``) except for
-    joints that translate for real (``Cleaning.free``), so noise does not become bone stretching.
-    """
+    Joints and bone tips are cleaned together (tips are read through their bones too); the
+    Cleaning covers the joints."""
     skel = tracks.skeleton
-    P, cleaning = clean_positions(tracks.positions, skel.height, tracks.fps, smooth, tracks.confidence, gaps,
-                                  skel.names)
-    ends = tracks.end_positions
-    ends_active = False
-    if tracks.has_ends:
-        ends, end_cleaning = clean_positions(ends, skel.height, tracks.fps, smooth, None, end_gaps)
-        ends_active = end_cleaning.active
-        if ends_active and not cleaning.active:
-            cleaning.report.extend(end_cleaning.report)
-    if not (cleaning.active or ends_active):
-        return tracks, cleaning
-    cleaning.free = free_joints(skel, P)
-    rigid = rigid_lengths(skel, P, cleaning.free)
-    if tracks.has_ends:
-        ends = rigid_ends(ends, tracks.end_parents, tracks.end_rest_offsets, P, rigid)
-    return replace(tracks, positions=rigid, end_positions=ends), cleaning
+    J = skel.num_joints
+    points, parents, lengths = _with_ends(tracks, tracks.positions, tracks.end_positions)
+    filled = gaps if not tracks.has_ends else np.concatenate([gaps, end_gaps], 1)
+    confidence = tracks.confidence
+    if confidence is not None and tracks.has_ends:
+        confidence = np.concatenate([confidence, np.ones(end_gaps.shape)], 1)
+    names = skel.names + tuple(tracks.end_names) if tracks.has_ends else skel.names
+    out, cleaning = clean_positions(points, parents, lengths, skel.height, tracks.fps, smooth, confidence, filled,
+                                    names)
+    joints = Cleaning(cleaning.widths[:J], cleaning.noise[:J], cleaning.residual[:J], cleaning.report)
+    if not cleaning.active:
+        return tracks, joints
+    ends = out[:, J:] if tracks.has_ends else tracks.end_positions
+    return replace(tracks, positions=out[:, :J], end_positions=ends), joints
 
 
-def smooth_rotations(rotations: np.ndarray, sigma: float) -> np.ndarray:
-    """Zero-phase Gaussian smoothing of local rotations [T,J,3,3] over time (std ``sigma`` frames):
-    sign-continuous quaternions are averaged in a symmetric window and renormalised. The ends are
-    extended by point reflection (``R(-k) = R0 R(k)^T R0``), so motion at the ends is not bent back."""
-    T = rotations.shape[0]
-    if sigma <= 0 or T < 3:
+def smooth_rotations(rotations: np.ndarray, widths: np.ndarray | float, quadratic: bool = True) -> np.ndarray:
+    """Zero-phase smoothing of local rotations [T,J,3,3] over time: sign-continuous quaternions are
+    fitted by a local quadratic (``quadratic``; peaks are kept, see local_quadratic) or averaged
+    (Gaussian) with kernel std ``widths`` (frames; one value or [J], 0 = untouched), renormalised."""
+    T, J = rotations.shape[:2]
+    widths = np.broadcast_to(np.asarray(widths, np.float64), (J,))
+    if T < 3 or not (widths > 0).any():
         return rotations
+    q = quat_continuity(matrix_to_quat(rotations), axis=0)  # [T,J,4]
+    if quadratic:
+        out = local_quadratic(q, np.ones((T, J)), widths)[0]
+    else:
+        out = np.stack([gaussian_smooth(q[:, j], widths[j]) for j in range(J)], axis=1)
+    return quat_to_matrix(out)
+
+
+def gaussian_smooth(x: np.ndarray, sigma: float) -> np.ndarray:
+    """Zero-phase Gaussian smoothing of x [T,...] along time (std ``sigma`` frames; ends extended by
+    point reflection, so motion at the ends is not bent back)."""
+    T = x.shape[0]
+    if sigma <= 0 or T < 3:
+        return x
     r = min(int(np.ceil(3.0 * sigma)), T - 1)
-    head = rotations[:1] @ np.swapaxes(rotations[r:0:-1], -1, -2) @ rotations[:1]
-    tail = rotations[-1:] @ np.swapaxes(rotations[-2:-r - 2:-1], -1, -2) @ rotations[-1:]
-    q = quat_continuity(matrix_to_quat(np.concatenate([head, rotations, tail])), axis=0)
+    ext = np.concatenate([2 * x[:1] - x[r:0:-1], x, 2 * x[-1:] - x[-2:-r - 2:-1]])
     kernel = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
     kernel /= kernel.sum()
-    out = np.zeros((T,) + q.shape[1:])
+    out = np.zeros_like(x)
     for k, w in enumerate(kernel):
-        out += w * q[k:k + T]
-    return quat_to_matrix(out)
+        out += w * ext[k:k + T]
+    return out

@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .fk import forward_kinematics
 from .rotations import matrix_to_quat, quat_continuity
 from .skeleton import Skeleton
+
+if TYPE_CHECKING:
+    from .safety import SafetyCheck
 
 
 @dataclass
@@ -20,6 +24,7 @@ class Solution:
       joints marked ``translating`` (their translation is solved so positions still match).
     translating: [J] bool.
     report: human-readable notes (gaps filled, bone-length mismatches, ...).
+    check: how the solution compares with its tracks (see pose2rot_core.safety), when checked.
     """
 
     skeleton: Skeleton
@@ -29,6 +34,7 @@ class Solution:
     translating: np.ndarray
     report: list[str] = field(default_factory=list)
     solver: str = "geometric"
+    check: SafetyCheck | None = None
 
     @property
     def num_frames(self) -> int:

@@ -28,6 +28,8 @@ class Tracks:
     end_positions [T,K,3], end_parents [K] (joint index), end_rest_offsets [K,3]: optional bone
       tips (BVH End Sites) that aim leaf joints.
     confidence: optional [T,J] in 0..1 (NaN: 1 where the position is known, else 0).
+    rotation_orders: the rig BVH's rotation order per joint ("ZXY"; "" for a joint without
+      rotation channels), empty when the tracks did not come with a BVH rig.
     """
 
     skeleton: Skeleton
@@ -41,6 +43,7 @@ class Tracks:
     end_rest_offsets: np.ndarray | None = None
     confidence: np.ndarray | None = None
     end_names: tuple[str, ...] = field(default=())
+    rotation_orders: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
         J = self.skeleton.num_joints
@@ -89,6 +92,9 @@ class Tracks:
             if not np.isfinite(eoff).all():
                 raise Pose2RotError("tracks: end_rest_offsets contains NaN or infinite values")
             self.end_positions, self.end_parents, self.end_rest_offsets = ep, epar, eoff
+        self.rotation_orders = tuple(str(o).upper() for o in self.rotation_orders)
+        if self.rotation_orders and len(self.rotation_orders) != J:
+            raise Pose2RotError(f"tracks: {len(self.rotation_orders)} rotation orders for {J} joints")
         if self.confidence is not None:
             c = np.asarray(self.confidence, np.float64)
             if c.shape != (T, J):

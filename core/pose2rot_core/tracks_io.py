@@ -84,7 +84,7 @@ def tracks_from_bvh(clip: BvhClip, reference_frame: int | None = None) -> Tracks
         end_positions=clip.end_site_positions() if has_ends else None,
         end_parents=clip.end_parents if has_ends else None,
         end_rest_offsets=clip.end_offsets if has_ends else None,
-        end_names=tuple(clip.end_names) if has_ends else ())
+        end_names=tuple(clip.end_names) if has_ends else (), rotation_orders=tuple(clip.orders))
 
 
 def save_tracks(path: str | Path, tracks: Tracks) -> None:
@@ -151,15 +151,30 @@ def fill_gaps(positions: np.ndarray, names: Sequence[str] | None = None
             missing.append(int(j))
             P[:, j] = np.nan  # partial samples alone are not data
             continue
-        gaps = int(np.count_nonzero(np.diff(known.astype(np.int8)) == -1) + (not known[0]))
         holes = t[~known]
         P[holes, j] = _interpolate(k, P[k, j], holes)
-        report.append(f"filled {gaps} gap{'s' if gaps != 1 else ''} ({holes.size} frame"
-                      f"{'s' if holes.size != 1 else ''}) in {labels[j]}")
+        spans = frame_spans(~known)
+        report.append(f"filled {len(spans)} gap{'s' if len(spans) != 1 else ''} in {labels[j]} "
+                      f"({describe_spans(spans)})")
     if missing:
         report.append("no data in any frame for " + ", ".join(labels[j] for j in missing)
                       + " (kept at the reference/rest rotation)")
     return P, report, missing
+
+
+def frame_spans(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[(first, last)] inclusive frame ranges where the [T] bool ``mask`` is True."""
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), (np.flatnonzero(edges == -1) - 1).tolist()))
+
+
+def describe_spans(spans: list[tuple[int, int]], shown: int = 4) -> str:
+    """'frames 3-7, 12' for [(3, 7), (12, 12)]; after ``shown`` spans the rest are counted."""
+    words = [f"{a}" if a == b else f"{a}-{b}" for a, b in spans[:shown]]
+    more = len(spans) - shown
+    frames = sum(b - a + 1 for a, b in spans)
+    text = ("frame " if frames == 1 else "frames ") + ", ".join(words)
+    return text + (f" and {more} more gaps, {frames} frames in all" if more > 0 else "")
 
 
 def _interpolate(k: np.ndarray, values: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -453,7 +468,8 @@ def _load_csv(path: Path, clip: BvhClip, report: list[str] | None) -> Tracks:
     if end_cols:
         end_kw = dict(end_positions=end_positions[:, end_cols], end_parents=clip.end_parents[end_cols],
                       end_rest_offsets=clip.end_offsets[end_cols], end_names=tuple(end_names[k] for k in end_cols))
-    return Tracks(skeleton=sk, positions=positions, fps=clip.fps, up_axis="y", confidence=confidence, **end_kw)
+    return Tracks(skeleton=sk, positions=positions, fps=clip.fps, up_axis="y", confidence=confidence,
+                  rotation_orders=tuple(clip.orders), **end_kw)
 
 
 def _first_bad_cell(cells: np.ndarray) -> tuple[int, int]:

@@ -68,3 +68,14 @@ def test_learned_without_checkpoint(scene_ready):
     prefs.checkpoint = "/nonexistent/model.pt"
     _fails("checkpoint not found", tracks_collection="tracks", solver='HYBRID')
     prefs.checkpoint = ""
+
+
+def test_empties_in_other_units(scene_ready):
+    """Empties 100 times the armature's size (centimetres against metres): refused, the factor named."""
+    units = bpy.data.objects.new("units", None)
+    bpy.context.scene.collection.objects.link(units)
+    units.scale = (100.0, 100.0, 100.0)
+    for empty in bpy.data.collections["tracks"].objects:
+        empty.parent = units
+    _fails(r"measure 100× the bones of 'Rig' \(42 of 42 bones, centimetres against metres\?\): scale the empties "
+           r"by 0\.01", tracks_collection="tracks")

@@ -1,26 +1,50 @@
-"""The batch entry point, run as a script under the bpy module in a fresh process."""
+"""The batch entry point, run as a script under the bpy module in a fresh process: rigs from a .blend,
+a BVH or the clip itself, BVH written in the rig's conventions, the summary table and the exit status."""
 from __future__ import annotations
 
 import importlib
 import os
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import bpy
 import numpy as np
+import pytest
 
 from blender_helpers import EXT_NAME, clip_path, import_clip, rest_copy
-from pose2rot_core.bvh import read_bvh
+from pose2rot_core.bvh import read_bvh, write_bvh
+from pose2rot_core.rotations import axis_angle_to_matrix
+from pose2rot_core.skeleton import Skeleton
 from pose2rot_core.tracks_io import save_tracks, tracks_from_bvh
 
 BATCH = Path(importlib.import_module(EXT_NAME).__file__).parent / "batch.py"
+batch = importlib.import_module(EXT_NAME + ".batch")
 
 
 def _run(*args):
     return subprocess.run([sys.executable, str(BATCH), *map(str, args)], capture_output=True, text=True,
                           env=dict(os.environ), timeout=300)
+
+
+def zyx_clip(path: Path, T: int = 24, seed: int = 0) -> Path:
+    """A Y-up clip in metres whose joints all use rotation order ZYX."""
+    names = ("root", "spine", "head", "arm", "hand", "leg", "foot")
+    parents = np.array([-1, 0, 1, 1, 3, 0, 5])
+    offsets = np.array([[0, 1.0, 0], [0, 0.25, 0], [0, 0.3, 0], [0.2, 0.2, 0], [0.25, 0, 0], [0.1, -0.1, 0],
+                        [0, -0.8, 0.05]])
+    rest = np.zeros((7, 3))
+    rest[0] = offsets[0]
+    for j in range(1, 7):
+        rest[j] = rest[parents[j]] + offsets[j]
+    t = np.linspace(0, 1, T)[:, None, None]
+    rng = np.random.default_rng(seed)
+    r = 0.6 * np.sin(2 * np.pi * t * rng.uniform(0.5, 1.5, (1, 7, 3)) + rng.uniform(0, 6, (1, 7, 3)))
+    root = rest[0] + np.concatenate([np.linspace(0, 1, T)[:, None], np.zeros((T, 2))], 1)
+    write_bvh(path, Skeleton(names, parents, rest), axis_angle_to_matrix(r, np.linalg.norm(r, axis=-1)), root,
+              fps=30.0, order="ZYX", end_parents=np.array([2, 4, 6]),
+              end_offsets=np.array([[0, 0.1, 0], [0.08, 0, 0], [0, 0, 0.1]]))
+    return path
 
 
 def _rig_file(tmp_path: Path) -> Path:
@@ -32,35 +56,93 @@ def _rig_file(tmp_path: Path) -> Path:
     return path
 
 
-def test_batch_converts_a_folder(tmp_path):
-    rig = _rig_file(tmp_path)
-    clip = read_bvh(clip_path())
-    tracks = tracks_from_bvh(clip)
+def _summary_row(stdout: str, clip: str) -> list[str]:
+    rows = [ln for ln in stdout.splitlines() if ln.startswith(clip + " ")]
+    assert len(rows) == 1, stdout
+    return rows[0].split()
+
+
+def test_bvh_folder_without_a_rig_keeps_orders_and_y_up(tmp_path):
     clips = tmp_path / "clips"
     clips.mkdir()
-    save_tracks(clips / "a.npz", tracks.frames(0, 30))
-    save_tracks(clips / "b.npz", replace(tracks.frames(30, 50)))
-    out = tmp_path / "out"
-    proc = _run("--rig", rig, clips, "--out", out, "--bvh")
+    zyx_clip(clips / "a.bvh")
+    zyx_clip(clips / "b.bvh", T=30, seed=1)
+    out = tmp_path / "new" / "out"                       # created when missing
+    proc = _run(clips, "--out", out, "--bvh")
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "a.npz: 43 bones x 30 frames" in proc.stdout
     assert {p.name for p in out.iterdir()} == {"a.blend", "a.bvh", "b.blend", "b.bvh"}
-    exported = read_bvh(out / "b.bvh")                   # Blender's exporter writes Blender (Z-up) axes
-    assert exported.num_frames == 20
-    order = [exported.skeleton.names.index(n) for n in clip.skeleton.names]
-    height = clip.skeleton.height
+    for name, frames in (("a", 24), ("b", 30)):
+        row = _summary_row(proc.stdout, f"{name}.bvh")
+        assert row[1:3] == [str(frames), "7"] and float(row[3]) < 1e-3 and row[4] == "0" and row[-1] == "ok"
+        written, original = read_bvh(out / f"{name}.bvh"), read_bvh(clips / f"{name}.bvh")
+        assert written.orders == original.orders == ["ZYX"] * 7
+        order = [written.skeleton.names.index(n) for n in original.skeleton.names]
+        np.testing.assert_allclose(written.fk()[:, order], original.fk(), atol=1e-4)     # Y-up, same places
+        assert written.has_position_channels.sum() == 1                                   # only the root moves
+    assert "2 of 2 clips converted" in proc.stdout
+
+
+def test_rig_from_a_bvh_and_a_failing_clip(tmp_path):
+    rig = zyx_clip(tmp_path / "rig.bvh")
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    save_tracks(clips / "good.npz", tracks_from_bvh(read_bvh(rig)).frames(0, 10))
+    (clips / "bad.csv").write_text("frame,root.x,root.y,root.z\n0,0,1,x\n")
+    out = tmp_path / "out"
+    proc = _run(clips, "--rig", rig, "--out", out, "--bvh", "--order", "xyz", "--up", "z")
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert _summary_row(proc.stdout, "good.npz")[-1] == "ok"
+    bad = [ln for ln in proc.stdout.splitlines() if ln.startswith("bad.csv ")][0]
+    assert "failed: bad.csv: line 2" in bad and "not a number" in bad
+    assert "1 of 2 clips converted, 1 failed" in proc.stdout
+    assert {p.name for p in out.iterdir()} == {"good.blend", "good.bvh"}
+    written = read_bvh(out / "good.bvh")
+    assert written.orders == ["XYZ"] * 7
     C = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
-    err = np.abs(exported.fk()[:, order] - clip.fk()[30:50] @ C.T).max() / height
+    order = [written.skeleton.names.index(n) for n in read_bvh(rig).skeleton.names]
+    np.testing.assert_allclose(written.fk()[:, order], read_bvh(rig).fk()[:10] @ C.T, atol=1e-4)
+
+
+def test_blend_rig_and_the_armature_choice(tmp_path):
+    rig = _rig_file(tmp_path)
+    tracks = tracks_from_bvh(read_bvh(clip_path()))
+    save_tracks(tmp_path / "a.npz", tracks.frames(0, 30))
+    out = tmp_path / "out"
+    proc = _run("--rig", rig, tmp_path / "a.npz", "--out", out, "--bvh")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert _summary_row(proc.stdout, "a.npz")[1:3] == ["30", "43"]
+    exported = read_bvh(out / "a.bvh")                   # Y-up again, in ZXY (a .blend rig has no BVH orders)
+    assert set(exported.orders) == {"ZXY"}
+    order = [exported.skeleton.names.index(n) for n in tracks.skeleton.names]
+    err = np.abs(exported.fk()[:, order] - tracks.positions[:30]).max() / tracks.skeleton.height
     assert err < 1e-4, err
     bpy.ops.wm.open_mainfile(filepath=str(out / "a.blend"))
     assert bpy.data.objects["Rig"].animation_data.action.get("pose2rot")
+    proc = _run("--rig", rig, tmp_path / "a.npz", "--out", out, "--armature", "Nope")
+    assert proc.returncode == 1 and "no armature object named 'Nope'" in proc.stdout
 
 
-def test_batch_bad_input_exits_with_one_line(tmp_path):
-    rig = _rig_file(tmp_path)
-    proc = _run("--rig", rig, tmp_path / "missing.npz", "--out", tmp_path / "out")
+def test_bad_arguments_and_missing_inputs(tmp_path):
+    proc = _run(tmp_path / "missing.npz", "--out", tmp_path / "out")
     assert proc.returncode == 1
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert lines[-1].startswith("pose2rot batch: error: tracks file") and "does not exist" in lines[-1]
     proc = _run(tmp_path / "missing.npz")
     assert proc.returncode == 2 and "--out" in proc.stderr.strip().splitlines()[-1]
+    save_tracks(tmp_path / "t.npz", tracks_from_bvh(read_bvh(zyx_clip(tmp_path / "c.bvh"))))
+    proc = _run(tmp_path / "t.npz", "--out", tmp_path / "out")
+    assert proc.returncode == 1 and "no rig for t.npz: pass --rig RIG.blend or --rig RIG.bvh" in proc.stderr
+    proc = _run(tmp_path / "t.npz", "--out", tmp_path / "out", "--rig", tmp_path / "c.bvh", "--order", "abc")
+    assert proc.returncode == 2 and "--order must be one of" in proc.stderr
+
+
+def test_the_preferences_show_the_installed_batch_command():
+    line = batch.command_line()
+    assert line.startswith("blender -b --python-exit-code 1 --python ")
+    assert Path(line.split('"')[1]) == BATCH.resolve() and BATCH.is_file()
+
+
+@pytest.mark.parametrize("smooth", ["fast"])
+def test_bad_smooth_value_is_a_failed_run(tmp_path, smooth):
+    proc = _run(zyx_clip(tmp_path / "c.bvh"), "--out", tmp_path / "out", "--smooth", smooth)
+    assert proc.returncode == 1 and "--smooth must be auto, off or seconds, got 'fast'" in proc.stderr

@@ -6,7 +6,8 @@ from typing import Callable
 import numpy as np
 
 from ..errors import Pose2RotError
-from ..smoothing import FREE_MIN_FRACTION, Cleaning, mark_gaps, smooth_rotations, smooth_tracks
+from ..rotations import geodesic_angle
+from ..smoothing import CLAMP_STDS, Cleaning, hold_back, mark_gaps, smooth_rotations, smooth_tracks
 from ..solution import Solution
 from ..tracks import Tracks
 
@@ -43,13 +44,17 @@ def prepare_tracks(tracks: Tracks, smooth: str | float = "off"
 
 
 def solve(tracks: Tracks, solver: str = "geometric", progress: Progress | None = None,
-          smooth: str | float = "auto", **options) -> Solution:
+          smooth: str | float = "auto", max_position_error: float | None = None, **options) -> Solution:
     """Solve local rotations for ``tracks`` with ``solver`` ("geometric", "learned", "hybrid").
 
     smooth: "auto" (filter only tracks that are measurably noisy; clean mocap is untouched),
     "off", or a kernel width in seconds (see core.smoothing). When tracks are smoothed and
     ``stretch`` is not given, the geometric/hybrid solver keeps the rig's bone lengths (joints
     that translate for real, like hips under a floor-level root, still translate).
+    Every solution is checked against the tracks it was solved from (``Solution.check``, see
+    pose2rot_core.safety): joints further from them than noise and bone lengths explain, and
+    sudden turns they do not call for, are reported as warnings; with ``max_position_error``
+    (percent of the skeleton height) a joint further than that raises ResultTooFarError.
     Geometric options: twist, stretch, stretch_tolerance, use_ends (see solvers.geometric).
     Learned/hybrid options: checkpoint, config, t5, device (see solvers.learned).
     """
@@ -59,16 +64,10 @@ def solve(tracks: Tracks, solver: str = "geometric", progress: Progress | None =
         raise Pose2RotError(f"the {solver} solver needs a checkpoint (checkpoint=PATH to a pose2rot .pt or "
                             ".safetensors file); the geometric solver needs none")
     prepared, missing, report, cleaning = prepare_tracks(tracks, smooth)
-    if cleaning.changed and solver != "learned" and options.get("stretch") is None:
-        if cleaning.free[1:].any():  # rigid bones are exact after smoothing; only gross misfits translate
-            options.update(stretch="auto", stretch_tolerance=FREE_MIN_FRACTION)
-        else:
-            options["stretch"] = "off"
-    elif options.get("stretch", "") is None:
+    if options.get("stretch", "") is None:
         del options["stretch"]
     if solver != "learned":
-        # single-frame turns of smoothed (noisy) tracks are partly noise: do not share them
-        options.setdefault("share_fast_turns", not cleaning.active)
+        options["noise"] = cleaning.residual  # what noise is left: roll cues and lengths within it do not count
     if solver == "geometric":
         from .geometric import solve_geometric
 
@@ -81,10 +80,77 @@ def solve(tracks: Tracks, solver: str = "geometric", progress: Progress | None =
         from .hybrid import solve_hybrid
 
         sol = solve_hybrid(prepared, missing=missing, progress=progress, **options)
-    if cleaning.active:
-        # what noise is left in short bones turns into swing and roll jitter: filter the rotations
-        # over time as the tracks were (zero phase, on quaternions)
-        sol.rotations = smooth_rotations(sol.rotations, float(np.median(cleaning.widths[cleaning.widths > 0])))
-        sol.report.append("rotations smoothed as the tracks were")
+    if cleaning.active and solver != "learned":
+        sol = _smoothest_within_noise(prepared, sol, cleaning, missing, options)
     sol.report[:0] = report
+    _check(prepared, sol, cleaning, max_position_error)
     return sol
+
+
+def _check(tracks: Tracks, sol: Solution, cleaning: Cleaning, max_position_error: float | None) -> None:
+    """Attach the safety check to ``sol`` and its warnings to the report; raise when a joint is
+    further from its track than ``max_position_error`` percent of the height."""
+    from ..safety import ResultTooFarError, check_solution
+
+    against = "smoothed tracks" if cleaning.active else "tracks"
+    sol.check = check_solution(tracks, sol, cleaning.residual if cleaning.active else None, against)
+    sol.report.extend(sol.check.lines(tracks.skeleton.names))
+    if max_position_error is not None and sol.check.max_error_percent > max_position_error:
+        error = np.nan_to_num(sol.check.error, nan=0.0)
+        t, j = np.unravel_index(int(np.argmax(error)), error.shape)
+        raise ResultTooFarError(
+            f"the solution is {100 * error[t, j]:.3g} % of the skeleton height from the {against} at joint "
+            f"'{tracks.skeleton.names[j]}', frame {t} (allowed: {max_position_error:g} %); nothing was written")
+
+
+def _hold_back_rotations(tracks: Tracks, raw: np.ndarray, smooth: np.ndarray, cleaning: Cleaning,
+                         widths: np.ndarray) -> np.ndarray:
+    """Smoothed local rotations [T,J,3,3] turned back towards the unsmoothed ``raw`` where they
+    leave them by more than the noise explains: CLAMP_STDS noise stds over the bone length
+    (see smoothing.hold_back)."""
+    from .geometric.fit import slerp
+
+    skel = tracks.skeleton
+    height = skel.height
+    length = np.full(skel.num_joints, np.inf)  # a joint's shortest bone to a child
+    for j in range(1, skel.num_joints):
+        p = skel.parents[j]
+        length[p] = min(length[p], max(np.linalg.norm(skel.offsets[j]), 1e-9 * height))
+    noise = cleaning.noise * height
+    noise_par = np.concatenate([[0.0], noise[skel.parents[1:]]])
+    limit = CLAMP_STDS * np.sqrt(noise ** 2 + noise_par ** 2) / length  # radians
+    moved = geodesic_angle(raw, smooth)
+    keep = hold_back(moved, limit, widths)
+    out = smooth.copy()
+    change = (keep < 1.0).any(axis=0)
+    for j in np.flatnonzero(change):
+        out[:, j] = slerp(raw[:, j], smooth[:, j], keep[:, j])
+    return out
+
+
+def _rotation_widths(tracks: Tracks, widths: np.ndarray) -> np.ndarray:
+    """[J] kernel width (frames) for each joint's rotation: the widest of its own track's and its
+    children's (a rotation follows both ends of its bones)."""
+    out = widths.copy()
+    parents = tracks.skeleton.parents
+    for j in range(1, len(parents)):
+        out[parents[j]] = max(out[parents[j]], widths[j])
+    return out
+
+
+def _smoothest_within_noise(tracks: Tracks, sol: Solution, cleaning: Cleaning, missing: np.ndarray,
+                            options: dict) -> Solution:
+    """The solution of smoothed tracks made smooth over time where the noise left allows it: its
+    rotations are filtered as the tracks were (zero phase, on quaternions), then every bone keeps
+    the filtered orientation unless a target would leave the cone of CLAMP_STDS noise stds around
+    its track, where it turns just enough to stay inside (positions stay within the noise)."""
+    from .geometric import solve_geometric
+
+    widths = _rotation_widths(tracks, cleaning.widths)
+    smooth = smooth_rotations(sol.rotations, widths)
+    smooth = _hold_back_rotations(tracks, sol.rotations, smooth, cleaning, widths)
+    options = {k: v for k, v in options.items() if k not in ("checkpoint", "config", "t5", "device")}
+    again = solve_geometric(tracks, twist_guess=smooth, missing=missing, within_noise=CLAMP_STDS, **options)
+    again.report = sol.report + ["rotations smoothed over time within the noise of the tracks"]
+    again.solver = sol.solver
+    return again

@@ -1,0 +1,103 @@
+"""Does the geometric solver generalise? Every clip and its generated variants, against the plain
+baseline, clean and with jitter.
+
+For each clip (../shared/data/bvh beside the repository; the shipped examples when absent) and
+each variant family (pose2rot_core.variants: twist joints, twist segments, share bones, zero-length
+chains, Z-up rest, units x100, faster motion), one row:
+
+- clean, ``ref`` protocol: mean rotation error of the default policy and of the plain swing
+  baseline (``--twist swing``), their difference, flips under the ``ref`` and ``rest`` protocols;
+- with Gaussian jitter of ``--noise`` (default 0.5 %) of the height: rotation error, flips per
+  1,000 frames, jitter against the clip's own, mean and maximum position error against the clean
+  positions, and the noisy tracks' own mean error (all in % of the height).
+
+The last column says which of the issue's acceptance checks a row fails (``-`` when none):
+``>plain`` (more than 0.3 deg worse than plain), ``flips`` (clean), ``pos`` (clean positions off by
+more than 0.01 %), ``nflips`` (more than 1 per 1,000 frames with noise), ``jitter`` (over 1.5x),
+``nmean`` (mean position error above the tracks'), ``nmax`` (over 3 %).
+
+    python bench/generalization.py [--clips A.bvh ...] [--families twist share ...] [--noise 0.005]
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+from pose2rot_core.bvh import read_bvh
+from pose2rot_core.evaluate import evaluate_clip
+from pose2rot_core.variants import FAMILIES, make_variant
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def dev_clips() -> list[Path]:
+    shared = REPO.parent / "shared" / "data" / "bvh"
+    clips = sorted(shared.glob("*.bvh")) if shared.is_dir() else []
+    return clips or sorted((REPO / "examples").glob("*.bvh"))
+
+
+def row(clip, noise: float) -> dict:
+    """The figures of one clip (see the module note)."""
+    ours = evaluate_clip(clip, "ref")
+    plain = evaluate_clip(clip, "ref", twist="swing")
+    rest = evaluate_clip(clip, "rest")
+    noisy = evaluate_clip(clip, "ref", noise=noise, seed=0)
+    r = dict(ref=ours.mean_angle, plain=plain.mean_angle, flips=ours.flips, rest_flips=rest.flips,
+             pos=max(ours.position_error_max, rest.position_error_max), n_ref=noisy.mean_angle,
+             n_flips=1000.0 * noisy.flips / clip.num_frames, n_jitter=noisy.jitter_ratio,
+             n_mean=noisy.position_error_mean, n_max=noisy.position_error_max, n_tracks=noisy.tracks_error)
+    r["fails"] = failures(r)
+    return r
+
+
+def failures(r: dict) -> str:
+    checks = {">plain": r["ref"] > r["plain"] + 0.3, "flips": r["flips"] + r["rest_flips"] > 0,
+              "pos": r["pos"] > 0.01, "nflips": r["n_flips"] > 1.0, "jitter": r["n_jitter"] > 1.5,
+              "nmean": r["n_mean"] > r["n_tracks"], "nmax": r["n_max"] > 3.0}
+    return ",".join(k for k, bad in checks.items() if bad) or "-"
+
+
+HEAD = (f"{'clip':<32} {'variant':<15} {'ref°':>6} {'plain°':>6} {'Δ°':>6} {'flips':>5} {'rest fl':>7} "
+        f"{'pos %':>8} | {'noisy°':>6} {'fl/1k':>6} {'jit x':>6} {'pos mean':>8} {'tracks':>7} {'pos max':>7} | fails")
+
+
+def format_row(name: str, family: str, r: dict) -> str:
+    return (f"{name[:32]:<32} {family:<15} {r['ref']:6.2f} {r['plain']:6.2f} {r['ref'] - r['plain']:+6.2f} "
+            f"{r['flips']:5d} {r['rest_flips']:7d} {r['pos']:8.2g} | {r['n_ref']:6.2f} {r['n_flips']:6.2f} "
+            f"{r['n_jitter']:6.2f} {r['n_mean']:8.3f} {r['n_tracks']:7.3f} {r['n_max']:7.2f} | {r['fails']}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clips", nargs="*", help="BVH clips (default: the development set)")
+    parser.add_argument("--families", nargs="*", default=["original", *FAMILIES],
+                        help="variant families ('original' = the clip itself)")
+    parser.add_argument("--noise", type=float, default=0.005, help="jitter std, fraction of the height")
+    args = parser.parse_args()
+    paths = [Path(p) for p in args.clips] if args.clips else dev_clips()
+    print(HEAD)
+    rows: dict[str, list[dict]] = {}
+    t0 = time.perf_counter()
+    for path in paths:
+        clip = read_bvh(path)
+        for family in args.families:
+            variant = clip if family == "original" else make_variant(clip, family, np.random.default_rng(0))
+            r = row(variant, args.noise)
+            rows.setdefault(family, []).append(r)
+            print(format_row(path.stem, family, r), flush=True)
+    print("-" * len(HEAD))
+    for family, rs in rows.items():
+        mean = {k: float(np.mean([r[k] for r in rs])) for k in rs[0] if k != "fails"}
+        mean.update(flips=sum(r["flips"] for r in rs), rest_flips=sum(r["rest_flips"] for r in rs),
+                    pos=max(r["pos"] for r in rs), n_max=max(r["n_max"] for r in rs))
+        failed = sum(r["fails"] != "-" for r in rs)
+        mean["fails"] = f"{failed} of {len(rs)} rows fail"
+        print(format_row("MEAN", family, mean))
+    print(f"{time.perf_counter() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

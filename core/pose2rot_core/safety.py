@@ -1,0 +1,158 @@
+"""Checking a solution against its tracks, so that no result far from them is written silently.
+
+Two checks, per joint and frame:
+
+- position: how far each solved joint is from its track, against what the tracks explain — noise
+  (``CLAMP_STDS`` stds of what is left in each bone, added over the bones from the root) and bones
+  that keep the rig's length where the tracks' typical (median) length differs, as when
+  retargeting (the differences added the same way); clean tracks that fit the rig must come back
+  within CLEAN_TOLERANCE of the height;
+- flips: a local turn of more than FLIP_DEGREES in one frame that the tracks do not call for —
+  more than FLIP_MARGIN beyond how far the points around the joint (children, grandchildren and
+  their bone tips) turn as seen from its parent.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import Pose2RotError
+from .rotations import best_fit_rotation, geodesic_angle, normalize
+from .smoothing import CLAMP_STDS
+from .solution import Solution
+from .tracks import Tracks
+
+#: clean tracks must come back within this fraction of the skeleton height
+CLEAN_TOLERANCE = 1e-4
+FLIP_DEGREES = 30.0
+FLIP_MARGIN = 15.0
+
+
+class ResultTooFarError(Pose2RotError):
+    """A solution ends further from its tracks than the caller allows."""
+
+
+@dataclass
+class SafetyCheck:
+    """``error`` [T,J] distance of each solved joint from its track and ``allowed`` [T,J] what
+    the tracks explain (fractions of the height; NaN for joints without data), ``flips`` [T-1,J]
+    sudden turns the tracks do not call for, and what the positions were compared with."""
+
+    error: np.ndarray
+    allowed: np.ndarray
+    flips: np.ndarray
+    against: str
+
+    @property
+    def far(self) -> np.ndarray:
+        """[T,J] joints further from their tracks than the tracks explain."""
+        return np.nan_to_num(self.error, nan=0.0) > np.nan_to_num(self.allowed, nan=np.inf)
+
+    @property
+    def max_error_percent(self) -> float:
+        return float(100.0 * np.nanmax(self.error, initial=0.0))
+
+    def lines(self, names: tuple[str, ...]) -> list[str]:
+        """Warnings naming the joints and frames concerned (empty when all is well)."""
+        out = []
+        far = self.far
+        if far.any():
+            joints = np.flatnonzero(far.any(axis=0))
+            worst = sorted(joints, key=lambda j: -np.nanmax(np.where(far[:, j], self.error[:, j], 0.0)))
+            parts = [f"'{names[j]}' ({_frames(far[:, j])}, up to {100 * np.nanmax(self.error[far[:, j], j]):.3g} %)"
+                     for j in worst[:5]]
+            more = f" and {len(joints) - 5} more" if len(joints) > 5 else ""
+            out.append(f"warning: {len(joints)} joints end further from their {self.against} than the noise and "
+                       f"bone lengths explain: {', '.join(parts)}{more} (percent of the skeleton height)")
+        if self.flips.any():
+            joints = np.flatnonzero(self.flips.any(axis=0))
+            parts = [f"'{names[j]}' ({_frames(self.flips[:, j], offset=1)})" for j in joints[:5]]
+            more = f" and {len(joints) - 5} more" if len(joints) > 5 else ""
+            out.append(f"warning: {int(self.flips.sum())} sudden turns that the tracks do not call for (flips): "
+                       f"{', '.join(parts)}{more}")
+        return out
+
+
+def _frames(mask: np.ndarray, offset: int = 0) -> str:
+    """'frames 3-7, 12' for a [T] mask (at most four ranges)."""
+    idx = np.flatnonzero(mask) + offset
+    runs = np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1)
+    text = [f"{r[0]}" if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs[:4]]
+    return ("frame " if len(idx) == 1 else "frames ") + ", ".join(text) + (" ..." if len(runs) > 4 else "")
+
+
+def check_solution(tracks: Tracks, sol: Solution, noise: np.ndarray | None = None,
+                   against: str = "tracks") -> SafetyCheck:
+    """Compare ``sol`` with the (gap-free) ``tracks`` it was solved from. noise: [J] std per axis
+    (fraction of the height) left in the tracks (None: clean)."""
+    skel = tracks.skeleton
+    G, X = sol.forward()
+    error = np.linalg.norm(X - tracks.positions, axis=-1) / skel.height  # NaN for joints without data
+    allowed = _explained(tracks, sol, np.zeros(skel.num_joints) if noise is None else noise)
+    return SafetyCheck(error=error, allowed=allowed, flips=find_flips(tracks, sol, G), against=against)
+
+
+def _explained(tracks: Tracks, sol: Solution, noise: np.ndarray) -> np.ndarray:
+    """[T,J] how far (fraction of the height) each joint may be from its track: noise and rigid
+    bones whose typical track length differs from the rig's, added over the bones from the root."""
+    skel = tracks.skeleton
+    P, height = tracks.positions, skel.height
+    T, J = P.shape[:2]
+    spread = np.zeros(J)  # noise stds of the bones from the root, added up (each may turn that far)
+    mismatch = np.zeros((T, J))
+    rest = np.linalg.norm(skel.offsets, axis=-1)
+    spread[0] = noise[0]
+    for j in range(1, J):
+        p = skel.parents[j]
+        spread[j] = spread[p] + np.hypot(noise[j], noise[p])
+        bone = np.linalg.norm(P[:, j] - P[:, p], axis=-1)
+        typical = np.median(bone) if np.isfinite(bone).all() else rest[j]
+        off = 0.0 if sol.translating[j] else abs(typical - rest[j]) / height
+        mismatch[:, j] = mismatch[:, p] + off
+    return np.maximum(CLEAN_TOLERANCE, CLAMP_STDS * spread)[None] + mismatch
+
+
+def _around(tracks: Tracks, children: list[list[int]], j: int) -> list[np.ndarray]:
+    """Tracks [T,3] of the points whose directions from joint j tell how it turns: its children
+    and grandchildren, and their bone tips."""
+    near = [j] + children[j]
+    joints = children[j] + [g for c in children[j] for g in children[c]]
+    points = [tracks.positions[:, k] for k in joints]
+    if tracks.has_ends:
+        points += [tracks.end_positions[:, e] for e in np.flatnonzero(np.isin(tracks.end_parents, near))]
+    return points
+
+
+def _turn_between_frames(d: np.ndarray) -> np.ndarray:
+    """[T-1] degrees that unit directions d [T,n,3] turn between frames: the largest change of one
+    of them, or of the rotation best taking them all from one frame to the next."""
+    change = np.degrees(np.arccos(np.clip((d[1:] * d[:-1]).sum(-1), -1.0, 1.0))).max(axis=1)
+    if d.shape[1] < 2:
+        return change
+    from .solvers.geometric.fit import pairwise_alignment
+
+    turn = np.degrees(geodesic_angle(best_fit_rotation(pairwise_alignment(d[1:], d[:-1])), np.eye(3)))
+    return np.maximum(change, turn)
+
+
+def find_flips(tracks: Tracks, sol: Solution, G: np.ndarray) -> np.ndarray:
+    """[T-1,J] local turns over FLIP_DEGREES between frames that exceed by FLIP_MARGIN how far
+    the points around the joint turn, seen from its parent (what the tracks call for)."""
+    skel = tracks.skeleton
+    T, J = sol.rotations.shape[:2]
+    flips = np.zeros((max(T - 1, 0), J), bool)
+    if T < 2:
+        return flips
+    step = np.degrees(geodesic_angle(sol.rotations[1:], sol.rotations[:-1]))
+    children = skel.children
+    for j in np.flatnonzero((step > FLIP_DEGREES).any(axis=0)):
+        frame = G[:, skel.parents[j]] if j > 0 else np.broadcast_to(np.eye(3), (T, 3, 3))
+        seen = [normalize(np.einsum("tba,tb->ta", frame, point - tracks.positions[:, j]))
+                for point in _around(tracks, children, j)]
+        seen = [d for d in seen if np.isfinite(d).all()]
+        if not seen:
+            continue
+        called = _turn_between_frames(np.stack(seen, 1))
+        flips[:, j] = (step[:, j] > FLIP_DEGREES) & (step[:, j] > called + FLIP_MARGIN)
+    return flips

@@ -1,0 +1,207 @@
+"""Geometric solver: bones hit their tracks exactly, roll from a reference pose.
+
+Works on global joint orientations ``G_j`` (joint frame -> file axes), top-down:
+
+- a joint with several aim targets (see ``problem``) takes their best-fit rotation where they
+  spread enough around their common direction to fix the roll, and the single-aim orientation
+  below where they do not (coincident share bones, twist joints on the axis), blended smoothly
+  (see ``fit``);
+- a joint with one aim target points its bone exactly at it; the roll about the bone follows the
+  twist policy (see ``roll``);
+- a joint with no target (leaf without tip, or all children missing) keeps its reference rotation;
+- joints on a bone's axis (twist joints) then take their share of the twist of the bone's child
+  (see ``twist_chains``).
+
+The reference is ``tracks.reference_rotations`` (else the rest pose, identity), or a per-frame
+``twist_guess [T,J,3,3]`` (hybrid solver: the learned rotations).
+
+Bone lengths (``stretch=``): with ``"auto"`` joints whose distance to the parent changes over the
+clip are *translating*: their parent-local offset is solved per frame so positions still match; a
+joint moving far from its rest bone length (a floor-level root with moving hips) is not used to aim
+its parent. A bone whose track length differs from the rig's by a constant (tracks of another
+performer) keeps the rig's length: rotations only, as in retargeting. ``"exact"`` also translates
+those, so every joint lands on its track; ``"off"`` keeps every bone rigid.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ...errors import Pose2RotError
+from ...fk import global_to_local
+from ...rotations import geodesic_angle, norm, rotation_between
+from ...solution import Solution
+from ...tracks import Tracks
+from .fit import best_fit, fit_weight, lean_on_parent, slerp
+from .problem import (STRETCH_NOISE_STDS, ZERO_LENGTH, Problem, classify_translation, collect_targets, end_sites, report_length_mismatch,
+                      unit_mean)
+from .roll import aim_with_roll
+from .twist_chains import find_twist_bones, spread_twist
+
+TWIST_POLICIES = ("reference", "lookahead", "transport", "swing")
+STRETCH_MODES = ("auto", "exact", "off")
+
+
+def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist: str = "reference",
+                    stretch: str = "auto", stretch_tolerance: float = 1e-5, use_ends: bool = True,
+                    missing: np.ndarray | None = None, progress=None, noise: float | np.ndarray = 0.0,
+                    within_noise: float = 0.0) -> Solution:
+    """Solve local rotations from (gap-free) tracks.
+
+    tracks: positions [T,J,3] without NaN except joints listed in ``missing`` (all-NaN joints).
+    twist_guess: optional [T,J,3,3] local rotations giving the per-frame twist (hybrid).
+    twist: one of TWIST_POLICIES. stretch: one of STRETCH_MODES. noise: std (per axis, fraction of
+    the skeleton height; one value or [J]) of the noise left in the tracks: roll cues and bone
+    directions weaker than it lean on the reference, length changes within it are not stretch.
+    within_noise: when > 0, each joint keeps its reference orientation (``twist_guess``: e.g. a
+    solution smoothed over time) unless a target leaves the cone of that many noise stds around
+    its track; then it turns just enough to bring it back.
+    Returns a Solution with exact positions wherever bone lengths agree.
+    """
+    if twist not in TWIST_POLICIES:
+        raise Pose2RotError(f"unknown twist policy '{twist}' (choose from {', '.join(TWIST_POLICIES)})")
+    if stretch not in STRETCH_MODES:
+        raise Pose2RotError(f"unknown stretch mode '{stretch}' (choose from {', '.join(STRETCH_MODES)})")
+    missing_mask = _missing_mask(tracks, missing)
+    report: list[str] = []
+    problem, mismatch = _build_problem(tracks, twist_guess, twist, stretch, use_ends, missing_mask, noise, report)
+    problem.cone = within_noise
+    G = np.empty(problem.guess.shape[:1] + (tracks.skeleton.num_joints, 3, 3))
+    if within_noise > 0:
+        problem.solved = np.empty_like(problem.positions)
+    for j in range(tracks.skeleton.num_joints):
+        problem.place(j, G)
+        G[:, j] = orient_joint(problem, j, G)
+        if progress is not None and (j % 8 == 7 or j == tracks.skeleton.num_joints - 1):
+            progress((j + 1) / tracks.skeleton.num_joints, f"solved {j + 1}/{tracks.skeleton.num_joints} joints")
+    if twist != "swing":
+        spread_twist(problem, G, find_twist_bones(problem))
+    local_offsets = _solve_offsets(problem, G, stretch, stretch_tolerance, missing_mask)
+    report_length_mismatch(tracks.skeleton, mismatch, missing_mask, problem.translating, report)
+    return Solution(skeleton=tracks.skeleton, rotations=global_to_local(tracks.skeleton, G),
+                    root_translation=problem.positions[:, 0].copy(), local_offsets=local_offsets,
+                    translating=problem.translating, report=report, solver="geometric")
+
+
+def _missing_mask(tracks: Tracks, missing: np.ndarray | None) -> np.ndarray:
+    """[J] joints without data; checks that the root has data and nothing else is NaN."""
+    skel = tracks.skeleton
+    mask = np.zeros(skel.num_joints, bool)
+    if missing is not None:
+        mask[np.asarray(missing, np.int64)] = True
+    if mask[0]:
+        raise Pose2RotError(f"root joint '{skel.names[0]}' has no data in any frame: the root track is required")
+    if np.isnan(tracks.positions[:, ~mask]).any():
+        raise Pose2RotError("geometric solver: positions contain NaN; fill gaps first (pose2rot_core.tracks_io.fill_gaps)")
+    return mask
+
+
+def _build_problem(tracks: Tracks, twist_guess: np.ndarray | None, twist: str, stretch: str, use_ends: bool,
+                   missing: np.ndarray, noise: float, report: list[str]) -> tuple[Problem, np.ndarray]:
+    """(the Problem, every non-root joint's largest track-length mismatch with the rig [J-1])."""
+    skel, P = tracks.skeleton, tracks.positions
+    T, J = P.shape[:2]
+    if twist_guess is not None:
+        guess = np.asarray(twist_guess, np.float64)
+        if guess.shape != (T, J, 3, 3):
+            raise Pose2RotError(f"twist guess must be [{T},{J},3,3], got {list(guess.shape)}")
+    else:
+        ref = tracks.reference_rotations if tracks.reference_rotations is not None else np.eye(3)[None]
+        guess = np.broadcast_to(ref, (T, J, 3, 3))
+    bone_len = np.linalg.norm(skel.offsets, axis=-1)
+    dist = norm(P[:, 1:] - P[:, skel.parents[1:]])  # [T,J-1] track bone lengths
+    mismatch = np.abs(dist - bone_len[None, 1:]).max(axis=0) if J > 1 else np.zeros(0)
+    noise_var = np.broadcast_to((np.asarray(noise, np.float64) * skel.height) ** 2, (J,)).copy()
+    bone_noise = np.sqrt(noise_var[1:] + noise_var[skel.parents[1:]])
+    translating, free = classify_translation(skel, dist, mismatch, missing, stretch, bone_noise, report)
+    zero_len = (bone_len < ZERO_LENGTH * skel.height) & ~translating
+    zero_len[0] = False
+    targets = collect_targets(skel, zero_len, free, missing, end_sites(tracks) if use_ends else [])
+    problem = Problem(tracks, P, guess, targets, translating, zero_len, twist, noise_var=noise_var)
+    return problem, mismatch
+
+
+def orient_joint(problem: Problem, j: int, G: np.ndarray) -> np.ndarray:
+    """[T,3,3] global orientation of joint ``j`` given its parent's (already in ``G``)."""
+    parent = problem.skeleton.parents[j]
+    guess_j = problem.guess[:, j]
+    if parent < 0:
+        desired = np.broadcast_to(guess_j, guess_j.shape).copy()
+    elif guess_j.strides[0] == 0:  # one BLAS product for a constant reference
+        desired = (np.ascontiguousarray(G[:, parent]).reshape(-1, 3) @ guess_j[0]).reshape(-1, 3, 3)
+    else:
+        desired = G[:, parent] @ guess_j
+    primary, _ = problem.split_targets(j)
+    if not primary:
+        return desired
+    src, obs = problem.sources(primary), problem.observed(primary, j)
+    if problem.noise_var.any():
+        obs = lean_on_parent(problem, j, primary, obs, None if parent < 0 else G[:, parent])
+    if problem.twist == "swing":
+        return _plain_swing(problem, primary, src, obs, desired)
+    exact = _hit_targets(problem, j, primary, src, obs, desired)
+    if problem.cone > 0:  # keep the (smooth) reference wherever the tracks' noise explains the difference
+        return _within_noise(problem, j, primary, obs, desired, exact)
+    return exact
+
+
+def _hit_targets(problem: Problem, j: int, primary: list, src: np.ndarray, obs: np.ndarray,
+                 desired: np.ndarray) -> np.ndarray:
+    """[T,3,3] orientation of ``j`` hitting its primary targets: their best fit where they fix the
+    roll, the single aim with the twist policy's roll where they do not, blended in between."""
+    weight = fit_weight(problem, src, problem.offset_var(j, primary)) if len(primary) >= 2 else np.zeros(1)
+    problem.determined[j] = weight
+    if weight.min() >= 1.0:
+        return best_fit(problem, primary, src, obs, desired)
+    aimed = primary[int(np.argmax([np.linalg.norm(t.offset) for t in primary]))]
+    along = aim_with_roll(problem, j, unit_mean(src), unit_mean(obs), desired, aimed)
+    if weight.max() <= 0.0:
+        return along
+    return slerp(along, best_fit(problem, primary, src, obs, desired), weight)
+
+
+def _within_noise(problem: Problem, j: int, primary: list, obs: np.ndarray, desired: np.ndarray,
+                  exact: np.ndarray) -> np.ndarray:
+    """[T,3,3]: ``desired`` turned towards ``exact`` just enough that every target's direction is
+    within ``problem.cone`` noise stds of its track (the angle a noise std subtends at the target's
+    distance)."""
+    reach = np.linalg.norm(obs, axis=-1).min(axis=1)  # [T] nearest target
+    allowed = problem.cone * np.sqrt(problem.offset_var(j, primary)) / np.maximum(reach, 1e-300)
+    off = geodesic_angle(desired, exact)
+    share = np.clip(1.0 - allowed / np.maximum(off, 1e-300), 0.0, 1.0)
+    return slerp(desired, exact, share)
+
+
+def _plain_swing(problem: Problem, primary: list, src: np.ndarray, obs: np.ndarray,
+                 desired: np.ndarray) -> np.ndarray:
+    """The plain baseline: best fit of targets that spread at all (more than 0.06 degrees from one
+    line), else the smallest swing of their mean direction from the reference."""
+    if len(primary) >= 2:
+        u = src[0] / np.linalg.norm(src[0], axis=-1, keepdims=True)
+        if np.abs(np.cross(u[:, None], u[None])).max() > 1e-3:
+            return best_fit(problem, primary, src, obs, desired)
+    from_dir = np.einsum("tab,tb->ta", desired, unit_mean(src))
+    return rotation_between(from_dir, unit_mean(obs)) @ desired
+
+
+def _solve_offsets(problem: Problem, G: np.ndarray, stretch: str, tolerance: float,
+                   missing: np.ndarray) -> np.ndarray:
+    """[T,J,3] parent-local offsets: the rig's, except translating joints (``problem.translating``,
+    updated in place: with stretch "auto" also joints whose offset seen in the solved parent frame
+    changes over the clip, with "exact" also those off the rig's) whose offsets follow the tracks."""
+    skel, P = problem.skeleton, problem.positions
+    T, J = P.shape[:2]
+    local_offsets = np.broadcast_to(skel.offsets, (T, J, 3)).copy()
+    local_offsets[:, 0] = P[:, 0]
+    if J < 2:
+        return local_offsets
+    par = skel.parents[1:]
+    seen = np.einsum("tjba,tjb->tja", G[:, par], P[:, 1:] - P[:, par])  # child offsets in parent frames
+    translating = problem.translating
+    if stretch != "off":
+        expected = seen.mean(axis=0) if stretch == "auto" else skel.offsets[1:]
+        residual = norm(seen - expected).max(axis=0)
+        valid = ~missing[1:] & ~missing[par]
+        limit = np.maximum(tolerance * skel.height, STRETCH_NOISE_STDS * problem.bone_noise())
+        translating[1:] |= valid & (residual > limit)
+    local_offsets[:, translating] = seen[:, translating[1:]]
+    return local_offsets

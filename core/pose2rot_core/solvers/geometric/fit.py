@@ -1,0 +1,114 @@
+"""Joints with several aim targets: the best-fit rotation, trusted only where the targets fix it.
+
+Several targets fix a joint's roll about their common direction only as far as they spread
+around it. The spread is measured from the targets' rest offsets ``s_i`` (joint frame): with
+``C = sum s_i s_i^T`` and ``l1`` its largest eigenvalue, ``info = tr(C) - l1`` is the squared
+extent of the targets across their principal axis and ``q = sqrt(info / l1)`` the tangent of their
+angular spread. Two conditions must hold for the fit to decide the roll:
+
+- geometry: targets within SPREAD_LOW of one line (share bones at the same offset as the real
+  child, twist joints on the bone axis, printed-offset rounding) never decide it; from
+  SPREAD_HIGH on they decide it fully. On the rigs we have seen, helpers sit within 0.17 degrees
+  of the real child and orientation cues (hips, clavicles, fingers, toes) spread by 7 degrees or
+  more; from a quarter degree on, float32 positions fix the roll to within a few hundredths of a
+  degree;
+- noise: the roll read from targets whose offsets carry noise of variance ``sigma^2`` (per axis,
+  both ends together) has variance ``sigma^2 / info``; it is weighed against the reference roll
+  known to about ROLL_PRIOR radians (the Bayesian weight of two Gaussian estimates).
+
+The product of both weights blends (per frame, by slerp) the best fit with the single-aim
+orientation of the twist policy, so nothing switches abruptly.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ...rotations import axis_angle_to_matrix, best_fit_rotation, cross, matrix_to_quat, normalize
+from .problem import Problem, Target
+
+#: angular spread (degrees) of the targets below which they never decide the roll ...
+SPREAD_LOW_DEG = 0.25
+#: ... and above which they decide it fully
+SPREAD_HIGH_DEG = 1.0
+#: how far (radians, one standard deviation) the roll may be from the reference's a priori
+ROLL_PRIOR = 1.0
+#: weight of the reference when a joint's only targets lie behind zero-length joints (those joints
+#: aim themselves, so their targets need not be hit exactly)
+CHAINED_WEIGHT = 0.1
+
+
+def fit_weight(problem: Problem, src: np.ndarray, noise_var: float) -> np.ndarray:
+    """[T] (or [1] when the sources are constant) trust in the best fit of targets with rest
+    offsets ``src`` [T,n,3] (joint frame), 0..1; ``noise_var``: noise variance (per axis) of the
+    offsets, file units squared."""
+    if problem.constant_guess:
+        src = src[:1]
+    C = np.einsum("tni,tnj->tij", src, src)
+    lam = np.linalg.eigvalsh(C)  # ascending
+    info = np.maximum(lam[:, 0] + lam[:, 1], 0.0)
+    q = np.sqrt(info / np.maximum(lam[:, 2], 1e-300))
+    lo, hi = np.tan(np.radians(SPREAD_LOW_DEG)), np.tan(np.radians(SPREAD_HIGH_DEG))
+    geometric = smoothstep((q - lo) / (hi - lo))
+    noise = noise_var * ROLL_PRIOR ** -2
+    return geometric * (info / (info + noise) if noise > 0 else 1.0)
+
+
+def smoothstep(x: np.ndarray) -> np.ndarray:
+    """0 below 0, 1 above 1, 3x^2 - 2x^3 in between."""
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3.0 - 2.0 * x)
+
+
+def best_fit(problem: Problem, primary: list[Target], src: np.ndarray, obs: np.ndarray,
+             desired: np.ndarray) -> np.ndarray:
+    """[T,3,3] global orientation best taking the target offsets ``src`` (joint frame) onto the
+    observed ``obs`` (world), both [T,n,3]; targets reached only through zero-length joints
+    are steadied by the reference orientation ``desired`` [T,3,3]."""
+    M = pairwise_alignment(normalize(obs), normalize(src))  # directions: the same weight in any unit
+    if all(t.chain for t in primary):
+        M = M + CHAINED_WEIGHT * len(primary) * desired
+    return best_fit_rotation(M)
+
+
+def pairwise_alignment(obs: np.ndarray, src: np.ndarray) -> np.ndarray:
+    """[T,3,3] Wahba matrix of targets ``src`` [T,n,3] (joint frame) seen at ``obs`` [T,n,3] (world),
+    plus the normals of every pair of targets: the same optimum when the targets are consistent,
+    but full rank even for two (or coplanar) targets, so the fast polar fit applies. Summing over
+    all pairs keeps the fit independent of the order of the children."""
+    a, b = np.triu_indices(obs.shape[1], 1)
+    obs_all = np.concatenate([obs, cross(obs[:, a], obs[:, b])], 1)
+    src_all = np.concatenate([src, cross(src[:, a], src[:, b])], 1)
+    return np.einsum("tni,tnj->tij", obs_all, src_all)
+
+
+def slerp(A: np.ndarray, B: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """[T,3,3] rotations a fraction ``w`` [T] (or [1]) of the way from A to B (shortest arc)."""
+    q = matrix_to_quat(np.swapaxes(A, -1, -2) @ B)  # w >= 0: the shorter way
+    angle = 2.0 * np.arctan2(np.linalg.norm(q[..., 1:], axis=-1), q[..., 0])
+    return A @ axis_angle_to_matrix(q[..., 1:], w * angle)
+
+
+def lean_on_parent(problem: Problem, j: int, targets: list[Target], obs: np.ndarray,
+                   parent_frame: np.ndarray | None) -> np.ndarray:
+    """Observed target vectors [T,n,3] of joint ``j`` whose directions, seen from the parent
+    (``parent_frame`` [T,3,3]; world for the root), are pulled towards their mean over the clip as
+    far as the noise explains their changes: each direction keeps the fraction s^2 / (s^2 + n^2)
+    of its deviation from the mean, with n^2 the direction noise variance (noise over distance,
+    per axis) and s^2 what the deviations show beyond it (a Wiener filter). A bone much longer
+    than the noise follows its track; one whose changes are all noise (a short finger bone that
+    does not move) holds its mean direction."""
+    dist = np.linalg.norm(obs, axis=-1)  # [T,n]
+    d = obs / np.maximum(dist, 1e-300)[..., None]
+    if parent_frame is not None:
+        d = np.einsum("tba,tnb->tna", parent_frame, d)
+    mean = d.mean(axis=0)
+    mean = mean / np.maximum(np.linalg.norm(mean, axis=-1), 1e-300)[:, None]
+    dev = d - mean
+    n2 = problem.offset_var(j, targets) / np.maximum(dist, 1e-300) ** 2  # [T,n] per axis
+    s2 = np.maximum(0.0, 0.5 * (dev * dev).sum(-1).mean(axis=0) - n2.mean(axis=0))  # [n] per axis
+    keep = s2 / np.maximum(s2 + n2, 1e-300)  # [T,n]
+    lean = mean + keep[..., None] * dev
+    lean = lean / np.maximum(np.linalg.norm(lean, axis=-1), 1e-300)[..., None]
+    if parent_frame is not None:
+        lean = np.einsum("tab,tnb->tna", parent_frame, lean)
+    return lean * dist[..., None]

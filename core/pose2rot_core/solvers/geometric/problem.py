@@ -1,0 +1,222 @@
+"""What the geometric solver works on: tracks, reference rotations, aim targets, translating joints.
+
+A joint's *aim targets* are the points whose direction from the joint its rotation must explain:
+children with bone length (reached through zero-length children, as in rigs that put the hip joints
+at the pelvis) and bone tips (BVH End Sites). Children whose distance to the parent changes over
+the clip *translate*: their offset is solved per frame instead.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ...rotations import normalize
+from ...skeleton import Skeleton
+from ...tracks import Tracks
+
+#: a child whose distance to its parent deviates by more than this fraction of its rest length
+#: (or which has no rest length but moves away) translates freely and does not aim its parent
+FREE_TRANSLATION_FRACTION = 0.25
+#: distance changes (fraction of the height) above which a child counts as stretching ...
+STRETCH_FRACTION = 1e-3
+#: ... and in noisy tracks only above this many stds of the noise left in the bone's length (the
+#: spread of a few hundred noisy samples stays within about 6)
+STRETCH_NOISE_STDS = 8.0
+#: bones (and tips) shorter than this fraction of the skeleton height count as zero-length: joints
+#: on their parent, whose direction means nothing
+ZERO_LENGTH = 1e-4
+
+
+@dataclass(frozen=True)
+class Target:
+    """An aim target of a joint: the point ``index`` (a joint, or an end site when ``is_end``)
+    reached from the joint through the zero-length joints ``chain``."""
+
+    index: int
+    is_end: bool
+    chain: tuple[int, ...]
+    offset: np.ndarray  # [3] rest offset of the target from its parent (last of chain or the joint)
+
+
+@dataclass
+class Problem:
+    """One solve: gap-free ``positions`` [T,J,3], the per-frame reference local rotations ``guess``
+    [T,J,3,3] (a broadcast view when constant), every joint's aim ``targets``, the ``translating``
+    [J] and ``zero_length`` [J] joints, the twist policy and ``noise_var`` [J]: the variance (file
+    units squared, per axis) of what noise is left in each joint's track (0 for clean tracks)."""
+
+
+    tracks: Tracks
+    positions: np.ndarray
+    guess: np.ndarray
+    targets: list[list[Target]]
+    translating: np.ndarray
+    zero_length: np.ndarray
+    twist: str
+    noise_var: np.ndarray = field(default_factory=lambda: np.zeros(1))
+    #: where each joint is in the solution (filled top-down while solving when ``aim_from_solved``):
+    #: bones then aim from there at their targets' tracks, so track noise does not add up along chains
+    solved: np.ndarray | None = None
+    #: keep the reference wherever targets stay within this many noise stds of their tracks (0: off)
+    cone: float = 0.0
+    #: per joint, how far its orientation is fixed by its targets rather than a twist policy (0..1,
+    #: [T] or [1]); filled in while solving
+    determined: dict[int, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def skeleton(self) -> Skeleton:
+        return self.tracks.skeleton
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.positions.shape[0])
+
+    def bone_noise(self) -> np.ndarray:
+        """[J-1] noise std (file units) of each non-root joint's distance to its parent."""
+        return np.sqrt(self.noise_var[1:] + self.noise_var[self.skeleton.parents[1:]])
+
+    @property
+    def constant_guess(self) -> bool:
+        """Whether the reference local rotations are the same in every frame."""
+        return self.guess.strides[0] == 0
+
+    def point(self, target: Target) -> np.ndarray:
+        """[T,3] track of a target."""
+        return self.tracks.end_positions[:, target.index] if target.is_end else self.positions[:, target.index]
+
+    def observed(self, targets: list[Target], joint: int) -> np.ndarray:
+        """[T,n,3] world vectors from ``joint`` (its track, or where the solution puts it) to its
+        targets' tracks."""
+        origin = self.positions if self.solved is None else self.solved
+        return np.stack([self.point(t) for t in targets], 1) - origin[:, joint, None]
+
+    def place(self, joint: int, G: np.ndarray) -> None:
+        """Put ``joint`` where the solution so far puts it (its track for the root and translating
+        joints); no-op unless aiming from solved positions."""
+        if self.solved is None:
+            return
+        parent = self.skeleton.parents[joint]
+        if parent < 0 or self.translating[joint]:
+            self.solved[:, joint] = self.positions[:, joint]
+        else:
+            self.solved[:, joint] = self.solved[:, parent] + G[:, parent] @ self.skeleton.offsets[joint]
+
+    def sources(self, targets: list[Target]) -> np.ndarray:
+        """[T,n,3] target offsets in the aiming joint's frame, zero-length joints at their reference."""
+        T = self.num_frames
+        cols = []
+        for t in targets:
+            v = np.broadcast_to(t.offset, (T, 3))
+            for z in reversed(t.chain):
+                v = np.einsum("tab,tb->ta", self.guess[:, z], v)
+            cols.append(v)
+        return np.stack(cols, 1)
+
+    def offset_var(self, joint: int, targets: list[Target]) -> float:
+        """Noise variance (per axis, file units squared) of the vectors from ``joint`` to its
+        targets: both ends' (a bone tip counts as noisy as its joint)."""
+        ends = [self.noise_var[joint] if t.is_end else self.noise_var[t.index] for t in targets]
+        return float(self.noise_var[joint] + np.mean(ends))
+
+    def split_targets(self, joint: int) -> tuple[list[Target], list[Target]]:
+        """(primary, secondary) targets of a joint. Primary: direct rigid children and tips, which
+        the joint must hit exactly; secondary (reached through zero-length joints, or stretching)
+        only break ties — unless there is no primary target, then they aim the joint."""
+        targets = self.targets[joint]
+        direct = [t for t in targets if not t.chain and (t.is_end or not self.translating[t.index])]
+        others = [t for t in targets if t not in direct]
+        return (direct, others) if direct else (others, [])
+
+
+def classify_translation(skel: Skeleton, dist: np.ndarray, mismatch: np.ndarray, missing: np.ndarray,
+                         stretch: str, bone_noise: np.ndarray, report: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(stretching [J], free [J]): joints whose distance to the parent changes over the clip (for
+    "exact": differs from the rig's bone length) by more than STRETCH_FRACTION of the height, and
+    among them those that move too far from their rest bone length to aim their parent at all.
+    dist [T,J-1]: track distance of every non-root joint to its parent; mismatch [J-1]: its largest
+    difference from the rig's bone length; bone_noise [J-1]: std of the noise in that distance."""
+    J = skel.num_joints
+    translating = np.zeros(J, bool)
+    free = np.zeros(J, bool)
+    if stretch == "off" or J < 2:
+        return translating, free
+    par = skel.parents[1:]
+    rest = np.linalg.norm(skel.offsets[1:], axis=-1)
+    dev = mismatch if stretch == "exact" else np.ptp(dist, axis=0)
+    valid = ~missing[1:] & ~missing[par]
+    translating[1:] = valid & (dev > np.maximum(STRETCH_FRACTION * skel.height, STRETCH_NOISE_STDS * bone_noise))
+    free[1:] = translating[1:] & (mismatch > FREE_TRANSLATION_FRACTION * np.maximum(rest, 1e-9))
+    moving = [skel.names[j] for j in np.where(free)[0]]
+    if moving:
+        shown = ", ".join(f"'{n}'" for n in moving[:4]) + (f" and {len(moving) - 4} more" if len(moving) > 4 else "")
+        report.append(f"{_count(len(moving), 'joint moves', 'joints move')} away from the parent ({shown}): "
+                      "the translation is solved per frame")
+    n_stretch = int(translating.sum() - free.sum())
+    if n_stretch:
+        what = "differ from the rig's bone length" if stretch == "exact" else \
+            "change their distance to the parent over the clip"
+        other = "other " if moving else ""
+        report.append(f"{n_stretch} {other}{'joint' if n_stretch == 1 else 'joints'} {what} (up to "
+                      f"{100 * dev[(translating & ~free)[1:]].max() / skel.height:.3g} % of height): "
+                      "offsets solved per frame so positions match (stretch='off' keeps bones rigid)")
+    return translating, free
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def end_sites(tracks: Tracks) -> list[tuple[int, int, np.ndarray]]:
+    """[(end index, parent joint, rest offset)] for bone tips with data."""
+    if not tracks.has_ends:
+        return []
+    ok = ~np.isnan(tracks.end_positions).any(axis=(0, 2))
+    return [(k, int(p), tracks.end_rest_offsets[k]) for k, p in enumerate(tracks.end_parents) if ok[k]]
+
+
+def collect_targets(skel: Skeleton, zero_len: np.ndarray, free: np.ndarray, missing: np.ndarray,
+                    ends: list[tuple[int, int, np.ndarray]]) -> list[list[Target]]:
+    """Aim targets of every joint: children with length (through zero-length children) and tips."""
+    children = skel.children
+    offsets = skel.offsets
+    ends_of: dict[int, list[tuple[int, np.ndarray]]] = {}
+    for k, p, off in ends:
+        ends_of.setdefault(p, []).append((k, off))
+    tips_min = ZERO_LENGTH * skel.height
+
+    def gather(j: int, chain: tuple[int, ...]) -> list[Target]:
+        out: list[Target] = []
+        for c in children[j]:
+            if free[c] or missing[c]:
+                continue
+            if zero_len[c]:
+                out.extend(gather(c, chain + (c,)))
+            else:
+                out.append(Target(c, False, chain, offsets[c]))
+        for k, off in ends_of.get(j, []):
+            if np.linalg.norm(off) > tips_min:
+                out.append(Target(k, True, chain, off))
+        return out
+
+    return [[] if missing[j] else gather(j, ()) for j in range(skel.num_joints)]
+
+
+def report_length_mismatch(skel: Skeleton, mismatch: np.ndarray, missing: np.ndarray, translating: np.ndarray,
+                           report: list[str]) -> None:
+    """Note rigid bones whose track distance differs from the rest bone length (``mismatch`` [J-1])."""
+    if skel.num_joints < 2:
+        return
+    par = skel.parents[1:]
+    dev = mismatch / skel.height
+    bad = [j + 1 for j in np.where((dev > 1e-3) & ~translating[1:] & ~missing[1:] & ~missing[par])[0]]
+    if bad:
+        worst = max(bad, key=lambda j: dev[j - 1])
+        report.append(f"{len(bad)} bones differ from their rest length (worst '{skel.names[worst]}': "
+                      f"{100 * dev[worst - 1]:.3g} % of height): they keep the rig's bone length, so those "
+                      "joints follow the rig, not their tracks (stretch 'exact' moves them onto the tracks)")
+
+
+def unit_mean(v: np.ndarray) -> np.ndarray:
+    """[T,3]: the length-weighted mean direction of vectors v [T,n,3] (their sum, normalised)."""
+    return normalize(v.sum(1))

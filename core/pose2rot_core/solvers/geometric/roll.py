@@ -1,0 +1,144 @@
+"""Joints with one aim target: point the bone at it exactly; the roll about the bone, which
+positions cannot give, follows the twist policy.
+
+- ``swing``: the smallest swing from the reference local rotation, frame by frame (the plain
+  baseline: its roll is undefined where the swing nears a half turn, so it can flip there).
+- ``reference`` (default): the same, but where the swing nears a half turn (the bone passing the
+  opposite of its reference direction) the roll is carried from well-conditioned neighbouring
+  frames by parallel transport, handing over smoothly (no jumps).
+- ``lookahead``: also lets the child reach its own targets near its reference local rotation
+  (elbow and knee bend planes); carried the same way where that is degenerate.
+- ``transport``: the roll carried frame to frame by the smallest swing (parallel transport),
+  anchored at the reference frame; never flips but drifts over long clips.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ...rotations import axis_angle_to_matrix, cross, normalize, perpendicular, rotation_between
+from .fit import smoothstep
+from .problem import Problem, Target
+
+#: continuity of the roll: blur width (seconds) of the neighbouring frames it is carried from
+CONTINUITY_SECONDS = 0.1
+#: where the roll is poorly conditioned it is low-passed over this many seconds (ramps, not jumps)
+RAMP_SECONDS = 0.1
+#: roll-objective confidence (0..1) at or above which a frame's own roll is fully trusted; for the
+#: smallest swing, 0.6 is a swing of about 78 degrees
+TRUST_HIGH = 0.6
+#: weight of "stay near the reference local rotation" against "child near its reference" (lookahead)
+REFERENCE_WEIGHT = 1.0
+
+
+def aim_with_roll(problem: Problem, joint: int, src: np.ndarray, obs: np.ndarray, desired: np.ndarray,
+                  aimed: Target) -> np.ndarray:
+    """Global orientation [T,3,3] of ``joint`` taking the direction ``src`` (joint frame) onto
+    ``obs`` (world), both [T,3], exactly, with the roll about the bone chosen by the twist policy.
+    ``desired`` [T,3,3]: the orientation that keeps the reference local rotation; ``aimed``: the
+    target whose child may inform the roll (lookahead)."""
+    s_hat, d_hat = normalize(src), normalize(obs)
+    from_dir = np.einsum("tab,tb->ta", desired, s_hat)
+    base = rotation_between(from_dir, d_hat) @ desired  # smallest swing: roll angle 0
+    ref = problem.tracks.reference_frame
+    if problem.twist == "swing":
+        return base
+    if problem.twist == "transport":
+        return axis_angle_to_matrix(d_hat, transport_roll(base, s_hat, d_hat, ref)) @ base
+    if problem.twist == "lookahead" and not problem.zero_length[joint]:
+        M = REFERENCE_WEIGHT * desired + child_term(problem, aimed)
+        phi, strength = best_roll(M, base, d_hat)
+        confidence = strength / (2.0 * REFERENCE_WEIGHT + 1.0)  # a mean of unit alignments adds at most 1
+    else:
+        phi = np.zeros(len(base))
+        confidence = 0.5 * (1.0 + np.einsum("ta,ta->t", from_dir, d_hat))
+    trust = smoothstep(confidence / TRUST_HIGH)
+    if ref is not None:
+        trust[ref] = 1.0  # the reference pose itself is exact there
+    if trust.min() < 1.0:
+        carried = transport_roll(base, s_hat, d_hat, ref)
+        phi = carried + continuous_roll(phi - carried, trust, problem.tracks.fps)
+    if not phi.any():
+        return base
+    return axis_angle_to_matrix(d_hat, phi) @ base
+
+
+def continuous_roll(psi: np.ndarray, trust: np.ndarray, fps: float) -> np.ndarray:
+    """Roll [T] (radians, relative to the transported frame) kept where ``trust`` [T] (0..1) is 1
+    and taken from well-conditioned neighbouring frames where it is low; the remaining jump is
+    turned into a lag-free ramp."""
+    z = trust * np.exp(1j * psi)
+    blurred = gaussian_blur(z, max(1.0, CONTINUITY_SECONDS * fps))
+    kept = np.unwrap(np.angle(z + (1.0 - trust) * blurred + 1e-12 * np.exp(1j * psi)))
+    ramp = gaussian_blur(kept, max(1.0, RAMP_SECONDS * fps))
+    return trust * kept + (1.0 - trust) * ramp
+
+
+def gaussian_blur(x: np.ndarray, sigma: float) -> np.ndarray:
+    """Approximate Gaussian blur along axis 0 by three box filters (edges padded by reflection)."""
+    r = max(1, int(round(np.sqrt(12.0 * sigma * sigma / 3.0 + 1.0) / 2.0)))
+    for _ in range(3):
+        pad = np.concatenate([x[r:0:-1], x, x[-2:-r - 2:-1]]) if x.shape[0] > r + 1 else np.pad(x, (r, r), mode="edge")
+        c = np.concatenate([[0], np.cumsum(pad)])
+        x = (c[2 * r + 1:] - c[:-2 * r - 1]) / (2 * r + 1)
+    return x
+
+
+def child_term(problem: Problem, aimed: Target) -> np.ndarray:
+    """[T,3,3] alignment of the aimed child's own targets as seen with the child at its reference
+    local rotation (in the aiming joint's frame) with where they are (world)."""
+    T = problem.num_frames
+    if aimed.is_end or not problem.targets[aimed.index]:
+        return np.zeros((T, 3, 3))
+    c = aimed.index
+    to_child = np.broadcast_to(np.eye(3), (T, 3, 3))
+    for z in aimed.chain + (c,):
+        to_child = to_child @ problem.guess[:, z]
+    sub = problem.targets[c]
+    v = np.einsum("tab,tnb->tna", to_child, problem.sources(sub))
+    u = problem.observed(sub, c)
+    return np.einsum("tni,tnj->tij", normalize(u), normalize(v)) / u.shape[1]
+
+
+def best_roll(M: np.ndarray, base: np.ndarray, axis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(phi [T], amplitude [T]): the angle maximising tr((Rot(axis, phi) @ base)^T M) and how
+    strongly the objective prefers it (0: any roll is as good)."""
+    N = M @ np.swapaxes(base, -1, -2)
+    # f(phi) = tr(Rot(phi)^T N) = C + A cos(phi) + B sin(phi)
+    A = np.einsum("tii->t", N) - np.einsum("ti,tij,tj->t", axis, N, axis)
+    B = (axis[:, 0] * (N[:, 2, 1] - N[:, 1, 2]) + axis[:, 1] * (N[:, 0, 2] - N[:, 2, 0])
+         + axis[:, 2] * (N[:, 1, 0] - N[:, 0, 1]))
+    amplitude = np.sqrt(A * A + B * B)
+    return np.where(amplitude < 1e-12, 0.0, np.arctan2(B, A)), amplitude
+
+
+def transport_roll(base: np.ndarray, s_hat: np.ndarray, d_hat: np.ndarray, ref_frame: int | None) -> np.ndarray:
+    """Roll angles [T] that carry the orientation frame to frame by the smallest swing, relative to
+    ``base``, anchored (phi = 0) at the reference frame (frame 0 without one)."""
+    T = base.shape[0]
+    if T < 2:
+        return np.zeros(T)
+    # a direction across the bone, fixed in the joint frame, seen at t-1 and swung onto d(t), against
+    # where it is at t: the roll of base(t) relative to the transported frame
+    e = perpendicular(s_hat[1:])
+    before = swing_vector(d_hat[:-1], d_hat[1:], np.einsum("tab,tb->ta", base[:-1], e))
+    now = np.einsum("tab,tb->ta", base[1:], e)
+    phi = np.concatenate([[0.0], np.cumsum(signed_angle(now, before, d_hat[1:]))])
+    return phi - phi[0 if ref_frame is None else ref_frame]
+
+
+def swing_vector(a: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """[T,3]: x turned by the smallest rotation taking unit a onto unit b (x unchanged where a and b
+    are opposite: any turn is as small)."""
+    c = np.einsum("ti,ti->t", a, b)
+    w = cross(a, b)
+    ok = 1.0 + c > 1e-10
+    k = np.where(ok, 1.0 / np.maximum(1.0 + c, 1e-10), 0.0)
+    turned = c[:, None] * x + cross(w, x) + (k * np.einsum("ti,ti->t", w, x))[:, None] * w
+    return np.where(ok[:, None], turned, x)
+
+
+def signed_angle(u: np.ndarray, v: np.ndarray, axis: np.ndarray) -> np.ndarray:
+    """[T] angle (radians) turning u onto v about the unit axis [T,3] (their parts across it)."""
+    ua = np.einsum("ti,ti->t", u, axis)
+    va = np.einsum("ti,ti->t", v, axis)
+    return np.arctan2(np.einsum("ti,ti->t", axis, cross(u, v)), np.einsum("ti,ti->t", u, v) - ua * va)

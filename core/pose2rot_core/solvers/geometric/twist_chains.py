@@ -1,0 +1,162 @@
+"""Twist joints: joints that lie on one bone's axis take the roll that the bone's child calls for.
+
+Production rigs put extra joints on a bone's axis — beside the real child (Character Creator's
+``*Twist01``/``*Twist02`` under the upper arm) or between the bone and its child (twist segments).
+Their positions say nothing about their roll. What does is the child at the end of the bone: the
+turn of its orientation about the bone's axis, relative to the reference, is the twist the rig
+spreads along the bone, as far as the child's orientation is fixed by its own targets (a child
+whose roll comes from a twist policy calls for nothing). A twist joint at fraction ``f`` of the way from the bone's joint to the
+child takes the fraction ``f`` of that twist (rotating about its own aim, so every position stays
+exact); the bone's joint and the child keep their orientations.
+
+A joint counts as a twist joint of the bone from ``j`` to ``c`` when, in every frame, its track
+lies on the segment between their tracks (within ON_AXIS_FRACTION of the bone length plus the
+noise), it descends from ``j`` through such joints, and nothing off the axis hangs from it except
+through ``c``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...rotations import axis_angle_to_matrix, matrix_to_quat, normalize
+from .problem import ZERO_LENGTH, Problem
+
+#: how far (fraction of the bone length) a twist joint may sit from the bone's axis
+ON_AXIS_FRACTION = 0.01
+
+
+@dataclass(frozen=True)
+class TwistBone:
+    """The bone from ``joint`` to ``child`` and its twist joints with their fractions along it."""
+
+    joint: int
+    child: int
+    twist_joints: tuple[int, ...]
+    fractions: tuple[float, ...]
+
+
+def find_twist_bones(problem: Problem) -> list[TwistBone]:
+    """Every bone that carries twist joints."""
+    bones = []
+    claimed: set[int] = set()
+    for j in range(problem.skeleton.num_joints):
+        if j in claimed:
+            continue
+        bone = _twist_bone(problem, j)
+        if bone is not None:
+            bones.append(bone)
+            claimed.update(bone.twist_joints)
+    return bones
+
+
+def _aimed_joint(problem: Problem, j: int) -> int | None:
+    """The joint ``j`` points at when it has exactly one primary target and that is a joint."""
+    primary, _ = problem.split_targets(j)
+    if len(primary) != 1 or primary[0].is_end:
+        return None
+    return primary[0].index
+
+
+def _twist_bone(problem: Problem, j: int) -> TwistBone | None:
+    """The bone from ``j`` along its aim, with the joints on its axis, or None."""
+    first = _aimed_joint(problem, j)
+    if first is None:
+        return None
+    P = problem.positions
+    axis = P[:, first] - P[:, j]
+    length = np.linalg.norm(axis, axis=-1)
+    if length.min() <= 0:
+        return None
+    tol = ON_AXIS_FRACTION * length + 3.0 * np.sqrt(problem.noise_var[j] + problem.noise_var.max())
+
+    def along(k: int | np.ndarray) -> np.ndarray | None:
+        """[T] fraction of the way from j to ``first`` where joint k's track (or a track [T,3])
+        lies, or None when it leaves the axis."""
+        rel = (P[:, k] if np.ndim(k) == 0 else k) - P[:, j]
+        f = np.einsum("ta,ta->t", rel, axis) / (length * length)
+        off = np.linalg.norm(rel - f[:, None] * axis, axis=-1)
+        return f if (off <= tol).all() and f.min() > -ON_AXIS_FRACTION else None
+
+    chain = [first]  # the aimed chain while it stays on the axis: twist segments, then the child
+    while (nxt := _aimed_joint(problem, chain[-1])) is not None and along(nxt) is not None:
+        chain.append(nxt)
+    child = chain[-1]
+    on_axis = _on_axis_descendants(problem, j, child, along)
+    twist = [k for k in on_axis if k != child]
+    if not twist:
+        return None
+    scale = np.linalg.norm(P[:, child] - P[:, j], axis=-1) / length
+    fractions = tuple(float(np.clip(np.median(along(k) / scale), 0.0, 1.0)) for k in twist)
+    return TwistBone(j, child, tuple(twist), fractions)
+
+
+def _on_axis_descendants(problem: Problem, j: int, child: int, along) -> list[int]:
+    """Descendants of ``j`` (``child`` included, its own subtree not) whose tracks stay on the axis
+    and from which nothing off the axis hangs except through ``child``."""
+    children = problem.skeleton.children
+    keep: list[int] = []
+
+    def visit(k: int) -> bool:  # whether k's whole subtree (outside child's) stays on the axis
+        if k == child:
+            keep.append(k)
+            return True
+        if along(k) is None:
+            return False
+        ok = all([visit(c) for c in children[k]]) and _ends_on_axis(problem, k, along)
+        if ok:
+            keep.append(k)
+        return ok
+
+    for c in children[j]:
+        visit(c)
+    return keep if child in keep else []
+
+
+def _ends_on_axis(problem: Problem, k: int, along) -> bool:
+    """Whether every bone tip of joint ``k`` with length lies on the axis (tips define rolls)."""
+    tracks = problem.tracks
+    if not tracks.has_ends:
+        return True
+    for e in np.where(tracks.end_parents == k)[0]:
+        long = np.linalg.norm(tracks.end_rest_offsets[e]) > ZERO_LENGTH * problem.skeleton.height
+        if long and np.isfinite(tracks.end_positions[:, e]).all() and along(tracks.end_positions[:, e]) is None:
+            return False
+    return True
+
+
+def spread_twist(problem: Problem, G: np.ndarray, bones: list[TwistBone]) -> None:
+    """Turn the twist joints of ``bones`` in the global orientations ``G`` [T,J,3,3] (in place) so
+    that each takes its fraction of the twist the bone's child has about the bone, relative to the
+    reference."""
+    P = problem.positions
+    for bone in bones:
+        j, c = bone.joint, bone.child
+        axis_world = normalize(P[:, c] - P[:, j])
+        axis = np.einsum("tba,tb->ta", G[:, j], axis_world)  # in j's frame
+        tau = _twist_angle(np.swapaxes(G[:, j], -1, -2) @ G[:, c] @ _reference_path(problem, j, c, True), axis)
+        tau = tau * problem.determined.get(c, 0.0)  # a child whose roll is a policy's calls for nothing
+        for k, f in zip(bone.twist_joints, bone.fractions):
+            now = _twist_angle(np.swapaxes(G[:, j], -1, -2) @ G[:, k] @ _reference_path(problem, j, k, True), axis)
+            G[:, k] = axis_angle_to_matrix(axis_world, f * tau - now) @ G[:, k]
+
+
+def _reference_path(problem: Problem, j: int, k: int, inverse: bool) -> np.ndarray:
+    """[T,3,3] product of the reference local rotations from ``j`` down to ``k`` (transposed when
+    ``inverse``): the reference orientation of k in j's frame."""
+    parents = problem.skeleton.parents
+    path = []
+    while k != j:
+        path.append(k)
+        k = int(parents[k])
+    A = np.broadcast_to(np.eye(3), (problem.num_frames, 3, 3))
+    for z in reversed(path):
+        A = A @ problem.guess[:, z]
+    return np.swapaxes(A, -1, -2) if inverse else A
+
+
+def _twist_angle(Q: np.ndarray, axis: np.ndarray) -> np.ndarray:
+    """[T] twist (radians, continuous over time) of rotations Q [T,3,3] about unit axes [T,3]."""
+    q = matrix_to_quat(Q)
+    return np.unwrap(2.0 * np.arctan2(np.einsum("ta,ta->t", q[:, 1:], axis), q[:, 0]))

@@ -1,0 +1,129 @@
+"""Lengths: how tall a clip is in its file units, a unit guess when one is plausible, and tracks whose
+bones are a constant factor off their skeleton's (centimetres against metres, inches, ...).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .errors import Pose2RotError
+from .tracks import Tracks
+
+#: (unit, metres per unit) for the guess of ``unit_guess``
+UNITS = (("metres", 1.0), ("centimetres", 0.01), ("millimetres", 0.001))
+#: heights (metres) taken as plausible for a tracked creature; outside, the unit is "unknown"
+PLAUSIBLE_HEIGHT_M = (0.3, 3.0)
+#: ratios between common length units, to name a scale factor (ratio -> "what against what")
+UNIT_RATIOS = {100.0: "centimetres against metres", 1000.0: "millimetres against metres",
+               10.0: "millimetres against centimetres", 2.54: "centimetres against inches",
+               39.37: "inches against metres", 25.4: "millimetres against inches", 12.0: "inches against feet",
+               3.281: "feet against metres", 30.48: "centimetres against feet"}
+#: bones count as agreeing with the common factor within this ratio
+AGREEMENT = 1.1
+#: tracks whose bones are more than this factor off the skeleton's (either way) are refused
+REFUSE_FACTOR = 2.0
+#: ... and between NOTE_FACTOR and REFUSE_FACTOR they get a note
+NOTE_FACTOR = 1.1
+
+
+@dataclass
+class BoneScale:
+    """How the tracks' bone lengths compare with the skeleton's.
+
+    factor: median over bones of (median track length over frames / rest length).
+    agreeing: bones within ``AGREEMENT`` of that factor; bones: bones that could be measured.
+    """
+
+    factor: float
+    agreeing: int
+    bones: int
+
+    @property
+    def uniform(self) -> bool:
+        """Whether most bones (at least 80 %) share the factor: a unit or size difference, not posing."""
+        return self.bones > 0 and self.agreeing >= 0.8 * self.bones
+
+
+def standing_height(positions: np.ndarray, up_axis: str = "y") -> float:
+    """Median over frames of the extent of the joints [T,J,3] along the up axis (file units)."""
+    axis = "xyz".index(up_axis)
+    up = positions[..., axis]
+    known = np.isfinite(up)
+    if not known.any():
+        return float("nan")
+    high = np.where(known, up, -np.inf).max(axis=1)
+    low = np.where(known, up, np.inf).min(axis=1)
+    seen = known.any(axis=1)
+    return float(np.median(high[seen] - low[seen]))
+
+
+def unit_guess(height: float) -> str:
+    """'centimetres (1.43 m tall)' when exactly one unit makes ``height`` plausible, else 'unknown'."""
+    fits = [(unit, height * metres) for unit, metres in UNITS
+            if np.isfinite(height) and PLAUSIBLE_HEIGHT_M[0] <= height * metres < PLAUSIBLE_HEIGHT_M[1]]
+    if len(fits) != 1:
+        return "unknown"
+    unit, metres = fits[0]
+    return f"{unit}? ({metres:.2f} m tall)"
+
+
+def bone_scale(tracks: Tracks) -> BoneScale:
+    """Compare every bone's track length (median over frames) with its rest length."""
+    sk = tracks.skeleton
+    if sk.num_joints < 2:
+        return BoneScale(1.0, 0, 0)
+    rest = np.linalg.norm(sk.offsets[1:], axis=-1)
+    seen = np.linalg.norm(tracks.positions[:, 1:] - tracks.positions[:, sk.parents[1:]], axis=-1)  # [T,J-1]
+    has = np.isfinite(seen).any(axis=0) & (rest > 1e-6 * sk.height)
+    if not has.any():
+        return BoneScale(1.0, 0, 0)
+    ratio = np.nanmedian(seen[:, has], axis=0) / rest[has]
+    ratio = ratio[ratio > 0]
+    if not ratio.size:
+        return BoneScale(1.0, 0, 0)
+    factor = float(np.median(ratio))
+    agreeing = int((np.abs(np.log(ratio / factor)) <= np.log(AGREEMENT)).sum())
+    return BoneScale(factor, agreeing, int(ratio.size))
+
+
+def unit_pair(factor: float) -> str:
+    """'centimetres against metres' when ``factor`` (or its inverse) is a common unit ratio, else ''."""
+    big = max(factor, 1.0 / factor) if factor > 0 else 0.0
+    for ratio, words in UNIT_RATIOS.items():
+        if abs(big / ratio - 1.0) < 0.03:
+            return words if factor > 1 else _swap(words)
+    return ""
+
+
+def _swap(words: str) -> str:
+    a, b = words.split(" against ")
+    return f"{b} against {a}"
+
+
+def scale_mismatch(tracks: Tracks) -> BoneScale | None:
+    """The tracks' bone scale when most bones are uniformly more than NOTE_FACTOR off the skeleton's
+    (refuse them above REFUSE_FACTOR, see ``refused``), else None."""
+    scale = bone_scale(tracks)
+    if not scale.uniform or max(scale.factor, 1.0 / scale.factor) <= NOTE_FACTOR:
+        return None
+    return scale
+
+
+def refused(scale: BoneScale) -> bool:
+    """Whether a mismatch is too large to solve without an explicit scale."""
+    return max(scale.factor, 1.0 / scale.factor) > REFUSE_FACTOR
+
+
+def scale_tracks(tracks: Tracks, factor: float) -> Tracks:
+    """Tracks with joint and bone-tip positions multiplied by ``factor`` (the skeleton is unchanged)."""
+    if not (np.isfinite(factor) and factor > 0):
+        raise Pose2RotError(f"scale factor must be a positive number, got {factor}")
+    ends = None if tracks.end_positions is None else tracks.end_positions * factor
+    return replace(tracks, positions=tracks.positions * factor, end_positions=ends)
+
+
+def auto_scale(tracks: Tracks) -> float:
+    """The factor that brings the tracks' bones to the skeleton's lengths (1 when nothing can be measured)."""
+    scale = bone_scale(tracks)
+    return 1.0 / scale.factor if scale.bones else 1.0

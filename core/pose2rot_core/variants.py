@@ -1,0 +1,184 @@
+"""Rig and motion variants of a clip, to check that a solver generalises beyond the clips it was
+tuned on. Each variant is a new BvhClip whose motion is the same as the source's:
+
+- ``twist``: every limb bone gets twist joints beside its child, as production rigs have them
+  (``<bone>_TwistA`` on the bone's joint, ``<bone>_TwistB`` half-way along it), turning with the
+  fraction of the child's twist about the bone that matches where they sit (0 and 1/2);
+- ``twist_segments``: every limb bone is split in two at its middle, the middle joint taking half
+  of the child's twist (the child's orientation is unchanged);
+- ``share``: a helper sibling beside every limb bone's child, at its offset up to a 1e-4 part of
+  the bone length, that never turns (share bones);
+- ``zero_chain``: two zero-length joints that never turn between every limb bone's joint and child;
+- ``z_up``: the whole clip turned a quarter turn about X (Y-up to Z-up, rest pose included);
+- ``units``: every length times 100 (metres to centimetres);
+- ``fast``: the motion played 2, 3 or 4 times faster (frames skipped, same frame rate).
+
+"Limb bones" are the bones from a joint to its only child with length (at least 2 % of the
+height), when that child has children or bone tips of its own. Twist angles are measured from the
+rest pose.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .bvh import BvhClip
+from .rotations import axis_angle_to_matrix, basic_rotation, matrix_to_quat
+from .skeleton import Skeleton
+
+FAMILIES = ("twist", "twist_segments", "share", "zero_chain", "z_up", "units", "fast")
+#: bones shorter than this fraction of the height are not limb bones
+LIMB_FRACTION = 0.02
+
+
+@dataclass
+class _Rig:
+    """A clip being edited, joints in any order: per-joint lists and [T,...] arrays."""
+
+    names: list[str]
+    parents: list[int]
+    offsets: list[np.ndarray]
+    rotations: list[np.ndarray]  # [T,3,3] each
+    local_offsets: list[np.ndarray]  # [T,3] each
+
+
+def make_variant(clip: BvhClip, family: str, rng: np.random.Generator | None = None) -> BvhClip:
+    """The ``family`` variant of ``clip`` (see FAMILIES); ``rng`` draws the speed-up of ``fast``
+    and the share bones' offsets."""
+    rng = np.random.default_rng(0) if rng is None else rng
+    if family == "z_up":
+        return _turned(clip, basic_rotation(0, np.pi / 2))
+    if family == "units":
+        return _scaled(clip, 100.0)
+    if family == "fast":
+        k = int(rng.integers(2, 5))
+        return replace(clip, rotations=clip.rotations[::k], root_translation=clip.root_translation[::k],
+                       local_offsets=clip.local_offsets[::k], name=f"{clip.name} x{k}")
+    edits = {"twist": _add_twist_joints, "twist_segments": _split_in_two, "share": _add_share_bones,
+             "zero_chain": _add_zero_chain}
+    if family not in edits:
+        raise ValueError(f"unknown variant family '{family}' (choose from {', '.join(FAMILIES)})")
+    rig = _Rig(list(clip.skeleton.names), [int(p) for p in clip.skeleton.parents], list(clip.skeleton.offsets),
+               list(np.moveaxis(clip.rotations, 1, 0)), list(np.moveaxis(clip.local_offsets, 1, 0)))
+    for j, c in limb_bones(clip):
+        edits[family](rig, j, c, rng)
+    return _to_clip(clip, rig, family)
+
+
+def limb_bones(clip: BvhClip) -> list[tuple[int, int]]:
+    """(joint, child) of every limb bone (see the module note)."""
+    skel = clip.skeleton
+    length = np.linalg.norm(skel.offsets, axis=-1)
+    has_tip = np.zeros(skel.num_joints, bool)
+    has_tip[clip.end_parents] = True
+    out = []
+    for j, kids in enumerate(skel.children):
+        long = [c for c in kids if length[c] >= LIMB_FRACTION * skel.height]
+        if len(long) == 1 and len(kids) == 1 and (skel.children[long[0]] or has_tip[long[0]]):
+            out.append((j, long[0]))
+    return out
+
+
+def _twist(R: np.ndarray, axis: np.ndarray) -> np.ndarray:
+    """[T] twist (radians) of rotations R [T,3,3] about the unit ``axis``."""
+    q = matrix_to_quat(R)
+    return np.unwrap(2.0 * np.arctan2(q[:, 1:] @ axis, q[:, 0]))
+
+
+def _add(rig: _Rig, name: str, parent: int, offset: np.ndarray, rotation: np.ndarray) -> int:
+    T = rotation.shape[0]
+    rig.names.append(name)
+    rig.parents.append(parent)
+    rig.offsets.append(np.asarray(offset, np.float64))
+    rig.rotations.append(rotation)
+    rig.local_offsets.append(np.broadcast_to(offset, (T, 3)).copy())
+    return len(rig.names) - 1
+
+
+def _add_twist_joints(rig: _Rig, j: int, c: int, rng: np.random.Generator) -> None:
+    axis = rig.offsets[c] / np.linalg.norm(rig.offsets[c])
+    tau = _twist(rig.rotations[c], axis)
+    eye = np.broadcast_to(np.eye(3), tau.shape + (3, 3)).copy()
+    a = _add(rig, f"{rig.names[j]}_TwistA", j, np.zeros(3), eye)
+    _add(rig, f"{rig.names[j]}_TwistB", a, 0.5 * rig.offsets[c], axis_angle_to_matrix(axis, 0.5 * tau))
+
+
+def _split_in_two(rig: _Rig, j: int, c: int, rng: np.random.Generator) -> None:
+    axis = rig.offsets[c] / np.linalg.norm(rig.offsets[c])
+    half = axis_angle_to_matrix(axis, 0.5 * _twist(rig.rotations[c], axis))
+    m = _add(rig, f"{rig.names[j]}_Mid", j, 0.5 * rig.offsets[c], half)
+    rig.parents[c] = m
+    rig.offsets[c] = 0.5 * rig.offsets[c]
+    rig.local_offsets[c] = 0.5 * rig.local_offsets[c]
+    rig.rotations[c] = np.swapaxes(half, -1, -2) @ rig.rotations[c]
+
+
+def _add_share_bones(rig: _Rig, j: int, c: int, rng: np.random.Generator) -> None:
+    off = rig.offsets[c]
+    nudge = rng.normal(size=3)
+    nudge -= nudge @ off / (off @ off) * off
+    nudge *= 1e-4 * np.linalg.norm(off) / max(np.linalg.norm(nudge), 1e-300)
+    T = rig.rotations[c].shape[0]
+    _add(rig, f"{rig.names[c]}_Share", j, off + nudge, np.broadcast_to(np.eye(3), (T, 3, 3)).copy())
+
+
+def _add_zero_chain(rig: _Rig, j: int, c: int, rng: np.random.Generator) -> None:
+    T = rig.rotations[c].shape[0]
+    eye = np.broadcast_to(np.eye(3), (T, 3, 3))
+    z1 = _add(rig, f"{rig.names[c]}_Zero1", j, np.zeros(3), eye.copy())
+    z2 = _add(rig, f"{rig.names[c]}_Zero2", z1, np.zeros(3), eye.copy())
+    rig.parents[c] = z2
+
+
+def _to_clip(clip: BvhClip, rig: _Rig, family: str) -> BvhClip:
+    """A BvhClip of the edited rig (joints re-ordered parents first; End Sites carried over)."""
+    J = len(rig.names)
+    rest = np.array(rig.offsets)
+    order_rest = rest.copy()
+    for j in _parents_first(rig.parents):
+        if rig.parents[j] >= 0:
+            order_rest[j] = order_rest[rig.parents[j]] + rest[j]
+    skel = Skeleton.from_any_order(rig.names, rig.parents, order_rest)
+    rotations = skel.from_caller(np.stack(rig.rotations, 1), axis=1)
+    local_offsets = skel.from_caller(np.stack(rig.local_offsets, 1), axis=1)
+    inv = np.empty(J, np.int64)
+    inv[skel.caller_order] = np.arange(J)
+    n_old = clip.skeleton.num_joints
+    has_pos = np.concatenate([clip.has_position_channels, np.zeros(J - n_old, bool)])
+    orders = list(clip.orders) + ["ZXY"] * (J - n_old)
+    channels = list(clip.channels) + [["Zrotation", "Xrotation", "Yrotation"]] * (J - n_old)
+    return replace(clip, skeleton=skel, rotations=rotations, root_translation=local_offsets[:, 0].copy(),
+                   local_offsets=local_offsets, has_position_channels=has_pos[skel.caller_order],
+                   orders=[orders[o] for o in skel.caller_order], channels=[channels[o] for o in skel.caller_order],
+                   end_parents=inv[clip.end_parents], name=f"{clip.name} {family}")
+
+
+def _parents_first(parents: list[int]) -> list[int]:
+    """Joint indices ordered so that every parent comes before its children."""
+    children: dict[int, list[int]] = {}
+    for j, p in enumerate(parents):
+        children.setdefault(p, []).append(j)
+    order, stack = [], list(children.get(-1, []))
+    while stack:
+        j = stack.pop()
+        order.append(j)
+        stack.extend(children.get(j, []))
+    return order
+
+
+def _turned(clip: BvhClip, Q: np.ndarray) -> BvhClip:
+    """The clip turned by Q about the origin: positions Q p, offsets Q o, rotations Q R Q^T."""
+    skel = clip.skeleton
+    turned_skel = Skeleton(skel.names, skel.parents, skel.rest_positions @ Q.T)
+    lo = clip.local_offsets @ Q.T
+    return replace(clip, skeleton=turned_skel, rotations=Q @ clip.rotations @ Q.T, local_offsets=lo,
+                   root_translation=lo[:, 0].copy(), end_offsets=clip.end_offsets @ Q.T, name=f"{clip.name} z_up")
+
+
+def _scaled(clip: BvhClip, k: float) -> BvhClip:
+    """Every length of the clip times ``k``."""
+    skel = clip.skeleton
+    return replace(clip, skeleton=Skeleton(skel.names, skel.parents, k * skel.rest_positions),
+                   root_translation=k * clip.root_translation, local_offsets=k * clip.local_offsets,
+                   end_offsets=k * clip.end_offsets, name=f"{clip.name} units")

@@ -1,0 +1,29 @@
+"""The batch summary table and the jump count behind its flips column."""
+from __future__ import annotations
+
+import numpy as np
+
+from pose2rot_core.batch_summary import ClipResult, count_jumps, format_summary
+from pose2rot_core.rotations import basic_rotation
+
+
+def test_count_jumps():
+    steady = basic_rotation(2, np.radians(np.linspace(0, 90, 10)))[:, None]      # 10° steps
+    assert count_jumps(steady) == 0
+    jumpy = steady.copy()
+    jumpy[5:] = basic_rotation(2, np.radians(np.linspace(0, 90, 10)[5:] + 120.0))[:, None]
+    assert count_jumps(jumpy) == 1 and count_jumps(jumpy, threshold=150.0) == 0
+    assert count_jumps(steady[:1]) == 0
+
+
+def test_summary_lists_every_clip_and_counts_failures():
+    results = [ClipResult("walk.bvh", frames=268, bones=43, max_error_pct=1.5e-13, flips=0, seconds=0.31),
+               ClipResult("broken.csv", seconds=0.01, status="failed", message="line 3: 'x' is not a number")]
+    table = format_summary(results)
+    lines = table.splitlines()
+    assert lines[0].split()[:3] == ["clip", "frames", "bones"] and "vs tracks" in lines[0]
+    walk = lines[2].split()
+    assert walk[:3] == ["walk.bvh", "268", "43"] and float(walk[3]) == 1.5e-13 and walk[-1] == "ok"
+    assert lines[3].startswith("broken.csv") and "failed: line 3: 'x' is not a number" in lines[3]
+    assert lines[-1].startswith("1 of 2 clips converted, 1 failed")
+    assert format_summary(results[:1]).splitlines()[-1].startswith("1 of 1 clips converted (")

@@ -1,0 +1,235 @@
+"""The geometric solver on rigs and motions it was not tuned on: conditioning of roll cues, twist
+joints, float precision, generated rig/motion variants, noise, and the safety net."""
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pose2rot_core.bvh import read_bvh
+from pose2rot_core.evaluate import count_flips, evaluate_clip
+from pose2rot_core.fk import forward_kinematics
+from pose2rot_core.rotations import axis_angle_to_matrix, basic_rotation, geodesic_angle, matrix_to_quat
+from pose2rot_core.safety import ResultTooFarError, find_flips
+from pose2rot_core.skeleton import Skeleton
+from pose2rot_core.solvers import solve
+from pose2rot_core.solvers.geometric.fit import SPREAD_HIGH_DEG, SPREAD_LOW_DEG, fit_weight
+from pose2rot_core.tracks import Tracks
+from pose2rot_core.tracks_io import tracks_from_bvh
+from pose2rot_core.variants import FAMILIES, make_variant
+
+from conftest import shared_bvh_files
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "cmu_08_01.bvh"
+
+
+def arm(T: int = 60, share_angle_deg: float | None = None, fingers: bool = True, upper_roll: float = 0.9):
+    """shoulder -> upper -> lower -> hand (-> two spread fingers), moving smoothly; the upper arm
+    rolls by up to ``upper_roll`` radians (which its positions do not show); optionally a share
+    bone beside ``lower`` at ``share_angle_deg`` from it. Returns (skeleton, rotations, positions)."""
+    names = ["shoulder", "upper", "lower", "hand"]
+    parents = [-1, 0, 1, 2]
+    rest = [[0, 0, 0], [0.2, 0, 0], [0.5, 0, 0], [0.75, 0, 0]]
+    if fingers:
+        names += ["index", "pinky"]
+        parents += [3, 3]
+        rest += [[0.85, 0.03, 0.0], [0.84, -0.03, 0.0]]
+    if share_angle_deg is not None:
+        a = np.radians(share_angle_deg)
+        names.append("lower_share")
+        parents.append(1)
+        rest.append([0.2 + 0.3 * np.cos(a), 0.3 * np.sin(a), 0.0])
+    sk = Skeleton(tuple(names), np.array(parents), np.array(rest, float))
+    t = np.linspace(0, 1, T)
+    R = np.broadcast_to(np.eye(3), (T, len(names), 3, 3)).copy()
+    R[:, 0] = basic_rotation(1, 0.6 * np.sin(2 * np.pi * t))
+    R[:, 1] = basic_rotation(2, 0.8 * t) @ basic_rotation(0, upper_roll * np.sin(np.pi * t))
+    R[:, 2] = basic_rotation(2, 1.2 * np.sin(np.pi * t))
+    R[:, 3] = basic_rotation(0, 1.0 * t) @ basic_rotation(1, 0.4 * t)  # the hand pronates and bends
+    _, P = forward_kinematics(sk, R, np.zeros((T, 3)))
+    return sk, R, P
+
+
+def reference_tracks(sk, R, P, fps: float = 30.0) -> Tracks:
+    return Tracks(skeleton=sk, positions=P, fps=fps, reference_frame=0, reference_rotations=R[0])
+
+
+# ----------------------------------------------------------------------------- conditioning
+@pytest.mark.parametrize("angle", [0.0, 0.01, 0.1])
+def test_a_share_bone_beside_the_child_never_decides_the_roll(angle):
+    """A helper within a fraction of a degree of the real child: the upper arm's roll is the one it
+    has without the helper, and float32 tracks give the same rotations as float64."""
+    sk, R, P = arm(share_angle_deg=angle)
+    sol = solve(reference_tracks(sk, R, P), smooth="off")
+    plain_sk, plain_R, plain_P = arm()
+    without = solve(reference_tracks(plain_sk, plain_R, plain_P), smooth="off")
+    upper = sk.index("upper")
+    # it aims between the two (they are one target), and takes no roll from them
+    assert np.degrees(geodesic_angle(sol.rotations[:, upper], without.rotations[:, upper])).max() < angle + 1e-6
+    as32 = solve(reference_tracks(sk, R, P.astype(np.float32).astype(np.float64)), smooth="off")
+    assert np.degrees(geodesic_angle(as32.rotations, sol.rotations)).max() < 0.1
+    assert np.abs(sol.positions - P).max() < 1e-4 * sk.height  # the helper still lands on its track
+
+
+@pytest.mark.parametrize("angle", [2.0, 20.0])
+def test_a_sibling_that_spreads_does_decide_the_roll(angle):
+    sk, R, P = arm(share_angle_deg=angle)
+    R[:, sk.index("lower_share")] = R[:, sk.index("lower")]  # it moves with its own bone
+    sol = solve(reference_tracks(sk, R, *forward_kinematics(sk, R, np.zeros((len(R), 3)))[1:]), smooth="off")
+    upper = sk.index("upper")
+    assert np.degrees(geodesic_angle(sol.rotations[:, upper], R[:, upper])).max() < 1e-4
+
+
+@settings(max_examples=30, deadline=None)
+@given(spread=st.floats(0.0, 4.0), noise=st.floats(0.0, 0.01))
+def test_fit_weight_ramps_smoothly_with_spread_and_noise(spread, noise):
+    """0 below SPREAD_LOW_DEG, 1 above SPREAD_HIGH_DEG (clean), never more with more noise, and
+    continuous in the spread."""
+    from pose2rot_core.solvers.geometric.problem import Problem
+
+    def weight(deg: float, var: float) -> float:
+        a = np.radians(deg)
+        src = np.array([[[1.0, 0, 0], [np.cos(a), np.sin(a), 0]]])
+        pb = Problem.__new__(Problem)
+        pb.guess = np.broadcast_to(np.eye(3), (1, 1, 3, 3))
+        return float(fit_weight(pb, src, var)[0])
+
+    w = weight(spread, noise ** 2)
+    assert 0.0 <= w <= 1.0
+    assert weight(spread, 0.0) >= w
+    if spread <= 2 * SPREAD_LOW_DEG:
+        assert w == 0.0
+    if spread >= 2 * SPREAD_HIGH_DEG and noise == 0.0:  # two targets spread half their angle about their axis
+        assert w == 1.0
+    assert abs(weight(spread + 1e-3, noise ** 2) - w) < 0.01
+
+
+# ----------------------------------------------------------------------------- twist joints
+def test_twist_joints_take_their_share_of_the_childs_twist():
+    """Twist joints beside the lower arm's child turn with the part of the hand's twist that
+    matches where they sit, when the arm above does not roll."""
+    sk, R, P = arm(T=80, upper_roll=0.0)
+    from pose2rot_core.bvh import BvhClip
+
+    clip = BvhClip(skeleton=sk, rotations=R, root_translation=P[:, 0], local_offsets=np.broadcast_to(
+        sk.offsets, (len(R),) + sk.offsets.shape).copy(), has_position_channels=np.zeros(len(sk.names), bool),
+        orders=["ZXY"] * len(sk.names), channels=[[]] * len(sk.names), fps=30.0, frame_time=1 / 30,
+        end_parents=np.zeros(0, np.int64), end_offsets=np.zeros((0, 3)), end_names=[])
+    twisted = make_variant(clip, "twist")
+    tracks = tracks_from_bvh(twisted, reference_frame=0)
+    sol = solve(tracks, smooth="off")
+    err = np.degrees(geodesic_angle(sol.rotations, twisted.rotations))
+    names = twisted.skeleton.names
+    assert err[:, names.index("lower_TwistB")].max() < 1.0
+    plain = solve(tracks, smooth="off", twist="swing")
+    plain_err = np.degrees(geodesic_angle(plain.rotations, twisted.rotations))
+    assert plain_err[:, names.index("lower_TwistB")].max() > 10.0  # guessing: it misses the twist
+    assert np.abs(sol.positions - twisted.fk()).max() < 1e-4 * twisted.skeleton.height
+
+
+def test_twist_joints_follow_their_bone_when_the_child_has_no_roll_cue():
+    sk, R, P = arm(fingers=False)
+    from pose2rot_core.bvh import BvhClip
+
+    T = len(R)
+    clip = BvhClip(skeleton=sk, rotations=R, root_translation=P[:, 0], local_offsets=np.broadcast_to(
+        sk.offsets, (T,) + sk.offsets.shape).copy(), has_position_channels=np.zeros(4, bool), orders=["ZXY"] * 4,
+        channels=[[]] * 4, fps=30.0, frame_time=1 / 30, end_parents=np.array([3]), end_offsets=np.array([[0.1, 0, 0]]),
+        end_names=["tip"])
+    twisted = make_variant(clip, "twist")
+    sol = solve(tracks_from_bvh(twisted, reference_frame=0), smooth="off")
+    b = twisted.skeleton.index("lower_TwistB")
+    assert np.degrees(geodesic_angle(sol.rotations[:, b], sol.rotations[:1, b])).max() < 1e-6
+
+
+# ----------------------------------------------------------------------------- variants
+def _variant_checks(clip, family: str) -> None:
+    variant = make_variant(clip, family, np.random.default_rng(0))
+    ours = evaluate_clip(variant, "ref")
+    plain = evaluate_clip(variant, "ref", twist="swing")
+    rest = evaluate_clip(variant, "rest")
+    assert ours.position_error_max < 0.01, (family, ours.position_error_max)
+    assert ours.flips == 0 and rest.flips == 0, (family, ours.flips, rest.flips)
+    assert ours.mean_angle <= plain.mean_angle + 0.3, (family, ours.mean_angle, plain.mean_angle)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_variants_of_the_shipped_clip(family):
+    _variant_checks(read_bvh(EXAMPLE), family)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family", ["original", *FAMILIES])
+def test_variants_of_the_dev_clips(family, shared_dir):
+    for path in shared_bvh_files():
+        clip = read_bvh(path)
+        if family == "original":
+            ours, plain = evaluate_clip(clip, "ref"), evaluate_clip(clip, "ref", twist="swing")
+            assert ours.mean_angle <= plain.mean_angle + 0.3 and ours.position_error_max < 0.01, path.stem
+        else:
+            _variant_checks(clip, family)
+
+
+def test_unit_and_axis_changes_do_not_change_the_solution():
+    """Metres or centimetres (with noise too), Y-up or Z-up: the same rotations, up to the axis change."""
+    clip = read_bvh(EXAMPLE)
+    base = evaluate_clip(clip, "ref", noise=0.005, seed=1)
+    other = evaluate_clip(make_variant(clip, "units"), "ref", noise=0.005, seed=1)
+    assert abs(other.mean_angle - base.mean_angle) < 1e-6
+    assert abs(other.position_error_mean - base.position_error_mean) < 1e-6
+    assert abs(evaluate_clip(make_variant(clip, "z_up"), "ref").mean_angle - evaluate_clip(clip, "ref").mean_angle) < 1e-6
+
+
+# ----------------------------------------------------------------------------- noise
+def test_a_static_short_bone_holds_its_direction_under_noise():
+    """A finger bone a few noise stds long that never moves: its direction is read through the
+    noise (its mean), not from each noisy frame."""
+    sk, R, P = arm(T=240)
+    rng = np.random.default_rng(0)
+    noisy = P + rng.normal(scale=0.01 * sk.height, size=P.shape)
+    sol = solve(Tracks(skeleton=sk, positions=noisy, fps=60.0, reference_frame=0, reference_rotations=R[0]))
+    hand = sk.index("hand")
+    spread = np.degrees(geodesic_angle(sol.rotations[:, hand], sol.rotations[:, hand].mean(0)[None]))
+    true_spread = np.degrees(geodesic_angle(R[:, hand], R[:, hand].mean(0)[None]))
+    assert np.isfinite(spread).all() and spread.max() < true_spread.max() + 15.0
+
+
+# ----------------------------------------------------------------------------- safety net
+def test_clean_tracks_come_back_with_no_warning():
+    tracks = tracks_from_bvh(read_bvh(EXAMPLE), reference_frame=0)
+    sol = solve(tracks)
+    assert sol.check is not None and sol.check.max_error_percent < 0.01
+    assert not any(line.startswith("warning") for line in sol.report)
+
+
+def test_a_joint_far_from_its_track_is_reported_and_can_stop_the_solve():
+    tracks = tracks_from_bvh(read_bvh(EXAMPLE), reference_frame=0)
+    P = tracks.positions.copy()
+    j = tracks.skeleton.index("rHand")
+    P[100:110, j] += 0.1 * tracks.skeleton.height  # a glitch the rig cannot follow with rigid bones
+    bad = replace(tracks, positions=P)
+    sol = solve(bad, smooth="off", stretch="off")
+    warning = [line for line in sol.report if "further from their tracks" in line]
+    assert warning and "frames 100-109" in warning[0]
+    far = sol.check.far
+    assert far[100:110, j].all() and not far[:100].any() and not far[110:].any()
+    with pytest.raises(ResultTooFarError, match="nothing was written"):
+        solve(bad, smooth="off", stretch="off", max_position_error=1.0)
+    solve(tracks, max_position_error=0.01)  # clean tracks pass a tight limit
+
+
+def test_a_turn_the_tracks_do_not_call_for_is_a_flip():
+    tracks = tracks_from_bvh(read_bvh(EXAMPLE), reference_frame=0)
+    sol = solve(tracks)
+    G, _ = sol.forward()
+    assert not find_flips(tracks, sol, G).any()
+    j = tracks.skeleton.index("lShldr")
+    turned = sol.rotations.copy()
+    turned[150:, j] = turned[150:, j] @ basic_rotation(0, np.full(len(turned) - 150, np.radians(60.0)))
+    flipped = replace(sol, rotations=turned)
+    flips = find_flips(tracks, flipped, flipped.forward()[0])
+    assert flips[149, j] and flips.sum() == 1

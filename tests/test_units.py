@@ -1,0 +1,92 @@
+"""Heights in file units, unit guesses, and tracks whose bones are a constant factor off the skeleton's."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pose2rot_core.axes import Y_UP_TO_Z_UP, turn_solution, up_axis_change
+from pose2rot_core.errors import Pose2RotError
+from pose2rot_core.skeleton import Skeleton
+from pose2rot_core.solvers import solve
+from pose2rot_core.tracks import Tracks
+from pose2rot_core.units import (auto_scale, bone_scale, refused, scale_mismatch, scale_tracks, standing_height,
+                                 unit_guess, unit_pair)
+
+NAMES = ("hips", "spine", "head", "thigh", "shin")
+PARENTS = np.array([-1, 0, 1, 0, 3])
+REST = np.array([[0, 1.0, 0], [0, 1.3, 0], [0, 1.7, 0], [0.1, 0.95, 0], [0.1, 0.5, 0]])
+
+
+def tracks(factor: float = 1.0, T: int = 12) -> Tracks:
+    """Rest-pose tracks swaying sideways, times ``factor``."""
+    P = np.broadcast_to(REST, (T, 5, 3)).copy()
+    P[:, :, 0] += np.linspace(0, 0.2, T)[:, None]
+    return Tracks(Skeleton(NAMES, PARENTS, REST), P * factor, fps=30.0)
+
+
+@pytest.mark.parametrize("height, words", [(1.7, "metres? (1.70 m tall)"), (170.0, "centimetres? (1.70 m tall)"),
+                                           (1700.0, "millimetres? (1.70 m tall)"), (25.0, "unknown"),
+                                           (0.1, "unknown"), (9000.0, "unknown"), (float("nan"), "unknown")])
+def test_unit_guess(height, words):
+    assert unit_guess(height) == words
+
+
+@given(st.floats(0.01, 1e5))
+def test_unit_guess_names_at_most_one_plausible_unit(height):
+    guess = unit_guess(height)
+    if guess != "unknown":
+        metres = float(guess.split("(")[1].split(" m")[0])
+        assert 0.295 <= metres <= 3.005
+
+
+def test_standing_height_uses_the_up_axis_and_skips_missing():
+    P = np.broadcast_to(REST, (4, 5, 3)).copy()
+    P[1, 2] = np.nan
+    assert standing_height(P, "y") == pytest.approx(1.2)
+    assert standing_height(P @ Y_UP_TO_Z_UP.T, "z") == pytest.approx(1.2)
+    assert np.isnan(standing_height(np.full((2, 5, 3), np.nan), "y"))
+
+
+@pytest.mark.parametrize("factor, pair", [(100.0, "centimetres against metres"), (0.01, "metres against centimetres"),
+                                          (2.54, "centimetres against inches"), (1.3, "")])
+def test_bone_scale_and_its_name(factor, pair):
+    scale = bone_scale(tracks(factor))
+    assert scale.factor == pytest.approx(factor) and scale.agreeing == scale.bones == 4
+    assert unit_pair(scale.factor) == pair
+    mismatch = scale_mismatch(tracks(factor))
+    assert mismatch is not None and refused(mismatch) == (factor > 2 or factor < 0.5)
+
+
+def test_matching_or_uneven_bones_are_not_a_scale_problem():
+    assert scale_mismatch(tracks(1.05)) is None
+    t = tracks()
+    P = t.positions.copy()
+    P[:, 2] = P[:, 1] + 3 * (P[:, 2] - P[:, 1])     # one long neck, one long shin: not a uniform factor
+    P[:, 4] = P[:, 3] + 0.2 * (P[:, 4] - P[:, 3])
+    assert not bone_scale(Tracks(t.skeleton, P)).uniform
+
+
+@given(st.floats(0.001, 1000.0))
+def test_auto_scale_restores_the_skeleton_size(factor):
+    fixed = scale_tracks(tracks(factor), auto_scale(tracks(factor)))
+    np.testing.assert_allclose(fixed.positions, tracks().positions, rtol=1e-9, atol=1e-12)
+
+
+def test_scale_tracks_refuses_bad_factors():
+    for bad in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(Pose2RotError, match="positive"):
+            scale_tracks(tracks(), bad)
+
+
+def test_turned_solution_keeps_positions_turned():
+    t = tracks()
+    sol = solve(t)
+    C = up_axis_change("y", "z")
+    turned = turn_solution(sol, C)
+    np.testing.assert_allclose(turned.positions, sol.positions @ C.T, atol=1e-12)
+    np.testing.assert_allclose(up_axis_change("z", "y") @ C, np.eye(3))
+    np.testing.assert_array_equal(up_axis_change("y", "y"), np.eye(3))
+    with pytest.raises(Pose2RotError, match="'y' or 'z'"):
+        up_axis_change("x", "y")
