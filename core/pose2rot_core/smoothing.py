@@ -49,9 +49,16 @@ OUTLIER_MIN_FRACTION = 0.02
 #: smoothing moves no sample further than this many noise stds (per axis): a 3-D Gaussian vector
 #: is shorter than 3.37 stds 99 % of the time
 CLAMP_STDS = 3.4
+#: a frame where the whole body moves more than CUT_RATIO times the clip's typical frame-to-frame
+#: motion (summed squares over the joints), and at least CUT_FRACTION of the height per joint, is a
+#: cut (a clip starting from a bind pose, two takes joined): no filter reaches across it
+CUT_RATIO = 100.0
+CUT_FRACTION = 0.05
 #: bones shorter than this fraction of the height do not enter the noise estimate (their length is
 #: dominated by the noise itself)
 NOISE_BONE_FRACTION = 0.01
+#: ... nor do bones shorter than this many noise stds (a first estimate from the longer bones)
+NOISE_BONE_STDS = 8.0
 #: std of the fourth difference of white noise, in units of the noise std: sqrt(1+16+36+16+1)
 _D4_GAIN = np.sqrt(70.0)
 
@@ -60,12 +67,17 @@ _D4_GAIN = np.sqrt(70.0)
 class Cleaning:
     """What the cleaning did: ``widths`` [J] kernel std in frames (0 = untouched), ``noise`` [J]
     estimated noise std (per axis) as a fraction of the height, ``residual`` [J] the noise std
-    left after smoothing (same unit), report lines."""
+    left after smoothing (same unit), report lines, the frames where the clip was cut (see
+    find_cuts) so no filter reaches across them, and ``end_widths`` / ``end_residual`` [K] for the
+    bone tips (None without tips)."""
 
     widths: np.ndarray
     noise: np.ndarray
     residual: np.ndarray
     report: list[str] = field(default_factory=list)
+    cuts: list[int] = field(default_factory=list)
+    end_widths: np.ndarray | None = None
+    end_residual: np.ndarray | None = None
 
     @property
     def active(self) -> bool:
@@ -110,11 +122,17 @@ def estimate_noise(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.
     sqrt(s_child^2 + s_parent^2) for noise s per axis at either end; each joint takes the median
     over its bones of that std / sqrt(2). Frames where ``valid`` [T,J] is False do not count;
     bones whose rest length (``rest_lengths`` [J], to the parent) is shorter than
-    NOISE_BONE_FRACTION of the height, and clips shorter than 5 frames, tell nothing (joints
-    without a usable bone take the median of the others)."""
+    NOISE_BONE_FRACTION of the height or NOISE_BONE_STDS noise stds, and clips shorter than 5
+    frames, tell nothing (joints without a usable bone take the median of the others)."""
     T, J = positions.shape[:2]
+    raw = _bone_length_noise(positions, parents, valid)  # [J]: bone to the parent
     long = np.asarray(rest_lengths) >= NOISE_BONE_FRACTION * height
-    bone_noise = np.where(long, _bone_length_noise(positions, parents, valid), np.nan)  # [J]: bone to the parent
+    if not np.isfinite(raw[long]).any():
+        return np.zeros(J)
+    # the length of a bone only a few noise stds long jitters less than the noise: leave those out
+    first = np.nanmedian(raw[long]) / np.sqrt(2.0)
+    long &= np.asarray(rest_lengths) >= NOISE_BONE_STDS * first
+    bone_noise = np.where(long, raw, np.nan)
     if not np.isfinite(bone_noise).any():
         return np.zeros(J)
     per_joint = np.full((J, 1 + J), np.nan)
@@ -236,7 +254,8 @@ def choose_widths(positions: np.ndarray, weights: np.ndarray, noise: np.ndarray,
     """Per-joint kernel width (frames) from WIDTH_GRID_SECONDS minimising Stein's unbiased risk
     estimate, given noise std ``noise`` [J] (file units, per axis; 0 = leave the joint alone),
     among the widths that move 99 % of a joint's samples by at most CLAMP_STDS noise stds (the
-    narrowest width is always allowed): wider ones would bend real motion.
+    narrowest width is always allowed): wider ones bend real motion. Single frames that move
+    further are held back afterwards (see hold_back).
 
     With ``parents`` [J] (-1 for roots) the risk is that of the bone vector to the parent (what
     the rotations depend on; its noise variance is the sum of both ends'), else of the position.
@@ -292,15 +311,22 @@ def clean_positions(positions: np.ndarray, parents: np.ndarray, rest_lengths: np
     if mode == "off":
         return positions, result
     P = np.nan_to_num(positions)
-    if mode == "auto":
-        noisy = present & (noise > AUTO_THRESHOLD * height)
-        if not noisy.any():
-            return positions, result
-        widths, out, hat = choose_widths(P, weights, np.where(noisy, noise, 0.0), fps, parents)
-        out = P + hold_back(np.linalg.norm(out - P, axis=-1), CLAMP_STDS * noise, widths)[..., None] * (out - P)
-    else:
-        widths = np.where(present, float(mode) * fps, 0.0)
-        out, hat = local_quadratic(P, weights, widths)
+    noisy = present & (noise > AUTO_THRESHOLD * height) if mode == "auto" else present
+    if not noisy.any():
+        return positions, result
+    out, widths, hat = P.copy(), np.zeros(J), np.ones((T, J))
+    result.cuts = find_cuts(P, height)
+    for seg in segments(T, result.cuts):
+        if seg.stop - seg.start < 5:
+            continue
+        if mode == "auto":
+            w, out[seg], hat[seg] = choose_widths(P[seg], weights[seg], np.where(noisy, noise, 0.0), fps, parents)
+            held = hold_back(np.linalg.norm(out[seg] - P[seg], axis=-1), CLAMP_STDS * noise, w)
+            out[seg] = P[seg] + held[..., None] * (out[seg] - P[seg])
+        else:
+            w = np.where(present, float(mode) * fps, 0.0)
+            out[seg], hat[seg] = local_quadratic(P[seg], weights[seg], w)
+        widths = np.maximum(widths, w)
     out[:, ~present] = np.nan
     result.widths = widths
     result.residual = np.where(widths > 0, noise * np.sqrt(hat.mean(axis=0)), noise) / height
@@ -311,6 +337,24 @@ def clean_positions(positions: np.ndarray, parents: np.ndarray, rest_lengths: np
             f"smoothed {n} of {J} tracks: noise {100 * np.median(result.noise[widths > 0]):.2g} % of height "
             f"(median), kernel {1000 * np.median(widths[widths > 0]) / fps:.0f} ms{label}")
     return out, result
+
+
+def find_cuts(positions: np.ndarray, height: float) -> list[int]:
+    """Frames [t] where a new piece of the clip starts: the motion from t-1 to t, summed over the
+    joints of positions [T,J,3], is over CUT_RATIO times its median and CUT_FRACTION of the height
+    per joint."""
+    T, J = positions.shape[:2]
+    if T < 3:
+        return []
+    energy = (np.nan_to_num(positions[1:] - positions[:-1]) ** 2).sum(axis=(1, 2))  # [T-1]
+    big = (energy > CUT_RATIO * np.median(energy)) & (energy > J * (CUT_FRACTION * height) ** 2)
+    return [int(t) + 1 for t in np.flatnonzero(big)]
+
+
+def segments(T: int, cuts: list[int]) -> list[slice]:
+    """The pieces [start, stop) of a T-frame clip between its cuts."""
+    bounds = [0, *cuts, T]
+    return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
 
 
 def hold_back(moved: np.ndarray, limit: np.ndarray, widths: np.ndarray) -> np.ndarray:
@@ -388,7 +432,9 @@ def smooth_tracks(tracks: Tracks, gaps: np.ndarray, end_gaps: np.ndarray | None,
     names = skel.names + tuple(tracks.end_names) if tracks.has_ends else skel.names
     out, cleaning = clean_positions(points, parents, lengths, skel.height, tracks.fps, smooth, confidence, filled,
                                     names)
-    joints = Cleaning(cleaning.widths[:J], cleaning.noise[:J], cleaning.residual[:J], cleaning.report)
+    joints = Cleaning(cleaning.widths[:J], cleaning.noise[:J], cleaning.residual[:J], cleaning.report, cleaning.cuts)
+    if tracks.has_ends:
+        joints.end_widths, joints.end_residual = cleaning.widths[J:], cleaning.residual[J:]
     if not cleaning.active:
         return tracks, joints
     ends = out[:, J:] if tracks.has_ends else tracks.end_positions

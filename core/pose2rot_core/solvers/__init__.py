@@ -7,7 +7,7 @@ import numpy as np
 
 from ..errors import Pose2RotError
 from ..rotations import geodesic_angle
-from ..smoothing import CLAMP_STDS, Cleaning, hold_back, mark_gaps, smooth_rotations, smooth_tracks
+from ..smoothing import CLAMP_STDS, Cleaning, hold_back, mark_gaps, segments, smooth_rotations, smooth_tracks
 from ..solution import Solution
 from ..tracks import Tracks
 
@@ -67,7 +67,8 @@ def solve(tracks: Tracks, solver: str = "geometric", progress: Progress | None =
     if options.get("stretch", "") is None:
         del options["stretch"]
     if solver != "learned":
-        options["noise"] = cleaning.residual  # what noise is left: roll cues and lengths within it do not count
+        # what noise is left: roll cues and lengths within it do not count
+        options.update(noise=cleaning.residual, end_noise=cleaning.end_residual)
     if solver == "geometric":
         from .geometric import solve_geometric
 
@@ -112,10 +113,10 @@ def _hold_back_rotations(tracks: Tracks, raw: np.ndarray, smooth: np.ndarray, cl
 
     skel = tracks.skeleton
     height = skel.height
-    length = np.full(skel.num_joints, np.inf)  # a joint's shortest bone to a child
-    for j in range(1, skel.num_joints):
-        p = skel.parents[j]
-        length[p] = min(length[p], max(np.linalg.norm(skel.offsets[j]), 1e-9 * height))
+    length = np.full(skel.num_joints, np.inf)  # a joint's shortest bone to a child or tip (none: no limit)
+    tips = zip(tracks.end_parents, tracks.end_rest_offsets) if tracks.has_ends else []
+    for p, offset in [(skel.parents[j], skel.offsets[j]) for j in range(1, skel.num_joints)] + list(tips):
+        length[p] = min(length[p], max(np.linalg.norm(offset), 1e-9 * height))
     noise = cleaning.noise * height
     noise_par = np.concatenate([[0.0], noise[skel.parents[1:]]])
     limit = CLAMP_STDS * np.sqrt(noise ** 2 + noise_par ** 2) / length  # radians
@@ -128,13 +129,14 @@ def _hold_back_rotations(tracks: Tracks, raw: np.ndarray, smooth: np.ndarray, cl
     return out
 
 
-def _rotation_widths(tracks: Tracks, widths: np.ndarray) -> np.ndarray:
+def _rotation_widths(tracks: Tracks, cleaning: Cleaning) -> np.ndarray:
     """[J] kernel width (frames) for each joint's rotation: the widest of its own track's and its
-    children's (a rotation follows both ends of its bones)."""
-    out = widths.copy()
+    children's and tips' (a rotation follows both ends of its bones)."""
+    out = cleaning.widths.copy()
     parents = tracks.skeleton.parents
-    for j in range(1, len(parents)):
-        out[parents[j]] = max(out[parents[j]], widths[j])
+    ends = zip(tracks.end_parents, cleaning.end_widths) if cleaning.end_widths is not None else []
+    for p, w in [(parents[j], cleaning.widths[j]) for j in range(1, len(parents))] + list(ends):
+        out[p] = max(out[p], w)
     return out
 
 
@@ -146,8 +148,10 @@ def _smoothest_within_noise(tracks: Tracks, sol: Solution, cleaning: Cleaning, m
     its track, where it turns just enough to stay inside (positions stay within the noise)."""
     from .geometric import solve_geometric
 
-    widths = _rotation_widths(tracks, cleaning.widths)
-    smooth = smooth_rotations(sol.rotations, widths)
+    widths = _rotation_widths(tracks, cleaning)
+    smooth = sol.rotations.copy()
+    for seg in segments(sol.num_frames, cleaning.cuts):
+        smooth[seg] = smooth_rotations(sol.rotations[seg], widths)
     smooth = _hold_back_rotations(tracks, sol.rotations, smooth, cleaning, widths)
     options = {k: v for k, v in options.items() if k not in ("checkpoint", "config", "t5", "device")}
     again = solve_geometric(tracks, twist_guess=smooth, missing=missing, within_noise=CLAMP_STDS, **options)

@@ -44,14 +44,15 @@ STRETCH_MODES = ("auto", "exact", "off")
 def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist: str = "reference",
                     stretch: str = "auto", stretch_tolerance: float = 1e-5, use_ends: bool = True,
                     missing: np.ndarray | None = None, progress=None, noise: float | np.ndarray = 0.0,
-                    within_noise: float = 0.0) -> Solution:
+                    end_noise: np.ndarray | None = None, within_noise: float = 0.0) -> Solution:
     """Solve local rotations from (gap-free) tracks.
 
     tracks: positions [T,J,3] without NaN except joints listed in ``missing`` (all-NaN joints).
     twist_guess: optional [T,J,3,3] local rotations giving the per-frame twist (hybrid).
     twist: one of TWIST_POLICIES. stretch: one of STRETCH_MODES. noise: std (per axis, fraction of
     the skeleton height; one value or [J]) of the noise left in the tracks: roll cues and bone
-    directions weaker than it lean on the reference, length changes within it are not stretch.
+    directions weaker than it lean on the reference, length changes within it are not stretch;
+    end_noise: the same for the bone tips [K] (default: as noisy as their joints).
     within_noise: when > 0, each joint keeps its reference orientation (``twist_guess``: e.g. a
     solution smoothed over time) unless a target leaves the cone of that many noise stds around
     its track; then it turns just enough to bring it back.
@@ -65,6 +66,8 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     report: list[str] = []
     problem, mismatch = _build_problem(tracks, twist_guess, twist, stretch, use_ends, missing_mask, noise, report)
     problem.cone = within_noise
+    if end_noise is not None:
+        problem.end_var = (np.asarray(end_noise, np.float64) * tracks.skeleton.height) ** 2
     G = np.empty(problem.guess.shape[:1] + (tracks.skeleton.num_joints, 3, 3))
     if within_noise > 0:
         problem.solved = np.empty_like(problem.positions)
@@ -135,7 +138,7 @@ def orient_joint(problem: Problem, j: int, G: np.ndarray) -> np.ndarray:
         return desired
     src, obs = problem.sources(primary), problem.observed(primary, j)
     if problem.noise_var.any():
-        obs = lean_on_parent(problem, j, primary, obs, None if parent < 0 else G[:, parent])
+        obs = lean_on_parent(problem, j, primary, src, obs, desired, None if parent < 0 else G[:, parent])
     if problem.twist == "swing":
         return _plain_swing(problem, primary, src, obs, desired)
     exact = _hit_targets(problem, j, primary, src, obs, desired)

@@ -88,27 +88,40 @@ def slerp(A: np.ndarray, B: np.ndarray, w: np.ndarray) -> np.ndarray:
     return A @ axis_angle_to_matrix(q[..., 1:], w * angle)
 
 
-def lean_on_parent(problem: Problem, j: int, targets: list[Target], obs: np.ndarray,
-                   parent_frame: np.ndarray | None) -> np.ndarray:
+def lean_on_parent(problem: Problem, j: int, targets: list[Target], src: np.ndarray, obs: np.ndarray,
+                   desired: np.ndarray, parent_frame: np.ndarray | None) -> np.ndarray:
     """Observed target vectors [T,n,3] of joint ``j`` whose directions, seen from the parent
-    (``parent_frame`` [T,3,3]; world for the root), are pulled towards their mean over the clip as
-    far as the noise explains their changes: each direction keeps the fraction s^2 / (s^2 + n^2)
-    of its deviation from the mean, with n^2 the direction noise variance (noise over distance,
-    per axis) and s^2 what the deviations show beyond it (a Wiener filter). A bone much longer
-    than the noise follows its track; one whose changes are all noise (a short finger bone that
-    does not move) holds its mean direction."""
-    dist = np.linalg.norm(obs, axis=-1)  # [T,n]
-    d = obs / np.maximum(dist, 1e-300)[..., None]
+    (``parent_frame`` [T,3,3]; world for the root), keep of their changes only what the noise does
+    not explain (a Wiener filter): each direction keeps the fraction s^2 / (s^2 + n^2) of its
+    deviation from its mean over the clip, with n^2 = noise variance / rest length^2 (per axis)
+    and s^2 what the deviations show beyond it; the mean itself is pulled the same way towards
+    where the reference puts the target (``desired`` [T,3,3] applied to the rest offsets ``src``
+    [T,n,3]), as far as the clip's length leaves it uncertain. A bone much longer than the noise
+    follows its track; one shorter than the noise (a tooth, a fingertip) holds the reference."""
+    length = np.maximum(np.linalg.norm(src, axis=-1), 1e-300)  # [T,n] rest lengths
+    n2 = problem.offset_var(j, targets) / length ** 2  # [T,n] direction noise, per axis
+    dist = np.linalg.norm(obs, axis=-1)
+    d, ref = _unit(obs), _unit(np.einsum("tab,tnb->tna", desired, src))
     if parent_frame is not None:
-        d = np.einsum("tba,tnb->tna", parent_frame, d)
-    mean = d.mean(axis=0)
-    mean = mean / np.maximum(np.linalg.norm(mean, axis=-1), 1e-300)[:, None]
+        d, ref = (np.einsum("tba,tnb->tna", parent_frame, x) for x in (d, ref))
+    mean = _unit(d.mean(axis=0))
+    ref_mean = _unit(ref.mean(axis=0))
+    shift = mean - ref_mean
+    mean = _unit(ref_mean + _keep((shift * shift).sum(-1)[None], n2.mean(axis=0, keepdims=True) / len(d))[0, :, None]
+                 * shift)
     dev = d - mean
-    n2 = problem.offset_var(j, targets) / np.maximum(dist, 1e-300) ** 2  # [T,n] per axis
-    s2 = np.maximum(0.0, 0.5 * (dev * dev).sum(-1).mean(axis=0) - n2.mean(axis=0))  # [n] per axis
-    keep = s2 / np.maximum(s2 + n2, 1e-300)  # [T,n]
-    lean = mean + keep[..., None] * dev
-    lean = lean / np.maximum(np.linalg.norm(lean, axis=-1), 1e-300)[..., None]
+    lean = _unit(mean + _keep((dev * dev).sum(-1), n2)[..., None] * dev)
     if parent_frame is not None:
         lean = np.einsum("tab,tnb->tna", parent_frame, lean)
     return lean * dist[..., None]
+
+
+def _keep(squared: np.ndarray, n2: np.ndarray) -> np.ndarray:
+    """[T,n] Wiener share of deviations with squared sizes ``squared`` [T,n] (2 axes) against noise
+    variance ``n2`` [T,n] per axis: s^2 / (s^2 + n^2) with s^2 the mean deviation left beyond it."""
+    s2 = np.maximum(0.0, 0.5 * squared.mean(axis=0) - n2.mean(axis=0))
+    return s2 / np.maximum(s2 + n2, 1e-300)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-300)

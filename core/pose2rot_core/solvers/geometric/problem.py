@@ -58,6 +58,8 @@ class Problem:
     #: where each joint is in the solution (filled top-down while solving when ``aim_from_solved``):
     #: bones then aim from there at their targets' tracks, so track noise does not add up along chains
     solved: np.ndarray | None = None
+    #: noise variance of the bone tips [K] (None: as noisy as their joints)
+    end_var: np.ndarray | None = None
     #: keep the reference wherever targets stay within this many noise stds of their tracks (0: off)
     cone: float = 0.0
     #: per joint, how far its orientation is fixed by its targets rather than a twist policy (0..1,
@@ -115,9 +117,10 @@ class Problem:
 
     def offset_var(self, joint: int, targets: list[Target]) -> float:
         """Noise variance (per axis, file units squared) of the vectors from ``joint`` to its
-        targets: both ends' (a bone tip counts as noisy as its joint)."""
-        ends = [self.noise_var[joint] if t.is_end else self.noise_var[t.index] for t in targets]
-        return float(self.noise_var[joint] + np.mean(ends))
+        targets: both ends'."""
+        far = [self.noise_var[t.index] if not t.is_end else
+               (self.noise_var[joint] if self.end_var is None else self.end_var[t.index]) for t in targets]
+        return float(self.noise_var[joint] + np.mean(far))
 
     def split_targets(self, joint: int) -> tuple[list[Target], list[Target]]:
         """(primary, secondary) targets of a joint. Primary: direct rigid children and tips, which
