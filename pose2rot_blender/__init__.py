@@ -8,24 +8,26 @@ from __future__ import annotations
 
 import bpy
 
-from . import operators, panel, prefs, props
+from . import mapping, operators, panel, prefs, props
 
-_CLASSES = props.CLASSES + prefs.CLASSES + operators.CLASSES + panel.CLASSES
+_CLASSES = props.CLASSES + prefs.CLASSES + operators.CLASSES + panel.CLASSES + mapping.CLASSES
 
 
 def _menu_import(self, _context):
-    self.layout.operator(operators.POSE2ROT_OT_import_tracks.bl_idname, text="pose2rot tracks (.npz/.csv/.bvh)")
+    self.layout.operator(operators.POSE2ROT_OT_import_tracks.bl_idname, text="pose2rot tracks (.npz/.csv/.bvh/.npy)")
 
 
 def register() -> None:
     for cls in _CLASSES:
         bpy.utils.register_class(cls)
     props.register_properties()
+    mapping.register_properties()
     bpy.types.TOPBAR_MT_file_import.append(_menu_import)
 
 
 def unregister() -> None:
     bpy.types.TOPBAR_MT_file_import.remove(_menu_import)
+    mapping.unregister_properties()
     props.unregister_properties()
     for cls in reversed(_CLASSES):
         bpy.utils.unregister_class(cls)

@@ -1,10 +1,13 @@
-"""Batch: solve track files (.npz/.csv/.bvh, or folders of them) onto a rig, one .blend (and BVH) per clip.
+"""Batch: solve track files (.npz/.csv/.bvh/.npy, FreeMoCap recordings, or folders of them) onto a rig, one .blend
+(and BVH) per clip.
 
 The rig is ``--rig RIG.blend`` (its armature), ``--rig RIG.bvh`` (imported with Blender's BVH
 importer, at rest), the .blend Blender has open, or, for BVH tracks, the clip's own skeleton. For
 every track file the rig is loaded afresh, the tracks are imported as empties, the armature is
 solved over the clip's frames and ``OUT/<clip>.blend`` is saved; ``--bvh`` also writes
 ``OUT/<clip>.bvh`` in the rig BVH's rotation orders (``--order`` to change) and Y-up (``--up``).
+``--layout NAME`` says what the points of .npy files are; ``--map MAP.json`` drives the bones through
+a bone map (empties named like the points, not like the bones; see docs/RETARGETING.md).
 The run ends with a summary table; the exit status is 1 when any clip failed, 2 for bad arguments.
 
     blender -b --python-exit-code 1 --python <extension folder>/batch.py -- TRACKS... --out OUT [--rig RIG]
@@ -25,11 +28,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:                                     # run as a script, the core is importable only later
+    from pose2rot_core.bonemap import BoneMap
     from pose2rot_core.options import SolveOptions
 
     from .runtime import LearnedSettings
 
-TRACK_SUFFIXES = (".npz", ".csv", ".bvh")
+TRACK_SUFFIXES = (".npz", ".csv", ".bvh", ".npy")
 RIG_SUFFIXES = (".blend", ".bvh")
 
 
@@ -38,7 +42,8 @@ def _parser() -> argparse.ArgumentParser:
 
     ap = OneLineParser(prog="pose2rot batch", name="pose2rot batch",
                        description="Solve track files onto a rig, one .blend (and BVH) per clip.")
-    ap.add_argument("tracks", nargs="+", help="track files (.npz/.csv/.bvh) or folders holding them")
+    ap.add_argument("tracks", nargs="+", help="track files (.npz/.csv/.bvh/.npy), FreeMoCap recording folders, or "
+                                              "folders holding them")
     ap.add_argument("--out", required=True, help="output folder (created when missing)")
     ap.add_argument("--rig", help="rig: a .blend (its armature) or a .bvh (imported at rest); default: the .blend "
                                   "Blender has open, or for BVH tracks the clip's own skeleton")
@@ -49,21 +54,28 @@ def _parser() -> argparse.ArgumentParser:
                                     "orders; ZXY for a .blend rig)")
     ap.add_argument("--up", choices=("y", "z"), default="y",
                     help="up axis of the written BVH (default y, as BVH files and Blender's importer expect)")
+    ap.add_argument("--layout", default="NONE", help="what the points of .npy files are (humanml3d22, mediapipe33, ...)")
+    ap.add_argument("--map", dest="bone_map", help="MAP.json: drive the bones through this bone map")
     ap.add_argument("--extension-zip", help="install this pose2rot zip first when the extension is missing")
     return ap
 
 
 def track_files(items: list[str]) -> list[Path]:
-    """Expand folders to their track files (sorted); check that every file exists."""
+    """Expand folders to their track files (sorted; a FreeMoCap recording folder is one clip, its body
+    landmarks file); check that every file exists."""
     from pose2rot_core.errors import Pose2RotError
+    from pose2rot_core.pointsets import FREEMOCAP_BODY
 
     out: list[Path] = []
     for item in items:
         p = Path(item)
-        if p.is_dir():
+        recording = p / "output_data" / FREEMOCAP_BODY
+        if recording.is_file():
+            out.append(recording)
+        elif p.is_dir():
             found = sorted(q for q in p.iterdir() if q.suffix.lower() in TRACK_SUFFIXES)
             if not found:
-                raise Pose2RotError(f"folder '{p}' has no .npz, .csv or .bvh track files")
+                raise Pose2RotError(f"folder '{p}' has no .npz, .csv, .bvh or .npy track files")
             out.extend(found)
         elif p.is_file():
             out.append(p)
@@ -151,7 +163,7 @@ def bvh_orders(rig: Path | None, clip: Path, names: tuple[str, ...]) -> list[str
 
 def batch_options(args: argparse.Namespace, learned: LearnedSettings) -> SolveOptions:
     """The SolveOptions of the batch arguments, the network's settings from the preferences ``learned``
-    (no reference pose: the rig's rest pose gives the roll)."""
+    (no reference pose: the rig's rest pose gives the roll); with --map, checked for points up front."""
     from pose2rot_core.cli import solve_options
     from pose2rot_core.options import OptionError
     from pose2rot_core.wording import names
@@ -159,50 +171,64 @@ def batch_options(args: argparse.Namespace, learned: LearnedSettings) -> SolveOp
     from .props import option_labels
 
     try:
-        return solve_options(args, use_reference=False, **learned.model_options())
+        options = solve_options(args, use_reference=False, **learned.model_options())
+        if args.bone_map:
+            options.for_points()
+        return options
     except OptionError as e:
         flags = {field: name for field, name in names("cli").items() if hasattr(args, field)}
         raise e.worded(dict(option_labels(), **flags)) from None
 
 
 def convert(tracks: list[str], out_dir: str, options: SolveOptions, rig: str | None = None, armature: str = "",
-            bvh: bool = False, order: str | None = None, up: str = "y") -> list:
-    """Solve every track file onto the rig as ``options`` say; print one line per clip and the summary
-    table; return the pose2rot_core.batch_summary.ClipResult of every clip (failed ones included)."""
+            bvh: bool = False, order: str | None = None, up: str = "y", layout: str = "NONE",
+            bone_map: str | None = None) -> list:
+    """Solve every track file onto the rig as ``options`` say (the points of .npy files being ``layout``'s,
+    through the bone map file ``bone_map`` when given); print one line per clip and the summary table;
+    return the pose2rot_core.batch_summary.ClipResult of every clip (failed ones included)."""
     from pose2rot_core.batch_summary import format_summary
+    from pose2rot_core.bonemap import load_map
 
     files = [f.resolve() for f in track_files(tracks)]    # absolute: Blender resolves relative paths itself
     rig_path = rig_source(rig, files)
     rig_path = rig_path and rig_path.resolve()
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    results = [convert_one(path, rig_path, armature, out, options, bvh, order, up) for path in files]
+    points = (layout, load_map(bone_map) if bone_map else None)
+    results = [convert_one(path, rig_path, armature, out, options, bvh, order, up, points) for path in files]
     print(format_summary(results))
     return results
 
 
 def convert_one(path: Path, rig: Path | None, armature: str, out: Path, options: SolveOptions, bvh: bool,
-                order: str | None, up: str):
-    """One clip onto the rig: a ClipResult, with status 'failed' and the message on bad input."""
+                order: str | None, up: str, points: tuple[str, BoneMap | None] = ("NONE", None)):
+    """One clip onto the rig: a ClipResult, with status 'failed' and the message on bad input.
+    points: (the layout of .npy points, the bone map that drives the bones or None)."""
     import bpy
 
     from pose2rot_core.batch_summary import ClipResult, count_jumps
     from pose2rot_core.errors import Pose2RotError
 
-    from . import importing, pipeline
+    from . import importing, mapping, pipeline
     from .prefs import learned_settings
 
     t0 = time.perf_counter()
+    name = clip_name(path)
+    layout, bone_map = points
     try:
         obj = load_rig(rig, path, armature)
         context = bpy.context
         scene = context.scene
-        col = importing.import_tracks(context, path, f"{path.stem}_tracks", frame_start=1, set_scene=True)
+        col = importing.import_tracks(context, path, f"{name}_tracks", frame_start=1, set_scene=True,
+                                      layout=layout)
+        if bone_map is not None:
+            mapping.set_table(scene, bone_map)                       # the saved .blend keeps the map
         span = pipeline.SceneRange(frame_start=scene.frame_start, frame_end=scene.frame_end)
-        plan, _ = pipeline.solve_armature(scene, obj, col, span, options, learned_settings(context))
-        bpy.ops.wm.save_as_mainfile(filepath=str(out / f"{path.stem}.blend"), copy=True)
+        plan, _ = pipeline.solve_armature(scene, obj, col, span, options, learned_settings(context),
+                                          bone_map=bone_map)
+        bpy.ops.wm.save_as_mainfile(filepath=str(out / f"{name}.blend"), copy=True)
         if bvh:
-            export_bvh(out / f"{path.stem}.bvh", obj, plan, bvh_orders(rig, path, plan.bone_names), order, up,
+            export_bvh(out / f"{name}.bvh", obj, plan, bvh_orders(rig, path, plan.bone_names), order, up,
                       scene.render.fps / scene.render.fps_base)
     except Pose2RotError as e:
         print(f"{path.name}: error: {e}", file=sys.stderr)
@@ -231,6 +257,13 @@ def export_bvh(path: Path, obj, plan, rig_orders: list[str], order: str | None, 
     write_solution(path, plan.solution, fps, "z", up, order or rig_orders, leaves, ends)
 
 
+def clip_name(path: Path) -> str:
+    """A clip's name for its outputs: the file's stem, the recording folder's name for FreeMoCap."""
+    from pose2rot_core.pointsets import FREEMOCAP_BODY
+
+    return path.parent.parent.name if path.name == FREEMOCAP_BODY else path.stem
+
+
 def command_line() -> str:
     """The command that runs this installed batch script with Blender (shown in the preferences)."""
     return (f'blender -b --python-exit-code 1 --python "{Path(__file__).resolve()}" -- '
@@ -253,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         options = batch_options(args, learned_settings(bpy.context))
         results = convert(args.tracks, args.out, options, args.rig, args.armature, args.bvh,
-                          args.order and args.order.upper(), args.up)
+                          args.order and args.order.upper(), args.up, args.layout, args.bone_map)
     except Pose2RotError as e:
         print(f"pose2rot batch: error: {e}", file=sys.stderr)
         return 1

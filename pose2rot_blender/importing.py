@@ -1,9 +1,13 @@
-"""Import a tracks file (.npz, .csv, .bvh) as a collection of keyed empties.
+"""Import a tracks file (.npz, .csv, .bvh, .npy) as a collection of keyed empties.
 
 The points come from the core (``pose2rot_core.blender_space.file_points``): ``.npz`` and ``.bvh``
 give their joints and End Sites (a BVH its FK joint positions, not Blender's importer), ``.csv``
-(columns ``<joint>.x/.y/.z``) needs no rig. Y-up data is turned Z-up the way Blender's BVH importer
-does it. Missing samples get no key (Blender interpolates between the neighbouring keys).
+(columns ``<joint>.x/.y/.z``) needs no rig. A ``.npy`` needs a layout (``humanml3d22``,
+``mediapipe33``, ...: the core's point sets), and FreeMoCap output is read from its recording folder
+when its ``mediapipe_body_3d_xyz.npy`` is picked; the empties are named after the layout's points and
+the collection remembers the layout (for the automatic bone map). Y-up data is turned Z-up the way
+Blender's BVH importer does it. Missing samples get no key (Blender interpolates between the
+neighbouring keys).
 """
 from __future__ import annotations
 
@@ -17,17 +21,34 @@ from pose2rot_core.blender_space import file_points, scene_fps
 from . import empties
 
 
+def _layout_items() -> list[tuple[str, str, str]]:
+    from pose2rot_core.layouts import LAYOUTS
+
+    return [('NONE', "None", "The file names its points (.npz, .csv, .bvh)")] + [
+        (name, name, layout.description) for name, layout in LAYOUTS.items()]
+
+
+LAYOUT_ITEMS = _layout_items()
+
+
 def import_tracks(context: bpy.types.Context, path: str | Path, collection_name: str = "",
-                  frame_start: int = 1, set_scene: bool = True, csv_up_axis: str = "y") -> bpy.types.Collection:
+                  frame_start: int = 1, set_scene: bool = True, csv_up_axis: str = "y",
+                  layout: str = "NONE") -> bpy.types.Collection:
     """Create a collection of empties keyed at the file's points; returns it.
 
     set_scene: also set the scene's frame range (and fps when the file has one) to the clip.
+    layout: what a .npy file's points are (see the module docstring).
     """
-    names, pos, fps = file_points(bpy.path.abspath(str(path)), csv_up_axis)
+    from .mapping import LAYOUT_KEY
+
+    names, pos, fps, layout_name = file_points(bpy.path.abspath(str(path)), csv_up_axis,
+                                               None if layout == 'NONE' else layout)
     T = pos.shape[0]
     scene = context.scene
     col = bpy.data.collections.new(collection_name or f"{Path(str(path)).stem}_tracks")
     scene.collection.children.link(col)
+    if layout_name:
+        col[LAYOUT_KEY] = layout_name
     finite = pos[np.isfinite(pos).all(axis=-1)]
     extent = float(np.ptp(finite, axis=0).max()) if len(finite) else 1.0
     empties.write_empties(col, names, pos, frame_start, size=max(extent, 1e-6) * 0.01)

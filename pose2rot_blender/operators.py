@@ -7,8 +7,9 @@ from bpy_extras.io_utils import ImportHelper
 
 from pose2rot_core.errors import Pose2RotError
 
-from . import importing, pipeline, previous
+from . import importing, mapping, pipeline, previous
 from .prefs import learned_settings
+from .reporting import reports_errors
 from .props import SOLVE_PROPERTIES, frame_range, solve_annotations, solve_options, solve_property  # noqa: F401
 
 
@@ -69,14 +70,14 @@ class POSE2ROT_OT_solve_rotations(bpy.types.Operator):
         return pipeline.SceneRange(frame_start=self._given("frame_start", start), frame_end=self._given("frame_end", end),
                                    reference_frame=values["reference_frame"])
 
+    @reports_errors
     def execute(self, context):
         scene = context.scene
         obj = target_armature(context, self.armature)
         if self.tracks_collection:
             collection = bpy.data.collections.get(self.tracks_collection)
             if collection is None:
-                self.report({'ERROR'}, f"no collection named '{self.tracks_collection}'")
-                return {'CANCELLED'}
+                raise Pose2RotError(f"no collection named '{self.tracks_collection}'")
         else:
             collection = scene.pose2rot.tracks
         values = {name: self._given(name, getattr(scene.pose2rot, name)) for name in SOLVE_PROPERTIES}
@@ -87,10 +88,8 @@ class POSE2ROT_OT_solve_rotations(bpy.types.Operator):
         try:
             learned = learned_settings(context)
             options = solve_options(values, learned)
-            plan, seconds = pipeline.solve_armature(scene, obj, collection, span, options, learned, progress)
-        except Pose2RotError as e:
-            self.report({'ERROR'}, str(e))
-            return {'CANCELLED'}
+            plan, seconds = pipeline.solve_armature(scene, obj, collection, span, options, learned, progress,
+                                                    mapping.table_map(scene))
         finally:
             progress.end()
         for line in plan.report:
@@ -117,42 +116,38 @@ class POSE2ROT_OT_restore_action(bpy.types.Operator):
 
     armature: StringProperty(name="Armature", default="")
 
+    @reports_errors
     def execute(self, context):
         obj = target_armature(context, self.armature)
         if obj is None or obj.type != 'ARMATURE':
-            self.report({'ERROR'}, "no armature: select the armature whose action should be restored")
-            return {'CANCELLED'}
-        try:
-            name = previous.restore(obj)
-        except Pose2RotError as e:
-            self.report({'ERROR'}, str(e))
-            return {'CANCELLED'}
+            raise Pose2RotError("no armature: select the armature whose action should be restored")
+        name = previous.restore(obj)
         context.scene.frame_set(context.scene.frame_current)
         self.report({'INFO'}, f"restored action '{name}'" if name else "removed the solved action (there was none)")
         return {'FINISHED'}
 
 
 class POSE2ROT_OT_import_tracks(bpy.types.Operator, ImportHelper):
-    """Import point tracks (.npz, .csv, .bvh joint positions) as a collection of keyed empties"""
+    """Import point tracks (.npz, .csv, .bvh, .npy with a layout, FreeMoCap output) as keyed empties"""
 
     bl_idname = "pose2rot.import_tracks"
     bl_label = "Import Tracks"
     bl_options = {'REGISTER', 'UNDO'}
 
-    filter_glob: StringProperty(default="*.npz;*.csv;*.bvh", options={'HIDDEN'})
+    filter_glob: StringProperty(default="*.npz;*.csv;*.bvh;*.npy", options={'HIDDEN'})
+    layout: EnumProperty(name="Layout", items=importing.LAYOUT_ITEMS, default='NONE',
+                         description="What the points of a .npy file are (FreeMoCap: pick "
+                                     "output_data/mediapipe_body_3d_xyz.npy)")
     collection_name: StringProperty(name="Collection", default="", description="Name of the new collection")
     frame_start: IntProperty(name="Start frame", default=1)
     set_scene: BoolProperty(name="Set scene range and fps", default=True)
     csv_up_axis: EnumProperty(name="CSV up axis", items=[('y', "Y", "Y-up (BVH style)"), ('z', "Z", "Z-up")],
                               default='y')
 
+    @reports_errors
     def execute(self, context):
-        try:
-            col = importing.import_tracks(context, self.filepath, self.collection_name, self.frame_start,
-                                          self.set_scene, self.csv_up_axis)
-        except Pose2RotError as e:
-            self.report({'ERROR'}, str(e))
-            return {'CANCELLED'}
+        col = importing.import_tracks(context, self.filepath, self.collection_name, self.frame_start,
+                                      self.set_scene, self.csv_up_axis, self.layout)
         self.report({'INFO'}, f"imported {len(col.objects)} tracks into '{col.name}'")
         return {'FINISHED'}
 

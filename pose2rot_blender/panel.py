@@ -8,7 +8,8 @@ from pose2rot_core.names import match_names
 _MATCH_CACHE: dict = {}
 
 
-def _armature(context):
+def panel_armature(context):
+    """The panel's armature, else the active object when it is an armature, else None."""
     settings = context.scene.pose2rot
     obj = settings.armature or context.active_object
     return obj if obj is not None and obj.type == 'ARMATURE' else None
@@ -32,12 +33,17 @@ def _names_line(layout, label: str, names: list[str], icon: str) -> None:
         layout.label(text=f"{label}: {text}", icon=icon)
 
 
-class POSE2ROT_PT_main(bpy.types.Panel):
-    bl_label = "pose2rot"
-    bl_idname = "POSE2ROT_PT_main"
+class SidebarPanel:
+    """Where pose2rot's panels are: the pose2rot tab of the 3D view's sidebar."""
+
     bl_space_type = 'VIEW_3D'
     bl_region_type = 'UI'
     bl_category = "pose2rot"
+
+
+class POSE2ROT_PT_main(SidebarPanel, bpy.types.Panel):
+    bl_label = "pose2rot"
+    bl_idname = "POSE2ROT_PT_main"
 
     def draw(self, context):
         layout = self.layout
@@ -48,7 +54,7 @@ class POSE2ROT_PT_main(bpy.types.Panel):
         row.prop(settings, "tracks")
         row.operator("pose2rot.import_tracks", text="", icon='IMPORT')
 
-        arm = _armature(context)
+        arm = panel_armature(context)
         box = col.box()
         if arm is None:
             box.label(text="Select or pick an armature", icon='INFO')

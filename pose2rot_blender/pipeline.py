@@ -2,7 +2,8 @@
 track empties.
 
 Used by the operator and by the batch entry point. :func:`compute_plan` reads the armature and the
-tracks and runs the core; it raises :class:`Pose2RotError` on bad input and never changes the scene
+tracks (empties named like the bones, or any empties through a bone map: :mod:`.mapping`) and runs the
+core; it raises :class:`Pose2RotError` on bad input and never changes the scene
 (the scene frame is restored after reading). :func:`apply_plan` then writes one new action (the
 previous one is kept by :mod:`.previous`).
 """
@@ -16,6 +17,7 @@ import bpy
 import numpy as np
 
 from pose2rot_core.blender_space import basis_quaternions, blocked_translations, location_channels
+from pose2rot_core.bonemap import BoneMap
 from pose2rot_core.errors import Pose2RotError
 from pose2rot_core.fk import forward_kinematics
 from pose2rot_core.names import NameMatch, match_names
@@ -97,10 +99,9 @@ def _tips_on_heads(tips: np.ndarray, heads: np.ndarray, height: float) -> np.nda
     return seen.any(axis=0) & (np.where(seen, gap, 0.0).max(axis=0) <= ZERO_TIP_FRACTION * height)
 
 
-def gather_tracks(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types.Collection | None,
-                  span: SceneRange, use_reference: bool = False, progress=None) -> tuple[rig_io.Rig, Tracks, NameMatch]:
-    """Read the armature and the tracks (armature space per frame, internal joint order); with
-    ``use_reference`` the armature's current pose is the tracks' reference pose at span.reference_frame."""
+def read_inputs(obj: bpy.types.Object, collection: bpy.types.Collection | None,
+                span: SceneRange) -> tuple[rig_io.Rig, list[bpy.types.Object]]:
+    """(the armature as the core sees it, the empties of the tracks collection), checked."""
     rig = rig_io.read_rig(obj)
     own = empties.transform_curves(obj)
     if own:
@@ -112,6 +113,26 @@ def gather_tracks(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy
     if span.frame_end < span.frame_start:
         raise Pose2RotError(f"empty frame range {span.frame_start}..{span.frame_end}: "
                             "the end frame must not be before the start frame")
+    return rig, objects
+
+
+def reference_pose(obj: bpy.types.Object, rig: rig_io.Rig, span: SceneRange, use_reference: bool
+                   ) -> np.ndarray | None:
+    """The armature's current pose as the reference local rotations [J,3,3] (``use_reference``), else
+    None (the rest pose); read it before any frame change."""
+    if not use_reference:
+        return None
+    if not span.frame_start <= span.reference_frame <= span.frame_end:
+        raise Pose2RotError(f"reference frame {span.reference_frame} is outside the frame range "
+                            f"{span.frame_start}..{span.frame_end}")
+    return rig_io.current_local_rotations(obj, rig)
+
+
+def gather_tracks(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types.Collection | None,
+                  span: SceneRange, use_reference: bool = False, progress=None) -> tuple[rig_io.Rig, Tracks, NameMatch]:
+    """Read the armature and the tracks (armature space per frame, internal joint order); with
+    ``use_reference`` the armature's current pose is the tracks' reference pose at span.reference_frame."""
+    rig, objects = read_inputs(obj, collection, span)
     match = match_rig(rig, objects)
     if not match.bone_to_track:
         raise Pose2RotError(
@@ -122,25 +143,13 @@ def gather_tracks(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy
     if skel.names[0] not in match.bone_to_track:
         raise Pose2RotError(f"the root bone '{skel.names[0]}' has no track in '{collection.name}': "
                             f"add an empty named '{skel.names[0]}'")
-    reference = None
-    if use_reference:
-        if not span.frame_start <= span.reference_frame <= span.frame_end:
-            raise Pose2RotError(f"reference frame {span.reference_frame} is outside the frame range "
-                                f"{span.frame_start}..{span.frame_end}")
-        reference = rig_io.current_local_rotations(obj, rig)      # before any frame_set
+    reference = reference_pose(obj, rig, span, use_reference)          # before any frame_set
     by_name = {o.name: o for o in objects}
     joint_idx = [skel.names.index(b) for b in match.bone_to_track]
     end_bones = list(match.end_to_track)
     wanted = [by_name[t] for t in match.bone_to_track.values()] + [by_name[match.end_to_track[b]] for b in end_bones]
     frames = span.frames
-    world, mats = empties.read_world(scene, wanted, frames, follow=obj if empties.moves(obj) else None,
-                                     progress=progress)
-    if mats is None:
-        arm = world @ rig.world_inv[:3, :3].T + rig.world_inv[:3, 3]
-    else:                                             # parented or constrained armature: its frame moves
-        rig_io.check_matrices(obj.name, mats)
-        inv = np.linalg.inv(mats)
-        arm = np.einsum("tij,tnj->tni", inv[:, :3, :3], world) + inv[:, None, :3, 3]
+    arm = armature_points(scene, obj, rig, wanted, frames, progress)
     T, J = len(frames), skel.num_joints
     pos = np.full((T, J, 3), np.nan)
     pos[:, joint_idx] = arm[:, :len(joint_idx)]
@@ -157,6 +166,19 @@ def gather_tracks(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy
                     reference_frame=None if reference is None else span.reference_frame - span.frame_start,
                     reference_rotations=reference, **end_kw)
     return rig, tracks, match
+
+
+def armature_points(scene: bpy.types.Scene, obj: bpy.types.Object, rig: rig_io.Rig, objects: list,
+                    frames: np.ndarray, progress=None) -> np.ndarray:
+    """Positions [T,N,3] of ``objects`` at scene ``frames`` in the armature's space (per frame when the
+    armature itself moves: a parent or constraints)."""
+    world, mats = empties.read_world(scene, objects, frames, follow=obj if empties.moves(obj) else None,
+                                     progress=progress)
+    if mats is None:
+        return world @ rig.world_inv[:3, :3].T + rig.world_inv[:3, 3]
+    rig_io.check_matrices(obj.name, mats)              # parented or constrained armature: its frame moves
+    inv = np.linalg.inv(mats)
+    return np.einsum("tij,tnj->tni", inv[:, :3, :3], world) + inv[:, None, :3, 3]
 
 
 _BONE_CHANNEL = re.compile(r'^pose\.bones\["((?:[^"\\]|\\.)*)"\]\.(rotation_\w+|location|scale)$')
@@ -206,15 +228,14 @@ def check_scale(tracks: Tracks, armature: str) -> list[str]:
 
 def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types.Collection | None,
                  span: SceneRange, options: SolveOptions, learned: LearnedSettings | None = None,
-                 progress=None) -> Plan:
-    """Read, solve as ``options`` say (the learned model where ``learned`` says), and convert; raises
-    Pose2RotError and leaves the scene as it was on failure."""
-    rig, tracks, match = gather_tracks(scene, obj, collection, span, options.use_reference, progress)
-    scale_note = check_scale(tracks, obj.name)
+                 progress=None, bone_map: BoneMap | None = None) -> Plan:
+    """Read, solve as ``options`` say (the learned model where ``learned`` says; through ``bone_map``
+    when one is given), and convert; raises Pose2RotError and leaves the scene as it was on failure."""
+    rig, tracks, match, sol, report = _read_and_solve(scene, obj, collection, span, options, learned, progress,
+                                                      bone_map)
     skel = rig.skeleton
-    sol = solve(tracks, options, progress=progress, network=runtime.network(options, learned or LearnedSettings()))
     tol = 1e-6 * skel.height
-    report = scale_note + notes_for(sol.report, "blender")
+    report += notes_for(sol.report, "blender")
     blocked = blocked_translations(sol, rig.rest, tol)
     offsets = sol.local_offsets
     if blocked:
@@ -243,6 +264,22 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
                 matched=len(match.bone_to_track), solution=replace(sol, local_offsets=offsets))
 
 
+def _read_and_solve(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types.Collection | None,
+                    span: SceneRange, options: SolveOptions, learned: LearnedSettings | None, progress,
+                    bone_map: BoneMap | None) -> tuple[rig_io.Rig, Tracks, NameMatch, Solution, list[str]]:
+    """(rig, tracks, how bones found their empties, the solution, notes on the tracks' scale): the
+    empties drive the bones of the same name, or the bones ``bone_map`` maps them to."""
+    if bone_map is not None:
+        from .mapping import solve_mapped
+
+        rig, tracks, match, sol = solve_mapped(scene, obj, collection, span, options, bone_map, progress)
+        return rig, tracks, match, sol, []                 # the map scales the points to the rig itself
+    rig, tracks, match = gather_tracks(scene, obj, collection, span, options.use_reference, progress)
+    scale_note = check_scale(tracks, obj.name)
+    sol = solve(tracks, options, progress=progress, network=runtime.network(options, learned or LearnedSettings()))
+    return rig, tracks, match, sol, scale_note
+
+
 def apply_plan(obj: bpy.types.Object, plan: Plan) -> bpy.types.Action:
     """Write ``plan`` as a new action on ``obj`` (quaternion keys on every bone, location keys where
     needed); unkeyed channels are reset to rest. Returns the new action."""
@@ -266,10 +303,10 @@ def apply_plan(obj: bpy.types.Object, plan: Plan) -> bpy.types.Action:
 
 def solve_armature(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types.Collection | None,
                    span: SceneRange, options: SolveOptions, learned: LearnedSettings,
-                   progress=None) -> tuple[Plan, float]:
+                   progress=None, bone_map: BoneMap | None = None) -> tuple[Plan, float]:
     """compute_plan + apply_plan; returns (plan, seconds)."""
     t0 = time.perf_counter()
-    plan = compute_plan(scene, obj, collection, span, options, learned, progress)
+    plan = compute_plan(scene, obj, collection, span, options, learned, progress, bone_map)
     apply_plan(obj, plan)
     scene.frame_set(scene.frame_current)
     return plan, time.perf_counter() - t0

@@ -91,17 +91,33 @@ def test_axes_orthonormal_and_frame_rate():
 def test_file_points_of_each_format(tmp_path):
     clip = read_bvh(small_clip(tmp_path / "c.bvh"))
     joints = len(clip.skeleton.names)
-    names, pos, fps = file_points(tmp_path / "c.bvh")
+    names, pos, fps, layout = file_points(tmp_path / "c.bvh")
     assert names == list(clip.skeleton.names) + list(clip.end_names) and fps == pytest.approx(30.0)
+    assert layout == ""
     np.testing.assert_allclose(pos[:, :joints], clip.fk() @ Y_UP_TO_Z_UP.T)
     save_tracks(tmp_path / "t.npz", tracks_from_bvh(clip))
     np.testing.assert_allclose(file_points(tmp_path / "t.npz")[1], pos)
     header = ",".join(f"{n}.{a}" for n in clip.skeleton.names for a in "xyz")
     rows = [",".join(f"{v:.9f}" for v in frame.ravel()) for frame in clip.fk()]
     (tmp_path / "p.csv").write_text("\n".join([header] + rows) + "\n")
-    names, csv_pos, fps = file_points(tmp_path / "p.csv", csv_up_axis="z")
+    names, csv_pos, fps, _ = file_points(tmp_path / "p.csv", csv_up_axis="z")
     assert names == list(clip.skeleton.names) and fps == 0.0
     np.testing.assert_allclose(csv_pos, clip.fk(), atol=1e-8)                       # z-up: as written
     np.testing.assert_allclose(file_points(tmp_path / "p.csv")[1], pos[:, :joints], atol=1e-8)
     with pytest.raises(Pose2RotError, match="does not exist"):
         file_points(tmp_path / "missing.csv")
+
+
+def test_file_points_of_a_layout(tmp_path):
+    """A .npy is read with its layout: the layout's point names, Y-up data turned Blender's Z-up."""
+    from pose2rot_core.layouts import get_layout
+
+    layout = get_layout("humanml3d22")
+    data = np.random.default_rng(0).normal(scale=0.01, size=(5, layout.num_points, 3))
+    data[:, [layout.index("left_shoulder"), layout.index("right_shoulder")], 1] += 0.5   # Y up, found from the trunk
+    np.save(tmp_path / "walk.npy", data)
+    names, pos, fps, name = file_points(tmp_path / "walk.npy", layout="humanml3d22")
+    assert names == list(layout.points) and name == "humanml3d22" and fps == pytest.approx(layout.fps)
+    np.testing.assert_allclose(pos, data @ Y_UP_TO_Z_UP.T)
+    with pytest.raises(Pose2RotError, match="layout"):
+        file_points(tmp_path / "walk.npy")

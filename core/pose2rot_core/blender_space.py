@@ -114,13 +114,20 @@ def scene_fps(fps: float) -> tuple[int, float]:
     return int(np.ceil(fps)), float(np.ceil(fps) / fps)
 
 
-def file_points(path: str | Path, csv_up_axis: str = "y") -> tuple[list[str], np.ndarray, float]:
-    """(names, positions [T,N,3] in Blender axes, fps or 0 when the file has none) of every point of a
-    tracks file: joints and End Sites of ``.npz``/``.bvh`` tracks, every named point of a ``.csv``
-    (no rig needed; ``csv_up_axis`` says whether its data is "y"- or "z"-up)."""
+def file_points(path: str | Path, csv_up_axis: str = "y", layout: str | None = None
+                ) -> tuple[list[str], np.ndarray, float, str]:
+    """(names, positions [T,N,3] in Blender axes, fps or 0 when the file has none, layout name or "") of
+    every point of a tracks file: joints and End Sites of ``.npz``/``.bvh`` tracks, every named point
+    of a ``.csv`` (no rig needed; ``csv_up_axis`` says whether its data is "y"- or "z"-up). A ``.npy``
+    needs ``layout`` (a name of pose2rot_core.layouts); FreeMoCap output is read from its recording
+    when its body file (``output_data/mediapipe_body_3d_xyz.npy``) is given."""
+    from .pointsets import FREEMOCAP_BODY
     from .tracks_csv import read_csv_points
     from .tracks_io import load_tracks, tracks_path
 
+    path = Path(path)
+    if path.name == FREEMOCAP_BODY or path.suffix.lower() == ".npy":
+        return _point_set_points(path, layout)
     path = tracks_path(path)
     if path.suffix.lower() == ".csv":
         points = read_csv_points(path)
@@ -131,4 +138,14 @@ def file_points(path: str | Path, csv_up_axis: str = "y") -> tuple[list[str], np
         if tracks.has_ends:
             names += list(tracks.end_names)
             pos = np.concatenate([pos, tracks.end_positions], axis=1)
-    return names, (pos @ Y_UP_TO_Z_UP.T if up == "y" else pos), fps
+    return names, (pos @ Y_UP_TO_Z_UP.T if up == "y" else pos), fps, ""
+
+
+def _point_set_points(path: Path, layout: str | None) -> tuple[list[str], np.ndarray, float, str]:
+    """file_points of a ``.npy`` with ``layout`` or a FreeMoCap body file (its recording is read)."""
+    from .layouts import get_layout
+    from .pointsets import FREEMOCAP_BODY, load_points
+
+    source = path.parent if path.name == FREEMOCAP_BODY else path
+    points = load_points(source, get_layout(layout) if layout else None)
+    return list(points.names), points.oriented("z"), points.fps, points.layout.name

@@ -14,6 +14,7 @@ from typing import Sequence
 import numpy as np
 
 from . import __version__
+from .cli_layouts import add_point_arguments
 from .errors import Pose2RotError
 from .export import DEFAULT_ORDER, write_solution
 from .options import PRECISIONS, SOLVERS, OptionError, SolveOptions
@@ -110,7 +111,8 @@ def add_solver_arguments(p: argparse.ArgumentParser, learned: bool = True) -> No
                    help="auto: solve the translation of joints whose distance to the parent changes over the clip, "
                         "keep the rig's bone lengths elsewhere (rigid bones when the tracks are smoothed); exact: "
                         "also translate bones whose length differs from the tracks, so every joint lands on its "
-                        "track; off: rigid bones (default: auto; the learned solver takes none)")
+                        "track; off: rigid bones (default: auto, which keeps bones rigid for --layout/--map points; "
+                        "the learned solver takes none)")
     p.add_argument("--smooth", default=d.smooth,
                    help="auto: smooth only measurably noisy tracks (clean mocap is untouched); off; or a number: "
                         "Gaussian kernel std in seconds of the zero-phase local quadratic filter (default auto)")
@@ -149,12 +151,15 @@ def cmd_solve(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from .bvh import read_bvh
+    from .cli_layouts import cmd_solve_points, wants_points
     from .solvers import solve
     from .tracks_io import load_tracks
 
     out = _output_path(args.out, (".bvh", ".npz"))
     options = solve_options(args)
     order = _order_option(args.order)
+    if wants_points(args):
+        return cmd_solve_points(args, options, out, order)
     report: list[str] = []
     tracks = load_tracks(args.tracks, skeleton_bvh=args.skeleton, report=report)
     tracks = _fps_and_scale(tracks, args, report)
@@ -356,13 +361,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("solve", help="solve rotations for tracks and write BVH or npz")
-    p.add_argument("tracks", help="tracks: .npz, .csv (with --skeleton) or .bvh (its joint positions)")
+    p.add_argument("tracks", help="tracks: .npz, .csv (with --skeleton) or .bvh (its joint positions); or points: "
+                                  ".npy with --layout, a FreeMoCap folder, a point set .npz/.csv with --map")
     p.add_argument("--out", required=True,
                    help="output .bvh (the rig's joints, hierarchy, rotation orders and up axis unless --order/--up "
                         "say otherwise) or .npz (quaternions)")
-    p.add_argument("--skeleton", help="rig BVH for CSV tracks (rest pose, parents, fps, rotation orders)")
+    p.add_argument("--skeleton", help="rig BVH for CSV tracks (rest pose, parents, fps, rotation orders), or the rig "
+                                      "that --map drives")
     p.add_argument("--fps", type=float, help="frames per second of the tracks (default: the file's; for CSV the "
-                                             "--skeleton BVH's)")
+                                             "--skeleton BVH's; for points their layout's)")
     p.add_argument("--scale", help="multiply the tracks by this factor, or 'auto' to match the skeleton's bone "
                                    "lengths (for tracks in other units than the rig)")
     p.add_argument("--reference", help="BVH whose pose at --reference-frame gives the bone roll to keep")
@@ -373,6 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--up", choices=("y", "z"), help="up axis of the output (default: the tracks' own: y for BVH "
                                                     "and CSV, the up_axis of .npz tracks)")
     add_solver_arguments(p)
+    add_point_arguments(p)
     p.set_defaults(func=cmd_solve)
 
     p = sub.add_parser("eval", help="round-trip accuracy on BVH clips (FK positions -> solve -> compare)")
@@ -401,7 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reference-frame", type=int, help="store this frame's rotations as the reference pose")
     p.set_defaults(func=cmd_tracks)
 
-    for module in ("cli_model", "cli_train"):
+    for module in ("cli_model", "cli_train", "cli_layouts"):
         try:
             mod = __import__(f"{__package__}.{module}", fromlist=["register"])
         except ImportError:

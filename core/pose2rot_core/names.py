@@ -1,6 +1,9 @@
-"""Matching track names to bone names (Blender's panel and solve, or any other rig).
+"""Joint names: canonical keys and matching track names to bone names (pure Python, no bpy).
 
-Rules, tried in this order; each track is used once and every tier only looks at what the
+The one home for both: Blender's name matching (panel and solve) and the automatic bone maps
+(``automap``) use the same :func:`canonical_key`.
+
+Matching rules, tried in this order; each track is used once and every tier only looks at what the
 earlier tiers left over:
 
 1. exact name;
@@ -25,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 _NAMESPACE = re.compile(r"^.*[:|]")
-_DUPLICATE = re.compile(r"\.\d{3}$")
+DUPLICATE = re.compile(r"\.\d{3}$")
 _PREFIXES = ("mixamorig", "def-", "def_", "org-", "org_", "mch-", "mch_", "bip01", "bip001",
              "cc_base_", "b_")
 _SEP = re.compile(r"[\s_.\-]+")
@@ -33,9 +36,14 @@ _SIDE_WORDS = {"left": "l", "right": "r"}
 _END_SUFFIX = re.compile(r"(?:[\s_.\-]*(?:end|tail|tip|endsite|end_site))$", re.IGNORECASE)
 
 
+def strip_namespace(name: str) -> str:
+    """The name without a namespace (``mixamorig7:Hips`` -> ``Hips``, ``Armature|Hips`` -> ``Hips``)."""
+    return _NAMESPACE.sub("", name.strip())
+
+
 def canonical_key(name: str) -> str:
     """Canonical form of a joint name: ``side|base`` with side in {"l", "r", ""}."""
-    s = _NAMESPACE.sub("", _DUPLICATE.sub("", name.strip())).lower()
+    s = strip_namespace(DUPLICATE.sub("", name.strip())).lower()
     for p in _PREFIXES:
         if s.startswith(p) and len(s) > len(p):
             s = s[len(p):]
@@ -113,7 +121,7 @@ def match_names(bone_names: Sequence[str], track_names: Sequence[str],
     rest = [t for t in track_names if t not in used]
     stripped = {}
     for t in rest:
-        plain = _DUPLICATE.sub("", t)
+        plain = DUPLICATE.sub("", t)
         base = _END_SUFFIX.sub("", plain)
         if base and base != plain:
             stripped.setdefault(base, t)

@@ -120,6 +120,14 @@ class SolveOptions:
         """``options`` (default: the defaults) with ``changes`` applied, checked again."""
         return replace(options or cls(), **changes)
 
+    def for_points(self) -> "SolveOptions":
+        """These options for point sets (a layout's own skeleton, or a rig driven through a bone map,
+        see pose2rot_core.retarget): the geometric solver only, and "auto" stretch keeps the bones
+        rigid (the skeleton's lengths; "exact" still puts every joint on its point)."""
+        if self.solver != "geometric":
+            raise OptionError("solver", f"must be geometric for points on a layout or a bone map, got '{self.solver}'")
+        return replace(self, stretch="off") if self.stretch == "auto" else self
+
     def geometric_options(self) -> dict[str, Any]:
         """Keyword options of the geometric step (empty for the learned solver, which has none)."""
         if self.solver == "learned":

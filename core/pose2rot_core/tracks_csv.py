@@ -1,5 +1,6 @@
 """Reading ``.csv`` point tracks: one row per frame, columns ``<name>.x``, ``<name>.y``, ``<name>.z``
-(and optional ``<name>.conf``), an optional leading ``frame`` or ``time`` column (not used); empty
+(and optional ``<name>.conf``), an optional leading ``frame`` or ``time`` column (a ``time`` column in
+seconds gives the frame rate of point sets; tracks on a rig take the rig's); empty
 cells or "nan" are missing; commas, or semicolons / tabs when the header has no comma; UTF-8 or
 Windows-1252.
 
@@ -26,11 +27,13 @@ COMPONENTS = ("x", "y", "z", "conf")
 @dataclass
 class CsvPoints:
     """The points of a CSV file: names [N] (header order), positions [T,N,3] (NaN = missing),
-    confidence [T,N] (NaN = empty cell, 1 for points without a ``.conf`` column; None when none has one)."""
+    confidence [T,N] (NaN = empty cell, 1 for points without a ``.conf`` column; None when none has one),
+    fps from a leading ``time`` column in seconds (0 without one)."""
 
     names: list[str]
     positions: np.ndarray
     confidence: np.ndarray | None
+    fps: float = 0.0
 
 
 def read_csv_points(path: str | Path) -> CsvPoints:
@@ -53,7 +56,7 @@ def read_csv_points(path: str | Path) -> CsvPoints:
     if any("conf" in comps for comps in columns.values()):
         confidence = np.stack([values[:, comps["conf"]] if "conf" in comps else np.ones(len(body))
                                for comps in columns.values()], axis=1)
-    return CsvPoints(names, positions, confidence)
+    return CsvPoints(names, positions, confidence, _time_fps(header[0], [r[0] for r in body]))
 
 
 def load_csv(path: Path, clip: BvhClip, report: list[str] | None = None) -> Tracks:
@@ -138,6 +141,19 @@ def _columns(header: list[str], skip: int, name: str) -> dict[str, dict[str, int
         if absent:
             raise Pose2RotError(f"{name}: joint '{base}' has no column {', '.join(f'{base}.{a}' for a in absent)}")
     return columns
+
+
+def _time_fps(first_column: str, cells: list[str]) -> float:
+    """Frames per second of a ``time`` column in seconds (its median step); 0 for any other first
+    column, or times that are not numbers."""
+    if first_column.lower() != "time" or len(cells) < 2:
+        return 0.0
+    try:
+        times = np.array([float(c) if c.strip() else np.nan for c in cells])
+    except ValueError:
+        return 0.0
+    step = np.nanmedian(np.diff(times)) if np.isfinite(np.diff(times)).any() else np.nan
+    return 1.0 / float(step) if step > 0 else 0.0
 
 
 def _unknown_names(unknown: list[str], known: list[str], rig: str) -> str:

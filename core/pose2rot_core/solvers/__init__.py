@@ -62,7 +62,7 @@ def local_network(options: SolveOptions) -> Network:
 
 
 def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Progress | None = None,
-          network: Network | None = None, **changes: Any) -> Solution:
+          network: Network | None = None, twist_guess: np.ndarray | None = None, **changes: Any) -> Solution:
     """Solve local rotations for ``tracks`` as ``options`` say (see core.options.SolveOptions;
     ``changes`` are fields applied on top, e.g. ``solve(tracks, solver="hybrid", checkpoint=...)``).
 
@@ -73,6 +73,9 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
     are reported as warnings; with ``max_position_error`` (percent of the skeleton height) a joint
     further than that raises ResultTooFarError. network: where the learned model runs (default: in
     this process); the learned and hybrid solvers take the same steps wherever it runs.
+    twist_guess: [T,J,3,3] local rotations whose twist the geometric solver follows (retargeting:
+    the shared twist of filled chains); geometric solver only. When the tracks are smoothed, the
+    second (smoothing) pass follows its own smoothed guess instead.
     """
     options = SolveOptions.of(options, **changes)
     solver = options.solver
@@ -86,7 +89,7 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
     if solver == "geometric":
         from .geometric import solve_geometric
 
-        sol = solve_geometric(prepared, missing=missing, progress=progress, **geometric)
+        sol = solve_geometric(prepared, twist_guess=twist_guess, missing=missing, progress=progress, **geometric)
     elif solver == "learned":
         sol = (network or local_network(options))(prepared, missing, progress)
     else:

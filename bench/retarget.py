@@ -1,0 +1,318 @@
+"""Retargeting benchmark: sparse points to a dense rig, one skeleton onto another, speed.
+
+    OMP_NUM_THREADS=1 python bench/retarget.py [--data ../shared/data/bvh] [--frames 20000]
+
+(a) Sparse to dense. From a dense dev clip take only the points a layout would give (the SMPL-22
+    joints; MediaPipe-like landmarks, whose map puts the root and neck on means of hips and
+    shoulders), drive the clip's own rig through the automatic map, and compare with the clip:
+    position error of the joints on points (max, % of height), rotation error (mean local angle)
+    of the mapped bones (a joint on a point with a child or tip on a point) and of the joints solved
+    in between against a dense solve of the same clip (all joints and End Sites, reference frame 0),
+    and flips (frame-to-frame jumps of more than 30 degrees that the clip does not make); the last column
+    compares the mapped bones with the clip's own rotations, for ours and the dense solve. The plain
+    baseline gives the solver the same points on their joints and nothing else (no filling, no
+    scaling, no shared twist).
+(b) Across skeletons: the CMU clip onto the Mixamo rig through the automatic map (--source): flips
+    (jumps of more than 30 degrees per frame beyond the source's largest step plus 15), and foot
+    sliding: horizontal speed of each ankle in the frames where the source's ankle is planted (near
+    its lowest, slow), in % of the height per second, rig against source.
+(c) Noise: the points of (a) with seeded Gaussian jitter (0.5 % and 1 % of the height per axis):
+    flips, mean position error of the joints on points, jitter of the solution over the clip's own.
+(d) Speed: a HumanML3D-style .npy (SMPL-22 joints in metres, 20 fps; the Mixamo clip's joints played
+    back and forth) to BVH, every stage on one thread.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "core"))
+
+from pose2rot_core.automap import canonical_names, propose_map  # noqa: E402
+from pose2rot_core.bonemap import BoneMap  # noqa: E402
+from pose2rot_core.bvh import BvhClip, read_bvh, write_bvh  # noqa: E402
+from pose2rot_core.evaluate import count_flips, rotation_steps  # noqa: E402
+from pose2rot_core.fk import forward_kinematics  # noqa: E402
+from pose2rot_core.layout_rig import layout_tracks, leaf_tips  # noqa: E402
+from pose2rot_core.layouts import get_layout  # noqa: E402
+from pose2rot_core.pointsets import PointSet, load_points, tracks_as_points  # noqa: E402
+from pose2rot_core.retarget import retarget_tracks, solve_retargeted  # noqa: E402
+from pose2rot_core.rotations import geodesic_angle  # noqa: E402
+from pose2rot_core.solvers import solve  # noqa: E402
+from pose2rot_core.tracks import Tracks  # noqa: E402
+from pose2rot_core.tracks_io import tracks_from_bvh  # noqa: E402
+
+DENSE_CLIPS = ("iclone-cmu_006_05", "iclone-cmu_007_03", "mixamo_joe_salsa-dancing-6", "cmu_08_01")
+LAYOUTS = ("humanml3d22", "mediapipe33")
+UP = np.array([0.0, 1.0, 0.0])
+
+
+def rig_reference(clip: BvhClip, frame: int | None) -> np.ndarray:
+    """[J+K,3] positions of the clip's joints and End Sites in frame ``frame`` (None: the rest pose)."""
+    R = np.eye(3)[None].repeat(clip.skeleton.num_joints, 0) if frame is None else clip.rotations[frame]
+    G, P = forward_kinematics(clip.skeleton, R[None])
+    ends = P[0, clip.end_parents] + np.einsum("kab,kb->ka", G[0, clip.end_parents], clip.end_offsets)
+    return np.concatenate([P[0], ends])
+
+
+def names_and_parents(clip: BvhClip) -> tuple[list[str], list[int]]:
+    return list(clip.skeleton.names) + list(clip.end_names), list(clip.skeleton.parents) + list(clip.end_parents)
+
+
+def layout_points(clip: BvhClip, layout_name: str) -> PointSet:
+    """The points of ``layout_name`` that the clip's rig has a joint (or End Site) for, at those joints."""
+    layout = get_layout(layout_name)
+    names, parents = names_and_parents(clip)
+    canon, _ = canonical_names(names, parents)
+    joint_of = {c: n for n, c in canon.items()}
+    full = tracks_as_points(tracks_from_bvh(clip))
+    chosen = [p for p in layout.points if layout.canonical.get(p) in joint_of]
+    X = np.stack([full.positions[:, full.names.index(joint_of[layout.canonical[p]])] for p in chosen], axis=1)
+    return PointSet(tuple(chosen), X, clip.fps, "y", source=layout_name)
+
+
+def automatic_map(clip: BvhClip, points: PointSet, layout_name: str | None, reference: int | None,
+                  canon: dict | None = None) -> BoneMap:
+    """The automatic map of the clip's rig onto ``points`` (a layout's, or named by ``canon``)."""
+    names, parents = names_and_parents(clip)
+    virtual, landmarks = {}, frozenset()
+    if layout_name:
+        layout = get_layout(layout_name)
+        canon, virtual, landmarks = layout.canonical, layout.virtual, layout.landmarks
+    return propose_map(names, parents, clip.skeleton.num_joints, rig_reference(clip, reference), UP, points.names,
+                       canon, virtual, landmarks).bone_map
+
+
+def mapped_bones(clip: BvhClip, bone_map: BoneMap) -> tuple[list[int], list[int], list[int]]:
+    """(direct joints, mapped bones: direct joints with a direct child or tip, joints solved between)."""
+    sk = clip.skeleton
+    direct = [j for j, n in enumerate(sk.names) if bone_map.is_direct(n)]
+    tips = {int(p) for p, n in zip(clip.end_parents, clip.end_names) if n in bone_map.bones}
+    bones = [j for j in direct if j in tips or any(bone_map.is_direct(sk.names[c]) for c in sk.children[j])]
+    lead = np.array([n in bone_map.bones for n in sk.names])
+    mapped = lead.copy()
+    for j in range(sk.num_joints - 1, 0, -1):
+        lead[sk.parents[j]] |= lead[j]
+    return direct, bones, list(np.flatnonzero(lead & ~mapped))
+
+
+def sparse_case(clip: BvhClip, layout_name: str) -> dict:
+    """Section (a) for one clip and layout: ours and the plain baseline against the dense solve."""
+    points = layout_points(clip, layout_name)
+    bone_map = automatic_map(clip, points, layout_name, 0)
+    result = retarget_tracks(points, clip.skeleton, bone_map, "y", clip.rotations[0], 0, clip.end_parents,
+                             clip.end_offsets, tuple(clip.end_names))
+    ours = solve_retargeted(result)
+    dense = solve(tracks_from_bvh(clip, reference_frame=0))
+    direct, bones, between = mapped_bones(clip, bone_map)
+    truth = result.scale * clip.fk()
+    plain = solve(plain_tracks(clip, points, bone_map))
+    out = {"clip": Path(clip.name).stem, "layout": layout_name, "points": len(points.names),
+           "direct": len(direct), "between": len(between)}
+    for label, sol, ref_pos, scale in (("ours", ours, truth, result.scale), ("plain", plain, clip.fk(), 1.0)):
+        err = np.linalg.norm(sol.positions[:, direct] - ref_pos[:, direct], axis=-1).max()
+        ang = np.degrees(geodesic_angle(sol.rotations, dense.rotations))
+        out[label] = {"pos": 100 * err / (clip.skeleton.height * scale), "bones": float(ang[:, bones].mean()),
+                      "between": float(ang[:, between].mean()) if between else float("nan"),
+                      "flips": count_flips(sol.rotations, clip.rotations)}
+    out["dense_flips"] = count_flips(dense.rotations, clip.rotations)
+    out["vs_clip"] = tuple(float(np.degrees(geodesic_angle(s.rotations, clip.rotations))[:, bones].mean())
+                           for s in (ours, dense))
+    return out
+
+
+def plain_tracks(clip: BvhClip, points: PointSet, bone_map: BoneMap) -> Tracks:
+    """The baseline: every joint mapped straight to a point gets it (virtual points are evaluated the
+    same way), all others are missing; reference frame 0."""
+    from pose2rot_core.bonemap import evaluate_sources
+
+    values = evaluate_sources(bone_map.bones, points.positions, points.names, bone_map.points)
+    sk = clip.skeleton
+    P = np.full((clip.num_frames, sk.num_joints, 3), np.nan)
+    ends = [k for k, n in enumerate(clip.end_names) if n in values]
+    for j, n in enumerate(sk.names):
+        if n in values:
+            P[:, j] = values[n]
+    kw = {}
+    if ends:
+        kw = dict(end_positions=np.stack([values[clip.end_names[k]] for k in ends], 1),
+                  end_parents=clip.end_parents[ends], end_rest_offsets=clip.end_offsets[ends])
+    return Tracks(sk, P, fps=clip.fps, reference_frame=0, reference_rotations=clip.rotations[0], **kw)
+
+
+def noisy_case(clip: BvhClip, layout_name: str, noise: float) -> dict:
+    """Section (c): the points of (a) with seeded Gaussian jitter of ``noise`` x height per axis."""
+    from dataclasses import replace
+
+    from pose2rot_core.evaluate import jitter
+
+    points = layout_points(clip, layout_name)
+    rng = np.random.default_rng(0)
+    noisy = replace(points, positions=points.positions + rng.normal(scale=noise * clip.skeleton.height,
+                                                                   size=points.positions.shape))
+    bone_map = automatic_map(clip, points, layout_name, 0)
+    result = retarget_tracks(noisy, clip.skeleton, bone_map, "y", clip.rotations[0], 0, clip.end_parents,
+                             clip.end_offsets, tuple(clip.end_names))
+    sol = solve_retargeted(result)
+    direct = mapped_bones(clip, bone_map)[0]
+    err = np.linalg.norm(sol.positions[:, direct] - result.scale * clip.fk()[:, direct], axis=-1).mean()
+    return {"flips": count_flips(sol.rotations, clip.rotations), "pos": 100 * err / clip.skeleton.height,
+            "jitter": jitter(sol.rotations) / jitter(clip.rotations)}
+
+
+# ----------------------------------------------------------------------------- (b)
+def cross_case(source: BvhClip, rig: BvhClip) -> dict:
+    """Section (b): the source clip onto the rig (rest pose as the reference)."""
+    points = tracks_as_points(tracks_from_bvh(source), Path(source.name).name)
+    names, parents = names_and_parents(source)
+    bone_map = automatic_map(rig, points, None, None, canonical_names(names, parents)[0])
+    result = retarget_tracks(points, rig.skeleton, bone_map, "y", None, None, rig.end_parents, rig.end_offsets,
+                             tuple(rig.end_names))
+    sol = solve_retargeted(result)
+    plain = solve(plain_tracks(_with_frames(rig, source.num_frames, source.fps), points, bone_map))
+    src_steps = rotation_steps(source.rotations).max(axis=1)                    # [T-1] largest source step
+    out = {"source": Path(source.name).stem, "rig": Path(rig.name).stem, "scale": result.scale}
+    feet = _ankles(source, rig, bone_map)
+    src_slide = _sliding(source.fk()[:, [f for f, _ in feet]], source.fps, source.skeleton.height)
+    for label, s in (("ours", sol), ("plain", plain)):
+        steps = rotation_steps(s.rotations)
+        flips = int(((steps > 30.0) & (steps > src_steps[:, None] + 15.0)).sum())
+        rig_slide = _sliding(s.positions[:, [r for _, r in feet]], source.fps, _height(rig),
+                             contacts=_contacts(source.fk()[:, [f for f, _ in feet]], source.fps,
+                                                source.skeleton.height))
+        out[label] = {"flips": flips, "slide": rig_slide}
+    out["source_slide"] = src_slide
+    return out
+
+
+def _with_frames(rig: BvhClip, frames: int, fps: float) -> BvhClip:
+    """The rig with a rest-pose motion of ``frames`` frames (for the baseline's reference)."""
+    from dataclasses import replace
+
+    J = rig.skeleton.num_joints
+    return replace(rig, rotations=np.repeat(np.eye(3)[None, None], frames, 0).repeat(J, 1), fps=fps,
+                   root_translation=np.zeros((frames, 3)), local_offsets=np.repeat(rig.local_offsets[:1], frames, 0))
+
+
+def _height(clip: BvhClip) -> float:
+    return float(np.ptp(rig_reference(clip, None) @ UP))
+
+
+def _ankles(source: BvhClip, rig: BvhClip, bone_map: BoneMap) -> list[tuple[int, int]]:
+    """(source joint, rig joint) of both ankles."""
+    names, parents = names_and_parents(rig)
+    canon, _ = canonical_names(names, parents)
+    out = []
+    for side in ("left", "right"):
+        bone = next(n for n, c in canon.items() if c == f"{side}_ankle")
+        out.append((source.skeleton.names.index(bone_map.bones[bone]), rig.skeleton.names.index(bone)))
+    return out
+
+
+def _contacts(feet: np.ndarray, fps: float, height: float) -> np.ndarray:
+    """[T-1,F] frames where a foot [T,F,3] is planted: within 2 % of the height of its lowest and
+    slower than 20 % of the height per second."""
+    h = feet @ UP
+    speed = _horizontal_speed(feet, fps)
+    low = (h - h.min(axis=0) < 0.02 * height)[1:]
+    return low & (speed < 0.2 * height)
+
+
+def _horizontal_speed(feet: np.ndarray, fps: float) -> np.ndarray:
+    step = np.diff(feet, axis=0)
+    step -= (step @ UP)[..., None] * UP
+    return np.linalg.norm(step, axis=-1) * fps
+
+
+def _sliding(feet: np.ndarray, fps: float, height: float, contacts: np.ndarray | None = None) -> float:
+    """Mean horizontal speed (% of the height per second) of planted feet [T,F,3]."""
+    if contacts is None:
+        contacts = _contacts(feet, fps, height)
+    return float(100 * _horizontal_speed(feet, fps)[contacts].mean() / height)
+
+
+# ----------------------------------------------------------------------------- (c)
+def speed_case(clip: BvhClip, frames: int) -> dict:
+    """Section (d): seconds per stage for a HumanML3D-style .npy of ``frames`` frames."""
+    points = layout_points(clip, "humanml3d22")
+    X = points.positions / 100.0                                     # cm -> m
+    order = np.concatenate([np.arange(len(X)), np.arange(len(X) - 2, 0, -1)])
+    X = X[np.resize(order, frames)]
+    with tempfile.TemporaryDirectory() as tmp:
+        npy, bvh = Path(tmp) / "motion.npy", Path(tmp) / "motion.bvh"
+        np.save(npy, X.astype(np.float32))
+        times = {}
+        t0 = time.perf_counter()
+        loaded = load_points(npy, get_layout("humanml3d22"))
+        times["load"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        tracks = layout_tracks(loaded)
+        times["skeleton"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        sol = solve(tracks, stretch="off")
+        times["solve"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        write_bvh(bvh, sol.skeleton, sol.rotations, sol.root_translation, fps=loaded.fps,
+                  end_parents=leaf_tips(sol.skeleton)[0], end_offsets=leaf_tips(sol.skeleton)[1])
+        times["write"] = time.perf_counter() - t0
+    times["total"] = sum(times.values())
+    return {"frames": frames, **times}
+
+
+# ----------------------------------------------------------------------------- report
+def _f(x: float, digits: int = 2) -> str:
+    return "–" if not np.isfinite(x) else f"{x:.{digits}f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "bvh"))
+    ap.add_argument("--frames", type=int, default=20000, help="frames of the speed test")
+    args = ap.parse_args(argv)
+    data = Path(args.data)
+    clips = {name: read_bvh(data / f"{name}.bvh") for name in DENSE_CLIPS}
+    print("(a) sparse points -> the clip's own rig; each cell: ours / plain baseline\n")
+    print("| clip | layout | points | joints on points / solved between | max position error % | "
+          "mapped bones ° vs dense | in-between ° vs dense | flips (dense solve's) | mapped bones ° vs the clip: "
+          "ours / dense |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, clip in clips.items():
+        for layout in LAYOUTS:
+            r = sparse_case(clip, layout)
+            o, p = r["ours"], r["plain"]
+            print(f"| {name} | {layout} | {r['points']} | {r['direct']} / {r['between']} | "
+                  f"{_f(o['pos'], 3)} / {_f(p['pos'], 3)} | {_f(o['bones'])} / {_f(p['bones'])} | "
+                  f"{_f(o['between'])} / {_f(p['between'])} | {o['flips']} / {p['flips']} ({r['dense_flips']}) | "
+                  f"{_f(r['vs_clip'][0])} / {_f(r['vs_clip'][1])} |")
+    print("\n(b) across skeletons; each cell: ours / plain baseline\n")
+    print("| source -> rig | scale | flips | foot sliding, % of height / s (source's) |")
+    print("|---|---|---|---|")
+    r = cross_case(clips["cmu_08_01"], clips["mixamo_joe_salsa-dancing-6"])
+    print(f"| {r['source']} -> {r['rig']} | {r['scale']:.3f} | {r['ours']['flips']} / {r['plain']['flips']} | "
+          f"{_f(r['ours']['slide'])} / {_f(r['plain']['slide'])} ({_f(r['source_slide'])}) |")
+    print("\n(c) noisy points (Gaussian, per axis, % of the height): flips, mean position error of the joints "
+          "on points %, jitter x the clip's\n")
+    print("| clip | layout | 0.5 % noise | 1 % noise |")
+    print("|---|---|---|---|")
+    for name, clip in clips.items():
+        for layout in LAYOUTS:
+            cells = [noisy_case(clip, layout, n) for n in (0.005, 0.01)]
+            print(f"| {name} | {layout} | " + " | ".join(
+                f"{c['flips']} flips, {c['pos']:.2f} %, {c['jitter']:.2f}" for c in cells) + " |")
+    s = speed_case(clips["mixamo_joe_salsa-dancing-6"], args.frames)
+    print(f"\n(d) HumanML3D .npy -> BVH, {s['frames']} frames x 22 joints, one thread\n")
+    print("| stage | s | frames/s |")
+    print("|---|---|---|")
+    for stage in ("load", "skeleton", "solve", "write", "total"):
+        print(f"| {stage} | {s[stage]:.3f} | {s['frames'] / s[stage]:,.0f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

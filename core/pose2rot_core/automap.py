@@ -1,0 +1,330 @@
+"""Automatic bone maps: propose MAP.json for a rig from joint names and geometry.
+
+Every rig joint gets a *canonical* anatomical name (the SMPL joint names, plus ``head_top``,
+``{side}_toe_tip``, ``{side}_eye``, ``{side}_ear``, ``nose``, ``{side}_heel`` and finger joints
+``{side}_{thumb,index,middle,ring,pinky}{1..4}``, 4 = tip) from
+
+1. the preset of its rig family, recognised by how many of its names the preset knows: Mixamo,
+   Rigify (``DEF-`` bones), Unreal mannequin, Character Creator (``CC_Base_``), SMPL / SMPL-X,
+   CMU-style BVH (the Daz-style ``hip/abdomen/lShldr`` and the ASF-style ``Hips/LHipJoint``);
+2. generic synonyms for names no preset knows (``UpperArm_L``, ``thigh.R``, ``Shin``, ...);
+3. the tree: the joints between the pelvis and the neck are the spine (``spine1`` lowest,
+   ``spine3`` the chest the neck and collars hang from), a tip under the head is ``head_top``.
+
+Points get canonical names from their layout (or, for another skeleton, the same way as a rig). A
+rig joint is mapped to the point with its canonical name, else to the layout's virtual point for it
+(a pelvis between the hips, a neck between the shoulders), else to a stand-in (a toe base from a
+toe-tip point), which is listed as doubtful. So are joints whose side or height disagrees with the
+rig's reference pose.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from .bonemap import BoneMap, source_names
+from .names import canonical_key, strip_namespace
+from .rotations import normalize
+
+_SIDES = (("left", "Left", "L", "l"), ("right", "Right", "R", "r"))
+_FINGERS = ("thumb", "index", "middle", "ring", "pinky")
+
+
+def _expand(entries: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """{lower-case rig name: canonical} from templates with {side} {Side} {S} {s} {finger} {Finger} {k}."""
+    out: dict[str, str] = {}
+    for rig, canon in entries:
+        sides = _SIDES if "{" in rig and any(t in rig for t in ("{side}", "{Side}", "{S}", "{s}")) else ((None,) * 4,)
+        fingers = _FINGERS if "{finger}" in rig.lower() else (None,)
+        ks = range(1, 5) if "{k}" in rig else (None,)
+        for side, Side, S, s in sides:
+            for finger in fingers:
+                for k in ks:
+                    fields = dict(side=side, Side=Side, S=S, s=s, finger=finger,
+                                  Finger=finger.capitalize() if finger else None, k=k)
+                    out[rig.format(**fields).lower()] = canon.format(**fields)
+    return out
+
+
+def _digits(names: dict[str, str], last: int) -> dict[str, str]:
+    """Drop finger entries numbered above ``last`` (a family's fingers have ``last`` joints)."""
+    return {k: v for k, v in names.items() if not (v[-1].isdigit() and int(v[-1]) > last and "spine" not in v)}
+
+
+FAMILIES: dict[str, dict[str, str]] = {
+    "mixamo": _expand([
+        ("Hips", "pelvis"), ("Neck", "neck"), ("Head", "head"), ("HeadTop_End", "head_top"),
+        ("{Side}Shoulder", "{side}_collar"), ("{Side}Arm", "{side}_shoulder"), ("{Side}ForeArm", "{side}_elbow"),
+        ("{Side}Hand", "{side}_wrist"), ("{Side}Hand{Finger}{k}", "{side}_{finger}{k}"),
+        ("{Side}UpLeg", "{side}_hip"), ("{Side}Leg", "{side}_knee"), ("{Side}Foot", "{side}_ankle"),
+        ("{Side}ToeBase", "{side}_foot"), ("{Side}Toe_End", "{side}_toe_tip"), ("{Side}Eye", "{side}_eye")]),
+    "rigify": _digits(_expand([
+        ("DEF-spine", "pelvis"), ("DEF-spine.004", "neck"), ("DEF-spine.006", "head"),
+        ("DEF-shoulder.{S}", "{side}_collar"), ("DEF-upper_arm.{S}", "{side}_shoulder"),
+        ("DEF-forearm.{S}", "{side}_elbow"), ("DEF-hand.{S}", "{side}_wrist"),
+        ("DEF-thumb.0{k}.{S}", "{side}_thumb{k}"), ("DEF-f_{finger}.0{k}.{S}", "{side}_{finger}{k}"),
+        ("DEF-thigh.{S}", "{side}_hip"), ("DEF-shin.{S}", "{side}_knee"), ("DEF-foot.{S}", "{side}_ankle"),
+        ("DEF-toe.{S}", "{side}_foot"), ("DEF-eye.{S}", "{side}_eye")]), 3),
+    "unreal": _digits(_expand([
+        ("pelvis", "pelvis"), ("neck_01", "neck"), ("head", "head"), ("clavicle_{s}", "{side}_collar"),
+        ("upperarm_{s}", "{side}_shoulder"), ("lowerarm_{s}", "{side}_elbow"), ("hand_{s}", "{side}_wrist"),
+        ("{finger}_0{k}_{s}", "{side}_{finger}{k}"), ("thigh_{s}", "{side}_hip"), ("calf_{s}", "{side}_knee"),
+        ("foot_{s}", "{side}_ankle"), ("ball_{s}", "{side}_foot")]), 3),
+    "character_creator": _digits(_expand([
+        ("CC_Base_Hip", "pelvis"), ("CC_Base_NeckTwist01", "neck"), ("CC_Base_Head", "head"),
+        ("CC_Base_{S}_Clavicle", "{side}_collar"), ("CC_Base_{S}_Upperarm", "{side}_shoulder"),
+        ("CC_Base_{S}_Forearm", "{side}_elbow"), ("CC_Base_{S}_Hand", "{side}_wrist"),
+        ("CC_Base_{S}_{Finger}{k}", "{side}_{finger}{k}"), ("CC_Base_{S}_Mid{k}", "{side}_middle{k}"),
+        ("CC_Base_{S}_Thigh", "{side}_hip"), ("CC_Base_{S}_Calf", "{side}_knee"), ("CC_Base_{S}_Foot", "{side}_ankle"),
+        ("CC_Base_{S}_ToeBase", "{side}_foot"), ("CC_Base_{S}_Eye", "{side}_eye")]), 3),
+    "smpl": _digits(_expand([
+        ("pelvis", "pelvis"), ("spine1", "spine1"), ("spine2", "spine2"), ("spine3", "spine3"), ("neck", "neck"),
+        ("head", "head"), ("{side}_hip", "{side}_hip"), ("{side}_knee", "{side}_knee"),
+        ("{side}_ankle", "{side}_ankle"), ("{side}_foot", "{side}_foot"), ("{side}_collar", "{side}_collar"),
+        ("{side}_shoulder", "{side}_shoulder"), ("{side}_elbow", "{side}_elbow"), ("{side}_wrist", "{side}_wrist"),
+        ("{side}_hand", "{side}_hand"), ("{side}_{finger}{k}", "{side}_{finger}{k}"),
+        ("{side}_eye_smplhf", "{side}_eye"), ("{S}_Hip", "{side}_hip"), ("{S}_Knee", "{side}_knee"),
+        ("{S}_Ankle", "{side}_ankle"), ("{S}_Foot", "{side}_foot"), ("{S}_Collar", "{side}_collar"),
+        ("{S}_Shoulder", "{side}_shoulder"), ("{S}_Elbow", "{side}_elbow"), ("{S}_Wrist", "{side}_wrist"),
+        ("{S}_Hand", "{side}_hand")]), 3),
+    "cmu": _digits(_expand([
+        ("hip", "pelvis"), ("neck", "neck"), ("head", "head"), ("{s}Collar", "{side}_collar"),
+        ("{s}Shldr", "{side}_shoulder"), ("{s}ForeArm", "{side}_elbow"), ("{s}Hand", "{side}_wrist"),
+        ("{s}{Finger}{k}", "{side}_{finger}{k}"), ("{s}Mid{k}", "{side}_middle{k}"), ("{s}Thigh", "{side}_hip"),
+        ("{s}Shin", "{side}_knee"), ("{s}Foot", "{side}_ankle"), ("{s}Foot_end", "{side}_toe_tip"),
+        ("{side}Eye", "{side}_eye"), ("Hips", "pelvis"), ("Neck", "neck"), ("Head", "head"), ("Head_end", "head_top"),
+        ("{Side}UpLeg", "{side}_hip"), ("{Side}Leg", "{side}_knee"), ("{Side}Foot", "{side}_ankle"),
+        ("{Side}ToeBase", "{side}_foot"), ("{Side}ToeBase_end", "{side}_toe_tip"),
+        ("{Side}Shoulder", "{side}_collar"), ("{Side}Arm", "{side}_shoulder"), ("{Side}ForeArm", "{side}_elbow"),
+        ("{Side}Hand", "{side}_wrist"), ("{Side}HandIndex1", "{side}_index1"), ("{S}Thumb", "{side}_thumb1")]), 2),
+}
+#: a rig belongs to the family whose preset knows the most of its names, at least this share of them
+FAMILY_SHARE = 0.3
+#: name prefixes dropped before looking a name up in the presets (SMPL FBX exports)
+_PRESET_PREFIXES = ("m_avg_", "f_avg_")
+#: canonical_key bases of names no preset knows (sided ones get the side)
+GENERIC = {"hips": "pelvis", "pelvis": "pelvis", "neck": "neck", "head": "head", "headtop": "head_top",
+           "clavicle": "collar", "collar": "collar", "upperarm": "shoulder", "arm": "shoulder", "shldr": "shoulder",
+           "forearm": "elbow", "lowerarm": "elbow", "elbow": "elbow", "hand": "wrist", "wrist": "wrist",
+           "upleg": "hip", "upperleg": "hip", "thigh": "hip", "leg": "knee", "lowerleg": "knee", "shin": "knee",
+           "calf": "knee", "knee": "knee", "foot": "ankle", "ankle": "ankle", "toebase": "foot", "toes": "foot",
+           "toe": "foot", "ball": "foot", "toeend": "toe_tip", "eye": "eye"}
+#: stand-ins: a rig joint with this canonical name may take the point of the other (doubtful)
+STAND_INS = {"{side}_foot": "{side}_toe_tip", "{side}_toe_tip": "{side}_foot", "{side}_middle1": "{side}_hand"}
+
+
+@dataclass
+class Proposal:
+    """A proposed map and what to check: doubtful bone -> reason, rig joints without a point that are
+    solved between mapped ones (``between``) or keep the reference pose (``kept``), points left unused."""
+
+    bone_map: BoneMap
+    family: str
+    doubtful: dict = field(default_factory=dict)
+    between: list = field(default_factory=list)
+    kept: list = field(default_factory=list)
+    unused: list = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        out = self.bone_map.to_json()
+        out.update(family=self.family, doubtful=self.doubtful, solved_between=self.between,
+                   reference_pose=self.kept, unused_points=self.unused)
+        return out
+
+
+# ----------------------------------------------------------------------------- naming
+def canonical_names(names: Sequence[str], parents: Sequence[int]) -> tuple[dict[str, str], str]:
+    """({joint name: canonical name}, family) for a tree given in parent-before-child order; names
+    of End Sites are ``<joint>_end`` with their joint as parent."""
+    lookup = [_preset_name(n) for n in names]
+    scores = {fam: sum(n in table for n in lookup) for fam, table in FAMILIES.items()}
+    family = max(scores, key=scores.get)
+    known = scores[family] >= FAMILY_SHARE * len(names)
+    table = FAMILIES[family] if known else {}
+    canon: dict[str, str] = {}
+    for name, key in zip(names, lookup):
+        c = table.get(key) or _generic(name)
+        if c and c not in canon.values():
+            canon[name] = c
+    _collar_or_shoulder(canon, names)
+    _spine_chain(canon, names, parents)
+    _head_top(canon, names, parents)
+    return canon, family if known else "generic"
+
+
+def _preset_name(name: str) -> str:
+    s = strip_namespace(name).lower()
+    for p in _PRESET_PREFIXES:
+        if s.startswith(p):
+            return s[len(p):]
+    return s
+
+
+def _generic(name: str) -> str | None:
+    side, base = canonical_key(name).split("|")
+    c = GENERIC.get(base)
+    if c is None:
+        return None
+    sided = c not in ("pelvis", "neck", "head", "head_top")
+    if sided != bool(side):
+        return None
+    return f"{'left' if side == 'l' else 'right'}_{c}" if sided else c
+
+
+def _collar_or_shoulder(canon: dict[str, str], names: Sequence[str]) -> None:
+    """A generic 'shoulder' bone is the collar when the same side also has an upper-arm bone."""
+    for name in names:
+        side, base = canonical_key(name).split("|")
+        if base == "shoulder" and side and name not in canon:
+            s = "left" if side == "l" else "right"
+            canon[name] = f"{s}_collar" if f"{s}_shoulder" in canon.values() else f"{s}_shoulder"
+
+
+def _spine_chain(canon: dict[str, str], names: Sequence[str], parents: Sequence[int]) -> None:
+    """spine1..spine3 on the joints between the pelvis and the neck (or the collars' common parent)."""
+    where = {c: names.index(n) for n, c in canon.items()}
+    if "pelvis" not in where or {"spine1", "spine2", "spine3"} & set(where):
+        return
+    if "neck" in where:
+        top, include_top = where["neck"], False
+    elif "left_collar" in where and "right_collar" in where:
+        top, include_top = _common_parent(where["left_collar"], where["right_collar"], parents), True
+    else:
+        return
+    chain = []
+    j = top if include_top else parents[top]
+    while j >= 0 and j != where["pelvis"]:
+        chain.append(j)
+        j = parents[j]
+    if j != where["pelvis"] or not chain:
+        return
+    chain.reverse()
+    picks = {"spine3": chain[-1]}
+    if len(chain) >= 2:
+        picks["spine1"] = chain[0]
+    if len(chain) >= 3:
+        picks["spine2"] = chain[(len(chain) - 1) // 2]
+    for c, j in picks.items():
+        if names[j] not in canon:
+            canon[names[j]] = c
+
+
+def _common_parent(a: int, b: int, parents: Sequence[int]) -> int:
+    above = set()
+    while a >= 0:
+        a = parents[a]
+        above.add(a)
+    while b >= 0 and b not in above:
+        b = parents[b]
+    return b
+
+
+def _head_top(canon: dict[str, str], names: Sequence[str], parents: Sequence[int]) -> None:
+    """The only leaf or tip under the head is its top when nothing else claims it."""
+    if "head" not in canon.values() or "head_top" in canon.values():
+        return
+    head = names.index(next(n for n, c in canon.items() if c == "head"))
+    kids = [j for j, p in enumerate(parents) if p == head and names[j] not in canon]
+    if len(kids) == 1 and kids[0] not in parents:
+        canon[names[kids[0]]] = "head_top"
+
+
+# ----------------------------------------------------------------------------- proposing
+def propose_map(rig_names: Sequence[str], rig_parents: Sequence[int], num_joints: int, reference: np.ndarray,
+                up: np.ndarray, points: Sequence[str], point_canonical: dict[str, str], virtual: dict | None = None,
+                landmarks: frozenset = frozenset()) -> Proposal:
+    """Propose a map for a rig (``rig_names``: its ``num_joints`` joints then its End Sites,
+    ``rig_parents`` indices, ``reference`` [N,3] its reference pose, ``up`` its up vector) onto points
+    with canonical names ``point_canonical`` and the layout's virtual points ``virtual`` (canonical ->
+    source); ``landmarks``: surface points, used only where no joint-centre point has the name."""
+    canon, family = canonical_names(rig_names, rig_parents)
+    by_canon: dict[str, str] = {}
+    for p in sorted(points, key=lambda p: p in landmarks):       # joint-centre points before landmarks
+        c = point_canonical.get(p)
+        if c and c not in by_canon:
+            by_canon[c] = p
+    bones: dict = {}
+    doubtful: dict[str, str] = {}
+    for name in rig_names:
+        c = canon.get(name)
+        if c in by_canon:
+            bones[name] = by_canon[c]
+        elif c and virtual and c in virtual and set(source_names(virtual[c])) <= set(points):
+            bones[name] = virtual[c]
+    used = _used_points(bones)
+    for name in rig_names:
+        c = canon.get(name)
+        if name in bones or not c:
+            continue
+        side = c.split("_")[0]
+        for pattern, other in STAND_INS.items():
+            if pattern.format(side=side) == c and other.format(side=side) in by_canon:
+                p = by_canon[other.format(side=side)]
+                if p not in used:
+                    bones[name], used = p, used | {p}
+                    doubtful[name] = f"stands in: rig {c} from point {p} ({other.format(side=side)})"
+    for bone, why in _geometry_doubts(bones, canon, rig_names, reference, up).items():
+        doubtful[bone] = f"{doubtful[bone]}; {why}" if bone in doubtful else why
+    mapped = np.array([n in bones for n in rig_names])
+    lead = mapped.copy()
+    for j in range(len(rig_names) - 1, 0, -1):
+        lead[rig_parents[j]] |= lead[j]
+    names = list(rig_names)
+    return Proposal(
+        bone_map=BoneMap(bones={n: bones[n] for n in names if n in bones}), family=family, doubtful=doubtful,
+        between=[n for n, m, l in zip(names, mapped, lead) if l and not m],
+        kept=[n for n, l in zip(names[:num_joints], lead) if not l],
+        unused=[p for p in points if p not in _used_points(bones)])
+
+
+def _used_points(bones: dict) -> set[str]:
+    return {n for src in bones.values() for n in source_names(src)}
+
+
+def _geometry_doubts(bones: dict, canon: dict[str, str], names: Sequence[str], reference: np.ndarray,
+                     up: np.ndarray) -> dict[str, str]:
+    """Mapped sided joints lying on the other side of the body (the body's left is found from where
+    the toes point, else from the left-right pairs themselves), and legs whose knee is not between hip
+    and ankle in height, in the rig's reference pose."""
+    where = {c: names.index(n) for n, c in canon.items()}
+    mapped = {c: j for c, j in where.items() if names[j] in bones}
+    left = _left_axis(where, reference, up)
+    out: dict[str, str] = {}
+    if left is not None:
+        middle = np.mean([reference[j] for c, j in where.items() if c.startswith(("left_", "right_"))], axis=0)
+        for c, j in mapped.items():
+            side = c.split("_")[0]
+            if side in ("left", "right") and np.dot(reference[j] - middle, left) * (1 if side == "left" else -1) < 0:
+                out[names[j]] = f"mapped as {c} but lies on the other side of the rig"
+    for side in ("left", "right"):
+        legs = [mapped.get(f"{side}_{p}") for p in ("hip", "knee", "ankle")]
+        if None not in legs:
+            h = reference[legs] @ up
+            if not h[0] > h[1] > h[2]:
+                out[names[legs[1]]] = ("hip, knee and ankle are not one above the other in the reference pose: "
+                                       "give the rig a standing reference pose (--reference RIG.bvh "
+                                       "--reference-frame N)")
+    return out
+
+
+def _left_axis(where: dict[str, int], reference: np.ndarray, up: np.ndarray) -> np.ndarray | None:
+    """The body's left (unit, across ``up``): up x forward with forward where the toes point from the
+    ankles; without feet, the mean left-minus-right offset of the sided pairs (which cannot tell a
+    mirrored rig); None when neither is there."""
+    toes = [(where[f"{s}_ankle"], where.get(f"{s}_foot", where.get(f"{s}_toe_tip"))) for s in ("left", "right")
+            if f"{s}_ankle" in where]
+    toes = [(a, t) for a, t in toes if t is not None]
+    if toes:
+        forward = np.mean([reference[t] - reference[a] for a, t in toes], axis=0)
+        forward -= np.dot(forward, up) * up
+        if np.linalg.norm(forward) > 0:
+            return normalize(np.cross(up, forward))
+    pairs = [(where[f"left_{p}"], where[f"right_{p}"]) for p in ("hip", "shoulder", "collar", "knee", "elbow")
+             if f"left_{p}" in where and f"right_{p}" in where]
+    if not pairs:
+        return None
+    across = np.mean([reference[a] - reference[b] for a, b in pairs], axis=0)
+    across -= np.dot(across, up) * up
+    return normalize(across) if np.linalg.norm(across) > 0 else None

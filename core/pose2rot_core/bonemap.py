@@ -1,0 +1,173 @@
+"""Bone maps (MAP.json): which point drives which joint of a rig.
+
+The file::
+
+    {"bones": {"<rig joint>": "<point>" | {"mean": ["<point>", ...]} | {"lerp": ["<a>", "<b>", t]}},
+     "points": {"<name>": <source>, ...}}
+
+``bones`` maps rig joints (or rig End Sites, named ``<joint>_end``) to a *source*: a point of the
+tracks, or a *virtual point*: the mean of several sources, or ``a + t (b - a)``. The optional
+``points`` section names virtual points that sources may use like points (they may build on each
+other, never on themselves). Other keys are kept and ignored. A joint mapped straight to a point
+lands on it; virtual points are soft targets (see :mod:`pose2rot_core.retarget`).
+"""
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from .errors import Pose2RotError
+from .layouts import Source
+
+
+@dataclass
+class BoneMap:
+    """bones: rig joint -> source; points: named virtual points; extra: other keys of the file."""
+
+    bones: dict
+    points: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)
+
+    def is_direct(self, joint: str) -> bool:
+        """True when ``joint`` is mapped straight to a real point (not a virtual one)."""
+        src = self.bones.get(joint)
+        return isinstance(src, str) and src not in self.points
+
+    def to_json(self) -> dict:
+        out = {"bones": self.bones}
+        if self.points:
+            out["points"] = self.points
+        return out | {k: v for k, v in self.extra.items() if k not in out}
+
+
+# ----------------------------------------------------------------------------- parsing
+def parse_map(data: object, where: str = "map") -> BoneMap:
+    """A BoneMap from decoded JSON, checking its shape (names are checked by :func:`check_map`)."""
+    if not isinstance(data, dict) or not isinstance(data.get("bones"), dict):
+        raise Pose2RotError(f"{where}: expected an object with a \"bones\" object, e.g. "
+                            "{\"bones\": {\"Hips\": \"pelvis\"}}")
+    if not data["bones"]:
+        raise Pose2RotError(f"{where}: \"bones\" is empty; map at least the rig's root or one of its children")
+    points = data.get("points", {})
+    if not isinstance(points, dict):
+        raise Pose2RotError(f"{where}: \"points\" must be an object of named virtual points")
+    for section, entries in (("bones", data["bones"]), ("points", points)):
+        for name, src in entries.items():
+            _check_source(src, f"{where}: {section} '{name}'")
+    extra = {k: v for k, v in data.items() if k not in ("bones", "points")}
+    return BoneMap(bones=dict(data["bones"]), points=dict(points), extra=extra)
+
+
+def _check_source(src: object, where: str) -> None:
+    if isinstance(src, str):
+        if not src.strip():
+            raise Pose2RotError(f"{where}: empty point name")
+        return
+    if not isinstance(src, dict) or len(src) != 1 or next(iter(src)) not in ("mean", "lerp"):
+        raise Pose2RotError(f"{where}: a source is a point name, {{\"mean\": [...]}} or {{\"lerp\": [a, b, t]}}, "
+                            f"got {json.dumps(src)[:80]}")
+    kind, args = next(iter(src.items()))
+    if not isinstance(args, list) or not args:
+        raise Pose2RotError(f"{where}: \"{kind}\" needs a list, got {json.dumps(args)[:80]}")
+    if kind == "lerp":
+        if len(args) != 3 or isinstance(args[2], bool) or not isinstance(args[2], (int, float)) \
+                or not np.isfinite(args[2]):
+            raise Pose2RotError(f"{where}: \"lerp\" is [a, b, t] with a number t (0 = a, 1 = b), "
+                                f"got {json.dumps(args)[:80]}")
+        args = args[:2]
+    for a in args:
+        _check_source(a, where)
+
+
+def load_map(path: str | Path) -> BoneMap:
+    """Read MAP.json (UTF-8)."""
+    path = Path(path)
+    if not path.is_file():
+        raise Pose2RotError(f"map file '{path}' does not exist" if not path.is_dir()
+                            else f"map path '{path}' is a directory; give the .json file")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise Pose2RotError(f"{path.name}: not valid JSON ({e})") from None
+    return parse_map(data, path.name)
+
+
+def save_map(path: str | Path, bone_map: BoneMap) -> None:
+    """Write MAP.json (bones in the order given, indented)."""
+    try:
+        Path(path).write_text(json.dumps(bone_map.to_json(), indent=2) + "\n", encoding="utf-8")
+    except OSError as e:
+        raise Pose2RotError(f"cannot write map file '{path}': {e.strerror or e}") from None
+
+
+# ----------------------------------------------------------------------------- checking
+def source_names(src: Source) -> list[str]:
+    """Every name a source refers to (points or named virtual points), in order."""
+    if isinstance(src, str):
+        return [src]
+    kind, args = next(iter(src.items()))
+    return [n for a in (args[:2] if kind == "lerp" else args) for n in source_names(a)]
+
+
+def check_map(bone_map: BoneMap, joints: Sequence[str], point_names: Sequence[str], rig: str = "the rig",
+              tracks: str = "the tracks") -> None:
+    """Raise (one line) for a bone the rig lacks, a point the tracks lack, or a virtual point built on
+    itself. ``joints``: rig joint and End Site names; ``point_names``: the tracks' points."""
+    joint_set, point_set = set(joints), set(point_names)
+    for bone in bone_map.bones:
+        if bone not in joint_set:
+            raise Pose2RotError(f"map: bone '{bone}' is not a joint of {rig}" + _close(bone, joints))
+    for name in bone_map.points:
+        if name in point_set:
+            raise Pose2RotError(f"map: virtual point '{name}' has the name of a point of {tracks}; rename it")
+    for name in bone_map.points:
+        _check_cycle(bone_map.points, name, [])
+    for where, src in list(bone_map.bones.items()) + list(bone_map.points.items()):
+        for n in source_names(src):
+            if n not in point_set and n not in bone_map.points:
+                raise Pose2RotError(f"map: '{where}' uses point '{n}', which {tracks} do not have"
+                                    + _close(n, list(point_names) + list(bone_map.points)))
+
+
+def _check_cycle(points: Mapping[str, Source], name: str, path: list[str]) -> None:
+    if name in path:
+        chain = " -> ".join(path[path.index(name):] + [name])
+        raise Pose2RotError(f"map: virtual point '{name}' is built on itself ({chain})")
+    for n in source_names(points[name]):
+        if n in points:
+            _check_cycle(points, n, path + [name])
+
+
+def _close(name: str, options: Sequence[str]) -> str:
+    near = difflib.get_close_matches(name, list(options), n=3, cutoff=0.6)
+    return f" (close: {', '.join(near)})" if near else ""
+
+
+# ----------------------------------------------------------------------------- evaluation
+def evaluate_sources(sources: Mapping[str, Source], positions: np.ndarray, point_names: Sequence[str],
+                     virtual: Mapping[str, Source] | None = None) -> dict[str, np.ndarray]:
+    """Positions [T,3] of every entry of ``sources`` from point ``positions`` [T,P,3]; a mean or blend
+    is NaN in frames where one of its points is. ``virtual``: named virtual points (checked acyclic)."""
+    index = {n: i for i, n in enumerate(point_names)}
+    virtual = virtual or {}
+    cache: dict[str, np.ndarray] = {}
+
+    def value(src: Source) -> np.ndarray:
+        if isinstance(src, str):
+            if src in virtual:
+                if src not in cache:
+                    cache[src] = value(virtual[src])
+                return cache[src]
+            return positions[:, index[src]]
+        kind, args = next(iter(src.items()))
+        if kind == "lerp":
+            a, b = value(args[0]), value(args[1])
+            return a + float(args[2]) * (b - a)
+        return np.mean([value(a) for a in args], axis=0)
+
+    return {name: value(src) for name, src in sources.items()}

@@ -1,0 +1,217 @@
+"""Command line for point layouts and bone maps.
+
+``pose2rot solve POINTS --layout NAME --out OUT.bvh`` solves a layout on its own (a skeleton from the
+layout and the clip's bone lengths); ``pose2rot solve POINTS --skeleton RIG.bvh --map MAP.json
+[--reference RIG.bvh --reference-frame N] --out OUT.bvh`` drives the rig's own joints;
+``pose2rot map --skeleton RIG.bvh --layout NAME|--source POINTS --out MAP.json`` proposes a map.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .errors import Pose2RotError
+from .layouts import AXES, LAYOUTS, get_layout
+from .options import SolveOptions
+
+POINT_SUFFIXES = (".npy",)
+
+
+def add_point_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of ``solve`` for point sets (layouts, maps); --fps, --order and --up are shared."""
+    p.add_argument("--layout", help=f"what the points are: {', '.join(LAYOUTS)} (needed for .npy files)")
+    p.add_argument("--map", help="MAP.json: which point drives which joint of --skeleton RIG.bvh")
+    p.add_argument("--up-axis", choices=("auto",) + tuple(AXES),
+                   help="up axis of the points (default: the file's, else found from hips and shoulders)")
+
+
+def wants_points(args: argparse.Namespace) -> bool:
+    """True when ``solve`` reads a point set rather than tracks on a skeleton (a layout or a map is
+    given, a .npy file, or a FreeMoCap recording folder)."""
+    from .pointsets import is_freemocap_folder
+
+    path = Path(args.tracks)
+    return bool(args.layout or args.map or is_freemocap_folder(path) or path.suffix.lower() in POINT_SUFFIXES)
+
+
+def cmd_solve_points(args: argparse.Namespace, options: SolveOptions, out: Path, order: str | None) -> int:
+    """``solve`` for point sets: a layout on its own, or a rig through a map, as ``options`` say (made fit
+    for points: SolveOptions.for_points); written to the checked ``out``, Y up unless --up says otherwise,
+    in the rig's rotation orders unless ``order``, the checked --order."""
+    from .cli import _parse_frames
+    from .export import write_solution
+    from .pointsets import check_points, load_points
+    from .wording import notes_for
+
+    options = options.for_points()
+    _check_point_arguments(args)
+    report: list[str] = []
+    layout = get_layout(args.layout) if args.layout else None
+    points = load_points(args.tracks, layout, up=args.up_axis, fps=args.fps, report=report, check=False)
+    start, stop = _parse_frames(args.frames, points.num_frames)
+    points = points.frames(start, stop)
+    check_points(points)
+    t0 = time.perf_counter()
+    if args.map:
+        sol, tracks, ends, mapped, orders = _solve_on_rig(args, points, options, report)
+    else:
+        sol, tracks, ends, mapped = _solve_layout(points, options, report)
+        orders = None
+    seconds = time.perf_counter() - t0
+    write_solution(out, sol, points.fps, "y", args.up or "y", order or orders, ends[0], ends[1])
+    err = np.linalg.norm(sol.positions[:, mapped] - tracks.positions[:, mapped], axis=-1)
+    err = float(np.nanmax(err)) / tracks.skeleton.height * 100 if np.isfinite(err).any() else float("nan")
+    for line in notes_for(report + sol.report, "cli"):
+        print(f"note: {line}", file=sys.stderr)
+    print(f"solved {sol.num_frames} frames x {tracks.skeleton.num_joints} joints in {seconds:.3f} s; joints on points "
+          f"at most {err:.2g} % of the height from them (other proportions: the rig keeps its own) -> {out}")
+    return 0
+
+
+def _check_point_arguments(args: argparse.Namespace) -> None:
+    """Refuse arguments that do not go with points (one line each)."""
+    if args.scale is not None:
+        raise Pose2RotError("--scale is for tracks on their own skeleton; points driving a rig are scaled by the "
+                            "rig's legs, and a layout's skeleton takes the points' own units")
+    if args.map and not args.skeleton:
+        raise Pose2RotError("--map needs the rig it maps onto: --skeleton RIG.bvh")
+    if args.skeleton and not args.map:
+        raise Pose2RotError("--skeleton with points needs --map MAP.json (which point drives which joint); "
+                            "or leave --skeleton out to solve the layout's own skeleton")
+
+
+def _solve_layout(points, options: SolveOptions, report: list[str]):
+    from .layout_rig import layout_tracks, leaf_tips
+    from .solvers import solve
+
+    tracks = layout_tracks(points, report)
+    sol = solve(tracks, options)
+    return sol, tracks, leaf_tips(tracks.skeleton), np.arange(tracks.skeleton.num_joints)
+
+
+def _solve_on_rig(args: argparse.Namespace, points, options: SolveOptions, report: list[str]):
+    from .bonemap import load_map
+    from .bvh import read_bvh
+    from .retarget import retarget_tracks, solve_retargeted
+
+    rig = read_bvh(args.skeleton)
+    reference = _rig_reference(args, rig)
+    bone_map = load_map(args.map)
+    result = retarget_tracks(points, rig.skeleton, bone_map, "y", reference_rotations=reference,
+                             end_parents=rig.end_parents, end_offsets=rig.end_offsets,
+                             end_names=tuple(rig.end_names), rig_name=Path(args.skeleton).name,
+                             smooth=options.smooth, report=report)
+    sol = solve_retargeted(result, options)
+    names = rig.skeleton.names
+    mapped = np.array([bone_map.is_direct(n) for n in names])
+    return sol, result.tracks, (rig.end_parents, rig.end_offsets), mapped, rig.orders
+
+
+def _rig_reference(args: argparse.Namespace, rig) -> np.ndarray | None:
+    """The rig's reference local rotations: --reference BVH (or the rig file itself) at
+    --reference-frame, matched by joint name; None (the rest pose) when neither is given."""
+    from .bvh import read_bvh
+
+    if args.reference is None and args.reference_frame is None:
+        return None
+    source = read_bvh(args.reference) if args.reference else rig
+    frame = args.reference_frame or 0
+    if not 0 <= frame < source.num_frames:
+        raise Pose2RotError(f"--reference-frame {frame} is outside {Path(source.name).name} "
+                            f"(0..{source.num_frames - 1})")
+    lookup = {n: i for i, n in enumerate(source.skeleton.names)}
+    missing = [n for n in rig.skeleton.names if n not in lookup]
+    if missing:
+        raise Pose2RotError(f"reference {Path(source.name).name} lacks joints of the rig: {', '.join(missing[:8])}")
+    return source.rotations[frame][[lookup[n] for n in rig.skeleton.names]]
+
+
+# ------------------------------------------------------------------------------ map
+def cmd_map(args: argparse.Namespace) -> int:
+    """``pose2rot map``: propose MAP.json for a rig from a layout or another skeleton's points."""
+    from .bonemap import save_map
+    from .cli import _output_path
+
+    out = _output_path(args.out, (".json",))
+    if bool(args.layout) == bool(args.source):
+        raise Pose2RotError("give the points to map from: --layout NAME or --source FILE (not both)")
+    proposal = propose_for_rig(args)
+    save_map(out, proposal)
+    m = proposal.bone_map
+    direct = sum(m.is_direct(b) for b in m.bones)
+    print(f"{Path(args.skeleton).name} ({proposal.family} rig): {direct} joints on points, "
+          f"{len(m.bones) - direct} on virtual points -> {out}")
+    for bone, why in proposal.doubtful.items():
+        print(f"doubtful: {bone}: {why}")
+    if proposal.between:
+        print(f"no point, solved between mapped joints: {', '.join(proposal.between)}")
+    if proposal.kept:
+        print(f"no point, keep the reference pose: {len(proposal.kept)} joints "
+              f"({', '.join(proposal.kept[:8])}{' ...' if len(proposal.kept) > 8 else ''})")
+    if proposal.unused:
+        print(f"points not used: {', '.join(proposal.unused)}")
+    return 0
+
+
+def propose_for_rig(args: argparse.Namespace):
+    """The Proposal for ``--skeleton`` from ``--layout`` or ``--source`` (see pose2rot_core.automap)."""
+    from .automap import propose_map
+    from .bvh import read_bvh
+    from .fk import forward_kinematics
+
+    rig = read_bvh(args.skeleton)
+    sk = rig.skeleton
+    reference = _rig_reference(args, rig)
+    R = np.eye(3)[None].repeat(sk.num_joints, 0) if reference is None else reference
+    G, P = forward_kinematics(sk, R[None])
+    ends = P[0, rig.end_parents] + np.einsum("kab,kb->ka", G[0, rig.end_parents], rig.end_offsets)
+    names = list(sk.names) + list(rig.end_names)
+    parents = list(sk.parents) + list(rig.end_parents)
+    if args.layout:
+        layout = get_layout(args.layout)
+        points, canon, virtual, landmarks = layout.points, layout.canonical, layout.virtual, layout.landmarks
+    else:
+        points, canon, virtual, landmarks = _source_canonical(args.source)
+    proposal = propose_map(names, parents, sk.num_joints, np.concatenate([P[0], ends]), np.array([0.0, 1.0, 0.0]),
+                           points, canon, virtual, landmarks)
+    proposal.bone_map.extra = {"layout": args.layout or Path(args.source).name}
+    return proposal
+
+
+def _source_canonical(path: str) -> tuple[tuple[str, ...], dict[str, str], dict, frozenset]:
+    """(point names with data, canonical names, virtual points, landmarks) of another skeleton's BVH or a
+    point set (a FreeMoCap folder, .npz, .csv): named by their layout when they have one, else by the
+    automatic map's name rules; points without any data are left out (a FreeMoCap recording without
+    hand files maps the body's hand landmarks)."""
+    from .automap import canonical_names
+    from .bvh import read_bvh
+    from .pointsets import load_points
+
+    if Path(path).suffix.lower() == ".bvh":
+        clip = read_bvh(path)
+        names = list(clip.skeleton.names) + list(clip.end_names)
+        canon, _ = canonical_names(names, list(clip.skeleton.parents) + list(clip.end_parents))
+        return tuple(names), canon, {}, frozenset()
+    points = load_points(path, check=False)
+    present = tuple(n for n, seen in zip(points.names, np.isfinite(points.positions).all(-1).any(0)) if seen)
+    if points.layout is not None:
+        layout = points.layout
+        return present, layout.canonical, layout.virtual, layout.landmarks
+    return present, canonical_names(present, [-1] * len(present))[0], {}, frozenset()
+
+
+def register(sub) -> None:
+    """Add the ``map`` subcommand."""
+    p = sub.add_parser("map", help="propose a bone map (MAP.json) for a rig from a layout or another skeleton")
+    p.add_argument("--skeleton", required=True, help="the rig (BVH)")
+    p.add_argument("--layout", help=f"the points' layout: {', '.join(LAYOUTS)}")
+    p.add_argument("--source", help="or the points themselves: another skeleton's BVH, a FreeMoCap folder, a point "
+                                    "set .npz/.csv (points without data are left out)")
+    p.add_argument("--reference", help="BVH whose pose at --reference-frame is the rig's reference pose")
+    p.add_argument("--reference-frame", type=int, help="frame of the reference pose (default: the rest pose)")
+    p.add_argument("--out", required=True, help="MAP.json to write")
+    p.set_defaults(func=cmd_map)

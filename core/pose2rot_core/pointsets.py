@@ -1,0 +1,339 @@
+"""Named point sets: markerless landmarks, text-to-motion joints, another skeleton's joints.
+
+A :class:`PointSet` is ``positions [T,P,3]`` (NaN = missing) with point names, fps, the up axis of
+the data and optional confidence [T,P]. Loaders (:func:`load_points`):
+
+- ``.npy`` ``[T,P,3]`` with a layout (``humanml3d22``, ``mediapipe33``, ...; see pose2rot_core.layouts);
+- a FreeMoCap recording folder (``output_data/mediapipe_body_3d_xyz.npy`` [T,33,3], and
+  ``mediapipe_right_hand_3d_xyz.npy`` / ``mediapipe_left_hand_3d_xyz.npy`` [T,21,3] when present);
+- ``.npz`` with ``positions`` [T,P,3] and ``point_names`` [P] (optional ``fps``, ``up_axis``,
+  ``confidence`` [T,P]), or a pose2rot tracks file (its joints and bone tips become points);
+- ``.csv`` with ``<point>.x``, ``<point>.y``, ``<point>.z`` columns (optional ``<point>.conf`` and a
+  leading ``frame`` or ``time`` column; a ``time`` column in seconds gives the fps);
+- ``.bvh``: the joint positions and End Sites (``<joint>_end``) of another skeleton.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from .errors import Pose2RotError
+from .layouts import AXES, Layout, axis_change
+
+FREEMOCAP_BODY = "mediapipe_body_3d_xyz.npy"
+FREEMOCAP_HANDS = ("mediapipe_right_hand_3d_xyz.npy", "mediapipe_left_hand_3d_xyz.npy")
+#: frame rate of files that carry none and have no layout
+DEFAULT_FPS = 30.0
+#: a coordinate whose spread is below this fraction of the point cloud's extent is "constant"
+FLAT_FRACTION = 1e-6
+#: image coordinates (pixels) span more than this while a third value stays within 0..1 (a score)
+PIXEL_EXTENT = 20.0
+
+
+@dataclass
+class PointSet:
+    """positions [T,P,3] float64 (NaN = missing) in the file's axes, ``up`` the signed up axis
+    ("y", "z", "-y", ...), names [P], fps, optional confidence [T,P] in 0..1, layout when known."""
+
+    names: tuple[str, ...]
+    positions: np.ndarray
+    fps: float
+    up: str = "y"
+    confidence: np.ndarray | None = None
+    layout: Layout | None = None
+    source: str = ""
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.positions.shape[0])
+
+    def oriented(self, up: str = "y") -> np.ndarray:
+        """Positions [T,P,3] turned so the data's up axis is ``up`` ("y" or "z")."""
+        return self.positions @ axis_change(self.up, up).T
+
+    def frames(self, start: int, stop: int) -> "PointSet":
+        conf = None if self.confidence is None else self.confidence[start:stop]
+        return replace(self, positions=self.positions[start:stop], confidence=conf)
+
+
+# ----------------------------------------------------------------------------- loading
+def load_points(path: str | Path, layout: Layout | None = None, up: str | None = None,
+                fps: float | None = None, report: list[str] | None = None, check: bool = True) -> PointSet:
+    """Read a point set (see the module docstring). ``up``: the data's up axis (a signed axis or
+    "auto"; default: the file's own, else found from the hips and shoulders, else "y"); ``fps``
+    overrides the file's (default: the file's, else the layout's, else 30). ``check``: run
+    :func:`check_points` (leave it to the caller who cuts frames first)."""
+    path = Path(path)
+    if path.is_dir():
+        points = _load_freemocap(path, layout, report)
+    elif not path.is_file():
+        raise Pose2RotError(f"points file '{path}' does not exist; check the path")
+    else:
+        suffix = path.suffix.lower()
+        loaders = {".npy": _load_npy, ".npz": _load_npz, ".csv": _load_csv, ".bvh": _load_bvh}
+        if suffix not in loaders:
+            raise Pose2RotError(f"{path.name}: unknown points format '{suffix}'; use .npy (with a layout), .npz, "
+                                ".csv, .bvh or a FreeMoCap folder")
+        points = loaders[suffix](path, layout)
+    if layout is not None and points.layout is None:
+        points = _apply_layout(points, layout)
+    if fps is not None:
+        if not (np.isfinite(fps) and fps > 0):
+            raise Pose2RotError(f"--fps must be a positive number, got {fps}")
+        points = replace(points, fps=float(fps))
+    points = replace(points, up=_resolve_up(points, up, report), fps=points.fps or DEFAULT_FPS)
+    if check:
+        check_points(points)
+    return points
+
+
+def _load_npy(path: Path, layout: Layout | None) -> PointSet:
+    if layout is None:
+        raise Pose2RotError(f"{path.name}: a .npy file holds bare numbers; say what its points are with a layout "
+                            "(--layout humanml3d22, mediapipe33, smpl24, coco17, halpe26, h36m17, freemocap)")
+    data = _read_npy(path)
+    return PointSet(names=layout.points, positions=_layout_shape(data, layout, path.name),
+                    fps=layout.fps, up=layout.up, layout=layout, source=path.name)
+
+
+def _read_npy(path: Path) -> np.ndarray:
+    try:
+        data = np.load(path, allow_pickle=False)
+    except ValueError as e:
+        if "allow_pickle" in str(e) or "pickle" in str(e).lower():
+            raise Pose2RotError(f"{path.name}: holds pickled Python objects, which pose2rot never loads; "
+                                "save a plain float array with np.save") from None
+        raise Pose2RotError(f"{path.name}: not a readable .npy file ({e})") from None
+    except (OSError, EOFError) as e:
+        raise Pose2RotError(f"{path.name}: not a readable .npy file ({e})") from None
+    if not isinstance(data, np.ndarray) or data.dtype.kind not in "fiu":
+        raise Pose2RotError(f"{path.name}: expected a numeric array, got {getattr(data, 'dtype', type(data))}")
+    return data.astype(np.float64)
+
+
+def _layout_shape(data: np.ndarray, layout: Layout, name: str) -> np.ndarray:
+    """Check ``data`` is [T,P,3] with P the layout's point count (one clear line otherwise)."""
+    P = layout.num_points
+    shape = "[" + ",".join(str(s) for s in data.shape) + "]"
+    if data.ndim == 3 and data.shape[1] == P and data.shape[2] == 2:
+        raise Pose2RotError(f"{name}: {shape} holds 2-D image coordinates; pose2rot needs 3-D positions [T,{P},3] "
+                            "(lift the 2-D keypoints with a 3-D pose model first)")
+    if data.ndim != 3 or data.shape[1:] != (P, 3):
+        raise Pose2RotError(f"{name} is {shape} but layout {layout.name} has {P} points: expected [T,{P},3]")
+    if data.shape[0] == 0:
+        raise Pose2RotError(f"{name}: the array has 0 frames; there is nothing to solve")
+    return data
+
+
+def is_freemocap_folder(path: Path) -> bool:
+    """True for a FreeMoCap recording folder (or its output_data folder)."""
+    return (path / "output_data" / FREEMOCAP_BODY).is_file() or (path / FREEMOCAP_BODY).is_file()
+
+
+def _load_freemocap(folder: Path, layout: Layout | None, report: list[str] | None) -> PointSet:
+    from .layouts import get_layout
+
+    base = folder / "output_data" if (folder / "output_data").is_dir() else folder
+    body_path = base / FREEMOCAP_BODY
+    if not body_path.is_file():
+        raise Pose2RotError(f"'{folder}' is not a FreeMoCap recording: it has no output_data/{FREEMOCAP_BODY} "
+                            "(give the recording folder or its output_data folder)")
+    if layout is not None and layout.name not in ("freemocap", "mediapipe33"):
+        raise Pose2RotError(f"'{folder}' is a FreeMoCap recording (MediaPipe points); --layout {layout.name} does "
+                            "not fit it (use freemocap, or leave --layout out)")
+    full = get_layout("freemocap")
+    body = _layout_shape(_read_npy(body_path), get_layout("mediapipe33"), body_path.name)
+    parts = [body]
+    for name in FREEMOCAP_HANDS:
+        hand_path = base / name
+        if hand_path.is_file():
+            hand = _read_npy(hand_path)
+            if hand.shape != (body.shape[0], 21, 3):
+                raise Pose2RotError(f"{name} is [{','.join(map(str, hand.shape))}] but the body has "
+                                    f"{body.shape[0]} frames: expected [{body.shape[0]},21,3]")
+        else:
+            hand = np.full((body.shape[0], 21, 3), np.nan)
+            if report is not None:
+                report.append(f"{folder.name}: no {name}; that hand keeps the rig's reference pose")
+        parts.append(hand)
+    return PointSet(names=full.points, positions=np.concatenate(parts, axis=1), fps=full.fps, up=full.up,
+                    layout=full, source=folder.name)
+
+
+def _load_npz(path: Path, layout: Layout | None) -> PointSet:
+    from .tracks_io import load_tracks
+
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            keys = set(archive.files)
+            if "point_names" not in keys and "joint_names" in keys:
+                return tracks_as_points(load_tracks(path), path.name)
+            data = {k: archive[k] for k in ("positions", "point_names", "fps", "up_axis", "confidence") if k in keys}
+    except ValueError as e:
+        raise Pose2RotError(f"{path.name}: holds pickled Python objects, which pose2rot never loads "
+                            f"(save plain arrays with np.savez): {e}") from None
+    except (OSError, EOFError) as e:
+        raise Pose2RotError(f"{path.name}: not a readable .npz file ({e})") from None
+    if "positions" not in data:
+        raise Pose2RotError(f"{path.name}: no 'positions' array (a point set needs positions [T,P,3] and "
+                            "point_names [P])")
+    pos = data["positions"]
+    if pos.dtype.kind not in "fiu":
+        raise Pose2RotError(f"{path.name}: positions must be numeric, got {pos.dtype}")
+    pos = pos.astype(np.float64)
+    if "point_names" in data:
+        names = data["point_names"]
+        if names.dtype.kind not in "US" or names.ndim != 1:
+            raise Pose2RotError(f"{path.name}: point_names must be a 1-D string array")
+        names = tuple(str(n) for n in names)
+    elif layout is not None:
+        names = layout.points
+    else:
+        raise Pose2RotError(f"{path.name}: no point_names; add them or give a layout")
+    if pos.ndim != 3 or pos.shape[1:] != (len(names), 3):
+        raise Pose2RotError(f"{path.name}: positions is [{','.join(map(str, pos.shape))}] but there are "
+                            f"{len(names)} point names (expected [T,{len(names)},3])")
+    return PointSet(names=names, positions=pos, fps=_npz_fps(data, path.name), up=_npz_up(data, path.name),
+                    confidence=_npz_confidence(data, pos.shape[:2], path.name), source=path.name)
+
+
+def _npz_fps(data: dict, name: str) -> float:
+    if "fps" not in data:
+        return 0.0
+    fps = data["fps"]
+    if fps.dtype.kind not in "fiu" or fps.size != 1 or not fps.reshape(()) > 0:
+        raise Pose2RotError(f"{name}: fps must be one positive number")
+    return float(fps.reshape(()))
+
+
+def _npz_up(data: dict, name: str) -> str:
+    if "up_axis" not in data:
+        return ""
+    up = data["up_axis"]
+    text = str(up.reshape(())).strip().lower() if up.dtype.kind in "US" and up.size == 1 else ""
+    if text not in AXES:
+        raise Pose2RotError(f"{name}: up_axis must be one of {', '.join(AXES)}")
+    return text
+
+
+def _npz_confidence(data: dict, shape: tuple[int, int], name: str) -> np.ndarray | None:
+    if "confidence" not in data:
+        return None
+    conf = data["confidence"]
+    if conf.dtype.kind not in "fiu" or conf.shape != shape:
+        raise Pose2RotError(f"{name}: confidence must be numbers [{shape[0]},{shape[1]}] (frames, points)")
+    return np.clip(conf.astype(np.float64), 0.0, 1.0)
+
+
+def tracks_as_points(tracks, source: str = "") -> PointSet:
+    """The joints (and bone tips) of pose2rot tracks as a point set."""
+    names, pos = list(tracks.skeleton.names), tracks.positions
+    if tracks.has_ends:
+        names += list(tracks.end_names)
+        pos = np.concatenate([pos, tracks.end_positions], axis=1)
+    return PointSet(names=tuple(names), positions=pos, fps=tracks.fps, up=tracks.up_axis, source=source)
+
+
+def _load_bvh(path: Path, layout: Layout | None) -> PointSet:
+    from .bvh import read_bvh
+    from .tracks_io import tracks_from_bvh
+
+    return tracks_as_points(tracks_from_bvh(read_bvh(path)), path.name)
+
+
+def _load_csv(path: Path, layout: Layout | None) -> PointSet:
+    from .tracks_csv import read_csv_points
+
+    table = read_csv_points(path)
+    return PointSet(names=tuple(table.names), positions=table.positions, fps=table.fps, up="",
+                    confidence=table.confidence, source=path.name)
+
+
+def _apply_layout(points: PointSet, layout: Layout) -> PointSet:
+    """Points ordered as ``layout`` (by name), its fps and up axis where the file has none."""
+    index = {n: i for i, n in enumerate(points.names)}
+    absent = [p for p in layout.points if p not in index]
+    if absent:
+        raise Pose2RotError(f"{points.source}: layout {layout.name} needs points the file lacks: "
+                            + ", ".join(absent[:8]) + (" ..." if len(absent) > 8 else ""))
+    order = [index[p] for p in layout.points]
+    conf = None if points.confidence is None else points.confidence[:, order]
+    return replace(points, names=layout.points, positions=points.positions[:, order], confidence=conf,
+                   fps=points.fps or layout.fps, up=points.up or layout.up, layout=layout)
+
+
+# ----------------------------------------------------------------------------- axes
+def _resolve_up(points: PointSet, up: str | None, report: list[str] | None) -> str:
+    """The signed up axis: ``up`` when given, else the file's, else found from the anatomy, else "y"."""
+    choice = (up or points.up or "auto").strip().lower()
+    if choice != "auto":
+        if choice not in AXES:
+            raise Pose2RotError(f"up axis must be one of auto, {', '.join(AXES)}; got '{choice}'")
+        return choice
+    found = detect_up(points)
+    if report is not None:
+        report.append(f"{points.source}: up axis {found or 'y'}"
+                      + (" (from the hips and shoulders)" if found else " (assumed: no hips and shoulders)"))
+    return found or "y"
+
+
+def detect_up(points: PointSet) -> str | None:
+    """The signed coordinate axis nearest the mean direction from the hips to the shoulders (canonical
+    names of the layout or the point names), or None when those points are missing."""
+    canonical = points.layout.canonical if points.layout is not None else {}
+    where = {canonical.get(n, n): i for i, n in enumerate(points.names)}
+    need = ("left_hip", "right_hip", "left_shoulder", "right_shoulder")
+    if not all(n in where for n in need):
+        return None
+    P = points.positions
+    hips = 0.5 * (P[:, where["left_hip"]] + P[:, where["right_hip"]])
+    shoulders = 0.5 * (P[:, where["left_shoulder"]] + P[:, where["right_shoulder"]])
+    trunk = shoulders - hips
+    ok = np.isfinite(trunk).all(axis=1)
+    if not ok.any():
+        return None
+    mean = (trunk[ok] / np.maximum(np.linalg.norm(trunk[ok], axis=1, keepdims=True), 1e-12)).mean(axis=0)
+    names = list(AXES)
+    return names[int(np.argmax([np.dot(mean, AXES[n]) for n in names]))]
+
+
+# ----------------------------------------------------------------------------- checks
+def check_points(points: PointSet) -> None:
+    """Raise (one line) for infinite values, frames without any data, or 2-D coordinates in 3-D."""
+    P, name = points.positions, points.source or "points"
+    if np.isinf(P).any():
+        t, p = np.argwhere(np.isinf(P).any(-1))[0]
+        raise Pose2RotError(f"{name}: point '{points.names[p]}' is infinite at frame {t}; mark missing values "
+                            "with NaN")
+    known = np.isfinite(P).all(-1)
+    empty = np.flatnonzero(~known.any(axis=1))
+    if empty.size == known.shape[0]:
+        raise Pose2RotError(f"{name}: every value is NaN: there are no positions at all")
+    if empty.size:
+        raise Pose2RotError(f"{name}: {empty.size} frame{'s' if empty.size > 1 else ''} without any position "
+                            f"(every point NaN: frame{'s' if empty.size > 1 else ''} {_frame_list(empty)}); "
+                            "cut them off with --frames, or drop them from the file")
+    samples = P[known]
+    extent = np.ptp(samples, axis=0)
+    flat = extent <= FLAT_FRACTION * max(float(extent.max()), 1e-12)
+    if len(samples) > 2 and flat.any() and not flat.all():
+        axis = "xyz"[int(np.argmax(flat))]
+        raise Pose2RotError(f"{name}: every {axis} is the same: these look like 2-D image coordinates; pose2rot needs "
+                            "3-D positions (lift the 2-D keypoints with a 3-D pose model first)")
+    third = samples[:, 2]
+    if extent[:2].max() > PIXEL_EXTENT and third.min() >= 0.0 and third.max() <= 1.0:
+        raise Pose2RotError(f"{name}: x and y span {extent[:2].max():.4g} units while every z lies in 0..1: "
+                            "these look like 2-D image coordinates with a score (x, y, confidence); pose2rot "
+                            "needs 3-D positions")
+
+
+def _frame_list(frames: np.ndarray) -> str:
+    runs, start = [], frames[0]
+    for a, b in zip(frames, list(frames[1:]) + [None]):
+        if b is None or b != a + 1:
+            runs.append(f"{start}" if start == a else f"{start}-{a}")
+            if b is not None:
+                start = b
+    return ", ".join(runs[:6]) + (" ..." if len(runs) > 6 else "")

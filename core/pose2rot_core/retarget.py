@@ -1,0 +1,610 @@
+"""Drive a rig's own joints from points through a bone map (see pose2rot_core.bonemap).
+
+:func:`retarget_tracks` turns a point set and a map into :class:`~pose2rot_core.tracks.Tracks` on the
+rig, ready for the geometric solver (rigid bones, ``stretch="off"``):
+
+1. **Targets.** Every mapped rig joint (or End Site) gets its point, or its virtual point (a mean or
+   blend of points). A joint mapped straight to a point is *direct*; a virtual one is *soft*.
+2. **Scale.** The rig keeps its bone lengths. The points are scaled (about the origin, so a floor
+   under the feet stays under them) by the ratio of the rig's leg chains (direct joints on the paths from the root to the lowest direct joints) to
+   the performer's, so the root's translation matches the rig's stride and the feet stay planted.
+3. **Filling.** Rig joints without a point that lie between mapped joints get positions, top-down:
+   - a *chain* of such joints between two placed joints (spines, necks, tails, twist segments) is
+     the rig's reference chain, turned with the body around its start, bent evenly (every joint
+     turning by the same angle) to the length the performer shows, then swung onto the chord; its
+     free roll about the chord is chosen to bring soft targets on it closest to theirs;
+   - a *hub* (a joint with mapped joints below it along several children: a chest between neck and
+     arms, an unmapped root) is placed by a weighted rigid fit of the rig's reference shape onto the
+     direct joints around it (near ones weigh most; its own soft target weighs little);
+   - a chain ending in a soft target with nothing mapped below is only aimed at it;
+   - leaves and extras (fingers without points, eyes, face, twist leaves) stay without data and keep
+     their reference pose.
+A performer of other proportions bends a chain only by how much its length changes relative to the
+rig's (the chain's median length is matched to the rig's when they differ by more than a few %).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .bonemap import BoneMap, check_map, evaluate_sources
+from .errors import Pose2RotError
+from .fk import forward_kinematics
+from .layouts import AXES
+from .options import SolveOptions
+from .pointsets import PointSet
+from .rotations import (axis_angle_to_matrix, best_fit_rotation, cross, matrix_to_quat, normalize, perpendicular,
+                        rotation_between)
+from .skeleton import Skeleton
+from .solution import Solution
+from .tracks import Tracks
+from .tracks_io import fill_gaps
+
+#: weight of a direct child in a rigid fit (the others' weights are at most 1)
+RIGID_WEIGHT = 1e4
+#: rounds of the fit that keeps children at bone length from their direct joints
+FIT_ROUNDS = 6
+#: weight, in a rigid fit, of what lies beyond the nearest turning joint, and of soft targets
+FAR_WEIGHT = 1e-3
+#: feet: direct joints within this fraction of the height above the lowest one
+FOOT_FRACTION = 0.1
+#: a chain whose median length differs from the rig's by this ratio bends relative to its own median
+PROPORTION_TOLERANCE = 0.1
+#: bending: per-joint angles searched (radians, either way) and bisection steps
+BEND_LIMIT = 2.5
+BEND_GRID = 24
+BEND_STEPS = 30
+#: a chain bends to a side only where that side is defined to this much (see _bend_axis)
+BEND_SIDE = 0.05
+
+
+@dataclass
+class Retargeted:
+    """Tracks on the rig, how the points were placed on it (rig position = ``scale`` x point), and
+    ``twist_guess`` [T,J,3,3] (or None): local
+    rotations that share each filled chain's bend and twist (the reference pose elsewhere), for the
+    geometric solver's roll (:func:`solve_retargeted`)."""
+
+    tracks: Tracks
+    scale: float
+    twist_guess: np.ndarray | None = None
+
+
+def solve_retargeted(result: Retargeted, options: SolveOptions | None = None, *, progress=None,
+                     **changes) -> Solution:
+    """Solve retargeted tracks as ``options`` say (``changes``: fields applied on top), made fit for
+    points by :meth:`SolveOptions.for_points` (geometric solver; "auto" stretch keeps the rig's bone
+    lengths), with the chains' shared twist as the roll guess.
+
+    When the tracks will be smoothed the solver re-solves with its own smoothed guess and takes no
+    other, so the chains' guess is left out then (noted in the report)."""
+    from .solvers import prepare_tracks, solve
+
+    options = SolveOptions.of(options, **changes).for_points()
+    guess = result.twist_guess
+    if guess is not None and options.smooth != "off" and prepare_tracks(result.tracks, options.smooth)[3].active:
+        guess = None
+    sol = solve(result.tracks, options, progress=progress, twist_guess=guess)
+    if guess is None and result.twist_guess is not None:
+        sol.report.append("the tracks were smoothed: the joints between mapped ones keep the solver's own roll "
+                          "(their shared twist is not passed to a smoothing solve)")
+    return sol
+
+
+@dataclass
+class RigTargets:
+    """What the map gives on the rig: ``positions`` [T,J+K,3] of rig joints then End Sites (NaN where
+    unmapped), ``direct`` / ``soft`` [J+K] masks, the reference pose (global positions ``reference``
+    [J+K,3], orientations ``frames`` [J+K,3,3] (an End Site has its joint's), local rotations
+    ``local`` [J,3,3]) and the rig extended by its End Sites as joints (``skeleton``)."""
+
+    skeleton: Skeleton
+    positions: np.ndarray
+    direct: np.ndarray
+    soft: np.ndarray
+    reference: np.ndarray
+    frames: np.ndarray
+    local: np.ndarray
+
+
+def retarget_tracks(points: PointSet, rig: Skeleton, bone_map: BoneMap, up: str = "y",
+                    reference_rotations: np.ndarray | None = None, reference_frame: int | None = None,
+                    end_parents: np.ndarray | None = None, end_offsets: np.ndarray | None = None,
+                    end_names: tuple[str, ...] = (), rig_name: str = "the rig", smooth: str | float = "auto",
+                    report: list[str] | None = None) -> Retargeted:
+    """Tracks on ``rig`` (its up axis ``up``: "y" or "z") from ``points`` through ``bone_map``.
+
+    reference_rotations [J,3,3]: the rig's reference pose (default its rest pose); reference_frame:
+    the frame of the points that shows it, if any. end_parents [K] / end_offsets [K,3] / end_names:
+    the rig's End Sites, which the map may drive too (names ``<joint>_end``). smooth: how the points
+    are cleaned before the joints between them are placed ("auto", "off" or seconds, as the
+    solver's: noise would otherwise be bent into those joints).
+    """
+    report = [] if report is None else report
+    end_parents = np.zeros(0, np.int64) if end_parents is None else np.asarray(end_parents, np.int64)
+    end_offsets = np.zeros((0, 3)) if end_offsets is None else np.asarray(end_offsets, np.float64)
+    check_map(bone_map, list(rig.names) + list(end_names), points.names, rig=rig_name,
+              tracks=points.source or "the points")
+    targets = rig_targets(points, rig, bone_map, up, reference_rotations, end_parents, end_offsets,
+                          tuple(end_names), report)
+    check_root(targets, rig.names[0])
+    scale = rig_scale(targets, np.asarray(AXES[up], np.float64), report)
+    scaled = denoise_targets(targets, scale * targets.positions, points.fps, smooth, report)
+    filled, guesses = fill_chains(targets.skeleton, targets.reference, targets.frames, scaled, targets.direct,
+                                  targets.soft)
+    J = rig.num_joints
+    guess = None
+    if guesses:
+        guess = np.repeat(targets.local[None], points.num_frames, axis=0)
+        for j, g in guesses.items():
+            guess[:, j] = g
+    ends = [k for k in range(len(end_parents)) if targets.direct[J + k] or targets.soft[J + k]]
+    end_kw = {}
+    if ends:
+        end_kw = dict(end_positions=filled[:, [J + k for k in ends]], end_parents=end_parents[ends],
+                      end_rest_offsets=end_offsets[ends], end_names=tuple(end_names[k] for k in ends))
+    _report_coverage(targets, rig, report)
+    tracks = Tracks(skeleton=rig, positions=filled[:, :J], fps=points.fps, up_axis=up,
+                    reference_rotations=reference_rotations, reference_frame=reference_frame, **end_kw)
+    return Retargeted(tracks, scale, guess)
+
+
+# ----------------------------------------------------------------------------- targets
+def rig_targets(points: PointSet, rig: Skeleton, bone_map: BoneMap, up: str,
+                reference_rotations: np.ndarray | None, end_parents: np.ndarray, end_offsets: np.ndarray,
+                end_names: tuple[str, ...], report: list[str]) -> RigTargets:
+    """Mapped positions on the rig extended by its End Sites, gaps filled; joints whose point has no
+    data in any frame count as unmapped (with a note)."""
+    J, K = rig.num_joints, len(end_parents)
+    names = tuple(rig.names) + tuple(end_names)
+    values = evaluate_sources(bone_map.bones, points.oriented(up), points.names, bone_map.points)
+    T = points.num_frames
+    X = np.full((T, J + K, 3), np.nan)
+    direct, soft = np.zeros(J + K, bool), np.zeros(J + K, bool)
+    empty = []
+    for bone, value in values.items():
+        j = names.index(bone)
+        if np.isnan(value).any(axis=1).all():
+            empty.append(bone)
+            continue
+        X[:, j] = value
+        direct[j], soft[j] = bone_map.is_direct(bone), not bone_map.is_direct(bone)
+    if empty:
+        report.append(f"no data in any frame for the points of {', '.join(empty[:8])}"
+                      f"{' ...' if len(empty) > 8 else ''}: those joints keep the reference pose")
+    mapped = direct | soft
+    X[:, mapped], fill_report, _ = fill_gaps(X[:, mapped], [names[j] for j in np.flatnonzero(mapped)])
+    report.extend(fill_report)
+    extended = _with_ends(rig, end_parents, end_offsets, names)
+    R = np.eye(3)[None].repeat(J, 0) if reference_rotations is None else np.asarray(reference_rotations, np.float64)
+    G, P = forward_kinematics(rig, R[None])
+    reference = np.concatenate([P[0], P[0, end_parents] + np.einsum("kab,kb->ka", G[0, end_parents], end_offsets)])
+    return RigTargets(extended, X, direct, soft, reference, np.concatenate([G[0], G[0, end_parents]]), R)
+
+
+def _with_ends(rig: Skeleton, end_parents: np.ndarray, end_offsets: np.ndarray, names: tuple[str, ...]) -> Skeleton:
+    """The rig with its End Sites appended as leaf joints (rest positions from their offsets)."""
+    if not len(end_parents):
+        return rig
+    rest = np.concatenate([rig.rest_positions, rig.rest_positions[end_parents] + end_offsets])
+    return Skeleton(names, np.concatenate([rig.parents, end_parents]), rest)
+
+
+def check_root(targets: RigTargets, root: str) -> None:
+    """Raise when the root has no point and no child with one (nothing can place the rig)."""
+    mapped = targets.direct | targets.soft
+    kids = targets.skeleton.children[0]
+    if not mapped[0] and not mapped[kids].any():
+        raise Pose2RotError(f"map: the rig's root '{root}' has no point and none of its children has one; map the "
+                            f"root (e.g. \"{root}\": {{\"mean\": [\"left_hip\", \"right_hip\"]}}) or one of its children")
+
+
+# ----------------------------------------------------------------------------- scale
+def rig_scale(targets: RigTargets, up: np.ndarray, report: list[str]) -> float:
+    """The ratio of the rig's leg chains to the performer's (see the module docstring)."""
+    X = targets.positions
+    pairs = _leg_pairs(targets, up)
+    rig = sum(np.linalg.norm(targets.reference[a] - targets.reference[b]) for a, b in pairs)
+    seen = sum(float(np.median(np.linalg.norm(X[:, a] - X[:, b], axis=-1))) for a, b in pairs)
+    scale = rig / seen if pairs and seen > 0 and rig > 0 else 1.0
+    if not pairs:
+        report.append("no chain of points runs from the root to the feet: the points are not scaled")
+    elif abs(scale - 1.0) > 1e-3:
+        report.append(f"the rig's legs are {scale:.4g} x the performer's: the root's translation is scaled to match")
+    return scale
+
+
+def denoise_targets(targets: RigTargets, X: np.ndarray, fps: float, smooth: str | float,
+                    report: list[str]) -> np.ndarray:
+    """Targets [T,N,3] (rig units) cleaned as the solver cleans tracks (pose2rot_core.smoothing), on
+    the tree of mapped joints (each under its nearest mapped ancestor): the noise is read from how the
+    distances between them wobble."""
+    from .smoothing import clean_positions
+
+    mapped = np.flatnonzero(targets.direct | targets.soft)
+    parents = targets.skeleton.parents
+    row = {int(j): i for i, j in enumerate(mapped)}
+    up_tree = []
+    for j in mapped:
+        p = parents[j]
+        while p >= 0 and int(p) not in row:
+            p = parents[p]
+        up_tree.append(row.get(int(p), -1))
+    up_tree = np.asarray(up_tree, np.int64)
+    sub = X[:, mapped]
+    lengths = np.zeros(len(mapped))
+    has = up_tree >= 0
+    lengths[has] = np.median(np.linalg.norm(sub[:, has] - sub[:, up_tree[has]], axis=-1), axis=0)
+    height = max(float(np.ptp(targets.reference, axis=0).max()), 1e-12)
+    names = tuple(targets.skeleton.names[j] for j in mapped)
+    cleaned, cleaning = clean_positions(sub, up_tree, lengths, height, fps, smooth, names=names)
+    report.extend(f"points: {line}" for line in cleaning.report)
+    out = X.copy()
+    out[:, mapped] = cleaned
+    return out
+
+
+def _leg_pairs(targets: RigTargets, up: np.ndarray) -> list[tuple[int, int]]:
+    """(parent, child) bones with both ends direct on the paths from the root to the lowest direct
+    joints (the rig's reference pose decides which are lowest): rigid in any clip; where there are
+    none, consecutive direct joints on those paths."""
+    direct = np.flatnonzero(targets.direct)
+    if len(direct) < 2:
+        return []
+    height = targets.reference @ up
+    extent = max(float(np.ptp(height)), 1e-12)
+    feet = direct[height[direct] <= height[direct].min() + FOOT_FRACTION * extent]
+    parents = targets.skeleton.parents
+    pairs: set[tuple[int, int]] = set()
+    for f in feet:
+        below, j = f, parents[f]
+        while j >= 0:
+            if targets.direct[j]:
+                pairs.add((int(j), int(below)))
+                below = j
+            j = parents[j]
+    bones = [(a, b) for a, b in pairs if parents[b] == a]
+    return sorted(bones or pairs)
+
+
+# ----------------------------------------------------------------------------- filling
+def fill_chains(skeleton: Skeleton, reference: np.ndarray, frames: np.ndarray, targets: np.ndarray,
+                direct: np.ndarray, soft: np.ndarray) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """(positions [T,N,3] of every joint that leads to mapped joints, NaN for joints with nothing mapped
+    at or below them; {chain joint: [T,3,3] local rotation guess sharing the chain's bend and twist}).
+    reference [N,3] / frames [N,3,3]: the rig's reference pose (global positions and orientations)."""
+    filler = _Filler(skeleton, reference, frames, targets, direct, soft)
+    return filler.run(), filler.guess
+
+
+class _Filler:
+    """Top-down placement of unmapped joints between mapped ones (see :func:`fill_chains`)."""
+
+    def __init__(self, skeleton: Skeleton, reference: np.ndarray, frames: np.ndarray, targets: np.ndarray,
+                 direct: np.ndarray, soft: np.ndarray):
+        self.sk, self.ref, self.X, self.direct, self.soft = skeleton, reference, targets, direct, soft
+        self.rest_frames = frames
+        self.guess: dict[int, np.ndarray] = {}
+        self.frames: dict[int, np.ndarray] = {}                  # fitted turns of branching joints [T,3,3]
+        self.children = skeleton.children
+        lead = direct | soft
+        for j in range(skeleton.num_joints - 1, 0, -1):
+            lead[skeleton.parents[j]] |= lead[j]
+        self.lead = lead
+        self.P = np.where(direct[None, :, None], targets, np.nan)
+
+    def run(self) -> np.ndarray:
+        if not self.direct[0]:
+            self.P[:, 0], self.frames[0] = self._fit(0, None)
+        self._descend(0)
+        return self.P
+
+    def _lead_children(self, j: int) -> list[int]:
+        return [c for c in self.children[j] if self.lead[c]]
+
+    def _walk(self, c: int) -> list[int]:
+        """[c, ..., k]: down from c through unmapped joints with one lead child, to the first joint that
+        is direct, branching, or has nothing mapped below."""
+        path = [c]
+        while not self.direct[path[-1]] and len(self._lead_children(path[-1])) == 1:
+            path.append(self._lead_children(path[-1])[0])
+        return path
+
+    def _descend(self, a: int) -> None:
+        kids = self._lead_children(a)
+        if a not in self.frames:
+            above = self._placed_above(a)
+            carried = None if len(kids) >= 2 else self._carried(a, above)
+            self.frames[a] = self._fit(a, above, carried)[1]
+        for c in kids:
+            start = a
+            if len(kids) >= 2 and not self.direct[c]:          # turns rigidly with the branching joint
+                self.P[:, c] = self.P[:, a] + np.einsum("tij,j->ti", self.frames[a], self.ref[c] - self.ref[a])
+                if len(self._lead_children(c)) != 1:
+                    self._descend(c)
+                    continue
+                self.frames[c] = self.frames[a]
+                start, c = c, self._lead_children(c)[0]
+            path = self._walk(c)
+            k = path[-1]
+            if self.direct[k]:
+                if len(path) > 1:
+                    self._chain(start, path, self.P[:, k])
+            elif self._lead_children(k):                          # a hub
+                self.P[:, k], self.frames[k] = self._fit(k, start)
+                self._chain(start, path, self.P[:, k])
+            else:                                                 # ends in a soft target: aim only
+                self._chain(start, path, self.X[:, k], bend=False)
+            if self._lead_children(k):
+                self._descend(k)
+
+    # ------------------------------------------------------------------ fits
+    def _frontier(self, j: int) -> list[int]:
+        """The first direct joints on every path down from j."""
+        out = []
+        for c in self._lead_children(j):
+            out.extend([c] if self.direct[c] else self._frontier(c))
+        return out
+
+    def _turning(self, top: int, bottom: int) -> int:
+        """Joints between ``top`` (excluded) and ``bottom`` (excluded) plus one: the joints whose turns
+        move ``bottom`` relative to a point fixed to ``top``'s first segment."""
+        n, j = 0, self.sk.parents[bottom]
+        while j != top and j >= 0:
+            n, j = n + 1, self.sk.parents[j]
+        return max(n, 1)
+
+    def _fit(self, h: int, above: int | None, carried: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """([T,3] position, [T,3,3] turn from the reference pose) of joint h from a weighted rigid fit of
+        the reference pose, in tiers: direct children (and h itself when placed) must match; a child one
+        turning joint away from a direct joint keeps its reference offset from h and its bone length to
+        that joint (a sphere, refined over a few rounds); joints n turning joints away, and the placed
+        joint above, stay at their reference distance with weight 1/n^2; where they lie in the reference
+        pose, and soft targets, weigh FAR_WEIGHT / n^2 and so only decide what the nearer tiers leave free
+        (the tilt of a pelvis about its hip line); a ``carried`` turn [T,3,3] (see :meth:`_carried`) weighs
+        FAR_WEIGHT^2 and decides what is left after that (the roll of a straight spine about itself)."""
+        fixed: list[tuple[np.ndarray, np.ndarray, float]] = []     # (offset from h, target [T,3], weight)
+        reach: list[tuple[np.ndarray, np.ndarray, float, float]] = []  # (offset, centre [T,3], radius, weight)
+        if not np.isnan(self.P[0, h]).any():
+            fixed.append((np.zeros(3), self.P[:, h], RIGID_WEIGHT))
+        if self.soft[h]:
+            fixed.append((np.zeros(3), self.X[:, h], FAR_WEIGHT))
+        for c in self._lead_children(h):
+            path, off = self._walk(c), self.ref[c] - self.ref[h]
+            k = path[-1]
+            if self.direct[c]:
+                fixed.append((off, self.X[:, c], RIGID_WEIGHT))
+            elif self.direct[k]:
+                n = len(path) - 1
+                reach.append((off, self.X[:, k], float(np.linalg.norm(self.ref[k] - self.ref[c])), 1.0 / n ** 2))
+                fixed.append((self.ref[k] - self.ref[h], self.X[:, k], 1.0 if n == 1 else FAR_WEIGHT / n ** 2))
+            elif self._lead_children(k):
+                fixed.extend((self.ref[f] - self.ref[h], self.X[:, f], FAR_WEIGHT / self._turning(h, f) ** 2)
+                             for f in self._frontier(k))
+            else:
+                fixed.append((self.ref[k] - self.ref[h], self.X[:, k], FAR_WEIGHT / len(path) ** 2))
+        if above is not None:
+            rigid = self.sk.parents[h] == above
+            n = 1 if rigid else self._turning(above, h)
+            reach.append((np.zeros(3), self.P[:, above], float(np.linalg.norm(self.ref[h] - self.ref[above])),
+                          1.0 / n ** 2))
+            fixed.append((self.ref[above] - self.ref[h], self.P[:, above], FAR_WEIGHT / n ** 2))
+        if carried is not None and not np.isnan(self.P[0, h]).any():
+            size = max(float(np.linalg.norm(o)) for o, *_ in fixed + reach) or 1.0
+            fixed.extend((size * e, self.P[:, h] + size * carried[:, :, i], FAR_WEIGHT ** 2) for i, e in enumerate(np.eye(3)))
+        return _fit_rounds(fixed, reach, self.P.shape[0])
+
+    def _carried(self, a: int, above: int | None) -> np.ndarray | None:
+        """[T,3,3] the frame of the placed joint ``above`` a, swung by the smallest turn that lays the bone
+        between them onto where they are (None without one): what a joint with one chain below turns
+        like where its own fit leaves its roll about that chain free."""
+        if above is None or above not in self.frames:
+            return None
+        F = self.frames[above]
+        bone = self.ref[a] - self.ref[above]
+        if np.linalg.norm(bone) < 1e-12:
+            return F
+        carried = np.einsum("tij,j->ti", F, bone)
+        return rotation_between(carried, self.P[:, a] - self.P[:, above]) @ F
+
+    def _placed_above(self, a: int) -> int | None:
+        j = self.sk.parents[a]
+        while j >= 0 and np.isnan(self.P[0, j]).any():
+            j = self.sk.parents[j]
+        return int(j) if j >= 0 else None
+
+    # ------------------------------------------------------------------ chains
+    def _chain(self, a: int, path: list[int], end: np.ndarray, bend: bool = True) -> None:
+        """Place the joints of ``path`` (below placed joint a) so the chain runs from a towards ``end``
+        [T,3]: each segment turned with the body (between the frame carrying a and, when the chain ends in
+        a branching joint, the frame there), bent evenly to the performer's length (relative to the rig's
+        when proportions differ), swung onto the chord, rolled towards soft targets on it. The last
+        joint is placed too unless it is direct. The segments' turns give the joints' orientation guess."""
+        joints = [a] + path
+        w = self.ref[joints[1:]] - self.ref[joints[:-1]]                   # [n,3] reference segments
+        k = path[-1]
+        start = self.frames[a]
+        finish = self.frames.get(k) if len(self._lead_children(k)) >= 2 else None
+        turns = _interpolate(start, finish, len(path))                     # [T,n,3,3]
+        v = np.einsum("tnij,nj->tni", turns, w)
+        d = end - self.P[:, a]
+        if bend and len(path) > 1:
+            v, bent = _bend(v, _proportional(np.linalg.norm(d, axis=-1), np.linalg.norm(w.sum(0))), d)
+            turns = bent @ turns
+        swing = rotation_between(normalize(v.sum(1)), normalize(d))
+        v, turns = np.einsum("tij,tnj->tni", swing, v), swing[:, None] @ turns
+        inner = [i for i, j in enumerate(path[:-1]) if self.soft[j]]
+        if inner:
+            roll = self._roll_to_soft(v, [path[i] for i in inner], inner, a, d)
+            v, turns = np.einsum("tij,tnj->tni", roll, v), roll[:, None] @ turns
+        pos = self.P[:, a, None] + np.cumsum(v, axis=1)
+        last = len(path) if not self.direct[k] else len(path) - 1
+        self.P[:, path[:last]] = pos[:, :last]
+        for i, q in enumerate(path[:-1]):
+            self.frames[q] = turns[:, i + 1]
+        G = self.rest_frames
+        for i in range(1, len(path)):                                      # interior joints: local guess
+            q, parent = joints[i], joints[i - 1]
+            self.guess[q] = G[parent].T @ np.swapaxes(turns[:, i - 1], -1, -2) @ turns[:, i] @ G[q]
+
+    def _roll_to_soft(self, v: np.ndarray, joints: list[int], rows: list[int], a: int, d: np.ndarray) -> np.ndarray:
+        """[T,3,3] turn about the chord a->end that brings the soft targets of ``joints`` (chain rows
+        ``rows`` of the segments v [T,n,3]) closest to theirs."""
+        axis = normalize(d)
+        p = np.cumsum(v, axis=1)[:, rows]
+        y = self.X[:, joints] - self.P[:, a, None]
+        p_perp = p - np.einsum("tni,ti->tn", p, axis)[..., None] * axis[:, None]
+        y_perp = y - np.einsum("tni,ti->tn", y, axis)[..., None] * axis[:, None]
+        sin = np.einsum("ti,ti->t", axis, cross(p_perp, y_perp).sum(1))
+        cos = np.einsum("tni,tni->t", p_perp, y_perp)
+        return axis_angle_to_matrix(axis, np.arctan2(sin, cos))
+
+
+def _interpolate(start: np.ndarray, finish: np.ndarray | None, n: int) -> np.ndarray:
+    """[T,n,3,3] rotations of n chain segments: ``start`` [T,3,3] turned towards ``finish`` by i/n of
+    the way for segment i (slerp), or ``start`` for all when there is no ``finish``."""
+    if finish is None:
+        return np.repeat(start[:, None], n, axis=1)
+    q = matrix_to_quat(np.swapaxes(start, -1, -2) @ finish)                # w >= 0: the shorter way
+    half = np.arctan2(np.linalg.norm(q[:, 1:], axis=-1), q[:, 0])
+    axis = normalize(q[:, 1:])
+    steps = axis_angle_to_matrix(np.repeat(axis[:, None], n, 1), 2.0 * half[:, None] * (np.arange(n) / n))
+    return start[:, None] @ steps
+
+
+def _fit_rounds(fixed: list, reach: list, T: int) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted rigid fit (see :meth:`_Filler._fit`) of ``fixed`` (offset, target, weight) items and
+    ``reach`` (offset, centre, radius, weight) items, whose target is the point at ``radius`` from the
+    centre nearest to where the fit puts the offset. Returns (position [T,3] of offset 0, turn [T,3,3])."""
+    if not fixed and not reach:
+        return np.full((T, 3), np.nan), np.broadcast_to(np.eye(3), (T, 3, 3)).copy()
+    src = np.array([o for o, *_ in fixed] + [o for o, *_ in reach]).reshape(-1, 3)
+    w = np.array([x[-1] for x in fixed] + [x[-1] for x in reach])
+    obs = np.stack([t for _, t, _ in fixed] + [c for _, c, *_ in reach], axis=1)
+    rows = slice(len(fixed), len(fixed) + len(reach))
+    radius = np.array([r for *_, r, _ in reach])
+    first = w.copy()
+    if fixed:                                 # first round: the other items place the reaches
+        first[rows] = 0.0
+    for i in range(FIT_ROUNDS if reach else 1):
+        position, turn = _weighted_fit(src, obs, first if i == 0 else w)
+        if reach:
+            seen = position[:, None] + np.einsum("tij,nj->tni", turn, src[rows])
+            centre = np.stack([c for _, c, *_ in reach], axis=1)
+            obs[:, rows] = centre + radius[:, None] * normalize(seen - centre)
+    return _weighted_fit(src, obs, w)
+
+
+def _weighted_fit(src: np.ndarray, obs: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(position [T,3] of offset 0, turn [T,3,3]) best taking offsets ``src`` [n,3] onto ``obs`` [T,n,3]
+    (weights [n]); a tiny pull towards no turn decides what the items leave free."""
+    c_src = w @ src / w.sum()
+    c_obs = np.einsum("n,tni->ti", w, obs) / w.sum()
+    a, b = src - c_src, obs - c_obs[:, None]
+    M = np.einsum("n,tni,nj->tij", w, b, a)
+    tie = 1e-12 * float(np.einsum("n,ni,ni->", w, a, a)) + 1e-300
+    turn = best_fit_rotation(M + tie * np.eye(3))
+    return c_obs - np.einsum("tij,j->ti", turn, c_src), turn
+
+
+def _proportional(length: np.ndarray, rig_length: float) -> np.ndarray:
+    """[T] chord lengths for the rig: the performer's ``length`` [T], rescaled so its median is the
+    rig's ``rig_length`` in as far as the two differ by more than PROPORTION_TOLERANCE (smoothly:
+    small differences are pose, large ones proportions)."""
+    median = float(np.median(length))
+    if median <= 0 or rig_length <= 0:
+        return length
+    ratio = np.log(rig_length / median)
+    share = min(1.0, abs(ratio) / np.log1p(PROPORTION_TOLERANCE))
+    return length * np.exp(share * ratio)
+
+
+def _bend(v: np.ndarray, target: np.ndarray, chord: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(segments [T,n,3], their extra turns [T,n,3,3]): every joint of the chain v [T,n,3] turned by
+    the same extra angle about its bend axis (see :func:`_bend_axis`) so it spans ``target`` [T]. A
+    chain that must get shorter can bend to either side of straight: the first frame takes its own
+    side (the nearer solution), every later frame the side of the frame before, so the bend never jumps
+    across when the chain passes straight; one that must get longer straightens (at most fully)."""
+    T, n = v.shape[:2]
+    axis, defined = _bend_axis(v, chord)
+    if T > 1:                                       # one orientation over time: a side is a side
+        flips = np.einsum("ti,ti->t", axis[1:], axis[:-1]) < 0
+        axis = axis * np.concatenate([[1.0], np.where(np.cumsum(flips) % 2 == 1, -1.0, 1.0)])[:, None]
+    steps = np.arange(n) - 0.5 * (n - 1)
+
+    def span(theta: np.ndarray) -> np.ndarray:                             # [T] -> |chord| [T]
+        R = axis_angle_to_matrix(np.repeat(axis[:, None], n, 1), theta[:, None] * steps)
+        return np.linalg.norm(np.einsum("tnij,tnj->ti", R, v), axis=-1)
+
+    limit = BEND_LIMIT / max(n - 1, 1)
+    grid = np.linspace(-limit, limit, 2 * BEND_GRID + 1)
+    spans = np.stack([span(np.full(T, g)) for g in grid], axis=1)         # [T,G]
+    top = np.argmax(spans, axis=1)                                         # straight
+    rows = np.arange(T)
+    ahead = spans[:, 1:] <= target[:, None]                                # at or past the target, per step
+    cells = np.arange(grid.size - 1)[None]
+    right = np.where(ahead & (cells >= top[:, None]), cells, grid.size).min(axis=1)       # first past, up
+    left = np.where(ahead[:, ::-1] & (grid.size - 2 - cells < top[:, None]), cells, grid.size).min(axis=1)
+    left = grid.size - 2 - left                                            # last below the top, going down
+    side = _bend_side(grid, top, left, right)
+    lo = np.where(side > 0, grid[np.clip(right, 0, grid.size - 1)], grid[np.clip(left + 1, 0, grid.size - 1)])
+    hi = np.where(side > 0, grid[np.clip(right + 1, 0, grid.size - 1)], grid[np.clip(left, 0, grid.size - 1)])
+    reachable = np.where(side > 0, right < grid.size - 1, left >= 0) & (target < spans[rows, top])
+    for _ in range(BEND_STEPS):                        # from lo (straighter) to hi the span falls past target
+        mid = 0.5 * (lo + hi)
+        longer = span(mid) > target
+        lo, hi = np.where(longer, mid, lo), np.where(longer, hi, mid)
+    theta = np.where(reachable, 0.5 * (lo + hi), grid[top])
+    theta = grid[top] + (theta - grid[top]) * defined                      # no side to bend to: stay straight
+    R = axis_angle_to_matrix(np.repeat(axis[:, None], n, 1), theta[:, None] * steps)
+    return np.einsum("tnij,tnj->tni", R, v), R
+
+
+def _bend_side(grid: np.ndarray, top: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """[T] +1 to bend on the side of larger angles than straight, -1 on the other: at first the side
+    whose solution is nearer no extra bend, then each frame the side whose solution is nearer the
+    previous frame's."""
+    big = grid.size
+    g_right = np.where(right < big - 1, grid[np.clip(right, 0, big - 1)], np.inf)
+    g_left = np.where(left >= 0, grid[np.clip(left, 0, big - 1)], -np.inf)
+    side = np.empty(len(top))
+    previous = 0.0
+    for t in range(len(top)):
+        side[t] = 1.0 if abs(g_right[t] - previous) <= abs(g_left[t] - previous) else -1.0
+        chosen = g_right[t] if side[t] > 0 else g_left[t]
+        previous = chosen if np.isfinite(chosen) else grid[top[t]]
+    return side
+
+
+def _bend_axis(v: np.ndarray, chord: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """([T,3] axis to bend segments v [T,n,3] about, [T] how well it is defined, 0..1): the chain's own
+    curve (summed cross products of consecutive segments); where the chain is straight, the turn from
+    its chord towards the target ``chord`` [T,3] (a chain whose end moved forward bends forward). With
+    neither there is no side to bend to, and the bend fades out rather than pick a side at random from
+    frame to frame (BEND_SIDE: the share of the chain's squared length that counts as defined)."""
+    curve = cross(v[:, :-1], v[:, 1:]).sum(1)
+    own = normalize(v.sum(1))
+    scale = np.einsum("tni,tni->t", v, v)
+
+    def defined(x: np.ndarray) -> np.ndarray:
+        x = np.clip(np.linalg.norm(x, axis=-1) / (BEND_SIDE * scale + 1e-300), 0.0, 1.0)
+        return x * x * (3.0 - 2.0 * x)
+
+    raw = curve + (1.0 - defined(curve))[:, None] * scale[:, None] * cross(own, normalize(chord))
+    return normalize(raw + 1e-9 * scale[:, None] * perpendicular(own)), defined(raw)
+
+
+# ----------------------------------------------------------------------------- report
+def _report_coverage(targets: RigTargets, rig: Skeleton, report: list[str]) -> None:
+    J = rig.num_joints
+    mapped = (targets.direct | targets.soft)[:J]
+    lead = mapped.copy()
+    for j in range(J - 1, 0, -1):
+        lead[rig.parents[j]] |= lead[j]
+    between = [rig.names[j] for j in np.flatnonzero(lead & ~mapped)]
+    kept = int((~lead).sum())
+    report.append(f"map: {int(targets.direct[:J].sum())} joints on points, {int(targets.soft[:J].sum())} on virtual "
+                  f"points, {len(between)} solved between them"
+                  + (f" ({', '.join(between[:6])}{' ...' if len(between) > 6 else ''})" if between else "")
+                  + f", {kept} keep the reference pose")

@@ -1,0 +1,238 @@
+"""The bone map in Blender: a table on the scene (rig bone <-> empty or virtual point).
+
+The table is filled from the core's automatic map (rig-family presets, names and geometry), edited
+in the panel, saved and loaded as MAP.json (the command line's file). When it has rows, Solve
+Rotations drives the bones through it, so the empties may be named anything (MediaPipe landmarks,
+another skeleton's joints): the core fills the joints in between and scales the root
+(pose2rot_core.retarget). A virtual point is written in the Source field as its JSON, e.g.
+``{"mean": ["left_hip", "right_hip"]}``.
+"""
+from __future__ import annotations
+
+import json
+
+import bpy
+import numpy as np
+from bpy.props import CollectionProperty, IntProperty, StringProperty
+from bpy_extras.io_utils import ExportHelper, ImportHelper
+
+from pose2rot_core.bonemap import BoneMap, load_map, parse_map, save_map
+from pose2rot_core.errors import Pose2RotError
+from pose2rot_core.options import OptionError, SolveOptions
+
+from . import rig as rig_io
+from .panel import SidebarPanel, panel_armature
+from .reporting import reports_errors
+
+#: custom property of an imported tracks collection naming its layout (set by Import Tracks)
+LAYOUT_KEY = "pose2rot_layout"
+
+
+class POSE2ROT_PG_map_entry(bpy.types.PropertyGroup):
+    bone: StringProperty(name="Bone", description="Bone of the armature")
+    source: StringProperty(name="Source", description="Empty that drives the bone's head, or a virtual point "
+                                                      "as JSON: {\"mean\": [\"a\", \"b\"]} or {\"lerp\": [\"a\", \"b\", 0.5]}")
+
+
+# ----------------------------------------------------------------------------- table <-> map
+def table_map(scene: bpy.types.Scene) -> BoneMap | None:
+    """The scene's map table as a core BoneMap (None when it has no rows)."""
+    rows = [(e.bone.strip(), e.source.strip()) for e in scene.pose2rot_map if e.bone.strip() and e.source.strip()]
+    if not rows:
+        return None
+    bones = {}
+    for bone, source in rows:
+        if source.startswith("{"):
+            try:
+                bones[bone] = json.loads(source)
+            except json.JSONDecodeError:
+                raise Pose2RotError(f"bone map: the source of '{bone}' is not valid JSON: {source[:60]}") from None
+        else:
+            bones[bone] = source
+    extra = json.loads(scene.pose2rot_map_extra) if scene.pose2rot_map_extra else {}
+    return parse_map(dict(extra, bones=bones), "bone map")
+
+
+def set_table(scene: bpy.types.Scene, bone_map: BoneMap) -> None:
+    """Replace the scene's map table with ``bone_map`` (named virtual points and other keys kept)."""
+    scene.pose2rot_map.clear()
+    for bone, source in bone_map.bones.items():
+        entry = scene.pose2rot_map.add()
+        entry.bone, entry.source = bone, source if isinstance(source, str) else json.dumps(source)
+    extra = dict(bone_map.extra, **({"points": bone_map.points} if bone_map.points else {}))
+    scene.pose2rot_map_extra = json.dumps(extra) if extra else ""
+    scene.pose2rot_map_index = 0
+
+
+def propose(obj: bpy.types.Object, collection: bpy.types.Collection):
+    """The core's automatic map (a Proposal) of the armature onto the collection's empties: their
+    layout (from Import Tracks) names them, else their names alone."""
+    from pose2rot_core.automap import canonical_names, propose_map
+    from pose2rot_core.layouts import get_layout
+
+    rig = rig_io.read_rig(obj)
+    sk = rig.skeleton
+    names = tuple(o.name for o in collection.all_objects if o.type == 'EMPTY')
+    if not names:
+        raise Pose2RotError(f"collection '{collection.name}' has no empties to map")
+    layout_name = collection.get(LAYOUT_KEY, "")
+    if layout_name:
+        layout = get_layout(layout_name)
+        canon, virtual, landmarks = layout.canonical, layout.virtual, layout.landmarks
+    else:
+        canon, virtual, landmarks = canonical_names(names, [-1] * len(names))[0], {}, frozenset()
+    return propose_map(sk.names, list(sk.parents), sk.num_joints, sk.rest_positions, np.array([0.0, 0.0, 1.0]),
+                       names, canon, virtual, landmarks)
+
+
+# ----------------------------------------------------------------------------- solving
+def solve_mapped(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types.Collection | None,
+                 span, options: SolveOptions, bone_map: BoneMap, progress=None):
+    """(rig, tracks on the rig, NameMatch of the bones on empties, Solution): the empties ``bone_map``
+    names, read in armature space over ``span`` (a pipeline.SceneRange), drive the rig through it, solved
+    as ``options`` say (made fit for points: SolveOptions.for_points)."""
+    from pose2rot_core.bonemap import check_map, source_names
+    from pose2rot_core.names import NameMatch
+    from pose2rot_core.pointsets import PointSet
+    from pose2rot_core.retarget import retarget_tracks, solve_retargeted
+
+    from .pipeline import armature_points, read_inputs, reference_pose
+    from .props import option_labels
+
+    try:
+        options = options.for_points()
+    except OptionError as e:
+        raise e.worded(option_labels()) from None
+    rig, objects = read_inputs(obj, collection, span)
+    by_name = {o.name: o for o in objects}
+    check_map(bone_map, rig.bone_names, list(by_name), rig=f"armature '{obj.name}'",
+              tracks=f"collection '{collection.name}'")
+    used = sorted({n for src in list(bone_map.bones.values()) + list(bone_map.points.values())
+                   for n in source_names(src) if n in by_name})
+    reference = reference_pose(obj, rig, span, options.use_reference)
+    positions = armature_points(scene, obj, rig, [by_name[n] for n in used], span.frames, progress)
+    points = PointSet(tuple(used), positions, scene.render.fps / scene.render.fps_base, "z",
+                      source=f"collection '{collection.name}'")
+    report: list[str] = []
+    result = retarget_tracks(points, rig.skeleton, bone_map, "z", reference_rotations=reference,
+                             reference_frame=None if reference is None else span.reference_frame - span.frame_start,
+                             rig_name=f"armature '{obj.name}'", smooth=options.smooth, report=report)
+    sol = solve_retargeted(result, options, progress=progress)
+    sol.report[:0] = report
+    direct = {b: s for b, s in bone_map.bones.items() if bone_map.is_direct(b) and b in rig.bone_names}
+    match = NameMatch(bone_to_track=direct, unmatched_bones=[], unmatched_tracks=[n for n in by_name if n not in used])
+    return rig, result.tracks, match, sol
+
+
+# ----------------------------------------------------------------------------- operators
+class POSE2ROT_OT_map_auto(bpy.types.Operator):
+    """Fill the bone map from the armature's bone names and the empties (rig presets: Mixamo, Rigify, Unreal,
+    Character Creator, SMPL, CMU; virtual points where the empties have none)"""
+
+    bl_idname = "pose2rot.map_auto"
+    bl_label = "Automatic Map"
+    bl_options = {'REGISTER', 'UNDO'}
+
+    @reports_errors
+    def execute(self, context):
+        obj, collection = panel_armature(context), context.scene.pose2rot.tracks
+        if obj is None or collection is None:
+            raise Pose2RotError("pick the armature and the tracks collection first")
+        proposal = propose(obj, collection)
+        set_table(context.scene, proposal.bone_map)
+        for bone, why in proposal.doubtful.items():
+            self.report({'WARNING'}, f"check {bone}: {why}")
+        self.report({'INFO'}, f"{len(proposal.bone_map.bones)} bones mapped ({proposal.family} rig), "
+                              f"{len(proposal.between)} solved between them, {len(proposal.kept)} keep their pose")
+        return {'FINISHED'}
+
+
+class POSE2ROT_OT_map_save(bpy.types.Operator, ExportHelper):
+    """Save the bone map as MAP.json (the file pose2rot's command line reads)"""
+
+    bl_idname = "pose2rot.map_save"
+    bl_label = "Save Map"
+    filename_ext = ".json"
+    filter_glob: StringProperty(default="*.json", options={'HIDDEN'})
+
+    @reports_errors
+    def execute(self, context):
+        bone_map = table_map(context.scene)
+        if bone_map is None:
+            raise Pose2RotError("the bone map is empty: fill it first (Automatic Map)")
+        save_map(bpy.path.abspath(self.filepath), bone_map)
+        self.report({'INFO'}, f"saved {len(bone_map.bones)} bones to {self.filepath}")
+        return {'FINISHED'}
+
+
+class POSE2ROT_OT_map_load(bpy.types.Operator, ImportHelper):
+    """Load a bone map (MAP.json) into the table"""
+
+    bl_idname = "pose2rot.map_load"
+    bl_label = "Load Map"
+    bl_options = {'REGISTER', 'UNDO'}
+    filter_glob: StringProperty(default="*.json", options={'HIDDEN'})
+
+    @reports_errors
+    def execute(self, context):
+        bone_map = load_map(bpy.path.abspath(self.filepath))
+        set_table(context.scene, bone_map)
+        self.report({'INFO'}, f"loaded {len(bone_map.bones)} bones")
+        return {'FINISHED'}
+
+
+class POSE2ROT_OT_map_clear(bpy.types.Operator):
+    """Empty the bone map (Solve Rotations then matches empties to bones by name)"""
+
+    bl_idname = "pose2rot.map_clear"
+    bl_label = "Clear Map"
+    bl_options = {'REGISTER', 'UNDO'}
+
+    def execute(self, context):
+        context.scene.pose2rot_map.clear()
+        context.scene.pose2rot_map_extra = ""
+        return {'FINISHED'}
+
+
+class POSE2ROT_UL_map(bpy.types.UIList):
+    def draw_item(self, context, layout, data, item, icon, active_data, active_propname, index=0):
+        row = layout.row(align=True)
+        row.prop(item, "bone", text="", emboss=False, icon='BONE_DATA')
+        row.prop(item, "source", text="", icon='EMPTY_DATA' if not item.source.startswith("{") else 'DOT')
+
+
+class POSE2ROT_PT_map(SidebarPanel, bpy.types.Panel):
+    bl_label = "Bone Map"
+    bl_idname = "POSE2ROT_PT_map"
+    bl_parent_id = "POSE2ROT_PT_main"
+    bl_options = {'DEFAULT_CLOSED'}
+
+    def draw(self, context):
+        layout = self.layout
+        scene = context.scene
+        rows = len(scene.pose2rot_map)
+        layout.label(text=f"{rows} bones: Solve Rotations uses this map" if rows else
+                     "Empty: empties are matched to bones by name", icon='INFO')
+        layout.template_list("POSE2ROT_UL_map", "", scene, "pose2rot_map", scene, "pose2rot_map_index", rows=6)
+        row = layout.row(align=True)
+        row.operator("pose2rot.map_auto", icon='AUTO')
+        row.operator("pose2rot.map_clear", text="", icon='X')
+        row = layout.row(align=True)
+        row.operator("pose2rot.map_load", icon='FILE_FOLDER')
+        row.operator("pose2rot.map_save", icon='FILE_TICK')
+
+
+CLASSES = (POSE2ROT_PG_map_entry, POSE2ROT_OT_map_auto, POSE2ROT_OT_map_save, POSE2ROT_OT_map_load,
+           POSE2ROT_OT_map_clear, POSE2ROT_UL_map, POSE2ROT_PT_map)
+
+
+def register_properties() -> None:
+    bpy.types.Scene.pose2rot_map = CollectionProperty(type=POSE2ROT_PG_map_entry)
+    bpy.types.Scene.pose2rot_map_index = IntProperty(default=0)
+    bpy.types.Scene.pose2rot_map_extra = StringProperty(default="", options={'HIDDEN'})
+
+
+def unregister_properties() -> None:
+    del bpy.types.Scene.pose2rot_map_extra
+    del bpy.types.Scene.pose2rot_map_index
+    del bpy.types.Scene.pose2rot_map

@@ -1,0 +1,22 @@
+"""How the operators report bad input: one ERROR line in Blender's words, the operator cancelled."""
+from __future__ import annotations
+
+import functools
+from typing import Callable
+
+from pose2rot_core.errors import Pose2RotError
+
+
+def reports_errors(execute: Callable) -> Callable:
+    """An operator's ``execute`` that reports a Pose2RotError as one ERROR line and cancels (the
+    operator's undo step then leaves the scene as it was)."""
+
+    @functools.wraps(execute)
+    def run(self, context):
+        try:
+            return execute(self, context)
+        except Pose2RotError as e:
+            self.report({'ERROR'}, str(e))
+            return {'CANCELLED'}
+
+    return run

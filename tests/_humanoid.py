@@ -1,0 +1,110 @@
+"""Generated humanoid rigs and motions for retargeting tests (no third-party data).
+
+``humanoid(rng, spine=3, scale=1.0, naming="mixamo")`` builds a T-pose rig (Y up, facing +Z, left at
++X) with random proportions, ``spine`` joints between pelvis and neck, collars, arms, hands with two
+fingers, legs with toes, named in one rig family's convention; ``walk(rig, canon, T, rng)`` gives it
+a smooth motion (local rotations [T,J,3,3] and root positions [T,3]).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from pose2rot_core.bvh import BvhClip
+from pose2rot_core.fk import forward_kinematics
+from pose2rot_core.rotations import axis_angle_to_matrix
+from pose2rot_core.skeleton import Skeleton
+
+NAMINGS = {
+    "mixamo": {"pelvis": "Hips", "neck": "Neck", "head": "Head", "collar": "{Side}Shoulder", "shoulder": "{Side}Arm",
+               "elbow": "{Side}ForeArm", "wrist": "{Side}Hand", "index1": "{Side}HandIndex1",
+               "pinky1": "{Side}HandPinky1", "hip": "{Side}UpLeg", "knee": "{Side}Leg", "ankle": "{Side}Foot",
+               "foot": "{Side}ToeBase", "spine": "Spine{i}", "prefix": "mixamorig:"},
+    "unreal": {"pelvis": "pelvis", "neck": "neck_01", "head": "head", "collar": "clavicle_{s}",
+               "shoulder": "upperarm_{s}", "elbow": "lowerarm_{s}", "wrist": "hand_{s}", "index1": "index_01_{s}",
+               "pinky1": "pinky_01_{s}", "hip": "thigh_{s}", "knee": "calf_{s}", "ankle": "foot_{s}",
+               "foot": "ball_{s}", "spine": "spine_0{k}", "prefix": ""},
+    "generic": {"pelvis": "Pelvis", "neck": "Neck", "head": "Head", "collar": "Clavicle.{S}",
+                "shoulder": "UpperArm.{S}", "elbow": "LowerArm.{S}", "wrist": "Hand.{S}", "index1": "Index.{S}",
+                "pinky1": "Pinky.{S}", "hip": "Thigh.{S}", "knee": "Shin.{S}", "ankle": "Foot.{S}",
+                "foot": "Toe.{S}", "spine": "Chest{k}", "prefix": ""},
+}
+
+
+def _name(naming: str, key: str, side: str = "", i: int = 0) -> str:
+    table = NAMINGS[naming]
+    Side, s = side.capitalize(), side[:1]
+    text = table[key].format(Side=Side, s=s, S=s.upper(), i="" if i == 0 else i, k=i + 1)
+    return table["prefix"] + text
+
+
+def humanoid(rng: np.random.Generator, spine: int = 3, scale: float = 1.0, naming: str = "mixamo"
+             ) -> tuple[Skeleton, dict[str, str]]:
+    """(rig, canonical name -> rig joint name) with random proportions around a 1.75-unit human."""
+    u = lambda lo, hi: scale * rng.uniform(lo, hi)  # noqa: E731
+    names, parents, offsets, canon = [], [], [], {}
+
+    def add(key: str, canonical: str, parent: str | None, offset, side: str = "", i: int = 0) -> str:
+        name = _name(naming, key, side, i)
+        names.append(name)
+        parents.append(-1 if parent is None else names.index(parent))
+        offsets.append(np.asarray(offset, float))
+        canon[canonical] = name
+        return name
+
+    hips = add("pelvis", "pelvis", None, [0, u(0.9, 1.0), 0])
+    top = hips
+    for i in range(spine):
+        canonical = {0: "spine1", spine - 1: "spine3"}.get(i, "spine2" if i == (spine - 1) // 2 else f"spine_{i}")
+        top = add("spine", canonical, top, [0, u(0.1, 0.14) * 3 / spine, u(-0.01, 0.01)], i=i)
+    neck = add("neck", "neck", top, [0, u(0.12, 0.16), 0])
+    add("head", "head", neck, [0, u(0.08, 0.1), u(0.0, 0.02)])
+    for side, x in (("left", 1.0), ("right", -1.0)):
+        collar = add("collar", f"{side}_collar", top, [x * u(0.03, 0.05), u(0.1, 0.13), 0], side)
+        arm = add("shoulder", f"{side}_shoulder", collar, [x * u(0.1, 0.14), 0, 0], side)
+        fore = add("elbow", f"{side}_elbow", arm, [x * u(0.26, 0.3), 0, 0], side)
+        hand = add("wrist", f"{side}_wrist", fore, [x * u(0.22, 0.26), 0, 0], side)
+        add("index1", f"{side}_index1", hand, [x * u(0.08, 0.1), 0, u(0.02, 0.03)], side)
+        add("pinky1", f"{side}_pinky1", hand, [x * u(0.07, 0.09), 0, -u(0.02, 0.03)], side)
+        thigh = add("hip", f"{side}_hip", hips, [x * u(0.08, 0.1), -u(0.04, 0.07), 0], side)
+        shin = add("knee", f"{side}_knee", thigh, [0, -u(0.4, 0.45), 0], side)
+        foot = add("ankle", f"{side}_ankle", shin, [0, -u(0.4, 0.45), -u(0.0, 0.03)], side)
+        add("foot", f"{side}_foot", foot, [0, -u(0.06, 0.08), u(0.12, 0.15)], side)
+    offsets = np.array(offsets)
+    rest = offsets.copy()
+    for j in range(1, len(names)):
+        rest[j] = rest[parents[j]] + offsets[j]
+    return Skeleton(tuple(names), np.array(parents), rest), canon
+
+
+def walk(rig: Skeleton, canon: dict[str, str], T: int, rng: np.random.Generator, fps: float = 30.0,
+         amplitude: float = 0.6) -> tuple[np.ndarray, np.ndarray]:
+    """(local rotations [T,J,3,3], root positions [T,3]): each joint swings about a random axis with a
+    random frequency (0.3-1.5 Hz), the arms lowered from the T-pose, the root walking along +Z."""
+    J = rig.num_joints
+    t = np.arange(T)[:, None] / fps
+    axis = rng.normal(size=(J, 3))
+    axis /= np.linalg.norm(axis, axis=-1, keepdims=True)
+    angle = amplitude * np.sin(2 * np.pi * rng.uniform(0.3, 1.5, J) * t + rng.uniform(0, 2 * np.pi, J))
+    R = axis_angle_to_matrix(np.broadcast_to(axis, (T, J, 3)), angle)
+    R[:, 0] = axis_angle_to_matrix(np.array([0.0, 1.0, 0.0]), 0.3 * np.sin(t[:, 0]))
+    for side, sign in (("left", 1.0), ("right", -1.0)):
+        j = rig.names.index(canon[f"{side}_shoulder"])
+        R[:, j] = axis_angle_to_matrix(np.array([0.0, 0.0, 1.0]), -1.2 * sign) @ R[:, j]
+    root = np.stack([0.1 * np.sin(t[:, 0]), rig.rest_positions[0, 1] + 0.02 * np.sin(4 * t[:, 0]),
+                     0.8 * t[:, 0]], axis=1)
+    return R, root
+
+
+def as_clip(rig: Skeleton, R: np.ndarray, root: np.ndarray, fps: float = 30.0) -> BvhClip:
+    """A BvhClip (no End Sites) of ``rig`` moving as (R, root)."""
+    T, J = R.shape[:2]
+    offsets = np.broadcast_to(rig.offsets, (T, J, 3)).copy()
+    offsets[:, 0] = root
+    return BvhClip(skeleton=rig, rotations=R, root_translation=root, local_offsets=offsets,
+                   has_position_channels=np.eye(J, dtype=bool)[0], orders=["ZXY"] * J, channels=[[]] * J,
+                   fps=fps, frame_time=1.0 / fps, end_parents=np.zeros(0, np.int64), end_offsets=np.zeros((0, 3)),
+                   end_names=[], name="generated")
+
+
+def positions(rig: Skeleton, R: np.ndarray, root: np.ndarray) -> np.ndarray:
+    return forward_kinematics(rig, R, root)[1]

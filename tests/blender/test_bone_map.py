@@ -1,0 +1,137 @@
+"""Bone maps in Blender: a Mixamo-like rig driven by empties named like MediaPipe landmarks through a
+saved map; layouts in Import Tracks; the batch entry point with --map/--layout."""
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import bpy
+import numpy as np
+import pytest
+
+from blender_helpers import EXT_NAME, fails_cleanly, pose_points, rest_copy, scene_frames
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))         # tests/: the generated humanoids
+from _humanoid import humanoid, walk  # noqa: E402
+
+from pose2rot_core.bvh import write_bvh  # noqa: E402
+from pose2rot_core.layouts import get_layout  # noqa: E402
+
+empties = importlib.import_module(EXT_NAME + ".empties")
+mapping = importlib.import_module(EXT_NAME + ".mapping")
+BATCH = Path(importlib.import_module(EXT_NAME).__file__).parent / "batch.py"
+
+
+def _mixamo_scene(tmp_path: Path, frames: int = 40):
+    """A generated Mixamo-named humanoid walking (Blender's BVH import), its rest copy 'Rig', and
+    empties named like MediaPipe landmarks at its joints ('landmarks', layout mediapipe33)."""
+    rng = np.random.default_rng(3)
+    rig, canon = humanoid(rng, naming="mixamo")
+    R, root = walk(rig, canon, frames, rng, amplitude=0.3)
+    write_bvh(tmp_path / "walk.bvh", rig, R, root, fps=30.0)
+    scene = bpy.context.scene
+    assert bpy.ops.import_anim.bvh(filepath=str(tmp_path / "walk.bvh"), update_scene_fps=True) == {'FINISHED'}
+    src = bpy.context.active_object
+    scene.frame_start, scene.frame_end = 1, frames
+    target = rest_copy(src, "Rig")
+    layout = get_layout("mediapipe33")
+    joint_of = {c: n.split(":")[-1] for c, n in canon.items()}
+    points = [p for p in layout.points if layout.canonical.get(p) in joint_of]
+    heads = pose_points(src, scene_frames())
+    bones = [pb.name for pb in src.pose.bones]
+    col = bpy.data.collections.new("landmarks")
+    scene.collection.children.link(col)
+    col[mapping.LAYOUT_KEY] = "mediapipe33"
+    positions = np.stack([heads[:, bones.index(next(b for b in bones if b.endswith(joint_of[layout.canonical[p]])))]
+                          for p in points], axis=1)
+    empties.write_empties(col, points, positions, 1, 0.02)
+    scene.pose2rot.armature, scene.pose2rot.tracks = target, col
+    return src, target, col, dict(zip(points, positions.transpose(1, 0, 2)))
+
+
+def test_mediapipe_empties_drive_a_mixamo_rig_through_a_saved_map(tmp_path):
+    src, target, col, landmark = _mixamo_scene(tmp_path)
+    scene = bpy.context.scene
+    assert bpy.ops.pose2rot.map_auto() == {'FINISHED'}
+    table = {e.bone: e.source for e in scene.pose2rot_map}
+    assert table["mixamorig:LeftForeArm"] == "left_elbow"
+    assert json.loads(table["mixamorig:Hips"]) == {"mean": ["left_hip", "right_hip"]}
+    assert bpy.ops.pose2rot.map_save(filepath=str(tmp_path / "map.json")) == {'FINISHED'}
+    assert bpy.ops.pose2rot.map_clear() == {'FINISHED'} and len(scene.pose2rot_map) == 0
+    assert bpy.ops.pose2rot.map_load(filepath=str(tmp_path / "map.json")) == {'FINISHED'}
+    assert {e.bone: e.source for e in scene.pose2rot_map} == table
+    assert bpy.ops.pose2rot.solve_rotations(armature="Rig", tracks_collection="landmarks") == {'FINISHED'}
+    frames = scene_frames()
+    heads = pose_points(target, frames)
+    names = [pb.name for pb in target.pose.bones]
+    height = np.ptp(heads.reshape(-1, 3), axis=0).max()
+    for bone, point in table.items():
+        if not point.startswith("{"):
+            err = np.linalg.norm(heads[:, names.index(bone)] - landmark[point], axis=-1).max()
+            assert err < 0.01 * height, (bone, err / height)
+    keyed = {fc.data_path for fc in _fcurves(target.animation_data.action)}
+    assert all(f'pose.bones["{n}"].rotation_quaternion' in keyed for n in names)
+
+
+def _fcurves(action):
+    if hasattr(action, "fcurves") and not hasattr(action, "layers"):
+        return list(action.fcurves)
+    return [fc for layer in action.layers for strip in layer.strips for bag in strip.channelbags for fc in bag.fcurves]
+
+
+def test_a_map_naming_a_missing_empty_fails_cleanly(tmp_path):
+    _mixamo_scene(tmp_path, frames=10)
+    scene = bpy.context.scene
+    entry = scene.pose2rot_map.add()
+    entry.bone, entry.source = "mixamorig:Hips", "pelvis_marker"
+    fails_cleanly("uses point 'pelvis_marker', which collection 'landmarks' do not have",
+                  armature="Rig", tracks_collection="landmarks")
+    entry.source = '{"mean": ["left_hip",'
+    fails_cleanly("the source of 'mixamorig:Hips' is not valid JSON", armature="Rig", tracks_collection="landmarks")
+
+
+def test_import_tracks_reads_a_layout_npy(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(12, 22, 3)) + np.array([0.0, 1.0, 0.0])
+    np.save(tmp_path / "motion.npy", X)
+    assert bpy.ops.pose2rot.import_tracks(filepath=str(tmp_path / "motion.npy"), layout="humanml3d22",
+                                          collection_name="h") == {'FINISHED'}
+    col = bpy.data.collections["h"]
+    assert col[mapping.LAYOUT_KEY] == "humanml3d22"
+    assert sorted(o.name for o in col.objects) == sorted(get_layout("humanml3d22").points)
+    scene = bpy.context.scene
+    assert (scene.frame_start, scene.frame_end, scene.render.fps) == (1, 12, 20)
+    scene.frame_set(5)
+    got = np.array(bpy.data.objects["left_knee"].matrix_world.translation)
+    x, y, z = X[4, get_layout("humanml3d22").points.index("left_knee")]
+    np.testing.assert_allclose(got, [x, -z, y], atol=1e-5)            # Y up -> Z up
+    with pytest.raises(RuntimeError, match="has 22 points"):
+        np.save(tmp_path / "short.npy", X[:, :21])
+        bpy.ops.pose2rot.import_tracks(filepath=str(tmp_path / "short.npy"), layout="humanml3d22")
+
+
+def test_batch_with_map_and_layout(tmp_path):
+    src, target, col, _ = _mixamo_scene(tmp_path, frames=20)
+    assert bpy.ops.pose2rot.map_auto() == {'FINISHED'}
+    assert bpy.ops.pose2rot.map_save(filepath=str(tmp_path / "map.json")) == {'FINISHED'}
+    layout = get_layout("mediapipe33")
+    points = [e.name for e in col.objects]
+    heads = empties.read_world_positions(bpy.context.scene, [bpy.data.objects[p] for p in points], scene_frames())
+    X = np.full((20, 33, 3), np.nan)
+    for i, p in enumerate(points):
+        X[:, layout.points.index(p)] = heads[:, i] @ np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
+    X[np.isnan(X)] = 0.0                                              # landmarks the rig has no joint for
+    np.save(tmp_path / "clip.npy", X)
+    for o in list(bpy.data.objects):
+        if o.name != "Rig":
+            bpy.data.objects.remove(o)
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "rig.blend"), copy=True)
+    proc = subprocess.run([sys.executable, str(BATCH), "--rig", tmp_path / "rig.blend", tmp_path / "clip.npy",
+                           "--layout", "mediapipe33", "--map", tmp_path / "map.json", "--out", tmp_path / "out"],
+                          capture_output=True, text=True, env=dict(os.environ), timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "clip.npy:" in proc.stdout and (tmp_path / "out" / "clip.blend").is_file()

@@ -1,0 +1,207 @@
+"""Layouts, point sets and solving a layout on its own."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pose2rot_core.bonemap import source_names
+from pose2rot_core.bvh import read_bvh
+from pose2rot_core.cli import main
+from pose2rot_core.errors import Pose2RotError
+from pose2rot_core.fk import forward_kinematics
+from pose2rot_core.layout_rig import layout_tracks
+from pose2rot_core.layouts import AXES, LAYOUTS, axis_change, get_layout
+from pose2rot_core.pointsets import PointSet, check_points, detect_up, load_points
+from pose2rot_core.rotations import axis_angle_to_matrix
+from pose2rot_core.skeleton import Skeleton
+from pose2rot_core.solvers import solve
+
+
+def _run(argv, capsys):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("name", list(LAYOUTS))
+def test_layout_tables_are_consistent(name):
+    layout = get_layout(name)
+    assert len(set(layout.points)) == layout.num_points
+    assert set(layout.canonical) <= set(layout.points) and layout.landmarks <= set(layout.points)
+    joints = [j.name for j in layout.joints]
+    assert len(set(joints)) == len(joints) and layout.joints[0].parent is None
+    for i, joint in enumerate(layout.joints[1:], 1):
+        assert joint.parent in joints[:i], f"{joint.name}: parent after child"
+        assert set(source_names(joint.source)) <= set(layout.points)
+    for recipe in layout.virtual.values():
+        assert set(source_names(recipe)) <= set(layout.points)
+
+
+def test_layout_names_and_counts():
+    assert {n: get_layout(n).num_points for n in LAYOUTS} == {
+        "mediapipe33": 33, "freemocap": 75, "humanml3d22": 22, "smpl24": 24, "coco17": 17, "halpe26": 26, "h36m17": 17}
+    assert get_layout("HumanML3D22").name == "humanml3d22"
+    with pytest.raises(Pose2RotError, match="unknown layout 'smpl99'.*humanml3d22"):
+        get_layout("smpl99")
+
+
+@pytest.mark.parametrize("up", list(AXES))
+@pytest.mark.parametrize("target", ["y", "z"])
+def test_axis_change_is_a_rotation_onto_the_target(up, target):
+    R = axis_change(up, target)
+    np.testing.assert_allclose(R @ R.T, np.eye(3), atol=1e-12)
+    assert np.isclose(np.linalg.det(R), 1.0)
+    np.testing.assert_allclose(R @ AXES[up], AXES[target], atol=1e-12)
+
+
+def _smpl_motion(rng, T=60, scale=1.0):
+    """SMPL-22 joint positions [T,22,3] of a random SMPL-like skeleton in random smooth motion."""
+    layout = get_layout("humanml3d22")
+    names = [j.name for j in layout.joints]
+    parents = [-1] + [names.index(j.parent) for j in layout.joints[1:]]
+    rest = np.zeros((22, 3))
+    for j in range(1, 22):
+        d = np.asarray(layout.joints[j].direction) + rng.normal(scale=0.15, size=3)
+        rest[j] = rest[parents[j]] + scale * rng.uniform(0.05, 0.4) * d / np.linalg.norm(d)
+    sk = Skeleton(tuple(names), np.array(parents), rest)
+    t = np.arange(T)[:, None] / 20.0
+    axis = rng.normal(size=(22, 3))
+    R = axis_angle_to_matrix(np.broadcast_to(axis, (T, 22, 3)), 0.8 * np.sin(t * rng.uniform(1, 6, 22)))
+    root = np.concatenate([np.sin(t), 0.9 + 0 * t, 0.5 * t], 1) * scale
+    return forward_kinematics(sk, R, root)[1]
+
+
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 10_000), scale=st.sampled_from([1.0, 100.0, 1000.0]))
+def test_humanml3d_joints_solve_onto_their_own_skeleton_exactly(seed, scale):
+    X = _smpl_motion(np.random.default_rng(seed), scale=scale)
+    points = PointSet(get_layout("humanml3d22").points, X, 20.0, "y", layout=get_layout("humanml3d22"))
+    tracks = layout_tracks(points)
+    sol = solve(tracks, stretch="off", smooth="off")        # random fast swings are not noise to filter
+    err = np.linalg.norm(sol.positions - X, axis=-1).max() / tracks.skeleton.height
+    assert err < 1e-6
+    rest = tracks.skeleton.rest_positions
+    assert rest[:, 1].min() == 0.0                                   # feet on the floor in the T-pose
+    arm = rest[get_layout("humanml3d22").points.index("left_wrist")] - rest[18]
+    assert arm[0] > 0.9 * np.linalg.norm(arm)                        # left arm straight out along +X
+
+
+def test_mediapipe_landmarks_solve_with_a_trunk_that_bends(tmp_path, capsys):
+    rng = np.random.default_rng(3)
+    layout = get_layout("mediapipe33")
+    T = 50
+    X = np.zeros((T, 33, 3))
+    base = {"left_hip": [0.1, 0.9, 0], "right_hip": [-0.1, 0.9, 0], "left_shoulder": [0.18, 1.4, 0],
+            "right_shoulder": [-0.18, 1.4, 0]}
+    for i, p in enumerate(layout.points):
+        X[:, i] = np.asarray(base.get(p, rng.uniform([-0.5, 0, -0.2], [0.5, 1.7, 0.2])))
+    lean = axis_angle_to_matrix(np.array([1.0, 0.0, 0.0]), 0.4 * np.sin(np.linspace(0, 3, T)))
+    pelvis = np.array([0.0, 0.9, 0.0])
+    for p in ("left_shoulder", "right_shoulder"):                    # the trunk leans: hips and shoulders
+        i = layout.points.index(p)                                   # are no rigid group
+        X[:, i] = pelvis + np.einsum("tij,tj->ti", lean, X[:, i] - pelvis)
+    np.save(tmp_path / "mp.npy", X)
+    out = tmp_path / "mp.bvh"
+    code, stdout, err = _run(["solve", tmp_path / "mp.npy", "--layout", "mediapipe33", "--out", out], capsys)
+    assert code == 0, err
+    clip = read_bvh(out)
+    i = [clip.skeleton.names.index(n) for n in ("left_hip", "right_hip", "left_shoulder", "right_shoulder")]
+    j = [layout.points.index(n) for n in ("left_hip", "right_hip", "left_shoulder", "right_shoulder")]
+    np.testing.assert_allclose(clip.fk()[:, i], X[:, j], atol=1e-3)          # 0.06 % of the height
+
+
+@pytest.mark.parametrize("up", ["z", "-y", "x"])
+def test_up_axis_found_from_hips_and_shoulders(up):
+    X = _smpl_motion(np.random.default_rng(1)) @ axis_change(up, "y")    # file up = `up`
+    points = PointSet(get_layout("humanml3d22").points, X, 20.0, "auto", layout=get_layout("humanml3d22"))
+    assert detect_up(points) == up
+
+
+def test_npy_shape_must_fit_the_layout(tmp_path, capsys):
+    np.save(tmp_path / "m.npy", np.zeros((10, 21, 3)))
+    code, _, err = _run(["solve", tmp_path / "m.npy", "--layout", "humanml3d22", "--out", tmp_path / "o.bvh"], capsys)
+    assert code == 2 and err.strip().count("\n") == 0
+    assert "m.npy is [10,21,3] but layout humanml3d22 has 22 points: expected [T,22,3]" in err
+    assert not (tmp_path / "o.bvh").exists()
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda X: X[..., :2], "holds 2-D image coordinates"),
+    (lambda X: np.concatenate([X[..., :2], np.zeros(X.shape[:2] + (1,))], -1), "every z is the same"),
+    (lambda X: np.concatenate([X[..., :2] * 500, np.random.default_rng(0).uniform(size=X.shape[:2] + (1,))], -1),
+     "with a score"),
+    (lambda X: np.where((np.arange(len(X)) % 7 == 3)[:, None, None], np.nan, X), "frames without any position"),
+])
+def test_bad_point_arrays_give_one_line_and_write_nothing(tmp_path, capsys, make, message):
+    X = _smpl_motion(np.random.default_rng(2))
+    np.save(tmp_path / "m.npy", make(X))
+    code, _, err = _run(["solve", tmp_path / "m.npy", "--layout", "humanml3d22", "--out", tmp_path / "o.bvh"], capsys)
+    assert code == 2 and message in err and err.strip().count("\n") == 0, err
+    assert not (tmp_path / "o.bvh").exists()
+
+
+def test_frames_without_data_can_be_cut_off(tmp_path, capsys):
+    X = _smpl_motion(np.random.default_rng(2))
+    X[:5] = np.nan
+    np.save(tmp_path / "m.npy", X)
+    code, _, err = _run(["solve", tmp_path / "m.npy", "--layout", "humanml3d22", "--out", tmp_path / "o.bvh"], capsys)
+    assert code == 2 and "frames 0-4" in err
+    code, out, err = _run(["solve", tmp_path / "m.npy", "--layout", "humanml3d22", "--frames", "5:",
+                           "--out", tmp_path / "o.bvh"], capsys)
+    assert code == 0 and read_bvh(tmp_path / "o.bvh").num_frames == len(X) - 5
+
+
+def test_freemocap_folder_with_and_without_hands(tmp_path, capsys):
+    rng = np.random.default_rng(4)
+    out = tmp_path / "rec" / "output_data"
+    out.mkdir(parents=True)
+    body = rng.normal(size=(20, 33, 3)) * 100 + np.array([0, 0, 900])
+    np.save(out / "mediapipe_body_3d_xyz.npy", body)
+    np.save(out / "mediapipe_left_hand_3d_xyz.npy", rng.normal(size=(20, 21, 3)))
+    report: list[str] = []
+    points = load_points(tmp_path / "rec", report=report)
+    assert points.layout.name == "freemocap" and points.positions.shape == (20, 75, 3)
+    right = [i for i, n in enumerate(points.names) if n.startswith("right_hand_")]
+    assert np.isnan(points.positions[:, right]).all() and any("mediapipe_right_hand" in r for r in report)
+    with pytest.raises(Pose2RotError, match="not a FreeMoCap recording"):
+        load_points(tmp_path)
+    np.save(out / "mediapipe_right_hand_3d_xyz.npy", rng.normal(size=(19, 21, 3)))
+    with pytest.raises(Pose2RotError, match=r"\[19,21,3\] but the body has 20 frames"):
+        load_points(tmp_path / "rec")
+
+
+def test_point_set_npz_and_csv(tmp_path):
+    X = np.arange(2 * 3 * 3, dtype=float).reshape(2, 3, 3) * np.array([1.0, 2.0, 3.0])
+    np.savez(tmp_path / "p.npz", positions=X, point_names=np.array(["a", "b", "c"]), fps=np.float64(50),
+             up_axis=np.array("z"))
+    p = load_points(tmp_path / "p.npz", check=False)
+    assert p.names == ("a", "b", "c") and p.fps == 50 and p.up == "z"
+    np.testing.assert_allclose(p.oriented("y")[..., 1], X[..., 2])
+    rows = ["time,a.x,a.y,a.z,b.x,b.y,b.z,b.conf", "0.00,1,2,3,4,5,6,0.5", "0.04,1,2,3,,,,0.1"]
+    (tmp_path / "p.csv").write_text("\n".join(rows) + "\n")
+    c = load_points(tmp_path / "p.csv", check=False)
+    assert c.names == ("a", "b") and np.isclose(c.fps, 25.0)
+    assert np.isnan(c.positions[1, 1]).all() and c.confidence[0].tolist() == [1.0, 0.5]
+
+
+def test_checks_of_point_sets():
+    X = np.random.default_rng(0).normal(size=(4, 5, 3))
+    check_points(PointSet(tuple("abcde"), X, 30.0))
+    X[2, 1, 0] = np.inf
+    with pytest.raises(Pose2RotError, match="'b' is infinite at frame 2"):
+        check_points(PointSet(tuple("abcde"), X, 30.0))
+
+
+def test_map_file_contract_round_trip(tmp_path):
+    from pose2rot_core.bonemap import load_map, save_map
+
+    data = {"bones": {"Hips": {"mean": ["l", "r"]}, "Spine": {"lerp": ["a", "b", 0.25]}, "Head": "h"},
+            "points": {"mid": {"mean": ["a", "b"]}}, "note": "kept"}
+    (tmp_path / "m.json").write_text(json.dumps(data))
+    m = load_map(tmp_path / "m.json")
+    save_map(tmp_path / "n.json", m)
+    assert json.loads((tmp_path / "n.json").read_text()) == data
