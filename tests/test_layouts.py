@@ -129,6 +129,16 @@ def test_npy_shape_must_fit_the_layout(tmp_path, capsys):
     assert not (tmp_path / "o.bvh").exists()
 
 
+def test_a_layout_solves_only_with_the_geometric_solver(tmp_path, capsys):
+    np.save(tmp_path / "m.npy", _smpl_motion(np.random.default_rng(2)))
+    (tmp_path / "model.pt").write_bytes(b"")
+    code, _, err = _run(["solve", tmp_path / "m.npy", "--layout", "humanml3d22", "--solver", "hybrid",
+                         "--checkpoint", tmp_path / "model.pt", "--out", tmp_path / "o.bvh"], capsys)
+    assert code == 2 and err.strip().count("\n") == 0
+    assert "pose2rot: error: --solver must be geometric for points on a layout or a bone map, got 'hybrid'" in err
+    assert not (tmp_path / "o.bvh").exists()
+
+
 @pytest.mark.parametrize("make, message", [
     (lambda X: X[..., :2], "holds 2-D image coordinates"),
     (lambda X: np.concatenate([X[..., :2], np.zeros(X.shape[:2] + (1,))], -1), "every z is the same"),

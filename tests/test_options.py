@@ -57,6 +57,17 @@ def test_model_files_are_checked_for_the_learned_solvers(tmp_path):
     assert opts.learned_options()["window"] == 64 and opts.learned_options()["checkpoint"] == str(ckpt)
 
 
+@pytest.mark.parametrize("stretch, expected", [("auto", "off"), ("exact", "exact"), ("off", "off")])
+def test_points_solve_geometric_with_rigid_bones_unless_asked(stretch, expected, tmp_path):
+    opts = SolveOptions(stretch=stretch, smooth=0.1, twist="swing").for_points()
+    assert opts.stretch == expected and opts.smooth == 0.1 and opts.twist == "swing"
+    ckpt = tmp_path / "model.pt"
+    ckpt.write_bytes(b"")
+    with pytest.raises(OptionError) as err:
+        SolveOptions(solver="hybrid", checkpoint=str(ckpt)).for_points()
+    assert err.value.field == "solver" and "must be geometric for points" in str(err.value)
+
+
 def test_stretch_and_twist_reach_only_the_geometric_step(tmp_path):
     ckpt = tmp_path / "model.pt"
     ckpt.write_bytes(b"")

@@ -18,7 +18,7 @@ from pose2rot_core.evaluate import count_flips
 from pose2rot_core.layouts import get_layout
 from pose2rot_core.pointsets import PointSet
 from pose2rot_core.retarget import fill_chains, retarget_tracks, solve_retargeted
-from pose2rot_core.rotations import axis_angle_to_matrix, geodesic_angle
+from pose2rot_core.rotations import axis_angle_to_matrix, geodesic_angle, matrix_to_quat
 
 UP = np.array([0.0, 1.0, 0.0])
 
@@ -189,6 +189,33 @@ def test_chains_share_bend_and_twist_evenly():
     angles = [np.degrees(geodesic_angle(guess[j][-1], np.eye(3))) for j in (3, 4)]
     np.testing.assert_allclose(angles, [30.0, 30.0], atol=1e-6)
     assert 2 not in guess                                             # rigid with the base
+
+
+def _twist_degrees(A: np.ndarray, B: np.ndarray, axis: np.ndarray) -> np.ndarray:
+    """[T] twist angle (degrees) about ``axis`` of the turn from local rotations A [T,3,3] to B [T,3,3]."""
+    q = matrix_to_quat(np.swapaxes(A, -1, -2) @ B)
+    return np.degrees(np.abs(2 * np.arctan2(q[..., 1:] @ axis, q[..., 0])))
+
+
+def test_filled_joints_take_the_chains_twist():
+    """Spine joints without points roll as the filled chain's guess says (solve_retargeted hands it to the
+    solver); a solve of the same tracks without it rolls them otherwise."""
+    from pose2rot_core.solvers import solve
+
+    rng = np.random.default_rng(0)
+    rig, canon = humanoid(rng, spine=5, naming="unreal")
+    R, root = walk(rig, canon, 60, rng, amplitude=0.3)
+    points, _ = _points(rig, canon, R, root)
+    bone_map = _auto(rig, points, "humanml3d22")
+    result = retarget_tracks(points, rig, bone_map)
+    guided, plain = solve_retargeted(result, smooth="off"), solve(result.tracks, stretch="off", smooth="off")
+    filled = [j for j, n in enumerate(rig.names) if n not in bone_map.bones and j in rig.parents[1:]]
+    assert filled and result.twist_guess is not None
+    bone = {j: rig.offsets[list(rig.parents).index(j)] for j in filled}              # towards the child
+    axes = {j: v / np.linalg.norm(v) for j, v in bone.items()}
+    guided_twist = [_twist_degrees(result.twist_guess[:, j], guided.rotations[:, j], axes[j]).max() for j in filled]
+    plain_twist = [_twist_degrees(result.twist_guess[:, j], plain.rotations[:, j], axes[j]).max() for j in filled]
+    assert max(guided_twist) < 1e-6 and max(plain_twist) > 0.1
 
 
 def test_root_needs_a_point_or_a_mapped_child(capsys, tmp_path):
