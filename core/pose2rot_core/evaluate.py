@@ -154,16 +154,17 @@ def _ratio(a: float, b: float) -> float:
 
 
 def evaluate_clip(clip: BvhClip, protocol: str = "ref", options: SolveOptions | None = None, noise: float = 0.0,
-                  seed: int = 0, **changes: Any) -> ClipScore:
-    """Round trip of ``clip`` under ``protocol`` ("rest" or "ref"), solved as ``options`` (with
-    ``changes`` on top) say; with ``noise`` > 0 the tracks get seeded Gaussian jitter of that fraction
-    of the height (see add_noise)."""
+                  seed: int = 0, reference_frame: int = 0, **changes: Any) -> ClipScore:
+    """Round trip of ``clip`` under ``protocol`` ("rest" or "ref": the clip's rotations at
+    ``reference_frame`` are the reference), solved as ``options`` (with ``changes`` on top) say;
+    with ``noise`` > 0 the tracks get seeded Gaussian jitter of that fraction of the height (see
+    add_noise)."""
     if protocol not in PROTOCOLS:
         from .errors import Pose2RotError
 
         raise Pose2RotError(f"unknown protocol '{protocol}' (choose 'rest' or 'ref')")
     options = SolveOptions.of(options, **changes)
-    tracks = tracks_from_bvh(clip, reference_frame=0 if protocol == "ref" else None)
+    tracks = tracks_from_bvh(clip, reference_frame=reference_frame if protocol == "ref" else None)
     clean = tracks.positions
     if noise > 0:
         tracks = add_noise(tracks, noise, seed)

@@ -32,7 +32,7 @@ from ...rotations import geodesic_angle, norm, rotation_between
 from ...solution import Solution
 from ...tracks import Tracks
 from ...tracks_io import check_root
-from .fit import best_fit, fit_weight, lean_on_parent, slerp
+from .fit import best_fit, blend_roll, fit_weight, lean_on_parent, slerp
 from .problem import (STRETCH_NOISE_STDS, ZERO_LENGTH, Problem, classify_translation, collect_targets, end_sites, report_length_mismatch,
                       unit_mean)
 from .roll import aim_with_roll
@@ -160,15 +160,15 @@ def _hit_targets(problem: Problem, j: int, primary: list, src: np.ndarray, obs: 
     along = aim_with_roll(problem, j, unit_mean(src), unit_mean(obs), desired, aimed)
     if weight.max() <= 0.0:
         return along
-    return slerp(along, best_fit(problem, primary, src, obs, desired), weight)
+    return blend_roll(along, best_fit(problem, primary, src, obs, desired), unit_mean(src), weight)
 
 
 def _within_noise(problem: Problem, j: int, primary: list, obs: np.ndarray, desired: np.ndarray,
                   exact: np.ndarray) -> np.ndarray:
     """[T,3,3]: ``desired`` turned towards ``exact`` just enough that every target's direction is
-    within ``problem.cone`` noise stds of its track (the angle a noise std subtends at the target's
-    distance)."""
-    reach = np.linalg.norm(obs, axis=-1).min(axis=1)  # [T] nearest target
+    within ``problem.cone`` noise stds of its track (the angle a noise std subtends at the farthest
+    target's distance)."""
+    reach = np.linalg.norm(obs, axis=-1).max(axis=1)  # [T] farthest target: a turn moves it most
     allowed = problem.cone * np.sqrt(problem.offset_var(j, primary)) / np.maximum(reach, 1e-300)
     off = geodesic_angle(desired, exact)
     share = np.clip(1.0 - allowed / np.maximum(off, 1e-300), 0.0, 1.0)

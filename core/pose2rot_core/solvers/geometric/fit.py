@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...rotations import axis_angle_to_matrix, best_fit_rotation, cross, matrix_to_quat, normalize
+from ...rotations import axis_angle_to_matrix, best_fit_rotation, cross, matrix_to_quat, normalize, rotation_between
 from .problem import Problem, Target
 
 #: angular spread (degrees) of the targets below which they never decide the roll ...
@@ -86,6 +86,22 @@ def slerp(A: np.ndarray, B: np.ndarray, w: np.ndarray) -> np.ndarray:
     q = matrix_to_quat(np.swapaxes(A, -1, -2) @ B)  # w >= 0: the shorter way
     angle = 2.0 * np.arctan2(np.linalg.norm(q[..., 1:], axis=-1), q[..., 0])
     return A @ axis_angle_to_matrix(q[..., 1:], w * angle)
+
+
+def blend_roll(along: np.ndarray, fit: np.ndarray, axis: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """[T,3,3] between the single-aim orientation ``along`` and the best fit ``fit`` (both [T,3,3])
+    with trust ``w`` [T] (or [1]) in the fit: the turn from one to the other split into a swing of
+    the aim ``axis`` [T,3] (joint frame), taken in the fraction w, and a roll about it, averaged as
+    angles (weights 1-w and w on the circle: the most likely roll of two estimates of it), so a
+    fit that says the opposite roll with little trust moves it little."""
+    rel = np.swapaxes(along, -1, -2) @ fit
+    moved = np.einsum("tab,tb->ta", rel, axis)
+    swing = rotation_between(axis, moved)  # takes the aim where the fit puts it
+    roll = np.swapaxes(swing, -1, -2) @ rel  # what is left turns about the axis
+    q = matrix_to_quat(roll)
+    angle = 2.0 * np.arctan2(np.einsum("ta,ta->t", q[:, 1:], axis), q[:, 0])
+    mean = np.angle((1.0 - w) + w * np.exp(1j * angle))
+    return along @ slerp(np.broadcast_to(np.eye(3), swing.shape), swing, w) @ axis_angle_to_matrix(axis, mean)
 
 
 def lean_on_parent(problem: Problem, j: int, targets: list[Target], src: np.ndarray, obs: np.ndarray,

@@ -23,6 +23,9 @@ STRETCH_FRACTION = 1e-3
 #: ... and in noisy tracks only above this many stds of the noise left in the bone's length (the
 #: spread of a few hundred noisy samples stays within about 6)
 STRETCH_NOISE_STDS = 8.0
+#: bones aim from where the solution puts their joint only while it stays within this fraction of
+#: the nearest target's distance from its track (else from the track)
+SOLVED_AIM_FRACTION = 0.2
 #: bones (and tips) shorter than this fraction of the skeleton height count as zero-length: joints
 #: on their parent, whose direction means nothing
 ZERO_LENGTH = 1e-4
@@ -90,8 +93,14 @@ class Problem:
     def observed(self, targets: list[Target], joint: int) -> np.ndarray:
         """[T,n,3] world vectors from ``joint`` (its track, or where the solution puts it) to its
         targets' tracks."""
-        origin = self.positions if self.solved is None else self.solved
-        return np.stack([self.point(t) for t in targets], 1) - origin[:, joint, None]
+        origin = self.positions[:, joint]
+        if self.solved is not None:
+            # from where the solution puts the joint, unless that is far compared with the targets
+            # (short toes seen from a moved toe base point anywhere)
+            moved = np.percentile(np.linalg.norm(self.solved[:, joint] - origin, axis=-1), 95)
+            if moved < SOLVED_AIM_FRACTION * min(np.linalg.norm(t.offset) for t in targets):
+                origin = self.solved[:, joint]
+        return np.stack([self.point(t) for t in targets], 1) - origin[:, None]
 
     def place(self, joint: int, G: np.ndarray) -> None:
         """Put ``joint`` where the solution so far puts it (its track for the root and translating
