@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .skeleton import Skeleton
+from .stacks import empty_matrices, empty_vectors, mat_mul, mat_t_mul, mat_vec
 
 
 def forward_kinematics(skeleton: Skeleton, rotations: np.ndarray, root_translation: np.ndarray | None = None,
@@ -20,27 +21,24 @@ def forward_kinematics(skeleton: Skeleton, rotations: np.ndarray, root_translati
     """
     rotations = np.asarray(rotations, np.float64)
     T, J = rotations.shape[:2]
-    offsets = skeleton.offsets
-    G = np.empty_like(rotations)
-    P = np.empty((T, J, 3))
+    offsets = skeleton.offsets if local_offsets is None else local_offsets.swapaxes(0, 1)
+    G = empty_matrices((T, J))
+    P = empty_vectors((T, J))
     G[:, 0] = rotations[:, 0]
-    P[:, 0] = offsets[0] if root_translation is None else root_translation
+    P[:, 0] = skeleton.offsets[0] if root_translation is None else root_translation
     parents = skeleton.parents
     for j in range(1, J):
         p = parents[j]
-        G[:, j] = G[:, p] @ rotations[:, j]
-        if local_offsets is None:
-            P[:, j] = P[:, p] + G[:, p] @ offsets[j]
-        else:
-            P[:, j] = P[:, p] + np.einsum("tab,tb->ta", G[:, p], local_offsets[:, j])
+        G[:, j] = mat_mul(G[:, p], rotations[:, j])
+        P[:, j] = P[:, p] + mat_vec(G[:, p], offsets[j])
     return G, P
 
 
 def global_to_local(skeleton: Skeleton, global_rotations: np.ndarray) -> np.ndarray:
     """Global rotations [T,J,3,3] -> local rotations [T,J,3,3] (``R_j = G_parent^T G_j``)."""
     G = np.asarray(global_rotations, np.float64)
-    R = np.empty_like(G)
+    R = empty_matrices(G.shape[:2])
     R[:, 0] = G[:, 0]
-    p = skeleton.parents[1:]
-    R[:, 1:] = np.swapaxes(G[:, p], -1, -2) @ G[:, 1:]
+    for j, p in enumerate(skeleton.parents[1:], 1):
+        R[:, j] = mat_t_mul(G[:, p], G[:, j])
     return R

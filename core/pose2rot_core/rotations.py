@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .stacks import det, dot, empty_matrices, empty_vectors, mat_t_mul
+
 _AXIS = {"X": 0, "Y": 1, "Z": 2}
 EULER_ORDERS = ("XYZ", "XZY", "YXZ", "YZX", "ZXY", "ZYX")
 
@@ -18,7 +20,7 @@ EULER_ORDERS = ("XYZ", "XZY", "YXZ", "YZX", "ZXY", "ZYX")
 def norm(v: np.ndarray) -> np.ndarray:
     """Euclidean length over the last axis: [...,3] -> [...] (faster than np.linalg.norm)."""
     v = np.asarray(v, np.float64)
-    return np.sqrt(np.einsum("...i,...i->...", v, v))
+    return np.sqrt(dot(v, v))
 
 
 def normalize(v: np.ndarray, eps: float = 1e-12) -> np.ndarray:
@@ -30,7 +32,7 @@ def normalize(v: np.ndarray, eps: float = 1e-12) -> np.ndarray:
 def cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Cross product over the last axis of [...,3] arrays (broadcast; faster than np.cross)."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    out = np.empty(np.broadcast_shapes(a.shape, b.shape))
+    out = empty_vectors(np.broadcast_shapes(a.shape, b.shape)[:-1])
     a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
     b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
     np.subtract(a1 * b2, a2 * b1, out=out[..., 0])
@@ -51,30 +53,28 @@ def perpendicular(u: np.ndarray) -> np.ndarray:
 def quat_to_matrix(q: np.ndarray) -> np.ndarray:
     """w-first quaternions [...,4] (any norm > 0) -> rotation matrices [...,3,3]."""
     q = normalize(np.asarray(q, np.float64))
-    w, x, y, z = np.moveaxis(q, -1, 0)
+    w, x, y, z = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
     xx, yy, zz = x * x, y * y, z * z
     xy, xz, yz, wx, wy, wz = x * y, x * z, y * z, w * x, w * y, w * z
-    return np.stack([
-        np.stack([1 - 2 * (yy + zz), 2 * (xy - wz), 2 * (xz + wy)], -1),
-        np.stack([2 * (xy + wz), 1 - 2 * (xx + zz), 2 * (yz - wx)], -1),
-        np.stack([2 * (xz - wy), 2 * (yz + wx), 1 - 2 * (xx + yy)], -1),
-    ], -2)
+    R = empty_matrices(w.shape)
+    R[..., 0, 0], R[..., 0, 1], R[..., 0, 2] = 1 - 2 * (yy + zz), 2 * (xy - wz), 2 * (xz + wy)
+    R[..., 1, 0], R[..., 1, 1], R[..., 1, 2] = 2 * (xy + wz), 1 - 2 * (xx + zz), 2 * (yz - wx)
+    R[..., 2, 0], R[..., 2, 1], R[..., 2, 2] = 2 * (xz - wy), 2 * (yz + wx), 1 - 2 * (xx + yy)
+    return R
 
 
 def matrix_to_quat(R: np.ndarray) -> np.ndarray:
     """Rotation matrices [...,3,3] -> unit w-first quaternions [...,4] with w >= 0."""
     R = np.asarray(R, np.float64)
-    m00, m11, m22 = R[..., 0, 0], R[..., 1, 1], R[..., 2, 2]
+    (m00, m01, m02), (m10, m11, m12), (m20, m21, m22) = [[R[..., i, j] for j in range(3)] for i in range(3)]
     # four candidate (unnormalised) quaternions; pick the best conditioned per element
-    cands = np.stack([
-        np.stack([1 + m00 + m11 + m22, R[..., 2, 1] - R[..., 1, 2], R[..., 0, 2] - R[..., 2, 0], R[..., 1, 0] - R[..., 0, 1]], -1),
-        np.stack([R[..., 2, 1] - R[..., 1, 2], 1 + m00 - m11 - m22, R[..., 0, 1] + R[..., 1, 0], R[..., 0, 2] + R[..., 2, 0]], -1),
-        np.stack([R[..., 0, 2] - R[..., 2, 0], R[..., 0, 1] + R[..., 1, 0], 1 - m00 + m11 - m22, R[..., 1, 2] + R[..., 2, 1]], -1),
-        np.stack([R[..., 1, 0] - R[..., 0, 1], R[..., 0, 2] + R[..., 2, 0], R[..., 1, 2] + R[..., 2, 1], 1 - m00 - m11 + m22], -1),
-    ], -2)
-    diag = np.stack([1 + m00 + m11 + m22, 1 + m00 - m11 - m22, 1 - m00 + m11 - m22, 1 - m00 - m11 + m22], -1)
-    best = np.argmax(diag, axis=-1)
-    q = np.take_along_axis(cands, best[..., None, None], axis=-2)[..., 0, :]
+    diag = (1 + m00 + m11 + m22, 1 + m00 - m11 - m22, 1 - m00 + m11 - m22, 1 - m00 - m11 + m22)
+    d21, d02, d10, s01, s02, s12 = m21 - m12, m02 - m20, m10 - m01, m01 + m10, m02 + m20, m12 + m21
+    cands = ((diag[0], d21, d02, d10), (d21, diag[1], s01, s02), (d02, s01, diag[2], s12), (d10, s02, s12, diag[3]))
+    best = np.argmax(np.stack(diag), axis=0)
+    q = np.moveaxis(np.empty((4,) + m00.shape), 0, -1)
+    for c in range(4):
+        q[..., c] = np.choose(best, [cand[c] for cand in cands])
     q = normalize(q)
     return np.where(q[..., :1] < 0, -q, q)
 
@@ -136,7 +136,7 @@ def _rotation_form(c: np.ndarray, p: np.ndarray, q: np.ndarray, k: np.ndarray) -
     px, py, pz = p[..., 0], p[..., 1], p[..., 2]
     qx, qy, qz = q[..., 0], q[..., 1], q[..., 2]
     kx, ky = k * qx, k * qy
-    R = np.empty(np.shape(c) + (3, 3))
+    R = empty_matrices(np.shape(c))
     R[..., 0, 0] = c + kx * qx
     R[..., 0, 1] = kx * qy - pz
     R[..., 0, 2] = kx * qz + py
@@ -223,10 +223,10 @@ def unwrap_euler(angles: np.ndarray, axis: int = 0) -> np.ndarray:
 # ----------------------------------------------------------------------------- metrics / fitting
 def geodesic_angle(R1: np.ndarray, R2: np.ndarray) -> np.ndarray:
     """Angle (radians) of R1^T R2, numerically stable at 0 and pi. Shapes broadcast [...,3,3]."""
-    D = np.swapaxes(R1, -1, -2) @ R2
+    D = mat_t_mul(R1, R2)
     tr = D[..., 0, 0] + D[..., 1, 1] + D[..., 2, 2]
-    vee = np.stack([D[..., 2, 1] - D[..., 1, 2], D[..., 0, 2] - D[..., 2, 0], D[..., 1, 0] - D[..., 0, 1]], -1)
-    return np.arctan2(0.5 * norm(vee), 0.5 * (tr - 1.0))
+    vx, vy, vz = D[..., 2, 1] - D[..., 1, 2], D[..., 0, 2] - D[..., 2, 0], D[..., 1, 0] - D[..., 0, 1]
+    return np.arctan2(0.5 * np.sqrt(vx * vx + vy * vy + vz * vz), 0.5 * (tr - 1.0))
 
 
 def best_fit_rotation(M: np.ndarray) -> np.ndarray:
@@ -239,11 +239,13 @@ def best_fit_rotation(M: np.ndarray) -> np.ndarray:
     M = np.asarray(M, np.float64)
     shape = M.shape
     X = M.reshape(-1, 3, 3)
-    det = np.linalg.det(X)
-    good = det > 1e-12 * np.maximum(np.einsum("nij,nij->n", X, X), 1e-300) ** 1.5
-    R = np.empty_like(X)
-    if good.any():
-        R[good] = _polar_newton(X[good])
+    good = det(X) > 1e-12 * np.maximum((X * X).sum(axis=(-2, -1)), 1e-300) ** 1.5
+    if good.all():
+        R = _polar_newton(X)
+    else:
+        R = empty_matrices(X.shape[:1])
+        if good.any():
+            R[good] = _polar_newton(X[good])
     bad = ~good | ~np.isfinite(R).all(axis=(1, 2))
     if bad.any():
         R[bad] = _svd_rotation(X[bad])
@@ -262,9 +264,9 @@ def _svd_rotation(M: np.ndarray) -> np.ndarray:
 def _inverse_transpose(X: np.ndarray) -> np.ndarray:
     """X^-T for [N,3,3] by cofactors: columns c1 x c2, c2 x c0, c0 x c1 over det."""
     c0, c1, c2 = X[..., :, 0], X[..., :, 1], X[..., :, 2]
-    cof = np.stack([cross(c1, c2), cross(c2, c0), cross(c0, c1)], -1)
-    det = np.einsum("ni,ni->n", c0, cof[..., :, 0])
-    return cof / det[:, None, None]
+    cof = empty_matrices(X.shape[:-2])
+    cof[..., :, 0], cof[..., :, 1], cof[..., :, 2] = cross(c1, c2), cross(c2, c0), cross(c0, c1)
+    return cof / dot(c0, cof[..., :, 0])[:, None, None]
 
 
 def _polar_newton(X: np.ndarray, iterations: int = 30, tol: float = 1e-8) -> np.ndarray:
@@ -274,8 +276,8 @@ def _polar_newton(X: np.ndarray, iterations: int = 30, tol: float = 1e-8) -> np.
     iterate is within about 1e-16 of the polar factor, so it is returned without another step."""
     for _ in range(iterations):
         Y = _inverse_transpose(X)
-        gamma = np.sqrt(np.sqrt(np.einsum("nij,nij->n", Y, Y) / np.einsum("nij,nij->n", X, X)))
-        X_next = 0.5 * (gamma[:, None, None] * X + Y / gamma[:, None, None])
+        gamma = np.sqrt(np.sqrt((Y * Y).sum(axis=(-2, -1)) / (X * X).sum(axis=(-2, -1))))[:, None, None]
+        X_next = 0.5 * (gamma * X + Y / gamma)
         change = np.abs(X_next - X).max()
         X = X_next
         if change < tol:

@@ -30,6 +30,7 @@ from ...errors import Pose2RotError
 from ...fk import global_to_local
 from ...rotations import geodesic_angle, norm, rotation_between
 from ...solution import Solution
+from ...stacks import component_major, empty_matrices, empty_vectors, mat_mul, mat_t_vec, mat_vec
 from ...tracks import Tracks
 from ...tracks_io import check_root
 from .fit import best_fit, blend_roll, fit_weight, lean_on_parent, slerp
@@ -70,9 +71,9 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     problem.cone = within_noise
     if end_noise is not None:
         problem.end_var = (np.asarray(end_noise, np.float64) * tracks.skeleton.height) ** 2
-    G = np.empty(problem.guess.shape[:1] + (tracks.skeleton.num_joints, 3, 3))
+    G = empty_matrices((problem.num_frames, tracks.skeleton.num_joints))
     if AIM_FROM_SOLVED and problem.noise_var.any():  # noise must not add up along chains
-        problem.solved = np.empty_like(problem.positions)
+        problem.solved = empty_vectors(problem.positions.shape[:2])
     for j in range(tracks.skeleton.num_joints):
         problem.place(j, G)
         G[:, j] = orient_joint(problem, j, G)
@@ -94,7 +95,7 @@ def _missing_mask(tracks: Tracks, missing: np.ndarray | None) -> np.ndarray:
     if missing is not None:
         mask[np.asarray(missing, np.int64)] = True
     check_root(tracks)
-    if np.isnan(tracks.positions[:, ~mask]).any():
+    if (np.isnan(tracks.positions).any(axis=(0, 2)) & ~mask).any():
         raise Pose2RotError("geometric solver: positions contain NaN; fill gaps first (pose2rot_core.tracks_io.fill_gaps)")
     return mask
 
@@ -120,7 +121,9 @@ def _build_problem(tracks: Tracks, twist_guess: np.ndarray | None, twist: str, s
     zero_len = (bone_len < ZERO_LENGTH * skel.height) & ~translating
     zero_len[0] = False
     targets = collect_targets(skel, zero_len, free, missing, end_sites(tracks) if use_ends else [])
-    problem = Problem(tracks, P, guess, targets, translating, zero_len, twist, noise_var=noise_var)
+    ends = component_major(tracks.end_positions, matrices=False) if tracks.has_ends else None
+    problem = Problem(tracks, component_major(P, matrices=False), guess, targets, translating, zero_len, twist,
+                      noise_var=noise_var, ends=ends)
     return problem, mismatch
 
 
@@ -129,11 +132,9 @@ def orient_joint(problem: Problem, j: int, G: np.ndarray) -> np.ndarray:
     parent = problem.skeleton.parents[j]
     guess_j = problem.guess[:, j]
     if parent < 0:
-        desired = np.broadcast_to(guess_j, guess_j.shape).copy()
-    elif guess_j.strides[0] == 0:  # one BLAS product for a constant reference
-        desired = (np.ascontiguousarray(G[:, parent]).reshape(-1, 3) @ guess_j[0]).reshape(-1, 3, 3)
+        desired = component_major(guess_j)
     else:
-        desired = G[:, parent] @ guess_j
+        desired = mat_mul(G[:, parent], guess_j[0] if problem.constant_guess else guess_j)
     primary, _ = problem.split_targets(j)
     if not primary:
         return desired
@@ -168,7 +169,7 @@ def _within_noise(problem: Problem, j: int, primary: list, obs: np.ndarray, desi
     """[T,3,3]: ``desired`` turned towards ``exact`` just enough that every target's direction is
     within ``problem.cone`` noise stds of its track (the angle a noise std subtends at the farthest
     target's distance)."""
-    reach = np.linalg.norm(obs, axis=-1).max(axis=1)  # [T] farthest target: a turn moves it most
+    reach = norm(obs).max(axis=1)  # [T] farthest target: a turn moves it most
     allowed = problem.cone * np.sqrt(problem.offset_var(j, primary)) / np.maximum(reach, 1e-300)
     off = geodesic_angle(desired, exact)
     share = np.clip(1.0 - allowed / np.maximum(off, 1e-300), 0.0, 1.0)
@@ -183,8 +184,8 @@ def _plain_swing(problem: Problem, primary: list, src: np.ndarray, obs: np.ndarr
         u = src[0] / np.linalg.norm(src[0], axis=-1, keepdims=True)
         if np.abs(np.cross(u[:, None], u[None])).max() > 1e-3:
             return best_fit(problem, primary, src, obs, desired)
-    from_dir = np.einsum("tab,tb->ta", desired, unit_mean(src))
-    return rotation_between(from_dir, unit_mean(obs)) @ desired
+    from_dir = mat_vec(desired, unit_mean(src))
+    return mat_mul(rotation_between(from_dir, unit_mean(obs)), desired)
 
 
 def _solve_offsets(problem: Problem, G: np.ndarray, stretch: str, tolerance: float,
@@ -199,7 +200,9 @@ def _solve_offsets(problem: Problem, G: np.ndarray, stretch: str, tolerance: flo
     if J < 2:
         return local_offsets
     par = skel.parents[1:]
-    seen = np.einsum("tjba,tjb->tja", G[:, par], P[:, 1:] - P[:, par])  # child offsets in parent frames
+    seen = empty_vectors((T, J - 1))  # child offsets in parent frames
+    for j, p in enumerate(par, 1):
+        seen[:, j - 1] = mat_t_vec(G[:, p], P[:, j] - P[:, p])
     translating = problem.translating
     if stretch != "off":
         expected = seen.mean(axis=0) if stretch == "auto" else skel.offsets[1:]

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...rotations import axis_angle_to_matrix, best_fit_rotation, cross, matrix_to_quat, normalize, rotation_between
+from ...rotations import axis_angle_to_matrix, best_fit_rotation, cross, matrix_to_quat, norm, normalize, rotation_between
+from ...stacks import dot, mat_mul, mat_t_mul, mat_t_vec, mat_vec, outer_sum
 from .problem import Problem, Target
 
 #: angular spread (degrees) of the targets below which they never decide the roll ...
@@ -43,7 +44,7 @@ def fit_weight(problem: Problem, src: np.ndarray, noise_var: float) -> np.ndarra
     offsets, file units squared."""
     if problem.constant_guess:
         src = src[:1]
-    C = np.einsum("tni,tnj->tij", src, src)
+    C = outer_sum(src, src)
     lam = np.linalg.eigvalsh(C)  # ascending
     info = np.maximum(lam[:, 0] + lam[:, 1], 0.0)
     q = np.sqrt(info / np.maximum(lam[:, 2], 1e-300))
@@ -78,14 +79,14 @@ def pairwise_alignment(obs: np.ndarray, src: np.ndarray) -> np.ndarray:
     a, b = np.triu_indices(obs.shape[1], 1)
     obs_all = np.concatenate([obs, cross(obs[:, a], obs[:, b])], 1)
     src_all = np.concatenate([src, cross(src[:, a], src[:, b])], 1)
-    return np.einsum("tni,tnj->tij", obs_all, src_all)
+    return outer_sum(obs_all, src_all)
 
 
 def slerp(A: np.ndarray, B: np.ndarray, w: np.ndarray) -> np.ndarray:
     """[T,3,3] rotations a fraction ``w`` [T] (or [1]) of the way from A to B (shortest arc)."""
-    q = matrix_to_quat(np.swapaxes(A, -1, -2) @ B)  # w >= 0: the shorter way
-    angle = 2.0 * np.arctan2(np.linalg.norm(q[..., 1:], axis=-1), q[..., 0])
-    return A @ axis_angle_to_matrix(q[..., 1:], w * angle)
+    q = matrix_to_quat(mat_t_mul(A, B))  # w >= 0: the shorter way
+    angle = 2.0 * np.arctan2(norm(q[..., 1:]), q[..., 0])
+    return mat_mul(A, axis_angle_to_matrix(q[..., 1:], w * angle))
 
 
 def blend_roll(along: np.ndarray, fit: np.ndarray, axis: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -94,14 +95,15 @@ def blend_roll(along: np.ndarray, fit: np.ndarray, axis: np.ndarray, w: np.ndarr
     the aim ``axis`` [T,3] (joint frame), taken in the fraction w, and a roll about it, averaged as
     angles (weights 1-w and w on the circle: the most likely roll of two estimates of it), so a
     fit that says the opposite roll with little trust moves it little."""
-    rel = np.swapaxes(along, -1, -2) @ fit
-    moved = np.einsum("tab,tb->ta", rel, axis)
+    rel = mat_t_mul(along, fit)
+    moved = mat_vec(rel, axis)
     swing = rotation_between(axis, moved)  # takes the aim where the fit puts it
-    roll = np.swapaxes(swing, -1, -2) @ rel  # what is left turns about the axis
+    roll = mat_t_mul(swing, rel)  # what is left turns about the axis
     q = matrix_to_quat(roll)
-    angle = 2.0 * np.arctan2(np.einsum("ta,ta->t", q[:, 1:], axis), q[:, 0])
+    angle = 2.0 * np.arctan2(dot(q[:, 1:], axis), q[:, 0])
     mean = np.angle((1.0 - w) + w * np.exp(1j * angle))
-    return along @ slerp(np.broadcast_to(np.eye(3), swing.shape), swing, w) @ axis_angle_to_matrix(axis, mean)
+    turned = mat_mul(along, slerp(np.broadcast_to(np.eye(3), swing.shape), swing, w))
+    return mat_mul(turned, axis_angle_to_matrix(axis, mean))
 
 
 def lean_on_parent(problem: Problem, j: int, targets: list[Target], src: np.ndarray, obs: np.ndarray,
@@ -114,12 +116,12 @@ def lean_on_parent(problem: Problem, j: int, targets: list[Target], src: np.ndar
     where the reference puts the target (``desired`` [T,3,3] applied to the rest offsets ``src``
     [T,n,3]), as far as the clip's length leaves it uncertain. A bone much longer than the noise
     follows its track; one shorter than the noise (a tooth, a fingertip) holds the reference."""
-    length = np.maximum(np.linalg.norm(src, axis=-1), 1e-300)  # [T,n] rest lengths
+    length = np.maximum(norm(src), 1e-300)  # [T,n] rest lengths
     n2 = problem.offset_var(j, targets) / length ** 2  # [T,n] direction noise, per axis
-    dist = np.linalg.norm(obs, axis=-1)
-    d, ref = _unit(obs), _unit(np.einsum("tab,tnb->tna", desired, src))
+    dist = norm(obs)
+    d, ref = _unit(obs), _unit(mat_vec(desired[:, None], src))
     if parent_frame is not None:
-        d, ref = (np.einsum("tba,tnb->tna", parent_frame, x) for x in (d, ref))
+        d, ref = (mat_t_vec(parent_frame[:, None], x) for x in (d, ref))
     mean = _unit(d.mean(axis=0))
     ref_mean = _unit(ref.mean(axis=0))
     shift = mean - ref_mean
@@ -128,7 +130,7 @@ def lean_on_parent(problem: Problem, j: int, targets: list[Target], src: np.ndar
     dev = d - mean
     lean = _unit(mean + _keep((dev * dev).sum(-1), n2)[..., None] * dev)
     if parent_frame is not None:
-        lean = np.einsum("tab,tnb->tna", parent_frame, lean)
+        lean = mat_vec(parent_frame[:, None], lean)
     return lean * dist[..., None]
 
 
@@ -140,4 +142,4 @@ def _keep(squared: np.ndarray, n2: np.ndarray) -> np.ndarray:
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
-    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-300)
+    return v / np.maximum(norm(v), 1e-300)[..., None]

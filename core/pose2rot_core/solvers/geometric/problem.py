@@ -8,11 +8,13 @@ the clip *translate*: their offset is solved per frame instead.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import reduce
 
 import numpy as np
 
-from ...rotations import normalize
+from ...rotations import norm, normalize
 from ...skeleton import Skeleton
+from ...stacks import empty_vectors, mat_vec
 from ...tracks import Tracks
 
 #: a child whose distance to its parent deviates by more than this fraction of its rest length
@@ -68,6 +70,8 @@ class Problem:
     #: per joint, how far its orientation is fixed by its targets rather than a twist policy (0..1,
     #: [T] or [1]); filled in while solving
     determined: dict[int, np.ndarray] = field(default_factory=dict)
+    #: the bone tips' tracks [T,K,3] (component-major, like ``positions``), None without tips
+    ends: np.ndarray | None = None
 
     @property
     def skeleton(self) -> Skeleton:
@@ -88,7 +92,7 @@ class Problem:
 
     def point(self, target: Target) -> np.ndarray:
         """[T,3] track of a target."""
-        return self.tracks.end_positions[:, target.index] if target.is_end else self.positions[:, target.index]
+        return self.ends[:, target.index] if target.is_end else self.positions[:, target.index]
 
     def observed(self, targets: list[Target], joint: int) -> np.ndarray:
         """[T,n,3] world vectors from ``joint`` (its track, or where the solution puts it) to its
@@ -97,10 +101,13 @@ class Problem:
         if self.solved is not None:
             # from where the solution puts the joint, unless that is far compared with the targets
             # (short toes seen from a moved toe base point anywhere)
-            moved = np.percentile(np.linalg.norm(self.solved[:, joint] - origin, axis=-1), 95)
+            moved = np.percentile(norm(self.solved[:, joint] - origin), 95)
             if moved < SOLVED_AIM_FRACTION * min(np.linalg.norm(t.offset) for t in targets):
                 origin = self.solved[:, joint]
-        return np.stack([self.point(t) for t in targets], 1) - origin[:, None]
+        out = empty_vectors((self.num_frames, len(targets)))
+        for i, t in enumerate(targets):
+            out[:, i] = self.point(t) - origin
+        return out
 
     def place(self, joint: int, G: np.ndarray) -> None:
         """Put ``joint`` where the solution so far puts it (its track for the root and translating
@@ -111,18 +118,19 @@ class Problem:
         if parent < 0 or self.translating[joint]:
             self.solved[:, joint] = self.positions[:, joint]
         else:
-            self.solved[:, joint] = self.solved[:, parent] + G[:, parent] @ self.skeleton.offsets[joint]
+            self.solved[:, joint] = self.solved[:, parent] + mat_vec(G[:, parent], self.skeleton.offsets[joint])
 
     def sources(self, targets: list[Target]) -> np.ndarray:
-        """[T,n,3] target offsets in the aiming joint's frame, zero-length joints at their reference."""
+        """[T,n,3] target offsets in the aiming joint's frame, zero-length joints at their reference
+        (a read-only broadcast of [n,3] when the reference is constant)."""
         T = self.num_frames
-        cols = []
-        for t in targets:
-            v = np.broadcast_to(t.offset, (T, 3))
-            for z in reversed(t.chain):
-                v = np.einsum("tab,tb->ta", self.guess[:, z], v)
-            cols.append(v)
-        return np.stack(cols, 1)
+        if self.constant_guess:
+            cols = [reduce(lambda v, z: self.guess[0, z] @ v, reversed(t.chain), t.offset) for t in targets]
+            return np.broadcast_to(np.stack(cols), (T, len(targets), 3))
+        out = empty_vectors((T, len(targets)))
+        for i, t in enumerate(targets):
+            out[:, i] = reduce(lambda v, z: mat_vec(self.guess[:, z], v), reversed(t.chain), t.offset)
+        return out
 
     def offset_var(self, joint: int, targets: list[Target]) -> float:
         """Noise variance (per axis, file units squared) of the vectors from ``joint`` to its

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...rotations import axis_angle_to_matrix, cross, normalize, perpendicular, rotation_between
+from ...stacks import dot, mat_mul, mat_mul_t, mat_vec, outer_sum
 from .fit import smoothstep
 from .problem import Problem, Target
 
@@ -37,20 +38,20 @@ def aim_with_roll(problem: Problem, joint: int, src: np.ndarray, obs: np.ndarray
     ``desired`` [T,3,3]: the orientation that keeps the reference local rotation; ``aimed``: the
     target whose child may inform the roll (lookahead)."""
     s_hat, d_hat = normalize(src), normalize(obs)
-    from_dir = np.einsum("tab,tb->ta", desired, s_hat)
-    base = rotation_between(from_dir, d_hat) @ desired  # smallest swing: roll angle 0
+    from_dir = mat_vec(desired, s_hat)
+    base = mat_mul(rotation_between(from_dir, d_hat), desired)  # smallest swing: roll angle 0
     ref = problem.tracks.reference_frame
     if problem.twist == "swing":
         return base
     if problem.twist == "transport":
-        return axis_angle_to_matrix(d_hat, transport_roll(base, s_hat, d_hat, ref)) @ base
+        return mat_mul(axis_angle_to_matrix(d_hat, transport_roll(base, s_hat, d_hat, ref)), base)
     if problem.twist == "lookahead" and not problem.zero_length[joint]:
         M = REFERENCE_WEIGHT * desired + child_term(problem, aimed)
         phi, strength = best_roll(M, base, d_hat)
         confidence = strength / (2.0 * REFERENCE_WEIGHT + 1.0)  # a mean of unit alignments adds at most 1
     else:
         phi = np.zeros(len(base))
-        confidence = 0.5 * (1.0 + np.einsum("ta,ta->t", from_dir, d_hat))
+        confidence = 0.5 * (1.0 + dot(from_dir, d_hat))
     trust = smoothstep(confidence / TRUST_HIGH)
     if ref is not None:
         trust[ref] = 1.0  # the reference pose itself is exact there
@@ -59,7 +60,7 @@ def aim_with_roll(problem: Problem, joint: int, src: np.ndarray, obs: np.ndarray
         phi = carried + continuous_roll(phi - carried, trust, problem.tracks.fps)
     if not phi.any():
         return base
-    return axis_angle_to_matrix(d_hat, phi) @ base
+    return mat_mul(axis_angle_to_matrix(d_hat, phi), base)
 
 
 def continuous_roll(psi: np.ndarray, trust: np.ndarray, fps: float) -> np.ndarray:
@@ -90,21 +91,21 @@ def child_term(problem: Problem, aimed: Target) -> np.ndarray:
     if aimed.is_end or not problem.targets[aimed.index]:
         return np.zeros((T, 3, 3))
     c = aimed.index
-    to_child = np.broadcast_to(np.eye(3), (T, 3, 3))
+    to_child = np.eye(3)
     for z in aimed.chain + (c,):
-        to_child = to_child @ problem.guess[:, z]
+        to_child = mat_mul(to_child, problem.guess[0, z] if problem.constant_guess else problem.guess[:, z])
     sub = problem.targets[c]
-    v = np.einsum("tab,tnb->tna", to_child, problem.sources(sub))
+    v = mat_vec(to_child[..., None, :, :], problem.sources(sub))
     u = problem.observed(sub, c)
-    return np.einsum("tni,tnj->tij", normalize(u), normalize(v)) / u.shape[1]
+    return outer_sum(normalize(u), normalize(v)) / u.shape[1]
 
 
 def best_roll(M: np.ndarray, base: np.ndarray, axis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(phi [T], amplitude [T]): the angle maximising tr((Rot(axis, phi) @ base)^T M) and how
     strongly the objective prefers it (0: any roll is as good)."""
-    N = M @ np.swapaxes(base, -1, -2)
+    N = mat_mul_t(M, base)
     # f(phi) = tr(Rot(phi)^T N) = C + A cos(phi) + B sin(phi)
-    A = np.einsum("tii->t", N) - np.einsum("ti,tij,tj->t", axis, N, axis)
+    A = N[:, 0, 0] + N[:, 1, 1] + N[:, 2, 2] - dot(axis, mat_vec(N, axis))
     B = (axis[:, 0] * (N[:, 2, 1] - N[:, 1, 2]) + axis[:, 1] * (N[:, 0, 2] - N[:, 2, 0])
          + axis[:, 2] * (N[:, 1, 0] - N[:, 0, 1]))
     amplitude = np.sqrt(A * A + B * B)
@@ -120,8 +121,8 @@ def transport_roll(base: np.ndarray, s_hat: np.ndarray, d_hat: np.ndarray, ref_f
     # a direction across the bone, fixed in the joint frame, seen at t-1 and swung onto d(t), against
     # where it is at t: the roll of base(t) relative to the transported frame
     e = perpendicular(s_hat[1:])
-    before = swing_vector(d_hat[:-1], d_hat[1:], np.einsum("tab,tb->ta", base[:-1], e))
-    now = np.einsum("tab,tb->ta", base[1:], e)
+    before = swing_vector(d_hat[:-1], d_hat[1:], mat_vec(base[:-1], e))
+    now = mat_vec(base[1:], e)
     phi = np.concatenate([[0.0], np.cumsum(signed_angle(now, before, d_hat[1:]))])
     return phi - phi[0 if ref_frame is None else ref_frame]
 
@@ -129,16 +130,14 @@ def transport_roll(base: np.ndarray, s_hat: np.ndarray, d_hat: np.ndarray, ref_f
 def swing_vector(a: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
     """[T,3]: x turned by the smallest rotation taking unit a onto unit b (x unchanged where a and b
     are opposite: any turn is as small)."""
-    c = np.einsum("ti,ti->t", a, b)
+    c = dot(a, b)
     w = cross(a, b)
     ok = 1.0 + c > 1e-10
     k = np.where(ok, 1.0 / np.maximum(1.0 + c, 1e-10), 0.0)
-    turned = c[:, None] * x + cross(w, x) + (k * np.einsum("ti,ti->t", w, x))[:, None] * w
+    turned = c[:, None] * x + cross(w, x) + (k * dot(w, x))[:, None] * w
     return np.where(ok[:, None], turned, x)
 
 
 def signed_angle(u: np.ndarray, v: np.ndarray, axis: np.ndarray) -> np.ndarray:
     """[T] angle (radians) turning u onto v about the unit axis [T,3] (their parts across it)."""
-    ua = np.einsum("ti,ti->t", u, axis)
-    va = np.einsum("ti,ti->t", v, axis)
-    return np.arctan2(np.einsum("ti,ti->t", axis, cross(u, v)), np.einsum("ti,ti->t", u, v) - ua * va)
+    return np.arctan2(dot(axis, cross(u, v)), dot(u, v) - dot(u, axis) * dot(v, axis))

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...rotations import axis_angle_to_matrix, matrix_to_quat, normalize
+from ...rotations import axis_angle_to_matrix, matrix_to_quat, norm, normalize
+from ...stacks import dot, mat_mul, mat_t_mul, mat_t_vec
 from .problem import ZERO_LENGTH, Problem
 
 #: how far (fraction of the bone length) a twist joint may sit from the bone's axis
@@ -66,7 +67,7 @@ def _twist_bone(problem: Problem, j: int) -> TwistBone | None:
         return None
     P = problem.positions
     axis = P[:, first] - P[:, j]
-    length = np.linalg.norm(axis, axis=-1)
+    length = norm(axis)
     if length.min() <= 0:
         return None
     tol = ON_AXIS_FRACTION * length + 3.0 * np.sqrt(problem.noise_var[j] + problem.noise_var.max())
@@ -75,8 +76,8 @@ def _twist_bone(problem: Problem, j: int) -> TwistBone | None:
         """[T] fraction of the way from j to ``first`` where joint k's track (or a track [T,3])
         lies, or None when it leaves the axis."""
         rel = (P[:, k] if np.ndim(k) == 0 else k) - P[:, j]
-        f = np.einsum("ta,ta->t", rel, axis) / (length * length)
-        off = np.linalg.norm(rel - f[:, None] * axis, axis=-1)
+        f = dot(rel, axis) / (length * length)
+        off = norm(rel - f[:, None] * axis)
         return f if (off <= tol).all() and f.min() > -ON_AXIS_FRACTION else None
 
     chain = [first]  # the aimed chain while it stays on the axis: twist segments, then the child
@@ -87,7 +88,7 @@ def _twist_bone(problem: Problem, j: int) -> TwistBone | None:
     twist = [k for k in on_axis if k != child]
     if not twist:
         return None
-    scale = np.linalg.norm(P[:, child] - P[:, j], axis=-1) / length
+    scale = norm(P[:, child] - P[:, j]) / length
     fractions = tuple(float(np.clip(np.median(along(k) / scale), 0.0, 1.0)) for k in twist)
     return TwistBone(j, child, tuple(twist), fractions)
 
@@ -134,12 +135,12 @@ def spread_twist(problem: Problem, G: np.ndarray, bones: list[TwistBone]) -> Non
     for bone in bones:
         j, c = bone.joint, bone.child
         axis_world = normalize(P[:, c] - P[:, j])
-        axis = np.einsum("tba,tb->ta", G[:, j], axis_world)  # in j's frame
-        tau = _twist_angle(np.swapaxes(G[:, j], -1, -2) @ G[:, c] @ _reference_path(problem, j, c, True), axis)
+        axis = mat_t_vec(G[:, j], axis_world)  # in j's frame
+        tau = _twist_angle(mat_mul(mat_t_mul(G[:, j], G[:, c]), _reference_path(problem, j, c, True)), axis)
         tau = tau * problem.determined.get(c, 0.0)  # a child whose roll is a policy's calls for nothing
         for k, f in zip(bone.twist_joints, bone.fractions):
-            now = _twist_angle(np.swapaxes(G[:, j], -1, -2) @ G[:, k] @ _reference_path(problem, j, k, True), axis)
-            G[:, k] = axis_angle_to_matrix(axis_world, f * tau - now) @ G[:, k]
+            now = _twist_angle(mat_mul(mat_t_mul(G[:, j], G[:, k]), _reference_path(problem, j, k, True)), axis)
+            G[:, k] = mat_mul(axis_angle_to_matrix(axis_world, f * tau - now), G[:, k])
 
 
 def _reference_path(problem: Problem, j: int, k: int, inverse: bool) -> np.ndarray:
@@ -150,13 +151,13 @@ def _reference_path(problem: Problem, j: int, k: int, inverse: bool) -> np.ndarr
     while k != j:
         path.append(k)
         k = int(parents[k])
-    A = np.broadcast_to(np.eye(3), (problem.num_frames, 3, 3))
+    A = np.eye(3)
     for z in reversed(path):
-        A = A @ problem.guess[:, z]
+        A = mat_mul(A, problem.guess[0, z] if problem.constant_guess else problem.guess[:, z])
     return np.swapaxes(A, -1, -2) if inverse else A
 
 
 def _twist_angle(Q: np.ndarray, axis: np.ndarray) -> np.ndarray:
     """[T] twist (radians, continuous over time) of rotations Q [T,3,3] about unit axes [T,3]."""
     q = matrix_to_quat(Q)
-    return np.unwrap(2.0 * np.arctan2(np.einsum("ta,ta->t", q[:, 1:], axis), q[:, 0]))
+    return np.unwrap(2.0 * np.arctan2(dot(q[:, 1:], axis), q[:, 0]))

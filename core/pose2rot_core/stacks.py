@@ -1,0 +1,109 @@
+"""Products of stacks of 3-vectors ``[...,3]`` and 3x3 matrices ``[...,3,3]``, written out over
+their components.
+
+numpy's ``matmul`` and ``einsum`` loop over the tiny 3x3 blocks one at a time; here a product is
+a handful of element-wise operations on whole component planes. They run fastest when the
+components are stored apart ("component-major": a ``[T,3,3]`` stack whose memory is a
+contiguous ``[3,3,T]``), the layout every function here returns; any layout is accepted, and the
+results are the same numbers whatever the layout.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def empty_vectors(shape: tuple[int, ...]) -> np.ndarray:
+    """Uninitialised component-major vectors ``[*shape,3]``: stored as ``[*shape[1:],3,shape[0]]``
+    (for ``[T,J,3]``: each joint's components apart, frames fastest)."""
+    shape = tuple(shape)
+    if not shape:
+        return np.empty(3)
+    return np.moveaxis(np.empty(shape[1:] + (3, shape[0])), -1, 0)
+
+
+def empty_matrices(shape: tuple[int, ...]) -> np.ndarray:
+    """Uninitialised component-major matrices ``[*shape,3,3]``: stored as
+    ``[*shape[1:],3,3,shape[0]]`` (for ``[T,J,3,3]``: per joint, per component, frames fastest)."""
+    shape = tuple(shape)
+    if not shape:
+        return np.empty((3, 3))
+    return np.moveaxis(np.empty(shape[1:] + (3, 3, shape[0])), -1, 0)
+
+
+def component_major(x: np.ndarray, matrices: bool = True) -> np.ndarray:
+    """``x`` ([...,3,3] when ``matrices``, else [...,3]) copied into component-major memory."""
+    x = np.asarray(x, np.float64)
+    out = empty_matrices(x.shape[:-2]) if matrices else empty_vectors(x.shape[:-1])
+    out[...] = x
+    return out
+
+
+def _planes(x: np.ndarray, core: int, ndim: int) -> np.ndarray:
+    """Component axes of ``x`` (the last ``core``) moved first, the others padded to ``ndim``."""
+    x = np.asarray(x, np.float64)
+    x = x[(None,) * (ndim - (x.ndim - core))]
+    return np.moveaxis(x, tuple(range(-core, 0)), tuple(range(core)))
+
+
+def _lead(*shapes: tuple[int, ...]) -> int:
+    return max(len(s) for s in shapes)
+
+
+def _matrices(out: np.ndarray) -> np.ndarray:
+    return np.moveaxis(out, (0, 1), (-2, -1))
+
+
+def mat_mul(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """``A @ B`` for matrix stacks [...,3,3] (leading dims broadcast)."""
+    n = _lead(np.shape(A)[:-2], np.shape(B)[:-2])
+    a, b = _planes(A, 2, n), _planes(B, 2, n)
+    return _matrices(a[:, 0, None] * b[None, 0] + a[:, 1, None] * b[None, 1] + a[:, 2, None] * b[None, 2])
+
+
+def mat_t_mul(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """``A^T @ B`` for matrix stacks [...,3,3] (leading dims broadcast)."""
+    n = _lead(np.shape(A)[:-2], np.shape(B)[:-2])
+    a, b = _planes(A, 2, n), _planes(B, 2, n)
+    return _matrices(a[0, :, None] * b[None, 0] + a[1, :, None] * b[None, 1] + a[2, :, None] * b[None, 2])
+
+
+def mat_mul_t(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """``A @ B^T`` for matrix stacks [...,3,3] (leading dims broadcast)."""
+    n = _lead(np.shape(A)[:-2], np.shape(B)[:-2])
+    a, b = _planes(A, 2, n), _planes(B, 2, n)
+    return _matrices(a[:, 0, None] * b[None, :, 0] + a[:, 1, None] * b[None, :, 1] + a[:, 2, None] * b[None, :, 2])
+
+
+def mat_vec(A: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``A @ v`` for matrices [...,3,3] and vectors [...,3] (leading dims broadcast) -> [...,3]."""
+    n = _lead(np.shape(A)[:-2], np.shape(v)[:-1])
+    a, x = _planes(A, 2, n), _planes(v, 1, n)
+    return np.moveaxis(a[:, 0] * x[0] + a[:, 1] * x[1] + a[:, 2] * x[2], 0, -1)
+
+
+def mat_t_vec(A: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``A^T @ v`` for matrices [...,3,3] and vectors [...,3] (leading dims broadcast) -> [...,3]."""
+    n = _lead(np.shape(A)[:-2], np.shape(v)[:-1])
+    a, x = _planes(A, 2, n), _planes(v, 1, n)
+    return np.moveaxis(a[0] * x[0] + a[1] * x[1] + a[2] * x[2], 0, -1)
+
+
+def dot(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Dot products over the last axis of vector stacks [...,n] (broadcast) -> [...]."""
+    out = u[..., 0] * v[..., 0]
+    for i in range(1, np.shape(u)[-1]):
+        out = out + u[..., i] * v[..., i]
+    return out
+
+
+def det(A: np.ndarray) -> np.ndarray:
+    """Determinants [...] of matrices [...,3,3] (cofactors along the first row)."""
+    a = _planes(A, 2, np.ndim(A) - 2)
+    return (a[0, 0] * (a[1, 1] * a[2, 2] - a[1, 2] * a[2, 1]) - a[0, 1] * (a[1, 0] * a[2, 2] - a[1, 2] * a[2, 0])
+            + a[0, 2] * (a[1, 0] * a[2, 1] - a[1, 1] * a[2, 0]))
+
+
+def outer_sum(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``sum_n u_n v_n^T`` [T,3,3] of vector stacks u, v [T,n,3]."""
+    a, b = _planes(u, 1, 2), _planes(v, 1, 2)
+    return _matrices((a[:, None] * b[None]).sum(axis=-1))
