@@ -34,11 +34,13 @@ def forward_kinematics(skeleton: Skeleton, rotations: np.ndarray, root_translati
     return G, P
 
 
-def global_to_local(skeleton: Skeleton, global_rotations: np.ndarray) -> np.ndarray:
-    """Global rotations [T,J,3,3] -> local rotations [T,J,3,3] (``R_j = G_parent^T G_j``)."""
+def global_to_local(skeleton: Skeleton, global_rotations: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Global rotations [T,J,3,3] -> local rotations [T,J,3,3] (``R_j = G_parent^T G_j``), written
+    into ``out`` if given (which may be ``global_rotations`` itself: children are done first)."""
     G = np.asarray(global_rotations, np.float64)
-    R = empty_matrices(G.shape[:2])
-    R[:, 0] = G[:, 0]
-    for j, p in enumerate(skeleton.parents[1:], 1):
-        R[:, j] = mat_t_mul(G[:, p], G[:, j])
+    R = empty_matrices(G.shape[:2]) if out is None else out
+    for j in range(skeleton.num_joints - 1, 0, -1):
+        mat_t_mul(G[:, skeleton.parents[j]], G[:, j], out=R[:, j])
+    if R is not G:
+        R[:, 0] = G[:, 0]
     return R

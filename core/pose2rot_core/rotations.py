@@ -239,7 +239,7 @@ def best_fit_rotation(M: np.ndarray) -> np.ndarray:
     M = np.asarray(M, np.float64)
     shape = M.shape
     X = M.reshape(-1, 3, 3)
-    good = det(X) > 1e-12 * np.maximum((X * X).sum(axis=(-2, -1)), 1e-300) ** 1.5
+    good = det(X) > 1e-12 * np.maximum(np.einsum("nij,nij->n", X, X), 1e-300) ** 1.5
     if good.all():
         R = _polar_newton(X)
     else:
@@ -276,7 +276,7 @@ def _polar_newton(X: np.ndarray, iterations: int = 30, tol: float = 1e-8) -> np.
     iterate is within about 1e-16 of the polar factor, so it is returned without another step."""
     for _ in range(iterations):
         Y = _inverse_transpose(X)
-        gamma = np.sqrt(np.sqrt((Y * Y).sum(axis=(-2, -1)) / (X * X).sum(axis=(-2, -1))))[:, None, None]
+        gamma = np.sqrt(np.sqrt(np.einsum("nij,nij->n", Y, Y) / np.einsum("nij,nij->n", X, X)))[:, None, None]
         X_next = 0.5 * (gamma * X + Y / gamma)
         change = np.abs(X_next - X).max()
         X = X_next

@@ -42,29 +42,41 @@ def _planes(x: np.ndarray, core: int, ndim: int) -> np.ndarray:
     """Component axes of ``x`` (the last ``core``) moved first, the others padded to ``ndim``."""
     x = np.asarray(x, np.float64)
     x = x[(None,) * (ndim - (x.ndim - core))]
-    return np.moveaxis(x, tuple(range(-core, 0)), tuple(range(core)))
+    return x.transpose(tuple(range(ndim, ndim + core)) + tuple(range(ndim)))
 
 
 def _lead(*shapes: tuple[int, ...]) -> int:
     return max(len(s) for s in shapes)
 
 
-def _matrices(out: np.ndarray) -> np.ndarray:
-    return np.moveaxis(out, (0, 1), (-2, -1))
+def _matrices(planes: np.ndarray) -> np.ndarray:
+    """[...,3,3] view of component planes [3,3,...]."""
+    return planes.transpose(tuple(range(2, planes.ndim)) + (0, 1))
 
 
-def mat_mul(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """``A @ B`` for matrix stacks [...,3,3] (leading dims broadcast)."""
+def _sum3(x: np.ndarray, y: np.ndarray, z: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+    """Component planes ``x + y + z`` [3,3,...] as matrices [...,3,3], written into ``out`` if given."""
+    if out is None:
+        return _matrices(x + y + z)
+    planes = _planes(out, 2, out.ndim - 2)
+    np.add(x, y, out=planes)
+    planes += z
+    return out
+
+
+def mat_mul(A: np.ndarray, B: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``A @ B`` for matrix stacks [...,3,3] (leading dims broadcast); into ``out`` if given."""
     n = _lead(np.shape(A)[:-2], np.shape(B)[:-2])
     a, b = _planes(A, 2, n), _planes(B, 2, n)
-    return _matrices(a[:, 0, None] * b[None, 0] + a[:, 1, None] * b[None, 1] + a[:, 2, None] * b[None, 2])
+    return _sum3(a[:, 0, None] * b[None, 0], a[:, 1, None] * b[None, 1], a[:, 2, None] * b[None, 2], out)
 
 
-def mat_t_mul(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """``A^T @ B`` for matrix stacks [...,3,3] (leading dims broadcast)."""
+def mat_t_mul(A: np.ndarray, B: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``A^T @ B`` for matrix stacks [...,3,3] (leading dims broadcast); into ``out`` if given
+    (``out`` may be ``B`` itself)."""
     n = _lead(np.shape(A)[:-2], np.shape(B)[:-2])
     a, b = _planes(A, 2, n), _planes(B, 2, n)
-    return _matrices(a[0, :, None] * b[None, 0] + a[1, :, None] * b[None, 1] + a[2, :, None] * b[None, 2])
+    return _sum3(a[0, :, None] * b[None, 0], a[1, :, None] * b[None, 1], a[2, :, None] * b[None, 2], out)
 
 
 def mat_mul_t(A: np.ndarray, B: np.ndarray) -> np.ndarray:
@@ -74,18 +86,23 @@ def mat_mul_t(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     return _matrices(a[:, 0, None] * b[None, :, 0] + a[:, 1, None] * b[None, :, 1] + a[:, 2, None] * b[None, :, 2])
 
 
+def _vectors(planes: np.ndarray) -> np.ndarray:
+    """[...,3] view of component planes [3,...]."""
+    return planes.transpose(tuple(range(1, planes.ndim)) + (0,))
+
+
 def mat_vec(A: np.ndarray, v: np.ndarray) -> np.ndarray:
     """``A @ v`` for matrices [...,3,3] and vectors [...,3] (leading dims broadcast) -> [...,3]."""
     n = _lead(np.shape(A)[:-2], np.shape(v)[:-1])
     a, x = _planes(A, 2, n), _planes(v, 1, n)
-    return np.moveaxis(a[:, 0] * x[0] + a[:, 1] * x[1] + a[:, 2] * x[2], 0, -1)
+    return _vectors(a[:, 0] * x[0] + a[:, 1] * x[1] + a[:, 2] * x[2])
 
 
 def mat_t_vec(A: np.ndarray, v: np.ndarray) -> np.ndarray:
     """``A^T @ v`` for matrices [...,3,3] and vectors [...,3] (leading dims broadcast) -> [...,3]."""
     n = _lead(np.shape(A)[:-2], np.shape(v)[:-1])
     a, x = _planes(A, 2, n), _planes(v, 1, n)
-    return np.moveaxis(a[0] * x[0] + a[1] * x[1] + a[2] * x[2], 0, -1)
+    return _vectors(a[0] * x[0] + a[1] * x[1] + a[2] * x[2])
 
 
 def dot(u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -104,6 +121,13 @@ def det(A: np.ndarray) -> np.ndarray:
 
 
 def outer_sum(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """``sum_n u_n v_n^T`` [T,3,3] of vector stacks u, v [T,n,3]."""
-    a, b = _planes(u, 1, 2), _planes(v, 1, 2)
-    return _matrices((a[:, None] * b[None]).sum(axis=-1))
+    """``sum_n u_n v_n^T`` [T,3,3] of vector stacks u [T,n,3] and v [T,n,3] (or [1,n,3]: the same
+    in every frame, one matrix product)."""
+    a = _planes(u, 1, 2)  # [3,T,n]
+    if v.shape[0] == 1 < u.shape[0]:
+        return _matrices(np.matmul(np.asarray(v[0], np.float64).T, a.transpose(0, 2, 1)))
+    b = _planes(v, 1, 2)
+    out = a[:, None, :, 0] * b[None, :, :, 0]
+    for i in range(1, u.shape[1]):
+        out += a[:, None, :, i] * b[None, :, :, i]
+    return _matrices(out)

@@ -83,7 +83,7 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
         spread_twist(problem, G, find_twist_bones(problem))
     local_offsets = _solve_offsets(problem, G, stretch, stretch_tolerance, missing_mask)
     report_length_mismatch(tracks.skeleton, mismatch, missing_mask, problem.translating, report)
-    return Solution(skeleton=tracks.skeleton, rotations=global_to_local(tracks.skeleton, G),
+    return Solution(skeleton=tracks.skeleton, rotations=global_to_local(tracks.skeleton, G, out=G),
                     root_translation=problem.positions[:, 0].copy(), local_offsets=local_offsets,
                     translating=problem.translating, report=report, solver="geometric")
 

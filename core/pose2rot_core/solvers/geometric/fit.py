@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...rotations import axis_angle_to_matrix, best_fit_rotation, cross, matrix_to_quat, norm, normalize, rotation_between
-from ...stacks import dot, mat_mul, mat_t_mul, mat_t_vec, mat_vec, outer_sum
+from ...stacks import dot, empty_vectors, mat_mul, mat_t_mul, mat_t_vec, mat_vec, outer_sum
 from .problem import Problem, Target
 
 #: angular spread (degrees) of the targets below which they never decide the roll ...
@@ -65,6 +65,7 @@ def best_fit(problem: Problem, primary: list[Target], src: np.ndarray, obs: np.n
     """[T,3,3] global orientation best taking the target offsets ``src`` (joint frame) onto the
     observed ``obs`` (world), both [T,n,3]; targets reached only through zero-length joints
     are steadied by the reference orientation ``desired`` [T,3,3]."""
+    src = src[:1] if problem.constant_guess else src
     M = pairwise_alignment(normalize(obs), normalize(src))  # directions: the same weight in any unit
     if all(t.chain for t in primary):
         M = M + CHAINED_WEIGHT * len(primary) * desired
@@ -72,14 +73,21 @@ def best_fit(problem: Problem, primary: list[Target], src: np.ndarray, obs: np.n
 
 
 def pairwise_alignment(obs: np.ndarray, src: np.ndarray) -> np.ndarray:
-    """[T,3,3] Wahba matrix of targets ``src`` [T,n,3] (joint frame) seen at ``obs`` [T,n,3] (world),
-    plus the normals of every pair of targets: the same optimum when the targets are consistent,
-    but full rank even for two (or coplanar) targets, so the fast polar fit applies. Summing over
-    all pairs keeps the fit independent of the order of the children."""
-    a, b = np.triu_indices(obs.shape[1], 1)
-    obs_all = np.concatenate([obs, cross(obs[:, a], obs[:, b])], 1)
-    src_all = np.concatenate([src, cross(src[:, a], src[:, b])], 1)
-    return outer_sum(obs_all, src_all)
+    """[T,3,3] Wahba matrix of targets ``src`` [T,n,3] (joint frame; [1,n,3] when constant) seen at
+    ``obs`` [T,n,3] (world), plus the normals of every pair of targets: the same optimum when the
+    targets are consistent, but full rank even for two (or coplanar) targets, so the fast polar fit
+    applies. Summing over all pairs keeps the fit independent of the order of the children."""
+    return outer_sum(with_pair_normals(obs), with_pair_normals(src))
+
+
+def with_pair_normals(v: np.ndarray) -> np.ndarray:
+    """[T, n + n(n-1)/2, 3]: the vectors v [T,n,3] and the cross products of every pair of them."""
+    n = v.shape[1]
+    a, b = np.triu_indices(n, 1)
+    out = empty_vectors((v.shape[0], n + len(a)))
+    out[:, :n] = v
+    out[:, n:] = cross(v[:, a], v[:, b])
+    return out
 
 
 def slerp(A: np.ndarray, B: np.ndarray, w: np.ndarray) -> np.ndarray:
