@@ -209,44 +209,78 @@ def local_quadratic(positions: np.ndarray, weights: np.ndarray, widths: np.ndarr
     weighted local quadratic fit.
 
     Around every frame t a quadratic in time is fitted to the samples s with weights
-    ``weights[s,j] * exp(-(s-t)^2 / (2 widths[j]^2))`` (widths [J] in frames; 0 = untouched) and
-    evaluated at t. Returns (smoothed [T,J,3], hat diagonal [T,J]: the weight of each sample on
-    its own estimate, 1 where untouched). The kernel is symmetric, so there is no lag.
+    ``weights[s,j] * exp(-(s-t)^2 / (2 widths[j]^2))`` for |s-t| <= 3 widths[j] + 0.5 (widths [J]
+    in frames; 0 = untouched) and evaluated at t. Returns (smoothed [T,J,D], hat diagonal [T,J]:
+    the weight of each sample on its own estimate, 1 where untouched). The kernel is symmetric, so
+    there is no lag. Joints of one width are fitted together (see _quadratic_fit).
     """
     T, J = positions.shape[:2]
     out = positions.copy()
     hat = np.ones((T, J))
-    act = widths > 0
-    if not act.any() or T < 3:
+    if T < 3:
         return out, hat
-    P, W, h = positions[:, act], weights[:, act], widths[act]
-    R = int(np.ceil(3.0 * h.max()))
-    S = np.zeros((5, T, P.shape[1]))  # sum_u k w u^m, m = 0..4
-    Y = np.zeros((3, T) + P.shape[1:])  # sum_u k w u^m x, m = 0..2
-    for u in range(-R, R + 1):
-        k = np.exp(-0.5 * (u / h) ** 2) * (abs(u) <= 3.0 * h + 0.5)  # [J']
-        lo, hi = max(0, -u), min(T, T - u)  # frames t with t+u inside the clip
-        if lo >= hi:
-            continue
-        kw = k[None] * W[lo + u:hi + u]  # [n,J']
-        xs = P[lo + u:hi + u]
-        for m in range(5):
-            S[m, lo:hi] += kw * float(u) ** m
-        for m in range(3):
-            Y[m, lo:hi] += (kw * float(u) ** m)[..., None] * xs
-    A = np.stack([np.stack([S[0], S[1], S[2]], -1), np.stack([S[1], S[2], S[3]], -1),
-                  np.stack([S[2], S[3], S[4]], -1)], -2)  # [T,J',3,3]
-    scale = np.maximum(S[0], 1e-300)[..., None, None]
-    A = A / scale + 1e-9 * np.eye(3)  # normalised; the ridge only matters for degenerate windows
-    inv = np.linalg.inv(A)
-    first = inv[..., 0, :] / scale[..., 0]  # [T,J',3]: row giving the constant term
-    est = np.einsum("tjm,mtjc->tjc", first, Y)
-    self_weight = first[..., 0] * W  # kernel value at u = 0 is 1
-    ok = S[0] > 1e-6
-    est = np.where(ok[..., None], est, P)
-    out[:, act] = est
-    hat[:, act] = np.where(ok, self_weight, 1.0)
+    for width in np.unique(widths[widths > 0]):
+        cols = np.flatnonzero(widths == width)
+        out[:, cols], hat[:, cols] = _quadratic_fit(positions[:, cols], weights[:, cols], float(width))
     return out, hat
+
+
+def _quadratic_fit(P: np.ndarray, W: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray]:
+    """local_quadratic of positions P [T,n,D] with weights W [T,n], all of kernel std ``width``.
+
+    The window sums ``S_m[t] = sum_u k(u) u^m W[t+u]`` (m = 0..4) and ``Y_m[t] = sum_u k(u) u^m
+    W[t+u] x[t+u]`` (m = 0..2) are correlations over time, taken by FFT."""
+    T = P.shape[0]
+    R = int(np.floor(3.0 * width + 0.5))
+    u = np.arange(-R, R + 1, dtype=np.float64)
+    k = np.exp(-0.5 * (u / width) ** 2)
+    X = P * W[..., None]
+    S = _correlate(W, k[:, None] * u[:, None] ** np.arange(5), R)  # [5,T,n]
+    Y = _correlate(X, k[:, None] * u[:, None] ** np.arange(3), R)  # [3,T,n,D]
+    scale = np.maximum(S[0], 1e-300)
+    a01, a02, a12, a22 = S[1] / scale, S[2] / scale, S[3] / scale, S[4] / scale + 1e-9
+    a00, a11 = 1.0 + 1e-9, a02 + 1e-9  # normalised; the ridge only matters for degenerate windows
+    c0, c1, c2 = a11 * a22 - a12 * a12, a02 * a12 - a01 * a22, a01 * a12 - a02 * a11  # first row of A^-1 x det
+    det = a00 * c0 + a01 * c1 + a02 * c2
+    first = np.stack([c0, c1, c2]) / det  # [3,T,n]: the row of A^-1 giving the constant term
+    weak = det < 1e-6 * a00 * a11 * a22  # nearly singular windows (gaps): by elimination with pivoting
+    if weak.any():
+        A = np.stack([np.stack([np.full(a01.shape, a00), a01, a02]), np.stack([a01, a11, a12]),
+                      np.stack([a02, a12, a22])])[:, :, weak]  # [3,3,N]
+        first[:, weak] = np.linalg.inv(np.moveaxis(A, -1, 0))[:, 0, :].T
+    first /= scale
+    est = (first[..., None] * Y).sum(axis=0)
+    ok = S[0] > 1e-6
+    return np.where(ok[..., None], est, P), np.where(ok, first[0] * W, 1.0)
+
+
+def _correlate(x: np.ndarray, kernels: np.ndarray, R: int) -> np.ndarray:
+    """[M,T,...]: ``sum_{u=-R..R} kernels[u+R, m] x[t+u]`` over time (axis 0 of x [T,...]; zero
+    outside the clip), for kernels [2R+1, M], by FFT."""
+    T = x.shape[0]
+    L = _fft_length(T + 2 * R)
+    spectrum = np.fft.rfft(x, n=L, axis=0)  # x at 0..T-1; the kernel wraps to negative lags
+    taps = np.zeros((L, kernels.shape[1]))
+    taps[:R + 1] = kernels[R::-1]  # lag -u at index u ...
+    taps[L - R:] = kernels[:R:-1]  # ... and lag +u at L-u
+    filt = np.fft.rfft(taps, axis=0).T.reshape((kernels.shape[1], -1) + (1,) * (x.ndim - 1))
+    return np.fft.irfft(spectrum[None] * filt, n=L, axis=1)[:, :T]
+
+
+def _fft_length(n: int) -> int:
+    """The smallest 2^a 3^b 5^c >= n (fast FFT sizes)."""
+    best = 1 << (n - 1).bit_length()
+    p5 = 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            p = p35
+            while p < n:
+                p *= 2
+            best = min(best, p)
+            p35 *= 3
+        p5 *= 5
+    return best
 
 
 def choose_widths(positions: np.ndarray, weights: np.ndarray, noise: np.ndarray, fps: float,
