@@ -8,7 +8,10 @@ solved over the clip's frames and ``OUT/<clip>.blend`` is saved; ``--bvh`` also 
 ``OUT/<clip>.bvh`` in the rig BVH's rotation orders (``--order`` to change) and Y-up (``--up``).
 ``--layout NAME`` says what the points of .npy files are; ``--map MAP.json`` drives the bones through
 a bone map (empties named like the points, not like the bones; see docs/RETARGETING.md).
-The run ends with a summary table; the exit status is 1 when any clip failed, 2 for bad arguments.
+Clips are converted ``--jobs N`` at a time (default: one per CPU core), each in its own process
+(Blender in the background, or Python with the bpy module, as this run), so a clip that fails
+cannot harm the others; a single clip is converted in this process. The run ends with a summary table of every clip's result; the
+exit status is 1 when any clip failed, 2 for bad arguments.
 
     blender -b --python-exit-code 1 --python <extension folder>/batch.py -- TRACKS... --out OUT [--rig RIG]
     python pose2rot_blender/batch.py --extension-zip dist/pose2rot-<version>.zip TRACKS... --out OUT   # bpy module
@@ -20,10 +23,14 @@ are the command line's (``--solver``, ``--twist``, ``--stretch``, ``--smooth``,
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -57,6 +64,10 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--layout", default="NONE", help="what the points of .npy files are (humanml3d22, mediapipe33, ...)")
     ap.add_argument("--map", dest="bone_map", help="MAP.json: drive the bones through this bone map")
     ap.add_argument("--extension-zip", help="install this pose2rot zip first when the extension is missing")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                    help="clips converted at the same time, each in its own process (default: the number of CPU "
+                         "cores)")
+    ap.add_argument("--worker", nargs=2, metavar=("INDEX", "RESULT"), help=argparse.SUPPRESS)  # one clip, for --jobs
     return ap
 
 
@@ -182,10 +193,12 @@ def batch_options(args: argparse.Namespace, learned: LearnedSettings) -> SolveOp
 
 def convert(tracks: list[str], out_dir: str, options: SolveOptions, rig: str | None = None, armature: str = "",
             bvh: bool = False, order: str | None = None, up: str = "y", layout: str = "NONE",
-            bone_map: str | None = None) -> list:
+            bone_map: str | None = None, jobs: int = 1, argv: list[str] | None = None) -> list:
     """Solve every track file onto the rig as ``options`` say (the points of .npy files being ``layout``'s,
     through the bone map file ``bone_map`` when given); print one line per clip and the summary table;
-    return the pose2rot_core.batch_summary.ClipResult of every clip (failed ones included)."""
+    return the pose2rot_core.batch_summary.ClipResult of every clip (failed ones included). Several
+    clips go to worker processes, ``jobs`` at a time, run with the batch arguments ``argv`` (without
+    ``argv``: all in this process)."""
     from pose2rot_core.batch_summary import format_summary
     from pose2rot_core.bonemap import load_map
 
@@ -194,10 +207,58 @@ def convert(tracks: list[str], out_dir: str, options: SolveOptions, rig: str | N
     rig_path = rig_path and rig_path.resolve()
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    points = (layout, load_map(bone_map) if bone_map else None)
-    results = [convert_one(path, rig_path, armature, out, options, bvh, order, up, points) for path in files]
+    if len(files) > 1 and argv is not None:
+        results = in_workers(files, argv + (["--rig", str(rig_path)] if rig_path else []), jobs)
+    else:
+        points = (layout, load_map(bone_map) if bone_map else None)
+        results = [convert_one(path, rig_path, armature, out, options, bvh, order, up, points) for path in files]
     print(format_summary(results))
     return results
+
+
+def in_workers(files: list[Path], argv: list[str], jobs: int) -> list:
+    """ClipResults of ``files`` converted ``jobs`` at a time, one worker process per clip running
+    this script with ``argv``; each worker's notes and errors are printed when it ends."""
+    with tempfile.TemporaryDirectory(prefix="pose2rot_batch_") as tmp, ThreadPoolExecutor(jobs) as pool:
+        return list(pool.map(lambda i: _worker(files[i], i, argv, Path(tmp) / f"{i}.json"), range(len(files))))
+
+
+def _worker(path: Path, index: int, argv: list[str], result: Path):
+    """Run one worker for clip number ``index`` (``path``) and read its ClipResult from ``result``."""
+    import bpy
+
+    from pose2rot_core.batch_summary import ClipResult
+
+    script = [str(Path(__file__).resolve())]
+    args = [*argv, "--worker", str(index), str(result)]
+    command = ([sys.executable, *script, *args] if not bpy.app.binary_path else
+               [bpy.app.binary_path, "-b", "--python-exit-code", "1", "--python", *script, "--", *args])
+    t0 = time.perf_counter()
+    proc = subprocess.run(command, capture_output=True, text=True)
+    for text, stream in ((proc.stdout, sys.stdout), (proc.stderr, sys.stderr)):  # its notes, not Blender's banner
+        print("".join(ln for ln in text.splitlines(True) if ln.startswith(path.name + ": ")), end="", file=stream,
+              flush=True)
+    if result.is_file():
+        return ClipResult(**json.loads(result.read_text()))
+    print(proc.stderr, end="", file=sys.stderr, flush=True)
+    last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+    return ClipResult(path.name, seconds=time.perf_counter() - t0, status="failed",
+                      message=f"the worker process ended with code {proc.returncode} ({last})")
+
+
+def run_worker(args: argparse.Namespace, options: SolveOptions) -> int:
+    """Convert clip number ``args.worker[0]`` of the batch and write its ClipResult to ``args.worker[1]``
+    as JSON: 0, or 1 when it failed."""
+    from pose2rot_core.bonemap import load_map
+
+    files = [f.resolve() for f in track_files(args.tracks)]
+    path = files[int(args.worker[0])]
+    out = Path(args.out).resolve()
+    points = (args.layout, load_map(args.bone_map) if args.bone_map else None)
+    result = convert_one(path, rig_source(args.rig, files), args.armature, out, options, args.bvh,
+                         args.order and args.order.upper(), args.up, points)
+    Path(args.worker[1]).write_text(json.dumps(asdict(result)))
+    return 1 if result.failed else 0
 
 
 def convert_one(path: Path, rig: Path | None, armature: str, out: Path, options: SolveOptions, bvh: bool,
@@ -283,10 +344,15 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.order is not None and args.order.upper() not in EULER_ORDERS:
         _parser().error(f"--order must be one of {', '.join(EULER_ORDERS)}, got '{args.order}'")
+    if args.jobs < 1:
+        _parser().error(f"--jobs must be at least 1, got {args.jobs}")
     try:
         options = batch_options(args, learned_settings(bpy.context))
+        if args.worker:
+            return run_worker(args, options)
         results = convert(args.tracks, args.out, options, args.rig, args.armature, args.bvh,
-                          args.order and args.order.upper(), args.up, args.layout, args.bone_map)
+                          args.order and args.order.upper(), args.up, args.layout, args.bone_map, args.jobs,
+                          list(argv if argv is not None else _script_argv()))
     except Pose2RotError as e:
         print(f"pose2rot batch: error: {e}", file=sys.stderr)
         return 1
@@ -327,8 +393,9 @@ def _bootstrap() -> int:
         return 1
     addon_utils.enable(names[0], default_set=True)
     code = importlib.import_module(names[0] + ".batch").main(argv)
-    print(f"pose2rot batch: {'done' if code == 0 else 'finished with failures'} in "
-          f"{time.perf_counter() - started:.1f} s")
+    if "--worker" not in argv:
+        print(f"pose2rot batch: {'done' if code == 0 else 'finished with failures'} in "
+              f"{time.perf_counter() - started:.1f} s")
     return code
 
 

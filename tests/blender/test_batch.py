@@ -163,3 +163,25 @@ def test_solve_options_of_the_command_line(tmp_path):
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines()[-1] == ("pose2rot batch: error: --max-position-error must be a "
                                                     "percentage of the height above 0, got 0.0")
+
+
+def test_jobs_give_the_same_results_as_one_at_a_time(tmp_path):
+    """Clips converted by worker processes two at a time and one at a time: the same keys and every clip
+    in the summary; a clip that crashes Blender's own importer fails alone, with the reason in the
+    summary; --jobs below 1 is one line naming the flag."""
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    for seed in range(3):
+        zyx_clip(clips / f"c{seed}.bvh", seed=seed)
+    (clips / "bad.bvh").write_text("HIERARCHY\nROOT hips\n{\n")
+    runs = {jobs: _run(clips, "--out", tmp_path / f"out{jobs}", "--bvh", "--jobs", jobs) for jobs in (1, 2)}
+    for jobs, proc in runs.items():
+        assert proc.returncode == 1, proc.stderr[-2000:]
+        assert "3 of 4 clips converted, 1 failed" in proc.stdout
+        assert "failed: the worker process ended with code 1" in " ".join(_summary_row(proc.stdout, "bad.bvh"))
+        assert all(_summary_row(proc.stdout, f"c{s}.bvh")[-1] == "ok" for s in range(3))
+    for s in range(3):
+        one, two = (read_bvh(tmp_path / f"out{jobs}" / f"c{s}.bvh") for jobs in (1, 2))
+        np.testing.assert_allclose(one.fk(), two.fk(), atol=1e-9)
+    proc = _run(clips, "--out", tmp_path / "out", "--jobs", "0")
+    assert proc.returncode == 2 and "error: --jobs must be at least 1, got 0" in proc.stderr.strip().splitlines()[-1]
