@@ -118,13 +118,14 @@ def main() -> None:
 
     print(f"geometric solve, {T} frames x {J} joints (+{len(tracks.end_parents)} end sites), 1 thread")
     for policy, sec in results.items():
-        print(f"  solve_geometric twist={policy:<9}: {sec:.3f} s  ({T / sec:,.0f} frames/s)  "
-              f"speedup vs naive loop: {naive / sec:.0f}x")
+        print(f"  solve_geometric twist={policy:<9}: {sec:.3f} s  ({T / sec:,.0f} frames/s, "
+              f"{T * J / sec / 1e6:.2f} M joint-frames/s)  speedup vs naive loop: {naive / sec:.0f}x")
     print(f"  solve() with default cleaning    : {full:.3f} s  ({T / full:,.0f} frames/s)")
     print(f"  naive per-frame loop             : {naive_sub:.3f} s on {sub.num_frames} frames "
           f"-> {naive:.2f} s extrapolated ({T / naive:,.0f} frames/s)")
     print(f"  max position error of the solve  : {err:.2g} x height")
-    print(f"  goal <= 0.15 s (default policy)  : {'met' if results['reference'] <= 0.15 else 'NOT met'}")
+    rate = T * J / results["reference"] / 1e6
+    print(f"  goal >= 3 M joint-frames/s (default policy): {'met' if rate >= 3.0 else 'NOT met'} ({rate:.2f})")
 
 
 if __name__ == "__main__":
