@@ -67,9 +67,10 @@ def continuous_roll(psi: np.ndarray, trust: np.ndarray, fps: float) -> np.ndarra
     """Roll [T] (radians, relative to the transported frame) kept where ``trust`` [T] (0..1) is 1
     and taken from well-conditioned neighbouring frames where it is low; the remaining jump is
     turned into a lag-free ramp."""
-    z = trust * np.exp(1j * psi)
+    unit = np.exp(1j * psi)
+    z = trust * unit
     blurred = gaussian_blur(z, max(1.0, CONTINUITY_SECONDS * fps))
-    kept = np.unwrap(np.angle(z + (1.0 - trust) * blurred + 1e-12 * np.exp(1j * psi)))
+    kept = np.unwrap(np.angle(z + (1.0 - trust) * blurred + 1e-12 * unit))
     ramp = gaussian_blur(kept, max(1.0, RAMP_SECONDS * fps))
     return trust * kept + (1.0 - trust) * ramp
 

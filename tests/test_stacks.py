@@ -1,0 +1,64 @@
+"""Written-out products of vector and matrix stacks agree with numpy's, whatever the memory layout
+and broadcasting; new stacks keep every component's frames together."""
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from pose2rot_core.stacks import (component_major, det, dot, empty_matrices, empty_vectors, mat_mul, mat_mul_t,
+                                  mat_t_mul, mat_t_vec, mat_vec, outer_sum)
+
+SHAPES = st.sampled_from([(), (1,), (7,), (5, 3), (4, 1), (1, 6)])
+
+
+def _maybe_component_major(x: np.ndarray, flag: bool, matrices: bool) -> np.ndarray:
+    return component_major(x, matrices) if flag and x.ndim > (2 if matrices else 1) else x
+
+
+@settings(max_examples=60, deadline=None)
+@given(a=SHAPES, b=SHAPES, seed=st.integers(0, 2 ** 31 - 1), layout=st.tuples(st.booleans(), st.booleans()))
+def test_products_match_numpy(a, b, seed, layout):
+    try:
+        np.broadcast_shapes(a, b)
+    except ValueError:
+        assume(False)
+    rng = np.random.default_rng(seed)
+    A, B, v = rng.normal(size=a + (3, 3)), rng.normal(size=b + (3, 3)), rng.normal(size=b + (3,))
+    At, Bt = (np.swapaxes(M, -1, -2) for M in (A, B))
+    Ac, Bc = _maybe_component_major(A, layout[0], True), _maybe_component_major(B, layout[1], True)
+    vc = _maybe_component_major(v, layout[1], False)
+    np.testing.assert_allclose(mat_mul(Ac, Bc), A @ B, atol=1e-12)
+    np.testing.assert_allclose(mat_t_mul(Ac, Bc), At @ B, atol=1e-12)
+    np.testing.assert_allclose(mat_mul_t(Ac, Bc), A @ Bt, atol=1e-12)
+    np.testing.assert_allclose(mat_vec(Ac, vc), (A @ v[..., None])[..., 0], atol=1e-12)
+    np.testing.assert_allclose(mat_t_vec(Ac, vc), (At @ v[..., None])[..., 0], atol=1e-12)
+    np.testing.assert_allclose(det(Ac), np.linalg.det(A), atol=1e-10)
+    np.testing.assert_allclose(dot(vc, vc), (v * v).sum(-1), atol=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(T=st.integers(1, 9), n=st.integers(1, 5), seed=st.integers(0, 2 ** 31 - 1), constant=st.booleans())
+def test_outer_sum_matches_einsum(T, n, seed, constant):
+    rng = np.random.default_rng(seed)
+    u, v = rng.normal(size=(T, n, 3)), rng.normal(size=(1 if constant else T, n, 3))
+    want = np.einsum("tni,tnj->tij", u, np.broadcast_to(v, u.shape))
+    np.testing.assert_allclose(outer_sum(component_major(u, False), v), want, atol=1e-12)
+    np.testing.assert_allclose(outer_sum(u, v), want, atol=1e-12)
+
+
+def test_products_write_into_their_output_even_over_an_input():
+    rng = np.random.default_rng(0)
+    A, B = component_major(rng.normal(size=(6, 3, 3))), component_major(rng.normal(size=(6, 3, 3)))
+    want = np.swapaxes(A, -1, -2) @ B
+    assert mat_t_mul(A, B, out=B) is B
+    np.testing.assert_allclose(B, want, atol=1e-12)
+    out = empty_matrices((6,))
+    np.testing.assert_allclose(mat_mul(A, want, out=out), A @ want, atol=1e-12)
+
+
+def test_new_stacks_keep_each_component_of_a_joint_contiguous_over_frames():
+    G, P = empty_matrices((10, 4)), empty_vectors((10, 4))
+    assert G.shape == (10, 4, 3, 3) and P.shape == (10, 4, 3)
+    assert G[:, 2, 1, 0].flags.c_contiguous and P[:, 3, 2].flags.c_contiguous
+    assert empty_matrices(()).shape == (3, 3) and empty_vectors(()).shape == (3,)
