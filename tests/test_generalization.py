@@ -243,3 +243,16 @@ def test_a_turn_the_tracks_do_not_call_for_is_a_flip():
     flipped = replace(sol, rotations=turned)
     flips = find_flips(tracks, flipped, flipped.forward()[0])
     assert flips[149, j] and flips.sum() == 1
+
+
+@pytest.mark.parametrize("family", ["original", "twist", "twist_segments", "share", "zero_chain", "z_up"])
+def test_jittered_variants_of_the_shipped_clip(family):
+    """0.5 % jitter: at most one flip per 1,000 frames, jitter at most 1.5x the clip's own, the
+    solution closer to the clean positions than the noisy tracks on average, never 3 % off."""
+    clip = read_bvh(EXAMPLE)
+    variant = clip if family == "original" else make_variant(clip, family, np.random.default_rng(0))
+    score = evaluate_clip(variant, "ref", noise=0.005, seed=0)
+    assert score.flips <= 0.001 * variant.num_frames, (family, score.flips)
+    assert score.jitter_ratio <= 1.5, (family, score.jitter_ratio)
+    assert score.position_error_mean <= score.tracks_error, (family, score.position_error_mean, score.tracks_error)
+    assert score.position_error_max <= 3.0, (family, score.position_error_max)

@@ -289,3 +289,19 @@ def test_local_quadratic_is_the_weighted_fit_at_every_frame(T, seed):
             row = np.linalg.solve(A, np.eye(3)[0]) @ (k[:, None] * V).T
             np.testing.assert_allclose(out[t, j], row @ x[:, j], rtol=0, atol=1e-7 * np.abs(x).max())
             assert abs(hat[t, j] - row[t]) < 1e-7
+
+
+def test_a_bone_that_changes_length_with_the_motion_is_not_noise():
+    """Hips bobbing over a floor-level root, seen at 7.5 fps: the root-to-hips distance changes a lot
+    from frame to frame, but smoothly compared with noise, so no noise is read from it."""
+    T, fps = 120, 7.5
+    t = np.arange(T) / fps
+    parents = np.array([-1, 0, 1, 2])
+    lengths = np.array([0.0, 1.0, 0.45, 0.45])
+    P = np.zeros((T, 4, 3))
+    P[:, 1, 1] = 1.0 + 0.05 * np.sin(2 * np.pi * 2.0 * t)  # 2 Hz bobbing, 4 samples per cycle
+    P[:, 2] = P[:, 1] + [0.1, -0.45, 0.0]
+    P[:, 3] = P[:, 2] + [0.0, -0.45, 0.0]
+    assert estimate_noise(P, parents, lengths, 1.7).max() < 1e-9
+    out, info = clean_positions(P, parents, lengths, height=1.7, fps=fps, smooth="auto")
+    assert not info.active and np.array_equal(out, P)

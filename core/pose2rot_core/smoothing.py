@@ -59,6 +59,9 @@ CUT_FRACTION = 0.05
 NOISE_BONE_FRACTION = 0.01
 #: ... nor do bones shorter than this many noise stds (a first estimate from the longer bones)
 NOISE_BONE_STDS = 8.0
+#: a bone's length jitter counts as noise only while its fourth difference is at least this share of
+#: white noise's ratio to the first difference (sqrt(35)); smoother changes are motion
+WHITE_RATIO = 0.8
 #: std of the fourth difference of white noise, in units of the noise std: sqrt(1+16+36+16+1)
 _D4_GAIN = np.sqrt(70.0)
 
@@ -153,7 +156,8 @@ def estimate_noise(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.
 
 def _bone_length_noise(positions: np.ndarray, parents: np.ndarray, valid: np.ndarray | None) -> np.ndarray:
     """[J] robust std, divided by that of white noise, of the fourth difference of each joint's
-    distance to its parent (NaN where there is no parent or too few data)."""
+    distance to its parent (NaN where there is no parent, too few data, or the distance changes
+    more smoothly than noise does: motion)."""
     T, J = positions.shape[:2]
     out = np.full(J, np.nan)
     if T < 5:
@@ -166,10 +170,16 @@ def _bone_length_noise(positions: np.ndarray, parents: np.ndarray, valid: np.nda
         ok &= valid[:, bones] & valid[:, par]
     d4 = length[4:] - 4 * length[3:-1] + 6 * length[2:-2] - 4 * length[1:-3] + length[:-4]
     ok4 = ok[4:] & ok[3:-1] & ok[2:-2] & ok[1:-3] & ok[:-4]
+    d1 = length[1:] - length[:-1]
+    ok1 = ok[1:] & ok[:-1]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         mad = np.nanmedian(np.where(ok4, np.abs(d4), np.nan), axis=0)
-    usable = ok4.sum(axis=0) >= 5
+        mad1 = np.nanmedian(np.where(ok1, np.abs(d1), np.nan), axis=0)
+    # white noise has a fourth difference sqrt(35) times its first; a length that changes with the
+    # motion (a translating joint, seen at a low frame rate) has a smaller ratio: not noise
+    white = mad >= WHITE_RATIO * np.sqrt(35.0) * mad1
+    usable = (ok4.sum(axis=0) >= 5) & white
     out[bones] = np.where(usable, 1.4826 * mad / _D4_GAIN, np.nan)
     return out
 

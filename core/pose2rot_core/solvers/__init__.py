@@ -8,7 +8,7 @@ import numpy as np
 
 from ..options import SOLVERS, SolveOptions
 from ..rotations import geodesic_angle
-from ..smoothing import CLAMP_STDS, Cleaning, hold_back, mark_gaps, segments, smooth_rotations, smooth_tracks
+from ..smoothing import Cleaning, hold_back, mark_gaps, segments, smooth_rotations, smooth_tracks
 from ..solution import Solution
 from ..tracks import Tracks
 
@@ -123,7 +123,7 @@ def _check(tracks: Tracks, sol: Solution, cleaning: Cleaning, max_position_error
 def _hold_back_rotations(tracks: Tracks, raw: np.ndarray, smooth: np.ndarray, cleaning: Cleaning,
                          widths: np.ndarray) -> np.ndarray:
     """Smoothed local rotations [T,J,3,3] turned back towards the unsmoothed ``raw`` where they
-    leave them by more than the noise explains: CLAMP_STDS noise stds over the bone length
+    leave them by more than the noise explains: CONE_STDS noise stds over the bone length
     (see smoothing.hold_back)."""
     from .geometric.fit import slerp
 
@@ -135,7 +135,7 @@ def _hold_back_rotations(tracks: Tracks, raw: np.ndarray, smooth: np.ndarray, cl
         length[p] = min(length[p], max(np.linalg.norm(offset), 1e-9 * height))
     noise = cleaning.noise * height
     noise_par = np.concatenate([[0.0], noise[skel.parents[1:]]])
-    limit = CLAMP_STDS * np.sqrt(noise ** 2 + noise_par ** 2) / length  # radians
+    limit = CONE_STDS * np.sqrt(noise ** 2 + noise_par ** 2) / length  # radians
     moved = geodesic_angle(raw, smooth)
     keep = hold_back(moved, limit, widths)
     out = smooth.copy()
@@ -156,11 +156,16 @@ def _rotation_widths(tracks: Tracks, cleaning: Cleaning) -> np.ndarray:
     return out
 
 
+#: the smoothed solution keeps a bone's orientation while its targets stay this many noise stds
+#: (per axis) from their tracks: 90 % of 3-D Gaussian noise vectors are shorter
+CONE_STDS = 2.5
+
+
 def _smoothest_within_noise(tracks: Tracks, sol: Solution, cleaning: Cleaning, missing: np.ndarray,
                             geometric: dict) -> Solution:
     """The solution of smoothed tracks made smooth over time where the noise left allows it: its
     rotations are filtered as the tracks were (zero phase, on quaternions), then every bone keeps
-    the filtered orientation unless a target would leave the cone of CLAMP_STDS noise stds around
+    the filtered orientation unless a target would leave the cone of CONE_STDS noise stds around
     its track, where it turns just enough to stay inside (positions stay within the noise).
     geometric: the options of the geometric step."""
     from .geometric import solve_geometric
@@ -171,7 +176,7 @@ def _smoothest_within_noise(tracks: Tracks, sol: Solution, cleaning: Cleaning, m
         smooth[seg] = smooth_rotations(sol.rotations[seg], widths)
     smooth = _hold_back_rotations(tracks, sol.rotations, smooth, cleaning, widths)
     geometric = {k: v for k, v in geometric.items() if k != "twist_guess"}
-    again = solve_geometric(tracks, twist_guess=smooth, missing=missing, within_noise=CLAMP_STDS, **geometric)
+    again = solve_geometric(tracks, twist_guess=smooth, missing=missing, within_noise=CONE_STDS, **geometric)
     again.report = sol.report + ["rotations smoothed over time within the noise of the tracks"]
     again.solver = sol.solver
     return again
