@@ -1,6 +1,7 @@
 """Noise handling: outliers, zero-phase confidence-weighted smoothing, and the solve pipeline."""
 from __future__ import annotations
 
+import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,8 +13,8 @@ from hypothesis import strategies as st
 from pose2rot_core.bvh import read_bvh
 from pose2rot_core.errors import Pose2RotError
 from pose2rot_core.evaluate import add_noise, evaluate_clip, jitter
-from pose2rot_core.smoothing import (CLAMP_STDS, clean_positions, estimate_noise, find_outliers, local_quadratic,
-                                     mark_gaps, parse_smooth)
+from pose2rot_core.smoothing import (CLAMP_STDS, clean_positions, column_nanmedian, estimate_noise, find_outliers,
+                                     local_quadratic, mark_gaps, parse_smooth)
 from pose2rot_core.solvers import prepare_tracks
 from pose2rot_core.tracks_io import tracks_from_bvh
 
@@ -307,3 +308,15 @@ def test_a_bone_that_changes_length_with_the_motion_is_not_noise():
     assert estimate_noise(P, parents, lengths, 1.7).max() < 1e-9
     out, info = clean_positions(P, parents, lengths, height=1.7, fps=fps, smooth="auto")
     assert not info.active and np.array_equal(out, P)
+
+
+@settings(max_examples=60, deadline=None)
+@given(T=st.integers(0, 40), N=st.integers(1, 6), seed=st.integers(0, 2 ** 31 - 1), holes=st.floats(0.0, 1.0))
+def test_column_nanmedian_is_numpys(T, N, seed, holes):
+    rng = np.random.default_rng(seed)
+    x = np.round(rng.normal(size=(T, N)), 1)  # ties too
+    x[rng.random((T, N)) < holes] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        want = np.nanmedian(x, axis=0) if T else np.full(N, np.nan)
+    np.testing.assert_array_equal(column_nanmedian(x), want)

@@ -18,7 +18,8 @@ def empty_vectors(shape: tuple[int, ...]) -> np.ndarray:
     shape = tuple(shape)
     if not shape:
         return np.empty(3)
-    return np.moveaxis(np.empty(shape[1:] + (3, shape[0])), -1, 0)
+    n = len(shape)
+    return np.empty(shape[1:] + (3, shape[0])).transpose((n,) + tuple(range(n)))
 
 
 def empty_matrices(shape: tuple[int, ...]) -> np.ndarray:
@@ -27,7 +28,8 @@ def empty_matrices(shape: tuple[int, ...]) -> np.ndarray:
     shape = tuple(shape)
     if not shape:
         return np.empty((3, 3))
-    return np.moveaxis(np.empty(shape[1:] + (3, 3, shape[0])), -1, 0)
+    n = len(shape)
+    return np.empty(shape[1:] + (3, 3, shape[0])).transpose((n + 1,) + tuple(range(n + 1)))
 
 
 def component_major(x: np.ndarray, matrices: bool = True) -> np.ndarray:
