@@ -35,9 +35,9 @@ def cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     out = empty_vectors(np.broadcast_shapes(a.shape, b.shape)[:-1])
     a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
     b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
-    np.subtract(a1 * b2, a2 * b1, out=out[..., 0])
-    np.subtract(a2 * b0, a0 * b2, out=out[..., 1])
-    np.subtract(a0 * b1, a1 * b0, out=out[..., 2])
+    for c, (p, q, r, s) in enumerate(((a1, b2, a2, b1), (a2, b0, a0, b2), (a0, b1, a1, b0))):
+        np.multiply(p, q, out=out[..., c])
+        out[..., c] -= r * s
     return out
 
 

@@ -56,21 +56,33 @@ def _matrices(planes: np.ndarray) -> np.ndarray:
     return planes.transpose(tuple(range(2, planes.ndim)) + (0, 1))
 
 
-def _sum3(x: np.ndarray, y: np.ndarray, z: np.ndarray, out: np.ndarray | None) -> np.ndarray:
-    """Component planes ``x + y + z`` [3,3,...] as matrices [...,3,3], written into ``out`` if given."""
+def _sum_of_products(pairs: list[tuple[np.ndarray, np.ndarray]], out: np.ndarray | None = None) -> np.ndarray:
+    """``x0*y0 + x1*y1 + ...`` over ``pairs`` of broadcasting planes (added in that order, with one
+    temporary); copied into ``out`` (planes) if given, which may share memory with the inputs."""
+    (x0, y0), *rest = pairs
+    acc = x0 * y0
+    if np.ndim(acc) == 0:  # scalars
+        acc = sum((x * y for x, y in rest), acc)
+    else:
+        tmp = np.empty_like(acc)
+        for x, y in rest:
+            acc += np.multiply(x, y, out=tmp)
     if out is None:
-        return _matrices(x + y + z)
-    planes = _planes(out, 2, out.ndim - 2)
-    np.add(x, y, out=planes)
-    planes += z
+        return acc
+    out[...] = acc
     return out
+
+
+def _into(out: np.ndarray | None) -> np.ndarray | None:
+    return None if out is None else _planes(out, 2, out.ndim - 2)
 
 
 def mat_mul(A: np.ndarray, B: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``A @ B`` for matrix stacks [...,3,3] (leading dims broadcast); into ``out`` if given."""
     n = _lead(np.shape(A)[:-2], np.shape(B)[:-2])
     a, b = _planes(A, 2, n), _planes(B, 2, n)
-    return _sum3(a[:, 0, None] * b[None, 0], a[:, 1, None] * b[None, 1], a[:, 2, None] * b[None, 2], out)
+    acc = _sum_of_products([(a[:, k, None], b[None, k]) for k in range(3)], _into(out))
+    return out if out is not None else _matrices(acc)
 
 
 def mat_t_mul(A: np.ndarray, B: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -78,14 +90,15 @@ def mat_t_mul(A: np.ndarray, B: np.ndarray, out: np.ndarray | None = None) -> np
     (``out`` may be ``B`` itself)."""
     n = _lead(np.shape(A)[:-2], np.shape(B)[:-2])
     a, b = _planes(A, 2, n), _planes(B, 2, n)
-    return _sum3(a[0, :, None] * b[None, 0], a[1, :, None] * b[None, 1], a[2, :, None] * b[None, 2], out)
+    acc = _sum_of_products([(a[k, :, None], b[None, k]) for k in range(3)], _into(out))
+    return out if out is not None else _matrices(acc)
 
 
 def mat_mul_t(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     """``A @ B^T`` for matrix stacks [...,3,3] (leading dims broadcast)."""
     n = _lead(np.shape(A)[:-2], np.shape(B)[:-2])
     a, b = _planes(A, 2, n), _planes(B, 2, n)
-    return _matrices(a[:, 0, None] * b[None, :, 0] + a[:, 1, None] * b[None, :, 1] + a[:, 2, None] * b[None, :, 2])
+    return _matrices(_sum_of_products([(a[:, k, None], b[None, :, k]) for k in range(3)]))
 
 
 def _vectors(planes: np.ndarray) -> np.ndarray:
@@ -97,22 +110,19 @@ def mat_vec(A: np.ndarray, v: np.ndarray) -> np.ndarray:
     """``A @ v`` for matrices [...,3,3] and vectors [...,3] (leading dims broadcast) -> [...,3]."""
     n = _lead(np.shape(A)[:-2], np.shape(v)[:-1])
     a, x = _planes(A, 2, n), _planes(v, 1, n)
-    return _vectors(a[:, 0] * x[0] + a[:, 1] * x[1] + a[:, 2] * x[2])
+    return _vectors(_sum_of_products([(a[:, k], x[k]) for k in range(3)]))
 
 
 def mat_t_vec(A: np.ndarray, v: np.ndarray) -> np.ndarray:
     """``A^T @ v`` for matrices [...,3,3] and vectors [...,3] (leading dims broadcast) -> [...,3]."""
     n = _lead(np.shape(A)[:-2], np.shape(v)[:-1])
     a, x = _planes(A, 2, n), _planes(v, 1, n)
-    return _vectors(a[0] * x[0] + a[1] * x[1] + a[2] * x[2])
+    return _vectors(_sum_of_products([(a[k], x[k]) for k in range(3)]))
 
 
 def dot(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Dot products over the last axis of vector stacks [...,n] (broadcast) -> [...]."""
-    out = u[..., 0] * v[..., 0]
-    for i in range(1, np.shape(u)[-1]):
-        out = out + u[..., i] * v[..., i]
-    return out
+    return _sum_of_products([(u[..., i], v[..., i]) for i in range(np.shape(u)[-1])])
 
 
 def det(A: np.ndarray) -> np.ndarray:

@@ -46,7 +46,8 @@ class Target:
 
 @dataclass
 class Problem:
-    """One solve: gap-free ``positions`` [T,J,3], the per-frame reference local rotations ``guess``
+    """One solve: gap-free ``positions`` [T,J,3] (component-major, see core.stacks), the per-frame
+    reference local rotations ``guess``
     [T,J,3,3] (a broadcast view when constant), every joint's aim ``targets``, the ``translating``
     [J] and ``zero_length`` [J] joints, the twist policy and ``noise_var`` [J]: the variance (file
     units squared, per axis) of what noise is left in each joint's track (0 for clean tracks)."""
