@@ -2,11 +2,11 @@
 
 Two checks, per joint and frame:
 
-- position: how far each solved joint is from its track, against what the tracks explain — noise
-  (``CLAMP_STDS`` stds of what is left in each bone, added over the bones from the root) and bones
-  that keep the rig's length where the tracks' typical (median) length differs, as when
-  retargeting (the differences added the same way); clean tracks that fit the rig must come back
-  within CLEAN_TOLERANCE of the height;
+- position: how far each solved joint is from its track as given (before any smoothing), against
+  what the tracks explain — their noise (NOISE_STDS stds) and bones that keep the rig's length
+  where the tracks' typical (median) length differs, as when retargeting (the differences added
+  over the bones from the root); clean tracks that fit the rig must come back within
+  CLEAN_TOLERANCE of the height;
 - flips: a local turn of more than FLIP_DEGREES in one frame that the tracks do not call for —
   more than FLIP_MARGIN beyond how far the points around the joint (children, grandchildren and
   their bone tips) turn as seen from its parent.
@@ -25,6 +25,9 @@ from .tracks import Tracks
 
 #: clean tracks must come back within this fraction of the skeleton height
 CLEAN_TOLERANCE = 1e-4
+#: a noisy track may be this many noise stds (per axis) from where its joint really is, and the
+#: solution as far again: further is more than noise explains
+NOISE_STDS = 2 * CLAMP_STDS
 FLIP_DEGREES = 30.0
 FLIP_MARGIN = 15.0
 
@@ -85,7 +88,7 @@ def _frames(mask: np.ndarray, offset: int = 0) -> str:
 def check_solution(tracks: Tracks, sol: Solution, noise: np.ndarray | None = None,
                    against: str = "tracks") -> SafetyCheck:
     """Compare ``sol`` with the (gap-free) ``tracks`` it was solved from. noise: [J] std per axis
-    (fraction of the height) left in the tracks (None: clean)."""
+    (fraction of the height) of the noise in the tracks (None: clean)."""
     skel = tracks.skeleton
     G, X = sol.forward()
     error = np.linalg.norm(X - tracks.positions, axis=-1) / skel.height  # NaN for joints without data
@@ -99,18 +102,15 @@ def _explained(tracks: Tracks, sol: Solution, noise: np.ndarray) -> np.ndarray:
     skel = tracks.skeleton
     P, height = tracks.positions, skel.height
     T, J = P.shape[:2]
-    spread = np.zeros(J)  # noise stds of the bones from the root, added up (each may turn that far)
     mismatch = np.zeros((T, J))
     rest = np.linalg.norm(skel.offsets, axis=-1)
-    spread[0] = noise[0]
     for j in range(1, J):
         p = skel.parents[j]
-        spread[j] = spread[p] + np.hypot(noise[j], noise[p])
         bone = np.linalg.norm(P[:, j] - P[:, p], axis=-1)
         typical = np.median(bone) if np.isfinite(bone).all() else rest[j]
         off = 0.0 if sol.translating[j] else abs(typical - rest[j]) / height
         mismatch[:, j] = mismatch[:, p] + off
-    return np.maximum(CLEAN_TOLERANCE, CLAMP_STDS * spread)[None] + mismatch
+    return CLEAN_TOLERANCE + NOISE_STDS * noise[None] + mismatch
 
 
 def _around(tracks: Tracks, children: list[list[int]], j: int) -> list[np.ndarray]:

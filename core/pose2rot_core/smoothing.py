@@ -49,10 +49,10 @@ OUTLIER_MIN_FRACTION = 0.02
 #: smoothing moves no sample further than this many noise stds (per axis): a 3-D Gaussian vector
 #: is shorter than 3.37 stds 99 % of the time
 CLAMP_STDS = 3.4
-#: a frame where the whole body moves more than CUT_RATIO times the clip's typical frame-to-frame
-#: motion (summed squares over the joints), and at least CUT_FRACTION of the height per joint, is a
-#: cut (a clip starting from a bind pose, two takes joined): no filter reaches across it
-CUT_RATIO = 100.0
+#: a frame where the whole body moves more than CUT_RATIO times as much as in the frames around it
+#: (summed squares over the joints: 5 times as far), and at least CUT_FRACTION of the height per
+#: joint, is a cut (a clip starting from a bind pose, two takes joined): no filter reaches across it
+CUT_RATIO = 25.0
 CUT_FRACTION = 0.05
 #: bones shorter than this fraction of the height do not enter the noise estimate (their length is
 #: dominated by the noise itself)
@@ -71,8 +71,8 @@ class Cleaning:
     """What the cleaning did: ``widths`` [J] kernel std in frames (0 = untouched), ``noise`` [J]
     estimated noise std (per axis) as a fraction of the height, ``residual`` [J] the noise std
     left after smoothing (same unit), report lines, the frames where the clip was cut (see
-    find_cuts) so no filter reaches across them, and ``end_widths`` / ``end_residual`` [K] for the
-    bone tips (None without tips)."""
+    find_cuts) so no filter reaches across them, ``end_widths`` / ``end_residual`` [K] for the
+    bone tips (None without tips), and the tracks before smoothing (gaps filled) once known."""
 
     widths: np.ndarray
     noise: np.ndarray
@@ -81,6 +81,7 @@ class Cleaning:
     cuts: list[int] = field(default_factory=list)
     end_widths: np.ndarray | None = None
     end_residual: np.ndarray | None = None
+    unsmoothed: Tracks | None = None
 
     @property
     def active(self) -> bool:
@@ -129,13 +130,7 @@ def estimate_noise(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.
     frames, tell nothing (joints without a usable bone take the median of the others)."""
     T, J = positions.shape[:2]
     raw = _bone_length_noise(positions, parents, valid)  # [J]: bone to the parent
-    long = np.asarray(rest_lengths) >= NOISE_BONE_FRACTION * height
-    if not np.isfinite(raw[long]).any():
-        return np.zeros(J)
-    # the length of a bone only a few noise stds long jitters less than the noise: leave those out
-    first = np.nanmedian(raw[long]) / np.sqrt(2.0)
-    long &= np.asarray(rest_lengths) >= NOISE_BONE_STDS * first
-    bone_noise = np.where(long, raw, np.nan)
+    bone_noise = np.where(_noise_bones(raw, np.asarray(rest_lengths, np.float64), height), raw, np.nan)
     if not np.isfinite(bone_noise).any():
         return np.zeros(J)
     per_joint = np.full((J, 1 + J), np.nan)
@@ -152,6 +147,20 @@ def estimate_noise(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.
         out = np.where(np.isnan(out), np.nanmedian(bone_noise) / np.sqrt(2.0), out)
     present = ~np.isnan(positions).all(axis=(0, 2))
     return np.where(present, out, 0.0)
+
+
+def _noise_bones(raw: np.ndarray, rest: np.ndarray, height: float) -> np.ndarray:
+    """[J] the bones to read the noise from: at least NOISE_BONE_FRACTION of the height and
+    NOISE_BONE_STDS noise stds long (the length of a bone only a few noise stds long jitters less
+    than the noise) — or, where no bone is that long, the longest quarter of the bones."""
+    seen = np.isfinite(raw) & (rest > 0)
+    if not seen.any():
+        return seen
+    long = seen & (rest >= NOISE_BONE_FRACTION * height)
+    if not long.any():
+        long = seen & (rest >= np.percentile(rest[seen], 75))
+    longer = long & (rest >= NOISE_BONE_STDS * np.median(raw[long]) / np.sqrt(2.0))
+    return longer if longer.any() else long & (rest >= np.percentile(rest[long], 75))
 
 
 def _bone_length_noise(positions: np.ndarray, parents: np.ndarray, valid: np.ndarray | None) -> np.ndarray:
@@ -250,7 +259,6 @@ def _quadratic_fit(P: np.ndarray, W: np.ndarray, width: float) -> tuple[np.ndarr
 
     The window sums ``S_m[t] = sum_u k(u) u^m W[t+u]`` (m = 0..4) and ``Y_m[t] = sum_u k(u) u^m
     W[t+u] x[t+u]`` (m = 0..2) are correlations over time, taken by FFT."""
-    T = P.shape[0]
     R = int(np.floor(3.0 * width + 0.5))
     u = np.arange(-R, R + 1, dtype=np.float64)
     k = np.exp(-0.5 * (u / width) ** 2)
@@ -368,19 +376,9 @@ def clean_positions(positions: np.ndarray, parents: np.ndarray, rest_lengths: np
     noisy = present & (noise > AUTO_THRESHOLD * height) if mode == "auto" else present
     if not noisy.any():
         return positions, result
-    out, widths, hat = P.copy(), np.zeros(J), np.ones((T, J))
     result.cuts = find_cuts(P, height)
-    for seg in segments(T, result.cuts):
-        if seg.stop - seg.start < 5:
-            continue
-        if mode == "auto":
-            w, out[seg], hat[seg] = choose_widths(P[seg], weights[seg], np.where(noisy, noise, 0.0), fps, parents)
-            held = hold_back(np.linalg.norm(out[seg] - P[seg], axis=-1), CLAMP_STDS * noise, w)
-            out[seg] = P[seg] + held[..., None] * (out[seg] - P[seg])
-        else:
-            w = np.where(present, float(mode) * fps, 0.0)
-            out[seg], hat[seg] = local_quadratic(P[seg], weights[seg], w)
-        widths = np.maximum(widths, w)
+    with np.errstate(all="ignore"):  # joints without data give empty windows; they stay NaN below
+        out, widths, hat = _smooth_pieces(P, weights, noise, noisy, mode, fps, parents, result.cuts)
     out[:, ~present] = np.nan
     result.widths = widths
     result.residual = np.where(widths > 0, noise * np.sqrt(hat.mean(axis=0)), noise) / height
@@ -393,15 +391,44 @@ def clean_positions(positions: np.ndarray, parents: np.ndarray, rest_lengths: np
     return out, result
 
 
+def _smooth_pieces(P: np.ndarray, weights: np.ndarray, noise: np.ndarray, chosen: np.ndarray, mode: str | float,
+                   fps: float, parents: np.ndarray, cuts: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(smoothed positions [T,J,3], widths [J] in frames, hat diagonal [T,J]) of the pieces of the
+    clip between its cuts, for the ``chosen`` [J] joints: widths chosen per joint and held back
+    within the ``noise`` [J] (``mode`` "auto") or one width of ``mode`` seconds."""
+    T, J = P.shape[:2]
+    out, widths, hat = P.copy(), np.zeros(J), np.ones((T, J))
+    for seg in segments(T, cuts):
+        if seg.stop - seg.start < 5:
+            continue
+        if mode == "auto":
+            w, out[seg], hat[seg] = choose_widths(P[seg], weights[seg], np.where(chosen, noise, 0.0), fps, parents)
+            held = hold_back(np.linalg.norm(out[seg] - P[seg], axis=-1), CLAMP_STDS * noise, w)
+            out[seg] = P[seg] + held[..., None] * (out[seg] - P[seg])
+        else:
+            w = np.where(chosen, min(float(mode) * fps, float(T)), 0.0)  # wider than the clip: as wide
+            out[seg], hat[seg] = local_quadratic(P[seg], weights[seg], w)
+        widths = np.maximum(widths, w)
+    return out, widths, hat
+
+
 def find_cuts(positions: np.ndarray, height: float) -> list[int]:
     """Frames [t] where a new piece of the clip starts: the motion from t-1 to t, summed over the
-    joints of positions [T,J,3], is over CUT_RATIO times its median and CUT_FRACTION of the height
-    per joint."""
+    joints of positions [T,J,3], is over CUT_RATIO times the median of the steps around it (three
+    on either side) and CUT_FRACTION of the height per joint: the body jumps in one frame, where
+    real motion, however fast, builds up over several."""
     T, J = positions.shape[:2]
     if T < 3:
         return []
     energy = (np.nan_to_num(positions[1:] - positions[:-1]) ** 2).sum(axis=(1, 2))  # [T-1]
-    big = (energy > CUT_RATIO * np.median(energy)) & (energy > J * (CUT_FRACTION * height) ** 2)
+    n, h = len(energy), 3
+    pad = np.concatenate([np.full(h, np.nan), energy, np.full(h, np.nan)])
+    around = np.lib.stride_tricks.sliding_window_view(pad, 2 * h + 1)
+    around = np.concatenate([around[:, :h], around[:, h + 1:]], axis=1)  # the step itself left out
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        typical = np.nanmedian(around, axis=1) if n > 1 else energy
+    big = (energy > CUT_RATIO * np.nan_to_num(typical)) & (energy > J * (CUT_FRACTION * height) ** 2)
     return [int(t) + 1 for t in np.flatnonzero(big)]
 
 

@@ -66,6 +66,12 @@ class Tracks:
                 raise Pose2RotError(f"tracks: reference rotations must be [{J},3,3], got {list(rr.shape)}")
             if not np.isfinite(rr).all():
                 raise Pose2RotError("tracks: reference rotations contain NaN or infinite values")
+            off = np.abs(rr @ np.swapaxes(rr, -1, -2) - np.eye(3)).max(axis=(1, 2)) + np.abs(np.linalg.det(rr) - 1.0)
+            if (off > 1e-4).any():
+                j = int(np.argmax(off))
+                raise Pose2RotError(f"tracks: the reference rotation of '{self.skeleton.names[j]}' is not a rotation "
+                                    "(rows must be orthonormal with determinant 1; quaternions are normalised "
+                                    "for you, matrices are not)")
             self.reference_rotations = rr
         if self.reference_frame is not None:
             rf = int(self.reference_frame)

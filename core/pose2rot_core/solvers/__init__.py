@@ -37,7 +37,9 @@ def prepare_tracks(tracks: Tracks, smooth: str | float = "off"
     if ends is not None and end_gaps.any():
         ends, end_report, _ = fill_gaps(ends, tracks.end_names)
         report.extend(end_report)
-    prepared, cleaning = smooth_tracks(replace(tracks, positions=filled, end_positions=ends), gaps, end_gaps, smooth)
+    gap_free = replace(tracks, positions=filled, end_positions=ends)
+    prepared, cleaning = smooth_tracks(gap_free, gaps, end_gaps, smooth)
+    cleaning.unsmoothed = gap_free
     report.extend(cleaning.report)
     return prepared, np.asarray(missing, np.int64), report, cleaning
 
@@ -85,7 +87,8 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
         # what noise is left after smoothing: roll cues and lengths within it do not count (tracks
         # not smoothed are followed as they are)
         if cleaning.active:
-            geometric.update(noise=cleaning.residual, end_noise=cleaning.end_residual)
+            geometric.update(noise=cleaning.residual, end_noise=cleaning.end_residual,
+                             input_positions=cleaning.unsmoothed.positions, input_noise=cleaning.noise)
     if solver == "geometric":
         from .geometric import solve_geometric
 
@@ -100,23 +103,23 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
     if cleaning.active and solver != "learned":
         sol = _smoothest_within_noise(prepared, sol, cleaning, missing, geometric)
     sol.report[:0] = report
-    _check(prepared, sol, cleaning, options.max_position_error)
+    _check(cleaning.unsmoothed, sol, cleaning, options.max_position_error)
     return sol
 
 
 def _check(tracks: Tracks, sol: Solution, cleaning: Cleaning, max_position_error: float | None) -> None:
-    """Attach the safety check to ``sol`` and its warnings to the report; raise when a joint is
-    further from its track than ``max_position_error`` percent of the height."""
+    """Attach the safety check against the tracks as given (gaps filled, spikes removed, before any
+    smoothing) to ``sol`` and its warnings to the report; raise when a joint is further from its
+    track than ``max_position_error`` percent of the height."""
     from ..safety import ResultTooFarError, check_solution
 
-    against = "smoothed tracks" if cleaning.active else "tracks"
-    sol.check = check_solution(tracks, sol, cleaning.residual if cleaning.active else None, against)
+    sol.check = check_solution(tracks, sol, cleaning.noise if cleaning.active else None)
     sol.report.extend(sol.check.lines(tracks.skeleton.names))
     if max_position_error is not None and sol.check.max_error_percent > max_position_error:
         error = np.nan_to_num(sol.check.error, nan=0.0)
         t, j = np.unravel_index(int(np.argmax(error)), error.shape)
         raise ResultTooFarError(
-            f"the solution is {100 * error[t, j]:.3g} % of the skeleton height from the {against} at joint "
+            f"the solution is {100 * error[t, j]:.3g} % of the skeleton height from the tracks at joint "
             f"'{tracks.skeleton.names[j]}', frame {t} (allowed: {max_position_error:g} %); nothing was written")
 
 

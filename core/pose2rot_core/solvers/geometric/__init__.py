@@ -34,20 +34,24 @@ from ...stacks import component_major, empty_matrices, empty_vectors, mat_mul, m
 from ...tracks import Tracks
 from ...tracks_io import check_root
 from .fit import best_fit, blend_roll, fit_weight, lean_on_parent, slerp
-from .problem import (STRETCH_NOISE_STDS, ZERO_LENGTH, Problem, classify_translation, collect_targets, end_sites, report_length_mismatch,
-                      unit_mean)
+from .problem import (ZERO_LENGTH, Problem, classify_translation, collect_targets, end_sites,
+                      report_length_mismatch, running_mean, unit_mean)
 from .roll import aim_with_roll
 from .twist_chains import find_twist_bones, spread_twist
 
 TWIST_POLICIES = ("reference", "lookahead", "transport", "swing")
 AIM_FROM_SOLVED = True
 STRETCH_MODES = ("auto", "exact", "off")
+#: noisy tracks' bone lengths are averaged over this long before asking whether joints translate
+LENGTH_SECONDS = 0.25
 
 
 def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist: str = "reference",
                     stretch: str = "auto", stretch_tolerance: float = 1e-5, use_ends: bool = True,
                     missing: np.ndarray | None = None, progress=None, noise: float | np.ndarray = 0.0,
-                    end_noise: np.ndarray | None = None, within_noise: float = 0.0) -> Solution:
+                    end_noise: np.ndarray | None = None, within_noise: float = 0.0,
+                    input_positions: np.ndarray | None = None, input_noise: np.ndarray | None = None
+                    ) -> Solution:
     """Solve local rotations from (gap-free) tracks.
 
     tracks: positions [T,J,3] without NaN except joints listed in ``missing`` (all-NaN joints).
@@ -59,6 +63,9 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     within_noise: when > 0, each joint keeps its reference orientation (``twist_guess``: e.g. a
     solution smoothed over time) unless a target leaves the cone of that many noise stds around
     its track; then it turns just enough to bring it back.
+    input_positions: [T,J,3] the tracks before smoothing, when they were smoothed, with their noise
+    ``input_noise`` [J] (as ``noise``): which joints translate, and how long bones are, is read
+    from them (smoothing must neither make nor hide it).
     Returns a Solution with exact positions wherever bone lengths agree.
     """
     if twist not in TWIST_POLICIES:
@@ -67,7 +74,9 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
         raise Pose2RotError(f"unknown stretch mode '{stretch}' (choose from {', '.join(STRETCH_MODES)})")
     missing_mask = _missing_mask(tracks, missing)
     report: list[str] = []
-    problem, mismatch = _build_problem(tracks, twist_guess, twist, stretch, use_ends, missing_mask, noise, report)
+    lengths = _bone_lengths(tracks, input_positions, input_noise)
+    problem, mismatch = _build_problem(tracks, twist_guess, twist, stretch, use_ends, missing_mask, noise, report,
+                                       lengths)
     problem.cone = within_noise
     if end_noise is not None:
         problem.end_var = (np.asarray(end_noise, np.float64) * tracks.skeleton.height) ** 2
@@ -81,8 +90,9 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
             progress((j + 1) / tracks.skeleton.num_joints, f"solved {j + 1}/{tracks.skeleton.num_joints} joints")
     if twist != "swing":
         spread_twist(problem, G, find_twist_bones(problem))
-    local_offsets = _solve_offsets(problem, G, stretch, stretch_tolerance, missing_mask)
-    report_length_mismatch(tracks.skeleton, mismatch, missing_mask, problem.translating, report)
+    local_offsets = _solve_offsets(problem, G, stretch, stretch_tolerance, missing_mask, report)
+    report_length_mismatch(tracks.skeleton, mismatch, missing_mask, problem.translating, report,
+                           _raw_bone_noise(tracks.skeleton, input_noise))
     return Solution(skeleton=tracks.skeleton, rotations=global_to_local(tracks.skeleton, G, out=G),
                     root_translation=problem.positions[:, 0].copy(), local_offsets=local_offsets,
                     translating=problem.translating, report=report, solver="geometric")
@@ -100,9 +110,34 @@ def _missing_mask(tracks: Tracks, missing: np.ndarray | None) -> np.ndarray:
     return mask
 
 
+def _raw_bone_noise(skel, input_noise: np.ndarray | None) -> np.ndarray | None:
+    """[J-1] std (file units) of the noise in each bone's length in the tracks as given."""
+    if input_noise is None:
+        return None
+    raw = np.asarray(input_noise) * skel.height
+    return np.hypot(raw[1:], raw[skel.parents[1:]])
+
+
+def _bone_lengths(tracks: Tracks, input_positions: np.ndarray | None, input_noise: np.ndarray | None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """(the tracks' bone lengths over time [T,J-1], the std of the noise left in them [J-1]): read
+    from the tracks as given; noisy ones are averaged over LENGTH_SECONDS first, so that what
+    remains is how the motion changes them."""
+    skel = tracks.skeleton
+    par = skel.parents[1:]
+    if input_positions is None:
+        return norm(tracks.positions[:, 1:] - tracks.positions[:, par]), np.zeros(skel.num_joints - 1)
+    lengths = norm(input_positions[:, 1:] - input_positions[:, par])
+    width = max(3, int(round(LENGTH_SECONDS * tracks.fps)) | 1)
+    raw = _raw_bone_noise(skel, input_noise)
+    return running_mean(lengths, width), (0.0 if raw is None else raw) / np.sqrt(width) + np.zeros(len(par))
+
+
 def _build_problem(tracks: Tracks, twist_guess: np.ndarray | None, twist: str, stretch: str, use_ends: bool,
-                   missing: np.ndarray, noise: float, report: list[str]) -> tuple[Problem, np.ndarray]:
-    """(the Problem, every non-root joint's largest track-length mismatch with the rig [J-1])."""
+                   missing: np.ndarray, noise: float, report: list[str],
+                   lengths: tuple[np.ndarray, np.ndarray]) -> tuple[Problem, np.ndarray]:
+    """(the Problem, every non-root joint's typical track-length mismatch with the rig [J-1]);
+    ``lengths``: the tracks' bone lengths and the noise in them (see _bone_lengths)."""
     skel, P = tracks.skeleton, tracks.positions
     T, J = P.shape[:2]
     if twist_guess is not None:
@@ -113,11 +148,10 @@ def _build_problem(tracks: Tracks, twist_guess: np.ndarray | None, twist: str, s
         ref = tracks.reference_rotations if tracks.reference_rotations is not None else np.eye(3)[None]
         guess = np.broadcast_to(ref, (T, J, 3, 3))
     bone_len = np.linalg.norm(skel.offsets, axis=-1)
-    dist = norm(P[:, 1:] - P[:, skel.parents[1:]])  # [T,J-1] track bone lengths
-    mismatch = np.abs(dist - bone_len[None, 1:]).max(axis=0) if J > 1 else np.zeros(0)
+    dist, length_noise = lengths
+    mismatch = np.abs(np.median(dist, axis=0) - bone_len[1:]) if J > 1 else np.zeros(0)
     noise_var = np.broadcast_to((np.asarray(noise, np.float64) * skel.height) ** 2, (J,)).copy()
-    bone_noise = np.sqrt(noise_var[1:] + noise_var[skel.parents[1:]])
-    translating, free = classify_translation(skel, dist, mismatch, missing, stretch, bone_noise, report)
+    translating, free = classify_translation(skel, dist, missing, stretch, length_noise, report)
     zero_len = (bone_len < ZERO_LENGTH * skel.height) & ~translating
     zero_len[0] = False
     targets = collect_targets(skel, zero_len, free, missing, end_sites(tracks) if use_ends else [])
@@ -189,10 +223,11 @@ def _plain_swing(problem: Problem, primary: list, src: np.ndarray, obs: np.ndarr
 
 
 def _solve_offsets(problem: Problem, G: np.ndarray, stretch: str, tolerance: float,
-                   missing: np.ndarray) -> np.ndarray:
+                   missing: np.ndarray, report: list[str]) -> np.ndarray:
     """[T,J,3] parent-local offsets: the rig's, except translating joints (``problem.translating``,
-    updated in place: with stretch "auto" also joints whose offset seen in the solved parent frame
-    changes over the clip, with "exact" also those off the rig's) whose offsets follow the tracks."""
+    updated in place, and said in ``report``: on clean tracks, with stretch "auto" also joints whose
+    offset seen in the solved parent frame changes over the clip — a parent whose roll its targets
+    do not fix — with "exact" also those off the rig's) whose offsets follow the tracks."""
     skel, P = problem.skeleton, problem.positions
     T, J = P.shape[:2]
     local_offsets = np.broadcast_to(skel.offsets, (T, J, 3)).copy()
@@ -204,11 +239,16 @@ def _solve_offsets(problem: Problem, G: np.ndarray, stretch: str, tolerance: flo
     for j, p in enumerate(par, 1):
         seen[:, j - 1] = mat_t_vec(G[:, p], P[:, j] - P[:, p])
     translating = problem.translating
-    if stretch != "off":
+    if stretch != "off" and not problem.noise_var.any():  # noisy tracks are not hit exactly anyway
         expected = seen.mean(axis=0) if stretch == "auto" else skel.offsets[1:]
         residual = norm(seen - expected).max(axis=0)
         valid = ~missing[1:] & ~missing[par]
-        limit = np.maximum(tolerance * skel.height, STRETCH_NOISE_STDS * problem.bone_noise())
-        translating[1:] |= valid & (residual > limit)
+        added = valid & (residual > tolerance * skel.height) & ~translating[1:]
+        translating[1:] |= added
+        if added.any():
+            names = [skel.names[j + 1] for j in np.flatnonzero(added)]
+            shown = ", ".join(f"'{n}'" for n in names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+            report.append(f"{len(names)} more {'joint is' if len(names) == 1 else 'joints are'} put on the track "
+                          f"by translation ({shown}): the parent's roll is not fixed by its targets")
     local_offsets[:, translating] = seen[:, translating[1:]]
     return local_offsets

@@ -44,8 +44,9 @@ def fit_weight(problem: Problem, src: np.ndarray, noise_var: float) -> np.ndarra
     offsets, file units squared."""
     if problem.constant_guess:
         src = src[:1]
-    C = outer_sum(src, src)
-    lam = np.linalg.eigvalsh(C)  # ascending
+    unit = max(float(np.abs(src).max()), 1e-300)  # eigenvalues in any unit, however large or small
+    C = outer_sum(src / unit, src / unit)
+    lam = np.linalg.eigvalsh(C) * unit * unit  # ascending
     info = np.maximum(lam[:, 0] + lam[:, 1], 0.0)
     q = np.sqrt(info / np.maximum(lam[:, 2], 1e-300))
     lo, hi = np.tan(np.radians(SPREAD_LOW_DEG)), np.tan(np.radians(SPREAD_HIGH_DEG))

@@ -150,13 +150,14 @@ class Problem:
         return (direct, others) if direct else (others, [])
 
 
-def classify_translation(skel: Skeleton, dist: np.ndarray, mismatch: np.ndarray, missing: np.ndarray,
-                         stretch: str, bone_noise: np.ndarray, report: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(stretching [J], free [J]): joints whose distance to the parent changes over the clip (for
-    "exact": differs from the rig's bone length) by more than STRETCH_FRACTION of the height, and
-    among them those that move too far from their rest bone length to aim their parent at all.
-    dist [T,J-1]: track distance of every non-root joint to its parent; mismatch [J-1]: its largest
-    difference from the rig's bone length; bone_noise [J-1]: std of the noise in that distance."""
+def classify_translation(skel: Skeleton, dist: np.ndarray, missing: np.ndarray, stretch: str,
+                         bone_noise: np.ndarray, report: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(translating [J], free [J]): joints whose distance to the parent (``dist`` [T,J-1]) changes
+    over the clip by more than STRETCH_FRACTION of the height and STRETCH_NOISE_STDS stds of its
+    noise (``bone_noise`` [J-1]) — for "exact": differs from the rig's bone length, the tracks'
+    overall scale allowed for — and among them those that move too far from their bone length to
+    aim their parent at all (in most frames: noise is no reason). A performer of other proportions
+    (every bone a constant factor off) is no reason to translate."""
     J = skel.num_joints
     translating = np.zeros(J, bool)
     free = np.zeros(J, bool)
@@ -164,10 +165,29 @@ def classify_translation(skel: Skeleton, dist: np.ndarray, mismatch: np.ndarray,
         return translating, free
     par = skel.parents[1:]
     rest = np.linalg.norm(skel.offsets[1:], axis=-1)
-    dev = mismatch if stretch == "exact" else np.ptp(dist, axis=0)
     valid = ~missing[1:] & ~missing[par]
-    translating[1:] = valid & (dev > np.maximum(STRETCH_FRACTION * skel.height, STRETCH_NOISE_STDS * bone_noise))
-    free[1:] = translating[1:] & (mismatch > FREE_TRANSLATION_FRACTION * np.maximum(rest, 1e-9))
+    scale = _tracks_scale(dist, rest, valid, skel.height)
+    off_rig = np.median(np.abs(dist - scale * rest[None]), axis=0)  # [J-1] in most frames, against the
+    # rig scaled like the tracks
+    dev = np.abs(dist - rest[None]).max(axis=0) if stretch == "exact" else np.ptp(dist, axis=0)
+    limit = np.maximum(STRETCH_FRACTION * skel.height, STRETCH_NOISE_STDS * bone_noise)
+    translating[1:] = valid & (dev > limit)
+    free[1:] = translating[1:] & (off_rig > FREE_TRANSLATION_FRACTION * np.maximum(scale * rest, 1e-9)) \
+        & (off_rig > limit)
+    _report_translation(skel, translating, free, dev, stretch, report)
+    return translating, free
+
+
+def _tracks_scale(dist: np.ndarray, rest: np.ndarray, valid: np.ndarray, height: float) -> float:
+    """The tracks' size against the rig's: the median over bones of track length / rest length."""
+    usable = valid & (rest > STRETCH_FRACTION * height)
+    if not usable.any():
+        return 1.0
+    return float(np.median(np.median(dist[:, usable], axis=0) / rest[usable]))
+
+
+def _report_translation(skel: Skeleton, translating: np.ndarray, free: np.ndarray, dev: np.ndarray,
+                        stretch: str, report: list[str]) -> None:
     moving = [skel.names[j] for j in np.where(free)[0]]
     if moving:
         shown = ", ".join(f"'{n}'" for n in moving[:4]) + (f" and {len(moving) - 4} more" if len(moving) > 4 else "")
@@ -181,7 +201,16 @@ def classify_translation(skel: Skeleton, dist: np.ndarray, mismatch: np.ndarray,
         report.append(f"{n_stretch} {other}{'joint' if n_stretch == 1 else 'joints'} {what} (up to "
                       f"{100 * dev[(translating & ~free)[1:]].max() / skel.height:.3g} % of height): "
                       "offsets solved per frame so positions match (stretch='off' keeps bones rigid)")
-    return translating, free
+
+
+def running_mean(x: np.ndarray, width: int) -> np.ndarray:
+    """[T,...] mean of x over the ``width`` (odd) frames around each frame, the ends mirrored."""
+    T, half = x.shape[0], width // 2
+    if T <= half + 1:
+        return np.broadcast_to(x.mean(axis=0), x.shape).copy()
+    pad = np.concatenate([x[half:0:-1], x, x[-2:-half - 2:-1]])
+    c = np.concatenate([np.zeros((1,) + x.shape[1:]), np.cumsum(pad, axis=0)])
+    return (c[width:] - c[:-width]) / width
 
 
 def _count(n: int, one: str, many: str) -> str:
@@ -224,13 +253,18 @@ def collect_targets(skel: Skeleton, zero_len: np.ndarray, free: np.ndarray, miss
 
 
 def report_length_mismatch(skel: Skeleton, mismatch: np.ndarray, missing: np.ndarray, translating: np.ndarray,
-                           report: list[str]) -> None:
-    """Note rigid bones whose track distance differs from the rest bone length (``mismatch`` [J-1])."""
+                           report: list[str], bone_noise: np.ndarray | None = None) -> None:
+    """Note rigid bones whose typical track distance differs from the rest bone length
+    (``mismatch`` [J-1]: the median over the clip against the rest length) by more than
+    STRETCH_FRACTION of the height and three stds of the noise in it (``bone_noise`` [J-1], file
+    units: noise lengthens a distance on average too)."""
     if skel.num_joints < 2:
         return
     par = skel.parents[1:]
     dev = mismatch / skel.height
-    bad = [j + 1 for j in np.where((dev > 1e-3) & ~translating[1:] & ~missing[1:] & ~missing[par])[0]]
+    noise = np.zeros(len(dev)) if bone_noise is None else 3.0 * np.asarray(bone_noise) / skel.height
+    bad = [j + 1 for j in np.where((dev > np.maximum(STRETCH_FRACTION, noise)) & ~translating[1:] & ~missing[1:]
+                                   & ~missing[par])[0]]
     if bad:
         worst = max(bad, key=lambda j: dev[j - 1])
         report.append(f"{len(bad)} bones differ from their rest length (worst '{skel.names[worst]}': "

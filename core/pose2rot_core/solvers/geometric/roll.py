@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...rotations import axis_angle_to_matrix, cross, normalize, perpendicular, rotation_between
-from ...stacks import dot, mat_mul, mat_mul_t, mat_vec, outer_sum
+from ...stacks import dot, mat_mul, mat_mul_t, mat_t_mul, mat_t_vec, mat_vec, outer_sum
 from .fit import smoothstep
 from .problem import Problem, Target
 
@@ -44,7 +44,7 @@ def aim_with_roll(problem: Problem, joint: int, src: np.ndarray, obs: np.ndarray
     if problem.twist == "swing":
         return base
     if problem.twist == "transport":
-        return mat_mul(axis_angle_to_matrix(d_hat, transport_roll(base, s_hat, d_hat, ref)), base)
+        return mat_mul(axis_angle_to_matrix(d_hat, _carried_roll(problem, joint, base, s_hat, d_hat, desired)), base)
     if problem.twist == "lookahead" and not problem.zero_length[joint]:
         M = REFERENCE_WEIGHT * desired + child_term(problem, aimed)
         phi, strength = best_roll(M, base, d_hat)
@@ -56,11 +56,20 @@ def aim_with_roll(problem: Problem, joint: int, src: np.ndarray, obs: np.ndarray
     if ref is not None:
         trust[ref] = 1.0  # the reference pose itself is exact there
     if trust.min() < 1.0:
-        carried = transport_roll(base, s_hat, d_hat, ref)
+        carried = _carried_roll(problem, joint, base, s_hat, d_hat, desired)
         phi = carried + continuous_roll(phi - carried, trust, problem.tracks.fps)
     if not phi.any():
         return base
     return mat_mul(axis_angle_to_matrix(d_hat, phi), base)
+
+
+def _carried_roll(problem: Problem, joint: int, base: np.ndarray, s_hat: np.ndarray, d_hat: np.ndarray,
+                  desired: np.ndarray) -> np.ndarray:
+    """Roll [T] relative to ``base`` that carries the joint's orientation frame to frame by the
+    smallest swing as seen from its parent (so a parent turning about its own bone takes the child
+    along instead of leaving it behind), anchored at the reference frame."""
+    parent = mat_mul_t(desired, problem.guess[:, joint])  # desired = parent @ reference local rotation
+    return transport_roll(mat_t_mul(parent, base), s_hat, mat_t_vec(parent, d_hat), problem.tracks.reference_frame)
 
 
 def continuous_roll(psi: np.ndarray, trust: np.ndarray, fps: float) -> np.ndarray:

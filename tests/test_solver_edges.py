@@ -1,0 +1,133 @@
+"""Odd rigs and inputs the solver must take in its stride: other proportions with every joint on
+its track, numeric smoothing against the tracks as given, heavy noise, parents turning about their
+own bone, brisk clips from a bind pose, non-rotations as a reference, extreme units."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from pose2rot_core.errors import Pose2RotError
+from pose2rot_core.fk import forward_kinematics
+from pose2rot_core.rotations import axis_angle_to_matrix, geodesic_angle
+from pose2rot_core.safety import ResultTooFarError
+from pose2rot_core.skeleton import Skeleton
+from pose2rot_core.smoothing import find_cuts
+from pose2rot_core.solvers import solve
+from pose2rot_core.tracks import Tracks
+
+from _humanoid import humanoid, positions, walk
+
+
+@pytest.fixture(scope="module")
+def person():
+    rng = np.random.default_rng(0)
+    rig, canon = humanoid(rng)
+    R, root = walk(rig, canon, 120, rng)
+    return rig, R, root
+
+
+def test_a_larger_performer_matched_exactly_keeps_the_rotations(person):
+    """stretch "exact" on tracks of a 1.3x (or 0.7x) performer: every joint lands on its track by
+    translation, and the rotations stay those of the rig's own proportions."""
+    rig, R, root = person
+    base = solve(Tracks(rig, positions(rig, R, root)), stretch="exact")
+    for k in (0.7, 1.3):
+        other = Skeleton(rig.names, rig.parents, k * rig.rest_positions)
+        P = positions(other, R, k * root)
+        sol = solve(Tracks(rig, P), stretch="exact")
+        assert np.degrees(geodesic_angle(sol.rotations, base.rotations)).max() < 1e-6, k
+        assert np.abs(sol.positions - P).max() < 1e-6 * rig.height
+
+
+def test_numeric_smoothing_is_checked_against_the_tracks_as_given(person):
+    """A wide kernel on clean tracks bends the motion: the result is measured against the tracks
+    given (not the smoothed ones), so a position limit refuses it, and bones stay rigid."""
+    rig, R, root = person
+    tracks = Tracks(rig, positions(rig, R, root))
+    sol = solve(tracks, smooth=0.3)
+    assert not sol.translating.any()
+    assert sol.check.max_error_percent > 1.0
+    with pytest.raises(ResultTooFarError):
+        solve(tracks, smooth=0.3, max_position_error=1.0)
+
+
+def test_heavy_noise_is_still_read_and_smoothed(person):
+    rig, R, root = person
+    P = positions(rig, R, root)
+    noisy = P + np.random.default_rng(1).normal(scale=0.05 * rig.height, size=P.shape)
+    sol = solve(Tracks(rig, noisy))
+    assert any(line.startswith("smoothed") for line in sol.report)
+    assert not sol.translating[1:].any()
+
+
+def test_noisy_tracks_of_the_rig_are_not_called_other_lengths(person):
+    rig, R, root = person
+    P = positions(rig, R, root)
+    noisy = P + np.random.default_rng(2).normal(scale=0.005 * rig.height, size=P.shape)
+    sol = solve(Tracks(rig, noisy))
+    assert not any("differ from their rest length" in line for line in sol.report), sol.report
+
+
+def test_a_child_keeps_its_bend_while_its_parent_turns_about_its_own_bone():
+    """A turns about its own bone 10 degrees a frame; B keeps a constant 135-degree bend from its
+    reference (where the smallest swing is poorly conditioned): B's local rotation stays put."""
+    skel = Skeleton(("root", "A", "B", "C", "S"), np.array([-1, 0, 1, 2, 1]),
+                    np.array([[0, 0, 0], [0, 1, 0], [0, 2, 0], [0, 3, 0], [1, 1, 0]], float))
+    T = 60
+    R = np.broadcast_to(np.eye(3), (T, 5, 3, 3)).copy()
+    R[:, 1] = axis_angle_to_matrix(np.array([0, 1.0, 0]), np.radians(10.0) * np.arange(T))
+    R[:, 2] = axis_angle_to_matrix(np.array([1.0, 0, 0]), np.full(T, np.radians(135.0)))
+    _, P = forward_kinematics(skel, R, np.zeros((T, 3)))
+    for twist in ("reference", "transport"):
+        sol = solve(Tracks(skel, P), twist=twist, smooth="off")
+        assert np.degrees(geodesic_angle(sol.rotations[:, 2], sol.rotations[:1, 2])).max() < 1e-6, twist
+
+
+def test_a_brisk_clip_from_a_bind_pose_is_cut_after_its_first_frame(person):
+    rig, R, root = person
+    P = positions(rig, R, root)
+    bind = P.copy()
+    bind[0] = rig.rest_positions - rig.rest_positions[0] + P[0, 0]  # frame 0: the rig at rest
+    assert find_cuts(bind, rig.height) == [1]
+    assert find_cuts(P, rig.height) == []
+
+
+def test_a_kernel_wider_than_the_clip_finishes(person):
+    rig, R, root = person
+    t0 = time.perf_counter()
+    solve(Tracks(rig, positions(rig, R, root)[:20]), smooth=1e9)
+    assert time.perf_counter() - t0 < 30.0
+
+
+@pytest.mark.parametrize("bad", [np.diag([1.0, 1.0, -1.0]), 2.0 * np.eye(3), np.zeros((3, 3))])
+def test_a_reference_that_is_not_a_rotation_is_refused(person, bad):
+    rig, R, root = person
+    ref = R[0].copy()
+    ref[3] = bad
+    with pytest.raises(Pose2RotError, match="not a rotation"):
+        Tracks(rig, positions(rig, R, root), reference_frame=0, reference_rotations=ref)
+
+
+@pytest.mark.parametrize("k", [1e-6, 1e6])
+def test_extreme_units_give_the_same_rotations(person, k):
+    rig, R, root = person
+    base = solve(Tracks(rig, positions(rig, R, root)))
+    scaled = Skeleton(rig.names, rig.parents, k * rig.rest_positions)
+    sol = solve(Tracks(scaled, positions(scaled, R, k * root)))
+    assert np.degrees(geodesic_angle(sol.rotations, base.rotations)).max() < 1e-6
+
+
+def test_joints_put_on_their_track_by_translation_are_reported():
+    """Siblings a thousandth of their length apart do not fix their parent's roll; the one the
+    roll misses is moved onto its track, and the report says so."""
+    skel = Skeleton(("r", "a", "b"), np.array([-1, 0, 0]), np.array([[0, 0, 0], [0, 1, 0], [1e-3, 1, 0]], float))
+    T = 30
+    R = np.broadcast_to(np.eye(3), (T, 3, 3, 3)).copy()
+    R[:, 0] = axis_angle_to_matrix(np.array([0, 1.0, 0]), np.linspace(0, 0.9 * np.pi, T))
+    _, P = forward_kinematics(skel, R, np.zeros((T, 3)))
+    sol = solve(Tracks(skel, P))
+    assert sol.translating[1:].any()
+    assert any("put on the track by translation" in line for line in sol.report), sol.report
+    assert np.abs(sol.positions - P).max() < 1e-6
