@@ -184,7 +184,7 @@ def test_chains_share_bend_and_twist_evenly():
     X[:, [0, 1, 8]] = rest[[0, 1, 8]]
     X[:, 6:8] = rest[5] + np.einsum("tij,nj->tni", turn, rest[6:8] - rest[5])
     direct = np.isin(np.arange(9), [0, 1, 6, 7, 8])
-    P, guess = fill_chains(sk, rest, np.eye(3)[None].repeat(9, 0), X, direct, np.zeros(9, bool))
+    P, guess = fill_chains(sk, rest, np.eye(3)[None].repeat(9, 0), X, direct, np.zeros(9, bool), 30.0)
     np.testing.assert_allclose(P[:, 2:6], np.broadcast_to(rest[2:6], (T, 4, 3)), atol=1e-6)   # straight: stays
     angles = [np.degrees(geodesic_angle(guess[j][-1], np.eye(3))) for j in (3, 4)]
     np.testing.assert_allclose(angles, [30.0, 30.0], atol=1e-6)

@@ -57,6 +57,8 @@ BEND_GRID = 24
 BEND_STEPS = 30
 #: a chain bends to a side only where that side is defined to this much (see _bend_axis)
 BEND_SIDE = 0.05
+#: seconds over which a chain's bend axis follows new evidence (a posture turns, it does not jump)
+BEND_SECONDS = 0.1
 
 
 @dataclass
@@ -132,7 +134,7 @@ def retarget_tracks(points: PointSet, rig: Skeleton, bone_map: BoneMap, up: str 
     scale = rig_scale(targets, np.asarray(AXES[up], np.float64), report)
     scaled = denoise_targets(targets, scale * targets.positions, points.fps, smooth, report)
     filled, guesses = fill_chains(targets.skeleton, targets.reference, targets.frames, scaled, targets.direct,
-                                  targets.soft)
+                                  targets.soft, points.fps)
     J = rig.num_joints
     guess = None
     if guesses:
@@ -270,11 +272,13 @@ def _leg_pairs(targets: RigTargets, up: np.ndarray) -> list[tuple[int, int]]:
 
 # ----------------------------------------------------------------------------- filling
 def fill_chains(skeleton: Skeleton, reference: np.ndarray, frames: np.ndarray, targets: np.ndarray,
-                direct: np.ndarray, soft: np.ndarray) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+                direct: np.ndarray, soft: np.ndarray, fps: float) -> tuple[np.ndarray, dict[int, np.ndarray]]:
     """(positions [T,N,3] of every joint that leads to mapped joints, NaN for joints with nothing mapped
     at or below them; {chain joint: [T,3,3] local rotation guess sharing the chain's bend and twist}).
-    reference [N,3] / frames [N,3,3]: the rig's reference pose (global positions and orientations)."""
+    reference [N,3] / frames [N,3,3]: the rig's reference pose (global positions and orientations);
+    fps: frames per second of ``targets`` [T,N,3]."""
     filler = _Filler(skeleton, reference, frames, targets, direct, soft)
+    filler.bend_rate = 1.0 - np.exp(-1.0 / (BEND_SECONDS * fps))
     return filler.run(), filler.guess
 
 
@@ -285,6 +289,7 @@ class _Filler:
                  direct: np.ndarray, soft: np.ndarray):
         self.sk, self.ref, self.X, self.direct, self.soft = skeleton, reference, targets, direct, soft
         self.rest_frames = frames
+        self.bend_rate = 1.0
         self.guess: dict[int, np.ndarray] = {}
         self.frames: dict[int, np.ndarray] = {}                  # fitted turns of branching joints [T,3,3]
         self.children = skeleton.children
@@ -430,7 +435,7 @@ class _Filler:
         v = np.einsum("tnij,nj->tni", turns, w)
         d = end - self.P[:, a]
         if bend and len(path) > 1:
-            v, bent = _bend(v, _proportional(np.linalg.norm(d, axis=-1), np.linalg.norm(w.sum(0))), d)
+            v, bent = _bend(v, _proportional(np.linalg.norm(d, axis=-1), np.linalg.norm(w.sum(0))), d, start, self.bend_rate)
             turns = bent @ turns
         swing = rotation_between(normalize(v.sum(1)), normalize(d))
         v, turns = np.einsum("tij,tnj->tni", swing, v), swing[:, None] @ turns
@@ -520,17 +525,16 @@ def _proportional(length: np.ndarray, rig_length: float) -> np.ndarray:
     return length * np.exp(share * ratio)
 
 
-def _bend(v: np.ndarray, target: np.ndarray, chord: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _bend(v: np.ndarray, target: np.ndarray, chord: np.ndarray, body: np.ndarray,
+          rate: float) -> tuple[np.ndarray, np.ndarray]:
     """(segments [T,n,3], their extra turns [T,n,3,3]): every joint of the chain v [T,n,3] turned by
-    the same extra angle about its bend axis (see :func:`_bend_axis`) so it spans ``target`` [T]. A
-    chain that must get shorter can bend to either side of straight: the first frame takes its own
-    side (the nearer solution), every later frame the side of the frame before, so the bend never jumps
-    across when the chain passes straight; one that must get longer straightens (at most fully)."""
+    the same extra angle about its bend axis (see :func:`_bend_axis`; ``body`` [T,3,3] is the frame
+    of the chain's start, ``rate`` the share of new evidence a frame takes) so it spans ``target`` [T]. A chain that must get shorter can bend to either
+    side of straight: the first frame takes its own side (the nearer solution), every later frame the
+    side of the frame before, so the bend never jumps across when the chain passes straight; one that
+    must get longer straightens (at most fully)."""
     T, n = v.shape[:2]
-    axis, defined = _bend_axis(v, chord)
-    if T > 1:                                       # one orientation over time: a side is a side
-        flips = np.einsum("ti,ti->t", axis[1:], axis[:-1]) < 0
-        axis = axis * np.concatenate([[1.0], np.where(np.cumsum(flips) % 2 == 1, -1.0, 1.0)])[:, None]
+    axis, defined = _bend_axis(v, chord, body, rate)
     steps = np.arange(n) - 0.5 * (n - 1)
 
     def span(theta: np.ndarray) -> np.ndarray:                             # [T] -> |chord| [T]
@@ -577,12 +581,17 @@ def _bend_side(grid: np.ndarray, top: np.ndarray, left: np.ndarray, right: np.nd
     return side
 
 
-def _bend_axis(v: np.ndarray, chord: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """([T,3] axis to bend segments v [T,n,3] about, [T] how well it is defined, 0..1): the chain's own
-    curve (summed cross products of consecutive segments); where the chain is straight, the turn from
-    its chord towards the target ``chord`` [T,3] (a chain whose end moved forward bends forward). With
-    neither there is no side to bend to, and the bend fades out rather than pick a side at random from
-    frame to frame (BEND_SIDE: the share of the chain's squared length that counts as defined)."""
+def _bend_axis(v: np.ndarray, chord: np.ndarray, body: np.ndarray, rate: float) -> tuple[np.ndarray, np.ndarray]:
+    """([T,3] axis to bend segments v [T,n,3] about, [T] how well it is defined, 0..1).
+
+    Each frame's own evidence is the chain's curve (summed cross products of consecutive segments) or,
+    where the chain is straight, the turn from its chord towards the target ``chord`` [T,3] (a chain
+    whose end moved forward bends forward); it counts by how well it is defined (BEND_SIDE: the share
+    of the chain's squared length that counts as fully defined) and by ``rate`` (1 - exp(-frame time /
+    BEND_SECONDS)); the rest is the axis of the frames before, held in the chain's start frame
+    ``body`` [T,3,3]: a posture turns over time and does not change side for want of evidence. How
+    well the axis is defined is the evidence behind it over the most there could be by then: with
+    none yet the bend fades out rather than pick a side at random."""
     curve = cross(v[:, :-1], v[:, 1:]).sum(1)
     own = normalize(v.sum(1))
     scale = np.einsum("tni,tni->t", v, v)
@@ -592,7 +601,25 @@ def _bend_axis(v: np.ndarray, chord: np.ndarray) -> tuple[np.ndarray, np.ndarray
         return x * x * (3.0 - 2.0 * x)
 
     raw = curve + (1.0 - defined(curve))[:, None] * scale[:, None] * cross(own, normalize(chord))
-    return normalize(raw + 1e-9 * scale[:, None] * perpendicular(own)), defined(raw)
+    local = np.einsum("tji,tj->ti", body, normalize(raw + 1e-9 * scale[:, None] * perpendicular(own)))
+    carried = _carry_forward(local, rate * defined(raw))
+    axis = np.einsum("tij,tj->ti", body, carried)
+    axis = normalize(axis - np.einsum("ti,ti->t", axis, own)[:, None] * own + 1e-9 * perpendicular(own))
+    most = 1.0 - (1.0 - rate) ** np.arange(1, len(v) + 1)
+    return axis, np.clip(np.linalg.norm(carried, axis=-1) / most, 0.0, 1.0)
+
+
+def _carry_forward(axis: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """[T,3]: a_t = w_t s_t axis_t + (1 - w_t) a_{t-1} (a_-1 = 0), where s_t = ±1 turns axis_t [T,3]
+    (unit) to the side of a_{t-1}: each frame's axis counted by its weight [T] in 0..1, the rest
+    carried from before. Its length says how much evidence stands behind it."""
+    out = []
+    ax = ay = az = 0.0
+    for (x, y, z), w in zip(axis.tolist(), weight.tolist()):       # plain floats: a loop over frames
+        s = w if x * ax + y * ay + z * az >= 0.0 else -w
+        ax, ay, az = s * x + (1.0 - w) * ax, s * y + (1.0 - w) * ay, s * z + (1.0 - w) * az
+        out.append((ax, ay, az))
+    return np.array(out).reshape(axis.shape)
 
 
 # ----------------------------------------------------------------------------- report
