@@ -119,9 +119,9 @@ def test_mediapipe_landmarks_drive_a_rig_with_soft_root_and_neck(seed, naming):
     direct = [j for j, n in enumerate(rig.names) if bone_map.is_direct(n)]
     err = np.linalg.norm(sol.positions[:, direct] - P[:, direct], axis=-1).max()
     assert err < 0.01 * rig.height, err / rig.height
-    # the spine's bend and the chest's tilt are guesses here: a frame may jump in a generated (random)
-    # motion, never more than one joint-frame in a hundred frames (the dev clips have none: bench)
-    assert count_flips(sol.rotations, R) <= 1
+    # the spine's bend and the chest's tilt are guesses here; where the bend's side is not seen it
+    # carries on or fades out over a tenth of a second, never jumps
+    assert count_flips(sol.rotations, R) == 0
 
 
 @settings(max_examples=4, deadline=None)

@@ -584,14 +584,14 @@ def _bend_side(grid: np.ndarray, top: np.ndarray, left: np.ndarray, right: np.nd
 def _bend_axis(v: np.ndarray, chord: np.ndarray, body: np.ndarray, rate: float) -> tuple[np.ndarray, np.ndarray]:
     """([T,3] axis to bend segments v [T,n,3] about, [T] how well it is defined, 0..1).
 
-    Each frame's own evidence is the chain's curve (summed cross products of consecutive segments) or,
+    Each frame's evidence is the chain's curve (summed cross products of consecutive segments) or,
     where the chain is straight, the turn from its chord towards the target ``chord`` [T,3] (a chain
-    whose end moved forward bends forward); it counts by how well it is defined (BEND_SIDE: the share
-    of the chain's squared length that counts as fully defined) and by ``rate`` (1 - exp(-frame time /
-    BEND_SECONDS)); the rest is the axis of the frames before, held in the chain's start frame
-    ``body`` [T,3,3]: a posture turns over time and does not change side for want of evidence. How
-    well the axis is defined is the evidence behind it over the most there could be by then: with
-    none yet the bend fades out rather than pick a side at random."""
+    whose end moved forward bends forward), as far as it is defined (BEND_SIDE: the share of the
+    chain's squared length that counts as fully defined). The evidence is averaged over the frames
+    before, held in the chain's start frame ``body`` [T,3,3], each frame weighing ``rate`` (1 -
+    exp(-frame time / BEND_SECONDS)): a posture turns over time, and where the evidence goes the bend
+    fades out over BEND_SECONDS instead of jumping to straight; with none it stays straight rather
+    than pick a side at random."""
     curve = cross(v[:, :-1], v[:, 1:]).sum(1)
     own = normalize(v.sum(1))
     scale = np.einsum("tni,tni->t", v, v)
@@ -602,24 +602,26 @@ def _bend_axis(v: np.ndarray, chord: np.ndarray, body: np.ndarray, rate: float) 
 
     raw = curve + (1.0 - defined(curve))[:, None] * scale[:, None] * cross(own, normalize(chord))
     local = np.einsum("tji,tj->ti", body, normalize(raw + 1e-9 * scale[:, None] * perpendicular(own)))
-    carried = _carry_forward(local, rate * defined(raw))
+    carried = _average_forward(local, defined(raw), rate)
     axis = np.einsum("tij,tj->ti", body, carried)
     axis = normalize(axis - np.einsum("ti,ti->t", axis, own)[:, None] * own + 1e-9 * perpendicular(own))
-    most = 1.0 - (1.0 - rate) ** np.arange(1, len(v) + 1)
-    return axis, np.clip(np.linalg.norm(carried, axis=-1) / most, 0.0, 1.0)
+    return axis, np.clip(np.linalg.norm(carried, axis=-1), 0.0, 1.0)
 
 
-def _carry_forward(axis: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """[T,3]: a_t = w_t s_t axis_t + (1 - w_t) a_{t-1} (a_-1 = 0), where s_t = ±1 turns axis_t [T,3]
-    (unit) to the side of a_{t-1}: each frame's axis counted by its weight [T] in 0..1, the rest
-    carried from before. Its length says how much evidence stands behind it."""
+def _average_forward(axis: np.ndarray, weight: np.ndarray, rate: float) -> np.ndarray:
+    """[T,3]: the running average a_t = (r w_t s_t axis_t + (1 - r) a_{t-1}) / (1 - (1 - r)^(t+1))
+    (a_-1 = 0, r = ``rate``) of the unit axes ``axis`` [T,3] scaled by their ``weight`` [T] in 0..1,
+    s_t = ±1 turning each to the side of the average before it. Its length says how much evidence
+    stands behind it lately (the divisor makes the first frames count fully)."""
     out = []
     ax = ay = az = 0.0
-    for (x, y, z), w in zip(axis.tolist(), weight.tolist()):       # plain floats: a loop over frames
-        s = w if x * ax + y * ay + z * az >= 0.0 else -w
-        ax, ay, az = s * x + (1.0 - w) * ax, s * y + (1.0 - w) * ay, s * z + (1.0 - w) * az
+    keep = 1.0 - rate
+    for (x, y, z), w in zip(axis.tolist(), weight.tolist()):                # plain floats: a loop
+        s = rate * w if x * ax + y * ay + z * az >= 0.0 else -rate * w
+        ax, ay, az = s * x + keep * ax, s * y + keep * ay, s * z + keep * az
         out.append((ax, ay, az))
-    return np.array(out).reshape(axis.shape)
+    most = 1.0 - keep ** np.arange(1, len(axis) + 1)
+    return np.array(out).reshape(axis.shape) / most[:, None]
 
 
 # ----------------------------------------------------------------------------- report
