@@ -319,3 +319,18 @@ def test_dev_clip_points_drive_their_rig(shared_dir):
     for layout in ("humanml3d22", "mediapipe33"):
         r = bench.sparse_case(clip, layout)["ours"]
         assert r["pos"] < 1.0 and r["bones"] < 3.0 and r["flips"] == 0, (layout, r)
+
+
+def test_bend_axis_evidence_is_averaged_forward_and_fades_where_it_goes():
+    """The chain's bend axis: full evidence from the first frame on, a sign flip of the same axis is
+    the same side, and where the evidence goes the axis keeps its direction while its weight fades."""
+    from pose2rot_core.retarget import _average_forward
+    axis = np.tile([1.0, 0.0, 0.0], (10, 1))
+    axis[2] *= -1.0                                            # the same axis seen the other way round
+    weight = np.array([1.0] * 5 + [0.0] * 5)
+    got = _average_forward(axis, weight, 0.5)
+    np.testing.assert_allclose(got[:5], np.tile([1.0, 0.0, 0.0], (5, 1)), atol=1e-12)
+    lengths = np.linalg.norm(got[5:], axis=-1)
+    assert np.all(np.diff(lengths) < 0) and lengths[-1] < 0.1    # fades, never jumps to zero at once
+    assert lengths[0] > 0.45
+    np.testing.assert_allclose(got[5:, 1:], 0.0, atol=1e-12)     # and keeps its direction

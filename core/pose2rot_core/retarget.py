@@ -11,8 +11,9 @@ rig, ready for the geometric solver (rigid bones, ``stretch="off"``):
 3. **Filling.** Rig joints without a point that lie between mapped joints get positions, top-down:
    - a *chain* of such joints between two placed joints (spines, necks, tails, twist segments) is
      the rig's reference chain, turned with the body around its start, bent evenly (every joint
-     turning by the same angle) to the length the performer shows, then swung onto the chord; its
-     free roll about the chord is chosen to bring soft targets on it closest to theirs;
+     turning by the same angle) to the length the performer shows, about an axis the chain's
+     frames have shown lately (a bend whose side is no longer seen fades out over a tenth of a
+     second instead of jumping), then swung onto the chord; its free roll about the chord is chosen to bring soft targets on it closest to theirs;
    - a *hub* (a joint with mapped joints below it along several children: a chest between neck and
      arms, an unmapped root) is placed by a weighted rigid fit of the rig's reference shape onto the
      direct joints around it (near ones weigh most; its own soft target weighs little);
