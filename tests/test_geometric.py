@@ -22,6 +22,7 @@ from pose2rot_core.rotations import axis_angle_to_matrix, basic_rotation, geodes
 from pose2rot_core.skeleton import Skeleton
 from pose2rot_core.solvers import solve as solve_with_cleaning
 from pose2rot_core.solvers.geometric import TWIST_POLICIES, solve_geometric
+from pose2rot_core.solvers.geometric.fit import SPREAD_HIGH_DEG
 from pose2rot_core.tracks import Tracks
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -76,13 +77,14 @@ def max_position_error(sol, positions: np.ndarray) -> float:
 
 
 def determined_joints(sk: Skeleton) -> list[int]:
-    """Joints with at least two direct children with length whose offsets are not collinear."""
+    """Joints whose direct children (with length) spread about their principal axis by at least
+    SPREAD_HIGH_DEG, in the solver's own measure (see solvers/geometric/fit.py): there the best fit
+    alone decides the roll, so clean tracks give it exactly."""
     out = []
-    offsets = sk.offsets
     for j, ch in enumerate(sk.children):
-        vecs = [offsets[c] for c in ch if np.linalg.norm(offsets[c]) > 1e-9]
-        if any(np.linalg.norm(np.cross(a / np.linalg.norm(a), b / np.linalg.norm(b))) > 0.05
-               for i, a in enumerate(vecs) for b in vecs[i + 1:]):
+        vecs = np.array([sk.offsets[c] for c in ch if np.linalg.norm(sk.offsets[c]) > 1e-9]).reshape(-1, 3)
+        lam = np.linalg.eigvalsh(vecs.T @ vecs)
+        if len(vecs) >= 2 and np.sqrt((lam[0] + lam[1]) / lam[2]) >= np.tan(np.radians(SPREAD_HIGH_DEG)):
             out.append(j)
     return out
 
