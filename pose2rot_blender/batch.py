@@ -72,17 +72,17 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def track_files(items: list[str]) -> list[Path]:
-    """Expand folders to their track files (sorted; a FreeMoCap recording folder is one clip, its body
-    landmarks file); check that every file exists."""
+    """Expand folders to their track files (sorted; a FreeMoCap recording folder, or its output_data
+    folder, is one clip: its body landmarks file); check that every file exists."""
     from pose2rot_core.errors import Pose2RotError
-    from pose2rot_core.pointsets import FREEMOCAP_BODY
+    from pose2rot_core.pointsets import FREEMOCAP_BODY, is_freemocap_folder
 
     out: list[Path] = []
     for item in items:
         p = Path(item)
-        recording = p / "output_data" / FREEMOCAP_BODY
-        if recording.is_file():
-            out.append(recording)
+        if is_freemocap_folder(p):                     # the recording folder or its output_data folder
+            nested = p / "output_data" / FREEMOCAP_BODY
+            out.append(nested if nested.is_file() else p / FREEMOCAP_BODY)
         elif p.is_dir():
             found = sorted(q for q in p.iterdir() if q.suffix.lower() in TRACK_SUFFIXES)
             if not found:

@@ -136,6 +136,20 @@ def test_bad_arguments_and_missing_inputs(tmp_path):
     assert proc.returncode == 2 and "--order must be one of" in proc.stderr
 
 
+def test_a_freemocap_recording_or_its_output_data_folder_is_one_clip(tmp_path):
+    """Given as the recording folder or as its output_data folder (as on the command line), a FreeMoCap
+    recording is one clip, its body landmarks file, named after the recording; its other .npy files are
+    not clips."""
+    data = tmp_path / "walk" / "output_data"
+    data.mkdir(parents=True)
+    body = data / "mediapipe_body_3d_xyz.npy"
+    np.save(body, np.zeros((2, 33, 3)))
+    np.save(data / "mediapipe_right_hand_3d_xyz.npy", np.zeros((2, 21, 3)))
+    for item in (tmp_path / "walk", data):
+        files = batch.track_files([str(item)])
+        assert files == [body] and batch.clip_name(files[0]) == "walk"
+
+
 def test_the_preferences_show_the_installed_batch_command():
     line = batch.command_line()
     assert line.startswith("blender -b --python-exit-code 1 --python ")
