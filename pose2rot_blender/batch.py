@@ -30,7 +30,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -67,8 +67,25 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                     help="clips converted at the same time, each in its own process (default: the number of CPU "
                          "cores)")
-    ap.add_argument("--worker", nargs=2, metavar=("INDEX", "RESULT"), help=argparse.SUPPRESS)  # one clip, for --jobs
+    ap.add_argument("--worker", nargs=2, metavar=("CLIP", "RESULT"), help=argparse.SUPPRESS)  # one clip, for --jobs
     return ap
+
+
+@dataclass(frozen=True)
+class Job:
+    """What every clip of a run shares: the rig file (None: each BVH clip's own skeleton), the armature
+    of a .blend rig ('' for the only one), the output folder, the solve options, the BVH output
+    (``bvh``, ``order``, ``up``), the layout of .npy points and the bone map (None: bones by name)."""
+
+    rig: Path | None
+    armature: str
+    out: Path
+    options: SolveOptions
+    bvh: bool
+    order: str | None
+    up: str
+    layout: str
+    bone_map: BoneMap | None
 
 
 def track_files(items: list[str]) -> list[Path]:
@@ -191,27 +208,31 @@ def batch_options(args: argparse.Namespace, learned: LearnedSettings) -> SolveOp
         raise e.worded(dict(option_labels(), **flags)) from None
 
 
-def convert(tracks: list[str], out_dir: str, options: SolveOptions, rig: str | None = None, armature: str = "",
-            bvh: bool = False, order: str | None = None, up: str = "y", layout: str = "NONE",
-            bone_map: str | None = None, jobs: int = 1, argv: list[str] | None = None) -> list:
-    """Solve every track file onto the rig as ``options`` say (the points of .npy files being ``layout``'s,
-    through the bone map file ``bone_map`` when given); print one line per clip and the summary table;
-    return the pose2rot_core.batch_summary.ClipResult of every clip (failed ones included). Several
-    clips go to worker processes, ``jobs`` at a time, run with the batch arguments ``argv`` (without
-    ``argv``: all in this process)."""
-    from pose2rot_core.batch_summary import format_summary
+def clip_job(args: argparse.Namespace, options: SolveOptions, rig: Path | None) -> Job:
+    """The Job of the batch arguments ``args`` for converting clips in this process onto the checked
+    ``rig`` (the output folder absolute, the bone map loaded)."""
     from pose2rot_core.bonemap import load_map
 
-    files = [f.resolve() for f in track_files(tracks)]    # absolute: Blender resolves relative paths itself
-    rig_path = rig_source(rig, files)
-    rig_path = rig_path and rig_path.resolve()
-    out = Path(out_dir).resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    return Job(rig, args.armature, Path(args.out).resolve(), options, args.bvh, args.order and args.order.upper(),
+               args.up, args.layout, load_map(args.bone_map) if args.bone_map else None)
+
+
+def convert(args: argparse.Namespace, options: SolveOptions, argv: list[str] | None = None) -> list:
+    """Solve every track file of the batch arguments ``args`` onto the rig as ``options`` say; print one
+    line per clip and the summary table; return the pose2rot_core.batch_summary.ClipResult of every
+    clip (failed ones included). Several clips go to worker processes, ``args.jobs`` at a time, run
+    with the batch arguments ``argv`` (without ``argv``: all in this process)."""
+    from pose2rot_core.batch_summary import format_summary
+
+    files = [f.resolve() for f in track_files(args.tracks)]    # absolute: Blender resolves relative paths itself
+    rig = rig_source(args.rig, files)
+    rig = rig and rig.resolve()
+    Path(args.out).mkdir(parents=True, exist_ok=True)
     if len(files) > 1 and argv is not None:
-        results = in_workers(files, argv + (["--rig", str(rig_path)] if rig_path else []), jobs)
+        results = in_workers(files, argv + (["--rig", str(rig)] if rig else []), args.jobs)
     else:
-        points = (layout, load_map(bone_map) if bone_map else None)
-        results = [convert_one(path, rig_path, armature, out, options, bvh, order, up, points) for path in files]
+        job = clip_job(args, options, rig)
+        results = [convert_one(path, job) for path in files]
     print(format_summary(results))
     return results
 
@@ -220,17 +241,17 @@ def in_workers(files: list[Path], argv: list[str], jobs: int) -> list:
     """ClipResults of ``files`` converted ``jobs`` at a time, one worker process per clip running
     this script with ``argv``; each worker's notes and errors are printed when it ends."""
     with tempfile.TemporaryDirectory(prefix="pose2rot_batch_") as tmp, ThreadPoolExecutor(jobs) as pool:
-        return list(pool.map(lambda i: _worker(files[i], i, argv, Path(tmp) / f"{i}.json"), range(len(files))))
+        return list(pool.map(lambda i: _worker(files[i], argv, Path(tmp) / f"{i}.json"), range(len(files))))
 
 
-def _worker(path: Path, index: int, argv: list[str], result: Path):
-    """Run one worker for clip number ``index`` (``path``) and read its ClipResult from ``result``."""
+def _worker(path: Path, argv: list[str], result: Path):
+    """Run one worker for the clip ``path`` (absolute) and read its ClipResult from ``result``."""
     import bpy
 
     from pose2rot_core.batch_summary import ClipResult
 
     script = [str(Path(__file__).resolve())]
-    args = [*argv, "--worker", str(index), str(result)]
+    args = [*argv, "--worker", str(path), str(result)]
     command = ([sys.executable, *script, *args] if not bpy.app.binary_path else
                [bpy.app.binary_path, "-b", "--python-exit-code", "1", "--python", *script, "--", *args])
     t0 = time.perf_counter()
@@ -247,24 +268,16 @@ def _worker(path: Path, index: int, argv: list[str], result: Path):
 
 
 def run_worker(args: argparse.Namespace, options: SolveOptions) -> int:
-    """Convert clip number ``args.worker[0]`` of the batch and write its ClipResult to ``args.worker[1]``
-    as JSON: 0, or 1 when it failed."""
-    from pose2rot_core.bonemap import load_map
-
-    files = [f.resolve() for f in track_files(args.tracks)]
-    path = files[int(args.worker[0])]
-    out = Path(args.out).resolve()
-    points = (args.layout, load_map(args.bone_map) if args.bone_map else None)
-    result = convert_one(path, rig_source(args.rig, files), args.armature, out, options, args.bvh,
-                         args.order and args.order.upper(), args.up, points)
-    Path(args.worker[1]).write_text(json.dumps(asdict(result)))
+    """Convert the clip ``args.worker[0]`` (an absolute path, onto the checked ``--rig`` the batch
+    passes on) and write its ClipResult to ``args.worker[1]`` as JSON: 0, or 1 when it failed."""
+    clip, result_file = (Path(p) for p in args.worker)
+    result = convert_one(clip, clip_job(args, options, Path(args.rig) if args.rig else None))
+    result_file.write_text(json.dumps(asdict(result)))
     return 1 if result.failed else 0
 
 
-def convert_one(path: Path, rig: Path | None, armature: str, out: Path, options: SolveOptions, bvh: bool,
-                order: str | None, up: str, points: tuple[str, BoneMap | None] = ("NONE", None)):
-    """One clip onto the rig: a ClipResult, with status 'failed' and the message on bad input.
-    points: (the layout of .npy points, the bone map that drives the bones or None)."""
+def convert_one(path: Path, job: Job):
+    """One clip onto the rig: a ClipResult, with status 'failed' and the message on bad input."""
     import bpy
 
     from pose2rot_core.batch_summary import ClipResult, count_jumps
@@ -275,22 +288,21 @@ def convert_one(path: Path, rig: Path | None, armature: str, out: Path, options:
 
     t0 = time.perf_counter()
     name = clip_name(path)
-    layout, bone_map = points
     try:
-        obj = load_rig(rig, path, armature)
+        obj = load_rig(job.rig, path, job.armature)
         context = bpy.context
         scene = context.scene
         col = importing.import_tracks(context, path, f"{name}_tracks", frame_start=1, set_scene=True,
-                                      layout=layout)
-        if bone_map is not None:
-            mapping.set_table(scene, bone_map)                       # the saved .blend keeps the map
+                                      layout=job.layout)
+        if job.bone_map is not None:
+            mapping.set_table(scene, job.bone_map)                   # the saved .blend keeps the map
         span = pipeline.SceneRange(frame_start=scene.frame_start, frame_end=scene.frame_end)
-        plan, _ = pipeline.solve_armature(scene, obj, col, span, options, learned_settings(context),
-                                          bone_map=bone_map)
-        bpy.ops.wm.save_as_mainfile(filepath=str(out / f"{name}.blend"), copy=True)
-        if bvh:
-            export_bvh(out / f"{name}.bvh", obj, plan, bvh_orders(rig, path, plan.bone_names), order, up,
-                      scene.render.fps / scene.render.fps_base)
+        plan, _ = pipeline.solve_armature(scene, obj, col, span, job.options, learned_settings(context),
+                                          bone_map=job.bone_map)
+        bpy.ops.wm.save_as_mainfile(filepath=str(job.out / f"{name}.blend"), copy=True)
+        if job.bvh:
+            export_bvh(job.out / f"{name}.bvh", obj, plan, bvh_orders(job.rig, path, plan.bone_names), job.order,
+                       job.up, scene.render.fps / scene.render.fps_base)
     except Pose2RotError as e:
         print(f"{path.name}: error: {e}", file=sys.stderr)
         return ClipResult(path.name, seconds=time.perf_counter() - t0, status="failed", message=str(e))
@@ -350,9 +362,7 @@ def main(argv: list[str] | None = None) -> int:
         options = batch_options(args, learned_settings(bpy.context))
         if args.worker:
             return run_worker(args, options)
-        results = convert(args.tracks, args.out, options, args.rig, args.armature, args.bvh,
-                          args.order and args.order.upper(), args.up, args.layout, args.bone_map, args.jobs,
-                          list(argv if argv is not None else _script_argv()))
+        results = convert(args, options, list(argv if argv is not None else _script_argv()))
     except Pose2RotError as e:
         print(f"pose2rot batch: error: {e}", file=sys.stderr)
         return 1
