@@ -209,11 +209,12 @@ def batch_options(args: argparse.Namespace, learned: LearnedSettings) -> SolveOp
 
 
 def clip_job(args: argparse.Namespace, options: SolveOptions, rig: Path | None) -> Job:
-    """The Job of the batch arguments ``args`` for converting clips in this process onto the checked
-    ``rig`` (the output folder absolute, the bone map loaded)."""
+    """The Job of the batch arguments ``args`` (as :func:`main` checked them: --order upper case) for
+    converting clips in this process onto the checked ``rig`` (the output folder absolute, the bone
+    map loaded)."""
     from pose2rot_core.bonemap import load_map
 
-    return Job(rig, args.armature, Path(args.out).resolve(), options, args.bvh, args.order and args.order.upper(),
+    return Job(rig, args.armature, Path(args.out).resolve(), options, args.bvh, args.order,
                args.up, args.layout, load_map(args.bone_map) if args.bone_map else None)
 
 
@@ -353,11 +354,14 @@ def main(argv: list[str] | None = None) -> int:
 
     from .prefs import learned_settings
 
-    args = _parser().parse_args(argv)
-    if args.order is not None and args.order.upper() not in EULER_ORDERS:
-        _parser().error(f"--order must be one of {', '.join(EULER_ORDERS)}, got '{args.order}'")
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.order is not None:
+        if args.order.upper() not in EULER_ORDERS:
+            parser.error(f"--order must be one of {', '.join(EULER_ORDERS)}, got '{args.order}'")
+        args.order = args.order.upper()
     if args.jobs < 1:
-        _parser().error(f"--jobs must be at least 1, got {args.jobs}")
+        parser.error(f"--jobs must be at least 1, got {args.jobs}")
     try:
         options = batch_options(args, learned_settings(bpy.context))
         if args.worker:
