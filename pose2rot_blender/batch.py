@@ -75,7 +75,8 @@ def _parser() -> argparse.ArgumentParser:
 class Job:
     """What every clip of a run shares: the rig file (None: each BVH clip's own skeleton), the armature
     of a .blend rig ('' for the only one), the output folder, the solve options, the BVH output
-    (``bvh``, ``order``, ``up``), the layout of .npy points and the bone map (None: bones by name)."""
+    (``bvh``, ``order``, ``up``), the layout of .npy points, the bone map (None: bones by name) and,
+    for BVH output, the rig's rotation order per joint (bvh_orders; None: each clip's own)."""
 
     rig: Path | None
     armature: str
@@ -86,6 +87,7 @@ class Job:
     up: str
     layout: str
     bone_map: BoneMap | None
+    rig_orders: dict[str, str] | None = None
 
 
 def track_files(items: list[str]) -> list[Path]:
@@ -177,16 +179,14 @@ def load_rig(rig: Path | None, clip: Path, armature: str):
     return _find_armature(armature, rig.name)
 
 
-def bvh_orders(rig: Path | None, clip: Path, names: tuple[str, ...]) -> list[str]:
-    """Rotation order per bone from the rig's BVH ('' where unknown: a .blend rig, or no such joint)."""
+def bvh_orders(source: Path) -> dict[str, str]:
+    """Rotation order per joint of the BVH ``source`` ({} for a .blend rig, which has none)."""
     from pose2rot_core.bvh import read_bvh
 
-    source = clip if rig is None else rig
     if source.suffix.lower() != ".bvh":
-        return []
+        return {}
     bvh = read_bvh(source)
-    order_of = dict(zip(bvh.skeleton.names, bvh.orders))
-    return [order_of.get(n, "") for n in names]
+    return dict(zip(bvh.skeleton.names, bvh.orders))
 
 
 def batch_options(args: argparse.Namespace, learned: LearnedSettings) -> SolveOptions:
@@ -211,11 +211,12 @@ def batch_options(args: argparse.Namespace, learned: LearnedSettings) -> SolveOp
 def clip_job(args: argparse.Namespace, options: SolveOptions, rig: Path | None) -> Job:
     """The Job of the batch arguments ``args`` (as :func:`main` checked them: --order upper case) for
     converting clips in this process onto the checked ``rig`` (the output folder absolute, the bone
-    map loaded)."""
+    map loaded, a rig BVH's rotation orders read once)."""
     from pose2rot_core.bonemap import load_map
 
     return Job(rig, args.armature, Path(args.out).resolve(), options, args.bvh, args.order,
-               args.up, args.layout, load_map(args.bone_map) if args.bone_map else None)
+               args.up, args.layout, load_map(args.bone_map) if args.bone_map else None,
+               bvh_orders(rig) if args.bvh and rig is not None else None)
 
 
 def convert(args: argparse.Namespace, options: SolveOptions, argv: list[str] | None = None) -> list:
@@ -302,8 +303,9 @@ def convert_one(path: Path, job: Job):
                                           bone_map=job.bone_map)
         bpy.ops.wm.save_as_mainfile(filepath=str(job.out / f"{name}.blend"), copy=True)
         if job.bvh:
-            export_bvh(job.out / f"{name}.bvh", obj, plan, bvh_orders(job.rig, path, plan.bone_names), job.order,
-                       job.up, scene.render.fps / scene.render.fps_base)
+            orders = bvh_orders(path) if job.rig_orders is None else job.rig_orders
+            export_bvh(job.out / f"{name}.bvh", plan, orders, job.order, job.up,
+                       scene.render.fps / scene.render.fps_base)
     except Pose2RotError as e:
         print(f"{path.name}: error: {e}", file=sys.stderr)
         return ClipResult(path.name, seconds=time.perf_counter() - t0, status="failed", message=str(e))
@@ -316,19 +318,13 @@ def convert_one(path: Path, job: Job):
                       seconds=time.perf_counter() - t0)
 
 
-def export_bvh(path: Path, obj, plan, rig_orders: list[str], order: str | None, up: str, fps: float) -> None:
-    """The plan's keys as a BVH: the rig's joints (bone heads), End Sites at the leaf bones' tails."""
-    import numpy as np
-
+def export_bvh(path: Path, plan, rig_orders: dict[str, str], order: str | None, up: str, fps: float) -> None:
+    """The plan's keys as a BVH: the rig's joints (bone heads), End Sites at the leaf bones' tails; in
+    ``order``, else the rig's rotation order per joint (``rig_orders``, {}: the default order)."""
     from pose2rot_core.export import write_solution
 
-    from .rig import read_rig
-
-    rig = read_rig(obj)
-    names = rig.skeleton.names
-    leaves = np.array([names.index(n) for n in rig.leaves], np.int64)
-    ends = rig.tails[leaves] - rig.skeleton.rest_positions[leaves]
-    write_solution(path, plan.solution, fps, "z", up, order or rig_orders, leaves, ends)
+    orders = [rig_orders.get(n, "") for n in plan.bone_names] if rig_orders else []
+    write_solution(path, plan.solution, fps, "z", up, order or orders, plan.end_parents, plan.end_offsets)
 
 
 def clip_name(path: Path) -> str:

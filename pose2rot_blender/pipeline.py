@@ -56,7 +56,8 @@ class Plan:
     bone_names: [J] internal order; frames: [T] scene frames; quaternions: [T,J,4] pose-bone basis;
     location_bones: [K] indices with location keys; locations: [T,K,3]. warnings: what keeps the
     solved keys from showing as solved (bone constraints, drivers). solution: what the keys hold, as
-    the core's solution in armature space (None only for plans built by hand).
+    the core's solution in armature space (None only for plans built by hand). end_parents [E] /
+    end_offsets [E,3]: the leaf bones' tails as End Sites (Rig.leaf_ends), for a written BVH.
     """
 
     armature: str
@@ -71,6 +72,8 @@ class Plan:
     max_error_pct: float = 0.0
     matched: int = 0
     solution: Solution | None = None
+    end_parents: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    end_offsets: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
 
 
 def track_objects(collection: bpy.types.Collection | None) -> list[bpy.types.Object]:
@@ -248,6 +251,7 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
     err = err[np.isfinite(err)]
     height = skel.height
     loc_idx, locs = location_channels(sol, rig.rest, tol)
+    end_parents, end_offsets = rig.leaf_ends()
     used = set(match.bone_to_track.values()) | set(match.end_to_track.values())
     keyed = empties.keyed_range([o for o in track_objects(collection) if o.name in used])
     if keyed is not None and (span.frame_start < keyed[0] or span.frame_end > keyed[1]):
@@ -261,7 +265,8 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
                 quaternions=basis_quaternions(sol, rig.rest), location_bones=loc_idx, locations=locs,
                 report=report, warnings=override_warnings(obj), mean_error_pct=float(100 * err.mean() / height) if err.size else 0.0,
                 max_error_pct=float(100 * err.max() / height) if err.size else 0.0,
-                matched=len(match.bone_to_track), solution=replace(sol, local_offsets=offsets))
+                matched=len(match.bone_to_track), solution=replace(sol, local_offsets=offsets),
+                end_parents=end_parents, end_offsets=end_offsets)
 
 
 def _read_and_solve(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types.Collection | None,

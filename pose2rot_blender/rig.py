@@ -37,6 +37,11 @@ class Rig:
     def bone_names(self) -> tuple[str, ...]:
         return self.skeleton.names
 
+    def leaf_ends(self) -> tuple[np.ndarray, np.ndarray]:
+        """The leaf bones' tails as End Sites: (joint indices [K], rest offsets from their heads [K,3])."""
+        leaves = np.array([self.bone_names.index(n) for n in self.leaves], np.int64)
+        return leaves, self.tails[leaves] - self.skeleton.rest_positions[leaves]
+
 
 def _bulk(collection, attr: str, width: int) -> np.ndarray:
     buf = np.empty(len(collection) * width, np.float32)
