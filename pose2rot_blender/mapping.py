@@ -18,7 +18,7 @@ from bpy_extras.io_utils import ExportHelper, ImportHelper
 
 from pose2rot_core.bonemap import BoneMap, load_map, parse_map, save_map
 from pose2rot_core.errors import Pose2RotError
-from pose2rot_core.options import OptionError, SolveOptions
+from pose2rot_core.options import SolveOptions
 
 from . import rig as rig_io
 from .panel import SidebarPanel, panel_armature
@@ -97,12 +97,8 @@ def solve_mapped(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
     from pose2rot_core.retarget import retarget_tracks, solve_retargeted
 
     from .pipeline import armature_points, read_inputs, reference_pose
-    from .props import option_labels
 
-    try:
-        options = options.for_points()
-    except OptionError as e:
-        raise e.worded(option_labels()) from None
+    options = options.for_points()
     rig, objects = read_inputs(obj, collection, span)
     by_name = {o.name: o for o in objects}
     check_map(bone_map, rig.bone_names, list(by_name), rig=f"armature '{obj.name}'",

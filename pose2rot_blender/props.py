@@ -13,7 +13,7 @@ from typing import Any, Callable, Mapping
 import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty
 
-from pose2rot_core.options import OptionError, SolveOptions
+from pose2rot_core.options import SolveOptions
 from pose2rot_core.wording import label, names, value_label
 
 from .runtime import PREFERENCES, LearnedSettings
@@ -115,14 +115,11 @@ def unregister_properties() -> None:
 
 def solve_options(values: Mapping[str, Any], learned: LearnedSettings) -> SolveOptions:
     """The core's SolveOptions for panel/operator ``values`` (by SOLVE_PROPERTIES name) and the
-    preferences; a bad value is reported with the label Blender shows for it."""
+    preferences; a bad value raises OptionError (reporting.reports_errors words it as Blender does)."""
     smooth = values["smooth_width"] if values["smooth"] == 'WIDTH' else values["smooth"].lower()
-    try:
-        return SolveOptions(solver=values["solver"].lower(), stretch=values["bone_lengths"].lower(), smooth=smooth,
-                            use_reference=values["reference"] == 'CURRENT_POSE',
-                            max_position_error=values["max_position_error"] or None, **learned.model_options())
-    except OptionError as e:
-        raise e.worded(option_labels()) from None
+    return SolveOptions(solver=values["solver"].lower(), stretch=values["bone_lengths"].lower(), smooth=smooth,
+                        use_reference=values["reference"] == 'CURRENT_POSE',
+                        max_position_error=values["max_position_error"] or None, **learned.model_options())
 
 
 def option_labels() -> dict[str, str]:

@@ -5,18 +5,24 @@ import functools
 from typing import Callable
 
 from pose2rot_core.errors import Pose2RotError
+from pose2rot_core.options import OptionError
+
+from .props import option_labels
 
 
 def reports_errors(execute: Callable) -> Callable:
     """An operator's ``execute`` that reports a Pose2RotError as one ERROR line and cancels (the
-    operator's undo step then leaves the scene as it was)."""
+    operator's undo step then leaves the scene as it was); an OptionError names the setting as
+    Blender shows it (props.option_labels)."""
 
     @functools.wraps(execute)
     def run(self, context):
         try:
             return execute(self, context)
+        except OptionError as e:
+            self.report({'ERROR'}, str(e.worded(option_labels())))
         except Pose2RotError as e:
             self.report({'ERROR'}, str(e))
-            return {'CANCELLED'}
+        return {'CANCELLED'}
 
     return run

@@ -94,6 +94,19 @@ def test_a_map_naming_a_missing_empty_fails_cleanly(tmp_path):
     fails_cleanly("the source of 'mixamorig:Hips' is not valid JSON", armature="Rig", tracks_collection="landmarks")
 
 
+def test_a_map_with_another_solver_is_refused_in_blenders_words(tmp_path):
+    """Points through a bone map take the geometric solver only: the panel's label names the setting."""
+    _mixamo_scene(tmp_path, frames=10)
+    assert bpy.ops.pose2rot.map_auto() == {'FINISHED'}
+    prefs = bpy.context.preferences.addons[EXT_NAME].preferences
+    prefs.checkpoint = str(tmp_path / "walk.bvh")                    # any existing file passes the options' check
+    try:
+        fails_cleanly("Error: 'Solver' must be geometric for points on a layout or a bone map, got 'hybrid'",
+                      armature="Rig", tracks_collection="landmarks", solver='HYBRID')
+    finally:
+        prefs.checkpoint = ""
+
+
 def test_import_tracks_reads_a_layout_npy(tmp_path):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(12, 22, 3)) + np.array([0.0, 1.0, 0.0])
