@@ -304,8 +304,7 @@ def convert_one(path: Path, job: Job):
         bpy.ops.wm.save_as_mainfile(filepath=str(job.out / f"{name}.blend"), copy=True)
         if job.bvh:
             orders = bvh_orders(path) if job.rig_orders is None else job.rig_orders
-            export_bvh(job.out / f"{name}.bvh", plan, orders, job.order, job.up,
-                       scene.render.fps / scene.render.fps_base)
+            export_bvh(job.out / f"{name}.bvh", plan, orders, job.order, job.up, pipeline.frame_rate(scene))
     except Pose2RotError as e:
         print(f"{path.name}: error: {e}", file=sys.stderr)
         return ClipResult(path.name, seconds=time.perf_counter() - t0, status="failed", message=str(e))

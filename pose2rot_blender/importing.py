@@ -20,6 +20,8 @@ from pose2rot_core.blender_space import file_points, scene_fps
 
 from . import empties
 
+#: custom property of an imported tracks collection naming its layout (read by the automatic bone map)
+LAYOUT_KEY = "pose2rot_layout"
 
 def _layout_items() -> list[tuple[str, str, str]]:
     from pose2rot_core.layouts import LAYOUTS
@@ -39,8 +41,6 @@ def import_tracks(context: bpy.types.Context, path: str | Path, collection_name:
     set_scene: also set the scene's frame range (and fps when the file has one) to the clip.
     layout: what a .npy file's points are (see the module docstring).
     """
-    from .mapping import LAYOUT_KEY
-
     names, pos, fps, layout_name = file_points(bpy.path.abspath(str(path)), csv_up_axis,
                                                None if layout == 'NONE' else layout)
     T = pos.shape[0]

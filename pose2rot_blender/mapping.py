@@ -18,14 +18,11 @@ from bpy_extras.io_utils import ExportHelper, ImportHelper
 
 from pose2rot_core.bonemap import BoneMap, load_map, parse_map, save_map
 from pose2rot_core.errors import Pose2RotError
-from pose2rot_core.options import SolveOptions
 
 from . import rig as rig_io
+from .importing import LAYOUT_KEY
 from .panel import SidebarPanel, panel_armature
 from .reporting import reports_errors
-
-#: custom property of an imported tracks collection naming its layout (set by Import Tracks)
-LAYOUT_KEY = "pose2rot_layout"
 
 
 class POSE2ROT_PG_map_entry(bpy.types.PropertyGroup):
@@ -83,41 +80,6 @@ def propose(obj: bpy.types.Object, collection: bpy.types.Collection):
         canon, virtual, landmarks = canonical_names(names, [-1] * len(names))[0], {}, frozenset()
     return propose_map(sk.names, list(sk.parents), sk.num_joints, sk.rest_positions, np.array([0.0, 0.0, 1.0]),
                        names, canon, virtual, landmarks)
-
-
-# ----------------------------------------------------------------------------- solving
-def solve_mapped(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types.Collection | None,
-                 span, options: SolveOptions, bone_map: BoneMap, progress=None):
-    """(rig, tracks on the rig, NameMatch of the bones on empties, Solution): the empties ``bone_map``
-    names, read in armature space over ``span`` (a pipeline.SceneRange), drive the rig through it, solved
-    as ``options`` say (made fit for points: SolveOptions.for_points)."""
-    from pose2rot_core.bonemap import check_map, source_names
-    from pose2rot_core.names import NameMatch
-    from pose2rot_core.pointsets import PointSet
-    from pose2rot_core.retarget import retarget_tracks, solve_retargeted
-
-    from .pipeline import armature_points, read_inputs, reference_pose
-
-    options = options.for_points()
-    rig, objects = read_inputs(obj, collection, span)
-    by_name = {o.name: o for o in objects}
-    check_map(bone_map, rig.bone_names, list(by_name), rig=f"armature '{obj.name}'",
-              tracks=f"collection '{collection.name}'")
-    used = sorted({n for src in list(bone_map.bones.values()) + list(bone_map.points.values())
-                   for n in source_names(src) if n in by_name})
-    reference = reference_pose(obj, rig, span, options.use_reference)
-    positions = armature_points(scene, obj, rig, [by_name[n] for n in used], span.frames, progress)
-    points = PointSet(tuple(used), positions, scene.render.fps / scene.render.fps_base, "z",
-                      source=f"collection '{collection.name}'")
-    report: list[str] = []
-    result = retarget_tracks(points, rig.skeleton, bone_map, "z", reference_rotations=reference,
-                             reference_frame=None if reference is None else span.reference_frame - span.frame_start,
-                             rig_name=f"armature '{obj.name}'", smooth=options.smooth, report=report)
-    sol = solve_retargeted(result, options, progress=progress)
-    sol.report[:0] = report
-    direct = {b: s for b, s in bone_map.bones.items() if bone_map.is_direct(b) and b in rig.bone_names}
-    match = NameMatch(bone_to_track=direct, unmatched_bones=[], unmatched_tracks=[n for n in by_name if n not in used])
-    return rig, result.tracks, match, sol
 
 
 # ----------------------------------------------------------------------------- operators

@@ -2,8 +2,8 @@
 track empties.
 
 Used by the operator and by the batch entry point. :func:`compute_plan` reads the armature and the
-tracks (empties named like the bones, or any empties through a bone map: :mod:`.mapping`) and runs the
-core; it raises :class:`Pose2RotError` on bad input and never changes the scene
+tracks (empties named like the bones: :func:`gather_tracks`, or any empties through a bone map, the
+table of :mod:`.mapping`: :func:`solve_mapped`) and runs the core; it raises :class:`Pose2RotError` on bad input and never changes the scene
 (the scene frame is restored after reading). :func:`apply_plan` then writes one new action (the
 previous one is kept by :mod:`.previous`).
 """
@@ -17,11 +17,13 @@ import bpy
 import numpy as np
 
 from pose2rot_core.blender_space import basis_quaternions, blocked_translations, location_channels
-from pose2rot_core.bonemap import BoneMap
+from pose2rot_core.bonemap import BoneMap, check_map, source_names
 from pose2rot_core.errors import Pose2RotError
 from pose2rot_core.fk import forward_kinematics
 from pose2rot_core.names import NameMatch, match_names
 from pose2rot_core.options import SolveOptions
+from pose2rot_core.pointsets import PointSet
+from pose2rot_core.retarget import retarget_tracks, solve_retargeted
 from pose2rot_core.solution import Solution
 from pose2rot_core.solvers import solve
 from pose2rot_core.tracks import Tracks
@@ -47,6 +49,15 @@ class SceneRange:
     @property
     def frames(self) -> np.ndarray:
         return np.arange(self.frame_start, self.frame_end + 1)
+
+    def reference_index(self, reference: np.ndarray | None) -> int | None:
+        """The tracks' reference frame (counted from frame_start) when there is a ``reference`` pose."""
+        return None if reference is None else self.reference_frame - self.frame_start
+
+
+def frame_rate(scene: bpy.types.Scene) -> float:
+    """The scene's frames per second (render.fps / render.fps_base)."""
+    return scene.render.fps / scene.render.fps_base
 
 
 @dataclass
@@ -165,10 +176,36 @@ def gather_tracks(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy
             end_kw = dict(end_positions=end_pos[:, keep], end_parents=parents[keep],
                           end_rest_offsets=(rig.tails[parents] - skel.rest_positions[parents])[keep],
                           end_names=tuple(match.end_to_track[b] for b, k in zip(end_bones, keep) if k))
-    tracks = Tracks(skeleton=skel, positions=pos, fps=scene.render.fps / scene.render.fps_base, up_axis="z",
-                    reference_frame=None if reference is None else span.reference_frame - span.frame_start,
-                    reference_rotations=reference, **end_kw)
+    tracks = Tracks(skeleton=skel, positions=pos, fps=frame_rate(scene), up_axis="z",
+                    reference_frame=span.reference_index(reference), reference_rotations=reference, **end_kw)
     return rig, tracks, match
+
+
+def solve_mapped(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types.Collection | None,
+                 span: SceneRange, options: SolveOptions, bone_map: BoneMap, progress=None
+                 ) -> tuple[rig_io.Rig, Tracks, NameMatch, Solution]:
+    """(rig, tracks on the rig, NameMatch of the bones on empties, Solution): the empties ``bone_map``
+    names, read in armature space over ``span``, drive the rig through it, solved as ``options`` say
+    (made fit for points: SolveOptions.for_points)."""
+    options = options.for_points()
+    rig, objects = read_inputs(obj, collection, span)
+    by_name = {o.name: o for o in objects}
+    check_map(bone_map, rig.bone_names, list(by_name), rig=f"armature '{obj.name}'",
+              tracks=f"collection '{collection.name}'")
+    used = sorted({n for src in list(bone_map.bones.values()) + list(bone_map.points.values())
+                   for n in source_names(src) if n in by_name})
+    reference = reference_pose(obj, rig, span, options.use_reference)
+    positions = armature_points(scene, obj, rig, [by_name[n] for n in used], span.frames, progress)
+    points = PointSet(tuple(used), positions, frame_rate(scene), "z", source=f"collection '{collection.name}'")
+    report: list[str] = []
+    result = retarget_tracks(points, rig.skeleton, bone_map, "z", reference_rotations=reference,
+                             reference_frame=span.reference_index(reference), rig_name=f"armature '{obj.name}'",
+                             smooth=options.smooth, report=report)
+    sol = solve_retargeted(result, options, progress=progress)
+    sol.report[:0] = report
+    direct = {b: s for b, s in bone_map.bones.items() if bone_map.is_direct(b) and b in rig.bone_names}
+    match = NameMatch(bone_to_track=direct, unmatched_bones=[], unmatched_tracks=[n for n in by_name if n not in used])
+    return rig, result.tracks, match, sol
 
 
 def armature_points(scene: bpy.types.Scene, obj: bpy.types.Object, rig: rig_io.Rig, objects: list,
@@ -275,8 +312,6 @@ def _read_and_solve(scene: bpy.types.Scene, obj: bpy.types.Object, collection: b
     """(rig, tracks, how bones found their empties, the solution, notes on the tracks' scale): the
     empties drive the bones of the same name, or the bones ``bone_map`` maps them to."""
     if bone_map is not None:
-        from .mapping import solve_mapped
-
         rig, tracks, match, sol = solve_mapped(scene, obj, collection, span, options, bone_map, progress)
         return rig, tracks, match, sol, []                 # the map scales the points to the rig itself
     rig, tracks, match = gather_tracks(scene, obj, collection, span, options.use_reference, progress)

@@ -22,7 +22,7 @@ from pose2rot_core.bvh import write_bvh  # noqa: E402
 from pose2rot_core.layouts import get_layout  # noqa: E402
 
 empties = importlib.import_module(EXT_NAME + ".empties")
-mapping = importlib.import_module(EXT_NAME + ".mapping")
+importing = importlib.import_module(EXT_NAME + ".importing")
 BATCH = Path(importlib.import_module(EXT_NAME).__file__).parent / "batch.py"
 
 
@@ -45,7 +45,7 @@ def _mixamo_scene(tmp_path: Path, frames: int = 40):
     bones = [pb.name for pb in src.pose.bones]
     col = bpy.data.collections.new("landmarks")
     scene.collection.children.link(col)
-    col[mapping.LAYOUT_KEY] = "mediapipe33"
+    col[importing.LAYOUT_KEY] = "mediapipe33"
     positions = np.stack([heads[:, bones.index(next(b for b in bones if b.endswith(joint_of[layout.canonical[p]])))]
                           for p in points], axis=1)
     empties.write_empties(col, points, positions, 1, 0.02)
@@ -114,7 +114,7 @@ def test_import_tracks_reads_a_layout_npy(tmp_path):
     assert bpy.ops.pose2rot.import_tracks(filepath=str(tmp_path / "motion.npy"), layout="humanml3d22",
                                           collection_name="h") == {'FINISHED'}
     col = bpy.data.collections["h"]
-    assert col[mapping.LAYOUT_KEY] == "humanml3d22"
+    assert col[importing.LAYOUT_KEY] == "humanml3d22"
     assert sorted(o.name for o in col.objects) == sorted(get_layout("humanml3d22").points)
     scene = bpy.context.scene
     assert (scene.frame_start, scene.frame_end, scene.render.fps) == (1, 12, 20)
