@@ -21,6 +21,7 @@ from pose2rot_core.errors import Pose2RotError
 
 from . import rig as rig_io
 from .importing import LAYOUT_KEY
+from .pipeline import track_objects
 from .panel import SidebarPanel, panel_armature
 from .reporting import reports_errors
 
@@ -61,7 +62,7 @@ def set_table(scene: bpy.types.Scene, bone_map: BoneMap) -> None:
     scene.pose2rot_map_index = 0
 
 
-def propose(obj: bpy.types.Object, collection: bpy.types.Collection):
+def propose(obj: bpy.types.Object | None, collection: bpy.types.Collection | None):
     """The core's automatic map (a Proposal) of the armature onto the collection's empties: their
     layout (from Import Tracks) names them, else their names alone."""
     from pose2rot_core.automap import canonical_names, propose_map
@@ -69,9 +70,7 @@ def propose(obj: bpy.types.Object, collection: bpy.types.Collection):
 
     rig = rig_io.read_rig(obj)
     sk = rig.skeleton
-    names = tuple(o.name for o in collection.all_objects if o.type == 'EMPTY')
-    if not names:
-        raise Pose2RotError(f"collection '{collection.name}' has no empties to map")
+    names = tuple(o.name for o in track_objects(collection))
     layout_name = collection.get(LAYOUT_KEY, "")
     if layout_name:
         layout = get_layout(layout_name)
@@ -93,10 +92,7 @@ class POSE2ROT_OT_map_auto(bpy.types.Operator):
 
     @reports_errors
     def execute(self, context):
-        obj, collection = panel_armature(context), context.scene.pose2rot.tracks
-        if obj is None or collection is None:
-            raise Pose2RotError("pick the armature and the tracks collection first")
-        proposal = propose(obj, collection)
+        proposal = propose(panel_armature(context), context.scene.pose2rot.tracks)
         set_table(context.scene, proposal.bone_map)
         for bone, why in proposal.doubtful.items():
             self.report({'WARNING'}, f"check {bone}: {why}")

@@ -94,6 +94,22 @@ def test_a_map_naming_a_missing_empty_fails_cleanly(tmp_path):
     fails_cleanly("the source of 'mixamorig:Hips' is not valid JSON", armature="Rig", tracks_collection="landmarks")
 
 
+def test_automatic_map_needs_an_armature_and_a_collection_of_empties(tmp_path):
+    _mixamo_scene(tmp_path, frames=5)
+    scene = bpy.context.scene
+    empty = bpy.data.collections.new("no_empties")
+    scene.collection.children.link(empty)
+    for tracks, message in ((None, "no tracks collection"), (empty, "collection 'no_empties' has no empties")):
+        scene.pose2rot.tracks = tracks
+        with pytest.raises(RuntimeError, match=message):
+            bpy.ops.pose2rot.map_auto()
+    scene.pose2rot.armature = None
+    bpy.context.view_layer.objects.active = None
+    with pytest.raises(RuntimeError, match="no armature"):
+        bpy.ops.pose2rot.map_auto()
+    assert len(scene.pose2rot_map) == 0
+
+
 def test_a_map_with_another_solver_is_refused_in_blenders_words(tmp_path):
     """Points through a bone map take the geometric solver only: the panel's label names the setting."""
     _mixamo_scene(tmp_path, frames=10)
