@@ -34,13 +34,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "core"))
 
-from pose2rot_core.automap import canonical_names, propose_map  # noqa: E402
+from pose2rot_core.automap import canonical_names  # noqa: E402
 from pose2rot_core.bonemap import BoneMap  # noqa: E402
 from pose2rot_core.bvh import BvhClip, read_bvh, write_bvh  # noqa: E402
 from pose2rot_core.evaluate import count_flips, rotation_steps  # noqa: E402
-from pose2rot_core.fk import forward_kinematics  # noqa: E402
 from pose2rot_core.layout_rig import layout_tracks, leaf_tips  # noqa: E402
 from pose2rot_core.layouts import get_layout  # noqa: E402
+from pose2rot_core.map_proposal import EndSites, propose, reference_positions  # noqa: E402
+from pose2rot_core.map_proposal import names_and_parents as rig_names_and_parents  # noqa: E402
 from pose2rot_core.pointsets import PointSet, load_points, tracks_as_points  # noqa: E402
 from pose2rot_core.retarget import retarget_tracks, solve_retargeted  # noqa: E402
 from pose2rot_core.rotations import geodesic_angle  # noqa: E402
@@ -53,16 +54,9 @@ LAYOUTS = ("humanml3d22", "mediapipe33")
 UP = np.array([0.0, 1.0, 0.0])
 
 
-def rig_reference(clip: BvhClip, frame: int | None) -> np.ndarray:
-    """[J+K,3] positions of the clip's joints and End Sites in frame ``frame`` (None: the rest pose)."""
-    R = np.eye(3)[None].repeat(clip.skeleton.num_joints, 0) if frame is None else clip.rotations[frame]
-    G, P = forward_kinematics(clip.skeleton, R[None])
-    ends = P[0, clip.end_parents] + np.einsum("kab,kb->ka", G[0, clip.end_parents], clip.end_offsets)
-    return np.concatenate([P[0], ends])
-
-
 def names_and_parents(clip: BvhClip) -> tuple[list[str], list[int]]:
-    return list(clip.skeleton.names) + list(clip.end_names), list(clip.skeleton.parents) + list(clip.end_parents)
+    """Names and parents of the clip's joints, then its End Sites."""
+    return rig_names_and_parents(clip.skeleton, EndSites.of(clip))
 
 
 def layout_points(clip: BvhClip, layout_name: str) -> PointSet:
@@ -78,15 +72,11 @@ def layout_points(clip: BvhClip, layout_name: str) -> PointSet:
 
 
 def automatic_map(clip: BvhClip, points: PointSet, layout_name: str | None, reference: int | None,
-                  canon: dict | None = None) -> BoneMap:
-    """The automatic map of the clip's rig onto ``points`` (a layout's, or named by ``canon``)."""
-    names, parents = names_and_parents(clip)
-    virtual, landmarks = {}, frozenset()
-    if layout_name:
-        layout = get_layout(layout_name)
-        canon, virtual, landmarks = layout.canonical, layout.virtual, layout.landmarks
-    return propose_map(names, parents, clip.skeleton.num_joints, rig_reference(clip, reference), UP, points.names,
-                       canon, virtual, landmarks).bone_map
+                  point_parents: list[int] | None = None) -> BoneMap:
+    """The automatic map of the clip's rig (in its frame ``reference``, None: at rest) onto ``points``
+    (a layout's, or another skeleton's joints and End Sites with ``point_parents``)."""
+    return propose(clip.skeleton, "y", points.names, get_layout(layout_name) if layout_name else None, point_parents,
+                   EndSites.of(clip), None if reference is None else clip.rotations[reference]).bone_map
 
 
 def mapped_bones(clip: BvhClip, bone_map: BoneMap) -> tuple[list[int], list[int], list[int]]:
@@ -170,8 +160,7 @@ def noisy_case(clip: BvhClip, layout_name: str, noise: float) -> dict:
 def cross_case(source: BvhClip, rig: BvhClip) -> dict:
     """Section (b): the source clip onto the rig (rest pose as the reference)."""
     points = tracks_as_points(tracks_from_bvh(source), Path(source.name).name)
-    names, parents = names_and_parents(source)
-    bone_map = automatic_map(rig, points, None, None, canonical_names(names, parents)[0])
+    bone_map = automatic_map(rig, points, None, None, names_and_parents(source)[1])
     result = retarget_tracks(points, rig.skeleton, bone_map, "y", None, None, rig.end_parents, rig.end_offsets,
                              tuple(rig.end_names))
     sol = solve_retargeted(result)
@@ -201,7 +190,7 @@ def _with_frames(rig: BvhClip, frames: int, fps: float) -> BvhClip:
 
 
 def _height(clip: BvhClip) -> float:
-    return float(np.ptp(rig_reference(clip, None) @ UP))
+    return float(np.ptp(reference_positions(clip.skeleton, None, EndSites.of(clip)) @ UP))
 
 
 def _ankles(source: BvhClip, rig: BvhClip, bone_map: BoneMap) -> list[tuple[int, int]]:

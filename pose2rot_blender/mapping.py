@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 
 import bpy
-import numpy as np
 from bpy.props import CollectionProperty, IntProperty, StringProperty
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 
@@ -63,22 +62,15 @@ def set_table(scene: bpy.types.Scene, bone_map: BoneMap) -> None:
 
 
 def propose(obj: bpy.types.Object | None, collection: bpy.types.Collection | None):
-    """The core's automatic map (a Proposal) of the armature onto the collection's empties: their
-    layout (from Import Tracks) names them, else their names alone."""
-    from pose2rot_core.automap import canonical_names, propose_map
+    """The core's automatic map (a Proposal) of the armature at rest onto the collection's empties:
+    their layout (from Import Tracks) names them, else their names alone."""
     from pose2rot_core.layouts import get_layout
+    from pose2rot_core.map_proposal import propose as propose_map
 
     rig = rig_io.read_rig(obj)
-    sk = rig.skeleton
     names = tuple(o.name for o in track_objects(collection))
     layout_name = collection.get(LAYOUT_KEY, "")
-    if layout_name:
-        layout = get_layout(layout_name)
-        canon, virtual, landmarks = layout.canonical, layout.virtual, layout.landmarks
-    else:
-        canon, virtual, landmarks = canonical_names(names, [-1] * len(names))[0], {}, frozenset()
-    return propose_map(sk.names, list(sk.parents), sk.num_joints, sk.rest_positions, np.array([0.0, 0.0, 1.0]),
-                       names, canon, virtual, landmarks)
+    return propose_map(rig.skeleton, "z", names, get_layout(layout_name) if layout_name else None)
 
 
 # ----------------------------------------------------------------------------- operators

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import Pose2RotError
-from .layouts import AXES, LAYOUTS, get_layout
+from .layouts import AXES, LAYOUTS, Layout, get_layout
 from .options import SolveOptions
 
 POINT_SUFFIXES = (".npy",)
@@ -159,49 +159,37 @@ def cmd_map(args: argparse.Namespace) -> int:
 
 def propose_for_rig(args: argparse.Namespace):
     """The Proposal for ``--skeleton`` from ``--layout`` or ``--source`` (see pose2rot_core.automap)."""
-    from .automap import propose_map
     from .bvh import read_bvh
-    from .fk import forward_kinematics
+    from .map_proposal import EndSites, propose
 
     rig = read_bvh(args.skeleton)
-    sk = rig.skeleton
     reference = _rig_reference(args, rig)
-    R = np.eye(3)[None].repeat(sk.num_joints, 0) if reference is None else reference
-    G, P = forward_kinematics(sk, R[None])
-    ends = P[0, rig.end_parents] + np.einsum("kab,kb->ka", G[0, rig.end_parents], rig.end_offsets)
-    names = list(sk.names) + list(rig.end_names)
-    parents = list(sk.parents) + list(rig.end_parents)
     if args.layout:
         layout = get_layout(args.layout)
-        points, canon, virtual, landmarks = layout.points, layout.canonical, layout.virtual, layout.landmarks
+        points, parents = layout.points, None
     else:
-        points, canon, virtual, landmarks = _source_canonical(args.source)
-    proposal = propose_map(names, parents, sk.num_joints, np.concatenate([P[0], ends]), np.array([0.0, 1.0, 0.0]),
-                           points, canon, virtual, landmarks)
+        points, parents, layout = _source_points(args.source)
+    proposal = propose(rig.skeleton, "y", points, layout, parents, EndSites.of(rig), reference)
     proposal.bone_map.extra = {"layout": args.layout or Path(args.source).name}
     return proposal
 
 
-def _source_canonical(path: str) -> tuple[tuple[str, ...], dict[str, str], dict, frozenset]:
-    """(point names with data, canonical names, virtual points, landmarks) of another skeleton's BVH or a
-    point set (a FreeMoCap folder, .npz, .csv): named by their layout when they have one, else by the
-    automatic map's name rules; points without any data are left out (a FreeMoCap recording without
+def _source_points(path: str) -> tuple[tuple[str, ...], list[int] | None, Layout | None]:
+    """(point names with data, their parents or None, their layout or None) of another skeleton's BVH
+    (its joints and End Sites, a tree) or a point set (a FreeMoCap folder, .npz, .csv; named by their
+    layout when they have one); points without any data are left out (a FreeMoCap recording without
     hand files maps the body's hand landmarks)."""
-    from .automap import canonical_names
     from .bvh import read_bvh
+    from .map_proposal import EndSites, names_and_parents
     from .pointsets import load_points
 
     if Path(path).suffix.lower() == ".bvh":
         clip = read_bvh(path)
-        names = list(clip.skeleton.names) + list(clip.end_names)
-        canon, _ = canonical_names(names, list(clip.skeleton.parents) + list(clip.end_parents))
-        return tuple(names), canon, {}, frozenset()
+        names, parents = names_and_parents(clip.skeleton, EndSites.of(clip))
+        return tuple(names), parents, None
     points = load_points(path, check=False)
     present = tuple(n for n, seen in zip(points.names, np.isfinite(points.positions).all(-1).any(0)) if seen)
-    if points.layout is not None:
-        layout = points.layout
-        return present, layout.canonical, layout.virtual, layout.landmarks
-    return present, canonical_names(present, [-1] * len(present))[0], {}, frozenset()
+    return present, None, points.layout
 
 
 def register(sub) -> None:

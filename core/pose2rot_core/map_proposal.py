@@ -1,0 +1,71 @@
+"""The automatic map of a rig onto points, set up once for every interface (``pose2rot map``, the
+Blender panel's Automatic Map, the benchmarks): the rig's joints and End Sites with their parents,
+their reference positions, and the points' canonical names, handed to ``automap.propose_map``.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple, Sequence
+
+import numpy as np
+
+from .automap import Proposal, canonical_names, propose_map
+from .bvh import BvhClip
+from .fk import forward_kinematics
+from .layouts import Layout
+from .skeleton import Skeleton
+
+
+class EndSites(NamedTuple):
+    """A rig's End Sites: parents [K] (joint indices), offsets [K,3] (parent-local), names [K]."""
+
+    parents: np.ndarray
+    offsets: np.ndarray
+    names: Sequence[str]
+
+    @classmethod
+    def of(cls, clip: BvhClip) -> "EndSites":
+        return cls(clip.end_parents, clip.end_offsets, tuple(clip.end_names))
+
+
+def names_and_parents(skeleton: Skeleton, ends: EndSites | None = None) -> tuple[list[str], list[int]]:
+    """The names and parent indices of the rig's joints, then of its End Sites."""
+    names, parents = list(skeleton.names), list(skeleton.parents)
+    if ends is None:
+        return names, parents
+    return names + list(ends.names), parents + list(ends.parents)
+
+
+def reference_positions(skeleton: Skeleton, rotations: np.ndarray | None = None,
+                        ends: EndSites | None = None) -> np.ndarray:
+    """[J+K,3] positions of the joints, then the End Sites, in the pose of local ``rotations``
+    [J,3,3] (None: the rest pose)."""
+    if rotations is None:
+        joints = skeleton.rest_positions
+        tips = joints[ends.parents] + ends.offsets if ends is not None else np.zeros((0, 3))
+    else:
+        G, P = forward_kinematics(skeleton, rotations[None])
+        joints = P[0]
+        tips = (joints[ends.parents] + np.einsum("kab,kb->ka", G[0, ends.parents], ends.offsets)
+                if ends is not None else np.zeros((0, 3)))
+    return np.concatenate([joints, tips])
+
+
+def propose(skeleton: Skeleton, up: str, points: Sequence[str], layout: Layout | None = None,
+            point_parents: Sequence[int] | None = None, ends: EndSites | None = None,
+            reference_rotations: np.ndarray | None = None) -> Proposal:
+    """The automatic map of a rig onto ``points`` (names).
+
+    The rig: ``skeleton``, its End Sites ``ends`` (or None), its reference pose as local rotations
+    [J,3,3] (None: the rest pose) and its up axis ``up`` ("y" or "z"). The points are named by their
+    ``layout`` (its canonical names, virtual points and landmarks), else by automap.canonical_names
+    as a tree with ``point_parents`` (another skeleton's joints and End Sites) or as loose points.
+    """
+    names, parents = names_and_parents(skeleton, ends)
+    reference = reference_positions(skeleton, reference_rotations, ends)
+    if layout is not None:
+        canon, virtual, landmarks = layout.canonical, layout.virtual, layout.landmarks
+    else:
+        tree = [-1] * len(points) if point_parents is None else list(point_parents)
+        canon, virtual, landmarks = canonical_names(points, tree)[0], {}, frozenset()
+    return propose_map(names, parents, skeleton.num_joints, reference, np.eye(3)["xyz".index(up)], points, canon,
+                       virtual, landmarks)

@@ -1,0 +1,39 @@
+"""The automatic map's setup shared by the command line, Blender and the benchmarks."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from pose2rot_core.bvh import read_bvh
+from pose2rot_core.layouts import get_layout
+from pose2rot_core.map_proposal import EndSites, names_and_parents, propose, reference_positions
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def test_reference_positions_are_the_rest_pose_or_the_posed_joints_and_end_sites():
+    clip = read_bvh(EXAMPLES / "cmu_08_01.bvh")
+    sk, ends = clip.skeleton, EndSites.of(clip)
+    rest = reference_positions(sk, None, ends)
+    assert rest.shape == (sk.num_joints + len(ends.names), 3)
+    np.testing.assert_array_equal(rest[:sk.num_joints], sk.rest_positions)
+    np.testing.assert_allclose(rest[sk.num_joints:], sk.rest_positions[ends.parents] + ends.offsets)
+    frame = 100
+    posed = np.concatenate([clip.fk()[frame], clip.end_site_positions()[frame]])
+    shift = sk.rest_positions[0] - clip.root_translation[frame]          # the proposal's root stays at rest
+    np.testing.assert_allclose(reference_positions(sk, clip.rotations[frame], ends), posed + shift, atol=1e-9)
+    names, parents = names_and_parents(sk, ends)
+    assert names[sk.num_joints:] == list(ends.names) and parents[sk.num_joints:] == list(ends.parents)
+
+
+def test_a_rig_maps_onto_its_own_joints_and_onto_a_layout():
+    clip = read_bvh(EXAMPLES / "retarget" / "rig_mixamo.bvh")
+    ends = EndSites.of(clip)
+    names, parents = names_and_parents(clip.skeleton, ends)
+    own = propose(clip.skeleton, "y", names, point_parents=parents, ends=ends).bone_map.bones
+    assert len(own) >= 20 and all(point == bone for bone, point in own.items())
+    layout = get_layout("humanml3d22")
+    onto = propose(clip.skeleton, "y", layout.points, layout, ends=ends).bone_map.bones
+    elbow = next(n for n in clip.skeleton.names if n.endswith("LeftForeArm"))
+    assert onto[elbow] == "left_elbow"
