@@ -27,7 +27,7 @@ from pose2rot_core.retarget import retarget_tracks, solve_retargeted
 from pose2rot_core.solution import Solution
 from pose2rot_core.solvers import solve
 from pose2rot_core.tracks import Tracks
-from pose2rot_core.units import refused, scale_mismatch, unit_pair
+from pose2rot_core.units import scale_problem
 from pose2rot_core.wording import notes_for
 
 from . import empties, keys, previous, rig as rig_io, runtime
@@ -254,16 +254,13 @@ def override_warnings(obj: bpy.types.Object) -> list[str]:
 def check_scale(tracks: Tracks, armature: str) -> list[str]:
     """Refuse empties whose bones are uniformly far off the armature's (other units); a note when
     they are somewhat off (another performer's size: the armature keeps its bone lengths)."""
-    scale = scale_mismatch(tracks)
-    if scale is None:
+    problem = scale_problem(tracks, "the empties' bones", f"the bones of '{armature}'")
+    if problem is None:
         return []
-    pair = unit_pair(scale.factor)
-    what = (f"the empties' bones measure {scale.factor:.4g}× the bones of '{armature}' ({scale.agreeing} of "
-            f"{scale.bones} bones{', ' + pair + '?' if pair else ''})")
-    if refused(scale):
-        raise Pose2RotError(f"{what}: scale the empties by {1 / scale.factor:.4g} (or the armature by "
-                            f"{scale.factor:.4g}) so that both use the same units")
-    return [f"{what}: the armature keeps its own bone lengths"]
+    if problem.refused:
+        raise Pose2RotError(f"{problem.what}: scale the empties by {1 / problem.factor:.4g} (or the armature by "
+                            f"{problem.factor:.4g}) so that both use the same units")
+    return [f"{problem.what}: the armature keeps its own bone lengths"]
 
 
 def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types.Collection | None,

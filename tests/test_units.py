@@ -11,8 +11,8 @@ from pose2rot_core.errors import Pose2RotError
 from pose2rot_core.skeleton import Skeleton
 from pose2rot_core.solvers import solve
 from pose2rot_core.tracks import Tracks
-from pose2rot_core.units import (auto_scale, bone_scale, refused, scale_mismatch, scale_tracks, standing_height,
-                                 unit_guess, unit_pair)
+from pose2rot_core.units import (auto_scale, bone_scale, refused, scale_mismatch, scale_problem, scale_tracks,
+                                 standing_height, unit_guess, unit_pair)
 
 NAMES = ("hips", "spine", "head", "thigh", "shin")
 PARENTS = np.array([-1, 0, 1, 0, 3])
@@ -57,6 +57,15 @@ def test_bone_scale_and_its_name(factor, pair):
     assert unit_pair(scale.factor) == pair
     mismatch = scale_mismatch(tracks(factor))
     assert mismatch is not None and refused(mismatch) == (factor > 2 or factor < 0.5)
+
+
+def test_a_scale_problem_is_worded_with_the_interfaces_names_for_both_sides():
+    problem = scale_problem(tracks(100.0))
+    assert problem.what == "the tracks' bones measure 100× the skeleton's (4 of 4 bones, centimetres against metres?)"
+    assert problem.refused and problem.factor == pytest.approx(100.0)
+    problem = scale_problem(tracks(1.3), "the empties' bones", "the bones of 'Rig'")
+    assert problem.what == "the empties' bones measure 1.3× the bones of 'Rig' (4 of 4 bones)" and not problem.refused
+    assert scale_problem(tracks(1.05)) is None
 
 
 def test_matching_or_uneven_bones_are_not_a_scale_problem():

@@ -210,21 +210,21 @@ def _order_option(text: str | None) -> str | None:
 
 def _fps_and_scale(tracks, args: argparse.Namespace, report: list[str]):
     """Apply --fps and --scale to loaded tracks; without --scale, refuse tracks whose bones are a
-    constant factor of more than units.REFUSE_FACTOR off the skeleton's (see units.scale_mismatch)."""
+    constant factor of more than units.REFUSE_FACTOR off the skeleton's (see units.scale_problem)."""
     from dataclasses import replace
 
-    from .units import auto_scale, refused, scale_mismatch, scale_tracks
+    from .units import auto_scale, scale_problem, scale_tracks
 
     if args.fps is not None:
         if not (np.isfinite(args.fps) and args.fps > 0):
             raise Pose2RotError(f"--fps must be a positive number of frames per second, got {args.fps:g}")
         tracks = replace(tracks, fps=args.fps)
     if args.scale is None:
-        mismatch = scale_mismatch(tracks)
-        if mismatch is not None:
-            if refused(mismatch):
-                raise Pose2RotError(scale_advice(mismatch) + ", or --scale 1 to solve them as they are")
-            report.append(scale_advice(mismatch))
+        problem = scale_problem(tracks)
+        if problem is not None:
+            if problem.refused:
+                raise Pose2RotError(scale_advice(problem) + ", or --scale 1 to solve them as they are")
+            report.append(scale_advice(problem))
         return tracks
     if args.scale.strip().lower() == "auto":
         factor = auto_scale(tracks)
@@ -239,14 +239,10 @@ def _fps_and_scale(tracks, args: argparse.Namespace, report: list[str]):
     return scale_tracks(tracks, factor)
 
 
-def scale_advice(scale) -> str:
-    """What a bone-scale mismatch (units.BoneScale) means and the --scale that fixes it."""
-    from .units import unit_pair
-
-    pair = unit_pair(scale.factor)
-    return (f"the tracks' bones measure {scale.factor:.4g}× the skeleton's ({scale.agreeing} of {scale.bones} "
-            f"bones{', ' + pair + '?' if pair else ''}): pass --scale {1 / scale.factor:.4g} (or --scale auto) "
-            "to bring the tracks to the skeleton's size")
+def scale_advice(problem) -> str:
+    """What a bone-scale mismatch (units.ScaleProblem) is and the --scale that fixes it."""
+    return (f"{problem.what}: pass --scale {1 / problem.factor:.4g} (or --scale auto) to bring the tracks to the "
+            "skeleton's size")
 
 
 def _position_error(sol, tracks) -> float:
@@ -299,7 +295,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         positions, up = clip.fk(), "y"
     else:
         from .tracks_io import load_tracks
-        from .units import scale_mismatch
+        from .units import scale_problem
 
         tracks = load_tracks(path, skeleton_bvh=args.skeleton)
         sk = tracks.skeleton
@@ -309,9 +305,9 @@ def cmd_info(args: argparse.Namespace) -> int:
               f"up axis {tracks.up_axis}, {missing:.1f} % samples missing, "
               f"reference {'frame ' + str(tracks.reference_frame) if tracks.reference_rotations is not None else 'none'}, "
               f"{len(tracks.end_parents) if tracks.has_ends else 0} bone tips")
-        mismatch = scale_mismatch(tracks)
-        if mismatch is not None:
-            print(f"bone lengths: {scale_advice(mismatch)}")
+        problem = scale_problem(tracks)
+        if problem is not None:
+            print(f"bone lengths: {scale_advice(problem)}")
     print(height_line(positions if len(positions) else sk.rest_positions[None], up))
     print("joints: " + ", ".join(sk.names))
     return 0

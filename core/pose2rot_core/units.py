@@ -1,5 +1,8 @@
 """Lengths: how tall a clip is in its file units, a unit guess when one is plausible, and tracks whose
 bones are a constant factor off their skeleton's (centimetres against metres, inches, ...).
+
+:func:`scale_problem` decides and words such a mismatch once; each interface adds the fix in its
+own words (``--scale`` on the command line, scaling the empties or the armature in Blender).
 """
 from __future__ import annotations
 
@@ -113,6 +116,30 @@ def scale_mismatch(tracks: Tracks) -> BoneScale | None:
 def refused(scale: BoneScale) -> bool:
     """Whether a mismatch is too large to solve without an explicit scale."""
     return max(scale.factor, 1.0 / scale.factor) > REFUSE_FACTOR
+
+
+@dataclass(frozen=True)
+class ScaleProblem:
+    """Tracks whose bones are uniformly off the skeleton's (see scale_mismatch). what: the clause that
+    says so ("the tracks' bones measure 100× the skeleton's (12 of 12 bones, centimetres against
+    metres?)"); factor: tracks / skeleton; refused: above REFUSE_FACTOR (else only a note)."""
+
+    what: str
+    factor: float
+    refused: bool
+
+
+def scale_problem(tracks: Tracks, tracks_bones: str = "the tracks' bones",
+                  skeleton_bones: str = "the skeleton's") -> ScaleProblem | None:
+    """The tracks' scale mismatch in words that call the two sides ``tracks_bones`` and
+    ``skeleton_bones`` (the interface's names for them), or None when there is none."""
+    scale = scale_mismatch(tracks)
+    if scale is None:
+        return None
+    pair = unit_pair(scale.factor)
+    what = (f"{tracks_bones} measure {scale.factor:.4g}× {skeleton_bones} ({scale.agreeing} of {scale.bones} "
+            f"bones{', ' + pair + '?' if pair else ''})")
+    return ScaleProblem(what, scale.factor, refused(scale))
 
 
 def scale_tracks(tracks: Tracks, factor: float) -> Tracks:
