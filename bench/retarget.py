@@ -27,6 +27,7 @@ import argparse
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -92,20 +93,39 @@ def mapped_bones(clip: BvhClip, bone_map: BoneMap) -> tuple[list[int], list[int]
     return direct, bones, list(np.flatnonzero(lead & ~mapped))
 
 
-def sparse_case(clip: BvhClip, layout_name: str) -> dict:
-    """Section (a) for one clip and layout: ours and the plain baseline against the dense solve."""
+@dataclass(frozen=True)
+class Case:
+    """One clip and layout of sections (a) and (c): the layout's points, the automatic map (the clip's
+    rig in frame 0) and the clip's joint positions [T,J,3]."""
+
+    clip: BvhClip
+    layout: str
+    points: PointSet
+    bone_map: BoneMap
+    positions: np.ndarray
+
+
+def make_case(clip: BvhClip, layout_name: str, positions: np.ndarray) -> Case:
+    """The Case of ``clip`` (joint positions ``positions``, its FK) and ``layout_name``."""
     points = layout_points(clip, layout_name)
-    bone_map = automatic_map(clip, points, layout_name, 0)
+    return Case(clip, layout_name, points, automatic_map(clip, points, layout_name, 0), positions)
+
+
+def sparse_case(clip: BvhClip, layout_name: str, case: Case | None = None) -> dict:
+    """Section (a) for one clip and layout: ours and the plain baseline against the dense solve
+    (``case``: their Case when it is already made)."""
+    case = case or make_case(clip, layout_name, clip.fk())
+    points, bone_map = case.points, case.bone_map
     result = retarget_tracks(points, clip.skeleton, bone_map, "y", clip.rotations[0], 0, clip.end_parents,
                              clip.end_offsets, tuple(clip.end_names))
     ours = solve_retargeted(result)
     dense = solve(tracks_from_bvh(clip, reference_frame=0))
     direct, bones, between = mapped_bones(clip, bone_map)
-    truth = result.scale * clip.fk()
+    truth = result.scale * case.positions
     plain = solve(plain_tracks(clip, points, bone_map))
-    out = {"clip": Path(clip.name).stem, "layout": layout_name, "points": len(points.names),
+    out = {"clip": Path(clip.name).stem, "layout": case.layout, "points": len(points.names),
            "direct": len(direct), "between": len(between)}
-    for label, sol, ref_pos, scale in (("ours", ours, truth, result.scale), ("plain", plain, clip.fk(), 1.0)):
+    for label, sol, ref_pos, scale in (("ours", ours, truth, result.scale), ("plain", plain, case.positions, 1.0)):
         err = np.linalg.norm(sol.positions[:, direct] - ref_pos[:, direct], axis=-1).max()
         ang = np.degrees(geodesic_angle(sol.rotations, dense.rotations))
         out[label] = {"pos": 100 * err / (clip.skeleton.height * scale), "bones": float(ang[:, bones].mean()),
@@ -136,22 +156,19 @@ def plain_tracks(clip: BvhClip, points: PointSet, bone_map: BoneMap) -> Tracks:
     return Tracks(sk, P, fps=clip.fps, reference_frame=0, reference_rotations=clip.rotations[0], **kw)
 
 
-def noisy_case(clip: BvhClip, layout_name: str, noise: float) -> dict:
+def noisy_case(case: Case, noise: float) -> dict:
     """Section (c): the points of (a) with seeded Gaussian jitter of ``noise`` x height per axis."""
-    from dataclasses import replace
-
     from pose2rot_core.evaluate import jitter
 
-    points = layout_points(clip, layout_name)
+    clip, points = case.clip, case.points
     rng = np.random.default_rng(0)
     noisy = replace(points, positions=points.positions + rng.normal(scale=noise * clip.skeleton.height,
                                                                    size=points.positions.shape))
-    bone_map = automatic_map(clip, points, layout_name, 0)
-    result = retarget_tracks(noisy, clip.skeleton, bone_map, "y", clip.rotations[0], 0, clip.end_parents,
+    result = retarget_tracks(noisy, clip.skeleton, case.bone_map, "y", clip.rotations[0], 0, clip.end_parents,
                              clip.end_offsets, tuple(clip.end_names))
     sol = solve_retargeted(result)
-    direct = mapped_bones(clip, bone_map)[0]
-    err = np.linalg.norm(sol.positions[:, direct] - result.scale * clip.fk()[:, direct], axis=-1).mean()
+    direct = mapped_bones(clip, case.bone_map)[0]
+    err = np.linalg.norm(sol.positions[:, direct] - result.scale * case.positions[:, direct], axis=-1).mean()
     return {"flips": count_flips(sol.rotations, clip.rotations), "pos": 100 * err / clip.skeleton.height,
             "jitter": jitter(sol.rotations) / jitter(clip.rotations)}
 
@@ -168,13 +185,13 @@ def cross_case(source: BvhClip, rig: BvhClip) -> dict:
     src_steps = rotation_steps(source.rotations).max(axis=1)                    # [T-1] largest source step
     out = {"source": Path(source.name).stem, "rig": Path(rig.name).stem, "scale": result.scale}
     feet = _ankles(source, rig, bone_map)
-    src_slide = _sliding(source.fk()[:, [f for f, _ in feet]], source.fps, source.skeleton.height)
+    src_feet = source.fk()[:, [f for f, _ in feet]]
+    src_slide = _sliding(src_feet, source.fps, source.skeleton.height)
+    contacts, rig_height = _contacts(src_feet, source.fps, source.skeleton.height), _height(rig)
     for label, s in (("ours", sol), ("plain", plain)):
         steps = rotation_steps(s.rotations)
         flips = int(((steps > 30.0) & (steps > src_steps[:, None] + 15.0)).sum())
-        rig_slide = _sliding(s.positions[:, [r for _, r in feet]], source.fps, _height(rig),
-                             contacts=_contacts(source.fk()[:, [f for f, _ in feet]], source.fps,
-                                                source.skeleton.height))
+        rig_slide = _sliding(s.positions[:, [r for _, r in feet]], source.fps, rig_height, contacts=contacts)
         out[label] = {"flips": flips, "slide": rig_slide}
     out["source_slide"] = src_slide
     return out
@@ -182,8 +199,6 @@ def cross_case(source: BvhClip, rig: BvhClip) -> dict:
 
 def _with_frames(rig: BvhClip, frames: int, fps: float) -> BvhClip:
     """The rig with a rest-pose motion of ``frames`` frames (for the baseline's reference)."""
-    from dataclasses import replace
-
     J = rig.skeleton.num_joints
     return replace(rig, rotations=np.repeat(np.eye(3)[None, None], frames, 0).repeat(J, 1), fps=fps,
                    root_translation=np.zeros((frames, 3)), local_offsets=np.repeat(rig.local_offsets[:1], frames, 0))
@@ -227,9 +242,9 @@ def _sliding(feet: np.ndarray, fps: float, height: float, contacts: np.ndarray |
 
 
 # ----------------------------------------------------------------------------- (c)
-def speed_case(clip: BvhClip, frames: int) -> dict:
-    """Section (d): seconds per stage for a HumanML3D-style .npy of ``frames`` frames."""
-    points = layout_points(clip, "humanml3d22")
+def speed_case(points: PointSet, frames: int) -> dict:
+    """Section (d): seconds per stage for a HumanML3D-style .npy of ``frames`` frames (the clip's
+    humanml3d22 ``points`` played back and forth)."""
     X = points.positions / 100.0                                     # cm -> m
     order = np.concatenate([np.arange(len(X)), np.arange(len(X) - 2, 0, -1)])
     X = X[np.resize(order, frames)]
@@ -266,19 +281,22 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     data = Path(args.data)
     clips = {name: read_bvh(data / f"{name}.bvh") for name in DENSE_CLIPS}
+    cases = {}
+    for name, clip in clips.items():
+        positions = clip.fk()
+        cases.update({(name, layout): make_case(clip, layout, positions) for layout in LAYOUTS})
     print("(a) sparse points -> the clip's own rig; each cell: ours / plain baseline\n")
     print("| clip | layout | points | joints on points / solved between | max position error % | "
           "mapped bones ° vs dense | in-between ° vs dense | flips (dense solve's) | mapped bones ° vs the clip: "
           "ours / dense |")
     print("|---|---|---|---|---|---|---|---|---|")
-    for name, clip in clips.items():
-        for layout in LAYOUTS:
-            r = sparse_case(clip, layout)
-            o, p = r["ours"], r["plain"]
-            print(f"| {name} | {layout} | {r['points']} | {r['direct']} / {r['between']} | "
-                  f"{_f(o['pos'], 3)} / {_f(p['pos'], 3)} | {_f(o['bones'])} / {_f(p['bones'])} | "
-                  f"{_f(o['between'])} / {_f(p['between'])} | {o['flips']} / {p['flips']} ({r['dense_flips']}) | "
-                  f"{_f(r['vs_clip'][0])} / {_f(r['vs_clip'][1])} |")
+    for (name, layout), case in cases.items():
+        r = sparse_case(case.clip, layout, case)
+        o, p = r["ours"], r["plain"]
+        print(f"| {name} | {layout} | {r['points']} | {r['direct']} / {r['between']} | "
+              f"{_f(o['pos'], 3)} / {_f(p['pos'], 3)} | {_f(o['bones'])} / {_f(p['bones'])} | "
+              f"{_f(o['between'])} / {_f(p['between'])} | {o['flips']} / {p['flips']} ({r['dense_flips']}) | "
+              f"{_f(r['vs_clip'][0])} / {_f(r['vs_clip'][1])} |")
     print("\n(b) across skeletons; each cell: ours / plain baseline\n")
     print("| source -> rig | scale | flips | foot sliding, % of height / s (source's) |")
     print("|---|---|---|---|")
@@ -289,12 +307,11 @@ def main(argv: list[str] | None = None) -> int:
           "on points %, jitter x the clip's\n")
     print("| clip | layout | 0.5 % noise | 1 % noise |")
     print("|---|---|---|---|")
-    for name, clip in clips.items():
-        for layout in LAYOUTS:
-            cells = [noisy_case(clip, layout, n) for n in (0.005, 0.01)]
-            print(f"| {name} | {layout} | " + " | ".join(
-                f"{c['flips']} flips, {c['pos']:.2f} %, {c['jitter']:.2f}" for c in cells) + " |")
-    s = speed_case(clips["mixamo_joe_salsa-dancing-6"], args.frames)
+    for (name, layout), case in cases.items():
+        cells = [noisy_case(case, n) for n in (0.005, 0.01)]
+        print(f"| {name} | {layout} | " + " | ".join(
+            f"{c['flips']} flips, {c['pos']:.2f} %, {c['jitter']:.2f}" for c in cells) + " |")
+    s = speed_case(cases["mixamo_joe_salsa-dancing-6", "humanml3d22"].points, args.frames)
     print(f"\n(d) HumanML3D .npy -> BVH, {s['frames']} frames x 22 joints, one thread\n")
     print("| stage | s | frames/s |")
     print("|---|---|---|")
