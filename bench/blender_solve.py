@@ -155,23 +155,16 @@ def floor_read(col: bpy.types.Collection) -> float:
 
 
 def floor_write(src: bpy.types.Armature, frames: np.ndarray) -> tuple[float, float]:
-    """Seconds to write one new action on a rest copy: a quaternion curve per bone and location curves
-    on the root (keyframe_points.add + foreach_set("co") + update()), nothing else; and of one
-    frame_set with it."""
+    """Seconds to write one new action on a rest copy (created as the operator's keys.ActionWriter
+    does): a quaternion curve per bone and location curves on the root (keyframe_points.add +
+    foreach_set("co") + update()), nothing else; and of one frame_set with it."""
+    keys = importlib.import_module(EXT + ".keys")
     obj = rest_copy(src, "floor")
     names = [b.name for b in obj.data.bones]
     co = np.zeros(2 * len(frames), np.float32)
     co[0::2] = frames
     t0 = time.perf_counter()
-    action = bpy.data.actions.new("floor")
-    ad = obj.animation_data_create()
-    if bpy.app.version >= (4, 4, 0):
-        slot = action.slots.new(id_type='OBJECT', name=obj.name)
-        ad.action, ad.action_slot = action, slot
-        curves = action.layers.new("Layer").strips.new(type='KEYFRAME').channelbag(slot, ensure=True).fcurves
-    else:
-        ad.action = action
-        curves = action.fcurves
+    curves = keys.ActionWriter(obj, "floor").fcurves
     paths = [(f'pose.bones["{n}"].rotation_quaternion', 4) for n in names] + [(f'pose.bones["{names[0]}"].location', 3)]
     for path, count in paths:
         for c in range(count):

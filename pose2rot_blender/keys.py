@@ -55,12 +55,17 @@ class ActionWriter:
             ad.action = self.action
             self._bag = None
 
+    @property
+    def fcurves(self):
+        """The F-curves of the new action's channels (``action.fcurves``, a channelbag's on 4.4+)."""
+        return self.action.fcurves if self._bag is None else self._bag.fcurves
+
     def _new_fcurves(self, path: str, count: int, group: str) -> list:
         """F-curves ``path[0..count-1]`` in the channel group ``group``."""
         if self._bag is None:
-            return [self.action.fcurves.new(path, index=c, action_group=group) for c in range(count)]
+            return [self.fcurves.new(path, index=c, action_group=group) for c in range(count)]
         grp = self._bag.groups.get(group) or self._bag.groups.new(group)
-        out = [self._bag.fcurves.new(path, index=c) for c in range(count)]
+        out = [self.fcurves.new(path, index=c) for c in range(count)]
         for fc in out:
             fc.group = grp
         return out
