@@ -18,12 +18,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from clips import EXAMPLES, SHARED_BVH, dev_clips
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def default_clips() -> Path:
-    shared = ROOT.parent / "shared" / "data" / "bvh"
-    return shared if any(shared.glob("*.bvh")) else ROOT / "examples"
+    """The folder of the development clips, else the examples folder."""
+    return SHARED_BVH if dev_clips([]) else EXAMPLES
 
 
 def run_batch(clips: Path, jobs: int, zip_path: Path) -> float:

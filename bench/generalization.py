@@ -30,13 +30,7 @@ from pose2rot_core.bvh import read_bvh
 from pose2rot_core.evaluate import evaluate_clip
 from pose2rot_core.variants import FAMILIES, make_variant
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def dev_clips() -> list[Path]:
-    shared = REPO.parent / "shared" / "data" / "bvh"
-    clips = sorted(shared.glob("*.bvh")) if shared.is_dir() else []
-    return clips or sorted((REPO / "examples").glob("*.bvh"))
+from clips import EXAMPLES, dev_clips
 
 
 def row(clip, noise: float) -> dict:
@@ -77,7 +71,7 @@ def main() -> None:
                         help="variant families ('original' = the clip itself)")
     parser.add_argument("--noise", type=float, default=0.005, help="jitter std, fraction of the height")
     args = parser.parse_args()
-    paths = [Path(p) for p in args.clips] if args.clips else dev_clips()
+    paths = [Path(p) for p in args.clips] if args.clips else dev_clips(sorted(EXAMPLES.glob("*.bvh")))
     print(HEAD)
     rows: dict[str, list[dict]] = {}
     t0 = time.perf_counter()

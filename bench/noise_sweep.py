@@ -21,14 +21,9 @@ import numpy as np
 from pose2rot_core.bvh import read_bvh
 from pose2rot_core.evaluate import evaluate_clip
 
+from clips import EXAMPLES, dev_clips
+
 NOISE_LEVELS = (0.0, 0.0025, 0.005, 0.01, 0.02)
-REPO = Path(__file__).resolve().parents[1]
-
-
-def dev_clips() -> list[Path]:
-    shared = REPO.parent / "shared" / "data" / "bvh"
-    clips = sorted(shared.glob("*.bvh")) if shared.is_dir() else []
-    return clips or [REPO / "examples" / "cmu_08_01.bvh"]
 
 
 def main() -> None:
@@ -37,7 +32,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--per-clip", action="store_true", help="also print every clip's row")
     args = parser.parse_args()
-    paths = [Path(p) for p in args.clips] if args.clips else dev_clips()
+    paths = [Path(p) for p in args.clips] if args.clips else dev_clips([EXAMPLES / "cmu_08_01.bvh"])
     clips = [read_bvh(p) for p in paths]
     print(f"{len(clips)} clips: {', '.join(p.stem for p in paths)}; ref protocol, geometric solver, seed {args.seed}")
     head = (f"{'noise':>6} {'smooth':>6} {'rot err °':>9} {'x clean':>8} {'jitter x':>8} {'flips':>6} "

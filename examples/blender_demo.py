@@ -88,6 +88,7 @@ def main() -> int:
     ap.add_argument("--out", default=str(ROOT / "out" / "demo.blend"))
     args = ap.parse_args()
     demo = build_scene(args.clip)
+    from pose2rot_core.rotations import geodesic_angle                 # the installed extension's core
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     bpy.context.preferences.filepaths.save_version = 0                 # no demo.blend1 backups
@@ -98,8 +99,7 @@ def main() -> int:
     heads = demo.heads
     height = float(np.ptp(heads.reshape(-1, 3), axis=0).max())
     pos_err = 100 * np.linalg.norm(got_heads - heads, axis=-1) / height
-    cos = (np.einsum("tnij,tnij->tn", got_rots, demo.rotations) - 1) / 2
-    ang = np.degrees(np.arccos(np.clip(cos, -1, 1)))
+    ang = np.degrees(geodesic_angle(got_rots, demo.rotations))
     inner = [i for i in range(heads.shape[1]) if i not in demo.leaves]
     print(f"{Path(args.clip).name}: {heads.shape[1]} bones x {len(demo.frames)} frames solved in {seconds:.2f} s "
           f"(Blender {bpy.app.version_string})")
