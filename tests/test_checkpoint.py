@@ -57,6 +57,20 @@ def test_upstream_container_with_yaml(tiny, tmp_path):
     torch.testing.assert_close(outputs(model), outputs(tiny), rtol=0, atol=0)
 
 
+def test_a_training_runs_other_entries_are_its_extra(tiny, tmp_path):
+    """step and optimizer_state (what --resume needs) come back in ``extra`` from the one weights-only
+    read; a solve's load_model does not keep them, and a bare state dict has none."""
+    ckpt = tmp_path / "run.pt"
+    opt = {"state": {}, "param_groups": [{"lr": 0.001, "params": [0]}]}
+    torch.save({"model_state": tiny.state_dict(), "optimizer_state": opt, "epoch": 3, "step": 42}, ckpt)
+    config = write_yaml(tmp_path / "c.yaml", TINY)
+    contents = read_checkpoint(ckpt, config)
+    assert contents.extra == {"optimizer_state": opt, "step": 42} and contents.epoch == 3
+    assert load_model(ckpt, config)[1].extra == {}
+    torch.save(tiny.state_dict(), tmp_path / "bare.pt")
+    assert read_checkpoint(tmp_path / "bare.pt", config).extra == {}
+
+
 def test_bare_and_ddp_state_dicts_infer_config(tiny, tmp_path):
     for name, state in (("bare.pt", tiny.state_dict()),
                         ("ddp.pt", {"module." + k: v for k, v in tiny.state_dict().items()})):

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import re
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -34,7 +34,8 @@ SAFETENSORS_CONFIG_KEY = "pose2rot_config"
 
 @dataclass
 class CheckpointContents:
-    """What a checkpoint file holds. state: name -> tensor; params: resolved model params."""
+    """What a checkpoint file holds. state: name -> tensor; params: resolved model params; extra: the
+    container's other entries (a training run's ``step`` and ``optimizer_state``)."""
 
     state: dict
     params: dict[str, Any]
@@ -47,7 +48,8 @@ class CheckpointContents:
 
 # ------------------------------------------------------------------------------- reading files
 def read_state(path: str | Path, map_location: str = "cpu") -> tuple[dict, dict[str, Any]]:
-    """(state dict, metadata) from a checkpoint file. metadata: epoch, config (if stored)."""
+    """(state dict, metadata) from a checkpoint file. metadata: epoch, config (if stored), extra (the
+    container's other entries)."""
     torch = require_torch()
     path = Path(path)
     if not path.is_file():
@@ -103,9 +105,9 @@ def _split_container(obj: Any, path: Path) -> tuple[dict, dict[str, Any]]:
                             "a {'model_state': ...} dictionary")
     info: dict[str, Any] = {}
     state = None
-    for k in _STATE_KEYS:
-        if isinstance(obj.get(k), Mapping):
-            state = obj[k]
+    for key in _STATE_KEYS:
+        if isinstance(obj.get(key), Mapping):
+            state = obj[key]
             break
     if state is None:
         if obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
@@ -119,6 +121,7 @@ def _split_container(obj: Any, path: Path) -> tuple[dict, dict[str, Any]]:
             info["epoch"] = obj["epoch"]
         if isinstance(obj.get("config"), Mapping):
             info["config"] = dict(obj["config"])
+        info["extra"] = {k: v for k, v in obj.items() if k not in (key, "epoch", "config")}
     bad = [k for k, v in state.items() if not isinstance(v, torch.Tensor)]
     if bad:
         raise Pose2RotError(f"checkpoint '{path}': entry '{bad[0]}' of the weights is not a tensor")
@@ -209,7 +212,7 @@ def read_checkpoint(path: str | Path, config: str | Path | Mapping | None = None
     else:
         params = infer_params(state)
         source = "inferred from weights"
-    return CheckpointContents(state, params, embedder, info.get("epoch"), source, str(path))
+    return CheckpointContents(state, params, embedder, info.get("epoch"), source, str(path), info.get("extra", {}))
 
 
 def build_model(contents: CheckpointContents, device: str = "cpu"):
@@ -248,9 +251,10 @@ def check_state_matches(model, state: Mapping, params: Mapping[str, Any], where:
 
 
 def load_model(path: str | Path, config: str | Path | Mapping | None = None, device: str = "cpu"):
-    """(model in eval mode on ``device``, CheckpointContents) from a checkpoint file."""
+    """(model in eval mode on ``device``, CheckpointContents without ``extra``: a solve never needs a
+    training run's optimiser state, so it is not kept) from a checkpoint file."""
     contents = read_checkpoint(path, config, map_location="cpu")
-    return build_model(contents, device), contents
+    return build_model(contents, device), replace(contents, extra={})
 
 
 def convert_to_safetensors(contents: CheckpointContents, out: str | Path) -> Path:

@@ -204,7 +204,6 @@ class _Start:
 
 def _resumed(req: TrainRequest, last: Path) -> _Start:
     """The run in ``last``'s folder, continued (its schedule, with --batch/--lr overriding)."""
-    torch = require_torch()
     from ..checkpoint import read_checkpoint
 
     if not last.is_file():
@@ -213,13 +212,12 @@ def _resumed(req: TrainRequest, last: Path) -> _Start:
         raise Pose2RotError("--resume continues a run; it cannot be combined with --init")
     contents = read_checkpoint(last)
     family = check_embedder(contents.embedder, req.embedder)
-    blob = torch.load(str(last), map_location="cpu", weights_only=True)
     prev = _read_json(last.parent / "history.json")
     overrides = {k: v for k, v in (("batch", req.batch), ("lr", req.lr)) if v is not None}
     cfg = TrainConfig.from_dict(dict(TrainConfig.from_dict(prev.get("train", {})).to_dict(), **overrides))
-    step = int(blob.get("step") or 0)
+    step = int(contents.extra.get("step") or 0)
     return _Start(contents.params, contents.state, family, cfg, f"resumed from {last} at step {step}",
-                  blob.get("optimizer_state"), step, prev.get("history", []), prev.get("holdout", []))
+                  contents.extra.get("optimizer_state"), step, prev.get("history", []), prev.get("holdout", []))
 
 
 def _fresh(req: TrainRequest, last: Path) -> _Start:
@@ -251,7 +249,6 @@ class _Run:
     optimizer: Any
     held: "_HeldOut"
     save_every: int | None
-    paths: list[Path]
     notes: list[str]
 
 
@@ -313,8 +310,8 @@ def _prepare(req: TrainRequest, log: Callable[[str], None]) -> _Run:
     write_config_yaml(run_dir / "config.yaml", start.params, start.family, cfg, extra)
     log(f"model: {sum(p.numel() for p in model.parameters()):,} parameters ({start.source}); "
         f"{total - start.step} step(s) of batch {cfg.batch}, {sampler.window}-frame windows")
-    held = _HeldOut.prepare(held_clips, train_clips, req.eval_every, dev)
-    return _Run(run_dir, dev, start, cfg, total, sampler, model, optimizer, held, req.save_every, paths, notes)
+    held = _HeldOut.prepare(held_clips, train_clips, req.eval_every)
+    return _Run(run_dir, dev, start, cfg, total, sampler, model, optimizer, held, req.save_every, notes)
 
 
 def train_step(model, optimizer, batch: dict, config: TrainConfig, fk_weight: float,
@@ -373,7 +370,7 @@ def _train(run: _Run, log: Callable[[str], None], progress: bool) -> float:
                 save_run_checkpoint(run.run_dir / f"step_{done:06d}.pt", run.model, run.optimizer, done, epoch)
             if run.held.due(done, run.total):
                 t_eval = time.perf_counter()
-                start.held_log.append(run.held.check(last, done, t_eval - t_train - eval_time, log))
+                start.held_log.append(run.held.check(last, done, t_eval - t_train - eval_time, run.device, log))
                 eval_time += time.perf_counter() - t_eval
             _write_json(run.run_dir / "history.json", {"train": cfg.to_dict(), "history": start.history,
                                                        "holdout": start.held_log})
@@ -388,25 +385,25 @@ class _HeldOut:
 
     clips: list
     geometric: list
-    device: str
     eval_every: int | None = None
     probe: tuple[list, list] | None = None   # (training excerpts, their geometric scores)
 
     @classmethod
-    def prepare(cls, clips: list, train_clips: list, eval_every: int | None, device: str) -> "_HeldOut":
+    def prepare(cls, clips: list, train_clips: list, eval_every: int | None) -> "_HeldOut":
         geometric = evaluate_clips(clips, "geometric") if clips else []
         probe = None
         if eval_every and clips:
             excerpts = [clip_frames(c, 0, min(c.num_frames, TRAIN_PROBE_FRAMES)) for c in train_clips]
             probe = (excerpts, evaluate_clips(excerpts, "geometric", protocols=("ref",)))
-        return cls(clips, geometric, device, eval_every, probe)
+        return cls(clips, geometric, eval_every, probe)
 
     def due(self, step: int, total: int) -> bool:
         """Whether the held-out figures are measured after ``step``."""
         return bool(self.eval_every and self.clips and (step % self.eval_every == 0 or step == total))
 
-    def check(self, ckpt: Path, step: int, seconds: float, log) -> dict:
-        """Hybrid and learned (ref protocol) on the held-out clips against the geometric baseline.
+    def check(self, ckpt: Path, step: int, seconds: float, device: str, log) -> dict:
+        """Hybrid and learned (ref protocol) on ``device`` on the held-out clips against the geometric
+        baseline.
 
         The solves are those of ``pose2rot solve --solver hybrid|learned`` (hybrid anchored on the
         reference pose). The same figures on the first frames of every training clip tell over- from
@@ -414,7 +411,7 @@ class _HeldOut:
         rec: dict[str, Any] = {"step": step, "train_seconds": seconds,
                                "geometric_ref": mean_angle(self.geometric, "geometric", "ref")}
         for solver in ("hybrid", "learned"):
-            scores = evaluate_clips(self.clips, solver, ckpt, protocols=("ref",), device=self.device)
+            scores = evaluate_clips(self.clips, solver, ckpt, protocols=("ref",), device=device)
             rec[f"{solver}_ref"] = mean_angle(scores, solver, "ref")
             if solver == "hybrid":
                 rec["hybrid_pos_err_max"] = max_position_error(scores, "hybrid")
@@ -427,7 +424,7 @@ class _HeldOut:
             train_clips, train_geo = self.probe
             rec["train_geometric_ref"] = mean_angle(train_geo, "geometric", "ref")
             for solver in ("hybrid", "learned"):
-                scores = evaluate_clips(train_clips, solver, ckpt, protocols=("ref",), device=self.device)
+                scores = evaluate_clips(train_clips, solver, ckpt, protocols=("ref",), device=device)
                 rec[f"train_{solver}_ref"] = mean_angle(scores, solver, "ref")
             line += (f"; train excerpts: hybrid {rec['train_hybrid_ref']:.2f}°, learned "
                      f"{rec['train_learned_ref']:.2f}° vs geometric {rec['train_geometric_ref']:.2f}°")
