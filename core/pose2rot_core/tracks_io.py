@@ -2,7 +2,7 @@
 
 Readers by file suffix: :data:`READERS` (``.npz``: tracks_npz, ``.csv``: tracks_csv, ``.bvh``: the
 clip's FK positions). A new format is a reader ``(path, skeleton BVH clip or None, report) -> Tracks``
-in that table.
+in that table, with why it needs a skeleton BVH (None when it carries its own skeleton).
 
 The ``.npz`` tracks file (loaded with ``allow_pickle=False``):
 - ``positions`` float [T,J,3], NaN = missing; ``joint_names`` str [J]; ``parents`` int [J]
@@ -31,18 +31,11 @@ from .tracks_csv import load_csv
 from .tracks_npz import load_npz
 
 
-def _needs_rig(path: Path, clip: BvhClip | None, report: list[str] | None) -> Tracks:
-    if clip is None:
-        raise Pose2RotError(f"{path.name}: a CSV file holds only positions; give the rig as a BVH file "
-                            "(its rest pose, parents and fps) along with it (--skeleton RIG.bvh)")
-    return load_csv(path, clip, report)
-
-
-#: suffix -> (reader(path, rig clip or None, report), whether it takes a rig)
-READERS: dict[str, tuple[Callable[[Path, BvhClip | None, list[str] | None], Tracks], bool]] = {
-    ".npz": (lambda path, _clip, report: load_npz(path, report), False),
-    ".csv": (_needs_rig, True),
-    ".bvh": (lambda path, _clip, _report: tracks_from_bvh(read_bvh(path)), False),
+#: suffix -> (reader(path, rig clip or None, report), why the format needs a rig BVH; None: it has its own)
+READERS: dict[str, tuple[Callable[[Path, BvhClip | None, list[str] | None], Tracks], str | None]] = {
+    ".npz": (lambda path, _clip, report: load_npz(path, report), None),
+    ".csv": (load_csv, "a CSV file holds only positions"),
+    ".bvh": (lambda path, _clip, _report: tracks_from_bvh(read_bvh(path)), None),
 }
 
 
@@ -55,10 +48,13 @@ def load_tracks(path: str | Path, skeleton_bvh: str | Path | None = None,
     """
     path = tracks_path(path)
     suffix = path.suffix.lower()
-    reader, takes_rig = READERS[suffix]
-    if skeleton_bvh is not None and not takes_rig:
+    reader, needs_rig = READERS[suffix]
+    if skeleton_bvh is not None and needs_rig is None:
         raise Pose2RotError(f"{path.name}: a {suffix} tracks file carries its own skeleton; "
                             "leave out the skeleton BVH (it is only used with CSV tracks)")
+    if skeleton_bvh is None and needs_rig is not None:
+        raise Pose2RotError(f"{path.name}: {needs_rig}; give the rig as a BVH file (its rest pose, parents and "
+                            "fps) along with it (--skeleton RIG.bvh)")
     return reader(path, None if skeleton_bvh is None else read_bvh(skeleton_bvh), report)
 
 
