@@ -71,6 +71,21 @@ def test_solve_bvh_to_npz(clip, tmp_path, capsys):
         assert f["root_translation"].shape == (30, 3)
 
 
+def test_solve_bvh_with_its_own_reference_frame(clip, tmp_path, capsys):
+    """--reference-frame without --reference: that frame of the clip is the reference pose, as in
+    tracks_from_bvh; a BVH given as --skeleton as well is still refused."""
+    from pose2rot_core.solvers import solve
+
+    out = tmp_path / "solved.npz"
+    code, _, err = run(["solve", clip, "--out", out, "--reference-frame", "12"], capsys)
+    assert code == 0, err
+    want = solve(tracks_from_bvh(read_bvh(clip), reference_frame=12))
+    with np.load(out) as f:
+        np.testing.assert_allclose(f["quaternions"], want.quaternions, atol=1e-12)
+    code, _, err = run(["solve", clip, "--out", out, "--reference-frame", "12", "--skeleton", clip], capsys)
+    assert code == 2 and "carries its own skeleton" in err
+
+
 def test_tracks_then_solve_npz(clip, tmp_path, capsys):
     tracks = tmp_path / "tracks.npz"
     code, stdout, err = run(["tracks", clip, "--out", tracks, "--reference-frame", "0"], capsys)

@@ -150,10 +150,8 @@ def _reference_from_bvh(tracks, path: str, frame: int):
 def cmd_solve(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from .bvh import read_bvh
     from .cli_layouts import cmd_solve_points, wants_points
     from .solvers import solve
-    from .tracks_io import load_tracks
 
     out = _output_path(args.out, (".bvh", ".npz"))
     options = solve_options(args)
@@ -161,20 +159,11 @@ def cmd_solve(args: argparse.Namespace) -> int:
     if wants_points(args):
         return cmd_solve_points(args, options, out, order)
     report: list[str] = []
-    tracks = load_tracks(args.tracks, skeleton_bvh=args.skeleton, report=report)
-    tracks = _fps_and_scale(tracks, args, report)
+    tracks = _fps_and_scale(_solve_tracks(args, report), args, report)
     if args.reference:
         frame = args.reference_frame or 0
         tracks = replace(tracks, reference_rotations=_reference_from_bvh(tracks, args.reference, frame),
                          reference_frame=frame if Path(args.reference).resolve() == Path(args.tracks).resolve() else None)
-    elif args.reference_frame is not None:
-        if Path(args.tracks).suffix.lower() != ".bvh":
-            raise Pose2RotError("--reference-frame without --reference needs BVH tracks (their rotations give the pose)")
-        clip = read_bvh(args.tracks)
-        if not 0 <= args.reference_frame < clip.num_frames:
-            raise Pose2RotError(f"--reference-frame {args.reference_frame} is outside the clip (0..{clip.num_frames - 1})")
-        tracks = replace(tracks, reference_rotations=clip.rotations[args.reference_frame],
-                         reference_frame=args.reference_frame)
     start, stop = _parse_frames(args.frames, tracks.num_frames)
     tracks = tracks.frames(start, stop)
     update, close = _progress_bar(f"solve ({args.solver})")
@@ -195,6 +184,20 @@ def cmd_solve(args: argparse.Namespace) -> int:
     print(f"solved {sol.num_frames} frames x {tracks.skeleton.num_joints} joints with the {sol.solver} solver "
           f"in {seconds:.3f} s; max position error {error:.2g} % of height (against {against}) -> {out}")
     return 0
+
+
+def _solve_tracks(args: argparse.Namespace, report: list[str]):
+    """The tracks of ``solve`` (tracks_io.load_tracks); with --reference-frame and no --reference, BVH
+    tracks whose reference pose is that frame of the clip (read once, tracks_io.tracks_from_bvh)."""
+    from .bvh import read_bvh
+    from .tracks_io import load_tracks, tracks_from_bvh, tracks_source
+
+    if args.reference or args.reference_frame is None:
+        return load_tracks(args.tracks, skeleton_bvh=args.skeleton, report=report)
+    path = tracks_source(args.tracks, args.skeleton)
+    if path.suffix.lower() != ".bvh":
+        raise Pose2RotError("--reference-frame without --reference needs BVH tracks (their rotations give the pose)")
+    return tracks_from_bvh(read_bvh(path), args.reference_frame, "--reference-frame")
 
 
 def _order_option(text: str | None) -> str | None:

@@ -46,16 +46,24 @@ def load_tracks(path: str | Path, skeleton_bvh: str | Path | None = None,
 
     report: optional list that receives notes (e.g. rig joints with no CSV columns).
     """
+    path = tracks_source(path, skeleton_bvh)
+    reader = READERS[path.suffix.lower()][0]
+    return reader(path, None if skeleton_bvh is None else read_bvh(skeleton_bvh), report)
+
+
+def tracks_source(path: str | Path, skeleton_bvh: str | Path | None = None) -> Path:
+    """``path`` as a Path, once it is an existing tracks file given with a rig BVH ``skeleton_bvh``
+    exactly when its format needs one (see READERS)."""
     path = tracks_path(path)
     suffix = path.suffix.lower()
-    reader, needs_rig = READERS[suffix]
+    needs_rig = READERS[suffix][1]
     if skeleton_bvh is not None and needs_rig is None:
         raise Pose2RotError(f"{path.name}: a {suffix} tracks file carries its own skeleton; "
                             "leave out the skeleton BVH (it is only used with CSV tracks)")
     if skeleton_bvh is None and needs_rig is not None:
         raise Pose2RotError(f"{path.name}: {needs_rig}; give the rig as a BVH file (its rest pose, parents and "
                             "fps) along with it (--skeleton RIG.bvh)")
-    return reader(path, None if skeleton_bvh is None else read_bvh(skeleton_bvh), report)
+    return path
 
 
 def tracks_path(path: str | Path) -> Path:
@@ -71,17 +79,19 @@ def tracks_path(path: str | Path) -> Path:
     return path
 
 
-def tracks_from_bvh(clip: BvhClip, reference_frame: int | None = None) -> Tracks:
+def tracks_from_bvh(clip: BvhClip, reference_frame: int | None = None,
+                    frame_name: str = "reference frame") -> Tracks:
     """A BVH clip's FK joint positions (and End Sites) as tracks on its own skeleton.
 
-    With ``reference_frame`` the clip's local rotations of that frame become the reference pose.
+    With ``reference_frame`` the clip's local rotations of that frame become the reference pose
+    (``frame_name``: what an error calls that frame, e.g. the command line's flag).
     """
     if clip.num_frames == 0:
         raise Pose2RotError(f"{clip.name}: the clip has no motion ('Frames: 0'); there is nothing to solve")
     ref_rot = None
     if reference_frame is not None:
         if not 0 <= reference_frame < clip.num_frames:
-            raise Pose2RotError(f"{clip.name}: reference frame {reference_frame} is outside the clip "
+            raise Pose2RotError(f"{clip.name}: {frame_name} {reference_frame} is outside the clip "
                                 f"(0..{clip.num_frames - 1})")
         ref_rot = clip.rotations[reference_frame]
     has_ends = len(clip.end_parents) > 0
