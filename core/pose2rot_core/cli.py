@@ -173,7 +173,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     finally:
         close()
     seconds = time.perf_counter() - t0
-    error = _position_error(sol, tracks)
+    error = position_error(sol, tracks)
     write_solution(out, sol, tracks.fps, tracks.up_axis, args.up or tracks.up_axis,
                    order or tracks.rotation_orders, tracks.end_parents, tracks.end_rest_offsets,
                    list(tracks.end_names) or None)
@@ -248,9 +248,10 @@ def scale_advice(problem) -> str:
             "skeleton's size")
 
 
-def _position_error(sol, tracks) -> float:
-    """Largest distance of a solved joint from its track, % of the skeleton height (NaN: no data)."""
-    err = np.linalg.norm(sol.positions - tracks.positions, axis=-1)
+def position_error(sol, tracks, joints: np.ndarray | slice = slice(None)) -> float:
+    """Largest distance of a solved joint (of ``joints``: indices or a [J] mask, default all) from its
+    track, % of the skeleton height (NaN: no data)."""
+    err = np.linalg.norm(sol.positions[:, joints] - tracks.positions[:, joints], axis=-1)
     return float(np.nanmax(err) / tracks.skeleton.height * 100) if np.isfinite(err).any() else float("nan")
 
 

@@ -42,7 +42,7 @@ def cmd_solve_points(args: argparse.Namespace, options: SolveOptions, out: Path,
     """``solve`` for point sets: a layout on its own, or a rig through a map, as ``options`` say (made fit
     for points: SolveOptions.for_points); written to the checked ``out``, Y up unless --up says otherwise,
     in the rig's rotation orders unless ``order``, the checked --order."""
-    from .cli import _parse_frames
+    from .cli import _parse_frames, position_error
     from .export import write_solution
     from .pointsets import check_points, load_points
     from .wording import notes_for
@@ -63,8 +63,7 @@ def cmd_solve_points(args: argparse.Namespace, options: SolveOptions, out: Path,
         orders = None
     seconds = time.perf_counter() - t0
     write_solution(out, sol, points.fps, "y", args.up or "y", order or orders, ends[0], ends[1])
-    err = np.linalg.norm(sol.positions[:, mapped] - tracks.positions[:, mapped], axis=-1)
-    err = float(np.nanmax(err)) / tracks.skeleton.height * 100 if np.isfinite(err).any() else float("nan")
+    err = position_error(sol, tracks, mapped)
     for line in notes_for(report + sol.report, "cli"):
         print(f"note: {line}", file=sys.stderr)
     print(f"solved {sol.num_frames} frames x {tracks.skeleton.num_joints} joints in {seconds:.3f} s; joints on points "
