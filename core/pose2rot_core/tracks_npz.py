@@ -6,22 +6,25 @@ the archive (never a pickle), the arrays against the table, then the Tracks in i
 """
 from __future__ import annotations
 
+import io
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from .errors import Pose2RotError
+from .errors import Pose2RotError, read_bytes
 from .rotations import quat_to_matrix
 from .skeleton import Skeleton
 from .tracks import Tracks
 
 REQUIRED = ("positions", "joint_names", "parents", "rest_positions")
 #: key -> (kind, shape): kind "number", "integer" or "text"; shape entries are sizes ("T", "J", "K")
-#: or fixed numbers, () for a single value
+#: or fixed numbers, () for a single value. Checked in this order: the sizes J, T and K come from
+#: joint_names, positions and end_parents.
 ARRAYS: dict[str, tuple[str, tuple]] = {
-    "positions": ("number", ("T", "J", 3)),
     "joint_names": ("text", ("J",)),
+    "positions": ("number", ("T", "J", 3)),
+    "end_parents": ("integer", ("K",)),
     "parents": ("integer", ("J",)),
     "rest_positions": ("number", ("J", 3)),
     "fps": ("number", ()),
@@ -29,7 +32,6 @@ ARRAYS: dict[str, tuple[str, tuple]] = {
     "reference_frame": ("integer", ()),
     "reference_quaternions": ("number", ("J", 4)),
     "end_positions": ("number", ("T", "K", 3)),
-    "end_parents": ("integer", ("K",)),
     "end_rest_offsets": ("number", ("K", 3)),
     "end_names": ("text", ("K",)),
     "confidence": ("number", ("T", "J")),
@@ -64,9 +66,10 @@ def load_npz(path: Path, report: list[str] | None = None) -> Tracks:
 def _read_archive(path: Path, report: list[str] | None) -> dict[str, np.ndarray]:
     """The known arrays of the archive (others are noted in ``report``); never unpickles."""
     name = path.name
-    _check_magic(path)
+    raw = read_bytes(path, "tracks")
+    _check_magic(raw[:6], name)
     try:
-        archive = np.load(path, allow_pickle=False)
+        archive = np.load(io.BytesIO(raw), allow_pickle=False)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
         raise Pose2RotError(f"{name}: not a readable .npz file ({e}); the file may be truncated") from None
     with archive:
@@ -77,14 +80,9 @@ def _read_archive(path: Path, report: list[str] | None) -> dict[str, np.ndarray]
     return data
 
 
-def _check_magic(path: Path) -> None:
-    """Refuse pickles, single np.save arrays and anything that is not a zip archive, by the first bytes."""
-    name = path.name
-    try:
-        with open(path, "rb") as f:
-            magic = f.read(6)
-    except OSError as e:
-        raise Pose2RotError(f"cannot read tracks file '{path}': {e.strerror or e}") from None
+def _check_magic(magic: bytes, name: str) -> None:
+    """Refuse pickles, single np.save arrays and anything that is not a zip archive, by the first
+    bytes ``magic`` of the file ``name``."""
     if magic.startswith(b"\x80"):
         raise Pose2RotError(f"{name}: holds a pickled Python object; pose2rot never loads pickles "
                             "(np.load with allow_pickle=False): save plain arrays with np.savez")
@@ -110,14 +108,10 @@ def _array(archive, key: str, name: str) -> np.ndarray:
 
 
 def _checked_arrays(data: dict[str, np.ndarray], name: str) -> dict:
-    """Every array checked against ARRAYS (sizes from joint_names, positions and end_parents), as
-    float64 numbers, int64 whole numbers, or Python str (single values unwrapped)."""
+    """Every array checked against ARRAYS, in its order (sizes from joint_names, positions and
+    end_parents), as float64 numbers, int64 whole numbers, or Python str (single values unwrapped)."""
     sizes: dict[str, int] = {}
-    out: dict = {}
-    for key in ("joint_names", "positions", "end_parents") + tuple(k for k in ARRAYS if k in data):
-        if key in data and key not in out:
-            out[key] = _checked(data[key], key, sizes, name)
-    return out
+    return {key: _checked(data[key], key, sizes, name) for key in ARRAYS if key in data}
 
 
 def _checked(a: np.ndarray, key: str, sizes: dict[str, int], name: str):
