@@ -108,6 +108,16 @@ def test_file_points_of_each_format(tmp_path):
         file_points(tmp_path / "missing.csv")
 
 
+def test_file_points_of_a_csv_take_the_fps_of_its_time_column(tmp_path):
+    clip = read_bvh(small_clip(tmp_path / "c.bvh"))
+    header = "time," + ",".join(f"{n}.{a}" for n in clip.skeleton.names for a in "xyz")
+    rows = [f"{t / 25:.6f}," + ",".join(f"{v:.9f}" for v in frame.ravel()) for t, frame in enumerate(clip.fk())]
+    (tmp_path / "timed.csv").write_text("\n".join([header] + rows) + "\n")
+    names, pos, fps, _ = file_points(tmp_path / "timed.csv")
+    assert names == list(clip.skeleton.names) and fps == pytest.approx(25.0)
+    np.testing.assert_allclose(pos, clip.fk() @ Y_UP_TO_Z_UP.T, atol=1e-8)
+
+
 def test_file_points_of_a_layout(tmp_path):
     """A .npy is read with its layout: the layout's point names, Y-up data turned Blender's Z-up."""
     from pose2rot_core.layouts import get_layout

@@ -118,26 +118,22 @@ def file_points(path: str | Path, csv_up_axis: str = "y", layout: str | None = N
                 ) -> tuple[list[str], np.ndarray, float, str]:
     """(names, positions [T,N,3] in Blender axes, fps or 0 when the file has none, layout name or "") of
     every point of a tracks file: joints and End Sites of ``.npz``/``.bvh`` tracks, every named point
-    of a ``.csv`` (no rig needed; ``csv_up_axis`` says whether its data is "y"- or "z"-up). A ``.npy``
-    needs ``layout`` (a name of pose2rot_core.layouts); FreeMoCap output is read from its recording
-    when its body file (``output_data/mediapipe_body_3d_xyz.npy``) is given."""
-    from .pointsets import FREEMOCAP_BODY
+    of a ``.csv`` (no rig needed; ``csv_up_axis`` says whether its data is "y"- or "z"-up; its fps from
+    a ``time`` column). A ``.npy`` needs ``layout`` (a name of pose2rot_core.layouts); FreeMoCap output
+    is read from its recording when its body file (``output_data/mediapipe_body_3d_xyz.npy``) is given."""
+    from .pointsets import FREEMOCAP_BODY, tracks_as_points
     from .tracks_csv import read_csv_points
     from .tracks_io import load_tracks, tracks_path
 
     path = Path(path)
     if path.name == FREEMOCAP_BODY or path.suffix.lower() == ".npy":
         return _point_set_points(path, layout)
-    path = tracks_path(path)
     if path.suffix.lower() == ".csv":
-        points = read_csv_points(path)
-        names, pos, up, fps = points.names, points.positions, csv_up_axis, 0.0
+        csv = read_csv_points(tracks_path(path))
+        names, pos, up, fps = csv.names, csv.positions, csv_up_axis, csv.fps
     else:
-        tracks = load_tracks(path)
-        names, pos, up, fps = list(tracks.skeleton.names), tracks.positions, tracks.up_axis, tracks.fps
-        if tracks.has_ends:
-            names += list(tracks.end_names)
-            pos = np.concatenate([pos, tracks.end_positions], axis=1)
+        points = tracks_as_points(load_tracks(path))
+        names, pos, up, fps = list(points.names), points.positions, points.up, points.fps
     return names, (pos @ Y_UP_TO_Z_UP.T if up == "y" else pos), fps, ""
 
 
