@@ -131,3 +131,25 @@ def test_joints_put_on_their_track_by_translation_are_reported():
     assert sol.translating[1:].any()
     assert any("put on the track by translation" in line for line in sol.report), sol.report
     assert np.abs(sol.positions - P).max() < 1e-6
+
+
+@pytest.mark.parametrize("fill", [0.0, 1e6])
+def test_lookahead_on_noisy_tracks_reads_only_placed_joints(person, fill, monkeypatch):
+    """Lookahead asks where a child's targets are before the child is placed: the answer must come
+    from the tracks, never from memory the solve has not written (here filled with 0 or 1e6)."""
+    import pose2rot_core.solvers.geometric as geometric
+    from pose2rot_core.evaluate import add_noise
+    from pose2rot_core.stacks import empty_vectors
+
+    rig, R, root = person
+    tracks = add_noise(Tracks(rig, positions(rig, R, root)), 0.005, 0)
+    reference = solve(tracks, twist="lookahead").rotations
+
+    def prefilled(shape):
+        out = empty_vectors(shape)
+        out[...] = fill
+        return out
+
+    monkeypatch.setattr(geometric, "empty_vectors", prefilled)
+    again = solve(tracks, twist="lookahead").rotations
+    assert np.degrees(geodesic_angle(again, reference)).max() < 1e-9

@@ -83,6 +83,7 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     G = empty_matrices((problem.num_frames, tracks.skeleton.num_joints))
     if AIM_FROM_SOLVED and problem.noise_var.any():  # noise must not add up along chains
         problem.solved = empty_vectors(problem.positions.shape[:2])
+        problem.solved.fill(np.nan)  # not placed yet: seen from its track (Problem.observed)
     for j in range(tracks.skeleton.num_joints):
         problem.place(j, G)
         G[:, j] = orient_joint(problem, j, G)

@@ -99,9 +99,9 @@ class Problem:
         """[T,n,3] world vectors from ``joint`` (its track, or where the solution puts it) to its
         targets' tracks."""
         origin = self.positions[:, joint]
-        if self.solved is not None:
-            # from where the solution puts the joint, unless that is far compared with the targets
-            # (short toes seen from a moved toe base point anywhere)
+        if self.solved is not None and not np.isnan(self.solved[0, joint, 0]):
+            # from where the solution puts the joint (once placed), unless that is far compared with
+            # the targets (short toes seen from a moved toe base point anywhere)
             moved = np.percentile(norm(self.solved[:, joint] - origin), 95)
             if moved < SOLVED_AIM_FRACTION * min(np.linalg.norm(t.offset) for t in targets):
                 origin = self.solved[:, joint]
