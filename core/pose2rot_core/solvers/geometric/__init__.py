@@ -40,7 +40,6 @@ from .roll import aim_with_roll
 from .twist_chains import find_twist_bones, spread_twist
 
 TWIST_POLICIES = ("reference", "lookahead", "transport", "swing")
-AIM_FROM_SOLVED = True
 STRETCH_MODES = ("auto", "exact", "off")
 #: noisy tracks' bone lengths are averaged over this long before asking whether joints translate
 LENGTH_SECONDS = 0.25
@@ -81,7 +80,7 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     if end_noise is not None:
         problem.end_var = (np.asarray(end_noise, np.float64) * tracks.skeleton.height) ** 2
     G = empty_matrices((problem.num_frames, tracks.skeleton.num_joints))
-    if AIM_FROM_SOLVED and problem.noise_var.any():  # noise must not add up along chains
+    if problem.noise_var.any():  # noise must not add up along chains
         problem.solved = empty_vectors(problem.positions.shape[:2])
         problem.solved.fill(np.nan)  # not placed yet: seen from its track (Problem.observed)
     for j in range(tracks.skeleton.num_joints):

@@ -61,7 +61,7 @@ class Problem:
     zero_length: np.ndarray
     twist: str
     noise_var: np.ndarray = field(default_factory=lambda: np.zeros(1))
-    #: where each joint is in the solution (filled top-down while solving when ``aim_from_solved``):
+    #: where each joint is in the solution (filled top-down while solving noisy tracks):
     #: bones then aim from there at their targets' tracks, so track noise does not add up along chains
     solved: np.ndarray | None = None
     #: noise variance of the bone tips [K] (None: as noisy as their joints)
@@ -81,10 +81,6 @@ class Problem:
     @property
     def num_frames(self) -> int:
         return int(self.positions.shape[0])
-
-    def bone_noise(self) -> np.ndarray:
-        """[J-1] noise std (file units) of each non-root joint's distance to its parent."""
-        return np.sqrt(self.noise_var[1:] + self.noise_var[self.skeleton.parents[1:]])
 
     @property
     def constant_guess(self) -> bool:
