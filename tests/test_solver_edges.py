@@ -153,3 +153,22 @@ def test_lookahead_on_noisy_tracks_reads_only_placed_joints(person, fill, monkey
     monkeypatch.setattr(geometric, "empty_vectors", prefilled)
     again = solve(tracks, twist="lookahead").rotations
     assert np.degrees(geodesic_angle(again, reference)).max() < 1e-9
+
+
+def test_a_twist_guess_is_left_out_only_when_the_tracks_are_smoothed(person, monkeypatch):
+    """solve() decides once, from its own cleaning, whether a given twist guess is followed: clean
+    tracks follow it, smoothed ones get the solver's own smoothed guess and a note saying so."""
+    import pose2rot_core.solvers as solvers
+    from pose2rot_core.evaluate import add_noise
+
+    rig, R, root = person
+    clean = Tracks(rig, positions(rig, R, root))
+    calls = []
+    original = solvers.prepare_tracks
+    monkeypatch.setattr(solvers, "prepare_tracks", lambda *a, **k: calls.append(1) or original(*a, **k))
+    guided = solve(clean, twist_guess=R)
+    assert np.degrees(geodesic_angle(guided.rotations, R)).max() < 1e-6     # the guess is the truth
+    assert not any("given one" in line for line in guided.report)
+    noisy = solve(add_noise(clean, 0.005, 0), twist_guess=R)
+    assert sum("roll follows the solver's own smoothed guess" in line for line in noisy.report) == 1
+    assert len(calls) == 2                                                    # one cleaning per solve

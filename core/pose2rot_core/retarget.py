@@ -78,21 +78,12 @@ def solve_retargeted(result: Retargeted, options: SolveOptions | None = None, *,
                      **changes) -> Solution:
     """Solve retargeted tracks as ``options`` say (``changes``: fields applied on top), made fit for
     points by :meth:`SolveOptions.for_points` (geometric solver; "auto" stretch keeps the rig's bone
-    lengths), with the chains' shared twist as the roll guess.
-
-    When the tracks will be smoothed the solver re-solves with its own smoothed guess and takes no
-    other, so the chains' guess is left out then (noted in the report)."""
-    from .solvers import prepare_tracks, solve
+    lengths), with the chains' shared twist as the roll guess (which :func:`solvers.solve` leaves
+    out when it smooths the tracks)."""
+    from .solvers import solve
 
     options = SolveOptions.of(options, **changes).for_points()
-    guess = result.twist_guess
-    if guess is not None and options.smooth != "off" and prepare_tracks(result.tracks, options.smooth)[3].active:
-        guess = None
-    sol = solve(result.tracks, options, progress=progress, twist_guess=guess)
-    if guess is None and result.twist_guess is not None:
-        sol.report.append("the tracks were smoothed: the joints between mapped ones keep the solver's own roll "
-                          "(their shared twist is not passed to a smoothing solve)")
-    return sol
+    return solve(result.tracks, options, progress=progress, twist_guess=result.twist_guess)
 
 
 @dataclass
