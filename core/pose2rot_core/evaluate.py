@@ -23,13 +23,12 @@ import numpy as np
 from .bvh import BvhClip
 from .options import SolveOptions
 from .rotations import geodesic_angle
+from .safety import FLIP_DEGREES, FLIP_MARGIN, rotation_steps
 from .solution import Solution
 from .solvers import solve
 from .tracks import Tracks
 from .tracks_io import tracks_from_bvh
 
-FLIP_DEGREES = 30.0
-FLIP_MARGIN = 15.0
 PROTOCOLS = ("rest", "ref")
 
 
@@ -74,11 +73,6 @@ class Filmstrip:
     solved_rotations: np.ndarray
     joint_angles: np.ndarray
     rest_offsets: np.ndarray
-
-
-def rotation_steps(rotations: np.ndarray) -> np.ndarray:
-    """[T-1,J] degrees turned by each joint between consecutive frames."""
-    return np.degrees(geodesic_angle(rotations[1:], rotations[:-1]))
 
 
 def jitter(rotations: np.ndarray) -> float:

@@ -28,6 +28,7 @@ CLEAN_TOLERANCE = 1e-4
 #: a noisy track may be this many noise stds (per axis) from where its joint really is, and the
 #: solution as far again: further is more than noise explains
 NOISE_STDS = 2 * CLAMP_STDS
+#: a flip: a local turn of more than FLIP_DEGREES in one frame, FLIP_MARGIN beyond what is called for
 FLIP_DEGREES = 30.0
 FLIP_MARGIN = 15.0
 
@@ -136,6 +137,11 @@ def _turn_between_frames(d: np.ndarray) -> np.ndarray:
     return np.maximum(change, turn)
 
 
+def rotation_steps(rotations: np.ndarray) -> np.ndarray:
+    """[T-1,J] degrees turned by each joint between consecutive frames."""
+    return np.degrees(geodesic_angle(rotations[1:], rotations[:-1]))
+
+
 def find_flips(tracks: Tracks, sol: Solution, G: np.ndarray) -> np.ndarray:
     """[T-1,J] local turns over FLIP_DEGREES between frames that exceed by FLIP_MARGIN how far
     the points around the joint turn, seen from its parent (what the tracks call for)."""
@@ -144,7 +150,7 @@ def find_flips(tracks: Tracks, sol: Solution, G: np.ndarray) -> np.ndarray:
     flips = np.zeros((max(T - 1, 0), J), bool)
     if T < 2:
         return flips
-    step = np.degrees(geodesic_angle(sol.rotations[1:], sol.rotations[:-1]))
+    step = rotation_steps(sol.rotations)
     children = skel.children
     for j in np.flatnonzero((step > FLIP_DEGREES).any(axis=0)):
         frame = G[:, skel.parents[j]] if j > 0 else np.broadcast_to(np.eye(3), (T, 3, 3))
