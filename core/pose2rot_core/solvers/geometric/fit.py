@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...rotations import axis_angle_to_matrix, best_fit_rotation, cross, matrix_to_quat, norm, normalize, rotation_between
-from ...stacks import dot, empty_vectors, mat_mul, mat_t_mul, mat_t_vec, mat_vec, outer_sum
+from ...rotations import (axis_angle_to_matrix, best_fit_rotation, cross, matrix_to_quat, norm, normalize,
+                           rotation_between, twist_angle)
+from ...stacks import empty_vectors, mat_mul, mat_t_mul, mat_t_vec, mat_vec, outer_sum
 from .problem import Problem, Target
 
 #: angular spread (degrees) of the targets below which they never decide the roll ...
@@ -108,8 +109,7 @@ def blend_roll(along: np.ndarray, fit: np.ndarray, axis: np.ndarray, w: np.ndarr
     moved = mat_vec(rel, axis)
     swing = rotation_between(axis, moved)  # takes the aim where the fit puts it
     roll = mat_t_mul(swing, rel)  # what is left turns about the axis
-    q = matrix_to_quat(roll)
-    angle = 2.0 * np.arctan2(dot(q[:, 1:], axis), q[:, 0])
+    angle = twist_angle(roll, axis)
     mean = np.angle((1.0 - w) + w * np.exp(1j * angle))
     turned = mat_mul(along, slerp(np.broadcast_to(np.eye(3), swing.shape), swing, w))
     return mat_mul(turned, axis_angle_to_matrix(axis, mean))
