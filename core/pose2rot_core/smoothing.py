@@ -218,9 +218,7 @@ def find_outliers(positions: np.ndarray, parents: np.ndarray, noise: np.ndarray,
         return spike
     par = np.asarray(parents)[bones]
     length = np.linalg.norm(positions[:, bones] - positions[:, par], axis=-1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        dev = np.abs(length - np.nanmedian(length, axis=0))
+    dev = np.abs(length - column_nanmedian(length))
     limit = np.maximum(OUTLIER_Z * np.hypot(noise[bones], noise[par]), OUTLIER_MIN_FRACTION * height)
     off = np.nan_to_num(dev, nan=0.0) > limit  # [T,B]
     jump = off.copy()
