@@ -39,8 +39,8 @@ class ResultTooFarError(Pose2RotError):
 
 @dataclass
 class SafetyCheck:
-    """``error`` [T,J] distance of each solved joint from its track and ``allowed`` [T,J] what
-    the tracks explain (fractions of the height; NaN for joints without data), ``flips`` [T-1,J]
+    """``error`` [T,J] distance of each solved joint from its track and ``allowed`` [J] what
+    the tracks explain (fractions of the height; NaN errors for joints without data), ``flips`` [T-1,J]
     sudden turns the tracks do not call for, and what the positions were compared with."""
 
     error: np.ndarray
@@ -98,20 +98,19 @@ def check_solution(tracks: Tracks, sol: Solution, noise: np.ndarray | None = Non
 
 
 def _explained(tracks: Tracks, sol: Solution, noise: np.ndarray) -> np.ndarray:
-    """[T,J] how far (fraction of the height) each joint may be from its track: noise and rigid
-    bones whose typical track length differs from the rig's, added over the bones from the root."""
+    """[J] how far (fraction of the height) each joint may be from its track: noise and rigid
+    bones whose typical (median) track length differs from the rig's, added over the bones from
+    the root."""
     skel = tracks.skeleton
-    P, height = tracks.positions, skel.height
-    T, J = P.shape[:2]
-    mismatch = np.zeros((T, J))
-    rest = np.linalg.norm(skel.offsets, axis=-1)
-    for j in range(1, J):
-        p = skel.parents[j]
-        bone = np.linalg.norm(P[:, j] - P[:, p], axis=-1)
-        typical = np.median(bone) if np.isfinite(bone).all() else rest[j]
-        off = 0.0 if sol.translating[j] else abs(typical - rest[j]) / height
-        mismatch[:, j] = mismatch[:, p] + off
-    return CLEAN_TOLERANCE + NOISE_STDS * noise[None] + mismatch
+    P, par = tracks.positions, skel.parents[1:]
+    rest = np.linalg.norm(skel.offsets[1:], axis=-1)
+    bones = np.linalg.norm(P[:, 1:] - P[:, par], axis=-1)  # [T,J-1]
+    typical = np.where(np.isfinite(bones).all(axis=0), np.median(bones, axis=0), rest)
+    off = np.where(sol.translating[1:], 0.0, np.abs(typical - rest) / skel.height)
+    mismatch = np.zeros(skel.num_joints)
+    for j, p in enumerate(par, 1):
+        mismatch[j] = mismatch[p] + off[j - 1]
+    return CLEAN_TOLERANCE + NOISE_STDS * noise + mismatch
 
 
 def _around(tracks: Tracks, children: list[list[int]], j: int) -> list[np.ndarray]:
