@@ -614,7 +614,7 @@ def _average_forward(axis: np.ndarray, weight: np.ndarray, rate: float) -> np.nd
 def _report_coverage(targets: RigTargets, rig: Skeleton, report: list[str]) -> None:
     J = rig.num_joints
     mapped = (targets.direct | targets.soft)[:J]
-    lead = marked_or_above(rig.parents, mapped)
+    lead = marked_or_above(targets.skeleton.parents, targets.direct | targets.soft)[:J]  # End Sites count
     between = [rig.names[j] for j in np.flatnonzero(lead & ~mapped)]
     kept = int((~lead).sum())
     report.append(f"map: {int(targets.direct[:J].sum())} joints on points, {int(targets.soft[:J].sum())} on virtual "
