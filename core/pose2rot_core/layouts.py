@@ -15,8 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Union
 
-import numpy as np
-
 from .errors import Pose2RotError
 
 #: a point source: a point name, {"mean": [names]} or {"lerp": [a, b, t]} (see pose2rot_core.bonemap)
@@ -293,24 +291,3 @@ def get_layout(name: str) -> Layout:
     if layout is None:
         raise Pose2RotError(f"unknown layout '{name}' (choose from {', '.join(LAYOUTS)})")
     return layout
-
-
-# ----------------------------------------------------------------------------- axes
-#: signed axis name -> unit vector
-AXES = {"x": (1, 0, 0), "y": (0, 1, 0), "z": (0, 0, 1), "-x": (-1, 0, 0), "-y": (0, -1, 0), "-z": (0, 0, -1)}
-
-
-def axis_change(up: str, target: str = "y") -> np.ndarray:
-    """[3,3] proper rotation taking the signed axis ``up`` onto ``target`` ("y" or "z"): a quarter or
-    half turn about a coordinate axis (Z up -> Y up is the BVH/Blender convention
-    (x, y, z) -> (x, z, -y))."""
-    if up not in AXES or target not in ("y", "z"):
-        raise Pose2RotError(f"up axis must be one of {', '.join(AXES)}, got '{up}'")
-    u, t = np.asarray(AXES[up], float), np.asarray(AXES[target], float)
-    if np.allclose(u, t):
-        return np.eye(3)
-    if np.allclose(u, -t):  # half turn about X (never the target's axis)
-        return np.diag([1.0, -1.0, -1.0])
-    k = np.cross(u, t)                                  # quarter turn about u x t
-    K = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
-    return np.eye(3) + K + K @ K

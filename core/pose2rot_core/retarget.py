@@ -32,7 +32,7 @@ import numpy as np
 from .bonemap import BoneMap, check_map, evaluate_sources
 from .errors import Pose2RotError
 from .fk import forward_kinematics
-from .layouts import AXES
+from .axes import AXES
 from .options import SolveOptions
 from .pointsets import PointSet
 from .rotations import (axis_angle_to_matrix, best_fit_rotation, cross, matrix_to_quat, normalize, perpendicular,
