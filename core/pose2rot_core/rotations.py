@@ -255,11 +255,12 @@ def best_fit_rotation(M: np.ndarray) -> np.ndarray:
             R[good] = _polar_newton(X[good])
     bad = ~good | ~np.isfinite(R).all(axis=(1, 2))
     if bad.any():
-        R[bad] = _svd_rotation(X[bad])
+        R[bad] = nearest_rotation(X[bad])
     return R.reshape(shape)
 
 
-def _svd_rotation(M: np.ndarray) -> np.ndarray:
+def nearest_rotation(M: np.ndarray) -> np.ndarray:
+    """Nearest rotations [...,3,3] to matrices M [...,3,3] (scale and shear dropped; by SVD)."""
     U, _, Vt = np.linalg.svd(M)
     d = np.sign(np.linalg.det(U @ Vt))
     d = np.where(d == 0, 1.0, d)
