@@ -173,16 +173,21 @@ def basic_rotation(axis: int, angle: np.ndarray) -> np.ndarray:
 def rotation_between(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Smallest rotation taking direction u to direction v ([...,3] each) -> [...,3,3].
 
-    ``R = c I + [w]x + w w^T / (1 + c)`` with ``c = u.v``, ``w = u x v`` (unit u, v). Opposite
-    directions get a half turn about an axis perpendicular to u.
+    ``R = c I + [w]x + w w^T / (1 + c)`` with ``c = u.v``, ``w = u x v`` (unit u, v). Near opposite
+    directions ``1 + c`` is taken as ``|u + v|^2 / 2`` (no cancellation); directions within 1.4e-8
+    rad of opposite get a half turn about an axis perpendicular to u (off by at most that much).
     """
     u = normalize(np.asarray(u, np.float64))
     v = normalize(np.asarray(v, np.float64))
     u, v = np.broadcast_arrays(u, v)
     c = np.einsum("...i,...i->...", u, v)
     w = cross(u, v)
-    opposite = 1.0 + c < 1e-10
-    R = _rotation_form(c, w, w, 1.0 / np.where(opposite, 1.0, 1.0 + c))
+    s = 1.0 + c
+    near = s < 1e-6
+    if np.any(near):
+        s = np.where(near, 0.5 * np.einsum("...i,...i->...", u + v, u + v), s)
+    opposite = s < 1e-16
+    R = _rotation_form(c, w, w, 1.0 / np.where(opposite, 1.0, s))
     if np.any(opposite):  # a half turn about an axis perpendicular to u: 2 a a^T - I
         a = perpendicular(u[opposite])
         R[opposite] = 2.0 * a[:, :, None] * a[:, None, :] - np.eye(3)
