@@ -25,12 +25,12 @@ from typing import Sequence
 import numpy as np
 
 from .bonemap import BoneMap, source_names
+from .layouts import FINGERS
 from .names import canonical_key, strip_namespace
 from .rotations import normalize
 from .skeleton import marked_or_above
 
 _SIDES = (("left", "Left", "L", "l"), ("right", "Right", "R", "r"))
-_FINGERS = ("thumb", "index", "middle", "ring", "pinky")
 
 
 def _expand(entries: Sequence[tuple[str, str]], last: int = 4) -> dict[str, str]:
@@ -39,7 +39,7 @@ def _expand(entries: Sequence[tuple[str, str]], last: int = 4) -> dict[str, str]
     out: dict[str, str] = {}
     for rig, canon in entries:
         sides = _SIDES if "{" in rig and any(t in rig for t in ("{side}", "{Side}", "{S}", "{s}")) else ((None,) * 4,)
-        fingers = _FINGERS if "{finger}" in rig.lower() else (None,)
+        fingers = FINGERS if "{finger}" in rig.lower() else (None,)
         ks = range(1, last + 1) if "{k}" in rig else (None,)
         for side, Side, S, s in sides:
             for finger in fingers:

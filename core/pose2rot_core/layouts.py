@@ -120,7 +120,8 @@ _HAND21 = ("wrist", "thumb_cmc", "thumb_mcp", "thumb_ip", "thumb_tip", "index_fi
            "index_finger_dip", "index_finger_tip", "middle_finger_mcp", "middle_finger_pip", "middle_finger_dip",
            "middle_finger_tip", "ring_finger_mcp", "ring_finger_pip", "ring_finger_dip", "ring_finger_tip",
            "pinky_mcp", "pinky_pip", "pinky_dip", "pinky_tip")
-_FINGERS = ("thumb", "index", "middle", "ring", "pinky")
+#: the five fingers, thumb first (their joints are numbered 1.. from the hand)
+FINGERS = ("thumb", "index", "middle", "ring", "pinky")
 
 
 def _hand_canonical(side: str) -> dict:
@@ -128,7 +129,7 @@ def _hand_canonical(side: str) -> dict:
     wrist has none (the body's wrist is the joint)."""
     out = {}
     for i, p in enumerate(_HAND21[1:]):
-        finger = _FINGERS[i // 4]
+        finger = FINGERS[i // 4]
         out[f"{side}_hand_{p}"] = f"{side}_{finger}{i % 4 + 1}"
     return out
 
@@ -180,7 +181,7 @@ def _hand_joints(side: str) -> list[LayoutJoint]:
     """MediaPipe hand chains hung from the body's wrist (the hand model's own wrist is not a joint)."""
     joints = []
     for i, p in enumerate(_HAND21[1:]):
-        finger, k = _FINGERS[i // 4], i % 4
+        finger, k = FINGERS[i // 4], i % 4
         parent = f"{side}_wrist" if k == 0 else f"{side}_hand_{_HAND21[i]}"
         z = {"thumb": 0.8, "index": 0.25, "middle": 0.0, "ring": -0.2, "pinky": -0.4}[finger] if k == 0 else 0.0
         joints.append(LayoutJoint(f"{side}_hand_{p}", parent, f"{side}_hand_{p}", _out(side, 0.0, z)))
