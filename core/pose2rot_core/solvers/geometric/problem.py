@@ -14,7 +14,7 @@ import numpy as np
 
 from ...rotations import norm, normalize
 from ...skeleton import Skeleton
-from ...stacks import empty_vectors, mat_vec
+from ...stacks import empty_vectors, mat_mul, mat_vec
 from ...tracks import Tracks
 
 #: a child whose distance to its parent deviates by more than this fraction of its rest length
@@ -86,6 +86,14 @@ class Problem:
     def constant_guess(self) -> bool:
         """Whether the reference local rotations are the same in every frame."""
         return self.guess.strides[0] == 0
+
+    def reference_product(self, joints) -> np.ndarray:
+        """[T,3,3] (or [3,3] for none) product of the reference local rotations of ``joints``, top
+        down: the reference orientation of the last one in the frame of the first one's parent."""
+        A = np.eye(3)
+        for z in joints:
+            A = mat_mul(A, self.guess[0, z] if self.constant_guess else self.guess[:, z])
+        return A
 
     def point(self, target: Target) -> np.ndarray:
         """[T,3] track of a target."""

@@ -99,9 +99,7 @@ def child_term(problem: Problem, aimed: Target) -> np.ndarray:
     if aimed.is_end or not problem.targets[aimed.index]:
         return np.zeros((T, 3, 3))
     c = aimed.index
-    to_child = np.eye(3)
-    for z in aimed.chain + (c,):
-        to_child = mat_mul(to_child, problem.guess[0, z] if problem.constant_guess else problem.guess[:, z])
+    to_child = problem.reference_product(aimed.chain + (c,))
     sub = problem.targets[c]
     v = mat_vec(to_child[..., None, :, :], problem.sources(sub))
     u = problem.observed(sub, c)

@@ -152,9 +152,7 @@ def _reference_path(problem: Problem, j: int, k: int, inverse: bool) -> np.ndarr
     while k != j:
         path.append(k)
         k = int(parents[k])
-    A = np.eye(3)
-    for z in reversed(path):
-        A = mat_mul(A, problem.guess[0, z] if problem.constant_guess else problem.guess[:, z])
+    A = problem.reference_product(reversed(path))
     return np.swapaxes(A, -1, -2) if inverse else A
 
 
