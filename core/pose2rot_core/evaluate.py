@@ -55,6 +55,11 @@ class ClipScore:
     frame_angles: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [T] mean degrees over joints
     filmstrip: Filmstrip | None = None
 
+    @property
+    def file_name(self) -> str:
+        """The clip's file name without its folders."""
+        return self.clip.replace("\\", "/").rsplit("/", 1)[-1]
+
 
 @dataclass
 class Filmstrip:
@@ -176,7 +181,7 @@ def format_table(scores: list[ClipScore]) -> str:
             f"{'time s':>7} {'pos err % mean':>14} {'jitter x':>8} {'tracks err %':>12}")
     rows = [head, "-" * len(head)]
     for s in scores:
-        name = s.clip.replace("\\", "/").rsplit("/", 1)[-1]
+        name = s.file_name
         rows.append(f"{name[:36]:<36} {s.protocol:<8} {s.mean_angle:7.2f} {s.mean_angle_nonleaf:10.2f} "
                     f"{s.position_error_max:16.2g} {s.flips:6d} {s.seconds:7.3f} {s.position_error_mean:14.3g} "
                     f"{s.jitter_ratio:8.3g} {s.tracks_error:12.3g}")
