@@ -2,7 +2,7 @@
 
 A :class:`Layout` names the points of a file in their order, says which anatomical place each point
 is (its *canonical* name, shared with the rig presets of :mod:`pose2rot_core.automap`), which points
-are surface landmarks rather than joint centres, the data's usual axes, units and frame rate, and —
+are surface landmarks rather than joint centres, the data's usual axes and frame rate, and —
 for solving the layout on its own — a joint tree: every joint is a point or a virtual point (a mean
 or a blend of points) with a parent and a rest direction. The rest pose is a T-pose in the model
 frame: Y up, the character facing +Z, its left side at +X, arms straight out to the sides.
@@ -39,7 +39,7 @@ class Layout:
     points: point names in file order; canonical: point -> anatomical name (see automap.CANONICAL);
     landmarks: points on the surface (face, heels, finger knuckle markers), never joint centres;
     up: the data's usual up axis ("y", "z", "-y", ... ; "auto" = found from the anatomy);
-    units: "m" or "mm"; fps: the usual frame rate; joints: the skeleton for solving on its own
+    fps: the usual frame rate; joints: the skeleton for solving on its own
     (root first, parents before children); virtual: canonical name -> virtual point recipe for
     joints the layout has no point for (a rig's pelvis from the two hips, ...).
     """
@@ -51,7 +51,6 @@ class Layout:
     joints: tuple[LayoutJoint, ...]
     virtual: dict
     up: str = "auto"
-    units: str = "m"
     fps: float = 30.0
     description: str = ""
 
@@ -106,7 +105,7 @@ def _smpl_layout(name: str, count: int, description: str, fps: float) -> Layout:
     points = _SMPL22 + ("left_hand", "right_hand")[: count - 22]
     joints = tuple(LayoutJoint(p, _SMPL_PARENTS[i], p, _smpl_direction(p)) for i, p in enumerate(points))
     return Layout(name=name, points=points, canonical={p: p for p in points}, landmarks=frozenset(),
-                  joints=joints, virtual={}, up="auto", units="m", fps=fps, description=description)
+                  joints=joints, virtual={}, up="auto", fps=fps, description=description)
 
 
 # ----------------------------------------------------------------------------- MediaPipe
@@ -202,7 +201,7 @@ _TORSO_VIRTUAL = {"pelvis": _mean("left_hip", "right_hip"), "neck": _mean("left_
 def _mediapipe_layout() -> Layout:
     return Layout(name="mediapipe33", points=_MEDIAPIPE33, canonical=_MEDIAPIPE_CANONICAL,
                   landmarks=_MEDIAPIPE_LANDMARKS, joints=tuple(_mediapipe_body_joints(True)),
-                  virtual=_TORSO_VIRTUAL, up="auto", units="m", fps=30.0,
+                  virtual=_TORSO_VIRTUAL, up="auto", fps=30.0,
                   description="MediaPipe Pose (BlazePose) 33 landmarks, world coordinates")
 
 
@@ -212,7 +211,7 @@ def _freemocap_layout() -> Layout:
     joints = _mediapipe_body_joints(True) + _hand_joints("left") + _hand_joints("right")
     return Layout(name="freemocap", points=_MEDIAPIPE33 + hands, canonical=canonical,
                   landmarks=_MEDIAPIPE_LANDMARKS | {f"{s}_hand_wrist" for s in _SIDE}, joints=tuple(joints),
-                  virtual=_TORSO_VIRTUAL, up="auto", units="mm", fps=30.0,
+                  virtual=_TORSO_VIRTUAL, up="auto", fps=30.0,
                   description="FreeMoCap output: MediaPipe body 33 + right hand 21 + left hand 21")
 
 
@@ -231,8 +230,8 @@ def _coco_layout() -> Layout:
     for side in _SIDE:
         joints += _limbs(side, f"{side}_hip", f"{side}_shoulder")
     return Layout(name="coco17", points=_COCO17, canonical={p: p for p in _COCO17}, landmarks=_COCO_LANDMARKS,
-                  joints=tuple(joints + _head_joints(_COCO17, neck)), virtual=_TORSO_VIRTUAL, up="auto", units="m",
-                  fps=30.0, description="COCO 17 keypoints (MMPose, VideoPose3D inputs)")
+                  joints=tuple(joints + _head_joints(_COCO17, neck)), virtual=_TORSO_VIRTUAL, up="auto", fps=30.0,
+                  description="COCO 17 keypoints (MMPose, VideoPose3D inputs)")
 
 
 def _halpe_layout() -> Layout:
@@ -249,8 +248,8 @@ def _halpe_layout() -> Layout:
     landmarks = _COCO_LANDMARKS | {"head", "left_big_toe", "right_big_toe", "left_small_toe", "right_small_toe",
                                    "left_heel", "right_heel"}
     return Layout(name="halpe26", points=points, canonical=canonical, landmarks=frozenset(landmarks),
-                  joints=tuple(joints), virtual={"head": _mean("left_ear", "right_ear")}, up="auto", units="m",
-                  fps=30.0, description="Halpe 26 keypoints (COCO 17 + head, neck, hip, feet)")
+                  joints=tuple(joints), virtual={"head": _mean("left_ear", "right_ear")}, up="auto", fps=30.0,
+                  description="Halpe 26 keypoints (COCO 17 + head, neck, hip, feet)")
 
 
 _H36M17 = ("pelvis", "right_hip", "right_knee", "right_ankle", "left_hip", "left_knee", "left_ankle", "spine",
@@ -275,8 +274,7 @@ def _h36m_layout() -> Layout:
                                           "head": "head_top"}
     return Layout(name="h36m17", points=_H36M17, canonical=canonical, landmarks=frozenset({"neck_nose", "head"}),
                   joints=tuple(joints), virtual={"head": {"lerp": ["neck_nose", "head", 0.5]}}, up="auto",
-                  units="m", fps=50.0,
-                  description="Human3.6M 17 joints (VideoPose3D, MotionBERT, MMPose 3D)")
+                  fps=50.0, description="Human3.6M 17 joints (VideoPose3D, MotionBERT, MMPose 3D)")
 
 
 LAYOUTS: dict[str, Layout] = {layout.name: layout for layout in (
