@@ -6,7 +6,8 @@ from dataclasses import dataclass
 import bpy
 import numpy as np
 
-from pose2rot_core.blender_space import BoneRest, local_rotations_from_pose, orthonormal
+from pose2rot_core.blender_space import BoneRest, local_rotations_from_pose
+from pose2rot_core.rotations import nearest_rotation
 from pose2rot_core.errors import Pose2RotError
 from pose2rot_core.skeleton import Skeleton
 
@@ -91,7 +92,7 @@ def read_rig(obj: bpy.types.Object) -> Rig:
     parents = [b.parent.name if b.parent else None for b in bones]
     heads = _bulk(bones, "head_local", 3)
     tails = _bulk(bones, "tail_local", 3)
-    rot = orthonormal(_bulk(bones, "matrix_local", 16).reshape(-1, 4, 4).transpose(0, 2, 1)[:, :3, :3])
+    rot = nearest_rotation(_bulk(bones, "matrix_local", 16).reshape(-1, 4, 4).transpose(0, 2, 1)[:, :3, :3])
     connected = np.array([b.use_connect for b in bones], bool)
     inherit = np.array([b.use_inherit_rotation for b in bones], bool)
     local_loc = np.array([b.use_local_location for b in bones], bool)
@@ -114,7 +115,7 @@ def current_local_rotations(obj: bpy.types.Object, rig: Rig) -> np.ndarray:
     pbones = obj.pose.bones
     pose = _bulk(pbones, "matrix", 16).reshape(-1, 4, 4).transpose(0, 2, 1)[:, :3, :3]
     row = {pb.name: i for i, pb in enumerate(pbones)}
-    pose = orthonormal(pose[[row[n] for n in rig.bone_names]])
+    pose = nearest_rotation(pose[[row[n] for n in rig.bone_names]])
     return local_rotations_from_pose(pose, rig.rest.rest_rotations, rig.skeleton.parents)
 
 

@@ -8,12 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pose2rot_core.blender_space import (Y_UP_TO_Z_UP, BoneRest, basis_quaternions, blocked_translations,
-                                         file_points, local_rotations_from_pose, location_channels, orthonormal,
-                                         scene_fps)
+                                         file_points, local_rotations_from_pose, location_channels, scene_fps)
 from pose2rot_core.bvh import read_bvh
 from pose2rot_core.errors import Pose2RotError
 from pose2rot_core.fk import forward_kinematics
-from pose2rot_core.rotations import quat_to_matrix
+from pose2rot_core.rotations import nearest_rotation, quat_to_matrix
 from pose2rot_core.skeleton import Skeleton
 from pose2rot_core.solution import Solution
 from pose2rot_core.tracks_io import save_tracks, tracks_from_bvh
@@ -81,8 +80,8 @@ def test_axes_orthonormal_and_frame_rate():
     np.testing.assert_allclose(Y_UP_TO_Z_UP @ [0.0, 1.0, 0.0], [0, 0, 1])          # file up -> Blender up
     np.testing.assert_allclose(Y_UP_TO_Z_UP @ [0.0, 0.0, 1.0], [0, -1, 0])
     R = quat_to_matrix(np.array([0.3, 0.1, -0.7, 0.2]))
-    np.testing.assert_allclose(orthonormal(2.5 * R), R, atol=1e-12)
-    assert np.linalg.det(orthonormal(R @ np.diag([1.0, 1.0, -1.0]))) > 0
+    np.testing.assert_allclose(nearest_rotation(2.5 * R), R, atol=1e-12)
+    assert np.linalg.det(nearest_rotation(R @ np.diag([1.0, 1.0, -1.0]))) > 0
     assert scene_fps(30.0) == (30, 1.0) and scene_fps(24.0004) == (24, 1.0)
     fps, base = scene_fps(29.97)
     assert fps == 30 and fps / base == pytest.approx(29.97)

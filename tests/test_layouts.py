@@ -14,7 +14,8 @@ from pose2rot_core.cli import main
 from pose2rot_core.errors import Pose2RotError
 from pose2rot_core.fk import forward_kinematics
 from pose2rot_core.layout_rig import layout_tracks
-from pose2rot_core.layouts import AXES, LAYOUTS, axis_change, get_layout
+from pose2rot_core.axes import AXES, axis_change
+from pose2rot_core.layouts import LAYOUTS, get_layout
 from pose2rot_core.pointsets import PointSet, check_points, detect_up, load_points
 from pose2rot_core.rotations import axis_angle_to_matrix
 from pose2rot_core.skeleton import Skeleton

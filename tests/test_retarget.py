@@ -336,3 +336,22 @@ def test_bend_axis_evidence_is_averaged_forward_and_fades_where_it_goes():
     assert np.all(np.diff(lengths) < 0) and lengths[-1] < 0.1    # fades, never jumps to zero at once
     assert lengths[0] > 0.45
     np.testing.assert_allclose(got[5:, 1:], 0.0, atol=1e-12)     # and keeps its direction
+
+
+def test_a_joint_above_a_mapped_end_site_is_reported_as_solved_between():
+    """A head whose only point is on its End Site is placed by the filler: the coverage line counts it
+    among the joints solved between mapped ones, not among those keeping the reference pose."""
+    from pose2rot_core.bonemap import BoneMap
+
+    rng = np.random.default_rng(3)
+    rig, canon = humanoid(rng, spine=3, naming="mixamo")
+    R, root = walk(rig, canon, 30, rng, amplitude=0.3)
+    points, P = _points(rig, canon, R, root)
+    head = canon["head"]
+    bones = dict(_auto(rig, points, "humanml3d22").bones)
+    bones = {n: src for n, src in bones.items() if n != head} | {f"{head}_end": "head"}
+    report: list[str] = []
+    retarget_tracks(points, rig, BoneMap(bones=bones), end_parents=np.array([rig.names.index(head)]),
+                    end_offsets=np.array([[0.0, 0.1 * rig.height, 0.0]]), end_names=(f"{head}_end",), report=report)
+    line = next(r for r in report if r.startswith("map: "))
+    assert head in line.split("solved between them")[1].split(")")[0], line

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from pose2rot_core.rotations import (EULER_ORDERS, axis_angle_to_matrix, best_fit_rotation, euler_to_matrix,
-                                     geodesic_angle, matrix_to_euler, matrix_to_quat, matrix_to_rot6d,
+                                     geodesic_angle, matrix_to_euler, normalize, matrix_to_quat, matrix_to_rot6d,
                                      quat_continuity, quat_to_matrix, rot6d_to_matrix, rotation_between)
 
 finite = st.floats(-1.0, 1.0, allow_nan=False, allow_infinity=False)
@@ -252,3 +252,16 @@ def test_quat_continuity(seed, T):
     np.testing.assert_allclose(quat_to_matrix(out), quat_to_matrix(q), atol=1e-12)
     # time on another axis gives the same result
     np.testing.assert_allclose(quat_continuity(np.swapaxes(q, 0, 1), axis=1), np.swapaxes(out, 0, 1))
+
+
+@pytest.mark.parametrize("gap", [1e-3, 1e-5, 1e-6, 1e-7, 1e-9, 1e-12, 0.0])
+def test_rotation_between_nearly_opposite_directions_is_exact(gap):
+    """Directions a tiny angle ``gap`` short of opposite: the rotation still takes one onto the other
+    (to 1e-7) and turns by the angle between them."""
+    u = normalize(np.array([0.3, -0.5, 0.8]))
+    a = normalize(np.cross(u, [1.0, 0.0, 0.0]))
+    v = -np.cos(gap) * u + np.sin(gap) * a
+    R = rotation_between(u, v)
+    assert_rotation(R)
+    np.testing.assert_allclose(R @ u, v, atol=1e-7)
+    assert float(geodesic_angle(np.eye(3), R)) == pytest.approx(np.pi - gap, abs=1e-7)

@@ -131,3 +131,44 @@ def test_joints_put_on_their_track_by_translation_are_reported():
     assert sol.translating[1:].any()
     assert any("put on the track by translation" in line for line in sol.report), sol.report
     assert np.abs(sol.positions - P).max() < 1e-6
+
+
+@pytest.mark.parametrize("fill", [0.0, 1e6])
+def test_lookahead_on_noisy_tracks_reads_only_placed_joints(person, fill, monkeypatch):
+    """Lookahead asks where a child's targets are before the child is placed: the answer must come
+    from the tracks, never from memory the solve has not written (here filled with 0 or 1e6)."""
+    import pose2rot_core.solvers.geometric as geometric
+    from pose2rot_core.evaluate import add_noise
+    from pose2rot_core.stacks import empty_vectors
+
+    rig, R, root = person
+    tracks = add_noise(Tracks(rig, positions(rig, R, root)), 0.005, 0)
+    reference = solve(tracks, twist="lookahead").rotations
+
+    def prefilled(shape):
+        out = empty_vectors(shape)
+        out[...] = fill
+        return out
+
+    monkeypatch.setattr(geometric, "empty_vectors", prefilled)
+    again = solve(tracks, twist="lookahead").rotations
+    assert np.degrees(geodesic_angle(again, reference)).max() < 1e-9
+
+
+def test_a_twist_guess_is_left_out_only_when_the_tracks_are_smoothed(person, monkeypatch):
+    """solve() decides once, from its own cleaning, whether a given twist guess is followed: clean
+    tracks follow it, smoothed ones get the solver's own smoothed guess and a note saying so."""
+    import pose2rot_core.solvers as solvers
+    from pose2rot_core.evaluate import add_noise
+
+    rig, R, root = person
+    clean = Tracks(rig, positions(rig, R, root))
+    calls = []
+    original = solvers.prepare_tracks
+    monkeypatch.setattr(solvers, "prepare_tracks", lambda *a, **k: calls.append(1) or original(*a, **k))
+    guided = solve(clean, twist_guess=R)
+    assert np.degrees(geodesic_angle(guided.rotations, R)).max() < 1e-6     # the guess is the truth
+    assert not any("given one" in line for line in guided.report)
+    noisy = solve(add_noise(clean, 0.005, 0), twist_guess=R)
+    assert sum("roll follows the solver's own smoothed guess" in line for line in noisy.report) == 1
+    assert len(calls) == 2                                                    # one cleaning per solve

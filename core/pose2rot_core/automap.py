@@ -25,20 +25,22 @@ from typing import Sequence
 import numpy as np
 
 from .bonemap import BoneMap, source_names
+from .layouts import FINGERS
 from .names import canonical_key, strip_namespace
 from .rotations import normalize
+from .skeleton import marked_or_above
 
 _SIDES = (("left", "Left", "L", "l"), ("right", "Right", "R", "r"))
-_FINGERS = ("thumb", "index", "middle", "ring", "pinky")
 
 
-def _expand(entries: Sequence[tuple[str, str]]) -> dict[str, str]:
-    """{lower-case rig name: canonical} from templates with {side} {Side} {S} {s} {finger} {Finger} {k}."""
+def _expand(entries: Sequence[tuple[str, str]], last: int = 4) -> dict[str, str]:
+    """{lower-case rig name: canonical} from templates with {side} {Side} {S} {s} {finger} {Finger} {k}
+    ({k}: finger joints 1..``last``, as many as the family's fingers have)."""
     out: dict[str, str] = {}
     for rig, canon in entries:
         sides = _SIDES if "{" in rig and any(t in rig for t in ("{side}", "{Side}", "{S}", "{s}")) else ((None,) * 4,)
-        fingers = _FINGERS if "{finger}" in rig.lower() else (None,)
-        ks = range(1, 5) if "{k}" in rig else (None,)
+        fingers = FINGERS if "{finger}" in rig.lower() else (None,)
+        ks = range(1, last + 1) if "{k}" in rig else (None,)
         for side, Side, S, s in sides:
             for finger in fingers:
                 for k in ks:
@@ -48,11 +50,6 @@ def _expand(entries: Sequence[tuple[str, str]]) -> dict[str, str]:
     return out
 
 
-def _digits(names: dict[str, str], last: int) -> dict[str, str]:
-    """Drop finger entries numbered above ``last`` (a family's fingers have ``last`` joints)."""
-    return {k: v for k, v in names.items() if not (v[-1].isdigit() and int(v[-1]) > last and "spine" not in v)}
-
-
 FAMILIES: dict[str, dict[str, str]] = {
     "mixamo": _expand([
         ("Hips", "pelvis"), ("Neck", "neck"), ("Head", "head"), ("HeadTop_End", "head_top"),
@@ -60,26 +57,26 @@ FAMILIES: dict[str, dict[str, str]] = {
         ("{Side}Hand", "{side}_wrist"), ("{Side}Hand{Finger}{k}", "{side}_{finger}{k}"),
         ("{Side}UpLeg", "{side}_hip"), ("{Side}Leg", "{side}_knee"), ("{Side}Foot", "{side}_ankle"),
         ("{Side}ToeBase", "{side}_foot"), ("{Side}Toe_End", "{side}_toe_tip"), ("{Side}Eye", "{side}_eye")]),
-    "rigify": _digits(_expand([
+    "rigify": _expand([
         ("DEF-spine", "pelvis"), ("DEF-spine.004", "neck"), ("DEF-spine.006", "head"),
         ("DEF-shoulder.{S}", "{side}_collar"), ("DEF-upper_arm.{S}", "{side}_shoulder"),
         ("DEF-forearm.{S}", "{side}_elbow"), ("DEF-hand.{S}", "{side}_wrist"),
         ("DEF-thumb.0{k}.{S}", "{side}_thumb{k}"), ("DEF-f_{finger}.0{k}.{S}", "{side}_{finger}{k}"),
         ("DEF-thigh.{S}", "{side}_hip"), ("DEF-shin.{S}", "{side}_knee"), ("DEF-foot.{S}", "{side}_ankle"),
-        ("DEF-toe.{S}", "{side}_foot"), ("DEF-eye.{S}", "{side}_eye")]), 3),
-    "unreal": _digits(_expand([
+        ("DEF-toe.{S}", "{side}_foot"), ("DEF-eye.{S}", "{side}_eye")], 3),
+    "unreal": _expand([
         ("pelvis", "pelvis"), ("neck_01", "neck"), ("head", "head"), ("clavicle_{s}", "{side}_collar"),
         ("upperarm_{s}", "{side}_shoulder"), ("lowerarm_{s}", "{side}_elbow"), ("hand_{s}", "{side}_wrist"),
         ("{finger}_0{k}_{s}", "{side}_{finger}{k}"), ("thigh_{s}", "{side}_hip"), ("calf_{s}", "{side}_knee"),
-        ("foot_{s}", "{side}_ankle"), ("ball_{s}", "{side}_foot")]), 3),
-    "character_creator": _digits(_expand([
+        ("foot_{s}", "{side}_ankle"), ("ball_{s}", "{side}_foot")], 3),
+    "character_creator": _expand([
         ("CC_Base_Hip", "pelvis"), ("CC_Base_NeckTwist01", "neck"), ("CC_Base_Head", "head"),
         ("CC_Base_{S}_Clavicle", "{side}_collar"), ("CC_Base_{S}_Upperarm", "{side}_shoulder"),
         ("CC_Base_{S}_Forearm", "{side}_elbow"), ("CC_Base_{S}_Hand", "{side}_wrist"),
         ("CC_Base_{S}_{Finger}{k}", "{side}_{finger}{k}"), ("CC_Base_{S}_Mid{k}", "{side}_middle{k}"),
         ("CC_Base_{S}_Thigh", "{side}_hip"), ("CC_Base_{S}_Calf", "{side}_knee"), ("CC_Base_{S}_Foot", "{side}_ankle"),
-        ("CC_Base_{S}_ToeBase", "{side}_foot"), ("CC_Base_{S}_Eye", "{side}_eye")]), 3),
-    "smpl": _digits(_expand([
+        ("CC_Base_{S}_ToeBase", "{side}_foot"), ("CC_Base_{S}_Eye", "{side}_eye")], 3),
+    "smpl": _expand([
         ("pelvis", "pelvis"), ("spine1", "spine1"), ("spine2", "spine2"), ("spine3", "spine3"), ("neck", "neck"),
         ("head", "head"), ("{side}_hip", "{side}_hip"), ("{side}_knee", "{side}_knee"),
         ("{side}_ankle", "{side}_ankle"), ("{side}_foot", "{side}_foot"), ("{side}_collar", "{side}_collar"),
@@ -88,8 +85,8 @@ FAMILIES: dict[str, dict[str, str]] = {
         ("{side}_eye_smplhf", "{side}_eye"), ("{S}_Hip", "{side}_hip"), ("{S}_Knee", "{side}_knee"),
         ("{S}_Ankle", "{side}_ankle"), ("{S}_Foot", "{side}_foot"), ("{S}_Collar", "{side}_collar"),
         ("{S}_Shoulder", "{side}_shoulder"), ("{S}_Elbow", "{side}_elbow"), ("{S}_Wrist", "{side}_wrist"),
-        ("{S}_Hand", "{side}_hand")]), 3),
-    "cmu": _digits(_expand([
+        ("{S}_Hand", "{side}_hand")], 3),
+    "cmu": _expand([
         ("hip", "pelvis"), ("neck", "neck"), ("head", "head"), ("{s}Collar", "{side}_collar"),
         ("{s}Shldr", "{side}_shoulder"), ("{s}ForeArm", "{side}_elbow"), ("{s}Hand", "{side}_wrist"),
         ("{s}{Finger}{k}", "{side}_{finger}{k}"), ("{s}Mid{k}", "{side}_middle{k}"), ("{s}Thigh", "{side}_hip"),
@@ -98,7 +95,7 @@ FAMILIES: dict[str, dict[str, str]] = {
         ("{Side}UpLeg", "{side}_hip"), ("{Side}Leg", "{side}_knee"), ("{Side}Foot", "{side}_ankle"),
         ("{Side}ToeBase", "{side}_foot"), ("{Side}ToeBase_end", "{side}_toe_tip"),
         ("{Side}Shoulder", "{side}_collar"), ("{Side}Arm", "{side}_shoulder"), ("{Side}ForeArm", "{side}_elbow"),
-        ("{Side}Hand", "{side}_wrist"), ("{Side}HandIndex1", "{side}_index1"), ("{S}Thumb", "{side}_thumb1")]), 2),
+        ("{Side}Hand", "{side}_wrist"), ("{Side}HandIndex1", "{side}_index1"), ("{S}Thumb", "{side}_thumb1")], 2),
 }
 #: a rig belongs to the family whose preset knows the most of its names, at least this share of them
 FAMILY_SHARE = 0.3
@@ -268,15 +265,13 @@ def propose_map(rig_names: Sequence[str], rig_parents: Sequence[int], num_joints
     for bone, why in _geometry_doubts(bones, canon, rig_names, reference, up).items():
         doubtful[bone] = f"{doubtful[bone]}; {why}" if bone in doubtful else why
     mapped = np.array([n in bones for n in rig_names])
-    lead = mapped.copy()
-    for j in range(len(rig_names) - 1, 0, -1):
-        lead[rig_parents[j]] |= lead[j]
-    names = list(rig_names)
+    lead = marked_or_above(rig_parents, mapped)
+    names, used_points = list(rig_names), _used_points(bones)
     return Proposal(
         bone_map=BoneMap(bones={n: bones[n] for n in names if n in bones}), family=family, doubtful=doubtful,
         between=[n for n, m, l in zip(names, mapped, lead) if l and not m],
         kept=[n for n, l in zip(names[:num_joints], lead) if not l],
-        unused=[p for p in points if p not in _used_points(bones)])
+        unused=[p for p in points if p not in used_points])
 
 
 def _used_points(bones: dict) -> set[str]:

@@ -12,8 +12,28 @@ from .errors import Pose2RotError
 from .solution import Solution
 
 UP_AXES = ("y", "z")
+#: signed axis name -> unit vector
+AXES = {"x": (1, 0, 0), "y": (0, 1, 0), "z": (0, 0, 1), "-x": (-1, 0, 0), "-y": (0, -1, 0), "-z": (0, 0, -1)}
+
+
+def axis_change(up: str, target: str = "y") -> np.ndarray:
+    """[3,3] proper rotation taking the signed axis ``up`` onto ``target`` ("y" or "z"): a quarter or
+    half turn about a coordinate axis (Z up -> Y up is the BVH/Blender convention
+    (x, y, z) -> (x, z, -y))."""
+    if up not in AXES or target not in ("y", "z"):
+        raise Pose2RotError(f"up axis must be one of {', '.join(AXES)}, got '{up}'")
+    u, t = np.asarray(AXES[up], float), np.asarray(AXES[target], float)
+    if np.allclose(u, t):
+        return np.eye(3)
+    if np.allclose(u, -t):  # half turn about X (never the target's axis)
+        return np.diag([1.0, -1.0, -1.0])
+    k = np.cross(u, t)                                  # quarter turn about u x t
+    K = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    return np.eye(3) + K + K @ K
+
+
 #: file axes Y-up -> Z-up, as Blender's BVH importer does it: (x, y, z) -> (x, -z, y)
-Y_UP_TO_Z_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
+Y_UP_TO_Z_UP = axis_change("y", "z")
 
 
 def up_axis_change(source: str, target: str) -> np.ndarray:
@@ -21,9 +41,7 @@ def up_axis_change(source: str, target: str) -> np.ndarray:
     for axis in (source, target):
         if axis not in UP_AXES:
             raise Pose2RotError(f"up axis must be 'y' or 'z', got '{axis}'")
-    if source == target:
-        return np.eye(3)
-    return Y_UP_TO_Z_UP if source == "y" else Y_UP_TO_Z_UP.T
+    return axis_change(source, target)
 
 
 def turn_solution(sol: Solution, C: np.ndarray) -> Solution:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .evaluate import FLIP_DEGREES, rotation_steps
+from .safety import FLIP_DEGREES, rotation_steps
 
 
 @dataclass

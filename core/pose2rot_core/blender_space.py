@@ -95,17 +95,6 @@ def local_rotations_from_pose(pose_rotations: np.ndarray, rest_rotations: np.nda
     return L
 
 
-def orthonormal(m: np.ndarray) -> np.ndarray:
-    """Nearest rotations to [...,3,3] matrices (drops scale and shear)."""
-    u, _, vt = np.linalg.svd(m)
-    r = u @ vt
-    flip = np.linalg.det(r) < 0
-    if flip.any():
-        u[flip, :, -1] *= -1
-        r = u @ vt
-    return r
-
-
 def scene_fps(fps: float) -> tuple[int, float]:
     """Blender's (``render.fps``, ``render.fps_base``) for a frame rate (fps = fps / fps_base):
     whole rates as they are, others as the next whole rate over a base above 1."""

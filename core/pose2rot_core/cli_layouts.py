@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from .errors import Pose2RotError
-from .layouts import AXES, LAYOUTS, Layout, get_layout
+from .axes import AXES
+from .layouts import LAYOUTS, Layout, get_layout
 from .options import SolveOptions
 
 POINT_SUFFIXES = (".npy",)

@@ -23,13 +23,12 @@ import numpy as np
 from .bvh import BvhClip
 from .options import SolveOptions
 from .rotations import geodesic_angle
+from .safety import FLIP_DEGREES, FLIP_MARGIN, rotation_steps
 from .solution import Solution
 from .solvers import solve
 from .tracks import Tracks
 from .tracks_io import tracks_from_bvh
 
-FLIP_DEGREES = 30.0
-FLIP_MARGIN = 15.0
 PROTOCOLS = ("rest", "ref")
 
 
@@ -56,6 +55,11 @@ class ClipScore:
     frame_angles: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [T] mean degrees over joints
     filmstrip: Filmstrip | None = None
 
+    @property
+    def file_name(self) -> str:
+        """The clip's file name without its folders."""
+        return self.clip.replace("\\", "/").rsplit("/", 1)[-1]
+
 
 @dataclass
 class Filmstrip:
@@ -74,11 +78,6 @@ class Filmstrip:
     solved_rotations: np.ndarray
     joint_angles: np.ndarray
     rest_offsets: np.ndarray
-
-
-def rotation_steps(rotations: np.ndarray) -> np.ndarray:
-    """[T-1,J] degrees turned by each joint between consecutive frames."""
-    return np.degrees(geodesic_angle(rotations[1:], rotations[:-1]))
 
 
 def jitter(rotations: np.ndarray) -> float:
@@ -182,7 +181,7 @@ def format_table(scores: list[ClipScore]) -> str:
             f"{'time s':>7} {'pos err % mean':>14} {'jitter x':>8} {'tracks err %':>12}")
     rows = [head, "-" * len(head)]
     for s in scores:
-        name = s.clip.replace("\\", "/").rsplit("/", 1)[-1]
+        name = s.file_name
         rows.append(f"{name[:36]:<36} {s.protocol:<8} {s.mean_angle:7.2f} {s.mean_angle_nonleaf:10.2f} "
                     f"{s.position_error_max:16.2g} {s.flips:6d} {s.seconds:7.3f} {s.position_error_mean:14.3g} "
                     f"{s.jitter_ratio:8.3g} {s.tracks_error:12.3g}")

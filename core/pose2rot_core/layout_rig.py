@@ -13,8 +13,9 @@ import numpy as np
 from .bonemap import evaluate_sources, source_names
 from .errors import Pose2RotError
 from .pointsets import PointSet
-from .rotations import best_fit_rotation
+from .rotations import best_fit_rotation, normalize
 from .skeleton import Skeleton
+from .smoothing import column_nanmedian
 from .tracks import Tracks
 
 #: a leaf's drawn tip is this fraction of its own bone
@@ -58,16 +59,9 @@ def leaf_tips(skeleton: Skeleton) -> tuple[np.ndarray, np.ndarray]:
 def _bone_lengths(positions: np.ndarray, parents: list[int]) -> tuple[np.ndarray, list[int]]:
     """([J] median distance of every joint to its parent over the clip (0 for the root), joints whose
     length had to be guessed: a tenth of the median known bone)."""
-    J = positions.shape[1]
-    lengths = np.zeros(J)
-    guessed = []
-    for j in range(1, J):
-        d = np.linalg.norm(positions[:, j] - positions[:, parents[j]], axis=-1)
-        d = d[np.isfinite(d)]
-        if d.size:
-            lengths[j] = float(np.median(d))
-        else:
-            guessed.append(j)
+    lengths = np.zeros(positions.shape[1])
+    lengths[1:] = column_nanmedian(np.linalg.norm(positions[:, 1:] - positions[:, parents[1:]], axis=-1))
+    guessed = [int(j) for j in np.flatnonzero(np.isnan(lengths))]
     known = lengths[1:][lengths[1:] > 0]
     stand_in = 0.1 * float(np.median(known)) if known.size else 1.0
     lengths[guessed] = stand_in
@@ -79,7 +73,7 @@ def _t_pose(joints, parents: list[int], lengths: np.ndarray, positions: np.ndarr
     children of a branching joint keep the shape they have in the clip (see :func:`_group_shape`);
     the lowest joint at height 0."""
     J = len(joints)
-    offsets = np.array([lengths[j] * _unit(joints[j].direction) for j in range(J)])
+    offsets = np.array([lengths[j] * normalize(joints[j].direction) for j in range(J)])
     offsets[0] = 0.0
     children: list[list[int]] = [[] for _ in range(J)]
     for j in range(1, J):
@@ -92,11 +86,6 @@ def _t_pose(joints, parents: list[int], lengths: np.ndarray, positions: np.ndarr
         rest[j] = rest[parents[j]] + offsets[j]
     rest[:, 1] -= rest[:, 1].min()
     return rest
-
-
-def _unit(v) -> np.ndarray:
-    v = np.asarray(v, np.float64)
-    return v / np.linalg.norm(v)
 
 
 def _group_shape(seen: np.ndarray, declared: np.ndarray) -> np.ndarray:

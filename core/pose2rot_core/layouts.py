@@ -2,7 +2,7 @@
 
 A :class:`Layout` names the points of a file in their order, says which anatomical place each point
 is (its *canonical* name, shared with the rig presets of :mod:`pose2rot_core.automap`), which points
-are surface landmarks rather than joint centres, the data's usual axes, units and frame rate, and —
+are surface landmarks rather than joint centres, the data's usual axes and frame rate, and —
 for solving the layout on its own — a joint tree: every joint is a point or a virtual point (a mean
 or a blend of points) with a parent and a rest direction. The rest pose is a T-pose in the model
 frame: Y up, the character facing +Z, its left side at +X, arms straight out to the sides.
@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Union
-
-import numpy as np
 
 from .errors import Pose2RotError
 
@@ -41,7 +39,7 @@ class Layout:
     points: point names in file order; canonical: point -> anatomical name (see automap.CANONICAL);
     landmarks: points on the surface (face, heels, finger knuckle markers), never joint centres;
     up: the data's usual up axis ("y", "z", "-y", ... ; "auto" = found from the anatomy);
-    units: "m" or "mm"; fps: the usual frame rate; joints: the skeleton for solving on its own
+    fps: the usual frame rate; joints: the skeleton for solving on its own
     (root first, parents before children); virtual: canonical name -> virtual point recipe for
     joints the layout has no point for (a rig's pelvis from the two hips, ...).
     """
@@ -53,7 +51,6 @@ class Layout:
     joints: tuple[LayoutJoint, ...]
     virtual: dict
     up: str = "auto"
-    units: str = "m"
     fps: float = 30.0
     description: str = ""
 
@@ -108,7 +105,7 @@ def _smpl_layout(name: str, count: int, description: str, fps: float) -> Layout:
     points = _SMPL22 + ("left_hand", "right_hand")[: count - 22]
     joints = tuple(LayoutJoint(p, _SMPL_PARENTS[i], p, _smpl_direction(p)) for i, p in enumerate(points))
     return Layout(name=name, points=points, canonical={p: p for p in points}, landmarks=frozenset(),
-                  joints=joints, virtual={}, up="auto", units="m", fps=fps, description=description)
+                  joints=joints, virtual={}, up="auto", fps=fps, description=description)
 
 
 # ----------------------------------------------------------------------------- MediaPipe
@@ -122,7 +119,8 @@ _HAND21 = ("wrist", "thumb_cmc", "thumb_mcp", "thumb_ip", "thumb_tip", "index_fi
            "index_finger_dip", "index_finger_tip", "middle_finger_mcp", "middle_finger_pip", "middle_finger_dip",
            "middle_finger_tip", "ring_finger_mcp", "ring_finger_pip", "ring_finger_dip", "ring_finger_tip",
            "pinky_mcp", "pinky_pip", "pinky_dip", "pinky_tip")
-_FINGERS = ("thumb", "index", "middle", "ring", "pinky")
+#: the five fingers, thumb first (their joints are numbered 1.. from the hand)
+FINGERS = ("thumb", "index", "middle", "ring", "pinky")
 
 
 def _hand_canonical(side: str) -> dict:
@@ -130,7 +128,7 @@ def _hand_canonical(side: str) -> dict:
     wrist has none (the body's wrist is the joint)."""
     out = {}
     for i, p in enumerate(_HAND21[1:]):
-        finger = _FINGERS[i // 4]
+        finger = FINGERS[i // 4]
         out[f"{side}_hand_{p}"] = f"{side}_{finger}{i % 4 + 1}"
     return out
 
@@ -182,7 +180,7 @@ def _hand_joints(side: str) -> list[LayoutJoint]:
     """MediaPipe hand chains hung from the body's wrist (the hand model's own wrist is not a joint)."""
     joints = []
     for i, p in enumerate(_HAND21[1:]):
-        finger, k = _FINGERS[i // 4], i % 4
+        finger, k = FINGERS[i // 4], i % 4
         parent = f"{side}_wrist" if k == 0 else f"{side}_hand_{_HAND21[i]}"
         z = {"thumb": 0.8, "index": 0.25, "middle": 0.0, "ring": -0.2, "pinky": -0.4}[finger] if k == 0 else 0.0
         joints.append(LayoutJoint(f"{side}_hand_{p}", parent, f"{side}_hand_{p}", _out(side, 0.0, z)))
@@ -203,7 +201,7 @@ _TORSO_VIRTUAL = {"pelvis": _mean("left_hip", "right_hip"), "neck": _mean("left_
 def _mediapipe_layout() -> Layout:
     return Layout(name="mediapipe33", points=_MEDIAPIPE33, canonical=_MEDIAPIPE_CANONICAL,
                   landmarks=_MEDIAPIPE_LANDMARKS, joints=tuple(_mediapipe_body_joints(True)),
-                  virtual=_TORSO_VIRTUAL, up="auto", units="m", fps=30.0,
+                  virtual=_TORSO_VIRTUAL, up="auto", fps=30.0,
                   description="MediaPipe Pose (BlazePose) 33 landmarks, world coordinates")
 
 
@@ -213,7 +211,7 @@ def _freemocap_layout() -> Layout:
     joints = _mediapipe_body_joints(True) + _hand_joints("left") + _hand_joints("right")
     return Layout(name="freemocap", points=_MEDIAPIPE33 + hands, canonical=canonical,
                   landmarks=_MEDIAPIPE_LANDMARKS | {f"{s}_hand_wrist" for s in _SIDE}, joints=tuple(joints),
-                  virtual=_TORSO_VIRTUAL, up="auto", units="mm", fps=30.0,
+                  virtual=_TORSO_VIRTUAL, up="auto", fps=30.0,
                   description="FreeMoCap output: MediaPipe body 33 + right hand 21 + left hand 21")
 
 
@@ -232,8 +230,8 @@ def _coco_layout() -> Layout:
     for side in _SIDE:
         joints += _limbs(side, f"{side}_hip", f"{side}_shoulder")
     return Layout(name="coco17", points=_COCO17, canonical={p: p for p in _COCO17}, landmarks=_COCO_LANDMARKS,
-                  joints=tuple(joints + _head_joints(_COCO17, neck)), virtual=_TORSO_VIRTUAL, up="auto", units="m",
-                  fps=30.0, description="COCO 17 keypoints (MMPose, VideoPose3D inputs)")
+                  joints=tuple(joints + _head_joints(_COCO17, neck)), virtual=_TORSO_VIRTUAL, up="auto", fps=30.0,
+                  description="COCO 17 keypoints (MMPose, VideoPose3D inputs)")
 
 
 def _halpe_layout() -> Layout:
@@ -250,8 +248,8 @@ def _halpe_layout() -> Layout:
     landmarks = _COCO_LANDMARKS | {"head", "left_big_toe", "right_big_toe", "left_small_toe", "right_small_toe",
                                    "left_heel", "right_heel"}
     return Layout(name="halpe26", points=points, canonical=canonical, landmarks=frozenset(landmarks),
-                  joints=tuple(joints), virtual={"head": _mean("left_ear", "right_ear")}, up="auto", units="m",
-                  fps=30.0, description="Halpe 26 keypoints (COCO 17 + head, neck, hip, feet)")
+                  joints=tuple(joints), virtual={"head": _mean("left_ear", "right_ear")}, up="auto", fps=30.0,
+                  description="Halpe 26 keypoints (COCO 17 + head, neck, hip, feet)")
 
 
 _H36M17 = ("pelvis", "right_hip", "right_knee", "right_ankle", "left_hip", "left_knee", "left_ankle", "spine",
@@ -276,8 +274,7 @@ def _h36m_layout() -> Layout:
                                           "head": "head_top"}
     return Layout(name="h36m17", points=_H36M17, canonical=canonical, landmarks=frozenset({"neck_nose", "head"}),
                   joints=tuple(joints), virtual={"head": {"lerp": ["neck_nose", "head", 0.5]}}, up="auto",
-                  units="m", fps=50.0,
-                  description="Human3.6M 17 joints (VideoPose3D, MotionBERT, MMPose 3D)")
+                  fps=50.0, description="Human3.6M 17 joints (VideoPose3D, MotionBERT, MMPose 3D)")
 
 
 LAYOUTS: dict[str, Layout] = {layout.name: layout for layout in (
@@ -293,24 +290,3 @@ def get_layout(name: str) -> Layout:
     if layout is None:
         raise Pose2RotError(f"unknown layout '{name}' (choose from {', '.join(LAYOUTS)})")
     return layout
-
-
-# ----------------------------------------------------------------------------- axes
-#: signed axis name -> unit vector
-AXES = {"x": (1, 0, 0), "y": (0, 1, 0), "z": (0, 0, 1), "-x": (-1, 0, 0), "-y": (0, -1, 0), "-z": (0, 0, -1)}
-
-
-def axis_change(up: str, target: str = "y") -> np.ndarray:
-    """[3,3] proper rotation taking the signed axis ``up`` onto ``target`` ("y" or "z"): a quarter or
-    half turn about a coordinate axis (Z up -> Y up is the BVH/Blender convention
-    (x, y, z) -> (x, z, -y))."""
-    if up not in AXES or target not in ("y", "z"):
-        raise Pose2RotError(f"up axis must be one of {', '.join(AXES)}, got '{up}'")
-    u, t = np.asarray(AXES[up], float), np.asarray(AXES[target], float)
-    if np.allclose(u, t):
-        return np.eye(3)
-    if np.allclose(u, -t):  # half turn about X (never the target's axis)
-        return np.diag([1.0, -1.0, -1.0])
-    k = np.cross(u, t)                                  # quarter turn about u x t
-    K = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
-    return np.eye(3) + K + K @ K

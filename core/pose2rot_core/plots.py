@@ -70,10 +70,6 @@ def plot_errors(scores: list[ClipScore], path: str) -> None:
     plt.close(fig)
 
 
-def _name(score: ClipScore) -> str:
-    return score.clip.replace("\\", "/").rsplit("/", 1)[-1]
-
-
 def _joint_bars(ax, s: ClipScore, ylim: tuple[float, float]) -> None:
     ax.bar(range(len(s.joint_names)), s.joint_angles, color="#4477aa")
     ax.set_xticks(range(len(s.joint_names)))
@@ -82,7 +78,7 @@ def _joint_bars(ax, s: ClipScore, ylim: tuple[float, float]) -> None:
     ax.set_ylim(*ylim)
     ax.set_ylabel("mean error per joint (°)", fontsize=LABEL_SIZE)
     ax.tick_params(axis="y", labelsize=LABEL_SIZE)
-    ax.set_title(f"{_name(s)} — {s.protocol} protocol, {s.solver} solver: {s.mean_angle:.2f}° mean, "
+    ax.set_title(f"{s.file_name} — {s.protocol} protocol, {s.solver} solver: {s.mean_angle:.2f}° mean, "
                  f"{s.flips} flips", fontsize=TITLE_SIZE, loc="left")
 
 

@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from .errors import Pose2RotError
-from .layouts import AXES, Layout, axis_change
+from .axes import AXES, axis_change
+from .layouts import Layout
 
 FREEMOCAP_BODY = "mediapipe_body_3d_xyz.npy"
 FREEMOCAP_HANDS = ("mediapipe_right_hand_3d_xyz.npy", "mediapipe_left_hand_3d_xyz.npy")

@@ -32,12 +32,12 @@ import numpy as np
 from .bonemap import BoneMap, check_map, evaluate_sources
 from .errors import Pose2RotError
 from .fk import forward_kinematics
-from .layouts import AXES
+from .axes import AXES
 from .options import SolveOptions
 from .pointsets import PointSet
 from .rotations import (axis_angle_to_matrix, best_fit_rotation, cross, matrix_to_quat, normalize, perpendicular,
                         rotation_between)
-from .skeleton import Skeleton
+from .skeleton import Skeleton, marked_or_above
 from .solution import Solution
 from .tracks import Tracks
 from .tracks_io import fill_gaps
@@ -78,21 +78,12 @@ def solve_retargeted(result: Retargeted, options: SolveOptions | None = None, *,
                      **changes) -> Solution:
     """Solve retargeted tracks as ``options`` say (``changes``: fields applied on top), made fit for
     points by :meth:`SolveOptions.for_points` (geometric solver; "auto" stretch keeps the rig's bone
-    lengths), with the chains' shared twist as the roll guess.
-
-    When the tracks will be smoothed the solver re-solves with its own smoothed guess and takes no
-    other, so the chains' guess is left out then (noted in the report)."""
-    from .solvers import prepare_tracks, solve
+    lengths), with the chains' shared twist as the roll guess (which :func:`solvers.solve` leaves
+    out when it smooths the tracks)."""
+    from .solvers import solve
 
     options = SolveOptions.of(options, **changes).for_points()
-    guess = result.twist_guess
-    if guess is not None and options.smooth != "off" and prepare_tracks(result.tracks, options.smooth)[3].active:
-        guess = None
-    sol = solve(result.tracks, options, progress=progress, twist_guess=guess)
-    if guess is None and result.twist_guess is not None:
-        sol.report.append("the tracks were smoothed: the joints between mapped ones keep the solver's own roll "
-                          "(their shared twist is not passed to a smoothing solve)")
-    return sol
+    return solve(result.tracks, options, progress=progress, twist_guess=result.twist_guess)
 
 
 @dataclass
@@ -278,8 +269,7 @@ def fill_chains(skeleton: Skeleton, reference: np.ndarray, frames: np.ndarray, t
     at or below them; {chain joint: [T,3,3] local rotation guess sharing the chain's bend and twist}).
     reference [N,3] / frames [N,3,3]: the rig's reference pose (global positions and orientations);
     fps: frames per second of ``targets`` [T,N,3]."""
-    filler = _Filler(skeleton, reference, frames, targets, direct, soft)
-    filler.bend_rate = 1.0 - np.exp(-1.0 / (BEND_SECONDS * fps))
+    filler = _Filler(skeleton, reference, frames, targets, direct, soft, fps)
     return filler.run(), filler.guess
 
 
@@ -287,17 +277,16 @@ class _Filler:
     """Top-down placement of unmapped joints between mapped ones (see :func:`fill_chains`)."""
 
     def __init__(self, skeleton: Skeleton, reference: np.ndarray, frames: np.ndarray, targets: np.ndarray,
-                 direct: np.ndarray, soft: np.ndarray):
+                 direct: np.ndarray, soft: np.ndarray, fps: float):
         self.sk, self.ref, self.X, self.direct, self.soft = skeleton, reference, targets, direct, soft
         self.rest_frames = frames
-        self.bend_rate = 1.0
+        self.bend_rate = 1.0 - np.exp(-1.0 / (BEND_SECONDS * fps))   # share of new evidence per frame
         self.guess: dict[int, np.ndarray] = {}
         self.frames: dict[int, np.ndarray] = {}                  # fitted turns of branching joints [T,3,3]
         self.children = skeleton.children
-        lead = direct | soft
-        for j in range(skeleton.num_joints - 1, 0, -1):
-            lead[skeleton.parents[j]] |= lead[j]
-        self.lead = lead
+        self.lead = marked_or_above(skeleton.parents, direct | soft)
+        #: per joint, its children with something mapped at or below them
+        self.lead_children = [[c for c in kids if self.lead[c]] for kids in self.children]
         self.P = np.where(direct[None, :, None], targets, np.nan)
 
     def run(self) -> np.ndarray:
@@ -306,19 +295,16 @@ class _Filler:
         self._descend(0)
         return self.P
 
-    def _lead_children(self, j: int) -> list[int]:
-        return [c for c in self.children[j] if self.lead[c]]
-
     def _walk(self, c: int) -> list[int]:
         """[c, ..., k]: down from c through unmapped joints with one lead child, to the first joint that
         is direct, branching, or has nothing mapped below."""
         path = [c]
-        while not self.direct[path[-1]] and len(self._lead_children(path[-1])) == 1:
-            path.append(self._lead_children(path[-1])[0])
+        while not self.direct[path[-1]] and len(self.lead_children[path[-1]]) == 1:
+            path.append(self.lead_children[path[-1]][0])
         return path
 
     def _descend(self, a: int) -> None:
-        kids = self._lead_children(a)
+        kids = self.lead_children[a]
         if a not in self.frames:
             above = self._placed_above(a)
             carried = None if len(kids) >= 2 else self._carried(a, above)
@@ -327,29 +313,29 @@ class _Filler:
             start = a
             if len(kids) >= 2 and not self.direct[c]:          # turns rigidly with the branching joint
                 self.P[:, c] = self.P[:, a] + np.einsum("tij,j->ti", self.frames[a], self.ref[c] - self.ref[a])
-                if len(self._lead_children(c)) != 1:
+                if len(self.lead_children[c]) != 1:
                     self._descend(c)
                     continue
                 self.frames[c] = self.frames[a]
-                start, c = c, self._lead_children(c)[0]
+                start, c = c, self.lead_children[c][0]
             path = self._walk(c)
             k = path[-1]
             if self.direct[k]:
                 if len(path) > 1:
                     self._chain(start, path, self.P[:, k])
-            elif self._lead_children(k):                          # a hub
+            elif self.lead_children[k]:                          # a hub
                 self.P[:, k], self.frames[k] = self._fit(k, start)
                 self._chain(start, path, self.P[:, k])
             else:                                                 # ends in a soft target: aim only
                 self._chain(start, path, self.X[:, k], bend=False)
-            if self._lead_children(k):
+            if self.lead_children[k]:
                 self._descend(k)
 
     # ------------------------------------------------------------------ fits
     def _frontier(self, j: int) -> list[int]:
         """The first direct joints on every path down from j."""
         out = []
-        for c in self._lead_children(j):
+        for c in self.lead_children[j]:
             out.extend([c] if self.direct[c] else self._frontier(c))
         return out
 
@@ -376,7 +362,7 @@ class _Filler:
             fixed.append((np.zeros(3), self.P[:, h], RIGID_WEIGHT))
         if self.soft[h]:
             fixed.append((np.zeros(3), self.X[:, h], FAR_WEIGHT))
-        for c in self._lead_children(h):
+        for c in self.lead_children[h]:
             path, off = self._walk(c), self.ref[c] - self.ref[h]
             k = path[-1]
             if self.direct[c]:
@@ -385,7 +371,7 @@ class _Filler:
                 n = len(path) - 1
                 reach.append((off, self.X[:, k], float(np.linalg.norm(self.ref[k] - self.ref[c])), 1.0 / n ** 2))
                 fixed.append((self.ref[k] - self.ref[h], self.X[:, k], 1.0 if n == 1 else FAR_WEIGHT / n ** 2))
-            elif self._lead_children(k):
+            elif self.lead_children[k]:
                 fixed.extend((self.ref[f] - self.ref[h], self.X[:, f], FAR_WEIGHT / self._turning(h, f) ** 2)
                              for f in self._frontier(k))
             else:
@@ -431,7 +417,7 @@ class _Filler:
         w = self.ref[joints[1:]] - self.ref[joints[:-1]]                   # [n,3] reference segments
         k = path[-1]
         start = self.frames[a]
-        finish = self.frames.get(k) if len(self._lead_children(k)) >= 2 else None
+        finish = self.frames.get(k) if len(self.lead_children[k]) >= 2 else None
         turns = _interpolate(start, finish, len(path))                     # [T,n,3,3]
         v = np.einsum("tnij,nj->tni", turns, w)
         d = end - self.P[:, a]
@@ -493,12 +479,11 @@ def _fit_rounds(fixed: list, reach: list, T: int) -> tuple[np.ndarray, np.ndarra
     first = w.copy()
     if fixed:                                 # first round: the other items place the reaches
         first[rows] = 0.0
-    for i in range(FIT_ROUNDS if reach else 1):
+    centre = obs[:, rows].copy()
+    for i in range(FIT_ROUNDS if reach else 0):
         position, turn = _weighted_fit(src, obs, first if i == 0 else w)
-        if reach:
-            seen = position[:, None] + np.einsum("tij,nj->tni", turn, src[rows])
-            centre = np.stack([c for _, c, *_ in reach], axis=1)
-            obs[:, rows] = centre + radius[:, None] * normalize(seen - centre)
+        seen = position[:, None] + np.einsum("tij,nj->tni", turn, src[rows])
+        obs[:, rows] = centre + radius[:, None] * normalize(seen - centre)
     return _weighted_fit(src, obs, w)
 
 
@@ -629,9 +614,7 @@ def _average_forward(axis: np.ndarray, weight: np.ndarray, rate: float) -> np.nd
 def _report_coverage(targets: RigTargets, rig: Skeleton, report: list[str]) -> None:
     J = rig.num_joints
     mapped = (targets.direct | targets.soft)[:J]
-    lead = mapped.copy()
-    for j in range(J - 1, 0, -1):
-        lead[rig.parents[j]] |= lead[j]
+    lead = marked_or_above(targets.skeleton.parents, targets.direct | targets.soft)[:J]  # End Sites count
     between = [rig.names[j] for j in np.flatnonzero(lead & ~mapped)]
     kept = int((~lead).sum())
     report.append(f"map: {int(targets.direct[:J].sum())} joints on points, {int(targets.soft[:J].sum())} on virtual "

@@ -79,6 +79,13 @@ def matrix_to_quat(R: np.ndarray) -> np.ndarray:
     return np.where(q[..., :1] < 0, -q, q)
 
 
+def twist_angle(R: np.ndarray, axis: np.ndarray) -> np.ndarray:
+    """[T] angle (radians, in (-2pi, 2pi]) that rotations R [T,3,3] turn about unit axes ``axis``
+    ([3] or [T,3]): the twist of their swing-twist split (w-first quaternion parts)."""
+    q = matrix_to_quat(R)
+    return 2.0 * np.arctan2(dot(q[:, 1:], axis), q[:, 0])
+
+
 def quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Hamilton product of w-first quaternions (a then applied after b: R(a) @ R(b))."""
     aw, ax, ay, az = np.moveaxis(a, -1, 0)
@@ -166,16 +173,21 @@ def basic_rotation(axis: int, angle: np.ndarray) -> np.ndarray:
 def rotation_between(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Smallest rotation taking direction u to direction v ([...,3] each) -> [...,3,3].
 
-    ``R = c I + [w]x + w w^T / (1 + c)`` with ``c = u.v``, ``w = u x v`` (unit u, v). Opposite
-    directions get a half turn about an axis perpendicular to u.
+    ``R = c I + [w]x + w w^T / (1 + c)`` with ``c = u.v``, ``w = u x v`` (unit u, v). Near opposite
+    directions ``1 + c`` is taken as ``|u + v|^2 / 2`` (no cancellation); directions within 1.4e-8
+    rad of opposite get a half turn about an axis perpendicular to u (off by at most that much).
     """
     u = normalize(np.asarray(u, np.float64))
     v = normalize(np.asarray(v, np.float64))
     u, v = np.broadcast_arrays(u, v)
     c = np.einsum("...i,...i->...", u, v)
     w = cross(u, v)
-    opposite = 1.0 + c < 1e-10
-    R = _rotation_form(c, w, w, 1.0 / np.where(opposite, 1.0, 1.0 + c))
+    s = 1.0 + c
+    near = s < 1e-6
+    if np.any(near):
+        s = np.where(near, 0.5 * np.einsum("...i,...i->...", u + v, u + v), s)
+    opposite = s < 1e-16
+    R = _rotation_form(c, w, w, 1.0 / np.where(opposite, 1.0, s))
     if np.any(opposite):  # a half turn about an axis perpendicular to u: 2 a a^T - I
         a = perpendicular(u[opposite])
         R[opposite] = 2.0 * a[:, :, None] * a[:, None, :] - np.eye(3)
@@ -248,11 +260,12 @@ def best_fit_rotation(M: np.ndarray) -> np.ndarray:
             R[good] = _polar_newton(X[good])
     bad = ~good | ~np.isfinite(R).all(axis=(1, 2))
     if bad.any():
-        R[bad] = _svd_rotation(X[bad])
+        R[bad] = nearest_rotation(X[bad])
     return R.reshape(shape)
 
 
-def _svd_rotation(M: np.ndarray) -> np.ndarray:
+def nearest_rotation(M: np.ndarray) -> np.ndarray:
+    """Nearest rotations [...,3,3] to matrices M [...,3,3] (scale and shear dropped; by SVD)."""
     U, _, Vt = np.linalg.svd(M)
     d = np.sign(np.linalg.det(U @ Vt))
     d = np.where(d == 0, 1.0, d)

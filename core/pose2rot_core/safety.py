@@ -28,6 +28,7 @@ CLEAN_TOLERANCE = 1e-4
 #: a noisy track may be this many noise stds (per axis) from where its joint really is, and the
 #: solution as far again: further is more than noise explains
 NOISE_STDS = 2 * CLAMP_STDS
+#: a flip: a local turn of more than FLIP_DEGREES in one frame, FLIP_MARGIN beyond what is called for
 FLIP_DEGREES = 30.0
 FLIP_MARGIN = 15.0
 
@@ -38,8 +39,8 @@ class ResultTooFarError(Pose2RotError):
 
 @dataclass
 class SafetyCheck:
-    """``error`` [T,J] distance of each solved joint from its track and ``allowed`` [T,J] what
-    the tracks explain (fractions of the height; NaN for joints without data), ``flips`` [T-1,J]
+    """``error`` [T,J] distance of each solved joint from its track and ``allowed`` [J] what
+    the tracks explain (fractions of the height; NaN errors for joints without data), ``flips`` [T-1,J]
     sudden turns the tracks do not call for, and what the positions were compared with."""
 
     error: np.ndarray
@@ -97,20 +98,19 @@ def check_solution(tracks: Tracks, sol: Solution, noise: np.ndarray | None = Non
 
 
 def _explained(tracks: Tracks, sol: Solution, noise: np.ndarray) -> np.ndarray:
-    """[T,J] how far (fraction of the height) each joint may be from its track: noise and rigid
-    bones whose typical track length differs from the rig's, added over the bones from the root."""
+    """[J] how far (fraction of the height) each joint may be from its track: noise and rigid
+    bones whose typical (median) track length differs from the rig's, added over the bones from
+    the root."""
     skel = tracks.skeleton
-    P, height = tracks.positions, skel.height
-    T, J = P.shape[:2]
-    mismatch = np.zeros((T, J))
-    rest = np.linalg.norm(skel.offsets, axis=-1)
-    for j in range(1, J):
-        p = skel.parents[j]
-        bone = np.linalg.norm(P[:, j] - P[:, p], axis=-1)
-        typical = np.median(bone) if np.isfinite(bone).all() else rest[j]
-        off = 0.0 if sol.translating[j] else abs(typical - rest[j]) / height
-        mismatch[:, j] = mismatch[:, p] + off
-    return CLEAN_TOLERANCE + NOISE_STDS * noise[None] + mismatch
+    P, par = tracks.positions, skel.parents[1:]
+    rest = np.linalg.norm(skel.offsets[1:], axis=-1)
+    bones = np.linalg.norm(P[:, 1:] - P[:, par], axis=-1)  # [T,J-1]
+    typical = np.where(np.isfinite(bones).all(axis=0), np.median(bones, axis=0), rest)
+    off = np.where(sol.translating[1:], 0.0, np.abs(typical - rest) / skel.height)
+    mismatch = np.zeros(skel.num_joints)
+    for j, p in enumerate(par, 1):
+        mismatch[j] = mismatch[p] + off[j - 1]
+    return CLEAN_TOLERANCE + NOISE_STDS * noise + mismatch
 
 
 def _around(tracks: Tracks, children: list[list[int]], j: int) -> list[np.ndarray]:
@@ -136,6 +136,11 @@ def _turn_between_frames(d: np.ndarray) -> np.ndarray:
     return np.maximum(change, turn)
 
 
+def rotation_steps(rotations: np.ndarray) -> np.ndarray:
+    """[T-1,J] degrees turned by each joint between consecutive frames."""
+    return np.degrees(geodesic_angle(rotations[1:], rotations[:-1]))
+
+
 def find_flips(tracks: Tracks, sol: Solution, G: np.ndarray) -> np.ndarray:
     """[T-1,J] local turns over FLIP_DEGREES between frames that exceed by FLIP_MARGIN how far
     the points around the joint turn, seen from its parent (what the tracks call for)."""
@@ -144,7 +149,7 @@ def find_flips(tracks: Tracks, sol: Solution, G: np.ndarray) -> np.ndarray:
     flips = np.zeros((max(T - 1, 0), J), bool)
     if T < 2:
         return flips
-    step = np.degrees(geodesic_angle(sol.rotations[1:], sol.rotations[:-1]))
+    step = rotation_steps(sol.rotations)
     children = skel.children
     for j in np.flatnonzero((step > FLIP_DEGREES).any(axis=0)):
         frame = G[:, skel.parents[j]] if j > 0 else np.broadcast_to(np.eye(3), (T, 3, 3))

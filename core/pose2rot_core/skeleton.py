@@ -189,6 +189,15 @@ class Skeleton:
         return e
 
 
+def marked_or_above(parents: Sequence[int] | np.ndarray, marked: np.ndarray) -> np.ndarray:
+    """[N] bool: the ``marked`` [N] joints and every joint above one of them (``parents`` [N],
+    parents before children, -1 for the root)."""
+    out = np.array(marked, bool)
+    for j in range(len(out) - 1, 0, -1):
+        out[parents[j]] |= out[j]
+    return out
+
+
 def depth_first(children: Sequence[Sequence[int]], root: int) -> list[int]:
     """Depth-first pre-order of the tree ``children`` (child lists per node) below ``root``,
     children in list order; nodes not reachable from ``root`` are left out."""

@@ -218,9 +218,7 @@ def find_outliers(positions: np.ndarray, parents: np.ndarray, noise: np.ndarray,
         return spike
     par = np.asarray(parents)[bones]
     length = np.linalg.norm(positions[:, bones] - positions[:, par], axis=-1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        dev = np.abs(length - np.nanmedian(length, axis=0))
+    dev = np.abs(length - column_nanmedian(length))
     limit = np.maximum(OUTLIER_Z * np.hypot(noise[bones], noise[par]), OUTLIER_MIN_FRACTION * height)
     off = np.nan_to_num(dev, nan=0.0) > limit  # [T,B]
     jump = off.copy()
@@ -522,20 +520,16 @@ def smooth_tracks(tracks: Tracks, gaps: np.ndarray, end_gaps: np.ndarray | None,
     return replace(tracks, positions=out[:, :J], end_positions=ends), joints
 
 
-def smooth_rotations(rotations: np.ndarray, widths: np.ndarray | float, quadratic: bool = True) -> np.ndarray:
+def smooth_rotations(rotations: np.ndarray, widths: np.ndarray | float) -> np.ndarray:
     """Zero-phase smoothing of local rotations [T,J,3,3] over time: sign-continuous quaternions are
-    fitted by a local quadratic (``quadratic``; peaks are kept, see local_quadratic) or averaged
-    (Gaussian) with kernel std ``widths`` (frames; one value or [J], 0 = untouched), renormalised."""
+    fitted by a local quadratic (peaks are kept, see local_quadratic) with kernel std ``widths``
+    (frames; one value or [J], 0 = untouched), renormalised."""
     T, J = rotations.shape[:2]
     widths = np.broadcast_to(np.asarray(widths, np.float64), (J,))
     if T < 3 or not (widths > 0).any():
         return rotations
     q = quat_continuity(matrix_to_quat(rotations), axis=0)  # [T,J,4]
-    if quadratic:
-        out = local_quadratic(q, np.ones((T, J)), widths)[0]
-    else:
-        out = np.stack([gaussian_smooth(q[:, j], widths[j]) for j in range(J)], axis=1)
-    return quat_to_matrix(out)
+    return quat_to_matrix(local_quadratic(q, np.ones((T, J)), widths)[0])
 
 
 def gaussian_smooth(x: np.ndarray, sigma: float) -> np.ndarray:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .bvh import BvhClip
-from .rotations import axis_angle_to_matrix, basic_rotation, matrix_to_quat
+from .rotations import axis_angle_to_matrix, basic_rotation, twist_angle
 from .skeleton import Skeleton
 
 FAMILIES = ("twist", "twist_segments", "share", "zero_chain", "z_up", "units", "fast")
@@ -80,12 +80,6 @@ def limb_bones(clip: BvhClip) -> list[tuple[int, int]]:
     return out
 
 
-def _twist(R: np.ndarray, axis: np.ndarray) -> np.ndarray:
-    """[T] twist (radians) of rotations R [T,3,3] about the unit ``axis``."""
-    q = matrix_to_quat(R)
-    return np.unwrap(2.0 * np.arctan2(q[:, 1:] @ axis, q[:, 0]))
-
-
 def _add(rig: _Rig, name: str, parent: int, offset: np.ndarray, rotation: np.ndarray) -> int:
     T = rotation.shape[0]
     rig.names.append(name)
@@ -98,7 +92,7 @@ def _add(rig: _Rig, name: str, parent: int, offset: np.ndarray, rotation: np.nda
 
 def _add_twist_joints(rig: _Rig, j: int, c: int, rng: np.random.Generator) -> None:
     axis = rig.offsets[c] / np.linalg.norm(rig.offsets[c])
-    tau = _twist(rig.rotations[c], axis)
+    tau = np.unwrap(twist_angle(rig.rotations[c], axis))
     eye = np.broadcast_to(np.eye(3), tau.shape + (3, 3)).copy()
     a = _add(rig, f"{rig.names[j]}_TwistA", j, np.zeros(3), eye)
     _add(rig, f"{rig.names[j]}_TwistB", a, 0.5 * rig.offsets[c], axis_angle_to_matrix(axis, 0.5 * tau))
@@ -106,7 +100,7 @@ def _add_twist_joints(rig: _Rig, j: int, c: int, rng: np.random.Generator) -> No
 
 def _split_in_two(rig: _Rig, j: int, c: int, rng: np.random.Generator) -> None:
     axis = rig.offsets[c] / np.linalg.norm(rig.offsets[c])
-    half = axis_angle_to_matrix(axis, 0.5 * _twist(rig.rotations[c], axis))
+    half = axis_angle_to_matrix(axis, 0.5 * np.unwrap(twist_angle(rig.rotations[c], axis)))
     m = _add(rig, f"{rig.names[j]}_Mid", j, 0.5 * rig.offsets[c], half)
     rig.parents[c] = m
     rig.offsets[c] = 0.5 * rig.offsets[c]

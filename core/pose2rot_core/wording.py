@@ -48,9 +48,6 @@ OPTION_VALUES: dict[tuple[str, str], tuple[str, str]] = {
 
 # stretch='off', stretch="off", stretch 'exact' (the forms the core's notes use)
 _KEYWORD = re.compile(r"\b(" + "|".join(OPTION_NAMES) + r")\s*=?\s*(['\"])([\w.]+)\2")
-_FREE_JOINT = re.compile(r"^joint '(?P<joint>.+)' translates relative to '.+' "
-                         r"\(up to (?P<amount>[\d.e+-]+) units from its rest bone length\)")
-_STRETCHING = re.compile(r"^(?P<count>\d+) joints (?P<rest>(?:change their distance|differ from).*)$")
 _SMOOTHED = re.compile(r"^smoothed \d+ of \d+ tracks")
 
 
@@ -96,37 +93,13 @@ def in_words(note: str, interface: str) -> str:
 
 
 def notes_for(notes: Iterable[str], interface: str) -> list[str]:
-    """The core's notes for ``interface``: in its words, per-joint translation notes gathered into
-    one line whose count agrees with the line about the other translating joints."""
-    notes = list(notes)
-    free = [(m.group("joint"), float(m.group("amount"))) for m in map(_FREE_JOINT.match, notes) if m]
-    out: list[str] = []
-    for note in notes:
-        if _FREE_JOINT.match(note):
-            if free:
-                out.append(_free_joints_line(free))
-                free = []
-            continue
-        m = _STRETCHING.match(note)
-        if m and any(_FREE_JOINT.match(n) for n in notes):
-            note = f"{m.group('count')} other joints {m.group('rest')}"
-        out.append(in_words(note, interface))
-    return out
+    """The core's notes in ``interface``'s words (see :func:`in_words`)."""
+    return [in_words(note, interface) for note in notes]
 
 
 def tracks_were_smoothed(notes: Iterable[str]) -> bool:
     """Whether the core's notes say that the tracks were smoothed before solving."""
     return any(_SMOOTHED.match(n) for n in notes)
-
-
-def _free_joints_line(free: list[tuple[str, float]]) -> str:
-    names = ", ".join(f"'{j}'" for j, _ in free[:6]) + (f" and {len(free) - 6} more" if len(free) > 6 else "")
-    worst = max(a for _, a in free)
-    if len(free) == 1:
-        return (f"1 joint moves away from its parent ({names}, up to {worst:.4g} units from its rest bone "
-                "length): its translation is solved per frame")
-    return (f"{len(free)} joints move away from their parent ({names}; up to {worst:.4g} units from the rest "
-            "bone length): their translation is solved per frame")
 
 
 def _check(interface: str) -> None:

@@ -22,7 +22,8 @@ from _humanoid import humanoid, walk  # noqa: E402
 
 from pose2rot_core.bvh import write_bvh  # noqa: E402
 from pose2rot_core.fk import forward_kinematics  # noqa: E402
-from pose2rot_core.layouts import axis_change, get_layout  # noqa: E402
+from pose2rot_core.axes import axis_change  # noqa: E402
+from pose2rot_core.layouts import get_layout  # noqa: E402
 
 #: MediaPipe landmarks that are not joint centres: (joint they move with, offset in that joint's frame, m)
 LANDMARKS = {

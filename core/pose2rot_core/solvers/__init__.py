@@ -76,8 +76,8 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
     further than that raises ResultTooFarError. network: where the learned model runs (default: in
     this process); the learned and hybrid solvers take the same steps wherever it runs.
     twist_guess: [T,J,3,3] local rotations whose twist the geometric solver follows (retargeting:
-    the shared twist of filled chains); geometric solver only. When the tracks are smoothed, the
-    second (smoothing) pass follows its own smoothed guess instead.
+    the shared twist of filled chains); geometric solver only. Tracks that are smoothed are solved
+    with the solver's own smoothed guess instead (noted in the report).
     """
     options = SolveOptions.of(options, **changes)
     solver = options.solver
@@ -89,6 +89,10 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
         if cleaning.active:
             geometric.update(noise=cleaning.residual, end_noise=cleaning.end_residual,
                              input_positions=cleaning.unsmoothed.positions, input_noise=cleaning.noise)
+            if twist_guess is not None:
+                twist_guess = None
+                report.append("the tracks were smoothed: the roll follows the solver's own smoothed guess, "
+                              "not the given one (retargeting: the shared twist of the joints between mapped ones)")
     if solver == "geometric":
         from .geometric import solve_geometric
 
@@ -178,7 +182,6 @@ def _smoothest_within_noise(tracks: Tracks, sol: Solution, cleaning: Cleaning, m
     for seg in segments(sol.num_frames, cleaning.cuts):
         smooth[seg] = smooth_rotations(sol.rotations[seg], widths)
     smooth = _hold_back_rotations(tracks, sol.rotations, smooth, cleaning, widths)
-    geometric = {k: v for k, v in geometric.items() if k != "twist_guess"}
     again = solve_geometric(tracks, twist_guess=smooth, missing=missing, within_noise=CONE_STDS, **geometric)
     again.report = sol.report + ["rotations smoothed over time within the noise of the tracks"]
     again.solver = sol.solver

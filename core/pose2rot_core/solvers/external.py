@@ -62,8 +62,7 @@ def _save_plain(path: Path, tracks: Tracks) -> None:
     """Cleaned tracks as npz, joints in internal order (the confidence has done its work)."""
     from ..tracks_io import save_tracks
 
-    sk = tracks.skeleton
-    save_tracks(path, replace(tracks, skeleton=Skeleton(sk.names, sk.parents, sk.rest_positions), confidence=None))
+    save_tracks(path, replace(tracks, confidence=None))
 
 
 def _environment(tmp: Path, options: SolveOptions) -> dict[str, str]:

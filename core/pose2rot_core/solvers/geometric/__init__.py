@@ -40,7 +40,6 @@ from .roll import aim_with_roll
 from .twist_chains import find_twist_bones, spread_twist
 
 TWIST_POLICIES = ("reference", "lookahead", "transport", "swing")
-AIM_FROM_SOLVED = True
 STRETCH_MODES = ("auto", "exact", "off")
 #: noisy tracks' bone lengths are averaged over this long before asking whether joints translate
 LENGTH_SECONDS = 0.25
@@ -74,15 +73,17 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
         raise Pose2RotError(f"unknown stretch mode '{stretch}' (choose from {', '.join(STRETCH_MODES)})")
     missing_mask = _missing_mask(tracks, missing)
     report: list[str] = []
-    lengths = _bone_lengths(tracks, input_positions, input_noise)
+    length_noise = _raw_bone_noise(tracks.skeleton, input_noise)
+    lengths = _bone_lengths(tracks, input_positions, length_noise)
     problem, mismatch = _build_problem(tracks, twist_guess, twist, stretch, use_ends, missing_mask, noise, report,
                                        lengths)
     problem.cone = within_noise
     if end_noise is not None:
         problem.end_var = (np.asarray(end_noise, np.float64) * tracks.skeleton.height) ** 2
     G = empty_matrices((problem.num_frames, tracks.skeleton.num_joints))
-    if AIM_FROM_SOLVED and problem.noise_var.any():  # noise must not add up along chains
+    if problem.noise_var.any():  # noise must not add up along chains
         problem.solved = empty_vectors(problem.positions.shape[:2])
+        problem.solved.fill(np.nan)  # not placed yet: seen from its track (Problem.observed)
     for j in range(tracks.skeleton.num_joints):
         problem.place(j, G)
         G[:, j] = orient_joint(problem, j, G)
@@ -91,8 +92,7 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     if twist != "swing":
         spread_twist(problem, G, find_twist_bones(problem))
     local_offsets = _solve_offsets(problem, G, stretch, stretch_tolerance, missing_mask, report)
-    report_length_mismatch(tracks.skeleton, mismatch, missing_mask, problem.translating, report,
-                           _raw_bone_noise(tracks.skeleton, input_noise))
+    report_length_mismatch(tracks.skeleton, mismatch, missing_mask, problem.translating, report, length_noise)
     return Solution(skeleton=tracks.skeleton, rotations=global_to_local(tracks.skeleton, G, out=G),
                     root_translation=problem.positions[:, 0].copy(), local_offsets=local_offsets,
                     translating=problem.translating, report=report, solver="geometric")
@@ -118,19 +118,20 @@ def _raw_bone_noise(skel, input_noise: np.ndarray | None) -> np.ndarray | None:
     return np.hypot(raw[1:], raw[skel.parents[1:]])
 
 
-def _bone_lengths(tracks: Tracks, input_positions: np.ndarray | None, input_noise: np.ndarray | None
+def _bone_lengths(tracks: Tracks, input_positions: np.ndarray | None, raw_noise: np.ndarray | None
                   ) -> tuple[np.ndarray, np.ndarray]:
     """(the tracks' bone lengths over time [T,J-1], the std of the noise left in them [J-1]): read
-    from the tracks as given; noisy ones are averaged over LENGTH_SECONDS first, so that what
-    remains is how the motion changes them."""
+    from the tracks as given (``input_positions``, whose bone lengths carry noise of std
+    ``raw_noise`` [J-1]); noisy ones are averaged over LENGTH_SECONDS first, so that what remains is
+    how the motion changes them."""
     skel = tracks.skeleton
     par = skel.parents[1:]
     if input_positions is None:
         return norm(tracks.positions[:, 1:] - tracks.positions[:, par]), np.zeros(skel.num_joints - 1)
     lengths = norm(input_positions[:, 1:] - input_positions[:, par])
     width = max(3, int(round(LENGTH_SECONDS * tracks.fps)) | 1)
-    raw = _raw_bone_noise(skel, input_noise)
-    return running_mean(lengths, width), (0.0 if raw is None else raw) / np.sqrt(width) + np.zeros(len(par))
+    raw = 0.0 if raw_noise is None else raw_noise
+    return running_mean(lengths, width), raw / np.sqrt(width) + np.zeros(len(par))
 
 
 def _build_problem(tracks: Tracks, twist_guess: np.ndarray | None, twist: str, stretch: str, use_ends: bool,

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...rotations import axis_angle_to_matrix, best_fit_rotation, cross, matrix_to_quat, norm, normalize, rotation_between
-from ...stacks import dot, empty_vectors, mat_mul, mat_t_mul, mat_t_vec, mat_vec, outer_sum
+from ...rotations import (axis_angle_to_matrix, best_fit_rotation, cross, matrix_to_quat, norm, normalize,
+                           rotation_between, twist_angle)
+from ...stacks import empty_vectors, mat_mul, mat_t_mul, mat_t_vec, mat_vec, outer_sum
 from .problem import Problem, Target
 
 #: angular spread (degrees) of the targets below which they never decide the roll ...
@@ -108,8 +109,7 @@ def blend_roll(along: np.ndarray, fit: np.ndarray, axis: np.ndarray, w: np.ndarr
     moved = mat_vec(rel, axis)
     swing = rotation_between(axis, moved)  # takes the aim where the fit puts it
     roll = mat_t_mul(swing, rel)  # what is left turns about the axis
-    q = matrix_to_quat(roll)
-    angle = 2.0 * np.arctan2(dot(q[:, 1:], axis), q[:, 0])
+    angle = twist_angle(roll, axis)
     mean = np.angle((1.0 - w) + w * np.exp(1j * angle))
     turned = mat_mul(along, slerp(np.broadcast_to(np.eye(3), swing.shape), swing, w))
     return mat_mul(turned, axis_angle_to_matrix(axis, mean))
@@ -128,16 +128,16 @@ def lean_on_parent(problem: Problem, j: int, targets: list[Target], src: np.ndar
     length = np.maximum(norm(src), 1e-300)  # [T,n] rest lengths
     n2 = problem.offset_var(j, targets) / length ** 2  # [T,n] direction noise, per axis
     dist = norm(obs)
-    d, ref = _unit(obs), _unit(mat_vec(desired[:, None], src))
+    d, ref = normalize(obs, 1e-300), normalize(mat_vec(desired[:, None], src), 1e-300)
     if parent_frame is not None:
         d, ref = (mat_t_vec(parent_frame[:, None], x) for x in (d, ref))
-    mean = _unit(d.mean(axis=0))
-    ref_mean = _unit(ref.mean(axis=0))
+    mean = normalize(d.mean(axis=0), 1e-300)
+    ref_mean = normalize(ref.mean(axis=0), 1e-300)
     shift = mean - ref_mean
-    mean = _unit(ref_mean + _keep((shift * shift).sum(-1)[None], n2.mean(axis=0, keepdims=True) / len(d))[0, :, None]
-                 * shift)
+    kept = _keep((shift * shift).sum(-1)[None], n2.mean(axis=0, keepdims=True) / len(d))[0, :, None]
+    mean = normalize(ref_mean + kept * shift, 1e-300)
     dev = d - mean
-    lean = _unit(mean + _keep((dev * dev).sum(-1), n2)[..., None] * dev)
+    lean = normalize(mean + _keep((dev * dev).sum(-1), n2)[..., None] * dev, 1e-300)
     if parent_frame is not None:
         lean = mat_vec(parent_frame[:, None], lean)
     return lean * dist[..., None]
@@ -149,6 +149,3 @@ def _keep(squared: np.ndarray, n2: np.ndarray) -> np.ndarray:
     s2 = np.maximum(0.0, 0.5 * squared.mean(axis=0) - n2.mean(axis=0))
     return s2 / np.maximum(s2 + n2, 1e-300)
 
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / np.maximum(norm(v), 1e-300)[..., None]

@@ -14,7 +14,7 @@ import numpy as np
 
 from ...rotations import norm, normalize
 from ...skeleton import Skeleton
-from ...stacks import empty_vectors, mat_vec
+from ...stacks import empty_vectors, mat_mul, mat_vec
 from ...tracks import Tracks
 
 #: a child whose distance to its parent deviates by more than this fraction of its rest length
@@ -61,7 +61,7 @@ class Problem:
     zero_length: np.ndarray
     twist: str
     noise_var: np.ndarray = field(default_factory=lambda: np.zeros(1))
-    #: where each joint is in the solution (filled top-down while solving when ``aim_from_solved``):
+    #: where each joint is in the solution (filled top-down while solving noisy tracks):
     #: bones then aim from there at their targets' tracks, so track noise does not add up along chains
     solved: np.ndarray | None = None
     #: noise variance of the bone tips [K] (None: as noisy as their joints)
@@ -82,14 +82,18 @@ class Problem:
     def num_frames(self) -> int:
         return int(self.positions.shape[0])
 
-    def bone_noise(self) -> np.ndarray:
-        """[J-1] noise std (file units) of each non-root joint's distance to its parent."""
-        return np.sqrt(self.noise_var[1:] + self.noise_var[self.skeleton.parents[1:]])
-
     @property
     def constant_guess(self) -> bool:
         """Whether the reference local rotations are the same in every frame."""
         return self.guess.strides[0] == 0
+
+    def reference_product(self, joints) -> np.ndarray:
+        """[T,3,3] (or [3,3] for none) product of the reference local rotations of ``joints``, top
+        down: the reference orientation of the last one in the frame of the first one's parent."""
+        A = np.eye(3)
+        for z in joints:
+            A = mat_mul(A, self.guess[0, z] if self.constant_guess else self.guess[:, z])
+        return A
 
     def point(self, target: Target) -> np.ndarray:
         """[T,3] track of a target."""
@@ -99,9 +103,9 @@ class Problem:
         """[T,n,3] world vectors from ``joint`` (its track, or where the solution puts it) to its
         targets' tracks."""
         origin = self.positions[:, joint]
-        if self.solved is not None:
-            # from where the solution puts the joint, unless that is far compared with the targets
-            # (short toes seen from a moved toe base point anywhere)
+        if self.solved is not None and not np.isnan(self.solved[0, joint, 0]):
+            # from where the solution puts the joint (once placed), unless that is far compared with
+            # the targets (short toes seen from a moved toe base point anywhere)
             moved = np.percentile(norm(self.solved[:, joint] - origin), 95)
             if moved < SOLVED_AIM_FRACTION * min(np.linalg.norm(t.offset) for t in targets):
                 origin = self.solved[:, joint]
@@ -204,12 +208,22 @@ def _report_translation(skel: Skeleton, translating: np.ndarray, free: np.ndarra
 
 
 def running_mean(x: np.ndarray, width: int) -> np.ndarray:
-    """[T,...] mean of x over the ``width`` (odd) frames around each frame, the ends mirrored."""
-    T, half = x.shape[0], width // 2
-    if T <= half + 1:
+    """[T,...] mean of x over the ``width`` (odd) frames around each frame, the ends mirrored; the
+    mean of the whole clip where it is too short to mirror."""
+    if x.shape[0] <= width // 2 + 1:
         return np.broadcast_to(x.mean(axis=0), x.shape).copy()
-    pad = np.concatenate([x[half:0:-1], x, x[-2:-half - 2:-1]])
-    c = np.concatenate([np.zeros((1,) + x.shape[1:]), np.cumsum(pad, axis=0)])
+    return box_filter(x, width)
+
+
+def box_filter(x: np.ndarray, width: int) -> np.ndarray:
+    """[T,...] mean of x (real or complex) over the ``width`` (odd) frames around each frame: the
+    ends mirrored, or repeated where the clip is too short to mirror."""
+    half = width // 2
+    if x.shape[0] > half + 1:
+        pad = np.concatenate([x[half:0:-1], x, x[-2:-half - 2:-1]])
+    else:
+        pad = np.pad(x, [(half, half)] + [(0, 0)] * (x.ndim - 1), mode="edge")
+    c = np.concatenate([np.zeros((1,) + x.shape[1:], x.dtype), np.cumsum(pad, axis=0)])
     return (c[width:] - c[:-width]) / width
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from ...rotations import axis_angle_to_matrix, cross, normalize, perpendicular, rotation_between
 from ...stacks import dot, mat_mul, mat_mul_t, mat_t_mul, mat_t_vec, mat_vec, outer_sum
 from .fit import smoothstep
-from .problem import Problem, Target
+from .problem import Problem, Target, box_filter
 
 #: continuity of the roll: blur width (seconds) of the neighbouring frames it is carried from
 CONTINUITY_SECONDS = 0.1
@@ -88,9 +88,7 @@ def gaussian_blur(x: np.ndarray, sigma: float) -> np.ndarray:
     """Approximate Gaussian blur along axis 0 by three box filters (edges padded by reflection)."""
     r = max(1, int(round(np.sqrt(12.0 * sigma * sigma / 3.0 + 1.0) / 2.0)))
     for _ in range(3):
-        pad = np.concatenate([x[r:0:-1], x, x[-2:-r - 2:-1]]) if x.shape[0] > r + 1 else np.pad(x, (r, r), mode="edge")
-        c = np.concatenate([[0], np.cumsum(pad)])
-        x = (c[2 * r + 1:] - c[:-2 * r - 1]) / (2 * r + 1)
+        x = box_filter(x, 2 * r + 1)
     return x
 
 
@@ -101,9 +99,7 @@ def child_term(problem: Problem, aimed: Target) -> np.ndarray:
     if aimed.is_end or not problem.targets[aimed.index]:
         return np.zeros((T, 3, 3))
     c = aimed.index
-    to_child = np.eye(3)
-    for z in aimed.chain + (c,):
-        to_child = mat_mul(to_child, problem.guess[0, z] if problem.constant_guess else problem.guess[:, z])
+    to_child = problem.reference_product(aimed.chain + (c,))
     sub = problem.targets[c]
     v = mat_vec(to_child[..., None, :, :], problem.sources(sub))
     u = problem.observed(sub, c)

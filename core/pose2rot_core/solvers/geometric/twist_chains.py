@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...rotations import axis_angle_to_matrix, matrix_to_quat, norm, normalize
+from ...rotations import axis_angle_to_matrix, norm, normalize, twist_angle
 from ...stacks import dot, mat_mul, mat_t_mul, mat_t_vec
 from .problem import ZERO_LENGTH, Problem
 
@@ -136,10 +136,11 @@ def spread_twist(problem: Problem, G: np.ndarray, bones: list[TwistBone]) -> Non
         j, c = bone.joint, bone.child
         axis_world = normalize(P[:, c] - P[:, j])
         axis = mat_t_vec(G[:, j], axis_world)  # in j's frame
-        tau = _twist_angle(mat_mul(mat_t_mul(G[:, j], G[:, c]), _reference_path(problem, j, c, True)), axis)
+        tau = np.unwrap(twist_angle(mat_mul(mat_t_mul(G[:, j], G[:, c]), _reference_path(problem, j, c, True)), axis))
         tau = tau * problem.determined.get(c, 0.0)  # a child whose roll is a policy's calls for nothing
         for k, f in zip(bone.twist_joints, bone.fractions):
-            now = _twist_angle(mat_mul(mat_t_mul(G[:, j], G[:, k]), _reference_path(problem, j, k, True)), axis)
+            relative = mat_mul(mat_t_mul(G[:, j], G[:, k]), _reference_path(problem, j, k, True))
+            now = np.unwrap(twist_angle(relative, axis))
             G[:, k] = mat_mul(axis_angle_to_matrix(axis_world, f * tau - now), G[:, k])
 
 
@@ -151,13 +152,7 @@ def _reference_path(problem: Problem, j: int, k: int, inverse: bool) -> np.ndarr
     while k != j:
         path.append(k)
         k = int(parents[k])
-    A = np.eye(3)
-    for z in reversed(path):
-        A = mat_mul(A, problem.guess[0, z] if problem.constant_guess else problem.guess[:, z])
+    A = problem.reference_product(reversed(path))
     return np.swapaxes(A, -1, -2) if inverse else A
 
 
-def _twist_angle(Q: np.ndarray, axis: np.ndarray) -> np.ndarray:
-    """[T] twist (radians, continuous over time) of rotations Q [T,3,3] about unit axes [T,3]."""
-    q = matrix_to_quat(Q)
-    return np.unwrap(2.0 * np.arctan2(dot(q[:, 1:], axis), q[:, 0]))
