@@ -216,3 +216,23 @@ def test_map_file_contract_round_trip(tmp_path):
     m = load_map(tmp_path / "m.json")
     save_map(tmp_path / "n.json", m)
     assert json.loads((tmp_path / "n.json").read_text()) == data
+
+
+@pytest.mark.parametrize("how, message", [
+    ("np.save", r"single array \(np.save\).*np.savez\(path, positions=..., point_names=...\)"),
+    ("pickle", "pickled Python object"),
+    ("text", "not an .npz file"),
+])
+def test_a_point_set_npz_that_is_not_named_arrays_is_refused_clearly(tmp_path, how, message):
+    import pickle
+
+    path = tmp_path / "p.npz"
+    if how == "np.save":
+        with open(path, "wb") as f:
+            np.save(f, np.zeros((4, 3, 3)))
+    elif how == "pickle":
+        path.write_bytes(pickle.dumps({"positions": [1, 2]}))
+    else:
+        path.write_text("positions")
+    with pytest.raises(Pose2RotError, match=message):
+        load_points(path)

@@ -163,20 +163,17 @@ def _load_freemocap(folder: Path, layout: Layout | None, report: list[str] | Non
                     layout=full, source=folder.name)
 
 
+#: the arrays of a point set .npz (joint_names: a tracks file, read as tracks)
+POINT_ARRAYS = ("positions", "point_names", "fps", "up_axis", "confidence", "joint_names")
+
+
 def _load_npz(path: Path, layout: Layout | None) -> PointSet:
     from .tracks_io import load_tracks
+    from .tracks_npz import read_archive
 
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            keys = set(archive.files)
-            if "point_names" not in keys and "joint_names" in keys:
-                return tracks_as_points(load_tracks(path), path.name)
-            data = {k: archive[k] for k in ("positions", "point_names", "fps", "up_axis", "confidence") if k in keys}
-    except ValueError as e:
-        raise Pose2RotError(f"{path.name}: holds pickled Python objects, which pose2rot never loads "
-                            f"(save plain arrays with np.savez): {e}") from None
-    except (OSError, EOFError) as e:
-        raise Pose2RotError(f"{path.name}: not a readable .npz file ({e})") from None
+    data = read_archive(path, POINT_ARRAYS, what="point set", example="np.savez(path, positions=..., point_names=...)")
+    if "point_names" not in data and "joint_names" in data:
+        return tracks_as_points(load_tracks(path), path.name)
     if "positions" not in data:
         raise Pose2RotError(f"{path.name}: no 'positions' array (a point set needs positions [T,P,3] and "
                             "point_names [P])")

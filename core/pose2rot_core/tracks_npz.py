@@ -47,7 +47,7 @@ _SIZE_SOURCES = {"J": "{} names in joint_names", "K": "{} entries in end_parents
 def load_npz(path: Path, report: list[str] | None = None) -> Tracks:
     """Tracks from an ``.npz`` file (joints in any order; see tracks_io)."""
     name = path.name
-    data = _read_archive(path, report)
+    data = read_archive(path, ARRAYS, report)
     absent = [k for k in REQUIRED if k not in data]
     if absent:
         raise Pose2RotError(f"{name}: missing key{'s' if len(absent) > 1 else ''} {', '.join(absent)} "
@@ -63,32 +63,39 @@ def load_npz(path: Path, report: list[str] | None = None) -> Tracks:
         raise Pose2RotError(f"{name}: {e}") from None
 
 
-def _read_archive(path: Path, report: list[str] | None) -> dict[str, np.ndarray]:
-    """The known arrays of the archive (others are noted in ``report``); never unpickles."""
+#: how to write tracks, for the message about a single np.save array
+TRACKS_EXAMPLE = "np.savez(path, positions=..., joint_names=..., parents=..., rest_positions=...)"
+
+
+def read_archive(path: Path, known, report: list[str] | None = None, what: str = "tracks",
+                 example: str = TRACKS_EXAMPLE) -> dict[str, np.ndarray]:
+    """The arrays of the ``.npz`` archive at ``path`` whose keys are ``known`` (others are noted in
+    ``report``); never unpickles. what / example: what the file holds and how to write one, for
+    messages."""
     name = path.name
-    raw = read_bytes(path, "tracks")
-    _check_magic(raw[:6], name)
+    raw = read_bytes(path, what)
+    _check_magic(raw[:6], name, what, example)
     try:
         archive = np.load(io.BytesIO(raw), allow_pickle=False)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
         raise Pose2RotError(f"{name}: not a readable .npz file ({e}); the file may be truncated") from None
     with archive:
-        ignored = [k for k in archive.files if k not in ARRAYS]
-        data = {key: _array(archive, key, name) for key in archive.files if key in ARRAYS}
+        ignored = [k for k in archive.files if k not in known]
+        data = {key: _array(archive, key, name) for key in archive.files if key in known}
     if ignored and report is not None:
         report.append(f"{name}: ignored unknown arrays: {', '.join(ignored)}")
     return data
 
 
-def _check_magic(magic: bytes, name: str) -> None:
+def _check_magic(magic: bytes, name: str, what: str, example: str) -> None:
     """Refuse pickles, single np.save arrays and anything that is not a zip archive, by the first
-    bytes ``magic`` of the file ``name``."""
+    bytes ``magic`` of the file ``name`` (holding ``what``, written as ``example``)."""
     if magic.startswith(b"\x80"):
         raise Pose2RotError(f"{name}: holds a pickled Python object; pose2rot never loads pickles "
                             "(np.load with allow_pickle=False): save plain arrays with np.savez")
     if magic == b"\x93NUMPY":
-        raise Pose2RotError(f"{name}: holds a single array (np.save), not named arrays; write the tracks with "
-                            "np.savez(path, positions=..., joint_names=..., parents=..., rest_positions=...)")
+        raise Pose2RotError(f"{name}: holds a single array (np.save), not named arrays; write the {what} with "
+                            f"{example}")
     if not magic.startswith(b"PK"):
         raise Pose2RotError(f"{name}: not an .npz file (expected a zip archive written by np.savez)"
                             + (": the file is empty" if not magic else ""))
