@@ -74,9 +74,9 @@ class BvhClip:
         """Joint positions [T,J,3] in file units and axes."""
         return self.forward()[1]
 
-    def end_site_positions(self) -> np.ndarray:
-        """End Site positions [T,K,3]."""
-        G, P = self.forward()
+    def end_site_positions(self, forward: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+        """End Site positions [T,K,3] (``forward``: the clip's :meth:`forward`, when already known)."""
+        G, P = self.forward() if forward is None else forward
         p = self.end_parents
         return P[:, p] + np.einsum("tkab,kb->tka", G[:, p], self.end_offsets)
 

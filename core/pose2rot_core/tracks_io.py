@@ -95,10 +95,11 @@ def tracks_from_bvh(clip: BvhClip, reference_frame: int | None = None,
                                 f"(0..{clip.num_frames - 1})")
         ref_rot = clip.rotations[reference_frame]
     has_ends = len(clip.end_parents) > 0
+    G, P = clip.forward()
     return Tracks(
-        skeleton=clip.skeleton, positions=clip.fk(), fps=clip.fps, up_axis="y",
+        skeleton=clip.skeleton, positions=P, fps=clip.fps, up_axis="y",
         reference_frame=reference_frame, reference_rotations=ref_rot,
-        end_positions=clip.end_site_positions() if has_ends else None,
+        end_positions=clip.end_site_positions((G, P)) if has_ends else None,
         end_parents=clip.end_parents if has_ends else None,
         end_rest_offsets=clip.end_offsets if has_ends else None,
         end_names=tuple(clip.end_names) if has_ends else (), rotation_orders=tuple(clip.orders))
