@@ -7,7 +7,7 @@ name for the field (``--stretch`` on the command line, *Bone lengths* in Blender
 ``wording.OPTION_NAMES``) through :meth:`OptionError.worded`.
 
 Adding an option: a field with its default here, its check in :meth:`SolveOptions.__post_init__`,
-its label in :data:`LABELS` and its interface names in ``wording.OPTION_NAMES``, where ``solve``
+its names (neutral words and each interface's) in ``wording.OPTION_NAMES``, where ``solve``
 uses it, then one declaration per interface (an argument in ``cli.add_solver_arguments``, a row of
 ``pose2rot_blender.props.SOLVE_PROPERTIES``).
 """
@@ -19,18 +19,10 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .errors import Pose2RotError
+from .wording import neutral
 
 SOLVERS = ("geometric", "learned", "hybrid")
 PRECISIONS = ("fp32", "bf16", "fp16")
-
-#: each field's name in neutral words (what an error message calls it unless the interface rewords it)
-LABELS = {
-    "solver": "solver", "twist": "twist policy", "stretch": "stretch", "smooth": "smooth",
-    "use_ends": "use ends", "use_reference": "use reference", "checkpoint": "checkpoint",
-    "config": "model config", "t5": "T5 encoder", "device": "device", "precision": "precision",
-    "window": "window", "cache_dir": "embedding cache", "max_position_error": "maximum position error",
-}
-
 
 class OptionError(Pose2RotError):
     """A bad option value: ``field`` (a SolveOptions field name) and ``problem`` (what is wrong, in
@@ -38,11 +30,12 @@ class OptionError(Pose2RotError):
 
     def __init__(self, field: str, problem: str):
         self.field, self.problem = field, problem
-        super().__init__(f"{LABELS[field]} {problem}")
+        super().__init__(f"{neutral(field)} {problem}")
 
     def worded(self, labels: Mapping[str, str]) -> Pose2RotError:
-        """The same error with the field called as ``labels`` says (fields it lacks keep LABELS')."""
-        return Pose2RotError(f"{labels.get(self.field, LABELS[self.field])} {self.problem}")
+        """The same error with the field called as ``labels`` says (fields it lacks keep their
+        neutral words)."""
+        return Pose2RotError(f"{labels.get(self.field, neutral(self.field))} {self.problem}")
 
 
 def _one_of(field: str, value: Any, choices: tuple[str, ...]) -> None:

@@ -13,25 +13,25 @@ from collections.abc import Iterable
 INTERFACES = ("cli", "blender")
 
 #: option keyword (a SolveOptions field, or a command-line option of the tracks) -> (command-line flag,
-#: Blender label: the panel's, or the add-on preferences' for the learned model); None where the
-#: interface has no such option
-OPTION_NAMES: dict[str, tuple[str | None, str | None]] = {
-    "stretch": ("--stretch", "Bone lengths"),
-    "smooth": ("--smooth", "Smoothing"),
-    "twist": ("--twist", None),
-    "solver": ("--solver", "Solver"),
-    "scale": ("--scale", None),
-    "fps": ("--fps", None),
-    "use_ends": ("--no-ends", None),
-    "use_reference": (None, "Reference"),
-    "max_position_error": ("--max-position-error", "Max position error (%)"),
-    "checkpoint": ("--checkpoint", "Checkpoint"),
-    "config": ("--config", "Config"),
-    "t5": ("--t5", "T5 encoder"),
-    "device": ("--device", "Device"),
-    "precision": ("--precision", None),
-    "window": ("--window", None),
-    "cache_dir": (None, "Embedding cache"),
+#: Blender label: the panel's, or the add-on preferences' for the learned model; None where the
+#: interface has no such option; the option in neutral words, for messages of no interface)
+OPTION_NAMES: dict[str, tuple[str | None, str | None, str]] = {
+    "stretch": ("--stretch", "Bone lengths", "stretch"),
+    "smooth": ("--smooth", "Smoothing", "smooth"),
+    "twist": ("--twist", None, "twist policy"),
+    "solver": ("--solver", "Solver", "solver"),
+    "scale": ("--scale", None, "scale"),
+    "fps": ("--fps", None, "frame rate"),
+    "use_ends": ("--no-ends", None, "use ends"),
+    "use_reference": (None, "Reference", "use reference"),
+    "max_position_error": ("--max-position-error", "Max position error (%)", "maximum position error"),
+    "checkpoint": ("--checkpoint", "Checkpoint", "checkpoint"),
+    "config": ("--config", "Config", "model config"),
+    "t5": ("--t5", "T5 encoder", "T5 encoder"),
+    "device": ("--device", "Device", "device"),
+    "precision": ("--precision", None, "precision"),
+    "window": ("--window", None, "window"),
+    "cache_dir": (None, "Embedding cache", "embedding cache"),
 }
 
 #: (option, value) -> (command-line value, Blender panel value)
@@ -49,6 +49,11 @@ OPTION_VALUES: dict[tuple[str, str], tuple[str, str]] = {
 # stretch='off', stretch="off", stretch 'exact' (the forms the core's notes use)
 _KEYWORD = re.compile(r"\b(" + "|".join(OPTION_NAMES) + r")\s*=?\s*(['\"])([\w.]+)\2")
 _SMOOTHED = re.compile(r"^smoothed \d+ of \d+ tracks")
+
+
+def neutral(option: str) -> str:
+    """``option`` in neutral words (what a message of no particular interface calls it)."""
+    return OPTION_NAMES[option][2]
 
 
 def label(option: str, interface: str) -> str:
