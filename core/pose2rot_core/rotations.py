@@ -274,25 +274,34 @@ def nearest_rotation(M: np.ndarray) -> np.ndarray:
     return (U * D[..., None, :]) @ Vt
 
 
-def _inverse_transpose(X: np.ndarray) -> np.ndarray:
-    """X^-T for [N,3,3] by cofactors: columns c1 x c2, c2 x c0, c0 x c1 over det."""
-    c0, c1, c2 = X[..., :, 0], X[..., :, 1], X[..., :, 2]
-    cof = empty_matrices(X.shape[:-2])
-    cof[..., :, 0], cof[..., :, 1], cof[..., :, 2] = cross(c1, c2), cross(c2, c0), cross(c0, c1)
-    return cof / dot(c0, cof[..., :, 0])[:, None, None]
+def _inverse_transpose(P: np.ndarray) -> np.ndarray:
+    """X^-T of matrices given as component planes P [3,3,N] (``P[i,j]`` = X_ij), as planes [3,3,N]:
+    the cofactors (column k: column k+1 x column k+2) over the determinant."""
+    cof = np.empty_like(P)
+    tmp = np.empty_like(P[0, 0])
+    for i in range(3):
+        for k in range(3):
+            i1, i2, k1, k2 = (i + 1) % 3, (i + 2) % 3, (k + 1) % 3, (k + 2) % 3
+            np.multiply(P[i1, k1], P[i2, k2], out=cof[i, k])
+            cof[i, k] -= np.multiply(P[i2, k1], P[i1, k2], out=tmp)
+    cof *= 1.0 / (P[0, 0] * cof[0, 0] + P[1, 0] * cof[1, 0] + P[2, 0] * cof[2, 0])
+    return cof
 
 
 def _polar_newton(X: np.ndarray, iterations: int = 30, tol: float = 1e-8) -> np.ndarray:
-    """Orthogonal polar factor of [N,3,3] matrices with det > 0 (scaled Newton iteration).
+    """Orthogonal polar factor of [N,3,3] matrices with det > 0 (scaled Newton iteration
+    ``X <- (gamma X + X^-T / gamma) / 2``), worked on component planes [3,3,N].
 
     Newton converges quadratically: once a step changes X by less than ``tol`` = 1e-8, the new
     iterate is within about 1e-16 of the polar factor, so it is returned without another step."""
+    P = np.array(X.transpose(1, 2, 0), order="C")
     for _ in range(iterations):
-        Y = _inverse_transpose(X)
-        gamma = np.sqrt(np.sqrt(np.einsum("nij,nij->n", Y, Y) / np.einsum("nij,nij->n", X, X)))[:, None, None]
-        X_next = 0.5 * (gamma * X + Y / gamma)
-        change = np.abs(X_next - X).max()
-        X = X_next
-        if change < tol:
+        Y = _inverse_transpose(P)
+        gamma = np.sqrt(np.sqrt(np.einsum("ijn,ijn->n", Y, Y) / np.einsum("ijn,ijn->n", P, P)))
+        Y *= 0.5 / gamma
+        step = P * (0.5 * gamma - 1.0)
+        step += Y
+        P += step
+        if max(step.max(), -step.min()) < tol:
             break
-    return X
+    return P.transpose(2, 0, 1)

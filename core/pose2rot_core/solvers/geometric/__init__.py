@@ -178,25 +178,27 @@ def orient_joint(problem: Problem, j: int, G: np.ndarray) -> np.ndarray:
         obs = lean_on_parent(problem, j, primary, src, obs, desired, None if parent < 0 else G[:, parent])
     if problem.twist == "swing":
         return _plain_swing(problem, primary, src, obs, desired)
-    exact = _hit_targets(problem, j, primary, src, obs, desired)
+    exact = _hit_targets(problem, j, primary, src, obs, desired, None if parent < 0 else G[:, parent])
     if problem.cone > 0:  # keep the (smooth) reference wherever the tracks' noise explains the difference
         return _within_noise(problem, j, primary, obs, desired, exact)
     return exact
 
 
 def _hit_targets(problem: Problem, j: int, primary: list, src: np.ndarray, obs: np.ndarray,
-                 desired: np.ndarray) -> np.ndarray:
+                 desired: np.ndarray, parent_frame: np.ndarray | None) -> np.ndarray:
     """[T,3,3] orientation of ``j`` hitting its primary targets: their best fit where they fix the
-    roll, the single aim with the twist policy's roll where they do not, blended in between."""
+    roll, the single aim with the twist policy's roll where they do not, blended in between;
+    ``parent_frame`` [T,3,3]: the parent's orientation (None for the root)."""
     weight = fit_weight(problem, src, problem.offset_var(j, primary)) if len(primary) >= 2 else np.zeros(1)
     problem.determined[j] = weight
     if weight.min() >= 1.0:
         return best_fit(problem, primary, src, obs, desired)
     aimed = primary[int(np.argmax([np.linalg.norm(t.offset) for t in primary]))]
-    along = aim_with_roll(problem, j, unit_mean(src), unit_mean(obs), desired, aimed)
+    axis = unit_mean(src[:1] if problem.constant_guess else src)  # [1,3] when the same in every frame
+    along = aim_with_roll(problem, j, axis, unit_mean(obs), desired, aimed, parent_frame)
     if weight.max() <= 0.0:
         return along
-    return blend_roll(along, best_fit(problem, primary, src, obs, desired), unit_mean(src), weight)
+    return blend_roll(along, best_fit(problem, primary, src, obs, desired), axis, weight)
 
 
 def _within_noise(problem: Problem, j: int, primary: list, obs: np.ndarray, desired: np.ndarray,

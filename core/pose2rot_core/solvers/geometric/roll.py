@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...rotations import axis_angle_to_matrix, cross, normalize, perpendicular, rotation_between
-from ...stacks import dot, mat_mul, mat_mul_t, mat_t_mul, mat_t_vec, mat_vec, outer_sum
+from ...stacks import dot, mat_mul, mat_mul_t, mat_t_vec, mat_vec, outer_sum
 from .fit import smoothstep
 from .problem import Problem, Target, box_filter
 
@@ -32,11 +32,12 @@ REFERENCE_WEIGHT = 1.0
 
 
 def aim_with_roll(problem: Problem, joint: int, src: np.ndarray, obs: np.ndarray, desired: np.ndarray,
-                  aimed: Target) -> np.ndarray:
-    """Global orientation [T,3,3] of ``joint`` taking the direction ``src`` (joint frame) onto
-    ``obs`` (world), both [T,3], exactly, with the roll about the bone chosen by the twist policy.
-    ``desired`` [T,3,3]: the orientation that keeps the reference local rotation; ``aimed``: the
-    target whose child may inform the roll (lookahead)."""
+                  aimed: Target, parent_frame: np.ndarray | None) -> np.ndarray:
+    """Global orientation [T,3,3] of ``joint`` taking the direction ``src`` (joint frame; [T,3], or
+    [1,3] when the same in every frame) onto ``obs`` (world, [T,3]) exactly, with the roll about
+    the bone chosen by the twist policy. ``desired`` [T,3,3]: the orientation that keeps the
+    reference local rotation; ``aimed``: the target whose child may inform the roll (lookahead);
+    ``parent_frame`` [T,3,3]: the parent's orientation (None: the root, whose parent is the world)."""
     s_hat, d_hat = normalize(src), normalize(obs)
     from_dir = mat_vec(desired, s_hat)
     base = mat_mul(rotation_between(from_dir, d_hat), desired)  # smallest swing: roll angle 0
@@ -44,7 +45,7 @@ def aim_with_roll(problem: Problem, joint: int, src: np.ndarray, obs: np.ndarray
     if problem.twist == "swing":
         return base
     if problem.twist == "transport":
-        return mat_mul(axis_angle_to_matrix(d_hat, _carried_roll(problem, joint, base, s_hat, d_hat, desired)), base)
+        return mat_mul(axis_angle_to_matrix(d_hat, _carried_roll(problem, base, s_hat, d_hat, parent_frame)), base)
     if problem.twist == "lookahead" and not problem.zero_length[joint]:
         M = REFERENCE_WEIGHT * desired + child_term(problem, aimed)
         phi, strength = best_roll(M, base, d_hat)
@@ -56,20 +57,35 @@ def aim_with_roll(problem: Problem, joint: int, src: np.ndarray, obs: np.ndarray
     if ref is not None:
         trust[ref] = 1.0  # the reference pose itself is exact there
     if trust.min() < 1.0:
-        carried = _carried_roll(problem, joint, base, s_hat, d_hat, desired)
+        carried = _carried_roll(problem, base, s_hat, d_hat, parent_frame)
         phi = carried + continuous_roll(phi - carried, trust, problem.tracks.fps)
     if not phi.any():
         return base
     return mat_mul(axis_angle_to_matrix(d_hat, phi), base)
 
 
-def _carried_roll(problem: Problem, joint: int, base: np.ndarray, s_hat: np.ndarray, d_hat: np.ndarray,
-                  desired: np.ndarray) -> np.ndarray:
-    """Roll [T] relative to ``base`` that carries the joint's orientation frame to frame by the
-    smallest swing as seen from its parent (so a parent turning about its own bone takes the child
-    along instead of leaving it behind), anchored at the reference frame."""
-    parent = mat_mul_t(desired, problem.guess[:, joint])  # desired = parent @ reference local rotation
-    return transport_roll(mat_t_mul(parent, base), s_hat, mat_t_vec(parent, d_hat), problem.tracks.reference_frame)
+def _carried_roll(problem: Problem, base: np.ndarray, s_hat: np.ndarray, d_hat: np.ndarray,
+                  parent_frame: np.ndarray | None) -> np.ndarray:
+    """Roll [T] relative to ``base`` [T,3,3] that carries the joint's orientation frame to frame by
+    the smallest swing as seen from its parent (``parent_frame`` [T,3,3], None for the world; so a
+    parent turning about its own bone takes the child along instead of leaving it behind),
+    anchored at the reference frame. ``s_hat``: the bone's direction in the joint frame ([T,3] or
+    [1,3]), ``d_hat`` [T,3] in the world."""
+    # a direction across the bone, fixed in the joint frame, where base puts it (seen from the
+    # parent) at t-1 and at t
+    e = perpendicular(s_hat[1:] if len(s_hat) > 1 else s_hat)
+    if len(e) == 1:
+        across = _in_parent(parent_frame, mat_vec(base, e))
+        before, now = across[:-1], across[1:]
+    else:
+        before = _in_parent(None if parent_frame is None else parent_frame[:-1], mat_vec(base[:-1], e))
+        now = _in_parent(None if parent_frame is None else parent_frame[1:], mat_vec(base[1:], e))
+    return transport_roll(before, now, _in_parent(parent_frame, d_hat), problem.tracks.reference_frame)
+
+
+def _in_parent(parent_frame: np.ndarray | None, v: np.ndarray) -> np.ndarray:
+    """World vectors v [T,3] seen in the parent's frame ``parent_frame`` [T,3,3] (None: the world)."""
+    return v if parent_frame is None else mat_t_vec(parent_frame, v)
 
 
 def continuous_roll(psi: np.ndarray, trust: np.ndarray, fps: float) -> np.ndarray:
@@ -118,18 +134,18 @@ def best_roll(M: np.ndarray, base: np.ndarray, axis: np.ndarray) -> tuple[np.nda
     return np.where(amplitude < 1e-12, 0.0, np.arctan2(B, A)), amplitude
 
 
-def transport_roll(base: np.ndarray, s_hat: np.ndarray, d_hat: np.ndarray, ref_frame: int | None) -> np.ndarray:
-    """Roll angles [T] that carry the orientation frame to frame by the smallest swing, relative to
-    ``base``, anchored (phi = 0) at the reference frame (frame 0 without one)."""
-    T = base.shape[0]
+def transport_roll(before: np.ndarray, now: np.ndarray, d_hat: np.ndarray, ref_frame: int | None) -> np.ndarray:
+    """Roll angles [T] that carry the orientation frame to frame by the smallest swing, anchored
+    (phi = 0) at the reference frame (frame 0 without one). ``before`` and ``now`` [T-1,3]: a
+    direction across the bone, fixed in the joint frame, where the unrolled orientation puts it in
+    frames 0..T-2 and 1..T-1; ``d_hat`` [T,3]: the bone's direction."""
+    T = d_hat.shape[0]
     if T < 2:
         return np.zeros(T)
-    # a direction across the bone, fixed in the joint frame, seen at t-1 and swung onto d(t), against
-    # where it is at t: the roll of base(t) relative to the transported frame
-    e = perpendicular(s_hat[1:])
-    before = swing_vector(d_hat[:-1], d_hat[1:], mat_vec(base[:-1], e))
-    now = mat_vec(base[1:], e)
-    phi = np.concatenate([[0.0], np.cumsum(signed_angle(now, before, d_hat[1:]))])
+    # the direction at t-1 swung onto d(t), against where it is at t: the roll at t relative to the
+    # transported frame
+    carried = swing_vector(d_hat[:-1], d_hat[1:], before)
+    phi = np.concatenate([[0.0], np.cumsum(signed_angle(now, carried, d_hat[1:]))])
     return phi - phi[0 if ref_frame is None else ref_frame]
 
 
