@@ -34,7 +34,7 @@ from ...stacks import component_major, empty_matrices, empty_vectors, mat_mul, m
 from ...tracks import Tracks
 from ...tracks_io import check_root
 from .fit import best_fit, blend_roll, fit_weight, lean_on_parent, slerp
-from .problem import (ZERO_LENGTH, Problem, classify_translation, collect_targets, end_sites,
+from .problem import (ZERO_LENGTH, Problem, bone_lengths, classify_translation, collect_targets, end_sites,
                       report_length_mismatch, running_mean, unit_mean)
 from .roll import aim_with_roll
 from .twist_chains import find_twist_bones, spread_twist
@@ -125,13 +125,12 @@ def _bone_lengths(tracks: Tracks, input_positions: np.ndarray | None, raw_noise:
     ``raw_noise`` [J-1]); noisy ones are averaged over LENGTH_SECONDS first, so that what remains is
     how the motion changes them."""
     skel = tracks.skeleton
-    par = skel.parents[1:]
     if input_positions is None:
-        return norm(tracks.positions[:, 1:] - tracks.positions[:, par]), np.zeros(skel.num_joints - 1)
-    lengths = norm(input_positions[:, 1:] - input_positions[:, par])
+        return bone_lengths(tracks.positions, skel.parents), np.zeros(skel.num_joints - 1)
+    lengths = bone_lengths(input_positions, skel.parents)
     width = max(3, int(round(LENGTH_SECONDS * tracks.fps)) | 1)
     raw = 0.0 if raw_noise is None else raw_noise
-    return running_mean(lengths, width), raw / np.sqrt(width) + np.zeros(len(par))
+    return running_mean(lengths, width), raw / np.sqrt(width) + np.zeros(skel.num_joints - 1)
 
 
 def _build_problem(tracks: Tracks, twist_guess: np.ndarray | None, twist: str, stretch: str, use_ends: bool,
@@ -150,9 +149,10 @@ def _build_problem(tracks: Tracks, twist_guess: np.ndarray | None, twist: str, s
         guess = np.broadcast_to(ref, (T, J, 3, 3))
     bone_len = np.linalg.norm(skel.offsets, axis=-1)
     dist, length_noise = lengths
-    mismatch = np.abs(np.median(dist, axis=0) - bone_len[1:]) if J > 1 else np.zeros(0)
+    typical = np.median(dist, axis=0)
+    mismatch = np.abs(typical - bone_len[1:]) if J > 1 else np.zeros(0)
     noise_var = np.broadcast_to((np.asarray(noise, np.float64) * skel.height) ** 2, (J,)).copy()
-    translating, free = classify_translation(skel, dist, missing, stretch, length_noise, report)
+    translating, free = classify_translation(skel, dist, typical, missing, stretch, length_noise, report)
     zero_len = (bone_len < ZERO_LENGTH * skel.height) & ~translating
     zero_len[0] = False
     targets = collect_targets(skel, zero_len, free, missing, end_sites(tracks) if use_ends else [])
@@ -239,12 +239,14 @@ def _solve_offsets(problem: Problem, G: np.ndarray, stretch: str, tolerance: flo
         return local_offsets
     par = skel.parents[1:]
     seen = empty_vectors((T, J - 1))  # child offsets in parent frames
+    residual = np.zeros(J - 1)  # how far each moves from the expected offset
+    check = stretch != "off" and not problem.noise_var.any()  # noisy tracks are not hit exactly anyway
     for j, p in enumerate(par, 1):
-        seen[:, j - 1] = mat_t_vec(G[:, p], P[:, j] - P[:, p])
+        seen_j = seen[:, j - 1] = mat_t_vec(G[:, p], P[:, j] - P[:, p])
+        if check:
+            residual[j - 1] = norm(seen_j - (seen_j.mean(axis=0) if stretch == "auto" else skel.offsets[j])).max()
     translating = problem.translating
-    if stretch != "off" and not problem.noise_var.any():  # noisy tracks are not hit exactly anyway
-        expected = seen.mean(axis=0) if stretch == "auto" else skel.offsets[1:]
-        residual = norm(seen - expected).max(axis=0)
+    if check:
         valid = ~missing[1:] & ~missing[par]
         added = valid & (residual > tolerance * skel.height) & ~translating[1:]
         translating[1:] |= added

@@ -14,7 +14,7 @@ import numpy as np
 
 from ...rotations import norm, normalize
 from ...skeleton import Skeleton
-from ...stacks import empty_vectors, mat_mul, mat_vec
+from ...stacks import component_major, empty_vectors, mat_mul, mat_vec
 from ...tracks import Tracks
 
 #: a child whose distance to its parent deviates by more than this fraction of its rest length
@@ -154,9 +154,10 @@ class Problem:
         return (direct, others) if direct else (others, [])
 
 
-def classify_translation(skel: Skeleton, dist: np.ndarray, missing: np.ndarray, stretch: str,
+def classify_translation(skel: Skeleton, dist: np.ndarray, typical: np.ndarray, missing: np.ndarray, stretch: str,
                          bone_noise: np.ndarray, report: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(translating [J], free [J]): joints whose distance to the parent (``dist`` [T,J-1]) changes
+    """(translating [J], free [J]): joints whose distance to the parent (``dist`` [T,J-1], its
+    median over the clip ``typical`` [J-1]) changes
     over the clip by more than STRETCH_FRACTION of the height and STRETCH_NOISE_STDS stds of its
     noise (``bone_noise`` [J-1]) — for "exact": differs from the rig's bone length, the tracks'
     overall scale allowed for — and among them those that move too far from their bone length to
@@ -170,7 +171,7 @@ def classify_translation(skel: Skeleton, dist: np.ndarray, missing: np.ndarray, 
     par = skel.parents[1:]
     rest = np.linalg.norm(skel.offsets[1:], axis=-1)
     valid = ~missing[1:] & ~missing[par]
-    scale = _tracks_scale(dist, rest, valid, skel.height)
+    scale = _tracks_scale(typical, rest, valid, skel.height)
     off_rig = np.median(np.abs(dist - scale * rest[None]), axis=0)  # [J-1] in most frames, against the
     # rig scaled like the tracks
     dev = np.abs(dist - rest[None]).max(axis=0) if stretch == "exact" else np.ptp(dist, axis=0)
@@ -182,12 +183,13 @@ def classify_translation(skel: Skeleton, dist: np.ndarray, missing: np.ndarray, 
     return translating, free
 
 
-def _tracks_scale(dist: np.ndarray, rest: np.ndarray, valid: np.ndarray, height: float) -> float:
-    """The tracks' size against the rig's: the median over bones of track length / rest length."""
+def _tracks_scale(typical: np.ndarray, rest: np.ndarray, valid: np.ndarray, height: float) -> float:
+    """The tracks' size against the rig's: the median over bones of track length (``typical``
+    [J-1]: each bone's median over the clip) / rest length."""
     usable = valid & (rest > STRETCH_FRACTION * height)
     if not usable.any():
         return 1.0
-    return float(np.median(np.median(dist[:, usable], axis=0) / rest[usable]))
+    return float(np.median(typical[usable] / rest[usable]))
 
 
 def _report_translation(skel: Skeleton, translating: np.ndarray, free: np.ndarray, dev: np.ndarray,
@@ -207,6 +209,16 @@ def _report_translation(skel: Skeleton, translating: np.ndarray, free: np.ndarra
                       "offsets solved per frame so positions match (stretch='off' keeps bones rigid)")
 
 
+def bone_lengths(positions: np.ndarray, parents: np.ndarray) -> np.ndarray:
+    """[T,J-1] distance of every non-root joint's track from its parent's (``positions`` [T,J,3]),
+    stored bone by bone (each bone's frames together, as medians over the clip like them)."""
+    P = component_major(positions, matrices=False)
+    out = np.empty((len(parents) - 1, P.shape[0]))
+    for j in range(1, len(parents)):
+        out[j - 1] = norm(P[:, j] - P[:, parents[j]])
+    return out.T
+
+
 def running_mean(x: np.ndarray, width: int) -> np.ndarray:
     """[T,...] mean of x over the ``width`` (odd) frames around each frame, the ends mirrored; the
     mean of the whole clip where it is too short to mirror."""
@@ -223,7 +235,9 @@ def box_filter(x: np.ndarray, width: int) -> np.ndarray:
         pad = np.concatenate([x[half:0:-1], x, x[-2:-half - 2:-1]])
     else:
         pad = np.pad(x, [(half, half)] + [(0, 0)] * (x.ndim - 1), mode="edge")
-    c = np.concatenate([np.zeros((1,) + x.shape[1:], x.dtype), np.cumsum(pad, axis=0)])
+    c = np.empty((pad.shape[0] + 1,) + x.shape[1:], pad.dtype)
+    c[0] = 0
+    np.cumsum(pad, axis=0, out=c[1:])
     return (c[width:] - c[:-width]) / width
 
 

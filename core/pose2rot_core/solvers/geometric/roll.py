@@ -89,20 +89,38 @@ def _in_parent(parent_frame: np.ndarray | None, v: np.ndarray) -> np.ndarray:
 
 
 def continuous_roll(psi: np.ndarray, trust: np.ndarray, fps: float) -> np.ndarray:
-    """Roll [T] (radians, relative to the transported frame) kept where ``trust`` [T] (0..1) is 1
-    and taken from well-conditioned neighbouring frames where it is low; the remaining jump is
-    turned into a lag-free ramp."""
+    """Roll [T] (radians, relative to the transported frame, up to whole turns) kept where
+    ``trust`` [T] (0..1) is 1 and taken from well-conditioned neighbouring frames where it is low;
+    the remaining jump is turned into a lag-free ramp. Only frames within reach of the two blurs
+    of a poorly conditioned frame are worked on (the others keep ``psi``): joined end to end, the
+    blurs mix neighbouring stretches only in frames that keep their own roll anyway."""
+    sigmas = max(1.0, CONTINUITY_SECONDS * fps), max(1.0, RAMP_SECONDS * fps)
+    reach = 3 * sum(_blur_radius(s) for s in sigmas)
+    low = np.concatenate([[0], np.cumsum(trust < 1.0)])
+    frames = np.arange(len(trust))
+    near = np.flatnonzero(low[np.minimum(frames + reach + 1, len(trust))] > low[np.maximum(frames - reach, 0)])
+    out = psi.copy()
+    out[near] = _carried_over(psi[near], trust[near], *sigmas)
+    return out
+
+
+def _carried_over(psi: np.ndarray, trust: np.ndarray, continuity: float, ramp: float) -> np.ndarray:
+    """continuous_roll on frames [T] with the blur widths (frames) ``continuity`` and ``ramp``."""
     unit = np.exp(1j * psi)
     z = trust * unit
-    blurred = gaussian_blur(z, max(1.0, CONTINUITY_SECONDS * fps))
+    blurred = gaussian_blur(z, continuity)
     kept = np.unwrap(np.angle(z + (1.0 - trust) * blurred + 1e-12 * unit))
-    ramp = gaussian_blur(kept, max(1.0, RAMP_SECONDS * fps))
-    return trust * kept + (1.0 - trust) * ramp
+    return trust * kept + (1.0 - trust) * gaussian_blur(kept, ramp)
+
+
+def _blur_radius(sigma: float) -> int:
+    """Radius of each of gaussian_blur's three box filters for a blur of ``sigma`` frames."""
+    return max(1, int(round(np.sqrt(12.0 * sigma * sigma / 3.0 + 1.0) / 2.0)))
 
 
 def gaussian_blur(x: np.ndarray, sigma: float) -> np.ndarray:
     """Approximate Gaussian blur along axis 0 by three box filters (edges padded by reflection)."""
-    r = max(1, int(round(np.sqrt(12.0 * sigma * sigma / 3.0 + 1.0) / 2.0)))
+    r = _blur_radius(sigma)
     for _ in range(3):
         x = box_filter(x, 2 * r + 1)
     return x
