@@ -144,15 +144,13 @@ def _rotation_form(c: np.ndarray, p: np.ndarray, q: np.ndarray, k: np.ndarray) -
     qx, qy, qz = q[..., 0], q[..., 1], q[..., 2]
     kx, ky = k * qx, k * qy
     R = empty_matrices(np.shape(c))
-    R[..., 0, 0] = c + kx * qx
-    R[..., 0, 1] = kx * qy - pz
-    R[..., 0, 2] = kx * qz + py
-    R[..., 1, 0] = kx * qy + pz
-    R[..., 1, 1] = c + ky * qy
-    R[..., 1, 2] = ky * qz - px
-    R[..., 2, 0] = kx * qz - py
-    R[..., 2, 1] = ky * qz + px
-    R[..., 2, 2] = c + k * qz * qz
+    for i, a, b in ((0, kx, qx), (1, ky, qy), (2, k * qz, qz)):
+        np.multiply(a, b, out=R[..., i, i])
+        R[..., i, i] += c
+    for (i, j), a, b, s in (((0, 1), kx, qy, pz), ((2, 0), kx, qz, py), ((1, 2), ky, qz, px)):
+        np.multiply(a, b, out=R[..., i, j])  # R_ij = a b - s, R_ji = a b + s
+        np.add(R[..., i, j], s, out=R[..., j, i])
+        R[..., i, j] -= s
     return R
 
 
@@ -180,12 +178,12 @@ def rotation_between(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     u = normalize(np.asarray(u, np.float64))
     v = normalize(np.asarray(v, np.float64))
     u, v = np.broadcast_arrays(u, v)
-    c = np.einsum("...i,...i->...", u, v)
+    c = dot(u, v)
     w = cross(u, v)
     s = 1.0 + c
     near = s < 1e-6
     if np.any(near):
-        s = np.where(near, 0.5 * np.einsum("...i,...i->...", u + v, u + v), s)
+        s = np.where(near, 0.5 * dot(u + v, u + v), s)
     opposite = s < 1e-16
     R = _rotation_form(c, w, w, 1.0 / np.where(opposite, 1.0, s))
     if np.any(opposite):  # a half turn about an axis perpendicular to u: 2 a a^T - I

@@ -168,6 +168,8 @@ def orient_joint(problem: Problem, j: int, G: np.ndarray) -> np.ndarray:
     guess_j = problem.guess[:, j]
     if parent < 0:
         desired = component_major(guess_j)
+    elif problem.constant_guess and (guess_j[0] == np.eye(3)).all():
+        desired = G[:, parent]  # the rest pose: the parent's orientation itself
     else:
         desired = mat_mul(G[:, parent], guess_j[0] if problem.constant_guess else guess_j)
     primary, _ = problem.split_targets(j)

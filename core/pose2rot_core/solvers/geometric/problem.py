@@ -157,9 +157,8 @@ class Problem:
 def classify_translation(skel: Skeleton, dist: np.ndarray, typical: np.ndarray, missing: np.ndarray, stretch: str,
                          bone_noise: np.ndarray, report: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """(translating [J], free [J]): joints whose distance to the parent (``dist`` [T,J-1], its
-    median over the clip ``typical`` [J-1]) changes
-    over the clip by more than STRETCH_FRACTION of the height and STRETCH_NOISE_STDS stds of its
-    noise (``bone_noise`` [J-1]) — for "exact": differs from the rig's bone length, the tracks'
+    median over the clip ``typical`` [J-1]) changes over the clip by more than STRETCH_FRACTION of
+    the height and STRETCH_NOISE_STDS stds of its noise (``bone_noise`` [J-1]) — for "exact": differs from the rig's bone length, the tracks'
     overall scale allowed for — and among them those that move too far from their bone length to
     aim their parent at all (in most frames: noise is no reason). A performer of other proportions
     (every bone a constant factor off) is no reason to translate."""
@@ -172,13 +171,13 @@ def classify_translation(skel: Skeleton, dist: np.ndarray, typical: np.ndarray, 
     rest = np.linalg.norm(skel.offsets[1:], axis=-1)
     valid = ~missing[1:] & ~missing[par]
     scale = _tracks_scale(typical, rest, valid, skel.height)
-    off_rig = np.median(np.abs(dist - scale * rest[None]), axis=0)  # [J-1] in most frames, against the
-    # rig scaled like the tracks
     dev = np.abs(dist - rest[None]).max(axis=0) if stretch == "exact" else np.ptp(dist, axis=0)
     limit = np.maximum(STRETCH_FRACTION * skel.height, STRETCH_NOISE_STDS * bone_noise)
     translating[1:] = valid & (dev > limit)
-    free[1:] = translating[1:] & (off_rig > FREE_TRANSLATION_FRACTION * np.maximum(scale * rest, 1e-9)) \
-        & (off_rig > limit)
+    moving = translating[1:]
+    off_rig = np.zeros(J - 1)  # [J-1] in most frames, against the rig scaled like the tracks (translating ones)
+    off_rig[moving] = np.median(np.abs(dist[:, moving] - scale * rest[moving]), axis=0)
+    free[1:] = moving & (off_rig > FREE_TRANSLATION_FRACTION * np.maximum(scale * rest, 1e-9)) & (off_rig > limit)
     _report_translation(skel, translating, free, dev, stretch, report)
     return translating, free
 
