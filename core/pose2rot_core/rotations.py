@@ -128,8 +128,12 @@ def rot6d_to_matrix(v: np.ndarray) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- axis-angle
 def axis_angle_to_matrix(axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
-    """Rodrigues: unit axis [...,3], angle [...] (radians) -> [...,3,3]."""
-    axis = normalize(np.asarray(axis, np.float64))
+    """Rodrigues: axis [...,3] (any length > 0), angle [...] (radians) -> [...,3,3]."""
+    return rotation_about(normalize(np.asarray(axis, np.float64)), angle)
+
+
+def rotation_about(axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
+    """Rodrigues: unit axis [...,3] (taken as it is), angle [...] (radians) -> [...,3,3]."""
     angle = np.asarray(angle, np.float64)
     axis, angle = np.broadcast_arrays(axis, angle[..., None])
     angle = angle[..., 0]
@@ -175,8 +179,11 @@ def rotation_between(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     directions ``1 + c`` is taken as ``|u + v|^2 / 2`` (no cancellation); directions within 1.4e-8
     rad of opposite get a half turn about an axis perpendicular to u (off by at most that much).
     """
-    u = normalize(np.asarray(u, np.float64))
-    v = normalize(np.asarray(v, np.float64))
+    return swing_between_units(normalize(np.asarray(u, np.float64)), normalize(np.asarray(v, np.float64)))
+
+
+def swing_between_units(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """rotation_between for unit vectors u, v [...,3] (taken as they are) -> [...,3,3]."""
     u, v = np.broadcast_arrays(u, v)
     c = dot(u, v)
     w = cross(u, v)
@@ -286,12 +293,13 @@ def _inverse_transpose(P: np.ndarray) -> np.ndarray:
     return cof
 
 
-def _polar_newton(X: np.ndarray, iterations: int = 30, tol: float = 1e-8) -> np.ndarray:
+def _polar_newton(X: np.ndarray, iterations: int = 30, tol: float = 1e-5) -> np.ndarray:
     """Orthogonal polar factor of [N,3,3] matrices with det > 0 (scaled Newton iteration
     ``X <- (gamma X + X^-T / gamma) / 2``), worked on component planes [3,3,N].
 
-    Newton converges quadratically: once a step changes X by less than ``tol`` = 1e-8, the new
-    iterate is within about 1e-16 of the polar factor, so it is returned without another step."""
+    Newton converges quadratically (each step's error about half the square of the last): once a
+    step changes X by less than ``tol`` = 1e-5, the new iterate is within about 1e-10 of the polar
+    factor, so it is returned without another step."""
     P = np.array(X.transpose(1, 2, 0), order="C")
     for _ in range(iterations):
         Y = _inverse_transpose(P)

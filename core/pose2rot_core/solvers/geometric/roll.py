@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...rotations import axis_angle_to_matrix, cross, normalize, perpendicular, rotation_between
+from ...rotations import cross, normalize, perpendicular, rotation_about, swing_between_units
 from ...stacks import dot, mat_mul, mat_mul_t, mat_t_vec, mat_vec, outer_sum
 from .fit import smoothstep
 from .problem import Problem, Target, box_filter
@@ -31,21 +31,21 @@ TRUST_HIGH = 0.6
 REFERENCE_WEIGHT = 1.0
 
 
-def aim_with_roll(problem: Problem, joint: int, src: np.ndarray, obs: np.ndarray, desired: np.ndarray,
+def aim_with_roll(problem: Problem, joint: int, s_hat: np.ndarray, d_hat: np.ndarray, desired: np.ndarray,
                   aimed: Target, parent_frame: np.ndarray | None) -> np.ndarray:
-    """Global orientation [T,3,3] of ``joint`` taking the direction ``src`` (joint frame; [T,3], or
-    [1,3] when the same in every frame) onto ``obs`` (world, [T,3]) exactly, with the roll about
-    the bone chosen by the twist policy. ``desired`` [T,3,3]: the orientation that keeps the
-    reference local rotation; ``aimed``: the target whose child may inform the roll (lookahead);
-    ``parent_frame`` [T,3,3]: the parent's orientation (None: the root, whose parent is the world)."""
-    s_hat, d_hat = normalize(src), normalize(obs)
+    """Global orientation [T,3,3] of ``joint`` taking the unit direction ``s_hat`` (joint frame;
+    [T,3], or [1,3] when the same in every frame) onto the unit direction ``d_hat`` (world, [T,3])
+    exactly, with the roll about the bone chosen by the twist policy. ``desired`` [T,3,3]: the
+    orientation that keeps the reference local rotation; ``aimed``: the target whose child may
+    inform the roll (lookahead); ``parent_frame`` [T,3,3]: the parent's orientation (None: the
+    root, whose parent is the world)."""
     from_dir = mat_vec(desired, s_hat)
-    base = mat_mul(rotation_between(from_dir, d_hat), desired)  # smallest swing: roll angle 0
+    base = mat_mul(swing_between_units(from_dir, d_hat), desired)  # smallest swing: roll angle 0
     ref = problem.tracks.reference_frame
     if problem.twist == "swing":
         return base
     if problem.twist == "transport":
-        return mat_mul(axis_angle_to_matrix(d_hat, _carried_roll(problem, base, s_hat, d_hat, parent_frame)), base)
+        return mat_mul(rotation_about(d_hat, _carried_roll(problem, base, s_hat, d_hat, parent_frame)), base)
     if problem.twist == "lookahead" and not problem.zero_length[joint]:
         M = REFERENCE_WEIGHT * desired + child_term(problem, aimed)
         phi, strength = best_roll(M, base, d_hat)
@@ -61,7 +61,7 @@ def aim_with_roll(problem: Problem, joint: int, src: np.ndarray, obs: np.ndarray
         phi = carried + continuous_roll(phi - carried, trust, problem.tracks.fps)
     if not phi.any():
         return base
-    return mat_mul(axis_angle_to_matrix(d_hat, phi), base)
+    return mat_mul(rotation_about(d_hat, phi), base)
 
 
 def _carried_roll(problem: Problem, base: np.ndarray, s_hat: np.ndarray, d_hat: np.ndarray,
