@@ -78,11 +78,19 @@ def _into(out: np.ndarray | None) -> np.ndarray | None:
 
 
 def mat_mul(A: np.ndarray, B: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """``A @ B`` for matrix stacks [...,3,3] (leading dims broadcast); into ``out`` if given."""
+    """``A @ B`` for matrix stacks [...,3,3] (leading dims broadcast); into ``out`` if given (not
+    overlapping A or B). Row by row: each row's temporaries stay small enough for the cache."""
     n = _lead(np.shape(A)[:-2], np.shape(B)[:-2])
     a, b = _planes(A, 2, n), _planes(B, 2, n)
-    acc = _sum_of_products([(a[:, k, None], b[None, k]) for k in range(3)], _into(out))
-    return out if out is not None else _matrices(acc)
+    shape = (3,) + np.broadcast_shapes(a.shape[2:], b.shape[2:])
+    rows = np.empty((3,) + shape) if out is None else _into(out)
+    tmp = np.empty(shape)
+    for i in range(3):
+        row = rows[i]
+        np.multiply(a[i, 0, None], b[0], out=row)
+        row += np.multiply(a[i, 1, None], b[1], out=tmp)
+        row += np.multiply(a[i, 2, None], b[2], out=tmp)
+    return out if out is not None else _matrices(rows)
 
 
 def mat_t_mul(A: np.ndarray, B: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

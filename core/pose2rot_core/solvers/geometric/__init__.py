@@ -86,7 +86,7 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
         problem.solved.fill(np.nan)  # not placed yet: seen from its track (Problem.observed)
     for j in range(tracks.skeleton.num_joints):
         problem.place(j, G)
-        G[:, j] = orient_joint(problem, j, G)
+        orient_joint(problem, j, G)
         if progress is not None and (j % 8 == 7 or j == tracks.skeleton.num_joints - 1):
             progress((j + 1) / tracks.skeleton.num_joints, f"solved {j + 1}/{tracks.skeleton.num_joints} joints")
     if twist != "swing":
@@ -162,8 +162,9 @@ def _build_problem(tracks: Tracks, twist_guess: np.ndarray | None, twist: str, s
     return problem, mismatch
 
 
-def orient_joint(problem: Problem, j: int, G: np.ndarray) -> np.ndarray:
-    """[T,3,3] global orientation of joint ``j`` given its parent's (already in ``G``)."""
+def orient_joint(problem: Problem, j: int, G: np.ndarray) -> None:
+    """Write the global orientation [T,3,3] of joint ``j`` into ``G[:, j]``, given its parent's
+    (already in ``G``)."""
     parent = problem.skeleton.parents[j]
     guess_j = problem.guess[:, j]
     if parent < 0:
@@ -174,33 +175,45 @@ def orient_joint(problem: Problem, j: int, G: np.ndarray) -> np.ndarray:
         desired = mat_mul(G[:, parent], guess_j[0] if problem.constant_guess else guess_j)
     primary, _ = problem.split_targets(j)
     if not primary:
-        return desired
+        G[:, j] = desired
+        return
     src, obs = problem.sources(primary), problem.observed(primary, j)
+    parent_frame = None if parent < 0 else G[:, parent]
     if problem.noise_var.any():
-        obs = lean_on_parent(problem, j, primary, src, obs, desired, None if parent < 0 else G[:, parent])
+        obs = lean_on_parent(problem, j, primary, src, obs, desired, parent_frame)
     if problem.twist == "swing":
-        return _plain_swing(problem, primary, src, obs, desired)
-    exact = _hit_targets(problem, j, primary, src, obs, desired, None if parent < 0 else G[:, parent])
-    if problem.cone > 0:  # keep the (smooth) reference wherever the tracks' noise explains the difference
-        return _within_noise(problem, j, primary, obs, desired, exact)
-    return exact
+        G[:, j] = _plain_swing(problem, primary, src, obs, desired)
+    elif problem.cone > 0:  # keep the (smooth) reference wherever the tracks' noise explains the difference
+        exact = _hit_targets(problem, j, primary, src, obs, desired, parent_frame)
+        G[:, j] = _within_noise(problem, j, primary, obs, desired, exact)
+    else:
+        _hit_targets(problem, j, primary, src, obs, desired, parent_frame, out=G[:, j])
 
 
 def _hit_targets(problem: Problem, j: int, primary: list, src: np.ndarray, obs: np.ndarray,
-                 desired: np.ndarray, parent_frame: np.ndarray | None) -> np.ndarray:
+                 desired: np.ndarray, parent_frame: np.ndarray | None, out: np.ndarray | None = None) -> np.ndarray:
     """[T,3,3] orientation of ``j`` hitting its primary targets: their best fit where they fix the
     roll, the single aim with the twist policy's roll where they do not, blended in between;
-    ``parent_frame`` [T,3,3]: the parent's orientation (None for the root)."""
+    ``parent_frame`` [T,3,3]: the parent's orientation (None for the root). Written into ``out``
+    when given."""
     weight = fit_weight(problem, src, problem.offset_var(j, primary)) if len(primary) >= 2 else np.zeros(1)
     problem.determined[j] = weight
     if weight.min() >= 1.0:
-        return best_fit(problem, primary, src, obs, desired)
+        return _written(out, best_fit(problem, primary, src, obs, desired))
     aimed = primary[int(np.argmax([np.linalg.norm(t.offset) for t in primary]))]
     axis = unit_mean(src[:1] if problem.constant_guess else src)  # [1,3] when the same in every frame
-    along = aim_with_roll(problem, j, axis, unit_mean(obs), desired, aimed, parent_frame)
     if weight.max() <= 0.0:
-        return along
-    return blend_roll(along, best_fit(problem, primary, src, obs, desired), axis, weight)
+        return aim_with_roll(problem, j, axis, unit_mean(obs), desired, aimed, parent_frame, out)
+    along = aim_with_roll(problem, j, axis, unit_mean(obs), desired, aimed, parent_frame)
+    return _written(out, blend_roll(along, best_fit(problem, primary, src, obs, desired), axis, weight))
+
+
+def _written(out: np.ndarray | None, x: np.ndarray) -> np.ndarray:
+    """``x``, copied into ``out`` when given."""
+    if out is None:
+        return x
+    out[...] = x
+    return out
 
 
 def _within_noise(problem: Problem, j: int, primary: list, obs: np.ndarray, desired: np.ndarray,

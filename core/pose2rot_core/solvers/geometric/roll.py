@@ -32,36 +32,38 @@ REFERENCE_WEIGHT = 1.0
 
 
 def aim_with_roll(problem: Problem, joint: int, s_hat: np.ndarray, d_hat: np.ndarray, desired: np.ndarray,
-                  aimed: Target, parent_frame: np.ndarray | None) -> np.ndarray:
+                  aimed: Target, parent_frame: np.ndarray | None, out: np.ndarray | None = None) -> np.ndarray:
     """Global orientation [T,3,3] of ``joint`` taking the unit direction ``s_hat`` (joint frame;
     [T,3], or [1,3] when the same in every frame) onto the unit direction ``d_hat`` (world, [T,3])
     exactly, with the roll about the bone chosen by the twist policy. ``desired`` [T,3,3]: the
     orientation that keeps the reference local rotation; ``aimed``: the target whose child may
     inform the roll (lookahead); ``parent_frame`` [T,3,3]: the parent's orientation (None: the
-    root, whose parent is the world)."""
+    root, whose parent is the world). Written into ``out`` [T,3,3] when given (apart from
+    ``desired`` and ``parent_frame``)."""
     from_dir = mat_vec(desired, s_hat)
-    base = mat_mul(swing_between_units(from_dir, d_hat), desired)  # smallest swing: roll angle 0
-    ref = problem.tracks.reference_frame
+    swing = swing_between_units(from_dir, d_hat)  # smallest swing: roll angle 0
     if problem.twist == "swing":
-        return base
+        return mat_mul(swing, desired, out=out)
+    base = None if problem.twist == "reference" else mat_mul(swing, desired)
     if problem.twist == "transport":
-        return mat_mul(rotation_about(d_hat, _carried_roll(problem, base, s_hat, d_hat, parent_frame)), base)
+        return mat_mul(rotation_about(d_hat, _carried_roll(problem, base, s_hat, d_hat, parent_frame)), base, out=out)
     if problem.twist == "lookahead" and not problem.zero_length[joint]:
         M = REFERENCE_WEIGHT * desired + child_term(problem, aimed)
         phi, strength = best_roll(M, base, d_hat)
         confidence = strength / (2.0 * REFERENCE_WEIGHT + 1.0)  # a mean of unit alignments adds at most 1
     else:
-        phi = np.zeros(len(base))
+        phi = np.zeros(len(from_dir))
         confidence = 0.5 * (1.0 + dot(from_dir, d_hat))
     trust = smoothstep(confidence / TRUST_HIGH)
-    if ref is not None:
-        trust[ref] = 1.0  # the reference pose itself is exact there
+    if problem.tracks.reference_frame is not None:
+        trust[problem.tracks.reference_frame] = 1.0  # the reference pose itself is exact there
     if trust.min() < 1.0:
+        base = mat_mul(swing, desired) if base is None else base
         carried = _carried_roll(problem, base, s_hat, d_hat, parent_frame)
         phi = carried + continuous_roll(phi - carried, trust, problem.tracks.fps)
     if not phi.any():
-        return base
-    return mat_mul(rotation_about(d_hat, phi), base)
+        return mat_mul(swing, desired, out=out)
+    return mat_mul(rotation_about(d_hat, phi), mat_mul(swing, desired) if base is None else base, out=out)
 
 
 def _carried_roll(problem: Problem, base: np.ndarray, s_hat: np.ndarray, d_hat: np.ndarray,
