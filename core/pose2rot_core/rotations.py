@@ -293,13 +293,12 @@ def _inverse_transpose(P: np.ndarray) -> np.ndarray:
     return cof
 
 
-def _polar_newton(X: np.ndarray, iterations: int = 30, tol: float = 1e-5) -> np.ndarray:
+def _polar_newton(X: np.ndarray, iterations: int = 30, tol: float = 1e-8) -> np.ndarray:
     """Orthogonal polar factor of [N,3,3] matrices with det > 0 (scaled Newton iteration
     ``X <- (gamma X + X^-T / gamma) / 2``), worked on component planes [3,3,N].
 
-    Newton converges quadratically (each step's error about half the square of the last): once a
-    step changes X by less than ``tol`` = 1e-5, the new iterate is within about 1e-10 of the polar
-    factor, so it is returned without another step."""
+    Newton converges quadratically: once a step changes X by less than ``tol`` = 1e-8, the new
+    iterate is within about 1e-16 of the polar factor, so it is returned without another step."""
     P = np.array(X.transpose(1, 2, 0), order="C")
     for _ in range(iterations):
         Y = _inverse_transpose(P)

@@ -95,11 +95,18 @@ def mat_mul(A: np.ndarray, B: np.ndarray, out: np.ndarray | None = None) -> np.n
 
 def mat_t_mul(A: np.ndarray, B: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``A^T @ B`` for matrix stacks [...,3,3] (leading dims broadcast); into ``out`` if given
-    (``out`` may be ``B`` itself)."""
+    (``out`` may be ``B`` itself: column j of the product needs only column j of B)."""
     n = _lead(np.shape(A)[:-2], np.shape(B)[:-2])
     a, b = _planes(A, 2, n), _planes(B, 2, n)
-    acc = _sum_of_products([(a[k, :, None], b[None, k]) for k in range(3)], _into(out))
-    return out if out is not None else _matrices(acc)
+    shape = (3,) + np.broadcast_shapes(a.shape[2:], b.shape[2:])
+    planes = np.empty((3,) + shape) if out is None else _into(out)
+    col, tmp = np.empty(shape), np.empty(shape)
+    for j in range(3):
+        np.multiply(a[0], b[0, j], out=col)
+        col += np.multiply(a[1], b[1, j], out=tmp)
+        col += np.multiply(a[2], b[2, j], out=tmp)
+        planes[:, j] = col
+    return out if out is not None else _matrices(planes)
 
 
 def mat_mul_t(A: np.ndarray, B: np.ndarray) -> np.ndarray:
