@@ -46,7 +46,8 @@ def aim_with_roll(problem: Problem, joint: int, s_hat: np.ndarray, d_hat: np.nda
         return mat_mul(swing, desired, out=out)
     base = None if problem.twist == "reference" else mat_mul(swing, desired)
     if problem.twist == "transport":
-        return mat_mul(rotation_about(d_hat, _carried_roll(problem, base, s_hat, d_hat, parent_frame)), base, out=out)
+        carried = _carried_roll(base, s_hat, d_hat, parent_frame, anchor=problem.tracks.reference_frame)
+        return mat_mul(rotation_about(d_hat, carried), base, out=out)
     if problem.twist == "lookahead" and not problem.zero_length[joint]:
         M = REFERENCE_WEIGHT * desired + child_term(problem, aimed)
         phi, strength = best_roll(M, base, d_hat)
@@ -57,22 +58,24 @@ def aim_with_roll(problem: Problem, joint: int, s_hat: np.ndarray, d_hat: np.nda
     trust = smoothstep(confidence / TRUST_HIGH)
     if problem.tracks.reference_frame is not None:
         trust[problem.tracks.reference_frame] = 1.0  # the reference pose itself is exact there
-    if trust.min() < 1.0:
+    if trust.min() < 1.0:  # carried over from well-conditioned frames, on the frames that need it
         base = mat_mul(swing, desired) if base is None else base
-        carried = _carried_roll(problem, base, s_hat, d_hat, parent_frame)
-        phi = carried + continuous_roll(phi - carried, trust, problem.tracks.fps)
+        near = near_frames(trust, problem.tracks.fps)
+        carried = _carried_roll(base, s_hat, d_hat, parent_frame, frames=near)
+        phi[near] = carried + continuous_roll(phi[near] - carried, trust[near], problem.tracks.fps)
     if not phi.any():
         return mat_mul(swing, desired, out=out)
     return mat_mul(rotation_about(d_hat, phi), mat_mul(swing, desired) if base is None else base, out=out)
 
 
-def _carried_roll(problem: Problem, base: np.ndarray, s_hat: np.ndarray, d_hat: np.ndarray,
-                  parent_frame: np.ndarray | None) -> np.ndarray:
+def _carried_roll(base: np.ndarray, s_hat: np.ndarray, d_hat: np.ndarray, parent_frame: np.ndarray | None,
+                  frames: np.ndarray | None = None, anchor: int | None = None) -> np.ndarray:
     """Roll [T] relative to ``base`` [T,3,3] that carries the joint's orientation frame to frame by
     the smallest swing as seen from its parent (``parent_frame`` [T,3,3], None for the world; so a
     parent turning about its own bone takes the child along instead of leaving it behind),
-    anchored at the reference frame. ``s_hat``: the bone's direction in the joint frame ([T,3] or
-    [1,3]), ``d_hat`` [T,3] in the world."""
+    anchored (0) at frame ``anchor`` (else the first). ``s_hat``: the bone's direction in the
+    joint frame ([T,3] or [1,3]), ``d_hat`` [T,3] in the world. With ``frames`` (indices [n],
+    ascending): only there, each carried from the frame before it (see transport_roll)."""
     # a direction across the bone, fixed in the joint frame, where base puts it (seen from the
     # parent) at t-1 and at t
     e = perpendicular(s_hat[1:] if len(s_hat) > 1 else s_hat)
@@ -82,7 +85,7 @@ def _carried_roll(problem: Problem, base: np.ndarray, s_hat: np.ndarray, d_hat: 
     else:
         before = _in_parent(None if parent_frame is None else parent_frame[:-1], mat_vec(base[:-1], e))
         now = _in_parent(None if parent_frame is None else parent_frame[1:], mat_vec(base[1:], e))
-    return transport_roll(before, now, _in_parent(parent_frame, d_hat), problem.tracks.reference_frame)
+    return transport_roll(before, now, _in_parent(parent_frame, d_hat), anchor, frames)
 
 
 def _in_parent(parent_frame: np.ndarray | None, v: np.ndarray) -> np.ndarray:
@@ -90,29 +93,32 @@ def _in_parent(parent_frame: np.ndarray | None, v: np.ndarray) -> np.ndarray:
     return v if parent_frame is None else mat_t_vec(parent_frame, v)
 
 
+def near_frames(trust: np.ndarray, fps: float) -> np.ndarray:
+    """Indices [n] of the frames within reach of continuous_roll's two blurs from a frame whose
+    ``trust`` [T] is below 1: the only frames whose roll it changes."""
+    reach = 3 * sum(_blur_radius(s) for s in _blur_sigmas(fps))
+    low = np.concatenate([[0], np.cumsum(trust < 1.0)])
+    frames = np.arange(len(trust))
+    return np.flatnonzero(low[np.minimum(frames + reach + 1, len(trust))] > low[np.maximum(frames - reach, 0)])
+
+
 def continuous_roll(psi: np.ndarray, trust: np.ndarray, fps: float) -> np.ndarray:
     """Roll [T] (radians, relative to the transported frame, up to whole turns) kept where
     ``trust`` [T] (0..1) is 1 and taken from well-conditioned neighbouring frames where it is low;
-    the remaining jump is turned into a lag-free ramp. Only frames within reach of the two blurs
-    of a poorly conditioned frame are worked on (the others keep ``psi``): joined end to end, the
-    blurs mix neighbouring stretches only in frames that keep their own roll anyway."""
-    sigmas = max(1.0, CONTINUITY_SECONDS * fps), max(1.0, RAMP_SECONDS * fps)
-    reach = 3 * sum(_blur_radius(s) for s in sigmas)
-    low = np.concatenate([[0], np.cumsum(trust < 1.0)])
-    frames = np.arange(len(trust))
-    near = np.flatnonzero(low[np.minimum(frames + reach + 1, len(trust))] > low[np.maximum(frames - reach, 0)])
-    out = psi.copy()
-    out[near] = _carried_over(psi[near], trust[near], *sigmas)
-    return out
-
-
-def _carried_over(psi: np.ndarray, trust: np.ndarray, continuity: float, ramp: float) -> np.ndarray:
-    """continuous_roll on frames [T] with the blur widths (frames) ``continuity`` and ``ramp``."""
+    the remaining jump is turned into a lag-free ramp. The frames may be stretches joined end to
+    end (near_frames): the blurs mix them only in frames that keep their own roll anyway, and a
+    stretch's roll relative to the transported frame may be off by a constant."""
+    continuity, ramp = _blur_sigmas(fps)
     unit = np.exp(1j * psi)
     z = trust * unit
     blurred = gaussian_blur(z, continuity)
     kept = np.unwrap(np.angle(z + (1.0 - trust) * blurred + 1e-12 * unit))
     return trust * kept + (1.0 - trust) * gaussian_blur(kept, ramp)
+
+
+def _blur_sigmas(fps: float) -> tuple[float, float]:
+    """(continuity, ramp) blur widths of continuous_roll, frames."""
+    return max(1.0, CONTINUITY_SECONDS * fps), max(1.0, RAMP_SECONDS * fps)
 
 
 def _blur_radius(sigma: float) -> int:
@@ -154,19 +160,24 @@ def best_roll(M: np.ndarray, base: np.ndarray, axis: np.ndarray) -> tuple[np.nda
     return np.where(amplitude < 1e-12, 0.0, np.arctan2(B, A)), amplitude
 
 
-def transport_roll(before: np.ndarray, now: np.ndarray, d_hat: np.ndarray, ref_frame: int | None) -> np.ndarray:
+def transport_roll(before: np.ndarray, now: np.ndarray, d_hat: np.ndarray, ref_frame: int | None,
+                   frames: np.ndarray | None = None) -> np.ndarray:
     """Roll angles [T] that carry the orientation frame to frame by the smallest swing, anchored
     (phi = 0) at the reference frame (frame 0 without one). ``before`` and ``now`` [T-1,3]: a
     direction across the bone, fixed in the joint frame, where the unrolled orientation puts it in
-    frames 0..T-2 and 1..T-1; ``d_hat`` [T,3]: the bone's direction."""
+    frames 0..T-2 and 1..T-1; ``d_hat`` [T,3]: the bone's direction. With ``frames`` (indices
+    [n], ascending): the roll [n] there, summing only the steps into them from the frame before
+    (so stretches of frames are each right up to a constant), anchored at the first."""
     T = d_hat.shape[0]
-    if T < 2:
-        return np.zeros(T)
+    if T < 2 or (frames is not None and len(frames) < 2):
+        return np.zeros(T if frames is None else len(frames))
+    steps = slice(None) if frames is None else frames[1:] - 1  # step k: frame k to k + 1
     # the direction at t-1 swung onto d(t), against where it is at t: the roll at t relative to the
     # transported frame
-    carried = swing_vector(d_hat[:-1], d_hat[1:], before)
-    phi = np.concatenate([[0.0], np.cumsum(signed_angle(now, carried, d_hat[1:]))])
-    return phi - phi[0 if ref_frame is None else ref_frame]
+    a, b = d_hat[:-1][steps], d_hat[1:][steps]
+    carried = swing_vector(a, b, before[steps])
+    phi = np.concatenate([[0.0], np.cumsum(signed_angle(now[steps], carried, b))])
+    return phi - phi[0 if ref_frame is None or frames is not None else ref_frame]
 
 
 def swing_vector(a: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
