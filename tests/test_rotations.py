@@ -9,7 +9,8 @@ from hypothesis.extra.numpy import arrays
 
 from pose2rot_core.rotations import (EULER_ORDERS, axis_angle_to_matrix, best_fit_rotation, euler_to_matrix,
                                      geodesic_angle, matrix_to_euler, normalize, matrix_to_quat, matrix_to_rot6d,
-                                     quat_continuity, quat_to_matrix, rot6d_to_matrix, rotation_between)
+                                     quat_continuity, quat_to_matrix, rot6d_to_matrix, rotation_about,
+                                     rotation_between, swing_between_units)
 
 finite = st.floats(-1.0, 1.0, allow_nan=False, allow_infinity=False)
 vec3 = arrays(np.float64, 3, elements=finite).filter(lambda v: np.linalg.norm(v) > 1e-3)
@@ -184,6 +185,15 @@ def test_rotation_between_opposite_vectors(u, scale):
     u_hat = u / np.linalg.norm(u)
     np.testing.assert_allclose(R @ u_hat, -u_hat, atol=1e-9)
     assert float(geodesic_angle(np.eye(3), R)) == pytest.approx(np.pi, abs=1e-7)
+
+
+@FAST
+@given(vec3, vec3, angle)
+def test_unit_forms_match_the_general_ones_on_unit_vectors(u, v, theta):
+    u_hat, v_hat = u / np.linalg.norm(u), v / np.linalg.norm(v)
+    np.testing.assert_allclose(swing_between_units(u_hat, v_hat), rotation_between(u, v), atol=1e-12)
+    np.testing.assert_allclose(rotation_about(u_hat, theta), axis_angle_to_matrix(u, theta), atol=1e-12)
+    np.testing.assert_allclose(rotation_about(u_hat, theta) @ u_hat, u_hat, atol=1e-12)
 
 
 def test_rotation_between_batched_with_one_opposite():

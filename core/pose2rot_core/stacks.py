@@ -56,21 +56,17 @@ def _matrices(planes: np.ndarray) -> np.ndarray:
     return planes.transpose(tuple(range(2, planes.ndim)) + (0, 1))
 
 
-def _sum_of_products(pairs: list[tuple[np.ndarray, np.ndarray]], out: np.ndarray | None = None) -> np.ndarray:
+def _sum_of_products(pairs: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
     """``x0*y0 + x1*y1 + ...`` over ``pairs`` of broadcasting planes (added in that order, with one
-    temporary); copied into ``out`` (planes) if given, which may share memory with the inputs."""
+    temporary)."""
     (x0, y0), *rest = pairs
     acc = x0 * y0
     if np.ndim(acc) == 0:  # scalars
-        acc = sum((x * y for x, y in rest), acc)
-    else:
-        tmp = np.empty_like(acc)
-        for x, y in rest:
-            acc += np.multiply(x, y, out=tmp)
-    if out is None:
-        return acc
-    out[...] = acc
-    return out
+        return sum((x * y for x, y in rest), acc)
+    tmp = np.empty_like(acc)
+    for x, y in rest:
+        acc += np.multiply(x, y, out=tmp)
+    return acc
 
 
 def _into(out: np.ndarray | None) -> np.ndarray | None:

@@ -253,15 +253,11 @@ def _solve_offsets(problem: Problem, G: np.ndarray, stretch: str, tolerance: flo
     if J < 2:
         return local_offsets
     par = skel.parents[1:]
-    seen = empty_vectors((T, J - 1))  # child offsets in parent frames
-    residual = np.zeros(J - 1)  # how far each moves from the expected offset
-    check = stretch != "off" and not problem.noise_var.any()  # noisy tracks are not hit exactly anyway
-    for j, p in enumerate(par, 1):
-        seen_j = seen[:, j - 1] = mat_t_vec(G[:, p], P[:, j] - P[:, p])
-        if check:
-            residual[j - 1] = norm(seen_j - (seen_j.mean(axis=0) if stretch == "auto" else skel.offsets[j])).max()
+    seen = [mat_t_vec(G[:, p], P[:, j] - P[:, p]) for j, p in enumerate(par, 1)]  # offsets in parent frames
     translating = problem.translating
-    if check:
+    if stretch != "off" and not problem.noise_var.any():  # noisy tracks are not hit exactly anyway
+        residual = np.array([norm(seen_j - (seen_j.mean(axis=0) if stretch == "auto" else skel.offsets[j])).max()
+                             for j, seen_j in enumerate(seen, 1)])  # how far each moves from the expected offset
         valid = ~missing[1:] & ~missing[par]
         added = valid & (residual > tolerance * skel.height) & ~translating[1:]
         translating[1:] |= added
@@ -270,5 +266,6 @@ def _solve_offsets(problem: Problem, G: np.ndarray, stretch: str, tolerance: flo
             shown = ", ".join(f"'{n}'" for n in names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
             report.append(f"{len(names)} more {'joint is' if len(names) == 1 else 'joints are'} put on the track "
                           f"by translation ({shown}): the parent's roll is not fixed by its targets")
-    local_offsets[:, translating] = seen[:, translating[1:]]
+    for j in np.flatnonzero(translating[1:]) + 1:
+        local_offsets[:, j] = seen[j - 1]
     return local_offsets
