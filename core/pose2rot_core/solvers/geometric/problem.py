@@ -158,10 +158,11 @@ def classify_translation(skel: Skeleton, dist: np.ndarray, typical: np.ndarray, 
                          bone_noise: np.ndarray, report: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """(translating [J], free [J]): joints whose distance to the parent (``dist`` [T,J-1], its
     median over the clip ``typical`` [J-1]) changes over the clip by more than STRETCH_FRACTION of
-    the height and STRETCH_NOISE_STDS stds of its noise (``bone_noise`` [J-1]) — for "exact": differs from the rig's bone length, the tracks'
-    overall scale allowed for — and among them those that move too far from their bone length to
-    aim their parent at all (in most frames: noise is no reason). A performer of other proportions
-    (every bone a constant factor off) is no reason to translate."""
+    the height and STRETCH_NOISE_STDS stds of its noise (``bone_noise`` [J-1]) — for "exact":
+    differs from the rig's bone length, the tracks' overall scale allowed for — and among them
+    those that move too far from their bone length to aim their parent at all (in most frames:
+    noise is no reason). A performer of other proportions (every bone a constant factor off) is no
+    reason to translate."""
     J = skel.num_joints
     translating = np.zeros(J, bool)
     free = np.zeros(J, bool)
