@@ -166,7 +166,8 @@ def child_alignment(problem: Problem, aimed: Target, base: np.ndarray) -> tuple[
     c = aimed.index
     to_child = problem.reference_product(aimed.chain + (c,))
     sub = problem.targets[c]
-    v = normalize(mat_vec(to_child[..., None, :, :], problem.sources(sub)))
+    sources = problem.sources(sub)  # [1,n,3] below when the same in every frame
+    v = normalize(mat_vec(to_child[..., None, :, :], sources[:1] if problem.constant_guess else sources))
     u = normalize(problem.observed(sub, c))
     deviation = float(np.mean(1.0 - dot(u, mat_vec(base[:, None], v))))
     return outer_sum(u, v) / u.shape[1], deviation
