@@ -264,6 +264,8 @@ def test_a_turn_the_tracks_do_not_call_for_is_a_flip():
     flipped = replace(sol, rotations=turned)
     flips = find_flips(tracks, flipped, flipped.forward()[0])
     assert flips[149, j] and flips.sum() == 1
+    cut = replace(tracks, positions=tracks.positions + np.where(np.arange(len(turned)) < 150, 0.0, 50.0)[:, None, None])
+    assert not find_flips(cut, flipped, flipped.forward()[0]).any()  # the body jumps there: any turn is called for
 
 
 @pytest.mark.parametrize("family", ["original", "twist", "twist_segments", "share", "zero_chain", "z_up"])
