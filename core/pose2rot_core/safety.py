@@ -19,7 +19,7 @@ import numpy as np
 
 from .errors import Pose2RotError
 from .rotations import best_fit_rotation, geodesic_angle, normalize
-from .smoothing import CLAMP_STDS
+from .smoothing import CLAMP_STDS, find_cuts
 from .solution import Solution
 from .tracks import Tracks
 
@@ -141,15 +141,25 @@ def rotation_steps(rotations: np.ndarray) -> np.ndarray:
     return np.degrees(geodesic_angle(rotations[1:], rotations[:-1]))
 
 
+def steps_within_pieces(positions: np.ndarray, height: float) -> np.ndarray:
+    """[T-1] True for the steps between consecutive frames of positions [T,J,3] that do not cross
+    a cut (smoothing.find_cuts: the whole body jumps, as from a bind pose into the motion). Across
+    a cut the tracks call for any turn, so no turn there is a flip."""
+    keep = np.ones(max(len(positions) - 1, 0), bool)
+    keep[[c - 1 for c in find_cuts(positions, height)]] = False
+    return keep
+
+
 def find_flips(tracks: Tracks, sol: Solution, G: np.ndarray) -> np.ndarray:
     """[T-1,J] local turns over FLIP_DEGREES between frames that exceed by FLIP_MARGIN how far
-    the points around the joint turn, seen from its parent (what the tracks call for)."""
+    the points around the joint turn, seen from its parent (what the tracks call for); none across
+    a cut (see steps_within_pieces)."""
     skel = tracks.skeleton
     T, J = sol.rotations.shape[:2]
     flips = np.zeros((max(T - 1, 0), J), bool)
     if T < 2:
         return flips
-    step = rotation_steps(sol.rotations)
+    step = rotation_steps(sol.rotations) * steps_within_pieces(tracks.positions, skel.height)[:, None]
     children = skel.children
     for j in np.flatnonzero((step > FLIP_DEGREES).any(axis=0)):
         frame = G[:, skel.parents[j]] if j > 0 else np.broadcast_to(np.eye(3), (T, 3, 3))
