@@ -1,6 +1,6 @@
 """Retargeting benchmark: sparse points to a dense rig, one skeleton onto another, speed.
 
-    OMP_NUM_THREADS=1 python bench/retarget.py [--data ../shared/data/bvh] [--frames 20000]
+    OMP_NUM_THREADS=1 python bench/retarget.py [--data ../shared/data/bvh] [--frames 20000] [--only speed]
 
 (a) Sparse to dense. From a dense dev clip take only the points a layout would give (the SMPL-22
     joints; MediaPipe-like landmarks, whose map puts the root and neck on means of hips and
@@ -52,6 +52,7 @@ from pose2rot_core.tracks_io import tracks_from_bvh  # noqa: E402
 
 DENSE_CLIPS = ("iclone-cmu_006_05", "iclone-cmu_007_03", "mixamo_joe_salsa-dancing-6", "cmu_08_01")
 LAYOUTS = ("humanml3d22", "mediapipe33")
+SPEED_CLIP = "mixamo_joe_salsa-dancing-6"       # (d): its humanml3d22 joints played back and forth
 UP = np.array([0.0, 1.0, 0.0])
 
 
@@ -278,8 +279,19 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "bvh"))
     ap.add_argument("--frames", type=int, default=20000, help="frames of the speed test")
+    ap.add_argument("--only", choices=("speed",), help="run only one section: speed, (d)")
     args = ap.parse_args(argv)
     data = Path(args.data)
+    if args.only == "speed":
+        points = layout_points(read_bvh(data / f"{SPEED_CLIP}.bvh"), "humanml3d22")
+    else:
+        points = report_accuracy(data)
+    report_speed(speed_case(points, args.frames))
+    return 0
+
+
+def report_accuracy(data: Path) -> PointSet:
+    """Print sections (a) to (c); the humanml3d22 points of the speed clip, for (d)."""
     clips = {name: read_bvh(data / f"{name}.bvh") for name in DENSE_CLIPS}
     cases = {}
     for name, clip in clips.items():
@@ -311,14 +323,16 @@ def main(argv: list[str] | None = None) -> int:
         cells = [noisy_case(case, n) for n in (0.005, 0.01)]
         print(f"| {name} | {layout} | " + " | ".join(
             f"{c['flips']} flips, {c['pos']:.2f} %, {c['jitter']:.2f}" for c in cells) + " |")
-    s = speed_case(cases["mixamo_joe_salsa-dancing-6", "humanml3d22"].points, args.frames)
+    return cases[SPEED_CLIP, "humanml3d22"].points
+
+
+def report_speed(s: dict) -> None:
+    """Print section (d) from :func:`speed_case`'s seconds per stage."""
     print(f"\n(d) HumanML3D .npy -> BVH, {s['frames']} frames x 22 joints, one thread\n")
     print("| stage | s | frames/s |")
     print("|---|---|---|")
     for stage in ("load", "skeleton", "solve", "write", "total"):
         print(f"| {stage} | {s[stage]:.3f} | {s['frames'] / s[stage]:,.0f} |")
-    return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -119,7 +119,7 @@ def test_low_confidence_samples_become_gaps(cmu):
     tracks = tracks_from_bvh(cmu, reference_frame=0)
     conf = np.ones((tracks.num_frames, tracks.skeleton.num_joints))
     conf[50:53, 5] = 0.05
-    gated, report = mark_gaps(replace(tracks, confidence=conf), "off")
+    gated, report, _ = mark_gaps(replace(tracks, confidence=conf), "off")
     assert np.isnan(gated.positions[50:53, 5]).all() and np.isnan(gated.positions).sum() == 9
     assert any("confidence" in line for line in report)
 

@@ -97,5 +97,6 @@ def test_turned_solution_keeps_positions_turned():
     np.testing.assert_allclose(turned.positions, sol.positions @ C.T, atol=1e-12)
     np.testing.assert_allclose(up_axis_change("z", "y") @ C, np.eye(3))
     np.testing.assert_array_equal(up_axis_change("y", "y"), np.eye(3))
+    assert turn_solution(sol, up_axis_change("y", "y")) is sol
     with pytest.raises(Pose2RotError, match="'y' or 'z'"):
         up_axis_change("x", "y")
