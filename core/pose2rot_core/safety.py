@@ -145,13 +145,19 @@ def find_flips(tracks: Tracks, sol: Solution, G: np.ndarray) -> np.ndarray:
     """[T-1,J] local turns over FLIP_DEGREES between frames that exceed by FLIP_MARGIN how far
     the points around the joint turn, seen from its parent (what the tracks call for)."""
     skel = tracks.skeleton
-    T, J = sol.rotations.shape[:2]
+    R = sol.rotations
+    T, J = R.shape[:2]
     flips = np.zeros((max(T - 1, 0), J), bool)
     if T < 2:
         return flips
-    step = rotation_steps(sol.rotations)
+    # only joints that turn by about FLIP_DEGREES or more somewhere need their angles: the trace of
+    # R_t^T R_t+1 (the sum of the elementwise products, 1 + 2 cos of the angle) finds them
+    trace = (R[1:] * R[:-1]).sum(axis=(2, 3))
     children = skel.children
-    for j in np.flatnonzero((step > FLIP_DEGREES).any(axis=0)):
+    for j in np.flatnonzero((trace < 1.0 + 2.0 * np.cos(np.radians(FLIP_DEGREES - 0.01))).any(axis=0)):
+        step = rotation_steps(R[:, j])
+        if not (step > FLIP_DEGREES).any():
+            continue
         frame = G[:, skel.parents[j]] if j > 0 else np.broadcast_to(np.eye(3), (T, 3, 3))
         seen = [normalize(np.einsum("tba,tb->ta", frame, point - tracks.positions[:, j]))
                 for point in _around(tracks, children, j)]
@@ -159,5 +165,5 @@ def find_flips(tracks: Tracks, sol: Solution, G: np.ndarray) -> np.ndarray:
         if not seen:
             continue
         called = _turn_between_frames(np.stack(seen, 1))
-        flips[:, j] = (step[:, j] > FLIP_DEGREES) & (step[:, j] > called + FLIP_MARGIN)
+        flips[:, j] = (step > FLIP_DEGREES) & (step > called + FLIP_MARGIN)
     return flips
