@@ -602,7 +602,7 @@ def _motion_columns(rotations: np.ndarray, positions: np.ndarray, has_pos: np.nd
         channels[:, js, 3:] = continuous_euler(rotations if len(js) == J else rotations[:, js], o)
     np.degrees(channels[..., 3:], out=channels[..., 3:])
     picks = [6 * j + c for j in dfs for c in ((0, 1, 2, 3, 4, 5) if has_pos[j] else (3, 4, 5))]
-    return channels.reshape(T, 6 * J)[:, picks]
+    return np.take(channels.reshape(T, 6 * J), picks, axis=1)
 
 
 def continuous_euler(R: np.ndarray, order: str) -> np.ndarray:

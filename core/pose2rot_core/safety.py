@@ -19,7 +19,7 @@ import numpy as np
 
 from .errors import Pose2RotError
 from .rotations import best_fit_rotation, geodesic_angle, normalize
-from .smoothing import CLAMP_STDS
+from .smoothing import CLAMP_STDS, bone_lengths
 from .solution import Solution
 from .tracks import Tracks
 
@@ -104,7 +104,7 @@ def _explained(tracks: Tracks, sol: Solution, noise: np.ndarray) -> np.ndarray:
     skel = tracks.skeleton
     P, par = tracks.positions, skel.parents[1:]
     rest = np.linalg.norm(skel.offsets[1:], axis=-1)
-    bones = np.linalg.norm(P[:, 1:] - P[:, par], axis=-1)  # [T,J-1]
+    bones = bone_lengths(P, np.arange(1, skel.num_joints), par)  # [T,J-1]
     typical = np.where(np.isfinite(bones).all(axis=0), np.median(bones, axis=0), rest)
     off = np.where(sol.translating[1:], 0.0, np.abs(typical - rest) / skel.height)
     mismatch = np.zeros(skel.num_joints)

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .errors import Pose2RotError
-from .rotations import matrix_to_quat, quat_continuity, quat_to_matrix
+from .rotations import matrix_to_quat, norm, quat_continuity, quat_to_matrix
 from .tracks import Tracks
 
 #: samples with a lower confidence are treated as missing
@@ -173,7 +173,7 @@ def _bone_length_noise(positions: np.ndarray, parents: np.ndarray, valid: np.nda
         return out
     bones = np.flatnonzero(np.asarray(parents) >= 0)
     par = np.asarray(parents)[bones]
-    length = np.linalg.norm(positions[:, bones] - positions[:, par], axis=-1)  # [T,B]
+    length = bone_lengths(positions, bones, par)  # [T,B]
     ok = ~np.isnan(length)
     if valid is not None:
         ok &= valid[:, bones] & valid[:, par]
@@ -189,6 +189,12 @@ def _bone_length_noise(positions: np.ndarray, parents: np.ndarray, valid: np.nda
     usable = (ok4.sum(axis=0) >= 5) & white
     out[bones] = np.where(usable, 1.4826 * mad / _D4_GAIN, np.nan)
     return out
+
+
+def bone_lengths(positions: np.ndarray, joints: np.ndarray, parents: np.ndarray) -> np.ndarray:
+    """[T,B] distances of ``joints`` [B] from their ``parents`` [B] in positions [T,J,3] (NaN where
+    either is missing); np.take, as ``positions[:, joints]`` is many times slower."""
+    return norm(np.take(positions, joints, axis=1) - np.take(positions, parents, axis=1))
 
 
 def column_nanmedian(x: np.ndarray) -> np.ndarray:
@@ -217,7 +223,7 @@ def find_outliers(positions: np.ndarray, parents: np.ndarray, noise: np.ndarray,
     if T < 3 or bones.size == 0:
         return spike
     par = np.asarray(parents)[bones]
-    length = np.linalg.norm(positions[:, bones] - positions[:, par], axis=-1)
+    length = bone_lengths(positions, bones, par)
     dev = np.abs(length - column_nanmedian(length))
     limit = np.maximum(OUTLIER_Z * np.hypot(noise[bones], noise[par]), OUTLIER_MIN_FRACTION * height)
     off = np.nan_to_num(dev, nan=0.0) > limit  # [T,B]
