@@ -1,6 +1,8 @@
 """Heights in file units, unit guesses, and tracks whose bones are a constant factor off the skeleton's."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -87,6 +89,13 @@ def test_scale_tracks_refuses_bad_factors():
     for bad in (0.0, -1.0, float("nan"), float("inf")):
         with pytest.raises(Pose2RotError, match="positive"):
             scale_tracks(tracks(), bad)
+
+
+def test_a_solution_computes_its_forward_kinematics_once():
+    sol = solve(tracks())
+    assert sol.forward() is sol.forward()
+    moved = replace(sol, root_translation=sol.root_translation + 1.0)  # a new solution: its own
+    np.testing.assert_allclose(moved.positions, sol.positions + 1.0, atol=1e-12)
 
 
 def test_turned_solution_keeps_positions_turned():
