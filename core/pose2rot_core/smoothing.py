@@ -378,10 +378,10 @@ def clean_positions(positions: np.ndarray, parents: np.ndarray, rest_lengths: np
     result = Cleaning(widths=np.zeros(J), noise=noise / height, residual=noise / height)
     if mode == "off":
         return positions, result
-    P = np.nan_to_num(positions)
     noisy = present & (noise > AUTO_THRESHOLD * height) if mode == "auto" else present
     if not noisy.any():
         return positions, result
+    P = np.nan_to_num(positions)
     result.cuts = find_cuts(P, height)
     with np.errstate(all="ignore"):  # joints without data give empty windows; they stay NaN below
         out, widths, hat = _smooth_pieces(P, weights, noise, noisy, mode, fps, parents, result.cuts)
