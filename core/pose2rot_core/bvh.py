@@ -595,12 +595,14 @@ def _motion_columns(rotations: np.ndarray, positions: np.ndarray, has_pos: np.nd
     """[T,C] motion rows: per joint in ``dfs`` order its position (where ``has_pos``) and its
     continuous Euler angles in degrees, in its rotation order."""
     T, J = rotations.shape[:2]
-    channels = np.empty((T, J, 6))                                   # per joint: position, angles
-    channels[..., :3] = positions
-    for o in set(orders):
-        js = [j for j in range(J) if orders[j] == o]
-        channels[:, js, 3:] = continuous_euler(rotations if len(js) == J else rotations[:, js], o)
-    np.degrees(channels[..., 3:], out=channels[..., 3:])
+    if len(set(orders)) == 1:
+        angles = continuous_euler(rotations, orders[0])
+    else:
+        angles = np.empty((T, J, 3))
+        for o in set(orders):
+            js = [j for j in range(J) if orders[j] == o]
+            angles[:, js] = continuous_euler(rotations[:, js], o)
+    channels = np.concatenate([positions, np.degrees(angles, out=angles)], axis=2)  # [T,J,6]: position, angles
     picks = [6 * j + c for j in dfs for c in ((0, 1, 2, 3, 4, 5) if has_pos[j] else (3, 4, 5))]
     return np.take(channels.reshape(T, 6 * J), picks, axis=1)
 
