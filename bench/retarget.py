@@ -9,7 +9,8 @@
     position error of the joints on points (max, % of height), rotation error (mean local angle)
     of the mapped bones (a joint on a point with a child or tip on a point) and of the joints solved
     in between against a dense solve of the same clip (all joints and End Sites, reference frame 0),
-    and flips (frame-to-frame jumps of more than 30 degrees that the clip does not make); the last column
+    and flips (frame-to-frame jumps of more than 30 degrees that the clip does not make, none across a
+    cut such as a bind-pose first frame); the last column
     compares the mapped bones with the clip's own rotations, for ours and the dense solve. The plain
     baseline gives the solver the same points on their joints and nothing else (no filling, no
     scaling, no shared twist).
@@ -128,13 +129,14 @@ def sparse_case(clip: BvhClip, layout_name: str, case: Case | None = None) -> di
     plain = solve(plain_tracks(clip, points, bone_map))
     out = {"clip": Path(clip.name).stem, "layout": case.layout, "points": len(points.names),
            "direct": len(direct), "between": len(between)}
+    within = {"positions": case.positions, "height": clip.skeleton.height}  # no flips across the clip's cuts
     for label, sol, ref_pos, scale in (("ours", ours, truth, result.scale), ("plain", plain, case.positions, 1.0)):
         err = np.linalg.norm(sol.positions[:, direct] - ref_pos[:, direct], axis=-1).max()
         ang = np.degrees(geodesic_angle(sol.rotations, dense.rotations))
         out[label] = {"pos": 100 * err / (clip.skeleton.height * scale), "bones": float(ang[:, bones].mean()),
                       "between": float(ang[:, between].mean()) if between else float("nan"),
-                      "flips": count_flips(sol.rotations, clip.rotations)}
-    out["dense_flips"] = count_flips(dense.rotations, clip.rotations)
+                      "flips": count_flips(sol.rotations, clip.rotations, **within)}
+    out["dense_flips"] = count_flips(dense.rotations, clip.rotations, **within)
     out["vs_clip"] = tuple(float(np.degrees(geodesic_angle(s.rotations, clip.rotations))[:, bones].mean())
                            for s in (ours, dense))
     return out
@@ -172,7 +174,8 @@ def noisy_case(case: Case, noise: float) -> dict:
     sol = solve_retargeted(result)
     direct = mapped_bones(clip, case.bone_map)[0]
     err = np.linalg.norm(sol.positions[:, direct] - result.scale * case.positions[:, direct], axis=-1).mean()
-    return {"flips": count_flips(sol.rotations, clip.rotations), "pos": 100 * err / clip.skeleton.height,
+    flips = count_flips(sol.rotations, clip.rotations, positions=case.positions, height=clip.skeleton.height)
+    return {"flips": flips, "pos": 100 * err / clip.skeleton.height,
             "jitter": jitter(sol.rotations) / jitter(clip.rotations)}
 
 

@@ -41,6 +41,23 @@ def test_count_flips_counts_per_joint():
     assert count_flips(solved, truth) == 2
 
 
+def test_no_flip_across_a_cut():
+    """Where the whole body jumps in one frame (a bind pose before the motion), the tracks call for
+    any turn: a jump there is no flip; the same jump within the motion is."""
+    rng = np.random.default_rng(0)
+    T = 40
+    positions = np.cumsum(rng.normal(scale=0.002, size=(T, 5, 3)), axis=0) + rng.normal(size=(1, 5, 3))
+    positions[:20] += 1.5                                  # the body jumps at frame 20
+    truth = spin(np.linspace(0, 20, T))
+    solved = truth.copy()
+    solved[20:] = spin(np.linspace(0, 20, T)[20:] + 120.0)
+    assert count_flips(solved, truth) == 1
+    assert count_flips(solved, truth, positions=positions, height=1.7) == 0
+    solved = truth.copy()
+    solved[30:] = spin(np.linspace(0, 20, T)[30:] + 120.0)
+    assert count_flips(solved, truth, positions=positions, height=1.7) == 1
+
+
 def score(clip: str, protocol: str, angle: float, flips: int) -> ClipScore:
     return ClipScore(clip=clip, protocol=protocol, solver="geometric", mean_angle=angle, mean_angle_nonleaf=angle,
                      position_error_mean=1e-6, position_error_max=2e-6, flips=flips, seconds=0.5, frames=10,

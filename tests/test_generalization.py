@@ -110,6 +110,21 @@ def test_fit_weight_ramps_smoothly_with_spread_and_noise(spread, noise):
     assert abs(weight(spread + 1e-3, noise ** 2) - w) < 0.01
 
 
+@pytest.mark.parametrize("ratio", [0.05, 0.2, 1.0])
+def test_a_short_child_spreads_as_far_as_its_direction(ratio):
+    """The fit aligns unit directions, so a short child 4 degrees off a long one decides the roll as
+    fully as a long one would (on clean tracks); noise on a short offset weighs it down."""
+    from pose2rot_core.solvers.geometric.problem import Problem
+
+    a = np.radians(4.0)
+    src = np.array([[[1.0, 0, 0], [ratio * np.cos(a), ratio * np.sin(a), 0]]])
+    pb = Problem.__new__(Problem)
+    pb.guess = np.broadcast_to(np.eye(3), (1, 1, 3, 3))
+    assert float(fit_weight(pb, src, 0.0)[0]) == 1.0
+    noisy = [float(fit_weight(pb, src * scale, 1e-4)[0]) for scale in (1.0, 0.1)]
+    assert 0.0 < noisy[1] < noisy[0] <= 1.0
+
+
 # ----------------------------------------------------------------------------- twist joints
 def test_twist_joints_take_their_share_of_the_childs_twist():
     """Twist joints beside the lower arm's child turn with the part of the hand's twist that
@@ -249,6 +264,8 @@ def test_a_turn_the_tracks_do_not_call_for_is_a_flip():
     flipped = replace(sol, rotations=turned)
     flips = find_flips(tracks, flipped, flipped.forward()[0])
     assert flips[149, j] and flips.sum() == 1
+    cut = replace(tracks, positions=tracks.positions + np.where(np.arange(len(turned)) < 150, 0.0, 50.0)[:, None, None])
+    assert not find_flips(cut, flipped, flipped.forward()[0]).any()  # the body jumps there: any turn is called for
 
 
 @pytest.mark.parametrize("family", ["original", "twist", "twist_segments", "share", "zero_chain", "z_up"])

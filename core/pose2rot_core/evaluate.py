@@ -23,7 +23,7 @@ import numpy as np
 from .bvh import BvhClip
 from .options import SolveOptions
 from .rotations import geodesic_angle
-from .safety import FLIP_DEGREES, FLIP_MARGIN, rotation_steps
+from .safety import FLIP_DEGREES, FLIP_MARGIN, rotation_steps, steps_within_pieces
 from .solution import Solution
 from .solvers import solve
 from .tracks import Tracks
@@ -102,13 +102,17 @@ def add_noise(tracks: Tracks, fraction: float, seed: int = 0) -> Tracks:
 
 
 def count_flips(solved: np.ndarray, truth: np.ndarray, threshold: float = FLIP_DEGREES,
-                margin: float = FLIP_MARGIN) -> int:
+                margin: float = FLIP_MARGIN, positions: np.ndarray | None = None, height: float = 1.0) -> int:
     """Frame-to-frame jumps of ``solved`` [T,J,3,3] above ``threshold`` degrees that exceed the
-    step of ``truth`` at the same frame and joint by more than ``margin`` degrees."""
+    step of ``truth`` at the same frame and joint by more than ``margin`` degrees; with the clip's
+    ``positions`` [T,J',3] (and skeleton ``height``), none across its cuts (safety.steps_within_pieces)."""
     if solved.shape[0] < 2:
         return 0
     step, true_step = rotation_steps(solved), rotation_steps(truth)
-    return int(((step > threshold) & (step > true_step + margin)).sum())
+    flips = (step > threshold) & (step > true_step + margin)
+    if positions is not None:
+        flips &= steps_within_pieces(positions, height)[:, None]
+    return int(flips.sum())
 
 
 def score_solution(clip: BvhClip, sol: Solution, protocol: str, seconds: float,
@@ -129,7 +133,7 @@ def score_solution(clip: BvhClip, sol: Solution, protocol: str, seconds: float,
         clip=clip.name, protocol=protocol, solver=sol.solver, mean_angle=float(ang.mean()),
         mean_angle_nonleaf=float(ang[:, nonleaf].mean()) if nonleaf.any() else float("nan"),
         position_error_mean=float(err.mean()), position_error_max=float(err.max()),
-        flips=count_flips(sol.rotations, clip.rotations), seconds=seconds, frames=clip.num_frames,
+        flips=count_flips(sol.rotations, clip.rotations, positions=truth_pos, height=skel.height), seconds=seconds, frames=clip.num_frames,
         joint_names=skel.names, joint_angles=ang.mean(axis=0), notes=list(sol.report),
         jitter_ratio=_ratio(jitter(sol.rotations), jitter(clip.rotations)), frame_angles=ang.mean(axis=1),
         filmstrip=strip)

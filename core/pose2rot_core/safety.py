@@ -19,7 +19,7 @@ import numpy as np
 
 from .errors import Pose2RotError
 from .rotations import best_fit_rotation, geodesic_angle, normalize
-from .smoothing import CLAMP_STDS, bone_lengths
+from .smoothing import CLAMP_STDS, bone_lengths, find_cuts
 from .solution import Solution
 from .tracks import Tracks
 
@@ -141,9 +141,19 @@ def rotation_steps(rotations: np.ndarray) -> np.ndarray:
     return np.degrees(geodesic_angle(rotations[1:], rotations[:-1]))
 
 
+def steps_within_pieces(positions: np.ndarray, height: float) -> np.ndarray:
+    """[T-1] True for the steps between consecutive frames of positions [T,J,3] that do not cross
+    a cut (smoothing.find_cuts: the whole body jumps, as from a bind pose into the motion). Across
+    a cut the tracks call for any turn, so no turn there is a flip."""
+    keep = np.ones(max(len(positions) - 1, 0), bool)
+    keep[[c - 1 for c in find_cuts(positions, height)]] = False
+    return keep
+
+
 def find_flips(tracks: Tracks, sol: Solution, G: np.ndarray) -> np.ndarray:
     """[T-1,J] local turns over FLIP_DEGREES between frames that exceed by FLIP_MARGIN how far
-    the points around the joint turn, seen from its parent (what the tracks call for)."""
+    the points around the joint turn, seen from its parent (what the tracks call for); none across
+    a cut (see steps_within_pieces)."""
     skel = tracks.skeleton
     R = sol.rotations
     T, J = R.shape[:2]
@@ -153,9 +163,11 @@ def find_flips(tracks: Tracks, sol: Solution, G: np.ndarray) -> np.ndarray:
     # only joints that turn by about FLIP_DEGREES or more somewhere need their angles: the trace of
     # R_t^T R_t+1 (the sum of the elementwise products, 1 + 2 cos of the angle) finds them
     trace = (R[1:] * R[:-1]).sum(axis=(2, 3))
+    turning = np.flatnonzero((trace < 1.0 + 2.0 * np.cos(np.radians(FLIP_DEGREES - 0.01))).any(axis=0))
+    within = steps_within_pieces(tracks.positions, skel.height) if turning.size else None
     children = skel.children
-    for j in np.flatnonzero((trace < 1.0 + 2.0 * np.cos(np.radians(FLIP_DEGREES - 0.01))).any(axis=0)):
-        step = rotation_steps(R[:, j])
+    for j in turning:
+        step = rotation_steps(R[:, j]) * within
         if not (step > FLIP_DEGREES).any():
             continue
         frame = G[:, skel.parents[j]] if j > 0 else np.broadcast_to(np.eye(3), (T, 3, 3))

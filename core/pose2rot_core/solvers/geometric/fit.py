@@ -1,19 +1,21 @@
 """Joints with several aim targets: the best-fit rotation, trusted only where the targets fix it.
 
 Several targets fix a joint's roll about their common direction only as far as they spread
-around it. The spread is measured from the targets' rest offsets ``s_i`` (joint frame): with
-``C = sum s_i s_i^T`` and ``l1`` its largest eigenvalue, ``info = tr(C) - l1`` is the squared
-extent of the targets across their principal axis and ``q = sqrt(info / l1)`` the tangent of their
-angular spread. Two conditions must hold for the fit to decide the roll:
+around it. The spread is measured from the targets' rest offsets ``s_i`` (joint frame): for a
+sum of outer products ``C`` with largest eigenvalue ``l1``, ``tr(C) - l1`` is the squared extent
+across the principal axis. Two conditions must hold for the fit to decide the roll:
 
-- geometry: targets within SPREAD_LOW of one line (share bones at the same offset as the real
+- geometry: the fit aligns unit directions, so their spread decides: with ``C`` over the unit
+  directions, ``q = sqrt((tr(C) - l1) / l1)`` is the tangent of their angular spread (a short
+  child a few degrees off a long one spreads as much as a long one would). Targets within SPREAD_LOW of one line (share bones at the same offset as the real
   child, twist joints on the bone axis, printed-offset rounding) never decide it; from
   SPREAD_HIGH on they decide it fully. On the rigs we have seen, helpers sit within 0.17 degrees
   of the real child and orientation cues (hips, clavicles, fingers, toes) spread by 7 degrees or
   more; from a quarter degree on, float32 positions fix the roll to within a few hundredths of a
   degree;
 - noise: the roll read from targets whose offsets carry noise of variance ``sigma^2`` (per axis,
-  both ends together) has variance ``sigma^2 / info``; it is weighed against the reference roll
+  both ends together) has variance ``sigma^2 / info``, ``info = tr(C) - l1`` with ``C`` over the
+  offsets themselves (a short child is easily pushed around by noise); it is weighed against the reference roll
   known to about ROLL_PRIOR radians (the Bayesian weight of two Gaussian estimates).
 
 The product of both weights blends (per frame, by slerp) the best fit with the single-aim
@@ -45,15 +47,18 @@ def fit_weight(problem: Problem, src: np.ndarray, noise_var: float) -> np.ndarra
     offsets, file units squared."""
     if problem.constant_guess:
         src = src[:1]
-    unit = max(float(np.abs(src).max()), 1e-300)  # eigenvalues in any unit, however large or small
-    C = outer_sum(src / unit, src / unit)
-    lam = np.linalg.eigvalsh(C) * unit * unit  # ascending
-    info = np.maximum(lam[:, 0] + lam[:, 1], 0.0)
-    q = np.sqrt(info / np.maximum(lam[:, 2], 1e-300))
+    directions = normalize(src)
+    lam_u = np.linalg.eigvalsh(outer_sum(directions, directions))
+    q = np.sqrt(np.maximum(lam_u[:, 0] + lam_u[:, 1], 0.0) / np.maximum(lam_u[:, 2], 1e-300))
     lo, hi = np.tan(np.radians(SPREAD_LOW_DEG)), np.tan(np.radians(SPREAD_HIGH_DEG))
     geometric = smoothstep((q - lo) / (hi - lo))
     noise = noise_var * ROLL_PRIOR ** -2
-    return geometric * (info / (info + noise) if noise > 0 else 1.0)
+    if not noise > 0:
+        return geometric
+    unit = max(float(np.abs(src).max()), 1e-300)  # eigenvalues in any unit, however large or small
+    lam = np.linalg.eigvalsh(outer_sum(src / unit, src / unit)) * unit * unit
+    info = np.maximum(lam[:, 0] + lam[:, 1], 0.0)
+    return geometric * info / (info + noise)
 
 
 def smoothstep(x: np.ndarray) -> np.ndarray:

@@ -99,13 +99,14 @@ def lookahead_roll(problem: Problem, aimed: Target, base: np.ndarray, desired: n
     """(phi [T], confidence [T] 0..1): the roll about the bone direction ``axis`` [T,3] (world),
     relative to the smallest swing ``base`` [T,3,3], most likely when the joint and its aimed child
     each turn away from their reference (``desired`` [T,3,3]; the child at its reference local
-    rotation) by Gaussian amounts whose per-axis variance is the mean over the clip of 1 - cos of
-    their bone's swing (``swing_cos`` [T]: the joint's own bone against its reference direction).
-    A roll phi costs the joint phi^2 / 2s^2; tr(R^T desired) loses phi^2, a unit alignment of the
-    child's targets loses alpha^2 / 2: hence the weights 1/2s^2 and 1/s^2. A joint whose bone stays
-    put is stiff, and only a child that moves about as much can turn it."""
+    rotation) by Gaussian amounts: the child's swing with per-axis variance s^2, the mean over the
+    clip of 1 - cos of its angle; the joint's roll with half the variance its own bone's swing shows
+    (``swing_cos`` [T]: against its reference direction), as turns about a bone are the most limited
+    motion of most joints. A roll phi costs phi^2 / s^2 and tr(R^T desired) loses phi^2; a swing
+    alpha costs alpha^2 / 2s^2 and a unit alignment loses alpha^2 / 2: both weigh 1/s^2. A joint
+    whose bone stays put is stiff, and only a child that moves about as much can turn it."""
     child = child_alignment(problem, aimed, base)
-    w_self = 0.5 / max(float(np.mean(1.0 - swing_cos)), MIN_DEVIATION)
+    w_self = 1.0 / max(float(np.mean(1.0 - swing_cos)), MIN_DEVIATION)
     M, total = w_self * desired, 2.0 * w_self  # a rotation's alignment with itself is at most 2 away from -1
     if child is not None:
         w_child = 1.0 / max(child[1], MIN_DEVIATION)
