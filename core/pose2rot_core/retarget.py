@@ -348,13 +348,15 @@ class _Filler:
     def _frame(self, a: int) -> np.ndarray:
         """[T,3,3] turn from the reference pose of the placed joint a. With one chain below it and a placed
         joint above: the frame carried from above (see :meth:`_carried`), swung by the smallest turn that
-        lays the chain's reference direction (from a to the end of the chain) where the fit lays it.
-        Positions fix that direction but not a's roll about it; a fit would read the roll off the kink
-        between the bone above and the chain, which is small on a spine or neck (and any size in the
-        reference), so the roll would turn over by up to a half turn in one frame wherever the clip's kink
-        passes straight or leans less than the reference's. Carried, a turns with what is above it and
-        the chain below shares the twist up to its end (see :meth:`_chain`). Otherwise (a branching
-        joint, or nothing placed above) the fit's turn."""
+        lays the chain's reference direction (a to the chain's end) where the fit lays it; otherwise (a
+        branching joint, or nothing placed above) the fit's turn.
+
+        Positions fix the chain's direction but not a's roll about it. A fit reads that roll off the kink
+        between the bone above and the chain, turning a with the side the kink leans to: where the clip's
+        kink passes straight (a spine or neck straightening and bending to another side) that is up to a
+        half turn about the chain within a frame or two, and the chains below, which start from this
+        frame, turn with it. A bend is a swing: carried, a turns with what is above it, as the solver
+        rolls a joint with one child (smallest swing from its parent's frame)."""
         above = self._placed_above(a)
         turn = self._fit(a, above)[1]
         kids = self.lead_children[a]
