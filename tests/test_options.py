@@ -76,6 +76,15 @@ def test_stretch_and_twist_reach_only_the_geometric_step(tmp_path):
     assert SolveOptions(solver="learned", checkpoint=str(ckpt), stretch="off").geometric_options() == {}
 
 
+def test_auto_twist_reads_the_childs_bend_but_keeps_the_networks_twist_in_hybrid(tmp_path):
+    ckpt = tmp_path / "model.pt"
+    ckpt.write_bytes(b"")
+    assert SolveOptions().twist == "auto"
+    assert SolveOptions().geometric_options()["twist"] == "lookahead"
+    assert SolveOptions(solver="hybrid", checkpoint=str(ckpt)).geometric_options()["twist"] == "reference"
+    assert SolveOptions(solver="hybrid", checkpoint=str(ckpt), twist="swing").geometric_options()["twist"] == "swing"
+
+
 def test_smooth_values_are_normalised_once():
     assert SolveOptions(smooth=" OFF ").smooth == "off"
     assert SolveOptions(smooth="0.03").smooth == pytest.approx(0.03)

@@ -17,7 +17,7 @@ from . import __version__
 from .cli_layouts import add_point_arguments
 from .errors import Pose2RotError
 from .export import DEFAULT_ORDER, write_solution
-from .options import PRECISIONS, SOLVERS, OptionError, SolveOptions
+from .options import PRECISIONS, SOLVERS, OptionError, SolveOptions, twist_choices
 from .wording import label, names, notes_for, tracks_were_smoothed
 
 
@@ -101,12 +101,13 @@ def _option_fields() -> list[str]:
 
 def add_solver_arguments(p: argparse.ArgumentParser, learned: bool = True) -> None:
     """The solve options as arguments of ``p`` (``learned``: also the network's settings)."""
-    from .solvers.geometric import STRETCH_MODES, TWIST_POLICIES
+    from .solvers.geometric import STRETCH_MODES
 
     d = SolveOptions()
     p.add_argument("--solver", choices=SOLVERS, default=d.solver, help="default: geometric (no torch needed)")
-    p.add_argument("--twist", choices=TWIST_POLICIES, default=d.twist,
-                   help=f"roll policy of the geometric/hybrid solver (default: {d.twist})")
+    p.add_argument("--twist", choices=twist_choices(), default=d.twist,
+                   help="roll policy of the geometric/hybrid solver (default: auto, which is lookahead for the "
+                        "geometric solver and reference for hybrid: the network's own twist)")
     p.add_argument("--stretch", choices=STRETCH_MODES, default=d.stretch,
                    help="auto: solve the translation of joints whose distance to the parent changes over the clip, "
                         "keep the rig's bone lengths elsewhere (rigid bones when the tracks are smoothed); exact: "

@@ -38,6 +38,13 @@ class OptionError(Pose2RotError):
         return Pose2RotError(f"{labels.get(self.field, neutral(self.field))} {self.problem}")
 
 
+def twist_choices() -> tuple[str, ...]:
+    """The values of the ``twist`` option: "auto" and the geometric solver's roll policies."""
+    from .solvers.geometric import TWIST_POLICIES
+
+    return ("auto",) + TWIST_POLICIES
+
+
 def _one_of(field: str, value: Any, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise OptionError(field, f"must be one of {', '.join(choices)}, got '{value}'")
@@ -48,7 +55,9 @@ class SolveOptions:
     """How to solve a clip (checked on construction; see the module docstring).
 
     solver: "geometric", "learned" or "hybrid".
-    twist: roll policy of the geometric step (geometric and hybrid; see solvers.geometric).
+    twist: roll policy of the geometric step (geometric and hybrid; see solvers.geometric), or
+      "auto": "lookahead" for the geometric solver, "reference" for hybrid (the network's own twist
+      kept; :meth:`geometric_options`).
     stretch: bone lengths of the geometric step: "auto" (the core's default: joints whose distance to
       the parent changes over the clip translate; on smoothed tracks bones stay rigid except joints
       that translate for real), "exact" (every joint on its track) or "off" (rigid bones). The
@@ -64,7 +73,7 @@ class SolveOptions:
     """
 
     solver: str = "geometric"
-    twist: str = "reference"
+    twist: str = "auto"
     stretch: str = "auto"
     smooth: str | float = "auto"
     use_ends: bool = True
@@ -80,10 +89,10 @@ class SolveOptions:
 
     def __post_init__(self) -> None:
         from .smoothing import parse_smooth
-        from .solvers.geometric import STRETCH_MODES, TWIST_POLICIES
+        from .solvers.geometric import STRETCH_MODES
 
         _one_of("solver", self.solver, SOLVERS)
-        _one_of("twist", self.twist, TWIST_POLICIES)
+        _one_of("twist", self.twist, twist_choices())
         _one_of("stretch", self.stretch, STRETCH_MODES)
         _one_of("precision", self.precision, PRECISIONS)
         try:
@@ -125,7 +134,8 @@ class SolveOptions:
         """Keyword options of the geometric step (empty for the learned solver, which has none)."""
         if self.solver == "learned":
             return {}
-        return {"twist": self.twist, "stretch": self.stretch}
+        twist = self.twist if self.twist != "auto" else "reference" if self.solver == "hybrid" else "lookahead"
+        return {"twist": twist, "stretch": self.stretch}
 
     def learned_options(self) -> dict[str, Any]:
         """Keyword options of ``solvers.learned.solve_learned`` (the network's settings)."""

@@ -34,18 +34,18 @@ from ...stacks import component_major, empty_matrices, empty_vectors, mat_mul, m
 from ...tracks import Tracks
 from ...tracks_io import check_root
 from .fit import best_fit, blend_roll, fit_weight, lean_on_parent, slerp
-from .problem import (ZERO_LENGTH, Problem, classify_translation, collect_targets, end_sites,
+from .problem import (ZERO_LENGTH, Problem, Target, classify_translation, collect_targets, end_sites,
                       report_length_mismatch, running_mean, unit_mean)
 from .roll import aim_with_roll
-from .twist_chains import find_twist_bones, spread_twist
+from .twist_chains import ON_AXIS_FRACTION, find_twist_bones, spread_twist
 
-TWIST_POLICIES = ("reference", "lookahead", "transport", "swing")
+TWIST_POLICIES = ("lookahead", "reference", "transport", "swing")
 STRETCH_MODES = ("auto", "exact", "off")
 #: noisy tracks' bone lengths are averaged over this long before asking whether joints translate
 LENGTH_SECONDS = 0.25
 
 
-def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist: str = "reference",
+def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist: str = "lookahead",
                     stretch: str = "auto", stretch_tolerance: float = 1e-5, use_ends: bool = True,
                     missing: np.ndarray | None = None, progress=None, noise: float | np.ndarray = 0.0,
                     end_noise: np.ndarray | None = None, within_noise: float = 0.0,
@@ -192,11 +192,18 @@ def _hit_targets(problem: Problem, j: int, primary: list, src: np.ndarray, obs: 
     problem.determined[j] = weight
     if weight.min() >= 1.0:
         return best_fit(problem, primary, src, obs, desired)
-    aimed = primary[int(np.argmax([np.linalg.norm(t.offset) for t in primary]))]
-    along = aim_with_roll(problem, j, unit_mean(src), unit_mean(obs), desired, aimed)
+    along = aim_with_roll(problem, j, unit_mean(src), unit_mean(obs), desired, _aimed(problem, primary))
     if weight.max() <= 0.0:
         return along
     return blend_roll(along, best_fit(problem, primary, src, obs, desired), unit_mean(src), weight)
+
+
+def _aimed(problem: Problem, primary: list[Target]) -> Target:
+    """The target a single-aim joint points its bone at: the farthest, and among targets as far
+    (a share bone beside the real child) one with targets of its own, whose bend may inform the roll."""
+    lengths = np.array([np.linalg.norm(t.offset) for t in primary])
+    far = [t for t, n in zip(primary, lengths) if n >= (1.0 - ON_AXIS_FRACTION) * lengths.max()]
+    return next((t for t in far if not t.is_end and problem.targets[t.index]), far[0])
 
 
 def _within_noise(problem: Problem, j: int, primary: list, obs: np.ndarray, desired: np.ndarray,

@@ -3,11 +3,14 @@ positions cannot give, follows the twist policy.
 
 - ``swing``: the smallest swing from the reference local rotation, frame by frame (the plain
   baseline: its roll is undefined where the swing nears a half turn, so it can flip there).
-- ``reference`` (default): the same, but where the swing nears a half turn (the bone passing the
+- ``reference``: the same, but where the swing nears a half turn (the bone passing the
   opposite of its reference direction) the roll is carried from well-conditioned neighbouring
   frames by parallel transport, handing over smoothly (no jumps).
-- ``lookahead``: also lets the child reach its own targets near its reference local rotation
-  (elbow and knee bend planes); carried the same way where that is degenerate.
+- ``lookahead`` (default): the roll most likely when the joint and the child it aims at each turn
+  away from their reference local rotations about as far as their bones swing over the clip: a joint that
+  hardly moves under a swinging child (a clavicle under the upper arm) keeps its reference roll,
+  one that moves as much as its child (an upper arm over a bending forearm) turns its roll so the
+  child bends near its reference plane; carried the same way where that is degenerate.
 - ``transport``: the roll carried frame to frame by the smallest swing (parallel transport),
   anchored at the reference frame; never flips but drifts over long clips.
 """
@@ -27,8 +30,9 @@ RAMP_SECONDS = 0.1
 #: roll-objective confidence (0..1) at or above which a frame's own roll is fully trusted; for the
 #: smallest swing, 0.6 is a swing of about 78 degrees
 TRUST_HIGH = 0.6
-#: weight of "stay near the reference local rotation" against "child near its reference" (lookahead)
-REFERENCE_WEIGHT = 1.0
+#: (lookahead) the smallest typical turn away from the reference a joint is credited with, as
+#: 1 - cos(angle) of about 2 degrees: a bone that never swings is stiff, not infinitely so
+MIN_DEVIATION = 1.0 - np.cos(np.radians(2.0))
 
 
 def aim_with_roll(problem: Problem, joint: int, src: np.ndarray, obs: np.ndarray, desired: np.ndarray,
@@ -46,9 +50,7 @@ def aim_with_roll(problem: Problem, joint: int, src: np.ndarray, obs: np.ndarray
     if problem.twist == "transport":
         return mat_mul(axis_angle_to_matrix(d_hat, _carried_roll(problem, joint, base, s_hat, d_hat, desired)), base)
     if problem.twist == "lookahead" and not problem.zero_length[joint]:
-        M = REFERENCE_WEIGHT * desired + child_term(problem, aimed)
-        phi, strength = best_roll(M, base, d_hat)
-        confidence = strength / (2.0 * REFERENCE_WEIGHT + 1.0)  # a mean of unit alignments adds at most 1
+        phi, confidence = lookahead_roll(problem, aimed, base, desired, d_hat, dot(from_dir, d_hat))
     else:
         phi = np.zeros(len(base))
         confidence = 0.5 * (1.0 + dot(from_dir, d_hat))
@@ -92,18 +94,40 @@ def gaussian_blur(x: np.ndarray, sigma: float) -> np.ndarray:
     return x
 
 
-def child_term(problem: Problem, aimed: Target) -> np.ndarray:
-    """[T,3,3] alignment of the aimed child's own targets as seen with the child at its reference
-    local rotation (in the aiming joint's frame) with where they are (world)."""
-    T = problem.num_frames
+def lookahead_roll(problem: Problem, aimed: Target, base: np.ndarray, desired: np.ndarray, axis: np.ndarray,
+                   swing_cos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(phi [T], confidence [T] 0..1): the roll about the bone direction ``axis`` [T,3] (world),
+    relative to the smallest swing ``base`` [T,3,3], most likely when the joint and its aimed child
+    each turn away from their reference (``desired`` [T,3,3]; the child at its reference local
+    rotation) by Gaussian amounts whose per-axis variance is the mean over the clip of 1 - cos of
+    their bone's swing (``swing_cos`` [T]: the joint's own bone against its reference direction).
+    A roll phi costs the joint phi^2 / 2s^2; tr(R^T desired) loses phi^2, a unit alignment of the
+    child's targets loses alpha^2 / 2: hence the weights 1/2s^2 and 1/s^2. A joint whose bone stays
+    put is stiff, and only a child that moves about as much can turn it."""
+    child = child_alignment(problem, aimed, base)
+    w_self = 0.5 / max(float(np.mean(1.0 - swing_cos)), MIN_DEVIATION)
+    M, total = w_self * desired, 2.0 * w_self  # a rotation's alignment with itself is at most 2 away from -1
+    if child is not None:
+        w_child = 1.0 / max(child[1], MIN_DEVIATION)
+        M, total = M + w_child * child[0], total + w_child  # a mean of unit alignments adds at most 1
+    phi, strength = best_roll(M, base, axis)
+    return phi, strength / total
+
+
+def child_alignment(problem: Problem, aimed: Target, base: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """([T,3,3] alignment of the aimed child's own targets as seen with the child at its reference
+    local rotation (in the aiming joint's frame) with where they are (world); the mean of
+    1 - cos of their angle with the aiming joint at ``base`` [T,3,3]), or None where the aimed
+    point has no targets of its own."""
     if aimed.is_end or not problem.targets[aimed.index]:
-        return np.zeros((T, 3, 3))
+        return None
     c = aimed.index
     to_child = problem.reference_product(aimed.chain + (c,))
     sub = problem.targets[c]
-    v = mat_vec(to_child[..., None, :, :], problem.sources(sub))
-    u = problem.observed(sub, c)
-    return outer_sum(normalize(u), normalize(v)) / u.shape[1]
+    v = normalize(mat_vec(to_child[..., None, :, :], problem.sources(sub)))
+    u = normalize(problem.observed(sub, c))
+    deviation = float(np.mean(1.0 - dot(u, mat_vec(base[:, None], v))))
+    return outer_sum(u, v) / u.shape[1], deviation
 
 
 def best_roll(M: np.ndarray, base: np.ndarray, axis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
