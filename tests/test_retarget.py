@@ -84,11 +84,23 @@ def _auto(rig, points, layout_name):
                        layout.canonical, layout.virtual, layout.landmarks).bone_map
 
 
-# Fixed examples (derandomize): about 3 % of random walks on rigs with 4-5 spine bones still show a
-# one-frame turn of the unmapped spine joints (bench/retarget.py measures the dev clips, which have none)
-@settings(max_examples=6, deadline=None, derandomize=True)
+@settings(max_examples=6, deadline=None)
 @given(seed=st.integers(0, 10_000), spine=st.integers(2, 5), naming=st.sampled_from(["mixamo", "unreal", "generic"]))
 def test_smpl_points_drive_the_same_rig(seed, spine, naming):
+    _check_smpl_points_drive_the_same_rig(seed, spine, naming)
+
+
+@pytest.mark.parametrize("seed, spine", [(11, 5), (146, 5), (128, 4)])
+def test_long_spines_keep_their_roll_where_the_bend_passes_straight(seed, spine):
+    """Walks whose spine, between two joints on points, straightens and bends to another side: the joint
+    on a point above the unmapped ones turned over about the spine within a frame (a 30-40 degree turn
+    of the unmapped joints) while its roll came from the small kink in the spine."""
+    _check_smpl_points_drive_the_same_rig(seed, spine, "mixamo")
+
+
+def _check_smpl_points_drive_the_same_rig(seed: int, spine: int, naming: str) -> None:
+    """SMPL-22 points of a walk drive the rig they came from: joints on points land, no flips, bone
+    lengths kept."""
     rng = np.random.default_rng(seed)
     rig, canon = humanoid(rng, spine=spine, naming=naming)
     R, root = walk(rig, canon, 90, rng, amplitude=0.3)
@@ -106,7 +118,7 @@ def test_smpl_points_drive_the_same_rig(seed, spine, naming):
     assert np.abs(bones).max() < 1e-9                                 # the rig keeps its bone lengths
 
 
-@settings(max_examples=4, deadline=None, derandomize=True)
+@settings(max_examples=4, deadline=None)
 @given(seed=st.integers(0, 10_000), naming=st.sampled_from(["mixamo", "unreal"]))
 def test_mediapipe_landmarks_drive_a_rig_with_soft_root_and_neck(seed, naming):
     rng = np.random.default_rng(seed)
@@ -201,25 +213,27 @@ def _twist_degrees(A: np.ndarray, B: np.ndarray, axis: np.ndarray) -> np.ndarray
 
 def test_filled_joints_take_the_chains_twist():
     """Spine joints without points roll as the filled chain's guess says (solve_retargeted hands it to the
-    solver); a solve of the same tracks without it rolls them otherwise."""
+    solver); a solve of the same tracks without it rolls them otherwise. The chest has no point here: the
+    chain below it shares the twist of the chest's fit to the neck and collars."""
     from pose2rot_core.solvers import solve
 
     rng = np.random.default_rng(0)
     rig, canon = humanoid(rng, spine=5, naming="unreal")
     R, root = walk(rig, canon, 60, rng, amplitude=0.3)
     points, _ = _points(rig, canon, R, root)
-    bone_map = _auto(rig, points, "humanml3d22")
+    bones = _auto(rig, points, "humanml3d22").bones
+    bone_map = BoneMap({bone: source for bone, source in bones.items() if bone != canon["spine3"]})
     result = retarget_tracks(points, rig, bone_map)
     # the reference policy keeps the guess's roll exactly (the default also weighs each joint's child)
     guided = solve_retargeted(result, smooth="off", twist="reference")
     plain = solve(result.tracks, stretch="off", smooth="off", twist="reference")
-    filled = [j for j, n in enumerate(rig.names) if n not in bone_map.bones and j in rig.parents[1:]]
-    assert filled and result.twist_guess is not None
+    filled = [j for j, n in enumerate(rig.names) if n not in bone_map.bones and list(rig.parents).count(j) == 1]
+    assert len(filled) == 2 and result.twist_guess is not None                # spine_02, spine_04
     bone = {j: rig.offsets[list(rig.parents).index(j)] for j in filled}              # towards the child
     axes = {j: v / np.linalg.norm(v) for j, v in bone.items()}
     guided_twist = [_twist_degrees(result.twist_guess[:, j], guided.rotations[:, j], axes[j]).max() for j in filled]
     plain_twist = [_twist_degrees(result.twist_guess[:, j], plain.rotations[:, j], axes[j]).max() for j in filled]
-    assert max(guided_twist) < 1e-6 and max(plain_twist) > 0.1
+    assert max(guided_twist) < 1e-6 and max(plain_twist) > 1.0
 
 
 def test_root_needs_a_point_or_a_mapped_child(capsys, tmp_path):

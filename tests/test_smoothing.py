@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from pose2rot_core.bvh import read_bvh
 from pose2rot_core.errors import Pose2RotError
 from pose2rot_core.evaluate import add_noise, evaluate_clip, jitter
-from pose2rot_core.smoothing import (CLAMP_STDS, clean_positions, column_nanmedian, estimate_noise, find_outliers,
-                                     local_quadratic, mark_gaps, parse_smooth)
+from pose2rot_core.smoothing import (CLAMP_STDS, bone_lengths, clean_positions, column_nanmedian, estimate_noise,
+                                     find_outliers, local_quadratic, mark_gaps, parse_smooth)
 from pose2rot_core.solvers import prepare_tracks
 from pose2rot_core.tracks_io import tracks_from_bvh
 
@@ -119,7 +119,7 @@ def test_low_confidence_samples_become_gaps(cmu):
     tracks = tracks_from_bvh(cmu, reference_frame=0)
     conf = np.ones((tracks.num_frames, tracks.skeleton.num_joints))
     conf[50:53, 5] = 0.05
-    gated, report = mark_gaps(replace(tracks, confidence=conf), "off")
+    gated, report, _ = mark_gaps(replace(tracks, confidence=conf), "off")
     assert np.isnan(gated.positions[50:53, 5]).all() and np.isnan(gated.positions).sum() == 9
     assert any("confidence" in line for line in report)
 
@@ -320,3 +320,36 @@ def test_column_nanmedian_is_numpys(T, N, seed, holes):
         warnings.simplefilter("ignore", RuntimeWarning)
         want = np.nanmedian(x, axis=0) if T else np.full(N, np.nan)
     np.testing.assert_array_equal(column_nanmedian(x), want)
+
+
+@settings(max_examples=40, deadline=None)
+@given(T=st.integers(1, 30), seed=st.integers(0, 2 ** 31 - 1))
+def test_bone_lengths_are_the_distances_to_the_parents(T, seed):
+    rng = np.random.default_rng(seed)
+    P = rng.normal(size=(T, 5, 3))
+    P[rng.random((T, 5)) < 0.2] = np.nan
+    joints, parents = np.array([1, 2, 3, 4]), np.array([0, 1, 1, 3])
+    want = np.linalg.norm(P[:, joints] - P[:, parents], axis=-1)
+    np.testing.assert_allclose(bone_lengths(P, joints, parents), want, rtol=1e-15, atol=0)
+
+
+def test_the_noise_measured_for_gaps_is_the_noise_smoothing_uses(cmu):
+    """The noise the gap marking measures is handed on to smoothing for tracks without gaps; with a gap
+    the smoothing measures it again without the filled samples."""
+    tracks = tracks_from_bvh(cmu, reference_frame=0)
+    tracks = replace(tracks, positions=tracks.positions + np.random.default_rng(0).normal(
+        scale=0.002 * tracks.skeleton.height, size=tracks.positions.shape))
+    skel = tracks.skeleton
+    lengths = np.linalg.norm(skel.offsets, axis=-1) * (np.asarray(skel.parents) >= 0)
+    for gap in (False, True):
+        given = tracks
+        if gap:
+            P = tracks.positions.copy()
+            P[100:110, 5] = np.nan
+            given = replace(tracks, positions=P)
+        cleaning = prepare_tracks(replace(given, end_positions=None, end_parents=None, end_rest_offsets=None,
+                                          end_names=()), "auto")[3]
+        valid = ~np.isnan(given.positions).any(-1)
+        filled = np.where(valid[..., None], given.positions, cleaning.unsmoothed.positions)
+        want = estimate_noise(filled, skel.parents, lengths, skel.height, valid) / skel.height
+        np.testing.assert_array_equal(cleaning.noise, want)

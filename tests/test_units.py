@@ -1,6 +1,8 @@
 """Heights in file units, unit guesses, and tracks whose bones are a constant factor off the skeleton's."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -89,6 +91,13 @@ def test_scale_tracks_refuses_bad_factors():
             scale_tracks(tracks(), bad)
 
 
+def test_a_solution_computes_its_forward_kinematics_once():
+    sol = solve(tracks())
+    assert sol.forward() is sol.forward()
+    moved = replace(sol, root_translation=sol.root_translation + 1.0)  # a new solution: its own
+    np.testing.assert_allclose(moved.positions, sol.positions + 1.0, atol=1e-12)
+
+
 def test_turned_solution_keeps_positions_turned():
     t = tracks()
     sol = solve(t)
@@ -97,5 +106,6 @@ def test_turned_solution_keeps_positions_turned():
     np.testing.assert_allclose(turned.positions, sol.positions @ C.T, atol=1e-12)
     np.testing.assert_allclose(up_axis_change("z", "y") @ C, np.eye(3))
     np.testing.assert_array_equal(up_axis_change("y", "y"), np.eye(3))
+    assert turn_solution(sol, up_axis_change("y", "y")) is sol
     with pytest.raises(Pose2RotError, match="'y' or 'z'"):
         up_axis_change("x", "y")

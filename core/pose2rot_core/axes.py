@@ -45,7 +45,10 @@ def up_axis_change(source: str, target: str) -> np.ndarray:
 
 
 def turn_solution(sol: Solution, C: np.ndarray) -> Solution:
-    """``sol`` in file axes turned by ``C`` [3,3] (see the module docstring)."""
+    """``sol`` in file axes turned by ``C`` [3,3] (see the module docstring); ``sol`` itself when
+    ``C`` is the identity (the same up axis)."""
+    if np.array_equal(C, np.eye(3)):
+        return sol
     sk = sol.skeleton
     return replace(sol, skeleton=replace(sk, rest_positions=sk.rest_positions @ C.T),
                    rotations=C @ sol.rotations @ C.T, root_translation=sol.root_translation @ C.T,

@@ -23,8 +23,9 @@ from typing import Sequence
 import numpy as np
 
 from .errors import Pose2RotError, read_bytes
+from .fixed_text import format_rows
 from .fk import forward_kinematics
-from .rotations import EULER_ORDERS, matrix_to_euler
+from .rotations import EULER_ORDERS, euler_angles
 from .skeleton import Skeleton
 
 _AXES = "XYZ"
@@ -33,6 +34,8 @@ _CHANNEL_KINDS_LOWER = {k.lower(): v for k, v in _CHANNEL_KINDS.items()}
 _KEYWORDS = {"hierarchy", "root", "joint", "end", "offset", "channels", "{", "}", "motion"}
 _FRAMES_RE = re.compile(r"^\s*frames\s*:\s*(\S*)\s*$", re.IGNORECASE)
 _FRAME_TIME_RE = re.compile(r"^\s*frame\s+time\s*:\s*(\S*)\s*$", re.IGNORECASE)
+#: motion rows formatted at a time (bounds the memory of the text being built)
+_ROWS_PER_WRITE = 10000
 
 
 @dataclass
@@ -541,15 +544,13 @@ def write_bvh(path: str | Path, skeleton: Skeleton, rotations: np.ndarray, root_
     positions[:, 0] = root_translation
     data = _motion_columns(rotations, positions, has_pos, orders, dfs)
     header = _hierarchy_text(skeleton, names, dfs, orders, has_pos, end_parents, end_offsets, precision)
-    row_format = " ".join([f"%.{precision}f"] * data.shape[1]) + "\n"
     path = Path(path)
     try:
         with open(path, "w", encoding="utf-8", newline="\n") as f:
             f.write(header)
             f.write(f"MOTION\nFrames: {data.shape[0]}\nFrame Time: {1.0 / fps:.10g}\n")
-            for start in range(0, data.shape[0], 2000):
-                chunk = data[start:start + 2000]
-                f.write((row_format * chunk.shape[0]) % tuple(chunk.ravel().tolist()))
+            for start in range(0, data.shape[0], _ROWS_PER_WRITE):
+                f.write(format_rows(data[start:start + _ROWS_PER_WRITE], precision))
     except OSError as e:
         raise Pose2RotError(f"cannot write BVH file '{path}': {e.strerror or e}") from None
 
@@ -594,17 +595,16 @@ def _motion_columns(rotations: np.ndarray, positions: np.ndarray, has_pos: np.nd
     """[T,C] motion rows: per joint in ``dfs`` order its position (where ``has_pos``) and its
     continuous Euler angles in degrees, in its rotation order."""
     T, J = rotations.shape[:2]
-    euler = np.empty((T, J, 3))
-    for o in set(orders):
-        js = [j for j in range(J) if orders[j] == o]
-        euler[:, js] = continuous_euler(rotations[:, js], o)
-    euler = np.degrees(euler)
-    columns: list[np.ndarray] = []
-    for j in dfs:
-        if has_pos[j]:
-            columns.append(positions[:, j])
-        columns.append(euler[:, j])
-    return np.concatenate(columns, axis=1) if columns else np.zeros((T, 0))
+    if len(set(orders)) == 1:
+        angles = continuous_euler(rotations, orders[0])
+    else:
+        angles = np.empty((T, J, 3))
+        for o in set(orders):
+            js = [j for j in range(J) if orders[j] == o]
+            angles[:, js] = continuous_euler(rotations[:, js], o)
+    channels = np.concatenate([positions, np.degrees(angles, out=angles)], axis=2)  # [T,J,6]: position, angles
+    picks = [6 * j + c for j in dfs for c in ((0, 1, 2, 3, 4, 5) if has_pos[j] else (3, 4, 5))]
+    return np.take(channels.reshape(T, 6 * J), picks, axis=1)
 
 
 def continuous_euler(R: np.ndarray, order: str) -> np.ndarray:
@@ -613,21 +613,40 @@ def continuous_euler(R: np.ndarray, order: str) -> np.ndarray:
     Every rotation has two Euler triples, (a, b, c) and (a + pi, pi - b, c + pi). Whether frame t
     should switch triple relative to frame t-1 does not depend on which one t-1 used (the map is
     an involution that keeps angle distances), so the choice is a cumulative parity of local
-    decisions; 2*pi jumps are then removed with ``np.unwrap``.
+    decisions; 2*pi jumps are then removed.
     """
-    e = matrix_to_euler(R, order)
-    if e.shape[0] > 1:
-        alt = e + np.array([np.pi, 0.0, np.pi])
-        alt[..., 1] = np.pi - e[..., 1]
+    a, b, c = euler_angles(R, order)
+    if a.shape[0] > 1:
+        def dist(da: np.ndarray, db: np.ndarray, dc: np.ndarray) -> np.ndarray:
+            return _wrapped(da) ** 2 + _wrapped(db) ** 2 + _wrapped(dc) ** 2
 
-        def dist(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-            d = np.remainder(x - y + np.pi, 2 * np.pi) - np.pi
-            return np.einsum("...i,...i->...", d, d)
+        switch = (dist(a[1:] + np.pi - a[:-1], np.pi - b[1:] - b[:-1], c[1:] + np.pi - c[:-1])
+                  < dist(a[1:] - a[:-1], b[1:] - b[:-1], c[1:] - c[:-1]))
+        use_alt = np.zeros(a.shape, bool)
+        np.logical_xor.accumulate(switch, axis=0, out=use_alt[1:])
+        a, b, c = np.where(use_alt, a + np.pi, a), np.where(use_alt, np.pi - b, b), np.where(use_alt, c + np.pi, c)
+    return np.stack([_unwrapped(a), _unwrapped(b), _unwrapped(c)], -1)
 
-        switch = dist(alt[1:], e[:-1]) < dist(e[1:], e[:-1])
-        use_alt = np.concatenate([np.zeros_like(switch[:1]), np.cumsum(switch, axis=0) % 2 == 1])
-        e = np.where(use_alt[..., None], alt, e)
-    return np.unwrap(e, axis=0)
+
+def _wrapped(d: np.ndarray) -> np.ndarray:
+    """Angles [...] (radians) moved by whole turns into [-pi, pi]."""
+    return d - (2 * np.pi) * np.rint(d * (0.5 / np.pi))
+
+
+def _unwrapped(angles: np.ndarray) -> np.ndarray:
+    """Angles [T,...] (radians) with whole turns added so that no step between frames exceeds pi:
+    ``np.unwrap(angles, axis=0)`` to the last bit, its remainders taken only at the steps that jump."""
+    step = np.diff(angles, axis=0)
+    jumps = np.abs(step) >= np.pi
+    shift = np.zeros_like(step)
+    if jumps.any():
+        d = step[jumps]
+        wrapped = np.mod(d + np.pi, 2 * np.pi) - np.pi
+        wrapped[(wrapped == -np.pi) & (d > 0)] = np.pi
+        shift[jumps] = wrapped - d
+    out = angles.copy()
+    out[1:] += np.cumsum(shift, axis=0)
+    return out
 
 
 def _checked(x: np.ndarray, shape: tuple[int, ...], what: str) -> np.ndarray:

@@ -301,6 +301,24 @@ def detect_up(points: PointSet) -> str | None:
 def check_points(points: PointSet) -> None:
     """Raise (one line) for infinite values, frames without any data, or 2-D coordinates in 3-D."""
     P, name = points.positions, points.source or "points"
+    samples = P.reshape(-1, 3) if np.isfinite(P).all() else _known_samples(points, name)
+    columns = np.ascontiguousarray(samples.T)            # [3,N]: along rows the reductions are fast
+    extent = columns.max(axis=1) - columns.min(axis=1)
+    flat = extent <= FLAT_FRACTION * max(float(extent.max()), 1e-12)
+    if len(samples) > 2 and flat.any() and not flat.all():
+        axis = "xyz"[int(np.argmax(flat))]
+        raise Pose2RotError(f"{name}: every {axis} is the same: these look like 2-D image coordinates; pose2rot needs "
+                            "3-D positions (lift the 2-D keypoints with a 3-D pose model first)")
+    third = columns[2]
+    if extent[:2].max() > PIXEL_EXTENT and third.min() >= 0.0 and third.max() <= 1.0:
+        raise Pose2RotError(f"{name}: x and y span {extent[:2].max():.4g} units while every z lies in 0..1: "
+                            "these look like 2-D image coordinates with a score (x, y, confidence); pose2rot "
+                            "needs 3-D positions")
+
+
+def _known_samples(points: PointSet, name: str) -> np.ndarray:
+    """[N,3] the points' known positions; raise (one line) for infinite values or frames without any."""
+    P = points.positions
     if np.isinf(P).any():
         t, p = np.argwhere(np.isinf(P).any(-1))[0]
         raise Pose2RotError(f"{name}: point '{points.names[p]}' is infinite at frame {t}; mark missing values "
@@ -313,18 +331,7 @@ def check_points(points: PointSet) -> None:
         raise Pose2RotError(f"{name}: {empty.size} frame{'s' if empty.size > 1 else ''} without any position "
                             f"(every point NaN: frame{'s' if empty.size > 1 else ''} {_frame_list(empty)}); "
                             "cut them off with --frames, or drop them from the file")
-    samples = P[known]
-    extent = np.ptp(samples, axis=0)
-    flat = extent <= FLAT_FRACTION * max(float(extent.max()), 1e-12)
-    if len(samples) > 2 and flat.any() and not flat.all():
-        axis = "xyz"[int(np.argmax(flat))]
-        raise Pose2RotError(f"{name}: every {axis} is the same: these look like 2-D image coordinates; pose2rot needs "
-                            "3-D positions (lift the 2-D keypoints with a 3-D pose model first)")
-    third = samples[:, 2]
-    if extent[:2].max() > PIXEL_EXTENT and third.min() >= 0.0 and third.max() <= 1.0:
-        raise Pose2RotError(f"{name}: x and y span {extent[:2].max():.4g} units while every z lies in 0..1: "
-                            "these look like 2-D image coordinates with a score (x, y, confidence); pose2rot "
-                            "needs 3-D positions")
+    return P[known]
 
 
 def _frame_list(frames: np.ndarray) -> str:

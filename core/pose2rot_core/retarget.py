@@ -306,9 +306,7 @@ class _Filler:
     def _descend(self, a: int) -> None:
         kids = self.lead_children[a]
         if a not in self.frames:
-            above = self._placed_above(a)
-            carried = None if len(kids) >= 2 else self._carried(a, above)
-            self.frames[a] = self._fit(a, above, carried)[1]
+            self.frames[a] = self._frame(a)
         for c in kids:
             start = a
             if len(kids) >= 2 and not self.direct[c]:          # turns rigidly with the branching joint
@@ -347,15 +345,37 @@ class _Filler:
             n, j = n + 1, self.sk.parents[j]
         return max(n, 1)
 
-    def _fit(self, h: int, above: int | None, carried: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def _frame(self, a: int) -> np.ndarray:
+        """[T,3,3] turn from the reference pose of the placed joint a. With one chain below it and a placed
+        joint above: the frame carried from above (see :meth:`_carried`), swung by the smallest turn that
+        lays the chain's reference direction (a to the chain's end) where the fit lays it; otherwise (a
+        branching joint, or nothing placed above) the fit's turn.
+
+        Positions fix the chain's direction but not a's roll about it. A fit reads that roll off the kink
+        between the bone above and the chain, turning a with the side the kink leans to: where the clip's
+        kink passes straight (a spine or neck straightening and bending to another side) that is up to a
+        half turn about the chain within a frame or two, and the chains below, which start from this
+        frame, turn with it. A bend is a swing: carried, a turns with what is above it, as the solver
+        rolls a joint with one child (smallest swing from its parent's frame)."""
+        above = self._placed_above(a)
+        turn = self._fit(a, above)[1]
+        kids = self.lead_children[a]
+        carried = self._carried(a, above) if len(kids) == 1 else None
+        if carried is None:
+            return turn
+        w = self.ref[self._walk(kids[0])[-1]] - self.ref[a]
+        if np.linalg.norm(w) < 1e-12:
+            return carried
+        return rotation_between(carried @ w, turn @ w) @ carried
+
+    def _fit(self, h: int, above: int | None) -> tuple[np.ndarray, np.ndarray]:
         """([T,3] position, [T,3,3] turn from the reference pose) of joint h from a weighted rigid fit of
         the reference pose, in tiers: direct children (and h itself when placed) must match; a child one
         turning joint away from a direct joint keeps its reference offset from h and its bone length to
         that joint (a sphere, refined over a few rounds); joints n turning joints away, and the placed
         joint above, stay at their reference distance with weight 1/n^2; where they lie in the reference
         pose, and soft targets, weigh FAR_WEIGHT / n^2 and so only decide what the nearer tiers leave free
-        (the tilt of a pelvis about its hip line); a ``carried`` turn [T,3,3] (see :meth:`_carried`) weighs
-        FAR_WEIGHT^2 and decides what is left after that (the roll of a straight spine about itself)."""
+        (the tilt of a pelvis about its hip line)."""
         fixed: list[tuple[np.ndarray, np.ndarray, float]] = []     # (offset from h, target [T,3], weight)
         reach: list[tuple[np.ndarray, np.ndarray, float, float]] = []  # (offset, centre [T,3], radius, weight)
         if not np.isnan(self.P[0, h]).any():
@@ -382,15 +402,11 @@ class _Filler:
             reach.append((np.zeros(3), self.P[:, above], float(np.linalg.norm(self.ref[h] - self.ref[above])),
                           1.0 / n ** 2))
             fixed.append((self.ref[above] - self.ref[h], self.P[:, above], FAR_WEIGHT / n ** 2))
-        if carried is not None and not np.isnan(self.P[0, h]).any():
-            size = max(float(np.linalg.norm(o)) for o, *_ in fixed + reach) or 1.0
-            fixed.extend((size * e, self.P[:, h] + size * carried[:, :, i], FAR_WEIGHT ** 2) for i, e in enumerate(np.eye(3)))
         return _fit_rounds(fixed, reach, self.P.shape[0])
 
     def _carried(self, a: int, above: int | None) -> np.ndarray | None:
         """[T,3,3] the frame of the placed joint ``above`` a, swung by the smallest turn that lays the bone
-        between them onto where they are (None without one): what a joint with one chain below turns
-        like where its own fit leaves its roll about that chain free."""
+        between them onto where they are (None without one): a joint that turns with what is above it."""
         if above is None or above not in self.frames:
             return None
         F = self.frames[above]

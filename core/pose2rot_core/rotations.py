@@ -214,6 +214,11 @@ def euler_to_matrix(angles: np.ndarray, order: str) -> np.ndarray:
 def matrix_to_euler(R: np.ndarray, order: str) -> np.ndarray:
     """Rotation matrices [...,3,3] -> intrinsic Euler angles [...,3] (radians), middle angle in
     [-pi/2, pi/2]; at gimbal lock the last angle is 0."""
+    return np.stack(euler_angles(R, order), -1)
+
+
+def euler_angles(R: np.ndarray, order: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`matrix_to_euler` as three arrays [...] (first, middle, last angle; radians)."""
     order = order.upper()
     if order not in EULER_ORDERS:
         raise ValueError(f"unknown rotation order '{order}' (use one of {', '.join(EULER_ORDERS)})")
@@ -226,10 +231,10 @@ def matrix_to_euler(R: np.ndarray, order: str) -> np.ndarray:
     locked = cos_mid < 1e-7
     e0 = np.arctan2(-s * R[..., j, k], R[..., k, k])
     e2 = np.arctan2(-s * R[..., i, j], R[..., i, i])
-    e0_locked = np.arctan2(s * R[..., k, j], R[..., j, j])
-    e0 = np.where(locked, e0_locked, e0)
-    e2 = np.where(locked, 0.0, e2)
-    return np.stack([e0, e1, e2], -1)
+    if locked.any():
+        e0 = np.where(locked, np.arctan2(s * R[..., k, j], R[..., j, j]), e0)
+        e2 = np.where(locked, 0.0, e2)
+    return e0, e1, e2
 
 
 def unwrap_euler(angles: np.ndarray, axis: int = 0) -> np.ndarray:

@@ -19,7 +19,7 @@ import numpy as np
 
 from .errors import Pose2RotError
 from .rotations import best_fit_rotation, geodesic_angle, normalize
-from .smoothing import CLAMP_STDS, find_cuts
+from .smoothing import CLAMP_STDS, bone_lengths, find_cuts
 from .solution import Solution
 from .tracks import Tracks
 
@@ -104,7 +104,7 @@ def _explained(tracks: Tracks, sol: Solution, noise: np.ndarray) -> np.ndarray:
     skel = tracks.skeleton
     P, par = tracks.positions, skel.parents[1:]
     rest = np.linalg.norm(skel.offsets[1:], axis=-1)
-    bones = np.linalg.norm(P[:, 1:] - P[:, par], axis=-1)  # [T,J-1]
+    bones = bone_lengths(P, np.arange(1, skel.num_joints), par)  # [T,J-1]
     typical = np.where(np.isfinite(bones).all(axis=0), np.median(bones, axis=0), rest)
     off = np.where(sol.translating[1:], 0.0, np.abs(typical - rest) / skel.height)
     mismatch = np.zeros(skel.num_joints)
@@ -155,13 +155,21 @@ def find_flips(tracks: Tracks, sol: Solution, G: np.ndarray) -> np.ndarray:
     the points around the joint turn, seen from its parent (what the tracks call for); none across
     a cut (see steps_within_pieces)."""
     skel = tracks.skeleton
-    T, J = sol.rotations.shape[:2]
+    R = sol.rotations
+    T, J = R.shape[:2]
     flips = np.zeros((max(T - 1, 0), J), bool)
     if T < 2:
         return flips
-    step = rotation_steps(sol.rotations) * steps_within_pieces(tracks.positions, skel.height)[:, None]
+    # only joints that turn by about FLIP_DEGREES or more somewhere need their angles: the trace of
+    # R_t^T R_t+1 (the sum of the elementwise products, 1 + 2 cos of the angle) finds them
+    trace = (R[1:] * R[:-1]).sum(axis=(2, 3))
+    turning = np.flatnonzero((trace < 1.0 + 2.0 * np.cos(np.radians(FLIP_DEGREES - 0.01))).any(axis=0))
+    within = steps_within_pieces(tracks.positions, skel.height) if turning.size else None
     children = skel.children
-    for j in np.flatnonzero((step > FLIP_DEGREES).any(axis=0)):
+    for j in turning:
+        step = rotation_steps(R[:, j]) * within
+        if not (step > FLIP_DEGREES).any():
+            continue
         frame = G[:, skel.parents[j]] if j > 0 else np.broadcast_to(np.eye(3), (T, 3, 3))
         seen = [normalize(np.einsum("tba,tb->ta", frame, point - tracks.positions[:, j]))
                 for point in _around(tracks, children, j)]
@@ -169,5 +177,5 @@ def find_flips(tracks: Tracks, sol: Solution, G: np.ndarray) -> np.ndarray:
         if not seen:
             continue
         called = _turn_between_frames(np.stack(seen, 1))
-        flips[:, j] = (step[:, j] > FLIP_DEGREES) & (step[:, j] > called + FLIP_MARGIN)
+        flips[:, j] = (step > FLIP_DEGREES) & (step > called + FLIP_MARGIN)
     return flips

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .errors import Pose2RotError
-from .rotations import matrix_to_quat, quat_continuity, quat_to_matrix
+from .rotations import matrix_to_quat, norm, quat_continuity, quat_to_matrix
 from .tracks import Tracks
 
 #: samples with a lower confidence are treated as missing
@@ -173,7 +173,7 @@ def _bone_length_noise(positions: np.ndarray, parents: np.ndarray, valid: np.nda
         return out
     bones = np.flatnonzero(np.asarray(parents) >= 0)
     par = np.asarray(parents)[bones]
-    length = np.linalg.norm(positions[:, bones] - positions[:, par], axis=-1)  # [T,B]
+    length = bone_lengths(positions, bones, par)  # [T,B]
     ok = ~np.isnan(length)
     if valid is not None:
         ok &= valid[:, bones] & valid[:, par]
@@ -189,6 +189,12 @@ def _bone_length_noise(positions: np.ndarray, parents: np.ndarray, valid: np.nda
     usable = (ok4.sum(axis=0) >= 5) & white
     out[bones] = np.where(usable, 1.4826 * mad / _D4_GAIN, np.nan)
     return out
+
+
+def bone_lengths(positions: np.ndarray, joints: np.ndarray, parents: np.ndarray) -> np.ndarray:
+    """[T,B] distances of ``joints`` [B] from their ``parents`` [B] in positions [T,J,3] (NaN where
+    either is missing); np.take, as ``positions[:, joints]`` is many times slower."""
+    return norm(np.take(positions, joints, axis=1) - np.take(positions, parents, axis=1))
 
 
 def column_nanmedian(x: np.ndarray) -> np.ndarray:
@@ -217,7 +223,7 @@ def find_outliers(positions: np.ndarray, parents: np.ndarray, noise: np.ndarray,
     if T < 3 or bones.size == 0:
         return spike
     par = np.asarray(parents)[bones]
-    length = np.linalg.norm(positions[:, bones] - positions[:, par], axis=-1)
+    length = bone_lengths(positions, bones, par)
     dev = np.abs(length - column_nanmedian(length))
     limit = np.maximum(OUTLIER_Z * np.hypot(noise[bones], noise[par]), OUTLIER_MIN_FRACTION * height)
     off = np.nan_to_num(dev, nan=0.0) > limit  # [T,B]
@@ -352,13 +358,14 @@ def choose_widths(positions: np.ndarray, weights: np.ndarray, noise: np.ndarray,
 
 def clean_positions(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.ndarray, height: float, fps: float,
                     smooth: str | float = "auto", confidence: np.ndarray | None = None,
-                    filled: np.ndarray | None = None, names: tuple[str, ...] | None = None
-                    ) -> tuple[np.ndarray, Cleaning]:
+                    filled: np.ndarray | None = None, names: tuple[str, ...] | None = None,
+                    noise: np.ndarray | None = None) -> tuple[np.ndarray, Cleaning]:
     """Smooth gap-free positions [T,J,3] (joints entirely NaN stay NaN) as ``smooth`` says.
 
     parents [J] (-1: none) and rest_lengths [J] give the bones the noise is read from; confidence [T,J] weights the
     samples; ``filled`` [T,J] marks samples that were gaps (weight 0, and ignored by the noise
-    estimate). Returns (positions, Cleaning).
+    estimate). noise: [J] estimate_noise of these positions when the caller has measured it already
+    (only where no sample was filled or has a confidence). Returns (positions, Cleaning).
     """
     mode = parse_smooth(smooth)
     T, J = positions.shape[:2]
@@ -366,14 +373,15 @@ def clean_positions(positions: np.ndarray, parents: np.ndarray, rest_lengths: np
     weights = np.ones((T, J)) if confidence is None else np.clip(confidence, 0.0, 1.0).copy()
     if filled is not None:
         weights[filled] = 0.0
-    noise = estimate_noise(positions, parents, rest_lengths, height, weights > 0)
+    if noise is None:
+        noise = estimate_noise(positions, parents, rest_lengths, height, weights > 0)
     result = Cleaning(widths=np.zeros(J), noise=noise / height, residual=noise / height)
     if mode == "off":
         return positions, result
-    P = np.nan_to_num(positions)
     noisy = present & (noise > AUTO_THRESHOLD * height) if mode == "auto" else present
     if not noisy.any():
         return positions, result
+    P = np.nan_to_num(positions)
     result.cuts = find_cuts(P, height)
     with np.errstate(all="ignore"):  # joints without data give empty windows; they stay NaN below
         out, widths, hat = _smooth_pieces(P, weights, noise, noisy, mode, fps, parents, result.cuts)
@@ -467,10 +475,11 @@ def _with_ends(tracks: Tracks, positions: np.ndarray, ends: np.ndarray | None
             np.concatenate([lengths, np.linalg.norm(tracks.end_rest_offsets, axis=-1)]))
 
 
-def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, list[str]]:
+def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, list[str], np.ndarray]:
     """Tracks with low-confidence samples and outlier spikes of joints and bone tips set to NaN,
-    for gap filling; report lines say how many. Outliers are looked for with a numeric ``smooth``,
-    and with "auto" when some joint's noise is above AUTO_THRESHOLD (never on clean clips)."""
+    for gap filling; report lines say how many; the noise [J+K] of the joints and bone tips (see
+    estimate_noise) measured before the spikes became gaps. Outliers are looked for with a numeric
+    ``smooth``, and with "auto" when some joint's noise is above AUTO_THRESHOLD (never on clean clips)."""
     mode = parse_smooth(smooth)
     report: list[str] = []
     P, low = gate_low_confidence(tracks.positions, tracks.confidence)
@@ -492,15 +501,15 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, lis
             P = points[:, :J]
     ends = points[:, J:] if tracks.has_ends else tracks.end_positions
     if P is tracks.positions and (ends is tracks.end_positions or not tracks.has_ends):
-        return tracks, report
-    return replace(tracks, positions=P, end_positions=ends), report
+        return tracks, report, noise
+    return replace(tracks, positions=P, end_positions=ends), report, noise
 
 
-def smooth_tracks(tracks: Tracks, gaps: np.ndarray, end_gaps: np.ndarray | None, smooth: str | float = "auto"
-                  ) -> tuple[Tracks, Cleaning]:
+def smooth_tracks(tracks: Tracks, gaps: np.ndarray, end_gaps: np.ndarray | None, smooth: str | float = "auto",
+                  noise: np.ndarray | None = None) -> tuple[Tracks, Cleaning]:
     """Smooth gap-filled tracks (``gaps`` [T,J] / ``end_gaps`` [T,K]: samples that were filled).
     Joints and bone tips are cleaned together (tips are read through their bones too); the
-    Cleaning covers the joints."""
+    Cleaning covers the joints. noise: [J+K] their noise when already measured (clean_positions)."""
     skel = tracks.skeleton
     J = skel.num_joints
     points, parents, lengths = _with_ends(tracks, tracks.positions, tracks.end_positions)
@@ -510,7 +519,7 @@ def smooth_tracks(tracks: Tracks, gaps: np.ndarray, end_gaps: np.ndarray | None,
         confidence = np.concatenate([confidence, np.ones(end_gaps.shape)], 1)
     names = skel.names + tuple(tracks.end_names) if tracks.has_ends else skel.names
     out, cleaning = clean_positions(points, parents, lengths, skel.height, tracks.fps, smooth, confidence, filled,
-                                    names)
+                                    names, noise)
     joints = Cleaning(cleaning.widths[:J], cleaning.noise[:J], cleaning.residual[:J], cleaning.report, cleaning.cuts)
     if tracks.has_ends:
         joints.end_widths, joints.end_residual = cleaning.widths[J:], cleaning.residual[J:]

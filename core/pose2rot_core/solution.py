@@ -25,6 +25,8 @@ class Solution:
     translating: [J] bool.
     report: human-readable notes (gaps filled, bone-length mismatches, ...).
     check: how the solution compares with its tracks (see pose2rot_core.safety), when checked.
+    The arrays are not changed once solved: :meth:`forward` is computed once (``replace`` makes a new
+    Solution, which computes its own).
     """
 
     skeleton: Skeleton
@@ -35,6 +37,7 @@ class Solution:
     report: list[str] = field(default_factory=list)
     solver: str = "geometric"
     check: SafetyCheck | None = None
+    _forward: tuple[np.ndarray, np.ndarray] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def num_frames(self) -> int:
@@ -47,7 +50,9 @@ class Solution:
 
     def forward(self) -> tuple[np.ndarray, np.ndarray]:
         """(global rotations [T,J,3,3], joint positions [T,J,3]) of the solution."""
-        return forward_kinematics(self.skeleton, self.rotations, self.root_translation, self.local_offsets)
+        if self._forward is None:
+            self._forward = forward_kinematics(self.skeleton, self.rotations, self.root_translation, self.local_offsets)
+        return self._forward
 
     @property
     def positions(self) -> np.ndarray:

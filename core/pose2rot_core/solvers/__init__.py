@@ -27,7 +27,7 @@ def prepare_tracks(tracks: Tracks, smooth: str | float = "off"
     no data, report, what the smoothing did)."""
     from ..tracks_io import check_root, fill_gaps
 
-    tracks, report = mark_gaps(tracks, smooth)
+    tracks, report, noise = mark_gaps(tracks, smooth)
     check_root(tracks)
     gaps = np.isnan(tracks.positions).any(-1)
     filled, fill_report, missing = fill_gaps(tracks.positions, tracks.skeleton.names)
@@ -38,7 +38,8 @@ def prepare_tracks(tracks: Tracks, smooth: str | float = "off"
         ends, end_report, _ = fill_gaps(ends, tracks.end_names)
         report.extend(end_report)
     gap_free = replace(tracks, positions=filled, end_positions=ends)
-    prepared, cleaning = smooth_tracks(gap_free, gaps, end_gaps, smooth)
+    unchanged = not gaps.any() and (end_gaps is None or not end_gaps.any()) and tracks.confidence is None
+    prepared, cleaning = smooth_tracks(gap_free, gaps, end_gaps, smooth, noise if unchanged else None)
     cleaning.unsmoothed = gap_free
     report.extend(cleaning.report)
     return prepared, np.asarray(missing, np.int64), report, cleaning
