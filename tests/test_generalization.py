@@ -110,6 +110,19 @@ def test_fit_weight_ramps_smoothly_with_spread_and_noise(spread, noise):
     assert abs(weight(spread + 1e-3, noise ** 2) - w) < 0.01
 
 
+def test_noise_never_raises_the_fit_weight_even_by_rounding():
+    """Within the ramp, a noise far below the targets' extent leaves the weight as it is, never a
+    rounding step above the clean one."""
+    from pose2rot_core.solvers.geometric.problem import Problem
+
+    pb = Problem.__new__(Problem)
+    pb.guess = np.broadcast_to(np.eye(3), (1, 1, 3, 3))
+    for a in np.radians(np.linspace(0.3, 1.2, 400)):
+        src = np.array([[[1.0, 0, 0], [np.cos(a), np.sin(a), 0]]])
+        clean = fit_weight(pb, src, 0.0)[0]
+        assert all(fit_weight(pb, src, var)[0] <= clean for var in (1e-300, 1e-250, 1e-20))
+
+
 @pytest.mark.parametrize("ratio", [0.05, 0.2, 1.0])
 def test_a_short_child_spreads_as_far_as_its_direction(ratio):
     """The fit aligns unit directions, so a short child 4 degrees off a long one decides the roll as

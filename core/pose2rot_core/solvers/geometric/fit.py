@@ -58,7 +58,7 @@ def fit_weight(problem: Problem, src: np.ndarray, noise_var: float) -> np.ndarra
     unit = max(float(np.abs(src).max()), 1e-300)  # eigenvalues in any unit, however large or small
     lam = np.linalg.eigvalsh(outer_sum(src / unit, src / unit)) * unit * unit
     info = np.maximum(lam[:, 0] + lam[:, 1], 0.0)
-    return geometric * info / (info + noise)
+    return geometric * (info / (info + noise))  # a share of at most 1, so never above the clean weight
 
 
 def smoothstep(x: np.ndarray) -> np.ndarray:
