@@ -170,8 +170,10 @@ def child_alignment(problem: Problem, aimed: Target, base: np.ndarray) -> tuple[
     sources = problem.sources(sub)  # [1,n,3] below when the same in every frame
     v = normalize(mat_vec(to_child[..., None, :, :], sources[:1] if problem.constant_guess else sources))
     u = normalize(problem.observed(sub, c))
-    deviation = float(np.mean(1.0 - dot(u, mat_vec(base[:, None], v))))
-    return outer_sum(u, v) / u.shape[1], deviation
+    alignment = outer_sum(u, v) / u.shape[1]
+    # the mean of u . (base v) over the targets is tr(base^T alignment)
+    deviation = 1.0 - float(np.mean(np.sum(base * alignment, axis=(1, 2))))
+    return alignment, deviation
 
 
 def best_roll(M: np.ndarray, base: np.ndarray, axis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
