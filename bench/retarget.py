@@ -42,6 +42,7 @@ from pose2rot_core.automap import canonical_names  # noqa: E402
 from pose2rot_core.bonemap import BoneMap  # noqa: E402
 from pose2rot_core.bvh import BvhClip, read_bvh, write_bvh  # noqa: E402
 from pose2rot_core.evaluate import count_flips, rotation_steps  # noqa: E402
+from pose2rot_core.safety import steps_within_pieces  # noqa: E402
 from pose2rot_core.layout_rig import layout_tracks, leaf_tips  # noqa: E402
 from pose2rot_core.layouts import get_layout  # noqa: E402
 from pose2rot_core.map_proposal import EndSites, propose, reference_positions  # noqa: E402
@@ -129,14 +130,14 @@ def sparse_case(clip: BvhClip, layout_name: str, case: Case | None = None) -> di
     plain = solve(plain_tracks(clip, points, bone_map))
     out = {"clip": Path(clip.name).stem, "layout": case.layout, "points": len(points.names),
            "direct": len(direct), "between": len(between)}
-    within = {"positions": case.positions, "height": clip.skeleton.height}  # no flips across the clip's cuts
+    within = steps_within_pieces(case.positions, clip.skeleton.height)  # no flips across the clip's cuts
     for label, sol, ref_pos, scale in (("ours", ours, truth, result.scale), ("plain", plain, case.positions, 1.0)):
         err = np.linalg.norm(sol.positions[:, direct] - ref_pos[:, direct], axis=-1).max()
         ang = np.degrees(geodesic_angle(sol.rotations, dense.rotations))
         out[label] = {"pos": 100 * err / (clip.skeleton.height * scale), "bones": float(ang[:, bones].mean()),
                       "between": float(ang[:, between].mean()) if between else float("nan"),
-                      "flips": count_flips(sol.rotations, clip.rotations, **within)}
-    out["dense_flips"] = count_flips(dense.rotations, clip.rotations, **within)
+                      "flips": count_flips(sol.rotations, clip.rotations, steps=within)}
+    out["dense_flips"] = count_flips(dense.rotations, clip.rotations, steps=within)
     out["vs_clip"] = tuple(float(np.degrees(geodesic_angle(s.rotations, clip.rotations))[:, bones].mean())
                            for s in (ours, dense))
     return out
@@ -174,7 +175,7 @@ def noisy_case(case: Case, noise: float) -> dict:
     sol = solve_retargeted(result)
     direct = mapped_bones(clip, case.bone_map)[0]
     err = np.linalg.norm(sol.positions[:, direct] - result.scale * case.positions[:, direct], axis=-1).mean()
-    flips = count_flips(sol.rotations, clip.rotations, positions=case.positions, height=clip.skeleton.height)
+    flips = count_flips(sol.rotations, clip.rotations, steps=steps_within_pieces(case.positions, clip.skeleton.height))
     return {"flips": flips, "pos": 100 * err / clip.skeleton.height,
             "jitter": jitter(sol.rotations) / jitter(clip.rotations)}
 

@@ -5,6 +5,7 @@ import numpy as np
 
 from pose2rot_core.evaluate import ClipScore, count_flips, format_table, rotation_steps
 from pose2rot_core.rotations import basic_rotation
+from pose2rot_core.safety import steps_within_pieces
 
 
 def spin(angles_deg: np.ndarray) -> np.ndarray:
@@ -51,11 +52,12 @@ def test_no_flip_across_a_cut():
     truth = spin(np.linspace(0, 20, T))
     solved = truth.copy()
     solved[20:] = spin(np.linspace(0, 20, T)[20:] + 120.0)
+    within = steps_within_pieces(positions, 1.7)
     assert count_flips(solved, truth) == 1
-    assert count_flips(solved, truth, positions=positions, height=1.7) == 0
+    assert count_flips(solved, truth, steps=within) == 0
     solved = truth.copy()
     solved[30:] = spin(np.linspace(0, 20, T)[30:] + 120.0)
-    assert count_flips(solved, truth, positions=positions, height=1.7) == 1
+    assert count_flips(solved, truth, steps=within) == 1
 
 
 def score(clip: str, protocol: str, angle: float, flips: int) -> ClipScore:

@@ -102,16 +102,17 @@ def add_noise(tracks: Tracks, fraction: float, seed: int = 0) -> Tracks:
 
 
 def count_flips(solved: np.ndarray, truth: np.ndarray, threshold: float = FLIP_DEGREES,
-                margin: float = FLIP_MARGIN, positions: np.ndarray | None = None, height: float = 1.0) -> int:
+                margin: float = FLIP_MARGIN, steps: np.ndarray | None = None) -> int:
     """Frame-to-frame jumps of ``solved`` [T,J,3,3] above ``threshold`` degrees that exceed the
-    step of ``truth`` at the same frame and joint by more than ``margin`` degrees; with the clip's
-    ``positions`` [T,J',3] (and skeleton ``height``), none across its cuts (safety.steps_within_pieces)."""
+    step of ``truth`` at the same frame and joint by more than ``margin`` degrees, counted only on
+    the ``steps`` [T-1] that are True (e.g. safety.steps_within_pieces: none across a cut; every
+    step when None)."""
     if solved.shape[0] < 2:
         return 0
     step, true_step = rotation_steps(solved), rotation_steps(truth)
     flips = (step > threshold) & (step > true_step + margin)
-    if positions is not None:
-        flips &= steps_within_pieces(positions, height)[:, None]
+    if steps is not None:
+        flips &= steps[:, None]
     return int(flips.sum())
 
 
@@ -133,7 +134,8 @@ def score_solution(clip: BvhClip, sol: Solution, protocol: str, seconds: float,
         clip=clip.name, protocol=protocol, solver=sol.solver, mean_angle=float(ang.mean()),
         mean_angle_nonleaf=float(ang[:, nonleaf].mean()) if nonleaf.any() else float("nan"),
         position_error_mean=float(err.mean()), position_error_max=float(err.max()),
-        flips=count_flips(sol.rotations, clip.rotations, positions=truth_pos, height=skel.height), seconds=seconds, frames=clip.num_frames,
+        flips=count_flips(sol.rotations, clip.rotations, steps=steps_within_pieces(truth_pos, skel.height)),
+        seconds=seconds, frames=clip.num_frames,
         joint_names=skel.names, joint_angles=ang.mean(axis=0), notes=list(sol.report),
         jitter_ratio=_ratio(jitter(sol.rotations), jitter(clip.rotations)), frame_angles=ang.mean(axis=1),
         filmstrip=strip)

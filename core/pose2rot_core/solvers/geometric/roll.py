@@ -7,10 +7,11 @@ positions cannot give, follows the twist policy.
   opposite of its reference direction) the roll is carried from well-conditioned neighbouring
   frames by parallel transport, handing over smoothly (no jumps).
 - ``lookahead`` (default): the roll most likely when the joint and the child it aims at each turn
-  away from their reference local rotations about as far as their bones swing over the clip: a joint that
-  hardly moves under a swinging child (a clavicle under the upper arm) keeps its reference roll,
-  one that moves as much as its child (an upper arm over a bending forearm) turns its roll so the
-  child bends near its reference plane; carried the same way where that is degenerate.
+  away from their reference local rotations about as far as their bones swing over the clip: a
+  joint that hardly moves under a swinging child (a clavicle under the upper arm) keeps its
+  reference roll, one that moves as much as its child (an upper arm over a bending forearm) turns
+  its roll so the child bends near its reference plane; carried the same way where that is
+  degenerate.
 - ``transport``: the roll carried frame to frame by the smallest swing (parallel transport),
   anchored at the reference frame; never flips but drifts over long clips.
 """
