@@ -34,6 +34,7 @@ import numpy as np
 
 from .errors import Pose2RotError
 from .rotations import matrix_to_quat, norm, quat_continuity, quat_to_matrix
+from .stacks import component_major
 from .tracks import Tracks
 
 #: samples with a lower confidence are treated as missing
@@ -193,8 +194,13 @@ def _bone_length_noise(positions: np.ndarray, parents: np.ndarray, valid: np.nda
 
 def bone_lengths(positions: np.ndarray, joints: np.ndarray, parents: np.ndarray) -> np.ndarray:
     """[T,B] distances of ``joints`` [B] from their ``parents`` [B] in positions [T,J,3] (NaN where
-    either is missing); np.take, as ``positions[:, joints]`` is many times slower."""
-    return norm(np.take(positions, joints, axis=1) - np.take(positions, parents, axis=1))
+    either is missing), stored bone by bone (each bone's frames together, as medians over the clip
+    like them)."""
+    P = component_major(positions, matrices=False)
+    out = np.empty((len(joints), P.shape[0]))
+    for b, (j, p) in enumerate(zip(joints, parents)):
+        out[b] = norm(P[:, j] - P[:, p])
+    return out.T
 
 
 def column_nanmedian(x: np.ndarray) -> np.ndarray:

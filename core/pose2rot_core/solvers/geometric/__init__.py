@@ -29,12 +29,13 @@ import numpy as np
 from ...errors import Pose2RotError
 from ...fk import global_to_local
 from ...rotations import geodesic_angle, norm, rotation_between
+from ...smoothing import bone_lengths
 from ...solution import Solution
 from ...stacks import component_major, empty_matrices, empty_vectors, mat_mul, mat_t_vec, mat_vec
 from ...tracks import Tracks
 from ...tracks_io import check_root
 from .fit import best_fit, blend_roll, fit_weight, lean_on_parent, slerp
-from .problem import (ZERO_LENGTH, Problem, Target, bone_lengths, classify_translation, collect_targets, end_sites,
+from .problem import (ZERO_LENGTH, Problem, Target, classify_translation, collect_targets, end_sites,
                       report_length_mismatch, running_mean, unit_mean)
 from .roll import aim_with_roll
 from .twist_chains import ON_AXIS_FRACTION, find_twist_bones, spread_twist
@@ -125,9 +126,10 @@ def _bone_lengths(tracks: Tracks, input_positions: np.ndarray | None, raw_noise:
     ``raw_noise`` [J-1]); noisy ones are averaged over LENGTH_SECONDS first, so that what remains is
     how the motion changes them."""
     skel = tracks.skeleton
+    bones = np.arange(1, skel.num_joints)
     if input_positions is None:
-        return bone_lengths(tracks.positions, skel.parents), np.zeros(skel.num_joints - 1)
-    lengths = bone_lengths(input_positions, skel.parents)
+        return bone_lengths(tracks.positions, bones, skel.parents[1:]), np.zeros(skel.num_joints - 1)
+    lengths = bone_lengths(input_positions, bones, skel.parents[1:])
     width = max(3, int(round(LENGTH_SECONDS * tracks.fps)) | 1)
     raw = 0.0 if raw_noise is None else raw_noise
     return running_mean(lengths, width), raw / np.sqrt(width) + np.zeros(skel.num_joints - 1)

@@ -14,7 +14,7 @@ import numpy as np
 
 from ...rotations import norm, normalize
 from ...skeleton import Skeleton
-from ...stacks import component_major, empty_vectors, mat_mul, mat_vec
+from ...stacks import empty_vectors, mat_mul, mat_vec
 from ...tracks import Tracks
 
 #: a child whose distance to its parent deviates by more than this fraction of its rest length
@@ -207,16 +207,6 @@ def _report_translation(skel: Skeleton, translating: np.ndarray, free: np.ndarra
         report.append(f"{n_stretch} {other}{'joint' if n_stretch == 1 else 'joints'} {what} (up to "
                       f"{100 * dev[(translating & ~free)[1:]].max() / skel.height:.3g} % of height): "
                       "offsets solved per frame so positions match (stretch='off' keeps bones rigid)")
-
-
-def bone_lengths(positions: np.ndarray, parents: np.ndarray) -> np.ndarray:
-    """[T,J-1] distance of every non-root joint's track from its parent's (``positions`` [T,J,3]),
-    stored bone by bone (each bone's frames together, as medians over the clip like them)."""
-    P = component_major(positions, matrices=False)
-    out = np.empty((len(parents) - 1, P.shape[0]))
-    for j in range(1, len(parents)):
-        out[j - 1] = norm(P[:, j] - P[:, parents[j]])
-    return out.T
 
 
 def running_mean(x: np.ndarray, width: int) -> np.ndarray:
