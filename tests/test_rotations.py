@@ -10,7 +10,7 @@ from hypothesis.extra.numpy import arrays
 from pose2rot_core.rotations import (EULER_ORDERS, axis_angle_to_matrix, best_fit_rotation, euler_to_matrix,
                                      geodesic_angle, matrix_to_euler, normalize, matrix_to_quat, matrix_to_rot6d,
                                      quat_continuity, quat_to_matrix, rot6d_to_matrix, rotation_about,
-                                     rotation_between, swing_between_units)
+                                     rotation_between, swing_between_units, unwrap_euler)
 
 finite = st.floats(-1.0, 1.0, allow_nan=False, allow_infinity=False)
 vec3 = arrays(np.float64, 3, elements=finite).filter(lambda v: np.linalg.norm(v) > 1e-3)
@@ -275,3 +275,11 @@ def test_rotation_between_nearly_opposite_directions_is_exact(gap):
     assert_rotation(R)
     np.testing.assert_allclose(R @ u, v, atol=1e-7)
     assert float(geodesic_angle(np.eye(3), R)) == pytest.approx(np.pi - gap, abs=1e-7)
+
+
+@settings(max_examples=60, deadline=None)
+@given(arrays(np.float64, (40, 3), elements=st.floats(-4 * np.pi, 4 * np.pi)), st.floats(0.0, 12.0))
+def test_unwrap_euler_is_numpys_unwrap_to_the_last_bit(angles, scale):
+    curves = np.cumsum(angles * scale / 4, axis=0)  # slow and fast curves, wrapped into (-pi, pi]
+    wrapped = np.angle(np.exp(1j * curves))
+    assert np.array_equal(unwrap_euler(wrapped), np.unwrap(wrapped, axis=0))

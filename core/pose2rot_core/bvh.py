@@ -25,7 +25,7 @@ import numpy as np
 from .errors import Pose2RotError, read_bytes
 from .fixed_text import format_rows
 from .fk import forward_kinematics
-from .rotations import EULER_ORDERS, euler_angles
+from .rotations import EULER_ORDERS, euler_angles, unwrap_euler
 from .skeleton import Skeleton
 
 _AXES = "XYZ"
@@ -625,28 +625,12 @@ def continuous_euler(R: np.ndarray, order: str) -> np.ndarray:
         use_alt = np.zeros(a.shape, bool)
         np.logical_xor.accumulate(switch, axis=0, out=use_alt[1:])
         a, b, c = np.where(use_alt, a + np.pi, a), np.where(use_alt, np.pi - b, b), np.where(use_alt, c + np.pi, c)
-    return np.stack([_unwrapped(a), _unwrapped(b), _unwrapped(c)], -1)
+    return np.stack([unwrap_euler(a), unwrap_euler(b), unwrap_euler(c)], -1)
 
 
 def _wrapped(d: np.ndarray) -> np.ndarray:
     """Angles [...] (radians) moved by whole turns into [-pi, pi]."""
     return d - (2 * np.pi) * np.rint(d * (0.5 / np.pi))
-
-
-def _unwrapped(angles: np.ndarray) -> np.ndarray:
-    """Angles [T,...] (radians) with whole turns added so that no step between frames exceeds pi:
-    ``np.unwrap(angles, axis=0)`` to the last bit, its remainders taken only at the steps that jump."""
-    step = np.diff(angles, axis=0)
-    jumps = np.abs(step) >= np.pi
-    shift = np.zeros_like(step)
-    if jumps.any():
-        d = step[jumps]
-        wrapped = np.mod(d + np.pi, 2 * np.pi) - np.pi
-        wrapped[(wrapped == -np.pi) & (d > 0)] = np.pi
-        shift[jumps] = wrapped - d
-    out = angles.copy()
-    out[1:] += np.cumsum(shift, axis=0)
-    return out
 
 
 def _checked(x: np.ndarray, shape: tuple[int, ...], what: str) -> np.ndarray:

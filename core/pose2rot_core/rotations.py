@@ -237,9 +237,20 @@ def euler_angles(R: np.ndarray, order: str) -> tuple[np.ndarray, np.ndarray, np.
     return e0, e1, e2
 
 
-def unwrap_euler(angles: np.ndarray, axis: int = 0) -> np.ndarray:
-    """Remove 2*pi jumps between consecutive frames (radians) so curves stay continuous."""
-    return np.unwrap(angles, axis=axis)
+def unwrap_euler(angles: np.ndarray) -> np.ndarray:
+    """Angles [T,...] (radians) with whole turns added so that no step between frames exceeds pi:
+    ``np.unwrap(angles, axis=0)`` to the last bit, its remainders taken only at the steps that jump."""
+    step = np.diff(angles, axis=0)
+    jumps = np.abs(step) >= np.pi
+    shift = np.zeros_like(step)
+    if jumps.any():
+        d = step[jumps]
+        wrapped = np.mod(d + np.pi, 2 * np.pi) - np.pi
+        wrapped[(wrapped == -np.pi) & (d > 0)] = np.pi
+        shift[jumps] = wrapped - d
+    out = angles.copy()
+    out[1:] += np.cumsum(shift, axis=0)
+    return out
 
 
 # ----------------------------------------------------------------------------- metrics / fitting
