@@ -248,7 +248,7 @@ def _sliding(feet: np.ndarray, fps: float, height: float, contacts: np.ndarray |
     return float(100 * _horizontal_speed(feet, fps)[contacts].mean() / height)
 
 
-# ----------------------------------------------------------------------------- (c)
+# ----------------------------------------------------------------------------- (d)
 SPEED_STAGES = ("load", "skeleton", "solve", "write")
 
 
@@ -278,8 +278,9 @@ def _speed_run(npy: Path, bvh: Path) -> np.ndarray:
     marks.append((time.perf_counter(), time.process_time()))
     sol = solve(tracks, stretch="off")
     marks.append((time.perf_counter(), time.process_time()))
-    write_bvh(bvh, sol.skeleton, sol.rotations, sol.root_translation, fps=loaded.fps,
-              end_parents=leaf_tips(sol.skeleton)[0], end_offsets=leaf_tips(sol.skeleton)[1])
+    ends, tips = leaf_tips(sol.skeleton)
+    write_bvh(bvh, sol.skeleton, sol.rotations, sol.root_translation, fps=loaded.fps, end_parents=ends,
+              end_offsets=tips)
     marks.append((time.perf_counter(), time.process_time()))
     return np.diff(np.array(marks), axis=0).T
 

@@ -197,6 +197,8 @@ BAD_INPUTS = {
                                         ["--frames 0:100 reaches outside the 30-frame clip", "0:30"]),
     "reference-frame-outside": lambda c, d: (["solve", c, "--out", d / "o.bvh", "--reference-frame", "30"],
                                              ["--reference-frame 30", "0..29"]),
+    "tracks-reference-frame-outside": lambda c, d: (["tracks", c, "--out", d / "t.npz", "--reference-frame", "30"],
+                                                    ["--reference-frame 30", "0..29"]),
     "out-missing-directory": lambda c, d: (["solve", c, "--out", d / "no" / "o.bvh"],
                                            ["--out", "directory", "does not exist"]),
     "out-is-directory": lambda c, d: (["solve", c, "--out", _mkdir(d / "o.npz")], ["is a directory"]),

@@ -333,7 +333,7 @@ def cmd_tracks(args: argparse.Namespace) -> int:
 
     out = _output_path(args.out, (".npz",))
     clip = read_bvh(args.clip)
-    tracks = tracks_from_bvh(clip, reference_frame=args.reference_frame)
+    tracks = tracks_from_bvh(clip, args.reference_frame, "--reference-frame")
     save_tracks(out, tracks)
     print(f"wrote {tracks.num_frames} frames x {tracks.skeleton.num_joints} joints"
           f" (+{len(clip.end_parents)} end sites) -> {out}")

@@ -9,6 +9,7 @@ from typing import NamedTuple, Sequence
 import numpy as np
 
 from .automap import Proposal, canonical_names, propose_map
+from .axes import AXES
 from .bvh import BvhClip
 from .fk import forward_kinematics
 from .layouts import Layout
@@ -67,5 +68,5 @@ def propose(skeleton: Skeleton, up: str, points: Sequence[str], layout: Layout |
     else:
         tree = [-1] * len(points) if point_parents is None else list(point_parents)
         canon, virtual, landmarks = canonical_names(points, tree)[0], {}, frozenset()
-    return propose_map(names, parents, skeleton.num_joints, reference, np.eye(3)["xyz".index(up)], points, canon,
+    return propose_map(names, parents, skeleton.num_joints, reference, np.asarray(AXES[up], float), points, canon,
                        virtual, landmarks)
