@@ -91,14 +91,10 @@ def test_a_sibling_that_spreads_does_decide_the_roll(angle):
 def test_fit_weight_ramps_smoothly_with_spread_and_noise(spread, noise):
     """0 below SPREAD_LOW_DEG, 1 above SPREAD_HIGH_DEG (clean), never more with more noise, and
     continuous in the spread."""
-    from pose2rot_core.solvers.geometric.problem import Problem
-
     def weight(deg: float, var: float) -> float:
         a = np.radians(deg)
         src = np.array([[[1.0, 0, 0], [np.cos(a), np.sin(a), 0]]])
-        pb = Problem.__new__(Problem)
-        pb.guess = np.broadcast_to(np.eye(3), (1, 1, 3, 3))
-        return float(fit_weight(pb, src, var)[0])
+        return float(fit_weight(src, var)[0])
 
     w = weight(spread, noise ** 2)
     assert 0.0 <= w <= 1.0
@@ -113,28 +109,20 @@ def test_fit_weight_ramps_smoothly_with_spread_and_noise(spread, noise):
 def test_noise_never_raises_the_fit_weight_even_by_rounding():
     """Within the ramp, a noise far below the targets' extent leaves the weight as it is, never a
     rounding step above the clean one."""
-    from pose2rot_core.solvers.geometric.problem import Problem
-
-    pb = Problem.__new__(Problem)
-    pb.guess = np.broadcast_to(np.eye(3), (1, 1, 3, 3))
     for a in np.radians(np.linspace(0.3, 1.2, 400)):
         src = np.array([[[1.0, 0, 0], [np.cos(a), np.sin(a), 0]]])
-        clean = fit_weight(pb, src, 0.0)[0]
-        assert all(fit_weight(pb, src, var)[0] <= clean for var in (1e-300, 1e-250, 1e-20))
+        clean = fit_weight(src, 0.0)[0]
+        assert all(fit_weight(src, var)[0] <= clean for var in (1e-300, 1e-250, 1e-20))
 
 
 @pytest.mark.parametrize("ratio", [0.05, 0.2, 1.0])
 def test_a_short_child_spreads_as_far_as_its_direction(ratio):
     """The fit aligns unit directions, so a short child 4 degrees off a long one decides the roll as
     fully as a long one would (on clean tracks); noise on a short offset weighs it down."""
-    from pose2rot_core.solvers.geometric.problem import Problem
-
     a = np.radians(4.0)
     src = np.array([[[1.0, 0, 0], [ratio * np.cos(a), ratio * np.sin(a), 0]]])
-    pb = Problem.__new__(Problem)
-    pb.guess = np.broadcast_to(np.eye(3), (1, 1, 3, 3))
-    assert float(fit_weight(pb, src, 0.0)[0]) == 1.0
-    noisy = [float(fit_weight(pb, src * scale, 1e-4)[0]) for scale in (1.0, 0.1)]
+    assert float(fit_weight(src, 0.0)[0]) == 1.0
+    noisy = [float(fit_weight(src * scale, 1e-4)[0]) for scale in (1.0, 0.1)]
     assert 0.0 < noisy[1] < noisy[0] <= 1.0
 
 

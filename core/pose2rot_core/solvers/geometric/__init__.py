@@ -198,16 +198,16 @@ def _hit_targets(problem: Problem, j: int, primary: list, src: np.ndarray, obs: 
     roll, the single aim with the twist policy's roll where they do not, blended in between;
     ``parent_frame`` [T,3,3]: the parent's orientation (None for the root). Written into ``out``
     when given."""
-    weight = fit_weight(problem, src, problem.offset_var(j, primary)) if len(primary) >= 2 else np.zeros(1)
+    weight = fit_weight(src, problem.offset_var(j, primary)) if len(primary) >= 2 else np.zeros(1)
     problem.determined[j] = weight
     if weight.min() >= 1.0:
-        return _written(out, best_fit(problem, primary, src, obs, desired))
+        return _written(out, best_fit(primary, src, obs, desired))
     aimed = _aimed(problem, primary)
-    axis = unit_mean(src[:1] if problem.constant_guess else src)  # [1,3] when the same in every frame
+    axis = unit_mean(src)  # [1,3] when the same in every frame
     if weight.max() <= 0.0:
         return aim_with_roll(problem, j, axis, unit_mean(obs), desired, aimed, parent_frame, out)
     along = aim_with_roll(problem, j, axis, unit_mean(obs), desired, aimed, parent_frame)
-    return _written(out, blend_roll(along, best_fit(problem, primary, src, obs, desired), axis, weight))
+    return _written(out, blend_roll(along, best_fit(primary, src, obs, desired), axis, weight))
 
 
 def _written(out: np.ndarray | None, x: np.ndarray) -> np.ndarray:
@@ -245,7 +245,7 @@ def _plain_swing(problem: Problem, primary: list, src: np.ndarray, obs: np.ndarr
     if len(primary) >= 2:
         u = src[0] / np.linalg.norm(src[0], axis=-1, keepdims=True)
         if np.abs(np.cross(u[:, None], u[None])).max() > 1e-3:
-            return best_fit(problem, primary, src, obs, desired)
+            return best_fit(primary, src, obs, desired)
     from_dir = mat_vec(desired, unit_mean(src))
     return mat_mul(rotation_between(from_dir, unit_mean(obs)), desired)
 

@@ -41,12 +41,10 @@ ROLL_PRIOR = 1.0
 CHAINED_WEIGHT = 0.1
 
 
-def fit_weight(problem: Problem, src: np.ndarray, noise_var: float) -> np.ndarray:
+def fit_weight(src: np.ndarray, noise_var: float) -> np.ndarray:
     """[T] (or [1] when the sources are constant) trust in the best fit of targets with rest
-    offsets ``src`` [T,n,3] (joint frame), 0..1; ``noise_var``: noise variance (per axis) of the
-    offsets, file units squared."""
-    if problem.constant_guess:
-        src = src[:1]
+    offsets ``src`` [T,n,3] ([1,n,3] when constant; joint frame), 0..1; ``noise_var``: noise
+    variance (per axis) of the offsets, file units squared."""
     directions = normalize(src)
     lam_u = np.linalg.eigvalsh(outer_sum(directions, directions))
     q = np.sqrt(np.maximum(lam_u[:, 0] + lam_u[:, 1], 0.0) / np.maximum(lam_u[:, 2], 1e-300))
@@ -67,12 +65,10 @@ def smoothstep(x: np.ndarray) -> np.ndarray:
     return x * x * (3.0 - 2.0 * x)
 
 
-def best_fit(problem: Problem, primary: list[Target], src: np.ndarray, obs: np.ndarray,
-             desired: np.ndarray) -> np.ndarray:
-    """[T,3,3] global orientation best taking the target offsets ``src`` (joint frame) onto the
-    observed ``obs`` (world), both [T,n,3]; targets reached only through zero-length joints
+def best_fit(primary: list[Target], src: np.ndarray, obs: np.ndarray, desired: np.ndarray) -> np.ndarray:
+    """[T,3,3] global orientation best taking the target offsets ``src`` (joint frame; [T,n,3], or
+    [1,n,3] when constant) onto the observed ``obs`` (world, [T,n,3]); targets reached only through zero-length joints
     are steadied by the reference orientation ``desired`` [T,3,3]."""
-    src = src[:1] if problem.constant_guess else src
     M = pairwise_alignment(normalize(obs), normalize(src))  # directions: the same weight in any unit
     if all(t.chain for t in primary):
         M = M + CHAINED_WEIGHT * len(primary) * desired

@@ -127,12 +127,11 @@ class Problem:
 
     def sources(self, targets: list[Target]) -> np.ndarray:
         """[T,n,3] target offsets in the aiming joint's frame, zero-length joints at their reference
-        (a read-only broadcast of [n,3] when the reference is constant)."""
-        T = self.num_frames
+        ([1,n,3] when the reference is constant: the same in every frame)."""
         if self.constant_guess:
             cols = [reduce(lambda v, z: self.guess[0, z] @ v, reversed(t.chain), t.offset) for t in targets]
-            return np.broadcast_to(np.stack(cols), (T, len(targets), 3))
-        out = empty_vectors((T, len(targets)))
+            return np.stack(cols)[None]
+        out = empty_vectors((self.num_frames, len(targets)))
         for i, t in enumerate(targets):
             out[:, i] = reduce(lambda v, z: mat_vec(self.guess[:, z], v), reversed(t.chain), t.offset)
         return out

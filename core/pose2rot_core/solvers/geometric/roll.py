@@ -168,8 +168,7 @@ def child_alignment(problem: Problem, aimed: Target, base: np.ndarray) -> tuple[
     c = aimed.index
     to_child = problem.reference_product(aimed.chain + (c,))
     sub = problem.targets[c]
-    sources = problem.sources(sub)  # [1,n,3] below when the same in every frame
-    v = normalize(mat_vec(to_child[..., None, :, :], sources[:1] if problem.constant_guess else sources))
+    v = normalize(mat_vec(to_child[..., None, :, :], problem.sources(sub)))  # [1,n,3] when constant
     u = normalize(problem.observed(sub, c))
     alignment = outer_sum(u, v) / u.shape[1]
     # the mean of u . (base v) over the targets is tr(base^T alignment)
