@@ -17,7 +17,7 @@ from . import __version__
 from .cli_layouts import add_point_arguments
 from .errors import Pose2RotError
 from .export import DEFAULT_ORDER, write_solution
-from .options import PRECISIONS, SOLVERS, OptionError, SolveOptions, twist_choices
+from .options import AUTO_TWIST, PRECISIONS, SOLVERS, OptionError, SolveOptions, twist_choices
 from .wording import label, names, notes_for, tracks_were_smoothed
 
 
@@ -106,8 +106,9 @@ def add_solver_arguments(p: argparse.ArgumentParser, learned: bool = True) -> No
     d = SolveOptions()
     p.add_argument("--solver", choices=SOLVERS, default=d.solver, help="default: geometric (no torch needed)")
     p.add_argument("--twist", choices=twist_choices(), default=d.twist,
-                   help="roll policy of the geometric/hybrid solver (default: auto, which is lookahead for the "
-                        "geometric solver and reference for hybrid: the network's own twist)")
+                   help="roll policy of the geometric/hybrid solver (default: auto, which is "
+                        + " and ".join(f"{policy} for {solver}" for solver, policy in AUTO_TWIST.items())
+                        + ": hybrid keeps the network's own twist)")
     p.add_argument("--stretch", choices=STRETCH_MODES, default=d.stretch,
                    help="auto: solve the translation of joints whose distance to the parent changes over the clip, "
                         "keep the rig's bone lengths elsewhere (rigid bones when the tracks are smoothed); exact: "

@@ -22,6 +22,9 @@ from .errors import Pose2RotError
 from .wording import neutral
 
 SOLVERS = ("geometric", "learned", "hybrid")
+#: the roll policy twist="auto" stands for, per solver with a geometric step (hybrid keeps the
+#: network's own twist)
+AUTO_TWIST = {"geometric": "lookahead", "hybrid": "reference"}
 PRECISIONS = ("fp32", "bf16", "fp16")
 
 class OptionError(Pose2RotError):
@@ -134,7 +137,7 @@ class SolveOptions:
         """Keyword options of the geometric step (empty for the learned solver, which has none)."""
         if self.solver == "learned":
             return {}
-        twist = self.twist if self.twist != "auto" else "reference" if self.solver == "hybrid" else "lookahead"
+        twist = AUTO_TWIST[self.solver] if self.twist == "auto" else self.twist
         return {"twist": twist, "stretch": self.stretch}
 
     def learned_options(self) -> dict[str, Any]:
