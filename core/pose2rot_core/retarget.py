@@ -282,7 +282,7 @@ class _Filler:
         self.rest_frames = frames
         self.bend_rate = 1.0 - np.exp(-1.0 / (BEND_SECONDS * fps))   # share of new evidence per frame
         self.guess: dict[int, np.ndarray] = {}
-        self.frames: dict[int, np.ndarray] = {}                  # fitted turns of branching joints [T,3,3]
+        self.frames: dict[int, np.ndarray] = {}                  # turns of placed joints [T,3,3]
         self.children = skeleton.children
         self.lead = marked_or_above(skeleton.parents, direct | soft)
         #: per joint, its children with something mapped at or below them
@@ -364,9 +364,7 @@ class _Filler:
         if carried is None:
             return turn
         w = self.ref[self._walk(kids[0])[-1]] - self.ref[a]
-        if np.linalg.norm(w) < 1e-12:
-            return carried
-        return rotation_between(carried @ w, turn @ w) @ carried
+        return _swung(carried, w, turn @ w)
 
     def _fit(self, h: int, above: int | None) -> tuple[np.ndarray, np.ndarray]:
         """([T,3] position, [T,3,3] turn from the reference pose) of joint h from a weighted rigid fit of
@@ -409,12 +407,7 @@ class _Filler:
         between them onto where they are (None without one): a joint that turns with what is above it."""
         if above is None or above not in self.frames:
             return None
-        F = self.frames[above]
-        bone = self.ref[a] - self.ref[above]
-        if np.linalg.norm(bone) < 1e-12:
-            return F
-        carried = np.einsum("tij,j->ti", F, bone)
-        return rotation_between(carried, self.P[:, a] - self.P[:, above]) @ F
+        return _swung(self.frames[above], self.ref[a] - self.ref[above], self.P[:, a] - self.P[:, above])
 
     def _placed_above(self, a: int) -> int | None:
         j = self.sk.parents[a]
@@ -610,11 +603,19 @@ def _bend_axis(v: np.ndarray, chord: np.ndarray, body: np.ndarray, rate: float) 
     return axis, np.clip(np.linalg.norm(carried, axis=-1), 0.0, 1.0)
 
 
+def _swung(F: np.ndarray, v: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """[T,3,3] the frames F [T,3,3] turned by the smallest rotation that lays F v (``v`` [3]) onto
+    ``target`` [T,3]; F itself where v is zero."""
+    if np.linalg.norm(v) < 1e-12:
+        return F
+    return rotation_between(F @ v, target) @ F
+
+
 def _average_forward(axis: np.ndarray, weight: np.ndarray, rate: float) -> np.ndarray:
-    """[T,3]: the running average a_t = (r w_t s_t axis_t + (1 - r) a_{t-1}) / (1 - (1 - r)^(t+1))
-    (a_-1 = 0, r = ``rate``) of the unit axes ``axis`` [T,3] scaled by their ``weight`` [T] in 0..1,
-    s_t = ±1 turning each to the side of the average before it. Its length says how much evidence
-    stands behind it lately (the divisor makes the first frames count fully)."""
+    """[T,3]: the running average a_t = b_t / (1 - (1 - r)^(t+1)), b_t = r w_t s_t axis_t + (1 - r)
+    b_{t-1} (b_-1 = 0, r = ``rate``), of the unit axes ``axis`` [T,3] scaled by their ``weight`` [T]
+    in 0..1, s_t = ±1 turning each to the side of b_{t-1}. Its length says how much evidence stands
+    behind it lately (the divisor makes the first frames count fully)."""
     out = []
     ax = ay = az = 0.0
     keep = 1.0 - rate
@@ -629,8 +630,9 @@ def _average_forward(axis: np.ndarray, weight: np.ndarray, rate: float) -> np.nd
 # ----------------------------------------------------------------------------- report
 def _report_coverage(targets: RigTargets, rig: Skeleton, report: list[str]) -> None:
     J = rig.num_joints
-    mapped = (targets.direct | targets.soft)[:J]
-    lead = marked_or_above(targets.skeleton.parents, targets.direct | targets.soft)[:J]  # End Sites count
+    marked = targets.direct | targets.soft
+    mapped = marked[:J]
+    lead = marked_or_above(targets.skeleton.parents, marked)[:J]  # End Sites count
     between = [rig.names[j] for j in np.flatnonzero(lead & ~mapped)]
     kept = int((~lead).sum())
     report.append(f"map: {int(targets.direct[:J].sum())} joints on points, {int(targets.soft[:J].sum())} on virtual "
