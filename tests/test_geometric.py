@@ -83,6 +83,7 @@ def determined_joints(sk: Skeleton) -> list[int]:
     out = []
     for j, ch in enumerate(sk.children):
         vecs = np.array([sk.offsets[c] for c in ch if np.linalg.norm(sk.offsets[c]) > 1e-9]).reshape(-1, 3)
+        vecs = vecs / np.maximum(np.linalg.norm(vecs, axis=-1, keepdims=True), 1e-300)  # the fit aligns directions
         lam = np.linalg.eigvalsh(vecs.T @ vecs)
         if len(vecs) >= 2 and np.sqrt((lam[0] + lam[1]) / lam[2]) >= np.tan(np.radians(SPREAD_HIGH_DEG)):
             out.append(j)
