@@ -136,23 +136,28 @@ def spread_twist(problem: Problem, G: np.ndarray, bones: list[TwistBone]) -> Non
         j, c = bone.joint, bone.child
         axis_world = normalize(P[:, c] - P[:, j])
         axis = mat_t_vec(G[:, j], axis_world)  # in j's frame
-        tau = np.unwrap(twist_angle(mat_mul(mat_t_mul(G[:, j], G[:, c]), _reference_path(problem, j, c, True)), axis))
+        tau = _twist_from_reference(problem, G, j, c, axis)
         tau = tau * problem.determined.get(c, 0.0)  # a child whose roll is a policy's calls for nothing
         for k, f in zip(bone.twist_joints, bone.fractions):
-            relative = mat_mul(mat_t_mul(G[:, j], G[:, k]), _reference_path(problem, j, k, True))
-            now = np.unwrap(twist_angle(relative, axis))
+            now = _twist_from_reference(problem, G, j, k, axis)
             G[:, k] = mat_mul(axis_angle_to_matrix(axis_world, f * tau - now), G[:, k])
 
 
-def _reference_path(problem: Problem, j: int, k: int, inverse: bool) -> np.ndarray:
-    """[T,3,3] product of the reference local rotations from ``j`` down to ``k`` (transposed when
-    ``inverse``): the reference orientation of k in j's frame."""
+def _twist_from_reference(problem: Problem, G: np.ndarray, j: int, k: int, axis: np.ndarray) -> np.ndarray:
+    """[T] the twist (radians, unwrapped over the frames) about ``axis`` [T,3] (j's frame) of joint
+    k's orientation in ``G`` [T,J,3,3], seen from j, against its reference orientation there."""
+    reference = np.swapaxes(_reference_path(problem, j, k), -1, -2)
+    return np.unwrap(twist_angle(mat_mul(mat_t_mul(G[:, j], G[:, k]), reference), axis))
+
+
+def _reference_path(problem: Problem, j: int, k: int) -> np.ndarray:
+    """[T,3,3] (or [3,3]) product of the reference local rotations from ``j`` down to ``k``: the
+    reference orientation of k in j's frame."""
     parents = problem.skeleton.parents
     path = []
     while k != j:
         path.append(k)
         k = int(parents[k])
-    A = problem.reference_product(reversed(path))
-    return np.swapaxes(A, -1, -2) if inverse else A
+    return problem.reference_product(reversed(path))
 
 
