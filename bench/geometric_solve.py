@@ -20,7 +20,7 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from pose2rot_core.fk import forward_kinematics  # noqa: E402
+from pose2rot_core.fk import end_site_positions, forward_kinematics  # noqa: E402
 from pose2rot_core.options import SolveOptions  # noqa: E402
 from pose2rot_core.rotations import axis_angle_to_matrix  # noqa: E402
 from pose2rot_core.skeleton import Skeleton  # noqa: E402
@@ -49,7 +49,7 @@ def synthetic_tracks(T: int, J: int, seed: int = 0) -> Tracks:
     G, P = forward_kinematics(sk, R, root)
     leaves = np.array([j for j, c in enumerate(sk.children) if not c])
     end_off = rng.normal(size=(len(leaves), 3)) * 0.3
-    ends = P[:, leaves] + np.einsum("tkab,kb->tka", G[:, leaves], end_off)
+    ends = end_site_positions(G, P, leaves, end_off)
     return Tracks(skeleton=sk, positions=P, fps=60.0, end_positions=ends, end_parents=leaves,
                   end_rest_offsets=end_off)
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from .errors import Pose2RotError, read_bytes
 from .fixed_text import format_rows
-from .fk import forward_kinematics
+from .fk import end_site_positions, forward_kinematics
 from .rotations import EULER_ORDERS, euler_angles, unwrap_euler
 from .skeleton import Skeleton
 
@@ -80,8 +80,7 @@ class BvhClip:
     def end_site_positions(self, forward: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
         """End Site positions [T,K,3] (``forward``: the clip's :meth:`forward`, when already known)."""
         G, P = self.forward() if forward is None else forward
-        p = self.end_parents
-        return P[:, p] + np.einsum("tkab,kb->tka", G[:, p], self.end_offsets)
+        return end_site_positions(G, P, self.end_parents, self.end_offsets)
 
 
 # =============================================================================== reading

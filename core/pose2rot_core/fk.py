@@ -34,6 +34,13 @@ def forward_kinematics(skeleton: Skeleton, rotations: np.ndarray, root_translati
     return G, P
 
 
+def end_site_positions(G: np.ndarray, P: np.ndarray, end_parents: np.ndarray, end_offsets: np.ndarray) -> np.ndarray:
+    """[T,K,3] bone tips (End Sites) placed by forward kinematics: each parent's position in ``P``
+    [T,J,3] plus its orientation in ``G`` [T,J,3,3] applied to the tip's offset ``end_offsets``
+    [K,3] (``end_parents`` [K])."""
+    return P[:, end_parents] + np.einsum("tkab,kb->tka", G[:, end_parents], end_offsets)
+
+
 def global_to_local(skeleton: Skeleton, global_rotations: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Global rotations [T,J,3,3] -> local rotations [T,J,3,3] (``R_j = G_parent^T G_j``), written
     into ``out`` if given (which may be ``global_rotations`` itself: children are done first)."""

@@ -11,7 +11,7 @@ import numpy as np
 from .automap import Proposal, canonical_names, propose_map
 from .axes import AXES
 from .bvh import BvhClip
-from .fk import forward_kinematics
+from .fk import end_site_positions, forward_kinematics
 from .layouts import Layout
 from .skeleton import Skeleton
 
@@ -46,8 +46,7 @@ def reference_positions(skeleton: Skeleton, rotations: np.ndarray | None = None,
     else:
         G, P = forward_kinematics(skeleton, rotations[None])
         joints = P[0]
-        tips = (joints[ends.parents] + np.einsum("kab,kb->ka", G[0, ends.parents], ends.offsets)
-                if ends is not None else np.zeros((0, 3)))
+        tips = end_site_positions(G, P, ends.parents, ends.offsets)[0] if ends is not None else np.zeros((0, 3))
     return np.concatenate([joints, tips])
 
 

@@ -31,7 +31,7 @@ import numpy as np
 
 from .bonemap import BoneMap, check_map, evaluate_sources
 from .errors import Pose2RotError
-from .fk import forward_kinematics
+from .fk import end_site_positions, forward_kinematics
 from .axes import AXES
 from .options import SolveOptions
 from .pointsets import PointSet
@@ -173,7 +173,7 @@ def rig_targets(points: PointSet, rig: Skeleton, bone_map: BoneMap, up: str,
     extended = _with_ends(rig, end_parents, end_offsets, names)
     R = np.eye(3)[None].repeat(J, 0) if reference_rotations is None else np.asarray(reference_rotations, np.float64)
     G, P = forward_kinematics(rig, R[None])
-    reference = np.concatenate([P[0], P[0, end_parents] + np.einsum("kab,kb->ka", G[0, end_parents], end_offsets)])
+    reference = np.concatenate([P[0], end_site_positions(G, P, end_parents, end_offsets)[0]])
     return RigTargets(extended, X, direct, soft, reference, np.concatenate([G[0], G[0, end_parents]]), R)
 
 
