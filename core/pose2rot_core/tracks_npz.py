@@ -1,4 +1,5 @@
 """Reading ``.npz`` tracks files (``np.load`` with ``allow_pickle=False``); see tracks_io for the layout.
+The archive reader, :func:`read_archive`, also serves point-set files (pointsets).
 
 Every array is checked by one table, :data:`ARRAYS`: its kind (numbers, whole numbers, text) and its
 shape in the sizes of the file (T frames, J joints, K end sites). A file is read in three steps:
@@ -9,6 +10,7 @@ from __future__ import annotations
 import io
 import zipfile
 from pathlib import Path
+from typing import Collection
 
 import numpy as np
 
@@ -67,7 +69,7 @@ def load_npz(path: Path, report: list[str] | None = None) -> Tracks:
 TRACKS_EXAMPLE = "np.savez(path, positions=..., joint_names=..., parents=..., rest_positions=...)"
 
 
-def read_archive(path: Path, known, report: list[str] | None = None, what: str = "tracks",
+def read_archive(path: Path, known: Collection[str], report: list[str] | None = None, what: str = "tracks",
                  example: str = TRACKS_EXAMPLE) -> dict[str, np.ndarray]:
     """The arrays of the ``.npz`` archive at ``path`` whose keys are ``known`` (others are noted in
     ``report``); never unpickles. what / example: what the file holds and how to write one, for
