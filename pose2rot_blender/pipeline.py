@@ -317,6 +317,23 @@ def _read_and_solve(scene: bpy.types.Scene, obj: bpy.types.Object, collection: b
     return rig, tracks, match, sol, scale_note
 
 
+def _plan_channels(plan: Plan) -> tuple[list[tuple[str, int, str]], np.ndarray, np.ndarray]:
+    """(channels (data path, index, group = bone name) [C], frames [T], values [T,C]) of ``plan``:
+    per bone its quaternion curves, then its location curves where it has them."""
+    T, J = plan.quaternions.shape[:2]
+    loc_of = {int(j): k for k, j in enumerate(plan.location_bones)}
+    flat = np.concatenate([plan.quaternions.reshape(T, 4 * J), plan.locations.reshape(T, -1)], axis=1)
+    channels, columns = [], []
+    for j, name in enumerate(plan.bone_names):
+        path = f'pose.bones["{bpy.utils.escape_identifier(name)}"]'
+        channels += [(path + ".rotation_quaternion", c, name) for c in range(4)]
+        columns += range(4 * j, 4 * j + 4)
+        if j in loc_of:
+            channels += [(path + ".location", c, name) for c in range(3)]
+            columns += range(4 * J + 3 * loc_of[j], 4 * J + 3 * loc_of[j] + 3)
+    return channels, plan.frames, flat[:, columns]
+
+
 def apply_plan(obj: bpy.types.Object, plan: Plan) -> bpy.types.Action:
     """Write ``plan`` as a new action on ``obj`` (quaternion keys on every bone, location keys where
     needed); unkeyed channels are reset to rest. Returns the new action."""
@@ -328,13 +345,7 @@ def apply_plan(obj: bpy.types.Object, plan: Plan) -> bpy.types.Action:
         pb.scale = (1.0, 1.0, 1.0)
     writer = keys.ActionWriter(obj, f"{obj.name}_pose2rot")
     writer.action[previous.MADE_BY_KEY] = True
-    frames = plan.frames.astype(np.float64)
-    loc_of = {int(j): k for k, j in enumerate(plan.location_bones)}
-    for j, name in enumerate(plan.bone_names):
-        path = f'pose.bones["{bpy.utils.escape_identifier(name)}"]'
-        writer.write_channels(path + ".rotation_quaternion", name, frames, plan.quaternions[:, j])
-        if j in loc_of:
-            writer.write_channels(path + ".location", name, frames, plan.locations[:, loc_of[j]])
+    writer.write_curves(*_plan_channels(plan))
     return writer.finish()
 
 
