@@ -71,6 +71,10 @@ def _all_curve_values(curves: list, frames: np.ndarray) -> np.ndarray:
         for row, k in zip(co, ks):
             curves[k].keyframe_points.foreach_get("co", row)
         x = co[:, 0::2]
+        if n == len(frames) and (x == want).all():     # keys on exactly the frames: the values as they are
+            out[ks] = co[:, 1::2]
+            left[ks] = False
+            continue
         idx = np.clip(np.searchsorted(x[0], want), 0, n - 1)
         hit = (x[:, idx] == want).all(axis=1) & (np.diff(x, axis=1) > 0).all(axis=1)
         out[ks[hit]] = co[hit, 1::2][:, idx]

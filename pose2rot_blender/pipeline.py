@@ -19,7 +19,6 @@ import numpy as np
 from pose2rot_core.blender_space import basis_quaternions, blocked_translations, location_channels
 from pose2rot_core.bonemap import BoneMap, check_map, source_names
 from pose2rot_core.errors import Pose2RotError
-from pose2rot_core.fk import forward_kinematics
 from pose2rot_core.names import NameMatch, match_names
 from pose2rot_core.options import SolveOptions
 from pose2rot_core.pointsets import PointSet
@@ -274,14 +273,14 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
     tol = 1e-6 * skel.height
     report += notes_for(sol.report, "blender")
     blocked = blocked_translations(sol, rig.rest, tol)
-    offsets = sol.local_offsets
+    written = sol                                      # what the keys hold
     if blocked:
         report.append("connected bones cannot translate, their heads stay at bone length: "
                       + ", ".join(skel.names[j] for j in blocked))
-        offsets = offsets.copy()
+        offsets = sol.local_offsets.copy()
         offsets[:, blocked] = skel.offsets[blocked]
-    _, fk_pos = forward_kinematics(skel, sol.rotations, sol.root_translation, offsets)
-    err = np.linalg.norm(fk_pos - tracks.positions, axis=-1)
+        written = replace(sol, local_offsets=offsets)
+    err = np.linalg.norm(written.positions - tracks.positions, axis=-1)
     err = err[np.isfinite(err)]
     height = skel.height
     loc_idx, locs = location_channels(sol, rig.rest, tol)
@@ -299,7 +298,7 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
                 quaternions=basis_quaternions(sol, rig.rest), location_bones=loc_idx, locations=locs,
                 report=report, warnings=override_warnings(obj), mean_error_pct=float(100 * err.mean() / height) if err.size else 0.0,
                 max_error_pct=float(100 * err.max() / height) if err.size else 0.0,
-                matched=len(match.bone_to_track), solution=replace(sol, local_offsets=offsets),
+                matched=len(match.bone_to_track), solution=written,
                 end_parents=end_parents, end_offsets=end_offsets)
 
 
