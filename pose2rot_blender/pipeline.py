@@ -214,6 +214,8 @@ def armature_points(scene: bpy.types.Scene, obj: bpy.types.Object, rig: rig_io.R
     world, mats = empties.read_world(scene, objects, frames, follow=obj if empties.moves(obj) else None,
                                      progress=progress)
     if mats is None:
+        if np.array_equal(rig.world_inv, np.eye(4)):   # the armature object at the world origin
+            return world
         return world @ rig.world_inv[:3, :3].T + rig.world_inv[:3, 3]
     rig_io.check_matrices(obj.name, mats)              # parented or constrained armature: its frame moves
     inv = np.linalg.inv(mats)
