@@ -10,10 +10,11 @@ from __future__ import annotations
 import bpy
 import numpy as np
 
-#: 'LINEAR' in ``Keyframe.interpolation``, as an unsigned byte: foreach_set copies a uint8 buffer
-#: straight into the keys (the enum is stored in one byte); any other buffer is converted key by
-#: key, about 8x slower than writing the keys' "co"
+#: 'LINEAR' in ``Keyframe.interpolation``, written from a uint8 buffer: foreach_set copies that
+#: straight into the keys (Blender stores the enum in one byte) and converts any other buffer key by
+#: key, about 8x slower
 _LINEAR = 1
+
 
 def has_layered_actions() -> bool:
     return bpy.app.version >= (4, 4, 0)
@@ -52,11 +53,12 @@ class ActionWriter:
             ad.action_slot = slot
             strip = self.action.layers.new("Layer").strips.new(type='KEYFRAME')
             self._bag = strip.channelbag(slot, ensure=True)
-            self._group_param = "group_name" in self._bag.fcurves.bl_rna.functions["new"].parameters   # 5.0+
+            new = self._bag.fcurves.bl_rna.functions["new"]
+            self._new_takes_group = "group_name" in new.parameters          # 5.0+
         else:
             ad.action = self.action
             self._bag = None
-            self._group_param = False
+            self._new_takes_group = False
 
     @property
     def fcurves(self):
@@ -67,7 +69,7 @@ class ActionWriter:
         """New F-curves for ``channels`` (data path, array index, channel group), in that order."""
         if self._bag is None:
             return [self.fcurves.new(path, index=c, action_group=group) for path, c, group in channels]
-        if self._group_param:
+        if self._new_takes_group:
             return [self.fcurves.new(path, index=c, group_name=group) for path, c, group in channels]
         groups = {}
         out = []
