@@ -31,7 +31,8 @@ from ...fk import global_to_local
 from ...rotations import geodesic_angle, norm, rotation_between
 from ...smoothing import bone_lengths
 from ...solution import Solution
-from ...stacks import component_major, empty_matrices, empty_vectors, mat_mul, mat_t_vec, mat_vec
+from ...stacks import (component_major, empty_matrices, empty_vectors, joint_planes, mat_mul, mat_vec,
+                       planes_vec)
 from ...tracks import Tracks
 from ...tracks_io import check_root
 from .fit import best_fit, blend_roll, fit_weight, lean_on_parent, slerp
@@ -263,11 +264,13 @@ def _solve_offsets(problem: Problem, G: np.ndarray, stretch: str, tolerance: flo
     if J < 2:
         return local_offsets
     par = skel.parents[1:]
-    seen = [mat_t_vec(G[:, p], P[:, j] - P[:, p]) for j, p in enumerate(par, 1)]  # offsets in parent frames
+    x = np.ascontiguousarray(joint_planes(P))
+    seen = planes_vec(np.ascontiguousarray(joint_planes(G))[par], x[1:] - x[par], transpose_a=True)  # [J-1,3,T]
     translating = problem.translating
     if stretch != "off" and not problem.noise_var.any():  # noisy tracks are not hit exactly anyway
-        residual = np.array([norm(seen_j - (seen_j.mean(axis=0) if stretch == "auto" else skel.offsets[j])).max()
-                             for j, seen_j in enumerate(seen, 1)])  # how far each moves from the expected offset
+        expected = seen.mean(axis=-1) if stretch == "auto" else skel.offsets[1:]  # [J-1,3]
+        # [J-1] how far each moves from the expected offset
+        residual = norm(np.moveaxis(seen - expected[:, :, None], 1, -1)).max(axis=-1)
         valid = ~missing[1:] & ~missing[par]
         added = valid & (residual > tolerance * skel.height) & ~translating[1:]
         translating[1:] |= added
@@ -277,5 +280,5 @@ def _solve_offsets(problem: Problem, G: np.ndarray, stretch: str, tolerance: flo
             report.append(f"{len(names)} more {'joint is' if len(names) == 1 else 'joints are'} put on the track "
                           f"by translation ({shown}): the parent's roll is not fixed by its targets")
     for j in np.flatnonzero(translating[1:]) + 1:
-        local_offsets[:, j] = seen[j - 1]
+        local_offsets[:, j] = seen[j - 1].T
     return local_offsets
