@@ -7,7 +7,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from pose2rot_core.stacks import (component_major, det, dot, empty_matrices, empty_vectors, joint_batches, joint_planes,
-                                  mat_mul, mat_mul_t, mat_t_mul, mat_t_vec, mat_vec, outer_sum, planes_mul, planes_vec)
+                                  joint_rows, mat_mul, mat_mul_t, mat_t_mul, mat_t_vec, mat_vec, outer_sum, planes_mul, planes_vec)
 
 SHAPES = st.sampled_from([(), (1,), (7,), (5, 3), (4, 1), (1, 6)])
 
@@ -56,6 +56,9 @@ def test_joint_planes_write_through_and_batches_cover_every_joint_once():
     G = empty_matrices((4, 5))
     joint_planes(G)[[1, 3]] = 2.0
     assert (G[:, [1, 3]] == 2.0).all() and joint_planes(G).flags.c_contiguous
+    one, two = joint_rows(joint_planes(G), np.array([3])), joint_rows(joint_planes(G), np.array([3, 1]))
+    assert np.shares_memory(one, G) and not np.shares_memory(two, G)  # one joint: a view, no copy
+    assert np.array_equal(one[0], two[0]) and np.array_equal(two[1], joint_planes(G)[1])
     batches = joint_batches(np.arange(10), 2000)  # BATCH_FRAMES // 2000 = 3 joints at a time
     assert [b.tolist() for b in batches] == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]
     assert [b.tolist() for b in joint_batches(np.arange(3), 10 ** 6)] == [[0], [1], [2]]

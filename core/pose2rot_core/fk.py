@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .skeleton import Skeleton
-from .stacks import empty_matrices, empty_vectors, joint_batches, joint_planes, planes_mul, planes_vec
+from .stacks import empty_matrices, empty_vectors, joint_batches, joint_planes, joint_rows, planes_mul, planes_vec
 
 
 def forward_kinematics(skeleton: Skeleton, rotations: np.ndarray, root_translation: np.ndarray | None = None,
@@ -32,9 +32,9 @@ def forward_kinematics(skeleton: Skeleton, rotations: np.ndarray, root_translati
     parents = skeleton.parents
     for level in skeleton.levels[1:]:
         for joints in joint_batches(level, T):  # a depth at a time: the parents are placed
-            parent_frame = g[parents[joints]]
-            g[joints] = planes_mul(parent_frame, R[joints])
-            x[joints] = planes_vec(parent_frame, offsets[joints]) + x[parents[joints]]
+            parent_frame = joint_rows(g, parents[joints])
+            g[joints] = planes_mul(parent_frame, joint_rows(R, joints))
+            x[joints] = planes_vec(parent_frame, joint_rows(offsets, joints)) + joint_rows(x, parents[joints])
     return G, P
 
 
@@ -53,7 +53,7 @@ def global_to_local(skeleton: Skeleton, global_rotations: np.ndarray, out: np.nd
     g, r = np.ascontiguousarray(joint_planes(G)), joint_planes(R)  # g: G itself when component-major
     for level in skeleton.levels[:0:-1]:  # the deepest first: their parents are still global
         for joints in joint_batches(level, G.shape[0]):
-            r[joints] = planes_mul(g[skeleton.parents[joints]], g[joints], transpose_a=True)
+            r[joints] = planes_mul(joint_rows(g, skeleton.parents[joints]), joint_rows(g, joints), transpose_a=True)
     if R is not G:
         R[:, 0] = G[:, 0]
     return R

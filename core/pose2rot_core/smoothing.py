@@ -33,7 +33,7 @@ import numpy as np
 
 from .errors import Pose2RotError
 from .rotations import matrix_to_quat, norm, quat_continuity, quat_to_matrix
-from .stacks import joint_planes
+from .stacks import joint_batches, joint_planes, joint_rows
 from .tracks import Tracks
 
 #: samples with a lower confidence are treated as missing
@@ -193,9 +193,13 @@ def bone_lengths(positions: np.ndarray, joints: np.ndarray, parents: np.ndarray)
     """[T,B] distances of ``joints`` [B] from their ``parents`` [B] in positions [T,J,3] (NaN where
     either is missing), stored bone by bone (each bone's frames together, as medians over the clip
     like them)."""
-    x = joint_planes(np.asarray(positions, np.float64))  # [J,3,T]
-    d = x[np.asarray(joints, np.int64)] - x[np.asarray(parents, np.int64)]  # [B,3,T]
-    return norm(np.moveaxis(d, 1, -1)).T
+    x = np.ascontiguousarray(joint_planes(np.asarray(positions, np.float64)))  # [J,3,T]
+    joints, parents = np.asarray(joints, np.int64), np.asarray(parents, np.int64)
+    out = np.empty((len(joints), x.shape[-1]))
+    for bones in joint_batches(np.arange(len(joints)), x.shape[-1]):
+        d = joint_rows(x, joints[bones]) - joint_rows(x, parents[bones])  # [n,3,T]
+        out[bones] = norm(np.moveaxis(d, 1, -1))
+    return out.T
 
 
 def column_nanmedian(x: np.ndarray) -> np.ndarray:

@@ -58,6 +58,12 @@ def joint_planes(x: np.ndarray) -> np.ndarray:
     return np.moveaxis(x, 0, -1)
 
 
+def joint_rows(planes: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``planes[index]`` of joint planes [J,...,T] (see joint_planes): a view when ``index`` [n]
+    holds one joint (a long clip's frames are not copied), else a contiguous copy."""
+    return planes[index[0]:index[0] + 1] if len(index) == 1 else planes[index]
+
+
 def planes_mul(a: np.ndarray, b: np.ndarray, transpose_a: bool = False) -> np.ndarray:
     """``A @ B`` (``A^T @ B`` with ``transpose_a``) for joint planes a, b [n,3,3,T] (see
     joint_planes; broadcasting) -> [n,3,3,T]; the same numbers as mat_mul / mat_t_mul."""
