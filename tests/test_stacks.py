@@ -7,7 +7,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from pose2rot_core.stacks import (component_major, det, dot, empty_matrices, empty_vectors, joint_batches, joint_planes,
-                                  joint_rows, mat_mul, mat_mul_t, mat_t_mul, mat_t_vec, mat_vec, outer_sum, planes_mul, planes_vec)
+                                  joint_rows, mat_mul, mat_mul_t, mat_t_mul, mat_t_vec, mat_vec, outer_sum, planes_mul,
+                                  planes_vec)
 
 SHAPES = st.sampled_from([(), (1,), (7,), (5, 3), (4, 1), (1, 6)])
 
