@@ -19,15 +19,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...rotations import cross, normalize, perpendicular, rotation_about, swing_between_units
+from ...rotations import cross, norm, normalize, perpendicular, rotation_about, swing_between_units
 from ...stacks import dot, mat_mul, mat_mul_t, mat_t_vec, mat_vec, outer_sum
 from .fit import smoothstep
-from .problem import Problem, Target, box_filter
+from .problem import Problem, Target
 
-#: continuity of the roll: blur width (seconds) of the neighbouring frames it is carried from
+#: continuity of the roll where it is poorly conditioned: a frame of trust w follows its own roll
+#: over about CONTINUITY_SECONDS / sqrt(w) (see continuous_roll)
 CONTINUITY_SECONDS = 0.1
-#: where the roll is poorly conditioned it is low-passed over this many seconds (ramps, not jumps)
-RAMP_SECONDS = 0.1
 #: roll-objective confidence (0..1) at or above which a frame's own roll is fully trusted; for the
 #: smallest swing, 0.6 is a swing of about 78 degrees
 TRUST_HIGH = 0.6
@@ -63,9 +62,9 @@ def aim_with_roll(problem: Problem, joint: int, s_hat: np.ndarray, d_hat: np.nda
         trust[problem.tracks.reference_frame] = 1.0  # the reference pose itself is exact there
     if trust.min() < 1.0:  # carried over from well-conditioned frames, on the frames that need it
         base = mat_mul(swing, desired) if base is None else base
-        near = near_frames(trust, problem.tracks.fps)
+        near = near_frames(trust)
         carried = _carried_roll(base, s_hat, d_hat, parent_frame, frames=near)
-        phi[near] = carried + continuous_roll(phi[near] - carried, trust[near], problem.tracks.fps)
+        phi[near] = carried + continuous_roll(phi[near] - carried, trust[near], problem.tracks.fps, near)
     if not phi.any():
         return mat_mul(swing, desired, out=out)
     return mat_mul(rotation_about(d_hat, phi), mat_mul(swing, desired) if base is None else base, out=out)
@@ -96,44 +95,70 @@ def _in_parent(parent_frame: np.ndarray | None, v: np.ndarray) -> np.ndarray:
     return v if parent_frame is None else mat_t_vec(parent_frame, v)
 
 
-def near_frames(trust: np.ndarray, fps: float) -> np.ndarray:
-    """Indices [n] of the frames within reach of continuous_roll's two blurs from a frame whose
-    ``trust`` [T] is below 1: the only frames whose roll it changes."""
-    reach = 3 * sum(_blur_radius(s) for s in _blur_sigmas(fps))
-    low = np.concatenate([[0], np.cumsum(trust < 1.0)])
-    frames = np.arange(len(trust))
-    return np.flatnonzero(low[np.minimum(frames + reach + 1, len(trust))] > low[np.maximum(frames - reach, 0)])
+def near_frames(trust: np.ndarray) -> np.ndarray:
+    """Indices [n] of the frames whose ``trust`` [T] is below 1 and their neighbours: the frames
+    continuous_roll changes and the fully trusted ones it hands over from."""
+    low = trust < 1.0
+    near = low.copy()
+    near[1:] |= low[:-1]
+    near[:-1] |= low[1:]
+    return np.flatnonzero(near)
 
 
-def continuous_roll(psi: np.ndarray, trust: np.ndarray, fps: float) -> np.ndarray:
-    """Roll [T] (radians, relative to the transported frame, up to whole turns) kept where
-    ``trust`` [T] (0..1) is 1 and taken from well-conditioned neighbouring frames where it is low;
-    the remaining jump is turned into a lag-free ramp. The frames may be stretches joined end to
-    end (near_frames): the blurs mix them only in frames that keep their own roll anyway, and a
-    stretch's roll relative to the transported frame may be off by a constant."""
-    continuity, ramp = _blur_sigmas(fps)
-    unit = np.exp(1j * psi)
-    z = trust * unit
-    blurred = gaussian_blur(z, continuity)
-    kept = np.unwrap(np.angle(z + (1.0 - trust) * blurred + 1e-12 * unit))
-    return trust * kept + (1.0 - trust) * gaussian_blur(kept, ramp)
+def continuous_roll(psi: np.ndarray, trust: np.ndarray, fps: float, frames: np.ndarray | None = None) -> np.ndarray:
+    """Roll [T] (radians, relative to the transported frame, up to whole turns): ``psi`` [T] where
+    ``trust`` [T] (0..1) is 1; where it is lower, handed over from the fully trusted frames on
+    either side along the shorter way, spread evenly over the frames that cannot tell: an elastic
+    string (stiffness CONTINUITY_SECONDS) pulled towards each frame's own roll with the odds of
+    its trust, trust / (1 - trust), so that a long poorly conditioned stretch turns its roll
+    slowly instead of jumping and the roll changes smoothly with the trust. ``frames``
+    (ascending indices [T] of a longer clip, see near_frames): frames not consecutive there are
+    not tied; each stretch may be off by a constant from the transported frame."""
+    stiffness = max(1.0, CONTINUITY_SECONDS * fps) ** 2
+    tied = np.ones(max(len(psi) - 1, 0), bool) if frames is None else np.diff(frames) == 1
+    fixed = trust >= 1.0
+    weight = np.where(fixed, 1.0, np.maximum(trust, 1e-9) / np.maximum(1.0 - trust, 1e-300))
+    way = np.unwrap(np.angle(elastic_string(np.exp(1j * psi), weight, fixed, tied, stiffness)))
+    return elastic_string(way + _turns(psi - way), weight, fixed, tied, stiffness)
 
 
-def _blur_sigmas(fps: float) -> tuple[float, float]:
-    """(continuity, ramp) blur widths of continuous_roll, frames."""
-    return max(1.0, CONTINUITY_SECONDS * fps), max(1.0, RAMP_SECONDS * fps)
+def _turns(x: np.ndarray) -> np.ndarray:
+    """Angles x wrapped to (-pi, pi]."""
+    return np.angle(np.exp(1j * x))
 
 
-def _blur_radius(sigma: float) -> int:
-    """Radius of each of gaussian_blur's three box filters for a blur of ``sigma`` frames."""
-    return max(1, int(round(np.sqrt(12.0 * sigma * sigma / 3.0 + 1.0) / 2.0)))
+def elastic_string(u: np.ndarray, weight: np.ndarray, fixed: np.ndarray, tied: np.ndarray,
+                   stiffness: float) -> np.ndarray:
+    """[T] (real or complex) x minimising sum weight (x - u)^2 + stiffness sum over tied
+    neighbours (x[t+1] - x[t])^2, with x = u where ``fixed`` [T]; ``tied`` [T-1]: whether frames
+    t and t+1 are tied. Between fixed frames the free ones follow u as far as their weight
+    allows, and run straight where it is small. A tridiagonal solve."""
+    link = np.where(tied & ~(fixed[:-1] & fixed[1:]), stiffness, 0.0)
+    below = np.concatenate([[0.0], link])  # tie to the frame before
+    above = np.concatenate([link, [0.0]])  # tie to the frame after
+    diag = np.where(fixed, 1.0, weight + below + above)
+    rhs = np.where(fixed, 1.0, weight) * u
+    lower = np.where(fixed, 0.0, -below)
+    upper = np.where(fixed, 0.0, -above)
+    return _tridiagonal(lower, diag, upper, rhs)
 
 
-def gaussian_blur(x: np.ndarray, sigma: float) -> np.ndarray:
-    """Approximate Gaussian blur along axis 0 by three box filters (edges padded by reflection)."""
-    r = _blur_radius(sigma)
-    for _ in range(3):
-        x = box_filter(x, 2 * r + 1)
+def _tridiagonal(lower: np.ndarray, diag: np.ndarray, upper: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """[T] solution of the tridiagonal system lower[t] x[t-1] + diag[t] x[t] + upper[t] x[t+1] =
+    rhs[t] (Thomas algorithm; diagonally dominant)."""
+    n = len(diag)
+    c, d = np.zeros(n), np.zeros(n, rhs.dtype)
+    c_prev, d_prev = 0.0, 0.0
+    for t in range(n):
+        m = diag[t] - lower[t] * c_prev
+        c_prev = upper[t] / m
+        d_prev = (rhs[t] - lower[t] * d_prev) / m
+        c[t], d[t] = c_prev, d_prev
+    x = np.empty_like(d)
+    nxt = 0.0
+    for t in range(n - 1, -1, -1):
+        nxt = d[t] - c[t] * nxt
+        x[t] = nxt
     return x
 
 
@@ -147,22 +172,29 @@ def lookahead_roll(problem: Problem, aimed: Target, base: np.ndarray, desired: n
     (``swing_cos`` [T]: against its reference direction), as turns about a bone are the most limited
     motion of most joints. A roll phi costs phi^2 / s^2 and tr(R^T desired) loses phi^2; a swing
     alpha costs alpha^2 / 2s^2 and a unit alignment loses alpha^2 / 2: both weigh 1/s^2. A joint
-    whose bone stays put is stiff, and only a child that moves about as much can turn it."""
-    child = child_alignment(problem, aimed, base)
+    whose bone stays put is stiff, and only a child that moves about as much can turn it. The
+    confidence is the preference for phi against the most each term could show: a child whose
+    targets lie on the bone's axis (straight, or a twist segment) tells nothing about the roll and
+    does not dilute it."""
+    child = child_alignment(problem, aimed, base, axis)
     w_self = 1.0 / max(float(np.mean(1.0 - swing_cos)), MIN_DEVIATION)
     M, total = w_self * desired, 2.0 * w_self  # a rotation's alignment with itself is at most 2 away from -1
     if child is not None:
-        w_child = 1.0 / max(child[1], MIN_DEVIATION)
-        M, total = M + w_child * child[0], total + w_child  # a mean of unit alignments adds at most 1
+        alignment, deviation, reach = child
+        w_child = 1.0 / max(deviation, MIN_DEVIATION)
+        M, total = M + w_child * alignment, total + w_child * reach
     phi, strength = best_roll(M, base, axis)
     return phi, strength / total
 
 
-def child_alignment(problem: Problem, aimed: Target, base: np.ndarray) -> tuple[np.ndarray, float] | None:
+def child_alignment(problem: Problem, aimed: Target, base: np.ndarray, axis: np.ndarray
+                    ) -> tuple[np.ndarray, float, np.ndarray] | None:
     """([T,3,3] alignment of the aimed child's own targets as seen with the child at its reference
     local rotation (in the aiming joint's frame) with where they are (world); the mean of
-    1 - cos of their angle with the aiming joint at ``base`` [T,3,3]), or None where the aimed
-    point has no targets of its own."""
+    1 - cos of their angle with the aiming joint at ``base`` [T,3,3]; [T] the most a roll about
+    the bone direction ``axis`` [T,3] can change that mean: of the targets' unit directions, the
+    mean product of their parts across the axis), or None where the aimed point has no targets
+    of its own."""
     if aimed.is_end or not problem.targets[aimed.index]:
         return None
     c = aimed.index
@@ -173,7 +205,9 @@ def child_alignment(problem: Problem, aimed: Target, base: np.ndarray) -> tuple[
     alignment = outer_sum(u, v) / u.shape[1]
     # the mean of u . (base v) over the targets is tr(base^T alignment)
     deviation = 1.0 - float(np.mean(np.sum(base * alignment, axis=(1, 2))))
-    return alignment, deviation
+    seen = mat_vec(base[:, None], v)  # [T,n,3] the targets' reference directions, joint at base
+    reach = np.mean(norm(cross(u, axis[:, None])) * norm(cross(seen, axis[:, None])), axis=1)
+    return alignment, deviation, reach
 
 
 def best_roll(M: np.ndarray, base: np.ndarray, axis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
