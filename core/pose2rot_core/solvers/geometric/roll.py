@@ -33,6 +33,8 @@ TRUST_HIGH = 0.6
 #: (lookahead) the smallest typical turn away from the reference a joint is credited with, as
 #: 1 - cos(angle) of about 2 degrees: a bone that never swings is stiff, not infinitely so
 MIN_DEVIATION = 1.0 - np.cos(np.radians(2.0))
+#: (turn sharing) a child whose targets stay within this sine of the bone's axis is a twist segment
+ON_AXIS_SIN = 0.01
 
 
 def aim_with_roll(problem: Problem, joint: int, s_hat: np.ndarray, d_hat: np.ndarray, desired: np.ndarray,
@@ -53,7 +55,7 @@ def aim_with_roll(problem: Problem, joint: int, s_hat: np.ndarray, d_hat: np.nda
         carried = _carried_roll(base, s_hat, d_hat, parent_frame, anchor=problem.tracks.reference_frame)
         return mat_mul(rotation_about(d_hat, carried), base, out=out)
     if problem.twist == "lookahead" and not problem.zero_length[joint]:
-        phi, confidence = lookahead_roll(problem, aimed, base, desired, d_hat, dot(from_dir, d_hat))
+        phi, confidence, strength = lookahead_roll(problem, aimed, base, desired, d_hat, dot(from_dir, d_hat))
     else:
         phi = np.zeros(len(from_dir))
         confidence = 0.5 * (1.0 + dot(from_dir, d_hat))
@@ -65,9 +67,67 @@ def aim_with_roll(problem: Problem, joint: int, s_hat: np.ndarray, d_hat: np.nda
         near = near_frames(trust)
         carried = _carried_roll(base, s_hat, d_hat, parent_frame, frames=near)
         phi[near] = carried + continuous_roll(phi[near] - carried, trust[near], problem.tracks.fps, near)
+    if problem.twist == "lookahead" and not problem.zero_length[joint] and problem.constant_guess:
+        phi = share_turns(problem, aimed, base, s_hat, d_hat, phi, trust, strength, parent_frame)
     if not phi.any():
         return mat_mul(swing, desired, out=out)
     return mat_mul(rotation_about(d_hat, phi), mat_mul(swing, desired) if base is None else base, out=out)
+
+
+def share_turns(problem: Problem, aimed: Target, base: np.ndarray, s_hat: np.ndarray, d_hat: np.ndarray,
+                phi: np.ndarray, trust: np.ndarray, strength: np.ndarray, parent_frame: np.ndarray | None
+                ) -> np.ndarray:
+    """Roll [T] (relative to ``base`` [T,3,3]) that shares the aimed child's sudden turns: where
+    the child's bend turns about the bone between frames, the turn is split between the joint's
+    roll and the child's swing as their typical per-frame turns make most likely, instead of
+    all of it landing in the child (a forearm pronating under a paw). The most likely roll over
+    the clip of: the per-frame roll ``phi`` [T] with the lookahead's preference for it (curvature
+    ``strength`` / 2 [T]), and turns between frames — the joint's roll and the child's swing —
+    each with the per-axis variance that its bone's direction shows between frames (the mean of
+    1 - cos of its step; the joint's seen from its parent, the child's from the joint): the
+    lookahead's measure, applied to steps. The child's turn counts as far as it bends (the
+    azimuth of its bend weighs sin^2 of the bend angle; a straight child leaves only the roll's
+    own step prior), and only where the roll is trusted (``trust`` [T]: the link between two
+    frames weighs the product of theirs; a carried roll stays as it is); the reference frame
+    keeps its roll. Steps are measured against the roll carried from the
+    parent, so that the step of phi is the joint's own turn. Only for a reference that is the same
+    in every frame: a per-frame one (a twist guess) says how each frame's turn is split."""
+    seen = _bending_child(problem, aimed, base, s_hat) if len(phi) > 2 else None
+    if seen is None:
+        return phi
+    across = perpendicular(s_hat)
+    azimuth = np.arctan2(dot(seen, cross(s_hat, across)), dot(seen, across))
+    carried = _carried_roll(base, s_hat, d_hat, parent_frame)
+    bend = norm(cross(seen, s_hat))  # sin of the bend angle
+    weight_bend = bend[1:] * bend[:-1]
+    in_parent = _in_parent(parent_frame, d_hat)
+    roll_link = 1.0 / max(2.0 * float(np.mean(1.0 - dot(in_parent[1:], in_parent[:-1]))), 1e-12)
+    child_link = weight_bend / max(2.0 * float(np.mean(1.0 - dot(seen[1:], seen[:-1]))), 1e-12)
+    stiffness = (roll_link + child_link) * trust[1:] * trust[:-1]
+    turn = _turns(np.diff(azimuth - carried))
+    shared = np.concatenate([[0.0], np.cumsum(child_link * turn / (roll_link + child_link))])
+    fixed = np.zeros(len(phi), bool)
+    if problem.tracks.reference_frame is not None:
+        fixed[problem.tracks.reference_frame] = True
+    own = np.unwrap(phi - carried) - shared
+    return elastic_string(own, np.maximum(strength / 2.0, 1e-9), fixed, np.ones(len(phi) - 1, bool),
+                          stiffness) + shared + carried
+
+
+def _bending_child(problem: Problem, aimed: Target, base: np.ndarray, s_hat: np.ndarray) -> np.ndarray | None:
+    """[T,3] the unit direction in which the aimed child's own targets lie from it, seen in the
+    joint's frame ``base`` [T,3,3] — past children on the bone's axis ``s_hat`` (twist segments,
+    each aiming at the next) to the first that bends off it — or None where there is none."""
+    c = aimed
+    for _ in range(problem.skeleton.num_joints):
+        primary, _ = problem.split_targets(c.index) if not c.is_end else ([], [])
+        if not primary:
+            return None
+        seen = mat_t_vec(base, normalize(problem.observed(primary, c.index).sum(1)))
+        if len(primary) > 1 or primary[0].is_end or norm(cross(seen, s_hat)).max() > ON_AXIS_SIN:
+            return seen
+        c = primary[0]
+    return None
 
 
 def _carried_roll(base: np.ndarray, s_hat: np.ndarray, d_hat: np.ndarray, parent_frame: np.ndarray | None,
@@ -128,10 +188,10 @@ def _turns(x: np.ndarray) -> np.ndarray:
 
 
 def elastic_string(u: np.ndarray, weight: np.ndarray, fixed: np.ndarray, tied: np.ndarray,
-                   stiffness: float) -> np.ndarray:
-    """[T] (real or complex) x minimising sum weight (x - u)^2 + stiffness sum over tied
-    neighbours (x[t+1] - x[t])^2, with x = u where ``fixed`` [T]; ``tied`` [T-1]: whether frames
-    t and t+1 are tied. Between fixed frames the free ones follow u as far as their weight
+                   stiffness: float | np.ndarray) -> np.ndarray:
+    """[T] (real or complex) x minimising sum weight (x - u)^2 + sum over tied neighbours of
+    stiffness (one, or [T-1]) (x[t+1] - x[t])^2, with x = u where ``fixed`` [T]; ``tied`` [T-1]:
+    whether frames t and t+1 are tied. Between fixed frames the free ones follow u as far as their weight
     allows, and run straight where it is small. A tridiagonal solve."""
     link = np.where(tied & ~(fixed[:-1] & fixed[1:]), stiffness, 0.0)
     below = np.concatenate([[0.0], link])  # tie to the frame before
@@ -145,21 +205,23 @@ def elastic_string(u: np.ndarray, weight: np.ndarray, fixed: np.ndarray, tied: n
 
 def _tridiagonal(lower: np.ndarray, diag: np.ndarray, upper: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     """[T] solution of the tridiagonal system lower[t] x[t-1] + diag[t] x[t] + upper[t] x[t+1] =
-    rhs[t] (Thomas algorithm; diagonally dominant)."""
+    rhs[t] (lower[0] and upper[-1] unused), by parallel cyclic reduction: each pass eliminates
+    every equation's neighbours at twice the distance, all frames at once (log2 T passes; the
+    systems here are diagonally dominant)."""
     n = len(diag)
-    c, d = np.zeros(n), np.zeros(n, rhs.dtype)
-    c_prev, d_prev = 0.0, 0.0
-    for t in range(n):
-        m = diag[t] - lower[t] * c_prev
-        c_prev = upper[t] / m
-        d_prev = (rhs[t] - lower[t] * d_prev) / m
-        c[t], d[t] = c_prev, d_prev
-    x = np.empty_like(d)
-    nxt = 0.0
-    for t in range(n - 1, -1, -1):
-        nxt = d[t] - c[t] * nxt
-        x[t] = nxt
-    return x
+    a, b, c, d = np.where(np.arange(n) > 0, lower, 0.0), diag.astype(float), upper.copy(), rhs.copy()
+    c[-1] = 0.0
+    stride = 1
+    while stride < n:
+        pad = ((stride, stride),)
+        ap, cp, dp = np.pad(a, pad), np.pad(c, pad), np.pad(d, pad)
+        bp = np.pad(b, pad, constant_values=1.0)
+        alpha, gamma = -a / bp[:n], -c / bp[2 * stride:]
+        b = b + alpha * cp[:n] + gamma * ap[2 * stride:]
+        d = d + alpha * dp[:n] + gamma * dp[2 * stride:]
+        a, c = alpha * ap[:n], gamma * cp[2 * stride:]
+        stride *= 2
+    return d / b
 
 
 def lookahead_roll(problem: Problem, aimed: Target, base: np.ndarray, desired: np.ndarray, axis: np.ndarray,
@@ -184,7 +246,7 @@ def lookahead_roll(problem: Problem, aimed: Target, base: np.ndarray, desired: n
         w_child = 1.0 / max(deviation, MIN_DEVIATION)
         M, total = M + w_child * alignment, total + w_child * reach
     phi, strength = best_roll(M, base, axis)
-    return phi, strength / total
+    return phi, strength / total, strength
 
 
 def child_alignment(problem: Problem, aimed: Target, base: np.ndarray, axis: np.ndarray
