@@ -200,10 +200,10 @@ def elastic_string(u: np.ndarray, weight: np.ndarray, fixed: np.ndarray, tied: n
     rhs = np.where(fixed, 1.0, weight) * u
     lower = np.where(fixed, 0.0, -below)
     upper = np.where(fixed, 0.0, -above)
-    return _tridiagonal(lower, diag, upper, rhs)
+    return tridiagonal_solve(lower, diag, upper, rhs)
 
 
-def _tridiagonal(lower: np.ndarray, diag: np.ndarray, upper: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+def tridiagonal_solve(lower: np.ndarray, diag: np.ndarray, upper: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     """[T] solution of the tridiagonal system lower[t] x[t-1] + diag[t] x[t] + upper[t] x[t+1] =
     rhs[t] (lower[0] and upper[-1] unused), by parallel cyclic reduction: each pass eliminates
     every equation's neighbours at twice the distance, all frames at once (log2 T passes; the
