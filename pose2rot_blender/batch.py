@@ -94,14 +94,14 @@ def track_files(items: list[str]) -> list[Path]:
     """Expand folders to their track files (sorted; a FreeMoCap recording folder, or its output_data
     folder, is one clip: its body landmarks file); check that every file exists."""
     from pose2rot_core.errors import Pose2RotError
-    from pose2rot_core.pointsets import FREEMOCAP_BODY, is_freemocap_folder
+    from pose2rot_core.pointsets import freemocap_body
 
     out: list[Path] = []
     for item in items:
         p = Path(item)
-        if is_freemocap_folder(p):                     # the recording folder or its output_data folder
-            nested = p / "output_data" / FREEMOCAP_BODY
-            out.append(nested if nested.is_file() else p / FREEMOCAP_BODY)
+        body = freemocap_body(p)                       # the recording folder or its output_data folder
+        if body is not None:
+            out.append(body)
         elif p.is_dir():
             found = sorted(q for q in p.iterdir() if q.suffix.lower() in TRACK_SUFFIXES)
             if not found:

@@ -456,3 +456,27 @@ def test_lookahead_leaves_a_still_clavicle_alone(seed):
     assert err["look"][1] < err["ref"][1] + 0.5
     assert err["look"][2] < err["ref"][2] + 0.5
     assert np.abs(look.positions - P).max() < 1e-6 * sk.height
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.floats(0.1, 3.0), st.lists(st.floats(0.0, 1.5), min_size=3, max_size=30))
+def test_a_bone_aims_from_its_solved_joint_near_the_track_and_from_the_track_far_from_it(length, away):
+    from pose2rot_core.solvers.geometric.problem import SOLVED_AIM_FRACTION, Problem, Target
+
+    T = len(away)
+    track = np.zeros((T, 2, 3))
+    track[:, 1, 0] = length                                  # the child's track, `length` from the joint's
+    solved = track.copy()
+    solved[:, 0, 1] = np.asarray(away) * length              # the solution puts the joint this far off
+    target = Target(index=1, is_end=False, chain=(), offset=np.array([length, 0.0, 0.0]))
+    problem = Problem(tracks=None, positions=track, guess=np.eye(3)[None, None], targets=[[target], []],
+                      translating=np.zeros(2, bool), zero_length=np.zeros(2, bool), twist="reference", solved=solved)
+    origin = track[:, 1] - problem.observed([target], 0)[:, 0]
+    moved = np.asarray(away) * length
+    share = origin[:, 1] / np.maximum(moved, 1e-300)          # how far towards the solved joint it aims from
+    near, far = moved <= 1e-3 * length, moved >= SOLVED_AIM_FRACTION * length
+    assert np.allclose(origin[near], solved[near, 0], atol=1e-6 * length)   # noise does not add up along chains
+    assert np.allclose(origin[far], track[far, 0])          # a joint moved as far as its target: from the track
+    assert ((share >= -1e-12) & (share <= 1 + 1e-12))[~near].all()
+    order = np.argsort(moved)                                # handing over without jumps: further, less
+    assert (np.diff(share[order][~near[order]]) <= 1e-9).all()

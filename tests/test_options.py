@@ -32,6 +32,14 @@ BAD = [
 ]
 
 
+@pytest.fixture
+def ckpt(tmp_path):
+    """An (empty) existing checkpoint file: what the options check before a learned solve."""
+    path = tmp_path / "model.pt"
+    path.write_bytes(b"")
+    return path
+
+
 @pytest.mark.parametrize("field, value, words", BAD, ids=[f"{b[0]}={b[1]}" for b in BAD])
 def test_each_bad_value_has_one_error_naming_its_field(field, value, words):
     with pytest.raises(OptionError) as err:
@@ -42,15 +50,13 @@ def test_each_bad_value_has_one_error_naming_its_field(field, value, words):
     assert str(err.value.worded({})) == str(err.value)
 
 
-def test_model_files_are_checked_for_the_learned_solvers(tmp_path):
+def test_model_files_are_checked_for_the_learned_solvers(tmp_path, ckpt):
     assert SolveOptions(solver="geometric", checkpoint=None).checkpoint is None
     for solver in ("learned", "hybrid"):
         with pytest.raises(OptionError, match=f"checkpoint is not set: the {solver} solver needs one"):
             SolveOptions(solver=solver)
         with pytest.raises(OptionError, match="checkpoint '.*nope.pt' does not exist"):
             SolveOptions(solver=solver, checkpoint=str(tmp_path / "nope.pt"))
-    ckpt = tmp_path / "model.pt"
-    ckpt.write_bytes(b"")
     with pytest.raises(OptionError, match="model config '.*c.yaml' does not exist"):
         SolveOptions(solver="hybrid", checkpoint=str(ckpt), config=str(tmp_path / "c.yaml"))
     opts = SolveOptions(solver="hybrid", checkpoint=str(ckpt), window=64)
@@ -58,27 +64,21 @@ def test_model_files_are_checked_for_the_learned_solvers(tmp_path):
 
 
 @pytest.mark.parametrize("stretch, expected", [("auto", "off"), ("exact", "exact"), ("off", "off")])
-def test_points_solve_geometric_with_rigid_bones_unless_asked(stretch, expected, tmp_path):
+def test_points_solve_geometric_with_rigid_bones_unless_asked(stretch, expected, ckpt):
     opts = SolveOptions(stretch=stretch, smooth=0.1, twist="swing").for_points()
     assert opts.stretch == expected and opts.smooth == 0.1 and opts.twist == "swing"
-    ckpt = tmp_path / "model.pt"
-    ckpt.write_bytes(b"")
     with pytest.raises(OptionError) as err:
         SolveOptions(solver="hybrid", checkpoint=str(ckpt)).for_points()
     assert err.value.field == "solver" and "must be geometric for points" in str(err.value)
 
 
-def test_stretch_and_twist_reach_only_the_geometric_step(tmp_path):
-    ckpt = tmp_path / "model.pt"
-    ckpt.write_bytes(b"")
+def test_stretch_and_twist_reach_only_the_geometric_step(ckpt):
     assert SolveOptions(stretch="exact", twist="transport").geometric_options() == {
         "twist": "transport", "stretch": "exact"}
     assert SolveOptions(solver="learned", checkpoint=str(ckpt), stretch="off").geometric_options() == {}
 
 
-def test_auto_twist_reads_the_childs_bend_but_keeps_the_networks_twist_in_hybrid(tmp_path):
-    ckpt = tmp_path / "model.pt"
-    ckpt.write_bytes(b"")
+def test_auto_twist_reads_the_childs_bend_but_keeps_the_networks_twist_in_hybrid(ckpt):
     assert SolveOptions().twist == "auto"
     assert SolveOptions().geometric_options()["twist"] == "lookahead"
     assert SolveOptions(solver="hybrid", checkpoint=str(ckpt)).geometric_options()["twist"] == "reference"

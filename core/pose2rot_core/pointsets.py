@@ -128,17 +128,25 @@ def _layout_shape(data: np.ndarray, layout: Layout, name: str) -> np.ndarray:
     return data
 
 
+def freemocap_body(path: Path) -> Path | None:
+    """The body file of the FreeMoCap recording at ``path`` (the recording folder or its output_data
+    folder), or None when ``path`` is not one."""
+    for body in (path / "output_data" / FREEMOCAP_BODY, path / FREEMOCAP_BODY):
+        if body.is_file():
+            return body
+    return None
+
+
 def is_freemocap_folder(path: Path) -> bool:
     """True for a FreeMoCap recording folder (or its output_data folder)."""
-    return (path / "output_data" / FREEMOCAP_BODY).is_file() or (path / FREEMOCAP_BODY).is_file()
+    return freemocap_body(path) is not None
 
 
 def _load_freemocap(folder: Path, layout: Layout | None, report: list[str] | None) -> PointSet:
     from .layouts import get_layout
 
-    base = folder / "output_data" if (folder / "output_data").is_dir() else folder
-    body_path = base / FREEMOCAP_BODY
-    if not body_path.is_file():
+    body_path = freemocap_body(folder)
+    if body_path is None:
         raise Pose2RotError(f"'{folder}' is not a FreeMoCap recording: it has no output_data/{FREEMOCAP_BODY} "
                             "(give the recording folder or its output_data folder)")
     if layout is not None and layout.name not in ("freemocap", "mediapipe33"):
@@ -148,7 +156,7 @@ def _load_freemocap(folder: Path, layout: Layout | None, report: list[str] | Non
     body = _layout_shape(_read_npy(body_path), get_layout("mediapipe33"), body_path.name)
     parts = [body]
     for name in FREEMOCAP_HANDS:
-        hand_path = base / name
+        hand_path = body_path.parent / name
         if hand_path.is_file():
             hand = _read_npy(hand_path)
             if hand.shape != (body.shape[0], 21, 3):
@@ -163,17 +171,18 @@ def _load_freemocap(folder: Path, layout: Layout | None, report: list[str] | Non
                     layout=full, source=folder.name)
 
 
-#: the arrays of a point set .npz (joint_names: a tracks file, read as tracks)
+#: the arrays of a point set .npz (with joint_names and no point_names it is a tracks file, read as tracks
+#: with the arrays of tracks_npz.ARRAYS)
 POINT_ARRAYS = ("positions", "point_names", "fps", "up_axis", "confidence", "joint_names")
 
 
 def _load_npz(path: Path, layout: Layout | None) -> PointSet:
-    from .tracks_io import load_tracks
-    from .tracks_npz import read_archive
+    from .tracks_npz import ARRAYS, read_archive, tracks_from_archive
 
-    data = read_archive(path, POINT_ARRAYS, what="point set", example="np.savez(path, positions=..., point_names=...)")
+    data = read_archive(path, set(POINT_ARRAYS) | set(ARRAYS), what="point set",
+                        example="np.savez(path, positions=..., point_names=...)")
     if "point_names" not in data and "joint_names" in data:
-        return tracks_as_points(load_tracks(path), path.name)
+        return tracks_as_points(tracks_from_archive(data, path.name), path.name)
     if "positions" not in data:
         raise Pose2RotError(f"{path.name}: no 'positions' array (a point set needs positions [T,P,3] and "
                             "point_names [P])")

@@ -36,7 +36,7 @@ from .axes import AXES
 from .options import SolveOptions
 from .pointsets import PointSet
 from .rotations import (axis_angle_to_matrix, best_fit_rotation, cross, matrix_to_quat, normalize, perpendicular,
-                        rotation_between)
+                        rotation_between, smoothstep)
 from .skeleton import Skeleton, marked_or_above
 from .solution import Solution
 from .tracks import Tracks
@@ -592,8 +592,7 @@ def _bend_axis(v: np.ndarray, chord: np.ndarray, body: np.ndarray, rate: float) 
     scale = np.einsum("tni,tni->t", v, v)
 
     def defined(x: np.ndarray) -> np.ndarray:
-        x = np.clip(np.linalg.norm(x, axis=-1) / (BEND_SIDE * scale + 1e-300), 0.0, 1.0)
-        return x * x * (3.0 - 2.0 * x)
+        return smoothstep(np.linalg.norm(x, axis=-1) / (BEND_SIDE * scale + 1e-300))
 
     raw = curve + (1.0 - defined(curve))[:, None] * scale[:, None] * cross(own, normalize(chord))
     local = np.einsum("tji,tj->ti", body, normalize(raw + 1e-9 * scale[:, None] * perpendicular(own)))

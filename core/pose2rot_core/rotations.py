@@ -23,6 +23,12 @@ def norm(v: np.ndarray) -> np.ndarray:
     return np.sqrt(dot(v, v))
 
 
+def smoothstep(x: np.ndarray) -> np.ndarray:
+    """Smooth ramp: 0 below 0, 1 above 1, 3x^2 - 2x^3 in between (no jump in value or slope)."""
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3.0 - 2.0 * x)
+
+
 def normalize(v: np.ndarray, eps: float = 1e-12) -> np.ndarray:
     """Unit vectors along the last axis (zero vectors stay zero)."""
     v = np.asarray(v, np.float64)

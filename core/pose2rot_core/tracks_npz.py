@@ -48,8 +48,13 @@ _SIZE_SOURCES = {"J": "{} names in joint_names", "K": "{} entries in end_parents
 
 def load_npz(path: Path, report: list[str] | None = None) -> Tracks:
     """Tracks from an ``.npz`` file (joints in any order; see tracks_io)."""
-    name = path.name
-    data = read_archive(path, ARRAYS, report)
+    return tracks_from_archive(read_archive(path, ARRAYS, report), path.name)
+
+
+def tracks_from_archive(data: dict[str, np.ndarray], name: str) -> Tracks:
+    """Tracks from the arrays of an ``.npz`` archive (keys of :data:`ARRAYS`; others are ignored) of the
+    file ``name``, checked against the table."""
+    data = {k: v for k, v in data.items() if k in ARRAYS}
     absent = [k for k in REQUIRED if k not in data]
     if absent:
         raise Pose2RotError(f"{name}: missing key{'s' if len(absent) > 1 else ''} {', '.join(absent)} "

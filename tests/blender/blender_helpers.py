@@ -98,13 +98,17 @@ def rest_copy(src: bpy.types.Object, name: str = "Rig") -> bpy.types.Object:
     return obj
 
 
+def action_fcurves(action: bpy.types.Action) -> list:
+    """Every F-curve of ``action``: its own list before Blender 4.4, its layers' channelbags' after."""
+    if not keys.has_layered_actions():
+        return list(action.fcurves)
+    return [fc for layer in action.layers for strip in layer.strips for bag in strip.channelbags for fc in bag.fcurves]
+
+
 def action_fingerprint(action: bpy.types.Action) -> dict:
     """data_path/index -> keyframe co array, for 'unchanged' checks."""
     out = {}
-    fcurves = (action.fcurves if not keys.has_layered_actions()
-               else [fc for layer in action.layers for strip in layer.strips
-                     for bag in strip.channelbags for fc in bag.fcurves])
-    for fc in fcurves:
+    for fc in action_fcurves(action):
         co = np.empty(2 * len(fc.keyframe_points), np.float32)
         fc.keyframe_points.foreach_get("co", co)
         out[(fc.data_path, fc.array_index)] = co

@@ -13,7 +13,7 @@ import bpy
 import numpy as np
 import pytest
 
-from blender_helpers import EXT_NAME, fails_cleanly, pose_points, rest_copy, scene_frames
+from blender_helpers import EXT_NAME, action_fcurves, fails_cleanly, pose_points, rest_copy, scene_frames
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))         # tests/: the generated humanoids
 from _humanoid import humanoid, walk  # noqa: E402
@@ -73,14 +73,8 @@ def test_mediapipe_empties_drive_a_mixamo_rig_through_a_saved_map(tmp_path):
         if not point.startswith("{"):
             err = np.linalg.norm(heads[:, names.index(bone)] - landmark[point], axis=-1).max()
             assert err < 0.01 * height, (bone, err / height)
-    keyed = {fc.data_path for fc in _fcurves(target.animation_data.action)}
+    keyed = {fc.data_path for fc in action_fcurves(target.animation_data.action)}
     assert all(f'pose.bones["{n}"].rotation_quaternion' in keyed for n in names)
-
-
-def _fcurves(action):
-    if hasattr(action, "fcurves") and not hasattr(action, "layers"):
-        return list(action.fcurves)
-    return [fc for layer in action.layers for strip in layer.strips for bag in strip.channelbags for fc in bag.fcurves]
 
 
 def test_a_map_naming_a_missing_empty_fails_cleanly(tmp_path):

@@ -7,7 +7,7 @@ import bpy
 import numpy as np
 from mathutils import Matrix
 
-from blender_helpers import (EXT_NAME, angle_deg, import_clip, pose_points, rest_copy, scene_frames,
+from blender_helpers import (EXT_NAME, action_fcurves, angle_deg, import_clip, pose_points, rest_copy, scene_frames,
                              track_empties)
 from pose2rot_core.fk import forward_kinematics
 from pose2rot_core.rotations import quat_to_matrix
@@ -151,18 +151,11 @@ def test_smaller_rig_keeps_its_bone_lengths_and_takes_the_rotations():
     assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
     small = _shrunk_copy(src, "Small", 0.8)
     assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
-    paths = {fc.data_path for fc in _fcurves(small.animation_data.action)}
+    paths = {fc.data_path for fc in action_fcurves(small.animation_data.action)}
     moved = {p for p in paths if p.endswith(".location")}
     assert moved == {f'pose.bones["{small.pose.bones[0].name}"].location'}, moved
     assert angle_deg(_pose_globals(small, frames), _pose_globals(plain, frames)).max() < 0.2
     exact = _shrunk_copy(src, "Exact", 0.8)
     assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks", bone_lengths='EXACT') == {'FINISHED'}
-    exact_paths = {fc.data_path for fc in _fcurves(exact.animation_data.action)}
+    exact_paths = {fc.data_path for fc in action_fcurves(exact.animation_data.action)}
     assert len({p for p in exact_paths if p.endswith(".location")}) > 1
-
-
-def _fcurves(action):
-    keys = importlib.import_module(EXT_NAME + ".keys")
-    if not keys.has_layered_actions():
-        return list(action.fcurves)
-    return [fc for layer in action.layers for strip in layer.strips for bag in strip.channelbags for fc in bag.fcurves]

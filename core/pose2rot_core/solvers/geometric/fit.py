@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...rotations import (axis_angle_to_matrix, best_fit_rotation, cross, matrix_to_quat, norm, normalize,
-                           rotation_between, twist_angle)
+                           rotation_between, smoothstep, twist_angle)
 from ...stacks import empty_vectors, mat_mul, mat_t_mul, mat_t_vec, mat_vec, outer_sum
 from .problem import Problem, Target
 
@@ -57,12 +57,6 @@ def fit_weight(src: np.ndarray, noise_var: float) -> np.ndarray:
     lam = np.linalg.eigvalsh(outer_sum(src / unit, src / unit)) * unit * unit
     info = np.maximum(lam[:, 0] + lam[:, 1], 0.0)
     return geometric * (info / (info + noise))  # a share of at most 1, so never above the clean weight
-
-
-def smoothstep(x: np.ndarray) -> np.ndarray:
-    """0 below 0, 1 above 1, 3x^2 - 2x^3 in between."""
-    x = np.clip(x, 0.0, 1.0)
-    return x * x * (3.0 - 2.0 * x)
 
 
 def best_fit(primary: list[Target], src: np.ndarray, obs: np.ndarray, desired: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ from functools import reduce
 
 import numpy as np
 
-from ...rotations import norm, normalize
+from ...rotations import norm, normalize, smoothstep
 from ...skeleton import Skeleton
 from ...stacks import empty_vectors, mat_mul, mat_vec
 from ...tracks import Tracks
@@ -25,9 +25,9 @@ STRETCH_FRACTION = 1e-3
 #: ... and in noisy tracks only above this many stds of the noise left in the bone's length (the
 #: spread of a few hundred noisy samples stays within about 6)
 STRETCH_NOISE_STDS = 8.0
-#: bones aim from where the solution puts their joint only while it stays within this fraction of
-#: the nearest target's distance from its track (else from the track)
-SOLVED_AIM_FRACTION = 0.2
+#: bones aim from where the solution puts their joint while it is near its track, handing over to
+#: aiming from the track by the frame where it is this fraction of the nearest target's distance away
+SOLVED_AIM_FRACTION = 0.5
 #: bones (and tips) shorter than this fraction of the skeleton height count as zero-length: joints
 #: on their parent, whose direction means nothing
 ZERO_LENGTH = 1e-4
@@ -104,11 +104,12 @@ class Problem:
         targets' tracks."""
         origin = self.positions[:, joint]
         if self.solved is not None and not np.isnan(self.solved[0, joint, 0]):
-            # from where the solution puts the joint (once placed), unless that is far compared with
-            # the targets (short toes seen from a moved toe base point anywhere)
-            moved = np.percentile(norm(self.solved[:, joint] - origin), 95)
-            if moved < SOLVED_AIM_FRACTION * min(np.linalg.norm(t.offset) for t in targets):
-                origin = self.solved[:, joint]
+            # from where the solution puts the joint (once placed: noise then does not add up along
+            # chains), frame by frame as far as that is near the track compared with the targets
+            # (short toes seen from a toe base moved as far as they are long point anywhere)
+            moved = self.solved[:, joint] - origin
+            reach = SOLVED_AIM_FRACTION * min(np.linalg.norm(t.offset) for t in targets)
+            origin = origin + smoothstep(1.0 - norm(moved) / max(reach, 1e-300))[:, None] * moved
         out = empty_vectors((self.num_frames, len(targets)))
         for i, t in enumerate(targets):
             out[:, i] = self.point(t) - origin
