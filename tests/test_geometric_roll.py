@@ -3,14 +3,17 @@ that need it, handed over evenly, and sudden turns of a bent child shared with t
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dataclasses import replace
 
 from pose2rot_core.evaluate import evaluate_clip
-from pose2rot_core.rotations import basic_rotation, normalize, perpendicular
+from pose2rot_core.tracks_io import tracks_from_bvh
+from pose2rot_core.rotations import basic_rotation, geodesic_angle, normalize, perpendicular
 from pose2rot_core.skeleton import Skeleton
+from pose2rot_core.solvers import solve
 from pose2rot_core.solvers.geometric.roll import tridiagonal_solve, continuous_roll, near_frames, transport_roll
 
 from _humanoid import as_clip
@@ -104,9 +107,9 @@ def test_the_tridiagonal_solve_matches_a_dense_one(seed, n, complex_rhs):
     np.testing.assert_allclose(tridiagonal_solve(lower, diag, upper, rhs), np.linalg.solve(dense, rhs), rtol=1e-9, atol=1e-9)
 
 
-def _pronating_arm(T: int = 90, fps: float = 60.0):
+def _pronating_arm(T: int = 90, fps: float = 60.0, bend: float = 40.0):
     """An arm whose elbow swings 40 degrees at 3 Hz and whose forearm pronates 80 degrees in one
-    frame (and back over two) under a hand bent about 40 degrees, with a bone tip on the hand."""
+    frame (and back over two) under a hand bent about ``bend`` degrees, with a bone tip on the hand."""
     rest = np.array([[0, 0, 0], [0.1, 0, 0], [0.1, -0.3, 0], [0.1, -0.6, 0]], float)
     rig = Skeleton(names=("root", "upper", "fore", "hand"), parents=np.array([-1, 0, 1, 2]), rest_positions=rest)
     t = np.arange(T) / fps
@@ -114,7 +117,7 @@ def _pronating_arm(T: int = 90, fps: float = 60.0):
     R[:, 1] = basic_rotation(2, np.radians(20 * np.sin(2 * t)))
     pronation = np.interp(np.arange(T), [0, 40, 41, 48, 50, T], [0, 0, -80, -80, 0, 0])
     R[:, 2] = basic_rotation(0, np.radians(45 + 40 * np.sin(6 * np.pi * t))) @ basic_rotation(1, np.radians(pronation))
-    R[:, 3] = basic_rotation(0, np.radians(40 + 5 * np.sin(5 * t)))
+    R[:, 3] = basic_rotation(0, np.radians(bend + (5 * np.sin(5 * t) if bend else 0.0)))
     clip = as_clip(rig, R, np.zeros((T, 3)), fps)
     return replace(clip, end_parents=np.array([3]), end_offsets=np.array([[0.0, -0.1, 0.0]]), end_names=["tip"])
 
@@ -128,3 +131,13 @@ def test_a_forearm_pronating_under_a_bent_hand_shares_the_turn():
         assert evaluate_clip(clip, protocol).flips == 0, protocol
         assert evaluate_clip(clip, protocol, twist="reference").flips > 0, protocol
     assert evaluate_clip(clip, "ref").mean_angle < evaluate_clip(clip, "ref", twist="swing").mean_angle
+
+
+@pytest.mark.parametrize("bend", [0.0, 40.0])
+def test_shared_turns_do_not_depend_on_float_precision(bend):
+    """A straight hand (its bend plane made of rounding) shares nothing: float32 and float64
+    tracks give the same rotations."""
+    tracks = tracks_from_bvh(_pronating_arm(bend=bend), reference_frame=0)
+    rounded = replace(tracks, positions=tracks.positions.astype(np.float32).astype(np.float64),
+                      end_positions=tracks.end_positions.astype(np.float32).astype(np.float64))
+    assert np.degrees(geodesic_angle(solve(tracks).rotations, solve(rounded).rotations)).max() < 0.1

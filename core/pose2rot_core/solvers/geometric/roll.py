@@ -35,6 +35,9 @@ TRUST_HIGH = 0.6
 MIN_DEVIATION = 1.0 - np.cos(np.radians(2.0))
 #: (turn sharing) a child whose targets stay within this sine of the bone's axis is a twist segment
 ON_AXIS_SIN = 0.01
+#: (turn sharing) the smallest typical turn between frames a bone is credited with, as 1 - cos of
+#: 0.1 degrees: below it a turn is lost in rounding (float32 positions), not motion
+MIN_STEP = 1.0 - np.cos(np.radians(0.1))
 
 
 def aim_with_roll(problem: Problem, joint: int, s_hat: np.ndarray, d_hat: np.ndarray, desired: np.ndarray,
@@ -101,8 +104,8 @@ def share_turns(problem: Problem, aimed: Target, base: np.ndarray, s_hat: np.nda
     bend = norm(cross(seen, s_hat))  # sin of the bend angle
     weight_bend = bend[1:] * bend[:-1]
     in_parent = _in_parent(parent_frame, d_hat)
-    roll_link = 1.0 / max(2.0 * float(np.mean(1.0 - dot(in_parent[1:], in_parent[:-1]))), 1e-12)
-    child_link = weight_bend / max(2.0 * float(np.mean(1.0 - dot(seen[1:], seen[:-1]))), 1e-12)
+    roll_link = 1.0 / (2.0 * max(float(np.mean(1.0 - dot(in_parent[1:], in_parent[:-1]))), MIN_STEP))
+    child_link = weight_bend / (2.0 * max(float(np.mean(1.0 - dot(seen[1:], seen[:-1]))), MIN_STEP))
     stiffness = (roll_link + child_link) * trust[1:] * trust[:-1]
     turn = _turns(np.diff(azimuth - carried))
     shared = np.concatenate([[0.0], np.cumsum(child_link * turn / (roll_link + child_link))])
