@@ -6,7 +6,12 @@ and the full ``solve`` with its default track cleaning), and the ratio against a
 measured in the same run: a per-frame, per-joint Python loop (Kabsch by ``np.linalg.svd`` for joints
 with two or more targets, the smallest swing for one target) timed on 500 frames and extrapolated.
 
-Run: python bench/geometric_solve.py [--frames 10000] [--joints 60] [--repeats 3]
+Then, when the development clips are there (``--clips``, default ``../shared/data/bvh`` beside the
+repository), the summed CPU time of what Blender's Solve Rotations runs on each of them (``solve`` on
+the clip's tracks without a reference frame: cleaning, solve, safety check) next to the bare
+``solve_geometric`` on the same prepared tracks, in the same process, best of ``--repeats``.
+
+Run: python bench/geometric_solve.py [--frames 10000] [--joints 60] [--repeats 3] [--clips DIR]
 """
 from __future__ import annotations
 
@@ -17,9 +22,11 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import time  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from pose2rot_core.bvh import read_bvh  # noqa: E402
 from pose2rot_core.fk import end_site_positions, forward_kinematics  # noqa: E402
 from pose2rot_core.options import SolveOptions  # noqa: E402
 from pose2rot_core.rotations import axis_angle_to_matrix  # noqa: E402
@@ -27,8 +34,10 @@ from pose2rot_core.skeleton import Skeleton  # noqa: E402
 from pose2rot_core.solvers import prepare_tracks, solve  # noqa: E402
 from pose2rot_core.solvers.geometric import solve_geometric  # noqa: E402
 from pose2rot_core.tracks import Tracks  # noqa: E402
+from pose2rot_core.tracks_io import tracks_from_bvh  # noqa: E402
 
 BASELINE_FRAMES = 500
+DEV_CLIPS = Path(__file__).resolve().parents[2] / "shared" / "data" / "bvh"
 
 
 def synthetic_tracks(T: int, J: int, seed: int = 0) -> Tracks:
@@ -96,11 +105,42 @@ def best_of(fn, repeats: int) -> float:
     return min(times)
 
 
+def cpu_best_of(fns: list, repeats: int) -> list[float]:
+    """Best CPU time (seconds) of each of ``fns`` over ``repeats`` rounds, run in alternation:
+    steadier than wall time, and alike for all of them, on a shared machine."""
+    best = [np.inf] * len(fns)
+    for _ in range(repeats):
+        for i, fn in enumerate(fns):
+            t0 = time.process_time()
+            fn()
+            best[i] = min(best[i], time.process_time() - t0)
+    return best
+
+
+def dev_clips_report(folder: Path, repeats: int) -> None:
+    """Summed CPU time over the clips in ``folder`` of the operator's solve and of the bare solver."""
+    files = sorted(folder.glob("*.bvh"))
+    if not files:
+        print(f"development clips: none in {folder} (pass --clips DIR): skipped")
+        return
+    tracks = [tracks_from_bvh(read_bvh(f), reference_frame=None) for f in files]
+    prepared = [prepare_tracks(t, SolveOptions().smooth)[:2] for t in tracks]
+    full, bare = cpu_best_of([lambda: [solve(t) for t in tracks],
+                              lambda: [solve_geometric(p, missing=m) for p, m in prepared]], repeats)
+    frames = sum(t.num_frames * t.skeleton.num_joints for t in tracks)
+    print(f"development clips: {len(files)} in {folder} ({frames:,} joint-frames), CPU time, best of {repeats} "
+          "in alternation")
+    print(f"  solve() as Solve Rotations runs it: {1000 * full:.0f} ms ({frames / full / 1e6:.2f} M joint-frames/s)")
+    print(f"  bare solve_geometric (same run)   : {1000 * bare:.0f} ms; cleaning and safety check: "
+          f"{1000 * (full - bare):.0f} ms ({full / bare:.2f}x the bare solver)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--frames", type=int, default=10_000)
     ap.add_argument("--joints", type=int, default=60)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--clips", type=Path, default=DEV_CLIPS, help="folder of development BVH clips")
     args = ap.parse_args()
     T, J = args.frames, args.joints
     tracks = synthetic_tracks(T, J)
@@ -129,6 +169,7 @@ def main() -> None:
     rate = T * J / results[default] / 1e6
     print(f"  goal >= 3 M joint-frames/s (default policy, {default}): {'met' if rate >= 3.0 else 'NOT met'} "
           f"({rate:.2f})")
+    dev_clips_report(args.clips, args.repeats)
 
 
 if __name__ == "__main__":

@@ -57,12 +57,11 @@ def _curve_values(fc, frames: np.ndarray) -> np.ndarray:
     return np.array([fc.evaluate(float(f)) for f in frames], np.float64)
 
 
-def _all_curve_values(curves: list, frames: np.ndarray) -> np.ndarray:
-    """Values [C,T] of F-curves at ``frames`` [T]. Curves with the same number of keys are read into
-    one buffer and, when they have keys on all of ``frames`` (the usual case), taken from it at
-    once; the others go through :func:`_curve_values`."""
+def _all_curve_values(curves: list, frames: np.ndarray, out: np.ndarray) -> None:
+    """Fill ``out`` [T,C] with the values of F-curves [C] at ``frames`` [T]. Curves with the same
+    number of keys are read into one buffer and, when they have keys on all of ``frames`` (the usual
+    case), taken from it at once; the others go through :func:`_curve_values`."""
     want = frames.astype(np.float32)
-    out = np.empty((len(curves), len(frames)), np.float64)
     counts = np.array([len(fc.keyframe_points) for fc in curves], np.int64)
     left = np.ones(len(curves), bool)
     for n in np.unique(counts[counts >= len(frames)]):
@@ -71,13 +70,16 @@ def _all_curve_values(curves: list, frames: np.ndarray) -> np.ndarray:
         for row, k in zip(co, ks):
             curves[k].keyframe_points.foreach_get("co", row)
         x = co[:, 0::2]
+        if n == len(frames) and (x == want).all():     # keys on exactly the frames: the values as they are
+            out[:, ks] = co[:, 1::2].T
+            left[ks] = False
+            continue
         idx = np.clip(np.searchsorted(x[0], want), 0, n - 1)
         hit = (x[:, idx] == want).all(axis=1) & (np.diff(x, axis=1) > 0).all(axis=1)
-        out[ks[hit]] = co[hit, 1::2][:, idx]
+        out[:, ks[hit]] = co[hit, 1::2][:, idx].T
         left[ks[hit]] = False
     for k in np.flatnonzero(left):
-        out[k] = _curve_values(curves[k], frames)
-    return out
+        out[:, k] = _curve_values(curves[k], frames)
 
 
 #: object channels that move an object (its world matrix is not constant when any is animated)
@@ -141,8 +143,14 @@ def read_world(scene: bpy.types.Scene, objects: Sequence[bpy.types.Object], fram
                 animated.append((i, c))
                 curves.append(fc)
     if curves:
-        i, c = np.array(animated).T
-        out[:, i, c] = _all_curve_values(curves, frames).T
+        flat = out.reshape(len(frames), -1)            # [T,3N] view: channel c of object i is column 3i+c
+        if len(curves) == flat.shape[1]:               # every channel animated (in column order)
+            _all_curve_values(curves, frames, flat)
+        else:
+            values = np.empty((len(frames), len(curves)), np.float64)
+            _all_curve_values(curves, frames, values)
+            i, c = np.array(animated).T
+            flat[:, 3 * i + c] = values
     mats = None if follow is None else np.empty((len(frames), 4, 4), np.float64)
     if slow or follow is not None:
         current = (scene.frame_current, scene.frame_subframe)

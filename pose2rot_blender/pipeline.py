@@ -19,7 +19,6 @@ import numpy as np
 from pose2rot_core.blender_space import basis_quaternions, blocked_translations, location_channels
 from pose2rot_core.bonemap import BoneMap, check_map, source_names
 from pose2rot_core.errors import Pose2RotError
-from pose2rot_core.fk import forward_kinematics
 from pose2rot_core.names import NameMatch, match_names
 from pose2rot_core.options import SolveOptions
 from pose2rot_core.pointsets import PointSet
@@ -215,6 +214,8 @@ def armature_points(scene: bpy.types.Scene, obj: bpy.types.Object, rig: rig_io.R
     world, mats = empties.read_world(scene, objects, frames, follow=obj if empties.moves(obj) else None,
                                      progress=progress)
     if mats is None:
+        if np.array_equal(rig.world_inv, np.eye(4)):   # the armature object at the world origin
+            return world
         return world @ rig.world_inv[:3, :3].T + rig.world_inv[:3, 3]
     rig_io.check_matrices(obj.name, mats)              # parented or constrained armature: its frame moves
     inv = np.linalg.inv(mats)
@@ -274,14 +275,14 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
     tol = 1e-6 * skel.height
     report += notes_for(sol.report, "blender")
     blocked = blocked_translations(sol, rig.rest, tol)
-    offsets = sol.local_offsets
+    written = sol                                      # what the keys hold
     if blocked:
         report.append("connected bones cannot translate, their heads stay at bone length: "
                       + ", ".join(skel.names[j] for j in blocked))
-        offsets = offsets.copy()
+        offsets = sol.local_offsets.copy()
         offsets[:, blocked] = skel.offsets[blocked]
-    _, fk_pos = forward_kinematics(skel, sol.rotations, sol.root_translation, offsets)
-    err = np.linalg.norm(fk_pos - tracks.positions, axis=-1)
+        written = replace(sol, local_offsets=offsets)
+    err = np.linalg.norm(written.positions - tracks.positions, axis=-1)
     err = err[np.isfinite(err)]
     height = skel.height
     loc_idx, locs = location_channels(sol, rig.rest, tol)
@@ -299,7 +300,7 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
                 quaternions=basis_quaternions(sol, rig.rest), location_bones=loc_idx, locations=locs,
                 report=report, warnings=override_warnings(obj), mean_error_pct=float(100 * err.mean() / height) if err.size else 0.0,
                 max_error_pct=float(100 * err.max() / height) if err.size else 0.0,
-                matched=len(match.bone_to_track), solution=replace(sol, local_offsets=offsets),
+                matched=len(match.bone_to_track), solution=written,
                 end_parents=end_parents, end_offsets=end_offsets)
 
 
@@ -317,6 +318,23 @@ def _read_and_solve(scene: bpy.types.Scene, obj: bpy.types.Object, collection: b
     return rig, tracks, match, sol, scale_note
 
 
+def _plan_channels(plan: Plan) -> tuple[list[tuple[str, int, str]], np.ndarray, np.ndarray]:
+    """(channels (data path, index, group = bone name) [C], frames [T], values [T,C]) of ``plan``:
+    per bone its quaternion curves, then its location curves where it has them."""
+    T, J = plan.quaternions.shape[:2]
+    loc_of = {int(j): k for k, j in enumerate(plan.location_bones)}
+    flat = np.concatenate([plan.quaternions.reshape(T, 4 * J), plan.locations.reshape(T, -1)], axis=1)
+    channels, columns = [], []
+    for j, name in enumerate(plan.bone_names):
+        path = f'pose.bones["{bpy.utils.escape_identifier(name)}"]'
+        channels += [(path + ".rotation_quaternion", c, name) for c in range(4)]
+        columns += range(4 * j, 4 * j + 4)
+        if j in loc_of:
+            channels += [(path + ".location", c, name) for c in range(3)]
+            columns += range(4 * J + 3 * loc_of[j], 4 * J + 3 * loc_of[j] + 3)
+    return channels, plan.frames, flat[:, columns]
+
+
 def apply_plan(obj: bpy.types.Object, plan: Plan) -> bpy.types.Action:
     """Write ``plan`` as a new action on ``obj`` (quaternion keys on every bone, location keys where
     needed); unkeyed channels are reset to rest. Returns the new action."""
@@ -328,13 +346,7 @@ def apply_plan(obj: bpy.types.Object, plan: Plan) -> bpy.types.Action:
         pb.scale = (1.0, 1.0, 1.0)
     writer = keys.ActionWriter(obj, f"{obj.name}_pose2rot")
     writer.action[previous.MADE_BY_KEY] = True
-    frames = plan.frames.astype(np.float64)
-    loc_of = {int(j): k for k, j in enumerate(plan.location_bones)}
-    for j, name in enumerate(plan.bone_names):
-        path = f'pose.bones["{bpy.utils.escape_identifier(name)}"]'
-        writer.write_channels(path + ".rotation_quaternion", name, frames, plan.quaternions[:, j])
-        if j in loc_of:
-            writer.write_channels(path + ".location", name, frames, plan.locations[:, loc_of[j]])
+    writer.write_curves(*_plan_channels(plan))
     return writer.finish()
 
 

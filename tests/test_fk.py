@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pose2rot_core import stacks
 from pose2rot_core.fk import forward_kinematics, global_to_local
 from pose2rot_core.rotations import quat_to_matrix
 from pose2rot_core.skeleton import Skeleton
+from pose2rot_core.stacks import component_major
 
 
 def random_skeleton(rng: np.random.Generator, J: int) -> Skeleton:
@@ -84,3 +87,23 @@ def test_fk_matches_slow_reference(J, T, per_frame_offsets, seed):
     np.testing.assert_allclose(P, reference_fk(sk, R, root, offsets), atol=1e-10)
     assert G.shape == (T, J, 3, 3)
     np.testing.assert_allclose(G[:, 0], R[:, 0])
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(2, 15), st.integers(1, 5), st.integers(0, 2 ** 31 - 1))
+def test_joints_batched_by_depth_give_the_same_numbers(J, T, seed):
+    """Joints of one depth are worked in batches (stacks.joint_batches): tiny batches, any input
+    layout and global_to_local in place give exactly what one joint at a time gives."""
+    rng = np.random.default_rng(seed)
+    sk = random_skeleton(rng, J)
+    R = quat_to_matrix(rng.normal(size=(T, J, 4)))
+    root, offsets = rng.normal(size=(T, 3)), rng.normal(size=(T, J, 3))
+    G, P = forward_kinematics(sk, R, root, offsets)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(stacks, "BATCH_FRAMES", 1)
+        G1, P1 = forward_kinematics(sk, component_major(R), root, offsets)
+        assert np.array_equal(G1, G) and np.array_equal(P1, P)
+        in_place = component_major(G)
+        assert global_to_local(sk, in_place, out=in_place) is in_place
+    assert np.array_equal(in_place, global_to_local(sk, np.ascontiguousarray(G)))
+    np.testing.assert_allclose(in_place, R, atol=1e-12)

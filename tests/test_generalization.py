@@ -164,6 +164,32 @@ def test_twist_joints_follow_their_bone_when_the_child_has_no_roll_cue():
     assert np.degrees(geodesic_angle(sol.rotations[:, b], sol.rotations[:1, b])).max() < 1e-6
 
 
+@pytest.mark.parametrize("family", ["twist", "twist_segments"])
+def test_screening_for_twist_bones_keeps_every_bone_the_full_search_finds(family, monkeypatch):
+    """find_twist_bones examines only the bones _maybe_twisted lets through: on a rig with twist
+    joints, clean and noisy, it finds what examining every joint finds."""
+    from pose2rot_core.evaluate import add_noise
+    from pose2rot_core.solvers import geometric
+    from pose2rot_core.solvers.geometric import twist_chains
+
+    found = []
+
+    def both(problem):
+        screened = twist_chains.find_twist_bones(problem)
+        with monkeypatch.context() as m:
+            m.setattr(twist_chains, "_maybe_twisted", lambda p, aimed: list(range(p.skeleton.num_joints)))
+            found.append((screened, twist_chains.find_twist_bones(problem)))
+        return screened
+
+    monkeypatch.setattr(geometric, "find_twist_bones", both)
+    clip = make_variant(read_bvh(EXAMPLE), family, np.random.default_rng(0))
+    tracks = tracks_from_bvh(clip, reference_frame=0)
+    solve(tracks)
+    solve(add_noise(tracks, 0.003, 1))
+    assert len(found) >= 2 and all(screened == full for screened, full in found)
+    assert found[0][0]  # the clean tracks show their twist joints
+
+
 # ----------------------------------------------------------------------------- variants
 def _reference_frame(clip) -> int:
     """0, or 1 when the clip's first frame is a pose of its own (a bind pose cut off from the motion:

@@ -152,6 +152,7 @@ def test_geometry_properties(two_chains):
     assert two_chains.height == pytest.approx(6.0)
     assert two_chains.children[0] == [1, 7] and two_chains.children[6] == []
     assert two_chains.depth().tolist() == [0, 1, 2, 3, 4, 5, 6, 1, 2]
+    assert [level.tolist() for level in two_chains.levels] == [[0], [1, 7], [2, 8], [3], [4], [5], [6]]
     assert two_chains.index("b2") == 8
     with pytest.raises(Pose2RotError, match="no joint named 'zz'"):
         two_chains.index("zz")

@@ -6,8 +6,9 @@ import numpy as np
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from pose2rot_core.stacks import (component_major, det, dot, empty_matrices, empty_vectors, mat_mul, mat_mul_t,
-                                  mat_t_mul, mat_t_vec, mat_vec, outer_sum)
+from pose2rot_core.stacks import (component_major, det, dot, empty_matrices, empty_vectors, joint_batches, joint_planes,
+                                  joint_rows, mat_mul, mat_mul_t, mat_t_mul, mat_t_vec, mat_vec, outer_sum, planes_mul,
+                                  planes_vec)
 
 SHAPES = st.sampled_from([(), (1,), (7,), (5, 3), (4, 1), (1, 6)])
 
@@ -35,6 +36,33 @@ def test_products_match_numpy(a, b, seed, layout):
     np.testing.assert_allclose(mat_t_vec(Ac, vc), (At @ v[..., None])[..., 0], atol=1e-12)
     np.testing.assert_allclose(det(Ac), np.linalg.det(A), atol=1e-10)
     np.testing.assert_allclose(dot(vc, vc), (v * v).sum(-1), atol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(T=st.integers(1, 9), J=st.integers(1, 6), seed=st.integers(0, 2 ** 31 - 1), layout=st.booleans())
+def test_joint_plane_products_give_the_same_numbers_as_the_stack_products(T, J, seed, layout):
+    rng = np.random.default_rng(seed)
+    A, B, v = rng.normal(size=(T, J, 3, 3)), rng.normal(size=(T, J, 3, 3)), rng.normal(size=(T, J, 3))
+    A, B = _maybe_component_major(A, layout, True), _maybe_component_major(B, layout, True)
+    joints = rng.permutation(J)[:max(1, J // 2)]
+    a, b, x = (joint_planes(M)[joints] for M in (A, B, v))  # [n,3,3,T] / [n,3,T]
+    frames_first = lambda planes: np.moveaxis(planes, -1, 0)
+    assert np.array_equal(frames_first(planes_mul(a, b)), mat_mul(A[:, joints], B[:, joints]))
+    assert np.array_equal(frames_first(planes_mul(a, b, transpose_a=True)), mat_t_mul(A[:, joints], B[:, joints]))
+    assert np.array_equal(frames_first(planes_vec(a, x)), mat_vec(A[:, joints], v[:, joints]))
+    assert np.array_equal(frames_first(planes_vec(a, x, transpose_a=True)), mat_t_vec(A[:, joints], v[:, joints]))
+
+
+def test_joint_planes_write_through_and_batches_cover_every_joint_once():
+    G = empty_matrices((4, 5))
+    joint_planes(G)[[1, 3]] = 2.0
+    assert (G[:, [1, 3]] == 2.0).all() and joint_planes(G).flags.c_contiguous
+    one, two = joint_rows(joint_planes(G), np.array([3])), joint_rows(joint_planes(G), np.array([3, 1]))
+    assert np.shares_memory(one, G) and not np.shares_memory(two, G)  # one joint: a view, no copy
+    assert np.array_equal(one[0], two[0]) and np.array_equal(two[1], joint_planes(G)[1])
+    batches = joint_batches(np.arange(10), 2000)  # BATCH_FRAMES // 2000 = 3 joints at a time
+    assert [b.tolist() for b in batches] == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]
+    assert [b.tolist() for b in joint_batches(np.arange(3), 10 ** 6)] == [[0], [1], [2]]
 
 
 @settings(max_examples=30, deadline=None)

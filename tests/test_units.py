@@ -61,6 +61,21 @@ def test_bone_scale_and_its_name(factor, pair):
     assert mismatch is not None and refused(mismatch) == (factor > 2 or factor < 0.5)
 
 
+@given(st.integers(3, 40), st.integers(0, 2**32 - 1), st.booleans())
+def test_bone_scale_is_the_median_over_bones_of_the_median_length_over_frames(T, seed, gaps):
+    """With or without gaps in the tracks (NaN frames are skipped, per bone)."""
+    rng = np.random.default_rng(seed)
+    t = tracks(T=T)
+    P = t.positions * rng.uniform(0.5, 2.0) + rng.normal(scale=0.02, size=t.positions.shape)
+    if gaps:
+        P[rng.random((T, 5)) < 0.3] = np.nan
+        P[0] = t.positions[0]                           # every bone seen at least once
+    lengths = np.linalg.norm(P[:, 1:] - P[:, PARENTS[1:]], axis=-1)
+    want = np.median(np.array([np.median(b[np.isfinite(b)]) for b in lengths.T]) / np.linalg.norm(
+        t.skeleton.offsets[1:], axis=-1))
+    assert bone_scale(Tracks(t.skeleton, P)).factor == pytest.approx(want, rel=1e-12)
+
+
 def test_a_scale_problem_is_worded_with_the_interfaces_names_for_both_sides():
     problem = scale_problem(tracks(100.0))
     assert problem.what == "the tracks' bones measure 100× the skeleton's (4 of 4 bones, centimetres against metres?)"

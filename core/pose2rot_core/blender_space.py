@@ -24,7 +24,6 @@ from pathlib import Path
 import numpy as np
 
 from .axes import Y_UP_TO_Z_UP
-from .fk import forward_kinematics
 from .rotations import matrix_to_quat, quat_continuity
 from .solution import Solution
 
@@ -47,7 +46,7 @@ def basis_quaternions(solution: Solution, rest: BoneRest) -> np.ndarray:
     L = solution.rotations
     M = rest.rest_rotations
     if not rest.inherit_rotation.all():
-        G, _ = forward_kinematics(solution.skeleton, L, solution.root_translation, solution.local_offsets)
+        G, _ = solution.forward()
         L = np.where(rest.inherit_rotation[None, :, None, None], L, G)
     B = np.swapaxes(M, -1, -2)[None] @ L @ M[None]
     return quat_continuity(matrix_to_quat(B), axis=0)

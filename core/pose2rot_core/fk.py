@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .skeleton import Skeleton
-from .stacks import empty_matrices, empty_vectors, mat_mul, mat_t_mul, mat_vec
+from .stacks import empty_matrices, empty_vectors, joint_batches, joint_planes, joint_rows, planes_mul, planes_vec
 
 
 def forward_kinematics(skeleton: Skeleton, rotations: np.ndarray, root_translation: np.ndarray | None = None,
@@ -21,16 +21,20 @@ def forward_kinematics(skeleton: Skeleton, rotations: np.ndarray, root_translati
     """
     rotations = np.asarray(rotations, np.float64)
     T, J = rotations.shape[:2]
-    offsets = skeleton.offsets if local_offsets is None else local_offsets.swapaxes(0, 1)
+    R = np.ascontiguousarray(joint_planes(rotations))  # [J,3,3,T]
+    offsets = skeleton.offsets[:, :, None] if local_offsets is None else \
+        np.ascontiguousarray(joint_planes(np.asarray(local_offsets, np.float64)))  # [J,3,1|T]
     G = empty_matrices((T, J))
     P = empty_vectors((T, J))
-    G[:, 0] = rotations[:, 0]
-    P[:, 0] = skeleton.offsets[0] if root_translation is None else root_translation
+    g, x = joint_planes(G), joint_planes(P)  # views, written in place
+    g[0] = R[0]
+    x[0] = skeleton.offsets[0, :, None] if root_translation is None else np.asarray(root_translation).T
     parents = skeleton.parents
-    for j in range(1, J):
-        p = parents[j]
-        G[:, j] = mat_mul(G[:, p], rotations[:, j])
-        P[:, j] = P[:, p] + mat_vec(G[:, p], offsets[j])
+    for level in skeleton.levels[1:]:
+        for joints in joint_batches(level, T):  # a depth at a time: the parents are placed
+            parent_frame = joint_rows(g, parents[joints])
+            g[joints] = planes_mul(parent_frame, joint_rows(R, joints))
+            x[joints] = planes_vec(parent_frame, joint_rows(offsets, joints)) + joint_rows(x, parents[joints])
     return G, P
 
 
@@ -43,11 +47,13 @@ def end_site_positions(G: np.ndarray, P: np.ndarray, end_parents: np.ndarray, en
 
 def global_to_local(skeleton: Skeleton, global_rotations: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Global rotations [T,J,3,3] -> local rotations [T,J,3,3] (``R_j = G_parent^T G_j``), written
-    into ``out`` if given (which may be ``global_rotations`` itself: children are done first)."""
+    into ``out`` if given (which may be ``global_rotations`` itself: the deepest joints are done first)."""
     G = np.asarray(global_rotations, np.float64)
     R = empty_matrices(G.shape[:2]) if out is None else out
-    for j in range(skeleton.num_joints - 1, 0, -1):
-        mat_t_mul(G[:, skeleton.parents[j]], G[:, j], out=R[:, j])
+    g, r = np.ascontiguousarray(joint_planes(G)), joint_planes(R)  # g: G itself when component-major
+    for level in skeleton.levels[:0:-1]:  # the deepest first: their parents are still global
+        for joints in joint_batches(level, G.shape[0]):
+            r[joints] = planes_mul(joint_rows(g, skeleton.parents[joints]), joint_rows(g, joints), transpose_a=True)
     if R is not G:
         R[:, 0] = G[:, 0]
     return R

@@ -21,6 +21,7 @@ from .errors import Pose2RotError
 from .rotations import best_fit_rotation, geodesic_angle, normalize
 from .smoothing import CLAMP_STDS, bone_lengths, find_cuts
 from .solution import Solution
+from .stacks import joint_planes
 from .tracks import Tracks
 
 #: clean tracks must come back within this fraction of the skeleton height
@@ -162,8 +163,9 @@ def find_flips(tracks: Tracks, sol: Solution, G: np.ndarray) -> np.ndarray:
         return flips
     # only joints that turn by about FLIP_DEGREES or more somewhere need their angles: the trace of
     # R_t^T R_t+1 (the sum of the elementwise products, 1 + 2 cos of the angle) finds them
-    trace = (R[1:] * R[:-1]).sum(axis=(2, 3))
-    turning = np.flatnonzero((trace < 1.0 + 2.0 * np.cos(np.radians(FLIP_DEGREES - 0.01))).any(axis=0))
+    r = np.ascontiguousarray(joint_planes(R))  # [J,3,3,T]
+    trace = (r[..., 1:] * r[..., :-1]).sum(axis=(1, 2))  # [J,T-1]
+    turning = np.flatnonzero((trace < 1.0 + 2.0 * np.cos(np.radians(FLIP_DEGREES - 0.01))).any(axis=1))
     within = steps_within_pieces(tracks.positions, skel.height) if turning.size else None
     children = skel.children
     for j in turning:

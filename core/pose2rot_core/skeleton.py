@@ -12,6 +12,7 @@ of joint j is ``rest_positions[j] - rest_positions[parents[j]]``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Sequence
 
 import numpy as np
@@ -132,12 +133,19 @@ class Skeleton:
         off[1:] -= self.rest_positions[self.parents[1:]]
         return off
 
-    @property
+    @cached_property
     def children(self) -> list[list[int]]:
+        """Each joint's children (computed once; not to be changed)."""
         ch: list[list[int]] = [[] for _ in range(self.num_joints)]
         for j in range(1, self.num_joints):
             ch[int(self.parents[j])].append(j)
         return ch
+
+    @cached_property
+    def levels(self) -> list[np.ndarray]:
+        """The joints [n] at each depth of the tree, top down (the root's first; computed once)."""
+        depth = self.depth()
+        return [np.flatnonzero(depth == d) for d in range(int(depth.max()) + 1)]
 
     @property
     def height(self) -> float:

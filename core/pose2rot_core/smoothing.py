@@ -27,14 +27,13 @@ the solver keeps rigid bones rigid.
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from .errors import Pose2RotError
 from .rotations import matrix_to_quat, norm, quat_continuity, quat_to_matrix
-from .stacks import component_major
+from .stacks import joint_batches, joint_planes, joint_rows
 from .tracks import Tracks
 
 #: samples with a lower confidence are treated as missing
@@ -134,18 +133,16 @@ def estimate_noise(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.
     bone_noise = np.where(_noise_bones(raw, np.asarray(rest_lengths, np.float64), height), raw, np.nan)
     if not np.isfinite(bone_noise).any():
         return np.zeros(J)
-    per_joint = np.full((J, 1 + J), np.nan)
-    per_joint[:, 0] = bone_noise
     children = [[] for _ in range(J)]
     for j, p in enumerate(parents):
         if p >= 0:
             children[p].append(j)
+    per_joint = np.full((1 + max(len(c) for c in children), J), np.nan)  # [bones, J]: to the parent, children's
+    per_joint[0] = bone_noise
     for j in range(J):
-        per_joint[j, 1:1 + len(children[j])] = bone_noise[children[j]]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        out = np.nanmedian(per_joint, axis=1) / np.sqrt(2.0)
-        out = np.where(np.isnan(out), np.nanmedian(bone_noise) / np.sqrt(2.0), out)
+        per_joint[1:1 + len(children[j]), j] = bone_noise[children[j]]
+    out = column_nanmedian(per_joint) / np.sqrt(2.0)
+    out = np.where(np.isnan(out), column_nanmedian(bone_noise[:, None])[0] / np.sqrt(2.0), out)
     present = ~np.isnan(positions).all(axis=(0, 2))
     return np.where(present, out, 0.0)
 
@@ -196,20 +193,25 @@ def bone_lengths(positions: np.ndarray, joints: np.ndarray, parents: np.ndarray)
     """[T,B] distances of ``joints`` [B] from their ``parents`` [B] in positions [T,J,3] (NaN where
     either is missing), stored bone by bone (each bone's frames together, as medians over the clip
     like them)."""
-    P = component_major(positions, matrices=False)
-    out = np.empty((len(joints), P.shape[0]))
-    for b, (j, p) in enumerate(zip(joints, parents)):
-        out[b] = norm(P[:, j] - P[:, p])
+    x = np.ascontiguousarray(joint_planes(np.asarray(positions, np.float64)))  # [J,3,T]
+    joints, parents = np.asarray(joints, np.int64), np.asarray(parents, np.int64)
+    out = np.empty((len(joints), x.shape[-1]))
+    for bones in joint_batches(np.arange(len(joints)), x.shape[-1]):
+        d = joint_rows(x, joints[bones]) - joint_rows(x, parents[bones])  # [n,3,T]
+        out[bones] = norm(np.moveaxis(d, 1, -1))
     return out.T
 
 
 def column_nanmedian(x: np.ndarray) -> np.ndarray:
     """[N] median of each column of x [T,N] over its non-NaN values (NaN for a column without any):
-    np.nanmedian(x, axis=0), by one sort of all columns at once."""
+    np.nanmedian(x, axis=0), by one (partial) sort of all columns at once."""
     n = (~np.isnan(x)).sum(axis=0)
     if x.shape[0] == 0:
         return np.full(x.shape[1:], np.nan)
-    ordered = np.sort(x, axis=0)  # NaN last
+    T = x.shape[0]
+    middle = [(T - 1) // 2, T // 2]
+    # with no NaN only the middle two places matter (a partial sort); else NaN sort last
+    ordered = np.partition(x, middle, axis=0) if (n == T).all() else np.sort(x, axis=0)
     cols = np.arange(x.shape[1])
     low, high = ordered[np.maximum(n - 1, 0) // 2, cols], ordered[np.maximum(n // 2, 0), cols]
     return np.where(n > 0, (low + high) / 2, np.nan)
@@ -437,9 +439,7 @@ def find_cuts(positions: np.ndarray, height: float) -> list[int]:
     pad = np.concatenate([np.full(h, np.nan), energy, np.full(h, np.nan)])
     around = np.lib.stride_tricks.sliding_window_view(pad, 2 * h + 1)
     around = np.concatenate([around[:, :h], around[:, h + 1:]], axis=1)  # the step itself left out
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        typical = np.nanmedian(around, axis=1) if n > 1 else energy
+    typical = column_nanmedian(around.T) if n > 1 else energy
     big = (energy > CUT_RATIO * np.nan_to_num(typical)) & (energy > J * (CUT_FRACTION * height) ** 2)
     return [int(t) + 1 for t in np.flatnonzero(big)]
 

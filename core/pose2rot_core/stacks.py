@@ -40,6 +40,50 @@ def component_major(x: np.ndarray, matrices: bool = True) -> np.ndarray:
     return out
 
 
+#: joints worked on together (``[n,...,T]``) hold at most about this many joint-frames, so that
+#: their temporaries stay in the processor's cache
+BATCH_FRAMES = 6000
+
+
+def joint_batches(joints: np.ndarray, frames: int) -> list[np.ndarray]:
+    """``joints`` [n] split into batches of at most BATCH_FRAMES // ``frames`` (at least one)."""
+    size = max(1, BATCH_FRAMES // max(frames, 1))
+    return [joints[i:i + size] for i in range(0, len(joints), size)]
+
+
+def joint_planes(x: np.ndarray) -> np.ndarray:
+    """The joints-first view ``[J,...,T]`` of a stack ``[T,J,...]`` (frames last; writes go to
+    ``x``). Contiguous for component-major stacks, and joints taken from it by an index array
+    come out contiguous too: the layout the ``planes_*`` products below run fastest on."""
+    return np.moveaxis(x, 0, -1)
+
+
+def joint_rows(planes: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``planes[index]`` of joint planes [J,...,T] (see joint_planes): a view when ``index`` [n]
+    holds one joint (a long clip's frames are not copied), else a contiguous copy."""
+    return planes[index[0]:index[0] + 1] if len(index) == 1 else planes[index]
+
+
+def planes_mul(a: np.ndarray, b: np.ndarray, transpose_a: bool = False) -> np.ndarray:
+    """``A @ B`` (``A^T @ B`` with ``transpose_a``) for joint planes a, b [n,3,3,T] (see
+    joint_planes; broadcasting) -> [n,3,3,T]; the same numbers as mat_mul / mat_t_mul."""
+    a = a.swapaxes(1, 2) if transpose_a else a
+    out = a[:, :, 0, None] * b[:, None, 0]
+    out += a[:, :, 1, None] * b[:, None, 1]
+    out += a[:, :, 2, None] * b[:, None, 2]
+    return out
+
+
+def planes_vec(a: np.ndarray, v: np.ndarray, transpose_a: bool = False) -> np.ndarray:
+    """``A @ v`` (``A^T @ v`` with ``transpose_a``) for joint planes a [n,3,3,T] and v [n,3,T]
+    (broadcasting) -> [n,3,T]; the same numbers as mat_vec / mat_t_vec."""
+    a = a.swapaxes(1, 2) if transpose_a else a
+    out = a[:, :, 0] * v[:, None, 0]
+    out += a[:, :, 1] * v[:, None, 1]
+    out += a[:, :, 2] * v[:, None, 2]
+    return out
+
+
 def _planes(x: np.ndarray, core: int, ndim: int) -> np.ndarray:
     """Component axes of ``x`` (the last ``core``) moved first, the others padded to ``ndim``."""
     x = np.asarray(x, np.float64)

@@ -81,7 +81,9 @@ def bone_scale(tracks: Tracks) -> BoneScale:
     has = np.isfinite(seen).any(axis=0) & (rest > 1e-6 * sk.height)
     if not has.any():
         return BoneScale(1.0, 0, 0)
-    ratio = np.nanmedian(seen[:, has], axis=0) / rest[has]
+    lengths = seen[:, has]
+    median = np.median if np.isfinite(lengths).all() else np.nanmedian   # the same value; nanmedian is slower
+    ratio = median(lengths, axis=0) / rest[has]
     ratio = ratio[ratio > 0]
     if not ratio.size:
         return BoneScale(1.0, 0, 0)

@@ -5,7 +5,7 @@ import bpy
 import numpy as np
 import pytest
 
-from blender_helpers import (ROOT, action_fingerprint, angle_deg, basis_rotations, import_clip, pose_points,
+from blender_helpers import (ROOT, action_fingerprint, angle_deg, basis_rotations, import_clip, keys, pose_points,
                              rest_copy, scene_frames, track_empties)
 from pose2rot_core.bvh import read_bvh
 from pose2rot_core.solvers import solve
@@ -13,6 +13,7 @@ from pose2rot_core.tracks_io import tracks_from_bvh
 
 #: Blender's BVH importer maps file (x, y, z) to (x, -z, y)
 C = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
+LINEAR = bpy.types.Keyframe.bl_rna.properties["interpolation"].enum_items["LINEAR"].value
 
 
 @pytest.fixture
@@ -139,6 +140,26 @@ def test_quaternion_keys_are_continuous_and_bulk(solved):
     assert q.shape[:2] == (len(frames), len(rig.pose.bones))
     assert (np.sum(q[1:] * q[:-1], -1) > 0).all()
     assert (f'pose.bones["{rig.pose.bones[0].name}"].location', 0) in fp   # the root moves
+
+
+def test_keys_are_linear_grouped_by_bone_with_computed_handles(solved):
+    """Every key LINEAR (written in bulk as unsigned bytes), each bone's curves in the channel group
+    of its name, handles computed by ``update()`` (not left at the origin)."""
+    _, rig, frames = solved
+    curves = keys.object_fcurves(rig)
+    assert len(curves) >= 4 * len(rig.pose.bones)
+    for fc in curves:
+        n = len(fc.keyframe_points)
+        assert n == len(frames)
+        interpolation = np.empty(n, np.int32)
+        fc.keyframe_points.foreach_get("interpolation", interpolation)
+        assert (interpolation == LINEAR).all()
+        assert {fc.keyframe_points[0].interpolation, fc.keyframe_points[-1].interpolation} == {'LINEAR'}
+        assert fc.group is not None and fc.data_path.startswith(f'pose.bones["{fc.group.name}"].')
+        co, handle = np.empty(2 * n, np.float32), np.empty(2 * n, np.float32)
+        fc.keyframe_points.foreach_get("co", co)
+        fc.keyframe_points.foreach_get("handle_left", handle)
+        assert (handle[2::2] < co[2::2]).all() and (handle[2::2] > co[0:-2:2]).all()
 
 
 def test_existing_actions_untouched_and_previous_restorable():

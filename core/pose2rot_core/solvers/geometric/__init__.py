@@ -31,7 +31,8 @@ from ...fk import global_to_local
 from ...rotations import geodesic_angle, norm, rotation_between
 from ...smoothing import bone_lengths
 from ...solution import Solution
-from ...stacks import component_major, empty_matrices, empty_vectors, mat_mul, mat_t_vec, mat_vec
+from ...stacks import (component_major, empty_matrices, empty_vectors, joint_batches, joint_planes, joint_rows,
+                       mat_mul, mat_vec, planes_vec)
 from ...tracks import Tracks
 from ...tracks_io import check_root
 from .fit import best_fit, blend_roll, fit_weight, lean_on_parent, slerp
@@ -263,11 +264,10 @@ def _solve_offsets(problem: Problem, G: np.ndarray, stretch: str, tolerance: flo
     if J < 2:
         return local_offsets
     par = skel.parents[1:]
-    seen = [mat_t_vec(G[:, p], P[:, j] - P[:, p]) for j, p in enumerate(par, 1)]  # offsets in parent frames
+    check = stretch != "off" and not problem.noise_var.any()  # noisy tracks are not hit exactly anyway
+    seen, residual = _offsets_seen(problem, G, stretch if check else None)
     translating = problem.translating
-    if stretch != "off" and not problem.noise_var.any():  # noisy tracks are not hit exactly anyway
-        residual = np.array([norm(seen_j - (seen_j.mean(axis=0) if stretch == "auto" else skel.offsets[j])).max()
-                             for j, seen_j in enumerate(seen, 1)])  # how far each moves from the expected offset
+    if check:
         valid = ~missing[1:] & ~missing[par]
         added = valid & (residual > tolerance * skel.height) & ~translating[1:]
         translating[1:] |= added
@@ -277,5 +277,23 @@ def _solve_offsets(problem: Problem, G: np.ndarray, stretch: str, tolerance: flo
             report.append(f"{len(names)} more {'joint is' if len(names) == 1 else 'joints are'} put on the track "
                           f"by translation ({shown}): the parent's roll is not fixed by its targets")
     for j in np.flatnonzero(translating[1:]) + 1:
-        local_offsets[:, j] = seen[j - 1]
+        local_offsets[:, j] = seen[j - 1].T
     return local_offsets
+
+
+def _offsets_seen(problem: Problem, G: np.ndarray, expected: str | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """(every non-root joint's track offset seen in its parent's solved frame [J-1,3,T], and how far
+    it moves from the expected offset [J-1] — its mean over the clip for ``expected`` "auto", the
+    rig's for "exact", None for None), a few joints at a time."""
+    skel = problem.skeleton
+    g, x = np.ascontiguousarray(joint_planes(G)), np.ascontiguousarray(joint_planes(problem.positions))
+    T, J = problem.num_frames, skel.num_joints
+    seen, residual = np.empty((J - 1, 3, T)), None if expected is None else np.empty(J - 1)
+    for joints in joint_batches(np.arange(1, J), T):
+        parents = skel.parents[joints]
+        offset = joint_rows(x, joints) - joint_rows(x, parents)
+        seen[joints - 1] = batch = planes_vec(joint_rows(g, parents), offset, transpose_a=True)  # [n,3,T]
+        if expected is not None:
+            mean = batch.mean(axis=-1) if expected == "auto" else skel.offsets[joints]  # [n,3]
+            residual[joints - 1] = norm(np.moveaxis(batch - mean[:, :, None], 1, -1)).max(axis=-1)
+    return seen, residual

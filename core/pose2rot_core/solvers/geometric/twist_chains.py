@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...rotations import axis_angle_to_matrix, norm, normalize, twist_angle
-from ...stacks import dot, mat_mul, mat_t_mul, mat_t_vec
+from ...stacks import dot, joint_planes, mat_mul, mat_t_mul, mat_t_vec
 from .problem import ZERO_LENGTH, Problem
 
 #: how far (fraction of the bone length) a twist joint may sit from the bone's axis
@@ -40,12 +40,13 @@ class TwistBone:
 
 def find_twist_bones(problem: Problem) -> list[TwistBone]:
     """Every bone that carries twist joints."""
+    aimed = [_aimed_joint(problem, j) for j in range(problem.skeleton.num_joints)]
     bones = []
     claimed: set[int] = set()
-    for j in range(problem.skeleton.num_joints):
+    for j in _maybe_twisted(problem, aimed):
         if j in claimed:
             continue
-        bone = _twist_bone(problem, j)
+        bone = _twist_bone(problem, j, aimed)
         if bone is not None:
             bones.append(bone)
             claimed.update(bone.twist_joints)
@@ -60,9 +61,38 @@ def _aimed_joint(problem: Problem, j: int) -> int | None:
     return primary[0].index
 
 
-def _twist_bone(problem: Problem, j: int) -> TwistBone | None:
-    """The bone from ``j`` along its aim, with the joints on its axis, or None."""
-    first = _aimed_joint(problem, j)
+#: _maybe_twisted lets through what is this much further from the axis than _twist_bone allows
+#: (rounding must never keep out a bone _twist_bone would take)
+_SCREEN_MARGIN = 1.01
+
+
+def _maybe_twisted(problem: Problem, aimed: list[int | None]) -> list[int]:
+    """The joints (ascending) whose bone may carry twist joints, all at once: a twist joint is
+    another child of the joint, or the aimed joint's own aimed joint, near the axis in every frame
+    (the test of _twist_bone, with _SCREEN_MARGIN); ``aimed``: each joint's _aimed_joint."""
+    children = problem.skeleton.children
+    pairs = [(j, a, k) for j, a in enumerate(aimed) if a is not None
+             for k in children[j] + [aimed[a]] if k is not None and k != a]
+    if not pairs:
+        return []
+    j, a, k = np.array(pairs).T
+    x = np.ascontiguousarray(joint_planes(problem.positions))  # [J,3,T]
+    axis, rel = x[a] - x[j], x[k] - x[j]  # [n,3,T]
+    length2 = (axis * axis).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a zero-length bone is no twist bone
+        f = (rel * axis).sum(axis=1) / length2
+        off = rel - f[:, None] * axis
+        off = np.sqrt((off * off).sum(axis=1))
+        noise = 3.0 * np.sqrt(problem.noise_var[j] + problem.noise_var.max())
+        tol = ON_AXIS_FRACTION * np.sqrt(length2) + noise[:, None]
+        near = (off <= _SCREEN_MARGIN * tol).all(axis=1) & (f.min(axis=1) > -_SCREEN_MARGIN * ON_AXIS_FRACTION)
+    return sorted({int(i) for i in j[near]})
+
+
+def _twist_bone(problem: Problem, j: int, aimed: list[int | None]) -> TwistBone | None:
+    """The bone from ``j`` along its aim, with the joints on its axis, or None; ``aimed``: each
+    joint's _aimed_joint."""
+    first = aimed[j]
     if first is None:
         return None
     P = problem.positions
@@ -81,7 +111,7 @@ def _twist_bone(problem: Problem, j: int) -> TwistBone | None:
         return f if (off <= tol).all() and f.min() > -ON_AXIS_FRACTION else None
 
     chain = [first]  # the aimed chain while it stays on the axis: twist segments, then the child
-    while (nxt := _aimed_joint(problem, chain[-1])) is not None and along(nxt) is not None:
+    while (nxt := aimed[chain[-1]]) is not None and along(nxt) is not None:
         chain.append(nxt)
     child = chain[-1]
     on_axis = _on_axis_descendants(problem, j, child, along)
