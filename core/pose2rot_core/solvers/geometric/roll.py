@@ -4,14 +4,15 @@ positions cannot give, follows the twist policy.
 - ``swing``: the smallest swing from the reference local rotation, frame by frame (the plain
   baseline: its roll is undefined where the swing nears a half turn, so it can flip there).
 - ``reference``: the same, but where the swing nears a half turn (the bone passing the
-  opposite of its reference direction) the roll is carried from well-conditioned neighbouring
-  frames by parallel transport, handing over smoothly (no jumps).
+  opposite of its reference direction) the roll is carried by parallel transport and handed over
+  from the well-conditioned frames on either side, spread evenly (continuous_roll; no jumps).
 - ``lookahead`` (default): the roll most likely when the joint and the child it aims at each turn
   away from their reference local rotations about as far as their bones swing over the clip: a
   joint that hardly moves under a swinging child (a clavicle under the upper arm) keeps its
   reference roll, one that moves as much as its child (an upper arm over a bending forearm) turns
   its roll so the child bends near its reference plane; carried the same way where that is
-  degenerate.
+  degenerate. A sudden turn of the child's bend about the bone is shared between the joint's roll
+  and the child's swing (share_turns).
 - ``transport``: the roll carried frame to frame by the smallest swing (parallel transport),
   anchored at the reference frame; never flips but drifts over long clips.
 """
