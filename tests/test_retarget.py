@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from _humanoid import humanoid, positions, walk
@@ -120,6 +120,8 @@ def _check_smpl_points_drive_the_same_rig(seed: int, spine: int, naming: str) ->
 
 @settings(max_examples=4, deadline=None)
 @given(seed=st.integers(0, 10_000), naming=st.sampled_from(["mixamo", "unreal"]))
+@example(seed=1347, naming="mixamo")      # the spine bent to the chest fit's distance snapped straight in a frame
+@example(seed=1347, naming="unreal")
 def test_mediapipe_landmarks_drive_a_rig_with_soft_root_and_neck(seed, naming):
     rng = np.random.default_rng(seed)
     rig, canon = humanoid(rng, spine=3, naming=naming)

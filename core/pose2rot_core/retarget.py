@@ -13,7 +13,9 @@ rig, ready for the geometric solver (rigid bones, ``stretch="off"``):
      the rig's reference chain, turned with the body around its start, bent evenly (every joint
      turning by the same angle) to the length the performer shows, about an axis the chain's
      frames have shown lately (a bend whose side is no longer seen fades out over a tenth of a
-     second instead of jumping), then swung onto the chord; its free roll about the chord is chosen to bring soft targets on it closest to theirs;
+     second instead of jumping), then swung onto the chord; its free roll about the chord is chosen to bring soft targets on it closest to theirs.
+     A chain ending in a hub that no point places rigidly (a chest between shoulder points a collar
+     away) is not bent: that hub's distance is its fit's compromise, not a length the performer shows;
    - a *hub* (a joint with mapped joints below it along several children: a chest between neck and
      arms, an unmapped root) is placed by a weighted rigid fit of the rig's reference shape onto the
      direct joints around it (near ones weigh most; its own soft target weighs little);
@@ -323,13 +325,23 @@ class _Filler:
                     self._chain(start, path, self.P[:, k])
             elif self.lead_children[k]:                          # a hub
                 self.P[:, k], self.frames[k] = self._fit(k, start)
-                self._chain(start, path, self.P[:, k])
+                self._chain(start, path, self.P[:, k], bend=self._pinned(k))
             else:                                                 # ends in a soft target: aim only
                 self._chain(start, path, self.X[:, k], bend=False)
             if self.lead_children[k]:
                 self._descend(k)
 
     # ------------------------------------------------------------------ fits
+    def _pinned(self, h: int) -> bool:
+        """Whether a point places the hub h rigidly (a direct child). Otherwise its fit weighs joints a bone
+        away, the reference shape and the chain above kept at its reference length against each other, and
+        its distance from the chain's start is that compromise, not a length the performer shows. A chain
+        bent to it turns that compromise's centimetres into its bend, and near straight, where a chain's
+        span changes with the square of its bend, into tens of degrees that snap straight in a frame when
+        the distance passes the chain's length at speed (a body's own chord stops changing there);
+        such a chain keeps the bend of the body's turn between its ends."""
+        return bool(self.direct[self.lead_children[h]].any())
+
     def _frontier(self, j: int) -> list[int]:
         """The first direct joints on every path down from j."""
         out = []
@@ -420,7 +432,7 @@ class _Filler:
         """Place the joints of ``path`` (below placed joint a) so the chain runs from a towards ``end``
         [T,3]: each segment turned with the body (between the frame carrying a and, when the chain ends in
         a branching joint, the frame there), bent evenly to the performer's length (relative to the rig's
-        when proportions differ), swung onto the chord, rolled towards soft targets on it. The last
+        when proportions differ; not with ``bend`` False), swung onto the chord, rolled towards soft targets on it. The last
         joint is placed too unless it is direct. The segments' turns give the joints' orientation guess."""
         joints = [a] + path
         w = self.ref[joints[1:]] - self.ref[joints[:-1]]                   # [n,3] reference segments
