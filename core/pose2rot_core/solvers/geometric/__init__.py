@@ -172,7 +172,7 @@ def orient_joint(problem: Problem, j: int, G: np.ndarray) -> None:
     guess_j = problem.guess[:, j]
     if parent < 0:
         desired = component_major(guess_j)
-    elif problem.constant_guess and (guess_j[0] == np.eye(3)).all():
+    elif problem.constant_guess and problem.at_rest[j]:
         desired = G[:, parent]  # the rest pose: the parent's orientation itself
     else:
         desired = mat_mul(G[:, parent], guess_j[0] if problem.constant_guess else guess_j)
@@ -199,7 +199,10 @@ def _hit_targets(problem: Problem, j: int, primary: list, src: np.ndarray, obs: 
     roll, the single aim with the twist policy's roll where they do not, blended in between;
     ``parent_frame`` [T,3,3]: the parent's orientation (None for the root). Written into ``out``
     when given."""
-    weight = fit_weight(src, problem.offset_var(j, primary)) if len(primary) >= 2 else np.zeros(1)
+    if len(primary) == 1:  # nothing fixes the roll
+        problem.determined[j] = _NOT_FIXED
+        return aim_with_roll(problem, j, unit_mean(src), unit_mean(obs), desired, primary[0], parent_frame, out)
+    weight = fit_weight(src, problem.offset_var(j, primary))
     problem.determined[j] = weight
     if weight.min() >= 1.0:
         return _written(out, best_fit(primary, src, obs, desired))
@@ -209,6 +212,11 @@ def _hit_targets(problem: Problem, j: int, primary: list, src: np.ndarray, obs: 
         return aim_with_roll(problem, j, axis, unit_mean(obs), desired, aimed, parent_frame, out)
     along = aim_with_roll(problem, j, axis, unit_mean(obs), desired, aimed, parent_frame)
     return _written(out, blend_roll(along, best_fit(primary, src, obs, desired), axis, weight))
+
+
+#: the trust in the fit of a joint with one target: none (read-only, shared)
+_NOT_FIXED = np.zeros(1)
+_NOT_FIXED.flags.writeable = False
 
 
 def _written(out: np.ndarray | None, x: np.ndarray) -> np.ndarray:
