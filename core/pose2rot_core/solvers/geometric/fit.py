@@ -23,6 +23,8 @@ orientation of the twist policy, so nothing switches abruptly.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from ...rotations import (axis_angle_to_matrix, best_fit_rotation, cross, matrix_to_quat, norm, normalize,
@@ -80,11 +82,17 @@ def pairwise_alignment(obs: np.ndarray, src: np.ndarray) -> np.ndarray:
 def with_pair_normals(v: np.ndarray) -> np.ndarray:
     """[T, n + n(n-1)/2, 3]: the vectors v [T,n,3] and the cross products of every pair of them."""
     n = v.shape[1]
-    a, b = np.triu_indices(n, 1)
+    a, b = _pairs(n)
     out = empty_vectors((v.shape[0], n + len(a)))
     out[:, :n] = v
     out[:, n:] = cross(v[:, a], v[:, b])
     return out
+
+
+@lru_cache(maxsize=None)
+def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(first, second) indices [n(n-1)/2] of every pair among n (np.triu_indices(n, 1), kept)."""
+    return np.triu_indices(n, 1)
 
 
 def slerp(A: np.ndarray, B: np.ndarray, w: np.ndarray) -> np.ndarray:
