@@ -176,12 +176,18 @@ def orient_joint(problem: Problem, j: int, G: np.ndarray) -> None:
         desired = G[:, parent]  # the rest pose: the parent's orientation itself
     else:
         desired = mat_mul(G[:, parent], guess_j[0] if problem.constant_guess else guess_j)
-    primary, _ = problem.split_targets(j)
+    aim = problem.aims[j]
+    primary = aim.targets
     if not primary:
         G[:, j] = desired
         return
-    src, obs = problem.sources(primary), problem.observed(primary, j)
     parent_frame = None if parent < 0 else G[:, parent]
+    if aim.direction is not None and problem.twist != "swing" and problem.cone == 0:  # one target, clean
+        problem.determined[j] = _NOT_FIXED  # nothing fixes the roll
+        axis = unit_mean(problem.sources(primary)) if aim.axis is None else aim.axis
+        aim_with_roll(problem, j, axis, aim.direction, desired, primary[0], parent_frame, out=G[:, j])
+        return
+    src, obs = problem.sources(primary), problem.observed(primary, j)
     if problem.noise_var.any():
         obs = lean_on_parent(problem, j, primary, src, obs, desired, parent_frame)
     if problem.twist == "swing":

@@ -14,7 +14,7 @@ import numpy as np
 
 from ...rotations import norm, normalize, smoothstep
 from ...skeleton import Skeleton
-from ...stacks import empty_vectors, mat_mul, mat_vec
+from ...stacks import empty_vectors, joint_planes, mat_mul, mat_vec
 from ...tracks import Tracks
 
 #: a child whose distance to its parent deviates by more than this fraction of its rest length
@@ -42,6 +42,18 @@ class Target:
     is_end: bool
     chain: tuple[int, ...]
     offset: np.ndarray  # [3] rest offset of the target from its parent (last of chain or the joint)
+
+
+@dataclass(frozen=True)
+class Aim:
+    """A joint's primary ``targets`` (see Problem.split_targets) with what is known of them before
+    solving, worked out for all joints at once: their mean direction in the joint's frame ``axis``
+    [1,3] (None unless the reference is constant), and on clean tracks, for a single target, the
+    unit direction [T,3] from the joint's track to the target's, ``direction`` (else None)."""
+
+    targets: list[Target]
+    axis: np.ndarray | None
+    direction: np.ndarray | None
 
 
 @dataclass
@@ -89,6 +101,28 @@ class Problem:
     def constant_guess(self) -> bool:
         """Whether the reference local rotations are the same in every frame."""
         return self.guess.strides[0] == 0
+
+    @cached_property
+    def aims(self) -> list[Aim]:
+        """[J] every joint's Aim, worked out when first asked for (the problem set up: ``solved``
+        and ``end_var`` as the solve uses them)."""
+        primary = [self.split_targets(j)[0] for j in range(self.skeleton.num_joints)]
+        aiming = [j for j, targets in enumerate(primary) if targets]
+        axes: dict[int, np.ndarray] = {}
+        if self.constant_guess and aiming:
+            sums = [self.sources(primary[j])[0].sum(axis=0) for j in aiming]
+            axes = dict(zip(aiming, normalize(np.stack(sums))[:, None]))
+        directions: dict[int, np.ndarray] = {}
+        if self.solved is None:
+            single = [j for j in aiming if len(primary[j]) == 1]
+            for is_end in (False, True):
+                joints = [j for j in single if primary[j][0].is_end == is_end]
+                if joints:
+                    x = joint_planes(self.positions)
+                    points = joint_planes(self.ends if is_end else self.positions)
+                    to_target = points[[primary[j][0].index for j in joints]] - x[joints]  # [n,3,T]
+                    directions.update(zip(joints, normalize(np.moveaxis(to_target, 1, -1))))
+        return [Aim(targets, axes.get(j), directions.get(j)) for j, targets in enumerate(primary)]
 
     @cached_property
     def at_rest(self) -> np.ndarray:
