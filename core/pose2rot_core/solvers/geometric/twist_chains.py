@@ -55,7 +55,7 @@ def find_twist_bones(problem: Problem) -> list[TwistBone]:
 
 def _aimed_joint(problem: Problem, j: int) -> int | None:
     """The joint ``j`` points at when it has exactly one primary target and that is a joint."""
-    primary, _ = problem.split_targets(j)
+    primary = problem.aims[j].targets
     if len(primary) != 1 or primary[0].is_end:
         return None
     return primary[0].index
