@@ -14,7 +14,7 @@ import numpy as np
 
 from ...rotations import norm, normalize, smoothstep
 from ...skeleton import Skeleton
-from ...stacks import empty_vectors, joint_planes, mat_mul, mat_vec
+from ...stacks import component_major, empty_vectors, joint_planes, mat_mul, mat_vec
 from ...tracks import Tracks
 
 #: a child whose distance to its parent deviates by more than this fraction of its rest length
@@ -133,11 +133,12 @@ class Problem:
     def reference_product(self, joints) -> np.ndarray:
         """[T,3,3] (or [3,3] when the reference is constant) product of the reference local
         rotations of ``joints`` (at least one), top down: the reference orientation of the last one
-        in the frame of the first one's parent. Not to be written to (it may be a view)."""
+        in the frame of the first one's parent (component-major when per frame, as products
+        downstream sum in memory order). Not to be written to (it may be a view)."""
         first, *rest = joints
         if self.constant_guess:
             return reduce(_small_product, (self.guess[0, z] for z in rest), self.guess[0, first])
-        return reduce(lambda A, z: mat_mul(A, self.guess[:, z]), rest, self.guess[:, first])
+        return reduce(lambda A, z: mat_mul(A, self.guess[:, z]), rest, component_major(self.guess[:, first]))
 
     def point(self, target: Target) -> np.ndarray:
         """[T,3] track of a target."""
