@@ -266,19 +266,10 @@ def _report_translation(skel: Skeleton, translating: np.ndarray, free: np.ndarra
 def running_mean(x: np.ndarray, width: int) -> np.ndarray:
     """[T,...] mean of x over the ``width`` (odd) frames around each frame, the ends mirrored; the
     mean of the whole clip where it is too short to mirror."""
-    if x.shape[0] <= width // 2 + 1:
-        return np.broadcast_to(x.mean(axis=0), x.shape).copy()
-    return box_filter(x, width)
-
-
-def box_filter(x: np.ndarray, width: int) -> np.ndarray:
-    """[T,...] mean of x (real or complex) over the ``width`` (odd) frames around each frame: the
-    ends mirrored, or repeated where the clip is too short to mirror."""
     half = width // 2
-    if x.shape[0] > half + 1:
-        pad = np.concatenate([x[half:0:-1], x, x[-2:-half - 2:-1]])
-    else:
-        pad = np.pad(x, [(half, half)] + [(0, 0)] * (x.ndim - 1), mode="edge")
+    if x.shape[0] <= half + 1:
+        return np.broadcast_to(x.mean(axis=0), x.shape).copy()
+    pad = np.concatenate([x[half:0:-1], x, x[-2:-half - 2:-1]])
     c = np.empty((pad.shape[0] + 1,) + x.shape[1:], pad.dtype)
     c[0] = 0
     np.cumsum(pad, axis=0, out=c[1:])

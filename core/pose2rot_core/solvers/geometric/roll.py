@@ -4,14 +4,15 @@ positions cannot give, follows the twist policy.
 - ``swing``: the smallest swing from the reference local rotation, frame by frame (the plain
   baseline: its roll is undefined where the swing nears a half turn, so it can flip there).
 - ``reference``: the same, but where the swing nears a half turn (the bone passing the
-  opposite of its reference direction) the roll is carried from well-conditioned neighbouring
-  frames by parallel transport, handing over smoothly (no jumps).
+  opposite of its reference direction) the roll is carried by parallel transport and handed over
+  from the well-conditioned frames on either side, spread evenly (continuous_roll; no jumps).
 - ``lookahead`` (default): the roll most likely when the joint and the child it aims at each turn
   away from their reference local rotations about as far as their bones swing over the clip: a
   joint that hardly moves under a swinging child (a clavicle under the upper arm) keeps its
   reference roll, one that moves as much as its child (an upper arm over a bending forearm) turns
   its roll so the child bends near its reference plane; carried the same way where that is
-  degenerate.
+  degenerate. A sudden turn of the child's bend about the bone is shared between the joint's roll
+  and the child's swing (share_turns).
 - ``transport``: the roll carried frame to frame by the smallest swing (parallel transport),
   anchored at the reference frame; never flips but drifts over long clips.
 """
@@ -19,21 +20,25 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...rotations import cross, normalize, perpendicular, rotation_about, swing_between_units
+from ...rotations import cross, norm, normalize, perpendicular, rotation_about, swing_between_units
 from ...stacks import dot, mat_mul, mat_mul_t, mat_t_vec, mat_vec, outer_sum
 from .fit import smoothstep
-from .problem import Problem, Target, box_filter
+from .problem import Problem, Target
 
-#: continuity of the roll: blur width (seconds) of the neighbouring frames it is carried from
+#: continuity of the roll where it is poorly conditioned: a frame of trust w follows its own roll
+#: over about CONTINUITY_SECONDS / sqrt(w) (see continuous_roll)
 CONTINUITY_SECONDS = 0.1
-#: where the roll is poorly conditioned it is low-passed over this many seconds (ramps, not jumps)
-RAMP_SECONDS = 0.1
 #: roll-objective confidence (0..1) at or above which a frame's own roll is fully trusted; for the
 #: smallest swing, 0.6 is a swing of about 78 degrees
 TRUST_HIGH = 0.6
 #: (lookahead) the smallest typical turn away from the reference a joint is credited with, as
 #: 1 - cos(angle) of about 2 degrees: a bone that never swings is stiff, not infinitely so
 MIN_DEVIATION = 1.0 - np.cos(np.radians(2.0))
+#: (turn sharing) a child whose targets stay within this sine of the bone's axis is a twist segment
+ON_AXIS_SIN = 0.01
+#: (turn sharing) the smallest typical turn between frames a bone is credited with, as 1 - cos of
+#: 0.1 degrees: below it a turn is lost in rounding (float32 positions), not motion
+MIN_STEP = 1.0 - np.cos(np.radians(0.1))
 
 
 def aim_with_roll(problem: Problem, joint: int, s_hat: np.ndarray, d_hat: np.ndarray, desired: np.ndarray,
@@ -54,7 +59,7 @@ def aim_with_roll(problem: Problem, joint: int, s_hat: np.ndarray, d_hat: np.nda
         carried = _carried_roll(base, s_hat, d_hat, parent_frame, anchor=problem.tracks.reference_frame)
         return mat_mul(rotation_about(d_hat, carried), base, out=out)
     if problem.twist == "lookahead" and not problem.zero_length[joint]:
-        phi, confidence = lookahead_roll(problem, aimed, base, desired, d_hat, dot(from_dir, d_hat))
+        phi, confidence, strength = lookahead_roll(problem, aimed, base, desired, d_hat, dot(from_dir, d_hat))
     else:
         phi = np.zeros(len(from_dir))
         confidence = 0.5 * (1.0 + dot(from_dir, d_hat))
@@ -63,12 +68,70 @@ def aim_with_roll(problem: Problem, joint: int, s_hat: np.ndarray, d_hat: np.nda
         trust[problem.tracks.reference_frame] = 1.0  # the reference pose itself is exact there
     if trust.min() < 1.0:  # carried over from well-conditioned frames, on the frames that need it
         base = mat_mul(swing, desired) if base is None else base
-        near = near_frames(trust, problem.tracks.fps)
+        near = near_frames(trust)
         carried = _carried_roll(base, s_hat, d_hat, parent_frame, frames=near)
-        phi[near] = carried + continuous_roll(phi[near] - carried, trust[near], problem.tracks.fps)
+        phi[near] = carried + continuous_roll(phi[near] - carried, trust[near], problem.tracks.fps, near)
+    if problem.twist == "lookahead" and not problem.zero_length[joint] and problem.constant_guess:
+        phi = share_turns(problem, aimed, base, s_hat, d_hat, phi, trust, strength, parent_frame)
     if not phi.any():
         return mat_mul(swing, desired, out=out)
     return mat_mul(rotation_about(d_hat, phi), mat_mul(swing, desired) if base is None else base, out=out)
+
+
+def share_turns(problem: Problem, aimed: Target, base: np.ndarray, s_hat: np.ndarray, d_hat: np.ndarray,
+                phi: np.ndarray, trust: np.ndarray, strength: np.ndarray, parent_frame: np.ndarray | None
+                ) -> np.ndarray:
+    """Roll [T] (relative to ``base`` [T,3,3]) that shares the aimed child's sudden turns: where
+    the child's bend turns about the bone between frames, the turn is split between the joint's
+    roll and the child's swing as their typical per-frame turns make most likely, instead of
+    all of it landing in the child (a forearm pronating under a paw). The most likely roll over
+    the clip of: the per-frame roll ``phi`` [T] with the lookahead's preference for it (curvature
+    ``strength`` / 2 [T]), and turns between frames — the joint's roll and the child's swing —
+    each with the per-axis variance that its bone's direction shows between frames (the mean of
+    1 - cos of its step; the joint's seen from its parent, the child's from the joint): the
+    lookahead's measure, applied to steps. The child's turn counts as far as it bends (the
+    azimuth of its bend weighs sin^2 of the bend angle; a straight child leaves only the roll's
+    own step prior), and only where the roll is trusted (``trust`` [T]: the link between two
+    frames weighs the product of theirs; a carried roll stays as it is); the reference frame
+    keeps its roll. Steps are measured against the roll carried from the
+    parent, so that the step of phi is the joint's own turn. Only for a reference that is the same
+    in every frame: a per-frame one (a twist guess) says how each frame's turn is split."""
+    seen = _bending_child(problem, aimed, base, s_hat) if len(phi) > 2 else None
+    if seen is None:
+        return phi
+    across = perpendicular(s_hat)
+    azimuth = np.arctan2(dot(seen, cross(s_hat, across)), dot(seen, across))
+    carried = _carried_roll(base, s_hat, d_hat, parent_frame)
+    bend = norm(cross(seen, s_hat))  # sin of the bend angle
+    weight_bend = bend[1:] * bend[:-1]
+    in_parent = _in_parent(parent_frame, d_hat)
+    roll_link = 1.0 / (2.0 * max(float(np.mean(1.0 - dot(in_parent[1:], in_parent[:-1]))), MIN_STEP))
+    child_link = weight_bend / (2.0 * max(float(np.mean(1.0 - dot(seen[1:], seen[:-1]))), MIN_STEP))
+    stiffness = (roll_link + child_link) * trust[1:] * trust[:-1]
+    turn = _turns(np.diff(azimuth - carried))
+    shared = np.concatenate([[0.0], np.cumsum(child_link * turn / (roll_link + child_link))])
+    fixed = np.zeros(len(phi), bool)
+    if problem.tracks.reference_frame is not None:
+        fixed[problem.tracks.reference_frame] = True
+    own = np.unwrap(phi - carried) - shared
+    return elastic_string(own, np.maximum(strength / 2.0, 1e-9), fixed, np.ones(len(phi) - 1, bool),
+                          stiffness) + shared + carried
+
+
+def _bending_child(problem: Problem, aimed: Target, base: np.ndarray, s_hat: np.ndarray) -> np.ndarray | None:
+    """[T,3] the unit direction in which the aimed child's own targets lie from it, seen in the
+    joint's frame ``base`` [T,3,3] — past children on the bone's axis ``s_hat`` (twist segments,
+    each aiming at the next) to the first that bends off it — or None where there is none."""
+    c = aimed
+    for _ in range(problem.skeleton.num_joints):
+        primary, _ = problem.split_targets(c.index) if not c.is_end else ([], [])
+        if not primary:
+            return None
+        seen = mat_t_vec(base, normalize(problem.observed(primary, c.index).sum(1)))
+        if len(primary) > 1 or primary[0].is_end or norm(cross(seen, s_hat)).max() > ON_AXIS_SIN:
+            return seen
+        c = primary[0]
+    return None
 
 
 def _carried_roll(base: np.ndarray, s_hat: np.ndarray, d_hat: np.ndarray, parent_frame: np.ndarray | None,
@@ -96,45 +159,73 @@ def _in_parent(parent_frame: np.ndarray | None, v: np.ndarray) -> np.ndarray:
     return v if parent_frame is None else mat_t_vec(parent_frame, v)
 
 
-def near_frames(trust: np.ndarray, fps: float) -> np.ndarray:
-    """Indices [n] of the frames within reach of continuous_roll's two blurs from a frame whose
-    ``trust`` [T] is below 1: the only frames whose roll it changes."""
-    reach = 3 * sum(_blur_radius(s) for s in _blur_sigmas(fps))
-    low = np.concatenate([[0], np.cumsum(trust < 1.0)])
-    frames = np.arange(len(trust))
-    return np.flatnonzero(low[np.minimum(frames + reach + 1, len(trust))] > low[np.maximum(frames - reach, 0)])
+def near_frames(trust: np.ndarray) -> np.ndarray:
+    """Indices [n] of the frames whose ``trust`` [T] is below 1 and their neighbours: the frames
+    continuous_roll changes and the fully trusted ones it hands over from."""
+    low = trust < 1.0
+    near = low.copy()
+    near[1:] |= low[:-1]
+    near[:-1] |= low[1:]
+    return np.flatnonzero(near)
 
 
-def continuous_roll(psi: np.ndarray, trust: np.ndarray, fps: float) -> np.ndarray:
-    """Roll [T] (radians, relative to the transported frame, up to whole turns) kept where
-    ``trust`` [T] (0..1) is 1 and taken from well-conditioned neighbouring frames where it is low;
-    the remaining jump is turned into a lag-free ramp. The frames may be stretches joined end to
-    end (near_frames): the blurs mix them only in frames that keep their own roll anyway, and a
-    stretch's roll relative to the transported frame may be off by a constant."""
-    continuity, ramp = _blur_sigmas(fps)
-    unit = np.exp(1j * psi)
-    z = trust * unit
-    blurred = gaussian_blur(z, continuity)
-    kept = np.unwrap(np.angle(z + (1.0 - trust) * blurred + 1e-12 * unit))
-    return trust * kept + (1.0 - trust) * gaussian_blur(kept, ramp)
+def continuous_roll(psi: np.ndarray, trust: np.ndarray, fps: float, frames: np.ndarray | None = None) -> np.ndarray:
+    """Roll [T] (radians, relative to the transported frame, up to whole turns): ``psi`` [T] where
+    ``trust`` [T] (0..1) is 1; where it is lower, handed over from the fully trusted frames on
+    either side along the shorter way, spread evenly over the frames that cannot tell: an elastic
+    string (stiffness CONTINUITY_SECONDS) pulled towards each frame's own roll with the odds of
+    its trust, trust / (1 - trust), so that a long poorly conditioned stretch turns its roll
+    slowly instead of jumping and the roll changes smoothly with the trust. ``frames``
+    (ascending indices [T] of a longer clip, see near_frames): frames not consecutive there are
+    not tied; each stretch may be off by a constant from the transported frame."""
+    stiffness = max(1.0, CONTINUITY_SECONDS * fps) ** 2
+    tied = np.ones(max(len(psi) - 1, 0), bool) if frames is None else np.diff(frames) == 1
+    fixed = trust >= 1.0
+    weight = np.where(fixed, 1.0, np.maximum(trust, 1e-9) / np.maximum(1.0 - trust, 1e-300))
+    way = np.unwrap(np.angle(elastic_string(np.exp(1j * psi), weight, fixed, tied, stiffness)))
+    return elastic_string(way + _turns(psi - way), weight, fixed, tied, stiffness)
 
 
-def _blur_sigmas(fps: float) -> tuple[float, float]:
-    """(continuity, ramp) blur widths of continuous_roll, frames."""
-    return max(1.0, CONTINUITY_SECONDS * fps), max(1.0, RAMP_SECONDS * fps)
+def _turns(x: np.ndarray) -> np.ndarray:
+    """Angles x wrapped to (-pi, pi]."""
+    return np.angle(np.exp(1j * x))
 
 
-def _blur_radius(sigma: float) -> int:
-    """Radius of each of gaussian_blur's three box filters for a blur of ``sigma`` frames."""
-    return max(1, int(round(np.sqrt(12.0 * sigma * sigma / 3.0 + 1.0) / 2.0)))
+def elastic_string(u: np.ndarray, weight: np.ndarray, fixed: np.ndarray, tied: np.ndarray,
+                   stiffness: float | np.ndarray) -> np.ndarray:
+    """[T] (real or complex) x minimising sum weight (x - u)^2 + sum over tied neighbours of
+    stiffness (one, or [T-1]) (x[t+1] - x[t])^2, with x = u where ``fixed`` [T]; ``tied`` [T-1]:
+    whether frames t and t+1 are tied. Between fixed frames the free ones follow u as far as their weight
+    allows, and run straight where it is small. A tridiagonal solve."""
+    link = np.where(tied & ~(fixed[:-1] & fixed[1:]), stiffness, 0.0)
+    below = np.concatenate([[0.0], link])  # tie to the frame before
+    above = np.concatenate([link, [0.0]])  # tie to the frame after
+    diag = np.where(fixed, 1.0, weight + below + above)
+    rhs = np.where(fixed, 1.0, weight) * u
+    lower = np.where(fixed, 0.0, -below)
+    upper = np.where(fixed, 0.0, -above)
+    return tridiagonal_solve(lower, diag, upper, rhs)
 
 
-def gaussian_blur(x: np.ndarray, sigma: float) -> np.ndarray:
-    """Approximate Gaussian blur along axis 0 by three box filters (edges padded by reflection)."""
-    r = _blur_radius(sigma)
-    for _ in range(3):
-        x = box_filter(x, 2 * r + 1)
-    return x
+def tridiagonal_solve(lower: np.ndarray, diag: np.ndarray, upper: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """[T] solution of the tridiagonal system lower[t] x[t-1] + diag[t] x[t] + upper[t] x[t+1] =
+    rhs[t] (lower[0] and upper[-1] unused), by parallel cyclic reduction: each pass eliminates
+    every equation's neighbours at twice the distance, all frames at once (log2 T passes; the
+    systems here are diagonally dominant)."""
+    n = len(diag)
+    a, b, c, d = np.where(np.arange(n) > 0, lower, 0.0), diag.astype(float), upper.copy(), rhs.copy()
+    c[-1] = 0.0
+    stride = 1
+    while stride < n:
+        pad = ((stride, stride),)
+        ap, cp, dp = np.pad(a, pad), np.pad(c, pad), np.pad(d, pad)
+        bp = np.pad(b, pad, constant_values=1.0)
+        alpha, gamma = -a / bp[:n], -c / bp[2 * stride:]
+        b = b + alpha * cp[:n] + gamma * ap[2 * stride:]
+        d = d + alpha * dp[:n] + gamma * dp[2 * stride:]
+        a, c = alpha * ap[:n], gamma * cp[2 * stride:]
+        stride *= 2
+    return d / b
 
 
 def lookahead_roll(problem: Problem, aimed: Target, base: np.ndarray, desired: np.ndarray, axis: np.ndarray,
@@ -147,22 +238,29 @@ def lookahead_roll(problem: Problem, aimed: Target, base: np.ndarray, desired: n
     (``swing_cos`` [T]: against its reference direction), as turns about a bone are the most limited
     motion of most joints. A roll phi costs phi^2 / s^2 and tr(R^T desired) loses phi^2; a swing
     alpha costs alpha^2 / 2s^2 and a unit alignment loses alpha^2 / 2: both weigh 1/s^2. A joint
-    whose bone stays put is stiff, and only a child that moves about as much can turn it."""
-    child = child_alignment(problem, aimed, base)
+    whose bone stays put is stiff, and only a child that moves about as much can turn it. The
+    confidence is the preference for phi against the most each term could show: a child whose
+    targets lie on the bone's axis (straight, or a twist segment) tells nothing about the roll and
+    does not dilute it."""
+    child = child_alignment(problem, aimed, base, axis)
     w_self = 1.0 / max(float(np.mean(1.0 - swing_cos)), MIN_DEVIATION)
     M, total = w_self * desired, 2.0 * w_self  # a rotation's alignment with itself is at most 2 away from -1
     if child is not None:
-        w_child = 1.0 / max(child[1], MIN_DEVIATION)
-        M, total = M + w_child * child[0], total + w_child  # a mean of unit alignments adds at most 1
+        alignment, deviation, reach = child
+        w_child = 1.0 / max(deviation, MIN_DEVIATION)
+        M, total = M + w_child * alignment, total + w_child * reach
     phi, strength = best_roll(M, base, axis)
-    return phi, strength / total
+    return phi, strength / total, strength
 
 
-def child_alignment(problem: Problem, aimed: Target, base: np.ndarray) -> tuple[np.ndarray, float] | None:
+def child_alignment(problem: Problem, aimed: Target, base: np.ndarray, axis: np.ndarray
+                    ) -> tuple[np.ndarray, float, np.ndarray] | None:
     """([T,3,3] alignment of the aimed child's own targets as seen with the child at its reference
     local rotation (in the aiming joint's frame) with where they are (world); the mean of
-    1 - cos of their angle with the aiming joint at ``base`` [T,3,3]), or None where the aimed
-    point has no targets of its own."""
+    1 - cos of their angle with the aiming joint at ``base`` [T,3,3]; [T] the most a roll about
+    the bone direction ``axis`` [T,3] can change that mean: of the targets' unit directions, the
+    mean product of their parts across the axis), or None where the aimed point has no targets
+    of its own."""
     if aimed.is_end or not problem.targets[aimed.index]:
         return None
     c = aimed.index
@@ -173,7 +271,9 @@ def child_alignment(problem: Problem, aimed: Target, base: np.ndarray) -> tuple[
     alignment = outer_sum(u, v) / u.shape[1]
     # the mean of u . (base v) over the targets is tr(base^T alignment)
     deviation = 1.0 - float(np.mean(np.sum(base * alignment, axis=(1, 2))))
-    return alignment, deviation
+    seen = mat_vec(base[:, None], v)  # [T,n,3] the targets' reference directions, joint at base
+    reach = np.mean(norm(cross(u, axis[:, None])) * norm(cross(seen, axis[:, None])), axis=1)
+    return alignment, deviation, reach
 
 
 def best_roll(M: np.ndarray, base: np.ndarray, axis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
