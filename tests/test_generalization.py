@@ -106,6 +106,21 @@ def test_fit_weight_ramps_smoothly_with_spread_and_noise(spread, noise):
     assert abs(weight(spread + 1e-3, noise ** 2) - w) < 0.01
 
 
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(2, 5), st.integers(1, 4), st.sampled_from([0.0, 1e-6, 1e-2])), min_size=1,
+                max_size=5), st.integers(0, 2 ** 31 - 1))
+def test_fit_weights_of_several_joints_at_once_are_each_joints_own(joints, seed):
+    """fit_weights (one eigenvalue call for all joints, any target counts and frames, clean and
+    noisy mixed) gives each joint exactly what fit_weight gives it alone."""
+    from pose2rot_core.solvers.geometric.fit import fit_weights
+
+    rng = np.random.default_rng(seed)
+    sources = [rng.normal(size=(frames, n, 3)) * rng.uniform(0.01, 10.0) for n, frames, _ in joints]
+    together = fit_weights(sources, [var for _, _, var in joints])
+    for src, (_, frames, var), w in zip(sources, joints, together):
+        assert w.shape == (frames,) and np.array_equal(w, fit_weight(src, var))
+
+
 def test_noise_never_raises_the_fit_weight_even_by_rounding():
     """Within the ramp, a noise far below the targets' extent leaves the weight as it is, never a
     rounding step above the clean one."""

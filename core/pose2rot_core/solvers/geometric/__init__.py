@@ -208,7 +208,8 @@ def _hit_targets(problem: Problem, j: int, primary: list, src: np.ndarray, obs: 
     if len(primary) == 1:  # nothing fixes the roll
         problem.determined[j] = _NOT_FIXED
         return aim_with_roll(problem, j, unit_mean(src), unit_mean(obs), desired, primary[0], parent_frame, out)
-    weight = fit_weight(src, problem.offset_var(j, primary))
+    weight = problem.aims[j].weight
+    weight = fit_weight(src, problem.offset_var(j, primary)) if weight is None else weight
     problem.determined[j] = weight
     if weight.min() >= 1.0:
         return _written(out, best_fit(primary, src, obs, desired))

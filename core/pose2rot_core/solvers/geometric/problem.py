@@ -16,6 +16,7 @@ from ...rotations import norm, normalize, smoothstep
 from ...skeleton import Skeleton
 from ...stacks import component_major, empty_vectors, joint_planes, mat_mul, mat_vec
 from ...tracks import Tracks
+from .fit import fit_weights
 
 #: a child whose distance to its parent deviates by more than this fraction of its rest length
 #: (or which has no rest length but moves away) translates freely and does not aim its parent
@@ -48,11 +49,13 @@ class Target:
 class Aim:
     """A joint's primary ``targets`` (see Problem.split_targets) with what is known of them before
     solving, worked out for all joints at once: their mean direction in the joint's frame ``axis``
-    [1,3] (None unless the reference is constant), and on clean tracks, for a single target, the
-    unit direction [T,3] from the joint's track to the target's, ``direction`` (else None)."""
+    [1,3] and, for several targets, the trust in their best fit ``weight`` [1] (see fit.fit_weight)
+    (both None unless the reference is constant); on clean tracks, for a single target, the unit
+    direction [T,3] from the joint's track to the target's, ``direction`` (else None)."""
 
     targets: list[Target]
     axis: np.ndarray | None
+    weight: np.ndarray | None
     direction: np.ndarray | None
 
 
@@ -109,9 +112,14 @@ class Problem:
         primary = [self.split_targets(j)[0] for j in range(self.skeleton.num_joints)]
         aiming = [j for j, targets in enumerate(primary) if targets]
         axes: dict[int, np.ndarray] = {}
+        weights: dict[int, np.ndarray] = {}
         if self.constant_guess and aiming:
             sums = [self.sources(primary[j])[0].sum(axis=0) for j in aiming]
             axes = dict(zip(aiming, normalize(np.stack(sums))[:, None]))
+            several = [j for j in aiming if len(primary[j]) >= 2]
+            if several:
+                weights = dict(zip(several, fit_weights([self.sources(primary[j]) for j in several],
+                                                         [self.offset_var(j, primary[j]) for j in several])))
         directions: dict[int, np.ndarray] = {}
         if self.solved is None:
             single = [j for j in aiming if len(primary[j]) == 1]
@@ -122,7 +130,7 @@ class Problem:
                     points = joint_planes(self.ends if is_end else self.positions)
                     to_target = points[[primary[j][0].index for j in joints]] - x[joints]  # [n,3,T]
                     directions.update(zip(joints, normalize(np.moveaxis(to_target, 1, -1))))
-        return [Aim(targets, axes.get(j), directions.get(j)) for j, targets in enumerate(primary)]
+        return [Aim(targets, axes.get(j), weights.get(j), directions.get(j)) for j, targets in enumerate(primary)]
 
     @cached_property
     def at_rest(self) -> np.ndarray:
