@@ -106,6 +106,21 @@ def test_fit_weight_ramps_smoothly_with_spread_and_noise(spread, noise):
     assert abs(weight(spread + 1e-3, noise ** 2) - w) < 0.01
 
 
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(2, 5), st.integers(1, 4), st.sampled_from([0.0, 1e-6, 1e-2])), min_size=1,
+                max_size=5), st.integers(0, 2 ** 31 - 1))
+def test_fit_weights_of_several_joints_at_once_are_each_joints_own(joints, seed):
+    """fit_weights (one eigenvalue call for all joints, any target counts and frames, clean and
+    noisy mixed) gives each joint exactly what fit_weight gives it alone."""
+    from pose2rot_core.solvers.geometric.fit import fit_weights
+
+    rng = np.random.default_rng(seed)
+    sources = [rng.normal(size=(frames, n, 3)) * rng.uniform(0.01, 10.0) for n, frames, _ in joints]
+    together = fit_weights(sources, [var for _, _, var in joints])
+    for src, (_, frames, var), w in zip(sources, joints, together):
+        assert w.shape == (frames,) and np.array_equal(w, fit_weight(src, var))
+
+
 def test_noise_never_raises_the_fit_weight_even_by_rounding():
     """Within the ramp, a noise far below the targets' extent leaves the weight as it is, never a
     rounding step above the clean one."""
@@ -188,6 +203,43 @@ def test_screening_for_twist_bones_keeps_every_bone_the_full_search_finds(family
     solve(add_noise(tracks, 0.003, 1))
     assert len(found) >= 2 and all(screened == full for screened, full in found)
     assert found[0][0]  # the clean tracks show their twist joints
+
+
+@pytest.mark.parametrize("family", ["twist", "twist_segments"])
+def test_twist_bones_turned_together_give_what_one_at_a_time_gives(family, monkeypatch):
+    """spread_twist works on every independent bone at once: the same numbers as bone by bone, on
+    clean tracks (the reference constant) and noisy ones (then re-solved about a per-frame one)."""
+    from pose2rot_core.evaluate import add_noise
+    from pose2rot_core.solvers import geometric
+    from pose2rot_core.solvers.geometric import twist_chains
+
+    compared = []
+
+    def both(problem, G, bones):
+        one_by_one = G.copy()
+        for bone in bones:
+            twist_chains.spread_twist(problem, one_by_one, [bone])
+        twist_chains.spread_twist(problem, G, bones)
+        compared.append((len(bones), np.array_equal(G, one_by_one)))
+
+    monkeypatch.setattr(geometric, "spread_twist", both)
+    clip = make_variant(read_bvh(EXAMPLE), family, np.random.default_rng(0))
+    tracks = tracks_from_bvh(clip, reference_frame=0)
+    solve(tracks)
+    solve(add_noise(tracks, 0.003, 1))
+    assert len(compared) >= 3 and compared[0][0] >= 2  # several bones, and a per-frame reference solved too
+    assert all(same for _, same in compared), compared
+
+
+def test_twist_bones_reading_a_turned_joint_wait_for_it():
+    """A bone whose joint, child or twist joint an earlier bone turns starts a new group."""
+    from pose2rot_core.solvers.geometric.twist_chains import TwistBone, _independent
+
+    a, b = TwistBone(1, 4, (2, 3), (0.3, 0.6)), TwistBone(5, 8, (6, 7), (0.3, 0.6))
+    reads_a = TwistBone(3, 10, (9,), (0.5,))
+    assert _independent([a, b]) == [[a, b]]
+    assert _independent([a, b, reads_a]) == [[a, b], [reads_a]]
+    assert _independent([reads_a, a]) == [[reads_a, a]]  # a reads nothing reads_a turns
 
 
 # ----------------------------------------------------------------------------- variants

@@ -177,7 +177,12 @@ def mat_t_vec(A: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 def dot(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Dot products over the last axis of vector stacks [...,n] (broadcast) -> [...]."""
-    return _sum_of_products([(u[..., i], v[..., i]) for i in range(np.shape(u)[-1])])
+    if np.shape(u)[-1] != 3:
+        return _sum_of_products([(u[..., i], v[..., i]) for i in range(np.shape(u)[-1])])
+    acc = u[..., 0] * v[..., 0]  # 3-vectors, the most frequent: the same sums with fewer calls
+    acc += u[..., 1] * v[..., 1]
+    acc += u[..., 2] * v[..., 2]
+    return acc
 
 
 def det(A: np.ndarray) -> np.ndarray:

@@ -172,16 +172,22 @@ def orient_joint(problem: Problem, j: int, G: np.ndarray) -> None:
     guess_j = problem.guess[:, j]
     if parent < 0:
         desired = component_major(guess_j)
-    elif problem.constant_guess and (guess_j[0] == np.eye(3)).all():
+    elif problem.constant_guess and problem.at_rest[j]:
         desired = G[:, parent]  # the rest pose: the parent's orientation itself
     else:
         desired = mat_mul(G[:, parent], guess_j[0] if problem.constant_guess else guess_j)
-    primary, _ = problem.split_targets(j)
+    aim = problem.aims[j]
+    primary = aim.targets
     if not primary:
         G[:, j] = desired
         return
-    src, obs = problem.sources(primary), problem.observed(primary, j)
     parent_frame = None if parent < 0 else G[:, parent]
+    if aim.direction is not None and problem.twist != "swing" and problem.cone == 0:  # one target, clean
+        problem.determined[j] = _NOT_FIXED  # nothing fixes the roll
+        axis = unit_mean(problem.sources(primary)) if aim.axis is None else aim.axis
+        aim_with_roll(problem, j, axis, aim.direction, desired, primary[0], parent_frame, out=G[:, j])
+        return
+    src, obs = problem.sources(primary), problem.observed(primary, j)
     if problem.noise_var.any():
         obs = lean_on_parent(problem, j, primary, src, obs, desired, parent_frame)
     if problem.twist == "swing":
@@ -199,7 +205,11 @@ def _hit_targets(problem: Problem, j: int, primary: list, src: np.ndarray, obs: 
     roll, the single aim with the twist policy's roll where they do not, blended in between;
     ``parent_frame`` [T,3,3]: the parent's orientation (None for the root). Written into ``out``
     when given."""
-    weight = fit_weight(src, problem.offset_var(j, primary)) if len(primary) >= 2 else np.zeros(1)
+    if len(primary) == 1:  # nothing fixes the roll
+        problem.determined[j] = _NOT_FIXED
+        return aim_with_roll(problem, j, unit_mean(src), unit_mean(obs), desired, primary[0], parent_frame, out)
+    weight = problem.aims[j].weight
+    weight = fit_weight(src, problem.offset_var(j, primary)) if weight is None else weight
     problem.determined[j] = weight
     if weight.min() >= 1.0:
         return _written(out, best_fit(primary, src, obs, desired))
@@ -209,6 +219,11 @@ def _hit_targets(problem: Problem, j: int, primary: list, src: np.ndarray, obs: 
         return aim_with_roll(problem, j, axis, unit_mean(obs), desired, aimed, parent_frame, out)
     along = aim_with_roll(problem, j, axis, unit_mean(obs), desired, aimed, parent_frame)
     return _written(out, blend_roll(along, best_fit(primary, src, obs, desired), axis, weight))
+
+
+#: the trust in the fit of a joint with one target: none (read-only, shared)
+_NOT_FIXED = np.zeros(1)
+_NOT_FIXED.flags.writeable = False
 
 
 def _written(out: np.ndarray | None, x: np.ndarray) -> np.ndarray:

@@ -23,12 +23,16 @@ orientation of the twist policy, so nothing switches abruptly.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ...rotations import (axis_angle_to_matrix, best_fit_rotation, cross, matrix_to_quat, norm, normalize,
                            rotation_between, smoothstep, twist_angle)
 from ...stacks import empty_vectors, mat_mul, mat_t_mul, mat_t_vec, mat_vec, outer_sum
-from .problem import Problem, Target
+if TYPE_CHECKING:  # the problem's aim plan takes its fit weights from here
+    from .problem import Problem, Target
 
 #: angular spread (degrees) of the targets below which they never decide the roll ...
 SPREAD_LOW_DEG = 0.25
@@ -45,18 +49,28 @@ def fit_weight(src: np.ndarray, noise_var: float) -> np.ndarray:
     """[T] (or [1] when the sources are constant) trust in the best fit of targets with rest
     offsets ``src`` [T,n,3] ([1,n,3] when constant; joint frame), 0..1; ``noise_var``: noise
     variance (per axis) of the offsets, file units squared."""
-    directions = normalize(src)
-    lam_u = np.linalg.eigvalsh(outer_sum(directions, directions))
+    return fit_weights([src], [noise_var])[0]
+
+
+def fit_weights(sources: list[np.ndarray], noise_vars: list[float]) -> list[np.ndarray]:
+    """fit_weight of several joints at once (their ``sources`` each [T,n,3] or [1,n,3], any n;
+    ``noise_vars`` one each): one eigenvalue call for all."""
+    rows = np.cumsum([len(src) for src in sources])[:-1]
+    lam_u = np.linalg.eigvalsh(np.concatenate([outer_sum(d, d) for d in map(normalize, sources)]))
     q = np.sqrt(np.maximum(lam_u[:, 0] + lam_u[:, 1], 0.0) / np.maximum(lam_u[:, 2], 1e-300))
     lo, hi = np.tan(np.radians(SPREAD_LOW_DEG)), np.tan(np.radians(SPREAD_HIGH_DEG))
-    geometric = smoothstep((q - lo) / (hi - lo))
-    noise = noise_var * ROLL_PRIOR ** -2
-    if not noise > 0:
-        return geometric
-    unit = max(float(np.abs(src).max()), 1e-300)  # eigenvalues in any unit, however large or small
-    lam = np.linalg.eigvalsh(outer_sum(src / unit, src / unit)) * unit * unit
-    info = np.maximum(lam[:, 0] + lam[:, 1], 0.0)
-    return geometric * (info / (info + noise))  # a share of at most 1, so never above the clean weight
+    weights = np.split(smoothstep((q - lo) / (hi - lo)), rows)
+    noisy = [i for i, var in enumerate(noise_vars) if var * ROLL_PRIOR ** -2 > 0]
+    if not noisy:
+        return weights
+    units = [max(float(np.abs(sources[i]).max()), 1e-300) for i in noisy]  # eigenvalues in any unit
+    lam = np.linalg.eigvalsh(np.concatenate([outer_sum(sources[i] / u, sources[i] / u) for i, u in zip(noisy, units)]))
+    for i, u, lam_i in zip(noisy, units, np.split(lam, np.cumsum([len(sources[i]) for i in noisy])[:-1])):
+        lam_i = lam_i * u * u
+        info = np.maximum(lam_i[:, 0] + lam_i[:, 1], 0.0)
+        noise = noise_vars[i] * ROLL_PRIOR ** -2
+        weights[i] = weights[i] * (info / (info + noise))  # a share of at most 1: never above the clean weight
+    return weights
 
 
 def best_fit(primary: list[Target], src: np.ndarray, obs: np.ndarray, desired: np.ndarray) -> np.ndarray:
@@ -80,11 +94,17 @@ def pairwise_alignment(obs: np.ndarray, src: np.ndarray) -> np.ndarray:
 def with_pair_normals(v: np.ndarray) -> np.ndarray:
     """[T, n + n(n-1)/2, 3]: the vectors v [T,n,3] and the cross products of every pair of them."""
     n = v.shape[1]
-    a, b = np.triu_indices(n, 1)
+    a, b = _pairs(n)
     out = empty_vectors((v.shape[0], n + len(a)))
     out[:, :n] = v
     out[:, n:] = cross(v[:, a], v[:, b])
     return out
+
+
+@lru_cache(maxsize=None)
+def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(first, second) indices [n(n-1)/2] of every pair among n (np.triu_indices(n, 1), kept)."""
+    return np.triu_indices(n, 1)
 
 
 def slerp(A: np.ndarray, B: np.ndarray, w: np.ndarray) -> np.ndarray:

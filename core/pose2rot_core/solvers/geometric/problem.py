@@ -8,14 +8,15 @@ the clip *translate*: their offset is solved per frame instead.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import reduce
+from functools import cached_property, reduce
 
 import numpy as np
 
 from ...rotations import norm, normalize, smoothstep
 from ...skeleton import Skeleton
-from ...stacks import empty_vectors, mat_mul, mat_vec
+from ...stacks import component_major, empty_vectors, joint_planes, mat_mul, mat_vec
 from ...tracks import Tracks
+from .fit import fit_weights
 
 #: a child whose distance to its parent deviates by more than this fraction of its rest length
 #: (or which has no rest length but moves away) translates freely and does not aim its parent
@@ -42,6 +43,20 @@ class Target:
     is_end: bool
     chain: tuple[int, ...]
     offset: np.ndarray  # [3] rest offset of the target from its parent (last of chain or the joint)
+
+
+@dataclass(frozen=True)
+class Aim:
+    """A joint's primary ``targets`` (see Problem.split_targets) with what is known of them before
+    solving, worked out for all joints at once: their mean direction in the joint's frame ``axis``
+    [1,3] and, for several targets, the trust in their best fit ``weight`` [1] (see fit.fit_weight)
+    (both None unless the reference is constant); on clean tracks, for a single target, the unit
+    direction [T,3] from the joint's track to the target's, ``direction`` (else None)."""
+
+    targets: list[Target]
+    axis: np.ndarray | None
+    weight: np.ndarray | None
+    direction: np.ndarray | None
 
 
 @dataclass
@@ -73,6 +88,9 @@ class Problem:
     determined: dict[int, np.ndarray] = field(default_factory=dict)
     #: the bone tips' tracks [T,K,3] (component-major, like ``positions``), None without tips
     ends: np.ndarray | None = None
+    #: sources (constant reference) and observed vectors (clean tracks) already worked out, by targets
+    _sources: dict = field(default_factory=dict, repr=False)
+    _observed: dict = field(default_factory=dict, repr=False)
 
     @property
     def skeleton(self) -> Skeleton:
@@ -87,13 +105,48 @@ class Problem:
         """Whether the reference local rotations are the same in every frame."""
         return self.guess.strides[0] == 0
 
+    @cached_property
+    def aims(self) -> list[Aim]:
+        """[J] every joint's Aim, worked out when first asked for (the problem set up: ``solved``
+        and ``end_var`` as the solve uses them)."""
+        primary = [self.split_targets(j)[0] for j in range(self.skeleton.num_joints)]
+        aiming = [j for j, targets in enumerate(primary) if targets]
+        axes: dict[int, np.ndarray] = {}
+        weights: dict[int, np.ndarray] = {}
+        if self.constant_guess and aiming:
+            sums = [self.sources(primary[j])[0].sum(axis=0) for j in aiming]
+            axes = dict(zip(aiming, normalize(np.stack(sums))[:, None]))
+            several = [j for j in aiming if len(primary[j]) >= 2]
+            if several:
+                weights = dict(zip(several, fit_weights([self.sources(primary[j]) for j in several],
+                                                         [self.offset_var(j, primary[j]) for j in several])))
+        directions: dict[int, np.ndarray] = {}
+        if self.solved is None:
+            single = [j for j in aiming if len(primary[j]) == 1]
+            for is_end in (False, True):
+                joints = [j for j in single if primary[j][0].is_end == is_end]
+                if joints:
+                    x = joint_planes(self.positions)
+                    points = joint_planes(self.ends if is_end else self.positions)
+                    to_target = points[[primary[j][0].index for j in joints]] - x[joints]  # [n,3,T]
+                    directions.update(zip(joints, normalize(np.moveaxis(to_target, 1, -1))))
+        return [Aim(targets, axes.get(j), weights.get(j), directions.get(j)) for j, targets in enumerate(primary)]
+
+    @cached_property
+    def at_rest(self) -> np.ndarray:
+        """[J] joints whose reference local rotation is the identity in frame 0 (in every frame
+        when the reference is constant)."""
+        return (self.guess[0] == np.eye(3)).all(axis=(1, 2))
+
     def reference_product(self, joints) -> np.ndarray:
-        """[T,3,3] (or [3,3] for none) product of the reference local rotations of ``joints``, top
-        down: the reference orientation of the last one in the frame of the first one's parent."""
-        A = np.eye(3)
-        for z in joints:
-            A = mat_mul(A, self.guess[0, z] if self.constant_guess else self.guess[:, z])
-        return A
+        """[T,3,3] (or [3,3] when the reference is constant) product of the reference local
+        rotations of ``joints`` (at least one), top down: the reference orientation of the last one
+        in the frame of the first one's parent (component-major when per frame, as products
+        downstream sum in memory order). Not to be written to (it may be a view)."""
+        first, *rest = joints
+        if self.constant_guess:
+            return reduce(_small_product, (self.guess[0, z] for z in rest), self.guess[0, first])
+        return reduce(lambda A, z: mat_mul(A, self.guess[:, z]), rest, component_major(self.guess[:, first]))
 
     def point(self, target: Target) -> np.ndarray:
         """[T,3] track of a target."""
@@ -101,7 +154,10 @@ class Problem:
 
     def observed(self, targets: list[Target], joint: int) -> np.ndarray:
         """[T,n,3] world vectors from ``joint`` (its track, or where the solution puts it) to its
-        targets' tracks."""
+        targets' tracks. Not to be written to (clean tracks: kept for the next call)."""
+        key = (joint, _key(targets))
+        if self.solved is None and key in self._observed:
+            return self._observed[key]
         origin = self.positions[:, joint]
         if self.solved is not None and not np.isnan(self.solved[0, joint, 0]):
             # from where the solution puts the joint (once placed: noise then does not add up along
@@ -112,7 +168,9 @@ class Problem:
             origin = origin + smoothstep(1.0 - norm(moved) / max(reach, 1e-300))[:, None] * moved
         out = empty_vectors((self.num_frames, len(targets)))
         for i, t in enumerate(targets):
-            out[:, i] = self.point(t) - origin
+            np.subtract(self.point(t), origin, out=out[:, i])
+        if self.solved is None:
+            self._observed[key] = out
         return out
 
     def place(self, joint: int, G: np.ndarray) -> None:
@@ -128,10 +186,14 @@ class Problem:
 
     def sources(self, targets: list[Target]) -> np.ndarray:
         """[T,n,3] target offsets in the aiming joint's frame, zero-length joints at their reference
-        ([1,n,3] when the reference is constant: the same in every frame)."""
+        ([1,n,3] when the reference is constant: the same in every frame, and kept for the next
+        call). Not to be written to."""
         if self.constant_guess:
-            cols = [reduce(lambda v, z: self.guess[0, z] @ v, reversed(t.chain), t.offset) for t in targets]
-            return np.stack(cols)[None]
+            key = _key(targets)
+            if key not in self._sources:
+                self._sources[key] = np.stack([reduce(lambda v, z: self.guess[0, z] @ v, reversed(t.chain), t.offset)
+                                               for t in targets])[None]
+            return self._sources[key]
         out = empty_vectors((self.num_frames, len(targets)))
         for i, t in enumerate(targets):
             out[:, i] = reduce(lambda v, z: mat_vec(self.guess[:, z], v), reversed(t.chain), t.offset)
@@ -283,4 +345,15 @@ def report_length_mismatch(skel: Skeleton, mismatch: np.ndarray, missing: np.nda
 
 def unit_mean(v: np.ndarray) -> np.ndarray:
     """[T,3]: the length-weighted mean direction of vectors v [T,n,3] (their sum, normalised)."""
-    return normalize(v.sum(1))
+    return normalize(v[:, 0] if v.shape[1] == 1 else v.sum(1))
+
+
+def _key(targets: list[Target]) -> tuple:
+    """What tells a list of targets from another (a point reached through the same chain is the
+    target of one joint only)."""
+    return tuple((t.index, t.is_end, t.chain) for t in targets)
+
+
+def _small_product(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """``A @ B`` for two 3x3 matrices, summed in mat_mul's order (the same numbers)."""
+    return A[:, 0, None] * B[0] + A[:, 1, None] * B[1] + A[:, 2, None] * B[2]

@@ -216,14 +216,17 @@ def tridiagonal_solve(lower: np.ndarray, diag: np.ndarray, upper: np.ndarray, rh
     a, b, c, d = np.where(np.arange(n) > 0, lower, 0.0), diag.astype(float), upper.copy(), rhs.copy()
     c[-1] = 0.0
     stride = 1
-    while stride < n:
-        pad = ((stride, stride),)
-        ap, cp, dp = np.pad(a, pad), np.pad(c, pad), np.pad(d, pad)
-        bp = np.pad(b, pad, constant_values=1.0)
-        alpha, gamma = -a / bp[:n], -c / bp[2 * stride:]
-        b = b + alpha * cp[:n] + gamma * ap[2 * stride:]
-        d = d + alpha * dp[:n] + gamma * dp[2 * stride:]
-        a, c = alpha * ap[:n], gamma * cp[2 * stride:]
+    while stride < n:  # equation t takes in t - stride and t + stride (none beyond the ends)
+        s = stride
+        alpha, gamma = -a[s:] / b[:-s], -c[:-s] / b[s:]
+        b_next, d_next = b.copy(), d.copy()
+        b_next[s:] += alpha * c[:-s]
+        b_next[:-s] += gamma * a[s:]
+        d_next[s:] += alpha * d[:-s]
+        d_next[:-s] += gamma * d[s:]
+        a_next, c_next = np.zeros(n), np.zeros(n)
+        a_next[s:], c_next[:-s] = alpha * a[:-s], gamma * c[s:]
+        a, b, c, d = a_next, b_next, c_next, d_next
         stride *= 2
     return d / b
 

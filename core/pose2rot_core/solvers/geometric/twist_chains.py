@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...rotations import axis_angle_to_matrix, norm, normalize, twist_angle
-from ...stacks import dot, joint_planes, mat_mul, mat_t_mul, mat_t_vec
+from ...rotations import axis_angle_to_matrix, matrix_to_quat, norm, normalize
+from ...stacks import dot, joint_planes, planes_mul, planes_vec
 from .problem import ZERO_LENGTH, Problem
 
 #: how far (fraction of the bone length) a twist joint may sit from the bone's axis
@@ -55,7 +55,7 @@ def find_twist_bones(problem: Problem) -> list[TwistBone]:
 
 def _aimed_joint(problem: Problem, j: int) -> int | None:
     """The joint ``j`` points at when it has exactly one primary target and that is a joint."""
-    primary, _ = problem.split_targets(j)
+    primary = problem.aims[j].targets
     if len(primary) != 1 or primary[0].is_end:
         return None
     return primary[0].index
@@ -160,24 +160,52 @@ def _ends_on_axis(problem: Problem, k: int, along) -> bool:
 def spread_twist(problem: Problem, G: np.ndarray, bones: list[TwistBone]) -> None:
     """Turn the twist joints of ``bones`` in the global orientations ``G`` [T,J,3,3] (in place) so
     that each takes its fraction of the twist the bone's child has about the bone, relative to the
-    reference."""
-    P = problem.positions
+    reference. Bones that read no joint an earlier one turns are done together."""
+    for group in _independent(bones):
+        _spread_group(problem, G, group)
+
+
+def _independent(bones: list[TwistBone]) -> list[list[TwistBone]]:
+    """``bones`` in consecutive groups, none of which reads (joint, child, twist joints) a joint
+    that a bone before it in the group turns: a group gives what the bones one by one give."""
+    groups: list[list[TwistBone]] = []
+    turned: set[int] = set()
     for bone in bones:
-        j, c = bone.joint, bone.child
-        axis_world = normalize(P[:, c] - P[:, j])
-        axis = mat_t_vec(G[:, j], axis_world)  # in j's frame
-        tau = _twist_from_reference(problem, G, j, c, axis)
-        tau = tau * problem.determined.get(c, 0.0)  # a child whose roll is a policy's calls for nothing
-        for k, f in zip(bone.twist_joints, bone.fractions):
-            now = _twist_from_reference(problem, G, j, k, axis)
-            G[:, k] = mat_mul(axis_angle_to_matrix(axis_world, f * tau - now), G[:, k])
+        if not groups or turned & {bone.joint, bone.child, *bone.twist_joints}:
+            groups.append([])
+            turned = set()
+        groups[-1].append(bone)
+        turned.update(bone.twist_joints)
+    return groups
 
 
-def _twist_from_reference(problem: Problem, G: np.ndarray, j: int, k: int, axis: np.ndarray) -> np.ndarray:
-    """[T] the twist (radians, unwrapped over the frames) about ``axis`` [T,3] (j's frame) of joint
-    k's orientation in ``G`` [T,J,3,3], seen from j, against its reference orientation there."""
-    reference = np.swapaxes(_reference_path(problem, j, k), -1, -2)
-    return np.unwrap(twist_angle(mat_mul(mat_t_mul(G[:, j], G[:, k]), reference), axis))
+def _spread_group(problem: Problem, G: np.ndarray, bones: list[TwistBone]) -> None:
+    """spread_twist for bones that do not read each other's twist joints, all at once on joint
+    planes (see core.stacks): one row per bone's child, then one per twist joint."""
+    g, x = joint_planes(G), joint_planes(problem.positions)  # [J,3,3,T], [J,3,T]
+    joints = np.array([b.joint for b in bones])
+    rows = [(i, b.child) for i, b in enumerate(bones)] + [(i, k) for i, b in enumerate(bones) for k in b.twist_joints]
+    bone_of, turned = np.array([i for i, _ in rows]), np.array([k for _, k in rows])
+    axis_world = normalize(np.moveaxis(x[[b.child for b in bones]] - x[joints], 1, -1))  # [n,T,3]
+    axis = planes_vec(g[joints], np.moveaxis(axis_world, -1, 1), transpose_a=True)  # [n,3,T] in j's frame
+    seen = planes_mul(g[joints[bone_of]], g[turned], transpose_a=True)  # [rows,3,3,T]: seen from j
+    paths = [_reference_path(problem, bones[i].joint, k) for i, k in rows]
+    against = planes_mul(seen, np.stack([np.moveaxis(np.swapaxes(p, -1, -2), 0, -1) if p.ndim == 3 else p.T[..., None]
+                                         for p in paths]))
+    twist = np.unwrap(_twist_about(np.moveaxis(against, -1, 1), np.moveaxis(axis, 1, -1)[bone_of]), axis=-1)
+    n = len(bones)
+    tau = [twist[i] * problem.determined.get(b.child, 0.0) for i, b in enumerate(bones)]  # a policy's roll: none
+    fractions = [f for b in bones for f in b.fractions]
+    angle = np.stack([f * tau[i] for (i, _), f in zip(rows[n:], fractions)]) - twist[n:]
+    turn = axis_angle_to_matrix(axis_world[bone_of[n:]], angle)  # [m,T,3,3]
+    g[turned[n:]] = planes_mul(np.moveaxis(turn, 1, -1), g[turned[n:]])
+
+
+def _twist_about(R: np.ndarray, axis: np.ndarray) -> np.ndarray:
+    """[...] twist angle (radians) of rotations R [...,3,3] about unit axes [...,3] (twist_angle
+    for any leading dims)."""
+    q = matrix_to_quat(R)
+    return 2.0 * np.arctan2(dot(q[..., 1:], axis), q[..., 0])
 
 
 def _reference_path(problem: Problem, j: int, k: int) -> np.ndarray:
