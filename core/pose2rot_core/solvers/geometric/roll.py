@@ -58,7 +58,8 @@ def aim_with_roll(problem: Problem, joint: int, s_hat: np.ndarray, d_hat: np.nda
     if problem.twist == "transport":
         carried = _carried_roll(base, s_hat, d_hat, parent_frame, anchor=problem.tracks.reference_frame)
         return mat_mul(rotation_about(d_hat, carried), base, out=out)
-    if problem.twist == "lookahead" and not problem.zero_length[joint]:
+    looks_ahead = problem.twist == "lookahead" and not problem.zero_length[joint]
+    if looks_ahead:
         phi, confidence, strength = lookahead_roll(problem, aimed, base, desired, d_hat, dot(from_dir, d_hat))
     else:
         phi = np.zeros(len(from_dir))
@@ -71,7 +72,7 @@ def aim_with_roll(problem: Problem, joint: int, s_hat: np.ndarray, d_hat: np.nda
         near = near_frames(trust)
         carried = _carried_roll(base, s_hat, d_hat, parent_frame, frames=near)
         phi[near] = carried + continuous_roll(phi[near] - carried, trust[near], problem.tracks.fps, near)
-    if problem.twist == "lookahead" and not problem.zero_length[joint] and problem.constant_guess:
+    if looks_ahead and problem.constant_guess:
         phi = share_turns(problem, aimed, base, s_hat, d_hat, phi, trust, strength, parent_frame)
     if not phi.any():
         return mat_mul(swing, desired, out=out)
@@ -232,8 +233,9 @@ def tridiagonal_solve(lower: np.ndarray, diag: np.ndarray, upper: np.ndarray, rh
 
 
 def lookahead_roll(problem: Problem, aimed: Target, base: np.ndarray, desired: np.ndarray, axis: np.ndarray,
-                   swing_cos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(phi [T], confidence [T] 0..1): the roll about the bone direction ``axis`` [T,3] (world),
+                   swing_cos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(phi [T], confidence [T] 0..1, strength [T]: how strongly the objective prefers phi, see
+    best_roll): the roll about the bone direction ``axis`` [T,3] (world),
     relative to the smallest swing ``base`` [T,3,3], most likely when the joint and its aimed child
     each turn away from their reference (``desired`` [T,3,3]; the child at its reference local
     rotation) by Gaussian amounts: the child's swing with per-axis variance s^2, the mean over the
