@@ -86,10 +86,10 @@ def matrix_to_quat(R: np.ndarray) -> np.ndarray:
 
 
 def twist_angle(R: np.ndarray, axis: np.ndarray) -> np.ndarray:
-    """[T] angle (radians, in (-2pi, 2pi]) that rotations R [T,3,3] turn about unit axes ``axis``
-    ([3] or [T,3]): the twist of their swing-twist split (w-first quaternion parts)."""
+    """[...] angle (radians, in (-2pi, 2pi]) that rotations R [...,3,3] turn about unit axes ``axis``
+    ([3] or [...,3]): the twist of their swing-twist split (w-first quaternion parts)."""
     q = matrix_to_quat(R)
-    return 2.0 * np.arctan2(dot(q[:, 1:], axis), q[:, 0])
+    return 2.0 * np.arctan2(dot(q[..., 1:], axis), q[..., 0])
 
 
 def quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -291,8 +291,8 @@ def _solve_offsets(problem: Problem, G: np.ndarray, stretch: str, tolerance: flo
             shown = ", ".join(f"'{n}'" for n in names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
             report.append(f"{len(names)} more {'joint is' if len(names) == 1 else 'joints are'} put on the track "
                           f"by translation ({shown}): the parent's roll is not fixed by its targets")
-    for j in np.flatnonzero(translating[1:]) + 1:
-        local_offsets[:, j] = seen[j - 1].T
+    moving = np.flatnonzero(translating[1:])
+    local_offsets[:, moving + 1] = seen[moving].transpose(2, 0, 1)
     return local_offsets
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...rotations import axis_angle_to_matrix, matrix_to_quat, norm, normalize
+from ...rotations import axis_angle_to_matrix, norm, normalize, twist_angle
 from ...stacks import dot, joint_planes, planes_mul, planes_vec
 from .problem import ZERO_LENGTH, Problem
 
@@ -192,20 +192,13 @@ def _spread_group(problem: Problem, G: np.ndarray, bones: list[TwistBone]) -> No
     paths = [_reference_path(problem, bones[i].joint, k) for i, k in rows]
     against = planes_mul(seen, np.stack([np.moveaxis(np.swapaxes(p, -1, -2), 0, -1) if p.ndim == 3 else p.T[..., None]
                                          for p in paths]))
-    twist = np.unwrap(_twist_about(np.moveaxis(against, -1, 1), np.moveaxis(axis, 1, -1)[bone_of]), axis=-1)
+    twist = np.unwrap(twist_angle(np.moveaxis(against, -1, 1), np.moveaxis(axis, 1, -1)[bone_of]), axis=-1)
     n = len(bones)
     tau = [twist[i] * problem.determined.get(b.child, 0.0) for i, b in enumerate(bones)]  # a policy's roll: none
     fractions = [f for b in bones for f in b.fractions]
     angle = np.stack([f * tau[i] for (i, _), f in zip(rows[n:], fractions)]) - twist[n:]
     turn = axis_angle_to_matrix(axis_world[bone_of[n:]], angle)  # [m,T,3,3]
     g[turned[n:]] = planes_mul(np.moveaxis(turn, 1, -1), g[turned[n:]])
-
-
-def _twist_about(R: np.ndarray, axis: np.ndarray) -> np.ndarray:
-    """[...] twist angle (radians) of rotations R [...,3,3] about unit axes [...,3] (twist_angle
-    for any leading dims)."""
-    q = matrix_to_quat(R)
-    return 2.0 * np.arctan2(dot(q[..., 1:], axis), q[..., 0])
 
 
 def _reference_path(problem: Problem, j: int, k: int) -> np.ndarray:
