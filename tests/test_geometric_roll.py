@@ -2,28 +2,24 @@
 that need it, handed over evenly, and sudden turns of a bent child shared with the joint."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dataclasses import replace
-
 from pose2rot_core.evaluate import evaluate_clip
-from pose2rot_core.tracks_io import tracks_from_bvh
 from pose2rot_core.rotations import basic_rotation, geodesic_angle, normalize, perpendicular
 from pose2rot_core.skeleton import Skeleton
 from pose2rot_core.solvers import solve
-from pose2rot_core.solvers.geometric.roll import tridiagonal_solve, continuous_roll, near_frames, transport_roll
+from pose2rot_core.solvers.geometric.roll import (_turns, continuous_roll, near_frames, transport_roll,
+                                                  tridiagonal_solve)
+from pose2rot_core.tracks_io import tracks_from_bvh
 
 from _humanoid import as_clip
 
 FAST = settings(max_examples=40, deadline=None)
-
-
-def _turns(x: np.ndarray) -> np.ndarray:
-    """x wrapped to (-pi, pi]: angles compared up to whole turns."""
-    return np.angle(np.exp(1j * x))
 
 
 def _trust(rng: np.random.Generator, T: int, stretches: int) -> np.ndarray:
