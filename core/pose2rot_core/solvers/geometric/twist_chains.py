@@ -66,6 +66,13 @@ def _aimed_joint(problem: Problem, j: int) -> int | None:
 _SCREEN_MARGIN = 1.01
 
 
+def _axis_tolerance(problem: Problem, j: int | np.ndarray, length: np.ndarray) -> np.ndarray:
+    """How far (file units) a joint may lie from the axis of joint ``j``'s bone of ``length`` (per
+    frame; j and length broadcast together) and still sit on it: ON_AXIS_FRACTION of the length,
+    and three noise stds of both ends."""
+    return ON_AXIS_FRACTION * length + 3.0 * np.sqrt(problem.noise_var[j] + problem.noise_var.max())
+
+
 def _maybe_twisted(problem: Problem, aimed: list[int | None]) -> list[int]:
     """The joints (ascending) whose bone may carry twist joints, all at once: a twist joint is
     another child of the joint, or the aimed joint's own aimed joint, near the axis in every frame
@@ -83,8 +90,7 @@ def _maybe_twisted(problem: Problem, aimed: list[int | None]) -> list[int]:
         f = (rel * axis).sum(axis=1) / length2
         off = rel - f[:, None] * axis
         off = np.sqrt((off * off).sum(axis=1))
-        noise = 3.0 * np.sqrt(problem.noise_var[j] + problem.noise_var.max())
-        tol = ON_AXIS_FRACTION * np.sqrt(length2) + noise[:, None]
+        tol = _axis_tolerance(problem, j[:, None], np.sqrt(length2))
         near = (off <= _SCREEN_MARGIN * tol).all(axis=1) & (f.min(axis=1) > -_SCREEN_MARGIN * ON_AXIS_FRACTION)
     return sorted({int(i) for i in j[near]})
 
@@ -100,7 +106,7 @@ def _twist_bone(problem: Problem, j: int, aimed: list[int | None]) -> TwistBone 
     length = norm(axis)
     if length.min() <= 0:
         return None
-    tol = ON_AXIS_FRACTION * length + 3.0 * np.sqrt(problem.noise_var[j] + problem.noise_var.max())
+    tol = _axis_tolerance(problem, j, length)
 
     def along(k: int | np.ndarray) -> np.ndarray | None:
         """[T] fraction of the way from j to ``first`` where joint k's track (or a track [T,3])
