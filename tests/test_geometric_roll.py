@@ -10,10 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pose2rot_core.evaluate import evaluate_clip
-from pose2rot_core.rotations import basic_rotation, geodesic_angle, normalize, perpendicular
+from pose2rot_core.rotations import basic_rotation, geodesic_angle, normalize, perpendicular, wrap_angle
 from pose2rot_core.skeleton import Skeleton
 from pose2rot_core.solvers import solve
-from pose2rot_core.solvers.geometric.roll import (_turns, continuous_roll, near_frames, transport_roll,
+from pose2rot_core.solvers.geometric.roll import (continuous_roll, near_frames, transport_roll,
                                                   tridiagonal_solve)
 from pose2rot_core.tracks_io import tracks_from_bvh
 
@@ -42,12 +42,12 @@ def test_roll_on_near_frames_matches_the_whole_clip(seed, T, stretches, fps):
     near = near_frames(trust)
     assert set(np.flatnonzero(trust < 1.0)) <= set(near)
     far = np.setdiff1d(np.arange(T), near)
-    np.testing.assert_allclose(_turns(whole[far] - psi[far]), 0.0, atol=1e-9)  # untouched frames keep psi
+    np.testing.assert_allclose(wrap_angle(whole[far] - psi[far]), 0.0, atol=1e-9)  # untouched frames keep psi
     # each stretch of near frames may carry its own constant (its transported frame's anchor)
     starts = np.concatenate([[0], np.flatnonzero(np.diff(near) > 1) + 1])
     offset = np.repeat(rng.uniform(-10.0, 10.0, len(starts)), np.diff(np.append(starts, len(near))))
     joined = continuous_roll(psi[near] + offset, trust[near], fps, near) - offset
-    np.testing.assert_allclose(_turns(joined - whole[near]), 0.0, atol=1e-9)
+    np.testing.assert_allclose(wrap_angle(joined - whole[near]), 0.0, atol=1e-9)
 
 
 @FAST
@@ -61,8 +61,8 @@ def test_a_stretch_that_cannot_tell_hands_over_evenly_along_the_shortest_way(see
     trust = np.concatenate([[1.0], np.zeros(n), [1.0]])
     roll = continuous_roll(psi, trust, fps)
     steps = np.diff(roll)
-    np.testing.assert_allclose(steps, _turns(ends[1] - ends[0]) / (n + 1), atol=1e-6)
-    assert abs(_turns(roll[0] - ends[0])) < 1e-12 and abs(_turns(roll[-1] - ends[1])) < 1e-12
+    np.testing.assert_allclose(steps, wrap_angle(ends[1] - ends[0]) / (n + 1), atol=1e-6)
+    assert abs(wrap_angle(roll[0] - ends[0])) < 1e-12 and abs(wrap_angle(roll[-1] - ends[1])) < 1e-12
 
 
 @FAST
@@ -74,7 +74,7 @@ def test_the_roll_changes_smoothly_with_the_trust(seed, T, stretches):
     trust = _trust(rng, T, stretches) if T > 5 else rng.uniform(0.0, 1.0, T)
     nudged = np.clip(trust + rng.uniform(-1e-6, 1e-6, T), 0.0, 1.0)
     a, b = continuous_roll(psi, trust, 30.0), continuous_roll(psi, nudged, 30.0)
-    assert np.abs(_turns(a - b)).max() < 1e-3
+    assert np.abs(wrap_angle(a - b)).max() < 1e-3
 
 
 @FAST

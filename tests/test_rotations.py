@@ -10,7 +10,7 @@ from hypothesis.extra.numpy import arrays
 from pose2rot_core.rotations import (EULER_ORDERS, axis_angle_to_matrix, best_fit_rotation, euler_to_matrix,
                                      geodesic_angle, matrix_to_euler, normalize, matrix_to_quat, matrix_to_rot6d,
                                      quat_continuity, quat_to_matrix, rot6d_to_matrix, rotation_about,
-                                     rotation_between, swing_between_units, unwrap_euler)
+                                     rotation_between, swing_between_units, unwrap_euler, wrap_angle)
 
 finite = st.floats(-1.0, 1.0, allow_nan=False, allow_infinity=False)
 vec3 = arrays(np.float64, 3, elements=finite).filter(lambda v: np.linalg.norm(v) > 1e-3)
@@ -283,3 +283,11 @@ def test_unwrap_euler_is_numpys_unwrap_to_the_last_bit(angles, scale):
     curves = np.cumsum(angles * scale / 4, axis=0)  # slow and fast curves, wrapped into (-pi, pi]
     wrapped = np.angle(np.exp(1j * curves))
     assert np.array_equal(unwrap_euler(wrapped), np.unwrap(wrapped, axis=0))
+
+
+@given(st.floats(-1e4, 1e4))
+def test_wrap_angle_moves_by_whole_turns_into_one_turn(x):
+    w = float(wrap_angle(np.array(x)))
+    assert -np.pi <= w <= np.pi
+    turns = (x - w) / (2 * np.pi)
+    assert abs(turns - round(turns)) < 1e-9 * max(1.0, abs(turns))

@@ -25,7 +25,7 @@ import numpy as np
 from .errors import Pose2RotError, read_bytes
 from .fixed_text import format_rows
 from .fk import end_site_positions, forward_kinematics
-from .rotations import EULER_ORDERS, euler_angles, unwrap_euler
+from .rotations import EULER_ORDERS, euler_angles, unwrap_euler, wrap_angle
 from .skeleton import Skeleton
 
 _AXES = "XYZ"
@@ -617,7 +617,7 @@ def continuous_euler(R: np.ndarray, order: str) -> np.ndarray:
     a, b, c = euler_angles(R, order)
     if a.shape[0] > 1:
         def dist(da: np.ndarray, db: np.ndarray, dc: np.ndarray) -> np.ndarray:
-            return _wrapped(da) ** 2 + _wrapped(db) ** 2 + _wrapped(dc) ** 2
+            return wrap_angle(da) ** 2 + wrap_angle(db) ** 2 + wrap_angle(dc) ** 2
 
         switch = (dist(a[1:] + np.pi - a[:-1], np.pi - b[1:] - b[:-1], c[1:] + np.pi - c[:-1])
                   < dist(a[1:] - a[:-1], b[1:] - b[:-1], c[1:] - c[:-1]))
@@ -625,11 +625,6 @@ def continuous_euler(R: np.ndarray, order: str) -> np.ndarray:
         np.logical_xor.accumulate(switch, axis=0, out=use_alt[1:])
         a, b, c = np.where(use_alt, a + np.pi, a), np.where(use_alt, np.pi - b, b), np.where(use_alt, c + np.pi, c)
     return np.stack([unwrap_euler(a), unwrap_euler(b), unwrap_euler(c)], -1)
-
-
-def _wrapped(d: np.ndarray) -> np.ndarray:
-    """Angles [...] (radians) moved by whole turns into [-pi, pi]."""
-    return d - (2 * np.pi) * np.rint(d * (0.5 / np.pi))
 
 
 def _checked(x: np.ndarray, shape: tuple[int, ...], what: str) -> np.ndarray:

@@ -23,6 +23,11 @@ def norm(v: np.ndarray) -> np.ndarray:
     return np.sqrt(dot(v, v))
 
 
+def wrap_angle(x: np.ndarray) -> np.ndarray:
+    """Angles [...] (radians) moved by whole turns into [-pi, pi]."""
+    return x - (2.0 * np.pi) * np.rint(x * (0.5 / np.pi))
+
+
 def smoothstep(x: np.ndarray) -> np.ndarray:
     """Smooth ramp: 0 below 0, 1 above 1, 3x^2 - 2x^3 in between (no jump in value or slope)."""
     x = np.clip(x, 0.0, 1.0)

@@ -151,6 +151,11 @@ def steps_within_pieces(positions: np.ndarray, height: float) -> np.ndarray:
     return keep
 
 
+#: how far below FLIP_DEGREES the trace screen of find_flips lets joints through: near 30 degrees
+#: 0.01 degrees moves the trace by 1.7e-4, far above its rounding (about 1e-15)
+_SCREEN_MARGIN_DEGREES = 0.01
+
+
 def find_flips(tracks: Tracks, sol: Solution, G: np.ndarray) -> np.ndarray:
     """[T-1,J] local turns over FLIP_DEGREES between frames that exceed by FLIP_MARGIN how far
     the points around the joint turn, seen from its parent (what the tracks call for); none across
@@ -162,10 +167,12 @@ def find_flips(tracks: Tracks, sol: Solution, G: np.ndarray) -> np.ndarray:
     if T < 2:
         return flips
     # only joints that turn by about FLIP_DEGREES or more somewhere need their angles: the trace of
-    # R_t^T R_t+1 (the sum of the elementwise products, 1 + 2 cos of the angle) finds them
+    # R_t^T R_t+1 (the sum of the elementwise products, 1 + 2 cos of the angle) finds them, with a
+    # margin far above its rounding so that no joint the exact angle would flag is screened out
     r = np.ascontiguousarray(joint_planes(R))  # [J,3,3,T]
     trace = (r[..., 1:] * r[..., :-1]).sum(axis=(1, 2))  # [J,T-1]
-    turning = np.flatnonzero((trace < 1.0 + 2.0 * np.cos(np.radians(FLIP_DEGREES - 0.01))).any(axis=1))
+    screen = 1.0 + 2.0 * np.cos(np.radians(FLIP_DEGREES - _SCREEN_MARGIN_DEGREES))
+    turning = np.flatnonzero((trace < screen).any(axis=1))
     within = steps_within_pieces(tracks.positions, skel.height) if turning.size else None
     children = skel.children
     for j in turning:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...rotations import cross, norm, normalize, perpendicular, rotation_about, swing_between_units
+from ...rotations import cross, norm, normalize, perpendicular, rotation_about, swing_between_units, wrap_angle
 from ...stacks import dot, mat_mul, mat_mul_t, mat_t_vec, mat_vec, outer_sum
 from .fit import smoothstep
 from .problem import Problem, Target
@@ -109,7 +109,7 @@ def share_turns(problem: Problem, aimed: Target, base: np.ndarray, s_hat: np.nda
     roll_link = 1.0 / (2.0 * max(float(np.mean(1.0 - dot(in_parent[1:], in_parent[:-1]))), MIN_STEP))
     child_link = weight_bend / (2.0 * max(float(np.mean(1.0 - dot(seen[1:], seen[:-1]))), MIN_STEP))
     stiffness = (roll_link + child_link) * trust[1:] * trust[:-1]
-    turn = _turns(np.diff(azimuth - carried))
+    turn = wrap_angle(np.diff(azimuth - carried))
     shared = np.concatenate([[0.0], np.cumsum(child_link * turn / (roll_link + child_link))])
     fixed = np.zeros(len(phi), bool)
     if problem.tracks.reference_frame is not None:
@@ -184,12 +184,7 @@ def continuous_roll(psi: np.ndarray, trust: np.ndarray, fps: float, frames: np.n
     fixed = trust >= 1.0
     weight = np.where(fixed, 1.0, np.maximum(trust, 1e-9) / np.maximum(1.0 - trust, 1e-300))
     way = np.unwrap(np.angle(elastic_string(np.exp(1j * psi), weight, fixed, tied, stiffness)))
-    return elastic_string(way + _turns(psi - way), weight, fixed, tied, stiffness)
-
-
-def _turns(x: np.ndarray) -> np.ndarray:
-    """Angles x wrapped to (-pi, pi]."""
-    return np.angle(np.exp(1j * x))
+    return elastic_string(way + wrap_angle(psi - way), weight, fixed, tied, stiffness)
 
 
 def elastic_string(u: np.ndarray, weight: np.ndarray, fixed: np.ndarray, tied: np.ndarray,
