@@ -291,6 +291,51 @@ def test_unit_and_axis_changes_do_not_change_the_solution():
 
 
 # ----------------------------------------------------------------------------- noise
+@settings(max_examples=60, deadline=None)
+@given(shift=st.lists(st.floats(0.0, 10.0), min_size=1, max_size=40), cap=st.floats(0.01, 5.0),
+       budget=st.floats(0.0, 30.0))
+def test_the_cone_narrows_just_enough_to_keep_the_budget(shift, cap, budget):
+    """The largest narrowing factor whose capped shifts keep their mean square within the budget."""
+    from pose2rot_core.solvers.geometric import _budget_factor
+
+    shift = np.array(shift)
+    f = _budget_factor(shift, cap, budget)
+    cost = lambda f: np.mean(np.minimum(shift, f * cap) ** 2)  # noqa: E731
+    assert 0.0 <= f <= 1.0 and cost(f) <= budget + 1e-12
+    assert f == 1.0 or cost(f + 1e-6) > budget
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), removed=st.sampled_from([0.0, 1e-4, 1e-3, 1.0]))
+def test_smoothing_moves_targets_no_further_than_the_noise_it_removed(seed, removed):
+    """The smoothed orientation is kept within the cone around the exact one, the cone narrowed so
+    that the targets move from where the exact orientation puts them, on average over the clip, no
+    further than the noise the smoothing took out of their tracks (3 axes); none taken out: exact."""
+    from types import SimpleNamespace
+
+    from pose2rot_core.solvers.geometric import _within_noise
+    from pose2rot_core.solvers.geometric.problem import Target
+
+    rng = np.random.default_rng(seed)
+    T = 50
+    exact = axis_angle(rng.normal(size=(T, 3)), rng.uniform(0, np.pi, T))
+    desired = exact @ axis_angle(rng.normal(size=(T, 3)), rng.uniform(0, np.radians(15), T))
+    src = rng.normal(size=(1, 2, 3)) * 0.2
+    problem = SimpleNamespace(cone=2.5, offset_var=lambda j, t: 0.01 ** 2, removed_var=np.full(3, removed))
+    out = _within_noise(problem, 0, [Target(1, False, (), src[0, 0]), Target(2, False, (), src[0, 1])], src, None, desired, exact)
+    shift = np.linalg.norm(np.einsum("tij,nj->tni", out - exact, src[0]), axis=-1).max(axis=1)
+    assert shift.max() <= 2.5 * 0.01 * 1.01
+    assert np.mean(shift ** 2) <= 3.0 * removed * 1.03 + 1e-12
+    if removed == 0.0:
+        assert np.degrees(geodesic_angle(out, exact)).max() < 1e-6
+
+
+def axis_angle(axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
+    from pose2rot_core.rotations import axis_angle_to_matrix
+
+    return axis_angle_to_matrix(axis / np.linalg.norm(axis, axis=-1, keepdims=True), angle)
+
+
 def test_a_static_short_bone_holds_its_direction_under_noise():
     """A hand a few noise stds long that never moves against its forearm: its local rotation is
     read through the noise (it stays put), not from each noisy frame."""

@@ -80,6 +80,9 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     problem, mismatch = _build_problem(tracks, twist_guess, twist, stretch, use_ends, missing_mask, noise, report,
                                        lengths)
     problem.cone = within_noise
+    if within_noise > 0 and input_noise is not None:  # what the smoothing took out of each track
+        removed = np.asarray(input_noise, np.float64) ** 2 - np.asarray(noise, np.float64) ** 2
+        problem.removed_var = np.maximum(removed, 0.0) * tracks.skeleton.height ** 2
     if end_noise is not None:
         problem.end_var = (np.asarray(end_noise, np.float64) * tracks.skeleton.height) ** 2
     G = empty_matrices((problem.num_frames, tracks.skeleton.num_joints))
@@ -183,9 +186,8 @@ def orient_joint(problem: Problem, j: int, G: np.ndarray) -> None:
         return
     parent_frame = None if parent < 0 else G[:, parent]
     if aim.direction is not None and problem.twist != "swing" and problem.cone == 0:  # one target, clean
-        problem.determined[j] = _NOT_FIXED  # nothing fixes the roll
         axis = unit_mean(problem.sources(primary)) if aim.axis is None else aim.axis
-        aim_with_roll(problem, j, axis, aim.direction, desired, primary[0], parent_frame, out=G[:, j])
+        _single_aim(problem, j, axis, aim.direction, desired, parent_frame, out=G[:, j])
         return
     src, obs = problem.sources(primary), problem.observed(primary, j)
     if problem.noise_var.any():
@@ -194,7 +196,7 @@ def orient_joint(problem: Problem, j: int, G: np.ndarray) -> None:
         G[:, j] = _plain_swing(problem, primary, src, obs, desired)
     elif problem.cone > 0:  # keep the (smooth) reference wherever the tracks' noise explains the difference
         exact = _hit_targets(problem, j, primary, src, obs, desired, parent_frame)
-        G[:, j] = _within_noise(problem, j, primary, obs, desired, exact)
+        G[:, j] = _within_noise(problem, j, primary, src, obs, desired, exact)
     else:
         _hit_targets(problem, j, primary, src, obs, desired, parent_frame, out=G[:, j])
 
@@ -205,9 +207,8 @@ def _hit_targets(problem: Problem, j: int, primary: list, src: np.ndarray, obs: 
     roll, the single aim with the twist policy's roll where they do not, blended in between;
     ``parent_frame`` [T,3,3]: the parent's orientation (None for the root). Written into ``out``
     when given."""
-    if len(primary) == 1:  # nothing fixes the roll
-        problem.determined[j] = _NOT_FIXED
-        return aim_with_roll(problem, j, unit_mean(src), unit_mean(obs), desired, primary[0], parent_frame, out)
+    if len(primary) == 1:
+        return _single_aim(problem, j, unit_mean(src), unit_mean(obs), desired, parent_frame, out)
     weight = problem.aims[j].weight
     weight = fit_weight(src, problem.offset_var(j, primary)) if weight is None else weight
     problem.determined[j] = weight
@@ -219,6 +220,14 @@ def _hit_targets(problem: Problem, j: int, primary: list, src: np.ndarray, obs: 
         return aim_with_roll(problem, j, axis, unit_mean(obs), desired, aimed, parent_frame, out)
     along = aim_with_roll(problem, j, axis, unit_mean(obs), desired, aimed, parent_frame)
     return _written(out, blend_roll(along, best_fit(primary, src, obs, desired), axis, weight))
+
+
+def _single_aim(problem: Problem, j: int, axis: np.ndarray, direction: np.ndarray, desired: np.ndarray,
+                parent_frame: np.ndarray | None, out: np.ndarray | None = None) -> np.ndarray:
+    """[T,3,3] orientation of ``j`` aiming its one target's ``axis`` [T|1,3] (joint frame) along
+    ``direction`` [T,3] (world), with the twist policy's roll: nothing else fixes it."""
+    problem.determined[j] = _NOT_FIXED
+    return aim_with_roll(problem, j, axis, direction, desired, problem.aims[j].targets[0], parent_frame, out)
 
 
 #: the trust in the fit of a joint with one target: none (read-only, shared)
@@ -242,16 +251,35 @@ def _aimed(problem: Problem, primary: list[Target]) -> Target:
     return next((t for t in far if not t.is_end and problem.targets[t.index]), far[0])
 
 
-def _within_noise(problem: Problem, j: int, primary: list, obs: np.ndarray, desired: np.ndarray,
-                  exact: np.ndarray) -> np.ndarray:
-    """[T,3,3]: ``desired`` turned towards ``exact`` just enough that every target's direction is
-    within ``problem.cone`` noise stds of its track (the angle a noise std subtends at the farthest
-    target's distance)."""
-    reach = norm(obs).max(axis=1)  # [T] farthest target: a turn moves it most
-    allowed = problem.cone * np.sqrt(problem.offset_var(j, primary)) / np.maximum(reach, 1e-300)
-    off = geodesic_angle(desired, exact)
-    share = np.clip(1.0 - allowed / np.maximum(off, 1e-300), 0.0, 1.0)
+def _within_noise(problem: Problem, j: int, primary: list, src: np.ndarray, obs: np.ndarray,
+                  desired: np.ndarray, exact: np.ndarray) -> np.ndarray:
+    """[T,3,3]: ``desired`` turned towards ``exact`` just enough that no target is further from
+    where ``exact`` puts it than ``problem.cone`` noise stds (both ends' noise); the cone narrowed
+    for the whole clip where it would move the targets, on average, further than the noise the
+    smoothing took out of their tracks (``problem.removed_var``; a smoothness the tracks do not
+    pay for). ``src`` [T|1,n,3]: the targets' offsets in the joint's frame."""
+    moved = norm(mat_vec((desired - exact)[:, None], src)).max(axis=1)  # [T] farthest target's shift
+    cap = problem.cone * np.sqrt(problem.offset_var(j, primary))
+    if problem.removed_var is not None:
+        removed = np.mean([problem.removed_var[j if t.is_end else t.index] for t in primary])
+        cap *= _budget_factor(moved, cap, 3.0 * float(removed))  # 3 axes
+    share = np.clip(1.0 - cap / np.maximum(moved, 1e-300), 0.0, 1.0)
     return slerp(desired, exact, share)
+
+
+def _budget_factor(shift: np.ndarray, cap: float, budget: float) -> float:
+    """The largest f in [0,1] (to 1e-7) with mean(min(shift, f cap)^2) <= budget: how far a cap
+    ``cap`` on the shifts ``shift`` [T] must be narrowed to keep their mean square in a budget."""
+    def cost(f: float) -> float:
+        return float(np.mean(np.minimum(shift, f * cap) ** 2))
+
+    if cost(1.0) <= budget:
+        return 1.0
+    lo, hi = 0.0, 1.0
+    for _ in range(24):  # bisection
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if cost(mid) <= budget else (lo, mid)
+    return lo
 
 
 def _plain_swing(problem: Problem, primary: list, src: np.ndarray, obs: np.ndarray,
