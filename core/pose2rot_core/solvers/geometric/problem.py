@@ -51,7 +51,8 @@ class Aim:
     solving, worked out for all joints at once: their mean direction in the joint's frame ``axis``
     [1,3] and, for several targets, the trust in their best fit ``weight`` [1] (see fit.fit_weight)
     (both None unless the reference is constant); on clean tracks, for a single target, the unit
-    direction [T,3] from the joint's track to the target's, ``direction`` (else None)."""
+    direction [T,3] from the joint's track to the target's, ``direction`` (else None; also with
+    the plain "swing" policy, which does not use it)."""
 
     targets: list[Target]
     axis: np.ndarray | None
@@ -124,13 +125,13 @@ class Problem:
                 weights = dict(zip(several, fit_weights([self.sources(primary[j]) for j in several],
                                                          [self.offset_var(j, primary[j]) for j in several])))
         directions: dict[int, np.ndarray] = {}
-        if self.solved is None:
+        if self.solved is None and self.twist != "swing":  # the one-target aims of clean tracks
             single = [j for j in aiming if len(primary[j]) == 1]
+            x = joint_planes(self.positions)
             for is_end in (False, True):
                 joints = [j for j in single if primary[j][0].is_end == is_end]
                 if joints:
-                    x = joint_planes(self.positions)
-                    points = joint_planes(self.ends if is_end else self.positions)
+                    points = joint_planes(self.ends) if is_end else x
                     to_target = points[[primary[j][0].index for j in joints]] - x[joints]  # [n,3,T]
                     directions.update(zip(joints, normalize(np.moveaxis(to_target, 1, -1))))
         return [Aim(targets, axes.get(j), weights.get(j), directions.get(j)) for j, targets in enumerate(primary)]
