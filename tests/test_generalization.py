@@ -322,7 +322,8 @@ def test_smoothing_moves_targets_no_further_than_the_noise_it_removed(seed, remo
     desired = exact @ axis_angle(rng.normal(size=(T, 3)), rng.uniform(0, np.radians(15), T))
     src = rng.normal(size=(1, 2, 3)) * 0.2
     problem = SimpleNamespace(cone=2.5, offset_var=lambda j, t: 0.01 ** 2, removed_var=np.full(3, removed))
-    out = _within_noise(problem, 0, [Target(1, False, (), src[0, 0]), Target(2, False, (), src[0, 1])], src, None, desired, exact)
+    targets = [Target(1, False, (), src[0, 0]), Target(2, False, (), src[0, 1])]
+    out = _within_noise(problem, 0, targets, np.broadcast_to(src, (T, 2, 3)), desired, exact)
     shift = np.linalg.norm(np.einsum("tij,nj->tni", out - exact, src[0]), axis=-1).max(axis=1)
     assert shift.max() <= 2.5 * 0.01 * 1.01
     assert np.mean(shift ** 2) <= 3.0 * removed * 1.03 + 1e-12

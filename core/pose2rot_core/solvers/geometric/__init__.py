@@ -196,7 +196,7 @@ def orient_joint(problem: Problem, j: int, G: np.ndarray) -> None:
         G[:, j] = _plain_swing(problem, primary, src, obs, desired)
     elif problem.cone > 0:  # keep the (smooth) reference wherever the tracks' noise explains the difference
         exact = _hit_targets(problem, j, primary, src, obs, desired, parent_frame)
-        G[:, j] = _within_noise(problem, j, primary, src, obs, desired, exact)
+        G[:, j] = _within_noise(problem, j, primary, obs, desired, exact)
     else:
         _hit_targets(problem, j, primary, src, obs, desired, parent_frame, out=G[:, j])
 
@@ -251,14 +251,14 @@ def _aimed(problem: Problem, primary: list[Target]) -> Target:
     return next((t for t in far if not t.is_end and problem.targets[t.index]), far[0])
 
 
-def _within_noise(problem: Problem, j: int, primary: list, src: np.ndarray, obs: np.ndarray,
-                  desired: np.ndarray, exact: np.ndarray) -> np.ndarray:
-    """[T,3,3]: ``desired`` turned towards ``exact`` just enough that no target is further from
-    where ``exact`` puts it than ``problem.cone`` noise stds (both ends' noise); the cone narrowed
-    for the whole clip where it would move the targets, on average, further than the noise the
-    smoothing took out of their tracks (``problem.removed_var``; a smoothness the tracks do not
-    pay for). ``src`` [T|1,n,3]: the targets' offsets in the joint's frame."""
-    moved = norm(mat_vec((desired - exact)[:, None], src)).max(axis=1)  # [T] farthest target's shift
+def _within_noise(problem: Problem, j: int, primary: list, obs: np.ndarray, desired: np.ndarray,
+                  exact: np.ndarray) -> np.ndarray:
+    """[T,3,3]: ``desired`` turned towards ``exact`` just enough that no target moves further from
+    where ``exact`` puts it than ``problem.cone`` noise stds (both ends' noise; a turn moves a
+    target at most by the angle times its distance); the cone narrowed for the whole clip where
+    it would move the targets, on average, further than the noise the smoothing took out of their
+    tracks (``problem.removed_var``: a smoothness the tracks do not pay for)."""
+    moved = geodesic_angle(desired, exact) * norm(obs).max(axis=1)  # [T] farthest target, at most
     cap = problem.cone * np.sqrt(problem.offset_var(j, primary))
     if problem.removed_var is not None:
         removed = np.mean([problem.removed_var[j if t.is_end else t.index] for t in primary])
