@@ -63,7 +63,8 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     end_noise: the same for the bone tips [K] (default: as noisy as their joints).
     within_noise: when > 0, each joint keeps its reference orientation (``twist_guess``: e.g. a
     solution smoothed over time) unless a target leaves the cone of that many noise stds around
-    its track; then it turns just enough to bring it back.
+    its track; then it turns just enough to bring it back. With ``input_noise`` the cone narrows
+    where it would cost positions more than the smoothing removed noise (see _within_noise).
     input_positions: [T,J,3] the tracks before smoothing, when they were smoothed, with their noise
     ``input_noise`` [J] (as ``noise``): which joints translate, and how long bones are, is read
     from them (smoothing must neither make nor hide it).
