@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .errors import Pose2RotError
+from .smoothing import bone_lengths, column_nanmedian
 from .tracks import Tracks
 
 #: (unit, metres per unit) for the guess of ``unit_guess``
@@ -77,13 +78,11 @@ def bone_scale(tracks: Tracks) -> BoneScale:
     if sk.num_joints < 2:
         return BoneScale(1.0, 0, 0)
     rest = np.linalg.norm(sk.offsets[1:], axis=-1)
-    seen = np.linalg.norm(tracks.positions[:, 1:] - tracks.positions[:, sk.parents[1:]], axis=-1)  # [T,J-1]
+    seen = bone_lengths(tracks.positions, np.arange(1, sk.num_joints), sk.parents[1:])  # [T,J-1]
     has = np.isfinite(seen).any(axis=0) & (rest > 1e-6 * sk.height)
     if not has.any():
         return BoneScale(1.0, 0, 0)
-    lengths = seen[:, has]
-    median = np.median if np.isfinite(lengths).all() else np.nanmedian   # the same value; nanmedian is slower
-    ratio = median(lengths, axis=0) / rest[has]
+    ratio = column_nanmedian(seen[:, has]) / rest[has]
     ratio = ratio[ratio > 0]
     if not ratio.size:
         return BoneScale(1.0, 0, 0)
