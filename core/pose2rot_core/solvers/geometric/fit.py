@@ -60,7 +60,8 @@ def fit_weights(sources: list[np.ndarray], noise_vars: list[float]) -> list[np.n
     q = np.sqrt(np.maximum(lam_u[:, 0] + lam_u[:, 1], 0.0) / np.maximum(lam_u[:, 2], 1e-300))
     lo, hi = np.tan(np.radians(SPREAD_LOW_DEG)), np.tan(np.radians(SPREAD_HIGH_DEG))
     weights = np.split(smoothstep((q - lo) / (hi - lo)), rows)
-    noisy = [i for i, var in enumerate(noise_vars) if var * ROLL_PRIOR ** -2 > 0]
+    noise = [var * ROLL_PRIOR ** -2 for var in noise_vars]
+    noisy = [i for i, n in enumerate(noise) if n > 0]
     if not noisy:
         return weights
     units = [max(float(np.abs(sources[i]).max()), 1e-300) for i in noisy]  # eigenvalues in any unit
@@ -68,8 +69,7 @@ def fit_weights(sources: list[np.ndarray], noise_vars: list[float]) -> list[np.n
     for i, u, lam_i in zip(noisy, units, np.split(lam, np.cumsum([len(sources[i]) for i in noisy])[:-1])):
         lam_i = lam_i * u * u
         info = np.maximum(lam_i[:, 0] + lam_i[:, 1], 0.0)
-        noise = noise_vars[i] * ROLL_PRIOR ** -2
-        weights[i] = weights[i] * (info / (info + noise))  # a share of at most 1: never above the clean weight
+        weights[i] = weights[i] * (info / (info + noise[i]))  # a share of at most 1: never above the clean weight
     return weights
 
 
