@@ -73,15 +73,14 @@ def aim_with_roll(problem: Problem, joint: int, s_hat: np.ndarray, d_hat: np.nda
         carried = _carried_roll(base, s_hat, d_hat, parent_frame, frames=near)
         phi[near] = carried + continuous_roll(phi[near] - carried, trust[near], problem.tracks.fps, near)
     if looks_ahead and problem.constant_guess:
-        phi = share_turns(problem, aimed, base, s_hat, d_hat, phi, trust, strength, parent_frame)
+        phi = share_turns(problem, aimed, base, s_hat, d_hat, phi, strength, parent_frame)
     if not phi.any():
         return mat_mul(swing, desired, out=out)
     return mat_mul(rotation_about(d_hat, phi), mat_mul(swing, desired) if base is None else base, out=out)
 
 
 def share_turns(problem: Problem, aimed: Target, base: np.ndarray, s_hat: np.ndarray, d_hat: np.ndarray,
-                phi: np.ndarray, trust: np.ndarray, strength: np.ndarray, parent_frame: np.ndarray | None
-                ) -> np.ndarray:
+                phi: np.ndarray, strength: np.ndarray, parent_frame: np.ndarray | None) -> np.ndarray:
     """Roll [T] (relative to ``base`` [T,3,3]) that shares the aimed child's sudden turns: where
     the child's bend turns about the bone between frames, the turn is split between the joint's
     roll and the child's swing as their typical per-frame turns make most likely, instead of
@@ -92,9 +91,9 @@ def share_turns(problem: Problem, aimed: Target, base: np.ndarray, s_hat: np.nda
     1 - cos of its step; the joint's seen from its parent, the child's from the joint): the
     lookahead's measure, applied to steps. The child's turn counts as far as it bends (the
     azimuth of its bend weighs sin^2 of the bend angle; a straight child leaves only the roll's
-    own step prior), and only where the roll is trusted (``trust`` [T]: the link between two
-    frames weighs the product of theirs; a carried roll stays as it is); the reference frame
-    keeps its roll. Steps are measured against the roll carried from the
+    own step prior). That holds where the roll itself is carried (the joint's swing near a half
+    turn from its reference): a step needs no known roll, only the child's bend; the reference
+    frame keeps its roll. Steps are measured against the roll carried from the
     parent, so that the step of phi is the joint's own turn. Only for a reference that is the same
     in every frame: a per-frame one (a twist guess) says how each frame's turn is split."""
     seen = _bending_child(problem, aimed, base, s_hat) if len(phi) > 2 else None
@@ -108,7 +107,7 @@ def share_turns(problem: Problem, aimed: Target, base: np.ndarray, s_hat: np.nda
     in_parent = _in_parent(parent_frame, d_hat)
     roll_link = 1.0 / (2.0 * max(float(np.mean(1.0 - dot(in_parent[1:], in_parent[:-1]))), MIN_STEP))
     child_link = weight_bend / (2.0 * max(float(np.mean(1.0 - dot(seen[1:], seen[:-1]))), MIN_STEP))
-    stiffness = (roll_link + child_link) * trust[1:] * trust[:-1]
+    stiffness = roll_link + child_link
     turn = wrap_angle(np.diff(azimuth - carried))
     shared = np.concatenate([[0.0], np.cumsum(child_link * turn / (roll_link + child_link))])
     fixed = np.zeros(len(phi), bool)
