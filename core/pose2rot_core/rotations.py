@@ -97,6 +97,22 @@ def twist_angle(R: np.ndarray, axis: np.ndarray) -> np.ndarray:
     return 2.0 * np.arctan2(dot(q[..., 1:], axis), q[..., 0])
 
 
+def rotation_vector(R: np.ndarray) -> np.ndarray:
+    """Rotations R [...,3,3] -> rotation vectors [...,3]: the axis times the angle (radians, at
+    most pi), the log map."""
+    q = matrix_to_quat(R)
+    s = norm(q[..., 1:])
+    angle = 2.0 * np.arctan2(s, q[..., 0])
+    return q[..., 1:] * (angle / np.maximum(s, 1e-300))[..., None]
+
+
+def from_rotation_vector(v: np.ndarray) -> np.ndarray:
+    """Rotation vectors [...,3] (axis times angle) -> rotations [...,3,3], the exp map."""
+    v = np.asarray(v, np.float64)
+    angle = norm(v)
+    return rotation_about(v / np.maximum(angle, 1e-300)[..., None], angle)
+
+
 def quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Hamilton product of w-first quaternions (a then applied after b: R(a) @ R(b))."""
     aw, ax, ay, az = np.moveaxis(a, -1, 0)

@@ -88,12 +88,15 @@ def _frames(mask: np.ndarray, offset: int = 0) -> str:
 
 
 def check_solution(tracks: Tracks, sol: Solution, noise: np.ndarray | None = None,
-                   against: str = "tracks") -> SafetyCheck:
+                   against: str = "tracks", no_data: np.ndarray | None = None) -> SafetyCheck:
     """Compare ``sol`` with the (gap-free) ``tracks`` it was solved from. noise: [J] std per axis
-    (fraction of the height) of the noise in the tracks (None: clean)."""
+    (fraction of the height) of the noise in the tracks (None: clean); no_data: [T,J] samples that
+    were gaps, filled by interpolation: nothing to compare with there (NaN errors)."""
     skel = tracks.skeleton
     G, X = sol.forward()
     error = np.linalg.norm(X - tracks.positions, axis=-1) / skel.height  # NaN for joints without data
+    if no_data is not None:
+        error[no_data] = np.nan
     allowed = _explained(tracks, sol, np.zeros(skel.num_joints) if noise is None else noise)
     return SafetyCheck(error=error, allowed=allowed, flips=find_flips(tracks, sol, G), against=against)
 

@@ -72,7 +72,9 @@ class Cleaning:
     estimated noise std (per axis) as a fraction of the height, ``residual`` [J] the noise std
     left after smoothing (same unit), report lines, the frames where the clip was cut (see
     find_cuts) so no filter reaches across them, ``end_widths`` / ``end_residual`` [K] for the
-    bone tips (None without tips), and the tracks before smoothing (gaps filled) once known."""
+    bone tips (None without tips), the tracks before smoothing (gaps filled) once known, and
+    ``gaps`` [T,J] / ``end_gaps`` [T,K]: the joints' and bone tips' samples that were no data
+    (missing, low confidence or spikes) and were filled (None: none)."""
 
     widths: np.ndarray
     noise: np.ndarray
@@ -82,6 +84,8 @@ class Cleaning:
     end_widths: np.ndarray | None = None
     end_residual: np.ndarray | None = None
     unsmoothed: Tracks | None = None
+    gaps: np.ndarray | None = None
+    end_gaps: np.ndarray | None = None
 
     @property
     def active(self) -> bool:

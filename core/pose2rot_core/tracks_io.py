@@ -170,7 +170,7 @@ def fill_gaps(positions: np.ndarray, names: Sequence[str] | None = None
             P[:, j] = np.nan  # partial samples alone are not data
             continue
         holes = t[~known]
-        P[holes, j] = _interpolate(k, P[k, j], holes)
+        P[holes, j] = hermite_interpolate(k, P[k, j], holes)
         spans = frame_spans(~known)
         report.append(f"filled {len(spans)} gap{'s' if len(spans) != 1 else ''} in {labels[j]} "
                       f"({describe_spans(spans)})")
@@ -195,8 +195,9 @@ def describe_spans(spans: list[tuple[int, int]], shown: int = 4) -> str:
     return text + (f" and {more} more gaps, {frames} frames in all" if more > 0 else "")
 
 
-def _interpolate(k: np.ndarray, values: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Hermite interpolation of samples ``values`` [n,3] at frames ``k`` [n] onto frames ``t``."""
+def hermite_interpolate(k: np.ndarray, values: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Hermite interpolation of samples ``values`` [n,3] at frames ``k`` [n] (ascending) onto frames
+    ``t``, with tangents from the parabola through each sample and its neighbours (see fill_gaps)."""
     n = k.size
     if n == 1:
         return np.broadcast_to(values[0], (t.size, 3))

@@ -25,6 +25,7 @@ def prepare_tracks(tracks: Tracks, smooth: str | float = "off"
     become gaps, gaps are filled, then tracks are smoothed as ``smooth`` says ("auto", "off" or a
     kernel width in seconds; see core.smoothing). Returns (gap-free tracks, indices of joints with
     no data, report, what the smoothing did)."""
+    from ..bone_fill import place_fills_on_the_rig
     from ..tracks_io import check_root, fill_gaps
 
     tracks, report, noise = mark_gaps(tracks, smooth)
@@ -37,10 +38,14 @@ def prepare_tracks(tracks: Tracks, smooth: str | float = "off"
     if ends is not None and end_gaps.any():
         ends, end_report, _ = fill_gaps(ends, tracks.end_names)
         report.extend(end_report)
+    if gaps.any():
+        filled = place_fills_on_the_rig(filled, gaps, tracks.skeleton)
     gap_free = replace(tracks, positions=filled, end_positions=ends)
     unchanged = not gaps.any() and (end_gaps is None or not end_gaps.any()) and tracks.confidence is None
     prepared, cleaning = smooth_tracks(gap_free, gaps, end_gaps, smooth, noise if unchanged else None)
     cleaning.unsmoothed = gap_free
+    cleaning.gaps = gaps if gaps.any() else None
+    cleaning.end_gaps = end_gaps if end_gaps is not None and end_gaps.any() else None
     report.extend(cleaning.report)
     return prepared, np.asarray(missing, np.int64), report, cleaning
 
@@ -84,6 +89,7 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
     solver = options.solver
     prepared, missing, report, cleaning = prepare_tracks(selected_tracks(tracks, options), options.smooth)
     geometric = options.geometric_options()
+    geometric["filled"] = cleaning.gaps
     if solver != "learned":
         # what noise is left after smoothing: roll cues and lengths within it do not count (tracks
         # not smoothed are followed as they are)
@@ -107,8 +113,30 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
                            **geometric)
     if cleaning.active and solver != "learned":
         sol = _smoothest_within_noise(prepared, sol, cleaning, missing, geometric)
+    sol = _through_gaps(prepared, sol, cleaning)
     sol.report[:0] = report
     _check(cleaning.unsmoothed, sol, cleaning, options.max_position_error)
+    return sol
+
+
+def _through_gaps(tracks: Tracks, sol: Solution, cleaning: Cleaning) -> Solution:
+    """``sol`` with the rotations of joints that have no data below them in some frames (every
+    descendant and bone tip a gap there) turned evenly across those frames (see through_gaps)."""
+    from .through_gaps import rotations_through_gaps, subtree_without_data
+
+    if cleaning.gaps is None and cleaning.end_gaps is None:
+        return sol
+    T, J = sol.rotations.shape[:2]
+    gaps = np.zeros((T, J), bool) if cleaning.gaps is None else cleaning.gaps
+    end_gaps = None if not tracks.has_ends else (
+        np.zeros((T, len(tracks.end_parents)), bool) if cleaning.end_gaps is None else cleaning.end_gaps)
+    free = subtree_without_data(tracks.skeleton, gaps, tracks.end_parents, end_gaps)
+    joints = int((free.any(axis=0) & ~free.all(axis=0)).sum())  # no data below in any frame: left as solved
+    if not joints:
+        return sol
+    sol = replace(sol, rotations=rotations_through_gaps(sol.rotations, free, with_rates=not cleaning.active))
+    sol.report.append(f"{joints} {'joint has' if joints == 1 else 'joints have'} no data below them in some frames "
+                      "(gaps): their rotation turns evenly from the frame before to the frame after")
     return sol
 
 
@@ -118,7 +146,7 @@ def _check(tracks: Tracks, sol: Solution, cleaning: Cleaning, max_position_error
     track than ``max_position_error`` percent of the height."""
     from ..safety import ResultTooFarError, check_solution
 
-    sol.check = check_solution(tracks, sol, cleaning.noise if cleaning.active else None)
+    sol.check = check_solution(tracks, sol, cleaning.noise if cleaning.active else None, no_data=cleaning.gaps)
     sol.report.extend(sol.check.lines(tracks.skeleton.names))
     if max_position_error is not None and sol.check.max_error_percent > max_position_error:
         error = np.nan_to_num(sol.check.error, nan=0.0)

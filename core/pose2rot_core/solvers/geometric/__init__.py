@@ -29,7 +29,7 @@ import numpy as np
 from ...errors import Pose2RotError
 from ...fk import global_to_local
 from ...rotations import geodesic_angle, norm, rotation_between
-from ...smoothing import bone_lengths
+from ...smoothing import bone_lengths, column_nanmedian
 from ...solution import Solution
 from ...stacks import (component_major, empty_matrices, empty_vectors, joint_batches, joint_planes, joint_rows,
                        mat_mul, mat_vec, planes_vec)
@@ -51,8 +51,8 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
                     stretch: str = "auto", stretch_tolerance: float = 1e-5, use_ends: bool = True,
                     missing: np.ndarray | None = None, progress=None, noise: float | np.ndarray = 0.0,
                     end_noise: np.ndarray | None = None, within_noise: float = 0.0,
-                    input_positions: np.ndarray | None = None, input_noise: np.ndarray | None = None
-                    ) -> Solution:
+                    input_positions: np.ndarray | None = None, input_noise: np.ndarray | None = None,
+                    filled: np.ndarray | None = None) -> Solution:
     """Solve local rotations from (gap-free) tracks.
 
     tracks: positions [T,J,3] without NaN except joints listed in ``missing`` (all-NaN joints).
@@ -68,7 +68,8 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     smoothing left in or took out of their tracks (see _within_noise).
     input_positions: [T,J,3] the tracks before smoothing, when they were smoothed, with their noise
     ``input_noise`` [J] (as ``noise``): which joints translate, and how long bones are, is read
-    from them (smoothing must neither make nor hide it).
+    from them (smoothing must neither make nor hide it). filled: [T,J] samples that were gaps in the
+    tracks, filled by interpolation: they say nothing about how bones change length.
     Returns a Solution with exact positions wherever bone lengths agree.
     """
     if twist not in TWIST_POLICIES:
@@ -78,7 +79,7 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     missing_mask = _missing_mask(tracks, missing)
     report: list[str] = []
     length_noise = _raw_bone_noise(tracks.skeleton, input_noise)
-    lengths = _bone_lengths(tracks, input_positions, length_noise)
+    lengths = _bone_lengths(tracks, input_positions, length_noise, filled)
     problem, mismatch = _build_problem(tracks, twist_guess, twist, stretch, use_ends, missing_mask, noise, report,
                                        lengths)
     problem.cone = within_noise
@@ -97,7 +98,7 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
             progress((j + 1) / tracks.skeleton.num_joints, f"solved {j + 1}/{tracks.skeleton.num_joints} joints")
     if twist != "swing":
         spread_twist(problem, G, find_twist_bones(problem))
-    local_offsets = _solve_offsets(problem, G, stretch, stretch_tolerance, missing_mask, report)
+    local_offsets = _solve_offsets(problem, G, stretch, stretch_tolerance, missing_mask, report, filled)
     report_length_mismatch(tracks.skeleton, mismatch, missing_mask, problem.translating, report, length_noise)
     return Solution(skeleton=tracks.skeleton, rotations=global_to_local(tracks.skeleton, G, out=G),
                     root_translation=problem.positions[:, 0].copy(), local_offsets=local_offsets,
@@ -124,17 +125,19 @@ def _raw_bone_noise(skel, input_noise: np.ndarray | None) -> np.ndarray | None:
     return np.hypot(raw[1:], raw[skel.parents[1:]])
 
 
-def _bone_lengths(tracks: Tracks, input_positions: np.ndarray | None, raw_noise: np.ndarray | None
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """(the tracks' bone lengths over time [T,J-1], the std of the noise left in them [J-1]): read
-    from the tracks as given (``input_positions``, whose bone lengths carry noise of std
-    ``raw_noise`` [J-1]); noisy ones are averaged over LENGTH_SECONDS first, so that what remains is
-    how the motion changes them."""
+def _bone_lengths(tracks: Tracks, input_positions: np.ndarray | None, raw_noise: np.ndarray | None,
+                  filled: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(the tracks' bone lengths over time [T,J-1], NaN where either end was a gap (``filled``
+    [T,J]), the std of the noise left in them [J-1]): read from the tracks as given
+    (``input_positions``, whose bone lengths carry noise of std ``raw_noise`` [J-1]); noisy ones
+    are averaged over LENGTH_SECONDS first, so that what remains is how the motion changes them."""
     skel = tracks.skeleton
     bones = np.arange(1, skel.num_joints)
+    lengths = bone_lengths(tracks.positions if input_positions is None else input_positions, bones, skel.parents[1:])
+    if filled is not None:
+        lengths[filled[:, 1:] | filled[:, skel.parents[1:]]] = np.nan
     if input_positions is None:
-        return bone_lengths(tracks.positions, bones, skel.parents[1:]), np.zeros(skel.num_joints - 1)
-    lengths = bone_lengths(input_positions, bones, skel.parents[1:])
+        return lengths, np.zeros(skel.num_joints - 1)
     width = max(3, int(round(LENGTH_SECONDS * tracks.fps)) | 1)
     raw = 0.0 if raw_noise is None else raw_noise
     return running_mean(lengths, width), raw / np.sqrt(width) + np.zeros(skel.num_joints - 1)
@@ -156,7 +159,8 @@ def _build_problem(tracks: Tracks, twist_guess: np.ndarray | None, twist: str, s
         guess = np.broadcast_to(ref, (T, J, 3, 3))
     bone_len = np.linalg.norm(skel.offsets, axis=-1)
     dist, length_noise = lengths
-    typical = np.median(dist, axis=0)
+    typical = np.median(dist, axis=0) if J < 2 or not np.isnan(dist).any() else \
+        np.where(np.isnan(dist).all(axis=0), bone_len[1:], column_nanmedian(dist))
     mismatch = np.abs(typical - bone_len[1:]) if J > 1 else np.zeros(0)
     noise_var = np.broadcast_to((np.asarray(noise, np.float64) * skel.height) ** 2, (J,)).copy()
     translating, free = classify_translation(skel, dist, typical, missing, stretch, length_noise, report)
@@ -285,6 +289,18 @@ def _budget_scale(shift: np.ndarray, budget: float) -> float:
     return 1.0 if mean_square <= budget else float(np.sqrt(budget / mean_square))
 
 
+def _offset_residual(seen: np.ndarray, expected: str, rig: np.ndarray, gaps: np.ndarray | None) -> np.ndarray:
+    """[n] how far offsets ``seen`` [n,3,T] move from their mean over the clip (``expected``
+    "auto") or the ``rig`` offsets [n,3] ("exact"), over the frames that are not ``gaps`` [n,T]."""
+    if gaps is None or not gaps.any():
+        mean = seen.mean(axis=-1) if expected == "auto" else rig
+        return norm(np.moveaxis(seen - mean[:, :, None], 1, -1)).max(axis=-1)
+    known = ~gaps[:, None, :]
+    count = np.maximum(known.sum(axis=-1), 1)
+    mean = np.where(known, seen, 0.0).sum(axis=-1) / count if expected == "auto" else rig
+    return np.where(gaps, 0.0, norm(np.moveaxis(seen - mean[:, :, None], 1, -1))).max(axis=-1)
+
+
 def _plain_swing(problem: Problem, primary: list, src: np.ndarray, obs: np.ndarray,
                  desired: np.ndarray) -> np.ndarray:
     """The plain baseline: best fit of targets that spread at all (more than 0.06 degrees from one
@@ -298,11 +314,12 @@ def _plain_swing(problem: Problem, primary: list, src: np.ndarray, obs: np.ndarr
 
 
 def _solve_offsets(problem: Problem, G: np.ndarray, stretch: str, tolerance: float,
-                   missing: np.ndarray, report: list[str]) -> np.ndarray:
+                   missing: np.ndarray, report: list[str], filled: np.ndarray | None = None) -> np.ndarray:
     """[T,J,3] parent-local offsets: the rig's, except translating joints (``problem.translating``,
     updated in place, and said in ``report``: on clean tracks, with stretch "auto" also joints whose
     offset seen in the solved parent frame changes over the clip — a parent whose roll its targets
-    do not fix — with "exact" also those off the rig's) whose offsets follow the tracks."""
+    do not fix — with "exact" also those off the rig's; in the frames where neither end was a gap,
+    ``filled`` [T,J]) whose offsets follow the tracks."""
     skel, P = problem.skeleton, problem.positions
     T, J = P.shape[:2]
     local_offsets = np.broadcast_to(skel.offsets, (T, J, 3)).copy()
@@ -311,7 +328,7 @@ def _solve_offsets(problem: Problem, G: np.ndarray, stretch: str, tolerance: flo
         return local_offsets
     par = skel.parents[1:]
     check = stretch != "off" and not problem.noise_var.any()  # noisy tracks are not hit exactly anyway
-    seen, residual = _offsets_seen(problem, G, stretch if check else None)
+    seen, residual = _offsets_seen(problem, G, stretch if check else None, filled)
     translating = problem.translating
     if check:
         valid = ~missing[1:] & ~missing[par]
@@ -327,10 +344,12 @@ def _solve_offsets(problem: Problem, G: np.ndarray, stretch: str, tolerance: flo
     return local_offsets
 
 
-def _offsets_seen(problem: Problem, G: np.ndarray, expected: str | None) -> tuple[np.ndarray, np.ndarray | None]:
+def _offsets_seen(problem: Problem, G: np.ndarray, expected: str | None, filled: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray | None]:
     """(every non-root joint's track offset seen in its parent's solved frame [J-1,3,T], and how far
     it moves from the expected offset [J-1] — its mean over the clip for ``expected`` "auto", the
-    rig's for "exact", None for None), a few joints at a time."""
+    rig's for "exact", None for None — over the frames where neither end was a gap, ``filled``
+    [T,J]), a few joints at a time."""
     skel = problem.skeleton
     g, x = np.ascontiguousarray(joint_planes(G)), np.ascontiguousarray(joint_planes(problem.positions))
     T, J = problem.num_frames, skel.num_joints
@@ -340,6 +359,6 @@ def _offsets_seen(problem: Problem, G: np.ndarray, expected: str | None) -> tupl
         offset = joint_rows(x, joints) - joint_rows(x, parents)
         seen[joints - 1] = batch = planes_vec(joint_rows(g, parents), offset, transpose_a=True)  # [n,3,T]
         if expected is not None:
-            mean = batch.mean(axis=-1) if expected == "auto" else skel.offsets[joints]  # [n,3]
-            residual[joints - 1] = norm(np.moveaxis(batch - mean[:, :, None], 1, -1)).max(axis=-1)
+            residual[joints - 1] = _offset_residual(batch, expected, skel.offsets[joints],
+                                                    None if filled is None else (filled[:, joints] | filled[:, parents]).T)
     return seen, residual

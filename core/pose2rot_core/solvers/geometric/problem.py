@@ -14,6 +14,7 @@ import numpy as np
 
 from ...rotations import norm, normalize, smoothstep
 from ...skeleton import Skeleton
+from ...smoothing import column_nanmedian
 from ...stacks import component_major, empty_vectors, joint_planes, mat_mul, mat_vec
 from ...tracks import Tracks
 from .fit import fit_weights
@@ -238,15 +239,24 @@ def classify_translation(skel: Skeleton, dist: np.ndarray, typical: np.ndarray, 
     rest = np.linalg.norm(skel.offsets[1:], axis=-1)
     valid = ~missing[1:] & ~missing[par]
     scale = _tracks_scale(typical, rest, valid, skel.height)
-    dev = np.abs(dist - rest[None]).max(axis=0) if stretch == "exact" else np.ptp(dist, axis=0)
+    dev = _spread(np.abs(dist - rest[None]) if stretch == "exact" else dist, stretch == "exact")
     limit = np.maximum(STRETCH_FRACTION * skel.height, STRETCH_NOISE_STDS * bone_noise)
     translating[1:] = valid & (dev > limit)
     moving = translating[1:]
     off_rig = np.zeros(J - 1)  # [J-1] in most frames, against the rig scaled like the tracks (translating ones)
-    off_rig[moving] = np.median(np.abs(dist[:, moving] - scale * rest[moving]), axis=0)
+    off_rig[moving] = column_nanmedian(np.abs(dist[:, moving] - scale * rest[moving]))
     free[1:] = moving & (off_rig > FREE_TRANSLATION_FRACTION * np.maximum(scale * rest, 1e-9)) & (off_rig > limit)
     _report_translation(skel, translating, free, dev, stretch, report)
     return translating, free
+
+
+def _spread(x: np.ndarray, largest: bool) -> np.ndarray:
+    """[N] of x [T,N], over the frames with data (not NaN; 0 for a column without any): its
+    largest value when ``largest``, else its range."""
+    if not np.isnan(x).any():
+        return x.max(axis=0) if largest else np.ptp(x, axis=0)
+    top, low = np.fmax.reduce(x, axis=0), np.fmin.reduce(x, axis=0)
+    return np.nan_to_num(top if largest else top - low, nan=0.0)
 
 
 def _tracks_scale(typical: np.ndarray, rest: np.ndarray, valid: np.ndarray, height: float) -> float:
@@ -277,7 +287,11 @@ def _report_translation(skel: Skeleton, translating: np.ndarray, free: np.ndarra
 
 def running_mean(x: np.ndarray, width: int) -> np.ndarray:
     """[T,...] mean of x over the ``width`` (odd) frames around each frame, the ends mirrored; the
-    mean of the whole clip where it is too short to mirror."""
+    mean of the whole clip where it is too short to mirror. A window that holds NaN (no data) is
+    NaN: every mean left averages as many samples."""
+    if np.isnan(x).any():
+        holes = running_mean(np.isnan(x).astype(np.float64), width) > 0.0
+        return np.where(holes, np.nan, running_mean(np.nan_to_num(x, nan=0.0), width))
     half = width // 2
     if x.shape[0] <= half + 1:
         return np.broadcast_to(x.mean(axis=0), x.shape).copy()

@@ -1,0 +1,55 @@
+"""Gap-filled samples put where the rig holds them: interpolating a track on its own (fill_gaps)
+ignores that its joint hangs from its parent at a fixed offset in the parent's frame. Where the
+parent's turn is fixed by two or more of its other children with data (not on one line: a hip by
+both thighs and the spine, a chest by the collars), a filled sample of the joint is placed at that
+offset (its bone at its typical length), so that a dropped joint does not pull its parent, nor its
+siblings, off their tracks. Elsewhere the interpolated sample stays: where a joint's place is fixed
+by its own children alone, the turn about the line from its parent to them is not."""
+from __future__ import annotations
+
+import numpy as np
+
+from .rotations import best_fit_rotation
+from .skeleton import Skeleton
+from .smoothing import bone_lengths, column_nanmedian
+from .solvers.geometric.fit import pairwise_alignment
+
+#: rest offsets of a joint's children within this sine of one line cannot say how it turned
+ON_ONE_LINE_SIN = 0.05
+
+
+def place_fills_on_the_rig(positions: np.ndarray, gaps: np.ndarray, skeleton: Skeleton) -> np.ndarray:
+    """[T,J,3] ``positions`` (gap-filled) with the samples that were ``gaps`` [T,J] placed at the
+    rig's offset from their parent wherever the parent's other children with data fix its turn
+    (parents first, so a placed parent counts for its children)."""
+    out = np.array(positions, np.float64)
+    if skeleton.num_joints < 3:
+        return out
+    lengths = bone_lengths(out, np.arange(1, skeleton.num_joints), skeleton.parents[1:])
+    lengths[gaps[:, 1:] | gaps[:, skeleton.parents[1:]]] = np.nan
+    typical = np.concatenate([[np.nan], column_nanmedian(lengths)])
+    for j in np.flatnonzero(gaps[:, 1:].any(axis=0)) + 1:  # parents before children
+        frames = np.flatnonzero(gaps[:, j])
+        held = _held_by_siblings(out, gaps, skeleton, j, frames, typical[j])
+        if held is not None:
+            out[frames, j] = held
+    return out
+
+
+def _held_by_siblings(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleton, j: int, frames: np.ndarray,
+                      length: float) -> np.ndarray | None:
+    """[n,3] where joint ``j`` is in ``frames`` [n] if it hangs from its parent as the rig's rest
+    offset says (at ``length``), the parent turned as best takes the rest offsets of its other
+    children with data in all those frames onto theirs (two or more, not on one line: else None)."""
+    p = skeleton.parents[j]
+    others = [c for c in skeleton.children[p] if c != j and not gaps[frames, c].any()]
+    rest = skeleton.offsets[others]
+    own = float(np.linalg.norm(skeleton.offsets[j]))
+    if len(others) < 2 or not np.isfinite(length) or own <= 0.0 or np.linalg.norm(rest, axis=-1).min() <= 0.0:
+        return None
+    unit = rest / np.linalg.norm(rest, axis=-1, keepdims=True)
+    if np.linalg.norm(np.cross(unit[:, None], unit[None]), axis=-1).max() < ON_ONE_LINE_SIN:
+        return None
+    seen = P[frames][:, others] - P[frames, p][:, None]  # [n,k,3]
+    turn = best_fit_rotation(pairwise_alignment(seen, rest[None]))
+    return P[frames, p] + np.einsum("nij,j->ni", turn, skeleton.offsets[j] * (length / own))

@@ -1,0 +1,179 @@
+"""Gaps in the tracks (dropped or low-confidence samples, removed spikes): filled samples are not
+data. They never make a bone stretch, they are not compared with the solution, a dropped joint
+whose parent's turn its siblings fix is placed where the rig holds it, and a joint with no data
+below it turns smoothly through the gap."""
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pose2rot_core.bone_fill import place_fills_on_the_rig
+from pose2rot_core.bvh import read_bvh
+from pose2rot_core.evaluate import add_noise
+from pose2rot_core.rotations import axis_angle_to_matrix, from_rotation_vector, geodesic_angle, rotation_vector
+from pose2rot_core.safety import check_solution
+from pose2rot_core.solvers import solve
+from pose2rot_core.solvers.geometric.problem import running_mean
+from pose2rot_core.solvers.through_gaps import rotations_through_gaps, subtree_without_data
+from pose2rot_core.tracks_io import fill_gaps, tracks_from_bvh
+
+from _humanoid import humanoid, positions, walk
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "cmu_08_01.bvh"
+
+
+def _descendants(skeleton, j: int) -> list[int]:
+    below = {j}
+    for k in range(skeleton.num_joints):
+        if skeleton.parents[k] in below:
+            below.add(k)
+    return sorted(below)
+
+
+def test_a_dropped_mid_chain_joint_never_makes_a_bone_stretch():
+    """A hand missing for a second while its fingers are seen: the interpolated hand changes its
+    distance to the forearm, which is no reason to translate it (clean and noisy)."""
+    clip = read_bvh(EXAMPLE)
+    tracks = tracks_from_bvh(clip, reference_frame=0)
+    hand = clip.skeleton.index("lHand")
+    P = tracks.positions.copy()
+    P[100:130, hand] = np.nan
+    for t in (replace(tracks, positions=P), add_noise(replace(tracks, positions=P), 0.005, 0)):
+        sol = solve(t)
+        assert not sol.translating[_descendants(clip.skeleton, hand)].any(), sol.report
+        lengths = np.linalg.norm(sol.local_offsets[:, hand], axis=-1)
+        np.testing.assert_allclose(lengths, np.linalg.norm(clip.skeleton.offsets[hand]), rtol=1e-9)
+
+
+def test_filled_samples_are_not_compared_with_the_solution():
+    clip = read_bvh(EXAMPLE)
+    tracks = tracks_from_bvh(clip, reference_frame=0)
+    sol = solve(tracks)
+    moved = tracks.positions.copy()
+    moved[50:60, 10] += 0.2 * clip.skeleton.height  # as a bad fill would put them
+    gaps = np.zeros(moved.shape[:2], bool)
+    gaps[50:60, 10] = True
+    check = check_solution(replace(tracks, positions=moved), sol, no_data=gaps)
+    assert np.isnan(check.error[50:60, 10]).all() and not check.far.any()
+    far = check_solution(replace(tracks, positions=moved), sol)  # had they been data: far
+    assert far.far[50:60, 10].all()
+
+
+def test_a_dropped_joint_is_placed_where_its_parent_holds_it():
+    """A chest seen through its spine and collars: a dropped neck sample goes where the rig's
+    offset puts it, exactly on clean tracks, so nothing else moves off its track."""
+    rng = np.random.default_rng(3)
+    rig, canon = humanoid(rng)
+    R, root = walk(rig, canon, 60, rng)
+    P = positions(rig, R, root)
+    neck = rig.index(canon["neck"])
+    gaps = np.zeros(P.shape[:2], bool)
+    gaps[::5, neck] = True
+    holed = P.copy()
+    holed[gaps] = np.nan
+    filled, _, _ = fill_gaps(holed)
+    placed = place_fills_on_the_rig(filled, gaps, rig)
+    assert np.abs(placed - P).max() < 1e-9 * rig.height
+    assert np.abs(filled - P)[gaps].max() > 1e-4 * rig.height  # interpolation alone is off
+
+
+def test_a_joint_whose_parent_its_siblings_cannot_turn_keeps_its_fill():
+    rng = np.random.default_rng(4)
+    rig, canon = humanoid(rng)
+    R, root = walk(rig, canon, 40, rng)
+    P = positions(rig, R, root)
+    fore = rig.index(canon["left_elbow"])  # its parent, the upper arm, has no other child
+    gaps = np.zeros(P.shape[:2], bool)
+    gaps[10:20, fore] = True
+    holed = P.copy()
+    holed[gaps] = np.nan
+    filled, _, _ = fill_gaps(holed)
+    np.testing.assert_array_equal(place_fills_on_the_rig(filled, gaps, rig), filled)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), start=st.integers(1, 30), length=st.integers(1, 25),
+       with_rates=st.booleans())
+def test_a_turn_at_a_steady_rate_is_kept_through_a_gap(seed, start, length, with_rates):
+    """A joint turning at a constant rate about a fixed axis: the rotations through the gap are the
+    true ones (the smooth curve and the even turn both keep a steady turn)."""
+    rng = np.random.default_rng(seed)
+    T = 60
+    axis = rng.normal(size=3)
+    angle = rng.uniform(-0.1, 0.1) * np.arange(T) + rng.uniform(-1, 1)
+    R = (axis_angle_to_matrix(axis, rng.uniform(0, 3)) @ axis_angle_to_matrix(np.broadcast_to(axis, (T, 3)), angle))
+    R = R[:, None]
+    free = np.zeros((T, 1), bool)
+    free[start:start + length] = True
+    broken = R.copy()
+    broken[free[:, 0], 0] = np.eye(3)
+    out = rotations_through_gaps(broken, free, with_rates)
+    assert np.degrees(geodesic_angle(out, R)).max() < 1e-6
+
+
+def test_a_gap_at_the_clip_s_ends_holds_the_nearest_rotation():
+    rng = np.random.default_rng(1)
+    R = axis_angle_to_matrix(rng.normal(size=(20, 2, 3)), rng.uniform(0, 3, (20, 2)))
+    free = np.zeros((20, 2), bool)
+    free[:4, 0] = True
+    free[15:, 1] = True
+    out = rotations_through_gaps(R, free)
+    assert np.allclose(out[:4, 0], R[4, 0]) and np.allclose(out[15:, 1], R[14, 1])
+    assert np.allclose(out[4:15], R[4:15])
+
+
+def test_a_whole_hand_dropped_turns_smoothly_instead_of_following_its_fill():
+    """Hand and fingers lost for a second: the forearm and the hand have no data below them; their
+    rotations run from before the gap to after it, nearer the truth than aiming at the fill."""
+    clip = read_bvh(EXAMPLE)
+    skel = clip.skeleton
+    tracks = tracks_from_bvh(clip, reference_frame=0)
+    hand = skel.index("lHand")
+    below = _descendants(skel, hand)
+    P, E = tracks.positions.copy(), tracks.end_positions.copy()
+    P[100:130, below] = np.nan
+    E[100:130, np.isin(tracks.end_parents, below)] = np.nan
+    gaps = np.isnan(P).any(-1)
+    free = subtree_without_data(skel, gaps, tracks.end_parents, np.isnan(E).any(-1))
+    assert set(np.flatnonzero(free.any(axis=0))) == {skel.parents[hand], *below} - {
+        j for j in below if not skel.children[j] and j not in tracks.end_parents}
+    sol = solve(replace(tracks, positions=P, end_positions=E))
+    assert any("no data below them" in line for line in sol.report)
+    error = np.degrees(geodesic_angle(sol.rotations[100:130][:, below], clip.rotations[100:130][:, below]))
+    assert error.mean() < 2.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), scale=st.sampled_from([1e-3, 0.5, 2.0, 3.1]))
+def test_rotation_vectors_round_trip(seed, scale):
+    v = np.random.default_rng(seed).normal(size=(20, 3))
+    v *= scale * np.pi / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12) / 3.2
+    np.testing.assert_allclose(rotation_vector(from_rotation_vector(v)), v, atol=1e-9)
+    R = from_rotation_vector(v)
+    assert np.degrees(geodesic_angle(from_rotation_vector(rotation_vector(R)), R)).max() < 1e-6
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), T=st.integers(2, 80), width=st.sampled_from([3, 5, 9]))
+def test_a_running_mean_leaves_out_windows_without_full_data(seed, T, width):
+    """Windows holding a NaN are NaN; the others are the plain mean of their samples (so every
+    mean left has the same noise)."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(T, 2))
+    holed = x.copy()
+    holed[rng.random((T, 2)) < 0.1] = np.nan
+    out, full = running_mean(holed, width), running_mean(x, width)
+    if T <= width // 2 + 1:
+        assert np.isnan(out).all(axis=0)[np.isnan(holed).any(axis=0)].all()
+        return
+    half = width // 2
+    padded = np.concatenate([holed[half:0:-1], holed, holed[-2:-half - 2:-1]])
+    for t in range(T):
+        window = padded[t:t + width]
+        holes = np.isnan(window).any(axis=0)
+        assert (np.isnan(out[t]) == holes).all()
+        np.testing.assert_allclose(out[t][~holes], full[t][~holes], atol=1e-12)
