@@ -105,7 +105,7 @@ def share_turns(problem: Problem, aimed: Target, base: np.ndarray, s_hat: np.nda
     seen = _bending_child(problem, aimed, base, s_hat) if len(phi) > 2 else None
     if seen is None:
         return phi
-    across = perpendicular(s_hat)
+    across = carry.across
     azimuth = np.arctan2(dot(seen, cross(s_hat, across)), dot(seen, across))
     carried, in_parent = carry.whole(), carry.direction
     bend = norm(cross(seen, s_hat))  # sin of the bend angle
@@ -156,12 +156,16 @@ class CarriedRoll:
         return _in_parent(self.parent_frame, self.d_hat)
 
     @cached_property
+    def across(self) -> np.ndarray:
+        """[T,3] or [1,3] (as ``s_hat``): a unit direction across the bone, fixed in the joint frame."""
+        return perpendicular(self.s_hat)
+
+    @cached_property
     def steps(self) -> np.ndarray:
         """[T-1] the roll of each step, frame t to t + 1 (see transport_steps)."""
-        # a direction across the bone, fixed in the joint frame, where base puts it (seen from the
-        # parent) at t-1 and at t
+        # the direction across the bone where base puts it (seen from the parent) at t-1 and at t
         base, parent_frame = self.base, self.parent_frame
-        e = perpendicular(self.s_hat[1:] if len(self.s_hat) > 1 else self.s_hat)
+        e = self.across[1:] if len(self.across) > 1 else self.across
         if len(e) == 1:
             across = _in_parent(parent_frame, mat_vec(base, e))
             before, now = across[:-1], across[1:]
@@ -232,23 +236,24 @@ def tridiagonal_solve(lower: np.ndarray, diag: np.ndarray, upper: np.ndarray, rh
     """[T] solution of the tridiagonal system lower[t] x[t-1] + diag[t] x[t] + upper[t] x[t+1] =
     rhs[t] (lower[0] and upper[-1] unused), by parallel cyclic reduction: each pass eliminates
     every equation's neighbours at twice the distance, all frames at once (log2 T passes; the
-    systems here are diagonally dominant)."""
+    systems here are diagonally dominant). In place on copies: after the first pass the
+    couplings are kept negated, so that no pass negates (a sign flip is exact)."""
     n = len(diag)
-    a, b, c, d = np.where(np.arange(n) > 0, lower, 0.0), diag.astype(float), upper.copy(), rhs.copy()
-    c[-1] = 0.0
-    stride = 1
+    a, b, c, d = np.array(lower, float), np.array(diag, float), np.array(upper, float), np.array(rhs)
+    a[0] = c[-1] = 0.0
+    stride, update = 1, np.subtract  # d gains -(a/b) d from a neighbour: a is kept negated after pass 1
     while stride < n:  # equation t takes in t - stride and t + stride (none beyond the ends)
         s = stride
-        alpha, gamma = -a[s:] / b[:-s], -c[:-s] / b[s:]
-        b_next, d_next = b.copy(), d.copy()
-        b_next[s:] += alpha * c[:-s]
-        b_next[:-s] += gamma * a[s:]
-        d_next[s:] += alpha * d[:-s]
-        d_next[:-s] += gamma * d[s:]
-        a_next, c_next = np.zeros(n), np.zeros(n)
-        a_next[s:], c_next[:-s] = alpha * a[:-s], gamma * c[s:]
-        a, b, c, d = a_next, b_next, c_next, d_next
-        stride *= 2
+        p, q = a[s:] / b[:-s], c[:-s] / b[s:]
+        b[s:] -= p * c[:-s]
+        b[:-s] -= q * a[s:]
+        from_before, from_after = p * d[:-s], q * d[s:]
+        update(d[s:], from_before, out=d[s:])
+        update(d[:-s], from_after, out=d[:-s])
+        np.multiply(p, a[:-s], out=a[s:])  # the couplings at twice the distance, negated
+        np.multiply(q, c[s:], out=c[:-s])
+        a[:s] = c[-s:] = 0.0
+        stride, update = 2 * s, np.add
     return d / b
 
 
