@@ -43,7 +43,7 @@ def normalize(v: np.ndarray, eps: float = 1e-12) -> np.ndarray:
 def cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Cross product over the last axis of [...,3] arrays (broadcast; faster than np.cross)."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    out = empty_vectors(np.broadcast_shapes(a.shape, b.shape)[:-1])
+    out = empty_vectors(np.broadcast(a[..., 0], b[..., 0]).shape)  # the shapes' broadcast, fast
     a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
     b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
     for c, (p, q, r, s) in enumerate(((a1, b2, a2, b1), (a2, b0, a0, b2), (a0, b1, a1, b0))):
