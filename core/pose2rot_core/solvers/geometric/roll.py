@@ -102,19 +102,19 @@ def share_turns(problem: Problem, aimed: Target, base: np.ndarray, s_hat: np.nda
     the joint at ``base``, aiming ``s_hat`` [T|1,3]), so that the step of phi is the joint's own
     turn. Only for a reference that is the same in every frame: a per-frame one (a twist guess)
     says how each frame's turn is split."""
-    seen = _bending_child(problem, aimed, base, s_hat) if len(phi) > 2 else None
-    if seen is None:
+    child = _bending_child(problem, aimed, base, s_hat) if len(phi) > 2 else None
+    if child is None:
         return phi
+    seen, bend = child  # bend: the sine of the bend angle
     across = carry.across
     azimuth = np.arctan2(dot(seen, cross(s_hat, across)), dot(seen, across))
     carried, in_parent = carry.whole(), carry.direction
-    bend = norm(cross(seen, s_hat))  # sin of the bend angle
     weight_bend = bend[1:] * bend[:-1]
     roll_link = 1.0 / (2.0 * max(float(np.mean(1.0 - dot(in_parent[1:], in_parent[:-1]))), MIN_STEP))
     child_link = weight_bend / (2.0 * max(float(np.mean(1.0 - dot(seen[1:], seen[:-1]))), MIN_STEP))
     stiffness = roll_link + child_link
     turn = wrap_angle(np.diff(azimuth - carried))
-    shared = np.concatenate([[0.0], np.cumsum(child_link * turn / (roll_link + child_link))])
+    shared = np.concatenate([[0.0], np.cumsum(child_link * turn / stiffness)])
     fixed = np.zeros(len(phi), bool)
     if problem.tracks.reference_frame is not None:
         fixed[problem.tracks.reference_frame] = True
@@ -123,18 +123,21 @@ def share_turns(problem: Problem, aimed: Target, base: np.ndarray, s_hat: np.nda
                           stiffness) + shared + carried
 
 
-def _bending_child(problem: Problem, aimed: Target, base: np.ndarray, s_hat: np.ndarray) -> np.ndarray | None:
-    """[T,3] the unit direction in which the aimed child's own targets lie from it, seen in the
+def _bending_child(problem: Problem, aimed: Target, base: np.ndarray, s_hat: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray] | None:
+    """([T,3] the unit direction in which the aimed child's own targets lie from it, seen in the
     joint's frame ``base`` [T,3,3] — past children on the bone's axis ``s_hat`` (twist segments,
-    each aiming at the next) to the first that bends off it — or None where there is none."""
+    each aiming at the next) to the first that bends off it —, [T] the sine of its angle with the
+    bone), or None where there is none."""
     c = aimed
     for _ in range(problem.skeleton.num_joints):
         primary, _ = problem.split_targets(c.index) if not c.is_end else ([], [])
         if not primary:
             return None
         seen = mat_t_vec(base, normalize(problem.observed(primary, c.index).sum(1)))
-        if len(primary) > 1 or primary[0].is_end or norm(cross(seen, s_hat)).max() > ON_AXIS_SIN:
-            return seen
+        bend = norm(cross(seen, s_hat))
+        if len(primary) > 1 or primary[0].is_end or bend.max() > ON_AXIS_SIN:
+            return seen, bend
         c = primary[0]
     return None
 
@@ -353,8 +356,9 @@ def swing_vector(a: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
     are opposite: any turn is as small)."""
     c = dot(a, b)
     w = cross(a, b)
-    ok = 1.0 + c > 1e-10
-    k = np.where(ok, 1.0 / np.maximum(1.0 + c, 1e-10), 0.0)
+    one_plus_c = 1.0 + c
+    ok = one_plus_c > 1e-10
+    k = np.where(ok, 1.0 / np.maximum(one_plus_c, 1e-10), 0.0)
     turned = c[:, None] * x + cross(w, x) + (k * dot(w, x))[:, None] * w
     return np.where(ok[:, None], turned, x)
 
