@@ -247,14 +247,15 @@ def tridiagonal_solve(lower: np.ndarray, diag: np.ndarray, upper: np.ndarray, rh
     stride, update = 1, np.subtract  # d gains -(a/b) d from a neighbour: a is kept negated after pass 1
     while stride < n:  # equation t takes in t - stride and t + stride (none beyond the ends)
         s = stride
-        p, q = a[s:] / b[:-s], c[:-s] / b[s:]
-        b[s:] -= p * c[:-s]
-        b[:-s] -= q * a[s:]
-        from_before, from_after = p * d[:-s], q * d[s:]
-        update(d[s:], from_before, out=d[s:])
-        update(d[:-s], from_after, out=d[:-s])
-        np.multiply(p, a[:-s], out=a[s:])  # the couplings at twice the distance, negated
-        np.multiply(q, c[s:], out=c[:-s])
+        a_hi, b_lo, b_hi, c_lo, d_lo, d_hi = a[s:], b[:-s], b[s:], c[:-s], d[:-s], d[s:]
+        p, q = a_hi / b_lo, c_lo / b_hi
+        np.subtract(b_hi, p * c_lo, out=b_hi)
+        np.subtract(b_lo, q * a_hi, out=b_lo)
+        from_before, from_after = p * d_lo, q * d_hi
+        update(d_hi, from_before, out=d_hi)
+        update(d_lo, from_after, out=d_lo)
+        np.multiply(p, a[:-s], out=a_hi)  # the couplings at twice the distance, negated
+        np.multiply(q, c[s:], out=c_lo)
         a[:s] = c[-s:] = 0.0
         stride, update = 2 * s, np.add
     return d / b
