@@ -305,7 +305,8 @@ def child_alignment(problem: Problem, aimed: Target, base: np.ndarray, axis: np.
     alignment = outer_sum(u, v) / u.shape[1]
     # the mean of u . (base v) over the targets is tr(base^T alignment)
     deviation = 1.0 - float(np.mean(np.sum(base * alignment, axis=(1, 2))))
-    seen = mat_vec(base[:, None], v)  # [T,n,3] the targets' reference directions, joint at base
+    # [T,n,3] the targets' reference directions, joint at base (frames fastest in memory, as u)
+    seen = mat_vec(base[None], v.swapaxes(0, 1)).swapaxes(0, 1)
     reach = np.mean(norm(cross(u, axis[:, None])) * norm(cross(seen, axis[:, None])), axis=1)
     return alignment, deviation, reach
 
