@@ -63,8 +63,9 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     end_noise: the same for the bone tips [K] (default: as noisy as their joints).
     within_noise: when > 0, each joint keeps its reference orientation (``twist_guess``: e.g. a
     solution smoothed over time) unless a target leaves the cone of that many noise stds around
-    its track; then it turns just enough to bring it back. With ``input_noise`` the cone narrows
-    where it would cost positions more than the smoothing removed noise (see _within_noise).
+    its track; then it turns just enough to bring it back. With ``input_noise``, it also turns
+    towards the exact solve where it would move targets further, on average, than the noise the
+    smoothing left in or took out of their tracks (see _within_noise).
     input_positions: [T,J,3] the tracks before smoothing, when they were smoothed, with their noise
     ``input_noise`` [J] (as ``noise``): which joints translate, and how long bones are, is read
     from them (smoothing must neither make nor hide it).
@@ -81,9 +82,8 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     problem, mismatch = _build_problem(tracks, twist_guess, twist, stretch, use_ends, missing_mask, noise, report,
                                        lengths)
     problem.cone = within_noise
-    if within_noise > 0 and input_noise is not None:  # what the smoothing took out of each track
-        removed = np.asarray(input_noise, np.float64) ** 2 - np.asarray(noise, np.float64) ** 2
-        problem.removed_var = np.maximum(removed, 0.0) * tracks.skeleton.height ** 2
+    if within_noise > 0 and input_noise is not None:
+        problem.shift_var = _smoothing_budget(input_noise, noise) * tracks.skeleton.height ** 2
     if end_noise is not None:
         problem.end_var = (np.asarray(end_noise, np.float64) * tracks.skeleton.height) ** 2
     G = empty_matrices((problem.num_frames, tracks.skeleton.num_joints))
@@ -252,35 +252,37 @@ def _aimed(problem: Problem, primary: list[Target]) -> Target:
     return next((t for t in far if not t.is_end and problem.targets[t.index]), far[0])
 
 
+def _smoothing_budget(input_noise: np.ndarray, noise: np.ndarray) -> np.ndarray:
+    """[J] per-axis variance (fraction of the height, squared) by which smoothing the solution may
+    move each joint, on average, from the exact solve of the smoothed tracks: no more than the
+    noise the track smoothing left in (``noise`` [J]: a solution at the true positions moves about
+    that far) nor than it took out of the raw tracks (``input_noise`` [J]: a smoothness the tracks
+    do not pay for, as in fast motion)."""
+    left = np.asarray(noise, np.float64) ** 2
+    return np.minimum(np.maximum(np.asarray(input_noise, np.float64) ** 2 - left, 0.0), left)
+
+
 def _within_noise(problem: Problem, j: int, primary: list, obs: np.ndarray, desired: np.ndarray,
                   exact: np.ndarray) -> np.ndarray:
     """[T,3,3]: ``desired`` turned towards ``exact`` just enough that no target moves further from
     where ``exact`` puts it than ``problem.cone`` noise stds (both ends' noise; a turn moves a
-    target at most by the angle times its distance); the cone narrowed for the whole clip where
-    it would move the targets, on average, further than the noise the smoothing took out of their
-    tracks (``problem.removed_var``: a smoothness the tracks do not pay for)."""
+    target at most by the angle times its distance); then, where the targets would still move
+    further on average (mean square, 3 axes) than ``problem.shift_var`` allows, every frame's turn
+    away from ``exact`` is scaled down by the same factor, so that the result stays as smooth as
+    the smoothing made it instead of following the exact solve wherever it reaches a limit."""
     moved = geodesic_angle(desired, exact) * norm(obs).max(axis=1)  # [T] farthest target, at most
     cap = problem.cone * np.sqrt(problem.offset_var(j, primary))
-    if problem.removed_var is not None:
-        removed = np.mean([problem.removed_var[j if t.is_end else t.index] for t in primary])
-        cap *= _budget_factor(moved, cap, 3.0 * float(removed))  # 3 axes
-    share = np.clip(1.0 - cap / np.maximum(moved, 1e-300), 0.0, 1.0)
-    return slerp(desired, exact, share)
+    kept = np.minimum(1.0, cap / np.maximum(moved, 1e-300))  # [T] share of the turn kept, in the cone
+    if problem.shift_var is not None:
+        budget = 3.0 * float(np.mean([problem.shift_var[j if t.is_end else t.index] for t in primary]))
+        kept *= _budget_scale(kept * moved, budget)
+    return slerp(desired, exact, 1.0 - kept)
 
 
-def _budget_factor(shift: np.ndarray, cap: float, budget: float) -> float:
-    """The largest f in [0,1] (to 1e-7) with mean(min(shift, f cap)^2) <= budget: how far a cap
-    ``cap`` on the shifts ``shift`` [T] must be narrowed to keep their mean square in a budget."""
-    def cost(f: float) -> float:
-        return float(np.mean(np.minimum(shift, f * cap) ** 2))
-
-    if cost(1.0) <= budget:
-        return 1.0
-    lo, hi = 0.0, 1.0
-    for _ in range(24):  # bisection
-        mid = 0.5 * (lo + hi)
-        lo, hi = (mid, hi) if cost(mid) <= budget else (lo, mid)
-    return lo
+def _budget_scale(shift: np.ndarray, budget: float) -> float:
+    """The largest factor in [0,1] that keeps the mean square of ``shift`` [T] within ``budget``."""
+    mean_square = float(np.mean(shift * shift))
+    return 1.0 if mean_square <= budget else float(np.sqrt(budget / mean_square))
 
 
 def _plain_swing(problem: Problem, primary: list, src: np.ndarray, obs: np.ndarray,

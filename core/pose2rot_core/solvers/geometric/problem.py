@@ -84,10 +84,9 @@ class Problem:
     end_var: np.ndarray | None = None
     #: keep the reference wherever targets stay within this many noise stds of their tracks (0: off)
     cone: float = 0.0
-    #: per joint, the noise variance (per axis, file units squared) the smoothing took out of its
-    #: track: the mean square (per axis) by which the cone may move it from where the exact solve
-    #: puts it (None: no limit)
-    removed_var: np.ndarray | None = None
+    #: per joint, the mean square (per axis, file units squared) by which the cone may move it
+    #: from where the exact solve puts it (None: no limit; see _smoothing_budget)
+    shift_var: np.ndarray | None = None
     #: per joint, how far its orientation is fixed by its targets rather than a twist policy (0..1,
     #: [T] or [1]); filled in while solving
     determined: dict[int, np.ndarray] = field(default_factory=dict)
