@@ -43,7 +43,7 @@ def normalize(v: np.ndarray, eps: float = 1e-12) -> np.ndarray:
 def cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Cross product over the last axis of [...,3] arrays (broadcast; faster than np.cross)."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    out = empty_vectors(np.broadcast_shapes(a.shape, b.shape)[:-1])
+    out = empty_vectors(np.broadcast(a[..., 0], b[..., 0]).shape)  # the shapes' broadcast, fast
     a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
     b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
     for c, (p, q, r, s) in enumerate(((a1, b2, a2, b1), (a2, b0, a0, b2), (a0, b1, a1, b0))):
@@ -161,9 +161,10 @@ def axis_angle_to_matrix(axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
 
 def rotation_about(axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
     """Rodrigues: unit axis [...,3] (taken as it is), angle [...] (radians) -> [...,3,3]."""
-    angle = np.asarray(angle, np.float64)
-    axis, angle = np.broadcast_arrays(axis, angle[..., None])
-    angle = angle[..., 0]
+    axis, angle = np.asarray(axis), np.asarray(angle, np.float64)
+    if axis.shape[:-1] != angle.shape:
+        axis, angle = np.broadcast_arrays(axis, angle[..., None])
+        angle = angle[..., 0]
     c = np.cos(angle)
     return _rotation_form(c, np.sin(angle)[..., None] * axis, axis, 1.0 - c)
 
@@ -211,7 +212,7 @@ def rotation_between(u: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 def swing_between_units(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """rotation_between for unit vectors u, v [...,3] (taken as they are) -> [...,3,3]."""
-    u, v = np.broadcast_arrays(u, v)
+    u, v = np.asarray(u), np.asarray(v)
     c = dot(u, v)
     w = cross(u, v)
     s = 1.0 + c
@@ -221,7 +222,7 @@ def swing_between_units(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     opposite = s < 1e-16
     R = _rotation_form(c, w, w, 1.0 / np.where(opposite, 1.0, s))
     if np.any(opposite):  # a half turn about an axis perpendicular to u: 2 a a^T - I
-        a = perpendicular(u[opposite])
+        a = perpendicular(np.broadcast_to(u, w.shape)[opposite])
         R[opposite] = 2.0 * a[:, :, None] * a[:, None, :] - np.eye(3)
     return R
 

@@ -122,7 +122,7 @@ def mat_mul(A: np.ndarray, B: np.ndarray, out: np.ndarray | None = None) -> np.n
     overlapping A or B). Row by row: each row's temporaries stay small enough for the cache."""
     n = _lead(np.shape(A)[:-2], np.shape(B)[:-2])
     a, b = _planes(A, 2, n), _planes(B, 2, n)
-    shape = (3,) + np.broadcast_shapes(a.shape[2:], b.shape[2:])
+    shape = (3,) + np.broadcast(a[0, 0], b[0, 0]).shape
     rows = np.empty((3,) + shape) if out is None else _into(out)
     tmp = np.empty(shape)
     for i in range(3):
@@ -138,7 +138,7 @@ def mat_t_mul(A: np.ndarray, B: np.ndarray, out: np.ndarray | None = None) -> np
     (``out`` may be ``B`` itself: column j of the product needs only column j of B)."""
     n = _lead(np.shape(A)[:-2], np.shape(B)[:-2])
     a, b = _planes(A, 2, n), _planes(B, 2, n)
-    shape = (3,) + np.broadcast_shapes(a.shape[2:], b.shape[2:])
+    shape = (3,) + np.broadcast(a[0, 0], b[0, 0]).shape
     planes = np.empty((3,) + shape) if out is None else _into(out)
     col, tmp = np.empty(shape), np.empty(shape)
     for j in range(3):

@@ -18,6 +18,8 @@ positions cannot give, follows the twist policy.
 """
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 
 from ...rotations import cross, norm, normalize, perpendicular, rotation_about, swing_between_units, wrap_angle
@@ -56,7 +58,7 @@ def aim_with_roll(problem: Problem, joint: int, s_hat: np.ndarray, d_hat: np.nda
         return mat_mul(swing, desired, out=out)
     base = None if problem.twist == "reference" else mat_mul(swing, desired)
     if problem.twist == "transport":
-        carried = _carried_roll(base, s_hat, d_hat, parent_frame, anchor=problem.tracks.reference_frame)
+        carried = CarriedRoll(base, s_hat, d_hat, parent_frame).whole(anchor=problem.tracks.reference_frame)
         return mat_mul(rotation_about(d_hat, carried), base, out=out)
     looks_ahead = problem.twist == "lookahead" and not problem.zero_length[joint]
     if looks_ahead:
@@ -67,20 +69,23 @@ def aim_with_roll(problem: Problem, joint: int, s_hat: np.ndarray, d_hat: np.nda
     trust = smoothstep(confidence / TRUST_HIGH)
     if problem.tracks.reference_frame is not None:
         trust[problem.tracks.reference_frame] = 1.0  # the reference pose itself is exact there
-    if trust.min() < 1.0:  # carried over from well-conditioned frames, on the frames that need it
+    poorly_conditioned = trust.min() < 1.0
+    if poorly_conditioned:
         base = mat_mul(swing, desired) if base is None else base
+    carried = None if base is None else CarriedRoll(base, s_hat, d_hat, parent_frame)  # worked out when asked
+    if poorly_conditioned:  # carried over from well-conditioned frames, on the frames that need it
         near = near_frames(trust)
-        carried = _carried_roll(base, s_hat, d_hat, parent_frame, frames=near)
-        phi[near] = carried + continuous_roll(phi[near] - carried, trust[near], problem.tracks.fps, near)
+        on_near = carried.on(near)
+        phi[near] = on_near + continuous_roll(phi[near] - on_near, trust[near], problem.tracks.fps, near)
     if looks_ahead and problem.constant_guess:
-        phi = share_turns(problem, aimed, base, s_hat, d_hat, phi, strength, parent_frame)
+        phi = share_turns(problem, aimed, base, s_hat, phi, strength, carried)
     if not phi.any():
         return mat_mul(swing, desired, out=out)
     return mat_mul(rotation_about(d_hat, phi), mat_mul(swing, desired) if base is None else base, out=out)
 
 
-def share_turns(problem: Problem, aimed: Target, base: np.ndarray, s_hat: np.ndarray, d_hat: np.ndarray,
-                phi: np.ndarray, strength: np.ndarray, parent_frame: np.ndarray | None) -> np.ndarray:
+def share_turns(problem: Problem, aimed: Target, base: np.ndarray, s_hat: np.ndarray, phi: np.ndarray,
+                strength: np.ndarray, carry: CarriedRoll) -> np.ndarray:
     """Roll [T] (relative to ``base`` [T,3,3]) that shares the aimed child's sudden turns: where
     the child's bend turns about the bone between frames, the turn is split between the joint's
     roll and the child's swing as their typical per-frame turns make most likely, instead of
@@ -93,23 +98,23 @@ def share_turns(problem: Problem, aimed: Target, base: np.ndarray, s_hat: np.nda
     azimuth of its bend weighs sin^2 of the bend angle; a straight child leaves only the roll's
     own step prior). That holds where the roll itself is carried (the joint's swing near a half
     turn from its reference): a step needs no known roll, only the child's bend; the reference
-    frame keeps its roll. Steps are measured against the roll carried from the
-    parent, so that the step of phi is the joint's own turn. Only for a reference that is the same
-    in every frame: a per-frame one (a twist guess) says how each frame's turn is split."""
-    seen = _bending_child(problem, aimed, base, s_hat) if len(phi) > 2 else None
-    if seen is None:
+    frame keeps its roll. Steps are measured against the roll carried from the parent (``carry``:
+    the joint at ``base``, aiming ``s_hat`` [T|1,3]), so that the step of phi is the joint's own
+    turn. Only for a reference that is the same in every frame: a per-frame one (a twist guess)
+    says how each frame's turn is split."""
+    child = _bending_child(problem, aimed, base, s_hat) if len(phi) > 2 else None
+    if child is None:
         return phi
-    across = perpendicular(s_hat)
+    seen, bend = child  # bend: the sine of the bend angle
+    across = carry.across
     azimuth = np.arctan2(dot(seen, cross(s_hat, across)), dot(seen, across))
-    carried = _carried_roll(base, s_hat, d_hat, parent_frame)
-    bend = norm(cross(seen, s_hat))  # sin of the bend angle
+    carried, in_parent = carry.whole(), carry.direction
     weight_bend = bend[1:] * bend[:-1]
-    in_parent = _in_parent(parent_frame, d_hat)
     roll_link = 1.0 / (2.0 * max(float(np.mean(1.0 - dot(in_parent[1:], in_parent[:-1]))), MIN_STEP))
     child_link = weight_bend / (2.0 * max(float(np.mean(1.0 - dot(seen[1:], seen[:-1]))), MIN_STEP))
     stiffness = roll_link + child_link
     turn = wrap_angle(np.diff(azimuth - carried))
-    shared = np.concatenate([[0.0], np.cumsum(child_link * turn / (roll_link + child_link))])
+    shared = np.concatenate([[0.0], np.cumsum(child_link * turn / stiffness)])
     fixed = np.zeros(len(phi), bool)
     if problem.tracks.reference_frame is not None:
         fixed[problem.tracks.reference_frame] = True
@@ -118,40 +123,68 @@ def share_turns(problem: Problem, aimed: Target, base: np.ndarray, s_hat: np.nda
                           stiffness) + shared + carried
 
 
-def _bending_child(problem: Problem, aimed: Target, base: np.ndarray, s_hat: np.ndarray) -> np.ndarray | None:
-    """[T,3] the unit direction in which the aimed child's own targets lie from it, seen in the
+def _bending_child(problem: Problem, aimed: Target, base: np.ndarray, s_hat: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray] | None:
+    """([T,3] the unit direction in which the aimed child's own targets lie from it, seen in the
     joint's frame ``base`` [T,3,3] — past children on the bone's axis ``s_hat`` (twist segments,
-    each aiming at the next) to the first that bends off it — or None where there is none."""
+    each aiming at the next) to the first that bends off it —, [T] the sine of its angle with the
+    bone), or None where there is none."""
     c = aimed
     for _ in range(problem.skeleton.num_joints):
         primary, _ = problem.split_targets(c.index) if not c.is_end else ([], [])
         if not primary:
             return None
         seen = mat_t_vec(base, normalize(problem.observed(primary, c.index).sum(1)))
-        if len(primary) > 1 or primary[0].is_end or norm(cross(seen, s_hat)).max() > ON_AXIS_SIN:
-            return seen
+        bend = norm(cross(seen, s_hat))
+        if len(primary) > 1 or primary[0].is_end or bend.max() > ON_AXIS_SIN:
+            return seen, bend
         c = primary[0]
     return None
 
 
-def _carried_roll(base: np.ndarray, s_hat: np.ndarray, d_hat: np.ndarray, parent_frame: np.ndarray | None,
-                  frames: np.ndarray | None = None, anchor: int | None = None) -> np.ndarray:
-    """Roll [T] relative to ``base`` [T,3,3] that carries the joint's orientation frame to frame by
-    the smallest swing as seen from its parent (``parent_frame`` [T,3,3], None for the world; so a
-    parent turning about its own bone takes the child along instead of leaving it behind),
-    anchored (0) at frame ``anchor`` (else the first). ``s_hat``: the bone's direction in the
-    joint frame ([T,3] or [1,3]), ``d_hat`` [T,3] in the world. With ``frames`` (indices [n],
-    ascending): only there, each carried from the frame before it (see transport_roll)."""
-    # a direction across the bone, fixed in the joint frame, where base puts it (seen from the
-    # parent) at t-1 and at t
-    e = perpendicular(s_hat[1:] if len(s_hat) > 1 else s_hat)
-    if len(e) == 1:
-        across = _in_parent(parent_frame, mat_vec(base, e))
-        before, now = across[:-1], across[1:]
-    else:
-        before = _in_parent(None if parent_frame is None else parent_frame[:-1], mat_vec(base[:-1], e))
-        now = _in_parent(None if parent_frame is None else parent_frame[1:], mat_vec(base[1:], e))
-    return transport_roll(before, now, _in_parent(parent_frame, d_hat), anchor, frames)
+class CarriedRoll:
+    """The roll relative to ``base`` [T,3,3] that carries the joint's orientation frame to frame
+    by the smallest swing as seen from its parent (``parent_frame`` [T,3,3], None for the world;
+    so a parent turning about its own bone takes the child along instead of leaving it behind).
+    ``s_hat``: the bone's direction in the joint frame ([T,3] or [1,3]), ``d_hat`` [T,3] in the
+    world. Each step's roll is worked out once, when first asked for, and read over the whole
+    clip or on some frames."""
+
+    def __init__(self, base: np.ndarray, s_hat: np.ndarray, d_hat: np.ndarray, parent_frame: np.ndarray | None):
+        self.base, self.s_hat, self.d_hat, self.parent_frame = base, s_hat, d_hat, parent_frame
+
+    @cached_property
+    def direction(self) -> np.ndarray:
+        """[T,3] the bone's direction seen from the parent."""
+        return _in_parent(self.parent_frame, self.d_hat)
+
+    @cached_property
+    def across(self) -> np.ndarray:
+        """[T,3] or [1,3] (as ``s_hat``): a unit direction across the bone, fixed in the joint frame."""
+        return perpendicular(self.s_hat)
+
+    @cached_property
+    def steps(self) -> np.ndarray:
+        """[T-1] the roll of each step, frame t to t + 1 (see transport_steps)."""
+        # the direction across the bone where base puts it (seen from the parent) at t-1 and at t
+        base, parent_frame = self.base, self.parent_frame
+        e = self.across[1:] if len(self.across) > 1 else self.across
+        if len(e) == 1:
+            across = _in_parent(parent_frame, mat_vec(base, e))
+            before, now = across[:-1], across[1:]
+        else:
+            before = _in_parent(None if parent_frame is None else parent_frame[:-1], mat_vec(base[:-1], e))
+            now = _in_parent(None if parent_frame is None else parent_frame[1:], mat_vec(base[1:], e))
+        return transport_steps(before, now, self.direction)
+
+    def whole(self, anchor: int | None = None) -> np.ndarray:
+        """[T] over the clip, anchored (0) at frame ``anchor`` (else the first)."""
+        return roll_from_steps(self.steps, len(self.d_hat), anchor)
+
+    def on(self, frames: np.ndarray) -> np.ndarray:
+        """[n] on ``frames`` (indices [n], ascending), each carried from the frame before it (see
+        roll_from_steps)."""
+        return roll_from_steps(self.steps, len(self.d_hat), None, frames)
 
 
 def _in_parent(parent_frame: np.ndarray | None, v: np.ndarray) -> np.ndarray:
@@ -206,23 +239,25 @@ def tridiagonal_solve(lower: np.ndarray, diag: np.ndarray, upper: np.ndarray, rh
     """[T] solution of the tridiagonal system lower[t] x[t-1] + diag[t] x[t] + upper[t] x[t+1] =
     rhs[t] (lower[0] and upper[-1] unused), by parallel cyclic reduction: each pass eliminates
     every equation's neighbours at twice the distance, all frames at once (log2 T passes; the
-    systems here are diagonally dominant)."""
+    systems here are diagonally dominant). In place on copies: after the first pass the
+    couplings are kept negated, so that no pass negates (a sign flip is exact)."""
     n = len(diag)
-    a, b, c, d = np.where(np.arange(n) > 0, lower, 0.0), diag.astype(float), upper.copy(), rhs.copy()
-    c[-1] = 0.0
-    stride = 1
+    a, b, c, d = np.array(lower, float), np.array(diag, float), np.array(upper, float), np.array(rhs)
+    a[0] = c[-1] = 0.0
+    stride, update = 1, np.subtract  # d gains -(a/b) d from a neighbour: a is kept negated after pass 1
     while stride < n:  # equation t takes in t - stride and t + stride (none beyond the ends)
         s = stride
-        alpha, gamma = -a[s:] / b[:-s], -c[:-s] / b[s:]
-        b_next, d_next = b.copy(), d.copy()
-        b_next[s:] += alpha * c[:-s]
-        b_next[:-s] += gamma * a[s:]
-        d_next[s:] += alpha * d[:-s]
-        d_next[:-s] += gamma * d[s:]
-        a_next, c_next = np.zeros(n), np.zeros(n)
-        a_next[s:], c_next[:-s] = alpha * a[:-s], gamma * c[s:]
-        a, b, c, d = a_next, b_next, c_next, d_next
-        stride *= 2
+        a_hi, b_lo, b_hi, c_lo, d_lo, d_hi = a[s:], b[:-s], b[s:], c[:-s], d[:-s], d[s:]
+        p, q = a_hi / b_lo, c_lo / b_hi
+        np.subtract(b_hi, p * c_lo, out=b_hi)
+        np.subtract(b_lo, q * a_hi, out=b_lo)
+        from_before, from_after = p * d_lo, q * d_hi
+        update(d_hi, from_before, out=d_hi)
+        update(d_lo, from_after, out=d_lo)
+        np.multiply(p, a[:-s], out=a_hi)  # the couplings at twice the distance, negated
+        np.multiply(q, c[s:], out=c_lo)
+        a[:s] = c[-s:] = 0.0
+        stride, update = 2 * s, np.add
     return d / b
 
 
@@ -270,7 +305,8 @@ def child_alignment(problem: Problem, aimed: Target, base: np.ndarray, axis: np.
     alignment = outer_sum(u, v) / u.shape[1]
     # the mean of u . (base v) over the targets is tr(base^T alignment)
     deviation = 1.0 - float(np.mean(np.sum(base * alignment, axis=(1, 2))))
-    seen = mat_vec(base[:, None], v)  # [T,n,3] the targets' reference directions, joint at base
+    # [T,n,3] the targets' reference directions, joint at base (frames fastest in memory, as u)
+    seen = mat_vec(base[None], v.swapaxes(0, 1)).swapaxes(0, 1)
     reach = np.mean(norm(cross(u, axis[:, None])) * norm(cross(seen, axis[:, None])), axis=1)
     return alignment, deviation, reach
 
@@ -293,17 +329,27 @@ def transport_roll(before: np.ndarray, now: np.ndarray, d_hat: np.ndarray, ref_f
     (phi = 0) at the reference frame (frame 0 without one). ``before`` and ``now`` [T-1,3]: a
     direction across the bone, fixed in the joint frame, where the unrolled orientation puts it in
     frames 0..T-2 and 1..T-1; ``d_hat`` [T,3]: the bone's direction. With ``frames`` (indices
-    [n], ascending): the roll [n] there, summing only the steps into them from the frame before
-    (so stretches of frames are each right up to a constant), anchored at the first."""
-    T = d_hat.shape[0]
+    [n], ascending): the roll [n] there (see roll_from_steps)."""
+    return roll_from_steps(transport_steps(before, now, d_hat), d_hat.shape[0], ref_frame, frames)
+
+
+def transport_steps(before: np.ndarray, now: np.ndarray, d_hat: np.ndarray) -> np.ndarray:
+    """[T-1] the roll of each step k, frame k to k + 1, relative to the transported frame: the
+    direction ``before`` [T-1,3] at frame k swung onto ``d_hat`` [T,3] at k + 1, against where it is
+    then (``now`` [T-1,3]; see transport_roll)."""
+    a, b = d_hat[:-1], d_hat[1:]
+    return signed_angle(now, swing_vector(a, b, before), b)
+
+
+def roll_from_steps(steps: np.ndarray, T: int, ref_frame: int | None, frames: np.ndarray | None = None
+                    ) -> np.ndarray:
+    """Roll [T] summing the ``steps`` [T-1] (see transport_steps), anchored (0) at ``ref_frame``
+    (the first frame without one). With ``frames`` (indices [n], ascending): the roll [n] there,
+    summing only the steps into them from the frame before (so stretches of frames are each right
+    up to a constant), anchored at the first."""
     if T < 2 or (frames is not None and len(frames) < 2):
         return np.zeros(T if frames is None else len(frames))
-    steps = slice(None) if frames is None else frames[1:] - 1  # step k: frame k to k + 1
-    # the direction at t-1 swung onto d(t), against where it is at t: the roll at t relative to the
-    # transported frame
-    a, b = d_hat[:-1][steps], d_hat[1:][steps]
-    carried = swing_vector(a, b, before[steps])
-    phi = np.concatenate([[0.0], np.cumsum(signed_angle(now[steps], carried, b))])
+    phi = np.concatenate([[0.0], np.cumsum(steps if frames is None else steps[frames[1:] - 1])])
     return phi - phi[0 if ref_frame is None or frames is not None else ref_frame]
 
 
@@ -312,8 +358,9 @@ def swing_vector(a: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
     are opposite: any turn is as small)."""
     c = dot(a, b)
     w = cross(a, b)
-    ok = 1.0 + c > 1e-10
-    k = np.where(ok, 1.0 / np.maximum(1.0 + c, 1e-10), 0.0)
+    one_plus_c = 1.0 + c
+    ok = one_plus_c > 1e-10
+    k = np.where(ok, 1.0 / np.maximum(one_plus_c, 1e-10), 0.0)
     turned = c[:, None] * x + cross(w, x) + (k * dot(w, x))[:, None] * w
     return np.where(ok[:, None], turned, x)
 
