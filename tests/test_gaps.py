@@ -177,3 +177,25 @@ def test_a_running_mean_leaves_out_windows_without_full_data(seed, T, width):
         holes = np.isnan(window).any(axis=0)
         assert (np.isnan(out[t]) == holes).all()
         np.testing.assert_allclose(out[t][~holes], full[t][~holes], atol=1e-12)
+
+
+def test_a_lost_child_does_not_pull_its_parent_off_the_others():
+    """A root with two children on one line (legs) and a third (a tail) lost for half a second,
+    its fill far off: the root is turned by the children with data only, which stay exactly on
+    their tracks (the lost one does not tell the roll about the legs' line: the twist policy does)."""
+    from pose2rot_core.skeleton import Skeleton
+    from pose2rot_core.tracks import Tracks
+
+    rest = np.array([[0, 1, 0], [0.2, 1, 0], [-0.2, 1, 0], [0, 1, -0.4], [0, 1, -0.8]], float)
+    rig = Skeleton(("hips", "left", "right", "tail", "tail_tip"), np.array([-1, 0, 0, 0, 3]), rest)
+    T = 60
+    t = np.arange(T) / 30.0
+    R = np.broadcast_to(np.eye(3), (T, 5, 3, 3)).copy()
+    R[:, 0] = axis_angle_to_matrix(np.array([0.3, 1.0, 0.2]), 0.8 * np.sin(2 * t))
+    R[:, 3] = axis_angle_to_matrix(np.array([0.0, 1.0, 0.0]), 1.2 * np.sin(9 * t))  # wagging fast
+    P = positions(rig, R, np.stack([0.3 * t, np.ones(T), np.zeros(T)], axis=1))
+    holed = P.copy()
+    holed[20:35, 3:] = np.nan
+    sol = solve(Tracks(skeleton=rig, positions=holed, fps=30.0, reference_frame=0, reference_rotations=R[0]))
+    assert np.abs(sol.positions[:, :3] - P[:, :3]).max() < 1e-6 * rig.height
+    assert not sol.translating.any()

@@ -42,10 +42,11 @@ def _held_by_siblings(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleton, j: in
     offset says (at ``length``), the parent turned as best takes the rest offsets of its other
     children with data in all those frames onto theirs (two or more, not on one line: else None)."""
     p = skeleton.parents[j]
-    others = [c for c in skeleton.children[p] if c != j and not gaps[frames, c].any()]
+    others = [c for c in skeleton.children[p] if c != j and not gaps[frames, c].any()
+              and np.linalg.norm(skeleton.offsets[c]) > 0.0]  # a child at the joint shows no turn
     rest = skeleton.offsets[others]
     own = float(np.linalg.norm(skeleton.offsets[j]))
-    if len(others) < 2 or not np.isfinite(length) or own <= 0.0 or np.linalg.norm(rest, axis=-1).min() <= 0.0:
+    if len(others) < 2 or not np.isfinite(length) or own <= 0.0:
         return None
     unit = rest / np.linalg.norm(rest, axis=-1, keepdims=True)
     if np.linalg.norm(np.cross(unit[:, None], unit[None]), axis=-1).max() < ON_ONE_LINE_SIN:

@@ -28,7 +28,7 @@ import numpy as np
 
 from ...errors import Pose2RotError
 from ...fk import global_to_local
-from ...rotations import geodesic_angle, norm, rotation_between
+from ...rotations import geodesic_angle, norm, normalize, rotation_between
 from ...smoothing import bone_lengths, column_nanmedian
 from ...solution import Solution
 from ...stacks import (component_major, empty_matrices, empty_vectors, joint_batches, joint_planes, joint_rows,
@@ -83,6 +83,7 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     problem, mismatch = _build_problem(tracks, twist_guess, twist, stretch, use_ends, missing_mask, noise, report,
                                        lengths)
     problem.cone = within_noise
+    problem.gaps = filled if filled is not None and filled.any() else None
     if within_noise > 0 and input_noise is not None:
         problem.shift_var = _smoothing_budget(input_noise, noise) * tracks.skeleton.height ** 2
     if end_noise is not None:
@@ -211,9 +212,20 @@ def _hit_targets(problem: Problem, j: int, primary: list, src: np.ndarray, obs: 
     """[T,3,3] orientation of ``j`` hitting its primary targets: their best fit where they fix the
     roll, the single aim with the twist policy's roll where they do not, blended in between;
     ``parent_frame`` [T,3,3]: the parent's orientation (None for the root). Written into ``out``
-    when given."""
+    when given. Targets that are gaps in some frames do not pull it there (_seen_targets)."""
     if len(primary) == 1:
         return _single_aim(problem, j, unit_mean(src), unit_mean(obs), desired, parent_frame, out)
+    seen = _seen_targets(problem, primary)
+    if seen is None:
+        return _hit_all_targets(problem, j, primary, src, obs, desired, parent_frame, out)
+    G = _hit_all_targets(problem, j, primary, src, obs, desired, parent_frame)
+    return _written(out, _without_lost_targets(problem, j, primary, src, obs, G, seen))
+
+
+def _hit_all_targets(problem: Problem, j: int, primary: list, src: np.ndarray, obs: np.ndarray,
+                     desired: np.ndarray, parent_frame: np.ndarray | None, out: np.ndarray | None = None
+                     ) -> np.ndarray:
+    """_hit_targets with every target taken as data."""
     weight = problem.aims[j].weight
     weight = fit_weight(src, problem.offset_var(j, primary)) if weight is None else weight
     problem.determined[j] = weight
@@ -225,6 +237,40 @@ def _hit_targets(problem: Problem, j: int, primary: list, src: np.ndarray, obs: 
         return aim_with_roll(problem, j, axis, unit_mean(obs), desired, aimed, parent_frame, out)
     along = aim_with_roll(problem, j, axis, unit_mean(obs), desired, aimed, parent_frame)
     return _written(out, blend_roll(along, best_fit(primary, src, obs, desired), axis, weight))
+
+
+def _seen_targets(problem: Problem, primary: list) -> np.ndarray | None:
+    """[T,n] whether each target has data in each frame (gaps filled by interpolation have none;
+    a frame where none has any counts them all), or None when all have in every frame."""
+    if problem.gaps is None:
+        return None
+    seen = np.array([np.ones(problem.num_frames, bool) if t.is_end else ~problem.gaps[:, t.index]
+                     for t in primary]).T
+    if seen.all():
+        return None
+    seen[~seen.any(axis=1)] = True
+    return seen
+
+
+def _without_lost_targets(problem: Problem, j: int, primary: list, src: np.ndarray, obs: np.ndarray,
+                          G: np.ndarray, seen: np.ndarray) -> np.ndarray:
+    """[T,3,3] ``G`` (the orientation solved as if every target had data) where some targets are
+    gaps (``seen`` [T,n]) turned to follow only the targets with data: their best fit as far as
+    they fix the roll (their own fit weight), else ``G`` swung to aim the first of them exactly
+    (so a lost point only decides what the others leave open: no jump where the gap begins)."""
+    out = np.array(G)
+    for pattern in np.unique(seen[~seen.all(axis=1)], axis=0):
+        rows = np.flatnonzero((seen == pattern).all(axis=1))
+        kept = [t for t, k in zip(primary, pattern) if k]
+        s, o = src[:, pattern] if src.shape[0] == 1 else src[rows][:, pattern], obs[rows][:, pattern]
+        first = mat_vec(G[rows], normalize(s[:, 0]))
+        steady = mat_mul(rotation_between(first, normalize(o[:, 0])), G[rows])
+        if len(kept) < 2:
+            out[rows] = steady
+            continue
+        weight = np.broadcast_to(fit_weight(s, problem.offset_var(j, kept)), (len(rows),))
+        out[rows] = slerp(steady, best_fit(kept, s, o, G[rows]), weight)
+    return out
 
 
 def _single_aim(problem: Problem, j: int, axis: np.ndarray, direction: np.ndarray, desired: np.ndarray,

@@ -88,6 +88,9 @@ class Problem:
     #: per joint, the mean square (per axis, file units squared) by which the cone may move it
     #: from where the exact solve puts it (None: no limit; see _smoothing_budget)
     shift_var: np.ndarray | None = None
+    #: [T,J] samples that were gaps in the tracks, filled by interpolation (None: none): such a
+    #: point does not pull a fit over several targets
+    gaps: np.ndarray | None = None
     #: per joint, how far its orientation is fixed by its targets rather than a twist policy (0..1,
     #: [T] or [1]); filled in while solving
     determined: dict[int, np.ndarray] = field(default_factory=dict)
