@@ -121,7 +121,7 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
 
 def _through_gaps(tracks: Tracks, sol: Solution, cleaning: Cleaning) -> Solution:
     """``sol`` with the rotations of joints that have no data below them in some frames (every
-    descendant and bone tip a gap there) turned evenly across those frames (see through_gaps)."""
+    descendant and bone tip a gap there) turned smoothly across those frames (see through_gaps)."""
     from .through_gaps import rotations_through_gaps, subtree_without_data
 
     if cleaning.gaps is None and cleaning.end_gaps is None:
@@ -136,7 +136,7 @@ def _through_gaps(tracks: Tracks, sol: Solution, cleaning: Cleaning) -> Solution
         return sol
     sol = replace(sol, rotations=rotations_through_gaps(sol.rotations, free, with_rates=not cleaning.active))
     sol.report.append(f"{joints} {'joint has' if joints == 1 else 'joints have'} no data below them in some frames "
-                      "(gaps): their rotation turns evenly from the frame before to the frame after")
+                      "(gaps): their rotation turns smoothly from the frame before to the frame after")
     return sol
 
 
