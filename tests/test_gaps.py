@@ -199,3 +199,16 @@ def test_a_lost_child_does_not_pull_its_parent_off_the_others():
     sol = solve(Tracks(skeleton=rig, positions=holed, fps=30.0, reference_frame=0, reference_rotations=R[0]))
     assert np.abs(sol.positions[:, :3] - P[:, :3]).max() < 1e-6 * rig.height
     assert not sol.translating.any()
+
+
+def test_a_lost_hand_is_placed_where_its_fingers_hang_from_it():
+    """The hand lost for a second while its five fingers are seen: they fix where it is and how it
+    turned, so the clean solve comes back on every track (the hand's own too)."""
+    clip = read_bvh(EXAMPLE)
+    tracks = tracks_from_bvh(clip, reference_frame=0)
+    hand = clip.skeleton.index("lHand")
+    P = tracks.positions.copy()
+    P[100:130, hand] = np.nan
+    sol = solve(replace(tracks, positions=P))
+    assert np.abs(sol.positions - tracks.positions).max() < 1e-6 * clip.skeleton.height
+    assert not any(line.startswith("warning") for line in sol.report)

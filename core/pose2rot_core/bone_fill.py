@@ -3,8 +3,10 @@ ignores that its joint hangs from its parent at a fixed offset in the parent's f
 parent's turn is fixed by two or more of its other children with data (not on one line: a hip by
 both thighs and the spine, a chest by the collars), a filled sample of the joint is placed at that
 offset (its bone at its typical length), so that a dropped joint does not pull its parent, nor its
-siblings, off their tracks. Elsewhere the interpolated sample stays: where a joint's place is fixed
-by its own children alone, the turn about the line from its parent to them is not."""
+siblings, off their tracks; where three or more of its own children with data fix its turn (a hand
+by its fingers), it is placed where they hang from it. Elsewhere the interpolated sample stays:
+where one child or a line of them fixes its place, the turn about the line from its parent to
+them is not fixed."""
 from __future__ import annotations
 
 import numpy as np
@@ -30,10 +32,40 @@ def place_fills_on_the_rig(positions: np.ndarray, gaps: np.ndarray, skeleton: Sk
     typical = np.concatenate([[np.nan], column_nanmedian(lengths)])
     for j in np.flatnonzero(gaps[:, 1:].any(axis=0)) + 1:  # parents before children
         frames = np.flatnonzero(gaps[:, j])
-        held = _held_by_siblings(out, gaps, skeleton, j, frames, typical[j])
+        held = _held_by_children(out, gaps, skeleton, j, frames, typical)
+        if held is None:
+            held = _held_by_siblings(out, gaps, skeleton, j, frames, typical[j])
         if held is not None:
             out[frames, j] = held
     return out
+
+
+def _held_by_children(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleton, j: int, frames: np.ndarray,
+                      typical: np.ndarray) -> np.ndarray | None:
+    """[n,3] where joint ``j`` is in ``frames`` [n] if its children with data in all those frames
+    (three or more, their rest offsets not on one line: else None) hang from it as the rig says
+    (each at its typical length): the turn that best takes their rest offsets, about their
+    centre, onto theirs, then the joint where that turn puts it from each of them, averaged."""
+    kids = [c for c in skeleton.children[j] if not gaps[frames, c].any() and np.isfinite(typical[c])
+            and np.linalg.norm(skeleton.offsets[c]) > 0.0]
+    if len(kids) < 3:
+        return None
+    rest = skeleton.offsets[kids]
+    rest = rest * (typical[kids] / np.linalg.norm(rest, axis=-1))[:, None]
+    spread = rest - rest.mean(axis=0)
+    if not _spans_a_plane(spread):
+        return None
+    seen = P[frames][:, kids]  # [n,k,3]
+    turn = best_fit_rotation(pairwise_alignment(seen - seen.mean(axis=1, keepdims=True), spread[None]))
+    return (seen - np.einsum("nij,kj->nki", turn, rest)).mean(axis=1)
+
+
+def _spans_a_plane(v: np.ndarray) -> bool:
+    """Whether vectors v [k,3] (not all on one line through the origin) fix a turn."""
+    length = np.linalg.norm(v, axis=-1)
+    unit = v[length > 1e-12 * max(float(length.max()), 1e-300)]
+    unit = unit / np.linalg.norm(unit, axis=-1, keepdims=True)
+    return len(unit) >= 2 and np.linalg.norm(np.cross(unit[:, None], unit[None]), axis=-1).max() >= ON_ONE_LINE_SIN
 
 
 def _held_by_siblings(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleton, j: int, frames: np.ndarray,
@@ -48,8 +80,7 @@ def _held_by_siblings(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleton, j: in
     own = float(np.linalg.norm(skeleton.offsets[j]))
     if len(others) < 2 or not np.isfinite(length) or own <= 0.0:
         return None
-    unit = rest / np.linalg.norm(rest, axis=-1, keepdims=True)
-    if np.linalg.norm(np.cross(unit[:, None], unit[None]), axis=-1).max() < ON_ONE_LINE_SIN:
+    if not _spans_a_plane(rest):
         return None
     seen = P[frames][:, others] - P[frames, p][:, None]  # [n,k,3]
     turn = best_fit_rotation(pairwise_alignment(seen, rest[None]))
