@@ -36,11 +36,13 @@ def core_version() -> str:
 
 
 def build_core_wheel(python: str) -> Path:
-    """Build the pose2rot_core wheel into wheels/ and return its path."""
+    """Build the pose2rot_core wheel into wheels/ and return its path. The setuptools build folder
+    is removed first: pip reuses it, and a module deleted from the sources would come back."""
     wheels = ROOT / "wheels"
     wheels.mkdir(exist_ok=True)
     for old in wheels.glob("pose2rot_core-*.whl"):
         old.unlink()
+    shutil.rmtree(ROOT / "core" / "build", ignore_errors=True)
     subprocess.run([python, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(ROOT / "core")],
                    check=True, cwd=ROOT)
     built = sorted(wheels.glob("pose2rot_core-*.whl"))

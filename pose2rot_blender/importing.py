@@ -7,7 +7,9 @@ give their joints and End Sites (a BVH its FK joint positions, not Blender's imp
 when its ``mediapipe_body_3d_xyz.npy`` is picked; the empties are named after the layout's points and
 the collection remembers the layout (for the automatic bone map). Y-up data is turned Z-up the way
 Blender's BVH importer does it. Missing samples get no key (Blender interpolates between the
-neighbouring keys).
+neighbouring keys, and the solve reads the empties as Blender shows them); a point with no data in
+any frame gets no empty at all, so its bone is solved as a joint without a track (it keeps the
+reference rotation; a root without one is refused), never as an empty resting at the origin.
 """
 from __future__ import annotations
 
@@ -22,6 +24,8 @@ from . import empties
 
 #: custom property of an imported tracks collection naming its layout (read by the automatic bone map)
 LAYOUT_KEY = "pose2rot_layout"
+#: custom property of an imported tracks collection listing the file's points that had no data (no empty)
+NO_DATA_KEY = "pose2rot_no_data"
 
 def _layout_items() -> list[tuple[str, str, str]]:
     from pose2rot_core.layouts import LAYOUTS
@@ -51,7 +55,11 @@ def import_tracks(context: bpy.types.Context, path: str | Path, collection_name:
         col[LAYOUT_KEY] = layout_name
     finite = pos[np.isfinite(pos).all(axis=-1)]
     extent = float(np.ptp(finite, axis=0).max()) if len(finite) else 1.0
-    empties.write_empties(col, names, pos, frame_start, size=max(extent, 1e-6) * 0.01)
+    seen = np.isfinite(pos).all(axis=-1).any(axis=0)
+    if not seen.all():
+        col[NO_DATA_KEY] = [n for n, k in zip(names, seen) if not k]
+    empties.write_empties(col, [n for n, k in zip(names, seen) if k], pos[:, seen], frame_start,
+                          size=max(extent, 1e-6) * 0.01)
     if set_scene:
         scene.frame_start, scene.frame_end = frame_start, frame_start + T - 1
         if fps > 0:

@@ -148,7 +148,11 @@ class POSE2ROT_OT_import_tracks(bpy.types.Operator, ImportHelper):
     def execute(self, context):
         col = importing.import_tracks(context, self.filepath, self.collection_name, self.frame_start,
                                       self.set_scene, self.csv_up_axis, self.layout)
-        self.report({'INFO'}, f"imported {len(col.objects)} tracks into '{col.name}'")
+        skipped = list(col.get(importing.NO_DATA_KEY, []))
+        note = (f"; no data in any frame for {', '.join(repr(n) for n in skipped[:5])}"
+                f"{' and more' if len(skipped) > 5 else ''}: no empty (their bones keep the reference rotation)"
+                if skipped else "")
+        self.report({'WARNING'} if skipped else {'INFO'}, f"imported {len(col.objects)} tracks into '{col.name}'{note}")
         return {'FINISHED'}
 
 

@@ -175,12 +175,12 @@ def cmd_solve(args: argparse.Namespace) -> int:
     finally:
         close()
     seconds = time.perf_counter() - t0
-    error = position_error(sol, tracks)
+    error = sol.check.max_error_percent if sol.check is not None else position_error(sol, tracks)
     write_solution(out, sol, tracks.fps, tracks.up_axis, args.up or tracks.up_axis,
                    order or tracks.rotation_orders, tracks.end_parents, tracks.end_rest_offsets,
                    list(tracks.end_names) or None)
     for line in notes_for(report + sol.report, "cli"):
-        print(f"note: {line}", file=sys.stderr)
+        print(line if line.startswith("warning:") else f"note: {line}", file=sys.stderr)
     against = ("the input tracks, which were smoothed before solving" if tracks_were_smoothed(sol.report)
                else "the tracks")
     print(f"solved {sol.num_frames} frames x {tracks.skeleton.num_joints} joints with the {sol.solver} solver "

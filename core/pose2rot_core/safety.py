@@ -68,7 +68,8 @@ class SafetyCheck:
             parts = [f"'{names[j]}' ({_frames(far[:, j])}, up to {100 * np.nanmax(self.error[far[:, j], j]):.3g} %)"
                      for j in worst[:5]]
             more = f" and {len(joints) - 5} more" if len(joints) > 5 else ""
-            out.append(f"warning: {len(joints)} joints end further from their {self.against} than the noise and "
+            out.append(f"warning: {len(joints)} {'joint ends' if len(joints) == 1 else 'joints end'} further from "
+                       f"their {self.against} than the noise and "
                        f"bone lengths explain: {', '.join(parts)}{more} (percent of the skeleton height)")
         if self.flips.any():
             joints = np.flatnonzero(self.flips.any(axis=0))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib
+from dataclasses import replace
 
 import bpy
 import numpy as np
@@ -99,3 +100,29 @@ def test_bulk_and_per_frame_reads_agree():
         want[t] = [np.array(o.matrix_world.translation) for o in objs]
     assert np.abs(got - want).max() < 1e-5
     assert np.abs(got[:, 0] - dense[:, 0]).max() < 1e-6
+
+
+def test_a_point_without_data_gets_no_empty(tmp_path):
+    """A joint with no data in any frame is imported as no empty (never one resting at the origin):
+    its bone is solved without a track, and a root without one is refused with the bone's name."""
+    clip = read_bvh(clip_path())
+    tracks = tracks_from_bvh(clip)
+    names = clip.skeleton.names
+    lost = names.index("rShin")
+    P = tracks.positions.copy()
+    P[:, lost] = np.nan
+    path = tmp_path / "lost.npz"
+    save_tracks(path, replace(tracks, positions=P))
+    assert bpy.ops.pose2rot.import_tracks(filepath=str(path), collection_name="lost") == {'FINISHED'}
+    col = bpy.data.collections["lost"]
+    assert "rShin" not in col.objects and list(col["pose2rot_no_data"]) == ["rShin"]
+    rig = rest_copy(import_clip())
+    assert bpy.ops.pose2rot.solve_rotations(armature=rig.name) == {'FINISHED'}
+    P[:, 0] = np.nan
+    root_path = tmp_path / "no_root.npz"
+    save_tracks(root_path, replace(tracks, positions=P))
+    assert bpy.ops.pose2rot.import_tracks(filepath=str(root_path), collection_name="no_root") == {'FINISHED'}
+    rig2 = rest_copy(import_clip())
+    with pytest.raises(RuntimeError, match=f"the root bone '{names[0]}' has no track"):
+        bpy.ops.pose2rot.solve_rotations(armature=rig2.name)
+    assert rig2.animation_data is None or rig2.animation_data.action is None
