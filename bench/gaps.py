@@ -48,13 +48,10 @@ def lost_limb(clip) -> np.ndarray:
     """[T,J] the ``limb`` case's lost samples: a limb for one second mid-clip."""
     skel, T = clip.skeleton, clip.num_frames
     top = skel.parents[[j for j in range(skel.num_joints) if not skel.children[j]][-1]]
-    below = {top}
-    for k in range(skel.num_joints):
-        if skel.parents[k] in below:
-            below.add(k)
+    below = np.flatnonzero(skel.ancestor_mask()[:, top])  # the joint and everything below it
     n = min(int(round(clip.fps)), T // 3)
     lost = np.zeros((T, skel.num_joints), bool)
-    lost[T // 2 - n // 2:T // 2 - n // 2 + n, sorted(below)] = True
+    lost[T // 2 - n // 2:T // 2 - n // 2 + n, below] = True
     return lost
 
 

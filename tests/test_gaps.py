@@ -27,11 +27,8 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "cmu_08_01.bvh"
 
 
 def _descendants(skeleton, j: int) -> list[int]:
-    below = {j}
-    for k in range(skeleton.num_joints):
-        if skeleton.parents[k] in below:
-            below.add(k)
-    return sorted(below)
+    """Joint j and every joint below it."""
+    return list(np.flatnonzero(skeleton.ancestor_mask()[:, j]))
 
 
 def test_a_dropped_mid_chain_joint_never_makes_a_bone_stretch():

@@ -27,8 +27,7 @@ def place_fills_on_the_rig(positions: np.ndarray, gaps: np.ndarray, skeleton: Sk
     out = np.array(positions, np.float64)
     if skeleton.num_joints < 3:
         return out
-    lengths = bone_lengths(out, np.arange(1, skeleton.num_joints), skeleton.parents[1:])
-    lengths[gaps[:, 1:] | gaps[:, skeleton.parents[1:]]] = np.nan
+    lengths = bone_lengths(out, np.arange(1, skeleton.num_joints), skeleton.parents[1:], gaps)
     typical = np.concatenate([[np.nan], column_nanmedian(lengths)])
     for j in np.flatnonzero(gaps[:, 1:].any(axis=0)) + 1:  # parents before children
         frames = np.flatnonzero(gaps[:, j])

@@ -193,16 +193,19 @@ def _bone_length_noise(positions: np.ndarray, parents: np.ndarray, valid: np.nda
     return out
 
 
-def bone_lengths(positions: np.ndarray, joints: np.ndarray, parents: np.ndarray) -> np.ndarray:
+def bone_lengths(positions: np.ndarray, joints: np.ndarray, parents: np.ndarray,
+                 no_data: np.ndarray | None = None) -> np.ndarray:
     """[T,B] distances of ``joints`` [B] from their ``parents`` [B] in positions [T,J,3] (NaN where
-    either is missing), stored bone by bone (each bone's frames together, as medians over the clip
-    like them)."""
+    either is missing, or is a sample ``no_data`` [T,J] marks: a gap filled by interpolation),
+    stored bone by bone (each bone's frames together, as medians over the clip like them)."""
     x = np.ascontiguousarray(joint_planes(np.asarray(positions, np.float64)))  # [J,3,T]
     joints, parents = np.asarray(joints, np.int64), np.asarray(parents, np.int64)
     out = np.empty((len(joints), x.shape[-1]))
     for bones in joint_batches(np.arange(len(joints)), x.shape[-1]):
         d = joint_rows(x, joints[bones]) - joint_rows(x, parents[bones])  # [n,3,T]
         out[bones] = norm(np.moveaxis(d, 1, -1))
+    if no_data is not None:
+        out[(no_data[:, joints] | no_data[:, parents]).T] = np.nan
     return out.T
 
 

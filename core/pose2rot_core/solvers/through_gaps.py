@@ -12,7 +12,7 @@ import numpy as np
 from ..skeleton import Skeleton
 from ..rotations import from_rotation_vector, rotation_vector
 from ..stacks import mat_mul, mat_t_mul
-from ..tracks_io import hermite_interpolate
+from ..tracks_io import frame_spans, hermite_interpolate
 
 
 def subtree_without_data(skeleton: Skeleton, gaps: np.ndarray, end_parents: np.ndarray | None = None,
@@ -43,8 +43,8 @@ def rotations_through_gaps(rotations: np.ndarray, free: np.ndarray, with_rates: 
     out = rotations.copy()
     T = rotations.shape[0]
     for j in np.flatnonzero(free.any(axis=0) & ~free.all(axis=0)):
-        edges = np.diff(np.concatenate([[0], free[:, j].astype(np.int8), [0]]))
-        for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):  # frames a..b-1
+        for a, last in frame_spans(free[:, j]):
+            b = last + 1  # frames a..b-1
             if a == 0 or b == T:
                 out[a:b, j] = rotations[b if a == 0 else a - 1, j]
                 continue

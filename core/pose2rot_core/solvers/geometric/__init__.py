@@ -134,9 +134,8 @@ def _bone_lengths(tracks: Tracks, input_positions: np.ndarray | None, raw_noise:
     are averaged over LENGTH_SECONDS first, so that what remains is how the motion changes them."""
     skel = tracks.skeleton
     bones = np.arange(1, skel.num_joints)
-    lengths = bone_lengths(tracks.positions if input_positions is None else input_positions, bones, skel.parents[1:])
-    if filled is not None:
-        lengths[filled[:, 1:] | filled[:, skel.parents[1:]]] = np.nan
+    lengths = bone_lengths(tracks.positions if input_positions is None else input_positions, bones, skel.parents[1:],
+                           filled)
     if input_positions is None:
         return lengths, np.zeros(skel.num_joints - 1)
     width = max(3, int(round(LENGTH_SECONDS * tracks.fps)) | 1)
@@ -160,8 +159,8 @@ def _build_problem(tracks: Tracks, twist_guess: np.ndarray | None, twist: str, s
         guess = np.broadcast_to(ref, (T, J, 3, 3))
     bone_len = np.linalg.norm(skel.offsets, axis=-1)
     dist, length_noise = lengths
-    typical = np.median(dist, axis=0) if J < 2 or not np.isnan(dist).any() else \
-        np.where(np.isnan(dist).all(axis=0), bone_len[1:], column_nanmedian(dist))
+    typical = column_nanmedian(dist) if J > 1 else np.zeros(0)
+    typical = np.where(np.isnan(typical), bone_len[1:], typical)  # a bone never seen whole: the rig's
     mismatch = np.abs(typical - bone_len[1:]) if J > 1 else np.zeros(0)
     noise_var = np.broadcast_to((np.asarray(noise, np.float64) * skel.height) ** 2, (J,)).copy()
     translating, free = classify_translation(skel, dist, typical, missing, stretch, length_noise, report)

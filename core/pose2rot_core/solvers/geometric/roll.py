@@ -323,20 +323,12 @@ def best_roll(M: np.ndarray, base: np.ndarray, axis: np.ndarray) -> tuple[np.nda
     return np.where(amplitude < 1e-12, 0.0, np.arctan2(B, A)), amplitude
 
 
-def transport_roll(before: np.ndarray, now: np.ndarray, d_hat: np.ndarray, ref_frame: int | None,
-                   frames: np.ndarray | None = None) -> np.ndarray:
-    """Roll angles [T] that carry the orientation frame to frame by the smallest swing, anchored
-    (phi = 0) at the reference frame (frame 0 without one). ``before`` and ``now`` [T-1,3]: a
-    direction across the bone, fixed in the joint frame, where the unrolled orientation puts it in
-    frames 0..T-2 and 1..T-1; ``d_hat`` [T,3]: the bone's direction. With ``frames`` (indices
-    [n], ascending): the roll [n] there (see roll_from_steps)."""
-    return roll_from_steps(transport_steps(before, now, d_hat), d_hat.shape[0], ref_frame, frames)
-
-
 def transport_steps(before: np.ndarray, now: np.ndarray, d_hat: np.ndarray) -> np.ndarray:
-    """[T-1] the roll of each step k, frame k to k + 1, relative to the transported frame: the
-    direction ``before`` [T-1,3] at frame k swung onto ``d_hat`` [T,3] at k + 1, against where it is
-    then (``now`` [T-1,3]; see transport_roll)."""
+    """[T-1] the roll of each step k, frame k to k + 1, that carries the orientation frame by the
+    smallest swing (parallel transport): ``before`` and ``now`` [T-1,3] are a direction across the
+    bone, fixed in the joint frame, where the unrolled orientation puts it in frames 0..T-2 and
+    1..T-1, ``d_hat`` [T,3] the bone's direction; the step is the angle from where ``before``
+    lands when swung from d(k) onto d(k + 1) to ``now``. Summed by roll_from_steps."""
     a, b = d_hat[:-1], d_hat[1:]
     return signed_angle(now, swing_vector(a, b, before), b)
 
