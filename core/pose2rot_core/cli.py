@@ -175,7 +175,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     finally:
         close()
     seconds = time.perf_counter() - t0
-    error = sol.check.max_error_percent if sol.check is not None else position_error(sol, tracks)
+    error = sol.check.max_error_percent  # against the samples that were data (solve always checks)
     write_solution(out, sol, tracks.fps, tracks.up_axis, args.up or tracks.up_axis,
                    order or tracks.rotation_orders, tracks.end_parents, tracks.end_rest_offsets,
                    list(tracks.end_names) or None)
