@@ -8,7 +8,7 @@ from pose2rot_core.bvh import read_bvh
 from pose2rot_core.errors import Pose2RotError
 from pose2rot_core.rotations import matrix_to_quat, quat_to_matrix
 from pose2rot_core.tracks import Tracks
-from pose2rot_core.tracks_io import check_root, describe_spans, fill_gaps, frame_spans, load_tracks, save_tracks, tracks_from_bvh
+from pose2rot_core.tracks_io import check_root, describe_names, describe_spans, fill_gaps, frame_spans, load_tracks, save_tracks, tracks_from_bvh
 
 
 @pytest.fixture
@@ -346,6 +346,21 @@ def test_fill_gaps_edges_two_points_and_empty_joints():
     assert report == ["filled 3 gaps in joint 1 (frames 0-2, 4-6, 8-9)", "filled 2 gaps in joint 2 (frames 0-4, 6-9)",
                       "no data in any frame for joint 3 (kept at the reference/rest rotation)"]
     assert np.isnan(P[0, 1]).all()  # input not modified
+
+
+def test_fill_gaps_says_once_for_tracks_lost_together():
+    T, names = 40, ["hip", "hand", "f1", "f2", "f3", "f4", "f5", "foot"]
+    P = np.random.default_rng(0).normal(size=(T, len(names), 3))
+    P[10:20, 1:7] = np.nan  # a hand and its five fingers lost together
+    P[5:8, 7] = np.nan
+    _, report, _ = fill_gaps(P, names)
+    assert report == ["filled 1 gap in 'hand', 'f1', 'f2', 'f3' and 2 more tracks (frames 10-19)",
+                      "filled 1 gap in 'foot' (frames 5-7)"]
+    P[12, 3] = 0.0  # one finger seen for a frame: its gaps differ, its own line
+    _, report, _ = fill_gaps(P, names)
+    assert report[0] == "filled 1 gap in 'hand', 'f1', 'f3', 'f4' and 1 more track (frames 10-19)"
+    assert report[1] == "filled 2 gaps in 'f2' (frames 10-11, 13-19)"
+    assert describe_names(["'a'", "'b'", "'c'"]) == "'a', 'b' and 'c'"
 
 
 def test_gap_spans_are_frame_ranges():

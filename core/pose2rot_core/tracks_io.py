@@ -162,6 +162,7 @@ def fill_gaps(positions: np.ndarray, names: Sequence[str] | None = None
     report: list[str] = []
     missing: list[int] = []
     t = np.arange(T)
+    by_spans: dict[tuple, list[str]] = {}  # tracks with the same gaps (a lost hand and its fingers) share a line
     for j in np.flatnonzero(~known_all.all(axis=0)):
         known = known_all[:, j]
         k = np.flatnonzero(known)
@@ -171,9 +172,10 @@ def fill_gaps(positions: np.ndarray, names: Sequence[str] | None = None
             continue
         holes = t[~known]
         P[holes, j] = hermite_interpolate(k, P[k, j], holes)
-        spans = frame_spans(~known)
-        report.append(f"filled {len(spans)} gap{'s' if len(spans) != 1 else ''} in {labels[j]} "
-                      f"({describe_spans(spans)})")
+        by_spans.setdefault(tuple(frame_spans(~known)), []).append(labels[j])
+    for spans, tracks in by_spans.items():
+        report.append(f"filled {len(spans)} gap{'s' if len(spans) != 1 else ''} in {describe_names(tracks)} "
+                      f"({describe_spans(list(spans))})")
     if missing:
         report.append("no data in any frame for " + ", ".join(labels[j] for j in missing)
                       + " (kept at the reference/rest rotation)")
@@ -193,6 +195,17 @@ def describe_spans(spans: list[tuple[int, int]], shown: int = 4) -> str:
     frames = sum(b - a + 1 for a, b in spans)
     text = ("frame " if frames == 1 else "frames ") + ", ".join(words)
     return text + (f" and {more} more gaps, {frames} frames in all" if more > 0 else "")
+
+
+def describe_names(labels: list[str], shown: int = 4, noun: str = "track") -> str:
+    """Labels joined for a sentence ('a' / 'a', 'b' and 'c'); past ``shown`` the rest are counted
+    ("... and 5 more tracks", with ``noun``)."""
+    if len(labels) == 1:
+        return labels[0]
+    if len(labels) <= shown:
+        return ", ".join(labels[:-1]) + " and " + labels[-1]
+    more = len(labels) - shown
+    return ", ".join(labels[:shown]) + f" and {more} more {noun}{'s' if more != 1 else ''}"
 
 
 def hermite_interpolate(k: np.ndarray, values: np.ndarray, t: np.ndarray) -> np.ndarray:

@@ -30,14 +30,15 @@ def prepare_tracks(tracks: Tracks, smooth: str | float = "off"
 
     tracks, report, noise = mark_gaps(tracks, smooth)
     check_root(tracks)
+    J = tracks.skeleton.num_joints
     gaps = np.isnan(tracks.positions).any(-1)
-    filled, fill_report, missing = fill_gaps(tracks.positions, tracks.skeleton.names)
-    report.extend(fill_report)
     ends = tracks.end_positions
     end_gaps = None if ends is None else np.isnan(ends).any(-1)
-    if ends is not None and end_gaps.any():
-        ends, end_report, _ = fill_gaps(ends, tracks.end_names)
-        report.extend(end_report)
+    points = tracks.positions if ends is None else np.concatenate([tracks.positions, ends], 1)
+    filled, fill_report, missing = fill_gaps(points, tracks.skeleton.names + tuple(tracks.end_names))
+    filled, ends = filled[:, :J], (None if ends is None else filled[:, J:])  # joints and tips lost together: one note
+    missing = [j for j in missing if j < J]
+    report.extend(fill_report)
     if gaps.any():
         filled = place_fills_on_the_rig(filled, gaps, tracks.skeleton)
     gap_free = replace(tracks, positions=filled, end_positions=ends)
@@ -122,6 +123,7 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
 def _through_gaps(tracks: Tracks, sol: Solution, cleaning: Cleaning) -> Solution:
     """``sol`` with the rotations of joints that have no data below them in some frames (every
     descendant and bone tip a gap there) turned smoothly across those frames (see through_gaps)."""
+    from ..tracks_io import describe_names, describe_spans, frame_spans
     from .through_gaps import rotations_through_gaps, subtree_without_data
 
     if cleaning.gaps is None and cleaning.end_gaps is None:
@@ -131,12 +133,15 @@ def _through_gaps(tracks: Tracks, sol: Solution, cleaning: Cleaning) -> Solution
     end_gaps = None if not tracks.has_ends else (
         np.zeros((T, len(tracks.end_parents)), bool) if cleaning.end_gaps is None else cleaning.end_gaps)
     free = subtree_without_data(tracks.skeleton, gaps, tracks.end_parents, end_gaps)
-    joints = int((free.any(axis=0) & ~free.all(axis=0)).sum())  # no data below in any frame: left as solved
-    if not joints:
+    turned = free.any(axis=0) & ~free.all(axis=0)  # no data below in any frame: left as solved
+    if not turned.any():
         return sol
     sol = replace(sol, rotations=rotations_through_gaps(sol.rotations, free, with_rates=not cleaning.active))
+    joints = int(turned.sum())
+    names = describe_names([f"'{tracks.skeleton.names[j]}'" for j in np.flatnonzero(turned)], noun="joint")
     sol.report.append(f"{joints} {'joint has' if joints == 1 else 'joints have'} no data below them in some frames "
-                      "(gaps): their rotation turns smoothly from the frame before to the frame after")
+                      f"(gaps; {names}, {describe_spans(frame_spans(free[:, turned].any(axis=1)))}): their rotation "
+                      "turns smoothly from the frame before to the frame after")
     return sol
 
 
