@@ -4,14 +4,14 @@ parent's turn is fixed by two or more of its other children with data (not on on
 both thighs and the spine, a chest by the collars), a filled sample of the joint is placed at that
 offset (its bone at its typical length), so that a dropped joint does not pull its parent, nor its
 siblings, off their tracks; where three or more of its own children with data fix its turn (a hand
-by its fingers), it is placed where they hang from it. Elsewhere the interpolated sample stays:
-where one child or a line of them fixes its place, the turn about the line from its parent to
-them is not fixed."""
+by its fingers), it is placed where they hang from it; between a parent and one child with data
+(an elbow), on the circle where both bones keep their lengths, at the side the interpolated
+sample bends to, as far as that side is clear. Elsewhere the interpolated sample stays."""
 from __future__ import annotations
 
 import numpy as np
 
-from .rotations import best_fit_rotation
+from .rotations import best_fit_rotation, smoothstep
 from .skeleton import Skeleton
 from .smoothing import bone_lengths, column_nanmedian
 from .solvers.geometric.fit import pairwise_alignment
@@ -21,9 +21,9 @@ ON_ONE_LINE_SIN = 0.05
 
 
 def place_fills_on_the_rig(positions: np.ndarray, gaps: np.ndarray, skeleton: Skeleton) -> np.ndarray:
-    """[T,J,3] ``positions`` (gap-filled) with the samples that were ``gaps`` [T,J] placed at the
-    rig's offset from their parent wherever the parent's other children with data fix its turn
-    (parents first, so a placed parent counts for its children)."""
+    """[T,J,3] ``positions`` (gap-filled) with the samples that were ``gaps`` [T,J] placed where
+    the rig holds them (see the module): by their own children, by their parent's other children,
+    or between parent and child (parents first, so a placed parent counts for its children)."""
     out = np.array(positions, np.float64)
     if skeleton.num_joints < 3:
         return out
@@ -34,6 +34,8 @@ def place_fills_on_the_rig(positions: np.ndarray, gaps: np.ndarray, skeleton: Sk
         held = _held_by_children(out, gaps, skeleton, j, frames, typical)
         if held is None:
             held = _held_by_siblings(out, gaps, skeleton, j, frames, typical[j])
+        if held is None:
+            held = _between_parent_and_child(out, gaps, skeleton, j, frames, typical)
         if held is not None:
             out[frames, j] = held
     return out
@@ -84,3 +86,32 @@ def _held_by_siblings(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleton, j: in
     seen = P[frames][:, others] - P[frames, p][:, None]  # [n,k,3]
     turn = best_fit_rotation(pairwise_alignment(seen, rest[None]))
     return P[frames, p] + np.einsum("nij,j->ni", turn, skeleton.offsets[j] * (length / own))
+
+
+def _between_parent_and_child(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleton, j: int, frames: np.ndarray,
+                              typical: np.ndarray) -> np.ndarray | None:
+    """[n,3] where joint ``j`` is in ``frames`` [n] if both its bones keep their typical lengths,
+    its parent and its one child with data (an elbow between shoulder and wrist) where their
+    tracks say: on the circle of such places, at the side the interpolated sample lies (the bend
+    the motion had around the gap). Where that sample lies near the line from parent to child
+    (closer than the circle's radius), its side says little: the move onto the circle shrinks
+    smoothly to none there, so a bend never jumps from one side to the other. None unless the
+    parent and exactly one child (not at the joint) have data in all those frames."""
+    p = skeleton.parents[j]
+    kids = [c for c in skeleton.children[j] if np.linalg.norm(skeleton.offsets[c]) > 0.0]
+    if p < 0 or gaps[frames, p].any() or len(kids) != 1 or gaps[frames, kids[0]].any():
+        return None
+    c = kids[0]
+    l1, l2 = typical[j], typical[c]
+    if not (np.isfinite(l1) and np.isfinite(l2)):
+        return None
+    a, b, e = P[frames, p], P[frames, c], P[frames, j]
+    d = np.maximum(np.linalg.norm(b - a, axis=-1), 1e-300)[:, None]
+    u = (b - a) / d
+    along = np.clip((d * d + l1 * l1 - l2 * l2) / (2.0 * d), -l1, l1)  # from the parent, on the line
+    radius = np.sqrt(np.maximum(l1 * l1 - along * along, 0.0))
+    side = (e - a) - ((e - a) * u).sum(-1, keepdims=True) * u
+    off = np.linalg.norm(side, axis=-1, keepdims=True)
+    on_circle = a + along * u + radius * side / np.maximum(off, 1e-300)
+    trust = smoothstep(off / np.maximum(radius, 1e-300))
+    return e + trust * (on_circle - e)
