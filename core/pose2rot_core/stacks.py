@@ -40,6 +40,18 @@ def component_major(x: np.ndarray, matrices: bool = True) -> np.ndarray:
     return out
 
 
+def side_by_side(stacks: list[np.ndarray]) -> np.ndarray:
+    """[T,n,...]: n stacks ([T,...] each, or all [1,...]) side by side along a second axis,
+    component-major (each one's components apart, frames fastest)."""
+    return np.moveaxis(np.stack([np.moveaxis(x, 0, -1) for x in stacks]), -1, 0)
+
+
+def frame_mean(x: np.ndarray) -> np.ndarray:
+    """[...]: the mean over the frames of x [T,...], each column summed as one contiguous run:
+    the same numbers as ``np.mean`` of that column alone, whatever the layout of x."""
+    return np.ascontiguousarray(np.moveaxis(x, 0, -1)).mean(axis=-1)
+
+
 #: joints worked on together (``[n,...,T]``) hold at most about this many joint-frames, so that
 #: their temporaries stay in the processor's cache
 BATCH_FRAMES = 6000
@@ -122,15 +134,15 @@ def mat_mul(A: np.ndarray, B: np.ndarray, out: np.ndarray | None = None) -> np.n
     overlapping A or B). Row by row: each row's temporaries stay small enough for the cache."""
     n = _lead(np.shape(A)[:-2], np.shape(B)[:-2])
     a, b = _planes(A, 2, n), _planes(B, 2, n)
-    shape = (3,) + np.broadcast(a[0, 0], b[0, 0]).shape
-    rows = np.empty((3,) + shape) if out is None else _into(out)
-    tmp = np.empty(shape)
+    product = empty_matrices(np.broadcast(a[0, 0], b[0, 0]).shape) if out is None else out
+    rows = _into(product)
+    tmp = np.empty_like(rows[0])
     for i in range(3):
         row = rows[i]
         np.multiply(a[i, 0, None], b[0], out=row)
         row += np.multiply(a[i, 1, None], b[1], out=tmp)
         row += np.multiply(a[i, 2, None], b[2], out=tmp)
-    return out if out is not None else _matrices(rows)
+    return product
 
 
 def mat_t_mul(A: np.ndarray, B: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -138,15 +150,15 @@ def mat_t_mul(A: np.ndarray, B: np.ndarray, out: np.ndarray | None = None) -> np
     (``out`` may be ``B`` itself: column j of the product needs only column j of B)."""
     n = _lead(np.shape(A)[:-2], np.shape(B)[:-2])
     a, b = _planes(A, 2, n), _planes(B, 2, n)
-    shape = (3,) + np.broadcast(a[0, 0], b[0, 0]).shape
-    planes = np.empty((3,) + shape) if out is None else _into(out)
-    col, tmp = np.empty(shape), np.empty(shape)
+    product = empty_matrices(np.broadcast(a[0, 0], b[0, 0]).shape) if out is None else out
+    planes = _into(product)
+    col, tmp = np.empty_like(planes[:, 0]), np.empty_like(planes[:, 0])
     for j in range(3):
         np.multiply(a[0], b[0, j], out=col)
         col += np.multiply(a[1], b[1, j], out=tmp)
         col += np.multiply(a[2], b[2, j], out=tmp)
         planes[:, j] = col
-    return out if out is not None else _matrices(planes)
+    return product
 
 
 def mat_mul_t(A: np.ndarray, B: np.ndarray) -> np.ndarray:
@@ -183,6 +195,12 @@ def dot(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     acc += u[..., 1] * v[..., 1]
     acc += u[..., 2] * v[..., 2]
     return acc
+
+
+def mat_dot(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """``tr(A^T B)`` [...] of matrix stacks [...,3,3] (broadcast): the sum of the products of their
+    entries, row by row in order (as ``np.sum(A * B, axis=(-2, -1))`` sums component-major stacks)."""
+    return _sum_of_products([(A[..., i, j], B[..., i, j]) for i in range(3) for j in range(3)])
 
 
 def det(A: np.ndarray) -> np.ndarray:

@@ -32,7 +32,7 @@ from ...rotations import geodesic_angle, norm, normalize, rotation_between
 from ...smoothing import bone_lengths, column_nanmedian
 from ...solution import Solution
 from ...stacks import (component_major, empty_matrices, empty_vectors, joint_batches, joint_planes, joint_rows,
-                       mat_mul, mat_vec, planes_vec)
+                       mat_mul, mat_vec, planes_vec, side_by_side)
 from ...tracks import Tracks
 from ...tracks_io import check_root
 from .fit import best_fit, blend_roll, fit_weight, lean_on_parent, slerp
@@ -92,11 +92,14 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     if problem.noise_var.any():  # noise must not add up along chains
         problem.solved = empty_vectors(problem.positions.shape[:2])
         problem.solved.fill(np.nan)  # not placed yet: seen from its track (Problem.observed)
-    for j in range(tracks.skeleton.num_joints):
-        problem.place(j, G)
-        orient_joint(problem, j, G)
-        if progress is not None and (j % 8 == 7 or j == tracks.skeleton.num_joints - 1):
-            progress((j + 1) / tracks.skeleton.num_joints, f"solved {j + 1}/{tracks.skeleton.num_joints} joints")
+    done = 0
+    for joints in tracks.skeleton.levels:
+        for j in joints:
+            problem.place(j, G)
+        _orient_level(problem, joints, G)
+        done += len(joints)
+        if progress is not None:
+            progress(done / tracks.skeleton.num_joints, f"solved {done}/{tracks.skeleton.num_joints} joints")
     if twist != "swing":
         spread_twist(problem, G, find_twist_bones(problem))
     local_offsets = _solve_offsets(problem, G, stretch, stretch_tolerance, missing_mask, report, filled)
@@ -173,26 +176,46 @@ def _build_problem(tracks: Tracks, twist_guess: np.ndarray | None, twist: str, s
     return problem, mismatch
 
 
-def orient_joint(problem: Problem, j: int, G: np.ndarray) -> None:
-    """Write the global orientation [T,3,3] of joint ``j`` into ``G[:, j]``, given its parent's
-    (already in ``G``)."""
-    parent = problem.skeleton.parents[j]
-    guess_j = problem.guess[:, j]
-    if parent < 0:
-        desired = component_major(guess_j)
-    elif problem.constant_guess and problem.at_rest[j]:
-        desired = G[:, parent]  # the rest pose: the parent's orientation itself
-    else:
-        desired = mat_mul(G[:, parent], guess_j[0] if problem.constant_guess else guess_j)
-    aim = problem.aims[j]
-    primary = aim.targets
+def _orient_level(problem: Problem, joints: np.ndarray, G: np.ndarray) -> None:
+    """Write the global orientations of ``joints`` [n] (one tree depth: their parents already
+    there) into ``G`` [T,J,3,3]: those that aim one clean target (see _aims_alone) all at once,
+    the zero-length ones apart (their roll follows no child), the others one by one."""
+    parents = problem.skeleton.parents[joints]
+    parent_frames = None if parents[0] < 0 else np.moveaxis(joint_planes(G)[parents], -1, 0)  # [T,n,3,3]
+    desired = _desired(problem, joints, parent_frames)
+    alone = np.array([_aims_alone(problem, j) for j in joints])
+    for rows in (np.flatnonzero(alone & problem.zero_length[joints]), np.flatnonzero(alone & ~problem.zero_length[joints])):
+        if len(rows):
+            aims = [problem.aims[j] for j in joints[rows]]
+            axis = side_by_side([unit_mean(problem.sources(a.targets)) if a.axis is None else a.axis for a in aims])
+            solved = _single_aim(problem, joints[rows], axis, side_by_side([a.direction for a in aims]),
+                                 desired[:, rows], None if parent_frames is None else parent_frames[:, rows])
+            joint_planes(G)[joints[rows]] = np.moveaxis(solved, 0, -1)
+    for i in np.flatnonzero(~alone):
+        orient_joint(problem, int(joints[i]), desired[:, i], None if parent_frames is None else parent_frames[:, i], G)
+
+
+def _desired(problem: Problem, joints: np.ndarray, parent_frames: np.ndarray | None) -> np.ndarray:
+    """[T,n,3,3] the global orientations that keep the reference local rotations of ``joints``
+    [n], their parents at ``parent_frames`` [T,n,3,3] (None: the root, alone at its depth)."""
+    if parent_frames is None:
+        return component_major(problem.guess[:, joints])
+    return mat_mul(parent_frames, problem.guess[0, joints] if problem.constant_guess else problem.guess[:, joints])
+
+
+def _aims_alone(problem: Problem, j: int) -> bool:
+    """Whether joint ``j`` points at its one target from its track (clean tracks) with the roll of a
+    twist policy, nothing else to weigh."""
+    return problem.aims[j].direction is not None and problem.twist != "swing" and problem.cone == 0
+
+
+def orient_joint(problem: Problem, j: int, desired: np.ndarray, parent_frame: np.ndarray | None,
+                 G: np.ndarray) -> None:
+    """Write the global orientation [T,3,3] of joint ``j`` into ``G[:, j]``: ``desired`` [T,3,3]
+    keeps its reference local rotation, its parent is at ``parent_frame`` [T,3,3] (None: the root)."""
+    primary = problem.aims[j].targets
     if not primary:
         G[:, j] = desired
-        return
-    parent_frame = None if parent < 0 else G[:, parent]
-    if aim.direction is not None and problem.twist != "swing" and problem.cone == 0:  # one target, clean
-        axis = unit_mean(problem.sources(primary)) if aim.axis is None else aim.axis
-        _single_aim(problem, j, axis, aim.direction, desired, parent_frame, out=G[:, j])
         return
     src, obs = problem.sources(primary), problem.observed(primary, j)
     if problem.noise_var.any():
@@ -213,7 +236,9 @@ def _hit_targets(problem: Problem, j: int, primary: list, src: np.ndarray, obs: 
     ``parent_frame`` [T,3,3]: the parent's orientation (None for the root). Written into ``out``
     when given. Targets that are gaps in some frames do not pull it there (_seen_targets)."""
     if len(primary) == 1:
-        return _single_aim(problem, j, unit_mean(src), unit_mean(obs), desired, parent_frame, out)
+        alone = _single_aim(problem, np.array([j]), _alone(unit_mean(src)), _alone(unit_mean(obs)), _alone(desired),
+                            _alone(parent_frame))
+        return _written(out, alone[:, 0])
     seen = _seen_targets(problem, primary)
     if seen is None:
         return _hit_all_targets(problem, j, primary, src, obs, desired, parent_frame, out)
@@ -230,11 +255,11 @@ def _hit_all_targets(problem: Problem, j: int, primary: list, src: np.ndarray, o
     problem.determined[j] = weight
     if weight.min() >= 1.0:
         return _written(out, best_fit(primary, src, obs, desired))
-    aimed = _aimed(problem, primary)
     axis = unit_mean(src)  # [1,3] when the same in every frame
+    along = aim_with_roll(problem, np.array([j]), _alone(axis), _alone(unit_mean(obs)), _alone(desired),
+                          [_aimed(problem, primary)], _alone(parent_frame))[:, 0]
     if weight.max() <= 0.0:
-        return aim_with_roll(problem, j, axis, unit_mean(obs), desired, aimed, parent_frame, out)
-    along = aim_with_roll(problem, j, axis, unit_mean(obs), desired, aimed, parent_frame)
+        return _written(out, along)
     return _written(out, blend_roll(along, best_fit(primary, src, obs, desired), axis, weight))
 
 
@@ -272,12 +297,20 @@ def _without_lost_targets(problem: Problem, j: int, primary: list, src: np.ndarr
     return out
 
 
-def _single_aim(problem: Problem, j: int, axis: np.ndarray, direction: np.ndarray, desired: np.ndarray,
-                parent_frame: np.ndarray | None, out: np.ndarray | None = None) -> np.ndarray:
-    """[T,3,3] orientation of ``j`` aiming its one target's ``axis`` [T|1,3] (joint frame) along
-    ``direction`` [T,3] (world), with the twist policy's roll: nothing else fixes it."""
-    problem.determined[j] = _NOT_FIXED
-    return aim_with_roll(problem, j, axis, direction, desired, problem.aims[j].targets[0], parent_frame, out)
+def _single_aim(problem: Problem, joints: np.ndarray, axis: np.ndarray, direction: np.ndarray, desired: np.ndarray,
+                parent_frame: np.ndarray | None) -> np.ndarray:
+    """[T,n,3,3] orientations of ``joints`` [n] (see aim_with_roll) each aiming its one target's
+    ``axis`` [T|1,n,3] (joint frame) along ``direction`` [T,n,3] (world), with the twist policy's
+    roll: nothing else fixes it."""
+    for j in joints:
+        problem.determined[int(j)] = _NOT_FIXED
+    return aim_with_roll(problem, joints, axis, direction, desired, [problem.aims[j].targets[0] for j in joints],
+                         parent_frame)
+
+
+def _alone(x: np.ndarray | None) -> np.ndarray | None:
+    """A stack [T,...] of one joint as a batch [T,1,...] of joints (None stays None)."""
+    return None if x is None else x[:, None]
 
 
 #: the trust in the fit of a joint with one target: none (read-only, shared)

@@ -23,7 +23,7 @@ from functools import cached_property
 import numpy as np
 
 from ...rotations import cross, norm, normalize, perpendicular, rotation_about, swing_between_units, wrap_angle
-from ...stacks import dot, mat_mul, mat_mul_t, mat_t_vec, mat_vec, outer_sum
+from ...stacks import dot, frame_mean, mat_dot, mat_mul, mat_mul_t, mat_t_vec, mat_vec, outer_sum, side_by_side
 from .fit import smoothstep
 from .problem import Problem, Target
 
@@ -43,129 +43,138 @@ ON_AXIS_SIN = 0.01
 MIN_STEP = 1.0 - np.cos(np.radians(0.1))
 
 
-def aim_with_roll(problem: Problem, joint: int, s_hat: np.ndarray, d_hat: np.ndarray, desired: np.ndarray,
-                  aimed: Target, parent_frame: np.ndarray | None, out: np.ndarray | None = None) -> np.ndarray:
-    """Global orientation [T,3,3] of ``joint`` taking the unit direction ``s_hat`` (joint frame;
-    [T,3], or [1,3] when the same in every frame) onto the unit direction ``d_hat`` (world, [T,3])
-    exactly, with the roll about the bone chosen by the twist policy. ``desired`` [T,3,3]: the
-    orientation that keeps the reference local rotation; ``aimed``: the target whose child may
-    inform the roll (lookahead); ``parent_frame`` [T,3,3]: the parent's orientation (None: the
-    root, whose parent is the world). Written into ``out`` [T,3,3] when given (apart from
-    ``desired`` and ``parent_frame``)."""
+def aim_with_roll(problem: Problem, joints: np.ndarray, s_hat: np.ndarray, d_hat: np.ndarray, desired: np.ndarray,
+                  aimed: list[Target], parent_frame: np.ndarray | None) -> np.ndarray:
+    """Global orientations [T,n,3,3] of ``joints`` [n] (of one tree depth, all zero-length or
+    none), each taking the unit direction ``s_hat`` (joint frame; [T,n,3], or [1,n,3] when the
+    same in every frame) onto the unit direction ``d_hat`` (world, [T,n,3]) exactly, with the roll
+    about the bone chosen by the twist policy. ``desired`` [T,n,3,3]: the orientations that keep
+    the reference local rotations; ``aimed`` [n]: the targets whose children may inform the roll
+    (lookahead); ``parent_frame`` [T,n,3,3]: the parents' orientations (None: the root, whose
+    parent is the world). All joints at once: each comes out as it would alone."""
     from_dir = mat_vec(desired, s_hat)
     swing = swing_between_units(from_dir, d_hat)  # smallest swing: roll angle 0
     if problem.twist == "swing":
-        return mat_mul(swing, desired, out=out)
+        return mat_mul(swing, desired)
     base = None if problem.twist == "reference" else mat_mul(swing, desired)
     if problem.twist == "transport":
         carried = CarriedRoll(base, s_hat, d_hat, parent_frame).whole(anchor=problem.tracks.reference_frame)
-        return mat_mul(rotation_about(d_hat, carried), base, out=out)
-    looks_ahead = problem.twist == "lookahead" and not problem.zero_length[joint]
+        return mat_mul(rotation_about(d_hat, carried), base)
+    looks_ahead = problem.twist == "lookahead" and not problem.zero_length[joints[0]]
     if looks_ahead:
         phi, confidence, strength = lookahead_roll(problem, aimed, base, desired, d_hat, dot(from_dir, d_hat))
     else:
-        phi = np.zeros(len(from_dir))
         confidence = 0.5 * (1.0 + dot(from_dir, d_hat))
+        phi = np.zeros_like(confidence)
     trust = smoothstep(confidence / TRUST_HIGH)
     if problem.tracks.reference_frame is not None:
         trust[problem.tracks.reference_frame] = 1.0  # the reference pose itself is exact there
-    poorly_conditioned = trust.min() < 1.0
-    if poorly_conditioned:
+    poorly_conditioned = np.flatnonzero(trust.min(axis=0) < 1.0)
+    if len(poorly_conditioned):
         base = mat_mul(swing, desired) if base is None else base
     carried = None if base is None else CarriedRoll(base, s_hat, d_hat, parent_frame)  # worked out when asked
-    if poorly_conditioned:  # carried over from well-conditioned frames, on the frames that need it
-        near = near_frames(trust)
-        on_near = carried.on(near)
-        phi[near] = on_near + continuous_roll(phi[near] - on_near, trust[near], problem.tracks.fps, near)
+    for i in poorly_conditioned:  # carried over from well-conditioned frames, on the frames that need it
+        near = near_frames(trust[:, i])
+        on_near = carried.on(near, i)
+        phi[near, i] = on_near + continuous_roll(phi[near, i] - on_near, trust[near, i], problem.tracks.fps, near)
     if looks_ahead and problem.constant_guess:
         phi = share_turns(problem, aimed, base, s_hat, phi, strength, carried)
     if not phi.any():
-        return mat_mul(swing, desired, out=out)
-    return mat_mul(rotation_about(d_hat, phi), mat_mul(swing, desired) if base is None else base, out=out)
+        return mat_mul(swing, desired) if base is None else base
+    return mat_mul(rotation_about(d_hat, phi), base)
 
 
-def share_turns(problem: Problem, aimed: Target, base: np.ndarray, s_hat: np.ndarray, phi: np.ndarray,
+def share_turns(problem: Problem, aimed: list[Target], base: np.ndarray, s_hat: np.ndarray, phi: np.ndarray,
                 strength: np.ndarray, carry: CarriedRoll) -> np.ndarray:
-    """Roll [T] (relative to ``base`` [T,3,3]) that shares the aimed child's sudden turns: where
-    the child's bend turns about the bone between frames, the turn is split between the joint's
-    roll and the child's swing as their typical per-frame turns make most likely, instead of
-    all of it landing in the child (a forearm pronating under a paw). The most likely roll over
-    the clip of: the per-frame roll ``phi`` [T] with the lookahead's preference for it (curvature
-    ``strength`` / 2 [T]), and turns between frames — the joint's roll and the child's swing —
-    each with the per-axis variance that its bone's direction shows between frames (the mean of
-    1 - cos of its step; the joint's seen from its parent, the child's from the joint): the
-    lookahead's measure, applied to steps. The child's turn counts as far as it bends (the
-    azimuth of its bend weighs sin^2 of the bend angle; a straight child leaves only the roll's
-    own step prior). That holds where the roll itself is carried (the joint's swing near a half
-    turn from its reference): a step needs no known roll, only the child's bend; the reference
-    frame keeps its roll. Steps are measured against the roll carried from the parent (``carry``:
-    the joint at ``base``, aiming ``s_hat`` [T|1,3]), so that the step of phi is the joint's own
-    turn. Only for a reference that is the same in every frame: a per-frame one (a twist guess)
-    says how each frame's turn is split."""
+    """Roll [T,n] (relative to ``base`` [T,n,3,3]; ``phi`` [T,n] changed in place) that shares
+    the aimed children's (``aimed`` [n]) sudden turns: where a child's bend turns about the bone
+    between frames, the turn is split between the joint's roll and the child's swing as their
+    typical per-frame turns make most likely, instead of all of it landing in the child (a forearm
+    pronating under a paw). The most likely roll over the clip of: the per-frame roll ``phi`` with
+    the lookahead's preference for it (curvature ``strength`` / 2 [T,n]), and turns between frames
+    — the joint's roll and the child's swing — each with the per-axis variance that its bone's
+    direction shows between frames (the mean of 1 - cos of its step; the joint's seen from its
+    parent, the child's from the joint): the lookahead's measure, applied to steps. The child's
+    turn counts as far as it bends (the azimuth of its bend weighs sin^2 of the bend angle; a
+    straight child leaves only the roll's own step prior). That holds where the roll itself is
+    carried (the joint's swing near a half turn from its reference): a step needs no known roll,
+    only the child's bend; the reference frame keeps its roll. Steps are measured against the roll
+    carried from the parent (``carry``: the joints at ``base``, aiming ``s_hat`` [T|1,n,3]), so
+    that the step of phi is the joint's own turn. Only for a reference that is the same in every
+    frame: a per-frame one (a twist guess) says how each frame's turn is split."""
     child = _bending_child(problem, aimed, base, s_hat) if len(phi) > 2 else None
     if child is None:
         return phi
-    seen, bend = child  # bend: the sine of the bend angle
-    across = carry.across
-    azimuth = np.arctan2(dot(seen, cross(s_hat, across)), dot(seen, across))
-    carried, in_parent = carry.whole(), carry.direction
+    rows, seen, bend = child  # bend: the sine of the bend angle
+    across = carry.across[:, rows]
+    azimuth = np.arctan2(dot(seen, cross(s_hat[:, rows], across)), dot(seen, across))
+    carried, in_parent = carry.whole()[:, rows], carry.direction[:, rows]
     weight_bend = bend[1:] * bend[:-1]
-    roll_link = 1.0 / (2.0 * max(float(np.mean(1.0 - dot(in_parent[1:], in_parent[:-1]))), MIN_STEP))
-    child_link = weight_bend / (2.0 * max(float(np.mean(1.0 - dot(seen[1:], seen[:-1]))), MIN_STEP))
+    roll_link = 1.0 / (2.0 * np.maximum(frame_mean(1.0 - dot(in_parent[1:], in_parent[:-1])), MIN_STEP))
+    child_link = weight_bend / (2.0 * np.maximum(frame_mean(1.0 - dot(seen[1:], seen[:-1])), MIN_STEP))
     stiffness = roll_link + child_link
-    turn = wrap_angle(np.diff(azimuth - carried))
-    shared = np.concatenate([[0.0], np.cumsum(child_link * turn / stiffness)])
-    fixed = np.zeros(len(phi), bool)
+    turn = wrap_angle(np.diff(azimuth - carried, axis=0))
+    shared = _after_zero(np.cumsum(child_link * turn / stiffness, axis=0))
+    fixed = np.zeros(carried.shape, bool)
     if problem.tracks.reference_frame is not None:
         fixed[problem.tracks.reference_frame] = True
-    own = np.unwrap(phi - carried) - shared
-    return elastic_string(own, np.maximum(strength / 2.0, 1e-9), fixed, np.ones(len(phi) - 1, bool),
-                          stiffness) + shared + carried
+    own = np.unwrap(phi[:, rows] - carried, axis=0) - shared
+    phi[:, rows] = elastic_string(own, np.maximum(strength[:, rows] / 2.0, 1e-9), fixed,
+                                  np.ones(stiffness.shape, bool), stiffness) + shared + carried
+    return phi
 
 
-def _bending_child(problem: Problem, aimed: Target, base: np.ndarray, s_hat: np.ndarray
-                   ) -> tuple[np.ndarray, np.ndarray] | None:
-    """([T,3] the unit direction in which the aimed child's own targets lie from it, seen in the
-    joint's frame ``base`` [T,3,3] — past children on the bone's axis ``s_hat`` (twist segments,
-    each aiming at the next) to the first that bends off it —, [T] the sine of its angle with the
-    bone), or None where there is none."""
-    c = aimed
+def _bending_child(problem: Problem, aimed: list[Target], base: np.ndarray, s_hat: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """For the joints at ``base`` [T,n,3,3] aiming ``s_hat`` [T|1,n,3] at ``aimed`` [n]: ([k]
+    those whose aimed child bends: past children on the bone's axis (twist segments, each aiming
+    at the next) to the first that bends off it; [T,k,3] the unit direction in which its own
+    targets lie from it, seen in the joint's frame; [T,k] the sine of its angle with the bone),
+    or None where none has one."""
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    candidates = dict(enumerate(aimed))  # joint -> the child that may bend
     for _ in range(problem.skeleton.num_joints):
-        primary, _ = problem.split_targets(c.index) if not c.is_end else ([], [])
-        if not primary:
-            return None
-        seen = mat_t_vec(base, normalize(problem.observed(primary, c.index).sum(1)))
-        bend = norm(cross(seen, s_hat))
-        if len(primary) > 1 or primary[0].is_end or bend.max() > ON_AXIS_SIN:
-            return seen, bend
-        c = primary[0]
-    return None
+        step = {i: (c, problem.split_targets(c.index)[0]) for i, c in candidates.items() if not c.is_end}
+        step = {i: (c, primary) for i, (c, primary) in step.items() if primary}
+        if not step:
+            break
+        rows = np.array(list(step))
+        towards = side_by_side([normalize(problem.observed(primary, c.index).sum(1)) for c, primary in step.values()])
+        seen = mat_t_vec(base[:, rows], towards)
+        bend = norm(cross(seen, s_hat[:, rows]))
+        done = (bend.max(axis=0) > ON_AXIS_SIN) | [len(p) > 1 or p[0].is_end for _, p in step.values()]
+        found.append((rows[done], seen[:, done], bend[:, done]))
+        candidates = {i: primary[0] for (i, (_, primary)), d in zip(step.items(), done) if not d}
+    if not found or not any(len(rows) for rows, _, _ in found):
+        return None
+    rows, seen, bend = zip(*found)
+    return np.concatenate(rows), np.concatenate(seen, axis=1), np.concatenate(bend, axis=1)
 
 
 class CarriedRoll:
-    """The roll relative to ``base`` [T,3,3] that carries the joint's orientation frame to frame
-    by the smallest swing as seen from its parent (``parent_frame`` [T,3,3], None for the world;
-    so a parent turning about its own bone takes the child along instead of leaving it behind).
-    ``s_hat``: the bone's direction in the joint frame ([T,3] or [1,3]), ``d_hat`` [T,3] in the
-    world. Each step's roll is worked out once, when first asked for, and read over the whole
-    clip or on some frames."""
+    """The roll relative to ``base`` [T,n,3,3] that carries each of n joints' orientation frame to
+    frame by the smallest swing as seen from its parent (``parent_frame`` [T,n,3,3], None for the
+    world; so a parent turning about its own bone takes the child along instead of leaving it
+    behind). ``s_hat``: the bones' directions in the joint frames ([T,n,3] or [1,n,3]), ``d_hat``
+    [T,n,3] in the world. Each step's roll is worked out once, when first asked for, and read over
+    the whole clip or on some frames."""
 
     def __init__(self, base: np.ndarray, s_hat: np.ndarray, d_hat: np.ndarray, parent_frame: np.ndarray | None):
         self.base, self.s_hat, self.d_hat, self.parent_frame = base, s_hat, d_hat, parent_frame
 
     @cached_property
     def direction(self) -> np.ndarray:
-        """[T,3] the bone's direction seen from the parent."""
+        """[T,n,3] the bones' directions seen from the parents."""
         return _in_parent(self.parent_frame, self.d_hat)
 
     @cached_property
     def across(self) -> np.ndarray:
-        """[T,3] or [1,3] (as ``s_hat``): a unit direction across the bone, fixed in the joint frame."""
+        """[T,n,3] or [1,n,3] (as ``s_hat``): a unit direction across each bone, fixed in the joint frame."""
         return perpendicular(self.s_hat)
 
     @cached_property
     def steps(self) -> np.ndarray:
-        """[T-1] the roll of each step, frame t to t + 1 (see transport_steps)."""
+        """[T-1,n] the roll of each step, frame t to t + 1 (see transport_steps)."""
         # the direction across the bone where base puts it (seen from the parent) at t-1 and at t
         base, parent_frame = self.base, self.parent_frame
         e = self.across[1:] if len(self.across) > 1 else self.across
@@ -178,17 +187,17 @@ class CarriedRoll:
         return transport_steps(before, now, self.direction)
 
     def whole(self, anchor: int | None = None) -> np.ndarray:
-        """[T] over the clip, anchored (0) at frame ``anchor`` (else the first)."""
+        """[T,n] over the clip, anchored (0) at frame ``anchor`` (else the first)."""
         return roll_from_steps(self.steps, len(self.d_hat), anchor)
 
-    def on(self, frames: np.ndarray) -> np.ndarray:
-        """[n] on ``frames`` (indices [n], ascending), each carried from the frame before it (see
-        roll_from_steps)."""
-        return roll_from_steps(self.steps, len(self.d_hat), None, frames)
+    def on(self, frames: np.ndarray, joint: int) -> np.ndarray:
+        """[m] of the ``joint``-th joint on ``frames`` (indices [m], ascending), each carried from
+        the frame before it (see roll_from_steps)."""
+        return roll_from_steps(self.steps[:, joint], len(self.d_hat), None, frames)
 
 
 def _in_parent(parent_frame: np.ndarray | None, v: np.ndarray) -> np.ndarray:
-    """World vectors v [T,3] seen in the parent's frame ``parent_frame`` [T,3,3] (None: the world)."""
+    """World vectors v [T,...,3] seen in the parent's frame ``parent_frame`` [T,...,3,3] (None: the world)."""
     return v if parent_frame is None else mat_t_vec(parent_frame, v)
 
 
@@ -224,10 +233,11 @@ def elastic_string(u: np.ndarray, weight: np.ndarray, fixed: np.ndarray, tied: n
     """[T] (real or complex) x minimising sum weight (x - u)^2 + sum over tied neighbours of
     stiffness (one, or [T-1]) (x[t+1] - x[t])^2, with x = u where ``fixed`` [T]; ``tied`` [T-1]:
     whether frames t and t+1 are tied. Between fixed frames the free ones follow u as far as their weight
-    allows, and run straight where it is small. A tridiagonal solve."""
+    allows, and run straight where it is small. A tridiagonal solve. Several strings at once: every
+    argument [T,n] ([T-1,n]), each column on its own."""
     link = np.where(tied & ~(fixed[:-1] & fixed[1:]), stiffness, 0.0)
-    below = np.concatenate([[0.0], link])  # tie to the frame before
-    above = np.concatenate([link, [0.0]])  # tie to the frame after
+    below = _after_zero(link)  # tie to the frame before
+    above = np.concatenate([link, np.zeros((1,) + link.shape[1:])])  # tie to the frame after
     diag = np.where(fixed, 1.0, weight + below + above)
     rhs = np.where(fixed, 1.0, weight) * u
     lower = np.where(fixed, 0.0, -below)
@@ -237,7 +247,7 @@ def elastic_string(u: np.ndarray, weight: np.ndarray, fixed: np.ndarray, tied: n
 
 def tridiagonal_solve(lower: np.ndarray, diag: np.ndarray, upper: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     """[T] solution of the tridiagonal system lower[t] x[t-1] + diag[t] x[t] + upper[t] x[t+1] =
-    rhs[t] (lower[0] and upper[-1] unused), by parallel cyclic reduction: each pass eliminates
+    rhs[t] (lower[0] and upper[-1] unused; [T,n]: n systems), by parallel cyclic reduction: each pass eliminates
     every equation's neighbours at twice the distance, all frames at once (log2 T passes; the
     systems here are diagonally dominant). In place on copies: after the first pass the
     couplings are kept negated, so that no pass negates (a sign flip is exact)."""
@@ -261,73 +271,94 @@ def tridiagonal_solve(lower: np.ndarray, diag: np.ndarray, upper: np.ndarray, rh
     return d / b
 
 
-def lookahead_roll(problem: Problem, aimed: Target, base: np.ndarray, desired: np.ndarray, axis: np.ndarray,
+def lookahead_roll(problem: Problem, aimed: list[Target], base: np.ndarray, desired: np.ndarray, axis: np.ndarray,
                    swing_cos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(phi [T], confidence [T] 0..1, strength [T]: how strongly the objective prefers phi, see
-    best_roll): the roll about the bone direction ``axis`` [T,3] (world),
-    relative to the smallest swing ``base`` [T,3,3], most likely when the joint and its aimed child
-    each turn away from their reference (``desired`` [T,3,3]; the child at its reference local
-    rotation) by Gaussian amounts: the child's swing with per-axis variance s^2, the mean over the
-    clip of 1 - cos of its angle; the joint's roll with half the variance its own bone's swing shows
-    (``swing_cos`` [T]: against its reference direction), as turns about a bone are the most limited
-    motion of most joints. A roll phi costs phi^2 / s^2 and tr(R^T desired) loses phi^2; a swing
-    alpha costs alpha^2 / 2s^2 and a unit alignment loses alpha^2 / 2: both weigh 1/s^2. A joint
-    whose bone stays put is stiff, and only a child that moves about as much can turn it. The
-    confidence is the preference for phi against the most each term could show: a child whose
-    targets lie on the bone's axis (straight, or a twist segment) tells nothing about the roll and
-    does not dilute it."""
+    """(phi [T,n], confidence [T,n] 0..1, strength [T,n]: how strongly the objective prefers phi,
+    see best_roll) for n joints: the roll about the bone direction ``axis`` [T,n,3] (world),
+    relative to the smallest swing ``base`` [T,n,3,3], most likely when the joint and its aimed
+    child (``aimed`` [n]) each turn away from their reference (``desired`` [T,n,3,3]; the child at
+    its reference local rotation) by Gaussian amounts: the child's swing with per-axis variance
+    s^2, the mean over the clip of 1 - cos of its angle; the joint's roll with half the variance
+    its own bone's swing shows (``swing_cos`` [T,n]: against its reference direction), as turns
+    about a bone are the most limited motion of most joints. A roll phi costs phi^2 / s^2 and
+    tr(R^T desired) loses phi^2; a swing alpha costs alpha^2 / 2s^2 and a unit alignment loses
+    alpha^2 / 2: both weigh 1/s^2. A joint whose bone stays put is stiff, and only a child that
+    moves about as much can turn it. The confidence is the preference for phi against the most
+    each term could show: a child whose targets lie on the bone's axis (straight, or a twist
+    segment) tells nothing about the roll and does not dilute it."""
     child = child_alignment(problem, aimed, base, axis)
-    w_self = 1.0 / max(float(np.mean(1.0 - swing_cos)), MIN_DEVIATION)
-    M, total = w_self * desired, 2.0 * w_self  # a rotation's alignment with itself is at most 2 away from -1
+    w_self = 1.0 / np.maximum(frame_mean(1.0 - swing_cos), MIN_DEVIATION)  # [n]
+    M, total = w_self[:, None, None] * desired, 2.0 * w_self  # a rotation's alignment with itself is at most 2 away from -1
     if child is not None:
         alignment, deviation, reach = child
-        w_child = 1.0 / max(deviation, MIN_DEVIATION)
-        M, total = M + w_child * alignment, total + w_child * reach
+        w_child = 1.0 / np.maximum(deviation, MIN_DEVIATION)  # 0 without a child (deviation inf)
+        M, total = M + w_child[:, None, None] * alignment, total + w_child * reach
     phi, strength = best_roll(M, base, axis)
     return phi, strength / total, strength
 
 
-def child_alignment(problem: Problem, aimed: Target, base: np.ndarray, axis: np.ndarray
-                    ) -> tuple[np.ndarray, float, np.ndarray] | None:
-    """([T,3,3] alignment of the aimed child's own targets as seen with the child at its reference
-    local rotation (in the aiming joint's frame) with where they are (world); the mean of
-    1 - cos of their angle with the aiming joint at ``base`` [T,3,3]; [T] the most a roll about
-    the bone direction ``axis`` [T,3] can change that mean: of the targets' unit directions, the
-    mean product of their parts across the axis), or None where the aimed point has no targets
-    of its own."""
+def child_alignment(problem: Problem, aimed: list[Target], base: np.ndarray, axis: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """For n joints at ``base`` [T,n,3,3] aiming at ``aimed`` [n] along the bone directions
+    ``axis`` [T,n,3] (world): ([T,n,3,3] alignment of the aimed child's own targets as seen with
+    the child at its reference local rotation (in the aiming joint's frame) with where they are
+    (world); [n] the mean of 1 - cos of their angle with the aiming joint at ``base``; [T,n] the
+    most a roll about the bone direction can change that mean: of the targets' unit directions,
+    the mean product of their parts across the axis), or None where no aimed point has targets
+    of its own; joints whose aimed point has none have alignment and reach 0, deviation inf."""
+    children = [_child_targets(problem, t) for t in aimed]
+    if all(c is None for c in children):
+        return None
+    T, n = base.shape[:2]
+    most = max(c[0].shape[1] for c in children if c is not None)
+    frames_v = next(c[1].shape[0] for c in children if c is not None)  # 1 when constant
+    u, v = np.zeros((n, most, 3, T)), np.zeros((n, most, 3, frames_v))  # joint planes, zero-padded
+    alignment, count = np.zeros((n, 3, 3, T)), np.ones(n)
+    for i, c in enumerate(children):
+        if c is not None:
+            count[i] = c[0].shape[1]
+            u[i, :c[0].shape[1]], v[i, :c[0].shape[1]], alignment[i] = (np.moveaxis(x, 0, -1) for x in c)
+    u, v, alignment = (np.moveaxis(x, -1, 0) for x in (u, v, alignment))
+    # the mean of u . (base v) over the targets is tr(base^T alignment)
+    deviation = 1.0 - frame_mean(mat_dot(base, alignment))
+    deviation[[c is None for c in children]] = np.inf
+    seen = mat_vec(base[:, :, None], v)  # [T,n,m,3] the targets' reference directions, joint at base
+    reach = np.sum(norm(cross(u, axis[:, :, None])) * norm(cross(seen, axis[:, :, None])), axis=2) / count
+    return alignment, deviation, reach
+
+
+def _child_targets(problem: Problem, aimed: Target) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The aimed point's own targets: ([T,m,3] their unit directions from it (world), [T,m,3] (or
+    [1,m,3] when the reference is constant) as seen with it at its reference local rotation in
+    the aiming joint's frame, [T,3,3] the mean alignment of the two), or None where it has none."""
     if aimed.is_end or not problem.targets[aimed.index]:
         return None
     c = aimed.index
     to_child = problem.reference_product(aimed.chain + (c,))
     sub = problem.targets[c]
-    v = normalize(mat_vec(to_child[..., None, :, :], problem.sources(sub)))  # [1,n,3] when constant
+    v = normalize(mat_vec(to_child[..., None, :, :], problem.sources(sub)))  # [1,m,3] when constant
     u = normalize(problem.observed(sub, c))
-    alignment = outer_sum(u, v) / u.shape[1]
-    # the mean of u . (base v) over the targets is tr(base^T alignment)
-    deviation = 1.0 - float(np.mean(np.sum(base * alignment, axis=(1, 2))))
-    # [T,n,3] the targets' reference directions, joint at base (frames fastest in memory, as u)
-    seen = mat_vec(base[None], v.swapaxes(0, 1)).swapaxes(0, 1)
-    reach = np.mean(norm(cross(u, axis[:, None])) * norm(cross(seen, axis[:, None])), axis=1)
-    return alignment, deviation, reach
+    return u, v, outer_sum(u, v) / u.shape[1]
 
 
 def best_roll(M: np.ndarray, base: np.ndarray, axis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(phi [T], amplitude [T]): the angle maximising tr((Rot(axis, phi) @ base)^T M) and how
-    strongly the objective prefers it (0: any roll is as good)."""
+    """(phi [T,...], amplitude [T,...]): the angle maximising tr((Rot(axis, phi) @ base)^T M) and
+    how strongly the objective prefers it (0: any roll is as good); M, base [T,...,3,3], axis
+    [T,...,3]."""
     N = mat_mul_t(M, base)
     # f(phi) = tr(Rot(phi)^T N) = C + A cos(phi) + B sin(phi)
-    A = N[:, 0, 0] + N[:, 1, 1] + N[:, 2, 2] - dot(axis, mat_vec(N, axis))
-    B = (axis[:, 0] * (N[:, 2, 1] - N[:, 1, 2]) + axis[:, 1] * (N[:, 0, 2] - N[:, 2, 0])
-         + axis[:, 2] * (N[:, 1, 0] - N[:, 0, 1]))
+    A = N[..., 0, 0] + N[..., 1, 1] + N[..., 2, 2] - dot(axis, mat_vec(N, axis))
+    B = (axis[..., 0] * (N[..., 2, 1] - N[..., 1, 2]) + axis[..., 1] * (N[..., 0, 2] - N[..., 2, 0])
+         + axis[..., 2] * (N[..., 1, 0] - N[..., 0, 1]))
     amplitude = np.sqrt(A * A + B * B)
     return np.where(amplitude < 1e-12, 0.0, np.arctan2(B, A)), amplitude
 
 
 def transport_steps(before: np.ndarray, now: np.ndarray, d_hat: np.ndarray) -> np.ndarray:
-    """[T-1] the roll of each step k, frame k to k + 1, that carries the orientation frame by the
-    smallest swing (parallel transport): ``before`` and ``now`` [T-1,3] are a direction across the
-    bone, fixed in the joint frame, where the unrolled orientation puts it in frames 0..T-2 and
-    1..T-1, ``d_hat`` [T,3] the bone's direction; the step is the angle from where ``before``
+    """[T-1,...] the roll of each step k, frame k to k + 1, that carries the orientation frame by
+    the smallest swing (parallel transport): ``before`` and ``now`` [T-1,...,3] are a direction
+    across the bone, fixed in the joint frame, where the unrolled orientation puts it in frames
+    0..T-2 and 1..T-1, ``d_hat`` [T,...,3] the bone's direction; the step is the angle from where ``before``
     lands when swung from d(k) onto d(k + 1) to ``now``. Summed by roll_from_steps."""
     a, b = d_hat[:-1], d_hat[1:]
     return signed_angle(now, swing_vector(a, b, before), b)
@@ -335,28 +366,33 @@ def transport_steps(before: np.ndarray, now: np.ndarray, d_hat: np.ndarray) -> n
 
 def roll_from_steps(steps: np.ndarray, T: int, ref_frame: int | None, frames: np.ndarray | None = None
                     ) -> np.ndarray:
-    """Roll [T] summing the ``steps`` [T-1] (see transport_steps), anchored (0) at ``ref_frame``
-    (the first frame without one). With ``frames`` (indices [n], ascending): the roll [n] there,
-    summing only the steps into them from the frame before (so stretches of frames are each right
-    up to a constant), anchored at the first."""
+    """Roll [T,...] summing the ``steps`` [T-1,...] (see transport_steps), anchored (0) at
+    ``ref_frame`` (the first frame without one). With ``frames`` (indices [m], ascending): the
+    roll [m,...] there, summing only the steps into them from the frame before (so stretches of
+    frames are each right up to a constant), anchored at the first."""
     if T < 2 or (frames is not None and len(frames) < 2):
-        return np.zeros(T if frames is None else len(frames))
-    phi = np.concatenate([[0.0], np.cumsum(steps if frames is None else steps[frames[1:] - 1])])
+        return np.zeros((T if frames is None else len(frames),) + steps.shape[1:])
+    phi = _after_zero(np.cumsum(steps if frames is None else steps[frames[1:] - 1], axis=0))
     return phi - phi[0 if ref_frame is None or frames is not None else ref_frame]
 
 
 def swing_vector(a: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """[T,3]: x turned by the smallest rotation taking unit a onto unit b (x unchanged where a and b
-    are opposite: any turn is as small)."""
+    """[...,3]: x turned by the smallest rotation taking unit a onto unit b (all [...,3]; x
+    unchanged where a and b are opposite: any turn is as small)."""
     c = dot(a, b)
     w = cross(a, b)
     one_plus_c = 1.0 + c
     ok = one_plus_c > 1e-10
     k = np.where(ok, 1.0 / np.maximum(one_plus_c, 1e-10), 0.0)
-    turned = c[:, None] * x + cross(w, x) + (k * dot(w, x))[:, None] * w
-    return np.where(ok[:, None], turned, x)
+    turned = c[..., None] * x + cross(w, x) + (k * dot(w, x))[..., None] * w
+    return np.where(ok[..., None], turned, x)
 
 
 def signed_angle(u: np.ndarray, v: np.ndarray, axis: np.ndarray) -> np.ndarray:
-    """[T] angle (radians) turning u onto v about the unit axis [T,3] (their parts across it)."""
+    """[...] angle (radians) turning u onto v about the unit axis [...,3] (their parts across it)."""
     return np.arctan2(dot(axis, cross(u, v)), dot(u, v) - dot(u, axis) * dot(v, axis))
+
+
+def _after_zero(x: np.ndarray) -> np.ndarray:
+    """[T,...]: a first frame of zeros, then x [T-1,...]."""
+    return np.concatenate([np.zeros((1,) + x.shape[1:]), x])
