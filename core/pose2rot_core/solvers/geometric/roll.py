@@ -73,10 +73,8 @@ def aim_with_roll(problem: Problem, joints: np.ndarray, s_hat: np.ndarray, d_hat
     if len(poorly_conditioned):
         base = mat_mul(swing, desired) if base is None else base
     carried = None if base is None else CarriedRoll(base, s_hat, d_hat, parent_frame)  # worked out when asked
-    for i in poorly_conditioned:  # carried over from well-conditioned frames, on the frames that need it
-        near = near_frames(trust[:, i])
-        on_near = carried.on(near, i)
-        phi[near, i] = on_near + continuous_roll(phi[near, i] - on_near, trust[near, i], problem.tracks.fps, near)
+    if len(poorly_conditioned):  # carried over from well-conditioned frames, on the frames that need it
+        _hand_over(phi, trust, carried, poorly_conditioned, problem.tracks.fps)
     if looks_ahead and problem.constant_guess:
         phi = share_turns(problem, aimed, base, s_hat, phi, strength, carried)
     if not phi.any():
@@ -190,10 +188,10 @@ class CarriedRoll:
         """[T,n] over the clip, anchored (0) at frame ``anchor`` (else the first)."""
         return roll_from_steps(self.steps, len(self.d_hat), anchor)
 
-    def on(self, frames: np.ndarray, joint: int) -> np.ndarray:
-        """[m] of the ``joint``-th joint on ``frames`` (indices [m], ascending), each carried from
-        the frame before it (see roll_from_steps)."""
-        return roll_from_steps(self.steps[:, joint], len(self.d_hat), None, frames)
+    def on(self, frames: np.ndarray, joints: np.ndarray) -> np.ndarray:
+        """[m,k] of the joints ``joints`` [k] (columns) on their ``frames`` [m,k] (see near_frames),
+        each carried from the frame before it (see roll_from_steps)."""
+        return roll_from_steps(self.steps[:, joints], len(self.d_hat), None, frames)
 
 
 def _in_parent(parent_frame: np.ndarray | None, v: np.ndarray) -> np.ndarray:
@@ -201,14 +199,31 @@ def _in_parent(parent_frame: np.ndarray | None, v: np.ndarray) -> np.ndarray:
     return v if parent_frame is None else mat_t_vec(parent_frame, v)
 
 
+def _hand_over(phi: np.ndarray, trust: np.ndarray, carried: CarriedRoll, joints: np.ndarray, fps: float) -> None:
+    """Roll ``phi`` [T,n] (in place) of the ``joints`` [k] (columns) on their frames of low
+    ``trust`` [T,n] and those next to them, carried over from the well-conditioned frames on
+    either side (continuous_roll; ``carried``: the carried roll of all n), all k at once."""
+    frames = near_frames(trust[:, joints])  # [m,k], -1 past each joint's own: fixed, untied
+    real = frames >= 0
+    at = np.where(real, frames, 0), np.broadcast_to(joints, frames.shape)
+    on_near = carried.on(frames, joints)
+    psi = np.where(real, phi[at] - on_near, 0.0)
+    rolled = on_near + continuous_roll(psi, np.where(real, trust[at], 1.0), fps, frames)
+    phi[at[0][real], at[1][real]] = rolled[real]
+
+
 def near_frames(trust: np.ndarray) -> np.ndarray:
-    """Indices [n] of the frames whose ``trust`` [T] is below 1 and their neighbours: the frames
-    continuous_roll changes and the fully trusted ones it hands over from."""
+    """Indices of the frames whose ``trust`` [T] is below 1 and their neighbours, ascending: the
+    frames continuous_roll changes and the fully trusted ones it hands over from; [m], or [m,k]
+    for the k columns of ``trust`` [T,k] (each column's own, then -1 where it has fewer)."""
     low = trust < 1.0
     near = low.copy()
     near[1:] |= low[:-1]
     near[:-1] |= low[1:]
-    return np.flatnonzero(near)
+    if near.ndim == 1:
+        return np.flatnonzero(near)
+    order = np.argsort(~near, axis=0, kind="stable")[:max(int(near.sum(axis=0).max()), 1)]
+    return np.where(np.take_along_axis(near, order, axis=0), order, -1)
 
 
 def continuous_roll(psi: np.ndarray, trust: np.ndarray, fps: float, frames: np.ndarray | None = None) -> np.ndarray:
@@ -219,12 +234,13 @@ def continuous_roll(psi: np.ndarray, trust: np.ndarray, fps: float, frames: np.n
     its trust, trust / (1 - trust), so that a long poorly conditioned stretch turns its roll
     slowly instead of jumping and the roll changes smoothly with the trust. ``frames``
     (ascending indices [T] of a longer clip, see near_frames): frames not consecutive there are
-    not tied; each stretch may be off by a constant from the transported frame."""
+    not tied; each stretch may be off by a constant from the transported frame. Columns of
+    ``psi``, ``trust`` and ``frames`` [T,k], each on its own."""
     stiffness = max(1.0, CONTINUITY_SECONDS * fps) ** 2
-    tied = np.ones(max(len(psi) - 1, 0), bool) if frames is None else np.diff(frames) == 1
+    tied = np.ones((max(len(psi) - 1, 0),) + psi.shape[1:], bool) if frames is None else np.diff(frames, axis=0) == 1
     fixed = trust >= 1.0
     weight = np.where(fixed, 1.0, np.maximum(trust, 1e-9) / np.maximum(1.0 - trust, 1e-300))
-    way = np.unwrap(np.angle(elastic_string(np.exp(1j * psi), weight, fixed, tied, stiffness)))
+    way = np.unwrap(np.angle(elastic_string(np.exp(1j * psi), weight, fixed, tied, stiffness)), axis=0)
     return elastic_string(way + wrap_angle(psi - way), weight, fixed, tied, stiffness)
 
 
@@ -367,12 +383,14 @@ def transport_steps(before: np.ndarray, now: np.ndarray, d_hat: np.ndarray) -> n
 def roll_from_steps(steps: np.ndarray, T: int, ref_frame: int | None, frames: np.ndarray | None = None
                     ) -> np.ndarray:
     """Roll [T,...] summing the ``steps`` [T-1,...] (see transport_steps), anchored (0) at
-    ``ref_frame`` (the first frame without one). With ``frames`` (indices [m], ascending): the
-    roll [m,...] there, summing only the steps into them from the frame before (so stretches of
-    frames are each right up to a constant), anchored at the first."""
+    ``ref_frame`` (the first frame without one). With ``frames`` (indices [m] or [m,...] as
+    steps, ascending, see near_frames): the roll [m,...] there, summing only the steps into them
+    from the frame before (so stretches of frames are each right up to a constant), anchored at
+    the first."""
     if T < 2 or (frames is not None and len(frames) < 2):
         return np.zeros((T if frames is None else len(frames),) + steps.shape[1:])
-    phi = _after_zero(np.cumsum(steps if frames is None else steps[frames[1:] - 1], axis=0))
+    into = steps if frames is None else np.take_along_axis(steps, np.maximum(frames[1:] - 1, 0), axis=0)
+    phi = _after_zero(np.cumsum(into, axis=0))
     return phi - phi[0 if ref_frame is None or frames is not None else ref_frame]
 
 
