@@ -39,7 +39,7 @@ def test_roll_on_near_frames_matches_the_whole_clip(seed, T, stretches, fps):
     psi = np.cumsum(rng.normal(0.0, 0.3, T)) + rng.uniform(-np.pi, np.pi)
     trust = _trust(rng, T, stretches)
     whole = continuous_roll(psi, trust, fps)
-    near = near_frames(trust)
+    near = near_frames(trust[:, None])[:, 0]
     assert set(np.flatnonzero(trust < 1.0)) <= set(near)
     far = np.setdiff1d(np.arange(T), near)
     np.testing.assert_allclose(wrap_angle(whole[far] - psi[far]), 0.0, atol=1e-9)  # untouched frames keep psi
@@ -48,6 +48,26 @@ def test_roll_on_near_frames_matches_the_whole_clip(seed, T, stretches, fps):
     offset = np.repeat(rng.uniform(-10.0, 10.0, len(starts)), np.diff(np.append(starts, len(near))))
     joined = continuous_roll(psi[near] + offset, trust[near], fps, near) - offset
     np.testing.assert_allclose(wrap_angle(joined - whole[near]), 0.0, atol=1e-9)
+
+
+@FAST
+@given(seed=st.integers(0, 2 ** 31 - 1), T=st.integers(6, 300), k=st.integers(1, 5))
+def test_rolls_of_several_joints_at_once_are_each_joints_own(seed, T, k):
+    """Joints handed over together (one padded column each, see near_frames) get exactly the roll
+    and carried roll each would get alone."""
+    rng = np.random.default_rng(seed)
+    trust = np.stack([_trust(rng, T, int(rng.integers(1, 4))) for _ in range(k)], axis=1)
+    psi, steps = rng.uniform(-4.0, 4.0, (T, k)), rng.normal(0.0, 0.2, (T - 1, k))
+    frames = near_frames(trust)
+    real = frames >= 0
+    at = np.where(real, frames, 0), np.arange(k)
+    together = continuous_roll(np.where(real, psi[at], 0.0), np.where(real, trust[at], 1.0), 30.0, frames)
+    carried = roll_from_steps(steps, T, None, frames)
+    for i in range(k):
+        near = frames[real[:, i], i]
+        assert np.array_equal(near, np.flatnonzero(np.convolve(trust[:, i] < 1.0, [1, 1, 1], "same")))
+        assert np.array_equal(together[real[:, i], i], continuous_roll(psi[near, i], trust[near, i], 30.0, near))
+        assert np.array_equal(carried[real[:, i], i], roll_from_steps(steps[:, i], T, None, near))
 
 
 @FAST

@@ -6,9 +6,9 @@ import numpy as np
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from pose2rot_core.stacks import (component_major, det, dot, empty_matrices, empty_vectors, joint_batches, joint_planes,
-                                  joint_rows, mat_mul, mat_mul_t, mat_t_mul, mat_t_vec, mat_vec, outer_sum, planes_mul,
-                                  planes_vec)
+from pose2rot_core.stacks import (component_major, det, dot, empty_matrices, empty_vectors, frame_mean, joint_batches,
+                                  joint_planes, joint_rows, mat_dot, mat_mul, mat_mul_t, mat_t_mul, mat_t_vec, mat_vec,
+                                  outer_sum, planes_mul, planes_vec, side_by_side)
 
 SHAPES = st.sampled_from([(), (1,), (7,), (5, 3), (4, 1), (1, 6)])
 
@@ -90,3 +90,22 @@ def test_new_stacks_keep_each_component_of_a_joint_contiguous_over_frames():
     assert G.shape == (10, 4, 3, 3) and P.shape == (10, 4, 3)
     assert G[:, 2, 1, 0].flags.c_contiguous and P[:, 3, 2].flags.c_contiguous
     assert empty_matrices(()).shape == (3, 3) and empty_vectors(()).shape == (3,)
+
+
+@settings(max_examples=40, deadline=None)
+@given(T=st.integers(2, 40), n=st.integers(1, 5), seed=st.integers(0, 2 ** 31 - 1), layout=st.booleans())
+def test_products_of_joint_batches_are_component_major_and_the_same_numbers_joint_by_joint(T, n, seed, layout):
+    """A product over [T,n] stacks keeps each joint's components contiguous over frames, and each
+    joint comes out exactly as its own [T] product; the frame mean and the entry-wise dot of a
+    batch are each joint's own, whatever the layout."""
+    rng = np.random.default_rng(seed)
+    A = _maybe_component_major(rng.normal(size=(T, n, 3, 3)), layout, True)
+    B = component_major(rng.normal(size=(T, n, 3, 3)))
+    for product in (mat_mul(A, B), mat_t_mul(A, B)):
+        assert product[:, -1, 2, 1].flags.c_contiguous
+    for i in range(n):
+        assert np.array_equal(mat_mul(A, B)[:, i], mat_mul(A[:, i], B[:, i]))
+        assert np.array_equal(mat_dot(A, B)[:, i], np.sum(component_major(A[:, i]) * B[:, i], axis=(1, 2)))
+        assert np.array_equal(frame_mean(mat_dot(A, B))[i], np.mean(mat_dot(A[:, i], B[:, i])))
+    joined = side_by_side([B[:, i, 0] for i in range(n)])
+    assert joined.shape == (T, n, 3) and np.array_equal(joined, B[:, :, 0]) and joined[:, -1, 2].flags.c_contiguous

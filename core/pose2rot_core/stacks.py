@@ -199,7 +199,8 @@ def dot(u: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 def mat_dot(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     """``tr(A^T B)`` [...] of matrix stacks [...,3,3] (broadcast): the sum of the products of their
-    entries, row by row in order (as ``np.sum(A * B, axis=(-2, -1))`` sums component-major stacks)."""
+    entries, row by row in order (as ``np.sum(A * B, axis=(-2, -1))`` sums component-major stacks of
+    two frames or more)."""
     return _sum_of_products([(A[..., i, j], B[..., i, j]) for i in range(3) for j in range(3)])
 
 

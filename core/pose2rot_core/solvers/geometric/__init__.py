@@ -178,21 +178,28 @@ def _build_problem(tracks: Tracks, twist_guess: np.ndarray | None, twist: str, s
 
 def _orient_level(problem: Problem, joints: np.ndarray, G: np.ndarray) -> None:
     """Write the global orientations of ``joints`` [n] (one tree depth: their parents already
-    there) into ``G`` [T,J,3,3]: those that aim one clean target (see _aims_alone) all at once,
-    the zero-length ones apart (their roll follows no child), the others one by one."""
+    there) into ``G`` [T,J,3,3]: those that aim one clean target (see _aims_alone) together, a
+    few at a time (core.stacks.joint_batches), the zero-length ones apart (their roll follows no
+    child); the others one by one."""
     parents = problem.skeleton.parents[joints]
-    parent_frames = None if parents[0] < 0 else np.moveaxis(joint_planes(G)[parents], -1, 0)  # [T,n,3,3]
+    parent_frames = None if parents[0] < 0 else np.moveaxis(joint_rows(joint_planes(G), parents), -1, 0)  # [T,n,3,3]
     desired = _desired(problem, joints, parent_frames)
     alone = np.array([_aims_alone(problem, j) for j in joints])
-    for rows in (np.flatnonzero(alone & problem.zero_length[joints]), np.flatnonzero(alone & ~problem.zero_length[joints])):
-        if len(rows):
+    for same_path in (alone & problem.zero_length[joints], alone & ~problem.zero_length[joints]):
+        for rows in joint_batches(np.flatnonzero(same_path), problem.num_frames):
             aims = [problem.aims[j] for j in joints[rows]]
             axis = side_by_side([unit_mean(problem.sources(a.targets)) if a.axis is None else a.axis for a in aims])
             solved = _single_aim(problem, joints[rows], axis, side_by_side([a.direction for a in aims]),
-                                 desired[:, rows], None if parent_frames is None else parent_frames[:, rows])
+                                 _columns(desired, rows), None if parent_frames is None else _columns(parent_frames, rows))
             joint_planes(G)[joints[rows]] = np.moveaxis(solved, 0, -1)
     for i in np.flatnonzero(~alone):
         orient_joint(problem, int(joints[i]), desired[:, i], None if parent_frames is None else parent_frames[:, i], G)
+
+
+def _columns(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``x[:, rows]`` of a stack [T,n,...]: a view when ``rows`` [k] are consecutive (a long
+    clip's frames are not copied)."""
+    return x[:, rows[0]:rows[-1] + 1] if rows[-1] - rows[0] + 1 == len(rows) else x[:, rows]
 
 
 def _desired(problem: Problem, joints: np.ndarray, parent_frames: np.ndarray | None) -> np.ndarray:
@@ -200,6 +207,8 @@ def _desired(problem: Problem, joints: np.ndarray, parent_frames: np.ndarray | N
     [n], their parents at ``parent_frames`` [T,n,3,3] (None: the root, alone at its depth)."""
     if parent_frames is None:
         return component_major(problem.guess[:, joints])
+    if problem.constant_guess and problem.at_rest[joints].all():
+        return parent_frames  # the rest pose: the parents' orientations themselves
     return mat_mul(parent_frames, problem.guess[0, joints] if problem.constant_guess else problem.guess[:, joints])
 
 

@@ -213,17 +213,18 @@ def _hand_over(phi: np.ndarray, trust: np.ndarray, carried: CarriedRoll, joints:
 
 
 def near_frames(trust: np.ndarray) -> np.ndarray:
-    """Indices of the frames whose ``trust`` [T] is below 1 and their neighbours, ascending: the
-    frames continuous_roll changes and the fully trusted ones it hands over from; [m], or [m,k]
-    for the k columns of ``trust`` [T,k] (each column's own, then -1 where it has fewer)."""
+    """[m,k] for each column of ``trust`` [T,k], the frames whose trust is below 1 and their
+    neighbours, ascending (then -1 where it has fewer than m): the frames continuous_roll changes
+    and the fully trusted ones it hands over from."""
     low = trust < 1.0
     near = low.copy()
     near[1:] |= low[:-1]
     near[:-1] |= low[1:]
-    if near.ndim == 1:
-        return np.flatnonzero(near)
-    order = np.argsort(~near, axis=0, kind="stable")[:max(int(near.sum(axis=0).max()), 1)]
-    return np.where(np.take_along_axis(near, order, axis=0), order, -1)
+    columns, rows = np.nonzero(near.T)  # by column, then frame
+    counts = near.sum(axis=0)
+    frames = np.full((max(int(counts.max()), 1), near.shape[1]), -1)
+    frames[np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts), columns] = rows
+    return frames
 
 
 def continuous_roll(psi: np.ndarray, trust: np.ndarray, fps: float, frames: np.ndarray | None = None) -> np.ndarray:
@@ -338,9 +339,11 @@ def child_alignment(problem: Problem, aimed: list[Target], base: np.ndarray, axi
     # the mean of u . (base v) over the targets is tr(base^T alignment)
     deviation = 1.0 - frame_mean(mat_dot(base, alignment))
     deviation[[c is None for c in children]] = np.inf
-    seen = mat_vec(base[:, :, None], v)  # [T,n,m,3] the targets' reference directions, joint at base
-    reach = np.sum(norm(cross(u, axis[:, :, None])) * norm(cross(seen, axis[:, :, None])), axis=2) / count
-    return alignment, deviation, reach
+    reach = np.zeros(base.shape[1::-1]).T  # [T,n], frames fastest
+    for k in range(most):  # seen: the k-th targets' reference directions, joint at base
+        seen = mat_vec(base, v[:, :, k])
+        reach += norm(cross(u[:, :, k], axis)) * norm(cross(seen, axis))
+    return alignment, deviation, reach / count
 
 
 def _child_targets(problem: Problem, aimed: Target) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
