@@ -115,15 +115,21 @@ def test_a_lost_elbow_goes_where_both_its_bones_keep_their_lengths(seed, start, 
     assert ((side(placed) * side(filled)).sum(-1)[lost] >= -1e-12).all()  # never to the other side
 
 
+def _walk_losing(joint: str, frames: slice):
+    """The shipped walk with ``joint``'s track lost in ``frames``, solved: (clip, clean tracks,
+    positions with the gap, solution)."""
+    clip = read_bvh(EXAMPLE)
+    tracks = tracks_from_bvh(clip, reference_frame=0)
+    P = tracks.positions.copy()
+    P[frames, clip.skeleton.index(joint)] = np.nan
+    return clip, tracks, P, solve(replace(tracks, positions=P))
+
+
 def test_a_lost_elbow_lets_the_solve_reach_the_wrist():
     """The shipped walk with its left forearm joint lost for 20 frames: the hand stays on its
     track (it missed by the fill's error) and the elbow lands nearer the truth than its fill."""
-    clip = read_bvh(EXAMPLE)
-    tracks = tracks_from_bvh(clip, reference_frame=0)
+    clip, tracks, P, sol = _walk_losing("lForeArm", slice(60, 80))
     elbow = clip.skeleton.index("lForeArm")
-    P = tracks.positions.copy()
-    P[60:80, elbow] = np.nan
-    sol = solve(replace(tracks, positions=P))
     _, solved = sol.forward()
     err = np.linalg.norm(solved - tracks.positions, axis=-1) / clip.skeleton.height * 100
     filled, _, _ = fill_gaps(P)
@@ -244,11 +250,6 @@ def test_a_lost_child_does_not_pull_its_parent_off_the_others():
 def test_a_lost_hand_is_placed_where_its_fingers_hang_from_it():
     """The hand lost for a second while its five fingers are seen: they fix where it is and how it
     turned, so the clean solve comes back on every track (the hand's own too)."""
-    clip = read_bvh(EXAMPLE)
-    tracks = tracks_from_bvh(clip, reference_frame=0)
-    hand = clip.skeleton.index("lHand")
-    P = tracks.positions.copy()
-    P[100:130, hand] = np.nan
-    sol = solve(replace(tracks, positions=P))
+    clip, tracks, _, sol = _walk_losing("lHand", slice(100, 130))
     assert np.abs(sol.positions - tracks.positions).max() < 1e-6 * clip.skeleton.height
     assert not any(line.startswith("warning") for line in sol.report)
