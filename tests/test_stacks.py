@@ -6,9 +6,9 @@ import numpy as np
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from pose2rot_core.stacks import (component_major, det, dot, empty_matrices, empty_vectors, frame_mean, joint_batches,
-                                  joint_planes, joint_rows, mat_dot, mat_mul, mat_mul_t, mat_t_mul, mat_t_vec, mat_vec,
-                                  outer_sum, planes_mul, planes_vec, side_by_side)
+from pose2rot_core.stacks import (component_major, det, dot, empty_matrices, empty_vectors, frame_mean, frames_first,
+                                  frames_last, joint_batches, joint_planes, joint_rows, mat_dot, mat_mul, mat_mul_t,
+                                  mat_t_mul, mat_t_vec, mat_vec, outer_sum, planes_mul, planes_vec, side_by_side)
 
 SHAPES = st.sampled_from([(), (1,), (7,), (5, 3), (4, 1), (1, 6)])
 
@@ -109,3 +109,14 @@ def test_products_of_joint_batches_are_component_major_and_the_same_numbers_join
         assert np.array_equal(frame_mean(mat_dot(A, B))[i], np.mean(mat_dot(A[:, i], B[:, i])))
     joined = side_by_side([B[:, i, 0] for i in range(n)])
     assert joined.shape == (T, n, 3) and np.array_equal(joined, B[:, :, 0]) and joined[:, -1, 2].flags.c_contiguous
+
+
+@settings(max_examples=40, deadline=None)
+@given(shape=st.lists(st.integers(1, 4), min_size=1, max_size=6), seed=st.integers(0, 2 ** 31 - 1))
+def test_frames_last_and_first_are_moveaxis_views(shape, seed):
+    x = np.random.default_rng(seed).normal(size=shape)
+    last, first = frames_last(x), frames_first(x)
+    np.testing.assert_array_equal(last, np.moveaxis(x, 0, -1))
+    np.testing.assert_array_equal(first, np.moveaxis(x, -1, 0))
+    np.testing.assert_array_equal(frames_first(last), x)
+    assert np.shares_memory(last, x) and np.shares_memory(first, x)

@@ -43,13 +43,13 @@ def component_major(x: np.ndarray, matrices: bool = True) -> np.ndarray:
 def side_by_side(stacks: list[np.ndarray]) -> np.ndarray:
     """[T,n,...]: n stacks ([T,...] each, or all [1,...]) side by side along a second axis,
     component-major (each one's components apart, frames fastest)."""
-    return np.moveaxis(np.stack([np.moveaxis(x, 0, -1) for x in stacks]), -1, 0)
+    return frames_first(np.stack([frames_last(x) for x in stacks]))
 
 
 def frame_mean(x: np.ndarray) -> np.ndarray:
     """[...]: the mean over the frames of x [T,...], each column summed as one contiguous run:
     the same numbers as ``np.mean`` of that column alone, whatever the layout of x."""
-    return np.ascontiguousarray(np.moveaxis(x, 0, -1)).mean(axis=-1)
+    return np.ascontiguousarray(frames_last(x)).mean(axis=-1)
 
 
 #: joints worked on together (``[n,...,T]``) hold at most about this many joint-frames, so that
@@ -67,7 +67,22 @@ def joint_planes(x: np.ndarray) -> np.ndarray:
     """The joints-first view ``[J,...,T]`` of a stack ``[T,J,...]`` (frames last; writes go to
     ``x``). Contiguous for component-major stacks, and joints taken from it by an index array
     come out contiguous too: the layout the ``planes_*`` products below run fastest on."""
-    return np.moveaxis(x, 0, -1)
+    return frames_last(x)
+
+
+def frames_last(x: np.ndarray) -> np.ndarray:
+    """The view of ``x`` [T,...] with its first axis moved last ([...,T]; ``np.moveaxis(x, 0, -1)``
+    without its argument checks, which cost more than the move on small stacks)."""
+    return x.transpose(_LAST[x.ndim])
+
+
+def frames_first(x: np.ndarray) -> np.ndarray:
+    """The view of ``x`` [...,T] with its last axis moved first ([T,...]): the inverse of frames_last."""
+    return x.transpose(_FIRST[x.ndim])
+
+
+_LAST = {n: tuple(range(1, n)) + (0,) for n in range(1, 9)}
+_FIRST = {n: (n - 1,) + tuple(range(n - 1)) for n in range(1, 9)}
 
 
 def joint_rows(planes: np.ndarray, index: np.ndarray) -> np.ndarray:

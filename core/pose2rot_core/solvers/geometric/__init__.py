@@ -31,8 +31,8 @@ from ...fk import global_to_local
 from ...rotations import geodesic_angle, norm, normalize, rotation_between
 from ...smoothing import bone_lengths, column_nanmedian
 from ...solution import Solution
-from ...stacks import (component_major, empty_matrices, empty_vectors, joint_batches, joint_planes, joint_rows,
-                       mat_mul, mat_vec, planes_vec, side_by_side)
+from ...stacks import (component_major, empty_matrices, empty_vectors, frames_first, frames_last, joint_batches,
+                       joint_planes, joint_rows, mat_mul, mat_vec, planes_vec, side_by_side)
 from ...tracks import Tracks
 from ...tracks_io import check_root
 from .fit import best_fit, blend_roll, fit_weight, lean_on_parent, slerp
@@ -182,7 +182,7 @@ def _orient_level(problem: Problem, joints: np.ndarray, G: np.ndarray) -> None:
     few at a time (core.stacks.joint_batches), the zero-length ones apart (their roll follows no
     child); the others one by one."""
     parents = problem.skeleton.parents[joints]
-    parent_frames = None if parents[0] < 0 else np.moveaxis(joint_rows(joint_planes(G), parents), -1, 0)  # [T,n,3,3]
+    parent_frames = None if parents[0] < 0 else frames_first(joint_rows(joint_planes(G), parents))  # [T,n,3,3]
     desired = _desired(problem, joints, parent_frames)
     alone = np.array([_aims_alone(problem, j) for j in joints])
     for same_path in (alone & problem.zero_length[joints], alone & ~problem.zero_length[joints]):
@@ -191,7 +191,7 @@ def _orient_level(problem: Problem, joints: np.ndarray, G: np.ndarray) -> None:
             axis = side_by_side([unit_mean(problem.sources(a.targets)) if a.axis is None else a.axis for a in aims])
             solved = _single_aim(problem, joints[rows], axis, side_by_side([a.direction for a in aims]),
                                  _columns(desired, rows), None if parent_frames is None else _columns(parent_frames, rows))
-            joint_planes(G)[joints[rows]] = np.moveaxis(solved, 0, -1)
+            joint_planes(G)[joints[rows]] = frames_last(solved)
     for i in np.flatnonzero(~alone):
         orient_joint(problem, int(joints[i]), desired[:, i], None if parent_frames is None else parent_frames[:, i], G)
 

@@ -23,7 +23,8 @@ from functools import cached_property
 import numpy as np
 
 from ...rotations import cross, norm, normalize, perpendicular, rotation_about, swing_between_units, wrap_angle
-from ...stacks import dot, frame_mean, mat_dot, mat_mul, mat_mul_t, mat_t_vec, mat_vec, outer_sum, side_by_side
+from ...stacks import (dot, frame_mean, frames_first, frames_last, mat_dot, mat_mul, mat_mul_t, mat_t_vec, mat_vec,
+                       outer_sum, side_by_side)
 from .fit import smoothstep
 from .problem import Problem, Target
 
@@ -334,8 +335,8 @@ def child_alignment(problem: Problem, aimed: list[Target], base: np.ndarray, axi
     for i, c in enumerate(children):
         if c is not None:
             count[i] = c[0].shape[1]
-            u[i, :c[0].shape[1]], v[i, :c[0].shape[1]], alignment[i] = (np.moveaxis(x, 0, -1) for x in c)
-    u, v, alignment = (np.moveaxis(x, -1, 0) for x in (u, v, alignment))
+            u[i, :c[0].shape[1]], v[i, :c[0].shape[1]], alignment[i] = (frames_last(x) for x in c)
+    u, v, alignment = (frames_first(x) for x in (u, v, alignment))
     # the mean of u . (base v) over the targets is tr(base^T alignment)
     deviation = 1.0 - frame_mean(mat_dot(base, alignment))
     deviation[[c is None for c in children]] = np.inf
