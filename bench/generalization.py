@@ -16,7 +16,12 @@ The last column says which of the issue's acceptance checks a row fails (``-`` w
 more than 0.01 %), ``nflips`` (more than 1 per 1,000 frames with noise), ``jitter`` (over 1.5x),
 ``nmean`` (mean position error above the tracks'), ``nmax`` (over 3 %).
 
+The ``fast`` rows say how much faster the clip is played and the frame rate a capture of the
+original motion would need for the same steps (``fast x4 7.5fps``: a 30 fps clip played 4 times
+faster moves as a 7.5 fps capture would). ``--speeds 2 3`` adds rows at those speed-ups.
+
     python bench/generalization.py [--clips A.bvh ...] [--families twist share ...] [--noise 0.005]
+                                   [--speeds 2 3]
 """
 from __future__ import annotations
 
@@ -28,7 +33,7 @@ import numpy as np
 
 from pose2rot_core.bvh import read_bvh
 from pose2rot_core.evaluate import evaluate_clip
-from pose2rot_core.variants import FAMILIES, make_variant
+from pose2rot_core.variants import FAMILIES, make_variant, played_faster
 
 from clips import EXAMPLES, dev_clips
 
@@ -64,12 +69,29 @@ def format_row(name: str, family: str, r: dict) -> str:
             f"{r['n_jitter']:6.2f} {r['n_mean']:8.3f} {r['n_tracks']:7.3f} {r['n_max']:7.2f} | {r['fails']}")
 
 
+def variants(clip, families: list[str], speeds: list[int]) -> list[tuple[str, object]]:
+    """(label, clip) of each row of ``clip``: the families' variants, then the clip played at each
+    of ``speeds``; fast rows are labelled with their speed-up and the frame rate it amounts to."""
+    out = [(family, clip if family == "original" else make_variant(clip, family, np.random.default_rng(0)))
+           for family in families]
+    out += [("fast", played_faster(clip, k)) for k in speeds]
+    return [(_fast_label(clip, v) if family == "fast" else family, v) for family, v in out]
+
+
+def _fast_label(clip, faster) -> str:
+    """'fast x4 7.5fps': the speed-up of ``faster`` over ``clip`` and the frame rate it amounts to."""
+    k = round(clip.num_frames / faster.num_frames)
+    return f"fast x{k} {1.0 / (k * clip.frame_time):.2g}fps"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", nargs="*", help="BVH clips (default: the development set)")
     parser.add_argument("--families", nargs="*", default=["original", *FAMILIES],
                         help="variant families ('original' = the clip itself)")
     parser.add_argument("--noise", type=float, default=0.005, help="jitter std, fraction of the height")
+    parser.add_argument("--speeds", nargs="*", type=int, default=[],
+                        help="extra rows with the clip played this many times faster (the fast family draws its own)")
     args = parser.parse_args()
     paths = [Path(p) for p in args.clips] if args.clips else dev_clips(sorted(EXAMPLES.glob("*.bvh")))
     print(HEAD)
@@ -77,10 +99,9 @@ def main() -> None:
     t0 = time.perf_counter()
     for path in paths:
         clip = read_bvh(path)
-        for family in args.families:
-            variant = clip if family == "original" else make_variant(clip, family, np.random.default_rng(0))
+        for family, variant in variants(clip, args.families, args.speeds):
             r = row(variant, args.noise)
-            rows.setdefault(family, []).append(r)
+            rows.setdefault(family.rsplit(" ", 1)[0] if family.startswith("fast") else family, []).append(r)
             print(format_row(path.stem, family, r), flush=True)
     print("-" * len(HEAD))
     for family, rs in rows.items():

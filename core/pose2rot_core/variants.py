@@ -52,9 +52,7 @@ def make_variant(clip: BvhClip, family: str, rng: np.random.Generator | None = N
     if family == "units":
         return _scaled(clip, 100.0)
     if family == "fast":
-        k = int(rng.integers(2, 5))
-        return replace(clip, rotations=clip.rotations[::k], root_translation=clip.root_translation[::k],
-                       local_offsets=clip.local_offsets[::k], name=f"{clip.name} x{k}")
+        return played_faster(clip, int(rng.integers(2, 5)))
     edits = {"twist": _add_twist_joints, "twist_segments": _split_in_two, "share": _add_share_bones,
              "zero_chain": _add_zero_chain}
     if family not in edits:
@@ -64,6 +62,13 @@ def make_variant(clip: BvhClip, family: str, rng: np.random.Generator | None = N
     for j, c in limb_bones(clip):
         edits[family](rig, j, c, rng)
     return _to_clip(clip, rig, family)
+
+
+def played_faster(clip: BvhClip, k: int) -> BvhClip:
+    """``clip`` played ``k`` times faster: every k-th frame, at the same frame rate (the motion of
+    each frame step k times larger, as a capture at 1/k of the frame rate would see it)."""
+    return replace(clip, rotations=clip.rotations[::k], root_translation=clip.root_translation[::k],
+                   local_offsets=clip.local_offsets[::k], name=f"{clip.name} x{k}")
 
 
 def limb_bones(clip: BvhClip) -> list[tuple[int, int]]:
