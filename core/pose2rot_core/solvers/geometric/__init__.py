@@ -180,26 +180,29 @@ def _orient_level(problem: Problem, joints: np.ndarray, G: np.ndarray) -> None:
     """Write the global orientations of ``joints`` [n] (one tree depth: their parents already
     there) into ``G`` [T,J,3,3]: those that aim one clean target (see _aims_alone) together, a
     few at a time (core.stacks.joint_batches), the zero-length ones apart (their roll follows no
-    child); the others one by one."""
-    parents = problem.skeleton.parents[joints]
-    parent_frames = None if parents[0] < 0 else frames_first(joint_rows(joint_planes(G), parents))  # [T,n,3,3]
-    desired = _desired(problem, joints, parent_frames)
+    child); the others one by one. The parents' orientations and the reference ones are gathered
+    batch by batch, so that a long clip's stacks stay as small as one batch."""
     alone = np.array([_aims_alone(problem, j) for j in joints])
     for same_path in (alone & problem.zero_length[joints], alone & ~problem.zero_length[joints]):
         for rows in joint_batches(np.flatnonzero(same_path), problem.num_frames):
-            aims = [problem.aims[j] for j in joints[rows]]
+            batch = joints[rows]
+            parent_frames = _parent_frames(problem, batch, G)
+            aims = [problem.aims[j] for j in batch]
             axis = side_by_side([unit_mean(problem.sources(a.targets)) if a.axis is None else a.axis for a in aims])
-            solved = _single_aim(problem, joints[rows], axis, side_by_side([a.direction for a in aims]),
-                                 _columns(desired, rows), None if parent_frames is None else _columns(parent_frames, rows))
-            joint_planes(G)[joints[rows]] = frames_last(solved)
-    for i in np.flatnonzero(~alone):
-        orient_joint(problem, int(joints[i]), desired[:, i], None if parent_frames is None else parent_frames[:, i], G)
+            solved = _single_aim(problem, batch, axis, side_by_side([a.direction for a in aims]),
+                                 _desired(problem, batch, parent_frames), parent_frames)
+            joint_planes(G)[batch] = frames_last(solved)
+    for j in joints[~alone, None]:  # [1] each
+        parent_frames = _parent_frames(problem, j, G)
+        orient_joint(problem, int(j[0]), _desired(problem, j, parent_frames)[:, 0],
+                     None if parent_frames is None else parent_frames[:, 0], G)
 
 
-def _columns(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """``x[:, rows]`` of a stack [T,n,...]: a view when ``rows`` [k] are consecutive (a long
-    clip's frames are not copied)."""
-    return x[:, rows[0]:rows[-1] + 1] if rows[-1] - rows[0] + 1 == len(rows) else x[:, rows]
+def _parent_frames(problem: Problem, joints: np.ndarray, G: np.ndarray) -> np.ndarray | None:
+    """[T,n,3,3] the orientations in ``G`` of the parents of ``joints`` [n] (one depth; a view for
+    one joint), or None for the root."""
+    parents = problem.skeleton.parents[joints]
+    return None if parents[0] < 0 else frames_first(joint_rows(joint_planes(G), parents))
 
 
 def _desired(problem: Problem, joints: np.ndarray, parent_frames: np.ndarray | None) -> np.ndarray:
