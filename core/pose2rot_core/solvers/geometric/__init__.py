@@ -38,7 +38,7 @@ from ...tracks_io import check_root
 from .fit import best_fit, blend_roll, fit_weight, lean_on_parent, slerp
 from .problem import (ZERO_LENGTH, Problem, Target, classify_translation, collect_targets, end_sites,
                       report_length_mismatch, running_mean, unit_mean)
-from .roll import aim_with_roll
+from .roll import Aimed, aim_with_roll
 from .twist_chains import ON_AXIS_FRACTION, find_twist_bones, spread_twist
 
 TWIST_POLICIES = ("lookahead", "reference", "transport", "swing")
@@ -313,7 +313,7 @@ def _single_aim(problem: Problem, joints: np.ndarray, axis: np.ndarray, directio
     roll: nothing else fixes it."""
     for j in joints:
         problem.determined[int(j)] = _NOT_FIXED
-    return aim_with_roll(problem, joints, axis, direction, desired, [problem.aims[j].targets[0] for j in joints],
+    return aim_with_roll(problem, joints, axis, direction, desired, [(problem.aims[j].targets[0],) for j in joints],
                          parent_frame)
 
 
@@ -335,12 +335,13 @@ def _written(out: np.ndarray | None, x: np.ndarray) -> np.ndarray:
     return out
 
 
-def _aimed(problem: Problem, primary: list[Target]) -> Target:
-    """The target a single-aim joint points its bone at: the farthest, and among targets as far
-    (a share bone beside the real child) one with targets of its own, whose bend may inform the roll."""
+def _aimed(problem: Problem, primary: list[Target]) -> Aimed:
+    """The point a single-aim joint points its bone at: the farthest target, and every target as
+    far (share bones beside the real child) with targets of its own, whose bends may inform the
+    roll; all of them, so that the order of the children does not matter."""
     lengths = np.array([np.linalg.norm(t.offset) for t in primary])
     far = [t for t, n in zip(primary, lengths) if n >= (1.0 - ON_AXIS_FRACTION) * lengths.max()]
-    return next((t for t in far if not t.is_end and problem.targets[t.index]), far[0])
+    return tuple(t for t in far if not t.is_end and problem.targets[t.index]) or (far[0],)
 
 
 def _smoothing_budget(input_noise: np.ndarray, noise: np.ndarray) -> np.ndarray:
