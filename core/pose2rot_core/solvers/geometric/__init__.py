@@ -377,16 +377,32 @@ def _budget_scale(shift: np.ndarray, budget: float) -> float:
     return 1.0 if mean_square <= budget else float(np.sqrt(budget / mean_square))
 
 
-def _offset_residual(seen: np.ndarray, expected: str, rig: np.ndarray, gaps: np.ndarray | None) -> np.ndarray:
+def _offset_residual(seen: np.ndarray, expected: str, rig: np.ndarray, gaps: np.ndarray | None,
+                     loose: np.ndarray) -> np.ndarray:
     """[n] how far offsets ``seen`` [n,3,T] move from their mean over the clip (``expected``
-    "auto") or the ``rig`` offsets [n,3] ("exact"), over the frames that are not ``gaps`` [n,T]."""
-    if gaps is None or not gaps.any():
+    "auto") or the ``rig`` offsets [n,3] ("exact"), over the frames that are not ``gaps`` [n,T];
+    with "auto", for the ``loose`` [n] ones (their parent's roll left open by its targets, see
+    _roll_left_open) also how far their direction leaves the rig's, at the track's own length: such
+    a parent may miss a child by the same amount in every frame (a short or still clip)."""
+    known = None if gaps is None or not gaps.any() else ~gaps[:, None, :]
+    if known is None:
         mean = seen.mean(axis=-1) if expected == "auto" else rig
-        return norm(np.moveaxis(seen - mean[:, :, None], 1, -1)).max(axis=-1)
-    known = ~gaps[:, None, :]
-    count = np.maximum(known.sum(axis=-1), 1)
-    mean = np.where(known, seen, 0.0).sum(axis=-1) / count if expected == "auto" else rig
-    return np.where(gaps, 0.0, norm(np.moveaxis(seen - mean[:, :, None], 1, -1))).max(axis=-1)
+    else:
+        count = np.maximum(known.sum(axis=-1), 1)
+        mean = np.where(known, seen, 0.0).sum(axis=-1) / count if expected == "auto" else rig
+    along = np.moveaxis(seen, 1, -1)  # [n,T,3]
+    off = norm(along - mean[:, None, :])  # [n,T]
+    if expected == "auto" and loose.any():
+        direction = normalize(rig[loose])[:, None, :] * norm(along[loose])[..., None]
+        off[loose] = np.maximum(off[loose], norm(along[loose] - direction))
+    return (off if known is None else np.where(gaps, 0.0, off)).max(axis=-1)
+
+
+def _roll_left_open(problem: Problem, joints: np.ndarray) -> np.ndarray:
+    """[n] whether the parent of each of ``joints`` took its roll, in some frame, at least partly
+    from a twist policy rather than from its targets (a fit weight below 1, see fit)."""
+    return np.array([float(np.min(problem.determined.get(int(p), 1.0))) < 1.0 for p in problem.skeleton.parents[joints]],
+                    bool)
 
 
 def _plain_swing(problem: Problem, primary: list, src: np.ndarray, obs: np.ndarray,
@@ -448,5 +464,6 @@ def _offsets_seen(problem: Problem, G: np.ndarray, expected: str | None, filled:
         seen[joints - 1] = batch = planes_vec(joint_rows(g, parents), offset, transpose_a=True)  # [n,3,T]
         if expected is not None:
             residual[joints - 1] = _offset_residual(batch, expected, skel.offsets[joints],
-                                                    None if filled is None else (filled[:, joints] | filled[:, parents]).T)
+                                                    None if filled is None else (filled[:, joints] | filled[:, parents]).T,
+                                                    _roll_left_open(problem, joints))
     return seen, residual
