@@ -38,7 +38,7 @@ from ...tracks_io import check_root
 from .fit import best_fit, blend_roll, fit_weight, lean_on_parent, slerp
 from .problem import (ZERO_LENGTH, Problem, Target, classify_translation, collect_targets, end_sites,
                       report_length_mismatch, running_mean, unit_mean)
-from .roll import aim_with_roll
+from .roll import Aimed, aim_with_roll
 from .twist_chains import ON_AXIS_FRACTION, find_twist_bones, spread_twist
 
 TWIST_POLICIES = ("lookahead", "reference", "transport", "swing")
@@ -316,7 +316,7 @@ def _single_aim(problem: Problem, joints: np.ndarray, axis: np.ndarray, directio
     roll: nothing else fixes it."""
     for j in joints:
         problem.determined[int(j)] = _NOT_FIXED
-    return aim_with_roll(problem, joints, axis, direction, desired, [problem.aims[j].targets[0] for j in joints],
+    return aim_with_roll(problem, joints, axis, direction, desired, [(problem.aims[j].targets[0],) for j in joints],
                          parent_frame)
 
 
@@ -338,12 +338,13 @@ def _written(out: np.ndarray | None, x: np.ndarray) -> np.ndarray:
     return out
 
 
-def _aimed(problem: Problem, primary: list[Target]) -> Target:
-    """The target a single-aim joint points its bone at: the farthest, and among targets as far
-    (a share bone beside the real child) one with targets of its own, whose bend may inform the roll."""
+def _aimed(problem: Problem, primary: list[Target]) -> Aimed:
+    """The point a single-aim joint points its bone at: the farthest target, and every target as
+    far (share bones beside the real child) with targets of its own, whose bends may inform the
+    roll; all of them, so that the order of the children does not matter."""
     lengths = np.array([np.linalg.norm(t.offset) for t in primary])
     far = [t for t, n in zip(primary, lengths) if n >= (1.0 - ON_AXIS_FRACTION) * lengths.max()]
-    return next((t for t in far if not t.is_end and problem.targets[t.index]), far[0])
+    return tuple(t for t in far if not t.is_end and problem.targets[t.index]) or (far[0],)
 
 
 def _smoothing_budget(input_noise: np.ndarray, noise: np.ndarray) -> np.ndarray:
@@ -379,16 +380,32 @@ def _budget_scale(shift: np.ndarray, budget: float) -> float:
     return 1.0 if mean_square <= budget else float(np.sqrt(budget / mean_square))
 
 
-def _offset_residual(seen: np.ndarray, expected: str, rig: np.ndarray, gaps: np.ndarray | None) -> np.ndarray:
+def _offset_residual(seen: np.ndarray, expected: str, rig: np.ndarray, gaps: np.ndarray | None,
+                     loose: np.ndarray) -> np.ndarray:
     """[n] how far offsets ``seen`` [n,3,T] move from their mean over the clip (``expected``
-    "auto") or the ``rig`` offsets [n,3] ("exact"), over the frames that are not ``gaps`` [n,T]."""
-    if gaps is None or not gaps.any():
+    "auto") or the ``rig`` offsets [n,3] ("exact"), over the frames that are not ``gaps`` [n,T];
+    with "auto", for the ``loose`` [n] ones (their parent's roll left open by its targets, see
+    _roll_left_open) also how far their direction leaves the rig's, at the track's own length: such
+    a parent may miss a child by the same amount in every frame (a short or still clip)."""
+    known = None if gaps is None or not gaps.any() else ~gaps[:, None, :]
+    if known is None:
         mean = seen.mean(axis=-1) if expected == "auto" else rig
-        return norm(np.moveaxis(seen - mean[:, :, None], 1, -1)).max(axis=-1)
-    known = ~gaps[:, None, :]
-    count = np.maximum(known.sum(axis=-1), 1)
-    mean = np.where(known, seen, 0.0).sum(axis=-1) / count if expected == "auto" else rig
-    return np.where(gaps, 0.0, norm(np.moveaxis(seen - mean[:, :, None], 1, -1))).max(axis=-1)
+    else:
+        count = np.maximum(known.sum(axis=-1), 1)
+        mean = np.where(known, seen, 0.0).sum(axis=-1) / count if expected == "auto" else rig
+    along = np.moveaxis(seen, 1, -1)  # [n,T,3]
+    off = norm(along - mean[:, None, :])  # [n,T]
+    if expected == "auto" and loose.any():
+        direction = normalize(rig[loose])[:, None, :] * norm(along[loose])[..., None]
+        off[loose] = np.maximum(off[loose], norm(along[loose] - direction))
+    return (off if known is None else np.where(gaps, 0.0, off)).max(axis=-1)
+
+
+def _roll_left_open(problem: Problem, joints: np.ndarray) -> np.ndarray:
+    """[n] whether the parent of each of ``joints`` took its roll, in some frame, at least partly
+    from a twist policy rather than from its targets (a fit weight below 1, see fit)."""
+    return np.array([float(np.min(problem.determined.get(int(p), 1.0))) < 1.0 for p in problem.skeleton.parents[joints]],
+                    bool)
 
 
 def _plain_swing(problem: Problem, primary: list, src: np.ndarray, obs: np.ndarray,
@@ -450,5 +467,6 @@ def _offsets_seen(problem: Problem, G: np.ndarray, expected: str | None, filled:
         seen[joints - 1] = batch = planes_vec(joint_rows(g, parents), offset, transpose_a=True)  # [n,3,T]
         if expected is not None:
             residual[joints - 1] = _offset_residual(batch, expected, skel.offsets[joints],
-                                                    None if filled is None else (filled[:, joints] | filled[:, parents]).T)
+                                                    None if filled is None else (filled[:, joints] | filled[:, parents]).T,
+                                                    _roll_left_open(problem, joints))
     return seen, residual

@@ -28,6 +28,10 @@ from ...stacks import (dot, frame_mean, frames_first, frames_last, mat_dot, mat_
 from .fit import smoothstep
 from .problem import Problem, Target
 
+#: the point a joint aims at: its target, or the targets at one place (a share bone beside the real
+#: child, each perhaps with targets of its own), in any order
+Aimed = tuple[Target, ...]
+
 #: continuity of the roll where it is poorly conditioned: a frame of trust w follows its own roll
 #: over about CONTINUITY_SECONDS / sqrt(w) (see continuous_roll)
 CONTINUITY_SECONDS = 0.1
@@ -45,13 +49,13 @@ MIN_STEP = 1.0 - np.cos(np.radians(0.1))
 
 
 def aim_with_roll(problem: Problem, joints: np.ndarray, s_hat: np.ndarray, d_hat: np.ndarray, desired: np.ndarray,
-                  aimed: list[Target], parent_frame: np.ndarray | None) -> np.ndarray:
+                  aimed: list[Aimed], parent_frame: np.ndarray | None) -> np.ndarray:
     """Global orientations [T,n,3,3] of ``joints`` [n] (of one tree depth, all zero-length or
     none), each taking the unit direction ``s_hat`` (joint frame; [T,n,3], or [1,n,3] when the
     same in every frame) onto the unit direction ``d_hat`` (world, [T,n,3]) exactly, with the roll
     about the bone chosen by the twist policy. ``desired`` [T,n,3,3]: the orientations that keep
-    the reference local rotations; ``aimed`` [n]: the targets whose children may inform the roll
-    (lookahead); ``parent_frame`` [T,n,3,3]: the parents' orientations (None: the root, whose
+    the reference local rotations; ``aimed`` [n]: the points (see Aimed) whose own targets may
+    inform the roll (lookahead); ``parent_frame`` [T,n,3,3]: the parents' orientations (None: the root, whose
     parent is the world). All joints at once: each comes out as it would alone."""
     from_dir = mat_vec(desired, s_hat)
     swing = swing_between_units(from_dir, d_hat)  # smallest swing: roll angle 0
@@ -83,7 +87,7 @@ def aim_with_roll(problem: Problem, joints: np.ndarray, s_hat: np.ndarray, d_hat
     return mat_mul(rotation_about(d_hat, phi), base)
 
 
-def share_turns(problem: Problem, aimed: list[Target], base: np.ndarray, s_hat: np.ndarray, phi: np.ndarray,
+def share_turns(problem: Problem, aimed: list[Aimed], base: np.ndarray, s_hat: np.ndarray, phi: np.ndarray,
                 strength: np.ndarray, carry: CarriedRoll) -> np.ndarray:
     """Roll [T,n] (relative to ``base`` [T,n,3,3]; ``phi`` [T,n] changed in place) that shares
     the aimed children's (``aimed`` [n]) sudden turns: where a child's bend turns about the bone
@@ -123,27 +127,31 @@ def share_turns(problem: Problem, aimed: list[Target], base: np.ndarray, s_hat: 
     return phi
 
 
-def _bending_child(problem: Problem, aimed: list[Target], base: np.ndarray, s_hat: np.ndarray
+def _bending_child(problem: Problem, aimed: list[Aimed], base: np.ndarray, s_hat: np.ndarray
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """For the joints at ``base`` [T,n,3,3] aiming ``s_hat`` [T|1,n,3] at ``aimed`` [n]: ([k]
     those whose aimed child bends: past children on the bone's axis (twist segments, each aiming
     at the next) to the first that bends off it; [T,k,3] the unit direction in which its own
-    targets lie from it, seen in the joint's frame; [T,k] the sine of its angle with the bone),
-    or None where none has one."""
+    targets (those of every joint at the aimed point) lie from it, seen in the joint's frame;
+    [T,k] the sine of its angle with the bone), or None where none has one."""
     found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    candidates = dict(enumerate(aimed))  # joint -> the child that may bend
+    candidates = dict(enumerate(aimed))  # joint -> the point (joints at one place) that may bend
     for _ in range(problem.skeleton.num_joints):
-        step = {i: (c, problem.split_targets(c.index)[0]) for i, c in candidates.items() if not c.is_end}
-        step = {i: (c, primary) for i, (c, primary) in step.items() if primary}
+        step = {i: [(c, problem.split_targets(c.index)[0]) for c in point if not c.is_end]
+                for i, point in candidates.items()}
+        step = {i: [(c, primary) for c, primary in members if primary] for i, members in step.items()}
+        step = {i: members for i, members in step.items() if members}
         if not step:
             break
         rows = np.array(list(step))
-        towards = side_by_side([normalize(problem.observed(primary, c.index).sum(1)) for c, primary in step.values()])
+        towards = side_by_side([normalize(sum(problem.observed(primary, c.index).sum(1) for c, primary in members))
+                                for members in step.values()])
         seen = mat_t_vec(base[:, rows], towards)
         bend = norm(cross(seen, s_hat[:, rows]))
-        done = (bend.max(axis=0) > ON_AXIS_SIN) | [len(p) > 1 or p[0].is_end for _, p in step.values()]
+        single = [len(m) == 1 and len(m[0][1]) == 1 and not m[0][1][0].is_end for m in step.values()]
+        done = (bend.max(axis=0) > ON_AXIS_SIN) | ~np.array(single)
         found.append((rows[done], seen[:, done], bend[:, done]))
-        candidates = {i: primary[0] for (i, (_, primary)), d in zip(step.items(), done) if not d}
+        candidates = {i: (members[0][1][0],) for (i, members), d in zip(step.items(), done) if not d}
     if not found or not any(len(rows) for rows, _, _ in found):
         return None
     rows, seen, bend = zip(*found)
@@ -289,7 +297,7 @@ def tridiagonal_solve(lower: np.ndarray, diag: np.ndarray, upper: np.ndarray, rh
     return d / b
 
 
-def lookahead_roll(problem: Problem, aimed: list[Target], base: np.ndarray, desired: np.ndarray, axis: np.ndarray,
+def lookahead_roll(problem: Problem, aimed: list[Aimed], base: np.ndarray, desired: np.ndarray, axis: np.ndarray,
                    swing_cos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(phi [T,n], confidence [T,n] 0..1, strength [T,n]: how strongly the objective prefers phi,
     see best_roll) for n joints: the roll about the bone direction ``axis`` [T,n,3] (world),
@@ -315,7 +323,7 @@ def lookahead_roll(problem: Problem, aimed: list[Target], base: np.ndarray, desi
     return phi, strength / total, strength
 
 
-def child_alignment(problem: Problem, aimed: list[Target], base: np.ndarray, axis: np.ndarray
+def child_alignment(problem: Problem, aimed: list[Aimed], base: np.ndarray, axis: np.ndarray
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """For n joints at ``base`` [T,n,3,3] aiming at ``aimed`` [n] along the bone directions
     ``axis`` [T,n,3] (world): ([T,n,3,3] alignment of the aimed child's own targets as seen with
@@ -347,17 +355,22 @@ def child_alignment(problem: Problem, aimed: list[Target], base: np.ndarray, axi
     return alignment, deviation, reach / count
 
 
-def _child_targets(problem: Problem, aimed: Target) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """The aimed point's own targets: ([T,m,3] their unit directions from it (world), [T,m,3] (or
-    [1,m,3] when the reference is constant) as seen with it at its reference local rotation in
-    the aiming joint's frame, [T,3,3] the mean alignment of the two), or None where it has none."""
-    if aimed.is_end or not problem.targets[aimed.index]:
+def _child_targets(problem: Problem, aimed: Aimed) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The aimed point's own targets (of every joint at that point, see Aimed): ([T,m,3] their unit
+    directions from it (world), [T,m,3] (or [1,m,3] when the reference is constant) as seen with
+    it at its reference local rotation in the aiming joint's frame, [T,3,3] the mean alignment of
+    the two), or None where it has none."""
+    us, vs = [], []
+    for t in aimed:
+        if t.is_end or not problem.targets[t.index]:
+            continue
+        to_child = problem.reference_product(t.chain + (t.index,))
+        sub = problem.targets[t.index]
+        vs.append(normalize(mat_vec(to_child[..., None, :, :], problem.sources(sub))))  # [1,m,3] when constant
+        us.append(normalize(problem.observed(sub, t.index)))
+    if not us:
         return None
-    c = aimed.index
-    to_child = problem.reference_product(aimed.chain + (c,))
-    sub = problem.targets[c]
-    v = normalize(mat_vec(to_child[..., None, :, :], problem.sources(sub)))  # [1,m,3] when constant
-    u = normalize(problem.observed(sub, c))
+    u, v = (x[0] if len(x) == 1 else np.concatenate(x, axis=1) for x in (us, vs))
     return u, v, outer_sum(u, v) / u.shape[1]
 
 
