@@ -67,7 +67,7 @@ def test_noisy_tracks_of_the_rig_are_not_called_other_lengths(person):
     P = positions(rig, R, root)
     noisy = P + np.random.default_rng(2).normal(scale=0.005 * rig.height, size=P.shape)
     sol = solve(Tracks(rig, noisy))
-    assert not any("differ from their rest length" in line for line in sol.report), sol.report
+    assert not any("rest length" in line for line in sol.report), sol.report
 
 
 def test_a_child_keeps_its_bend_while_its_parent_turns_about_its_own_bone():

@@ -404,8 +404,8 @@ def _offset_residual(seen: np.ndarray, expected: str, rig: np.ndarray, gaps: np.
 def _roll_left_open(problem: Problem, joints: np.ndarray) -> np.ndarray:
     """[n] whether the parent of each of ``joints`` took its roll, in some frame, at least partly
     from a twist policy rather than from its targets (a fit weight below 1, see fit)."""
-    return np.array([float(np.min(problem.determined.get(int(p), 1.0))) < 1.0 for p in problem.skeleton.parents[joints]],
-                    bool)
+    parents = problem.skeleton.parents[joints]
+    return np.array([float(np.min(problem.determined.get(int(p), 1.0))) < 1.0 for p in parents], bool)
 
 
 def _plain_swing(problem: Problem, primary: list, src: np.ndarray, obs: np.ndarray,

@@ -359,9 +359,13 @@ def report_length_mismatch(skel: Skeleton, mismatch: np.ndarray, missing: np.nda
                                    & ~missing[par])[0]]
     if bad:
         worst = max(bad, key=lambda j: dev[j - 1])
-        report.append(f"{len(bad)} bones differ from their rest length (worst '{skel.names[worst]}': "
-                      f"{100 * dev[worst - 1]:.3g} % of height): they keep the rig's bone length, so those "
-                      "joints follow the rig, not their tracks (stretch 'exact' moves them onto the tracks)")
+        size = f"{100 * dev[worst - 1]:.3g} % of height"
+        report.append(f"1 bone differs from its rest length ('{skel.names[worst]}': {size}): it keeps the rig's "
+                      "bone length, so that joint follows the rig, not its track (stretch 'exact' moves it onto "
+                      "the track)" if len(bad) == 1 else
+                      f"{len(bad)} bones differ from their rest length (worst '{skel.names[worst]}': {size}): they "
+                      "keep the rig's bone length, so those joints follow the rig, not their tracks (stretch "
+                      "'exact' moves them onto the tracks)")
 
 
 def unit_mean(v: np.ndarray) -> np.ndarray:
