@@ -26,7 +26,6 @@ import numpy as np
 from .axes import Y_UP_TO_Z_UP
 from .rotations import matrix_to_quat, quat_continuity
 from .solution import Solution
-from .stacks import mat_mul, mat_t_mul
 
 
 @dataclass(frozen=True)
@@ -49,7 +48,8 @@ def basis_quaternions(solution: Solution, rest: BoneRest) -> np.ndarray:
     if not rest.inherit_rotation.all():
         G, _ = solution.forward()
         L = np.where(rest.inherit_rotation[None, :, None, None], L, G)
-    return quat_continuity(matrix_to_quat(mat_mul(mat_t_mul(M[None], L), M[None])), axis=0)
+    B = np.swapaxes(M, -1, -2)[None] @ L @ M[None]
+    return quat_continuity(matrix_to_quat(B), axis=0)
 
 
 def location_channels(solution: Solution, rest: BoneRest, tolerance: float) -> tuple[np.ndarray, np.ndarray]:

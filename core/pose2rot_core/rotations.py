@@ -75,26 +75,19 @@ def quat_to_matrix(q: np.ndarray) -> np.ndarray:
 
 
 def matrix_to_quat(R: np.ndarray) -> np.ndarray:
-    """Rotation matrices [...,3,3] -> unit w-first quaternions [...,4] with w >= 0 (computed on the
-    nine entries as contiguous planes; the result is component-major: each component apart)."""
+    """Rotation matrices [...,3,3] -> unit w-first quaternions [...,4] with w >= 0."""
     R = np.asarray(R, np.float64)
-    lead = R.shape[:-2]
-    m = R.reshape(-1, 3, 3).transpose(1, 2, 0)  # [3,3,N] entry planes
-    (m00, m01, m02), (m10, m11, m12), (m20, m21, m22) = np.ascontiguousarray(m)
+    (m00, m01, m02), (m10, m11, m12), (m20, m21, m22) = [[R[..., i, j] for j in range(3)] for i in range(3)]
     # four candidate (unnormalised) quaternions; pick the best conditioned per element
     diag = (1 + m00 + m11 + m22, 1 + m00 - m11 - m22, 1 - m00 + m11 - m22, 1 - m00 - m11 + m22)
     d21, d02, d10, s01, s02, s12 = m21 - m12, m02 - m20, m10 - m01, m01 + m10, m02 + m20, m12 + m21
     cands = ((diag[0], d21, d02, d10), (d21, diag[1], s01, s02), (d02, s01, diag[2], s12), (d10, s02, s12, diag[3]))
     best = np.argmax(np.stack(diag), axis=0)
-    q = np.empty((4, m00.shape[0]))
+    q = np.moveaxis(np.empty((4,) + m00.shape), 0, -1)
     for c in range(4):
-        np.choose(best, [cand[c] for cand in cands], out=q[c])
-    square = q[0] * q[0]
-    for c in range(1, 4):
-        square += q[c] * q[c]
-    q /= np.maximum(np.sqrt(square), 1e-12)
-    q *= np.where(q[0] < 0, -1.0, 1.0)
-    return q.T.reshape(lead + (4,))
+        q[..., c] = np.choose(best, [cand[c] for cand in cands])
+    q = normalize(q)
+    return np.where(q[..., :1] < 0, -q, q)
 
 
 def twist_angle(R: np.ndarray, axis: np.ndarray) -> np.ndarray:
