@@ -284,7 +284,10 @@ def _quadratic_fit(P: np.ndarray, W: np.ndarray, width: float) -> tuple[np.ndarr
     X = P * W[..., None]
     S = _correlate(W, k[:, None] * u[:, None] ** np.arange(5), R)  # [5,T,n]
     Y = _correlate(X, k[:, None] * u[:, None] ** np.arange(3), R)  # [3,T,n,D]
-    scale = np.maximum(S[0], 1e-300)
+    ok = S[0] > 1e-6  # windows with weight; the others keep their samples
+    if not ok.all():  # give them a harmless window, so that nothing overflows on the way
+        S = np.where(ok, S, np.array([1.0, 0.0, 1.0, 0.0, 1.0])[:, None, None])
+    scale = S[0]
     a01, a02, a12, a22 = S[1] / scale, S[2] / scale, S[3] / scale, S[4] / scale + 1e-9
     a00, a11 = 1.0 + 1e-9, a02 + 1e-9  # normalised; the ridge only matters for degenerate windows
     c0, c1, c2 = a11 * a22 - a12 * a12, a02 * a12 - a01 * a22, a01 * a12 - a02 * a11  # first row of A^-1 x det
@@ -297,7 +300,6 @@ def _quadratic_fit(P: np.ndarray, W: np.ndarray, width: float) -> tuple[np.ndarr
         first[:, weak] = np.linalg.inv(np.moveaxis(A, -1, 0))[:, 0, :].T
     first /= scale
     est = (first[..., None] * Y).sum(axis=0)
-    ok = S[0] > 1e-6
     return np.where(ok[..., None], est, P), np.where(ok, first[0] * W, 1.0)
 
 
