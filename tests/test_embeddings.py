@@ -119,6 +119,7 @@ def test_cache_is_keyed_by_encoder_and_survives_corrupt_entries(tiny_t5, tmp_pat
 
 @pytest.mark.torch
 def test_offline_missing_model_is_a_clear_error(tmp_path, monkeypatch):
+    pytest.importorskip("torch", reason='needs PyTorch (pip install "pose2rot-core[learned]")')
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     embeddings._T5_CACHE.clear()

@@ -65,6 +65,7 @@ def test_external_and_internal_paths_agree(tiny_checkpoint, tmp_path, solver, re
 
 
 def test_external_failures_are_one_line(tmp_path):
+    pytest.importorskip("torch", reason=TORCH_REASON)  # the external Python here is this one
     tracks = _tracks(tmp_path, reference=False)
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"not a checkpoint")

@@ -173,3 +173,22 @@ def test_shared_turns_do_not_depend_on_float_precision(bend):
     rounded = replace(tracks, positions=tracks.positions.astype(np.float32).astype(np.float64),
                       end_positions=tracks.end_positions.astype(np.float32).astype(np.float64))
     assert np.degrees(geodesic_angle(solve(tracks).rotations, solve(rounded).rotations)).max() < 0.1
+
+
+def test_a_child_passing_straight_in_a_plane_does_not_turn_its_parent_by_rounding():
+    """A hand that flexes back and forth through straight in one plane turns its bend direction by
+    exactly a half turn between frames, whose sign rounding alone decides: it is not shared with the
+    forearm's roll, so float32 tracks far from the origin (50 heights, as a scene's far corner)
+    give the rotations of float64 ones."""
+    T, fps = 120, 60.0
+    clip = _pronating_arm(T=T, fps=fps, bend=0.0)
+    t = np.arange(T) / fps
+    R = clip.rotations.copy()
+    R[:, 3] = basic_rotation(0, np.radians(6.0 * np.sin(2 * np.pi * 1.3 * t) + 0.37))  # through straight
+    clip = replace(clip, rotations=R)
+    tracks = tracks_from_bvh(clip, reference_frame=0)
+    shift = np.array([50.0, 0.0, 0.0]) * tracks.skeleton.height
+    far = replace(tracks, positions=tracks.positions + shift, end_positions=tracks.end_positions + shift)
+    rounded = replace(far, positions=far.positions.astype(np.float32).astype(np.float64),
+                      end_positions=far.end_positions.astype(np.float32).astype(np.float64))
+    assert np.degrees(geodesic_angle(solve(far).rotations, solve(rounded).rotations)).max() < 0.1

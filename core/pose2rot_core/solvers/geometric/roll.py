@@ -116,7 +116,7 @@ def share_turns(problem: Problem, aimed: list[Aimed], base: np.ndarray, s_hat: n
     roll_link = 1.0 / (2.0 * np.maximum(frame_mean(1.0 - dot(in_parent[1:], in_parent[:-1])), MIN_STEP))
     child_link = weight_bend / (2.0 * np.maximum(frame_mean(1.0 - dot(seen[1:], seen[:-1])), MIN_STEP))
     stiffness = roll_link + child_link
-    turn = wrap_angle(np.diff(azimuth - carried, axis=0))
+    turn = _signed_turn(wrap_angle(np.diff(azimuth - carried, axis=0)))
     shared = _after_zero(np.cumsum(child_link * turn / stiffness, axis=0))
     fixed = np.zeros(carried.shape, bool)
     if problem.tracks.reference_frame is not None:
@@ -125,6 +125,19 @@ def share_turns(problem: Problem, aimed: list[Aimed], base: np.ndarray, s_hat: n
     phi[:, rows] = elastic_string(own, np.maximum(strength[:, rows] / 2.0, 1e-9), fixed,
                                   np.ones(stiffness.shape, bool), stiffness) + shared + carried
     return phi
+
+
+#: (turn sharing) within this angle of a half turn, a step of the child's bend about the bone cannot
+#: be told from the opposite step (the child swings through or past the bone's axis)
+HALF_TURN_TOLERANCE = np.radians(30.0)
+
+
+def _signed_turn(turn: np.ndarray) -> np.ndarray:
+    """Steps [T-1,...] of a bend's direction about the bone (radians, in [-pi, pi]) as far as their
+    sign is known: unchanged up to HALF_TURN_TOLERANCE from a half turn, then fading smoothly to 0
+    at the half turn itself, where either sign fits (a finger or elbow passing straight in a plane
+    turns its bend by exactly pi, and rounding alone would pick the side)."""
+    return turn * smoothstep((np.pi - np.abs(turn)) / HALF_TURN_TOLERANCE)
 
 
 def _bending_child(problem: Problem, aimed: list[Aimed], base: np.ndarray, s_hat: np.ndarray
