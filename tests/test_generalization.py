@@ -277,6 +277,23 @@ def test_twist_bones_turned_together_give_what_one_at_a_time_gives(family, monke
     assert all(same for _, same in compared), compared
 
 
+@pytest.mark.parametrize("reference_frame", [0, None])
+def test_splitting_bones_into_twist_segments_leaves_their_orientations(reference_frame):
+    """A limb bone split in two at its middle (the middle joint on the axis, taking half the
+    child's twist) is oriented as the unsplit bone: its roll is read from the child's bend past the
+    segment, which tells nothing itself (before, such bones lost their roll cue: up to 12 deg)."""
+    from pose2rot_core.variants import limb_bones
+
+    clip = read_bvh(EXAMPLE)
+    split = make_variant(clip, "twist_segments", np.random.default_rng(0))
+    G = solve(tracks_from_bvh(clip, reference_frame=reference_frame), smooth="off").forward()[0]
+    G_split = solve(tracks_from_bvh(split, reference_frame=reference_frame), smooth="off").forward()[0]
+    bones = [j for j, _ in limb_bones(clip)]
+    same = [split.skeleton.index(clip.skeleton.names[j]) for j in bones]
+    assert len(bones) >= 8
+    assert np.degrees(geodesic_angle(G[:, bones], G_split[:, same])).max() < 0.2
+
+
 def test_twist_bones_reading_a_turned_joint_wait_for_it():
     """A bone whose joint, child or twist joint an earlier bone turns starts a new group."""
     from pose2rot_core.solvers.geometric.twist_chains import TwistBone, _independent

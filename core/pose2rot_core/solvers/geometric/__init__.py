@@ -39,7 +39,7 @@ from .fit import best_fit, blend_roll, fit_weight, lean_on_parent, slerp
 from .problem import (ZERO_LENGTH, Problem, Target, classify_translation, collect_targets, end_sites,
                       report_length_mismatch, running_mean, unit_mean)
 from .roll import Aimed, aim_with_roll
-from .twist_chains import ON_AXIS_FRACTION, find_twist_bones, spread_twist
+from .twist_chains import ON_AXIS_FRACTION, find_twist_bones, past_segments, spread_twist
 
 TWIST_POLICIES = ("lookahead", "reference", "transport", "swing")
 STRETCH_MODES = ("auto", "exact", "off")
@@ -92,6 +92,8 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     if problem.noise_var.any():  # noise must not add up along chains
         problem.solved = empty_vectors(problem.positions.shape[:2])
         problem.solved.fill(np.nan)  # not placed yet: seen from its track (Problem.observed)
+    twist_bones = find_twist_bones(problem) if twist != "swing" else []
+    problem.past_segments = past_segments(problem, twist_bones)
     done = 0
     for joints in tracks.skeleton.levels:
         for j in joints:
@@ -101,7 +103,7 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
         if progress is not None:
             progress(done / tracks.skeleton.num_joints, f"solved {done}/{tracks.skeleton.num_joints} joints")
     if twist != "swing":
-        spread_twist(problem, G, find_twist_bones(problem))
+        spread_twist(problem, G, twist_bones)
     local_offsets = _solve_offsets(problem, G, stretch, stretch_tolerance, missing_mask, report, filled)
     report_length_mismatch(tracks.skeleton, mismatch, missing_mask, problem.translating, report, length_noise)
     return Solution(skeleton=tracks.skeleton, rotations=global_to_local(tracks.skeleton, G, out=G),
@@ -316,8 +318,8 @@ def _single_aim(problem: Problem, joints: np.ndarray, axis: np.ndarray, directio
     roll: nothing else fixes it."""
     for j in joints:
         problem.determined[int(j)] = _NOT_FIXED
-    return aim_with_roll(problem, joints, axis, direction, desired, [(problem.aims[j].targets[0],) for j in joints],
-                         parent_frame)
+    aimed = [(problem.past_segments.get(int(j), problem.aims[j].targets[0]),) for j in joints]
+    return aim_with_roll(problem, joints, axis, direction, desired, aimed, parent_frame)
 
 
 def _alone(x: np.ndarray | None) -> np.ndarray | None:

@@ -94,6 +94,9 @@ class Problem:
     #: per joint, how far its orientation is fixed by its targets rather than a twist policy (0..1,
     #: [T] or [1]); filled in while solving
     determined: dict[int, np.ndarray] = field(default_factory=dict)
+    #: per joint whose bone is split by twist segments, the bone's child reached through them (the
+    #: point whose bend tells the joint's roll; see twist_chains.past_segments)
+    past_segments: dict[int, Target] = field(default_factory=dict)
     #: the bone tips' tracks [T,K,3] (component-major, like ``positions``), None without tips
     ends: np.ndarray | None = None
     #: sources (constant reference) and observed vectors (clean tracks) already worked out, by targets

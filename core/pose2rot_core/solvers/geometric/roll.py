@@ -41,8 +41,6 @@ TRUST_HIGH = 0.6
 #: (lookahead) the smallest typical turn away from the reference a joint is credited with, as
 #: 1 - cos(angle) of about 2 degrees: a bone that never swings is stiff, not infinitely so
 MIN_DEVIATION = 1.0 - np.cos(np.radians(2.0))
-#: (turn sharing) a child whose targets stay within this sine of the bone's axis is a twist segment
-ON_AXIS_SIN = 0.01
 #: (turn sharing) the smallest typical turn between frames a bone is credited with, as 1 - cos of
 #: 0.1 degrees: below it a turn is lost in rounding (float32 positions), not motion
 MIN_STEP = 1.0 - np.cos(np.radians(0.1))
@@ -142,33 +140,20 @@ def _signed_turn(turn: np.ndarray) -> np.ndarray:
 
 def _bending_child(problem: Problem, aimed: list[Aimed], base: np.ndarray, s_hat: np.ndarray
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """For the joints at ``base`` [T,n,3,3] aiming ``s_hat`` [T|1,n,3] at ``aimed`` [n]: ([k]
-    those whose aimed child bends: past children on the bone's axis (twist segments, each aiming
-    at the next) to the first that bends off it; [T,k,3] the unit direction in which its own
-    targets (those of every joint at the aimed point) lie from it, seen in the joint's frame;
-    [T,k] the sine of its angle with the bone), or None where none has one."""
-    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    candidates = dict(enumerate(aimed))  # joint -> the point (joints at one place) that may bend
-    for _ in range(problem.skeleton.num_joints):
-        step = {i: [(c, problem.split_targets(c.index)[0]) for c in point if not c.is_end]
-                for i, point in candidates.items()}
-        step = {i: [(c, primary) for c, primary in members if primary] for i, members in step.items()}
-        step = {i: members for i, members in step.items() if members}
-        if not step:
-            break
-        rows = np.array(list(step))
-        towards = side_by_side([normalize(sum(problem.observed(primary, c.index).sum(1) for c, primary in members))
-                                for members in step.values()])
-        seen = mat_t_vec(base[:, rows], towards)
-        bend = norm(cross(seen, s_hat[:, rows]))
-        single = [len(m) == 1 and len(m[0][1]) == 1 and not m[0][1][0].is_end for m in step.values()]
-        done = (bend.max(axis=0) > ON_AXIS_SIN) | ~np.array(single)
-        found.append((rows[done], seen[:, done], bend[:, done]))
-        candidates = {i: (members[0][1][0],) for (i, members), d in zip(step.items(), done) if not d}
-    if not found or not any(len(rows) for rows, _, _ in found):
+    """For the joints at ``base`` [T,n,3,3] aiming ``s_hat`` [T|1,n,3] at ``aimed`` [n] (past twist
+    segments, see twist_chains.past_segments): ([k] those whose aimed point has targets of its own;
+    [T,k,3] the unit direction in which they (those of every joint at the point) lie from it, seen
+    in the joint's frame; [T,k] the sine of its angle with the bone), or None where none has any."""
+    step = {i: [(c.index, primary) for c in point if not c.is_end and (primary := problem.split_targets(c.index)[0])]
+            for i, point in enumerate(aimed)}
+    step = {i: members for i, members in step.items() if members}
+    if not step:
         return None
-    rows, seen, bend = zip(*found)
-    return np.concatenate(rows), np.concatenate(seen, axis=1), np.concatenate(bend, axis=1)
+    rows = np.array(list(step))
+    towards = side_by_side([normalize(sum(problem.observed(primary, c).sum(1) for c, primary in members))
+                            for members in step.values()])
+    seen = mat_t_vec(base[:, rows], towards)
+    return rows, seen, norm(cross(seen, s_hat[:, rows]))
 
 
 class CarriedRoll:

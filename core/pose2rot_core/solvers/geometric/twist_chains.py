@@ -22,7 +22,7 @@ import numpy as np
 
 from ...rotations import axis_angle_to_matrix, norm, normalize, twist_angle
 from ...stacks import dot, joint_planes, planes_mul, planes_vec
-from .problem import ZERO_LENGTH, Problem
+from .problem import ZERO_LENGTH, Problem, Target
 
 #: how far (fraction of the bone length) a twist joint may sit from the bone's axis
 ON_AXIS_FRACTION = 0.01
@@ -51,6 +51,22 @@ def find_twist_bones(problem: Problem) -> list[TwistBone]:
             bones.append(bone)
             claimed.update(bone.twist_joints)
     return bones
+
+
+def past_segments(problem: Problem, bones: list[TwistBone]) -> dict[int, Target]:
+    """For each of ``bones`` split by twist segments (its joint aims at a twist joint, which aims
+    on along the axis): the bone's child as a target of the joint, reached through the segments
+    (their tracks lie on the axis, so they say nothing of the roll; the child's bend does)."""
+    out = {}
+    for bone in bones:
+        target = problem.aims[bone.joint].targets[0]
+        chain: tuple[int, ...] = ()
+        while target.index != bone.child:
+            chain += target.chain + (target.index,)
+            target = problem.aims[target.index].targets[0]
+        if chain:
+            out[bone.joint] = Target(bone.child, False, chain + target.chain, target.offset)
+    return out
 
 
 def _aimed_joint(problem: Problem, j: int) -> int | None:
