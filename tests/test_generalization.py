@@ -170,6 +170,25 @@ def test_the_order_of_children_at_one_place_does_not_change_the_roll():
     assert np.degrees(geodesic_angle(*upper)).max() < 1e-6
 
 
+def test_a_share_bone_a_little_further_out_does_not_hide_the_childs_bend():
+    """A share bone without children of its own 1.2 % further out along the real child's line (as
+    on a Character Creator foot): the roll is still read from the real child's bend, as without it."""
+    upper = []
+    for share in (False, True):
+        sk, R, P = _two_lower_arms(["lower", "lower_b"])
+        keep = [n for n in sk.names if n != "hand_b" and (share or n != "lower_b")]
+        rest = {n: sk.rest_positions[sk.index(n)] for n in keep}
+        if share:  # on the upper arm's line to the elbow, 1.2 % further out
+            rest["lower_b"] = rest["upper"] + 1.012 * (rest["lower"] - rest["upper"])
+        parents = [sk.names[sk.parents[sk.index(n)]] if sk.parents[sk.index(n)] >= 0 else "" for n in keep]
+        small = Skeleton.from_any_order(keep, parents, np.array([rest[n] for n in keep]))
+        rows = [sk.index(n) for n in small.names]
+        P = forward_kinematics(small, R[:, rows], np.zeros((len(R), 3)))[1]
+        sol = solve(reference_tracks(small, R[:, rows], P), smooth="off")
+        upper.append(sol.rotations[:, small.index("upper")])
+    assert np.degrees(geodesic_angle(*upper)).max() < 0.01
+
+
 @pytest.mark.parametrize("frames", [1, 3])
 def test_children_that_a_rolled_parent_misses_in_every_frame_are_put_on_their_tracks(frames):
     """A foot whose toe and share bone lie 0.2 degrees apart (too close to fix its roll), rolled a

@@ -39,7 +39,7 @@ from .fit import best_fit, blend_roll, fit_weight, lean_on_parent, slerp
 from .problem import (ZERO_LENGTH, Problem, Target, classify_translation, collect_targets, end_sites,
                       report_length_mismatch, running_mean, unit_mean)
 from .roll import Aimed, aim_with_roll
-from .twist_chains import ON_AXIS_FRACTION, find_twist_bones, past_segments, spread_twist
+from .twist_chains import find_twist_bones, past_segments, spread_twist
 
 TWIST_POLICIES = ("lookahead", "reference", "transport", "swing")
 STRETCH_MODES = ("auto", "exact", "off")
@@ -341,12 +341,12 @@ def _written(out: np.ndarray | None, x: np.ndarray) -> np.ndarray:
 
 
 def _aimed(problem: Problem, primary: list[Target]) -> Aimed:
-    """The point a single-aim joint points its bone at: the farthest target, and every target as
-    far (share bones beside the real child) with targets of its own, whose bends may inform the
-    roll; all of them, so that the order of the children does not matter."""
-    lengths = np.array([np.linalg.norm(t.offset) for t in primary])
-    far = [t for t, n in zip(primary, lengths) if n >= (1.0 - ON_AXIS_FRACTION) * lengths.max()]
-    return tuple(t for t in far if not t.is_end and problem.targets[t.index]) or (far[0],)
+    """The points whose bends may inform the roll of a joint whose targets do not spread (they lie
+    on one line: a share bone beside the real child, twist joints on the bone): every target with
+    targets of its own, all of them, so that neither the order of the children nor which of them
+    lies a little further decides; else the farthest target."""
+    informing = tuple(t for t in primary if not t.is_end and problem.targets[t.index])
+    return informing or (max(primary, key=lambda t: float(np.linalg.norm(t.offset))),)
 
 
 def _smoothing_budget(input_noise: np.ndarray, noise: np.ndarray) -> np.ndarray:
