@@ -7,13 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from pose2rot_core.bvh import read_bvh
 from pose2rot_core.evaluate import evaluate_clip, rotation_steps
 from pose2rot_core.fk import forward_kinematics
-from pose2rot_core.rotations import basic_rotation, geodesic_angle
+from pose2rot_core.rotations import axis_angle_to_matrix, basic_rotation, geodesic_angle
 from pose2rot_core.safety import ResultTooFarError, find_flips
 from pose2rot_core.skeleton import Skeleton
 from pose2rot_core.solvers import solve
@@ -310,6 +310,34 @@ def test_splitting_bones_into_twist_segments_leaves_their_orientations(reference
     bones = [j for j, _ in limb_bones(clip)]
     same = [split.skeleton.index(clip.skeleton.names[j]) for j in bones]
     assert len(bones) >= 8
+    assert np.degrees(geodesic_angle(G[:, bones], G_split[:, same])).max() < 0.2
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2 ** 31 - 1), J=st.integers(6, 16))
+def test_random_rigs_split_into_twist_segments_keep_their_orientations(seed, J):
+    """Random chains with branches and smooth random motion, every limb bone split in two (the
+    middle joint taking half the child's twist): the split bones come out as the unsplit ones."""
+    from _humanoid import as_clip
+    from pose2rot_core.variants import limb_bones
+
+    rng = np.random.default_rng(seed)
+    parents = [-1] + [int(rng.integers(max(0, j - 2), j)) for j in range(1, J)]  # long chains
+    rest = np.zeros((J, 3))
+    for j in range(1, J):
+        d = rng.normal(size=3)
+        rest[j] = rest[parents[j]] + d / np.linalg.norm(d) * rng.uniform(0.3, 1.0)
+    sk = Skeleton(tuple(f"j{j}" for j in range(J)), np.array(parents), rest)
+    t = np.linspace(0.0, 1.0, 60)[:, None, None]
+    r = rng.normal(size=(1, J, 3)) * 0.4 + rng.normal(size=(1, J, 3)) * 0.5 * np.sin(
+        2 * np.pi * rng.uniform(0.5, 1.5, (1, J, 3)) * t + rng.uniform(0, 2 * np.pi, (1, J, 3)))
+    clip = as_clip(sk, axis_angle_to_matrix(r, np.linalg.norm(r, axis=-1)), np.zeros((60, 3)))
+    bones = [j for j, _ in limb_bones(clip)]
+    assume(bones)
+    split = make_variant(clip, "twist_segments", np.random.default_rng(0))
+    same = [split.skeleton.index(sk.names[j]) for j in bones]
+    G = solve(tracks_from_bvh(clip, reference_frame=0), smooth="off").forward()[0]
+    G_split = solve(tracks_from_bvh(split, reference_frame=0), smooth="off").forward()[0]
     assert np.degrees(geodesic_angle(G[:, bones], G_split[:, same])).max() < 0.2
 
 
