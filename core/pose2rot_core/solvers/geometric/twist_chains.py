@@ -59,12 +59,12 @@ def past_segments(problem: Problem, bones: list[TwistBone]) -> dict[int, Target]
     (their tracks lie on the axis, so they say nothing of the roll; the child's bend does)."""
     out = {}
     for bone in bones:
-        target = problem.aims[bone.joint].targets[0]
+        target = problem.aims[bone.joint].targets[0]  # the bone's aimed chain (see _twist_bone)
         chain: tuple[int, ...] = ()
-        while target.index != bone.child:
+        while target.index != bone.child and len(chain) < problem.skeleton.num_joints:
             chain += target.chain + (target.index,)
             target = problem.aims[target.index].targets[0]
-        if chain:
+        if chain and target.index == bone.child:
             out[bone.joint] = Target(bone.child, False, chain + target.chain, target.offset)
     return out
 
