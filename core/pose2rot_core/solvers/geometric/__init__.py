@@ -102,8 +102,7 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
         done += len(joints)
         if progress is not None:
             progress(done / tracks.skeleton.num_joints, f"solved {done}/{tracks.skeleton.num_joints} joints")
-    if twist != "swing":
-        spread_twist(problem, G, twist_bones)
+    spread_twist(problem, G, twist_bones)
     local_offsets = _solve_offsets(problem, G, stretch, stretch_tolerance, missing_mask, report, filled)
     report_length_mismatch(tracks.skeleton, mismatch, missing_mask, problem.translating, report, length_noise)
     return Solution(skeleton=tracks.skeleton, rotations=global_to_local(tracks.skeleton, G, out=G),

@@ -30,12 +30,15 @@ ON_AXIS_FRACTION = 0.01
 
 @dataclass(frozen=True)
 class TwistBone:
-    """The bone from ``joint`` to ``child`` and its twist joints with their fractions along it."""
+    """The bone from ``joint`` to ``child`` and its twist joints with their fractions along it;
+    ``segments``: those the joint's aim passes through on its way to the child (twist segments,
+    each aiming at the next), in that order."""
 
     joint: int
     child: int
     twist_joints: tuple[int, ...]
     fractions: tuple[float, ...]
+    segments: tuple[int, ...] = ()
 
 
 def find_twist_bones(problem: Problem) -> list[TwistBone]:
@@ -58,14 +61,10 @@ def past_segments(problem: Problem, bones: list[TwistBone]) -> dict[int, Target]
     on along the axis): the bone's child as a target of the joint, reached through the segments
     (their tracks lie on the axis, so they say nothing of the roll; the child's bend does)."""
     out = {}
-    for bone in bones:
-        target = problem.aims[bone.joint].targets[0]  # the bone's aimed chain (see _twist_bone)
-        chain: tuple[int, ...] = ()
-        while target.index != bone.child and len(chain) < problem.skeleton.num_joints:
-            chain += target.chain + (target.index,)
-            target = problem.aims[target.index].targets[0]
-        if chain and target.index == bone.child:
-            out[bone.joint] = Target(bone.child, False, chain + target.chain, target.offset)
+    for bone in (b for b in bones if b.segments):
+        links = [problem.aims[k].targets[0] for k in (bone.joint, *bone.segments)]  # each aims at the next
+        chain = tuple(z for link in links[:-1] for z in (*link.chain, link.index))
+        out[bone.joint] = Target(bone.child, False, chain + links[-1].chain, links[-1].offset)
     return out
 
 
@@ -142,7 +141,7 @@ def _twist_bone(problem: Problem, j: int, aimed: list[int | None]) -> TwistBone 
         return None
     scale = norm(P[:, child] - P[:, j]) / length
     fractions = tuple(float(np.clip(np.median(along(k) / scale), 0.0, 1.0)) for k in twist)
-    return TwistBone(j, child, tuple(twist), fractions)
+    return TwistBone(j, child, tuple(twist), fractions, tuple(chain[:-1]))
 
 
 def _on_axis_descendants(problem: Problem, j: int, child: int, along) -> list[int]:
