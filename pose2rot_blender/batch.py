@@ -115,23 +115,27 @@ def track_files(items: list[str]) -> list[Path]:
 
 
 def rig_source(rig: str | None, files: list[Path]) -> Path | None:
-    """The rig file (None: each BVH clip's own skeleton); checks it before any work."""
+    """The rig file (None: each BVH clip's own skeleton, and the other clips fail alone); checks it
+    before any work, and that some clip can be converted."""
     import bpy
 
     from pose2rot_core.errors import Pose2RotError
 
     path = Path(rig) if rig else (Path(bpy.data.filepath) if bpy.data.filepath else None)
     if path is None:
-        others = [f.name for f in files if f.suffix.lower() != ".bvh"]
-        if others:
-            raise Pose2RotError(f"no rig for {', '.join(others[:3])}{' ...' if len(others) > 3 else ''}: pass "
-                                "--rig RIG.blend or --rig RIG.bvh (BVH tracks need none: their own skeleton is used)")
+        if not any(f.suffix.lower() == ".bvh" for f in files):
+            raise Pose2RotError(_no_rig([f.name for f in files]))
         return None
     if path.suffix.lower() not in RIG_SUFFIXES:
         raise Pose2RotError(f"--rig must be a .blend or a .bvh file, got '{path.name}'")
     if not path.is_file():
         raise Pose2RotError(f"rig file '{path}' does not exist")
     return path
+
+
+def _no_rig(names: list[str]) -> str:
+    return (f"no rig for {', '.join(names[:3])}{' ...' if len(names) > 3 else ''}: pass --rig RIG.blend or "
+            "--rig RIG.bvh (BVH tracks need none: their own skeleton is used)")
 
 
 def _find_armature(name: str, where: str):
@@ -153,9 +157,13 @@ def _find_armature(name: str, where: str):
 
 
 def _bvh_rig(path: Path):
-    """A fresh file with the armature of BVH ``path`` (Blender's importer) at rest."""
+    """A fresh file with the armature of BVH ``path`` (Blender's importer) at rest; a file that is
+    not a readable BVH fails with the core reader's words first."""
     import bpy
 
+    from pose2rot_core.bvh import read_bvh
+
+    read_bvh(path)
     bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
     bpy.ops.import_anim.bvh(filepath=str(path), update_scene_fps=False, update_scene_duration=False)
     from mathutils import Matrix
@@ -171,7 +179,11 @@ def load_rig(rig: Path | None, clip: Path, armature: str):
     """Open the rig for ``clip`` and return its armature object."""
     import bpy
 
+    from pose2rot_core.errors import Pose2RotError
+
     if rig is None:
+        if clip.suffix.lower() != ".bvh":
+            raise Pose2RotError(_no_rig([clip.name]))
         return _bvh_rig(clip)
     if rig.suffix.lower() == ".bvh":
         return _bvh_rig(rig)

@@ -27,7 +27,7 @@ from pose2rot_core.solution import Solution
 from pose2rot_core.solvers import solve
 from pose2rot_core.tracks import Tracks
 from pose2rot_core.units import scale_problem
-from pose2rot_core.wording import notes_for
+from pose2rot_core.wording import notes_for, split_warnings
 
 from . import empties, keys, previous, rig as rig_io, runtime
 from .runtime import LearnedSettings
@@ -64,8 +64,9 @@ class Plan:
     """Everything :func:`apply_plan` writes, computed up front.
 
     bone_names: [J] internal order; frames: [T] scene frames; quaternions: [T,J,4] pose-bone basis;
-    location_bones: [K] indices with location keys; locations: [T,K,3]. warnings: what keeps the
-    solved keys from showing as solved (bone constraints, drivers). solution: what the keys hold, as
+    location_bones: [K] indices with location keys; locations: [T,K,3]. warnings: joints far from
+    their empties or flipping (the core's safety check), and what keeps the solved keys from showing
+    as solved (bone constraints, drivers). solution: what the keys hold, as
     the core's solution in armature space (None only for plans built by hand). end_parents [E] /
     end_offsets [E,3]: the leaf bones' tails as End Sites (Rig.leaf_ends), for a written BVH.
     """
@@ -116,6 +117,9 @@ def read_inputs(obj: bpy.types.Object, collection: bpy.types.Collection | None,
                 span: SceneRange) -> tuple[rig_io.Rig, list[bpy.types.Object]]:
     """(the armature as the core sees it, the empties of the tracks collection), checked."""
     rig = rig_io.read_rig(obj)
+    if obj.animation_data is not None and obj.animation_data.use_tweak_mode:
+        raise Pose2RotError(f"armature '{obj.name}' is in NLA tweak mode (editing a strip's action), where its "
+                            "action cannot be replaced: leave tweak mode first (Tab in the NLA editor)")
     own = empties.transform_curves(obj)
     if own:
         raise Pose2RotError(
@@ -176,7 +180,8 @@ def gather_tracks(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy
                           end_rest_offsets=(rig.tails[parents] - skel.rest_positions[parents])[keep],
                           end_names=tuple(match.end_to_track[b] for b, k in zip(end_bones, keep) if k))
     tracks = Tracks(skeleton=skel, positions=pos, fps=frame_rate(scene), up_axis="z",
-                    reference_frame=span.reference_index(reference), reference_rotations=reference, **end_kw)
+                    reference_frame=span.reference_index(reference), reference_rotations=reference,
+                    first_frame=span.frame_start, **end_kw)
     return rig, tracks, match
 
 
@@ -195,7 +200,8 @@ def solve_mapped(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
                    for n in source_names(src) if n in by_name})
     reference = reference_pose(obj, rig, span, options.use_reference)
     positions = armature_points(scene, obj, rig, [by_name[n] for n in used], span.frames, progress)
-    points = PointSet(tuple(used), positions, frame_rate(scene), "z", source=f"collection '{collection.name}'")
+    points = PointSet(tuple(used), positions, frame_rate(scene), "z", source=f"collection '{collection.name}'",
+                      first_frame=span.frame_start)
     report: list[str] = []
     result = retarget_tracks(points, rig.skeleton, bone_map, "z", reference_rotations=reference,
                              reference_frame=span.reference_index(reference), rig_name=f"armature '{obj.name}'",
@@ -230,9 +236,9 @@ def _names_list(names: list[str]) -> str:
 
 
 def override_warnings(obj: bpy.types.Object) -> list[str]:
-    """Bone constraints and drivers that change the pose after the solved keys (so the bones will not
-    follow their tracks exactly)."""
-    out = []
+    """Bone constraints, drivers and NLA settings that change the pose after the solved keys (so the
+    bones will not follow their tracks exactly)."""
+    out = _nla_warnings(obj.animation_data)
     constrained = [pb.name for pb in obj.pose.bones
                    if any(not c.mute and c.influence > 0 for c in pb.constraints)]
     if constrained:
@@ -249,6 +255,21 @@ def override_warnings(obj: bpy.types.Object) -> list[str]:
     if driven:
         out.append(f"drivers override the solved keys of {_names_list(driven)}: "
                    "delete the drivers on their rotation/location/scale")
+    return out
+
+
+def _nla_warnings(ad: bpy.types.AnimData | None) -> list[str]:
+    """A soloed NLA track hides the armature's action; an action that blends other than Replace at
+    full influence mixes the solved keys with the strips of the NLA tracks below."""
+    if ad is None:
+        return []
+    out = [f"the NLA track '{t.name}' is soloed, so the solved action does not play: turn its Solo (star) off "
+           "in the NLA editor" for t in ad.nla_tracks if t.is_solo]
+    below = any(not t.mute and len(t.strips) for t in ad.nla_tracks)   # else there is nothing to blend with
+    if below and (ad.action_blend_type != 'REPLACE' or ad.action_influence < 1.0):
+        out.append(f"the armature's action blends into the NLA (Blending {ad.action_blend_type.title()}, influence "
+                   f"{ad.action_influence:.3g}), so the bones do not show the solved keys as they are: set "
+                   "Blending to Replace and Influence to 1 (NLA editor > Sidebar > Edited Action)")
     return out
 
 
@@ -273,7 +294,8 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
                                                       bone_map)
     skel = rig.skeleton
     tol = 1e-6 * skel.height
-    report += notes_for(sol.report, "blender")
+    notes, far_or_flipped = split_warnings(notes_for(sol.report, "blender"))
+    report += notes
     blocked = blocked_translations(sol, rig.rest, tol)
     written = sol                                      # what the keys hold
     if blocked:
@@ -298,7 +320,8 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
     return Plan(armature=obj.name, bone_names=skel.names,
                 frames=span.frames,
                 quaternions=basis_quaternions(sol, rig.rest), location_bones=loc_idx, locations=locs,
-                report=report, warnings=override_warnings(obj), mean_error_pct=float(100 * err.mean() / height) if err.size else 0.0,
+                report=report, warnings=far_or_flipped + override_warnings(obj),
+                mean_error_pct=float(100 * err.mean() / height) if err.size else 0.0,
                 max_error_pct=float(100 * err.max() / height) if err.size else 0.0,
                 matched=len(match.bone_to_track), solution=written,
                 end_parents=end_parents, end_offsets=end_offsets)

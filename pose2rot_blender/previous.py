@@ -1,14 +1,16 @@
 """The armature's action from before pose2rot: kept when a solve writes a new one, and given back.
 
-The first solve of an armature stores the name of its action (kept with a fake user), its slot and
-the bones' rotation modes in custom properties of the armature object; solving again keeps that
-first record. :func:`restore` puts them back; the solved action is kept too.
+The first solve of an armature stores the name of its action (kept with a fake user), its slot, the
+bones' rotation modes and their pose channels (a pose set by hand, or channels the action does not
+key) in custom properties of the armature object; solving again keeps that first record.
+:func:`restore` puts them back; the solved action is kept too.
 """
 from __future__ import annotations
 
 import json
 
 import bpy
+import numpy as np
 
 from pose2rot_core.errors import Pose2RotError
 
@@ -17,6 +19,9 @@ from . import keys
 PREVIOUS_ACTION_KEY = "pose2rot_previous_action"
 PREVIOUS_SLOT_KEY = "pose2rot_previous_slot"
 PREVIOUS_MODES_KEY = "pose2rot_previous_rotation_modes"
+PREVIOUS_POSE_KEY = "pose2rot_previous_pose"
+#: pose-bone channels kept with the previous action, and their sizes
+POSE_CHANNELS = {"location": 3, "rotation_quaternion": 4, "rotation_euler": 3, "rotation_axis_angle": 4, "scale": 3}
 #: custom property marking the actions pose2rot wrote
 MADE_BY_KEY = "pose2rot"
 
@@ -36,6 +41,33 @@ def remember(obj: bpy.types.Object) -> None:
         obj[PREVIOUS_ACTION_KEY] = ""
         obj[PREVIOUS_SLOT_KEY] = ""
     obj[PREVIOUS_MODES_KEY] = json.dumps({pb.name: pb.rotation_mode for pb in obj.pose.bones})
+    obj[PREVIOUS_POSE_KEY] = json.dumps(_pose_channels(obj.pose.bones))
+
+
+def _pose_channels(pbones) -> dict:
+    """{"names": [...], channel: flat values in that order} of the pose bones (bulk read)."""
+    out = {"names": [pb.name for pb in pbones]}
+    for channel, size in POSE_CHANNELS.items():
+        values = np.empty(size * len(pbones), np.float32)
+        pbones.foreach_get(channel, values)
+        out[channel] = values.tolist()
+    return out
+
+
+def _set_pose_channels(pbones, saved: dict) -> None:
+    """Put back what _pose_channels read, bone by name (bones added since keep their pose)."""
+    row = {name: i for i, name in enumerate(saved.get("names", []))}
+    for channel, size in POSE_CHANNELS.items():
+        if channel not in saved:
+            continue
+        values = np.asarray(saved[channel], np.float32).reshape(-1, size)
+        current = np.empty(size * len(pbones), np.float32)
+        pbones.foreach_get(channel, current)
+        current = current.reshape(-1, size)
+        for i, pb in enumerate(pbones):
+            if pb.name in row:
+                current[i] = values[row[pb.name]]
+        pbones.foreach_set(channel, current.ravel())
 
 
 def restore(obj: bpy.types.Object) -> str:
@@ -60,6 +92,8 @@ def restore(obj: bpy.types.Object) -> str:
     for pb in obj.pose.bones:
         if pb.name in modes:
             pb.rotation_mode = modes[pb.name]
-    for key in (PREVIOUS_ACTION_KEY, PREVIOUS_SLOT_KEY, PREVIOUS_MODES_KEY):
-        del obj[key]
+    _set_pose_channels(obj.pose.bones, json.loads(obj.get(PREVIOUS_POSE_KEY, "{}")))
+    for key in (PREVIOUS_ACTION_KEY, PREVIOUS_SLOT_KEY, PREVIOUS_MODES_KEY, PREVIOUS_POSE_KEY):
+        if key in obj:
+            del obj[key]
     return name

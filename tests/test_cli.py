@@ -202,6 +202,8 @@ BAD_INPUTS = {
     "out-missing-directory": lambda c, d: (["solve", c, "--out", d / "no" / "o.bvh"],
                                            ["--out", "directory", "does not exist"]),
     "out-is-directory": lambda c, d: (["solve", c, "--out", _mkdir(d / "o.npz")], ["is a directory"]),
+    "out-is-the-input": lambda c, d: (["solve", _write(d / "in.bvh", c.read_text()), "--out", d / "." / "in.bvh"],
+                                      ["is the input file", "write to another file"]),
     "bad-order": lambda c, d: (["solve", c, "--out", d / "o.bvh", "--order", "XXY"], ["--order", "ZXY", "'XXY'"]),
     "tracks-out-missing-directory": lambda c, d: (["tracks", c, "--out", d / "no" / "t.npz"], ["does not exist"]),
     "eval-negative-noise": lambda c, d: (["eval", c, "--noise", "-1"], ["--noise", ">= 0"]),

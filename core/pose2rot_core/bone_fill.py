@@ -23,42 +23,55 @@ ON_ONE_LINE_SIN = 0.05
 def place_fills_on_the_rig(positions: np.ndarray, gaps: np.ndarray, skeleton: Skeleton) -> np.ndarray:
     """[T,J,3] ``positions`` (gap-filled) with the samples that were ``gaps`` [T,J] placed where
     the rig holds them (see the module): by their own children, by their parent's other children,
-    or between parent and child (parents first, so a placed parent counts for its children)."""
+    or between parent and child, each in the frames where the joints it needs were seen (parents
+    first, so a placed parent counts for its children)."""
     out = np.array(positions, np.float64)
     if skeleton.num_joints < 3:
         return out
     lengths = bone_lengths(out, np.arange(1, skeleton.num_joints), skeleton.parents[1:], gaps)
     typical = np.concatenate([[np.nan], column_nanmedian(lengths)])
     for j in np.flatnonzero(gaps[:, 1:].any(axis=0)) + 1:  # parents before children
-        frames = np.flatnonzero(gaps[:, j])
-        held = _held_by_children(out, gaps, skeleton, j, frames, typical)
-        if held is None:
-            held = _held_by_siblings(out, gaps, skeleton, j, frames, typical[j])
-        if held is None:
-            held = _between_parent_and_child(out, gaps, skeleton, j, frames, typical)
-        if held is not None:
-            out[frames, j] = held
+        left = np.flatnonzero(gaps[:, j])
+        for place in (_held_by_children, _held_by_siblings, _between_parent_and_child):
+            held, done = place(out, gaps, skeleton, j, left, typical)
+            out[left[done], j] = held[done]
+            left = left[~done]
+            if not len(left):
+                break
     return out
 
 
+def _by_seen_members(seen: np.ndarray):
+    """For a [n,k] mask of which of k joints were seen in each of n frames: (frames [m], members
+    [k] mask) for each pattern that occurs (usually one: all seen)."""
+    patterns, which = np.unique(seen, axis=0, return_inverse=True)
+    return [(np.flatnonzero(which.ravel() == i), members) for i, members in enumerate(patterns)]
+
+
 def _held_by_children(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleton, j: int, frames: np.ndarray,
-                      typical: np.ndarray) -> np.ndarray | None:
-    """[n,3] where joint ``j`` is in ``frames`` [n] if its children with data in all those frames
-    (three or more, their rest offsets not on one line: else None) hang from it as the rig says
-    (each at its typical length): the turn that best takes their rest offsets, about their
-    centre, onto theirs, then the joint where that turn puts it from each of them, averaged."""
-    kids = [c for c in skeleton.children[j] if not gaps[frames, c].any() and np.isfinite(typical[c])
-            and np.linalg.norm(skeleton.offsets[c]) > 0.0]
+                      typical: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """([n,3], [n] done) where joint ``j`` is in ``frames`` [n] as far as its children with data in
+    a frame (three or more, their rest offsets not on one line) hang from it as the rig says (each
+    at its typical length): the turn that best takes their rest offsets, about their centre, onto
+    theirs, then the joint where that turn puts it from each of them, averaged."""
+    out, done = np.zeros((len(frames), 3)), np.zeros(len(frames), bool)
+    kids = np.array([c for c in skeleton.children[j] if np.isfinite(typical[c])
+                     and np.linalg.norm(skeleton.offsets[c]) > 0.0], np.int64)
     if len(kids) < 3:
-        return None
-    rest = skeleton.offsets[kids]
-    rest = rest * (typical[kids] / np.linalg.norm(rest, axis=-1))[:, None]
-    spread = rest - rest.mean(axis=0)
-    if not _spans_a_plane(spread):
-        return None
-    seen = P[frames][:, kids]  # [n,k,3]
-    turn = best_fit_rotation(pairwise_alignment(seen - seen.mean(axis=1, keepdims=True), spread[None]))
-    return (seen - np.einsum("nij,kj->nki", turn, rest)).mean(axis=1)
+        return out, done
+    for rows, members in _by_seen_members(~gaps[np.ix_(frames, kids)]):
+        used = kids[members]
+        if len(used) < 3:
+            continue
+        rest = skeleton.offsets[used] * (typical[used] / np.linalg.norm(skeleton.offsets[used], axis=-1))[:, None]
+        spread = rest - rest.mean(axis=0)
+        if not _spans_a_plane(spread):
+            continue
+        seen = P[frames[rows]][:, used]  # [m,k,3]
+        turn = best_fit_rotation(pairwise_alignment(seen - seen.mean(axis=1, keepdims=True), spread[None]))
+        out[rows] = (seen - np.einsum("nij,kj->nki", turn, rest)).mean(axis=1)
+        done[rows] = True
+    return out, done
 
 
 def _spans_a_plane(v: np.ndarray) -> bool:
@@ -70,48 +83,63 @@ def _spans_a_plane(v: np.ndarray) -> bool:
 
 
 def _held_by_siblings(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleton, j: int, frames: np.ndarray,
-                      length: float) -> np.ndarray | None:
-    """[n,3] where joint ``j`` is in ``frames`` [n] if it hangs from its parent as the rig's rest
-    offset says (at ``length``), the parent turned as best takes the rest offsets of its other
-    children with data in all those frames onto theirs (two or more, not on one line: else None)."""
+                      typical: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """([n,3], [n] done) where joint ``j`` is in ``frames`` [n] as far as it hangs from its parent
+    as the rig's rest offset says (at its typical length), the parent turned as best takes the rest
+    offsets of its other children with data in a frame onto theirs (two or more, not on one line)."""
+    out, done = np.zeros((len(frames), 3)), np.zeros(len(frames), bool)
     p = skeleton.parents[j]
-    others = [c for c in skeleton.children[p] if c != j and not gaps[frames, c].any()
-              and np.linalg.norm(skeleton.offsets[c]) > 0.0]  # a child at the joint shows no turn
-    rest = skeleton.offsets[others]
+    others = np.array([c for c in skeleton.children[p] if c != j and np.linalg.norm(skeleton.offsets[c]) > 0.0],
+                      np.int64)  # a child at the joint shows no turn
     own = float(np.linalg.norm(skeleton.offsets[j]))
-    if len(others) < 2 or not np.isfinite(length) or own <= 0.0:
-        return None
-    if not _spans_a_plane(rest):
-        return None
-    seen = P[frames][:, others] - P[frames, p][:, None]  # [n,k,3]
-    turn = best_fit_rotation(pairwise_alignment(seen, rest[None]))
-    return P[frames, p] + np.einsum("nij,j->ni", turn, skeleton.offsets[j] * (length / own))
+    if len(others) < 2 or not np.isfinite(typical[j]) or own <= 0.0:
+        return out, done
+    for rows, members in _by_seen_members(~gaps[np.ix_(frames, others)]):
+        rest = skeleton.offsets[others[members]]
+        if len(rest) < 2 or not _spans_a_plane(rest):
+            continue
+        at = frames[rows]
+        seen = P[at][:, others[members]] - P[at, p][:, None]  # [m,k,3]
+        turn = best_fit_rotation(pairwise_alignment(seen, rest[None]))
+        out[rows] = P[at, p] + np.einsum("nij,j->ni", turn, skeleton.offsets[j] * (typical[j] / own))
+        done[rows] = True
+    return out, done
 
 
 def _between_parent_and_child(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleton, j: int, frames: np.ndarray,
-                              typical: np.ndarray) -> np.ndarray | None:
-    """[n,3] where joint ``j`` is in ``frames`` [n] if both its bones keep their typical lengths,
+                              typical: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where joint ``j`` is in ``frames`` [n] if both its bones keep their typical lengths,
     its parent and its one child with data (an elbow between shoulder and wrist) where their
     tracks say: on the circle of such places, at the side the interpolated sample lies (the bend
     the motion had around the gap). Where that sample lies near the line from parent to child
-    (closer than the circle's radius), its side says little: the move onto the circle shrinks
-    smoothly to none there, so a bend never jumps from one side to the other. None unless the
-    parent and exactly one child (not at the joint) have data in all those frames."""
+    (closer than the circle's radius), its side says little: the move out to the circle shrinks
+    smoothly to none there (the joint stays at the sample's distance from the line, at the place
+    along it that the lengths give), so a bend never jumps from one side to the other. Only in the frames
+    where the parent and the joint's one child (not at the joint) have data: ([n,3], [n] done)."""
+    out, done = P[frames, j].copy(), np.zeros(len(frames), bool)
     p = skeleton.parents[j]
     kids = [c for c in skeleton.children[j] if np.linalg.norm(skeleton.offsets[c]) > 0.0]
-    if p < 0 or gaps[frames, p].any() or len(kids) != 1 or gaps[frames, kids[0]].any():
-        return None
+    if p < 0 or len(kids) != 1:
+        return out, done
     c = kids[0]
     l1, l2 = typical[j], typical[c]
-    if not (np.isfinite(l1) and np.isfinite(l2)):
-        return None
-    a, b, e = P[frames, p], P[frames, c], P[frames, j]
+    if np.isfinite(l1) and np.isfinite(l2):
+        done = ~gaps[frames, p] & ~gaps[frames, c]
+        out[done] = _on_the_circle(P[frames[done], p], P[frames[done], c], out[done], l1, l2)
+    return out, done
+
+
+def _on_the_circle(a: np.ndarray, b: np.ndarray, e: np.ndarray, l1: float, l2: float) -> np.ndarray:
+    """[n,3] the sample ``e`` [n,3] of a joint between its parent at ``a`` and child at ``b`` (both
+    [n,3]) moved onto the circle where its bones keep lengths ``l1`` and ``l2``, as far as its side
+    of the line from a to b is clear (see _between_parent_and_child)."""
     d = np.maximum(np.linalg.norm(b - a, axis=-1), 1e-300)[:, None]
     u = (b - a) / d
     along = np.clip((d * d + l1 * l1 - l2 * l2) / (2.0 * d), -l1, l1)  # from the parent, on the line
     radius = np.sqrt(np.maximum(l1 * l1 - along * along, 0.0))
     side = (e - a) - ((e - a) * u).sum(-1, keepdims=True) * u
     off = np.linalg.norm(side, axis=-1, keepdims=True)
-    on_circle = a + along * u + radius * side / np.maximum(off, 1e-300)
     trust = smoothstep(off / np.maximum(radius, 1e-300))
-    return e + trust * (on_circle - e)
+    # the place along the line is the lengths' (the sample's own may be far off: a gap at the clip's
+    # start holds the first seen sample); across it, the sample's side as far as it is clear
+    return a + along * u + (1.0 - trust) * side + trust * radius * side / np.maximum(off, 1e-300)

@@ -18,7 +18,7 @@ from .cli_layouts import add_point_arguments
 from .errors import Pose2RotError
 from .export import DEFAULT_ORDER, write_solution
 from .options import AUTO_TWIST, PRECISIONS, SOLVERS, OptionError, SolveOptions, twist_choices
-from .wording import label, names, notes_for, tracks_were_smoothed
+from .wording import WARNING_PREFIX, label, names, notes_for, tracks_were_smoothed
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -61,9 +61,15 @@ def _parse_frames(text: str | None, num_frames: int) -> tuple[int, int]:
     return start, stop
 
 
-def _output_path(text: str, suffixes: tuple[str, ...], option: str = "--out") -> Path:
-    """Check an output path before any work: a known suffix, an existing directory, not a directory itself."""
+def _output_path(text: str, suffixes: tuple[str, ...], option: str = "--out", inputs: tuple[str, ...] = ()
+                 ) -> Path:
+    """Check an output path before any work: a known suffix, an existing directory, not a directory
+    itself, not one of the ``inputs`` (which the result would overwrite)."""
     out = Path(text)
+    same = [i for i in inputs if i and Path(i).exists() and out.exists() and out.resolve() == Path(i).resolve()]
+    if same:
+        raise Pose2RotError(f"{option} {out} is the input file '{same[0]}': the result would overwrite it; "
+                            "write to another file")
     if suffixes and out.suffix.lower() not in suffixes:
         raise Pose2RotError(f"{option} must end in {' or '.join(suffixes)}, got '{out.name}'")
     if out.is_dir():
@@ -155,7 +161,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     from .cli_layouts import cmd_solve_points, wants_points
     from .solvers import solve
 
-    out = _output_path(args.out, (".bvh", ".npz"))
+    out = _output_path(args.out, (".bvh", ".npz"), inputs=(args.tracks, args.skeleton, args.reference))
     options = solve_options(args)
     order = _order_option(args.order)
     if wants_points(args):
@@ -180,7 +186,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
                    order or tracks.rotation_orders, tracks.end_parents, tracks.end_rest_offsets,
                    list(tracks.end_names) or None)
     for line in notes_for(report + sol.report, "cli"):
-        print(line if line.startswith("warning:") else f"note: {line}", file=sys.stderr)
+        print(line if line.startswith(WARNING_PREFIX) else f"note: {line}", file=sys.stderr)
     against = ("the input tracks, which were smoothed before solving" if tracks_were_smoothed(sol.report)
                else "the tracks")
     print(f"solved {sol.num_frames} frames x {tracks.skeleton.num_joints} joints with the {sol.solver} solver "
@@ -332,7 +338,7 @@ def cmd_tracks(args: argparse.Namespace) -> int:
     from .bvh import read_bvh
     from .tracks_io import save_tracks, tracks_from_bvh
 
-    out = _output_path(args.out, (".npz",))
+    out = _output_path(args.out, (".npz",), inputs=(args.clip,))
     clip = read_bvh(args.clip)
     tracks = tracks_from_bvh(clip, args.reference_frame, "--reference-frame")
     save_tracks(out, tracks)

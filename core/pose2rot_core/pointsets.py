@@ -36,7 +36,8 @@ PIXEL_EXTENT = 20.0
 @dataclass
 class PointSet:
     """positions [T,P,3] float64 (NaN = missing) in the file's axes, ``up`` the signed up axis
-    ("y", "z", "-y", ...), names [P], fps, optional confidence [T,P] in 0..1, layout when known."""
+    ("y", "z", "-y", ...), names [P], fps, optional confidence [T,P] in 0..1, layout when known;
+    ``first_frame``: the number users know the first frame by (see Tracks)."""
 
     names: tuple[str, ...]
     positions: np.ndarray
@@ -45,6 +46,7 @@ class PointSet:
     confidence: np.ndarray | None = None
     layout: Layout | None = None
     source: str = ""
+    first_frame: int = 0
 
     @property
     def num_frames(self) -> int:
@@ -56,7 +58,8 @@ class PointSet:
 
     def frames(self, start: int, stop: int) -> "PointSet":
         conf = None if self.confidence is None else self.confidence[start:stop]
-        return replace(self, positions=self.positions[start:stop], confidence=conf)
+        return replace(self, positions=self.positions[start:stop], confidence=conf,
+                       first_frame=self.first_frame + start)
 
 
 # ----------------------------------------------------------------------------- loading

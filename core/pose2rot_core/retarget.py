@@ -142,7 +142,8 @@ def retarget_tracks(points: PointSet, rig: Skeleton, bone_map: BoneMap, up: str 
                       end_rest_offsets=end_offsets[ends], end_names=tuple(end_names[k] for k in ends))
     _report_coverage(targets, rig, report)
     tracks = Tracks(skeleton=rig, positions=filled[:, :J], fps=points.fps, up_axis=up,
-                    reference_rotations=reference_rotations, reference_frame=reference_frame, **end_kw)
+                    reference_rotations=reference_rotations, reference_frame=reference_frame,
+                    first_frame=points.first_frame, **end_kw)
     return Retargeted(tracks, scale, guess)
 
 
@@ -170,7 +171,8 @@ def rig_targets(points: PointSet, rig: Skeleton, bone_map: BoneMap, up: str,
         report.append(f"no data in any frame for the points of {', '.join(empty[:8])}"
                       f"{' ...' if len(empty) > 8 else ''}: those joints keep the reference pose")
     mapped = direct | soft
-    X[:, mapped], fill_report, _ = fill_gaps(X[:, mapped], [names[j] for j in np.flatnonzero(mapped)])
+    X[:, mapped], fill_report, _ = fill_gaps(X[:, mapped], [names[j] for j in np.flatnonzero(mapped)],
+                                             points.first_frame)
     report.extend(fill_report)
     extended = _with_ends(rig, end_parents, end_offsets, names)
     R = np.eye(3)[None].repeat(J, 0) if reference_rotations is None else np.asarray(reference_rotations, np.float64)

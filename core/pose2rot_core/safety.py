@@ -19,10 +19,11 @@ import numpy as np
 
 from .errors import Pose2RotError
 from .rotations import best_fit_rotation, geodesic_angle, normalize
-from .smoothing import CLAMP_STDS, bone_lengths, find_cuts
+from .smoothing import CLAMP_STDS, bone_lengths, column_nanmedian, find_cuts
 from .solution import Solution
 from .stacks import joint_planes
 from .tracks import Tracks
+from .wording import WARNING_PREFIX
 
 #: clean tracks must come back within this fraction of the skeleton height
 CLEAN_TOLERANCE = 1e-4
@@ -42,12 +43,14 @@ class ResultTooFarError(Pose2RotError):
 class SafetyCheck:
     """``error`` [T,J] distance of each solved joint from its track and ``allowed`` [J] what
     the tracks explain (fractions of the height; NaN errors for joints without data), ``flips`` [T-1,J]
-    sudden turns the tracks do not call for, and what the positions were compared with."""
+    sudden turns the tracks do not call for, and what the positions were compared with; warnings
+    count frames from ``first_frame`` (see Tracks)."""
 
     error: np.ndarray
     allowed: np.ndarray
     flips: np.ndarray
     against: str
+    first_frame: int = 0
 
     @property
     def far(self) -> np.ndarray:
@@ -65,17 +68,18 @@ class SafetyCheck:
         if far.any():
             joints = np.flatnonzero(far.any(axis=0))
             worst = sorted(joints, key=lambda j: -np.nanmax(np.where(far[:, j], self.error[:, j], 0.0)))
-            parts = [f"'{names[j]}' ({_frames(far[:, j])}, up to {100 * np.nanmax(self.error[far[:, j], j]):.3g} %)"
-                     for j in worst[:5]]
+            parts = [f"'{names[j]}' ({_frames(far[:, j], self.first_frame)}, "
+                     f"up to {100 * np.nanmax(self.error[far[:, j], j]):.3g} %)" for j in worst[:5]]
             more = f" and {len(joints) - 5} more" if len(joints) > 5 else ""
-            out.append(f"warning: {len(joints)} {'joint ends' if len(joints) == 1 else 'joints end'} further from "
-                       f"their {self.against} than the noise and "
-                       f"bone lengths explain: {', '.join(parts)}{more} (percent of the skeleton height)")
+            whose = f"its {self.against.removesuffix('s')}" if len(joints) == 1 else f"their {self.against}"
+            out.append(f"{WARNING_PREFIX}{len(joints)} {'joint ends' if len(joints) == 1 else 'joints end'} further from "
+                       f"{whose} than the noise and bone lengths explain: {', '.join(parts)}{more} "
+                       "(percent of the skeleton height)")
         if self.flips.any():
             joints = np.flatnonzero(self.flips.any(axis=0))
-            parts = [f"'{names[j]}' ({_frames(self.flips[:, j], offset=1)})" for j in joints[:5]]
+            parts = [f"'{names[j]}' ({_frames(self.flips[:, j], self.first_frame + 1)})" for j in joints[:5]]
             more = f" and {len(joints) - 5} more" if len(joints) > 5 else ""
-            out.append(f"warning: {int(self.flips.sum())} sudden turns that the tracks do not call for (flips): "
+            out.append(f"{WARNING_PREFIX}{int(self.flips.sum())} sudden turns that the tracks do not call for (flips): "
                        f"{', '.join(parts)}{more}")
         return out
 
@@ -98,19 +102,21 @@ def check_solution(tracks: Tracks, sol: Solution, noise: np.ndarray | None = Non
     error = np.linalg.norm(X - tracks.positions, axis=-1) / skel.height  # NaN for joints without data
     if no_data is not None:
         error[no_data] = np.nan
-    allowed = _explained(tracks, sol, np.zeros(skel.num_joints) if noise is None else noise)
-    return SafetyCheck(error=error, allowed=allowed, flips=find_flips(tracks, sol, G), against=against)
+    allowed = _explained(tracks, sol, np.zeros(skel.num_joints) if noise is None else noise, no_data)
+    return SafetyCheck(error=error, allowed=allowed, flips=find_flips(tracks, sol, G), against=against,
+                       first_frame=tracks.first_frame)
 
 
-def _explained(tracks: Tracks, sol: Solution, noise: np.ndarray) -> np.ndarray:
+def _explained(tracks: Tracks, sol: Solution, noise: np.ndarray, no_data: np.ndarray | None = None) -> np.ndarray:
     """[J] how far (fraction of the height) each joint may be from its track: noise and rigid
     bones whose typical (median) track length differs from the rig's, added over the bones from
-    the root."""
+    the root. The typical length is read where both ends were data (not where ``no_data`` [T,J]
+    marks a filled gap, which says nothing of the bone); a bone never seen whole keeps the rig's."""
     skel = tracks.skeleton
     P, par = tracks.positions, skel.parents[1:]
     rest = np.linalg.norm(skel.offsets[1:], axis=-1)
-    bones = bone_lengths(P, np.arange(1, skel.num_joints), par)  # [T,J-1]
-    typical = np.where(np.isfinite(bones).all(axis=0), np.median(bones, axis=0), rest)
+    bones = bone_lengths(P, np.arange(1, skel.num_joints), par, no_data)  # [T,J-1]
+    typical = np.where(np.isfinite(bones).any(axis=0), column_nanmedian(bones), rest)
     off = np.where(sol.translating[1:], 0.0, np.abs(typical - rest) / skel.height)
     mismatch = np.zeros(skel.num_joints)
     for j, p in enumerate(par, 1):

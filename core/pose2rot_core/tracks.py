@@ -30,6 +30,8 @@ class Tracks:
     confidence: optional [T,J] in 0..1 (NaN: 1 where the position is known, else 0).
     rotation_orders: the rig BVH's rotation order per joint ("ZXY"; "" for a joint without
       rotation channels), empty when the tracks did not come with a BVH rig.
+    first_frame: the number users know the first frame by (a Blender scene's start frame, the
+      start of ``--frames``): notes and warnings name frames counted from it.
     """
 
     skeleton: Skeleton
@@ -44,6 +46,7 @@ class Tracks:
     confidence: np.ndarray | None = None
     end_names: tuple[str, ...] = field(default=())
     rotation_orders: tuple[str, ...] = field(default=())
+    first_frame: int = 0
 
     def __post_init__(self) -> None:
         J = self.skeleton.num_joints
@@ -128,6 +131,7 @@ class Tracks:
         sl = slice(start, stop)
         return replace(
             self, positions=self.positions[sl], reference_frame=ref_frame, reference_rotations=ref_rot,
+            first_frame=self.first_frame + start,
             end_positions=None if self.end_positions is None else self.end_positions[sl],
             confidence=None if self.confidence is None else self.confidence[sl])
 

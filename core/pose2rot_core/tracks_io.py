@@ -143,9 +143,9 @@ def check_root(tracks: Tracks) -> None:
                             f"clip; add a track for '{name}' or use a rig whose root is tracked")
 
 
-def fill_gaps(positions: np.ndarray, names: Sequence[str] | None = None
+def fill_gaps(positions: np.ndarray, names: Sequence[str] | None = None, first_frame: int = 0
               ) -> tuple[np.ndarray, list[str], list[int]]:
-    """Fill missing samples (NaN) in [T,J,3] tracks.
+    """Fill missing samples (NaN) in [T,J,3] tracks (notes count frames from ``first_frame``).
 
     Gaps inside a track are filled by cubic Hermite interpolation between the known neighbours,
     with tangents from the parabola through each known sample and its known neighbours (the
@@ -175,7 +175,7 @@ def fill_gaps(positions: np.ndarray, names: Sequence[str] | None = None
         by_spans.setdefault(tuple(frame_spans(~known)), []).append(labels[j])
     for spans, tracks in by_spans.items():
         report.append(f"filled {len(spans)} gap{'s' if len(spans) != 1 else ''} in {describe_names(tracks)} "
-                      f"({describe_spans(list(spans))})")
+                      f"({describe_spans(list(spans), first_frame=first_frame)})")
     if missing:
         report.append("no data in any frame for " + ", ".join(labels[j] for j in missing)
                       + " (kept at the reference/rest rotation)")
@@ -188,9 +188,10 @@ def frame_spans(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(edges == 1).tolist(), (np.flatnonzero(edges == -1) - 1).tolist()))
 
 
-def describe_spans(spans: list[tuple[int, int]], shown: int = 4) -> str:
-    """'frames 3-7, 12' for [(3, 7), (12, 12)]; after ``shown`` spans the rest are counted."""
-    words = [f"{a}" if a == b else f"{a}-{b}" for a, b in spans[:shown]]
+def describe_spans(spans: list[tuple[int, int]], shown: int = 4, first_frame: int = 0) -> str:
+    """'frames 3-7, 12' for [(3, 7), (12, 12)] (frames counted from ``first_frame``); after
+    ``shown`` spans the rest are counted."""
+    words = [f"{a + first_frame}" if a == b else f"{a + first_frame}-{b + first_frame}" for a, b in spans[:shown]]
     more = len(spans) - shown
     frames = sum(b - a + 1 for a, b in spans)
     text = ("frame " if frames == 1 else "frames ") + ", ".join(words)

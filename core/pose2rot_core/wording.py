@@ -11,6 +11,8 @@ import re
 from collections.abc import Iterable
 
 INTERFACES = ("cli", "blender")
+#: the core's notes that warn (a result far from its tracks, flips) start with this
+WARNING_PREFIX = "warning: "
 
 #: option keyword (a SolveOptions field, or a command-line option of the tracks) -> (command-line flag,
 #: Blender label: the panel's, or the add-on preferences' for the learned model; None where the
@@ -100,6 +102,13 @@ def in_words(note: str, interface: str) -> str:
 def notes_for(notes: Iterable[str], interface: str) -> list[str]:
     """The core's notes in ``interface``'s words (see :func:`in_words`)."""
     return [in_words(note, interface) for note in notes]
+
+
+def split_warnings(notes: Iterable[str]) -> tuple[list[str], list[str]]:
+    """(the notes that are not warnings, the warnings without WARNING_PREFIX) of the core's ``notes``."""
+    notes = list(notes)
+    return ([n for n in notes if not n.startswith(WARNING_PREFIX)],
+            [n.removeprefix(WARNING_PREFIX) for n in notes if n.startswith(WARNING_PREFIX)])
 
 
 def tracks_were_smoothed(notes: Iterable[str]) -> bool:

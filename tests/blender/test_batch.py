@@ -181,18 +181,21 @@ def test_solve_options_of_the_command_line(tmp_path):
 
 def test_jobs_give_the_same_results_as_one_at_a_time(tmp_path):
     """Clips converted by worker processes two at a time and one at a time: the same keys and every clip
-    in the summary; a clip that crashes Blender's own importer fails alone, with the reason in the
-    summary; --jobs below 1 is one line naming the flag."""
+    in the summary; a broken BVH (which would crash Blender's own importer) and a CSV without a rig
+    fail alone, each with the reason in the summary; --jobs below 1 is one line naming the flag."""
     clips = tmp_path / "clips"
     clips.mkdir()
     for seed in range(3):
         zyx_clip(clips / f"c{seed}.bvh", seed=seed)
     (clips / "bad.bvh").write_text("HIERARCHY\nROOT hips\n{\n")
+    (clips / "points.csv").write_text("frame,root.x,root.y,root.z\n0,0,1,0\n")
     runs = {jobs: _run(clips, "--out", tmp_path / f"out{jobs}", "--bvh", "--jobs", jobs) for jobs in (1, 2)}
     for jobs, proc in runs.items():
         assert proc.returncode == 1, proc.stderr[-2000:]
-        assert "3 of 4 clips converted, 1 failed" in proc.stdout
-        assert "failed: the worker process ended with code 1" in " ".join(_summary_row(proc.stdout, "bad.bvh"))
+        assert "3 of 5 clips converted, 2 failed" in proc.stdout
+        assert "line 3: unbalanced braces" in " ".join(_summary_row(proc.stdout, "bad.bvh"))
+        assert "Traceback" not in proc.stderr
+        assert "failed: no rig for points.csv: pass --rig" in " ".join(_summary_row(proc.stdout, "points.csv"))
         assert all(_summary_row(proc.stdout, f"c{s}.bvh")[-1] == "ok" for s in range(3))
     for s in range(3):
         one, two = (read_bvh(tmp_path / f"out{jobs}" / f"c{s}.bvh") for jobs in (1, 2))

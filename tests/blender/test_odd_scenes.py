@@ -211,3 +211,45 @@ def test_range_past_the_keys_is_noted(scene_ready):
     inside = pipeline.compute_plan(scene, rig, col, pipeline.SceneRange(
         frame_start=scene.frame_start, frame_end=scene.frame_end), options)
     assert not any("reach past" in line for line in inside.report)
+
+
+def test_warnings_and_refusals_name_the_scene_s_frames(scene_ready):
+    """An empty pulled off its bone in scene frame 12, solved over frames 5-20 with rigid bones: the
+    warning (a plan warning, reported as a Warning after the summary) and the refusal past the
+    panel's limit name frame 12, not the 8th frame of the range."""
+    _, col, rig = scene_ready
+    scene = bpy.context.scene
+    keys_mod = importlib.import_module(EXT_NAME + ".keys")
+    empty = bpy.data.objects["lForeArm"]
+    curve = next(fc for fc in keys_mod.object_fcurves(empty) if fc.data_path == "location" and fc.array_index == 2)
+    key = next(k for k in curve.keyframe_points if k.co[0] == 12)
+    key.co[1] += 0.3 * float(np.ptp(world_heads(rig, scene_frames())[..., 2]) or 1.0)
+    curve.update()
+    span = pipeline.SceneRange(frame_start=5, frame_end=20)
+    plan = pipeline.compute_plan(scene, rig, col, span, SolveOptions(use_reference=False, stretch="off"))
+    assert not any("further from" in line for line in plan.report), plan.report
+    far = [line for line in plan.warnings if "further from" in line]
+    assert len(far) == 1 and "(frame 12," in far[0] and not far[0].startswith("warning"), plan.warnings
+    fails_cleanly(r"frame 12 \(allowed: 1 %\)", tracks_collection="tracks", bone_lengths='OFF',
+                  frame_start=5, frame_end=20, max_position_error=1.0)
+
+
+def test_nla_settings_that_hide_the_solved_action(scene_ready):
+    """NLA tweak mode refuses the solve and changes nothing; a soloed track, or an action that
+    blends into strips below at less than full Replace, is a warning naming what to change."""
+    src, _, rig = scene_ready
+    ad = rig.animation_data_create()
+    track = ad.nla_tracks.new()
+    track.strips.new("walk", 1, src.animation_data.action)
+    assert pipeline.override_warnings(rig) == []
+    ad.action_influence = 0.5
+    assert any("Blending Replace, influence 0.5" in w for w in pipeline.override_warnings(rig))
+    ad.action_influence = 1.0
+    track.is_solo = True
+    assert any("is soloed" in w for w in pipeline.override_warnings(rig))
+    track.is_solo = False
+    track.strips[0].select = True
+    ad.use_tweak_mode = True
+    modes = [pb.rotation_mode for pb in rig.pose.bones]
+    fails_cleanly("NLA tweak mode", tracks_collection="tracks")
+    assert [pb.rotation_mode for pb in rig.pose.bones] == modes and previous.PREVIOUS_ACTION_KEY not in rig

@@ -183,6 +183,28 @@ def test_existing_actions_untouched_and_previous_restorable():
     assert {pb.name: pb.rotation_mode for pb in rig.pose.bones} == modes
 
 
+def test_a_pose_set_by_hand_comes_back_with_restore():
+    """A rig without an action, posed by hand (a moved, scaled, Euler-turned root and a quaternion
+    arm): solving keys over it, Restore Previous Action gives that pose back."""
+    src = import_clip(frames=20)
+    track_empties(src)
+    rig = rest_copy(src)
+    root, arm = rig.pose.bones[0], rig.pose.bones[5]
+    root.location, root.scale, root.rotation_mode, root.rotation_euler = (1, 2, 3), (2, 2, 2), 'XYZ', (0.3, 0.2, 0.1)
+    arm.rotation_mode, arm.rotation_quaternion = 'QUATERNION', (0.9, 0.1, 0.3, 0.0)
+    posed = [(tuple(pb.location), tuple(pb.scale), tuple(pb.rotation_euler), tuple(pb.rotation_quaternion),
+              pb.rotation_mode) for pb in (root, arm)]
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
+    assert tuple(root.location) != posed[0][0]
+    assert bpy.ops.pose2rot.restore_action() == {'FINISHED'}
+    assert rig.animation_data.action is None
+    back = [(tuple(pb.location), tuple(pb.scale), tuple(pb.rotation_euler), tuple(pb.rotation_quaternion),
+             pb.rotation_mode) for pb in (root, arm)]
+    np.testing.assert_allclose([x for b in back for v in b[:4] for x in v],
+                               [x for b in posed for v in b[:4] for x in v], atol=1e-6)
+    assert [b[4] for b in back] == [b[4] for b in posed]
+
+
 def test_undo_restores_the_previous_state():
     """Operators called from Python push no undo step (Blender skips nested pushes), so the test
     pushes the step the UI pushes after an UNDO operator, then undoes it."""

@@ -35,7 +35,8 @@ def prepare_tracks(tracks: Tracks, smooth: str | float = "off"
     ends = tracks.end_positions
     end_gaps = None if ends is None else np.isnan(ends).any(-1)
     points = tracks.positions if ends is None else np.concatenate([tracks.positions, ends], 1)
-    filled, fill_report, missing = fill_gaps(points, tracks.skeleton.names + tuple(tracks.end_names))
+    filled, fill_report, missing = fill_gaps(points, tracks.skeleton.names + tuple(tracks.end_names),
+                                             tracks.first_frame)
     filled, ends = filled[:, :J], (None if ends is None else filled[:, J:])  # joints and tips lost together: one note
     missing = [j for j in missing if j < J]
     report.extend(fill_report)
@@ -140,7 +141,7 @@ def _through_gaps(tracks: Tracks, sol: Solution, cleaning: Cleaning) -> Solution
     joints = int(turned.sum())
     names = describe_names([f"'{tracks.skeleton.names[j]}'" for j in np.flatnonzero(turned)], noun="joint")
     sol.report.append(f"{joints} {'joint has' if joints == 1 else 'joints have'} no data below them in some frames "
-                      f"(gaps; {names}, {describe_spans(frame_spans(free[:, turned].any(axis=1)))}): their rotation "
+                      f"(gaps; {names}, {describe_spans(frame_spans(free[:, turned].any(axis=1)), first_frame=tracks.first_frame)}): their rotation "
                       "turns smoothly from the frame before to the frame after")
     return sol
 
@@ -158,7 +159,8 @@ def _check(tracks: Tracks, sol: Solution, cleaning: Cleaning, max_position_error
         t, j = np.unravel_index(int(np.argmax(error)), error.shape)
         raise ResultTooFarError(
             f"the solution is {100 * error[t, j]:.3g} % of the skeleton height from the tracks at joint "
-            f"'{tracks.skeleton.names[j]}', frame {t} (allowed: {max_position_error:g} %); nothing was written")
+            f"'{tracks.skeleton.names[j]}', frame {t + tracks.first_frame} (allowed: {max_position_error:g} %); "
+            "nothing was written")
 
 
 def _hold_back_rotations(tracks: Tracks, raw: np.ndarray, smooth: np.ndarray, cleaning: Cleaning,

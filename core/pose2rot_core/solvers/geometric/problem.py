@@ -283,10 +283,12 @@ def _report_translation(skel: Skeleton, translating: np.ndarray, free: np.ndarra
                       "the translation is solved per frame")
     n_stretch = int(translating.sum() - free.sum())
     if n_stretch:
-        what = "differ from the rig's bone length" if stretch == "exact" else \
-            "change their distance to the parent over the clip"
+        one = n_stretch == 1
+        what = ("differs from the rig's bone length" if one else "differ from the rig's bone length") \
+            if stretch == "exact" else ("changes its distance to the parent over the clip" if one else
+                                        "change their distance to the parent over the clip")
         other = "other " if moving else ""
-        report.append(f"{n_stretch} {other}{'joint' if n_stretch == 1 else 'joints'} {what} (up to "
+        report.append(f"{n_stretch} {other}{'joint' if one else 'joints'} {what} (up to "
                       f"{100 * dev[(translating & ~free)[1:]].max() / skel.height:.3g} % of height): "
                       "offsets solved per frame so positions match (stretch='off' keeps bones rigid)")
 

@@ -55,7 +55,13 @@ def aim_with_roll(problem: Problem, joints: np.ndarray, s_hat: np.ndarray, d_hat
     the reference local rotations; ``aimed`` [n]: the points (see Aimed) whose own targets may
     inform the roll (lookahead); ``parent_frame`` [T,n,3,3]: the parents' orientations (None: the root, whose
     parent is the world). All joints at once: each comes out as it would alone."""
-    from_dir = mat_vec(desired, s_hat)
+    # unit again: desired inherits the parents' rounding, which the swing would otherwise double
+    # at every depth (a chain of 45 joints drifted 24 % of the height off its tracks)
+    from_dir = normalize(mat_vec(desired, s_hat))
+    if not (unseen := dot(d_hat, d_hat) < 0.25).any():
+        unseen = None
+    else:  # a target on the joint's own track shows no direction: the joint keeps its reference there
+        d_hat = np.where(unseen[..., None], from_dir, d_hat)
     swing = swing_between_units(from_dir, d_hat)  # smallest swing: roll angle 0
     if problem.twist == "swing":
         return mat_mul(swing, desired)
