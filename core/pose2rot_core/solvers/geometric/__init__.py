@@ -28,11 +28,11 @@ import numpy as np
 
 from ...errors import Pose2RotError
 from ...fk import global_to_local
-from ...rotations import geodesic_angle, norm, normalize, rotation_between
+from ...rotations import cross, norm, normalize, rotation_between, rotation_vector
 from ...smoothing import bone_lengths, column_nanmedian
 from ...solution import Solution
 from ...stacks import (component_major, empty_matrices, empty_vectors, frames_first, frames_last, joint_batches,
-                       joint_planes, joint_rows, mat_mul, mat_vec, planes_vec, side_by_side)
+                       joint_planes, joint_rows, mat_mul, mat_t_mul, mat_vec, planes_vec, side_by_side)
 from ...tracks import Tracks
 from ...tracks_io import check_root
 from .fit import best_fit, blend_roll, fit_weight, lean_on_parent, slerp
@@ -237,7 +237,7 @@ def orient_joint(problem: Problem, j: int, desired: np.ndarray, parent_frame: np
         G[:, j] = _plain_swing(problem, primary, src, obs, desired)
     elif problem.cone > 0:  # keep the (smooth) reference wherever the tracks' noise explains the difference
         exact = _hit_targets(problem, j, primary, src, obs, desired, parent_frame)
-        G[:, j] = _within_noise(problem, j, primary, obs, desired, exact)
+        G[:, j] = _within_noise(problem, j, primary, src, obs, desired, exact)
     else:
         _hit_targets(problem, j, primary, src, obs, desired, parent_frame, out=G[:, j])
 
@@ -358,15 +358,21 @@ def _smoothing_budget(input_noise: np.ndarray, noise: np.ndarray) -> np.ndarray:
     return np.minimum(np.maximum(np.asarray(input_noise, np.float64) ** 2 - left, 0.0), left)
 
 
-def _within_noise(problem: Problem, j: int, primary: list, obs: np.ndarray, desired: np.ndarray,
+def _within_noise(problem: Problem, j: int, primary: list, src: np.ndarray, obs: np.ndarray, desired: np.ndarray,
                   exact: np.ndarray) -> np.ndarray:
-    """[T,3,3]: ``desired`` turned towards ``exact`` just enough that no target moves further from
-    where ``exact`` puts it than ``problem.cone`` noise stds (both ends' noise; a turn moves a
-    target at most by the angle times its distance); then, where the targets would still move
-    further on average (mean square, 3 axes) than ``problem.shift_var`` allows, every frame's turn
-    away from ``exact`` is scaled down by the same factor, so that the result stays as smooth as
-    the smoothing made it instead of following the exact solve wherever it reaches a limit."""
-    moved = geodesic_angle(desired, exact) * norm(obs).max(axis=1)  # [T] farthest target, at most
+    """[T,3,3]: ``desired`` turned towards ``exact`` just enough that no target (rest offsets ``src``
+    [T|1,n,3] in the joint frame, seen at ``obs`` [T,n,3]) moves further from where ``exact`` puts
+    it than ``problem.cone`` noise stds (both ends' noise; a turn moves a target along an arc, the
+    angle times the target's distance from the turn's axis: a turn about a bone moves the targets
+    on it not at all, and one off it only as far as it is from the bone); then, where the targets
+    would still move further on average (mean square, 3 axes) than ``problem.shift_var`` allows,
+    every frame's turn away from ``exact`` is scaled down by the same factor, so that the result
+    stays as smooth as the smoothing made it instead of following the exact solve wherever it
+    reaches a limit."""
+    turn = rotation_vector(mat_t_mul(exact, desired))  # [T,3] joint frame: exact -> desired
+    angle = norm(turn)
+    lever = norm(cross(normalize(turn)[:, None], normalize(src))) * norm(obs)  # [T,n] distance from the axis
+    moved = angle * lever.max(axis=1)  # [T] the farthest moving target
     cap = problem.cone * np.sqrt(problem.offset_var(j, primary))
     kept = np.minimum(1.0, cap / np.maximum(moved, 1e-300))  # [T] share of the turn kept, in the cone
     if problem.shift_var is not None:
