@@ -440,7 +440,7 @@ def test_smoothing_moves_targets_within_the_cone_and_the_budget_evenly(seed, bud
 
     def smoothed(var):
         problem = SimpleNamespace(cone=2.5, offset_var=lambda j, t: 0.01 ** 2, shift_var=var)
-        return _within_noise(problem, 0, targets, obs, desired, exact)
+        return _within_noise(problem, 0, targets, src, obs, desired, exact)
 
     out, capped = smoothed(None if budget is None else np.full(3, budget)), smoothed(None)
     shift = np.linalg.norm(np.einsum("tij,nj->tni", out - exact, src[0]), axis=-1).max(axis=1)
@@ -459,6 +459,29 @@ def axis_angle(axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
     from pose2rot_core.rotations import axis_angle_to_matrix
 
     return axis_angle_to_matrix(axis / np.linalg.norm(axis, axis=-1, keepdims=True), angle)
+
+
+def test_a_turn_about_the_line_of_the_targets_moves_none_of_them():
+    """Turned about the line its targets lie on, the smooth orientation moves no target, however
+    far it turns: it is kept as it is (the cone counts the arc each target takes); turned across
+    that line, it is held within the cone."""
+    from types import SimpleNamespace
+
+    from pose2rot_core.solvers.geometric import _within_noise
+    from pose2rot_core.solvers.geometric.problem import Target
+
+    T = 20
+    exact = axis_angle(np.tile([0.3, -0.2, 0.9], (T, 1)), np.linspace(0.0, 2.0, T))
+    src = np.array([[[0.2, 0.1, 0.0], [0.5, 0.25, 0.0]]])         # both on one line from the joint
+    targets = [Target(1, False, (), src[0, 0]), Target(2, False, (), src[0, 1])]
+    obs = np.broadcast_to(src, (T, 2, 3))
+    problem = SimpleNamespace(cone=2.5, offset_var=lambda j, t: 0.01 ** 2, shift_var=None)
+    along = exact @ axis_angle(np.tile(src[0, 0], (T, 1)), np.full(T, np.radians(40.0)))
+    np.testing.assert_allclose(_within_noise(problem, 0, targets, src, obs, along, exact), along, atol=1e-12)
+    across = exact @ axis_angle(np.tile([0.0, 0.0, 1.0], (T, 1)), np.full(T, np.radians(40.0)))
+    held = _within_noise(problem, 0, targets, src, obs, across, exact)
+    shift = np.linalg.norm(np.einsum("tij,nj->tni", held - exact, src[0]), axis=-1).max(axis=1)
+    assert shift.max() <= 2.5 * 0.01 * 1.001 and geodesic_angle(held, exact).max() > 1e-3
 
 
 def _random_tree_clip(joints: int, frames: int, seed: int):
