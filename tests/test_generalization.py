@@ -20,10 +20,9 @@ from pose2rot_core.solvers import solve
 from pose2rot_core.solvers.geometric.fit import SPREAD_HIGH_DEG, SPREAD_LOW_DEG, fit_weight
 from pose2rot_core.tracks import Tracks
 from pose2rot_core.tracks_io import tracks_from_bvh
-from pose2rot_core.variants import FAMILIES, make_variant
+from pose2rot_core.variants import FAMILIES, make_variant, random_tree_clip
 
 from conftest import shared_bvh_files
-from _humanoid import as_clip
 from test_geometric import smooth_rotations
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "cmu_08_01.bvh"
@@ -484,27 +483,6 @@ def test_a_turn_about_the_line_of_the_targets_moves_none_of_them():
     assert shift.max() <= 2.5 * 0.01 * 1.001 and geodesic_angle(held, exact).max() > 1e-3
 
 
-def _random_tree_clip(joints: int, frames: int, seed: int):
-    """A random tree (each joint's parent among the four before it, bones 0.2-1.2 long) turning
-    smoothly at 60 fps, with an End Site on every leaf (a BvhClip)."""
-    rng = np.random.default_rng(seed)
-    parents = np.array([-1] + [int(rng.integers(max(0, j - 4), j)) for j in range(1, joints)])
-    rng = np.random.default_rng(seed)
-    rest = np.zeros((joints, 3))
-    for j in range(1, joints):
-        d = rng.normal(size=3)
-        rest[j] = rest[parents[j]] + d / np.linalg.norm(d) * rng.uniform(0.2, 1.2)
-    t = np.arange(frames)[:, None, None] / 60.0
-    r = rng.normal(size=(1, joints, 3)) * 0.5 + rng.normal(size=(1, joints, 3)) * 0.6 * np.sin(
-        2 * np.pi * rng.uniform(0.1, 1.0, (1, joints, 3)) * t + rng.uniform(0, 2 * np.pi, (1, joints, 3)))
-    root = np.cumsum(rng.normal(size=(frames, 3)) * 0.01, axis=0)
-    rig = Skeleton(tuple(f"j{j}" for j in range(joints)), parents, rest)
-    leaves = np.array([j for j in range(joints) if not rig.children[j]], np.int64)
-    clip = as_clip(rig, axis_angle(r, np.linalg.norm(r, axis=-1)), root, fps=60.0)
-    return replace(clip, end_parents=leaves, end_offsets=rng.normal(size=(len(leaves), 3)) * 0.3,
-                   end_names=[f"e{k}" for k in range(len(leaves))])
-
-
 def test_a_roll_its_targets_barely_show_is_smoothed_not_flipped():
     """Under 0.5 % jitter, a random rig's joint whose two children lie 15 degrees off one line (the
     short one 5.5 % of the height long): its roll moves the short child only across its small
@@ -512,7 +490,7 @@ def test_a_roll_its_targets_barely_show_is_smoothed_not_flipped():
     the smooth roll is kept. Measured as if every turn moved the farthest target by its whole
     length, the noisy fit's roll was kept instead and flipped by 50 degrees in single frames (6
     flips in 240 frames; the plain swing policy: none)."""
-    clip = _random_tree_clip(30, 240, seed=3)
+    clip = random_tree_clip(30, 240, seed=3)
     score = evaluate_clip(clip, "ref", noise=0.005, seed=0)
     assert score.flips <= 1 and score.jitter_ratio < 4.0, (score.flips, score.jitter_ratio)
 

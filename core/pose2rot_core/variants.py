@@ -71,6 +71,36 @@ def played_faster(clip: BvhClip, k: int) -> BvhClip:
                    local_offsets=clip.local_offsets[::k], name=f"{clip.name} x{k}")
 
 
+def random_tree_clip(joints: int, frames: int, seed: int, fps: float = 60.0) -> BvhClip:
+    """A clip of a random tree, for rigs no clip has: each joint's parent among the four before it,
+    bones 0.2-1.2 units long in random directions, every joint turning smoothly (a constant turn of
+    about 0.5 rad plus sines of 0.1-1 Hz), the root drifting, an End Site (about 0.3 long) on every
+    leaf; one ``seed`` draws the parents and, drawn again, the rest."""
+    rng = np.random.default_rng(seed)
+    parents = np.array([-1] + [int(rng.integers(max(0, j - 4), j)) for j in range(1, joints)])
+    rng = np.random.default_rng(seed)
+    rest = np.zeros((joints, 3))
+    for j in range(1, joints):
+        d = rng.normal(size=3)
+        rest[j] = rest[parents[j]] + d / np.linalg.norm(d) * rng.uniform(0.2, 1.2)
+    t = np.arange(frames)[:, None, None] / fps
+    r = rng.normal(size=(1, joints, 3)) * 0.5 + rng.normal(size=(1, joints, 3)) * 0.6 * np.sin(
+        2 * np.pi * rng.uniform(0.1, 1.0, (1, joints, 3)) * t + rng.uniform(0, 2 * np.pi, (1, joints, 3)))
+    root = np.cumsum(rng.normal(size=(frames, 3)) * 0.01, axis=0)
+    skel = Skeleton(tuple(f"j{j}" for j in range(joints)), parents, rest)
+    leaves = np.array([j for j in range(joints) if not skel.children[j]], np.int64)
+    local_offsets = np.broadcast_to(skel.offsets, (frames, joints, 3)).copy()
+    local_offsets[:, 0] = root
+    return BvhClip(skeleton=skel, rotations=axis_angle_to_matrix(r, np.linalg.norm(r, axis=-1)),
+                   root_translation=root, local_offsets=local_offsets,
+                   has_position_channels=np.arange(joints) == 0, orders=["ZXY"] * joints,
+                   channels=[["Xposition", "Yposition", "Zposition", "Zrotation", "Xrotation", "Yrotation"]]
+                   + [["Zrotation", "Xrotation", "Yrotation"]] * (joints - 1),
+                   fps=fps, frame_time=1.0 / fps, end_parents=leaves,
+                   end_offsets=rng.normal(size=(len(leaves), 3)) * 0.3,
+                   end_names=[f"j{j}_end" for j in leaves], name=f"random tree {joints} seed {seed}")
+
+
 def limb_bones(clip: BvhClip) -> list[tuple[int, int]]:
     """(joint, child) of every limb bone (see the module note)."""
     skel = clip.skeleton
