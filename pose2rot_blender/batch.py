@@ -156,16 +156,23 @@ def _find_armature(name: str, where: str):
     return arms[0]
 
 
-def _bvh_rig(path: Path):
+def _bvh_rig(path: Path, clip: bool):
     """A fresh file with the armature of BVH ``path`` (Blender's importer) at rest; a file that is
-    not a readable BVH fails with the core reader's words first."""
+    not a readable BVH fails with the core reader's words first, and so does a ``clip`` without
+    motion (a rig file without motion is read through a copy with one frame, which the importer
+    needs)."""
     import bpy
 
     from pose2rot_core.bvh import read_bvh
+    from pose2rot_core.tracks_io import check_has_motion
 
-    read_bvh(path)
+    parsed = read_bvh(path)
+    if clip:
+        check_has_motion(parsed)
     bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
-    bpy.ops.import_anim.bvh(filepath=str(path), update_scene_fps=False, update_scene_duration=False)
+    with tempfile.TemporaryDirectory(prefix="pose2rot_rig_") as tmp:
+        source = path if parsed.num_frames else _with_one_frame(path, parsed, Path(tmp))
+        bpy.ops.import_anim.bvh(filepath=str(source), update_scene_fps=False, update_scene_duration=False)
     from mathutils import Matrix
 
     obj = bpy.context.active_object
@@ -173,6 +180,16 @@ def _bvh_rig(path: Path):
     for pb in obj.pose.bones:
         pb.matrix_basis = Matrix.Identity(4)
     return obj
+
+
+def _with_one_frame(path: Path, parsed, folder: Path) -> Path:
+    """A copy of the motionless BVH ``path`` (``parsed``) in ``folder`` with one frame of zeros."""
+    import re
+
+    text = re.sub(r"Frames:\s*0\b", "Frames: 1", path.read_text(errors="replace"), count=1)
+    copy = folder / path.name
+    copy.write_text(text.rstrip("\n") + "\n" + " ".join(["0"] * sum(len(c) for c in parsed.channels)) + "\n")
+    return copy
 
 
 def load_rig(rig: Path | None, clip: Path, armature: str):
@@ -184,9 +201,9 @@ def load_rig(rig: Path | None, clip: Path, armature: str):
     if rig is None:
         if clip.suffix.lower() != ".bvh":
             raise Pose2RotError(_no_rig([clip.name]))
-        return _bvh_rig(clip)
+        return _bvh_rig(clip, clip=True)
     if rig.suffix.lower() == ".bvh":
-        return _bvh_rig(rig)
+        return _bvh_rig(rig, clip=False)
     bpy.ops.wm.open_mainfile(filepath=str(rig))
     return _find_armature(armature, rig.name)
 

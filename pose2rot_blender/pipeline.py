@@ -305,6 +305,8 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
         offsets[:, blocked] = skel.offsets[blocked]
         written = replace(sol, local_offsets=offsets)
     err = np.linalg.norm(written.positions - tracks.positions, axis=-1)
+    if sol.check is not None:                          # not where the tracks were gaps (lost, filled)
+        err = np.where(np.isnan(sol.check.error), np.nan, err)
     err = err[np.isfinite(err)]
     height = skel.height
     loc_idx, locs = location_channels(sol, rig.rest, tol)

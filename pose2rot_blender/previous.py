@@ -30,8 +30,8 @@ def remember(obj: bpy.types.Object) -> None:
     """Keep the current action (fake user) and rotation modes so they can be restored."""
     ad = obj.animation_data
     current = ad.action if ad else None
-    if current is not None and current.get(MADE_BY_KEY) and PREVIOUS_ACTION_KEY in obj:
-        return                                        # re-solve: keep what the user had before pose2rot
+    if PREVIOUS_ACTION_KEY in obj and (current is None or current.get(MADE_BY_KEY)):
+        return            # re-solve (the solved action, or none since): keep what the user had before pose2rot
     if current is not None:
         current.use_fake_user = True
         obj[PREVIOUS_ACTION_KEY] = current.name

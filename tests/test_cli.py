@@ -204,6 +204,12 @@ BAD_INPUTS = {
     "out-is-directory": lambda c, d: (["solve", c, "--out", _mkdir(d / "o.npz")], ["is a directory"]),
     "out-is-the-input": lambda c, d: (["solve", _write(d / "in.bvh", c.read_text()), "--out", d / "." / "in.bvh"],
                                       ["is the input file", "write to another file"]),
+    "out-is-a-hard-link-to-the-input": lambda c, d: (["solve", _write(d / "in.bvh", c.read_text()), "--out",
+                                                      _hard_link(d / "in.bvh", d / "link.bvh")],
+                                                     ["is the input file", "write to another file"]),
+    "plot-over-the-clip": lambda c, d: (["eval", _write(d / "in.bvh", c.read_text()), "--plot", d / "in.bvh"],
+                                        ["--plot", "is the input file"]),
+    "plot-not-a-picture": lambda c, d: (["eval", c, "--plot", d / "errors.bvh"], ["--plot must end in .png"]),
     "bad-order": lambda c, d: (["solve", c, "--out", d / "o.bvh", "--order", "XXY"], ["--order", "ZXY", "'XXY'"]),
     "tracks-out-missing-directory": lambda c, d: (["tracks", c, "--out", d / "no" / "t.npz"], ["does not exist"]),
     "eval-negative-noise": lambda c, d: (["eval", c, "--noise", "-1"], ["--noise", ">= 0"]),
@@ -234,6 +240,11 @@ def inf_sample(d):
     p = d["positions"].copy()
     p[2, 1, 0] = np.inf
     return p
+
+
+def _hard_link(target: Path, path: Path) -> Path:
+    path.hardlink_to(target)
+    return path
 
 
 def _mkdir(path: Path) -> Path:

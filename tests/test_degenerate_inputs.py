@@ -66,12 +66,17 @@ def test_a_target_on_its_joint_s_own_track_leaves_a_rotation():
     assert sol.check.max_error_percent < 0.01
 
 
-def test_a_frame_with_every_joint_at_one_point_is_a_gap():
-    """Pose estimators write every joint at the origin where they lost the person: that frame is
-    a gap (named in the notes), filled and turned through like any other, not a pose."""
+@pytest.mark.parametrize("how", ["zeros", "near one point, tips left"])
+def test_a_frame_with_every_joint_at_one_point_is_a_gap(how):
+    """Pose estimators write every joint at the origin where they lost the person (or scatter them
+    a hair's breadth around one point): that frame is a gap (named in the notes), filled and turned
+    through like any other, not a pose, whatever its bone tips say."""
     tracks = tracks_from_bvh(read_bvh(EXAMPLE))
     P, E = tracks.positions.copy(), tracks.end_positions.copy()
-    P[100], E[100] = 0.0, 0.0
+    if how == "zeros":
+        P[100], E[100] = 0.0, 0.0
+    else:
+        P[100] = 5.0 + 1e-5 * tracks.skeleton.height * np.random.default_rng(0).normal(size=P[100].shape)
     sol = solve(replace(tracks, positions=P, end_positions=E))
     assert any(n.startswith("frame 100: every joint at one point") for n in sol.report), sol.report
     assert _off_rotation(sol.rotations) < 1e-9

@@ -306,6 +306,22 @@ def test_a_lost_hand_is_placed_in_each_frame_by_the_fingers_seen_there():
     np.testing.assert_allclose(placed[100:130, hand], tracks.positions[100:130, hand], atol=1e-9 * clip.skeleton.height)
 
 
+def test_a_lost_hand_does_not_jump_back_to_its_fill_where_its_fingers_are_lost_too():
+    """The right hand lost for the clip's first 40 frames, its fingers too in every other one of
+    them: where the fingers are seen they place the hand; where they are not, the hand moves by what
+    placing moved its fill in the frames around (it jumped back to the held first sample there,
+    21 % of the height off, every other frame, with nothing to warn of it)."""
+    clip = read_bvh(EXAMPLE)
+    tracks = tracks_from_bvh(clip)
+    hand = clip.skeleton.index("rHand")
+    P = tracks.positions.copy()
+    P[:40, hand] = np.nan
+    P[0:40:2, [hand] + list(_descendants(clip.skeleton, hand))] = np.nan
+    sol = solve(replace(tracks, positions=P))
+    miss = np.linalg.norm(sol.positions[:40, hand] - tracks.positions[:40, hand], axis=-1)
+    assert miss.max() < 0.005 * clip.skeleton.height, miss.max() / clip.skeleton.height
+
+
 def test_a_lost_hand_is_placed_where_its_fingers_hang_from_it():
     """The hand lost for a second while its five fingers are seen: they fix where it is and how it
     turned, so the clean solve comes back on every track (the hand's own too)."""

@@ -31,14 +31,35 @@ def place_fills_on_the_rig(positions: np.ndarray, gaps: np.ndarray, skeleton: Sk
     lengths = bone_lengths(out, np.arange(1, skeleton.num_joints), skeleton.parents[1:], gaps)
     typical = np.concatenate([[np.nan], column_nanmedian(lengths)])
     for j in np.flatnonzero(gaps[:, 1:].any(axis=0)) + 1:  # parents before children
-        left = np.flatnonzero(gaps[:, j])
+        lost = np.flatnonzero(gaps[:, j])
+        left = lost
         for place in (_held_by_children, _held_by_siblings, _between_parent_and_child):
             held, done = place(out, gaps, skeleton, j, left, typical)
             out[left[done], j] = held[done]
             left = left[~done]
             if not len(left):
                 break
+        if 0 < len(left) < len(lost):
+            _carry_the_correction(out[:, j], positions[:, j], gaps[:, j], left)
     return out
+
+
+def _carry_the_correction(placed: np.ndarray, filled: np.ndarray, gap: np.ndarray, left: np.ndarray) -> None:
+    """Move one joint's samples ``left`` [m] (frames of its ``gap`` [T] where nothing could place
+    it; ``placed`` [T,3], in place) by what placing moved the fill in the other frames of the same
+    gap, interpolated between them (held at either end): a hand placed by its fingers where they
+    were seen does not jump back to its fill where they were not. A gap placed nowhere keeps its fill."""
+    from .tracks_io import frame_spans
+
+    unplaced = np.zeros(len(gap), bool)
+    unplaced[left] = True
+    for first, last in frame_spans(gap):
+        span = np.arange(first, last + 1)
+        done, rest = span[~unplaced[span]], span[unplaced[span]]
+        if len(done) and len(rest):
+            moved = placed[done] - filled[done]
+            for axis in range(3):
+                placed[rest, axis] = filled[rest, axis] + np.interp(rest, done, moved[:, axis])
 
 
 def _by_seen_members(seen: np.ndarray):

@@ -6,6 +6,7 @@ Every failure caused by input ends with one readable line on stderr and exit sta
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -66,7 +67,7 @@ def _output_path(text: str, suffixes: tuple[str, ...], option: str = "--out", in
     """Check an output path before any work: a known suffix, an existing directory, not a directory
     itself, not one of the ``inputs`` (which the result would overwrite)."""
     out = Path(text)
-    same = [i for i in inputs if i and Path(i).exists() and out.exists() and out.resolve() == Path(i).resolve()]
+    same = [i for i in inputs if i and Path(i).exists() and out.exists() and os.path.samefile(out, i)]
     if same:
         raise Pose2RotError(f"{option} {out} is the input file '{same[0]}': the result would overwrite it; "
                             "write to another file")
@@ -270,7 +271,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if not (np.isfinite(args.noise) and args.noise >= 0):
         raise Pose2RotError(f"--noise must be a number >= 0 (a fraction of the height, e.g. 0.005), got {args.noise}")
     if args.plot:
-        _output_path(args.plot, (), "--plot")
+        _output_path(args.plot, (".png", ".pdf", ".svg"), "--plot", inputs=tuple(map(str, args.clips)))
     options = solve_options(args)
     protocols = ("rest", "ref") if args.protocol == "both" else (args.protocol,)
     scores = []

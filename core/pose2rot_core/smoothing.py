@@ -46,8 +46,8 @@ WIDTH_GRID_SECONDS = (0.008, 0.012, 0.017, 0.025, 0.035, 0.05, 0.07, 0.1, 0.14, 
 #: stds and this fraction of the height, in that frame only
 OUTLIER_Z = 8.0
 OUTLIER_MIN_FRACTION = 0.02
-#: a frame whose points all lie within this fraction of the height of one another holds no pose
-COLLAPSED_FRACTION = 1e-6
+#: a frame whose joints all lie within this fraction of the clip's typical extent holds no pose
+COLLAPSED_FRACTION = 0.01
 #: smoothing moves no sample further than this many noise stds (per axis): a 3-D Gaussian vector
 #: is shorter than 3.37 stds 99 % of the time
 CLAMP_STDS = 3.4
@@ -125,14 +125,17 @@ def gate_low_confidence(positions: np.ndarray, confidence: np.ndarray | None) ->
     return out, int(low.sum())
 
 
-def lost_frames(points: np.ndarray, height: float) -> np.ndarray:
-    """[T] frames whose points [T,N,3] with data (two or more) all sit at one place, within
-    COLLAPSED_FRACTION of the ``height``: a detection that was lost, not a pose (pose estimators
-    write every joint at the origin there). Raises when every frame is such a frame."""
-    seen = np.isfinite(points).all(-1)
-    low = np.where(seen[..., None], points, np.inf).min(axis=1)
-    high = np.where(seen[..., None], points, -np.inf).max(axis=1)
-    lost = (seen.sum(axis=1) >= 2) & ((high - low).max(axis=-1) <= COLLAPSED_FRACTION * height)
+def lost_frames(positions: np.ndarray) -> np.ndarray:
+    """[T] frames whose joints [T,J,3] with data (two or more) all sit within COLLAPSED_FRACTION of
+    the clip's typical extent (the median over its frames) of one another: a detection that was
+    lost, not a pose (pose estimators write every joint at the origin there; bones that keep their
+    lengths never shrink a pose like that). Raises when every frame is such a frame."""
+    seen = np.isfinite(positions).all(-1)
+    low = np.where(seen[..., None], positions, np.inf).min(axis=1)
+    high = np.where(seen[..., None], positions, -np.inf).max(axis=1)
+    extent = np.where(seen.sum(axis=1) >= 2, (high - low).max(axis=-1), np.nan)  # [T]
+    typical = np.nanmedian(extent) if np.isfinite(extent).any() else np.nan
+    lost = np.isfinite(extent) & (extent <= COLLAPSED_FRACTION * np.nan_to_num(typical, nan=0.0))
     if len(lost) and lost.all():
         raise Pose2RotError("every joint sits at one point in every frame: the tracks hold no pose "
                             "(check that the right columns or keys were read)")
@@ -142,8 +145,8 @@ def lost_frames(points: np.ndarray, height: float) -> np.ndarray:
 def _lost_note(lost: np.ndarray, first_frame: int) -> str:
     from .tracks_io import describe_spans, frame_spans
 
-    return (f"{describe_spans(frame_spans(lost), first_frame=first_frame)}: every joint at one point (a lost detection, not a pose), "
-            "treated as gaps")
+    return (f"{describe_spans(frame_spans(lost), first_frame=first_frame)}: every joint at one point "
+            "(a lost detection, not a pose), treated as gaps")
 
 
 def estimate_noise(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.ndarray, height: float,
@@ -526,7 +529,7 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, lis
     height = tracks.skeleton.height
     J = tracks.skeleton.num_joints
     points, parents, lengths = _with_ends(tracks, P, tracks.end_positions)
-    lost = lost_frames(points, height)
+    lost = lost_frames(P)
     if lost.any():
         points = points.copy()
         points[lost] = np.nan

@@ -56,7 +56,7 @@ class Tracks:
                 f"tracks: positions must be [T,{J},3] for a {J}-joint skeleton, got {list(self.positions.shape)}")
         if self.positions.shape[0] == 0:
             raise Pose2RotError("tracks: positions has 0 frames; there is nothing to solve")
-        _check_no_inf(self.positions, self.skeleton.names)
+        _check_no_inf(self.positions, self.skeleton.names, self.first_frame)
         self.up_axis = str(self.up_axis).lower()
         if self.up_axis not in ("y", "z"):
             raise Pose2RotError(f"tracks: up_axis must be 'y' or 'z', got '{self.up_axis}'")
@@ -97,7 +97,7 @@ class Tracks:
             self.end_names = tuple(str(n) for n in self.end_names)
             if len(self.end_names) != K:
                 raise Pose2RotError(f"tracks: {len(self.end_names)} end names for {K} end sites")
-            _check_no_inf(ep, self.end_names)
+            _check_no_inf(ep, self.end_names, self.first_frame)
             if not np.isfinite(eoff).all():
                 raise Pose2RotError("tracks: end_rest_offsets contains NaN or infinite values")
             self.end_positions, self.end_parents, self.end_rest_offsets = ep, epar, eoff
@@ -136,10 +136,11 @@ class Tracks:
             confidence=None if self.confidence is None else self.confidence[sl])
 
 
-def _check_no_inf(positions: np.ndarray, names: tuple[str, ...]) -> None:
-    """Raise on +-inf samples (NaN is the only way to mark a missing sample)."""
+def _check_no_inf(positions: np.ndarray, names: tuple[str, ...], first_frame: int = 0) -> None:
+    """Raise on +-inf samples (NaN is the only way to mark a missing sample); frames are named
+    from ``first_frame``."""
     bad = np.isinf(positions)
     if bad.any():
         t, j = np.argwhere(bad.any(-1))[0]
-        raise Pose2RotError(f"tracks: position of '{names[j]}' at frame {t} is infinite; "
+        raise Pose2RotError(f"tracks: position of '{names[j]}' at frame {t + first_frame} is infinite; "
                             "mark missing samples with NaN (or an empty CSV cell) instead")

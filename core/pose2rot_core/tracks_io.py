@@ -86,8 +86,7 @@ def tracks_from_bvh(clip: BvhClip, reference_frame: int | None = None,
     With ``reference_frame`` the clip's local rotations of that frame become the reference pose
     (``frame_name``: what an error calls that frame, e.g. the command line's flag).
     """
-    if clip.num_frames == 0:
-        raise Pose2RotError(f"{clip.name}: the clip has no motion ('Frames: 0'); there is nothing to solve")
+    check_has_motion(clip)
     ref_rot = None
     if reference_frame is not None:
         if not 0 <= reference_frame < clip.num_frames:
@@ -180,6 +179,12 @@ def fill_gaps(positions: np.ndarray, names: Sequence[str] | None = None, first_f
         report.append("no data in any frame for " + ", ".join(labels[j] for j in missing)
                       + " (kept at the reference/rest rotation)")
     return P, report, missing
+
+
+def check_has_motion(clip: BvhClip) -> None:
+    """Raise unless ``clip`` has frames (a BVH of a rig alone has none: nothing to solve)."""
+    if clip.num_frames == 0:
+        raise Pose2RotError(f"{clip.name}: the clip has no motion ('Frames: 0'); there is nothing to solve")
 
 
 def frame_spans(mask: np.ndarray) -> list[tuple[int, int]]:

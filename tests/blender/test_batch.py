@@ -103,6 +103,31 @@ def test_rig_from_a_bvh_and_a_failing_clip(tmp_path):
     np.testing.assert_allclose(written.fk()[:, order], read_bvh(rig).fk()[:10] @ C.T, atol=1e-4)
 
 
+def _without_motion(clip: Path, path: Path) -> Path:
+    text = clip.read_text()
+    path.write_text(text[:text.index("Frames:")] + "Frames: 0\nFrame Time: 0.0333333\n")
+    return path
+
+
+def test_a_bvh_without_motion_is_a_rig_but_no_clip(tmp_path):
+    """A BVH of the rig alone (Frames: 0) serves as --rig (Blender's importer needs a frame: it
+    reads a copy with one); as a clip in a folder it fails alone, in the core's words."""
+    rig = _without_motion(zyx_clip(tmp_path / "source.bvh"), tmp_path / "rig.bvh")
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    save_tracks(clips / "good.npz", tracks_from_bvh(read_bvh(tmp_path / "source.bvh")).frames(0, 10))
+    proc = _run(clips, "--rig", rig, "--out", tmp_path / "out", "--bvh")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert _summary_row(proc.stdout, "good.npz")[-1] == "ok"
+    _without_motion(zyx_clip(tmp_path / "c.bvh"), clips / "still.bvh")
+    zyx_clip(clips / "moving.bvh")
+    (clips / "good.npz").unlink()
+    proc = _run(clips, "--out", tmp_path / "out2")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert "the clip has no motion ('Frames: 0')" in " ".join(_summary_row(proc.stdout, "still.bvh"))
+    assert _summary_row(proc.stdout, "moving.bvh")[-1] == "ok"
+
+
 def test_blend_rig_and_the_armature_choice(tmp_path):
     rig = _rig_file(tmp_path)
     tracks = tracks_from_bvh(read_bvh(clip_path()))

@@ -253,3 +253,21 @@ def test_nla_settings_that_hide_the_solved_action(scene_ready):
     modes = [pb.rotation_mode for pb in rig.pose.bones]
     fails_cleanly("NLA tweak mode", tracks_collection="tracks")
     assert [pb.rotation_mode for pb in rig.pose.bones] == modes and previous.PREVIOUS_ACTION_KEY not in rig
+
+
+def test_a_lost_detection_is_not_counted_as_a_miss(scene_ready):
+    """Every empty keyed at the origin in scene frame 10 (a tracker that lost the person): that
+    frame is a gap, named in the notes, and the summary's errors are those of the frames with data."""
+    _, col, rig = scene_ready
+    keys_mod = importlib.import_module(EXT_NAME + ".keys")
+    for empty in col.objects:
+        for curve in keys_mod.object_fcurves(empty):
+            for key in curve.keyframe_points:
+                if key.co[0] == 10:
+                    key.co[1] = 0.0
+            curve.update()
+    scene = bpy.context.scene
+    plan = pipeline.compute_plan(scene, rig, col, pipeline.SceneRange(frame_start=1, frame_end=20),
+                                 SolveOptions(use_reference=False))
+    assert any(line.startswith("frame 10: every joint at one point") for line in plan.report), plan.report
+    assert plan.max_error_pct < 1e-3, plan.max_error_pct

@@ -181,6 +181,11 @@ def test_existing_actions_untouched_and_previous_restorable():
     assert bpy.ops.pose2rot.restore_action() == {'FINISHED'}
     assert rig.animation_data.action == other
     assert {pb.name: pb.rotation_mode for pb in rig.pose.bones} == modes
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
+    rig.animation_data.action = None                    # unlinked between two solves
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
+    assert bpy.ops.pose2rot.restore_action() == {'FINISHED'}
+    assert rig.animation_data.action == other            # still the one from before the first solve
 
 
 def test_a_pose_set_by_hand_comes_back_with_restore():
