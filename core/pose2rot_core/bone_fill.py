@@ -18,6 +18,10 @@ from .solvers.geometric.fit import pairwise_alignment
 
 #: rest offsets of a joint's children within this sine of one line cannot say how it turned
 ON_ONE_LINE_SIN = 0.05
+#: a filled sample tells the side of a line (or plane) its joint bends to once it is this share of
+#: the way from there to where the joint would be (an interpolation across a gap cuts the bend's
+#: corner, so it falls short of the full way even where the side is plain); nearer, it counts less
+SIDE_CLEAR = 0.5
 
 
 def place_fills_on_the_rig(positions: np.ndarray, gaps: np.ndarray, skeleton: Skeleton) -> np.ndarray:
@@ -33,7 +37,7 @@ def place_fills_on_the_rig(positions: np.ndarray, gaps: np.ndarray, skeleton: Sk
     for j in np.flatnonzero(gaps[:, 1:].any(axis=0)) + 1:  # parents before children
         lost = np.flatnonzero(gaps[:, j])
         left = lost
-        for place in (_held_by_children, _held_by_siblings, _between_parent_and_child):
+        for place in (_held_by_children, _held_by_siblings, _between_parent_and_child, _by_parent_and_two_children):
             held, done = place(out, gaps, skeleton, j, left, typical)
             out[left[done], j] = held[done]
             left = left[~done]
@@ -150,6 +154,56 @@ def _between_parent_and_child(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleto
     return out, done
 
 
+def _by_parent_and_two_children(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleton, j: int, frames: np.ndarray,
+                                typical: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """([n,3], [n] done): joint ``j``, lost in ``frames`` [n] where its parent and its two
+    children (its only ones not at the joint, their rest offsets not on one line with it) were
+    seen, where all three of its bones keep their typical lengths: on the circle about the line
+    between the children where both child bones keep theirs, at the parent's bone length from the
+    parent; of the two such places (mirror images across the plane of the three seen joints), the
+    one at the side its interpolated sample lies, as far as that side is clear (closer to that plane
+    than the place itself: pulled into the plane smoothly, as between parent and one child)."""
+    out, done = P[frames, j].copy(), np.zeros(len(frames), bool)
+    p = skeleton.parents[j]
+    kids = [c for c in skeleton.children[j] if np.linalg.norm(skeleton.offsets[c]) > 0.0]
+    if p < 0 or len(kids) != 2 or not _spans_a_plane(skeleton.offsets[kids]):
+        return out, done
+    lengths = typical[[j] + kids]
+    if not np.isfinite(lengths).all():
+        return out, done
+    done = ~gaps[frames, p] & ~gaps[frames, kids[0]] & ~gaps[frames, kids[1]]
+    at = frames[done]
+    out[done] = _three_spheres(P[at, p], P[at, kids[0]], P[at, kids[1]], out[done], *lengths)
+    return out, done
+
+
+def _three_spheres(a: np.ndarray, b: np.ndarray, c: np.ndarray, e: np.ndarray, l0: float, l1: float, l2: float
+                   ) -> np.ndarray:
+    """[n,3] the point at distances ``l1`` from ``b`` and ``l2`` from ``c`` (a circle about the
+    line b-c) and ``l0`` from ``a`` (as near as the circle comes), at the side of the plane a, b, c
+    where the sample ``e`` [n,3] lies as far as that side is clear (all points [n,3])."""
+    centre, axis, radius = _circle(b, c, l1, l2)
+    towards = (a - centre) - ((a - centre) * axis).sum(-1, keepdims=True) * axis  # in the circle's plane
+    reach = np.linalg.norm(towards, axis=-1, keepdims=True)
+    e1 = towards / np.maximum(reach, 1e-300)
+    e2 = np.cross(axis, e1)  # across the plane of a, b, c
+    gap = ((a - centre) ** 2).sum(-1, keepdims=True) + radius * radius - l0 * l0
+    cos = np.clip(gap / np.maximum(2.0 * radius * reach, 1e-300), -1.0, 1.0)
+    sin = np.sqrt(1.0 - cos * cos)
+    side = ((e - centre) * e2).sum(-1, keepdims=True)
+    trust = smoothstep(np.abs(side) / np.maximum(SIDE_CLEAR * radius * sin, 1e-300))
+    return centre + radius * (cos * e1 + np.sign(side) * trust * sin * e2)
+
+
+def _circle(b: np.ndarray, c: np.ndarray, l1: float, l2: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(centre [n,3], unit axis [n,3] from b to c, radius [n,1]) of the circle of points at
+    distance ``l1`` from ``b`` and ``l2`` from ``c`` (its nearest stand-in where the spheres miss)."""
+    d = np.maximum(np.linalg.norm(c - b, axis=-1), 1e-300)[:, None]
+    axis = (c - b) / d
+    along = np.clip((d * d + l1 * l1 - l2 * l2) / (2.0 * d), -l1, l1)
+    return b + along * axis, axis, np.sqrt(np.maximum(l1 * l1 - along * along, 0.0))
+
+
 def _on_the_circle(a: np.ndarray, b: np.ndarray, e: np.ndarray, l1: float, l2: float) -> np.ndarray:
     """[n,3] the sample ``e`` [n,3] of a joint between its parent at ``a`` and child at ``b`` (both
     [n,3]) moved onto the circle where its bones keep lengths ``l1`` and ``l2``, as far as its side
@@ -160,7 +214,7 @@ def _on_the_circle(a: np.ndarray, b: np.ndarray, e: np.ndarray, l1: float, l2: f
     radius = np.sqrt(np.maximum(l1 * l1 - along * along, 0.0))
     side = (e - a) - ((e - a) * u).sum(-1, keepdims=True) * u
     off = np.linalg.norm(side, axis=-1, keepdims=True)
-    trust = smoothstep(off / np.maximum(radius, 1e-300))
+    trust = smoothstep(off / np.maximum(SIDE_CLEAR * radius, 1e-300))
     # the place along the line is the lengths' (the sample's own may be far off: a gap at the clip's
     # start holds the first seen sample); across it, the sample's side as far as it is clear
     return a + along * u + (1.0 - trust) * side + trust * radius * side / np.maximum(off, 1e-300)
