@@ -210,7 +210,7 @@ def angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def bench_clip(path: Path, frames_limit: int, repeat: int, warm: bool) -> dict:
     """One table row for ``path`` (fresh file); ``warm``: first make the operator's warm-up call."""
-    from pose2rot_core.blender_space import Y_UP_TO_Z_UP
+    from pose2rot_core.axes import Y_UP_TO_Z_UP
     from pose2rot_core.bvh import read_bvh
     from pose2rot_core.solvers import solve
     from pose2rot_core.tracks_io import tracks_from_bvh

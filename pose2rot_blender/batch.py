@@ -287,14 +287,15 @@ def _worker(path: Path, argv: list[str], result: Path):
                [bpy.app.binary_path, "-b", "--python-exit-code", "1", "--python", *script, "--", *args])
     t0 = time.perf_counter()
     proc = subprocess.run(command, capture_output=True, text=True)
+    label = clip_label(path)
     for text, stream in ((proc.stdout, sys.stdout), (proc.stderr, sys.stderr)):  # its notes, not Blender's banner
-        print("".join(ln for ln in text.splitlines(True) if ln.startswith(path.name + ": ")), end="", file=stream,
+        print("".join(ln for ln in text.splitlines(True) if ln.startswith(label + ": ")), end="", file=stream,
               flush=True)
     if result.is_file():
         return ClipResult(**json.loads(result.read_text()))
     print(proc.stderr, end="", file=sys.stderr, flush=True)
     last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-    return ClipResult(path.name, seconds=time.perf_counter() - t0, status="failed",
+    return ClipResult(label, seconds=time.perf_counter() - t0, status="failed",
                       message=f"the worker process ended with code {proc.returncode} ({last})")
 
 
@@ -335,13 +336,13 @@ def convert_one(path: Path, job: Job):
             orders = bvh_orders(path) if job.rig_orders is None else job.rig_orders
             export_bvh(job.out / f"{name}.bvh", plan, orders, job.order, job.up, pipeline.frame_rate(scene))
     except Pose2RotError as e:
-        print(f"{path.name}: error: {e}", file=sys.stderr)
-        return ClipResult(path.name, seconds=time.perf_counter() - t0, status="failed", message=str(e))
+        print(f"{clip_label(path)}: error: {e}", file=sys.stderr)
+        return ClipResult(clip_label(path), seconds=time.perf_counter() - t0, status="failed", message=str(e))
     for line in plan.report:
-        print(f"{path.name}: note: {line}")
+        print(f"{clip_label(path)}: note: {line}")
     for line in plan.warnings:
-        print(f"{path.name}: warning: {line}")
-    return ClipResult(path.name, frames=len(plan.frames), bones=len(plan.bone_names),
+        print(f"{clip_label(path)}: warning: {line}")
+    return ClipResult(clip_label(path), frames=len(plan.frames), bones=len(plan.bone_names),
                       max_error_pct=plan.max_error_pct, flips=count_jumps(plan.solution.rotations),
                       seconds=time.perf_counter() - t0)
 
@@ -360,6 +361,13 @@ def clip_name(path: Path) -> str:
     from pose2rot_core.pointsets import FREEMOCAP_BODY
 
     return path.parent.parent.name if path.name == FREEMOCAP_BODY else path.stem
+
+
+def clip_label(path: Path) -> str:
+    """How the summary and the notes name a clip: its file's name, the recording folder's for FreeMoCap."""
+    from pose2rot_core.pointsets import FREEMOCAP_BODY
+
+    return path.parent.parent.name if path.name == FREEMOCAP_BODY else path.name
 
 
 def command_line() -> str:

@@ -38,7 +38,7 @@ LAYOUT_ITEMS = _layout_items()
 
 
 def import_tracks(context: bpy.types.Context, path: str | Path, collection_name: str = "",
-                  frame_start: int = 1, set_scene: bool = True, csv_up_axis: str = "y",
+                  frame_start: int = 1, set_scene: bool = True, csv_up_axis: str = "auto",
                   layout: str = "NONE") -> bpy.types.Collection:
     """Create a collection of empties keyed at the file's points; returns it.
 

@@ -39,6 +39,8 @@ def table_map(scene: bpy.types.Scene) -> BoneMap | None:
         return None
     bones = {}
     for bone, source in rows:
+        if bone in bones:
+            raise Pose2RotError(f"bone map: '{bone}' has two rows in the table; remove one of them")
         if source.startswith("{"):
             try:
                 bones[bone] = json.loads(source)

@@ -141,8 +141,10 @@ class POSE2ROT_OT_import_tracks(bpy.types.Operator, ImportHelper):
     collection_name: StringProperty(name="Collection", default="", description="Name of the new collection")
     frame_start: IntProperty(name="Start frame", default=1)
     set_scene: BoolProperty(name="Set scene range and fps", default=True)
-    csv_up_axis: EnumProperty(name="CSV up axis", items=[('y', "Y", "Y-up (BVH style)"), ('z', "Z", "Z-up")],
-                              default='y')
+    csv_up_axis: EnumProperty(name="CSV up axis", items=[('auto', "Auto", "Found from the hips and shoulders "
+                                                           "(Y-up where the file has none)"),
+                                                           ('y', "Y", "Y-up (BVH style)"), ('z', "Z", "Z-up")],
+                              default='auto')
 
     @reports_errors
     def execute(self, context):

@@ -7,8 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pose2rot_core.blender_space import (Y_UP_TO_Z_UP, BoneRest, basis_quaternions, blocked_translations,
-                                         file_points, local_rotations_from_pose, location_channels, scene_fps)
+from pose2rot_core.axes import Y_UP_TO_Z_UP
+from pose2rot_core.blender_space import (BoneRest, basis_quaternions, blocked_translations, file_points,
+                                         local_rotations_from_pose, location_channels, scene_fps)
 from pose2rot_core.bvh import read_bvh
 from pose2rot_core.errors import Pose2RotError
 from pose2rot_core.fk import forward_kinematics
@@ -130,3 +131,25 @@ def test_file_points_of_a_layout(tmp_path):
     np.testing.assert_allclose(pos, data @ Y_UP_TO_Z_UP.T)
     with pytest.raises(Pose2RotError, match="layout"):
         file_points(tmp_path / "walk.npy")
+
+
+def test_file_points_of_point_sets_find_their_up_axis_and_drop_low_confidence(tmp_path):
+    """A Z-up point CSV of named landmarks is found Z-up from its hips and shoulders (it was read as
+    Y-up, the body lying on its back); a point-set .npz (positions and point_names) is read as the
+    command line reads it; samples of confidence below 0.1 are no data (no key is written there)."""
+    names = ["left_hip", "right_hip", "left_shoulder", "right_shoulder", "nose"]
+    stand = np.array([[0.1, 0.0, 1.0], [-0.1, 0.0, 1.0], [0.2, 0.0, 1.5], [-0.2, 0.0, 1.5], [0.0, 0.1, 1.7]])
+    frames = stand[None] + np.linspace(0.0, 0.3, 6)[:, None, None] * np.array([1.0, 0.0, 0.0])
+    conf = np.ones(frames.shape[:2])
+    conf[2, 4] = 0.0
+    header = ",".join(f"{n}.{a}" for n in names for a in "xyz") + "," + ",".join(f"{n}.conf" for n in names)
+    rows = [",".join(f"{v:.6f}" for v in np.concatenate([f.ravel(), c])) for f, c in zip(frames, conf)]
+    (tmp_path / "z.csv").write_text("\n".join([header] + rows) + "\n")
+    got_names, pos, _, _ = file_points(tmp_path / "z.csv")
+    assert got_names == names
+    np.testing.assert_allclose(pos[[0, 1, 3, 4, 5]], frames[[0, 1, 3, 4, 5]], atol=1e-6)   # Z-up: as written
+    assert np.isnan(pos[2, 4]).all() and np.isfinite(pos[2, :4]).all()
+    np.savez(tmp_path / "p.npz", positions=frames, point_names=np.array(names), up_axis="z", fps=25.0)
+    got_names, pos, fps, _ = file_points(tmp_path / "p.npz")
+    assert got_names == names and fps == 25.0
+    np.testing.assert_allclose(pos, frames, atol=1e-12)

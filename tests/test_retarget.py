@@ -373,3 +373,41 @@ def test_a_joint_above_a_mapped_end_site_is_reported_as_solved_between():
                     end_offsets=np.array([[0.0, 0.1 * rig.height, 0.0]]), end_names=(f"{head}_end",), report=report)
     line = next(r for r in report if r.startswith("map: "))
     assert head in line.split("solved between them")[1].split(")")[0], line
+
+
+@pytest.mark.parametrize("lost", ["confidence", "all zeros"])
+def test_points_that_are_no_data_are_gaps_through_a_map(lost):
+    """SMPL points of a walk driving their rig through a map: a left arm whose points have
+    confidence 0 (and sit at the origin) for 30 frames, or frames where the detector lost the person
+    (every point at the origin), are gaps, as on the tracks path: filled, named in the notes, the arm
+    not pulled to the origin, and not counted against the solve (it was, up to 99 % of the height)."""
+    rng = np.random.default_rng(3)
+    rig, canon = humanoid(rng)
+    R, root = walk(rig, canon, 90, rng, amplitude=0.3)
+    points, P = _points(rig, canon, R, root)
+    X, conf = points.positions.copy(), np.ones(points.positions.shape[:2])
+    if lost == "confidence":
+        arm = [i for i, n in enumerate(points.names) if n.startswith("left_") and n[5:] in ("shoulder", "elbow", "wrist")]
+        X[30:60, arm], conf[30:60, arm] = 0.0, 0.0
+        frames, note = slice(30, 60), "samples with confidence below 0.1 treated as gaps"
+    else:
+        X[40:44] = 0.0
+        frames, note = slice(40, 44), "frames 40-43: every joint at one point"
+    report: list[str] = []
+    points = PointSet(points.names, X, points.fps, points.up, confidence=conf)
+    result = retarget_tracks(points, rig, _auto(rig, points, "humanml3d22"), report=report)
+    sol = solve_retargeted(result, smooth="off")
+    assert any(note in line for line in report), report
+    hand = rig.index(canon["left_wrist"])
+    assert np.linalg.norm(sol.positions[frames, hand] - P[frames, hand], axis=-1).max() < 0.3 * rig.height  # a fill
+    assert sol.check.max_error_percent < 1.0, sol.report
+
+
+def test_a_map_naming_a_bone_twice_is_refused(tmp_path):
+    """JSON keeps the last of two equal keys without a word: a bone mapped twice would lose one row."""
+    from pose2rot_core.bonemap import load_map
+
+    path = tmp_path / "MAP.json"
+    path.write_text('{"bones": {"Hips": "pelvis", "LeftArm": "left_shoulder", "LeftArm": "left_elbow"}}')
+    with pytest.raises(Pose2RotError, match="'LeftArm' is given twice in one object; keep one of them"):
+        load_map(path)

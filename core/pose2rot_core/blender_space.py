@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .axes import Y_UP_TO_Z_UP
+from .axes import axis_change
 from .rotations import matrix_to_quat, quat_continuity
 from .solution import Solution
 
@@ -102,27 +102,33 @@ def scene_fps(fps: float) -> tuple[int, float]:
     return int(np.ceil(fps)), float(np.ceil(fps) / fps)
 
 
-def file_points(path: str | Path, csv_up_axis: str = "y", layout: str | None = None
+def file_points(path: str | Path, csv_up_axis: str = "auto", layout: str | None = None
                 ) -> tuple[list[str], np.ndarray, float, str]:
     """(names, positions [T,N,3] in Blender axes, fps or 0 when the file has none, layout name or "") of
     every point of a tracks file: joints and End Sites of ``.npz``/``.bvh`` tracks, every named point
-    of a ``.csv`` (no rig needed; ``csv_up_axis`` says whether its data is "y"- or "z"-up; its fps from
-    a ``time`` column). A ``.npy`` needs ``layout`` (a name of pose2rot_core.layouts); FreeMoCap output
-    is read from its recording when its body file (``output_data/mediapipe_body_3d_xyz.npy``) is given."""
-    from .pointsets import FREEMOCAP_BODY, tracks_as_points
+    of a point-set ``.npz`` or a ``.csv`` (no rig needed; ``csv_up_axis`` says whether its data is "y"-
+    or "z"-up, "auto": found from its hips and shoulders, else "y"; its fps from a ``time`` column).
+    A ``.npy`` needs ``layout`` (a name of pose2rot_core.layouts); FreeMoCap output is read from its
+    recording when its body file (``output_data/mediapipe_body_3d_xyz.npy``) is given. Samples of
+    confidence below smoothing.MIN_CONFIDENCE are NaN (no data), as the solver counts them."""
+    from .pointsets import FREEMOCAP_BODY, PointSet, detect_up, load_points
+    from .smoothing import gate_low_confidence
     from .tracks_csv import read_csv_points
-    from .tracks_io import load_tracks, tracks_path
+    from .tracks_io import tracks_path
 
     path = Path(path)
     if path.name == FREEMOCAP_BODY or path.suffix.lower() == ".npy":
         return _point_set_points(path, layout)
     if path.suffix.lower() == ".csv":
         csv = read_csv_points(tracks_path(path))
-        names, pos, up, fps = csv.names, csv.positions, csv_up_axis, csv.fps
+        points = PointSet(tuple(csv.names), csv.positions, csv.fps, confidence=csv.confidence)
+        up = (detect_up(points) or "y") if csv_up_axis == "auto" else csv_up_axis
+        fps = csv.fps
     else:
-        points = tracks_as_points(load_tracks(path))
-        names, pos, up, fps = list(points.names), points.positions, points.up, points.fps
-    return names, (pos @ Y_UP_TO_Z_UP.T if up == "y" else pos), fps, ""
+        points = load_points(path, check=False)
+        up, fps = points.up, points.fps
+    positions, _ = gate_low_confidence(points.positions, points.confidence)
+    return list(points.names), positions @ axis_change(up, "z").T, fps, ""
 
 
 def _point_set_points(path: Path, layout: str | None) -> tuple[list[str], np.ndarray, float, str]:

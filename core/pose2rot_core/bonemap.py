@@ -91,10 +91,25 @@ def load_map(path: str | Path) -> BoneMap:
         raise Pose2RotError(f"map file '{path}' does not exist" if not path.is_dir()
                             else f"map path '{path}' is a directory; give the .json file")
     try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
+        data = json.loads(path.read_text(encoding="utf-8-sig"), object_pairs_hook=_no_key_twice(path.name))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise Pose2RotError(f"{path.name}: not valid JSON ({e})") from None
     return parse_map(data, path.name)
+
+
+def _no_key_twice(where: str):
+    """A json object hook that refuses an object naming a key twice (JSON would keep the last one
+    silently: a bone mapped twice)."""
+
+    def build(pairs: list[tuple[str, object]]) -> dict:
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise Pose2RotError(f"{where}: '{key}' is given twice in one object; keep one of them")
+            seen.add(key)
+        return dict(pairs)
+
+    return build
 
 
 def save_map(path: str | Path, bone_map: BoneMap) -> None:

@@ -259,8 +259,10 @@ def scale_advice(problem) -> str:
 
 def position_error(sol, tracks, joints: np.ndarray | slice = slice(None)) -> float:
     """Largest distance of a solved joint (of ``joints``: indices or a [J] mask, default all) from its
-    track, % of the skeleton height (NaN: no data)."""
+    track, % of the skeleton height (NaN: no data; nor where the solve's check found a gap)."""
     err = np.linalg.norm(sol.positions[:, joints] - tracks.positions[:, joints], axis=-1)
+    if sol.check is not None:
+        err = np.where(np.isnan(sol.check.error[:, joints]), np.nan, err)
     return float(np.nanmax(err) / tracks.skeleton.height * 100) if np.isfinite(err).any() else float("nan")
 
 

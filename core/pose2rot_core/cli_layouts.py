@@ -27,7 +27,8 @@ def add_point_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--layout", help=f"what the points are: {', '.join(LAYOUTS)} (needed for .npy files)")
     p.add_argument("--map", help="MAP.json: which point drives which joint of --skeleton RIG.bvh")
     p.add_argument("--up-axis", choices=("auto",) + tuple(AXES),
-                   help="up axis of the points (default: the file's, else found from hips and shoulders)")
+                   help="up axis of the points (default: the file's, else found from hips and shoulders); "
+                        "a negative one with '=': --up-axis=-z")
 
 
 def wants_points(args: argparse.Namespace) -> bool:
@@ -46,7 +47,7 @@ def cmd_solve_points(args: argparse.Namespace, options: SolveOptions, out: Path,
     from .cli import _parse_frames, position_error
     from .export import write_solution
     from .pointsets import check_points, load_points
-    from .wording import notes_for
+    from .wording import WARNING_PREFIX, notes_for
 
     options = options.for_points()
     _check_point_arguments(args)
@@ -66,7 +67,7 @@ def cmd_solve_points(args: argparse.Namespace, options: SolveOptions, out: Path,
     write_solution(out, sol, points.fps, "y", args.up or "y", order or orders, ends[0], ends[1])
     err = position_error(sol, tracks, mapped)
     for line in notes_for(report + sol.report, "cli"):
-        print(f"note: {line}", file=sys.stderr)
+        print(line if line.startswith(WARNING_PREFIX) else f"note: {line}", file=sys.stderr)
     print(f"solved {sol.num_frames} frames x {tracks.skeleton.num_joints} joints in {seconds:.3f} s; joints on points "
           f"at most {err:.2g} % of the height from them (other proportions: the rig keeps its own) -> {out}")
     return 0

@@ -333,7 +333,8 @@ def _known_samples(points: PointSet, name: str) -> np.ndarray:
     P = points.positions
     if np.isinf(P).any():
         t, p = np.argwhere(np.isinf(P).any(-1))[0]
-        raise Pose2RotError(f"{name}: point '{points.names[p]}' is infinite at frame {t}; mark missing values "
+        raise Pose2RotError(f"{name}: point '{points.names[p]}' is infinite at frame {t + points.first_frame}; "
+                            "mark missing values "
                             "with NaN")
     known = np.isfinite(P).all(-1)
     empty = np.flatnonzero(~known.any(axis=1))
@@ -341,7 +342,8 @@ def _known_samples(points: PointSet, name: str) -> np.ndarray:
         raise Pose2RotError(f"{name}: every value is NaN: there are no positions at all")
     if empty.size:
         raise Pose2RotError(f"{name}: {empty.size} frame{'s' if empty.size > 1 else ''} without any position "
-                            f"(every point NaN: frame{'s' if empty.size > 1 else ''} {_frame_list(empty)}); "
+                            f"(every point NaN: frame{'s' if empty.size > 1 else ''} "
+                            f"{_frame_list(empty + points.first_frame)}); "
                             "cut them off with --frames, or drop them from the file")
     return P[known]
 

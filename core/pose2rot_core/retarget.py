@@ -27,7 +27,7 @@ rig's (the chain's median length is matched to the rig's when they differ by mor
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -93,7 +93,8 @@ class RigTargets:
     """What the map gives on the rig: ``positions`` [T,J+K,3] of rig joints then End Sites (NaN where
     unmapped), ``direct`` / ``soft`` [J+K] masks, the reference pose (global positions ``reference``
     [J+K,3], orientations ``frames`` [J+K,3,3] (an End Site has its joint's), local rotations
-    ``local`` [J,3,3]) and the rig extended by its End Sites as joints (``skeleton``)."""
+    ``local`` [J,3,3]), the rig extended by its End Sites as joints (``skeleton``), and ``gaps``
+    [T,J+K]: the mapped samples whose points had no data there (filled)."""
 
     skeleton: Skeleton
     positions: np.ndarray
@@ -102,6 +103,7 @@ class RigTargets:
     reference: np.ndarray
     frames: np.ndarray
     local: np.ndarray
+    gaps: np.ndarray
 
 
 def retarget_tracks(points: PointSet, rig: Skeleton, bone_map: BoneMap, up: str = "y",
@@ -141,8 +143,10 @@ def retarget_tracks(points: PointSet, rig: Skeleton, bone_map: BoneMap, up: str 
         end_kw = dict(end_positions=filled[:, [J + k for k in ends]], end_parents=end_parents[ends],
                       end_rest_offsets=end_offsets[ends], end_names=tuple(end_names[k] for k in ends))
     _report_coverage(targets, rig, report)
+    no_data = targets.gaps[:, :J]                     # filled points: gaps for the solve (filled, not checked)
     tracks = Tracks(skeleton=rig, positions=filled[:, :J], fps=points.fps, up_axis=up,
                     reference_rotations=reference_rotations, reference_frame=reference_frame,
+                    confidence=np.where(no_data, 0.0, 1.0) if no_data.any() else None,
                     first_frame=points.first_frame, **end_kw)
     return Retargeted(tracks, scale, guess)
 
@@ -155,6 +159,7 @@ def rig_targets(points: PointSet, rig: Skeleton, bone_map: BoneMap, up: str,
     data in any frame count as unmapped (with a note)."""
     J, K = rig.num_joints, len(end_parents)
     names = tuple(rig.names) + tuple(end_names)
+    points = points_with_gaps(points, report)
     values = evaluate_sources(bone_map.bones, points.oriented(up), points.names, bone_map.points)
     T = points.num_frames
     X = np.full((T, J + K, 3), np.nan)
@@ -171,6 +176,7 @@ def rig_targets(points: PointSet, rig: Skeleton, bone_map: BoneMap, up: str,
         report.append(f"no data in any frame for the points of {', '.join(empty[:8])}"
                       f"{' ...' if len(empty) > 8 else ''}: those joints keep the reference pose")
     mapped = direct | soft
+    gaps = np.isnan(X).any(-1) & mapped
     X[:, mapped], fill_report, _ = fill_gaps(X[:, mapped], [names[j] for j in np.flatnonzero(mapped)],
                                              points.first_frame)
     report.extend(fill_report)
@@ -178,7 +184,24 @@ def rig_targets(points: PointSet, rig: Skeleton, bone_map: BoneMap, up: str,
     R = np.eye(3)[None].repeat(J, 0) if reference_rotations is None else np.asarray(reference_rotations, np.float64)
     G, P = forward_kinematics(rig, R[None])
     reference = np.concatenate([P[0], end_site_positions(G, P, end_parents, end_offsets)[0]])
-    return RigTargets(extended, X, direct, soft, reference, np.concatenate([G[0], G[0, end_parents]]), R)
+    return RigTargets(extended, X, direct, soft, reference, np.concatenate([G[0], G[0, end_parents]]), R, gaps)
+
+
+def points_with_gaps(points: PointSet, report: list[str]) -> PointSet:
+    """``points`` with what is no data set to NaN, as the solver does for tracks (a note for each):
+    samples of confidence below smoothing.MIN_CONFIDENCE, and frames where the detector lost the
+    person (every point at one place, see smoothing.lost_frames)."""
+    from .smoothing import MIN_CONFIDENCE, gate_low_confidence, lost_frames, lost_note
+
+    P, low = gate_low_confidence(points.positions, points.confidence)
+    if low:
+        report.append(f"points: {low} samples with confidence below {MIN_CONFIDENCE:g} treated as gaps")
+    lost = lost_frames(P)
+    if lost.any():
+        P = P.copy()
+        P[lost] = np.nan
+        report.append(f"points: {lost_note(lost, points.first_frame)}")
+    return points if P is points.positions else replace(points, positions=P)
 
 
 def _with_ends(rig: Skeleton, end_parents: np.ndarray, end_offsets: np.ndarray, names: tuple[str, ...]) -> Skeleton:

@@ -142,7 +142,8 @@ def lost_frames(positions: np.ndarray) -> np.ndarray:
     return lost
 
 
-def _lost_note(lost: np.ndarray, first_frame: int) -> str:
+def lost_note(lost: np.ndarray, first_frame: int) -> str:
+    """The note that the ``lost`` [T] frames (see lost_frames) became gaps, frames from ``first_frame``."""
     from .tracks_io import describe_spans, frame_spans
 
     return (f"{describe_spans(frame_spans(lost), first_frame=first_frame)}: every joint at one point "
@@ -533,7 +534,7 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, lis
     if lost.any():
         points = points.copy()
         points[lost] = np.nan
-        report.append(_lost_note(lost, tracks.first_frame))
+        report.append(lost_note(lost, tracks.first_frame))
         P = points[:, :J]
     noise = estimate_noise(points, parents, lengths, height)
     if mode == "auto" and (noise <= AUTO_THRESHOLD * height).all():

@@ -173,6 +173,8 @@ def test_a_freemocap_recording_or_its_output_data_folder_is_one_clip(tmp_path):
     for item in (tmp_path / "walk", data):
         files = batch.track_files([str(item)])
         assert files == [body] and batch.clip_name(files[0]) == "walk"
+        assert batch.clip_label(files[0]) == "walk"            # its row in the summary, not the .npy's name
+    assert batch.clip_label(tmp_path / "a.bvh") == "a.bvh"
 
 
 def test_the_preferences_show_the_installed_batch_command():
