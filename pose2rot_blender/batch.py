@@ -394,6 +394,7 @@ def main(argv: list[str] | None = None) -> int:
         args.order = args.order.upper()
     if args.jobs < 1:
         parser.error(f"--jobs must be at least 1, got {args.jobs}")
+    _check_layout_and_map(parser, args)
     try:
         options = batch_options(args, learned_settings(bpy.context))
         if args.worker:
@@ -403,6 +404,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"pose2rot batch: error: {e}", file=sys.stderr)
         return 1
     return 1 if any(r.failed for r in results) else 0
+
+
+def _check_layout_and_map(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Bad arguments stop the batch before any clip (exit 2): an unknown --layout, a --map that
+    cannot be read."""
+    from pose2rot_core.bonemap import load_map
+    from pose2rot_core.errors import Pose2RotError
+    from pose2rot_core.layouts import LAYOUTS
+
+    if args.layout != "NONE" and args.layout not in LAYOUTS:
+        parser.error(f"--layout must be one of {', '.join(LAYOUTS)}, got '{args.layout}'")
+    if args.bone_map:
+        try:
+            load_map(args.bone_map)
+        except Pose2RotError as e:
+            parser.error(f"--map: {e}")
 
 
 def _script_argv() -> list[str]:

@@ -411,3 +411,18 @@ def test_a_map_naming_a_bone_twice_is_refused(tmp_path):
     path.write_text('{"bones": {"Hips": "pelvis", "LeftArm": "left_shoulder", "LeftArm": "left_elbow"}}')
     with pytest.raises(Pose2RotError, match="'LeftArm' is given twice in one object; keep one of them"):
         load_map(path)
+
+
+def test_an_up_axis_the_body_contradicts_is_warned_about():
+    """The shipped FreeMoCap walk is Z-up: told it is Y-up, the points are still read so, and a
+    warning says the body would lie down; found or told right, no warning."""
+    from pathlib import Path
+
+    from pose2rot_core.pointsets import load_points
+
+    walk = Path(__file__).resolve().parents[1] / "examples" / "retarget" / "freemocap_walk"
+    for up, warned in (("y", True), ("z", False), (None, False)):
+        report: list[str] = []
+        points = load_points(walk, up=up, report=report)
+        assert points.up == (up or "z")
+        assert any(line.startswith("warning: ") and "points along z" in line for line in report) == warned, report

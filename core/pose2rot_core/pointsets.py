@@ -22,6 +22,7 @@ import numpy as np
 from .errors import Pose2RotError
 from .axes import AXES, axis_change
 from .layouts import Layout
+from .wording import WARNING_PREFIX
 
 FREEMOCAP_BODY = "mediapipe_body_3d_xyz.npy"
 FREEMOCAP_HANDS = ("mediapipe_right_hand_3d_xyz.npy", "mediapipe_left_hand_3d_xyz.npy")
@@ -281,6 +282,12 @@ def _resolve_up(points: PointSet, up: str | None, report: list[str] | None) -> s
     if choice != "auto":
         if choice not in AXES:
             raise Pose2RotError(f"up axis must be one of auto, {', '.join(AXES)}; got '{choice}'")
+        found = detect_up(points)
+        if found not in (None, choice) and report is not None:
+            said = "--up-axis" if up else "the file's up_axis"
+            report.append(f"{WARNING_PREFIX}{points.source}: {said} is {choice}, but its hips-to-shoulders "
+                          f"direction points along {found}: the body would lie or stand on its head; leave the "
+                          f"up axis out to have it found (--up-axis auto)")
         return choice
     found = detect_up(points)
     if report is not None:

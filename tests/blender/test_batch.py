@@ -159,6 +159,11 @@ def test_bad_arguments_and_missing_inputs(tmp_path):
     assert proc.returncode == 1 and "no rig for t.npz: pass --rig RIG.blend or --rig RIG.bvh" in proc.stderr
     proc = _run(tmp_path / "t.npz", "--out", tmp_path / "out", "--rig", tmp_path / "c.bvh", "--order", "abc")
     assert proc.returncode == 2 and "--order must be one of" in proc.stderr
+    proc = _run(tmp_path / "t.npz", "--out", tmp_path / "out", "--layout", "bogus")
+    assert proc.returncode == 2 and "--layout must be one of" in proc.stderr
+    (tmp_path / "MAP.json").write_text('{"bones": {"root": "a", "root": "b"}}')
+    proc = _run(tmp_path / "t.npz", "--out", tmp_path / "out", "--map", tmp_path / "MAP.json")
+    assert proc.returncode == 2 and "--map: MAP.json: 'root' is given twice" in proc.stderr
 
 
 def test_a_freemocap_recording_or_its_output_data_folder_is_one_clip(tmp_path):
