@@ -150,8 +150,56 @@ def _between_parent_and_child(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleto
     l1, l2 = typical[j], typical[c]
     if np.isfinite(l1) and np.isfinite(l2):
         done = ~gaps[frames, p] & ~gaps[frames, c]
-        out[done] = _on_the_circle(P[frames[done], p], P[frames[done], c], out[done], l1, l2)
+        across = _side_seen(P, gaps, skeleton, j, c, frames[done])
+        out[done] = _on_the_circle(P[frames[done], p], P[frames[done], c], out[done], l1, l2, across)
     return out, done
+
+
+def _side_seen(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleton, j: int, c: int, frames: np.ndarray) -> np.ndarray:
+    """[n,3] for joint ``j`` (child ``c``) lost in ``frames`` [n] before the first frame it was
+    seen in or after the last: the unit direction across the line from its parent to ``c`` in which
+    it lay in that nearest seen frame, as an angle about that line from the grandparent's side of
+    it: an elbow keeps pointing where it pointed relative to the body, however far the body walked
+    (its fill holds the seen sample where it was in the world). NaN in a gap between seen frames
+    (its interpolated sample keeps the bend the motion had), where the grandparent is missing, or
+    where it lies on the line (its side says nothing)."""
+    out = np.full((len(frames), 3), np.nan)
+    p = skeleton.parents[j]
+    g = skeleton.parents[p] if p >= 0 else -1
+    if g < 0 or not len(frames):
+        return out
+    seen = np.flatnonzero(~gaps[:, [g, p, j, c]].any(axis=1))
+    if not len(seen):
+        return out
+    angle, ok = _angle_about(P[seen, g], P[seen, p], P[seen, c], P[seen, j])
+    if not ok.any():
+        return out
+    turns = np.unwrap(angle[ok])
+    usable = ~gaps[frames, g] & ((frames < seen[ok][0]) | (frames > seen[ok][-1]))
+    e1, e2, fine = _across_frame(P[frames[usable], g], P[frames[usable], p], P[frames[usable], c])
+    theta = np.interp(frames[usable], seen[ok], turns)[:, None]
+    out[np.flatnonzero(usable)[fine]] = (np.cos(theta) * e1 + np.sin(theta) * e2)[fine]
+    return out
+
+
+def _across_frame(g: np.ndarray, p: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(e1, e2 [n,3], ok [n]): unit directions across the line p -> c, e1 towards the side of g
+    (the grandparent), e2 = u x e1; ok where g lies off the line (by a tenth of its distance)."""
+    u = (c - p) / np.maximum(np.linalg.norm(c - p, axis=-1, keepdims=True), 1e-300)
+    r = (g - p) - ((g - p) * u).sum(-1, keepdims=True) * u
+    size = np.linalg.norm(r, axis=-1)
+    e1 = r / np.maximum(size, 1e-300)[:, None]
+    return e1, np.cross(u, e1), size > 0.1 * np.linalg.norm(g - p, axis=-1)
+
+
+def _angle_about(g: np.ndarray, p: np.ndarray, c: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """([n] angle, [n] ok) of the joint at ``x`` about the line p -> c, from the side of g (see
+    _across_frame); ok where both the frame and the joint's distance from the line tell it."""
+    e1, e2, fine = _across_frame(g, p, c)
+    u = np.cross(e1, e2)
+    v = (x - p) - ((x - p) * u).sum(-1, keepdims=True) * u
+    off = np.linalg.norm(v, axis=-1)
+    return np.arctan2((v * e2).sum(-1), (v * e1).sum(-1)), fine & (off > 1e-3 * np.linalg.norm(c - p, axis=-1))
 
 
 def _by_parent_and_two_children(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleton, j: int, frames: np.ndarray,
@@ -204,15 +252,20 @@ def _circle(b: np.ndarray, c: np.ndarray, l1: float, l2: float) -> tuple[np.ndar
     return b + along * axis, axis, np.sqrt(np.maximum(l1 * l1 - along * along, 0.0))
 
 
-def _on_the_circle(a: np.ndarray, b: np.ndarray, e: np.ndarray, l1: float, l2: float) -> np.ndarray:
+def _on_the_circle(a: np.ndarray, b: np.ndarray, e: np.ndarray, l1: float, l2: float,
+                   across: np.ndarray | None = None) -> np.ndarray:
     """[n,3] the sample ``e`` [n,3] of a joint between its parent at ``a`` and child at ``b`` (both
     [n,3]) moved onto the circle where its bones keep lengths ``l1`` and ``l2``, as far as its side
-    of the line from a to b is clear (see _between_parent_and_child)."""
+    of the line from a to b is clear (see _between_parent_and_child); where ``across`` [n,3] (unit
+    directions across the line, NaN: none) is given, at that side."""
     d = np.maximum(np.linalg.norm(b - a, axis=-1), 1e-300)[:, None]
     u = (b - a) / d
     along = np.clip((d * d + l1 * l1 - l2 * l2) / (2.0 * d), -l1, l1)  # from the parent, on the line
     radius = np.sqrt(np.maximum(l1 * l1 - along * along, 0.0))
     side = (e - a) - ((e - a) * u).sum(-1, keepdims=True) * u
+    if across is not None:
+        known = np.isfinite(across).all(axis=-1)
+        side[known] = across[known] * radius[known]
     off = np.linalg.norm(side, axis=-1, keepdims=True)
     trust = smoothstep(off / np.maximum(SIDE_CLEAR * radius, 1e-300))
     # the place along the line is the lengths' (the sample's own may be far off: a gap at the clip's

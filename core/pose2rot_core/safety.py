@@ -109,46 +109,19 @@ def check_solution(tracks: Tracks, sol: Solution, noise: np.ndarray | None = Non
 
 def _explained(tracks: Tracks, sol: Solution, noise: np.ndarray, no_data: np.ndarray | None = None) -> np.ndarray:
     """[J] how far (fraction of the height) each joint may be from its track: noise and rigid
-    bones whose typical (median) track length differs from the rig's, or whose typical direction
-    among their siblings does (a pelvis whose hips sit otherwise about the spine than the rig's:
-    no turn of the parent puts every child on its track), added over the bones from the root. Both
-    are read where the bone's ends were data (not where ``no_data`` [T,J] marks a filled gap, which
-    says nothing of the bone); a bone never seen whole keeps the rig's."""
+    bones whose typical (median) track length differs from the rig's, added over the bones from
+    the root. The typical length is read where both ends were data (not where ``no_data`` [T,J]
+    marks a filled gap, which says nothing of the bone); a bone never seen whole keeps the rig's."""
     skel = tracks.skeleton
     P, par = tracks.positions, skel.parents[1:]
     rest = np.linalg.norm(skel.offsets[1:], axis=-1)
     bones = bone_lengths(P, np.arange(1, skel.num_joints), par, no_data)  # [T,J-1]
     typical = np.where(np.isfinite(bones).any(axis=0), column_nanmedian(bones), rest)
-    off = np.maximum(np.abs(typical - rest), _shape_mismatch(tracks, no_data)[1:]) / skel.height
-    off = np.where(sol.translating[1:], 0.0, off)
+    off = np.where(sol.translating[1:], 0.0, np.abs(typical - rest) / skel.height)
     mismatch = np.zeros(skel.num_joints)
     for j, p in enumerate(par, 1):
         mismatch[j] = mismatch[p] + off[j - 1]
     return CLEAN_TOLERANCE + NOISE_STDS * noise + mismatch
-
-
-def _shape_mismatch(tracks: Tracks, no_data: np.ndarray | None) -> np.ndarray:
-    """[J] for each child of a joint with two or more children (not at it), the typical distance
-    (median over the frames where all of them and the joint were data; file units) between where
-    its track is and where the turn that best fits the rig's rest directions of all of them to
-    theirs puts it (at its track's distance): 0 for tracks of the rig's own shape."""
-    skel, P = tracks.skeleton, tracks.positions
-    out = np.zeros(skel.num_joints)
-    for j, kids in enumerate(skel.children):
-        kids = [c for c in kids if np.linalg.norm(skel.offsets[c]) > 0.0]
-        if len(kids) < 2:
-            continue
-        seen = np.isfinite(P[:, [j] + kids]).all(axis=(1, 2))
-        if no_data is not None:
-            seen &= ~no_data[:, [j] + kids].any(axis=1)
-        if not seen.any():
-            continue
-        v = P[seen][:, kids] - P[seen, j][:, None]  # [n,k,3]
-        rest = normalize(skel.offsets[kids])
-        turn = best_fit_rotation(np.einsum("nki,kj->nij", normalize(v), rest))
-        fitted = np.einsum("nij,kj->nki", turn, rest) * np.linalg.norm(v, axis=-1, keepdims=True)
-        out[kids] = np.median(np.linalg.norm(v - fitted, axis=-1), axis=0)
-    return out
 
 
 def _around(tracks: Tracks, children: list[list[int]], j: int) -> list[np.ndarray]:
