@@ -14,6 +14,7 @@ from pose2rot_core.rotations import axis_angle_to_matrix, geodesic_angle
 from pose2rot_core.safety import ResultTooFarError
 from pose2rot_core.skeleton import Skeleton
 from pose2rot_core.smoothing import find_cuts
+from pose2rot_core.solution import Solution
 from pose2rot_core.solvers import solve
 from pose2rot_core.tracks import Tracks
 
@@ -172,3 +173,25 @@ def test_a_twist_guess_is_left_out_only_when_the_tracks_are_smoothed(person, mon
     noisy = solve(add_noise(clean, 0.005, 0), twist_guess=R)
     assert sum("roll follows the solver's own smoothed guess" in line for line in noisy.report) == 1
     assert len(calls) == 2                                                    # one cleaning per solve
+
+
+@pytest.mark.parametrize("solver", ["learned", "hybrid"])
+@pytest.mark.parametrize("answer", ["nan", "zero 6D"])
+def test_a_network_answering_with_no_rotations_is_refused(solver, answer, tmp_path, person):
+    """A network whose weights hold NaN answers NaN; an untrained one with a zeroed head answers
+    zero 6D vectors, which become zero matrices. Neither is written as a pose, nor handed to the
+    hybrid solver as its twist (it came back 56 % off its tracks): one error names the checkpoint."""
+    sk, R, root = person
+    tracks = Tracks(skeleton=sk, positions=positions(sk, R, root), fps=30.0)
+    checkpoint = tmp_path / "model.pt"
+    checkpoint.write_bytes(b"not read: the network below stands in for the model")
+
+    def network(tracks, missing, progress):
+        T, J = tracks.num_frames, tracks.skeleton.num_joints
+        rotations = np.full((T, J, 3, 3), np.nan) if answer == "nan" else np.zeros((T, J, 3, 3))
+        return Solution(skeleton=tracks.skeleton, rotations=rotations, root_translation=tracks.positions[:, 0],
+                        local_offsets=np.broadcast_to(tracks.skeleton.offsets, (T, J, 3)).copy(),
+                        translating=np.zeros(J, bool), solver=solver)
+
+    with pytest.raises(Pose2RotError, match=r"not rotations .* the checkpoint '.*model\.pt' cannot be used"):
+        solve(tracks, solver=solver, checkpoint=str(checkpoint), network=network)

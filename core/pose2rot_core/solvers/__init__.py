@@ -6,6 +6,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..errors import Pose2RotError
 from ..options import SOLVERS, SolveOptions
 from ..rotations import geodesic_angle
 from ..smoothing import Cleaning, hold_back, mark_gaps, segments, smooth_rotations, smooth_tracks
@@ -107,18 +108,43 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
 
         sol = solve_geometric(prepared, twist_guess=twist_guess, missing=missing, progress=progress, **geometric)
     elif solver == "learned":
-        sol = (network or local_network(options))(prepared, missing, progress)
+        sol = checked_network(network or local_network(options), options.checkpoint)(prepared, missing, progress)
     else:
         from .hybrid import solve_hybrid
 
-        sol = solve_hybrid(prepared, network or local_network(options), missing=missing, progress=progress,
-                           **geometric)
+        sol = solve_hybrid(prepared, checked_network(network or local_network(options), options.checkpoint),
+                           missing=missing, progress=progress, **geometric)
     if cleaning.active and solver != "learned":
         sol = _smoothest_within_noise(prepared, sol, cleaning, missing, geometric)
     sol = _through_gaps(prepared, sol, cleaning)
     sol.report[:0] = report
     _check(cleaning.unsmoothed, sol, cleaning, options.max_position_error)
     return sol
+
+
+def checked_network(network: Network, checkpoint: str | None) -> Network:
+    """``network`` whose every answer is checked to be made of rotations: a network whose weights
+    hold NaN or Inf, or that was never trained, answers with NaN or degenerate 6D rotations, which
+    would be written (or handed to the hybrid solver as its twist) as if they were poses."""
+
+    def run(tracks: Tracks, missing: np.ndarray, progress: Progress | None) -> Solution:
+        sol = network(tracks, missing, progress)
+        R = sol.rotations
+        with np.errstate(invalid="ignore"):
+            bad = ~(np.isfinite(R).all(axis=(-2, -1))
+                    & (np.abs(R @ np.swapaxes(R, -1, -2) - np.eye(3)).max(axis=(-2, -1)) < 1e-3)
+                    & (np.linalg.det(np.nan_to_num(R)) > 0.0))
+        if bad.any():
+            from ..tracks_io import describe_spans, frame_spans
+
+            where = describe_spans(frame_spans(bad.any(axis=1)), first_frame=tracks.first_frame)
+            raise Pose2RotError(
+                f"the network answered with values that are not rotations (NaN, Inf or degenerate) for "
+                f"{int(bad.any(axis=0).sum())} joints, {where}: the checkpoint '{checkpoint or 'given'}' cannot be "
+                "used (weights with NaN or Inf, or an untrained model); nothing was written")
+        return sol
+
+    return run
 
 
 def _through_gaps(tracks: Tracks, sol: Solution, cleaning: Cleaning) -> Solution:
