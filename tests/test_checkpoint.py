@@ -153,6 +153,26 @@ def test_mismatch_names_keys_and_implied_config(tiny, tmp_path):
         load_model(tmp_path / "shape.pt", dict(TINY))
 
 
+def test_a_config_asking_for_a_huge_network_is_refused_before_it_is_built(tiny, tmp_path, monkeypatch):
+    """A checkpoint of a few hundred bytes whose config asks for a 16,384-wide network (gigabytes):
+    the shapes are compared on a model without storage first, so the mismatch is the error and no
+    full-size model is ever built."""
+    import pose2rot_core.model.network as network
+
+    built = []
+    real = network.Pose2RotMemoryRestModel.__init__
+
+    def spy(self, *args, **kwargs):
+        built.append(torch.empty(0).device.type)  # the default device while building
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(network.Pose2RotMemoryRestModel, "__init__", spy)
+    torch.save({"a": torch.zeros(1)}, tmp_path / "tiny.pt")
+    with pytest.raises(Pose2RotError, match="do not fit the model configuration"):
+        load_model(tmp_path / "tiny.pt", dict(TINY, q_dim=16384, num_heads=16))
+    assert built == ["meta"]
+
+
 def test_yaml_errors(tmp_path):
     with pytest.raises(Pose2RotError, match="unknown parameter"):
         read_yaml_config(write_yaml(tmp_path / "u.yaml", dict(TINY, q_dims=3)))

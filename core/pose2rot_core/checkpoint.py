@@ -216,12 +216,18 @@ def read_checkpoint(path: str | Path, config: str | Path | Mapping | None = None
 
 
 def build_model(contents: CheckpointContents, device: str = "cpu"):
-    """Construct the network and load the weights strictly; clear error on any mismatch."""
+    """Construct the network and load the weights strictly; clear error on any mismatch, found on
+    a model without storage (torch's meta device) before any memory is taken: a config from an
+    untrusted file may ask for a network of any size."""
     require_torch()
+    import torch
+
     from .model.network import Pose2RotMemoryRestModel
 
+    with torch.device("meta"):
+        shapes_only = Pose2RotMemoryRestModel(**contents.params)
+    check_state_matches(shapes_only, contents.state, contents.params, contents.path)
     model = Pose2RotMemoryRestModel(**contents.params)
-    check_state_matches(model, contents.state, contents.params, contents.path)
     model.load_state_dict(contents.state, strict=True)
     model.embedder = contents.embedder
     return model.to(device).eval()
