@@ -319,7 +319,7 @@ def convert_one(path: Path, job: Job):
     from .prefs import learned_settings
 
     t0 = time.perf_counter()
-    name = clip_name(path)
+    name, label = clip_name(path), clip_label(path)
     try:
         obj = load_rig(job.rig, path, job.armature)
         context = bpy.context
@@ -336,13 +336,13 @@ def convert_one(path: Path, job: Job):
             orders = bvh_orders(path) if job.rig_orders is None else job.rig_orders
             export_bvh(job.out / f"{name}.bvh", plan, orders, job.order, job.up, pipeline.frame_rate(scene))
     except Pose2RotError as e:
-        print(f"{clip_label(path)}: error: {e}", file=sys.stderr)
-        return ClipResult(clip_label(path), seconds=time.perf_counter() - t0, status="failed", message=str(e))
+        print(f"{label}: error: {e}", file=sys.stderr)
+        return ClipResult(label, seconds=time.perf_counter() - t0, status="failed", message=str(e))
     for line in plan.report:
-        print(f"{clip_label(path)}: note: {line}")
+        print(f"{label}: note: {line}")
     for line in plan.warnings:
-        print(f"{clip_label(path)}: warning: {line}")
-    return ClipResult(clip_label(path), frames=len(plan.frames), bones=len(plan.bone_names),
+        print(f"{label}: warning: {line}")
+    return ClipResult(label, frames=len(plan.frames), bones=len(plan.bone_names),
                       max_error_pct=plan.max_error_pct, flips=count_jumps(plan.solution.rotations),
                       seconds=time.perf_counter() - t0)
 

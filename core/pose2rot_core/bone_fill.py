@@ -136,11 +136,13 @@ def _between_parent_and_child(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleto
     """Where joint ``j`` is in ``frames`` [n] if both its bones keep their typical lengths,
     its parent and its one child with data (an elbow between shoulder and wrist) where their
     tracks say: on the circle of such places, at the side the interpolated sample lies (the bend
-    the motion had around the gap). Where that sample lies near the line from parent to child
-    (closer than the circle's radius), its side says little: the move out to the circle shrinks
-    smoothly to none there (the joint stays at the sample's distance from the line, at the place
-    along it that the lengths give), so a bend never jumps from one side to the other. Only in the frames
-    where the parent and the joint's one child (not at the joint) have data: ([n,3], [n] done)."""
+    the motion had around the gap), or before the first frame it was seen and after the last, the
+    side it pointed to in that frame (see _side_seen). Where the sample lies near the line from
+    parent to child (closer than SIDE_CLEAR of the circle's radius), its side says little: the move
+    out to the circle shrinks smoothly to none there (the joint stays at the sample's distance from
+    the line, at the place along it that the lengths give), so a bend never jumps from one side to
+    the other. Only in the frames where the parent and the joint's one child (not at the joint)
+    have data: ([n,3], [n] done)."""
     out, done = P[frames, j].copy(), np.zeros(len(frames), bool)
     p = skeleton.parents[j]
     kids = [c for c in skeleton.children[j] if np.linalg.norm(skeleton.offsets[c]) > 0.0]
@@ -258,10 +260,7 @@ def _on_the_circle(a: np.ndarray, b: np.ndarray, e: np.ndarray, l1: float, l2: f
     [n,3]) moved onto the circle where its bones keep lengths ``l1`` and ``l2``, as far as its side
     of the line from a to b is clear (see _between_parent_and_child); where ``across`` [n,3] (unit
     directions across the line, NaN: none) is given, at that side."""
-    d = np.maximum(np.linalg.norm(b - a, axis=-1), 1e-300)[:, None]
-    u = (b - a) / d
-    along = np.clip((d * d + l1 * l1 - l2 * l2) / (2.0 * d), -l1, l1)  # from the parent, on the line
-    radius = np.sqrt(np.maximum(l1 * l1 - along * along, 0.0))
+    centre, u, radius = _circle(a, b, l1, l2)
     side = (e - a) - ((e - a) * u).sum(-1, keepdims=True) * u
     if across is not None:
         known = np.isfinite(across).all(axis=-1)
@@ -270,4 +269,4 @@ def _on_the_circle(a: np.ndarray, b: np.ndarray, e: np.ndarray, l1: float, l2: f
     trust = smoothstep(off / np.maximum(SIDE_CLEAR * radius, 1e-300))
     # the place along the line is the lengths' (the sample's own may be far off: a gap at the clip's
     # start holds the first seen sample); across it, the sample's side as far as it is clear
-    return a + along * u + (1.0 - trust) * side + trust * radius * side / np.maximum(off, 1e-300)
+    return centre + (1.0 - trust) * side + trust * radius * side / np.maximum(off, 1e-300)

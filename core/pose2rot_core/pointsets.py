@@ -341,8 +341,7 @@ def _known_samples(points: PointSet, name: str) -> np.ndarray:
     if np.isinf(P).any():
         t, p = np.argwhere(np.isinf(P).any(-1))[0]
         raise Pose2RotError(f"{name}: point '{points.names[p]}' is infinite at frame {t + points.first_frame}; "
-                            "mark missing values "
-                            "with NaN")
+                            "mark missing values with NaN")
     known = np.isfinite(P).all(-1)
     empty = np.flatnonzero(~known.any(axis=1))
     if empty.size == known.shape[0]:

@@ -191,16 +191,11 @@ def points_with_gaps(points: PointSet, report: list[str]) -> PointSet:
     """``points`` with what is no data set to NaN, as the solver does for tracks (a note for each):
     samples of confidence below smoothing.MIN_CONFIDENCE, and frames where the detector lost the
     person (every point at one place, see smoothing.lost_frames)."""
-    from .smoothing import MIN_CONFIDENCE, gate_low_confidence, lost_frames, lost_note
+    from .smoothing import no_data_as_gaps
 
-    P, low = gate_low_confidence(points.positions, points.confidence)
-    if low:
-        report.append(f"points: {low} samples with confidence below {MIN_CONFIDENCE:g} treated as gaps")
-    lost = lost_frames(P)
-    if lost.any():
-        P = P.copy()
-        P[lost] = np.nan
-        report.append(f"points: {lost_note(lost, points.first_frame)}")
+    notes: list[str] = []
+    P, _ = no_data_as_gaps(points.positions, points.confidence, points.first_frame, notes)
+    report.extend(f"points: {note}" for note in notes)
     return points if P is points.positions else replace(points, positions=P)
 
 

@@ -282,6 +282,15 @@ def unwrap_euler(angles: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- metrics / fitting
+def rotation_defect(R: np.ndarray) -> np.ndarray:
+    """[...] how far matrices R [...,3,3] are from rotations: the largest entry of R R^T - I plus
+    |det R - 1| (0 for a rotation; inf where R is not finite)."""
+    finite = np.isfinite(R).all(axis=(-2, -1))
+    Rf = np.where(finite[..., None, None], R, 0.0)
+    off = np.abs(Rf @ np.swapaxes(Rf, -1, -2) - np.eye(3)).max(axis=(-2, -1)) + np.abs(np.linalg.det(Rf) - 1.0)
+    return np.where(finite, off, np.inf)
+
+
 def geodesic_angle(R1: np.ndarray, R2: np.ndarray) -> np.ndarray:
     """Angle (radians) of R1^T R2, numerically stable at 0 and pi. Shapes broadcast [...,3,3]."""
     D = mat_t_mul(R1, R2)

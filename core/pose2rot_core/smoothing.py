@@ -142,12 +142,24 @@ def lost_frames(positions: np.ndarray) -> np.ndarray:
     return lost
 
 
-def lost_note(lost: np.ndarray, first_frame: int) -> str:
-    """The note that the ``lost`` [T] frames (see lost_frames) became gaps, frames from ``first_frame``."""
+def no_data_as_gaps(positions: np.ndarray, confidence: np.ndarray | None, first_frame: int,
+                    report: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(positions [T,N,3] with what is no data set to NaN, lost [T]): samples of ``confidence``
+    [T,N] below MIN_CONFIDENCE, and the frames where the detector lost the person (see
+    lost_frames); a note for each in ``report`` (frames from ``first_frame``). ``positions`` itself
+    when none is."""
     from .tracks_io import describe_spans, frame_spans
 
-    return (f"{describe_spans(frame_spans(lost), first_frame=first_frame)}: every joint at one point "
-            "(a lost detection, not a pose), treated as gaps")
+    P, low = gate_low_confidence(positions, confidence)
+    if low:
+        report.append(f"{low} samples with confidence below {MIN_CONFIDENCE:g} treated as gaps")
+    lost = lost_frames(P)
+    if lost.any():
+        P = P.copy() if P is positions else P
+        P[lost] = np.nan
+        report.append(f"{describe_spans(frame_spans(lost), first_frame=first_frame)}: every joint at one point "
+                      "(a lost detection, not a pose), treated as gaps")
+    return P, lost
 
 
 def estimate_noise(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.ndarray, height: float,
@@ -524,17 +536,12 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, lis
     ``smooth``, and with "auto" when some joint's noise is above AUTO_THRESHOLD (never on clean clips)."""
     mode = parse_smooth(smooth)
     report: list[str] = []
-    P, low = gate_low_confidence(tracks.positions, tracks.confidence)
-    if low:
-        report.append(f"{low} samples with confidence below {MIN_CONFIDENCE:g} treated as gaps")
+    P, lost = no_data_as_gaps(tracks.positions, tracks.confidence, tracks.first_frame, report)
     height = tracks.skeleton.height
     J = tracks.skeleton.num_joints
     points, parents, lengths = _with_ends(tracks, P, tracks.end_positions)
-    lost = lost_frames(P)
-    if lost.any():
-        points = points.copy()
-        points[lost] = np.nan
-        report.append(lost_note(lost, tracks.first_frame))
+    if lost.any() and tracks.has_ends:
+        points[lost] = np.nan                         # a fresh array: the bone tips go with their joints
         P = points[:, :J]
     noise = estimate_noise(points, parents, lengths, height)
     if mode == "auto" and (noise <= AUTO_THRESHOLD * height).all():

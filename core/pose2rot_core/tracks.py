@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .errors import Pose2RotError
+from .rotations import rotation_defect
 from .skeleton import Skeleton
 
 
@@ -69,7 +70,7 @@ class Tracks:
                 raise Pose2RotError(f"tracks: reference rotations must be [{J},3,3], got {list(rr.shape)}")
             if not np.isfinite(rr).all():
                 raise Pose2RotError("tracks: reference rotations contain NaN or infinite values")
-            off = np.abs(rr @ np.swapaxes(rr, -1, -2) - np.eye(3)).max(axis=(1, 2)) + np.abs(np.linalg.det(rr) - 1.0)
+            off = rotation_defect(rr)
             if (off > 1e-4).any():
                 j = int(np.argmax(off))
                 raise Pose2RotError(f"tracks: the reference rotation of '{self.skeleton.names[j]}' is not a rotation "

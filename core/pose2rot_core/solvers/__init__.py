@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import Pose2RotError
 from ..options import SOLVERS, SolveOptions
-from ..rotations import geodesic_angle
+from ..rotations import geodesic_angle, rotation_defect
 from ..smoothing import Cleaning, hold_back, mark_gaps, segments, smooth_rotations, smooth_tracks
 from ..solution import Solution
 from ..tracks import Tracks
@@ -129,11 +129,7 @@ def checked_network(network: Network, checkpoint: str | None) -> Network:
 
     def run(tracks: Tracks, missing: np.ndarray, progress: Progress | None) -> Solution:
         sol = network(tracks, missing, progress)
-        R = sol.rotations
-        with np.errstate(invalid="ignore"):
-            bad = ~(np.isfinite(R).all(axis=(-2, -1))
-                    & (np.abs(R @ np.swapaxes(R, -1, -2) - np.eye(3)).max(axis=(-2, -1)) < 1e-3)
-                    & (np.linalg.det(np.nan_to_num(R)) > 0.0))
+        bad = ~(rotation_defect(sol.rotations) < 1e-3)
         if bad.any():
             from ..tracks_io import describe_spans, frame_spans
 
@@ -166,9 +162,10 @@ def _through_gaps(tracks: Tracks, sol: Solution, cleaning: Cleaning) -> Solution
     sol = replace(sol, rotations=rotations_through_gaps(sol.rotations, free, with_rates=not cleaning.active))
     joints = int(turned.sum())
     names = describe_names([f"'{tracks.skeleton.names[j]}'" for j in np.flatnonzero(turned)], noun="joint")
+    where = describe_spans(frame_spans(free[:, turned].any(axis=1)), first_frame=tracks.first_frame)
     sol.report.append(f"{joints} {'joint has' if joints == 1 else 'joints have'} no data below them in some frames "
-                      f"(gaps; {names}, {describe_spans(frame_spans(free[:, turned].any(axis=1)), first_frame=tracks.first_frame)}): their rotation "
-                      "turns smoothly from the frame before to the frame after")
+                      f"(gaps; {names}, {where}): their rotation turns smoothly from the frame before to the frame "
+                      "after")
     return sol
 
 

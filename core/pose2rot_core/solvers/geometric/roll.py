@@ -58,9 +58,8 @@ def aim_with_roll(problem: Problem, joints: np.ndarray, s_hat: np.ndarray, d_hat
     # unit again: desired inherits the parents' rounding, which the swing would otherwise double
     # at every depth (a chain of 45 joints drifted 24 % of the height off its tracks)
     from_dir = normalize(mat_vec(desired, s_hat))
-    if not (unseen := dot(d_hat, d_hat) < 0.25).any():
-        unseen = None
-    else:  # a target on the joint's own track shows no direction: the joint keeps its reference there
+    unseen = dot(d_hat, d_hat) < 0.25
+    if unseen.any():  # a target on the joint's own track shows no direction: the joint keeps its reference there
         d_hat = np.where(unseen[..., None], from_dir, d_hat)
     swing = swing_between_units(from_dir, d_hat)  # smallest swing: roll angle 0
     if problem.twist == "swing":
