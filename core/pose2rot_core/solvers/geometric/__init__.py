@@ -37,7 +37,7 @@ from ...tracks import Tracks
 from ...tracks_io import check_root
 from .fit import best_fit, blend_roll, fit_weight, lean_on_parent, slerp
 from .problem import (ZERO_LENGTH, Problem, Target, classify_translation, collect_targets, end_sites,
-                      report_length_mismatch, running_mean, unit_mean)
+                      line_means, report_length_mismatch, running_mean, unit_mean)
 from .roll import Aimed, aim_with_roll
 from .twist_chains import find_twist_bones, past_segments, spread_twist
 
@@ -268,8 +268,8 @@ def _hit_all_targets(problem: Problem, j: int, primary: list, src: np.ndarray, o
     problem.determined[j] = weight
     if weight.min() >= 1.0:
         return _written(out, best_fit(primary, src, obs, desired))
-    axis = unit_mean(src)  # [1,3] when the same in every frame
-    along = aim_with_roll(problem, np.array([j]), _alone(axis), _alone(unit_mean(obs)), _alone(desired),
+    axis, direction = line_means(src, obs)  # axis [1,3] when the same in every frame
+    along = aim_with_roll(problem, np.array([j]), _alone(axis), _alone(direction), _alone(desired),
                           [_aimed(problem, primary)], _alone(parent_frame))[:, 0]
     if weight.max() <= 0.0:
         return _written(out, along)
@@ -423,8 +423,8 @@ def _plain_swing(problem: Problem, primary: list, src: np.ndarray, obs: np.ndarr
         u = src[0] / np.linalg.norm(src[0], axis=-1, keepdims=True)
         if np.abs(np.cross(u[:, None], u[None])).max() > 1e-3:
             return best_fit(primary, src, obs, desired)
-    from_dir = mat_vec(desired, unit_mean(src))
-    return mat_mul(rotation_between(from_dir, unit_mean(obs)), desired)
+    axis, direction = line_means(src, obs)
+    return mat_mul(rotation_between(mat_vec(desired, axis), direction), desired)
 
 
 def _solve_offsets(problem: Problem, G: np.ndarray, stretch: str, tolerance: float,

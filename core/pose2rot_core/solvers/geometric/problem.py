@@ -378,6 +378,20 @@ def unit_mean(v: np.ndarray) -> np.ndarray:
     return normalize(v[:, 0] if v.shape[1] == 1 else v.sum(1))
 
 
+def line_means(src: np.ndarray, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """([T|1,3], [T,3]) the length-weighted mean directions of a joint's target offsets ``src``
+    [T|1,n,3] (joint frame) and of the vectors ``obs`` [T,n,3] to their tracks, each target first
+    turned to the side of the farthest one in the rig: targets on both sides of the joint along one
+    line (shoulders seen from a neck half way between them) would sum to nothing and aim nowhere;
+    targets on one side (share bones, twist joints) are summed as they are."""
+    if src.shape[1] == 1:
+        return unit_mean(src), unit_mean(obs)
+    lengths = norm(src)
+    farthest = np.take_along_axis(src, np.argmax(lengths, axis=1)[:, None, None], axis=1)  # [T|1,1,3]
+    side = np.where((src * farthest).sum(-1, keepdims=True) < 0.0, -1.0, 1.0)  # [T|1,n,1]
+    return normalize((side * src).sum(1)), normalize((side * obs).sum(1))
+
+
 def _key(targets: list[Target]) -> tuple:
     """What tells a list of targets from another (a point reached through the same chain is the
     target of one joint only)."""
