@@ -149,3 +149,22 @@ def test_children_on_both_sides_of_their_joint_aim_it(seed, twist, head_stretche
     sol = solve(tracks, twist=twist, stretch="exact")
     assert _off_rotation(sol.rotations) < 1e-9
     assert sol.check.max_error_percent < 0.01
+
+
+@pytest.mark.parametrize("value", [0.0, np.nan])
+def test_a_solver_step_writing_no_rotation_stops_the_solve(value, monkeypatch):
+    """Whatever degenerate case a solver step misses, zero or NaN matrices are never handed on as
+    a result (NaN positions would even pass the safety check): one error naming joints and frames."""
+    import pose2rot_core.solvers.geometric as geometric
+
+    real = geometric.solve_geometric
+
+    def broken(*args, **kwargs):
+        sol = real(*args, **kwargs)
+        sol.rotations[3:5, 1] = value
+        return sol
+
+    monkeypatch.setattr(geometric, "solve_geometric", broken)
+    tracks = chain_tracks(4, frames=10)
+    with pytest.raises(Pose2RotError, match=r"not rotations for 'j1' \(frames 3-4\); nothing was written"):
+        solve(tracks, smooth="off")

@@ -118,8 +118,26 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
         sol = _smoothest_within_noise(prepared, sol, cleaning, missing, geometric)
     sol = _through_gaps(prepared, sol, cleaning)
     sol.report[:0] = report
+    _refuse_non_rotations(sol, tracks.first_frame)
     _check(cleaning.unsmoothed, sol, cleaning, options.max_position_error)
     return sol
+
+
+def _refuse_non_rotations(sol: Solution, first_frame: int) -> None:
+    """Raise when some of ``sol``'s rotations [T,J,3,3] are NaN or not of unit size (a zero matrix):
+    a degenerate case no solver step caught must stop the solve, not be written; NaN positions
+    would even escape the safety check. Reads one column of each matrix (a few ms on long clips)."""
+    R = sol.rotations
+    size = R[..., 0, 0] ** 2 + R[..., 1, 0] ** 2 + R[..., 2, 0] ** 2  # [T,J]
+    bad = ~(np.abs(size - 1.0) < 1e-6)
+    if not bad.any():
+        return
+    from ..tracks_io import describe_names, describe_spans, frame_spans
+
+    names = describe_names([f"'{sol.skeleton.names[j]}'" for j in np.flatnonzero(bad.any(axis=0))], noun="joint")
+    where = describe_spans(frame_spans(bad.any(axis=1)), first_frame=first_frame)
+    raise Pose2RotError(f"internal error: the {sol.solver} solver produced values that are not rotations for {names} "
+                        f"({where}); nothing was written. Please report it with the tracks")
 
 
 def checked_network(network: Network, checkpoint: str | None) -> Network:
