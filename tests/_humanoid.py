@@ -106,5 +106,7 @@ def as_clip(rig: Skeleton, R: np.ndarray, root: np.ndarray, fps: float = 30.0) -
                    end_names=[], name="generated")
 
 
-def positions(rig: Skeleton, R: np.ndarray, root: np.ndarray) -> np.ndarray:
-    return forward_kinematics(rig, R, root)[1]
+def positions(rig: Skeleton, R: np.ndarray, root: np.ndarray, offsets: np.ndarray | None = None) -> np.ndarray:
+    """[T,J,3] joint positions of ``rig`` posed by local rotations ``R`` [T,J,3,3] at ``root``
+    [T,3] (``offsets`` [T,J,3]: per-frame local offsets, default the rig's)."""
+    return forward_kinematics(rig, R, root, offsets)[1]

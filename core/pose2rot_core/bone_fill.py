@@ -2,18 +2,19 @@
 ignores that its joint hangs from its parent at a fixed offset in the parent's frame. Where the
 parent's turn is fixed by two or more of its other children with data (not on one line: a hip by
 both thighs and the spine, a chest by the collars), a filled sample of the joint is placed at that
-offset (its bone at its typical length), so that a dropped joint does not pull its parent, nor its
-siblings, off their tracks; where three or more of its own children with data fix its turn (a hand
-by its fingers), it is placed where they hang from it; between a parent and one child with data
-(an elbow), on the circle where both bones keep their lengths, at the side the interpolated
-sample bends to, as far as that side is clear. Elsewhere the interpolated sample stays."""
+offset (its bone at the length it has across the gap, see lengths_across_gaps), so that a dropped
+joint does not pull its parent, nor its siblings, off their tracks; where three or more of its own
+children with data fix its turn (a hand by its fingers), it is placed where they hang from it;
+between a parent and one child with data (an elbow), on the circle where both bones keep their
+lengths, at the side the interpolated sample bends to, as far as that side is clear. Elsewhere the
+interpolated sample stays."""
 from __future__ import annotations
 
 import numpy as np
 
 from .rotations import best_fit_rotation, smoothstep
 from .skeleton import Skeleton
-from .smoothing import bone_lengths, column_nanmedian
+from .smoothing import bone_lengths
 from .solvers.geometric.fit import pairwise_alignment
 
 #: rest offsets of a joint's children within this sine of one line cannot say how it turned
@@ -32,19 +33,47 @@ def place_fills_on_the_rig(positions: np.ndarray, gaps: np.ndarray, skeleton: Sk
     out = np.array(positions, np.float64)
     if skeleton.num_joints < 3:
         return out
-    lengths = bone_lengths(out, np.arange(1, skeleton.num_joints), skeleton.parents[1:], gaps)
-    typical = np.concatenate([[np.nan], column_nanmedian(lengths)])
+    length = lengths_across_gaps(bone_lengths(out, np.arange(1, skeleton.num_joints), skeleton.parents[1:], gaps))
     for j in np.flatnonzero(gaps[:, 1:].any(axis=0)) + 1:  # parents before children
         lost = np.flatnonzero(gaps[:, j])
         left = lost
         for place in (_held_by_children, _held_by_siblings, _between_parent_and_child, _by_parent_and_two_children):
-            held, done = place(out, gaps, skeleton, j, left, typical)
+            held, done = place(out, gaps, skeleton, j, left, length)
             out[left[done], j] = held[done]
             left = left[~done]
             if not len(left):
                 break
         if 0 < len(left) < len(lost):
             _carry_the_correction(out[:, j], positions[:, j], gaps[:, j], left)
+    return out
+
+
+#: across a gap, a bone's length goes from its median over this many seen frames before the gap to
+#: that after it (one frame alone would hand its noise on to the whole gap)
+EDGE_FRAMES = 5
+
+
+def lengths_across_gaps(lengths: np.ndarray) -> np.ndarray:
+    """[T,J] length of every bone to its parent in every frame (NaN for the root, and for a bone
+    never seen whole) from the lengths seen in the clip, ``lengths`` [T,J-1] (NaN where either end
+    was a gap): as seen where seen; in a gap of n frames, along the line from the median of the
+    min(n, EDGE_FRAMES) seen frames before it (at their middle frame) to that of those after it
+    (held past the clip's first and last seen frames): a rigid bone keeps its length up to noise,
+    one that stretches (a hip joint that translates) keeps stretching through the gap instead of
+    snapping back, and a short gap is bridged from the frames beside it."""
+    from .tracks_io import frame_spans
+
+    out = np.full((lengths.shape[0], lengths.shape[1] + 1), np.nan)
+    out[:, 1:] = lengths
+    for b in np.flatnonzero(np.isnan(lengths).any(axis=0) & np.isfinite(lengths).any(axis=0)):
+        seen = np.flatnonzero(np.isfinite(lengths[:, b]))
+        for first, last in frame_spans(np.isnan(lengths[:, b])):
+            edge = min(last - first + 1, EDGE_FRAMES)
+            i = np.searchsorted(seen, first)
+            windows = [w for w in (seen[max(0, i - edge):i], seen[i:i + edge]) if len(w)]
+            times = [float(np.median(w)) for w in windows]
+            values = [float(np.median(lengths[w, b])) for w in windows]
+            out[first:last + 1, b + 1] = np.interp(np.arange(first, last + 1), times, values)
     return out
 
 
@@ -74,13 +103,14 @@ def _by_seen_members(seen: np.ndarray):
 
 
 def _held_by_children(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleton, j: int, frames: np.ndarray,
-                      typical: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                      length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """([n,3], [n] done) where joint ``j`` is in ``frames`` [n] as far as its children with data in
     a frame (three or more, their rest offsets not on one line) hang from it as the rig says (each
-    at its typical length): the turn that best takes their rest offsets, about their centre, onto
-    theirs, then the joint where that turn puts it from each of them, averaged."""
+    bone at its ``length`` [T,J] across the gap): the turn that best takes their rest offsets,
+    about their centre, onto theirs, then the joint where that turn puts it from each of them,
+    averaged."""
     out, done = np.zeros((len(frames), 3)), np.zeros(len(frames), bool)
-    kids = np.array([c for c in skeleton.children[j] if np.isfinite(typical[c])
+    kids = np.array([c for c in skeleton.children[j] if np.isfinite(length[:, c]).all()
                      and np.linalg.norm(skeleton.offsets[c]) > 0.0], np.int64)
     if len(kids) < 3:
         return out, done
@@ -88,13 +118,15 @@ def _held_by_children(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleton, j: in
         used = kids[members]
         if len(used) < 3:
             continue
-        rest = skeleton.offsets[used] * (typical[used] / np.linalg.norm(skeleton.offsets[used], axis=-1))[:, None]
-        spread = rest - rest.mean(axis=0)
-        if not _spans_a_plane(spread):
+        at = frames[rows]
+        direction = skeleton.offsets[used] / np.linalg.norm(skeleton.offsets[used], axis=-1)[:, None]
+        rest = length[at][:, used, None] * direction  # [m,k,3]
+        spread = rest - rest.mean(axis=1, keepdims=True)
+        if not _spans_a_plane(np.median(spread, axis=0)):
             continue
-        seen = P[frames[rows]][:, used]  # [m,k,3]
-        turn = best_fit_rotation(pairwise_alignment(seen - seen.mean(axis=1, keepdims=True), spread[None]))
-        out[rows] = (seen - np.einsum("nij,kj->nki", turn, rest)).mean(axis=1)
+        seen = P[at][:, used]  # [m,k,3]
+        turn = best_fit_rotation(pairwise_alignment(seen - seen.mean(axis=1, keepdims=True), spread))
+        out[rows] = (seen - np.einsum("nij,nkj->nki", turn, rest)).mean(axis=1)
         done[rows] = True
     return out, done
 
@@ -108,16 +140,17 @@ def _spans_a_plane(v: np.ndarray) -> bool:
 
 
 def _held_by_siblings(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleton, j: int, frames: np.ndarray,
-                      typical: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                      length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """([n,3], [n] done) where joint ``j`` is in ``frames`` [n] as far as it hangs from its parent
-    as the rig's rest offset says (at its typical length), the parent turned as best takes the rest
-    offsets of its other children with data in a frame onto theirs (two or more, not on one line)."""
+    as the rig's rest offset says (at its ``length`` [T,J] across the gap), the parent turned as best
+    takes the rest offsets of its other children with data in a frame onto theirs (two or more, not
+    on one line)."""
     out, done = np.zeros((len(frames), 3)), np.zeros(len(frames), bool)
     p = skeleton.parents[j]
     others = np.array([c for c in skeleton.children[p] if c != j and np.linalg.norm(skeleton.offsets[c]) > 0.0],
                       np.int64)  # a child at the joint shows no turn
     own = float(np.linalg.norm(skeleton.offsets[j]))
-    if len(others) < 2 or not np.isfinite(typical[j]) or own <= 0.0:
+    if len(others) < 2 or not np.isfinite(length[:, j]).all() or own <= 0.0:
         return out, done
     for rows, members in _by_seen_members(~gaps[np.ix_(frames, others)]):
         rest = skeleton.offsets[others[members]]
@@ -126,14 +159,14 @@ def _held_by_siblings(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleton, j: in
         at = frames[rows]
         seen = P[at][:, others[members]] - P[at, p][:, None]  # [m,k,3]
         turn = best_fit_rotation(pairwise_alignment(seen, rest[None]))
-        out[rows] = P[at, p] + np.einsum("nij,j->ni", turn, skeleton.offsets[j] * (typical[j] / own))
+        out[rows] = P[at, p] + np.einsum("nij,nj->ni", turn, skeleton.offsets[j] * (length[at, j] / own)[:, None])
         done[rows] = True
     return out, done
 
 
 def _between_parent_and_child(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleton, j: int, frames: np.ndarray,
-                              typical: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Where joint ``j`` is in ``frames`` [n] if both its bones keep their typical lengths,
+                              length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where joint ``j`` is in ``frames`` [n] if both its bones keep their lengths across the gap,
     its parent and its one child with data (an elbow between shoulder and wrist) where their
     tracks say: on the circle of such places, at the side the interpolated sample lies (the bend
     the motion had around the gap), or before the first frame it was seen and after the last, the
@@ -149,11 +182,11 @@ def _between_parent_and_child(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleto
     if p < 0 or len(kids) != 1:
         return out, done
     c = kids[0]
-    l1, l2 = typical[j], typical[c]
-    if np.isfinite(l1) and np.isfinite(l2):
+    if np.isfinite(length[:, [j, c]]).all():
         done = ~gaps[frames, p] & ~gaps[frames, c]
-        across = _side_seen(P, gaps, skeleton, j, c, frames[done])
-        out[done] = _on_the_circle(P[frames[done], p], P[frames[done], c], out[done], l1, l2, across)
+        at = frames[done]
+        across = _side_seen(P, gaps, skeleton, j, c, at)
+        out[done] = _on_the_circle(P[at, p], P[at, c], out[done], length[at, j, None], length[at, c, None], across)
     return out, done
 
 
@@ -205,10 +238,10 @@ def _angle_about(g: np.ndarray, p: np.ndarray, c: np.ndarray, x: np.ndarray) -> 
 
 
 def _by_parent_and_two_children(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleton, j: int, frames: np.ndarray,
-                                typical: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                                length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """([n,3], [n] done): joint ``j``, lost in ``frames`` [n] where its parent and its two
     children (its only ones not at the joint, their rest offsets not on one line with it) were
-    seen, where all three of its bones keep their typical lengths: on the circle about the line
+    seen, where all three of its bones keep their lengths across the gap: on the circle about the line
     between the children where both child bones keep theirs, at the parent's bone length from the
     parent; of the two such places (mirror images across the plane of the three seen joints), the
     one at the side its interpolated sample lies, as far as that side is clear (closer to that plane
@@ -218,20 +251,20 @@ def _by_parent_and_two_children(P: np.ndarray, gaps: np.ndarray, skeleton: Skele
     kids = [c for c in skeleton.children[j] if np.linalg.norm(skeleton.offsets[c]) > 0.0]
     if p < 0 or len(kids) != 2 or not _spans_a_plane(skeleton.offsets[kids]):
         return out, done
-    lengths = typical[[j] + kids]
-    if not np.isfinite(lengths).all():
+    if not np.isfinite(length[:, [j] + kids]).all():
         return out, done
     done = ~gaps[frames, p] & ~gaps[frames, kids[0]] & ~gaps[frames, kids[1]]
     at = frames[done]
-    out[done] = _three_spheres(P[at, p], P[at, kids[0]], P[at, kids[1]], out[done], *lengths)
+    bones = length[at][:, [j] + kids].T[..., None]  # three [n,1]
+    out[done] = _three_spheres(P[at, p], P[at, kids[0]], P[at, kids[1]], out[done], *bones)
     return out, done
 
 
-def _three_spheres(a: np.ndarray, b: np.ndarray, c: np.ndarray, e: np.ndarray, l0: float, l1: float, l2: float
-                   ) -> np.ndarray:
+def _three_spheres(a: np.ndarray, b: np.ndarray, c: np.ndarray, e: np.ndarray, l0: np.ndarray, l1: np.ndarray,
+                   l2: np.ndarray) -> np.ndarray:
     """[n,3] the point at distances ``l1`` from ``b`` and ``l2`` from ``c`` (a circle about the
     line b-c) and ``l0`` from ``a`` (as near as the circle comes), at the side of the plane a, b, c
-    where the sample ``e`` [n,3] lies as far as that side is clear (all points [n,3])."""
+    where the sample ``e`` [n,3] lies as far as that side is clear (all points [n,3], lengths [n,1])."""
     centre, axis, radius = _circle(b, c, l1, l2)
     towards = (a - centre) - ((a - centre) * axis).sum(-1, keepdims=True) * axis  # in the circle's plane
     reach = np.linalg.norm(towards, axis=-1, keepdims=True)
@@ -245,16 +278,16 @@ def _three_spheres(a: np.ndarray, b: np.ndarray, c: np.ndarray, e: np.ndarray, l
     return centre + radius * (cos * e1 + np.sign(side) * trust * sin * e2)
 
 
-def _circle(b: np.ndarray, c: np.ndarray, l1: float, l2: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _circle(b: np.ndarray, c: np.ndarray, l1: np.ndarray, l2: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(centre [n,3], unit axis [n,3] from b to c, radius [n,1]) of the circle of points at
-    distance ``l1`` from ``b`` and ``l2`` from ``c`` (its nearest stand-in where the spheres miss)."""
+    distance ``l1`` from ``b`` and ``l2`` from ``c`` ([n,1] each; its nearest stand-in where the spheres miss)."""
     d = np.maximum(np.linalg.norm(c - b, axis=-1), 1e-300)[:, None]
     axis = (c - b) / d
     along = np.clip((d * d + l1 * l1 - l2 * l2) / (2.0 * d), -l1, l1)
     return b + along * axis, axis, np.sqrt(np.maximum(l1 * l1 - along * along, 0.0))
 
 
-def _on_the_circle(a: np.ndarray, b: np.ndarray, e: np.ndarray, l1: float, l2: float,
+def _on_the_circle(a: np.ndarray, b: np.ndarray, e: np.ndarray, l1: np.ndarray, l2: np.ndarray,
                    across: np.ndarray | None = None) -> np.ndarray:
     """[n,3] the sample ``e`` [n,3] of a joint between its parent at ``a`` and child at ``b`` (both
     [n,3]) moved onto the circle where its bones keep lengths ``l1`` and ``l2``, as far as its side
