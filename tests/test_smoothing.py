@@ -154,6 +154,21 @@ def test_fast_real_motion_is_not_cut_as_spikes(cmu):
     assert not find_outliers(P, np.asarray(tracks.skeleton.parents), noise, tracks.skeleton.height).any()
 
 
+def test_a_bone_that_stretches_is_not_cut_as_spikes():
+    """A bone whose length swings (a joint that translates) leaves its median length in every
+    frame near a peak: a peak one frame wide was taken for a spike, and both joints became gaps
+    (refilled off the stretch: a rigid child 4 % of the height off). A real spike in the same
+    bone is still found."""
+    T, height = 60, 1.0
+    length = 1.0 + 0.021 * np.cos(2 * np.pi * np.arange(T) / 10.0)  # 2.1 % of the height above at each peak
+    P = np.zeros((T, 2, 3))
+    P[:, 1, 1] = length
+    parents, noise = np.array([-1, 0]), np.full(2, 1e-4)
+    assert not find_outliers(P, parents, noise, height).any()
+    P[25, 1, 1] += 0.1
+    assert set(map(tuple, np.argwhere(find_outliers(P, parents, noise, height)))) == {(25, 0), (25, 1)}
+
+
 def test_auto_leaves_clean_clip_untouched(cmu):
     tracks = tracks_from_bvh(cmu, reference_frame=0)
     prepared, _, _, info = prepare_tracks(tracks, smooth="auto")

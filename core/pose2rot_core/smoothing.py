@@ -42,10 +42,13 @@ MIN_CONFIDENCE = 0.1
 AUTO_THRESHOLD = 1e-3
 #: kernel widths (Gaussian std, seconds) that ``auto`` chooses from per joint
 WIDTH_GRID_SECONDS = (0.008, 0.012, 0.017, 0.025, 0.035, 0.05, 0.07, 0.1, 0.14, 0.2, 0.28, 0.4)
-#: outliers: a sample whose bones all leave their median length by more than this many length-noise
+#: outliers: a sample whose bones all leave their length around it by more than this many length-noise
 #: stds and this fraction of the height, in that frame only
 OUTLIER_Z = 8.0
 OUTLIER_MIN_FRACTION = 0.02
+#: a bone's length around a frame is its median over this many frames on either side: one spike
+#: does not move it, a bone that stretches steadily moves it along
+OUTLIER_WINDOW = 3
 #: a frame whose joints all lie within this fraction of the clip's typical extent holds no pose
 COLLAPSED_FRACTION = 0.01
 #: smoothing moves no sample further than this many noise stds (per axis): a 3-D Gaussian vector
@@ -266,11 +269,13 @@ def column_nanmedian(x: np.ndarray) -> np.ndarray:
 def find_outliers(positions: np.ndarray, parents: np.ndarray, noise: np.ndarray, height: float) -> np.ndarray:
     """[T,J] bool: single-frame spikes of positions [T,J,3] (NaN = missing, never an outlier).
 
-    A bone jumps when it leaves its median length by more than OUTLIER_Z length-noise stds (from
-    ``noise`` [J], per axis) and OUTLIER_MIN_FRACTION of the height in one frame but in neither
-    neighbouring frame (a track jumps off and back); both its joints' samples are then marked (the
-    innocent one is refilled from its own track). Real motion, however fast, keeps its bone
-    lengths. First and last frames are never spikes."""
+    A bone jumps when it leaves its length around that frame (the median over OUTLIER_WINDOW
+    frames on either side) by more than OUTLIER_Z length-noise stds (from ``noise`` [J], per axis)
+    and OUTLIER_MIN_FRACTION of the height in one frame but in neither neighbouring frame (a track
+    jumps off and back); both its joints' samples are then marked (the innocent one is refilled
+    from its own track). Real motion, however fast, keeps its bone lengths, and a bone that
+    stretches (a joint that translates) changes its length steadily, not for one frame. First and
+    last frames are never spikes."""
     T, J = positions.shape[:2]
     spike = np.zeros((T, J), bool)
     bones = np.flatnonzero(np.asarray(parents) >= 0)
@@ -278,7 +283,7 @@ def find_outliers(positions: np.ndarray, parents: np.ndarray, noise: np.ndarray,
         return spike
     par = np.asarray(parents)[bones]
     length = bone_lengths(positions, bones, par)
-    dev = np.abs(length - column_nanmedian(length))
+    dev = np.abs(length - running_median(length, OUTLIER_WINDOW))
     limit = np.maximum(OUTLIER_Z * np.hypot(noise[bones], noise[par]), OUTLIER_MIN_FRACTION * height)
     off = np.nan_to_num(dev, nan=0.0) > limit  # [T,B]
     jump = off.copy()
@@ -288,6 +293,15 @@ def find_outliers(positions: np.ndarray, parents: np.ndarray, noise: np.ndarray,
         spike[:, c] |= jump[:, k]                    # neighbour is refilled from its own track
         spike[:, p] |= jump[:, k]
     return spike & ~np.isnan(positions).any(-1)
+
+
+def running_median(x: np.ndarray, r: int) -> np.ndarray:
+    """[T,N] median of each column of x [T,N] over the 2r + 1 frames around each frame (NaN
+    ignored; the ends repeated), by column_nanmedian over the stacked windows."""
+    T, N = x.shape
+    padded = np.pad(x, ((r, r), (0, 0)), mode="edge")
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * r + 1, axis=0)  # [T,N,2r+1]
+    return column_nanmedian(windows.reshape(T * N, 2 * r + 1).T).reshape(T, N)
 
 
 def local_quadratic(positions: np.ndarray, weights: np.ndarray, widths: np.ndarray
