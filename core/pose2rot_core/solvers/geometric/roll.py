@@ -23,6 +23,7 @@ from functools import cached_property
 import numpy as np
 
 from ...rotations import cross, norm, normalize, perpendicular, rotation_about, swing_between_units, wrap_angle
+from ...safety import FLIP_DEGREES
 from ...stacks import (dot, frame_mean, frames_first, frames_last, mat_dot, mat_mul, mat_mul_t, mat_t_vec, mat_vec,
                        outer_sum, side_by_side)
 from .fit import smoothstep
@@ -82,7 +83,7 @@ def aim_with_roll(problem: Problem, joints: np.ndarray, s_hat: np.ndarray, d_hat
         base = mat_mul(swing, desired) if base is None else base
     carried = None if base is None else CarriedRoll(base, s_hat, d_hat, parent_frame)  # worked out when asked
     if len(poorly_conditioned):  # carried over from well-conditioned frames, on the frames that need it
-        _hand_over(phi, trust, carried, poorly_conditioned, problem.tracks.fps)
+        _hand_over(phi, trust, carried, poorly_conditioned, problem.tracks.fps, problem.tracks.reference_frame)
     if looks_ahead and problem.constant_guess:
         phi = share_turns(problem, aimed, base, s_hat, phi, strength, carried)
     if not phi.any():
@@ -211,10 +212,19 @@ def _in_parent(parent_frame: np.ndarray | None, v: np.ndarray) -> np.ndarray:
     return v if parent_frame is None else mat_t_vec(parent_frame, v)
 
 
-def _hand_over(phi: np.ndarray, trust: np.ndarray, carried: CarriedRoll, joints: np.ndarray, fps: float) -> None:
+def _hand_over(phi: np.ndarray, trust: np.ndarray, carried: CarriedRoll, joints: np.ndarray, fps: float,
+               anchor: int | None = None) -> None:
     """Roll ``phi`` [T,n] (in place) of the ``joints`` [k] (columns) on their frames of low
     ``trust`` [T,n] and those next to them, carried over from the well-conditioned frames on
-    either side (continuous_roll; ``carried``: the carried roll of all n), all k at once."""
+    either side (continuous_roll; ``carried``: the carried roll of all n), all k at once; a
+    hand-over too short for the turn it must make is widened first (_wide_enough), never over
+    the frame ``anchor`` (the reference pose's own frame, exact)."""
+    trust = trust.copy()
+    whole = carried.whole()
+    for k in joints:
+        _wide_enough(trust[:, k], phi[:, k] - whole[:, k])
+    if anchor is not None:
+        trust[anchor] = np.maximum(trust[anchor], 1.0)
     frames = near_frames(trust[:, joints])  # [m,k], -1 past each joint's own: fixed, untied
     real = frames >= 0
     at = np.where(real, frames, 0), np.broadcast_to(joints, frames.shape)
@@ -222,6 +232,38 @@ def _hand_over(phi: np.ndarray, trust: np.ndarray, carried: CarriedRoll, joints:
     psi = np.where(real, phi[at] - on_near, 0.0)
     rolled = on_near + continuous_roll(psi, np.where(real, trust[at], 1.0), fps, frames)
     phi[at[0][real], at[1][real]] = rolled[real]
+
+
+#: a roll handed over between well-conditioned frames turns at most this much per frame (radians):
+#: half the turn the safety check calls a flip, the other half left to the bone's own swing
+MAX_HAND_OVER_STEP = np.radians(FLIP_DEGREES / 2.0)
+
+
+def _wide_enough(trust: np.ndarray, psi: np.ndarray) -> None:
+    """Each stretch of ``trust`` [T] below 1 whose hand-over would turn the roll faster than
+    MAX_HAND_OVER_STEP per frame (the way the rolls of its frames, ``psi`` [T] relative to the
+    carried roll, go from the frame before it to the frame after) turns evenly instead, the shorter
+    way, widened by trusted frames on either side, one at a time, until that is slow enough: its
+    trust becomes 0 throughout (in place). A bone that sweeps past the opposite of its reference
+    direction in a few frames turns its reference roll by up to a half turn there: handed over
+    in those frames alone, the roll spun by 40-60 degrees a frame where the bone turned 14. A
+    stretch at the clip's start or end, with one side to hand over from, then carries that roll."""
+    T, done = len(trust), -1
+    low = np.concatenate([[False], trust < 1.0, [False]])
+    edges = np.flatnonzero(low[1:] != low[:-1])  # stretches [edges[2i], edges[2i + 1])
+    for a, stop in zip(edges[::2], edges[1::2]):
+        if a <= done:  # taken into the one before
+            continue
+        b = stop - 1
+        lo, hi = max(a - 1, 0), min(b + 1, T - 1)
+        way = np.unwrap(psi[lo:hi + 1])
+        if abs(way[-1] - way[0]) > MAX_HAND_OVER_STEP * max(hi - lo, 1):
+            while a > 0 and b < T - 1 and abs(wrap_angle(psi[b + 1] - psi[a - 1])) > MAX_HAND_OVER_STEP * (b - a + 2):
+                a, b = a - 1, b + 1
+                while b + 1 < T and trust[b + 1] < 1.0:  # met the next stretch: one hand-over
+                    b += 1
+            trust[a:b + 1] = 0.0
+        done = b
 
 
 def near_frames(trust: np.ndarray) -> np.ndarray:
