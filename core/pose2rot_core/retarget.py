@@ -471,7 +471,10 @@ class _Filler:
         if inner:
             roll = self._roll_to_soft(v, [path[i] for i in inner], inner, a, d)
             v, turns = np.einsum("tij,tnj->tni", roll, v), roll[:, None] @ turns
-        pos = self.P[:, a, None] + np.cumsum(v, axis=1)
+        pos = np.cumsum(v, axis=1)
+        if self.direct[k]:  # see _ending_on
+            pos = _ending_on(pos, d)
+        pos = self.P[:, a, None] + pos
         last = len(path) if not self.direct[k] else len(path) - 1
         self.P[:, path[:last]] = pos[:, :last]
         for i, q in enumerate(path[:-1]):
@@ -492,6 +495,18 @@ class _Filler:
         sin = np.einsum("ti,ti->t", axis, cross(p_perp, y_perp).sum(1))
         cos = np.einsum("tni,tni->t", p_perp, y_perp)
         return axis_angle_to_matrix(axis, np.arctan2(sin, cos))
+
+
+def _ending_on(pos: np.ndarray, chord: np.ndarray) -> np.ndarray:
+    """[T,n,3] a chain's joint positions ``pos`` (from its start; the last one along ``chord``
+    [T,3]) scaled about its start so the last lands on the chord's end: where a chain ends on a
+    point, the joints along the way are tracks that the next joint aims from, so each must lie
+    where it aims as the rig's chain does. At the rig's lengths, a rig chain longer than the
+    performer's put them past that point (a Mixamo spine between a CMU abdomen and chest: the
+    middle spine joint beyond the chest, the chest joint aiming back, the spine folded 170 degrees
+    in every frame); scaled, every direction is the rig chain's."""
+    span = np.linalg.norm(pos[:, -1], axis=-1)
+    return pos * (np.linalg.norm(chord, axis=-1) / np.maximum(span, 1e-300))[:, None, None]
 
 
 def _interpolate(start: np.ndarray, finish: np.ndarray | None, n: int) -> np.ndarray:
