@@ -166,6 +166,17 @@ def test_frames_without_data_can_be_cut_off(tmp_path, capsys):
     assert code == 0 and read_bvh(tmp_path / "o.bvh").num_frames == len(X) - 5
 
 
+def test_a_layout_solve_names_the_file_s_frames(tmp_path, capsys):
+    """With --frames 10:, notes count frames as the file does (they counted from 0 on a layout's
+    own skeleton, while a map or a BVH named the file's)."""
+    X = _smpl_motion(np.random.default_rng(2))
+    X[12, 5] = np.nan
+    np.save(tmp_path / "m.npy", X)
+    code, _, err = _run(["solve", tmp_path / "m.npy", "--layout", "humanml3d22", "--frames", "10:",
+                         "--out", tmp_path / "o.bvh"], capsys)
+    assert code == 0 and "(frame 12)" in err, err
+
+
 def test_freemocap_folder_with_and_without_hands(tmp_path, capsys):
     rng = np.random.default_rng(4)
     out = tmp_path / "rec" / "output_data"

@@ -45,7 +45,7 @@ def layout_tracks(points: PointSet, report: list[str] | None = None) -> Tracks:
         report.append(f"skeleton from layout {layout.name}: {len(names)} joints, bone lengths from the clip, "
                       "T-pose rest")
     return Tracks(skeleton=skeleton, positions=positions, fps=points.fps, up_axis="y",
-                  confidence=_joint_confidence(points, sources))
+                  confidence=_joint_confidence(points, sources), first_frame=points.first_frame)
 
 
 def _joint_positions(points: PointSet, sources: dict) -> np.ndarray:
