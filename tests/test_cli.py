@@ -60,6 +60,17 @@ def test_solve_bvh_to_bvh(clip, tmp_path, capsys):
     np.testing.assert_allclose(solved.fk(), original.fk(), atol=1e-3)
 
 
+@pytest.mark.parametrize("factor, told", [("100", "--scale 1 "), ("0.5", "--scale 1 ")])
+def test_a_wrong_scale_is_solved_with_a_warning_that_names_the_right_one(clip, tmp_path, capsys, factor, told):
+    """--scale by a factor that leaves the bones a constant factor off the skeleton's was solved
+    with a note only (99 times the height off, exit 0): it is a warning naming the factor that fits."""
+    code, _, err = run(["solve", clip, "--scale", factor, "--out", tmp_path / "o.bvh"], capsys)
+    assert code == 0
+    assert f"warning: with --scale {factor} the tracks' bones measure" in err and told in err, err
+    code, _, err = run(["solve", clip, "--scale", "1", "--out", tmp_path / "o.bvh"], capsys)
+    assert code == 0 and "warning" not in err
+
+
 def test_solve_bvh_to_npz(clip, tmp_path, capsys):
     out = tmp_path / "solved.npz"
     code, _, err = run(["solve", clip, "--out", out], capsys)

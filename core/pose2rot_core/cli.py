@@ -248,7 +248,13 @@ def _fps_and_scale(tracks, args: argparse.Namespace, report: list[str]):
         factor = float("nan")
     if not (np.isfinite(factor) and factor > 0):
         raise Pose2RotError(f"--scale must be a positive number or 'auto', got '{args.scale}'")
-    return scale_tracks(tracks, factor)
+    tracks = scale_tracks(tracks, factor)
+    problem = scale_problem(tracks) if factor != 1.0 else None
+    if problem is not None:  # a wrong factor is solved, but not silently
+        report.append(f"{WARNING_PREFIX}with --scale {args.scale} {problem.what}: the solve will be far from the "
+                      f"tracks; --scale {factor / problem.factor:.4g} (or --scale auto) brings them to the "
+                      "skeleton's size")
+    return tracks
 
 
 def scale_advice(problem) -> str:
