@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -175,6 +176,19 @@ def test_a_layout_solve_names_the_file_s_frames(tmp_path, capsys):
     code, _, err = _run(["solve", tmp_path / "m.npy", "--layout", "humanml3d22", "--frames", "10:",
                          "--out", tmp_path / "o.bvh"], capsys)
     assert code == 0 and "(frame 12)" in err, err
+
+
+def test_info_reads_point_sets(tmp_path, capsys):
+    """`info` on a FreeMoCap folder or a .npy (with --layout) says what the solve will read; it
+    answered "unknown tracks format ''" for the shipped FreeMoCap example."""
+    example = Path(__file__).resolve().parents[1] / "examples" / "retarget"
+    code, out, _ = _run(["info", example / "freemocap_walk"], capsys)
+    assert code == 0 and "points (layout freemocap), 90 frames at 30 fps, up axis z" in out
+    assert "unit: millimetres?" in out and "points: nose, " in out
+    code, out, err = _run(["info", example / "humanml3d_walk.npy"], capsys)
+    assert code == 2 and "--layout humanml3d22" in err
+    code, out, _ = _run(["info", example / "humanml3d_walk.npy", "--layout", "humanml3d22"], capsys)
+    assert code == 0 and "22 points (layout humanml3d22), 80 frames at 20 fps" in out
 
 
 def test_freemocap_folder_with_and_without_hands(tmp_path, capsys):

@@ -15,7 +15,7 @@ from typing import Sequence
 import numpy as np
 
 from . import __version__
-from .cli_layouts import add_point_arguments
+from .cli_layouts import add_point_arguments, is_point_set, point_info
 from .errors import Pose2RotError
 from .export import DEFAULT_ORDER, write_solution
 from .options import AUTO_TWIST, PRECISIONS, SOLVERS, OptionError, SolveOptions, twist_choices
@@ -303,7 +303,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_info(args: argparse.Namespace) -> int:
     path = Path(args.file)
-    if path.suffix.lower() == ".bvh":
+    if is_point_set(path, args.layout):
+        positions, up, names = point_info(path, args.layout)
+    elif path.suffix.lower() == ".bvh":
         from .bvh import read_bvh
 
         clip = read_bvh(path)
@@ -329,8 +331,10 @@ def cmd_info(args: argparse.Namespace) -> int:
         problem = scale_problem(tracks)
         if problem is not None:
             print(f"bone lengths: {scale_advice(problem)}")
-    print(height_line(positions if len(positions) else sk.rest_positions[None], up))
-    print("joints: " + ", ".join(sk.names))
+    if not is_point_set(path, args.layout):
+        positions, names = positions if len(positions) else sk.rest_positions[None], sk.names
+    print(height_line(positions, up))
+    print(("points: " if is_point_set(path, args.layout) else "joints: ") + ", ".join(names))
     return 0
 
 
@@ -414,10 +418,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_solver_arguments(p)
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("info", help="joints, frames, fps, height and unit guess, rotation orders of a BVH or "
-                                    "tracks file")
+    p = sub.add_parser("info", help="joints, frames, fps, height and unit guess, rotation orders of a BVH, "
+                                    "tracks file or point set")
     p.add_argument("file")
     p.add_argument("--skeleton", help="rig BVH for CSV tracks")
+    p.add_argument("--layout", help="what the points of a point set are (needed for .npy files; see solve --help)")
     p.set_defaults(func=cmd_info)
 
     p = sub.add_parser("tracks", help="write the joint positions (and End Sites) of a BVH as a tracks .npz")

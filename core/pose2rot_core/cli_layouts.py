@@ -204,3 +204,26 @@ def register(sub) -> None:
     p.add_argument("--reference-frame", type=int, help="frame of the reference pose (default: the rest pose)")
     p.add_argument("--out", required=True, help="MAP.json to write")
     p.set_defaults(func=cmd_map)
+
+
+def is_point_set(path: Path, layout: str | None) -> bool:
+    """Whether ``info`` reads ``path`` as a point set: a FreeMoCap recording folder, a .npy file, or
+    any file given with --layout."""
+    from .pointsets import is_freemocap_folder
+
+    return bool(layout) or is_freemocap_folder(path) or path.suffix.lower() == ".npy"
+
+
+def point_info(path: Path, layout: str | None) -> tuple[np.ndarray, str, tuple[str, ...]]:
+    """Print the first line of ``pose2rot info`` for a point set; (positions [T,P,3] Y up, "y", point names)."""
+    from .pointsets import load_points
+
+    report: list[str] = []
+    points = load_points(path, get_layout(layout) if layout else None, report=report, check=False)
+    missing = 100.0 - np.isfinite(points.positions).all(-1).mean() * 100.0
+    layout_name = f" (layout {points.layout.name})" if points.layout else ""
+    print(f"{path.name}: points, {len(points.names)} points{layout_name}, {points.num_frames} frames at "
+          f"{points.fps:.4g} fps, up axis {points.up}, {missing:.1f} % samples missing")
+    for line in report:
+        print(f"note: {line}")
+    return points.oriented("y"), "y", points.names
