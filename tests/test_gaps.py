@@ -80,6 +80,15 @@ def test_filled_samples_do_not_excuse_a_joint_far_from_its_track():
                for n in sol.report), sol.report
 
 
+def _filled_and_placed(P: np.ndarray, gaps: np.ndarray, rig) -> tuple[np.ndarray, np.ndarray]:
+    """([T,J,3] positions ``P`` with the samples ``gaps`` [T,J] lost and filled by interpolation,
+    the same placed on ``rig``)."""
+    holed = P.copy()
+    holed[gaps] = np.nan
+    filled, _, _ = fill_gaps(holed)
+    return filled, place_fills_on_the_rig(filled, gaps, rig)
+
+
 def test_a_dropped_joint_is_placed_where_its_parent_holds_it():
     """A chest seen through its spine and collars: a dropped neck sample goes where the rig's
     offset puts it, exactly on clean tracks, so nothing else moves off its track."""
@@ -90,10 +99,7 @@ def test_a_dropped_joint_is_placed_where_its_parent_holds_it():
     neck = rig.index(canon["neck"])
     gaps = np.zeros(P.shape[:2], bool)
     gaps[::5, neck] = True
-    holed = P.copy()
-    holed[gaps] = np.nan
-    filled, _, _ = fill_gaps(holed)
-    placed = place_fills_on_the_rig(filled, gaps, rig)
+    filled, placed = _filled_and_placed(P, gaps, rig)
     assert np.abs(placed - P).max() < 1e-9 * rig.height
     assert np.abs(filled - P)[gaps].max() > 1e-4 * rig.height  # interpolation alone is off
 
@@ -114,10 +120,7 @@ def test_a_stretching_bone_keeps_stretching_through_a_gap(seed, start, length):
     P = positions(rig, R, root, offsets)
     gaps = np.zeros(P.shape[:2], bool)
     gaps[start:start + length, neck] = True
-    holed = P.copy()
-    holed[gaps] = np.nan
-    filled, _, _ = fill_gaps(holed)
-    placed = place_fills_on_the_rig(filled, gaps, rig)
+    _, placed = _filled_and_placed(P, gaps, rig)
     assert np.abs(placed - P).max() < 1e-9 * rig.height
 
 
@@ -136,10 +139,7 @@ def test_a_lost_elbow_goes_where_both_its_bones_keep_their_lengths(seed, start, 
     shoulder, wrist = rig.parents[elbow], rig.children[elbow][0]
     gaps = np.zeros(P.shape[:2], bool)
     gaps[start:start + length, elbow] = True
-    holed = P.copy()
-    holed[gaps] = np.nan
-    filled, _, _ = fill_gaps(holed)
-    placed = place_fills_on_the_rig(filled, gaps, rig)
+    filled, placed = _filled_and_placed(P, gaps, rig)
     lost = gaps[:, elbow]
     np.testing.assert_array_equal(placed[~lost], filled[~lost])
     upper = np.linalg.norm(placed[:, elbow] - placed[:, shoulder], axis=-1)
