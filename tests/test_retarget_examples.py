@@ -41,12 +41,15 @@ def test_the_documented_commands_run(tmp_path, monkeypatch, capsys):
         order = [rig.skeleton.names.index(n) for n in solved.skeleton.names[1:]]
         np.testing.assert_allclose(bone, np.linalg.norm(rig.skeleton.offsets[order], axis=-1), rtol=1e-6)
     # a walking spine bends a little: the CMU chest mapped above a Mixamo spine longer than the
-    # performer's folded it back by 170 degrees in every frame
-    solved = read_bvh(tmp_path / "cmu_on_rig.bvh")
-    chain = [solved.skeleton.names.index(f"mixamorig:{n}") for n in ("Hips", "Spine", "Spine1", "Spine2", "Neck")]
-    bones = np.diff(solved.forward()[1][:, chain], axis=1)
-    bones /= np.linalg.norm(bones, axis=-1, keepdims=True)
-    assert np.degrees(np.arccos(np.clip((bones[:, 1:] * bones[:, :-1]).sum(-1), -1.0, 1.0))).max() < 30.0
+    # performer's folded it back by 170 degrees in every frame; the FreeMoCap chest, placed at the
+    # rig's distance from the hips, tilted forward about its shoulder line (bends up to 68 degrees)
+    for name in ("walk_on_rig.bvh", "cmu_on_rig.bvh"):
+        solved = read_bvh(tmp_path / name)
+        chain = [solved.skeleton.names.index(f"mixamorig:{n}") for n in ("Hips", "Spine", "Spine1", "Spine2", "Neck")]
+        bones = np.diff(solved.forward()[1][:, chain], axis=1)
+        bones /= np.linalg.norm(bones, axis=-1, keepdims=True)
+        bend = np.degrees(np.arccos(np.clip((bones[:, 1:] * bones[:, :-1]).sum(-1), -1.0, 1.0)))
+        assert bend.max() < 35.0, (name, bend.max(axis=0))
     proposal = json.loads((tmp_path / "walk_map.json").read_text())
     assert proposal["bones"]["mixamorig:Hips"] == {"mean": ["left_hip", "right_hip"]}
     assert "mixamorig:Spine1" in proposal["solved_between"]

@@ -429,10 +429,25 @@ class _Filler:
         if above is not None:
             rigid = self.sk.parents[h] == above
             n = 1 if rigid else self._turning(above, h)
-            reach.append((np.zeros(3), self.P[:, above], float(np.linalg.norm(self.ref[h] - self.ref[above])),
+            span = 1.0 if rigid else self._span_ratio(h, above)
+            reach.append((np.zeros(3), self.P[:, above], span * float(np.linalg.norm(self.ref[h] - self.ref[above])),
                           1.0 / n ** 2))
-            fixed.append((self.ref[above] - self.ref[h], self.P[:, above], FAR_WEIGHT / n ** 2))
+            fixed.append((span * (self.ref[above] - self.ref[h]), self.P[:, above], FAR_WEIGHT / n ** 2))
         return _fit_rounds(fixed, reach, self.P.shape[0])
+
+    def _span_ratio(self, h: int, above: int) -> float:
+        """The performer's distance from the placed joint ``above`` to the first direct joints below
+        the hub ``h`` (their mean; median over the clip) over the rig's: a hub a chain away from
+        ``above`` is put that much nearer or further, as its chain bends to the performer's length.
+        At the rig's distance, a torso longer than the performer's tilted a chest about its shoulder
+        line until it reached (the chest 8 cm ahead of the shoulders, the spine kinked by 60
+        degrees at it)."""
+        frontier = self._frontier(h)
+        rig = float(np.linalg.norm(self.ref[frontier].mean(axis=0) - self.ref[above])) if frontier else 0.0
+        if rig <= 0.0:
+            return 1.0
+        seen = np.linalg.norm(self.X[:, frontier].mean(axis=1) - self.P[:, above], axis=-1)
+        return float(np.median(seen)) / rig
 
     def _carried(self, a: int, above: int | None) -> np.ndarray | None:
         """[T,3,3] the frame of the placed joint ``above`` a, swung by the smallest turn that lays the bone
