@@ -164,6 +164,10 @@ def test_noisy_points_give_no_flips(seed):
 
 
 def test_other_proportions_scale_the_root_and_keep_the_rig():
+    """The points are scaled by the ratio of the legs from the pelvis to the ankles: the feet's own
+    bones lie along the floor and do not set the hips' height (their points are often stand-ins,
+    a toe tip for a toe joint: the shipped FreeMoCap walk came out 4 % small, its feet through the
+    rig's floor)."""
     rng = np.random.default_rng(7)
     performer, canon_p = humanoid(rng, naming="mixamo", scale=0.01)          # a small performer in other units
     rig, canon_r = humanoid(np.random.default_rng(8), naming="unreal")
@@ -171,8 +175,7 @@ def test_other_proportions_scale_the_root_and_keep_the_rig():
     points, P = _points(performer, canon_p, R, root)
     result = retarget_tracks(points, rig, _auto(rig, points, "humanml3d22"))
     pairs = [("pelvis", f"{s}_hip") for s in ("left", "right")] + [
-        (f"{s}_{a}", f"{s}_{b}") for s in ("left", "right") for a, b in (("hip", "knee"), ("knee", "ankle"),
-                                                                         ("ankle", "foot"))]
+        (f"{s}_{a}", f"{s}_{b}") for s in ("left", "right") for a, b in (("hip", "knee"), ("knee", "ankle"))]
     legs = lambda sk, c: sum(np.linalg.norm(sk.rest_positions[sk.names.index(c[a])]  # noqa: E731
                                             - sk.rest_positions[sk.names.index(c[b])]) for a, b in pairs)
     assert result.scale == pytest.approx(legs(rig, canon_r) / legs(performer, canon_p), rel=1e-6)
