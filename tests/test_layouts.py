@@ -183,8 +183,9 @@ def test_info_reads_point_sets(tmp_path, capsys):
     answered "unknown tracks format ''" for the shipped FreeMoCap example."""
     example = Path(__file__).resolve().parents[1] / "examples" / "retarget"
     code, out, _ = _run(["info", example / "freemocap_walk"], capsys)
-    assert code == 0 and "points (layout freemocap), 90 frames at 30 fps, up axis z" in out
-    assert "unit: millimetres?" in out and "points: nose, " in out
+    assert code == 0 and "75 points (layout freemocap), 42 without data, 90 frames at 30 fps, up axis z" in out
+    assert "0.0 % samples missing (of the points with data)" in out, out
+    assert "along Z" in out and "unit: millimetres?" in out and "points: nose, " in out
     code, out, err = _run(["info", example / "humanml3d_walk.npy"], capsys)
     assert code == 2 and "--layout humanml3d22" in err
     code, out, _ = _run(["info", example / "humanml3d_walk.npy", "--layout", "humanml3d22"], capsys)

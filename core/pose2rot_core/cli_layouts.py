@@ -220,10 +220,15 @@ def point_info(path: Path, layout: str | None) -> tuple[np.ndarray, str, tuple[s
 
     report: list[str] = []
     points = load_points(path, get_layout(layout) if layout else None, report=report, check=False)
-    missing = 100.0 - np.isfinite(points.positions).all(-1).mean() * 100.0
+    seen = np.isfinite(points.positions).all(-1)
+    some = seen.any(axis=0)  # points without data in any frame (a hand file not written) are counted apart
+    missing = 100.0 - seen[:, some].mean() * 100.0 if some.any() else 100.0
     layout_name = f" (layout {points.layout.name})" if points.layout else ""
-    print(f"{path.name}: points, {len(points.names)} points{layout_name}, {points.num_frames} frames at "
-          f"{points.fps:.4g} fps, up axis {points.up}, {missing:.1f} % samples missing")
+    empty = f", {int((~some).sum())} without data" if not some.all() else ""
+    print(f"{path.name}: points, {len(points.names)} points{layout_name}{empty}, {points.num_frames} frames at "
+          f"{points.fps:.4g} fps, up axis {points.up}, {missing:.1f} % samples missing"
+          f"{' (of the points with data)' if empty else ''}")
     for line in report:
         print(f"note: {line}")
-    return points.oriented("y"), "y", points.names
+    up = points.up.lstrip("+-")
+    return points.oriented(up), up, points.names

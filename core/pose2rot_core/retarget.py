@@ -7,7 +7,8 @@ rig, ready for the geometric solver (rigid bones, ``stretch="off"``):
    blend of points). A joint mapped straight to a point is *direct*; a virtual one is *soft*.
 2. **Scale.** The rig keeps its bone lengths. The points are scaled (about the origin, so a floor
    under the feet stays under them) by the ratio of the rig's leg chains (direct joints on the paths
-   from the root to the lowest direct joints, the feet's own bones left out) to the performer's, so the root's translation matches the rig's stride and the feet stay planted.
+   from the root to the lowest direct joints, the feet's own bones left out) to the performer's, so
+   the root's translation matches the rig's stride and the feet stay planted.
 3. **Filling.** Rig joints without a point that lie between mapped joints get positions, top-down:
    - a *chain* of such joints between two placed joints (spines, necks, tails, twist segments) is
      the rig's reference chain, turned with the body around its start, bent evenly (every joint
