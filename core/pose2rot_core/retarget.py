@@ -474,7 +474,11 @@ class _Filler:
         [T,3]: each segment turned with the body (between the frame carrying a and, when the chain ends in
         a branching joint, the frame there), bent evenly to the performer's length (relative to the rig's
         when proportions differ; not with ``bend`` False), swung onto the chord, rolled towards soft targets on it. The last
-        joint is placed too unless it is direct. The segments' turns give the joints' orientation guess."""
+        joint is placed too unless it is direct. The segments' turns give the joints' orientation guess.
+        A chain only aimed (``bend`` False) from a joint with a point of its own takes the direction
+        from that point to ``end``, the performer's: from where the rig puts the joint, a rig of other
+        proportions aims elsewhere (a Mixamo neck above the shoulder points tilted its head towards
+        the ears by up to 37 degrees more than the performer's)."""
         joints = [a] + path
         w = self.ref[joints[1:]] - self.ref[joints[:-1]]                   # [n,3] reference segments
         k = path[-1]
@@ -483,6 +487,8 @@ class _Filler:
         turns = _interpolate(start, finish, len(path))                     # [T,n,3,3]
         v = np.einsum("tnij,nj->tni", turns, w)
         d = end - self.P[:, a]
+        if not bend and (self.direct[a] or self.soft[a]):  # aimed only: along the performer's own line
+            d = end - self.X[:, a]
         if bend and len(path) > 1:
             v, bent = _bend(v, _proportional(np.linalg.norm(d, axis=-1), np.linalg.norm(w.sum(0))), d, start, self.bend_rate)
             turns = bent @ turns
