@@ -178,6 +178,15 @@ def test_a_layout_solve_names_the_file_s_frames(tmp_path, capsys):
     assert code == 0 and "(frame 12)" in err, err
 
 
+def test_a_reference_pose_for_a_layout_s_own_skeleton_is_refused(tmp_path, capsys):
+    """--reference-frame picks a rig's reference pose; on a layout's own skeleton it was ignored."""
+    X = _smpl_motion(np.random.default_rng(2))
+    np.save(tmp_path / "m.npy", X)
+    code, _, err = _run(["solve", tmp_path / "m.npy", "--layout", "humanml3d22", "--reference-frame", "3",
+                         "--out", tmp_path / "o.bvh"], capsys)
+    assert code == 2 and "--skeleton RIG.bvh --map MAP.json" in err and not (tmp_path / "o.bvh").exists()
+
+
 def test_info_reads_point_sets(tmp_path, capsys):
     """`info` on a FreeMoCap folder or a .npy (with --layout) says what the solve will read; it
     answered "unknown tracks format ''" for the shipped FreeMoCap example."""

@@ -83,6 +83,9 @@ def _check_point_arguments(args: argparse.Namespace) -> None:
     if args.skeleton and not args.map:
         raise Pose2RotError("--skeleton with points needs --map MAP.json (which point drives which joint); "
                             "or leave --skeleton out to solve the layout's own skeleton")
+    if not args.map and (args.reference or args.reference_frame is not None):
+        raise Pose2RotError("--reference and --reference-frame pick the rig's reference pose, for points driving "
+                            "a rig (--skeleton RIG.bvh --map MAP.json); a layout's own skeleton has a T-pose rest")
 
 
 def _solve_layout(points, options: SolveOptions, report: list[str]):
