@@ -18,7 +18,7 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from pose2rot_core.blender_space import file_points, scene_fps
+from pose2rot_core.blender_space import file_points, point_tree, scene_fps
 
 from . import empties
 
@@ -26,6 +26,8 @@ from . import empties
 LAYOUT_KEY = "pose2rot_layout"
 #: custom property of an imported tracks collection listing the file's points that had no data (no empty)
 NO_DATA_KEY = "pose2rot_no_data"
+#: custom property of a collection imported from a BVH: its points' tree, as [point, parent, point, parent, ...]
+TREE_KEY = "pose2rot_tree"
 
 def _layout_items() -> list[tuple[str, str, str]]:
     from pose2rot_core.layouts import LAYOUTS
@@ -58,6 +60,9 @@ def import_tracks(context: bpy.types.Context, path: str | Path, collection_name:
     seen = np.isfinite(pos).all(axis=-1).any(axis=0)
     if not seen.all():
         col[NO_DATA_KEY] = [n for n, k in zip(names, seen) if not k]
+    tree = point_tree(bpy.path.abspath(str(path)))
+    if tree:
+        col[TREE_KEY] = [name for point, parent in tree.items() for name in (point, parent)]
     empties.write_empties(col, [n for n, k in zip(names, seen) if k], pos[:, seen], frame_start,
                           size=max(extent, 1e-6) * 0.01)
     if set_scene:

@@ -19,7 +19,7 @@ from pose2rot_core.bonemap import BoneMap, load_map, parse_map, save_map
 from pose2rot_core.errors import Pose2RotError
 
 from . import rig as rig_io
-from .importing import LAYOUT_KEY
+from .importing import LAYOUT_KEY, TREE_KEY
 from .pipeline import track_objects
 from .panel import SidebarPanel, panel_armature
 from .reporting import reports_errors
@@ -65,14 +65,28 @@ def set_table(scene: bpy.types.Scene, bone_map: BoneMap) -> None:
 
 def propose(obj: bpy.types.Object | None, collection: bpy.types.Collection | None):
     """The core's automatic map (a Proposal) of the armature at rest onto the collection's empties:
-    their layout (from Import Tracks) names them, else their names alone."""
+    their layout (from Import Tracks) names them, else their names, read as a tree where Import
+    Tracks kept one (a BVH's joints: its spine joints are told apart by where they sit, as the
+    command line's map of a BVH does), else as loose points."""
     from pose2rot_core.layouts import get_layout
     from pose2rot_core.map_proposal import propose as propose_map
 
     rig = rig_io.read_rig(obj)
     names = tuple(o.name for o in track_objects(collection))
     layout_name = collection.get(LAYOUT_KEY, "")
-    return propose_map(rig.skeleton, "z", names, get_layout(layout_name) if layout_name else None)
+    return propose_map(rig.skeleton, "z", names, get_layout(layout_name) if layout_name else None,
+                       _point_parents(collection, names))
+
+
+def _point_parents(collection: bpy.types.Collection, names: tuple[str, ...]) -> list[int] | None:
+    """The parent index of each of ``names`` in the tree Import Tracks kept on ``collection`` (-1:
+    none, or its empty is gone), or None when it kept none."""
+    flat = list(collection.get(TREE_KEY, []))
+    if not flat:
+        return None
+    parent = dict(zip(flat[::2], flat[1::2]))
+    index = {n: i for i, n in enumerate(names)}
+    return [index.get(parent.get(n, ""), -1) for n in names]
 
 
 # ----------------------------------------------------------------------------- operators

@@ -2,13 +2,15 @@
 frame rate, and the points Import Tracks keys."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pose2rot_core.axes import Y_UP_TO_Z_UP
-from pose2rot_core.blender_space import (BoneRest, basis_quaternions, blocked_translations, file_points,
+from pose2rot_core.blender_space import (BoneRest, basis_quaternions, blocked_translations, file_points, point_tree,
                                          local_rotations_from_pose, location_channels, scene_fps)
 from pose2rot_core.bvh import read_bvh
 from pose2rot_core.errors import Pose2RotError
@@ -153,3 +155,14 @@ def test_file_points_of_point_sets_find_their_up_axis_and_drop_low_confidence(tm
     got_names, pos, fps, _ = file_points(tmp_path / "p.npz")
     assert got_names == names and fps == 25.0
     np.testing.assert_allclose(pos, frames, atol=1e-12)
+
+
+def test_point_tree_of_a_bvh_and_of_loose_points(tmp_path):
+    """A BVH's points are its joints and End Sites, a tree the automatic map reads them by; other
+    files give loose points."""
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    tree = point_tree(examples / "cmu_08_01.bvh")
+    names = file_points(examples / "cmu_08_01.bvh")[0]
+    assert set(tree) == set(names) - {"hip"}
+    assert tree["abdomen"] == "hip" and tree["chest"] == "abdomen" and tree["lFoot_end"] == "lFoot"
+    assert point_tree(examples / "arm_tracks.npz") == {} and point_tree(examples / "arm_tracks.csv") == {}

@@ -131,6 +131,21 @@ def file_points(path: str | Path, csv_up_axis: str = "auto", layout: str | None 
     return list(points.names), positions @ axis_change(up, "z").T, fps, ""
 
 
+def point_tree(path: str | Path) -> dict[str, str]:
+    """{point: its parent point} of the points file_points gives of a BVH (its joints and End Sites):
+    the automatic bone map reads another skeleton's joints by where they sit in its tree, as the
+    command line's map of a BVH source does; {} for any other file (its points are loose)."""
+    from .bvh import read_bvh
+    from .map_proposal import EndSites, names_and_parents
+
+    path = Path(path)
+    if path.suffix.lower() != ".bvh":
+        return {}
+    clip = read_bvh(path)
+    names, parents = names_and_parents(clip.skeleton, EndSites.of(clip))
+    return {name: names[p] for name, p in zip(names, parents) if p >= 0}
+
+
 def _point_set_points(path: Path, layout: str | None) -> tuple[list[str], np.ndarray, float, str]:
     """file_points of a ``.npy`` with ``layout`` or a FreeMoCap body file (its recording is read)."""
     from .layouts import get_layout
