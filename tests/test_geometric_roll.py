@@ -16,7 +16,7 @@ from pose2rot_core.rotations import (axis_angle_to_matrix, basic_rotation, geode
 from pose2rot_core.skeleton import Skeleton
 from pose2rot_core.solvers import solve
 from pose2rot_core.solvers.geometric.roll import (continuous_roll, near_frames, roll_from_steps, transport_steps,
-                                                  tridiagonal_solve)
+                                                  tridiagonal_solve, widen_hand_overs)
 from pose2rot_core.tracks import Tracks
 from pose2rot_core.tracks_io import tracks_from_bvh
 
@@ -195,6 +195,40 @@ def test_a_child_passing_straight_in_a_plane_does_not_turn_its_parent_by_roundin
     rounded = replace(far, positions=far.positions.astype(np.float32).astype(np.float64),
                       end_positions=far.end_positions.astype(np.float32).astype(np.float64))
     assert np.degrees(geodesic_angle(solve(far).rotations, solve(rounded).rotations)).max() < 0.1
+
+
+@FAST
+@given(seed=st.integers(0, 2 ** 31 - 1), T=st.integers(10, 300), stretches=st.integers(1, 6),
+       speed=st.floats(0.05, 1.5))
+def test_widening_a_hand_over_changes_the_trust_smoothly(seed, T, stretches, speed):
+    """No switching: a hand-over a little too fast is barely widened, and a small change of the
+    rolls changes the trust by little (the widened frames fade in with how far past the limit)."""
+    rng = np.random.default_rng(seed)
+    psi = np.cumsum(rng.normal(0.0, speed, T))
+    trust = _trust(rng, T, stretches)
+    a, b = trust.copy(), trust.copy()
+    widen_hand_overs(a, psi)
+    widen_hand_overs(b, psi + rng.uniform(-1e-7, 1e-7, T))
+    assert np.abs(a - b).max() < 1e-3
+    assert (a <= trust).all()
+
+
+@pytest.mark.parametrize("past", [0.0, 0.5, 1.0])
+def test_a_hand_over_at_its_speed_limit_is_not_switched(past):
+    """A stretch whose hand-over turns just under or just over the limit keeps nearly the same
+    trust on either side (a switch took all of it away just over), and loses it fully from twice
+    the limit on."""
+    trust = np.ones(20)
+    trust[8:11] = 0.5
+    limit = np.radians(15.0) * 4                                    # frames 7 -> 11: four steps
+    ramps = [np.clip(np.arange(20) - 7, 0, 4) / 4 * limit * (1 + past + e) for e in (-1e-6, 1e-6)]
+    got = []
+    for psi in ramps:
+        t = trust.copy()
+        widen_hand_overs(t, psi)
+        got.append(t)
+    assert np.abs(got[0] - got[1]).max() < 1e-3
+    assert got[0][9] == pytest.approx({0.0: 0.5, 0.5: 0.25, 1.0: 0.0}[past], abs=1e-3)
 
 
 def _sweeping_chain(seed: int, T: int = 60) -> Tracks:

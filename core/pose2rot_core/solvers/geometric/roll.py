@@ -217,12 +217,12 @@ def _hand_over(phi: np.ndarray, trust: np.ndarray, carried: CarriedRoll, joints:
     """Roll ``phi`` [T,n] (in place) of the ``joints`` [k] (columns) on their frames of low
     ``trust`` [T,n] and those next to them, carried over from the well-conditioned frames on
     either side (continuous_roll; ``carried``: the carried roll of all n), all k at once; a
-    hand-over too short for the turn it must make is widened first (_wide_enough), never over
+    hand-over too short for the turn it must make is widened first (widen_hand_overs), never over
     the frame ``anchor`` (the reference pose's own frame, exact)."""
     trust = trust.copy()
     whole = carried.whole()
     for k in joints:
-        _wide_enough(trust[:, k], phi[:, k] - whole[:, k])
+        widen_hand_overs(trust[:, k], phi[:, k] - whole[:, k])
     if anchor is not None:
         trust[anchor] = np.maximum(trust[anchor], 1.0)
     frames = near_frames(trust[:, joints])  # [m,k], -1 past each joint's own: fixed, untied
@@ -239,15 +239,17 @@ def _hand_over(phi: np.ndarray, trust: np.ndarray, carried: CarriedRoll, joints:
 MAX_HAND_OVER_STEP = np.radians(FLIP_DEGREES / 2.0)
 
 
-def _wide_enough(trust: np.ndarray, psi: np.ndarray) -> None:
+def widen_hand_overs(trust: np.ndarray, psi: np.ndarray) -> None:
     """Each stretch of ``trust`` [T] below 1 whose hand-over would turn the roll faster than
     MAX_HAND_OVER_STEP per frame (the way the rolls of its frames, ``psi`` [T] relative to the
     carried roll, go from the frame before it to the frame after) turns evenly instead, the shorter
-    way, widened by trusted frames on either side, one at a time, until that is slow enough: its
-    trust becomes 0 throughout (in place). A bone that sweeps past the opposite of its reference
-    direction in a few frames turns its reference roll by up to a half turn there: handed over
-    in those frames alone, the roll spun by 40-60 degrees a frame where the bone turned 14. A
-    stretch at the clip's start or end, with one side to hand over from, then carries that roll."""
+    way, widened by trusted frames on either side, one ring at a time, until that is slow enough
+    (in place). Smoothly: a stretch or ring whose turn is a share s past the limit (1 at twice it)
+    keeps 1 - smoothstep(s) of its trust, so a roll a little too fast is barely touched. A bone
+    that sweeps past the opposite of its reference direction in a few frames turns its reference
+    roll by up to a half turn there: handed over in those frames alone, the roll spun by 40-60
+    degrees a frame where the bone turned 14. A stretch at the clip's start or end, with one side
+    to hand over from, then carries that roll."""
     T, done = len(trust), -1
     low = np.concatenate([[False], trust < 1.0, [False]])
     edges = np.flatnonzero(low[1:] != low[:-1])  # stretches [edges[2i], edges[2i + 1])
@@ -257,13 +259,26 @@ def _wide_enough(trust: np.ndarray, psi: np.ndarray) -> None:
         b = stop - 1
         lo, hi = max(a - 1, 0), min(b + 1, T - 1)
         way = np.unwrap(psi[lo:hi + 1])
-        if abs(way[-1] - way[0]) > MAX_HAND_OVER_STEP * max(hi - lo, 1):
-            while a > 0 and b < T - 1 and abs(wrap_angle(psi[b + 1] - psi[a - 1])) > MAX_HAND_OVER_STEP * (b - a + 2):
-                a, b = a - 1, b + 1
-                while b + 1 < T and trust[b + 1] < 1.0:  # met the next stretch: one hand-over
-                    b += 1
-            trust[a:b + 1] = 0.0
+        keep = _within_step(abs(way[-1] - way[0]), hi - lo)
+        if keep < 1.0:
+            trust[a:b + 1] *= keep
+        while keep < 1.0 and a > 0 and b < T - 1:
+            keep = _within_step(abs(wrap_angle(psi[b + 1] - psi[a - 1])), b - a + 2)
+            if keep >= 1.0:
+                break
+            a, b = a - 1, b + 1
+            trust[a], trust[b] = min(trust[a], keep), min(trust[b], keep)
+            while b + 1 < T and trust[b + 1] < 1.0:  # met the next stretch: one hand-over
+                b += 1
+                trust[b] = min(trust[b], keep)
         done = b
+
+
+def _within_step(turn: float, steps: int) -> float:
+    """1 - smoothstep of how far a hand-over of ``turn`` radians over ``steps`` frames is past
+    MAX_HAND_OVER_STEP per frame, as a share of it (0 from twice the limit on)."""
+    past = turn / (MAX_HAND_OVER_STEP * max(steps, 1)) - 1.0
+    return float(1.0 - smoothstep(np.clip(past, 0.0, 1.0)))
 
 
 def near_frames(trust: np.ndarray) -> np.ndarray:
