@@ -303,7 +303,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_info(args: argparse.Namespace) -> int:
     path = Path(args.file)
-    if is_point_set(path, args.layout):
+    points = is_point_set(path, args.layout)
+    if points:
         positions, up, names = point_info(path, args.layout)
     elif path.suffix.lower() == ".bvh":
         from .bvh import read_bvh
@@ -331,10 +332,10 @@ def cmd_info(args: argparse.Namespace) -> int:
         problem = scale_problem(tracks)
         if problem is not None:
             print(f"bone lengths: {scale_advice(problem)}")
-    if not is_point_set(path, args.layout):
+    if not points:
         positions, names = positions if len(positions) else sk.rest_positions[None], sk.names
     print(height_line(positions, up))
-    print(("points: " if is_point_set(path, args.layout) else "joints: ") + ", ".join(names))
+    print(("points: " if points else "joints: ") + ", ".join(names))
     return 0
 
 

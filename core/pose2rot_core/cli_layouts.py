@@ -32,12 +32,9 @@ def add_point_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def wants_points(args: argparse.Namespace) -> bool:
-    """True when ``solve`` reads a point set rather than tracks on a skeleton (a layout or a map is
-    given, a .npy file, or a FreeMoCap recording folder)."""
-    from .pointsets import is_freemocap_folder
-
-    path = Path(args.tracks)
-    return bool(args.layout or args.map or is_freemocap_folder(path) or path.suffix.lower() in POINT_SUFFIXES)
+    """True when ``solve`` reads a point set rather than tracks on a skeleton (a map is given, or
+    see is_point_set)."""
+    return bool(args.map) or is_point_set(Path(args.tracks), args.layout)
 
 
 def cmd_solve_points(args: argparse.Namespace, options: SolveOptions, out: Path, order: str | None) -> int:
@@ -210,15 +207,16 @@ def register(sub) -> None:
 
 
 def is_point_set(path: Path, layout: str | None) -> bool:
-    """Whether ``info`` reads ``path`` as a point set: a FreeMoCap recording folder, a .npy file, or
-    any file given with --layout."""
+    """Whether ``path`` is read as a point set: any file given with a --layout, a .npy file, or a
+    FreeMoCap recording folder."""
     from .pointsets import is_freemocap_folder
 
-    return bool(layout) or is_freemocap_folder(path) or path.suffix.lower() == ".npy"
+    return bool(layout) or path.suffix.lower() in POINT_SUFFIXES or is_freemocap_folder(path)
 
 
 def point_info(path: Path, layout: str | None) -> tuple[np.ndarray, str, tuple[str, ...]]:
-    """Print the first line of ``pose2rot info`` for a point set; (positions [T,P,3] Y up, "y", point names)."""
+    """Print the first line of ``pose2rot info`` for a point set; (positions [T,P,3] along the file's
+    own axes with its up axis positive, that axis, point names)."""
     from .pointsets import load_points
 
     report: list[str] = []
