@@ -158,6 +158,28 @@ def test_geometry_properties(two_chains):
         two_chains.index("zz")
 
 
+def _chain(first_offset, n=3) -> Skeleton:
+    """root -> j1 at ``first_offset`` -> j2 ... j{n} one unit apart along y."""
+    rest = np.zeros((n + 1, 3))
+    rest[1] = first_offset
+    for j in range(2, n + 1):
+        rest[j] = rest[j - 1] + [0, 1, 0]
+    return Skeleton(tuple(f"j{j}" for j in range(n + 1)), np.arange(-1, n), rest)
+
+
+def test_height_leaves_out_a_root_placed_far_from_the_body():
+    """A root whose one child is further from it than the body spans (a walk's start stored as the
+    hips' offset from the origin) is a placement: the height is the body's. A root at the body's
+    end (a shoulder, the floor under the hips) or with several children is a bone and counts."""
+    far = _chain([0, 1, -10])
+    assert far.placed_joint == 1 and far.height == pytest.approx(2.0)
+    near = _chain([0, 1.5, 0])  # the root 1.5 below the body, which spans 2: a bone
+    assert near.placed_joint is None and near.height == pytest.approx(3.5)
+    assert _chain([0, 0, -10], n=1).placed_joint is None  # nothing below the child to compare with
+    branched = Skeleton(("r", "a", "b"), np.array([-1, 0, 0]), np.array([[0, 0, 0], [0, 0, -10], [0, 1, -10]]))
+    assert branched.placed_joint is None and branched.height == pytest.approx(10.0)
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.integers(1, 30), st.integers(0, 2 ** 31 - 1))
 def test_depth_first_order_visits_each_subtree_in_one_run(J, seed):

@@ -199,3 +199,18 @@ def test_a_network_answering_with_no_rotations_is_refused(solver, answer, tmp_pa
 
     with pytest.raises(Pose2RotError, match=r"not rotations .* the checkpoint '.*model\.pt' cannot be used"):
         solve(tracks, solver=solver, checkpoint=str(checkpoint), network=network)
+
+
+def test_hips_placed_far_from_the_root_translate_even_in_one_frame(person):
+    """A root at the origin whose hips' rest offset is the walk's start (a placement, far beyond
+    the body): on a single frame (nothing moves over the clip) the hips still take their track,
+    so the whole body lands on its tracks instead of 4 heights away with a length note."""
+    rig, R, root = person
+    start = np.array([0.0, 0.0, -7.0])
+    skel = Skeleton(("Root", *rig.names), np.array([-1, *(rig.parents + 1)]),
+                    np.vstack([np.zeros(3), rig.rest_positions + start]))
+    assert skel.placed_joint == 1 and skel.height == pytest.approx(rig.height)
+    P = np.concatenate([np.zeros((len(R), 1, 3)), positions(rig, R, root)], axis=1)[40:41]
+    sol = solve(Tracks(skel, P))
+    assert sol.translating[1] and np.abs(sol.positions - P).max() < 1e-6 * rig.height
+    assert not any("rest length" in line for line in sol.report)

@@ -149,10 +149,21 @@ class Skeleton:
 
     @property
     def height(self) -> float:
-        """Largest extent of the rest pose (a scale for tolerances and % errors)."""
-        ext = self.rest_positions.max(axis=0) - self.rest_positions.min(axis=0)
-        h = float(ext.max())
+        """Largest extent of the rest pose (a scale for tolerances and % errors), the root left out
+        when it is a placement (see placed_joint)."""
+        h = _extent(self.rest_positions[1:] if self.placed_joint is not None else self.rest_positions)
         return h if h > 0 else 1.0
+
+    @cached_property
+    def placed_joint(self) -> int | None:
+        """The root's one child when its offset is a placement, not a bone: it lies further from the
+        root than all the joints below the root span (a walk's start stored as the hips' offset from
+        a root at the origin); else None."""
+        if self.num_joints < 3 or len(self.children[0]) != 1:
+            return None
+        child = self.children[0][0]
+        body = _extent(self.rest_positions[1:])
+        return child if 0 < body < float(np.linalg.norm(self.offsets[child])) else None
 
     def depth_first_order(self) -> list[int]:
         """Joints in depth-first pre-order from the root, children in index order (BVH's order)."""
@@ -249,3 +260,8 @@ def _parent_indices(names: list[str], parents) -> list[int]:
                 raise Pose2RotError(f"joint '{names[j]}' is its own parent (a cycle)")
             out.append(pi)
     return out
+
+
+def _extent(points: np.ndarray) -> float:
+    """Largest extent along the axes of points [N,3]."""
+    return float((points.max(axis=0) - points.min(axis=0)).max())

@@ -235,7 +235,8 @@ def classify_translation(skel: Skeleton, dist: np.ndarray, typical: np.ndarray, 
     differs from the rig's bone length, the tracks' overall scale allowed for — and among them
     those that move too far from their bone length to aim their parent at all (in most frames:
     noise is no reason). A performer of other proportions (every bone a constant factor off) is no
-    reason to translate."""
+    reason to translate. The skeleton's placed joint (Skeleton.placed_joint) translates wherever
+    it is off its rest offset, as under "exact": that offset is a position, not a bone."""
     J = skel.num_joints
     translating = np.zeros(J, bool)
     free = np.zeros(J, bool)
@@ -248,6 +249,10 @@ def classify_translation(skel: Skeleton, dist: np.ndarray, typical: np.ndarray, 
     dev = _spread(np.abs(dist - rest[None]) if stretch == "exact" else dist, stretch == "exact")
     limit = np.maximum(STRETCH_FRACTION * skel.height, STRETCH_NOISE_STDS * bone_noise)
     translating[1:] = valid & (dev > limit)
+    placed = skel.placed_joint
+    if placed is not None and stretch == "auto":  # its rest offset is a position, not a bone length
+        translating[placed] |= valid[placed - 1] & (_spread(np.abs(dist[:, placed - 1:placed] - rest[placed - 1]),
+                                                            True)[0] > limit[placed - 1])
     moving = translating[1:]
     off_rig = np.zeros(J - 1)  # [J-1] in most frames, against the rig scaled like the tracks (translating ones)
     off_rig[moving] = column_nanmedian(np.abs(dist[:, moving] - scale * rest[moving]))
