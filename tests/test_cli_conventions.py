@@ -86,6 +86,7 @@ def test_npz_output_follows_up(tmp_path, capsys):
     with np.load(tmp_path / "z.npz") as f:
         np.testing.assert_allclose(f["root_translation"], read_bvh(clip).root_translation @ Y_UP_TO_Z_UP.T,
                                    atol=1e-12)
+        assert str(f["up_axis"]) == "z" and float(f["fps"]) == pytest.approx(1.0 / read_bvh(clip).frame_time)
 
 
 def test_csv_in_centimetres_against_a_metre_rig(tmp_path, capsys):

@@ -81,10 +81,19 @@ def _output_path(text: str, suffixes: tuple[str, ...], option: str = "--out", in
     return out
 
 
+#: flags that only the network solvers read
+MODEL_FLAGS = ("checkpoint", "config", "t5", "window")
+
+
 def solve_options(args: argparse.Namespace, **others) -> SolveOptions:
     """The SolveOptions of parsed arguments (their ``dest`` names are the option fields; fields without
-    an argument come from ``others``, else their defaults)."""
+    an argument come from ``others``, else their defaults). A model flag given to the geometric
+    solver is refused: it would be ignored, and the user most likely meant the learned one."""
     given = {field: getattr(args, field) for field in _option_fields() if hasattr(args, field)}
+    flag = next((f for f in MODEL_FLAGS if given.get(f) is not None), None)
+    if flag and given.get("solver", "geometric") == "geometric":
+        raise Pose2RotError(f"--{flag} is for --solver learned or hybrid; the geometric solver (the default) "
+                            f"uses no model: add --solver learned or hybrid, or leave --{flag} out")
     return SolveOptions(**dict(others, use_ends=not getattr(args, "no_ends", False), **given))
 
 

@@ -36,7 +36,7 @@ def write_solution(path: str | Path, sol: Solution, fps: float, up_from: str, up
     C = up_axis_change(up_from, up_to)
     sol = turn_solution(sol, C)
     if path.suffix.lower() == ".npz":
-        save_solution_npz(path, sol)
+        save_solution_npz(path, sol, fps, up_to)
         return
     J = sol.skeleton.num_joints
     orders = [order] * J if isinstance(order, str) else rig_orders(order or (), J)
@@ -45,11 +45,12 @@ def write_solution(path: str | Path, sol: Solution, fps: float, up_from: str, up
               end_offsets=None if end_offsets is None else np.asarray(end_offsets) @ C.T, end_names=end_names)
 
 
-def save_solution_npz(path: str | Path, sol: Solution) -> None:
+def save_solution_npz(path: str | Path, sol: Solution, fps: float, up_axis: str) -> None:
     """Solution in the tracks file's joint order: quaternions [T,J,4] (w-first), root_translation
-    [T,3], local_offsets [T,J,3], translating [J], joint_names [J]."""
+    [T,3], local_offsets [T,J,3], translating [J], joint_names [J], with its frame rate ``fps``
+    and ``up_axis`` ("y" or "z", the axes it is written in)."""
     sk = sol.skeleton
-    np.savez(path, quaternions=sk.to_caller(sol.quaternions, axis=1),
+    np.savez(path, fps=np.float64(fps), up_axis=np.str_(up_axis), quaternions=sk.to_caller(sol.quaternions, axis=1),
              root_translation=sol.root_translation, local_offsets=sk.to_caller(sol.local_offsets, axis=1),
              translating=sk.to_caller(sol.translating, axis=0),
              joint_names=np.array(sk.to_caller(np.array(sk.names), axis=0), dtype=str))
