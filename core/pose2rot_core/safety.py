@@ -103,7 +103,7 @@ def check_solution(tracks: Tracks, sol: Solution, noise: np.ndarray | None = Non
     if no_data is not None:
         error[no_data] = np.nan
     allowed = _explained(tracks, sol, np.zeros(skel.num_joints) if noise is None else noise, no_data)
-    return SafetyCheck(error=error, allowed=allowed, flips=find_flips(tracks, sol, G), against=against,
+    return SafetyCheck(error=error, allowed=allowed, flips=find_flips(tracks, sol, G, no_data), against=against,
                        first_frame=tracks.first_frame)
 
 
@@ -124,15 +124,28 @@ def _explained(tracks: Tracks, sol: Solution, noise: np.ndarray, no_data: np.nda
     return CLEAN_TOLERANCE + NOISE_STDS * noise + mismatch
 
 
+def _around_joints(children: list[list[int]], j: int) -> list[int]:
+    """The joints whose directions from joint j tell how it turns: its children and grandchildren."""
+    return children[j] + [g for c in children[j] for g in children[c]]
+
+
 def _around(tracks: Tracks, children: list[list[int]], j: int) -> list[np.ndarray]:
     """Tracks [T,3] of the points whose directions from joint j tell how it turns: its children
-    and grandchildren, and their bone tips."""
-    near = [j] + children[j]
-    joints = children[j] + [g for c in children[j] for g in children[c]]
-    points = [tracks.positions[:, k] for k in joints]
+    and grandchildren (_around_joints), and their bone tips."""
+    points = [tracks.positions[:, k] for k in _around_joints(children, j)]
     if tracks.has_ends:
+        near = [j] + children[j]
         points += [tracks.end_positions[:, e] for e in np.flatnonzero(np.isin(tracks.end_parents, near))]
     return points
+
+
+def _made_up_steps(no_data: np.ndarray | None, children: list[list[int]], j: int) -> np.ndarray | None:
+    """[T-1] steps into or out of a frame where joint j or a joint around it (_around_joints) was
+    no data (``no_data`` [T,J]: filled gaps): what the filled tracks turn there calls for nothing."""
+    if no_data is None:
+        return None
+    filled = no_data[:, [j] + _around_joints(children, j)].any(axis=1)
+    return filled[1:] | filled[:-1]
 
 
 def _turn_between_frames(d: np.ndarray) -> np.ndarray:
@@ -166,10 +179,11 @@ def steps_within_pieces(positions: np.ndarray, height: float) -> np.ndarray:
 _SCREEN_MARGIN_DEGREES = 0.01
 
 
-def find_flips(tracks: Tracks, sol: Solution, G: np.ndarray) -> np.ndarray:
+def find_flips(tracks: Tracks, sol: Solution, G: np.ndarray, no_data: np.ndarray | None = None) -> np.ndarray:
     """[T-1,J] local turns over FLIP_DEGREES between frames that exceed by FLIP_MARGIN how far
-    the points around the joint turn, seen from its parent (what the tracks call for); none across
-    a cut (see steps_within_pieces)."""
+    the points around the joint turn, seen from its parent (what the tracks call for; nothing
+    where the joint or those points were filled gaps, ``no_data`` [T,J]); none across a cut (see
+    steps_within_pieces)."""
     skel = tracks.skeleton
     R = sol.rotations
     T, J = R.shape[:2]
@@ -196,5 +210,8 @@ def find_flips(tracks: Tracks, sol: Solution, G: np.ndarray) -> np.ndarray:
         if not seen:
             continue
         called = _turn_between_frames(np.stack(seen, 1))
+        made_up = _made_up_steps(no_data, children, j)
+        if made_up is not None:
+            called[made_up] = 0.0
         flips[:, j] = (step > FLIP_DEGREES) & (step > called + FLIP_MARGIN)
     return flips
