@@ -158,24 +158,30 @@ def test_geometry_properties(two_chains):
         two_chains.index("zz")
 
 
-def _chain(first_offset, n=3) -> Skeleton:
-    """root -> j1 at ``first_offset`` -> j2 ... j{n} one unit apart along y."""
-    rest = np.zeros((n + 1, 3))
-    rest[1] = first_offset
-    for j in range(2, n + 1):
-        rest[j] = rest[j - 1] + [0, 1, 0]
-    return Skeleton(tuple(f"j{j}" for j in range(n + 1)), np.arange(-1, n), rest)
+def _body(first_offset, wrappers: int = 0) -> Skeleton:
+    """root -> ``wrappers`` joints at the root -> hips at ``first_offset`` -> a spine 2 units up and
+    a leg 1 unit down: a body 3 units tall."""
+    offsets = [[0, 0, 0]] * (1 + wrappers) + [first_offset, [0, 1, 0], [0, 1, 0], [0, -1, 0]]
+    parents = list(range(-1, wrappers + 3)) + [wrappers + 1]
+    rest = np.zeros((len(offsets), 3))
+    for j in range(1, len(offsets)):
+        rest[j] = rest[parents[j]] + offsets[j]
+    return Skeleton(tuple(f"j{j}" for j in range(len(offsets))), np.array(parents), rest)
 
 
-def test_height_leaves_out_a_root_placed_far_from_the_body():
-    """A root whose one child is further from it than the body spans (a walk's start stored as the
-    hips' offset from the origin) is a placement: the height is the body's. A root at the body's
-    end (a shoulder, the floor under the hips) or with several children is a bone and counts."""
-    far = _chain([0, 1, -10])
-    assert far.placed_joint == 1 and far.height == pytest.approx(2.0)
-    near = _chain([0, 1.5, 0])  # the root 1.5 below the body, which spans 2: a bone
-    assert near.placed_joint is None and near.height == pytest.approx(3.5)
-    assert _chain([0, 0, -10], n=1).placed_joint is None  # nothing below the child to compare with
+def test_height_leaves_out_a_root_that_only_places_the_body():
+    """A root whose one child lies further from it than the body below spans (a walk's start
+    stored as the hips' offset from the origin) is a placement: the height is the body's, through
+    wrappers at the root as well. A root near the body (the floor under the hips), a root with
+    several children and a chain that does not branch (a shoulder over an arm whose upper arm
+    outreaches the rest) are bones and count."""
+    for wrappers in (0, 2):
+        far = _body([0, 1, -10], wrappers)
+        assert far.placed_joint == wrappers + 1 and far.height == pytest.approx(3.0)
+    near = _body([0, 1, 0])
+    assert near.placed_joint is None and near.height == pytest.approx(3.0)
+    chain = Skeleton(("shoulder", "elbow", "wrist"), np.array([-1, 0, 1]), np.array([[0, 0, 0], [3, 0, 0], [3, 1, 0]]))
+    assert chain.placed_joint is None and chain.height == pytest.approx(3.0)
     branched = Skeleton(("r", "a", "b"), np.array([-1, 0, 0]), np.array([[0, 0, 0], [0, 0, -10], [0, 1, -10]]))
     assert branched.placed_joint is None and branched.height == pytest.approx(10.0)
 

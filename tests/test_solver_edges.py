@@ -4,6 +4,7 @@ own bone, brisk clips from a bind pose, non-rotations as a reference, extreme un
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -201,16 +202,46 @@ def test_a_network_answering_with_no_rotations_is_refused(solver, answer, tmp_pa
         solve(tracks, solver=solver, checkpoint=str(checkpoint), network=network)
 
 
-def test_hips_placed_far_from_the_root_translate_even_in_one_frame(person):
-    """A root at the origin whose hips' rest offset is the walk's start (a placement, far beyond
-    the body): on a single frame (nothing moves over the clip) the hips still take their track,
-    so the whole body lands on its tracks instead of 4 heights away with a length note."""
+@pytest.mark.parametrize("wrappers, start, placed", [
+    (["Root"], [0.0, 0.0, -7.0], True),                    # a walk's start stored as the hips' offset
+    (["Armature", "Root"], [0.0, 0.0, -7.0], True),        # the same under a wrapper at the origin
+    (["Armature", "Root"], None, False),                   # wrappers at the hips
+    (["Ground"], "floor", False),                          # a floor-level root under the hips
+])
+def test_nodes_that_place_the_body_translate_even_in_one_frame(person, wrappers, start, placed):
+    """Nodes between the root and the body's first branch place the body, they are no bones: on a
+    single frame (nothing changes over the clip to show it) the hips still take their track, so
+    the body lands on its tracks instead of up to 4 heights away with a length note; a placement
+    far from the body is left out of the height."""
     rig, R, root = person
-    start = np.array([0.0, 0.0, -7.0])
-    skel = Skeleton(("Root", *rig.names), np.array([-1, *(rig.parents + 1)]),
-                    np.vstack([np.zeros(3), rig.rest_positions + start]))
-    assert skel.placed_joint == 1 and skel.height == pytest.approx(rig.height)
-    P = np.concatenate([np.zeros((len(R), 1, 3)), positions(rig, R, root)], axis=1)[40:41]
+    hips = rig.rest_positions[0]
+    offset = hips if start is None else hips * [0, 1, 0] if start == "floor" else np.array(start)
+    n = len(wrappers)
+    skel = Skeleton((*wrappers, *rig.names), np.array([*range(-1, n - 1), *(rig.parents + n)]),
+                    np.vstack([np.zeros((n, 3)), rig.rest_positions - hips + offset]))
+    assert skel.root_line[0] == 1 and (skel.placed_joint == n) == placed
+    assert skel.height == pytest.approx(rig.height) if placed else skel.height >= rig.height
+    P = np.concatenate([np.zeros((len(R), n, 3)), positions(rig, R, root)], axis=1)[40:41]
     sol = solve(Tracks(skel, P))
-    assert sol.translating[1] and np.abs(sol.positions - P).max() < 1e-6 * rig.height
-    assert not any("rest length" in line for line in sol.report)
+    assert sol.translating[n] and np.abs(sol.positions - P).max() < 1e-6 * skel.height
+    assert not any("rest length" in line or "over the clip" in line for line in sol.report)
+
+
+@pytest.mark.parametrize("stretch", ["auto", "exact"])
+def test_jittered_bones_of_no_length_do_not_read_as_stretching(stretch):
+    """Noise lengthens every distance on average: a bone of no length (twist joints at their
+    joint, zero-length chains) reads as one of 1.6 noise stds. Under 0.5 % jitter none of them
+    translates, and --stretch exact (which a far solve recommends) solves instead of stopping with
+    an internal error (its parent aimed at a joint of no length that translated)."""
+    from pose2rot_core.bvh import read_bvh
+    from pose2rot_core.evaluate import add_noise
+    from pose2rot_core.tracks_io import tracks_from_bvh
+    from pose2rot_core.variants import make_variant
+
+    walk = Path(__file__).resolve().parents[1] / "examples" / "cmu_08_01.bvh"
+    clip = make_variant(read_bvh(walk), "zero_chain", np.random.default_rng(0))
+    zero = np.linalg.norm(clip.skeleton.offsets, axis=-1) < 1e-6 * clip.skeleton.height
+    zero[0] = False
+    for seed in (0, 1):
+        sol = solve(add_noise(tracks_from_bvh(clip, 0), 0.005, seed), stretch=stretch)
+        assert not sol.translating[zero].any()

@@ -20,6 +20,8 @@ import numpy as np
 from .errors import Pose2RotError
 
 MAX_HOP = 5
+#: an offset shorter than this fraction of the extent below it is no offset (a wrapper node)
+ZERO_OFFSET = 1e-6
 
 
 @dataclass(frozen=True)
@@ -149,21 +151,37 @@ class Skeleton:
 
     @property
     def height(self) -> float:
-        """Largest extent of the rest pose (a scale for tolerances and % errors), the root left out
-        when it is a placement (see placed_joint)."""
-        h = _extent(self.rest_positions[1:] if self.placed_joint is not None else self.rest_positions)
+        """Largest extent of the rest pose (a scale for tolerances and % errors), from the placed
+        joint down where there is one (see placed_joint)."""
+        placed = self.placed_joint
+        h = _extent(self.rest_positions if placed is None else self.rest_positions[placed:])
         return h if h > 0 else 1.0
 
     @cached_property
+    def root_line(self) -> tuple[int, ...]:
+        """The joints from the root's one child along single children to the first joint with
+        several (the body's hub, included): nodes that place the body (an Armature or floor-level
+        root, a walk's start) rather than bones of it; () where the root itself branches or nothing
+        does (a chain such as an arm)."""
+        line, j = [], 0
+        while len(self.children[j]) == 1:
+            j = self.children[j][0]
+            line.append(j)
+        return tuple(line) if len(self.children[j]) > 1 else ()
+
+    @cached_property
     def placed_joint(self) -> int | None:
-        """The root's one child when its offset is a placement, not a bone: it lies further from the
-        root than all the joints below the root span (a walk's start stored as the hips' offset from
-        a root at the origin); else None."""
-        if self.num_joints < 3 or len(self.children[0]) != 1:
-            return None
-        child = self.children[0][0]
-        body = _extent(self.rest_positions[1:])
-        return child if 0 < body < float(np.linalg.norm(self.offsets[child])) else None
+        """The joint of the root line whose rest offset is a placement, not a bone (a walk's start
+        stored as the hips' offset from a root at the origin), else None: its first joint with an
+        offset (wrappers at zero offset passed through), when that lies further from its parent
+        than the joints from it down span."""
+        rest = self.rest_positions
+        for j in self.root_line:
+            body = _extent(rest[j:])  # the joint and every joint below it (parents come first)
+            length = float(np.linalg.norm(rest[j] - rest[self.parents[j]]))
+            if length > ZERO_OFFSET * body:
+                return j if body < length else None
+        return None
 
     def depth_first_order(self) -> list[int]:
         """Joints in depth-first pre-order from the root, children in index order (BVH's order)."""

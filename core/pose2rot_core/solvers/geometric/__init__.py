@@ -134,8 +134,10 @@ def _bone_lengths(tracks: Tracks, input_positions: np.ndarray | None, raw_noise:
                   filled: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(the tracks' bone lengths over time [T,J-1], NaN where either end was a gap (``filled``
     [T,J]), the std of the noise left in them [J-1]): read from the tracks as given
-    (``input_positions``, whose bone lengths carry noise of std ``raw_noise`` [J-1]); noisy ones
-    are averaged over LENGTH_SECONDS first, so that what remains is how the motion changes them."""
+    (``input_positions``, whose bone vectors carry noise of std ``raw_noise`` [J-1] per axis);
+    noisy ones are averaged over LENGTH_SECONDS first, so that what remains is how the motion
+    changes them, less what noise adds to a bone of the rig's length on average, as a vector noise
+    adds 3 raw_noise^2 to its square: a bone of no length reads as one of 1.6 noise stds."""
     skel = tracks.skeleton
     bones = np.arange(1, skel.num_joints)
     lengths = bone_lengths(tracks.positions if input_positions is None else input_positions, bones, skel.parents[1:],
@@ -143,8 +145,10 @@ def _bone_lengths(tracks: Tracks, input_positions: np.ndarray | None, raw_noise:
     if input_positions is None:
         return lengths, np.zeros(skel.num_joints - 1)
     width = max(3, int(round(LENGTH_SECONDS * tracks.fps)) | 1)
-    raw = 0.0 if raw_noise is None else raw_noise
-    return running_mean(lengths, width), raw / np.sqrt(width) + np.zeros(skel.num_joints - 1)
+    raw = np.zeros(skel.num_joints - 1) if raw_noise is None else raw_noise
+    rest = np.linalg.norm(skel.offsets[1:], axis=-1)
+    lengthened = np.sqrt(rest * rest + 3.0 * raw * raw) - rest
+    return running_mean(lengths, width) - lengthened, raw / np.sqrt(width)
 
 
 def _build_problem(tracks: Tracks, twist_guess: np.ndarray | None, twist: str, stretch: str, use_ends: bool,
@@ -168,9 +172,12 @@ def _build_problem(tracks: Tracks, twist_guess: np.ndarray | None, twist: str, s
     mismatch = np.abs(typical - bone_len[1:]) if J > 1 else np.zeros(0)
     noise_var = np.broadcast_to((np.asarray(noise, np.float64) * skel.height) ** 2, (J,)).copy()
     translating, free = classify_translation(skel, dist, typical, missing, stretch, length_noise, report)
-    zero_len = (bone_len < ZERO_LENGTH * skel.height) & ~translating
-    zero_len[0] = False
-    targets = collect_targets(skel, zero_len, free, missing, end_sites(tracks) if use_ends else [])
+    no_length = bone_len < ZERO_LENGTH * skel.height
+    no_length[0] = False
+    zero_len = no_length & ~translating
+    # a joint of no length that translates within reach (not free) shows its parent no direction:
+    # the parent aims past it, as past any zero-length joint
+    targets = collect_targets(skel, no_length & ~free, free, missing, end_sites(tracks) if use_ends else [])
     ends = component_major(tracks.end_positions, matrices=False) if tracks.has_ends else None
     problem = Problem(tracks, component_major(P, matrices=False), guess, targets, translating, zero_len, twist,
                       noise_var=noise_var, ends=ends)

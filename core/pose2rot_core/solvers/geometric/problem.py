@@ -235,8 +235,10 @@ def classify_translation(skel: Skeleton, dist: np.ndarray, typical: np.ndarray, 
     differs from the rig's bone length, the tracks' overall scale allowed for — and among them
     those that move too far from their bone length to aim their parent at all (in most frames:
     noise is no reason). A performer of other proportions (every bone a constant factor off) is no
-    reason to translate. The skeleton's placed joint (Skeleton.placed_joint) translates wherever
-    it is off its rest offset, as under "exact": that offset is a position, not a bone."""
+    reason to translate. Offsets that no turn can lengthen (bones of no length) and those of the
+    root line (Skeleton.root_line: a root at the floor or the origin, wrappers, a walk's start: they
+    place the body) translate where they are off the rig in most frames, in any clip: a single
+    frame or a still clip shows them off as well."""
     J = skel.num_joints
     translating = np.zeros(J, bool)
     free = np.zeros(J, bool)
@@ -249,15 +251,18 @@ def classify_translation(skel: Skeleton, dist: np.ndarray, typical: np.ndarray, 
     dev = _spread(np.abs(dist - rest[None]) if stretch == "exact" else dist, stretch == "exact")
     limit = np.maximum(STRETCH_FRACTION * skel.height, STRETCH_NOISE_STDS * bone_noise)
     translating[1:] = valid & (dev > limit)
-    placed = skel.placed_joint
-    if placed is not None and stretch == "auto":  # its rest offset is a position, not a bone length
-        translating[placed] |= valid[placed - 1] & (_spread(np.abs(dist[:, placed - 1:placed] - rest[placed - 1]),
-                                                            True)[0] > limit[placed - 1])
+    off_rest = np.full(J - 1, stretch == "exact")  # [J-1] judged against the rig's offsets, not over the clip
+    if stretch == "auto":  # offsets no turn can lengthen (bones of no length) or that place the body
+        unbent = (rest <= ZERO_LENGTH * skel.height) | np.isin(np.arange(1, J), skel.root_line)
+        off = np.where(unbent, np.abs(typical - rest), 0.0)  # in most frames: noise alone does not lengthen them
+        off_rest = valid & ~translating[1:] & (off > limit)
+        translating[1:] |= off_rest
+        dev = np.where(off_rest, off, dev)
     moving = translating[1:]
     off_rig = np.zeros(J - 1)  # [J-1] in most frames, against the rig scaled like the tracks (translating ones)
     off_rig[moving] = column_nanmedian(np.abs(dist[:, moving] - scale * rest[moving]))
     free[1:] = moving & (off_rig > FREE_TRANSLATION_FRACTION * np.maximum(scale * rest, 1e-9)) & (off_rig > limit)
-    _report_translation(skel, translating, free, dev, stretch, report)
+    _report_translation(skel, translating, free, dev, off_rest, report)
     return translating, free
 
 
@@ -280,21 +285,26 @@ def _tracks_scale(typical: np.ndarray, rest: np.ndarray, valid: np.ndarray, heig
 
 
 def _report_translation(skel: Skeleton, translating: np.ndarray, free: np.ndarray, dev: np.ndarray,
-                        stretch: str, report: list[str]) -> None:
+                        off_rest: np.ndarray, report: list[str]) -> None:
+    """Notes on the translating joints: those free to move (named), then the others by how far
+    they stretch (``dev`` [J-1]), said as differing from the rig where ``off_rest`` [J-1] marks
+    joints judged against its offsets, else as changing over the clip."""
     moving = [skel.names[j] for j in np.where(free)[0]]
     if moving:
         shown = ", ".join(f"'{n}'" for n in moving[:4]) + (f" and {len(moving) - 4} more" if len(moving) > 4 else "")
         report.append(f"{_count(len(moving), 'joint moves', 'joints move')} away from the parent ({shown}): "
                       "the translation is solved per frame")
-    n_stretch = int(translating.sum() - free.sum())
+    stretching = (translating & ~free)[1:]
+    n_stretch = int(stretching.sum())
     if n_stretch:
         one = n_stretch == 1
+        against_rig = off_rest[stretching].all()
         what = ("differs from the rig's bone length" if one else "differ from the rig's bone length") \
-            if stretch == "exact" else ("changes its distance to the parent over the clip" if one else
-                                        "change their distance to the parent over the clip")
+            if against_rig else ("changes its distance to the parent over the clip" if one else
+                                 "change their distance to the parent over the clip")
         other = "other " if moving else ""
         report.append(f"{n_stretch} {other}{'joint' if one else 'joints'} {what} (up to "
-                      f"{100 * dev[(translating & ~free)[1:]].max() / skel.height:.3g} % of height): "
+                      f"{100 * dev[stretching].max() / skel.height:.3g} % of height): "
                       "offsets solved per frame so positions match (stretch='off' keeps bones rigid)")
 
 
