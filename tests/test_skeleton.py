@@ -171,15 +171,17 @@ def _body(first_offset, wrappers: int = 0) -> Skeleton:
 
 def test_height_leaves_out_a_root_that_only_places_the_body():
     """A root whose one child lies further from it than the body below spans (a walk's start
-    stored as the hips' offset from the origin) is a placement: the height is the body's, through
-    wrappers at the root as well. A root near the body (the floor under the hips), a root with
-    several children and a chain that does not branch (a shoulder over an arm whose upper arm
-    outreaches the rest) are bones and count."""
+    stored as the hips' offset from the origin) by half as much again is a placement: the height
+    is the body's, through wrappers at the root as well. A root near the body (the floor under the
+    hips, a forearm over a hand), a root with several children and a chain that does not branch (a
+    shoulder over an arm whose upper arm outreaches the rest) are bones and count."""
     for wrappers in (0, 2):
         far = _body([0, 1, -10], wrappers)
         assert far.placed_joint == wrappers + 1 and far.height == pytest.approx(3.0)
     near = _body([0, 1, 0])
     assert near.placed_joint is None and near.height == pytest.approx(3.0)
+    forearm = _body([0, 0, -4])  # a bone a third longer than the hand below it: a limb, not a placement
+    assert forearm.placed_joint is None and forearm.height == pytest.approx(4.0)
     chain = Skeleton(("shoulder", "elbow", "wrist"), np.array([-1, 0, 1]), np.array([[0, 0, 0], [3, 0, 0], [3, 1, 0]]))
     assert chain.placed_joint is None and chain.height == pytest.approx(3.0)
     branched = Skeleton(("r", "a", "b"), np.array([-1, 0, 0]), np.array([[0, 0, 0], [0, 0, -10], [0, 1, -10]]))

@@ -245,3 +245,45 @@ def test_jittered_bones_of_no_length_do_not_read_as_stretching(stretch):
     for seed in (0, 1):
         sol = solve(add_noise(tracks_from_bvh(clip, 0), 0.005, seed), stretch=stretch)
         assert not sol.translating[zero].any()
+
+
+def test_a_root_line_bone_of_another_length_still_turns_its_parent(person):
+    """A base node under the hips, carried with them, whose bone to the hips is 1.26 times the
+    rig's in every frame: the hips translate onto their track, and the base still aims its bone at
+    them (it was left free and the base froze at its reference pose)."""
+    from pose2rot_core.fk import forward_kinematics
+
+    rig, R, root = person
+    down = np.array([0.0, -0.8, -0.4])  # the base, below and behind the hips at rest: it turns as they yaw
+    skel = Skeleton(("Base", *rig.names), np.array([-1, *(rig.parents + 1)]),
+                    np.vstack([rig.rest_positions[:1] + down, rig.rest_positions]))
+    G, X = forward_kinematics(rig, R, root)
+    base = X[:, 0] + 1.26 * np.einsum("tij,j->ti", G[:, 0], down)
+    P = np.concatenate([base[:, None], X], axis=1)
+    sol = solve(Tracks(skel, P))
+    assert sol.translating[1] and not sol.translating[2:].any()
+    assert np.abs(sol.positions - P).max() < 1e-6 * skel.height
+    aim = np.einsum("tij,j->ti", sol.forward()[0][:, 0], -down / np.linalg.norm(down))
+    to_hips = (X[:, 0] - base) / np.linalg.norm(X[:, 0] - base, axis=-1, keepdims=True)
+    assert np.degrees(np.arccos(np.clip((aim * to_hips).sum(-1), -1, 1))).max() < 1e-4
+
+
+def test_joints_of_no_length_a_little_off_still_turn_their_parent(person):
+    """Every child of the hips behind a joint of no length (as LHipJoint, RHipJoint and LowerBack
+    in the CMU rigs), whose tracks sit a few millimetres off the hips: those joints translate, and
+    the hips still aim past them (left free, they took the hips' every target: the hips froze)."""
+    from pose2rot_core.fk import forward_kinematics
+
+    rig, R, root = person
+    kids = rig.children[0]
+    n = len(kids)
+    parents = np.array([-1, *([0] * n), *[kids.index(j) + 1 if p == 0 else p + n for j, p in enumerate(rig.parents) if j]])
+    skel = Skeleton(("hips", *(f"zero{k}" for k in kids), *rig.names[1:]), parents,
+                    np.vstack([rig.rest_positions[:1], np.repeat(rig.rest_positions[:1], n, 0), rig.rest_positions[1:]]))
+    G, X = forward_kinematics(rig, R, root)
+    shift = 0.003 * np.random.default_rng(1).normal(size=(n, 3))  # in the hips' frame
+    zeros = X[:, :1] + np.einsum("tij,kj->tki", G[:, 0], shift)
+    plain = solve(Tracks(skel, np.concatenate([X[:, :1], np.repeat(X[:, :1], n, 1), X[:, 1:]], axis=1)))
+    sol = solve(Tracks(skel, np.concatenate([X[:, :1], zeros, X[:, 1:]], axis=1)))
+    assert sol.translating[1:1 + n].all()
+    assert np.degrees(geodesic_angle(sol.rotations[:, 0], plain.rotations[:, 0])).max() < 1.0

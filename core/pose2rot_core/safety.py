@@ -124,27 +124,24 @@ def _explained(tracks: Tracks, sol: Solution, noise: np.ndarray, no_data: np.nda
     return CLEAN_TOLERANCE + NOISE_STDS * noise + mismatch
 
 
-def _around_joints(children: list[list[int]], j: int) -> list[int]:
-    """The joints whose directions from joint j tell how it turns: its children and grandchildren."""
-    return children[j] + [g for c in children[j] for g in children[c]]
-
-
 def _around(tracks: Tracks, children: list[list[int]], j: int) -> list[np.ndarray]:
     """Tracks [T,3] of the points whose directions from joint j tell how it turns: its children
-    and grandchildren (_around_joints), and their bone tips."""
-    points = [tracks.positions[:, k] for k in _around_joints(children, j)]
+    and grandchildren, and their bone tips."""
+    near = [j] + children[j]
+    joints = children[j] + [g for c in children[j] for g in children[c]]
+    points = [tracks.positions[:, k] for k in joints]
     if tracks.has_ends:
-        near = [j] + children[j]
         points += [tracks.end_positions[:, e] for e in np.flatnonzero(np.isin(tracks.end_parents, near))]
     return points
 
 
-def _made_up_steps(no_data: np.ndarray | None, children: list[list[int]], j: int) -> np.ndarray | None:
-    """[T-1] steps into or out of a frame where joint j or a joint around it (_around_joints) was
-    no data (``no_data`` [T,J]: filled gaps): what the filled tracks turn there calls for nothing."""
+def _made_up_steps(no_data: np.ndarray | None, j: int) -> np.ndarray | None:
+    """[T-1] steps into or out of a frame where joint j itself was no data (``no_data`` [T,J]:
+    filled gaps): directions seen from a filled position call for nothing. (Where only points
+    around it were filled, the fill runs smoothly between data and the others still tell.)"""
     if no_data is None:
         return None
-    filled = no_data[:, [j] + _around_joints(children, j)].any(axis=1)
+    filled = no_data[:, j]
     return filled[1:] | filled[:-1]
 
 
@@ -182,7 +179,7 @@ _SCREEN_MARGIN_DEGREES = 0.01
 def find_flips(tracks: Tracks, sol: Solution, G: np.ndarray, no_data: np.ndarray | None = None) -> np.ndarray:
     """[T-1,J] local turns over FLIP_DEGREES between frames that exceed by FLIP_MARGIN how far
     the points around the joint turn, seen from its parent (what the tracks call for; nothing
-    where the joint or those points were filled gaps, ``no_data`` [T,J]); none across a cut (see
+    where the joint's own track was a filled gap, ``no_data`` [T,J]); none across a cut (see
     steps_within_pieces)."""
     skel = tracks.skeleton
     R = sol.rotations
@@ -210,7 +207,7 @@ def find_flips(tracks: Tracks, sol: Solution, G: np.ndarray, no_data: np.ndarray
         if not seen:
             continue
         called = _turn_between_frames(np.stack(seen, 1))
-        made_up = _made_up_steps(no_data, children, j)
+        made_up = _made_up_steps(no_data, j)
         if made_up is not None:
             called[made_up] = 0.0
         flips[:, j] = (step > FLIP_DEGREES) & (step > called + FLIP_MARGIN)

@@ -22,6 +22,9 @@ from .errors import Pose2RotError
 MAX_HOP = 5
 #: an offset shorter than this fraction of the extent below it is no offset (a wrapper node)
 ZERO_OFFSET = 1e-6
+#: a root-line offset this many times longer than the extent below it places the body: no bone
+#: outreaches all that hangs from it by half as much again (a forearm over a hand: 1.3 times)
+PLACEMENT_RATIO = 1.5
 
 
 @dataclass(frozen=True)
@@ -173,14 +176,14 @@ class Skeleton:
     def placed_joint(self) -> int | None:
         """The joint of the root line whose rest offset is a placement, not a bone (a walk's start
         stored as the hips' offset from a root at the origin), else None: its first joint with an
-        offset (wrappers at zero offset passed through), when that lies further from its parent
-        than the joints from it down span."""
+        offset (wrappers at zero offset passed through), when that lies PLACEMENT_RATIO times
+        further from its parent than the joints from it down span."""
         rest = self.rest_positions
         for j in self.root_line:
             body = _extent(rest[j:])  # the joint and every joint below it (parents come first)
             length = float(np.linalg.norm(rest[j] - rest[self.parents[j]]))
             if length > ZERO_OFFSET * body:
-                return j if body < length else None
+                return j if PLACEMENT_RATIO * body < length else None
         return None
 
     def depth_first_order(self) -> list[int]:

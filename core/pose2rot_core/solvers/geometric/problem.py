@@ -237,8 +237,9 @@ def classify_translation(skel: Skeleton, dist: np.ndarray, typical: np.ndarray, 
     noise is no reason). A performer of other proportions (every bone a constant factor off) is no
     reason to translate. Offsets that no turn can lengthen (bones of no length) and those of the
     root line (Skeleton.root_line: a root at the floor or the origin, wrappers, a walk's start: they
-    place the body) translate where they are off the rig in most frames, in any clip: a single
-    frame or a still clip shows them off as well."""
+    place the body) translate where they are off the rig (scaled like the tracks) in most frames,
+    in any clip: a single frame or a still clip shows them off as well; the parent still aims at
+    or past them, unless they are too far off for that (_placing_offsets)."""
     J = skel.num_joints
     translating = np.zeros(J, bool)
     free = np.zeros(J, bool)
@@ -251,19 +252,38 @@ def classify_translation(skel: Skeleton, dist: np.ndarray, typical: np.ndarray, 
     dev = _spread(np.abs(dist - rest[None]) if stretch == "exact" else dist, stretch == "exact")
     limit = np.maximum(STRETCH_FRACTION * skel.height, STRETCH_NOISE_STDS * bone_noise)
     translating[1:] = valid & (dev > limit)
-    off_rest = np.full(J - 1, stretch == "exact")  # [J-1] judged against the rig's offsets, not over the clip
-    if stretch == "auto":  # offsets no turn can lengthen (bones of no length) or that place the body
-        unbent = (rest <= ZERO_LENGTH * skel.height) | np.isin(np.arange(1, J), skel.root_line)
-        off = np.where(unbent, np.abs(typical - rest), 0.0)  # in most frames: noise alone does not lengthen them
-        off_rest = valid & ~translating[1:] & (off > limit)
-        translating[1:] |= off_rest
-        dev = np.where(off_rest, off, dev)
-    moving = translating[1:]
+    held = np.zeros(J - 1, bool)  # [J-1] placing offsets off the rig in most frames (stretch "auto")
+    if stretch == "auto":
+        off, far = _placing_offsets(skel, typical, rest, scale)
+        held = valid & ~translating[1:] & (off > limit)
+        translating[1:] |= held
+        free[1:] = held & far
+        dev = np.where(held, off, dev)
+    moving = translating[1:] & ~held
     off_rig = np.zeros(J - 1)  # [J-1] in most frames, against the rig scaled like the tracks (translating ones)
     off_rig[moving] = column_nanmedian(np.abs(dist[:, moving] - scale * rest[moving]))
-    free[1:] = moving & (off_rig > FREE_TRANSLATION_FRACTION * np.maximum(scale * rest, 1e-9)) & (off_rig > limit)
-    _report_translation(skel, translating, free, dev, off_rest, report)
+    free[1:] |= moving & (off_rig > FREE_TRANSLATION_FRACTION * np.maximum(scale * rest, 1e-9)) & (off_rig > limit)
+    _report_translation(skel, translating, free, dev, held | (stretch == "exact"), report)
     return translating, free
+
+
+def _placing_offsets(skel: Skeleton, typical: np.ndarray, rest: np.ndarray, scale: float
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """([J-1] how far the offsets that no turn can lengthen (bones of no length) or that place the
+    body (the root line) are off the rig scaled like the tracks, in most frames (``typical``
+    [J-1]; other bones 0); [J-1] those too far off for the parent to aim at or past them: the
+    placed joint (Skeleton.placed_joint), and bones of no length off by more than
+    FREE_TRANSLATION_FRACTION of the reach past them (their children's bones))."""
+    J = skel.num_joints
+    zero = rest <= ZERO_LENGTH * skel.height
+    unbent = zero | np.isin(np.arange(1, J), skel.root_line)
+    off = np.where(unbent, np.abs(typical - scale * rest), 0.0)
+    reach = np.zeros(J)  # [J] the bone length a parent aims with past each joint of no length
+    for j in range(J - 1, 0, -1):
+        p = skel.parents[j]
+        reach[p] = max(reach[p], reach[j] if zero[j - 1] else rest[j - 1])
+    far = (np.arange(1, J) == skel.placed_joint) | (zero & (off > FREE_TRANSLATION_FRACTION * reach[1:]))
+    return off, far
 
 
 def _spread(x: np.ndarray, largest: bool) -> np.ndarray:
