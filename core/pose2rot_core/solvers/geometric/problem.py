@@ -254,8 +254,9 @@ def classify_translation(skel: Skeleton, dist: np.ndarray, typical: np.ndarray, 
     translating[1:] = valid & (dev > limit)
     held = np.zeros(J - 1, bool)  # [J-1] placing offsets off the rig in most frames (stretch "auto")
     if stretch == "auto":
-        off, far = _placing_offsets(skel, typical, rest, scale)
-        held = valid & ~translating[1:] & (off > limit)
+        off, far, unbent = _placing_offsets(skel, typical, rest, scale)
+        floor = _mismatch_floor(typical, rest, scale, valid & ~unbent)
+        held = valid & ~translating[1:] & (off > np.maximum(limit, floor))
         translating[1:] |= held
         free[1:] = held & far
         dev = np.where(held, off, dev)
@@ -267,13 +268,25 @@ def classify_translation(skel: Skeleton, dist: np.ndarray, typical: np.ndarray, 
     return translating, free
 
 
+def _mismatch_floor(typical: np.ndarray, rest: np.ndarray, scale: float, bones: np.ndarray) -> float:
+    """How far an offset must be off the rig scaled like the tracks to stand out from how far the
+    clip's other ``bones`` [J-1] are (``typical`` [J-1] against ``rest`` [J-1]): STRETCH_NOISE_STDS
+    of their robust spread. Clean tracks of the rig give 0; a few noisy frames, whose noise cannot
+    be measured over time, give what the noise does to every bone; another performer's proportions
+    what they do."""
+    if not bones.any():
+        return 0.0
+    return float(STRETCH_NOISE_STDS * 1.4826 * np.median(np.abs(typical[bones] - scale * rest[bones])))
+
+
 def _placing_offsets(skel: Skeleton, typical: np.ndarray, rest: np.ndarray, scale: float
-                     ) -> tuple[np.ndarray, np.ndarray]:
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """([J-1] how far the offsets that no turn can lengthen (bones of no length) or that place the
     body (the root line) are off the rig scaled like the tracks, in most frames (``typical``
     [J-1]; other bones 0); [J-1] those too far off for the parent to aim at or past them: the
     placed joint (Skeleton.placed_joint), and bones of no length off by more than
-    FREE_TRANSLATION_FRACTION of the reach past them (their children's bones))."""
+    FREE_TRANSLATION_FRACTION of the reach past them (their children's bones); [J-1] which
+    offsets those are)."""
     J = skel.num_joints
     zero = rest <= ZERO_LENGTH * skel.height
     unbent = zero | np.isin(np.arange(1, J), skel.root_line)
@@ -283,7 +296,7 @@ def _placing_offsets(skel: Skeleton, typical: np.ndarray, rest: np.ndarray, scal
         p = skel.parents[j]
         reach[p] = max(reach[p], reach[j] if zero[j - 1] else rest[j - 1])
     far = (np.arange(1, J) == skel.placed_joint) | (zero & (off > FREE_TRANSLATION_FRACTION * reach[1:]))
-    return off, far
+    return off, far, unbent
 
 
 def _spread(x: np.ndarray, largest: bool) -> np.ndarray:
