@@ -71,6 +71,17 @@ def test_a_wrong_scale_is_solved_with_a_warning_that_names_the_right_one(clip, t
     assert code == 0 and "warning" not in err
 
 
+def test_scale_1_on_tracks_in_other_units_solves_them_with_a_warning(clip, tmp_path, capsys):
+    """--scale 1 (which the refusal of tracks in other units offers) solves them as they are, but
+    not silently: the joints end 99 times the height off the tracks, exit 0 and notes only."""
+    tracks = tracks_npz(tmp_path / "cm.npz", clip, positions=lambda d: 100.0 * d["positions"])
+    code, _, err = run(["solve", tracks, "--out", tmp_path / "o.bvh"], capsys)
+    assert code == 2 and "--scale 1 to solve them as they are" in err
+    code, _, err = run(["solve", tracks, "--scale", "1", "--out", tmp_path / "o.bvh"], capsys)
+    assert code == 0 and "warning: with --scale 1 the tracks' bones measure 100× the skeleton's" in err, err
+    assert "--scale 0.01 (or --scale auto)" in err
+
+
 def test_solve_bvh_to_npz(clip, tmp_path, capsys):
     out = tmp_path / "solved.npz"
     code, _, err = run(["solve", clip, "--out", out], capsys)

@@ -258,8 +258,8 @@ def _fps_and_scale(tracks, args: argparse.Namespace, report: list[str]):
     if not (np.isfinite(factor) and factor > 0):
         raise Pose2RotError(f"--scale must be a positive number or 'auto', got '{args.scale}'")
     tracks = scale_tracks(tracks, factor)
-    problem = scale_problem(tracks) if factor != 1.0 else None
-    if problem is not None:  # a wrong factor is solved, but not silently
+    problem = scale_problem(tracks)
+    if problem is not None and (factor != 1.0 or problem.refused):  # solved, but not silently
         report.append(f"{WARNING_PREFIX}with --scale {args.scale} {problem.what}: the solve will be far from the "
                       f"tracks; --scale {factor / problem.factor:.4g} (or --scale auto) brings them to the "
                       "skeleton's size")
