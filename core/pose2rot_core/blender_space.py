@@ -135,14 +135,11 @@ def point_tree(path: str | Path) -> dict[str, str]:
     """{point: its parent point} of the points file_points gives of a BVH (its joints and End Sites):
     the automatic bone map reads another skeleton's joints by where they sit in its tree, as the
     command line's map of a BVH source does; {} for any other file (its points are loose)."""
-    from .bvh import read_bvh
-    from .map_proposal import EndSites, names_and_parents
+    from .map_proposal import bvh_points
 
-    path = Path(path)
-    if path.suffix.lower() != ".bvh":
+    if Path(path).suffix.lower() != ".bvh":
         return {}
-    clip = read_bvh(path)
-    names, parents = names_and_parents(clip.skeleton, EndSites.of(clip))
+    names, parents = bvh_points(path)
     return {name: names[p] for name, p in zip(names, parents) if p >= 0}
 
 

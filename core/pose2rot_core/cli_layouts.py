@@ -180,13 +180,11 @@ def _source_points(path: str) -> tuple[tuple[str, ...], list[int] | None, Layout
     (its joints and End Sites, a tree) or a point set (a FreeMoCap folder, .npz, .csv; named by their
     layout when they have one); points without any data are left out (a FreeMoCap recording without
     hand files maps the body's hand landmarks)."""
-    from .bvh import read_bvh
-    from .map_proposal import EndSites, names_and_parents
+    from .map_proposal import bvh_points
     from .pointsets import load_points
 
     if Path(path).suffix.lower() == ".bvh":
-        clip = read_bvh(path)
-        names, parents = names_and_parents(clip.skeleton, EndSites.of(clip))
+        names, parents = bvh_points(path)
         return tuple(names), parents, None
     points = load_points(path, check=False)
     present = tuple(n for n, seen in zip(points.names, np.isfinite(points.positions).all(-1).any(0)) if seen)

@@ -4,6 +4,7 @@ their reference positions, and the points' canonical names, handed to ``automap.
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import NamedTuple, Sequence
 
 import numpy as np
@@ -34,6 +35,15 @@ def names_and_parents(skeleton: Skeleton, ends: EndSites | None = None) -> tuple
     if ends is None:
         return names, parents
     return names + list(ends.names), parents + list(ends.parents)
+
+
+def bvh_points(path: str | Path) -> tuple[list[str], list[int]]:
+    """names_and_parents of the BVH file ``path``: its joints and End Sites, the tree another
+    skeleton's points are mapped by (the command line's map of a BVH source, Blender's Import Tracks)."""
+    from .bvh import read_bvh
+
+    clip = read_bvh(path)
+    return names_and_parents(clip.skeleton, EndSites.of(clip))
 
 
 def reference_positions(skeleton: Skeleton, rotations: np.ndarray | None = None,
