@@ -169,6 +169,7 @@ def _bvh_rig(path: Path, clip: bool):
     parsed = read_bvh(path)
     if clip:
         check_has_motion(parsed)
+    _check_importable(parsed, path)
     bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
     with tempfile.TemporaryDirectory(prefix="pose2rot_rig_") as tmp:
         source = path if parsed.num_frames else _with_one_frame(path, parsed, Path(tmp))
@@ -180,6 +181,19 @@ def _bvh_rig(path: Path, clip: bool):
     for pb in obj.pose.bones:
         pb.matrix_basis = Matrix.Identity(4)
     return obj
+
+
+def _check_importable(parsed, path: Path) -> None:
+    """Refuse a BVH (``parsed``, read from ``path``) that Blender's importer cannot read: joints
+    with one or two rotation channels (hinges)."""
+    from pose2rot_core.errors import Pose2RotError
+
+    hinges = [n for n, o in zip(parsed.skeleton.names, parsed.orders) if 0 < len(o) < 3]
+    if hinges:
+        shown = ", ".join(f"'{n}'" for n in hinges[:3]) + (f" and {len(hinges) - 3} more" if len(hinges) > 3 else "")
+        raise Pose2RotError(f"{path.name}: Blender's BVH importer cannot read joints with fewer than three rotation "
+                            f"channels ({shown}); convert this file with the pose2rot command line "
+                            "(pose2rot solve), which writes such joints with three")
 
 
 def _with_one_frame(path: Path, parsed, folder: Path) -> Path:

@@ -165,3 +165,33 @@ def test_info_height_and_unit(tmp_path, capsys):
     rig = metre_clip(tmp_path / "rig.bvh")
     code, stdout, _ = run(["info", rig], capsys)
     assert code == 0 and "unit: metres? (" in stdout and "units along Y" in stdout
+
+
+def test_a_hinge_joint_of_one_rotation_channel_is_written_with_three(tmp_path, capsys):
+    """A rig whose hand bends about Z only, with one rotation channel (``CHANNELS 1 Zrotation``):
+    read and solved, the result is written with the hand's Z first and the other two axes after it
+    (the solved rotation may turn about any axis), and it reproduces the clip."""
+    clip = metre_clip(tmp_path / "full.bvh")
+    full = read_bvh(clip)
+    R = full.rotations.copy()
+    angle = np.linspace(0.0, 1.2, full.num_frames)
+    R[:, 4] = axis_angle_to_matrix(np.array([0.0, 0.0, 1.0]), angle)
+    write_bvh(tmp_path / "z.bvh", full.skeleton, R, full.root_translation, fps=50.0, order="ZYX",
+              end_parents=np.array([2, 4, 6]), end_offsets=np.array([[0, 0.1, 0], [0.08, 0, 0], [0, 0, 0.1]]))
+    lines = (tmp_path / "z.bvh").read_text().splitlines()
+    hand = next(i for i, line in enumerate(lines) if line.strip() == "JOINT hand")
+    channels = next(i for i in range(hand, len(lines)) if "CHANNELS" in lines[i])
+    lines[channels] = lines[channels].split("CHANNELS")[0] + "CHANNELS 1 Zrotation"
+    motion = lines.index("MOTION") + 3
+    for t in range(motion, len(lines)):  # the hand's Y and X columns (6 + 3 * 3 + 1 and + 2) go
+        cells = lines[t].split()
+        lines[t] = " ".join(cells[:16] + cells[18:])
+    hinge = tmp_path / "hinge.bvh"
+    hinge.write_text("\n".join(lines) + "\n")
+    assert read_bvh(hinge).orders[4] == "Z"
+    out = tmp_path / "solved.bvh"
+    code, _, err = run(["solve", hinge, "--out", out], capsys)
+    assert code == 0, err
+    solved = read_bvh(out)
+    assert solved.orders[4] == "ZXY" and solved.orders[:4] == ["ZYX"] * 4
+    np.testing.assert_allclose(solved.fk(), read_bvh(hinge).fk(), atol=1e-5)

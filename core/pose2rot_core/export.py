@@ -16,12 +16,21 @@ DEFAULT_ORDER = "ZXY"
 
 def rig_orders(orders: Sequence[str], num_joints: int) -> list[str]:
     """Per-joint rotation orders to write: the rig's own, its most common one for joints without
-    rotation channels (""), DEFAULT_ORDER for every joint when the rig brings none."""
+    rotation channels (""), DEFAULT_ORDER for every joint when the rig brings none. A joint with
+    fewer than three rotation channels (a hinge: "Z", "ZX") gets all three, its own first: the
+    solved rotation turns about any axis."""
     if not orders:
         return [DEFAULT_ORDER] * num_joints
-    known = [o for o in orders if o]
+    full = [_completed(o) for o in orders]
+    known = [o for o in full if o]
     common = max(sorted(set(known)), key=known.count) if known else DEFAULT_ORDER
-    return [o or common for o in orders]
+    return [o or common for o in full]
+
+
+def _completed(order: str) -> str:
+    """A rotation order of 0-3 axes with the missing ones appended ("" stays "")."""
+    order = order.upper()
+    return order + "".join(a for a in DEFAULT_ORDER if a not in order) if order else order
 
 
 def write_solution(path: str | Path, sol: Solution, fps: float, up_from: str, up_to: str,

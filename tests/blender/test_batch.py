@@ -234,3 +234,31 @@ def test_jobs_give_the_same_results_as_one_at_a_time(tmp_path):
         np.testing.assert_allclose(one.fk(), two.fk(), atol=1e-9)
     proc = _run(clips, "--out", tmp_path / "out", "--jobs", "0")
     assert proc.returncode == 2 and "error: --jobs must be at least 1, got 0" in proc.stderr.strip().splitlines()[-1]
+
+
+def _hinged(clip: Path, path: Path) -> Path:
+    """``clip`` with its hand reduced to one rotation channel (Zrotation), its motion columns too."""
+    lines = clip.read_text().splitlines()
+    hand = next(i for i, line in enumerate(lines) if line.strip() == "JOINT hand")
+    channels = next(i for i in range(hand, len(lines)) if "CHANNELS" in lines[i])
+    lines[channels] = lines[channels].split("CHANNELS")[0] + "CHANNELS 1 Zrotation"
+    for t in range(lines.index("MOTION") + 3, len(lines)):  # the hand's Y and X columns
+        cells = lines[t].split()
+        lines[t] = " ".join(cells[:16] + cells[18:])
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_bvh_with_hinge_joints_fails_alone_in_words(tmp_path):
+    """Blender's BVH importer cannot read a joint with one rotation channel (it stopped with a
+    traceback and the summary said only that the worker ended): such a clip fails alone, naming
+    the joint and the command line that converts it."""
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    _hinged(zyx_clip(tmp_path / "source.bvh"), clips / "hinge.bvh")
+    zyx_clip(clips / "moving.bvh")
+    proc = _run(clips, "--out", tmp_path / "out")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    row = " ".join(_summary_row(proc.stdout, "hinge.bvh"))
+    assert "fewer than three rotation channels ('hand')" in row and "pose2rot solve" in row
+    assert _summary_row(proc.stdout, "moving.bvh")[-1] == "ok"
