@@ -404,3 +404,36 @@ def test_random_skeleton_write_read_same_fk(tmp_path_factory, seed, J, T, order,
     ends = P[:, end_parents] + np.einsum("tkab,kb->tka", G[:, end_parents], end_offsets)
     np.testing.assert_allclose(np.sort(back.end_site_positions(), axis=1), np.sort(ends, axis=1), atol=1e-4)
     assert back.fps == pytest.approx(24.0)
+
+
+def test_two_end_sites_of_one_joint_have_a_name_each(tmp_path):
+    """A joint with two End Sites (a hand with a thumb tip and a finger tip) names them
+    ``hand_end`` and ``hand_end2``, and an End Site that would take a joint's name gets the next one:
+    one CSV column drove both tips of the hand before, pulling the hand between two points."""
+    from pose2rot_core.solvers import solve
+    from pose2rot_core.tracks_io import load_tracks, tracks_from_bvh
+
+    names, parents = ("root", "arm", "hand", "hand_end"), np.array([-1, 0, 1, 2])
+    rest = np.array([[0, 1.0, 0], [0.2, 1.0, 0], [0.5, 1.0, 0], [0.6, 1.0, 0]])
+    T = 12
+    turn = np.linspace(0, 1, T)[:, None, None] * np.array([0.3, 0.5, 0.2])
+    R = euler_to_matrix(np.repeat(turn, 4, axis=1), "ZXY")
+    path = tmp_path / "two_tips.bvh"
+    write_bvh(path, Skeleton(names, parents, rest), R, np.tile(rest[0], (T, 1)), end_parents=np.array([2, 2, 3]),
+              end_offsets=np.array([[0.1, 0, 0], [0, 0.08, 0.03], [0.05, 0, 0]]))
+    clip = read_bvh(path)
+    assert sorted(zip(clip.end_names, clip.end_parents.tolist())) == [("hand_end2", 2), ("hand_end3", 2),
+                                                                      ("hand_end_end", 3)]
+    P, ends = clip.fk(), clip.end_site_positions()
+    header = ["frame"] + [f"{n}.{a}" for n in names + tuple(clip.end_names) for a in "xyz"]
+    rows = [",".join(header)] + [",".join([str(t)] + [f"{v:.9f}" for v in np.concatenate([P[t], ends[t]]).ravel()])
+                                 for t in range(T)]
+    (tmp_path / "tracks.csv").write_text("\n".join(rows) + "\n")
+    tracks = load_tracks(tmp_path / "tracks.csv", path)
+    assert tracks.end_names == tuple(clip.end_names)
+    np.testing.assert_allclose(tracks.end_positions, ends)
+    sol = solve(tracks)
+    G, X = sol.forward()
+    tips = X[:, tracks.end_parents] + np.einsum("tkij,kj->tki", G[:, tracks.end_parents], tracks.end_rest_offsets)
+    np.testing.assert_allclose(tips, ends, atol=1e-9)
+    assert tracks_from_bvh(clip).end_names == tuple(clip.end_names)

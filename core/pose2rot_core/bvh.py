@@ -26,7 +26,7 @@ from .errors import Pose2RotError, read_bytes
 from .fixed_text import format_rows
 from .fk import end_site_positions, forward_kinematics
 from .rotations import EULER_ORDERS, euler_angles, unwrap_euler, wrap_angle
-from .skeleton import Skeleton
+from .skeleton import Skeleton, end_site_names
 
 _AXES = "XYZ"
 _CHANNEL_KINDS = {f"{a}{kind}": (kind, i) for kind in ("position", "rotation") for i, a in enumerate(_AXES)}
@@ -499,7 +499,7 @@ def _build_clip(h: _Hierarchy, data: np.ndarray, frame_time: float, name: str) -
         has_position_channels=has_pos, orders=orders, channels=h.channels, fps=1.0 / frame_time,
         frame_time=frame_time, end_parents=end_parents,
         end_offsets=np.asarray(h.end_offsets, np.float64).reshape(-1, 3),
-        end_names=[f"{h.names[p]}_end" for p in end_parents], name=name)
+        end_names=end_site_names(h.names, end_parents), name=name)
 
 
 # =============================================================================== writing

@@ -286,3 +286,20 @@ def _parent_indices(names: list[str], parents) -> list[int]:
 def _extent(points: np.ndarray) -> float:
     """Largest extent along the axes of points [N,3]."""
     return float((points.max(axis=0) - points.min(axis=0)).max())
+
+
+def end_site_names(names: Sequence[str], end_parents: Sequence[int]) -> list[str]:
+    """Names of the End Sites under the joints ``end_parents`` [K] of a rig with joint ``names``:
+    ``<joint>_end``; a joint's further End Sites, and any that would take a joint's name,
+    ``<joint>_end2``, ``<joint>_end3``, ... (one name, one point)."""
+    taken = set(names)
+    out = []
+    for p in end_parents:
+        base, k = f"{names[int(p)]}_end", 1
+        name = base
+        while name in taken:
+            k += 1
+            name = f"{base}{k}"
+        taken.add(name)
+        out.append(name)
+    return out

@@ -12,7 +12,7 @@ import numpy as np
 
 from .errors import Pose2RotError
 from .rotations import rotation_defect
-from .skeleton import Skeleton
+from .skeleton import Skeleton, end_site_names
 
 
 @dataclass
@@ -94,7 +94,7 @@ class Tracks:
             if K and (epar.min() < 0 or epar.max() >= J):
                 raise Pose2RotError(f"tracks: end_parents must be joint indices in 0..{J - 1}")
             if not self.end_names:
-                self.end_names = tuple(f"{self.skeleton.names[p]}_end" for p in epar)
+                self.end_names = tuple(end_site_names(self.skeleton.names, epar))
             self.end_names = tuple(str(n) for n in self.end_names)
             if len(self.end_names) != K:
                 raise Pose2RotError(f"tracks: {len(self.end_names)} end names for {K} end sites")
