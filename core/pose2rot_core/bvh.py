@@ -520,7 +520,8 @@ def write_bvh(path: str | Path, skeleton: Skeleton, rotations: np.ndarray, root_
     Joints are written in a depth-first order of the tree (BVH nesting needs one); when the
     skeleton's own order is not depth-first the columns are reordered to match.
     Angles are kept continuous over time (see :func:`continuous_euler`) and written in degrees
-    with ``precision`` decimals, position channels too; OFFSETs keep at least 10 decimals.
+    with ``precision`` decimals, position channels too (more for a rig so small that they would not
+    keep a millionth of its height); OFFSETs keep at least 10 decimals.
     """
     J = skeleton.num_joints
     rotations, root_translation, local_offsets, translating = _checked_motion(
@@ -535,6 +536,7 @@ def write_bvh(path: str | Path, skeleton: Skeleton, rotations: np.ndarray, root_
     if not (np.isfinite(fps) and fps > 0):
         raise Pose2RotError(f"write_bvh: fps must be a positive number, got {fps}")
     end_parents, end_offsets = _checked_end_sites(end_parents, end_offsets, end_names, J)
+    precision = max(precision, _position_decimals(skeleton.height))
     names = _bvh_names(skeleton.names)
     dfs = skeleton.depth_first_order()
     has_pos = translating.copy()
@@ -552,6 +554,12 @@ def write_bvh(path: str | Path, skeleton: Skeleton, rotations: np.ndarray, root_
                 f.write(format_rows(data[start:start + _ROWS_PER_WRITE], precision))
     except OSError as e:
         raise Pose2RotError(f"cannot write BVH file '{path}': {e.strerror or e}") from None
+
+
+def _position_decimals(height: float) -> int:
+    """Decimals that keep positions of a rig ``height`` tall to a millionth of it (a rig of a few
+    millimetres in metres needs more than six)."""
+    return int(np.ceil(-np.log10(height))) + 6 if np.isfinite(height) and height > 0 else 0
 
 
 def _checked_motion(skeleton: Skeleton, rotations, root_translation, local_offsets, translating
