@@ -207,3 +207,13 @@ def test_cli_info_and_convert(tiny, tmp_path, capsys):
     args = parser.parse_args(["model", "convert", str(ckpt), "--out", str(out)])
     assert args.func(args) == 0 and out.is_file()
     assert read_checkpoint(out).epoch == 12
+
+
+@pytest.mark.parametrize("text", ["HIERARCHY\nROOT hips\n", "", "{\"model\": 1}"])
+def test_a_file_that_is_no_checkpoint_is_called_so(tmp_path, text):
+    """A text file (a clip, a config) given as a checkpoint is not "pickled objects or code": it is
+    not a checkpoint at all, and the message says so."""
+    path = tmp_path / "model.pt"
+    path.write_text(text)
+    with pytest.raises(Pose2RotError, match="is not a PyTorch checkpoint"):
+        read_checkpoint(path)

@@ -133,6 +133,10 @@ def test_npz_missing_key_object_array_and_garbage(tmp_path):
     with pytest.raises(Pose2RotError, match=r"missing key rest_positions \(the file has: joint_names, parents, "
                                             r"positions\)"):
         load_tracks(tmp_path / "a.npz")
+    np.savez(tmp_path / "solved.npz", quaternions=np.zeros((2, 3, 4)), joint_names=np.array(["a", "b", "c"]))
+    with pytest.raises(Pose2RotError, match=r"\(the file has: joint_names, quaternions\) \(a solution written by "
+                                            r"pose2rot solve\? Tracks hold positions\)"):
+        load_tracks(tmp_path / "solved.npz")
     arrays = _valid_npz_arrays()
     arrays["joint_names"] = np.array(["hips", "spine", "head"], dtype=object)
     np.savez(tmp_path / "b.npz", **arrays)
@@ -292,7 +296,8 @@ def test_csv_errors(tmp_path, test_data_dir):
         load_tracks(tmp_path / "k.csv", skeleton_bvh=rig)
 
 
-@pytest.mark.parametrize("sep, encoding", [(";", "utf-8"), ("\t", "utf-8"), (",", "cp1252"), (",", "utf-8-sig")])
+@pytest.mark.parametrize("sep, encoding", [(";", "utf-8"), ("\t", "utf-8"), (",", "cp1252"), (",", "utf-8-sig"),
+                                           ("\t", "utf-16"), (",", "utf-16")])  # spreadsheets' "Unicode text"
 def test_csv_semicolon_tab_and_windows_encodings(tmp_path, test_data_dir, sep, encoding):
     rig = test_data_dir / "small_mixed.bvh"
     text = sep.join(["frame", "Hips.x", "Hips.y", "Hips.z"]) + "\r\n" + sep.join(["0 \u00e9", "1.5", "", "3"]) + "\r\n"

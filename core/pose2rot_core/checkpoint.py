@@ -56,6 +56,11 @@ def read_state(path: str | Path, map_location: str = "cpu") -> tuple[dict, dict[
         raise Pose2RotError(f"checkpoint '{path}' does not exist")
     if path.suffix == ".safetensors":
         return _read_safetensors(path, map_location)
+    with open(path, "rb") as f:
+        magic = f.read(2)
+    if not magic.startswith((b"PK", b"\x80")):  # torch.save: a zip archive (a pickle before torch 1.6)
+        raise Pose2RotError(f"checkpoint '{path}' is not a PyTorch checkpoint (a file saved with torch.save, "
+                            "or .safetensors)")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch warns about pickle protocols before refusing

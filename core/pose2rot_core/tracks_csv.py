@@ -99,12 +99,15 @@ def _rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
     """(header cells, body rows, file line number of each body row) of a CSV file, blank rows dropped."""
     name = path.name
     raw = read_bytes(path, "CSV")
-    if b"\0" in raw[:4096]:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # spreadsheets' "Unicode text"
+        text = raw.decode("utf-16", errors="replace")
+    elif b"\0" in raw[:4096]:
         raise Pose2RotError(f"{name}: not a CSV file: it holds binary data, not text")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252", errors="replace")  # spreadsheet exports on Windows
+    else:
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = raw.decode("cp1252", errors="replace")  # spreadsheet exports on Windows
     first = next((line for line in text.splitlines() if line.strip()), "")
     delimiter = ","  # a header without commas but with ';' or tabs sets the separator
     if "," not in first and (";" in first or "\t" in first):

@@ -48,17 +48,20 @@ _SIZE_SOURCES = {"J": "{} names in joint_names", "K": "{} entries in end_parents
 
 def load_npz(path: Path, report: list[str] | None = None) -> Tracks:
     """Tracks from an ``.npz`` file (joints in any order; see tracks_io)."""
-    return tracks_from_archive(read_archive(path, ARRAYS, report), path.name)
+    keys: list[str] = []
+    return tracks_from_archive(read_archive(path, ARRAYS, report, keys=keys), path.name, keys)
 
 
-def tracks_from_archive(data: dict[str, np.ndarray], name: str) -> Tracks:
+def tracks_from_archive(data: dict[str, np.ndarray], name: str, keys: list[str] | None = None) -> Tracks:
     """Tracks from the arrays of an ``.npz`` archive (keys of :data:`ARRAYS`; others are ignored) of the
-    file ``name``, checked against the table."""
+    file ``name``, checked against the table; ``keys``: every key of the file, for messages."""
     data = {k: v for k, v in data.items() if k in ARRAYS}
     absent = [k for k in REQUIRED if k not in data]
     if absent:
+        keys = sorted(keys or data)
+        solved = " (a solution written by pose2rot solve? Tracks hold positions)" if "quaternions" in keys else ""
         raise Pose2RotError(f"{name}: missing key{'s' if len(absent) > 1 else ''} {', '.join(absent)} "
-                            f"(the file has: {', '.join(sorted(data)) or 'nothing'})")
+                            f"(the file has: {', '.join(keys) or 'nothing'}){solved}")
     if bool(set(END_SITE_KEYS) & set(data)) and not set(END_SITE_KEYS) <= set(data):
         given = [k for k in END_SITE_KEYS if k in data]
         raise Pose2RotError(f"{name}: {', '.join(given)} given without "
@@ -75,10 +78,10 @@ TRACKS_EXAMPLE = "np.savez(path, positions=..., joint_names=..., parents=..., re
 
 
 def read_archive(path: Path, known: Collection[str], report: list[str] | None = None, what: str = "tracks",
-                 example: str = TRACKS_EXAMPLE) -> dict[str, np.ndarray]:
+                 example: str = TRACKS_EXAMPLE, keys: list[str] | None = None) -> dict[str, np.ndarray]:
     """The arrays of the ``.npz`` archive at ``path`` whose keys are ``known`` (others are noted in
     ``report``); never unpickles. what / example: what the file holds and how to write one, for
-    messages."""
+    messages; ``keys``: filled with every key of the file."""
     name = path.name
     raw = read_bytes(path, what)
     _check_magic(raw[:6], name, what, example)
@@ -87,6 +90,8 @@ def read_archive(path: Path, known: Collection[str], report: list[str] | None = 
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
         raise Pose2RotError(f"{name}: not a readable .npz file ({e}); the file may be truncated") from None
     with archive:
+        if keys is not None:
+            keys.extend(archive.files)
         ignored = [k for k in archive.files if k not in known]
         data = {key: _array(archive, key, name) for key in archive.files if key in known}
     if ignored and report is not None:
