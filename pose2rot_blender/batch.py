@@ -448,6 +448,10 @@ def _bootstrap() -> int:
 
     argv = _script_argv()
     zip_arg = argv[argv.index("--extension-zip") + 1] if "--extension-zip" in argv[:-1] else None
+    if zip_arg and not Path(zip_arg).is_file():
+        print(f"pose2rot batch: error: --extension-zip: no such file '{zip_arg}' (build it with: python build.py)",
+              file=sys.stderr)
+        return 2
     if zip_arg and "bpy" not in sys.modules and "BLENDER_USER_RESOURCES" not in os.environ:
         os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="pose2rot_batch_")
     import bpy  # noqa: F401  (first: under the bpy module, addon_utils exists only after it)

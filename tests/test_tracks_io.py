@@ -351,6 +351,10 @@ def test_fill_gaps_edges_two_points_and_empty_joints():
     assert report == ["filled 3 gaps in joint 1 (frames 0-2, 4-6, 8-9)", "filled 2 gaps in joint 2 (frames 0-4, 6-9)",
                       "no data in any frame for joint 3 (kept at the reference/rest rotation)"]
     assert np.isnan(P[0, 1]).all()  # input not modified
+    many = np.full((4, 13, 3), np.nan)
+    many[:, 0] = 0.0
+    assert fill_gaps(many)[1] == ["no data in any frame for joint 1, joint 2, joint 3, joint 4, joint 5, joint 6, "
+                                  "joint 7, joint 8 and 4 more joints (kept at the reference/rest rotation)"]
 
 
 def test_fill_gaps_says_once_for_tracks_lost_together():

@@ -176,7 +176,7 @@ def fill_gaps(positions: np.ndarray, names: Sequence[str] | None = None, first_f
         report.append(f"filled {len(spans)} gap{'s' if len(spans) != 1 else ''} in {describe_names(tracks)} "
                       f"({describe_spans(list(spans), first_frame=first_frame)})")
     if missing:
-        report.append("no data in any frame for " + ", ".join(labels[j] for j in missing)
+        report.append("no data in any frame for " + describe_names([labels[j] for j in missing], 8, "joint")
                       + " (kept at the reference/rest rotation)")
     return P, report, missing
 

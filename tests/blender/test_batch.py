@@ -164,6 +164,8 @@ def test_bad_arguments_and_missing_inputs(tmp_path):
     (tmp_path / "MAP.json").write_text('{"bones": {"root": "a", "root": "b"}}')
     proc = _run(tmp_path / "t.npz", "--out", tmp_path / "out", "--map", tmp_path / "MAP.json")
     assert proc.returncode == 2 and "--map: MAP.json: 'root' is given twice" in proc.stderr
+    proc = _run(tmp_path / "t.npz", "--out", tmp_path / "out", "--extension-zip", tmp_path / "pose2rot.zip")
+    assert proc.returncode == 2 and "--extension-zip: no such file" in proc.stderr.strip().splitlines()[-1]
 
 
 def test_a_freemocap_recording_or_its_output_data_folder_is_one_clip(tmp_path):
