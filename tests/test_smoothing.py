@@ -145,6 +145,26 @@ def test_outlier_spikes_detected_and_removed(cmu):
         assert np.linalg.norm(prepared.positions[t, j] - tracks.positions[t, j]) < 0.02 * h
 
 
+@pytest.mark.parametrize("start", [0, 3])
+def test_a_dropout_of_a_few_frames_is_cut_not_the_good_frame_after_it(cmu, start):
+    """A joint dropped to the origin for three frames (as trackers write undetected joints), next to
+    a gap of another track: the three samples are cut (and their bones' other ends, refilled from
+    their own tracks), whatever frame the clip starts at. The median around the first good frame
+    was taken over the three bad ones and the gap's frames, so that frame was cut instead."""
+    tracks = tracks_from_bvh(cmu, reference_frame=0)
+    h = tracks.skeleton.height
+    parents = np.asarray(tracks.skeleton.parents)
+    noise = np.full(tracks.skeleton.num_joints, 0.005 * h)
+    P = add_noise(tracks, 0.005, seed=1).positions.copy()
+    wrist = tracks.skeleton.names.index("lHand")
+    P[5:8, wrist] = 0.0
+    P[10:13, parents[wrist]] = np.nan
+    found = find_outliers(P[start:], parents, noise, h)
+    assert found[5 - start:8 - start, wrist].all() and not found[8 - start:, wrist].any()
+    assert not found[:, [j for j in range(len(parents)) if j not in (wrist, parents[wrist])
+                         and parents[j] != wrist]].any()
+
+
 def test_fast_real_motion_is_not_cut_as_spikes(cmu):
     """The whole body moving a tenth of its height in one frame keeps its bone lengths: no spike."""
     tracks = add_noise(tracks_from_bvh(cmu, reference_frame=0), 0.005, seed=5)

@@ -11,8 +11,8 @@ breathing do), while noise makes it jitter from frame to frame. So:
   difference over time of the lengths of the joint's bones; clean mocap gives zero, whatever its
   speed or frame rate.
 - ``gate_low_confidence``: samples with confidence below ``MIN_CONFIDENCE`` become gaps.
-- ``find_outliers``: single-frame spikes — a sample whose bones all jump off their usual length
-  in that frame only — become gaps, for ``tracks_io.fill_gaps`` to fill. A fast real motion keeps
+- ``find_outliers``: spikes — samples whose bones jump off their usual length for a few frames
+  and back — become gaps, for ``tracks_io.fill_gaps`` to fill. A fast real motion keeps
   its bone lengths and is never cut.
 - ``smooth_positions``: zero-phase local quadratic regression with a Gaussian kernel over time,
   weighted by confidence (symmetric kernel: no lag; quadratic: peaks are kept), its width chosen
@@ -43,11 +43,11 @@ AUTO_THRESHOLD = 1e-3
 #: kernel widths (Gaussian std, seconds) that ``auto`` chooses from per joint
 WIDTH_GRID_SECONDS = (0.008, 0.012, 0.017, 0.025, 0.035, 0.05, 0.07, 0.1, 0.14, 0.2, 0.28, 0.4)
 #: outliers: a sample whose bones all leave their length around it by more than this many length-noise
-#: stds and this fraction of the height, in that frame only
+#: stds and this fraction of the height, for a few frames only
 OUTLIER_Z = 8.0
 OUTLIER_MIN_FRACTION = 0.02
-#: a bone's length around a frame is its median over this many frames on either side: one spike
-#: does not move it, a bone that stretches steadily moves it along
+#: a bone's length around a frame is its median over this many frames on either side: a spike of
+#: up to this many frames does not move it, a bone that stretches steadily moves it along
 OUTLIER_WINDOW = 3
 #: a frame whose joints all lie within this fraction of the clip's typical extent holds no pose
 COLLAPSED_FRACTION = 0.01
@@ -270,12 +270,13 @@ def find_outliers(positions: np.ndarray, parents: np.ndarray, noise: np.ndarray,
     """[T,J] bool: single-frame spikes of positions [T,J,3] (NaN = missing, never an outlier).
 
     A bone jumps when it leaves its length around that frame (the median over OUTLIER_WINDOW
-    frames on either side) by more than OUTLIER_Z length-noise stds (from ``noise`` [J], per axis)
-    and OUTLIER_MIN_FRACTION of the height in one frame but in neither neighbouring frame (a track
-    jumps off and back); both its joints' samples are then marked (the innocent one is refilled
-    from its own track). Real motion, however fast, keeps its bone lengths, and a bone that
-    stretches (a joint that translates) changes its length steadily, not for one frame. First and
-    last frames are never spikes."""
+    frames with data on either side) by more than OUTLIER_Z length-noise stds (from ``noise`` [J],
+    per axis) and OUTLIER_MIN_FRACTION of the height for at most OUTLIER_WINDOW frames, with
+    frames on its length on either side (a track jumps off and back, as a dropout to the origin
+    does); both its joints' samples are then marked (the innocent one is refilled from its own
+    track). Real motion, however fast, keeps its bone lengths, and a bone that stretches (a joint
+    that translates) changes its length steadily, not for a few frames. First and last frames are
+    never spikes."""
     T, J = positions.shape[:2]
     spike = np.zeros((T, J), bool)
     bones = np.flatnonzero(np.asarray(parents) >= 0)
@@ -283,16 +284,40 @@ def find_outliers(positions: np.ndarray, parents: np.ndarray, noise: np.ndarray,
         return spike
     par = np.asarray(parents)[bones]
     length = bone_lengths(positions, bones, par)
-    dev = np.abs(length - running_median(length, OUTLIER_WINDOW))
+    dev = np.abs(length - _median_of_data_around(length, OUTLIER_WINDOW))
     limit = np.maximum(OUTLIER_Z * np.hypot(noise[bones], noise[par]), OUTLIER_MIN_FRACTION * height)
-    off = np.nan_to_num(dev, nan=0.0) > limit  # [T,B]
-    jump = off.copy()
-    jump[1:-1] &= ~off[:-2] & ~off[2:]
-    jump[[0, -1]] = False
+    jump = _short_runs(np.nan_to_num(dev, nan=0.0) > limit, OUTLIER_WINDOW)  # [T,B]
     for k, (c, p) in enumerate(zip(bones, par)):  # both ends of a jumping bone become gaps: the
         spike[:, c] |= jump[:, k]                    # neighbour is refilled from its own track
         spike[:, p] |= jump[:, k]
     return spike & ~np.isnan(positions).any(-1)
+
+
+def _median_of_data_around(x: np.ndarray, r: int) -> np.ndarray:
+    """[T,N] running_median of each column of x [T,N] over its samples with data: r of them on
+    either side, however many frames without data lie between (NaN where x is)."""
+    missing = np.isnan(x)
+    if not missing.any():
+        return running_median(x, r)
+    out = np.full_like(x, np.nan)
+    for n in np.flatnonzero(~missing.all(axis=0)):
+        have = np.flatnonzero(~missing[:, n])
+        out[have, n] = running_median(x[have, n, None], r)[:, 0]
+    return out
+
+
+def _short_runs(off: np.ndarray, longest: int) -> np.ndarray:
+    """[T,N] the runs of True in each column of ``off`` [T,N] at most ``longest`` frames long that
+    neither start at the first frame nor end at the last."""
+    T = off.shape[0]
+    edges = np.diff(np.pad(off, ((1, 1), (0, 0))).astype(np.int8), axis=0)  # +1 at starts, -1 past ends
+    out = np.zeros_like(off)
+    for n in np.flatnonzero(off.any(axis=0)):
+        starts, stops = np.flatnonzero(edges[:, n] == 1), np.flatnonzero(edges[:, n] == -1)
+        for a, b in zip(starts, stops):
+            if b - a <= longest and a > 0 and b < T:
+                out[a:b, n] = True
+    return out
 
 
 def running_median(x: np.ndarray, r: int) -> np.ndarray:
@@ -565,8 +590,8 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, lis
         if spikes.any():
             points = points.copy()
             points[spikes] = np.nan
-            report.append(f"removed {int(spikes.sum())} outlier samples (single-frame jumps off the bone "
-                          "lengths) as gaps")
+            report.append(f"removed {int(spikes.sum())} outlier samples (jumps off the bone lengths and "
+                          "back) as gaps")
             P = points[:, :J]
     ends = points[:, J:] if tracks.has_ends else tracks.end_positions
     if P is tracks.positions and (ends is tracks.end_positions or not tracks.has_ends):
