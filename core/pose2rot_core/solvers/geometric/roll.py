@@ -22,7 +22,8 @@ from functools import cached_property
 
 import numpy as np
 
-from ...rotations import cross, norm, normalize, perpendicular, rotation_about, swing_between_units, wrap_angle
+from ...rotations import (cross, norm, normalize, perpendicular, rotation_about, swing_between_units, unwrap_euler,
+                          wrap_angle)
 from ...safety import FLIP_DEGREES
 from ...stacks import (dot, frame_mean, frames_first, frames_last, mat_dot, mat_mul, mat_mul_t, mat_t_vec, mat_vec,
                        outer_sum, side_by_side)
@@ -125,7 +126,7 @@ def share_turns(problem: Problem, aimed: list[Aimed], base: np.ndarray, s_hat: n
     fixed = np.zeros(carried.shape, bool)
     if problem.tracks.reference_frame is not None:
         fixed[problem.tracks.reference_frame] = True
-    own = np.unwrap(phi[:, rows] - carried, axis=0) - shared
+    own = unwrap_euler(phi[:, rows] - carried) - shared
     phi[:, rows] = elastic_string(own, np.maximum(strength[:, rows] / 2.0, 1e-9), fixed,
                                   np.ones(stiffness.shape, bool), stiffness) + shared + carried
     return phi
@@ -252,17 +253,16 @@ def widen_hand_overs(trust: np.ndarray, psi: np.ndarray) -> None:
     to hand over from, then carries that roll."""
     T, done = len(trust), -1
     low = np.concatenate([[False], trust < 1.0, [False]])
-    edges = np.flatnonzero(low[1:] != low[:-1])  # stretches [edges[2i], edges[2i + 1])
-    for a, stop in zip(edges[::2], edges[1::2]):
+    starts, stops = np.flatnonzero(low[1:] != low[:-1]).reshape(-1, 2).T  # stretches [start, stop)
+    lo, hi = np.maximum(starts - 1, 0), np.minimum(stops, T - 1)
+    way = unwrap_euler(psi)  # over each stretch, the turn its own unwrapping finds (up to rounding)
+    first = _within_step(np.abs(way[hi] - way[lo]), hi - lo)  # [k] the trust each stretch keeps at first
+    fast = first < 1.0  # only these are widened
+    for a, b, keep in zip(starts[fast].tolist(), (stops[fast] - 1).tolist(), first[fast]):
         if a <= done:  # taken into the one before
             continue
-        b = stop - 1
-        lo, hi = max(a - 1, 0), min(b + 1, T - 1)
-        way = np.unwrap(psi[lo:hi + 1])
-        keep = _within_step(abs(way[-1] - way[0]), hi - lo)
-        if keep < 1.0:
-            trust[a:b + 1] *= keep
-        while keep < 1.0 and a > 0 and b < T - 1:
+        trust[a:b + 1] *= keep
+        while a > 0 and b < T - 1:
             keep = _within_step(abs(wrap_angle(psi[b + 1] - psi[a - 1])), b - a + 2)
             if keep >= 1.0:
                 break
@@ -274,11 +274,10 @@ def widen_hand_overs(trust: np.ndarray, psi: np.ndarray) -> None:
         done = b
 
 
-def _within_step(turn: float, steps: int) -> float:
+def _within_step(turn: float | np.ndarray, steps: int | np.ndarray) -> float | np.ndarray:
     """1 - smoothstep of how far a hand-over of ``turn`` radians over ``steps`` frames is past
-    MAX_HAND_OVER_STEP per frame, as a share of it (0 from twice the limit on)."""
-    past = turn / (MAX_HAND_OVER_STEP * max(steps, 1)) - 1.0
-    return float(1.0 - smoothstep(np.clip(past, 0.0, 1.0)))
+    MAX_HAND_OVER_STEP per frame, as a share of it (0 from twice the limit on); scalars or [k]."""
+    return 1.0 - smoothstep(turn / (MAX_HAND_OVER_STEP * np.maximum(steps, 1)) - 1.0)
 
 
 def near_frames(trust: np.ndarray) -> np.ndarray:
@@ -310,7 +309,7 @@ def continuous_roll(psi: np.ndarray, trust: np.ndarray, fps: float, frames: np.n
     tied = np.ones((max(len(psi) - 1, 0),) + psi.shape[1:], bool) if frames is None else np.diff(frames, axis=0) == 1
     fixed = trust >= 1.0
     weight = np.where(fixed, 1.0, np.maximum(trust, 1e-9) / np.maximum(1.0 - trust, 1e-300))
-    way = np.unwrap(np.angle(elastic_string(np.exp(1j * psi), weight, fixed, tied, stiffness)), axis=0)
+    way = unwrap_euler(np.angle(elastic_string(np.exp(1j * psi), weight, fixed, tied, stiffness)))
     return elastic_string(way + wrap_angle(psi - way), weight, fixed, tied, stiffness)
 
 
@@ -334,14 +333,15 @@ def elastic_string(u: np.ndarray, weight: np.ndarray, fixed: np.ndarray, tied: n
 def tridiagonal_solve(lower: np.ndarray, diag: np.ndarray, upper: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     """[T] solution of the tridiagonal system lower[t] x[t-1] + diag[t] x[t] + upper[t] x[t+1] =
     rhs[t] (lower[0] and upper[-1] unused; [T,n]: n systems), by parallel cyclic reduction: each pass eliminates
-    every equation's neighbours at twice the distance, all frames at once (log2 T passes; the
-    systems here are diagonally dominant). In place on copies: after the first pass the
+    every equation's neighbours at twice the distance, all frames at once (log2 of the longest run
+    of coupled equations passes: beyond it no coupling is left, and a pass would change nothing;
+    the systems here are diagonally dominant). In place on copies: after the first pass the
     couplings are kept negated, so that no pass negates (a sign flip is exact)."""
-    n = len(diag)
     a, b, c, d = np.array(lower, float), np.array(diag, float), np.array(upper, float), np.array(rhs)
     a[0] = c[-1] = 0.0
+    longest = _longest_coupled_run(a, c)
     stride, update = 1, np.subtract  # d gains -(a/b) d from a neighbour: a is kept negated after pass 1
-    while stride < n:  # equation t takes in t - stride and t + stride (none beyond the ends)
+    while stride < longest:  # equation t takes in t - stride and t + stride (none beyond the ends)
         s = stride
         a_hi, b_lo, b_hi, c_lo, d_lo, d_hi = a[s:], b[:-s], b[s:], c[:-s], d[:-s], d[s:]
         p, q = a_hi / b_lo, c_lo / b_hi
@@ -355,6 +355,16 @@ def tridiagonal_solve(lower: np.ndarray, diag: np.ndarray, upper: np.ndarray, rh
         a[:s] = c[-s:] = 0.0
         stride, update = 2 * s, np.add
     return d / b
+
+
+def _longest_coupled_run(lower: np.ndarray, upper: np.ndarray) -> int:
+    """The most equations [T] (of any column of [T,n]) joined one to the next by a coupling
+    (``lower[t + 1]`` or ``upper[t]`` not 0): no coupling reaches that far, however many passes."""
+    linked = (lower[1:] != 0) | (upper[:-1] != 0)  # [T-1,...]
+    runs = np.zeros((lower[0].size, len(linked) + 2), bool)  # each column's links, False on either side
+    runs[:, 1:-1] = linked.reshape(len(linked), len(runs)).T
+    edges = np.flatnonzero(runs.ravel()[1:] != runs.ravel()[:-1])
+    return int((edges[1::2] - edges[::2]).max(initial=0)) + 1
 
 
 def lookahead_roll(problem: Problem, aimed: list[Aimed], base: np.ndarray, desired: np.ndarray, axis: np.ndarray,
