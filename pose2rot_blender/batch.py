@@ -270,6 +270,7 @@ def convert(args: argparse.Namespace, options: SolveOptions, argv: list[str] | N
     from pose2rot_core.batch_summary import format_summary
 
     files = [f.resolve() for f in track_files(args.tracks)]    # absolute: Blender resolves relative paths itself
+    _check_distinct_names(files)
     rig = rig_source(args.rig, files)
     rig = rig and rig.resolve()
     Path(args.out).mkdir(parents=True, exist_ok=True)
@@ -280,6 +281,20 @@ def convert(args: argparse.Namespace, options: SolveOptions, argv: list[str] | N
         results = [convert_one(path, job) for path in files]
     print(format_summary(results))
     return results
+
+
+def _check_distinct_names(files: list[Path]) -> None:
+    """Refuse clips that would write the same output files (the same name in two folders, or
+    take.npz beside take.csv): one would overwrite the other, in any order under --jobs."""
+    from pose2rot_core.errors import Pose2RotError
+
+    by_name: dict[str, list[Path]] = {}
+    for f in files:
+        by_name.setdefault(clip_name(f), []).append(f)
+    clash = next((paths for paths in by_name.values() if len(paths) > 1), None)
+    if clash:
+        raise Pose2RotError(f"clips {' and '.join(repr(str(p)) for p in clash[:3])} would all be written as "
+                            f"'{clip_name(clash[0])}.blend': rename them, or convert them with separate --out folders")
 
 
 def in_workers(files: list[Path], argv: list[str], jobs: int) -> list:

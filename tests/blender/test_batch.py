@@ -164,6 +164,13 @@ def test_bad_arguments_and_missing_inputs(tmp_path):
     (tmp_path / "MAP.json").write_text('{"bones": {"root": "a", "root": "b"}}')
     proc = _run(tmp_path / "t.npz", "--out", tmp_path / "out", "--map", tmp_path / "MAP.json")
     assert proc.returncode == 2 and "--map: MAP.json: 'root' is given twice" in proc.stderr
+    save_tracks(tmp_path / "t2.npz", tracks_from_bvh(read_bvh(tmp_path / "c.bvh")))
+    (tmp_path / "other").mkdir()
+    save_tracks(tmp_path / "other" / "t.npz", tracks_from_bvh(read_bvh(tmp_path / "c.bvh")))
+    proc = _run(tmp_path / "t.npz", tmp_path / "t2.npz", tmp_path / "other", "--out", tmp_path / "same",
+                "--rig", tmp_path / "c.bvh", "--jobs", "2")
+    assert proc.returncode == 1 and "would all be written as 't.blend'" in proc.stderr
+    assert not (tmp_path / "same").exists()  # refused before any work
     proc = _run(tmp_path / "t.npz", "--out", tmp_path / "out", "--extension-zip", tmp_path / "pose2rot.zip")
     assert proc.returncode == 2 and "--extension-zip: no such file" in proc.stderr.strip().splitlines()[-1]
 
