@@ -72,3 +72,26 @@ def import_tracks(context: bpy.types.Context, path: str | Path, collection_name:
     if hasattr(scene, "pose2rot"):
         scene.pose2rot.tracks = col
     return col
+
+
+def scene_timing(scene: bpy.types.Scene) -> tuple[float, int, int]:
+    """(frames per second, first frame, last frame) of ``scene``."""
+    return scene.render.fps / scene.render.fps_base, scene.frame_start, scene.frame_end
+
+
+def scene_change_note(before: tuple[float, int, int], scene: bpy.types.Scene, first_key: int | None
+                      ) -> tuple[str, bool]:
+    """(what Import Tracks changed in the ``scene``'s timing since ``before`` (see scene_timing), as
+    the end of its report; whether keys from frame ``first_key`` (None: the scene was left alone)
+    start before the scene can, so that frames lie outside its range)."""
+    after = scene_timing(scene)
+    note = ""
+    if after != before:
+        note = (f"; the scene is now {after[0]:g} fps, frames {after[1]}-{after[2]} (was {before[0]:g} fps, "
+                f"frames {before[1]}-{before[2]})")
+    cut = first_key is not None and first_key < scene.frame_start
+    if cut:
+        note += (f"; keys from frame {first_key} on, but a scene starts at frame {scene.frame_start} at the "
+                 "earliest: the frames before lie outside its range")
+    return note, cut
+

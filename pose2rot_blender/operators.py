@@ -148,13 +148,16 @@ class POSE2ROT_OT_import_tracks(bpy.types.Operator, ImportHelper):
 
     @reports_errors
     def execute(self, context):
+        before = importing.scene_timing(context.scene)
         col = importing.import_tracks(context, self.filepath, self.collection_name, self.frame_start,
                                       self.set_scene, self.csv_up_axis, self.layout)
         skipped = list(col.get(importing.NO_DATA_KEY, []))
         note = (f"; no data in any frame for {', '.join(repr(n) for n in skipped[:5])}"
                 f"{' and more' if len(skipped) > 5 else ''}: no empty (their bones keep the reference rotation)"
                 if skipped else "")
-        self.report({'WARNING'} if skipped else {'INFO'}, f"imported {len(col.objects)} tracks into '{col.name}'{note}")
+        timing, cut = importing.scene_change_note(before, context.scene, self.frame_start if self.set_scene else None)
+        self.report({'WARNING'} if skipped or cut else {'INFO'},
+                    f"imported {len(col.objects)} tracks into '{col.name}'{note}{timing}")
         return {'FINISHED'}
 
 

@@ -2,8 +2,8 @@
 
 The first solve of an armature stores the name of its action (kept with a fake user), its slot, the
 bones' rotation modes and their pose channels (a pose set by hand, or channels the action does not
-key) in custom properties of the armature object; solving again keeps that first record.
-:func:`restore` puts them back; the solved action is kept too.
+key) in custom properties of the armature object; solving again keeps that first record, and the
+action of the solve it replaces (fake user). :func:`restore` puts them back; the solved action is kept too.
 """
 from __future__ import annotations
 
@@ -31,6 +31,8 @@ def remember(obj: bpy.types.Object) -> None:
     ad = obj.animation_data
     current = ad.action if ad else None
     if PREVIOUS_ACTION_KEY in obj and (current is None or current.get(MADE_BY_KEY)):
+        if current is not None:
+            current.use_fake_user = True  # the earlier solve (hand edits too) stays in the file
         return            # re-solve (the solved action, or none since): keep what the user had before pose2rot
     if current is not None:
         current.use_fake_user = True

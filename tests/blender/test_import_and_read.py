@@ -126,3 +126,24 @@ def test_a_point_without_data_gets_no_empty(tmp_path):
     with pytest.raises(RuntimeError, match=f"the root bone '{names[0]}' has no track"):
         bpy.ops.pose2rot.solve_rotations(armature=rig2.name)
     assert rig2.animation_data is None or rig2.animation_data.action is None
+
+
+def test_import_tracks_says_how_it_changed_the_scene(tmp_path):
+    """Import Tracks sets the scene's fps and frame range to the clip's: the report says so (the
+    other animation in a 24 fps shot then plays at the clip's rate), and keys from a negative start
+    frame, which a scene cannot reach, are said to lie outside its range."""
+    importing = importlib.import_module(EXT_NAME + ".importing")
+    scene = bpy.context.scene
+    scene.render.fps, scene.render.fps_base, scene.frame_start, scene.frame_end = 24, 1.0, 1, 500
+    before = importing.scene_timing(scene)
+    clip = read_bvh(clip_path())
+    importing.import_tracks(bpy.context, clip_path(), "walk", frame_start=1)
+    note, cut = importing.scene_change_note(before, scene, 1)
+    assert note == f"; the scene is now {clip.fps:g} fps, frames 1-{clip.num_frames} (was 24 fps, frames 1-500)"
+    assert not cut
+    assert importing.scene_change_note(importing.scene_timing(scene), scene, None) == ("", False)
+    before = importing.scene_timing(scene)
+    importing.import_tracks(bpy.context, clip_path(), "early", frame_start=-20)
+    note, cut = importing.scene_change_note(before, scene, -20)
+    assert cut and "keys from frame -20 on, but a scene starts at frame 0 at the earliest" in note
+    assert bpy.ops.pose2rot.import_tracks(filepath=str(clip_path()), frame_start=-5) == {'FINISHED'}

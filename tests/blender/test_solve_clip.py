@@ -177,7 +177,11 @@ def test_existing_actions_untouched_and_previous_restorable():
     after = action_fingerprint(other)
     assert after.keys() == before_other.keys()
     assert all(np.array_equal(after[k], before_other[k]) for k in after)
+    first = rig.animation_data.action
+    first["hand edit"] = 1
     assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}   # solve again
+    assert rig.animation_data.action != first and first.use_fake_user  # the earlier solve stays in the file
+    assert bpy.data.actions.get(first.name) == first and first.get("hand edit") == 1
     assert bpy.ops.pose2rot.restore_action() == {'FINISHED'}
     assert rig.animation_data.action == other
     assert {pb.name: pb.rotation_mode for pb in rig.pose.bones} == modes
