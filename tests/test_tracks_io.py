@@ -410,3 +410,21 @@ def test_save_tracks_without_optional_keys(tmp_path):
     assert isinstance(back, Tracks)
     np.testing.assert_array_equal(back.positions, arrays["positions"])
     np.testing.assert_allclose(quat_to_matrix(matrix_to_quat(np.eye(3))), np.eye(3))
+
+
+@pytest.mark.parametrize("first, stamps, fps", [("frame", ["1", "2", "3", "10", "11"], 0.0),
+                                                ("time", ["0.0", "0.1", "0.2", "0.9", "1.0"], 10.0)])
+def test_csv_rows_go_to_their_own_frames(tmp_path, first, stamps, fps):
+    """A tracker that drops frames writes rows whose frame or time column skips: the rows keep their
+    frames (the skipped ones are gaps, filled when solving) instead of being squeezed together,
+    which changed the clip's timing."""
+    from pose2rot_core.tracks_csv import read_csv_points
+
+    rows = [f"{first},a.x,a.y,a.z"] + [f"{s},{i},0,0" for i, s in enumerate(stamps)]
+    (tmp_path / "gaps.csv").write_text("\n".join(rows) + "\n")
+    points = read_csv_points(tmp_path / "gaps.csv")
+    assert points.positions.shape == (11, 1, 3) and points.fps == pytest.approx(fps)
+    np.testing.assert_array_equal(points.positions[[0, 1, 2, 9, 10], 0, 0], [0, 1, 2, 3, 4])
+    assert np.isnan(points.positions[3:9]).all()
+    (tmp_path / "plain.csv").write_text(f"{first},a.x,a.y,a.z\n5,0,0,0\n5.5,1,0,0\nx,2,0,0\n")
+    assert read_csv_points(tmp_path / "plain.csv").positions.shape == (3, 1, 3)  # no clear frames: rows in turn

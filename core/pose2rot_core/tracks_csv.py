@@ -1,6 +1,7 @@
 """Reading ``.csv`` point tracks: one row per frame, columns ``<name>.x``, ``<name>.y``, ``<name>.z``
 (and optional ``<name>.conf``), an optional leading ``frame`` or ``time`` column (a ``time`` column in
-seconds gives the frame rate of point sets; tracks on a rig take the rig's); empty
+seconds gives the frame rate of point sets; tracks on a rig take the rig's; frames that either
+column skips are gaps); empty
 cells or "nan" are missing; commas, or semicolons / tabs when the header has no comma; UTF-8 or
 Windows-1252.
 
@@ -56,7 +57,46 @@ def read_csv_points(path: str | Path) -> CsvPoints:
     if any("conf" in comps for comps in columns.values()):
         confidence = np.stack([values[:, comps["conf"]] if "conf" in comps else np.ones(len(body))
                                for comps in columns.values()], axis=1)
-    return CsvPoints(names, positions, confidence, _time_fps(header[0], [r[0] for r in body]))
+    fps = _time_fps(header[0], [r[0] for r in body])
+    frames = _row_frames(header[0], [r[0] for r in body], fps)
+    if frames is not None:  # rows at their own frames; frames without a row are gaps
+        positions, confidence = (None if x is None else _at_frames(x, frames) for x in (positions, confidence))
+    return CsvPoints(names, positions, confidence, fps)
+
+
+def _row_frames(first_column: str, cells: list[str], fps: float) -> np.ndarray | None:
+    """[rows] the frame of each row (from 0) by the leading ``frame`` column (whole numbers
+    counting up, by one at most steps) or ``time`` column (seconds, at ``fps``), when rows skip
+    frames (a tracker's dropped frames); None when they are consecutive, or the column says
+    nothing clear (rows are then taken one frame each)."""
+    kind = first_column.lower()
+    if kind not in ("frame", "time") or len(cells) < 2:
+        return None
+    try:
+        stamps = np.array([float(c) for c in cells])
+    except ValueError:
+        return None
+    if kind == "time":
+        if not fps > 0:
+            return None
+        stamps = (stamps - stamps[0]) * fps
+        if not np.all(np.abs(stamps - np.round(stamps)) < 0.25):
+            return None
+    frames = np.round(stamps)
+    if not np.isfinite(stamps).all() or (kind == "frame" and np.any(stamps != frames)):
+        return None
+    frames -= frames[0]
+    steps = np.diff(frames)
+    if steps.min() < 1 or np.median(steps) != 1 or steps.max() == 1 or frames[-1] >= 10 * len(cells):
+        return None
+    return frames.astype(np.int64)
+
+
+def _at_frames(x: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """x [rows,...] placed at ``frames`` [rows] of a longer clip [frames[-1] + 1, ...], NaN between."""
+    out = np.full((int(frames[-1]) + 1,) + x.shape[1:], np.nan)
+    out[frames] = x
+    return out
 
 
 def load_csv(path: Path, clip: BvhClip, report: list[str] | None = None) -> Tracks:
