@@ -290,6 +290,7 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
                  progress=None, bone_map: BoneMap | None = None) -> Plan:
     """Read, solve as ``options`` say (the learned model where ``learned`` says; through ``bone_map``
     when one is given), and convert; raises Pose2RotError and leaves the scene as it was on failure."""
+    reference_warnings = _playhead_off_reference(scene, obj, span, options.use_reference)
     rig, tracks, match, sol, report = _read_and_solve(scene, obj, collection, span, options, learned, progress,
                                                       bone_map)
     skel = rig.skeleton
@@ -322,11 +323,24 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
     return Plan(armature=obj.name, bone_names=skel.names,
                 frames=span.frames,
                 quaternions=basis_quaternions(sol, rig.rest), location_bones=loc_idx, locations=locs,
-                report=report, warnings=far_or_flipped + override_warnings(obj),
+                report=report, warnings=reference_warnings + far_or_flipped + override_warnings(obj),
                 mean_error_pct=float(100 * err.mean() / height) if err.size else 0.0,
                 max_error_pct=float(100 * err.max() / height) if err.size else 0.0,
                 matched=len(match.bone_to_track), solution=written,
                 end_parents=end_parents, end_offsets=end_offsets)
+
+
+def _playhead_off_reference(scene: bpy.types.Scene, obj: bpy.types.Object, span: SceneRange,
+                            use_reference: bool) -> list[str]:
+    """A warning when the reference is the armature's current pose while its animation puts it
+    somewhere else than the reference frame (the playhead on another frame), else none."""
+    ad = obj.animation_data
+    animated = ad is not None and (ad.action is not None or len(ad.nla_tracks) > 0)
+    if not (use_reference and animated and scene.frame_current != span.reference_frame):
+        return []
+    return [f"the reference is the armature's current pose, which its animation puts at frame {scene.frame_current}, "
+            f"not at the reference frame {span.reference_frame}: go to frame {span.reference_frame} (or set the "
+            f"reference frame to {scene.frame_current}) and solve again"]
 
 
 def _read_and_solve(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types.Collection | None,

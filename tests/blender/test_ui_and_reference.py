@@ -60,3 +60,24 @@ def test_operator_takes_the_panel_settings_it_is_not_given():
         bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks")
     assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks", solver='GEOMETRIC') == {'FINISHED'}
     assert tuple(rig.animation_data.action.frame_range) == (3.0, 7.0)
+
+
+def test_a_current_pose_away_from_the_reference_frame_is_warned():
+    """Reference CURRENT_POSE on a rig its action animates, the playhead on frame 30 and the
+    reference frame 1: the current pose is the one at frame 30, so the plan warns, naming both
+    frames (the solve was 29 degrees off at frame 1, silently); on frame 1 it does not."""
+    pipeline = importlib.import_module(EXT_NAME + ".pipeline")
+    from pose2rot_core.options import SolveOptions
+
+    src = import_clip(frames=40)
+    col = track_empties(src)
+    rig = rest_copy(src)
+    rig.animation_data_create().action = src.animation_data.action
+    scene = bpy.context.scene
+    span = pipeline.SceneRange(frame_start=1, frame_end=40, reference_frame=1)
+    scene.frame_set(30)
+    plan = pipeline.compute_plan(scene, rig, col, span, SolveOptions(use_reference=True))
+    assert any("which its animation puts at frame 30, not at the reference frame 1" in w for w in plan.warnings)
+    scene.frame_set(1)
+    plan = pipeline.compute_plan(scene, rig, col, span, SolveOptions(use_reference=True))
+    assert not any("reference frame" in w for w in plan.warnings), plan.warnings
