@@ -48,8 +48,21 @@ def table_map(scene: bpy.types.Scene) -> BoneMap | None:
                 raise Pose2RotError(f"bone map: the source of '{bone}' is not valid JSON: {source[:60]}") from None
         else:
             bones[bone] = source
-    extra = json.loads(scene.pose2rot_map_extra) if scene.pose2rot_map_extra else {}
-    return parse_map(dict(extra, bones=bones), "bone map")
+    return parse_map(dict(_map_extra(scene), bones=bones), "bone map")
+
+
+def _map_extra(scene: bpy.types.Scene) -> dict:
+    """The map's keys besides its bones (named virtual points, ...) kept with the scene; a value
+    that is no JSON object (a damaged file, a script's slip) is an error naming where it lives."""
+    text = scene.pose2rot_map_extra
+    try:
+        extra = json.loads(text) if text else {}
+    except json.JSONDecodeError:
+        extra = None
+    if not isinstance(extra, dict):
+        raise Pose2RotError(f"bone map: the scene's saved map settings (scene.pose2rot_map_extra) are not a JSON "
+                            f"object: {text[:60]}; Clear Map, or Load Map from a file")
+    return extra
 
 
 def set_table(scene: bpy.types.Scene, bone_map: BoneMap) -> None:

@@ -194,8 +194,12 @@ def solve_mapped(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
     options = options.for_points()
     rig, objects = read_inputs(obj, collection, span)
     by_name = {o.name: o for o in objects}
-    check_map(bone_map, rig.bone_names, list(by_name), rig=f"armature '{obj.name}'",
-              tracks=f"collection '{collection.name}'")
+    try:
+        check_map(bone_map, rig.bone_names, list(by_name), rig=f"armature '{obj.name}'",
+                  tracks=f"collection '{collection.name}'")
+    except Pose2RotError as e:
+        raise Pose2RotError(f"{e} (the panel's Bone Map is in use: Clear Map to match bones to empties by "
+                            "name)") from None
     used = sorted({n for src in list(bone_map.bones.values()) + list(bone_map.points.values())
                    for n in source_names(src) if n in by_name})
     reference = reference_pose(obj, rig, span, options.use_reference)

@@ -48,7 +48,7 @@ def test_map_name_errors():
     joints, points = ["Hips", "Spine", "LeftArm"], ["left_hip", "right_hip", "a", "b"]
     with pytest.raises(Pose2RotError, match="bone 'LeftAmr' is not a joint of the rig \\(close: LeftArm\\)"):
         check_map(BoneMap({"LeftAmr": "a"}), joints, points)
-    with pytest.raises(Pose2RotError, match="'Hips' uses point 'left_hp', which the tracks do not have"):
+    with pytest.raises(Pose2RotError, match="'Hips' uses point 'left_hp', which is not among the points of the tracks"):
         check_map(BoneMap({"Hips": {"mean": ["left_hp", "right_hip"]}}), joints, points)
     cyc = BoneMap({"Hips": "x"}, points={"x": {"mean": ["y", "a"]}, "y": {"lerp": ["b", "x", 0.5]}})
     with pytest.raises(Pose2RotError, match="virtual point 'x' is built on itself \\(x -> y -> x\\)"):

@@ -145,7 +145,7 @@ def check_map(bone_map: BoneMap, joints: Sequence[str], point_names: Sequence[st
     for where, src in list(bone_map.bones.items()) + list(bone_map.points.items()):
         for n in source_names(src):
             if n not in point_set and n not in bone_map.points:
-                raise Pose2RotError(f"map: '{where}' uses point '{n}', which {tracks} do not have"
+                raise Pose2RotError(f"map: '{where}' uses point '{n}', which is not among the points of {tracks}"
                                     + _close(n, list(point_names) + list(bone_map.points)))
 
 

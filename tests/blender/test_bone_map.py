@@ -82,10 +82,16 @@ def test_a_map_naming_a_missing_empty_fails_cleanly(tmp_path):
     scene = bpy.context.scene
     entry = scene.pose2rot_map.add()
     entry.bone, entry.source = "mixamorig:Hips", "pelvis_marker"
-    fails_cleanly("uses point 'pelvis_marker', which collection 'landmarks' do not have",
-                  armature="Rig", tracks_collection="landmarks")
+    fails_cleanly("uses point 'pelvis_marker', which is not among the points of collection 'landmarks' "
+                  r"\(the panel's Bone Map is in use: Clear Map to match bones", armature="Rig", tracks_collection="landmarks")
     entry.source = '{"mean": ["left_hip",'
     fails_cleanly("the source of 'mixamorig:Hips' is not valid JSON", armature="Rig", tracks_collection="landmarks")
+    entry.source = "pelvis"
+    for damaged in ("{bad", "[1]"):                     # the hidden map settings, set by a script or a damaged file
+        scene.pose2rot_map_extra = damaged
+        fails_cleanly(r"saved map settings \(scene.pose2rot_map_extra\) are not a JSON object", armature="Rig",
+                      tracks_collection="landmarks")
+    scene.pose2rot_map_extra = ""
 
 
 def test_automatic_map_needs_an_armature_and_a_collection_of_empties(tmp_path):
