@@ -2,7 +2,7 @@
 (and BVH) per clip.
 
 The rig is ``--rig RIG.blend`` (its armature), ``--rig RIG.bvh`` (imported with Blender's BVH
-importer, at rest), the .blend Blender has open, or, for BVH tracks, the clip's own skeleton. For
+importer, at rest), the .blend Blender has open, or, for BVH and .npz tracks, the clip's own skeleton. For
 every track file the rig is loaded afresh, the tracks are imported as empties, the armature is
 solved over the clip's frames and ``OUT/<clip>.blend`` is saved; ``--bvh`` also writes
 ``OUT/<clip>.bvh`` in the rig BVH's rotation orders (``--order`` to change) and Y-up (``--up``).
@@ -115,7 +115,7 @@ def track_files(items: list[str]) -> list[Path]:
 
 
 def rig_source(rig: str | None, files: list[Path]) -> Path | None:
-    """The rig file (None: each BVH clip's own skeleton, and the other clips fail alone); checks it
+    """The rig file (None: each BVH or .npz clip's own skeleton, and the other clips fail alone); checks it
     before any work, and that some clip can be converted."""
     import bpy
 
@@ -123,7 +123,7 @@ def rig_source(rig: str | None, files: list[Path]) -> Path | None:
 
     path = Path(rig) if rig else (Path(bpy.data.filepath) if bpy.data.filepath else None)
     if path is None:
-        if not any(f.suffix.lower() == ".bvh" for f in files):
+        if not any(f.suffix.lower() in (".bvh", ".npz") for f in files):
             raise Pose2RotError(_no_rig([f.name for f in files]))
         return None
     if path.suffix.lower() not in RIG_SUFFIXES:
@@ -135,7 +135,7 @@ def rig_source(rig: str | None, files: list[Path]) -> Path | None:
 
 def _no_rig(names: list[str]) -> str:
     return (f"no rig for {', '.join(names[:3])}{' ...' if len(names) > 3 else ''}: pass --rig RIG.blend or "
-            "--rig RIG.bvh (BVH tracks need none: their own skeleton is used)")
+            "--rig RIG.bvh (BVH and .npz tracks need none: their own skeleton is used)")
 
 
 def _find_armature(name: str, where: str):
@@ -196,6 +196,27 @@ def _check_importable(parsed, path: Path) -> None:
                             "(pose2rot solve), which writes such joints with three")
 
 
+def _skeleton_bvh(clip: Path, folder: Path) -> Path:
+    """A BVH in ``folder`` of the skeleton that the ``.npz`` tracks ``clip`` carry, at rest (Y up,
+    as BVH files are), End Sites included: the clip's own rig, as a BVH clip's is."""
+    import numpy as np
+
+    from pose2rot_core.axes import axis_change
+    from pose2rot_core.bvh import write_bvh
+    from pose2rot_core.skeleton import Skeleton
+    from pose2rot_core.tracks_io import load_tracks
+
+    tracks = load_tracks(clip)
+    turn = axis_change(tracks.up_axis, "y")
+    skel = tracks.skeleton
+    rest = skel.rest_positions @ turn.T
+    ends = tracks.end_rest_offsets @ turn.T if tracks.has_ends else None
+    path = folder / f"{clip.stem}_rig.bvh"
+    write_bvh(path, Skeleton(skel.names, skel.parents, rest), np.broadcast_to(np.eye(3), (1, skel.num_joints, 3, 3)),
+              rest[:1], end_parents=tracks.end_parents if tracks.has_ends else None, end_offsets=ends)
+    return path
+
+
 def _with_one_frame(path: Path, parsed, folder: Path) -> Path:
     """A copy of the motionless BVH ``path`` (``parsed``) in ``folder`` with one frame of zeros."""
     import re
@@ -213,6 +234,9 @@ def load_rig(rig: Path | None, clip: Path, armature: str):
     from pose2rot_core.errors import Pose2RotError
 
     if rig is None:
+        if clip.suffix.lower() == ".npz":
+            with tempfile.TemporaryDirectory(prefix="pose2rot_rig_") as tmp:
+                return _bvh_rig(_skeleton_bvh(clip, Path(tmp)), clip=False)
         if clip.suffix.lower() != ".bvh":
             raise Pose2RotError(_no_rig([clip.name]))
         return _bvh_rig(clip, clip=True)

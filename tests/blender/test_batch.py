@@ -6,6 +6,7 @@ import importlib
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import bpy
@@ -155,8 +156,9 @@ def test_bad_arguments_and_missing_inputs(tmp_path):
     proc = _run(tmp_path / "missing.npz")
     assert proc.returncode == 2 and "--out" in proc.stderr.strip().splitlines()[-1]
     save_tracks(tmp_path / "t.npz", tracks_from_bvh(read_bvh(zyx_clip(tmp_path / "c.bvh"))))
-    proc = _run(tmp_path / "t.npz", "--out", tmp_path / "out")
-    assert proc.returncode == 1 and "no rig for t.npz: pass --rig RIG.blend or --rig RIG.bvh" in proc.stderr
+    (tmp_path / "t.csv").write_text("frame,root.x,root.y,root.z\n0,0,1,0\n1,0,1,0\n")
+    proc = _run(tmp_path / "t.csv", "--out", tmp_path / "out")
+    assert proc.returncode == 1 and "no rig for t.csv: pass --rig RIG.blend or --rig RIG.bvh" in proc.stderr
     proc = _run(tmp_path / "t.npz", "--out", tmp_path / "out", "--rig", tmp_path / "c.bvh", "--order", "abc")
     assert proc.returncode == 2 and "--order must be one of" in proc.stderr
     proc = _run(tmp_path / "t.npz", "--out", tmp_path / "out", "--layout", "bogus")
@@ -271,3 +273,26 @@ def test_a_bvh_with_hinge_joints_fails_alone_in_words(tmp_path):
     row = " ".join(_summary_row(proc.stdout, "hinge.bvh"))
     assert "fewer than three rotation channels ('hand')" in row and "pose2rot solve" in row
     assert _summary_row(proc.stdout, "moving.bvh")[-1] == "ok"
+
+
+@pytest.mark.parametrize("up", ["y", "z"])
+def test_npz_tracks_bring_their_own_rig(tmp_path, up):
+    """.npz tracks carry their skeleton: without --rig, batch builds the clip's rig from it (as from
+    a BVH clip's), Y- or Z-up, and the solved clip reproduces the tracks (it said "no rig" before)."""
+    from pose2rot_core.axes import axis_change
+
+    clip = read_bvh(zyx_clip(tmp_path / "c.bvh"))
+    tracks = tracks_from_bvh(clip)
+    if up == "z":
+        turn = axis_change("y", "z")
+        skel = tracks.skeleton
+        tracks = replace(tracks, positions=tracks.positions @ turn.T, end_positions=tracks.end_positions @ turn.T,
+                         end_rest_offsets=tracks.end_rest_offsets @ turn.T, up_axis="z",
+                         skeleton=Skeleton(skel.names, skel.parents, skel.rest_positions @ turn.T))
+    save_tracks(tmp_path / "walk.npz", tracks)
+    proc = _run(tmp_path / "walk.npz", "--out", tmp_path / "out", "--bvh")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    written = read_bvh(tmp_path / "out" / "walk.bvh")
+    order = [written.skeleton.names.index(n) for n in clip.skeleton.names]
+    np.testing.assert_allclose(written.fk()[:, order], clip.fk(), atol=1e-4)
+
