@@ -40,7 +40,10 @@ class _Progress:
 def target_armature(context: bpy.types.Context, name: str = "") -> bpy.types.Object | None:
     """The named object, else the panel's armature, else the active object."""
     if name:
-        return bpy.data.objects.get(name)
+        obj = bpy.data.objects.get(name)
+        if obj is None:
+            raise Pose2RotError(f"no object named '{name}' (armature={name!r}): give the armature's object name")
+        return obj
     return context.scene.pose2rot.armature or context.active_object
 
 

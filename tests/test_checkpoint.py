@@ -191,6 +191,8 @@ def test_not_weights(tmp_path):
         read_checkpoint(tmp_path / "y.pt")
     with pytest.raises(Pose2RotError, match="does not exist"):
         read_checkpoint(tmp_path / "absent.pt")
+    with pytest.raises(Pose2RotError, match="is a folder: give the checkpoint file in it"):
+        read_checkpoint(tmp_path)
 
 
 def test_cli_info_and_convert(tiny, tmp_path, capsys):

@@ -2,6 +2,7 @@
 cleaning, the same hybrid step (anchored on the reference pose), only the network's pass elsewhere."""
 from __future__ import annotations
 
+import shutil
 import sys
 from dataclasses import replace
 
@@ -74,4 +75,8 @@ def test_external_failures_are_one_line(tmp_path):
         solve(tracks, options, network=external_network(sys.executable, options))
     with pytest.raises(Pose2RotError, match="external Python '.*-missing' does not exist"):
         external_network(sys.executable + "-missing", options)
+    true = shutil.which("true")
+    if true:  # a program that is no Python, ending well without a word
+        with pytest.raises(Pose2RotError, match="it ended without writing a solution .* may not be a Python"):
+            solve(tracks, options, network=external_network(true, options))
     assert pip_install_command("py").startswith("py -m pip install torch transformers")

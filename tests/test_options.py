@@ -57,6 +57,8 @@ def test_model_files_are_checked_for_the_learned_solvers(tmp_path, ckpt):
             SolveOptions(solver=solver)
         with pytest.raises(OptionError, match="checkpoint '.*nope.pt' does not exist"):
             SolveOptions(solver=solver, checkpoint=str(tmp_path / "nope.pt"))
+        with pytest.raises(OptionError, match="checkpoint '.*' is a folder: give the file in it"):
+            SolveOptions(solver=solver, checkpoint=str(tmp_path))
     with pytest.raises(OptionError, match="model config '.*c.yaml' does not exist"):
         SolveOptions(solver="hybrid", checkpoint=str(ckpt), config=str(tmp_path / "c.yaml"))
     opts = SolveOptions(solver="hybrid", checkpoint=str(ckpt), window=64)

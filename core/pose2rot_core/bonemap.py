@@ -73,7 +73,8 @@ def _check_source(src: object, where: str) -> None:
                             f"got {json.dumps(src)[:80]}")
     kind, args = next(iter(src.items()))
     if not isinstance(args, list) or not args:
-        raise Pose2RotError(f"{where}: \"{kind}\" needs a list, got {json.dumps(args)[:80]}")
+        raise Pose2RotError(f"{where}: \"{kind}\" needs a list of "
+                            f"{'points' if kind == 'mean' else '[a, b, t]'}, got {json.dumps(args)[:80]}")
     if kind == "lerp":
         if len(args) != 3 or isinstance(args[2], bool) or not isinstance(args[2], (int, float)) \
                 or not np.isfinite(args[2]):

@@ -52,6 +52,8 @@ def read_state(path: str | Path, map_location: str = "cpu") -> tuple[dict, dict[
     container's other entries)."""
     torch = require_torch()
     path = Path(path)
+    if path.is_dir():
+        raise Pose2RotError(f"checkpoint '{path}' is a folder: give the checkpoint file in it")
     if not path.is_file():
         raise Pose2RotError(f"checkpoint '{path}' does not exist")
     if path.suffix == ".safetensors":

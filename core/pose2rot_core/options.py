@@ -117,6 +117,8 @@ class SolveOptions:
                                             ".safetensors file); the geometric solver needs none")
         for field in ("checkpoint", "config"):
             path = getattr(self, field)
+            if path and Path(path).is_dir():
+                raise OptionError(field, f"'{path}' is a folder: give the file in it")
             if path and not Path(path).is_file():
                 raise OptionError(field, f"'{path}' does not exist")
 

@@ -26,6 +26,10 @@ def test_active_object_is_not_an_armature(scene_ready):
     _fails("no armature", tracks_collection="tracks")
 
 
+def test_unknown_armature_name(scene_ready):
+    _fails(r"no object named 'nope' \(armature='nope'\)", tracks_collection="tracks", armature="nope")
+
+
 def test_unknown_collection(scene_ready):
     _fails("no collection named 'nope'", tracks_collection="nope")
 

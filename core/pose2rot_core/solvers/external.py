@@ -89,7 +89,9 @@ def _core_on_path(tmp: Path) -> str:
 def _failure(proc: subprocess.CompletedProcess, python: str) -> str:
     """The last line the other interpreter printed, with the install command when a module is missing."""
     lines = [ln for ln in (proc.stderr or proc.stdout or "").strip().splitlines() if ln.strip()]
-    detail = lines[-1] if lines else f"exit code {proc.returncode}"
+    silent = ("it ended without writing a solution" if proc.returncode == 0 else f"exit code {proc.returncode}") + \
+        f" ('{python}' may not be a Python interpreter)"
+    detail = lines[-1] if lines else silent
     if "No module named" in detail:
         detail += f" (install with: {pip_install_command(python)})"
     return detail
