@@ -294,9 +294,10 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
                  progress=None, bone_map: BoneMap | None = None) -> Plan:
     """Read, solve as ``options`` say (the learned model where ``learned`` says; through ``bone_map``
     when one is given), and convert; raises Pose2RotError and leaves the scene as it was on failure."""
-    reference_warnings = _playhead_off_reference(scene, obj, span, options.use_reference)
+    playhead = scene.frame_current
     rig, tracks, match, sol, report = _read_and_solve(scene, obj, collection, span, options, learned, progress,
                                                       bone_map)
+    reference_warnings = _playhead_off_reference(playhead, obj, span, options.use_reference)
     skel = rig.skeleton
     tol = 1e-6 * skel.height
     notes, far_or_flipped = split_warnings(notes_for(sol.report, "blender"))
@@ -334,17 +335,17 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
                 end_parents=end_parents, end_offsets=end_offsets)
 
 
-def _playhead_off_reference(scene: bpy.types.Scene, obj: bpy.types.Object, span: SceneRange,
-                            use_reference: bool) -> list[str]:
+def _playhead_off_reference(playhead: int, obj: bpy.types.Object, span: SceneRange, use_reference: bool
+                            ) -> list[str]:
     """A warning when the reference is the armature's current pose while its animation puts it
-    somewhere else than the reference frame (the playhead on another frame), else none."""
+    somewhere else than the reference frame (the ``playhead`` on another frame), else none."""
     ad = obj.animation_data
     animated = ad is not None and (ad.action is not None or len(ad.nla_tracks) > 0)
-    if not (use_reference and animated and scene.frame_current != span.reference_frame):
+    if not (use_reference and animated and playhead != span.reference_frame):
         return []
-    return [f"the reference is the armature's current pose, which its animation puts at frame {scene.frame_current}, "
+    return [f"the reference is the armature's current pose, which its animation puts at frame {playhead}, "
             f"not at the reference frame {span.reference_frame}: go to frame {span.reference_frame} (or set the "
-            f"reference frame to {scene.frame_current}) and solve again"]
+            f"reference frame to {playhead}) and solve again"]
 
 
 def _read_and_solve(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types.Collection | None,
