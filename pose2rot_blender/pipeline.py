@@ -29,7 +29,7 @@ from pose2rot_core.tracks import Tracks
 from pose2rot_core.units import scale_problem
 from pose2rot_core.wording import notes_for, split_warnings
 
-from . import empties, keys, previous, rig as rig_io, runtime
+from . import carry, empties, keys, previous, rig as rig_io, runtime
 from .runtime import LearnedSettings
 
 #: a tip track staying within this fraction of the height of its bone's head gives no direction
@@ -85,6 +85,9 @@ class Plan:
     solution: Solution | None = None
     end_parents: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     end_offsets: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
+    #: bones whose rotation no track tells (none of their own children's or tips' empties): the
+    #: animation the replaced action gives them is carried over (see carry)
+    free_bones: tuple[str, ...] = ()
 
 
 def track_objects(collection: bpy.types.Collection | None) -> list[bpy.types.Object]:
@@ -323,9 +326,11 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
         report.append(f"frames {span.frame_start}..{span.frame_end} reach past the tracks' keys "
                       f"({keyed[0]:g}..{keyed[1]:g}): there the tracks hold still")
     if match.unmatched_bones:
-        report.append(f"{len(match.unmatched_bones)} bones without a track keep their reference rotation: "
+        report.append(f"{len(match.unmatched_bones)} bones without a track keep their reference rotation "
+                      "(or the animation they had, where no track below them tells it): "
                       + ", ".join(match.unmatched_bones[:8]) + ("…" if len(match.unmatched_bones) > 8 else ""))
-    return Plan(armature=obj.name, bone_names=skel.names,
+    free = skel.untargeted(np.isin(skel.names, list(match.bone_to_track)), np.isin(skel.names, list(match.end_to_track)))
+    return Plan(armature=obj.name, bone_names=skel.names, free_bones=tuple(np.asarray(skel.names)[free]),
                 frames=span.frames,
                 quaternions=basis_quaternions(sol, rig.rest), location_bones=loc_idx, locations=locs,
                 report=report, warnings=reference_warnings + far_or_flipped + override_warnings(obj),
@@ -362,14 +367,16 @@ def _read_and_solve(scene: bpy.types.Scene, obj: bpy.types.Object, collection: b
     return rig, tracks, match, sol, scale_note
 
 
-def _plan_channels(plan: Plan) -> tuple[list[tuple[str, int, str]], np.ndarray, np.ndarray]:
+def _plan_channels(plan: Plan, kept: set[str]) -> tuple[list[tuple[str, int, str]], np.ndarray, np.ndarray]:
     """(channels (data path, index, group = bone name) [C], frames [T], values [T,C]) of ``plan``:
-    per bone its quaternion curves, then its location curves where it has them."""
+    per bone (but the ``kept`` ones) its quaternion curves, then its location curves where it has them."""
     T, J = plan.quaternions.shape[:2]
     loc_of = {int(j): k for k, j in enumerate(plan.location_bones)}
     flat = np.concatenate([plan.quaternions.reshape(T, 4 * J), plan.locations.reshape(T, -1)], axis=1)
     channels, columns = [], []
     for j, name in enumerate(plan.bone_names):
+        if name in kept:
+            continue
         path = f'pose.bones["{bpy.utils.escape_identifier(name)}"]'
         channels += [(path + ".rotation_quaternion", c, name) for c in range(4)]
         columns += range(4 * j, 4 * j + 4)
@@ -381,16 +388,19 @@ def _plan_channels(plan: Plan) -> tuple[list[tuple[str, int, str]], np.ndarray, 
 
 def apply_plan(obj: bpy.types.Object, plan: Plan) -> bpy.types.Action:
     """Write ``plan`` as a new action on ``obj`` (quaternion keys on every bone, location keys where
-    needed); unkeyed channels are reset to rest. Returns the new action."""
+    needed; unkeyed channels are reset to rest), carrying over from the replaced action what the
+    solve does not write (see carry). Returns the new action."""
     previous.remember(obj)
-    pbones = obj.pose.bones
-    for pb in pbones:
-        pb.rotation_mode = 'QUATERNION'
-        pb.location = (0.0, 0.0, 0.0)
-        pb.scale = (1.0, 1.0, 1.0)
+    carried, kept = carry.carried_curves(obj, set(plan.free_bones))
+    for pb in obj.pose.bones:
+        if pb.name not in kept:
+            pb.rotation_mode = 'QUATERNION'
+            pb.location = (0.0, 0.0, 0.0)
+            pb.scale = (1.0, 1.0, 1.0)
     writer = keys.ActionWriter(obj, f"{obj.name}_pose2rot")
     writer.action[previous.MADE_BY_KEY] = True
-    writer.write_curves(*_plan_channels(plan))
+    writer.write_curves(*_plan_channels(plan, kept))
+    writer.copy_curves(carried)
     return writer.finish()
 
 

@@ -203,3 +203,18 @@ def test_depth_first_order_visits_each_subtree_in_one_run(J, seed):
         assert set(run) == subtree
     for p, kids in enumerate(sk.children):                           # siblings in index order
         assert [position[k] for k in kids] == sorted(position[k] for k in kids)
+
+
+@settings(max_examples=60, deadline=None)
+@given(J=st.integers(1, 25), seed=st.integers(0, 2 ** 31 - 1))
+def test_untargeted_joints_have_no_track_below(J, seed):
+    """untargeted: a joint is free of tracks exactly when no joint strictly below it is tracked and
+    no tip on it or below it is (as read from the ancestor mask)."""
+    rng = np.random.default_rng(seed)
+    parents = np.array([-1] + [int(rng.integers(0, j)) for j in range(1, J)])
+    skel = Skeleton(tuple(f"j{j}" for j in range(J)), parents, rng.normal(size=(J, 3)))
+    tracked, tipped = rng.random(J) < 0.3, rng.random(J) < 0.2
+    below = skel.ancestor_mask()  # [i, j]: j is i or an ancestor of i
+    expected = np.array([not any((tracked[i] and i != j) or tipped[i] for i in range(J) if below[i, j])
+                         for j in range(J)])
+    np.testing.assert_array_equal(skel.untargeted(tracked, tipped), expected)

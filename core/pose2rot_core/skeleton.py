@@ -190,6 +190,15 @@ class Skeleton:
         """Joints in depth-first pre-order from the root, children in index order (BVH's order)."""
         return depth_first(self.children, 0)
 
+    def untargeted(self, tracked: np.ndarray, tipped: np.ndarray) -> np.ndarray:
+        """[J] bool: joints with no ``tracked`` [J] joint below them and no tracked tip (``tipped``
+        [J]: joints whose bone tip has a track) on them or below: no track tells their rotation."""
+        below = np.asarray(tipped, bool).copy()
+        tracked = np.asarray(tracked, bool)
+        for j in range(self.num_joints - 1, 0, -1):  # parents come before their children
+            below[self.parents[j]] |= below[j] | tracked[j]
+        return ~below
+
     def depth(self) -> np.ndarray:
         d = np.zeros(self.num_joints, np.int64)
         for j in range(1, self.num_joints):

@@ -229,3 +229,38 @@ def test_undo_restores_the_previous_state():
     rig = bpy.data.objects["Rig"]                        # undo reloads data: fetch again
     assert rig.animation_data is None or rig.animation_data.action is None
     assert len(bpy.data.actions) == n_actions
+
+
+def test_animation_no_track_tells_is_carried_over():
+    """Fingers keyed by hand, whose empties are gone, and channels the solve does not write (a
+    custom property) keep their keys in the solved action; a finger without keys and every tracked
+    bone are the solve's (before, the curl and the property were dropped: rest-pose quaternions
+    replaced the fingers' keys)."""
+    src = import_clip(frames=20)
+    track_empties(src)
+    for name in ("lIndex1", "lIndex2", "lIndex2_end", "lMid1", "lMid2", "lMid2_end"):
+        bpy.data.objects.remove(bpy.data.objects[name])
+    rig = rest_copy(src)
+    finger = rig.pose.bones["lIndex1"]
+    finger.rotation_mode = 'XYZ'
+    for frame, curl in ((1, 0.2), (10, 1.1), (20, 0.4)):
+        finger.rotation_euler = (curl, 0.0, 0.3)
+        finger.keyframe_insert("rotation_euler", frame=frame)
+    rig["grip"] = 0.0
+    rig.keyframe_insert('["grip"]', frame=1)
+    rig["grip"] = 1.0
+    rig.keyframe_insert('["grip"]', frame=20)
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
+    curves = {(fc.data_path, fc.array_index): fc for fc in keys.object_fcurves(rig)}
+    curl = curves[('pose.bones["lIndex1"].rotation_euler', 0)]
+    assert [tuple(k.co) for k in curl.keyframe_points] == [(1, pytest.approx(0.2)), (10, pytest.approx(1.1)),
+                                                          (20, pytest.approx(0.4))]
+    assert finger.rotation_mode == 'XYZ'
+    assert ('pose.bones["lIndex1"].rotation_quaternion', 0) not in curves
+    assert ('pose.bones["lMid1"].rotation_quaternion', 0) in curves  # no keys of its own: the reference
+    assert ('pose.bones["lHand"].rotation_quaternion', 0) in curves
+    assert ('["grip"]', 0) in curves
+    bpy.context.scene.frame_set(10)
+    assert finger.rotation_euler[0] == pytest.approx(1.1) and rig["grip"] == pytest.approx(9 / 19, abs=0.05)
+    hand = pose_points(rig, np.array([10]))[0, [pb.name for pb in rig.pose.bones].index("lHand")]
+    assert np.linalg.norm(hand - np.array(bpy.data.objects["lHand"].matrix_world.translation)) < 1e-4

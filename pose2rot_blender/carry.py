@@ -1,0 +1,43 @@
+"""What a solve carries over from the action it replaces: the animation the tracks say nothing about.
+
+A bone's rotation is solved from the tracks of the points below it (its children's empties, its
+tip's); a bone with none keeps its reference rotation. Where the replaced action animates such a
+bone (fingers keyed by hand under a tracked hand), that animation is carried into the new action
+instead, and so is every channel the solve does not write: custom properties, constraint
+influences (an armature whose own transform is keyed is refused before, see pipeline.read_inputs).
+"""
+from __future__ import annotations
+
+import re
+
+import bpy
+
+from . import keys
+
+#: pose-bone channels the solve writes (or resets) on the bones it solves
+TRANSFORMS = ("location", "rotation_quaternion", "rotation_euler", "rotation_axis_angle", "scale")
+_BONE_PATH = re.compile(r'^pose\.bones\["((?:[^"\\]|\\.)*)"\]\.(\w+)$')
+
+
+def bone_channel(data_path: str) -> tuple[str, str] | None:
+    """(bone name, property) of a pose-bone property's F-curve path, else None (custom properties,
+    constraints, the object's own channels)."""
+    m = _BONE_PATH.match(data_path)
+    if m is None:
+        return None
+    return re.sub(r'\\(.)', r'\1', m.group(1)), m.group(2)
+
+
+def carried_curves(obj: bpy.types.Object, free_bones: set[str]) -> tuple[list, set[str]]:
+    """(F-curves of ``obj``'s current action to carry into the solved one, the bones of
+    ``free_bones`` whose transforms they animate: those keep their channels, rotation mode included).
+    Transforms of the other bones are the solve's."""
+    carried, kept = [], set()
+    for fc in keys.object_fcurves(obj):
+        channel = bone_channel(fc.data_path)
+        if channel is not None and channel[1] in TRANSFORMS:
+            if channel[0] not in free_bones:
+                continue
+            kept.add(channel[0])
+        carried.append(fc)
+    return carried, kept
