@@ -293,7 +293,7 @@ def convert(args: argparse.Namespace, options: SolveOptions, argv: list[str] | N
     with the batch arguments ``argv`` (without ``argv``: all in this process)."""
     from pose2rot_core.batch_summary import format_summary
 
-    files = [f.resolve() for f in track_files(args.tracks)]    # absolute: Blender resolves relative paths itself
+    files = list(dict.fromkeys(f.resolve() for f in track_files(args.tracks)))  # absolute, each once
     _check_distinct_names(files)
     rig = rig_source(args.rig, files)
     rig = rig and rig.resolve()
@@ -309,12 +309,13 @@ def convert(args: argparse.Namespace, options: SolveOptions, argv: list[str] | N
 
 def _check_distinct_names(files: list[Path]) -> None:
     """Refuse clips that would write the same output files (the same name in two folders, or
-    take.npz beside take.csv): one would overwrite the other, in any order under --jobs."""
+    take.npz beside take.csv, or names that differ in case only): one would overwrite the other,
+    in any order under --jobs."""
     from pose2rot_core.errors import Pose2RotError
 
     by_name: dict[str, list[Path]] = {}
     for f in files:
-        by_name.setdefault(clip_name(f), []).append(f)
+        by_name.setdefault(clip_name(f).casefold(), []).append(f)  # Walk and walk: one file on Windows and macOS
     clash = next((paths for paths in by_name.values() if len(paths) > 1), None)
     if clash:
         raise Pose2RotError(f"clips {' and '.join(repr(str(p)) for p in clash[:3])} would all be written as "

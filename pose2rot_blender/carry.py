@@ -1,10 +1,11 @@
 """What a solve carries over from the action it replaces: the animation the tracks say nothing about.
 
 A bone's rotation is solved from the tracks of the points below it (its children's empties, its
-tip's); a bone with none keeps its reference rotation. Where the replaced action animates such a
-bone (fingers keyed by hand under a tracked hand), that animation is carried into the new action
-instead, and so is every channel the solve does not write: custom properties, constraint
-influences (an armature whose own transform is keyed is refused before, see pipeline.read_inputs).
+tip's, a bone map's sources); a bone with none keeps its reference rotation. Where the replaced
+action animates such a bone (fingers keyed by hand under a tracked hand), that animation is carried
+into the new action instead, and so is every channel the solve does not write: custom properties,
+constraint influences. The new action starts as a copy of the replaced one (keys, modifiers and
+groups as they were) less the transforms of the bones the solve keys (keys.ActionWriter).
 """
 from __future__ import annotations
 
@@ -28,16 +29,19 @@ def bone_channel(data_path: str) -> tuple[str, str] | None:
     return re.sub(r'\\(.)', r'\1', m.group(1)), m.group(2)
 
 
-def carried_curves(obj: bpy.types.Object, free_bones: set[str]) -> tuple[list, set[str]]:
-    """(F-curves of ``obj``'s current action to carry into the solved one, the bones of
-    ``free_bones`` whose transforms they animate: those keep their channels, rotation mode included).
-    Transforms of the other bones are the solve's."""
-    carried, kept = [], set()
+def kept_bones(obj: bpy.types.Object, free_bones: set[str]) -> set[str]:
+    """The bones of ``free_bones`` whose transforms ``obj``'s current action animates: they keep
+    those channels, rotation mode included."""
+    kept = set()
     for fc in keys.object_fcurves(obj):
         channel = bone_channel(fc.data_path)
-        if channel is not None and channel[1] in TRANSFORMS:
-            if channel[0] not in free_bones:
-                continue
+        if channel is not None and channel[1] in TRANSFORMS and channel[0] in free_bones:
             kept.add(channel[0])
-        carried.append(fc)
-    return carried, kept
+    return kept
+
+
+def solved_channel(fc, kept: set[str]) -> bool:
+    """Whether the F-curve ``fc`` of the replaced action is a transform of a bone the solve keys
+    (every bone but the ``kept`` ones): the solve's own curve takes its place."""
+    channel = bone_channel(fc.data_path)
+    return channel is not None and channel[1] in TRANSFORMS and channel[0] not in kept

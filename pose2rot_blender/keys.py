@@ -14,10 +14,6 @@ import numpy as np
 #: straight into the keys (Blender stores the enum in one byte) and converts any other buffer key by
 #: key, about 8x slower
 _LINEAR = 1
-#: what copy_curves copies of each key: (property, values per key, buffer type)
-_KEY_PROPERTIES = (("co", 2, np.float32), ("handle_left", 2, np.float32), ("handle_right", 2, np.float32),
-                   ("interpolation", 1, np.int32), ("handle_left_type", 1, np.int32),
-                   ("handle_right_type", 1, np.int32), ("easing", 1, np.int32))
 
 
 def has_layered_actions() -> bool:
@@ -45,24 +41,37 @@ def object_fcurves(obj: bpy.types.Object) -> list:
 
 
 class ActionWriter:
-    """A new action assigned to ``obj`` (the previous one is left as it is) plus bulk channel writes."""
+    """A new action assigned to ``obj`` (the previous one is left as it is) plus bulk channel writes.
 
-    def __init__(self, obj: bpy.types.Object, name: str):
+    With ``base`` (the action being replaced) the new action starts as a copy of it, less the
+    F-curves ``drop`` picks: what it keeps stays exactly as it was (keys, modifiers, groups)."""
+
+    def __init__(self, obj: bpy.types.Object, name: str, base: bpy.types.Action | None = None, drop=None):
         ad = obj.animation_data or obj.animation_data_create()
-        self.action = bpy.data.actions.new(name)
+        old_slot = getattr(ad, "action_slot", None)
+        self.action = bpy.data.actions.new(name) if base is None else base.copy()
+        self.action.name = name
         self.curves = []
         if has_layered_actions():
-            slot = self.action.slots.new(id_type='OBJECT', name=obj.name)
+            slot = next((s for s in self.action.slots if old_slot is not None and s.identifier == old_slot.identifier),
+                        None) or self.action.slots.new(id_type='OBJECT', name=obj.name)
             ad.action = self.action
             ad.action_slot = slot
-            strip = self.action.layers.new("Layer").strips.new(type='KEYFRAME')
-            self._bag = strip.channelbag(slot, ensure=True)
+            if not self.action.layers:
+                self.action.layers.new("Layer").strips.new(type='KEYFRAME')
+            bags = [b for layer in self.action.layers for strip in layer.strips
+                    for b in [strip.channelbag(slot)] if b is not None]
+            self._bag = self.action.layers[0].strips[0].channelbag(slot, ensure=True)
             new = self._bag.fcurves.bl_rna.functions["new"]
             self._new_takes_group = "group_name" in new.parameters          # 5.0+
         else:
             ad.action = self.action
             self._bag = None
             self._new_takes_group = False
+            bags = [self.action]
+        for bag in bags if drop is not None else []:
+            for fc in [fc for fc in bag.fcurves if drop(fc)]:
+                bag.fcurves.remove(fc)
 
     @property
     def fcurves(self):
@@ -104,21 +113,6 @@ class ActionWriter:
     def write_channels(self, path: str, group: str, frames: np.ndarray, values: np.ndarray) -> None:
         """Keys for channels ``path[0..C-1]`` in channel group ``group``: frames [T], values [T,C]."""
         self.write_curves([(path, c, group) for c in range(values.shape[1])], frames, values)
-
-    def copy_curves(self, curves: list) -> None:
-        """Copies of F-curves of another action: their keys (frames, values, handles and their types,
-        interpolation, easing), extrapolation and channel group."""
-        for src in curves:
-            group = src.group.name if src.group is not None else ""
-            fc = self._new_fcurves([(src.data_path, src.array_index, group)])[0]
-            points, n = fc.keyframe_points, len(src.keyframe_points)
-            points.add(n)
-            for prop, size, dtype in _KEY_PROPERTIES:
-                values = np.empty(size * n, dtype)
-                src.keyframe_points.foreach_get(prop, values)
-                points.foreach_set(prop, values)
-            fc.extrapolation = src.extrapolation
-            self.curves.append(fc)
 
     def finish(self) -> bpy.types.Action:
         for fc in self.curves:

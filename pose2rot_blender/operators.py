@@ -87,12 +87,17 @@ class POSE2ROT_OT_solve_rotations(bpy.types.Operator):
         span = self._span(scene, values)
         for name, value in dict(values, frame_start=span.frame_start, frame_end=span.frame_end).items():
             setattr(self, name, value)                 # the redo panel shows (and reuses) what was solved
-        progress = _Progress(context)
+        progress, bone_map = _Progress(context), None
         try:
             learned = learned_settings(context)
             options = solve_options(values, learned)
-            plan, seconds = pipeline.solve_armature(scene, obj, collection, span, options, learned, progress,
-                                                    mapping.table_map(scene))
+            bone_map = mapping.table_map(scene)
+            plan, seconds = pipeline.solve_armature(scene, obj, collection, span, options, learned, progress, bone_map)
+        except Pose2RotError as e:
+            if bone_map is None or not str(e).startswith("map: "):
+                raise
+            raise Pose2RotError(f"{e} (the panel's Bone Map is in use: Clear Map to match bones to empties by "
+                                "name)") from None
         finally:
             progress.end()
         for line in plan.report:

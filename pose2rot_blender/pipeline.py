@@ -197,12 +197,8 @@ def solve_mapped(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
     options = options.for_points()
     rig, objects = read_inputs(obj, collection, span)
     by_name = {o.name: o for o in objects}
-    try:
-        check_map(bone_map, rig.bone_names, list(by_name), rig=f"armature '{obj.name}'",
-                  tracks=f"collection '{collection.name}'")
-    except Pose2RotError as e:
-        raise Pose2RotError(f"{e} (the panel's Bone Map is in use: Clear Map to match bones to empties by "
-                            "name)") from None
+    check_map(bone_map, rig.bone_names, list(by_name), rig=f"armature '{obj.name}'",
+              tracks=f"collection '{collection.name}'")
     used = sorted({n for src in list(bone_map.bones.values()) + list(bone_map.points.values())
                    for n in source_names(src) if n in by_name})
     reference = reference_pose(obj, rig, span, options.use_reference)
@@ -329,8 +325,7 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
         report.append(f"{len(match.unmatched_bones)} bones without a track keep their reference rotation "
                       "(or the animation they had, where no track below them tells it): "
                       + ", ".join(match.unmatched_bones[:8]) + ("…" if len(match.unmatched_bones) > 8 else ""))
-    free = skel.untargeted(np.isin(skel.names, list(match.bone_to_track)), np.isin(skel.names, list(match.end_to_track)))
-    return Plan(armature=obj.name, bone_names=skel.names, free_bones=tuple(np.asarray(skel.names)[free]),
+    return Plan(armature=obj.name, bone_names=skel.names, free_bones=_free_bones(skel, match, bone_map, loc_idx),
                 frames=span.frames,
                 quaternions=basis_quaternions(sol, rig.rest), location_bones=loc_idx, locations=locs,
                 report=report, warnings=reference_warnings + far_or_flipped + override_warnings(obj),
@@ -338,6 +333,16 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
                 max_error_pct=float(100 * err.max() / height) if err.size else 0.0,
                 matched=len(match.bone_to_track), solution=written,
                 end_parents=end_parents, end_offsets=end_offsets)
+
+
+def _free_bones(skel, match: NameMatch, bone_map: BoneMap | None, moving: np.ndarray) -> tuple[str, ...]:
+    """Bones whose pose no track tells: no empty (or bone map source) on a joint below them or on a
+    tip on or below them, and not translated (``moving``: indices of bones with location keys)."""
+    driven = set(match.bone_to_track) | (set(bone_map.bones) if bone_map is not None else set())
+    tipped = [n in match.end_to_track or f"{n}_end" in driven for n in skel.names]
+    free = skel.untargeted(np.isin(skel.names, list(driven)), np.asarray(tipped))
+    free[np.asarray(moving, np.int64)] = False
+    return tuple(n for n, f in zip(skel.names, free) if f)
 
 
 def _playhead_off_reference(playhead: int, obj: bpy.types.Object, span: SceneRange, use_reference: bool
@@ -391,16 +396,16 @@ def apply_plan(obj: bpy.types.Object, plan: Plan) -> bpy.types.Action:
     needed; unkeyed channels are reset to rest), carrying over from the replaced action what the
     solve does not write (see carry). Returns the new action."""
     previous.remember(obj)
-    carried, kept = carry.carried_curves(obj, set(plan.free_bones))
+    kept = carry.kept_bones(obj, set(plan.free_bones))
     for pb in obj.pose.bones:
         if pb.name not in kept:
             pb.rotation_mode = 'QUATERNION'
             pb.location = (0.0, 0.0, 0.0)
             pb.scale = (1.0, 1.0, 1.0)
-    writer = keys.ActionWriter(obj, f"{obj.name}_pose2rot")
+    base = obj.animation_data.action if obj.animation_data is not None else None
+    writer = keys.ActionWriter(obj, f"{obj.name}_pose2rot", base, lambda fc: carry.solved_channel(fc, kept))
     writer.action[previous.MADE_BY_KEY] = True
     writer.write_curves(*_plan_channels(plan, kept))
-    writer.copy_curves(carried)
     return writer.finish()
 
 

@@ -219,3 +219,12 @@ def test_a_file_that_is_no_checkpoint_is_called_so(tmp_path, text):
     path.write_text(text)
     with pytest.raises(Pose2RotError, match="is not a PyTorch checkpoint"):
         read_checkpoint(path)
+
+
+@pytest.mark.parametrize("name", ["model.bin", "MODEL.SAFETENSORS"])
+def test_safetensors_under_another_suffix_are_read_as_such(tiny, tmp_path, name):
+    """A .safetensors file renamed (.bin, upper case) is known by its header, not called 'not a
+    PyTorch checkpoint'."""
+    st = convert_to_safetensors(read_checkpoint(save_checkpoint(tmp_path / "good.pt", tiny)), tmp_path / "m.safetensors")
+    (tmp_path / name).write_bytes(st.read_bytes())
+    assert read_checkpoint(tmp_path / name).params == read_checkpoint(st).params

@@ -165,6 +165,26 @@ def test_a_dropout_of_a_few_frames_is_cut_not_the_good_frame_after_it(cmu, start
                          and parents[j] != wrist]].any()
 
 
+@pytest.mark.parametrize("swell", ["bump", "wave"])
+def test_a_length_that_swells_for_a_few_frames_is_motion_not_spikes(swell):
+    """A joint that translates, under 0.5 % jitter: its distance from the parent swelling by 15 %
+    of the height over about three frames, or waving by 5 % every six frames, is motion: no run of
+    frames is cut as a spike (a dropout of as many frames is, see above; a single frame at the peak
+    may be, as always)."""
+    rng = np.random.default_rng(0)
+    T, height = 240, 2.0
+    t = np.arange(T)
+    length = 0.5 + (0.3 * np.exp(-0.5 * ((t - 120) / 1.5) ** 2) if swell == "bump" else 0.1 * np.sin(2 * np.pi * t / 6))
+    P = np.zeros((T, 4, 3))
+    P[:, 0], P[:, 1], P[:, 2] = [0, 1, 0], [0, 1.5, 0], [0, 2, 0]
+    P[:, 3] = P[:, 2] + length[:, None] * np.array([1.0, 0.0, 0.0])
+    P += rng.normal(0, 0.005 * height, P.shape)
+    parents = np.array([-1, 0, 1, 2])
+    noise = np.full(4, 0.005 * height)
+    cut = find_outliers(P, parents, noise, height)[:, 3]
+    assert not (cut[1:] & cut[:-1]).any()
+
+
 def test_fast_real_motion_is_not_cut_as_spikes(cmu):
     """The whole body moving a tenth of its height in one frame keeps its bone lengths: no spike."""
     tracks = add_noise(tracks_from_bvh(cmu, reference_frame=0), 0.005, seed=5)

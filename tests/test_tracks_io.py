@@ -428,3 +428,35 @@ def test_csv_rows_go_to_their_own_frames(tmp_path, first, stamps, fps):
     assert np.isnan(points.positions[3:9]).all()
     (tmp_path / "plain.csv").write_text(f"{first},a.x,a.y,a.z\n5,0,0,0\n5.5,1,0,0\nx,2,0,0\n")
     assert read_csv_points(tmp_path / "plain.csv").positions.shape == (3, 1, 3)  # no clear frames: rows in turn
+
+
+@pytest.mark.parametrize("fps, decimals, jitter", [(30, 3, 0.0), (60, 3, 0.0), (30, 6, 0.15)])
+def test_a_time_column_in_milliseconds_keeps_count_of_frames(tmp_path, fps, decimals, jitter):
+    """Times rounded to milliseconds (or jittered by a sixth of a frame) put the median step a
+    percent off the frame rate (30.303 for 30 fps), enough to lose count of frames within a second;
+    the rate is fitted over the whole column, so dropped frames land where they were, and the rate
+    reads as the whole number it is."""
+    from pose2rot_core.tracks_csv import read_csv_points
+
+    rng = np.random.default_rng(1)
+    kept = [f for f in range(300) if f not in (100, 101, 200)]
+    rows = [f"{(f + rng.uniform(-jitter, jitter)) / fps:.{decimals}f},{f},0,0" for f in kept]
+    (tmp_path / "t.csv").write_text("time,a.x,a.y,a.z\n" + "\n".join(rows) + "\n")
+    points = read_csv_points(tmp_path / "t.csv")
+    assert points.fps == fps and points.positions.shape == (300, 1, 3)
+    np.testing.assert_array_equal(np.flatnonzero(np.isnan(points.positions[:, 0, 0])), [100, 101, 200])
+    np.testing.assert_array_equal(points.positions[kept, 0, 0], kept)
+
+
+def test_a_frame_column_spanning_far_more_frames_than_rows_is_refused(tmp_path):
+    """A frame column that jumps by millions of frames would make a clip of millions of empty
+    frames: refused, naming the column and what to do (it was squeezed together without a word)."""
+    from pose2rot_core.tracks_csv import read_csv_points
+
+    rows = [f"{f},0,0,0" for f in list(range(100)) + list(range(2_000_000, 2_000_100))]
+    (tmp_path / "f.csv").write_text("frame,a.x,a.y,a.z\n" + "\n".join(rows) + "\n")
+    with pytest.raises(Pose2RotError, match="the frame column spans 2,000,100 frames for 200 rows"):
+        read_csv_points(tmp_path / "f.csv")
+    rows = [f"{f},0,0,0" for f in list(range(100)) + list(range(2100, 2200))]
+    (tmp_path / "g.csv").write_text("frame,a.x,a.y,a.z\n" + "\n".join(rows) + "\n")
+    assert read_csv_points(tmp_path / "g.csv").positions.shape == (2200, 1, 3)  # a long gap: placed

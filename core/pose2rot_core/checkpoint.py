@@ -56,10 +56,10 @@ def read_state(path: str | Path, map_location: str = "cpu") -> tuple[dict, dict[
         raise Pose2RotError(f"checkpoint '{path}' is a folder: give the checkpoint file in it")
     if not path.is_file():
         raise Pose2RotError(f"checkpoint '{path}' does not exist")
-    if path.suffix == ".safetensors":
-        return _read_safetensors(path, map_location)
     with open(path, "rb") as f:
-        magic = f.read(2)
+        magic = f.read(9)
+    if path.suffix.lower() == ".safetensors" or magic[8:9] == b"{":  # a header length, then its JSON
+        return _read_safetensors(path, map_location)
     if not magic.startswith((b"PK", b"\x80")):  # torch.save: a zip archive (a pickle before torch 1.6)
         raise Pose2RotError(f"checkpoint '{path}' is not a PyTorch checkpoint (a file saved with torch.save, "
                             "or .safetensors)")

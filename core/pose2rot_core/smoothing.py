@@ -46,6 +46,9 @@ WIDTH_GRID_SECONDS = (0.008, 0.012, 0.017, 0.025, 0.035, 0.05, 0.07, 0.1, 0.14, 
 #: stds and this fraction of the height, for a few frames only
 OUTLIER_Z = 8.0
 OUTLIER_MIN_FRACTION = 0.02
+#: a spike of several frames takes a point further than this fraction of the height off its bone's
+#: usual length (a track leaving the body, as a dropout to the origin does)
+OUTLIER_RUN_FRACTION = 0.25
 #: a bone's length around a frame is its median over this many frames on either side: a spike of
 #: up to this many frames does not move it, a bone that stretches steadily moves it along
 OUTLIER_WINDOW = 3
@@ -286,7 +289,8 @@ def find_outliers(positions: np.ndarray, parents: np.ndarray, noise: np.ndarray,
     length = bone_lengths(positions, bones, par)
     dev = np.abs(length - _median_of_data_around(length, OUTLIER_WINDOW))
     limit = np.maximum(OUTLIER_Z * np.hypot(noise[bones], noise[par]), OUTLIER_MIN_FRACTION * height)
-    jump = _short_runs(np.nan_to_num(dev, nan=0.0) > limit, OUTLIER_WINDOW)  # [T,B]
+    jump = _short_runs(np.nan_to_num(dev, nan=0.0) > limit, OUTLIER_WINDOW, length, dev,
+                       OUTLIER_RUN_FRACTION * height)  # [T,B]
     for k, (c, p) in enumerate(zip(bones, par)):  # both ends of a jumping bone become gaps: the
         spike[:, c] |= jump[:, k]                    # neighbour is refilled from its own track
         spike[:, p] |= jump[:, k]
@@ -306,18 +310,30 @@ def _median_of_data_around(x: np.ndarray, r: int) -> np.ndarray:
     return out
 
 
-def _short_runs(off: np.ndarray, longest: int) -> np.ndarray:
+def _short_runs(off: np.ndarray, longest: int, x: np.ndarray, dev: np.ndarray, far: float) -> np.ndarray:
     """[T,N] the runs of True in each column of ``off`` [T,N] at most ``longest`` frames long that
-    neither start at the first frame nor end at the last."""
+    neither start at the first frame nor end at the last; a run of several frames only where its
+    values ``x`` [T,N] all deviate (``dev`` [T,N]) by more than ``far`` and jump into it and out of
+    it by half that or more: a track that leaves the body for a few frames (a dropout to the
+    origin); a length that swells and shrinks over a few frames, as a joint that translates does,
+    is motion."""
     T = off.shape[0]
     edges = np.diff(np.pad(off, ((1, 1), (0, 0))).astype(np.int8), axis=0)  # +1 at starts, -1 past ends
     out = np.zeros_like(off)
     for n in np.flatnonzero(off.any(axis=0)):
         starts, stops = np.flatnonzero(edges[:, n] == 1), np.flatnonzero(edges[:, n] == -1)
         for a, b in zip(starts, stops):
-            if b - a <= longest and a > 0 and b < T:
+            if b - a <= longest and a > 0 and b < T and (b - a == 1 or _left_body(x[a - 1:b + 1, n], dev[a:b, n], far)):
                 out[a:b, n] = True
     return out
+
+
+def _left_body(x: np.ndarray, dev: np.ndarray, far: float) -> bool:
+    """Whether a run (``x`` [m+2]: its values and one on either side) deviates (``dev`` [m]) by
+    more than ``far`` in every frame and jumps into it and out of it by at least half that (a side
+    without data counts as a jump)."""
+    into, out_of = abs(x[1] - x[0]), abs(x[-2] - x[-1])
+    return bool(np.nanmin(dev) > far and np.nan_to_num(min(into, out_of), nan=np.inf) >= 0.5 * far)
 
 
 def running_median(x: np.ndarray, r: int) -> np.ndarray:

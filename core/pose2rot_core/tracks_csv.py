@@ -58,38 +58,61 @@ def read_csv_points(path: str | Path) -> CsvPoints:
         confidence = np.stack([values[:, comps["conf"]] if "conf" in comps else np.ones(len(body))
                                for comps in columns.values()], axis=1)
     fps = _time_fps(header[0], [r[0] for r in body])
-    frames = _row_frames(header[0], [r[0] for r in body], fps)
+    frames, fps = _row_frames(header[0], [r[0] for r in body], fps, path.name)
     if frames is not None:  # rows at their own frames; frames without a row are gaps
         positions, confidence = (None if x is None else _at_frames(x, frames) for x in (positions, confidence))
     return CsvPoints(names, positions, confidence, fps)
 
 
-def _row_frames(first_column: str, cells: list[str], fps: float) -> np.ndarray | None:
-    """[rows] the frame of each row (from 0) by the leading ``frame`` column (whole numbers
-    counting up, by one at most steps) or ``time`` column (seconds, at ``fps``), when rows skip
-    frames (a tracker's dropped frames); None when they are consecutive, or the column says
-    nothing clear (rows are then taken one frame each)."""
+#: rows are placed at their frames only up to this many frames (and a hundred times the rows)
+MOST_FRAMES = 100_000
+
+
+def _row_frames(first_column: str, cells: list[str], fps: float, name: str) -> tuple[np.ndarray | None, float]:
+    """([rows] the frame of each row (from 0) by the leading ``frame`` column (whole numbers
+    counting up, by one at most steps) or ``time`` column (seconds, about ``fps``) when rows skip
+    frames (a tracker's dropped frames), else None (rows taken one frame each: consecutive, or the
+    column says nothing clear); the frame rate, refined over the whole column for ``time``)."""
     kind = first_column.lower()
     if kind not in ("frame", "time") or len(cells) < 2:
-        return None
+        return None, fps
     try:
         stamps = np.array([float(c) for c in cells])
     except ValueError:
-        return None
+        return None, fps
+    if not np.isfinite(stamps).all() or (kind == "frame" and np.any(stamps != np.round(stamps))):
+        return None, fps
     if kind == "time":
         if not fps > 0:
-            return None
-        stamps = (stamps - stamps[0]) * fps
-        if not np.all(np.abs(stamps - np.round(stamps)) < 0.25):
-            return None
-    frames = np.round(stamps)
-    if not np.isfinite(stamps).all() or (kind == "frame" and np.any(stamps != frames)):
-        return None
-    frames -= frames[0]
+            return None, fps
+        stamps, fps = _time_steps(stamps - stamps[0], fps)
+        if stamps is None:
+            return None, fps
+    frames = np.round(stamps) - np.round(stamps[0])
     steps = np.diff(frames)
-    if steps.min() < 1 or np.median(steps) != 1 or steps.max() == 1 or frames[-1] >= 10 * len(cells):
-        return None
-    return frames.astype(np.int64)
+    if steps.min() < 1 or np.median(steps) != 1 or steps.max() == 1:
+        return None, fps
+    if frames[-1] >= max(MOST_FRAMES, 100 * len(cells)):
+        raise Pose2RotError(f"{name}: the {kind} column spans {int(frames[-1]) + 1:,} frames for {len(cells):,} rows; "
+                            f"split the file where it jumps, or drop the {kind} column to take the rows in turn")
+    return frames.astype(np.int64), fps
+
+
+def _time_steps(times: np.ndarray, fps: float) -> tuple[np.ndarray | None, float]:
+    """(times [rows] (seconds from the first) in frames, the frame rate fitted over the whole
+    column), the rate first read from its median step ``fps`` (times rounded to milliseconds put
+    that off by a percent, enough to lose count of frames over a second); None for frames when the
+    times do not fall on frames (within a quarter)."""
+    steps = np.diff(times)
+    single = steps[np.abs(steps * fps - 1.0) < 0.5]  # steps of one frame: their mean is finer than the median
+    fps = 1.0 / float(single.mean()) if single.size and single.mean() > 0 else fps
+    count = np.round(times * fps)
+    if count[-1] > 0:
+        fps = float(count[-1] / times[-1])
+    if abs(fps - round(fps)) < 5e-4 * fps:  # 29.999 from times in milliseconds is 30 (29.97 stays)
+        fps = float(round(fps))
+    frames = times * fps
+    return (frames if np.all(np.abs(frames - np.round(frames)) < 0.25) else None), fps
 
 
 def _at_frames(x: np.ndarray, frames: np.ndarray) -> np.ndarray:

@@ -173,6 +173,8 @@ def test_bad_arguments_and_missing_inputs(tmp_path):
                 "--rig", tmp_path / "c.bvh", "--jobs", "2")
     assert proc.returncode == 1 and "would all be written as 't.blend'" in proc.stderr
     assert not (tmp_path / "same").exists()  # refused before any work
+    proc = _run(tmp_path / "t.npz", tmp_path / "t.npz", "--out", tmp_path / "once")  # one file given twice: once
+    assert proc.returncode == 0 and "1 of 1 clips converted" in proc.stdout, proc.stdout[-2000:] + proc.stderr[-2000:]
     proc = _run(tmp_path / "t.npz", "--out", tmp_path / "out", "--extension-zip", tmp_path / "pose2rot.zip")
     assert proc.returncode == 2 and "--extension-zip: no such file" in proc.stderr.strip().splitlines()[-1]
 

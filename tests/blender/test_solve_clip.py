@@ -250,6 +250,9 @@ def test_animation_no_track_tells_is_carried_over():
     rig.keyframe_insert('["grip"]', frame=1)
     rig["grip"] = 1.0
     rig.keyframe_insert('["grip"]', frame=20)
+    spread = next(fc for fc in keys.object_fcurves(rig) if fc.data_path.endswith("rotation_euler") and fc.array_index == 2)
+    spread.modifiers.new('CYCLES')
+    spread.mute = True
     assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
     curves = {(fc.data_path, fc.array_index): fc for fc in keys.object_fcurves(rig)}
     curl = curves[('pose.bones["lIndex1"].rotation_euler', 0)]
@@ -260,7 +263,31 @@ def test_animation_no_track_tells_is_carried_over():
     assert ('pose.bones["lMid1"].rotation_quaternion', 0) in curves  # no keys of its own: the reference
     assert ('pose.bones["lHand"].rotation_quaternion', 0) in curves
     assert ('["grip"]', 0) in curves
+    spread = curves[('pose.bones["lIndex1"].rotation_euler', 2)]
+    assert spread.mute and [m.type for m in spread.modifiers] == ['CYCLES']  # kept as it was
     bpy.context.scene.frame_set(10)
     assert finger.rotation_euler[0] == pytest.approx(1.1) and rig["grip"] == pytest.approx(9 / 19, abs=0.05)
     hand = pose_points(rig, np.array([10]))[0, [pb.name for pb in rig.pose.bones].index("lHand")]
     assert np.linalg.norm(hand - np.array(bpy.data.objects["lHand"].matrix_world.translation)) < 1e-4
+
+
+def test_a_bone_that_translates_to_its_own_empty_is_solved_though_nothing_is_below_it():
+    """An eye without a tip, its empty moved off the bone: the solve translates it onto its empty
+    on a re-solve too (its rotation is free, its location is not: the earlier solve's keys must not
+    be kept for it)."""
+    src = import_clip(frames=10)
+    track_empties(src, ends=False)
+    rig = rest_copy(src)
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks", bone_lengths='EXACT') == {'FINISHED'}
+    eye = bpy.data.objects["leftEye"]
+    for fc in keys.object_fcurves(eye):
+        if fc.data_path == "location" and fc.array_index == 0:
+            for k in fc.keyframe_points:
+                k.co[1] += 0.3
+                k.handle_left[1] += 0.3
+                k.handle_right[1] += 0.3
+            fc.update()
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks", bone_lengths='EXACT') == {'FINISHED'}
+    head = pose_points(rig, np.array([5]))[0, [pb.name for pb in rig.pose.bones].index("leftEye")]
+    assert np.linalg.norm(head - np.array(eye.matrix_world.translation)) < 1e-4
+
