@@ -45,3 +45,12 @@ def solved_channel(fc, kept: set[str]) -> bool:
     (every bone but the ``kept`` ones): the solve's own curve takes its place."""
     channel = bone_channel(fc.data_path)
     return channel is not None and channel[1] in TRANSFORMS and channel[0] not in kept
+
+
+def carried_action(obj: bpy.types.Object, kept: set[str]) -> bpy.types.Action | None:
+    """``obj``'s current action when it has F-curves the solve would not replace (see
+    solved_channel; the new action then starts as its copy), else None (a fresh action: copying a
+    solved clip only to remove every curve would cost as much as writing it)."""
+    curves = keys.object_fcurves(obj)
+    return obj.animation_data.action if any(not solved_channel(fc, kept) for fc in curves) else None
+

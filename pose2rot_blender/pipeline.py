@@ -402,7 +402,7 @@ def apply_plan(obj: bpy.types.Object, plan: Plan) -> bpy.types.Action:
             pb.rotation_mode = 'QUATERNION'
             pb.location = (0.0, 0.0, 0.0)
             pb.scale = (1.0, 1.0, 1.0)
-    base = obj.animation_data.action if obj.animation_data is not None else None
+    base = carry.carried_action(obj, kept)
     writer = keys.ActionWriter(obj, f"{obj.name}_pose2rot", base, lambda fc: carry.solved_channel(fc, kept))
     writer.action[previous.MADE_BY_KEY] = True
     writer.write_curves(*_plan_channels(plan, kept))

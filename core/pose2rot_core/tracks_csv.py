@@ -2,7 +2,7 @@
 (and optional ``<name>.conf``), an optional leading ``frame`` or ``time`` column (a ``time`` column in
 seconds gives the frame rate of point sets; tracks on a rig take the rig's; frames that either
 column skips are gaps); empty
-cells or "nan" are missing; commas, or semicolons / tabs when the header has no comma; UTF-8 or
+cells or "nan" are missing; commas, or semicolons / tabs when the header has no comma; UTF-8, UTF-16 or
 Windows-1252.
 
 :func:`read_csv_points` reads the points by name (no rig needed: Blender's Import Tracks);
