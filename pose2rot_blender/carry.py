@@ -4,7 +4,8 @@ A bone's rotation is solved from the tracks of the points below it (its children
 tip's, a bone map's sources); a bone with none keeps its reference rotation. Where the replaced
 action animates such a bone (fingers keyed by hand under a tracked hand), that animation is carried
 into the new action instead, and so is every channel the solve does not write: custom properties,
-constraint influences. The new action starts as a copy of the replaced one (keys, modifiers and
+constraint influences, the armature object's own transform (the solve reads the armature where
+that puts it, frame by frame, so the bones' keys are meant for it). The new action starts as a copy of the replaced one (keys, modifiers and
 groups as they were) less the transforms of the bones the solve keys (keys.ActionWriter).
 """
 from __future__ import annotations

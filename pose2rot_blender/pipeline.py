@@ -123,12 +123,6 @@ def read_inputs(obj: bpy.types.Object, collection: bpy.types.Collection | None,
     if obj.animation_data is not None and obj.animation_data.use_tweak_mode:
         raise Pose2RotError(f"armature '{obj.name}' is in NLA tweak mode (editing a strip's action), where its "
                             "action cannot be replaced: leave tweak mode first (Tab in the NLA editor)")
-    own = empties.transform_curves(obj)
-    if own:
-        raise Pose2RotError(
-            f"armature '{obj.name}' has its object transform ({', '.join(own)}) animated in its own action or "
-            "drivers, which the solved action would replace: clear those keys (Alt+G / Alt+R) or move them to "
-            "a parent object")
     objects = track_objects(collection)
     if span.frame_end < span.frame_start:
         raise Pose2RotError(f"empty frame range {span.frame_start}..{span.frame_end}: "

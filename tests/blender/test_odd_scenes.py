@@ -182,10 +182,19 @@ def test_armature_parented_to_a_moving_object(scene_ready):
     assert _follows(src, rig) < 0.01
 
 
-def test_armature_with_keyed_object_transform_fails(scene_ready):
-    _, _, rig = scene_ready
-    rig.keyframe_insert("location", frame=1)
-    fails_cleanly("object transform \\(location\\) animated", tracks_collection="tracks")
+def test_armature_with_keyed_object_transform_moves_on(scene_ready):
+    """An armature whose own location and rotation are keyed in its action: the solve reads it
+    moving, frame by frame, and the solved action keeps those keys (it was refused, since the
+    solved action used to replace them and leave the armature standing)."""
+    src, _, rig = scene_ready
+    for frame, (x, turn) in {1: (0.0, 0.0), 20: (1.0, 0.6)}.items():
+        rig.location, rig.rotation_euler = (x, 0.2, 0.0), (0.0, 0.0, turn)
+        rig.keyframe_insert("location", frame=frame)
+        rig.keyframe_insert("rotation_euler", frame=frame)
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
+    paths = {fc.data_path for fc in importlib.import_module(EXT_NAME + ".keys").object_fcurves(rig)}
+    assert {"location", "rotation_euler"} <= paths
+    assert _follows(src, rig) < 0.01
 
 
 def test_mirrored_armature_fails(scene_ready):
