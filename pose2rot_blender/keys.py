@@ -51,6 +51,7 @@ class ActionWriter:
         old_slot = getattr(ad, "action_slot", None)
         self.action = bpy.data.actions.new(name) if base is None else base.copy()
         self.action.name = name
+        self.action.use_frame_range = self.action.use_cyclic = False  # the old clip's range: not the solve's
         self.curves = []
         if has_layered_actions():
             slot = next((s for s in self.action.slots if old_slot is not None and s.identifier == old_slot.identifier),

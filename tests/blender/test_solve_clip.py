@@ -253,7 +253,10 @@ def test_animation_no_track_tells_is_carried_over():
     spread = next(fc for fc in keys.object_fcurves(rig) if fc.data_path.endswith("rotation_euler") and fc.array_index == 2)
     spread.modifiers.new('CYCLES')
     spread.mute = True
+    old = rig.animation_data.action
+    old.use_frame_range, old.frame_start, old.frame_end = True, 10, 15  # the old clip's range
     assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
+    assert tuple(rig.animation_data.action.frame_range) == (1.0, 20.0)  # the solve's, not the old one's
     curves = {(fc.data_path, fc.array_index): fc for fc in keys.object_fcurves(rig)}
     curl = curves[('pose.bones["lIndex1"].rotation_euler', 0)]
     assert [tuple(k.co) for k in curl.keyframe_points] == [(1, pytest.approx(0.2)), (10, pytest.approx(1.1)),
