@@ -60,7 +60,7 @@ def check_matrices(name: str, mw: np.ndarray) -> None:
     spread = scale.max(axis=-1) - scale.min(axis=-1)
     bad = spread > SCALE_TOLERANCE * scale.max(axis=-1)
     if bad.any():
-        s = scale.reshape(-1, 3)[np.argmax(bad.reshape(-1))]
+        s = scale.reshape(-1, 3)[np.argmax((spread / scale.max(axis=-1)).reshape(-1))]  # the most uneven
         raise Pose2RotError(
             f"armature '{name}' has a non-uniform object scale ({', '.join(f'{v:.4g}' for v in s)}); "
             "apply it (Ctrl+A > Scale) or use the same scale on all axes")

@@ -197,6 +197,16 @@ def test_armature_with_keyed_object_transform_moves_on(scene_ready):
     assert _follows(src, rig) < 0.01
 
 
+def test_a_keyed_non_uniform_scale_is_named_where_it_is_most_uneven(scene_ready):
+    """An armature scale keyed from (1, 1, 1) to (1, 1.3, 1) is refused naming the most uneven scale
+    it reaches, not the first frame just past the tolerance (it said 1.002)."""
+    _, _, rig = scene_ready
+    for frame, y in ((1, 1.0), (20, 1.3)):
+        rig.scale = (1.0, y, 1.0)
+        rig.keyframe_insert("scale", frame=frame)
+    fails_cleanly(r"non-uniform object scale \(1, 1.3, 1\)", tracks_collection="tracks")
+
+
 def test_mirrored_armature_fails(scene_ready):
     _, _, rig = scene_ready
     parent = bpy.data.objects.new("P", None)
