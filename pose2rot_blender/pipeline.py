@@ -390,13 +390,14 @@ def apply_plan(obj: bpy.types.Object, plan: Plan) -> bpy.types.Action:
     needed; unkeyed channels are reset to rest), carrying over from the replaced action what the
     solve does not write (see carry). Returns the new action."""
     previous.remember(obj)
-    kept = carry.kept_bones(obj, set(plan.free_bones))
+    curves = keys.object_fcurves(obj)
+    kept = carry.kept_bones(curves, set(plan.free_bones))
     for pb in obj.pose.bones:
         if pb.name not in kept:
             pb.rotation_mode = 'QUATERNION'
             pb.location = (0.0, 0.0, 0.0)
             pb.scale = (1.0, 1.0, 1.0)
-    base = carry.carried_action(obj, kept)
+    base = carry.carried_action(obj, curves, kept)
     writer = keys.ActionWriter(obj, f"{obj.name}_pose2rot", base, lambda fc: carry.solved_channel(fc, kept))
     writer.action[previous.MADE_BY_KEY] = True
     writer.write_curves(*_plan_channels(plan, kept))

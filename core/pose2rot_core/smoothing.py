@@ -270,13 +270,14 @@ def column_nanmedian(x: np.ndarray) -> np.ndarray:
 
 
 def find_outliers(positions: np.ndarray, parents: np.ndarray, noise: np.ndarray, height: float) -> np.ndarray:
-    """[T,J] bool: single-frame spikes of positions [T,J,3] (NaN = missing, never an outlier).
+    """[T,J] bool: spikes of positions [T,J,3] (NaN = missing, never an outlier).
 
     A bone jumps when it leaves its length around that frame (the median over OUTLIER_WINDOW
     frames with data on either side) by more than OUTLIER_Z length-noise stds (from ``noise`` [J],
-    per axis) and OUTLIER_MIN_FRACTION of the height for at most OUTLIER_WINDOW frames, with
-    frames on its length on either side (a track jumps off and back, as a dropout to the origin
-    does); both its joints' samples are then marked (the innocent one is refilled from its own
+    per axis) and OUTLIER_MIN_FRACTION of the height in one frame, with frames on its length on
+    either side, or for up to OUTLIER_WINDOW frames where it leaves the body (OUTLIER_RUN_FRACTION
+    of the height, in and out at once: a dropout to the origin); both its joints' samples are then
+    marked (the innocent one is refilled from its own
     track). Real motion, however fast, keeps its bone lengths, and a bone that stretches (a joint
     that translates) changes its length steadily, not for a few frames. First and last frames are
     never spikes."""
