@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import Pose2RotError
 from ..options import SOLVERS, SolveOptions
-from ..rotations import geodesic_angle, rotation_defect
+from ..rotations import rotation_defect
 from ..smoothing import Cleaning, hold_back, mark_gaps, segments, smooth_rotations, smooth_tracks
 from ..solution import Solution
 from ..tracks import Tracks
@@ -219,21 +219,21 @@ def _check(tracks: Tracks, sol: Solution, cleaning: Cleaning, max_position_error
 def _hold_back_rotations(tracks: Tracks, raw: np.ndarray, smooth: np.ndarray, cleaning: Cleaning,
                          widths: np.ndarray) -> np.ndarray:
     """Smoothed local rotations [T,J,3,3] turned back towards the unsmoothed ``raw`` where they
-    leave them by more than the noise explains: CONE_STDS noise stds over the bone length
-    (see smoothing.hold_back)."""
+    move a joint's targets (children, bone tips; from its parent) further than the noise explains:
+    CONE_STDS noise stds of both ends (see smoothing.hold_back). A roll about targets that lie
+    nearly on one line moves them little, so such a roll is smoothed where its swing is held."""
     from .geometric.fit import slerp
 
     skel = tracks.skeleton
-    height = skel.height
-    length = np.full(skel.num_joints, np.inf)  # a joint's shortest bone to a child or tip (none: no limit)
-    tips = zip(tracks.end_parents, tracks.end_rest_offsets) if tracks.has_ends else []
-    for p, offset in [(skel.parents[j], skel.offsets[j]) for j in range(1, skel.num_joints)] + list(tips):
-        length[p] = min(length[p], max(np.linalg.norm(offset), 1e-9 * height))
-    noise = cleaning.noise * height
-    noise_par = np.concatenate([[0.0], noise[skel.parents[1:]]])
-    limit = CONE_STDS * np.sqrt(noise ** 2 + noise_par ** 2) / length  # radians
-    moved = geodesic_angle(raw, smooth)
-    keep = hold_back(moved, limit, widths)
+    noise = cleaning.noise * skel.height
+    joints = np.concatenate([skel.parents[1:], tracks.end_parents if tracks.has_ends else []]).astype(np.int64)
+    offsets = np.concatenate([skel.offsets[1:], tracks.end_rest_offsets if tracks.has_ends else np.zeros((0, 3))])
+    target_noise = np.concatenate([noise[1:], noise[tracks.end_parents] if tracks.has_ends else []])
+    limit = CONE_STDS * np.sqrt(noise[joints] ** 2 + target_noise ** 2)
+    moved = np.zeros(raw.shape[:2])
+    shift = np.linalg.norm(np.einsum("tkab,kb->tka", smooth[:, joints] - raw[:, joints], offsets), axis=-1)
+    np.maximum.at(moved.T, joints, (shift / np.maximum(limit, 1e-300)).T)  # [T,J] the worst target's share
+    keep = hold_back(moved, np.ones(skel.num_joints), widths)
     out = smooth.copy()
     change = (keep < 1.0).any(axis=0)
     for j in np.flatnonzero(change):

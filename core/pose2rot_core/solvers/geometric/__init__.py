@@ -28,7 +28,8 @@ import numpy as np
 
 from ...errors import Pose2RotError
 from ...fk import global_to_local
-from ...rotations import cross, norm, normalize, rotation_between, rotation_vector
+from ...rotations import (axis_angle_to_matrix, cross, norm, normalize, rotation_about, rotation_between,
+                          rotation_vector, twist_angle)
 from ...smoothing import bone_lengths, column_nanmedian
 from ...solution import Solution
 from ...stacks import (component_major, empty_matrices, empty_vectors, frames_first, frames_last, joint_batches,
@@ -369,23 +370,53 @@ def _within_noise(problem: Problem, j: int, primary: list, src: np.ndarray, obs:
                   exact: np.ndarray) -> np.ndarray:
     """[T,3,3]: ``desired`` turned towards ``exact`` just enough that no target (rest offsets ``src``
     [T|1,n,3] in the joint frame, seen at ``obs`` [T,n,3]) moves further from where ``exact`` puts
-    it than ``problem.cone`` noise stds (both ends' noise; a turn moves a target along an arc, the
-    angle times the target's distance from the turn's axis: a turn about a bone moves the targets
-    on it not at all, and one off it only as far as it is from the bone); then, where the targets
-    would still move further on average (mean square, 3 axes) than ``problem.shift_var`` allows,
-    every frame's turn away from ``exact`` is scaled down by the same factor, so that the result
-    stays as smooth as the smoothing made it instead of following the exact solve wherever it
-    reaches a limit."""
-    turn = rotation_vector(mat_t_mul(exact, desired))  # [T,3] joint frame: exact -> desired
-    angle = norm(turn)
-    lever = norm(cross(normalize(turn)[:, None], normalize(src))) * norm(obs)  # [T,n] distance from the axis
-    moved = angle * lever.max(axis=1)  # [T] the farthest moving target
+    it than ``problem.cone`` noise stds (both ends' noise). The turn from ``exact`` to ``desired``
+    is split into a twist about the targets' common line and a swing of that line; a turn moves a
+    target along an arc, the angle times its distance from the turn's axis, so the twist moves
+    targets on or near the line little. The twist, which the targets decide least, is kept first
+    and the swing takes what the cone leaves: a roll the targets hardly fix is not pulled towards
+    the exact solve's, which follows their noise. Then, where the targets would still move further
+    on average (mean square, 3 axes) than ``problem.shift_var`` allows, the swing (and, if that is
+    not enough, the twist) is scaled down by one factor over the clip, so that the result stays as
+    smooth as the smoothing made it instead of following the exact solve wherever it reaches a
+    limit."""
+    rel = mat_t_mul(exact, desired)  # joint frame: exact -> desired = swing @ twist
+    axis = np.broadcast_to(line_means(src, obs)[0], rel.shape[:-1])
+    twist = twist_angle(rel, axis)
+    swing = rotation_vector(mat_mul(rel, rotation_about(axis, -twist)))
     cap = problem.cone * np.sqrt(problem.offset_var(j, primary))
-    kept = np.minimum(1.0, cap / np.maximum(moved, 1e-300))  # [T] share of the turn kept, in the cone
+    moved_twist = np.abs(twist) * _farthest_lever(axis, src, obs)
+    kept_twist = np.minimum(1.0, cap / np.maximum(moved_twist, 1e-300))
+    moved_swing = norm(swing) * _farthest_lever(normalize(swing), src, obs)
+    room = np.maximum(cap - kept_twist * moved_twist, 0.0)  # the moves add at most
+    kept_swing = np.minimum(1.0, room / np.maximum(moved_swing, 1e-300))
     if problem.shift_var is not None:
         budget = 3.0 * float(np.mean([problem.shift_var[j if t.is_end else t.index] for t in primary]))
-        kept *= _budget_scale(kept * moved, budget)
-    return slerp(desired, exact, 1.0 - kept)
+        kept_swing, kept_twist = _within_budget(kept_swing * moved_swing, kept_twist * moved_twist, budget,
+                                                kept_swing, kept_twist)
+    turned = mat_mul(exact, axis_angle_to_matrix(swing, norm(swing) * kept_swing))
+    return mat_mul(turned, rotation_about(axis, kept_twist * twist))
+
+
+def _farthest_lever(axis: np.ndarray, src: np.ndarray, obs: np.ndarray) -> np.ndarray:
+    """[T] distance from unit ``axis`` [T,3] (joint frame) of the farthest target (rest offsets
+    ``src`` [T|1,n,3], at their tracks' lengths ``obs`` [T,n,3])."""
+    return (norm(cross(axis[:, None], normalize(src))) * norm(obs)).max(axis=1)
+
+
+def _within_budget(swing_shift: np.ndarray, twist_shift: np.ndarray, budget: float, kept_swing: np.ndarray,
+                   kept_twist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(kept_swing, kept_twist) [T] scaled so that the mean square of the targets' moves (at most
+    the swing's ``swing_shift`` plus the twist's ``twist_shift``, [T]) stays within ``budget``:
+    the swing by the largest factor that does, the twist only when no swing at all is needed for it."""
+    twist_square = float(np.mean(twist_shift * twist_shift))
+    if twist_square >= budget:
+        return kept_swing * 0.0, kept_twist * _budget_scale(twist_shift, budget)
+    a, ab = float(np.mean(swing_shift * swing_shift)), float(np.mean(swing_shift * twist_shift))
+    if a + 2.0 * ab + twist_square <= budget:
+        return kept_swing, kept_twist
+    factor = (np.sqrt(ab * ab + a * (budget - twist_square)) - ab) / a  # root of a f^2 + 2 ab f + b^2 = budget
+    return kept_swing * factor, kept_twist
 
 
 def _budget_scale(shift: np.ndarray, budget: float) -> float:
