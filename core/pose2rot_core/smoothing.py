@@ -170,16 +170,22 @@ def no_data_as_gaps(positions: np.ndarray, confidence: np.ndarray | None, first_
 
 def estimate_noise(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.ndarray, height: float,
                    valid: np.ndarray | None = None) -> np.ndarray:
-    """[J] noise std per axis (file units) of positions [T,J,3] (NaN = missing), from the lengths
-    of the bones to the parents (-1: none): the robust std of their fourth difference over time is
+    """[J] noise std per axis (file units) of positions [T,J,3] (NaN = missing), from the bones to
+    the parents (-1: none): the robust std of the fourth difference over time of a bone's length is
     sqrt(s_child^2 + s_parent^2) for noise s per axis at either end; each joint takes the median
-    over its bones of that std / sqrt(2). Frames where ``valid`` [T,J] is False do not count;
-    bones whose rest length (``rest_lengths`` [J], to the parent) is shorter than
-    NOISE_BONE_FRACTION of the height or NOISE_BONE_STDS noise stds, and clips shorter than 5
-    frames, tell nothing (joints without a usable bone take the median of the others)."""
+    over its bones of that std / sqrt(2). A bone whose rest length (``rest_lengths`` [J], to the
+    parent) is shorter than NOISE_BONE_FRACTION of the height or NOISE_BONE_STDS noise stds has a
+    length that jitters less than its noise: its std is read from the fourth difference of the
+    bone's vector instead (motion moves a short bone's end little), where that is white (see
+    _bone_vector_noise). Frames where ``valid`` [T,J] is False do not count; clips shorter than 5
+    frames tell nothing (joints without a usable bone take the median of the others)."""
     T, J = positions.shape[:2]
     raw = _bone_length_noise(positions, parents, valid)  # [J]: bone to the parent
-    bone_noise = np.where(_noise_bones(raw, np.asarray(rest_lengths, np.float64), height), raw, np.nan)
+    long = _noise_bones(raw, np.asarray(rest_lengths, np.float64), height)
+    short = np.flatnonzero(~long & (np.asarray(parents) >= 0))
+    bone_noise = np.where(long, raw, np.nan)
+    if long.any() and len(short):
+        bone_noise[short] = _bone_vector_noise(positions, short, np.asarray(parents)[short], valid)
     if not np.isfinite(bone_noise).any():
         return np.zeros(J)
     children = [[] for _ in range(J)]
@@ -236,6 +242,27 @@ def _bone_length_noise(positions: np.ndarray, parents: np.ndarray, valid: np.nda
     usable = (ok4.sum(axis=0) >= 5) & white
     out[bones] = np.where(usable, 1.4826 * mad / _D4_GAIN, np.nan)
     return out
+
+
+def _bone_vector_noise(positions: np.ndarray, joints: np.ndarray, parents: np.ndarray,
+                       valid: np.ndarray | None) -> np.ndarray:
+    """[B] robust std, divided by that of white noise, of the fourth difference of the vectors
+    from ``parents`` [B] to ``joints`` [B] (each axis): the noise of both ends for a bone short
+    enough that its turns move its end less than the noise does. NaN where there are too few data,
+    the vector never changes (one track given twice), or it changes more smoothly than noise does
+    (motion: the same whiteness test as for lengths)."""
+    v = positions[:, joints] - positions[:, parents]  # [T,B,3]
+    ok = ~np.isnan(v).any(axis=-1)
+    if valid is not None:
+        ok &= valid[:, joints] & valid[:, parents]
+    d4 = v[4:] - 4 * v[3:-1] + 6 * v[2:-2] - 4 * v[1:-3] + v[:-4]
+    ok4 = (ok[4:] & ok[3:-1] & ok[2:-2] & ok[1:-3] & ok[:-4])[..., None]
+    ok1 = (ok[1:] & ok[:-1])[..., None]
+    T4, B = d4.shape[:2]
+    mad = column_nanmedian(np.where(ok4, np.abs(d4), np.nan).transpose(0, 2, 1).reshape(3 * T4, B))
+    mad1 = column_nanmedian(np.where(ok1, np.abs(v[1:] - v[:-1]), np.nan).transpose(0, 2, 1).reshape(-1, B))
+    usable = (ok4[..., 0].sum(axis=0) >= 5) & (mad1 > 0) & (mad >= WHITE_RATIO * np.sqrt(35.0) * mad1)
+    return np.where(usable, 1.4826 * mad / _D4_GAIN, np.nan)
 
 
 def bone_lengths(positions: np.ndarray, joints: np.ndarray, parents: np.ndarray,
