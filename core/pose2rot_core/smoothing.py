@@ -148,6 +148,33 @@ def lost_frames(positions: np.ndarray) -> np.ndarray:
     return lost
 
 
+def dropped_to_origin(points: np.ndarray, parents: np.ndarray, height: float) -> np.ndarray:
+    """[T,N] samples of points [T,N,3] (joints and bone tips; ``parents`` [N], -1: none) at exactly
+    (0, 0, 0) where a bone of theirs (to the parent or to a child) is off the length it has in the
+    nearest frames where neither end sits there (interpolated between them) by more than
+    OUTLIER_MIN_FRACTION of the height: a tracker's "not found" written as a point. Real positions
+    are never exactly zero on all three axes in a few frames of a point that is elsewhere in the
+    others, and a point that really passes through the origin keeps its bones there (a translating
+    one changes their length smoothly). Points at the origin in half the frames or more are left
+    alone."""
+    zero = (points == 0.0).all(axis=-1)
+    found = np.zeros_like(zero)
+    suspect = zero.any(axis=0) & (zero.mean(axis=0) < 0.5)
+    parents = np.asarray(parents)
+    bones = np.flatnonzero((parents >= 0) & (suspect | suspect[np.maximum(parents, 0)]))
+    frames = np.arange(len(points))
+    for child, parent in zip(bones, parents[bones]):
+        length = np.linalg.norm(points[:, child] - points[:, parent], axis=-1)  # [T]
+        either = zero[:, child] | zero[:, parent]
+        data = ~either & np.isfinite(length)
+        if not data.any():
+            continue
+        off = np.abs(length - np.interp(frames, frames[data], length[data])) > OUTLIER_MIN_FRACTION * height
+        found[:, child] |= zero[:, child] & off
+        found[:, parent] |= zero[:, parent] & off
+    return found
+
+
 def no_data_as_gaps(positions: np.ndarray, confidence: np.ndarray | None, first_frame: int,
                     report: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """(positions [T,N,3] with what is no data set to NaN, lost [T]): samples of ``confidence``
@@ -626,6 +653,14 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, lis
     if lost.any() and tracks.has_ends:
         points[lost] = np.nan                         # a fresh array: the bone tips go with their joints
         P = points[:, :J]
+    dropped = dropped_to_origin(points, parents, height)
+    if dropped.any():
+        points = points.copy()
+        points[dropped] = np.nan
+        P = points[:, :J]
+        n = int(dropped.sum())
+        report.append(f"{n} {'sample' if n == 1 else 'samples'} at exactly (0, 0, 0), off their bone lengths "
+                      "(a tracker's 'not found'), treated as gaps")
     noise = estimate_noise(points, parents, lengths, height)
     if mode == "auto" and (noise <= AUTO_THRESHOLD * height).all():
         mode = "off"  # clean clips keep even their rare glitches: auto must not change them
