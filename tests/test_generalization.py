@@ -406,17 +406,19 @@ def test_unit_and_axis_changes_do_not_change_the_solution():
 # ----------------------------------------------------------------------------- noise
 @settings(max_examples=60, deadline=None)
 @given(raw=st.lists(st.floats(0.0, 0.05), min_size=1, max_size=20), left_share=st.floats(0.0, 1.5))
-def test_the_smoothing_budget_is_the_noise_left_or_taken_out_whichever_is_less(raw, left_share):
-    """A smoothed solution may move a joint, on average, no further than the noise its track
-    smoothing left in (a solution at the truth moves that far) nor than it took out."""
+def test_the_smoothing_budget_is_half_the_noise_left_or_taken_out_whichever_is_less(raw, left_share):
+    """A smoothed solution may move a joint, on average, half as far (in variance) as the noise its
+    track smoothing left in (a solution at the truth moves that far) or took out, whichever is
+    less: its expected error stays midway between the smoothed tracks' and the raw tracks'."""
     from pose2rot_core.solvers.geometric import _smoothing_budget
 
     raw = np.array(raw)
     left = raw * left_share
     budget = _smoothing_budget(raw, left)
-    assert np.all(budget >= 0.0) and np.all(budget <= left ** 2 + 1e-18)
-    assert np.all(budget <= np.maximum(raw ** 2 - left ** 2, 0.0) + 1e-18)
-    assert np.allclose(budget, np.minimum(np.maximum(raw ** 2 - left ** 2, 0.0), left ** 2))
+    assert np.all(budget >= 0.0) and np.all(budget <= 0.5 * left ** 2 + 1e-18)
+    took_out = left <= raw
+    assert np.all((3 * left ** 2 + 3 * budget <= 1.5 * (raw ** 2 + left ** 2) + 1e-15)[took_out])  # midway or better
+    assert np.allclose(budget, 0.5 * np.minimum(np.maximum(raw ** 2 - left ** 2, 0.0), left ** 2))
 
 
 @settings(max_examples=30, deadline=None)
@@ -526,6 +528,20 @@ def test_a_roll_about_two_almost_opposite_children_is_smoothed_not_flipped():
     clip = random_tree_clip(40, 240, seed=17)
     score = evaluate_clip(clip, "ref", noise=0.005, seed=0)
     assert score.flips <= 1 and score.jitter_ratio < 6.0, (score.flips, score.jitter_ratio)
+
+
+def test_a_24_fps_clip_under_jitter_ends_nearer_the_truth_than_its_tracks():
+    """The shipped 120 fps clip kept at every fifth frame plays as a 24 fps capture: the track
+    kernel is short and biased, so the final smoothing of rotations, which does not know where
+    the truth is, must spend only part of what the track smoothing took out. With all of it, the
+    solve ended further from the clean positions than the noisy tracks (0.80-0.89 % of the height
+    against 0.79-0.80 %, three seeds)."""
+    clip = read_bvh(EXAMPLE)
+    slow = replace(clip, rotations=clip.rotations[::5], root_translation=clip.root_translation[::5],
+                   local_offsets=clip.local_offsets[::5], fps=clip.fps / 5, frame_time=clip.frame_time * 5)
+    for seed in range(3):
+        score = evaluate_clip(slow, "ref", noise=0.005, seed=seed)
+        assert score.position_error_mean < score.tracks_error, (seed, score.position_error_mean, score.tracks_error)
 
 
 def test_a_static_short_bone_holds_its_direction_under_noise():

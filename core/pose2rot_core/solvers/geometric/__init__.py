@@ -358,12 +358,15 @@ def _aimed(problem: Problem, primary: list[Target]) -> Aimed:
 
 def _smoothing_budget(input_noise: np.ndarray, noise: np.ndarray) -> np.ndarray:
     """[J] per-axis variance (fraction of the height, squared) by which smoothing the solution may
-    move each joint, on average, from the exact solve of the smoothed tracks: no more than the
-    noise the track smoothing left in (``noise`` [J]: a solution at the true positions moves about
-    that far) nor than it took out of the raw tracks (``input_noise`` [J]: a smoothness the tracks
-    do not pay for, as in fast motion)."""
+    move each joint, on average, from the exact solve of the smoothed tracks: half of the noise
+    the track smoothing left in (``noise`` [J]: a solution at the true positions moves about that
+    far) or of what it took out of the raw tracks (``input_noise`` [J]: a smoothness the tracks do
+    not pay for, as in fast motion), whichever is less. A move that does not know where the truth
+    is adds its variance to the error: with all of what was taken out, the result would be expected
+    as far off as the raw tracks, and past them wherever the noise left is underestimated (a short
+    kernel's bias at a low frame rate); with half, midway between the smoothed tracks and them."""
     left = np.asarray(noise, np.float64) ** 2
-    return np.minimum(np.maximum(np.asarray(input_noise, np.float64) ** 2 - left, 0.0), left)
+    return 0.5 * np.minimum(np.maximum(np.asarray(input_noise, np.float64) ** 2 - left, 0.0), left)
 
 
 def _within_noise(problem: Problem, j: int, primary: list, src: np.ndarray, obs: np.ndarray, desired: np.ndarray,
