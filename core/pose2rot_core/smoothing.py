@@ -200,10 +200,11 @@ def estimate_noise(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.
     """[J] noise std per axis (file units) of positions [T,J,3] (NaN = missing), from the bones to
     the parents (-1: none): the robust std of the fourth difference over time of a bone's length is
     sqrt(s_child^2 + s_parent^2) for noise s per axis at either end; each joint takes the median
-    over its bones of that std / sqrt(2). A bone whose rest length (``rest_lengths`` [J], to the
-    parent) is shorter than NOISE_BONE_FRACTION of the height or NOISE_BONE_STDS noise stds has a
-    length that jitters less than its noise: its std is read from the fourth difference of the
-    bone's vector instead (motion moves a short bone's end little), where that is white (see
+    over its bones of that std / sqrt(2). A bone whose length tells nothing — its rest length
+    (``rest_lengths`` [J], to the parent) shorter than NOISE_BONE_FRACTION of the height or
+    NOISE_BONE_STDS noise stds (such a length jitters less than its noise), or a length that
+    changes with the motion — has its std read from the fourth difference of the bone's vector
+    instead (motion moves a short bone's end little), where that is white (see
     _bone_vector_noise). Frames where ``valid`` [T,J] is False do not count; clips shorter than 5
     frames tell nothing (joints without a usable bone take the median of the others)."""
     T, J = positions.shape[:2]

@@ -228,7 +228,8 @@ def _hold_back_rotations(tracks: Tracks, raw: np.ndarray, smooth: np.ndarray, cl
     noise = cleaning.noise * skel.height
     joints = np.concatenate([skel.parents[1:], tracks.end_parents if tracks.has_ends else []]).astype(np.int64)
     offsets = np.concatenate([skel.offsets[1:], tracks.end_rest_offsets if tracks.has_ends else np.zeros((0, 3))])
-    target_noise = np.concatenate([noise[1:], noise[tracks.end_parents] if tracks.has_ends else []])
+    tip_noise = noise[tracks.end_parents] if tracks.has_ends else []  # a bone tip: its joint's
+    target_noise = np.concatenate([noise[1:], tip_noise])
     limit = CONE_STDS * np.sqrt(noise[joints] ** 2 + target_noise ** 2)
     moved = np.zeros(raw.shape[:2])
     shift = np.linalg.norm(np.einsum("tkab,kb->tka", smooth[:, joints] - raw[:, joints], offsets), axis=-1)

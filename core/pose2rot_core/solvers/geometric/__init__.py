@@ -411,7 +411,8 @@ def _within_budget(swing_shift: np.ndarray, twist_shift: np.ndarray, budget: flo
                    kept_twist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(kept_swing, kept_twist) [T] scaled so that the mean square of the targets' moves (at most
     the swing's ``swing_shift`` plus the twist's ``twist_shift``, [T]) stays within ``budget``:
-    the swing by the largest factor that does, the twist only when no swing at all is needed for it."""
+    the swing by the largest factor that does; when the twist alone is over it, no swing is kept
+    and the twist is scaled down instead."""
     twist_square = float(np.mean(twist_shift * twist_shift))
     if twist_square >= budget:
         return kept_swing * 0.0, kept_twist * _budget_scale(twist_shift, budget)
