@@ -304,13 +304,15 @@ def continuous_roll(psi: np.ndarray, trust: np.ndarray, fps: float, frames: np.n
     slowly instead of jumping and the roll changes smoothly with the trust. ``frames``
     (ascending indices [T] of a longer clip, see near_frames): frames not consecutive there are
     not tied; each stretch may be off by a constant from the transported frame. Columns of
-    ``psi``, ``trust`` and ``frames`` [T,k], each on its own."""
+    ``psi``, ``trust`` and ``frames`` [T,k], each on its own. The way (on the unit circle) and
+    the roll along it pull the same string: it is reduced once."""
     stiffness = max(1.0, CONTINUITY_SECONDS * fps) ** 2
     tied = np.ones((max(len(psi) - 1, 0),) + psi.shape[1:], bool) if frames is None else np.diff(frames, axis=0) == 1
     fixed = trust >= 1.0
     weight = np.where(fixed, 1.0, np.maximum(trust, 1e-9) / np.maximum(1.0 - trust, 1e-300))
-    way = unwrap_euler(np.angle(elastic_string(np.exp(1j * psi), weight, fixed, tied, stiffness)))
-    return elastic_string(way + wrap_angle(psi - way), weight, fixed, tied, stiffness)
+    string = ElasticString(weight, fixed, tied, stiffness)
+    way = unwrap_euler(np.angle(string.pulled(np.exp(1j * psi))))
+    return string.pulled(way + wrap_angle(psi - way))
 
 
 def elastic_string(u: np.ndarray, weight: np.ndarray, fixed: np.ndarray, tied: np.ndarray,
@@ -320,41 +322,71 @@ def elastic_string(u: np.ndarray, weight: np.ndarray, fixed: np.ndarray, tied: n
     whether frames t and t+1 are tied. Between fixed frames the free ones follow u as far as their weight
     allows, and run straight where it is small. A tridiagonal solve. Several strings at once: every
     argument [T,n] ([T-1,n]), each column on its own."""
-    link = np.where(tied & ~(fixed[:-1] & fixed[1:]), stiffness, 0.0)
-    below = _after_zero(link)  # tie to the frame before
-    above = np.concatenate([link, np.zeros((1,) + link.shape[1:])])  # tie to the frame after
-    diag = np.where(fixed, 1.0, weight + below + above)
-    rhs = np.where(fixed, 1.0, weight) * u
-    lower = np.where(fixed, 0.0, -below)
-    upper = np.where(fixed, 0.0, -above)
-    return tridiagonal_solve(lower, diag, upper, rhs)
+    return ElasticString(weight, fixed, tied, stiffness).pulled(u)
+
+
+class ElasticString:
+    """The strings of elastic_string for ``weight``, ``fixed``, ``tied`` and ``stiffness`` (see
+    there), their tridiagonal system reduced once: ``pulled`` solves it for any pull u."""
+
+    def __init__(self, weight: np.ndarray, fixed: np.ndarray, tied: np.ndarray, stiffness: float | np.ndarray):
+        link = np.where(tied & ~(fixed[:-1] & fixed[1:]), stiffness, 0.0)
+        below = _after_zero(link)  # tie to the frame before
+        above = np.concatenate([link, np.zeros((1,) + link.shape[1:])])  # tie to the frame after
+        diag = np.where(fixed, 1.0, weight + below + above)
+        self.scale = np.where(fixed, 1.0, weight)
+        self.system = Tridiagonal(np.where(fixed, 0.0, -below), diag, np.where(fixed, 0.0, -above))
+
+    def pulled(self, u: np.ndarray) -> np.ndarray:
+        """[T] (or [T,n]; real or complex) the strings pulled towards ``u``."""
+        return self.system.solve(self.scale * u)
 
 
 def tridiagonal_solve(lower: np.ndarray, diag: np.ndarray, upper: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     """[T] solution of the tridiagonal system lower[t] x[t-1] + diag[t] x[t] + upper[t] x[t+1] =
-    rhs[t] (lower[0] and upper[-1] unused; [T,n]: n systems), by parallel cyclic reduction: each pass eliminates
-    every equation's neighbours at twice the distance, all frames at once (log2 of the longest run
-    of coupled equations passes: beyond it no coupling is left, and a pass would change nothing;
-    the systems here are diagonally dominant). In place on copies: after the first pass the
-    couplings are kept negated, so that no pass negates (a sign flip is exact)."""
-    a, b, c, d = np.array(lower, float), np.array(diag, float), np.array(upper, float), np.array(rhs)
-    a[0] = c[-1] = 0.0
-    longest = _longest_coupled_run(a, c)
-    stride, update = 1, np.subtract  # d gains -(a/b) d from a neighbour: a is kept negated after pass 1
-    while stride < longest:  # equation t takes in t - stride and t + stride (none beyond the ends)
-        s = stride
-        a_hi, b_lo, b_hi, c_lo, d_lo, d_hi = a[s:], b[:-s], b[s:], c[:-s], d[:-s], d[s:]
-        p, q = a_hi / b_lo, c_lo / b_hi
-        np.subtract(b_hi, p * c_lo, out=b_hi)
-        np.subtract(b_lo, q * a_hi, out=b_lo)
-        from_before, from_after = p * d_lo, q * d_hi
-        update(d_hi, from_before, out=d_hi)
-        update(d_lo, from_after, out=d_lo)
-        np.multiply(p, a[:-s], out=a_hi)  # the couplings at twice the distance, negated
-        np.multiply(q, c[s:], out=c_lo)
-        a[:s] = c[-s:] = 0.0
-        stride, update = 2 * s, np.add
-    return d / b
+    rhs[t] (lower[0] and upper[-1] unused; [T,n]: n systems); see Tridiagonal."""
+    return Tridiagonal(lower, diag, upper).solve(rhs)
+
+
+class Tridiagonal:
+    """The tridiagonal system lower[t] x[t-1] + diag[t] x[t] + upper[t] x[t+1] = rhs[t] (lower[0]
+    and upper[-1] unused; [T,n]: n systems), reduced by parallel cyclic reduction: each pass
+    eliminates every equation's neighbours at twice the distance, all frames at once (log2 of the
+    longest run of coupled equations passes: beyond it no coupling is left, and a pass would
+    change nothing; the systems here are diagonally dominant). The passes' factors are kept, so
+    that ``solve`` takes any right-hand side through the same steps. In place on copies: after the
+    first pass the couplings are kept negated, so that no pass negates (a sign flip is exact)."""
+
+    def __init__(self, lower: np.ndarray, diag: np.ndarray, upper: np.ndarray):
+        a, b, c = np.array(lower, float), np.array(diag, float), np.array(upper, float)
+        a[0] = c[-1] = 0.0
+        longest = _longest_coupled_run(a, c)
+        self.passes: list[tuple[int, np.ndarray, np.ndarray]] = []  # (stride, p, q): d gains -p d[t - s], -q d[t + s]
+        stride = 1
+        while stride < longest:  # equation t takes in t - stride and t + stride (none beyond the ends)
+            s = stride
+            a_hi, b_lo, b_hi, c_lo = a[s:], b[:-s], b[s:], c[:-s]
+            p, q = a_hi / b_lo, c_lo / b_hi
+            np.subtract(b_hi, p * c_lo, out=b_hi)
+            np.subtract(b_lo, q * a_hi, out=b_lo)
+            np.multiply(p, a[:-s], out=a_hi)  # the couplings at twice the distance, negated
+            np.multiply(q, c[s:], out=c_lo)
+            a[:s] = c[-s:] = 0.0
+            self.passes.append((s, p, q))
+            stride = 2 * s
+        self.diag = b
+
+    def solve(self, rhs: np.ndarray) -> np.ndarray:
+        """[T] (or [T,n]; real or complex) the solution for ``rhs`` [T] ([T,n])."""
+        d = np.array(rhs)
+        update = np.subtract  # a is kept negated after pass 1
+        for s, p, q in self.passes:
+            d_lo, d_hi = d[:-s], d[s:]
+            from_before, from_after = p * d_lo, q * d_hi
+            update(d_hi, from_before, out=d_hi)
+            update(d_lo, from_after, out=d_lo)
+            update = np.add
+        return d / self.diag
 
 
 def _longest_coupled_run(lower: np.ndarray, upper: np.ndarray) -> int:
