@@ -184,6 +184,15 @@ class Problem:
             self._observed[key] = out
         return out
 
+    def directions(self, targets: list[Target], joint: int) -> np.ndarray:
+        """[T,n,3] the unit vectors along observed(targets, joint): for a joint's one primary target
+        on clean tracks, its Aim's direction (worked out for all such joints at once, the same
+        numbers). Not to be written to."""
+        aim = self.aims[joint]
+        if aim.direction is not None and len(targets) == 1 and targets[0] is aim.targets[0]:
+            return aim.direction[:, None]
+        return normalize(self.observed(targets, joint))
+
     def place(self, joint: int, G: np.ndarray) -> None:
         """Put ``joint`` where the solution so far puts it (its track for the root and translating
         joints); no-op unless aiming from solved positions."""

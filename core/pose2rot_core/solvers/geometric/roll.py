@@ -157,10 +157,17 @@ def _bending_child(problem: Problem, aimed: list[Aimed], base: np.ndarray, s_hat
     if not step:
         return None
     rows = np.array(list(step))
-    towards = side_by_side([normalize(sum(problem.observed(primary, c).sum(1) for c, primary in members))
-                            for members in step.values()])
-    seen = mat_t_vec(base[:, rows], towards)
+    seen = mat_t_vec(base[:, rows], side_by_side([_towards(problem, members) for members in step.values()]))
     return rows, seen, norm(cross(seen, s_hat[:, rows]))
+
+
+def _towards(problem: Problem, members: list[tuple[int, list[Target]]]) -> np.ndarray:
+    """[T,3] the unit direction in which the primary targets of the joints at a point (``members``:
+    each joint and its primary targets) lie from it, all summed (one target: its direction)."""
+    if len(members) == 1 and len(members[0][1]) == 1:
+        c, primary = members[0]
+        return problem.directions(primary, c)[:, 0]
+    return normalize(sum(problem.observed(primary, c).sum(1) for c, primary in members))
 
 
 class CarriedRoll:
@@ -469,7 +476,7 @@ def _child_targets(problem: Problem, aimed: Aimed) -> tuple[np.ndarray, np.ndarr
         to_child = problem.reference_product(t.chain + (t.index,))
         sub = problem.targets[t.index]
         vs.append(normalize(mat_vec(to_child[..., None, :, :], problem.sources(sub))))  # [1,m,3] when constant
-        us.append(normalize(problem.observed(sub, t.index)))
+        us.append(problem.directions(sub, t.index))
     if not us:
         return None
     u, v = (x[0] if len(x) == 1 else np.concatenate(x, axis=1) for x in (us, vs))
