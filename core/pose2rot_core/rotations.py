@@ -47,8 +47,9 @@ def cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
     b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
     for c, (p, q, r, s) in enumerate(((a1, b2, a2, b1), (a2, b0, a0, b2), (a0, b1, a1, b0))):
-        np.multiply(p, q, out=out[..., c])
-        out[..., c] -= r * s
+        component = out[..., c]
+        np.multiply(p, q, out=component)
+        component -= r * s
     return out
 
 
@@ -210,10 +211,11 @@ def rotation_between(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     return swing_between_units(normalize(np.asarray(u, np.float64)), normalize(np.asarray(v, np.float64)))
 
 
-def swing_between_units(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """rotation_between for unit vectors u, v [...,3] (taken as they are) -> [...,3,3]."""
+def swing_between_units(u: np.ndarray, v: np.ndarray, cos: np.ndarray | None = None) -> np.ndarray:
+    """rotation_between for unit vectors u, v [...,3] (taken as they are) -> [...,3,3]; ``cos``:
+    ``dot(u, v)`` [...] where the caller has it."""
     u, v = np.asarray(u), np.asarray(v)
-    c = dot(u, v)
+    c = dot(u, v) if cos is None else cos
     w = cross(u, v)
     s = 1.0 + c
     near = s < 1e-6

@@ -114,8 +114,13 @@ def planes_vec(a: np.ndarray, v: np.ndarray, transpose_a: bool = False) -> np.nd
 def _planes(x: np.ndarray, core: int, ndim: int) -> np.ndarray:
     """Component axes of ``x`` (the last ``core``) moved first, the others padded to ``ndim``."""
     x = np.asarray(x, np.float64)
-    x = x[(None,) * (ndim - (x.ndim - core))]
-    return x.transpose(tuple(range(ndim, ndim + core)) + tuple(range(ndim)))
+    if x.ndim - core < ndim:
+        x = x[(None,) * (ndim - (x.ndim - core))]
+    return x.transpose(_CORE_FIRST[core, ndim])
+
+
+#: (core, ndim) -> the axes of _planes' transpose
+_CORE_FIRST = {(core, n): tuple(range(n, n + core)) + tuple(range(n)) for core in (1, 2) for n in range(8)}
 
 
 def _lead(*shapes: tuple[int, ...]) -> int:
@@ -144,13 +149,24 @@ def _into(out: np.ndarray | None) -> np.ndarray | None:
     return None if out is None else _planes(out, 2, out.ndim - 2)
 
 
+#: stacks of at most this many matrices are multiplied all nine entries at once (mat_mul): fewer
+#: numpy calls, and temporaries that still fit in the cache
+SMALL_STACK = 2048
+
+
 def mat_mul(A: np.ndarray, B: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``A @ B`` for matrix stacks [...,3,3] (leading dims broadcast); into ``out`` if given (not
-    overlapping A or B). Row by row: each row's temporaries stay small enough for the cache."""
+    overlapping A or B). Row by row: each row's temporaries stay small enough for the cache; a
+    small stack (SMALL_STACK) all rows at once, the same sums in the same order."""
     n = _lead(np.shape(A)[:-2], np.shape(B)[:-2])
     a, b = _planes(A, 2, n), _planes(B, 2, n)
     product = empty_matrices(np.broadcast(a[0, 0], b[0, 0]).shape) if out is None else out
     rows = _into(product)
+    if rows[0, 0].size <= SMALL_STACK:
+        np.multiply(a[:, 0, None], b[0], out=rows)
+        rows += a[:, 1, None] * b[1]
+        rows += a[:, 2, None] * b[2]
+        return product
     tmp = np.empty_like(rows[0])
     for i in range(3):
         row = rows[i]

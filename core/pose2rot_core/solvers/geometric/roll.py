@@ -63,7 +63,8 @@ def aim_with_roll(problem: Problem, joints: np.ndarray, s_hat: np.ndarray, d_hat
     unseen = dot(d_hat, d_hat) < 0.25
     if unseen.any():  # a target on the joint's own track shows no direction: the joint keeps its reference there
         d_hat = np.where(unseen[..., None], from_dir, d_hat)
-    swing = swing_between_units(from_dir, d_hat)  # smallest swing: roll angle 0
+    swing_cos = dot(from_dir, d_hat)
+    swing = swing_between_units(from_dir, d_hat, swing_cos)  # smallest swing: roll angle 0
     if problem.twist == "swing":
         return mat_mul(swing, desired)
     base = None if problem.twist == "reference" else mat_mul(swing, desired)
@@ -72,9 +73,9 @@ def aim_with_roll(problem: Problem, joints: np.ndarray, s_hat: np.ndarray, d_hat
         return mat_mul(rotation_about(d_hat, carried), base)
     looks_ahead = problem.twist == "lookahead" and not problem.zero_length[joints[0]]
     if looks_ahead:
-        phi, confidence, strength = lookahead_roll(problem, aimed, base, desired, d_hat, dot(from_dir, d_hat))
+        phi, confidence, strength = lookahead_roll(problem, aimed, base, desired, d_hat, swing_cos)
     else:
-        confidence = 0.5 * (1.0 + dot(from_dir, d_hat))
+        confidence = 0.5 * (1.0 + swing_cos)
         phi = np.zeros_like(confidence)
     trust = smoothstep(confidence / TRUST_HIGH)
     if problem.tracks.reference_frame is not None:
