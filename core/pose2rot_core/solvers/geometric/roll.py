@@ -319,7 +319,7 @@ def continuous_roll(psi: np.ndarray, trust: np.ndarray, fps: float, frames: np.n
     fixed = trust >= 1.0
     weight = np.where(fixed, 1.0, np.maximum(trust, 1e-9) / np.maximum(1.0 - trust, 1e-300))
     string = ElasticString(weight, fixed, tied, stiffness)
-    way = unwrap_euler(np.angle(string.pulled(np.exp(1j * psi))))
+    way = unwrap_euler(np.angle(string.pulled(np.exp(1j * psi), keep=True)))
     return string.pulled(way + wrap_angle(psi - way))
 
 
@@ -335,38 +335,46 @@ def elastic_string(u: np.ndarray, weight: np.ndarray, fixed: np.ndarray, tied: n
 
 class ElasticString:
     """The strings of elastic_string for ``weight``, ``fixed``, ``tied`` and ``stiffness`` (see
-    there), their tridiagonal system reduced once: ``pulled`` solves it for any pull u."""
+    there), pulled towards any u: their tridiagonal system is reduced on the first pull, and kept
+    for more when that asks for it."""
 
     def __init__(self, weight: np.ndarray, fixed: np.ndarray, tied: np.ndarray, stiffness: float | np.ndarray):
         link = np.where(tied & ~(fixed[:-1] & fixed[1:]), stiffness, 0.0)
         below = _after_zero(link)  # tie to the frame before
         above = np.concatenate([link, np.zeros((1,) + link.shape[1:])])  # tie to the frame after
-        diag = np.where(fixed, 1.0, weight + below + above)
+        self.diag = np.where(fixed, 1.0, weight + below + above)
+        self.lower, self.upper = np.where(fixed, 0.0, -below), np.where(fixed, 0.0, -above)
         self.scale = np.where(fixed, 1.0, weight)
-        self.system = Tridiagonal(np.where(fixed, 0.0, -below), diag, np.where(fixed, 0.0, -above))
+        self.system: Tridiagonal | None = None
 
-    def pulled(self, u: np.ndarray) -> np.ndarray:
-        """[T] (or [T,n]; real or complex) the strings pulled towards ``u``."""
-        return self.system.solve(self.scale * u)
+    def pulled(self, u: np.ndarray, keep: bool = False) -> np.ndarray:
+        """[T] (or [T,n]; real or complex) the strings pulled towards ``u``; ``keep``: the first
+        pull keeps the reduced system for the next ones."""
+        if self.system is not None:
+            return self.system.solve(self.scale * u)
+        system = Tridiagonal(self.lower, self.diag, self.upper, self.scale * u, keep)
+        self.system = system if keep else None
+        return system.solution
 
 
 def tridiagonal_solve(lower: np.ndarray, diag: np.ndarray, upper: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     """[T] solution of the tridiagonal system lower[t] x[t-1] + diag[t] x[t] + upper[t] x[t+1] =
     rhs[t] (lower[0] and upper[-1] unused; [T,n]: n systems); see Tridiagonal."""
-    return Tridiagonal(lower, diag, upper).solve(rhs)
+    return Tridiagonal(lower, diag, upper, rhs).solution
 
 
 class Tridiagonal:
     """The tridiagonal system lower[t] x[t-1] + diag[t] x[t] + upper[t] x[t+1] = rhs[t] (lower[0]
-    and upper[-1] unused; [T,n]: n systems), reduced by parallel cyclic reduction: each pass
-    eliminates every equation's neighbours at twice the distance, all frames at once (log2 of the
-    longest run of coupled equations passes: beyond it no coupling is left, and a pass would
-    change nothing; the systems here are diagonally dominant). The passes' factors are kept, so
-    that ``solve`` takes any right-hand side through the same steps. In place on copies: after the
-    first pass the couplings are kept negated, so that no pass negates (a sign flip is exact)."""
+    and upper[-1] unused; [T,n]: n systems) and its ``solution``, by parallel cyclic reduction: each
+    pass eliminates every equation's neighbours at twice the distance, all frames at once (log2 of
+    the longest run of coupled equations passes: beyond it no coupling is left, and a pass would
+    change nothing; the systems here are diagonally dominant). ``rhs`` goes through each pass as it
+    is made (its factors still in the cache); with ``keep`` the factors are kept, so that ``solve``
+    takes other right-hand sides through the same steps. In place on copies: after the first pass
+    the couplings are kept negated, so that no pass negates (a sign flip is exact)."""
 
-    def __init__(self, lower: np.ndarray, diag: np.ndarray, upper: np.ndarray):
-        a, b, c = np.array(lower, float), np.array(diag, float), np.array(upper, float)
+    def __init__(self, lower: np.ndarray, diag: np.ndarray, upper: np.ndarray, rhs: np.ndarray, keep: bool = False):
+        a, b, c, d = np.array(lower, float), np.array(diag, float), np.array(upper, float), np.array(rhs)
         a[0] = c[-1] = 0.0
         longest = _longest_coupled_run(a, c)
         self.passes: list[tuple[int, np.ndarray, np.ndarray]] = []  # (stride, p, q): d gains -p d[t - s], -q d[t + s]
@@ -377,24 +385,32 @@ class Tridiagonal:
             p, q = a_hi / b_lo, c_lo / b_hi
             np.subtract(b_hi, p * c_lo, out=b_hi)
             np.subtract(b_lo, q * a_hi, out=b_lo)
+            _eliminate(d, s, p, q, np.subtract if s == 1 else np.add)
             np.multiply(p, a[:-s], out=a_hi)  # the couplings at twice the distance, negated
             np.multiply(q, c[s:], out=c_lo)
             a[:s] = c[-s:] = 0.0
-            self.passes.append((s, p, q))
+            if keep:
+                self.passes.append((s, p, q))
             stride = 2 * s
         self.diag = b
+        self.solution = d / b
 
     def solve(self, rhs: np.ndarray) -> np.ndarray:
-        """[T] (or [T,n]; real or complex) the solution for ``rhs`` [T] ([T,n])."""
+        """[T] (or [T,n]; real or complex) the solution for another ``rhs`` [T] ([T,n]) (kept factors)."""
         d = np.array(rhs)
-        update = np.subtract  # a is kept negated after pass 1
         for s, p, q in self.passes:
-            d_lo, d_hi = d[:-s], d[s:]
-            from_before, from_after = p * d_lo, q * d_hi
-            update(d_hi, from_before, out=d_hi)
-            update(d_lo, from_after, out=d_lo)
-            update = np.add
+            _eliminate(d, s, p, q, np.subtract if s == 1 else np.add)
         return d / self.diag
+
+
+def _eliminate(d: np.ndarray, s: int, p: np.ndarray, q: np.ndarray, update: np.ufunc) -> None:
+    """One reduction pass on the right-hand side d [T,...] (in place): its neighbours at distance
+    ``s``, weighed by the pass's factors p and q, taken in by ``update`` (subtract on the first
+    pass, add once the couplings are kept negated)."""
+    d_lo, d_hi = d[:-s], d[s:]
+    from_before, from_after = p * d_lo, q * d_hi
+    update(d_hi, from_before, out=d_hi)
+    update(d_lo, from_after, out=d_lo)
 
 
 def _longest_coupled_run(lower: np.ndarray, upper: np.ndarray) -> int:
