@@ -116,10 +116,11 @@ def _planes(x: np.ndarray, core: int, ndim: int) -> np.ndarray:
     x = np.asarray(x, np.float64)
     if x.ndim - core < ndim:
         x = x[(None,) * (ndim - (x.ndim - core))]
-    return x.transpose(_CORE_FIRST[core, ndim])
+    axes = _CORE_FIRST.get((core, ndim))
+    return x.transpose(tuple(range(ndim, ndim + core)) + tuple(range(ndim)) if axes is None else axes)
 
 
-#: (core, ndim) -> the axes of _planes' transpose
+#: (core, ndim) -> the axes of _planes' transpose, for the usual stacks
 _CORE_FIRST = {(core, n): tuple(range(n, n + core)) + tuple(range(n)) for core in (1, 2) for n in range(8)}
 
 
