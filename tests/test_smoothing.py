@@ -90,6 +90,21 @@ def test_short_bones_read_their_own_noise(fps):
     assert np.allclose(found[:3], 0.005, rtol=0.25), found
 
 
+@pytest.mark.parametrize("frames", [12, 40])
+def test_rigid_bones_turning_anyhow_read_as_no_noise(frames):
+    """Clean tracks whose bones point anywhere from one frame to the next (a fast spin seen at a
+    low frame rate, a short window of it): their lengths never change, so there is no noise,
+    however white their vectors' changes look. Read from the vectors, such a window of a clean
+    clip was called noisy and smoothed."""
+    rng = np.random.default_rng(4)
+    parents = np.array([-1, 0, 1, 2, 3])
+    lengths = np.array([0.0, 0.4, 0.3, 0.05, 0.02])
+    d = rng.normal(size=(frames, 5, 3))
+    d /= np.linalg.norm(d, axis=-1, keepdims=True)
+    P = np.cumsum(d * lengths[None, :, None], axis=1)
+    assert estimate_noise(P, parents, lengths, 1.0).max() < 1e-9
+
+
 def test_noisier_fingers_are_smoothed_as_noisy_as_they_are(cmu):
     """Tracks whose short bones (fingers, toes: under 3 % of the height) are twice as noisy as the
     body (0.5 % against 0.25 %), as a markerless tracker gives them: each joint's noise is read
@@ -150,6 +165,10 @@ def test_a_point_that_rests_at_the_origin_is_data():
     assert not dropped_to_origin(Q, parents, 1.0).any()
     Q[60, 2] = 0.0  # a joint alone at the origin, off its bones: a dropout
     assert np.array_equal(np.argwhere(dropped_to_origin(Q, parents, 1.0)), [[60, 2]])
+    R = P - P[:, :1]  # a root parked at the origin for 40 frames, then walking off; its child translates
+    R[40:] += np.linspace(0.0, 1.0, 60)[:, None, None] * np.array([1.0, 0.0, 0.0])
+    R[:, 1] += np.linspace(0.0, 0.3, 100)[:, None] * np.array([0.0, 1.0, 0.0])
+    assert (R[:40, 0] == 0.0).all() and not dropped_to_origin(R, parents, 1.0).any()
 
 
 def test_smoothing_reduces_white_noise():

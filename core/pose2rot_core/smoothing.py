@@ -150,29 +150,45 @@ def lost_frames(positions: np.ndarray) -> np.ndarray:
 
 def dropped_to_origin(points: np.ndarray, parents: np.ndarray, height: float) -> np.ndarray:
     """[T,N] samples of points [T,N,3] (joints and bone tips; ``parents`` [N], -1: none) at exactly
-    (0, 0, 0) where a bone of theirs (to the parent or to a child) is off the length it has in the
-    nearest frames where neither end sits there (interpolated between them) by more than
-    OUTLIER_MIN_FRACTION of the height: a tracker's "not found" written as a point. Real positions
-    are never exactly zero on all three axes in a few frames of a point that is elsewhere in the
-    others, and a point that really passes through the origin keeps its bones there (a translating
-    one changes their length smoothly). Points at the origin in half the frames or more are left
-    alone."""
+    (0, 0, 0) that jump there: the point's nearest samples elsewhere, before and after, lie further
+    than OUTLIER_MIN_FRACTION of the height from the origin, and a bone of its (to the parent or
+    to a child) is off the length it has in the nearest frames where neither end sits there
+    (interpolated between them) by as much: a tracker's "not found" written as a point. A point
+    that really moves to or rests at the origin (a root parked there, then walking off) arrives
+    and leaves near it, and one that stays there keeps its bones; points at the origin in half the
+    frames or more are left alone."""
     zero = (points == 0.0).all(axis=-1)
     found = np.zeros_like(zero)
     suspect = zero.any(axis=0) & (zero.mean(axis=0) < 0.5)
     parents = np.asarray(parents)
-    bones = np.flatnonzero((parents >= 0) & (suspect | suspect[np.maximum(parents, 0)]))
     frames = np.arange(len(points))
-    for child, parent in zip(bones, parents[bones]):
+    far = OUTLIER_MIN_FRACTION * height
+    jumps = {j: _jumps_to_origin(points[:, j], zero[:, j], far) for j in np.flatnonzero(suspect)}
+    for child in np.flatnonzero((parents >= 0) & (suspect | suspect[np.maximum(parents, 0)])):
+        parent = parents[child]
         length = np.linalg.norm(points[:, child] - points[:, parent], axis=-1)  # [T]
-        either = zero[:, child] | zero[:, parent]
-        data = ~either & np.isfinite(length)
+        data = ~(zero[:, child] | zero[:, parent]) & np.isfinite(length)
         if not data.any():
             continue
-        off = np.abs(length - np.interp(frames, frames[data], length[data])) > OUTLIER_MIN_FRACTION * height
-        found[:, child] |= zero[:, child] & off
-        found[:, parent] |= zero[:, parent] & off
+        off = np.abs(length - np.interp(frames, frames[data], length[data])) > far
+        for end in (child, parent):
+            if end in jumps:
+                found[:, end] |= jumps[end] & off
     return found
+
+
+def _jumps_to_origin(x: np.ndarray, zero: np.ndarray, far: float) -> np.ndarray:
+    """[T] samples of one point's track ``x`` [T,3] at the origin (``zero`` [T]) whose nearest
+    samples elsewhere (with data), before and after where there are any, lie further than ``far``
+    from the origin."""
+    elsewhere = np.flatnonzero(~zero & np.isfinite(x).all(axis=-1))
+    if not elsewhere.size:
+        return np.zeros_like(zero)
+    distance = np.linalg.norm(x[elsewhere], axis=-1)
+    after = np.searchsorted(elsewhere, np.arange(len(x)))
+    before_far = np.where(after > 0, distance[np.maximum(after - 1, 0)] > far, True)
+    after_far = np.where(after < elsewhere.size, distance[np.minimum(after, elsewhere.size - 1)] > far, True)
+    return zero & before_far & after_far
 
 
 def no_data_as_gaps(positions: np.ndarray, confidence: np.ndarray | None, first_frame: int,
@@ -200,17 +216,17 @@ def estimate_noise(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.
     """[J] noise std per axis (file units) of positions [T,J,3] (NaN = missing), from the bones to
     the parents (-1: none): the robust std of the fourth difference over time of a bone's length is
     sqrt(s_child^2 + s_parent^2) for noise s per axis at either end; each joint takes the median
-    over its bones of that std / sqrt(2). A bone whose length tells nothing — its rest length
-    (``rest_lengths`` [J], to the parent) shorter than NOISE_BONE_FRACTION of the height or
-    NOISE_BONE_STDS noise stds (such a length jitters less than its noise), or a length that
-    changes with the motion — has its std read from the fourth difference of the bone's vector
-    instead (motion moves a short bone's end little), where that is white (see
-    _bone_vector_noise). Frames where ``valid`` [T,J] is False do not count; clips shorter than 5
+    over its bones of that std / sqrt(2). A bone whose rest length (``rest_lengths`` [J], to the
+    parent) is shorter than NOISE_BONE_FRACTION of the height or NOISE_BONE_STDS noise stds (than
+    every bone read that way) has a length that jitters less than its noise: its std is read from
+    the fourth difference of the bone's vector instead (motion moves a short bone's end little),
+    where its length is not rigid and the vector's change is white (see _bone_vector_noise). Frames where ``valid`` [T,J] is False do not count; clips shorter than 5
     frames tell nothing (joints without a usable bone take the median of the others)."""
     T, J = positions.shape[:2]
     raw = _bone_length_noise(positions, parents, valid)  # [J]: bone to the parent
-    long = _noise_bones(raw, np.asarray(rest_lengths, np.float64), height)
-    short = np.flatnonzero(~long & (np.asarray(parents) >= 0))
+    rest = np.asarray(rest_lengths, np.float64)
+    long = _noise_bones(raw, rest, height)
+    short = np.flatnonzero(~long & (np.asarray(parents) >= 0) & (rest < rest[long].min(initial=np.inf)))
     bone_noise = np.where(long, raw, np.nan)
     if long.any() and len(short):
         bone_noise[short] = _bone_vector_noise(positions, short, np.asarray(parents)[short], valid)
@@ -277,19 +293,23 @@ def _bone_vector_noise(positions: np.ndarray, joints: np.ndarray, parents: np.nd
     """[B] robust std, divided by that of white noise, of the fourth difference of the vectors
     from ``parents`` [B] to ``joints`` [B] (each axis): the noise of both ends for a bone short
     enough that its turns move its end less than the noise does. NaN where there are too few data,
-    the vector never changes (one track given twice), or it changes more smoothly than noise does
-    (motion: the same whiteness test as for lengths)."""
+    the vector changes more smoothly than noise does (motion: the same whiteness test as for
+    lengths), or its length is rigid (clean tracks: noise always moves a bone's length, if less
+    than its noise)."""
     v = positions[:, joints] - positions[:, parents]  # [T,B,3]
     ok = ~np.isnan(v).any(axis=-1)
     if valid is not None:
         ok &= valid[:, joints] & valid[:, parents]
+    length = norm(v)
+    longest, shortest = np.where(ok, length, -np.inf).max(axis=0), np.where(ok, length, np.inf).min(axis=0)
+    rigid = ~(longest - shortest > 1e-9 * longest)  # no data: rigid too
     d4 = v[4:] - 4 * v[3:-1] + 6 * v[2:-2] - 4 * v[1:-3] + v[:-4]
     ok4 = (ok[4:] & ok[3:-1] & ok[2:-2] & ok[1:-3] & ok[:-4])[..., None]
     ok1 = (ok[1:] & ok[:-1])[..., None]
     T4, B = d4.shape[:2]
     mad = column_nanmedian(np.where(ok4, np.abs(d4), np.nan).transpose(0, 2, 1).reshape(3 * T4, B))
     mad1 = column_nanmedian(np.where(ok1, np.abs(v[1:] - v[:-1]), np.nan).transpose(0, 2, 1).reshape(-1, B))
-    usable = (ok4[..., 0].sum(axis=0) >= 5) & (mad1 > 0) & (mad >= WHITE_RATIO * np.sqrt(35.0) * mad1)
+    usable = (ok4[..., 0].sum(axis=0) >= 5) & ~rigid & (mad >= WHITE_RATIO * np.sqrt(35.0) * mad1)
     return np.where(usable, 1.4826 * mad / _D4_GAIN, np.nan)
 
 
