@@ -476,6 +476,23 @@ def swing_and_twist(exact: np.ndarray, turned: np.ndarray, line: np.ndarray) -> 
     return geodesic_angle(rel @ rotation_about(line, -twist), np.eye(3)), twist
 
 
+def test_targets_count_in_a_fit_by_their_noise():
+    """A target k times noisier than the others counts k^2 times less in a best fit; targets as
+    noisy as each other, or clean tracks, count the same (no weights)."""
+    from types import SimpleNamespace
+
+    from pose2rot_core.solvers.geometric.problem import Problem, Target
+
+    targets = [Target(1, False, (), np.ones(3)), Target(2, False, (), np.ones(3)), Target(3, False, (), np.ones(3))]
+    fake = SimpleNamespace(skeleton=SimpleNamespace(height=1.0), end_var=None)
+    fake.offset_var = lambda j, ts: Problem.offset_var(fake, j, ts)
+    for noise, want in (([0.0, 0.0, 0.0, 0.0], None), ([1e-4, 1e-4, 1e-4, 1e-4], None),
+                        ([0.0, 1e-4, 4e-4, 1e-4], [1.0, 0.25, 1.0])):
+        fake.noise_var = np.array(noise)
+        got = Problem.target_weights(fake, 0, targets)
+        assert (got is None) if want is None else np.allclose(got, want, rtol=1e-6), (noise, got)
+
+
 def axis_angle(axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
     from pose2rot_core.rotations import axis_angle_to_matrix
 

@@ -275,13 +275,14 @@ def _hit_all_targets(problem: Problem, j: int, primary: list, src: np.ndarray, o
     weight = fit_weight(src, problem.offset_var(j, primary)) if weight is None else weight
     problem.determined[j] = weight
     if weight.min() >= 1.0:
-        return _written(out, best_fit(primary, src, obs, desired))
+        return _written(out, best_fit(primary, src, obs, desired, problem.target_weights(j, primary)))
     axis, direction = line_means(src, obs)  # axis [1,3] when the same in every frame
     along = aim_with_roll(problem, np.array([j]), _alone(axis), _alone(direction), _alone(desired),
                           [_aimed(problem, primary)], _alone(parent_frame))[:, 0]
     if weight.max() <= 0.0:
         return _written(out, along)
-    return _written(out, blend_roll(along, best_fit(primary, src, obs, desired), axis, weight))
+    return _written(out, blend_roll(along, best_fit(primary, src, obs, desired, problem.target_weights(j, primary)),
+                                    axis, weight))
 
 
 def _seen_targets(problem: Problem, primary: list) -> np.ndarray | None:

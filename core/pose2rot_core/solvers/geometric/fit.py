@@ -73,11 +73,17 @@ def fit_weights(sources: list[np.ndarray], noise_vars: list[float]) -> list[np.n
     return weights
 
 
-def best_fit(primary: list[Target], src: np.ndarray, obs: np.ndarray, desired: np.ndarray) -> np.ndarray:
+def best_fit(primary: list[Target], src: np.ndarray, obs: np.ndarray, desired: np.ndarray,
+             weights: np.ndarray | None = None) -> np.ndarray:
     """[T,3,3] global orientation best taking the target offsets ``src`` (joint frame; [T,n,3], or
     [1,n,3] when constant) onto the observed ``obs`` (world, [T,n,3]); targets reached only through zero-length joints
-    are steadied by the reference orientation ``desired`` [T,3,3]."""
-    M = pairwise_alignment(normalize(obs), normalize(src))  # directions: the same weight in any unit
+    are steadied by the reference orientation ``desired`` [T,3,3]. ``weights`` [n]: each target's
+    share (default: all the same)."""
+    obs, src = normalize(obs), normalize(src)  # directions: the same weight in any unit
+    if weights is not None:
+        root = np.sqrt(weights)[:, None]
+        obs, src = obs * root, src * root
+    M = pairwise_alignment(obs, src)
     if all(t.chain for t in primary):
         M = M + CHAINED_WEIGHT * len(primary) * desired
     return best_fit_rotation(M)

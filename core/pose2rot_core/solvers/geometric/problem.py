@@ -226,6 +226,17 @@ class Problem:
                (self.noise_var[joint] if self.end_var is None else self.end_var[t.index]) for t in targets]
         return float(self.noise_var[joint] + np.mean(far))
 
+    def target_weights(self, joint: int, targets: list[Target]) -> np.ndarray | None:
+        """[n] how much each target counts in a best fit: the least noisy one's noise variance over
+        its own (both ends'), so a target whose track is k times noisier than the others' counts
+        k^2 times less; None on clean tracks or where all are as noisy."""
+        if not self.noise_var.any():
+            return None
+        var = np.array([self.offset_var(joint, [t]) for t in targets])
+        floor = 1e-12 * float(self.skeleton.height) ** 2
+        weights = (var.min() + floor) / (var + floor)
+        return None if weights.min() > 1.0 - 1e-12 else weights
+
     def split_targets(self, joint: int) -> tuple[list[Target], list[Target]]:
         """(primary, secondary) targets of a joint. Primary: direct rigid children and tips, which
         the joint must hit exactly; secondary (reached through zero-length joints, or stretching)
