@@ -164,9 +164,8 @@ def dropped_to_origin(points: np.ndarray, parents: np.ndarray, height: float) ->
     frames = np.arange(len(points))
     far = OUTLIER_MIN_FRACTION * height
     jumps = {j: _jumps_to_origin(points[:, j], zero[:, j], far) for j in np.flatnonzero(suspect)}
-    for child in np.flatnonzero((parents >= 0) & (suspect | suspect[np.maximum(parents, 0)])):
-        parent = parents[child]
-        length = np.linalg.norm(points[:, child] - points[:, parent], axis=-1)  # [T]
+    bones = np.flatnonzero((parents >= 0) & (suspect | suspect[np.maximum(parents, 0)]))
+    for child, parent, length in zip(bones, parents[bones], bone_lengths(points, bones, parents[bones]).T):
         data = ~(zero[:, child] | zero[:, parent]) & np.isfinite(length)
         if not data.any():
             continue
@@ -220,8 +219,9 @@ def estimate_noise(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.
     parent) is shorter than NOISE_BONE_FRACTION of the height or NOISE_BONE_STDS noise stds (than
     every bone read that way) has a length that jitters less than its noise: its std is read from
     the fourth difference of the bone's vector instead (motion moves a short bone's end little),
-    where its length is not rigid and the vector's change is white (see _bone_vector_noise). Frames where ``valid`` [T,J] is False do not count; clips shorter than 5
-    frames tell nothing (joints without a usable bone take the median of the others)."""
+    where its length is not rigid and the vector's change is white (see _bone_vector_noise).
+    Frames where ``valid`` [T,J] is False do not count; clips shorter than 5 frames tell nothing
+    (joints without a usable bone take the median of the others)."""
     T, J = positions.shape[:2]
     raw = _bone_length_noise(positions, parents, valid)  # [J]: bone to the parent
     rest = np.asarray(rest_lengths, np.float64)
@@ -274,18 +274,28 @@ def _bone_length_noise(positions: np.ndarray, parents: np.ndarray, valid: np.nda
     ok = ~np.isnan(length)
     if valid is not None:
         ok &= valid[:, bones] & valid[:, par]
-    d4 = length[4:] - 4 * length[3:-1] + 6 * length[2:-2] - 4 * length[1:-3] + length[:-4]
-    ok4 = ok[4:] & ok[3:-1] & ok[2:-2] & ok[1:-3] & ok[:-4]
-    d1 = length[1:] - length[:-1]
-    ok1 = ok[1:] & ok[:-1]
-    mad = column_nanmedian(np.where(ok4, np.abs(d4), np.nan))
-    mad1 = column_nanmedian(np.where(ok1, np.abs(d1), np.nan))
-    # white noise has a fourth difference sqrt(35) times its first; a length that changes with the
-    # motion (a translating joint, seen at a low frame rate) has a smaller ratio: not noise
-    white = mad >= WHITE_RATIO * np.sqrt(35.0) * mad1
-    usable = (ok4.sum(axis=0) >= 5) & white
-    out[bones] = np.where(usable, 1.4826 * mad / _D4_GAIN, np.nan)
+    out[bones] = _white_noise_std(length[..., None], ok)
     return out
+
+
+def _white_noise_std(x: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """[B] robust std, divided by that of white noise, of the fourth difference over time of each
+    of B series x [T,B,k] (its k components pooled), over the frames ``ok`` [T,B]; NaN where there
+    are fewer than 5 such differences, or where the series changes more smoothly than noise does:
+    white noise has a fourth difference sqrt(35) times its first, while a length or vector that
+    changes with the motion (a translating joint, seen at a low frame rate) has a smaller ratio."""
+    d4 = x[4:] - 4 * x[3:-1] + 6 * x[2:-2] - 4 * x[1:-3] + x[:-4]
+    ok4 = ok[4:] & ok[3:-1] & ok[2:-2] & ok[1:-3] & ok[:-4]
+    ok1 = ok[1:] & ok[:-1]
+    mad = _pooled_nanmedian(np.where(ok4[..., None], np.abs(d4), np.nan))
+    mad1 = _pooled_nanmedian(np.where(ok1[..., None], np.abs(x[1:] - x[:-1]), np.nan))
+    usable = (ok4.sum(axis=0) >= 5) & (mad >= WHITE_RATIO * np.sqrt(35.0) * mad1)
+    return np.where(usable, 1.4826 * mad / _D4_GAIN, np.nan)
+
+
+def _pooled_nanmedian(x: np.ndarray) -> np.ndarray:
+    """[B] column_nanmedian of x [T,B,k] over its frames and components together."""
+    return column_nanmedian(x.transpose(0, 2, 1).reshape(-1, x.shape[1]))
 
 
 def _bone_vector_noise(positions: np.ndarray, joints: np.ndarray, parents: np.ndarray,
@@ -303,14 +313,7 @@ def _bone_vector_noise(positions: np.ndarray, joints: np.ndarray, parents: np.nd
     length = norm(v)
     longest, shortest = np.where(ok, length, -np.inf).max(axis=0), np.where(ok, length, np.inf).min(axis=0)
     rigid = ~(longest - shortest > 1e-9 * longest)  # no data: rigid too
-    d4 = v[4:] - 4 * v[3:-1] + 6 * v[2:-2] - 4 * v[1:-3] + v[:-4]
-    ok4 = (ok[4:] & ok[3:-1] & ok[2:-2] & ok[1:-3] & ok[:-4])[..., None]
-    ok1 = (ok[1:] & ok[:-1])[..., None]
-    T4, B = d4.shape[:2]
-    mad = column_nanmedian(np.where(ok4, np.abs(d4), np.nan).transpose(0, 2, 1).reshape(3 * T4, B))
-    mad1 = column_nanmedian(np.where(ok1, np.abs(v[1:] - v[:-1]), np.nan).transpose(0, 2, 1).reshape(-1, B))
-    usable = (ok4[..., 0].sum(axis=0) >= 5) & ~rigid & (mad >= WHITE_RATIO * np.sqrt(35.0) * mad1)
-    return np.where(usable, 1.4826 * mad / _D4_GAIN, np.nan)
+    return np.where(rigid, np.nan, _white_noise_std(v, ok))
 
 
 def bone_lengths(positions: np.ndarray, joints: np.ndarray, parents: np.ndarray,
