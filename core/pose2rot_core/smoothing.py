@@ -54,6 +54,9 @@ OUTLIER_RUN_FRACTION = 0.25
 OUTLIER_WINDOW = 3
 #: a frame whose joints all lie within this fraction of the clip's typical extent holds no pose
 COLLAPSED_FRACTION = 0.01
+#: a point within this fraction of the height of (0, 0, 0) sits at the origin (trackers write a lost
+#: point as 0 or as a float's rounding of it, such as 1e-9)
+AT_ORIGIN_FRACTION = 1e-6
 #: smoothing moves no sample further than this many noise stds (per axis): a 3-D Gaussian vector
 #: is shorter than 3.37 stds 99 % of the time
 CLAMP_STDS = 3.4
@@ -148,18 +151,22 @@ def lost_frames(positions: np.ndarray) -> np.ndarray:
     return lost
 
 
-def dropped_to_origin(points: np.ndarray, parents: np.ndarray, height: float) -> np.ndarray:
-    """[T,N] samples of points [T,N,3] (joints and bone tips; ``parents`` [N], -1: none) at exactly
-    (0, 0, 0) that jump there: the point's nearest samples elsewhere, before and after, lie further
-    than OUTLIER_MIN_FRACTION of the height from the origin, and a bone of its (to the parent or
-    to a child) is off the length it has in the nearest frames where neither end sits there
-    (interpolated between them) by as much: a tracker's "not found" written as a point. A point
-    that really moves to or rests at the origin (a root parked there, then walking off) arrives
-    and leaves near it, and one that stays there keeps its bones; points at the origin in half the
-    frames or more are left alone."""
-    zero = (points == 0.0).all(axis=-1)
+def dropped_to_origin(points: np.ndarray, parents: np.ndarray, rest_lengths: np.ndarray, height: float
+                      ) -> np.ndarray:
+    """[T,N] samples of points [T,N,3] (joints and bone tips; ``parents`` [N], -1: none) at the
+    origin (within AT_ORIGIN_FRACTION of the height) that jump there: the point's nearest samples
+    elsewhere, before and after, lie further than OUTLIER_MIN_FRACTION of the height from the
+    origin, and a bone of its (to the parent or to a child) is off the length it has in the nearest
+    frames where neither end sits there (interpolated between them) by as much: a tracker's "not
+    found" written as a point. A point that really moves to or rests at the origin (a root parked
+    there, then walking off) arrives and leaves near it, and one that stays there keeps its bones.
+    A point at the origin in half its frames or more is dropped there only through a bone that
+    keeps its rest length (``rest_lengths`` [N], to the parent) where the point is elsewhere and
+    not where it is at the origin (see _at_rest_length_elsewhere)."""
+    zero = np.linalg.norm(points, axis=-1) <= AT_ORIGIN_FRACTION * height
     found = np.zeros_like(zero)
-    suspect = zero.any(axis=0) & (zero.mean(axis=0) < 0.5)
+    suspect = zero.any(axis=0) & ~zero.all(axis=0)
+    mostly = zero.mean(axis=0) >= 0.5
     parents = np.asarray(parents)
     frames = np.arange(len(points))
     far = OUTLIER_MIN_FRACTION * height
@@ -171,9 +178,24 @@ def dropped_to_origin(points: np.ndarray, parents: np.ndarray, height: float) ->
             continue
         off = np.abs(length - np.interp(frames, frames[data], length[data])) > far
         for end in (child, parent):
-            if end in jumps:
+            if end in jumps and (not mostly[end] or _at_rest_length_elsewhere(length, rest_lengths[child], data,
+                                                                              zero[:, end], far)):
                 found[:, end] |= jumps[end] & off
     return found
+
+
+def _at_rest_length_elsewhere(length: np.ndarray, rest: float, data: np.ndarray, at_origin: np.ndarray,
+                              far: float) -> bool:
+    """Whether a bone's ``length`` [T] keeps its ``rest`` length in the frames with data (``data``
+    [T]: median within ``far`` of it, median absolute deviation under ``far``) and leaves it in
+    those where its end sits at the origin (``at_origin`` [T]: median distance over ``far``): then
+    the bone is a bone where the point is elsewhere, and the origin is where it breaks."""
+    elsewhere, there = length[data], length[at_origin & np.isfinite(length)]
+    if not elsewhere.size or not there.size:
+        return False
+    middle = np.median(elsewhere)
+    return bool(abs(middle - rest) < far and np.median(np.abs(elsewhere - middle)) < far
+                and np.median(np.abs(there - rest)) > far)
 
 
 def _jumps_to_origin(x: np.ndarray, zero: np.ndarray, far: float) -> np.ndarray:
@@ -677,13 +699,13 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, lis
     if lost.any() and tracks.has_ends:
         points[lost] = np.nan                         # a fresh array: the bone tips go with their joints
         P = points[:, :J]
-    dropped = dropped_to_origin(points, parents, height)
+    dropped = dropped_to_origin(points, parents, lengths, height)
     if dropped.any():
         points = points.copy()
         points[dropped] = np.nan
         P = points[:, :J]
         n = int(dropped.sum())
-        report.append(f"{n} {'sample' if n == 1 else 'samples'} at exactly (0, 0, 0), off their bone lengths "
+        report.append(f"{n} {'sample' if n == 1 else 'samples'} at (0, 0, 0), off their bone lengths "
                       "(a tracker's 'not found'), treated as gaps")
     noise = estimate_noise(points, parents, lengths, height)
     if mode == "auto" and (noise <= AUTO_THRESHOLD * height).all():
