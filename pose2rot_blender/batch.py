@@ -398,7 +398,7 @@ def convert_one(path: Path, job: Job):
         print(f"{label}: warning: {line}")
     return ClipResult(label, frames=len(plan.frames), bones=len(plan.bone_names),
                       max_error_pct=plan.max_error_pct, flips=count_jumps(plan.solution.rotations),
-                      seconds=time.perf_counter() - t0)
+                      seconds=time.perf_counter() - t0, warnings=len(plan.warnings))
 
 
 def export_bvh(path: Path, plan, rig_orders: dict[str, str], order: str | None, up: str, fps: float) -> None:

@@ -18,12 +18,14 @@ def test_count_jumps():
 
 def test_summary_lists_every_clip_and_counts_failures():
     results = [ClipResult("walk.bvh", frames=268, bones=43, max_error_pct=1.5e-13, flips=0, seconds=0.31),
-               ClipResult("broken.csv", seconds=0.01, status="failed", message="line 3: 'x' is not a number")]
+               ClipResult("broken.csv", seconds=0.01, status="failed", message="line 3: 'x' is not a number"),
+               ClipResult("held.csv", frames=90, bones=22, max_error_pct=0.1, flips=2, seconds=0.2, warnings=2)]
     table = format_summary(results)
     lines = table.splitlines()
     assert lines[0].split()[:3] == ["clip", "frames", "bones"] and "vs tracks" in lines[0]
     walk = lines[2].split()
     assert walk[:3] == ["walk.bvh", "268", "43"] and float(walk[3]) == 1.5e-13 and walk[-1] == "ok"
     assert lines[3].startswith("broken.csv") and "failed: line 3: 'x' is not a number" in lines[3]
-    assert lines[-1].startswith("1 of 2 clips converted, 1 failed")
+    assert lines[4].startswith("held.csv") and lines[4].endswith("ok, 2 warnings (above)")
+    assert lines[-1].startswith("2 of 3 clips converted, 1 failed, 1 with warnings")
     assert format_summary(results[:1]).splitlines()[-1].startswith("1 of 1 clips converted (")

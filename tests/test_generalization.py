@@ -602,6 +602,54 @@ def test_a_joint_far_from_its_track_is_reported_and_can_stop_the_solve():
     solve(tracks, max_position_error=0.01)  # clean tracks pass a tight limit
 
 
+@pytest.mark.parametrize("noise", [0.0, 0.003])
+def test_a_track_held_at_its_last_value_is_reported_and_can_stop_the_solve(noise):
+    """A tracker holds the lost left hand (and its fingers) at its last value for 30 frames: the hand may translate
+    (its distance to the forearm changes), so it follows its track and is never far from it. The
+    forearm keeps one length in the other frames, so those 30 are named in a warning, and a
+    limit refuses the solve. Before, the hand came back 40 % of the height off with no warning.
+    A bone that stretches throughout the clip (a rig's stretchy bone) keeps no one length in most
+    frames: no warning."""
+    from pose2rot_core.evaluate import add_noise
+
+    tracks = tracks_from_bvh(read_bvh(EXAMPLE), reference_frame=0)
+    tracks = add_noise(tracks, noise, 0) if noise else tracks
+    sk = tracks.skeleton
+    j = sk.index("lHand")
+    hand = np.flatnonzero(sk.ancestor_mask()[:, j])  # the hand and the joints below it
+    P, E = tracks.positions.copy(), tracks.end_positions.copy()
+    P[100:130, hand] = P[99, hand]
+    held_ends = np.isin(tracks.end_parents, hand)
+    E[100:130, held_ends] = E[99, held_ends]
+    held = replace(tracks, positions=P, end_positions=E)
+    sol = solve(held)
+    warning = [line for line in sol.report if "off the distance to the parent kept in most frames" in line]
+    assert len(warning) == 1 and warning[0].startswith("warning: 1 joint is") and "'lHand' (frames 10" in warning[0]
+    stretched = sol.check.stretched
+    assert not stretched[:95].any() and not stretched[135:].any() and stretched[110:130, j].all()
+    with pytest.raises(ResultTooFarError, match="keeps in most frames"):
+        solve(held, max_position_error=5.0)
+    Q = tracks.positions.copy()
+    k = tracks.skeleton.index("lCollar")
+    wave = 1.0 + 0.1 * np.sin(np.arange(len(Q)) / 5.0)[:, None]  # the collar's bone 10 % longer and shorter
+    Q[:, k] = Q[:, tracks.skeleton.parents[k]] + wave * (Q[:, k] - Q[:, tracks.skeleton.parents[k]])
+    sol = solve(replace(tracks, positions=Q))
+    assert sol.translating[k] and not sol.check.stretched.any(), sol.report
+
+
+def test_tracks_in_other_units_are_a_warning_from_the_api():
+    """Tracks 100x the rig (centimetres against metres) solved through the API (the command line
+    and Blender refuse them first): the rig keeps its lengths, and the safety check's allowance
+    for another performer's proportions had hidden joints 52 heights off their tracks. A
+    performer 1.5x the rig is a retargeting, not other units: no warning."""
+    from pose2rot_core.units import scale_tracks
+
+    tracks = tracks_from_bvh(read_bvh(EXAMPLE), reference_frame=0)
+    warnings = [line for line in solve(scale_tracks(tracks, 100.0)).report if line.startswith("warning")]
+    assert any("100× the skeleton's" in line and "scale the tracks by 0.01 " in line for line in warnings), warnings
+    assert not any(line.startswith("warning") for line in solve(scale_tracks(tracks, 1.5)).report)
+
+
 def test_a_turn_the_tracks_do_not_call_for_is_a_flip():
     tracks = tracks_from_bvh(read_bvh(EXAMPLE), reference_frame=0)
     sol = solve(tracks)

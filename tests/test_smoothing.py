@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from pose2rot_core.bvh import read_bvh
 from pose2rot_core.errors import Pose2RotError
 from pose2rot_core.evaluate import add_noise, evaluate_clip, jitter
+from pose2rot_core.rotations import geodesic_angle
 from pose2rot_core.smoothing import (CLAMP_STDS, bone_lengths, clean_positions, column_nanmedian, estimate_noise,
                                      find_outliers, local_quadratic, mark_gaps, parse_smooth)
 from pose2rot_core.solvers import prepare_tracks
@@ -180,6 +181,36 @@ def test_a_point_that_rests_at_the_origin_is_data():
     S[:, 1] += np.linspace(0.0, 0.3, 100)[:, None] * np.array([0.0, 1.0, 0.0])
     S[70:73, 0] = [2.0, 0.0, 0.0]
     assert not dropped_to_origin(S, parents, lengths, 1.0).any()
+
+
+@pytest.mark.parametrize("noise", [0.0, 0.005])
+def test_joints_written_at_their_parents_place_are_no_data(cmu, noise):
+    """A body tracker writes the fingers it does not follow at the wrist (every finger joint and
+    tip at the hand's place). Those samples are no data: the fingers keep their reference rotation,
+    the hand and the rest of the body are solved from their tracks, and no warning comes. Read as
+    data, the fingers' zero lengths were a retargeting mismatch, excused by the safety check, and
+    their directions came from noise."""
+    from pose2rot_core.solvers import solve
+
+    tracks = tracks_from_bvh(cmu, reference_frame=0)
+    tracks = add_noise(tracks, noise, 0) if noise else tracks
+    sk = tracks.skeleton
+    hand = sk.index("lHand")
+    fingers = np.flatnonzero(sk.ancestor_mask()[:, hand])[1:]
+    P, E = tracks.positions.copy(), tracks.end_positions.copy()
+    P[:, fingers] = P[:, [hand]]
+    tips = np.isin(tracks.end_parents, fingers)
+    E[:, tips] = P[:, [hand]]
+    sol = solve(replace(tracks, positions=P, end_positions=E))
+    note = [line for line in sol.report if "on the parent's place" in line]
+    assert len(note) == 1 and "'lThumb1'" in note[0], sol.report
+    assert not any(line.startswith("warning") for line in sol.report), sol.report
+    reference = np.broadcast_to(tracks.reference_rotations[fingers], sol.rotations[:, fingers].shape)
+    assert np.degrees(geodesic_angle(sol.rotations[:, fingers], reference)).max() < 1e-6
+    body = np.setdiff1d(np.arange(sk.num_joints), fingers)
+    clean = tracks_from_bvh(cmu, reference_frame=0).positions
+    off = np.linalg.norm(sol.positions[:, body] - clean[:, body], axis=-1).max() / sk.height
+    assert off < 1e-4 + 6 * noise, off
 
 
 def test_one_noisy_track_does_not_tilt_its_clean_neighbours(cmu):

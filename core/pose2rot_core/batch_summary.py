@@ -11,8 +11,9 @@ from .safety import FLIP_DEGREES, rotation_steps
 @dataclass
 class ClipResult:
     """One converted (or failed) clip. max_error_pct: largest distance of a solved joint from its
-    track, % of the rig's height; flips: turns above FLIP_DEGREES between two frames; status: "ok"
-    or "failed" (message: why)."""
+    track, % of the rig's height; flips: turns above FLIP_DEGREES between two frames; warnings: the
+    solve's warning lines (joints far from their tracks, flips, ...); status: "ok" or "failed"
+    (message: why)."""
 
     clip: str
     frames: int = 0
@@ -20,6 +21,7 @@ class ClipResult:
     max_error_pct: float = float("nan")
     flips: int = 0
     seconds: float = 0.0
+    warnings: int = 0
     status: str = "ok"
     message: str = ""
 
@@ -47,10 +49,12 @@ def format_summary(results: list[ClipResult]) -> str:
             rows.append(f"{r.clip:<{width}}  {'-':>6}  {'-':>5}  {'-':>25}  {'-':>5}  {r.seconds:7.2f}  "
                         f"failed: {r.message}")
         else:
+            warned = f", {r.warnings} {'warning' if r.warnings == 1 else 'warnings'} (above)" if r.warnings else ""
             rows.append(f"{r.clip:<{width}}  {r.frames:6d}  {r.bones:5d}  {r.max_error_pct:25.2g}  {r.flips:5d}  "
-                        f"{r.seconds:7.2f}  ok")
+                        f"{r.seconds:7.2f}  ok{warned}")
     failed = sum(r.failed for r in results)
+    warned = sum(bool(r.warnings) for r in results if not r.failed)
     rows.append(f"{len(results) - failed} of {len(results)} clips converted"
-                + (f", {failed} failed" if failed else "")
+                + (f", {failed} failed" if failed else "") + (f", {warned} with warnings" if warned else "")
                 + f" (flips: turns above {FLIP_DEGREES:g}° between two frames)")
     return "\n".join(rows)

@@ -10,6 +10,10 @@ Two checks, per joint and frame:
 - flips: a local turn of more than FLIP_DEGREES in one frame that the tracks do not call for —
   more than FLIP_MARGIN beyond how far the points around the joint (children, grandchildren and
   their bone tips) turn as seen from its parent.
+
+A joint that translates follows its track, so it is never far from it; where its bone keeps one
+length in most frames and leaves it in a few by more than the noise explains, the track there is
+more likely wrong (held, swapped, mislabelled) than the bone stretching: that is a warning too.
 """
 from __future__ import annotations
 
@@ -19,7 +23,8 @@ import numpy as np
 
 from .errors import Pose2RotError
 from .rotations import best_fit_rotation, geodesic_angle, normalize
-from .smoothing import CLAMP_STDS, bone_lengths, column_nanmedian, find_cuts
+from .smoothing import CLAMP_STDS, OUTLIER_MIN_FRACTION, bone_lengths, column_nanmedian, find_cuts
+from .skeleton import Skeleton
 from .solution import Solution
 from .stacks import joint_planes
 from .tracks import Tracks
@@ -43,14 +48,17 @@ class ResultTooFarError(Pose2RotError):
 class SafetyCheck:
     """``error`` [T,J] distance of each solved joint from its track and ``allowed`` [J] what
     the tracks explain (fractions of the height; NaN errors for joints without data), ``flips`` [T-1,J]
-    sudden turns the tracks do not call for, and what the positions were compared with; warnings
-    count frames from ``first_frame`` (see Tracks)."""
+    sudden turns the tracks do not call for, ``stretched`` [T,J] how far a bone (to the parent) is
+    from the length it keeps in most frames where that is more than noise (see _left_steady_length;
+    0 elsewhere), and what the positions were compared with; warnings count frames from
+    ``first_frame`` (see Tracks)."""
 
     error: np.ndarray
     allowed: np.ndarray
     flips: np.ndarray
     against: str
     first_frame: int = 0
+    stretched: np.ndarray | None = None
 
     @property
     def far(self) -> np.ndarray:
@@ -81,7 +89,23 @@ class SafetyCheck:
             more = f" and {len(joints) - 5} more" if len(joints) > 5 else ""
             out.append(f"{WARNING_PREFIX}{int(self.flips.sum())} sudden turns that the tracks do not call for (flips): "
                        f"{', '.join(parts)}{more}")
+        if self.stretched is not None and self.stretched.any():
+            out.append(_stretch_warning(self.stretched, names, self.first_frame))
         return out
+
+
+def _stretch_warning(stretched: np.ndarray, names: tuple[str, ...], first_frame: int) -> str:
+    """The warning for bones that leave the length they keep in most frames (``stretched`` [T,J])."""
+    joints = np.flatnonzero(stretched.any(axis=0))
+    worst = sorted(joints, key=lambda j: -stretched[:, j].max())
+    parts = [f"'{names[j]}' ({_frames(stretched[:, j] > 0, first_frame)}, up to {100 * stretched[:, j].max():.3g} %)"
+             for j in worst[:5]]
+    more = f" and {len(joints) - 5} more" if len(joints) > 5 else ""
+    return (f"{WARNING_PREFIX}{len(joints)} {'joint is' if len(joints) == 1 else 'joints are'} off the distance to "
+            f"the parent kept in most frames, further than the noise explains (the solve follows the track there): "
+            f"{', '.join(parts)}{more} (percent of the skeleton height; a track held at its last value, swapped "
+            "with another, taken from the wrong joint, or slow noise in many tracks looks like this: check those "
+            "frames, or use stretch='off' to keep the bones rigid)")
 
 
 def _frames(mask: np.ndarray, offset: int = 0) -> str:
@@ -102,9 +126,32 @@ def check_solution(tracks: Tracks, sol: Solution, noise: np.ndarray | None = Non
     error = np.linalg.norm(X - tracks.positions, axis=-1) / skel.height  # NaN for joints without data
     if no_data is not None:
         error[no_data] = np.nan
-    allowed = _explained(tracks, sol, np.zeros(skel.num_joints) if noise is None else noise, no_data)
+    noise = np.zeros(skel.num_joints) if noise is None else noise
+    allowed = _explained(tracks, sol, noise, no_data)
     return SafetyCheck(error=error, allowed=allowed, flips=find_flips(tracks, sol, G, no_data), against=against,
-                       first_frame=tracks.first_frame)
+                       first_frame=tracks.first_frame, stretched=_left_steady_length(skel, X, noise, no_data))
+
+
+def _left_steady_length(skel: Skeleton, X: np.ndarray, noise: np.ndarray, no_data: np.ndarray | None) -> np.ndarray:
+    """[T,J] how far (fraction of the height) each solved joint (X [T,J,3]) is from the distance to
+    its parent that it keeps (within OUTLIER_MIN_FRACTION of the height and NOISE_STDS noise stds
+    of both ends, ``noise`` [J]) in most frames with data (not ``no_data`` [T,J]), where it is
+    further; 0 elsewhere, for joints that keep no one distance in most frames (they translate
+    throughout) and for the root line (offsets that place the body, see Skeleton.root_line).
+    Rigid bones keep their length in every frame."""
+    out = np.zeros(X.shape[:2])
+    joints = np.setdiff1d(np.arange(1, skel.num_joints), skel.root_line)
+    if not joints.size:
+        return out
+    parents = skel.parents[joints]
+    dist = bone_lengths(X, joints, parents, no_data) / skel.height  # [T,n], NaN where no data
+    usual = column_nanmedian(dist)
+    bound = np.maximum(OUTLIER_MIN_FRACTION, NOISE_STDS * np.hypot(noise[joints], noise[parents]))
+    off = np.abs(dist - usual)
+    seen = np.isfinite(off)
+    kept = (off <= bound).sum(axis=0) >= 0.5 * seen.sum(axis=0)
+    out[:, joints] = np.where(kept & seen & (off > bound), off, 0.0)
+    return out
 
 
 def _explained(tracks: Tracks, sol: Solution, noise: np.ndarray, no_data: np.ndarray | None = None) -> np.ndarray:

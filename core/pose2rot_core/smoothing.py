@@ -57,6 +57,9 @@ COLLAPSED_FRACTION = 0.01
 #: a point within this fraction of the height of (0, 0, 0) sits at the origin (trackers write a lost
 #: point as 0 or as a float's rounding of it, such as 1e-9)
 AT_ORIGIN_FRACTION = 1e-6
+#: a rig bone this fraction of the height long or longer is a real bone: its child never sits on its
+#: parent's place
+REAL_BONE_FRACTION = 1e-3
 #: smoothing moves no sample further than this many noise stds (per axis): a 3-D Gaussian vector
 #: is shorter than 3.37 stds 99 % of the time
 CLAMP_STDS = 3.4
@@ -196,6 +199,21 @@ def _at_rest_length_elsewhere(length: np.ndarray, rest: float, data: np.ndarray,
     middle = np.median(elsewhere)
     return bool(abs(middle - rest) < far and np.median(np.abs(elsewhere - middle)) < far
                 and np.median(np.abs(there - rest)) > far)
+
+
+def on_parent_track(points: np.ndarray, parents: np.ndarray, rest_lengths: np.ndarray, height: float) -> np.ndarray:
+    """[T,N] samples of points [T,N,3] (joints and bone tips; ``parents`` [N], -1: none) that sit
+    on their parent's (within AT_ORIGIN_FRACTION of the height) where the rig's bone between them
+    (``rest_lengths`` [N]) is a real one (REAL_BONE_FRACTION of the height or longer): a joint the
+    tracker does not follow, written at its parent's place (as body trackers write the fingers at
+    the wrist). It says nothing of the bone's direction. Bones of no length on the rig (twist
+    joints at their parent) sit there by right."""
+    parents = np.asarray(parents)
+    bones = np.flatnonzero((parents >= 0) & (np.asarray(rest_lengths) >= REAL_BONE_FRACTION * height))
+    found = np.zeros(points.shape[:2], bool)
+    if bones.size:
+        found[:, bones] = bone_lengths(points, bones, parents[bones]) <= AT_ORIGIN_FRACTION * height
+    return found
 
 
 def _jumps_to_origin(x: np.ndarray, zero: np.ndarray, far: float) -> np.ndarray:
@@ -699,14 +717,9 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, lis
     if lost.any() and tracks.has_ends:
         points[lost] = np.nan                         # a fresh array: the bone tips go with their joints
         P = points[:, :J]
-    dropped = dropped_to_origin(points, parents, lengths, height)
-    if dropped.any():
-        points = points.copy()
-        points[dropped] = np.nan
-        P = points[:, :J]
-        n = int(dropped.sum())
-        report.append(f"{n} {'sample' if n == 1 else 'samples'} at (0, 0, 0), off their bone lengths "
-                      "(a tracker's 'not found'), treated as gaps")
+    marked = _placeholders_as_gaps(points, parents, lengths, height, _point_names(tracks), report)
+    if marked is not points:
+        points, P = marked, marked[:, :J]
     noise = estimate_noise(points, parents, lengths, height)
     if mode == "auto" and (noise <= AUTO_THRESHOLD * height).all():
         mode = "off"  # clean clips keep even their rare glitches: auto must not change them
@@ -724,6 +737,35 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, lis
     return replace(tracks, positions=P, end_positions=ends), report, noise
 
 
+def _point_names(tracks: Tracks) -> tuple[str, ...]:
+    """Names of the joints and bone tips, in _with_ends' order."""
+    return tracks.skeleton.names + (tuple(tracks.end_names) if tracks.has_ends else ())
+
+
+def _placeholders_as_gaps(points: np.ndarray, parents: np.ndarray, lengths: np.ndarray, height: float,
+                          names: tuple[str, ...], report: list[str]) -> np.ndarray:
+    """Points [T,N,3] with the samples a tracker writes for "not found" set to NaN, a note for
+    each kind in ``report``: at the origin (see dropped_to_origin), on the parent's place (see
+    on_parent_track). ``points`` itself when there are none."""
+    from .tracks_io import describe_names
+
+    dropped = dropped_to_origin(points, parents, lengths, height)
+    on_parent = on_parent_track(points, parents, lengths, height) & ~dropped
+    if dropped.any():
+        n = int(dropped.sum())
+        report.append(f"{n} {'sample' if n == 1 else 'samples'} at (0, 0, 0), off their bone lengths "
+                      "(a tracker's 'not found'), treated as gaps")
+    if on_parent.any():
+        n, joints = int(on_parent.sum()), [f"'{names[k]}'" for k in np.flatnonzero(on_parent.any(axis=0))]
+        report.append(f"{n} {'sample' if n == 1 else 'samples'} of {describe_names(joints, noun='joint')} on the "
+                      "parent's place, where the rig has a bone (a joint the tracker does not follow), treated as gaps")
+    if not (dropped.any() or on_parent.any()):
+        return points
+    out = points.copy()
+    out[dropped | on_parent] = np.nan
+    return out
+
+
 def smooth_tracks(tracks: Tracks, gaps: np.ndarray, end_gaps: np.ndarray | None, smooth: str | float = "auto",
                   noise: np.ndarray | None = None) -> tuple[Tracks, Cleaning]:
     """Smooth gap-filled tracks (``gaps`` [T,J] / ``end_gaps`` [T,K]: samples that were filled).
@@ -736,7 +778,7 @@ def smooth_tracks(tracks: Tracks, gaps: np.ndarray, end_gaps: np.ndarray | None,
     confidence = tracks.confidence
     if confidence is not None and tracks.has_ends:
         confidence = np.concatenate([confidence, np.ones(end_gaps.shape)], 1)
-    names = skel.names + tuple(tracks.end_names) if tracks.has_ends else skel.names
+    names = _point_names(tracks)
     out, cleaning = clean_positions(points, parents, lengths, skel.height, tracks.fps, smooth, confidence, filled,
                                     names, noise)
     joints = Cleaning(cleaning.widths[:J], cleaning.noise[:J], cleaning.residual[:J], cleaning.report, cleaning.cuts)
