@@ -63,7 +63,8 @@ class SolveOptions:
       kept; :meth:`geometric_options`).
     stretch: bone lengths of the geometric step: "auto" (the core's default: joints whose distance to
       the parent changes over the clip translate; on smoothed tracks bones stay rigid except joints
-      that translate for real), "exact" (every joint on its track) or "off" (rigid bones). The
+      that translate for real), "exact" (every joint on its track) or "off" (rigid bones; the root
+      line's offsets, which place the body, still follow their tracks). The
       learned solver takes neither twist nor stretch (:meth:`geometric_options`).
     smooth: track cleaning, "auto", "off" or a kernel width in seconds (see core.smoothing).
     use_ends: use the tracks' bone tips (End Sites) to aim leaf joints (False: the tips are dropped).

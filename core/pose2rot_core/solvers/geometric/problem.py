@@ -263,20 +263,22 @@ def classify_translation(skel: Skeleton, dist: np.ndarray, typical: np.ndarray, 
     J = skel.num_joints
     translating = np.zeros(J, bool)
     free = np.zeros(J, bool)
-    if stretch == "off" or J < 2:
+    if J < 2:
         return translating, free
     par = skel.parents[1:]
     rest = np.linalg.norm(skel.offsets[1:], axis=-1)
     valid = ~missing[1:] & ~missing[par]
     scale = _tracks_scale(typical, rest, valid, skel.height)
-    dev = _spread(np.abs(dist - rest[None]) if stretch == "exact" else dist, stretch == "exact")
     limit = np.maximum(STRETCH_FRACTION * skel.height, STRETCH_NOISE_STDS * bone_noise)
+    if stretch == "off":
+        _placing_root_line(skel, typical, rest, scale, valid, limit, translating, free, report)
+        return translating, free
+    dev = _spread(np.abs(dist - rest[None]) if stretch == "exact" else dist, stretch == "exact")
     translating[1:] = valid & (dev > limit)
     held = np.zeros(J - 1, bool)  # [J-1] placing offsets off the rig in most frames (stretch "auto")
     if stretch == "auto":
-        off, far, unbent = _placing_offsets(skel, typical, rest, scale)
-        floor = _mismatch_floor(typical, rest, scale, valid & ~unbent)
-        held = valid & ~translating[1:] & (off > np.maximum(limit, floor))
+        held, off, far = _held_offsets(skel, typical, rest, scale, valid, limit)
+        held &= ~translating[1:]
         translating[1:] |= held
         free[1:] = held & far
         dev = np.where(held, off, dev)
@@ -286,6 +288,36 @@ def classify_translation(skel: Skeleton, dist: np.ndarray, typical: np.ndarray, 
     free[1:] |= moving & (off_rig > FREE_TRANSLATION_FRACTION * np.maximum(scale * rest, 1e-9)) & (off_rig > limit)
     _report_translation(skel, translating, free, dev, held | (stretch == "exact"), report)
     return translating, free
+
+
+def _held_offsets(skel: Skeleton, typical: np.ndarray, rest: np.ndarray, scale: float, valid: np.ndarray,
+                  limit: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """([J-1] the placing offsets (_placing_offsets) of ``valid`` [J-1] bones that are off the rig
+    scaled like the tracks in most frames by more than ``limit`` [J-1] and than the clip's other
+    bones are (_mismatch_floor); [J-1] how far each placing offset is off; [J-1] those too far
+    off for the parent to aim at or past them)."""
+    off, far, unbent = _placing_offsets(skel, typical, rest, scale)
+    floor = _mismatch_floor(typical, rest, scale, valid & ~unbent)
+    return valid & (off > np.maximum(limit, floor)), off, far
+
+
+def _placing_root_line(skel: Skeleton, typical: np.ndarray, rest: np.ndarray, scale: float, valid: np.ndarray,
+                       limit: np.ndarray, translating: np.ndarray, free: np.ndarray, report: list[str]) -> None:
+    """With stretch "off" (rigid bones): the root line's offsets that are off the rig in most
+    frames still translate (``translating`` and ``free`` [J], set in place; see _held_offsets): a
+    root at the floor or the origin and a walk's start stored as the hips' offset place the body,
+    they are no bones (kept rigid, the whole body stayed where the rig's rest pose puts it, a
+    height or more off its tracks)."""
+    held, _, far = _held_offsets(skel, typical, rest, scale, valid, limit)
+    held &= np.isin(np.arange(1, skel.num_joints), skel.root_line)
+    if not held.any():
+        return
+    translating[1:] = held
+    free[1:] = held & far
+    names = ", ".join(f"'{skel.names[j + 1]}'" for j in np.flatnonzero(held))
+    report.append(f"{names} {'moves' if held.sum() == 1 else 'move'} with {'its track' if held.sum() == 1 else 'their tracks'} "
+                  "with stretch='off' too: the root line places the body (a root at the floor or the origin, a walk's "
+                  "start), it has no bones to keep rigid")
 
 
 def _mismatch_floor(typical: np.ndarray, rest: np.ndarray, scale: float, bones: np.ndarray) -> float:
