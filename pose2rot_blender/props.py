@@ -57,9 +57,8 @@ SOLVE_PROPERTIES: dict[str, Callable[..., Any]] = {
                                               **kw),
     "max_position_error": lambda **kw: FloatProperty(
         name=label("max_position_error", "blender"), default=0.0, min=0.0, soft_max=10.0,
-        description="Refuse a solve whose bone heads end further than this from their empties, or from the "
-                    "distance to the parent they keep in most frames, in percent of the armature's height "
-                    "(0: report how far they are, refuse nothing)", **kw),
+        description="Refuse a solve whose bone heads end further than this from their empties, in percent of the "
+                    "armature's height (0: report how far they are, refuse nothing)", **kw),
 }
 #: the SolveOptions fields that the add-on preferences hold (their labels are in the preferences)
 _IN_PREFERENCES = ("checkpoint", "config", "t5", "device", "cache_dir")

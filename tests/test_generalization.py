@@ -606,8 +606,9 @@ def test_a_joint_far_from_its_track_is_reported_and_can_stop_the_solve():
 def test_a_track_held_at_its_last_value_is_reported_and_can_stop_the_solve(noise):
     """A tracker holds the lost left hand (and its fingers) at its last value for 30 frames: the hand may translate
     (its distance to the forearm changes), so it follows its track and is never far from it. The
-    forearm keeps one length in the other frames, so those 30 are named in a warning, and a
-    limit refuses the solve. Before, the hand came back 40 % of the height off with no warning.
+    forearm keeps one length in the other frames, so those 30 are named in a warning (a limit on
+    the distance from the tracks does not refuse it: the hand is on its track). Before, the hand
+    came back 40 % of the height off with no warning.
     A bone that stretches throughout the clip (a rig's stretchy bone) keeps no one length in most
     frames: no warning."""
     from pose2rot_core.evaluate import add_noise
@@ -624,17 +625,45 @@ def test_a_track_held_at_its_last_value_is_reported_and_can_stop_the_solve(noise
     held = replace(tracks, positions=P, end_positions=E)
     sol = solve(held)
     warning = [line for line in sol.report if "off the distance to the parent kept in most frames" in line]
-    assert len(warning) == 1 and warning[0].startswith("warning: 1 joint is") and "'lHand' (frames 10" in warning[0]
+    assert len(warning) == 1 and warning[0].startswith("warning: 1 joint is") and "'lHand' (frames 11" in warning[0]
     stretched = sol.check.stretched
-    assert not stretched[:95].any() and not stretched[135:].any() and stretched[110:130, j].all()
-    with pytest.raises(ResultTooFarError, match="keeps in most frames"):
-        solve(held, max_position_error=5.0)
+    assert not stretched[:95].any() and not stretched[135:].any() and stretched[115:130, j].all()
+    on_track = solve(held, max_position_error=5.0)  # the hand is on its (held) track: a warning, not an error
+    assert any("kept in most frames" in line for line in on_track.report)
     Q = tracks.positions.copy()
     k = tracks.skeleton.index("lCollar")
     wave = 1.0 + 0.1 * np.sin(np.arange(len(Q)) / 5.0)[:, None]  # the collar's bone 10 % longer and shorter
     Q[:, k] = Q[:, tracks.skeleton.parents[k]] + wave * (Q[:, k] - Q[:, tracks.skeleton.parents[k]])
     sol = solve(replace(tracks, positions=Q))
     assert sol.translating[k] and not sol.check.stretched.any(), sol.report
+
+
+def test_real_translations_part_of_the_time_are_no_warning():
+    """Joints that really translate in a minority of frames are not taken for held or swapped
+    tracks: a body under an Unreal-style root at the origin (two children: the hips and a foot IK
+    root) that stands still for 60 % of the clip, then walks off (the hips' distance to the root
+    changes only then: 102 % of the height 'off' before), and a stretchy IK forearm that reaches
+    20 % further for 20 frames."""
+    tracks = tracks_from_bvh(read_bvh(EXAMPLE), reference_frame=None)
+    sk, P = tracks.skeleton, tracks.positions
+    T, J = P.shape[:2]
+    root = Skeleton(("root", "ik_foot_root") + sk.names, np.array([-1, 0, *(np.asarray(sk.parents) + 2)]),
+                    np.vstack([np.zeros((2, 3)), sk.rest_positions]))
+    root.parents[2] = 0
+    standing = np.concatenate([np.repeat(P[:1], int(1.5 * T), axis=0), P])
+    placed = np.concatenate([np.zeros((len(standing), 2, 3)), standing], axis=1)
+    sol = solve(Tracks(root, placed, fps=tracks.fps))
+    assert sol.translating[2] and not sol.check.stretched.any(), sol.report
+    hand = sk.index("lHand")
+    below = np.flatnonzero(sk.ancestor_mask()[:, hand])
+    reach = 0.2 * np.sin(np.linspace(0.0, np.pi, 20))[:, None]  # 0 -> 20 % -> 0 over frames 100-119
+    Q = tracks.positions.copy()
+    Q[100:120, below] += (reach * (P[100:120, hand] - P[100:120, sk.parents[hand]]))[:, None]
+    ends = tracks.end_positions.copy()
+    tips = np.isin(tracks.end_parents, below)
+    ends[100:120, tips] += (reach * (P[100:120, hand] - P[100:120, sk.parents[hand]]))[:, None]
+    sol = solve(replace(tracks, positions=Q, end_positions=ends))
+    assert sol.translating[hand] and not sol.check.stretched.any(), sol.report
 
 
 def test_tracks_in_other_units_are_a_warning_from_the_api():

@@ -213,6 +213,28 @@ def test_joints_written_at_their_parents_place_are_no_data(cmu, noise):
     assert off < 1e-4 + 6 * noise, off
 
 
+def test_one_column_read_for_two_joints_is_a_warning(cmu):
+    """An exporter writes the right hand's column for the left hand too: both hands are solved
+    onto one track, the left 37 % of the height off, and its distance to the forearm changes all
+    through the clip (no length kept in most frames to tell). The two identical tracks are named in
+    a warning. Share bones (siblings at their real twin's offset) coincide by right: no warning."""
+    from pose2rot_core.smoothing import duplicated_tracks
+    from pose2rot_core.solvers import solve
+    from pose2rot_core.variants import make_variant
+
+    tracks = tracks_from_bvh(cmu, reference_frame=0)
+    P = tracks.positions.copy()
+    P[:, tracks.skeleton.index("lHand")] = P[:, tracks.skeleton.index("rHand")]
+    warned = [line for line in solve(replace(tracks, positions=P)).report if "the same track as" in line]
+    assert len(warned) == 1 and "'lHand'" in warned[0] and "'rHand'" in warned[0] and warned[0].startswith("warning")
+    share = make_variant(cmu, "share", np.random.default_rng(0))
+    shared = tracks_from_bvh(share, reference_frame=0)
+    rest = share.skeleton.rest_positions
+    apart = np.linalg.norm(rest[:, None] - rest[None], axis=-1) + np.eye(len(rest)) * share.skeleton.height
+    assert (apart < 1e-5 * share.skeleton.height).any()  # twins at (nearly) one place, one track
+    assert duplicated_tracks(shared.positions, rest, share.skeleton.height) == []
+
+
 def test_one_noisy_track_does_not_tilt_its_clean_neighbours(cmu):
     """One track (the left collar) with 2 % jitter among clean ones: in the chest's best fit it
     counts as much less as its noise is larger than the neck's and the other collar's, so the

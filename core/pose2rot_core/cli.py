@@ -136,8 +136,7 @@ def add_solver_arguments(p: argparse.ArgumentParser, learned: bool = True) -> No
                         "Gaussian kernel std in seconds of the zero-phase local quadratic filter (default auto)")
     p.add_argument("--max-position-error", type=float, metavar="PCT",
                    help="refuse the solve (nothing written) when a joint ends further than PCT percent of the "
-                        "skeleton height from its track, or from the distance to its parent it keeps in most "
-                        "frames (default: only warn)")
+                        "skeleton height from its track (default: only warn)")
     if not learned:
         return
     p.add_argument("--checkpoint", help="learned/hybrid: checkpoint (.pt with model_state, state dict, or .safetensors)")

@@ -72,9 +72,8 @@ class SolveOptions:
       roll follows the rest pose).
     checkpoint, config, t5, device, precision, window, cache_dir: the learned model (learned and
       hybrid; see solvers.learned.solve_learned).
-    max_position_error: percent of the skeleton height a solved joint may stray from its track (or,
-      following its track, from the distance to its parent it keeps in most frames) before the
-      solve is refused; None only reports it.
+    max_position_error: percent of the skeleton height a solved joint may stray from its track
+      before the solve is refused; None only reports it.
     """
 
     solver: str = "geometric"

@@ -38,6 +38,10 @@ NOISE_STDS = 2 * CLAMP_STDS
 #: a flip: a local turn of more than FLIP_DEGREES in one frame, FLIP_MARGIN beyond what is called for
 FLIP_DEGREES = 30.0
 FLIP_MARGIN = 15.0
+#: a joint that translates is warned about where its distance to the parent leaves the one it keeps
+#: in most frames by more than this fraction of it (and 2 % of the height, and the noise): a rig's
+#: stretch stays under it, a held or swapped track (a wrist 50-500 % off its forearm) does not
+STEADY_FRACTION = 0.25
 
 
 class ResultTooFarError(Pose2RotError):
@@ -134,15 +138,28 @@ def check_solution(tracks: Tracks, sol: Solution, noise: np.ndarray | None = Non
 
 def _left_steady_length(skel: Skeleton, X: np.ndarray, noise: np.ndarray, no_data: np.ndarray | None) -> np.ndarray:
     """[T,J] how far (fraction of the height) each solved joint (X [T,J,3]) is from the distance to
-    its parent that it keeps (within OUTLIER_MIN_FRACTION of the height and NOISE_STDS noise stds
-    of both ends, ``noise`` [J]) in most frames with data (not ``no_data`` [T,J]), where it is
-    further; 0 elsewhere, for joints that keep no one distance in most frames (they translate
-    throughout) and for the root line (offsets that place the body, see Skeleton.root_line).
-    Rigid bones keep their length in every frame."""
+    its parent that it keeps in most frames with data (not ``no_data`` [T,J]), where it is further
+    than OUTLIER_MIN_FRACTION of the height, STEADY_FRACTION of that distance and NOISE_STDS noise
+    stds of both ends (``noise`` [J]); 0 elsewhere. Rigid bones keep their length in every frame;
+    joints that keep no one distance in most frames translate throughout; a rig's stretch (an IK
+    arm reaching 20 % further) stays under the bound. Left out: the root's children and the root
+    line (Skeleton.root_line): with a root at the origin or the floor their offsets place the body
+    (a character standing, then walking off), they are no bones."""
     out = np.zeros(X.shape[:2])
-    joints = np.setdiff1d(np.arange(1, skel.num_joints), skel.root_line)
+    placing = np.concatenate([skel.children[0], skel.root_line]).astype(np.int64)
+    joints = np.setdiff1d(np.arange(1, skel.num_joints), placing)
     if not joints.size:
         return out
+    parents = skel.parents[joints]
+    dist = bone_lengths(X, joints, parents, no_data) / skel.height  # [T,n], NaN where no data
+    usual = column_nanmedian(dist)
+    bound = np.maximum.reduce([np.full(len(joints), OUTLIER_MIN_FRACTION), STEADY_FRACTION * usual,
+                               NOISE_STDS * np.hypot(noise[joints], noise[parents])])
+    off = np.abs(dist - usual)
+    seen = np.isfinite(off)
+    kept = (off <= bound).sum(axis=0) >= 0.5 * seen.sum(axis=0)
+    out[:, joints] = np.where(kept & seen & (off > bound), off, 0.0)
+    return out
     parents = skel.parents[joints]
     dist = bone_lengths(X, joints, parents, no_data) / skel.height  # [T,n], NaN where no data
     usual = column_nanmedian(dist)

@@ -27,6 +27,7 @@ the solver keeps rigid bones rigid.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -35,6 +36,7 @@ from .errors import Pose2RotError
 from .rotations import matrix_to_quat, norm, quat_continuity, quat_to_matrix
 from .stacks import joint_batches, joint_planes, joint_rows
 from .tracks import Tracks
+from .wording import WARNING_PREFIX
 
 #: samples with a lower confidence are treated as missing
 MIN_CONFIDENCE = 0.1
@@ -56,7 +58,7 @@ OUTLIER_WINDOW = 3
 COLLAPSED_FRACTION = 0.01
 #: a point within this fraction of the height of (0, 0, 0) sits at the origin (trackers write a lost
 #: point as 0 or as a float's rounding of it, such as 1e-9)
-AT_ORIGIN_FRACTION = 1e-6
+AT_ORIGIN_FRACTION = 1e-5
 #: a rig bone this fraction of the height long or longer is a real bone: its child never sits on its
 #: parent's place
 REAL_BONE_FRACTION = 1e-3
@@ -214,6 +216,27 @@ def on_parent_track(points: np.ndarray, parents: np.ndarray, rest_lengths: np.nd
     if bones.size:
         found[:, bones] = bone_lengths(points, bones, parents[bones]) <= AT_ORIGIN_FRACTION * height
     return found
+
+
+def duplicated_tracks(positions: np.ndarray, rest_positions: np.ndarray, height: float) -> list[tuple[int, int]]:
+    """Pairs (a, b), a < b, of joints whose tracks (positions [T,J,3], NaN: no data) coincide
+    (within AT_ORIGIN_FRACTION of the height) in every frame where both have data, two or more,
+    though the rig puts them apart (``rest_positions`` [J,3] further than REAL_BONE_FRACTION of the
+    height; share bones and twist joints at their joint coincide by right): one column read for
+    two joints."""
+    tol = AT_ORIGIN_FRACTION * height
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # joints without data have no mean
+        mean = np.nanmean(positions, axis=0)  # [J,3]: tracks that coincide have the same mean
+    near = np.linalg.norm(mean[:, None] - mean[None], axis=-1) <= tol
+    apart = np.linalg.norm(rest_positions[:, None] - rest_positions[None], axis=-1) > REAL_BONE_FRACTION * height
+    pairs = []
+    for a, b in zip(*np.nonzero(np.triu(near & apart, 1))):
+        gap = np.linalg.norm(positions[:, a] - positions[:, b], axis=-1)
+        both = np.isfinite(gap)
+        if both.sum() >= 2 and gap[both].max() <= tol:
+            pairs.append((int(a), int(b)))
+    return pairs
 
 
 def _jumps_to_origin(x: np.ndarray, zero: np.ndarray, far: float) -> np.ndarray:
@@ -720,6 +743,10 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, lis
     marked = _placeholders_as_gaps(points, parents, lengths, height, _point_names(tracks), report)
     if marked is not points:
         points, P = marked, marked[:, :J]
+    names = tracks.skeleton.names
+    report += [f"{WARNING_PREFIX}'{names[b]}' has the same track as '{names[a]}' in every frame, though the rig puts "
+               "them apart (one column read for two joints?): both are solved onto it; check which track each joint "
+               "reads" for a, b in duplicated_tracks(P, tracks.skeleton.rest_positions, height)]
     noise = estimate_noise(points, parents, lengths, height)
     if mode == "auto" and (noise <= AUTO_THRESHOLD * height).all():
         mode = "off"  # clean clips keep even their rare glitches: auto must not change them

@@ -9,7 +9,7 @@ import numpy as np
 from ..errors import Pose2RotError
 from ..options import SOLVERS, SolveOptions
 from ..rotations import rotation_defect
-from ..safety import ResultTooFarError, SafetyCheck, check_solution
+from ..safety import ResultTooFarError, check_solution
 from ..smoothing import Cleaning, hold_back, mark_gaps, segments, smooth_rotations, smooth_tracks
 from ..solution import Solution
 from ..tracks import Tracks
@@ -205,12 +205,16 @@ def _through_gaps(tracks: Tracks, sol: Solution, cleaning: Cleaning) -> Solution
 def _check(tracks: Tracks, sol: Solution, cleaning: Cleaning, max_position_error: float | None) -> None:
     """Attach the safety check against the tracks as given (gaps filled, spikes removed, before any
     smoothing) to ``sol`` and its warnings to the report; raise when a joint is further from its
-    track, or off the distance to its parent that it keeps in most frames, than
-    ``max_position_error`` percent of the height."""
+    track than ``max_position_error`` percent of the height."""
     sol.check = check_solution(tracks, sol, cleaning.noise if cleaning.active else None, no_data=cleaning.gaps)
     sol.report.extend(sol.check.lines(tracks.skeleton.names))
-    if max_position_error is not None:
-        _refuse_far(sol.check, tracks.skeleton.names, tracks.first_frame, max_position_error)
+    if max_position_error is not None and sol.check.max_error_percent > max_position_error:
+        error = np.nan_to_num(sol.check.error, nan=0.0)
+        t, j = np.unravel_index(int(np.argmax(error)), error.shape)
+        raise ResultTooFarError(
+            f"the solution is {100 * error[t, j]:.3g} % of the skeleton height from the tracks at joint "
+            f"'{tracks.skeleton.names[j]}', frame {t + tracks.first_frame} (allowed: {max_position_error:g} %); "
+            "nothing was written")
 
 
 def _units_warning(tracks: Tracks) -> list[str]:
@@ -225,21 +229,6 @@ def _units_warning(tracks: Tracks) -> list[str]:
         return []
     return [f"{WARNING_PREFIX}{problem.what}: the rig keeps its bone lengths, so the joints end far from their "
             f"tracks; scale the tracks by {1.0 / problem.factor:.4g} (units.scale_tracks) and solve again"]
-
-
-def _refuse_far(check: SafetyCheck, names: tuple[str, ...], first_frame: int, limit: float) -> None:
-    """Raise ResultTooFarError when the check's worst distance (from a track, or off the distance
-    to the parent kept in most frames) is over ``limit`` percent of the height."""
-    error = np.nan_to_num(check.error, nan=0.0)
-    worst = error if check.stretched is None else np.maximum(error, check.stretched)
-    t, j = np.unravel_index(int(np.argmax(worst)), worst.shape)
-    if 100 * worst[t, j] <= limit:
-        return
-    what = ("from the tracks" if worst[t, j] == error[t, j]
-            else "off the distance to its parent that it keeps in most frames (it follows its track there)")
-    raise ResultTooFarError(
-        f"the solution is {100 * worst[t, j]:.3g} % of the skeleton height {what} at joint '{names[j]}', "
-        f"frame {t + first_frame} (allowed: {limit:g} %); nothing was written")
 
 
 def _hold_back_rotations(tracks: Tracks, raw: np.ndarray, smooth: np.ndarray, cleaning: Cleaning,
