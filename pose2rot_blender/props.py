@@ -34,7 +34,8 @@ BONE_LENGTHS = [
                                "still translate"),
     ('EXACT', value_label("stretch", "exact", "blender"), "Bones also translate where their length differs from the tracks, so every "
                                   "bone head lands on its empty"),
-    ('OFF', value_label("stretch", "off", "blender"), "No bone translates (only the root, and nodes above the hips that place the body, follow their empties)"),
+    ('OFF', value_label("stretch", "off", "blender"),
+     "No bone translates (only the root, and nodes above the hips that place the body, follow their empties)"),
 ]
 REFERENCES = [
     ('REST', "Rest pose", "Twist follows the armature's rest pose"),

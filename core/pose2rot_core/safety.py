@@ -160,15 +160,6 @@ def _left_steady_length(skel: Skeleton, X: np.ndarray, noise: np.ndarray, no_dat
     kept = (off <= bound).sum(axis=0) >= 0.5 * seen.sum(axis=0)
     out[:, joints] = np.where(kept & seen & (off > bound), off, 0.0)
     return out
-    parents = skel.parents[joints]
-    dist = bone_lengths(X, joints, parents, no_data) / skel.height  # [T,n], NaN where no data
-    usual = column_nanmedian(dist)
-    bound = np.maximum(OUTLIER_MIN_FRACTION, NOISE_STDS * np.hypot(noise[joints], noise[parents]))
-    off = np.abs(dist - usual)
-    seen = np.isfinite(off)
-    kept = (off <= bound).sum(axis=0) >= 0.5 * seen.sum(axis=0)
-    out[:, joints] = np.where(kept & seen & (off > bound), off, 0.0)
-    return out
 
 
 def _explained(tracks: Tracks, sol: Solution, noise: np.ndarray, no_data: np.ndarray | None = None) -> np.ndarray:

@@ -315,9 +315,9 @@ def _placing_root_line(skel: Skeleton, typical: np.ndarray, rest: np.ndarray, sc
     translating[1:] = held
     free[1:] = held & far
     names = ", ".join(f"'{skel.names[j + 1]}'" for j in np.flatnonzero(held))
-    report.append(f"{names} {'moves' if held.sum() == 1 else 'move'} with {'its track' if held.sum() == 1 else 'their tracks'} "
-                  "with stretch='off' too: the root line places the body (a root at the floor or the origin, a walk's "
-                  "start), it has no bones to keep rigid")
+    moves = "moves with its track" if held.sum() == 1 else "move with their tracks"
+    report.append(f"{names} {moves} with stretch='off' too: the root line places the body (a root at the floor or "
+                  "the origin, a walk's start), it has no bones to keep rigid")
 
 
 def _mismatch_floor(typical: np.ndarray, rest: np.ndarray, scale: float, bones: np.ndarray) -> float:
