@@ -213,6 +213,47 @@ def test_joints_written_at_their_parents_place_are_no_data(cmu, noise):
     assert off < 1e-4 + 6 * noise, off
 
 
+@pytest.mark.parametrize("frames, noise", [(5, 0.0), (30, 0.0), (30, 0.003)])
+def test_a_track_held_at_its_last_value_is_a_gap(cmu, frames, noise):
+    """A tracker holds the lost left hand and fingers at their last values, then finds them again
+    where the motion has taken them: the repeated samples are gaps, filled from the frames around.
+    Followed, the fingers ended 14.7 % (5 frames at 120 fps, where the wrist's distance to the
+    forearm hardly changes) and 65 % (30 frames) of the height off."""
+    from pose2rot_core.solvers import solve
+
+    tracks = tracks_from_bvh(cmu, reference_frame=0)
+    tracks = add_noise(tracks, noise, 0) if noise else tracks
+    sk = tracks.skeleton
+    hand = np.flatnonzero(sk.ancestor_mask()[:, sk.index("lHand")])
+    P, E = tracks.positions.copy(), tracks.end_positions.copy()
+    tips = np.isin(tracks.end_parents, hand)
+    P[100:100 + frames, hand] = P[99, hand]
+    E[100:100 + frames, tips] = E[99, tips]
+    sol = solve(replace(tracks, positions=P, end_positions=E))
+    note = [line for line in sol.report if "repeating the sample before exactly" in line]
+    assert len(note) == 1 and note[0].startswith(f"{frames * (len(hand) + tips.sum())} samples of 'lHand'"), sol.report
+    clean = tracks_from_bvh(cmu, reference_frame=0).positions
+    assert np.linalg.norm(sol.positions - clean, axis=-1).max() / sk.height < 0.03 + 4 * noise
+
+
+def test_repeats_by_nature_are_data(cmu):
+    """Samples that repeat exactly but are no hold stay data: tracks rounded to 0.3 % of the height
+    (resting feet repeat, then step off), a pose held for 20 frames then cut into the motion
+    (every point repeats), a hand that rests and then moves off (its steps grow from nothing)."""
+    from pose2rot_core.smoothing import held_samples
+
+    tracks = tracks_from_bvh(cmu, reference_frame=0)
+    H, P = tracks.skeleton.height, tracks.positions
+    quantum = 0.003 * H
+    assert not held_samples(np.round(P / quantum) * quantum, H).any()
+    bind = np.concatenate([np.repeat(tracks.skeleton.rest_positions[None], 20, axis=0), P])
+    assert not held_samples(bind, H).any()
+    resting = P.copy()
+    hand = tracks.skeleton.index("lHand")
+    resting[:120, hand] = P[120, hand]  # still until frame 120, then off with the motion
+    assert not held_samples(resting, H).any()
+
+
 def test_one_column_read_for_two_joints_is_a_warning(cmu):
     """An exporter writes the right hand's column for the left hand too: both hands are solved
     onto one track, the left 37 % of the height off, and its distance to the forearm changes all

@@ -62,6 +62,10 @@ AT_ORIGIN_FRACTION = 1e-5
 #: a rig bone this fraction of the height long or longer is a real bone: its child never sits on its
 #: parent's place
 REAL_BONE_FRACTION = 1e-3
+#: a held track: a run of samples that repeat the one before exactly ends in a step HELD_JUMP_RATIO
+#: times the largest of the next HELD_AFTER (the motion missed while held)
+HELD_AFTER = 3
+HELD_JUMP_RATIO = 2.0
 #: smoothing moves no sample further than this many noise stds (per axis): a 3-D Gaussian vector
 #: is shorter than 3.37 stds 99 % of the time
 CLAMP_STDS = 3.4
@@ -216,6 +220,45 @@ def on_parent_track(points: np.ndarray, parents: np.ndarray, rest_lengths: np.nd
     if bones.size:
         found[:, bones] = bone_lengths(points, bones, parents[bones]) <= AT_ORIGIN_FRACTION * height
     return found
+
+
+def held_samples(points: np.ndarray, height: float) -> np.ndarray:
+    """[T,N] samples of points [T,N,3] that repeat the sample before bit for bit, where every run
+    of such repeats of the point ends in a jump (see _ends_in_jump): a tracker holding a lost point
+    at its last value, then finding it again where the motion has taken it meanwhile. The first
+    sample of a run is data. A point with a run that ends without a jump (a keyed hold, a resting
+    foot in a rounded track, which starts to move with steps like those that follow) repeats by
+    nature, and none of its runs is taken. Runs too near the clip's end to tell, and runs in which
+    every point repeats (the whole pose held: a still pose, a bind pose before a cut into the
+    motion), count for nothing."""
+    T, N = points.shape[:2]
+    found = np.zeros((T, N), bool)
+    repeat = (points[1:] == points[:-1]).all(axis=-1)  # [T-1,N]: sample t+1 repeats sample t
+    if not repeat.any():
+        return found
+    step = np.linalg.norm(points[1:] - points[:-1], axis=-1)  # [T-1,N]
+    still = repeat.all(axis=1)  # [T-1]: steps where the whole pose repeats
+    for n in np.flatnonzero(repeat.any(axis=0)):
+        runs = [(a, b) for a, b in _runs(repeat[:, n])  # samples a+1..b repeat sample a
+                if b + HELD_AFTER <= T - 2 and not still[a:b].all()]
+        if runs and all(_ends_in_jump(step[b:b + 1 + HELD_AFTER, n], height) for _, b in runs):
+            for a, b in runs:
+                found[a + 1:b + 1, n] = True
+    return found
+
+
+def _ends_in_jump(after: np.ndarray, height: float) -> bool:
+    """Whether the steps ``after`` [1+HELD_AFTER] that follow a run of repeats (the first one ends
+    it) start with a jump: further than OUTLIER_MIN_FRACTION of the height and HELD_JUMP_RATIO times
+    the largest of the others, which all move (the motion goes on, as after a hold)."""
+    rest = after[1:]
+    return bool(rest.min() > 0 and after[0] > max(HELD_JUMP_RATIO * rest.max(), OUTLIER_MIN_FRACTION * height))
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[(start, stop)]: the maximal runs mask[start:stop] of True in a [T] bool mask."""
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
 
 
 def duplicated_tracks(positions: np.ndarray, rest_positions: np.ndarray, height: float) -> list[tuple[int, int]]:
@@ -773,23 +816,28 @@ def _placeholders_as_gaps(points: np.ndarray, parents: np.ndarray, lengths: np.n
                           names: tuple[str, ...], report: list[str]) -> np.ndarray:
     """Points [T,N,3] with the samples a tracker writes for "not found" set to NaN, a note for
     each kind in ``report``: at the origin (see dropped_to_origin), on the parent's place (see
-    on_parent_track). ``points`` itself when there are none."""
+    on_parent_track), held at the last value found (see held_samples). ``points`` itself when
+    there are none."""
     from .tracks_io import describe_names
 
     dropped = dropped_to_origin(points, parents, lengths, height)
     on_parent = on_parent_track(points, parents, lengths, height) & ~dropped
+    held = held_samples(points, height) & ~dropped & ~on_parent
     if dropped.any():
         n = int(dropped.sum())
         report.append(f"{n} {'sample' if n == 1 else 'samples'} at (0, 0, 0), off their bone lengths "
                       "(a tracker's 'not found'), treated as gaps")
-    if on_parent.any():
-        n, joints = int(on_parent.sum()), [f"'{names[k]}'" for k in np.flatnonzero(on_parent.any(axis=0))]
-        report.append(f"{n} {'sample' if n == 1 else 'samples'} of {describe_names(joints, noun='joint')} on the "
-                      "parent's place, where the rig has a bone (a joint the tracker does not follow), treated as gaps")
-    if not (dropped.any() or on_parent.any()):
+    for kind, why in ((on_parent, "on the parent's place, where the rig has a bone (a joint the tracker does not "
+                                  "follow)"),
+                      (held, "repeating the sample before exactly until a jump (a tracker holding a lost point)")):
+        if kind.any():
+            n, joints = int(kind.sum()), [f"'{names[k]}'" for k in np.flatnonzero(kind.any(axis=0))]
+            report.append(f"{n} {'sample' if n == 1 else 'samples'} of {describe_names(joints, noun='joint')} "
+                          f"{why}, treated as gaps")
+    if not (dropped.any() or on_parent.any() or held.any()):
         return points
     out = points.copy()
-    out[dropped | on_parent] = np.nan
+    out[dropped | on_parent | held] = np.nan
     return out
 
 
