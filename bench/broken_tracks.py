@@ -25,7 +25,7 @@ from pose2rot_core.units import scale_tracks
 
 from clips import EXAMPLES
 
-HAND, OTHER_HAND, START = "lHand", "rHand", 100
+HAND, OTHER_HAND, SHOULDER, START = "lHand", "rHand", "lShldr", 100
 
 
 def _below(tracks: Tracks, name: str) -> np.ndarray:
@@ -54,6 +54,13 @@ def copied(tracks: Tracks) -> Tracks:
     """The left wrist's column written from the right wrist's (an exporter's mapping error)."""
     P = tracks.positions.copy()
     P[:, tracks.skeleton.index(HAND)] = P[:, tracks.skeleton.index(OTHER_HAND)]
+    return replace(tracks, positions=P)
+
+
+def at_shoulder(tracks: Tracks, frames: int) -> Tracks:
+    """The lost wrist written where the shoulder is for ``frames`` frames."""
+    P = tracks.positions.copy()
+    P[START:START + frames, tracks.skeleton.index(HAND)] = P[START:START + frames, tracks.skeleton.index(SHOULDER)]
     return replace(tracks, positions=P)
 
 
@@ -93,6 +100,7 @@ def main() -> None:
     T = clean_tracks.num_frames
     cases = {"hand held 5 frames": lambda t: held(t, 5), "hand held 30 frames": lambda t: held(t, 30),
              "wrists swapped 3 frames": lambda t: swapped(t, 3), "wrist column copied": copied,
+             "wrist at the shoulder, 15 frames": lambda t: at_shoulder(t, 15),
              "fingers written at the wrist": fingers_at_wrist,
              "wrist dropout as 1e-9": lambda t: dropped(t, slice(50, 51), 1e-9),
              "wrist lost for 70 % as 0": lambda t: dropped(t, slice(0, int(0.7 * T)), 0.0)}

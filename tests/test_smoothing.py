@@ -254,26 +254,34 @@ def test_repeats_by_nature_are_data(cmu):
     assert not held_samples(resting, H).any()
 
 
-def test_one_column_read_for_two_joints_is_a_warning(cmu):
-    """An exporter writes the right hand's column for the left hand too: both hands are solved
-    onto one track, the left 37 % of the height off, and its distance to the forearm changes all
-    through the clip (no length kept in most frames to tell). The two identical tracks are named in
-    a warning. Share bones (siblings at their real twin's offset) coincide by right: no warning."""
-    from pose2rot_core.smoothing import duplicated_tracks
+def test_tracks_at_another_joints_point_are_a_warning(cmu):
+    """An exporter writes the right hand's column for the left hand too (both hands solved onto one
+    track, the left 37 % of the height off; its distance to the forearm changes all through the
+    clip, so no length kept in most frames tells), or a tracker writes the lost left hand where the
+    shoulder is for 15 frames (the upper arm and forearm about as long: the hand 25 % off, no length
+    tells): the joints and frames are named in a warning. Share bones (siblings at their real
+    twin's offset) coincide by right: no warning."""
+    from pose2rot_core.smoothing import coinciding_samples
     from pose2rot_core.solvers import solve
     from pose2rot_core.variants import make_variant
 
     tracks = tracks_from_bvh(cmu, reference_frame=0)
-    P = tracks.positions.copy()
-    P[:, tracks.skeleton.index("lHand")] = P[:, tracks.skeleton.index("rHand")]
-    warned = [line for line in solve(replace(tracks, positions=P)).report if "the same track as" in line]
-    assert len(warned) == 1 and "'lHand'" in warned[0] and "'rHand'" in warned[0] and warned[0].startswith("warning")
+    sk = tracks.skeleton
+    copied, lost = tracks.positions.copy(), tracks.positions.copy()
+    copied[:, sk.index("lHand")] = copied[:, sk.index("rHand")]
+    lost[100:115, sk.index("lHand")] = lost[100:115, sk.index("lShldr")]
+    cases = ((copied, f"'lHand' on 'rHand' (frames 0-{len(copied) - 1})"), (lost, "'lHand' on 'lShldr' (frames 100-114)"))
+    for P, said in cases:
+        warned = [line for line in solve(replace(tracks, positions=P)).report if "at another joint's point" in line]
+        assert len(warned) == 1 and warned[0].startswith("warning") and said in warned[0], warned
     share = make_variant(cmu, "share", np.random.default_rng(0))
     shared = tracks_from_bvh(share, reference_frame=0)
     rest = share.skeleton.rest_positions
     apart = np.linalg.norm(rest[:, None] - rest[None], axis=-1) + np.eye(len(rest)) * share.skeleton.height
-    assert (apart < 1e-5 * share.skeleton.height).any()  # twins at (nearly) one place, one track
-    assert duplicated_tracks(shared.positions, rest, share.skeleton.height) == []
+    a, b = np.argwhere(apart < 1e-5 * share.skeleton.height)[0]  # twins at (nearly) one place
+    Q = shared.positions.copy()
+    Q[:, b] = Q[:, a]
+    assert coinciding_samples(Q, rest, share.skeleton.height) == {}
 
 
 def test_one_noisy_track_does_not_tilt_its_clean_neighbours(cmu):

@@ -27,7 +27,6 @@ the solver keeps rigid bones rigid.
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -261,25 +260,41 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
 
 
-def duplicated_tracks(positions: np.ndarray, rest_positions: np.ndarray, height: float) -> list[tuple[int, int]]:
-    """Pairs (a, b), a < b, of joints whose tracks (positions [T,J,3], NaN: no data) coincide
-    (within AT_ORIGIN_FRACTION of the height) in every frame where both have data, two or more,
-    though the rig puts them apart (``rest_positions`` [J,3] further than REAL_BONE_FRACTION of the
-    height; share bones and twist joints at their joint coincide by right): one column read for
-    two joints."""
-    tol = AT_ORIGIN_FRACTION * height
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # joints without data have no mean
-        mean = np.nanmean(positions, axis=0)  # [J,3]: tracks that coincide have the same mean
-    near = np.linalg.norm(mean[:, None] - mean[None], axis=-1) <= tol
-    apart = np.linalg.norm(rest_positions[:, None] - rest_positions[None], axis=-1) > REAL_BONE_FRACTION * height
-    pairs = []
-    for a, b in zip(*np.nonzero(np.triu(near & apart, 1))):
-        gap = np.linalg.norm(positions[:, a] - positions[:, b], axis=-1)
-        both = np.isfinite(gap)
-        if both.sum() >= 2 and gap[both].max() <= tol:
-            pairs.append((int(a), int(b)))
-    return pairs
+def coinciding_samples(positions: np.ndarray, rest_positions: np.ndarray, height: float
+                       ) -> dict[tuple[int, int], np.ndarray]:
+    """{(a, b): [T] frames} of joints a < b whose samples (positions [T,J,3], NaN: no data) are bit
+    for bit one point in those frames though the rig puts them further apart than
+    OUTLIER_MIN_FRACTION of the height (``rest_positions`` [J,3]; share bones and twist joints
+    coincide by right): a track written from another joint's (one column read for two joints, a
+    lost joint written where another is). Real joints never meet exactly."""
+    T, J = positions.shape[:2]
+    flat = np.flatnonzero(np.isfinite(positions).all(axis=-1).ravel())  # samples t * J + j with data
+    t, j = np.divmod(flat, J)
+    p = positions.reshape(-1, 3)[flat]
+    order = np.lexsort((p[:, 2], p[:, 1], p[:, 0], t))
+    same = np.flatnonzero((np.diff(t[order]) == 0) & (np.diff(p[order], axis=0) == 0).all(axis=1))
+    apart = np.linalg.norm(rest_positions[:, None] - rest_positions[None], axis=-1) > OUTLIER_MIN_FRACTION * height
+    found: dict[tuple[int, int], np.ndarray] = {}
+    for i in same:  # sample order[i + 1] is the point of sample order[i]
+        a, b = sorted((int(j[order[i]]), int(j[order[i + 1]])))
+        if apart[a, b]:
+            found.setdefault((a, b), np.zeros(T, bool))[t[order[i]]] = True
+    return found
+
+
+def _coinciding_warning(found: dict[tuple[int, int], np.ndarray], names: tuple[str, ...], first_frame: int
+                        ) -> list[str]:
+    """The warning naming the joints of ``found`` (see coinciding_samples) and their frames."""
+    from .tracks_io import describe_spans, frame_spans
+
+    if not found:
+        return []
+    parts = [f"'{names[b]}' on '{names[a]}' ({describe_spans(frame_spans(frames), first_frame=first_frame)})"
+             for (a, b), frames in list(found.items())[:4]]
+    more = f" and {len(found) - 4} more pairs" if len(found) > 4 else ""
+    return [f"{WARNING_PREFIX}tracks at another joint's point, though the rig puts them apart: {', '.join(parts)}"
+            f"{more} (one column read for two joints, or a lost joint written where another is?): both are solved "
+            "onto that point; check which track each joint reads"]
 
 
 def _jumps_to_origin(x: np.ndarray, zero: np.ndarray, far: float) -> np.ndarray:
@@ -786,10 +801,8 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, lis
     marked = _placeholders_as_gaps(points, parents, lengths, height, _point_names(tracks), report)
     if marked is not points:
         points, P = marked, marked[:, :J]
-    names = tracks.skeleton.names
-    report += [f"{WARNING_PREFIX}'{names[b]}' has the same track as '{names[a]}' in every frame, though the rig puts "
-               "them apart (one column read for two joints?): both are solved onto it; check which track each joint "
-               "reads" for a, b in duplicated_tracks(P, tracks.skeleton.rest_positions, height)]
+    report += _coinciding_warning(coinciding_samples(P, tracks.skeleton.rest_positions, height),
+                                  tracks.skeleton.names, tracks.first_frame)
     noise = estimate_noise(points, parents, lengths, height)
     if mode == "auto" and (noise <= AUTO_THRESHOLD * height).all():
         mode = "off"  # clean clips keep even their rare glitches: auto must not change them

@@ -140,7 +140,10 @@ def _twist_bone(problem: Problem, j: int, aimed: list[int | None]) -> TwistBone 
     if not twist:
         return None
     scale = norm(P[:, child] - P[:, j]) / length
-    fractions = tuple(float(np.clip(np.median(along(k) / scale), 0.0, 1.0)) for k in twist)
+    seen = scale > 0  # frames where the child's track is off the joint's: they tell the fractions
+    if not seen.any():
+        return None
+    fractions = tuple(float(np.clip(np.median(along(k)[seen] / scale[seen]), 0.0, 1.0)) for k in twist)
     return TwistBone(j, child, tuple(twist), fractions, tuple(chain[:-1]))
 
 
