@@ -309,3 +309,22 @@ def test_one_noisy_frame_does_not_read_noise_as_a_placement(person):
     for seed in range(4):
         noisy = add_noise(Tracks(skel, P[40:41]), 0.005, seed)
         assert not solve(noisy).translating.any(), seed
+
+
+def test_a_hand_written_at_the_shoulder_solves_without_numeric_warnings():
+    """The left hand's track written where the shoulder is, in every frame: the twist-chain search
+    divided by the forearm's length on the tracks (zero) and numpy printed a RuntimeWarning to the
+    user. Now those frames tell nothing and the solve is quiet and finite."""
+    import warnings
+    from dataclasses import replace
+
+    from pose2rot_core.bvh import read_bvh
+    from pose2rot_core.tracks_io import tracks_from_bvh
+
+    tracks = tracks_from_bvh(read_bvh(Path(__file__).resolve().parents[1] / "examples" / "cmu_08_01.bvh"), 0)
+    P = tracks.positions.copy()
+    P[:, tracks.skeleton.index("lHand")] = P[:, tracks.skeleton.index("lShldr")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        sol = solve(replace(tracks, positions=P))
+    assert np.isfinite(sol.rotations).all()
