@@ -55,8 +55,9 @@ OUTLIER_RUN_FRACTION = 0.25
 OUTLIER_WINDOW = 3
 #: a frame whose joints all lie within this fraction of the clip's typical extent holds no pose
 COLLAPSED_FRACTION = 0.01
-#: a point within this fraction of the height of (0, 0, 0) sits at the origin (trackers write a lost
-#: point as 0 or as a float's rounding of it, such as 1e-9)
+#: a point whose coordinates are within this fraction of the height of 0 sits at the origin
+#: (trackers write a lost point as 0 or as a float's rounding of it, such as 1e-9); two points as
+#: near each other sit at one place
 AT_ORIGIN_FRACTION = 1e-5
 #: a rig bone this fraction of the height long or longer is a real bone: its child never sits on its
 #: parent's place
@@ -171,7 +172,7 @@ def dropped_to_origin(points: np.ndarray, parents: np.ndarray, rest_lengths: np.
     A point at the origin in half its frames or more is dropped there only through a bone that
     keeps its rest length (``rest_lengths`` [N], to the parent) where the point is elsewhere and
     not where it is at the origin (see _at_rest_length_elsewhere)."""
-    zero = np.linalg.norm(points, axis=-1) <= AT_ORIGIN_FRACTION * height
+    zero = (np.abs(points) <= AT_ORIGIN_FRACTION * height).all(axis=-1)
     found = np.zeros_like(zero)
     suspect = zero.any(axis=0) & ~zero.all(axis=0)
     mostly = zero.mean(axis=0) >= 0.5
@@ -208,7 +209,7 @@ def _at_rest_length_elsewhere(length: np.ndarray, rest: float, data: np.ndarray,
 
 def on_parent_track(points: np.ndarray, parents: np.ndarray, rest_lengths: np.ndarray, height: float) -> np.ndarray:
     """[T,N] samples of points [T,N,3] (joints and bone tips; ``parents`` [N], -1: none) that sit
-    on their parent's (within AT_ORIGIN_FRACTION of the height) where the rig's bone between them
+    on their parent's (each coordinate within AT_ORIGIN_FRACTION of the height) where the rig's bone between them
     (``rest_lengths`` [N]) is a real one (REAL_BONE_FRACTION of the height or longer): a joint the
     tracker does not follow, written at its parent's place (as body trackers write the fingers at
     the wrist). It says nothing of the bone's direction. Bones of no length on the rig (twist
@@ -217,7 +218,7 @@ def on_parent_track(points: np.ndarray, parents: np.ndarray, rest_lengths: np.nd
     bones = np.flatnonzero((parents >= 0) & (np.asarray(rest_lengths) >= REAL_BONE_FRACTION * height))
     found = np.zeros(points.shape[:2], bool)
     if bones.size:
-        found[:, bones] = bone_lengths(points, bones, parents[bones]) <= AT_ORIGIN_FRACTION * height
+        found[:, bones] = (np.abs(points[:, bones] - points[:, parents[bones]]) <= AT_ORIGIN_FRACTION * height).all(-1)
     return found
 
 
@@ -268,17 +269,19 @@ def coinciding_samples(positions: np.ndarray, rest_positions: np.ndarray, height
     coincide by right): a track written from another joint's (one column read for two joints, a
     lost joint written where another is). Real joints never meet exactly."""
     T, J = positions.shape[:2]
-    flat = np.flatnonzero(np.isfinite(positions).all(axis=-1).ravel())  # samples t * J + j with data
-    t, j = np.divmod(flat, J)
-    p = positions.reshape(-1, 3)[flat]
-    order = np.lexsort((p[:, 2], p[:, 1], p[:, 0], t))
-    same = np.flatnonzero((np.diff(t[order]) == 0) & (np.diff(p[order], axis=0) == 0).all(axis=1))
-    apart = np.linalg.norm(rest_positions[:, None] - rest_positions[None], axis=-1) > OUTLIER_MIN_FRACTION * height
+    key = np.einsum("tjk,k->tj", positions, [1.0, np.pi, np.e])  # [T,J]: one point, one key (NaN: no data)
+    frames = np.flatnonzero((np.diff(np.sort(key, axis=1), axis=1) == 0).any(axis=1))  # two joints, one key
+    if not frames.size:
+        return {}
+    order = np.argsort(key[frames], axis=1)
+    ranked = np.take_along_axis(key[frames], order, axis=1)
+    row, i = np.nonzero(ranked[:, 1:] == ranked[:, :-1])  # neighbours with one key
+    t, a, b = frames[row], order[row, i], order[row, i + 1]
+    apart = np.linalg.norm(rest_positions[a] - rest_positions[b], axis=-1) > OUTLIER_MIN_FRACTION * height
+    hit = apart & (positions[t, a] == positions[t, b]).all(axis=-1)
     found: dict[tuple[int, int], np.ndarray] = {}
-    for i in same:  # sample order[i + 1] is the point of sample order[i]
-        a, b = sorted((int(j[order[i]]), int(j[order[i + 1]])))
-        if apart[a, b]:
-            found.setdefault((a, b), np.zeros(T, bool))[t[order[i]]] = True
+    for frame, x, y in zip(t[hit], np.minimum(a, b)[hit], np.maximum(a, b)[hit]):
+        found.setdefault((int(x), int(y)), np.zeros(T, bool))[frame] = True
     return found
 
 
