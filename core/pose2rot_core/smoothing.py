@@ -231,6 +231,8 @@ def held_samples(points: np.ndarray, height: float) -> np.ndarray:
     nature, and none of its runs is taken. Runs too near the clip's end to tell, and runs in which
     every point repeats (the whole pose held: a still pose, a bind pose before a cut into the
     motion), count for nothing."""
+    from .tracks_io import frame_spans
+
     T, N = points.shape[:2]
     found = np.zeros((T, N), bool)
     repeat = (points[1:] == points[:-1]).all(axis=-1)  # [T-1,N]: sample t+1 repeats sample t
@@ -239,8 +241,8 @@ def held_samples(points: np.ndarray, height: float) -> np.ndarray:
     step = np.linalg.norm(points[1:] - points[:-1], axis=-1)  # [T-1,N]
     still = repeat.all(axis=1)  # [T-1]: steps where the whole pose repeats
     for n in np.flatnonzero(repeat.any(axis=0)):
-        runs = [(a, b) for a, b in _runs(repeat[:, n])  # samples a+1..b repeat sample a
-                if b + HELD_AFTER <= T - 2 and not still[a:b].all()]
+        runs = [(a, last + 1) for a, last in frame_spans(repeat[:, n])  # samples a+1..b repeat sample a
+                if last + 1 + HELD_AFTER <= T - 2 and not still[a:last + 1].all()]
         if runs and all(_ends_in_jump(step[b:b + 1 + HELD_AFTER, n], height) for _, b in runs):
             for a, b in runs:
                 found[a + 1:b + 1, n] = True
@@ -253,12 +255,6 @@ def _ends_in_jump(after: np.ndarray, height: float) -> bool:
     the largest of the others, which all move (the motion goes on, as after a hold)."""
     rest = after[1:]
     return bool(rest.min() > 0 and after[0] > max(HELD_JUMP_RATIO * rest.max(), OUTLIER_MIN_FRACTION * height))
-
-
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """[(start, stop)]: the maximal runs mask[start:stop] of True in a [T] bool mask."""
-    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
 
 
 def coinciding_samples(positions: np.ndarray, rest_positions: np.ndarray, height: float
