@@ -643,9 +643,8 @@ def test_real_translations_part_of_the_time_are_no_warning():
     tracks = tracks_from_bvh(read_bvh(EXAMPLE), reference_frame=None)
     sk, P = tracks.skeleton, tracks.positions
     T, J = P.shape[:2]
-    root = Skeleton(("root", "ik_foot_root") + sk.names, np.array([-1, 0, *(np.asarray(sk.parents) + 2)]),
+    root = Skeleton(("root", "ik_foot_root") + sk.names, np.array([-1, 0, 0, *(np.asarray(sk.parents[1:]) + 2)]),
                     np.vstack([np.zeros((2, 3)), sk.rest_positions]))
-    root.parents[2] = 0
     standing = np.concatenate([np.repeat(P[:1], int(1.5 * T), axis=0), P])
     placed = np.concatenate([np.zeros((len(standing), 2, 3)), standing], axis=1)
     sol = solve(Tracks(root, placed, fps=tracks.fps))
