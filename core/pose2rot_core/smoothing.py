@@ -803,6 +803,9 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, lis
     report += _coinciding_warning(coinciding_samples(P, tracks.skeleton.rest_positions, height),
                                   tracks.skeleton.names, tracks.first_frame)
     noise = estimate_noise(points, parents, lengths, height)
+    unheld = _held_as_gaps(points, noise, height, _point_names(tracks), tracks.first_frame, report)
+    if unheld is not points:
+        points, P = unheld, unheld[:, :J]
     if mode == "auto" and (noise <= AUTO_THRESHOLD * height).all():
         mode = "off"  # clean clips keep even their rare glitches: auto must not change them
     if mode != "off":
@@ -828,28 +831,51 @@ def _placeholders_as_gaps(points: np.ndarray, parents: np.ndarray, lengths: np.n
                           names: tuple[str, ...], report: list[str]) -> np.ndarray:
     """Points [T,N,3] with the samples a tracker writes for "not found" set to NaN, a note for
     each kind in ``report``: at the origin (see dropped_to_origin), on the parent's place (see
-    on_parent_track), held at the last value found (see held_samples). ``points`` itself when
-    there are none."""
+    on_parent_track). ``points`` itself when there are none."""
     from .tracks_io import describe_names
 
     dropped = dropped_to_origin(points, parents, lengths, height)
     on_parent = on_parent_track(points, parents, lengths, height) & ~dropped
-    held = held_samples(points, height) & ~dropped & ~on_parent
     if dropped.any():
         n = int(dropped.sum())
         report.append(f"{n} {'sample' if n == 1 else 'samples'} at (0, 0, 0), off their bone lengths "
                       "(a tracker's 'not found'), treated as gaps")
-    for kind, why in ((on_parent, "on the parent's place, where the rig has a bone (a joint the tracker does not "
-                                  "follow)"),
-                      (held, "repeating the sample before exactly until a jump (a tracker holding a lost point)")):
-        if kind.any():
-            n, joints = int(kind.sum()), [f"'{names[k]}'" for k in np.flatnonzero(kind.any(axis=0))]
-            report.append(f"{n} {'sample' if n == 1 else 'samples'} of {describe_names(joints, noun='joint')} "
-                          f"{why}, treated as gaps")
-    if not (dropped.any() or on_parent.any() or held.any()):
+    if on_parent.any():
+        n, joints = int(on_parent.sum()), [f"'{names[k]}'" for k in np.flatnonzero(on_parent.any(axis=0))]
+        report.append(f"{n} {'sample' if n == 1 else 'samples'} of {describe_names(joints, noun='joint')} on the "
+                      "parent's place, where the rig has a bone (a joint the tracker does not follow), treated as gaps")
+    if not (dropped.any() or on_parent.any()):
         return points
     out = points.copy()
-    out[dropped | on_parent | held] = np.nan
+    out[dropped | on_parent] = np.nan
+    return out
+
+
+def _held_as_gaps(points: np.ndarray, noise: np.ndarray, height: float, names: tuple[str, ...], first_frame: int,
+                  report: list[str]) -> np.ndarray:
+    """Points [T,N,3] with held samples (see held_samples) of noisy points (``noise`` [N] above
+    AUTO_THRESHOLD of the height) set to NaN, with a note; held samples of clean points are kept
+    and named in a warning: noisy tracks come from a tracker and never repeat exactly but where it
+    held a lost point, while in clean keyed motion a hold that ends in a jump can be meant (a snap,
+    a cut between shots). ``points`` itself when nothing is set."""
+    from .tracks_io import describe_names, describe_spans, frame_spans
+
+    held = held_samples(points, height)
+    noisy = held & (noise > AUTO_THRESHOLD * height)[None]
+    clean = held & ~noisy
+    if clean.any():
+        parts = [f"'{names[k]}' ({describe_spans(frame_spans(clean[:, k]), first_frame=first_frame)})"
+                 for k in np.flatnonzero(clean.any(axis=0))]
+        report.append(f"{WARNING_PREFIX}samples repeating the one before exactly until a jump: {', '.join(parts[:4])}"
+                      f"{f' and {len(parts) - 4} more' if len(parts) > 4 else ''} (a tracker holding a lost point, "
+                      "or a snap or cut in keyed motion): followed as they are; noisy tracks would make them gaps")
+    if not noisy.any():
+        return points
+    joints = [f"'{names[k]}'" for k in np.flatnonzero(noisy.any(axis=0))]
+    report.append(f"{int(noisy.sum())} samples of {describe_names(joints, noun='joint')} repeating the one before "
+                  "exactly until a jump (a tracker holding a lost point), treated as gaps")
+    out = points.copy()
+    out[noisy] = np.nan
     return out
 
 
