@@ -78,15 +78,10 @@ class SafetyCheck:
         out = []
         far = self.far
         if far.any():
-            joints = np.flatnonzero(far.any(axis=0))
-            worst = sorted(joints, key=lambda j: -np.nanmax(np.where(far[:, j], self.error[:, j], 0.0)))
-            parts = [f"'{names[j]}' ({_frames(far[:, j], self.first_frame)}, "
-                     f"up to {100 * np.nanmax(self.error[far[:, j], j]):.3g} %)" for j in worst[:5]]
-            more = f" and {len(joints) - 5} more" if len(joints) > 5 else ""
-            whose = f"its {self.against.removesuffix('s')}" if len(joints) == 1 else f"their {self.against}"
-            out.append(f"{WARNING_PREFIX}{len(joints)} {'joint ends' if len(joints) == 1 else 'joints end'} further from "
-                       f"{whose} than the noise and bone lengths explain: {', '.join(parts)}{more} "
-                       "(percent of the skeleton height)")
+            n, listed = _worst_joints(far, self.error, names, self.first_frame)
+            whose = f"its {self.against.removesuffix('s')}" if n == 1 else f"their {self.against}"
+            out.append(f"{WARNING_PREFIX}{n} {'joint ends' if n == 1 else 'joints end'} further from "
+                       f"{whose} than the noise and bone lengths explain: {listed} (percent of the skeleton height)")
         if self.flips.any():
             joints = np.flatnonzero(self.flips.any(axis=0))
             parts = [f"'{names[j]}' ({_frames(self.flips[:, j], self.first_frame + 1)})" for j in joints[:5]]
@@ -98,16 +93,24 @@ class SafetyCheck:
         return out
 
 
+def _worst_joints(flagged: np.ndarray, amount: np.ndarray, names: tuple[str, ...], first_frame: int
+                  ) -> tuple[int, str]:
+    """(how many joints have a ``flagged`` [T,J] frame, "'a' (frames 3-7, up to 4.2 %), ... and N
+    more": the five with the largest ``amount`` [T,J] (fraction of the height; NaN: none) there)."""
+    joints = np.flatnonzero(flagged.any(axis=0))
+    worst = sorted(joints, key=lambda j: -np.nanmax(np.where(flagged[:, j], amount[:, j], 0.0)))
+    parts = [f"'{names[j]}' ({_frames(flagged[:, j], first_frame)}, "
+             f"up to {100 * np.nanmax(amount[flagged[:, j], j]):.3g} %)" for j in worst[:5]]
+    more = f" and {len(joints) - 5} more" if len(joints) > 5 else ""
+    return len(joints), ", ".join(parts) + more
+
+
 def _stretch_warning(stretched: np.ndarray, names: tuple[str, ...], first_frame: int) -> str:
     """The warning for bones that leave the length they keep in most frames (``stretched`` [T,J])."""
-    joints = np.flatnonzero(stretched.any(axis=0))
-    worst = sorted(joints, key=lambda j: -stretched[:, j].max())
-    parts = [f"'{names[j]}' ({_frames(stretched[:, j] > 0, first_frame)}, up to {100 * stretched[:, j].max():.3g} %)"
-             for j in worst[:5]]
-    more = f" and {len(joints) - 5} more" if len(joints) > 5 else ""
-    return (f"{WARNING_PREFIX}{len(joints)} {'joint is' if len(joints) == 1 else 'joints are'} off the distance to "
+    n, listed = _worst_joints(stretched > 0, stretched, names, first_frame)
+    return (f"{WARNING_PREFIX}{n} {'joint is' if n == 1 else 'joints are'} off the distance to "
             f"the parent kept in most frames, further than the noise explains (the solve follows the track there): "
-            f"{', '.join(parts)}{more} (percent of the skeleton height; a track held at its last value, swapped "
+            f"{listed} (percent of the skeleton height; a track held at its last value, swapped "
             "with another, taken from the wrong joint, or slow noise in many tracks looks like this: check those "
             "frames, or use stretch='off' to keep the bones rigid)")
 

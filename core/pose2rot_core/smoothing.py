@@ -797,13 +797,14 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, lis
     if lost.any() and tracks.has_ends:
         points[lost] = np.nan                         # a fresh array: the bone tips go with their joints
         P = points[:, :J]
-    marked = _placeholders_as_gaps(points, parents, lengths, height, _point_names(tracks), report)
+    names = _point_names(tracks)
+    marked = _placeholders_as_gaps(points, parents, lengths, height, names, report)
     if marked is not points:
         points, P = marked, marked[:, :J]
     report += _coinciding_warning(coinciding_samples(P, tracks.skeleton.rest_positions, height),
                                   tracks.skeleton.names, tracks.first_frame)
     noise = estimate_noise(points, parents, lengths, height)
-    unheld = _held_as_gaps(points, noise, height, _point_names(tracks), tracks.first_frame, report)
+    unheld = _held_as_gaps(points, noise, height, names, tracks.first_frame, report)
     if unheld is not points:
         points, P = unheld, unheld[:, :J]
     if mode == "auto" and (noise <= AUTO_THRESHOLD * height).all():
@@ -832,8 +833,6 @@ def _placeholders_as_gaps(points: np.ndarray, parents: np.ndarray, lengths: np.n
     """Points [T,N,3] with the samples a tracker writes for "not found" set to NaN, a note for
     each kind in ``report``: at the origin (see dropped_to_origin), on the parent's place (see
     on_parent_track). ``points`` itself when there are none."""
-    from .tracks_io import describe_names
-
     dropped = dropped_to_origin(points, parents, lengths, height)
     on_parent = on_parent_track(points, parents, lengths, height) & ~dropped
     if dropped.any():
@@ -841,14 +840,22 @@ def _placeholders_as_gaps(points: np.ndarray, parents: np.ndarray, lengths: np.n
         report.append(f"{n} {'sample' if n == 1 else 'samples'} at (0, 0, 0), off their bone lengths "
                       "(a tracker's 'not found'), treated as gaps")
     if on_parent.any():
-        n, joints = int(on_parent.sum()), [f"'{names[k]}'" for k in np.flatnonzero(on_parent.any(axis=0))]
-        report.append(f"{n} {'sample' if n == 1 else 'samples'} of {describe_names(joints, noun='joint')} on the "
-                      "parent's place, where the rig has a bone (a joint the tracker does not follow), treated as gaps")
+        report.append(_gaps_note(on_parent, names, "on the parent's place, where the rig has a bone (a joint the "
+                                                   "tracker does not follow)"))
     if not (dropped.any() or on_parent.any()):
         return points
     out = points.copy()
     out[dropped | on_parent] = np.nan
     return out
+
+
+def _gaps_note(gaps: np.ndarray, names: tuple[str, ...], why: str) -> str:
+    """'12 samples of 'a' and 'b' {why}, treated as gaps' for the samples ``gaps`` [T,N] of points
+    named ``names`` [N]."""
+    from .tracks_io import describe_names
+
+    n, joints = int(gaps.sum()), [f"'{names[k]}'" for k in np.flatnonzero(gaps.any(axis=0))]
+    return f"{n} {'sample' if n == 1 else 'samples'} of {describe_names(joints, noun='joint')} {why}, treated as gaps"
 
 
 def _held_as_gaps(points: np.ndarray, noise: np.ndarray, height: float, names: tuple[str, ...], first_frame: int,
@@ -858,7 +865,7 @@ def _held_as_gaps(points: np.ndarray, noise: np.ndarray, height: float, names: t
     and named in a warning: noisy tracks come from a tracker and never repeat exactly but where it
     held a lost point, while in clean keyed motion a hold that ends in a jump can be meant (a snap,
     a cut between shots). ``points`` itself when nothing is set."""
-    from .tracks_io import describe_names, describe_spans, frame_spans
+    from .tracks_io import describe_spans, frame_spans
 
     held = held_samples(points, height)
     noisy = held & (noise > AUTO_THRESHOLD * height)[None]
@@ -871,9 +878,8 @@ def _held_as_gaps(points: np.ndarray, noise: np.ndarray, height: float, names: t
                       "or a snap or cut in keyed motion): followed as they are; noisy tracks would make them gaps")
     if not noisy.any():
         return points
-    joints = [f"'{names[k]}'" for k in np.flatnonzero(noisy.any(axis=0))]
-    report.append(f"{int(noisy.sum())} samples of {describe_names(joints, noun='joint')} repeating the one before "
-                  "exactly until a jump (a tracker holding a lost point), treated as gaps")
+    report.append(_gaps_note(noisy, names, "repeating the one before exactly until a jump (a tracker holding a "
+                                           "lost point)"))
     out = points.copy()
     out[noisy] = np.nan
     return out
