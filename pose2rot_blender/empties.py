@@ -113,14 +113,27 @@ def moves(obj: bpy.types.Object) -> bool:
 
 
 def _check_evaluated(objects: Sequence[bpy.types.Object]) -> None:
-    """Objects read through the depsgraph must be in the view layer, or frame_set never moves them."""
+    """Objects read through the depsgraph must be in the view layer and enabled in viewports, or
+    frame_set never moves them (their matrices stay where they were last evaluated)."""
     layer = bpy.context.view_layer
     missing = [o.name for o in objects if layer.objects.get(o.name) != o]
     if missing:
         raise Pose2RotError(
-            f"{len(missing)} objects ({', '.join(missing[:4])}{'…' if len(missing) > 4 else ''}) have a parent, "
-            f"constraints or drivers but are not in the view layer '{layer.name}', so Blender does not evaluate "
-            "them: link their collection into the scene and enable it (checkbox in the Outliner)")
+            f"{_some(missing)} have a parent, constraints or drivers but are not in the view layer "
+            f"'{layer.name}', so Blender does not evaluate them: link their collection into the scene and "
+            "enable it (checkbox in the Outliner)")
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    disabled = [o.name for o in objects if not o.evaluated_get(depsgraph).is_evaluated]
+    if disabled:
+        raise Pose2RotError(
+            f"{_some(disabled)} have a parent, constraints or drivers but are disabled in viewports, so "
+            "Blender does not move them between frames: enable them in viewports (the monitor icon in the "
+            "Outliner, on the objects or their collection; the eye icon may stay off)")
+
+
+def _some(names: list[str]) -> str:
+    """'N objects (a, b, c, d…)': the first four names."""
+    return f"{len(names)} objects ({', '.join(names[:4])}{'…' if len(names) > 4 else ''})"
 
 
 def read_world(scene: bpy.types.Scene, objects: Sequence[bpy.types.Object], frames: np.ndarray,

@@ -141,6 +141,32 @@ def test_evaluated_empties_outside_the_view_layer_fail(scene_ready):
     fails_cleanly("not in the view layer", tracks_collection="tracks")
 
 
+@pytest.mark.parametrize("where", ["collection", "object"])
+def test_evaluated_empties_disabled_in_viewports_fail(scene_ready, where):
+    """Blender does not move objects disabled in viewports (monitor icon) when the frame changes:
+    read through their parent, they would keep one stale place while the report said 'exact'."""
+    _, col, _ = scene_ready
+    mover = _keyed_empty("mover", {1: (0, 0, 0), 20: (1, 0, 0)})
+    for obj in col.objects:
+        obj.parent = mover
+    if where == "collection":
+        col.hide_viewport = True
+    else:
+        col.objects[0].hide_viewport = True
+    fails_cleanly("disabled in viewports", tracks_collection="tracks")
+
+
+def test_evaluated_empties_hidden_with_the_eye_still_solve(scene_ready):
+    """Hidden in the viewport (eye icon) is still evaluated: parented empties are followed."""
+    src, col, rig = scene_ready
+    mover = _keyed_empty("mover", {1: (0, 0, 0), 20: (0.5, 0, 0)})
+    for obj in col.objects:
+        obj.parent = mover
+        obj.hide_set(True)
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
+    assert _follows(src, rig, _track_of(mover)) < 0.01
+
+
 def test_bone_constraints_and_drivers_are_reported(scene_ready):
     _, _, rig = scene_ready
     pb = rig.pose.bones[3]
