@@ -7,13 +7,15 @@ into the new action instead, and so is every channel the solve does not write: c
 constraint influences, the armature object's own transform (the solve reads the armature where
 that puts it, frame by frame, so the bones' keys are meant for it). The new action starts as a copy
 of the replaced one (keys, modifiers and groups as they were) less the transforms of the bones the
-solve keys (keys.ActionWriter).
+solve keys (keys.ActionWriter). A solve of part of the shot replaces those bones' keys over its
+frames only: their keys before and after stay.
 """
 from __future__ import annotations
 
 import re
 
 import bpy
+import numpy as np
 
 #: pose-bone channels the solve writes (or resets) on the bones it solves
 TRANSFORMS = ("location", "rotation_quaternion", "rotation_euler", "rotation_axis_angle", "scale")
@@ -35,13 +37,41 @@ def kept_bones(curves: list, free_bones: set[str]) -> set[str]:
 
 def solved_channel(fc, kept: set[str]) -> bool:
     """Whether the F-curve ``fc`` of the replaced action is a transform of a bone the solve keys
-    (every bone but the ``kept`` ones): the solve's own curve takes its place."""
+    (every bone but the ``kept`` ones): the solve's own keys take its place over the solved frames."""
     bone = transform_bone(fc.data_path)
     return bone is not None and bone not in kept
 
 
-def carried_action(obj: bpy.types.Object, curves: list, kept: set[str]) -> bpy.types.Action | None:
-    """``obj``'s current action when some of its F-curves ``curves`` are not replaced by the solve
-    (see solved_channel; the new action then starts as its copy), else None (a fresh action: copying
-    a solved clip only to remove every curve would cost as much as writing it)."""
-    return obj.animation_data.action if any(not solved_channel(fc, kept) for fc in curves) else None
+def keyed_outside(fc, first: float, last: float) -> bool:
+    """Whether the F-curve ``fc`` has keys before frame ``first`` or after ``last`` (a solve of part
+    of the shot keeps them)."""
+    points = fc.keyframe_points
+    co = np.empty(2 * len(points), np.float32)
+    points.foreach_get("co", co)
+    frames = co[0::2]
+    return bool(((frames < first - 1e-3) | (frames > last + 1e-3)).any())
+
+
+def replaced(fc, kept: set[str], first: float, last: float) -> bool:
+    """Whether the solve replaces the F-curve ``fc`` whole: a solved channel with no keys outside the
+    solved frames ``first``..``last``."""
+    return solved_channel(fc, kept) and not keyed_outside(fc, first, last)
+
+
+def carried_action(obj: bpy.types.Object, curves: list, kept: set[str], first: float, last: float
+                   ) -> bpy.types.Action | None:
+    """``obj``'s current action when some of its F-curves ``curves`` are not replaced whole by the
+    solve of frames ``first``..``last`` (see replaced; the new action then starts as its copy), else
+    None (a fresh action: copying a solved clip only to remove every curve would cost as much as
+    writing it)."""
+    return obj.animation_data.action if any(not replaced(fc, kept, first, last) for fc in curves) else None
+
+
+def clear_frames(fc, first: float, last: float) -> None:
+    """Remove the keys of ``fc`` from frame ``first`` to ``last`` (the solve writes its own there)."""
+    points = fc.keyframe_points
+    co = np.empty(2 * len(points), np.float32)
+    points.foreach_get("co", co)
+    inside = np.flatnonzero((co[0::2] >= first - 1e-3) & (co[0::2] <= last + 1e-3))
+    for k in inside[::-1]:
+        points.remove(points[int(k)], fast=True)

@@ -74,12 +74,23 @@ class ActionWriter:
             for fc in [fc for fc in bag.fcurves if drop(fc)]:
                 bag.fcurves.remove(fc)
 
+    def existing(self, pick) -> list:
+        """The new action's F-curves (carried from ``base``) that ``pick`` selects."""
+        return [fc for fc in self.fcurves if pick(fc)]
+
     @property
     def fcurves(self):
         """The F-curves of the new action's channels (``action.fcurves``, a channelbag's on 4.4+)."""
         return self.action.fcurves if self._bag is None else self._bag.fcurves
 
     def _new_fcurves(self, channels: list[tuple[str, int, str]]) -> list:
+        """F-curves for ``channels`` (data path, array index, channel group), in that order: new ones,
+        or those carried from ``base`` (keys outside the solved frames, see carry)."""
+        carried = {(fc.data_path, fc.array_index): fc for fc in self.fcurves} if len(self.fcurves) else {}
+        made = iter(self._created([ch for ch in channels if (ch[0], ch[1]) not in carried]))
+        return [carried.get((path, c)) or next(made) for path, c, _ in channels]
+
+    def _created(self, channels: list[tuple[str, int, str]]) -> list:
         """New F-curves for ``channels`` (data path, array index, channel group), in that order."""
         if self._bag is None:
             return [self.fcurves.new(path, index=c, action_group=group) for path, c, group in channels]
@@ -106,9 +117,12 @@ class ActionWriter:
         linear = np.full(n, _LINEAR, np.uint8)
         for fc, keys_co in zip(self._new_fcurves(channels), co.reshape(len(channels), 2 * n)):
             points = fc.keyframe_points
-            points.add(n)
-            points.foreach_set("co", keys_co)
-            points.foreach_set("interpolation", linear)
+            if len(points):                   # carried keys outside the solved frames: kept as they are
+                _append_keys(points, keys_co, linear)
+            else:
+                points.add(n)
+                points.foreach_set("co", keys_co)
+                points.foreach_set("interpolation", linear)
             self.curves.append(fc)
 
     def write_channels(self, path: str, group: str, frames: np.ndarray, values: np.ndarray) -> None:
@@ -119,3 +133,16 @@ class ActionWriter:
         for fc in self.curves:
             fc.update()
         return self.action
+
+
+def _append_keys(points, keys_co: np.ndarray, interpolation: np.ndarray) -> None:
+    """Add keys (``keys_co`` [2n] frame, value pairs; ``interpolation`` [n] uint8) after the existing
+    ``points``, whose own values stay as they are (foreach_set writes every key of a curve at once)."""
+    m, n = len(points), len(interpolation)
+    co, mode = np.empty(2 * (m + n), np.float32), np.empty(m + n, np.uint8)
+    points.foreach_get("co", co[:2 * m])
+    points.foreach_get("interpolation", mode[:m])
+    co[2 * m:], mode[m:] = keys_co, interpolation
+    points.add(n)
+    points.foreach_set("co", co)
+    points.foreach_set("interpolation", mode)

@@ -388,7 +388,7 @@ def _plan_channels(plan: Plan, kept: set[str]) -> tuple[list[tuple[str, int, str
 def apply_plan(obj: bpy.types.Object, plan: Plan) -> bpy.types.Action:
     """Write ``plan`` as a new action on ``obj`` (quaternion keys on every bone, location keys where
     needed; unkeyed channels are reset to rest), carrying over from the replaced action what the
-    solve does not write (see carry). Returns the new action."""
+    solve does not write and the solved bones' keys outside its frames (see carry). Returns the new action."""
     previous.remember(obj)
     curves = keys.object_fcurves(obj)
     kept = carry.kept_bones(curves, set(plan.free_bones))
@@ -397,9 +397,12 @@ def apply_plan(obj: bpy.types.Object, plan: Plan) -> bpy.types.Action:
             pb.rotation_mode = 'QUATERNION'
             pb.location = (0.0, 0.0, 0.0)
             pb.scale = (1.0, 1.0, 1.0)
-    base = carry.carried_action(obj, curves, kept)
-    writer = keys.ActionWriter(obj, f"{obj.name}_pose2rot", base, lambda fc: carry.solved_channel(fc, kept))
+    first, last = float(plan.frames[0]), float(plan.frames[-1])
+    base = carry.carried_action(obj, curves, kept, first, last)
+    writer = keys.ActionWriter(obj, f"{obj.name}_pose2rot", base, lambda fc: carry.replaced(fc, kept, first, last))
     writer.action[previous.MADE_BY_KEY] = True
+    for fc in writer.existing(lambda fc: carry.solved_channel(fc, kept)):
+        carry.clear_frames(fc, first, last)
     writer.write_curves(*_plan_channels(plan, kept))
     return writer.finish()
 

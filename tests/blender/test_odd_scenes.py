@@ -316,3 +316,41 @@ def test_a_lost_detection_is_not_counted_as_a_miss(scene_ready):
                                  SolveOptions(use_reference=False))
     assert any(line.startswith("frame 10: every joint at one point") for line in plan.report), plan.report
     assert plan.max_error_pct < 1e-3, plan.max_error_pct
+
+
+def _keyed_frames(rig) -> dict[str, list[float]]:
+    keys_mod = importlib.import_module(EXT_NAME + ".keys")
+    return {f"{fc.data_path}[{fc.array_index}]": sorted(k.co[0] for k in fc.keyframe_points)
+            for fc in keys_mod.object_fcurves(rig)}
+
+
+def test_solving_part_of_the_shot_keeps_the_keys_outside_it(scene_ready):
+    """Re-solving frames 8-12 of a solved 20-frame shot replaces the keys there only: the whole shot
+    still follows its empties, and every solved curve keeps one key per frame."""
+    src, col, rig = scene_ready
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks", frame_start=8, frame_end=12) == {'FINISHED'}
+    assert _follows(src, rig) < 0.01
+    frames = [float(f) for f in scene_frames()]
+    assert all(got == frames for got in _keyed_frames(rig).values())
+
+
+def test_solving_part_of_a_hand_keyed_shot_keeps_its_keys_around(scene_ready):
+    """Hand keys on a bone the solve keys, before and after the solved frames, stay as they were
+    (value and interpolation); inside them the solve's keys replace them."""
+    src, col, rig = scene_ready
+    bone = rig.pose.bones[2]
+    bone.rotation_mode = 'QUATERNION'
+    for f, w in ((1, 1.0), (10, 0.8), (20, 0.6)):
+        bone.rotation_quaternion = (w, (1 - w * w) ** 0.5, 0, 0)
+        bone.keyframe_insert("rotation_quaternion", frame=f)
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks", frame_start=5, frame_end=15) == {'FINISHED'}
+    keys_mod = importlib.import_module(EXT_NAME + ".keys")
+    w = next(fc for fc in keys_mod.object_fcurves(rig)
+             if fc.data_path == f'pose.bones["{bone.name}"].rotation_quaternion' and fc.array_index == 0)
+    outside = [(k.co[0], round(k.co[1], 6), k.interpolation) for k in w.keyframe_points if not 5 <= k.co[0] <= 15]
+    assert outside == [(1.0, 1.0, 'BEZIER'), (20.0, 0.6, 'BEZIER')]
+    assert [k.co[0] for k in w.keyframe_points if 5 <= k.co[0] <= 15] == list(range(5, 16))
+    heads = world_heads(rig, np.arange(5, 16))
+    want = world_heads(src, np.arange(5, 16))
+    assert _error_pct(heads, want) < 0.01
