@@ -28,6 +28,8 @@ LAYOUT_KEY = "pose2rot_layout"
 NO_DATA_KEY = "pose2rot_no_data"
 #: custom property of a collection imported from a BVH: its points' tree, as [point, parent, point, parent, ...]
 TREE_KEY = "pose2rot_tree"
+#: collection property: the file's frames per second (where it has one)
+FPS_KEY = "pose2rot_fps"
 
 def _layout_items() -> list[tuple[str, str, str]]:
     from pose2rot_core.layouts import LAYOUTS
@@ -55,6 +57,8 @@ def import_tracks(context: bpy.types.Context, path: str | Path, collection_name:
     scene.collection.children.link(col)
     if layout_name:
         col[LAYOUT_KEY] = layout_name
+    if fps > 0:
+        col[FPS_KEY] = float(fps)
     finite = pos[np.isfinite(pos).all(axis=-1)]
     extent = float(np.ptp(finite, axis=0).max()) if len(finite) else 1.0
     seen = np.isfinite(pos).all(axis=-1).any(axis=0)
@@ -79,13 +83,19 @@ def scene_timing(scene: bpy.types.Scene) -> tuple[float, int, int]:
     return scene.render.fps / scene.render.fps_base, scene.frame_start, scene.frame_end
 
 
-def scene_change_note(before: tuple[float, int, int], scene: bpy.types.Scene, first_key: int | None
-                      ) -> tuple[str, bool]:
+def scene_change_note(before: tuple[float, int, int], scene: bpy.types.Scene, first_key: int | None,
+                      clip_fps: float = 0.0) -> tuple[str, bool]:
     """(what Import Tracks changed in the ``scene``'s timing since ``before`` (see scene_timing), as
-    the end of its report; whether keys from frame ``first_key`` (None: the scene was left alone)
-    start before the scene can, so that frames lie outside its range)."""
+    the end of its report; whether it calls for a warning: keys from frame ``first_key`` (None: the
+    scene was left alone) start before the scene can, so that frames lie outside its range, or the
+    file's ``clip_fps`` (0: none) is not the scene's, so one key per scene frame plays it slower or faster)."""
     after = scene_timing(scene)
     note = ""
+    off_rate = clip_fps > 0 and abs(clip_fps / after[0] - 1.0) > 0.01
+    if off_rate:
+        note += (f"; the file is {clip_fps:g} fps but the scene {after[0]:g} fps: with one key per scene frame "
+                 f"the motion plays {clip_fps / after[0]:.3g}x as long; tick 'Set scene range and fps' or set the "
+                 f"scene's Frame Rate to {clip_fps:g}")
     if after != before:
         note = (f"; the scene is now {after[0]:g} fps, frames {after[1]}-{after[2]} (was {before[0]:g} fps, "
                 f"frames {before[1]}-{before[2]})")
@@ -93,5 +103,5 @@ def scene_change_note(before: tuple[float, int, int], scene: bpy.types.Scene, fi
     if cut:
         note += (f"; keys from frame {first_key} on, but a scene starts at frame {scene.frame_start} at the "
                  "earliest: the frames before lie outside its range")
-    return note, cut
+    return note, cut or off_rate
 

@@ -163,8 +163,9 @@ class POSE2ROT_OT_import_tracks(bpy.types.Operator, ImportHelper):
         note = (f"; no data in any frame for {', '.join(repr(n) for n in skipped[:5])}"
                 f"{' and more' if len(skipped) > 5 else ''}: no empty (their bones keep the reference rotation)"
                 if skipped else "")
-        timing, cut = importing.scene_change_note(before, context.scene, self.frame_start if self.set_scene else None)
-        self.report({'WARNING'} if skipped or cut else {'INFO'},
+        timing, warn = importing.scene_change_note(before, context.scene, self.frame_start if self.set_scene else None,
+                                                   col.get(importing.FPS_KEY, 0.0))
+        self.report({'WARNING'} if skipped or warn else {'INFO'},
                     f"imported {len(col.objects)} tracks into '{col.name}'{note}{timing}")
         return {'FINISHED'}
 

@@ -234,8 +234,11 @@ def _names_list(names: list[str]) -> str:
 
 def override_warnings(obj: bpy.types.Object) -> list[str]:
     """Bone constraints, drivers and NLA settings that change the pose after the solved keys (so the
-    bones will not follow their tracks exactly)."""
+    bones will not follow their tracks exactly), and an armature shown in its rest position."""
     out = _nla_warnings(obj.animation_data)
+    if obj.data.pose_position == 'REST':
+        out.append(f"the armature '{obj.data.name}' shows its Rest Position, so the viewport shows no pose: "
+                   "switch it to Pose Position (Armature properties > Pose)")
     constrained = [pb.name for pb in obj.pose.bones
                    if any(not c.mute and c.influence > 0 for c in pb.constraints)]
     if constrained:

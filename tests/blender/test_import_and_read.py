@@ -128,6 +128,22 @@ def test_a_point_without_data_gets_no_empty(tmp_path):
     assert rig2.animation_data is None or rig2.animation_data.action is None
 
 
+def test_import_tracks_into_a_scene_of_another_rate_is_warned():
+    """Left alone ('Set scene range and fps' off), a 24 fps scene plays one key per frame of a 120 fps
+    clip 5x as long: the report says so and how to fix it; at the clip's own rate nothing is said."""
+    importing = importlib.import_module(EXT_NAME + ".importing")
+    scene = bpy.context.scene
+    scene.render.fps, scene.render.fps_base = 24, 1.0
+    clip = read_bvh(clip_path())
+    before = importing.scene_timing(scene)
+    col = importing.import_tracks(bpy.context, clip_path(), "slow", set_scene=False)
+    note, warn = importing.scene_change_note(before, scene, None, col[importing.FPS_KEY])
+    assert warn and f"the file is {clip.fps:g} fps but the scene 24 fps" in note
+    assert f"{clip.fps / 24:.3g}x as long" in note and "Set scene range and fps" in note
+    scene.render.fps = int(clip.fps)
+    assert importing.scene_change_note(importing.scene_timing(scene), scene, None, col[importing.FPS_KEY]) == ("", False)
+
+
 def test_import_tracks_says_how_it_changed_the_scene(tmp_path):
     """Import Tracks sets the scene's fps and frame range to the clip's: the report says so (the
     other animation in a 24 fps shot then plays at the clip's rate), and keys from a negative start

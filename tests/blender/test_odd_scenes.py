@@ -183,6 +183,17 @@ def test_bone_constraints_and_drivers_are_reported(scene_ready):
     assert pipeline.override_warnings(rig) == []
 
 
+def test_an_armature_in_rest_position_is_warned(scene_ready):
+    """The Pose/Rest Position toggle left on Rest: the keys are right but the viewport shows none."""
+    src, _, rig = scene_ready
+    rig.data.pose_position = 'REST'
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
+    assert any("Rest Position" in w for w in pipeline.override_warnings(rig))
+    rig.data.pose_position = 'POSE'
+    assert pipeline.override_warnings(rig) == []
+    assert _follows(src, rig) < 0.01
+
+
 def test_linked_armature_fails(scene_ready, tmp_path):
     _, _, rig = scene_ready
     path = str(tmp_path / "lib.blend")
