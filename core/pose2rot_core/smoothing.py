@@ -39,8 +39,14 @@ from .wording import WARNING_PREFIX
 
 #: samples with a lower confidence are treated as missing
 MIN_CONFIDENCE = 0.1
-#: noise std (fraction of the skeleton height) below which ``auto`` leaves a joint untouched
+#: noise std (fraction of the skeleton height) below which ``auto`` leaves a joint untouched,
+#: unless it is more than SHORT_BONE_NOISE of a real bone at the point
 AUTO_THRESHOLD = 1e-3
+#: ``auto`` smooths a point whose noise std is more than this fraction of the length of a real bone
+#: (REAL_BONE_FRACTION of the height or longer) from or to it: noise of a twentieth of a bone's
+#: length turns it by about 4 degrees per axis in every frame, and a fingertip 0.5 % of the height
+#: long spins under noise that leaves the body's long bones still
+SHORT_BONE_NOISE = 0.03
 #: kernel widths (Gaussian std, seconds) that ``auto`` chooses from per joint
 WIDTH_GRID_SECONDS = (0.008, 0.012, 0.017, 0.025, 0.035, 0.05, 0.07, 0.1, 0.14, 0.2, 0.28, 0.4)
 #: outliers: a sample whose bones all leave their length around it by more than this many length-noise
@@ -688,7 +694,7 @@ def clean_positions(positions: np.ndarray, parents: np.ndarray, rest_lengths: np
     result = Cleaning(widths=np.zeros(J), noise=noise / height, residual=noise / height)
     if mode == "off":
         return positions, result
-    noisy = present & (noise > AUTO_THRESHOLD * height) if mode == "auto" else present
+    noisy = present & _noticeable(noise, parents, rest_lengths, height) if mode == "auto" else present
     if not noisy.any():
         return positions, result
     P = np.nan_to_num(positions)
@@ -705,6 +711,17 @@ def clean_positions(positions: np.ndarray, parents: np.ndarray, rest_lengths: np
             f"smoothed {n} of {J} tracks: noise {100 * np.median(result.noise[widths > 0]):.2g} % of height "
             f"(median), kernel {1000 * np.median(widths[widths > 0]) / fps:.0f} ms{label}")
     return out, result
+
+
+def _noticeable(noise: np.ndarray, parents: np.ndarray, rest_lengths: np.ndarray, height: float) -> np.ndarray:
+    """[N] points whose ``noise`` [N] (std per axis, file units) is above AUTO_THRESHOLD of the
+    height or SHORT_BONE_NOISE of the shortest real bone (``rest_lengths`` [N] to the ``parents``
+    [N]) from or to the point."""
+    lengths = np.asarray(rest_lengths, np.float64)
+    real = (parents >= 0) & (lengths >= REAL_BONE_FRACTION * height)
+    shortest = np.where(real, lengths, np.inf)
+    np.minimum.at(shortest, parents[real], lengths[real])
+    return (noise > AUTO_THRESHOLD * height) | (noise > SHORT_BONE_NOISE * shortest)
 
 
 def _smooth_pieces(P: np.ndarray, weights: np.ndarray, noise: np.ndarray, chosen: np.ndarray, mode: str | float,
