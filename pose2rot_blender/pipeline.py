@@ -154,9 +154,10 @@ def gather_tracks(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy
             f"(empties: {', '.join(o.name for o in objects[:4])}…; bones: {', '.join(rig.bone_names[:4])}…); "
             "rename the empties after the bones")
     skel = rig.skeleton
-    if skel.names[0] not in match.bone_to_track:
+    if skel.names[0] not in match.bone_to_track and not _root_at_floor(obj, skel):
         raise Pose2RotError(f"the root bone '{skel.names[0]}' has no track in '{collection.name}': "
-                            f"add an empty named '{skel.names[0]}'")
+                            f"add an empty named '{skel.names[0]}' (only a root bone at the rig's floor, such as "
+                            "a control bone under the hips, may stay without one)")
     reference = reference_pose(obj, rig, span, use_reference)          # before any frame_set
     by_name = {o.name: o for o in objects}
     joint_idx = [skel.names.index(b) for b in match.bone_to_track]
@@ -167,6 +168,8 @@ def gather_tracks(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy
     T, J = len(frames), skel.num_joints
     pos = np.full((T, J, 3), np.nan)
     pos[:, joint_idx] = arm[:, :len(joint_idx)]
+    if skel.names[0] not in match.bone_to_track:  # a control bone at the floor: it stays where the rig has it
+        pos[:, 0] = skel.rest_positions[0]
     end_kw = {}
     if end_bones:
         parents = np.array([skel.names.index(b) for b in end_bones], np.int64)
@@ -180,6 +183,15 @@ def gather_tracks(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy
                     reference_frame=span.reference_index(reference), reference_rotations=reference,
                     first_frame=span.frame_start, **end_kw)
     return rig, tracks, match
+
+
+def _root_at_floor(obj: bpy.types.Object, skel) -> bool:
+    """Whether the armature's root bone rests at its floor (within 2 % of the height of its lowest
+    bone head, along the world's up axis): a control bone (Unreal, Rigify, Character Creator) that
+    places the body and needs no track of its own, unlike hips at the root."""
+    m = np.array(obj.matrix_world)
+    up = skel.rest_positions @ m[2, :3]
+    return bool(up[0] <= up.min() + 0.02 * max(float(np.ptp(up)), 1e-12))
 
 
 def solve_mapped(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types.Collection | None,
@@ -322,6 +334,9 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
         report.append(f"{len(match.unmatched_bones)} bones without a track keep their reference rotation "
                       "(or the animation they had, where no track below them tells it): "
                       + ", ".join(match.unmatched_bones[:8]) + ("…" if len(match.unmatched_bones) > 8 else ""))
+    if bone_map is None and rig.skeleton.names[0] in match.unmatched_bones:
+        report.append(f"the root bone '{rig.skeleton.names[0]}' has no track: it stays at its rest place and the "
+                      "bones below it carry the motion")
     return Plan(armature=obj.name, bone_names=skel.names, free_bones=_free_bones(skel, match, bone_map, loc_idx),
                 frames=span.frames,
                 quaternions=basis_quaternions(sol, rig.rest), location_bones=loc_idx, locations=locs,

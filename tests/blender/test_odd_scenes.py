@@ -194,6 +194,37 @@ def test_an_armature_in_rest_position_is_warned(scene_ready):
     assert _follows(src, rig) < 0.01
 
 
+def _heads_by_name(obj, frames) -> dict[str, np.ndarray]:
+    heads = world_heads(obj, frames)
+    return {pb.name: heads[:, i] for i, pb in enumerate(obj.pose.bones)}
+
+
+def test_a_control_root_at_the_floor_needs_no_track(scene_ready):
+    """An Unreal/Rigify-style root bone at the floor under the hips, with no empty of its own: it
+    stays at its rest place and the hips carry the motion (before: refused, 'add an empty named
+    root'). Hips at the root still need their empty (test_bad_inputs)."""
+    src, col, rig = scene_ready
+    bpy.ops.object.mode_set(mode='EDIT')
+    bones = rig.data.edit_bones
+    hip = bones[0]
+    floor = min(min(eb.head.z, eb.tail.z) for eb in bones)
+    root = bones.new("root")
+    root.head = (hip.head.x, hip.head.y, floor)
+    root.tail = (hip.head.x, hip.head.y + 0.1 * (hip.head.z - floor), floor)
+    hip.parent = root
+    bpy.ops.object.mode_set(mode='OBJECT')
+    scene = bpy.context.scene
+    span = pipeline.SceneRange(frame_start=scene.frame_start, frame_end=scene.frame_end)
+    plan = pipeline.compute_plan(scene, rig, col, span, SolveOptions(use_reference=False))
+    assert any("the root bone 'root' has no track: it stays at its rest place" in line for line in plan.report)
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
+    frames = scene_frames()
+    got, want = _heads_by_name(rig, frames), _heads_by_name(src, frames)
+    err = max(np.abs(got[name] - want[name]).max() for name in want)
+    assert 100 * err / np.ptp(np.stack(list(want.values())).reshape(-1, 3), axis=0).max() < 0.01
+    assert np.ptp(got["root"], axis=0).max() < 1e-5                       # the root bone stays put
+
+
 def test_linked_armature_fails(scene_ready, tmp_path):
     _, _, rig = scene_ready
     path = str(tmp_path / "lib.blend")
