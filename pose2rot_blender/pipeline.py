@@ -138,7 +138,8 @@ def reference_pose(obj: bpy.types.Object, rig: rig_io.Rig, span: SceneRange, use
         return None
     if not span.frame_start <= span.reference_frame <= span.frame_end:
         raise Pose2RotError(f"reference frame {span.reference_frame} is outside the frame range "
-                            f"{span.frame_start}..{span.frame_end}")
+                            f"{span.frame_start}..{span.frame_end}: set 'Reference frame' in the pose2rot panel "
+                            "to the frame where the tracks show the armature's current pose")
     return rig_io.current_local_rotations(obj, rig)
 
 

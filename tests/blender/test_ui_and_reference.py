@@ -81,3 +81,15 @@ def test_a_current_pose_away_from_the_reference_frame_is_warned():
     scene.frame_set(1)
     plan = pipeline.compute_plan(scene, rig, col, span, SolveOptions(use_reference=True))
     assert not any("reference frame" in w for w in plan.warnings), plan.warnings
+
+
+def test_a_reference_frame_outside_the_range_names_the_panel_field():
+    """Reference CURRENT_POSE at frame 1 while the solve covers frames 5-12: refused with the
+    field to change, nothing written."""
+    src = import_clip(frames=12)
+    track_empties(src)
+    rig = rest_copy(src)
+    with pytest.raises(RuntimeError, match="reference frame 1 is outside the frame range 5..12: set 'Reference frame'"):
+        bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks", reference='CURRENT_POSE', reference_frame=1,
+                                         frame_start=5, frame_end=12)
+    assert rig.animation_data is None or rig.animation_data.action is None
