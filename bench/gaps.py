@@ -5,7 +5,9 @@ cases of lost tracks, clean and with Gaussian jitter of ``--noise`` (default 0.5
 
 - ``joints``: three joints (the first leaf, a middle leaf, the parent of the last leaf) each lose
   two stretches of 5-30 frames (fixed seed);
-- ``limb``: the parent of the last leaf and everything below it lose 1 s in the middle of the clip.
+- ``limb``: the parent of the last leaf and everything below it lose 1 s in the middle of the clip;
+- ``never``: the parent of the last leaf has no data in any frame (a knee or a finger joint
+  without a marker; the joints above and below it are tracked).
 
 Per row: mean rotation error against the source (deg, ``ref`` protocol), flips, the largest bone
 length change against the rig (% of height: a filled track drifting from its parent must not make
@@ -55,6 +57,14 @@ def lost_limb(clip) -> np.ndarray:
     return lost
 
 
+def never_tracked(clip) -> np.ndarray:
+    """[T,J] the ``never`` case's lost samples: the parent of the last leaf in every frame."""
+    skel = clip.skeleton
+    lost = np.zeros((clip.num_frames, skel.num_joints), bool)
+    lost[:, skel.parents[[j for j in range(skel.num_joints) if not skel.children[j]][-1]]] = True
+    return lost
+
+
 def row(clip, lost: np.ndarray, noise: float) -> dict:
     """The figures of one clip with ``lost`` [T,J] samples dropped (and their tips with them)."""
     tracks = tracks_from_bvh(clip, reference_frame=0)
@@ -87,7 +97,7 @@ def main() -> None:
           f"{'pos mean %':>10s} {'max at data %':>13s} {'warnings':>8s}")
     for path in paths:
         clip = read_bvh(path)
-        for case, lost in (("joints", lost_joints(clip)), ("limb", lost_limb(clip))):
+        for case, lost in (("joints", lost_joints(clip)), ("limb", lost_limb(clip)), ("never", never_tracked(clip))):
             for noise in (0.0, args.noise):
                 r = row(clip, lost, noise)
                 print(f"{path.stem[:32]:32s} {case:6s} {100 * noise:4.2g}% {r['rot']:6.2f} {r['flips']:5d} "

@@ -332,9 +332,10 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
         report.append(f"frames {span.frame_start}..{span.frame_end} reach past the tracks' keys "
                       f"({keyed[0]:g}..{keyed[1]:g}): there the tracks hold still")
     if match.unmatched_bones:
-        report.append(f"{len(match.unmatched_bones)} bones without a track keep their reference rotation "
-                      "(or the animation they had, where no track below them tells it): "
-                      + ", ".join(match.unmatched_bones[:8]) + ("…" if len(match.unmatched_bones) > 8 else ""))
+        report.append(f"{len(match.unmatched_bones)} bones without a track: "
+                      + ", ".join(match.unmatched_bones[:8]) + ("…" if len(match.unmatched_bones) > 8 else "")
+                      + " (those between tracked bones are placed between them; the others keep their reference "
+                      "rotation, or the animation they had where no track below them tells it)")
     if bone_map is None and rig.skeleton.names[0] in match.unmatched_bones:
         report.append(f"the root bone '{rig.skeleton.names[0]}' has no track: it stays at its rest place and the "
                       "bones below it carry the motion")

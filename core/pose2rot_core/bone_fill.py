@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .rotations import best_fit_rotation, smoothstep
+from .rotations import best_fit_rotation, rotation_between, smoothstep
 from .skeleton import Skeleton
 from .smoothing import bone_lengths
 from .solvers.geometric.fit import pairwise_alignment
@@ -25,19 +25,25 @@ ON_ONE_LINE_SIN = 0.05
 SIDE_CLEAR = 0.5
 
 
-def place_fills_on_the_rig(positions: np.ndarray, gaps: np.ndarray, skeleton: Skeleton) -> np.ndarray:
+def place_fills_on_the_rig(positions: np.ndarray, gaps: np.ndarray, skeleton: Skeleton, noisy: bool = False,
+                           placed: list[int] | tuple = ()) -> np.ndarray:
     """[T,J,3] ``positions`` (gap-filled) with the samples that were ``gaps`` [T,J] placed where
     the rig holds them (see the module): by their own children, by their parent's other children,
     or between parent and child, each in the frames where the joints it needs were seen (parents
-    first, so a placed parent counts for its children)."""
+    first, so a placed parent counts for its children). The joints ``placed`` by
+    place_untracked_joints (no data in any frame) have bones of the rig's lengths; with ``noisy``
+    tracks they are not placed by their children or their parent's other children: those are
+    short levers, and noise in them turned a chest by tens of degrees from frame to frame; between
+    parent and child they are."""
     out = np.array(positions, np.float64)
     if skeleton.num_joints < 3:
         return out
-    length = lengths_across_gaps(bone_lengths(out, np.arange(1, skeleton.num_joints), skeleton.parents[1:], gaps))
+    length = _rig_where_never_seen(lengths_across_gaps(bone_lengths(out, np.arange(1, skeleton.num_joints),
+                                                                    skeleton.parents[1:], gaps)), skeleton, placed)
     for j in np.flatnonzero(gaps[:, 1:].any(axis=0)) + 1:  # parents before children
         lost = np.flatnonzero(gaps[:, j])
         left = lost
-        for place in (_held_by_children, _held_by_siblings, _between_parent_and_child, _by_parent_and_two_children):
+        for place in _NOISY_NEVER_SEEN if noisy and j in placed else _PLACERS:
             held, done = place(out, gaps, skeleton, j, left, length)
             out[left[done], j] = held[done]
             left = left[~done]
@@ -45,6 +51,26 @@ def place_fills_on_the_rig(positions: np.ndarray, gaps: np.ndarray, skeleton: Sk
                 break
         if 0 < len(left) < len(lost):
             _carry_the_correction(out[:, j], positions[:, j], gaps[:, j], left)
+    return out
+
+
+def _rig_where_never_seen(length: np.ndarray, skeleton: Skeleton, placed: list[int] | tuple) -> np.ndarray:
+    """``length`` [T,J] with the bones to and from the ``placed`` joints (no data in any frame,
+    placed by place_untracked_joints) that were never seen whole at the rig's length, scaled as
+    the tracks' seen bones are to the rig's (their median ratio)."""
+    if not len(placed):
+        return length
+    rest = np.linalg.norm(skeleton.offsets, axis=-1)
+    touching = np.isin(np.arange(skeleton.num_joints), placed) | np.isin(skeleton.parents, placed)
+    never = ~np.isfinite(length).any(axis=0) & touching
+    never[0] = False
+    if not never.any():
+        return length
+    seen = ~never & (rest > 0)
+    seen[0] = False
+    ratio = np.nanmedian(np.nanmedian(length[:, seen], axis=0) / rest[seen]) if seen.any() else 1.0
+    out = length.copy()
+    out[:, never] = rest[never] * ratio
     return out
 
 
@@ -303,3 +329,69 @@ def _on_the_circle(a: np.ndarray, b: np.ndarray, e: np.ndarray, l1: np.ndarray, 
     # the place along the line is the lengths' (the sample's own may be far off: a gap at the clip's
     # start holds the first seen sample); across it, the sample's side as far as it is clear
     return centre + (1.0 - trust) * side + trust * radius * side / np.maximum(off, 1e-300)
+
+
+def place_untracked_joints(positions: np.ndarray, missing: list[int], skeleton: Skeleton,
+                           pose: np.ndarray | None = None) -> tuple[np.ndarray, list[int]]:
+    """(positions [T,J,3] with joints that have no data in any frame (``missing``) but tracked
+    joints both above and below them placed between those, the joints placed): a rig with more
+    spine bones than the tracker, an elbow without a marker. The rig's pose between the nearest
+    tracked joint above (a) and the first tracked joints below (d: one, or several spanning a
+    plane) is turned as d are turned about a (the smallest swing for one, the best fit for more)
+    and scaled as far as they are from it, so each placed joint keeps its place along the chain and
+    the side that ``pose`` [J,3] (joint positions of the reference pose; default: the rest pose)
+    bends to. Joints with nothing tracked below them keep their reference rotation (not placed)."""
+    P = np.array(positions, np.float64)
+    rest = skeleton.rest_positions if pose is None else pose
+    unplaced = set(int(m) for m in missing)
+    placed: list[int] = []
+    for m in sorted(unplaced):
+        a = _tracked_above(skeleton, m, unplaced)
+        below = _tracked_below(skeleton, m, unplaced)
+        if a is None or not below:
+            continue
+        seen, model = P[:, below] - P[:, a, None], rest[below] - rest[a]  # [T,k,3], [k,3]
+        scale = np.linalg.norm(seen, axis=-1).sum(axis=1) / max(float(np.linalg.norm(model, axis=-1).sum()), 1e-300)
+        if _spans_a_plane(model):
+            turn = _kabsch(seen, model)
+        else:
+            turn = rotation_between(np.broadcast_to(model.sum(axis=0), seen.shape[::2]), seen.sum(axis=1))
+        P[:, m] = P[:, a] + scale[:, None] * np.einsum("tij,j->ti", turn, rest[m] - rest[a])
+        unplaced.discard(m)
+        placed.append(m)
+    return P, placed
+
+
+def _kabsch(seen: np.ndarray, model: np.ndarray) -> np.ndarray:
+    """[T,3,3] the rotations best taking the vectors ``model`` [k,3] onto ``seen`` [T,k,3] (by the
+    singular value decomposition, which stays a rotation however nearly the vectors line up)."""
+    u, _, vt = np.linalg.svd(np.einsum("tki,kj->tij", seen, model))
+    flip = np.sign(np.linalg.det(u @ vt))
+    u[:, :, 2] *= flip[:, None]
+    return u @ vt
+
+
+def _tracked_above(skeleton: Skeleton, j: int, unplaced: set[int]) -> int | None:
+    """The nearest ancestor of ``j`` that has positions (not in ``unplaced``), or None."""
+    p = int(skeleton.parents[j])
+    while p >= 0 and p in unplaced:
+        p = int(skeleton.parents[p])
+    return p if p >= 0 else None
+
+
+def _tracked_below(skeleton: Skeleton, j: int, unplaced: set[int]) -> list[int]:
+    """The first joints with positions (not in ``unplaced``) on every path down from ``j``, off
+    the joint itself (a bone of no length tells no direction)."""
+    out, stack = [], list(skeleton.children[j])
+    while stack:
+        c = stack.pop()
+        if c in unplaced:
+            stack.extend(skeleton.children[c])
+        elif np.linalg.norm(skeleton.rest_positions[c] - skeleton.rest_positions[j]) > 0.0:
+            out.append(int(c))
+    return sorted(out)
+
+
+#: the ways a filled sample is placed, tried in turn; in noisy tracks, those for a joint never seen
+_PLACERS = (_held_by_children, _held_by_siblings, _between_parent_and_child, _by_parent_and_two_children)
+_NOISY_NEVER_SEEN = (_between_parent_and_child, _by_parent_and_two_children)

@@ -170,8 +170,8 @@ def _left_steady_length(skel: Skeleton, X: np.ndarray, noise: np.ndarray, no_dat
 def _explained(tracks: Tracks, sol: Solution, noise: np.ndarray, no_data: np.ndarray | None = None) -> np.ndarray:
     """[J] how far (fraction of the height) each joint may be from its track: noise and rigid
     bones whose typical (median) track length, less what the noise adds to it (_unbiased), differs
-    from the rig's by more than the median's own noise (MEDIAN_STDS of it), added over the bones
-    from the root. The typical length is read where both ends were data (not where ``no_data`` [T,J]
+    from the rig's by more than the median's own noise can (MEDIAN_STDS of it), added over the
+    bones from the root. The typical length is read where both ends were data (not where ``no_data`` [T,J]
     marks a filled gap, which says nothing of the bone); a bone never seen whole keeps the rig's."""
     skel = tracks.skeleton
     P, par = tracks.positions, skel.parents[1:]
@@ -180,7 +180,8 @@ def _explained(tracks: Tracks, sol: Solution, noise: np.ndarray, no_data: np.nda
     seen = np.isfinite(bones).sum(axis=0)
     spread = np.hypot(noise[1:], noise[par]) * skel.height  # [J-1] a bone length's noise std
     typical = np.where(seen > 0, _unbiased(column_nanmedian(bones), spread), rest)
-    beyond = np.maximum(np.abs(typical - rest) - MEDIAN_STDS * 1.2533 * spread / np.sqrt(np.maximum(seen, 1)), 0.0)
+    differ = np.abs(typical - rest)
+    beyond = np.where(differ > MEDIAN_STDS * 1.2533 * spread / np.sqrt(np.maximum(seen, 1)), differ, 0.0)
     off = np.where(sol.translating[1:], 0.0, beyond / skel.height)
     mismatch = np.zeros(skel.num_joints)
     for j, p in enumerate(par, 1):

@@ -100,7 +100,8 @@ class Cleaning:
     find_cuts) so no filter reaches across them, ``end_widths`` / ``end_residual`` [K] for the
     bone tips (None without tips), the tracks before smoothing (gaps filled) once known, and
     ``gaps`` [T,J] / ``end_gaps`` [T,K]: the joints' and bone tips' samples that were no data
-    (missing, low confidence or spikes) and were filled (None: none)."""
+    (missing, low confidence or spikes) and were filled (None: none); ``placed``: joints with no
+    data in any frame placed between tracked ones (bone_fill.place_untracked_joints)."""
 
     widths: np.ndarray
     noise: np.ndarray
@@ -112,6 +113,7 @@ class Cleaning:
     unsmoothed: Tracks | None = None
     gaps: np.ndarray | None = None
     end_gaps: np.ndarray | None = None
+    placed: list[int] = field(default_factory=list)
 
     @property
     def active(self) -> bool:

@@ -176,9 +176,13 @@ def fill_gaps(positions: np.ndarray, names: Sequence[str] | None = None, first_f
         report.append(f"filled {len(spans)} gap{'s' if len(spans) != 1 else ''} in {describe_names(tracks)} "
                       f"({describe_spans(list(spans), first_frame=first_frame)})")
     if missing:
-        report.append("no data in any frame for " + describe_names([labels[j] for j in missing], 8, "joint")
-                      + " (kept at the reference/rest rotation)")
+        report.append(no_data_note([labels[j] for j in missing]))
     return P, report, missing
+
+
+def no_data_note(labels: Sequence[str]) -> str:
+    """The note for joints (``labels``, quoted names) with no data in any frame."""
+    return "no data in any frame for " + describe_names(list(labels), 8, "joint") + " (kept at the reference/rest rotation)"
 
 
 def check_has_motion(clip: BvhClip) -> None:

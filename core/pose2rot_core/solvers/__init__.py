@@ -10,7 +10,7 @@ from ..errors import Pose2RotError
 from ..options import SOLVERS, SolveOptions
 from ..rotations import rotation_defect
 from ..safety import ResultTooFarError, check_solution
-from ..smoothing import Cleaning, hold_back, mark_gaps, segments, smooth_rotations, smooth_tracks
+from ..smoothing import AUTO_THRESHOLD, Cleaning, hold_back, mark_gaps, segments, smooth_rotations, smooth_tracks
 from ..solution import Solution
 from ..tracks import Tracks
 from ..wording import WARNING_PREFIX
@@ -28,7 +28,7 @@ def prepare_tracks(tracks: Tracks, smooth: str | float = "off"
     become gaps, gaps are filled, then tracks are smoothed as ``smooth`` says ("auto", "off" or a
     kernel width in seconds; see core.smoothing). Returns (gap-free tracks, indices of joints with
     no data, report, what the smoothing did)."""
-    from ..bone_fill import place_fills_on_the_rig
+    from ..bone_fill import place_fills_on_the_rig, place_untracked_joints
     from ..tracks_io import check_root, fill_gaps
 
     tracks, report, noise = mark_gaps(tracks, smooth)
@@ -42,17 +42,60 @@ def prepare_tracks(tracks: Tracks, smooth: str | float = "off"
                                              tracks.first_frame)
     filled, ends = filled[:, :J], (None if ends is None else filled[:, J:])  # joints and tips lost together: one note
     missing = [j for j in missing if j < J]
+    filled, placed = place_untracked_joints(filled, missing, tracks.skeleton, _reference_pose(tracks))
+    if placed:
+        gaps = gaps.copy()
+        gaps[:, placed] = True
+        fill_report = _placed_notes(fill_report, tracks.skeleton.names, missing, placed)
+        missing = [j for j in missing if j not in placed]
     report.extend(fill_report)
     if gaps.any():
-        filled = place_fills_on_the_rig(filled, gaps, tracks.skeleton)
+        filled = place_fills_on_the_rig(filled, gaps, tracks.skeleton, placed=placed,
+                                        noisy=bool((noise > AUTO_THRESHOLD * tracks.skeleton.height).any()))
     gap_free = replace(tracks, positions=filled, end_positions=ends)
     unchanged = not gaps.any() and (end_gaps is None or not end_gaps.any()) and tracks.confidence is None
     prepared, cleaning = smooth_tracks(gap_free, gaps, end_gaps, smooth, noise if unchanged else None)
     cleaning.unsmoothed = gap_free
     cleaning.gaps = gaps if gaps.any() else None
     cleaning.end_gaps = end_gaps if end_gaps is not None and end_gaps.any() else None
+    cleaning.placed = placed
     report.extend(cleaning.report)
     return prepared, np.asarray(missing, np.int64), report, cleaning
+
+
+def _without_placed(network: Network, placed: list[int]) -> Network:
+    """``network`` seeing the ``placed`` joints (no data in any frame, placed between tracked ones
+    for the geometric solve) as it was trained to: no data."""
+    if not placed:
+        return network
+
+    def run(tracks: Tracks, missing: np.ndarray, progress: Progress | None) -> Solution:
+        P = tracks.positions.copy()
+        P[:, placed] = np.nan
+        return network(replace(tracks, positions=P), np.union1d(missing, placed).astype(np.int64), progress)
+
+    return run
+
+
+def _reference_pose(tracks: Tracks) -> np.ndarray | None:
+    """[J,3] joint positions of the tracks' reference pose (None: the rest pose is the reference)."""
+    if tracks.reference_rotations is None:
+        return None
+    from ..fk import forward_kinematics
+
+    return forward_kinematics(tracks.skeleton, tracks.reference_rotations[None], np.zeros((1, 3)))[1][0]
+
+
+def _placed_notes(notes: list[str], names: tuple[str, ...], missing: list[int], placed: list[int]) -> list[str]:
+    """The gap-filling ``notes`` with the one for joints without data (``missing``) told apart: those
+    ``placed`` between tracked joints, and those that keep their reference rotation."""
+    from ..tracks_io import describe_names, no_data_note
+
+    out = [n for n in notes if n != no_data_note([f"'{names[j]}'" for j in missing])]
+    out.append("no data in any frame for " + describe_names([f"'{names[j]}'" for j in placed], 8, "joint")
+               + ": placed between the tracked joints above and below them as the rig's pose bends")
+    rest = [j for j in missing if j not in placed]
+    return out + ([no_data_note([f"'{names[j]}'" for j in rest])] if rest else [])
 
 
 def selected_tracks(tracks: Tracks, options: SolveOptions) -> Tracks:
@@ -110,11 +153,13 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
 
         sol = solve_geometric(prepared, twist_guess=twist_guess, missing=missing, progress=progress, **geometric)
     elif solver == "learned":
-        sol = checked_network(network or local_network(options), options.checkpoint)(prepared, missing, progress)
+        sol = _without_placed(checked_network(network or local_network(options), options.checkpoint),
+                              cleaning.placed)(prepared, missing, progress)
     else:
         from .hybrid import solve_hybrid
 
-        sol = solve_hybrid(prepared, checked_network(network or local_network(options), options.checkpoint),
+        sol = solve_hybrid(prepared, _without_placed(checked_network(network or local_network(options), options.checkpoint),
+                                                     cleaning.placed),
                            missing=missing, progress=progress, **geometric)
     if cleaning.active and solver != "learned":
         sol = _smoothest_within_noise(prepared, sol, cleaning, missing, geometric)
