@@ -479,6 +479,20 @@ def test_light_noise_on_short_bones_is_smoothed(cmu):
     assert score.mean_angle < evaluate_clip(cmu, protocol="ref", noise=0.0008, seed=0, smooth="off").mean_angle
 
 
+def test_noise_on_bones_too_short_to_track_is_not_noticed():
+    """A bone of 0.17 % of the height (a face rig's teeth) whose ends carry a file's rounding (0.02 %
+    of the height) does not make the point noisy; a finger bone of 1.5 % with 0.08 % noise does, and
+    anything above 0.1 % of the height does."""
+    from pose2rot_core.smoothing import _noticeable
+
+    height = 100.0
+    parents = np.array([-1, 0, 1, 0, 3])
+    lengths = np.array([0.0, 40.0, 0.17, 30.0, 1.5])
+    noise = np.array([0.02, 0.02, 0.02, 0.08, 0.08])
+    assert _noticeable(noise, parents, lengths, height).tolist() == [False, False, False, True, True]
+    assert _noticeable(np.full(5, 0.11), parents, lengths, height).all()
+
+
 def test_noise_below_every_bone_is_left_alone(cmu):
     """Jitter of 0.01 % of the height turns no bone noticeably: nothing is smoothed."""
     tracks = add_noise(tracks_from_bvh(cmu, reference_frame=0), 0.0001, 0)

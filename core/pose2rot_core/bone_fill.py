@@ -32,9 +32,9 @@ def place_fills_on_the_rig(positions: np.ndarray, gaps: np.ndarray, skeleton: Sk
     or between parent and child, each in the frames where the joints it needs were seen (parents
     first, so a placed parent counts for its children). The joints ``placed`` by
     place_untracked_joints (no data in any frame) have bones of the rig's lengths; with ``noisy``
-    tracks they are not placed by their children or their parent's other children: those are
-    short levers, and noise in them turned a chest by tens of degrees from frame to frame; between
-    parent and child they are."""
+    tracks they stay where that put them: their children and their parent's other children are
+    short levers, whose noise turned a chest by tens of degrees from frame to frame, and the side of
+    the circle between parent and child flipped with the noise (a hand's finger joint: 30 flips)."""
     out = np.array(positions, np.float64)
     if skeleton.num_joints < 3:
         return out
@@ -43,7 +43,7 @@ def place_fills_on_the_rig(positions: np.ndarray, gaps: np.ndarray, skeleton: Sk
     for j in np.flatnonzero(gaps[:, 1:].any(axis=0)) + 1:  # parents before children
         lost = np.flatnonzero(gaps[:, j])
         left = lost
-        for place in _NOISY_NEVER_SEEN if noisy and j in placed else _PLACERS:
+        for place in () if noisy and j in placed else _PLACERS:
             held, done = place(out, gaps, skeleton, j, left, length)
             out[left[done], j] = held[done]
             left = left[~done]
@@ -66,7 +66,7 @@ def _rig_where_never_seen(length: np.ndarray, skeleton: Skeleton, placed: list[i
     never[0] = False
     if not never.any():
         return length
-    seen = ~never & (rest > 0)
+    seen = np.isfinite(length).any(axis=0) & (rest > 0)
     seen[0] = False
     ratio = np.nanmedian(np.nanmedian(length[:, seen], axis=0) / rest[seen]) if seen.any() else 1.0
     out = length.copy()
@@ -340,7 +340,8 @@ def place_untracked_joints(positions: np.ndarray, missing: list[int], skeleton: 
     plane) is turned as d are turned about a (the smallest swing for one, the best fit for more)
     and scaled as far as they are from it, so each placed joint keeps its place along the chain and
     the side that ``pose`` [J,3] (joint positions of the reference pose; default: the rest pose)
-    bends to. Joints with nothing tracked below them keep their reference rotation (not placed)."""
+    bends to; a joint with a tracked child of no length (a finger base at the hand) is where that
+    child is. Joints with nothing tracked below them keep their reference rotation (not placed)."""
     P = np.array(positions, np.float64)
     rest = skeleton.rest_positions if pose is None else pose
     unplaced = set(int(m) for m in missing)
@@ -348,18 +349,28 @@ def place_untracked_joints(positions: np.ndarray, missing: list[int], skeleton: 
     for m in sorted(unplaced):
         a = _tracked_above(skeleton, m, unplaced)
         below = _tracked_below(skeleton, m, unplaced)
-        if a is None or not below:
+        at = [c for c in skeleton.children[m] if c not in unplaced and not np.any(skeleton.offsets[c])]
+        if a is not None and at:  # a tracked joint of no length below it sits where it is
+            P[:, m] = P[:, at[0]]
+        elif a is None or not below:
             continue
-        seen, model = P[:, below] - P[:, a, None], rest[below] - rest[a]  # [T,k,3], [k,3]
-        scale = np.linalg.norm(seen, axis=-1).sum(axis=1) / max(float(np.linalg.norm(model, axis=-1).sum()), 1e-300)
-        if _spans_a_plane(model):
-            turn = _kabsch(seen, model)
         else:
-            turn = rotation_between(np.broadcast_to(model.sum(axis=0), seen.shape[::2]), seen.sum(axis=1))
-        P[:, m] = P[:, a] + scale[:, None] * np.einsum("tij,j->ti", turn, rest[m] - rest[a])
+            P[:, m] = _between(P, rest, a, below, m)
         unplaced.discard(m)
         placed.append(m)
     return P, placed
+
+
+def _between(P: np.ndarray, rest: np.ndarray, a: int, below: list[int], m: int) -> np.ndarray:
+    """[T,3] joint ``m`` where the pose ``rest`` [J,3] puts it between the tracked joint ``a`` above
+    and ``below``, turned and scaled as those are about ``a`` in ``P`` [T,J,3]."""
+    seen, model = P[:, below] - P[:, a, None], rest[below] - rest[a]  # [T,k,3], [k,3]
+    scale = np.linalg.norm(seen, axis=-1).sum(axis=1) / max(float(np.linalg.norm(model, axis=-1).sum()), 1e-300)
+    if _spans_a_plane(model):
+        turn = _kabsch(seen, model)
+    else:
+        turn = rotation_between(np.broadcast_to(model.sum(axis=0), seen.shape[::2]), seen.sum(axis=1))
+    return P[:, a] + scale[:, None] * np.einsum("tij,j->ti", turn, rest[m] - rest[a])
 
 
 def _kabsch(seen: np.ndarray, model: np.ndarray) -> np.ndarray:
@@ -392,6 +403,5 @@ def _tracked_below(skeleton: Skeleton, j: int, unplaced: set[int]) -> list[int]:
     return sorted(out)
 
 
-#: the ways a filled sample is placed, tried in turn; in noisy tracks, those for a joint never seen
+#: the ways a filled sample is placed, tried in turn
 _PLACERS = (_held_by_children, _held_by_siblings, _between_parent_and_child, _by_parent_and_two_children)
-_NOISY_NEVER_SEEN = (_between_parent_and_child, _by_parent_and_two_children)

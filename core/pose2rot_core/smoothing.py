@@ -42,11 +42,15 @@ MIN_CONFIDENCE = 0.1
 #: noise std (fraction of the skeleton height) below which ``auto`` leaves a joint untouched,
 #: unless it is more than SHORT_BONE_NOISE of a real bone at the point
 AUTO_THRESHOLD = 1e-3
-#: ``auto`` smooths a point whose noise std is more than this fraction of the length of a real bone
-#: (REAL_BONE_FRACTION of the height or longer) from or to it: noise of a twentieth of a bone's
-#: length turns it by about 4 degrees per axis in every frame, and a fingertip 0.5 % of the height
-#: long spins under noise that leaves the body's long bones still
+#: ``auto`` smooths a point whose noise std is more than this fraction of the length of a bone of
+#: SHORT_BONE_FRACTION of the height or longer from or to it: such noise turns the bone by about
+#: 2.4 degrees per axis in every frame, and over a long clip by 30 degrees in single frames, while
+#: the body's long bones stay still (fingers, fingertips, eyes, toes)
 SHORT_BONE_NOISE = 0.03
+#: ... bones shorter than this (a face rig's jaw or teeth, a few millimetres on a person) are left
+#: out: no tracker follows them, their turns do not show, and the rounding of a file written to a
+#: third of a millimetre would read as noise on them
+SHORT_BONE_FRACTION = 5e-3
 #: kernel widths (Gaussian std, seconds) that ``auto`` chooses from per joint
 WIDTH_GRID_SECONDS = (0.008, 0.012, 0.017, 0.025, 0.035, 0.05, 0.07, 0.1, 0.14, 0.2, 0.28, 0.4)
 #: outliers: a sample whose bones all leave their length around it by more than this many length-noise
@@ -717,10 +721,10 @@ def clean_positions(positions: np.ndarray, parents: np.ndarray, rest_lengths: np
 
 def _noticeable(noise: np.ndarray, parents: np.ndarray, rest_lengths: np.ndarray, height: float) -> np.ndarray:
     """[N] points whose ``noise`` [N] (std per axis, file units) is above AUTO_THRESHOLD of the
-    height or SHORT_BONE_NOISE of the shortest real bone (``rest_lengths`` [N] to the ``parents``
-    [N]) from or to the point."""
+    height or SHORT_BONE_NOISE of the shortest bone of SHORT_BONE_FRACTION of the height or longer
+    (``rest_lengths`` [N] to the ``parents`` [N]) from or to the point."""
     lengths = np.asarray(rest_lengths, np.float64)
-    real = (parents >= 0) & (lengths >= REAL_BONE_FRACTION * height)
+    real = (parents >= 0) & (lengths >= SHORT_BONE_FRACTION * height)
     shortest = np.where(real, lengths, np.inf)
     np.minimum.at(shortest, parents[real], lengths[real])
     return (noise > AUTO_THRESHOLD * height) | (noise > SHORT_BONE_NOISE * shortest)
