@@ -26,8 +26,10 @@ def prepare_tracks(tracks: Tracks, smooth: str | float = "off"
                    ) -> tuple[Tracks, np.ndarray, list[str], Cleaning]:
     """Clean the tracks for solving: low-confidence samples and (unless smooth="off") outlier spikes
     become gaps, gaps are filled, then tracks are smoothed as ``smooth`` says ("auto", "off" or a
-    kernel width in seconds; see core.smoothing). Returns (gap-free tracks, indices of joints with
-    no data, report, what the smoothing did)."""
+    kernel width in seconds; see core.smoothing). Joints with no data in any frame but tracked
+    joints above and below are placed between those (bone_fill.place_untracked_joints) and count as
+    gaps. Returns (gap-free tracks, indices of joints with no data left, report, what the smoothing
+    did)."""
     from ..bone_fill import place_fills_on_the_rig, place_untracked_joints
     from ..tracks_io import check_root, fill_gaps
 
@@ -93,7 +95,7 @@ def _placed_notes(notes: list[str], names: tuple[str, ...], missing: list[int], 
 
     out = [n for n in notes if n != no_data_note([f"'{names[j]}'" for j in missing])]
     out.append("no data in any frame for " + describe_names([f"'{names[j]}'" for j in placed], 8, "joint")
-               + ": placed between the tracked joints above and below them as the rig's pose bends")
+               + ": placed between the tracked joints above and below them as the reference pose bends")
     rest = [j for j in missing if j not in placed]
     return out + ([no_data_note([f"'{names[j]}'" for j in rest])] if rest else [])
 
