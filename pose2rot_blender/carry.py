@@ -45,11 +45,14 @@ def solved_channel(fc, kept: set[str]) -> bool:
 def keyed_outside(fc, first: float, last: float) -> bool:
     """Whether the F-curve ``fc`` has keys before frame ``first`` or after ``last`` (a solve of part
     of the shot keeps them)."""
-    points = fc.keyframe_points
-    co = np.empty(2 * len(points), np.float32)
-    points.foreach_get("co", co)
-    frames = co[0::2]
-    return bool(((frames < first - 1e-3) | (frames > last + 1e-3)).any())
+    return bool((~_within(fc, first, last)).any())
+
+
+def _within(fc, first: float, last: float) -> np.ndarray:
+    """[n] whether each key of the F-curve ``fc`` lies from frame ``first`` to ``last``."""
+    co = np.empty(2 * len(fc.keyframe_points), np.float32)
+    fc.keyframe_points.foreach_get("co", co)
+    return (co[0::2] >= first - 1e-3) & (co[0::2] <= last + 1e-3)
 
 
 def replaced(fc, kept: set[str], first: float, last: float) -> bool:
@@ -70,8 +73,5 @@ def carried_action(obj: bpy.types.Object, curves: list, kept: set[str], first: f
 def clear_frames(fc, first: float, last: float) -> None:
     """Remove the keys of ``fc`` from frame ``first`` to ``last`` (the solve writes its own there)."""
     points = fc.keyframe_points
-    co = np.empty(2 * len(points), np.float32)
-    points.foreach_get("co", co)
-    inside = np.flatnonzero((co[0::2] >= first - 1e-3) & (co[0::2] <= last + 1e-3))
-    for k in inside[::-1]:
+    for k in np.flatnonzero(_within(fc, first, last))[::-1]:
         points.remove(points[int(k)], fast=True)
