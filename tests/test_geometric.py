@@ -33,14 +33,15 @@ EXAMPLE_CLIP = REPO_ROOT / "examples" / "cmu_08_01.bvh"
 # ----------------------------------------------------------------------------- synthetic data
 def random_tree(rng: np.random.Generator, J: int, zero_fraction: float = 0.0) -> Skeleton:
     """Random parents, offsets of length 0.2..1.2 in random directions; about ``zero_fraction`` of the
-    non-root joints get a zero-length offset (joints sitting on their parent)."""
+    non-root joints but the first get a zero-length offset (joints sitting on their parent; with all
+    of them there, the tracks would hold no pose, which the solver refuses)."""
     parents = np.array([-1] + [int(rng.integers(0, j)) for j in range(1, J)])
     rest = np.zeros((J, 3))
     rest[0] = rng.normal(size=3)
     for j in range(1, J):
         d = rng.normal(size=3)
         off = d / np.linalg.norm(d) * rng.uniform(0.2, 1.2)
-        if rng.random() < zero_fraction:
+        if rng.random() < zero_fraction and j > 1:
             off = np.zeros(3)
         rest[j] = rest[parents[j]] + off
     return Skeleton(tuple(f"j{j}" for j in range(J)), parents, rest)
