@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .rotations import best_fit_rotation, rotation_between, smoothstep
+from .rotations import best_fit_rotation, nearest_rotation, rotation_between, smoothstep
 from .skeleton import Skeleton
 from .smoothing import bone_lengths
 from .solvers.geometric.fit import pairwise_alignment
@@ -366,20 +366,11 @@ def _between(P: np.ndarray, rest: np.ndarray, a: int, below: list[int], m: int) 
     and ``below``, turned and scaled as those are about ``a`` in ``P`` [T,J,3]."""
     seen, model = P[:, below] - P[:, a, None], rest[below] - rest[a]  # [T,k,3], [k,3]
     scale = np.linalg.norm(seen, axis=-1).sum(axis=1) / max(float(np.linalg.norm(model, axis=-1).sum()), 1e-300)
-    if _spans_a_plane(model):
-        turn = _kabsch(seen, model)
+    if _spans_a_plane(model):  # by the SVD, which stays a rotation however nearly the vectors line up
+        turn = nearest_rotation(np.einsum("tki,kj->tij", seen, model))
     else:
         turn = rotation_between(np.broadcast_to(model.sum(axis=0), seen.shape[::2]), seen.sum(axis=1))
     return P[:, a] + scale[:, None] * np.einsum("tij,j->ti", turn, rest[m] - rest[a])
-
-
-def _kabsch(seen: np.ndarray, model: np.ndarray) -> np.ndarray:
-    """[T,3,3] the rotations best taking the vectors ``model`` [k,3] onto ``seen`` [T,k,3] (by the
-    singular value decomposition, which stays a rotation however nearly the vectors line up)."""
-    u, _, vt = np.linalg.svd(np.einsum("tki,kj->tij", seen, model))
-    flip = np.sign(np.linalg.det(u @ vt))
-    u[:, :, 2] *= flip[:, None]
-    return u @ vt
 
 
 def _tracked_above(skeleton: Skeleton, j: int, unplaced: set[int]) -> int | None:

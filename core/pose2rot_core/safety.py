@@ -40,6 +40,8 @@ FLIP_DEGREES = 30.0
 FLIP_MARGIN = 15.0
 #: a track's typical bone length differs from the rig's only beyond this many stds of its median's noise
 MEDIAN_STDS = 3.0
+#: the median of n Gaussian samples is noisier than their mean by this factor (sqrt(pi / 2))
+MEDIAN_NOISE_RATIO = 1.2533
 #: a joint that translates is warned about where its distance to the parent leaves the one it keeps
 #: in most frames by more than this fraction of it (and 2 % of the height, and the noise): a rig's
 #: stretch stays under it, a held or swapped track (a wrist 50-500 % off its forearm) does not
@@ -181,7 +183,7 @@ def _explained(tracks: Tracks, sol: Solution, noise: np.ndarray, no_data: np.nda
     spread = np.hypot(noise[1:], noise[par]) * skel.height  # [J-1] a bone length's noise std
     typical = np.where(seen > 0, _unbiased(column_nanmedian(bones), spread), rest)
     differ = np.abs(typical - rest)
-    beyond = np.where(differ > MEDIAN_STDS * 1.2533 * spread / np.sqrt(np.maximum(seen, 1)), differ, 0.0)
+    beyond = np.where(differ > MEDIAN_STDS * MEDIAN_NOISE_RATIO * spread / np.sqrt(np.maximum(seen, 1)), differ, 0.0)
     off = np.where(sol.translating[1:], 0.0, beyond / skel.height)
     mismatch = np.zeros(skel.num_joints)
     for j, p in enumerate(par, 1):

@@ -44,7 +44,8 @@ def prepare_tracks(tracks: Tracks, smooth: str | float = "off"
                                              tracks.first_frame)
     filled, ends = filled[:, :J], (None if ends is None else filled[:, J:])  # joints and tips lost together: one note
     missing = [j for j in missing if j < J]
-    filled, placed = place_untracked_joints(filled, missing, tracks.skeleton, _reference_pose(tracks))
+    pose = _reference_pose(tracks) if missing else None
+    filled, placed = place_untracked_joints(filled, missing, tracks.skeleton, pose)
     if placed:
         gaps = gaps.copy()
         gaps[:, placed] = True
@@ -154,15 +155,15 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
         from .geometric import solve_geometric
 
         sol = solve_geometric(prepared, twist_guess=twist_guess, missing=missing, progress=progress, **geometric)
-    elif solver == "learned":
-        sol = _without_placed(checked_network(network or local_network(options), options.checkpoint),
-                              cleaning.placed)(prepared, missing, progress)
     else:
-        from .hybrid import solve_hybrid
+        model = _without_placed(checked_network(network or local_network(options), options.checkpoint),
+                                cleaning.placed)
+        if solver == "learned":
+            sol = model(prepared, missing, progress)
+        else:
+            from .hybrid import solve_hybrid
 
-        sol = solve_hybrid(prepared, _without_placed(checked_network(network or local_network(options), options.checkpoint),
-                                                     cleaning.placed),
-                           missing=missing, progress=progress, **geometric)
+            sol = solve_hybrid(prepared, model, missing=missing, progress=progress, **geometric)
     if cleaning.active and solver != "learned":
         sol = _smoothest_within_noise(prepared, sol, cleaning, missing, geometric)
     sol = _through_gaps(prepared, sol, cleaning)
