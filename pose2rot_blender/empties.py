@@ -45,25 +45,30 @@ def _location_curves(obj: bpy.types.Object):
     return out
 
 
-def _curve_values(fc, frames: np.ndarray) -> np.ndarray:
+def _curve_values(fc, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(values [T], whether each of ``frames`` [T] is a key of F-curve ``fc`` [T])."""
     n = len(fc.keyframe_points)
+    keyed = np.zeros(len(frames), bool)
     if n:
         co = np.empty(2 * n, np.float32)
         fc.keyframe_points.foreach_get("co", co)
         x, y = co[0::2].astype(np.float64), co[1::2].astype(np.float64)
         idx = np.clip(np.searchsorted(x, frames), 0, n - 1)
-        if np.all(x[idx] == frames) and np.all(np.diff(x) > 0):
-            return y[idx]
-    return np.array([fc.evaluate(float(f)) for f in frames], np.float64)
+        keyed = x[idx] == frames
+        if keyed.all() and np.all(np.diff(x) > 0):
+            return y[idx], keyed
+    return np.array([fc.evaluate(float(f)) for f in frames], np.float64), keyed
 
 
-def _all_curve_values(curves: list, frames: np.ndarray, out: np.ndarray) -> None:
-    """Fill ``out`` [T,C] with the values of F-curves [C] at ``frames`` [T]. Curves with the same
-    number of keys are read into one buffer and, when they have keys on all of ``frames`` (the usual
-    case), taken from it at once; the others go through :func:`_curve_values`."""
+def _all_curve_values(curves: list, frames: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Fill ``out`` [T,C] with the values of F-curves [C] at ``frames`` [T]; returns [T,C] whether
+    each value is a key (else Blender interpolated it). Curves with the same number of keys are read
+    into one buffer and, when they have keys on all of ``frames`` (the usual case), taken from it at
+    once; the others go through :func:`_curve_values`."""
     want = frames.astype(np.float32)
     counts = np.array([len(fc.keyframe_points) for fc in curves], np.int64)
     left = np.ones(len(curves), bool)
+    keyed = np.ones(out.shape, bool)
     for n in np.unique(counts[counts >= len(frames)]):
         ks = np.flatnonzero(counts == n)
         co = np.empty((len(ks), 2 * n), np.float32)
@@ -79,7 +84,8 @@ def _all_curve_values(curves: list, frames: np.ndarray, out: np.ndarray) -> None
         out[:, ks[hit]] = co[hit, 1::2][:, idx].T
         left[ks[hit]] = False
     for k in np.flatnonzero(left):
-        out[:, k] = _curve_values(curves[k], frames)
+        out[:, k], keyed[:, k] = _curve_values(curves[k], frames)
+    return keyed
 
 
 #: object channels that move an object (its world matrix is not constant when any is animated)
@@ -137,12 +143,16 @@ def _some(names: list[str]) -> str:
 
 
 def read_world(scene: bpy.types.Scene, objects: Sequence[bpy.types.Object], frames: np.ndarray,
-               follow: bpy.types.Object | None = None, progress=None) -> tuple[np.ndarray, np.ndarray | None]:
-    """World locations [T,N,3] of ``objects`` at integer scene ``frames`` [T], and the world matrices
-    [T,4,4] of ``follow`` (None when not asked for), read in the same pass over the frames.
-    ``progress(fraction, message)`` is told how the per-frame pass goes."""
+               follow: bpy.types.Object | None = None, progress=None
+               ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """World locations [T,N,3] of ``objects`` at integer scene ``frames`` [T], the world matrices
+    [T,4,4] of ``follow`` (None when not asked for), read in the same pass over the frames, and
+    [T,N] whether each location is set there (every animated channel keyed on the frame, or not
+    animated) rather than interpolated between keys (Tracks.keyed; objects evaluated per frame
+    count as set). ``progress(fraction, message)`` is told how the per-frame pass goes."""
     frames = np.asarray(frames, np.float64)
     out = np.empty((len(frames), len(objects), 3), np.float64)
+    keyed = np.ones((len(frames), len(objects)), bool)
     slow, animated, curves = [], [], []
     for i, obj in enumerate(objects):
         found = _location_curves(obj)
@@ -158,12 +168,13 @@ def read_world(scene: bpy.types.Scene, objects: Sequence[bpy.types.Object], fram
     if curves:
         flat = out.reshape(len(frames), -1)            # [T,3N] view: channel c of object i is column 3i+c
         if len(curves) == flat.shape[1]:               # every channel animated (in column order)
-            _all_curve_values(curves, frames, flat)
+            on_key = _all_curve_values(curves, frames, flat)
         else:
             values = np.empty((len(frames), len(curves)), np.float64)
-            _all_curve_values(curves, frames, values)
+            on_key = _all_curve_values(curves, frames, values)
             i, c = np.array(animated).T
             flat[:, 3 * i + c] = values
+        np.logical_and.at(keyed.T, np.array(animated)[:, 0], on_key.T)
     mats = None if follow is None else np.empty((len(frames), 4, 4), np.float64)
     if slow or follow is not None:
         current = (scene.frame_current, scene.frame_subframe)
@@ -180,7 +191,7 @@ def read_world(scene: bpy.types.Scene, objects: Sequence[bpy.types.Object], fram
                     mats[t] = follow.matrix_world
         finally:
             scene.frame_set(current[0], subframe=current[1])
-    return out, mats
+    return out, mats, keyed
 
 
 def read_world_positions(scene: bpy.types.Scene, objects: Sequence[bpy.types.Object],

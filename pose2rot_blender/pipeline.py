@@ -165,10 +165,12 @@ def gather_tracks(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy
     end_bones = list(match.end_to_track)
     wanted = [by_name[t] for t in match.bone_to_track.values()] + [by_name[match.end_to_track[b]] for b in end_bones]
     frames = span.frames
-    arm = armature_points(scene, obj, rig, wanted, frames, progress)
+    arm, set_there = armature_points(scene, obj, rig, wanted, frames, progress)
     T, J = len(frames), skel.num_joints
     pos = np.full((T, J, 3), np.nan)
     pos[:, joint_idx] = arm[:, :len(joint_idx)]
+    keyed = np.ones((T, J), bool)
+    keyed[:, joint_idx] = set_there[:, :len(joint_idx)]
     if skel.names[0] not in match.bone_to_track:  # a control bone at the floor: it stays where the rig has it
         pos[:, 0] = skel.rest_positions[0]
     end_kw = {}
@@ -182,7 +184,7 @@ def gather_tracks(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy
                           end_names=tuple(match.end_to_track[b] for b, k in zip(end_bones, keep) if k))
     tracks = Tracks(skeleton=skel, positions=pos, fps=frame_rate(scene), up_axis="z",
                     reference_frame=span.reference_index(reference), reference_rotations=reference,
-                    first_frame=span.frame_start, **end_kw)
+                    first_frame=span.frame_start, keyed=keyed, **end_kw)
     return rig, tracks, match
 
 
@@ -209,7 +211,7 @@ def solve_mapped(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
     used = sorted({n for src in list(bone_map.bones.values()) + list(bone_map.points.values())
                    for n in source_names(src) if n in by_name})
     reference = reference_pose(obj, rig, span, options.use_reference)
-    positions = armature_points(scene, obj, rig, [by_name[n] for n in used], span.frames, progress)
+    positions, _ = armature_points(scene, obj, rig, [by_name[n] for n in used], span.frames, progress)
     points = PointSet(tuple(used), positions, frame_rate(scene), "z", source=f"collection '{collection.name}'",
                       first_frame=span.frame_start)
     report: list[str] = []
@@ -224,18 +226,19 @@ def solve_mapped(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
 
 
 def armature_points(scene: bpy.types.Scene, obj: bpy.types.Object, rig: rig_io.Rig, objects: list,
-                    frames: np.ndarray, progress=None) -> np.ndarray:
-    """Positions [T,N,3] of ``objects`` at scene ``frames`` in the armature's space (per frame when the
-    armature itself moves: a parent or constraints)."""
-    world, mats = empties.read_world(scene, objects, frames, follow=obj if empties.moves(obj) else None,
-                                     progress=progress)
+                    frames: np.ndarray, progress=None) -> tuple[np.ndarray, np.ndarray]:
+    """(positions [T,N,3] of ``objects`` at scene ``frames`` in the armature's space (per frame when
+    the armature itself moves: a parent or constraints), [T,N] whether each is keyed there rather
+    than interpolated, see empties.read_world)."""
+    world, mats, keyed = empties.read_world(scene, objects, frames, follow=obj if empties.moves(obj) else None,
+                                            progress=progress)
     if mats is None:
         if np.array_equal(rig.world_inv, np.eye(4)):   # the armature object at the world origin
-            return world
-        return world @ rig.world_inv[:3, :3].T + rig.world_inv[:3, 3]
+            return world, keyed
+        return world @ rig.world_inv[:3, :3].T + rig.world_inv[:3, 3], keyed
     rig_io.check_matrices(obj.name, mats)              # parented or constrained armature: its frame moves
     inv = np.linalg.inv(mats)
-    return np.einsum("tij,tnj->tni", inv[:, :3, :3], world) + inv[:, None, :3, 3]
+    return np.einsum("tij,tnj->tni", inv[:, :3, :3], world) + inv[:, None, :3, 3], keyed
 
 
 _BONE_CHANNEL = re.compile(r'^pose\.bones\["((?:[^"\\]|\\.)*)"\]\.(rotation_\w+|location|scale)$')

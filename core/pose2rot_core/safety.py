@@ -174,7 +174,10 @@ def _explained(tracks: Tracks, sol: Solution, noise: np.ndarray, no_data: np.nda
     bones whose typical (median) track length, less what the noise adds to it (_unbiased), differs
     from the rig's by more than the median's own noise can (MEDIAN_STDS of it), added over the
     bones from the root. The typical length is read where both ends were data (not where ``no_data`` [T,J]
-    marks a filled gap, which says nothing of the bone); a bone never seen whole keeps the rig's."""
+    marks a filled gap, which says nothing of the bone); a bone never seen whole keeps the rig's.
+    [T,J] when some samples were interpolated between keys (Tracks.keyed): there a rigid bone's
+    track may also leave its typical length, as the interpolation takes its ends along their own
+    curves, and that is added too."""
     skel = tracks.skeleton
     P, par = tracks.positions, skel.parents[1:]
     rest = np.linalg.norm(skel.offsets[1:], axis=-1)
@@ -185,10 +188,45 @@ def _explained(tracks: Tracks, sol: Solution, noise: np.ndarray, no_data: np.nda
     differ = np.abs(typical - rest)
     beyond = np.where(differ > MEDIAN_STDS * MEDIAN_NOISE_RATIO * spread / np.sqrt(np.maximum(seen, 1)), differ, 0.0)
     off = np.where(sol.translating[1:], 0.0, beyond / skel.height)
-    mismatch = np.zeros(skel.num_joints)
-    for j, p in enumerate(par, 1):
-        mismatch[j] = mismatch[p] + off[j - 1]
-    return CLEAN_TOLERANCE + NOISE_STDS * noise + mismatch
+    allowed = CLEAN_TOLERANCE + NOISE_STDS * noise + _down_the_bones(par, off)
+    if tracks.keyed is None:
+        return allowed
+    return allowed + _down_the_bones(par, _off_rigid_between_keys(tracks, sol.translating).T).T
+
+
+def _off_rigid_between_keys(tracks: Tracks, translating: np.ndarray) -> np.ndarray:
+    """[T,J-1] how far (fraction of the height) each rigid bone's track vector is from the rig's
+    bone turned as its joint's bones best fit there (their directions, as the solver fits them),
+    where an end of it was interpolated between keys (Tracks.keyed; 0 elsewhere): the interpolation
+    takes every point along its own curve, so between keys the bones change length and the angles
+    between them, which no turn of the rig reproduces."""
+    skel = tracks.skeleton
+    par = skel.parents[1:]
+    vec = tracks.positions[:, 1:] - tracks.positions[:, par]  # [T,J-1,3]
+    rest = skel.offsets[1:]
+    placed = np.empty_like(vec)
+    for p in np.unique(par):
+        bones = np.flatnonzero(par == p)
+        seen = normalize(vec[:, bones])
+        if len(bones) == 1:
+            placed[:, bones] = seen * np.linalg.norm(rest[bones], axis=-1)[None, :, None]
+            continue
+        from .solvers.geometric.fit import pairwise_alignment
+
+        turn = best_fit_rotation(pairwise_alignment(seen, normalize(rest[bones])[None]))
+        placed[:, bones] = np.einsum("tab,nb->tna", turn, rest[bones])
+    between = ~tracks.keyed[:, 1:] | ~tracks.keyed[:, par]
+    off = np.linalg.norm(vec - placed, axis=-1) / skel.height
+    return np.where(between & ~translating[1:], np.nan_to_num(off), 0.0)
+
+
+def _down_the_bones(parents: np.ndarray, amount: np.ndarray) -> np.ndarray:
+    """[J,...] each joint's sum of ``amount`` [J-1,...] (one per non-root joint's bone) over the
+    bones from the root to it."""
+    out = np.zeros((len(parents) + 1,) + amount.shape[1:])
+    for j, p in enumerate(parents, 1):
+        out[j] = out[p] + amount[j - 1]
+    return out
 
 
 def _unbiased(length: np.ndarray, spread: np.ndarray) -> np.ndarray:

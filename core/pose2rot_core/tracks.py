@@ -29,6 +29,10 @@ class Tracks:
     end_positions [T,K,3], end_parents [K] (joint index), end_rest_offsets [K,3]: optional bone
       tips (BVH End Sites) that aim leaf joints.
     confidence: optional [T,J] in 0..1 (NaN: 1 where the position is known, else 0).
+    keyed: optional [T,J] bool, False where a position was interpolated between keys (an
+      animator's empties keyed every few frames) rather than set: such samples say nothing about
+      how a bone's length changes (None: every sample was set). A joint set in no frame counts as
+      set in every frame: nothing tells its samples apart.
     rotation_orders: the rig BVH's rotation order per joint ("ZXY"; "" for a joint without
       rotation channels), empty when the tracks did not come with a BVH rig.
     first_frame: the number users know the first frame by (a Blender scene's start frame, the
@@ -45,6 +49,7 @@ class Tracks:
     end_parents: np.ndarray | None = None
     end_rest_offsets: np.ndarray | None = None
     confidence: np.ndarray | None = None
+    keyed: np.ndarray | None = None
     end_names: tuple[str, ...] = field(default=())
     rotation_orders: tuple[str, ...] = field(default=())
     first_frame: int = 0
@@ -112,6 +117,12 @@ class Tracks:
             # an unknown (NaN) confidence of a sample that has a position trusts the position
             c = np.where(np.isnan(c), np.where(np.isnan(self.positions).any(-1), 0.0, 1.0), c)
             self.confidence = np.clip(c, 0.0, 1.0)
+        if self.keyed is not None:
+            k = np.asarray(self.keyed, bool)
+            if k.shape != (T, J):
+                raise Pose2RotError(f"tracks: keyed must be [{T},{J}], got {list(k.shape)}")
+            k = k | ~k.any(axis=0)
+            self.keyed = None if k.all() else k
 
     @property
     def num_frames(self) -> int:
@@ -134,7 +145,8 @@ class Tracks:
             self, positions=self.positions[sl], reference_frame=ref_frame, reference_rotations=ref_rot,
             first_frame=self.first_frame + start,
             end_positions=None if self.end_positions is None else self.end_positions[sl],
-            confidence=None if self.confidence is None else self.confidence[sl])
+            confidence=None if self.confidence is None else self.confidence[sl],
+            keyed=None if self.keyed is None else self.keyed[sl])
 
 
 def _check_no_inf(positions: np.ndarray, names: tuple[str, ...], first_frame: int = 0) -> None:

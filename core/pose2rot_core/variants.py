@@ -13,6 +13,9 @@ tuned on. Each variant is a new BvhClip whose motion is the same as the source's
 - ``units``: every length times 100 (metres to centimetres);
 - ``fast``: the motion played 2, 3 or 4 times faster (frames skipped, same frame rate).
 
+``keyed_every`` turns tracks into what empties keyed every few frames give (Blender's curves in
+between).
+
 "Limb bones" are the bones from a joint to its only child with length (at least 2 % of the
 height), when that child has children or bone tips of its own. Twist angles are measured from the
 rest pose.
@@ -26,6 +29,7 @@ import numpy as np
 from .bvh import BvhClip
 from .rotations import axis_angle_to_matrix, basic_rotation, twist_angle
 from .skeleton import Skeleton
+from .tracks import Tracks
 
 FAMILIES = ("twist", "twist_segments", "share", "zero_chain", "z_up", "units", "fast")
 #: bones shorter than this fraction of the height are not limb bones
@@ -211,3 +215,35 @@ def _scaled(clip: BvhClip, k: float) -> BvhClip:
     return replace(clip, skeleton=Skeleton(skel.names, skel.parents, k * skel.rest_positions),
                    root_translation=k * clip.root_translation, local_offsets=k * clip.local_offsets,
                    end_offsets=k * clip.end_offsets, name=f"{clip.name} units")
+
+
+def keyed_every(tracks: Tracks, step: int) -> Tracks:
+    """``tracks`` as empties keyed every ``step`` frames (and on the last) give them: the samples on
+    the keys as they are, the others on curves through the keys, each coordinate of each point on
+    its own (cubic Hermite with Blender's auto-clamped handles: the slope between the neighbouring
+    keys, flat at the ends and where a key is a peak or dip of its coordinate), and ``keyed``
+    marking which is which. Bone tips are interpolated alike."""
+    T = tracks.num_frames
+    keys = np.unique(np.append(np.arange(0, T, step), T - 1))
+    ends = None if tracks.end_positions is None else _through_keys(tracks.end_positions, keys)
+    keyed = np.zeros((T, tracks.skeleton.num_joints), bool)
+    keyed[keys] = True
+    return replace(tracks, positions=_through_keys(tracks.positions, keys), end_positions=ends, keyed=keyed)
+
+
+def _through_keys(x: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """[T,...] cubic curves through ``x`` [T,...] at frames ``keys`` (ascending, first and last
+    included), with auto-clamped slopes (see keyed_every)."""
+    at = x[keys]
+    slope = np.zeros_like(at)
+    if len(keys) > 2:
+        span = (keys[2:] - keys[:-2]).reshape((-1,) + (1,) * (x.ndim - 1))
+        slope[1:-1] = (at[2:] - at[:-2]) / span
+        turning = (at[1:-1] - at[:-2]) * (at[2:] - at[1:-1]) <= 0.0
+        slope[1:-1][turning] = 0.0
+    seg = np.clip(np.searchsorted(keys, np.arange(len(x)), side="right") - 1, 0, len(keys) - 2)
+    h = (keys[seg + 1] - keys[seg]).astype(np.float64)
+    s = ((np.arange(len(x)) - keys[seg]) / h).reshape((-1,) + (1,) * (x.ndim - 1))
+    h = h.reshape(s.shape)
+    return ((2 * s ** 3 - 3 * s ** 2 + 1) * at[seg] + (s ** 3 - 2 * s ** 2 + s) * h * slope[seg]
+            + (3 * s ** 2 - 2 * s ** 3) * at[seg + 1] + (s ** 3 - s ** 2) * h * slope[seg + 1])

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from pose2rot_core.options import SolveOptions
 
-from blender_helpers import (EXT_NAME, fails_cleanly, import_clip, rest_copy, scene_frames, track_empties,
-                             world_heads)
+from blender_helpers import (EXT_NAME, action_fcurves, fails_cleanly, import_clip, pose_points, rest_copy,
+                             scene_frames, track_empties, world_heads)
 
 empties = importlib.import_module(EXT_NAME + ".empties")
 pipeline = importlib.import_module(EXT_NAME + ".pipeline")
@@ -410,3 +410,37 @@ def test_solving_part_of_a_hand_keyed_shot_keeps_its_keys_around(scene_ready):
     heads = world_heads(rig, np.arange(5, 16))
     want = world_heads(src, np.arange(5, 16))
     assert _error_pct(heads, want) < 0.01
+
+
+def test_empties_keyed_every_few_frames_keep_the_bones_rigid():
+    """An animator's empties keyed every 4th frame, Blender's Bezier curves in between: there each
+    point follows its own curve, so the bones change length and angle by a little; those frames
+    are Blender's interpolation, not data about the bones. The rig keeps its bone lengths (location
+    keys on the root only, not on every bone), lands on the keys exactly, and the in-between frames
+    draw no warning. Read with every frame keyed, the same walk still solves exactly."""
+    src = import_clip(frames=41)
+    frames = scene_frames()
+    heads = pose_points(src, frames, "head")
+    scene = bpy.context.scene
+    col = bpy.data.collections.new("tracks")
+    scene.collection.children.link(col)
+    for i, pb in enumerate(src.pose.bones):
+        obj = bpy.data.objects.new(pb.name, None)
+        col.objects.link(obj)
+        for t in range(0, len(frames), 4):
+            obj.location = heads[t, i]
+            obj.keyframe_insert("location", frame=int(frames[t]))
+    rig = rest_copy(src)
+    read, _, keyed = empties.read_world(scene, list(col.objects), frames)
+    assert keyed[::4].all() and not keyed[1::4].any()
+    plan = pipeline.compute_plan(scene, rig, col, pipeline.SceneRange(frames[0], frames[-1]),
+                                 SolveOptions(use_reference=False))
+    assert not plan.warnings, plan.warnings
+    assert list(plan.location_bones) == [0], [plan.bone_names[k] for k in plan.location_bones]
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
+    moved = {fc.data_path for fc in action_fcurves(rig.animation_data.action) if fc.data_path.endswith(".location")}
+    assert moved == {f'pose.bones["{rig.pose.bones[0].name}"].location'}, moved
+    on_keys = frames[::4]
+    assert _error_pct(world_heads(rig, on_keys), world_heads(src, on_keys)) < 1e-3
+    between = np.abs(read - heads).max()
+    assert between > 1e-4 * np.ptp(heads.reshape(-1, 3), axis=0).max()  # Bezier really leaves the clip there
