@@ -22,7 +22,16 @@ from . import keys
 def _location_curves(obj: bpy.types.Object):
     """The object's location F-curves as a list of 3 (None = channel not animated), or None when
     its world location is not simply its ``location`` channels."""
-    if obj.parent is not None or len(obj.constraints) or any(abs(v) > 0 for v in obj.delta_location):
+    if obj.parent is not None or any(abs(v) > 0 for v in obj.delta_location):
+        return None
+    return _own_location_curves(obj)
+
+
+def _own_location_curves(obj: bpy.types.Object):
+    """The object's location F-curves as a list of 3 (None = channel not animated), or None when
+    anything else animates its ``location`` (constraints, drivers, NLA, blending, curve modifiers
+    such as Cycles, delta_location curves); a parent may still place it."""
+    if len(obj.constraints):
         return None
     ad = obj.animation_data
     if ad is None:
@@ -46,18 +55,38 @@ def _location_curves(obj: bpy.types.Object):
 
 
 def _curve_values(fc, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(values [T], whether each of ``frames`` [T] is a key of F-curve ``fc`` [T])."""
+    """(values [T] of F-curve ``fc`` at ``frames`` [T], whether each is data: see _set_on)."""
     n = len(fc.keyframe_points)
-    keyed = np.zeros(len(frames), bool)
     if n:
         co = np.empty(2 * n, np.float32)
         fc.keyframe_points.foreach_get("co", co)
         x, y = co[0::2].astype(np.float64), co[1::2].astype(np.float64)
         idx = np.clip(np.searchsorted(x, frames), 0, n - 1)
-        keyed = x[idx] == frames
-        if keyed.all() and np.all(np.diff(x) > 0):
-            return y[idx], keyed
-    return np.array([fc.evaluate(float(f)) for f in frames], np.float64), keyed
+        if np.all(x[idx] == frames) and np.all(np.diff(x) > 0):
+            return y[idx], np.ones(len(frames), bool)
+        return np.array([fc.evaluate(float(f)) for f in frames], np.float64), _set_on(x, frames)
+    return np.array([fc.evaluate(float(f)) for f in frames], np.float64), np.zeros(len(frames), bool)
+
+
+def _key_frames(fc) -> np.ndarray:
+    """[n] the frames of F-curve ``fc``'s keys (float32, as Blender stores them)."""
+    co = np.empty(2 * len(fc.keyframe_points), np.float32)
+    fc.keyframe_points.foreach_get("co", co)
+    return co[0::2].astype(np.float64)
+
+
+def _set_on(x: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """[T] whether a curve with keys at frames ``x`` [n] (ascending) holds data at each of
+    ``frames`` [T]: a key there, or keys on both sides at most a frame apart (a clip retimed onto
+    sub-frames is sampled as densely as the frames); elsewhere Blender's interpolation fills in."""
+    n = len(x)
+    if n == 0:
+        return np.zeros(len(frames), bool)
+    after = np.searchsorted(x, frames)  # the first key at or after each frame
+    on = x[np.minimum(after, n - 1)] == frames
+    inside = (after > 0) & (after < n)
+    dense = inside & (x[np.minimum(after, n - 1)] - x[np.maximum(after - 1, 0)] <= 1.0 + 1e-6)
+    return on | dense
 
 
 def _all_curve_values(curves: list, frames: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -147,9 +176,11 @@ def read_world(scene: bpy.types.Scene, objects: Sequence[bpy.types.Object], fram
                ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """World locations [T,N,3] of ``objects`` at integer scene ``frames`` [T], the world matrices
     [T,4,4] of ``follow`` (None when not asked for), read in the same pass over the frames, and
-    [T,N] whether each location is set there (every animated channel keyed on the frame, or not
-    animated) rather than interpolated between keys (Tracks.keyed; objects evaluated per frame
-    count as set). ``progress(fraction, message)`` is told how the per-frame pass goes."""
+    [T,N] whether each location is set there (every animated location channel keyed on the frame,
+    see _set_on, or not animated; a parent does not change which frames are keys) rather than
+    interpolated between keys (Tracks.keyed; locations animated by other means, such as
+    constraints, drivers, NLA or curve modifiers, count as set). ``progress(fraction, message)``
+    is told how the per-frame pass goes."""
     frames = np.asarray(frames, np.float64)
     out = np.empty((len(frames), len(objects), 3), np.float64)
     keyed = np.ones((len(frames), len(objects)), bool)
@@ -158,6 +189,9 @@ def read_world(scene: bpy.types.Scene, objects: Sequence[bpy.types.Object], fram
         found = _location_curves(obj)
         if found is None:
             slow.append(i)
+            for fc in _own_location_curves(obj) or []:  # a parent moves the curves' points, keys stay keys
+                if fc is not None:
+                    keyed[:, i] &= _set_on(_key_frames(fc), frames)
             continue
         for c, fc in enumerate(found):
             if fc is None:

@@ -191,15 +191,19 @@ def _explained(tracks: Tracks, sol: Solution, noise: np.ndarray, no_data: np.nda
     allowed = CLEAN_TOLERANCE + NOISE_STDS * noise + _down_the_bones(par, off)
     if tracks.keyed is None:
         return allowed
-    return allowed + _down_the_bones(par, _off_rigid_between_keys(tracks, sol.translating).T).T
+    return allowed + _down_the_bones(par, _off_rigid_between_keys(tracks, sol.translating, noise).T).T
 
 
-def _off_rigid_between_keys(tracks: Tracks, translating: np.ndarray) -> np.ndarray:
+def _off_rigid_between_keys(tracks: Tracks, translating: np.ndarray, noise: np.ndarray) -> np.ndarray:
     """[T,J-1] how far (fraction of the height) each rigid bone's track vector is from the rig's
     bone turned as its joint's bones best fit there (their directions, as the solver fits them),
     where an end of it was interpolated between keys (Tracks.keyed; 0 elsewhere): the interpolation
     takes every point along its own curve, so between keys the bones change length and the angles
-    between them, which no turn of the rig reproduces."""
+    between them, which no turn of the rig reproduces. At most what a track keyed on every frame
+    may leave its bone's length by before _left_steady_length calls it wrong (OUTLIER_MIN_FRACTION
+    of the height, STEADY_FRACTION of the bone, NOISE_STDS stds of both ends' ``noise`` [J]): a
+    curve that takes a point further (a handle dragged off, keys too sparse for the motion) leaves
+    the rig missing its empty, and that is named."""
     skel = tracks.skeleton
     par = skel.parents[1:]
     vec = tracks.positions[:, 1:] - tracks.positions[:, par]  # [T,J-1,3]
@@ -217,7 +221,10 @@ def _off_rigid_between_keys(tracks: Tracks, translating: np.ndarray) -> np.ndarr
         placed[:, bones] = np.einsum("tab,nb->tna", turn, rest[bones])
     between = ~tracks.keyed[:, 1:] | ~tracks.keyed[:, par]
     off = np.linalg.norm(vec - placed, axis=-1) / skel.height
-    return np.where(between & ~translating[1:], np.nan_to_num(off), 0.0)
+    bound = np.maximum.reduce([np.full(len(par), OUTLIER_MIN_FRACTION),
+                               STEADY_FRACTION * np.linalg.norm(rest, axis=-1) / skel.height,
+                               NOISE_STDS * np.hypot(noise[1:], noise[par])])
+    return np.where(between & ~translating[1:], np.minimum(np.nan_to_num(off), bound), 0.0)
 
 
 def _down_the_bones(parents: np.ndarray, amount: np.ndarray) -> np.ndarray:

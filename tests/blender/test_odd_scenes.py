@@ -412,21 +412,26 @@ def test_solving_part_of_a_hand_keyed_shot_keeps_its_keys_around(scene_ready):
     assert _error_pct(heads, want) < 0.01
 
 
-def test_empties_keyed_every_few_frames_keep_the_bones_rigid():
+@pytest.mark.parametrize("parented", [False, True])
+def test_empties_keyed_every_few_frames_keep_the_bones_rigid(parented):
     """An animator's empties keyed every 4th frame, Blender's Bezier curves in between: there each
     point follows its own curve, so the bones change length and angle by a little; those frames
     are Blender's interpolation, not data about the bones. The rig keeps its bone lengths (location
     keys on the root only, not on every bone), lands on the keys exactly, and the in-between frames
-    draw no warning. Read with every frame keyed, the same walk still solves exactly."""
+    draw no warning; also with the empties parented to a placement empty (read frame by frame)."""
     src = import_clip(frames=41)
     frames = scene_frames()
     heads = pose_points(src, frames, "head")
     scene = bpy.context.scene
     col = bpy.data.collections.new("tracks")
     scene.collection.children.link(col)
+    place = bpy.data.objects.new("placement", None) if parented else None
+    if parented:
+        scene.collection.objects.link(place)
     for i, pb in enumerate(src.pose.bones):
         obj = bpy.data.objects.new(pb.name, None)
         col.objects.link(obj)
+        obj.parent = place
         for t in range(0, len(frames), 4):
             obj.location = heads[t, i]
             obj.keyframe_insert("location", frame=int(frames[t]))
@@ -444,3 +449,15 @@ def test_empties_keyed_every_few_frames_keep_the_bones_rigid():
     assert _error_pct(world_heads(rig, on_keys), world_heads(src, on_keys)) < 1e-3
     between = np.abs(read - heads).max()
     assert between > 1e-4 * np.ptp(heads.reshape(-1, 3), axis=0).max()  # Bezier really leaves the clip there
+
+
+def test_keys_on_sub_frames_count_as_data():
+    """A clip retimed onto sub-frames has keys at least once a frame: every frame is data. Keys
+    every 3rd frame leave the frames between to Blender's interpolation; the first key's frame and
+    those past the last key are not between keys of a dense curve."""
+    dense = _keyed_empty("dense", {1 + 0.75 * k: (np.sin(k), 0.1 * k, 0.0) for k in range(40)})
+    sparse = _keyed_empty("sparse", {f: (f, 0.0, 0.0) for f in range(1, 30, 3)})
+    frames = np.arange(1, 31)
+    _, _, keyed = empties.read_world(bpy.context.scene, [dense, sparse], frames)
+    assert keyed[:, 0].all()
+    np.testing.assert_array_equal(keyed[:, 1], (frames - 1) % 3 == 0)
