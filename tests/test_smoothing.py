@@ -680,3 +680,37 @@ def test_the_noise_measured_for_gaps_is_the_noise_smoothing_uses(cmu):
         filled = np.where(valid[..., None], given.positions, cleaning.unsmoothed.positions)
         want = estimate_noise(filled, skel.parents, lengths, skel.height, valid) / skel.height
         np.testing.assert_array_equal(cleaning.noise, want)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2 ** 31 - 1), frames=st.sampled_from([10, 16, 30]))
+def test_a_few_frames_read_a_body_with_even_noise_as_evenly_noisy(seed, frames):
+    """From a few frames each joint's noise is read from a handful of fourth differences, which
+    read single joints of a body with 0.5 % jitter everywhere as 0.2-3.7 times as noisy; each
+    joint's reading is pulled towards the clip's typical level as far as its few samples leave it
+    uncertain, so every joint comes out within a factor of 2 (the joint read as noisiest was both
+    smoothed hardest and excused most: a 10-frame clip's foot 8.7 % off its track, unwarned)."""
+    clip = read_bvh(CMU)
+    tracks = tracks_from_bvh(clip)
+    start = seed % (clip.num_frames - frames)
+    noisy = add_noise(tracks.frames(start, start + frames), 0.005, seed)
+    lengths = np.linalg.norm(clip.skeleton.offsets, axis=-1)
+    found = estimate_noise(noisy.positions, clip.skeleton.parents, lengths, clip.skeleton.height) / clip.skeleton.height
+    assert (found > 0.0025).all() and (found < 0.01).all(), found / 0.005
+
+
+def test_a_long_clip_keeps_each_joint_s_own_noise_level():
+    """Over a long clip the readings are exact enough to keep a hand twice as noisy as the body."""
+    clip = read_bvh(CMU)
+    tracks = tracks_from_bvh(clip)
+    names = clip.skeleton.names
+    hand = [j for j, n in enumerate(names) if n.startswith("r") and any(k in n for k in ("Hand", "Index", "Mid",
+                                                                                            "Ring", "Pinky", "Thumb"))]
+    rng = np.random.default_rng(5)
+    scale = np.full(len(names), 0.005)
+    scale[hand] = 0.01
+    noisy = tracks.positions + rng.normal(size=tracks.positions.shape) * scale[None, :, None] * clip.skeleton.height
+    lengths = np.linalg.norm(clip.skeleton.offsets, axis=-1)
+    found = estimate_noise(noisy, clip.skeleton.parents, lengths, clip.skeleton.height) / clip.skeleton.height
+    body = [j for j in range(len(names)) if j not in hand and clip.skeleton.parents[j] not in hand]
+    assert np.median(found[hand]) > 1.6 * np.median(found[body]), (np.median(found[hand]), np.median(found[body]))
