@@ -27,10 +27,11 @@ def _location_curves(obj: bpy.types.Object):
     return _own_location_curves(obj)
 
 
-def _own_location_curves(obj: bpy.types.Object):
+def _own_location_curves(obj: bpy.types.Object, cycles: bool = False):
     """The object's location F-curves as a list of 3 (None = channel not animated), or None when
-    anything else animates its ``location`` (constraints, drivers, NLA, blending, curve modifiers
-    such as Cycles, delta_location curves); a parent may still place it."""
+    anything else animates its ``location`` (constraints, drivers, NLA, blending, curve modifiers,
+    delta_location curves; with ``cycles``, a plain Cycles modifier is allowed: see _repeats); a
+    parent may still place it."""
     if len(obj.constraints):
         return None
     ad = obj.animation_data
@@ -48,10 +49,34 @@ def _own_location_curves(obj: bpy.types.Object):
             return None
         if fc.data_path != "location":
             continue
-        if fc.mute or len(fc.modifiers) or not 0 <= fc.array_index < 3:
+        if fc.mute or not 0 <= fc.array_index < 3 or (len(fc.modifiers) and not (cycles and _repeats(fc))):
             return None
         out[fc.array_index] = fc
     return out
+
+
+#: Cycles modes that repeat a curve's keys (shifted in value or not) before and after its range
+_REPEATING = frozenset({'REPEAT', 'REPEAT_OFFSET'})
+
+
+def _repeats(fc) -> bool:
+    """Whether F-curve ``fc``'s only modifier is a Cycles modifier that repeats its keys without end
+    on both sides, in full (a looping walk): its keys then fall on the same frames of every cycle."""
+    if len(fc.modifiers) != 1:
+        return False
+    m = fc.modifiers[0]
+    return (m.type == 'CYCLES' and not m.mute and not m.use_restricted_range and not m.use_influence
+            and m.mode_before in _REPEATING and m.mode_after in _REPEATING and m.cycles_before == 0
+            and m.cycles_after == 0)
+
+
+def _keys_on(fc, frames: np.ndarray) -> np.ndarray:
+    """[T] _set_on for F-curve ``fc`` at ``frames`` [T]; a repeating curve (_repeats) is read with
+    each frame taken into its first cycle."""
+    x = _key_frames(fc)
+    if len(fc.modifiers) and len(x) > 1 and x[-1] > x[0]:
+        frames = x[0] + np.mod(frames - x[0], x[-1] - x[0])
+    return _set_on(x, frames)
 
 
 def _curve_values(fc, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -189,9 +214,9 @@ def read_world(scene: bpy.types.Scene, objects: Sequence[bpy.types.Object], fram
         found = _location_curves(obj)
         if found is None:
             slow.append(i)
-            for fc in _own_location_curves(obj) or []:  # a parent moves the curves' points, keys stay keys
+            for fc in _own_location_curves(obj, cycles=True) or []:  # a parent moves the points, keys stay keys
                 if fc is not None:
-                    keyed[:, i] &= _set_on(_key_frames(fc), frames)
+                    keyed[:, i] &= _keys_on(fc, frames)
             continue
         for c, fc in enumerate(found):
             if fc is None:

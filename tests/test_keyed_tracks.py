@@ -120,3 +120,20 @@ def test_keyed_is_validated_and_follows_the_frames():
     got = replace(tracks, keyed=keyed).keyed
     assert got[:, 0].all() and np.array_equal(got[:, 1:], keyed[:, 1:])
     np.testing.assert_array_equal(replace(tracks, keyed=keyed).frames(1, 7).keyed, got[1:7])
+
+
+@pytest.mark.parametrize("jitter", [0.001, 0.003])
+def test_noisy_keys_every_few_frames_keep_the_bones_rigid(jitter):
+    """Decimated tracker output: jittered keys every 4th frame. Between keys the curves are smooth
+    whatever the keys' noise, so read over every frame the noise passes for stretch (42 of the walk's
+    43 joints translated); it is read on the keys, and the rig keeps its bone lengths."""
+    clean = tracks_from_bvh(read_bvh(EXAMPLE)).frames(0, 120)
+    rng = np.random.default_rng(0)
+    noisy = replace(clean, positions=clean.positions + rng.normal(0.0, jitter * clean.skeleton.height,
+                                                                  clean.positions.shape))
+    sol = solve(keyed_every(noisy, 4))
+    assert not sol.translating.any(), sol.report
+    assert any(line.startswith("smoothed") for line in sol.report), sol.report
+    _, X = sol.forward()
+    miss = np.linalg.norm(X - clean.positions, axis=-1) / clean.skeleton.height
+    assert miss[::4].mean() < np.linalg.norm(noisy.positions - clean.positions, axis=-1)[::4].mean() / clean.skeleton.height

@@ -857,7 +857,7 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, lis
         points, P = marked, marked[:, :J]
     report += _coinciding_warning(coinciding_samples(P, tracks.skeleton.rest_positions, height),
                                   tracks.skeleton.names, tracks.first_frame)
-    noise = estimate_noise(points, parents, lengths, height)
+    noise = noise_on_keys(tracks, points, parents, lengths)
     unheld = _held_as_gaps(points, noise, height, names, tracks.first_frame, report)
     if unheld is not points:
         points, P = unheld, unheld[:, :J]
@@ -875,6 +875,19 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, lis
     if P is tracks.positions and (ends is tracks.end_positions or not tracks.has_ends):
         return tracks, report, noise
     return replace(tracks, positions=P, end_positions=ends), report, noise
+
+
+def noise_on_keys(tracks: Tracks, points: np.ndarray, parents: np.ndarray, lengths: np.ndarray,
+                  valid: np.ndarray | None = None) -> np.ndarray:
+    """estimate_noise of the joints' and bone tips' ``points`` [T,J+K,3] (see _with_ends; ``valid``
+    [T,J+K] as there) of ``tracks``, read on the frames where every joint is a key when some are not
+    (Tracks.keyed) and at least 5 are: between keys the points follow the animation's smooth curves,
+    whatever noise the keys hold, so read over every frame that noise passes for motion (bones that
+    seem to stretch)."""
+    rows = None if tracks.keyed is None else np.flatnonzero(tracks.keyed.all(axis=1))
+    if rows is None or len(rows) < 5:
+        return estimate_noise(points, parents, lengths, tracks.skeleton.height, valid)
+    return estimate_noise(points[rows], parents, lengths, tracks.skeleton.height, None if valid is None else valid[rows])
 
 
 def _point_names(tracks: Tracks) -> tuple[str, ...]:
@@ -952,6 +965,9 @@ def smooth_tracks(tracks: Tracks, gaps: np.ndarray, end_gaps: np.ndarray | None,
     if confidence is not None and tracks.has_ends:
         confidence = np.concatenate([confidence, np.ones(end_gaps.shape)], 1)
     names = _point_names(tracks)
+    if noise is None and tracks.keyed is not None:
+        valid = ~filled if confidence is None else ~filled & (confidence > 0)
+        noise = noise_on_keys(tracks, points, parents, lengths, valid)
     out, cleaning = clean_positions(points, parents, lengths, skel.height, tracks.fps, smooth, confidence, filled,
                                     names, noise)
     joints = Cleaning(cleaning.widths[:J], cleaning.noise[:J], cleaning.residual[:J], cleaning.report, cleaning.cuts)

@@ -12,6 +12,7 @@ from blender_helpers import (EXT_NAME, action_fcurves, fails_cleanly, import_cli
                              scene_frames, track_empties, world_heads)
 
 empties = importlib.import_module(EXT_NAME + ".empties")
+keys = importlib.import_module(EXT_NAME + ".keys")
 pipeline = importlib.import_module(EXT_NAME + ".pipeline")
 previous = importlib.import_module(EXT_NAME + ".previous")
 
@@ -451,13 +452,19 @@ def test_empties_keyed_every_few_frames_keep_the_bones_rigid(parented):
     assert between > 1e-4 * np.ptp(heads.reshape(-1, 3), axis=0).max()  # Bezier really leaves the clip there
 
 
-def test_keys_on_sub_frames_count_as_data():
+def test_keys_on_sub_frames_and_in_cycles_count_as_data():
     """A clip retimed onto sub-frames has keys at least once a frame: every frame is data. Keys
     every 3rd frame leave the frames between to Blender's interpolation; the first key's frame and
-    those past the last key are not between keys of a dense curve."""
+    those past the last key are not between keys of a dense curve. A looping walk's Cycles modifier
+    repeats its keys: the keys of every cycle count (read frame by frame, as modifiers are)."""
     dense = _keyed_empty("dense", {1 + 0.75 * k: (np.sin(k), 0.1 * k, 0.0) for k in range(40)})
     sparse = _keyed_empty("sparse", {f: (f, 0.0, 0.0) for f in range(1, 30, 3)})
+    cycled = _keyed_empty("cycled", {1: (0, 0, 0), 4: (1, 0, 0), 8: (1, 1, 0), 13: (0, 0, 0)})
+    for fc in keys.object_fcurves(cycled):
+        fc.modifiers.new('CYCLES')
     frames = np.arange(1, 31)
-    _, _, keyed = empties.read_world(bpy.context.scene, [dense, sparse], frames)
+    got, _, keyed = empties.read_world(bpy.context.scene, [dense, sparse, cycled], frames)
     assert keyed[:, 0].all()
     np.testing.assert_array_equal(keyed[:, 1], (frames - 1) % 3 == 0)
+    np.testing.assert_array_equal(keyed[:, 2], np.isin((frames - 1) % 12, [0, 3, 7]))
+    np.testing.assert_allclose(got[16 - 1, 2], (1, 0, 0), atol=1e-6)  # frame 16 is frame 4 again
