@@ -211,9 +211,9 @@ def solve_mapped(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
     used = sorted({n for src in list(bone_map.bones.values()) + list(bone_map.points.values())
                    for n in source_names(src) if n in by_name})
     reference = reference_pose(obj, rig, span, options.use_reference)
-    positions, _ = armature_points(scene, obj, rig, [by_name[n] for n in used], span.frames, progress)
+    positions, keyed = armature_points(scene, obj, rig, [by_name[n] for n in used], span.frames, progress)
     points = PointSet(tuple(used), positions, frame_rate(scene), "z", source=f"collection '{collection.name}'",
-                      first_frame=span.frame_start)
+                      first_frame=span.frame_start, keyed=keyed.all(axis=1))
     report: list[str] = []
     result = retarget_tracks(points, rig.skeleton, bone_map, "z", reference_rotations=reference,
                              reference_frame=span.reference_index(reference), rig_name=f"armature '{obj.name}'",

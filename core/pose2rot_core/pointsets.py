@@ -38,7 +38,9 @@ PIXEL_EXTENT = 20.0
 class PointSet:
     """positions [T,P,3] float64 (NaN = missing) in the file's axes, ``up`` the signed up axis
     ("y", "z", "-y", ...), names [P], fps, optional confidence [T,P] in 0..1, layout when known;
-    ``first_frame``: the number users know the first frame by (see Tracks)."""
+    ``first_frame``: the number users know the first frame by (see Tracks); ``keyed`` [T]: the
+    frames where every point is a key rather than interpolated between keys (see Tracks.keyed;
+    None: every frame)."""
 
     names: tuple[str, ...]
     positions: np.ndarray
@@ -48,6 +50,7 @@ class PointSet:
     layout: Layout | None = None
     source: str = ""
     first_frame: int = 0
+    keyed: np.ndarray | None = None
 
     @property
     def num_frames(self) -> int:
@@ -59,7 +62,8 @@ class PointSet:
 
     def frames(self, start: int, stop: int) -> "PointSet":
         conf = None if self.confidence is None else self.confidence[start:stop]
-        return replace(self, positions=self.positions[start:stop], confidence=conf,
+        keyed = None if self.keyed is None else self.keyed[start:stop]
+        return replace(self, positions=self.positions[start:stop], confidence=conf, keyed=keyed,
                        first_frame=self.first_frame + start)
 
 

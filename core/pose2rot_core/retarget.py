@@ -129,7 +129,7 @@ def retarget_tracks(points: PointSet, rig: Skeleton, bone_map: BoneMap, up: str 
                           tuple(end_names), report)
     check_root(targets, rig.names[0])
     scale = rig_scale(targets, np.asarray(AXES[up], np.float64), report)
-    scaled = denoise_targets(targets, scale * targets.positions, points.fps, smooth, report)
+    scaled = denoise_targets(targets, scale * targets.positions, points.fps, smooth, report, points.keyed)
     filled, guesses = fill_chains(targets.skeleton, targets.reference, targets.frames, scaled, targets.direct,
                                   targets.soft, points.fps)
     J = rig.num_joints
@@ -148,6 +148,7 @@ def retarget_tracks(points: PointSet, rig: Skeleton, bone_map: BoneMap, up: str 
     tracks = Tracks(skeleton=rig, positions=filled[:, :J], fps=points.fps, up_axis=up,
                     reference_rotations=reference_rotations, reference_frame=reference_frame,
                     confidence=np.where(no_data, 0.0, 1.0) if no_data.any() else None,
+                    keyed=None if points.keyed is None else np.repeat(points.keyed[:, None], J, axis=1),
                     first_frame=points.first_frame, **end_kw)
     return Retargeted(tracks, scale, guess)
 
@@ -233,11 +234,12 @@ def rig_scale(targets: RigTargets, up: np.ndarray, report: list[str]) -> float:
 
 
 def denoise_targets(targets: RigTargets, X: np.ndarray, fps: float, smooth: str | float,
-                    report: list[str]) -> np.ndarray:
+                    report: list[str], keyed: np.ndarray | None = None) -> np.ndarray:
     """Targets [T,N,3] (rig units) cleaned as the solver cleans tracks (pose2rot_core.smoothing), on
     the tree of mapped joints (each under its nearest mapped ancestor): the noise is read from how the
-    distances between them wobble."""
-    from .smoothing import clean_positions
+    distances between them wobble, on the ``keyed`` [T] frames when the points were keyed every few
+    frames (see PointSet.keyed; at least 5 of them)."""
+    from .smoothing import clean_positions, estimate_noise
 
     mapped = np.flatnonzero(targets.direct | targets.soft)
     parents = targets.skeleton.parents
@@ -255,7 +257,9 @@ def denoise_targets(targets: RigTargets, X: np.ndarray, fps: float, smooth: str 
     lengths[has] = np.median(np.linalg.norm(sub[:, has] - sub[:, up_tree[has]], axis=-1), axis=0)
     height = max(float(np.ptp(targets.reference, axis=0).max()), 1e-12)
     names = tuple(targets.skeleton.names[j] for j in mapped)
-    cleaned, cleaning = clean_positions(sub, up_tree, lengths, height, fps, smooth, names=names)
+    rows = None if keyed is None or keyed.all() or keyed.sum() < 5 else np.flatnonzero(keyed)
+    noise = None if rows is None else estimate_noise(sub[rows], up_tree, lengths, height)
+    cleaned, cleaning = clean_positions(sub, up_tree, lengths, height, fps, smooth, names=names, noise=noise)
     report.extend(f"points: {line}" for line in cleaning.report)
     out = X.copy()
     out[:, mapped] = cleaned

@@ -174,14 +174,16 @@ def _explained(tracks: Tracks, sol: Solution, noise: np.ndarray, no_data: np.nda
     bones whose typical (median) track length, less what the noise adds to it (_unbiased), differs
     from the rig's by more than the median's own noise can (MEDIAN_STDS of it), added over the
     bones from the root. The typical length is read where both ends were data (not where ``no_data`` [T,J]
-    marks a filled gap, which says nothing of the bone); a bone never seen whole keeps the rig's.
+    marks a filled gap, which says nothing of the bone, nor between keys); a bone never seen whole
+    keeps the rig's.
     [T,J] when some samples were interpolated between keys (Tracks.keyed): there a rigid bone's
     track may also leave its typical length, as the interpolation takes its ends along their own
     curves, and that is added too."""
     skel = tracks.skeleton
     P, par = tracks.positions, skel.parents[1:]
     rest = np.linalg.norm(skel.offsets[1:], axis=-1)
-    bones = bone_lengths(P, np.arange(1, skel.num_joints), par, no_data)  # [T,J-1]
+    unmeasured = no_data if tracks.keyed is None else ~tracks.keyed if no_data is None else no_data | ~tracks.keyed
+    bones = bone_lengths(P, np.arange(1, skel.num_joints), par, unmeasured)  # [T,J-1]
     seen = np.isfinite(bones).sum(axis=0)
     spread = np.hypot(noise[1:], noise[par]) * skel.height  # [J-1] a bone length's noise std
     typical = np.where(seen > 0, _unbiased(column_nanmedian(bones), spread), rest)
@@ -211,7 +213,7 @@ def _off_rigid_between_keys(tracks: Tracks, translating: np.ndarray, noise: np.n
     placed = np.empty_like(vec)
     for p in np.unique(par):
         bones = np.flatnonzero(par == p)
-        seen = normalize(vec[:, bones])
+        seen = normalize(np.nan_to_num(vec[:, bones]))  # a joint without data shows no direction
         if len(bones) == 1:
             placed[:, bones] = seen * np.linalg.norm(rest[bones], axis=-1)[None, :, None]
             continue
