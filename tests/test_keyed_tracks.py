@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from pose2rot_core.bvh import read_bvh
@@ -27,10 +27,12 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "cmu_08_01.bvh"
 
 def _sparse_solve_checks(tracks, step: int):
     """Keyed every ``step`` frames: the same joints translate as with every frame keyed, the keys
-    are hit, nothing flips, and a joint is named far from its track only where the curves on its
-    way from the root leave the clip's own (rigid) motion by more than the safety check lets a
-    bone's length wander (a fast leg keyed every 8th frame, the curve from a bind pose into the
-    motion). Returns the solution."""
+    are hit, reading the keys adds no flip to reading every sample as set (between keys the curves
+    can bend a joint's two children enough for it to turn 30 degrees in a frame either way: a random
+    rig keyed every 6th frame, none of 180 other draws; named, not silent), and a joint is named far
+    from its track only where the curves on its way from the root leave the clip's own (rigid)
+    motion by more than the safety check lets a bone's length wander (a fast leg keyed every 8th
+    frame, the curve from a bind pose into the motion). Returns the solution."""
     full = solve(tracks)
     keyed = keyed_every(tracks, step)
     assert np.abs(keyed.positions - tracks.positions).max() > 1e-6 * tracks.skeleton.height  # curves, not the clip
@@ -40,7 +42,8 @@ def _sparse_solve_checks(tracks, step: int):
     _, X = sol.forward()
     miss = np.linalg.norm(X[on_keys] - tracks.positions[on_keys], axis=-1).max() / tracks.skeleton.height
     assert miss < 1e-4
-    assert not sol.check.flips.any(), sol.report
+    as_set = solve(replace(keyed, keyed=None))
+    assert not (sol.check.flips & ~as_set.check.flips).any(), sol.report
     left = np.linalg.norm(keyed.positions - tracks.positions, axis=-1) / tracks.skeleton.height
     for j, p in enumerate(tracks.skeleton.parents[1:], 1):
         left[:, j] = np.maximum(left[:, j], left[:, p])
@@ -65,6 +68,7 @@ def test_dev_clips_keyed_every_few_frames(path, step):
 
 @settings(max_examples=10, deadline=None)
 @given(seed=st.integers(0, 2 ** 31 - 1), J=st.integers(5, 14), step=st.integers(2, 6))
+@example(seed=73, J=12, step=6)  # the flip both reads have
 def test_random_rigs_keyed_every_few_frames(seed, J, step):
     _sparse_solve_checks(tracks_from_bvh(random_tree_clip(J, 90, seed)), step)
 
