@@ -688,7 +688,7 @@ def test_a_few_frames_read_a_body_with_even_noise_as_evenly_noisy(seed, frames):
     """From a few frames each joint's noise is read from a handful of fourth differences, which
     read single joints of a body with 0.5 % jitter everywhere as 0.2-3.7 times as noisy; each
     joint's reading is pulled towards the clip's typical level as far as its few samples leave it
-    uncertain, so every joint comes out within a factor of 2 (the joint read as noisiest was both
+    uncertain, so every joint comes out within 0.4-2.5 times (the joint read as noisiest was both
     smoothed hardest and excused most: a 10-frame clip's foot 8.7 % off its track, unwarned)."""
     clip = read_bvh(CMU)
     tracks = tracks_from_bvh(clip)
@@ -696,7 +696,7 @@ def test_a_few_frames_read_a_body_with_even_noise_as_evenly_noisy(seed, frames):
     noisy = add_noise(tracks.frames(start, start + frames), 0.005, seed)
     lengths = np.linalg.norm(clip.skeleton.offsets, axis=-1)
     found = estimate_noise(noisy.positions, clip.skeleton.parents, lengths, clip.skeleton.height) / clip.skeleton.height
-    assert (found > 0.0025).all() and (found < 0.01).all(), found / 0.005
+    assert (found > 0.002).all() and (found < 0.0125).all(), found / 0.005
 
 
 def test_a_long_clip_keeps_each_joint_s_own_noise_level():
@@ -714,3 +714,21 @@ def test_a_long_clip_keeps_each_joint_s_own_noise_level():
     found = estimate_noise(noisy, clip.skeleton.parents, lengths, clip.skeleton.height) / clip.skeleton.height
     body = [j for j in range(len(names)) if j not in hand and clip.skeleton.parents[j] not in hand]
     assert np.median(found[hand]) > 1.6 * np.median(found[body]), (np.median(found[hand]), np.median(found[body]))
+
+
+@pytest.mark.parametrize("joint", ["rHand", "lFoot"])
+def test_one_joint_much_noisier_keeps_its_own_level(joint):
+    """Over 60 frames, a joint five times as noisy as the rest reads far beyond what sampling
+    explains, so it keeps its own level instead of being pulled to the body's: read near the
+    body's, its jitter passed for a bone changing length, and the joint was put on its noisy track
+    by translation and flipped."""
+    clip = read_bvh(CMU)
+    tracks = tracks_from_bvh(clip).frames(40, 100)
+    j = clip.skeleton.names.index(joint)
+    scale = np.full(clip.skeleton.num_joints, 0.005)
+    scale[j] = 0.025
+    rng = np.random.default_rng(4)
+    noisy = tracks.positions + rng.normal(size=tracks.positions.shape) * scale[None, :, None] * clip.skeleton.height
+    lengths = np.linalg.norm(clip.skeleton.offsets, axis=-1)
+    found = estimate_noise(noisy, clip.skeleton.parents, lengths, clip.skeleton.height)
+    assert found[j] > 2.5 * np.median(found), (found[j] / np.median(found))

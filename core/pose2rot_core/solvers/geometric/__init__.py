@@ -38,7 +38,7 @@ from ...tracks import Tracks
 from ...tracks_io import check_root
 from .fit import best_fit, blend_roll, fit_weight, lean_on_parent, slerp
 from .problem import (ZERO_LENGTH, Problem, Target, classify_translation, collect_targets, end_sites,
-                      line_means, report_length_mismatch, running_mean, unit_mean)
+                      line_means, report_length_mismatch, running_mean, running_mean_of_data, unit_mean)
 from .roll import Aimed, aim_with_roll
 from .twist_chains import find_twist_bones, past_segments, spread_twist
 
@@ -141,7 +141,10 @@ def _bone_lengths(tracks: Tracks, input_positions: np.ndarray | None, raw_noise:
     (``input_positions``, whose bone vectors carry noise of std ``raw_noise`` [J-1] per axis);
     noisy ones are averaged over LENGTH_SECONDS first, so that what remains is how the motion
     changes them, less what noise adds to a bone of the rig's length on average, as a vector noise
-    adds 3 raw_noise^2 to its square: a bone of no length reads as one of 1.6 noise stds."""
+    adds 3 raw_noise^2 to its square: a bone of no length reads as one of 1.6 noise stds. Tracks
+    keyed every few frames (Tracks.keyed: ``filled`` then holds the samples between keys too)
+    average the samples they have in each window instead, their noise left that of the typical
+    window's count."""
     skel = tracks.skeleton
     bones = np.arange(1, skel.num_joints)
     lengths = bone_lengths(tracks.positions if input_positions is None else input_positions, bones, skel.parents[1:],
@@ -152,7 +155,11 @@ def _bone_lengths(tracks: Tracks, input_positions: np.ndarray | None, raw_noise:
     raw = np.zeros(skel.num_joints - 1) if raw_noise is None else raw_noise
     rest = np.linalg.norm(skel.offsets[1:], axis=-1)
     lengthened = np.sqrt(rest * rest + 3.0 * raw * raw) - rest
-    return running_mean(lengths, width) - lengthened, raw / np.sqrt(width)
+    if tracks.keyed is None:
+        return running_mean(lengths, width) - lengthened, raw / np.sqrt(width)
+    mean, count = running_mean_of_data(lengths, width)
+    typical = column_nanmedian(np.where(count > 0, count, np.nan))
+    return mean - lengthened, raw / np.sqrt(np.maximum(np.nan_to_num(typical, nan=1.0), 1.0))
 
 
 def _build_problem(tracks: Tracks, twist_guess: np.ndarray | None, twist: str, stretch: str, use_ends: bool,

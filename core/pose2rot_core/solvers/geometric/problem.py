@@ -393,6 +393,16 @@ def _report_translation(skel: Skeleton, translating: np.ndarray, free: np.ndarra
                       "offsets solved per frame so positions match (stretch='off' keeps bones rigid)")
 
 
+def running_mean_of_data(x: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """([T,...] mean of the data (not NaN) of x over the ``width`` (odd) frames around each frame,
+    NaN where the window holds none; [T,...] how many samples each mean took), the ends mirrored as
+    in running_mean."""
+    data = ~np.isnan(x)
+    count = np.rint(running_mean(data.astype(np.float64), width) * width)
+    total = running_mean(np.where(data, x, 0.0), width) * width
+    return np.where(count > 0, total / np.maximum(count, 1.0), np.nan), count
+
+
 def running_mean(x: np.ndarray, width: int) -> np.ndarray:
     """[T,...] mean of x over the ``width`` (odd) frames around each frame, the ends mirrored; the
     mean of the whole clip where it is too short to mirror. A window that holds NaN (no data) is
