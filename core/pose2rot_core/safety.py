@@ -206,6 +206,8 @@ def _off_rigid_between_keys(tracks: Tracks, translating: np.ndarray, noise: np.n
     of the height, STEADY_FRACTION of the bone, NOISE_STDS stds of both ends' ``noise`` [J]): a
     curve that takes a point further (a handle dragged off, keys too sparse for the motion) leaves
     the rig missing its empty, and that is named."""
+    from .solvers.geometric.fit import pairwise_alignment
+
     skel = tracks.skeleton
     par = skel.parents[1:]
     vec = tracks.positions[:, 1:] - tracks.positions[:, par]  # [T,J-1,3]
@@ -217,8 +219,6 @@ def _off_rigid_between_keys(tracks: Tracks, translating: np.ndarray, noise: np.n
         if len(bones) == 1:
             placed[:, bones] = seen * np.linalg.norm(rest[bones], axis=-1)[None, :, None]
             continue
-        from .solvers.geometric.fit import pairwise_alignment
-
         turn = best_fit_rotation(pairwise_alignment(seen, normalize(rest[bones])[None]))
         placed[:, bones] = np.einsum("tab,nb->tna", turn, rest[bones])
     between = ~tracks.keyed[:, 1:] | ~tracks.keyed[:, par]

@@ -867,7 +867,7 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, lis
         points, P = marked, marked[:, :J]
     report += _coinciding_warning(coinciding_samples(P, tracks.skeleton.rest_positions, height),
                                   tracks.skeleton.names, tracks.first_frame)
-    noise = noise_on_keys(tracks, points, parents, lengths)
+    noise = noise_on_keys(points, parents, lengths, height, _keyed_frames(tracks))
     unheld = _held_as_gaps(points, noise, height, names, tracks.first_frame, report)
     if unheld is not points:
         points, P = unheld, unheld[:, :J]
@@ -887,17 +887,21 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, lis
     return replace(tracks, positions=P, end_positions=ends), report, noise
 
 
-def noise_on_keys(tracks: Tracks, points: np.ndarray, parents: np.ndarray, lengths: np.ndarray,
-                  valid: np.ndarray | None = None) -> np.ndarray:
-    """estimate_noise of the joints' and bone tips' ``points`` [T,J+K,3] (see _with_ends; ``valid``
-    [T,J+K] as there) of ``tracks``, read on the frames where every joint is a key when some are not
-    (Tracks.keyed) and at least 5 are: between keys the points follow the animation's smooth curves,
-    whatever noise the keys hold, so read over every frame that noise passes for motion (bones that
-    seem to stretch)."""
-    rows = None if tracks.keyed is None else np.flatnonzero(tracks.keyed.all(axis=1))
-    if rows is None or len(rows) < 5:
-        return estimate_noise(points, parents, lengths, tracks.skeleton.height, valid)
-    return estimate_noise(points[rows], parents, lengths, tracks.skeleton.height, None if valid is None else valid[rows])
+def noise_on_keys(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.ndarray, height: float,
+                  keyed: np.ndarray | None, valid: np.ndarray | None = None) -> np.ndarray:
+    """estimate_noise of ``positions`` [T,N,3] (the rest as there) read on the ``keyed`` [T] frames
+    (every point a key) when some frames are not keys and at least 5 are: between keys the points
+    follow the animation's smooth curves, whatever noise the keys hold, so read over every frame
+    that noise passes for motion (bones that seem to stretch)."""
+    if keyed is None or keyed.all() or keyed.sum() < 5:
+        return estimate_noise(positions, parents, rest_lengths, height, valid)
+    rows = np.flatnonzero(keyed)
+    return estimate_noise(positions[rows], parents, rest_lengths, height, None if valid is None else valid[rows])
+
+
+def _keyed_frames(tracks: Tracks) -> np.ndarray | None:
+    """[T] the frames where every joint of ``tracks`` is a key (Tracks.keyed), or None."""
+    return None if tracks.keyed is None else tracks.keyed.all(axis=1)
 
 
 def _point_names(tracks: Tracks) -> tuple[str, ...]:
@@ -977,7 +981,7 @@ def smooth_tracks(tracks: Tracks, gaps: np.ndarray, end_gaps: np.ndarray | None,
     names = _point_names(tracks)
     if noise is None and tracks.keyed is not None:
         valid = ~filled if confidence is None else ~filled & (confidence > 0)
-        noise = noise_on_keys(tracks, points, parents, lengths, valid)
+        noise = noise_on_keys(points, parents, lengths, skel.height, _keyed_frames(tracks), valid)
     out, cleaning = clean_positions(points, parents, lengths, skel.height, tracks.fps, smooth, confidence, filled,
                                     names, noise)
     joints = Cleaning(cleaning.widths[:J], cleaning.noise[:J], cleaning.residual[:J], cleaning.report, cleaning.cuts)
