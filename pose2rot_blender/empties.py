@@ -233,7 +233,8 @@ def read_world(scene: bpy.types.Scene, objects: Sequence[bpy.types.Object], fram
             on_key = _all_curve_values(curves, frames, values)
             i, c = np.array(animated).T
             flat[:, 3 * i + c] = values
-        np.logical_and.at(keyed.T, np.array(animated)[:, 0], on_key.T)
+        if not on_key.all():  # some curve has no key on some frame (usually every frame is keyed)
+            np.logical_and.at(keyed.T, np.array(animated)[:, 0], on_key.T)
     mats = None if follow is None else np.empty((len(frames), 4, 4), np.float64)
     if slow or follow is not None:
         current = (scene.frame_current, scene.frame_subframe)
