@@ -82,15 +82,14 @@ def _keys_on(fc, frames: np.ndarray) -> np.ndarray:
 def _curve_values(fc, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(values [T] of F-curve ``fc`` at ``frames`` [T], whether each is data: see _set_on)."""
     n = len(fc.keyframe_points)
+    co = np.empty(2 * n, np.float32)
+    fc.keyframe_points.foreach_get("co", co)
+    x, y = co[0::2].astype(np.float64), co[1::2].astype(np.float64)
     if n:
-        co = np.empty(2 * n, np.float32)
-        fc.keyframe_points.foreach_get("co", co)
-        x, y = co[0::2].astype(np.float64), co[1::2].astype(np.float64)
         idx = np.clip(np.searchsorted(x, frames), 0, n - 1)
         if np.all(x[idx] == frames) and np.all(np.diff(x) > 0):
             return y[idx], np.ones(len(frames), bool)
-        return np.array([fc.evaluate(float(f)) for f in frames], np.float64), _set_on(x, frames)
-    return np.array([fc.evaluate(float(f)) for f in frames], np.float64), np.zeros(len(frames), bool)
+    return np.array([fc.evaluate(float(f)) for f in frames], np.float64), _set_on(x, frames)
 
 
 def _key_frames(fc) -> np.ndarray:

@@ -239,7 +239,7 @@ def denoise_targets(targets: RigTargets, X: np.ndarray, fps: float, smooth: str 
     the tree of mapped joints (each under its nearest mapped ancestor): the noise is read from how the
     distances between them wobble, on the ``keyed`` [T] frames when the points were keyed every few
     frames (see PointSet.keyed; at least 5 of them)."""
-    from .smoothing import clean_positions, noise_on_keys
+    from .smoothing import clean_positions
 
     mapped = np.flatnonzero(targets.direct | targets.soft)
     parents = targets.skeleton.parents
@@ -257,8 +257,7 @@ def denoise_targets(targets: RigTargets, X: np.ndarray, fps: float, smooth: str 
     lengths[has] = np.median(np.linalg.norm(sub[:, has] - sub[:, up_tree[has]], axis=-1), axis=0)
     height = max(float(np.ptp(targets.reference, axis=0).max()), 1e-12)
     names = tuple(targets.skeleton.names[j] for j in mapped)
-    noise = None if keyed is None else noise_on_keys(sub, up_tree, lengths, height, keyed)
-    cleaned, cleaning = clean_positions(sub, up_tree, lengths, height, fps, smooth, names=names, noise=noise)
+    cleaned, cleaning = clean_positions(sub, up_tree, lengths, height, fps, smooth, names=names, keyed=keyed)
     report.extend(f"points: {line}" for line in cleaning.report)
     out = X.copy()
     out[:, mapped] = cleaned

@@ -182,8 +182,7 @@ def _explained(tracks: Tracks, sol: Solution, noise: np.ndarray, no_data: np.nda
     skel = tracks.skeleton
     P, par = tracks.positions, skel.parents[1:]
     rest = np.linalg.norm(skel.offsets[1:], axis=-1)
-    unmeasured = no_data if tracks.keyed is None else ~tracks.keyed if no_data is None else no_data | ~tracks.keyed
-    bones = bone_lengths(P, np.arange(1, skel.num_joints), par, unmeasured)  # [T,J-1]
+    bones = bone_lengths(P, np.arange(1, skel.num_joints), par, tracks.unmeasured(no_data))  # [T,J-1]
     seen = np.isfinite(bones).sum(axis=0)
     spread = np.hypot(noise[1:], noise[par]) * skel.height  # [J-1] a bone length's noise std
     typical = np.where(seen > 0, _unbiased(column_nanmedian(bones), spread), rest)

@@ -379,12 +379,13 @@ def estimate_noise(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.
     for j, p in enumerate(parents):
         if p >= 0:
             children[p].append(j)
+    counted = np.where(np.isfinite(bone_noise), samples, 0.0)  # differences behind each bone's reading
     per_joint = np.full((1 + max(len(c) for c in children), J), np.nan)  # [bones, J]: to the parent, children's
     read_from = np.zeros_like(per_joint)
-    per_joint[0], read_from[0] = bone_noise, np.where(np.isfinite(bone_noise), samples, 0.0)
+    per_joint[0], read_from[0] = bone_noise, counted
     for j in range(J):
         per_joint[1:1 + len(children[j]), j] = bone_noise[children[j]]
-        read_from[1:1 + len(children[j]), j] = np.where(np.isfinite(bone_noise[children[j]]), samples[children[j]], 0.0)
+        read_from[1:1 + len(children[j]), j] = counted[children[j]]
     out = _pooled_where_few(column_nanmedian(per_joint) / np.sqrt(2.0), read_from.sum(axis=0))
     out = np.where(np.isnan(out), column_nanmedian(bone_noise[:, None])[0] / np.sqrt(2.0), out)
     present = ~np.isnan(positions).all(axis=(0, 2))
@@ -722,13 +723,15 @@ def choose_widths(positions: np.ndarray, weights: np.ndarray, noise: np.ndarray,
 def clean_positions(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.ndarray, height: float, fps: float,
                     smooth: str | float = "auto", confidence: np.ndarray | None = None,
                     filled: np.ndarray | None = None, names: tuple[str, ...] | None = None,
-                    noise: np.ndarray | None = None) -> tuple[np.ndarray, Cleaning]:
+                    noise: np.ndarray | None = None, keyed: np.ndarray | None = None) -> tuple[np.ndarray, Cleaning]:
     """Smooth gap-free positions [T,J,3] (joints entirely NaN stay NaN) as ``smooth`` says.
 
     parents [J] (-1: none) and rest_lengths [J] give the bones the noise is read from; confidence [T,J] weights the
     samples; ``filled`` [T,J] marks samples that were gaps (weight 0, and ignored by the noise
     estimate). noise: [J] estimate_noise of these positions when the caller has measured it already
-    (only where no sample was filled or has a confidence). Returns (positions, Cleaning).
+    (only where no sample was filled or has a confidence); else it is read on the ``keyed`` [T]
+    frames when the positions were keyed every few frames (see noise_on_keys). Returns (positions,
+    Cleaning).
     """
     mode = parse_smooth(smooth)
     T, J = positions.shape[:2]
@@ -737,7 +740,7 @@ def clean_positions(positions: np.ndarray, parents: np.ndarray, rest_lengths: np
     if filled is not None:
         weights[filled] = 0.0
     if noise is None:
-        noise = estimate_noise(positions, parents, rest_lengths, height, weights > 0)
+        noise = noise_on_keys(positions, parents, rest_lengths, height, keyed, weights > 0)
     result = Cleaning(widths=np.zeros(J), noise=noise / height, residual=noise / height)
     if mode == "off":
         return positions, result
@@ -979,11 +982,8 @@ def smooth_tracks(tracks: Tracks, gaps: np.ndarray, end_gaps: np.ndarray | None,
     if confidence is not None and tracks.has_ends:
         confidence = np.concatenate([confidence, np.ones(end_gaps.shape)], 1)
     names = _point_names(tracks)
-    if noise is None and tracks.keyed is not None:
-        valid = ~filled if confidence is None else ~filled & (confidence > 0)
-        noise = noise_on_keys(points, parents, lengths, skel.height, _keyed_frames(tracks), valid)
     out, cleaning = clean_positions(points, parents, lengths, skel.height, tracks.fps, smooth, confidence, filled,
-                                    names, noise)
+                                    names, noise, _keyed_frames(tracks))
     joints = Cleaning(cleaning.widths[:J], cleaning.noise[:J], cleaning.residual[:J], cleaning.report, cleaning.cuts)
     if tracks.has_ends:
         joints.end_widths, joints.end_residual = cleaning.widths[J:], cleaning.residual[J:]

@@ -132,6 +132,13 @@ class Tracks:
     def has_ends(self) -> bool:
         return self.end_positions is not None and len(self.end_parents) > 0
 
+    def unmeasured(self, gaps: np.ndarray | None) -> np.ndarray | None:
+        """[T,J] samples that say nothing about how bones change length: ``gaps`` [T,J] (filled
+        samples; None: none) and those interpolated between keys (see ``keyed``); None when none."""
+        if self.keyed is None:
+            return gaps
+        return ~self.keyed if gaps is None else gaps | ~self.keyed
+
     def frames(self, start: int, stop: int) -> "Tracks":
         """Frames [start, stop) as new Tracks (the reference frame moves with them when inside)."""
         T = self.num_frames

@@ -141,7 +141,6 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
     prepared, missing, report, cleaning = prepare_tracks(selected_tracks(tracks, options), options.smooth)
     geometric = options.geometric_options()
     geometric["filled"] = cleaning.gaps
-    geometric["interpolated"] = None if prepared.keyed is None else ~prepared.keyed
     if solver != "learned":
         # what noise is left after smoothing: roll cues and lengths within it do not count (tracks
         # not smoothed are followed as they are)

@@ -53,7 +53,7 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
                     missing: np.ndarray | None = None, progress=None, noise: float | np.ndarray = 0.0,
                     end_noise: np.ndarray | None = None, within_noise: float = 0.0,
                     input_positions: np.ndarray | None = None, input_noise: np.ndarray | None = None,
-                    filled: np.ndarray | None = None, interpolated: np.ndarray | None = None) -> Solution:
+                    filled: np.ndarray | None = None) -> Solution:
     """Solve local rotations from (gap-free) tracks.
 
     tracks: positions [T,J,3] without NaN except joints listed in ``missing`` (all-NaN joints).
@@ -70,9 +70,8 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     input_positions: [T,J,3] the tracks before smoothing, when they were smoothed, with their noise
     ``input_noise`` [J] (as ``noise``): which joints translate, and how long bones are, is read
     from them (smoothing must neither make nor hide it). filled: [T,J] samples that were gaps in the
-    tracks, filled by interpolation: they say nothing about how bones change length. interpolated:
-    [T,J] samples the animation interpolated between keys (Tracks.keyed): neither do they, though
-    their positions are data.
+    tracks, filled by interpolation: they say nothing about how bones change length, nor do
+    samples interpolated between keys (Tracks.keyed), though their positions are data.
     Returns a Solution with exact positions wherever bone lengths agree.
     """
     if twist not in TWIST_POLICIES:
@@ -82,7 +81,7 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     missing_mask = _missing_mask(tracks, missing)
     report: list[str] = []
     length_noise = _raw_bone_noise(tracks.skeleton, input_noise)
-    unmeasured = filled if interpolated is None else interpolated if filled is None else filled | interpolated
+    unmeasured = tracks.unmeasured(filled)
     lengths = _bone_lengths(tracks, input_positions, length_noise, unmeasured)
     problem, mismatch = _build_problem(tracks, twist_guess, twist, stretch, use_ends, missing_mask, noise, report,
                                        lengths)
