@@ -227,14 +227,22 @@ class Problem:
         return float(self.noise_var[joint] + np.mean(far))
 
     def target_weights(self, joint: int, targets: list[Target]) -> np.ndarray | None:
-        """[n] how much each target counts in a best fit: the least noisy one's noise variance over
-        its own (both ends'), so a target whose track is k times noisier than the others' counts
-        k^2 times less; None on clean tracks or where all are as noisy."""
+        """[n] how much each target's direction counts in a best fit: what it tells of the
+        direction, its rest distance squared over its noise variance (both ends'; a direction read
+        across a distance L with noise sigma is known to about sigma / L), as a share of the
+        best-told one's. A target half as far away, or twice as noisy, counts four times less.
+        None on clean tracks, where none of the joint's targets carries noise, or where all tell
+        as much."""
         if not self.noise_var.any():
             return None
         var = np.array([self.offset_var(joint, [t]) for t in targets])
         floor = 1e-12 * float(self.skeleton.height) ** 2
-        weights = (var.min() + floor) / (var + floor)
+        if var.max() <= floor:
+            return None
+        told = np.array([float(np.dot(t.offset, t.offset)) for t in targets]) / (var + floor)
+        if told.max() <= 0.0:  # tips of no length only: nothing to tell them apart
+            return None
+        weights = told / told.max()
         return None if weights.min() > 1.0 - 1e-12 else weights
 
     def split_targets(self, joint: int) -> tuple[list[Target], list[Target]]:
