@@ -76,8 +76,8 @@ def test_filled_samples_do_not_excuse_a_joint_far_from_its_track():
     np.testing.assert_allclose(sol.check.allowed, CLEAN_TOLERANCE)
     far = np.flatnonzero(sol.check.far[:, hand])
     assert far.tolist() == [10, 11, 12], far
-    assert any(n.startswith("warning: 1 joint ends further from its track") and "'hand' (frames 10-12" in n
-               for n in sol.report), sol.report
+    assert any(n.startswith("warning: 2 joints and bone tips end further from their tracks")
+               and "'hand' (frames 10-12" in n and "'hand_end' (frames 10-12" in n for n in sol.report), sol.report
 
 
 def _filled_and_placed(P: np.ndarray, gaps: np.ndarray, rig) -> tuple[np.ndarray, np.ndarray]:

@@ -636,6 +636,43 @@ def test_a_joint_far_from_its_track_is_reported_and_can_stop_the_solve():
     solve(tracks, max_position_error=0.01)  # clean tracks pass a tight limit
 
 
+def test_a_bone_tip_far_from_its_track_is_reported_and_can_stop_the_solve():
+    """Bone tips (End Sites) are tracks too: a foot tip 20 % of the height off for ten frames, which
+    no turn of the rigid rig can reach, is named with its frames, counts in the largest error, and
+    a limit on the position error refuses it; clean tips pass a tight limit."""
+    tracks = tracks_from_bvh(read_bvh(EXAMPLE), reference_frame=0)
+    k = list(tracks.end_names).index("rFoot_end")
+    E = tracks.end_positions.copy()
+    E[100:110, k, 1] += 0.2 * tracks.skeleton.height
+    bad = replace(tracks, end_positions=E)
+    sol = solve(bad, stretch="off")
+    warning = [line for line in sol.report if "further from" in line]
+    assert len(warning) == 1 and "1 bone tip ends" in warning[0] and "'rFoot_end' (frames 100-109" in warning[0]
+    far = sol.check.far_tips
+    assert far[100:110, k].all() and far.sum() == 10 and not sol.check.far.any()
+    assert sol.check.max_error_percent > 5.0
+    with pytest.raises(ResultTooFarError, match="at bone tip 'rFoot_end', frame 1"):
+        solve(bad, stretch="off", max_position_error=1.0)
+    assert solve(tracks, max_position_error=0.01).check.tips.error.max() < 1e-4
+
+
+def test_bone_tips_of_another_length_are_allowed_what_their_length_explains():
+    """Tips tracked at another distance from their joint than the rig's End Sites in every frame
+    (another performer's feet and fingers): the rig keeps its tips, and the check allows what
+    that length explains, as it does for bones; one tip off by more in a few frames is still named."""
+    tracks = tracks_from_bvh(read_bvh(EXAMPLE), reference_frame=0)
+    par = tracks.end_parents
+    E = tracks.positions[:, par] + 1.3 * (tracks.end_positions - tracks.positions[:, par])
+    longer = replace(tracks, end_positions=E)
+    sol = solve(longer)
+    assert not sol.check.far_tips.any() and sol.check.max_error_percent > 0.5
+    k = 0
+    E = E.copy()
+    E[50:55, k] += 0.15 * tracks.skeleton.height
+    sol = solve(replace(tracks, end_positions=E), smooth="off")
+    assert sol.check.far_tips[50:55, k].all() and sol.check.far_tips.sum() == 5
+
+
 def test_noise_does_not_lengthen_the_bones_the_check_allows_for():
     """Jitter makes short bones read longer (a vector's noise adds to its square), and a median
     over the frames is itself noisy; the check's allowance for bones that keep the rig's length

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import Pose2RotError
+from .fk import end_site_positions
 from .rotations import best_fit_rotation, geodesic_angle, normalize
 from .smoothing import CLAMP_STDS, OUTLIER_MIN_FRACTION, bone_lengths, column_nanmedian, find_cuts
 from .skeleton import Skeleton
@@ -58,8 +59,8 @@ class SafetyCheck:
     the tracks explain (fractions of the height; NaN errors for joints without data), ``flips`` [T-1,J]
     sudden turns the tracks do not call for, ``stretched`` [T,J] how far a bone (to the parent) is
     from the length it keeps in most frames where that is more than noise (see _left_steady_length;
-    0 elsewhere), and what the positions were compared with; warnings count frames from
-    ``first_frame`` (see Tracks)."""
+    0 elsewhere), what the positions were compared with, and the bone tips' part (``tips``, None
+    without tips); warnings count frames from ``first_frame`` (see Tracks)."""
 
     error: np.ndarray
     allowed: np.ndarray
@@ -67,24 +68,48 @@ class SafetyCheck:
     against: str
     first_frame: int = 0
     stretched: np.ndarray | None = None
+    tips: TipsCheck | None = None
 
     @property
     def far(self) -> np.ndarray:
         """[T,J] joints further from their tracks than the tracks explain."""
-        return np.nan_to_num(self.error, nan=0.0) > np.nan_to_num(self.allowed, nan=np.inf)
+        return _beyond(self.error, self.allowed)
+
+    @property
+    def far_tips(self) -> np.ndarray | None:
+        """[T,K] bone tips further from their tracks than the tracks explain (None: no tips)."""
+        return None if self.tips is None else _beyond(self.tips.error, self.tips.allowed)
 
     @property
     def max_error_percent(self) -> float:
-        return float(100.0 * np.nanmax(self.error, initial=0.0))
+        """The largest distance of a joint or bone tip from its track, % of the height."""
+        tips = np.nanmax(self.tips.error, initial=0.0) if self.tips is not None else 0.0
+        return float(100.0 * max(np.nanmax(self.error, initial=0.0), tips))
+
+    def worst(self, names: tuple[str, ...]) -> tuple[str, int, float]:
+        """("joint 'name'" or "bone tip 'name'", frame index, distance as a fraction of the height)
+        of the point furthest from its track (``names``: the joints')."""
+        error = np.nan_to_num(self.error, nan=0.0)
+        t, j = np.unravel_index(int(np.argmax(error)), error.shape)
+        if self.tips is not None and np.nanmax(self.tips.error, initial=0.0) > error[t, j]:
+            tips = np.nan_to_num(self.tips.error, nan=0.0)
+            t, k = np.unravel_index(int(np.argmax(tips)), tips.shape)
+            return f"bone tip '{self.tips.names[k]}'", int(t), float(tips[t, k])
+        return f"joint '{names[j]}'", int(t), float(error[t, j])
 
     def lines(self, names: tuple[str, ...]) -> list[str]:
-        """Warnings naming the joints and frames concerned (empty when all is well)."""
+        """Warnings naming the joints (and bone tips) and frames concerned (empty when all is well)."""
         out = []
-        far = self.far
+        far, error, listed_names, noun = self.far, self.error, names, "joint"
+        if self.tips is not None and self.far_tips.any():
+            noun = "joints and bone tips" if far.any() else "bone tip"
+            far, error = np.concatenate([far, self.far_tips], 1), np.concatenate([error, self.tips.error], 1)
+            listed_names = tuple(names) + tuple(self.tips.names)
         if far.any():
-            n, listed = _worst_joints(far, self.error, names, self.first_frame)
+            n, listed = _worst_joints(far, error, listed_names, self.first_frame)
             whose = f"its {self.against.removesuffix('s')}" if n == 1 else f"their {self.against}"
-            out.append(f"{WARNING_PREFIX}{n} {'joint ends' if n == 1 else 'joints end'} further from "
+            counted = f"{noun} ends" if n == 1 else f"{noun.removesuffix('s')}s end"
+            out.append(f"{WARNING_PREFIX}{n} {counted} further from "
                        f"{whose} than the noise and bone lengths explain: {listed} (percent of the skeleton height)")
         if self.flips.any():
             joints = np.flatnonzero(self.flips.any(axis=0))
@@ -95,6 +120,22 @@ class SafetyCheck:
         if self.stretched is not None and self.stretched.any():
             out.append(_stretch_warning(self.stretched, names, self.first_frame))
         return out
+
+
+@dataclass
+class TipsCheck:
+    """The bone tips' part of a SafetyCheck: ``error`` [T,K] distance of each solved tip from its
+    track (NaN where the track was no data) and ``allowed`` [K] (or [T,K]) what the tracks explain,
+    fractions of the height; ``names`` [K]."""
+
+    error: np.ndarray
+    allowed: np.ndarray
+    names: tuple[str, ...]
+
+
+def _beyond(error: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """Where ``error`` is further than ``allowed`` (NaN errors: never; NaN allowances: no bound)."""
+    return np.nan_to_num(error, nan=0.0) > np.nan_to_num(allowed, nan=np.inf)
 
 
 def _worst_joints(flagged: np.ndarray, amount: np.ndarray, names: tuple[str, ...], first_frame: int
@@ -128,19 +169,23 @@ def _frames(mask: np.ndarray, offset: int = 0) -> str:
 
 
 def check_solution(tracks: Tracks, sol: Solution, noise: np.ndarray | None = None,
-                   against: str = "tracks", no_data: np.ndarray | None = None) -> SafetyCheck:
-    """Compare ``sol`` with the (gap-free) ``tracks`` it was solved from. noise: [J] std per axis
-    (fraction of the height) of the noise in the tracks (None: clean); no_data: [T,J] samples that
-    were gaps, filled by interpolation: nothing to compare with there (NaN errors)."""
+                   against: str = "tracks", no_data: np.ndarray | None = None, end_noise: np.ndarray | None = None,
+                   end_no_data: np.ndarray | None = None) -> SafetyCheck:
+    """Compare ``sol`` with the (gap-free) ``tracks`` it was solved from, joints and bone tips.
+    noise: [J] std per axis (fraction of the height) of the noise in the tracks (None: clean),
+    end_noise: [K] the tips' (default: their joints'); no_data: [T,J] (end_no_data: [T,K]) samples
+    that were gaps, filled by interpolation: nothing to compare with there (NaN errors)."""
     skel = tracks.skeleton
     G, X = sol.forward()
     error = np.linalg.norm(X - tracks.positions, axis=-1) / skel.height  # NaN for joints without data
     if no_data is not None:
         error[no_data] = np.nan
     noise = np.zeros(skel.num_joints) if noise is None else noise
-    allowed = _explained(tracks, sol, noise, no_data)
-    return SafetyCheck(error=error, allowed=allowed, flips=find_flips(tracks, sol, G, no_data), against=against,
-                       first_frame=tracks.first_frame, stretched=_left_steady_length(skel, X, noise, no_data))
+    along = _along_the_bones(tracks, sol, noise, no_data)
+    tips = _check_tips(tracks, G, X, noise, end_noise, along, no_data, end_no_data)
+    return SafetyCheck(error=error, allowed=CLEAN_TOLERANCE + NOISE_STDS * noise + along,
+                       flips=find_flips(tracks, sol, G, no_data), against=against, first_frame=tracks.first_frame,
+                       stretched=_left_steady_length(skel, X, noise, no_data), tips=tips)
 
 
 def _left_steady_length(skel: Skeleton, X: np.ndarray, noise: np.ndarray, no_data: np.ndarray | None) -> np.ndarray:
@@ -169,13 +214,11 @@ def _left_steady_length(skel: Skeleton, X: np.ndarray, noise: np.ndarray, no_dat
     return out
 
 
-def _explained(tracks: Tracks, sol: Solution, noise: np.ndarray, no_data: np.ndarray | None = None) -> np.ndarray:
-    """[J] how far (fraction of the height) each joint may be from its track: noise and rigid
-    bones whose typical (median) track length, less what the noise adds to it (_unbiased), differs
-    from the rig's by more than the median's own noise can (MEDIAN_STDS of it), added over the
-    bones from the root. The typical length is read where both ends were data (not where ``no_data`` [T,J]
-    marks a filled gap, which says nothing of the bone, nor between keys); a bone never seen whole
-    keeps the rig's.
+def _along_the_bones(tracks: Tracks, sol: Solution, noise: np.ndarray, no_data: np.ndarray | None) -> np.ndarray:
+    """[J] rigid bones whose typical track length differs from the rig's (_beyond_median_noise),
+    added over the bones from the root to each joint (fraction of the height). The typical length
+    is read where both ends were data (not where ``no_data`` [T,J] marks a filled gap, which says
+    nothing of the bone, nor between keys); a bone never seen whole keeps the rig's.
     [T,J] when some samples were interpolated between keys (Tracks.keyed): there a rigid bone's
     track may also leave its typical length, as the interpolation takes its ends along their own
     curves, and that is added too."""
@@ -183,16 +226,52 @@ def _explained(tracks: Tracks, sol: Solution, noise: np.ndarray, no_data: np.nda
     P, par = tracks.positions, skel.parents[1:]
     rest = np.linalg.norm(skel.offsets[1:], axis=-1)
     bones = bone_lengths(P, np.arange(1, skel.num_joints), par, tracks.unmeasured(no_data))  # [T,J-1]
-    seen = np.isfinite(bones).sum(axis=0)
     spread = np.hypot(noise[1:], noise[par]) * skel.height  # [J-1] a bone length's noise std
-    typical = np.where(seen > 0, _unbiased(column_nanmedian(bones), spread), rest)
-    differ = np.abs(typical - rest)
-    beyond = np.where(differ > MEDIAN_STDS * MEDIAN_NOISE_RATIO * spread / np.sqrt(np.maximum(seen, 1)), differ, 0.0)
-    off = np.where(sol.translating[1:], 0.0, beyond / skel.height)
-    allowed = CLEAN_TOLERANCE + NOISE_STDS * noise + _down_the_bones(par, off)
+    off = np.where(sol.translating[1:], 0.0, _beyond_median_noise(bones, rest, spread) / skel.height)
+    along = _down_the_bones(par, off)
     if tracks.keyed is None:
-        return allowed
-    return allowed + _down_the_bones(par, _off_rigid_between_keys(tracks, sol.translating, noise).T).T
+        return along
+    return along + _down_the_bones(par, _off_rigid_between_keys(tracks, sol.translating, noise).T).T
+
+
+def _beyond_median_noise(lengths: np.ndarray, rest: np.ndarray, spread: np.ndarray) -> np.ndarray:
+    """[n] how far the typical (median) track length of n bones (``lengths`` [T,n], NaN where not
+    seen), less what the noise adds to it (_unbiased), is from the rig's ``rest`` [n], where that is
+    more than the median's own noise can make it (MEDIAN_STDS of it; ``spread`` [n]: a length's
+    noise std); 0 elsewhere, and for bones never seen."""
+    seen = np.isfinite(lengths).sum(axis=0)
+    typical = np.where(seen > 0, _unbiased(column_nanmedian(lengths), spread), rest)
+    differ = np.abs(typical - rest)
+    return np.where(differ > MEDIAN_STDS * MEDIAN_NOISE_RATIO * spread / np.sqrt(np.maximum(seen, 1)), differ, 0.0)
+
+
+def _check_tips(tracks: Tracks, G: np.ndarray, X: np.ndarray, noise: np.ndarray, end_noise: np.ndarray | None,
+                along: np.ndarray, no_data: np.ndarray | None, end_no_data: np.ndarray | None) -> TipsCheck | None:
+    """The bone tips' part of the check (None without tips): each solved tip (the rig's End Site
+    offset from its solved parent, G [T,J,3,3] and X [T,J,3]) against its track, allowed its noise
+    (``end_noise`` [K], default its parent's), what the bones down to its parent explain
+    (``along`` [J] or [T,J], _along_the_bones) and its own length where the tracks keep another;
+    between keys (Tracks.keyed) also what the curves may do to it (_between_keys_bound)."""
+    if not tracks.has_ends:
+        return None
+    skel, par = tracks.skeleton, np.asarray(tracks.end_parents, np.int64)
+    end_noise = noise[par] if end_noise is None else np.asarray(end_noise, np.float64)
+    solved = end_site_positions(G, X, par, tracks.end_rest_offsets)
+    error = np.linalg.norm(solved - tracks.end_positions, axis=-1) / skel.height
+    unseen = np.isnan(tracks.end_positions).any(-1) if end_no_data is None else end_no_data | np.isnan(
+        tracks.end_positions).any(-1)
+    error[unseen] = np.nan
+    parent_unmeasured = tracks.unmeasured(no_data)
+    if parent_unmeasured is not None:
+        unseen = unseen | parent_unmeasured[:, par]
+    lengths = np.where(unseen, np.nan, np.linalg.norm(tracks.end_positions - tracks.positions[:, par], axis=-1))
+    rest = np.linalg.norm(tracks.end_rest_offsets, axis=-1)
+    own = _beyond_median_noise(lengths, rest, np.hypot(end_noise, noise[par]) * skel.height) / skel.height
+    allowed = CLEAN_TOLERANCE + NOISE_STDS * end_noise + along[..., par] + own
+    if tracks.keyed is not None:
+        bound = _between_keys_bound(rest / skel.height, np.hypot(end_noise, noise[par]))
+        allowed = allowed + np.where(~tracks.keyed[:, par], bound, 0.0)
+    return TipsCheck(error=error, allowed=allowed, names=tuple(tracks.end_names))
 
 
 def _off_rigid_between_keys(tracks: Tracks, translating: np.ndarray, noise: np.ndarray) -> np.ndarray:
@@ -222,10 +301,17 @@ def _off_rigid_between_keys(tracks: Tracks, translating: np.ndarray, noise: np.n
         placed[:, bones] = np.einsum("tab,nb->tna", turn, rest[bones])
     between = ~tracks.keyed[:, 1:] | ~tracks.keyed[:, par]
     off = np.linalg.norm(vec - placed, axis=-1) / skel.height
-    bound = np.maximum.reduce([np.full(len(par), OUTLIER_MIN_FRACTION),
-                               STEADY_FRACTION * np.linalg.norm(rest, axis=-1) / skel.height,
-                               NOISE_STDS * np.hypot(noise[1:], noise[par])])
+    bound = _between_keys_bound(np.linalg.norm(rest, axis=-1) / skel.height, np.hypot(noise[1:], noise[par]))
     return np.where(between & ~translating[1:], np.minimum(np.nan_to_num(off), bound), 0.0)
+
+
+def _between_keys_bound(length: np.ndarray, noise: np.ndarray) -> np.ndarray:
+    """[n] the most (fraction of the height) a bone of rest ``length`` [n] (same unit) may be off
+    between keys: what a track keyed on every frame may leave its bone's length by before
+    _left_steady_length calls it wrong (OUTLIER_MIN_FRACTION of the height, STEADY_FRACTION of the
+    bone, NOISE_STDS stds of both ends' ``noise`` [n])."""
+    return np.maximum.reduce([np.full(len(length), OUTLIER_MIN_FRACTION), STEADY_FRACTION * length,
+                              NOISE_STDS * noise])
 
 
 def _down_the_bones(parents: np.ndarray, amount: np.ndarray) -> np.ndarray:

@@ -111,8 +111,8 @@ class Cleaning:
     """What the cleaning did: ``widths`` [J] kernel std in frames (0 = untouched), ``noise`` [J]
     estimated noise std (per axis) as a fraction of the height, ``residual`` [J] the noise std
     left after smoothing (same unit), report lines, the frames where the clip was cut (see
-    find_cuts) so no filter reaches across them, ``end_widths`` / ``end_residual`` [K] for the
-    bone tips (None without tips), the tracks before smoothing (gaps filled) once known, and
+    find_cuts) so no filter reaches across them, ``end_widths`` / ``end_noise`` / ``end_residual`` [K]
+    for the bone tips (None without tips), the tracks before smoothing (gaps filled) once known, and
     ``gaps`` [T,J] / ``end_gaps`` [T,K]: the joints' and bone tips' samples that were no data
     (missing, low confidence or spikes) and were filled (None: none); ``placed``: joints with no
     data in any frame placed between tracked ones (bone_fill.place_untracked_joints)."""
@@ -123,6 +123,7 @@ class Cleaning:
     report: list[str] = field(default_factory=list)
     cuts: list[int] = field(default_factory=list)
     end_widths: np.ndarray | None = None
+    end_noise: np.ndarray | None = None
     end_residual: np.ndarray | None = None
     unsmoothed: Tracks | None = None
     gaps: np.ndarray | None = None
@@ -986,7 +987,8 @@ def smooth_tracks(tracks: Tracks, gaps: np.ndarray, end_gaps: np.ndarray | None,
                                     names, noise, _keyed_frames(tracks))
     joints = Cleaning(cleaning.widths[:J], cleaning.noise[:J], cleaning.residual[:J], cleaning.report, cleaning.cuts)
     if tracks.has_ends:
-        joints.end_widths, joints.end_residual = cleaning.widths[J:], cleaning.residual[J:]
+        joints.end_widths, joints.end_noise, joints.end_residual = (cleaning.widths[J:], cleaning.noise[J:],
+                                                                    cleaning.residual[J:])
     if not cleaning.active:
         return tracks, joints
     ends = out[:, J:] if tracks.has_ends else tracks.end_positions

@@ -254,15 +254,15 @@ def _check(tracks: Tracks, sol: Solution, cleaning: Cleaning, max_position_error
     """Attach the safety check against the tracks as given (gaps filled, spikes removed, before any
     smoothing) to ``sol`` and its warnings to the report; raise when a joint is further from its
     track than ``max_position_error`` percent of the height."""
-    sol.check = check_solution(tracks, sol, cleaning.noise if cleaning.active else None, no_data=cleaning.gaps)
+    noisy = cleaning.active
+    sol.check = check_solution(tracks, sol, cleaning.noise if noisy else None, no_data=cleaning.gaps,
+                               end_noise=cleaning.end_noise if noisy else None, end_no_data=cleaning.end_gaps)
     sol.report.extend(sol.check.lines(tracks.skeleton.names))
     if max_position_error is not None and sol.check.max_error_percent > max_position_error:
-        error = np.nan_to_num(sol.check.error, nan=0.0)
-        t, j = np.unravel_index(int(np.argmax(error)), error.shape)
+        point, t, error = sol.check.worst(tracks.skeleton.names)
         raise ResultTooFarError(
-            f"the solution is {100 * error[t, j]:.3g} % of the skeleton height from the tracks at joint "
-            f"'{tracks.skeleton.names[j]}', frame {t + tracks.first_frame} (allowed: {max_position_error:g} %); "
-            "nothing was written")
+            f"the solution is {100 * error:.3g} % of the skeleton height from the tracks at {point}, "
+            f"frame {t + tracks.first_frame} (allowed: {max_position_error:g} %); nothing was written")
 
 
 def _units_warning(tracks: Tracks) -> list[str]:
