@@ -673,6 +673,38 @@ def test_bone_tips_of_another_length_are_allowed_what_their_length_explains():
     assert sol.check.far_tips[50:55, k].all() and sol.check.far_tips.sum() == 5
 
 
+@pytest.mark.parametrize("decimals", [1, 2, 3])
+def test_tracks_rounded_when_written_keep_rigid_bones_and_raise_no_warning(decimals):
+    """Tracks written with 1-3 decimals (the walk's file units: 1 decimal is about a millimetre on
+    a body of 1.7 m) change their bone lengths and offsets by the rounding: no reason to translate,
+    and a rigid rig following them ends as far from them as the rounding of the bones from the root
+    adds up to, which is no warning. A glitch the rigid rig cannot follow is still named."""
+    tracks = tracks_from_bvh(read_bvh(EXAMPLE), reference_frame=0)
+    rounded = replace(tracks, positions=np.round(tracks.positions, decimals),
+                      end_positions=np.round(tracks.end_positions, decimals))
+    sol = solve(rounded)
+    assert not sol.translating.any(), [sol.skeleton.names[j] for j in np.flatnonzero(sol.translating)]
+    assert not any(line.startswith("warning") for line in sol.report), sol.report
+    step = 10.0 ** -decimals / tracks.skeleton.height
+    assert sol.check.max_error_percent < 100 * 4 * step
+    P = rounded.positions.copy()
+    P[100:105, tracks.skeleton.index("lHand")] += 0.1 * tracks.skeleton.height
+    glitch = solve(replace(rounded, positions=P), stretch="off")
+    assert glitch.check.far[100:105, tracks.skeleton.index("lHand")].all()
+
+
+def test_the_shipped_csv_example_is_solved_with_rotations_only():
+    """The README's first example: tracks written with 4 decimals against the arm's rig come back
+    with rotations on every joint below the root and no warning (the rounding had put three of
+    its four joints on their tracks by translation)."""
+    from pose2rot_core.tracks_io import load_tracks
+
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    sol = solve(load_tracks(examples / "arm_tracks.csv", examples / "arm.bvh"))
+    assert not sol.translating.any()
+    assert not any(line.startswith("warning") for line in sol.report), sol.report
+
+
 def test_noise_does_not_lengthen_the_bones_the_check_allows_for():
     """Jitter makes short bones read longer (a vector's noise adds to its square), and a median
     over the frames is itself noisy; the check's allowance for bones that keep the rig's length

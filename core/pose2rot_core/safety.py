@@ -170,22 +170,43 @@ def _frames(mask: np.ndarray, offset: int = 0) -> str:
 
 def check_solution(tracks: Tracks, sol: Solution, noise: np.ndarray | None = None,
                    against: str = "tracks", no_data: np.ndarray | None = None, end_noise: np.ndarray | None = None,
-                   end_no_data: np.ndarray | None = None) -> SafetyCheck:
+                   end_no_data: np.ndarray | None = None, as_given: bool = False) -> SafetyCheck:
     """Compare ``sol`` with the (gap-free) ``tracks`` it was solved from, joints and bone tips.
     noise: [J] std per axis (fraction of the height) of the noise in the tracks (None: clean),
     end_noise: [K] the tips' (default: their joints'); no_data: [T,J] (end_no_data: [T,K]) samples
-    that were gaps, filled by interpolation: nothing to compare with there (NaN errors)."""
+    that were gaps, filled by interpolation: nothing to compare with there (NaN errors).
+    as_given: the solve followed the tracks as they are (not smoothed), so a rigid rig's joints
+    are also off by what the noise in the bone lengths from the root adds up to (_accumulated)."""
     skel = tracks.skeleton
     G, X = sol.forward()
     error = np.linalg.norm(X - tracks.positions, axis=-1) / skel.height  # NaN for joints without data
     if no_data is not None:
         error[no_data] = np.nan
     noise = np.zeros(skel.num_joints) if noise is None else noise
+    end_noise = None if not tracks.has_ends else noise[tracks.end_parents] if end_noise is None else end_noise
+    spread, end_spread = (_accumulated(skel.parents, noise, tracks.end_parents, end_noise) if as_given
+                          else (noise, end_noise))
     along = _along_the_bones(tracks, sol, noise, no_data)
-    tips = _check_tips(tracks, G, X, noise, end_noise, along, no_data, end_no_data)
-    return SafetyCheck(error=error, allowed=CLEAN_TOLERANCE + NOISE_STDS * noise + along,
+    tips = _check_tips(tracks, G, X, noise, end_noise, along, no_data, end_no_data, end_spread)
+    return SafetyCheck(error=error, allowed=CLEAN_TOLERANCE + NOISE_STDS * spread + along,
                        flips=find_flips(tracks, sol, G, no_data), against=against, first_frame=tracks.first_frame,
                        stretched=_left_steady_length(skel, X, noise, no_data), tips=tips)
+
+
+def _accumulated(parents: np.ndarray, noise: np.ndarray, end_parents: np.ndarray | None,
+                 end_noise: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """([J], [K]) the noise (fraction of the height) that NOISE_STDS times explains how far a rigid
+    rig following tracks as given ends from each joint's (``noise`` [J]) and bone tip's
+    (``end_noise`` [K], tips of the joints ``end_parents``) track: the track may be CLAMP_STDS of its
+    own noise from where the point is, and the rig's point CLAMP_STDS of what the length noise of
+    the bones from the root (both ends' noise along each) adds up to, as each bone of the rig's
+    length lands where its track's length says: the mean of the two."""
+    length_var = noise[1:] ** 2 + noise[parents[1:]] ** 2  # [J-1]
+    down = _down_the_bones(parents[1:], length_var)  # [J]
+    joints = 0.5 * (noise + np.sqrt(down))
+    if end_noise is None:
+        return joints, None
+    return joints, 0.5 * (end_noise + np.sqrt(end_noise ** 2 + noise[end_parents] ** 2 + down[end_parents]))
 
 
 def _left_steady_length(skel: Skeleton, X: np.ndarray, noise: np.ndarray, no_data: np.ndarray | None) -> np.ndarray:
@@ -246,16 +267,18 @@ def _beyond_median_noise(lengths: np.ndarray, rest: np.ndarray, spread: np.ndarr
 
 
 def _check_tips(tracks: Tracks, G: np.ndarray, X: np.ndarray, noise: np.ndarray, end_noise: np.ndarray | None,
-                along: np.ndarray, no_data: np.ndarray | None, end_no_data: np.ndarray | None) -> TipsCheck | None:
+                along: np.ndarray, no_data: np.ndarray | None, end_no_data: np.ndarray | None,
+                end_spread: np.ndarray | None) -> TipsCheck | None:
     """The bone tips' part of the check (None without tips): each solved tip (the rig's End Site
-    offset from its solved parent, G [T,J,3,3] and X [T,J,3]) against its track, allowed its noise
-    (``end_noise`` [K], default its parent's), what the bones down to its parent explain
-    (``along`` [J] or [T,J], _along_the_bones) and its own length where the tracks keep another;
+    offset from its solved parent, G [T,J,3,3] and X [T,J,3]) against its track, allowed NOISE_STDS
+    of ``end_spread`` [K] (how far noise may take it, see check_solution), what the bones down to
+    its parent explain (``along`` [J] or [T,J], _along_the_bones) and its own length where the
+    tracks keep another (read against its noise ``end_noise`` [K] and its joint's ``noise`` [J]);
     between keys (Tracks.keyed) also what the curves may do to it (_between_keys_bound)."""
     if not tracks.has_ends:
         return None
     skel, par = tracks.skeleton, np.asarray(tracks.end_parents, np.int64)
-    end_noise = noise[par] if end_noise is None else np.asarray(end_noise, np.float64)
+    end_noise = np.asarray(end_noise, np.float64)
     solved = end_site_positions(G, X, par, tracks.end_rest_offsets)
     error = np.linalg.norm(solved - tracks.end_positions, axis=-1) / skel.height
     unseen = np.isnan(tracks.end_positions).any(-1) if end_no_data is None else end_no_data | np.isnan(
@@ -267,7 +290,7 @@ def _check_tips(tracks: Tracks, G: np.ndarray, X: np.ndarray, noise: np.ndarray,
     lengths = np.where(unseen, np.nan, np.linalg.norm(tracks.end_positions - tracks.positions[:, par], axis=-1))
     rest = np.linalg.norm(tracks.end_rest_offsets, axis=-1)
     own = _beyond_median_noise(lengths, rest, np.hypot(end_noise, noise[par]) * skel.height) / skel.height
-    allowed = CLEAN_TOLERANCE + NOISE_STDS * end_noise + along[..., par] + own
+    allowed = CLEAN_TOLERANCE + NOISE_STDS * end_spread + along[..., par] + own
     if tracks.keyed is not None:
         bound = _between_keys_bound(rest / skel.height, np.hypot(end_noise, noise[par]))
         allowed = allowed + np.where(~tracks.keyed[:, par], bound, 0.0)

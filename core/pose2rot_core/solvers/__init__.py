@@ -151,6 +151,8 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
                 twist_guess = None
                 report.append("the tracks were smoothed: the roll follows the solver's own smoothed guess, "
                               "not the given one (retargeting: the shared twist of the joints between mapped ones)")
+        else:  # followed as given, with what noise they show (rounding): lengths moving within it are no stretch
+            geometric.update(rounding=cleaning.noise)
     if solver == "geometric":
         from .geometric import solve_geometric
 
@@ -254,9 +256,8 @@ def _check(tracks: Tracks, sol: Solution, cleaning: Cleaning, max_position_error
     """Attach the safety check against the tracks as given (gaps filled, spikes removed, before any
     smoothing) to ``sol`` and its warnings to the report; raise when a joint is further from its
     track than ``max_position_error`` percent of the height."""
-    noisy = cleaning.active
-    sol.check = check_solution(tracks, sol, cleaning.noise if noisy else None, no_data=cleaning.gaps,
-                               end_noise=cleaning.end_noise if noisy else None, end_no_data=cleaning.end_gaps)
+    sol.check = check_solution(tracks, sol, cleaning.noise, no_data=cleaning.gaps, end_noise=cleaning.end_noise,
+                               end_no_data=cleaning.end_gaps, as_given=not cleaning.active)
     sol.report.extend(sol.check.lines(tracks.skeleton.names))
     if max_position_error is not None and sol.check.max_error_percent > max_position_error:
         point, t, error = sol.check.worst(tracks.skeleton.names)

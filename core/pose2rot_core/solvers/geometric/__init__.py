@@ -30,6 +30,7 @@ from ...errors import Pose2RotError
 from ...fk import global_to_local
 from ...rotations import (axis_angle_to_matrix, cross, norm, normalize, rotation_about, rotation_between,
                           rotation_vector, twist_angle)
+from ...safety import NOISE_STDS
 from ...smoothing import bone_lengths, column_nanmedian
 from ...solution import Solution
 from ...stacks import (component_major, empty_matrices, empty_vectors, frames_first, frames_last, joint_batches,
@@ -53,7 +54,7 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
                     missing: np.ndarray | None = None, progress=None, noise: float | np.ndarray = 0.0,
                     end_noise: np.ndarray | None = None, within_noise: float = 0.0,
                     input_positions: np.ndarray | None = None, input_noise: np.ndarray | None = None,
-                    filled: np.ndarray | None = None) -> Solution:
+                    filled: np.ndarray | None = None, rounding: np.ndarray | None = None) -> Solution:
     """Solve local rotations from (gap-free) tracks.
 
     tracks: positions [T,J,3] without NaN except joints listed in ``missing`` (all-NaN joints).
@@ -72,6 +73,9 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     from them (smoothing must neither make nor hide it). filled: [T,J] samples that were gaps in the
     tracks, filled by interpolation: they say nothing about how bones change length, nor do
     samples interpolated between keys (Tracks.keyed), though their positions are data.
+    rounding: [J] the noise (as ``noise``) that tracks followed as given still show (numbers
+    rounded when written): a bone length or offset that moves within what it explains is no reason
+    to translate.
     Returns a Solution with exact positions wherever bone lengths agree.
     """
     if twist not in TWIST_POLICIES:
@@ -83,6 +87,8 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     length_noise = _raw_bone_noise(tracks.skeleton, input_noise)
     unmeasured = tracks.unmeasured(filled)
     lengths = _bone_lengths(tracks, input_positions, length_noise, unmeasured)
+    if rounding is not None:  # lengths read from tracks as given change by their rounding
+        lengths = (lengths[0], _raw_bone_noise(tracks.skeleton, rounding))
     problem, mismatch = _build_problem(tracks, twist_guess, twist, stretch, use_ends, missing_mask, noise, report,
                                        lengths)
     problem.cone = within_noise
@@ -106,7 +112,8 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
         if progress is not None:
             progress(done / tracks.skeleton.num_joints, f"solved {done}/{tracks.skeleton.num_joints} joints")
     spread_twist(problem, G, twist_bones)
-    local_offsets = _solve_offsets(problem, G, stretch, stretch_tolerance, missing_mask, report, unmeasured)
+    tolerance = _offset_tolerance(tracks.skeleton, stretch_tolerance, rounding)
+    local_offsets = _solve_offsets(problem, G, stretch, tolerance, missing_mask, report, unmeasured)
     report_length_mismatch(tracks.skeleton, mismatch, missing_mask, problem.translating, report, length_noise)
     return Solution(skeleton=tracks.skeleton, rotations=global_to_local(tracks.skeleton, G, out=G),
                     root_translation=problem.positions[:, 0].copy(), local_offsets=local_offsets,
@@ -479,13 +486,24 @@ def _plain_swing(problem: Problem, primary: list, src: np.ndarray, obs: np.ndarr
     return mat_mul(rotation_between(mat_vec(desired, axis), direction), desired)
 
 
-def _solve_offsets(problem: Problem, G: np.ndarray, stretch: str, tolerance: float,
+def _offset_tolerance(skel, tolerance: float, rounding: np.ndarray | None) -> np.ndarray:
+    """[J-1] how far (fraction of the height) each joint's offset may move before it translates on
+    clean tracks: ``tolerance``, or what the ``rounding`` [J] noise of both ends explains (NOISE_STDS
+    stds, as the safety check allows), whichever is more."""
+    if rounding is None:
+        return np.full(skel.num_joints - 1, tolerance)
+    rounding = np.asarray(rounding, np.float64)
+    return np.maximum(tolerance, NOISE_STDS * np.hypot(rounding[1:], rounding[skel.parents[1:]]))
+
+
+def _solve_offsets(problem: Problem, G: np.ndarray, stretch: str, tolerance: np.ndarray,
                    missing: np.ndarray, report: list[str], filled: np.ndarray | None = None) -> np.ndarray:
     """[T,J,3] parent-local offsets: the rig's, except translating joints (``problem.translating``,
     updated in place, and said in ``report``: on clean tracks, with stretch "auto" also joints whose
-    offset seen in the solved parent frame changes over the clip — a parent whose roll its targets
-    do not fix — with "exact" also those off the rig's; in the frames where neither end was a gap,
-    ``filled`` [T,J]) whose offsets follow the tracks."""
+    offset seen in the solved parent frame changes over the clip by more than ``tolerance`` [J-1]
+    (fraction of the height) — a parent whose roll its targets do not fix — with "exact" also those
+    off the rig's; in the frames where neither end was a gap, ``filled`` [T,J]) whose offsets follow
+    the tracks."""
     skel, P = problem.skeleton, problem.positions
     T, J = P.shape[:2]
     local_offsets = np.broadcast_to(skel.offsets, (T, J, 3)).copy()
