@@ -93,6 +93,17 @@ def test_solve_bvh_to_npz(clip, tmp_path, capsys):
         assert f["root_translation"].shape == (30, 3)
 
 
+def test_an_npz_named_in_capitals_is_written_where_asked(clip, tmp_path, capsys):
+    """--out x.NPZ writes x.NPZ, the file the summary names (numpy had added ".npz" to it)."""
+    out = tmp_path / "SOLVED.NPZ"
+    code, summary, err = run(["solve", clip, "--out", out], capsys)
+    assert code == 0, err
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix.lower() == ".npz") == ["SOLVED.NPZ"]
+    assert str(out) in summary
+    with np.load(out) as f:
+        assert f["quaternions"].shape == (30, 7, 4)
+
+
 def test_solve_bvh_with_its_own_reference_frame(clip, tmp_path, capsys):
     """--reference-frame without --reference: that frame of the clip is the reference pose, as in
     tracks_from_bvh; a BVH given as --skeleton as well is still refused."""

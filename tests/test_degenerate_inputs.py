@@ -168,3 +168,14 @@ def test_a_solver_step_writing_no_rotation_stops_the_solve(value, monkeypatch):
     tracks = chain_tracks(4, frames=10)
     with pytest.raises(Pose2RotError, match=r"not rotations for 'j1' \(frames 3-4\); nothing was written"):
         solve(tracks, smooth="off")
+
+
+def test_tracks_of_one_point_are_solved_as_a_moving_root():
+    """One tracked point (a prop's marker) is a rig of one joint: it has no bone to read noise or
+    turns from, and comes back as the root's translation (it stopped with an internal error)."""
+    sk = Skeleton(("prop",), np.array([-1]), np.zeros((1, 3)))
+    T = 40
+    path = np.stack([np.linspace(0.0, 1.0, T), np.sin(np.linspace(0.0, 3.0, T)), np.zeros(T)], axis=1)
+    sol = solve(Tracks(skeleton=sk, positions=path[:, None], fps=30.0))
+    np.testing.assert_allclose(sol.root_translation, path)
+    np.testing.assert_allclose(sol.rotations, np.broadcast_to(np.eye(3), (T, 1, 3, 3)))

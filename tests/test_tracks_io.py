@@ -430,6 +430,23 @@ def test_csv_rows_go_to_their_own_frames(tmp_path, first, stamps, fps):
     assert read_csv_points(tmp_path / "plain.csv").positions.shape == (3, 1, 3)  # no clear frames: rows in turn
 
 
+@pytest.mark.parametrize("first, stamps, line, went", [("frame", ["12", "13", "14", "0", "1", "2"], 5, "14 to 0"),
+                                                      ("frame", ["0", "1", "1", "2", "3", "4"], 4, "1 to 1"),
+                                                      ("time", ["0.0", "0.1", "0.2", "0.1", "0.4", "0.5"], 5,
+                                                       "0.2 to 0.1")])
+def test_csv_rows_out_of_frame_order_are_refused(tmp_path, first, stamps, line, went):
+    """A frame or time column that goes back (rows sorted otherwise, two takes joined) or repeats
+    a frame: refused, naming the line, instead of taking the rows in the file's order (the output's
+    first frame was the source's frame 12) or as an extra frame."""
+    from pose2rot_core.tracks_csv import read_csv_points
+
+    rows = [f"{first},a.x,a.y,a.z"] + [f"{s},{i},0,0" for i, s in enumerate(stamps)]
+    (tmp_path / "order.csv").write_text("\n".join(rows) + "\n")
+    with pytest.raises(Pose2RotError, match=f"order.csv: line {line}: the {first} column goes from {went}; rows must "
+                                            f"be in {first} order"):
+        read_csv_points(tmp_path / "order.csv")
+
+
 @pytest.mark.parametrize("fps, decimals, jitter", [(30, 3, 0.0), (60, 3, 0.0), (30, 6, 0.15)])
 def test_a_time_column_in_milliseconds_keeps_count_of_frames(tmp_path, fps, decimals, jitter):
     """Times rounded to milliseconds (or jittered by a sixth of a frame) put the median step a

@@ -59,7 +59,8 @@ def save_solution_npz(path: str | Path, sol: Solution, fps: float, up_axis: str)
     [T,3], local_offsets [T,J,3], translating [J], joint_names [J], with its frame rate ``fps``
     and ``up_axis`` ("y" or "z", the axes it is written in)."""
     sk = sol.skeleton
-    np.savez(path, fps=np.float64(fps), up_axis=np.str_(up_axis), quaternions=sk.to_caller(sol.quaternions, axis=1),
-             root_translation=sol.root_translation, local_offsets=sk.to_caller(sol.local_offsets, axis=1),
-             translating=sk.to_caller(sol.translating, axis=0),
-             joint_names=np.array(sk.to_caller(np.array(sk.names), axis=0), dtype=str))
+    with open(path, "wb") as f:  # a name np.savez would complete with ".npz" (x.NPZ) stays as given
+        np.savez(f, fps=np.float64(fps), up_axis=np.str_(up_axis), quaternions=sk.to_caller(sol.quaternions, axis=1),
+                 root_translation=sol.root_translation, local_offsets=sk.to_caller(sol.local_offsets, axis=1),
+                 translating=sk.to_caller(sol.translating, axis=0),
+                 joint_names=np.array(sk.to_caller(np.array(sk.names), axis=0), dtype=str))

@@ -439,9 +439,9 @@ def _bone_length_noise(positions: np.ndarray, parents: np.ndarray, valid: np.nda
     more smoothly than noise does: motion), [J] how many differences it was read from)."""
     T, J = positions.shape[:2]
     out, samples = np.full(J, np.nan), np.zeros(J)
-    if T < 5:
-        return out, samples
     bones = np.flatnonzero(np.asarray(parents) >= 0)
+    if T < 5 or not bones.size:
+        return out, samples
     par = np.asarray(parents)[bones]
     length = bone_lengths(positions, bones, par)  # [T,B]
     ok = ~np.isnan(length)

@@ -37,6 +37,17 @@ class CsvPoints:
     fps: float = 0.0
 
 
+def _refuse_going_back(kind: str, stamps: np.ndarray, cells: list[str], name: str, lines: list[int]) -> None:
+    """Raise where the ``frame`` or ``time`` column (``stamps`` [rows], as written in ``cells``) goes
+    back or repeats a value, naming the line (``lines`` [rows])."""
+    back = np.flatnonzero(np.diff(stamps) <= 0)
+    if back.size:
+        r = int(back[0]) + 1
+        raise Pose2RotError(f"{name}: line {lines[r]}: the {kind} column goes from {cells[r - 1]} to {cells[r]}; rows "
+                            f"must be in {kind} order, each {kind} once: sort the rows, remove the repeated ones, or "
+                            f"drop the {kind} column to take the rows in turn")
+
+
 def read_csv_points(path: str | Path) -> CsvPoints:
     """Every ``<name>.x/.y/.z`` triple of a CSV file, by name (see the module docstring)."""
     path = Path(path)
@@ -58,7 +69,7 @@ def read_csv_points(path: str | Path) -> CsvPoints:
         confidence = np.stack([values[:, comps["conf"]] if "conf" in comps else np.ones(len(body))
                                for comps in columns.values()], axis=1)
     fps = _time_fps(header[0], [r[0] for r in body])
-    frames, fps = _row_frames(header[0], [r[0] for r in body], fps, path.name)
+    frames, fps = _row_frames(header[0], [r[0] for r in body], fps, path.name, lines)
     if frames is not None:  # rows at their own frames; frames without a row are gaps
         positions, confidence = (None if x is None else _at_frames(x, frames) for x in (positions, confidence))
     return CsvPoints(names, positions, confidence, fps)
@@ -68,11 +79,14 @@ def read_csv_points(path: str | Path) -> CsvPoints:
 MOST_FRAMES = 100_000
 
 
-def _row_frames(first_column: str, cells: list[str], fps: float, name: str) -> tuple[np.ndarray | None, float]:
+def _row_frames(first_column: str, cells: list[str], fps: float, name: str, lines: list[int]
+                ) -> tuple[np.ndarray | None, float]:
     """([rows] the frame of each row (from 0) by the leading ``frame`` column (whole numbers
     counting up, by one at most steps) or ``time`` column (seconds, about ``fps``) when rows skip
     frames (a tracker's dropped frames), else None (rows taken one frame each: consecutive, or the
-    column says nothing clear); the frame rate, refined over the whole column for ``time``)."""
+    column says nothing clear); the frame rate, refined over the whole column for ``time``).
+    A column of numbers that goes back or repeats is refused (``lines`` [rows]: the rows' line
+    numbers in the file, for the message): the rows would be taken in another order than it says."""
     kind = first_column.lower()
     if kind not in ("frame", "time") or len(cells) < 2:
         return None, fps
@@ -82,6 +96,7 @@ def _row_frames(first_column: str, cells: list[str], fps: float, name: str) -> t
         return None, fps
     if not np.isfinite(stamps).all() or (kind == "frame" and np.any(stamps != np.round(stamps))):
         return None, fps
+    _refuse_going_back(kind, stamps, cells, name, lines)
     if kind == "time":
         if not fps > 0:
             return None, fps
