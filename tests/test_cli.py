@@ -67,6 +67,7 @@ def test_a_wrong_scale_is_solved_with_a_warning_that_names_the_right_one(clip, t
     code, _, err = run(["solve", clip, "--scale", factor, "--out", tmp_path / "o.bvh"], capsys)
     assert code == 0
     assert f"warning: with --scale {factor} the tracks' bones measure" in err and told in err, err
+    assert "units.scale_tracks" not in err and err.count("bones measure") == 1, err  # one piece of advice, in flags
     code, _, err = run(["solve", clip, "--scale", "1", "--out", tmp_path / "o.bvh"], capsys)
     assert code == 0 and "warning" not in err
 

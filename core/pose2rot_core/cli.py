@@ -169,7 +169,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from .cli_layouts import cmd_solve_points, wants_points
-    from .solvers import solve
+    from .solvers import solve, units_warning
 
     out = _output_path(args.out, (".bvh", ".npz"), inputs=(args.tracks, args.skeleton, args.reference))
     options = solve_options(args)
@@ -191,6 +191,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
     finally:
         close()
     seconds = time.perf_counter() - t0
+    if args.scale is not None:  # --scale was given: the advice above counts it, the core's would not
+        sol.report = [line for line in sol.report if line not in units_warning(tracks)]
     error = sol.check.max_error_percent  # against the samples that were data (solve always checks)
     write_solution(out, sol, tracks.fps, tracks.up_axis, args.up or tracks.up_axis,
                    order or tracks.rotation_orders, tracks.end_parents, tracks.end_rest_offsets,

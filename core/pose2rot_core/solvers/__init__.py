@@ -172,7 +172,7 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
     sol.report[:0] = report
     _refuse_non_rotations(sol, tracks.first_frame)
     _check(cleaning.unsmoothed, sol, cleaning, options.max_position_error)
-    sol.report.extend(_units_warning(tracks))
+    sol.report.extend(units_warning(tracks))
     if isinstance(options.smooth, float) and sol.check.far.any():
         sol.report.append(_forced_smoothing_note(options.smooth, cleaning))
     return sol
@@ -266,11 +266,11 @@ def _check(tracks: Tracks, sol: Solution, cleaning: Cleaning, max_position_error
             f"frame {t + tracks.first_frame} (allowed: {max_position_error:g} %); nothing was written")
 
 
-def _units_warning(tracks: Tracks) -> list[str]:
+def units_warning(tracks: Tracks) -> list[str]:
     """A warning when the tracks' bones are uniformly so far off the skeleton's that they are in
     other units (see units.scale_problem; the command line and Blender refuse such tracks before
-    solving): the rig keeps its lengths, and its bone-length allowance would hide how far off
-    the result is."""
+    solving, and the command line says what --scale fixes them when one is given): the rig keeps
+    its lengths, and its bone-length allowance would hide how far off the result is."""
     from ..units import scale_problem
 
     problem = scale_problem(tracks)
