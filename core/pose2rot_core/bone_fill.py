@@ -3,8 +3,10 @@ ignores that its joint hangs from its parent at a fixed offset in the parent's f
 parent's turn is fixed by two or more of its other children with data (not on one line: a hip by
 both thighs and the spine, a chest by the collars), a filled sample of the joint is placed at that
 offset (its bone at the length it has across the gap, see lengths_across_gaps), so that a dropped
-joint does not pull its parent, nor its siblings, off their tracks; where three or more of its own
-children with data fix its turn (a hand by its fingers), it is placed where they hang from it;
+joint does not pull its parent, nor its siblings, off their tracks; where children of no length
+with data are at its point (a pelvis's hip joints), it is placed there; where three or more of its
+own children with data fix its turn (a hand by its fingers, the root by the hips and spine), it is
+placed where they hang from it;
 between a parent and one child with data (an elbow), on the circle where both bones keep their
 lengths, at the side the interpolated sample bends to, as far as that side is clear. Elsewhere the
 interpolated sample stays."""
@@ -23,6 +25,9 @@ ON_ONE_LINE_SIN = 0.05
 #: the way from there to where the joint would be (an interpolation across a gap cuts the bend's
 #: corner, so it falls short of the full way even where the side is plain); nearer, it counts less
 SIDE_CLEAR = 0.5
+#: a child of no length in the rig whose track stays this near its joint's (fraction of the height;
+#: a few noise stds of jitter) is at the joint: where the joint is lost, it is there
+AT_CHILD_FRACTION = 0.02
 
 
 def place_fills_on_the_rig(positions: np.ndarray, gaps: np.ndarray, skeleton: Skeleton, noisy: bool = False,
@@ -40,10 +45,10 @@ def place_fills_on_the_rig(positions: np.ndarray, gaps: np.ndarray, skeleton: Sk
         return out
     length = _rig_where_never_seen(lengths_across_gaps(bone_lengths(out, np.arange(1, skeleton.num_joints),
                                                                     skeleton.parents[1:], gaps)), skeleton, placed)
-    for j in np.flatnonzero(gaps[:, 1:].any(axis=0)) + 1:  # parents before children
+    for j in np.flatnonzero(gaps.any(axis=0)):  # parents before children
         lost = np.flatnonzero(gaps[:, j])
         left = lost
-        for place in () if noisy and j in placed else _PLACERS:
+        for place in () if noisy and j in placed else _PLACERS if j else _ROOT_PLACERS:
             held, done = place(out, gaps, skeleton, j, left, length)
             out[left[done], j] = held[done]
             left = left[~done]
@@ -126,6 +131,24 @@ def _by_seen_members(seen: np.ndarray):
     [k] mask) for each pattern that occurs (usually one: all seen)."""
     patterns, which = np.unique(seen, axis=0, return_inverse=True)
     return [(np.flatnonzero(which.ravel() == i), members) for i, members in enumerate(patterns)]
+
+
+def _at_children_of_no_length(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleton, j: int, frames: np.ndarray,
+                              length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """([n,3], [n] done) joint ``j`` in ``frames`` [n] at its children of no length in the rig
+    (a pelvis's hip and spine joints at its point) that have data there and stay within
+    AT_CHILD_FRACTION of the height of it across the gap (``length`` [T,J]; a child of no length
+    that translates, hips under a floor-level root, tells nothing): their mean."""
+    out, done = np.zeros((len(frames), 3)), np.zeros(len(frames), bool)
+    kids = [c for c in skeleton.children[j] if not np.any(skeleton.offsets[c])]
+    if not kids:
+        return out, done
+    near = length[np.ix_(frames, kids)] <= AT_CHILD_FRACTION * skeleton.height  # [n,k]; NaN: not near
+    use = near & ~gaps[np.ix_(frames, kids)]
+    count = use.sum(axis=1)
+    done = count > 0
+    out[done] = (np.where(use[..., None], P[np.ix_(frames, kids)], 0.0).sum(axis=1)[done] / count[done, None])
+    return out, done
 
 
 def _held_by_children(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleton, j: int, frames: np.ndarray,
@@ -394,5 +417,7 @@ def _tracked_below(skeleton: Skeleton, j: int, unplaced: set[int]) -> list[int]:
     return sorted(out)
 
 
-#: the ways a filled sample is placed, tried in turn
-_PLACERS = (_held_by_children, _held_by_siblings, _between_parent_and_child, _by_parent_and_two_children)
+#: the ways a filled sample is placed, tried in turn (the root's: those that need no parent)
+_PLACERS = (_at_children_of_no_length, _held_by_children, _held_by_siblings, _between_parent_and_child,
+            _by_parent_and_two_children)
+_ROOT_PLACERS = (_at_children_of_no_length, _held_by_children)
