@@ -30,7 +30,7 @@ from ...errors import Pose2RotError
 from ...fk import global_to_local
 from ...rotations import (axis_angle_to_matrix, cross, norm, normalize, rotation_about, rotation_between,
                           rotation_vector, twist_angle)
-from ...safety import NOISE_STDS
+from ...safety import CLEAN_TOLERANCE, NOISE_STDS
 from ...smoothing import bone_lengths, column_nanmedian
 from ...solution import Solution
 from ...stacks import (component_major, empty_matrices, empty_vectors, frames_first, frames_last, joint_batches,
@@ -75,7 +75,8 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     samples interpolated between keys (Tracks.keyed), though their positions are data.
     rounding: [J] the noise (as ``noise``) that tracks followed as given still show (numbers
     rounded when written): a bone length or offset that moves within what it explains is no reason
-    to translate.
+    to translate, and where it would add up along chains, bones aim from where the solution puts
+    their joint, as on smoothed tracks.
     Returns a Solution with exact positions wherever bone lengths agree.
     """
     if twist not in TWIST_POLICIES:
@@ -98,7 +99,7 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     if end_noise is not None:
         problem.end_var = (np.asarray(end_noise, np.float64) * tracks.skeleton.height) ** 2
     G = empty_matrices((problem.num_frames, tracks.skeleton.num_joints))
-    if problem.noise_var.any():  # noise must not add up along chains
+    if problem.noise_var.any() or _rounding_adds_up(rounding):  # noise must not add up along chains
         problem.solved = empty_vectors(problem.positions.shape[:2])
         problem.solved.fill(np.nan)  # not placed yet: seen from its track (Problem.observed)
     twist_bones = find_twist_bones(problem) if twist != "swing" else []
@@ -484,6 +485,13 @@ def _plain_swing(problem: Problem, primary: list, src: np.ndarray, obs: np.ndarr
             return best_fit(primary, src, obs, desired)
     axis, direction = line_means(src, obs)
     return mat_mul(rotation_between(mat_vec(desired, axis), direction), desired)
+
+
+def _rounding_adds_up(rounding: np.ndarray | None) -> bool:
+    """Whether tracks followed as given show noise (``rounding`` [J], fraction of the height) that
+    bones of the rig's length, each landing where its track's length says, would add up along a
+    chain beyond the clean tolerance: then they aim from where the solution puts their joint."""
+    return rounding is not None and NOISE_STDS * float(np.max(rounding, initial=0.0)) > CLEAN_TOLERANCE
 
 
 def _offset_tolerance(skel, tolerance: float, rounding: np.ndarray | None) -> np.ndarray:
