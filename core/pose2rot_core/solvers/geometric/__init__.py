@@ -74,9 +74,9 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     tracks, filled by interpolation: they say nothing about how bones change length, nor do
     samples interpolated between keys (Tracks.keyed), though their positions are data.
     rounding: [J] the noise (as ``noise``) that tracks followed as given still show (numbers
-    rounded when written): a bone length or offset that moves within what it explains is no reason
-    to translate, and where it would add up along chains, bones aim from where the solution puts
-    their joint, as on smoothed tracks.
+    rounded when written): where it matters beyond the clean tolerance, bone lengths and offsets
+    are read averaged over LENGTH_SECONDS, and one that moves within what the noise explains is no
+    reason to translate.
     Returns a Solution with exact positions wherever bone lengths agree.
     """
     if twist not in TWIST_POLICIES:
@@ -87,9 +87,11 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     report: list[str] = []
     length_noise = _raw_bone_noise(tracks.skeleton, input_noise)
     unmeasured = tracks.unmeasured(filled)
-    lengths = _bone_lengths(tracks, input_positions, length_noise, unmeasured)
-    if rounding is not None:  # lengths read from tracks as given change by their rounding
-        lengths = (lengths[0], _raw_bone_noise(tracks.skeleton, rounding))
+    averaged = _rounding_matters(rounding)  # then lengths and offsets are read over quarter seconds
+    if averaged:
+        lengths = _bone_lengths(tracks, tracks.positions, _raw_bone_noise(tracks.skeleton, rounding), unmeasured)
+    else:
+        lengths = _bone_lengths(tracks, input_positions, length_noise, unmeasured)
     problem, mismatch = _build_problem(tracks, twist_guess, twist, stretch, use_ends, missing_mask, noise, report,
                                        lengths)
     problem.cone = within_noise
@@ -99,7 +101,7 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     if end_noise is not None:
         problem.end_var = (np.asarray(end_noise, np.float64) * tracks.skeleton.height) ** 2
     G = empty_matrices((problem.num_frames, tracks.skeleton.num_joints))
-    if problem.noise_var.any() or _rounding_adds_up(rounding):  # noise must not add up along chains
+    if problem.noise_var.any():  # noise must not add up along chains
         problem.solved = empty_vectors(problem.positions.shape[:2])
         problem.solved.fill(np.nan)  # not placed yet: seen from its track (Problem.observed)
     twist_bones = find_twist_bones(problem) if twist != "swing" else []
@@ -113,8 +115,9 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
         if progress is not None:
             progress(done / tracks.skeleton.num_joints, f"solved {done}/{tracks.skeleton.num_joints} joints")
     spread_twist(problem, G, twist_bones)
-    tolerance = _offset_tolerance(tracks.skeleton, stretch_tolerance, rounding)
-    local_offsets = _solve_offsets(problem, G, stretch, tolerance, missing_mask, report, unmeasured)
+    width = _length_window(tracks.fps) if averaged else 1
+    tolerance = _offset_tolerance(tracks.skeleton, stretch_tolerance, rounding if averaged else None, width)
+    local_offsets = _solve_offsets(problem, G, stretch, tolerance, missing_mask, report, unmeasured, width)
     report_length_mismatch(tracks.skeleton, mismatch, missing_mask, problem.translating, report, length_noise)
     return Solution(skeleton=tracks.skeleton, rotations=global_to_local(tracks.skeleton, G, out=G),
                     root_translation=problem.positions[:, 0].copy(), local_offsets=local_offsets,
@@ -158,7 +161,7 @@ def _bone_lengths(tracks: Tracks, input_positions: np.ndarray | None, raw_noise:
                            filled)
     if input_positions is None:
         return lengths, np.zeros(skel.num_joints - 1)
-    width = max(3, int(round(LENGTH_SECONDS * tracks.fps)) | 1)
+    width = _length_window(tracks.fps)
     raw = np.zeros(skel.num_joints - 1) if raw_noise is None else raw_noise
     rest = np.linalg.norm(skel.offsets[1:], axis=-1)
     lengthened = np.sqrt(rest * rest + 3.0 * raw * raw) - rest
@@ -487,31 +490,39 @@ def _plain_swing(problem: Problem, primary: list, src: np.ndarray, obs: np.ndarr
     return mat_mul(rotation_between(mat_vec(desired, axis), direction), desired)
 
 
-def _rounding_adds_up(rounding: np.ndarray | None) -> bool:
+def _length_window(fps: float) -> int:
+    """The odd number of frames (at least 3) over which lengths and offsets of noisy tracks are
+    averaged: LENGTH_SECONDS."""
+    return max(3, int(round(LENGTH_SECONDS * fps)) | 1)
+
+
+def _rounding_matters(rounding: np.ndarray | None) -> bool:
     """Whether tracks followed as given show noise (``rounding`` [J], fraction of the height) that
-    bones of the rig's length, each landing where its track's length says, would add up along a
-    chain beyond the clean tolerance: then they aim from where the solution puts their joint."""
+    matters beyond the clean tolerance (NOISE_STDS of it): then their bone lengths and offsets are
+    read as those of smoothed tracks are, averaged over LENGTH_SECONDS, so that only what outlasts
+    the noise is stretch."""
     return rounding is not None and NOISE_STDS * float(np.max(rounding, initial=0.0)) > CLEAN_TOLERANCE
 
 
-def _offset_tolerance(skel, tolerance: float, rounding: np.ndarray | None) -> np.ndarray:
-    """[J-1] how far (fraction of the height) each joint's offset may move before it translates on
-    clean tracks: ``tolerance``, or what the ``rounding`` [J] noise of both ends explains (NOISE_STDS
-    stds, as the safety check allows), whichever is more."""
+def _offset_tolerance(skel, tolerance: float, rounding: np.ndarray | None, width: int) -> np.ndarray:
+    """[J-1] how far (fraction of the height) each joint's offset, averaged over ``width`` frames,
+    may move before it translates on tracks followed as given: ``tolerance``, or what the
+    ``rounding`` [J] noise of both ends, so averaged, explains (NOISE_STDS stds), whichever is more."""
     if rounding is None:
         return np.full(skel.num_joints - 1, tolerance)
     rounding = np.asarray(rounding, np.float64)
-    return np.maximum(tolerance, NOISE_STDS * np.hypot(rounding[1:], rounding[skel.parents[1:]]))
+    return np.maximum(tolerance, NOISE_STDS * np.hypot(rounding[1:], rounding[skel.parents[1:]]) / np.sqrt(width))
 
 
 def _solve_offsets(problem: Problem, G: np.ndarray, stretch: str, tolerance: np.ndarray,
-                   missing: np.ndarray, report: list[str], filled: np.ndarray | None = None) -> np.ndarray:
+                   missing: np.ndarray, report: list[str], filled: np.ndarray | None = None, width: int = 1
+                   ) -> np.ndarray:
     """[T,J,3] parent-local offsets: the rig's, except translating joints (``problem.translating``,
     updated in place, and said in ``report``: on clean tracks, with stretch "auto" also joints whose
     offset seen in the solved parent frame changes over the clip by more than ``tolerance`` [J-1]
     (fraction of the height) — a parent whose roll its targets do not fix — with "exact" also those
-    off the rig's; in the frames where neither end was a gap, ``filled`` [T,J]) whose offsets follow
-    the tracks."""
+    off the rig's; in the frames where neither end was a gap, ``filled`` [T,J]; offsets averaged
+    over ``width`` frames first) whose offsets follow the tracks."""
     skel, P = problem.skeleton, problem.positions
     T, J = P.shape[:2]
     local_offsets = np.broadcast_to(skel.offsets, (T, J, 3)).copy()
@@ -520,7 +531,7 @@ def _solve_offsets(problem: Problem, G: np.ndarray, stretch: str, tolerance: np.
         return local_offsets
     par = skel.parents[1:]
     check = stretch != "off" and not problem.noise_var.any()  # noisy tracks are not hit exactly anyway
-    seen, residual = _offsets_seen(problem, G, stretch if check else None, filled)
+    seen, residual = _offsets_seen(problem, G, stretch if check else None, filled, width)
     translating = problem.translating
     if check:
         valid = ~missing[1:] & ~missing[par]
@@ -536,12 +547,12 @@ def _solve_offsets(problem: Problem, G: np.ndarray, stretch: str, tolerance: np.
     return local_offsets
 
 
-def _offsets_seen(problem: Problem, G: np.ndarray, expected: str | None, filled: np.ndarray | None = None
-                  ) -> tuple[np.ndarray, np.ndarray | None]:
+def _offsets_seen(problem: Problem, G: np.ndarray, expected: str | None, filled: np.ndarray | None = None,
+                  width: int = 1) -> tuple[np.ndarray, np.ndarray | None]:
     """(every non-root joint's track offset seen in its parent's solved frame [J-1,3,T], and how far
-    it moves from the expected offset [J-1] — its mean over the clip for ``expected`` "auto", the
-    rig's for "exact", None for None — over the frames where neither end was a gap, ``filled``
-    [T,J]), a few joints at a time."""
+    it moves, averaged over ``width`` frames, from the expected offset [J-1] — its mean over the
+    clip for ``expected`` "auto", the rig's for "exact", None for None — over the frames where
+    neither end was a gap, ``filled`` [T,J]), a few joints at a time."""
     skel = problem.skeleton
     g, x = np.ascontiguousarray(joint_planes(G)), np.ascontiguousarray(joint_planes(problem.positions))
     T, J = problem.num_frames, skel.num_joints
@@ -551,7 +562,8 @@ def _offsets_seen(problem: Problem, G: np.ndarray, expected: str | None, filled:
         offset = joint_rows(x, joints) - joint_rows(x, parents)
         seen[joints - 1] = batch = planes_vec(joint_rows(g, parents), offset, transpose_a=True)  # [n,3,T]
         if expected is not None:
-            residual[joints - 1] = _offset_residual(batch, expected, skel.offsets[joints],
+            averaged = batch if width == 1 else np.moveaxis(running_mean(np.moveaxis(batch, -1, 0), width), 0, -1)
+            residual[joints - 1] = _offset_residual(averaged, expected, skel.offsets[joints],
                                                     None if filled is None else (filled[:, joints] | filled[:, parents]).T,
                                                     _roll_left_open(problem, joints))
     return seen, residual

@@ -84,8 +84,8 @@ def best_fit(primary: list[Target], src: np.ndarray, obs: np.ndarray, desired: n
         root = np.sqrt(weights)[:, None]
         obs, src = obs * root, src * root
     M = pairwise_alignment(obs, src)
-    if all(t.chain for t in primary):
-        M = M + CHAINED_WEIGHT * len(primary) * desired
+    if all(t.chain for t in primary):  # the reference counts as a share of what the targets count together
+        M = M + CHAINED_WEIGHT * (len(primary) if weights is None else float(np.sum(weights))) * desired
     return best_fit_rotation(M)
 
 
