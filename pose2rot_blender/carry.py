@@ -17,6 +17,8 @@ import re
 import bpy
 import numpy as np
 
+from .keys import key_points
+
 #: pose-bone channels the solve writes (or resets) on the bones it solves
 TRANSFORMS = ("location", "rotation_quaternion", "rotation_euler", "rotation_axis_angle", "scale")
 _BONE_PATH = re.compile(r'^pose\.bones\["((?:[^"\\]|\\.)*)"\]\.(\w+)$')
@@ -53,9 +55,8 @@ def keyed_outside(fc, first: float, last: float) -> bool:
 
 def _within(fc, first: float, last: float) -> np.ndarray:
     """[n] whether each key of the F-curve ``fc`` lies from frame ``first`` to ``last``."""
-    co = np.empty(2 * len(fc.keyframe_points), np.float32)
-    fc.keyframe_points.foreach_get("co", co)
-    return (co[0::2] >= first - 1e-3) & (co[0::2] <= last + 1e-3)
+    frames = key_points(fc)[0]
+    return (frames >= first - 1e-3) & (frames <= last + 1e-3)
 
 
 def replaced(fc, kept: set[str], first: float, last: float) -> bool:

@@ -73,7 +73,7 @@ def _repeats(fc) -> bool:
 def _keys_on(fc, frames: np.ndarray) -> np.ndarray:
     """[T] _set_on for F-curve ``fc`` at ``frames`` [T]; a repeating curve (_repeats) is read with
     each frame taken into its first cycle."""
-    x = _key_frames(fc)
+    x = keys.key_points(fc)[0]
     if len(fc.modifiers) and len(x) > 1 and x[-1] > x[0]:
         frames = x[0] + np.mod(frames - x[0], x[-1] - x[0])
     return _set_on(x, frames)
@@ -81,22 +81,13 @@ def _keys_on(fc, frames: np.ndarray) -> np.ndarray:
 
 def _curve_values(fc, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(values [T] of F-curve ``fc`` at ``frames`` [T], whether each is data: see _set_on)."""
-    n = len(fc.keyframe_points)
-    co = np.empty(2 * n, np.float32)
-    fc.keyframe_points.foreach_get("co", co)
-    x, y = co[0::2].astype(np.float64), co[1::2].astype(np.float64)
+    x, y = keys.key_points(fc)
+    n = len(x)
     if n:
         idx = np.clip(np.searchsorted(x, frames), 0, n - 1)
         if np.all(x[idx] == frames) and np.all(np.diff(x) > 0):
             return y[idx], np.ones(len(frames), bool)
     return np.array([fc.evaluate(float(f)) for f in frames], np.float64), _set_on(x, frames)
-
-
-def _key_frames(fc) -> np.ndarray:
-    """[n] the frames of F-curve ``fc``'s keys (float32, as Blender stores them)."""
-    co = np.empty(2 * len(fc.keyframe_points), np.float32)
-    fc.keyframe_points.foreach_get("co", co)
-    return co[0::2].astype(np.float64)
 
 
 def _set_on(x: np.ndarray, frames: np.ndarray) -> np.ndarray:

@@ -16,6 +16,14 @@ import numpy as np
 _LINEAR = 1
 
 
+def key_points(fc) -> tuple[np.ndarray, np.ndarray]:
+    """(frames [n], values [n]) of the keys of F-curve ``fc``, read in bulk (float32, as Blender
+    stores them, widened to float64)."""
+    co = np.empty(2 * len(fc.keyframe_points), np.float32)
+    fc.keyframe_points.foreach_get("co", co)
+    return co[0::2].astype(np.float64), co[1::2].astype(np.float64)
+
+
 def has_layered_actions() -> bool:
     return bpy.app.version >= (4, 4, 0)
 

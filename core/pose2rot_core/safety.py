@@ -183,7 +183,8 @@ def check_solution(tracks: Tracks, sol: Solution, noise: np.ndarray | None = Non
     if no_data is not None:
         error[no_data] = np.nan
     noise = np.zeros(skel.num_joints) if noise is None else noise
-    end_noise = None if not tracks.has_ends else noise[tracks.end_parents] if end_noise is None else end_noise
+    if tracks.has_ends and end_noise is None:  # tips as noisy as their joints
+        end_noise = noise[tracks.end_parents]
     spread, end_spread = (_accumulated(skel.parents, noise, tracks.end_parents, end_noise) if as_given
                           else (noise, end_noise))
     along = _along_the_bones(tracks, sol, noise, no_data)
@@ -281,8 +282,9 @@ def _check_tips(tracks: Tracks, G: np.ndarray, X: np.ndarray, noise: np.ndarray,
     end_noise = np.asarray(end_noise, np.float64)
     solved = end_site_positions(G, X, par, tracks.end_rest_offsets)
     error = np.linalg.norm(solved - tracks.end_positions, axis=-1) / skel.height
-    unseen = np.isnan(tracks.end_positions).any(-1) if end_no_data is None else end_no_data | np.isnan(
-        tracks.end_positions).any(-1)
+    unseen = np.isnan(tracks.end_positions).any(-1)
+    if end_no_data is not None:
+        unseen |= end_no_data
     error[unseen] = np.nan
     parent_unmeasured = tracks.unmeasured(no_data)
     if parent_unmeasured is not None:

@@ -88,8 +88,9 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     length_noise = _raw_bone_noise(tracks.skeleton, input_noise)
     unmeasured = tracks.unmeasured(filled)
     averaged = _rounding_matters(rounding)  # then lengths and offsets are read over quarter seconds
+    rounded = _raw_bone_noise(tracks.skeleton, rounding) if averaged else None
     if averaged:
-        lengths = _bone_lengths(tracks, tracks.positions, _raw_bone_noise(tracks.skeleton, rounding), unmeasured)
+        lengths = _bone_lengths(tracks, tracks.positions, rounded, unmeasured)
     else:
         lengths = _bone_lengths(tracks, input_positions, length_noise, unmeasured)
     problem, mismatch = _build_problem(tracks, twist_guess, twist, stretch, use_ends, missing_mask, noise, report,
@@ -116,7 +117,7 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
             progress(done / tracks.skeleton.num_joints, f"solved {done}/{tracks.skeleton.num_joints} joints")
     spread_twist(problem, G, twist_bones)
     width = _length_window(tracks.fps) if averaged else 1
-    tolerance = _offset_tolerance(tracks.skeleton, stretch_tolerance, rounding if averaged else None, width)
+    tolerance = _offset_tolerance(tracks.skeleton, stretch_tolerance, rounded, width)
     local_offsets = _solve_offsets(problem, G, stretch, tolerance, missing_mask, report, unmeasured, width)
     report_length_mismatch(tracks.skeleton, mismatch, missing_mask, problem.translating, report, length_noise)
     return Solution(skeleton=tracks.skeleton, rotations=global_to_local(tracks.skeleton, G, out=G),
@@ -504,14 +505,14 @@ def _rounding_matters(rounding: np.ndarray | None) -> bool:
     return rounding is not None and NOISE_STDS * float(np.max(rounding, initial=0.0)) > CLEAN_TOLERANCE
 
 
-def _offset_tolerance(skel, tolerance: float, rounding: np.ndarray | None, width: int) -> np.ndarray:
+def _offset_tolerance(skel, tolerance: float, bone_noise: np.ndarray | None, width: int) -> np.ndarray:
     """[J-1] how far (fraction of the height) each joint's offset, averaged over ``width`` frames,
-    may move before it translates on tracks followed as given: ``tolerance``, or what the
-    ``rounding`` [J] noise of both ends, so averaged, explains (NOISE_STDS stds), whichever is more."""
-    if rounding is None:
+    may move before it translates on tracks followed as given: ``tolerance``, or what the noise of
+    its bone's ends (``bone_noise`` [J-1], file units: _raw_bone_noise), so averaged, explains
+    (NOISE_STDS stds), whichever is more."""
+    if bone_noise is None:
         return np.full(skel.num_joints - 1, tolerance)
-    rounding = np.asarray(rounding, np.float64)
-    return np.maximum(tolerance, NOISE_STDS * np.hypot(rounding[1:], rounding[skel.parents[1:]]) / np.sqrt(width))
+    return np.maximum(tolerance, NOISE_STDS * bone_noise / skel.height / np.sqrt(width))
 
 
 def _solve_offsets(problem: Problem, G: np.ndarray, stretch: str, tolerance: np.ndarray,
