@@ -20,7 +20,7 @@ from pose2rot_core.rotations import axis_angle_to_matrix, from_rotation_vector, 
 from pose2rot_core.safety import CLEAN_TOLERANCE, check_solution
 from pose2rot_core.skeleton import Skeleton
 from pose2rot_core.solvers import solve
-from pose2rot_core.solvers.geometric.problem import running_mean
+from pose2rot_core.running import running_mean
 from pose2rot_core.solvers.through_gaps import rotations_through_gaps, subtree_without_data
 from pose2rot_core.tracks import Tracks
 from pose2rot_core.tracks_io import fill_gaps, load_tracks, tracks_from_bvh

@@ -30,6 +30,7 @@ from ...errors import Pose2RotError
 from ...fk import global_to_local
 from ...rotations import (axis_angle_to_matrix, cross, norm, normalize, rotation_about, rotation_between,
                           rotation_vector, twist_angle)
+from ...running import running_mean, running_mean_of_data, window_frames
 from ...safety import CLEAN_TOLERANCE, NOISE_STDS
 from ...smoothing import bone_lengths, column_nanmedian
 from ...solution import Solution
@@ -39,7 +40,7 @@ from ...tracks import Tracks
 from ...tracks_io import check_root
 from .fit import best_fit, blend_roll, fit_weight, lean_on_parent, slerp
 from .problem import (ZERO_LENGTH, Problem, Target, classify_translation, collect_targets, end_sites,
-                      line_means, report_length_mismatch, running_mean, running_mean_of_data, unit_mean)
+                      line_means, report_length_mismatch, unit_mean)
 from .roll import Aimed, aim_with_roll
 from .twist_chains import find_twist_bones, past_segments, spread_twist
 
@@ -494,7 +495,7 @@ def _plain_swing(problem: Problem, primary: list, src: np.ndarray, obs: np.ndarr
 def _length_window(fps: float) -> int:
     """The odd number of frames (at least 3) over which lengths and offsets of noisy tracks are
     averaged: LENGTH_SECONDS."""
-    return max(3, int(round(LENGTH_SECONDS * fps)) | 1)
+    return window_frames(LENGTH_SECONDS, fps)
 
 
 def _rounding_matters(rounding: np.ndarray | None) -> bool:

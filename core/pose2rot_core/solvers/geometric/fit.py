@@ -30,10 +30,16 @@ import numpy as np
 
 from ...rotations import (axis_angle_to_matrix, best_fit_rotation, cross, matrix_to_quat, norm, normalize,
                            rotation_between, smoothstep, twist_angle)
+from ...running import running_median, window_frames
 from ...stacks import empty_vectors, mat_mul, mat_t_mul, mat_t_vec, mat_vec, outer_sum
 if TYPE_CHECKING:  # the problem's aim plan takes its fit weights from here
     from .problem import Problem, Target
 
+#: a bone short against the noise keeps more of its change where it moves more, over this long
+#: around a frame, than over the clip (lean_on_parent) ...
+LEAN_SECONDS = 0.5
+#: ... beyond this many stds of the scatter the noise alone gives the window's median
+LOCAL_STDS = 3.0
 #: angular spread (degrees) of the targets below which they never decide the roll ...
 SPREAD_LOW_DEG = 0.25
 #: ... and above which they decide it fully
@@ -142,10 +148,12 @@ def lean_on_parent(problem: Problem, j: int, targets: list[Target], src: np.ndar
     (``parent_frame`` [T,3,3]; world for the root), keep of their changes only what the noise does
     not explain (a Wiener filter): each direction keeps the fraction s^2 / (s^2 + n^2) of its
     deviation from its mean over the clip, with n^2 = noise variance / rest length^2 (per axis)
-    and s^2 what the deviations show beyond it; the mean itself is pulled the same way towards
-    where the reference puts the target (``desired`` [T,3,3] applied to the rest offsets ``src``
-    [T,n,3]), as far as the clip's length leaves it uncertain. A bone much longer than the noise
-    follows its track; one shorter than the noise (a tooth, a fingertip) holds the reference."""
+    and s^2 what the deviations show beyond it, over the clip or, where the bone moves more than
+    on average (a finger curling in a dance), over the LEAN_SECONDS around each frame; the mean
+    itself is pulled the same way towards where the reference puts the target (``desired``
+    [T,3,3] applied to the rest offsets ``src`` [T,n,3]), as far as the clip's length leaves it
+    uncertain. A bone much longer than the noise follows its track; one shorter than the noise (a
+    tooth, a fingertip) holds the reference while it moves within the noise."""
     length = np.maximum(norm(src), 1e-300)  # [T,n] rest lengths
     n2 = problem.offset_var(j, targets) / length ** 2  # [T,n] direction noise, per axis
     dist = norm(obs)
@@ -158,15 +166,25 @@ def lean_on_parent(problem: Problem, j: int, targets: list[Target], src: np.ndar
     kept = _keep((shift * shift).sum(-1)[None], n2.mean(axis=0, keepdims=True) / len(d))[0, :, None]
     mean = normalize(ref_mean + kept * shift, 1e-300)
     dev = d - mean
-    lean = normalize(mean + _keep((dev * dev).sum(-1), n2)[..., None] * dev, 1e-300)
+    width = window_frames(LEAN_SECONDS, problem.tracks.fps)
+    lean = normalize(mean + _keep((dev * dev).sum(-1), n2, width)[..., None] * dev, 1e-300)
     if parent_frame is not None:
         lean = mat_vec(parent_frame[:, None], lean)
     return lean * dist[..., None]
 
 
-def _keep(squared: np.ndarray, n2: np.ndarray) -> np.ndarray:
+def _keep(squared: np.ndarray, n2: np.ndarray, width: int = 0) -> np.ndarray:
     """[T,n] Wiener share of deviations with squared sizes ``squared`` [T,n] (2 axes) against noise
-    variance ``n2`` [T,n] per axis: s^2 / (s^2 + n^2) with s^2 the mean deviation left beyond it."""
-    s2 = np.maximum(0.0, 0.5 * squared.mean(axis=0) - n2.mean(axis=0))
+    variance ``n2`` [T,n] per axis: s^2 / (s^2 + n^2) with s^2 the mean deviation left beyond it,
+    over all frames or, where more, over the ``width`` frames around each (0: all frames only):
+    there half the squared deviations of pure noise have a median of ln 2 times its variance, and
+    that median of ``width`` samples scatters by about 1 / sqrt(width) of the variance. The median
+    moves only where most of the window moves (a finger curled for a while), not for a few
+    frames of noise at the ends of a short bone."""
+    noise = n2.mean(axis=0)
+    s2 = np.maximum(0.0, 0.5 * squared.mean(axis=0) - noise)
+    if width > 1:
+        shown = 0.5 * running_median(squared, width) / np.log(2.0)
+        s2 = np.maximum(s2, shown - noise * (1.0 + LOCAL_STDS / (np.log(2.0) * np.sqrt(width))))
     return s2 / np.maximum(s2 + n2, 1e-300)
 

@@ -401,33 +401,6 @@ def _report_translation(skel: Skeleton, translating: np.ndarray, free: np.ndarra
                       "offsets solved per frame so positions match (stretch='off' keeps bones rigid)")
 
 
-def running_mean_of_data(x: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """([T,...] mean of the data (not NaN) of x over the ``width`` (odd) frames around each frame,
-    NaN where the window holds none; [T,...] how many samples each mean took), the ends mirrored as
-    in running_mean."""
-    data = ~np.isnan(x)
-    count = np.rint(running_mean(data.astype(np.float64), width) * width)
-    total = running_mean(np.where(data, x, 0.0), width) * width
-    return np.where(count > 0, total / np.maximum(count, 1.0), np.nan), count
-
-
-def running_mean(x: np.ndarray, width: int) -> np.ndarray:
-    """[T,...] mean of x over the ``width`` (odd) frames around each frame, the ends mirrored; the
-    mean of the whole clip where it is too short to mirror. A window that holds NaN (no data) is
-    NaN: every mean left averages as many samples."""
-    if np.isnan(x).any():
-        holes = running_mean(np.isnan(x).astype(np.float64), width) > 0.0
-        return np.where(holes, np.nan, running_mean(np.nan_to_num(x, nan=0.0), width))
-    half = width // 2
-    if x.shape[0] <= half + 1:
-        return np.broadcast_to(x.mean(axis=0), x.shape).copy()
-    pad = np.concatenate([x[half:0:-1], x, x[-2:-half - 2:-1]])
-    c = np.empty((pad.shape[0] + 1,) + x.shape[1:], pad.dtype)
-    c[0] = 0
-    np.cumsum(pad, axis=0, out=c[1:])
-    return (c[width:] - c[:-width]) / width
-
-
 def _count(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 

@@ -1,0 +1,48 @@
+"""Means over a running window of frames, the clip's ends mirrored (time series ``[T,...]``)."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def window_frames(seconds: float, fps: float, least: int = 3) -> int:
+    """The odd number of frames (at least ``least``) spanning about ``seconds`` at ``fps``."""
+    return max(least, int(round(seconds * fps)) | 1)
+
+
+def running_mean_of_data(x: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """([T,...] mean of the data (not NaN) of x over the ``width`` (odd) frames around each frame,
+    NaN where the window holds none; [T,...] how many samples each mean took), the ends mirrored as
+    in running_mean."""
+    data = ~np.isnan(x)
+    count = np.rint(running_mean(data.astype(np.float64), width) * width)
+    total = running_mean(np.where(data, x, 0.0), width) * width
+    return np.where(count > 0, total / np.maximum(count, 1.0), np.nan), count
+
+
+def running_mean(x: np.ndarray, width: int) -> np.ndarray:
+    """[T,...] mean of x over the ``width`` (odd) frames around each frame, the ends mirrored; the
+    mean of the whole clip where it is too short to mirror. A window that holds NaN (no data) is
+    NaN: every mean left averages as many samples."""
+    if np.isnan(x).any():
+        holes = running_mean(np.isnan(x).astype(np.float64), width) > 0.0
+        return np.where(holes, np.nan, running_mean(np.nan_to_num(x, nan=0.0), width))
+    half = width // 2
+    if x.shape[0] <= half + 1:
+        return np.broadcast_to(x.mean(axis=0), x.shape).copy()
+    pad = np.concatenate([x[half:0:-1], x, x[-2:-half - 2:-1]])
+    c = np.empty((pad.shape[0] + 1,) + x.shape[1:], pad.dtype)
+    c[0] = 0
+    np.cumsum(pad, axis=0, out=c[1:])
+    return (c[width:] - c[:-width]) / width
+
+
+def running_median(x: np.ndarray, width: int) -> np.ndarray:
+    """[T,...] median of x (no NaN) over the ``width`` (odd) frames around each frame, the ends
+    mirrored as in running_mean; the median of the whole clip where it is too short to mirror.
+    A run shorter than half the window does not move it, as it moves a mean."""
+    half = width // 2
+    if x.shape[0] <= half + 1:
+        return np.broadcast_to(np.median(x, axis=0), x.shape).copy()
+    padded = np.pad(x, [(half, half)] + [(0, 0)] * (x.ndim - 1), mode="reflect")
+    windows = np.lib.stride_tricks.sliding_window_view(padded, width, axis=0)
+    return np.partition(windows, half, axis=-1)[..., half]  # the middle of an odd window
