@@ -1,6 +1,8 @@
 """Tracks files (.npz / .csv / .bvh), their validation errors, and gap filling."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -426,8 +428,36 @@ def test_csv_rows_go_to_their_own_frames(tmp_path, first, stamps, fps):
     assert points.positions.shape == (11, 1, 3) and points.fps == pytest.approx(fps)
     np.testing.assert_array_equal(points.positions[[0, 1, 2, 9, 10], 0, 0], [0, 1, 2, 3, 4])
     assert np.isnan(points.positions[3:9]).all()
+    assert points.first_frame == (1 if first == "frame" else 0)  # times name no frame
     (tmp_path / "plain.csv").write_text(f"{first},a.x,a.y,a.z\n5,0,0,0\n5.5,1,0,0\nx,2,0,0\n")
-    assert read_csv_points(tmp_path / "plain.csv").positions.shape == (3, 1, 3)  # no clear frames: rows in turn
+    plain = read_csv_points(tmp_path / "plain.csv")
+    assert plain.positions.shape == (3, 1, 3) and plain.first_frame == 0  # no clear frames: rows in turn
+
+
+def test_reports_name_the_frames_a_csv_frame_column_gives(tmp_path, capsys):
+    """Tracks cut from a longer take keep its frame numbers: a frame column starting at 1000 makes
+    the solve's notes, warnings and errors name frames from 1000 (they named them from 0, pointing
+    the user a thousand frames away)."""
+    from pose2rot_core.cli import main
+
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    lines = (examples / "arm_tracks.csv").read_text().splitlines()
+    rows = [lines[0]]
+    for i, line in enumerate(lines[1:]):
+        cells = line.split(",")
+        cells[0] = str(1000 + int(cells[0]))
+        if i == 20:
+            cells[10] = "5.0"  # the hand thrown far off in one frame
+        rows.append(",".join(cells))
+    (tmp_path / "take.csv").write_text("\n".join(rows) + "\n")
+    tracks = load_tracks(tmp_path / "take.csv", examples / "arm.bvh")
+    assert tracks.first_frame == 1000
+    code = main(["solve", str(tmp_path / "take.csv"), "--skeleton", str(examples / "arm.bvh"), "--out",
+                 str(tmp_path / "o.npz"), "--max-position-error", "5"])
+    err = capsys.readouterr().err
+    assert code == 2 and "frame 1020" in err and not (tmp_path / "o.npz").exists(), err
+    main(["solve", str(tmp_path / "take.csv"), "--skeleton", str(examples / "arm.bvh"), "--out", str(tmp_path / "o.npz")])
+    assert "'hand_end' (frame 1020," in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("first, stamps, line, went", [("frame", ["12", "13", "14", "0", "1", "2"], 5, "14 to 0"),

@@ -263,7 +263,7 @@ def _load_csv(path: Path, layout: Layout | None) -> PointSet:
 
     table = read_csv_points(path)
     return PointSet(names=tuple(table.names), positions=table.positions, fps=table.fps, up="",
-                    confidence=table.confidence, source=path.name)
+                    confidence=table.confidence, source=path.name, first_frame=table.first_frame)
 
 
 def _apply_layout(points: PointSet, layout: Layout) -> PointSet:

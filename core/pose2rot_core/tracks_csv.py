@@ -29,12 +29,14 @@ COMPONENTS = ("x", "y", "z", "conf")
 class CsvPoints:
     """The points of a CSV file: names [N] (header order), positions [T,N,3] (NaN = missing),
     confidence [T,N] (NaN = empty cell, 1 for points without a ``.conf`` column; None when none has one),
-    fps from a leading ``time`` column in seconds (0 without one)."""
+    fps from a leading ``time`` column in seconds (0 without one), first_frame the number a leading
+    ``frame`` column gives the first row (0 without one): the frame that reports name first."""
 
     names: list[str]
     positions: np.ndarray
     confidence: np.ndarray | None
     fps: float = 0.0
+    first_frame: int = 0
 
 
 def _refuse_going_back(kind: str, stamps: np.ndarray, cells: list[str], name: str, lines: list[int]) -> None:
@@ -72,7 +74,20 @@ def read_csv_points(path: str | Path) -> CsvPoints:
     frames, fps = _row_frames(header[0], [r[0] for r in body], fps, path.name, lines)
     if frames is not None:  # rows at their own frames; frames without a row are gaps
         positions, confidence = (None if x is None else _at_frames(x, frames) for x in (positions, confidence))
-    return CsvPoints(names, positions, confidence, fps)
+    return CsvPoints(names, positions, confidence, fps, _first_frame(header[0], body))
+
+
+def _first_frame(first_column: str, body: list[list[str]]) -> int:
+    """The number in the first row of a leading ``frame`` column of whole numbers (which count up:
+    see _refuse_going_back), else 0."""
+    if first_column.lower() != "frame" or not body:
+        return 0
+    try:
+        stamps = np.array([float(r[0]) for r in body])
+    except ValueError:
+        return 0
+    whole = bool(np.isfinite(stamps).all() and (stamps == np.round(stamps)).all())
+    return int(stamps[0]) if whole else 0
 
 
 #: rows are placed at their frames only up to this many frames (and a hundred times the rows)
@@ -170,7 +185,7 @@ def load_csv(path: Path, clip: BvhClip, report: list[str] | None = None) -> Trac
                       end_parents=clip.end_parents[ends], end_rest_offsets=clip.end_offsets[ends],
                       end_names=tuple(end_names[k] for k in ends))
     return Tracks(skeleton=sk, positions=positions, fps=clip.fps, up_axis="y", confidence=confidence,
-                  rotation_orders=tuple(clip.orders), **end_kw)
+                  rotation_orders=tuple(clip.orders), first_frame=points.first_frame, **end_kw)
 
 
 def _rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
