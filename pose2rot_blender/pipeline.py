@@ -144,9 +144,12 @@ def reference_pose(obj: bpy.types.Object, rig: rig_io.Rig, span: SceneRange, use
 
 
 def gather_tracks(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types.Collection | None,
-                  span: SceneRange, use_reference: bool = False, progress=None) -> tuple[rig_io.Rig, Tracks, NameMatch]:
+                  span: SceneRange, use_reference: bool = False, progress=None, around_keys: bool = False
+                  ) -> tuple[rig_io.Rig, Tracks, NameMatch]:
     """Read the armature and the tracks (armature space per frame, internal joint order); with
-    ``use_reference`` the armature's current pose is the tracks' reference pose at span.reference_frame."""
+    ``use_reference`` the armature's current pose is the tracks' reference pose at span.reference_frame.
+    With ``around_keys`` the tracks also cover the frames the empties are keyed on around the span
+    (their first_frame says where they start)."""
     rig, objects = read_inputs(obj, collection, span)
     match = match_rig(rig, objects)
     if not match.bone_to_track:
@@ -164,7 +167,7 @@ def gather_tracks(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy
     joint_idx = [skel.names.index(b) for b in match.bone_to_track]
     end_bones = list(match.end_to_track)
     wanted = [by_name[t] for t in match.bone_to_track.values()] + [by_name[match.end_to_track[b]] for b in end_bones]
-    frames = span.frames
+    frames = _around_keys(span, wanted) if around_keys else span.frames
     arm, set_there = armature_points(scene, obj, rig, wanted, frames, progress)
     T, J = len(frames), skel.num_joints
     pos = np.full((T, J, 3), np.nan)
@@ -183,9 +186,17 @@ def gather_tracks(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy
                           end_rest_offsets=(rig.tails[parents] - skel.rest_positions[parents])[keep],
                           end_names=tuple(match.end_to_track[b] for b, k in zip(end_bones, keep) if k))
     tracks = Tracks(skeleton=skel, positions=pos, fps=frame_rate(scene), up_axis="z",
-                    reference_frame=span.reference_index(reference), reference_rotations=reference,
-                    first_frame=span.frame_start, keyed=keyed, **end_kw)
+                    reference_frame=None if reference is None else span.reference_frame - int(frames[0]),
+                    reference_rotations=reference, first_frame=int(frames[0]), keyed=keyed, **end_kw)
     return rig, tracks, match
+
+
+def _around_keys(span: SceneRange, objects: list[bpy.types.Object]) -> np.ndarray:
+    """[T] the span's frames and those the ``objects`` are keyed on before and after it."""
+    keyed = empties.keyed_range(objects)
+    if keyed is None:
+        return span.frames
+    return np.arange(min(span.frame_start, int(np.floor(keyed[0]))), max(span.frame_end, int(np.ceil(keyed[1]))) + 1)
 
 
 def _root_at_floor(obj: bpy.types.Object, skel) -> bool:
@@ -383,9 +394,13 @@ def _read_and_solve(scene: bpy.types.Scene, obj: bpy.types.Object, collection: b
     if bone_map is not None:
         rig, tracks, match, sol = solve_mapped(scene, obj, collection, span, options, bone_map, progress)
         return rig, tracks, match, sol, []                 # the map scales the points to the rig itself
-    rig, tracks, match = gather_tracks(scene, obj, collection, span, options.use_reference, progress)
+    rig, around, match = gather_tracks(scene, obj, collection, span, options.use_reference, progress, around_keys=True)
+    start = span.frame_start - around.first_frame
+    solved = (start, start + len(span.frames))  # the noise is read over every keyed frame
+    tracks = around.frames(*solved)
     scale_note = check_scale(tracks, obj.name)
-    sol = solve(tracks, options, progress=progress, network=runtime.network(options, learned or LearnedSettings()))
+    sol = solve(around, options, progress=progress, network=runtime.network(options, learned or LearnedSettings()),
+                frames=solved)
     return rig, tracks, match, sol, scale_note
 
 

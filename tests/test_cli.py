@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -155,6 +156,19 @@ def test_frames_range(clip, tmp_path, capsys):
     assert code == 0, err
     assert read_bvh(out).num_frames == 10
     np.testing.assert_allclose(read_bvh(out).fk(), read_bvh(clip).fk()[10:20], atol=1e-3)
+
+
+def test_a_frame_range_of_noisy_tracks_reads_the_noise_over_the_whole_file(tmp_path, capsys):
+    """--frames on a noisy take: the range is smoothed with the noise the whole file shows, not
+    followed with stretching bones as its few frames alone would be."""
+    walk = Path(__file__).resolve().parents[1] / "examples" / "cmu_08_01.bvh"
+    tracks = tracks_from_bvh(read_bvh(walk))
+    noise = np.random.default_rng(0).normal(scale=0.005 * tracks.skeleton.height, size=tracks.positions.shape)
+    save_tracks(tmp_path / "noisy.npz", replace(tracks, positions=tracks.positions + noise))
+    code, stdout, err = run(["solve", tmp_path / "noisy.npz", "--out", tmp_path / "part.npz", "--frames", "120:123"],
+                            capsys)
+    assert code == 0, err
+    assert "solved 3 frames" in stdout and "smoothed" in err and "translation is solved per frame" not in err, err
 
 
 def test_module_entry_point(clip, tmp_path):

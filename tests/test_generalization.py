@@ -632,6 +632,35 @@ def test_a_short_bone_that_moves_once_in_a_still_clip_follows_that_move_under_no
     assert error[130:170].max() < 3.0 * noise, error[130:170].max() / noise
 
 
+
+@pytest.mark.parametrize("count", [2, 3, 5])
+def test_a_few_frames_of_a_noisy_clip_are_solved_with_the_noise_of_the_whole_clip(count):
+    """Re-solving a few frames of a noisy take: those frames alone cannot tell noise from motion,
+    so their noise was followed, and bones stretched with it (the shipped walk under 0.5 % jitter:
+    0.81 % of the height from the clean positions, the noisy tracks' 0.80 %); read over the whole
+    take, they come back as near the truth as the whole take's solve (0.33 %, the whole 0.35 %)."""
+    clip = read_bvh(EXAMPLE)
+    tracks = tracks_from_bvh(clip, reference_frame=0)
+    noisy = replace(tracks, positions=tracks.positions + np.random.default_rng(0).normal(
+        scale=0.005 * clip.skeleton.height, size=tracks.positions.shape), end_positions=None, end_parents=None,
+        end_rest_offsets=None, end_names=())
+    start = 120
+    part = solve(noisy, frames=(start, start + count))
+    assert part.num_frames == count and part.translating.sum() == 0, part.report
+    error = np.linalg.norm(part.forward()[1] - tracks.positions[start:start + count], axis=-1).mean()
+    tracks_error = np.linalg.norm(noisy.positions - tracks.positions, axis=-1).mean()
+    assert error < 0.6 * tracks_error, (error / clip.skeleton.height, tracks_error / clip.skeleton.height)
+    alone = solve(noisy.frames(start, start + count))
+    assert alone.translating.any()  # what the range alone gives: stretching bones
+
+
+def test_a_range_of_clean_tracks_lands_on_them_as_the_whole_clip_does():
+    clip = read_bvh(EXAMPLE)
+    tracks = tracks_from_bvh(clip, reference_frame=0)
+    part = solve(tracks, frames=(100, 104))
+    np.testing.assert_allclose(part.forward()[1], tracks.positions[100:104], atol=1e-4 * clip.skeleton.height)
+    assert part.check.first_frame == 100 and not part.check.far.any()
+
 # ----------------------------------------------------------------------------- safety net
 def test_clean_tracks_come_back_with_no_warning():
     tracks = tracks_from_bvh(read_bvh(EXAMPLE), reference_frame=0)

@@ -183,13 +183,13 @@ def cmd_solve(args: argparse.Namespace) -> int:
         tracks = replace(tracks, reference_rotations=_reference_from_bvh(tracks, args.reference, frame),
                          reference_frame=frame if Path(args.reference).resolve() == Path(args.tracks).resolve() else None)
     start, stop = _parse_frames(args.frames, tracks.num_frames)
-    tracks = tracks.frames(start, stop)
     update, close = _progress_bar(f"solve ({args.solver})")
     t0 = time.perf_counter()
-    try:
-        sol = solve(tracks, options, progress=update)
+    try:  # the noise is read over the whole clip
+        sol = solve(tracks, options, progress=update, frames=(start, stop))
     finally:
         close()
+    tracks = tracks.frames(start, stop)
     seconds = time.perf_counter() - t0
     if args.scale is not None:  # --scale was given: the advice above counts it, the core's would not
         sol.report = [line for line in sol.report if line not in units_warning(tracks)]
@@ -407,7 +407,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "lengths (for tracks in other units than the rig)")
     p.add_argument("--reference", help="BVH whose pose at --reference-frame gives the bone roll to keep")
     p.add_argument("--reference-frame", type=int, help="frame of the reference pose (default 0)")
-    p.add_argument("--frames", help="frame range A:B (Python slice, B excluded)")
+    p.add_argument("--frames", help="frame range A:B (Python slice, B excluded) to solve; the tracks' noise "
+                   "is read over the whole file")
     p.add_argument("--order", help="rotation order of every written BVH joint, e.g. ZXY (default: the rig's own "
                                    f"orders, joint by joint; {DEFAULT_ORDER} for .npz tracks)")
     p.add_argument("--up", choices=("y", "z"), help="up axis of the output (default: the tracks' own: y for BVH "

@@ -135,6 +135,16 @@ class Cleaning:
         """Whether any joint track was filtered."""
         return bool((self.widths > 0).any())
 
+    def frames(self, start: int, stop: int) -> "Cleaning":
+        """What the cleaning did to frames [start, stop) of the clip (as Tracks.frames): the same
+        noise and kernels, the samples and cuts of those frames."""
+        def part(gaps: np.ndarray | None) -> np.ndarray | None:
+            return None if gaps is None or not gaps[start:stop].any() else gaps[start:stop]
+
+        return replace(self, cuts=[c - start for c in self.cuts if start < c < stop], gaps=part(self.gaps),
+                       end_gaps=part(self.end_gaps),
+                       unsmoothed=None if self.unsmoothed is None else self.unsmoothed.frames(start, stop))
+
 
 def parse_smooth(smooth: str | float | None) -> str | float:
     """``"auto"``, ``"off"`` or a width in seconds (float >= 0; 0 -> "off")."""

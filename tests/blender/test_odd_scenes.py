@@ -468,3 +468,26 @@ def test_keys_on_sub_frames_and_in_cycles_count_as_data():
     np.testing.assert_array_equal(keyed[:, 1], (frames - 1) % 3 == 0)
     np.testing.assert_array_equal(keyed[:, 2], np.isin((frames - 1) % 12, [0, 3, 7]))
     np.testing.assert_allclose(got[16 - 1, 2], (1, 0, 0), atol=1e-6)  # frame 16 is frame 4 again
+
+
+def test_a_few_frames_of_noisy_empties_are_solved_with_the_noise_of_all_their_keys():
+    """Re-solving three frames of a noisy take (the scene range set to them, the empties keyed over
+    the whole walk): the noise is read over every keyed frame and smoothed, so the bones come back
+    nearer the clean motion than the noisy empties; read over the three frames alone it was
+    followed, bones stretching with it. Keys go on the three frames only."""
+    src = import_clip()
+    frames = scene_frames()
+    clean = pose_points(src, frames, "head")
+    height = np.ptp(clean.reshape(-1, 3), axis=0).max()
+    noisy = clean + np.random.default_rng(0).normal(scale=0.005 * height, size=clean.shape)
+    col = bpy.data.collections.new("noisy")
+    bpy.context.scene.collection.children.link(col)
+    empties.write_empties(col, [pb.name for pb in src.pose.bones], noisy, int(frames[0]), 1.0)
+    rig = rest_copy(src)
+    part = np.arange(120, 123)
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="noisy", frame_start=120, frame_end=122) == {'FINISHED'}
+    error = np.linalg.norm(world_heads(rig, part) - clean[part - frames[0]], axis=-1).mean()
+    tracks_error = np.linalg.norm(noisy - clean, axis=-1).mean()
+    assert error < 0.6 * tracks_error, (error / height, tracks_error / height)
+    written = {round(k.co[0]) for fc in action_fcurves(rig.animation_data.action) for k in fc.keyframe_points}
+    assert written == {120, 121, 122}

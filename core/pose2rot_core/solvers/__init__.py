@@ -121,7 +121,8 @@ def local_network(options: SolveOptions) -> Network:
 
 
 def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Progress | None = None,
-          network: Network | None = None, twist_guess: np.ndarray | None = None, **changes: Any) -> Solution:
+          network: Network | None = None, twist_guess: np.ndarray | None = None,
+          frames: tuple[int, int] | None = None, **changes: Any) -> Solution:
     """Solve local rotations for ``tracks`` as ``options`` say (see core.options.SolveOptions;
     ``changes`` are fields applied on top, e.g. ``solve(tracks, solver="hybrid", checkpoint=...)``).
 
@@ -135,10 +136,15 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
     twist_guess: [T,J,3,3] local rotations whose twist the geometric solver follows (retargeting:
     the shared twist of filled chains); geometric solver only. Tracks that are smoothed are solved
     with the solver's own smoothed guess instead (noted in the report).
+    frames: (start, stop) the frames of ``tracks`` to solve (as Tracks.frames); their noise, spikes,
+    gaps and smoothing are read over all of ``tracks`` (a few frames alone cannot tell noise from
+    motion, and would have their noise followed, bones stretching with it).
     """
     options = SolveOptions.of(options, **changes)
     solver = options.solver
     prepared, missing, report, cleaning = prepare_tracks(selected_tracks(tracks, options), options.smooth)
+    if frames is not None:
+        prepared, cleaning = prepared.frames(*frames), cleaning.frames(*frames)
     geometric = options.geometric_options()
     geometric["filled"] = cleaning.gaps
     if solver != "learned":
