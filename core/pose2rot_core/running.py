@@ -1,4 +1,4 @@
-"""Means over a running window of frames, the clip's ends mirrored (time series ``[T,...]``)."""
+"""Means and medians over a running window of frames (time series ``[T,...]``)."""
 from __future__ import annotations
 
 import numpy as np
@@ -37,12 +37,14 @@ def running_mean(x: np.ndarray, width: int) -> np.ndarray:
 
 
 def running_median(x: np.ndarray, width: int) -> np.ndarray:
-    """[T,...] median of x (no NaN) over the ``width`` (odd) frames around each frame, the ends
-    mirrored as in running_mean; the median of the whole clip where it is too short to mirror.
-    A run shorter than half the window does not move it, as it moves a mean."""
+    """[T,...] median of x (no NaN) over the ``width`` (odd) frames around each frame; the frames
+    within half a window of the clip's ends take the median of the first or last full window (a
+    mirror would count the last few frames twice, and a few frames would move it there), the
+    median of the whole clip where it is shorter than a window. A run shorter than half the window
+    does not move it, as it moves a mean."""
     half = width // 2
-    if x.shape[0] <= half + 1:
+    if x.shape[0] < width:
         return np.broadcast_to(np.median(x, axis=0), x.shape).copy()
-    padded = np.pad(x, [(half, half)] + [(0, 0)] * (x.ndim - 1), mode="reflect")
-    windows = np.lib.stride_tricks.sliding_window_view(padded, width, axis=0)
-    return np.partition(windows, half, axis=-1)[..., half]  # the middle of an odd window
+    windows = np.lib.stride_tricks.sliding_window_view(x, width, axis=0)
+    full = np.partition(windows, half, axis=-1)[..., half]  # the middle of an odd window
+    return np.concatenate([np.repeat(full[:1], half, axis=0), full, np.repeat(full[-1:], half, axis=0)])

@@ -179,8 +179,8 @@ def _keep(squared: np.ndarray, n2: np.ndarray, width: int = 0) -> np.ndarray:
     over all frames or, where more, over the ``width`` frames around each (0: all frames only):
     there half the squared deviations of pure noise have a median of ln 2 times its variance, and
     that median of ``width`` samples scatters by about 1 / sqrt(width) of the variance. The median
-    moves only where most of the window moves (a finger curled for a while), not for a few
-    frames of noise at the ends of a short bone."""
+    moves only where most of the window moves (a finger curled for a while), not for a few frames
+    of noise lined up along a short bone; near the clip's ends it is the nearest full window's."""
     noise = n2.mean(axis=0)
     s2 = np.maximum(0.0, 0.5 * squared.mean(axis=0) - noise)
     if width > 1:
