@@ -34,6 +34,9 @@ from .runtime import LearnedSettings
 
 #: a tip track staying within this fraction of the height of its bone's head gives no direction
 ZERO_TIP_FRACTION = 1e-5
+#: a scene range inside the empties' keys is solved with the keyed frames up to this long around it
+#: (their noise, gaps and smoothing; far enough that the range is solved as in the whole take)
+AROUND_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -167,7 +170,7 @@ def gather_tracks(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy
     joint_idx = [skel.names.index(b) for b in match.bone_to_track]
     end_bones = list(match.end_to_track)
     wanted = [by_name[t] for t in match.bone_to_track.values()] + [by_name[match.end_to_track[b]] for b in end_bones]
-    frames = _around_keys(span, wanted) if around_keys else span.frames
+    frames = _around_keys(span, wanted, frame_rate(scene)) if around_keys else span.frames
     arm, set_there = armature_points(scene, obj, rig, wanted, frames, progress)
     T, J = len(frames), skel.num_joints
     pos = np.full((T, J, 3), np.nan)
@@ -191,12 +194,16 @@ def gather_tracks(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy
     return rig, tracks, match
 
 
-def _around_keys(span: SceneRange, objects: list[bpy.types.Object]) -> np.ndarray:
-    """[T] the span's frames and those the ``objects`` are keyed on before and after it."""
+def _around_keys(span: SceneRange, objects: list[bpy.types.Object], fps: float) -> np.ndarray:
+    """[T] the span's frames and those the ``objects`` are keyed on up to AROUND_SECONDS before and
+    after it (a stray key far away neither slows the solve nor widens its smoothing)."""
     keyed = empties.keyed_range(objects)
     if keyed is None:
         return span.frames
-    return np.arange(min(span.frame_start, int(np.floor(keyed[0]))), max(span.frame_end, int(np.ceil(keyed[1]))) + 1)
+    reach = int(np.ceil(AROUND_SECONDS * fps))
+    first = min(span.frame_start, max(int(np.floor(keyed[0])), span.frame_start - reach))
+    last = max(span.frame_end, min(int(np.ceil(keyed[1])), span.frame_end + reach))
+    return np.arange(first, last + 1)
 
 
 def _root_at_floor(obj: bpy.types.Object, skel) -> bool:

@@ -185,7 +185,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     start, stop = _parse_frames(args.frames, tracks.num_frames)
     update, close = _progress_bar(f"solve ({args.solver})")
     t0 = time.perf_counter()
-    try:  # the noise is read over the whole clip
+    try:  # the whole clip is solved, the range kept
         sol = solve(tracks, options, progress=update, frames=(start, stop))
     finally:
         close()
@@ -407,8 +407,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "lengths (for tracks in other units than the rig)")
     p.add_argument("--reference", help="BVH whose pose at --reference-frame gives the bone roll to keep")
     p.add_argument("--reference-frame", type=int, help="frame of the reference pose (default 0)")
-    p.add_argument("--frames", help="frame range A:B (Python slice, B excluded) to solve; the tracks' noise "
-                   "is read over the whole file")
+    p.add_argument("--frames", help="frame range A:B (Python slice, B excluded) to write; tracks files are "
+                   "solved whole (noise, gaps, smoothing), point sets on the range")
     p.add_argument("--order", help="rotation order of every written BVH joint, e.g. ZXY (default: the rig's own "
                                    f"orders, joint by joint; {DEFAULT_ORDER} for .npz tracks)")
     p.add_argument("--up", choices=("y", "z"), help="up axis of the output (default: the tracks' own: y for BVH "

@@ -1,7 +1,7 @@
 """What every solver returns: local rotations, root translation, per-frame offsets, and a report."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -57,3 +57,9 @@ class Solution:
     @property
     def positions(self) -> np.ndarray:
         return self.forward()[1]
+
+    def frames(self, start: int, stop: int) -> "Solution":
+        """Frames [start, stop) as a new Solution, unchecked (check None)."""
+        sl = slice(start, stop)
+        return replace(self, rotations=self.rotations[sl], root_translation=self.root_translation[sl],
+                       local_offsets=self.local_offsets[sl], report=list(self.report), check=None)

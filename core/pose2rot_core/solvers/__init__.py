@@ -1,6 +1,7 @@
 """One interface for all solvers: ``solve(tracks, options) -> Solution``."""
 from __future__ import annotations
 
+import operator
 from dataclasses import replace
 from typing import Any, Callable
 
@@ -136,15 +137,15 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
     twist_guess: [T,J,3,3] local rotations whose twist the geometric solver follows (retargeting:
     the shared twist of filled chains); geometric solver only. Tracks that are smoothed are solved
     with the solver's own smoothed guess instead (noted in the report).
-    frames: (start, stop) the frames of ``tracks`` to solve (as Tracks.frames); their noise, spikes,
-    gaps and smoothing are read over all of ``tracks`` (a few frames alone cannot tell noise from
-    motion, and would have their noise followed, bones stretching with it).
+    frames: (start, stop) the frames of ``tracks`` to return (as Tracks.frames), checked against
+    their tracks: all of ``tracks`` is solved (their noise, spikes, gaps and smoothing read over
+    all of them), so a part re-solved is what the whole solve gives there (a few frames alone
+    cannot tell noise from motion: their noise was followed, bones stretching with it).
     """
     options = SolveOptions.of(options, **changes)
     solver = options.solver
+    start, stop = _frame_range(frames, tracks.num_frames)
     prepared, missing, report, cleaning = prepare_tracks(selected_tracks(tracks, options), options.smooth)
-    if frames is not None:
-        prepared, cleaning = prepared.frames(*frames), cleaning.frames(*frames)
     geometric = options.geometric_options()
     geometric["filled"] = cleaning.gaps
     if solver != "learned":
@@ -176,12 +177,27 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
         sol = _smoothest_within_noise(prepared, sol, cleaning, missing, geometric)
     sol = _through_gaps(prepared, sol, cleaning)
     sol.report[:0] = report
-    _refuse_non_rotations(sol, tracks.first_frame)
+    if (start, stop) != (0, tracks.num_frames):
+        sol, cleaning = sol.frames(start, stop), cleaning.frames(start, stop)
+    _refuse_non_rotations(sol, tracks.first_frame + start)
     _check(cleaning.unsmoothed, sol, cleaning, options.max_position_error)
     sol.report.extend(units_warning(tracks))
     if isinstance(options.smooth, float) and sol.check.far.any():
         sol.report.append(_forced_smoothing_note(options.smooth, cleaning))
     return sol
+
+
+def _frame_range(frames: tuple[int, int] | None, num_frames: int) -> tuple[int, int]:
+    """(start, stop) of ``frames`` (None: every frame), whole numbers with 0 <= start < stop <= num_frames."""
+    if frames is None:
+        return 0, num_frames
+    try:
+        start, stop = (operator.index(f) for f in frames)
+    except (TypeError, ValueError):
+        raise Pose2RotError(f"frames must be two whole numbers (start, stop), got {frames!r}") from None
+    if not 0 <= start < stop <= num_frames:
+        raise Pose2RotError(f"frame range {start}:{stop} is empty or outside the clip (0:{num_frames})")
+    return start, stop
 
 
 def _forced_smoothing_note(seconds: float, cleaning: Cleaning) -> str:
