@@ -470,23 +470,29 @@ def test_keys_on_sub_frames_and_in_cycles_count_as_data():
     np.testing.assert_allclose(got[16 - 1, 2], (1, 0, 0), atol=1e-6)  # frame 16 is frame 4 again
 
 
-def test_a_few_frames_of_noisy_empties_are_solved_with_the_noise_of_all_their_keys():
-    """Re-solving three frames of a noisy take (the scene range set to them, the empties keyed over
-    the whole walk): the noise is read over every keyed frame and smoothed, so the bones come back
-    nearer the clean motion than the noisy empties; read over the three frames alone it was
-    followed, bones stretching with it. Keys go on the three frames only."""
+def _noisy_walk(seed: int):
+    """(clean bone heads [T,N,3], the body's height, a rest copy of the walk) with the heads as
+    empties in collection 'noisy', jittered by 0.5 % of the height, keyed over the whole walk."""
     src = import_clip()
     frames = scene_frames()
     clean = pose_points(src, frames, "head")
     height = np.ptp(clean[0], axis=0).max()  # the body in its first frame
-    noisy = clean + np.random.default_rng(0).normal(scale=0.005 * height, size=clean.shape)
+    noisy = clean + np.random.default_rng(seed).normal(scale=0.005 * height, size=clean.shape)
     col = bpy.data.collections.new("noisy")
     bpy.context.scene.collection.children.link(col)
     empties.write_empties(col, [pb.name for pb in src.pose.bones], noisy, int(frames[0]), 1.0)
-    rig = rest_copy(src)
+    return clean, noisy, height, rest_copy(src)
+
+
+def test_a_few_frames_of_noisy_empties_are_solved_with_the_keys_around_them():
+    """Re-solving three frames of a noisy take (the scene range set to them, the empties keyed over
+    the whole walk): they are solved with the keys around them, noise read and smoothed, so the
+    bones come back nearer the clean motion than the noisy empties; solved alone, their noise was
+    followed, bones stretching with it. Keys go on the three frames only."""
+    clean, noisy, height, rig = _noisy_walk(0)
     part = np.arange(120, 123)
     assert bpy.ops.pose2rot.solve_rotations(tracks_collection="noisy", frame_start=120, frame_end=122) == {'FINISHED'}
-    error = np.linalg.norm(world_heads(rig, part) - clean[part - frames[0]], axis=-1).mean()
+    error = np.linalg.norm(world_heads(rig, part) - clean[part - scene_frames()[0]], axis=-1).mean()
     tracks_error = np.linalg.norm(noisy - clean, axis=-1).mean()
     assert error < 0.6 * tracks_error, (error / height, tracks_error / height)
     written = {round(k.co[0]) for fc in action_fcurves(rig.animation_data.action) for k in fc.keyframe_points}
@@ -497,15 +503,7 @@ def test_a_part_of_a_solved_take_solved_again_is_what_the_whole_solve_gave():
     """Solve a noisy take, then solve three frames of it again with the same settings: the keys of
     those frames stay as they were (the part is solved with the take around it), so nothing pops at
     the range's edges (solved from the range's noise alone, the forearm moved 11 degrees)."""
-    src = import_clip()
-    frames = scene_frames()
-    clean = pose_points(src, frames, "head")
-    height = np.ptp(clean[0], axis=0).max()  # the body in its first frame
-    noisy = clean + np.random.default_rng(1).normal(scale=0.005 * height, size=clean.shape)
-    col = bpy.data.collections.new("noisy")
-    bpy.context.scene.collection.children.link(col)
-    empties.write_empties(col, [pb.name for pb in src.pose.bones], noisy, int(frames[0]), 1.0)
-    rig = rest_copy(src)
+    _, _, _, rig = _noisy_walk(1)
     assert bpy.ops.pose2rot.solve_rotations(tracks_collection="noisy") == {'FINISHED'}
     around = np.arange(118, 125)
     before = basis_rotations(rig, around)
