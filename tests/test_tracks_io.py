@@ -437,7 +437,7 @@ def test_csv_rows_go_to_their_own_frames(tmp_path, first, stamps, fps):
 def test_reports_name_the_frames_a_csv_frame_column_gives(tmp_path, capsys):
     """Tracks cut from a longer take keep its frame numbers: a frame column starting at 1000 makes
     the solve's notes, warnings and errors name frames from 1000 (they named them from 0, pointing
-    the user a thousand frames away)."""
+    the user a thousand frames away), and --frames takes those numbers too."""
     from pose2rot_core.cli import main
 
     examples = Path(__file__).resolve().parents[1] / "examples"
@@ -458,6 +458,13 @@ def test_reports_name_the_frames_a_csv_frame_column_gives(tmp_path, capsys):
     assert code == 2 and "frame 1020" in err and not (tmp_path / "o.npz").exists(), err
     main(["solve", str(tmp_path / "take.csv"), "--skeleton", str(examples / "arm.bvh"), "--out", str(tmp_path / "o.npz")])
     assert "'hand_end' (frame 1020," in capsys.readouterr().err
+    code = main(["solve", str(tmp_path / "take.csv"), "--skeleton", str(examples / "arm.bvh"), "--out",
+                 str(tmp_path / "part.npz"), "--frames", "1015:1022"])  # --frames takes the same numbers
+    out, err = capsys.readouterr()
+    assert code == 0 and "solved 7 frames" in out and "'hand_end' (frame 1020," in err, err
+    assert main(["solve", str(tmp_path / "take.csv"), "--skeleton", str(examples / "arm.bvh"), "--out",
+                 str(tmp_path / "part.npz"), "--frames", "15:22"]) == 2
+    assert "frames 1000..1023; the whole clip is 1000:1024" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("first, stamps, line, went", [("frame", ["12", "13", "14", "0", "1", "2"], 5, "14 to 0"),

@@ -40,25 +40,27 @@ def _progress_bar(total_desc: str):
     return update, bar.close
 
 
-def _parse_frames(text: str | None, num_frames: int) -> tuple[int, int]:
-    """'A:B' (Python slice style, either side optional) -> (start, stop) within the clip."""
+def _parse_frames(text: str | None, num_frames: int, first_frame: int = 0) -> tuple[int, int]:
+    """'A:B' (Python slice style, either side optional; frames as the file numbers them, from
+    ``first_frame``; negative: from the end) -> (start, stop) indices within the clip."""
     if not text:
         return 0, num_frames
     try:
         a, b = text.split(":")
-        start = int(a) if a.strip() else 0
-        stop = int(b) if b.strip() else num_frames
+        start = int(a) if a.strip() else first_frame
+        stop = int(b) if b.strip() else first_frame + num_frames
     except ValueError:
         raise Pose2RotError(f"--frames must look like A:B with whole frame numbers (e.g. 0:100, 10: or -50:), "
                             f"got '{text}'") from None
-    start = start + num_frames if start < 0 else start
-    stop = stop + num_frames if stop < 0 else stop
+    start = start + num_frames if start < 0 else start - first_frame
+    stop = stop + num_frames if stop < 0 else stop - first_frame
+    last = first_frame + num_frames
     if start < 0 or start >= num_frames or stop < 0 or stop > num_frames:
         raise Pose2RotError(f"--frames {text} reaches outside the {num_frames}-frame clip "
-                            f"(frames 0..{num_frames - 1}; the whole clip is 0:{num_frames})")
+                            f"(frames {first_frame}..{last - 1}; the whole clip is {first_frame}:{last})")
     if start >= stop:
         raise Pose2RotError(f"--frames {text} selects no frames: the end must be after the start (e.g. "
-                            f"{start}:{min(start + 10, num_frames)})")
+                            f"{first_frame + start}:{first_frame + min(start + 10, num_frames)})")
     return start, stop
 
 
@@ -182,7 +184,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
         frame = args.reference_frame or 0
         tracks = replace(tracks, reference_rotations=_reference_from_bvh(tracks, args.reference, frame),
                          reference_frame=frame if Path(args.reference).resolve() == Path(args.tracks).resolve() else None)
-    start, stop = _parse_frames(args.frames, tracks.num_frames)
+    start, stop = _parse_frames(args.frames, tracks.num_frames, tracks.first_frame)
     update, close = _progress_bar(f"solve ({args.solver})")
     t0 = time.perf_counter()
     try:  # the whole clip is solved, the range kept
@@ -407,8 +409,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "lengths (for tracks in other units than the rig)")
     p.add_argument("--reference", help="BVH whose pose at --reference-frame gives the bone roll to keep")
     p.add_argument("--reference-frame", type=int, help="frame of the reference pose (default 0)")
-    p.add_argument("--frames", help="frame range A:B (Python slice, B excluded) to write; tracks files are "
-                   "solved whole (noise, gaps, smoothing), point sets on the range")
+    p.add_argument("--frames", help="frame range A:B (Python slice, B excluded; frames as the file numbers them) "
+                   "to write; tracks files are solved whole (noise, gaps, smoothing), point sets on the range")
     p.add_argument("--order", help="rotation order of every written BVH joint, e.g. ZXY (default: the rig's own "
                                    f"orders, joint by joint; {DEFAULT_ORDER} for .npz tracks)")
     p.add_argument("--up", choices=("y", "z"), help="up axis of the output (default: the tracks' own: y for BVH "

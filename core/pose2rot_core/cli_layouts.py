@@ -51,7 +51,7 @@ def cmd_solve_points(args: argparse.Namespace, options: SolveOptions, out: Path,
     report: list[str] = []
     layout = get_layout(args.layout) if args.layout else None
     points = load_points(args.tracks, layout, up=args.up_axis, fps=args.fps, report=report, check=False)
-    start, stop = _parse_frames(args.frames, points.num_frames)
+    start, stop = _parse_frames(args.frames, points.num_frames, points.first_frame)
     points = points.frames(start, stop)
     check_points(points)
     t0 = time.perf_counter()
