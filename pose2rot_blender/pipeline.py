@@ -170,7 +170,8 @@ def gather_tracks(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy
     joint_idx = [skel.names.index(b) for b in match.bone_to_track]
     end_bones = list(match.end_to_track)
     wanted = [by_name[t] for t in match.bone_to_track.values()] + [by_name[match.end_to_track[b]] for b in end_bones]
-    frames = _around_keys(span, wanted, frame_rate(scene)) if around_keys else span.frames
+    read = _around_keys(span, wanted, frame_rate(scene)) if around_keys else span
+    frames = read.frames
     arm, set_there = armature_points(scene, obj, rig, wanted, frames, progress)
     T, J = len(frames), skel.num_joints
     pos = np.full((T, J, 3), np.nan)
@@ -189,21 +190,21 @@ def gather_tracks(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy
                           end_rest_offsets=(rig.tails[parents] - skel.rest_positions[parents])[keep],
                           end_names=tuple(match.end_to_track[b] for b, k in zip(end_bones, keep) if k))
     tracks = Tracks(skeleton=skel, positions=pos, fps=frame_rate(scene), up_axis="z",
-                    reference_frame=None if reference is None else span.reference_frame - int(frames[0]),
-                    reference_rotations=reference, first_frame=int(frames[0]), keyed=keyed, **end_kw)
+                    reference_frame=read.reference_index(reference), reference_rotations=reference,
+                    first_frame=read.frame_start, keyed=keyed, **end_kw)
     return rig, tracks, match
 
 
-def _around_keys(span: SceneRange, objects: list[bpy.types.Object], fps: float) -> np.ndarray:
-    """[T] the span's frames and those the ``objects`` are keyed on up to AROUND_SECONDS before and
+def _around_keys(span: SceneRange, objects: list[bpy.types.Object], fps: float) -> SceneRange:
+    """The span widened to the frames the ``objects`` are keyed on up to AROUND_SECONDS before and
     after it (a stray key far away neither slows the solve nor widens its smoothing)."""
     keyed = empties.keyed_range(objects)
     if keyed is None:
-        return span.frames
+        return span
     reach = int(np.ceil(AROUND_SECONDS * fps))
     first = min(span.frame_start, max(int(np.floor(keyed[0])), span.frame_start - reach))
     last = max(span.frame_end, min(int(np.ceil(keyed[1])), span.frame_end + reach))
-    return np.arange(first, last + 1)
+    return replace(span, frame_start=first, frame_end=last)
 
 
 def _root_at_floor(obj: bpy.types.Object, skel) -> bool:
@@ -403,7 +404,7 @@ def _read_and_solve(scene: bpy.types.Scene, obj: bpy.types.Object, collection: b
         return rig, tracks, match, sol, []                 # the map scales the points to the rig itself
     rig, around, match = gather_tracks(scene, obj, collection, span, options.use_reference, progress, around_keys=True)
     start = span.frame_start - around.first_frame
-    solved = (start, start + len(span.frames))  # the noise is read over every keyed frame
+    solved = (start, start + len(span.frames))  # solved with the keys around it, kept on the span
     tracks = around.frames(*solved)
     scale_note = check_scale(tracks, obj.name)
     sol = solve(around, options, progress=progress, network=runtime.network(options, learned or LearnedSettings()),

@@ -191,10 +191,10 @@ def cmd_solve(args: argparse.Namespace) -> int:
         sol = solve(tracks, options, progress=update, frames=(start, stop))
     finally:
         close()
-    tracks = tracks.frames(start, stop)
     seconds = time.perf_counter() - t0
     if args.scale is not None:  # --scale was given: the advice above counts it, the core's would not
         sol.report = [line for line in sol.report if line not in units_warning(tracks)]
+    tracks = tracks.frames(start, stop)
     error = sol.check.max_error_percent  # against the samples that were data (solve always checks)
     write_solution(out, sol, tracks.fps, tracks.up_axis, args.up or tracks.up_axis,
                    order or tracks.rotation_orders, tracks.end_parents, tracks.end_rest_offsets,

@@ -141,9 +141,7 @@ class Tracks:
 
     def frames(self, start: int, stop: int) -> "Tracks":
         """Frames [start, stop) as new Tracks (the reference frame moves with them when inside)."""
-        T = self.num_frames
-        if not (0 <= start < stop <= T):
-            raise Pose2RotError(f"frame range {start}:{stop} is empty or outside the clip (0:{T})")
+        check_frame_range(start, stop, self.num_frames)
         ref_frame, ref_rot = self.reference_frame, self.reference_rotations
         if ref_frame is not None:
             ref_frame = ref_frame - start if start <= ref_frame < stop else None
@@ -154,6 +152,13 @@ class Tracks:
             end_positions=None if self.end_positions is None else self.end_positions[sl],
             confidence=None if self.confidence is None else self.confidence[sl],
             keyed=None if self.keyed is None else self.keyed[sl])
+
+
+
+def check_frame_range(start: int, stop: int, num_frames: int) -> None:
+    """Raise unless 0 <= start < stop <= num_frames (frames [start, stop) of a clip)."""
+    if not (0 <= start < stop <= num_frames):
+        raise Pose2RotError(f"frame range {start}:{stop} is empty or outside the clip (0:{num_frames})")
 
 
 def _check_no_inf(positions: np.ndarray, names: tuple[str, ...], first_frame: int = 0) -> None:

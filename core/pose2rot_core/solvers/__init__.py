@@ -13,7 +13,7 @@ from ..rotations import rotation_defect
 from ..safety import ResultTooFarError, check_solution
 from ..smoothing import AUTO_THRESHOLD, Cleaning, hold_back, mark_gaps, segments, smooth_rotations, smooth_tracks
 from ..solution import Solution
-from ..tracks import Tracks
+from ..tracks import Tracks, check_frame_range
 from ..wording import WARNING_PREFIX
 
 __all__ = ["SOLVERS", "Network", "Progress", "prepare_tracks", "solve"]
@@ -195,8 +195,7 @@ def _frame_range(frames: tuple[int, int] | None, num_frames: int) -> tuple[int, 
         start, stop = (operator.index(f) for f in frames)
     except (TypeError, ValueError):
         raise Pose2RotError(f"frames must be two whole numbers (start, stop), got {frames!r}") from None
-    if not 0 <= start < stop <= num_frames:
-        raise Pose2RotError(f"frame range {start}:{stop} is empty or outside the clip (0:{num_frames})")
+    check_frame_range(start, stop, num_frames)
     return start, stop
 
 
