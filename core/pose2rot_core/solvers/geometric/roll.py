@@ -78,8 +78,9 @@ def aim_with_roll(problem: Problem, joints: np.ndarray, s_hat: np.ndarray, d_hat
         confidence = 0.5 * (1.0 + swing_cos)
         phi = np.zeros_like(confidence)
     trust = smoothstep(confidence / TRUST_HIGH)
-    if problem.tracks.reference_frame is not None:
-        trust[problem.tracks.reference_frame] = 1.0  # the reference pose itself is exact there
+    if problem.tracks.reference_frame is not None:  # the reference pose itself is exact there
+        trust[problem.tracks.reference_frame] = 1.0
+        phi[problem.tracks.reference_frame] = 0.0
     poorly_conditioned = np.flatnonzero(trust.min(axis=0) < 1.0)
     if len(poorly_conditioned):
         base = mat_mul(swing, desired) if base is None else base
