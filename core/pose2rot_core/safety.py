@@ -27,7 +27,6 @@ from .rotations import best_fit_rotation, geodesic_angle, normalize
 from .smoothing import CLAMP_STDS, OUTLIER_MIN_FRACTION, bone_lengths, column_nanmedian, find_cuts
 from .skeleton import Skeleton
 from .solution import Solution
-from .stacks import joint_planes
 from .tracks import Tracks
 from .wording import WARNING_PREFIX
 
@@ -422,10 +421,10 @@ def find_flips(tracks: Tracks, sol: Solution, G: np.ndarray, no_data: np.ndarray
     # only joints that turn by about FLIP_DEGREES or more somewhere need their angles: the trace of
     # R_t^T R_t+1 (the sum of the elementwise products, 1 + 2 cos of the angle) finds them, with a
     # margin far above its rounding so that no joint the exact angle would flag is screened out
-    r = np.ascontiguousarray(joint_planes(R))  # [J,3,3,T]
-    trace = (r[..., 1:] * r[..., :-1]).sum(axis=(1, 2))  # [J,T-1]
+    entries = R.reshape(T, J, 9)
+    trace = np.einsum("tjk,tjk->tj", entries[1:], entries[:-1])  # [T-1,J], in place (no [J,3,3,T] copy)
     screen = 1.0 + 2.0 * np.cos(np.radians(FLIP_DEGREES - _SCREEN_MARGIN_DEGREES))
-    turning = np.flatnonzero((trace < screen).any(axis=1))
+    turning = np.flatnonzero((trace < screen).any(axis=0))
     within = steps_within_pieces(tracks.positions, skel.height) if turning.size else None
     children = skel.children
     for j in turning:
