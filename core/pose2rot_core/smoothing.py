@@ -386,21 +386,29 @@ def estimate_noise(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.
         bone_noise[short], samples[short] = _bone_vector_noise(positions, short, np.asarray(parents)[short], valid)
     if not np.isfinite(bone_noise).any():
         return np.zeros(J)
-    children = [[] for _ in range(J)]
-    for j, p in enumerate(parents):
-        if p >= 0:
-            children[p].append(j)
     counted = np.where(np.isfinite(bone_noise), samples, 0.0)  # differences behind each bone's reading
-    per_joint = np.full((1 + max(len(c) for c in children), J), np.nan)  # [bones, J]: to the parent, children's
+    row, child, parent = _bone_rows(np.asarray(parents))
+    per_joint = np.full((1 + row.max(initial=0), J), np.nan)  # [bones, J]: to the parent, children's
     read_from = np.zeros_like(per_joint)
     per_joint[0], read_from[0] = bone_noise, counted
-    for j in range(J):
-        per_joint[1:1 + len(children[j]), j] = bone_noise[children[j]]
-        read_from[1:1 + len(children[j]), j] = counted[children[j]]
+    per_joint[row, parent], read_from[row, parent] = bone_noise[child], counted[child]
     out = _pooled_where_few(column_nanmedian(per_joint) / np.sqrt(2.0), read_from.sum(axis=0))
     out = np.where(np.isnan(out), column_nanmedian(bone_noise[:, None])[0] / np.sqrt(2.0), out)
     present = ~np.isnan(positions).all(axis=(0, 2))
     return np.where(present, out, 0.0)
+
+
+def _bone_rows(parents: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row [B], child [B], parent [B]) of the B bones of ``parents`` [J] (-1: none): each child's
+    place among its parent's children in ascending order, counted from 1 (row 0 is the parent's own
+    bone)."""
+    child = np.flatnonzero(parents >= 0)
+    parent = parents[child]
+    order = np.argsort(parent, kind="stable")  # siblings stay ascending
+    first = np.searchsorted(parent[order], parent[order])  # where each one's sibling group starts
+    row = np.empty(len(child), np.int64)
+    row[order] = np.arange(len(child)) - first + 1
+    return row, child, parent
 
 
 def _pooled_where_few(noise: np.ndarray, samples: np.ndarray) -> np.ndarray:
