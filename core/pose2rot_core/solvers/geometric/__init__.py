@@ -100,6 +100,8 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     problem.gaps = filled if filled is not None and filled.any() else None
     if within_noise > 0 and input_noise is not None:
         problem.shift_var = _smoothing_budget(input_noise, noise) * tracks.skeleton.height ** 2
+    if input_noise is not None:
+        problem.freedom = _freedom(input_noise, noise)
     if end_noise is not None:
         problem.end_var = (np.asarray(end_noise, np.float64) * tracks.skeleton.height) ** 2
     G = empty_matrices((problem.num_frames, tracks.skeleton.num_joints))
@@ -377,6 +379,14 @@ def _aimed(problem: Problem, primary: list[Target]) -> Aimed:
     lies a little further decides; else the farthest target."""
     informing = tuple(t for t in primary if not t.is_end and problem.targets[t.index])
     return informing or (max(primary, key=lambda t: float(np.linalg.norm(t.offset))),)
+
+
+def _freedom(input_noise: np.ndarray, noise: np.ndarray) -> np.ndarray:
+    """[J] the share of a smoothed track's frames that vary independently: the noise variance the
+    smoothing left (``noise`` [J]) over the tracks' own (``input_noise`` [J]), 1 where untouched."""
+    raw = np.asarray(input_noise, np.float64) ** 2
+    left = np.broadcast_to(np.asarray(noise, np.float64) ** 2, raw.shape)
+    return np.where(raw > 0, np.clip(left / np.where(raw > 0, raw, 1.0), 1e-6, 1.0), 1.0)
 
 
 def _smoothing_budget(input_noise: np.ndarray, noise: np.ndarray) -> np.ndarray:

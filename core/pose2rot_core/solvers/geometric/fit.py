@@ -149,28 +149,48 @@ def lean_on_parent(problem: Problem, j: int, targets: list[Target], src: np.ndar
     not explain (a Wiener filter): each direction keeps the fraction s^2 / (s^2 + n^2) of its
     deviation from its mean over the clip, with n^2 = noise variance / rest length^2 (per axis)
     and s^2 what the deviations show beyond it, over the clip or, where the bone moves more than
-    on average (a finger curling in a dance), over the LEAN_SECONDS around each frame; the mean
-    itself is pulled the same way towards where the reference puts the target (``desired``
-    [T,3,3] applied to the rest offsets ``src`` [T,n,3]), as far as the clip's length leaves it
-    uncertain. A bone much longer than the noise follows its track; one shorter than the noise (a
-    tooth, a fingertip) holds the reference while it moves within the noise."""
+    on average (a finger curling in a dance), over the LEAN_SECONDS around each frame (both read
+    about the clip's own mean); the mean itself is pulled the same way towards where the reference
+    puts the target (``desired`` [T,3,3] applied to the rest offsets ``src`` [T,n,3]), as far as
+    its noise leaves it uncertain (_mean_noise). A bone much longer than the noise follows its
+    track; one shorter than the noise (a tooth, a fingertip) holds the reference while it moves
+    within the noise."""
     length = np.maximum(norm(src), 1e-300)  # [T,n] rest lengths
     n2 = problem.offset_var(j, targets) / length ** 2  # [T,n] direction noise, per axis
     dist = norm(obs)
     d, ref = normalize(obs, 1e-300), normalize(mat_vec(desired[:, None], src), 1e-300)
     if parent_frame is not None:
         d, ref = (mat_t_vec(parent_frame[:, None], x) for x in (d, ref))
-    mean = normalize(d.mean(axis=0), 1e-300)
+    resultant = d.mean(axis=0)
+    data_mean = normalize(resultant, 1e-300)
     ref_mean = normalize(ref.mean(axis=0), 1e-300)
-    shift = mean - ref_mean
-    kept = _keep((shift * shift).sum(-1)[None], n2.mean(axis=0, keepdims=True) / len(d))[0, :, None]
+    shift = data_mean - ref_mean
+    samples = problem.independent_frames(j, targets)
+    placed = problem.noise_var[j] / length ** 2  # [T,n] of n2: where the joint itself is placed
+    kept = _keep((shift * shift).sum(-1)[None], _mean_noise(placed, n2 - placed, resultant, samples))[0, :, None]
     mean = normalize(ref_mean + kept * shift, 1e-300)
-    dev = d - mean
+    moves = d - data_mean  # what the bone shows is read about the clip's own mean ...
     width = window_frames(LEAN_SECONDS, problem.tracks.fps)
-    lean = normalize(mean + _keep((dev * dev).sum(-1), n2, width)[..., None] * dev, 1e-300)
+    keep = _keep((moves * moves).sum(-1), n2, width)[..., None]
+    lean = normalize(mean + keep * (d - mean), 1e-300)  # ... and kept of the way from the held mean
     if parent_frame is not None:
         lean = mat_vec(parent_frame[:, None], lean)
     return lean * dist[..., None]
+
+
+def _mean_noise(placed: np.ndarray, tracked: np.ndarray, resultant: np.ndarray, samples: float) -> np.ndarray:
+    """[1,n] noise variance (per axis) of the mean direction of T unit directions from a joint to
+    its targets, whose mean vector is ``resultant`` [n,3]: the noise of that vector over its
+    length. Of each direction's noise variance (per axis, [T,n]), the part ``placed`` of the
+    joint's own place does not average out over the clip (it comes from its parent's solve, off
+    the same way for long stretches); the part ``tracked`` of the targets' tracks does, over the
+    ``samples`` frames whose noise is independent. A unit direction's components vary by at most
+    about 1/3 (directions spread evenly over the sphere) however large the noise: on a bone far
+    shorter than the noise the directions scatter everywhere, their mean is short, and its
+    direction is noise."""
+    held = np.minimum(placed, 1.0 / 3.0).mean(axis=0, keepdims=True)
+    averaged = np.minimum(tracked, 1.0 / 3.0).mean(axis=0, keepdims=True) / samples
+    return (held + averaged) / np.maximum((resultant * resultant).sum(-1), 1e-300)
 
 
 def _keep(squared: np.ndarray, n2: np.ndarray, width: int = 0) -> np.ndarray:

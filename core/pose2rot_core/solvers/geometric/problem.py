@@ -83,6 +83,9 @@ class Problem:
     solved: np.ndarray | None = None
     #: noise variance of the bone tips [K] (None: as noisy as their joints)
     end_var: np.ndarray | None = None
+    #: [J] the share of each joint's frames whose noise varies independently (smoothing spreads
+    #: one frame's noise over its neighbours; None: all)
+    freedom: np.ndarray | None = None
     #: keep the reference wherever targets stay within this many noise stds of their tracks (0: off)
     cone: float = 0.0
     #: per joint, the mean square (per axis, file units squared) by which the cone may move it
@@ -225,6 +228,15 @@ class Problem:
         far = [self.noise_var[t.index] if not t.is_end else
                (self.noise_var[joint] if self.end_var is None else self.end_var[t.index]) for t in targets]
         return float(self.noise_var[joint] + np.mean(far))
+
+    def independent_frames(self, joint: int, targets: list[Target]) -> float:
+        """How many of the frames of the vectors from ``joint`` to its ``targets`` carry
+        independent noise (at least 1): the frames times the share of both ends' (bone tips: as
+        their joint's)."""
+        if self.freedom is None:
+            return float(self.num_frames)
+        far = [self.freedom[joint if t.is_end else t.index] for t in targets]
+        return max(1.0, self.num_frames * 0.5 * (self.freedom[joint] + float(np.mean(far))))
 
     def target_weights(self, joint: int, targets: list[Target]) -> np.ndarray | None:
         """[n] how much each target's direction counts in a best fit: what it tells of the
