@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pose2rot_core.running import running_mean, running_median, window_frames
-from pose2rot_core.solvers.geometric.fit import _keep
+from pose2rot_core.solvers.geometric.fit import _keep, _mean_noise
 
 
 @settings(max_examples=40, deadline=None)
@@ -60,3 +60,21 @@ def test_a_short_bone_keeps_a_held_move_but_not_a_few_frames_of_noise():
         burst = _noise(T, n2, seed)
         burst[-3:] += 1.5  # about 70 degrees, six noise stds
         assert _keep(burst, n2s, width)[-3:].max() < 0.5
+
+
+@settings(max_examples=12, deadline=None)
+@given(sigma=st.sampled_from([0.02, 0.3, 1.0, 3.0, 10.0]), T=st.sampled_from([10, 60, 200]), seed=st.integers(0, 100))
+def test_the_mean_direction_is_as_uncertain_as_it_scatters(sigma, T, seed):
+    """Unit directions with noise of any size, from a nearly exact one to one that scatters them
+    over the sphere: the noise the lean expects in their mean direction (_mean_noise, per axis) is
+    what it scatters by over repeated draws, within a factor of three."""
+    rng = np.random.default_rng(seed)
+    truth = np.array([0.0, 0.0, 1.0])
+    seen, expected = [], []
+    for _ in range(200):
+        d = truth + sigma * rng.normal(size=(T, 3))
+        d /= np.linalg.norm(d, axis=1, keepdims=True)
+        resultant = d.mean(axis=0)
+        seen.append(0.5 * ((resultant / np.linalg.norm(resultant) - truth) ** 2).sum())
+        expected.append(_mean_noise(np.full((T, 1), sigma ** 2), resultant[None], T)[0, 0])
+    assert 1 / 3 < np.mean(expected) / np.mean(seen) < 3.0, (np.mean(expected), np.mean(seen))

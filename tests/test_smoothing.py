@@ -732,3 +732,17 @@ def test_one_joint_much_noisier_keeps_its_own_level(joint):
     lengths = np.linalg.norm(clip.skeleton.offsets, axis=-1)
     found = estimate_noise(noisy, clip.skeleton.parents, lengths, clip.skeleton.height)
     assert found[j] > 2.5 * np.median(found), (found[j] / np.median(found))
+
+
+@pytest.mark.parametrize("seconds", [0.025, 0.1, 0.4])
+def test_smoothed_noise_has_as_many_independent_frames_as_the_noise_it_leaves(seconds):
+    """White noise smoothed by the local quadratic filter keeps the share h of its variance (the
+    mean hat diagonal) and its mean over the clip: so its frames carry about T h independent
+    samples, which is how the lean counts them (solvers.geometric._freedom)."""
+    T, runs, fps = 600, 300, 60.0
+    noise = np.random.default_rng(0).normal(size=(T, runs, 3))
+    smoothed, hat = local_quadratic(noise, np.ones((T, runs)), np.full(runs, seconds * fps))
+    share = float(hat.mean())
+    assert abs(smoothed.var() / share - 1.0) < 0.35, (smoothed.var(), share)
+    independent = smoothed.var() / smoothed.mean(axis=0).var()  # frames whose mean scatters as much
+    assert 0.5 < independent / (T * share) < 2.0, (independent, T * share)

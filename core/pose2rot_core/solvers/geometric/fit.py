@@ -166,8 +166,7 @@ def lean_on_parent(problem: Problem, j: int, targets: list[Target], src: np.ndar
     ref_mean = normalize(ref.mean(axis=0), 1e-300)
     shift = data_mean - ref_mean
     samples = problem.independent_frames(j, targets)
-    placed = problem.noise_var[j] / length ** 2  # [T,n] of n2: where the joint itself is placed
-    kept = _keep((shift * shift).sum(-1)[None], _mean_noise(placed, n2 - placed, resultant, samples))[0, :, None]
+    kept = _keep((shift * shift).sum(-1)[None], _mean_noise(n2, resultant, samples))[0, :, None]
     mean = normalize(ref_mean + kept * shift, 1e-300)
     moves = d - data_mean  # what the bone shows is read about the clip's own mean ...
     width = window_frames(LEAN_SECONDS, problem.tracks.fps)
@@ -178,19 +177,15 @@ def lean_on_parent(problem: Problem, j: int, targets: list[Target], src: np.ndar
     return lean * dist[..., None]
 
 
-def _mean_noise(placed: np.ndarray, tracked: np.ndarray, resultant: np.ndarray, samples: float) -> np.ndarray:
-    """[1,n] noise variance (per axis) of the mean direction of T unit directions from a joint to
-    its targets, whose mean vector is ``resultant`` [n,3]: the noise of that vector over its
-    length. Of each direction's noise variance (per axis, [T,n]), the part ``placed`` of the
-    joint's own place does not average out over the clip (it comes from its parent's solve, off
-    the same way for long stretches); the part ``tracked`` of the targets' tracks does, over the
-    ``samples`` frames whose noise is independent. A unit direction's components vary by at most
-    about 1/3 (directions spread evenly over the sphere) however large the noise: on a bone far
-    shorter than the noise the directions scatter everywhere, their mean is short, and its
-    direction is noise."""
-    held = np.minimum(placed, 1.0 / 3.0).mean(axis=0, keepdims=True)
-    averaged = np.minimum(tracked, 1.0 / 3.0).mean(axis=0, keepdims=True) / samples
-    return (held + averaged) / np.maximum((resultant * resultant).sum(-1), 1e-300)
+def _mean_noise(n2: np.ndarray, resultant: np.ndarray, samples: float) -> np.ndarray:
+    """[1,n] noise variance (per axis) of the mean direction of T unit directions with noise
+    variance ``n2`` [T,n] per axis, ``samples`` of them independent (smoothing spreads a frame's
+    noise over its neighbours), whose mean vector is ``resultant`` [n,3]: the noise of that vector
+    over its length. A unit direction's components vary by at most about 1/3 (directions spread
+    evenly over the sphere) however large the noise: on a bone far shorter than the noise the
+    directions scatter everywhere, their mean is short, and its direction is noise."""
+    spread = np.minimum(n2, 1.0 / 3.0).mean(axis=0, keepdims=True) / samples
+    return spread / np.maximum((resultant * resultant).sum(-1), 1e-300)
 
 
 def _keep(squared: np.ndarray, n2: np.ndarray, width: int = 0) -> np.ndarray:
