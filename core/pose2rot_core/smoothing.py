@@ -641,11 +641,14 @@ def local_quadratic(positions: np.ndarray, weights: np.ndarray, widths: np.ndarr
     there is no lag. Joints of one width are fitted together (see _quadratic_fit).
     """
     T, J = positions.shape[:2]
+    groups = np.unique(widths[widths > 0])
+    if T >= 3 and len(groups) == 1 and (widths > 0).all() and positions.dtype == np.float64:
+        return _quadratic_fit(positions, weights, float(groups[0]))  # one fit of every joint
     out = positions.copy()
     hat = np.ones((T, J))
     if T < 3:
         return out, hat
-    for width in np.unique(widths[widths > 0]):
+    for width in groups:
         cols = np.flatnonzero(widths == width)
         out[:, cols], hat[:, cols] = _quadratic_fit(positions[:, cols], weights[:, cols], float(width))
     return out, hat
@@ -655,13 +658,40 @@ def _quadratic_fit(P: np.ndarray, W: np.ndarray, width: float) -> tuple[np.ndarr
     """local_quadratic of positions P [T,n,D] with weights W [T,n], all of kernel std ``width``.
 
     The window sums ``S_m[t] = sum_u k(u) u^m W[t+u]`` (m = 0..4) and ``Y_m[t] = sum_u k(u) u^m
-    W[t+u] x[t+u]`` (m = 0..2) are correlations over time, taken by FFT."""
+    W[t+u] x[t+u]`` (m = 0..2) are correlations over time, taken by FFT; the S part, which depends
+    on the weights alone, once for each distinct column of W (usually all ones)."""
     R = int(np.floor(3.0 * width + 0.5))
     u = np.arange(-R, R + 1, dtype=np.float64)
     k = np.exp(-0.5 * (u / width) ** 2)
     X = P * W[..., None]
-    S = _correlate(W, k[:, None] * u[:, None] ** np.arange(5), R)  # [5,T,n]
+    distinct, column = _distinct_columns(W)
+    first, ok = _constant_term_rows(distinct, k[:, None] * u[:, None] ** np.arange(5), R)
+    if distinct.shape[1] > 1:  # else one column for all
+        first, ok = first[:, :, column], ok[:, column]
     Y = _correlate(X, k[:, None] * u[:, None] ** np.arange(3), R)  # [3,T,n,D]
+    est = first[0, ..., None] * Y[0]
+    for m in (1, 2):
+        est += np.multiply(first[m, ..., None], Y[m], out=Y[m])
+    hat = first[0] * W
+    if ok.all():
+        return est, hat
+    return np.where(ok[..., None], est, P), np.where(ok, hat, 1.0)
+
+
+def _distinct_columns(W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct columns of W [T,n], bit for bit, as [T,m]; the index [n] of each column among them)."""
+    bits = np.ascontiguousarray(W).view(np.uint64)
+    if (bits == bits[:, :1]).all():
+        return W[:, :1], np.zeros(W.shape[1], np.int64)
+    _, first, column = np.unique(bits, axis=1, return_index=True, return_inverse=True)
+    return W[:, first], column.ravel()
+
+
+def _constant_term_rows(W: np.ndarray, kernels: np.ndarray, R: int) -> tuple[np.ndarray, np.ndarray]:
+    """([3,T,m] the row of the inverse normal matrix of each window's weighted quadratic fit that
+    gives its constant term, over the window weight; [T,m] windows with weight) for weights W
+    [T,m] and the kernels k(u) u^m [2R+1,5] (see _quadratic_fit)."""
+    S = _correlate(W, kernels, R)  # [5,T,m]
     ok = S[0] > 1e-6  # windows with weight; the others keep their samples
     if not ok.all():  # give them a harmless window, so that nothing overflows on the way
         S = np.where(ok, S, np.array([1.0, 0.0, 1.0, 0.0, 1.0])[:, None, None])
@@ -670,15 +700,14 @@ def _quadratic_fit(P: np.ndarray, W: np.ndarray, width: float) -> tuple[np.ndarr
     a00, a11 = 1.0 + 1e-9, a02 + 1e-9  # normalised; the ridge only matters for degenerate windows
     c0, c1, c2 = a11 * a22 - a12 * a12, a02 * a12 - a01 * a22, a01 * a12 - a02 * a11  # first row of A^-1 x det
     det = a00 * c0 + a01 * c1 + a02 * c2
-    first = np.stack([c0, c1, c2]) / det  # [3,T,n]: the row of A^-1 giving the constant term
+    first = np.stack([c0, c1, c2]) / det  # [3,T,m]: the row of A^-1 giving the constant term
     weak = det < 1e-6 * a00 * a11 * a22  # nearly singular windows (gaps): by elimination with pivoting
     if weak.any():
         A = np.stack([np.stack([np.full(a01.shape, a00), a01, a02]), np.stack([a01, a11, a12]),
                       np.stack([a02, a12, a22])])[:, :, weak]  # [3,3,N]
         first[:, weak] = np.linalg.inv(np.moveaxis(A, -1, 0))[:, 0, :].T
     first /= scale
-    est = (first[..., None] * Y).sum(axis=0)
-    return np.where(ok[..., None], est, P), np.where(ok, first[0] * W, 1.0)
+    return first, ok
 
 
 def _correlate(x: np.ndarray, kernels: np.ndarray, R: int) -> np.ndarray:
@@ -732,7 +761,9 @@ def choose_widths(positions: np.ndarray, weights: np.ndarray, noise: np.ndarray,
     ref = np.where(has_par, par, 0)
 
     def rel(x: np.ndarray) -> np.ndarray:  # bone vectors (positions for roots)
-        return x - np.where(has_par[None, :, None], x[:, ref], 0.0)
+        out = x - x[:, ref]
+        out[:, ~has_par] = x[:, ~has_par]
+        return out
 
     target = rel(positions)
     var = noise ** 2 + np.where(has_par, noise[ref] ** 2, 0.0)
@@ -740,7 +771,9 @@ def choose_widths(positions: np.ndarray, weights: np.ndarray, noise: np.ndarray,
         w = np.where(act, seconds * fps, 0.0)
         est, hat = local_quadratic(positions, weights, np.where(act | act[ref] & has_par, seconds * fps, 0.0))
         # SURE: |y - f|^2 - n sigma^2 + 2 sigma^2 tr(H), summed over frames and the 3 axes
-        risk = ((rel(est) - target) ** 2).sum(axis=(0, 2)) + var * (6.0 * hat.sum(0) - 3.0 * T)
+        off = rel(est)
+        off -= target
+        risk = np.square(off, out=off).sum(axis=(0, 2)) + var * (6.0 * hat.sum(0) - 3.0 * T)
         moved = np.percentile(np.linalg.norm(est - positions, axis=-1), 99, axis=0)  # [J]
         admissible = moved <= CLAMP_STDS * noise  # smoothing that moves joints further is bending motion
         better = act & (risk < best_risk) & (admissible | (widths == 0))
