@@ -893,11 +893,13 @@ def hold_back(moved: np.ndarray, limit: np.ndarray, widths: np.ndarray) -> np.nd
     if (need >= 1.0).all():
         return need
     out = need.copy()
-    for j in np.flatnonzero((need < 1.0).any(axis=0)):
-        r = max(1, int(np.ceil(2.0 * widths[j])))
-        pad = np.pad(need[:, j], r, mode="edge")
-        low = np.lib.stride_tricks.sliding_window_view(pad, 2 * r + 1).min(axis=-1)  # hold the dip ...
-        out[:, j] = np.minimum(need[:, j], gaussian_smooth(low, max(widths[j], 1.0)))  # ... and ease it
+    dips = np.flatnonzero((need < 1.0).any(axis=0))
+    for width in np.unique(widths[dips]):  # the joints of one width together
+        cols = dips[widths[dips] == width]
+        r = max(1, int(np.ceil(2.0 * width)))
+        pad = np.pad(need[:, cols], ((r, r), (0, 0)), mode="edge")
+        low = np.lib.stride_tricks.sliding_window_view(pad, 2 * r + 1, axis=0).min(axis=-1)  # hold the dip ...
+        out[:, cols] = np.minimum(need[:, cols], gaussian_smooth(low, max(width, 1.0)))  # ... and ease it
     return out
 
 
