@@ -213,9 +213,14 @@ def _orient_level(problem: Problem, joints: np.ndarray, G: np.ndarray) -> None:
     """Write the global orientations of ``joints`` [n] (one tree depth: their parents already
     there) into ``G`` [T,J,3,3]: those that aim one clean target (see _aims_alone) together, a
     few at a time (core.stacks.joint_batches), the zero-length ones apart (their roll follows no
-    child); the others one by one. The parents' orientations and the reference ones are gathered
-    batch by batch, so that a long clip's stacks stay as small as one batch."""
+    child); the other joints with one target (noisy tracks, the cone) likewise (_orient_one_target);
+    the rest one by one. The parents' orientations and the reference ones are gathered batch by
+    batch, so that a long clip's stacks stay as small as one batch."""
     alone = np.array([_aims_alone(problem, j) for j in joints])
+    one = ~alone & np.array([len(problem.aims[j].targets) == 1 and problem.twist != "swing" for j in joints])
+    for same_path in (one & problem.zero_length[joints], one & ~problem.zero_length[joints]):
+        for rows in joint_batches(np.flatnonzero(same_path), problem.num_frames):
+            _orient_one_target(problem, joints[rows], G)
     for same_path in (alone & problem.zero_length[joints], alone & ~problem.zero_length[joints]):
         for rows in joint_batches(np.flatnonzero(same_path), problem.num_frames):
             batch = joints[rows]
@@ -225,10 +230,36 @@ def _orient_level(problem: Problem, joints: np.ndarray, G: np.ndarray) -> None:
             solved = _single_aim(problem, batch, axis, side_by_side([a.direction for a in aims]),
                                  _desired(problem, batch, parent_frames), parent_frames)
             joint_planes(G)[batch] = frames_last(solved)
-    for j in joints[~alone, None]:  # [1] each
+    for j in joints[~alone & ~one, None]:  # [1] each
         parent_frames = _parent_frames(problem, j, G)
         orient_joint(problem, int(j[0]), _desired(problem, j, parent_frames)[:, 0],
                      None if parent_frames is None else parent_frames[:, 0], G)
+
+
+def _orient_one_target(problem: Problem, joints: np.ndarray, G: np.ndarray) -> None:
+    """Write into ``G`` [T,J,3,3] the orientations of ``joints`` [n] (one depth, all zero-length or
+    none, one primary target each, not aiming alone: see _aims_alone) as orient_joint does, the
+    aim with its roll (_single_aim) for all n at once: each target leaned on the parent on noisy
+    tracks (lean_on_parent), each joint kept within the cone (_within_noise) when there is one."""
+    parent_frames = _parent_frames(problem, joints, G)
+    desired = _desired(problem, joints, parent_frames)
+    sources, observed = [], []
+    for i, j in enumerate(joints):
+        primary = problem.aims[j].targets
+        src, obs = problem.sources(primary), problem.observed(primary, j)
+        if problem.noise_var.any():
+            obs = lean_on_parent(problem, j, primary, src, obs, desired[:, i],
+                                 None if parent_frames is None else parent_frames[:, i])
+        sources.append(src)
+        observed.append(obs)
+    exact = _single_aim(problem, joints, side_by_side([unit_mean(src) for src in sources]),
+                        side_by_side([unit_mean(obs) for obs in observed]), desired, parent_frames)
+    for i, j in enumerate(joints):
+        if problem.cone > 0:
+            G[:, j] = _within_noise(problem, j, problem.aims[j].targets, sources[i], observed[i], desired[:, i],
+                                    exact[:, i])
+        else:
+            G[:, j] = exact[:, i]
 
 
 def _parent_frames(problem: Problem, joints: np.ndarray, G: np.ndarray) -> np.ndarray | None:
