@@ -38,7 +38,7 @@ from ...stacks import (component_major, empty_matrices, empty_vectors, frames_fi
                        joint_planes, joint_rows, mat_mul, mat_t_mul, mat_vec, planes_vec, side_by_side)
 from ...tracks import Tracks
 from ...tracks_io import check_root
-from .fit import best_fit, blend_roll, fit_weight, lean_on_parent, slerp
+from .fit import best_fit, blend_roll, fit_weight, lean_columns, lean_on_parent, slerp
 from .problem import (ZERO_LENGTH, Problem, Target, classify_translation, collect_targets, end_sites,
                       line_means, report_length_mismatch, unit_mean)
 from .roll import Aimed, aim_with_roll
@@ -240,23 +240,20 @@ def _orient_one_target(problem: Problem, joints: np.ndarray, G: np.ndarray) -> N
     """Write into ``G`` [T,J,3,3] the orientations of ``joints`` [n] (one depth, all zero-length or
     none, one primary target each, not aiming alone: see _aims_alone) as orient_joint does, the
     aim with its roll (_single_aim) for all n at once: each target leaned on the parent on noisy
-    tracks (lean_on_parent), each joint kept within the cone (_within_noise) when there is one."""
+    tracks (lean_columns), each joint kept within the cone (_within_noise) when there is one."""
     parent_frames = _parent_frames(problem, joints, G)
     desired = _desired(problem, joints, parent_frames)
-    sources, observed = [], []
-    for i, j in enumerate(joints):
-        primary = problem.aims[j].targets
-        src, obs = problem.sources(primary), problem.observed(primary, j)
-        if problem.noise_var.any():
-            obs = lean_on_parent(problem, j, primary, src, obs, desired[:, i],
-                                 None if parent_frames is None else parent_frames[:, i])
-        sources.append(src)
-        observed.append(obs)
-    exact = _single_aim(problem, joints, side_by_side([unit_mean(src) for src in sources]),
-                        side_by_side([unit_mean(obs) for obs in observed]), desired, parent_frames)
+    primary = [problem.aims[j].targets for j in joints]
+    src = side_by_side([problem.sources(targets)[:, 0] for targets in primary])  # [T|1,n,3]
+    obs = side_by_side([problem.observed(targets, j)[:, 0] for j, targets in zip(joints, primary)])
+    if problem.noise_var.any():
+        obs = lean_columns(problem, np.array([problem.offset_var(j, t) for j, t in zip(joints, primary)]),
+                           np.array([problem.independent_frames(j, t) for j, t in zip(joints, primary)]),
+                           src, obs, desired, parent_frames)
+    exact = _single_aim(problem, joints, normalize(src), normalize(obs), desired, parent_frames)
     for i, j in enumerate(joints):
         if problem.cone > 0:
-            G[:, j] = _within_noise(problem, j, problem.aims[j].targets, sources[i], observed[i], desired[:, i],
+            G[:, j] = _within_noise(problem, j, primary[i], src[:, i:i + 1], obs[:, i:i + 1], desired[:, i],
                                     exact[:, i])
         else:
             G[:, j] = exact[:, i]

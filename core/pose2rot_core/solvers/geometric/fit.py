@@ -155,17 +155,31 @@ def lean_on_parent(problem: Problem, j: int, targets: list[Target], src: np.ndar
     its noise leaves it uncertain (_mean_noise). A bone much longer than the noise follows its
     track; one shorter than the noise (a tooth, a fingertip) holds the reference while it moves
     within the noise."""
+    n = len(targets)
+    return lean_columns(problem, np.full(n, problem.offset_var(j, targets)),
+                        np.full(n, problem.independent_frames(j, targets)), src, obs, desired[:, None],
+                        None if parent_frame is None else parent_frame[:, None])
+
+
+def lean_columns(problem: Problem, var: np.ndarray, samples: np.ndarray, src: np.ndarray, obs: np.ndarray,
+                 desired: np.ndarray, parent_frame: np.ndarray | None) -> np.ndarray:
+    """lean_on_parent of n target vectors, each column on its own (the targets of one joint, or
+    the one target of each of several joints): rest offsets ``src`` [T|1,n,3], observed ``obs``
+    [T,n,3], their noise variance ``var`` [n] (per axis, file units squared) and independent
+    frames ``samples`` [n], the aiming joints' reference orientations ``desired`` [T,n|1,3,3] and
+    their parents' ``parent_frame`` [T,n|1,3,3] (None: the world) -> [T,n,3]. The stacks are
+    component-major (core.stacks), so each column's frame means sum one contiguous run: the
+    same numbers as that column alone."""
     length = np.maximum(norm(src), 1e-300)  # [T,n] rest lengths
-    n2 = problem.offset_var(j, targets) / length ** 2  # [T,n] direction noise, per axis
+    n2 = var / length ** 2  # [T,n] direction noise, per axis
     dist = norm(obs)
-    d, ref = normalize(obs, 1e-300), normalize(mat_vec(desired[:, None], src), 1e-300)
+    d, ref = normalize(obs, 1e-300), normalize(mat_vec(desired, src), 1e-300)
     if parent_frame is not None:
-        d, ref = (mat_t_vec(parent_frame[:, None], x) for x in (d, ref))
+        d, ref = (mat_t_vec(parent_frame, x) for x in (d, ref))
     resultant = d.mean(axis=0)
     data_mean = normalize(resultant, 1e-300)
     ref_mean = normalize(ref.mean(axis=0), 1e-300)
     shift = data_mean - ref_mean
-    samples = problem.independent_frames(j, targets)
     kept = _keep((shift * shift).sum(-1)[None], _mean_noise(n2, resultant, samples))[0, :, None]
     mean = normalize(ref_mean + kept * shift, 1e-300)
     moves = d - data_mean  # what the bone shows is read about the clip's own mean ...
@@ -173,15 +187,15 @@ def lean_on_parent(problem: Problem, j: int, targets: list[Target], src: np.ndar
     keep = _keep((moves * moves).sum(-1), n2, width)[..., None]
     lean = normalize(mean + keep * (d - mean), 1e-300)  # ... and kept of the way from the held mean
     if parent_frame is not None:
-        lean = mat_vec(parent_frame[:, None], lean)
+        lean = mat_vec(parent_frame, lean)
     return lean * dist[..., None]
 
 
-def _mean_noise(n2: np.ndarray, resultant: np.ndarray, samples: float) -> np.ndarray:
+def _mean_noise(n2: np.ndarray, resultant: np.ndarray, samples: np.ndarray) -> np.ndarray:
     """[1,n] noise variance (per axis) of the mean direction of T unit directions with noise
-    variance ``n2`` [T,n] per axis, ``samples`` of them independent (smoothing spreads a frame's
-    noise over its neighbours), whose mean vector is ``resultant`` [n,3]: the noise of that vector
-    over its length. A unit direction's components vary by at most about 1/3 (directions spread
+    variance ``n2`` [T,n] per axis, ``samples`` ([n] or one) of them independent (smoothing
+    spreads a frame's noise over its neighbours), whose mean vector is ``resultant`` [n,3]: the
+    noise of that vector over its length. A unit direction's components vary by at most about 1/3 (directions spread
     evenly over the sphere) however large the noise: on a bone far shorter than the noise the
     directions scatter everywhere, their mean is short, and its direction is noise."""
     spread = np.minimum(n2, 1.0 / 3.0).mean(axis=0, keepdims=True) / samples
