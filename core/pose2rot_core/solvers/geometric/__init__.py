@@ -34,8 +34,8 @@ from ...running import running_mean, running_mean_of_data, window_frames
 from ...safety import CLEAN_TOLERANCE, NOISE_STDS
 from ...smoothing import bone_lengths, column_nanmedian
 from ...solution import Solution
-from ...stacks import (component_major, empty_matrices, empty_vectors, frames_first, frames_last, joint_batches,
-                       joint_planes, joint_rows, mat_mul, mat_t_mul, mat_vec, planes_vec, side_by_side)
+from ...stacks import (component_major, empty_matrices, empty_vectors, frame_mean, frames_first, frames_last,
+                       joint_batches, joint_planes, joint_rows, mat_mul, mat_t_mul, mat_vec, planes_vec, side_by_side)
 from ...tracks import Tracks
 from ...tracks_io import check_root
 from .fit import best_fit, blend_roll, fit_weight, lean_columns, lean_on_parent, slerp
@@ -240,7 +240,7 @@ def _orient_one_target(problem: Problem, joints: np.ndarray, G: np.ndarray) -> N
     """Write into ``G`` [T,J,3,3] the orientations of ``joints`` [n] (one depth, all zero-length or
     none, one primary target each, not aiming alone: see _aims_alone) as orient_joint does, the
     aim with its roll (_single_aim) for all n at once: each target leaned on the parent on noisy
-    tracks (lean_columns), each joint kept within the cone (_within_noise) when there is one."""
+    tracks (lean_columns), each joint kept within the cone (_within_cones) when there is one."""
     parent_frames = _parent_frames(problem, joints, G)
     desired = _desired(problem, joints, parent_frames)
     primary = [problem.aims[j].targets for j in joints]
@@ -251,12 +251,12 @@ def _orient_one_target(problem: Problem, joints: np.ndarray, G: np.ndarray) -> N
                            np.array([problem.independent_frames(j, t) for j, t in zip(joints, primary)]),
                            src, obs, desired, parent_frames)
     exact = _single_aim(problem, joints, normalize(src), normalize(obs), desired, parent_frames)
-    for i, j in enumerate(joints):
-        if problem.cone > 0:
-            G[:, j] = _within_noise(problem, j, primary[i], src[:, i:i + 1], obs[:, i:i + 1], desired[:, i],
-                                    exact[:, i])
-        else:
-            G[:, j] = exact[:, i]
+    if problem.cone > 0:
+        budget = None if problem.shift_var is None else np.array([_shift_budget(problem, j, t)
+                                                                  for j, t in zip(joints, primary)])
+        cap = problem.cone * np.sqrt([problem.offset_var(j, t) for j, t in zip(joints, primary)])
+        exact = _within_cones(cap, budget, normalize(src), src[:, :, None], obs[:, :, None], desired, exact)
+    joint_planes(G)[joints] = frames_last(exact)
 
 
 def _parent_frames(problem: Problem, joints: np.ndarray, G: np.ndarray) -> np.ndarray | None:
@@ -444,18 +444,35 @@ def _within_noise(problem: Problem, j: int, primary: list, src: np.ndarray, obs:
     not enough, the twist) is scaled down by one factor over the clip, so that the result stays as
     smooth as the smoothing made it instead of following the exact solve wherever it reaches a
     limit."""
+    budget = None if problem.shift_var is None else np.array([_shift_budget(problem, j, primary)])
+    cap = problem.cone * np.sqrt([problem.offset_var(j, primary)])
+    return _within_cones(cap, budget, line_means(src, obs)[0][:, None], src[:, None], obs[:, None], desired[:, None],
+                         exact[:, None])[:, 0]
+
+
+def _shift_budget(problem: Problem, j: int, primary: list) -> float:
+    """The mean square (3 axes, file units squared) by which the cone may move the targets
+    ``primary`` of joint ``j`` from where the exact solve puts them (see _within_noise)."""
+    return 3.0 * float(np.mean([problem.shift_var[j if t.is_end else t.index] for t in primary]))
+
+
+def _within_cones(cap: np.ndarray, budget: np.ndarray | None, axis: np.ndarray, src: np.ndarray, obs: np.ndarray,
+                  desired: np.ndarray, exact: np.ndarray) -> np.ndarray:
+    """[T,n,3,3] _within_noise of n joints at once, each column on its own: ``desired`` turned
+    towards ``exact`` (both [T,n,3,3]) so that no target of a joint moves further than its ``cap``
+    [n] (file units) nor, on average, than its ``budget`` [n] allows (None: no limit); ``axis``
+    [T|1,n,3] the joint's targets' common line, ``src`` [T|1,n,m,3] and ``obs`` [T,n,m,3] its m
+    targets' rest offsets and observed vectors."""
     rel = mat_t_mul(exact, desired)  # joint frame: exact -> desired = swing @ twist
-    axis = np.broadcast_to(line_means(src, obs)[0], rel.shape[:-1])
+    axis = np.broadcast_to(axis, rel.shape[:-1])
     twist = twist_angle(rel, axis)
     swing = rotation_vector(mat_mul(rel, rotation_about(axis, -twist)))
-    cap = problem.cone * np.sqrt(problem.offset_var(j, primary))
     moved_twist = np.abs(twist) * _farthest_lever(axis, src, obs)
     kept_twist = np.minimum(1.0, cap / np.maximum(moved_twist, 1e-300))
     moved_swing = norm(swing) * _farthest_lever(normalize(swing), src, obs)
     room = np.maximum(cap - kept_twist * moved_twist, 0.0)  # the moves add at most
     kept_swing = np.minimum(1.0, room / np.maximum(moved_swing, 1e-300))
-    if problem.shift_var is not None:
-        budget = 3.0 * float(np.mean([problem.shift_var[j if t.is_end else t.index] for t in primary]))
+    if budget is not None:
         kept_swing, kept_twist = _within_budget(kept_swing * moved_swing, kept_twist * moved_twist, budget,
                                                 kept_swing, kept_twist)
     turned = mat_mul(exact, axis_angle_to_matrix(swing, norm(swing) * kept_swing))
@@ -463,31 +480,26 @@ def _within_noise(problem: Problem, j: int, primary: list, src: np.ndarray, obs:
 
 
 def _farthest_lever(axis: np.ndarray, src: np.ndarray, obs: np.ndarray) -> np.ndarray:
-    """[T] distance from unit ``axis`` [T,3] (joint frame) of the farthest target (rest offsets
-    ``src`` [T|1,n,3], at their tracks' lengths ``obs`` [T,n,3])."""
-    return (norm(cross(axis[:, None], normalize(src))) * norm(obs)).max(axis=1)
+    """[T,...] distance from unit ``axis`` [T,...,3] (joint frame) of the farthest target (rest
+    offsets ``src`` [T|1,...,m,3], at their tracks' lengths ``obs`` [T,...,m,3])."""
+    return (norm(cross(axis[..., None, :], normalize(src))) * norm(obs)).max(axis=-1)
 
 
-def _within_budget(swing_shift: np.ndarray, twist_shift: np.ndarray, budget: float, kept_swing: np.ndarray,
+def _within_budget(swing_shift: np.ndarray, twist_shift: np.ndarray, budget: np.ndarray, kept_swing: np.ndarray,
                    kept_twist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(kept_swing, kept_twist) [T] scaled so that the mean square of the targets' moves (at most
-    the swing's ``swing_shift`` plus the twist's ``twist_shift``, [T]) stays within ``budget``:
-    the swing by the largest factor that does; when the twist alone is over it, no swing is kept
-    and the twist is scaled down instead."""
-    twist_square = float(np.mean(twist_shift * twist_shift))
-    if twist_square >= budget:
-        return kept_swing * 0.0, kept_twist * _budget_scale(twist_shift, budget)
-    a, ab = float(np.mean(swing_shift * swing_shift)), float(np.mean(swing_shift * twist_shift))
-    if a + 2.0 * ab + twist_square <= budget:
-        return kept_swing, kept_twist
-    factor = (np.sqrt(ab * ab + a * (budget - twist_square)) - ab) / a  # root of a f^2 + 2 ab f + b^2 = budget
-    return kept_swing * factor, kept_twist
-
-
-def _budget_scale(shift: np.ndarray, budget: float) -> float:
-    """The largest factor in [0,1] that keeps the mean square of ``shift`` [T] within ``budget``."""
-    mean_square = float(np.mean(shift * shift))
-    return 1.0 if mean_square <= budget else float(np.sqrt(budget / mean_square))
+    """(kept_swing, kept_twist) [T,n] scaled so that the mean square of each column's moves (at
+    most the swing's ``swing_shift`` plus the twist's ``twist_shift``, [T,n]) stays within its
+    ``budget`` [n]: the swing by the largest factor that does; when the twist alone is over it, no
+    swing is kept and the twist is scaled down instead."""
+    twist_square = frame_mean(twist_shift * twist_shift)
+    a, ab = frame_mean(swing_shift * swing_shift), frame_mean(swing_shift * twist_shift)
+    over = twist_square >= budget
+    fits = a + 2.0 * ab + twist_square <= budget
+    with np.errstate(divide="ignore", invalid="ignore"):  # a root of a f^2 + 2 ab f + b^2 = budget
+        factor = (np.sqrt(ab * ab + a * (budget - twist_square)) - ab) / a
+        twist_scale = np.where(twist_square <= budget, 1.0, np.sqrt(budget / twist_square))
+    return (kept_swing * np.where(over, 0.0, np.where(fits, 1.0, factor)),
+            kept_twist * np.where(over, twist_scale, 1.0))
 
 
 def _offset_residual(seen: np.ndarray, expected: str, rig: np.ndarray, gaps: np.ndarray | None,
