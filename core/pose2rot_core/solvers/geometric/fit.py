@@ -195,9 +195,9 @@ def _mean_noise(n2: np.ndarray, resultant: np.ndarray, samples: np.ndarray) -> n
     """[1,n] noise variance (per axis) of the mean direction of T unit directions with noise
     variance ``n2`` [T,n] per axis, ``samples`` ([n] or one) of them independent (smoothing
     spreads a frame's noise over its neighbours), whose mean vector is ``resultant`` [n,3]: the
-    noise of that vector over its length. A unit direction's components vary by at most about 1/3 (directions spread
-    evenly over the sphere) however large the noise: on a bone far shorter than the noise the
-    directions scatter everywhere, their mean is short, and its direction is noise."""
+    noise of that vector over its length. A unit direction's components vary by at most about 1/3
+    (directions spread evenly over the sphere) however large the noise: on a bone far shorter than
+    the noise the directions scatter everywhere, their mean is short, and its direction is noise."""
     spread = np.minimum(n2, 1.0 / 3.0).mean(axis=0, keepdims=True) / samples
     return spread / np.maximum((resultant * resultant).sum(-1), 1e-300)
 
