@@ -154,7 +154,6 @@ class Tracks:
             keyed=None if self.keyed is None else self.keyed[sl])
 
 
-
 def check_frame_range(start: int, stop: int, num_frames: int) -> None:
     """Raise unless 0 <= start < stop <= num_frames (frames [start, stop) of a clip)."""
     if not (0 <= start < stop <= num_frames):

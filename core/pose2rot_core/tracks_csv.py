@@ -70,21 +70,30 @@ def read_csv_points(path: str | Path) -> CsvPoints:
     if any("conf" in comps for comps in columns.values()):
         confidence = np.stack([values[:, comps["conf"]] if "conf" in comps else np.ones(len(body))
                                for comps in columns.values()], axis=1)
-    fps = _time_fps(header[0], [r[0] for r in body])
-    frames, fps = _row_frames(header[0], [r[0] for r in body], fps, path.name, lines)
+    kind, cells = header[0].lower(), [r[0] for r in body]
+    stamps = _leading_stamps(kind, cells)
+    fps = _time_fps(kind, stamps)
+    frames, fps = _row_frames(kind, stamps, cells, fps, path.name, lines)
     if frames is not None:  # rows at their own frames; frames without a row are gaps
         positions, confidence = (None if x is None else _at_frames(x, frames) for x in (positions, confidence))
-    return CsvPoints(names, positions, confidence, fps, _first_frame(header[0], body))
+    return CsvPoints(names, positions, confidence, fps, _first_frame(kind, stamps))
 
 
-def _first_frame(first_column: str, body: list[list[str]]) -> int:
-    """The number in the first row of a leading ``frame`` column of whole numbers (which count up:
-    see _refuse_going_back), else 0."""
-    if first_column.lower() != "frame" or not body:
-        return 0
+def _leading_stamps(kind: str, cells: list[str]) -> np.ndarray | None:
+    """[rows] the numbers of a leading ``frame`` or ``time`` column (``kind``, lower case; empty
+    cells NaN), or None for any other column or one holding something that is not a number."""
+    if kind not in ("frame", "time"):
+        return None
     try:
-        stamps = np.array([float(r[0]) for r in body])
+        return np.array([float(c) if c.strip() else np.nan for c in cells])
     except ValueError:
+        return None
+
+
+def _first_frame(kind: str, stamps: np.ndarray | None) -> int:
+    """The number in the first row of a leading ``frame`` column of whole numbers (which count up:
+    see _refuse_going_back), else 0; ``stamps``: see _leading_stamps."""
+    if kind != "frame" or stamps is None or not len(stamps):
         return 0
     whole = bool(np.isfinite(stamps).all() and (stamps == np.round(stamps)).all())
     return int(stamps[0]) if whole else 0
@@ -94,20 +103,17 @@ def _first_frame(first_column: str, body: list[list[str]]) -> int:
 MOST_FRAMES = 100_000
 
 
-def _row_frames(first_column: str, cells: list[str], fps: float, name: str, lines: list[int]
+def _row_frames(kind: str, stamps: np.ndarray | None, cells: list[str], fps: float, name: str, lines: list[int]
                 ) -> tuple[np.ndarray | None, float]:
     """([rows] the frame of each row (from 0) by the leading ``frame`` column (whole numbers
     counting up, by one at most steps) or ``time`` column (seconds, about ``fps``) when rows skip
     frames (a tracker's dropped frames), else None (rows taken one frame each: consecutive, or the
     column says nothing clear); the frame rate, refined over the whole column for ``time``).
     A column of numbers that goes back or repeats is refused (``lines`` [rows]: the rows' line
-    numbers in the file, for the message): the rows would be taken in another order than it says."""
-    kind = first_column.lower()
-    if kind not in ("frame", "time") or len(cells) < 2:
-        return None, fps
-    try:
-        stamps = np.array([float(c) for c in cells])
-    except ValueError:
+    numbers in the file, for the message): the rows would be taken in another order than it says.
+    ``kind``, ``stamps``: the column's name (lower case) and numbers (see _leading_stamps), ``cells``
+    its text."""
+    if stamps is None or len(cells) < 2:
         return None, fps
     if not np.isfinite(stamps).all() or (kind == "frame" and np.any(stamps != np.round(stamps))):
         return None, fps
@@ -239,14 +245,11 @@ def _columns(header: list[str], skip: int, name: str) -> dict[str, dict[str, int
     return columns
 
 
-def _time_fps(first_column: str, cells: list[str]) -> float:
-    """Frames per second of a ``time`` column in seconds (its median step); 0 for any other first
-    column, or times that are not numbers."""
-    if first_column.lower() != "time" or len(cells) < 2:
-        return 0.0
-    try:
-        times = np.array([float(c) if c.strip() else np.nan for c in cells])
-    except ValueError:
+def _time_fps(kind: str, times: np.ndarray | None) -> float:
+    """Frames per second of a leading ``time`` column in seconds (its median step; ``times``: see
+    _leading_stamps); 0 for any other first column (``kind``, lower case), or times that are not
+    numbers."""
+    if kind != "time" or times is None or len(times) < 2:
         return 0.0
     step = np.nanmedian(np.diff(times)) if np.isfinite(np.diff(times)).any() else np.nan
     return 1.0 / float(step) if step > 0 else 0.0

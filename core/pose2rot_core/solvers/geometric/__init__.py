@@ -217,7 +217,7 @@ def _orient_level(problem: Problem, joints: np.ndarray, G: np.ndarray) -> None:
     the rest one by one. The parents' orientations and the reference ones are gathered batch by
     batch, so that a long clip's stacks stay as small as one batch."""
     alone = np.array([_aims_alone(problem, j) for j in joints])
-    one = ~alone & np.array([len(problem.aims[j].targets) == 1 and problem.twist != "swing" for j in joints])
+    one = ~alone & (problem.twist != "swing") & np.array([len(problem.aims[j].targets) == 1 for j in joints])
     for same_path in (one & problem.zero_length[joints], one & ~problem.zero_length[joints]):
         for rows in joint_batches(np.flatnonzero(same_path), problem.num_frames):
             _orient_one_target(problem, joints[rows], G)
@@ -246,16 +246,16 @@ def _orient_one_target(problem: Problem, joints: np.ndarray, G: np.ndarray) -> N
     primary = [problem.aims[j].targets for j in joints]
     src = side_by_side([problem.sources(targets)[:, 0] for targets in primary])  # [T|1,n,3]
     obs = side_by_side([problem.observed(targets, j)[:, 0] for j, targets in zip(joints, primary)])
+    var = np.array([problem.offset_var(j, t) for j, t in zip(joints, primary)])  # [n] per axis
     if problem.noise_var.any():
-        obs = lean_columns(problem, np.array([problem.offset_var(j, t) for j, t in zip(joints, primary)]),
-                           np.array([problem.independent_frames(j, t) for j, t in zip(joints, primary)]),
+        obs = lean_columns(problem, var, np.array([problem.independent_frames(j, t) for j, t in zip(joints, primary)]),
                            src, obs, desired, parent_frames)
     exact = _single_aim(problem, joints, normalize(src), normalize(obs), desired, parent_frames)
     if problem.cone > 0:
         budget = None if problem.shift_var is None else np.array([_shift_budget(problem, j, t)
                                                                   for j, t in zip(joints, primary)])
-        cap = problem.cone * np.sqrt([problem.offset_var(j, t) for j, t in zip(joints, primary)])
-        exact = _within_cones(cap, budget, normalize(src), src[:, :, None], obs[:, :, None], desired, exact)
+        exact = _within_cones(problem.cone * np.sqrt(var), budget, normalize(src), src[:, :, None], obs[:, :, None],
+                              desired, exact)
     joint_planes(G)[joints] = frames_last(exact)
 
 
