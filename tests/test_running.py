@@ -23,6 +23,16 @@ def test_a_running_median_is_the_median_of_the_window_or_of_the_nearest_full_one
         np.testing.assert_allclose(out[t], np.median(x[a:a + width], axis=0), atol=1e-12)
 
 
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), T=st.integers(1, 40), width=st.sampled_from([3, 5, 9, 15]))
+def test_a_running_median_with_repeated_ends_is_the_median_of_the_padded_window(seed, T, width):
+    x = np.random.default_rng(seed).normal(size=(T, 2))
+    half = width // 2
+    padded = np.concatenate([np.repeat(x[:1], half, axis=0), x, np.repeat(x[-1:], half, axis=0)])
+    np.testing.assert_array_equal(running_median(x, width, ends="repeat"),
+                                  [np.median(padded[t:t + width], axis=0) for t in range(T)])
+
+
 def test_a_running_mean_mirrors_the_ends():
     x = np.random.default_rng(0).normal(size=(40, 2))
     half = 7

@@ -36,15 +36,20 @@ def running_mean(x: np.ndarray, width: int) -> np.ndarray:
     return (c[width:] - c[:-width]) / width
 
 
-def running_median(x: np.ndarray, width: int) -> np.ndarray:
-    """[T,...] median of x (no NaN) over the ``width`` (odd) frames around each frame; the frames
-    within half a window of the clip's ends take the median of the first or last full window (a
-    mirror would count the last few frames twice, and a few frames would move it there), the
-    median of the whole clip where it is shorter than a window. A run shorter than half the window
-    does not move it, as it moves a mean."""
+def running_median(x: np.ndarray, width: int, ends: str = "nearest") -> np.ndarray:
+    """[T,...] median of x (no NaN) over the ``width`` (odd) frames around each frame. Within half
+    a window of the clip's ends, ``ends="nearest"`` takes the median of the first or last full
+    window (a mirror would count the last few frames twice, and a few frames would move it there;
+    the median of the whole clip where it is shorter than a window), ``ends="repeat"`` repeats the
+    end frames to fill the window (a spike test: an end sample is compared with its own
+    neighbourhood). A run shorter than half the window does not move it, as it moves a mean."""
     half = width // 2
-    if x.shape[0] < width:
+    if ends == "repeat":
+        x = np.pad(x, ((half, half),) + ((0, 0),) * (x.ndim - 1), mode="edge")
+    elif x.shape[0] < width:
         return np.broadcast_to(np.median(x, axis=0), x.shape).copy()
     windows = np.lib.stride_tricks.sliding_window_view(x, width, axis=0)
     full = np.partition(windows, half, axis=-1)[..., half]  # the middle of an odd window
+    if ends == "repeat":
+        return full
     return np.concatenate([np.repeat(full[:1], half, axis=0), full, np.repeat(full[-1:], half, axis=0)])

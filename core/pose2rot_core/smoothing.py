@@ -33,6 +33,7 @@ import numpy as np
 
 from .errors import Pose2RotError
 from .rotations import matrix_to_quat, norm, quat_continuity, quat_to_matrix, smoothstep
+from .running import running_median
 from .stacks import joint_batches, joint_planes, joint_rows
 from .tracks import Tracks
 from .wording import WARNING_PREFIX
@@ -582,15 +583,16 @@ def find_outliers(positions: np.ndarray, parents: np.ndarray, noise: np.ndarray,
 
 
 def _median_of_data_around(x: np.ndarray, r: int) -> np.ndarray:
-    """[T,N] running_median of each column of x [T,N] over its samples with data: r of them on
-    either side, however many frames without data lie between (NaN where x is)."""
+    """[T,N] running median of each column of x [T,N] over its samples with data: r of them on
+    either side, however many frames without data lie between, the end samples repeated (NaN
+    where x is)."""
     missing = np.isnan(x)
     if not missing.any():
-        return running_median(x, r)
+        return running_median(x, 2 * r + 1, ends="repeat")
     out = np.full_like(x, np.nan)
     for n in np.flatnonzero(~missing.all(axis=0)):
         have = np.flatnonzero(~missing[:, n])
-        out[have, n] = running_median(x[have, n, None], r)[:, 0]
+        out[have, n] = running_median(x[have, n, None], 2 * r + 1, ends="repeat")[:, 0]
     return out
 
 
@@ -618,15 +620,6 @@ def _left_body(x: np.ndarray, dev: np.ndarray, far: float) -> bool:
     without data counts as a jump)."""
     into, out_of = abs(x[1] - x[0]), abs(x[-2] - x[-1])
     return bool(np.nanmin(dev) > far and np.nan_to_num(min(into, out_of), nan=np.inf) >= 0.5 * far)
-
-
-def running_median(x: np.ndarray, r: int) -> np.ndarray:
-    """[T,N] median of each column of x [T,N] over the 2r + 1 frames around each frame (NaN
-    ignored; the ends repeated), by column_nanmedian over the stacked windows."""
-    T, N = x.shape
-    padded = np.pad(x, ((r, r), (0, 0)), mode="edge")
-    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * r + 1, axis=0)  # [T,N,2r+1]
-    return column_nanmedian(windows.reshape(T * N, 2 * r + 1).T).reshape(T, N)
 
 
 def local_quadratic(positions: np.ndarray, weights: np.ndarray, widths: np.ndarray
