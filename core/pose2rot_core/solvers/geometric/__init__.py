@@ -503,12 +503,14 @@ def _within_budget(swing_shift: np.ndarray, twist_shift: np.ndarray, budget: np.
 
 
 def _offset_residual(seen: np.ndarray, expected: str, rig: np.ndarray, gaps: np.ndarray | None,
-                     loose: np.ndarray) -> np.ndarray:
+                     loose: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
     """[n] how far offsets ``seen`` [n,3,T] move from their mean over the clip (``expected``
     "auto") or the ``rig`` offsets [n,3] ("exact"), over the frames that are not ``gaps`` [n,T];
     with "auto", for the ``loose`` [n] ones (their parent's roll left open by its targets, see
     _roll_left_open) also how far their direction leaves the rig's, at the track's own length: such
-    a parent may miss a child by the same amount in every frame (a short or still clip)."""
+    a parent may miss a child by the same amount in every frame (a short or still clip). Each
+    frame's move is scaled by its ``weight`` [n,T] (an average of fewer samples is noisier: see
+    _averaged_offsets; None: all 1)."""
     known = None if gaps is None or not gaps.any() else ~gaps[:, None, :]
     if known is None:
         mean = seen.mean(axis=-1) if expected == "auto" else rig
@@ -520,6 +522,8 @@ def _offset_residual(seen: np.ndarray, expected: str, rig: np.ndarray, gaps: np.
     if expected == "auto" and loose.any():
         direction = normalize(rig[loose])[:, None, :] * norm(along[loose])[..., None]
         off[loose] = np.maximum(off[loose], norm(along[loose] - direction))
+    if weight is not None:
+        off *= weight
     return (off if known is None else np.where(gaps, 0.0, off)).max(axis=-1)
 
 
@@ -614,8 +618,23 @@ def _offsets_seen(problem: Problem, G: np.ndarray, expected: str | None, filled:
         offset = joint_rows(x, joints) - joint_rows(x, parents)
         seen[joints - 1] = batch = planes_vec(joint_rows(g, parents), offset, transpose_a=True)  # [n,3,T]
         if expected is not None:
-            averaged = batch if width == 1 else np.moveaxis(running_mean(np.moveaxis(batch, -1, 0), width), 0, -1)
-            residual[joints - 1] = _offset_residual(averaged, expected, skel.offsets[joints],
-                                                    None if filled is None else (filled[:, joints] | filled[:, parents]).T,
-                                                    _roll_left_open(problem, joints))
+            unknown = None if filled is None else (filled[:, joints] | filled[:, parents]).T
+            averaged, weight = _averaged_offsets(batch, unknown, width)
+            residual[joints - 1] = _offset_residual(averaged, expected, skel.offsets[joints], unknown,
+                                                    _roll_left_open(problem, joints), weight)
     return seen, residual
+
+
+def _averaged_offsets(seen: np.ndarray, unknown: np.ndarray | None, width: int
+                      ) -> tuple[np.ndarray, np.ndarray | None]:
+    """(offsets ``seen`` [n,3,T] averaged over ``width`` frames, each over the samples of its window
+    that are not ``unknown`` [n,T] (gaps, samples between keys: where a curve interpolates a joint
+    between its keys, its bones need not keep their lengths); [n,T] the share of a full window's
+    noise std that remains in each average, sqrt(samples / width), None when every window is full)."""
+    if width == 1:
+        return seen, None
+    if unknown is None or not unknown.any():
+        return np.moveaxis(running_mean(np.moveaxis(seen, -1, 0), width), 0, -1), None
+    data = np.where(unknown[:, None, :], np.nan, seen)
+    mean, count = running_mean_of_data(np.moveaxis(data, -1, 0), width)  # [T,n,3]
+    return np.moveaxis(mean, 0, -1), np.sqrt(count[..., 0].T / width)
