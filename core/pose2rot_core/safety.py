@@ -25,7 +25,7 @@ import numpy as np
 
 from .errors import Pose2RotError
 from .fk import end_site_positions
-from .rotations import best_fit_rotation, geodesic_angle, normalize
+from .rotations import best_fit_rotation, geodesic_angle, norm, normalize
 from .smoothing import CLAMP_STDS, OUTLIER_MIN_FRACTION, bone_lengths, column_nanmedian, find_cuts
 from .skeleton import Skeleton
 from .solution import Solution
@@ -180,7 +180,7 @@ def check_solution(tracks: Tracks, sol: Solution, noise: np.ndarray | None = Non
     are also off by what the noise in the bone lengths from the root adds up to (_accumulated)."""
     skel = tracks.skeleton
     G, X = sol.forward()
-    error = np.linalg.norm(X - tracks.positions, axis=-1) / skel.height  # NaN for joints without data
+    error = norm(X - tracks.positions) / skel.height  # NaN for joints without data
     if no_data is not None:
         error[no_data] = np.nan
     noise = np.zeros(skel.num_joints) if noise is None else noise
@@ -284,7 +284,7 @@ def _check_tips(tracks: Tracks, G: np.ndarray, X: np.ndarray, noise: np.ndarray,
     skel, par = tracks.skeleton, np.asarray(tracks.end_parents, np.int64)
     end_noise = np.asarray(end_noise, np.float64)
     solved = end_site_positions(G, X, par, tracks.end_rest_offsets)
-    error = np.linalg.norm(solved - tracks.end_positions, axis=-1) / skel.height
+    error = norm(solved - tracks.end_positions) / skel.height
     unseen = np.isnan(tracks.end_positions).any(-1)
     if end_no_data is not None:
         unseen |= end_no_data

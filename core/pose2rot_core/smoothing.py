@@ -553,6 +553,23 @@ def _column_median(x: np.ndarray) -> np.ndarray:
     return (low + high) / 2
 
 
+def _column_percentile(x: np.ndarray, q: float) -> np.ndarray:
+    """[N] ``np.percentile(x, q, axis=0)`` of x [T,N] (T > 0; the same numbers, linear
+    interpolation, NaN for a column with NaN): one partial sort at the upper of the two places,
+    whose lower part holds the value at the lower one as its largest (numpy sorts at both, and at
+    the last place for NaN: several times longer)."""
+    T = x.shape[0]
+    at = (T - 1) * (q / 100)  # where numpy's "linear" method reads it
+    low = int(np.floor(at))
+    if low >= T - 1:  # one frame, or the 100th percentile
+        return np.percentile(x, q, axis=0)
+    ordered = np.partition(x, low + 1, axis=0)
+    a, b = ordered[:low + 1].max(axis=0), ordered[low + 1]
+    gamma, step = at - low, b - a
+    out = b - step * (1 - gamma) if gamma >= 0.5 else a + step * gamma
+    return np.where(np.isnan(x).any(axis=0), np.nan, out)
+
+
 def find_outliers(positions: np.ndarray, parents: np.ndarray, noise: np.ndarray, height: float) -> np.ndarray:
     """[T,J] bool: spikes of positions [T,J,3] (NaN = missing, never an outlier).
 
@@ -767,7 +784,7 @@ def choose_widths(positions: np.ndarray, weights: np.ndarray, noise: np.ndarray,
         off = rel(est)
         off -= target
         risk = np.square(off, out=off).sum(axis=(0, 2)) + var * (6.0 * hat.sum(0) - 3.0 * T)
-        moved = np.percentile(np.linalg.norm(est - positions, axis=-1), 99, axis=0)  # [J]
+        moved = _column_percentile(norm(est - positions), 99)  # [J]
         admissible = moved <= CLAMP_STDS * noise  # smoothing that moves joints further is bending motion
         better = act & (risk < best_risk) & (admissible | (widths == 0))
         best_risk = np.where(better, risk, best_risk)
