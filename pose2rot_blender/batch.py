@@ -6,6 +6,8 @@ importer, at rest), the .blend Blender has open, or, for BVH and .npz tracks, th
 every track file the rig is loaded afresh, the tracks are imported as empties, the armature is
 solved over the clip's frames and ``OUT/<clip>.blend`` is saved; ``--bvh`` also writes
 ``OUT/<clip>.bvh`` in the rig BVH's rotation orders (``--order`` to change) and Y-up (``--up``).
+Files of one name in one folder (``take.csv`` beside ``take.npz``) are written as ``take_csv`` and
+``take_npz``.
 ``--layout NAME`` says what the points of .npy files are; ``--map MAP.json`` drives the bones through
 a bone map (empties named like the points, not like the bones; see docs/RETARGETING.md).
 Clips are converted ``--jobs N`` at a time (default: one per CPU core), each in its own process
@@ -67,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                     help="clips converted at the same time, each in its own process (default: the number of CPU "
                          "cores)")
-    ap.add_argument("--worker", nargs=2, metavar=("CLIP", "RESULT"), help=argparse.SUPPRESS)  # one clip, for --jobs
+    ap.add_argument("--worker", nargs=3, metavar=("CLIP", "RESULT", "NAME"), help=argparse.SUPPRESS)  # one clip
     return ap
 
 
@@ -294,49 +296,59 @@ def convert(args: argparse.Namespace, options: SolveOptions, argv: list[str] | N
     from pose2rot_core.batch_summary import format_summary
 
     files = list(dict.fromkeys(f.resolve() for f in track_files(args.tracks)))  # absolute, each once
-    _check_distinct_names(files)
+    names = output_names(files)
     rig = rig_source(args.rig, files)
     rig = rig and rig.resolve()
     Path(args.out).mkdir(parents=True, exist_ok=True)
     if len(files) > 1 and argv is not None:
-        results = in_workers(files, argv + (["--rig", str(rig)] if rig else []), args.jobs)
+        results = in_workers(files, names, argv + (["--rig", str(rig)] if rig else []), args.jobs)
     else:
         job = clip_job(args, options, rig)
-        results = [convert_one(path, job) for path in files]
+        results = [convert_one(path, job, names[path]) for path in files]
     print(format_summary(results))
     return results
 
 
-def _check_distinct_names(files: list[Path]) -> None:
-    """Refuse clips that would write the same output files (the same name in two folders, or
-    take.npz beside take.csv, or names that differ in case only): one would overwrite the other,
-    in any order under --jobs."""
+def output_names(files: list[Path]) -> dict[Path, str]:
+    """Each clip's output name (clip_name): files of one name in one folder (take.csv beside
+    take.npz) take their type too (take_csv, take_npz). Refuses clips that would still write the
+    same output files (the same name in two folders, or names that differ in case only): one would
+    overwrite the other, in any order under --jobs."""
     from pose2rot_core.errors import Pose2RotError
 
-    by_name: dict[str, list[Path]] = {}
-    for f in files:
-        by_name.setdefault(clip_name(f).casefold(), []).append(f)  # Walk and walk: one file on Windows and macOS
-    clash = next((paths for paths in by_name.values() if len(paths) > 1), None)
+    def grouped(name) -> dict[str, list[Path]]:
+        out: dict[str, list[Path]] = {}
+        for f in files:
+            out.setdefault(name(f).casefold(), []).append(f)  # Walk and walk: one file on Windows and macOS
+        return out
+
+    siblings = {f for same in grouped(lambda f: f"{f.parent}/{clip_name(f)}").values() if len(same) > 1 for f in same}
+    names = {f: f"{clip_name(f)}_{f.suffix[1:].lower()}" if f in siblings else clip_name(f) for f in files}
+    clash = next((paths for paths in grouped(names.get).values() if len(paths) > 1), None)
     if clash:
         raise Pose2RotError(f"clips {' and '.join(repr(str(p)) for p in clash[:3])} would all be written as "
-                            f"'{clip_name(clash[0])}.blend': rename them, or convert them with separate --out folders")
+                            f"'{names[clash[0]]}.blend': rename them, or convert them with separate --out folders")
+    return names
 
 
-def in_workers(files: list[Path], argv: list[str], jobs: int) -> list:
+def in_workers(files: list[Path], names: dict[Path, str], argv: list[str], jobs: int) -> list:
     """ClipResults of ``files`` converted ``jobs`` at a time, one worker process per clip running
-    this script with ``argv``; each worker's notes and errors are printed when it ends."""
+    this script with ``argv``, writing its outputs under its name in ``names``; each worker's notes
+    and errors are printed when it ends."""
     with tempfile.TemporaryDirectory(prefix="pose2rot_batch_") as tmp, ThreadPoolExecutor(jobs) as pool:
-        return list(pool.map(lambda i: _worker(files[i], argv, Path(tmp) / f"{i}.json"), range(len(files))))
+        return list(pool.map(lambda i: _worker(files[i], names[files[i]], argv, Path(tmp) / f"{i}.json"),
+                             range(len(files))))
 
 
-def _worker(path: Path, argv: list[str], result: Path):
-    """Run one worker for the clip ``path`` (absolute) and read its ClipResult from ``result``."""
+def _worker(path: Path, name: str, argv: list[str], result: Path):
+    """Run one worker for the clip ``path`` (absolute; outputs named ``name``) and read its
+    ClipResult from ``result``."""
     import bpy
 
     from pose2rot_core.batch_summary import ClipResult
 
     script = [str(Path(__file__).resolve())]
-    args = [*argv, "--worker", str(path), str(result)]
+    args = [*argv, "--worker", str(path), str(result), name]
     command = ([sys.executable, *script, *args] if not bpy.app.binary_path else
                [bpy.app.binary_path, "-b", "--python-exit-code", "1", "--python", *script, "--", *args])
     t0 = time.perf_counter()
@@ -355,15 +367,17 @@ def _worker(path: Path, argv: list[str], result: Path):
 
 def run_worker(args: argparse.Namespace, options: SolveOptions) -> int:
     """Convert the clip ``args.worker[0]`` (an absolute path, onto the checked ``--rig`` the batch
-    passes on) and write its ClipResult to ``args.worker[1]`` as JSON: 0, or 1 when it failed."""
-    clip, result_file = (Path(p) for p in args.worker)
-    result = convert_one(clip, clip_job(args, options, Path(args.rig) if args.rig else None))
+    passes on; outputs named ``args.worker[2]``) and write its ClipResult to ``args.worker[1]`` as
+    JSON: 0, or 1 when it failed."""
+    clip, result_file, name = Path(args.worker[0]), Path(args.worker[1]), args.worker[2]
+    result = convert_one(clip, clip_job(args, options, Path(args.rig) if args.rig else None), name)
     result_file.write_text(json.dumps(asdict(result)))
     return 1 if result.failed else 0
 
 
-def convert_one(path: Path, job: Job):
-    """One clip onto the rig: a ClipResult, with status 'failed' and the message on bad input."""
+def convert_one(path: Path, job: Job, name: str):
+    """One clip onto the rig, its outputs named ``name`` (output_names): a ClipResult, with status
+    'failed' and the message on bad input."""
     import bpy
 
     from pose2rot_core.batch_summary import ClipResult, count_jumps
@@ -373,7 +387,7 @@ def convert_one(path: Path, job: Job):
     from .prefs import learned_settings
 
     t0 = time.perf_counter()
-    name, label = clip_name(path), clip_label(path)
+    label = clip_label(path)
     try:
         obj = load_rig(job.rig, path, job.armature)
         context = bpy.context
@@ -508,6 +522,9 @@ def _bootstrap() -> int:
         bpy.ops.extensions.package_install_files(filepath=str(Path(zip_arg).resolve()), repo="user_default",
                                                  enable_on_install=True)
         names = installed()
+    if not names and ("-h" in argv or "--help" in argv):
+        print(__doc__.strip() + "\n\nEvery option: add --extension-zip dist/pose2rot-<version>.zip to --help.")
+        return 0
     if not names:
         print("pose2rot batch: error: the pose2rot extension is not installed in this Blender "
               "(install the zip, or pass --extension-zip dist/pose2rot-<version>.zip)", file=sys.stderr)

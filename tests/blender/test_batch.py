@@ -83,6 +83,26 @@ def test_bvh_folder_without_a_rig_keeps_orders_and_y_up(tmp_path):
     assert "2 of 2 clips converted" in proc.stdout
 
 
+def test_files_of_one_name_in_a_folder_are_written_under_their_types(tmp_path):
+    """A folder holding take.bvh and take.npz (the shipped examples hold arm_tracks.csv and .npz):
+    both are converted, as take_bvh and take_npz, instead of the whole batch being refused."""
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    save_tracks(clips / "take.npz", tracks_from_bvh(read_bvh(zyx_clip(clips / "take.bvh"))))
+    out = tmp_path / "out"
+    proc = _run(clips, "--out", out, "--jobs", "2")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert {p.name for p in out.iterdir()} == {"take_bvh.blend", "take_npz.blend"}
+    assert "2 of 2 clips converted" in proc.stdout
+
+
+def test_help_without_the_extension_installed(tmp_path):
+    """``batch.py --help`` in a Blender without the extension shows how to run it, not an error."""
+    env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp_path))
+    proc = subprocess.run([sys.executable, str(BATCH), "--help"], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0 and "--extension-zip" in proc.stdout and "--rig" in proc.stdout, proc.stderr
+
+
 def test_rig_from_a_bvh_and_a_failing_clip(tmp_path):
     rig = zyx_clip(tmp_path / "rig.bvh")
     clips = tmp_path / "clips"
