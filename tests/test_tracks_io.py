@@ -514,3 +514,18 @@ def test_a_frame_column_spanning_far_more_frames_than_rows_is_refused(tmp_path):
     rows = [f"{f},0,0,0" for f in list(range(100)) + list(range(2100, 2200))]
     (tmp_path / "g.csv").write_text("frame,a.x,a.y,a.z\n" + "\n".join(rows) + "\n")
     assert read_csv_points(tmp_path / "g.csv").positions.shape == (2200, 1, 3)  # a long gap: placed
+
+
+def test_csv_name_mistakes_are_told_in_the_user_s_terms(tmp_path):
+    """One column misspelt names the joint it belongs to; a tip named after its joint points at the
+    rig's tip; tracks of another rig altogether say so, with the way to use them on this one."""
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    header, *rows = (examples / "arm_tracks.csv").read_text().splitlines()
+    for name, new_header, message in [
+            ("typo", header.replace("elbow.x", "elbo.x"), "is 'elbo' a misspelling of 'elbow'"),
+            ("tip", header.replace("hand_end", "hand_tip"), r"close matches: 'hand_tip' -> 'hand_end'"),
+            ("other", header, r"none of the CSV's joint names are in the skeleton cmu_08_01.bvh .*--map MAP.json")]:
+        (tmp_path / f"{name}.csv").write_text("\n".join([new_header, *rows]) + "\n")
+        rig = examples / ("cmu_08_01.bvh" if name == "other" else "arm.bvh")
+        with pytest.raises(Pose2RotError, match=message):
+            load_tracks(tmp_path / f"{name}.csv", skeleton_bvh=rig)

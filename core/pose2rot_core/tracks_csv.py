@@ -165,7 +165,8 @@ def load_csv(path: Path, clip: BvhClip, report: list[str] | None = None) -> Trac
     known = list(sk.names) + [n for n in end_names if n not in sk.names]
     unknown = [n for n in points.names if n not in known]
     if unknown:
-        raise Pose2RotError(f"{path.name}: {_unknown_names(unknown, known, rig)}")
+        none_known = len(unknown) == len(points.names)
+        raise Pose2RotError(f"{path.name}: {_unknown_names(unknown, known, rig, end_names, none_known)}")
     root = sk.names[0]
     if root not in points.names:
         raise Pose2RotError(f"{path.name}: no columns for the root joint '{root}' of {rig} "
@@ -241,8 +242,21 @@ def _columns(header: list[str], skip: int, name: str) -> dict[str, dict[str, int
     for base, comps in columns.items():
         absent = [a for a in "xyz" if a not in comps]
         if absent:
-            raise Pose2RotError(f"{name}: joint '{base}' has no column {', '.join(f'{base}.{a}' for a in absent)}")
+            raise Pose2RotError(f"{name}: joint '{base}' has no column {', '.join(f'{base}.{a}' for a in absent)}"
+                                + _misspelt_partner(base, columns))
     return columns
+
+
+def _misspelt_partner(base: str, columns: dict[str, dict[str, int]]) -> str:
+    """A hint when another joint of the header that lacks components too has a name close to
+    ``base`` ('elbo.x' beside 'elbow.y', 'elbow.z': one joint, misspelt once), else ''."""
+    partial = [b for b, comps in columns.items() if b != base and not set("xyz") <= set(comps)]
+    match = difflib.get_close_matches(base, partial, n=1, cutoff=0.6)
+    if not match:
+        return ""
+    other = match[0]
+    shown = ", ".join(f"{other}.{a}" for a in "xyz" if a in columns[other])
+    return f"; beside {shown}: is '{base}' a misspelling of '{other}' (or the other way round)?"
 
 
 def _time_fps(kind: str, times: np.ndarray | None) -> float:
@@ -255,11 +269,30 @@ def _time_fps(kind: str, times: np.ndarray | None) -> float:
     return 1.0 / float(step) if step > 0 else 0.0
 
 
-def _unknown_names(unknown: list[str], known: list[str], rig: str) -> str:
-    hints = [f"'{u}' -> '{m[0]}'" for u in unknown for m in [difflib.get_close_matches(u, known, n=1, cutoff=0.6)] if m]
+def _unknown_names(unknown: list[str], known: list[str], rig: str, ends: list[str], none_known: bool) -> str:
+    """The error for CSV joints ``unknown`` that are not among the ``known`` names of the rig BVH
+    ``rig`` (its joints and End Sites ``ends``): close matches, a bone tip's own name for a tip
+    named after its joint ('hand_tip' -> 'hand_end'), and, when the CSV uses no name of the rig
+    (``none_known``), a hint at the right rig or a bone map."""
+    if none_known:
+        return (f"none of the CSV's joint names are in the skeleton {rig} (for example "
+                + ", ".join(f"'{u}'" for u in unknown[:3]) + "): give the rig the tracks were made for (--skeleton), "
+                "or put the tracks on this rig through a bone map (--map MAP.json, made by: pose2rot map "
+                "--skeleton RIG.bvh --source TRACKS --out MAP.json)")
+    hints = [f"'{u}' -> '{m}'" for u in unknown for m in [_closest_name(u, known, ends)] if m]
     return ("unknown joint names in CSV (not in the skeleton " + rig + "): "
             + ", ".join(f"'{u}'" for u in unknown[:10]) + (f" and {len(unknown) - 10} more" if len(unknown) > 10 else "")
             + "; joint names must match exactly" + (f" (close matches: {', '.join(hints[:5])})" if hints else ""))
+
+
+def _closest_name(name: str, known: list[str], ends: list[str]) -> str | None:
+    """The rig name most like ``name``; a bone tip's End Site name where ``name`` is its joint's
+    name with a tip word added ('hand_tip', 'handTip' -> 'hand_end')."""
+    match = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    if not match:
+        return None
+    tips = [e for e in ends if e.startswith(match[0]) and e != match[0]]
+    return tips[0] if name.startswith(match[0]) and name != match[0] and len(tips) == 1 else match[0]
 
 
 def _first_bad_cell(cells: np.ndarray) -> tuple[int, int]:

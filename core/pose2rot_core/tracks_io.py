@@ -58,8 +58,10 @@ def tracks_source(path: str | Path, skeleton_bvh: str | Path | None = None) -> P
     suffix = path.suffix.lower()
     needs_rig = READERS[suffix][1]
     if skeleton_bvh is not None and needs_rig is None:
-        raise Pose2RotError(f"{path.name}: a {suffix} tracks file carries its own skeleton; "
-                            "leave out the skeleton BVH (it is only used with CSV tracks)")
+        raise Pose2RotError(f"{path.name}: a {suffix} tracks file carries its own skeleton: leave out the rig BVH "
+                            "(--skeleton) to solve on it, or put its motion on that rig through a bone map "
+                            f"(--map MAP.json, made by: pose2rot map --skeleton RIG.bvh --source {path.name} "
+                            "--out MAP.json)")
     if skeleton_bvh is None and needs_rig is not None:
         raise Pose2RotError(f"{path.name}: {needs_rig}; give the rig as a BVH file (its rest pose, parents and "
                             "fps) along with it (--skeleton RIG.bvh)")
