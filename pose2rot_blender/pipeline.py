@@ -159,7 +159,9 @@ def gather_tracks(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy
         raise Pose2RotError(
             f"no empty in '{collection.name}' matches a bone of '{obj.name}' "
             f"(empties: {', '.join(o.name for o in objects[:4])}…; bones: {', '.join(rig.bone_names[:4])}…); "
-            "rename the empties after the bones")
+            "is it the armature the tracks were made for? To drive this one with them, name the empties after "
+            "its bones, or pair them up in a bone map (Automatic Map in the Bone Map panel, or the batch's "
+            "--map MAP.json)")
     skel = rig.skeleton
     if skel.names[0] not in match.bone_to_track and not _root_at_floor(obj, skel):
         raise Pose2RotError(f"the root bone '{skel.names[0]}' has no track in '{collection.name}': "

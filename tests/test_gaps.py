@@ -463,3 +463,15 @@ def test_an_elbow_never_tracked_bends_to_the_reference_pose_s_side():
     fingers = [n for n in clip.skeleton.names if n.startswith("lPinky")]
     leaf = solve(_without(tracks, fingers))
     assert any("'lPinky1' and 'lPinky2' (kept at the reference/rest rotation)" in line for line in leaf.report), leaf.report
+
+
+def test_an_elbow_never_tracked_under_a_straight_reference_is_named_as_the_cause():
+    """No elbow track and a straight rest pose as the only reference (the shipped arm): which side
+    the elbow bends to is unknown, the wrist and hand miss their tracks and are warned, and a note
+    names the untracked elbow as the cause and what tells the side; with the clip's own bent pose
+    as the reference the hand lands and there is no such note."""
+    clip = read_bvh(Path(__file__).resolve().parents[1] / "examples" / "arm.bvh")
+    for reference, named in ((None, True), (12, False)):  # straight at rest, bent 60 degrees at frame 12
+        sol = solve(_without(tracks_from_bvh(clip, reference_frame=reference), ["elbow"]))
+        cause = [line for line in sol.report if "'elbow', which had no data in any frame" in line]
+        assert bool(cause) == named and sol.check.far.any() == named, sol.report

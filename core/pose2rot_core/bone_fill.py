@@ -371,7 +371,7 @@ def place_untracked_joints(positions: np.ndarray, missing: list[int], skeleton: 
     placed: list[int] = []
     for m in sorted(unplaced):
         a = _tracked_above(skeleton, m, unplaced)
-        below = _tracked_below(skeleton, m, unplaced)
+        below = tracked_below(skeleton, m, unplaced)
         at = [c for c in skeleton.children[m] if c not in unplaced and not np.any(skeleton.offsets[c])]
         if a is not None and at:  # a tracked joint of no length below it sits where it is
             P[:, m] = P[:, at[0]]
@@ -404,7 +404,7 @@ def _tracked_above(skeleton: Skeleton, j: int, unplaced: set[int]) -> int | None
     return p if p >= 0 else None
 
 
-def _tracked_below(skeleton: Skeleton, j: int, unplaced: set[int]) -> list[int]:
+def tracked_below(skeleton: Skeleton, j: int, unplaced: set[int]) -> list[int]:
     """The first joints with positions (not in ``unplaced``) on every path down from ``j``, off
     the joint itself (a bone of no length tells no direction)."""
     out, stack = [], list(skeleton.children[j])

@@ -280,11 +280,30 @@ def _check(tracks: Tracks, sol: Solution, cleaning: Cleaning, max_position_error
     sol.check = check_solution(tracks, sol, cleaning.noise, no_data=cleaning.gaps, end_noise=cleaning.end_noise,
                                end_no_data=cleaning.end_gaps, as_given=not cleaning.active)
     sol.report.extend(sol.check.lines(tracks.skeleton.names))
+    sol.report.extend(_placed_cause(tracks.skeleton, sol.check.far.any(axis=0), cleaning.placed))
     if max_position_error is not None and sol.check.max_error_percent > max_position_error:
         point, t, error = sol.check.worst(tracks.skeleton.names)
         raise ResultTooFarError(
             f"the solution is {100 * error:.3g} % of the skeleton height from the tracks at {point}, "
             f"frame {t + tracks.first_frame} (allowed: {max_position_error:g} %); nothing was written")
+
+
+def _placed_cause(skeleton, far: np.ndarray, placed: list[int]) -> list[str]:
+    """A line naming the joints that had no data and were placed as the reference pose bends them
+    (``placed``) whose first tracked joints below end far from their tracks (``far`` [J]): which
+    side such a joint bends to is a guess, and one the reference pose has straight has none."""
+    from ..bone_fill import tracked_below
+    from ..tracks_io import describe_names
+
+    causes = [m for m in placed if far[tracked_below(skeleton, m, set(placed))].any()]
+    if not causes:
+        return []
+    shown = describe_names([repr(skeleton.names[m]) for m in causes], 4, "joint")
+    one = len(causes) == 1
+    return [f"{shown}, which had no data in any frame, {'was' if one else 'were'} placed as the reference pose "
+            f"bends {'it' if one else 'them'}, and the tracked joints below miss their tracks: the side "
+            f"{'it bends' if one else 'they bend'} to is a guess (none where the reference pose is straight); "
+            "a reference pose bent the way the tracks bend it tells that side"]
 
 
 def units_warning(tracks: Tracks) -> list[str]:
