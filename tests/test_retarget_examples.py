@@ -26,16 +26,17 @@ def test_the_documented_commands_run(tmp_path, monkeypatch, capsys):
     commands = _commands()
     assert len(commands) == 5
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "out").mkdir()  # as the demo leaves it
     for argv in commands:
         argv = [str(ROOT / a) if (ROOT / a).exists() else a for a in argv]
         code = main(argv)
         out, err = capsys.readouterr()
         assert code == 0, (argv, err)
-    walk = read_bvh(tmp_path / "walk.bvh")
+    walk = read_bvh(tmp_path / "out" / "walk.bvh")
     assert walk.num_frames == 80 and walk.skeleton.num_joints == 22
     rig = read_bvh(ROOT / "examples" / "retarget" / "rig_mixamo.bvh")
     for name in ("walk_on_rig.bvh", "cmu_on_rig.bvh"):
-        solved = read_bvh(tmp_path / name)
+        solved = read_bvh(tmp_path / "out" / name)
         assert sorted(solved.skeleton.names) == sorted(rig.skeleton.names)
         bone = np.linalg.norm(solved.skeleton.offsets[1:], axis=-1)
         order = [rig.skeleton.names.index(n) for n in solved.skeleton.names[1:]]
@@ -45,14 +46,14 @@ def test_the_documented_commands_run(tmp_path, monkeypatch, capsys):
     # rig's distance from the hips, tilted forward about its shoulder line (bends up to 68 degrees),
     # and its head, aimed at the ears from the rig's higher neck, leaned 37 degrees past the performer's
     for name in ("walk_on_rig.bvh", "cmu_on_rig.bvh"):
-        solved = read_bvh(tmp_path / name)
+        solved = read_bvh(tmp_path / "out" / name)
         chain = [solved.skeleton.names.index(f"mixamorig:{n}")
                  for n in ("Hips", "Spine", "Spine1", "Spine2", "Neck", "Head")]
         bones = np.diff(solved.forward()[1][:, chain], axis=1)
         bones /= np.linalg.norm(bones, axis=-1, keepdims=True)
         bend = np.degrees(np.arccos(np.clip((bones[:, 1:] * bones[:, :-1]).sum(-1), -1.0, 1.0)))
         assert bend.max() < 35.0, (name, bend.max(axis=0))
-    proposal = json.loads((tmp_path / "walk_map.json").read_text())
+    proposal = json.loads((tmp_path / "out" / "walk_map.json").read_text())
     assert proposal["bones"]["mixamorig:Hips"] == {"mean": ["left_hip", "right_hip"]}
     assert "mixamorig:Spine1" in proposal["solved_between"]
 

@@ -202,7 +202,8 @@ def format_table(scores: list[ClipScore]) -> str:
                             f"{_finite_mean([s.jitter_ratio for s in sub]):8.3g} "
                             f"{np.mean([s.tracks_error for s in sub]):12.3g}")
     rows.append("angles: solved against the clip's local rotations; pos err: solved joints against the clip's "
-                "own (clean) positions, tracks err: the tracks given to the solver against them, % of height")
+                "own (clean) positions, tracks err: the tracks given to the solver against them, % of height; "
+                "jitter x: how far the solved turns depart from steady ones, frame to frame, over the clip's own")
     return "\n".join(rows)
 
 
