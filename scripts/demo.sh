@@ -3,6 +3,10 @@
 # (accuracy printed), then the same in Blender (bpy 4.2 LTS as a module): build and install the
 # extension from its zip, solve the clip's tracks onto its armature, save out/demo.blend.
 set -euo pipefail
+case "${1:-}" in
+  ""|--no-blender) ;;
+  *) echo "usage: bash scripts/demo.sh [--no-blender]   (set PYTHON=/path/to/python3.11 to choose the Python)"; exit 2 ;;
+esac
 cd "$(dirname "$0")/.."
 mkdir -p out
 bash scripts/setup_core.sh --no-torch

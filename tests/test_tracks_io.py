@@ -1,6 +1,7 @@
 """Tracks files (.npz / .csv / .bvh), their validation errors, and gap filling."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -277,6 +278,9 @@ def test_csv_errors(tmp_path, test_data_dir):
     _write_csv(tmp_path / "e.csv", ["Hips.x", "Hips.y", "Hips.z"], [["1", "2", "3"], ["1", "2"]])
     with pytest.raises(Pose2RotError, match="line 3: 2 cells but the header has 3 columns"):
         load_tracks(tmp_path / "e.csv", skeleton_bvh=rig)
+    _write_csv(tmp_path / "ts.csv", ["timestamp", "Hips.x", "Hips.y", "Hips.z"], [["0", "1", "2", "3"]])
+    with pytest.raises(Pose2RotError, match="column 'timestamp' is not .* is named 'frame' or 'time'"):
+        load_tracks(tmp_path / "ts.csv", skeleton_bvh=rig)
     _write_csv(tmp_path / "f.csv", ["Hips.x", "Hips.y", "Hips.z", "Hips.w"], [["1", "2", "3", "4"]])
     with pytest.raises(Pose2RotError, match="column 'Hips.w' is not"):
         load_tracks(tmp_path / "f.csv", skeleton_bvh=rig)
@@ -397,8 +401,12 @@ def test_check_root(small_clip):
     t = tracks_from_bvh(small_clip)
     check_root(t)
     t.positions[:, 0] = np.nan
-    with pytest.raises(Pose2RotError, match="root joint 'Hips' has no data in any frame"):
+    with pytest.raises(Pose2RotError, match="root joint 'Hips' has no data in any frame:"):
         check_root(t)
+    confident = np.ones(t.positions.shape[:2])
+    confident[:, 0] = -1.0  # a tracker's "not found"
+    with pytest.raises(Pose2RotError, match=r"'Hips' has no data in any frame \(its confidence is below 0.1"):
+        check_root(replace(t, confidence=confident))
 
 
 def test_save_tracks_without_optional_keys(tmp_path):

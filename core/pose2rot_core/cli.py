@@ -85,6 +85,8 @@ def _output_path(text: str, suffixes: tuple[str, ...], option: str = "--out", in
 
 #: flags that only the network solvers read
 MODEL_FLAGS = ("checkpoint", "config", "t5", "window")
+#: the most jitter eval adds (fraction of the height): a tenth of the body per axis already hides the pose
+MAX_NOISE = 0.1
 
 
 def solve_options(args: argparse.Namespace, **others) -> SolveOptions:
@@ -289,8 +291,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from .bvh import read_bvh
     from .evaluate import evaluate_clip, format_joint_table, format_table
 
-    if not (np.isfinite(args.noise) and args.noise >= 0):
-        raise Pose2RotError(f"--noise must be a number >= 0 (a fraction of the height, e.g. 0.005), got {args.noise}")
+    if not (np.isfinite(args.noise) and 0 <= args.noise <= MAX_NOISE):
+        raise Pose2RotError(f"--noise is a fraction of the skeleton height from 0 to {MAX_NOISE:g} (0.005 is 0.5 %), "
+                            f"got {args.noise:g}")
     if args.plot:
         _output_path(args.plot, (".png", ".pdf", ".svg"), "--plot", inputs=tuple(map(str, args.clips)))
     options = solve_options(args)

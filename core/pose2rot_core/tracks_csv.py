@@ -231,8 +231,9 @@ def _columns(header: list[str], skip: int, name: str) -> dict[str, dict[str, int
     for c, col in enumerate(header[skip:], start=skip):
         base, dot, comp = col.rpartition(".")
         if not dot or comp.lower() not in COMPONENTS:
+            lead = "; a first column of frame numbers or times is named 'frame' or 'time' (seconds)" if c == 0 else ""
             raise Pose2RotError(f"{name}: column '{col}' is not '<joint>.x', '<joint>.y', '<joint>.z' or "
-                                "'<joint>.conf'")
+                                f"'<joint>.conf'{lead}")
         comps = columns.setdefault(base, {})
         if comp.lower() in comps:
             raise Pose2RotError(f"{name}: column '{col}' appears twice")

@@ -139,8 +139,13 @@ def save_tracks(path: str | Path, tracks: Tracks) -> None:
 def check_root(tracks: Tracks) -> None:
     """Raise when the root joint has no position in any frame (nothing can place the clip)."""
     if np.isnan(tracks.positions[:, 0]).any(axis=-1).all():
+        from .smoothing import MIN_CONFIDENCE
+
         name = tracks.skeleton.names[0]
-        raise Pose2RotError(f"root joint '{name}' has no data in any frame: the root position places the whole "
+        why = ""
+        if tracks.confidence is not None and (tracks.confidence[:, 0] < MIN_CONFIDENCE).all():
+            why = f" (its confidence is below {MIN_CONFIDENCE:g} in every frame, and such samples count as missing)"
+        raise Pose2RotError(f"root joint '{name}' has no data in any frame{why}: the root position places the whole "
                             f"clip; add a track for '{name}' or use a rig whose root is tracked")
 
 
