@@ -8,7 +8,10 @@ constraint influences, the armature object's own transform (the solve reads the 
 that puts it, frame by frame, so the bones' keys are meant for it). The new action starts as a copy
 of the replaced one (keys, modifiers and groups as they were) less the transforms of the bones the
 solve keys (keys.ActionWriter). A solve of part of the shot replaces those bones' keys over its
-frames only: their keys before and after stay.
+frames only: their keys before and after stay; a bone animated in Euler or axis-angle rotation,
+which the solve keys as quaternions, has its rotation keys outside the solved frames turned into
+quaternion keys (the same pose on every key), since its old curves no longer act once it rotates
+by quaternion.
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ import re
 
 import bpy
 import numpy as np
+from mathutils import Euler, Quaternion
 
 from .keys import key_points
 
@@ -79,3 +83,44 @@ def clear_frames(fc, first: float, last: float) -> None:
     points = fc.keyframe_points
     for k in np.flatnonzero(_within(fc, first, last))[::-1]:
         points.remove(points[int(k)], fast=True)
+
+
+
+
+def other_rotations_outside(obj: bpy.types.Object, curves: list, kept: set[str], first: float, last: float
+                            ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """{bone: (frames [n], quaternions [n,4] w-first, continuous)} for the solved bones (all but
+    ``kept``) whose rotation mode is Euler or axis-angle and whose Euler or axis-angle curves among
+    ``curves`` have keys before frame ``first`` or after ``last``: the rotation there as a
+    quaternion, on every frame one of those curves has a key. Read before the solve switches the
+    bones to quaternions."""
+    out = {}
+    for pb in obj.pose.bones:
+        if pb.name in kept or pb.rotation_mode == 'QUATERNION':
+            continue
+        path = 'rotation_axis_angle' if pb.rotation_mode == 'AXIS_ANGLE' else 'rotation_euler'
+        own = {fc.array_index: fc for fc in curves if transform_bone(fc.data_path) == pb.name
+               and fc.data_path.endswith("." + path)}
+        frames = np.unique(np.concatenate([key_points(fc)[0] for fc in own.values()] or [np.zeros(0)]))
+        frames = frames[(frames < first - 1e-3) | (frames > last + 1e-3)]
+        if len(frames):
+            out[pb.name] = (frames, _as_quaternions(pb, path, own, frames))
+    return out
+
+
+def _as_quaternions(pb, path: str, curves: dict, frames: np.ndarray) -> np.ndarray:
+    """[n,4] pose bone ``pb``'s rotation at ``frames`` [n] from its ``curves`` {array index: F-curve}
+    of channel ``path`` (its own value where a channel has no curve), as continuous quaternions."""
+    held = list(getattr(pb, path))
+    values = [[curves[i].evaluate(float(f)) if i in curves else held[i] for i in range(len(held))] for f in frames]
+    if path == 'rotation_euler':
+        q = np.array([tuple(Euler(v[:3], pb.rotation_mode).to_quaternion()) for v in values])
+    else:
+        q = np.array([tuple(Quaternion(v[1:4], v[0])) for v in values])
+    flip = np.cumsum(np.concatenate([[0], (q[1:] * q[:-1]).sum(-1) < 0])) % 2 == 1
+    return np.where(flip[:, None], -q, q)
+
+
+def rotation_curve(fc, bones: set[str]) -> bool:
+    """Whether ``fc`` animates the rotation of one of ``bones`` (in any rotation mode)."""
+    return transform_bone(fc.data_path) in bones and fc.data_path.rsplit(".", 1)[-1].startswith("rotation_")

@@ -3,7 +3,8 @@
 4.2/4.3 keep F-curves on ``action.fcurves``; 4.4+ (and 5.0, which removed ``action.fcurves``) keep
 them in a channelbag of a keyframe strip on a layer, per action slot. :class:`ActionWriter` creates a
 new action for an object and hides that difference; every channel is written with
-``keyframe_points.add`` + ``foreach_set`` (never ``keyframe_insert``), interpolation LINEAR.
+``keyframe_points.add`` + ``foreach_set`` (never ``keyframe_insert``), interpolation LINEAR (BEZIER
+where asked).
 """
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ import numpy as np
 #: straight into the keys (Blender stores the enum in one byte) and converts any other buffer key by
 #: key, about 8x slower
 _LINEAR = 1
+#: 'BEZIER', the same way
+BEZIER = 2
 
 
 def key_points(fc) -> tuple[np.ndarray, np.ndarray]:
@@ -115,14 +118,15 @@ class ActionWriter:
             out.append(fc)
         return out
 
-    def write_curves(self, channels: list[tuple[str, int, str]], frames: np.ndarray, values: np.ndarray) -> None:
+    def write_curves(self, channels: list[tuple[str, int, str]], frames: np.ndarray, values: np.ndarray,
+                     interpolation: int = _LINEAR) -> None:
         """Keys for ``channels`` (data path, array index, channel group) [C]: frames [T], values [T,C];
         one ``add`` and two ``foreach_set`` (co, interpolation) per curve."""
         n = len(frames)
         co = np.empty((len(channels), n, 2), np.float32)
         co[:, :, 0] = frames
         co[:, :, 1] = np.asarray(values).T
-        linear = np.full(n, _LINEAR, np.uint8)
+        linear = np.full(n, interpolation, np.uint8)
         for fc, keys_co in zip(self._new_fcurves(channels), co.reshape(len(channels), 2 * n)):
             points = fc.keyframe_points
             if len(points):                   # carried keys outside the solved frames: kept as they are
@@ -133,9 +137,10 @@ class ActionWriter:
                 points.foreach_set("interpolation", linear)
             self.curves.append(fc)
 
-    def write_channels(self, path: str, group: str, frames: np.ndarray, values: np.ndarray) -> None:
+    def write_channels(self, path: str, group: str, frames: np.ndarray, values: np.ndarray,
+                       interpolation: int = _LINEAR) -> None:
         """Keys for channels ``path[0..C-1]`` in channel group ``group``: frames [T], values [T,C]."""
-        self.write_curves([(path, c, group) for c in range(values.shape[1])], frames, values)
+        self.write_curves([(path, c, group) for c in range(values.shape[1])], frames, values, interpolation)
 
     def finish(self) -> bpy.types.Action:
         for fc in self.curves:

@@ -440,18 +440,27 @@ def apply_plan(obj: bpy.types.Object, plan: Plan) -> bpy.types.Action:
     previous.remember(obj)
     curves = keys.object_fcurves(obj)
     kept = carry.kept_bones(curves, set(plan.free_bones))
+    first, last = float(plan.frames[0]), float(plan.frames[-1])
+    turned = carry.other_rotations_outside(obj, curves, kept, first, last)
     for pb in obj.pose.bones:
         if pb.name not in kept:
             pb.rotation_mode = 'QUATERNION'
             pb.location = (0.0, 0.0, 0.0)
             pb.scale = (1.0, 1.0, 1.0)
-    first, last = float(plan.frames[0]), float(plan.frames[-1])
     base = carry.carried_action(obj, curves, kept, first, last)
-    writer = keys.ActionWriter(obj, f"{obj.name}_pose2rot", base, lambda fc: carry.replaced(fc, kept, first, last))
+    writer = keys.ActionWriter(obj, f"{obj.name}_pose2rot", base,
+                               lambda fc: carry.replaced(fc, kept, first, last) or carry.rotation_curve(fc, set(turned)))
     writer.action[previous.MADE_BY_KEY] = True
+    for bone, (frames, quaternions) in turned.items():  # their rotation outside the solved frames, as quaternions
+        path = f'pose.bones["{bpy.utils.escape_identifier(bone)}"].rotation_quaternion'
+        writer.write_channels(path, bone, frames, quaternions, keys.BEZIER)
     for fc in writer.existing(lambda fc: carry.solved_channel(fc, kept)):
         carry.clear_frames(fc, first, last)
     writer.write_curves(*_plan_channels(plan, kept))
+    if turned:
+        plan.report.append(f"{len(turned)} bone{'s' if len(turned) != 1 else ''} animated in Euler or axis-angle "
+                           "rotation now rotate by quaternion: their keys outside the solved frames became "
+                           "quaternion keys (the same pose on every key)")
     return writer.finish()
 
 

@@ -6,6 +6,7 @@ import importlib
 import bpy
 import numpy as np
 import pytest
+from mathutils import Matrix
 from pose2rot_core.options import SolveOptions
 
 from blender_helpers import (EXT_NAME, action_fcurves, angle_deg, basis_rotations, fails_cleanly, import_clip,
@@ -411,6 +412,35 @@ def test_solving_part_of_a_hand_keyed_shot_keeps_its_keys_around(scene_ready):
     heads = world_heads(rig, np.arange(5, 16))
     want = world_heads(src, np.arange(5, 16))
     assert _error_pct(heads, want) < 0.01
+
+
+@pytest.mark.parametrize("mode", ["ZXY", "AXIS_ANGLE"])
+def test_solving_part_of_a_shot_keyed_in_euler_keeps_its_poses_around(mode):
+    """An armature animated in Euler (a BVH import) or axis-angle rotation, solved over part of its
+    shot: the solved bones now rotate by quaternion, so their old curves no longer act; the keys
+    outside the solved frames become quaternion keys of the same poses (before, the bones held the
+    solved range's end poses there: heads up to 8 % of the height off)."""
+    src = import_clip(frames=20)
+    frames = scene_frames()
+    rig = rest_copy(src, "Rig")
+    rig.animation_data_create()
+    for pb in rig.pose.bones:
+        pb.rotation_mode = mode
+    for f in frames:  # the clip's own pose on every frame, in the bones' own rotation mode
+        for pb, rotation in zip(rig.pose.bones, basis_rotations(src, [f])[0]):
+            q = Matrix(rotation).to_quaternion()
+            if mode == "AXIS_ANGLE":
+                axis, angle = q.to_axis_angle()
+                pb.rotation_axis_angle = (angle, *axis)
+            else:
+                pb.rotation_euler = q.to_euler(mode)
+            pb.keyframe_insert("rotation_axis_angle" if mode == "AXIS_ANGLE" else "rotation_euler", frame=int(f))
+    outside = frames[(frames < 8) | (frames > 12)]
+    before = basis_rotations(rig, outside)
+    col = track_empties(src)
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection=col.name, frame_start=8, frame_end=12) == {'FINISHED'}
+    assert all(pb.rotation_mode == 'QUATERNION' for pb in rig.pose.bones)
+    assert angle_deg(basis_rotations(rig, outside), before).max() < 0.1  # float32 matrices read back
 
 
 @pytest.mark.parametrize("parented", [False, True])
