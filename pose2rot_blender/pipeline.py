@@ -19,7 +19,7 @@ import numpy as np
 from pose2rot_core.blender_space import basis_quaternions, blocked_translations, location_channels
 from pose2rot_core.bonemap import BoneMap, check_map, source_names
 from pose2rot_core.errors import Pose2RotError
-from pose2rot_core.names import NameMatch, match_names
+from pose2rot_core.names import NameMatch, canonical_key, match_names
 from pose2rot_core.options import SolveOptions
 from pose2rot_core.pointsets import PointSet
 from pose2rot_core.retarget import retarget_tracks, solve_retargeted
@@ -146,6 +146,14 @@ def reference_pose(obj: bpy.types.Object, rig: rig_io.Rig, span: SceneRange, use
     return rig_io.current_local_rotations(obj, rig)
 
 
+def ambiguous_empties(match: NameMatch, objects: list) -> list[str]:
+    """The names of ``objects`` (empties) that match a bone only alike with another one (the same
+    name but for namespace, case or separators: two characters' empties in one collection): none
+    of them drives a bone."""
+    keys = set(match.ambiguous)
+    return [o.name for o in objects if o.name not in match.bone_to_track.values() and canonical_key(o.name) in keys]
+
+
 def gather_tracks(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types.Collection | None,
                   span: SceneRange, use_reference: bool = False, progress=None, around_keys: bool = False
                   ) -> tuple[rig_io.Rig, Tracks, NameMatch]:
@@ -155,6 +163,12 @@ def gather_tracks(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy
     (their first_frame says where they start)."""
     rig, objects = read_inputs(obj, collection, span)
     match = match_rig(rig, objects)
+    alike = ambiguous_empties(match, objects)
+    if not match.bone_to_track and alike:
+        raise Pose2RotError(
+            f"the empties in '{collection.name}' match bones of '{obj.name}' only two or more alike ("
+            + ", ".join(alike[:4]) + ("…" if len(alike) > 4 else "") + "): two sets of empties (two characters?) in "
+            "one collection; keep one set per collection, or name each empty exactly as its bone")
     if not match.bone_to_track:
         raise Pose2RotError(
             f"no empty in '{collection.name}' matches a bone of '{obj.name}' "
@@ -322,6 +336,16 @@ def check_scale(tracks: Tracks, armature: str) -> list[str]:
     return [f"{problem.what}: the armature keeps its own bone lengths"]
 
 
+def _ambiguity_warning(match: NameMatch, collection: bpy.types.Collection | None) -> list[str]:
+    """A warning naming the empties left out because they match a bone alike (ambiguous_empties)."""
+    alike = ambiguous_empties(match, track_objects(collection)) if collection is not None else []
+    if not alike:
+        return []
+    return [f"{len(alike)} empties match one bone alike and drive none: " + ", ".join(alike[:6])
+            + ("…" if len(alike) > 6 else "") + " (two sets of empties in one collection? name each empty exactly "
+            "as its bone, or keep one set per collection)"]
+
+
 def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types.Collection | None,
                  span: SceneRange, options: SolveOptions, learned: LearnedSettings | None = None,
                  progress=None, bone_map: BoneMap | None = None) -> Plan:
@@ -356,7 +380,7 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
         report.append(f"frames {span.frame_start}..{span.frame_end} reach past the tracks' keys "
                       f"({keyed[0]:g}..{keyed[1]:g}): there the tracks hold still")
     if match.unmatched_bones:
-        report.append(f"{len(match.unmatched_bones)} bones without a track: "
+        report.append(f"{len(match.unmatched_bones)} bone{'s' if len(match.unmatched_bones) != 1 else ''} without a track: "
                       + ", ".join(match.unmatched_bones[:8]) + ("…" if len(match.unmatched_bones) > 8 else "")
                       + " (those between tracked bones are placed between them; the others keep their reference "
                       "rotation, or the animation they had where no track below them tells it)")
@@ -366,7 +390,8 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
     return Plan(armature=obj.name, bone_names=skel.names, free_bones=_free_bones(skel, match, bone_map, loc_idx),
                 frames=span.frames,
                 quaternions=basis_quaternions(sol, rig.rest), location_bones=loc_idx, locations=locs,
-                report=report, warnings=reference_warnings + far_or_flipped + override_warnings(obj),
+                report=report, warnings=reference_warnings + far_or_flipped + override_warnings(obj)
+                + _ambiguity_warning(match, collection),
                 mean_error_pct=float(100 * err.mean() / height) if err.size else 0.0,
                 max_error_pct=float(100 * err.max() / height) if err.size else 0.0,
                 matched=len(match.bone_to_track), solution=written,

@@ -1,9 +1,10 @@
 """The armature's action from before pose2rot: kept when a solve writes a new one, and given back.
 
-The first solve of an armature stores the name of its action (kept with a fake user), its slot, the
-bones' rotation modes and their pose channels (a pose set by hand, or channels the action does not
-key) in custom properties of the armature object; solving again keeps that first record, and the
-action of the solve it replaces (fake user). :func:`restore` puts them back; the solved action is kept too.
+The first solve of an armature stores the name of its action (kept with a fake user until it is
+given back, then as it was), its slot, the bones' rotation modes and their pose channels (a pose
+set by hand, or channels the action does not key) in custom properties of the armature object;
+solving again keeps that first record, and the action of the solve it replaces (fake user).
+:func:`restore` puts them back; the solved action is kept too.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ PREVIOUS_ACTION_KEY = "pose2rot_previous_action"
 PREVIOUS_SLOT_KEY = "pose2rot_previous_slot"
 PREVIOUS_MODES_KEY = "pose2rot_previous_rotation_modes"
 PREVIOUS_POSE_KEY = "pose2rot_previous_pose"
+PREVIOUS_FAKE_USER_KEY = "pose2rot_previous_fake_user"
 #: pose-bone channels kept with the previous action, and their sizes
 POSE_CHANNELS = {"location": 3, "rotation_quaternion": 4, "rotation_euler": 3, "rotation_axis_angle": 4, "scale": 3}
 #: custom property marking the actions pose2rot wrote
@@ -35,6 +37,7 @@ def remember(obj: bpy.types.Object) -> None:
             current.use_fake_user = True  # the earlier solve (hand edits too) stays in the file
         return            # re-solve (the solved action, or none since): keep what the user had before pose2rot
     if current is not None:
+        obj[PREVIOUS_FAKE_USER_KEY] = current.use_fake_user
         current.use_fake_user = True
         obj[PREVIOUS_ACTION_KEY] = current.name
         slot = getattr(ad, "action_slot", None)
@@ -85,6 +88,8 @@ def restore(obj: bpy.types.Object) -> str:
     if ad.action is not None and ad.action.get(MADE_BY_KEY):
         ad.action.use_fake_user = True                # keep the solved action around
     ad.action = action
+    if action is not None:  # its own fake user again, now that it has its user back
+        action.use_fake_user = bool(obj.get(PREVIOUS_FAKE_USER_KEY, action.use_fake_user))
     if action is not None and keys.has_layered_actions():
         ident = obj.get(PREVIOUS_SLOT_KEY, "")
         slot = next((s for s in action.slots if s.identifier == ident), None)
@@ -95,7 +100,7 @@ def restore(obj: bpy.types.Object) -> str:
         if pb.name in modes:
             pb.rotation_mode = modes[pb.name]
     _set_pose_channels(obj.pose.bones, json.loads(obj.get(PREVIOUS_POSE_KEY, "{}")))
-    for key in (PREVIOUS_ACTION_KEY, PREVIOUS_SLOT_KEY, PREVIOUS_MODES_KEY, PREVIOUS_POSE_KEY):
+    for key in (PREVIOUS_ACTION_KEY, PREVIOUS_SLOT_KEY, PREVIOUS_MODES_KEY, PREVIOUS_POSE_KEY, PREVIOUS_FAKE_USER_KEY):
         if key in obj:
             del obj[key]
     return name

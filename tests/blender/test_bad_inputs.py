@@ -1,11 +1,16 @@
 """Bad input: one clear error message from the operator, and nothing in the file changes."""
 from __future__ import annotations
 
+import importlib
+
 import bpy
 import numpy as np
 import pytest
+from pose2rot_core.options import SolveOptions
 
 from blender_helpers import EXT_NAME, fails_cleanly as _fails, import_clip, rest_copy, track_empties
+
+pipeline = importlib.import_module(EXT_NAME + ".pipeline")
 
 
 @pytest.fixture
@@ -49,6 +54,33 @@ def test_unmatched_collection(scene_ready):
     for name in ("foo", "bar"):
         col.objects.link(bpy.data.objects.new(name, None))
     _fails("no empty in 'others' matches a bone", tracks_collection="others")
+
+
+def test_two_characters_empties_in_one_collection(scene_ready):
+    """Every empty copied under a second namespace: each bone has two empties alike, so none is
+    matched; the error says why instead of asking whether it is the right armature."""
+    col = bpy.data.collections["tracks"]
+    for o in list(col.objects):
+        o.name = "mixamorig:" + o.name
+        twin = o.copy()
+        twin.name = o.name.replace("mixamorig:", "mixamorig1:")
+        col.objects.link(twin)
+    _fails("match bones of 'Rig' only two or more alike", tracks_collection="tracks")
+
+
+def test_a_stray_twin_empty_is_warned(scene_ready):
+    """One empty twice (a second character's hand): that bone has no track, and a warning names
+    both empties instead of the solve dropping them silently."""
+    hand = bpy.data.objects["lHand"]
+    hand.name = "mixamorig:lHand"
+    twin = hand.copy()
+    twin.name = "mixamorig1:lHand"
+    bpy.data.collections["tracks"].objects.link(twin)
+    scene = bpy.context.scene
+    plan = pipeline.compute_plan(scene, scene_ready, bpy.data.collections["tracks"],
+                                 pipeline.SceneRange(frame_start=scene.frame_start, frame_end=scene.frame_end),
+                                 SolveOptions())
+    assert any("mixamorig:lHand, mixamorig1:lHand" in line for line in plan.warnings), plan.warnings
 
 
 def test_root_without_track(scene_ready):

@@ -183,7 +183,7 @@ def test_existing_actions_untouched_and_previous_restorable():
     assert rig.animation_data.action != first and first.use_fake_user  # the earlier solve stays in the file
     assert bpy.data.actions.get(first.name) == first and first.get("hand edit") == 1
     assert bpy.ops.pose2rot.restore_action() == {'FINISHED'}
-    assert rig.animation_data.action == other
+    assert rig.animation_data.action == other and not other.use_fake_user  # as it was: no fake user
     assert {pb.name: pb.rotation_mode for pb in rig.pose.bones} == modes
     assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
     rig.animation_data.action = None                    # unlinked between two solves
