@@ -27,7 +27,7 @@ from pose2rot_core.solution import Solution
 from pose2rot_core.solvers import solve
 from pose2rot_core.tracks import Tracks
 from pose2rot_core.units import scale_problem
-from pose2rot_core.wording import notes_for, split_warnings
+from pose2rot_core.wording import WARNING_PREFIX, notes_for, split_warnings
 
 from . import carry, empties, keys, previous, rig as rig_io, runtime
 from .runtime import LearnedSettings
@@ -324,16 +324,20 @@ def _nla_warnings(ad: bpy.types.AnimData | None) -> list[str]:
     return out
 
 
-def check_scale(tracks: Tracks, armature: str) -> list[str]:
+def check_scale(tracks: Tracks, obj: bpy.types.Object) -> list[str]:
     """Refuse empties whose bones are uniformly far off the armature's (other units); a note when
-    they are somewhat off (another performer's size: the armature keeps its bone lengths)."""
-    problem = scale_problem(tracks, "the empties' bones", f"the bones of '{armature}'")
+    they are somewhat off (another performer's size: the armature keeps its bone lengths), a
+    warning when the armature object's own scale makes them so (its bones then miss the empties)."""
+    problem = scale_problem(tracks, "the empties' bones", f"the bones of '{obj.name}'")
     if problem is None:
         return []
+    scale = float(np.cbrt(abs(np.linalg.det(np.array(obj.matrix_world.to_3x3())))))
+    own = abs(scale - 1.0) > 0.01 and abs(problem.factor * scale - 1.0) < 0.05  # its scale makes the difference
+    fix = f"; the armature object is scaled by {scale:.4g}: set its scale to 1, or scale the empties with it" if own else ""
     if problem.refused:
         raise Pose2RotError(f"{problem.what}: scale the empties by {1 / problem.factor:.4g} (or the armature by "
-                            f"{problem.factor:.4g}) so that both use the same units")
-    return [f"{problem.what}: the armature keeps its own bone lengths"]
+                            f"{problem.factor:.4g}) so that both use the same units{fix}")
+    return [f"{WARNING_PREFIX if own else ''}{problem.what}: the armature keeps its own bone lengths{fix}"]
 
 
 def _ambiguity_warning(match: NameMatch, collection: bpy.types.Collection | None) -> list[str]:
@@ -358,6 +362,7 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
     skel = rig.skeleton
     tol = 1e-6 * skel.height
     notes, far_or_flipped = split_warnings(notes_for(sol.report, "blender"))
+    report, scaled = split_warnings(report)
     report += notes
     blocked = blocked_translations(sol, rig.rest, tol)
     written = sol                                      # what the keys hold
@@ -390,7 +395,7 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
     return Plan(armature=obj.name, bone_names=skel.names, free_bones=_free_bones(skel, match, bone_map, loc_idx),
                 frames=span.frames,
                 quaternions=basis_quaternions(sol, rig.rest), location_bones=loc_idx, locations=locs,
-                report=report, warnings=reference_warnings + far_or_flipped + override_warnings(obj)
+                report=report, warnings=reference_warnings + scaled + far_or_flipped + override_warnings(obj)
                 + _ambiguity_warning(match, collection),
                 mean_error_pct=float(100 * err.mean() / height) if err.size else 0.0,
                 max_error_pct=float(100 * err.max() / height) if err.size else 0.0,
@@ -433,7 +438,7 @@ def _read_and_solve(scene: bpy.types.Scene, obj: bpy.types.Object, collection: b
     start = span.frame_start - around.first_frame
     solved = (start, start + len(span.frames))  # solved with the keys around it, kept on the span
     tracks = around.frames(*solved)
-    scale_note = check_scale(tracks, obj.name)
+    scale_note = check_scale(tracks, obj)
     sol = solve(around, options, progress=progress, network=runtime.network(options, learned or LearnedSettings()),
                 frames=solved)
     return rig, tracks, match, sol, scale_note

@@ -120,6 +120,20 @@ def test_empties_in_other_units(scene_ready):
            r"by 0\.01", tracks_collection="tracks")
 
 
+def test_an_armature_object_scaled_up_is_named(scene_ready):
+    """The armature object scaled by 1.3 (a character made bigger): its bones miss the empties, a
+    warning (not a note) says its scale is why; scaled by 2.5 the refusal says so too."""
+    scene_ready.scale = (1.3, 1.3, 1.3)
+    bpy.context.view_layer.update()
+    scene = bpy.context.scene
+    plan = pipeline.compute_plan(scene, scene_ready, bpy.data.collections["tracks"],
+                                 pipeline.SceneRange(frame_start=scene.frame_start, frame_end=scene.frame_end),
+                                 SolveOptions())
+    assert any("the armature object is scaled by 1.3" in line for line in plan.warnings), plan.warnings
+    scene_ready.scale = (2.5, 2.5, 2.5)
+    _fails("the armature object is scaled by 2.5: set its scale to 1", tracks_collection="tracks")
+
+
 def test_result_too_far_from_the_empties_is_refused(scene_ready):
     """An empty pulled off its bone with rigid bones: past the panel's limit nothing is written."""
     heads = np.array([bpy.data.objects[n].location[:] for n in ("hip", "head")])
