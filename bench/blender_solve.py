@@ -255,7 +255,9 @@ def bench_clip(path: Path, frames_limit: int, repeat: int, warm: bool) -> dict:
     row["ratio"] = row["bake s"] / row["operator s"]
 
     clip = read_bvh(path)
-    core = solve(tracks_from_bvh(clip).frames(0, len(frames)))
+    around = int(np.ceil(importlib.import_module(EXT + ".pipeline").AROUND_SECONDS * clip.fps))
+    read = tracks_from_bvh(clip).frames(0, min(clip.num_frames, len(frames) + around))  # as the operator reads it
+    core = solve(read, frames=(0, len(frames)))
     order = [clip.skeleton.names.index(n) for n in names]
     Mt = np.swapaxes(M, -1, -2)[None]
     L_core = Y_UP_TO_Z_UP @ core.rotations[:, order] @ Y_UP_TO_Z_UP.T            # armature axes
