@@ -629,8 +629,8 @@ def _averaged_offsets(seen: np.ndarray, unknown: np.ndarray | None, width: int
                       ) -> tuple[np.ndarray, np.ndarray | None]:
     """(offsets ``seen`` [n,3,T] averaged over ``width`` frames, each over the samples of its window
     that are not ``unknown`` [n,T] (gaps, samples between keys: where a curve interpolates a joint
-    between its keys, its bones need not keep their lengths); [n,T] the share of a full window's
-    noise std that remains in each average, sqrt(samples / width), None when every window is full)."""
+    between its keys, its bones need not keep their lengths); [n,T] the factor that brings each
+    average's noise down to a full window's, sqrt(samples / width), None when every window is full)."""
     if width == 1:
         return seen, None
     if unknown is None or not unknown.any():
