@@ -537,3 +537,19 @@ def test_csv_name_mistakes_are_told_in_the_user_s_terms(tmp_path):
         rig = examples / ("cmu_08_01.bvh" if name == "other" else "arm.bvh")
         with pytest.raises(Pose2RotError, match=message):
             load_tracks(tmp_path / f"{name}.csv", skeleton_bvh=rig)
+
+
+def test_reference_quaternions_written_w_last_are_refused(tmp_path):
+    """scipy's as_quat() gives x, y, z, w: read w first, the reference pose is 95 degrees off the
+    tracks at its frame and the solve flipped bones without saying why; now the error says which
+    order fits. Written w first, the same file loads."""
+    tracks = tracks_from_bvh(read_bvh(Path(__file__).resolve().parents[1] / "examples" / "cmu_08_01.bvh"),
+                             reference_frame=10)
+    path = tmp_path / "t.npz"
+    save_tracks(path, tracks)
+    load_tracks(path)
+    arrays = dict(np.load(path, allow_pickle=False))
+    arrays["reference_quaternions"] = np.roll(arrays["reference_quaternions"], -1, axis=-1)
+    np.savez(path, **arrays)
+    with pytest.raises(Pose2RotError, match=r"fits them read with w last: write them w, x, y, z"):
+        load_tracks(path)

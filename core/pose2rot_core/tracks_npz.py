@@ -170,6 +170,9 @@ def _tracks(arrays: dict) -> Tracks:
         if not np.isfinite(q).all() or (np.linalg.norm(q, axis=-1) < 1e-8).any():
             raise Pose2RotError("reference_quaternions has NaN or zero-length quaternions")
         ref_rot = quat_to_matrix(q[order])
+        frame = arrays.get("reference_frame")
+        if frame is not None and 0 <= int(frame) < len(arrays["positions"]):
+            _check_quaternion_order(skeleton, q[order], arrays["positions"][int(frame)][order])
     ends: dict = {}
     if "end_parents" in arrays:
         epar = arrays["end_parents"]
@@ -181,6 +184,33 @@ def _tracks(arrays: dict) -> Tracks:
     return Tracks(skeleton=skeleton, positions=arrays["positions"][:, order], fps=float(arrays.get("fps", 30.0)),
                   up_axis=arrays.get("up_axis", "y"), reference_frame=arrays.get("reference_frame"),
                   reference_rotations=ref_rot, confidence=None if conf is None else conf[:, order], **ends)
+
+
+def _check_quaternion_order(skeleton: Skeleton, q: np.ndarray, points: np.ndarray) -> None:
+    """Refuse reference quaternions ``q`` [J,4] (internal order) written x, y, z, w: their pose
+    misses the bones' directions at the reference frame (``points`` [J,3]) where the same numbers
+    read w last would fit them."""
+    as_given, w_last = (_bone_turn(skeleton, quat_to_matrix(x), points) for x in (q, np.roll(q, 1, axis=-1)))
+    if as_given > 20.0 and w_last < 2.0:
+        raise Pose2RotError(f"reference_quaternions: their pose is {as_given:.0f} degrees off the tracks at the "
+                            "reference frame on average, but fits them read with w last: write them w, x, y, z "
+                            "(scipy's as_quat() gives x, y, z, w)")
+
+
+def _bone_turn(skeleton: Skeleton, rotations: np.ndarray, points: np.ndarray) -> float:
+    """Mean angle (degrees) between the bones of the pose ``rotations`` [J,3,3] and those of the
+    tracks ``points`` [J,3] (bones of length and with data at both ends)."""
+    from .fk import forward_kinematics
+
+    posed = forward_kinematics(skeleton, rotations[None])[1][0]
+    child = np.flatnonzero((skeleton.parents >= 0) & (np.linalg.norm(skeleton.offsets, axis=-1) > 0))
+    par = skeleton.parents[child]
+    a, b = posed[child] - posed[par], points[child] - points[par]
+    ok = np.isfinite(b).all(-1) & (np.linalg.norm(b, axis=-1) > 0)
+    if not ok.any():
+        return 0.0
+    cos = (a[ok] * b[ok]).sum(-1) / (np.linalg.norm(a[ok], axis=-1) * np.linalg.norm(b[ok], axis=-1))
+    return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))).mean())
 
 
 def _text(x) -> str:
