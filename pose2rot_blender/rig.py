@@ -76,6 +76,11 @@ def object_matrix(obj: bpy.types.Object) -> np.ndarray:
 def read_rig(obj: bpy.types.Object) -> Rig:
     """Read an armature object's rest pose and bone flags (no scene change; in Edit Mode the edit
     bones are synced to the armature first, as leaving Edit Mode would)."""
+    if obj is not None and obj.instance_type == 'COLLECTION' and obj.instance_collection is not None and any(
+            o.type == 'ARMATURE' for o in obj.instance_collection.all_objects):
+        raise Pose2RotError(f"'{obj.name}' is an instance of the collection '{obj.instance_collection.name}', whose "
+                            "armature cannot be animated through it: make a library override first (Object > "
+                            "Library Override > Make), then select the armature")
     if obj is None or obj.type != 'ARMATURE':
         raise Pose2RotError("no armature: select an armature object (or pick one in the pose2rot panel)")
     bones = obj.data.bones

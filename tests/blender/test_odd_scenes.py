@@ -254,6 +254,25 @@ def test_linked_armature_fails(scene_ready, tmp_path):
     fails_cleanly("is linked from .*library override", tracks_collection="tracks")
 
 
+def test_a_linked_collection_instance_names_the_override(scene_ready, tmp_path):
+    """A character linked as a collection instance and picked as the armature: the error says to
+    make a library override (it said to select an armature)."""
+    _, _, rig = scene_ready
+    character = bpy.data.collections.new("character")
+    character.objects.link(rig)
+    path = str(tmp_path / "lib.blend")
+    bpy.data.libraries.write(path, {character})
+    bpy.data.objects.remove(rig)
+    with bpy.data.libraries.load(path, link=True) as (_, data_to):
+        data_to.collections = ["character"]
+    instance = bpy.data.objects.new("character", None)
+    instance.instance_type = 'COLLECTION'
+    instance.instance_collection = data_to.collections[0]
+    bpy.context.scene.collection.objects.link(instance)
+    bpy.context.view_layer.objects.active = instance
+    fails_cleanly("is an instance of the collection 'character'.*library override", tracks_collection="tracks")
+
+
 def test_armature_parented_to_a_moving_object(scene_ready):
     src, _, rig = scene_ready
     carrier = _keyed_empty("carrier", {1: (0, 0, 0), 20: (1.0, 0.5, 0.0)})
