@@ -78,7 +78,7 @@ def load_points(path: str | Path, layout: Layout | None = None, up: str | None =
     if path.is_dir():
         points = _load_freemocap(path, layout, report)
     elif not path.is_file():
-        raise Pose2RotError(f"points file '{path}' does not exist; check the path")
+        raise Pose2RotError(f"file '{path}' does not exist; check the path")
     else:
         suffix = path.suffix.lower()
         loaders = {".npy": _load_npy, ".npz": _load_npz, ".csv": _load_csv, ".bvh": _load_bvh}
