@@ -94,13 +94,17 @@ def other_rotations_outside(obj: bpy.types.Object, curves: list, kept: set[str],
     ``curves`` have keys before frame ``first`` or after ``last``: the rotation there as a
     quaternion, on every frame one of those curves has a key. Read before the solve switches the
     bones to quaternions."""
+    by_channel: dict[tuple[str, str], dict[int, object]] = {}
+    for fc in curves:
+        bone = transform_bone(fc.data_path)
+        if bone is not None:
+            by_channel.setdefault((bone, fc.data_path.rsplit(".", 1)[-1]), {})[fc.array_index] = fc
     out = {}
     for pb in obj.pose.bones:
         if pb.name in kept or pb.rotation_mode == 'QUATERNION':
             continue
         path = 'rotation_axis_angle' if pb.rotation_mode == 'AXIS_ANGLE' else 'rotation_euler'
-        own = {fc.array_index: fc for fc in curves if transform_bone(fc.data_path) == pb.name
-               and fc.data_path.endswith("." + path)}
+        own = by_channel.get((pb.name, path), {})
         frames = np.unique(np.concatenate([key_points(fc)[0] for fc in own.values()] or [np.zeros(0)]))
         frames = frames[(frames < first - 1e-3) | (frames > last + 1e-3)]
         if len(frames):
