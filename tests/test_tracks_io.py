@@ -553,3 +553,9 @@ def test_reference_quaternions_written_w_last_are_refused(tmp_path):
     np.savez(path, **arrays)
     with pytest.raises(Pose2RotError, match=r"fits them read with w last: write them w, x, y, z"):
         load_tracks(path)
+
+
+def test_points_without_a_skeleton_point_at_a_layout(tmp_path):
+    np.savez(tmp_path / "pts.npz", positions=np.zeros((5, 3, 3)), joint_names=np.array(["a", "b", "c"]))
+    with pytest.raises(Pose2RotError, match=r"missing keys parents, rest_positions .*give their layout \(--layout"):
+        load_tracks(tmp_path / "pts.npz")

@@ -36,6 +36,7 @@ def test_notes_come_in_the_interface_words_in_their_order():
     notes = [STRETCH_NOTE, "filled 1 gap in 'x' (frame 3)", MISMATCH_NOTE]
     assert notes_for(notes, "cli") == [in_words(n, "cli") for n in notes]
     assert notes_for(notes, "blender")[2].endswith("(Bone lengths: Match the tracks translates them)")
+    assert notes_for(notes + notes[1:2], "cli") == notes_for(notes, "cli")  # each once (a map's gaps: twice)
 
 
 def test_smoothing_is_recognised():

@@ -57,3 +57,18 @@ def global_to_local(skeleton: Skeleton, global_rotations: np.ndarray, out: np.nd
     if R is not G:
         R[:, 0] = G[:, 0]
     return R
+
+
+def bone_turn(skeleton: Skeleton, rotations: np.ndarray, points: np.ndarray) -> float:
+    """Mean angle (degrees) between the bones of the pose ``rotations`` [J,3,3] (local) and those of
+    the tracks ``points`` [J,3] at one frame (bones of length with data at both ends; 0 when none):
+    how far that frame is from showing the pose."""
+    posed = forward_kinematics(skeleton, np.asarray(rotations, np.float64)[None])[1][0]
+    child = np.flatnonzero((skeleton.parents >= 0) & (np.linalg.norm(skeleton.offsets, axis=-1) > 0))
+    par = skeleton.parents[child]
+    a, b = posed[child] - posed[par], points[child] - points[par]
+    ok = np.isfinite(b).all(-1) & (np.linalg.norm(b, axis=-1) > 0)
+    if not ok.any():
+        return 0.0
+    cos = (a[ok] * b[ok]).sum(-1) / (np.linalg.norm(a[ok], axis=-1) * np.linalg.norm(b[ok], axis=-1))
+    return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))).mean())

@@ -322,7 +322,7 @@ def detect_up(points: PointSet) -> str | None:
 
 # ----------------------------------------------------------------------------- checks
 def check_points(points: PointSet) -> None:
-    """Raise (one line) for infinite values, frames without any data, or 2-D coordinates in 3-D."""
+    """Raise (one line) for infinite values, no data at all, or 2-D coordinates in 3-D."""
     P, name = points.positions, points.source or "points"
     samples = P.reshape(-1, 3) if np.isfinite(P).all() else _known_samples(points, name)
     columns = np.ascontiguousarray(samples.T)            # [3,N]: along rows the reductions are fast
@@ -340,29 +340,15 @@ def check_points(points: PointSet) -> None:
 
 
 def _known_samples(points: PointSet, name: str) -> np.ndarray:
-    """[N,3] the points' known positions; raise (one line) for infinite values or frames without any."""
+    """[N,3] the points' known positions; raise (one line) for infinite values or no position at
+    all. Frames without any (the person out of view, frames a tracker dropped) are gaps, filled as
+    any other."""
     P = points.positions
     if np.isinf(P).any():
         t, p = np.argwhere(np.isinf(P).any(-1))[0]
         raise Pose2RotError(f"{name}: point '{points.names[p]}' is infinite at frame {t + points.first_frame}; "
                             "mark missing values with NaN")
     known = np.isfinite(P).all(-1)
-    empty = np.flatnonzero(~known.any(axis=1))
-    if empty.size == known.shape[0]:
+    if not known.any():
         raise Pose2RotError(f"{name}: every value is NaN: there are no positions at all")
-    if empty.size:
-        raise Pose2RotError(f"{name}: {empty.size} frame{'s' if empty.size > 1 else ''} without any position "
-                            f"(every point NaN: frame{'s' if empty.size > 1 else ''} "
-                            f"{_frame_list(empty + points.first_frame)}); "
-                            "cut them off with --frames, or drop them from the file")
     return P[known]
-
-
-def _frame_list(frames: np.ndarray) -> str:
-    runs, start = [], frames[0]
-    for a, b in zip(frames, list(frames[1:]) + [None]):
-        if b is None or b != a + 1:
-            runs.append(f"{start}" if start == a else f"{start}-{a}")
-            if b is not None:
-                start = b
-    return ", ".join(runs[:6]) + (" ..." if len(runs) > 6 else "")

@@ -15,6 +15,7 @@ from typing import Collection
 import numpy as np
 
 from .errors import Pose2RotError, read_bytes
+from .fk import bone_turn
 from .rotations import quat_to_matrix
 from .skeleton import Skeleton
 from .tracks import Tracks
@@ -60,6 +61,9 @@ def tracks_from_archive(data: dict[str, np.ndarray], name: str, keys: list[str] 
     if absent:
         keys = sorted(keys or data)
         solved = " (a solution written by pose2rot solve? Tracks hold positions)" if "quaternions" in keys else ""
+        if "positions" in keys and not {"parents", "rest_positions"} & set(keys):
+            solved = ("; points without a skeleton? give their layout (--layout NAME; Blender: Layout in Import "
+                      "Tracks) or put them on a rig through a bone map (--skeleton RIG.bvh --map MAP.json)")
         raise Pose2RotError(f"{name}: missing key{'s' if len(absent) > 1 else ''} {', '.join(absent)} "
                             f"(the file has: {', '.join(keys) or 'nothing'}){solved}")
     if bool(set(END_SITE_KEYS) & set(data)) and not set(END_SITE_KEYS) <= set(data):
@@ -190,27 +194,11 @@ def _check_quaternion_order(skeleton: Skeleton, q: np.ndarray, points: np.ndarra
     """Refuse reference quaternions ``q`` [J,4] (internal order) written x, y, z, w: their pose
     misses the bones' directions at the reference frame (``points`` [J,3]) where the same numbers
     read w last would fit them."""
-    as_given, w_last = (_bone_turn(skeleton, quat_to_matrix(x), points) for x in (q, np.roll(q, 1, axis=-1)))
+    as_given, w_last = (bone_turn(skeleton, quat_to_matrix(x), points) for x in (q, np.roll(q, 1, axis=-1)))
     if as_given > 20.0 and w_last < 2.0:
         raise Pose2RotError(f"reference_quaternions: their pose is {as_given:.0f} degrees off the tracks at the "
                             "reference frame on average, but fits them read with w last: write them w, x, y, z "
                             "(scipy's as_quat() gives x, y, z, w)")
-
-
-def _bone_turn(skeleton: Skeleton, rotations: np.ndarray, points: np.ndarray) -> float:
-    """Mean angle (degrees) between the bones of the pose ``rotations`` [J,3,3] and those of the
-    tracks ``points`` [J,3] (bones of length and with data at both ends)."""
-    from .fk import forward_kinematics
-
-    posed = forward_kinematics(skeleton, rotations[None])[1][0]
-    child = np.flatnonzero((skeleton.parents >= 0) & (np.linalg.norm(skeleton.offsets, axis=-1) > 0))
-    par = skeleton.parents[child]
-    a, b = posed[child] - posed[par], points[child] - points[par]
-    ok = np.isfinite(b).all(-1) & (np.linalg.norm(b, axis=-1) > 0)
-    if not ok.any():
-        return 0.0
-    cos = (a[ok] * b[ok]).sum(-1) / (np.linalg.norm(a[ok], axis=-1) * np.linalg.norm(b[ok], axis=-1))
-    return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))).mean())
 
 
 def _text(x) -> str:

@@ -100,8 +100,9 @@ def in_words(note: str, interface: str) -> str:
 
 
 def notes_for(notes: Iterable[str], interface: str) -> list[str]:
-    """The core's notes in ``interface``'s words (see :func:`in_words`)."""
-    return [in_words(note, interface) for note in notes]
+    """The core's notes in ``interface``'s words (see :func:`in_words`), each once (a bone map's
+    gaps are filled, and said, both where the points are placed on the rig and in the solve)."""
+    return [in_words(note, interface) for note in dict.fromkeys(notes)]
 
 
 def split_warnings(notes: Iterable[str]) -> tuple[list[str], list[str]]:
