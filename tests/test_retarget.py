@@ -38,6 +38,7 @@ def _run(argv, capsys):
     ({"bones": {"Hips": {"lerp": ["a", "b"]}}}, "\"lerp\" is \\[a, b, t\\]"),
     ({"bones": {"Hips": {"lerp": ["a", "b", True]}}}, "\"lerp\" is \\[a, b, t\\]"),
     ({"bones": {"Hips": {"median": ["a"]}}}, "a source is a point name"),
+    ({"bones": {"Hips": {"lerp": ["a", "b", 7]}}}, "t runs from 0 \\(a\\) to 1 \\(b\\)"),
 ])
 def test_map_shape_errors(data, message):
     with pytest.raises(Pose2RotError, match=message):
@@ -184,6 +185,40 @@ def test_other_proportions_scale_the_root_and_keep_the_rig():
     assert travelled == pytest.approx(result.scale * np.linalg.norm(root[-1] - root[0]), rel=1e-6)
     np.testing.assert_allclose(np.linalg.norm(sol.local_offsets[0, 1:], axis=-1),
                                np.linalg.norm(rig.offsets[1:], axis=-1), rtol=1e-9)
+
+
+def test_capture_from_the_waist_up_is_scaled_by_the_other_bones():
+    """Legs never seen (a webcam at a desk) and the points in other units: the points are scaled by
+    the rig's bones whose ends both have points (they were not scaled at all: joints 39 % of the
+    height off their points, 341 % in millimetres)."""
+    rng = np.random.default_rng(7)
+    performer, canon_p = humanoid(rng, naming="mixamo", scale=0.01)
+    rig, _ = humanoid(np.random.default_rng(8), naming="unreal")
+    R, root = walk(performer, canon_p, 60, rng)
+    points, _ = _points(performer, canon_p, R, root, "mediapipe33")
+    legs = np.array([any(k in n for k in ("knee", "ankle", "foot", "heel")) for n in points.names])
+    upper = PointSet(points.names, np.where(legs[None, :, None], np.nan, points.positions), 30.0, "y", source="waist")
+    report: list[str] = []
+    result = retarget_tracks(upper, rig, _auto(rig, points, "mediapipe33"), report=report)
+    assert any("scaled by the rig's bones between points" in line for line in report), report
+    assert 80 < result.scale < 125  # about the 100 of metres against centimetres
+    sol = solve_retargeted(result, smooth="off")
+    assert sol.check.max_error_percent < 5.0, sol.report
+
+
+def test_one_point_for_two_joints_the_rig_holds_apart_is_refused():
+    """A hand-edited map that puts a forearm and a hand on one wrist point: refused, naming both
+    (the hand was turned into gaps and kept its rest pose, unwarned)."""
+    rng = np.random.default_rng(7)
+    performer, canon_p = humanoid(rng, naming="mixamo")
+    rig, canon_r = humanoid(np.random.default_rng(8), naming="mixamo")
+    R, root = walk(performer, canon_p, 30, rng)
+    points, _ = _points(performer, canon_p, R, root)
+    bone_map = _auto(rig, points, "humanml3d22")
+    forearm, hand = canon_r["left_elbow"], canon_r["left_wrist"]
+    bones = dict(bone_map.bones, **{forearm: bone_map.bones[hand]})
+    with pytest.raises(Pose2RotError, match=f"map: '{forearm}' and '{hand}' both take|map: '{hand}' and '{forearm}' both take"):
+        retarget_tracks(points, rig, BoneMap(bones, points=bone_map.points))
 
 
 def test_chains_share_bend_and_twist_evenly():
@@ -429,3 +464,17 @@ def test_an_up_axis_the_body_contradicts_is_warned_about():
         points = load_points(walk, up=up, report=report)
         assert points.up == (up or "z")
         assert any(line.startswith("warning: ") and "points along z" in line for line in report) == warned, report
+
+
+def test_a_swing_onto_no_direction_keeps_the_frame():
+    """Two mapped points at one place that the rig holds apart (a dog's spine joint at its hips,
+    mapped onto a human rig): the swing of a frame onto their zero distance keeps the frame; it
+    was a zero matrix, and the solve stopped with an internal error ('not rotations')."""
+    from pose2rot_core.retarget import _swung
+
+    F = np.broadcast_to(axis_angle_to_matrix(np.array([0.3, -0.2, 0.5]), 0.7), (3, 3, 3)).copy()
+    target = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 0.0], [1.0, 0.0, 0.0]])
+    out = _swung(F, np.array([0.0, 2.0, 0.0]), target)
+    np.testing.assert_allclose(out[1], F[1])
+    np.testing.assert_allclose(np.linalg.det(out), 1.0)
+    np.testing.assert_allclose(out[[0, 2]] @ np.array([0.0, 2.0, 0.0]), 2.0 * target[[0, 2]], atol=1e-12)

@@ -24,6 +24,9 @@ import numpy as np
 from .errors import Pose2RotError
 from .layouts import Source
 
+#: how far a "lerp" may reach past its two points (t = 0 at a, 1 at b): once their distance either way
+LERP_REACH = (-1.0, 2.0)
+
 
 @dataclass
 class BoneMap:
@@ -80,6 +83,10 @@ def _check_source(src: object, where: str) -> None:
                 or not np.isfinite(args[2]):
             raise Pose2RotError(f"{where}: \"lerp\" is [a, b, t] with a number t (0 = a, 1 = b), "
                                 f"got {json.dumps(args)[:80]}")
+        if not LERP_REACH[0] <= args[2] <= LERP_REACH[1]:
+            raise Pose2RotError(f"{where}: \"lerp\" t is {args[2]:g}, a point {abs(args[2] - (args[2] > 1)):g} times "
+                                f"as far past {'b' if args[2] > 1 else 'a'} as a and b are apart; t runs from 0 (a) "
+                                f"to 1 (b), from {LERP_REACH[0]:g} to {LERP_REACH[1]:g} to reach past them")
         args = args[:2]
     for a in args:
         _check_source(a, where)

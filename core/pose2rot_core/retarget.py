@@ -8,7 +8,8 @@ rig, ready for the geometric solver (rigid bones, ``stretch="off"``):
 2. **Scale.** The rig keeps its bone lengths. The points are scaled (about the origin, so a floor
    under the feet stays under them) by the ratio of the rig's leg chains (direct joints on the paths
    from the root to the lowest direct joints, the feet's own bones left out) to the performer's, so
-   the root's translation matches the rig's stride and the feet stay planted.
+   the root's translation matches the rig's stride and the feet stay planted; without legs (capture
+   from the waist up), by the ratio of the rig's bones whose ends both have points.
 3. **Filling.** Rig joints without a point that lie between mapped joints get positions, top-down:
    - a *chain* of such joints between two placed joints (spines, necks, tails, twist segments) is
      the rig's reference chain, turned with the body around its start, bent evenly (every joint
@@ -28,6 +29,7 @@ rig's (the chain's median length is matched to the rig's when they differ by mor
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -63,6 +65,8 @@ BEND_STEPS = 30
 BEND_SIDE = 0.05
 #: seconds over which a chain's bend axis follows new evidence (a posture turns, it does not jump)
 BEND_SECONDS = 0.1
+#: joints the rig holds further apart than this share of its size may not share a point
+SHARED_APART = 0.01
 
 
 @dataclass
@@ -127,6 +131,7 @@ def retarget_tracks(points: PointSet, rig: Skeleton, bone_map: BoneMap, up: str 
               tracks=points.source or "the points")
     targets = rig_targets(points, rig, bone_map, up, reference_rotations, end_parents, end_offsets,
                           tuple(end_names), report)
+    check_shared_points(bone_map, targets)
     check_root(targets, rig.names[0])
     scale = rig_scale(targets, np.asarray(AXES[up], np.float64), report)
     scaled = denoise_targets(targets, scale * targets.positions, points.fps, smooth, report, points.keyed)
@@ -209,6 +214,25 @@ def _with_ends(rig: Skeleton, end_parents: np.ndarray, end_offsets: np.ndarray, 
     return Skeleton(names, np.concatenate([rig.parents, end_parents]), rest)
 
 
+def check_shared_points(bone_map: BoneMap, targets: RigTargets) -> None:
+    """Refuse (one line) a map that puts two joints on one point where the rig holds them apart
+    (more than SHARED_APART of its reference pose's extent): a point used twice by mistake (a
+    forearm and a hand both on the wrist) leaves one of them off its point and the rig folded.
+    Joints the rig puts at one place (a root and the hips, a twist joint) may share a point."""
+    names = list(targets.skeleton.names)
+    by_source: dict[str, list[str]] = {}
+    for bone, src in bone_map.bones.items():
+        by_source.setdefault(json.dumps(src, sort_keys=True), []).append(bone)
+    extent = max(float(np.ptp(targets.reference, axis=0).max()), 1e-300)
+    for source, bones in by_source.items():
+        where = targets.reference[[names.index(b) for b in bones]]
+        apart = float(np.linalg.norm(where[:, None] - where[None], axis=-1).max())
+        if apart > SHARED_APART * extent:
+            raise Pose2RotError(f"map: {', '.join(repr(b) for b in bones[:-1])} and {bones[-1]!r} {'both' if len(bones) == 2 else 'all'} take {source}, "
+                                f"where the rig holds them {100 * apart / extent:.3g} % of its size apart: give each "
+                                "its own point (a joint without one is placed between its neighbours)")
+
+
 def check_root(targets: RigTargets, root: str) -> None:
     """Raise when the root has no point and no child with one (nothing can place the rig)."""
     mapped = targets.direct | targets.soft
@@ -223,11 +247,20 @@ def rig_scale(targets: RigTargets, up: np.ndarray, report: list[str]) -> float:
     """The ratio of the rig's leg chains to the performer's (see the module docstring)."""
     X = targets.positions
     pairs = _leg_pairs(targets, up)
+    legs = bool(pairs)
+    if not legs:  # waist-up capture: the other bones with a point at both ends
+        parents = targets.skeleton.parents
+        pairs = [(int(parents[b]), int(b)) for b in np.flatnonzero(targets.direct)
+                 if parents[b] >= 0 and targets.direct[parents[b]]]
     rig = sum(np.linalg.norm(targets.reference[a] - targets.reference[b]) for a, b in pairs)
     seen = sum(float(np.median(np.linalg.norm(X[:, a] - X[:, b], axis=-1))) for a, b in pairs)
-    scale = rig / seen if pairs and seen > 0 and rig > 0 else 1.0
-    if not pairs:
-        report.append("no chain of points runs from the root to the feet: the points are not scaled")
+    if not (seen > 0 and rig > 0):
+        report.append("no two joints with points are a bone of the rig: the points are not scaled")
+        return 1.0
+    scale = rig / seen
+    if not legs:
+        report.append(f"no chain of points runs from the root to the feet: the points are scaled by the rig's "
+                      f"bones between points ({len(pairs)}), {scale:.4g} x the performer's")
     elif abs(scale - 1.0) > 1e-3:
         report.append(f"the rig's legs are {scale:.4g} x the performer's: the root's translation is scaled to match")
     return scale
@@ -679,10 +712,13 @@ def _bend_axis(v: np.ndarray, chord: np.ndarray, body: np.ndarray, rate: float) 
 
 def _swung(F: np.ndarray, v: np.ndarray, target: np.ndarray) -> np.ndarray:
     """[T,3,3] the frames F [T,3,3] turned by the smallest rotation that lays F v (``v`` [3]) onto
-    ``target`` [T,3]; F itself where v is zero."""
+    ``target`` [T,3]; F itself where v is zero, and in the frames where the target is (two points
+    at one place: a performer's spine joint at the hips, which the rig holds apart)."""
     if np.linalg.norm(v) < 1e-12:
         return F
-    return rotation_between(F @ v, target) @ F
+    swung = rotation_between(F @ v, target) @ F
+    none = np.linalg.norm(target, axis=-1) <= 1e-12 * max(float(np.linalg.norm(v)), 1e-300)
+    return np.where(none[:, None, None], F, swung) if none.any() else swung
 
 
 def _average_forward(axis: np.ndarray, weight: np.ndarray, rate: float) -> np.ndarray:
