@@ -85,6 +85,8 @@ def _output_path(text: str, suffixes: tuple[str, ...], option: str = "--out", in
 
 #: flags that only the network solvers read
 MODEL_FLAGS = ("checkpoint", "config", "t5", "window")
+#: a frame of the tracks within this mean bone angle of the --reference pose shows that pose
+SAME_POSE_DEGREES = 0.5
 #: the most jitter eval adds (fraction of the height): a tenth of the body per axis already hides the pose
 MAX_NOISE = 0.1
 
@@ -168,6 +170,16 @@ def _reference_from_bvh(tracks, path: str, frame: int):
     return clip.rotations[frame][[lookup[n] for n in names]]
 
 
+def _shows_pose(tracks, rotations, frame: int) -> bool:
+    """Whether the tracks' ``frame`` shows the pose of local ``rotations`` [J,3,3] (bones within
+    SAME_POSE_DEGREES on average): then it is their reference frame, where the solve keeps that
+    pose's roll exactly (the clip the tracks came from, by any path or as their .npz)."""
+    from .fk import bone_turn
+
+    return 0 <= frame < tracks.num_frames and bone_turn(tracks.skeleton, rotations,
+                                                        tracks.positions[frame]) <= SAME_POSE_DEGREES
+
+
 # ------------------------------------------------------------------------------ commands
 def cmd_solve(args: argparse.Namespace) -> int:
     from dataclasses import replace
@@ -184,8 +196,9 @@ def cmd_solve(args: argparse.Namespace) -> int:
     tracks = _fps_and_scale(_solve_tracks(args, report), args, report)
     if args.reference:
         frame = args.reference_frame or 0
-        tracks = replace(tracks, reference_rotations=_reference_from_bvh(tracks, args.reference, frame),
-                         reference_frame=frame if Path(args.reference).resolve() == Path(args.tracks).resolve() else None)
+        reference = _reference_from_bvh(tracks, args.reference, frame)
+        tracks = replace(tracks, reference_rotations=reference,
+                         reference_frame=frame if _shows_pose(tracks, reference, frame) else None)
     start, stop = _parse_frames(args.frames, tracks.num_frames, tracks.first_frame)
     update, close = _progress_bar(f"solve ({args.solver})")
     t0 = time.perf_counter()
