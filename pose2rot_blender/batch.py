@@ -78,7 +78,7 @@ class Job:
     """What every clip of a run shares: the rig file (None: each BVH clip's own skeleton), the armature
     of a .blend rig ('' for the only one), the output folder, the solve options, the BVH output
     (``bvh``, ``order``, ``up``), the layout of .npy points, the bone map (None: bones by name) and,
-    for BVH output, the rig's rotation order per joint (bvh_orders; None: each clip's own)."""
+    for BVH output, what the rig BVH says of its joints (BvhRig; None: each clip's own)."""
 
     rig: Path | None
     armature: str
@@ -89,7 +89,7 @@ class Job:
     up: str
     layout: str
     bone_map: BoneMap | None
-    rig_orders: dict[str, str] | None = None
+    rig_bvh: BvhRig | None = None
 
 
 def track_files(items: list[str]) -> list[Path]:
@@ -248,14 +248,26 @@ def load_rig(rig: Path | None, clip: Path, armature: str):
     return _find_armature(armature, rig.name)
 
 
-def bvh_orders(source: Path) -> dict[str, str]:
-    """Rotation order per joint of the BVH ``source`` ({} for a .blend rig, which has none)."""
+@dataclass(frozen=True)
+class BvhRig:
+    """What a BVH rig says that Blender's import of it does not keep: each joint's rotation order,
+    and the joints whose End Site has no length (Blender makes their bones 0.1 long; written back,
+    the End Site stays at the joint)."""
+
+    orders: dict[str, str]
+    tips_at_joint: frozenset[str]
+
+
+def bvh_rig(source: Path) -> BvhRig:
+    """The BvhRig of the BVH ``source`` (nothing for a .blend rig)."""
     from pose2rot_core.bvh import read_bvh
 
     if source.suffix.lower() != ".bvh":
-        return {}
+        return BvhRig({}, frozenset())
     bvh = read_bvh(source)
-    return dict(zip(bvh.skeleton.names, bvh.orders))
+    names = bvh.skeleton.names
+    at_joint = [names[j] for j, off in zip(bvh.end_parents, bvh.end_offsets) if not off.any()]
+    return BvhRig(dict(zip(names, bvh.orders)), frozenset(at_joint))
 
 
 def batch_options(args: argparse.Namespace, learned: LearnedSettings) -> SolveOptions:
@@ -285,21 +297,48 @@ def clip_job(args: argparse.Namespace, options: SolveOptions, rig: Path | None) 
 
     return Job(rig, args.armature, Path(args.out).resolve(), options, args.bvh, args.order,
                args.up, args.layout, load_map(args.bone_map) if args.bone_map else None,
-               bvh_orders(rig) if args.bvh and rig is not None else None)
+               bvh_rig(rig) if args.bvh and rig is not None else None)
 
 
-def convert(args: argparse.Namespace, options: SolveOptions, argv: list[str] | None = None) -> list:
-    """Solve every track file of the batch arguments ``args`` onto the rig as ``options`` say; print one
-    line per clip and the summary table; return the pose2rot_core.batch_summary.ClipResult of every
-    clip (failed ones included). Several clips go to worker processes, ``args.jobs`` at a time, run
-    with the batch arguments ``argv`` (without ``argv``: all in this process)."""
-    from pose2rot_core.batch_summary import format_summary
+@dataclass(frozen=True)
+class Batch:
+    """The checked inputs of a run: the track files (absolute, each once), each one's output name,
+    and the rig file (None: each clip's own skeleton)."""
+
+    files: list[Path]
+    names: dict[Path, str]
+    rig: Path | None
+
+
+def checked_batch(args: argparse.Namespace) -> Batch:
+    """The Batch of the arguments ``args``, every input checked before any work (a Pose2RotError
+    otherwise): the files exist, their outputs neither clash nor overwrite an input, the rig is one,
+    and ``--out`` is a folder (created when missing)."""
+    from pose2rot_core.errors import Pose2RotError
 
     files = list(dict.fromkeys(f.resolve() for f in track_files(args.tracks)))  # absolute, each once
     names = output_names(files)
+    out = Path(args.out).resolve()
+    suffixes = (".blend", ".bvh") if args.bvh else (".blend",)
+    inputs = set(files)
+    clash = next((f for f in files for x in suffixes if out / f"{names[f]}{x}" in inputs), None)
+    if clash is not None:
+        raise Pose2RotError(f"--out '{args.out}' would write over the input '{clash.name}': choose another folder")
+    if out.exists() and not out.is_dir():
+        raise Pose2RotError(f"--out '{args.out}' is a file: give a folder (created when missing)")
     rig = rig_source(args.rig, files)
-    rig = rig and rig.resolve()
-    Path(args.out).mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+    return Batch(files, names, rig and rig.resolve())
+
+
+def convert(args: argparse.Namespace, options: SolveOptions, batch: Batch, argv: list[str] | None = None) -> list:
+    """Solve every track file of ``batch`` onto its rig as ``options`` say; print one line per clip and
+    the summary table; return the pose2rot_core.batch_summary.ClipResult of every clip (failed ones
+    included). Several clips go to worker processes, ``args.jobs`` at a time, run with the batch
+    arguments ``argv`` (without ``argv``: all in this process)."""
+    from pose2rot_core.batch_summary import format_summary
+
+    files, names, rig = batch.files, batch.names, batch.rig
     if len(files) > 1 and argv is not None:
         results = in_workers(files, names, argv + (["--rig", str(rig)] if rig else []), args.jobs)
     else:
@@ -401,8 +440,8 @@ def convert_one(path: Path, job: Job, name: str):
                                           bone_map=job.bone_map)
         bpy.ops.wm.save_as_mainfile(filepath=str(job.out / f"{name}.blend"), copy=True)
         if job.bvh:
-            orders = bvh_orders(path) if job.rig_orders is None else job.rig_orders
-            export_bvh(job.out / f"{name}.bvh", plan, orders, job.order, job.up, pipeline.frame_rate(scene))
+            source = bvh_rig(path) if job.rig_bvh is None else job.rig_bvh
+            export_bvh(job.out / f"{name}.bvh", plan, source, job.order, job.up, pipeline.frame_rate(scene))
     except Pose2RotError as e:
         print(f"{label}: error: {e}", file=sys.stderr)
         return ClipResult(label, seconds=time.perf_counter() - t0, status="failed", message=str(e))
@@ -415,13 +454,17 @@ def convert_one(path: Path, job: Job, name: str):
                       seconds=time.perf_counter() - t0, warnings=len(plan.warnings))
 
 
-def export_bvh(path: Path, plan, rig_orders: dict[str, str], order: str | None, up: str, fps: float) -> None:
-    """The plan's keys as a BVH: the rig's joints (bone heads), End Sites at the leaf bones' tails; in
-    ``order``, else the rig's rotation order per joint (``rig_orders``, {}: the default order)."""
+def export_bvh(path: Path, plan, rig: BvhRig, order: str | None, up: str, fps: float) -> None:
+    """The plan's keys as a BVH: the rig's joints (bone heads), End Sites at the leaf bones' tails (at
+    the joint where the rig BVH's own End Site is, ``rig``); in ``order``, else the rig's rotation
+    order per joint (none known: the default order)."""
+    import numpy as np
     from pose2rot_core.export import write_solution
 
-    orders = [rig_orders.get(n, "") for n in plan.bone_names] if rig_orders else []
-    write_solution(path, plan.solution, fps, "z", up, order or orders, plan.end_parents, plan.end_offsets)
+    orders = [rig.orders.get(n, "") for n in plan.bone_names] if rig.orders else []
+    at_joint = np.array([plan.bone_names[j] in rig.tips_at_joint for j in plan.end_parents], bool)
+    offsets = np.where(at_joint[:, None], 0.0, plan.end_offsets) if at_joint.size else plan.end_offsets
+    write_solution(path, plan.solution, fps, "z", up, order or orders, plan.end_parents, offsets)
 
 
 def clip_name(path: Path) -> str:
@@ -446,7 +489,7 @@ def command_line() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry (arguments after ``--`` when run inside Blender): 0 when every clip was
-    converted, 1 when any failed (or nothing could start), 2 for bad arguments."""
+    converted, 1 when any failed, 2 for bad arguments (nothing converted)."""
     import bpy
 
     from pose2rot_core.errors import Pose2RotError
@@ -467,10 +510,11 @@ def main(argv: list[str] | None = None) -> int:
         options = batch_options(args, learned_settings(bpy.context))
         if args.worker:
             return run_worker(args, options)
-        results = convert(args, options, list(argv if argv is not None else _script_argv()))
-    except Pose2RotError as e:
+        batch = checked_batch(args)
+    except Pose2RotError as e:                  # bad arguments: nothing was done
         print(f"pose2rot batch: error: {e}", file=sys.stderr)
-        return 1
+        return 2
+    results = convert(args, options, batch, list(argv if argv is not None else _script_argv()))
     return 1 if any(r.failed for r in results) else 0
 
 

@@ -96,6 +96,19 @@ def test_files_of_one_name_in_a_folder_are_written_under_their_types(tmp_path):
     assert "2 of 2 clips converted" in proc.stdout
 
 
+def test_a_zero_length_end_site_is_written_at_its_joint(tmp_path):
+    """A BVH whose End Site has no length: Blender's importer makes that bone 0.1 long, and the
+    batch wrote its tail as the End Site (the dev clips' tips up to 5 % of the height off, where the
+    command line's are exact); it stays at its joint."""
+    clip = tmp_path / "arm0.bvh"
+    clip.write_text((Path(__file__).resolve().parents[2] / "examples" / "arm.bvh").read_text()
+                    .replace("OFFSET 0.1 0 0", "OFFSET 0 0 0"))
+    proc = _run(clip, "--out", tmp_path / "out", "--bvh")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    written = read_bvh(tmp_path / "out" / "arm0.bvh")
+    assert not written.end_offsets.any(), written.end_offsets
+
+
 def test_help_without_the_extension_installed(tmp_path):
     """``batch.py --help`` in a Blender without the extension shows how to run it, not an error."""
     env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp_path))
@@ -170,7 +183,7 @@ def test_blend_rig_and_the_armature_choice(tmp_path):
 
 def test_bad_arguments_and_missing_inputs(tmp_path):
     proc = _run(tmp_path / "missing.npz", "--out", tmp_path / "out")
-    assert proc.returncode == 1
+    assert proc.returncode == 2
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert lines[-1].startswith("pose2rot batch: error: tracks file") and "does not exist" in lines[-1]
     proc = _run(tmp_path / "missing.npz")
@@ -178,7 +191,7 @@ def test_bad_arguments_and_missing_inputs(tmp_path):
     save_tracks(tmp_path / "t.npz", tracks_from_bvh(read_bvh(zyx_clip(tmp_path / "c.bvh"))))
     (tmp_path / "t.csv").write_text("frame,root.x,root.y,root.z\n0,0,1,0\n1,0,1,0\n")
     proc = _run(tmp_path / "t.csv", "--out", tmp_path / "out")
-    assert proc.returncode == 1 and "no rig for t.csv: pass --rig RIG.blend or --rig RIG.bvh" in proc.stderr
+    assert proc.returncode == 2 and "no rig for t.csv: pass --rig RIG.blend or --rig RIG.bvh" in proc.stderr
     proc = _run(tmp_path / "t.npz", "--out", tmp_path / "out", "--rig", tmp_path / "c.bvh", "--order", "abc")
     assert proc.returncode == 2 and "--order must be one of" in proc.stderr
     proc = _run(tmp_path / "t.npz", "--out", tmp_path / "out", "--layout", "bogus")
@@ -191,12 +204,18 @@ def test_bad_arguments_and_missing_inputs(tmp_path):
     save_tracks(tmp_path / "other" / "t.npz", tracks_from_bvh(read_bvh(tmp_path / "c.bvh")))
     proc = _run(tmp_path / "t.npz", tmp_path / "t2.npz", tmp_path / "other", "--out", tmp_path / "same",
                 "--rig", tmp_path / "c.bvh", "--jobs", "2")
-    assert proc.returncode == 1 and "would all be written as 't.blend'" in proc.stderr
+    assert proc.returncode == 2 and "would all be written as 't.blend'" in proc.stderr
     assert not (tmp_path / "same").exists()  # refused before any work
     proc = _run(tmp_path / "t.npz", tmp_path / "t.npz", "--out", tmp_path / "once")  # one file given twice: once
     assert proc.returncode == 0 and "1 of 1 clips converted" in proc.stdout, proc.stdout[-2000:] + proc.stderr[-2000:]
     proc = _run(tmp_path / "t.npz", "--out", tmp_path / "out", "--extension-zip", tmp_path / "pose2rot.zip")
     assert proc.returncode == 2 and "--extension-zip: no such file" in proc.stderr.strip().splitlines()[-1]
+    before = (tmp_path / "c.bvh").read_bytes()
+    proc = _run(tmp_path / "c.bvh", "--out", tmp_path, "--bvh")  # the input's own folder
+    assert proc.returncode == 2 and "would write over the input 'c.bvh'" in proc.stderr.strip().splitlines()[-1]
+    assert (tmp_path / "c.bvh").read_bytes() == before
+    proc = _run(tmp_path / "t.npz", "--out", tmp_path / "t2.npz")
+    assert proc.returncode == 2 and "is a file: give a folder" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_a_freemocap_recording_or_its_output_data_folder_is_one_clip(tmp_path):
@@ -222,9 +241,9 @@ def test_the_preferences_show_the_installed_batch_command():
 
 
 @pytest.mark.parametrize("smooth", ["fast"])
-def test_bad_smooth_value_is_a_failed_run(tmp_path, smooth):
+def test_bad_smooth_value_is_a_bad_argument(tmp_path, smooth):
     proc = _run(zyx_clip(tmp_path / "c.bvh"), "--out", tmp_path / "out", "--smooth", smooth)
-    assert proc.returncode == 1 and "--smooth must be 'auto', 'off' or a width in seconds (e.g. 0.03), got 'fast'" \
+    assert proc.returncode == 2 and "--smooth must be 'auto', 'off' or a width in seconds (e.g. 0.03), got 'fast'" \
         in proc.stderr
 
 
@@ -239,7 +258,7 @@ def test_solve_options_of_the_command_line(tmp_path):
     proc = _run(clip, "--out", tmp_path / "out", "--max-position-error", "5")
     assert proc.returncode == 0 and _summary_row(proc.stdout, "c.bvh")[-1] == "ok"
     proc = _run(clip, "--out", tmp_path / "out", "--max-position-error", "0")
-    assert proc.returncode == 1
+    assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1] == ("pose2rot batch: error: --max-position-error must be a "
                                                     "percentage of the height above 0, got 0.0")
 
