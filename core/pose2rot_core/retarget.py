@@ -228,9 +228,10 @@ def check_shared_points(bone_map: BoneMap, targets: RigTargets) -> None:
         where = targets.reference[[names.index(b) for b in bones]]
         apart = float(np.linalg.norm(where[:, None] - where[None], axis=-1).max())
         if apart > SHARED_APART * extent:
-            raise Pose2RotError(f"map: {', '.join(repr(b) for b in bones[:-1])} and {bones[-1]!r} {'both' if len(bones) == 2 else 'all'} take {source}, "
-                                f"where the rig holds them {100 * apart / extent:.3g} % of its size apart: give each "
-                                "its own point (a joint without one is placed between its neighbours)")
+            which = f"{', '.join(repr(b) for b in bones[:-1])} and {bones[-1]!r}"
+            raise Pose2RotError(f"map: {which} {'both' if len(bones) == 2 else 'all'} take {source}, where the rig "
+                                f"holds them {100 * apart / extent:.3g} % of its size apart: give each its own point "
+                                "(a joint without one is placed between its neighbours)")
 
 
 def check_root(targets: RigTargets, root: str) -> None:
@@ -244,7 +245,8 @@ def check_root(targets: RigTargets, root: str) -> None:
 
 # ----------------------------------------------------------------------------- scale
 def rig_scale(targets: RigTargets, up: np.ndarray, report: list[str]) -> float:
-    """The ratio of the rig's leg chains to the performer's (see the module docstring)."""
+    """The ratio of the rig's leg chains to the performer's, without legs of its bones with points at
+    both ends (see the module docstring); 1 where no two joints with points are a bone."""
     X = targets.positions
     pairs = _leg_pairs(targets, up)
     legs = bool(pairs)
