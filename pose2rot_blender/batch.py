@@ -318,17 +318,18 @@ def checked_batch(args: argparse.Namespace) -> Batch:
 
     files = list(dict.fromkeys(f.resolve() for f in track_files(args.tracks)))  # absolute, each once
     names = output_names(files)
+    rig = rig_source(args.rig, files)
+    rig = rig and rig.resolve()
     out = Path(args.out).resolve()
     suffixes = (".blend", ".bvh") if args.bvh else (".blend",)
-    inputs = set(files)
-    clash = next((f for f in files for x in suffixes if out / f"{names[f]}{x}" in inputs), None)
+    inputs = set(files) | ({rig} if rig else set())
+    clash = next((out / f"{names[f]}{x}" for f in files for x in suffixes if out / f"{names[f]}{x}" in inputs), None)
     if clash is not None:
         raise Pose2RotError(f"--out '{args.out}' would write over the input '{clash.name}': choose another folder")
     if out.exists() and not out.is_dir():
         raise Pose2RotError(f"--out '{args.out}' is a file: give a folder (created when missing)")
-    rig = rig_source(args.rig, files)
     out.mkdir(parents=True, exist_ok=True)
-    return Batch(files, names, rig and rig.resolve())
+    return Batch(files, names, rig)
 
 
 def convert(args: argparse.Namespace, options: SolveOptions, batch: Batch, argv: list[str] | None = None) -> list:
