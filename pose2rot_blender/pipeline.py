@@ -19,7 +19,7 @@ import numpy as np
 from pose2rot_core.blender_space import basis_quaternions, blocked_translations, location_channels
 from pose2rot_core.bonemap import BoneMap, check_map, source_names
 from pose2rot_core.errors import Pose2RotError
-from pose2rot_core.names import NameMatch, canonical_key, match_names
+from pose2rot_core.names import NameMatch, match_names
 from pose2rot_core.options import SolveOptions
 from pose2rot_core.pointsets import PointSet
 from pose2rot_core.retarget import retarget_tracks, solve_retargeted
@@ -146,14 +146,6 @@ def reference_pose(obj: bpy.types.Object, rig: rig_io.Rig, span: SceneRange, use
     return rig_io.current_local_rotations(obj, rig)
 
 
-def ambiguous_empties(match: NameMatch, objects: list) -> list[str]:
-    """The names of ``objects`` (empties) that match a bone only alike with another one (the same
-    name but for namespace, case or separators: two characters' empties in one collection): none
-    of them drives a bone."""
-    keys = set(match.ambiguous)
-    return [o.name for o in objects if o.name not in match.bone_to_track.values() and canonical_key(o.name) in keys]
-
-
 def gather_tracks(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types.Collection | None,
                   span: SceneRange, use_reference: bool = False, progress=None, around_keys: bool = False
                   ) -> tuple[rig_io.Rig, Tracks, NameMatch]:
@@ -163,7 +155,7 @@ def gather_tracks(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy
     (their first_frame says where they start)."""
     rig, objects = read_inputs(obj, collection, span)
     match = match_rig(rig, objects)
-    alike = ambiguous_empties(match, objects)
+    alike = match.ambiguous_tracks
     if not match.bone_to_track and alike:
         raise Pose2RotError(
             f"the empties in '{collection.name}' match bones of '{obj.name}' only two or more alike ("
@@ -340,9 +332,9 @@ def check_scale(tracks: Tracks, obj: bpy.types.Object) -> list[str]:
     return [f"{WARNING_PREFIX if own else ''}{problem.what}: the armature keeps its own bone lengths{fix}"]
 
 
-def _ambiguity_warning(match: NameMatch, collection: bpy.types.Collection | None) -> list[str]:
-    """A warning naming the empties left out because they match a bone alike (ambiguous_empties)."""
-    alike = ambiguous_empties(match, track_objects(collection)) if collection is not None else []
+def _ambiguity_warning(match: NameMatch) -> list[str]:
+    """A warning naming the empties left out because they match a bone alike (NameMatch.ambiguous_tracks)."""
+    alike = match.ambiguous_tracks
     if not alike:
         return []
     return [f"{len(alike)} empties match one bone alike and drive none: " + ", ".join(alike[:6])
@@ -396,7 +388,7 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
                 frames=span.frames,
                 quaternions=basis_quaternions(sol, rig.rest), location_bones=loc_idx, locations=locs,
                 report=report, warnings=reference_warnings + scaled + far_or_flipped + override_warnings(obj)
-                + _ambiguity_warning(match, collection),
+                + _ambiguity_warning(match),
                 mean_error_pct=float(100 * err.mean() / height) if err.size else 0.0,
                 max_error_pct=float(100 * err.max() / height) if err.size else 0.0,
                 matched=len(match.bone_to_track), solution=written,
@@ -478,8 +470,9 @@ def apply_plan(obj: bpy.types.Object, plan: Plan) -> bpy.types.Action:
             pb.location = (0.0, 0.0, 0.0)
             pb.scale = (1.0, 1.0, 1.0)
     base = carry.carried_action(obj, curves, kept, first, last)
+    turned_bones = set(turned)
     writer = keys.ActionWriter(obj, f"{obj.name}_pose2rot", base,
-                               lambda fc: carry.replaced(fc, kept, first, last) or carry.rotation_curve(fc, set(turned)))
+                               lambda fc: carry.replaced(fc, kept, first, last) or carry.rotation_curve(fc, turned_bones))
     writer.action[previous.MADE_BY_KEY] = True
     for bone, (frames, quaternions) in turned.items():  # their rotation outside the solved frames, as quaternions
         path = f'pose.bones["{bpy.utils.escape_identifier(bone)}"].rotation_quaternion'

@@ -19,7 +19,10 @@ def test_rig_conventions_share_keys():
 
 def test_ambiguous_keys_match_nothing():
     m = names.match_names(["arm_L"], ["Arm.L", "LeftArm"])
-    assert m.bone_to_track == {} and m.ambiguous == ["l|arm"]
+    assert m.bone_to_track == {} and m.ambiguous == ["l|arm"] and m.ambiguous_tracks == ["Arm.L", "LeftArm"]
+    twins = names.match_names(["hip", "lHand"], ["mixamorig:hip", "mixamorig:lHand", "mixamorig1:lHand"])
+    assert twins.bone_to_track == {"hip": "mixamorig:hip"}  # two characters' hands: neither drives the bone
+    assert twins.ambiguous_tracks == ["mixamorig:lHand", "mixamorig1:lHand"]
 
 
 def test_end_tracks_aim_leaf_bones_only():

@@ -73,7 +73,8 @@ class NameMatch:
     bone_to_track: bone name -> track name (joints).
     end_to_track: leaf bone name -> track name of its tail.
     unmatched_bones / unmatched_tracks: what found no partner (in input order).
-    ambiguous: canonical keys that several bones or tracks share.
+    ambiguous: canonical keys that several bones or tracks share; ambiguous_tracks: the tracks
+    with such a key (two characters' sets of points in one collection), which drive no bone.
     """
 
     bone_to_track: dict[str, str] = field(default_factory=dict)
@@ -81,6 +82,7 @@ class NameMatch:
     unmatched_bones: list[str] = field(default_factory=list)
     unmatched_tracks: list[str] = field(default_factory=list)
     ambiguous: list[str] = field(default_factory=list)
+    ambiguous_tracks: list[str] = field(default_factory=list)
 
 
 def _tiered(bones: Sequence[str], tracks: Sequence[str], ambiguous: set[str]) -> dict[str, str]:
@@ -132,4 +134,5 @@ def match_names(bone_names: Sequence[str], track_names: Sequence[str],
         bone_to_track=joints, end_to_track=ends,
         unmatched_bones=[b for b in bone_names if b not in joints],
         unmatched_tracks=[t for t in track_names if t not in used],
-        ambiguous=sorted(amb))
+        ambiguous=sorted(amb),
+        ambiguous_tracks=[t for t in track_names if t not in joints.values() and canonical_key(t) in amb])
