@@ -322,10 +322,10 @@ def checked_batch(args: argparse.Namespace) -> Batch:
     rig = rig and rig.resolve()
     out = Path(args.out).resolve()
     suffixes = (".blend", ".bvh") if args.bvh else (".blend",)
-    inputs = set(files) | ({rig} if rig else set())
-    clash = next((out / f"{names[f]}{x}" for f in files for x in suffixes if out / f"{names[f]}{x}" in inputs), None)
-    if clash is not None:
-        raise Pose2RotError(f"--out '{args.out}' would write over the input '{clash.name}': choose another folder")
+    written = {out / f"{names[f]}{x}" for f in files for x in suffixes}
+    clash = sorted(written & (set(files) | ({rig} if rig else set())))
+    if clash:
+        raise Pose2RotError(f"--out '{args.out}' would write over the input '{clash[0].name}': choose another folder")
     if out.exists() and not out.is_dir():
         raise Pose2RotError(f"--out '{args.out}' is a file: give a folder (created when missing)")
     out.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .rotations import norm, normalize
 from .skeleton import Skeleton
 from .stacks import empty_matrices, empty_vectors, joint_batches, joint_planes, joint_rows, planes_mul, planes_vec
 
@@ -67,8 +68,8 @@ def bone_turn(skeleton: Skeleton, rotations: np.ndarray, points: np.ndarray) -> 
     child = np.flatnonzero((skeleton.parents >= 0) & (np.linalg.norm(skeleton.offsets, axis=-1) > 0))
     par = skeleton.parents[child]
     a, b = posed[child] - posed[par], points[child] - points[par]
-    ok = np.isfinite(b).all(-1) & (np.linalg.norm(b, axis=-1) > 0)
+    ok = np.isfinite(b).all(-1) & (norm(b) > 0)
     if not ok.any():
         return 0.0
-    cos = (a[ok] * b[ok]).sum(-1) / (np.linalg.norm(a[ok], axis=-1) * np.linalg.norm(b[ok], axis=-1))
+    cos = (normalize(a[ok]) * normalize(b[ok])).sum(-1)
     return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))).mean())

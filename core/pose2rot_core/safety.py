@@ -18,8 +18,8 @@ more likely wrong (held, swapped, mislabelled) than the bone stretching: that is
 from __future__ import annotations
 
 import math
-
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
@@ -356,18 +356,20 @@ def _unbiased(length: np.ndarray, spread: np.ndarray) -> np.ndarray:
     what the noise adds (the inverse of _noisy_median): noise of std ``spread`` [n] per axis (both
     ends together) lengthens a bone (a finger bone 1.5 % of the height long reads as 2.5 % under
     1 % jitter at either end), and a bone of no length reads as 1.54 stds."""
+    centre, median = _chi3_medians()
     y = length / np.where(spread > 0, spread, 1.0)
-    far = np.maximum(y, _CHI3_MEDIAN[-1])  # past the table: y = x + 1/x
-    x = np.where(y <= _CHI3_MEDIAN[-1], np.interp(y, _CHI3_MEDIAN, _CHI3_CENTRE), 0.5 * (far + np.sqrt(far * far - 4.0)))
+    far = np.maximum(y, median[-1])  # past the table: y = x + 1/x
+    x = np.where(y <= median[-1], np.interp(y, median, centre), 0.5 * (far + np.sqrt(far * far - 4.0)))
     return np.where(spread > 0, x * spread, length)
 
 
 def _noisy_median(length: np.ndarray, spread: np.ndarray) -> np.ndarray:
     """[n] the median distance between two points ``length`` [n] apart whose difference carries
     Gaussian noise of std ``spread`` [n] per axis (a non-central chi distribution of 3 degrees)."""
+    centre, median = _chi3_medians()
     x = length / np.where(spread > 0, spread, 1.0)
-    far = np.maximum(x, _CHI3_CENTRE[-1])
-    y = np.where(x <= _CHI3_CENTRE[-1], np.interp(x, _CHI3_CENTRE, _CHI3_MEDIAN), far + 1.0 / far)
+    far = np.maximum(x, centre[-1])
+    y = np.where(x <= centre[-1], np.interp(x, centre, median), far + 1.0 / far)
     return np.where(spread > 0, y * spread, length)
 
 
@@ -398,10 +400,13 @@ def _normal_cdf(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.sign(x) * erf)
 
 
-#: distances of the mean from the origin (in noise stds, to 40, past which the median is the
-#: distance plus one over it within 1e-4) and the medians of the noisy distance there
-_CHI3_CENTRE = np.concatenate([np.linspace(0.0, 8.0, 161), np.linspace(8.5, 40.0, 64)])
-_CHI3_MEDIAN = _chi3_median_table(_CHI3_CENTRE)
+@cache
+def _chi3_medians() -> tuple[np.ndarray, np.ndarray]:
+    """(distances of the mean from the origin, in noise stds, to 40, past which the median is the
+    distance plus one over it within 1e-4; the medians of the noisy distance there), worked out
+    the first time a check reads noisy lengths (2 ms), not when the module loads."""
+    centre = np.concatenate([np.linspace(0.0, 8.0, 161), np.linspace(8.5, 40.0, 64)])
+    return centre, _chi3_median_table(centre)
 
 
 def _around(tracks: Tracks, children: list[list[int]], j: int) -> list[np.ndarray]:
