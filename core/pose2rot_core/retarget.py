@@ -53,6 +53,11 @@ RIGID_WEIGHT = 1e4
 FIT_ROUNDS = 6
 #: weight, in a rigid fit, of what lies beyond the nearest turning joint, and of soft targets
 FAR_WEIGHT = 1e-3
+#: a rigid fit's turn about the weakest axis of its items of weight 1 is handed over to the placed
+#: joint above from this share of their pull there taken by their misfit to this one (1: none left)
+UNDETERMINED_FROM, UNDETERMINED_TO = 0.25, 0.75
+#: ... measured at this percentile of the clip's frames
+UNDETERMINED_QUANTILE = 90.0
 #: feet: direct joints within this fraction of the height above the lowest one
 FOOT_FRACTION = 0.1
 #: a chain whose median length differs from the rig's by this ratio bends relative to its own median
@@ -476,6 +481,7 @@ class _Filler:
             reach.append((np.zeros(3), self.P[:, above], span * float(np.linalg.norm(self.ref[h] - self.ref[above])),
                           1.0 / n ** 2))
             fixed.append((span * (self.ref[above] - self.ref[h]), self.P[:, above], FAR_WEIGHT / n ** 2))
+            return _fit_above(fixed, reach, 1.0 / n ** 2, self.P.shape[0])
         return _fit_rounds(fixed, reach, self.P.shape[0])
 
     def _span_ratio(self, h: int, above: int) -> float:
@@ -604,6 +610,58 @@ def _fit_rounds(fixed: list, reach: list, T: int) -> tuple[np.ndarray, np.ndarra
         seen = position[:, None] + np.einsum("tij,nj->tni", turn, src[rows])
         obs[:, rows] = centre + radius[:, None] * normalize(seen - centre)
     return _weighted_fit(src, obs, w)
+
+
+def _fit_above(fixed: list, reach: list, weight: float, T: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_fit_rounds` of items whose last fixed one is the placed joint above, at a far weight:
+    raised towards ``weight`` in as far as the nearer items leave the turn about their weakest axis
+    undetermined (:func:`_undetermined_turn`, measured where the joint above holds that turn)."""
+    offset, target, far = fixed[-1]
+    share = _undetermined_turn(fixed, *_fit_rounds(fixed[:-1] + [(offset, target, weight)], reach, T))
+    if share <= 0.0:
+        return _fit_rounds(fixed, reach, T)
+    return _fit_rounds(fixed[:-1] + [(offset, target, far + share * (weight - far))], reach, T)
+
+
+def _undetermined_turn(fixed: list, position: np.ndarray, turn: np.ndarray) -> float:
+    """0..1: how far the items of weight between FAR_WEIGHT and RIGID_WEIGHT leave a fitted turn
+    ``turn`` [T,3,3] (``position`` [T,3]) without a restoring pull about their weakest axis k (the
+    line they lie nearest to, about the rigid items' centre).
+
+    Their pull about k is sum w |u_perp|^2 for their offsets u from that centre; a misfit r (where
+    the fit puts them less their targets, in the fit's frame) takes sum w r_perp . u_perp of it away
+    (the cost's second derivative about k). Where the rig puts them further from k than the
+    performer's points lie (a chest's shoulders a little lower than the performer's, about the
+    shoulder line), nothing holds the turn about k and it falls to either side, frame by frame. The
+    share taken where it is largest (its UNDETERMINED_QUANTILE over the clip: proportions that leave
+    the turn to chance in part of a clip decide it nowhere in it; handed over frame by frame, the
+    chest turned by tens of degrees within the frames of the hand-over) hands over from
+    UNDETERMINED_FROM to UNDETERMINED_TO, smoothly, times the items' share of all the pull about k
+    (items on one line leave it to the far ones, as before)."""
+    near = [(o, t, w) for o, t, w in fixed if FAR_WEIGHT < w < RIGID_WEIGHT]
+    rigid = [o for o, _, w in fixed if w >= RIGID_WEIGHT]
+    if len(near) < 2:
+        return 0.0
+    src, w = np.array([o for o, *_ in near]), np.array([x[-1] for x in near])
+    pivot = np.mean(rigid, axis=0) if rigid else w @ src / w.sum()
+    u = src - pivot
+    values, vectors = np.linalg.eigh(_spread(u, w))
+    k, pull = vectors[:, -1], values[0] + values[1]
+    if pull <= 1e-9 * values.sum():                                       # on one line: no lever at all
+        return 0.0
+    every = _spread(np.array([o for o, *_ in fixed]) - pivot, np.array([x[-1] for x in fixed]))
+    share_of_pull = min(pull / (np.trace(every) - k @ every @ k), 1.0)
+    seen = position[:, None] + np.einsum("tij,nj->tni", turn, src)
+    miss = np.einsum("tji,tnj->tni", turn, seen - np.stack([t for _, t, _ in near], 1))
+    u_perp = u - np.outer(u @ k, k)
+    taken = np.einsum("n,tni,ni->t", w, miss - np.einsum("tn,i->tni", miss @ k, k), u_perp) / pull
+    high = float(np.percentile(taken, UNDETERMINED_QUANTILE))
+    return float(smoothstep((high - UNDETERMINED_FROM) / (UNDETERMINED_TO - UNDETERMINED_FROM))) * share_of_pull
+
+
+def _spread(a: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """[3,3] weighted second moment of offsets ``a`` [n,3] (weights [n])."""
+    return np.einsum("n,ni,nj->ij", w, a, a)
 
 
 def _weighted_fit(src: np.ndarray, obs: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
