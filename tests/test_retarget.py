@@ -495,3 +495,28 @@ def test_a_swing_onto_no_direction_keeps_the_frame():
     np.testing.assert_allclose(out[1], F[1])
     np.testing.assert_allclose(np.linalg.det(out), 1.0)
     np.testing.assert_allclose(out[[0, 2]] @ np.array([0.0, 2.0, 0.0]), 2.0 * target[[0, 2]], atol=1e-12)
+
+
+def test_a_sudden_turn_of_a_joint_the_fill_placed_is_a_flip():
+    """The joints solved between points follow tracks the fill made up, which call for any turn they
+    take: a chest whose fitted track jumps about the neck turns with it, and only counting every turn
+    of a placed joint over 30 degrees in a frame as a flip reports it."""
+    from dataclasses import replace
+
+    rng = np.random.default_rng(3)
+    body, canon = humanoid(rng, spine=3, naming="generic", scale=1.05)
+    R, root = walk(body, canon, 60, rng, amplitude=0.25)
+    points, _ = _points(body, canon, R, root, "h36m17")
+    rig, rig_canon = humanoid(np.random.default_rng(1), spine=3, naming="mixamo")
+    result = retarget_tracks(points, rig, _auto(rig, points, "h36m17"))
+    chest, neck = rig.names.index(rig_canon["spine3"]), rig.names.index(rig_canon["neck"])
+    assert result.made_up[chest] and not result.made_up[neck]
+    P = result.tracks.positions.copy()
+    turn = axis_angle_to_matrix(np.array([1.0, 0.0, 0.0]), np.radians(70.0))
+    P[30:, chest] = P[30:, neck] + (P[30:, chest] - P[30:, neck]) @ turn.T       # swung forwards at frame 30
+    jumped = replace(result, tracks=replace(result.tracks, positions=P))
+    quiet = solve_retargeted(replace(jumped, made_up=None), smooth="off").check
+    assert not quiet.flips.any()                                        # the track calls for the turn
+    check = solve_retargeted(jumped, smooth="off").check
+    assert check.flips[29].any() and check.flips[:, result.made_up].sum() == check.flips.sum()
+    assert any("flips" in line for line in check.lines(rig.names))

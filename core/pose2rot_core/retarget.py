@@ -40,6 +40,7 @@ from .fk import end_site_positions, forward_kinematics
 from .axes import AXES
 from .options import SolveOptions
 from .pointsets import PointSet
+from .safety import find_flips
 from .rotations import (axis_angle_to_matrix, best_fit_rotation, cross, matrix_to_quat, normalize, perpendicular,
                         rotation_between, smoothstep)
 from .skeleton import Skeleton, marked_or_above
@@ -76,14 +77,15 @@ SHARED_APART = 0.01
 
 @dataclass
 class Retargeted:
-    """Tracks on the rig, how the points were placed on it (rig position = ``scale`` x point), and
-    ``twist_guess`` [T,J,3,3] (or None): local
-    rotations that share each filled chain's bend and twist (the reference pose elsewhere), for the
-    geometric solver's roll (:func:`solve_retargeted`)."""
+    """Tracks on the rig, how the points were placed on it (rig position = ``scale`` x point),
+    ``twist_guess`` [T,J,3,3] (or None): local rotations that share each filled chain's bend and
+    twist (the reference pose elsewhere), for the geometric solver's roll (:func:`solve_retargeted`),
+    and ``made_up`` [J]: the joints without a point of their own, whose tracks the fill placed."""
 
     tracks: Tracks
     scale: float
     twist_guess: np.ndarray | None = None
+    made_up: np.ndarray | None = None
 
 
 def solve_retargeted(result: Retargeted, options: SolveOptions | None = None, *, progress=None,
@@ -95,7 +97,20 @@ def solve_retargeted(result: Retargeted, options: SolveOptions | None = None, *,
     from .solvers import solve
 
     options = SolveOptions.of(options, **changes).for_points()
-    return solve(result.tracks, options, progress=progress, twist_guess=result.twist_guess)
+    sol = solve(result.tracks, options, progress=progress, twist_guess=result.twist_guess)
+    if sol.check is not None and result.made_up is not None and result.made_up.any():
+        _check_made_up_turns(result, sol)
+    return sol
+
+
+def _check_made_up_turns(result: Retargeted, sol: Solution) -> None:
+    """Add to ``sol``'s safety check the flips of the joints whose tracks the fill placed: no point
+    calls for their turns (the fill follows whatever the rig's fit does), so any turn of more than
+    FLIP_DEGREES in a frame is one, as in a filled gap. A chest solved between points that tilted by
+    30-110 degrees within a frame was written without a word: its fitted track called for the turn."""
+    made_up = np.broadcast_to(result.made_up, sol.rotations.shape[:2])
+    flips = find_flips(result.tracks, sol, sol.forward()[0], made_up)
+    sol.check.flips[:, result.made_up] |= flips[:, result.made_up]
 
 
 @dataclass
@@ -160,7 +175,7 @@ def retarget_tracks(points: PointSet, rig: Skeleton, bone_map: BoneMap, up: str 
                     confidence=np.where(no_data, 0.0, 1.0) if no_data.any() else None,
                     keyed=None if points.keyed is None else np.repeat(points.keyed[:, None], J, axis=1),
                     first_frame=points.first_frame, **end_kw)
-    return Retargeted(tracks, scale, guess)
+    return Retargeted(tracks, scale, guess, ~(targets.direct | targets.soft)[:J])
 
 
 # ----------------------------------------------------------------------------- targets
