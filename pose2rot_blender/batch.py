@@ -553,7 +553,17 @@ def _bootstrap() -> int:
         return 2
     if zip_arg and "bpy" not in sys.modules and "BLENDER_USER_RESOURCES" not in os.environ:
         os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="pose2rot_batch_")
-    import bpy  # noqa: F401  (first: under the bpy module, addon_utils exists only after it)
+    try:
+        import bpy  # noqa: F401  (first: under the bpy module, addon_utils exists only after it)
+    except ImportError:
+        how = ("this Python has no bpy module: run the batch with Blender "
+               "(blender -b --python-exit-code 1 --python batch.py -- ...) or with a Python 3.11 that has "
+               "the bpy module (pip install bpy)")
+        if "-h" in argv or "--help" in argv:
+            print(__doc__.strip() + f"\n\nNote: {how}.")
+            return 0
+        print(f"pose2rot batch: error: {how}", file=sys.stderr)
+        return 2
     import addon_utils
 
     started = time.perf_counter()
