@@ -32,7 +32,7 @@ def test_the_documented_commands_run(tmp_path, monkeypatch, capsys):
         code = main(argv)
         out, err = capsys.readouterr()
         assert code == 0, (argv, err)
-    walk = read_bvh(tmp_path / "out" / "walk.bvh")
+    walk = read_bvh(tmp_path / "out" / "humanml3d_walk.bvh")
     assert walk.num_frames == 80 and walk.skeleton.num_joints == 22
     rig = read_bvh(ROOT / "examples" / "retarget" / "rig_mixamo.bvh")
     for name in ("walk_on_rig.bvh", "cmu_on_rig.bvh"):
