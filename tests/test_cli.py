@@ -354,3 +354,23 @@ def test_odd_but_valid_command_lines(clip, tmp_path, capsys):
     code, out, err = run(["info", zero], capsys)
     assert code == 0 and "0 frames" in out and "unit: centimetres?" in out, err
 
+
+
+def test_every_argument_of_every_command_says_what_it_is():
+    """`pose2rot COMMAND --help` explains each positional and option (tracks' --out had no words)."""
+    import argparse
+
+    from pose2rot_core.cli import build_parser
+
+    bare = []
+
+    def walk(parser: argparse.ArgumentParser, path: str) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, f"{path} {name}")
+            elif not isinstance(action, argparse._HelpAction) and not action.help:
+                bare.append(f"{path} {'/'.join(action.option_strings) or action.dest}")
+
+    walk(build_parser(), "pose2rot")
+    assert not bare, bare

@@ -451,14 +451,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("info", help="joints, frames, fps, height and unit guess, rotation orders of a BVH, "
                                     "tracks file or point set")
-    p.add_argument("file")
+    p.add_argument("file", help="a BVH clip, a tracks .npz or .csv (with --skeleton), or a point set: .npy "
+                                "(with --layout), a FreeMoCap folder, a point set .npz/.csv")
     p.add_argument("--skeleton", help="rig BVH for CSV tracks")
     p.add_argument("--layout", help="what the points of a point set are (needed for .npy files; see solve --help)")
     p.set_defaults(func=cmd_info)
 
     p = sub.add_parser("tracks", help="write the joint positions (and End Sites) of a BVH as a tracks .npz")
-    p.add_argument("clip")
-    p.add_argument("--out", required=True)
+    p.add_argument("clip", help="BVH clip")
+    p.add_argument("--out", required=True, help="tracks .npz to write (solve and Blender's Import Tracks read it)")
     p.add_argument("--reference-frame", type=int, help="store this frame's rotations as the reference pose")
     p.set_defaults(func=cmd_tracks)
 

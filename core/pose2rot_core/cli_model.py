@@ -19,7 +19,8 @@ def register(subparsers) -> None:
     info.set_defaults(func=_cmd_info)
 
     conv = msub.add_parser("convert", help="write a checkpoint as .safetensors (safe, mmap-able, config included)")
-    conv.add_argument("checkpoint")
+    conv.add_argument("checkpoint", help="checkpoint to convert (.pt/.pth with model_state, bare state dict, or "
+                                          ".safetensors)")
     conv.add_argument("--out", required=True, help="output .safetensors file")
     conv.add_argument("--config", help="upstream YAML config; default: stored or inferred from the weights")
     conv.set_defaults(func=_cmd_convert)
