@@ -126,9 +126,15 @@ def _dtype(torch, precision: str):
     return {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
 
 
+def default_overlap(window: int) -> int:
+    """Frames shared by consecutive windows of ``window`` frames: DEFAULT_OVERLAP, at most half a
+    window (a window as short as the training ones, 48 frames, must still run)."""
+    return min(DEFAULT_OVERLAP, max(0, int(window) // 2))
+
+
 def solve_learned(tracks: Tracks, checkpoint: str | os.PathLike, config: str | os.PathLike | Mapping | None = None,
                   t5: str | os.PathLike | None = None, device: str = "auto", window: int = DEFAULT_WINDOW,
-                  overlap: int = DEFAULT_OVERLAP, progress: Callable[[float, str], None] | None = None,
+                  overlap: int | None = None, progress: Callable[[float, str], None] | None = None,
                   missing: np.ndarray | None = None, embedder: str | None = None,
                   cache_dir: str | os.PathLike | None = None, scale: float | None = None,
                   static_joints: Sequence[str] = (), precision: str = "fp32") -> Solution:
@@ -136,11 +142,13 @@ def solve_learned(tracks: Tracks, checkpoint: str | os.PathLike, config: str | o
 
     checkpoint/config: weights file and optional upstream YAML; t5: T5 model id or directory;
     device: "auto" (CUDA when available), "cpu", "cuda[:N]"; window/overlap: frames per network
-    pass and frames shared by consecutive passes; embedder: "t5"/"hash" (default: the model's);
+    pass and frames shared by consecutive passes (default: :func:`default_overlap`); embedder: "t5"/"hash" (default: the model's);
     scale: model scale s (default: model_inputs.clip_scale); static_joints: names whose rotation is
     the reference one; precision: "fp32", or "bf16"/"fp16" autocast on CUDA.
     Joints without any data (``missing``) keep their reference rotation (identity without one)."""
     require_torch()
+    if overlap is None:
+        overlap = default_overlap(window)
     dev = resolve_device(device)
     if progress:
         progress(0.0, "loading the model")

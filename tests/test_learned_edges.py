@@ -1,0 +1,51 @@
+"""The learned and hybrid solvers as a user drives them: flags with edge values, torch missing,
+checkpoint mismatches; a tiny random-weight model with the hash embedder (CPU)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pose2rot_core.cli import main
+
+from _torch_helpers import TORCH_REASON, tiny_model
+
+REPO = Path(__file__).resolve().parents[1]
+ARM = REPO / "examples" / "arm.bvh"
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory) -> Path:
+    """A tiny untrained network for hash-embedded names, saved as a training run saves it."""
+    pytest.importorskip("torch", reason=TORCH_REASON)
+    from pose2rot_core.checkpoint import save_checkpoint
+    from pose2rot_core.embeddings import HASH_DIM, HASH_FAMILY
+
+    model = tiny_model(joint_embed_dim=HASH_DIM)
+    model.embedder = HASH_FAMILY
+    return save_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny.pt", model, epoch=1)
+
+
+@pytest.mark.parametrize("window", ["48", "10", "1"])
+def test_a_short_window_runs(checkpoint, tmp_path, window, capsys):
+    """--window below the default overlap (64 frames) was refused as 'overlap (64) in [0, window)', a
+    setting the command line cannot change; the overlap now shrinks with the window."""
+    out = tmp_path / "arm.npz"
+    code = main(["solve", str(ARM), "--solver", "hybrid", "--checkpoint", str(checkpoint), "--window", window,
+                 "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
+    assert out.is_file()
+
+
+def test_overlap_fits_the_window():
+    from pose2rot_core.solvers.learned import DEFAULT_OVERLAP, default_overlap, window_starts
+
+    assert default_overlap(4096) == DEFAULT_OVERLAP
+    for window in (1, 2, 10, 48, 127, 1024):
+        overlap = default_overlap(window)
+        assert 0 <= overlap < window
+        starts = window_starts(300, window, overlap)
+        assert starts[0] == 0 and starts[-1] + window == max(300, window)
