@@ -49,3 +49,15 @@ def test_overlap_fits_the_window():
         assert 0 <= overlap < window
         starts = window_starts(300, window, overlap)
         assert starts[0] == 0 and starts[-1] + window == max(300, window)
+
+
+def test_train_without_torch_names_the_install(tmp_path):
+    """Without torch, 'pose2rot train' ended as 'internal error: ModuleNotFoundError' (exit 1); now the
+    one-line error every other learned command gives (exit 2), and no run folder."""
+    code = ("import sys; sys.modules['torch'] = None\n"
+            "from pose2rot_core.cli import main\n"
+            f"sys.exit(main(['train', {str(ARM)!r}, '--out', {str(tmp_path / 'run')!r}, '--steps', '1']))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.strip() == 'pose2rot: error: the learned model needs PyTorch: pip install "pose2rot-core[learned]"'
+    assert not (tmp_path / "run").exists()

@@ -40,6 +40,9 @@ def register(subparsers) -> None:
 def _cmd_train(args: argparse.Namespace) -> int:
     from dataclasses import fields
 
+    from .model import require_torch
+
+    require_torch()  # before the training modules, which import torch: the install line, not a traceback
     from .training.loop import TrainRequest, run_training
 
     options = {f.name: getattr(args, f.name) for f in fields(TrainRequest) if f.name not in ("data", "out")}
