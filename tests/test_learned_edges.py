@@ -61,3 +61,24 @@ def test_train_without_torch_names_the_install(tmp_path):
     assert out.returncode == 2, out.stderr
     assert out.stderr.strip() == 'pose2rot: error: the learned model needs PyTorch: pip install "pose2rot-core[learned]"'
     assert not (tmp_path / "run").exists()
+
+
+def test_a_missing_key_does_not_invent_a_cross_attention_difference(tmp_path):
+    """A run's checkpoint (cross-attention in every block: decoder_use_cross_layers null) with one
+    tensor missing was said to 'imply decoder_use_cross_layers=3', the very shape it asks for."""
+    torch = pytest.importorskip("torch", reason=TORCH_REASON)
+    from pose2rot_core.checkpoint import load_model, save_checkpoint
+    from pose2rot_core.errors import Pose2RotError
+
+    model = tiny_model(joint_embed_dim=8, decoder_layers=3, decoder_use_cross_layers=None)
+    path = save_checkpoint(tmp_path / "run.pt", model, epoch=1)
+    saved = torch.load(path, weights_only=True)
+    del saved["model_state"]["rest_encoder.out_norm.bias"]
+    torch.save(saved, tmp_path / "less.pt")
+    with pytest.raises(Pose2RotError) as e:
+        load_model(tmp_path / "less.pt")
+    msg = str(e.value)
+    assert "1 missing (rest_encoder.out_norm.bias)" in msg
+    assert msg.endswith("the weights imply the same configuration"), msg
+    with pytest.raises(Pose2RotError, match=r"the weights imply decoder_use_cross_layers=3$"):
+        load_model(path, dict(model.params, decoder_use_cross_layers=1))

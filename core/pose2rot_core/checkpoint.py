@@ -26,7 +26,7 @@ from typing import Any, Mapping
 
 from .errors import Pose2RotError
 from .model import INSTALL_HINT, require_torch
-from .model.params import RELEASED_PARAMS, resolve_params
+from .model.params import RELEASED_PARAMS, cross_layer_count, resolve_params
 
 _STATE_KEYS = ("model_state", "state_dict", "model")
 SAFETENSORS_CONFIG_KEY = "pose2rot_config"
@@ -256,11 +256,19 @@ def check_state_matches(model, state: Mapping, params: Mapping[str, Any], where:
     try:
         implied = infer_params(state)
         diff = [f"{k}={implied[k]!r}" for k in implied
-                if k not in ("temporal_dropout", "use_grad_checkpoint", "num_memory") and implied[k] != params.get(k)]
+                if k not in ("temporal_dropout", "use_grad_checkpoint", "num_memory") and _differs(k, implied, params)]
         hint = ("the weights imply " + ", ".join(diff)) if diff else "the weights imply the same configuration"
     except Pose2RotError as e:
         hint = str(e)
     raise Pose2RotError(f"weights in '{where}' do not fit the model configuration: {'; '.join(parts)}; {hint}")
+
+
+def _differs(key: str, implied: Mapping[str, Any], params: Mapping[str, Any]) -> bool:
+    """Whether ``params`` ask for another ``key`` than the weights imply; the cross-attention count is
+    compared as the blocks it gives (None, "every block", is the decoder's layer count)."""
+    if key == "decoder_use_cross_layers":
+        return cross_layer_count(implied) != cross_layer_count(dict(params, decoder_layers=implied["decoder_layers"]))
+    return implied[key] != params.get(key)
 
 
 def load_model(path: str | Path, config: str | Path | Mapping | None = None, device: str = "cpu"):
