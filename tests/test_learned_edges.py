@@ -82,3 +82,18 @@ def test_a_missing_key_does_not_invent_a_cross_attention_difference(tmp_path):
     assert msg.endswith("the weights imply the same configuration"), msg
     with pytest.raises(Pose2RotError, match=r"the weights imply decoder_use_cross_layers=3$"):
         load_model(path, dict(model.params, decoder_use_cross_layers=1))
+
+
+@pytest.mark.parametrize("given", ["missing_folder", "./missing_folder", "a_file.txt"])
+def test_a_t5_folder_that_is_not_there_is_named(tmp_path, monkeypatch, capsys, given):
+    """--t5 with a folder that does not exist was passed to transformers as a model id, which answered
+    'Repo id must use alphanumeric chars ...' (or tried the network); now the folder is named."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a_file.txt").write_text("not a model")
+    if given == "missing_folder":
+        given = str(tmp_path / "models" / "t5-base")
+    code = main(["embed", "LeftArm", "--t5", given, "--cache-dir", str(tmp_path / "cache")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert err.startswith(f"pose2rot: error: T5 folder '{given}' ")
+    assert ("is a file" if given.endswith(".txt") else "does not exist") in err

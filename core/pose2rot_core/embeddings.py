@@ -115,7 +115,7 @@ def default_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
 
 def t5_source(t5: str | os.PathLike | None = None) -> str:
     """Model id or local directory of the T5 encoder (argument > $POSE2ROT_T5 > t5-base)."""
-    src = str(t5) if t5 else os.environ.get("POSE2ROT_T5") or DEFAULT_T5
+    src = os.path.expanduser(str(t5) if t5 else os.environ.get("POSE2ROT_T5") or DEFAULT_T5)
     return str(Path(src).resolve()) if os.path.isdir(src) else src
 
 
@@ -173,8 +173,26 @@ def t5_embed_cached(names: Sequence[str], t5: str | os.PathLike | None = None,
     return np.stack([found[n] for n in names]).astype(np.float32)
 
 
+def _looks_like_a_path(source: str) -> bool:
+    """Whether a --t5 value names a folder, not a model id ("t5-base", "google-t5/t5-base"): absolute,
+    relative with ./ or ../, ~, a backslash, or more than one slash."""
+    return (os.path.isabs(source) or source.startswith((".", "~")) or "\\" in source
+            or source.count("/") > 1 or os.path.exists(source))
+
+
+def _check_folder(source: str) -> None:
+    """Raise a clear error for a T5 source that names a folder that is not there (transformers would
+    take it for a model id and answer about the form of ids)."""
+    if os.path.isdir(source) or not _looks_like_a_path(source):
+        return
+    what = "is a file, not a folder" if os.path.exists(source) else "does not exist"
+    raise Pose2RotError(f"T5 folder '{source}' {what}: pass --t5 with the folder that holds t5-base "
+                        "(config.json, its weights and spiece.model), or a model id such as t5-base")
+
+
 def _load_t5(source: str, device: str):
     """(tokenizer, encoder) for ``source``; local_files_only for directories or offline mode."""
+    _check_folder(source)
     try:
         from transformers import AutoTokenizer, T5EncoderModel
     except ImportError:
