@@ -97,3 +97,24 @@ def test_a_t5_folder_that_is_not_there_is_named(tmp_path, monkeypatch, capsys, g
     assert code == 2 and len(err.splitlines()) == 1
     assert err.startswith(f"pose2rot: error: T5 folder '{given}' ")
     assert ("is a file" if given.endswith(".txt") else "does not exist") in err
+
+
+def test_a_truncated_checkpoint_is_reported_in_whole_sentences(checkpoint, tmp_path, capsys):
+    """torch's message for a cut file was quoted up to 200 characters and ended in the middle of a
+    sentence ('... your checkpoint file is'); now its first sentence."""
+    cut = tmp_path / "cut.pt"
+    data = checkpoint.read_bytes()
+    cut.write_bytes(data[:len(data) // 2])
+    assert main(["model", "info", str(cut)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "truncated or corrupt" in err
+    assert err.endswith("failed finding central directory"), err
+
+
+def test_first_sentence():
+    from pose2rot_core.errors import first_sentence
+
+    assert first_sentence("Bad header. This is an internal error. More") == "Bad header"
+    assert first_sentence("one line\nsecond") == "one line"
+    assert first_sentence("") == ""
+    assert first_sentence("x" * 300, 20) == "x" * 17 + "..."

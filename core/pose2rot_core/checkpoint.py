@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-from .errors import Pose2RotError
+from .errors import Pose2RotError, first_sentence
 from .model import INSTALL_HINT, require_torch
 from .model.params import RELEASED_PARAMS, cross_layer_count, resolve_params
 
@@ -76,7 +76,7 @@ def read_state(path: str | Path, map_location: str = "cpu") -> tuple[dict, dict[
                 "or convert them to .safetensors in a trusted environment") from None
         raise Pose2RotError(
             f"checkpoint '{path}' cannot be read (truncated or corrupt file, or not a PyTorch checkpoint): "
-            f"{type(e).__name__}: {msg.splitlines()[0][:200] if msg else ''}") from None
+            f"{type(e).__name__}: {first_sentence(msg)}") from None
     return _split_container(obj, path)
 
 
@@ -93,7 +93,7 @@ def _read_safetensors(path: Path, map_location: str) -> tuple[dict, dict[str, An
                 state[k] = f.get_tensor(k)
     except Exception as e:  # noqa: BLE001
         raise Pose2RotError(f"checkpoint '{path}' cannot be read as safetensors (truncated or corrupt): "
-                            f"{str(e).splitlines()[0][:200]}") from None
+                            f"{first_sentence(str(e))}") from None
     info: dict[str, Any] = {}
     if SAFETENSORS_CONFIG_KEY in meta:
         try:
