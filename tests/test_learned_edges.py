@@ -118,3 +118,35 @@ def test_first_sentence():
     assert first_sentence("one line\nsecond") == "one line"
     assert first_sentence("") == ""
     assert first_sentence("x" * 300, 20) == "x" * 17 + "..."
+
+
+@pytest.mark.parametrize("reference", ["none", "rotations only", "at a frame"])
+def test_the_memory_slot_is_a_pose_with_its_own_rotations(reference):
+    """The memory slot pairs positions with rotations, as in training (a frame and its true
+    rotations). Without a reference frame it paired the tracks' frame 0 with the identity (or the
+    given reference rotations), a pose those rotations do not make: the rest pose now (the rig
+    posed by the reference rotations when they are given)."""
+    from dataclasses import replace
+
+    from pose2rot_core.fk import forward_kinematics
+    from pose2rot_core.model_inputs import build_inputs
+    from pose2rot_core.rotations import axis_angle_to_matrix, rot6d_to_matrix
+    from pose2rot_core.skeleton import Skeleton
+    from pose2rot_core.tracks import Tracks
+
+    rng = np.random.default_rng(3)
+    rest = np.array([[0.0, 1.0, 0.0], [0.0, 1.5, 0.0], [0.0, 2.0, 0.1], [0.4, 1.6, 0.0], [-0.4, 1.6, 0.0]])
+    sk = Skeleton(("Hips", "Spine", "Head", "LArm", "RArm"), [-1, 0, 1, 1, 1], rest)
+    R = axis_angle_to_matrix(rng.normal(size=(8, 5, 3)), rng.uniform(0.3, 1.2, (8, 5)))
+    P = forward_kinematics(sk, R, rng.normal(size=(8, 3)))[1]
+    tracks = Tracks(sk, P, up_axis="z")
+    if reference == "rotations only":
+        tracks = replace(tracks, reference_rotations=R[5])
+    elif reference == "at a frame":
+        tracks = replace(tracks, reference_rotations=R[5], reference_frame=5)
+    inp = build_inputs(tracks, np.zeros((5, 4), np.float32))
+    A, s = inp.axes, inp.scale
+    rotations = A.T @ rot6d_to_matrix(inp.arrays["memory_rot6d"][0].astype(np.float64)) @ A  # file axes
+    posed = forward_kinematics(sk, rotations[None], np.zeros((1, 3)))[1][0]
+    np.testing.assert_allclose(inp.arrays["memory_pose"][0], posed @ A.T / s, atol=1e-5)
+    assert not np.allclose(inp.arrays["memory_pose"][0], inp.arrays["position"][0], atol=1e-3)

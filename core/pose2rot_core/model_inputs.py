@@ -16,8 +16,10 @@ Conventions:
   them with ``static_joints=``. Upstream marked joints that never rotate in training; for a user
   rig we cannot know, so nothing is frozen unless asked.
 - ``ref_rot6d_a``: 6D of the tracks' reference rotations (model frame), identity when absent.
-- Memory inputs (read only by models with cross-attention): one slot, the reference frame
-  (frame 0 when none) with the reference rotations.
+- Memory inputs (read only by models with cross-attention): one slot, a pose with its rotations:
+  the tracks at the reference frame with the reference rotations; without a reference frame, the
+  rig posed by the reference rotations (the rest pose and identity without any), never a frame
+  of the tracks paired with rotations it does not show.
 """
 from __future__ import annotations
 
@@ -111,7 +113,6 @@ def build_inputs(tracks: Tracks, name_embeddings: np.ndarray, *, scale: float | 
     for name in static_joints:
         static[skel.index(name)] = True
     position = (centred / s).astype(np.float32)
-    ref_frame = tracks.reference_frame or 0
     arrays = {
         "position": position,
         "offset_a": ((O - O[0]) / s).astype(np.float32),
@@ -122,12 +123,27 @@ def build_inputs(tracks: Tracks, name_embeddings: np.ndarray, *, scale: float | 
         "graph_edge": skel.edge_type(),
         "static_rot_joint_mask": static,
         "ref_rot6d_a": ref.astype(np.float32),
-        "memory_pose": position[ref_frame:ref_frame + 1].copy(),
+        "memory_pose": _memory_pose(tracks, position, A, s),
         "memory_rot6d": ref[None].astype(np.float32),
     }
     if embedder is not None:
         arrays["embedder"] = embedder
     return ClipInputs(arrays, s, A, filled)
+
+
+def _memory_pose(tracks: Tracks, position: np.ndarray, A: np.ndarray, s: float) -> np.ndarray:
+    """[1,J,3] float32 positions of the memory slot, a pose whose rotations are the reference ones (as in
+    training, where it is a frame of the clip and its true rotations): the tracks at their reference
+    frame, else the rig posed by the reference rotations (the rest pose without any), root-centred,
+    model axes, divided by ``s``. position: [T,J,3] the clip's model positions."""
+    if tracks.reference_frame is not None:
+        return position[tracks.reference_frame:tracks.reference_frame + 1].copy()
+    from .fk import forward_kinematics
+
+    J = tracks.skeleton.num_joints
+    rotations = np.eye(3)[None].repeat(J, 0) if tracks.reference_rotations is None else tracks.reference_rotations
+    pose = forward_kinematics(tracks.skeleton, rotations[None], np.zeros((1, 3)))[1]
+    return ((pose @ A.T) / s).astype(np.float32)
 
 
 def pad_batch(clips: Sequence[Mapping[str, np.ndarray]]) -> dict[str, np.ndarray]:
