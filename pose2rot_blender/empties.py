@@ -137,9 +137,18 @@ TRANSFORM_PATHS = frozenset(f"{d}{c}" for d in ("", "delta_") for c in (
     "location", "rotation_euler", "rotation_quaternion", "rotation_axis_angle", "scale"))
 
 
-def keyed_range(objects: Sequence[bpy.types.Object]) -> tuple[float, float] | None:
-    """(first, last) keyed frame over the location curves of ``objects``; None when none is keyed."""
-    ranges = [tuple(fc.range()) for obj in objects for fc in (_location_curves(obj) or []) if fc is not None]
+def vetted_curves(objects: Sequence[bpy.types.Object]) -> list:
+    """Per object of ``objects``, its location F-curves as read_world and keyed_range take them (a
+    list of 3, None per channel not animated), or None when its world location is more than them:
+    found once, so that one solve asks each empty's parent, constraints, drivers and curves once."""
+    return [_location_curves(obj) for obj in objects]
+
+
+def keyed_range(objects: Sequence[bpy.types.Object], found: list | None = None) -> tuple[float, float] | None:
+    """(first, last) keyed frame over the location curves of ``objects`` (``found``: their
+    vetted_curves, when already known); None when none is keyed."""
+    found = vetted_curves(objects) if found is None else found
+    ranges = [tuple(fc.range()) for curves in found for fc in (curves or []) if fc is not None]
     if not ranges:
         return None
     return min(r[0] for r in ranges), max(r[1] for r in ranges)
@@ -187,7 +196,7 @@ def _some(names: list[str]) -> str:
 
 
 def read_world(scene: bpy.types.Scene, objects: Sequence[bpy.types.Object], frames: np.ndarray,
-               follow: bpy.types.Object | None = None, progress=None
+               follow: bpy.types.Object | None = None, progress=None, found: list | None = None
                ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """World locations [T,N,3] of ``objects`` at integer scene ``frames`` [T], the world matrices
     [T,4,4] of ``follow`` (None when not asked for), read in the same pass over the frames, and
@@ -195,20 +204,20 @@ def read_world(scene: bpy.types.Scene, objects: Sequence[bpy.types.Object], fram
     see _set_on, or not animated; a parent does not change which frames are keys) rather than
     interpolated between keys (Tracks.keyed; locations animated by other means, such as
     constraints, drivers, NLA or curve modifiers, count as set). ``progress(fraction, message)``
-    is told how the per-frame pass goes."""
+    is told how the per-frame pass goes; ``found``: the objects' vetted_curves, when already known."""
     frames = np.asarray(frames, np.float64)
+    vetted = vetted_curves(objects) if found is None else found
     out = np.empty((len(frames), len(objects), 3), np.float64)
     keyed = np.ones((len(frames), len(objects)), bool)
     slow, animated, curves = [], [], []
-    for i, obj in enumerate(objects):
-        found = _location_curves(obj)
-        if found is None:
+    for i, (obj, own) in enumerate(zip(objects, vetted)):
+        if own is None:
             slow.append(i)
             for fc in _own_location_curves(obj, cycles=True) or []:  # a parent moves the points, keys stay keys
                 if fc is not None:
                     keyed[:, i] &= _keys_on(fc, frames)
             continue
-        for c, fc in enumerate(found):
+        for c, fc in enumerate(own):
             if fc is None:
                 out[:, i, c] = obj.location[c]
             else:

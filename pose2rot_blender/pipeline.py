@@ -153,6 +153,14 @@ def gather_tracks(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy
     ``use_reference`` the armature's current pose is the tracks' reference pose at span.reference_frame.
     With ``around_keys`` the tracks also cover the frames the empties are keyed on around the span
     (their first_frame says where they start)."""
+    return _gather(scene, obj, collection, span, use_reference, progress, around_keys)[:3]
+
+
+def _gather(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types.Collection | None,
+            span: SceneRange, use_reference: bool, progress, around_keys: bool
+            ) -> tuple[rig_io.Rig, Tracks, NameMatch, tuple[float, float] | None | bool]:
+    """gather_tracks, and the first and last keyed frame of the empties read (empties.keyed_range;
+    False when not known: without ``around_keys``, or two empties share a name)."""
     rig, objects = read_inputs(obj, collection, span)
     match = match_rig(rig, objects)
     alike = match.ambiguous_tracks
@@ -178,9 +186,11 @@ def gather_tracks(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy
     joint_idx = [skel.names.index(b) for b in match.bone_to_track]
     end_bones = list(match.end_to_track)
     wanted = [by_name[t] for t in match.bone_to_track.values()] + [by_name[match.end_to_track[b]] for b in end_bones]
-    read = _around_keys(span, wanted, frame_rate(scene)) if around_keys else span
+    found = empties.vetted_curves(wanted)      # each empty vetted once for the whole read
+    keyed_frames = empties.keyed_range(wanted, found) if around_keys else False
+    read = _around_keys(span, keyed_frames, frame_rate(scene)) if around_keys else span
     frames = read.frames
-    arm, set_there = armature_points(scene, obj, rig, wanted, frames, progress)
+    arm, set_there = armature_points(scene, obj, rig, wanted, frames, progress, found)
     T, J = len(frames), skel.num_joints
     pos = np.full((T, J, 3), np.nan)
     pos[:, joint_idx] = arm[:, :len(joint_idx)]
@@ -200,13 +210,13 @@ def gather_tracks(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy
     tracks = Tracks(skeleton=skel, positions=pos, fps=frame_rate(scene), up_axis="z",
                     reference_frame=read.reference_index(reference), reference_rotations=reference,
                     first_frame=read.frame_start, keyed=keyed, **end_kw)
-    return rig, tracks, match
+    return rig, tracks, match, keyed_frames if len(by_name) == len(objects) else False
 
 
-def _around_keys(span: SceneRange, objects: list[bpy.types.Object], fps: float) -> SceneRange:
-    """The span widened to the frames the ``objects`` are keyed on up to AROUND_SECONDS before and
-    after it (a stray key far away neither slows the solve nor widens its smoothing)."""
-    keyed = empties.keyed_range(objects)
+def _around_keys(span: SceneRange, keyed: tuple[float, float] | None, fps: float) -> SceneRange:
+    """The span widened to the frames the empties are ``keyed`` on (first, last; None: no keys) up to
+    AROUND_SECONDS before and after it (a stray key far away neither slows the solve nor widens its
+    smoothing)."""
     if keyed is None:
         return span
     reach = int(np.ceil(AROUND_SECONDS * fps))
@@ -253,12 +263,12 @@ def solve_mapped(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
 
 
 def armature_points(scene: bpy.types.Scene, obj: bpy.types.Object, rig: rig_io.Rig, objects: list,
-                    frames: np.ndarray, progress=None) -> tuple[np.ndarray, np.ndarray]:
+                    frames: np.ndarray, progress=None, found: list | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(positions [T,N,3] of ``objects`` at scene ``frames`` in the armature's space (per frame when
     the armature itself moves: a parent or constraints), [T,N] whether each is keyed there rather
-    than interpolated, see empties.read_world)."""
+    than interpolated, see empties.read_world; ``found``: the objects' empties.vetted_curves)."""
     world, mats, keyed = empties.read_world(scene, objects, frames, follow=obj if empties.moves(obj) else None,
-                                            progress=progress)
+                                            progress=progress, found=found)
     if mats is None:
         if np.array_equal(rig.world_inv, np.eye(4)):   # the armature object at the world origin
             return world, keyed
@@ -348,8 +358,8 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
     """Read, solve as ``options`` say (the learned model where ``learned`` says; through ``bone_map``
     when one is given), and convert; raises Pose2RotError and leaves the scene as it was on failure."""
     playhead = scene.frame_current
-    rig, tracks, match, sol, report = _read_and_solve(scene, obj, collection, span, options, learned, progress,
-                                                      bone_map)
+    rig, tracks, match, sol, report, keyed = _read_and_solve(scene, obj, collection, span, options, learned,
+                                                             progress, bone_map)
     reference_warnings = _playhead_off_reference(playhead, obj, span, options.use_reference)
     skel = rig.skeleton
     tol = 1e-6 * skel.height
@@ -372,7 +382,8 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
     loc_idx, locs = location_channels(sol, rig.rest, tol)
     end_parents, end_offsets = rig.leaf_ends()
     used = set(match.bone_to_track.values()) | set(match.end_to_track.values())
-    keyed = empties.keyed_range([o for o in track_objects(collection) if o.name in used])
+    if keyed is False:                                 # not known from the read
+        keyed = empties.keyed_range([o for o in track_objects(collection) if o.name in used])
     if keyed is not None and (span.frame_start < keyed[0] or span.frame_end > keyed[1]):
         report.append(f"frames {span.frame_start}..{span.frame_end} reach past the tracks' keys "
                       f"({keyed[0]:g}..{keyed[1]:g}): there the tracks hold still")
@@ -420,20 +431,22 @@ def _playhead_off_reference(playhead: int, obj: bpy.types.Object, span: SceneRan
 
 def _read_and_solve(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types.Collection | None,
                     span: SceneRange, options: SolveOptions, learned: LearnedSettings | None, progress,
-                    bone_map: BoneMap | None) -> tuple[rig_io.Rig, Tracks, NameMatch, Solution, list[str]]:
-    """(rig, tracks, how bones found their empties, the solution, notes on the tracks' scale): the
-    empties drive the bones of the same name, or the bones ``bone_map`` maps them to."""
+                    bone_map: BoneMap | None
+                    ) -> tuple[rig_io.Rig, Tracks, NameMatch, Solution, list[str], tuple[float, float] | None | bool]:
+    """(rig, tracks, how bones found their empties, the solution, notes on the tracks' scale, the
+    first and last keyed frame of the empties read, False when not known): the empties drive the
+    bones of the same name, or the bones ``bone_map`` maps them to."""
     if bone_map is not None:
         rig, tracks, match, sol = solve_mapped(scene, obj, collection, span, options, bone_map, progress)
-        return rig, tracks, match, sol, []                 # the map scales the points to the rig itself
-    rig, around, match = gather_tracks(scene, obj, collection, span, options.use_reference, progress, around_keys=True)
+        return rig, tracks, match, sol, [], False          # the map scales the points to the rig itself
+    rig, around, match, keyed = _gather(scene, obj, collection, span, options.use_reference, progress, True)
     start = span.frame_start - around.first_frame
     solved = (start, start + len(span.frames))  # solved with the keys around it, kept on the span
     tracks = around.frames(*solved)
     scale_note = check_scale(tracks, obj)
     sol = solve(around, options, progress=progress, network=runtime.network(options, learned or LearnedSettings()),
                 frames=solved)
-    return rig, tracks, match, sol, scale_note
+    return rig, tracks, match, sol, scale_note, keyed
 
 
 def _plan_channels(plan: Plan, kept: set[str]) -> tuple[list[tuple[str, int, str]], np.ndarray, np.ndarray]:
