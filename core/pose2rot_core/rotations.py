@@ -78,17 +78,28 @@ def quat_to_matrix(q: np.ndarray) -> np.ndarray:
 def matrix_to_quat(R: np.ndarray) -> np.ndarray:
     """Rotation matrices [...,3,3] -> unit w-first quaternions [...,4] with w >= 0."""
     R = np.asarray(R, np.float64)
-    (m00, m01, m02), (m10, m11, m12), (m20, m21, m22) = [[R[..., i, j] for j in range(3)] for i in range(3)]
-    # four candidate (unnormalised) quaternions; pick the best conditioned per element
-    diag = (1 + m00 + m11 + m22, 1 + m00 - m11 - m22, 1 - m00 + m11 - m22, 1 - m00 - m11 + m22)
-    d21, d02, d10, s01, s02, s12 = m21 - m12, m02 - m20, m10 - m01, m01 + m10, m02 + m20, m12 + m21
-    cands = ((diag[0], d21, d02, d10), (d21, diag[1], s01, s02), (d02, s01, diag[2], s12), (d10, s02, s12, diag[3]))
-    best = np.argmax(np.stack(diag), axis=0)
-    q = np.moveaxis(np.empty((4,) + m00.shape), 0, -1)
-    for c in range(4):
-        q[..., c] = np.choose(best, [cand[c] for cand in cands])
-    q = normalize(q)
+    planes = np.moveaxis(R, (-2, -1), (0, 1))
+    if R.flags.c_contiguous and R.ndim > 2:            # matrix after matrix: each entry's plane copied apart
+        planes = planes.copy()
+    (m00, m01, m02), (m10, m11, m12), (m20, m21, m22) = planes
+    # four candidate (unnormalised) quaternions, the rows of a symmetric [4,4] table whose diagonal
+    # holds their largest terms; per element the row with the largest one is the best conditioned
+    c = np.empty((4, 4) + m00.shape)
+    c[0, 0, ...] = 1 + m00 + m11 + m22
+    c[1, 1, ...] = 1 + m00 - m11 - m22
+    c[2, 2, ...] = 1 - m00 + m11 - m22
+    c[3, 3, ...] = 1 - m00 - m11 + m22
+    for (a, b), x, y, op in (((0, 1), m21, m12, np.subtract), ((0, 2), m02, m20, np.subtract),
+                             ((0, 3), m10, m01, np.subtract), ((1, 2), m01, m10, np.add),
+                             ((1, 3), m02, m20, np.add), ((2, 3), m12, m21, np.add)):
+        op(x, y, out=c[a, b, ...])
+        c[b, a, ...] = c[a, b, ...]
+    best = np.argmax(c[_FOUR, _FOUR], axis=0)
+    q = normalize(np.moveaxis(np.take_along_axis(c, best[None, None], axis=0)[0], 0, -1))
     return np.where(q[..., :1] < 0, -q, q)
+
+
+_FOUR = np.arange(4)
 
 
 def twist_angle(R: np.ndarray, axis: np.ndarray) -> np.ndarray:
