@@ -195,3 +195,18 @@ def test_a_hinge_joint_of_one_rotation_channel_is_written_with_three(tmp_path, c
     solved = read_bvh(out)
     assert solved.orders[4] == "ZXY" and solved.orders[:4] == ["ZYX"] * 4
     np.testing.assert_allclose(solved.fk(), read_bvh(hinge).fk(), atol=1e-5)
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly():
+    """``pose2rot info X | head -1``: the reader closes the pipe; the command stops with SIGPIPE's
+    status and no 'error: Broken pipe' line."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    clip = Path(__file__).resolve().parents[1] / "examples" / "cmu_08_01.bvh"
+    proc = subprocess.Popen([sys.executable, "-m", "pose2rot_core.cli", "info", str(clip)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()                                                # gone before the first line
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141 and err == ""

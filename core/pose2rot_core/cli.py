@@ -489,6 +489,14 @@ def _join_negative_values(argv: list[str]) -> list[str]:
     return out
 
 
+def _reader_gone() -> int:
+    """The program reading our output stopped (``pose2rot info X | head -1``): stop quietly, as
+    other command-line tools do, with the status of a process ended by SIGPIPE (128 + 13); what is
+    left to print goes nowhere (printing it would fail again when Python flushes at exit)."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 141
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(_join_negative_values(list(sys.argv[1:] if argv is None else argv)))
@@ -500,6 +508,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Pose2RotError as e:
         print(f"pose2rot: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        return _reader_gone()
     except OSError as e:
         print(f"pose2rot: error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), file=sys.stderr)
         return 2
