@@ -137,3 +137,17 @@ def test_embed_cli_prefills_cache(tiny_t5, tmp_path, capsys):
     assert args.func(args) == 0
     assert "2 name(s) embedded" in capsys.readouterr().out
     assert len(list((tmp_path / "embeddings").glob("*.npz"))) == 2
+
+
+@pytest.mark.torch
+def test_a_model_id_not_in_the_local_cache_is_never_fetched(tmp_path, monkeypatch):
+    """No network at run time: without HF_HUB_OFFLINE a model id missing from the local cache was
+    looked up on the hub (a minute of retries without a network); it is read from local files only,
+    and the error says how to get it there."""
+    pytest.importorskip("torch", reason='needs PyTorch (pip install "pose2rot-core[learned]")')
+    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    embeddings._T5_CACHE.clear()
+    with pytest.raises(Pose2RotError, match="from local files .*hf download no-such/t5-model"):
+        t5_embed_cached(["Hips"], "no-such/t5-model", tmp_path / "c")

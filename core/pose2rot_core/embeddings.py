@@ -6,8 +6,9 @@ Two embedders, chosen by name:
   (``T5EncoderModel`` + ``AutoTokenizer``), recipe of spec/MODEL.md §6.4: names verbatim (blank
   -> " "), batches of 64, ``padding=True, truncation=True, max_length=32``, mean of
   ``last_hidden_state`` weighted by the attention mask, float32 ``[J,768]``. The encoder is
-  ``t5-base`` or any model id / local directory (``t5=`` argument, env ``POSE2ROT_T5``). A local
-  directory, or env ``HF_HUB_OFFLINE=1``, loads with ``local_files_only`` (no network).
+  ``t5-base`` or any model id / local directory (``t5=`` argument, env ``POSE2ROT_T5``), always
+  loaded with ``local_files_only`` (no network at run time: a model id must be in the local
+  Hugging Face cache, e.g. after ``hf download t5-base``).
   Results are cached on disk per (encoder id, exact name), so T5 is loaded at most once per new
   name: after the first solve on a rig it is never loaded again.
 - ``"hash"`` (id ``hash-ngram-v1``): a deterministic built-in embedder for self-trained models
@@ -191,21 +192,22 @@ def _check_folder(source: str) -> None:
 
 
 def _load_t5(source: str, device: str):
-    """(tokenizer, encoder) for ``source``; local_files_only for directories or offline mode."""
+    """(tokenizer, encoder) for ``source``, from local files only (a folder, or a model id in the
+    local Hugging Face cache): nothing is downloaded at run time. A model id not in the cache used to
+    be fetched from the hub, a minute of retries without a network before the error."""
     _check_folder(source)
     try:
         from transformers import AutoTokenizer, T5EncoderModel
     except ImportError:
         raise MissingDependencyError('T5 name embeddings need transformers: pip install "pose2rot-core[learned]"') from None
-    offline = os.path.isdir(source) or os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0") \
-        or os.environ.get("TRANSFORMERS_OFFLINE", "") not in ("", "0")
     try:
-        tok = AutoTokenizer.from_pretrained(source, local_files_only=offline)
-        enc = T5EncoderModel.from_pretrained(source, local_files_only=offline)
+        tok = AutoTokenizer.from_pretrained(source, local_files_only=True)
+        enc = T5EncoderModel.from_pretrained(source, local_files_only=True)
     except (OSError, ValueError) as e:
+        fetch = "" if os.path.isdir(source) else f"download it once with 'hf download {source}', or "
         raise Pose2RotError(
-            f"cannot load the T5 encoder '{source}' ({str(e).splitlines()[0][:160]}); "
-            "download t5-base once or pass --t5 with a local directory holding it") from None
+            f"cannot load the T5 encoder '{source}' from local files ({str(e).splitlines()[0][:160]}): "
+            f"{fetch}pass --t5 with a local directory holding t5-base") from None
     return tok, enc.to(device).eval()
 
 
