@@ -85,6 +85,8 @@ def _output_path(text: str, suffixes: tuple[str, ...], option: str = "--out", in
 
 #: flags that only the network solvers read
 MODEL_FLAGS = ("checkpoint", "config", "t5", "window")
+#: flags that only the geometric step reads (the geometric and hybrid solvers)
+GEOMETRIC_FLAGS = ("twist", "stretch")
 #: a frame of the tracks within this mean bone angle of the --reference pose shows that pose
 SAME_POSE_DEGREES = 0.5
 #: the most jitter eval adds (fraction of the height): a tenth of the body per axis already hides the pose
@@ -100,7 +102,21 @@ def solve_options(args: argparse.Namespace, **others) -> SolveOptions:
     if flag and given.get("solver", "geometric") == "geometric":
         raise Pose2RotError(f"--{flag} is for --solver learned or hybrid; the geometric solver (the default) "
                             f"uses no model: add --solver learned or hybrid, or leave --{flag} out")
+    _refuse_geometric_flags(given)
     return SolveOptions(**dict(others, use_ends=not getattr(args, "no_ends", False), **given))
+
+
+def _refuse_geometric_flags(given: dict) -> None:
+    """A --twist or --stretch other than its default with --solver learned would be ignored: that
+    solver takes every rotation from the network and keeps the rig's bone lengths."""
+    if given.get("solver") != "learned":
+        return
+    defaults = SolveOptions.__dataclass_fields__
+    flag = next((f for f in GEOMETRIC_FLAGS if given.get(f) not in (None, defaults[f].default)), None)
+    if flag:
+        raise Pose2RotError(f"--{flag} {given[flag]} has no effect with --solver learned, which takes every "
+                            f"rotation from the network: leave --{flag} out, or use --solver hybrid (the "
+                            "network's roll, the bones put on their tracks by the geometric solver)")
 
 
 def option_arguments(options: SolveOptions) -> list[str]:
