@@ -40,9 +40,9 @@ from .fk import end_site_positions, forward_kinematics
 from .axes import AXES
 from .options import SolveOptions
 from .pointsets import PointSet
-from .safety import find_flips
 from .rotations import (axis_angle_to_matrix, best_fit_rotation, cross, matrix_to_quat, normalize, perpendicular,
                         rotation_between, smoothstep)
+from .safety import find_flips
 from .skeleton import Skeleton, marked_or_above
 from .solution import Solution
 from .tracks import Tracks
@@ -670,7 +670,7 @@ def _undetermined_turn(fixed: list, position: np.ndarray, turn: np.ndarray) -> f
     miss = np.einsum("tji,tnj->tni", turn, seen - np.stack([t for _, t, _ in near], 1))
     u_perp = u - np.outer(u @ k, k)
     taken = np.einsum("n,tni,ni->t", w, miss - np.einsum("tn,i->tni", miss @ k, k), u_perp) / pull
-    high = float(np.percentile(taken, UNDETERMINED_QUANTILE))
+    high = float(np.nanpercentile(taken, UNDETERMINED_QUANTILE)) if np.isfinite(taken).any() else 0.0
     return float(smoothstep((high - UNDETERMINED_FROM) / (UNDETERMINED_TO - UNDETERMINED_FROM))) * share_of_pull
 
 
