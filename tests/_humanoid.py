@@ -110,3 +110,29 @@ def positions(rig: Skeleton, R: np.ndarray, root: np.ndarray, offsets: np.ndarra
     """[T,J,3] joint positions of ``rig`` posed by local rotations ``R`` [T,J,3,3] at ``root``
     [T,3] (``offsets`` [T,J,3]: per-frame local offsets, default the rig's)."""
     return forward_kinematics(rig, R, root, offsets)[1]
+
+
+def with_hips_moved(rig: Skeleton, canon: dict[str, str], lift: float, hip_joints: bool = False
+                    ) -> tuple[Skeleton, dict[str, str]]:
+    """(rig, canon) with each leg raised by ``lift`` relative to the pelvis (a pelvis joint below its
+    hip line for lift > 0, as a CMU skeleton's), and with ``hip_joints`` an unmapped joint between the
+    pelvis and each hip, half way (a CMU-style buttock or ASF hip joint)."""
+    J = rig.num_joints
+    legs = [rig.names.index(canon[f"{s}_hip"]) for s in ("left", "right")]
+    below = np.zeros(J, bool)
+    for j in range(J):
+        below[j] = j in legs or (rig.parents[j] >= 0 and below[rig.parents[j]])
+    rest = rig.rest_positions + lift * below[:, None] * np.array([0.0, 1.0, 0.0])
+    names, parents, where, index = [], [], [], {}
+    for j in range(J):
+        parent = -1 if rig.parents[j] < 0 else index[int(rig.parents[j])]
+        if hip_joints and j in legs:
+            names.append(rig.names[j] + "Joint")
+            parents.append(parent)
+            where.append(0.5 * (rest[j] + rest[rig.parents[j]]))
+            parent = len(names) - 1
+        index[j] = len(names)
+        names.append(rig.names[j])
+        parents.append(parent)
+        where.append(rest[j])
+    return Skeleton(tuple(names), np.array(parents), np.array(where)), dict(canon)

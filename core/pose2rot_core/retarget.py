@@ -377,8 +377,33 @@ class _Filler:
     def run(self) -> np.ndarray:
         if not self.direct[0]:
             self.P[:, 0], self.frames[0] = self._fit(0, None)
+        else:
+            self._hang_root()
         self._descend(0)
         return self.P
+
+    def _hang_root(self) -> None:
+        """Place the root, on a point, by the fit to its two or more children on points (a pelvis and both
+        hips) where its point lies elsewhere than they put it, by more than PROPORTION_TOLERANCE of their
+        distance (median over the clip): the rig hangs them at its own offsets, so where it puts its root
+        relative to them is proportions, not pose. Placed on its point, the root carried the performer's
+        pelvis-to-hips offset into the rig's: a CMU pelvis a little below the hip line under a Mixamo
+        pelvis above it tipped the rig's pelvis upside down in every frame (the rigid fit of three nearly
+        collinear points turned over about the hip line: the spine folded back by 160-170 degrees, joints
+        15-50 % of the height off their points), and a pelvis higher or lower than the rig's lowered or
+        raised the hips, the feet through the floor or above it. Fitted like a root on a virtual point, it
+        hangs the hips on their points and its own point only decides what they leave open."""
+        kids = [int(c) for c in self.children[0] if self.direct[c]]
+        if len(kids) < 2:
+            return
+        point = self.P[:, 0].copy()
+        self.P[:, 0] = np.nan                                   # its point weighs as a soft target's
+        position, turn = self._fit(0, None)
+        reach = float(np.linalg.norm(self.ref[kids] - self.ref[0], axis=-1).mean())
+        if float(np.median(np.linalg.norm(position - point, axis=-1))) > PROPORTION_TOLERANCE * reach:
+            self.P[:, 0], self.frames[0] = position, turn
+        else:
+            self.P[:, 0] = point
 
     def _walk(self, c: int) -> list[int]:
         """[c, ..., k]: down from c through unmapped joints with one lead child, to the first joint that
@@ -473,7 +498,7 @@ class _Filler:
         reach: list[tuple[np.ndarray, np.ndarray, float, float]] = []  # (offset, centre [T,3], radius, weight)
         if not np.isnan(self.P[0, h]).any():
             fixed.append((np.zeros(3), self.P[:, h], RIGID_WEIGHT))
-        if self.soft[h]:
+        if self.soft[h] or self.direct[h] and np.isnan(self.P[0, h]).any():       # see _hang_root
             fixed.append((np.zeros(3), self.X[:, h], FAR_WEIGHT))
         for c in self.lead_children[h]:
             path, off = self._walk(c), self.ref[c] - self.ref[h]
