@@ -540,6 +540,21 @@ def test_a_pelvis_point_below_the_hip_line_keeps_the_rig_upright(seed, layout_na
     _check_upright(rig, rig_canon, points, layout_name)
 
 
+@pytest.mark.parametrize("layout_name", ["h36m17", "halpe26"])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_hips_a_joint_away_from_the_root_keep_the_rig_upright(seed, layout_name):
+    """A rig with a joint between its pelvis and each hip (CMU buttocks), its hips above its pelvis,
+    under a performer's hips below theirs: the hips' small offsets from the root, proportions, turned
+    the pelvis over about the hip line (the spine folded back by 160-177 degrees)."""
+    rng = np.random.default_rng(seed)
+    body, canon = humanoid(rng, spine=3, naming="generic")
+    R, root = walk(body, canon, 60, rng, amplitude=0.25)
+    points, _ = _points(body, canon, R, root, layout_name)
+    rig, rig_canon = humanoid(np.random.default_rng(10 + seed), spine=3, naming="mixamo")
+    rig, rig_canon = with_hips_moved(rig, rig_canon, 0.1, hip_joints=True)
+    _check_upright(rig, rig_canon, points, layout_name, hips_within=0.06)   # a root on its point: proportions
+
+
 def _check_upright(rig, canon, points, layout_name, hips_within=0.03):
     """The rig's first spine bone leans less than 45 degrees from the performer's pelvis-to-neck line
     and its hips land within ``hips_within`` of the height of their points."""

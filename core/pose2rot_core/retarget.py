@@ -522,7 +522,7 @@ class _Filler:
                           1.0 / n ** 2))
             fixed.append((span * (self.ref[above] - self.ref[h]), self.P[:, above], FAR_WEIGHT / n ** 2))
             return _fit_above(fixed, reach, 1.0 / n ** 2, self.P.shape[0])
-        return _fit_rounds(fixed, reach, self.P.shape[0])
+        return _fit_top(fixed, reach, self.P.shape[0])
 
     def _span_ratio(self, h: int, above: int) -> float:
         """The performer's distance from the placed joint ``above`` to the first direct joints below
@@ -656,11 +656,36 @@ def _fit_above(fixed: list, reach: list, weight: float, T: int) -> tuple[np.ndar
     """:func:`_fit_rounds` of items whose last fixed one is the placed joint above, at a far weight:
     raised towards ``weight`` in as far as the nearer items leave the turn about their weakest axis
     undetermined (:func:`_undetermined_turn`, measured where the joint above holds that turn)."""
-    offset, target, far = fixed[-1]
-    share = _undetermined_turn(fixed, *_fit_rounds(fixed[:-1] + [(offset, target, weight)], reach, T))
-    if share <= 0.0:
+    return _fit_handing_over(fixed, reach, [None] * (len(fixed) - 1) + [weight], T)
+
+
+def _fit_top(fixed: list, reach: list, T: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_fit_rounds` of a joint with nothing placed above it (a root), whose far items away from
+    it (the joints beyond a chest, a chain away) are raised by 1 / FAR_WEIGHT in as far as the nearer
+    items leave the turn about their line undetermined (see :func:`_fit_handing_over`).
+
+    Hips a joint away from the root (a CMU-style pelvis with buttock joints) lie nearly on one line
+    through it: their small offsets up or down from the root are proportions, and where the rig's
+    lie on the other side of the line than the performer's points (a CMU rig's hips above its root
+    under Bandai or Xia points below theirs), the fit turned the pelvis over about the hip line in
+    every frame: the spine folded back by 160-177 degrees, joints 11-20 % of the height off their
+    points. The spine's far joints hold that turn instead, as they do for a root on a virtual point."""
+    raised = [w / FAR_WEIGHT if w <= FAR_WEIGHT and np.linalg.norm(o) > 0 else None for o, _, w in fixed]
+    return _fit_handing_over(fixed, reach, raised, T)
+
+
+def _fit_handing_over(fixed: list, reach: list, raised: list, T: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_fit_rounds` of ``fixed`` items, those with a weight in ``raised`` (None: none) raised from
+    their own towards it in as far as the nearer items leave the turn about their weakest axis
+    undetermined (:func:`_undetermined_turn`, measured where the raised items hold that turn)."""
+    if all(r is None for r in raised):
         return _fit_rounds(fixed, reach, T)
-    return _fit_rounds(fixed[:-1] + [(offset, target, far + share * (weight - far))], reach, T)
+
+    def weighted(share: float) -> list:
+        return [(o, t, w if r is None else w + share * (r - w)) for (o, t, w), r in zip(fixed, raised)]
+
+    share = _undetermined_turn(fixed, *_fit_rounds(weighted(1.0), reach, T))
+    return _fit_rounds(fixed if share <= 0.0 else weighted(share), reach, T)
 
 
 def _undetermined_turn(fixed: list, position: np.ndarray, turn: np.ndarray) -> float:
