@@ -5,6 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
+from _humanoid import humanoid
+from pose2rot_core.automap import propose_map
 from pose2rot_core.bvh import read_bvh
 from pose2rot_core.layouts import get_layout
 from pose2rot_core.map_proposal import EndSites, names_and_parents, propose, reference_positions
@@ -37,3 +39,17 @@ def test_a_rig_maps_onto_its_own_joints_and_onto_a_layout():
     onto = propose(clip.skeleton, "y", layout.points, layout, ends=ends).bone_map.bones
     elbow = next(n for n in clip.skeleton.names if n.endswith("LeftForeArm"))
     assert onto[elbow] == "left_elbow"
+
+
+def test_an_end_site_on_its_joint_takes_no_point():
+    """A zero-length End Site (Bandai's and Xia's Head_end, toe ends) mapped to a head-top point gave
+    its joint a target at its own position; a tip away from its joint still takes the point."""
+    rig, canon = humanoid(np.random.default_rng(1), spine=3, naming="mixamo")
+    head = rig.names.index(canon["head"])
+    names, parents = list(rig.names) + ["mixamorig:HeadTop_End"], list(rig.parents) + [head]
+    layout = get_layout("h36m17")
+    for lift, mapped in ((0.0, False), (0.1, True)):
+        reference = np.concatenate([rig.rest_positions, rig.rest_positions[[head]] + [0.0, lift, 0.0]])
+        bones = propose_map(names, parents, rig.num_joints, reference, np.array([0.0, 1.0, 0.0]), layout.points,
+                            layout.canonical, layout.virtual, layout.landmarks).bone_map.bones
+        assert ("mixamorig:HeadTop_End" in bones) == mapped

@@ -229,6 +229,17 @@ def _head_top(canon: dict[str, str], names: Sequence[str], parents: Sequence[int
 
 
 # ----------------------------------------------------------------------------- proposing
+def _tips_at_their_joint(rig_names: Sequence[str], rig_parents: Sequence[int], num_joints: int,
+                         reference: np.ndarray) -> set[str]:
+    """Names of the End Sites (``rig_names`` after the first ``num_joints``) that sit on their joint in
+    the ``reference`` pose [N,3]: a head-top or toe-tip point mapped onto one gave its joint a target at
+    its own position, a bone of no direction (the Bandai and Xia rigs' zero-length ``Head_end`` and
+    toe ends: the head and toes turned by up to 180 degrees in a frame)."""
+    size = float(np.ptp(reference, axis=0).max()) if len(reference) else 0.0
+    return {rig_names[k] for k in range(num_joints, len(rig_names))
+            if np.linalg.norm(reference[k] - reference[rig_parents[k]]) <= 1e-9 * size}
+
+
 def propose_map(rig_names: Sequence[str], rig_parents: Sequence[int], num_joints: int, reference: np.ndarray,
                 up: np.ndarray, points: Sequence[str], point_canonical: dict[str, str], virtual: dict | None = None,
                 landmarks: frozenset = frozenset()) -> Proposal:
@@ -244,6 +255,7 @@ def propose_map(rig_names: Sequence[str], rig_parents: Sequence[int], num_joints
             by_canon[c] = p
     bones: dict = {}
     doubtful: dict[str, str] = {}
+    canon = {n: c for n, c in canon.items() if n not in _tips_at_their_joint(rig_names, rig_parents, num_joints, reference)}
     for name in rig_names:
         c = canon.get(name)
         if c in by_canon:
