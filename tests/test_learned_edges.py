@@ -88,6 +88,7 @@ def test_a_missing_key_does_not_invent_a_cross_attention_difference(tmp_path):
 def test_a_t5_folder_that_is_not_there_is_named(tmp_path, monkeypatch, capsys, given):
     """--t5 with a folder that does not exist was passed to transformers as a model id, which answered
     'Repo id must use alphanumeric chars ...' (or tried the network); now the folder is named."""
+    pytest.importorskip("torch", reason=TORCH_REASON)               # without it: the install line first
     monkeypatch.chdir(tmp_path)
     (tmp_path / "a_file.txt").write_text("not a model")
     if given == "missing_folder":
