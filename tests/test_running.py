@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from pose2rot_core.running import running_mean, running_median, window_frames
@@ -74,10 +74,14 @@ def test_a_short_bone_keeps_a_held_move_but_not_a_few_frames_of_noise():
 
 @settings(max_examples=12, deadline=None)
 @given(sigma=st.sampled_from([0.02, 0.3, 1.0, 3.0, 10.0]), T=st.sampled_from([10, 60, 200]), seed=st.integers(0, 100))
+@example(sigma=3.0, T=60, seed=100)
 def test_the_mean_direction_is_as_uncertain_as_it_scatters(sigma, T, seed):
     """Unit directions with noise of any size, from a nearly exact one to one that scatters them
     over the sphere: the noise the lean expects in their mean direction (_mean_noise, per axis) is
-    what it scatters by over repeated draws, within a factor of three."""
+    what it scatters by over repeated draws, within a factor of three. The typical expectation (the
+    median over draws) is compared: the expectation goes as one over the squared length of the mean,
+    whose mean over draws has no variance where directions scatter over the sphere (a draw whose mean
+    nearly cancels dominates it: sigma 3, 60 frames, seed 100 gave 4.6 times the scatter)."""
     rng = np.random.default_rng(seed)
     truth = np.array([0.0, 0.0, 1.0])
     seen, expected = [], []
@@ -87,4 +91,4 @@ def test_the_mean_direction_is_as_uncertain_as_it_scatters(sigma, T, seed):
         resultant = d.mean(axis=0)
         seen.append(0.5 * ((resultant / np.linalg.norm(resultant) - truth) ** 2).sum())
         expected.append(_mean_noise(np.full((T, 1), sigma ** 2), resultant[None], T)[0, 0])
-    assert 1 / 3 < np.mean(expected) / np.mean(seen) < 3.0, (np.mean(expected), np.mean(seen))
+    assert 1 / 3 < np.median(expected) / np.mean(seen) < 3.0, (np.median(expected), np.mean(seen))
