@@ -42,7 +42,6 @@ from .options import SolveOptions
 from .pointsets import PointSet
 from .rotations import (axis_angle_to_matrix, best_fit_rotation, cross, matrix_to_quat, normalize, perpendicular,
                         rotation_between, smoothstep)
-from .safety import find_flips
 from .skeleton import Skeleton, marked_or_above
 from .solution import Solution
 from .tracks import Tracks
@@ -97,20 +96,7 @@ def solve_retargeted(result: Retargeted, options: SolveOptions | None = None, *,
     from .solvers import solve
 
     options = SolveOptions.of(options, **changes).for_points()
-    sol = solve(result.tracks, options, progress=progress, twist_guess=result.twist_guess)
-    if sol.check is not None and result.made_up is not None and result.made_up.any():
-        _check_made_up_turns(result, sol)
-    return sol
-
-
-def _check_made_up_turns(result: Retargeted, sol: Solution) -> None:
-    """Add to ``sol``'s safety check the flips of the joints whose tracks the fill placed: no point
-    calls for their turns (the fill follows whatever the rig's fit does), so any turn of more than
-    FLIP_DEGREES in a frame is one, as in a filled gap. A chest solved between points that tilted by
-    30-110 degrees within a frame was written without a word: its fitted track called for the turn."""
-    made_up = np.broadcast_to(result.made_up, sol.rotations.shape[:2])
-    flips = find_flips(result.tracks, sol, sol.forward()[0], made_up)
-    sol.check.flips[:, result.made_up] |= flips[:, result.made_up]
+    return solve(result.tracks, options, progress=progress, twist_guess=result.twist_guess, made_up=result.made_up)
 
 
 @dataclass

@@ -171,13 +171,18 @@ def _frames(mask: np.ndarray, offset: int = 0) -> str:
 
 def check_solution(tracks: Tracks, sol: Solution, noise: np.ndarray | None = None,
                    against: str = "tracks", no_data: np.ndarray | None = None, end_noise: np.ndarray | None = None,
-                   end_no_data: np.ndarray | None = None, as_given: bool = False) -> SafetyCheck:
+                   end_no_data: np.ndarray | None = None, as_given: bool = False,
+                   made_up: np.ndarray | None = None) -> SafetyCheck:
     """Compare ``sol`` with the (gap-free) ``tracks`` it was solved from, joints and bone tips.
     noise: [J] std per axis (fraction of the height) of the noise in the tracks (None: clean),
     end_noise: [K] the tips' (default: their joints'); no_data: [T,J] (end_no_data: [T,K]) samples
     that were gaps, filled by interpolation: nothing to compare with there (NaN errors).
     as_given: the solve followed the tracks as they are (not smoothed), so a rigid rig's joints
-    are also off by what the noise in the bone lengths from the root adds up to (_accumulated)."""
+    are also off by what the noise in the bone lengths from the root adds up to (_accumulated).
+    made_up: [J] joints whose tracks were placed between points (retargeting), not seen: like a
+    filled gap they call for no turn, so any turn over FLIP_DEGREES in a frame is a flip (a chest
+    that tilted by 30-110 degrees within a frame was written without a word: its fitted track called
+    for the turn); their positions are checked as any track's."""
     skel = tracks.skeleton
     G, X = sol.forward()
     error = norm(X - tracks.positions) / skel.height  # NaN for joints without data
@@ -191,8 +196,18 @@ def check_solution(tracks: Tracks, sol: Solution, noise: np.ndarray | None = Non
     along = _along_the_bones(tracks, sol, noise, no_data)
     tips = _check_tips(tracks, G, X, noise, end_noise, along, no_data, end_no_data, end_spread)
     return SafetyCheck(error=error, allowed=CLEAN_TOLERANCE + NOISE_STDS * spread + along,
-                       flips=find_flips(tracks, sol, G, no_data), against=against, first_frame=tracks.first_frame,
+                       flips=find_flips(tracks, sol, G, _unseen(no_data, made_up, error.shape)), against=against,
+                       first_frame=tracks.first_frame,
                        stretched=_left_steady_length(skel, X, noise, no_data), tips=tips)
+
+
+def _unseen(no_data: np.ndarray | None, made_up: np.ndarray | None, shape: tuple) -> np.ndarray | None:
+    """[T,J] samples whose track shows nothing of the turn: gaps ``no_data`` [T,J] and the joints
+    ``made_up`` [J] in every frame (None when neither is given)."""
+    if made_up is None or not np.any(made_up):
+        return no_data
+    placed = np.broadcast_to(np.asarray(made_up, bool), shape)
+    return placed if no_data is None else no_data | placed
 
 
 def _accumulated(parents: np.ndarray, noise: np.ndarray, end_parents: np.ndarray | None,

@@ -123,7 +123,7 @@ def local_network(options: SolveOptions) -> Network:
 
 def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Progress | None = None,
           network: Network | None = None, twist_guess: np.ndarray | None = None,
-          frames: tuple[int, int] | None = None, **changes: Any) -> Solution:
+          frames: tuple[int, int] | None = None, made_up: np.ndarray | None = None, **changes: Any) -> Solution:
     """Solve local rotations for ``tracks`` as ``options`` say (see core.options.SolveOptions;
     ``changes`` are fields applied on top, e.g. ``solve(tracks, solver="hybrid", checkpoint=...)``).
 
@@ -141,6 +141,8 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
     their tracks: all of ``tracks`` is solved (their noise, spikes, gaps and smoothing read over
     all of them), so a part re-solved is what the whole solve gives there (a few frames alone
     cannot tell noise from motion: their noise was followed, bones stretching with it).
+    made_up: [J] joints whose tracks were placed between points (retargeting: Retargeted.made_up);
+    the check takes their tracks to call for no turn (see safety.check_solution).
     """
     options = SolveOptions.of(options, **changes)
     solver = options.solver
@@ -180,7 +182,7 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
     if (start, stop) != (0, tracks.num_frames):
         sol, cleaning = sol.frames(start, stop), cleaning.frames(start, stop)
     _refuse_non_rotations(sol, tracks.first_frame + start)
-    _check(cleaning.unsmoothed, sol, cleaning, options.max_position_error)
+    _check(cleaning.unsmoothed, sol, cleaning, options.max_position_error, made_up)
     sol.report.extend(units_warning(tracks))
     if isinstance(options.smooth, float) and sol.check.far.any():
         sol.report.append(_forced_smoothing_note(options.smooth, cleaning))
@@ -273,12 +275,13 @@ def _through_gaps(tracks: Tracks, sol: Solution, cleaning: Cleaning) -> Solution
     return sol
 
 
-def _check(tracks: Tracks, sol: Solution, cleaning: Cleaning, max_position_error: float | None) -> None:
+def _check(tracks: Tracks, sol: Solution, cleaning: Cleaning, max_position_error: float | None,
+           made_up: np.ndarray | None = None) -> None:
     """Attach the safety check against the tracks as given (gaps filled, spikes removed, before any
     smoothing) to ``sol`` and its warnings to the report; raise when a joint is further from its
-    track than ``max_position_error`` percent of the height."""
+    track than ``max_position_error`` percent of the height. made_up: see :func:`solve`."""
     sol.check = check_solution(tracks, sol, cleaning.noise, no_data=cleaning.gaps, end_noise=cleaning.end_noise,
-                               end_no_data=cleaning.end_gaps, as_given=not cleaning.active)
+                               end_no_data=cleaning.end_gaps, as_given=not cleaning.active, made_up=made_up)
     sol.report.extend(sol.check.lines(tracks.skeleton.names))
     sol.report.extend(_placed_cause(tracks.skeleton, sol.check.far.any(axis=0), cleaning.placed))
     if max_position_error is not None and sol.check.max_error_percent > max_position_error:
