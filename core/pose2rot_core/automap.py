@@ -255,7 +255,8 @@ def propose_map(rig_names: Sequence[str], rig_parents: Sequence[int], num_joints
             by_canon[c] = p
     bones: dict = {}
     doubtful: dict[str, str] = {}
-    canon = {n: c for n, c in canon.items() if n not in _tips_at_their_joint(rig_names, rig_parents, num_joints, reference)}
+    at_joint = _tips_at_their_joint(rig_names, rig_parents, num_joints, reference)
+    canon = {n: c for n, c in canon.items() if n not in at_joint}
     for name in rig_names:
         c = canon.get(name)
         if c in by_canon:
