@@ -142,9 +142,10 @@ def solve_learned(tracks: Tracks, checkpoint: str | os.PathLike, config: str | o
 
     checkpoint/config: weights file and optional upstream YAML; t5: T5 model id or directory;
     device: "auto" (CUDA when available), "cpu", "cuda[:N]"; window/overlap: frames per network
-    pass and frames shared by consecutive passes (default: :func:`default_overlap`); embedder: "t5"/"hash" (default: the model's);
-    scale: model scale s (default: model_inputs.clip_scale); static_joints: names whose rotation is
-    the reference one; precision: "fp32", or "bf16"/"fp16" autocast on CUDA.
+    pass and frames shared by consecutive passes (default: :func:`default_overlap`); embedder:
+    "t5"/"hash" (default: the model's); scale: model scale s (default: model_inputs.clip_scale);
+    static_joints: names whose rotation is the reference one; precision: "fp32", or "bf16"/"fp16"
+    autocast on CUDA.
     Joints without any data (``missing``) keep their reference rotation (identity without one)."""
     require_torch()
     if overlap is None:
