@@ -95,25 +95,24 @@ MAX_NOISE = 0.1
 
 def solve_options(args: argparse.Namespace, **others) -> SolveOptions:
     """The SolveOptions of parsed arguments (their ``dest`` names are the option fields; fields without
-    an argument come from ``others``, else their defaults). A model flag given to the geometric
-    solver is refused: it would be ignored, and the user most likely meant the learned one."""
+    an argument come from ``others``, else their defaults). Flags the solver would ignore are refused."""
     given = {field: getattr(args, field) for field in _option_fields() if hasattr(args, field)}
-    flag = next((f for f in MODEL_FLAGS if given.get(f) is not None), None)
-    if flag and given.get("solver", "geometric") == "geometric":
-        raise Pose2RotError(f"--{flag} is for --solver learned or hybrid; the geometric solver (the default) "
-                            f"uses no model: add --solver learned or hybrid, or leave --{flag} out")
-    _refuse_geometric_flags(given)
+    _refuse_ignored_flags(given)
     return SolveOptions(**dict(others, use_ends=not getattr(args, "no_ends", False), **given))
 
 
-def _refuse_geometric_flags(given: dict) -> None:
-    """A --twist or --stretch other than its default with --solver learned would be ignored: that
-    solver takes every rotation from the network and keeps the rig's bone lengths."""
-    if given.get("solver") != "learned":
-        return
+def _refuse_ignored_flags(given: dict) -> None:
+    """Flags the chosen solver would ignore are refused: a model flag with the geometric solver (the
+    user most likely meant the learned one), a --twist or --stretch other than its default with
+    --solver learned (it takes every rotation from the network and keeps the rig's bone lengths)."""
+    solver = given.get("solver", "geometric")
+    flag = next((f for f in MODEL_FLAGS if given.get(f) is not None), None)
+    if flag and solver == "geometric":
+        raise Pose2RotError(f"--{flag} is for --solver learned or hybrid; the geometric solver (the default) "
+                            f"uses no model: add --solver learned or hybrid, or leave --{flag} out")
     defaults = SolveOptions.__dataclass_fields__
     flag = next((f for f in GEOMETRIC_FLAGS if given.get(f) not in (None, defaults[f].default)), None)
-    if flag:
+    if flag and solver == "learned":
         raise Pose2RotError(f"--{flag} {given[flag]} has no effect with --solver learned, which takes every "
                             f"rotation from the network: leave --{flag} out, or use --solver hybrid (the "
                             "network's roll, the bones put on their tracks by the geometric solver)")

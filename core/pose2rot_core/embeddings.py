@@ -36,7 +36,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import MissingDependencyError, Pose2RotError
+from .errors import MissingDependencyError, Pose2RotError, first_sentence
 
 T5_FAMILY = "t5"
 HASH_FAMILY = "hash-ngram-v1"
@@ -206,7 +206,7 @@ def _load_t5(source: str, device: str):
     except (OSError, ValueError) as e:
         fetch = "" if os.path.isdir(source) else f"download it once with 'hf download {source}', or "
         raise Pose2RotError(
-            f"cannot load the T5 encoder '{source}' from local files ({str(e).splitlines()[0][:160]}): "
+            f"cannot load the T5 encoder '{source}' from local files ({first_sentence(str(e))}): "
             f"{fetch}pass --t5 with a local directory holding t5-base") from None
     return tok, enc.to(device).eval()
 
