@@ -19,6 +19,7 @@ from pose2rot_core.layouts import get_layout
 from pose2rot_core.pointsets import PointSet
 from pose2rot_core.retarget import fill_chains, retarget_tracks, solve_retargeted
 from pose2rot_core.rotations import axis_angle_to_matrix, geodesic_angle, matrix_to_quat
+from pose2rot_core.skeleton import Skeleton
 
 UP = np.array([0.0, 1.0, 0.0])
 
@@ -156,6 +157,41 @@ def test_a_chest_between_points_of_another_performer_keeps_its_tilt(seed, layout
     result = retarget_tracks(points, rig, _auto(rig, points, layout_name))
     sol = solve_retargeted(result, smooth="off")
     assert rotation_steps(sol.rotations).max() < 20.0                  # the walk's own steps: under 10
+
+
+@pytest.mark.parametrize("layout_name", ["h36m17", "halpe26"])
+@pytest.mark.parametrize("torso", [0.6, 0.8, 1.4])
+@pytest.mark.parametrize("seed", [3, 4])
+def test_a_torso_of_other_length_does_not_fold_the_rigs_spine(seed, torso, layout_name):
+    """A performer whose torso (spine, neck, collars) is 0.6-1.4 times a generated human's drives a
+    Mixamo-named rig through points with a spine point: every bone of the rig's spine points within
+    50 degrees of the performer's pelvis-to-neck line (30 on these walks). With a torso 0.6 times as
+    long, the joints the rig hangs rigidly from a joint on a point (the first spine joint under the
+    hips, a chest under the spine point) were placed at the rig's own offsets, past or level with the
+    point above them, and the spine folded there: 104 and 122 degrees from that line."""
+    rng = np.random.default_rng(seed)
+    body, canon = humanoid(rng, spine=3, naming="generic", scale=1.05)
+    body = _torso_scaled(body, canon, torso)
+    R, root = walk(body, canon, 90, rng, amplitude=0.25)
+    points, P = _points(body, canon, R, root, layout_name)
+    rig, rig_canon = humanoid(np.random.default_rng(1), spine=3, naming="mixamo")
+    sol = solve_retargeted(retarget_tracks(points, rig, _auto(rig, points, layout_name)), smooth="off")
+    chain = [rig.names.index(rig_canon[c]) for c in ("pelvis", "spine1", "spine2", "spine3", "neck")]
+    up = _unit(P[:, body.names.index(canon["neck"])] - P[:, body.names.index(canon["pelvis"])])
+    bones = _unit(np.diff(sol.positions[:, chain], axis=1))
+    lean = np.degrees(np.arccos(np.clip(np.einsum("tni,ti->tn", bones, up), -1.0, 1.0)))
+    assert lean.max() < 50.0, lean.max()
+    assert rotation_steps(sol.rotations).max() < 25.0
+
+
+def _torso_scaled(body, canon, k: float):
+    """``body`` with the offsets of its spine joints, neck and collars times ``k``."""
+    torso = {body.names.index(canon[c]) for c in ("spine1", "spine2", "spine3", "neck", "left_collar", "right_collar")}
+    offsets = body.offsets * np.where(np.isin(np.arange(body.num_joints), list(torso)), k, 1.0)[:, None]
+    rest = offsets.copy()
+    for j in range(1, body.num_joints):
+        rest[j] += rest[body.parents[j]]
+    return Skeleton(body.names, body.parents, rest)
 
 
 @settings(max_examples=4, deadline=None)

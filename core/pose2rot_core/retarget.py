@@ -406,7 +406,8 @@ class _Filler:
         for c in kids:
             start = a
             if len(kids) >= 2 and not self.direct[c]:          # turns rigidly with the branching joint
-                self.P[:, c] = self.P[:, a] + np.einsum("tij,j->ti", self.frames[a], self.ref[c] - self.ref[a])
+                span = self._span_ratio(c, a) if self.direct[a] else 1.0               # see _span_ratio
+                self.P[:, c] = self.P[:, a] + np.einsum("tij,j->ti", self.frames[a], span * (self.ref[c] - self.ref[a]))
                 if len(self.lead_children[c]) != 1:
                     self._descend(c)
                     continue
@@ -500,23 +501,39 @@ class _Filler:
                              for f in self._frontier(k))
             else:
                 fixed.append((self.ref[k] - self.ref[h], self.X[:, k], FAR_WEIGHT / len(path) ** 2))
-        if above is not None:
-            rigid = self.sk.parents[h] == above
-            n = 1 if rigid else self._turning(above, h)
-            span = 1.0 if rigid else self._span_ratio(h, above)
-            reach.append((np.zeros(3), self.P[:, above], span * float(np.linalg.norm(self.ref[h] - self.ref[above])),
-                          1.0 / n ** 2))
-            fixed.append((span * (self.ref[above] - self.ref[h]), self.P[:, above], FAR_WEIGHT / n ** 2))
-            return _fit_above(fixed, reach, 1.0 / n ** 2, self.P.shape[0])
-        return _fit_top(fixed, reach, self.P.shape[0])
+        if above is None:
+            return _fit_top(fixed, reach, self.P.shape[0])
+        if self.sk.parents[h] != above:
+            return self._fit_below(fixed, reach, h, above, self._span_ratio(h, above))
+        if self.direct[h] or not self.direct[above] or not self._frontier(h):
+            return self._fit_below(fixed, reach, h, above, 1.0)
+        span = self._span_ratio(h, above)                       # see _span_ratio
+        scaled = [(span * o, t, w) for o, t, w in fixed], [(span * o, c, span * r, w) for o, c, r, w in reach]
+        return self._fit_below(*scaled, h, above, span)
+
+    def _fit_below(self, fixed: list, reach: list, h: int, above: int, span: float) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_fit` of joint h from its items ``fixed`` and ``reach`` and the placed joint ``above``
+        at ``span`` times its reference distance (a sphere, and its reference place at a far weight)."""
+        n = 1 if self.sk.parents[h] == above else self._turning(above, h)
+        reach = reach + [(np.zeros(3), self.P[:, above], span * float(np.linalg.norm(self.ref[h] - self.ref[above])),
+                          1.0 / n ** 2)]
+        fixed = fixed + [(span * (self.ref[above] - self.ref[h]), self.P[:, above], FAR_WEIGHT / n ** 2)]
+        return _fit_above(fixed, reach, 1.0 / n ** 2, self.P.shape[0])
 
     def _span_ratio(self, h: int, above: int) -> float:
         """The performer's distance from the placed joint ``above`` to the first direct joints below
-        the hub ``h`` (their mean; median over the clip) over the rig's: a hub a chain away from
-        ``above`` is put that much nearer or further, as its chain bends to the performer's length.
-        At the rig's distance, a torso longer than the performer's tilted a chest about its shoulder
-        line until it reached (the chest 8 cm ahead of the shoulders, the spine kinked by 60
-        degrees at it)."""
+        ``h`` (their mean; median over the clip) over the rig's: a hub a chain away from ``above`` is
+        put that much nearer or further, as its chain bends to the performer's length. At the rig's
+        distance, a torso longer than the performer's tilted a chest about its shoulder line until it
+        reached (the chest 8 cm ahead of the shoulders, the spine kinked by 60 degrees at it).
+
+        Where ``above`` is on a point and the rig hangs h from it rigidly (a chest under a spine point,
+        the first spine joint under the hips), the ratio is the performer's proportions measured from
+        a point of their own, and h is placed at that scale of the rig's shape around it: at the rig's
+        offsets, a torso 0.6 times the rig's (after the legs' scaling) put the chest level with or
+        below the spine point it hangs from, or the first spine joint level with the spine point above
+        it, and the spine folded there by 100-180 degrees in every frame. Below a joint the fill
+        placed, the distance is partly the fill's own compromise, and h keeps the rig's offsets."""
         frontier = self._frontier(h)
         rig = float(np.linalg.norm(self.ref[frontier].mean(axis=0) - self.ref[above])) if frontier else 0.0
         if rig <= 0.0:
