@@ -283,14 +283,14 @@ def unwrap_euler(angles: np.ndarray) -> np.ndarray:
     ``np.unwrap(angles, axis=0)`` to the last bit, its remainders taken only at the steps that jump."""
     step = np.diff(angles, axis=0)
     jumps = np.abs(step) >= np.pi
-    shift = np.zeros_like(step)
+    out = angles.copy()
     if jumps.any():
         d = step[jumps]
         wrapped = np.mod(d + np.pi, 2 * np.pi) - np.pi
         wrapped[(wrapped == -np.pi) & (d > 0)] = np.pi
+        shift = np.zeros_like(step)
         shift[jumps] = wrapped - d
-    out = angles.copy()
-    out[1:] += np.cumsum(shift, axis=0)
+        out[1:] += np.cumsum(shift, axis=0)
     return out
 
 
@@ -345,18 +345,18 @@ def nearest_rotation(M: np.ndarray) -> np.ndarray:
     return (U * D[..., None, :]) @ Vt
 
 
-#: index grids of the cofactors: entry (i, k) takes rows i+1, i+2 and columns k+1, k+2 (mod 3)
-_NEXT, _AFTER = (1, 2, 0), (2, 0, 1)
-_COFACTOR_TERMS = tuple(np.ix_(rows, cols) for rows, cols in
-                        ((_NEXT, _NEXT), (_AFTER, _AFTER), (_AFTER, _NEXT), (_NEXT, _AFTER)))
-
-
 def _inverse_transpose(P: np.ndarray) -> np.ndarray:
     """X^-T of matrices given as component planes P [3,3,N] (``P[i,j]`` = X_ij), as planes [3,3,N]:
-    the cofactors (column k: column k+1 x column k+2) over the determinant, all nine at once."""
-    a, b, c, d = (P[index] for index in _COFACTOR_TERMS)
-    cof = a * b
-    cof -= np.multiply(c, d, out=a)
+    the cofactors (entry (i, k): rows i+1, i+2 and columns k+1, k+2, mod 3) over the determinant,
+    one plane at a time (gathering the four shifted 3x3 grids of planes at once copied all of P
+    four times, several times slower)."""
+    cof, tmp = np.empty_like(P), np.empty_like(P[0, 0])
+    for i in range(3):
+        i1, i2 = (i + 1) % 3, (i + 2) % 3
+        for k in range(3):
+            k1, k2 = (k + 1) % 3, (k + 2) % 3
+            np.multiply(P[i1, k1], P[i2, k2], out=cof[i, k])
+            cof[i, k] -= np.multiply(P[i2, k1], P[i1, k2], out=tmp)
     cof *= 1.0 / (P[0, 0] * cof[0, 0] + P[1, 0] * cof[1, 0] + P[2, 0] * cof[2, 0])
     return cof
 

@@ -520,8 +520,9 @@ def _offset_residual(seen: np.ndarray, expected: str, rig: np.ndarray, gaps: np.
     along = np.moveaxis(seen, 1, -1)  # [n,T,3]
     off = norm(along - mean[:, None, :])  # [n,T]
     if expected == "auto" and loose.any():
-        direction = normalize(rig[loose])[:, None, :] * norm(along[loose])[..., None]
-        off[loose] = np.maximum(off[loose], norm(along[loose] - direction))
+        seen_loose = along if loose.all() else along[loose]
+        direction = normalize(rig[loose])[:, None, :] * norm(seen_loose)[..., None]
+        off[loose] = np.maximum(off[loose], norm(seen_loose - direction))
     if weight is not None:
         off *= weight
     return (off if known is None else np.where(gaps, 0.0, off)).max(axis=-1)

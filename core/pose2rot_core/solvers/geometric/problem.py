@@ -15,7 +15,7 @@ import numpy as np
 from ...rotations import norm, normalize, smoothstep
 from ...skeleton import Skeleton
 from ...smoothing import column_nanmedian
-from ...stacks import component_major, empty_vectors, joint_planes, mat_mul, mat_vec
+from ...stacks import component_major, empty_vectors, frames_first, joint_planes, mat_mul, mat_vec
 from ...tracks import Tracks
 from .fit import fit_weights
 
@@ -138,12 +138,10 @@ class Problem:
         if self.solved is None and self.twist != "swing":  # the one-target aims of clean tracks
             single = [j for j in aiming if len(primary[j]) == 1]
             x = joint_planes(self.positions)
-            for is_end in (False, True):
-                joints = [j for j in single if primary[j][0].is_end == is_end]
-                if joints:
-                    points = joint_planes(self.ends) if is_end else x
-                    to_target = points[[primary[j][0].index for j in joints]] - x[joints]  # [n,3,T]
-                    directions.update(zip(joints, normalize(np.moveaxis(to_target, 1, -1))))
+            ends = None if self.ends is None else joint_planes(self.ends)
+            for j in single:  # one at a time: each joint's [3,T] stays in the cache
+                target = primary[j][0]
+                directions[j] = normalize(frames_first((ends if target.is_end else x)[target.index] - x[j]))
         return [Aim(targets, axes.get(j), weights.get(j), directions.get(j)) for j, targets in enumerate(primary)]
 
     @cached_property

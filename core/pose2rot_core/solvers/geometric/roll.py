@@ -148,17 +148,18 @@ def _signed_turn(turn: np.ndarray) -> np.ndarray:
 
 
 def _bending_child(problem: Problem, aimed: list[Aimed], base: np.ndarray, s_hat: np.ndarray
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+                   ) -> tuple[np.ndarray | slice, np.ndarray, np.ndarray] | None:
     """For the joints at ``base`` [T,n,3,3] aiming ``s_hat`` [T|1,n,3] at ``aimed`` [n] (past twist
-    segments, see twist_chains.past_segments): ([k] those whose aimed point has targets of its own;
-    [T,k,3] the unit direction in which they (those of every joint at the point) lie from it, seen
-    in the joint's frame; [T,k] the sine of its angle with the bone), or None where none has any."""
+    segments, see twist_chains.past_segments): ([k] those whose aimed point has targets of its own,
+    a slice when all: their stacks are then views, not copies; [T,k,3] the unit direction in which
+    they (those of every joint at the point) lie from it, seen in the joint's frame; [T,k] the sine
+    of its angle with the bone), or None where none has any."""
     step = {i: [(c.index, primary) for c in point if not c.is_end and (primary := problem.split_targets(c.index)[0])]
             for i, point in enumerate(aimed)}
     step = {i: members for i, members in step.items() if members}
     if not step:
         return None
-    rows = np.array(list(step))
+    rows = slice(None) if len(step) == len(aimed) else np.array(list(step))
     seen = mat_t_vec(base[:, rows], side_by_side([_towards(problem, members) for members in step.values()]))
     return rows, seen, norm(cross(seen, s_hat[:, rows]))
 
@@ -208,8 +209,14 @@ class CarriedRoll:
         return transport_steps(before, now, self.direction)
 
     def whole(self, anchor: int | None = None) -> np.ndarray:
-        """[T,n] over the clip, anchored (0) at frame ``anchor`` (else the first)."""
-        return roll_from_steps(self.steps, len(self.d_hat), anchor)
+        """[T,n] over the clip, anchored (0) at frame ``anchor`` (else the first; worked out once).
+        Not to be written to."""
+        return self._from_first if anchor is None else roll_from_steps(self.steps, len(self.d_hat), anchor)
+
+    @cached_property
+    def _from_first(self) -> np.ndarray:
+        """[T,n] whole(), anchored at the first frame."""
+        return roll_from_steps(self.steps, len(self.d_hat), None)
 
     def on(self, frames: np.ndarray, joints: np.ndarray) -> np.ndarray:
         """[m,k] of the joints ``joints`` [k] (columns) on their ``frames`` [m,k] (see near_frames),
@@ -546,8 +553,10 @@ def swing_vector(a: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
     one_plus_c = 1.0 + c
     ok = one_plus_c > 1e-10
     k = np.where(ok, 1.0 / np.maximum(one_plus_c, 1e-10), 0.0)
-    turned = c[..., None] * x + cross(w, x) + (k * dot(w, x))[..., None] * w
-    return np.where(ok[..., None], turned, x)
+    turned = c[..., None] * x  # c x + w x x + k (w . x) w, summed in that order in place
+    turned += cross(w, x)
+    turned += (k * dot(w, x))[..., None] * w
+    return turned if ok.all() else np.where(ok[..., None], turned, x)
 
 
 def signed_angle(u: np.ndarray, v: np.ndarray, axis: np.ndarray) -> np.ndarray:
