@@ -12,11 +12,11 @@ from hypothesis import strategies as st
 from pose2rot_core.evaluate import add_noise, evaluate_clip, rotation_steps
 from pose2rot_core.fk import forward_kinematics
 from pose2rot_core.rotations import (axis_angle_to_matrix, basic_rotation, geodesic_angle, normalize, perpendicular,
-                                     twist_angle, wrap_angle)
+                                     rotation_about, swing_between_units, twist_angle, wrap_angle)
 from pose2rot_core.skeleton import Skeleton
 from pose2rot_core.solvers import solve
-from pose2rot_core.solvers.geometric.roll import (continuous_roll, near_frames, roll_from_steps, transport_steps,
-                                                  tridiagonal_solve, widen_hand_overs)
+from pose2rot_core.solvers.geometric.roll import (alignment_parts, continuous_roll, near_frames, roll_from_steps,
+                                                  transport_steps, tridiagonal_solve, widen_hand_overs)
 from pose2rot_core.tracks import Tracks
 from pose2rot_core.tracks_io import tracks_from_bvh
 
@@ -125,6 +125,42 @@ def test_the_tridiagonal_solve_matches_a_dense_one(seed, n, complex_rhs):
     rhs = rng.normal(size=n) + (1j * rng.normal(size=n) if complex_rhs else 0.0)
     dense = np.diag(diag) + np.diag(lower[1:], -1) + np.diag(upper[:-1], 1)
     np.testing.assert_allclose(tridiagonal_solve(lower, diag, upper, rhs), np.linalg.solve(dense, rhs), rtol=1e-9, atol=1e-9)
+
+
+
+@FAST
+@given(seed=st.integers(0, 2 ** 31 - 1))
+def test_the_alignment_parts_are_the_roll_objective_of_a_target(seed):
+    """u . (Rot(axis, phi) s) = (axis.u)(axis.s) + along cos(phi) + across sin(phi), and no roll
+    changes it by more than reach (lookahead_roll's child term, without matrices)."""
+    rng = np.random.default_rng(seed)
+    u, s, axis = (normalize(rng.normal(size=(50, 3))) for _ in range(3))
+    phi = rng.uniform(-np.pi, np.pi, 50)
+    along, across, reach = alignment_parts(u, s, axis)
+    rolled = np.einsum("ti,tij,tj->t", u, rotation_about(axis, phi), s)
+    constant = np.sum(axis * u, -1) * np.sum(axis * s, -1)
+    np.testing.assert_allclose(rolled, constant + along * np.cos(phi) + across * np.sin(phi), atol=1e-12)
+    np.testing.assert_allclose(np.hypot(along, across), reach, atol=1e-12)
+
+
+@FAST
+@given(seed=st.integers(0, 2 ** 31 - 1), near_opposite=st.booleans())
+def test_the_joints_own_roll_term_is_one_plus_the_cosine_of_its_swing(seed, near_opposite):
+    """tr((Rot(d, phi) swing desired)^T desired), swing the smallest turn taking desired's bone
+    direction onto d: (1 + cos swing) cos(phi) plus a constant (lookahead_roll's own term)."""
+    rng = np.random.default_rng(seed)
+    desired = axis_angle_to_matrix(rng.normal(size=(50, 3)), rng.uniform(0, np.pi, 50))
+    from_dir = np.einsum("tij,tj->ti", desired, normalize(rng.normal(size=(50, 3))))
+    d = normalize(-from_dir + 0.05 * rng.normal(size=(50, 3))) if near_opposite else normalize(rng.normal(size=(50, 3)))
+    c = np.sum(from_dir * d, -1)
+    base = swing_between_units(from_dir, d, c) @ desired
+    phi = rng.uniform(-np.pi, np.pi, 50)
+
+    def objective(angle):
+        return np.einsum("tij,tij->t", rotation_about(d, angle) @ base, desired)
+
+    # the matrices' rounding grows as 1 / (1 + c) near a half turn; the closed form has none
+    np.testing.assert_allclose(objective(phi) - objective(np.zeros(50)), (1.0 + c) * (np.cos(phi) - 1.0), atol=1e-9)
 
 
 def _pronating_arm(T: int = 90, fps: float = 60.0, bend: float = 40.0, elbow: float = 45.0):

@@ -25,8 +25,7 @@ import numpy as np
 from ...rotations import (cross, norm, normalize, perpendicular, rotation_about, swing_between_units, unwrap_euler,
                           wrap_angle)
 from ...safety import FLIP_DEGREES
-from ...stacks import (dot, frame_mean, frames_first, frames_last, mat_dot, mat_mul, mat_mul_t, mat_t_vec, mat_vec,
-                       outer_sum, side_by_side)
+from ...stacks import dot, frame_mean, frames_first, frames_last, mat_mul, mat_t_vec, mat_vec, side_by_side
 from .fit import smoothstep
 from .problem import Problem, Target
 
@@ -73,7 +72,7 @@ def aim_with_roll(problem: Problem, joints: np.ndarray, s_hat: np.ndarray, d_hat
         return mat_mul(rotation_about(d_hat, carried), base)
     looks_ahead = problem.twist == "lookahead" and not problem.zero_length[joints[0]]
     if looks_ahead:
-        phi, confidence, strength = lookahead_roll(problem, aimed, base, desired, d_hat, swing_cos)
+        phi, confidence, strength = lookahead_roll(problem, aimed, base, d_hat, swing_cos)
     else:
         confidence = 0.5 * (1.0 + swing_cos)
         phi = np.zeros_like(confidence)
@@ -431,69 +430,99 @@ def _longest_coupled_run(lower: np.ndarray, upper: np.ndarray) -> int:
     return int((edges[1::2] - edges[::2]).max(initial=0)) + 1
 
 
-def lookahead_roll(problem: Problem, aimed: list[Aimed], base: np.ndarray, desired: np.ndarray, axis: np.ndarray,
+def lookahead_roll(problem: Problem, aimed: list[Aimed], base: np.ndarray, axis: np.ndarray,
                    swing_cos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(phi [T,n], confidence [T,n] 0..1, strength [T,n]: how strongly the objective prefers phi,
     see best_roll) for n joints: the roll about the bone direction ``axis`` [T,n,3] (world),
     relative to the smallest swing ``base`` [T,n,3,3], most likely when the joint and its aimed
-    child (``aimed`` [n]) each turn away from their reference (``desired`` [T,n,3,3]; the child at
-    its reference local rotation) by Gaussian amounts: the child's swing with per-axis variance
-    s^2, the mean over the clip of 1 - cos of its angle; the joint's roll with half the variance
-    its own bone's swing shows (``swing_cos`` [T,n]: against its reference direction), as turns
-    about a bone are the most limited motion of most joints. A roll phi costs phi^2 / s^2 and
-    tr(R^T desired) loses phi^2; a swing alpha costs alpha^2 / 2s^2 and a unit alignment loses
-    alpha^2 / 2: both weigh 1/s^2. A joint whose bone stays put is stiff, and only a child that
-    moves about as much can turn it. The confidence is the preference for phi against the most
-    each term could show: a child whose targets lie on the bone's axis (straight, or a twist
-    segment) tells nothing about the roll and does not dilute it."""
-    child = child_alignment(problem, aimed, base, axis)
+    child (``aimed`` [n]) each turn away from their reference (the orientations ``desired`` that
+    keep the reference local rotations; the child at its reference local rotation) by Gaussian
+    amounts: the child's swing with per-axis variance s^2, the mean over the clip of 1 - cos of
+    its angle; the joint's roll with half the variance its own bone's swing shows (``swing_cos``
+    [T,n]: against its reference direction), as turns about a bone are the most limited motion of
+    most joints. A roll phi costs phi^2 / s^2 and tr(R^T desired) loses phi^2; a swing alpha costs
+    alpha^2 / 2s^2 and a unit alignment loses alpha^2 / 2: both weigh 1/s^2. A joint whose bone
+    stays put is stiff, and only a child that moves about as much can turn it. The confidence is
+    the preference for phi against the most each term could show: a child whose targets lie on
+    the bone's axis (straight, or a twist segment) tells nothing about the roll and does not
+    dilute it. The joint's own term needs no matrices: with base = swing @ desired,
+    tr((Rot(phi) base)^T desired) = tr(Rot(phi)^T swing^T), whose part in phi is
+    (1 + cos swing) cos phi (the swing turns about an axis across the bone: no sin phi part)."""
     w_self = 1.0 / np.maximum(frame_mean(1.0 - swing_cos), MIN_DEVIATION)  # [n]
-    M, total = w_self[:, None, None] * desired, 2.0 * w_self  # a rotation's alignment with itself is at most 2 away from -1
+    along = w_self * (1.0 + swing_cos)
+    across = np.zeros_like(along)
+    total = 2.0 * w_self  # a rotation's alignment with itself is at most 2 away from -1
+    child = child_alignment(problem, aimed, base, axis)
     if child is not None:
-        alignment, deviation, reach = child
+        child_along, child_across, deviation, reach = child
         w_child = 1.0 / np.maximum(deviation, MIN_DEVIATION)  # 0 without a child (deviation inf)
-        M, total = M + w_child[:, None, None] * alignment, total + w_child * reach
-    phi, strength = best_roll(M, base, axis)
+        along += w_child * child_along
+        across += w_child * child_across
+        total = total + w_child * reach
+    phi, strength = best_roll(along, across)
     return phi, strength / total, strength
 
 
 def child_alignment(problem: Problem, aimed: list[Aimed], base: np.ndarray, axis: np.ndarray
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """For n joints at ``base`` [T,n,3,3] aiming at ``aimed`` [n] along the bone directions
-    ``axis`` [T,n,3] (world): ([T,n,3,3] alignment of the aimed child's own targets as seen with
-    the child at its reference local rotation (in the aiming joint's frame) with where they are
-    (world); [n] the mean of 1 - cos of their angle with the aiming joint at ``base``; [T,n] the
-    most a roll about the bone direction can change that mean: of the targets' unit directions,
-    the mean product of their parts across the axis), or None where no aimed point has targets
-    of its own; joints whose aimed point has none have alignment and reach 0, deviation inf."""
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """For n joints at ``base`` [T,n,3,3] aiming at ``aimed`` [n] along the unit bone directions
+    ``axis`` [T,n,3] (world), of the aimed child's own targets (unit directions u from it, world;
+    s where they are seen with the child at its reference local rotation and the joint at base),
+    means over the targets: ([T,n] the parts of tr((Rot(phi) base)^T alignment) in cos phi and
+    in sin phi, alignment the mean of u v^T (v: s seen in the joint frame): u.s less the parts
+    along the axis, and axis.(s x u); [n] the mean over the clip of 1 - u.s; [T,n] the most a roll
+    about the bone direction can change u.s: the product of the parts of u and s across the axis),
+    or None where no aimed point has targets of its own; joints whose aimed point has none have
+    the parts and reach 0, deviation inf."""
     children = [_child_targets(problem, t) for t in aimed]
     if all(c is None for c in children):
         return None
-    T, n = base.shape[:2]
+    u, v, count = _side_by_side_padded(children, base.shape[:2])
+    along, across, facing, reach = (np.zeros(base.shape[1::-1]).T for _ in range(4))  # [T,n], frames fastest
+    for k in range(u.shape[2]):
+        seen = mat_vec(base, v[:, :, k])  # the k-th targets' reference directions, joint at base
+        facing += dot(u[:, :, k], seen)
+        parts = alignment_parts(u[:, :, k], seen, axis)
+        along += parts[0]
+        across += parts[1]
+        reach += parts[2]
+    deviation = 1.0 - frame_mean(facing / count)
+    deviation[[c is None for c in children]] = np.inf
+    return along / count, across / count, deviation, reach / count
+
+
+def alignment_parts(u: np.ndarray, s: np.ndarray, axis: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For unit vectors u, s and a unit ``axis`` [...,3]: (along, across, reach) [...] such that
+    u . (Rot(axis, phi) s) = (axis.u)(axis.s) + along cos(phi) + across sin(phi) (Rodrigues:
+    along = u.s - (axis.u)(axis.s), the parts across the axis; across = axis.(s x u)), and reach,
+    the product of the lengths of those parts, the most a roll can change it."""
+    u_across, s_across = cross(u, axis), cross(s, axis)
+    return dot(u_across, s_across), -dot(u, s_across), norm(u_across) * norm(s_across)
+
+
+def _side_by_side_padded(children: list, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The aimed points' own targets (``children`` [n]: each _child_targets, or None) of n joints
+    over T frames (``shape`` (T, n)) side by side: u [T,n,m,3] and v [T|1,n,m,3] zero-padded to the
+    most targets m, and [n] how many each has (1 where None). One joint's are its own stacks (views)."""
+    if len(children) == 1:
+        u, v = children[0]
+        return u[:, None], v[:, None], np.array([float(u.shape[1])])
+    T, n = shape
     most = max(c[0].shape[1] for c in children if c is not None)
     frames_v = next(c[1].shape[0] for c in children if c is not None)  # 1 when constant
     u, v = np.zeros((n, most, 3, T)), np.zeros((n, most, 3, frames_v))  # joint planes, zero-padded
-    alignment, count = np.zeros((n, 3, 3, T)), np.ones(n)
+    count = np.ones(n)
     for i, c in enumerate(children):
         if c is not None:
             count[i] = c[0].shape[1]
-            u[i, :c[0].shape[1]], v[i, :c[0].shape[1]], alignment[i] = (frames_last(x) for x in c)
-    u, v, alignment = (frames_first(x) for x in (u, v, alignment))
-    # the mean of u . (base v) over the targets is tr(base^T alignment)
-    deviation = 1.0 - frame_mean(mat_dot(base, alignment))
-    deviation[[c is None for c in children]] = np.inf
-    reach = np.zeros(base.shape[1::-1]).T  # [T,n], frames fastest
-    for k in range(most):  # seen: the k-th targets' reference directions, joint at base
-        seen = mat_vec(base, v[:, :, k])
-        reach += norm(cross(u[:, :, k], axis)) * norm(cross(seen, axis))
-    return alignment, deviation, reach / count
+            u[i, :c[0].shape[1]], v[i, :c[0].shape[1]] = (frames_last(x) for x in c)
+    return frames_first(u), frames_first(v), count
 
 
-def _child_targets(problem: Problem, aimed: Aimed) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+def _child_targets(problem: Problem, aimed: Aimed) -> tuple[np.ndarray, np.ndarray] | None:
     """The aimed point's own targets (of every joint at that point, see Aimed): ([T,m,3] their unit
     directions from it (world), [T,m,3] (or [1,m,3] when the reference is constant) as seen with
-    it at its reference local rotation in the aiming joint's frame, [T,3,3] the mean alignment of
-    the two), or None where it has none."""
+    it at its reference local rotation in the aiming joint's frame), or None where it has none."""
     us, vs = [], []
     for t in aimed:
         if t.is_end or not problem.targets[t.index]:
@@ -505,20 +534,15 @@ def _child_targets(problem: Problem, aimed: Aimed) -> tuple[np.ndarray, np.ndarr
     if not us:
         return None
     u, v = (x[0] if len(x) == 1 else np.concatenate(x, axis=1) for x in (us, vs))
-    return u, v, outer_sum(u, v) / u.shape[1]
+    return u, v
 
 
-def best_roll(M: np.ndarray, base: np.ndarray, axis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(phi [T,...], amplitude [T,...]): the angle maximising tr((Rot(axis, phi) @ base)^T M) and
-    how strongly the objective prefers it (0: any roll is as good); M, base [T,...,3,3], axis
-    [T,...,3]."""
-    N = mat_mul_t(M, base)
-    # f(phi) = tr(Rot(phi)^T N) = C + A cos(phi) + B sin(phi)
-    A = N[..., 0, 0] + N[..., 1, 1] + N[..., 2, 2] - dot(axis, mat_vec(N, axis))
-    B = (axis[..., 0] * (N[..., 2, 1] - N[..., 1, 2]) + axis[..., 1] * (N[..., 0, 2] - N[..., 2, 0])
-         + axis[..., 2] * (N[..., 1, 0] - N[..., 0, 1]))
-    amplitude = np.sqrt(A * A + B * B)
-    return np.where(amplitude < 1e-12, 0.0, np.arctan2(B, A)), amplitude
+def best_roll(along: np.ndarray, across: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(phi [T,...], amplitude [T,...]): the angle maximising along cos(phi) + across sin(phi) (an
+    alignment tr(Rot(axis, phi)^T N) has along = tr(N) - axis.(N axis), across = axis.vee(N - N^T))
+    and how strongly it is preferred (0: any roll is as good)."""
+    amplitude = np.sqrt(along * along + across * across)
+    return np.where(amplitude < 1e-12, 0.0, np.arctan2(across, along)), amplitude
 
 
 def transport_steps(before: np.ndarray, now: np.ndarray, d_hat: np.ndarray) -> np.ndarray:
