@@ -361,20 +361,33 @@ def _inverse_transpose(P: np.ndarray) -> np.ndarray:
     return cof
 
 
+#: polar Newton steps below this size go unscaled (see _polar_newton)
+UNSCALED_BELOW = 1e-3
+
+
 def _polar_newton(X: np.ndarray, iterations: int = 30, tol: float = 1e-8) -> np.ndarray:
     """Orthogonal polar factor of [N,3,3] matrices with det > 0 (scaled Newton iteration
     ``X <- (gamma X + X^-T / gamma) / 2``), worked on component planes [3,3,N].
 
     Newton converges quadratically: once a step changes X by less than ``tol`` = 1e-8, the new
-    iterate is within about 1e-16 of the polar factor, so it is returned without another step."""
+    iterate is within about 1e-16 of the polar factor, so it is returned without another step.
+    The scaling only speeds up the first steps, far from the factor: once a step is below
+    UNSCALED_BELOW, gamma (then 1 to within its square) is left out (Higham's practice)."""
     P = np.array(X.transpose(1, 2, 0), order="C")
+    scaled = True
     for _ in range(iterations):
         Y = _inverse_transpose(P)
-        gamma = np.sqrt(np.sqrt(np.einsum("ijn,ijn->n", Y, Y) / np.einsum("ijn,ijn->n", P, P)))
-        Y *= 0.5 / gamma
-        step = P * (0.5 * gamma - 1.0)
-        step += Y
+        if scaled:
+            gamma = np.sqrt(np.sqrt(np.einsum("ijn,ijn->n", Y, Y) / np.einsum("ijn,ijn->n", P, P)))
+            Y *= 0.5 / gamma
+            step = P * (0.5 * gamma - 1.0)
+            step += Y
+        else:
+            step = np.subtract(Y, P, out=Y)
+            step *= 0.5
         P += step
-        if max(step.max(), -step.min()) < tol:
+        size = max(step.max(), -step.min())
+        if size < tol:
             break
+        scaled = size >= UNSCALED_BELOW
     return P.transpose(2, 0, 1)

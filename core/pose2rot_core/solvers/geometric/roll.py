@@ -552,7 +552,7 @@ def transport_steps(before: np.ndarray, now: np.ndarray, d_hat: np.ndarray) -> n
     0..T-2 and 1..T-1, ``d_hat`` [T,...,3] the bone's direction; the step is the angle from where ``before``
     lands when swung from d(k) onto d(k + 1) to ``now``. Summed by roll_from_steps."""
     a, b = d_hat[:-1], d_hat[1:]
-    return signed_angle(now, swing_vector(a, b, before), b)
+    return signed_angle(now, swing_across(a, b, before), b)
 
 
 def roll_from_steps(steps: np.ndarray, T: int, ref_frame: int | None, frames: np.ndarray | None = None
@@ -569,18 +569,14 @@ def roll_from_steps(steps: np.ndarray, T: int, ref_frame: int | None, frames: np
     return phi - phi[0 if ref_frame is None or frames is not None else ref_frame]
 
 
-def swing_vector(a: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """[...,3]: x turned by the smallest rotation taking unit a onto unit b (all [...,3]; x
-    unchanged where a and b are opposite: any turn is as small)."""
-    c = dot(a, b)
-    w = cross(a, b)
-    one_plus_c = 1.0 + c
+def swing_across(a: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """[...,3]: x, across unit a (x . a = 0), turned by the smallest rotation taking unit a onto
+    unit b (all [...,3]; x unchanged where a and b are opposite: any turn is as small). That
+    rotation is I - (a + b)(a + b)^T / (1 + a.b) + 2 b a^T: on x across a, x - (b.x) (a + b) / (1 + a.b)."""
+    one_plus_c = 1.0 + dot(a, b)
     ok = one_plus_c > 1e-10
-    k = np.where(ok, 1.0 / np.maximum(one_plus_c, 1e-10), 0.0)
-    turned = c[..., None] * x  # c x + w x x + k (w . x) w, summed in that order in place
-    turned += cross(w, x)
-    turned += (k * dot(w, x))[..., None] * w
-    return turned if ok.all() else np.where(ok[..., None], turned, x)
+    k = np.where(ok, dot(b, x) / np.maximum(one_plus_c, 1e-10), 0.0)
+    return x - k[..., None] * (a + b)
 
 
 def signed_angle(u: np.ndarray, v: np.ndarray, axis: np.ndarray) -> np.ndarray:
