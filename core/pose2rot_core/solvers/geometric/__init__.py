@@ -227,9 +227,11 @@ def _orient_level(problem: Problem, joints: np.ndarray, G: np.ndarray) -> None:
             parent_frames = _parent_frames(problem, batch, G)
             aims = [problem.aims[j] for j in batch]
             axis = side_by_side([unit_mean(problem.sources(a.targets)) if a.axis is None else a.axis for a in aims])
+            into = frames_first(joint_rows(joint_planes(G), batch)) if len(batch) == 1 else None  # a view
             solved = _single_aim(problem, batch, axis, side_by_side([a.direction for a in aims]),
-                                 _desired(problem, batch, parent_frames), parent_frames)
-            joint_planes(G)[batch] = frames_last(solved)
+                                 _desired(problem, batch, parent_frames), parent_frames, into)
+            if into is None:
+                joint_planes(G)[batch] = frames_last(solved)
     for j in joints[~alone & ~one, None]:  # [1] each
         parent_frames = _parent_frames(problem, j, G)
         orient_joint(problem, int(j[0]), _desired(problem, j, parent_frames)[:, 0],
@@ -372,14 +374,14 @@ def _without_lost_targets(problem: Problem, j: int, primary: list, src: np.ndarr
 
 
 def _single_aim(problem: Problem, joints: np.ndarray, axis: np.ndarray, direction: np.ndarray, desired: np.ndarray,
-                parent_frame: np.ndarray | None) -> np.ndarray:
+                parent_frame: np.ndarray | None, out: np.ndarray | None = None) -> np.ndarray:
     """[T,n,3,3] orientations of ``joints`` [n] (see aim_with_roll) each aiming its one target's
     ``axis`` [T|1,n,3] (joint frame) along ``direction`` [T,n,3] (world), with the twist policy's
-    roll: nothing else fixes it."""
+    roll: nothing else fixes it. Written into ``out`` [T,n,3,3] when given."""
     for j in joints:
         problem.determined[int(j)] = _NOT_FIXED
     aimed = [(problem.past_segments.get(int(j), problem.aims[j].targets[0]),) for j in joints]
-    return aim_with_roll(problem, joints, axis, direction, desired, aimed, parent_frame)
+    return aim_with_roll(problem, joints, axis, direction, desired, aimed, parent_frame, out)
 
 
 def _alone(x: np.ndarray | None) -> np.ndarray | None:

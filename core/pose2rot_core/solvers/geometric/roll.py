@@ -48,14 +48,15 @@ MIN_STEP = 1.0 - np.cos(np.radians(0.1))
 
 
 def aim_with_roll(problem: Problem, joints: np.ndarray, s_hat: np.ndarray, d_hat: np.ndarray, desired: np.ndarray,
-                  aimed: list[Aimed], parent_frame: np.ndarray | None) -> np.ndarray:
+                  aimed: list[Aimed], parent_frame: np.ndarray | None, out: np.ndarray | None = None) -> np.ndarray:
     """Global orientations [T,n,3,3] of ``joints`` [n] (of one tree depth, all zero-length or
     none), each taking the unit direction ``s_hat`` (joint frame; [T,n,3], or [1,n,3] when the
     same in every frame) onto the unit direction ``d_hat`` (world, [T,n,3]) exactly, with the roll
     about the bone chosen by the twist policy. ``desired`` [T,n,3,3]: the orientations that keep
     the reference local rotations; ``aimed`` [n]: the points (see Aimed) whose own targets may
     inform the roll (lookahead); ``parent_frame`` [T,n,3,3]: the parents' orientations (None: the root, whose
-    parent is the world). All joints at once: each comes out as it would alone."""
+    parent is the world). All joints at once: each comes out as it would alone. Written into
+    ``out`` [T,n,3,3] when given (overlapping none of the inputs)."""
     # unit again: desired inherits the parents' rounding, which the swing would otherwise double
     # at every depth (a chain of 45 joints drifted 24 % of the height off its tracks)
     from_dir = normalize(mat_vec(desired, s_hat))
@@ -65,11 +66,11 @@ def aim_with_roll(problem: Problem, joints: np.ndarray, s_hat: np.ndarray, d_hat
     swing_cos = dot(from_dir, d_hat)
     swing = swing_between_units(from_dir, d_hat, swing_cos)  # smallest swing: roll angle 0
     if problem.twist == "swing":
-        return mat_mul(swing, desired)
+        return mat_mul(swing, desired, out=out)
     base = None if problem.twist == "reference" else mat_mul(swing, desired)
     if problem.twist == "transport":
         carried = CarriedRoll(base, s_hat, d_hat, parent_frame).whole(anchor=problem.tracks.reference_frame)
-        return mat_mul(rotation_about(d_hat, carried), base)
+        return mat_mul(rotation_about(d_hat, carried), base, out=out)
     looks_ahead = problem.twist == "lookahead" and not problem.zero_length[joints[0]]
     if looks_ahead:
         phi, confidence, strength = lookahead_roll(problem, aimed, base, d_hat, swing_cos)
@@ -89,8 +90,13 @@ def aim_with_roll(problem: Problem, joints: np.ndarray, s_hat: np.ndarray, d_hat
     if looks_ahead and problem.constant_guess:
         phi = share_turns(problem, aimed, base, s_hat, phi, strength, carried)
     if not phi.any():
-        return mat_mul(swing, desired) if base is None else base
-    return mat_mul(rotation_about(d_hat, phi), base)
+        if base is None:
+            return mat_mul(swing, desired, out=out)
+        if out is None:
+            return base
+        out[...] = base
+        return out
+    return mat_mul(rotation_about(d_hat, phi), base, out=out)
 
 
 def share_turns(problem: Problem, aimed: list[Aimed], base: np.ndarray, s_hat: np.ndarray, phi: np.ndarray,
@@ -393,9 +399,8 @@ class Tridiagonal:
             np.subtract(b_hi, p * c_lo, out=b_hi)
             np.subtract(b_lo, q * a_hi, out=b_lo)
             _eliminate(d, s, p, q, np.subtract if s == 1 else np.add)
-            np.multiply(p, a[:-s], out=a_hi)  # the couplings at twice the distance, negated
-            np.multiply(q, c[s:], out=c_lo)
-            a[:s] = c[-s:] = 0.0
+            np.multiply(p, a[:-s], out=a_hi)  # the couplings at twice the distance, negated (0 from
+            np.multiply(q, c[s:], out=c_lo)  # the first 2s equations, and the last: a[:s], c[-s:] were)
             if keep:
                 self.passes.append((s, p, q))
             stride = 2 * s
