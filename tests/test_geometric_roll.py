@@ -15,8 +15,9 @@ from pose2rot_core.rotations import (axis_angle_to_matrix, basic_rotation, geode
                                      rotation_about, swing_between_units, twist_angle, wrap_angle)
 from pose2rot_core.skeleton import Skeleton
 from pose2rot_core.solvers import solve
-from pose2rot_core.solvers.geometric.roll import (alignment_parts, continuous_roll, near_frames, roll_from_steps,
-                                                  transport_steps, tridiagonal_solve, widen_hand_overs)
+from pose2rot_core.solvers.geometric.roll import (HALVED_FROM, Tridiagonal, alignment_parts, continuous_roll,
+                                                  near_frames, roll_from_steps, transport_steps, tridiagonal_solve,
+                                                  widen_hand_overs)
 from pose2rot_core.tracks import Tracks
 from pose2rot_core.tracks_io import tracks_from_bvh
 
@@ -161,6 +162,26 @@ def test_the_joints_own_roll_term_is_one_plus_the_cosine_of_its_swing(seed, near
 
     # the matrices' rounding grows as 1 / (1 + c) near a half turn; the closed form has none
     np.testing.assert_allclose(objective(phi) - objective(np.zeros(50)), (1.0 + c) * (np.cos(phi) - 1.0), atol=1e-9)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2 ** 31 - 1), n=st.integers(HALVED_FROM, 6 * HALVED_FROM), columns=st.integers(1, 3),
+       complex_rhs=st.booleans(), breaks=st.integers(0, 5))
+def test_a_long_tridiagonal_solve_halved_first_solves_the_system(seed, n, columns, complex_rhs, breaks):
+    """Long systems are halved by cyclic reduction before the parallel one: the solution still
+    satisfies every equation (odd and even lengths, several columns, runs broken by zero couplings)."""
+    rng = np.random.default_rng(seed)
+    lower, upper = -rng.uniform(0.0, 1e3, (n, columns)), -rng.uniform(0.0, 1e3, (n, columns))
+    cut = rng.integers(0, n - 1, breaks)
+    lower[cut + 1], upper[cut] = 0.0, 0.0
+    diag = np.abs(lower) + np.abs(upper) + rng.uniform(1e-6, 10.0, (n, columns))
+    rhs = rng.normal(size=(n, columns)) + (1j * rng.normal(size=(n, columns)) if complex_rhs else 0.0)
+    x = tridiagonal_solve(lower, diag, upper, rhs)
+    applied = diag * x
+    applied[1:] += lower[1:] * x[:-1]
+    applied[:-1] += upper[:-1] * x[1:]
+    np.testing.assert_allclose(applied, rhs, rtol=0, atol=1e-9 * np.abs(diag).max())
+    np.testing.assert_allclose(x, Tridiagonal(lower, diag, upper, rhs).solution, rtol=0, atol=1e-9)
 
 
 def _pronating_arm(T: int = 90, fps: float = 60.0, bend: float = 40.0, elbow: float = 45.0):

@@ -519,15 +519,19 @@ def _offset_residual(seen: np.ndarray, expected: str, rig: np.ndarray, gaps: np.
     else:
         count = np.maximum(known.sum(axis=-1), 1)
         mean = np.where(known, seen, 0.0).sum(axis=-1) / count if expected == "auto" else rig
-    along = np.moveaxis(seen, 1, -1)  # [n,T,3]
-    off = norm(along - mean[:, None, :])  # [n,T]
+    off = _plane_norm(seen - mean[:, :, None])  # [n,T]
     if expected == "auto" and loose.any():
-        seen_loose = along if loose.all() else along[loose]
-        direction = normalize(rig[loose])[:, None, :] * norm(seen_loose)[..., None]
-        off[loose] = np.maximum(off[loose], norm(seen_loose - direction))
+        seen_loose = seen if loose.all() else seen[loose]
+        direction = normalize(rig[loose])[:, :, None] * _plane_norm(seen_loose)[:, None, :]
+        off[loose] = np.maximum(off[loose], _plane_norm(seen_loose - direction))
     if weight is not None:
         off *= weight
     return (off if known is None else np.where(gaps, 0.0, off)).max(axis=-1)
+
+
+def _plane_norm(v: np.ndarray) -> np.ndarray:
+    """[n,T] lengths of vectors given as planes v [n,3,T] (norm's sums, on the planes as stored)."""
+    return norm(np.moveaxis(v, 1, -1))
 
 
 def _roll_left_open(problem: Problem, joints: np.ndarray) -> np.ndarray:

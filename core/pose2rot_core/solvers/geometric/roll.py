@@ -365,15 +365,46 @@ class ElasticString:
         pull keeps the reduced system for the next ones."""
         if self.system is not None:
             return self.system.solve(self.scale * u)
-        system = Tridiagonal(self.lower, self.diag, self.upper, self.scale * u, keep)
-        self.system = system if keep else None
-        return system.solution
+        if not keep:
+            return tridiagonal_solve(self.lower, self.diag, self.upper, self.scale * u)
+        self.system = Tridiagonal(self.lower, self.diag, self.upper, self.scale * u, keep)
+        return self.system.solution
+
+
+#: a system of at least this many equations is halved (odd ones eliminated) before its reduction
+HALVED_FROM = 1024
 
 
 def tridiagonal_solve(lower: np.ndarray, diag: np.ndarray, upper: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     """[T] solution of the tridiagonal system lower[t] x[t-1] + diag[t] x[t] + upper[t] x[t+1] =
-    rhs[t] (lower[0] and upper[-1] unused; [T,n]: n systems); see Tridiagonal."""
-    return Tridiagonal(lower, diag, upper, rhs).solution
+    rhs[t] (lower[0] and upper[-1] unused; [T,n]: n systems); see Tridiagonal. A long system
+    (HALVED_FROM) is first halved by cyclic reduction: each even equation takes in its odd
+    neighbours, the even ones are solved (halved again while long enough), and the odd ones follow
+    from them. Every pass of the parallel reduction costs the whole system; this way the passes run
+    on a half or a quarter of it, and the halving itself costs about one pass."""
+    a, c = np.array(lower, float), np.array(upper, float)
+    a[0] = c[-1] = 0.0
+    if len(a) < HALVED_FROM:
+        return Tridiagonal(a, diag, c, rhs).solution
+    b, d = np.asarray(diag, float), np.asarray(rhs)
+    a_odd, b_odd, c_odd, d_odd = a[1::2], b[1::2], c[1::2], d[1::2]
+    n_even, n_odd = len(b) - len(b_odd), len(b_odd)
+    p = a[2::2] / b_odd[:n_even - 1]  # even equation k takes in odd k - 1 ...
+    q = c[:2 * n_odd:2] / b_odd  # ... and odd k (the last even one has none after it when T is odd)
+    b_even, d_even = b[::2].copy(), d[::2].copy()
+    b_even[1:] -= p * c_odd[:n_even - 1]
+    b_even[:n_odd] -= q * a_odd
+    d_even[1:] -= p * d_odd[:n_even - 1]
+    d_even[:n_odd] -= q * d_odd
+    a_even, c_even = np.zeros_like(b_even), np.zeros_like(b_even)
+    np.multiply(p, a_odd[:n_even - 1], out=a_even[1:])
+    np.multiply(q, c_odd, out=c_even[:n_odd])
+    x = np.empty(np.broadcast(b, d).shape, np.result_type(b, d))
+    x[::2] = x_even = tridiagonal_solve(-a_even, b_even, -c_even, d_even)
+    odd = d_odd - a_odd * x_even[:n_odd]
+    odd[:n_even - 1] -= c_odd[:n_even - 1] * x_even[1:]
+    x[1::2] = odd / b_odd
+    return x
 
 
 class Tridiagonal:
