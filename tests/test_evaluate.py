@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pose2rot_core.evaluate import ClipScore, count_flips, format_table, rotation_steps
 from pose2rot_core.rotations import basic_rotation
@@ -81,3 +83,43 @@ def test_format_table_has_rows_and_mean():
 
 def test_format_table_single_score_has_no_mean():
     assert "mean" not in format_table([score("a.bvh", "ref", 1.0, 0)]).split("\n", 2)[-1]
+
+
+def test_a_turn_the_truth_makes_in_one_frame_may_take_the_solution_several():
+    """The truth turns 180 degrees in one frame; a solution that turns 45 degrees a frame around it
+    (smoothed noisy tracks) is on its way through the same turn, not flipping. The same solution
+    beside a truth that never jumps flips at each of those steps, and a solution that jumps back
+    once it has caught up with the truth flips there."""
+    truth = spin(np.array([0, 0, 0, 180, 180, 180, 180, 180], float))
+    spread = spin(np.array([0, 0, 45, 90, 135, 180, 180, 180], float))
+    assert count_flips(spread, truth) == 0
+    assert count_flips(spread, spin(np.zeros(8))) == 4
+    back = spin(np.array([0, 0, 45, 90, 135, 180, 180, 100], float))
+    assert count_flips(back, truth) == 1
+
+
+
+def test_a_solution_turning_elsewhere_as_the_truth_jumps_flips():
+    """The truth jumps 60 degrees one way; a solution that jumps 90 degrees the other way there, or
+    that leaves the truth the wrong way before it, is not on the truth's way."""
+    truth = spin(np.array([0, 0, 0, 60, 60, 60], float))
+    assert count_flips(spin(np.array([0, 0, 0, -90, -90, -90], float)), truth) == 1
+    assert count_flips(spin(np.array([0, 0, -40, 60, 60, 60], float)), truth) == 2
+    # a jump back onto the truth far from its abrupt turn is a flip all the same
+    truth = spin(np.array([0, 0, 60, 60, 60, 60, 60, 60], float))
+    assert count_flips(spin(np.array([0, 0, 60, 60, 60, 120, 120, 60], float)), truth) == 2
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(0, 10_000))
+def test_only_steps_beside_the_truths_own_abrupt_turns_are_left_out(seed):
+    """Against the plain test (over 30 degrees and 15 more than the truth's step), the count leaves
+    out only steps of joints that the truth turns abruptly somewhere, and none where it never does."""
+    rng = np.random.default_rng(seed)
+    T, J = 10, 4
+    truth = basic_rotation(2, np.radians(np.cumsum(rng.uniform(-40, 40, (T, J)), axis=0)))
+    solved = basic_rotation(0, np.radians(np.cumsum(rng.uniform(-40, 40, (T, J)), axis=0))) @ truth
+    step, true_step = rotation_steps(solved), rotation_steps(truth)
+    plain = (step > 30.0) & (step > true_step + 15.0)
+    calm = ~(true_step > 30.0).any(axis=0)
+    assert int(plain[:, calm].sum()) <= count_flips(solved, truth) <= int(plain.sum())
+    assert count_flips(solved[:, calm], truth[:, calm]) == int(plain[:, calm].sum())

@@ -4,7 +4,8 @@ Protocols: ``rest`` gives the solver no reference pose; ``ref`` gives it the cli
 rotations of frame 0 (``reference_quaternions``). Metrics: mean geodesic angle of local rotations
 (all joints; joints with children), joint position error in % of the skeleton height, and flips
 (frame-to-frame jumps above ``FLIP_DEGREES`` in the solution that exceed the clip's own step at
-that frame by more than ``FLIP_MARGIN`` degrees: abrupt turns the motion does not make).
+that frame by more than ``FLIP_MARGIN`` degrees: abrupt turns the motion does not make; an abrupt
+turn of the clip's own that the solution makes over the frames around it is none, see count_flips).
 
 Noise (``noise=`` fraction of the skeleton height): seeded Gaussian jitter of that std per axis is
 added to the tracks (joints and end sites); positions are still scored against the clean ones.
@@ -106,14 +107,40 @@ def count_flips(solved: np.ndarray, truth: np.ndarray, threshold: float = FLIP_D
     """Frame-to-frame jumps of ``solved`` [T,J,3,3] above ``threshold`` degrees that exceed the
     step of ``truth`` at the same frame and joint by more than ``margin`` degrees, counted only on
     the ``steps`` [T-1] that are True (e.g. safety.steps_within_pieces: none across a cut; every
-    step when None)."""
+    step when None). A turn the truth makes abruptly (over ``threshold`` in one frame) that the
+    solution makes over the frames around it is none (see on_the_way)."""
     if solved.shape[0] < 2:
         return 0
     step, true_step = rotation_steps(solved), rotation_steps(truth)
     flips = (step > threshold) & (step > true_step + margin)
+    for j in np.flatnonzero(flips.any(axis=0) & (true_step > threshold).any(axis=0)):
+        flips[:, j] &= ~on_the_way(solved[:, j], truth[:, j], true_step[:, j] > threshold, threshold)
     if steps is not None:
         flips &= steps[:, None]
     return int(flips.sum())
+
+
+def on_the_way(solved: np.ndarray, truth: np.ndarray, abrupt: np.ndarray, threshold: float) -> np.ndarray:
+    """[T-1] the steps of one joint (``solved``, ``truth`` [T,3,3]) on its way through a turn that
+    the truth makes in one frame (its ``abrupt`` [T-1] steps): in a stretch of frames where the
+    solution is more than ``threshold`` degrees off the truth around such a step (smoothed noisy
+    tracks spread a point's jump over its neighbours), a step before the jump that brings the
+    solution nearer where the truth lands, and one after it that brings it nearer the truth.
+    The truth's own abrupt steps are not: a solution turning elsewhere as the truth jumps flips."""
+    T = len(solved)
+    way = np.zeros(T - 1, bool)
+    off = np.degrees(geodesic_angle(solved, truth)) > threshold
+    edges = np.diff(np.concatenate([[0], off.astype(np.int8), [0]]))
+    for start, stop in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
+        touching = np.arange(max(start - 1, 0), min(stop, T - 1))  # the steps with a frame in [start, stop)
+        jumps = touching[abrupt[touching]]
+        if not len(jumps):
+            continue
+        for s in touching[~abrupt[touching]]:
+            later = jumps[jumps > s]
+            towards = truth[later[0] + 1] if len(later) else truth[s + 1]
+            way[s] = geodesic_angle(solved[s + 1], towards) < geodesic_angle(solved[s], towards)
+    return way
 
 
 def score_solution(clip: BvhClip, sol: Solution, protocol: str, seconds: float,
