@@ -79,12 +79,15 @@ class Retargeted:
     """Tracks on the rig, how the points were placed on it (rig position = ``scale`` x point),
     ``twist_guess`` [T,J,3,3] (or None): local rotations that share each filled chain's bend and
     twist (the reference pose elsewhere), for the geometric solver's roll (:func:`solve_retargeted`),
-    and ``made_up`` [J]: the joints without a point of their own, whose tracks the fill placed."""
+    ``made_up`` [J]: the joints without a point of their own, whose tracks the fill placed, and
+    ``noise`` [J]: the noise std per axis (fraction of the rig's height) that the cleaning of the
+    points left in each mapped joint's track (0 for the others)."""
 
     tracks: Tracks
     scale: float
     twist_guess: np.ndarray | None = None
     made_up: np.ndarray | None = None
+    noise: np.ndarray | None = None
 
 
 def solve_retargeted(result: Retargeted, options: SolveOptions | None = None, *, progress=None,
@@ -96,7 +99,8 @@ def solve_retargeted(result: Retargeted, options: SolveOptions | None = None, *,
     from .solvers import solve
 
     options = SolveOptions.of(options, **changes).for_points()
-    return solve(result.tracks, options, progress=progress, twist_guess=result.twist_guess, made_up=result.made_up)
+    return solve(result.tracks, options, progress=progress, twist_guess=result.twist_guess, made_up=result.made_up,
+                 points_noise=result.noise)
 
 
 @dataclass
@@ -140,7 +144,7 @@ def retarget_tracks(points: PointSet, rig: Skeleton, bone_map: BoneMap, up: str 
     check_shared_points(bone_map, targets)
     check_root(targets, rig.names[0])
     scale = rig_scale(targets, np.asarray(AXES[up], np.float64), report)
-    scaled = denoise_targets(targets, scale * targets.positions, points.fps, smooth, report, points.keyed)
+    scaled, noise = denoise_targets(targets, scale * targets.positions, points.fps, smooth, report, points.keyed)
     filled, guesses = fill_chains(targets.skeleton, targets.reference, targets.frames, scaled, targets.direct,
                                   targets.soft, points.fps)
     J = rig.num_joints
@@ -161,7 +165,7 @@ def retarget_tracks(points: PointSet, rig: Skeleton, bone_map: BoneMap, up: str 
                     confidence=np.where(no_data, 0.0, 1.0) if no_data.any() else None,
                     keyed=None if points.keyed is None else np.repeat(points.keyed[:, None], J, axis=1),
                     first_frame=points.first_frame, **end_kw)
-    return Retargeted(tracks, scale, guess, ~(targets.direct | targets.soft)[:J])
+    return Retargeted(tracks, scale, guess, ~(targets.direct | targets.soft)[:J], noise[:J] / rig.height)
 
 
 # ----------------------------------------------------------------------------- targets
@@ -275,8 +279,9 @@ def rig_scale(targets: RigTargets, up: np.ndarray, report: list[str]) -> float:
 
 
 def denoise_targets(targets: RigTargets, X: np.ndarray, fps: float, smooth: str | float,
-                    report: list[str], keyed: np.ndarray | None = None) -> np.ndarray:
-    """Targets [T,N,3] (rig units) cleaned as the solver cleans tracks (pose2rot_core.smoothing), on
+                    report: list[str], keyed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(targets [T,N,3], the noise std per axis left in each [N], 0 where unmapped; rig units)
+    cleaned as the solver cleans tracks (pose2rot_core.smoothing), on
     the tree of mapped joints (each under its nearest mapped ancestor): the noise is read from how the
     distances between them wobble, on the ``keyed`` [T] frames when the points were keyed every few
     frames (see PointSet.keyed; at least 5 of them)."""
@@ -300,9 +305,9 @@ def denoise_targets(targets: RigTargets, X: np.ndarray, fps: float, smooth: str 
     names = tuple(targets.skeleton.names[j] for j in mapped)
     cleaned, cleaning = clean_positions(sub, up_tree, lengths, height, fps, smooth, names=names, keyed=keyed)
     report.extend(f"points: {line}" for line in cleaning.report)
-    out = X.copy()
-    out[:, mapped] = cleaned
-    return out
+    out, left = X.copy(), np.zeros(X.shape[1])
+    out[:, mapped], left[mapped] = cleaned, cleaning.noise * height
+    return out, left
 
 
 def _leg_pairs(targets: RigTargets, up: np.ndarray) -> list[tuple[int, int]]:

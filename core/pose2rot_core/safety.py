@@ -44,6 +44,8 @@ FLIP_MARGIN = 15.0
 MEDIAN_STDS = 3.0
 #: the median of n Gaussian samples is noisier than their mean by this factor (sqrt(pi / 2))
 MEDIAN_NOISE_RATIO = 1.2533
+#: a 3-vector of noise std s per axis, each axis within CLAMP_STDS of it, is at most this times s long
+AXES_STDS = CLAMP_STDS * math.sqrt(3.0)
 #: a joint that translates is warned about where its distance to the parent leaves the one it keeps
 #: in most frames by more than this fraction of it (and 2 % of the height, and the noise): a rig's
 #: stretch stays under it, a held or swapped track (a wrist 50-500 % off its forearm) does not
@@ -172,7 +174,7 @@ def _frames(mask: np.ndarray, offset: int = 0) -> str:
 def check_solution(tracks: Tracks, sol: Solution, noise: np.ndarray | None = None,
                    against: str = "tracks", no_data: np.ndarray | None = None, end_noise: np.ndarray | None = None,
                    end_no_data: np.ndarray | None = None, as_given: bool = False,
-                   made_up: np.ndarray | None = None) -> SafetyCheck:
+                   made_up: np.ndarray | None = None, points_noise: np.ndarray | None = None) -> SafetyCheck:
     """Compare ``sol`` with the (gap-free) ``tracks`` it was solved from, joints and bone tips.
     noise: [J] std per axis (fraction of the height) of the noise in the tracks (None: clean),
     end_noise: [K] the tips' (default: their joints'); no_data: [T,J] (end_no_data: [T,K]) samples
@@ -182,7 +184,11 @@ def check_solution(tracks: Tracks, sol: Solution, noise: np.ndarray | None = Non
     made_up: [J] joints whose tracks were placed between points (retargeting), not seen: like a
     filled gap they call for no turn, so any turn over FLIP_DEGREES in a frame is a flip (a chest
     that tilted by 30-110 degrees within a frame was written without a word: its fitted track called
-    for the turn); their positions are checked as any track's."""
+    for the turn). Given (retargeting), the tracks are another performer's points, and what the rig's
+    own shape keeps joints off a rigid performer's points is allowed too (_steady_shape; a joint
+    on a point that leaves its rigid place, or further off than the shapes differ, is not), the
+    old allowance for bone lengths less the same departures; points_noise: [J] the noise std
+    (fraction of the height) the points showed before the retarget cleaned them (default 0)."""
     skel = tracks.skeleton
     G, X = sol.forward()
     error = norm(X - tracks.positions) / skel.height  # NaN for joints without data
@@ -195,10 +201,93 @@ def check_solution(tracks: Tracks, sol: Solution, noise: np.ndarray | None = Non
                           else (noise, end_noise))
     along = _along_the_bones(tracks, sol, noise, no_data)
     tips = _check_tips(tracks, G, X, noise, end_noise, along, no_data, end_no_data, end_spread)
-    return SafetyCheck(error=error, allowed=CLEAN_TOLERANCE + NOISE_STDS * spread + along,
+    base = CLEAN_TOLERANCE + NOISE_STDS * spread
+    allowed = base + along
+    if made_up is not None:  # another performer's points: what the rig's own shape keeps off them
+        points_noise = np.zeros(skel.num_joints) if points_noise is None else np.asarray(points_noise, np.float64)
+        shape, end_shape, off = _steady_shape(tracks, G, X, error, tips, np.asarray(made_up, bool), points_noise,
+                                              tracks.unmeasured(no_data))
+        allowed = base + np.maximum(np.maximum(along - off, 0.0), shape)
+        if tips is not None:
+            tips.allowed = np.maximum(tips.allowed, CLEAN_TOLERANCE + NOISE_STDS * end_spread + end_shape)
+    return SafetyCheck(error=error, allowed=allowed,
                        flips=find_flips(tracks, sol, G, _unseen(no_data, made_up, error.shape)), against=against,
                        first_frame=tracks.first_frame,
                        stretched=_left_steady_length(skel, X, noise, no_data), tips=tips)
+
+
+def _steady_shape(tracks: Tracks, G: np.ndarray, X: np.ndarray, error: np.ndarray, tips: TipsCheck | None,
+                  made_up: np.ndarray, noise: np.ndarray, unmeasured: np.ndarray | None
+                  ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """([T,J], [T,K]) how much of each joint's and bone tip's distance ``r`` from its track the rig's
+    own shape explains, where the tracks are another performer's points (``made_up`` [J]: joints
+    whose tracks were placed between them; ``noise`` [J]: the points' noise std per axis), and
+    [T,J] how far the points are from a rigid performer there (_off_rigid); fractions of the
+    height. Explained: |r| less that departure, at most how far the performer's shape is from the
+    rig's along the bones from the root (_shape_difference). A point off its rigid place by more
+    than the noise is not explained (the check stays as strict as without it there), nor a joint
+    further off than the shapes differ (a solve gone wrong). Samples without data (NaN ``error``
+    [T,J], tips' [T,K]) do not count, nor for the departure ``unmeasured`` [T,J] ones
+    (Tracks.unmeasured: between keys the curves bend the points' distances); a bone tip's noise and
+    samples are its joint's."""
+    P, Y, parents = _with_tips(tracks, G, X)
+    seen = np.isfinite(np.concatenate([error, tips.error], 1) if tips is not None else error)
+    placed = np.concatenate([made_up, np.zeros(len(parents) - len(made_up), bool)])
+    placed = placed[1:] | placed[parents[1:]]  # [N-1] bones with an end placed between points
+    r = np.where(seen[..., None], P - Y, np.nan)  # [T,N,3]
+    noise = tracks.skeleton.height * np.concatenate([noise, noise[parents[len(noise):]]])  # [N]
+    spread = np.hypot(noise[1:], noise[parents[1:]])  # [N-1] a bone's noise std per axis
+    J = tracks.skeleton.num_joints
+    measured = seen if unmeasured is None else seen & ~unmeasured[:, np.concatenate([np.arange(J), parents[J:]])]
+    off = _off_rigid(P, parents, measured, placed, spread)
+    explained = np.clip(norm(r) - off, 0.0, _shape_difference(G, r, parents, placed, spread, noise[0]))
+    explained = np.nan_to_num(explained, nan=0.0) / tracks.skeleton.height
+    return explained[:, :J], None if tips is None else explained[:, J:], off[:, :J] / tracks.skeleton.height
+
+
+def _off_rigid(P: np.ndarray, parents: np.ndarray, seen: np.ndarray, placed: np.ndarray, spread: np.ndarray
+               ) -> np.ndarray:
+    """[T,N] how far the points ``P`` [T,N,3] are from a rigid performer at each one: the largest
+    change of a bone's length from its median over the clip (``seen`` [T,N] samples only) beyond
+    CLAMP_STDS of its noise (``spread`` [N-1], per axis, both ends), on the bones from the root down
+    to it; ``placed`` [N-1] bones left out (their length is the fill's). A point wrong in fewer than
+    half the frames leaves the medians where the performer's bones are."""
+    kids = np.arange(1, len(parents))
+    both = seen[:, kids] & seen[:, parents[kids]] & ~placed
+    length = np.where(both, norm(P[:, kids] - P[:, parents[kids]]), np.nan)  # [T,N-1]
+    change = np.nan_to_num(np.maximum(np.abs(length - column_nanmedian(length)) - CLAMP_STDS * spread, 0.0))
+    out = np.zeros(P.shape[:2])
+    for n, p in zip(kids, parents[kids]):
+        out[:, n] = np.maximum(out[:, p], change[:, n - 1])
+    return out
+
+
+def _shape_difference(G: np.ndarray, r: np.ndarray, parents: np.ndarray, placed: np.ndarray, spread: np.ndarray,
+                      root_noise: float) -> np.ndarray:
+    """[T,N] how far the performer's shape is from the rig's, added over the bones from the root: each
+    bone's misfit (its track less the rig's bone; ``r`` [T,N,3] the points' distances from the
+    solved joints) seen from the solved parent joint (G [T,J,3,3]) as its median over the clip, in
+    each frame for ``placed`` [N-1] bones (the fill's compromise), and the root's own median; with
+    AXES_STDS of the bones' noise (``spread`` [N-1], ``root_noise``) added in quadrature."""
+    kids = np.arange(1, len(parents))
+    frame = G[:, parents[kids]]  # [T,N-1,3,3]
+    bone = np.einsum("tnba,tnb->tna", frame, r[:, kids] - r[:, parents[kids]])
+    steady = np.nan_to_num(column_nanmedian(bone.reshape(len(bone), -1)).reshape(-1, 3))  # [N-1,3]
+    misfit = np.where(placed, np.nan_to_num(norm(bone)), norm(steady))  # [T,N-1]
+    root = norm(np.nan_to_num(column_nanmedian(np.einsum("tba,tb->ta", G[:, 0], r[:, 0]))))
+    wobble = np.sqrt(root_noise ** 2 + _down_the_bones(parents[kids], np.where(placed, 0.0, spread ** 2)))  # [N]
+    return root + _down_the_bones(parents[kids], misfit.T).T + AXES_STDS * wobble
+
+
+def _with_tips(tracks: Tracks, G: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(tracks [T,N,3], solved [T,N,3], parents [N]) of the joints followed by the bone tips."""
+    parents = np.asarray(tracks.skeleton.parents, np.int64)
+    if not tracks.has_ends:
+        return tracks.positions, X, parents
+    ends = np.asarray(tracks.end_parents, np.int64)
+    solved = end_site_positions(G, X, ends, tracks.end_rest_offsets)
+    return (np.concatenate([tracks.positions, tracks.end_positions], 1), np.concatenate([X, solved], 1),
+            np.concatenate([parents, ends]))
 
 
 def _unseen(no_data: np.ndarray | None, made_up: np.ndarray | None, shape: tuple) -> np.ndarray | None:

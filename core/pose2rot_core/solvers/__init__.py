@@ -123,7 +123,8 @@ def local_network(options: SolveOptions) -> Network:
 
 def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Progress | None = None,
           network: Network | None = None, twist_guess: np.ndarray | None = None,
-          frames: tuple[int, int] | None = None, made_up: np.ndarray | None = None, **changes: Any) -> Solution:
+          frames: tuple[int, int] | None = None, made_up: np.ndarray | None = None,
+          points_noise: np.ndarray | None = None, **changes: Any) -> Solution:
     """Solve local rotations for ``tracks`` as ``options`` say (see core.options.SolveOptions;
     ``changes`` are fields applied on top, e.g. ``solve(tracks, solver="hybrid", checkpoint=...)``).
 
@@ -142,7 +143,9 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
     all of them), so a part re-solved is what the whole solve gives there (a few frames alone
     cannot tell noise from motion: their noise was followed, bones stretching with it).
     made_up: [J] joints whose tracks were placed between points (retargeting: Retargeted.made_up);
-    the check takes their tracks to call for no turn (see safety.check_solution).
+    the check takes their tracks to call for no turn and allows what the rig's own shape keeps
+    joints off the points (see safety.check_solution). points_noise: [J] the noise the retarget's
+    cleaning of the points left in the tracks (Retargeted.noise; with ``made_up``).
     """
     options = SolveOptions.of(options, **changes)
     solver = options.solver
@@ -182,7 +185,7 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
     if (start, stop) != (0, tracks.num_frames):
         sol, cleaning = sol.frames(start, stop), cleaning.frames(start, stop)
     _refuse_non_rotations(sol, tracks.first_frame + start)
-    _check(cleaning.unsmoothed, sol, cleaning, options.max_position_error, made_up)
+    _check(cleaning.unsmoothed, sol, cleaning, options.max_position_error, made_up, points_noise)
     sol.report.extend(units_warning(tracks))
     if isinstance(options.smooth, float) and sol.check.far.any():
         sol.report.append(_forced_smoothing_note(options.smooth, cleaning))
@@ -276,12 +279,13 @@ def _through_gaps(tracks: Tracks, sol: Solution, cleaning: Cleaning) -> Solution
 
 
 def _check(tracks: Tracks, sol: Solution, cleaning: Cleaning, max_position_error: float | None,
-           made_up: np.ndarray | None = None) -> None:
+           made_up: np.ndarray | None = None, points_noise: np.ndarray | None = None) -> None:
     """Attach the safety check against the tracks as given (gaps filled, spikes removed, before any
     smoothing) to ``sol`` and its warnings to the report; raise when a joint is further from its
-    track than ``max_position_error`` percent of the height. made_up: see :func:`solve`."""
+    track than ``max_position_error`` percent of the height. made_up, points_noise: see :func:`solve`."""
     sol.check = check_solution(tracks, sol, cleaning.noise, no_data=cleaning.gaps, end_noise=cleaning.end_noise,
-                               end_no_data=cleaning.end_gaps, as_given=not cleaning.active, made_up=made_up)
+                               end_no_data=cleaning.end_gaps, as_given=not cleaning.active, made_up=made_up,
+                               points_noise=points_noise)
     sol.report.extend(sol.check.lines(tracks.skeleton.names))
     sol.report.extend(_placed_cause(tracks.skeleton, sol.check.far.any(axis=0), cleaning.placed))
     if max_position_error is not None and sol.check.max_error_percent > max_position_error:

@@ -1,0 +1,209 @@
+"""The safety check of retargets onto rigs of other proportions (safety._steady_shape): joints the rig's
+own shape keeps off the points of a rigid performer are no warning; a point pulled off, held, spiking or
+swapped by the map, and a solve gone wrong, still are (generated performers, rig and layouts)."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from _humanoid import humanoid, positions, walk
+from pose2rot_core.automap import propose_map
+from pose2rot_core.layouts import get_layout
+from pose2rot_core.pointsets import PointSet
+from pose2rot_core.retarget import retarget_tracks, solve_retargeted
+from pose2rot_core.rotations import axis_angle_to_matrix, normalize
+from pose2rot_core.safety import CLEAN_TOLERANCE, _off_rigid, check_solution
+from pose2rot_core.solution import Solution
+
+UP = np.array([0.0, 1.0, 0.0])
+FAR = "further from"
+M = "mixamorig:"
+LAYOUTS = ["h36m17", "halpe26", "coco17", "mediapipe33", "humanml3d22"]
+
+
+def _rig():
+    return humanoid(np.random.default_rng(1), spine=3, naming="mixamo")[0]
+
+
+def _performer(seed: int, layout_name: str, noise: float = 0.0) -> PointSet:
+    """The layout's points at the joint centres of generated performer ``seed`` walking (90 frames),
+    with Gaussian jitter of ``noise`` (fraction of the height per axis)."""
+    rng = np.random.default_rng(seed)
+    body, canon = humanoid(rng, spine=3, naming="generic", scale=1.05)
+    R, root = walk(body, canon, 90, rng, amplitude=0.25)
+    P = positions(body, R, root)
+    layout = get_layout(layout_name)
+    chosen = [p for p in layout.points if layout.canonical.get(p) in canon]
+    X = np.stack([P[:, body.names.index(canon[layout.canonical[p]])] for p in chosen], axis=1)
+    X = X + rng.normal(scale=noise * body.height, size=X.shape)
+    return PointSet(tuple(chosen), X, 30.0, "y", source=layout_name)
+
+
+def _retarget(points: PointSet, rig, layout_name: str, swaps: tuple = ()):
+    layout = get_layout(layout_name)
+    bone_map = propose_map(rig.names, list(rig.parents), rig.num_joints, rig.rest_positions, UP, points.names,
+                           layout.canonical, layout.virtual, layout.landmarks).bone_map
+    bones = dict(bone_map.bones)
+    for a, b in swaps:
+        bones[M + a], bones[M + b] = bones[M + b], bones[M + a]
+    return retarget_tracks(points, rig, replace(bone_map, bones=bones))
+
+
+def _solve(points: PointSet, rig, layout_name: str, noisy: bool, swaps: tuple = ()):
+    return solve_retargeted(_retarget(points, rig, layout_name, swaps), smooth="auto" if noisy else "off")
+
+
+def _far_lines(sol) -> list[str]:
+    return [line for line in sol.report if FAR in line]
+
+
+def _region(rig, joint: str) -> list[int]:
+    """The joint, its parent and every joint below it."""
+    j = rig.names.index(M + joint)
+    below = {j}
+    for k in range(j + 1, rig.num_joints):
+        if rig.parents[k] in below:
+            below.add(k)
+    return sorted(below | {int(rig.parents[j])})
+
+
+@pytest.mark.parametrize("layout_name", LAYOUTS)
+@pytest.mark.parametrize("seed, noise", [(3, 0.0), (4, 0.0), (5, 0.002), (6, 0.005)])
+def test_a_clean_retarget_onto_other_proportions_does_not_warn(seed, noise, layout_name):
+    """Every clean retarget of these walks onto the rig of other proportions warned that joints end
+    further from their points than noise and bone lengths explain (59 of 60 clean, all with jitter):
+    the hips' width against the spine, the shoulders about the neck, a collar placed between points
+    are the rig's shape, which no turn fits to the performer's."""
+    rig = _rig()
+    sol = _solve(_performer(seed, layout_name, noise), rig, layout_name, noise > 0)
+    assert sol.check.max_error_percent > 1.0                        # the rig does not fit the points
+    assert not _far_lines(sol), _far_lines(sol)
+
+
+def _pulled(points: PointSet, name: str, frames: slice, seed: int) -> PointSet:
+    """``points`` with point ``name`` moved 10 % of the height in a random direction in ``frames``."""
+    direction = np.random.default_rng(seed).normal(size=3)
+    X = points.positions.copy()
+    X[frames, points.names.index(name)] += 0.1 * 1.75 * 1.05 * direction / np.linalg.norm(direction)
+    return replace(points, positions=X)
+
+
+@pytest.mark.parametrize("layout_name", ["coco17", "humanml3d22", "mediapipe33"])
+@pytest.mark.parametrize("point, joint", [("left_elbow", "LeftForeArm"), ("left_wrist", "LeftHand"),
+                                          ("left_shoulder", "LeftArm"), ("left_hip", "LeftUpLeg"),
+                                          ("left_knee", "LeftLeg")])
+def test_a_point_pulled_off_still_warns_there(point, joint, layout_name):
+    """A point pulled 10 % of the height away for six frames, or for a third of the clip, is no
+    matter of proportions: joints there are named in those frames, and nowhere else."""
+    rig = _rig()
+    for frames, seed in ((slice(30, 36), 3), (slice(30, 60), 4)):
+        check = _solve(_pulled(_performer(seed, layout_name), point, frames, seed), rig, layout_name, False).check
+        assert check.far[frames][:, _region(rig, joint)].any()
+        assert not check.far[:frames.start].any() and not check.far[frames.stop:].any()
+
+
+@pytest.mark.parametrize("point, joint", [("left_elbow", "LeftForeArm"), ("left_hip", "LeftUpLeg"),
+                                          ("left_knee", "LeftLeg")])
+def test_a_point_pulled_off_warns_through_jitter(point, joint):
+    """The same with 0.5 % jitter on every point (a walk that, clean of the pull, does not warn)."""
+    rig = _rig()
+    points = _performer(6, "coco17", 0.005)
+    assert not _solve(points, rig, "coco17", True).check.far.any()
+    check = _solve(_pulled(points, point, slice(30, 36), 6), rig, "coco17", True).check
+    assert check.far[30:36][:, _region(rig, joint)].any()
+
+
+@pytest.mark.parametrize("layout_name", ["h36m17", "coco17"])
+def test_a_held_or_spiking_point_still_warns(layout_name):
+    """A wrist point held at its last value for 20 frames (the tracker lost it), or a knee point 10 %
+    off in one frame."""
+    rig = _rig()
+    points = _performer(5, layout_name)
+    X = points.positions.copy()
+    wrist = points.names.index("left_wrist")
+    X[40:60, wrist] = X[39, wrist]
+    check = _solve(replace(points, positions=X), rig, layout_name, False).check
+    assert check.far[40:60][:, _region(rig, "LeftHand")].any()
+    check = _solve(_pulled(points, "left_knee", slice(45, 46), 5), rig, layout_name, False).check
+    assert check.far[45, _region(rig, "LeftLeg")].any()
+
+
+@pytest.mark.parametrize("noise", [0.0, 0.005])
+@pytest.mark.parametrize("swaps, joint", [((("LeftForeArm", "RightForeArm"), ("LeftHand", "RightHand")), "LeftForeArm"),
+                                          ((("LeftLeg", "RightLeg"), ("LeftFoot", "RightFoot")), "LeftLeg")])
+def test_a_map_swapping_sides_still_warns(swaps, joint, noise):
+    """A map with the forearms and hands (or shins and feet) of both sides swapped is no rig of other
+    proportions: the limbs are named where the same walk mapped rightly is silent."""
+    rig = _rig()
+    points = _performer(4, "coco17", noise)
+    assert not _far_lines(_solve(points, rig, "coco17", noise > 0))
+    check = _solve(points, rig, "coco17", noise > 0, swaps).check
+    assert check.far[:, _region(rig, joint)].any()
+
+
+@pytest.mark.parametrize("swap", [("LeftUpLeg", "LeftLeg"), ("LeftArm", "LeftForeArm")])
+def test_a_map_swapping_a_limbs_points_still_warns(swap):
+    """A map giving a hip joint the knee's point and the knee the hip's (or the shoulder and elbow)."""
+    rig = _rig()
+    points = _performer(3, "coco17")
+    check = _solve(points, rig, "coco17", False, (swap,)).check
+    assert check.far[:, _region(rig, swap[0])].any()
+
+
+def test_a_solve_gone_wrong_still_warns():
+    """The check reads the rig's shape from the points and the solve, but allows no more than the
+    performer's shape differs from the rig's: an upper arm turned 90 degrees off in ten frames of a
+    clean retarget is named there."""
+    rig = _rig()
+    result = _retarget(_performer(3, "coco17"), rig, "coco17")
+    sol = solve_retargeted(result, smooth="off")
+    arm = rig.names.index(M + "LeftArm")
+    R = sol.rotations.copy()
+    R[30:40, arm] = R[30:40, arm] @ axis_angle_to_matrix(np.array([0.0, 0.0, 1.0]), np.pi / 2)
+    wrong = Solution(rig, R, sol.root_translation, sol.local_offsets, sol.translating)
+    check = check_solution(result.tracks, wrong, made_up=result.made_up, points_noise=result.noise)
+    assert check.far[30:40, arm + 1].all() and not check.far[:30].any() and not check.far[40:].any()
+
+
+def test_the_rigs_own_points_are_checked_as_strictly_as_before():
+    """Points at every joint of the rig's own walk (HumanML3D's 22) come back within CLEAN_TOLERANCE of
+    the height, and the check allows them nothing more than the plain check: their misfit is nowhere
+    the rig's shape. (Sparser layouts leave the collars to the fill, which cannot know the walk's
+    collar turn: arms 0.1-0.3 % off, allowed as the fill's compromise.)"""
+    rng = np.random.default_rng(7)
+    rig, canon = humanoid(rng, spine=3, naming="mixamo")
+    R, root = walk(rig, canon, 60, rng, amplitude=0.25)
+    P = positions(rig, R, root)
+    layout = get_layout("humanml3d22")
+    chosen = [p for p in layout.points if layout.canonical.get(p) in canon]
+    X = np.stack([P[:, rig.names.index(canon[layout.canonical[p]])] for p in chosen], axis=1)
+    result = _retarget(PointSet(tuple(chosen), X, 30.0, "y", source="humanml3d22"), rig, "humanml3d22")
+    sol = solve_retargeted(result, smooth="off")
+    plain = check_solution(result.tracks, sol)
+    assert sol.check.max_error_percent < 100 * CLEAN_TOLERANCE
+    assert np.all(sol.check.allowed <= plain.allowed + 1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2 ** 31), st.floats(0.0, 0.3), st.integers(0, 29))
+def test_a_rigid_performer_is_never_off_rigid_and_one_point_moved_is_off_at_most_its_move(seed, move, frame):
+    """_off_rigid: points that move rigidly (any turn and shift per frame) are nowhere off; one point
+    moved by ``move`` in one frame changes no bone's length by more than that, so nothing is further
+    off than the move (the median over 30 frames keeps the rest)."""
+    rng = np.random.default_rng(seed)
+    parents = np.array([-1, 0, 1, 1, 3, 0])
+    shape = rng.normal(size=(6, 3))
+    turns = axis_angle_to_matrix(normalize(rng.normal(size=(30, 3))), rng.uniform(0, np.pi, 30))
+    P = np.einsum("tab,nb->tna", turns, shape) + rng.normal(size=(30, 1, 3))
+    seen, placed, spread = np.ones((30, 6), bool), np.zeros(5, bool), np.zeros(5)
+    assert np.allclose(_off_rigid(P, parents, seen, placed, spread), 0.0, atol=1e-9)
+    moved = P.copy()
+    point = int(rng.integers(6))
+    moved[frame, point] += move * rng.normal(size=3) / np.sqrt(3)
+    off = _off_rigid(moved, parents, seen, placed, spread)
+    assert np.all(off <= np.linalg.norm(moved[frame, point] - P[frame, point]) + 1e-9)
+    assert np.allclose(np.delete(off, frame, axis=0), 0.0, atol=1e-9)
