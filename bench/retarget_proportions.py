@@ -23,7 +23,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "core"), str(ROOT / "tests")]
 
-from _humanoid import humanoid, positions, walk  # noqa: E402
+from _humanoid import humanoid, walker_points  # noqa: E402
 from pose2rot_core.automap import propose_map  # noqa: E402
 from pose2rot_core.evaluate import rotation_steps  # noqa: E402
 from pose2rot_core.layouts import get_layout  # noqa: E402
@@ -32,20 +32,6 @@ from pose2rot_core.retarget import retarget_tracks, solve_retargeted  # noqa: E4
 
 LAYOUTS = ("h36m17", "halpe26", "coco17", "mediapipe33", "humanml3d22")
 FLIP = 30.0
-
-
-def performer_points(seed: int, layout_name: str, noise: float) -> PointSet:
-    """The layout's points at the joint centres of generated performer ``seed`` walking, jittered."""
-    rng = np.random.default_rng(seed)
-    body, canon = humanoid(rng, spine=3, naming="generic", scale=1.05)
-    R, root = walk(body, canon, 90, rng, amplitude=0.25)
-    P = positions(body, R, root)
-    layout = get_layout(layout_name)
-    chosen = [p for p in layout.points if layout.canonical.get(p) in canon]
-    X = np.stack([P[:, body.names.index(canon[layout.canonical[p]])] for p in chosen], axis=1)
-    if noise:
-        X = X + rng.normal(scale=noise * body.height, size=X.shape)
-    return PointSet(tuple(chosen), X, 30.0, "y", source=layout_name)
 
 
 def drive(points: PointSet, layout_name: str, noisy: bool) -> tuple[float, int, int, bool]:
@@ -71,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|---|")
     for noise in (0.0, args.noise):
         for name in LAYOUTS:
-            rows = [drive(performer_points(seed, name, noise), name, noise > 0) for seed in range(3, 3 + args.seeds)]
+            rows = [drive(walker_points(seed, name, noise), name, noise > 0) for seed in range(3, 3 + args.seeds)]
             largest = [r[0] for r in rows]
             label = "clean" if noise == 0 else f"{100 * noise:g} % jitter"
             print(f"| {name} | {label} | {np.median(largest):.1f} / {max(largest):.1f} | "

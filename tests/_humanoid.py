@@ -11,6 +11,8 @@ import numpy as np
 
 from pose2rot_core.bvh import BvhClip
 from pose2rot_core.fk import forward_kinematics
+from pose2rot_core.layouts import get_layout
+from pose2rot_core.pointsets import PointSet
 from pose2rot_core.rotations import axis_angle_to_matrix
 from pose2rot_core.skeleton import Skeleton
 
@@ -136,3 +138,19 @@ def with_hips_moved(rig: Skeleton, canon: dict[str, str], lift: float, hip_joint
         parents.append(parent)
         where.append(rest[j])
     return Skeleton(tuple(names), np.array(parents), np.array(where)), dict(canon)
+
+
+def walker_points(seed: int, layout_name: str, noise: float = 0.0) -> PointSet:
+    """The points of layout ``layout_name`` at the joint centres of generated performer ``seed``
+    (random proportions around a 1.75-unit human, three spine joints) walking for 90 frames at 30
+    fps, with Gaussian jitter of ``noise`` (fraction of the height per axis); the layout's points
+    the body has no joint for (landmarks such as the nose or heels) are left out."""
+    rng = np.random.default_rng(seed)
+    body, canon = humanoid(rng, spine=3, naming="generic", scale=1.05)
+    R, root = walk(body, canon, 90, rng, amplitude=0.25)
+    P = positions(body, R, root)
+    layout = get_layout(layout_name)
+    chosen = [p for p in layout.points if layout.canonical.get(p) in canon]
+    X = np.stack([P[:, body.names.index(canon[layout.canonical[p]])] for p in chosen], axis=1)
+    X = X + rng.normal(scale=noise * body.height, size=X.shape)
+    return PointSet(tuple(chosen), X, 30.0, "y", source=layout_name)

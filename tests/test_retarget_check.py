@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from _humanoid import humanoid, positions, walk
+from _humanoid import humanoid, positions, walk, walker_points
 from pose2rot_core.automap import propose_map
 from pose2rot_core.layouts import get_layout
 from pose2rot_core.pointsets import PointSet
@@ -27,20 +27,6 @@ LAYOUTS = ["h36m17", "halpe26", "coco17", "mediapipe33", "humanml3d22"]
 
 def _rig():
     return humanoid(np.random.default_rng(1), spine=3, naming="mixamo")[0]
-
-
-def _performer(seed: int, layout_name: str, noise: float = 0.0) -> PointSet:
-    """The layout's points at the joint centres of generated performer ``seed`` walking (90 frames),
-    with Gaussian jitter of ``noise`` (fraction of the height per axis)."""
-    rng = np.random.default_rng(seed)
-    body, canon = humanoid(rng, spine=3, naming="generic", scale=1.05)
-    R, root = walk(body, canon, 90, rng, amplitude=0.25)
-    P = positions(body, R, root)
-    layout = get_layout(layout_name)
-    chosen = [p for p in layout.points if layout.canonical.get(p) in canon]
-    X = np.stack([P[:, body.names.index(canon[layout.canonical[p]])] for p in chosen], axis=1)
-    X = X + rng.normal(scale=noise * body.height, size=X.shape)
-    return PointSet(tuple(chosen), X, 30.0, "y", source=layout_name)
 
 
 def _retarget(points: PointSet, rig, layout_name: str, swaps: tuple = ()):
@@ -79,7 +65,7 @@ def test_a_clean_retarget_onto_other_proportions_does_not_warn(seed, noise, layo
     the hips' width against the spine, the shoulders about the neck, a collar placed between points
     are the rig's shape, which no turn fits to the performer's."""
     rig = _rig()
-    sol = _solve(_performer(seed, layout_name, noise), rig, layout_name, noise > 0)
+    sol = _solve(walker_points(seed, layout_name, noise), rig, layout_name, noise > 0)
     assert sol.check.max_error_percent > 1.0                        # the rig does not fit the points
     assert not _far_lines(sol), _far_lines(sol)
 
@@ -101,7 +87,7 @@ def test_a_point_pulled_off_still_warns_there(point, joint, layout_name):
     matter of proportions: joints there are named in those frames, and nowhere else."""
     rig = _rig()
     for frames, seed in ((slice(30, 36), 3), (slice(30, 60), 4)):
-        check = _solve(_pulled(_performer(seed, layout_name), point, frames, seed), rig, layout_name, False).check
+        check = _solve(_pulled(walker_points(seed, layout_name), point, frames, seed), rig, layout_name, False).check
         assert check.far[frames][:, _region(rig, joint)].any()
         assert not check.far[:frames.start].any() and not check.far[frames.stop:].any()
 
@@ -111,7 +97,7 @@ def test_a_point_pulled_off_still_warns_there(point, joint, layout_name):
 def test_a_point_pulled_off_warns_through_jitter(point, joint):
     """The same with 0.5 % jitter on every point (a walk that, clean of the pull, does not warn)."""
     rig = _rig()
-    points = _performer(6, "coco17", 0.005)
+    points = walker_points(6, "coco17", 0.005)
     assert not _solve(points, rig, "coco17", True).check.far.any()
     check = _solve(_pulled(points, point, slice(30, 36), 6), rig, "coco17", True).check
     assert check.far[30:36][:, _region(rig, joint)].any()
@@ -122,7 +108,7 @@ def test_a_held_or_spiking_point_still_warns(layout_name):
     """A wrist point held at its last value for 20 frames (the tracker lost it), or a knee point 10 %
     off in one frame."""
     rig = _rig()
-    points = _performer(5, layout_name)
+    points = walker_points(5, layout_name)
     X = points.positions.copy()
     wrist = points.names.index("left_wrist")
     X[40:60, wrist] = X[39, wrist]
@@ -139,7 +125,7 @@ def test_a_map_swapping_sides_still_warns(swaps, joint, noise):
     """A map with the forearms and hands (or shins and feet) of both sides swapped is no rig of other
     proportions: the limbs are named where the same walk mapped rightly is silent."""
     rig = _rig()
-    points = _performer(4, "coco17", noise)
+    points = walker_points(4, "coco17", noise)
     assert not _far_lines(_solve(points, rig, "coco17", noise > 0))
     check = _solve(points, rig, "coco17", noise > 0, swaps).check
     assert check.far[:, _region(rig, joint)].any()
@@ -149,7 +135,7 @@ def test_a_map_swapping_sides_still_warns(swaps, joint, noise):
 def test_a_map_swapping_a_limbs_points_still_warns(swap):
     """A map giving a hip joint the knee's point and the knee the hip's (or the shoulder and elbow)."""
     rig = _rig()
-    points = _performer(3, "coco17")
+    points = walker_points(3, "coco17")
     check = _solve(points, rig, "coco17", False, (swap,)).check
     assert check.far[:, _region(rig, swap[0])].any()
 
@@ -159,7 +145,7 @@ def test_a_solve_gone_wrong_still_warns():
     performer's shape differs from the rig's: an upper arm turned 90 degrees off in ten frames of a
     clean retarget is named there."""
     rig = _rig()
-    result = _retarget(_performer(3, "coco17"), rig, "coco17")
+    result = _retarget(walker_points(3, "coco17"), rig, "coco17")
     sol = solve_retargeted(result, smooth="off")
     arm = rig.names.index(M + "LeftArm")
     R = sol.rotations.copy()
