@@ -15,11 +15,20 @@ import os
 from pathlib import Path
 
 import pytest
-from hypothesis import settings
 
-settings.register_profile("fixed", derandomize=True)
-settings.register_profile("explore", derandomize=False)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fixed"))
+
+def _load_hypothesis_profile() -> None:
+    """Property tests draw from a fixed seed unless HYPOTHESIS_PROFILE says otherwise (see above)."""
+    try:
+        from hypothesis import settings
+    except ImportError:  # Blender's test environments run no property tests
+        return
+    settings.register_profile("fixed", derandomize=True)
+    settings.register_profile("explore", derandomize=False)
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fixed"))
+
+
+_load_hypothesis_profile()
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_BVH_DIR = REPO_ROOT.parent / "shared" / "data" / "bvh"
