@@ -14,8 +14,9 @@ from pose2rot_core.bvh import read_bvh
 from pose2rot_core.errors import Pose2RotError
 from pose2rot_core.evaluate import add_noise, evaluate_clip, jitter
 from pose2rot_core.rotations import geodesic_angle
-from pose2rot_core.smoothing import (CLAMP_STDS, bone_lengths, clean_positions, column_nanmedian, estimate_noise,
-                                     find_outliers, local_quadratic, mark_gaps, parse_smooth)
+from pose2rot_core.smoothing import (AT_ORIGIN_FRACTION, CLAMP_STDS, COLLAPSED_FRACTION, bone_lengths, clean_positions,
+                                     column_nanmedian, estimate_noise, find_outliers, local_quadratic, lost_frames,
+                                     mark_gaps, on_parent_track, parse_smooth)
 from pose2rot_core.solvers import prepare_tracks
 from pose2rot_core.tracks_io import tracks_from_bvh
 
@@ -647,6 +648,45 @@ def test_column_nanmedian_is_numpys(T, N, seed, holes):
         warnings.simplefilter("ignore", RuntimeWarning)
         want = np.nanmedian(x, axis=0) if T else np.full(N, np.nan)
     np.testing.assert_array_equal(column_nanmedian(x), want)
+
+
+@settings(max_examples=60, deadline=None)
+@given(T=st.integers(1, 30), J=st.integers(1, 6), seed=st.integers(0, 2 ** 31 - 1), holes=st.floats(0.0, 0.6))
+def test_lost_frames_are_the_frames_whose_seen_joints_collapse(T, J, seed, holes):
+    """Frame by frame: the joints with data (every coordinate finite), two or more, within
+    COLLAPSED_FRACTION of the median such extent of one another."""
+    rng = np.random.default_rng(seed)
+    P = rng.normal(size=(T, J, 3))
+    P[rng.random(T) < 0.3] = rng.normal(size=3) * 1e-4  # collapsed frames
+    P[rng.random((T, J, 3)) < holes / 3] = rng.choice([np.nan, np.inf, -np.inf])
+    extent = np.full(T, np.nan)
+    for t in range(T):
+        seen = P[t][np.isfinite(P[t]).all(-1)]
+        if len(seen) >= 2:
+            extent[t] = np.ptp(seen, axis=0).max()
+    typical = np.nanmedian(extent) if np.isfinite(extent).any() else 0.0
+    want = np.isfinite(extent) & (extent <= COLLAPSED_FRACTION * typical)
+    if want.all():
+        with pytest.raises(Pose2RotError):
+            lost_frames(P)
+    else:
+        np.testing.assert_array_equal(lost_frames(P), want)
+
+
+@settings(max_examples=40, deadline=None)
+@given(T=st.integers(1, 30), seed=st.integers(0, 2 ** 31 - 1))
+def test_points_on_their_parents_place_are_those_within_the_tolerance_on_every_axis(T, seed):
+    rng = np.random.default_rng(seed)
+    parents, rest = np.array([-1, 0, 1, 1, 3]), np.array([0.0, 1.0, 1e-9, 0.5, 0.4])
+    P = rng.normal(size=(T, 5, 3))
+    on = rng.random((T, 5)) < 0.4
+    P[on] = P[:, parents][on] + rng.uniform(-2, 2, size=(int(on.sum()), 3)) * AT_ORIGIN_FRACTION
+    P[rng.random((T, 5)) < 0.1] = np.nan
+    want = np.zeros((T, 5), bool)
+    for t in range(T):
+        for j in (1, 3, 4):  # bone 2 has no length on the rig: it sits there by right
+            want[t, j] = all(abs(P[t, j, a] - P[t, parents[j], a]) <= AT_ORIGIN_FRACTION for a in range(3))
+    np.testing.assert_array_equal(on_parent_track(P, parents, rest, height=1.0), want)
 
 
 @settings(max_examples=40, deadline=None)

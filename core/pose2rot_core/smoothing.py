@@ -182,10 +182,14 @@ def lost_frames(positions: np.ndarray) -> np.ndarray:
     the clip's typical extent (the median over its frames) of one another: a detection that was
     lost, not a pose (pose estimators write every joint at the origin there; bones that keep their
     lengths never shrink a pose like that). Raises when every frame is such a frame."""
-    seen = np.isfinite(positions).all(-1)
-    low = np.where(seen[..., None], positions, np.inf).min(axis=1)
-    high = np.where(seen[..., None], positions, -np.inf).max(axis=1)
-    extent = np.where(seen.sum(axis=1) >= 2, (high - low).max(axis=-1), np.nan)  # [T]
+    x = np.ascontiguousarray(joint_planes(positions))  # [J,3,T]: joint after joint, reduced plane by plane
+    seen = np.isfinite(x).all(axis=1)  # [J,T]
+    if not seen.all():
+        low = np.where(seen[:, None], x, np.inf).min(axis=0)
+        high = np.where(seen[:, None], x, -np.inf).max(axis=0)
+    else:
+        low, high = x.min(axis=0), x.max(axis=0)  # [3,T]
+    extent = np.where(seen.sum(axis=0) >= 2, (high - low).max(axis=0), np.nan)  # [T]
     typical = np.nanmedian(extent) if np.isfinite(extent).any() else np.nan
     lost = np.isfinite(extent) & (extent <= COLLAPSED_FRACTION * np.nan_to_num(typical, nan=0.0))
     if len(lost) and lost.all():
@@ -252,7 +256,8 @@ def on_parent_track(points: np.ndarray, parents: np.ndarray, rest_lengths: np.nd
     bones = np.flatnonzero((parents >= 0) & (np.asarray(rest_lengths) >= REAL_BONE_FRACTION * height))
     found = np.zeros(points.shape[:2], bool)
     if bones.size:
-        found[:, bones] = (np.abs(points[:, bones] - points[:, parents[bones]]) <= AT_ORIGIN_FRACTION * height).all(-1)
+        x = np.ascontiguousarray(joint_planes(points))  # [N,3,T]
+        found[:, bones] = (np.abs(x[bones] - x[parents[bones]]) <= AT_ORIGIN_FRACTION * height).all(axis=1).T
     return found
 
 
