@@ -14,10 +14,11 @@ from pose2rot_core.bvh import read_bvh
 from pose2rot_core.errors import Pose2RotError
 from pose2rot_core.evaluate import add_noise, evaluate_clip, jitter
 from pose2rot_core.rotations import geodesic_angle
-from pose2rot_core.smoothing import (AT_ORIGIN_FRACTION, CLAMP_STDS, COLLAPSED_FRACTION, bone_lengths, clean_positions,
-                                     column_nanmedian, estimate_noise, find_outliers, local_quadratic, lost_frames,
-                                     mark_gaps, on_parent_track, parse_smooth)
+from pose2rot_core.smoothing import (AT_ORIGIN_FRACTION, CLAMP_STDS, COLLAPSED_FRACTION, _every_axis, bone_lengths,
+                                     clean_positions, column_nanmedian, estimate_noise, find_outliers, local_quadratic,
+                                     lost_frames, mark_gaps, on_parent_track, parse_smooth)
 from pose2rot_core.solvers import prepare_tracks
+from pose2rot_core.stacks import joint_planes
 from pose2rot_core.tracks_io import tracks_from_bvh
 
 CMU = Path(__file__).resolve().parents[1] / "examples" / "cmu_08_01.bvh"
@@ -671,6 +672,15 @@ def test_lost_frames_are_the_frames_whose_seen_joints_collapse(T, J, seed, holes
             lost_frames(P)
     else:
         np.testing.assert_array_equal(lost_frames(P), want)
+
+
+@settings(max_examples=40, deadline=None)
+@given(T=st.integers(1, 12), N=st.integers(1, 5), seed=st.integers(0, 2 ** 31 - 1))
+def test_every_axis_of_joint_planes_is_all_over_the_last_axis(T, N, seed):
+    b = np.random.default_rng(seed).random((T, N, 3)) < 0.8
+    got = _every_axis(joint_planes(b))
+    assert got.flags.c_contiguous
+    np.testing.assert_array_equal(got, b.all(axis=-1))
 
 
 @settings(max_examples=40, deadline=None)

@@ -210,7 +210,7 @@ def dropped_to_origin(points: np.ndarray, parents: np.ndarray, rest_lengths: np.
     A point at the origin in half its frames or more is dropped there only through a bone that
     keeps its rest length (``rest_lengths`` [N], to the parent) where the point is elsewhere and
     not where it is at the origin (see _at_rest_length_elsewhere)."""
-    zero = (np.abs(points) <= AT_ORIGIN_FRACTION * height).all(axis=-1)
+    zero = _every_axis(np.abs(joint_planes(points)) <= AT_ORIGIN_FRACTION * height)
     found = np.zeros_like(zero)
     suspect = zero.any(axis=0) & ~zero.all(axis=0)
     mostly = zero.mean(axis=0) >= 0.5
@@ -229,6 +229,11 @@ def dropped_to_origin(points: np.ndarray, parents: np.ndarray, rest_lengths: np.
                                                                               zero[:, end], far)):
                 found[:, end] |= jumps[end] & off
     return found
+
+
+def _every_axis(planes: np.ndarray) -> np.ndarray:
+    """[T,N] C-ordered: whether the conditions ``planes`` [N,3,T] (joint planes) hold on all three axes."""
+    return np.ascontiguousarray((planes[:, 0] & planes[:, 1] & planes[:, 2]).T)
 
 
 def _at_rest_length_elsewhere(length: np.ndarray, rest: float, data: np.ndarray, at_origin: np.ndarray,
@@ -274,7 +279,8 @@ def held_samples(points: np.ndarray, height: float) -> np.ndarray:
 
     T, N = points.shape[:2]
     found = np.zeros((T, N), bool)
-    repeat = (points[1:] == points[:-1]).all(axis=-1)  # [T-1,N]: sample t+1 repeats sample t
+    x = np.ascontiguousarray(joint_planes(points))  # [N,3,T]
+    repeat = _every_axis(x[..., 1:] == x[..., :-1])  # [T-1,N]: sample t+1 repeats sample t
     if not repeat.any():
         return found
     step = np.linalg.norm(points[1:] - points[:-1], axis=-1)  # [T-1,N]
