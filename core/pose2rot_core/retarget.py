@@ -411,7 +411,8 @@ class _Filler:
         for c in kids:
             start = a
             if len(kids) >= 2 and not self.direct[c]:          # turns rigidly with the branching joint
-                span = self._span_ratio(c, a) if self.direct[a] else 1.0               # see _span_ratio
+                held = self.direct[a] or a == 0 and self.soft[a] and len(self.lead_children[c]) == 1
+                span = self._span_ratio(c, a) if held else 1.0                           # see _span_ratio
                 self.P[:, c] = self.P[:, a] + np.einsum("tij,j->ti", self.frames[a], span * (self.ref[c] - self.ref[a]))
                 if len(self.lead_children[c]) != 1:
                     self._descend(c)
@@ -537,8 +538,14 @@ class _Filler:
         a point of their own, and h is placed at that scale of the rig's shape around it: at the rig's
         offsets, a torso 0.6 times the rig's (after the legs' scaling) put the chest level with or
         below the spine point it hangs from, or the first spine joint level with the spine point above
-        it, and the spine folded there by 100-180 degrees in every frame. Below a joint the fill
-        placed, the distance is partly the fill's own compromise, and h keeps the rig's offsets."""
+        it, and the spine folded there by 100-180 degrees in every frame. A root on the mean of the
+        hips' points is placed by the performer's hips as rigidly, and a first spine joint under it
+        that a chain continues from is placed the same way (without a spine point, COCO or MediaPipe,
+        the chain above it had too little room: a spine bone 73 degrees from the performer's
+        pelvis-to-neck line at a torso 0.6 times the rig's, 155-177 on a two-bone spine at 0.6-0.8); a
+        branching joint there is aimed at from where the rig holds it (scaled, a one-bone spine's chest
+        kinked 10-24 degrees more). Below a joint the fill placed, the distance is partly the fill's
+        own compromise, and h keeps the rig's offsets."""
         frontier = self._frontier(h)
         rig = float(np.linalg.norm(self.ref[frontier].mean(axis=0) - self.ref[above])) if frontier else 0.0
         if rig <= 0.0:
