@@ -165,7 +165,7 @@ def test_a_joint_placed_between_points_turned_wrong_still_warns(layout_name, noi
     turn of their parent (with each frame's whole misfit allowed, nothing was named under the first
     spine joint)."""
     rig = _rig()
-    result = _retarget(_performer(3, layout_name, noise), rig, layout_name)
+    result = _retarget(walker_points(3, layout_name, noise), rig, layout_name)
     sol = solve_retargeted(result, smooth="auto" if noise else "off")
     j = rig.names.index(M + joint)
     ramp = np.radians(45.0) * np.concatenate([np.linspace(0, 1, 8), np.ones(14), np.linspace(1, 0, 8)])
