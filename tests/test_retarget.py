@@ -187,6 +187,34 @@ def test_a_torso_of_other_length_does_not_fold_the_rigs_spine(seed, torso, layou
     assert rotation_steps(sol.rotations).max() < 25.0
 
 
+@pytest.mark.parametrize("layout_name", ["coco17", "mediapipe33"])
+@pytest.mark.parametrize("torso", [0.6, 0.8])
+@pytest.mark.parametrize("seed", [3, 4])
+def test_a_root_bone_above_the_pelvis_does_not_fold_the_spine_of_a_short_torso(seed, torso, layout_name):
+    """As test_a_torso_of_other_length_does_not_fold_the_rigs_spine on a rig with an unmapped root
+    control bone at the floor above its pelvis (a Bandai-style joint_Root over Hips): the pelvis on
+    the hips' mean is the first mapped joint, not the rig's root, and places its first spine joint at
+    the performer's scale all the same. With the rule read off the root's index, the spine of a torso
+    0.6 times the rig's leaned 63-67 degrees from the performer's pelvis-to-neck line (now 33-44; 0.8:
+    27-32, now 17-21)."""
+    rng = np.random.default_rng(seed)
+    body, canon = humanoid(rng, spine=3, naming="generic", scale=1.05)
+    body = _torso_scaled(body, canon, torso)
+    R, root = walk(body, canon, 90, rng, amplitude=0.25)
+    points, P = _points(body, canon, R, root, layout_name)
+    bare, rig_canon = humanoid(np.random.default_rng(1), spine=3, naming="mixamo")
+    rig = Skeleton(("joint_Root",) + bare.names, np.concatenate([[-1], np.maximum(bare.parents, -1) + 1]),
+                   np.vstack([np.zeros(3), bare.rest_positions]))
+    bone_map = _auto(rig, points, layout_name)
+    assert not bone_map.is_direct("joint_Root") and "joint_Root" not in bone_map.bones
+    sol = solve_retargeted(retarget_tracks(points, rig, bone_map), smooth="off")
+    chain = [rig.names.index(rig_canon[c]) for c in ("pelvis", "spine1", "spine2", "spine3", "neck")]
+    up = _unit(P[:, body.names.index(canon["neck"])] - P[:, body.names.index(canon["pelvis"])])
+    bones = _unit(np.diff(sol.positions[:, chain], axis=1))
+    lean = np.degrees(np.arccos(np.clip(np.einsum("tni,ti->tn", bones, up), -1.0, 1.0)))
+    assert lean.max() < 50.0, lean.max()
+
+
 def _torso_scaled(body, canon, k: float):
     """``body`` with the offsets of its spine joints, neck and collars times ``k``."""
     torso = {body.names.index(canon[c]) for c in ("spine1", "spine2", "spine3", "neck", "left_collar", "right_collar")}

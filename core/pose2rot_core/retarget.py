@@ -364,6 +364,8 @@ class _Filler:
         #: per joint, its children with something mapped at or below them
         self.lead_children = [[c for c in kids if self.lead[c]] for kids in self.children]
         self.P = np.where(direct[None, :, None], targets, np.nan)
+        #: the first mapped joint down from the root (a pelvis, under any unmapped root control bone)
+        self.topmost = _first_mapped(skeleton.parents, direct | soft)
 
     def run(self) -> np.ndarray:
         if not self.direct[0]:
@@ -411,7 +413,7 @@ class _Filler:
         for c in kids:
             start = a
             if len(kids) >= 2 and not self.direct[c]:          # turns rigidly with the branching joint
-                held = self.direct[a] or a == 0 and self.soft[a] and len(self.lead_children[c]) == 1
+                held = self.direct[a] or self.topmost[a] and self.soft[a] and len(self.lead_children[c]) == 1
                 span = self._span_ratio(c, a) if held else 1.0                           # see _span_ratio
                 self.P[:, c] = self.P[:, a] + np.einsum("tij,j->ti", self.frames[a], span * (self.ref[c] - self.ref[a]))
                 if len(self.lead_children[c]) != 1:
@@ -539,7 +541,9 @@ class _Filler:
         offsets, a torso 0.6 times the rig's (after the legs' scaling) put the chest level with or
         below the spine point it hangs from, or the first spine joint level with the spine point above
         it, and the spine folded there by 100-180 degrees in every frame. A root on the mean of the
-        hips' points is placed by the performer's hips as rigidly, and a first spine joint under it
+        hips' points (or the first mapped joint under an unmapped root control bone, a Bandai-style
+        joint_Root over Hips: read off the root's index, such a spine leaned 63-67 degrees from that
+        line, now 33-44) is placed by the performer's hips as rigidly, and a first spine joint under it
         that a chain continues from is placed the same way (without a spine point, COCO or MediaPipe,
         the chain above it had too little room: a spine bone 73 degrees from the performer's
         pelvis-to-neck line at a torso 0.6 times the rig's, 155-177 on a two-bone spine at 0.6-0.8); a
@@ -619,6 +623,15 @@ class _Filler:
         sin = np.einsum("ti,ti->t", axis, cross(p_perp, y_perp).sum(1))
         cos = np.einsum("tni,tni->t", p_perp, y_perp)
         return axis_angle_to_matrix(axis, np.arctan2(sin, cos))
+
+
+def _first_mapped(parents: np.ndarray, mapped: np.ndarray) -> np.ndarray:
+    """[N] bool: the ``mapped`` [N] joints with no mapped joint above them (``parents`` [N], parents
+    before children, -1 for the root)."""
+    below = np.zeros(len(mapped), bool)                  # a mapped joint at or above the parent
+    for j in range(1, len(mapped)):
+        below[j] = mapped[parents[j]] or below[parents[j]]
+    return mapped & ~below
 
 
 def _ending_on(pos: np.ndarray, chord: np.ndarray) -> np.ndarray:
