@@ -449,6 +449,23 @@ def test_bad_maps_on_the_command_line(tmp_path, capsys, bones, message):
     assert not (tmp_path / "o.bvh").exists()
 
 
+def test_a_map_of_virtual_points_only_says_so_in_the_summary(tmp_path, capsys):
+    """A rig whose only mapped joint is on a virtual point (a one-joint rig on the mean of the hips)
+    has no joint on a point to measure: the summary said 'joints on points at most nan %'."""
+    rng = np.random.default_rng(3)
+    body, canon = humanoid(rng, spine=3, naming="generic")
+    R, root = walk(body, canon, 30, rng)
+    points, _ = _points(body, canon, R, root, "coco17")
+    np.savez(tmp_path / "pts.npz", positions=points.positions, point_names=np.array(points.names), fps=30.0)
+    rig = Skeleton(("Hips",), np.array([-1]), np.array([[0.0, 1.0, 0.0]]))
+    write_bvh(tmp_path / "rig.bvh", rig, np.eye(3)[None, None], rig.rest_positions[:1])
+    (tmp_path / "map.json").write_text(json.dumps({"bones": {"Hips": {"mean": ["left_hip", "right_hip"]}}}))
+    code, out, err = _run(["solve", tmp_path / "pts.npz", "--skeleton", tmp_path / "rig.bvh", "--map",
+                           tmp_path / "map.json", "--out", tmp_path / "out.bvh"], capsys)
+    assert code == 0 and "nan" not in out.lower(), out
+    assert "no joint on a point of its own" in out
+
+
 def test_dev_clip_points_drive_their_rig(shared_dir):
     """SMPL-22 points taken from the CMU clip drive its 43-joint rig: joints on points land within 1 %
     of the height, mapped bones within 3 degrees of a dense solve, no flips."""

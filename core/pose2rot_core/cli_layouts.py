@@ -65,9 +65,17 @@ def cmd_solve_points(args: argparse.Namespace, options: SolveOptions, out: Path,
     err = position_error(sol, tracks, mapped)
     for line in notes_for(report + sol.report, "cli"):
         print(line if line.startswith(WARNING_PREFIX) else f"note: {line}", file=sys.stderr)
-    print(f"solved {sol.num_frames} frames x {tracks.skeleton.num_joints} joints in {seconds:.3f} s; joints on points "
-          f"at most {err:.2g} % of the height from them (other proportions: the rig keeps its own) -> {out}")
+    print(f"solved {sol.num_frames} frames x {tracks.skeleton.num_joints} joints in {seconds:.3f} s; "
+          f"{_on_points(err)} -> {out}")
     return 0
+
+
+def _on_points(err: float) -> str:
+    """The summary's account of the joints on points, ``err`` the largest distance of one from its point
+    (% of the height; NaN where no joint is on a point with data: a map of virtual points only)."""
+    if np.isnan(err):
+        return "no joint on a point of its own to compare (the map gives only virtual points)"
+    return f"joints on points at most {err:.2g} % of the height from them (other proportions: the rig keeps its own)"
 
 
 def _check_point_arguments(args: argparse.Namespace) -> None:
