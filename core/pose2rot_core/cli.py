@@ -205,6 +205,9 @@ def cmd_solve(args: argparse.Namespace) -> int:
     out = _output_path(args.out, (".bvh", ".npz"), inputs=(args.tracks, args.skeleton, args.reference))
     options = solve_options(args)
     order = _order_option(args.order)
+    if order and out.suffix.lower() == ".npz":
+        raise Pose2RotError(f"--order is for BVH output: {out.name} holds quaternions, which have no rotation "
+                            "order; write a .bvh file or leave --order out")
     if wants_points(args):
         return cmd_solve_points(args, options, out, order)
     report: list[str] = []
