@@ -285,6 +285,8 @@ BAD_INPUTS = {
                                         ["--plot", "is the input file"]),
     "plot-not-a-picture": lambda c, d: (["eval", c, "--plot", d / "errors.bvh"], ["--plot must end in .png"]),
     "bad-order": lambda c, d: (["solve", c, "--out", d / "o.bvh", "--order", "XXY"], ["--order", "ZXY", "'XXY'"]),
+    "up-axis-with-tracks": lambda c, d: (["solve", c, "--out", d / "o.bvh", "--up-axis", "z"],
+                                         ["--up-axis is for point sets", "leave --up-axis out"]),
     "order-with-npz-out": lambda c, d: (["solve", c, "--out", d / "o.npz", "--order", "XYZ"],
                                         ["--order is for BVH output", "o.npz holds quaternions"]),
     "tracks-out-missing-directory": lambda c, d: (["tracks", c, "--out", d / "no" / "t.npz"], ["does not exist"]),

@@ -210,6 +210,10 @@ def cmd_solve(args: argparse.Namespace) -> int:
                             "order; write a .bvh file or leave --order out")
     if wants_points(args):
         return cmd_solve_points(args, options, out, order)
+    if args.up_axis not in (None, "auto"):
+        raise Pose2RotError(f"--up-axis is for point sets (--layout, --map); {Path(args.tracks).name} holds tracks "
+                            "on a skeleton, in its axes (a .npz's up_axis, else Y up): leave --up-axis out, or "
+                            "turn the output with --up")
     report: list[str] = []
     tracks = _fps_and_scale(_solve_tracks(args, report), args, report)
     if args.reference:
