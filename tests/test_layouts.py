@@ -123,6 +123,17 @@ def test_up_axis_found_from_hips_and_shoulders(up):
     assert detect_up(points) == up
 
 
+def test_no_up_axis_is_found_from_hips_and_shoulders_at_one_place():
+    """Frames where the hips and shoulders sit at one place (a detector that lost the person writes
+    zeros) show no trunk: with nothing else the up axis is not found, rather than 'x' (the first
+    axis of a mean of zero vectors), which `info` reported as a body lying on its side."""
+    layout = get_layout("humanml3d22")
+    X = _smpl_motion(np.random.default_rng(1))
+    assert detect_up(PointSet(layout.points, np.zeros_like(X), 20.0, "auto", layout=layout)) is None
+    X[: len(X) // 2] = 0.0                                              # half the frames lost
+    assert detect_up(PointSet(layout.points, X, 20.0, "auto", layout=layout)) == "y"
+
+
 def test_npy_shape_must_fit_the_layout(tmp_path, capsys):
     np.save(tmp_path / "m.npy", np.zeros((10, 21, 3)))
     code, _, err = _run(["solve", tmp_path / "m.npy", "--layout", "humanml3d22", "--out", tmp_path / "o.bvh"], capsys)

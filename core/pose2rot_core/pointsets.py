@@ -302,7 +302,7 @@ def _resolve_up(points: PointSet, up: str | None, report: list[str] | None) -> s
 
 def detect_up(points: PointSet) -> str | None:
     """The signed coordinate axis nearest the mean direction from the hips to the shoulders (canonical
-    names of the layout or the point names), or None when those points are missing."""
+    names of the layout or the point names), or None when those points are missing or at one place."""
     canonical = points.layout.canonical if points.layout is not None else {}
     where = {canonical.get(n, n): i for i, n in enumerate(points.names)}
     need = ("left_hip", "right_hip", "left_shoulder", "right_shoulder")
@@ -312,10 +312,11 @@ def detect_up(points: PointSet) -> str | None:
     hips = 0.5 * (P[:, where["left_hip"]] + P[:, where["right_hip"]])
     shoulders = 0.5 * (P[:, where["left_shoulder"]] + P[:, where["right_shoulder"]])
     trunk = shoulders - hips
-    ok = np.isfinite(trunk).all(axis=1)
+    length = np.linalg.norm(trunk, axis=1)
+    ok = np.isfinite(length) & (length > 0)             # hips and shoulders at one place: a lost detection
     if not ok.any():
         return None
-    mean = (trunk[ok] / np.maximum(np.linalg.norm(trunk[ok], axis=1, keepdims=True), 1e-12)).mean(axis=0)
+    mean = (trunk[ok] / length[ok, None]).mean(axis=0)
     names = list(AXES)
     return names[int(np.argmax([np.dot(mean, AXES[n]) for n in names]))]
 
