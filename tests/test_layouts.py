@@ -216,6 +216,17 @@ def test_info_reads_point_sets(tmp_path, capsys):
     assert code == 0 and "22 points (layout humanml3d22), 80 frames at 20 fps" in out
 
 
+def test_info_prints_a_warning_about_the_up_axis_as_a_warning(tmp_path, capsys):
+    """A file whose up_axis contradicts its hips and shoulders: `info` prints the solve's warning line
+    as `warning: ...` (it printed `note: warning: ...`)."""
+    layout = get_layout("humanml3d22")
+    X = _smpl_motion(np.random.default_rng(1)) @ axis_change("z", "y")           # Z up, said to be Y up
+    np.savez(tmp_path / "p.npz", positions=X, point_names=np.array(layout.points), up_axis="y")
+    code, out, _ = _run(["info", tmp_path / "p.npz", "--layout", "humanml3d22"], capsys)
+    assert code == 0 and "\nwarning: p.npz: the file's up_axis is y, but its hips-to-shoulders direction" in out, out
+    assert "note: warning" not in out
+
+
 def test_freemocap_folder_with_and_without_hands(tmp_path, capsys):
     rng = np.random.default_rng(4)
     out = tmp_path / "rec" / "output_data"

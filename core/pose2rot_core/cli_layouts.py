@@ -224,6 +224,7 @@ def point_info(path: Path, layout: str | None) -> tuple[np.ndarray, str, tuple[s
     """Print the first line of ``pose2rot info`` for a point set; (positions [T,P,3] along the file's
     own axes with its up axis positive, that axis, point names)."""
     from .pointsets import load_points
+    from .wording import WARNING_PREFIX
 
     report: list[str] = []
     points = load_points(path, get_layout(layout) if layout else None, report=report, check=False)
@@ -236,6 +237,6 @@ def point_info(path: Path, layout: str | None) -> tuple[np.ndarray, str, tuple[s
           f"{points.fps:.4g} fps, up axis {points.up}, {missing:.1f} % samples missing"
           f"{' (of the points with data)' if empty else ''}")
     for line in report:
-        print(f"note: {line}")
+        print(line if line.startswith(WARNING_PREFIX) else f"note: {line}")
     up = points.up.lstrip("+-")
     return points.oriented(up), up, points.names
