@@ -449,6 +449,31 @@ def test_bad_maps_on_the_command_line(tmp_path, capsys, bones, message):
     assert not (tmp_path / "o.bvh").exists()
 
 
+def test_gaps_in_points_without_confidence_are_not_called_low_confidence():
+    """Points with missing samples (NaN, no confidence given) through a bone map: the solve fills them
+    and says so, but no note speaks of a confidence the points never had (the retarget handed its
+    gaps on as a confidence of 0: '54 samples with confidence below 0.1 treated as gaps'). Points
+    that do give a low confidence are named once (they were named twice)."""
+    from dataclasses import replace
+
+    rng = np.random.default_rng(3)
+    body, canon = humanoid(rng, spine=3, naming="generic")
+    R, root = walk(body, canon, 60, rng)
+    points, _ = _points(body, canon, R, root, "coco17")
+    X = points.positions.copy()
+    X[20:23] = np.nan
+    rig, _ = humanoid(np.random.default_rng(1), spine=3, naming="mixamo")
+    result = retarget_tracks(replace(points, positions=X), rig, _auto(rig, points, "coco17"))
+    notes = solve_retargeted(result).report
+    assert any("filled" in n for n in notes) and not any("confidence" in n for n in notes), notes
+    confidence = np.ones(X.shape[:2])
+    confidence[30:33, 0] = 0.0
+    report: list[str] = []
+    result = retarget_tracks(replace(points, confidence=confidence), rig, _auto(rig, points, "coco17"), report=report)
+    notes = report + solve_retargeted(result).report
+    assert sum("confidence below" in n for n in notes) == 1, notes
+
+
 def test_a_map_of_virtual_points_only_says_so_in_the_summary(tmp_path, capsys):
     """A rig whose only mapped joint is on a virtual point (a one-joint rig on the mean of the hips)
     has no joint on a point to measure: the summary said 'joints on points at most nan %'."""

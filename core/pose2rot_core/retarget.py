@@ -159,10 +159,13 @@ def retarget_tracks(points: PointSet, rig: Skeleton, bone_map: BoneMap, up: str 
         end_kw = dict(end_positions=filled[:, [J + k for k in ends]], end_parents=end_parents[ends],
                       end_rest_offsets=end_offsets[ends], end_names=tuple(end_names[k] for k in ends))
     _report_coverage(targets, rig, report)
-    no_data = targets.gaps[:, :J]                     # filled points: gaps for the solve (filled, not checked)
-    tracks = Tracks(skeleton=rig, positions=filled[:, :J], fps=points.fps, up_axis=up,
+    positions = filled[:, :J]
+    no_data = targets.gaps[:, :J]          # the points' gaps stay gaps for the solve (it fills them, not checked)
+    if no_data.any():                      # as missing values, not as a confidence the points did not give
+        positions = positions.copy()
+        positions[no_data] = np.nan
+    tracks = Tracks(skeleton=rig, positions=positions, fps=points.fps, up_axis=up,
                     reference_rotations=reference_rotations, reference_frame=reference_frame,
-                    confidence=np.where(no_data, 0.0, 1.0) if no_data.any() else None,
                     keyed=None if points.keyed is None else np.repeat(points.keyed[:, None], J, axis=1),
                     first_frame=points.first_frame, **end_kw)
     return Retargeted(tracks, scale, guess, ~(targets.direct | targets.soft)[:J], noise[:J] / rig.height)
