@@ -288,7 +288,7 @@ def denoise_targets(targets: RigTargets, X: np.ndarray, fps: float, smooth: str 
     the tree of mapped joints (each under its nearest mapped ancestor): the noise is read from how the
     distances between them wobble, on the ``keyed`` [T] frames when the points were keyed every few
     frames (see PointSet.keyed; at least 5 of them)."""
-    from .smoothing import clean_positions
+    from .smoothing import clean_positions, noise_on_keys
 
     mapped = np.flatnonzero(targets.direct | targets.soft)
     parents = targets.skeleton.parents
@@ -306,11 +306,52 @@ def denoise_targets(targets: RigTargets, X: np.ndarray, fps: float, smooth: str 
     lengths[has] = np.median(np.linalg.norm(sub[:, has] - sub[:, up_tree[has]], axis=-1), axis=0)
     height = max(float(np.ptp(targets.reference, axis=0).max()), 1e-12)
     names = tuple(targets.skeleton.names[j] for j in mapped)
-    cleaned, cleaning = clean_positions(sub, up_tree, lengths, height, fps, smooth, names=names, keyed=keyed)
+    rest = np.where(has, np.linalg.norm(targets.reference[mapped] - targets.reference[mapped[up_tree]], axis=-1), 0.0)
+    noise = noise_on_keys(sub, up_tree, lengths, height, keyed)
+    sub, lost = _placeholders_before_smoothing(sub, up_tree, rest, height, noise, smooth, names, report)
+    targets.gaps[:, mapped] |= lost
+    cleaned, cleaning = clean_positions(sub, up_tree, lengths, height, fps, smooth, names=names, keyed=keyed,
+                                        noise=None if lost.any() else noise)
     report.extend(f"points: {line}" for line in cleaning.report)
     out, left = X.copy(), np.zeros(X.shape[1])
     out[:, mapped], left[mapped] = cleaned, cleaning.noise * height
     return out, left
+
+
+def _placeholders_before_smoothing(X: np.ndarray, parents: np.ndarray, rest: np.ndarray, height: float,
+                                   noise: np.ndarray, smooth: str | float, names: tuple[str, ...], report: list[str]
+                                   ) -> tuple[np.ndarray, np.ndarray]:
+    """(points [T,M,3], [T,M] samples made gaps): where the points will be smoothed (``smooth`` a width,
+    or "auto" with a point's ``noise`` [M], std per axis, above AUTO_THRESHOLD of the height), the
+    samples a tracker writes for a point it lost: at the origin, on the point of the mapped ancestor
+    (``parents`` [M]) where the rig has a bone between them (``rest`` [M]), or, for such a noisy
+    point, repeating the one before exactly until a jump; set to gaps and filled, with the solve's
+    notes (``points:``). The solve looks for them too, but on the smoothed points, where a wrist
+    smoothed apart from the elbow it sat on, or a held sample, no longer shows (jittered points, a
+    wrist on the elbow's point or held for 20 frames: the hand 29-32 % of the height from where the
+    gap puts it, with warnings and flips). Filled as the points' gaps are, they solve as if marked
+    missing. Points that are not smoothed are left to the solve."""
+    from .smoothing import AUTO_THRESHOLD, _gaps_note, dropped_to_origin, held_samples, on_parent_track, parse_smooth
+    from .tracks_io import fill_gaps
+
+    none = np.zeros(X.shape[:2], bool)
+    noisy = noise > AUTO_THRESHOLD * height
+    mode = parse_smooth(smooth)
+    if mode == "off" or mode == "auto" and not noisy.any():
+        return X, none
+    dropped = dropped_to_origin(X, parents, rest, height)
+    on_parent = on_parent_track(X, parents, rest, height) & ~dropped
+    held = held_samples(X, height) & noisy[None] & ~dropped & ~on_parent
+    for gaps, why in ((dropped, "at (0, 0, 0), off their bone lengths (a tracker's 'not found')"),
+                      (on_parent, "on the parent's place, where the rig has a bone (a joint the tracker does not "
+                                  "follow)"),
+                      (held, "repeating the one before exactly until a jump (a tracker holding a lost point)")):
+        if gaps.any():
+            report.append(f"points: {_gaps_note(gaps, names, why)}")
+    gaps = dropped | on_parent | held
+    if not gaps.any():
+        return X, none
+    return fill_gaps(np.where(gaps[..., None], np.nan, X))[0], gaps
 
 
 def _leg_pairs(targets: RigTargets, up: np.ndarray) -> list[tuple[int, int]]:
