@@ -172,19 +172,32 @@ def test_a_torso_of_other_length_does_not_fold_the_rigs_spine(seed, torso, layou
     point above them, and the spine folded there: 104 and 122 degrees from that line. Without a spine
     point (COCO, MediaPipe) the first spine joint under a pelvis on the hips' mean, at the rig's
     offset, left the chain above it too little room: 73-74 degrees."""
+    points, P, body, canon = _torso_walker(seed, torso, layout_name)
+    rig, rig_canon = humanoid(np.random.default_rng(1), spine=3, naming="mixamo")
+    sol = solve_retargeted(retarget_tracks(points, rig, _auto(rig, points, layout_name)), smooth="off")
+    lean = _spine_lean(sol, rig, rig_canon, P, body, canon)
+    assert lean < 50.0, lean
+    assert rotation_steps(sol.rotations).max() < 25.0
+
+
+def _torso_walker(seed: int, torso: float, layout_name: str):
+    """(points of ``layout_name``, joint positions [T,J,3], body, its canonical names) of generated
+    performer ``seed`` with its torso ``torso`` times as long, walking for 90 frames."""
     rng = np.random.default_rng(seed)
     body, canon = humanoid(rng, spine=3, naming="generic", scale=1.05)
     body = _torso_scaled(body, canon, torso)
     R, root = walk(body, canon, 90, rng, amplitude=0.25)
     points, P = _points(body, canon, R, root, layout_name)
-    rig, rig_canon = humanoid(np.random.default_rng(1), spine=3, naming="mixamo")
-    sol = solve_retargeted(retarget_tracks(points, rig, _auto(rig, points, layout_name)), smooth="off")
+    return points, P, body, canon
+
+
+def _spine_lean(sol, rig, rig_canon, P, body, canon) -> float:
+    """Largest angle (degrees) of a bone of the rig's spine (pelvis to neck) in ``sol`` from the
+    performer's pelvis-to-neck line (its joint positions ``P`` [T,J,3])."""
     chain = [rig.names.index(rig_canon[c]) for c in ("pelvis", "spine1", "spine2", "spine3", "neck")]
     up = _unit(P[:, body.names.index(canon["neck"])] - P[:, body.names.index(canon["pelvis"])])
     bones = _unit(np.diff(sol.positions[:, chain], axis=1))
-    lean = np.degrees(np.arccos(np.clip(np.einsum("tni,ti->tn", bones, up), -1.0, 1.0)))
-    assert lean.max() < 50.0, lean.max()
-    assert rotation_steps(sol.rotations).max() < 25.0
+    return float(np.degrees(np.arccos(np.clip(np.einsum("tni,ti->tn", bones, up), -1.0, 1.0))).max())
 
 
 @pytest.mark.parametrize("layout_name", ["coco17", "mediapipe33"])
@@ -197,22 +210,15 @@ def test_a_root_bone_above_the_pelvis_does_not_fold_the_spine_of_a_short_torso(s
     the performer's scale all the same. With the rule read off the root's index, the spine of a torso
     0.6 times the rig's leaned 63-67 degrees from the performer's pelvis-to-neck line (now 33-44; 0.8:
     27-32, now 17-21)."""
-    rng = np.random.default_rng(seed)
-    body, canon = humanoid(rng, spine=3, naming="generic", scale=1.05)
-    body = _torso_scaled(body, canon, torso)
-    R, root = walk(body, canon, 90, rng, amplitude=0.25)
-    points, P = _points(body, canon, R, root, layout_name)
+    points, P, body, canon = _torso_walker(seed, torso, layout_name)
     bare, rig_canon = humanoid(np.random.default_rng(1), spine=3, naming="mixamo")
     rig = Skeleton(("joint_Root",) + bare.names, np.concatenate([[-1], np.maximum(bare.parents, -1) + 1]),
                    np.vstack([np.zeros(3), bare.rest_positions]))
     bone_map = _auto(rig, points, layout_name)
     assert not bone_map.is_direct("joint_Root") and "joint_Root" not in bone_map.bones
     sol = solve_retargeted(retarget_tracks(points, rig, bone_map), smooth="off")
-    chain = [rig.names.index(rig_canon[c]) for c in ("pelvis", "spine1", "spine2", "spine3", "neck")]
-    up = _unit(P[:, body.names.index(canon["neck"])] - P[:, body.names.index(canon["pelvis"])])
-    bones = _unit(np.diff(sol.positions[:, chain], axis=1))
-    lean = np.degrees(np.arccos(np.clip(np.einsum("tni,ti->tn", bones, up), -1.0, 1.0)))
-    assert lean.max() < 50.0, lean.max()
+    lean = _spine_lean(sol, rig, rig_canon, P, body, canon)
+    assert lean < 50.0, lean
 
 
 def _torso_scaled(body, canon, k: float):
