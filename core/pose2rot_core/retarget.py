@@ -323,35 +323,30 @@ def _placeholders_before_smoothing(X: np.ndarray, parents: np.ndarray, rest: np.
                                    ) -> tuple[np.ndarray, np.ndarray]:
     """(points [T,M,3], [T,M] samples made gaps): where the points will be smoothed (``smooth`` a width,
     or "auto" with a point's ``noise`` [M], std per axis, above AUTO_THRESHOLD of the height), the
-    samples a tracker writes for a point it lost: at the origin, on the point of the mapped ancestor
-    (``parents`` [M]) where the rig has a bone between them (``rest`` [M]), or, for such a noisy
-    point, repeating the one before exactly until a jump; set to gaps and filled, with the solve's
-    notes (``points:``). The solve looks for them too, but on the smoothed points, where a wrist
-    smoothed apart from the elbow it sat on, or a held sample, no longer shows (jittered points, a
-    wrist on the elbow's point or held for 20 frames: the hand 29-32 % of the height from where the
-    gap puts it, with warnings and flips). Filled as the points' gaps are, they solve as if marked
-    missing. Points that are not smoothed are left to the solve."""
-    from .smoothing import AUTO_THRESHOLD, _gaps_note, dropped_to_origin, held_samples, on_parent_track, parse_smooth
+    samples a tracker writes for a point it lost, as the solve reads them (smoothing.mark_gaps): at the
+    origin or on the point of the mapped ancestor (``parents`` [M]) where the rig has a bone between
+    them (``rest`` [M]), and, for such a noisy point, repeating the one before exactly until a jump;
+    set to gaps and filled, with the solve's notes (``points:``). The solve looks for them too, but on
+    the smoothed points, where a wrist smoothed apart from the elbow it sat on, or a held sample, no
+    longer shows (jittered points, a wrist on the elbow's point or held for 20 frames: the hand 29-32 %
+    of the height from where the gap puts it, with warnings and flips). Filled as the points' gaps
+    are, they solve as if marked missing. Points that are not smoothed are left to the solve."""
+    from .smoothing import AUTO_THRESHOLD, HELD_NOTE, _gaps_note, _placeholders_as_gaps, held_samples, parse_smooth
     from .tracks_io import fill_gaps
 
-    none = np.zeros(X.shape[:2], bool)
     noisy = noise > AUTO_THRESHOLD * height
     mode = parse_smooth(smooth)
     if mode == "off" or mode == "auto" and not noisy.any():
-        return X, none
-    dropped = dropped_to_origin(X, parents, rest, height)
-    on_parent = on_parent_track(X, parents, rest, height) & ~dropped
-    held = held_samples(X, height) & noisy[None] & ~dropped & ~on_parent
-    for gaps, why in ((dropped, "at (0, 0, 0), off their bone lengths (a tracker's 'not found')"),
-                      (on_parent, "on the parent's place, where the rig has a bone (a joint the tracker does not "
-                                  "follow)"),
-                      (held, "repeating the one before exactly until a jump (a tracker holding a lost point)")):
-        if gaps.any():
-            report.append(f"points: {_gaps_note(gaps, names, why)}")
-    gaps = dropped | on_parent | held
-    if not gaps.any():
-        return X, none
-    return fill_gaps(np.where(gaps[..., None], np.nan, X))[0], gaps
+        return X, np.zeros(X.shape[:2], bool)
+    notes: list[str] = []
+    marked = _placeholders_as_gaps(X, parents, rest, height, names, notes)
+    held = held_samples(X, height) & noisy[None] & np.isfinite(marked).all(axis=-1)
+    if held.any():
+        notes.append(_gaps_note(held, names, HELD_NOTE))
+        marked = np.where(held[..., None], np.nan, marked)
+    report.extend(f"points: {line}" for line in notes)
+    gaps = np.isnan(marked).any(axis=-1) & np.isfinite(X).all(axis=-1)
+    return (fill_gaps(marked)[0], gaps) if gaps.any() else (X, gaps)
 
 
 def _leg_pairs(targets: RigTargets, up: np.ndarray) -> list[tuple[int, int]]:

@@ -77,6 +77,8 @@ REAL_BONE_FRACTION = 1e-3
 #: times the largest of the next HELD_AFTER (the motion missed while held)
 HELD_AFTER = 3
 HELD_JUMP_RATIO = 2.0
+#: why the held samples of a noisy point are gaps, in their note (see _gaps_note)
+HELD_NOTE = "repeating the one before exactly until a jump (a tracker holding a lost point)"
 #: smoothing moves no sample further than this many noise stds (per axis): a 3-D Gaussian vector
 #: is shorter than 3.37 stds 99 % of the time
 CLAMP_STDS = 3.4
@@ -262,7 +264,7 @@ def on_parent_track(points: np.ndarray, parents: np.ndarray, rest_lengths: np.nd
     found = np.zeros(points.shape[:2], bool)
     if bones.size:
         x = np.ascontiguousarray(joint_planes(points))  # [N,3,T]
-        found[:, bones] = (np.abs(x[bones] - x[parents[bones]]) <= AT_ORIGIN_FRACTION * height).all(axis=1).T
+        found[:, bones] = _every_axis(np.abs(x[bones] - x[parents[bones]]) <= AT_ORIGIN_FRACTION * height)
     return found
 
 
@@ -1049,8 +1051,7 @@ def _held_as_gaps(points: np.ndarray, noise: np.ndarray, height: float, names: t
                       "or a snap or cut in keyed motion): followed as they are; noisy tracks would make them gaps")
     if not noisy.any():
         return points
-    report.append(_gaps_note(noisy, names, "repeating the one before exactly until a jump (a tracker holding a "
-                                           "lost point)"))
+    report.append(_gaps_note(noisy, names, HELD_NOTE))
     out = points.copy()
     out[noisy] = np.nan
     return out
