@@ -19,7 +19,7 @@ from .cli_layouts import add_point_arguments, is_point_set, point_info
 from .errors import Pose2RotError
 from .export import DEFAULT_ORDER, write_solution
 from .options import AUTO_TWIST, PRECISIONS, SOLVERS, OptionError, SolveOptions, twist_choices
-from .wording import WARNING_PREFIX, label, names, notes_for, tracks_were_smoothed
+from .wording import WARNING_PREFIX, cli_line, label, names, notes_for, tracks_were_smoothed
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -237,7 +237,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
                    order or tracks.rotation_orders, tracks.end_parents, tracks.end_rest_offsets,
                    list(tracks.end_names) or None)
     for line in notes_for(report + sol.report, "cli"):
-        print(line if line.startswith(WARNING_PREFIX) else f"note: {line}", file=sys.stderr)
+        print(cli_line(line), file=sys.stderr)
     against = ("the input tracks, which were smoothed before solving" if tracks_were_smoothed(sol.report)
                else "the tracks")
     print(f"solved {sol.num_frames} frames x {tracks.skeleton.num_joints} joints with the {sol.solver} solver "

@@ -44,7 +44,7 @@ def cmd_solve_points(args: argparse.Namespace, options: SolveOptions, out: Path,
     from .cli import _parse_frames, position_error
     from .export import write_solution
     from .pointsets import check_points, load_points
-    from .wording import WARNING_PREFIX, notes_for
+    from .wording import cli_line, notes_for
 
     options = options.for_points()
     _check_point_arguments(args)
@@ -64,7 +64,7 @@ def cmd_solve_points(args: argparse.Namespace, options: SolveOptions, out: Path,
     write_solution(out, sol, points.fps, "y", args.up or "y", order or orders, ends[0], ends[1])
     err = position_error(sol, tracks, mapped)
     for line in notes_for(report + sol.report, "cli"):
-        print(line if line.startswith(WARNING_PREFIX) else f"note: {line}", file=sys.stderr)
+        print(cli_line(line), file=sys.stderr)
     print(f"solved {sol.num_frames} frames x {tracks.skeleton.num_joints} joints in {seconds:.3f} s; "
           f"{_on_points(err)} -> {out}")
     return 0
@@ -224,7 +224,7 @@ def point_info(path: Path, layout: str | None) -> tuple[np.ndarray, str, tuple[s
     """Print the first line of ``pose2rot info`` for a point set; (positions [T,P,3] along the file's
     own axes with its up axis positive, that axis, point names)."""
     from .pointsets import load_points
-    from .wording import WARNING_PREFIX
+    from .wording import cli_line
 
     report: list[str] = []
     points = load_points(path, get_layout(layout) if layout else None, report=report, check=False)
@@ -237,6 +237,6 @@ def point_info(path: Path, layout: str | None) -> tuple[np.ndarray, str, tuple[s
           f"{points.fps:.4g} fps, up axis {points.up}, {missing:.1f} % samples missing"
           f"{' (of the points with data)' if empty else ''}")
     for line in report:
-        print(line if line.startswith(WARNING_PREFIX) else f"note: {line}")
+        print(cli_line(line))
     up = points.up.lstrip("+-")
     return points.oriented(up), up, points.names

@@ -105,6 +105,12 @@ def notes_for(notes: Iterable[str], interface: str) -> list[str]:
     return [in_words(note, interface) for note in dict.fromkeys(notes)]
 
 
+def cli_line(note: str) -> str:
+    """A core note as the command line prints it: a warning as it is ('warning: ...'), any other
+    note after 'note: '."""
+    return note if note.startswith(WARNING_PREFIX) else f"note: {note}"
+
+
 def split_warnings(notes: Iterable[str]) -> tuple[list[str], list[str]]:
     """(the notes that are not warnings, the warnings without WARNING_PREFIX) of the core's ``notes``."""
     notes = list(notes)
