@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from pose2rot_core.stacks import (component_major, det, dot, empty_matrices, empty_vectors, frame_mean, frames_first,
+from pose2rot_core.stacks import (all_per_point, any_axis, any_per_point, component_major, det, dot, empty_matrices, empty_vectors, frame_mean, frames_first,
                                   frames_last, joint_batches, joint_planes, joint_rows, mat_dot, mat_mul, mat_mul_t,
                                   mat_t_mul, mat_t_vec, mat_vec, outer_sum, planes_mul, planes_vec, side_by_side)
 
@@ -120,3 +120,16 @@ def test_frames_last_and_first_are_moveaxis_views(shape, seed):
     np.testing.assert_array_equal(first, np.moveaxis(x, -1, 0))
     np.testing.assert_array_equal(frames_first(last), x)
     assert np.shares_memory(last, x) and np.shares_memory(first, x)
+
+
+@settings(max_examples=60, deadline=None)
+@given(T=st.integers(0, 7), N=st.integers(0, 5), share=st.floats(0.0, 1.0), seed=st.integers(0, 2 ** 31 - 1),
+       layout=st.booleans())
+def test_reductions_over_the_axes_of_points_are_numpys(T, N, share, seed, layout):
+    rng = np.random.default_rng(seed)
+    points = np.where(rng.random((T, N, 3)) < share, np.nan, rng.normal(size=(T, N, 3)))
+    points = _maybe_component_major(points, layout, False)
+    flags = np.isnan(points)
+    assert np.array_equal(any_axis(flags), flags.any(axis=-1))
+    assert np.array_equal(any_per_point(flags), flags.any(axis=(0, 2)))
+    assert np.array_equal(all_per_point(flags), flags.all(axis=(0, 2)))

@@ -29,6 +29,7 @@ from .rotations import best_fit_rotation, geodesic_angle, norm, normalize
 from .smoothing import CLAMP_STDS, OUTLIER_MIN_FRACTION, bone_lengths, column_nanmedian, find_cuts
 from .skeleton import Skeleton
 from .solution import Solution
+from .stacks import any_axis
 from .tracks import Tracks
 from .wording import WARNING_PREFIX
 
@@ -417,7 +418,7 @@ def _check_tips(tracks: Tracks, G: np.ndarray, X: np.ndarray, noise: np.ndarray,
     end_noise = np.asarray(end_noise, np.float64)
     solved = end_site_positions(G, X, par, tracks.end_rest_offsets)
     error = norm(solved - tracks.end_positions) / skel.height
-    unseen = np.isnan(tracks.end_positions).any(-1)
+    unseen = any_axis(np.isnan(tracks.end_positions))
     if end_no_data is not None:
         unseen |= end_no_data
     error[unseen] = np.nan

@@ -34,7 +34,7 @@ import numpy as np
 from .errors import Pose2RotError
 from .rotations import matrix_to_quat, norm, quat_continuity, quat_to_matrix, smoothstep
 from .running import running_median
-from .stacks import joint_batches, joint_planes, joint_rows
+from .stacks import all_per_point, any_axis, any_per_point, joint_batches, joint_planes, joint_rows
 from .tracks import Tracks
 from .wording import WARNING_PREFIX
 
@@ -171,7 +171,7 @@ def gate_low_confidence(positions: np.ndarray, confidence: np.ndarray | None) ->
     """Positions [T,J,3] with samples of confidence [T,J] below MIN_CONFIDENCE set to NaN; count."""
     if confidence is None:
         return positions, 0
-    low = (confidence < MIN_CONFIDENCE) & ~np.isnan(positions).any(-1)
+    low = (confidence < MIN_CONFIDENCE) & ~any_axis(np.isnan(positions))
     if not low.any():
         return positions, 0
     out = positions.copy()
@@ -408,7 +408,7 @@ def estimate_noise(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.
     per_joint[row, parent], read_from[row, parent] = bone_noise[child], counted[child]
     out = _pooled_where_few(column_nanmedian(per_joint) / np.sqrt(2.0), read_from.sum(axis=0))
     out = np.where(np.isnan(out), column_nanmedian(bone_noise[:, None])[0] / np.sqrt(2.0), out)
-    present = ~np.isnan(positions).all(axis=(0, 2))
+    present = ~all_per_point(np.isnan(positions))
     return np.where(present, out, 0.0)
 
 
@@ -513,7 +513,7 @@ def _bone_vector_noise(positions: np.ndarray, joints: np.ndarray, parents: np.nd
     lengths), or its length is rigid (clean tracks: noise always moves a bone's length, if less
     than its noise)."""
     v = positions[:, joints] - positions[:, parents]  # [T,B,3]
-    ok = ~np.isnan(v).any(axis=-1)
+    ok = ~any_axis(np.isnan(v))
     if valid is not None:
         ok &= valid[:, joints] & valid[:, parents]
     length = norm(v)
@@ -609,7 +609,7 @@ def find_outliers(positions: np.ndarray, parents: np.ndarray, noise: np.ndarray,
     for k, (c, p) in enumerate(zip(bones, par)):  # both ends of a jumping bone become gaps: the
         spike[:, c] |= jump[:, k]                    # neighbour is refilled from its own track
         spike[:, p] |= jump[:, k]
-    return spike & ~np.isnan(positions).any(-1)
+    return spike & ~any_axis(np.isnan(positions))
 
 
 def _median_of_data_around(x: np.ndarray, r: int) -> np.ndarray:
@@ -822,7 +822,7 @@ def clean_positions(positions: np.ndarray, parents: np.ndarray, rest_lengths: np
     """
     mode = parse_smooth(smooth)
     T, J = positions.shape[:2]
-    present = ~np.isnan(positions).any(axis=(0, 2))
+    present = ~any_per_point(np.isnan(positions))
     weights = np.ones((T, J)) if confidence is None else np.clip(confidence, 0.0, 1.0).copy()
     if filled is not None:
         weights[filled] = 0.0

@@ -26,6 +26,7 @@ import numpy as np
 from .bvh import BvhClip, read_bvh
 from .errors import Pose2RotError
 from .rotations import matrix_to_quat
+from .stacks import any_axis
 from .tracks import Tracks
 from .tracks_csv import load_csv
 from .tracks_npz import load_npz
@@ -164,7 +165,7 @@ def fill_gaps(positions: np.ndarray, names: Sequence[str] | None = None, first_f
         raise Pose2RotError(f"fill_gaps: positions must be [T,J,3], got {list(P.shape)}")
     T, J = P.shape[:2]
     labels = [f"'{n}'" for n in names] if names is not None else [f"joint {j}" for j in range(J)]
-    known_all = ~np.isnan(P).any(axis=-1)  # [T,J]
+    known_all = ~any_axis(np.isnan(P))  # [T,J]
     report: list[str] = []
     missing: list[int] = []
     t = np.arange(T)

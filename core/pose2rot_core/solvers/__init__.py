@@ -13,6 +13,7 @@ from ..rotations import rotation_defect
 from ..safety import ResultTooFarError, check_solution
 from ..smoothing import AUTO_THRESHOLD, Cleaning, hold_back, mark_gaps, segments, smooth_rotations, smooth_tracks
 from ..solution import Solution
+from ..stacks import any_axis
 from ..tracks import Tracks, check_frame_range
 from ..wording import WARNING_PREFIX
 
@@ -37,9 +38,9 @@ def prepare_tracks(tracks: Tracks, smooth: str | float = "off"
     tracks, report, noise = mark_gaps(tracks, smooth)
     check_root(tracks)
     J = tracks.skeleton.num_joints
-    gaps = np.isnan(tracks.positions).any(-1)
+    gaps = any_axis(np.isnan(tracks.positions))
     ends = tracks.end_positions
-    end_gaps = None if ends is None else np.isnan(ends).any(-1)
+    end_gaps = None if ends is None else any_axis(np.isnan(ends))
     points = tracks.positions if ends is None else np.concatenate([tracks.positions, ends], 1)
     filled, fill_report, missing = fill_gaps(points, tracks.skeleton.names + tuple(tracks.end_names),
                                              tracks.first_frame)

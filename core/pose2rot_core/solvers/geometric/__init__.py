@@ -34,7 +34,7 @@ from ...running import running_mean, running_mean_of_data, window_frames
 from ...safety import CLEAN_TOLERANCE, NOISE_STDS
 from ...smoothing import bone_lengths, column_nanmedian
 from ...solution import Solution
-from ...stacks import (component_major, empty_matrices, empty_vectors, frame_mean, frames_first, frames_last,
+from ...stacks import (any_per_point, component_major, empty_matrices, empty_vectors, frame_mean, frames_first, frames_last,
                        joint_batches, joint_planes, joint_rows, mat_mul, mat_t_mul, mat_vec, planes_vec, side_by_side)
 from ...tracks import Tracks
 from ...tracks_io import check_root
@@ -135,7 +135,7 @@ def _missing_mask(tracks: Tracks, missing: np.ndarray | None) -> np.ndarray:
     if missing is not None:
         mask[np.asarray(missing, np.int64)] = True
     check_root(tracks)
-    if (np.isnan(tracks.positions).any(axis=(0, 2)) & ~mask).any():
+    if (any_per_point(np.isnan(tracks.positions)) & ~mask).any():
         raise Pose2RotError("geometric solver: positions contain NaN; fill gaps first (pose2rot_core.tracks_io.fill_gaps)")
     return mask
 

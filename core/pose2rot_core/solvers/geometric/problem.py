@@ -15,7 +15,7 @@ import numpy as np
 from ...rotations import norm, normalize, smoothstep
 from ...skeleton import Skeleton
 from ...smoothing import column_nanmedian
-from ...stacks import component_major, empty_vectors, frames_first, joint_planes, mat_mul, mat_vec
+from ...stacks import any_per_point, component_major, empty_vectors, frames_first, joint_planes, mat_mul, mat_vec
 from ...tracks import Tracks
 from .fit import fit_weights
 
@@ -419,7 +419,7 @@ def end_sites(tracks: Tracks) -> list[tuple[int, int, np.ndarray]]:
     """[(end index, parent joint, rest offset)] for bone tips with data."""
     if not tracks.has_ends:
         return []
-    ok = ~np.isnan(tracks.end_positions).any(axis=(0, 2))
+    ok = ~any_per_point(np.isnan(tracks.end_positions))
     return [(k, int(p), tracks.end_rest_offsets[k]) for k, p in enumerate(tracks.end_parents) if ok[k]]
 
 
