@@ -563,15 +563,15 @@ def _made_up_steps(no_data: np.ndarray | None, j: int) -> np.ndarray | None:
     return filled[1:] | filled[:-1]
 
 
-def _turn_between_frames(d: np.ndarray) -> np.ndarray:
-    """[T-1] degrees that unit directions d [T,n,3] turn between frames: the largest change of one
-    of them, or of the rotation best taking them all from one frame to the next."""
-    change = np.degrees(np.arccos(np.clip((d[1:] * d[:-1]).sum(-1), -1.0, 1.0))).max(axis=1)
-    if d.shape[1] < 2:
+def _turn_between_frames(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """[K] degrees that unit directions turn from ``before`` to ``after`` (both [K,n,3], one step
+    each): the largest change of one of them, or of the rotation best taking them all across."""
+    change = np.degrees(np.arccos(np.clip((after * before).sum(-1), -1.0, 1.0))).max(axis=1)
+    if before.shape[1] < 2:
         return change
     from .solvers.geometric.fit import pairwise_alignment
 
-    turn = np.degrees(geodesic_angle(best_fit_rotation(pairwise_alignment(d[1:], d[:-1])), np.eye(3)))
+    turn = np.degrees(geodesic_angle(best_fit_rotation(pairwise_alignment(after, before)), np.eye(3)))
     return np.maximum(change, turn)
 
 
@@ -616,17 +616,28 @@ def find_flips(tracks: Tracks, sol: Solution, G: np.ndarray, no_data: np.ndarray
     children = skel.children
     for j in turning:
         step = rotation_steps(R[:, j]) * within
-        if not (step > FLIP_DEGREES).any():
-            continue
-        frame = G[:, skel.parents[j]] if j > 0 else np.broadcast_to(np.eye(3), (T, 3, 3))
-        seen = [normalize(np.einsum("tba,tb->ta", frame, point - tracks.positions[:, j]))
-                for point in _around(tracks, children, j)]
-        seen = [d for d in seen if np.isfinite(d).all()]
-        if not seen:
-            continue
-        called = _turn_between_frames(np.stack(seen, 1))
-        made_up = _made_up_steps(no_data, j)
-        if made_up is not None:
-            called[made_up] = 0.0
-        flips[:, j] = (step > FLIP_DEGREES) & (step > called + FLIP_MARGIN)
+        over = np.flatnonzero(step > FLIP_DEGREES)  # the steps a flip can be on: what the tracks call for there
+        if over.size:
+            called = _called_turn(tracks, G, children, j, over)
+            if called is not None:
+                made_up = _made_up_steps(no_data, j)
+                if made_up is not None:
+                    called[made_up[over]] = 0.0
+                flips[over, j] = step[over] > called + FLIP_MARGIN
     return flips
+
+
+def _called_turn(tracks: Tracks, G: np.ndarray, children: list[list[int]], j: int, steps: np.ndarray
+                 ) -> np.ndarray | None:
+    """[K] degrees the points around joint j (_around; those with finite tracks in every frame) turn,
+    seen from its parent's frame in ``G`` [T,J,3,3], over the ``steps`` [K] (step t: frame t to
+    t+1); None when no point is seen."""
+    ends = np.concatenate([steps, steps + 1])
+    frame = G[ends, tracks.skeleton.parents[j]] if j > 0 else np.broadcast_to(np.eye(3), (len(ends), 3, 3))
+    at = tracks.positions[:, j]
+    seen = [normalize(np.einsum("tba,tb->ta", frame, (point - at)[ends]))
+            for point in _around(tracks, children, j) if np.isfinite(point - at).all()]
+    if not seen:
+        return None
+    d = np.stack(seen, 1)  # [2K,n,3]
+    return _turn_between_frames(d[:len(steps)], d[len(steps):])
