@@ -355,7 +355,10 @@ def _left_steady_length(skel: Skeleton, X: np.ndarray, noise: np.ndarray, no_dat
     (a character standing, then walking off), they are no bones."""
     out = np.zeros(X.shape[:2])
     placing = np.concatenate([skel.children[0], skel.root_line]).astype(np.int64)
-    joints = np.setdiff1d(np.arange(1, skel.num_joints), placing)
+    rest_of_body = np.ones(skel.num_joints, bool)
+    rest_of_body[0] = False
+    rest_of_body[placing] = False
+    joints = np.flatnonzero(rest_of_body)
     if not joints.size:
         return out
     parents = skel.parents[joints]

@@ -312,7 +312,7 @@ def coinciding_samples(positions: np.ndarray, rest_positions: np.ndarray, height
     coincide by right): a track written from another joint's (one column read for two joints, a
     lost joint written where another is). Real joints never meet exactly."""
     T, J = positions.shape[:2]
-    key = np.einsum("tjk,k->tj", positions, [1.0, np.pi, np.e])  # [T,J]: one point, one key (NaN: no data)
+    key = positions[..., 0] + np.pi * positions[..., 1] + np.e * positions[..., 2]  # [T,J]: one point, one key (NaN: no data)
     frames = np.flatnonzero((np.diff(np.sort(key, axis=1), axis=1) == 0).any(axis=1))  # two joints, one key
     if not frames.size:
         return {}
