@@ -140,13 +140,40 @@ def with_hips_moved(rig: Skeleton, canon: dict[str, str], lift: float, hip_joint
     return Skeleton(tuple(names), np.array(parents), np.array(where)), dict(canon)
 
 
-def walker_points(seed: int, layout_name: str, noise: float = 0.0) -> PointSet:
+def with_torso_scaled(body: Skeleton, canon: dict[str, str], k: float) -> Skeleton:
+    """``body`` with the offsets of its spine joints, neck and collars times ``k``."""
+    torso = [body.names.index(canon[c]) for c in ("spine1", "spine2", "spine3", "neck", "left_collar",
+                                                    "right_collar") if c in canon]
+    offsets = body.offsets * np.where(np.isin(np.arange(body.num_joints), torso), k, 1.0)[:, None]
+    rest = offsets.copy()
+    for j in range(1, body.num_joints):
+        rest[j] += rest[body.parents[j]]
+    return Skeleton(body.names, body.parents, rest)
+
+
+def without_spine(rig: Skeleton) -> Skeleton:
+    """``rig`` without its spine joints (names with "Spine"): what hung from them (neck, collars)
+    hangs from the pelvis where it was."""
+    keep = [j for j, name in enumerate(rig.names) if "Spine" not in name]
+    index = {j: i for i, j in enumerate(keep)}
+    parents = []
+    for j in keep:
+        p = int(rig.parents[j])
+        while p >= 0 and p not in index:
+            p = int(rig.parents[p])
+        parents.append(index.get(p, -1))
+    return Skeleton(tuple(rig.names[j] for j in keep), np.array(parents), rig.rest_positions[keep])
+
+
+def walker_points(seed: int, layout_name: str, noise: float = 0.0, torso: float = 1.0) -> PointSet:
     """The points of layout ``layout_name`` at the joint centres of generated performer ``seed``
-    (random proportions around a 1.75-unit human, three spine joints) walking for 90 frames at 30
-    fps, with Gaussian jitter of ``noise`` (fraction of the height per axis); the layout's points
-    the body has no joint for (landmarks such as the nose or heels) are left out."""
+    (random proportions around a 1.75-unit human, three spine joints, the torso ``torso`` times as
+    long: with_torso_scaled) walking for 90 frames at 30 fps, with Gaussian jitter of ``noise``
+    (fraction of the height per axis); the layout's points the body has no joint for (landmarks
+    such as the nose or heels) are left out."""
     rng = np.random.default_rng(seed)
     body, canon = humanoid(rng, spine=3, naming="generic", scale=1.05)
+    body = with_torso_scaled(body, canon, torso)
     R, root = walk(body, canon, 90, rng, amplitude=0.25)
     P = positions(body, R, root)
     layout = get_layout(layout_name)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from _humanoid import humanoid, positions, walk, with_hips_moved
+from _humanoid import humanoid, positions, walk, with_hips_moved, with_torso_scaled
 from pose2rot_core.automap import canonical_names, propose_map
 from pose2rot_core.bonemap import BoneMap, check_map, evaluate_sources, parse_map
 from pose2rot_core.bvh import read_bvh, write_bvh
@@ -185,7 +185,7 @@ def _torso_walker(seed: int, torso: float, layout_name: str):
     performer ``seed`` with its torso ``torso`` times as long, walking for 90 frames."""
     rng = np.random.default_rng(seed)
     body, canon = humanoid(rng, spine=3, naming="generic", scale=1.05)
-    body = _torso_scaled(body, canon, torso)
+    body = with_torso_scaled(body, canon, torso)
     R, root = walk(body, canon, 90, rng, amplitude=0.25)
     points, P = _points(body, canon, R, root, layout_name)
     return points, P, body, canon
@@ -219,16 +219,6 @@ def test_a_root_bone_above_the_pelvis_does_not_fold_the_spine_of_a_short_torso(s
     sol = solve_retargeted(retarget_tracks(points, rig, bone_map), smooth="off")
     lean = _spine_lean(sol, rig, rig_canon, P, body, canon)
     assert lean < 50.0, lean
-
-
-def _torso_scaled(body, canon, k: float):
-    """``body`` with the offsets of its spine joints, neck and collars times ``k``."""
-    torso = {body.names.index(canon[c]) for c in ("spine1", "spine2", "spine3", "neck", "left_collar", "right_collar")}
-    offsets = body.offsets * np.where(np.isin(np.arange(body.num_joints), list(torso)), k, 1.0)[:, None]
-    rest = offsets.copy()
-    for j in range(1, body.num_joints):
-        rest[j] += rest[body.parents[j]]
-    return Skeleton(body.names, body.parents, rest)
 
 
 @settings(max_examples=4, deadline=None)

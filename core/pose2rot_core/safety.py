@@ -26,7 +26,8 @@ import numpy as np
 from .errors import Pose2RotError
 from .fk import end_site_positions
 from .rotations import best_fit_rotation, geodesic_angle, norm, normalize
-from .smoothing import CLAMP_STDS, OUTLIER_MIN_FRACTION, bone_lengths, column_nanmedian, find_cuts
+from .smoothing import (AUTO_THRESHOLD, CLAMP_STDS, OUTLIER_MIN_FRACTION, bone_lengths, column_nanmedian,
+                        find_cuts)
 from .skeleton import Skeleton
 from .solution import Solution
 from .stacks import any_axis
@@ -207,7 +208,7 @@ def check_solution(tracks: Tracks, sol: Solution, noise: np.ndarray | None = Non
     if made_up is not None:  # another performer's points: what the rig's own shape keeps off them
         points_noise = np.zeros(skel.num_joints) if points_noise is None else np.asarray(points_noise, np.float64)
         shape, end_shape, off = _steady_shape(tracks, G, X, error, tips, np.asarray(made_up, bool), points_noise,
-                                              tracks.unmeasured(no_data))
+                                              tracks.unmeasured(no_data), as_given)
         allowed = base + np.maximum(np.maximum(along - off, 0.0), shape)
         if tips is not None:
             tips.allowed = np.maximum(tips.allowed, CLEAN_TOLERANCE + NOISE_STDS * end_spread + end_shape)
@@ -218,14 +219,16 @@ def check_solution(tracks: Tracks, sol: Solution, noise: np.ndarray | None = Non
 
 
 def _steady_shape(tracks: Tracks, G: np.ndarray, X: np.ndarray, error: np.ndarray, tips: TipsCheck | None,
-                  made_up: np.ndarray, noise: np.ndarray, unmeasured: np.ndarray | None
+                  made_up: np.ndarray, noise: np.ndarray, unmeasured: np.ndarray | None, as_given: bool = False
                   ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """([T,J], [T,K]) how much of each joint's and bone tip's distance ``r`` from its track the rig's
     own shape explains, where the tracks are another performer's points (``made_up`` [J]: joints
     whose tracks were placed between them; ``noise`` [J]: the points' noise std per axis), and
-    [T,J] how far the points are from a rigid performer there (_off_rigid); fractions of the
-    height. Explained: |r| less that departure, at most how far the performer's shape is from the
-    rig's along the bones from the root (_shape_difference). A point off its rigid place by more
+    [T,J] how far the points are from a rigid performer there (_off_rigid; where the solve followed
+    the tracks ``as_given``, also a point hung one placed joint below a joint on a point off every
+    sphere about it, _off_sphere); fractions of the height. Explained: |r| less that departure, at
+    most how far the performer's shape is from the rig's along the bones from the root
+    (_shape_difference). A point off its rigid place by more
     than the noise is not explained (the check stays as strict as without it there), nor a joint
     further off than the shapes differ (a solve gone wrong). Samples without data (NaN ``error``
     [T,J], tips' [T,K]) do not count, nor for the departure ``unmeasured`` [T,J] ones
@@ -240,27 +243,79 @@ def _steady_shape(tracks: Tracks, G: np.ndarray, X: np.ndarray, error: np.ndarra
     spread = np.hypot(noise[1:], noise[parents[1:]])  # [N-1] a bone's noise std per axis
     J = tracks.skeleton.num_joints
     measured = seen if unmeasured is None else seen & ~unmeasured[:, np.concatenate([np.arange(J), parents[J:]])]
-    off = _off_rigid(P, parents, measured, placed, spread)
+    made = np.concatenate([made_up, np.zeros(len(parents) - J, bool)])
+    hung = _off_sphere(P, G, parents, made, measured, noise, tracks.skeleton.height) if as_given else None
+    off = _off_rigid(P, parents, measured, placed, spread, hung)
     explained = np.clip(norm(r) - off, 0.0, _shape_difference(G, P, r, parents, placed, spread, noise[0]))
     explained = np.nan_to_num(explained, nan=0.0) / tracks.skeleton.height
     return explained[:, :J], None if tips is None else explained[:, J:], off[:, :J] / tracks.skeleton.height
 
 
-def _off_rigid(P: np.ndarray, parents: np.ndarray, seen: np.ndarray, placed: np.ndarray, spread: np.ndarray
-               ) -> np.ndarray:
+def _off_rigid(P: np.ndarray, parents: np.ndarray, seen: np.ndarray, placed: np.ndarray, spread: np.ndarray,
+               hung: np.ndarray | None = None) -> np.ndarray:
     """[T,N] how far the points ``P`` [T,N,3] are from a rigid performer at each one: the largest
     change of a bone's length from its median over the clip (``seen`` [T,N] samples only) beyond
     CLAMP_STDS of its noise (``spread`` [N-1], per axis, both ends), on the bones from the root down
-    to it; ``placed`` [N-1] bones left out (their length is the fill's). A point wrong in fewer than
-    half the frames leaves the medians where the performer's bones are."""
+    to it; ``placed`` [N-1] bones left out (their length is the fill's), where ``hung`` [T,N-1]
+    (_off_sphere) may tell instead. A point wrong in fewer than half the frames leaves the medians
+    where the performer's bones are."""
     kids = np.arange(1, len(parents))
     both = seen[:, kids] & seen[:, parents[kids]] & ~placed
     length = np.where(both, norm(P[:, kids] - P[:, parents[kids]]), np.nan)  # [T,N-1]
     change = np.nan_to_num(np.maximum(np.abs(length - column_nanmedian(length)) - CLAMP_STDS * spread, 0.0))
+    if hung is not None:
+        change = np.maximum(change, hung)
     out = np.zeros(P.shape[:2])
     for n, p in zip(kids, parents[kids]):
         out[:, n] = np.maximum(out[:, p], change[:, n - 1])
     return out
+
+
+def _off_sphere(P: np.ndarray, G: np.ndarray, parents: np.ndarray, made: np.ndarray, seen: np.ndarray,
+                noise: np.ndarray, height: float) -> np.ndarray:
+    """[T,N-1] for each bone from a ``made`` [N] joint q (placed between points) whose parent a is on a
+    point, to a point c: how far c's track (``P`` [T,N,3]), seen from a's solved frame (G [T,J,3,3])
+    about a's track, is from the sphere that best fits it there (_off_best_sphere), beyond
+    CLAMP_STDS of both points' ``noise`` [N] (per axis, the unit of ``height``); 0 for other bones,
+    samples not ``seen`` [T,N], and points noisy enough for the cleaning to smooth them
+    (AUTO_THRESHOLD of the height: smoothing shrinks a body that turns fast, and the salsa's H3.6M
+    points with 0.5 % jitter, cleaned, left every sphere by up to 1 % of the height in 18 frames).
+    The rig holds q's head at one place in a's frame and c one bone from it, so a performer of any
+    proportions but the rig's joints keeps c on a sphere about a place fixed to a (its own q): c
+    leaving every such sphere is the performer bending where the rig has no joint (a rig without a
+    spine under a performer's arms: 8-11 % of the height off), which no proportions explain. Only
+    where two or more of a's bones end on points, which then hold its frame (where a holds q alone,
+    its frame is the fill's, not the performer's)."""
+    out = np.zeros((len(P), len(parents) - 1))
+    for c in np.flatnonzero(~made[1:] & made[parents[1:]]) + 1:
+        q = parents[c]
+        a = parents[q]
+        if a < 0 or made[a] or np.count_nonzero((parents == a) & ~made) < 2:
+            continue
+        if max(noise[c], noise[a]) >= AUTO_THRESHOLD * height:
+            continue
+        ok = seen[:, c] & seen[:, a]
+        if ok.sum() < 5:  # four numbers fix a sphere: with fewer samples any fits
+            continue
+        y = np.einsum("tba,tb->ta", G[ok, a], P[ok, c] - P[ok, a])  # [n,3]
+        out[ok, c - 1] = np.maximum(_off_best_sphere(y) - CLAMP_STDS * math.hypot(noise[c], noise[a]), 0.0)
+    return out
+
+
+def _off_best_sphere(y: np.ndarray, steps: int = 4) -> np.ndarray:
+    """[n] how far each of the points ``y`` [n,3] (n >= 5) is from the sphere that best fits the half
+    of them nearest to it: a least-squares sphere (|y|^2 = 2 y.centre + k, linear), refitted ``steps``
+    times to the half it fits best (concentration steps of a least trimmed squares fit), so that a
+    point wrong in fewer than half the samples does not move the sphere off the others."""
+    lhs = np.concatenate([2.0 * y, np.ones((len(y), 1))], axis=1)
+    rhs = (y * y).sum(-1)
+    kept = np.ones(len(y), bool)
+    for _ in range(steps + 1):
+        centre = np.linalg.lstsq(lhs[kept], rhs[kept], rcond=None)[0][:3]
+        distance = norm(y - centre)
+        away = np.abs(distance - np.median(distance[kept]))
+        kept = away <= np.partition(away, len(y) // 2)[len(y) // 2]
+    return away
 
 
 def _shape_difference(G: np.ndarray, P: np.ndarray, r: np.ndarray, parents: np.ndarray, placed: np.ndarray,
