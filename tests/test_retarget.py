@@ -200,6 +200,25 @@ def _spine_lean(sol, rig, rig_canon, P, body, canon) -> float:
     return float(np.degrees(np.arccos(np.clip(np.einsum("tni,ti->tn", bones, up), -1.0, 1.0))).max())
 
 
+@pytest.mark.parametrize("layout_name", ["coco17", "mediapipe33", "h36m17", "halpe26"])
+@pytest.mark.parametrize("torso", [0.6, 0.8, 1.0, 1.4])
+def test_a_two_bone_spine_does_not_fold_under_a_torso_of_other_length(torso, layout_name):
+    """A rig whose spine has two bones (pelvis, spine, chest, neck) under points of a performer whose
+    torso is 0.6-1.4 times a generated human's: no joint of the chain bends more than 45 degrees
+    (the walk's own three spine joints turn by up to 14 each). The chest, a direct child of the first
+    spine joint that the fill hangs at the performer's scale from the hips, was fitted at the rig's
+    distance from it: a shorter torso turned it over about the shoulder line, the spine folded by up
+    to 160-164 degrees (COCO, MediaPipe; torso 0.6), 101-110 (0.8), 88-95 (H3.6M and Halpe, 0.6), and
+    no warning said so (now 23-35)."""
+    points, P, body, canon = _torso_walker(3, torso, layout_name)
+    rig, rig_canon = humanoid(np.random.default_rng(1), spine=2, naming="mixamo")
+    sol = solve_retargeted(retarget_tracks(points, rig, _auto(rig, points, layout_name)), smooth="off")
+    chain = [rig.names.index(rig_canon[c]) for c in ("pelvis", "spine1", "spine3", "neck")]
+    bones = _unit(np.diff(sol.positions[:, chain], axis=1))
+    bend = np.degrees(np.arccos(np.clip(np.einsum("tni,tni->tn", bones[:, 1:], bones[:, :-1]), -1.0, 1.0)))
+    assert bend.max() < 45.0, bend.max()
+
+
 @pytest.mark.parametrize("layout_name", ["coco17", "mediapipe33"])
 @pytest.mark.parametrize("torso", [0.6, 0.8])
 @pytest.mark.parametrize("seed", [3, 4])

@@ -405,6 +405,8 @@ class _Filler:
         self.P = np.where(direct[None, :, None], targets, np.nan)
         #: the first mapped joint down from the root (a pelvis, under any unmapped root control bone)
         self.topmost = _first_mapped(skeleton.parents, direct | soft)
+        #: unmapped joints hung rigidly, at the performer's scale, from a joint on a point (see _span_ratio)
+        self.held: set[int] = set()
 
     def run(self) -> np.ndarray:
         if not self.direct[0]:
@@ -454,6 +456,8 @@ class _Filler:
             if len(kids) >= 2 and not self.direct[c]:          # turns rigidly with the branching joint
                 held = self.direct[a] or self.topmost[a] and self.soft[a] and len(self.lead_children[c]) == 1
                 span = self._span_ratio(c, a) if held else 1.0                           # see _span_ratio
+                if held:
+                    self.held.add(c)
                 self.P[:, c] = self.P[:, a] + np.einsum("tij,j->ti", self.frames[a], span * (self.ref[c] - self.ref[a]))
                 if len(self.lead_children[c]) != 1:
                     self._descend(c)
@@ -552,7 +556,7 @@ class _Filler:
             return _fit_top(fixed, reach, self.P.shape[0])
         if self.sk.parents[h] != above:
             return self._fit_below(fixed, reach, h, above, self._span_ratio(h, above))
-        if self.direct[h] or not self.direct[above] or not self._frontier(h):
+        if self.direct[h] or not (self.direct[above] or above in self.held) or not self._frontier(h):
             return self._fit_below(fixed, reach, h, above, 1.0)
         span = self._span_ratio(h, above)                       # see _span_ratio
         scaled = [(span * o, t, w) for o, t, w in fixed], [(span * o, c, span * r, w) for o, c, r, w in reach]
@@ -588,7 +592,10 @@ class _Filler:
         pelvis-to-neck line at a torso 0.6 times the rig's, 155-177 on a two-bone spine at 0.6-0.8); a
         branching joint there is aimed at from where the rig holds it (scaled, a one-bone spine's chest
         kinked 10-24 degrees more). Below a joint the fill placed, the distance is partly the fill's
-        own compromise, and h keeps the rig's offsets."""
+        own compromise, and h keeps the rig's offsets, except below one hung as above (``held``),
+        which lies where the performer's proportions put it as a point would: a chest on a two-bone
+        spine, fitted at the rig's distance from it, turned over about the shoulder line under a torso
+        0.6-0.8 times the rig's, the spine folded by up to 88-164 degrees (now at most 35)."""
         frontier = self._frontier(h)
         rig = float(np.linalg.norm(self.ref[frontier].mean(axis=0) - self.ref[above])) if frontier else 0.0
         if rig <= 0.0:
