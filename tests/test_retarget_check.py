@@ -266,3 +266,23 @@ def test_a_point_on_a_sphere_is_never_off_it_and_one_moved_off_is_named_there(se
     assert off[frame] == pytest.approx(move, rel=1e-6)
     assert np.allclose(np.delete(off, frame), 0.0, atol=1e-9)
     assert not _off_sphere(P, G, parents, np.array([False, True, False, False, True]), seen, noise, 1.0).any()
+
+
+@pytest.mark.parametrize("layout_name", ["coco17", "h36m17"])
+@pytest.mark.parametrize("noise", [0.0, 0.005])
+def test_a_point_held_for_the_whole_clip_is_named_as_held(layout_name, noise):
+    """A wrist point held at its first value in every frame (the tracker lost it from the start): no
+    run of repeats ends in a jump, so it is no gap; the hand ends up to 122 % of the height off, still
+    named, and the warning says its track is held rather than leaving it to read as a solve gone
+    wrong. No other joint, and no walk without the hold, is said to be held."""
+    rig = _rig()
+    points = walker_points(3, layout_name, noise)
+    X = points.positions.copy()
+    wrist = points.names.index("left_wrist")
+    X[:, wrist] = X[0, wrist]
+    sol = _solve(replace(points, positions=X), rig, layout_name, noise > 0)
+    lines = _far_lines(sol)
+    assert len(lines) == 1 and "'mixamorig:LeftHand' (" in lines[0]
+    assert lines[0].count("is held at one value") == 1
+    assert sol.check.held is not None and list(np.flatnonzero(sol.check.held)) == [rig.names.index(M + "LeftHand")]
+    assert _solve(points, rig, layout_name, noise > 0).check.held is None

@@ -48,6 +48,9 @@ MEDIAN_STDS = 3.0
 MEDIAN_NOISE_RATIO = 1.2533
 #: a 3-vector of noise std s per axis, each axis within CLAMP_STDS of it, is at most this times s long
 AXES_STDS = CLAMP_STDS * math.sqrt(3.0)
+#: what the position warning says of a joint whose track holds one value in every frame (_held_throughout)
+HELD_THROUGHOUT = ("; its track is held at one value in every frame while the others move, "
+                   "as a tracker holds a point it lost")
 #: a joint that translates is warned about where its distance to the parent leaves the one it keeps
 #: in most frames by more than this fraction of it (and 2 % of the height, and the noise): a rig's
 #: stretch stays under it, a held or swapped track (a wrist 50-500 % off its forearm) does not
@@ -64,8 +67,9 @@ class SafetyCheck:
     the tracks explain (fractions of the height; NaN errors for joints without data), ``flips`` [T-1,J]
     sudden turns the tracks do not call for, ``stretched`` [T,J] how far a bone (to the parent) is
     from the length it keeps in most frames where that is more than noise (see _left_steady_length;
-    0 elsewhere), what the positions were compared with, and the bone tips' part (``tips``, None
-    without tips); warnings count frames from ``first_frame`` (see Tracks)."""
+    0 elsewhere), what the positions were compared with, the bone tips' part (``tips``, None
+    without tips) and ``held`` [J] joints whose track holds one value in every frame while others
+    move (_held_throughout; None: none); warnings count frames from ``first_frame`` (see Tracks)."""
 
     error: np.ndarray
     allowed: np.ndarray
@@ -74,6 +78,7 @@ class SafetyCheck:
     first_frame: int = 0
     stretched: np.ndarray | None = None
     tips: TipsCheck | None = None
+    held: np.ndarray | None = None
 
     @property
     def far(self) -> np.ndarray:
@@ -111,7 +116,8 @@ class SafetyCheck:
             far, error = np.concatenate([far, self.far_tips], 1), np.concatenate([error, self.tips.error], 1)
             listed_names = tuple(names) + tuple(self.tips.names)
         if far.any():
-            n, listed = _worst_joints(far, error, listed_names, self.first_frame)
+            held = {} if self.held is None else {int(j): HELD_THROUGHOUT for j in np.flatnonzero(self.held)}
+            n, listed = _worst_joints(far, error, listed_names, self.first_frame, held)
             whose = f"its {self.against.removesuffix('s')}" if n == 1 else f"their {self.against}"
             counted = f"{noun} ends" if n == 1 else f"{noun.removesuffix('s')}s end"
             out.append(f"{WARNING_PREFIX}{n} {counted} further from "
@@ -143,14 +149,16 @@ def _beyond(error: np.ndarray, allowed: np.ndarray) -> np.ndarray:
     return np.nan_to_num(error, nan=0.0) > np.nan_to_num(allowed, nan=np.inf)
 
 
-def _worst_joints(flagged: np.ndarray, amount: np.ndarray, names: tuple[str, ...], first_frame: int
-                  ) -> tuple[int, str]:
+def _worst_joints(flagged: np.ndarray, amount: np.ndarray, names: tuple[str, ...], first_frame: int,
+                  notes: dict[int, str] | None = None) -> tuple[int, str]:
     """(how many joints have a ``flagged`` [T,J] frame, "'a' (frames 3-7, up to 4.2 %), ... and N
-    more": the five with the largest ``amount`` [T,J] (fraction of the height; NaN: none) there)."""
+    more": the five with the largest ``amount`` [T,J] (fraction of the height; NaN: none) there,
+    each with its ``notes`` entry, if any, after the figures)."""
+    notes = notes or {}
     joints = np.flatnonzero(flagged.any(axis=0))
     worst = sorted(joints, key=lambda j: -np.nanmax(np.where(flagged[:, j], amount[:, j], 0.0)))
     parts = [f"'{names[j]}' ({_frames(flagged[:, j], first_frame)}, "
-             f"up to {100 * np.nanmax(amount[flagged[:, j], j]):.3g} %)" for j in worst[:5]]
+             f"up to {100 * np.nanmax(amount[flagged[:, j], j]):.3g} %{notes.get(int(j), '')})" for j in worst[:5]]
     more = f" and {len(joints) - 5} more" if len(joints) > 5 else ""
     return len(joints), ", ".join(parts) + more
 
@@ -215,7 +223,26 @@ def check_solution(tracks: Tracks, sol: Solution, noise: np.ndarray | None = Non
     return SafetyCheck(error=error, allowed=allowed,
                        flips=find_flips(tracks, sol, G, _unseen(no_data, made_up, error.shape)), against=against,
                        first_frame=tracks.first_frame,
-                       stretched=_left_steady_length(skel, X, noise, no_data), tips=tips)
+                       stretched=_left_steady_length(skel, X, noise, no_data), tips=tips,
+                       held=_held_throughout(tracks.positions, no_data, skel.height))
+
+
+def _held_throughout(positions: np.ndarray, no_data: np.ndarray | None, height: float) -> np.ndarray | None:
+    """[J] joints whose track (``positions`` [T,J,3]) stays within CLEAN_TOLERANCE of the ``height``
+    of its first sample in every frame with data (not ``no_data`` [T,J]; two or more of them) while
+    another track moves: a tracker holding a point it lost for the whole clip (cleaning smooths such
+    a track to within rounding of its value), whose joint the check then finds far off where the
+    body has moved away (a wrist held while the walker walked on was named 122 % of the height off,
+    as if the solve had failed). None where no track is so held. Only said of joints named far."""
+    seen = np.isfinite(positions).all(axis=-1)
+    if no_data is not None:
+        seen &= ~no_data
+    first = positions[np.argmax(seen, axis=0), np.arange(positions.shape[1])]  # [J,3] the first sample with data
+    same = (np.abs(positions - first[None]) <= CLEAN_TOLERANCE * height).all(axis=-1) | ~seen  # [T,J]
+    held = same.all(axis=0) & (seen.sum(axis=0) >= 2)
+    if not held.any() or held.sum() + (seen.sum(axis=0) < 2).sum() == positions.shape[1]:
+        return None
+    return held
 
 
 def _steady_shape(tracks: Tracks, G: np.ndarray, X: np.ndarray, error: np.ndarray, tips: TipsCheck | None,
