@@ -234,12 +234,20 @@ def _held_throughout(positions: np.ndarray, no_data: np.ndarray | None, height: 
     a track to within rounding of its value), whose joint the check then finds far off where the
     body has moved away (a wrist held while the walker walked on was named 122 % of the height off,
     as if the solve had failed). None where no track is so held. Only said of joints named far."""
-    seen = np.isfinite(positions).all(axis=-1)
+    seen = ~any_axis(~np.isfinite(positions))
     if no_data is not None:
         seen &= ~no_data
-    first = positions[np.argmax(seen, axis=0), np.arange(positions.shape[1])]  # [J,3] the first sample with data
-    same = (np.abs(positions - first[None]) <= CLEAN_TOLERANCE * height).all(axis=-1) | ~seen  # [T,J]
-    held = same.all(axis=0) & (seen.sum(axis=0) >= 2)
+    data = positions if seen.all() else np.where(seen[..., None], positions, np.nan)
+    span = np.fmax.reduce(data, axis=0) - np.fmin.reduce(data, axis=0)  # [J,3] NaN: never seen
+    near = (span <= 2.0 * CLEAN_TOLERANCE * height).all(axis=-1)  # the only ones that can be held (a quick screen)
+    if not near.any():
+        return None
+    cols = np.flatnonzero(near)
+    sub, seen_sub = positions[:, cols], seen[:, cols]
+    first = sub[np.argmax(seen_sub, axis=0), np.arange(len(cols))]  # [C,3] the first sample with data
+    same = (np.abs(sub - first[None]) <= CLEAN_TOLERANCE * height).all(axis=-1) | ~seen_sub  # [T,C]
+    held = np.zeros(positions.shape[1], bool)
+    held[cols] = same.all(axis=0) & (seen_sub.sum(axis=0) >= 2)
     if not held.any() or held.sum() + (seen.sum(axis=0) < 2).sum() == positions.shape[1]:
         return None
     return held
