@@ -15,8 +15,9 @@ from pose2rot_core.rotations import (axis_angle_to_matrix, basic_rotation, geode
                                      rotation_about, swing_between_units, twist_angle, wrap_angle)
 from pose2rot_core.skeleton import Skeleton
 from pose2rot_core.solvers import solve
-from pose2rot_core.solvers.geometric.roll import (HALVED_FROM, Tridiagonal, alignment_parts, continuous_roll,
-                                                  near_frames, roll_from_steps, transport_steps, tridiagonal_solve,
+from pose2rot_core.solvers.geometric.roll import (HALVED_FROM, Tridiagonal, alignment_parts, bend_spreads,
+                                                  best_roll, continuous_roll, hinge_alignment, near_frames,
+                                                  plane_parts, roll_from_steps, transport_steps, tridiagonal_solve,
                                                   widen_hand_overs)
 from pose2rot_core.tracks import Tracks
 from pose2rot_core.tracks_io import tracks_from_bvh
@@ -142,6 +143,64 @@ def test_the_alignment_parts_are_the_roll_objective_of_a_target(seed):
     constant = np.sum(axis * u, -1) * np.sum(axis * s, -1)
     np.testing.assert_allclose(rolled, constant + along * np.cos(phi) + across * np.sin(phi), atol=1e-12)
     np.testing.assert_allclose(np.hypot(along, across), reach, atol=1e-12)
+
+
+def _bent(axis: np.ndarray, side: np.ndarray, bend: np.ndarray) -> np.ndarray:
+    """[n,3] unit directions at ``bend`` [n] radians from the unit ``axis`` towards the unit
+    ``side`` (across it; a negative bend lies on the other side of the axis)."""
+    return np.cos(bend)[:, None] * axis + np.sin(bend)[:, None] * side
+
+
+@FAST
+@given(seed=st.integers(0, 2 ** 31 - 1))
+def test_the_plane_cue_reads_a_hinge_bent_through_straight_as_the_same_plane(seed):
+    """A hinge child's target in its bend plane turned by phi about the bone reads as phi, the
+    plane's turn nearest 0, whichever side of the bone it bends to (plane_parts): bent through
+    straight is no half turn of the joint. Where it lies across the plane there is no cue, and
+    the cue goes to 0 smoothly on either side of that."""
+    rng = np.random.default_rng(seed)
+    n = 60
+    axis, side = normalize(rng.normal(size=(n, 3))), normalize(rng.normal(size=(n, 3)))
+    side = normalize(side - np.sum(side * axis, -1)[:, None] * axis)
+    s = _bent(axis, side, rng.uniform(0.05, 3.0, n))
+    phi = rng.uniform(-1.5, 1.5, n)
+    bend = rng.uniform(0.05, 3.0, n) * rng.choice([-1.0, 1.0], n)
+    u = _bent(axis, np.einsum("tij,tj->ti", rotation_about(axis, phi), side), bend)
+    along, across, reach = plane_parts(u, s, axis)
+    np.testing.assert_allclose(best_roll(along, across)[0], phi, atol=1e-9)
+    np.testing.assert_allclose(reach, np.sin(bend) ** 2, atol=1e-12)
+    for off in (np.pi / 2 - 1e-7, np.pi / 2 + 1e-7):
+        across_plane = _bent(axis, np.einsum("tij,tj->ti", rotation_about(axis, np.full(n, off)), side), bend)
+        assert np.all(np.hypot(*plane_parts(across_plane, s, axis)[:2]) < 1e-12)
+
+
+@FAST
+@given(seed=st.integers(0, 2 ** 31 - 1), T=st.integers(8, 60))
+def test_the_hinge_cue_of_a_child_swinging_alike_both_ways_is_the_isotropic_one(seed, T):
+    """A child that swings as far across its bend plane as along it (mirrored swings) gets only
+    the side cue of alignment_parts over that spread (hinge_alignment: a ball joint); one that
+    never leaves its plane gets a stronger cue than that, reading the roll that the plane shows."""
+    rng = np.random.default_rng(seed)
+    axis = np.broadcast_to(normalize(rng.normal(size=3)), (2 * T, 1, 3))
+    side = normalize(np.cross(axis[0, 0], rng.normal(size=3)))
+    way = np.cross(axis[0, 0], side)
+    b = rng.uniform(0.2, 1.2)
+    s = np.broadcast_to(np.cos(b) * axis[0, 0] + np.sin(b) * side, (2 * T, 1, 3))
+    bend_dir = np.cross(way, s[0, 0])
+    turn = rng.uniform(0.1, 0.5, T)  # spreads above MIN_DEVIATION
+    ball = np.concatenate([np.cos(turn)[:, None] * s[0, 0] + np.sin(turn)[:, None] * bend_dir,
+                           np.cos(turn)[:, None] * s[0, 0] + np.sin(turn)[:, None] * way])[:, None]
+    way_spread, bend_spread = bend_spreads(ball, s, axis)
+    np.testing.assert_allclose(way_spread, bend_spread, rtol=1e-9)
+    side_cue = alignment_parts(ball, s, axis)
+    for got, want in zip(hinge_alignment(ball, s, axis), side_cue):
+        np.testing.assert_allclose(got, want / max(bend_spread[0], 1e-300), rtol=1e-9, atol=1e-9)
+    phi = rng.uniform(-0.02, 0.02)
+    hinge = np.einsum("ij,tnj->tni", rotation_about(axis[0, 0], phi),
+                      np.concatenate([np.cos(turn)[:, None] * s[0, 0] + np.sin(turn)[:, None] * bend_dir] * 2)[:, None])
+    along, across, reach = hinge_alignment(hinge, s, axis)
+    _, iso_bend = bend_spreads(hinge, s, axis)
+    assert np.all(np.hypot(along, across) > np.hypot(*alignment_parts(hinge, s, axis)[:2]) / iso_bend[0])
 
 
 @FAST

@@ -481,35 +481,35 @@ def lookahead_roll(problem: Problem, aimed: list[Aimed], base: np.ndarray, axis:
     stays put is stiff, and only a child that moves about as much can turn it. The confidence is
     the preference for phi against the most each term could show: a child whose targets lie on
     the bone's axis (straight, or a twist segment) tells nothing about the roll and does not
-    dilute it. The joint's own term needs no matrices: with base = swing @ desired,
-    tr((Rot(phi) base)^T desired) = tr(Rot(phi)^T swing^T), whose part in phi is
-    (1 + cos swing) cos phi (the swing turns about an axis across the bone: no sin phi part)."""
+    dilute it. A child with one target weighs its cue by the spreads of its swing along and across
+    its reference bend plane instead (see hinge_alignment). The joint's own term needs no matrices:
+    with base = swing @ desired, tr((Rot(phi) base)^T desired) = tr(Rot(phi)^T swing^T), whose part
+    in phi is (1 + cos swing) cos phi (the swing turns about an axis across the bone: no sin phi part)."""
     w_self = 1.0 / np.maximum(frame_mean(1.0 - swing_cos), MIN_DEVIATION)  # [n]
     along = w_self * (1.0 + swing_cos)
     across = np.zeros_like(along)
     total = 2.0 * w_self  # a rotation's alignment with itself is at most 2 away from -1
     child = child_alignment(problem, aimed, base, axis)
     if child is not None:
-        child_along, child_across, deviation, reach = child
-        w_child = 1.0 / np.maximum(deviation, MIN_DEVIATION)  # 0 without a child (deviation inf)
-        along += w_child * child_along
-        across += w_child * child_across
-        total = total + w_child * reach
+        along += child[0]
+        across += child[1]
+        total = total + child[2]
     phi, strength = best_roll(along, across)
     return phi, strength / total, strength
 
 
 def child_alignment(problem: Problem, aimed: list[Aimed], base: np.ndarray, axis: np.ndarray
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """For n joints at ``base`` [T,n,3,3] aiming at ``aimed`` [n] along the unit bone directions
-    ``axis`` [T,n,3] (world), of the aimed child's own targets (unit directions u from it, world;
-    s where they are seen with the child at its reference local rotation and the joint at base),
-    means over the targets: ([T,n] the parts of tr((Rot(phi) base)^T alignment) in cos phi and
-    in sin phi, alignment the mean of u v^T (v: s seen in the joint frame): u.s less the parts
-    along the axis, and axis.(s x u); [n] the mean over the clip of 1 - u.s; [T,n] the most a roll
-    about the bone direction can change u.s: the product of the parts of u and s across the axis),
-    or None where no aimed point has targets of its own; joints whose aimed point has none have
-    the parts and reach 0, deviation inf."""
+    ``axis`` [T,n,3] (world), the aimed child's cue on the roll, weighed by how far the child
+    strays from its reference ([T,n] each: the parts in cos phi and in sin phi, and the most they
+    could show; 0 where the aimed point has no targets of its own), or None where no aimed point
+    has any. Its own targets are unit directions u from it (world) and s, where they are seen with
+    the child at its reference local rotation and the joint at base. With several targets: the
+    means over them of the parts of tr((Rot(phi) base)^T alignment) (alignment the mean of u v^T,
+    v: s seen in the joint frame): u.s less the parts along the axis, and axis.(s x u), and the
+    product of the parts of u and s across the axis, all over the child's isotropic spread, the
+    mean over the clip of 1 - u.s. With one target: hinge_alignment."""
     children = [_child_targets(problem, t) for t in aimed]
     if all(c is None for c in children):
         return None
@@ -522,9 +522,71 @@ def child_alignment(problem: Problem, aimed: list[Aimed], base: np.ndarray, axis
         along += parts[0]
         across += parts[1]
         reach += parts[2]
-    deviation = 1.0 - frame_mean(facing / count)
-    deviation[[c is None for c in children]] = np.inf
-    return along / count, across / count, deviation, reach / count
+        if k == 0:
+            single = hinge_alignment(u[:, :, 0], seen, axis)
+    w_child = 1.0 / (count * np.maximum(1.0 - frame_mean(facing / count), MIN_DEVIATION))  # [n]
+    cue = [np.where(count == 1, one, w_child * part) for one, part in zip(single, (along, across, reach))]
+    none = np.array([c is None for c in children])
+    for part in cue:
+        part[:, none] = 0.0
+    return cue[0], cue[1], cue[2]
+
+
+def hinge_alignment(u: np.ndarray, s: np.ndarray, axis: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """([T,n] each) the cue on a joint's roll about the unit bone directions ``axis`` [T,n,3] of a
+    child with one target: its unit direction ``u`` [T,n,3] and ``s`` [T,n,3], where the child's
+    reference puts it (both world, the joint at its smallest swing). The child's swing is Gaussian
+    with its own spread along the two directions across s: in its reference bend plane (the plane
+    of the bone and s) and across it, along the way a roll moves s (bend_spreads). Its cost splits
+    into an isotropic part with the in-plane spread (the side cue of alignment_parts, as for
+    several targets) and a cue on the bend's plane weighing the difference of the two precisions,
+    none where the child strays across its plane as much as along it (a ball joint) and most for a
+    hinge (a knee under the thigh; a claw). The roll moves s across the plane, not along it: the
+    in-plane spread stays clear of the joint's own roll. The plane cue (plane_parts) counts as far
+    as the child bends now about as far as in its reference (bend_agreement): a hinge's axis is
+    known to within a small tilt from the plane's normal, which moves the child off the plane by
+    about that tilt times its change of bend, and reads as a roll of that over its bend."""
+    way_spread, bend_spread = bend_spreads(u, s, axis)
+    w_side = 1.0 / np.maximum(np.maximum(bend_spread, way_spread), MIN_DEVIATION)  # [n]
+    w_plane = (1.0 / np.maximum(way_spread, MIN_DEVIATION) - w_side) * bend_agreement(u, s, axis)
+    side, plane = alignment_parts(u, s, axis), plane_parts(u, s, axis)
+    return tuple(w_side * a + w_plane * b for a, b in zip(side, plane))
+
+
+def bend_spreads(u: np.ndarray, s: np.ndarray, axis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """([n], [n]) the mean over the clip of the squared parts of unit ``u`` [T,n,3] (a child's
+    target) across its reference direction unit ``s`` [T,n,3]: along the way a roll about the unit
+    ``axis`` [T,n,3] moves s (axis x s) and in the plane of axis and s. Both directions are fixed
+    in the joint's frame: per-axis variances of the child's swing, as the mean of 1 - u.s is of an
+    isotropic one (sin^2 of a turn about one of them; either is 0 where s lies on the axis)."""
+    way = normalize(cross(axis, s))
+    return frame_mean(dot(u, way) ** 2), frame_mean(dot(u, cross(way, s)) ** 2)
+
+
+def plane_parts(u: np.ndarray, s: np.ndarray, axis: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(along, across, reach) [...]: the cue of unit ``u`` [...,3] on the plane of the unit
+    ``axis`` and unit s [...,3] rather than on s's side of it. A roll phi puts u's part across
+    the axis (length a, at delta from s's) off the plane by a sin(delta - phi); Gaussian, its cost
+    taken about phi = 0 is (a sin(delta) - a cos(delta) phi)^2: a roll of tan(delta) mod pi, the
+    one nearest 0, with curvature (a cos delta)^2. As along cos phi + across sin phi (see
+    best_roll), that is a^2 cos(delta) |cos(delta)| (cos delta, sin delta): smooth where the bend
+    lies across the plane (delta = +-pi/2, no cue) and flipped past it, where a hinge has bent
+    through straight rather than the joint turned by more than a quarter turn; reach a^2."""
+    along, across, reach = alignment_parts(u, s, axis)
+    u_across = dot(cross(u, axis), cross(u, axis))
+    r = np.maximum(reach, 1e-300)
+    cos_d, sin_d = along / r, across / r
+    scale = u_across * cos_d * np.abs(cos_d)
+    return np.where(reach > 1e-12, scale * cos_d, 0.0), np.where(reach > 1e-12, scale * sin_d, 0.0), u_across
+
+
+def bend_agreement(u: np.ndarray, s: np.ndarray, axis: np.ndarray) -> np.ndarray:
+    """[...] 2 a b / (a^2 + b^2) for a, b the parts of unit u and s [...,3] across the unit
+    ``axis``: 1 where the child bends as far now as in its reference, towards 0 the more its bend
+    differs (0 where either is straight)."""
+    a2, b2 = (dot(x, x) for x in (cross(u, axis), cross(s, axis)))
+    both = a2 + b2
+    return np.where(both > 1e-24, 2.0 * np.sqrt(a2 * b2) / np.maximum(both, 1e-24), 0.0)
 
 
 def alignment_parts(u: np.ndarray, s: np.ndarray, axis: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
