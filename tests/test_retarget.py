@@ -227,8 +227,8 @@ def test_a_root_bone_above_the_pelvis_does_not_fold_the_spine_of_a_short_torso(s
     control bone at the floor above its pelvis (a Bandai-style joint_Root over Hips): the pelvis on
     the hips' mean is the first mapped joint, not the rig's root, and places its first spine joint at
     the performer's scale all the same. With the rule read off the root's index, the spine of a torso
-    0.6 times the rig's leaned 63-67 degrees from the performer's pelvis-to-neck line (now 33-44; 0.8:
-    27-32, now 17-21)."""
+    0.6 times the rig's leaned 63-67 degrees from the performer's pelvis-to-neck line (now 37-47, as
+    without the root bone; 0.8: 27-32, now 17-21)."""
     points, P, body, canon = _torso_walker(seed, torso, layout_name)
     bare, rig_canon = humanoid(np.random.default_rng(1), spine=3, naming="mixamo")
     rig = Skeleton(("joint_Root",) + bare.names, np.concatenate([[-1], np.maximum(bare.parents, -1) + 1]),
