@@ -16,9 +16,10 @@ from pose2rot_core.layouts import get_layout
 from pose2rot_core.pointsets import PointSet
 from pose2rot_core.retarget import retarget_tracks, solve_retargeted
 from pose2rot_core.rotations import axis_angle_to_matrix, normalize
-from pose2rot_core.safety import CLEAN_TOLERANCE, _off_rigid, _off_sphere, check_solution
+from pose2rot_core.safety import CLEAN_TOLERANCE, _off_rigid, _off_sphere, _placed_folds, check_solution
 from pose2rot_core.skeleton import Skeleton
 from pose2rot_core.solution import Solution
+from pose2rot_core.tracks import Tracks
 
 UP = np.array([0.0, 1.0, 0.0])
 FAR = "further from"
@@ -305,3 +306,50 @@ def test_a_point_held_for_the_whole_clip_is_named_as_held(layout_name, noise):
     assert lines[0].count("is held at one value") == 1
     assert sol.check.held is not None and list(np.flatnonzero(sol.check.held)) == [rig.names.index(M + "LeftHand")]
     assert _solve(points, rig, layout_name, noise > 0).check.held is None
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_a_spine_of_placed_joints_folded_past_a_right_angle_is_named(seed):
+    """H3.6M points of a torso half the rig's onto a four-bone spine: the placed joint under the neck
+    point folds by 114-118 degrees in most frames where the points along that stretch bend by 2-11,
+    and no warning said so (seed 4: none at all). Named now, with the joint, its frames and both
+    bends; the same performer at the rig's own torso folds nothing and is told nothing."""
+    rig = humanoid(np.random.default_rng(1), spine=4, naming="mixamo")[0]
+    folded = _solve(walker_points(seed, "h36m17", torso=0.5), rig, "h36m17", False)
+    lines = [line for line in folded.report if "right angle" in line]
+    assert len(lines) == 1 and f"'{M}Spine3'" in lines[0], folded.report
+    assert folded.check.folds.folded[:, rig.names.index(M + "Spine3")].sum() >= 60
+    assert folded.check.folds.bend[folded.check.folds.folded].min() > 90.0
+    straight = _solve(walker_points(seed, "h36m17"), rig, "h36m17", False)
+    assert straight.check.folds is None and not any("right angle" in line for line in straight.report)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(0.0, 179.0), min_size=4, max_size=4), st.floats(0.0, 179.0), st.floats(0.5, 2.0))
+def test_a_placed_joint_is_named_folded_exactly_where_it_bends_past_a_right_angle_and_the_points(
+        bends, shown, length):
+    """A chain A - q1 - q2 - C - D, q1 and q2 placed between the points A and C, straight at rest: q1
+    bent by ``bends`` (degrees, one a frame), q2 straight, the point D off the chord A-C by ``shown``.
+    q1 is named in the frames where it bends past 90 degrees and past the points' bend, with that
+    bend; q2 and the joints on points never."""
+    bends = np.array(bends)
+    frames = len(bends)
+    rest = np.array([[0.0, 0, 0], [0, length, 0], [0, 2 * length, 0], [0, 3 * length, 0], [0, 4 * length, 0]])
+    skel = Skeleton(("A", "q1", "q2", "C", "D"), np.array([-1, 0, 1, 2, 3]), rest)
+    b = np.radians(bends)
+    X = np.zeros((frames, 5, 3))
+    X[:, 1] = [0.0, length, 0.0]
+    step = length * np.stack([np.sin(b), np.cos(b), np.zeros(frames)], -1)
+    X[:, 2], X[:, 3] = X[:, 1] + step, X[:, 1] + 2 * step
+    chord = normalize(X[:, 3] - X[:, 0])
+    turn = axis_angle_to_matrix(np.array([0.0, 0.0, 1.0]), np.radians(shown))
+    X[:, 4] = X[:, 3] + length * chord @ turn.T
+    result = _placed_folds(Tracks(skel, X.copy()), X, np.array([False, True, True, False, False]), np.zeros(5))
+    want = (bends > 90.0) & (bends > shown)
+    if not want.any():
+        assert result is None
+        return
+    assert np.array_equal(result.folded[:, 1], want)
+    assert not result.folded[:, [0, 2, 3, 4]].any()
+    np.testing.assert_allclose(result.bend[want, 1], bends[want], atol=1e-6)
+    np.testing.assert_allclose(result.points[want, 1], shown, atol=1e-6)

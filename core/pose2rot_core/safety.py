@@ -24,7 +24,7 @@ from functools import cache
 import numpy as np
 
 from .errors import Pose2RotError
-from .fk import end_site_positions
+from .fk import end_site_positions, forward_kinematics
 from .rotations import best_fit_rotation, geodesic_angle, norm, normalize
 from .smoothing import (AUTO_THRESHOLD, CLAMP_STDS, OUTLIER_MIN_FRACTION, bone_lengths, column_nanmedian,
                         find_cuts)
@@ -69,7 +69,8 @@ class SafetyCheck:
     from the length it keeps in most frames where that is more than noise (see _left_steady_length;
     0 elsewhere), what the positions were compared with, the bone tips' part (``tips``, None
     without tips) and ``held`` [J] joints whose track holds one value in every frame while others
-    move (_held_throughout; None: none); warnings count frames from ``first_frame`` (see Tracks)."""
+    move (_held_throughout; None: none), ``folds`` joints placed between points that fold where the
+    points do not (_placed_folds; None: none); warnings count frames from ``first_frame`` (see Tracks)."""
 
     error: np.ndarray
     allowed: np.ndarray
@@ -79,6 +80,7 @@ class SafetyCheck:
     stretched: np.ndarray | None = None
     tips: TipsCheck | None = None
     held: np.ndarray | None = None
+    folds: PlacedFolds | None = None
 
     @property
     def far(self) -> np.ndarray:
@@ -130,6 +132,8 @@ class SafetyCheck:
                        f"{', '.join(parts)}{more}")
         if self.stretched is not None and self.stretched.any():
             out.append(_stretch_warning(self.stretched, names, self.first_frame))
+        if self.folds is not None and self.folds.folded.any():
+            out.append(self.folds.warning(names, self.first_frame))
         return out
 
 
@@ -142,6 +146,35 @@ class TipsCheck:
     error: np.ndarray
     allowed: np.ndarray
     names: tuple[str, ...]
+
+
+@dataclass
+class PlacedFolds:
+    """Joints placed between points (retargeting) that fold: ``bend`` [T,J] each placed joint's bend
+    (degrees, the angle between its bone and the next one towards the point that ends its stretch),
+    ``points`` [T,J] the largest bend the points show along that stretch, ``folded`` [T,J] where the
+    joint bends back past a right angle and further than the points and its reference bend explain."""
+
+    bend: np.ndarray
+    points: np.ndarray
+    folded: np.ndarray
+
+    def warning(self, names: tuple[str, ...], first_frame: int) -> str:
+        """The warning line naming the folded joints, frames and bends."""
+        joints = np.flatnonzero(self.folded.any(axis=0))
+        worst = sorted(joints, key=lambda j: -self.bend[self.folded[:, j], j].max())
+        parts = []
+        for j in worst[:5]:
+            t = np.flatnonzero(self.folded[:, j])[np.argmax(self.bend[self.folded[:, j], j])]
+            parts.append(f"'{names[j]}' ({_frames(self.folded[:, j], first_frame)}, up to "
+                         f"{self.bend[t, j]:.0f}° where the points bend by {self.points[t, j]:.0f}°)")
+        more = f" and {len(joints) - 5} more" if len(joints) > 5 else ""
+        n = len(joints)
+        return (f"{WARNING_PREFIX}{n} {'joint' if n == 1 else 'joints'} of chains placed between points "
+                f"{'folds' if n == 1 else 'fold'} back past a right angle where the points along the same stretch "
+                f"bend less: {', '.join(parts)}{more} (the rig's chain there does not fit the performer's "
+                "stretch between the points: the fold is the fill's, not the performer's; check the map and the "
+                "rig's proportions)")
 
 
 def _beyond(error: np.ndarray, allowed: np.ndarray) -> np.ndarray:
@@ -197,7 +230,8 @@ def check_solution(tracks: Tracks, sol: Solution, noise: np.ndarray | None = Non
     for the turn). Given (retargeting), the tracks are another performer's points, and what the rig's
     own shape keeps joints off a rigid performer's points is allowed too (_steady_shape; a joint
     on a point that leaves its rigid place, or further off than the shapes differ, is not), the
-    old allowance for bone lengths less the same departures; points_noise: [J] the noise std
+    old allowance for bone lengths less the same departures, and such joints that fold back past a
+    right angle where the points do not are named on their own line (_placed_folds); points_noise: [J] the noise std
     (fraction of the height) the points showed before the retarget cleaned them (default 0)."""
     skel = tracks.skeleton
     G, X = sol.forward()
@@ -224,7 +258,88 @@ def check_solution(tracks: Tracks, sol: Solution, noise: np.ndarray | None = Non
                        flips=find_flips(tracks, sol, G, _unseen(no_data, made_up, error.shape)), against=against,
                        first_frame=tracks.first_frame,
                        stretched=_left_steady_length(skel, X, noise, no_data), tips=tips,
-                       held=_held_throughout(tracks.positions, no_data, skel.height))
+                       held=_held_throughout(tracks.positions, no_data, skel.height),
+                       folds=None if made_up is None else _placed_folds(tracks, X, np.asarray(made_up, bool),
+                                                                        points_noise))
+
+
+def _placed_folds(tracks: Tracks, X: np.ndarray, made_up: np.ndarray, noise: np.ndarray) -> PlacedFolds | None:
+    """Where joints ``made_up`` [J] (placed between points) of the solved ``X`` [T,J,3] fold: along each
+    stretch of them from a joint on a point A to one C (_placed_stretches), a joint q (a placed one, or
+    A under a placed joint of another such stretch: between two placed bones) bends back past a
+    right angle (the next bone runs back against the one before) by more than its reference bend (the
+    tracks' reference pose, else the rig's rest pose) and the largest bend the points show at the
+    stretch's ends (between the point above A, A and C, and C and the points below it: between A and
+    C the points show no bend) with CLAMP_STDS of the angle the points' ``noise`` [J] (std per axis,
+    fraction of the height) turns their chord by. None when nothing folds. A bone hung from a joint
+    with several bones (a collar under a chest, a first spine joint under the hips) is left out: its
+    direction is the branching joint's frame, held by its other bones, so its bend is the rig's offset
+    against the points' (the shoulders' width), not a fold of the chain; so is a bone shorter than
+    CLEAN_TOLERANCE of the height (an iClone facial bone 0.0001 units from the head), which has no
+    direction to bend."""
+    skel, P = tracks.skeleton, tracks.positions
+    parents = np.asarray(skel.parents)
+    rest = (skel.rest_positions if tracks.reference_rotations is None
+            else forward_kinematics(skel, tracks.reference_rotations[None])[1][0])
+    bend, points = np.zeros(P.shape[:2]), np.zeros(P.shape[:2])
+    folded = np.zeros(P.shape[:2], bool)
+    short = CLEAN_TOLERANCE * skel.height  # a bone shorter than the check sees has no direction to bend
+    stretches = _placed_stretches(parents, made_up)
+    between = {q for _, path, _ in stretches for q in path}
+    for a_point, path, c_point in stretches:
+        above = int(parents[a_point])
+        chain = ([above] if above in between else []) + [a_point] + path + [c_point]
+        shown = _points_bend(P, parents, made_up, a_point, c_point)
+        chord = norm(P[:, c_point] - P[:, a_point])
+        spread = skel.height * math.hypot(noise[a_point], noise[c_point])
+        shaken = np.degrees(np.arcsin(np.clip(CLAMP_STDS * spread / np.maximum(chord, 1e-12), 0.0, 1.0)))
+        for a, q, b in zip(chain[:-2], chain[1:-1], chain[2:]):
+            hung = np.count_nonzero(parents == a) > 1
+            if hung or min(norm(rest[q] - rest[a]), norm(rest[b] - rest[q])) < short:
+                continue
+            at_q = _angle_between(X[:, q] - X[:, a], X[:, b] - X[:, q])
+            reference = float(_angle_between(rest[q] - rest[a], rest[b] - rest[q]))
+            over = (at_q > 90.0) & (at_q > reference + shown + shaken)
+            take = over | (~folded[:, q] & (at_q > bend[:, q]))
+            bend[:, q] = np.where(take, at_q, bend[:, q])
+            points[:, q] = np.where(take, shown, points[:, q])
+            folded[:, q] |= over
+    return PlacedFolds(bend, points, folded) if folded.any() else None
+
+
+def _placed_stretches(parents: np.ndarray, made: np.ndarray) -> list[tuple[int, list[int], int]]:
+    """(A, [placed joints from A down], C) for each joint C on a point under a ``made`` [J] joint
+    whose chain of such joints hangs from a joint A on a point."""
+    out = []
+    for c in np.flatnonzero(~made & (parents >= 0)):
+        path, q = [], int(parents[c])
+        if not made[q]:
+            continue
+        while q >= 0 and made[q]:
+            path.append(q)
+            q = int(parents[q])
+        if q >= 0:
+            out.append((q, path[::-1], int(c)))
+    return out
+
+
+def _points_bend(P: np.ndarray, parents: np.ndarray, made: np.ndarray, a: int, c: int) -> np.ndarray:
+    """[T] the largest bend (degrees) the points ``P`` [T,J,3] show at the ends of the stretch from the
+    joint ``a`` to ``c`` (both on points): between the point above a and the chord a-c, and between
+    that chord and each point directly below c (0 where there is none)."""
+    above = int(parents[a])
+    while above >= 0 and made[above]:
+        above = int(parents[above])
+    chord = P[:, c] - P[:, a]
+    bends = [_angle_between(P[:, a] - P[:, above], chord)] if above >= 0 else []
+    bends += [_angle_between(chord, P[:, k] - P[:, c]) for k in np.flatnonzero((parents == c) & ~made)]
+    return np.nan_to_num(np.max(bends, axis=0)) if bends else np.zeros(len(P))
+
+
+def _angle_between(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """[...] the angle (degrees) between the vectors ``u`` and ``v`` [...,3]."""
+    cos = np.einsum("...i,...i->...", u, v) / np.maximum(norm(u) * norm(v), 1e-300)
+    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
 
 
 def _held_throughout(positions: np.ndarray, no_data: np.ndarray | None, height: float) -> np.ndarray | None:
