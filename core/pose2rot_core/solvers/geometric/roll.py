@@ -523,7 +523,7 @@ def child_alignment(problem: Problem, aimed: list[Aimed], base: np.ndarray, axis
         across += parts[1]
         reach += parts[2]
         if k == 0:
-            single = hinge_alignment(u[:, :, 0], seen, axis)
+            single = hinge_alignment(u[:, :, 0], seen, axis, side=parts)
     w_child = 1.0 / (count * np.maximum(1.0 - frame_mean(facing / count), MIN_DEVIATION))  # [n]
     cue = [np.where(count == 1, one, w_child * part) for one, part in zip(single, (along, across, reach))]
     none = np.array([c is None for c in children])
@@ -532,7 +532,9 @@ def child_alignment(problem: Problem, aimed: list[Aimed], base: np.ndarray, axis
     return cue[0], cue[1], cue[2]
 
 
-def hinge_alignment(u: np.ndarray, s: np.ndarray, axis: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def hinge_alignment(u: np.ndarray, s: np.ndarray, axis: np.ndarray,
+                    side: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """([T,n] each) the cue on a joint's roll about the unit bone directions ``axis`` [T,n,3] of a
     child with one target: its unit direction ``u`` [T,n,3] and ``s`` [T,n,3], where the child's
     reference puts it (both world, the joint at its smallest swing). The child's swing is Gaussian
@@ -545,11 +547,14 @@ def hinge_alignment(u: np.ndarray, s: np.ndarray, axis: np.ndarray) -> tuple[np.
     in-plane spread stays clear of the joint's own roll. The plane cue (plane_parts) counts as far
     as the child bends now about as far as in its reference (bend_agreement): a hinge's axis is
     known to within a small tilt from the plane's normal, which moves the child off the plane by
-    about that tilt times its change of bend, and reads as a roll of that over its bend."""
+    about that tilt times its change of bend, and reads as a roll of that over its bend. ``side``:
+    alignment_parts(u, s, axis), when already known."""
     way_spread, bend_spread = bend_spreads(u, s, axis)
     w_side = 1.0 / np.maximum(np.maximum(bend_spread, way_spread), MIN_DEVIATION)  # [n]
-    w_plane = (1.0 / np.maximum(way_spread, MIN_DEVIATION) - w_side) * bend_agreement(u, s, axis)
-    side, plane = alignment_parts(u, s, axis), plane_parts(u, s, axis)
+    side = alignment_parts(u, s, axis) if side is None else side
+    u_across, s_across = (_squared_norm(cross(x, axis)) for x in (u, s))
+    w_plane = (1.0 / np.maximum(way_spread, MIN_DEVIATION) - w_side) * _agreement(u_across, s_across)
+    plane = _plane_from_side(side, u_across)
     return tuple(w_side * a + w_plane * b for a, b in zip(side, plane))
 
 
@@ -572,8 +577,19 @@ def plane_parts(u: np.ndarray, s: np.ndarray, axis: np.ndarray) -> tuple[np.ndar
     best_roll), that is a^2 cos(delta) |cos(delta)| (cos delta, sin delta): smooth where the bend
     lies across the plane (delta = +-pi/2, no cue) and flipped past it, where a hinge has bent
     through straight rather than the joint turned by more than a quarter turn; reach a^2."""
-    along, across, reach = alignment_parts(u, s, axis)
-    u_across = dot(cross(u, axis), cross(u, axis))
+    return _plane_from_side(alignment_parts(u, s, axis), _squared_norm(cross(u, axis)))
+
+
+def _squared_norm(x: np.ndarray) -> np.ndarray:
+    """[...] the squared lengths of vectors ``x`` [...,3]."""
+    return dot(x, x)
+
+
+def _plane_from_side(side: tuple[np.ndarray, np.ndarray, np.ndarray], u_across: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """plane_parts from u's ``side`` cue (alignment_parts) and ``u_across`` [...], the squared length
+    of u's part across the axis."""
+    along, across, reach = side
     r = np.maximum(reach, 1e-300)
     cos_d, sin_d = along / r, across / r
     scale = u_across * cos_d * np.abs(cos_d)
@@ -584,7 +600,12 @@ def bend_agreement(u: np.ndarray, s: np.ndarray, axis: np.ndarray) -> np.ndarray
     """[...] 2 a b / (a^2 + b^2) for a, b the parts of unit u and s [...,3] across the unit
     ``axis``: 1 where the child bends as far now as in its reference, towards 0 the more its bend
     differs (0 where either is straight)."""
-    a2, b2 = (dot(x, x) for x in (cross(u, axis), cross(s, axis)))
+    return _agreement(*(_squared_norm(cross(x, axis)) for x in (u, s)))
+
+
+def _agreement(a2: np.ndarray, b2: np.ndarray) -> np.ndarray:
+    """[...] bend_agreement from the squared lengths ``a2``, ``b2`` [...] of u's and s's parts across
+    the axis."""
     both = a2 + b2
     return np.where(both > 1e-24, 2.0 * np.sqrt(a2 * b2) / np.maximum(both, 1e-24), 0.0)
 
