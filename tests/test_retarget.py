@@ -692,6 +692,25 @@ def test_a_pelvis_point_below_the_hip_line_keeps_the_rig_upright(seed, layout_na
     _check_upright(rig, rig_canon, points, layout_name)
 
 
+
+@pytest.mark.parametrize("layout_name", ["h36m17", "halpe26"])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_pelvis_point_below_the_hip_line_keeps_a_rig_with_a_root_bone_upright(seed, layout_name):
+    """The same under a rig whose pelvis hangs from an unmapped root control bone (a Bandai-style
+    joint_Root over Hips): the pelvis, on its point, was fitted rigidly to it and both hips below the
+    root bone and turned over about the hip line as the root had (CMU walk's H3.6M points onto the
+    Bandai rig: the spine folded back by 173 degrees, the neck 30 % of the height off its point, no
+    warning). Placed as the root would be, the rig stays upright."""
+    rng = np.random.default_rng(seed)
+    body, canon = humanoid(rng, spine=3, naming="generic")
+    body, canon = with_hips_moved(body, canon, 0.1)
+    R, root = walk(body, canon, 60, rng, amplitude=0.25)
+    points, _ = _points(body, canon, R, root, layout_name)
+    bare, rig_canon = humanoid(np.random.default_rng(10 + seed), spine=3, naming="mixamo")
+    rooted = Skeleton(("joint_Root",) + bare.names, np.concatenate([[-1], bare.parents + 1]),
+                      np.vstack([np.zeros(3), bare.rest_positions]))
+    _check_upright(rooted, rig_canon, points, layout_name)
+
 @pytest.mark.parametrize("layout_name", ["h36m17", "halpe26"])
 @pytest.mark.parametrize("seed", [0, 1])
 def test_hips_a_joint_away_from_the_root_keep_the_rig_upright(seed, layout_name):

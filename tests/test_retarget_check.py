@@ -241,7 +241,7 @@ def test_a_rig_without_a_spine_names_the_arms_it_cannot_reach(torso, layout_name
         assert not _solve(points, rig, layout_name, False).check.far[:, 1:].any()
 
 
-@pytest.mark.parametrize("layout_name", ["coco17", "mediapipe33"])
+@pytest.mark.parametrize("layout_name", ["coco17", "mediapipe33", "h36m17", "halpe26"])
 @pytest.mark.parametrize("spine", [2, 3, 4])
 def test_a_root_control_bone_over_the_pelvis_changes_nothing(spine, layout_name):
     """An unmapped root control bone at the floor over the pelvis (a Bandai-style joint_Root over

@@ -412,32 +412,36 @@ class _Filler:
         if not self.direct[0]:
             self.P[:, 0], self.frames[0] = self._fit(0, None)
         else:
-            self._hang_root()
+            self._hang_root(0)
         self._descend(0)
         return self.P
 
-    def _hang_root(self) -> None:
-        """Place the root, on a point, by the fit to its two or more children on points (a pelvis and both
-        hips) where its point lies elsewhere than they put it, by more than PROPORTION_TOLERANCE of their
-        distance (median over the clip): the rig hangs them at its own offsets, so where it puts its root
+    def _hang_root(self, h: int) -> None:
+        """Place the root h (or a pelvis on a point directly under an unmapped root control bone), on a
+        point, by the fit to its two or more children on points (a pelvis and both hips) where its
+        point lies elsewhere than they put it, by more than PROPORTION_TOLERANCE of their distance
+        (median over the clip): the rig hangs them at its own offsets, so where it puts its root
         relative to them is proportions, not pose. Placed on its point, the root carried the performer's
         pelvis-to-hips offset into the rig's: a CMU pelvis a little below the hip line under a Mixamo
         pelvis above it tipped the rig's pelvis upside down in every frame (the rigid fit of three nearly
         collinear points turned over about the hip line: the spine folded back by 160-170 degrees, joints
         15-50 % of the height off their points), and a pelvis higher or lower than the rig's lowered or
         raised the hips, the feet through the floor or above it. Fitted like a root on a virtual point, it
-        hangs the hips on their points and its own point only decides what they leave open."""
-        kids = [int(c) for c in self.children[0] if self.direct[c]]
+        hangs the hips on their points and its own point only decides what they leave open. Under a
+        root control bone the pelvis was fitted rigidly to its point and hips below the root bone and
+        turned over the same way (CMU walk's H3.6M points onto the Bandai rig: spine folded back by 173
+        degrees, neck 30 % of the height off its point)."""
+        kids = [int(c) for c in self.children[h] if self.direct[c]]
         if len(kids) < 2:
             return
-        point = self.P[:, 0].copy()
-        self.P[:, 0] = np.nan                                   # its point weighs as a soft target's
-        position, turn = self._fit(0, None)
-        reach = float(np.linalg.norm(self.ref[kids] - self.ref[0], axis=-1).mean())
+        point = self.P[:, h].copy()
+        self.P[:, h] = np.nan                                   # its point weighs as a soft target's
+        position, turn = self._fit(h, None)
+        reach = float(np.linalg.norm(self.ref[kids] - self.ref[h], axis=-1).mean())
         if float(np.median(np.linalg.norm(position - point, axis=-1))) > PROPORTION_TOLERANCE * reach:
-            self.P[:, 0], self.frames[0] = position, turn
+            self.P[:, h], self.frames[h] = position, turn
         else:
-            self.P[:, 0] = point
+            self.P[:, h] = point
 
     def _hang_control_root(self, k: int) -> None:
         """Place the hub k directly under the unmapped root (a pelvis on the hips' mean under a root
@@ -447,8 +451,14 @@ class _Filler:
         to the root to the rig's distance, the pelvis wobbled against its hips from frame to frame
         (0.03 % of the height), the legs' steady misfit with it, and clean COCO and MediaPipe walks at
         the performer's own proportions warned of legs 0.1-1.5 % of the height off their points (14
-        of 14 rigs with two to four spine bones; none without the root bone)."""
-        self.P[:, k], self.frames[k] = self._fit(k, None)
+        of 14 rigs with two to four spine bones; none without the root bone). A hub on a point of its
+        own is placed as a root on a point is (:meth:`_hang_root`)."""
+        if self.direct[k]:                                       # on a point: placed as a root on one
+            self._hang_root(k)
+            if k not in self.frames:
+                self.frames[k] = self._fit(k, None)[1]
+        else:
+            self.P[:, k], self.frames[k] = self._fit(k, None)
         self.P[:, 0] = self.P[:, k] - np.einsum("tij,j->ti", self.frames[0], self.ref[k] - self.ref[0])
 
     def _walk(self, c: int) -> list[int]:
@@ -478,11 +488,11 @@ class _Filler:
                 start, c = c, self.lead_children[c][0]
             path = self._walk(c)
             k = path[-1]
-            if self.direct[k]:
+            if self.lead_children[k] and path == [k] and start == 0 and self.topmost[k]:  # under a root control bone
+                self._hang_control_root(k)
+            elif self.direct[k]:
                 if len(path) > 1:
                     self._chain(start, path, self.P[:, k])
-            elif self.lead_children[k] and path == [k] and start == 0 and self.topmost[k]:  # under a root control bone
-                self._hang_control_root(k)
             elif self.lead_children[k]:                          # a hub
                 self.P[:, k], self.frames[k] = self._fit(k, start)
                 self._chain(start, path, self.P[:, k], bend=self._pinned(k))
