@@ -24,7 +24,7 @@ from functools import cache
 import numpy as np
 
 from .errors import Pose2RotError
-from .fk import end_site_positions, forward_kinematics
+from .fk import end_site_positions
 from .rotations import best_fit_rotation, geodesic_angle, norm, normalize
 from .smoothing import (AUTO_THRESHOLD, CLAMP_STDS, OUTLIER_MIN_FRACTION, bone_lengths, column_nanmedian,
                         find_cuts)
@@ -277,10 +277,11 @@ def _placed_folds(tracks: Tracks, X: np.ndarray, made_up: np.ndarray, noise: np.
     against the points' (the shoulders' width), not a fold of the chain; so is a bone shorter than
     CLEAN_TOLERANCE of the height (an iClone facial bone 0.0001 units from the head), which has no
     direction to bend."""
+    from .map_proposal import reference_positions
+
     skel, P = tracks.skeleton, tracks.positions
     parents = np.asarray(skel.parents)
-    rest = (skel.rest_positions if tracks.reference_rotations is None
-            else forward_kinematics(skel, tracks.reference_rotations[None])[1][0])
+    rest = reference_positions(skel, tracks.reference_rotations)
     bend, points = np.zeros(P.shape[:2]), np.zeros(P.shape[:2])
     folded = np.zeros(P.shape[:2], bool)
     short = CLEAN_TOLERANCE * skel.height  # a bone shorter than the check sees has no direction to bend
@@ -294,7 +295,7 @@ def _placed_folds(tracks: Tracks, X: np.ndarray, made_up: np.ndarray, noise: np.
         spread = skel.height * math.hypot(noise[a_point], noise[c_point])
         shaken = np.degrees(np.arcsin(np.clip(CLAMP_STDS * spread / np.maximum(chord, 1e-12), 0.0, 1.0)))
         for a, q, b in zip(chain[:-2], chain[1:-1], chain[2:]):
-            hung = np.count_nonzero(parents == a) > 1
+            hung = len(skel.children[a]) > 1
             if hung or min(norm(rest[q] - rest[a]), norm(rest[b] - rest[q])) < short:
                 continue
             at_q = _angle_between(X[:, q] - X[:, a], X[:, b] - X[:, q])
