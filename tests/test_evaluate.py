@@ -109,6 +109,20 @@ def test_a_solution_turning_elsewhere_as_the_truth_jumps_flips():
     truth = spin(np.array([0, 0, 60, 60, 60, 60, 60, 60], float))
     assert count_flips(spin(np.array([0, 0, 60, 60, 60, 120, 120, 60], float)), truth) == 2
 
+
+def test_a_child_making_up_for_its_parents_spread_turn_flips():
+    """The truth turns a parent 180 degrees in one frame and its child not at all (a Character
+    Creator thumb reversing). A solution whose parent spreads the turn over four frames is on its
+    way, but a child that bends 120 degrees in the jump's frame to keep its global orientation on
+    the truth's, and straightens 40 degrees a frame as the parent catches up, turns where the truth
+    does not: each of those steps is a flip, as a child taking its parent's share of a turn is."""
+    truth = np.concatenate([spin(np.array([0, 0, 0, 180, 180, 180, 180, 180], float)), spin(np.zeros(8))], axis=1)
+    parent = spin(np.array([0, 0, 20, 60, 100, 140, 180, 180], float))
+    child = spin(np.array([0, 0, 0, 120, 80, 40, 0, 0], float))
+    assert count_flips(parent, truth[:, :1]) == 0
+    assert count_flips(np.concatenate([parent, child], axis=1), truth) == 4
+
+
 @settings(max_examples=50, deadline=None)
 @given(st.integers(0, 10_000))
 def test_only_steps_beside_the_truths_own_abrupt_turns_are_left_out(seed):
