@@ -38,6 +38,7 @@ from ...stacks import (any_per_point, component_major, empty_matrices, empty_vec
                        joint_batches, joint_planes, joint_rows, mat_mul, mat_t_mul, mat_vec, planes_vec, side_by_side)
 from ...tracks import Tracks
 from ...tracks_io import check_root
+from .chains import chain_below, lean_along_chain
 from .fit import best_fit, blend_roll, fit_weight, lean_columns, lean_on_parent, slerp
 from .problem import (ZERO_LENGTH, Problem, Target, classify_translation, collect_targets, end_sites,
                       line_means, report_length_mismatch, unit_mean)
@@ -250,8 +251,15 @@ def _orient_one_target(problem: Problem, joints: np.ndarray, G: np.ndarray) -> N
     obs = side_by_side([problem.observed(targets, j)[:, 0] for j, targets in zip(joints, primary)])
     var = np.array([problem.offset_var(j, t) for j, t in zip(joints, primary)])  # [n] per axis
     if problem.noise_var.any():
-        obs = lean_columns(problem, var, np.array([problem.independent_frames(j, t) for j, t in zip(joints, primary)]),
-                           src, obs, desired, parent_frames)
+        samples = np.array([problem.independent_frames(j, t) for j, t in zip(joints, primary)])
+        leaned = lean_columns(problem, var, samples, src, obs, desired, parent_frames)
+        for i, (j, targets) in enumerate(zip(joints, primary)):
+            chain = chain_below(problem, targets[0])
+            if chain:
+                leaned[:, i] = lean_along_chain(problem, int(j), targets[0], src[:, i], obs[:, i], float(var[i]),
+                                                float(samples[i]), desired[:, i],
+                                                None if parent_frames is None else parent_frames[:, i], chain)
+        obs = leaned
     exact = _single_aim(problem, joints, normalize(src), normalize(obs), desired, parent_frames)
     if problem.cone > 0:
         budget = None if problem.shift_var is None else np.array([_shift_budget(problem, j, t)

@@ -23,6 +23,7 @@ orientation of the twist policy, so nothing switches abruptly.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -170,9 +171,33 @@ def lean_columns(problem: Problem, var: np.ndarray, samples: np.ndarray, src: np
     their parents' ``parent_frame`` [T,n|1,3,3] (None: the world) -> [T,n,3]. The stacks are
     component-major (core.stacks), so each column's frame means sum one contiguous run: the
     same numbers as that column alone."""
+    prior = lean_prior(problem, var, samples, src, obs, desired, parent_frame)
+    keep = (prior.shown / np.maximum(prior.shown + prior.n2, 1e-300))[..., None]
+    lean = normalize(prior.mean + keep * (prior.d - prior.mean), 1e-300)  # kept of the way from the held mean
+    if parent_frame is not None:
+        lean = mat_vec(parent_frame, lean)
+    return lean * norm(obs)[..., None]
+
+
+@dataclass
+class LeanPrior:
+    """What lean_columns weighs for n target vectors: the held ``mean`` direction [n,3] and the
+    observed unit directions ``d`` [T,n,3] (both in the parents' frames), the variance per axis
+    of the directions' changes beyond the noise ``shown`` [T,n] and of their noise ``n2`` [T,n]."""
+
+    mean: np.ndarray
+    d: np.ndarray
+    shown: np.ndarray
+    n2: np.ndarray
+
+
+def lean_prior(problem: Problem, var: np.ndarray, samples: np.ndarray, src: np.ndarray, obs: np.ndarray,
+               desired: np.ndarray, parent_frame: np.ndarray | None) -> LeanPrior:
+    """The LeanPrior of lean_columns (same arguments): the mean is the clip's, pulled towards the
+    reference as far as its noise leaves it uncertain; what the bone shows beyond the noise is
+    read about the clip's own mean, over the clip or over LEAN_SECONDS around each frame."""
     length = np.maximum(norm(src), 1e-300)  # [T,n] rest lengths
     n2 = var / length ** 2  # [T,n] direction noise, per axis
-    dist = norm(obs)
     d, ref = normalize(obs, 1e-300), normalize(mat_vec(desired, src), 1e-300)
     if parent_frame is not None:
         d, ref = (mat_t_vec(parent_frame, x) for x in (d, ref))
@@ -182,13 +207,9 @@ def lean_columns(problem: Problem, var: np.ndarray, samples: np.ndarray, src: np
     shift = data_mean - ref_mean
     kept = _keep((shift * shift).sum(-1)[None], _mean_noise(n2, resultant, samples))[0, :, None]
     mean = normalize(ref_mean + kept * shift, 1e-300)
-    moves = d - data_mean  # what the bone shows is read about the clip's own mean ...
+    moves = d - data_mean
     width = window_frames(LEAN_SECONDS, problem.tracks.fps)
-    keep = _keep((moves * moves).sum(-1), n2, width)[..., None]
-    lean = normalize(mean + keep * (d - mean), 1e-300)  # ... and kept of the way from the held mean
-    if parent_frame is not None:
-        lean = mat_vec(parent_frame, lean)
-    return lean * dist[..., None]
+    return LeanPrior(mean, d, _shown((moves * moves).sum(-1), n2, width), n2)
 
 
 def _mean_noise(n2: np.ndarray, resultant: np.ndarray, samples: np.ndarray) -> np.ndarray:
@@ -203,17 +224,23 @@ def _mean_noise(n2: np.ndarray, resultant: np.ndarray, samples: np.ndarray) -> n
 
 
 def _keep(squared: np.ndarray, n2: np.ndarray, width: int = 0) -> np.ndarray:
-    """[T,n] Wiener share of deviations with squared sizes ``squared`` [T,n] (2 axes) against noise
-    variance ``n2`` [T,n] per axis: s^2 / (s^2 + n^2) with s^2 the mean deviation left beyond it,
-    over all frames or, where more, over the ``width`` frames around each (0: all frames only):
-    there half the squared deviations of pure noise have a median of ln 2 times its variance, and
-    that median of ``width`` samples scatters by about 1 / sqrt(width) of the variance. The median
-    moves only where most of the window moves (a finger curled for a while), not for a few frames
-    of noise lined up along a short bone; near the clip's ends it is the nearest full window's."""
+    """[T,n] Wiener share s^2 / (s^2 + n^2) of deviations with squared sizes ``squared`` [T,n] (2
+    axes) against noise variance ``n2`` [T,n] per axis, s^2 as _shown."""
+    s2 = _shown(squared, n2, width)
+    return s2 / np.maximum(s2 + n2, 1e-300)
+
+
+def _shown(squared: np.ndarray, n2: np.ndarray, width: int = 0) -> np.ndarray:
+    """[T,n] variance per axis s^2 of deviations with squared sizes ``squared`` [T,n] (2 axes)
+    beyond noise of variance ``n2`` [T,n] per axis: the mean deviation left beyond it, over all
+    frames or, where more, over the ``width`` frames around each (0: all frames only): there half
+    the squared deviations of pure noise have a median of ln 2 times its variance, and that median
+    of ``width`` samples scatters by about 1 / sqrt(width) of the variance. The median moves only
+    where most of the window moves (a finger curled for a while), not for a few frames of noise
+    lined up along a short bone; near the clip's ends it is the nearest full window's."""
     noise = n2.mean(axis=0)
     s2 = np.maximum(0.0, 0.5 * squared.mean(axis=0) - noise)
     if width > 1:
         shown = 0.5 * running_median(squared, width) / np.log(2.0)
         s2 = np.maximum(s2, shown - noise * (1.0 + LOCAL_STDS / (np.log(2.0) * np.sqrt(width))))
-    return s2 / np.maximum(s2 + n2, 1e-300)
-
+    return s2 if s2.ndim == squared.ndim else np.broadcast_to(s2, squared.shape)
