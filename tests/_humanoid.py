@@ -140,6 +140,25 @@ def with_hips_moved(rig: Skeleton, canon: dict[str, str], lift: float, hip_joint
     return Skeleton(tuple(names), np.array(parents), np.array(where)), dict(canon)
 
 
+def with_joints_at_root(rig: Skeleton) -> Skeleton:
+    """``rig`` with an unmapped joint at the root's own place (a zero-length bone) above each of the
+    root's children, as an ASF-style rig's LHipJoint, RHipJoint and LowerBack (the Xia rig's)."""
+    names, parents, where, index = [], [], [], {}
+    for j in range(rig.num_joints):
+        p = int(rig.parents[j])
+        parent = -1 if p < 0 else index[p]
+        if p == 0:
+            names.append(rig.names[j] + "Joint")
+            parents.append(0)
+            where.append(rig.rest_positions[0])
+            parent = len(names) - 1
+        index[j] = len(names)
+        names.append(rig.names[j])
+        parents.append(parent)
+        where.append(rig.rest_positions[j])
+    return Skeleton(tuple(names), np.array(parents), np.array(where))
+
+
 def with_torso_scaled(body: Skeleton, canon: dict[str, str], k: float) -> Skeleton:
     """``body`` with the offsets of its spine joints, neck and collars times ``k``."""
     torso = [body.names.index(canon[c]) for c in ("spine1", "spine2", "spine3", "neck", "left_collar",

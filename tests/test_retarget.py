@@ -8,7 +8,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from _humanoid import humanoid, positions, walk, with_hips_moved, with_torso_scaled
+from _humanoid import humanoid, positions, walk, with_hips_moved, with_joints_at_root, with_torso_scaled
 from pose2rot_core.automap import canonical_names, propose_map
 from pose2rot_core.bonemap import BoneMap, check_map, evaluate_sources, parse_map
 from pose2rot_core.bvh import read_bvh, write_bvh
@@ -712,6 +712,23 @@ def test_hips_a_joint_away_from_the_root_keep_the_rig_upright(seed, layout_name)
     rig, rig_canon = humanoid(np.random.default_rng(10 + seed), spine=3, naming="mixamo")
     rig, rig_canon = with_hips_moved(rig, rig_canon, 0.1, hip_joints=True)
     _check_upright(rig, rig_canon, points, layout_name, hips_within=0.06)   # a root on its point: proportions
+
+
+@pytest.mark.parametrize("layout_name", ["h36m17", "halpe26"])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_hips_under_zero_length_joints_hang_the_root(seed, layout_name):
+    """A rig whose pelvis sits well above its hips, each hip (and the spine) under a joint at the
+    pelvis's own place (the Xia rig's LHipJoint, RHipJoint, LowerBack), under a performer's pelvis
+    point near the hip line: the hips were not counted as the root's joints on points, so the root
+    stayed on its point and the hips hung 5 % of the height below theirs (the CMU walk's H3.6M points
+    onto the Xia rig: neck 24 % off, 13 % now). Hung from them, the hips land on their points."""
+    rng = np.random.default_rng(seed)
+    body, canon = humanoid(rng, spine=3, naming="generic")
+    R, root = walk(body, canon, 60, rng, amplitude=0.25)
+    points, _ = _points(body, canon, R, root, layout_name)
+    rig, rig_canon = humanoid(np.random.default_rng(10 + seed), spine=3, naming="mixamo")
+    rig, rig_canon = with_hips_moved(rig, rig_canon, -0.1)
+    _check_upright(with_joints_at_root(rig), rig_canon, points, layout_name, hips_within=0.02)
 
 
 def _check_upright(rig, canon, points, layout_name, hips_within=0.03):

@@ -40,6 +40,7 @@ from .fk import end_site_positions, forward_kinematics
 from .axes import AXES
 from .options import SolveOptions
 from .pointsets import PointSet
+from .safety import CLEAN_TOLERANCE
 from .rotations import (axis_angle_to_matrix, best_fit_rotation, cross, matrix_to_quat, normalize, perpendicular,
                         rotation_between, smoothstep)
 from .skeleton import Skeleton, marked_or_above
@@ -418,7 +419,7 @@ class _Filler:
 
     def _hang_root(self, h: int) -> None:
         """Place the root h (or a pelvis on a point directly under an unmapped root control bone), on a
-        point, by the fit to its two or more children on points (a pelvis and both hips) where its
+        point, by the fit to two or more joints on points it holds (a pelvis and both hips, _held_from) where its
         point lies elsewhere than they put it, by more than PROPORTION_TOLERANCE of their distance
         (median over the clip): the rig hangs them at its own offsets, so where it puts its root
         relative to them is proportions, not pose. Placed on its point, the root carried the performer's
@@ -431,7 +432,7 @@ class _Filler:
         root control bone the pelvis was fitted rigidly to its point and hips below the root bone and
         turned over the same way (CMU walk's H3.6M points onto the Bandai rig: spine folded back by 173
         degrees, neck 30 % of the height off its point)."""
-        kids = [int(c) for c in self.children[h] if self.direct[c]]
+        kids = self._held_from(h)
         if len(kids) < 2:
             return
         point = self.P[:, h].copy()
@@ -442,6 +443,26 @@ class _Filler:
             self.P[:, h], self.frames[h] = position, turn
         else:
             self.P[:, h] = point
+
+    def _held_from(self, h: int) -> list[int]:
+        """The joints on points that the rig holds at one distance from h: its direct children (at
+        their offsets in h's frame) and those one bone below a placed child at h's own place (a
+        zero-length hip or lower-back joint of an ASF-style rig, which turns about h: Xia's
+        LHipJoint over LeftUpLeg). Left out of them, a root above its hips stayed on a pelvis point
+        on the hip line, its hips hung 7.5 % of the height below their points and the spine and
+        neck as much lower (the CMU walk's H3.6M points onto the Xia rig: neck 24 % off)."""
+        kids = [int(c) for c in self.children[h] if self.direct[c]]
+        return kids + [k for c in self.lead_children[h] if (k := self._through_own_place(h, c)) is not None]
+
+    def _through_own_place(self, h: int, c: int) -> int | None:
+        """The joint on a point one bone below h's child c where c is an unmapped joint at h's own
+        place (a zero-length bone, within CLEAN_TOLERANCE of the height) with that one joint below it;
+        None elsewhere. The rig holds that joint at one distance from h, whichever way c turns."""
+        path = self._walk(c)
+        if self.direct[c] or len(path) != 2 or not self.direct[path[-1]]:
+            return None
+        at_h = np.linalg.norm(self.ref[c] - self.ref[h]) <= CLEAN_TOLERANCE * self.sk.height
+        return int(path[-1]) if at_h else None
 
     def _hang_control_root(self, k: int) -> None:
         """Place the hub k directly under the unmapped root (a pelvis on the hips' mean under a root
