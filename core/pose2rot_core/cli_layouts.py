@@ -63,19 +63,40 @@ def cmd_solve_points(args: argparse.Namespace, options: SolveOptions, out: Path,
     seconds = time.perf_counter() - t0
     write_solution(out, sol, points.fps, "y", args.up or "y", order or orders, ends[0], ends[1])
     err = position_error(sol, tracks, mapped)
+    where = _furthest_on_point(sol, tracks, mapped)
     for line in notes_for(report + sol.report, "cli"):
         print(cli_line(line), file=sys.stderr)
     print(f"solved {sol.num_frames} frames x {tracks.skeleton.num_joints} joints in {seconds:.3f} s; "
-          f"{_on_points(err)} -> {out}")
+          f"{_on_points(err, where)} -> {out}")
     return 0
 
 
-def _on_points(err: float) -> str:
+def _on_points(err: float, where: str | None = None) -> str:
     """The summary's account of the joints on points, ``err`` the largest distance of one from its point
-    (% of the height; NaN where no joint is on a point with data: a map of virtual points only)."""
+    (% of the height; NaN where no joint is on a point with data: a map of virtual points only) and
+    ``where`` that joint's name: a distance the check explains by the rig's proportions gives no warning,
+    and the reader checks it against where it is (a rig's trunk shorter than the performer's puts its
+    neck that far off)."""
     if np.isnan(err):
         return "no joint on a point of its own to compare (the map gives only virtual points)"
-    return f"joints on points at most {err:.2g} % of the height from them (other proportions: the rig keeps its own)"
+    at = f" at '{where}'" if where else ""
+    return (f"joints on points at most {err:.2g} % of the height from them{at} "
+            "(other proportions: the rig keeps its own)")
+
+
+def _furthest_on_point(sol, tracks, mapped: np.ndarray) -> str | None:
+    """The name of the joint of ``mapped`` (a [J] mask or indices) furthest from its track in any frame
+    where the solve's check compared it (None where none was)."""
+    err = np.linalg.norm(sol.positions - tracks.positions, axis=-1)
+    keep = np.zeros(err.shape[1], bool)
+    keep[mapped] = True
+    keep = np.broadcast_to(keep, err.shape)
+    if sol.check is not None:
+        keep = keep & ~np.isnan(sol.check.error)
+    err = np.where(keep & np.isfinite(err), err, -np.inf)
+    if not np.isfinite(err).any():
+        return None
+    return tracks.skeleton.names[int(np.argmax(err.max(axis=0)))]
 
 
 def _check_point_arguments(args: argparse.Namespace) -> None:
