@@ -26,6 +26,7 @@ import numpy as np
 from .axes import axis_change
 from .rotations import matrix_to_quat, quat_continuity
 from .solution import Solution
+from .stacks import mat_mul, mat_t_mul
 
 
 @dataclass(frozen=True)
@@ -42,14 +43,15 @@ class BoneRest:
 
 
 def basis_quaternions(solution: Solution, rest: BoneRest) -> np.ndarray:
-    """[T,J,4] w-first pose-bone quaternions (continuous signs over time) for ``solution``."""
+    """[T,J,4] w-first pose-bone quaternions (continuous signs over time) for ``solution``. The
+    products ``M^T L M`` are summed over component planes (core.stacks), which the solver's rotations
+    are stored as and matrix_to_quat then reads without a copy."""
     L = solution.rotations
-    M = rest.rest_rotations
+    M = rest.rest_rotations[None]
     if not rest.inherit_rotation.all():
         G, _ = solution.forward()
         L = np.where(rest.inherit_rotation[None, :, None, None], L, G)
-    B = np.swapaxes(M, -1, -2)[None] @ L @ M[None]
-    return quat_continuity(matrix_to_quat(B), axis=0)
+    return quat_continuity(matrix_to_quat(mat_mul(mat_t_mul(M, L), M)), axis=0)
 
 
 def location_channels(solution: Solution, rest: BoneRest, tolerance: float) -> tuple[np.ndarray, np.ndarray]:
