@@ -1,6 +1,8 @@
 """Forward kinematics (pose2rot_core.fk) against a slow per-joint reference."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -10,6 +12,7 @@ from pose2rot_core import stacks
 from pose2rot_core.fk import forward_kinematics, global_to_local
 from pose2rot_core.rotations import quat_to_matrix
 from pose2rot_core.skeleton import Skeleton
+from pose2rot_core.solution import Solution
 from pose2rot_core.stacks import component_major
 
 
@@ -107,3 +110,24 @@ def test_joints_batched_by_depth_give_the_same_numbers(J, T, seed):
         assert global_to_local(sk, in_place, out=in_place) is in_place
     assert np.array_equal(in_place, global_to_local(sk, np.ascontiguousarray(G)))
     np.testing.assert_allclose(in_place, R, atol=1e-12)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(1, 12), st.integers(1, 6), st.integers(0, 2 ** 31 - 1))
+def test_a_solution_made_from_global_rotations_places_its_joints_by_them(J, T, seed):
+    """Solution.from_globals keeps the solver's global rotations for forward(): its local rotations
+    are their global_to_local, and its joints are where forward kinematics of those puts them; a
+    part of it (frames) or a copy with other rotations (replace) keeps none of what no longer holds."""
+    rng = np.random.default_rng(seed)
+    sk = random_skeleton(rng, J)
+    G = forward_kinematics(sk, quat_to_matrix(rng.normal(size=(T, J, 4))))[0]
+    root, offsets = rng.normal(size=(T, 3)), rng.normal(size=(T, J, 3))
+    sol = Solution.from_globals(sk, G, root, offsets, np.zeros(J, bool))
+    assert np.array_equal(sol.rotations, global_to_local(sk, G))
+    G2, P2 = forward_kinematics(sk, sol.rotations, root, offsets)
+    assert sol.forward()[0] is G
+    np.testing.assert_allclose(sol.positions, P2, atol=1e-12)
+    assert np.array_equal(sol.frames(T - 1, T).positions, sol.positions[T - 1:])
+    flipped = replace(sol, rotations=sol.rotations.swapaxes(-1, -2))
+    np.testing.assert_allclose(flipped.positions, forward_kinematics(sk, flipped.rotations, root, offsets)[1],
+                               atol=1e-12)

@@ -21,22 +21,34 @@ def forward_kinematics(skeleton: Skeleton, rotations: np.ndarray, root_translati
     default the skeleton's rest offsets.
     """
     rotations = np.asarray(rotations, np.float64)
-    T, J = rotations.shape[:2]
     R = np.ascontiguousarray(joint_planes(rotations))  # [J,3,3,T]
+    G = empty_matrices(rotations.shape[:2])
+    g = joint_planes(G)  # a view, written in place
+    g[0] = R[0]
+    parents = skeleton.parents
+    for level in skeleton.levels[1:]:
+        for joints in joint_batches(level, rotations.shape[0]):  # a depth at a time: the parents are placed
+            g[joints] = planes_mul(joint_rows(g, parents[joints]), joint_rows(R, joints))
+    return G, joint_positions(skeleton, G, root_translation, local_offsets)
+
+
+def joint_positions(skeleton: Skeleton, global_rotations: np.ndarray, root_translation: np.ndarray | None = None,
+                    local_offsets: np.ndarray | None = None) -> np.ndarray:
+    """Positions [T,J,3] of the joints hung from their parents at ``global_rotations`` [T,J,3,3]
+    (root_translation, local_offsets: as forward_kinematics)."""
+    T, J = global_rotations.shape[:2]
+    g = np.ascontiguousarray(joint_planes(np.asarray(global_rotations, np.float64)))  # [J,3,3,T]
     offsets = skeleton.offsets[:, :, None] if local_offsets is None else \
         np.ascontiguousarray(joint_planes(np.asarray(local_offsets, np.float64)))  # [J,3,1|T]
-    G = empty_matrices((T, J))
     P = empty_vectors((T, J))
-    g, x = joint_planes(G), joint_planes(P)  # views, written in place
-    g[0] = R[0]
+    x = joint_planes(P)  # a view, written in place
     x[0] = skeleton.offsets[0, :, None] if root_translation is None else np.asarray(root_translation).T
     parents = skeleton.parents
     for level in skeleton.levels[1:]:
-        for joints in joint_batches(level, T):  # a depth at a time: the parents are placed
-            parent_frame = joint_rows(g, parents[joints])
-            g[joints] = planes_mul(parent_frame, joint_rows(R, joints))
-            x[joints] = planes_vec(parent_frame, joint_rows(offsets, joints)) + joint_rows(x, parents[joints])
-    return G, P
+        for joints in joint_batches(level, T):
+            parent = parents[joints]
+            x[joints] = planes_vec(joint_rows(g, parent), joint_rows(offsets, joints)) + joint_rows(x, parent)
+    return P
 
 
 def end_site_positions(G: np.ndarray, P: np.ndarray, end_parents: np.ndarray, end_offsets: np.ndarray) -> np.ndarray:

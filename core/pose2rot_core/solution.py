@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .fk import forward_kinematics
+from .fk import forward_kinematics, global_to_local, joint_positions
 from .rotations import matrix_to_quat, quat_continuity
 from .skeleton import Skeleton
 
@@ -38,6 +38,18 @@ class Solution:
     solver: str = "geometric"
     check: SafetyCheck | None = None
     _forward: tuple[np.ndarray, np.ndarray] | None = field(default=None, init=False, repr=False, compare=False)
+    #: the global rotations [T,J,3,3] ``rotations`` were made from (from_globals), else None
+    _globals: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
+
+    @classmethod
+    def from_globals(cls, skeleton: Skeleton, global_rotations: np.ndarray, root_translation: np.ndarray,
+                     local_offsets: np.ndarray, translating: np.ndarray, **fields) -> "Solution":
+        """The Solution of a solver that worked out global rotations [T,J,3,3]: their local form
+        as ``rotations``, the globals kept for :meth:`forward`, which then only places the joints."""
+        sol = cls(skeleton, global_to_local(skeleton, global_rotations), root_translation, local_offsets, translating,
+                  **fields)
+        sol._globals = global_rotations
+        return sol
 
     @property
     def num_frames(self) -> int:
@@ -50,7 +62,10 @@ class Solution:
 
     def forward(self) -> tuple[np.ndarray, np.ndarray]:
         """(global rotations [T,J,3,3], joint positions [T,J,3]) of the solution."""
-        if self._forward is None:
+        if self._forward is None and self._globals is not None:
+            self._forward = self._globals, joint_positions(self.skeleton, self._globals, self.root_translation,
+                                                           self.local_offsets)
+        elif self._forward is None:
             self._forward = forward_kinematics(self.skeleton, self.rotations, self.root_translation, self.local_offsets)
         return self._forward
 
@@ -61,5 +76,7 @@ class Solution:
     def frames(self, start: int, stop: int) -> "Solution":
         """Frames [start, stop) as a new Solution, unchecked (check None)."""
         sl = slice(start, stop)
-        return replace(self, rotations=self.rotations[sl], root_translation=self.root_translation[sl],
+        part = replace(self, rotations=self.rotations[sl], root_translation=self.root_translation[sl],
                        local_offsets=self.local_offsets[sl], report=list(self.report), check=None)
+        part._globals = None if self._globals is None else self._globals[sl]
+        return part

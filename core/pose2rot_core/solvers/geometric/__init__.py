@@ -27,7 +27,6 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import Pose2RotError
-from ...fk import global_to_local
 from ...rotations import (axis_angle_to_matrix, cross, norm, normalize, rotation_about, rotation_between,
                           rotation_vector, twist_angle)
 from ...running import running_mean, running_mean_of_data, window_frames
@@ -124,9 +123,8 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     tolerance = _offset_tolerance(tracks.skeleton, stretch_tolerance, rounded, width)
     local_offsets = _solve_offsets(problem, G, stretch, tolerance, missing_mask, report, unmeasured, width)
     report_length_mismatch(tracks.skeleton, mismatch, missing_mask, problem.translating, report, length_noise)
-    return Solution(skeleton=tracks.skeleton, rotations=global_to_local(tracks.skeleton, G, out=G),
-                    root_translation=problem.positions[:, 0].copy(), local_offsets=local_offsets,
-                    translating=problem.translating, report=report, solver="geometric")
+    return Solution.from_globals(tracks.skeleton, G, problem.positions[:, 0].copy(), local_offsets,
+                                 problem.translating, report=report, solver="geometric")
 
 
 def _missing_mask(tracks: Tracks, missing: np.ndarray | None) -> np.ndarray:
