@@ -88,12 +88,15 @@ class NameMatch:
 def _tiered(bones: Sequence[str], tracks: Sequence[str], ambiguous: set[str]) -> dict[str, str]:
     """bone -> track by exact, case-insensitive, then canonical name (each track once)."""
     out: dict[str, str] = {}
-    free = list(tracks)
+    taken: set[str] = set()
     for keyf in (lambda n: n, str.lower, canonical_key):
         left = [b for b in bones if b not in out]
+        if not left:
+            break
         by_key: dict[str, list[str]] = {}
-        for t in free:
-            by_key.setdefault(keyf(t), []).append(t)
+        for t in tracks:
+            if t not in taken:
+                by_key.setdefault(keyf(t), []).append(t)
         bone_keys: dict[str, list[str]] = {}
         for b in left:
             bone_keys.setdefault(keyf(b), []).append(b)
@@ -106,7 +109,7 @@ def _tiered(bones: Sequence[str], tracks: Sequence[str], ambiguous: set[str]) ->
                     ambiguous.add(key)
                 continue
             out[bs[0]] = ts[0]
-            free.remove(ts[0])
+            taken.add(ts[0])
     return out
 
 
@@ -119,7 +122,8 @@ def match_names(bone_names: Sequence[str], track_names: Sequence[str],
     """
     amb: set[str] = set()
     joints = _tiered(bone_names, track_names, amb)
-    used = set(joints.values())
+    matched = set(joints.values())
+    used = set(matched)
     rest = [t for t in track_names if t not in used]
     stripped = {}
     for t in rest:
@@ -135,4 +139,4 @@ def match_names(bone_names: Sequence[str], track_names: Sequence[str],
         unmatched_bones=[b for b in bone_names if b not in joints],
         unmatched_tracks=[t for t in track_names if t not in used],
         ambiguous=sorted(amb),
-        ambiguous_tracks=[t for t in track_names if t not in joints.values() and canonical_key(t) in amb])
+        ambiguous_tracks=[t for t in track_names if amb and t not in matched and canonical_key(t) in amb])
