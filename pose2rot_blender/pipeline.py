@@ -445,7 +445,7 @@ def _read_and_solve(scene: bpy.types.Scene, obj: bpy.types.Object, collection: b
     tracks = around.frames(*solved)
     scale_note = check_scale(tracks, obj)
     sol = solve(around, options, progress=progress, network=runtime.network(options, learned or LearnedSettings()),
-                frames=solved)
+                frames=solved, units_checked=True)
     return rig, tracks, match, sol, scale_note, keyed
 
 

@@ -1001,13 +1001,16 @@ def test_tracks_in_other_units_are_a_warning_from_the_api():
     """Tracks 100x the rig (centimetres against metres) solved through the API (the command line
     and Blender refuse them first): the rig keeps its lengths, and the safety check's allowance
     for another performer's proportions had hidden joints 52 heights off their tracks. A
-    performer 1.5x the rig is a retargeting, not other units: no warning."""
+    performer 1.5x the rig is a retargeting, not other units: no warning. A caller that checked the
+    units itself (units_checked) is not told again."""
     from pose2rot_core.units import scale_tracks
 
     tracks = tracks_from_bvh(read_bvh(EXAMPLE), reference_frame=0)
     warnings = [line for line in solve(scale_tracks(tracks, 100.0)).report if line.startswith("warning")]
     assert any("100× the skeleton's" in line and "scale the tracks by 0.01 " in line for line in warnings), warnings
     assert not any(line.startswith("warning") for line in solve(scale_tracks(tracks, 1.5)).report)
+    told = solve(scale_tracks(tracks, 100.0), units_checked=True).report  # the caller has said it (as Blender does)
+    assert not any("100× the skeleton's" in line for line in told), told
 
 
 def test_a_turn_the_tracks_do_not_call_for_is_a_flip():

@@ -200,7 +200,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from .cli_layouts import cmd_solve_points, wants_points
-    from .solvers import solve, units_warning
+    from .solvers import solve
 
     out = _output_path(args.out, (".bvh", ".npz"), inputs=(args.tracks, args.skeleton, args.reference))
     options = solve_options(args)
@@ -225,12 +225,10 @@ def cmd_solve(args: argparse.Namespace) -> int:
     update, close = _progress_bar(f"solve ({args.solver})")
     t0 = time.perf_counter()
     try:  # the whole clip is solved, the range kept
-        sol = solve(tracks, options, progress=update, frames=(start, stop))
+        sol = solve(tracks, options, progress=update, frames=(start, stop), units_checked=True)  # see _fps_and_scale
     finally:
         close()
     seconds = time.perf_counter() - t0
-    if args.scale is not None:  # --scale was given: the advice above counts it, the core's would not
-        sol.report = [line for line in sol.report if line not in units_warning(tracks)]
     tracks = tracks.frames(start, stop)
     error = sol.check.max_error_percent  # against the samples that were data (solve always checks)
     write_solution(out, sol, tracks.fps, tracks.up_axis, args.up or tracks.up_axis,

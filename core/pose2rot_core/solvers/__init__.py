@@ -125,7 +125,7 @@ def local_network(options: SolveOptions) -> Network:
 def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Progress | None = None,
           network: Network | None = None, twist_guess: np.ndarray | None = None,
           frames: tuple[int, int] | None = None, made_up: np.ndarray | None = None,
-          points_noise: np.ndarray | None = None, **changes: Any) -> Solution:
+          points_noise: np.ndarray | None = None, units_checked: bool = False, **changes: Any) -> Solution:
     """Solve local rotations for ``tracks`` as ``options`` say (see core.options.SolveOptions;
     ``changes`` are fields applied on top, e.g. ``solve(tracks, solver="hybrid", checkpoint=...)``).
 
@@ -146,7 +146,9 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
     made_up: [J] joints whose tracks were placed between points (retargeting: Retargeted.made_up);
     the check takes their tracks to call for no turn and allows what the rig's own shape keeps
     joints off the points (see safety.check_solution). points_noise: [J] the noise the retarget's
-    cleaning of the points left in the tracks (Retargeted.noise; with ``made_up``).
+    cleaning of the points left in the tracks (Retargeted.noise; with ``made_up``). units_checked: the
+    caller has checked the tracks' units itself (units.scale_problem: the command line and Blender
+    refuse or note tracks in other units before solving), so the solve does not warn of them again.
     """
     options = SolveOptions.of(options, **changes)
     solver = options.solver
@@ -187,7 +189,8 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
         sol, cleaning = sol.frames(start, stop), cleaning.frames(start, stop)
     _refuse_non_rotations(sol, tracks.first_frame + start)
     _check(cleaning.unsmoothed, sol, cleaning, options.max_position_error, made_up, points_noise)
-    sol.report.extend(units_warning(tracks))
+    if not units_checked:
+        sol.report.extend(units_warning(tracks))
     if isinstance(options.smooth, float) and sol.check.far.any():
         sol.report.append(_forced_smoothing_note(options.smooth, cleaning))
     return sol
