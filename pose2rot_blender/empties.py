@@ -207,7 +207,8 @@ def read_world(scene: bpy.types.Scene, objects: Sequence[bpy.types.Object], fram
     is told how the per-frame pass goes; ``found``: the objects' vetted_curves, when already known."""
     frames = np.asarray(frames, np.float64)
     vetted = vetted_curves(objects) if found is None else found
-    out = np.empty((len(frames), len(objects), 3), np.float64)
+    channels = np.empty((3 * len(objects), len(frames)))  # channel c of object i in row 3i + c: a curve together
+    out = channels.reshape(len(objects), 3, len(frames)).transpose(2, 0, 1)  # [T,N,3] view, as core.stacks stores it
     keyed = np.ones((len(frames), len(objects)), bool)
     slow, animated, curves = [], [], []
     for i, (obj, own) in enumerate(zip(objects, vetted)):
@@ -224,7 +225,7 @@ def read_world(scene: bpy.types.Scene, objects: Sequence[bpy.types.Object], fram
                 animated.append((i, c))
                 curves.append(fc)
     if curves:
-        flat = out.reshape(len(frames), -1)            # [T,3N] view: channel c of object i is column 3i+c
+        flat = channels.T                              # [T,3N] view: channel c of object i is column 3i+c
         if len(curves) == flat.shape[1]:               # every channel animated (in column order)
             on_key = _all_curve_values(curves, frames, flat)
         else:

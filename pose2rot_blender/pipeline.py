@@ -25,6 +25,7 @@ from pose2rot_core.pointsets import PointSet
 from pose2rot_core.retarget import retarget_tracks, solve_retargeted
 from pose2rot_core.solution import Solution
 from pose2rot_core.solvers import solve
+from pose2rot_core.stacks import empty_vectors
 from pose2rot_core.tracks import Tracks
 from pose2rot_core.units import scale_problem
 from pose2rot_core.wording import WARNING_PREFIX, notes_for, split_warnings
@@ -192,7 +193,8 @@ def _gather(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types
     frames = read.frames
     arm, set_there = armature_points(scene, obj, rig, wanted, frames, progress, found)
     T, J = len(frames), skel.num_joints
-    pos = np.full((T, J, 3), np.nan)
+    pos = empty_vectors((T, J))                        # component-major, as the empties are read and the core works
+    pos.fill(np.nan)
     pos[:, joint_idx] = arm[:, :len(joint_idx)]
     keyed = np.ones((T, J), bool)
     keyed[:, joint_idx] = set_there[:, :len(joint_idx)]
