@@ -448,6 +448,22 @@ def test_map_command_and_solve_through_it(tmp_path, capsys):
     np.testing.assert_allclose(solved.fk()[:, order], P, atol=2e-3 * rig.height)
 
 
+def test_map_of_a_rig_matching_no_point_is_an_error_and_writes_nothing(tmp_path, capsys):
+    """A rig none of whose joints any point matches (the wrong rig or source) is one error line, not
+    an empty MAP.json that solve refuses later."""
+    rng = np.random.default_rng(5)
+    rig, canon = humanoid(rng, naming="unreal")
+    R, root = walk(rig, canon, 10, rng)
+    write_bvh(tmp_path / "rig.bvh", rig, R, root)
+    arm = Skeleton(("a", "b", "c"), np.array([-1, 0, 1]), np.array([[0.0, 0, 0], [0, 0.3, 0], [0, 0.6, 0]]))
+    write_bvh(tmp_path / "arm.bvh", arm, np.tile(np.eye(3), (4, 3, 1, 1)), np.zeros((4, 3)))
+    for argv in (["--layout", "humanml3d22", "--skeleton", tmp_path / "arm.bvh"],
+                 ["--source", tmp_path / "arm.bvh", "--skeleton", tmp_path / "rig.bvh"]):
+        code, out, err = _run(["map", *argv, "--out", tmp_path / "map.json"], capsys)
+        assert code == 2 and "matches a point of" in err and err.strip().count("\n") == 0, err
+        assert not (tmp_path / "map.json").exists()
+
+
 @pytest.mark.parametrize("bones, message", [
     ({"NoSuchBone": "pelvis"}, "bone 'NoSuchBone' is not a joint of rig.bvh"),
     ({"pelvis": "no_such_point"}, "uses point 'no_such_point'"),

@@ -170,6 +170,11 @@ def cmd_map(args: argparse.Namespace) -> int:
     if bool(args.layout) == bool(args.source):
         raise Pose2RotError("give the points to map from: --layout NAME or --source FILE (not both)")
     proposal = propose_for_rig(args)
+    if not proposal.bone_map.bones:
+        raise Pose2RotError(
+            f"no joint of {Path(args.skeleton).name} matches a point of {args.layout or Path(args.source).name} "
+            f"(points {', '.join(proposal.unused[:4])}{' ...' if len(proposal.unused) > 4 else ''}); nothing written: "
+            "check the rig and the points, or pair them by hand in MAP.json (docs/RETARGETING.md)")
     save_map(out, proposal)
     m = proposal.bone_map
     direct = sum(m.is_direct(b) for b in m.bones)
