@@ -301,6 +301,8 @@ BAD_INPUTS = {
                                                   + "Frames: 0\nFrame Time: 0.04\n"), "--out", d / "o.bvh"],
                                  ["no motion", "Frames: 0"]),
     "directory-as-tracks": lambda c, d: (["solve", _mkdir(d / "x.bvh"), "--out", d / "o.bvh"], ["is a directory"]),
+    "folder-as-tracks": lambda c, d: (["solve", _mkdir(d / "takes"), "--out", d / "o.bvh"],
+                                      ["is a directory, not a tracks file", "FreeMoCap recording"]),
     "pickle-as-npz": lambda c, d: (["solve", _write(d / "p.npz", "x"), "--out", d / "o.bvh"], ["not an .npz file"]),
     "argparse-missing-out": lambda c, d: (["solve", c], ["required: --out", "pose2rot solve --help"]),
     "argparse-bad-int": lambda c, d: (["solve", c, "--out", d / "o.bvh", "--reference-frame", "x"],

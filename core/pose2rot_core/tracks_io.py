@@ -73,10 +73,11 @@ def tracks_path(path: str | Path) -> Path:
     """``path`` as a Path, once it is known to be an existing file of a known tracks format."""
     path = Path(path)
     suffix = path.suffix.lower()
+    if path.is_dir():
+        raise Pose2RotError(f"tracks path '{path}' is a directory, not a tracks file ({', '.join(READERS)}) or a "
+                            "FreeMoCap recording (output_data/mediapipe_body_3d_xyz.npy); give the file itself")
     if suffix not in READERS:
         raise Pose2RotError(f"{path.name}: unknown tracks format '{suffix}'; use {', '.join(READERS)}")
-    if path.is_dir():
-        raise Pose2RotError(f"tracks path '{path}' is a directory; give the {suffix} file itself")
     if not path.is_file():
         raise Pose2RotError(f"tracks file '{path}' does not exist; check the path")
     return path
