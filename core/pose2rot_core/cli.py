@@ -333,7 +333,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     protocols = ("rest", "ref") if args.protocol == "both" else (args.protocol,)
     scores = []
     for path in args.clips:
-        clip = read_bvh(path)
+        clip = read_bvh(_clip_path(path, "eval"))
         for proto in protocols:
             scores.append(evaluate_clip(clip, proto, options, noise=args.noise, seed=args.seed))
     if args.joints:
@@ -388,6 +388,16 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _clip_path(path: str, command: str) -> str:
+    """``path`` for ``eval`` and ``tracks``, which read BVH clips: a tracks or points file (.csv, .npz,
+    .npy) is one error that says so instead of a BVH parse error on its first line."""
+    suffix = Path(path).suffix.lower()
+    if suffix in (".csv", ".npz", ".npy"):
+        raise Pose2RotError(f"{Path(path).name}: pose2rot {command} takes BVH clips (their own joint positions), "
+                            f"not a {suffix} file of tracks or points; solve those with: pose2rot solve")
+    return path
+
+
 def height_line(positions: np.ndarray, up: str) -> str:
     """'height 142.8 units along Y (median over frames); unit: centimetres? (1.43 m tall)' for
     joint positions [T,J,3] in file units."""
@@ -402,7 +412,7 @@ def cmd_tracks(args: argparse.Namespace) -> int:
     from .tracks_io import save_tracks, tracks_from_bvh
 
     out = _output_path(args.out, (".npz",), inputs=(args.clip,))
-    clip = read_bvh(args.clip)
+    clip = read_bvh(_clip_path(args.clip, "tracks"))
     tracks = tracks_from_bvh(clip, args.reference_frame, "--reference-frame")
     save_tracks(out, tracks)
     print(f"wrote {tracks.num_frames} frames x {tracks.skeleton.num_joints} joints"
