@@ -81,8 +81,12 @@ def read_rig(obj: bpy.types.Object) -> Rig:
         raise Pose2RotError(f"'{obj.name}' is an instance of the collection '{obj.instance_collection.name}', whose "
                             "armature cannot be animated through it: make a library override first (Object > "
                             "Library Override > Make), then select the armature")
-    if obj is None or obj.type != 'ARMATURE':
+    if obj is None:
         raise Pose2RotError("no armature: select an armature object (or pick one in the pose2rot panel)")
+    if obj.type != 'ARMATURE':
+        kind = obj.type.lower().replace("_", " ")
+        raise Pose2RotError(f"'{obj.name}' is {'an' if kind[0] in 'aeiou' else 'a'} {kind}, not an armature: select "
+                            "an armature object (or pick one in the pose2rot panel)")
     bones = obj.data.bones
     if len(bones) == 0:
         raise Pose2RotError(f"armature '{obj.name}' has no bones")

@@ -28,7 +28,11 @@ def test_no_active_armature(scene_ready):
 
 def test_active_object_is_not_an_armature(scene_ready):
     bpy.context.view_layer.objects.active = bpy.data.objects["hip"]
-    _fails("no armature", tracks_collection="tracks")
+    _fails("'hip' is an empty, not an armature: select an armature object", tracks_collection="tracks")
+
+
+def test_an_object_named_that_is_not_an_armature(scene_ready):
+    _fails("'hip' is an empty, not an armature", tracks_collection="tracks", armature="hip")
 
 
 def test_unknown_armature_name(scene_ready):
