@@ -179,9 +179,11 @@ def _gather(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types
             "--map MAP.json)")
     skel = rig.skeleton
     if skel.names[0] not in match.bone_to_track and not _root_at_floor(obj, skel):
-        raise Pose2RotError(f"the root bone '{skel.names[0]}' has no track in '{collection.name}': "
+        raise Pose2RotError(f"the root bone '{skel.names[0]}' has no track in '{collection.name}' "
+                            f"({len(match.bone_to_track)} of {skel.num_joints} bones matched by name): "
                             f"add an empty named '{skel.names[0]}' (only a root bone at the rig's floor, such as "
-                            "a control bone under the hips, may stay without one)")
+                            "a control bone under the hips, may stay without one), or, for tracks made for "
+                            "another rig, pair them up in a bone map (Automatic Map, or the batch's --map)")
     reference = reference_pose(obj, rig, span, use_reference)          # before any frame_set
     by_name = {o.name: o for o in objects}
     joint_idx = [skel.names.index(b) for b in match.bone_to_track]
