@@ -586,7 +586,7 @@ def _bootstrap() -> int:
         return 1
     addon_utils.enable(names[0], default_set=True)
     code = importlib.import_module(names[0] + ".batch").main(argv)
-    if "--worker" not in argv:
+    if "--worker" not in argv and code != 2:    # 2: bad arguments, one error line and nothing done
         print(f"pose2rot batch: {'done' if code == 0 else 'finished with failures'} in "
               f"{time.perf_counter() - started:.1f} s")
     return code

@@ -186,6 +186,7 @@ def test_bad_arguments_and_missing_inputs(tmp_path):
     assert proc.returncode == 2
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert lines[-1].startswith("pose2rot batch: error: tracks file") and "does not exist" in lines[-1]
+    assert "pose2rot batch:" not in proc.stdout     # no 'finished with failures' line: nothing was started
     proc = _run(tmp_path / "missing.npz")
     assert proc.returncode == 2 and "--out" in proc.stderr.strip().splitlines()[-1]
     save_tracks(tmp_path / "t.npz", tracks_from_bvh(read_bvh(zyx_clip(tmp_path / "c.bvh"))))
