@@ -583,7 +583,7 @@ def _bootstrap() -> int:
     if not names:
         print("pose2rot batch: error: the pose2rot extension is not installed in this Blender "
               "(install the zip, or pass --extension-zip dist/pose2rot-<version>.zip)", file=sys.stderr)
-        return 1
+        return 2
     addon_utils.enable(names[0], default_set=True)
     code = importlib.import_module(names[0] + ".batch").main(argv)
     if "--worker" not in argv and code != 2:    # 2: bad arguments, one error line and nothing done

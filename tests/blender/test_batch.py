@@ -116,6 +116,18 @@ def test_help_without_the_extension_installed(tmp_path):
     assert proc.returncode == 0 and "--extension-zip" in proc.stdout and "--rig" in proc.stdout, proc.stderr
 
 
+def test_without_the_extension_installed_nothing_is_converted(tmp_path):
+    """A Blender without the extension (and no --extension-zip): one error line, exit 2 as for every
+    run that converts nothing, no --out folder."""
+    env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp_path / "user"))
+    proc = subprocess.run([sys.executable, str(BATCH), str(clip_path()), "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert proc.stderr.strip().splitlines()[-1].startswith("pose2rot batch: error: the pose2rot extension is not "
+                                                           "installed in this Blender")
+    assert not (tmp_path / "out").exists()
+
+
 def test_rig_from_a_bvh_and_a_failing_clip(tmp_path):
     rig = zyx_clip(tmp_path / "rig.bvh")
     clips = tmp_path / "clips"
