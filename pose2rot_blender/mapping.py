@@ -114,6 +114,13 @@ class POSE2ROT_OT_map_auto(bpy.types.Operator):
     @reports_errors
     def execute(self, context):
         proposal = propose(panel_armature(context), context.scene.pose2rot.tracks)
+        if not proposal.bone_map.bones:
+            unused, more = proposal.unused, "…" if len(proposal.unused) > 4 else ""
+            raise Pose2RotError(
+                f"no bone of '{panel_armature(context).name}' matches an empty of "
+                f"'{context.scene.pose2rot.tracks.name}' (empties {', '.join(unused[:4])}{more}); "
+                "the map is left as it was: check the armature and the tracks, or write MAP.json by hand and Load Map "
+                "(docs/RETARGETING.md)")
         set_table(context.scene, proposal.bone_map)
         for bone, why in proposal.doubtful.items():
             self.report({'WARNING'}, f"check {bone}: {why}")

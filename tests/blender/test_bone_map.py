@@ -145,6 +145,23 @@ def test_automatic_map_needs_an_armature_and_a_collection_of_empties(tmp_path):
     assert len(scene.pose2rot_map) == 0
 
 
+def test_automatic_map_matching_no_bone_says_so_and_keeps_the_table(tmp_path):
+    """Empties that match no bone (another rig's tracks): one error, the table as it was, not an
+    empty table reported as '0 bones mapped'."""
+    _mixamo_scene(tmp_path, frames=5)
+    scene = bpy.context.scene
+    assert bpy.ops.pose2rot.map_auto() == {'FINISHED'}
+    rows = [(e.bone, e.source) for e in scene.pose2rot_map]
+    others = bpy.data.collections.new("others")
+    scene.collection.children.link(others)
+    for name in ("foo", "bar"):
+        others.objects.link(bpy.data.objects.new(name, None))
+    scene.pose2rot.tracks = others
+    with pytest.raises(RuntimeError, match="no bone of 'Rig' matches an empty of 'others' \\(empties foo, bar\\)"):
+        bpy.ops.pose2rot.map_auto()
+    assert [(e.bone, e.source) for e in scene.pose2rot_map] == rows
+
+
 def test_a_map_with_another_solver_is_refused_in_blenders_words(tmp_path):
     """Points through a bone map take the geometric solver only: the panel's label names the setting."""
     _mixamo_scene(tmp_path, frames=10)
