@@ -246,6 +246,19 @@ def test_freemocap_folder_with_and_without_hands(tmp_path, capsys):
         load_points(tmp_path / "rec")
 
 
+def test_layout_errors_name_the_setting_in_both_interfaces(tmp_path):
+    """The core's layout errors reach the command line and Blender's Import Tracks alike: each names
+    the flag and the Blender setting, not the flag alone."""
+    np.save(tmp_path / "m.npy", np.zeros((4, 22, 3)))
+    with pytest.raises(Pose2RotError, match="m.npy: a .npy file holds bare numbers.*--layout humanml3d22.*; Blender: "
+                                            "Layout in Import Tracks"):
+        load_points(tmp_path / "m.npy")
+    (tmp_path / "rec" / "output_data").mkdir(parents=True)
+    np.save(tmp_path / "rec" / "output_data" / "mediapipe_body_3d_xyz.npy", np.ones((4, 33, 3)))
+    with pytest.raises(Pose2RotError, match="layout coco17 does not fit it.*--layout.*Layout in Blender's Import"):
+        load_points(tmp_path / "rec", get_layout("coco17"))
+
+
 def test_point_set_npz_and_csv(tmp_path):
     X = np.arange(2 * 3 * 3, dtype=float).reshape(2, 3, 3) * np.array([1.0, 2.0, 3.0])
     np.savez(tmp_path / "p.npz", positions=X, point_names=np.array(["a", "b", "c"]), fps=np.float64(50),

@@ -101,7 +101,8 @@ def load_points(path: str | Path, layout: Layout | None = None, up: str | None =
 def _load_npy(path: Path, layout: Layout | None) -> PointSet:
     if layout is None:
         raise Pose2RotError(f"{path.name}: a .npy file holds bare numbers; say what its points are with a layout "
-                            "(--layout humanml3d22, mediapipe33, smpl24, coco17, halpe26, h36m17, freemocap)")
+                            "(--layout humanml3d22, mediapipe33, smpl24, coco17, halpe26, h36m17, freemocap; "
+                            "Blender: Layout in Import Tracks)")
     data = _read_npy(path)
     return PointSet(names=layout.points, positions=_layout_shape(data, layout, path.name),
                     fps=layout.fps, up=layout.up, layout=layout, source=path.name)
@@ -158,8 +159,9 @@ def _load_freemocap(folder: Path, layout: Layout | None, report: list[str] | Non
         raise Pose2RotError(f"'{folder}' is not a FreeMoCap recording: it has no output_data/{FREEMOCAP_BODY} "
                             "(give the recording folder or its output_data folder)")
     if layout is not None and layout.name not in ("freemocap", "mediapipe33"):
-        raise Pose2RotError(f"'{folder}' is a FreeMoCap recording (MediaPipe points); --layout {layout.name} does "
-                            "not fit it (use freemocap, or leave --layout out)")
+        raise Pose2RotError(f"'{folder}' is a FreeMoCap recording (MediaPipe points); layout {layout.name} does "
+                            "not fit it (use freemocap, or none: --layout on the command line, Layout in Blender's "
+                            "Import Tracks)")
     full = get_layout("freemocap")
     body = _layout_shape(_read_npy(body_path), get_layout("mediapipe33"), body_path.name)
     parts = [body]
