@@ -1,6 +1,4 @@
 """A bone leaned on its parent together with the bones below it (solvers.geometric.chains)."""
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
 from hypothesis import given
@@ -10,9 +8,14 @@ import pose2rot_core.solvers.geometric as geometric
 from pose2rot_core.bvh import read_bvh
 from pose2rot_core.evaluate import evaluate_clip
 from pose2rot_core.solvers.geometric.chains import _chain_noise, _posterior_first
-from pose2rot_core.variants import played_faster
+from pose2rot_core.solvers.geometric.problem import Problem
+from pose2rot_core.variants import played_faster, random_tree_clip
 
 variances = st.floats(1e-3, 10.0)
+
+
+def _dense(diagonal: np.ndarray, tie: np.ndarray) -> np.ndarray:
+    return np.diag(diagonal) + np.diag(tie, 1) + np.diag(tie, -1)
 
 
 @given(st.lists(variances, min_size=2, max_size=6), st.lists(variances, min_size=6, max_size=6),
@@ -24,31 +27,72 @@ def test_the_first_bone_is_the_gaussian_posterior_of_the_whole_chain(point_var, 
     k = len(point_var) - 1
     rng = np.random.default_rng(seed)
     sigma2 = np.array(point_var)
-    chain = [(m, None) for m in range(1, k)]  # inner points 1..k-1
-    problem = SimpleNamespace(noise_var=sigma2)
-    cov = _chain_noise(problem, list(sigma2[:-1] + sigma2[1:]), chain)
+    diagonal, tie = _chain_noise(sigma2[:-1] + sigma2[1:], sigma2[1:-1], k)
     diff = np.eye(k + 1)[1:] - np.eye(k + 1)[:-1]  # [k,k+1] successive differences
-    np.testing.assert_allclose(cov, diff @ np.diag(sigma2) @ diff.T, atol=1e-12)
-    a, delta = rng.normal(size=(4, k, 3)), rng.normal(size=(4, k, 3))
-    moving = np.broadcast_to(np.array(moving_var[:k]), (4, k))
-    info = np.linalg.inv(np.diag(moving[0])) + np.linalg.inv(cov)
-    expected = np.linalg.solve(info, np.diag(1.0 / moving[0]) @ a + np.linalg.solve(cov, delta))
-    np.testing.assert_allclose(_posterior_first(a, delta, moving, cov), expected[:, 0], rtol=1e-7, atol=1e-9)
+    cov = diff @ np.diag(sigma2) @ diff.T
+    np.testing.assert_allclose(_dense(diagonal, tie), cov, atol=1e-9)
+    a, delta = rng.normal(size=(4, 1, k, 3)), rng.normal(size=(4, 1, k, 3))
+    moving = np.broadcast_to(np.array(moving_var[:k]), (4, 1, k))
+    info = np.linalg.inv(np.diag(moving[0, 0])) + np.linalg.inv(cov)
+    expected = np.linalg.solve(info, np.diag(1.0 / moving[0, 0]) @ a[:, 0] + np.linalg.solve(cov, delta[:, 0]))
+    out = _posterior_first(a, delta, moving, diagonal[None], tie[None])
+    np.testing.assert_allclose(out[:, 0], expected[:, 0], rtol=1e-7, atol=1e-9)
+
+
+@given(st.lists(variances, min_size=2, max_size=5), st.integers(1, 3), st.integers(0, 2**31 - 1))
+def test_bones_padded_on_below_a_chain_change_nothing(point_var, padding, seed):
+    """A chain solved beside a longer one (padded to its length with bones tied to nothing) ends
+    where it does alone, whatever the padded bones hold."""
+    k = len(point_var) - 1
+    rng = np.random.default_rng(seed)
+    sigma2 = np.array(point_var)
+    alone = _chain_noise(sigma2[:-1] + sigma2[1:], sigma2[1:-1], k)
+    padded = _chain_noise(sigma2[:-1] + sigma2[1:], sigma2[1:-1], k + padding)
+    a, delta = rng.normal(size=(3, 1, k + padding, 3)), rng.normal(size=(3, 1, k + padding, 3))
+    moving = rng.uniform(0.0, 2.0, size=(3, 1, k + padding))
+    expected = _posterior_first(a[:, :, :k], delta[:, :, :k], moving[:, :, :k], alone[0][None], alone[1][None])
+    out = _posterior_first(a, delta, moving, padded[0][None], padded[1][None])
+    np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-15)
 
 
 @given(variances, variances, st.integers(0, 2**31 - 1))
 def test_a_chain_of_one_bone_keeps_the_wiener_share(noise, moving, seed):
     """One bone: a + P / (P + N) (delta - a), the share lean_on_parent keeps."""
     rng = np.random.default_rng(seed)
-    a, delta = rng.normal(size=(3, 1, 3)), rng.normal(size=(3, 1, 3))
-    out = _posterior_first(a, delta, np.full((3, 1), moving), np.array([[noise]]))
-    np.testing.assert_allclose(out, a[:, 0] + moving / (moving + noise) * (delta - a)[:, 0], rtol=1e-9, atol=1e-12)
+    a, delta = rng.normal(size=(3, 1, 1, 3)), rng.normal(size=(3, 1, 1, 3))
+    diagonal, tie = _chain_noise(np.array([noise]), np.zeros(0), 1)
+    out = _posterior_first(a, delta, np.full((3, 1, 1), moving), diagonal[None], tie[None])
+    np.testing.assert_allclose(out, (a + moving / (moving + noise) * (delta - a))[:, :, 0], rtol=1e-9, atol=1e-12)
+
+
+def test_a_batch_is_leaned_as_each_joint_alone(monkeypatch):
+    """Random rigs under 0.5 % jitter: every batch of joints whose targets lead on down chains of
+    different lengths leans each joint as it leans it alone (its own columns, no padding)."""
+    batched = geometric.lean_with_chains
+    mixed = []
+
+    def each_alone(problem, joints, var, samples, src, obs, desired, frames):
+        leaned = batched(problem, joints, var, samples, src, obs, desired, frames)
+        lengths = {len(problem.chains[j]) for j in joints}
+        if len(lengths) > 1:
+            mixed.append(lengths)
+            for i in range(len(joints)):
+                one = slice(i, i + 1)
+                alone = batched(problem, joints[one], var[one], samples[one], src[:, one],
+                                obs[:, one], desired[:, one], None if frames is None else frames[:, one])
+                np.testing.assert_allclose(leaned[:, one], alone, rtol=1e-9, atol=1e-12 * problem.skeleton.height)
+        return leaned
+
+    monkeypatch.setattr(geometric, "lean_with_chains", each_alone)
+    for seed in range(3):
+        evaluate_clip(random_tree_clip(30, 120, seed), "ref", noise=0.005, seed=0)
+    assert mixed
 
 
 def _noisy_flips(clip, monkeypatch, bone_by_bone: bool) -> int:
     """Flips of ``clip`` solved under 0.5 % jitter, as bench/generalization.py counts them."""
     if bone_by_bone:
-        monkeypatch.setattr(geometric, "chain_below", lambda problem, target: [])
+        monkeypatch.setattr(Problem, "chains", property(lambda problem: [[]] * problem.skeleton.num_joints))
     flips = evaluate_clip(clip, "ref", noise=0.005, seed=0).flips
     monkeypatch.undo()
     return flips

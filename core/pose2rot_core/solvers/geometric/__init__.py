@@ -37,8 +37,8 @@ from ...stacks import (any_per_point, component_major, empty_matrices, empty_vec
                        joint_batches, joint_planes, joint_rows, mat_mul, mat_t_mul, mat_vec, planes_vec, side_by_side)
 from ...tracks import Tracks
 from ...tracks_io import check_root
-from .chains import chain_below, lean_along_chain
-from .fit import best_fit, blend_roll, fit_weight, lean_columns, lean_on_parent, slerp
+from .chains import lean_with_chains
+from .fit import best_fit, blend_roll, fit_weight, lean_on_parent, slerp
 from .problem import (ZERO_LENGTH, Problem, Target, classify_translation, collect_targets, end_sites,
                       line_means, report_length_mismatch, unit_mean)
 from .roll import Aimed, aim_with_roll
@@ -241,7 +241,7 @@ def _orient_one_target(problem: Problem, joints: np.ndarray, G: np.ndarray) -> N
     """Write into ``G`` [T,J,3,3] the orientations of ``joints`` [n] (one depth, all zero-length or
     none, one primary target each, not aiming alone: see _aims_alone) as orient_joint does, the
     aim with its roll (_single_aim) for all n at once: each target leaned on the parent on noisy
-    tracks (lean_columns), each joint kept within the cone (_within_cones) when there is one."""
+    tracks (lean_with_chains), each joint kept within the cone (_within_cones) when there is one."""
     parent_frames = _parent_frames(problem, joints, G)
     desired = _desired(problem, joints, parent_frames)
     primary = [problem.aims[j].targets for j in joints]
@@ -250,14 +250,7 @@ def _orient_one_target(problem: Problem, joints: np.ndarray, G: np.ndarray) -> N
     var = np.array([problem.offset_var(j, t) for j, t in zip(joints, primary)])  # [n] per axis
     if problem.noise_var.any():
         samples = np.array([problem.independent_frames(j, t) for j, t in zip(joints, primary)])
-        leaned = lean_columns(problem, var, samples, src, obs, desired, parent_frames)
-        for i, (j, targets) in enumerate(zip(joints, primary)):
-            chain = chain_below(problem, targets[0])
-            if chain:
-                leaned[:, i] = lean_along_chain(problem, int(j), targets[0], src[:, i], obs[:, i], float(var[i]),
-                                                float(samples[i]), desired[:, i],
-                                                None if parent_frames is None else parent_frames[:, i], chain)
-        obs = leaned
+        obs = lean_with_chains(problem, joints, var, samples, src, obs, desired, parent_frames)
     exact = _single_aim(problem, joints, normalize(src), normalize(obs), desired, parent_frames)
     if problem.cone > 0:
         budget = None if problem.shift_var is None else np.array([_shift_budget(problem, j, t)

@@ -14,78 +14,130 @@ diagonal twice, negative beside it). The first bone keeps the posterior mean
 puts it. The bones below are read in the frame of the aiming joint's parent, carried down the
 reference pose (their own parents are not solved yet), so their priors hold what they do relative
 to the joint above the chain. For a chain of one bone this is lean_on_parent itself.
+
+A depth's joints are leaned together: the bones below their targets are more columns of one
+lean_prior, and the chains, padded to the longest with bones tied to nothing, are solved at once
+(the system is tridiagonal: the bones are eliminated from the last up).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ...rotations import norm, normalize
-from ...stacks import mat_mul, mat_vec
-from .fit import lean_prior
+from ...stacks import frames_first, frames_last, joint_planes, mat_vec, side_by_side
+from .fit import lean_columns, lean_prior, wiener_lean
 
 if TYPE_CHECKING:
     from .problem import Problem, Target
 
 
-def chain_below(problem: Problem, target: Target) -> list[tuple[int, Target]]:
-    """[(aiming joint, its target)] the bones below ``target`` down its single children: each a
-    rigid joint with one direct primary target (a tip ends it)."""
-    out: list[tuple[int, Target]] = []
-    while not target.is_end and not problem.translating[target.index]:
-        below = problem.aims[target.index].targets
-        if len(below) != 1 or below[0].chain or (not below[0].is_end and problem.translating[below[0].index]):
-            break
-        out.append((target.index, below[0]))
-        target = below[0]
-    return out
+def lean_with_chains(problem: Problem, joints: np.ndarray, var: np.ndarray, samples: np.ndarray, src: np.ndarray,
+                     obs: np.ndarray, desired: np.ndarray, parent_frames: np.ndarray | None) -> np.ndarray:
+    """[T,n,3] the observed vectors ``obs`` [T,n,3] of ``joints`` [n] (one depth) to their one
+    target each, leaned on the parents as lean_columns leans them (the other arguments are its),
+    except where the target leads on down single children (Problem.chains): there together with
+    the bones below it (see the module)."""
+    chains = [problem.chains[j] for j in joints]
+    rows = np.array([i for i, chain in enumerate(chains) if chain], dtype=np.intp)
+    if not len(rows):
+        return lean_columns(problem, var, samples, src, obs, desired, parent_frames)
+    below = _Below.of(problem, rows, [chains[i] for i in rows], var)
+    n = len(joints)
+    owner = np.concatenate([np.arange(n), below.owner])  # [N] the batch's n columns, then the E bones
+    frames = None if parent_frames is None else _gather(parent_frames, owner)
+    delta, src = _append(obs, below.delta), _append(src, below.src)  # [T,N,3]
+    prior = lean_prior(problem, np.concatenate([var, below.var]), np.concatenate([samples, below.samples]), src,
+                       delta, _gather(desired, owner), frames)
+    leaned = wiener_lean(prior.first(n), obs, parent_frames)
+    mean = prior.mean[None] if frames is None else mat_vec(frames, prior.mean)
+    a = mean * norm(delta)[..., None]  # [T,N,3] the vectors' prior means, in the world
+    moving = prior.shown * norm(src) ** 2  # [T,N] their prior variance per axis: rest length^2 s^2
+    g = below.grid
+    first = _posterior_first(a[:, g], delta[:, g], moving[:, g], below.diagonal, below.tie)
+    leaned[:, rows] = normalize(first, 1e-300) * norm(obs[:, rows])[..., None]
+    return leaned
 
 
-def lean_along_chain(problem: Problem, j: int, target: Target, src: np.ndarray, obs: np.ndarray,
-                     var: float, samples: float, desired: np.ndarray, parent_frame: np.ndarray | None,
-                     chain: list[tuple[int, Target]]) -> np.ndarray:
-    """[T,3] the observed vector ``obs`` [T,3] of joint ``j`` to its one ``target`` (rest offset
-    ``src`` [T|1,3], noise ``var`` per axis over ``samples`` independent frames, reference
-    orientation ``desired`` [T,3,3], parent at ``parent_frame`` [T,3,3] or None) leaned on the
-    parent together with the ``chain`` below it (chain_below): see the module."""
-    frames = [desired]
-    vectors, sources, noise, counts = [obs], [src], [var], [samples]
-    previous, above = target, [target.index]
-    for joint, t in chain:
-        frames.append(mat_mul(desired, problem.reference_product(above)))
-        vectors.append(problem.point(t) - problem.point(previous))
-        sources.append(problem.sources([t])[:, 0])
-        noise.append(problem.offset_var(joint, [t]))
-        counts.append(problem.independent_frames(joint, [t]))
-        previous = t
-        above.append(t.index)
-    delta = np.stack(vectors, axis=1)  # [T,k,3]
-    pf = None if parent_frame is None else np.broadcast_to(parent_frame[:, None], (len(delta), len(frames), 3, 3))
-    prior = lean_prior(problem, np.array(noise), np.array(counts), np.stack(sources, axis=1), delta,
-                       np.stack([np.broadcast_to(f, (len(delta), 3, 3)) for f in frames], axis=1), pf)
-    mean = prior.mean[None] if pf is None else mat_vec(pf, np.broadcast_to(prior.mean, delta.shape))
-    a = mean * norm(delta)[..., None]
-    moving = prior.shown * norm(np.stack(sources, axis=1)) ** 2  # [T,k] per axis, rest length^2 s^2
-    return normalize(_posterior_first(a, delta, moving, _chain_noise(problem, noise, chain)), 1e-300) \
-        * norm(obs)[:, None]
+@dataclass
+class _Below:
+    """The E bones below the targets of m joints of a batch of n, as columns n.. of lean_prior:
+    the batch column each hangs from ``owner`` [E], their noise ``var`` [E] (per axis) over
+    ``samples`` [E] independent frames, rest offsets ``src`` [T|1,E,3] in the frame of that
+    column's joint (through the reference pose), the differences between their ends' tracks
+    ``delta`` [T,E,3]; each chain's columns top down ``grid`` [m,k] (its joint's own first),
+    padded to the longest by repeating its last, and the covariance of its noise ``diagonal``
+    [m,k] and ``tie`` [m,k-1] (_chain_noise)."""
+
+    owner: np.ndarray
+    var: np.ndarray
+    samples: np.ndarray
+    src: np.ndarray
+    delta: np.ndarray
+    grid: np.ndarray
+    diagonal: np.ndarray
+    tie: np.ndarray
+
+    @classmethod
+    def of(cls, problem: Problem, rows: np.ndarray, chains: list[list[tuple[int, Target]]],
+           var: np.ndarray) -> _Below:
+        """The bones of ``chains`` [m] below the targets of the batch joints at ``rows`` [m], the
+        batch's noise ``var`` [n]."""
+        n, k = len(var), 1 + max(len(chain) for chain in chains)
+        bones = [bone for chain in chains for bone in chain]  # [E] (aiming joint, its target)
+        bone_var = np.array([problem.offset_var(joint, [t]) for joint, t in bones])
+        grid, diagonal, tie = np.empty((len(rows), k), np.intp), np.empty((len(rows), k)), np.empty((len(rows), k - 1))
+        first = 0
+        for r, (i, chain) in enumerate(zip(rows, chains)):
+            own = np.arange(first, first + len(chain))  # this chain's bones among the E
+            grid[r] = np.concatenate([[i], n + own, np.full(k - 1 - len(chain), n + own[-1])])
+            diagonal[r], tie[r] = _chain_noise(np.concatenate([[var[i]], bone_var[own]]),
+                                               problem.noise_var[[joint for joint, _ in chain]], k)
+            first += len(chain)
+        down = [problem.reference_product([joint for joint, _ in chain[:m + 1]]) for chain in chains
+                for m in range(len(chain))]  # each bone's joint in the frame of its chain's joint
+        src = side_by_side([problem.sources([t])[:, 0] for _, t in bones])
+        return cls(np.repeat(rows, [len(chain) for chain in chains]), bone_var,
+                   np.array([problem.independent_frames(joint, [t]) for joint, t in bones]),
+                   mat_vec(np.stack(down) if problem.constant_guess else side_by_side(down), src),
+                   side_by_side([problem.point(t) - problem.positions[:, joint] for joint, t in bones]),
+                   grid, diagonal, tie)
 
 
-def _chain_noise(problem: Problem, noise: list[float], chain: list[tuple[int, Target]]) -> np.ndarray:
-    """[k,k] covariance (per axis) of the noise of the chain's k differences between tracks: each
-    one's both ends on the diagonal (``noise``), minus the inner joint's variance beside it."""
-    cov = np.diag(np.array(noise, np.float64))
-    for m, (joint, _) in enumerate(chain):
-        cov[m, m + 1] = cov[m + 1, m] = -float(problem.noise_var[joint])
-    return cov
+def _chain_noise(noise: np.ndarray, inner: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The covariance per axis of the noise of a chain's k' differences between tracks, padded to
+    ``k``: its diagonal [k], each difference's both ends ``noise`` [k'] (with a 1e-12 share of their
+    mean, so that a chain without noise still solves), then 1; beside it [k-1] the variance of
+    the ``inner`` [k'-1] joints, negative, then 0 (a padded bone tied to nothing)."""
+    diagonal, tie = np.ones(k), np.zeros(k - 1)
+    diagonal[:len(noise)] = noise + 1e-12 * max(float(noise.mean()), 1e-300)
+    tie[:len(inner)] = -inner
+    return diagonal, tie
 
 
-def _posterior_first(a: np.ndarray, delta: np.ndarray, moving: np.ndarray, cov: np.ndarray) -> np.ndarray:
-    """[T,3] the posterior mean of the first of k bone vectors with priors ``a`` [T,k,3] and
-    variances ``moving`` [T,k] per axis, seen as differences ``delta`` [T,k,3] with noise of
-    covariance ``cov`` [k,k] per axis."""
-    system = cov[None] + moving[:, :, None] * np.eye(len(cov))[None]
-    scale = np.trace(cov) / len(cov)
-    system += 1e-12 * max(scale, 1e-300) * np.eye(len(cov))
-    x = np.linalg.solve(system, np.ascontiguousarray(delta - a))
-    return a[:, 0] + moving[:, 0, None] * x[:, 0]
+def _posterior_first(a: np.ndarray, delta: np.ndarray, moving: np.ndarray, diagonal: np.ndarray,
+                     tie: np.ndarray) -> np.ndarray:
+    """[T,m,3] the posterior means of the first of the k bone vectors of m chains with priors
+    ``a`` [T,m,k,3] and variances ``moving`` [T,m,k] per axis, seen as differences ``delta``
+    [T,m,k,3] with noise of tridiagonal covariance per axis (``diagonal`` [m,k], ``tie`` [m,k-1]
+    beside it): ``a_1 + P_1 x_1`` for ``(N + P) x = delta - a``, the bones eliminated from the last up."""
+    d, b = diagonal + moving, delta - a
+    pivot, rhs = d[..., -1], b[..., -1, :]
+    for i in range(d.shape[-1] - 2, -1, -1):
+        share = tie[:, i] / pivot  # [T,m] of the row below, taken from row i
+        pivot = d[..., i] - share * tie[:, i]
+        rhs = b[..., i, :] - share[..., None] * rhs
+    return a[..., 0, :] + moving[..., 0, None] * rhs / pivot[..., None]
+
+
+def _append(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """[T,n+E,...] the columns of ``b`` [T,E,...] after those of ``a`` [T,n,...] (or both [1,...]),
+    component-major."""
+    return frames_first(np.concatenate([frames_last(a), frames_last(b)]))
+
+
+def _gather(x: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """[T,c,...] the ``columns`` [c] of ``x`` [T,n,...], component-major."""
+    return frames_first(joint_planes(x)[columns])

@@ -171,7 +171,13 @@ def lean_columns(problem: Problem, var: np.ndarray, samples: np.ndarray, src: np
     their parents' ``parent_frame`` [T,n|1,3,3] (None: the world) -> [T,n,3]. The stacks are
     component-major (core.stacks), so each column's frame means sum one contiguous run: the
     same numbers as that column alone."""
-    prior = lean_prior(problem, var, samples, src, obs, desired, parent_frame)
+    return wiener_lean(lean_prior(problem, var, samples, src, obs, desired, parent_frame), obs, parent_frame)
+
+
+def wiener_lean(prior: LeanPrior, obs: np.ndarray, parent_frame: np.ndarray | None) -> np.ndarray:
+    """[T,n,3] the observed vectors ``obs`` [T,n,3] leaned as lean_columns leans them, given their
+    ``prior`` (lean_prior) and parents' ``parent_frame`` [T,n|1,3,3] (None: the world): each
+    direction keeps the Wiener share of its way from the held mean."""
     keep = (prior.shown / np.maximum(prior.shown + prior.n2, 1e-300))[..., None]
     lean = normalize(prior.mean + keep * (prior.d - prior.mean), 1e-300)  # kept of the way from the held mean
     if parent_frame is not None:
@@ -189,6 +195,10 @@ class LeanPrior:
     d: np.ndarray
     shown: np.ndarray
     n2: np.ndarray
+
+    def first(self, n: int) -> LeanPrior:
+        """The prior of the first ``n`` target vectors."""
+        return LeanPrior(self.mean[:n], self.d[:, :n], self.shown[:, :n], self.n2[:, :n])
 
 
 def lean_prior(problem: Problem, var: np.ndarray, samples: np.ndarray, src: np.ndarray, obs: np.ndarray,

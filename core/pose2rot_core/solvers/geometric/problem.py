@@ -145,6 +145,24 @@ class Problem:
         return [Aim(targets, axes.get(j), weights.get(j), directions.get(j)) for j, targets in enumerate(primary)]
 
     @cached_property
+    def chains(self) -> list[list[tuple[int, Target]]]:
+        """[J] for each joint with one primary target, the bones below that target down its
+        single children, [(aiming joint, its target)] top down: each a rigid joint with one direct
+        primary target (a tip ends it); [] for the other joints (see chains.lean_with_chains)."""
+        return [self._chain_below(aim.targets[0]) if len(aim.targets) == 1 else [] for aim in self.aims]
+
+    def _chain_below(self, target: Target) -> list[tuple[int, Target]]:
+        """The chain (see chains) below ``target``."""
+        out: list[tuple[int, Target]] = []
+        while not target.is_end and not self.translating[target.index]:
+            below = self.aims[target.index].targets
+            if len(below) != 1 or below[0].chain or (not below[0].is_end and self.translating[below[0].index]):
+                break
+            out.append((target.index, below[0]))
+            target = below[0]
+        return out
+
+    @cached_property
     def at_rest(self) -> np.ndarray:
         """[J] joints whose reference local rotation is the identity in frame 0 (in every frame
         when the reference is constant)."""
