@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from _humanoid import humanoid, positions, walk, walker_points, without_spine
+from _humanoid import humanoid, positions, walk, walker_points, with_hips_moved, without_spine
 from pose2rot_core.automap import propose_map
 from pose2rot_core.layouts import get_layout
 from pose2rot_core.pointsets import PointSet
@@ -324,6 +324,21 @@ def test_a_spine_of_placed_joints_folded_past_a_right_angle_is_named(seed):
     assert straight.check.folds is None and not any("right angle" in line for line in straight.report)
 
 
+@pytest.mark.parametrize("layout_name", ["coco17", "halpe26"])
+@pytest.mark.parametrize("seed", [3, 4])
+def test_a_first_spine_joint_folded_under_the_hips_is_named(seed, layout_name):
+    """COCO and Halpe points (no spine point) of a torso half the rig's onto a three-bone spine whose
+    legs hang 0.1 lower: the first spine joint, hung from the hips (a branching joint) with the placed
+    spine above it, folds back past a right angle in every frame; the warning named the chest but
+    never that joint, as a bone hung from a branching joint was left out whatever its bend. Named now
+    with its frames; the same performer at the rig's torso folds nothing."""
+    rig, canon = humanoid(np.random.default_rng(1), spine=3, naming="mixamo")
+    rig = with_hips_moved(rig, canon, -0.1)[0]
+    spine = rig.names.index(M + "Spine")
+    folds = _solve(walker_points(seed, layout_name, torso=0.5), rig, layout_name, False).check.folds
+    assert folds.folded[:, spine].all() and folds.bend[:, spine].min() > 90.0
+    assert _solve(walker_points(seed, layout_name), rig, layout_name, False).check.folds is None
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.floats(0.0, 179.0), min_size=4, max_size=4), st.floats(0.0, 179.0), st.floats(0.5, 2.0))
 def test_a_placed_joint_is_named_folded_exactly_where_it_bends_past_a_right_angle_and_the_points(
@@ -353,3 +368,34 @@ def test_a_placed_joint_is_named_folded_exactly_where_it_bends_past_a_right_angl
     assert not result.folded[:, [0, 2, 3, 4]].any()
     np.testing.assert_allclose(result.bend[want, 1], bends[want], atol=1e-6)
     np.testing.assert_allclose(result.points[want, 1], shown, atol=1e-6)
+
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(0.0, 179.0), min_size=4, max_size=4), st.floats(0.0, 80.0), st.floats(0.5, 2.0))
+def test_a_bone_hung_from_a_branching_joint_is_named_where_the_fill_folds_it(bends, reference, length):
+    """A chain A - q - q2 - C, q and q2 placed between the points A and C, A a branching joint (a hips
+    or chest with a leg D on a point): q hangs from A at the rig's offset and the fill bends the chain
+    at q, by ``reference`` degrees at rest and by ``bends`` (one a frame) in the solve, q2 straight.
+    A bone hung from a branching joint was never checked, whatever its bend; the bend at q is the
+    fill's, and q is named exactly where it bends past 90 degrees and past its reference bend. With
+    C directly below q (a collar before the shoulder point) the bend is the rig's offset against the
+    point, proportions, and nothing is named."""
+    bends, r, b = np.array(bends), np.radians(reference), np.radians(np.array(bends))
+    up, along = np.array([0.0, length, 0]), length * np.array([np.sin(r), np.cos(r), 0])
+    rest = np.array([np.zeros(3), up, up + along, up + 2 * along, [length, -length, 0]])
+    skel = Skeleton(("A", "q", "q2", "C", "D"), np.array([-1, 0, 1, 2, 0]), rest)
+    step = length * np.stack([np.sin(b), np.cos(b), np.zeros(len(bends))], -1)
+    X = np.broadcast_to(rest, (len(bends), 5, 3)).copy()
+    X[:, 2], X[:, 3] = X[:, 1] + step, X[:, 1] + 2 * step
+    result = _placed_folds(Tracks(skel, X.copy()), X, np.array([False, True, True, False, False]), np.zeros(5))
+    short = Skeleton(("A", "q", "C", "D"), np.array([-1, 0, 1, 0]), rest[[0, 1, 2, 4]])
+    Y = X[:, [0, 1, 2, 4]]
+    assert _placed_folds(Tracks(short, Y.copy()), Y, np.array([False, True, False, False]), np.zeros(4)) is None
+    want = (bends > 90.0) & (bends > reference)
+    if not want.any():
+        assert result is None
+        return
+    assert np.array_equal(result.folded[:, 1], want)
+    assert not result.folded[:, [0, 2, 3, 4]].any()
+    np.testing.assert_allclose(result.bend[want, 1], bends[want], atol=1e-6)

@@ -271,12 +271,14 @@ def _placed_folds(tracks: Tracks, X: np.ndarray, made_up: np.ndarray, noise: np.
     tracks' reference pose, else the rig's rest pose) and the largest bend the points show at the
     stretch's ends (between the point above A, A and C, and C and the points below it: between A and
     C the points show no bend) with CLAMP_STDS of the angle the points' ``noise`` [J] (std per axis,
-    fraction of the height) turns their chord by. None when nothing folds. A bone hung from a joint
-    with several bones (a collar under a chest, a first spine joint under the hips) is left out: its
-    direction is the branching joint's frame, held by its other bones, so its bend is the rig's offset
-    against the points' (the shoulders' width), not a fold of the chain; so is a bone shorter than
-    CLEAN_TOLERANCE of the height (an iClone facial bone 0.0001 units from the head), which has no
-    direction to bend."""
+    fraction of the height) turns their chord by. None when nothing folds. A joint q hung from a joint
+    with several bones (a collar or neck under a chest, a first spine joint under the hips) lies where
+    that joint's frame puts the rig's offset: with a point next (a collar before the shoulder point, a
+    CMU buttock before the hip point, a thumb base before the thumb point) its bend is that offset
+    against the point, proportions, and it is left out; with a placed joint next (a first spine joint
+    under the hips, a neck under the chest below a placed head joint) the bend is the fill's, held to
+    its own reference bend as any other. A bone shorter than CLEAN_TOLERANCE of the height (an iClone
+    facial bone 0.0001 units from the head) has no direction to bend and is left out too."""
     from .map_proposal import reference_positions
 
     skel, P = tracks.skeleton, tracks.positions
@@ -295,8 +297,8 @@ def _placed_folds(tracks: Tracks, X: np.ndarray, made_up: np.ndarray, noise: np.
         spread = skel.height * math.hypot(noise[a_point], noise[c_point])
         shaken = np.degrees(np.arcsin(np.clip(CLAMP_STDS * spread / np.maximum(chord, 1e-12), 0.0, 1.0)))
         for a, q, b in zip(chain[:-2], chain[1:-1], chain[2:]):
-            hung = len(skel.children[a]) > 1
-            if hung or min(norm(rest[q] - rest[a]), norm(rest[b] - rest[q])) < short:
+            forced = len(skel.children[a]) > 1 and not made_up[b]  # a's frame and b's point set its bend
+            if forced or min(norm(rest[q] - rest[a]), norm(rest[b] - rest[q])) < short:
                 continue
             at_q = _angle_between(X[:, q] - X[:, a], X[:, b] - X[:, q])
             reference = float(_angle_between(rest[q] - rest[a], rest[b] - rest[q]))
