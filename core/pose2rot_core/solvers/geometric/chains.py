@@ -9,7 +9,9 @@ held direction, the changes beyond the noise as variance ``P_m`` per axis) and t
 are observed with their own noise: the vector from the joint to target m is ``v_1 + ... + v_m``
 plus the noise of both ends, so the differences ``delta_m`` between successive tracks are
 ``v_m`` plus noise whose covariance ``N`` is tridiagonal (each inner joint's variance on the
-diagonal twice, negative beside it). The first bone keeps the posterior mean
+diagonal twice, negative beside it). The priors' means ``a_m`` have the bones' rest lengths (the
+first bone's, whose direction alone is kept, its observed length; see _prior_lengths). The first
+bone keeps the posterior mean
 ``a_1 + P_1 [(P + N)^-1 (delta - a)]_1``; the joint below is solved the same way from where this
 puts it. The bones below are read in the frame of the aiming joint's parent, carried down the
 reference pose (their own parents are not solved yet), so their priors hold what they do relative
@@ -53,8 +55,9 @@ def lean_with_chains(problem: Problem, joints: np.ndarray, var: np.ndarray, samp
                        delta, _gather(desired, owner), frames)
     leaned = wiener_lean(prior.first(n), obs, parent_frames)
     mean = prior.mean[None] if frames is None else mat_vec(frames, prior.mean)
-    a = mean * norm(delta)[..., None]  # [T,N,3] the vectors' prior means, in the world
-    moving = prior.shown * norm(src) ** 2  # [T,N] their prior variance per axis: rest length^2 s^2
+    rest = norm(src)  # [T|1,N] rest lengths
+    a = mean * _prior_lengths(obs, rest)[..., None]  # [T,N,3] the vectors' prior means, in the world
+    moving = prior.shown * rest ** 2  # [T,N] their prior variance per axis: rest length^2 s^2
     g = below.grid
     first = _posterior_first(a[:, g], delta[:, g], moving[:, g], below.diagonal, below.tie)
     leaned[:, rows] = normalize(first, 1e-300) * norm(obs[:, rows])[..., None]
@@ -104,6 +107,19 @@ class _Below:
                    mat_vec(np.stack(down) if problem.constant_guess else side_by_side(down), src),
                    side_by_side([problem.point(t) - problem.positions[:, joint] for joint, t in bones]),
                    grid, diagonal, tie)
+
+
+def _prior_lengths(obs: np.ndarray, rest: np.ndarray) -> np.ndarray:
+    """[T,N] the lengths of the prior means of the batch's n vectors ``obs`` [T,n,3] and of the
+    E bones below (``rest`` [T|1,N] rest lengths): the batch's at their observed length (only their
+    direction is kept, and a chain of one bone leans as lean_columns leans it), the bones below at
+    their rest length. Their differences between tracks are longer by the noise (the square by
+    both ends' variance per axis, three times): a prior mean scaled to that length never reaches
+    past its difference along the bone, so every bone below would look shorter than its prior,
+    and the first bone, summed with them to the tip, would be pulled back along them."""
+    n = obs.shape[1]
+    below = np.broadcast_to(rest[:, n:], (obs.shape[0], rest.shape[1] - n))
+    return np.concatenate([norm(obs), below], axis=1)
 
 
 def _chain_noise(noise: np.ndarray, inner: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
