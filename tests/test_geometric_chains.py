@@ -7,8 +7,13 @@ from hypothesis import strategies as st
 import pose2rot_core.solvers.geometric as geometric
 from pose2rot_core.bvh import read_bvh
 from pose2rot_core.evaluate import evaluate_clip
+from pose2rot_core.fk import forward_kinematics
+from pose2rot_core.rotations import axis_angle_to_matrix
+from pose2rot_core.skeleton import Skeleton
 from pose2rot_core.solvers.geometric.chains import _chain_noise, _posterior_first
+from pose2rot_core.solvers.geometric.fit import lean_prior
 from pose2rot_core.solvers.geometric.problem import Problem
+from pose2rot_core.tracks import Tracks
 from pose2rot_core.variants import played_faster, random_tree_clip
 
 variances = st.floats(1e-3, 10.0)
@@ -87,6 +92,87 @@ def test_a_batch_is_leaned_as_each_joint_alone(monkeypatch):
     for seed in range(3):
         evaluate_clip(random_tree_clip(30, 120, seed), "ref", noise=0.005, seed=0)
     assert mixed
+
+
+def _curling_finger(frames: int = 60, seed: int = 0) -> tuple[Tracks, np.ndarray]:
+    """(tracks of a straight finger of 4 bones (joints 2-6) on a palm (joint 1) curling and
+    spreading under jitter of a different std on every joint, those stds [J] as fractions of
+    the height); the reference pose turned at every joint."""
+    rng = np.random.default_rng(seed)
+    rest = np.array([[0, 0, 0], [0, 1.0, 0], [0.4, 1.0, 0], [0.7, 1.0, 0], [0.95, 1.0, 0], [1.15, 1.0, 0],
+                     [1.3, 1.0, 0]])
+    skeleton = Skeleton(tuple(f"j{j}" for j in range(7)), np.arange(-1, 6), rest)
+    t = np.arange(frames)[:, None] / 30.0
+    curl = 0.6 + 0.5 * np.sin(2 * np.pi * np.array([0.7, 0.9, 1.1, 1.3]) * t + np.arange(4))  # [T,4]
+    spread = 0.3 * np.sin(2 * np.pi * np.array([0.5, 0.6, 0.8, 1.0]) * t)
+    r = np.zeros((frames, 7, 3))
+    r[:, 2:6, 2], r[:, 2:6, 1] = curl, spread
+    _, P = forward_kinematics(skeleton, axis_angle_to_matrix(r, np.linalg.norm(r, axis=-1)), np.zeros((frames, 3)))
+    noise = np.array([0.001, 0.002, 0.003, 0.012, 0.002, 0.02, 0.005])
+    P = P + rng.normal(size=P.shape) * noise[:, None] * 1.3  # height 1.3
+    turn = rng.normal(size=(7, 3)) * 0.5
+    return Tracks(skeleton=skeleton, positions=P, fps=30.0,
+                  reference_rotations=axis_angle_to_matrix(turn, np.linalg.norm(turn, axis=-1))), noise
+
+
+def _dense_first_bone(problem, joint: int, obs: np.ndarray, var: float, samples: float, src: np.ndarray,
+                      desired: np.ndarray, frames: np.ndarray | None) -> np.ndarray:
+    """[T,3] the first bone vector of ``joint``'s chain leaned as lean_with_chains leans it, written
+    out densely bone by bone from the chain's list: the bones' vectors v [k,3] with priors N(a, P)
+    (lean_prior's, world terms), seen as the differences of the k + 1 points' tracks (``obs`` [T,3]
+    for the first), each point with its own noise variance. A constant reference pose."""
+    assert problem.constant_guess
+    chain = problem.chains[joint]
+    T, k = len(obs), 1 + len(chain)
+    frames = np.broadcast_to(np.eye(3) if frames is None else frames, (T, 3, 3))
+    srcs, deltas = [np.broadcast_to(src, (T, 3))], [obs]
+    for m, (aiming, target) in enumerate(chain):  # in the frame of the chain's joint, down the reference
+        down = problem.reference_product([z for z, _ in chain[:m + 1]])
+        srcs.append(np.broadcast_to(down @ problem.sources([target])[0, 0], (T, 3)))
+        deltas.append(problem.point(target) - problem.positions[:, aiming])
+    bone_var = np.array([var] + [problem.offset_var(z, [t]) for z, t in chain])
+    bone_samples = np.array([samples] + [problem.independent_frames(z, [t]) for z, t in chain])
+    src_k, delta = np.stack(srcs, 1), np.stack(deltas, 1)  # [T,k,3]
+    prior = lean_prior(problem, bone_var, bone_samples, src_k, delta,
+                       np.repeat(desired[:, None], k, 1), np.repeat(frames[:, None], k, 1))
+    rest = np.linalg.norm(src_k, axis=-1)  # [T,k]
+    lengths = np.concatenate([np.linalg.norm(obs, axis=-1)[:, None], rest[:, 1:]], 1)
+    a = np.einsum("tij,kj->tki", frames, prior.mean) * lengths[..., None]
+    moving = prior.shown * rest ** 2  # [T,k]
+    points = [joint] + [aiming for aiming, _ in chain] + [chain[-1][1].index]
+    diff = np.eye(k + 1)[1:] - np.eye(k + 1)[:-1]  # [k,k+1] successive differences
+    noise = diff @ np.diag(problem.noise_var[points]) @ diff.T
+    out = np.empty((T, 3))
+    for f in range(T):  # the posterior mean a + P (P + N)^-1 (delta - a)
+        gain = np.diag(moving[f]) @ np.linalg.inv(np.diag(moving[f]) + noise)
+        out[f] = (a[f] + gain @ (delta[f] - a[f]))[0]
+    return out
+
+
+def test_a_chain_leans_its_first_bone_as_the_dense_posterior_of_its_bones_top_down(monkeypatch):
+    """A curling finger under jitter of a different size on every joint: each chain's first bone
+    leans to the Gaussian posterior written out densely from the chain's bones top down (bones,
+    points and their noise in another order would lean it elsewhere)."""
+    tracks, noise = _curling_finger()
+    batched = geometric.lean_with_chains
+    checked = []
+
+    def against_dense(problem, joints, var, samples, src, obs, desired, frames):
+        leaned = batched(problem, joints, var, samples, src, obs, desired, frames)
+        for i, j in enumerate(joints):
+            if len(problem.chains[j]) >= 2:
+                first = _dense_first_bone(problem, j, obs[:, i], var[i], samples[i], src[:, i], desired[:, i],
+                                          None if frames is None else frames[:, i])
+                expected = first / np.linalg.norm(first, axis=-1, keepdims=True) * np.linalg.norm(obs[:, i], axis=-1,
+                                                                                                   keepdims=True)
+                np.testing.assert_allclose(leaned[:, i], expected, rtol=1e-9, atol=1e-11)
+                checked.append(len(problem.chains[j]))
+        return leaned
+
+    monkeypatch.setattr(geometric, "lean_with_chains", against_dense)
+    # the noise as that of tracks as given, so their bone lengths are read averaged (no bone translates)
+    geometric.solve_geometric(tracks, noise=noise, input_positions=tracks.positions, input_noise=noise)
+    assert 3 in checked
 
 
 def _noisy_flips(clip, monkeypatch, bone_by_bone: bool, noise: float = 0.005, seed: int = 0) -> int:
