@@ -14,7 +14,7 @@ from pose2rot_core.solvers.geometric.chains import _chain_noise, _posterior_firs
 from pose2rot_core.solvers.geometric.fit import lean_prior
 from pose2rot_core.solvers.geometric.problem import Problem
 from pose2rot_core.tracks import Tracks
-from pose2rot_core.variants import played_faster, random_tree_clip
+from pose2rot_core.variants import make_variant, played_faster, random_tree_clip
 
 variances = st.floats(1e-3, 10.0)
 
@@ -115,6 +115,31 @@ def _curling_finger(frames: int = 60, seed: int = 0) -> tuple[Tracks, np.ndarray
                   reference_rotations=axis_angle_to_matrix(turn, np.linalg.norm(turn, axis=-1))), noise
 
 
+def _with_zero_length_joint(tracks: Tracks, noise: np.ndarray, child: int, seed: int = 1) -> tuple[Tracks, np.ndarray]:
+    """(tracks, noise [J+1]) with a zero-length joint inserted above ``child`` (its track and
+    noise its parent's, its reference turned at random)."""
+    skeleton, rng = tracks.skeleton, np.random.default_rng(seed)
+    parents = np.insert(np.where(skeleton.parents >= child, skeleton.parents + 1, skeleton.parents), child,
+                        skeleton.parents[child])
+    parents[child + 1] = child
+    turn = rng.normal(size=3) * 0.5
+    rest = np.insert(skeleton.rest_positions, child, skeleton.rest_positions[skeleton.parents[child]], axis=0)
+    return (Tracks(skeleton=Skeleton((*skeleton.names[:child], "zero", *skeleton.names[child:]), parents, rest),
+                   positions=np.insert(tracks.positions, child, tracks.positions[:, skeleton.parents[child]], axis=1),
+                   fps=tracks.fps,
+                   reference_rotations=np.insert(tracks.reference_rotations, child,
+                                                 axis_angle_to_matrix(turn, np.linalg.norm(turn)), axis=0)),
+            np.insert(noise, child, noise[skeleton.parents[child]]))
+
+
+def _joints_between(parents: np.ndarray, top: int, joint: int) -> list[int]:
+    """The joints below ``top`` down to its descendant ``joint``, top down."""
+    path = [joint]
+    while parents[path[-1]] != top:
+        path.append(int(parents[path[-1]]))
+    return path[::-1]
+
+
 def _dense_first_bone(problem, joint: int, obs: np.ndarray, var: float, samples: float, src: np.ndarray,
                       desired: np.ndarray, frames: np.ndarray | None) -> np.ndarray:
     """[T,3] the first bone vector of ``joint``'s chain leaned as lean_with_chains leans it, written
@@ -126,8 +151,8 @@ def _dense_first_bone(problem, joint: int, obs: np.ndarray, var: float, samples:
     T, k = len(obs), 1 + len(chain)
     frames = np.broadcast_to(np.eye(3) if frames is None else frames, (T, 3, 3))
     srcs, deltas = [np.broadcast_to(src, (T, 3))], [obs]
-    for m, (aiming, target) in enumerate(chain):  # in the frame of the chain's joint, down the reference
-        down = problem.reference_product([z for z, _ in chain[:m + 1]])
+    for aiming, target in chain:  # in the frame of the chain's joint, down the reference (zero-length joints too)
+        down = problem.reference_product(_joints_between(problem.skeleton.parents, joint, aiming))
         srcs.append(np.broadcast_to(down @ problem.sources([target])[0, 0], (T, 3)))
         deltas.append(problem.point(target) - problem.positions[:, aiming])
     bone_var = np.array([var] + [problem.offset_var(z, [t]) for z, t in chain])
@@ -173,6 +198,55 @@ def test_a_chain_leans_its_first_bone_as_the_dense_posterior_of_its_bones_top_do
     # the noise as that of tracks as given, so their bone lengths are read averaged (no bone translates)
     geometric.solve_geometric(tracks, noise=noise, input_positions=tracks.positions, input_noise=noise)
     assert 3 in checked
+
+
+def test_a_chain_leans_on_through_a_zero_length_joint_as_the_dense_posterior(monkeypatch):
+    """The curling finger with a zero-length joint (turned at rest) inside it: it adds no bone and
+    no point, so the chains above it go on through it, their bones below it read down its reference,
+    and each chain's first bone leans to the dense posterior of the whole finger."""
+    tracks, noise = _with_zero_length_joint(*_curling_finger(), child=4)
+    batched = geometric.lean_with_chains
+    checked = {}
+
+    def against_dense(problem, joints, var, samples, src, obs, desired, frames):
+        leaned = batched(problem, joints, var, samples, src, obs, desired, frames)
+        for i, j in enumerate(joints):
+            if problem.chains[j]:
+                first = _dense_first_bone(problem, j, obs[:, i], var[i], samples[i], src[:, i], desired[:, i],
+                                          None if frames is None else frames[:, i])
+                expected = first / np.linalg.norm(first, axis=-1, keepdims=True) * np.linalg.norm(obs[:, i], axis=-1,
+                                                                                                   keepdims=True)
+                np.testing.assert_allclose(leaned[:, i], expected, rtol=1e-9, atol=1e-11)
+                checked[int(j)] = len(problem.chains[j])
+        return leaned
+
+    monkeypatch.setattr(geometric, "lean_with_chains", against_dense)
+    geometric.solve_geometric(tracks, noise=noise, input_positions=tracks.positions, input_noise=noise)
+    assert checked[2] == 3 and checked[3] == 2  # j2, j3 above the zero-length joint: the whole finger below
+
+
+def test_fingers_behind_zero_length_joints_lean_down_the_same_chains(shared_dir, monkeypatch):
+    """A Character Creator clip and its zero_chain variant (two zero-length joints above every
+    limb bone's child) under jitter: every joint leans with the bones of the same chain in both."""
+    path = shared_dir / "iclone-cmu_006_05.bvh"
+    if not path.exists():
+        pytest.skip("needs iclone-cmu_006_05.bvh")
+    clip = read_bvh(path)
+    batched = geometric.lean_with_chains
+    chains: list[dict] = [{}, {}]
+
+    for seen, c in zip(chains, (clip, make_variant(clip, "zero_chain", np.random.default_rng(0)))):
+        names = c.skeleton.names
+
+        def record(problem, joints, *rest, seen=seen, names=names):
+            seen.update({names[j]: [names[z] for z, _ in problem.chains[j]] for j in joints})
+            return batched(problem, joints, *rest)
+
+        monkeypatch.setattr(geometric, "lean_with_chains", record)
+        evaluate_clip(c, "ref", noise=0.005, seed=0)
+    assert any(len(chain) >= 2 for chain in chains[0].values())
+    for joint, chain in chains[0].items():
+        assert chains[1][joint] == chain, joint
 
 
 def _noisy_flips(clip, monkeypatch, bone_by_bone: bool, noise: float = 0.005, seed: int = 0) -> int:

@@ -14,8 +14,9 @@ first bone's, whose direction alone is kept, its observed length; see _prior_len
 bone keeps the posterior mean
 ``a_1 + P_1 [(P + N)^-1 (delta - a)]_1``; the joint below is solved the same way from where this
 puts it. The bones below are read in the frame of the aiming joint's parent, carried down the
-reference pose (their own parents are not solved yet), so their priors hold what they do relative
-to the joint above the chain. For a chain of one bone this is lean_on_parent itself.
+reference pose (their own parents are not solved yet; zero-length joints between them too), so
+their priors hold what they do relative to the joint above the chain. For a chain of one bone
+this is lean_on_parent itself.
 
 A depth's joints are leaned together: the bones below their targets are more columns of one
 lean_prior, and the chains, padded to the longest with bones tied to nothing, are solved at once
@@ -46,7 +47,7 @@ def lean_with_chains(problem: Problem, joints: np.ndarray, var: np.ndarray, samp
     rows = np.array([i for i, chain in enumerate(chains) if chain], dtype=np.intp)
     if not len(rows):
         return lean_columns(problem, var, samples, src, obs, desired, parent_frames)
-    below = _Below.of(problem, rows, [chains[i] for i in rows], var)
+    below = _Below.of(problem, rows, joints[rows], [chains[i] for i in rows], var)
     n = len(joints)
     owner = np.concatenate([np.arange(n), below.owner])  # [N] the batch's n columns, then the E bones
     frames = None if parent_frames is None else _gather(parent_frames, owner)
@@ -84,10 +85,10 @@ class _Below:
     tie: np.ndarray
 
     @classmethod
-    def of(cls, problem: Problem, rows: np.ndarray, chains: list[list[tuple[int, Target]]],
+    def of(cls, problem: Problem, rows: np.ndarray, tops: np.ndarray, chains: list[list[tuple[int, Target]]],
            var: np.ndarray) -> _Below:
-        """The bones of ``chains`` [m] below the targets of the batch joints at ``rows`` [m], the
-        batch's noise ``var`` [n]."""
+        """The bones of ``chains`` [m] below the targets of the batch joints ``tops`` [m] at ``rows``
+        [m], the batch's noise ``var`` [n]."""
         n, k = len(var), 1 + max(len(chain) for chain in chains)
         bones = [bone for chain in chains for bone in chain]  # [E] (aiming joint, its target)
         bone_var = np.array([problem.offset_var(joint, [t]) for joint, t in bones])
@@ -99,14 +100,23 @@ class _Below:
             diagonal[r], tie[r] = _chain_noise(np.concatenate([[var[i]], bone_var[own]]),
                                                problem.noise_var[[joint for joint, _ in chain]], k)
             first += len(chain)
-        down = [problem.reference_product([joint for joint, _ in chain[:m + 1]]) for chain in chains
-                for m in range(len(chain))]  # each bone's joint in the frame of its chain's joint
+        down = [problem.reference_product(_path_below(problem, joint, top)) for top, chain in zip(tops, chains)
+                for joint, _ in chain]  # each bone's joint in the frame of its chain's joint
         src = side_by_side([problem.sources([t])[:, 0] for _, t in bones])
         return cls(np.repeat(rows, [len(chain) for chain in chains]), bone_var,
                    np.array([problem.independent_frames(joint, [t]) for joint, t in bones]),
                    mat_vec(np.stack(down) if problem.constant_guess else side_by_side(down), src),
                    side_by_side([problem.point(t) - problem.positions[:, joint] for joint, t in bones]),
                    grid, diagonal, tie)
+
+
+def _path_below(problem: Problem, joint: int, top: int) -> list[int]:
+    """The joints below ``top`` down to its descendant ``joint``, top down: the zero-length joints
+    between a chain's bones too (read at their reference, as Problem.sources reads them)."""
+    path = [joint]
+    while problem.skeleton.parents[path[-1]] != top:
+        path.append(int(problem.skeleton.parents[path[-1]]))
+    return path[::-1]
 
 
 def _prior_lengths(obs: np.ndarray, rest: np.ndarray) -> np.ndarray:

@@ -147,8 +147,9 @@ class Problem:
     @cached_property
     def chains(self) -> list[list[tuple[int, Target]]]:
         """[J] for each joint with one primary target, the bones below that target down its
-        single children, [(aiming joint, its target)] top down: each a rigid joint with one direct
-        primary target (a tip ends it); [] for the other joints (see chains.lean_with_chains)."""
+        single children, [(aiming joint, its target)] top down: each a rigid joint with one
+        primary target, reached directly or through zero-length joints (they add no bone and no
+        point of their own; a tip ends it); [] for the other joints (see chains.lean_with_chains)."""
         return [self._chain_below(aim.targets[0]) if len(aim.targets) == 1 else [] for aim in self.aims]
 
     def _chain_below(self, target: Target) -> list[tuple[int, Target]]:
@@ -156,7 +157,7 @@ class Problem:
         out: list[tuple[int, Target]] = []
         while not target.is_end and not self.translating[target.index]:
             below = self.aims[target.index].targets
-            if len(below) != 1 or below[0].chain or (not below[0].is_end and self.translating[below[0].index]):
+            if len(below) != 1 or (not below[0].is_end and self.translating[below[0].index]):
                 break
             out.append((target.index, below[0]))
             target = below[0]
