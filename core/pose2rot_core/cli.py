@@ -311,13 +311,21 @@ def scale_advice(problem) -> str:
             "skeleton's size")
 
 
-def position_error(sol, tracks, joints: np.ndarray | slice = slice(None)) -> float:
-    """Largest distance of a solved joint (of ``joints``: indices or a [J] mask, default all) from its
-    track, % of the skeleton height (NaN: no data; nor where the solve's check found a gap)."""
-    err = np.linalg.norm(sol.positions[:, joints] - tracks.positions[:, joints], axis=-1)
+def furthest_from_track(sol, tracks, joints: np.ndarray | slice = slice(None)) -> tuple[float, int | None]:
+    """(largest distance of a solved joint of ``joints`` (indices or a [J] mask, default all) from its
+    track in % of the skeleton height, that joint's index); (NaN, None) where none has data (nor
+    where the solve's check found a gap)."""
+    err = np.linalg.norm(sol.positions - tracks.positions, axis=-1)  # [T,J]
+    keep = np.zeros(err.shape[1], bool)
+    keep[joints] = True
     if sol.check is not None:
-        err = np.where(np.isnan(sol.check.error[:, joints]), np.nan, err)
-    return float(np.nanmax(err) / tracks.skeleton.height * 100) if np.isfinite(err).any() else float("nan")
+        err = np.where(np.isnan(sol.check.error), np.nan, err)
+    err = np.where(keep, err, np.nan)
+    if not np.isfinite(err).any():
+        return float("nan"), None
+    worst = np.where(np.isnan(err), -np.inf, err).max(axis=0)  # [J]
+    j = int(np.argmax(worst))
+    return float(worst[j] / tracks.skeleton.height * 100), j
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

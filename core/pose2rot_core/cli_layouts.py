@@ -41,7 +41,7 @@ def cmd_solve_points(args: argparse.Namespace, options: SolveOptions, out: Path,
     """``solve`` for point sets: a layout on its own, or a rig through a map, as ``options`` say (made fit
     for points: SolveOptions.for_points); written to the checked ``out``, Y up unless --up says otherwise,
     in the rig's rotation orders unless ``order``, the checked --order."""
-    from .cli import _parse_frames, position_error
+    from .cli import _parse_frames, furthest_from_track
     from .export import write_solution
     from .pointsets import check_points, load_points
     from .wording import cli_line, notes_for
@@ -62,8 +62,8 @@ def cmd_solve_points(args: argparse.Namespace, options: SolveOptions, out: Path,
         orders = None
     seconds = time.perf_counter() - t0
     write_solution(out, sol, points.fps, "y", args.up or "y", order or orders, ends[0], ends[1])
-    err = position_error(sol, tracks, mapped)
-    where = _furthest_on_point(sol, tracks, mapped)
+    err, furthest = furthest_from_track(sol, tracks, mapped)
+    where = None if furthest is None else tracks.skeleton.names[furthest]
     for line in notes_for(report + sol.report, "cli"):
         print(cli_line(line), file=sys.stderr)
     print(f"solved {sol.num_frames} frames x {tracks.skeleton.num_joints} joints in {seconds:.3f} s; "
@@ -82,21 +82,6 @@ def _on_points(err: float, where: str | None = None) -> str:
     at = f" at '{where}'" if where else ""
     return (f"joints on points at most {err:.2g} % of the height from them{at} "
             "(other proportions: the rig keeps its own)")
-
-
-def _furthest_on_point(sol, tracks, mapped: np.ndarray) -> str | None:
-    """The name of the joint of ``mapped`` (a [J] mask or indices) furthest from its track in any frame
-    where the solve's check compared it (None where none was)."""
-    err = np.linalg.norm(sol.positions - tracks.positions, axis=-1)
-    keep = np.zeros(err.shape[1], bool)
-    keep[mapped] = True
-    keep = np.broadcast_to(keep, err.shape)
-    if sol.check is not None:
-        keep = keep & ~np.isnan(sol.check.error)
-    err = np.where(keep & np.isfinite(err), err, -np.inf)
-    if not np.isfinite(err).any():
-        return None
-    return tracks.skeleton.names[int(np.argmax(err.max(axis=0)))]
 
 
 def _check_point_arguments(args: argparse.Namespace) -> None:
