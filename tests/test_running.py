@@ -6,7 +6,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from pose2rot_core.running import running_mean, running_median, window_frames
-from pose2rot_core.solvers.geometric.fit import _keep, _mean_noise
+from pose2rot_core.solvers.geometric.fit import _mean_noise, _shown, _wiener_share
 
 
 @settings(max_examples=40, deadline=None)
@@ -48,6 +48,12 @@ def test_window_frames_is_odd_and_spans_the_time_asked():
 def _noise(T: int, n2: float, seed: int = 0) -> np.ndarray:
     """[T,1] squared sizes of 2-axis Gaussian deviations of variance ``n2`` per axis."""
     return (np.random.default_rng(seed).normal(scale=np.sqrt(n2), size=(T, 1, 2)) ** 2).sum(-1)
+
+
+def _keep(squared: np.ndarray, n2: np.ndarray, width: int = 0) -> np.ndarray:
+    """[T,n] the share the short-bone lean keeps of deviations with squared sizes ``squared`` [T,n]
+    against noise ``n2`` [T,n], over the clip or ``width`` frames around each (as lean_prior reads it)."""
+    return _wiener_share(_shown(squared, n2, width), n2)
 
 
 def test_a_short_bone_keeps_a_held_move_but_not_a_few_frames_of_noise():

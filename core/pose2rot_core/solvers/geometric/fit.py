@@ -178,7 +178,7 @@ def wiener_lean(prior: LeanPrior, obs: np.ndarray, parent_frame: np.ndarray | No
     """[T,n,3] the observed vectors ``obs`` [T,n,3] leaned as lean_columns leans them, given their
     ``prior`` (lean_prior) and parents' ``parent_frame`` [T,n|1,3,3] (None: the world): each
     direction keeps the Wiener share of its way from the held mean."""
-    keep = (prior.shown / np.maximum(prior.shown + prior.n2, 1e-300))[..., None]
+    keep = _wiener_share(prior.shown, prior.n2)[..., None]
     lean = normalize(prior.mean + keep * (prior.d - prior.mean), 1e-300)  # kept of the way from the held mean
     if parent_frame is not None:
         lean = mat_vec(parent_frame, lean)
@@ -215,7 +215,8 @@ def lean_prior(problem: Problem, var: np.ndarray, samples: np.ndarray, src: np.n
     data_mean = normalize(resultant, 1e-300)
     ref_mean = normalize(ref.mean(axis=0), 1e-300)
     shift = data_mean - ref_mean
-    kept = _keep((shift * shift).sum(-1)[None], _mean_noise(n2, resultant, samples))[0, :, None]
+    mean_noise = _mean_noise(n2, resultant, samples)
+    kept = _wiener_share(_shown((shift * shift).sum(-1)[None], mean_noise), mean_noise)[0, :, None]
     mean = normalize(ref_mean + kept * shift, 1e-300)
     moves = d - data_mean
     width = window_frames(LEAN_SECONDS, problem.tracks.fps)
@@ -233,10 +234,9 @@ def _mean_noise(n2: np.ndarray, resultant: np.ndarray, samples: np.ndarray) -> n
     return spread / np.maximum((resultant * resultant).sum(-1), 1e-300)
 
 
-def _keep(squared: np.ndarray, n2: np.ndarray, width: int = 0) -> np.ndarray:
-    """[T,n] Wiener share s^2 / (s^2 + n^2) of deviations with squared sizes ``squared`` [T,n] (2
-    axes) against noise variance ``n2`` [T,n] per axis, s^2 as _shown."""
-    s2 = _shown(squared, n2, width)
+def _wiener_share(s2: np.ndarray, n2: np.ndarray) -> np.ndarray:
+    """[...] the share s^2 / (s^2 + n^2) of a deviation kept against noise, for the variance per
+    axis ``s2`` of what moves beyond the noise (_shown) and of the noise ``n2`` [...]."""
     return s2 / np.maximum(s2 + n2, 1e-300)
 
 
