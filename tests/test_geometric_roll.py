@@ -385,3 +385,31 @@ def test_a_bone_sweeping_past_its_opposite_in_a_few_frames_does_not_spin_its_rol
     at most half a flip per frame."""
     flipped = [seed for seed in range(40) if solve(_sweeping_chain(seed), twist=twist).check.flips.any()]
     assert flipped == []
+
+
+def test_a_depths_joints_solved_together_are_each_joints_own_solve():
+    """The roll of one depth's joints worked together (stacks.joint_batches), where their aimed
+    children mix one target, several and none (child_alignment works each kind on its own columns),
+    gives exactly what one joint at a time gives."""
+    from pathlib import Path
+
+    from pose2rot_core import stacks
+    from pose2rot_core.bvh import read_bvh
+    from pose2rot_core.solvers.geometric import roll
+
+    clip = read_bvh(Path(__file__).resolve().parents[1] / "examples" / "cmu_08_01.bvh")
+    tracks = tracks_from_bvh(clip, reference_frame=None).frames(0, 60)
+    kinds, padded = [], roll._side_by_side_padded
+
+    def seen(children, shape):
+        kinds.append({0 if c is None else c[0].shape[1] for c in children})
+        return padded(children, shape)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(roll, "_side_by_side_padded", seen)
+        together = solve(tracks).rotations
+    assert any(1 in k and len(k) > 1 for k in kinds)  # hinge columns beside others in one batch
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(stacks, "BATCH_FRAMES", 1)
+        alone = solve(tracks).rotations
+    assert np.array_equal(together, alone)

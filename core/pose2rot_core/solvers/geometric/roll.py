@@ -514,27 +514,41 @@ def child_alignment(problem: Problem, aimed: list[Aimed], base: np.ndarray, axis
     if all(c is None for c in children):
         return None
     u, v, count = _side_by_side_padded(children, base.shape[:2])
+    hinge = np.array([c is not None and c[0].shape[1] == 1 for c in children])  # [n] one target: hinge_alignment
+    several = count > 1
     along, across, facing, reach = (np.zeros(base.shape[1::-1]).T for _ in range(4))  # [T,n], frames fastest
+    cue = tuple(np.zeros(base.shape[1::-1]).T for _ in range(3))  # none where the aimed point has no targets
     for k in range(u.shape[2]):
         seen = mat_vec(base, v[:, :, k])  # the k-th targets' reference directions, joint at base
+        parts = _across_axis(u[:, :, k], seen, axis)
+        if k == 0 and hinge.any():
+            _put_columns(cue, hinge, hinge_alignment(*_columns((u[:, :, 0], seen, axis), hinge),
+                                                     known=_columns(parts, hinge)))
+        if not several.any():
+            break
         facing += dot(u[:, :, k], seen)
-        parts = alignment_parts(u[:, :, k], seen, axis)
         along += parts[0]
         across += parts[1]
         reach += parts[2]
-        if k == 0:
-            single = hinge_alignment(u[:, :, 0], seen, axis, side=parts)
-    w_child = 1.0 / (count * np.maximum(1.0 - frame_mean(facing / count), MIN_DEVIATION))  # [n]
-    cue = [np.where(count == 1, one, w_child * part) for one, part in zip(single, (along, across, reach))]
-    none = np.array([c is None for c in children])
-    for part in cue:
-        part[:, none] = 0.0
-    return cue[0], cue[1], cue[2]
+    if several.any():
+        w_child = 1.0 / (count * np.maximum(1.0 - frame_mean(facing / count), MIN_DEVIATION))  # [n]
+        _put_columns(cue, several, _columns(tuple(w_child * part for part in (along, across, reach)), several))
+    return cue
+
+
+def _columns(stacks: tuple[np.ndarray, ...], which: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The columns ``which`` ([n] bool) of each stack [T,n,...]: the stacks themselves when all."""
+    return stacks if which.all() else tuple(x[:, which] for x in stacks)
+
+
+def _put_columns(into: tuple[np.ndarray, ...], which: np.ndarray, parts: tuple[np.ndarray, ...]) -> None:
+    """Write each of ``parts`` [T,k] into the columns ``which`` ([n] bool, k of them) of ``into`` [T,n]."""
+    for out, part in zip(into, parts):
+        out[:, which] = part
 
 
 def hinge_alignment(u: np.ndarray, s: np.ndarray, axis: np.ndarray,
-                    side: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                    known: tuple[np.ndarray, ...] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """([T,n] each) the cue on a joint's roll about the unit bone directions ``axis`` [T,n,3] of a
     child with one target: its unit direction ``u`` [T,n,3] and ``s`` [T,n,3], where the child's
     reference puts it (both world, the joint at its smallest swing). The child's swing is Gaussian
@@ -547,12 +561,13 @@ def hinge_alignment(u: np.ndarray, s: np.ndarray, axis: np.ndarray,
     in-plane spread stays clear of the joint's own roll. The plane cue (plane_parts) counts as far
     as the child bends now about as far as in its reference (bend_agreement): a hinge's axis is
     known to within a small tilt from the plane's normal, which moves the child off the plane by
-    about that tilt times its change of bend, and reads as a roll of that over its bend. ``side``:
-    alignment_parts(u, s, axis), when already known."""
-    way_spread, bend_spread = bend_spreads(u, s, axis)
+    about that tilt times its change of bend, and reads as a roll of that over its bend. ``known``:
+    _across_axis(u, s, axis), when already worked out."""
+    along, across, reach, u_across, s_across, s_perp = _across_axis(u, s, axis) if known is None else known
+    side = along, across, reach
+    # the way a roll moves s, axis x s = -(s x axis) (the same numbers), normalised as normalize does
+    way_spread, bend_spread = _spreads(u, s, -s_perp / np.maximum(np.sqrt(s_across), 1e-12)[..., None])
     w_side = 1.0 / np.maximum(np.maximum(bend_spread, way_spread), MIN_DEVIATION)  # [n]
-    side = alignment_parts(u, s, axis) if side is None else side
-    u_across, s_across = (_squared_norm(cross(x, axis)) for x in (u, s))
     w_plane = (1.0 / np.maximum(way_spread, MIN_DEVIATION) - w_side) * _agreement(u_across, s_across)
     plane = _plane_from_side(side, u_across)
     return tuple(w_side * a + w_plane * b for a, b in zip(side, plane))
@@ -564,7 +579,11 @@ def bend_spreads(u: np.ndarray, s: np.ndarray, axis: np.ndarray) -> tuple[np.nda
     ``axis`` [T,n,3] moves s (axis x s) and in the plane of axis and s. Both directions are fixed
     in the joint's frame: per-axis variances of the child's swing, as the mean of 1 - u.s is of an
     isotropic one (sin^2 of a turn about one of them; either is 0 where s lies on the axis)."""
-    way = normalize(cross(axis, s))
+    return _spreads(u, s, normalize(cross(axis, s)))
+
+
+def _spreads(u: np.ndarray, s: np.ndarray, way: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """bend_spreads with the unit direction ``way`` [T,n,3] in which a roll moves s (axis x s) known."""
     return frame_mean(dot(u, way) ** 2), frame_mean(dot(u, cross(way, s)) ** 2)
 
 
@@ -615,8 +634,15 @@ def alignment_parts(u: np.ndarray, s: np.ndarray, axis: np.ndarray) -> tuple[np.
     u . (Rot(axis, phi) s) = (axis.u)(axis.s) + along cos(phi) + across sin(phi) (Rodrigues:
     along = u.s - (axis.u)(axis.s), the parts across the axis; across = axis.(s x u)), and reach,
     the product of the lengths of those parts, the most a roll can change it."""
-    u_across, s_across = cross(u, axis), cross(s, axis)
-    return dot(u_across, s_across), -dot(u, s_across), norm(u_across) * norm(s_across)
+    return _across_axis(u, s, axis)[:3]
+
+
+def _across_axis(u: np.ndarray, s: np.ndarray, axis: np.ndarray) -> tuple[np.ndarray, ...]:
+    """alignment_parts of u, s and ``axis`` [...,3], then what hinge_alignment reads again: the
+    squared lengths [...] of u x axis and s x axis, and s x axis [...,3] itself."""
+    u_perp, s_perp = cross(u, axis), cross(s, axis)
+    u2, s2 = dot(u_perp, u_perp), dot(s_perp, s_perp)
+    return dot(u_perp, s_perp), -dot(u, s_perp), np.sqrt(u2) * np.sqrt(s2), u2, s2, s_perp
 
 
 def _side_by_side_padded(children: list, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
