@@ -17,7 +17,9 @@ breathing do), while noise makes it jitter from frame to frame. So:
 - ``smooth_positions``: zero-phase local quadratic regression with a Gaussian kernel over time,
   weighted by confidence (symmetric kernel: no lag; quadratic: peaks are kept), its width chosen
   per joint by Stein's unbiased risk estimate among the widths that move (nearly) no sample
-  further than ``CLAMP_STDS`` noise stds (the noise it estimated explains no more).
+  further than ``CLAMP_STDS`` noise stds (the noise it estimated explains no more), and narrowed
+  frame by frame where a wider kernel's estimate parts from the narrower ones by more than noise
+  does (Lepski's method): a brief fast turn keeps a narrow kernel, still stretches the wide one.
 
 Smoothing modes (``smooth=``): ``"auto"`` (default) filters only joints whose estimated noise is
 above ``AUTO_THRESHOLD`` of the height (clean mocap passes through unchanged); ``"off"``; or a
@@ -27,6 +29,7 @@ the solver keeps rigid bones rigid.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -111,7 +114,8 @@ OWN_STDS = (2.5, 4.0)
 
 @dataclass
 class Cleaning:
-    """What the cleaning did: ``widths`` [J] kernel std in frames (0 = untouched), ``noise`` [J]
+    """What the cleaning did: ``widths`` [J] kernel std in frames (0 = untouched; the widest: see
+    choose_widths), ``noise`` [J]
     estimated noise std (per axis) as a fraction of the height, ``residual`` [J] the noise std
     left after smoothing (same unit), report lines, the frames where the clip was cut (see
     find_cuts) so no filter reaches across them, ``end_widths`` / ``end_noise`` / ``end_residual`` [K]
@@ -763,19 +767,21 @@ def _fft_length(n: int) -> int:
 
 
 def choose_widths(positions: np.ndarray, weights: np.ndarray, noise: np.ndarray, fps: float,
-                  parents: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                  parents: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-joint kernel width (frames) from WIDTH_GRID_SECONDS minimising Stein's unbiased risk
     estimate, given noise std ``noise`` [J] (file units, per axis; 0 = leave the joint alone),
     among the widths that move 99 % of a joint's samples by at most CLAMP_STDS noise stds (the
-    narrowest width is always allowed): wider ones bend real motion. Single frames that move
-    further are held back afterwards (see hold_back).
+    narrowest width is always allowed): wider ones bend real motion. That width is the joint's
+    widest: frame by frame the kernel narrows as far as the motion changes too fast for it (see
+    _Agreement), handing over gradually (see _ease_levels, _blend_levels). Single frames that
+    still move further are held back afterwards (see hold_back).
 
     With ``parents`` [J] (-1 for roots) the risk is that of the bone vector to the parent (what
     the rotations depend on; its noise variance is the sum of both ends'), else of the position.
     Returns (widths [J], smoothed positions [T,J,3], hat diagonal [T,J]: see local_quadratic)."""
     T, J = positions.shape[:2]
     best_risk = np.full(J, np.inf)
-    widths = np.zeros(J)
+    level = np.full(J, -1)
     best = positions.copy()
     best_hat = np.ones((T, J))
     act = noise > 0
@@ -790,21 +796,161 @@ def choose_widths(positions: np.ndarray, weights: np.ndarray, noise: np.ndarray,
 
     target = rel(positions)
     var = noise ** 2 + np.where(has_par, noise[ref] ** 2, 0.0)
-    for seconds in WIDTH_GRID_SECONDS:
-        w = np.where(act, seconds * fps, 0.0)
+    agreement = _Agreement(positions, weights, noise)
+    for k, seconds in enumerate(WIDTH_GRID_SECONDS):
         est, hat = local_quadratic(positions, weights, np.where(act | act[ref] & has_par, seconds * fps, 0.0))
+        agreement.add(est, hat, seconds * fps)
         # SURE: |y - f|^2 - n sigma^2 + 2 sigma^2 tr(H), summed over frames and the 3 axes
         off = rel(est)
         off -= target
         risk = np.square(off, out=off).sum(axis=(0, 2)) + var * (6.0 * hat.sum(0) - 3.0 * T)
         moved = _column_percentile(norm(est - positions), 99)  # [J]
         admissible = moved <= CLAMP_STDS * noise  # smoothing that moves joints further is bending motion
-        better = act & (risk < best_risk) & (admissible | (widths == 0))
+        better = act & (risk < best_risk) & (admissible | (level < 0))
         best_risk = np.where(better, risk, best_risk)
-        widths = np.where(better, w, widths)
+        level = np.where(better, k, level)
         best[:, better] = est[:, better]
         best_hat[:, better] = hat[:, better]
-    return widths, best, best_hat
+    widths = np.where(act, np.asarray(WIDTH_GRID_SECONDS)[np.maximum(level, 0)] * fps, 0.0)
+    levels = _ease_levels(np.minimum(agreement.reach - 1, level), widths)
+    out, out_hat = _blend_levels(positions, weights, levels, level, best, best_hat, fps)
+    return widths, out, out_hat
+
+
+class _Agreement:
+    """Lepski's test, frame by frame, of the estimates of points [T,J,3] by ever wider kernels:
+    ``reach`` [T,J] counts the estimates added so far, from the first, that each stay within
+    ``limit`` stds of their difference's noise (``noise`` [J] per axis, weighed through both
+    filters) of the sample itself and of the narrower estimate before them: where they part by
+    more, the wider kernel bends the motion. The limit is the universal threshold (see
+    universal_threshold) of all the differences tested, so noise alone narrows no kernel anywhere
+    in the clip (but by rare chance)."""
+
+    def __init__(self, positions: np.ndarray, weights: np.ndarray, noise: np.ndarray):
+        self.positions, self.noise, self.data = positions, noise, weights > 0
+        self.weights, self.column = _distinct_columns(weights)
+        self.reach = np.zeros(positions.shape[:2], np.int64)
+        self.before: tuple | None = None
+        self.added = 0
+        T, J = positions.shape[:2]
+        self.limit = universal_threshold(2.0 * T * J * len(WIDTH_GRID_SECONDS))
+
+    def add(self, estimate: np.ndarray, hat: np.ndarray, width: float) -> None:
+        """Add the next wider kernel's ``estimate`` [T,J,3] and hat diagonal [T,J] (kernel std
+        ``width`` frames)."""
+        fit = _fit_rows(self.weights, width)
+        own = _shared_spread(self.weights, fit, fit)[:, self.column]  # [T,J]
+        agree = self._within(estimate - self.positions, own - 2.0 * hat + 1.0) | ~self.data
+        if self.before is not None:
+            last, last_fit, last_own = self.before
+            cross = _shared_spread(self.weights, fit, last_fit)[:, self.column]
+            agree &= self._within(estimate - last, own + last_own - 2.0 * cross)
+        self.reach += agree & (self.reach == self.added)  # once parted, they stay parted
+        self.added += 1
+        self.before = (estimate, fit, own)
+
+    def _within(self, difference: np.ndarray, variance: np.ndarray) -> np.ndarray:
+        """[T,J] whether ``difference`` [T,J,3] is within the limit of its std (``variance`` [T,J]
+        over the noise variance per axis)."""
+        limit = self.limit * self.noise * np.sqrt(np.maximum(variance, 1e-12))
+        return norm(difference) <= limit
+
+
+def universal_threshold(n: float) -> float:
+    """The length, in stds per axis, beyond which the chi distribution of 3 degrees of freedom
+    leaves a tail of 1/n: of n independent 3-D Gaussian vectors about one is longer (Donoho and
+    Johnstone's universal threshold, for vectors): 3.4 for n = 100, 5.5 for a million."""
+    low, high = 0.0, 40.0
+    for _ in range(60):
+        c = 0.5 * (low + high)
+        tail = math.erfc(c / math.sqrt(2.0)) + math.sqrt(2.0 / math.pi) * c * math.exp(-0.5 * c * c)
+        low, high = (c, high) if tail > 1.0 / max(n, 1.0) else (low, c)
+    return 0.5 * (low + high)
+
+
+def _ease_levels(levels: np.ndarray, widths: np.ndarray) -> np.ndarray:
+    """[T,J] levels (grid indices) made smooth over time, never above ``levels`` [T,J]: the lowest
+    within the Gaussian's reach (3 stds of ``widths`` [J], frames, at least one) held, then
+    averaged by that Gaussian, so a wide kernel hands over to a narrow one gradually and ahead of
+    the frames that need the narrow one."""
+    out = levels.astype(np.float64)
+    T = len(levels)
+    for width in np.unique(widths[widths > 0]):
+        cols = np.flatnonzero(widths == width)
+        x = out[:, cols]
+        if (x == x[:1]).all():
+            continue
+        sigma = max(float(width), 1.0)
+        r = min(int(np.ceil(3.0 * sigma)), T)
+        pad = np.pad(x, ((r, r), (0, 0)), mode="edge")
+        low = np.lib.stride_tricks.sliding_window_view(pad, 2 * r + 1, axis=0).min(axis=-1)  # [T,n]
+        kernel = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
+        kernel /= kernel.sum()
+        held = np.pad(low, ((r, r), (0, 0)), mode="edge")
+        eased = sum(w * held[i:i + T] for i, w in enumerate(kernel))
+        out[:, cols] = np.minimum(eased, x)  # rounding only: every value it averages is at most x
+    return out
+
+
+def _blend_levels(positions: np.ndarray, weights: np.ndarray, levels: np.ndarray, top: np.ndarray,
+                  best: np.ndarray, best_hat: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
+    """(positions [T,J,3], hat diagonal [T,J]) estimated at the fractional ``levels`` [T,J] of
+    WIDTH_GRID_SECONDS (-1: the sample itself): the estimates of the two levels around each level
+    mixed linearly; ``best`` / ``best_hat`` are those at each joint's ``top`` [J] level (-1:
+    untouched)."""
+    below = levels < top[None]
+    if not below.any():
+        return best, best_hat
+    out, hat = best.copy(), best_hat.copy()
+    cols = np.flatnonzero(below.any(axis=0))
+    share = np.clip(levels[:, cols] - (top[cols] - 1), 0.0, 1.0)  # the top level's share
+    out[:, cols] *= share[..., None]
+    hat[:, cols] *= share
+    for k in range(-1, int(top[cols].max())):
+        share = np.clip(1.0 - np.abs(levels[:, cols] - k), 0.0, 1.0) * (k < top[cols])
+        use = share.any(axis=0)
+        if not use.any():
+            continue
+        c = cols[use]
+        if k < 0:
+            est, h = positions[:, c], np.ones((len(positions), len(c)))
+        else:
+            est, h = local_quadratic(positions[:, c], weights[:, c], np.full(len(c), WIDTH_GRID_SECONDS[k] * fps))
+        out[:, c] += share[:, use, None] * est
+        hat[:, c] += share[:, use] * h
+    return out, hat
+
+
+def _fit_rows(weights: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rows [3,T,m] giving local_quadratic's constant term from the window sums (see
+    _quadratic_fit), windows with weight [T,m], kernel k(u) [2R+1]) for weights [T,m] and kernel
+    std ``width`` frames: the estimate at t weighs the sample at t+u by
+    (rows[0] + rows[1] u + rows[2] u^2) k(u) weights[t+u]."""
+    R = int(np.floor(3.0 * width + 0.5))
+    u = np.arange(-R, R + 1, dtype=np.float64)
+    k = np.exp(-0.5 * (u / width) ** 2)
+    rows, ok = _constant_term_rows(weights, k[:, None] * u[:, None] ** np.arange(5), R)
+    return rows, ok, k
+
+
+def _shared_spread(weights: np.ndarray, a: tuple, b: tuple) -> np.ndarray:
+    """[T,m] the covariance of two local_quadratic estimates (fits ``a`` and ``b`` of _fit_rows)
+    of white noise of unit variance with weights [T,m]: the sum over the window of the products of
+    the weights each gives a sample (summed sample by sample: in a nearly singular window, a
+    narrow kernel over a gap, the rows are large and cancel); 0 where either window has no weight."""
+    R = min(len(a[2]), len(b[2])) // 2
+    out = (_window_weights(weights, a, R) * _window_weights(weights, b, R)).sum(axis=-1)
+    return np.where(a[1] & b[1], out, 0.0)
+
+
+def _window_weights(weights: np.ndarray, fit: tuple, R: int) -> np.ndarray:
+    """[T,m,2R+1] the weight a fit (see _fit_rows) gives each sample t+u, |u| <= R, in its estimate
+    at t, for weights [T,m] (none outside the clip)."""
+    rows, _, k = fit
+    u = np.arange(-R, R + 1, dtype=np.float64)
+    kernel = k[len(k) // 2 - R:len(k) // 2 + R + 1]
+    window = np.lib.stride_tricks.sliding_window_view(np.pad(weights, ((R, R), (0, 0))), 2 * R + 1, axis=0)
+    return (rows[0][..., None] + u * (rows[1][..., None] + u * rows[2][..., None])) * kernel * window
 
 
 def clean_positions(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.ndarray, height: float, fps: float,
@@ -864,8 +1010,9 @@ def _noticeable(noise: np.ndarray, parents: np.ndarray, rest_lengths: np.ndarray
 def _smooth_pieces(P: np.ndarray, weights: np.ndarray, noise: np.ndarray, chosen: np.ndarray, mode: str | float,
                    fps: float, parents: np.ndarray, cuts: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(smoothed positions [T,J,3], widths [J] in frames, hat diagonal [T,J]) of the pieces of the
-    clip between its cuts, for the ``chosen`` [J] joints: widths chosen per joint and held back
-    within the ``noise`` [J] (``mode`` "auto") or one width of ``mode`` seconds."""
+    clip between its cuts, for the ``chosen`` [J] joints: widths chosen per joint (narrower in
+    frames where the motion needs it) and held back within the ``noise`` [J] (``mode`` "auto") or
+    one width of ``mode`` seconds."""
     T, J = P.shape[:2]
     out, widths, hat = P.copy(), np.zeros(J), np.ones((T, J))
     for seg in segments(T, cuts):
