@@ -109,6 +109,20 @@ def test_fit_weight_ramps_smoothly_with_spread_and_noise(spread, noise):
 
 
 @settings(max_examples=40, deadline=None)
+@given(st.integers(2, 4), st.integers(2, 6), st.booleans(), st.integers(0, 2 ** 31 - 1))
+def test_fit_weight_with_noise_per_frame_is_each_frames_own(n, frames, constant, seed):
+    """A noise variance per frame [T] (a clip's ends keep more after smoothing) weighs each frame
+    of the fit as that frame's variance alone would, for constant and moving sources alike."""
+    rng = np.random.default_rng(seed)
+    src = rng.normal(size=(1 if constant else frames, n, 3))
+    var = rng.uniform(0.0, 2.0, frames) * (rng.uniform(size=frames) < 0.8)  # some frames clean
+    w = np.broadcast_to(fit_weight(src, var), (frames,))
+    for t in range(frames):
+        alone = fit_weight(src if constant else src[t:t + 1], float(var[t]))[0]
+        assert np.isclose(w[t], alone, rtol=1e-9, atol=1e-12), (t, w[t], alone)
+
+
+@settings(max_examples=40, deadline=None)
 @given(st.lists(st.tuples(st.integers(2, 5), st.integers(1, 4), st.sampled_from([0.0, 1e-6, 1e-2])), min_size=1,
                 max_size=5), st.integers(0, 2 ** 31 - 1))
 def test_fit_weights_of_several_joints_at_once_are_each_joints_own(joints, seed):

@@ -320,6 +320,24 @@ def test_smoothing_reduces_white_noise():
     assert np.percentile(np.linalg.norm(out - noisy, axis=-1), 99) <= CLAMP_STDS * 0.01 * 1.3
 
 
+def test_the_noise_left_is_told_per_frame_more_at_the_clips_ends():
+    """Cleaning.residual_frames [T,J]: the noise each smoothed sample keeps, noise * sqrt(hat);
+    the first and last frames, whose windows are one-sided, keep more than the inner ones (as
+    smoothed white noise shows), and its mean square over the frames is the residual's square."""
+    rng = np.random.default_rng(1)
+    parents, lengths, clean = _chain(400, 60.0, speed=3.0, rng=rng)
+    out, info = clean_positions(clean + rng.normal(scale=0.01, size=clean.shape), parents, lengths, height=1.0,
+                                fps=60.0, smooth="auto")
+    left, smoothed = info.residual_frames, info.widths > 0
+    assert left.shape == (400, 4) and smoothed.any()
+    np.testing.assert_allclose(np.sqrt((left ** 2).mean(axis=0)), info.residual, rtol=1e-12)
+    white = rng.normal(size=(400, 4, 500))  # 500 draws of white noise through the same kernels
+    kept = local_quadratic(white, np.ones((400, 4)), info.widths)[0].std(axis=-1)  # [T,J]
+    for t in (0, -1):
+        assert (left[t, smoothed] > 1.5 * left[200, smoothed]).all()
+        assert (kept[t, smoothed] > 1.5 * kept[200, smoothed]).all()
+
+
 def test_fast_clean_motion_is_never_smoothed():
     rng = np.random.default_rng(2)
     parents, lengths, P = _chain(300, 24.0, speed=15.0, rng=rng)

@@ -117,9 +117,12 @@ class Cleaning:
     """What the cleaning did: ``widths`` [J] kernel std in frames (0 = untouched; the widest: see
     choose_widths), ``noise`` [J]
     estimated noise std (per axis) as a fraction of the height, ``residual`` [J] the noise std
-    left after smoothing (same unit), report lines, the frames where the clip was cut (see
-    find_cuts) so no filter reaches across them, ``end_widths`` / ``end_noise`` / ``end_residual`` [K]
-    for the bone tips (None without tips), the tracks before smoothing (gaps filled) once known, and
+    left after smoothing (same unit; the root mean square over the frames) and ``residual_frames``
+    [T,J] that left in each frame (None: as ``residual`` in every frame; a one-sided window at a
+    clip's ends leaves more), report lines, the frames where the clip was cut (see find_cuts) so
+    no filter reaches across them, ``end_widths`` / ``end_noise`` / ``end_residual`` [K] /
+    ``end_residual_frames`` [T,K] for the bone tips (None without tips), the tracks before
+    smoothing (gaps filled) once known, and
     ``gaps`` [T,J] / ``end_gaps`` [T,K]: the joints' and bone tips' samples that were no data
     (missing, low confidence or spikes) and were filled (None: none); ``placed``: joints with no
     data in any frame placed between tracked ones (bone_fill.place_untracked_joints)."""
@@ -132,6 +135,8 @@ class Cleaning:
     end_widths: np.ndarray | None = None
     end_noise: np.ndarray | None = None
     end_residual: np.ndarray | None = None
+    residual_frames: np.ndarray | None = None
+    end_residual_frames: np.ndarray | None = None
     unsmoothed: Tracks | None = None
     gaps: np.ndarray | None = None
     end_gaps: np.ndarray | None = None
@@ -148,8 +153,12 @@ class Cleaning:
         def part(gaps: np.ndarray | None) -> np.ndarray | None:
             return None if gaps is None or not gaps[start:stop].any() else gaps[start:stop]
 
+        def rows(x: np.ndarray | None) -> np.ndarray | None:
+            return None if x is None else x[start:stop]
+
         return replace(self, cuts=[c - start for c in self.cuts if start < c < stop], gaps=part(self.gaps),
-                       end_gaps=part(self.end_gaps),
+                       end_gaps=part(self.end_gaps), residual_frames=rows(self.residual_frames),
+                       end_residual_frames=rows(self.end_residual_frames),
                        unsmoothed=None if self.unsmoothed is None else self.unsmoothed.frames(start, stop))
 
 
@@ -986,6 +995,7 @@ def clean_positions(positions: np.ndarray, parents: np.ndarray, rest_lengths: np
         out, widths, hat = _smooth_pieces(P, weights, noise, noisy, mode, fps, parents, result.cuts)
     out[:, ~present] = np.nan
     result.widths = widths
+    result.residual_frames = np.where(widths > 0, noise * np.sqrt(hat), noise) / height  # [T,J]
     result.residual = np.where(widths > 0, noise * np.sqrt(hat.mean(axis=0)), noise) / height
     n = int((widths > 0).sum())
     if n:
@@ -1219,10 +1229,13 @@ def smooth_tracks(tracks: Tracks, gaps: np.ndarray, end_gaps: np.ndarray | None,
     names = _point_names(tracks)
     out, cleaning = clean_positions(points, parents, lengths, skel.height, tracks.fps, smooth, confidence, filled,
                                     names, noise, _keyed_frames(tracks))
-    joints = Cleaning(cleaning.widths[:J], cleaning.noise[:J], cleaning.residual[:J], cleaning.report, cleaning.cuts)
+    frames = cleaning.residual_frames
+    joints = Cleaning(cleaning.widths[:J], cleaning.noise[:J], cleaning.residual[:J], cleaning.report, cleaning.cuts,
+                      residual_frames=None if frames is None else frames[:, :J])
     if tracks.has_ends:
         joints.end_widths, joints.end_noise, joints.end_residual = (cleaning.widths[J:], cleaning.noise[J:],
                                                                     cleaning.residual[J:])
+        joints.end_residual_frames = None if frames is None else frames[:, J:]
     if not cleaning.active:
         return tracks, joints
     ends = out[:, J:] if tracks.has_ends else tracks.end_positions

@@ -55,7 +55,8 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
                     missing: np.ndarray | None = None, progress=None, noise: float | np.ndarray = 0.0,
                     end_noise: np.ndarray | None = None, within_noise: float = 0.0,
                     input_positions: np.ndarray | None = None, input_noise: np.ndarray | None = None,
-                    filled: np.ndarray | None = None, rounding: np.ndarray | None = None) -> Solution:
+                    filled: np.ndarray | None = None, rounding: np.ndarray | None = None,
+                    noise_frames: np.ndarray | None = None, end_noise_frames: np.ndarray | None = None) -> Solution:
     """Solve local rotations from (gap-free) tracks.
 
     tracks: positions [T,J,3] without NaN except joints listed in ``missing`` (all-NaN joints).
@@ -64,6 +65,9 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     the skeleton height; one value or [J]) of the noise left in the tracks: roll cues and bone
     directions weaker than it lean on the reference, length changes within it are not stretch;
     end_noise: the same for the bone tips [K] (default: as noisy as their joints).
+    noise_frames / end_noise_frames: [T,J] / [T,K] the noise (as ``noise``) left in each frame,
+    where smoothing left more in some (a clip's ends): a best fit trusts its targets' spread per
+    frame by it (None: ``noise`` in every frame).
     within_noise: when > 0, each joint keeps its reference orientation (``twist_guess``: e.g. a
     solution smoothed over time) unless a target leaves the cone of that many noise stds around
     its track; then it turns just enough to bring it back. With ``input_noise``, it also turns
@@ -104,6 +108,10 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
         problem.freedom = _freedom(input_noise, noise)
     if end_noise is not None:
         problem.end_var = (np.asarray(end_noise, np.float64) * tracks.skeleton.height) ** 2
+    if noise_frames is not None and problem.noise_var.any():
+        problem.noise_var_frames = (np.asarray(noise_frames, np.float64) * tracks.skeleton.height) ** 2
+        if end_noise_frames is not None:
+            problem.end_var_frames = (np.asarray(end_noise_frames, np.float64) * tracks.skeleton.height) ** 2
     G = empty_matrices((problem.num_frames, tracks.skeleton.num_joints))
     if problem.noise_var.any():  # noise must not add up along chains
         problem.solved = empty_vectors(problem.positions.shape[:2])
@@ -325,7 +333,7 @@ def _hit_all_targets(problem: Problem, j: int, primary: list, src: np.ndarray, o
                      ) -> np.ndarray:
     """_hit_targets with every target taken as data."""
     weight = problem.aims[j].weight
-    weight = fit_weight(src, problem.offset_var(j, primary)) if weight is None else weight
+    weight = fit_weight(src, problem.offset_var_frames(j, primary)) if weight is None else weight
     problem.determined[j] = weight
     if weight.min() >= 1.0:
         return _written(out, best_fit(primary, src, obs, desired, problem.target_weights(j, primary)))
@@ -367,7 +375,8 @@ def _without_lost_targets(problem: Problem, j: int, primary: list, src: np.ndarr
         if len(kept) < 2:
             out[rows] = steady
             continue
-        weight = np.broadcast_to(fit_weight(s, problem.offset_var(j, kept)), (len(rows),))
+        var = problem.offset_var_frames(j, kept)
+        weight = np.broadcast_to(fit_weight(s, var if len(var) == 1 else var[rows]), (len(rows),))
         out[rows] = slerp(steady, best_fit(kept, s, o, G[rows]), weight)
     return out
 

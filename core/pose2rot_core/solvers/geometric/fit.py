@@ -52,23 +52,24 @@ ROLL_PRIOR = 1.0
 CHAINED_WEIGHT = 0.1
 
 
-def fit_weight(src: np.ndarray, noise_var: float) -> np.ndarray:
-    """[T] (or [1] when the sources are constant) trust in the best fit of targets with rest
-    offsets ``src`` [T,n,3] ([1,n,3] when constant; joint frame), 0..1; ``noise_var``: noise
-    variance (per axis) of the offsets, file units squared."""
+def fit_weight(src: np.ndarray, noise_var: float | np.ndarray) -> np.ndarray:
+    """[T] (or [1] when the sources are constant and the noise the same in every frame) trust in
+    the best fit of targets with rest offsets ``src`` [T,n,3] ([1,n,3] when constant; joint
+    frame), 0..1; ``noise_var``: noise variance (per axis) of the offsets, file units squared (one
+    value, or [T] per frame)."""
     return fit_weights([src], [noise_var])[0]
 
 
-def fit_weights(sources: list[np.ndarray], noise_vars: list[float]) -> list[np.ndarray]:
+def fit_weights(sources: list[np.ndarray], noise_vars: list[float | np.ndarray]) -> list[np.ndarray]:
     """fit_weight of several joints at once (their ``sources`` each [T,n,3] or [1,n,3], any n;
-    ``noise_vars`` one each): one eigenvalue call for all."""
+    ``noise_vars`` one each, one value or [T]): one eigenvalue call for all."""
     rows = np.cumsum([len(src) for src in sources])[:-1]
     lam_u = np.linalg.eigvalsh(np.concatenate([outer_sum(d, d) for d in map(normalize, sources)]))
     q = np.sqrt(np.maximum(lam_u[:, 0] + lam_u[:, 1], 0.0) / np.maximum(lam_u[:, 2], 1e-300))
     lo, hi = np.tan(np.radians(SPREAD_LOW_DEG)), np.tan(np.radians(SPREAD_HIGH_DEG))
     weights = np.split(smoothstep((q - lo) / (hi - lo)), rows)
     noise = [var * ROLL_PRIOR ** -2 for var in noise_vars]
-    noisy = [i for i, n in enumerate(noise) if n > 0]
+    noisy = [i for i, n in enumerate(noise) if np.any(n > 0)]
     if not noisy:
         return weights
     units = [max(float(np.abs(sources[i]).max()), 1e-300) for i in noisy]  # eigenvalues in any unit

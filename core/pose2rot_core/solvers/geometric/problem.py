@@ -83,6 +83,10 @@ class Problem:
     solved: np.ndarray | None = None
     #: noise variance of the bone tips [K] (None: as noisy as their joints)
     end_var: np.ndarray | None = None
+    #: [T,J] / [T,K] the noise variance of the joints and bone tips in each frame (None: ``noise_var``
+    #: / ``end_var`` in every frame): a clip's first and last frames keep more after smoothing
+    noise_var_frames: np.ndarray | None = None
+    end_var_frames: np.ndarray | None = None
     #: [J] the share of each joint's frames whose noise varies independently (smoothing spreads
     #: one frame's noise over its neighbours; None: all)
     freedom: np.ndarray | None = None
@@ -133,7 +137,7 @@ class Problem:
             several = [j for j in aiming if len(primary[j]) >= 2]
             if several:
                 weights = dict(zip(several, fit_weights([self.sources(primary[j]) for j in several],
-                                                         [self.offset_var(j, primary[j]) for j in several])))
+                                                         [self.offset_var_frames(j, primary[j]) for j in several])))
         directions: dict[int, np.ndarray] = {}
         if self.solved is None and self.twist != "swing":  # the one-target aims of clean tracks
             single = [j for j in aiming if len(primary[j]) == 1]
@@ -245,6 +249,23 @@ class Problem:
         far = [self.noise_var[t.index] if not t.is_end else
                (self.noise_var[joint] if self.end_var is None else self.end_var[t.index]) for t in targets]
         return float(self.noise_var[joint] + np.mean(far))
+
+    def offset_var_frames(self, joint: int, targets: list[Target]) -> np.ndarray:
+        """[T] offset_var in each frame, or [1] where the noise is the same in every frame."""
+        if self.noise_var_frames is None:
+            return np.array([self.offset_var(joint, targets)])
+        return self.noise_var_frames[:, joint] + np.mean([self._var_frames(joint, t) for t in targets], axis=0)
+
+    def _var_frames(self, joint: int, target: Target) -> np.ndarray:
+        """[T] the noise variance of the track of ``target`` of ``joint`` in each frame (a bone tip's
+        as offset_var reads it)."""
+        if not target.is_end:
+            return self.noise_var_frames[:, target.index]
+        if self.end_var_frames is not None:
+            return self.end_var_frames[:, target.index]
+        if self.end_var is None:
+            return self.noise_var_frames[:, joint]
+        return np.full(self.num_frames, self.end_var[target.index])
 
     def independent_frames(self, joint: int, targets: list[Target]) -> float:
         """How many of the frames of the vectors from ``joint`` to its ``targets`` carry
