@@ -472,7 +472,8 @@ def test_smoothing_moves_targets_within_the_cone_and_the_budget_evenly(seed, bud
     obs = np.broadcast_to(src, (T, 2, 3))
 
     def smoothed(var):
-        problem = SimpleNamespace(cone=2.5, offset_var=lambda j, t: 0.01 ** 2, shift_var=var)
+        problem = SimpleNamespace(cone=2.5, offset_var=lambda j, t: 0.01 ** 2,
+                                  cone_var=lambda j, t: np.array([0.01 ** 2]), shift_var=var)
         return _within_noise(problem, 0, targets, src, obs, desired, exact)
 
     out, capped = smoothed(None if budget is None else np.full(3, budget)), smoothed(None)
@@ -575,7 +576,8 @@ def test_a_turn_about_the_line_of_the_targets_moves_none_of_them():
     src = np.array([[[0.2, 0.1, 0.0], [0.5, 0.25, 0.0]]])         # both on one line from the joint
     targets = [Target(1, False, (), src[0, 0]), Target(2, False, (), src[0, 1])]
     obs = np.broadcast_to(src, (T, 2, 3))
-    problem = SimpleNamespace(cone=2.5, offset_var=lambda j, t: 0.01 ** 2, shift_var=None)
+    problem = SimpleNamespace(cone=2.5, offset_var=lambda j, t: 0.01 ** 2,
+                              cone_var=lambda j, t: np.array([0.01 ** 2]), shift_var=None)
     along = exact @ axis_angle(np.tile(src[0, 0], (T, 1)), np.full(T, np.radians(40.0)))
     np.testing.assert_allclose(_within_noise(problem, 0, targets, src, obs, along, exact), along, atol=1e-12)
     across = exact @ axis_angle(np.tile([0.0, 0.0, 1.0], (T, 1)), np.full(T, np.radians(40.0)))

@@ -912,3 +912,27 @@ def test_universal_threshold_leaves_one_in_n():
     length = np.linalg.norm(x, axis=1)
     for n in (100, 10_000):
         assert abs((length > universal_threshold(n)).mean() * n - 1.0) < 0.1
+
+
+def test_narrowing_says_where_the_kernel_narrowed_and_by_how_much_noise():
+    """Cleaning.narrowing is how many times the noise variance left in a frame exceeds the widest
+    kernel's there: above 1 only around a brief fast turn, 1 in the still stretches and at the
+    clip's one-sided ends (which the widest kernel shares, so they widen nothing), and None where
+    nothing was smoothed. The per-frame residual over its root gives the widest kernel's
+    noise, the same in the narrowed frames as in the unnarrowed ones around them."""
+    fps, noise = 60.0, 0.005
+    rng = np.random.default_rng(0)
+    parents, lengths, clean = _turning_chain(int(20 * fps), fps, turn=True)
+    _, info = clean_positions(clean + rng.normal(scale=noise, size=clean.shape), parents, lengths, height=1.0,
+                              fps=fps, smooth="auto")
+    T, mid, reach = len(clean), len(clean) // 2, int(0.2 * fps)
+    away = np.r_[:mid - 3 * reach, mid + 3 * reach:T]
+    assert info.narrowing is not None and (info.narrowing >= 1.0).all()
+    assert info.narrowing[mid - reach:mid + reach].max() > 1.2
+    assert np.allclose(info.narrowing[away], 1.0) and np.allclose(info.narrowing[[0, -1]], 1.0)
+    widest = info.residual_frames / np.sqrt(info.narrowing)
+    around = np.r_[mid - 3 * reach:mid - 2 * reach]
+    turned = int(np.argmax(info.narrowing[:, 1]))
+    assert abs(widest[turned, 1] / widest[around, 1].mean() - 1.0) < 0.05
+    _, off = clean_positions(clean, parents, lengths, height=1.0, fps=fps, smooth="off")
+    assert off.narrowing is None

@@ -121,7 +121,9 @@ class Cleaning:
     [T,J] that left in each frame (None: as ``residual`` in every frame; a one-sided window at a
     clip's ends leaves more), report lines, the frames where the clip was cut (see find_cuts) so
     no filter reaches across them, ``end_widths`` / ``end_noise`` / ``end_residual`` [K] /
-    ``end_residual_frames`` [T,K] for the bone tips (None without tips), the tracks before
+    ``end_residual_frames`` [T,K] for the bone tips (None without tips), ``narrowing`` /
+    ``end_narrowing`` [T,J] / [T,K] how many times the noise variance left in each frame exceeds
+    the joint's widest kernel's there (>= 1 where choose_widths narrowed it; None: nowhere), the tracks before
     smoothing (gaps filled) once known, and
     ``gaps`` [T,J] / ``end_gaps`` [T,K]: the joints' and bone tips' samples that were no data
     (missing, low confidence or spikes) and were filled (None: none); ``placed``: joints with no
@@ -137,6 +139,8 @@ class Cleaning:
     end_residual: np.ndarray | None = None
     residual_frames: np.ndarray | None = None
     end_residual_frames: np.ndarray | None = None
+    narrowing: np.ndarray | None = None
+    end_narrowing: np.ndarray | None = None
     unsmoothed: Tracks | None = None
     gaps: np.ndarray | None = None
     end_gaps: np.ndarray | None = None
@@ -158,7 +162,8 @@ class Cleaning:
 
         return replace(self, cuts=[c - start for c in self.cuts if start < c < stop], gaps=part(self.gaps),
                        end_gaps=part(self.end_gaps), residual_frames=rows(self.residual_frames),
-                       end_residual_frames=rows(self.end_residual_frames),
+                       end_residual_frames=rows(self.end_residual_frames), narrowing=rows(self.narrowing),
+                       end_narrowing=rows(self.end_narrowing),
                        unsmoothed=None if self.unsmoothed is None else self.unsmoothed.frames(start, stop))
 
 
@@ -787,7 +792,8 @@ def choose_widths(positions: np.ndarray, weights: np.ndarray, noise: np.ndarray,
 
     With ``parents`` [J] (-1 for roots) the risk is that of the bone vector to the parent (what
     the rotations depend on; its noise variance is the sum of both ends'), else of the position.
-    Returns (widths [J], smoothed positions [T,J,3], hat diagonal [T,J]: see local_quadratic)."""
+    Returns (widths [J], smoothed positions [T,J,3], hat diagonal [T,J]: see local_quadratic,
+    that of the widest kernel [T,J])."""
     T, J = positions.shape[:2]
     best_risk = np.full(J, np.inf)
     level = np.full(J, -1)
@@ -823,7 +829,7 @@ def choose_widths(positions: np.ndarray, weights: np.ndarray, noise: np.ndarray,
     widths = np.where(act, np.asarray(WIDTH_GRID_SECONDS)[np.maximum(level, 0)] * fps, 0.0)
     levels = _ease_levels(np.minimum(agreement.reach - 1, level), widths)
     out, out_hat = _blend_levels(positions, weights, levels, level, best, best_hat, fps)
-    return widths, out, out_hat
+    return widths, out, out_hat, best_hat
 
 
 class _Agreement:
@@ -992,11 +998,12 @@ def clean_positions(positions: np.ndarray, parents: np.ndarray, rest_lengths: np
     P = np.nan_to_num(positions)
     result.cuts = find_cuts(P, height)
     with np.errstate(all="ignore"):  # joints without data give empty windows; they stay NaN below
-        out, widths, hat = _smooth_pieces(P, weights, noise, noisy, mode, fps, parents, result.cuts)
+        out, widths, hat, narrowing = _smooth_pieces(P, weights, noise, noisy, mode, fps, parents, result.cuts)
     out[:, ~present] = np.nan
     result.widths = widths
     result.residual_frames = np.where(widths > 0, noise * np.sqrt(hat), noise) / height  # [T,J]
     result.residual = np.where(widths > 0, noise * np.sqrt(hat.mean(axis=0)), noise) / height
+    result.narrowing = narrowing if (narrowing > 1.0).any() else None
     n = int((widths > 0).sum())
     if n:
         label = "" if names is None else " (noisiest: '" + names[int(np.argmax(result.noise))] + "')"
@@ -1018,25 +1025,28 @@ def _noticeable(noise: np.ndarray, parents: np.ndarray, rest_lengths: np.ndarray
 
 
 def _smooth_pieces(P: np.ndarray, weights: np.ndarray, noise: np.ndarray, chosen: np.ndarray, mode: str | float,
-                   fps: float, parents: np.ndarray, cuts: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(smoothed positions [T,J,3], widths [J] in frames, hat diagonal [T,J]) of the pieces of the
-    clip between its cuts, for the ``chosen`` [J] joints: widths chosen per joint (narrower in
-    frames where the motion needs it) and held back within the ``noise`` [J] (``mode`` "auto") or
-    one width of ``mode`` seconds."""
+                   fps: float, parents: np.ndarray, cuts: list[int]
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(smoothed positions [T,J,3], widths [J] in frames, hat diagonal [T,J], narrowing [T,J]: see
+    Cleaning) of the pieces of the clip between its cuts, for the ``chosen`` [J] joints: widths
+    chosen per joint (narrower in frames where the motion needs it) and held back within the
+    ``noise`` [J] (``mode`` "auto") or one width of ``mode`` seconds."""
     T, J = P.shape[:2]
-    out, widths, hat = P.copy(), np.zeros(J), np.ones((T, J))
+    out, widths, hat, narrowing = P.copy(), np.zeros(J), np.ones((T, J)), np.ones((T, J))
     for seg in segments(T, cuts):
         if seg.stop - seg.start < 5:
             continue
         if mode == "auto":
-            w, out[seg], hat[seg] = choose_widths(P[seg], weights[seg], np.where(chosen, noise, 0.0), fps, parents)
+            w, out[seg], hat[seg], widest = choose_widths(P[seg], weights[seg], np.where(chosen, noise, 0.0), fps,
+                                                          parents)
+            narrowing[seg] = np.maximum(hat[seg] / np.maximum(widest, 1e-12), 1.0)
             held = hold_back(np.linalg.norm(out[seg] - P[seg], axis=-1), CLAMP_STDS * noise, w)
             out[seg] = P[seg] + held[..., None] * (out[seg] - P[seg])
         else:
             w = np.where(chosen, min(float(mode) * fps, float(T)), 0.0)  # wider than the clip: as wide
             out[seg], hat[seg] = local_quadratic(P[seg], weights[seg], w)
         widths = np.maximum(widths, w)
-    return out, widths, hat
+    return out, widths, hat, narrowing
 
 
 def find_cuts(positions: np.ndarray, height: float) -> list[int]:
@@ -1230,12 +1240,15 @@ def smooth_tracks(tracks: Tracks, gaps: np.ndarray, end_gaps: np.ndarray | None,
     out, cleaning = clean_positions(points, parents, lengths, skel.height, tracks.fps, smooth, confidence, filled,
                                     names, noise, _keyed_frames(tracks))
     frames = cleaning.residual_frames
+    narrowing = cleaning.narrowing
     joints = Cleaning(cleaning.widths[:J], cleaning.noise[:J], cleaning.residual[:J], cleaning.report, cleaning.cuts,
-                      residual_frames=None if frames is None else frames[:, :J])
+                      residual_frames=None if frames is None else frames[:, :J],
+                      narrowing=None if narrowing is None else narrowing[:, :J])
     if tracks.has_ends:
         joints.end_widths, joints.end_noise, joints.end_residual = (cleaning.widths[J:], cleaning.noise[J:],
                                                                     cleaning.residual[J:])
         joints.end_residual_frames = None if frames is None else frames[:, J:]
+        joints.end_narrowing = None if narrowing is None else narrowing[:, J:]
     if not cleaning.active:
         return tracks, joints
     ends = out[:, J:] if tracks.has_ends else tracks.end_positions

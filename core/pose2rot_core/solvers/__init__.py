@@ -162,6 +162,7 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
         if cleaning.active:
             geometric.update(noise=cleaning.residual, end_noise=cleaning.end_residual,
                              noise_frames=cleaning.residual_frames, end_noise_frames=cleaning.end_residual_frames,
+                             narrowing=cleaning.narrowing, end_narrowing=cleaning.end_narrowing,
                              input_positions=cleaning.unsmoothed.positions, input_noise=cleaning.noise)
             if twist_guess is not None:
                 twist_guess = None

@@ -56,7 +56,8 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
                     end_noise: np.ndarray | None = None, within_noise: float = 0.0,
                     input_positions: np.ndarray | None = None, input_noise: np.ndarray | None = None,
                     filled: np.ndarray | None = None, rounding: np.ndarray | None = None,
-                    noise_frames: np.ndarray | None = None, end_noise_frames: np.ndarray | None = None) -> Solution:
+                    noise_frames: np.ndarray | None = None, end_noise_frames: np.ndarray | None = None,
+                    narrowing: np.ndarray | None = None, end_narrowing: np.ndarray | None = None) -> Solution:
     """Solve local rotations from (gap-free) tracks.
 
     tracks: positions [T,J,3] without NaN except joints listed in ``missing`` (all-NaN joints).
@@ -68,6 +69,9 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     noise_frames / end_noise_frames: [T,J] / [T,K] the noise (as ``noise``) left in each frame,
     where smoothing left more in some (a clip's ends): a best fit trusts its targets' spread per
     frame by it (None: ``noise`` in every frame).
+    narrowing / end_narrowing: [T,J] / [T,K] where the track smoothing narrowed its kernel, the
+    noise variance it left over the widest kernel's (see smoothing.Cleaning): the cone widens by it
+    there, and the budget reads the widest kernel's noise, so a few fast frames do not shrink it.
     within_noise: when > 0, each joint keeps its reference orientation (``twist_guess``: e.g. a
     solution smoothed over time) unless a target leaves the cone of that many noise stds around
     its track; then it turns just enough to bring it back. With ``input_noise``, it also turns
@@ -101,9 +105,13 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     problem, mismatch = _build_problem(tracks, twist_guess, twist, stretch, use_ends, missing_mask, noise, report,
                                        lengths)
     problem.cone = within_noise
+    if within_noise > 0 and narrowing is not None:
+        problem.narrowing, problem.end_narrowing = narrowing, end_narrowing
     problem.gaps = filled if filled is not None and filled.any() else None
     if within_noise > 0 and input_noise is not None:
-        problem.shift_var = _smoothing_budget(input_noise, noise) * tracks.skeleton.height ** 2
+        widest = noise if narrowing is None or noise_frames is None else np.sqrt(
+            (np.asarray(noise_frames) ** 2 / narrowing).mean(axis=0))
+        problem.shift_var = _smoothing_budget(input_noise, widest) * tracks.skeleton.height ** 2
     if input_noise is not None:
         problem.freedom = _freedom(input_noise, noise)
     if end_noise is not None:
@@ -263,7 +271,8 @@ def _orient_one_target(problem: Problem, joints: np.ndarray, G: np.ndarray) -> N
     if problem.cone > 0:
         budget = None if problem.shift_var is None else np.array([_shift_budget(problem, j, t)
                                                                   for j, t in zip(joints, primary)])
-        exact = _within_cones(problem.cone * np.sqrt(var), budget, normalize(src), src[:, :, None], obs[:, :, None],
+        cap = problem.cone * np.sqrt(np.stack([problem.cone_var(j, t) for j, t in zip(joints, primary)], axis=-1))
+        exact = _within_cones(cap, budget, normalize(src), src[:, :, None], obs[:, :, None],
                               desired, exact)
     joint_planes(G)[joints] = frames_last(exact)
 
@@ -455,7 +464,7 @@ def _within_noise(problem: Problem, j: int, primary: list, src: np.ndarray, obs:
     smooth as the smoothing made it instead of following the exact solve wherever it reaches a
     limit."""
     budget = None if problem.shift_var is None else np.array([_shift_budget(problem, j, primary)])
-    cap = problem.cone * np.sqrt([problem.offset_var(j, primary)])
+    cap = problem.cone * np.sqrt(problem.cone_var(j, primary))[:, None]
     return _within_cones(cap, budget, line_means(src, obs)[0][:, None], src[:, None], obs[:, None], desired[:, None],
                          exact[:, None])[:, 0]
 

@@ -87,6 +87,10 @@ class Problem:
     #: / ``end_var`` in every frame): a clip's first and last frames keep more after smoothing
     noise_var_frames: np.ndarray | None = None
     end_var_frames: np.ndarray | None = None
+    #: [T,J] / [T,K] how many times the noise variance the smoothing left in each frame exceeds what
+    #: the joint's widest kernel leaves there (>= 1; None: never narrowed): the cone widens by it
+    narrowing: np.ndarray | None = None
+    end_narrowing: np.ndarray | None = None
     #: [J] the share of each joint's frames whose noise varies independently (smoothing spreads
     #: one frame's noise over its neighbours; None: all)
     freedom: np.ndarray | None = None
@@ -255,6 +259,17 @@ class Problem:
         if self.noise_var_frames is None:
             return np.array([self.offset_var(joint, targets)])
         return self.noise_var_frames[:, joint] + np.mean([self._var_frames(joint, t) for t in targets], axis=0)
+
+    def cone_var(self, joint: int, targets: list[Target]) -> np.ndarray:
+        """[T] offset_var widened in each frame by both ends' ``narrowing`` (a bone tip without
+        its own: its joint's), or [1] where no kernel was narrowed."""
+        if self.narrowing is None:
+            return np.array([self.offset_var(joint, targets)])
+        far = [self.noise_var[t.index] * self.narrowing[:, t.index] if not t.is_end else
+               self.noise_var[joint] * self.narrowing[:, joint] if self.end_var is None else
+               self.end_var[t.index] * (1.0 if self.end_narrowing is None else self.end_narrowing[:, t.index])
+               for t in targets]
+        return self.noise_var[joint] * self.narrowing[:, joint] + np.mean(far, axis=0)
 
     def _var_frames(self, joint: int, target: Target) -> np.ndarray:
         """[T] the noise variance of the track of ``target`` of ``joint`` in each frame (a bone tip's
