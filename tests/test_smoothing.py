@@ -13,10 +13,11 @@ from hypothesis import strategies as st
 from pose2rot_core.bvh import read_bvh
 from pose2rot_core.errors import Pose2RotError
 from pose2rot_core.evaluate import add_noise, evaluate_clip, jitter
+from pose2rot_core.kernels import CLAMP_STDS, local_quadratic
 from pose2rot_core.rotations import geodesic_angle
-from pose2rot_core.smoothing import (AT_ORIGIN_FRACTION, CLAMP_STDS, COLLAPSED_FRACTION, _every_axis, bone_lengths,
-                                     clean_positions, column_nanmedian, estimate_noise, find_outliers, local_quadratic,
-                                     lost_frames, mark_gaps, on_parent_track, parse_smooth)
+from pose2rot_core.smoothing import (AT_ORIGIN_FRACTION, COLLAPSED_FRACTION, _every_axis, bone_lengths, clean_positions,
+                                     column_nanmedian, estimate_noise, find_outliers, lost_frames, mark_gaps,
+                                     on_parent_track, parse_smooth)
 from pose2rot_core.solvers import prepare_tracks
 from pose2rot_core.stacks import joint_planes
 from pose2rot_core.tracks_io import tracks_from_bvh
@@ -868,7 +869,7 @@ def test_slow_motion_is_smoothed_with_one_kernel_per_joint_as_before(fps):
 def test_white_noise_narrows_almost_no_kernel():
     """On slow motion under white noise every frame of every joint reaches the widest kernel but
     by the rare chance the universal threshold leaves (under 1 in 1,000 here)."""
-    from pose2rot_core.smoothing import WIDTH_GRID_SECONDS, _Agreement
+    from pose2rot_core.kernels import WIDTH_GRID_SECONDS, _Agreement
 
     rng = np.random.default_rng(0)
     T, J, fps = 600, 40, 60.0
@@ -890,7 +891,7 @@ def test_shared_spread_is_the_product_of_the_two_fits_weights(T, a, b, seed):
     has a nearly singular window: summed from the window sums, its rows' large terms cancelled to
     as much as 2e6 or -4e5 where the answer was 0.125; summed sample by sample it agrees to 1e-4
     (the fitted impulses carry the rounding of such a window too)."""
-    from pose2rot_core.smoothing import _fit_rows, _shared_spread
+    from pose2rot_core.kernels import _fit_rows, _shared_spread
 
     rng = np.random.default_rng(seed)
     w = rng.uniform(0.2, 1.0, T)
@@ -906,7 +907,7 @@ def test_shared_spread_is_the_product_of_the_two_fits_weights(T, a, b, seed):
 
 def test_universal_threshold_leaves_one_in_n():
     """Of n 3-D Gaussian vectors about one is longer than the universal threshold of n."""
-    from pose2rot_core.smoothing import universal_threshold
+    from pose2rot_core.kernels import universal_threshold
 
     x = np.random.default_rng(0).normal(size=(2_000_000, 3))
     length = np.linalg.norm(x, axis=1)

@@ -25,8 +25,9 @@ import numpy as np
 
 from .errors import Pose2RotError
 from .fk import end_site_positions
+from .kernels import CLAMP_STDS
 from .rotations import best_fit_rotation, geodesic_angle, norm, normalize
-from .smoothing import (AUTO_THRESHOLD, CLAMP_STDS, OUTLIER_MIN_FRACTION, bone_lengths, column_nanmedian,
+from .smoothing import (AUTO_THRESHOLD, OUTLIER_MIN_FRACTION, bone_lengths, column_nanmedian,
                         find_cuts)
 from .skeleton import Skeleton
 from .solution import Solution
