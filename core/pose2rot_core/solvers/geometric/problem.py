@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property, reduce
+from typing import Callable
 
 import numpy as np
 
@@ -18,6 +19,9 @@ from ...smoothing import column_nanmedian
 from ...stacks import any_per_point, component_major, empty_vectors, frames_first, joint_planes, mat_mul, mat_vec
 from ...tracks import Tracks
 from .fit import fit_weights
+
+#: a noise variance: one number, or [T] one per frame
+Variance = float | np.ndarray
 
 #: a child whose distance to its parent deviates by more than this fraction of its rest length
 #: (or which has no rest length but moves away) translates freely and does not aim its parent
@@ -250,37 +254,29 @@ class Problem:
     def offset_var(self, joint: int, targets: list[Target]) -> float:
         """Noise variance (per axis, file units squared) of the vectors from ``joint`` to its
         targets: both ends'."""
-        far = [self.noise_var[t.index] if not t.is_end else
-               (self.noise_var[joint] if self.end_var is None else self.end_var[t.index]) for t in targets]
-        return float(self.noise_var[joint] + np.mean(far))
+        tip = None if self.end_var is None else self.end_var.__getitem__
+        return float(_both_ends(joint, targets, self.noise_var.__getitem__, tip))
 
     def offset_var_frames(self, joint: int, targets: list[Target]) -> np.ndarray:
         """[T] offset_var in each frame, or [1] where the noise is the same in every frame."""
         if self.noise_var_frames is None:
             return np.array([self.offset_var(joint, targets)])
-        return self.noise_var_frames[:, joint] + np.mean([self._var_frames(joint, t) for t in targets], axis=0)
+        if self.end_var_frames is not None:
+            tip = lambda k: self.end_var_frames[:, k]  # noqa: E731
+        else:
+            tip = None if self.end_var is None else lambda k: np.full(self.num_frames, self.end_var[k])
+        return _both_ends(joint, targets, lambda i: self.noise_var_frames[:, i], tip)
 
     def cone_var(self, joint: int, targets: list[Target]) -> np.ndarray:
         """[T] offset_var widened in each frame by both ends' ``narrowing`` (a bone tip without
         its own: its joint's), or [1] where no kernel was narrowed."""
         if self.narrowing is None:
             return np.array([self.offset_var(joint, targets)])
-        far = [self.noise_var[t.index] * self.narrowing[:, t.index] if not t.is_end else
-               self.noise_var[joint] * self.narrowing[:, joint] if self.end_var is None else
-               self.end_var[t.index] * (1.0 if self.end_narrowing is None else self.end_narrowing[:, t.index])
-               for t in targets]
-        return self.noise_var[joint] * self.narrowing[:, joint] + np.mean(far, axis=0)
-
-    def _var_frames(self, joint: int, target: Target) -> np.ndarray:
-        """[T] the noise variance of the track of ``target`` of ``joint`` in each frame (a bone tip's
-        as offset_var reads it)."""
-        if not target.is_end:
-            return self.noise_var_frames[:, target.index]
-        if self.end_var_frames is not None:
-            return self.end_var_frames[:, target.index]
-        if self.end_var is None:
-            return self.noise_var_frames[:, joint]
-        return np.full(self.num_frames, self.end_var[target.index])
+        if self.end_var is None or self.end_narrowing is None:
+            tip = None if self.end_var is None else lambda k: np.full(self.num_frames, self.end_var[k])
+        else:
+            tip = lambda k: self.end_var[k] * self.end_narrowing[:, k]  # noqa: E731
+        return _both_ends(joint, targets, lambda i: self.noise_var[i] * self.narrowing[:, i], tip)
 
     def independent_frames(self, joint: int, targets: list[Target]) -> float:
         """How many of the frames of the vectors from ``joint`` to its ``targets`` carry
@@ -318,6 +314,15 @@ class Problem:
         direct = [t for t in targets if not t.chain and (t.is_end or not self.translating[t.index])]
         others = [t for t in targets if t not in direct]
         return (direct, others) if direct else (others, [])
+
+
+def _both_ends(joint: int, targets: list[Target], point: Callable[[int], Variance],
+               tip: Callable[[int], Variance] | None) -> Variance:
+    """The noise variance of the vectors from ``joint`` to its ``targets``: ``point(i)`` of the
+    joint i, plus the mean over the targets of theirs (a bone tip's ``tip(k)``; None: as noisy as
+    its joint). Scalars, or [T] in each frame, as ``point`` and ``tip`` give them."""
+    far = [point(t.index) if not t.is_end else point(joint) if tip is None else tip(t.index) for t in targets]
+    return point(joint) + np.mean(far, axis=0)
 
 
 def classify_translation(skel: Skeleton, dist: np.ndarray, typical: np.ndarray, missing: np.ndarray, stretch: str,
