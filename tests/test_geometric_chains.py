@@ -162,7 +162,7 @@ def _dense_first_bone(problem, joint: int, obs: np.ndarray, var: float, samples:
                        np.repeat(desired[:, None], k, 1), np.repeat(frames[:, None], k, 1))
     rest = np.linalg.norm(src_k, axis=-1)  # [T,k]
     lengths = np.concatenate([np.linalg.norm(obs, axis=-1)[:, None], rest[:, 1:]], 1)
-    a = np.einsum("tij,kj->tki", frames, prior.mean) * lengths[..., None]
+    a = np.einsum("tij,kj->tki", frames, prior.mean[0]) * lengths[..., None]
     moving = prior.shown * rest ** 2  # [T,k]
     points = [joint] + [aiming for aiming, _ in chain] + [chain[-1][1].index]
     diff = np.eye(k + 1)[1:] - np.eye(k + 1)[:-1]  # [k,k+1] successive differences

@@ -163,7 +163,8 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
             geometric.update(noise=cleaning.residual, end_noise=cleaning.end_residual,
                              noise_frames=cleaning.residual_frames, end_noise_frames=cleaning.end_residual_frames,
                              narrowing=cleaning.narrowing, end_narrowing=cleaning.end_narrowing,
-                             input_positions=cleaning.unsmoothed.positions, input_noise=cleaning.noise)
+                             input_positions=cleaning.unsmoothed.positions, input_noise=cleaning.noise,
+                             cuts=cleaning.cuts)
             if twist_guess is not None:
                 twist_guess = None
                 report.append("the tracks were smoothed: the roll follows the solver's own smoothed guess, "

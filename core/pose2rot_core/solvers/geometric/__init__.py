@@ -31,7 +31,7 @@ from ...rotations import (axis_angle_to_matrix, cross, norm, normalize, rotation
                           rotation_vector, twist_angle)
 from ...running import running_mean, running_mean_of_data, window_frames
 from ...safety import CLEAN_TOLERANCE, NOISE_STDS
-from ...smoothing import bone_lengths, column_nanmedian
+from ...smoothing import bone_lengths, column_nanmedian, segments
 from ...solution import Solution
 from ...stacks import (any_per_point, component_major, empty_matrices, empty_vectors, frame_mean, frames_first, frames_last,
                        joint_batches, joint_planes, joint_rows, mat_mul, mat_t_mul, mat_vec, planes_vec, side_by_side)
@@ -57,7 +57,8 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
                     input_positions: np.ndarray | None = None, input_noise: np.ndarray | None = None,
                     filled: np.ndarray | None = None, rounding: np.ndarray | None = None,
                     noise_frames: np.ndarray | None = None, end_noise_frames: np.ndarray | None = None,
-                    narrowing: np.ndarray | None = None, end_narrowing: np.ndarray | None = None) -> Solution:
+                    narrowing: np.ndarray | None = None, end_narrowing: np.ndarray | None = None,
+                    cuts: list[int] | None = None) -> Solution:
     """Solve local rotations from (gap-free) tracks.
 
     tracks: positions [T,J,3] without NaN except joints listed in ``missing`` (all-NaN joints).
@@ -72,6 +73,8 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     narrowing / end_narrowing: [T,J] / [T,K] where the track smoothing narrowed its kernel, the
     noise variance it left over the widest kernel's (see smoothing.Cleaning): the cone widens by it
     there, and the budget reads the widest kernel's noise, so a few fast frames do not shrink it.
+    cuts: the frames where the clip was cut (smoothing.find_cuts: a bind pose before the motion, two
+    takes joined): the leans of noisy short bones read each piece between cuts on its own.
     within_noise: when > 0, each joint keeps its reference orientation (``twist_guess``: e.g. a
     solution smoothed over time) unless a target leaves the cone of that many noise stds around
     its track; then it turns just enough to bring it back. With ``input_noise``, it also turns
@@ -105,6 +108,7 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     problem, mismatch = _build_problem(tracks, twist_guess, twist, stretch, use_ends, missing_mask, noise, report,
                                        lengths)
     problem.cone = within_noise
+    problem.pieces = segments(tracks.num_frames, cuts) if cuts else []
     if within_noise > 0 and narrowing is not None:
         problem.narrowing, problem.end_narrowing = narrowing, end_narrowing
     problem.gaps = filled if filled is not None and filled.any() else None

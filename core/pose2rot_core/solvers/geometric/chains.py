@@ -55,7 +55,7 @@ def lean_with_chains(problem: Problem, joints: np.ndarray, var: np.ndarray, samp
     prior = lean_prior(problem, np.concatenate([var, below.var]), np.concatenate([samples, below.samples]), src,
                        delta, _gather(desired, owner), frames)
     leaned = wiener_lean(prior.first(n), obs, parent_frames)
-    mean = prior.mean[None] if frames is None else mat_vec(frames, prior.mean)
+    mean = prior.mean if frames is None else mat_vec(frames, prior.mean)
     rest = norm(src)  # [T|1,N] rest lengths
     a = mean * _prior_lengths(obs, rest)[..., None]  # [T,N,3] the vectors' prior means, in the world
     moving = prior.shown * rest ** 2  # [T,N] their prior variance per axis: rest length^2 s^2

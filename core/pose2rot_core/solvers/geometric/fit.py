@@ -188,9 +188,10 @@ def wiener_lean(prior: LeanPrior, obs: np.ndarray, parent_frame: np.ndarray | No
 
 @dataclass
 class LeanPrior:
-    """What lean_columns weighs for n target vectors: the held ``mean`` direction [n,3] and the
-    observed unit directions ``d`` [T,n,3] (both in the parents' frames), the variance per axis
-    of the directions' changes beyond the noise ``shown`` [T,n] and of their noise ``n2`` [T,n]."""
+    """What lean_columns weighs for n target vectors: the held ``mean`` direction [1,n,3] (or
+    [T,n,3], each piece of a cut clip its own) and the observed unit directions ``d`` [T,n,3]
+    (both in the parents' frames), the variance per axis of the directions' changes beyond the
+    noise ``shown`` [T,n] and of their noise ``n2`` [T,n]."""
 
     mean: np.ndarray
     d: np.ndarray
@@ -199,19 +200,43 @@ class LeanPrior:
 
     def first(self, n: int) -> LeanPrior:
         """The prior of the first ``n`` target vectors."""
-        return LeanPrior(self.mean[:n], self.d[:, :n], self.shown[:, :n], self.n2[:, :n])
+        return LeanPrior(self.mean[:, :n], self.d[:, :n], self.shown[:, :n], self.n2[:, :n])
 
 
 def lean_prior(problem: Problem, var: np.ndarray, samples: np.ndarray, src: np.ndarray, obs: np.ndarray,
                desired: np.ndarray, parent_frame: np.ndarray | None) -> LeanPrior:
     """The LeanPrior of lean_columns (same arguments): the mean is the clip's, pulled towards the
     reference as far as its noise leaves it uncertain; what the bone shows beyond the noise is
-    read about the clip's own mean, over the clip or over LEAN_SECONDS around each frame."""
+    read about the clip's own mean, over the clip or over LEAN_SECONDS around each frame. A clip
+    cut in pieces (Problem.pieces: a bind pose before the motion) is read piece by piece, each
+    with its share of the independent ``samples``: a pose held across the cut is no mean of both."""
     length = np.maximum(norm(src), 1e-300)  # [T,n] rest lengths
     n2 = var / length ** 2  # [T,n] direction noise, per axis
     d, ref = normalize(obs, 1e-300), normalize(mat_vec(desired, src), 1e-300)
     if parent_frame is not None:
         d, ref = (mat_t_vec(parent_frame, x) for x in (d, ref))
+    width = window_frames(LEAN_SECONDS, problem.tracks.fps)
+    if not problem.pieces:
+        mean, shown = _held(d, ref, n2, samples, width)
+        return LeanPrior(mean, d, shown, n2)
+    T = len(d)
+    held = [_held(d[p], _piece(ref, p, T), _piece(n2, p, T), np.maximum(1.0, samples * (p.stop - p.start) / T),
+                  width) for p in problem.pieces]
+    mean = np.concatenate([np.broadcast_to(m, (p.stop - p.start, *m.shape[1:]))
+                           for (m, _), p in zip(held, problem.pieces)])
+    return LeanPrior(mean, d, np.concatenate([shown for _, shown in held]), n2)
+
+
+def _piece(x: np.ndarray, piece: slice, T: int) -> np.ndarray:
+    """The frames ``piece`` of ``x`` [T|1,...] (one frame standing for all: itself)."""
+    return x[piece] if len(x) == T else x
+
+
+def _held(d: np.ndarray, ref: np.ndarray, n2: np.ndarray, samples: np.ndarray, width: int
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """(held mean [1,n,3], shown [T,n]) of lean_prior over frames with unit directions ``d``
+    [T,n,3], their reference's ``ref`` [T|1,n,3], noise ``n2`` [T|1,n] and ``samples`` [n]
+    independent frames."""
     resultant = d.mean(axis=0)
     data_mean = normalize(resultant, 1e-300)
     ref_mean = normalize(ref.mean(axis=0), 1e-300)
@@ -220,8 +245,7 @@ def lean_prior(problem: Problem, var: np.ndarray, samples: np.ndarray, src: np.n
     kept = _wiener_share(_shown((shift * shift).sum(-1)[None], mean_noise), mean_noise)[0, :, None]
     mean = normalize(ref_mean + kept * shift, 1e-300)
     moves = d - data_mean
-    width = window_frames(LEAN_SECONDS, problem.tracks.fps)
-    return LeanPrior(mean, d, _shown((moves * moves).sum(-1), n2, width), n2)
+    return mean[None], _shown((moves * moves).sum(-1), n2, width)
 
 
 def _mean_noise(n2: np.ndarray, resultant: np.ndarray, samples: np.ndarray) -> np.ndarray:

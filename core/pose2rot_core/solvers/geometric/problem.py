@@ -114,6 +114,9 @@ class Problem:
     past_segments: dict[int, Target] = field(default_factory=dict)
     #: the bone tips' tracks [T,K,3] (component-major, like ``positions``), None without tips
     ends: np.ndarray | None = None
+    #: the pieces [start, stop) of the clip between its cuts (see smoothing.find_cuts): the leans
+    #: read what a bone holds and shows over each piece alone (empty: the whole clip is one)
+    pieces: list[slice] = field(default_factory=list)
     #: sources (constant reference) and observed vectors (clean tracks) already worked out, by targets
     _sources: dict = field(default_factory=dict, repr=False)
     _observed: dict = field(default_factory=dict, repr=False)
