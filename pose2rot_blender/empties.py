@@ -22,7 +22,7 @@ from . import keys
 def _location_curves(obj: bpy.types.Object):
     """The object's location F-curves as a list of 3 (None = channel not animated), or None when
     its world location is not simply its ``location`` channels."""
-    if obj.parent is not None or any(abs(v) > 0 for v in obj.delta_location):
+    if obj.parent is not None or any(obj.delta_location):
         return None
     return _own_location_curves(obj)
 
@@ -39,19 +39,21 @@ def _own_location_curves(obj: bpy.types.Object, cycles: bool = False):
         return [None, None, None]
     if len(ad.drivers) or any(not t.mute for t in ad.nla_tracks):
         return None
-    if ad.action is None:
+    action = ad.action
+    if action is None:
         return [None, None, None]
-    if getattr(ad, "action_influence", 1.0) != 1.0 or getattr(ad, "action_blend_type", "REPLACE") != 'REPLACE':
+    if ad.action_influence != 1.0 or ad.action_blend_type != 'REPLACE':
         return None
     out = [None, None, None]
-    for fc in keys.object_fcurves(obj):
-        if fc.data_path == "delta_location":
+    for fc in keys.action_fcurves(action, ad):
+        path = fc.data_path
+        if path == "location":
+            index = fc.array_index
+            if fc.mute or not 0 <= index < 3 or (len(fc.modifiers) and not (cycles and _repeats(fc))):
+                return None
+            out[index] = fc
+        elif path == "delta_location":
             return None
-        if fc.data_path != "location":
-            continue
-        if fc.mute or not 0 <= fc.array_index < 3 or (len(fc.modifiers) and not (cycles and _repeats(fc))):
-            return None
-        out[fc.array_index] = fc
     return out
 
 
@@ -79,9 +81,9 @@ def _keys_on(fc, frames: np.ndarray) -> np.ndarray:
     return _set_on(x, frames)
 
 
-def _curve_values(fc, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(values [T] of F-curve ``fc`` at ``frames`` [T], whether each is data: see _set_on)."""
-    x, y = keys.key_points(fc)
+def _curve_values(fc, x: np.ndarray, y: np.ndarray, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(values [T] of F-curve ``fc`` with keys at frames ``x`` [n] holding ``y`` [n], at ``frames`` [T],
+    whether each is data: see _set_on)."""
     n = len(x)
     if n:
         idx = np.clip(np.searchsorted(x, frames), 0, n - 1)
@@ -104,32 +106,50 @@ def _set_on(x: np.ndarray, frames: np.ndarray) -> np.ndarray:
     return on | dense
 
 
-def _all_curve_values(curves: list, frames: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """Fill ``out`` [T,C] with the values of F-curves [C] at ``frames`` [T]; returns [T,C] whether
-    each value is a key (else Blender interpolated it). Curves with the same number of keys are read
-    into one buffer and, when they have keys on all of ``frames`` (the usual case), taken from it at
-    once; the others go through :func:`_curve_values`."""
-    want = frames.astype(np.float32)
-    counts = np.array([len(fc.keyframe_points) for fc in curves], np.int64)
-    left = np.ones(len(curves), bool)
-    keyed = np.ones(out.shape, bool)
-    for n in np.unique(counts[counts >= len(frames)]):
-        ks = np.flatnonzero(counts == n)
-        co = np.empty((len(ks), 2 * n), np.float32)
-        for row, k in zip(co, ks):
-            curves[k].keyframe_points.foreach_get("co", row)
-        x = co[:, 0::2]
-        if n == len(frames) and (x == want).all():     # keys on exactly the frames: the values as they are
-            out[:, ks] = co[:, 1::2].T
-            left[ks] = False
-            continue
-        idx = np.clip(np.searchsorted(x[0], want), 0, n - 1)
-        hit = (x[:, idx] == want).all(axis=1) & (np.diff(x, axis=1) > 0).all(axis=1)
-        out[:, ks[hit]] = co[hit, 1::2][:, idx].T
-        left[ks[hit]] = False
-    for k in np.flatnonzero(left):
-        out[:, k], keyed[:, k] = _curve_values(curves[k], frames)
-    return keyed
+class CurveKeys:
+    """Every key of F-curves [C], read once in bulk: the curves with the same number of keys n share
+    one float32 buffer [k, 2n] of (frame, value) pairs, as Blender stores them."""
+
+    def __init__(self, curves: list):
+        self.curves = curves
+        counts = np.array([len(fc.keyframe_points) for fc in curves], np.int64)
+        self.groups = []                               # (curve indices [k], keys [k, 2n])
+        for n in np.unique(counts):
+            ks = np.flatnonzero(counts == n)
+            co = np.empty((len(ks), 2 * n), np.float32)
+            for row, k in zip(co, ks.tolist()):
+                curves[k].keyframe_points.foreach_get("co", row)
+            self.groups.append((ks, co))
+
+    def range(self) -> tuple[float, float] | None:
+        """(first, last) keyed frame over the curves, as ``FCurve.range()`` gives them (a curve's
+        first and last key; 0, 0 without keys); None without curves."""
+        if not self.curves:
+            return None
+        ends = [(co[:, 0].min(), co[:, -2].max()) if co.shape[1] else (0.0, 0.0) for _, co in self.groups]
+        return float(min(e[0] for e in ends)), float(max(e[1] for e in ends))
+
+    def values(self, frames: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Fill ``out`` [T,C] with the curves' values at ``frames`` [T]; returns [T,C] whether each
+        value is a key (else Blender interpolated it). Curves with keys on all of ``frames`` (the
+        usual case) are taken from their buffer at once; the others go through :func:`_curve_values`."""
+        want = frames.astype(np.float32)
+        keyed = np.ones(out.shape, bool)
+        for ks, co in self.groups:
+            n = co.shape[1] // 2
+            x = co[:, 0::2]
+            if n == len(frames) and (x == want).all():     # keys on exactly the frames: the values as they are
+                out[:, ks] = co[:, 1::2].T
+                continue
+            hit = np.zeros(len(ks), bool)
+            if n >= len(frames):
+                idx = np.clip(np.searchsorted(x[0], want), 0, n - 1)
+                hit = (x[:, idx] == want).all(axis=1) & (np.diff(x, axis=1) > 0).all(axis=1)
+                out[:, ks[hit]] = co[hit, 1::2][:, idx].T
+            for k, keys_co in zip(ks[~hit].tolist(), co[~hit]):
+                out[:, k], keyed[:, k] = _curve_values(self.curves[k], keys_co[0::2].astype(np.float64),
+                                                       keys_co[1::2].astype(np.float64), frames)
+        return keyed
 
 
 #: object channels that move an object (its world matrix is not constant when any is animated)
@@ -142,6 +162,12 @@ def vetted_curves(objects: Sequence[bpy.types.Object]) -> list:
     list of 3, None per channel not animated), or None when its world location is more than them:
     found once, so that one solve asks each empty's parent, constraints, drivers and curves once."""
     return [_location_curves(obj) for obj in objects]
+
+
+def found_curves(found: list) -> list:
+    """The F-curves of ``found`` (vetted_curves of some objects), object by object and channel by
+    channel: the order read_world reads them in."""
+    return [fc for own in found if own is not None for fc in own if fc is not None]
 
 
 def keyed_range(objects: Sequence[bpy.types.Object], found: list | None = None) -> tuple[float, float] | None:
@@ -196,15 +222,16 @@ def _some(names: list[str]) -> str:
 
 
 def read_world(scene: bpy.types.Scene, objects: Sequence[bpy.types.Object], frames: np.ndarray,
-               follow: bpy.types.Object | None = None, progress=None, found: list | None = None
-               ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+               follow: bpy.types.Object | None = None, progress=None, found: list | None = None,
+               read: CurveKeys | None = None) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """World locations [T,N,3] of ``objects`` at integer scene ``frames`` [T], the world matrices
     [T,4,4] of ``follow`` (None when not asked for), read in the same pass over the frames, and
     [T,N] whether each location is set there (every animated location channel keyed on the frame,
     see _set_on, or not animated; a parent does not change which frames are keys) rather than
     interpolated between keys (Tracks.keyed; locations animated by other means, such as
     constraints, drivers, NLA or curve modifiers, count as set). ``progress(fraction, message)``
-    is told how the per-frame pass goes; ``found``: the objects' vetted_curves, when already known."""
+    is told how the per-frame pass goes; ``found``: the objects' vetted_curves, when already known,
+    and ``read`` their curves' keys (CurveKeys of found_curves(found)), when already read."""
     frames = np.asarray(frames, np.float64)
     vetted = vetted_curves(objects) if found is None else found
     channels = np.empty((3 * len(objects), len(frames)))  # channel c of object i in row 3i + c: a curve together
@@ -225,12 +252,13 @@ def read_world(scene: bpy.types.Scene, objects: Sequence[bpy.types.Object], fram
                 animated.append((i, c))
                 curves.append(fc)
     if curves:
+        read = CurveKeys(curves) if read is None else read
         flat = channels.T                              # [T,3N] view: channel c of object i is column 3i+c
         if len(curves) == flat.shape[1]:               # every channel animated (in column order)
-            on_key = _all_curve_values(curves, frames, flat)
+            on_key = read.values(frames, flat)
         else:
             values = np.empty((len(frames), len(curves)), np.float64)
-            on_key = _all_curve_values(curves, frames, values)
+            on_key = read.values(frames, values)
             i, c = np.array(animated).T
             flat[:, 3 * i + c] = values
         if not on_key.all():  # some curve has no key on some frame (usually every frame is keyed)
@@ -277,6 +305,5 @@ def write_empties(collection: bpy.types.Collection, names: Sequence[str], positi
         if finite.any():
             writer = keys.ActionWriter(obj, f"{name}_track")
             writer.write_channels("location", "Location", frames[finite], p[finite])
-            writer.finish()
         made.append(obj)
     return made

@@ -25,7 +25,7 @@ from pose2rot_core.pointsets import PointSet
 from pose2rot_core.retarget import retarget_tracks, solve_retargeted
 from pose2rot_core.solution import Solution
 from pose2rot_core.solvers import solve
-from pose2rot_core.stacks import empty_vectors
+from pose2rot_core.stacks import empty_vectors, frames_last, joint_planes
 from pose2rot_core.tracks import Tracks
 from pose2rot_core.units import scale_problem
 from pose2rot_core.wording import WARNING_PREFIX, notes_for, split_warnings
@@ -115,9 +115,10 @@ def _tips_on_heads(tips: np.ndarray, heads: np.ndarray, height: float) -> np.nda
     importer made up (Blender lengthens zero-length bones): it must not aim the bone. The core
     skips zero-length End Sites the same way.
     """
-    gap = np.linalg.norm(tips - heads, axis=-1)
+    d = joint_planes(tips) - joint_planes(heads)        # [K,3,T], as the tracks are stored
+    gap = np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1] + d[:, 2] * d[:, 2])
     seen = np.isfinite(gap)
-    return seen.any(axis=0) & (np.where(seen, gap, 0.0).max(axis=0) <= ZERO_TIP_FRACTION * height)
+    return seen.any(axis=1) & (np.where(seen, gap, 0.0).max(axis=1) <= ZERO_TIP_FRACTION * height)
 
 
 def read_inputs(obj: bpy.types.Object, collection: bpy.types.Collection | None,
@@ -186,14 +187,16 @@ def _gather(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types
                             "another rig, pair them up in a bone map (Automatic Map, or the batch's --map)")
     reference = reference_pose(obj, rig, span, use_reference)          # before any frame_set
     by_name = {o.name: o for o in objects}
-    joint_idx = [skel.names.index(b) for b in match.bone_to_track]
+    joint_of = {name: j for j, name in enumerate(skel.names)}
+    joint_idx = [joint_of[b] for b in match.bone_to_track]
     end_bones = list(match.end_to_track)
     wanted = [by_name[t] for t in match.bone_to_track.values()] + [by_name[match.end_to_track[b]] for b in end_bones]
-    found = empties.vetted_curves(wanted)      # each empty vetted once for the whole read
-    keyed_frames = empties.keyed_range(wanted, found) if around_keys else False
+    found = empties.vetted_curves(wanted)      # each empty vetted once, its keys read once, for the whole read
+    curve_keys = empties.CurveKeys(empties.found_curves(found))
+    keyed_frames = curve_keys.range() if around_keys else False
     read = _around_keys(span, keyed_frames, frame_rate(scene)) if around_keys else span
     frames = read.frames
-    arm, set_there = armature_points(scene, obj, rig, wanted, frames, progress, found)
+    arm, set_there = armature_points(scene, obj, rig, wanted, frames, progress, found, curve_keys)
     T, J = len(frames), skel.num_joints
     pos = empty_vectors((T, J))                        # component-major, as the empties are read and the core works
     pos.fill(np.nan)
@@ -204,7 +207,7 @@ def _gather(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types
         pos[:, 0] = skel.rest_positions[0]
     end_kw = {}
     if end_bones:
-        parents = np.array([skel.names.index(b) for b in end_bones], np.int64)
+        parents = np.array([joint_of[b] for b in end_bones], np.int64)
         end_pos = arm[:, len(joint_idx):]
         keep = ~_tips_on_heads(end_pos, pos[:, parents], skel.height)
         if keep.any():
@@ -267,12 +270,14 @@ def solve_mapped(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
 
 
 def armature_points(scene: bpy.types.Scene, obj: bpy.types.Object, rig: rig_io.Rig, objects: list,
-                    frames: np.ndarray, progress=None, found: list | None = None) -> tuple[np.ndarray, np.ndarray]:
+                    frames: np.ndarray, progress=None, found: list | None = None,
+                    read: empties.CurveKeys | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(positions [T,N,3] of ``objects`` at scene ``frames`` in the armature's space (per frame when
     the armature itself moves: a parent or constraints), [T,N] whether each is keyed there rather
-    than interpolated, see empties.read_world; ``found``: the objects' empties.vetted_curves)."""
+    than interpolated, see empties.read_world; ``found``: the objects' empties.vetted_curves, ``read``
+    their keys)."""
     world, mats, keyed = empties.read_world(scene, objects, frames, follow=obj if empties.moves(obj) else None,
-                                            progress=progress, found=found)
+                                            progress=progress, found=found, read=read)
     if mats is None:
         if np.array_equal(rig.world_inv, np.eye(4)):   # the armature object at the world origin
             return world, keyed
@@ -455,21 +460,47 @@ def _read_and_solve(scene: bpy.types.Scene, obj: bpy.types.Object, collection: b
 
 def _plan_channels(plan: Plan, kept: set[str]) -> tuple[list[tuple[str, int, str]], np.ndarray, np.ndarray]:
     """(channels (data path, index, group = bone name) [C], frames [T], values [T,C]) of ``plan``:
-    per bone (but the ``kept`` ones) its quaternion curves, then its location curves where it has them."""
+    per bone (but the ``kept`` ones) its quaternion curves, then its location curves where it has them.
+    The values are a view of one [C,T] array (a curve's keys one contiguous row, as they are written)."""
     T, J = plan.quaternions.shape[:2]
     loc_of = {int(j): k for k, j in enumerate(plan.location_bones)}
-    flat = np.concatenate([plan.quaternions.reshape(T, 4 * J), plan.locations.reshape(T, -1)], axis=1)
-    channels, columns = [], []
+    channels, rows = [], []                            # rows of [quaternion components 4J, then locations 3K]
     for j, name in enumerate(plan.bone_names):
         if name in kept:
             continue
         path = f'pose.bones["{bpy.utils.escape_identifier(name)}"]'
         channels += [(path + ".rotation_quaternion", c, name) for c in range(4)]
-        columns += range(4 * j, 4 * j + 4)
+        rows += range(4 * j, 4 * j + 4)
         if j in loc_of:
             channels += [(path + ".location", c, name) for c in range(3)]
-            columns += range(4 * J + 3 * loc_of[j], 4 * J + 3 * loc_of[j] + 3)
-    return channels, plan.frames, flat[:, columns]
+            rows += range(4 * J + 3 * loc_of[j], 4 * J + 3 * loc_of[j] + 3)
+    rows = np.array(rows, np.int64)
+    quats = rows < 4 * J
+    values = np.empty((len(rows), T))
+    values[quats] = frames_last(plan.quaternions).reshape(4 * J, T)[rows[quats]]
+    values[~quats] = frames_last(plan.locations).reshape(-1, T)[rows[~quats] - 4 * J]
+    return channels, plan.frames, values.T
+
+
+#: ``PoseBone.rotation_mode``'s number for 'QUATERNION', as foreach_get/foreach_set take it
+_QUATERNION_MODE = bpy.types.PoseBone.bl_rna.properties["rotation_mode"].enum_items["QUATERNION"].value
+
+
+def _reset_pose(pbones, kept: set[str]) -> None:
+    """Quaternion rotation (the mode's setter turns the current rotation into one), no location and
+    unit scale on every pose bone but the ``kept`` ones, written in bulk."""
+    solved = np.array([name not in kept for name in pbones.keys()], bool)
+    if not solved.any():
+        return
+    modes = np.empty(len(pbones), np.int32)
+    pbones.foreach_get("rotation_mode", modes)
+    modes[solved] = _QUATERNION_MODE
+    pbones.foreach_set("rotation_mode", modes)
+    for channel, value in (("location", 0.0), ("scale", 1.0)):
+        buf = np.empty((len(pbones), 3), np.float32)
+        pbones.foreach_get(channel, buf.ravel())
+        buf[solved] = value
+        pbones.foreach_set(channel, buf.ravel())
 
 
 def apply_plan(obj: bpy.types.Object, plan: Plan) -> bpy.types.Action:
@@ -481,11 +512,7 @@ def apply_plan(obj: bpy.types.Object, plan: Plan) -> bpy.types.Action:
     kept = carry.kept_bones(curves, set(plan.free_bones))
     first, last = float(plan.frames[0]), float(plan.frames[-1])
     turned = carry.other_rotations_outside(obj, curves, kept, first, last)
-    for pb in obj.pose.bones:
-        if pb.name not in kept:
-            pb.rotation_mode = 'QUATERNION'
-            pb.location = (0.0, 0.0, 0.0)
-            pb.scale = (1.0, 1.0, 1.0)
+    _reset_pose(obj.pose.bones, kept)
     base = carry.carried_action(obj, curves, kept, first, last)
     turned_bones = set(turned)
     writer = keys.ActionWriter(obj, f"{obj.name}_pose2rot", base,
@@ -501,7 +528,7 @@ def apply_plan(obj: bpy.types.Object, plan: Plan) -> bpy.types.Action:
         plan.report.append(f"{len(turned)} bone{'s' if len(turned) != 1 else ''} animated in Euler or axis-angle "
                            "rotation now rotate by quaternion: their keys outside the solved frames became "
                            "quaternion keys (the same pose on every key)")
-    return writer.finish()
+    return writer.action
 
 
 def solve_armature(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types.Collection | None,

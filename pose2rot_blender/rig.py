@@ -50,6 +50,13 @@ def _bulk(collection, attr: str, width: int) -> np.ndarray:
     return buf.reshape(len(collection), width).astype(np.float64)
 
 
+def _flags(collection, attr: str) -> np.ndarray:
+    """[N] one boolean property of every item of ``collection``, read in bulk."""
+    buf = np.empty(len(collection), bool)
+    collection.foreach_get(attr, buf)
+    return buf
+
+
 def check_matrices(name: str, mw: np.ndarray) -> None:
     """Raise unless the world matrices [...,4,4] of armature ``name`` have uniform positive scale."""
     m = mw[..., :3, :3]
@@ -97,14 +104,13 @@ def read_rig(obj: bpy.types.Object) -> Rig:
     if obj.data.is_editmode:
         obj.update_from_editmode()                # Edit Mode changes reach data.bones only on sync
     world = object_matrix(obj)
-    names = [b.name for b in bones]
-    parents = [b.parent.name if b.parent else None for b in bones]
+    names = bones.keys()
+    parents = [p.name if (p := b.parent) is not None else None for b in bones]
     heads = _bulk(bones, "head_local", 3)
     tails = _bulk(bones, "tail_local", 3)
     rot = nearest_rotation(_bulk(bones, "matrix_local", 16).reshape(-1, 4, 4).transpose(0, 2, 1)[:, :3, :3])
-    connected = np.array([b.use_connect for b in bones], bool)
-    inherit = np.array([b.use_inherit_rotation for b in bones], bool)
-    local_loc = np.array([b.use_local_location for b in bones], bool)
+    connected, inherit, local_loc = (_flags(bones, flag) for flag in ("use_connect", "use_inherit_rotation",
+                                                                      "use_local_location"))
     roots = [n for n, p in zip(names, parents) if p is None]
     if len(roots) > 1:
         raise Pose2RotError(
@@ -114,7 +120,8 @@ def read_rig(obj: bpy.types.Object) -> Rig:
     order = skel.caller_order
     rest = BoneRest(rest_rotations=rot[order], inherit_rotation=inherit[order],
                     local_location=local_loc[order], connected=connected[order])
-    leaves = tuple(b.name for b in bones if len(b.children) == 0)
+    has_children = set(parents)
+    leaves = tuple(n for n in names if n not in has_children)
     return Rig(skeleton=skel, rest=rest, tails=tails[order], leaves=leaves,
                world=world, world_inv=np.linalg.inv(world))
 
