@@ -3,7 +3,8 @@ baseline, clean and with jitter.
 
 For each clip (../shared/data/bvh beside the repository; the shipped examples when absent) and
 each variant family (pose2rot_core.variants: twist joints, twist segments, share bones, zero-length
-chains, Z-up rest, units x100, faster motion), one row:
+chains, helper bones off the bone axis, a floor-level root that stays or follows the ground track
+under translating hips, Z-up rest, units x100, faster motion), one row:
 
 - clean, ``ref`` protocol: mean rotation error of the default policy and of the plain swing
   baseline (``--twist swing``), their difference, flips under the ``ref`` and ``rest`` protocols;

@@ -9,6 +9,14 @@ tuned on. Each variant is a new BvhClip whose motion is the same as the source's
 - ``share``: a helper sibling beside every limb bone's child, at its offset up to a 1e-4 part of
   the bone length, that never turns (share bones);
 - ``zero_chain``: two zero-length joints that never turn between every limb bone's joint and child;
+- ``helper``: a helper bone on every limb bone's joint that never turns, off the bone's axis
+  (corrective, jiggle and prop-socket bones): 20-80 % along the bone and 10-30 % of its length
+  aside, in a random direction square to it;
+- ``floor_root`` / ``ground_root``: a new root joint at the floor (BVH's Y up: the lowest
+  height any joint or bone tip reaches in the clip) under the old root, which becomes its child
+  and translates (the hips of Rigify, Unreal and many Mixamo rigs); the new root never turns and
+  stays where the old root's first frame stands over the floor, or follows the old root's ground
+  track averaged over a second (a root carried along the ground);
 - ``z_up``: the whole clip turned a quarter turn about X (Y-up to Z-up, rest pose included);
 - ``units``: every length times 100 (metres to centimetres);
 - ``fast``: the motion played 2, 3 or 4 times faster (frames skipped, same frame rate).
@@ -31,7 +39,8 @@ from .rotations import axis_angle_to_matrix, basic_rotation, twist_angle
 from .skeleton import Skeleton
 from .tracks import Tracks
 
-FAMILIES = ("twist", "twist_segments", "share", "zero_chain", "z_up", "units", "fast")
+FAMILIES = ("twist", "twist_segments", "share", "zero_chain", "helper", "floor_root", "ground_root", "z_up",
+            "units", "fast")
 #: bones shorter than this fraction of the height are not limb bones
 LIMB_FRACTION = 0.02
 
@@ -45,11 +54,12 @@ class _Rig:
     offsets: list[np.ndarray]
     rotations: list[np.ndarray]  # [T,3,3] each
     local_offsets: list[np.ndarray]  # [T,3] each
+    translating: list[bool]  # position channels
 
 
 def make_variant(clip: BvhClip, family: str, rng: np.random.Generator | None = None) -> BvhClip:
     """The ``family`` variant of ``clip`` (see FAMILIES); ``rng`` draws the speed-up of ``fast``
-    and the share bones' offsets."""
+    and the share and helper bones' offsets."""
     rng = np.random.default_rng(0) if rng is None else rng
     if family == "z_up":
         return _turned(clip, basic_rotation(0, np.pi / 2))
@@ -58,11 +68,15 @@ def make_variant(clip: BvhClip, family: str, rng: np.random.Generator | None = N
     if family == "fast":
         return played_faster(clip, int(rng.integers(2, 5)))
     edits = {"twist": _add_twist_joints, "twist_segments": _split_in_two, "share": _add_share_bones,
-             "zero_chain": _add_zero_chain}
-    if family not in edits:
+             "zero_chain": _add_zero_chain, "helper": _add_helper_bone}
+    if family not in edits and family not in ("floor_root", "ground_root"):
         raise ValueError(f"unknown variant family '{family}' (choose from {', '.join(FAMILIES)})")
     rig = _Rig(list(clip.skeleton.names), [int(p) for p in clip.skeleton.parents], list(clip.skeleton.offsets),
-               list(np.moveaxis(clip.rotations, 1, 0)), list(np.moveaxis(clip.local_offsets, 1, 0)))
+               list(np.moveaxis(clip.rotations, 1, 0)), list(np.moveaxis(clip.local_offsets, 1, 0)),
+               [bool(b) for b in clip.has_position_channels])
+    if family in ("floor_root", "ground_root"):
+        _add_floor_root(rig, clip, moving=family == "ground_root")
+        return _to_clip(clip, rig, family)
     for j, c in limb_bones(clip):
         edits[family](rig, j, c, rng)
     return _to_clip(clip, rig, family)
@@ -126,6 +140,7 @@ def _add(rig: _Rig, name: str, parent: int, offset: np.ndarray, rotation: np.nda
     rig.offsets.append(np.asarray(offset, np.float64))
     rig.rotations.append(rotation)
     rig.local_offsets.append(np.broadcast_to(offset, (T, 3)).copy())
+    rig.translating.append(False)
     return len(rig.names) - 1
 
 
@@ -164,6 +179,44 @@ def _add_zero_chain(rig: _Rig, j: int, c: int, rng: np.random.Generator) -> None
     rig.parents[c] = z2
 
 
+def _add_helper_bone(rig: _Rig, j: int, c: int, rng: np.random.Generator) -> None:
+    off = rig.offsets[c]
+    aside = rng.normal(size=3)
+    aside -= aside @ off / (off @ off) * off
+    aside *= rng.uniform(0.1, 0.3) * np.linalg.norm(off) / max(np.linalg.norm(aside), 1e-300)
+    T = rig.rotations[c].shape[0]
+    _add(rig, f"{rig.names[c]}_Helper", j, rng.uniform(0.2, 0.8) * off + aside,
+         np.broadcast_to(np.eye(3), (T, 3, 3)).copy())
+
+
+def _add_floor_root(rig: _Rig, clip: BvhClip, moving: bool) -> None:
+    """A root at the floor (Y up) under joint 0, which becomes its translating child (see the
+    module note): the new root never turns, so joint 0's offset is its world step from the root."""
+    G, P = clip.forward()
+    ends = clip.end_site_positions((G, P))
+    floor = min(P[..., 1].min(), ends[..., 1].min(initial=np.inf))
+    ground = P[:, 0].copy()
+    ground[:, 1] = floor
+    if moving:
+        k = max(1, int(round(clip.fps)))
+        padded = np.concatenate([np.repeat(ground[:1], k // 2, 0), ground, np.repeat(ground[-1:], k - 1 - k // 2, 0)])
+        ground = np.cumsum(np.concatenate([np.zeros((1, 3)), padded]), axis=0)
+        ground = (ground[k:] - ground[:-k]) / k
+    else:
+        ground[:] = ground[0]
+    rest = clip.skeleton.rest_positions
+    rest_ends = rest[clip.end_parents] + clip.end_offsets
+    rest_floor = np.array([rest[0, 0], min(rest[:, 1].min(), rest_ends[:, 1].min(initial=np.inf)), rest[0, 2]])
+    T = clip.num_frames
+    r = _add(rig, "FloorRoot", -1, rest_floor, np.broadcast_to(np.eye(3), (T, 3, 3)).copy())
+    rig.local_offsets[r] = ground
+    rig.translating[r] = True
+    rig.parents[0] = r
+    rig.offsets[0] = rest[0] - rest_floor
+    rig.local_offsets[0] = P[:, 0] - ground
+    rig.translating[0] = True
+
+
 def _to_clip(clip: BvhClip, rig: _Rig, family: str) -> BvhClip:
     """A BvhClip of the edited rig (joints re-ordered parents first; End Sites carried over)."""
     J = len(rig.names)
@@ -178,9 +231,11 @@ def _to_clip(clip: BvhClip, rig: _Rig, family: str) -> BvhClip:
     inv = np.empty(J, np.int64)
     inv[skel.caller_order] = np.arange(J)
     n_old = clip.skeleton.num_joints
-    has_pos = np.concatenate([clip.has_position_channels, np.zeros(J - n_old, bool)])
+    has_pos = np.array(rig.translating)
     orders = list(clip.orders) + ["ZXY"] * (J - n_old)
     channels = list(clip.channels) + [["Zrotation", "Xrotation", "Yrotation"]] * (J - n_old)
+    channels = [c if not has_pos[j] or "Xposition" in c else ["Xposition", "Yposition", "Zposition"] + c
+                for j, c in enumerate(channels)]
     return replace(clip, skeleton=skel, rotations=rotations, root_translation=local_offsets[:, 0].copy(),
                    local_offsets=local_offsets, has_position_channels=has_pos[skel.caller_order],
                    orders=[orders[o] for o in skel.caller_order], channels=[channels[o] for o in skel.caller_order],
