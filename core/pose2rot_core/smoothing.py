@@ -628,16 +628,25 @@ def _short_runs(off: np.ndarray, longest: int, x: np.ndarray, dev: np.ndarray, f
     values ``x`` [T,N] all deviate (``dev`` [T,N]) by more than ``far`` and jump into it and out of
     it by half that or more: a track that leaves the body for a few frames (a dropout to the
     origin); a length that swells and shrinks over a few frames, as a joint that translates does,
-    is motion."""
+    is motion. A run of one frame only where it comes back (see _comes_back): a length that steps
+    (at a cut) and keeps changing is motion too."""
     T = off.shape[0]
     edges = np.diff(np.pad(off, ((1, 1), (0, 0))).astype(np.int8), axis=0)  # +1 at starts, -1 past ends
     out = np.zeros_like(off)
     for n in np.flatnonzero(off.any(axis=0)):
         starts, stops = np.flatnonzero(edges[:, n] == 1), np.flatnonzero(edges[:, n] == -1)
         for a, b in zip(starts, stops):
-            if b - a <= longest and a > 0 and b < T and (b - a == 1 or _left_body(x[a - 1:b + 1, n], dev[a:b, n], far)):
+            if b - a <= longest and a > 0 and b < T and (
+                    _comes_back(x[a - 1:a + 2, n]) if b - a == 1 else _left_body(x[a - 1:b + 1, n], dev[a:b, n], far)):
                 out[a:b, n] = True
     return out
+
+
+def _comes_back(x: np.ndarray) -> bool:
+    """Whether the middle value of ``x`` [3] leaves and comes back: the values either side of it
+    lie nearer each other than it lies to either (where a side has no data, it does)."""
+    apart = abs(x[2] - x[0]) - min(abs(x[1] - x[0]), abs(x[1] - x[2]))
+    return not apart >= 0.0
 
 
 def _left_body(x: np.ndarray, dev: np.ndarray, far: float) -> bool:
