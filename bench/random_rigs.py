@@ -9,7 +9,10 @@ joint's parent among the four before it, End Sites on the leaves, smooth random 
 - with Gaussian jitter of ``--noise`` of the height (seed 0): rotation error, flips, jitter against
   the clip's own, mean and largest position error against the clean positions (% of the height).
 
-    python bench/random_rigs.py [--rigs 12] [--frames 240] [--noise 0.005]
+``--family`` solves a variant of every tree instead (pose2rot_core.variants.FAMILIES: helper
+bones, a floor-level root, ...).
+
+    python bench/random_rigs.py [--rigs 12] [--frames 240] [--noise 0.005] [--family helper]
 """
 from __future__ import annotations
 
@@ -19,16 +22,19 @@ import time
 import numpy as np
 
 from pose2rot_core.evaluate import evaluate_clip
-from pose2rot_core.variants import random_tree_clip
+from pose2rot_core.variants import FAMILIES, make_variant, random_tree_clip
 
 HEAD = (f"{'seed':>4} {'joints':>6} | {'ref°':>6} {'plain°':>6} {'flips':>5} {'pos max %':>9} | "
         f"{'noisy°':>6} {'flips':>5} {'jit x':>6} {'pos mean':>8} {'pos max':>7}")
 
 
-def row(seed: int, frames: int, noise: float) -> np.ndarray:
-    """[10] the figures of one random tree (see the module note), its joint count first."""
+def row(seed: int, frames: int, noise: float, family: str | None = None) -> np.ndarray:
+    """[10] the figures of one random tree (see the module note), or of its ``family`` variant
+    (drawn from a stream of its own), its joint count first."""
     joints = int(np.random.default_rng(seed + 1000).integers(15, 41))
     clip = random_tree_clip(joints, frames, seed)
+    if family is not None:
+        clip = make_variant(clip, family, np.random.default_rng([seed, 1]))
     ours, plain = evaluate_clip(clip, "ref"), evaluate_clip(clip, "ref", twist="swing")
     noisy = evaluate_clip(clip, "ref", noise=noise, seed=0)
     return np.array([joints, ours.mean_angle, plain.mean_angle, ours.flips, ours.position_error_max,
@@ -46,12 +52,13 @@ def main() -> None:
     ap.add_argument("--rigs", type=int, default=12)
     ap.add_argument("--frames", type=int, default=240)
     ap.add_argument("--noise", type=float, default=0.005)
+    ap.add_argument("--family", choices=FAMILIES, help="solve this variant of every tree")
     args = ap.parse_args()
     t0 = time.perf_counter()
     print(HEAD)
     rows = []
     for seed in range(args.rigs):
-        rows.append(row(seed, args.frames, args.noise))
+        rows.append(row(seed, args.frames, args.noise, args.family))
         print(format_row(f"{seed:>4}", rows[-1]), flush=True)
     total = np.sum(rows, axis=0)
     mean = np.mean(rows, axis=0)

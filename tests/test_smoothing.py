@@ -18,7 +18,7 @@ from pose2rot_core.rotations import geodesic_angle
 from pose2rot_core.smoothing import (AT_ORIGIN_FRACTION, COLLAPSED_FRACTION, _every_axis, bone_lengths, clean_positions,
                                      column_nanmedian, estimate_noise, find_outliers, lost_frames, mark_gaps,
                                      on_parent_track, parse_smooth)
-from pose2rot_core.solvers import prepare_tracks
+from pose2rot_core.solvers import prepare_tracks, solve
 from pose2rot_core.stacks import joint_planes
 from pose2rot_core.tracks_io import tracks_from_bvh
 
@@ -958,3 +958,23 @@ def test_narrowing_says_where_the_kernel_narrowed_and_by_how_much_noise():
     assert abs(widest[turned, 1] / widest[around, 1].mean() - 1.0) < 0.05
     _, off = clean_positions(clean, parents, lengths, height=1.0, fps=fps, smooth="off")
     assert off.narrowing is None
+
+
+@pytest.mark.parametrize("seed", [9, 21])
+def test_hips_whose_other_bones_keep_their_lengths_carry_no_noise_on_clean_tracks(seed):
+    """A random tree given a floor-level root: the old root translates over it along a rough path,
+    so its one bone to the new root changes length as noise would, while its bones to its children
+    keep their lengths exactly (to rounding). Those lengths say neither end carries noise; they
+    were read as telling nothing, the hips took the rough bone's reading, and their clean track
+    was smoothed (every joint up to 0.67 % of the height off)."""
+    from pose2rot_core.variants import make_variant, random_tree_clip
+
+    joints = int(np.random.default_rng(seed + 1000).integers(15, 41))
+    clip = make_variant(random_tree_clip(joints, 240, seed), "floor_root")
+    tracks = tracks_from_bvh(clip, reference_frame=0)
+    sk = tracks.skeleton
+    hips = sk.names.index("j0")
+    noise = estimate_noise(tracks.positions, sk.parents, np.linalg.norm(sk.offsets, axis=1), sk.height)
+    assert noise[hips] < 1e-12 * sk.height  # rounding
+    _, P = solve(tracks).forward()
+    assert np.abs(P - tracks.positions).max() < 1e-6 * sk.height

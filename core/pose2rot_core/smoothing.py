@@ -481,7 +481,9 @@ def _bone_length_noise(positions: np.ndarray, parents: np.ndarray, valid: np.nda
                        ) -> tuple[np.ndarray, np.ndarray]:
     """([J] robust std, divided by that of white noise, of the fourth difference of each joint's
     distance to its parent (NaN where there is no parent, too few data, or the distance changes
-    more smoothly than noise does: motion), [J] how many differences it was read from)."""
+    more smoothly than noise does: motion; where it keeps one length to rounding, as clean
+    tracks do, the rounding's std however smoothly it changes: neither end carries noise), [J]
+    how many differences it was read from)."""
     T, J = positions.shape[:2]
     out, samples = np.full(J, np.nan), np.zeros(J)
     bones = np.flatnonzero(np.asarray(parents) >= 0)
@@ -492,23 +494,35 @@ def _bone_length_noise(positions: np.ndarray, parents: np.ndarray, valid: np.nda
     ok = ~np.isnan(length)
     if valid is not None:
         ok &= valid[:, bones] & valid[:, par]
-    out[bones], samples[bones] = _white_noise_std(length[..., None], ok)
+    rigid = _rigid(length, ok)
+    out[bones], samples[bones] = _white_noise_std(length[..., None], ok, rigid)
     return out, samples
 
 
-def _white_noise_std(x: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _rigid(length: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """[B] whether each column of ``length`` [T,B] keeps one value over its frames ``ok`` [T,B] to
+    a billionth of it (rounding); False where it has no data."""
+    longest = np.where(ok, length, -np.inf).max(axis=0)
+    shortest = np.where(ok, length, np.inf).min(axis=0)
+    return ok.any(axis=0) & (longest - shortest <= 1e-9 * longest)
+
+
+def _white_noise_std(x: np.ndarray, ok: np.ndarray, rounding: np.ndarray | None = None
+                     ) -> tuple[np.ndarray, np.ndarray]:
     """([B] robust std, divided by that of white noise, of the fourth difference over time of each
     of B series x [T,B,k] (its k components pooled), over the frames ``ok`` [T,B]; NaN where there
-    are fewer than 5 such differences, or where the series changes more smoothly than noise does:
-    white noise has a fourth difference sqrt(35) times its first, while a length or vector that
-    changes with the motion (a translating joint, seen at a low frame rate) has a smaller ratio;
-    [B] how many differences (times k) each was read from)."""
+    are fewer than 5 such differences, or where the series changes more smoothly than noise does
+    (but for the ``rounding`` [B] series, which change by rounding only): white noise has a fourth
+    difference sqrt(35) times its first, while a length or vector that changes with the motion (a
+    translating joint, seen at a low frame rate) has a smaller ratio; [B] how many differences
+    (times k) each was read from)."""
     d4 = x[4:] - 4 * x[3:-1] + 6 * x[2:-2] - 4 * x[1:-3] + x[:-4]
     ok4 = ok[4:] & ok[3:-1] & ok[2:-2] & ok[1:-3] & ok[:-4]
     ok1 = ok[1:] & ok[:-1]
     mad = _pooled_nanmedian(np.where(ok4[..., None], np.abs(d4), np.nan))
     mad1 = _pooled_nanmedian(np.where(ok1[..., None], np.abs(x[1:] - x[:-1]), np.nan))
-    usable = (ok4.sum(axis=0) >= 5) & (mad >= WHITE_RATIO * np.sqrt(35.0) * mad1)
+    usable = (ok4.sum(axis=0) >= 5) & ((mad >= WHITE_RATIO * np.sqrt(35.0) * mad1) | (
+        False if rounding is None else rounding))
     return np.where(usable, 1.4826 * mad / _D4_GAIN, np.nan), ok4.sum(axis=0) * float(x.shape[-1])
 
 
@@ -529,9 +543,7 @@ def _bone_vector_noise(positions: np.ndarray, joints: np.ndarray, parents: np.nd
     ok = ~any_axis(np.isnan(v))
     if valid is not None:
         ok &= valid[:, joints] & valid[:, parents]
-    length = norm(v)
-    longest, shortest = np.where(ok, length, -np.inf).max(axis=0), np.where(ok, length, np.inf).min(axis=0)
-    rigid = ~(longest - shortest > 1e-9 * longest)  # no data: rigid too
+    rigid = _rigid(norm(v), ok) | ~ok.any(axis=0)  # no data: rigid too
     std, samples = _white_noise_std(v, ok)
     return np.where(rigid, np.nan, std), samples
 
