@@ -38,7 +38,7 @@ from ...stacks import (any_per_point, component_major, empty_matrices, empty_vec
 from ...tracks import Tracks
 from ...tracks_io import check_root
 from .chains import lean_with_chains
-from .fit import best_fit, blend_roll, fit_weight, lean_on_parent, slerp
+from .fit import LEAN_SECONDS, best_fit, blend_roll, fit_weight, held_roll, lean_on_parent, roll_gap, roll_var, slerp
 from .problem import (ZERO_LENGTH, Problem, Target, classify_translation, collect_targets, end_sites,
                       line_means, report_length_mismatch, unit_mean)
 from .roll import Aimed, aim_with_roll
@@ -355,8 +355,13 @@ def _hit_all_targets(problem: Problem, j: int, primary: list, src: np.ndarray, o
                           [_aimed(problem, primary)], _alone(parent_frame))[:, 0]
     if weight.max() <= 0.0:
         return _written(out, along)
-    return _written(out, blend_roll(along, best_fit(primary, src, obs, desired, problem.target_weights(j, primary)),
-                                    axis, weight))
+    fit = best_fit(primary, src, obs, desired, problem.target_weights(j, primary))
+    gap = roll_gap(along, fit, axis)
+    roll = None
+    if problem.noise_var.any() and problem.cone == 0:
+        roll = held_roll(weight, roll_var(src, problem.offset_var_frames(j, primary)), gap[1],
+                         window_frames(LEAN_SECONDS, problem.tracks.fps), problem.independent_frames(j, primary))
+    return _written(out, blend_roll(along, fit, axis, weight, gap, roll))
 
 
 def _seen_targets(problem: Problem, primary: list) -> np.ndarray | None:

@@ -19,7 +19,9 @@ across the principal axis. Two conditions must hold for the fit to decide the ro
   known to about ROLL_PRIOR radians (the Bayesian weight of two Gaussian estimates).
 
 The product of both weights blends (per frame, by slerp) the best fit with the single-aim
-orientation of the twist policy, so nothing switches abruptly.
+orientation of the twist policy, so nothing switches abruptly. In the first solve of noisy
+tracks (the one smoothed over time) the roll is held instead (held_roll): the a priori
+ROLL_PRIOR gives way to what the fit's roll shows beyond its noise, apart from the single aim's.
 """
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ import numpy as np
 
 from ...rotations import (axis_angle_to_matrix, best_fit_rotation, cross, matrix_to_quat, norm, normalize,
                            rotation_between, smoothstep, twist_angle)
-from ...running import running_median, window_frames
+from ...running import running_mean, running_median, window_frames
 from ...stacks import empty_vectors, mat_mul, mat_t_mul, mat_t_vec, mat_vec, outer_sum
 if TYPE_CHECKING:  # the problem's aim plan takes its fit weights from here
     from .problem import Problem, Target
@@ -128,18 +130,71 @@ def slerp(A: np.ndarray, B: np.ndarray, w: np.ndarray) -> np.ndarray:
     return mat_mul(A, axis_angle_to_matrix(q[..., 1:], w * angle))
 
 
-def blend_roll(along: np.ndarray, fit: np.ndarray, axis: np.ndarray, w: np.ndarray) -> np.ndarray:
+def roll_var(src: np.ndarray, noise_var: float | np.ndarray) -> np.ndarray:
+    """[T] (or [1]) variance (radians squared) of the roll a best fit reads from targets with rest
+    offsets ``src`` [T|1,n,3] whose vectors carry noise of variance ``noise_var`` (per axis, one
+    value or [T]): the noise over ``info`` (see the module note); infinite where they do not
+    spread."""
+    lam = np.linalg.eigvalsh(outer_sum(src, src))
+    info = np.maximum(lam[:, 0] + lam[:, 1], 0.0)
+    with np.errstate(divide="ignore"):
+        return np.where(info > 0.0, np.asarray(noise_var, np.float64) / np.maximum(info, 1e-300), np.inf)
+
+
+def roll_gap(along: np.ndarray, fit: np.ndarray, axis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The turn from ``along`` to ``fit`` (both [T,3,3]) split into a swing [T,3,3] of the aim
+    ``axis`` [T,3] (joint frame) and the roll about it [T] (radians): (swing, roll)."""
+    rel = mat_t_mul(along, fit)
+    swing = rotation_between(axis, mat_vec(rel, axis))  # takes the aim where the fit puts it
+    return swing, twist_angle(mat_t_mul(swing, rel), axis)  # what is left turns about the axis
+
+
+def held_roll(weight: np.ndarray, var: np.ndarray, gap: np.ndarray, width: int, samples: float) -> np.ndarray:
+    """[T] the roll (radians) to add to the single-aim orientation, of a best fit whose roll is
+    ``gap`` [T] from it (roll_gap) with noise of variance ``var`` [T|1] (roll_var), trusted at
+    most ``weight`` [T|1] (fit_weight), ``samples`` of its T frames independent: the gap's mean
+    over the ``width`` frames around each frame, kept as far as it shows beyond that mean's own
+    noise (what the single aim misses for a while), and the gap's change about that mean as far
+    as it shows beyond the noise (_roll_shown), each weighed against the noise as two Gaussian
+    estimates are. A roll cue that only noise moves (a helper bone a little off a short bone)
+    adds no noise to the roll; one the single aim misses steadily is kept. A roll's noise counts
+    at most as much as an angle spread evenly around the circle (pi^2 / 3)."""
+    var = np.broadcast_to(np.minimum(var, np.pi ** 2 / 3.0), gap.shape)
+    spread = weight * (1.0 + var / ROLL_PRIOR ** 2)  # the geometry's share of fit_weight
+    turn = np.exp(1j * gap)
+    mean = np.angle(running_mean(turn.real, width) + 1j * running_mean(turn.imag, width))
+    mean_var = running_mean(var, width) / max(1.0, samples * width / len(gap))  # the noise of that mean
+    change = np.angle(turn * np.exp(-1j * mean))
+    return spread * (_trusted(mean * mean - mean_var, mean_var) * mean
+                     + _trusted(_roll_shown(change * change, var, width), var) * change)
+
+
+def _trusted(shown: np.ndarray, var: np.ndarray) -> np.ndarray:
+    """[T] the share kept of a roll that shows a variance ``shown`` [T] beyond its noise ``var``
+    [T]: shown / (shown + var), ``shown`` taken at most ROLL_PRIOR^2 (the a priori uncertainty
+    of the single aim's roll), so never more than fit_weight's."""
+    prior = np.clip(shown, 0.0, ROLL_PRIOR ** 2)
+    return prior / np.maximum(prior + var, 1e-300)
+
+
+def _roll_shown(squared: np.ndarray, var: np.ndarray, width: int) -> np.ndarray:
+    """[T] the variance beyond noise ``var`` [T] of rolls with squares ``squared`` [T]: over the
+    clip or, where more, over the ``width`` frames around each (beyond LOCAL_STDS of the scatter
+    the noise alone gives that window's mean)."""
+    return np.maximum(float(np.mean(squared)) - float(np.mean(var)),
+                      running_mean(squared, width) - running_mean(var, width) * (1.0 + LOCAL_STDS * np.sqrt(2.0 / width)))
+
+
+def blend_roll(along: np.ndarray, fit: np.ndarray, axis: np.ndarray, w: np.ndarray,
+               gap: tuple[np.ndarray, np.ndarray] | None = None, roll: np.ndarray | None = None) -> np.ndarray:
     """[T,3,3] between the single-aim orientation ``along`` and the best fit ``fit`` (both [T,3,3])
     with trust ``w`` [T] (or [1]) in the fit: the turn from one to the other split into a swing of
     the aim ``axis`` [T,3] (joint frame), taken in the fraction w, and a roll about it, averaged as
     angles (weights 1-w and w on the circle: the most likely roll of two estimates of it), so a
-    fit that says the opposite roll with little trust moves it little."""
-    rel = mat_t_mul(along, fit)
-    moved = mat_vec(rel, axis)
-    swing = rotation_between(axis, moved)  # takes the aim where the fit puts it
-    roll = mat_t_mul(swing, rel)  # what is left turns about the axis
-    angle = twist_angle(roll, axis)
-    mean = np.angle((1.0 - w) + w * np.exp(1j * angle))
+    fit that says the opposite roll with little trust moves it little. ``gap``: their roll_gap,
+    when known; ``roll`` [T]: the roll to take instead of that mean (held_roll)."""
+    swing, angle = roll_gap(along, fit, axis) if gap is None else gap
+    mean = np.angle((1.0 - w) + w * np.exp(1j * angle)) if roll is None else roll
     turned = mat_mul(along, slerp(np.broadcast_to(np.eye(3), swing.shape), swing, w))
     return mat_mul(turned, axis_angle_to_matrix(axis, mean))
 
