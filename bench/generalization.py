@@ -21,7 +21,7 @@ The ``fast`` rows say how much faster the clip is played and the frame rate a ca
 original motion would need for the same steps (``fast x4 7.5fps``: a 30 fps clip played 4 times
 faster moves as a 7.5 fps capture would). ``--speeds 2 3`` adds rows at those speed-ups.
 
-    python bench/generalization.py [--clips A.bvh ...] [--families twist share ...] [--noise 0.005]
+    python bench/generalization.py [--clips A.bvh ...] [--families twist share ...] [--noise 0.005] [--seed 0]
                                    [--speeds 2 3]
 """
 from __future__ import annotations
@@ -39,12 +39,12 @@ from pose2rot_core.variants import FAMILIES, make_variant, played_faster
 from clips import EXAMPLES, dev_clips
 
 
-def row(clip, noise: float) -> dict:
+def row(clip, noise: float, seed: int = 0) -> dict:
     """The figures of one clip (see the module note)."""
     ours = evaluate_clip(clip, "ref")
     plain = evaluate_clip(clip, "ref", twist="swing")
     rest = evaluate_clip(clip, "rest")
-    noisy = evaluate_clip(clip, "ref", noise=noise, seed=0)
+    noisy = evaluate_clip(clip, "ref", noise=noise, seed=seed)
     r = dict(ref=ours.mean_angle, plain=plain.mean_angle, flips=ours.flips, rest_flips=rest.flips,
              pos=max(ours.position_error_max, rest.position_error_max), n_ref=noisy.mean_angle,
              n_flips=1000.0 * noisy.flips / clip.num_frames, n_jitter=noisy.jitter_ratio,
@@ -91,6 +91,7 @@ def main() -> None:
     parser.add_argument("--families", nargs="*", default=["original", *FAMILIES],
                         help="variant families ('original' = the clip itself)")
     parser.add_argument("--noise", type=float, default=0.005, help="jitter std, fraction of the height")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the jitter's random numbers")
     parser.add_argument("--speeds", nargs="*", type=int, default=[],
                         help="extra rows with the clip played this many times faster (the fast family draws its own)")
     args = parser.parse_args()
@@ -101,7 +102,7 @@ def main() -> None:
     for path in paths:
         clip = read_bvh(path)
         for family, variant in variants(clip, args.families, args.speeds):
-            r = row(variant, args.noise)
+            r = row(variant, args.noise, args.seed)
             rows.setdefault(family.rsplit(" ", 1)[0] if family.startswith("fast") else family, []).append(r)
             print(format_row(path.stem, family, r), flush=True)
     print("-" * len(HEAD))
