@@ -174,7 +174,7 @@ def keyed_range(objects: Sequence[bpy.types.Object], found: list | None = None) 
     """(first, last) keyed frame over the location curves of ``objects`` (``found``: their
     vetted_curves, when already known); None when none is keyed."""
     found = vetted_curves(objects) if found is None else found
-    ranges = [tuple(fc.range()) for curves in found for fc in (curves or []) if fc is not None]
+    ranges = [tuple(fc.range()) for fc in found_curves(found)]
     if not ranges:
         return None
     return min(r[0] for r in ranges), max(r[1] for r in ranges)
