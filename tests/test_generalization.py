@@ -495,6 +495,38 @@ def test_smoothing_moves_targets_within_the_cone_and_the_budget_evenly(seed, bud
         assert np.degrees(geodesic_angle(out, exact)).max() < 1e-6
 
 
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), angle=st.floats(0.2, 0.5))
+def test_a_childs_smoothing_that_cancels_its_parents_is_not_held_back(seed, angle):
+    """A joint whose smoothing turns it within its cone, and a child turned back by the same local
+    turn (a limb split into segments, a helper bone: their smoothings cancel), leave the child's
+    long bone where the solution put it: the child keeps its smoothing. Held back by its own local
+    turn alone, it turned that bone, and the limb below, by the parent's turn."""
+    from pose2rot_core.smoothing import Cleaning
+    from pose2rot_core.solution import Solution
+    from pose2rot_core.solvers import CONE_STDS, _hold_back_rotations
+
+    rng = np.random.default_rng(seed)
+    T, noise = 30, 0.01
+    sk = Skeleton(("root", "upper", "segment", "hand"), np.array([-1, 0, 1, 2]),
+                  np.array([[0, 0, 0], [0.1, 0, 0], [0.05, 0, 0], [0.5, 0, 0]], float))
+    raw = axis_angle(rng.normal(size=(T, 4, 3)), rng.uniform(0, np.pi, (T, 4)))
+    turn = axis_angle(rng.normal(size=(1, 3)), np.full(1, angle))[0]  # within upper's cone: 0.05 * 0.5 < limit
+    smooth = raw.copy()
+    smooth[:, 1] = turn @ raw[:, 1]
+    smooth[:, 2] = np.swapaxes(raw[:, 1], -1, -2) @ turn.T @ raw[:, 1] @ raw[:, 2]  # its world frame as unsmoothed
+    sol = Solution(sk, raw, np.zeros((T, 3)), np.broadcast_to(sk.offsets, (T, 4, 3)).copy(), np.zeros(4, bool))
+    tracks = Tracks(skeleton=sk, positions=sol.positions, fps=30.0)
+    height = sk.height
+    cleaning = Cleaning(widths=np.full(4, 3.0), noise=np.full(4, 0.05 / (CONE_STDS * np.sqrt(2.0) * height)),
+                        residual=np.full(4, noise))
+    held = _hold_back_rotations(tracks, sol, smooth, cleaning, np.full(4, 3.0))
+    np.testing.assert_allclose(held[:, 2], smooth[:, 2], atol=1e-9)
+    G0, _ = forward_kinematics(sk, raw)
+    G1, _ = forward_kinematics(sk, held)
+    np.testing.assert_allclose(G1[:, 2], G0[:, 2], atol=1e-9)
+
+
 def swing_and_twist(exact: np.ndarray, turned: np.ndarray, line: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """([T], [T]) the swing angle and the twist angle about unit ``line`` [T,3] (joint frame) of
     the turn [T,3,3] from ``exact`` to ``turned`` (twist second)."""

@@ -13,7 +13,7 @@ from ..rotations import rotation_defect
 from ..safety import ResultTooFarError, check_solution
 from ..smoothing import AUTO_THRESHOLD, Cleaning, hold_back, mark_gaps, segments, smooth_rotations, smooth_tracks
 from ..solution import Solution
-from ..stacks import any_axis
+from ..stacks import any_axis, mat_mul
 from ..tracks import Tracks, check_frame_range
 from ..wording import WARNING_PREFIX
 
@@ -334,11 +334,15 @@ def units_warning(tracks: Tracks) -> list[str]:
             f"tracks; scale the tracks by {1.0 / problem.factor:.4g} (units.scale_tracks) and solve again"]
 
 
-def _hold_back_rotations(tracks: Tracks, raw: np.ndarray, smooth: np.ndarray, cleaning: Cleaning,
+def _hold_back_rotations(tracks: Tracks, sol: Solution, smooth: np.ndarray, cleaning: Cleaning,
                          widths: np.ndarray) -> np.ndarray:
-    """Smoothed local rotations [T,J,3,3] turned back towards the unsmoothed ``raw`` where they
-    move a joint's targets (children, bone tips; from its parent) further than the noise explains:
-    CONE_STDS noise stds of both ends (see smoothing.hold_back). A roll about targets that lie
+    """Smoothed local rotations ``smooth`` [T,J,3,3] (of ``sol``'s) turned back towards ``sol``'s
+    where they turn a bone (joint to target: child, bone tip) further than the noise explains: its
+    target moves, seen from the joint, by over CONE_STDS noise stds of both ends (see
+    smoothing.hold_back). Top down: each joint's smoothed local rotation is put under its parent
+    as held, and the turn of its bones in the world from ``sol``'s orientation says how much of
+    the smoothing it keeps, so a child whose smoothing cancelled its parent's (a helper bone, a
+    twist split) is not turned by what is left of the parent's. A roll about targets that lie
     nearly on one line moves them little, so such a roll is smoothed where its swing is held."""
     from .geometric.fit import slerp
 
@@ -349,14 +353,23 @@ def _hold_back_rotations(tracks: Tracks, raw: np.ndarray, smooth: np.ndarray, cl
     tip_noise = noise[tracks.end_parents] if tracks.has_ends else []  # a bone tip: its joint's
     target_noise = np.concatenate([noise[1:], tip_noise])
     limit = CONE_STDS * np.sqrt(noise[joints] ** 2 + target_noise ** 2)
-    moved = np.zeros(raw.shape[:2])
-    shift = np.linalg.norm(np.einsum("tkab,kb->tka", smooth[:, joints] - raw[:, joints], offsets), axis=-1)
-    np.maximum.at(moved.T, joints, (shift / np.maximum(limit, 1e-300)).T)  # [T,J] the worst target's share
-    keep = hold_back(moved, np.ones(skel.num_joints), widths)
+    raw = sol.forward()[0]
+    held = np.array(raw)
+    held[:, 0] = smooth[:, 0]
     out = smooth.copy()
-    change = (keep < 1.0).any(axis=0)
-    for j in np.flatnonzero(change):
-        out[:, j] = slerp(raw[:, j], smooth[:, j], keep[:, j])
+    for level in skel.levels:
+        if level[0] != 0:
+            held[:, level] = np.einsum("tkab,tkbc->tkac", held[:, skel.parents[level]], smooth[:, level])
+        pairs = np.flatnonzero(np.isin(joints, level))
+        moved = np.zeros((len(raw), skel.num_joints))
+        shift = np.linalg.norm(np.einsum("tkab,kb->tka", held[:, joints[pairs]] - raw[:, joints[pairs]],
+                                         offsets[pairs]), axis=-1)
+        np.maximum.at(moved.T, joints[pairs], (shift / np.maximum(limit[pairs], 1e-300)).T)
+        keep = hold_back(moved[:, level], np.ones(len(level)), widths[level])
+        for i in np.flatnonzero((keep < 1.0).any(axis=0)):
+            j = level[i]
+            out[:, j] = slerp(sol.rotations[:, j], smooth[:, j], keep[:, i])
+            held[:, j] = out[:, j] if j == 0 else mat_mul(held[:, skel.parents[j]], out[:, j])
     return out
 
 
@@ -389,7 +402,7 @@ def _smoothest_within_noise(tracks: Tracks, sol: Solution, cleaning: Cleaning, m
     smooth = sol.rotations.copy()
     for seg in segments(sol.num_frames, cleaning.cuts):
         smooth[seg] = smooth_rotations(sol.rotations[seg], widths)
-    smooth = _hold_back_rotations(tracks, sol.rotations, smooth, cleaning, widths)
+    smooth = _hold_back_rotations(tracks, sol, smooth, cleaning, widths)
     again = solve_geometric(tracks, twist_guess=smooth, missing=missing, within_noise=CONE_STDS, **geometric)
     again.report = sol.report + ["rotations smoothed over time within the noise of the tracks"]
     again.solver = sol.solver
