@@ -107,44 +107,70 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
         lengths = _bone_lengths(tracks, input_positions, length_noise, unmeasured)
     problem, mismatch = _build_problem(tracks, twist_guess, twist, stretch, use_ends, missing_mask, noise, report,
                                        lengths)
-    problem.cone = within_noise
     problem.pieces = segments(tracks.num_frames, cuts) if cuts else []
-    if within_noise > 0 and narrowing is not None:
-        problem.narrowing, problem.end_narrowing = narrowing, end_narrowing
     problem.gaps = filled if filled is not None and filled.any() else None
-    if within_noise > 0 and input_noise is not None:
-        widest = noise if narrowing is None or noise_frames is None else np.sqrt(
-            (np.asarray(noise_frames) ** 2 / narrowing).mean(axis=0))
-        problem.shift_var = _smoothing_budget(input_noise, widest) * tracks.skeleton.height ** 2
-    if input_noise is not None:
-        problem.freedom = _freedom(input_noise, noise)
-    if end_noise is not None:
-        problem.end_var = (np.asarray(end_noise, np.float64) * tracks.skeleton.height) ** 2
-    if noise_frames is not None and problem.noise_var.any():
-        problem.noise_var_frames = (np.asarray(noise_frames, np.float64) * tracks.skeleton.height) ** 2
-        if end_noise_frames is not None:
-            problem.end_var_frames = (np.asarray(end_noise_frames, np.float64) * tracks.skeleton.height) ** 2
-    G = empty_matrices((problem.num_frames, tracks.skeleton.num_joints))
-    if problem.noise_var.any():  # noise must not add up along chains
-        problem.solved = empty_vectors(problem.positions.shape[:2])
-        problem.solved.fill(np.nan)  # not placed yet: seen from its track (Problem.observed)
-    twist_bones = find_twist_bones(problem) if twist != "swing" else []
-    problem.past_segments = past_segments(problem, twist_bones)
-    done = 0
-    for joints in tracks.skeleton.levels:
-        for j in joints:
-            problem.place(j, G)
-        _orient_level(problem, joints, G)
-        done += len(joints)
-        if progress is not None:
-            progress(done / tracks.skeleton.num_joints, f"solved {done}/{tracks.skeleton.num_joints} joints")
-    spread_twist(problem, G, twist_bones)
+    _set_noise(problem, noise, end_noise, noise_frames, end_noise_frames, input_noise)
+    _set_cone(problem, within_noise, noise, noise_frames, input_noise, narrowing, end_narrowing)
+    G = _orient_all(problem, progress)
     width = _length_window(tracks.fps) if averaged else 1
     tolerance = _offset_tolerance(tracks.skeleton, stretch_tolerance, rounded, width)
     local_offsets = _solve_offsets(problem, G, stretch, tolerance, missing_mask, report, unmeasured, width)
     report_length_mismatch(tracks.skeleton, mismatch, missing_mask, problem.translating, report, length_noise)
     return Solution.from_globals(tracks.skeleton, G, problem.positions[:, 0].copy(), local_offsets,
                                  problem.translating, report=report, solver="geometric")
+
+
+def _set_noise(problem: Problem, noise: float | np.ndarray, end_noise: np.ndarray | None,
+               noise_frames: np.ndarray | None, end_noise_frames: np.ndarray | None,
+               input_noise: np.ndarray | None) -> None:
+    """Put the noise of the tracks (fractions of the height, see solve_geometric) into ``problem``
+    as variances in file units: the bone tips', per frame where given, and the share of each
+    joint's frames that vary independently."""
+    height = problem.tracks.skeleton.height
+    if input_noise is not None:
+        problem.freedom = _freedom(input_noise, noise)
+    if end_noise is not None:
+        problem.end_var = (np.asarray(end_noise, np.float64) * height) ** 2
+    if noise_frames is not None and problem.noise_var.any():
+        problem.noise_var_frames = (np.asarray(noise_frames, np.float64) * height) ** 2
+        if end_noise_frames is not None:
+            problem.end_var_frames = (np.asarray(end_noise_frames, np.float64) * height) ** 2
+
+
+def _set_cone(problem: Problem, within_noise: float, noise: float | np.ndarray, noise_frames: np.ndarray | None,
+              input_noise: np.ndarray | None, narrowing: np.ndarray | None,
+              end_narrowing: np.ndarray | None) -> None:
+    """Put the cone of ``within_noise`` noise stds into ``problem`` (see solve_geometric): where the
+    track smoothing narrowed it widens, and the budget reads the widest kernel's noise."""
+    problem.cone = within_noise
+    if within_noise > 0 and narrowing is not None:
+        problem.narrowing, problem.end_narrowing = narrowing, end_narrowing
+    if within_noise > 0 and input_noise is not None:
+        widest = noise if narrowing is None or noise_frames is None else np.sqrt(
+            (np.asarray(noise_frames) ** 2 / narrowing).mean(axis=0))
+        problem.shift_var = _smoothing_budget(input_noise, widest) * problem.tracks.skeleton.height ** 2
+
+
+def _orient_all(problem: Problem, progress=None) -> np.ndarray:
+    """[T,J,3,3] every joint's global orientation, depth by depth from the root (on noisy tracks
+    each joint placed where its parent's orientation puts it first), twist joints last."""
+    skel = problem.tracks.skeleton
+    G = empty_matrices((problem.num_frames, skel.num_joints))
+    if problem.noise_var.any():  # noise must not add up along chains
+        problem.solved = empty_vectors(problem.positions.shape[:2])
+        problem.solved.fill(np.nan)  # not placed yet: seen from its track (Problem.observed)
+    twist_bones = find_twist_bones(problem) if problem.twist != "swing" else []
+    problem.past_segments = past_segments(problem, twist_bones)
+    done = 0
+    for joints in skel.levels:
+        for j in joints:
+            problem.place(j, G)
+        _orient_level(problem, joints, G)
+        done += len(joints)
+        if progress is not None:
+            progress(done / skel.num_joints, f"solved {done}/{skel.num_joints} joints")
+    spread_twist(problem, G, twist_bones)
+    return G
 
 
 def _missing_mask(tracks: Tracks, missing: np.ndarray | None) -> np.ndarray:
