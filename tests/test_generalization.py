@@ -1131,6 +1131,22 @@ def test_a_held_roll_drops_the_noise_of_its_cue_and_keeps_what_the_single_aim_mi
         assert abs(np.mean(held[inside]) - spread * miss) <= 0.2 * spread * abs(miss)
 
 
+@settings(max_examples=20, deadline=None)
+@given(var=st.floats(4.0, 100.0), miss=st.floats(0.5, 1.2), spread=st.floats(0.05, 1.0))
+def test_a_held_roll_counts_a_cues_noise_once_however_noisy(var, miss, spread):
+    """A cue noisier than an angle spread evenly around the circle counts as that (pi^2 / 3); the
+    share of fit_weight that held_roll keeps is its geometry's, not lowered again by the noise the
+    trust already weighs: a steady miss is kept as the geometry and the trust in it say."""
+    from pose2rot_core.solvers.geometric.fit import ROLL_PRIOR, held_roll
+
+    T, width = 300, 31
+    weight = np.array([spread / (1.0 + var / ROLL_PRIOR ** 2)])
+    kept = held_roll(weight, np.array([var]), np.full(T, miss), width, T)
+    capped = np.pi ** 2 / 3.0
+    shown = min(miss * miss - capped / width, ROLL_PRIOR ** 2)
+    np.testing.assert_allclose(kept, spread * shown / (shown + capped / width) * miss, rtol=1e-9)
+
+
 @pytest.mark.parametrize("name", ["truebones_crab_dance-long", "mann_dog_d1-010-kan01-004"])
 def test_helper_bones_off_short_bones_add_no_flips_under_jitter(shared_dir, name):
     """The helper family's rigid bones a little off short limb bones carried 20-56 degrees of roll

@@ -159,8 +159,8 @@ def held_roll(weight: np.ndarray, var: np.ndarray, gap: np.ndarray, width: int, 
     estimates are. A roll cue that only noise moves (a helper bone a little off a short bone)
     adds no noise to the roll; one the single aim misses steadily is kept. A roll's noise counts
     at most as much as an angle spread evenly around the circle (pi^2 / 3)."""
+    spread = weight * (1.0 + var / ROLL_PRIOR ** 2)  # the geometry's share of fit_weight (before its noise share)
     var = np.broadcast_to(np.minimum(var, np.pi ** 2 / 3.0), gap.shape)
-    spread = weight * (1.0 + var / ROLL_PRIOR ** 2)  # the geometry's share of fit_weight
     turn = np.exp(1j * gap)
     mean = np.angle(running_mean(turn.real, width) + 1j * running_mean(turn.imag, width))
     mean_var = running_mean(var, width) / max(1.0, samples * width / len(gap))  # the noise of that mean
