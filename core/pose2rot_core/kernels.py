@@ -17,6 +17,8 @@ from .rotations import norm
 
 #: kernel widths (Gaussian std, seconds) that ``auto`` chooses from per joint
 WIDTH_GRID_SECONDS = (0.008, 0.012, 0.017, 0.025, 0.035, 0.05, 0.07, 0.1, 0.14, 0.2, 0.28, 0.4)
+#: variances (in noise variances, sums of terms of order 1) at most this are rounding: no difference
+_ROUNDED_VARIANCE = 1e-12
 #: smoothing moves no sample further than this many noise stds (per axis): a 3-D Gaussian vector
 #: is shorter than 3.37 stds 99 % of the time
 CLAMP_STDS = 3.4
@@ -235,9 +237,13 @@ class _Agreement:
 
     def _within(self, difference: np.ndarray, variance: np.ndarray) -> np.ndarray:
         """[T,J] whether ``difference`` [T,J,3] is within the limit of its std (``variance`` [T,J]
-        over the noise variance per axis)."""
-        limit = self.limit * self.noise * np.sqrt(np.maximum(variance, 1e-12))
-        return norm(difference) <= limit
+        over the noise variance per axis). A difference of no variance (up to the rounding of its
+        sums, _ROUNDED_VARIANCE) is none: both estimates weigh the samples alike (a kernel of
+        under half a frame fits a quadratic through the three samples it reaches, which is the
+        sample itself), so what is left is rounding, which grows with the distance of the points
+        from the origin, not noise to test."""
+        limit = self.limit * self.noise * np.sqrt(np.maximum(variance, 0.0))
+        return (norm(difference) <= limit) | (variance <= _ROUNDED_VARIANCE)
 
 
 def universal_threshold(n: float) -> float:
