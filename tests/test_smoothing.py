@@ -876,6 +876,7 @@ def test_a_brief_fast_turn_is_not_bent_by_the_kernel_of_the_still_stretches(fps)
 def test_slow_motion_is_smoothed_with_one_kernel_per_joint_as_before(fps):
     """Without the turn nothing parts from the narrower estimates: every joint keeps the width
     chosen for it over the clip in every frame (the fit at that width, held back as before)."""
+    from pose2rot_core.kernels import universal_threshold
     from pose2rot_core.smoothing import hold_back
 
     rng = np.random.default_rng(0)
@@ -883,8 +884,30 @@ def test_slow_motion_is_smoothed_with_one_kernel_per_joint_as_before(fps):
     noisy = clean + rng.normal(scale=0.005, size=clean.shape)
     out, info = clean_positions(noisy, parents, lengths, height=1.0, fps=fps, smooth="auto")
     fit, _ = local_quadratic(noisy, np.ones(noisy.shape[:2]), info.widths)
-    keep = hold_back(np.linalg.norm(fit - noisy, axis=-1), CLAMP_STDS * info.noise, info.widths)
+    reach = max(universal_threshold(noisy.shape[0]), CLAMP_STDS)
+    keep = hold_back(np.linalg.norm(fit - noisy, axis=-1), reach * info.noise, info.widths)
     assert info.active and np.abs(out - (noisy + keep[..., None] * (fit - noisy))).max() < 1e-12
+
+
+@pytest.mark.parametrize("fps", [30.0, 120.0, 240.0])
+def test_noise_alone_holds_back_no_smoothing(fps):
+    """Slow motion under white noise is smoothed as the kernels fit it: the correction of a sample
+    is its noise, so the 1 % of samples beyond CLAMP_STDS noise stds are noise too. Held back at
+    CLAMP_STDS, each held the kernel's width around it (four times as many frames at four times
+    the frame rate) back towards the raw samples: 26-100 % of the frames here, by 0.02-0.16 noise
+    stds on average, and the solved rotations of clips played at 120-240 fps jittered 2.5-290
+    times as much as the clips. Held back only where noise reaches but by rare chance among a
+    joint's samples (about one per joint): at most 10 % of the frames, by under 0.01 stds on
+    average."""
+    from pose2rot_core.kernels import choose_widths
+
+    rng = np.random.default_rng(1)
+    parents, lengths, clean = _turning_chain(int(20 * fps), fps, turn=False)
+    noisy = clean + rng.normal(scale=0.005, size=clean.shape)
+    out, info = clean_positions(noisy, parents, lengths, height=1.0, fps=fps, smooth="auto")
+    _, fit, _, _ = choose_widths(noisy, np.ones(noisy.shape[:2]), info.noise, fps, parents)
+    held = np.linalg.norm(out - fit, axis=-1) / 0.005
+    assert info.active and (held > 1e-7).mean() < 0.1 and held.mean() < 0.01, ((held > 1e-7).mean(), held.mean())
 
 
 @settings(max_examples=20, deadline=None)

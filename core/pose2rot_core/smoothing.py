@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .errors import Pose2RotError
-from .kernels import CLAMP_STDS, choose_widths, local_quadratic
+from .kernels import CLAMP_STDS, choose_widths, local_quadratic, universal_threshold
 from .rotations import matrix_to_quat, norm, quat_continuity, quat_to_matrix, smoothstep
 from .running import running_median
 from .stacks import all_per_point, any_axis, any_per_point, joint_batches, joint_planes, joint_rows
@@ -730,8 +730,12 @@ def _smooth_pieces(P: np.ndarray, weights: np.ndarray, noise: np.ndarray, chosen
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(smoothed positions [T,J,3], widths [J] in frames, hat diagonal [T,J], narrowing [T,J]: see
     Cleaning) of the pieces of the clip between its cuts, for the ``chosen`` [J] joints: widths
-    chosen per joint (narrower in frames where the motion needs it) and held back within the
-    ``noise`` [J] (``mode`` "auto") or one width of ``mode`` seconds."""
+    chosen per joint (narrower in frames where the motion needs it) and held back where they move a
+    sample further than its noise (``noise`` [J]) reaches but by rare chance among the joint's
+    samples in the piece (the universal threshold of their number, at least CLAMP_STDS: the
+    correction of a sample is its noise, and of 3,000 samples some 30 lie beyond CLAMP_STDS,
+    each holding back the kernel's width around it) (``mode`` "auto"), or one width of ``mode``
+    seconds."""
     T, J = P.shape[:2]
     out, widths, hat, narrowing = P.copy(), np.zeros(J), np.ones((T, J)), np.ones((T, J))
     for seg in segments(T, cuts):
@@ -741,7 +745,8 @@ def _smooth_pieces(P: np.ndarray, weights: np.ndarray, noise: np.ndarray, chosen
             w, out[seg], hat[seg], widest = choose_widths(P[seg], weights[seg], np.where(chosen, noise, 0.0), fps,
                                                           parents)
             narrowing[seg] = np.maximum(hat[seg] / np.maximum(widest, 1e-12), 1.0)
-            held = hold_back(np.linalg.norm(out[seg] - P[seg], axis=-1), CLAMP_STDS * noise, w)
+            reach = max(universal_threshold(seg.stop - seg.start), CLAMP_STDS)
+            held = hold_back(np.linalg.norm(out[seg] - P[seg], axis=-1), reach * noise, w)
             out[seg] = P[seg] + held[..., None] * (out[seg] - P[seg])
         else:
             w = np.where(chosen, min(float(mode) * fps, float(T)), 0.0)  # wider than the clip: as wide
