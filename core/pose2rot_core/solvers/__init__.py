@@ -361,11 +361,13 @@ def _hold_back_rotations(tracks: Tracks, sol: Solution, smooth: np.ndarray, clea
         if level[0] != 0:
             held[:, level] = np.einsum("tkab,tkbc->tkac", held[:, skel.parents[level]], smooth[:, level])
         pairs = np.flatnonzero(np.isin(joints, level))
-        moved = np.zeros((len(raw), skel.num_joints))
+        column = np.zeros(skel.num_joints, np.int64)
+        column[level] = np.arange(len(level))
+        moved = np.zeros((len(raw), len(level)))  # [T,n] the worst target's share, per joint of the level
         shift = np.linalg.norm(np.einsum("tkab,kb->tka", held[:, joints[pairs]] - raw[:, joints[pairs]],
                                          offsets[pairs]), axis=-1)
-        np.maximum.at(moved.T, joints[pairs], (shift / np.maximum(limit[pairs], 1e-300)).T)
-        keep = hold_back(moved[:, level], np.ones(len(level)), widths[level])
+        np.maximum.at(moved.T, column[joints[pairs]], (shift / np.maximum(limit[pairs], 1e-300)).T)
+        keep = hold_back(moved, np.ones(len(level)), widths[level])
         for i in np.flatnonzero((keep < 1.0).any(axis=0)):
             j = level[i]
             out[:, j] = slerp(sol.rotations[:, j], smooth[:, j], keep[:, i])
