@@ -527,6 +527,32 @@ def test_a_childs_smoothing_that_cancels_its_parents_is_not_held_back(seed, angl
     np.testing.assert_allclose(G1[:, 2], G0[:, 2], atol=1e-9)
 
 
+@settings(max_examples=40, deadline=None)
+@given(angle=st.floats(0.1, 3.1), lever=st.floats(0.01, 0.5), cap=st.floats(0.005, 0.5), seed=st.integers(0, 1000))
+def test_a_twist_is_kept_as_far_as_its_chord_stays_in_the_cone(angle, lever, cap, seed):
+    """A twist about the targets' line moves a target ``lever`` off the line along the chord
+    2 lever sin(angle / 2): kept whole where that stays within the cap (a roll near a half turn
+    about two almost opposite children), else turned back until the chord is the cap."""
+    from pose2rot_core.solvers.geometric import _within_cones
+    from pose2rot_core.rotations import rotation_about
+
+    rng = np.random.default_rng(seed)
+    axis = rng.normal(size=3)
+    axis /= np.linalg.norm(axis)
+    side = np.cross(axis, rng.normal(size=3))
+    side /= np.linalg.norm(side)
+    src = np.array([[[axis + lever * side, -0.8 * axis]]])  # [1,1,2,3]: off the line by lever, and on it
+    exact = np.eye(3)[None, None]
+    desired = rotation_about(axis[None, None], np.array([[angle]]))
+    out = _within_cones(np.array([[cap]]), None, axis[None, None], src, src, desired, exact)[0, 0]
+    kept = np.arccos(np.clip((np.trace(out) - 1.0) / 2.0, -1.0, 1.0))
+    chord = 2.0 * lever * np.sin(0.5 * angle)
+    if chord <= cap:
+        assert abs(kept - angle) < 1e-9
+    else:
+        np.testing.assert_allclose(2.0 * lever * np.sin(0.5 * kept), cap, rtol=1e-9)
+
+
 def swing_and_twist(exact: np.ndarray, turned: np.ndarray, line: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """([T], [T]) the swing angle and the twist angle about unit ``line`` [T,3] (joint frame) of
     the turn [T,3,3] from ``exact`` to ``turned`` (twist second)."""

@@ -521,16 +521,27 @@ def _within_cones(cap: np.ndarray, budget: np.ndarray | None, axis: np.ndarray, 
     axis = np.broadcast_to(axis, rel.shape[:-1])
     twist = twist_angle(rel, axis)
     swing = rotation_vector(mat_mul(rel, rotation_about(axis, -twist)))
-    moved_twist = np.abs(twist) * _farthest_lever(axis, src, obs)
-    kept_twist = np.minimum(1.0, cap / np.maximum(moved_twist, 1e-300))
-    moved_swing = norm(swing) * _farthest_lever(normalize(swing), src, obs)
-    room = np.maximum(cap - kept_twist * moved_twist, 0.0)  # the moves add at most
-    kept_swing = np.minimum(1.0, room / np.maximum(moved_swing, 1e-300))
+    kept_twist, twist_move = _kept_turn(twist, _farthest_lever(axis, src, obs), cap)
+    room = np.maximum(cap - twist_move, 0.0)  # the moves add at most
+    kept_swing, swing_move = _kept_turn(norm(swing), _farthest_lever(normalize(swing), src, obs), room)
     if budget is not None:
-        kept_swing, kept_twist = _within_budget(kept_swing * moved_swing, kept_twist * moved_twist, budget,
-                                                kept_swing, kept_twist)
+        kept_swing, kept_twist = _within_budget(swing_move, twist_move, budget, kept_swing, kept_twist)
     turned = mat_mul(exact, axis_angle_to_matrix(swing, norm(swing) * kept_swing))
     return mat_mul(turned, rotation_about(axis, kept_twist * twist))
+
+
+def _kept_turn(angle: np.ndarray, lever: np.ndarray, cap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(share [...] of a turn by ``angle`` [...] (radians, at most a half turn) kept so that it
+    moves a point ``lever`` [...] from its axis no further than ``cap`` [...], the move it then
+    makes): a turn moves such a point along the chord 2 lever sin(angle / 2), which the arc (the
+    angle times the lever) overstates the more the turn nears a half turn (a roll its targets hardly
+    fix, read the opposite way in one frame, was taken a third of the way)."""
+    half = 0.5 * np.abs(angle)
+    full = 2.0 * lever * np.sin(half)
+    within = full <= cap
+    reach = np.arcsin(np.clip(cap / np.maximum(2.0 * lever, 1e-300), 0.0, 1.0))
+    share = np.where(within, 1.0, reach / np.maximum(half, 1e-300))
+    return share, np.where(within, full, cap)
 
 
 def _farthest_lever(axis: np.ndarray, src: np.ndarray, obs: np.ndarray) -> np.ndarray:
