@@ -170,11 +170,11 @@ def found_curves(found: list) -> list:
     return [fc for own in found if own is not None for fc in own if fc is not None]
 
 
-def keyed_range(objects: Sequence[bpy.types.Object], found: list | None = None) -> tuple[float, float] | None:
-    """(first, last) keyed frame over the location curves of ``objects`` (``found``: their
-    vetted_curves, when already known); None when none is keyed."""
-    found = vetted_curves(objects) if found is None else found
-    ranges = [tuple(fc.range()) for fc in found_curves(found)]
+def keyed_range(objects: Sequence[bpy.types.Object]) -> tuple[float, float] | None:
+    """(first, last) keyed frame over the location curves of ``objects``, from each curve's
+    ``range()`` without reading its keys (a solve that read them takes CurveKeys.range); None when
+    none is keyed."""
+    ranges = [tuple(fc.range()) for fc in found_curves(vetted_curves(objects))]
     if not ranges:
         return None
     return min(r[0] for r in ranges), max(r[1] for r in ranges)

@@ -33,9 +33,8 @@ def test_curve_keys_range_is_what_fcurve_range_gives():
     while len(z.keyframe_points):
         z.keyframe_points.remove(z.keyframe_points[0])
     for objects in ([plain], [odd], [plain, odd]):
-        found = empties.vetted_curves(objects)
-        got = empties.CurveKeys(empties.found_curves(found)).range()
-        assert got == empties.keyed_range(objects, found)
+        got = empties.CurveKeys(empties.found_curves(empties.vetted_curves(objects))).range()
+        assert got == empties.keyed_range(objects)
     assert empties.CurveKeys(empties.found_curves(empties.vetted_curves([odd]))).range() == (0.0, 9.0)
     assert empties.CurveKeys([]).range() is None
 
