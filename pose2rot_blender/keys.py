@@ -28,11 +28,7 @@ def key_points(fc) -> tuple[np.ndarray, np.ndarray]:
 
 
 #: 4.4+ keep F-curves in layered actions (slots, layers, keyframe strips, channelbags)
-_LAYERED = bpy.app.version >= (4, 4, 0)
-
-
-def has_layered_actions() -> bool:
-    return _LAYERED
+LAYERED_ACTIONS = bpy.app.version >= (4, 4, 0)
 
 
 def object_fcurves(obj: bpy.types.Object) -> list:
@@ -44,7 +40,7 @@ def object_fcurves(obj: bpy.types.Object) -> list:
 
 def action_fcurves(action: bpy.types.Action, ad: bpy.types.AnimData) -> list:
     """F-curves of ``action`` that animate through ``ad`` (its active slot's on 4.4+)."""
-    if not _LAYERED:
+    if not LAYERED_ACTIONS:
         return list(action.fcurves)
     slot = ad.action_slot
     if slot is None:
@@ -70,7 +66,7 @@ class ActionWriter:
         self.action = bpy.data.actions.new(name) if base is None else base.copy()
         self.action.name = name
         self.action.use_frame_range = self.action.use_cyclic = False  # the old clip's range: not the solve's
-        if has_layered_actions():
+        if LAYERED_ACTIONS:
             slot = next((s for s in self.action.slots if old_slot is not None and s.identifier == old_slot.identifier),
                         None) or self.action.slots.new(id_type='OBJECT', name=obj.name)
             ad.action = self.action

@@ -90,7 +90,7 @@ def restore(obj: bpy.types.Object) -> str:
     ad.action = action
     if action is not None:  # its own fake user again, now that it has its user back
         action.use_fake_user = bool(obj.get(PREVIOUS_FAKE_USER_KEY, action.use_fake_user))
-    if action is not None and keys.has_layered_actions():
+    if action is not None and keys.LAYERED_ACTIONS:
         ident = obj.get(PREVIOUS_SLOT_KEY, "")
         slot = next((s for s in action.slots if s.identifier == ident), None)
         if slot is not None:

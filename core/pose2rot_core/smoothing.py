@@ -507,12 +507,13 @@ def _rigid(length: np.ndarray, ok: np.ndarray) -> np.ndarray:
     return ok.any(axis=0) & (longest - shortest <= 1e-9 * longest)
 
 
-def _white_noise_std(x: np.ndarray, ok: np.ndarray, rounding: np.ndarray | None = None
+def _white_noise_std(x: np.ndarray, ok: np.ndarray, rigid: np.ndarray | None = None
                      ) -> tuple[np.ndarray, np.ndarray]:
     """([B] robust std, divided by that of white noise, of the fourth difference over time of each
     of B series x [T,B,k] (its k components pooled), over the frames ``ok`` [T,B]; NaN where there
     are fewer than 5 such differences, or where the series changes more smoothly than noise does
-    (but for the ``rounding`` [B] series, which change by rounding only): white noise has a fourth
+    (but for the ``rigid`` [B] series, which keep one value and change by rounding only, see
+    _rigid): white noise has a fourth
     difference sqrt(35) times its first, while a length or vector that changes with the motion (a
     translating joint, seen at a low frame rate) has a smaller ratio; [B] how many differences
     (times k) each was read from)."""
@@ -522,7 +523,7 @@ def _white_noise_std(x: np.ndarray, ok: np.ndarray, rounding: np.ndarray | None 
     mad = _pooled_nanmedian(np.where(ok4[..., None], np.abs(d4), np.nan))
     mad1 = _pooled_nanmedian(np.where(ok1[..., None], np.abs(x[1:] - x[:-1]), np.nan))
     usable = (ok4.sum(axis=0) >= 5) & ((mad >= WHITE_RATIO * np.sqrt(35.0) * mad1) | (
-        False if rounding is None else rounding))
+        False if rigid is None else rigid))
     return np.where(usable, 1.4826 * mad / _D4_GAIN, np.nan), ok4.sum(axis=0) * float(x.shape[-1])
 
 

@@ -100,7 +100,7 @@ def rest_copy(src: bpy.types.Object, name: str = "Rig") -> bpy.types.Object:
 
 def action_fcurves(action: bpy.types.Action) -> list:
     """Every F-curve of ``action``: its own list before Blender 4.4, its layers' channelbags' after."""
-    if not keys.has_layered_actions():
+    if not keys.LAYERED_ACTIONS:
         return list(action.fcurves)
     return [fc for layer in action.layers for strip in layer.strips for bag in strip.channelbags for fc in bag.fcurves]
 
