@@ -513,10 +513,9 @@ def _white_noise_std(x: np.ndarray, ok: np.ndarray, rigid: np.ndarray | None = N
     of B series x [T,B,k] (its k components pooled), over the frames ``ok`` [T,B]; NaN where there
     are fewer than 5 such differences, or where the series changes more smoothly than noise does
     (but for the ``rigid`` [B] series, which keep one value and change by rounding only, see
-    _rigid): white noise has a fourth
-    difference sqrt(35) times its first, while a length or vector that changes with the motion (a
-    translating joint, seen at a low frame rate) has a smaller ratio; [B] how many differences
-    (times k) each was read from)."""
+    _rigid): white noise has a fourth difference sqrt(35) times its first, while a length or
+    vector that changes with the motion (a translating joint, seen at a low frame rate) has a
+    smaller ratio; [B] how many differences (times k) each was read from)."""
     d4 = x[4:] - 4 * x[3:-1] + 6 * x[2:-2] - 4 * x[1:-3] + x[:-4]
     ok4 = ok[4:] & ok[3:-1] & ok[2:-2] & ok[1:-3] & ok[:-4]
     ok1 = ok[1:] & ok[:-1]
