@@ -1182,3 +1182,47 @@ def test_helper_bones_off_short_bones_add_no_flips_under_jitter(shared_dir, name
     score = evaluate_clip(clip, "ref", noise=0.005, seed=0)
     assert score.flips == 0
     assert score.jitter_ratio <= 1.5, score.jitter_ratio
+
+
+@settings(max_examples=60, deadline=None)
+@given(T=st.integers(1, 60), half=st.integers(1, 7))
+def test_running_mean_spread_is_the_std_of_the_mirrored_mean(T, half):
+    """running_mean is linear: its weights on each sample, read off the mean of the identity, give
+    the std of each frame's mean of unit white noise exactly; running_mean_spread is that over a
+    whole window's 1/sqrt(width) (1 inside the clip, more near its ends where the mirror counts
+    samples twice)."""
+    from pose2rot_core.running import running_mean, running_mean_spread
+
+    width = 2 * half + 1
+    weights = running_mean(np.eye(T), width)  # [T,T]: frame t's weight on sample s
+    np.testing.assert_allclose(running_mean_spread(T, width), np.sqrt((weights ** 2).sum(axis=1) * width),
+                               rtol=1e-12)
+
+
+@pytest.mark.parametrize("at", [1, 65])
+def test_a_bone_read_long_near_the_clips_end_by_chance_does_not_translate(at):
+    """Noisy tracks' bone lengths are averaged over quarter seconds before asking whether a joint
+    translates. Near a clip's ends the mirrored window counts samples twice, so three samples that
+    read a rigid bone long there (by chance, as noise does now and then) move the average twice as
+    far as inside the clip: read against the noise of a whole window, the bone passed for one that
+    stretches (a Mixamo thumb in a 69-frame walk, a dog's tail, an elephant's forearm, each on one
+    noise draw). The same departure kept up inside the clip still translates."""
+    from pose2rot_core.solvers.geometric import solve_geometric
+
+    T, sigma = 69, 0.005  # frames at 30 fps; noise per axis, fraction of the height
+    sk = Skeleton(("root", "upper", "hand"), np.array([-1, 0, 1]), np.array([[0, 0, 0], [0, 1.0, 0], [0, 0.3, 0]]))
+    P = np.broadcast_to(np.array([[0, 0, 0], [0, 1.0, 0], [0, 1.3, 0]]), (T, 3, 3)).copy()
+    window_noise = np.hypot(sigma, sigma) * sk.height / 3.0  # the 9-frame average's, inside the clip
+    near_end = P.copy()
+    near_end[at:at + 3, 2, 1] += 8.9 * window_noise  # 3 samples: 6/9 of it in the end frame's average
+    near_end[30:33, 2, 1] -= 8.9 * window_noise  # and 3/9 of it the other way inside the clip
+
+    def translates(points: np.ndarray) -> bool:
+        tracks = Tracks(skeleton=sk, positions=points, fps=30.0)
+        sol = solve_geometric(tracks, noise=sigma, input_positions=points, input_noise=np.full(3, sigma))
+        return bool(sol.translating[2])
+
+    assert not translates(near_end)
+    inside = P.copy()
+    inside[20:29, 2, 1] += 8.5 * window_noise  # kept up over a whole window inside the clip
+    assert translates(inside)

@@ -36,6 +36,22 @@ def running_mean(x: np.ndarray, width: int) -> np.ndarray:
     return (c[width:] - c[:-width]) / width
 
 
+def running_mean_spread(T: int, width: int) -> np.ndarray:
+    """[T] the std of running_mean (``width`` odd frames, the ends mirrored) of white noise of unit
+    variance at each of T frames, over that of a whole window (1/sqrt(width)): 1 inside the clip;
+    near its ends the mirrored window counts some samples twice, up to sqrt(17/9) = 1.37 at the
+    first frame of a 9-frame window; a clip too short to mirror, sqrt(width / T)."""
+    half = width // 2
+    if T <= half + 1:
+        return np.full(T, np.sqrt(width / max(T, 1)))
+    out = np.ones(T)
+    for t in sorted(set(range(half)) | set(range(T - half, T))):
+        u = np.abs(np.arange(t - half, t + half + 1))  # the mirror at the start ...
+        u = np.where(u > T - 1, 2 * (T - 1) - u, u)  # ... and at the end, as running_mean pads
+        out[t] = np.sqrt((np.bincount(u) ** 2).sum() / width)
+    return out
+
+
 def running_median(x: np.ndarray, width: int, ends: str = "nearest") -> np.ndarray:
     """[T,...] median of x (no NaN) over the ``width`` (odd) frames around each frame. Within half
     a window of the clip's ends, ``ends="nearest"`` takes the median of the first or last full

@@ -29,7 +29,7 @@ import numpy as np
 from ...errors import Pose2RotError
 from ...rotations import (axis_angle_to_matrix, cross, norm, normalize, rotation_about, rotation_between,
                           rotation_vector, twist_angle)
-from ...running import running_mean, running_mean_of_data, window_frames
+from ...running import running_mean, running_mean_of_data, running_mean_spread, window_frames
 from ...safety import CLEAN_TOLERANCE, NOISE_STDS
 from ...smoothing import bone_lengths, column_nanmedian, segments
 from ...solution import Solution
@@ -196,11 +196,13 @@ def _raw_bone_noise(skel, input_noise: np.ndarray | None) -> np.ndarray | None:
 def _bone_lengths(tracks: Tracks, input_positions: np.ndarray | None, raw_noise: np.ndarray | None,
                   filled: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(the tracks' bone lengths over time [T,J-1], NaN where either end was a gap (``filled``
-    [T,J]), the std of the noise left in them [J-1]): read from the tracks as given
-    (``input_positions``, whose bone vectors carry noise of std ``raw_noise`` [J-1] per axis);
-    noisy ones are averaged over LENGTH_SECONDS first, so that what remains is how the motion
-    changes them, less what noise adds to a bone of the rig's length on average, as a vector noise
-    adds 3 raw_noise^2 to its square: a bone of no length reads as one of 1.6 noise stds. Tracks
+    [T,J]), the std of the noise left in them [J-1], or [T,J-1] where it varies over the frames):
+    read from the tracks as given (``input_positions``, whose bone vectors carry noise of std
+    ``raw_noise`` [J-1] per axis); noisy ones are averaged over LENGTH_SECONDS first, so that what
+    remains is how the motion changes them, less what noise adds to a bone of the rig's length on
+    average, as a vector noise adds 3 raw_noise^2 to its square: a bone of no length reads as one
+    of 1.6 noise stds; the average's noise grows near the clip's ends, where the window counts
+    some samples twice (running_mean_spread). Tracks
     keyed every few frames (Tracks.keyed: ``filled`` then holds the samples between keys too)
     average the samples they have in each window instead, their noise left that of the typical
     window's count."""
@@ -215,7 +217,8 @@ def _bone_lengths(tracks: Tracks, input_positions: np.ndarray | None, raw_noise:
     rest = np.linalg.norm(skel.offsets[1:], axis=-1)
     lengthened = np.sqrt(rest * rest + 3.0 * raw * raw) - rest
     if tracks.keyed is None:
-        return running_mean(lengths, width) - lengthened, raw / np.sqrt(width)
+        spread = running_mean_spread(tracks.num_frames, width)[:, None]
+        return running_mean(lengths, width) - lengthened, spread * (raw / np.sqrt(width))
     mean, count = running_mean_of_data(lengths, width)
     typical = column_nanmedian(np.where(count > 0, count, np.nan))
     return mean - lengthened, raw / np.sqrt(np.maximum(np.nan_to_num(typical, nan=1.0), 1.0))

@@ -332,7 +332,8 @@ def classify_translation(skel: Skeleton, dist: np.ndarray, typical: np.ndarray, 
                          bone_noise: np.ndarray, report: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """(translating [J], free [J]): joints whose distance to the parent (``dist`` [T,J-1], its
     median over the clip ``typical`` [J-1]) changes over the clip by more than STRETCH_FRACTION of
-    the height and STRETCH_NOISE_STDS stds of its noise (``bone_noise`` [J-1]) — for "exact":
+    the height and STRETCH_NOISE_STDS stds of its noise (``bone_noise`` [J-1], or [T,J-1] where it
+    varies: each frame's distance read against its own, see _steady) — for "exact":
     differs from the rig's bone length, the tracks' overall scale allowed for — and among them
     those that move too far from their bone length to aim their parent at all (in most frames:
     noise is no reason). A performer of other proportions (every bone a constant factor off) is no
@@ -350,6 +351,7 @@ def classify_translation(skel: Skeleton, dist: np.ndarray, typical: np.ndarray, 
     rest = np.linalg.norm(skel.offsets[1:], axis=-1)
     valid = ~missing[1:] & ~missing[par]
     scale = _tracks_scale(typical, rest, valid, skel.height)
+    dist, bone_noise = _steady(dist, typical, bone_noise)
     limit = np.maximum(STRETCH_FRACTION * skel.height, STRETCH_NOISE_STDS * bone_noise)
     if stretch == "off":
         _placing_root_line(skel, typical, rest, scale, valid, limit, translating, free, report)
@@ -430,6 +432,18 @@ def _placing_offsets(skel: Skeleton, typical: np.ndarray, rest: np.ndarray, scal
         reach[p] = max(reach[p], reach[j] if zero[j - 1] else rest[j - 1])
     far = (np.arange(1, J) == skel.placed_joint) | (zero & (off > FREE_TRANSLATION_FRACTION * reach[1:]))
     return off, far, unbent
+
+
+def _steady(dist: np.ndarray, typical: np.ndarray, bone_noise: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(dist [T,N], noise [N]): distances ``dist`` whose noise ``bone_noise`` [T,N] varies over the
+    frames put on one footing, each frame's departure from ``typical`` [N] scaled to the noise of
+    the quietest frame (the average near a clip's end, of fewer samples, strays further by chance
+    alone), and that noise; as given where the noise is one per column [N]."""
+    if np.ndim(bone_noise) < 2:
+        return dist, bone_noise
+    quietest = bone_noise.min(axis=0)
+    share = np.where(bone_noise > 0, quietest / np.maximum(bone_noise, 1e-300), 1.0)
+    return typical + (dist - typical) * share, quietest
 
 
 def _spread(x: np.ndarray, largest: bool) -> np.ndarray:
