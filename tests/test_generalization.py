@@ -1184,29 +1184,40 @@ def test_helper_bones_off_short_bones_add_no_flips_under_jitter(shared_dir, name
     assert score.jitter_ratio <= 1.5, score.jitter_ratio
 
 
-@settings(max_examples=60, deadline=None)
-@given(T=st.integers(1, 60), half=st.integers(1, 7))
-def test_running_mean_spread_is_the_std_of_the_mirrored_mean(T, half):
+@settings(max_examples=80, deadline=None)
+@given(T=st.integers(1, 60), half=st.integers(1, 7), seed=st.integers(0, 2**32 - 1))
+def test_running_mean_noise_is_the_std_of_the_mirrored_mean_of_data(T, half, seed):
     """running_mean is linear: its weights on each sample, read off the mean of the identity, give
-    the std of each frame's mean of unit white noise exactly; running_mean_spread is that over a
-    whole window's 1/sqrt(width) (1 inside the clip, more near its ends where the mirror counts
-    samples twice)."""
-    from pose2rot_core.running import running_mean, running_mean_spread
+    the std of each frame's mean of unit white noise over the samples it has (data) exactly:
+    sqrt(sum of w^2) / sum of w over them; inside the clip, with every frame sampled, that of a
+    whole window, 1/sqrt(width), more near its ends where the mirror counts samples twice."""
+    from pose2rot_core.running import running_mean, running_mean_noise, running_mean_of_data
 
     width = 2 * half + 1
+    data = np.random.default_rng(seed).random((T, 3)) < [1.0, 0.6, 0.2]
     weights = running_mean(np.eye(T), width)  # [T,T]: frame t's weight on sample s
-    np.testing.assert_allclose(running_mean_spread(T, width), np.sqrt((weights ** 2).sum(axis=1) * width),
-                               rtol=1e-12)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        expected = np.sqrt((weights ** 2) @ data) / (weights @ data)
+    np.testing.assert_allclose(running_mean_noise(data, width), expected, rtol=1e-12)
+    if T > 2 * half + 1:
+        np.testing.assert_allclose(running_mean_noise(data, width)[half:T - half, 0], 1.0 / np.sqrt(width))
+    x = np.random.default_rng(seed + 1).normal(size=(T, 3))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = (weights @ np.where(data, x, 0.0)) / (weights @ data)
+    np.testing.assert_allclose(running_mean_of_data(np.where(data, x, np.nan), width), mean, rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.parametrize("keyed", [False, True])
 @pytest.mark.parametrize("at", [1, 65])
-def test_a_bone_read_long_near_the_clips_end_by_chance_does_not_translate(at):
+def test_a_bone_read_long_near_the_clips_end_by_chance_does_not_translate(at, keyed):
     """Noisy tracks' bone lengths are averaged over quarter seconds before asking whether a joint
     translates. Near a clip's ends the mirrored window counts samples twice, so three samples that
     read a rigid bone long there (by chance, as noise does now and then) move the average twice as
     far as inside the clip: read against the noise of a whole window, the bone passed for one that
     stretches (a Mixamo thumb in a 69-frame walk, a dog's tail, an elephant's forearm, each on one
-    noise draw). The same departure kept up inside the clip still translates."""
+    noise draw). The same departure kept up inside the clip still translates. Tracks keyed every
+    few frames average the keys in each window, read against those keys' noise in the same way
+    (here one sample of the hand, mid-clip, lies between keys)."""
     from pose2rot_core.solvers.geometric import solve_geometric
 
     T, sigma = 69, 0.005  # frames at 30 fps; noise per axis, fraction of the height
@@ -1217,8 +1228,11 @@ def test_a_bone_read_long_near_the_clips_end_by_chance_does_not_translate(at):
     near_end[at:at + 3, 2, 1] += 8.9 * window_noise  # 3 samples: 6/9 of it in the end frame's average
     near_end[30:33, 2, 1] -= 8.9 * window_noise  # and 3/9 of it the other way inside the clip
 
+    set_keys = np.ones((T, 3), bool)
+    set_keys[45, 2] = not keyed
+
     def translates(points: np.ndarray) -> bool:
-        tracks = Tracks(skeleton=sk, positions=points, fps=30.0)
+        tracks = Tracks(skeleton=sk, positions=points, fps=30.0, keyed=set_keys)
         sol = solve_geometric(tracks, noise=sigma, input_positions=points, input_noise=np.full(3, sigma))
         return bool(sol.translating[2])
 

@@ -9,14 +9,15 @@ def window_frames(seconds: float, fps: float, least: int = 3) -> int:
     return max(least, int(round(seconds * fps)) | 1)
 
 
-def running_mean_of_data(x: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """([T,...] mean of the data (not NaN) of x over the ``width`` (odd) frames around each frame,
-    NaN where the window holds none; [T,...] how many samples each mean took), the ends mirrored as
-    in running_mean."""
+def running_mean_of_data(x: np.ndarray, width: int) -> np.ndarray:
+    """[T,...] mean of the data (not NaN) of x over the ``width`` (odd) frames around each frame,
+    NaN where the window holds none, the ends mirrored as in running_mean (the noise of each mean:
+    running_mean_noise)."""
     data = ~np.isnan(x)
-    count = np.rint(running_mean(data.astype(np.float64), width) * width)
-    total = running_mean(np.where(data, x, 0.0), width) * width
-    return np.where(count > 0, total / np.maximum(count, 1.0), np.nan), count
+    share = running_mean(data.astype(np.float64), width)
+    total = running_mean(np.where(data, x, 0.0), width)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(share > 0, total / share, np.nan)
 
 
 def running_mean(x: np.ndarray, width: int) -> np.ndarray:
@@ -36,20 +37,27 @@ def running_mean(x: np.ndarray, width: int) -> np.ndarray:
     return (c[width:] - c[:-width]) / width
 
 
-def running_mean_spread(T: int, width: int) -> np.ndarray:
-    """[T] the std of running_mean (``width`` odd frames, the ends mirrored) of white noise of unit
-    variance at each of T frames, over that of a whole window (1/sqrt(width)): 1 inside the clip;
-    near its ends the mirrored window counts some samples twice, up to sqrt(17/9) = 1.37 at the
-    first frame of a 9-frame window; a clip too short to mirror, sqrt(width / T)."""
-    half = width // 2
+def running_mean_noise(data: np.ndarray, width: int) -> np.ndarray:
+    """[T,...] the std of running_mean_of_data's mean (``width`` odd frames, the ends mirrored) of
+    white noise of unit variance sampled where ``data`` [T,...] (bool) is set; NaN where a window
+    holds no sample. Inside the clip 1/sqrt(samples in the window); near its ends the mirrored
+    window counts some samples twice and its mean strays further (every frame sampled: up to
+    sqrt(17)/9, 1.37 times 1/3, at the first frame of a 9-frame window); a clip too short to
+    mirror, 1/sqrt(its samples)."""
+    T, half = data.shape[0], width // 2
+    d = data.reshape(T, -1).astype(np.float64)
     if T <= half + 1:
-        return np.full(T, np.sqrt(width / max(T, 1)))
-    out = np.ones(T)
-    for t in sorted(set(range(half)) | set(range(T - half, T))):
-        u = np.abs(np.arange(t - half, t + half + 1))  # the mirror at the start ...
-        u = np.where(u > T - 1, 2 * (T - 1) - u, u)  # ... and at the end, as running_mean pads
-        out[t] = np.sqrt((np.bincount(u) ** 2).sum() / width)
-    return out
+        count = np.broadcast_to(d.sum(axis=0), d.shape)
+    else:
+        count = np.rint(running_mean(d, width) * width)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(count > 0, 1.0 / np.sqrt(count), np.nan)
+        for t in sorted(set(range(half)) | set(range(T - half, T))) if T > half + 1 else []:
+            u = np.abs(np.arange(t - half, t + half + 1))  # the mirror at the start ...
+            u = np.where(u > T - 1, 2 * (T - 1) - u, u)  # ... and at the end, as running_mean pads
+            times = np.bincount(u, minlength=T).astype(np.float64)
+            out[t] = np.sqrt((times * times) @ d) / (times @ d)
+    return out.reshape(data.shape)
 
 
 def running_median(x: np.ndarray, width: int, ends: str = "nearest") -> np.ndarray:

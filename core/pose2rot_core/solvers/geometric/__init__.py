@@ -29,7 +29,7 @@ import numpy as np
 from ...errors import Pose2RotError
 from ...rotations import (axis_angle_to_matrix, cross, norm, normalize, rotation_about, rotation_between,
                           rotation_vector, twist_angle)
-from ...running import running_mean, running_mean_of_data, running_mean_spread, window_frames
+from ...running import running_mean, running_mean_of_data, running_mean_noise, window_frames
 from ...safety import CLEAN_TOLERANCE, NOISE_STDS
 from ...smoothing import bone_lengths, column_nanmedian, segments
 from ...solution import Solution
@@ -198,14 +198,12 @@ def _bone_lengths(tracks: Tracks, input_positions: np.ndarray | None, raw_noise:
     """(the tracks' bone lengths over time [T,J-1], NaN where either end was a gap (``filled``
     [T,J]), the std of the noise left in them [J-1], or [T,J-1] where it varies over the frames):
     read from the tracks as given (``input_positions``, whose bone vectors carry noise of std
-    ``raw_noise`` [J-1] per axis); noisy ones are averaged over LENGTH_SECONDS first, so that what
+    ``raw_noise`` [J-1] per axis); noisy ones are averaged over LENGTH_SECONDS first (tracks keyed
+    every few frames, Tracks.keyed, over the samples they have in each window), so that what
     remains is how the motion changes them, less what noise adds to a bone of the rig's length on
     average, as a vector noise adds 3 raw_noise^2 to its square: a bone of no length reads as one
-    of 1.6 noise stds; the average's noise grows near the clip's ends, where the window counts
-    some samples twice (running_mean_spread). Tracks
-    keyed every few frames (Tracks.keyed: ``filled`` then holds the samples between keys too)
-    average the samples they have in each window instead, their noise left that of the typical
-    window's count."""
+    of 1.6 noise stds. Each frame's average has the noise of the samples it takes (more near the
+    clip's ends, where the window counts some twice: running_mean_noise)."""
     skel = tracks.skeleton
     bones = np.arange(1, skel.num_joints)
     lengths = bone_lengths(tracks.positions if input_positions is None else input_positions, bones, skel.parents[1:],
@@ -217,11 +215,9 @@ def _bone_lengths(tracks: Tracks, input_positions: np.ndarray | None, raw_noise:
     rest = np.linalg.norm(skel.offsets[1:], axis=-1)
     lengthened = np.sqrt(rest * rest + 3.0 * raw * raw) - rest
     if tracks.keyed is None:
-        spread = running_mean_spread(tracks.num_frames, width)[:, None]
-        return running_mean(lengths, width) - lengthened, spread * (raw / np.sqrt(width))
-    mean, count = running_mean_of_data(lengths, width)
-    typical = column_nanmedian(np.where(count > 0, count, np.nan))
-    return mean - lengthened, raw / np.sqrt(np.maximum(np.nan_to_num(typical, nan=1.0), 1.0))
+        everywhere = np.ones((len(lengths), 1), bool)
+        return running_mean(lengths, width) - lengthened, raw * running_mean_noise(everywhere, width)
+    return running_mean_of_data(lengths, width) - lengthened, raw * running_mean_noise(~np.isnan(lengths), width)
 
 
 def _build_problem(tracks: Tracks, twist_guess: np.ndarray | None, twist: str, stretch: str, use_ends: bool,
@@ -577,7 +573,7 @@ def _offset_residual(seen: np.ndarray, expected: str, rig: np.ndarray, gaps: np.
     with "auto", for the ``loose`` [n] ones (their parent's roll left open by its targets, see
     _roll_left_open) also how far their direction leaves the rig's, at the track's own length: such
     a parent may miss a child by the same amount in every frame (a short or still clip). Each
-    frame's move is scaled by its ``weight`` [n,T] (an average of fewer samples is noisier: see
+    frame's move is scaled by its ``weight`` [n,T] or [1,T] (an average of fewer samples is noisier: see
     _averaged_offsets; None: all 1)."""
     known = None if gaps is None or not gaps.any() else ~gaps[:, None, :]
     if known is None:
@@ -702,12 +698,15 @@ def _averaged_offsets(seen: np.ndarray, unknown: np.ndarray | None, width: int
                       ) -> tuple[np.ndarray, np.ndarray | None]:
     """(offsets ``seen`` [n,3,T] averaged over ``width`` frames, each over the samples of its window
     that are not ``unknown`` [n,T] (gaps, samples between keys: where a curve interpolates a joint
-    between its keys, its bones need not keep their lengths); [n,T] the factor that brings each
-    average's noise down to a full window's, sqrt(samples / width), None when every window is full)."""
+    between its keys, its bones need not keep their lengths); [n,T] or [1,T] the factor that
+    brings each average's noise down to a full window's (fewer samples, or samples counted twice
+    by the mirror near the clip's ends: running_mean_noise), None for no average)."""
     if width == 1:
         return seen, None
     if unknown is None or not unknown.any():
-        return np.moveaxis(running_mean(np.moveaxis(seen, -1, 0), width), 0, -1), None
-    data = np.where(unknown[:, None, :], np.nan, seen)
-    mean, count = running_mean_of_data(np.moveaxis(data, -1, 0), width)  # [T,n,3]
-    return np.moveaxis(mean, 0, -1), np.sqrt(count[..., 0].T / width)
+        mean = running_mean(np.moveaxis(seen, -1, 0), width)
+        noise = running_mean_noise(np.ones((seen.shape[-1], 1), bool), width)
+    else:
+        mean = running_mean_of_data(np.moveaxis(np.where(unknown[:, None, :], np.nan, seen), -1, 0), width)
+        noise = running_mean_noise(~unknown.T, width)
+    return np.moveaxis(mean, 0, -1), (1.0 / (np.sqrt(width) * noise)).T

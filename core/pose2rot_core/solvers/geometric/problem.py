@@ -438,10 +438,11 @@ def _steady(dist: np.ndarray, typical: np.ndarray, bone_noise: np.ndarray) -> tu
     """(dist [T,N], noise [N]): distances ``dist`` whose noise ``bone_noise`` [T,N] varies over the
     frames put on one footing, each frame's departure from ``typical`` [N] scaled to the noise of
     the quietest frame (the average near a clip's end, of fewer samples, strays further by chance
-    alone), and that noise; as given where the noise is one per column [N]."""
+    alone), and that noise (NaN: a frame without an average; 0: a column without any); as given
+    where the noise is one per column [N]."""
     if np.ndim(bone_noise) < 2:
         return dist, bone_noise
-    quietest = bone_noise.min(axis=0)
+    quietest = np.nan_to_num(np.fmin.reduce(bone_noise, axis=0), nan=0.0)
     share = np.where(bone_noise > 0, quietest / np.maximum(bone_noise, 1e-300), 1.0)
     return typical + (dist - typical) * share, quietest
 
