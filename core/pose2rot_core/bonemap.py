@@ -21,7 +21,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .errors import Pose2RotError
+from .errors import Pose2RotError, write_whole
 from .layouts import Source
 
 #: how far a "lerp" may reach past its two points (t = 0 at a, 1 at b): once their distance either way
@@ -122,10 +122,8 @@ def _no_key_twice(where: str):
 
 def save_map(path: str | Path, bone_map: BoneMap) -> None:
     """Write MAP.json (bones in the order given, indented)."""
-    try:
-        Path(path).write_text(json.dumps(bone_map.to_json(), indent=2) + "\n", encoding="utf-8")
-    except OSError as e:
-        raise Pose2RotError(f"cannot write map file '{path}': {e.strerror or e}") from None
+    text = json.dumps(bone_map.to_json(), indent=2) + "\n"
+    write_whole(path, "map", lambda f: f.write(text))
 
 
 # ----------------------------------------------------------------------------- checking

@@ -22,7 +22,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import Pose2RotError, read_bytes
+from .errors import Pose2RotError, read_bytes, write_whole
 from .fixed_text import format_rows
 from .fk import end_site_positions, forward_kinematics
 from .rotations import EULER_ORDERS, euler_angles, unwrap_euler, wrap_angle
@@ -545,15 +545,14 @@ def write_bvh(path: str | Path, skeleton: Skeleton, rotations: np.ndarray, root_
     positions[:, 0] = root_translation
     data = _motion_columns(rotations, positions, has_pos, orders, dfs)
     header = _hierarchy_text(skeleton, names, dfs, orders, has_pos, end_parents, end_offsets, precision)
-    path = Path(path)
-    try:
-        with open(path, "w", encoding="utf-8", newline="\n") as f:
-            f.write(header)
-            f.write(f"MOTION\nFrames: {data.shape[0]}\nFrame Time: {1.0 / fps:.10g}\n")
-            for start in range(0, data.shape[0], _ROWS_PER_WRITE):
-                f.write(format_rows(data[start:start + _ROWS_PER_WRITE], precision))
-    except OSError as e:
-        raise Pose2RotError(f"cannot write BVH file '{path}': {e.strerror or e}") from None
+
+    def write(f) -> None:
+        f.write(header)
+        f.write(f"MOTION\nFrames: {data.shape[0]}\nFrame Time: {1.0 / fps:.10g}\n")
+        for start in range(0, data.shape[0], _ROWS_PER_WRITE):
+            f.write(format_rows(data[start:start + _ROWS_PER_WRITE], precision))
+
+    write_whole(path, "BVH", write)
 
 
 def _position_decimals(height: float) -> int:

@@ -1,7 +1,12 @@
 """User-facing errors: one readable line that says what is wrong, where, and how to fix it."""
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
+import shutil
 from pathlib import Path
+from typing import IO, Callable
 
 
 class Pose2RotError(ValueError):
@@ -27,3 +32,31 @@ def read_bytes(path: Path, kind: str) -> bytes:
         return path.read_bytes()
     except OSError as e:
         raise Pose2RotError(f"cannot read {kind} file '{path}': {e.strerror or e}") from None
+
+
+def write_whole(path: str | Path, kind: str, write: Callable[[IO], None], binary: bool = False) -> None:
+    """Call ``write`` with a file open on a temporary file beside ``path``, then put that file in
+    place of ``path``: a write that fails half-way (a full disk, Ctrl-C) leaves an existing ``path``
+    as it was and no partial file. A link is followed (the file it names is replaced); a ``path``
+    that is not a regular file (a device, a pipe) is written directly. Text is UTF-8 with "\\n"
+    line ends. OSErrors become a Pose2RotError naming the ``kind`` of file and ``path``."""
+    path = Path(path)
+    target = path.resolve() if path.is_symlink() else path
+    direct = target.exists() and not target.is_file()
+    part = target if direct else target.with_name(f".{target.name}.{os.getpid()}.part")
+    text = {} if binary else {"encoding": "utf-8", "newline": "\n"}
+    try:
+        if target.is_file() and not os.access(target, os.W_OK):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        with open(part, "wb" if binary else "w", **text) as f:
+            write(f)
+        if not direct:
+            if target.is_file():
+                shutil.copymode(target, part)
+            os.replace(part, target)
+    except OSError as e:
+        raise Pose2RotError(f"cannot write {kind} file '{path}': {e.strerror or e}") from None
+    finally:
+        if not direct:
+            with contextlib.suppress(OSError):
+                part.unlink()

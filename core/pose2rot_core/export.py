@@ -8,6 +8,7 @@ import numpy as np
 
 from .axes import turn_solution, up_axis_change
 from .bvh import write_bvh
+from .errors import write_whole
 from .solution import Solution
 
 #: rotation order of written BVH joints when the rig brings none (npz tracks, Blender rigs)
@@ -59,8 +60,9 @@ def save_solution_npz(path: str | Path, sol: Solution, fps: float, up_axis: str)
     [T,3], local_offsets [T,J,3], translating [J], joint_names [J], with its frame rate ``fps``
     and ``up_axis`` ("y" or "z", the axes it is written in)."""
     sk = sol.skeleton
-    with open(path, "wb") as f:  # a name np.savez would complete with ".npz" (x.NPZ) stays as given
-        np.savez(f, fps=np.float64(fps), up_axis=np.str_(up_axis), quaternions=sk.to_caller(sol.quaternions, axis=1),
-                 root_translation=sol.root_translation, local_offsets=sk.to_caller(sol.local_offsets, axis=1),
-                 translating=sk.to_caller(sol.translating, axis=0),
-                 joint_names=np.array(sk.to_caller(np.array(sk.names), axis=0), dtype=str))
+    arrays = dict(fps=np.float64(fps), up_axis=np.str_(up_axis), quaternions=sk.to_caller(sol.quaternions, axis=1),
+                  root_translation=sol.root_translation, local_offsets=sk.to_caller(sol.local_offsets, axis=1),
+                  translating=sk.to_caller(sol.translating, axis=0),
+                  joint_names=np.array(sk.to_caller(np.array(sk.names), axis=0), dtype=str))
+    # written through a file object: a name np.savez would complete with ".npz" (x.NPZ) stays as given
+    write_whole(path, "npz", lambda f: np.savez(f, **arrays), binary=True)

@@ -24,7 +24,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .bvh import BvhClip, read_bvh
-from .errors import Pose2RotError
+from .errors import Pose2RotError, write_whole
 from .rotations import matrix_to_quat
 from .stacks import any_axis
 from .tracks import Tracks
@@ -130,12 +130,7 @@ def save_tracks(path: str | Path, tracks: Tracks) -> None:
         out["end_names"] = np.asarray(tracks.end_names, dtype=str).reshape(-1)
     if tracks.confidence is not None:
         out["confidence"] = tracks.confidence
-    path = Path(path)
-    try:
-        with open(path, "wb") as f:
-            np.savez_compressed(f, **out)
-    except OSError as e:
-        raise Pose2RotError(f"cannot write tracks file '{path}': {e.strerror or e}") from None
+    write_whole(path, "tracks", lambda f: np.savez_compressed(f, **out), binary=True)
 
 
 def check_root(tracks: Tracks) -> None:

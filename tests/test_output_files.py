@@ -1,0 +1,74 @@
+"""Output files are written whole or not at all: a write that fails half-way (a full disk) leaves the
+file that was there as it was, and the command line says which file in one line."""
+from __future__ import annotations
+
+import errno
+import os
+import stat
+
+import numpy as np
+import pytest
+
+from pose2rot_core import bvh as bvh_module
+from pose2rot_core.bonemap import BoneMap, save_map
+from pose2rot_core.errors import Pose2RotError, write_whole
+
+from test_cli import run, small_clip
+
+
+def _disk_full(*_args, **_kwargs):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def _full_after(limit: int):
+    """A write that fails with ENOSPC once more than ``limit`` bytes went to the file."""
+    def write(f, data):
+        if f.tell() + len(data) > limit:
+            _disk_full()
+        f.write(data)
+    return write
+
+
+@pytest.mark.parametrize("suffix", [".bvh", ".npz"])
+def test_a_solve_whose_write_fails_keeps_the_file_that_was_there(tmp_path, capsys, monkeypatch, suffix):
+    clip = small_clip(tmp_path / "clip.bvh")
+    out = tmp_path / f"out{suffix}"
+    assert run(["solve", clip, "--out", out], capsys)[0] == 0
+    before = out.read_bytes()
+    if suffix == ".bvh":
+        monkeypatch.setattr(bvh_module, "format_rows", _disk_full)   # the header is written, then the disk is full
+    else:
+        monkeypatch.setattr(np, "savez", _disk_full)
+    code, _, err = run(["solve", clip, "--out", out], capsys)
+    assert code == 2
+    kind = {".bvh": "BVH", ".npz": "npz"}[suffix]
+    assert err.count("\n") == 1 and f"cannot write {kind} file '{out}': No space left on device" in err, err
+    assert out.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.bvh", out.name]   # no partial file left
+
+
+def test_write_whole_replaces_only_after_the_whole_file_is_written(tmp_path):
+    path = tmp_path / "a.txt"
+    path.write_text("old\n")
+    with pytest.raises(Pose2RotError, match=r"cannot write text file '.*a\.txt': No space left on device"):
+        write_whole(path, "text", lambda f: _full_after(8)(f, "new contents\n"))
+    assert path.read_text() == "old\n" and os.listdir(tmp_path) == ["a.txt"]
+    write_whole(path, "text", lambda f: f.write("new\r\n"))
+    assert path.read_bytes() == b"new\r\n"
+
+
+def test_write_whole_keeps_links_modes_and_read_only_files(tmp_path):
+    real = tmp_path / "real.json"
+    real.write_text("{}\n")
+    real.chmod(0o640)
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    save_map(link, BoneMap(bones={"hip": "pelvis"}))
+    assert link.is_symlink() and '"pelvis"' in real.read_text()
+    assert stat.S_IMODE(real.stat().st_mode) == 0o640
+    real.chmod(0o440)
+    if os.access(real, os.W_OK):                    # root writes anything: nothing to check
+        return
+    with pytest.raises(Pose2RotError, match="cannot write map file .*Permission denied"):
+        save_map(real, BoneMap(bones={"hip": "root"}))
+    assert '"pelvis"' in real.read_text()
