@@ -342,13 +342,31 @@ def check_scale(tracks: Tracks, obj: bpy.types.Object) -> list[str]:
     problem = scale_problem(tracks, "the empties' bones", f"the bones of '{obj.name}'")
     if problem is None:
         return []
-    scale = float(np.cbrt(abs(np.linalg.det(np.array(obj.matrix_world.to_3x3())))))
+    scale = _uniform_scale(obj.matrix_world)
     own = abs(scale - 1.0) > 0.01 and abs(problem.factor * scale - 1.0) < 0.05  # its scale makes the difference
-    fix = f"; the armature object is scaled by {scale:.4g}: set its scale to 1, or scale the empties with it" if own else ""
+    fix = f"; {_scaled_by(obj, scale)}, or scale the empties with it" if own else ""
     if problem.refused:
         raise Pose2RotError(f"{problem.what}: scale the empties by {1 / problem.factor:.4g} (or the armature by "
                             f"{problem.factor:.4g}) so that both use the same units{fix}")
     return [f"{WARNING_PREFIX if own else ''}{problem.what}: the armature keeps its own bone lengths{fix}"]
+
+
+def _uniform_scale(matrix) -> float:
+    """The uniform scale of a 4x4 (or 3x3) Blender matrix: the cube root of its determinant's size."""
+    return float(np.cbrt(abs(np.linalg.det(np.array(matrix.to_3x3())))))
+
+
+def _scaled_by(obj: bpy.types.Object, scale: float) -> str:
+    """What scales ``obj`` by ``scale`` in the world, and the fix: its own scale (deltas included),
+    its parent (with none: its constraints), or both."""
+    own = _uniform_scale(obj.matrix_basis)
+    if abs(own - scale) <= 0.01 * scale:
+        return f"the armature object is scaled by {scale:.4g}: set its scale to 1"
+    if abs(own - 1.0) > 0.01:
+        return f"the armature object's own scale ({own:.4g}) and what it hangs from scale it by {scale:.4g}: undo both"
+    if obj.parent:
+        return f"its parent '{obj.parent.name}' scales the armature by {scale:.4g}: set the parent's scale to 1"
+    return f"its constraints scale the armature by {scale:.4g}: take the scale out of them"
 
 
 def _ambiguity_warning(match: NameMatch) -> list[str]:

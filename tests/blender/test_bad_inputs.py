@@ -149,3 +149,15 @@ def test_result_too_far_from_the_empties_is_refused(scene_ready):
            "nothing was written", tracks_collection="tracks", bone_lengths='OFF')
     assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks", bone_lengths='OFF',
                                             max_position_error=50.0) == {'FINISHED'}
+
+
+def test_an_armature_scaled_by_its_parent_names_the_parent(scene_ready):
+    """The armature's own scale is 1 but its parent halves it: the refusal names the parent and
+    its scale, not the armature's own scale (which is already 1)."""
+    parent = bpy.data.objects.new("Stage", None)
+    bpy.context.scene.collection.objects.link(parent)
+    parent.scale = (0.4, 0.4, 0.4)
+    scene_ready.parent = parent
+    bpy.context.view_layer.update()
+    _fails(r"its parent 'Stage' scales the armature by 0\.4: set the parent's scale to 1, or scale the empties with "
+           "it$", tracks_collection="tracks")
