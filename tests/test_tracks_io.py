@@ -475,6 +475,28 @@ def test_reports_name_the_frames_a_csv_frame_column_gives(tmp_path, capsys):
     assert "frames 1000..1023; the whole clip is 1000:1024" in capsys.readouterr().err
 
 
+def test_a_frame_or_time_column_that_steps_over_frames_keeps_its_timing(tmp_path):
+    """A tracker run on every other video frame numbers its rows 0, 2, 4, ...: the rows go to those
+    frames and the frames between are gaps (the rows were taken one per frame, so the clip played
+    twice as fast and the notes named other frames than the file's); a time column gives tracks on
+    a rig its own frame rate (rows ten rig frames apart played ten times as fast)."""
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    lines = (examples / "arm_tracks.csv").read_text().splitlines()
+    body = [line[line.index(","):] for line in lines[1:]]
+    (tmp_path / "every2.csv").write_text("\n".join([lines[0]] + [f"{2 * i}{b}" for i, b in enumerate(body)]) + "\n")
+    every2 = load_tracks(tmp_path / "every2.csv", examples / "arm.bvh")
+    rig = load_tracks(examples / "arm_tracks.csv", examples / "arm.bvh")
+    assert every2.num_frames == 2 * len(body) - 1 and every2.fps == rig.fps
+    np.testing.assert_array_equal(every2.positions[::2], rig.positions)
+    assert np.isnan(every2.positions[1::2]).all()
+    header = "time" + lines[0][lines[0].index(","):]
+    step = 10.0 / rig.fps
+    (tmp_path / "time.csv").write_text("\n".join([header] + [f"{i * step:.5f}{b}" for i, b in enumerate(body)]) + "\n")
+    timed = load_tracks(tmp_path / "time.csv", examples / "arm.bvh")
+    assert timed.fps == pytest.approx(rig.fps / 10.0) and timed.num_frames == len(body)
+    np.testing.assert_array_equal(timed.positions, rig.positions)
+
+
 @pytest.mark.parametrize("first, stamps, line, went", [("frame", ["12", "13", "14", "0", "1", "2"], 5, "14 to 0"),
                                                       ("frame", ["0", "1", "1", "2", "3", "4"], 4, "1 to 1"),
                                                       ("time", ["0.0", "0.1", "0.2", "0.1", "0.4", "0.5"], 5,

@@ -1,7 +1,7 @@
 """Reading ``.csv`` point tracks: one row per frame, columns ``<name>.x``, ``<name>.y``, ``<name>.z``
 (and optional ``<name>.conf``), an optional leading ``frame`` or ``time`` column (a ``time`` column in
-seconds gives the frame rate of point sets; tracks on a rig take the rig's; frames that either
-column skips are gaps); empty
+seconds gives the frame rate, also of tracks on a rig, which otherwise take the rig's; frames that
+either column skips are gaps, whatever its step); empty
 cells or "nan" are missing; commas, or semicolons / tabs when the header has no comma; UTF-8, UTF-16 or
 Windows-1252.
 
@@ -106,8 +106,8 @@ MOST_FRAMES = 100_000
 def _row_frames(kind: str, stamps: np.ndarray | None, cells: list[str], fps: float, name: str, lines: list[int]
                 ) -> tuple[np.ndarray | None, float]:
     """([rows] the frame of each row (from 0) by the leading ``frame`` column (whole numbers
-    counting up, by one at most steps) or ``time`` column (seconds, about ``fps``) when rows skip
-    frames (a tracker's dropped frames), else None (rows taken one frame each: consecutive, or the
+    counting up) or ``time`` column (seconds, about ``fps``) when rows skip frames (a tracker's
+    dropped frames, or one run on every other frame), else None (rows taken one frame each: consecutive, or the
     column says nothing clear); the frame rate, refined over the whole column for ``time``).
     A column of numbers that goes back or repeats is refused (``lines`` [rows]: the rows' line
     numbers in the file, for the message): the rows would be taken in another order than it says.
@@ -126,7 +126,7 @@ def _row_frames(kind: str, stamps: np.ndarray | None, cells: list[str], fps: flo
             return None, fps
     frames = np.round(stamps) - np.round(stamps[0])
     steps = np.diff(frames)
-    if steps.min() < 1 or np.median(steps) != 1 or steps.max() == 1:
+    if steps.min() < 1 or steps.max() == 1:
         return None, fps
     if frames[-1] >= max(MOST_FRAMES, 100 * len(cells)):
         raise Pose2RotError(f"{name}: the {kind} column spans {int(frames[-1]) + 1:,} frames for {len(cells):,} rows; "
@@ -159,7 +159,8 @@ def _at_frames(x: np.ndarray, frames: np.ndarray) -> np.ndarray:
 
 
 def load_csv(path: Path, clip: BvhClip, report: list[str] | None = None) -> Tracks:
-    """CSV points on the rig of BVH ``clip`` (names must match its joints or End Sites exactly)."""
+    """CSV points on the rig of BVH ``clip`` (names must match its joints or End Sites exactly), at
+    the frame rate of a leading ``time`` column, else the rig's."""
     points = read_csv_points(path)
     sk, end_names, rig = clip.skeleton, list(clip.end_names), Path(clip.name).name
     known = list(sk.names) + [n for n in end_names if n not in sk.names]
@@ -191,7 +192,7 @@ def load_csv(path: Path, clip: BvhClip, report: list[str] | None = None) -> Trac
         end_kw = dict(end_positions=points.positions[:, [column[end_names[k]] for k in ends]],
                       end_parents=clip.end_parents[ends], end_rest_offsets=clip.end_offsets[ends],
                       end_names=tuple(end_names[k] for k in ends))
-    return Tracks(skeleton=sk, positions=positions, fps=clip.fps, up_axis="y", confidence=confidence,
+    return Tracks(skeleton=sk, positions=positions, fps=points.fps or clip.fps, up_axis="y", confidence=confidence,
                   rotation_orders=tuple(clip.orders), first_frame=points.first_frame, **end_kw)
 
 
