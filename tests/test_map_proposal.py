@@ -53,3 +53,21 @@ def test_an_end_site_on_its_joint_takes_no_point():
         bones = propose_map(names, parents, rig.num_joints, reference, np.array([0.0, 1.0, 0.0]), layout.points,
                             layout.canonical, layout.virtual, layout.landmarks).bone_map.bones
         assert ("mixamorig:HeadTop_End" in bones) == mapped
+
+
+def test_joints_no_anatomical_name_tells_take_the_point_of_their_own_name():
+    """Tracks exported from the rig itself (the shipped arm: shoulder, elbow, wrist, hand) share its
+    names, but no anatomical name fits an arm without sides: `pose2rot map` found no joint on any
+    point and refused. Each takes the point of its own name; a point already taken by its anatomical
+    name stays with that joint."""
+    clip = read_bvh(EXAMPLES / "arm.bvh")
+    ends = EndSites.of(clip)
+    names, parents = names_and_parents(clip.skeleton, ends)
+    bones = propose(clip.skeleton, "y", names, ends=ends).bone_map.bones
+    assert bones == {n: n for n in names}
+    rig = read_bvh(EXAMPLES / "retarget" / "rig_mixamo.bvh")
+    elbow = next(n for n in rig.skeleton.names if n.endswith("LeftForeArm"))
+    layout = get_layout("humanml3d22")
+    points = list(layout.points) + [elbow]  # a point named as the rig's elbow, beside the layout's
+    onto = propose(rig.skeleton, "y", points, layout, ends=EndSites.of(rig)).bone_map.bones
+    assert onto[elbow] == "left_elbow"

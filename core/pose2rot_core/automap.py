@@ -13,8 +13,8 @@ Every rig joint gets a *canonical* anatomical name (the SMPL joint names, plus `
 
 Points get canonical names from their layout (or, for another skeleton, the same way as a rig). A
 rig joint is mapped to the point with its canonical name, else to the layout's virtual point for it
-(a pelvis between the hips, a neck between the shoulders), else to a stand-in (a toe base from a
-toe-tip point), which is listed as doubtful. So are joints whose side or height disagrees with the
+(a pelvis between the hips, a neck between the shoulders), else to the point of its own name,
+else to a stand-in (a toe base from a toe-tip point), which is listed as doubtful. So are joints whose side or height disagrees with the
 rig's reference pose.
 """
 from __future__ import annotations
@@ -246,7 +246,9 @@ def propose_map(rig_names: Sequence[str], rig_parents: Sequence[int], num_joints
     """Propose a map for a rig (``rig_names``: its ``num_joints`` joints then its End Sites,
     ``rig_parents`` indices, ``reference`` [N,3] its reference pose, ``up`` its up vector) onto points
     with canonical names ``point_canonical`` and the layout's virtual points ``virtual`` (canonical ->
-    source); ``landmarks``: surface points, used only where no joint-centre point has the name."""
+    source); ``landmarks``: surface points, used only where no joint-centre point has the name. A
+    joint left unmapped whose own name a point has (tracks exported from this rig, a creature no
+    anatomical name fits) takes that point."""
     canon, family = canonical_names(rig_names, rig_parents)
     by_canon: dict[str, str] = {}
     for p in sorted(points, key=lambda p: p in landmarks):       # joint-centre points before landmarks
@@ -264,6 +266,9 @@ def propose_map(rig_names: Sequence[str], rig_parents: Sequence[int], num_joints
         elif c and virtual and c in virtual and set(source_names(virtual[c])) <= set(points):
             bones[name] = virtual[c]
     used = _used_points(bones)
+    for name in rig_names:  # a joint no anatomical name tells, named as a point: that point
+        if name not in bones and name in points and name not in used and name not in at_joint:
+            bones[name], used = name, used | {name}
     for name in rig_names:
         c = canon.get(name)
         if name in bones or not c:
