@@ -253,6 +253,8 @@ BAD_INPUTS = {
                                  _write(d / "m.pt", "x"), "--window", "0"], ["--window must be", ">= 1"]),
     "model-flag-with-geometric": lambda c, d: (["solve", c, "--out", d / "o.bvh", "--checkpoint", _write(d / "m.pt", "x")],
                                                ["--checkpoint is for --solver learned or hybrid", "leave --checkpoint out"]),
+    "model-setting-with-geometric": lambda c, d: (["solve", c, "--out", d / "o.bvh", "--device", "cuda"],
+                                                  ["--device is for --solver learned or hybrid", "leave --device out"]),
     "geometric-flag-with-learned": lambda c, d: (["solve", c, "--out", d / "o.bvh", "--solver", "learned", "--checkpoint",
                                                   _write(d / "m.pt", "x"), "--twist", "reference"],
                                                  ["--twist reference has no effect with --solver learned",

@@ -85,6 +85,8 @@ def _output_path(text: str, suffixes: tuple[str, ...], option: str = "--out", in
 
 #: flags that only the network solvers read
 MODEL_FLAGS = ("checkpoint", "config", "t5", "window")
+#: the network's settings, refused with the geometric solver when set to other than their defaults
+MODEL_SETTINGS = ("device", "precision")
 #: flags that only the geometric step reads (the geometric and hybrid solvers)
 GEOMETRIC_FLAGS = ("twist", "stretch")
 #: a frame of the tracks within this mean bone angle of the --reference pose shows that pose
@@ -106,11 +108,12 @@ def _refuse_ignored_flags(given: dict) -> None:
     user most likely meant the learned one), a --twist or --stretch other than its default with
     --solver learned (it takes every rotation from the network and keeps the rig's bone lengths)."""
     solver = given.get("solver", "geometric")
-    flag = next((f for f in MODEL_FLAGS if given.get(f) is not None), None)
+    defaults = SolveOptions.__dataclass_fields__
+    flag = next((f for f in MODEL_FLAGS if given.get(f) is not None), None) or next(
+        (f for f in MODEL_SETTINGS if given.get(f) not in (None, defaults[f].default)), None)
     if flag and solver == "geometric":
         raise Pose2RotError(f"--{flag} is for --solver learned or hybrid; the geometric solver (the default) "
                             f"uses no model: add --solver learned or hybrid, or leave --{flag} out")
-    defaults = SolveOptions.__dataclass_fields__
     flag = next((f for f in GEOMETRIC_FLAGS if given.get(f) not in (None, defaults[f].default)), None)
     if flag and solver == "learned":
         raise Pose2RotError(f"--{flag} {given[flag]} has no effect with --solver learned, which takes every "
