@@ -179,3 +179,23 @@ def test_tracks_of_one_point_are_solved_as_a_moving_root():
     sol = solve(Tracks(skeleton=sk, positions=path[:, None], fps=30.0))
     np.testing.assert_allclose(sol.root_translation, path)
     np.testing.assert_allclose(sol.rotations, np.broadcast_to(np.eye(3), (T, 1, 3, 3)))
+
+
+@pytest.mark.parametrize("size, solvable", [(1e-11, False), (1e-8, True), (1e12, True), (1e20, False)])
+def test_rigs_beyond_what_double_precision_solves_are_refused_by_their_size(size, solvable):
+    """The solver's tolerances hold from rigs of a nanometre (in metres) to tracks a billion
+    kilometres out: the shipped arm scaled by 1e-11 stopped with an internal error, by 1e-200 came
+    back 60 degrees off without a warning, by 1e20 with an internal error. Beyond, refused by size;
+    within, the same rotations as at size 1."""
+    from pose2rot_core.tracks_io import load_tracks
+
+    tracks = load_tracks(Path(__file__).resolve().parents[1] / "examples" / "arm_tracks.npz")
+    sk = tracks.skeleton
+    scaled = replace(tracks, skeleton=replace(sk, rest_positions=sk.rest_positions * size),
+                     positions=tracks.positions * size, end_positions=tracks.end_positions * size,
+                     end_rest_offsets=tracks.end_rest_offsets * size)
+    if not solvable:
+        with pytest.raises(Pose2RotError, match="rescale the rig and the tracks"):
+            solve(scaled)
+        return
+    np.testing.assert_allclose(solve(scaled).rotations, solve(tracks).rotations, atol=1e-9)

@@ -103,6 +103,27 @@ def _placed_notes(notes: list[str], names: tuple[str, ...], missing: list[int], 
     return out + ([no_data_note([f"'{names[j]}'" for j in rest])] if rest else [])
 
 
+#: sizes (file units) the solver's tolerances hold for: the smallest rig height and the farthest
+#: track from the origin (a nanometre to a billion kilometres, in metres)
+SOLVABLE_SIZES = (1e-9, 1e15)
+
+
+def _refuse_unsolvable_size(tracks: Tracks) -> None:
+    """Refuse a rig shorter than SOLVABLE_SIZES[0] units, or taller, or tracks further from the
+    origin than SOLVABLE_SIZES[1]: double precision and the solver's tolerances do not reach there
+    (an arm 1e-11 units long stopped with an internal error, one of 1e-200 came back 60 degrees off
+    without a warning)."""
+    low, high = SOLVABLE_SIZES
+    height = tracks.skeleton.height
+    known = tracks.positions[np.isfinite(tracks.positions)]
+    far = float(np.abs(known).max()) if known.size else 0.0
+    if low <= height <= high and far <= high:
+        return
+    raise Pose2RotError(f"the rig is {height:.3g} units tall and its tracks reach {far:.3g} units from the origin: "
+                        f"the solver handles rigs of {low:g} to {high:g} units and tracks within {high:g} of the "
+                        "origin; rescale the rig and the tracks (to metres or centimetres)")
+
+
 def selected_tracks(tracks: Tracks, options: SolveOptions) -> Tracks:
     """``tracks`` without the parts ``options`` leaves out (bone tips, reference pose)."""
     if not options.use_ends and tracks.end_positions is not None:
@@ -151,6 +172,7 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
     refuse or note tracks in other units before solving), so the solve does not warn of them again.
     """
     options = SolveOptions.of(options, **changes)
+    _refuse_unsolvable_size(tracks)
     solver = options.solver
     start, stop = _frame_range(frames, tracks.num_frames)
     prepared, missing, report, cleaning = prepare_tracks(selected_tracks(tracks, options), options.smooth)
