@@ -37,3 +37,15 @@ def test_duplicate_suffix_on_end_tracks():
     m = names.match_names(["hip", "foot"], ["hip.001", "foot.001", "foot_end.001"], leaf_bones=["foot"])
     assert m.bone_to_track == {"hip": "hip.001", "foot": "foot.001"}
     assert m.end_to_track == {"foot": "foot_end.001"}
+
+
+def test_of_numbered_tip_tracks_the_last_aims_the_tail():
+    """A joint with several End Sites gets one tip track each (``Wrist_end``, ``Wrist_end2``, ...,
+    in file order); Blender's BVH importer puts the bone's tail on the last, so the last aims it
+    (the first did, 90 degrees from where the tail rests, on a keypoint converter's hand fan)."""
+    m = names.match_names(["arm", "Wrist"], ["arm", "Wrist", "Wrist_end", "Wrist_end2", "Wrist_end3.001"],
+                          leaf_bones=["Wrist"])
+    assert m.end_to_track == {"Wrist": "Wrist_end3.001"}
+    assert m.unmatched_tracks == ["Wrist_end", "Wrist_end2"]
+    one = names.match_names(["Wrist"], ["Wrist", "Wrist_end", "Wrist_end.001"], leaf_bones=["Wrist"])
+    assert one.end_to_track == {"Wrist": "Wrist_end"}  # a duplicate is no later End Site

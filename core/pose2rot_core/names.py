@@ -19,7 +19,8 @@ earlier tiers left over:
 A key that two bones or two tracks share is ambiguous and matches nothing at tier 3.
 Tracks left over after bones are matched may aim a leaf bone's tail: ``<bone>_end``,
 ``<bone>.end``, ``<bone>_tail``, ``<bone>End`` or ``<bone>_tip`` (the bone part matched by the same
-tiers).
+tiers); of numbered tips (``<bone>_end``, ``<bone>_end2``, ...: a joint with several End Sites) the
+last, where Blender's BVH importer puts the tail.
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ _PREFIXES = ("mixamorig", "def-", "def_", "org-", "org_", "mch-", "mch_", "bip01
              "cc_base_", "b_")
 _SEP = re.compile(r"[\s_.\-]+")
 _SIDE_WORDS = {"left": "l", "right": "r"}
-_END_SUFFIX = re.compile(r"(?:[\s_.\-]*(?:end|tail|tip|endsite|end_site))$", re.IGNORECASE)
+_END_SUFFIX = re.compile(r"(?:[\s_.\-]*(?:end|tail|tip|endsite|end_site))(\d*)$", re.IGNORECASE)
 
 
 def strip_namespace(name: str) -> str:
@@ -113,6 +114,21 @@ def _tiered(bones: Sequence[str], tracks: Sequence[str], ambiguous: set[str]) ->
     return out
 
 
+def _tail_tracks(tracks: Sequence[str]) -> dict[str, str]:
+    """{bone part: track} of the tracks named as a tip (``<bone>_end``, ...); of a bone's numbered
+    tips (``<bone>_end``, ``<bone>_end2``, ...: a joint's End Sites in file order, as Import Tracks
+    names them) the last, on which Blender's BVH importer puts the bone's tail."""
+    tips: dict[str, tuple[int, str]] = {}
+    for t in tracks:
+        plain = DUPLICATE.sub("", t)
+        found = _END_SUFFIX.search(plain)
+        base = plain[:found.start()] if found else ""
+        number = int(found.group(1) or 1) if found else 0
+        if base and (base not in tips or number > tips[base][0]):
+            tips[base] = (number, t)
+    return {base: t for base, (_, t) in tips.items()}
+
+
 def match_names(bone_names: Sequence[str], track_names: Sequence[str],
                 leaf_bones: Sequence[str] = ()) -> NameMatch:
     """Match tracks to bones (see the module docstring for the rules).
@@ -125,12 +141,7 @@ def match_names(bone_names: Sequence[str], track_names: Sequence[str],
     matched = set(joints.values())
     used = set(matched)
     rest = [t for t in track_names if t not in used]
-    stripped = {}
-    for t in rest:
-        plain = DUPLICATE.sub("", t)
-        base = _END_SUFFIX.sub("", plain)
-        if base and base != plain:
-            stripped.setdefault(base, t)
+    stripped = _tail_tracks(rest)
     ends_by_base = _tiered(list(leaf_bones), list(stripped), set())
     ends = {b: stripped[base] for b, base in ends_by_base.items()}
     used |= set(ends.values())

@@ -294,3 +294,49 @@ def test_a_bone_that_translates_to_its_own_empty_is_solved_though_nothing_is_bel
     head = pose_points(rig, np.array([5]))[0, [pb.name for pb in rig.pose.bones].index("leftEye")]
     assert np.linalg.norm(head - np.array(eye.matrix_world.translation)) < 1e-4
 
+
+
+def test_a_joint_with_several_end_sites_aims_its_tail_at_the_last(tmp_path):
+    """Blender's BVH importer puts a bone's tail on its joint's last End Site, and Import Tracks names
+    a joint's End Sites ``<joint>_end``, ``_end2``, ``_end3`` in file order: a wrist with three
+    (a keypoint converter's fan) had its tail aimed at the first, 90 degrees from where it rests, so
+    the wrist came out turned and the elbow twisted to follow, with no warning. The tail now lands on
+    the last End Site's empty."""
+    rng = np.random.default_rng(7)
+    T = 40
+    t = np.arange(T)[:, None, None] / 30.0
+    angles = 35.0 * np.sin(2.0 * np.pi * rng.uniform(0.2, 0.6, (3, 3)) * t + rng.uniform(0, 6.3, (3, 3)))
+    rows = [" ".join(f"{v:.4f}" for v in np.concatenate([[0.0, 10.0, 0.0], a.ravel()])) for a in angles]
+    fan = "".join(f"\n      End Site\n      {{\n        OFFSET {x} {y} 0\n      }}" for x, y in ((2, 0), (0, 2), (-2, 0)))
+    text = f"""HIERARCHY
+ROOT Hips
+{{
+  OFFSET 0 0 0
+  CHANNELS 6 Xposition Yposition Zposition Zrotation Yrotation Xrotation
+  JOINT Arm
+  {{
+    OFFSET 0 5 0
+    CHANNELS 3 Zrotation Yrotation Xrotation
+    JOINT Wrist
+    {{
+      OFFSET 0 4 0
+      CHANNELS 3 Zrotation Yrotation Xrotation{fan}
+    }}
+  }}
+}}
+MOTION
+"""
+    path = tmp_path / "fan.bvh"
+    path.write_text(text + f"Frames: {T}\nFrame Time: 0.0333333\n" + "\n".join(rows) + "\n")
+    assert bpy.ops.pose2rot.import_tracks(filepath=str(path), collection_name="tracks") == {'FINISHED'}
+    rig = rest_copy(import_clip(path))
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
+    frames = scene_frames()
+    tails = pose_points(rig, frames, "tail")[:, [pb.name for pb in rig.pose.bones].index("Wrist")]
+    last = bpy.data.objects["Wrist_end3"]
+    want = np.empty_like(tails)
+    for i, f in enumerate(frames):
+        bpy.context.scene.frame_set(int(f))
+        want[i] = last.matrix_world.translation
+    height = np.ptp(pose_points(rig, frames).reshape(-1, 3), axis=0).max()
+    assert 100 * np.abs(tails - want).max() / height < 0.01
