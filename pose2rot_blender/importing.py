@@ -18,7 +18,7 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from pose2rot_core.blender_space import file_points, point_tree, scene_fps
+from pose2rot_core.blender_space import file_points, point_tree, scene_fps, tip_rest_offsets
 
 from . import empties
 
@@ -28,6 +28,9 @@ LAYOUT_KEY = "pose2rot_layout"
 NO_DATA_KEY = "pose2rot_no_data"
 #: custom property of a collection imported from a BVH: its points' tree, as [point, parent, point, parent, ...]
 TREE_KEY = "pose2rot_tree"
+#: custom property of a collection imported from a BVH: {bone tip: its rest offset from its joint},
+#: Blender axes (a joint's End Sites beyond the one Blender's importer makes the bone's tail aim too)
+TIPS_KEY = "pose2rot_tips"
 #: collection property: the file's frames per second (where it has one)
 FPS_KEY = "pose2rot_fps"
 
@@ -67,6 +70,9 @@ def import_tracks(context: bpy.types.Context, path: str | Path, collection_name:
     tree = point_tree(bpy.path.abspath(str(path)))
     if tree:
         col[TREE_KEY] = [name for point, parent in tree.items() for name in (point, parent)]
+    tips = {name: offset for name, offset in tip_rest_offsets(bpy.path.abspath(str(path))).items() if name in names}
+    if tips:
+        col[TIPS_KEY] = tips
     empties.write_empties(col, [n for n, k in zip(names, seen) if k], pos[:, seen], frame_start,
                           size=max(extent, 1e-6) * 0.01)
     if set_scene:

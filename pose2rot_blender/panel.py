@@ -1,9 +1,13 @@
 """The pose2rot tab in the 3D view's sidebar (N-panel)."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import bpy
 
-from pose2rot_core.names import match_names
+from pose2rot_core.names import match_names, other_tips
+
+from .importing import TIPS_KEY
 
 _MATCH_CACHE: dict = {}
 
@@ -16,14 +20,18 @@ def panel_armature(context):
 
 
 def _match_summary(arm, collection):
-    """Cached name matching for the panel (recomputed when names change)."""
+    """Cached name matching for the panel (recomputed when names change); a joint's further End
+    Sites whose rest offsets Import Tracks kept (importing.TIPS_KEY) count as used tips."""
     bones = tuple(b.name for b in arm.data.bones)
     tracks = tuple(o.name for o in collection.all_objects if o.type == 'EMPTY')
-    key = (bones, tracks)
+    kept = collection.get(TIPS_KEY) or {}
+    key = (bones, tracks, tuple(kept.keys()))
     if key not in _MATCH_CACHE:
         _MATCH_CACHE.clear()
         leaves = [b.name for b in arm.data.bones if not b.children]
-        _MATCH_CACHE[key] = match_names(bones, tracks, leaves)
+        m = match_names(bones, tracks, leaves)
+        more = {t for tail in m.end_to_track.values() for t in other_tips(tail, m.unmatched_tracks) if t in kept}
+        _MATCH_CACHE[key] = replace(m, unmatched_tracks=[t for t in m.unmatched_tracks if t not in more])
     return _MATCH_CACHE[key]
 
 

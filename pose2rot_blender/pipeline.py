@@ -19,7 +19,7 @@ import numpy as np
 from pose2rot_core.blender_space import basis_quaternions, blocked_translations, location_channels
 from pose2rot_core.bonemap import BoneMap, check_map, source_names
 from pose2rot_core.errors import Pose2RotError
-from pose2rot_core.names import NameMatch, match_names
+from pose2rot_core.names import NameMatch, match_names, other_tips
 from pose2rot_core.options import SolveOptions
 from pose2rot_core.pointsets import PointSet
 from pose2rot_core.retarget import retarget_tracks, solve_retargeted
@@ -190,7 +190,9 @@ def _gather(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types
     joint_of = {name: j for j, name in enumerate(skel.names)}
     joint_idx = [joint_of[b] for b in match.bone_to_track]
     end_bones = list(match.end_to_track)
-    wanted = [by_name[t] for t in match.bone_to_track.values()] + [by_name[match.end_to_track[b]] for b in end_bones]
+    more = _more_tips(rig, match, collection)
+    tips = [match.end_to_track[b] for b in end_bones] + [t for _, t, _ in more]
+    wanted = [by_name[t] for t in list(match.bone_to_track.values()) + tips]
     found = empties.vetted_curves(wanted)      # each empty vetted once, its keys read once, for the whole read
     curve_keys = empties.CurveKeys(empties.found_curves(found))
     keyed_frames = curve_keys.range() if around_keys else False
@@ -207,17 +209,47 @@ def _gather(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types
         pos[:, 0] = skel.rest_positions[0]
     end_kw = {}
     if end_bones:
-        parents = np.array([joint_of[b] for b in end_bones], np.int64)
+        parents = np.array([joint_of[b] for b in end_bones + [b for b, _, _ in more]], np.int64)
         end_pos = arm[:, len(joint_idx):]
         keep = ~_tips_on_heads(end_pos, pos[:, parents], skel.height)
+        offsets = np.concatenate([rig.tails[parents[:len(end_bones)]] - skel.rest_positions[parents[:len(end_bones)]],
+                                  np.reshape([offset for _, _, offset in more], (-1, 3))])
         if keep.any():
-            end_kw = dict(end_positions=end_pos[:, keep], end_parents=parents[keep],
-                          end_rest_offsets=(rig.tails[parents] - skel.rest_positions[parents])[keep],
-                          end_names=tuple(match.end_to_track[b] for b, k in zip(end_bones, keep) if k))
+            end_kw = dict(end_positions=end_pos[:, keep], end_parents=parents[keep], end_rest_offsets=offsets[keep],
+                          end_names=tuple(t for t, k in zip(tips, keep) if k))
     tracks = Tracks(skeleton=skel, positions=pos, fps=frame_rate(scene), up_axis="z",
                     reference_frame=read.reference_index(reference), reference_rotations=reference,
                     first_frame=read.frame_start, keyed=keyed, **end_kw)
     return rig, tracks, match, keyed_frames if len(by_name) == len(objects) else False
+
+
+#: a tail's rest offset kept by Import Tracks is its bone's when within this share of its length
+SAME_TIP_FRACTION = 1e-3
+
+
+def _more_tips(rig: rig_io.Rig, match: NameMatch, collection: bpy.types.Collection | None
+               ) -> list[tuple[str, str, np.ndarray]]:
+    """[(bone, tip empty, rest offset from the bone's head [3], armature space)] of a joint's End
+    Sites beyond the one its bone's tail aims at (see names.other_tips), from the rest offsets
+    Import Tracks kept of a BVH (importing.TIPS_KEY): only where the tail's own kept offset is the
+    bone's, so the armature is that file's skeleton (Blender's BVH importer keeps one End Site a
+    joint, as its tail: a hand over a fan of three then knew its direction but not its roll)."""
+    from .importing import TIPS_KEY
+
+    kept = collection.get(TIPS_KEY) if collection is not None else None
+    if not kept:
+        return []
+    turn = rig.world_inv[:3, :3]  # world to armature space, as the empties are read
+    out = []
+    for bone, tail in match.end_to_track.items():
+        others = [t for t in other_tips(tail, match.unmatched_tracks) if t in kept]
+        if not others or tail not in kept:
+            continue
+        j = rig.bone_names.index(bone)
+        own = rig.tails[j] - rig.skeleton.rest_positions[j]
+        if np.linalg.norm(turn @ np.array(kept[tail]) - own) <= SAME_TIP_FRACTION * np.linalg.norm(own):
+            out += [(bone, t, turn @ np.array(kept[t])) for t in others]
+    return out
 
 
 def _around_keys(span: SceneRange, keyed: tuple[float, float] | None, fps: float) -> SceneRange:

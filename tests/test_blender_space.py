@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from pose2rot_core.axes import Y_UP_TO_Z_UP
 from pose2rot_core.blender_space import (BoneRest, basis_quaternions, blocked_translations, file_points, point_tree,
-                                         local_rotations_from_pose, location_channels, scene_fps)
+                                         local_rotations_from_pose, location_channels, scene_fps, tip_rest_offsets)
 from pose2rot_core.bvh import read_bvh
 from pose2rot_core.errors import Pose2RotError
 from pose2rot_core.fk import forward_kinematics
@@ -166,3 +166,15 @@ def test_point_tree_of_a_bvh_and_of_loose_points(tmp_path):
     assert set(tree) == set(names) - {"hip"}
     assert tree["abdomen"] == "hip" and tree["chest"] == "abdomen" and tree["lFoot_end"] == "lFoot"
     assert point_tree(examples / "arm_tracks.npz") == {} and point_tree(examples / "arm_tracks.csv") == {}
+
+
+def test_tip_rest_offsets_are_a_bvh_s_end_sites_in_blender_axes():
+    """Every End Site of a BVH, several of one joint too, with its rest offset from the joint in
+    Blender's axes (file y up is Blender's z): what Import Tracks keeps of the End Sites Blender's
+    importer drops."""
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    clip = read_bvh(examples / "cmu_08_01.bvh")
+    tips = tip_rest_offsets(examples / "cmu_08_01.bvh")
+    assert list(tips) == list(clip.end_names)
+    np.testing.assert_allclose(np.array(list(tips.values())), clip.end_offsets @ Y_UP_TO_Z_UP.T)
+    assert tip_rest_offsets(examples / "arm_tracks.npz") == {} and tip_rest_offsets(examples / "arm_tracks.csv") == {}

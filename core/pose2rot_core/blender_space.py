@@ -133,6 +133,19 @@ def file_points(path: str | Path, csv_up_axis: str = "auto", layout: str | None 
     return list(points.names), positions @ axis_change(up, "z").T, fps, ""
 
 
+def tip_rest_offsets(path: str | Path) -> dict[str, list[float]]:
+    """{bone tip: its rest offset from its joint [3], Blender axes} of the End Sites of a BVH file
+    (a joint may have several, which Blender's importer keeps only one of, as the bone's tail); {}
+    for any other file."""
+    from .bvh import read_bvh
+
+    if Path(path).suffix.lower() != ".bvh":
+        return {}
+    clip = read_bvh(path)
+    offsets = np.asarray(clip.end_offsets, np.float64).reshape(-1, 3) @ axis_change("y", "z").T
+    return {name: [float(v) for v in offset] for name, offset in zip(clip.end_names, offsets)}
+
+
 def point_tree(path: str | Path) -> dict[str, str]:
     """{point: its parent point} of the points file_points gives of a BVH (its joints and End Sites):
     the automatic bone map reads another skeleton's joints by where they sit in its tree, as the

@@ -114,19 +114,33 @@ def _tiered(bones: Sequence[str], tracks: Sequence[str], ambiguous: set[str]) ->
     return out
 
 
+def _tip_part(track: str) -> tuple[str, int]:
+    """(the bone part, the number) of a track named as a bone tip (``Wrist_end`` is 1,
+    ``Wrist_end3.001`` 3); ("", 0) for any other."""
+    plain = DUPLICATE.sub("", track)
+    found = _END_SUFFIX.search(plain)
+    if not found or not found.start():
+        return "", 0
+    return plain[:found.start()], int(found.group(1) or 1)
+
+
 def _tail_tracks(tracks: Sequence[str]) -> dict[str, str]:
     """{bone part: track} of the tracks named as a tip (``<bone>_end``, ...); of a bone's numbered
     tips (``<bone>_end``, ``<bone>_end2``, ...: a joint's End Sites in file order, as Import Tracks
     names them) the last, on which Blender's BVH importer puts the bone's tail."""
     tips: dict[str, tuple[int, str]] = {}
     for t in tracks:
-        plain = DUPLICATE.sub("", t)
-        found = _END_SUFFIX.search(plain)
-        base = plain[:found.start()] if found else ""
-        number = int(found.group(1) or 1) if found else 0
+        base, number = _tip_part(t)
         if base and (base not in tips or number > tips[base][0]):
             tips[base] = (number, t)
     return {base: t for base, (_, t) in tips.items()}
+
+
+def other_tips(tip: str, tracks: Sequence[str]) -> list[str]:
+    """The tracks named as further tips of the bone that the tip track ``tip`` aims (``Wrist_end``
+    and ``Wrist_end2`` beside ``Wrist_end3``)."""
+    base = _tip_part(tip)[0]
+    return [t for t in tracks if t != tip and base and _tip_part(t)[0] == base]
 
 
 def match_names(bone_names: Sequence[str], track_names: Sequence[str],

@@ -1,11 +1,13 @@
 """End to end on a real clip: Blender's BVH import -> empties -> Solve Rotations on a rest copy."""
 from __future__ import annotations
 
+import importlib
+
 import bpy
 import numpy as np
 import pytest
 
-from blender_helpers import (ROOT, action_fingerprint, angle_deg, basis_rotations, import_clip, keys, pose_points,
+from blender_helpers import (EXT_NAME, ROOT, action_fingerprint, angle_deg, basis_rotations, import_clip, keys, pose_points,
                              rest_copy, scene_frames, track_empties)
 from pose2rot_core.bvh import read_bvh
 from pose2rot_core.solvers import solve
@@ -296,12 +298,8 @@ def test_a_bone_that_translates_to_its_own_empty_is_solved_though_nothing_is_bel
 
 
 
-def test_a_joint_with_several_end_sites_aims_its_tail_at_the_last(tmp_path):
-    """Blender's BVH importer puts a bone's tail on its joint's last End Site, and Import Tracks names
-    a joint's End Sites ``<joint>_end``, ``_end2``, ``_end3`` in file order: a wrist with three
-    (a keypoint converter's fan) had its tail aimed at the first, 90 degrees from where it rests, so
-    the wrist came out turned and the elbow twisted to follow, with no warning. The tail now lands on
-    the last End Site's empty."""
+def _hand_fan_clip(path):
+    """A BVH whose wrist has three End Sites in a fan (a keypoint converter's hand), written at path."""
     rng = np.random.default_rng(7)
     T = 40
     t = np.arange(T)[:, None, None] / 30.0
@@ -326,8 +324,17 @@ ROOT Hips
 }}
 MOTION
 """
-    path = tmp_path / "fan.bvh"
     path.write_text(text + f"Frames: {T}\nFrame Time: 0.0333333\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def test_a_joint_with_several_end_sites_aims_its_tail_at_the_last(tmp_path):
+    """Blender's BVH importer puts a bone's tail on its joint's last End Site, and Import Tracks names
+    a joint's End Sites ``<joint>_end``, ``_end2``, ``_end3`` in file order: a wrist with three
+    (a keypoint converter's fan) had its tail aimed at the first, 90 degrees from where it rests, so
+    the wrist came out turned and the elbow twisted to follow, with no warning. The tail now lands on
+    the last End Site's empty."""
+    path = _hand_fan_clip(tmp_path / "fan.bvh")
     assert bpy.ops.pose2rot.import_tracks(filepath=str(path), collection_name="tracks") == {'FINISHED'}
     rig = rest_copy(import_clip(path))
     assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
@@ -340,3 +347,13 @@ MOTION
         want[i] = last.matrix_world.translation
     height = np.ptp(pose_points(rig, frames).reshape(-1, 3), axis=0).max()
     assert 100 * np.abs(tails - want).max() / height < 0.01
+    panel = importlib.import_module(EXT_NAME + ".panel")  # the panel lists the other two as used, not "Unused"
+    assert panel._match_summary(rig, bpy.data.collections["tracks"]).unmatched_tracks == []
+
+
+def test_the_other_end_sites_of_a_joint_aim_it_as_on_the_command_line(tmp_path):
+    """The End Sites Blender's importer drops (all but a joint's last) still tell the wrist's roll:
+    Import Tracks keeps their rest offsets, and where the armature's tail is the file's last End
+    Site (the armature is that file's skeleton) they aim the wrist with it, as the command line's
+    three tips do (before: the wrist's roll a guess, 180 degrees off on a keypoint clip)."""
+    _matches_the_command_line(_hand_fan_clip(tmp_path / "fan.bvh"))
