@@ -20,8 +20,6 @@ from pose2rot_core.solvers import solve
 from pose2rot_core.tracks_io import tracks_from_bvh
 from pose2rot_core.variants import keyed_every, random_tree_clip
 
-from conftest import shared_bvh_files
-
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "cmu_08_01.bvh"
 
 
@@ -60,10 +58,9 @@ def test_a_walk_keyed_every_few_frames_keeps_its_bones_rigid(step):
     assert not any(line.startswith("warning") for line in sol.report), sol.report
 
 
-@pytest.mark.parametrize("path", shared_bvh_files(), ids=lambda p: p.stem)
 @pytest.mark.parametrize("step", [4, 8])
-def test_dev_clips_keyed_every_few_frames(path, step):
-    _sparse_solve_checks(tracks_from_bvh(read_bvh(path)), step)
+def test_dev_clips_keyed_every_few_frames(shared_bvh, step):
+    _sparse_solve_checks(tracks_from_bvh(read_bvh(shared_bvh)), step)
 
 
 @settings(max_examples=10, deadline=None)
