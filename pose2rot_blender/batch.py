@@ -420,7 +420,7 @@ def convert_one(path: Path, job: Job, name: str):
     'failed' and the message on bad input."""
     import bpy
 
-    from pose2rot_core.batch_summary import ClipResult, count_jumps
+    from pose2rot_core.batch_summary import ClipResult
     from pose2rot_core.errors import Pose2RotError
 
     from . import importing, mapping, pipeline
@@ -451,7 +451,7 @@ def convert_one(path: Path, job: Job, name: str):
     for line in plan.warnings:
         print(f"{label}: warning: {line}")
     return ClipResult(label, frames=len(plan.frames), bones=len(plan.bone_names),
-                      max_error_pct=plan.max_error_pct, flips=count_jumps(plan.solution.rotations),
+                      max_error_pct=plan.max_error_pct, flips=int(plan.solution.check.flips.sum()),
                       seconds=time.perf_counter() - t0, warnings=len(plan.warnings))
 
 

@@ -3,17 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
-from .safety import FLIP_DEGREES, rotation_steps
-
 
 @dataclass
 class ClipResult:
     """One converted (or failed) clip. max_error_pct: largest distance of a solved joint from its
-    track, % of the rig's height; flips: turns above FLIP_DEGREES between two frames; warnings: the
-    solve's warning lines (joints far from their tracks, flips, ...); status: "ok" or "failed"
-    (message: why)."""
+    track, % of the rig's height; flips: sudden turns the tracks do not call for (the safety
+    check's, as its warnings count them: a fast real turn is none); warnings: the solve's warning
+    lines (joints far from their tracks, flips, ...); status: "ok" or "failed" (message: why)."""
 
     clip: str
     frames: int = 0
@@ -28,14 +24,6 @@ class ClipResult:
     @property
     def failed(self) -> bool:
         return self.status != "ok"
-
-
-def count_jumps(rotations: np.ndarray, threshold: float = FLIP_DEGREES) -> int:
-    """Turns of a joint above ``threshold`` degrees from one frame to the next, in local rotations
-    [T,J,3,3] (no ground truth: a fast real motion counts too)."""
-    if rotations.shape[0] < 2:
-        return 0
-    return int((rotation_steps(rotations) > threshold).sum())
 
 
 def format_summary(results: list[ClipResult]) -> str:
@@ -56,5 +44,5 @@ def format_summary(results: list[ClipResult]) -> str:
     warned = sum(bool(r.warnings) for r in results if not r.failed)
     rows.append(f"{len(results) - failed} of {len(results)} clips converted"
                 + (f", {failed} failed" if failed else "") + (f", {warned} with warnings" if warned else "")
-                + f" (flips: turns above {FLIP_DEGREES:g}° between two frames)")
+                + " (flips: sudden turns the tracks do not call for)")
     return "\n".join(rows)

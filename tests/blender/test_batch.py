@@ -15,7 +15,7 @@ import pytest
 
 from blender_helpers import EXT_NAME, clip_path, import_clip, rest_copy
 from pose2rot_core.bvh import read_bvh, write_bvh
-from pose2rot_core.rotations import axis_angle_to_matrix
+from pose2rot_core.rotations import axis_angle_to_matrix, basic_rotation
 from pose2rot_core.skeleton import Skeleton
 from pose2rot_core.tracks_io import save_tracks, tracks_from_bvh
 
@@ -81,6 +81,25 @@ def test_bvh_folder_without_a_rig_keeps_orders_and_y_up(tmp_path):
         np.testing.assert_allclose(written.fk()[:, order], original.fk(), atol=1e-4)     # Y-up, same places
         assert written.has_position_channels.sum() == 1                                   # only the root moves
     assert "2 of 2 clips converted" in proc.stdout
+
+
+def test_the_flips_column_counts_turns_the_tracks_do_not_call_for(tmp_path):
+    """A clip whose arm really turns 70 degrees in one frame: the solve follows it, and the safety
+    check (the command line's warnings) calls that no flip, but the batch's flips column counted
+    every turn over 30 degrees (1 here, 6 on a CSV with one glitch the command line did not warn of)."""
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    path = zyx_clip(clips / "turn.bvh")
+    clip = read_bvh(path)
+    arm = clip.skeleton.names.index("arm")
+    rotations = clip.rotations.copy()
+    rotations[12:, arm] = rotations[12:, arm] @ basic_rotation(2, np.radians(70.0))
+    write_bvh(path, clip.skeleton, rotations, clip.root_translation, fps=30.0, order="ZYX",
+              end_parents=clip.end_parents, end_offsets=clip.end_offsets)
+    proc = _run(clips, "--out", tmp_path / "out")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    row = _summary_row(proc.stdout, "turn.bvh")
+    assert row[4] == "0" and row[-1] == "ok", proc.stdout
 
 
 def test_files_of_one_name_in_a_folder_are_written_under_their_types(tmp_path):
