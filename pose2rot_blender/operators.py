@@ -129,9 +129,12 @@ class POSE2ROT_OT_restore_action(bpy.types.Operator):
         obj = target_armature(context, self.armature)
         if obj is None or obj.type != 'ARMATURE':
             raise Pose2RotError("no armature: select the armature whose action should be restored")
+        solved = obj.animation_data.action.name if obj.animation_data and obj.animation_data.action else ""
         name = previous.restore(obj)
         context.scene.frame_set(context.scene.frame_current)
-        self.report({'INFO'}, f"restored action '{name}'" if name else "removed the solved action (there was none)")
+        kept = f"; the solved action '{solved}' is kept (fake user)" if solved else ""
+        self.report({'INFO'}, (f"restored action '{name}'" if name else "the armature had no action before: it has none "
+                               "now") + kept)
         return {'FINISHED'}
 
 

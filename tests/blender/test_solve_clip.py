@@ -194,9 +194,10 @@ def test_existing_actions_untouched_and_previous_restorable():
     assert rig.animation_data.action == other            # still the one from before the first solve
 
 
-def test_a_pose_set_by_hand_comes_back_with_restore():
+def test_a_pose_set_by_hand_comes_back_with_restore(capfd):
     """A rig without an action, posed by hand (a moved, scaled, Euler-turned root and a quaternion
-    arm): solving keys over it, Restore Previous Action gives that pose back."""
+    arm): solving keys over it, Restore Previous Action gives that pose back, and says the solved
+    action is kept (it said "removed the solved action")."""
     src = import_clip(frames=20)
     track_empties(src)
     rig = rest_copy(src)
@@ -207,8 +208,12 @@ def test_a_pose_set_by_hand_comes_back_with_restore():
               pb.rotation_mode) for pb in (root, arm)]
     assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
     assert tuple(root.location) != posed[0][0]
+    solved = rig.animation_data.action.name
+    capfd.readouterr()
     assert bpy.ops.pose2rot.restore_action() == {'FINISHED'}
-    assert rig.animation_data.action is None
+    assert rig.animation_data.action is None and bpy.data.actions.get(solved) is not None
+    assert f"the armature had no action before: it has none now; the solved action '{solved}' is kept" in \
+        capfd.readouterr().out
     back = [(tuple(pb.location), tuple(pb.scale), tuple(pb.rotation_euler), tuple(pb.rotation_quaternion),
              pb.rotation_mode) for pb in (root, arm)]
     np.testing.assert_allclose([x for b in back for v in b[:4] for x in v],
