@@ -310,3 +310,17 @@ def test_a_point_set_npz_that_is_not_named_arrays_is_refused_clearly(tmp_path, h
         path.write_text("positions")
     with pytest.raises(Pose2RotError, match=message):
         load_points(path)
+
+
+def test_a_point_set_npz_naming_a_point_twice_is_refused(tmp_path, capsys):
+    """A point name given twice (a column renamed by hand) is refused naming it: the last column of
+    that name was taken and the other one's data dropped silently (h77, red-team); a CSV says the same."""
+    X = np.random.default_rng(0).normal(size=(4, 3, 3))
+    np.savez(tmp_path / "p.npz", positions=X, point_names=np.array(["a", "b", "a"]))
+    with pytest.raises(Pose2RotError, match=r"p.npz: point_names holds 'a' twice \(columns 0 and 2\)"):
+        load_points(tmp_path / "p.npz", check=False)
+    rig = Path(__file__).resolve().parents[1] / "examples" / "arm.bvh"
+    out = tmp_path / "m.json"
+    assert main(["map", "--skeleton", str(rig), "--source", str(tmp_path / "p.npz"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "holds 'a' twice" in err[0] and not out.exists()

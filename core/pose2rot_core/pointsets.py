@@ -205,6 +205,7 @@ def _load_npz(path: Path, layout: Layout | None) -> PointSet:
         if names.dtype.kind not in "US" or names.ndim != 1:
             raise Pose2RotError(f"{path.name}: point_names must be a 1-D string array")
         names = tuple(str(n) for n in names)
+        _refuse_repeated_names(names, path.name)
     elif layout is not None:
         names = layout.points
     else:
@@ -214,6 +215,16 @@ def _load_npz(path: Path, layout: Layout | None) -> PointSet:
                             f"{len(names)} point names (expected [T,{len(names)},3])")
     return PointSet(names=names, positions=pos, fps=_npz_fps(data, path.name), up=_npz_up(data, path.name),
                     confidence=_npz_confidence(data, pos.shape[:2], path.name), source=path.name)
+
+
+def _refuse_repeated_names(names: tuple[str, ...], file: str) -> None:
+    """One line naming the first point name given twice (its data would replace the other's)."""
+    first: dict[str, int] = {}
+    for i, n in enumerate(names):
+        if n in first:
+            raise Pose2RotError(f"{file}: point_names holds '{n}' twice (columns {first[n]} and {i}); give every "
+                                "point its own name")
+        first[n] = i
 
 
 def _npz_fps(data: dict, name: str) -> float:
