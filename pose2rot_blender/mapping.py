@@ -17,6 +17,7 @@ from bpy_extras.io_utils import ExportHelper, ImportHelper
 
 from pose2rot_core.bonemap import BoneMap, load_map, parse_map, save_map
 from pose2rot_core.errors import Pose2RotError
+from pose2rot_core.names import DUPLICATE
 
 from . import rig as rig_io
 from .importing import LAYOUT_KEY, TREE_KEY
@@ -87,8 +88,45 @@ def propose(obj: bpy.types.Object | None, collection: bpy.types.Collection | Non
     rig = rig_io.read_rig(obj)
     names = tuple(o.name for o in track_objects(collection))
     layout_name = collection.get(LAYOUT_KEY, "")
-    return propose_map(rig.skeleton, "z", names, get_layout(layout_name) if layout_name else None,
-                       _point_parents(collection, names))
+    layout = get_layout(layout_name) if layout_name else None
+    suffixed = _suffixed_points(names, layout)
+    plain = {empty: point for point, empty in suffixed.items()}
+    proposal = propose_map(rig.skeleton, "z", tuple(plain.get(n, n) for n in names), layout,
+                           _point_parents(collection, names))
+    return _renamed(proposal, suffixed) if suffixed else proposal
+
+
+def _suffixed_points(names: tuple[str, ...], layout) -> dict[str, str]:
+    """{layout point: empty} for empties named after a layout's points with Blender's duplicate
+    suffix (``left_hip.001``: the same points imported again into one file, Blender's names being
+    unique), where the plain name has no empty and one suffixed empty alone takes it."""
+    if layout is None:
+        return {}
+    found: dict[str, list[str]] = {}
+    for n in names:
+        point = DUPLICATE.sub("", n)
+        if point != n and point in layout.points and point not in names:
+            found.setdefault(point, []).append(n)
+    return {point: empties[0] for point, empties in found.items() if len(empties) == 1}
+
+
+def _renamed(proposal, empty_of: dict[str, str]):
+    """``proposal`` with the layout's point names in its sources and unused points replaced by the
+    empties that carry them (see :func:`_suffixed_points`)."""
+    from dataclasses import replace
+
+    def source(src):
+        if isinstance(src, str):
+            return empty_of.get(src, src)
+        (kind, args), = src.items()
+        if kind == "lerp":
+            return {kind: [empty_of.get(args[0], args[0]), empty_of.get(args[1], args[1]), args[2]]}
+        return {kind: [empty_of.get(a, a) for a in args]}
+
+    bone_map = proposal.bone_map
+    renamed = BoneMap({b: source(s) for b, s in bone_map.bones.items()},
+                      {v: source(s) for v, s in bone_map.points.items()}, bone_map.extra)
+    return replace(proposal, bone_map=renamed, unused=[empty_of.get(n, n) for n in proposal.unused])
 
 
 def _point_parents(collection: bpy.types.Collection, names: tuple[str, ...]) -> list[int] | None:
