@@ -385,6 +385,24 @@ def test_root_needs_a_point_or_a_mapped_child(capsys, tmp_path):
         retarget_tracks(points, rig, BoneMap({canon["left_knee"]: "left_knee"}))
 
 
+def test_a_root_mapped_to_points_without_data_says_so():
+    """The root and hips mapped, but their points hold no data in any frame (NaN, a tracker that never
+    found the hips): the error named the very mapping the map has as the fix (h77, red-team); now it
+    says that those points have no data."""
+    rng = np.random.default_rng(1)
+    rig, canon = humanoid(rng)
+    R, root = walk(rig, canon, 10, rng)
+    points, _ = _points(rig, canon, R, root)
+    X = points.positions.copy()
+    for p in ("pelvis", "left_hip", "right_hip", "spine1"):
+        X[:, points.names.index(p)] = np.nan
+    bone_map = BoneMap({canon["pelvis"]: {"mean": ["left_hip", "right_hip"]}, canon["left_hip"]: "left_hip",
+                        canon["right_hip"]: "right_hip", canon["spine1"]: "spine1", canon["left_knee"]: "left_knee"})
+    with pytest.raises(Pose2RotError, match=r"root 'mixamorig:Hips' and its children have points with no data in "
+                                            r"any frame: 'mixamorig:Hips' takes \{\"mean\": \[\"left_hip\""):
+        retarget_tracks(PointSet(points.names, X, 30.0, "y", source="p"), rig, bone_map)
+
+
 # ----------------------------------------------------------------------------- automatic maps
 @pytest.mark.parametrize("names, family, expect", [
     (["mixamorig:Hips", "mixamorig:Spine", "mixamorig:LeftUpLeg", "mixamorig:LeftLeg", "mixamorig:LeftFoot"],

@@ -143,7 +143,7 @@ def retarget_tracks(points: PointSet, rig: Skeleton, bone_map: BoneMap, up: str 
     targets = rig_targets(points, rig, bone_map, up, reference_rotations, end_parents, end_offsets,
                           tuple(end_names), report)
     check_shared_points(bone_map, targets)
-    check_root(targets, rig.names[0])
+    check_root(targets, rig.names[0], bone_map)
     scale = rig_scale(targets, np.asarray(AXES[up], np.float64), report)
     scaled, noise = denoise_targets(targets, scale * targets.positions, points.fps, smooth, report, points.keyed)
     filled, guesses = fill_chains(targets.skeleton, targets.reference, targets.frames, scaled, targets.direct,
@@ -248,13 +248,22 @@ def check_shared_points(bone_map: BoneMap, targets: RigTargets) -> None:
                                 "(a joint without one is placed between its neighbours)")
 
 
-def check_root(targets: RigTargets, root: str) -> None:
-    """Raise when the root has no point and no child with one (nothing can place the rig)."""
+def check_root(targets: RigTargets, root: str, bone_map: BoneMap | None = None) -> None:
+    """Raise when the root has no point with data and no child with one (nothing can place the rig);
+    where the map gives them points that hold no data in any frame, say so."""
     mapped = targets.direct | targets.soft
     kids = targets.skeleton.children[0]
-    if not mapped[0] and not mapped[kids].any():
-        raise Pose2RotError(f"map: the rig's root '{root}' has no point and none of its children has one; map the "
-                            f"root (e.g. \"{root}\": {{\"mean\": [\"left_hip\", \"right_hip\"]}}) or one of its children")
+    if mapped[0] or mapped[kids].any():
+        return
+    names = targets.skeleton.names
+    given = [n for n in (root, *(names[k] for k in kids)) if bone_map is not None and n in bone_map.bones]
+    if given:
+        which = "; ".join(f"'{n}' takes {json.dumps(bone_map.bones[n])}" for n in given[:3])
+        raise Pose2RotError(f"map: the rig's root '{root}' and its children have points with no data in any frame: "
+                            f"{which} (all missing, NaN or of confidence below 0.1); give those points data, or map "
+                            "the root or one of its children to points that have some")
+    raise Pose2RotError(f"map: the rig's root '{root}' has no point and none of its children has one; map the "
+                        f"root (e.g. \"{root}\": {{\"mean\": [\"left_hip\", \"right_hip\"]}}) or one of its children")
 
 
 # ----------------------------------------------------------------------------- scale
