@@ -55,6 +55,9 @@ def test_numeric_smoothing_is_checked_against_the_tracks_as_given(person):
     assert any("smoothed with a kernel of 0.3 s as asked, though they show no measurable noise" in n
                for n in sol.report)
     assert not any("as asked" in n for n in solve(tracks, smooth="auto").report)
+    length = tracks.num_frames / tracks.fps  # a kernel asked wider than the clip is as wide as the clip, and says so
+    assert any(f"a kernel of {length:.3g} s (the clip's length; 100 s asked)" in n
+               for n in solve(tracks, smooth=100.0).report)
     with pytest.raises(ResultTooFarError):
         solve(tracks, smooth=0.3, max_position_error=1.0)
 
