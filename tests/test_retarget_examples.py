@@ -32,6 +32,7 @@ def test_the_documented_commands_run(tmp_path, monkeypatch, capsys):
         code = main(argv)
         out, err = capsys.readouterr()
         assert code == 0, (argv, err)
+        assert "mirror image" not in err, (argv, err)
     walk = read_bvh(tmp_path / "out" / "humanml3d_walk.bvh")
     assert walk.num_frames == 80 and walk.skeleton.num_joints == 22
     rig = read_bvh(ROOT / "examples" / "retarget" / "rig_mixamo.bvh")
@@ -70,3 +71,27 @@ def test_examples_are_the_generated_ones(name, tmp_path, monkeypatch):
     monkeypatch.setattr(module, "HERE", tmp_path)
     module.main()
     assert (tmp_path / name).read_bytes() == (ROOT / "examples" / "retarget" / name).read_bytes()
+
+
+def test_a_mirrored_capture_is_warned(tmp_path, capsys):
+    """A webcam recording mirrored (its left and right landmarks swapped) cannot be fitted by
+    turning bones: the rig turned round, its pelvis half a turn and its feet twisted back to the
+    front, with exit status 0 and no warning. The points' handedness (their left-minus-right offset
+    against up x where the feet point) is the rig's mirror image in every frame: warned."""
+    from pose2rot_core.layouts import get_layout
+
+    walk = ROOT / "examples" / "retarget" / "freemocap_walk"
+    names = list(get_layout("mediapipe33").points)
+    swapped = [names.index(n.replace("left", "L").replace("right", "left").replace("L", "right")) for n in names]
+    mirrored = tmp_path / "mirrored"
+    (mirrored / "output_data").mkdir(parents=True)
+    np.save(mirrored / "output_data" / "mediapipe_body_3d_xyz.npy",
+            np.load(walk / "output_data" / "mediapipe_body_3d_xyz.npy")[:, swapped])
+    rig = str(ROOT / "examples" / "retarget" / "rig_mixamo.bvh")
+    assert main(["map", "--skeleton", rig, "--source", str(walk), "--out", str(tmp_path / "map.json")]) == 0
+    for clip, warned in ((walk, False), (mirrored, True)):
+        capsys.readouterr()
+        assert main(["solve", str(clip), "--skeleton", rig, "--map", str(tmp_path / "map.json"), "--out",
+                     str(tmp_path / "o.bvh")]) == 0
+        err = capsys.readouterr().err
+        assert ("warning: the points are the mirror image of the rig's body in 100 % of the frames" in err) == warned, err
