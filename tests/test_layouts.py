@@ -324,3 +324,35 @@ def test_a_point_set_npz_naming_a_point_twice_is_refused(tmp_path, capsys):
     assert main(["map", "--skeleton", str(rig), "--source", str(tmp_path / "p.npz"), "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "holds 'a' twice" in err[0] and not out.exists()
+
+
+def test_a_point_set_named_as_a_layout_is_that_layout(tmp_path, capsys):
+    """MediaPipe landmarks exported to .npz or .csv under MediaPipe's own names: read without
+    --layout they were loose points, and the map proposed from them left the hips unmapped and the
+    neck and head at the reference pose (12 joints on points); as the layout they are, the map is
+    the layout's (18 joints on points, 3 on virtual points). A set that only shares some names
+    stays loose."""
+    from pose2rot_core.blender_space import file_points
+
+    examples = Path(__file__).resolve().parents[1] / "examples" / "retarget"
+    layout = get_layout("mediapipe33")
+    X = np.load(examples / "freemocap_walk" / "output_data" / "mediapipe_body_3d_xyz.npy")
+    order = np.random.default_rng(0).permutation(len(layout.points))  # any column order
+    names = [layout.points[i] for i in order]
+    np.savez(tmp_path / "landmarks.npz", positions=X[:, order], point_names=np.array(names), fps=30.0)
+    report: list[str] = []
+    points = load_points(tmp_path / "landmarks.npz", report=report)
+    assert points.layout is layout and list(points.names) == list(layout.points)
+    assert any("points are those of layout mediapipe33, by name" in line for line in report)
+    header = ",".join(f"{n}.{a}" for n in names for a in "xyz")
+    rows = [",".join(f"{v:.5f}" for v in frame.ravel()) for frame in X[:5, order]]
+    (tmp_path / "landmarks.csv").write_text("\n".join([header] + rows) + "\n")
+    assert file_points(tmp_path / "landmarks.csv")[3] == "mediapipe33"  # Import Tracks keeps it for the map
+    rig = str(examples / "rig_mixamo.bvh")
+    maps = []
+    for given in (["--source", str(tmp_path / "landmarks.npz")], ["--layout", "mediapipe33"]):
+        assert main(["map", "--skeleton", rig, *given, "--out", str(tmp_path / "map.json")]) == 0
+        maps.append(json.loads((tmp_path / "map.json").read_text())["bones"])
+    assert maps[0] == maps[1]
+    np.savez(tmp_path / "some.npz", positions=X[:, order[:-1]], point_names=np.array(names[:-1]), fps=30.0)
+    assert load_points(tmp_path / "some.npz").layout is None

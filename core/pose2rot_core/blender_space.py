@@ -110,9 +110,11 @@ def file_points(path: str | Path, csv_up_axis: str = "auto", layout: str | None 
     every point of a tracks file: joints and End Sites of ``.npz``/``.bvh`` tracks, every named point
     of a point-set ``.npz`` or a ``.csv`` (no rig needed; ``csv_up_axis`` says whether its data is "y"-
     or "z"-up, "auto": found from its hips and shoulders, else "y"; its fps from a ``time`` column).
-    A ``.npy`` needs ``layout`` (a name of pose2rot_core.layouts); FreeMoCap output is read from its
-    recording when its body file (``output_data/mediapipe_body_3d_xyz.npy``) is given. Samples of
+    A ``.npy`` needs ``layout`` (a name of pose2rot_core.layouts); other point sets whose points are
+    exactly a layout's, by name, are that layout; FreeMoCap output is read from its recording when
+    its body file (``output_data/mediapipe_body_3d_xyz.npy``) is given. Samples of
     confidence below smoothing.MIN_CONFIDENCE are NaN (no data), as the solver counts them."""
+    from .layouts import named_layout
     from .pointsets import FREEMOCAP_BODY, PointSet, detect_up, load_points
     from .smoothing import gate_low_confidence
     from .tracks_csv import read_csv_points
@@ -130,7 +132,8 @@ def file_points(path: str | Path, csv_up_axis: str = "auto", layout: str | None 
         points = load_points(path, check=False)
         up, fps = points.up, points.fps
     positions, _ = gate_low_confidence(points.positions, points.confidence)
-    return list(points.names), positions @ axis_change(up, "z").T, fps, ""
+    named = points.layout or named_layout(points.names)  # points exported with a layout's own names
+    return list(points.names), positions @ axis_change(up, "z").T, fps, named.name if named else ""
 
 
 def tip_rest_offsets(path: str | Path) -> dict[str, list[float]]:

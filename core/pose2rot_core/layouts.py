@@ -13,7 +13,7 @@ Layouts (point counts): ``mediapipe33`` (33), ``freemocap`` (33 body + 21 per ha
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
+from typing import Sequence, Union
 
 from .errors import Pose2RotError
 
@@ -282,6 +282,13 @@ LAYOUTS: dict[str, Layout] = {layout.name: layout for layout in (
     _smpl_layout("humanml3d22", 22, "HumanML3D / text-to-motion: the first 22 SMPL joints, Y up, 20 fps", 20.0),
     _smpl_layout("smpl24", 24, "SMPL 24 joints (22 body joints + both hands)", 30.0),
     _coco_layout(), _halpe_layout(), _h36m_layout())}
+
+
+def named_layout(names: Sequence[str]) -> Layout | None:
+    """The built-in layout whose points are exactly ``names`` (in any order), or None: a point set
+    exported with a layout's own names is that layout."""
+    found = [layout for layout in LAYOUTS.values() if frozenset(layout.points) == frozenset(names)]
+    return found[0] if len(found) == 1 else None
 
 
 def get_layout(name: str) -> Layout:

@@ -21,7 +21,7 @@ import numpy as np
 
 from .errors import Pose2RotError
 from .axes import AXES, axis_change
-from .layouts import Layout
+from .layouts import Layout, named_layout
 from .wording import WARNING_PREFIX
 
 FREEMOCAP_BODY = "mediapipe_body_3d_xyz.npy"
@@ -86,6 +86,10 @@ def load_points(path: str | Path, layout: Layout | None = None, up: str | None =
             raise Pose2RotError(f"{path.name}: unknown points format '{suffix}'; use .npy (with a layout), .npz, "
                                 ".csv, .bvh or a FreeMoCap folder")
         points = loaders[suffix](path, layout)
+    if layout is None and points.layout is None and named_layout(points.names) is not None:
+        layout = named_layout(points.names)
+        if report is not None:
+            report.append(f"{points.source}: its points are those of layout {layout.name}, by name: read as that layout")
     if layout is not None and points.layout is None:
         points = _apply_layout(points, layout)
     if fps is not None:
