@@ -239,6 +239,11 @@ def test_freemocap_folder_with_and_without_hands(tmp_path, capsys):
     assert points.layout.name == "freemocap" and points.positions.shape == (20, 75, 3)
     right = [i for i, n in enumerate(points.names) if n.startswith("right_hand_")]
     assert np.isnan(points.positions[:, right]).all() and any("mediapipe_right_hand" in r for r in report)
+    np.save(out / "mediapipe_right_hand_3d_xyz.npy", np.zeros((20, 21, 3)))  # a hand never detected: zeros
+    report.clear()
+    points = load_points(tmp_path / "rec", report=report)  # as no file (it pinned the hand at the origin)
+    assert np.isnan(points.positions[:, right]).all()
+    assert any("only zeros in mediapipe_right_hand_3d_xyz.npy; that hand keeps" in r for r in report), report
     with pytest.raises(Pose2RotError, match="not a FreeMoCap recording"):
         load_points(tmp_path)
     np.save(out / "mediapipe_right_hand_3d_xyz.npy", rng.normal(size=(19, 21, 3)))

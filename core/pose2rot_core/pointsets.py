@@ -171,15 +171,15 @@ def _load_freemocap(folder: Path, layout: Layout | None, report: list[str] | Non
     parts = [body]
     for name in FREEMOCAP_HANDS:
         hand_path = body_path.parent / name
-        if hand_path.is_file():
-            hand = _read_npy(hand_path)
-            if hand.shape != (body.shape[0], 21, 3):
-                raise Pose2RotError(f"{name} is [{','.join(map(str, hand.shape))}] but the body has "
-                                    f"{body.shape[0]} frames: expected [{body.shape[0]},21,3]")
-        else:
+        hand = _read_npy(hand_path) if hand_path.is_file() else None
+        if hand is not None and hand.shape != (body.shape[0], 21, 3):
+            raise Pose2RotError(f"{name} is [{','.join(map(str, hand.shape))}] but the body has "
+                                f"{body.shape[0]} frames: expected [{body.shape[0]},21,3]")
+        missing = "no" if hand is None else "only zeros in" if not np.nan_to_num(hand).any() else ""
+        if missing:  # a hand never detected is written as zeros: no data, as a missing file
             hand = np.full((body.shape[0], 21, 3), np.nan)
             if report is not None:
-                report.append(f"{folder.name}: no {name}; that hand keeps the rig's reference pose")
+                report.append(f"{folder.name}: {missing} {name}; that hand keeps the rig's reference pose")
         parts.append(hand)
     return PointSet(names=full.points, positions=np.concatenate(parts, axis=1), fps=full.fps, up=full.up,
                     layout=full, source=folder.name)
