@@ -165,6 +165,17 @@ def test_info_height_and_unit(tmp_path, capsys):
     rig = metre_clip(tmp_path / "rig.bvh")
     code, stdout, _ = run(["info", rig], capsys)
     assert code == 0 and "unit: metres? (" in stdout and "units along Y" in stdout
+    assert f"skeleton height {read_bvh(rig).skeleton.height:.4g} units (the rest pose's largest extent" in stdout
+
+
+def test_info_reads_a_z_up_bvh_along_z(tmp_path, capsys):
+    """A BVH written Z-up (``solve --up z``) stands along Z: info measured the walk along Y, 72 units
+    (0.72 m) for a 1.42 m performer; the hips-to-shoulders direction says which way is up."""
+    walk = Path(__file__).resolve().parents[1] / "examples" / "cmu_08_01.bvh"
+    assert run(["solve", walk, "--up", "z", "--out", tmp_path / "w.bvh"], capsys)[0] == 0
+    for path, axis in ((walk, "Y"), (tmp_path / "w.bvh", "Z")):
+        code, stdout, _ = run(["info", path], capsys)
+        assert code == 0 and f"height 142.4 units along {axis}" in stdout and "(1.42 m tall)" in stdout, stdout
 
 
 def test_a_hinge_joint_of_one_rotation_channel_is_written_with_three(tmp_path, capsys):

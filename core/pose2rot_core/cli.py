@@ -376,7 +376,7 @@ def cmd_info(args: argparse.Namespace) -> int:
               f"at {clip.fps:.4g} fps ({clip.num_frames / clip.fps:.2f} s)")
         print(f"rotation orders: {', '.join(orders) or 'none'}; joints with position channels: "
               f"{int(clip.has_position_channels.sum())}")
-        positions, up = clip.fk(), "y"
+        positions, up = clip.fk(), _bvh_up(clip)
     else:
         from .tracks_io import load_tracks
         from .units import scale_problem
@@ -395,8 +395,22 @@ def cmd_info(args: argparse.Namespace) -> int:
     if not points:
         positions, names = positions if len(positions) else sk.rest_positions[None], sk.names
     print(height_line(positions, up))
+    if not points:
+        print(f"skeleton height {sk.height:.4g} units (the rest pose's largest extent: what every % of the height "
+              "in pose2rot's messages is of)")
     print(("points: " if points else "joints: ") + ", ".join(names))
     return 0
+
+
+def _bvh_up(clip) -> str:
+    """The up axis of a BVH clip's motion: from its hips to its shoulders where its joints' names
+    tell them (automap's anatomical names; a Z-up export), else the format's Y."""
+    from .automap import canonical_names
+    from .pointsets import PointSet, detect_up
+
+    sk = clip.skeleton
+    canon, _ = canonical_names(sk.names, sk.parents)
+    return detect_up(PointSet(tuple(canon.get(n, n) for n in sk.names), clip.fk(), clip.fps)) or "y"
 
 
 def _clip_path(path: str, command: str) -> str:
