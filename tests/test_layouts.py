@@ -355,8 +355,8 @@ def test_a_point_set_named_as_a_layout_is_that_layout(tmp_path, capsys):
     assert file_points(tmp_path / "landmarks.csv")[3] == "mediapipe33"  # Import Tracks keeps it for the map
     rig = str(examples / "rig_mixamo.bvh")
     maps = []
-    for given in (["--source", str(tmp_path / "landmarks.npz")], ["--layout", "mediapipe33"]):
-        assert main(["map", "--skeleton", rig, *given, "--out", str(tmp_path / "map.json")]) == 0
+    for source in (["--source", str(tmp_path / "landmarks.npz")], ["--layout", "mediapipe33"]):
+        assert main(["map", "--skeleton", rig, *source, "--out", str(tmp_path / "map.json")]) == 0
         maps.append(json.loads((tmp_path / "map.json").read_text())["bones"])
     assert maps[0] == maps[1]
     np.savez(tmp_path / "some.npz", positions=X[:, order[:-1]], point_names=np.array(names[:-1]), fps=30.0)
