@@ -212,7 +212,8 @@ def _gather(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types
         parents = np.array([joint_of[b] for b in end_bones + [b for b, _, _ in more]], np.int64)
         end_pos = arm[:, len(joint_idx):]
         keep = ~_tips_on_heads(end_pos, pos[:, parents], skel.height)
-        offsets = np.concatenate([rig.tails[parents[:len(end_bones)]] - skel.rest_positions[parents[:len(end_bones)]],
+        tailed = parents[:len(end_bones)]  # the tails, then the further End Sites Import Tracks kept
+        offsets = np.concatenate([rig.tails[tailed] - skel.rest_positions[tailed],
                                   np.reshape([offset for _, _, offset in more], (-1, 3))])
         if keep.any():
             end_kw = dict(end_positions=end_pos[:, keep], end_parents=parents[keep], end_rest_offsets=offsets[keep],
