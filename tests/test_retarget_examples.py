@@ -95,3 +95,20 @@ def test_a_mirrored_capture_is_warned(tmp_path, capsys):
                      str(tmp_path / "o.bvh")]) == 0
         err = capsys.readouterr().err
         assert ("warning: the points are the mirror image of the rig's body in 100 % of the frames" in err) == warned, err
+
+
+def test_the_summary_speaks_of_other_proportions_only_where_the_rig_keeps_its_own(tmp_path, capsys):
+    """'(other proportions: the rig keeps its own)' explains joints off their points by a rig's own
+    bone lengths: it ended every summary, also a layout's own skeleton (built from the points' bone
+    lengths) and --stretch exact (joints on their points)."""
+    examples = ROOT / "examples"
+    rig = str(examples / "retarget" / "rig_mixamo.bvh")
+    walk = str(examples / "cmu_08_01.bvh")
+    assert main(["map", "--skeleton", rig, "--source", walk, "--out", str(tmp_path / "m.json")]) == 0
+    runs = [(["solve", str(examples / "retarget" / "humanml3d_walk.npy"), "--layout", "humanml3d22"], False),
+            (["solve", walk, "--skeleton", rig, "--map", str(tmp_path / "m.json"), "--stretch", "exact"], False),
+            (["solve", walk, "--skeleton", rig, "--map", str(tmp_path / "m.json")], True)]
+    for argv, said in runs:
+        capsys.readouterr()
+        assert main(argv + ["--out", str(tmp_path / "o.bvh")]) == 0
+        assert ("(other proportions: the rig keeps its own)" in capsys.readouterr().out) == said, argv

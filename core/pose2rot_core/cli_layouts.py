@@ -67,21 +67,22 @@ def cmd_solve_points(args: argparse.Namespace, options: SolveOptions, out: Path,
     for line in notes_for(report + sol.report, "cli"):
         print(cli_line(line), file=sys.stderr)
     print(f"solved {sol.num_frames} frames x {tracks.skeleton.num_joints} joints in {seconds:.3f} s; "
-          f"{_on_points(err, where)} -> {out}")
+          f"{_on_points(err, where, bool(args.map) and options.stretch != 'exact')} -> {out}")
     return 0
 
 
-def _on_points(err: float, where: str | None = None) -> str:
+def _on_points(err: float, where: str | None = None, own_proportions: bool = True) -> str:
     """The summary's account of the joints on points, ``err`` the largest distance of one from its point
     (% of the height; NaN where no joint is on a point with data: a map of virtual points only) and
-    ``where`` that joint's name: a distance the check explains by the rig's proportions gives no warning,
-    and the reader checks it against where it is (a rig's trunk shorter than the performer's puts its
-    neck that far off)."""
+    ``where`` that joint's name: where a rig keeps its own proportions (``own_proportions``: a rig
+    through a map, its bones not stretched onto the points), a distance the check explains by them
+    gives no warning, and the reader checks it against where it is (a rig's trunk shorter than the
+    performer's puts its neck that far off)."""
     if np.isnan(err):
         return "no joint on a point of its own to compare (the map gives only virtual points)"
     at = f" at '{where}'" if where else ""
-    return (f"joints on points at most {err:.2g} % of the height from them{at} "
-            "(other proportions: the rig keeps its own)")
+    kept = " (other proportions: the rig keeps its own)" if own_proportions else ""
+    return f"joints on points at most {err:.2g} % of the height from them{at}{kept}"
 
 
 def _check_point_arguments(args: argparse.Namespace) -> None:
