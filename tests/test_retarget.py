@@ -52,6 +52,9 @@ def test_map_name_errors():
         check_map(BoneMap({"LeftAmr": "a"}), joints, points)
     with pytest.raises(Pose2RotError, match="'Hips' uses point 'left_hp', which is not among the points of the tracks"):
         check_map(BoneMap({"Hips": {"mean": ["left_hp", "right_hip"]}}), joints, points)
+    other = BoneMap({"Hips": "pelvis"}, extra={"layout": "humanml3d22"})  # a map proposed for other points says so
+    with pytest.raises(Pose2RotError, match="'pelvis'.*the map was proposed for humanml3d22: propose one for these"):
+        check_map(other, joints, points)
     cyc = BoneMap({"Hips": "x"}, points={"x": {"mean": ["y", "a"]}, "y": {"lerp": ["b", "x", 0.5]}})
     with pytest.raises(Pose2RotError, match="virtual point 'x' is built on itself \\(x -> y -> x\\)"):
         check_map(cyc, joints, points)

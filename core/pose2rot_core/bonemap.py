@@ -151,8 +151,11 @@ def check_map(bone_map: BoneMap, joints: Sequence[str], point_names: Sequence[st
     for where, src in list(bone_map.bones.items()) + list(bone_map.points.items()):
         for n in source_names(src):
             if n not in point_set and n not in bone_map.points:
+                made = bone_map.extra.get("layout")
                 raise Pose2RotError(f"map: '{where}' uses point '{n}', which is not among the points of {tracks}"
-                                    + _close(n, list(point_names) + list(bone_map.points)))
+                                    + _close(n, list(point_names) + list(bone_map.points))
+                                    + (f" (the map was proposed for {made}: propose one for these points with "
+                                       "pose2rot map --source, or Automatic Map in Blender)" if made else ""))
 
 
 def _check_cycle(points: Mapping[str, Source], name: str, path: list[str]) -> None:
