@@ -40,6 +40,7 @@ def _run(argv, capsys):
     ({"bones": {"Hips": {"lerp": ["a", "b", True]}}}, "\"lerp\" is \\[a, b, t\\]"),
     ({"bones": {"Hips": {"median": ["a"]}}}, "a source is a point name"),
     ({"bones": {"Hips": {"lerp": ["a", "b", 7]}}}, "t runs from 0 \\(a\\) to 1 \\(b\\)"),
+    ({"bones": {"Hips": "x"}, "point": {"x": "a"}}, "\"point\" is not a section of a map; did you mean \"points\"\\?"),
 ])
 def test_map_shape_errors(data, message):
     with pytest.raises(Pose2RotError, match=message):

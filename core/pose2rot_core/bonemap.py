@@ -63,6 +63,10 @@ def parse_map(data: object, where: str = "map") -> BoneMap:
         for name, src in entries.items():
             _check_source(src, f"{where}: {section} '{name}'")
     extra = {k: v for k, v in data.items() if k not in ("bones", "points")}
+    for key in extra:  # other entries are kept as given; one spelt nearly as a section was meant as it
+        meant = difflib.get_close_matches(str(key).strip().lower(), ["bones", "points"], n=1, cutoff=0.8)
+        if meant:
+            raise Pose2RotError(f"{where}: \"{key}\" is not a section of a map; did you mean \"{meant[0]}\"?")
     return BoneMap(bones=dict(data["bones"]), points=dict(points), extra=extra)
 
 
