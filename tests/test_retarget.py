@@ -51,6 +51,8 @@ def test_map_name_errors():
     joints, points = ["Hips", "Spine", "LeftArm"], ["left_hip", "right_hip", "a", "b"]
     with pytest.raises(Pose2RotError, match="bone 'LeftAmr' is not a joint of the rig \\(close: LeftArm\\)"):
         check_map(BoneMap({"LeftAmr": "a"}), joints, points)
+    with pytest.raises(Pose2RotError, match="bone 'LEFTARM' is not a joint of the rig \\(close: LeftArm\\)"):
+        check_map(BoneMap({"LEFTARM": "a"}), joints, points)  # case aside (it offered none)
     with pytest.raises(Pose2RotError, match="'Hips' uses point 'left_hp', which is not among the points of the tracks"):
         check_map(BoneMap({"Hips": {"mean": ["left_hp", "right_hip"]}}), joints, points)
     other = BoneMap({"Hips": "pelvis"}, extra={"layout": "humanml3d22"})  # a map proposed for other points says so

@@ -172,8 +172,12 @@ def _check_cycle(points: Mapping[str, Source], name: str, path: list[str]) -> No
 
 
 def _close(name: str, options: Sequence[str]) -> str:
-    near = difflib.get_close_matches(name, list(options), n=3, cutoff=0.6)
-    return f" (close: {', '.join(near)})" if near else ""
+    """' (close: a, b)': up to three of ``options`` spelt like ``name``, case aside, or ''."""
+    by_lower = {}
+    for option in options:
+        by_lower.setdefault(option.lower(), option)
+    near = difflib.get_close_matches(name.lower(), list(by_lower), n=3, cutoff=0.6)
+    return f" (close: {', '.join(by_lower[n] for n in near)})" if near else ""
 
 
 # ----------------------------------------------------------------------------- evaluation
