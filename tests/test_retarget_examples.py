@@ -112,3 +112,21 @@ def test_the_summary_speaks_of_other_proportions_only_where_the_rig_keeps_its_ow
         capsys.readouterr()
         assert main(argv + ["--out", str(tmp_path / "o.bvh")]) == 0
         assert ("(other proportions: the rig keeps its own)" in capsys.readouterr().out) == said, argv
+
+
+def test_a_map_that_cannot_place_the_body_is_warned(tmp_path, capsys):
+    """`pose2rot map` from points of one arm wrote a map no solve can use (nothing places the rig's
+    root) with exit status 0 and no word; it now warns, naming the root. Given neither --layout nor
+    --source it no longer says '(not both)'."""
+    from pose2rot_core.errors import Pose2RotError
+
+    X = np.random.default_rng(0).normal(size=(10, 3, 3))
+    np.savez(tmp_path / "arm.npz", positions=X, point_names=np.array(["right_shoulder", "right_elbow", "right_wrist"]))
+    rig = str(ROOT / "examples" / "retarget" / "rig_mixamo.bvh")
+    capsys.readouterr()
+    assert main(["map", "--skeleton", rig, "--source", str(tmp_path / "arm.npz"), "--out", str(tmp_path / "m.json")]) == 0
+    assert "warning: the map gives the rig's root 'mixamorig:Hips' no point" in capsys.readouterr().err
+    assert main(["map", "--skeleton", rig, "--layout", "mediapipe33", "--out", str(tmp_path / "m.json")]) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert main(["map", "--skeleton", rig, "--out", str(tmp_path / "m.json")]) == 2
+    assert capsys.readouterr().err.strip().endswith("--layout NAME or --source FILE")

@@ -154,8 +154,9 @@ def cmd_map(args: argparse.Namespace) -> int:
 
     out = _output_path(args.out, (".json",))
     if bool(args.layout) == bool(args.source):
-        raise Pose2RotError("give the points to map from: --layout NAME or --source FILE (not both)")
-    proposal = propose_for_rig(args)
+        raise Pose2RotError("give the points to map from: --layout NAME or --source FILE"
+                            + (" (not both)" if args.layout else ""))
+    proposal, rig = propose_for_rig(args)
     if not proposal.bone_map.bones:
         raise Pose2RotError(
             f"no joint of {Path(args.skeleton).name} matches a point of {args.layout or Path(args.source).name} "
@@ -175,11 +176,23 @@ def cmd_map(args: argparse.Namespace) -> int:
               f"({', '.join(proposal.kept[:8])}{' ...' if len(proposal.kept) > 8 else ''})")
     if proposal.unused:
         print(f"points not used: {', '.join(proposal.unused)}")
+    _warn_unplaced_root(rig, m)
     return 0
 
 
+def _warn_unplaced_root(rig, bone_map) -> None:
+    """A warning (standard error) where ``bone_map`` gives the root of skeleton ``rig`` no point and
+    none of its children one: a solve with it stops, as nothing places the body."""
+    root, kids = rig.names[0], [rig.names[k] for k in rig.children[0]]
+    if root not in bone_map.bones and not any(k in bone_map.bones for k in kids):
+        print(f"warning: the map gives the rig's root '{root}' no point and none of its children one, so a solve "
+              f"with it stops: map the root (e.g. \"{root}\": {{\"mean\": [\"left_hip\", \"right_hip\"]}}) or one "
+              "of its children by hand", file=sys.stderr)
+
+
 def propose_for_rig(args: argparse.Namespace):
-    """The Proposal for ``--skeleton`` from ``--layout`` or ``--source`` (see pose2rot_core.automap)."""
+    """(the Proposal for ``--skeleton`` from ``--layout`` or ``--source``, see pose2rot_core.automap;
+    the rig's skeleton)."""
     from .bvh import read_bvh
     from .map_proposal import EndSites, propose
 
@@ -192,7 +205,7 @@ def propose_for_rig(args: argparse.Namespace):
         points, parents, layout = _source_points(args.source)
     proposal = propose(rig.skeleton, "y", points, layout, parents, EndSites.of(rig), reference)
     proposal.bone_map.extra = {"layout": args.layout or Path(args.source).name}
-    return proposal
+    return proposal, rig.skeleton
 
 
 def _source_points(path: str) -> tuple[tuple[str, ...], list[int] | None, Layout | None]:
