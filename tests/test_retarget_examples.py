@@ -118,8 +118,6 @@ def test_a_map_that_cannot_place_the_body_is_warned(tmp_path, capsys):
     """`pose2rot map` from points of one arm wrote a map no solve can use (nothing places the rig's
     root) with exit status 0 and no word; it now warns, naming the root. Given neither --layout nor
     --source it no longer says '(not both)'."""
-    from pose2rot_core.errors import Pose2RotError
-
     X = np.random.default_rng(0).normal(size=(10, 3, 3))
     np.savez(tmp_path / "arm.npz", positions=X, point_names=np.array(["right_shoulder", "right_elbow", "right_wrist"]))
     rig = str(ROOT / "examples" / "retarget" / "rig_mixamo.bvh")
