@@ -189,6 +189,10 @@ def test_train_checkpoint_then_solve_hybrid(clips, tmp_path, capsys):
         from pose2rot_core.training.loop import run_training
 
         run_training([clips], run, steps=1, progress=False, log=lambda m: None)
+    # --config cannot change the shape of a resumed run: refused, not silently ignored (h79)
+    with pytest.raises(Pose2RotError, match="--config"):
+        run_training([clips], run, resume=True, config="full", steps=5, progress=False, log=lambda m: None)
+    assert torch.load(str(run / "last.pt"), weights_only=True)["step"] == 4
     # the hash-trained model refuses the other embedder
     with pytest.raises(Pose2RotError, match="trained with the 'hash-ngram-v1'"):
         run_training([clips], tmp_path / "ft", init=str(run / "last.pt"), embedder="t5", steps=1, log=lambda m: None)

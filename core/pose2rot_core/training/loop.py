@@ -210,6 +210,9 @@ def _resumed(req: TrainRequest, last: Path) -> _Start:
         raise Pose2RotError(f"--resume: '{last}' does not exist (nothing to resume in {last.parent})")
     if req.init:
         raise Pose2RotError("--resume continues a run; it cannot be combined with --init")
+    if req.config:
+        raise Pose2RotError(f"--resume continues the run in '{last.parent}' with its own model shape; drop "
+                            f"--config {req.config}, or give another --out to train a new model")
     contents = read_checkpoint(last)
     family = check_embedder(contents.embedder, req.embedder)
     prev = _read_json(last.parent / "history.json")
