@@ -198,6 +198,15 @@ def test_train_checkpoint_then_solve_hybrid(clips, tmp_path, capsys):
         run_training([clips], tmp_path / "ft", init=str(run / "last.pt"), embedder="t5", steps=1, log=lambda m: None)
 
 
+def test_train_out_on_a_file_is_refused_with_one_line(clips, tmp_path, capsys):
+    """--out naming an existing file: one clear error before any data is read, the file kept (h79)."""
+    out = tmp_path / "notes.txt"
+    out.write_text("keep")
+    assert main(["train", str(clips), "--out", str(out), "--steps", "1", "--threads", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "is a file" in err and "data:" not in err and out.read_text() == "keep"
+
+
 def test_eval_every_scores_the_solve_hybrid_path(clips, tmp_path):
     """--eval-every records hybrid (as ``solve --solver hybrid``), learned and training-excerpt figures."""
     import json

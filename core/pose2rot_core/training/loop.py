@@ -287,6 +287,9 @@ def _prepare(req: TrainRequest, log: Callable[[str], None]) -> _Run:
         torch.set_num_threads(int(req.threads))
     dev = resolve_device(req.device)
     run_dir = Path(req.out)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise Pose2RotError(f"--out '{run_dir}' is a file; the run needs a folder (checkpoints, config.yaml, "
+                            "history): give a new or existing folder")
     start = _resumed(req, run_dir / LAST) if req.resume else _fresh(req, run_dir / LAST)
     paths = collect_bvh(req.data)
     train_clips, held_clips, notes = split_clips(paths, req.holdout, req.holdout_split)
