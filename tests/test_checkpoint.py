@@ -57,6 +57,23 @@ def test_upstream_container_with_yaml(tiny, tmp_path):
     torch.testing.assert_close(outputs(model), outputs(tiny), rtol=0, atol=0)
 
 
+def test_a_runs_config_gives_the_embedder_of_weights_that_lost_theirs(tiny, tmp_path):
+    """A bare state dict of a run trained with the hash embedder, given that run's config.yaml (whose
+    top-level 'embedder:' names it): the embedder was T5 whatever the config said, so where T5 is
+    installed the model would run on other joint-name embeddings. A config contradicting the
+    embedder stored in a checkpoint is refused; an upstream config (no 'embedder:') keeps T5."""
+    bare = tmp_path / "bare.pt"
+    torch.save(tiny.state_dict(), bare)
+    run_config = write_yaml(tmp_path / "run.yaml", TINY)
+    run_config.write_text(run_config.read_text() + "embedder: hash-ngram-v1\n")
+    assert read_checkpoint(bare, run_config).embedder == "hash-ngram-v1"
+    assert read_checkpoint(bare, write_yaml(tmp_path / "up.yaml", TINY)).embedder == "t5"
+    stored = tmp_path / "stored.pt"
+    torch.save({"model_state": tiny.state_dict(), "config": {"params": TINY, "embedder": "t5"}}, stored)
+    with pytest.raises(Pose2RotError, match="names the joint-name embedder 'hash-ngram-v1' but .* was trained with 't5'"):
+        read_checkpoint(stored, run_config)
+
+
 def test_a_training_runs_other_entries_are_its_extra(tiny, tmp_path):
     """step and optimizer_state (what --resume needs) come back in ``extra`` from the one weights-only
     read; a solve's load_model does not keep them, and a bare state dict has none."""

@@ -140,6 +140,12 @@ def _split_container(obj: Any, path: Path) -> tuple[dict, dict[str, Any]]:
 
 def read_yaml_config(path: str | Path) -> dict[str, Any]:
     """Model params from an upstream YAML config (``model: {target, params}``)."""
+    return _yaml_model(path)[0]
+
+
+def _yaml_model(path: str | Path) -> tuple[dict[str, Any], str | None]:
+    """(model params, the joint-name embedder a top-level ``embedder:`` names, as our runs' config.yaml
+    does; None without one, as upstream configs) of a YAML config."""
     try:
         import yaml
     except ImportError:
@@ -157,7 +163,8 @@ def read_yaml_config(path: str | Path) -> dict[str, Any]:
     target = str(model.get("target", ""))
     if target and not target.endswith("Pose2RotMemoryRestModel"):
         raise Pose2RotError(f"config '{path}': model target '{target}' is not Pose2RotMemoryRestModel")
-    return resolve_params(model.get("params") or {}, where=f"config '{path}'")
+    embedder = None if doc.get("embedder") is None else str(doc["embedder"])
+    return resolve_params(model.get("params") or {}, where=f"config '{path}'"), embedder
 
 
 # ------------------------------------------------------------------------------- inference of params
@@ -208,9 +215,13 @@ def read_checkpoint(path: str | Path, config: str | Path | Mapping | None = None
     """Read weights and decide the configuration (YAML/mapping > stored config > inferred)."""
     state, info = read_state(path, map_location)
     stored = info.get("config") or {}
-    embedder = str(stored.get("embedder", "t5"))
+    embedder = stored.get("embedder")
     if config is not None:
-        params = dict(config) if isinstance(config, Mapping) else read_yaml_config(config)
+        params, given = (dict(config), None) if isinstance(config, Mapping) else _yaml_model(config)
+        if given is not None and embedder is not None and given != str(embedder):
+            raise Pose2RotError(f"config '{config}' names the joint-name embedder '{given}' but '{path}' was trained "
+                                f"with '{embedder}': give the config of the run that made these weights")
+        embedder = embedder if embedder is not None else given
         params = resolve_params(params, where="model config")
         source = "given mapping" if isinstance(config, Mapping) else f"config {config}"
     elif isinstance(stored.get("params"), Mapping):
@@ -219,7 +230,8 @@ def read_checkpoint(path: str | Path, config: str | Path | Mapping | None = None
     else:
         params = infer_params(state)
         source = "inferred from weights"
-    return CheckpointContents(state, params, embedder, info.get("epoch"), source, str(path), info.get("extra", {}))
+    return CheckpointContents(state, params, str(embedder or "t5"), info.get("epoch"), source, str(path),
+                              info.get("extra", {}))
 
 
 def build_model(contents: CheckpointContents, device: str = "cpu"):
