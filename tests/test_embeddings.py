@@ -6,6 +6,7 @@ import argparse
 import numpy as np
 import pytest
 
+from _torch_helpers import TORCH_REASON
 from pose2rot_core import embeddings
 from pose2rot_core.embeddings import (HASH_FAMILY, check_embedder, default_cache_dir, embed_joint_names,
                                       hash_embed, t5_embed_cached)
@@ -47,7 +48,7 @@ def test_cache_dir_resolution(monkeypatch, tmp_path):
 @pytest.fixture(scope="module")
 def tiny_t5(tmp_path_factory):
     """A tiny random T5 encoder + character-level fast tokenizer saved to a directory (offline)."""
-    torch = pytest.importorskip("torch", reason='needs PyTorch (pip install "pose2rot-core[learned]")')
+    torch = pytest.importorskip("torch", reason=TORCH_REASON)
     transformers = pytest.importorskip("transformers", reason="needs transformers")
     from tokenizers import Tokenizer, models, pre_tokenizers, processors
 
@@ -119,7 +120,7 @@ def test_cache_is_keyed_by_encoder_and_survives_corrupt_entries(tiny_t5, tmp_pat
 
 @pytest.mark.torch
 def test_offline_missing_model_is_a_clear_error(tmp_path, monkeypatch):
-    pytest.importorskip("torch", reason='needs PyTorch (pip install "pose2rot-core[learned]")')
+    pytest.importorskip("torch", reason=TORCH_REASON)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     embeddings._T5_CACHE.clear()
@@ -144,7 +145,7 @@ def test_a_model_id_not_in_the_local_cache_is_never_fetched(tmp_path, monkeypatc
     """No network at run time: without HF_HUB_OFFLINE a model id missing from the local cache was
     looked up on the hub (a minute of retries without a network); it is read from local files only,
     and the error says how to get it there."""
-    pytest.importorskip("torch", reason='needs PyTorch (pip install "pose2rot-core[learned]")')
+    pytest.importorskip("torch", reason=TORCH_REASON)
     for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))

@@ -59,7 +59,8 @@ def test_train_without_torch_names_the_install(tmp_path):
             f"sys.exit(main(['train', {str(ARM)!r}, '--out', {str(tmp_path / 'run')!r}, '--steps', '1']))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 2, out.stderr
-    assert out.stderr.strip() == 'pose2rot: error: the learned model needs PyTorch: pip install "pose2rot-core[learned]"'
+    assert out.stderr.strip() == ('pose2rot: error: the learned model needs PyTorch: install it with '
+                                  'pip install -e "core[learned]" in the pose2rot repository')
     assert not (tmp_path / "run").exists()
 
 

@@ -37,6 +37,7 @@ from typing import Sequence
 import numpy as np
 
 from .errors import MissingDependencyError, Pose2RotError, first_sentence
+from .model import INSTALL_HINT
 
 T5_FAMILY = "t5"
 HASH_FAMILY = "hash-ngram-v1"
@@ -199,7 +200,7 @@ def _load_t5(source: str, device: str):
     try:
         from transformers import AutoTokenizer, T5EncoderModel
     except ImportError:
-        raise MissingDependencyError('T5 name embeddings need transformers: pip install "pose2rot-core[learned]"') from None
+        raise MissingDependencyError(f"T5 name embeddings need transformers: {INSTALL_HINT}") from None
     try:
         tok = AutoTokenizer.from_pretrained(source, local_files_only=True)
         enc = T5EncoderModel.from_pretrained(source, local_files_only=True)

@@ -1,4 +1,4 @@
-"""The pose2rot network (needs torch: ``pip install "pose2rot-core[learned]"``).
+"""The pose2rot network (needs torch: ``pip install -e "core[learned]"`` in the repository).
 
 Importing this package does not import torch; the torch-backed names
 (``Pose2RotMemoryRestModel``, ``batch_to_torch``) load on first access and raise
@@ -12,7 +12,7 @@ from typing import Any
 from ..errors import MissingDependencyError
 from .params import DEFAULT_PARAMS, RELEASED_PARAMS, cross_layer_count, parameter_count, resolve_params
 
-INSTALL_HINT = 'pip install "pose2rot-core[learned]"'
+INSTALL_HINT = 'install it with pip install -e "core[learned]" in the pose2rot repository'
 _TORCH_NAMES = ("Pose2RotMemoryRestModel", "batch_to_torch")
 
 

@@ -3,6 +3,6 @@
 Modules: :mod:`.config` (model presets and the training recipe), :mod:`.data` (clips ->
 normalised windows and padded batches), :mod:`.losses` (the published loss terms),
 :mod:`.loop` (optimiser, schedule, checkpoints, progress, loss curves) and :mod:`.holdout`
-(geometric vs learned vs hybrid on held-out clips). Needs torch (``pose2rot-core[learned]``);
+(geometric vs learned vs hybrid on held-out clips). Needs torch (``core[learned]``);
 importing this package does not import torch.
 """

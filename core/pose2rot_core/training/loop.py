@@ -25,7 +25,7 @@ import numpy as np
 
 from ..embeddings import HASH_FAMILY, check_embedder, embedder_family
 from ..errors import Pose2RotError
-from ..model import require_torch
+from ..model import INSTALL_HINT, require_torch
 from .config import MODEL_TARGET, TrainConfig, model_params
 from .data import WindowSampler, clip_frames, collect_bvh, load_training_clips, split_clips
 from .holdout import evaluate_clips, holdout_report, mean_angle, max_position_error
@@ -72,7 +72,7 @@ def write_config_yaml(path: Path, params: dict, embedder: str, config: TrainConf
     try:
         import yaml
     except ImportError:
-        raise Pose2RotError('writing config.yaml needs PyYAML: pip install "pose2rot-core[learned]"') from None
+        raise Pose2RotError(f"writing config.yaml needs PyYAML: {INSTALL_HINT}") from None
     doc = {"model": {"target": MODEL_TARGET, "params": _plain_params(params)}, "embedder": embedder,
            "train": dict(config.to_dict(), **extra)}
     path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
