@@ -376,7 +376,8 @@ def cmd_info(args: argparse.Namespace) -> int:
               f"at {clip.fps:.4g} fps ({clip.num_frames / clip.fps:.2f} s)")
         print(f"rotation orders: {', '.join(orders) or 'none'}; joints with position channels: "
               f"{int(clip.has_position_channels.sum())}")
-        positions, up = clip.fk(), _bvh_up(clip)
+        positions = clip.fk()
+        up = _bvh_up(clip, positions)
     else:
         from .tracks_io import load_tracks
         from .units import scale_problem
@@ -402,15 +403,16 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def _bvh_up(clip) -> str:
-    """The up axis of a BVH clip's motion: from its hips to its shoulders where its joints' names
-    tell them (automap's anatomical names; a Z-up export), else the format's Y."""
+def _bvh_up(clip, positions: np.ndarray) -> str:
+    """The up axis of a BVH clip's motion (its joint ``positions`` [T,J,3]): from its hips to its
+    shoulders where its joints' names tell them (automap's anatomical names; a Z-up export), else
+    the format's Y."""
     from .automap import canonical_names
     from .pointsets import PointSet, detect_up
 
     sk = clip.skeleton
     canon, _ = canonical_names(sk.names, sk.parents)
-    return detect_up(PointSet(tuple(canon.get(n, n) for n in sk.names), clip.fk(), clip.fps)) or "y"
+    return detect_up(PointSet(tuple(canon.get(n, n) for n in sk.names), positions, clip.fps)) or "y"
 
 
 def _clip_path(path: str, command: str) -> str:

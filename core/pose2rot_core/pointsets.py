@@ -86,8 +86,7 @@ def load_points(path: str | Path, layout: Layout | None = None, up: str | None =
             raise Pose2RotError(f"{path.name}: unknown points format '{suffix}'; use .npy (with a layout), .npz, "
                                 ".csv, .bvh or a FreeMoCap folder")
         points = loaders[suffix](path, layout)
-    if layout is None and points.layout is None and named_layout(points.names) is not None:
-        layout = named_layout(points.names)
+    if layout is None and points.layout is None and (layout := named_layout(points.names)) is not None:
         if report is not None:
             report.append(f"{points.source}: its points are those of layout {layout.name}, by name: read as that layout")
     if layout is not None and points.layout is None:
