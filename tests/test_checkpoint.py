@@ -57,6 +57,18 @@ def test_upstream_container_with_yaml(tiny, tmp_path):
     torch.testing.assert_close(outputs(model), outputs(tiny), rtol=0, atol=0)
 
 
+def test_weights_whose_shapes_do_not_fit_name_the_file(tiny, tmp_path):
+    """A damaged file without a stored config (one tensor's rows changed) said only 'parameters
+    inferred from the weights: q_dim (17) must be a multiple of num_heads (2)', naming neither the
+    file nor the way out."""
+    state = dict(tiny.state_dict())
+    state["rest_encoder.offset_proj.weight"] = torch.zeros(17, 3)
+    torch.save(state, tmp_path / "damaged.pt")
+    with pytest.raises(Pose2RotError, match="'.*damaged.pt' stores no config, and parameters inferred from the "
+                                            "weights: .*give the model's --config, or check that the file is whole"):
+        read_checkpoint(tmp_path / "damaged.pt")
+
+
 def test_a_runs_config_gives_the_embedder_of_weights_that_lost_theirs(tiny, tmp_path):
     """A bare state dict of a run trained with the hash embedder, given that run's config.yaml (whose
     top-level 'embedder:' names it): the embedder was T5 whatever the config said, so where T5 is

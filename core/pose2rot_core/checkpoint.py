@@ -228,7 +228,11 @@ def read_checkpoint(path: str | Path, config: str | Path | Mapping | None = None
         params = resolve_params(stored["params"], where=f"config stored in '{path}'")
         source = "stored in the checkpoint"
     else:
-        params = infer_params(state)
+        try:
+            params = infer_params(state)
+        except Pose2RotError as e:  # a damaged file or one of another model: say which file, and the way out
+            raise Pose2RotError(f"'{path}' stores no config, and {e} (give the model's --config, or check that the "
+                                "file is whole)") from None
         source = "inferred from weights"
     return CheckpointContents(state, params, str(embedder or "t5"), info.get("epoch"), source, str(path),
                               info.get("extra", {}))
