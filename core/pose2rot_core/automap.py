@@ -14,8 +14,8 @@ Every rig joint gets a *canonical* anatomical name (the SMPL joint names, plus `
 Points get canonical names from their layout (or, for another skeleton, the same way as a rig). A
 rig joint is mapped to the point with its canonical name, else to the layout's virtual point for it
 (a pelvis between the hips, a neck between the shoulders), else to the point of its own name,
-else to a stand-in (a toe base from a toe-tip point), which is listed as doubtful. So are joints whose side or height disagrees with the
-rig's reference pose.
+else to a stand-in (a toe base from a toe-tip point), which is listed as doubtful. So are joints
+whose side or height disagrees with the rig's reference pose.
 """
 from __future__ import annotations
 
@@ -322,20 +322,31 @@ def _geometry_doubts(bones: dict, canon: dict[str, str], names: Sequence[str], r
     return out
 
 
+def foot_pairs(where: dict[str, int]) -> list[tuple[int, int]]:
+    """(ankle, toe) indices of each side's foot among joints by canonical name ``where`` (the toe:
+    the foot joint, else the toe tip); a side without both is left out."""
+    toes = [(where[f"{s}_ankle"], where.get(f"{s}_foot", where.get(f"{s}_toe_tip"))) for s in ("left", "right")
+            if f"{s}_ankle" in where]
+    return [(a, t) for a, t in toes if t is not None]
+
+
+def sided_pairs(where: dict[str, int], parts: Sequence[str]) -> list[tuple[int, int]]:
+    """(left, right) indices of the ``parts`` (hip, shoulder, ...) that joints by canonical name
+    ``where`` have on both sides."""
+    return [(where[f"left_{p}"], where[f"right_{p}"]) for p in parts if f"left_{p}" in where and f"right_{p}" in where]
+
+
 def _left_axis(where: dict[str, int], reference: np.ndarray, up: np.ndarray) -> np.ndarray | None:
     """The body's left (unit, across ``up``): up x forward with forward where the toes point from the
     ankles; without feet, the mean left-minus-right offset of the sided pairs (which cannot tell a
     mirrored rig); None when neither is there."""
-    toes = [(where[f"{s}_ankle"], where.get(f"{s}_foot", where.get(f"{s}_toe_tip"))) for s in ("left", "right")
-            if f"{s}_ankle" in where]
-    toes = [(a, t) for a, t in toes if t is not None]
+    toes = foot_pairs(where)
     if toes:
         forward = np.mean([reference[t] - reference[a] for a, t in toes], axis=0)
         forward -= np.dot(forward, up) * up
         if np.linalg.norm(forward) > 0:
             return normalize(np.cross(up, forward))
-    pairs = [(where[f"left_{p}"], where[f"right_{p}"]) for p in ("hip", "shoulder", "collar", "knee", "elbow")
-             if f"left_{p}" in where and f"right_{p}" in where]
+    pairs = sided_pairs(where, ("hip", "shoulder", "collar", "knee", "elbow"))
     if not pairs:
         return None
     across = np.mean([reference[a] - reference[b] for a, b in pairs], axis=0)

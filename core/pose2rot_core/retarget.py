@@ -34,7 +34,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .automap import canonical_names
+from .automap import canonical_names, foot_pairs, sided_pairs
 from .bonemap import BoneMap, check_map, evaluate_sources
 from .errors import Pose2RotError
 from .fk import end_site_positions, forward_kinematics
@@ -1037,11 +1037,7 @@ def _report_mirrored(targets: RigTargets, up: np.ndarray, report: list[str]) -> 
     canon, _ = canonical_names(names, targets.skeleton.parents)
     mapped = targets.direct | targets.soft
     where = {c: names.index(n) for n, c in canon.items() if mapped[names.index(n)]}
-    sides = [(where[f"left_{p}"], where[f"right_{p}"]) for p in ("hip", "shoulder", "knee", "elbow")
-             if f"left_{p}" in where and f"right_{p}" in where]
-    feet = [(where[f"{s}_ankle"], where.get(f"{s}_foot", where.get(f"{s}_toe_tip"))) for s in ("left", "right")
-            if f"{s}_ankle" in where]
-    feet = [(a, t) for a, t in feet if t is not None]
+    sides, feet = sided_pairs(where, ("hip", "shoulder", "knee", "elbow")), foot_pairs(where)
     if not sides or not feet:
         return
     own = _handedness(targets.reference, sides, feet, up)
