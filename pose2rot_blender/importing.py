@@ -18,7 +18,7 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from pose2rot_core.blender_space import file_points, point_tree, scene_fps, tip_rest_offsets
+from pose2rot_core.blender_space import bvh_of, file_points, point_tree, scene_fps, tip_rest_offsets
 
 from . import empties
 
@@ -67,10 +67,11 @@ def import_tracks(context: bpy.types.Context, path: str | Path, collection_name:
     seen = np.isfinite(pos).all(axis=-1).any(axis=0)
     if not seen.all():
         col[NO_DATA_KEY] = [n for n, k in zip(names, seen) if not k]
-    tree = point_tree(bpy.path.abspath(str(path)))
+    bvh = bvh_of(bpy.path.abspath(str(path)))
+    tree = point_tree(bvh)
     if tree:
         col[TREE_KEY] = [name for point, parent in tree.items() for name in (point, parent)]
-    tips = {name: offset for name, offset in tip_rest_offsets(bpy.path.abspath(str(path))).items() if name in names}
+    tips = tip_rest_offsets(bvh)
     if tips:
         col[TIPS_KEY] = tips
     empties.write_empties(col, [n for n, k in zip(names, seen) if k], pos[:, seen], frame_start,

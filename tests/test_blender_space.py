@@ -10,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pose2rot_core.axes import Y_UP_TO_Z_UP
-from pose2rot_core.blender_space import (BoneRest, basis_quaternions, blocked_translations, file_points, point_tree,
-                                         local_rotations_from_pose, location_channels, scene_fps, tip_rest_offsets)
+from pose2rot_core.blender_space import (BoneRest, basis_quaternions, blocked_translations, bvh_of, file_points,
+                                         local_rotations_from_pose, location_channels, point_tree, scene_fps,
+                                         tip_rest_offsets)
 from pose2rot_core.bvh import read_bvh
 from pose2rot_core.errors import Pose2RotError
 from pose2rot_core.fk import forward_kinematics
@@ -161,11 +162,12 @@ def test_point_tree_of_a_bvh_and_of_loose_points(tmp_path):
     """A BVH's points are its joints and End Sites, a tree the automatic map reads them by; other
     files give loose points."""
     examples = Path(__file__).resolve().parents[1] / "examples"
-    tree = point_tree(examples / "cmu_08_01.bvh")
+    tree = point_tree(bvh_of(examples / "cmu_08_01.bvh"))
     names = file_points(examples / "cmu_08_01.bvh")[0]
     assert set(tree) == set(names) - {"hip"}
     assert tree["abdomen"] == "hip" and tree["chest"] == "abdomen" and tree["lFoot_end"] == "lFoot"
-    assert point_tree(examples / "arm_tracks.npz") == {} and point_tree(examples / "arm_tracks.csv") == {}
+    assert bvh_of(examples / "arm_tracks.npz") is None and bvh_of(examples / "arm_tracks.csv") is None
+    assert point_tree(None) == {} and tip_rest_offsets(None) == {}
 
 
 def test_tip_rest_offsets_are_a_bvh_s_end_sites_in_blender_axes():
@@ -174,7 +176,6 @@ def test_tip_rest_offsets_are_a_bvh_s_end_sites_in_blender_axes():
     importer drops."""
     examples = Path(__file__).resolve().parents[1] / "examples"
     clip = read_bvh(examples / "cmu_08_01.bvh")
-    tips = tip_rest_offsets(examples / "cmu_08_01.bvh")
+    tips = tip_rest_offsets(bvh_of(examples / "cmu_08_01.bvh"))
     assert list(tips) == list(clip.end_names)
     np.testing.assert_allclose(np.array(list(tips.values())), clip.end_offsets @ Y_UP_TO_Z_UP.T)
-    assert tip_rest_offsets(examples / "arm_tracks.npz") == {} and tip_rest_offsets(examples / "arm_tracks.csv") == {}

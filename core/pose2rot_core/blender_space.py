@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .axes import axis_change
+from .bvh import BvhClip, read_bvh
 from .rotations import matrix_to_quat, quat_continuity
 from .solution import Solution
 from .stacks import mat_mul, mat_t_mul
@@ -136,28 +137,31 @@ def file_points(path: str | Path, csv_up_axis: str = "auto", layout: str | None 
     return list(points.names), positions @ axis_change(up, "z").T, fps, named.name if named else ""
 
 
-def tip_rest_offsets(path: str | Path) -> dict[str, list[float]]:
-    """{bone tip: its rest offset from its joint [3], Blender axes} of the End Sites of a BVH file
-    (a joint may have several, which Blender's importer keeps only one of, as the bone's tail); {}
-    for any other file."""
-    from .bvh import read_bvh
+def bvh_of(path: str | Path) -> BvhClip | None:
+    """The clip of a tracks file that is a BVH (read once for point_tree and tip_rest_offsets),
+    None for any other file."""
+    return read_bvh(path) if Path(path).suffix.lower() == ".bvh" else None
 
-    if Path(path).suffix.lower() != ".bvh":
+
+def tip_rest_offsets(clip: BvhClip | None) -> dict[str, list[float]]:
+    """{bone tip: its rest offset from its joint [3], Blender axes} of the End Sites of a BVH clip
+    (see bvh_of; a joint may have several, which Blender's importer keeps only one of, as the bone's
+    tail); {} for no clip."""
+    if clip is None:
         return {}
-    clip = read_bvh(path)
     offsets = np.asarray(clip.end_offsets, np.float64).reshape(-1, 3) @ axis_change("y", "z").T
     return {name: [float(v) for v in offset] for name, offset in zip(clip.end_names, offsets)}
 
 
-def point_tree(path: str | Path) -> dict[str, str]:
-    """{point: its parent point} of the points file_points gives of a BVH (its joints and End Sites):
-    the automatic bone map reads another skeleton's joints by where they sit in its tree, as the
-    command line's map of a BVH source does; {} for any other file (its points are loose)."""
-    from .map_proposal import bvh_points
+def point_tree(clip: BvhClip | None) -> dict[str, str]:
+    """{point: its parent point} of the points file_points gives of a BVH clip (see bvh_of; its
+    joints and End Sites): the automatic bone map reads another skeleton's joints by where they sit
+    in its tree, as the command line's map of a BVH source does; {} for no clip (loose points)."""
+    from .map_proposal import EndSites, names_and_parents
 
-    if Path(path).suffix.lower() != ".bvh":
+    if clip is None:
         return {}
-    names, parents = bvh_points(path)
+    names, parents = names_and_parents(clip.skeleton, EndSites.of(clip))
     return {name: names[p] for name, p in zip(names, parents) if p >= 0}
 
 
