@@ -15,7 +15,7 @@ import bpy
 from bpy.props import CollectionProperty, IntProperty, StringProperty
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 
-from pose2rot_core.bonemap import BoneMap, load_map, parse_map, save_map
+from pose2rot_core.bonemap import BoneMap, load_map, parse_map, renamed_source, save_map
 from pose2rot_core.errors import Pose2RotError
 from pose2rot_core.names import DUPLICATE
 
@@ -115,17 +115,9 @@ def _renamed(proposal, empty_of: dict[str, str]):
     empties that carry them (see :func:`_suffixed_points`)."""
     from dataclasses import replace
 
-    def source(src):
-        if isinstance(src, str):
-            return empty_of.get(src, src)
-        (kind, args), = src.items()
-        if kind == "lerp":
-            return {kind: [empty_of.get(args[0], args[0]), empty_of.get(args[1], args[1]), args[2]]}
-        return {kind: [empty_of.get(a, a) for a in args]}
-
     bone_map = proposal.bone_map
-    renamed = BoneMap({b: source(s) for b, s in bone_map.bones.items()},
-                      {v: source(s) for v, s in bone_map.points.items()}, bone_map.extra)
+    renamed = BoneMap({b: renamed_source(s, empty_of) for b, s in bone_map.bones.items()},
+                      {v: renamed_source(s, empty_of) for v, s in bone_map.points.items()}, bone_map.extra)
     return replace(proposal, bone_map=renamed, unused=[empty_of.get(n, n) for n in proposal.unused])
 
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from _humanoid import humanoid, positions, walk, with_hips_moved, with_joints_at_root, with_torso_scaled
 from pose2rot_core.automap import canonical_names, propose_map
-from pose2rot_core.bonemap import BoneMap, check_map, evaluate_sources, parse_map
+from pose2rot_core.bonemap import BoneMap, check_map, evaluate_sources, parse_map, renamed_source, source_names
 from pose2rot_core.bvh import read_bvh, write_bvh
 from pose2rot_core.cli import main
 from pose2rot_core.errors import Pose2RotError
@@ -45,6 +45,16 @@ def _run(argv, capsys):
 def test_map_shape_errors(data, message):
     with pytest.raises(Pose2RotError, match=message):
         parse_map(data)
+
+
+@pytest.mark.parametrize("src", ["a", {"mean": ["a", "b"]}, {"lerp": ["a", "c", 0.3]},
+                                 {"mean": [{"lerp": ["a", "b", 0.5]}, "c"]}])
+def test_renamed_sources_refer_to_the_new_names_nested_ones_too(src):
+    """Blender's Automatic Map puts a second take's suffixed empties ('a.001') into the sources the
+    map proposes for the layout's names; a source nested in another (a mean of a lerp) is renamed
+    too (the copy in the extension renamed one level only)."""
+    names = {"a": "a.001", "c": "c.001"}
+    assert source_names(renamed_source(src, names)) == [names.get(n, n) for n in source_names(src)]
 
 
 def test_map_name_errors():

@@ -139,6 +139,17 @@ def source_names(src: Source) -> list[str]:
     return [n for a in (args[:2] if kind == "lerp" else args) for n in source_names(a)]
 
 
+def renamed_source(src: Source, names: Mapping[str, str]) -> Source:
+    """``src`` with every name it refers to (see source_names) replaced through ``names`` (the
+    others kept), nested sources included."""
+    if isinstance(src, str):
+        return names.get(src, src)
+    kind, args = next(iter(src.items()))
+    if kind == "lerp":
+        return {kind: [renamed_source(args[0], names), renamed_source(args[1], names), args[2]]}
+    return {kind: [renamed_source(a, names) for a in args]}
+
+
 def check_map(bone_map: BoneMap, joints: Sequence[str], point_names: Sequence[str], rig: str = "the rig",
               tracks: str = "the tracks") -> None:
     """Raise (one line) for a bone the rig lacks, a point the tracks lack, or a virtual point built on
