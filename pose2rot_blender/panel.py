@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import bpy
 
-from pose2rot_core.names import match_names, other_tips
+from pose2rot_core.names import further_tips, match_names
 
 from .importing import TIPS_KEY
 
@@ -30,7 +30,7 @@ def _match_summary(arm, collection):
         _MATCH_CACHE.clear()
         leaves = [b.name for b in arm.data.bones if not b.children]
         m = match_names(bones, tracks, leaves)
-        more = {t for tail in m.end_to_track.values() for t in other_tips(tail, m.unmatched_tracks) if t in kept}
+        more = {t for tips in further_tips(m, kept).values() for t in tips}
         _MATCH_CACHE[key] = replace(m, unmatched_tracks=[t for t in m.unmatched_tracks if t not in more])
     return _MATCH_CACHE[key]
 

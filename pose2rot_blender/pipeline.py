@@ -19,7 +19,7 @@ import numpy as np
 from pose2rot_core.blender_space import basis_quaternions, blocked_translations, location_channels
 from pose2rot_core.bonemap import BoneMap, check_map, source_names
 from pose2rot_core.errors import Pose2RotError
-from pose2rot_core.names import NameMatch, match_names, other_tips
+from pose2rot_core.names import NameMatch, further_tips, match_names
 from pose2rot_core.options import SolveOptions
 from pose2rot_core.pointsets import PointSet
 from pose2rot_core.retarget import retarget_tracks, solve_retargeted
@@ -231,7 +231,7 @@ SAME_TIP_FRACTION = 1e-3
 def _more_tips(rig: rig_io.Rig, match: NameMatch, collection: bpy.types.Collection | None
                ) -> list[tuple[str, str, np.ndarray]]:
     """[(bone, tip empty, rest offset from the bone's head [3], armature space)] of a joint's End
-    Sites beyond the one its bone's tail aims at (see names.other_tips), from the rest offsets
+    Sites beyond the one its bone's tail aims at (see names.further_tips), from the rest offsets
     Import Tracks kept of a BVH (importing.TIPS_KEY): only where the tail's own kept offset is the
     bone's, so the armature is that file's skeleton (Blender's BVH importer keeps one End Site a
     joint, as its tail: a hand over a fan of three then knew its direction but not its roll)."""
@@ -242,9 +242,9 @@ def _more_tips(rig: rig_io.Rig, match: NameMatch, collection: bpy.types.Collecti
         return []
     turn = rig.world_inv[:3, :3]  # world to armature space, as the empties are read
     out = []
-    for bone, tail in match.end_to_track.items():
-        others = [t for t in other_tips(tail, match.unmatched_tracks) if t in kept]
-        if not others or tail not in kept:
+    for bone, others in further_tips(match, kept).items():
+        tail = match.end_to_track[bone]
+        if tail not in kept:
             continue
         j = rig.bone_names.index(bone)
         own = rig.tails[j] - rig.skeleton.rest_positions[j]

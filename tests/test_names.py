@@ -48,5 +48,6 @@ def test_of_numbered_tip_tracks_the_last_aims_the_tail():
     assert m.end_to_track == {"Wrist": "Wrist_end3.001"}
     assert m.unmatched_tracks == ["Wrist_end", "Wrist_end2"]
     assert names.other_tips("Wrist_end3.001", m.unmatched_tracks + ["arm_end", "Wrist"]) == ["Wrist_end", "Wrist_end2"]
+    assert names.further_tips(m, {"Wrist_end2"}) == {"Wrist": ["Wrist_end2"]} and names.further_tips(m, set()) == {}
     one = names.match_names(["Wrist"], ["Wrist", "Wrist_end", "Wrist_end.001"], leaf_bones=["Wrist"])
     assert one.end_to_track == {"Wrist": "Wrist_end"}  # a duplicate is no later End Site

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Container, Sequence
 
 _NAMESPACE = re.compile(r"^.*[:|]")
 DUPLICATE = re.compile(r"\.\d{3}$")
@@ -141,6 +141,14 @@ def other_tips(tip: str, tracks: Sequence[str]) -> list[str]:
     and ``Wrist_end2`` beside ``Wrist_end3``)."""
     base = _tip_part(tip)[0]
     return [t for t in tracks if t != tip and base and _tip_part(t)[0] == base]
+
+
+def further_tips(match: NameMatch, known: Container[str]) -> dict[str, list[str]]:
+    """{leaf bone: the unmatched tracks named as its further tips (other_tips of the one that aims
+    its tail) that are among ``known``}, for bones that have any."""
+    out = {bone: [t for t in other_tips(tail, match.unmatched_tracks) if t in known]
+           for bone, tail in match.end_to_track.items()}
+    return {bone: tips for bone, tips in out.items() if tips}
 
 
 def match_names(bone_names: Sequence[str], track_names: Sequence[str],
