@@ -24,6 +24,8 @@ those, so every joint lands on its track; ``"off"`` keeps every bone rigid.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ...errors import Pose2RotError
@@ -32,9 +34,11 @@ from ...rotations import (axis_angle_to_matrix, cross, norm, normalize, rotation
 from ...running import running_mean, running_mean_of_data, running_mean_noise, window_frames
 from ...safety import CLEAN_TOLERANCE, NOISE_STDS
 from ...smoothing import bone_lengths, column_nanmedian, segments
+from ...skeleton import Skeleton
 from ...solution import Solution
 from ...stacks import (any_per_point, component_major, empty_matrices, empty_vectors, frame_mean, frames_first, frames_last,
-                       joint_batches, joint_planes, joint_rows, mat_mul, mat_t_mul, mat_vec, planes_vec, side_by_side)
+                       joint_batches, joint_planes, joint_rows, mat_mul, mat_t_mul, mat_t_vec, mat_vec, planes_vec,
+                       side_by_side)
 from ...tracks import Tracks
 from ...tracks_io import check_root
 from .chains import lean_with_chains
@@ -48,6 +52,8 @@ TWIST_POLICIES = ("lookahead", "reference", "transport", "swing")
 STRETCH_MODES = ("auto", "exact", "off")
 #: noisy tracks' bone lengths are averaged over this long before asking whether joints translate
 LENGTH_SECONDS = 0.25
+#: a median of n samples of Gaussian noise has this many times the std of their mean
+MEDIAN_EFFICIENCY = math.sqrt(math.pi / 2.0)
 
 
 def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist: str = "lookahead",
@@ -194,37 +200,58 @@ def _raw_bone_noise(skel, input_noise: np.ndarray | None) -> np.ndarray | None:
 
 
 def _bone_lengths(tracks: Tracks, input_positions: np.ndarray | None, raw_noise: np.ndarray | None,
-                  filled: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                  filled: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(the tracks' bone lengths over time [T,J-1], NaN where either end was a gap (``filled``
-    [T,J]), the std of the noise left in them [J-1], or [T,J-1] where it varies over the frames):
+    [T,J]), the std of the noise left in them [J-1], or [T,J-1] where it varies over the frames,
+    the std of the noise in each bone's median length over the clip [J-1], as a median of its
+    samples with data has it):
     read from the tracks as given (``input_positions``, whose bone vectors carry noise of std
     ``raw_noise`` [J-1] per axis); noisy ones are averaged over LENGTH_SECONDS first (tracks keyed
     every few frames, Tracks.keyed, over the samples they have in each window), so that what
     remains is how the motion changes them, less what noise adds to a bone of the rig's length on
-    average, as a vector noise adds 3 raw_noise^2 to its square: a bone of no length reads as one
-    of 1.6 noise stds. Each frame's average has the noise of the samples it takes (more near the
-    clip's ends, where the window counts some twice: running_mean_noise)."""
+    average (noisy_length_mean: a bone of no length reads as one of 1.6 noise stds). Each frame's
+    average has the noise of the samples it takes (more near the clip's ends, where the window
+    counts some twice: running_mean_noise)."""
     skel = tracks.skeleton
     bones = np.arange(1, skel.num_joints)
     lengths = bone_lengths(tracks.positions if input_positions is None else input_positions, bones, skel.parents[1:],
                            filled)
     if input_positions is None:
-        return lengths, np.zeros(skel.num_joints - 1)
+        return lengths, np.zeros(skel.num_joints - 1), np.zeros(skel.num_joints - 1)
     width = _length_window(tracks.fps)
     raw = np.zeros(skel.num_joints - 1) if raw_noise is None else raw_noise
     rest = np.linalg.norm(skel.offsets[1:], axis=-1)
-    lengthened = np.sqrt(rest * rest + 3.0 * raw * raw) - rest
+    lengthened = noisy_length_mean(rest, raw) - rest
+    median_noise = MEDIAN_EFFICIENCY * raw / np.sqrt(np.maximum((~np.isnan(lengths)).sum(axis=0), 1))
     if tracks.keyed is None:
         everywhere = np.ones((len(lengths), 1), bool)
-        return running_mean(lengths, width) - lengthened, raw * running_mean_noise(everywhere, width)
-    return running_mean_of_data(lengths, width) - lengthened, raw * running_mean_noise(~np.isnan(lengths), width)
+        return (running_mean(lengths, width) - lengthened, raw * running_mean_noise(everywhere, width),
+                median_noise)
+    return (running_mean_of_data(lengths, width) - lengthened, raw * running_mean_noise(~np.isnan(lengths), width),
+            median_noise)
+
+
+def noisy_length_mean(length: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """[N] the mean length of vectors of ``length`` [N] plus isotropic Gaussian noise of ``std``
+    [N] per axis (the noncentral chi distribution of 3 degrees of freedom): length + std^2 / length
+    for long vectors, 2 sqrt(2 / pi) std = 1.6 std for vectors of no length; ``length`` where
+    there is no noise."""
+    length, std = np.broadcast_arrays(np.asarray(length, np.float64), np.asarray(std, np.float64))
+    ratio = length / np.where(std > 0, std, 1.0)
+    noisy = (std > 0) & (ratio > 1e-6)
+    lam = np.where(noisy, ratio, 1.0)
+    erf = np.array([math.erf(x) for x in (lam / math.sqrt(2.0)).ravel()]).reshape(lam.shape)
+    mean = std * (math.sqrt(2.0 / math.pi) * np.exp(-0.5 * lam * lam) + (lam + 1.0 / lam) * erf)
+    at_zero = 2.0 * math.sqrt(2.0 / math.pi) * std
+    return np.where(noisy, mean, np.where(std > 0, at_zero, length))
 
 
 def _build_problem(tracks: Tracks, twist_guess: np.ndarray | None, twist: str, stretch: str, use_ends: bool,
                    missing: np.ndarray, noise: float, report: list[str],
-                   lengths: tuple[np.ndarray, np.ndarray]) -> tuple[Problem, np.ndarray]:
+                   lengths: tuple[np.ndarray, np.ndarray, np.ndarray]) -> tuple[Problem, np.ndarray]:
     """(the Problem, every non-root joint's typical track-length mismatch with the rig [J-1]);
-    ``lengths``: the tracks' bone lengths and the noise in them (see _bone_lengths)."""
+    ``lengths``: the tracks' bone lengths, the noise in them and in their medians (see
+    _bone_lengths)."""
     skel, P = tracks.skeleton, tracks.positions
     T, J = P.shape[:2]
     if twist_guess is not None:
@@ -235,12 +262,13 @@ def _build_problem(tracks: Tracks, twist_guess: np.ndarray | None, twist: str, s
         ref = tracks.reference_rotations if tracks.reference_rotations is not None else np.eye(3)[None]
         guess = np.broadcast_to(ref, (T, J, 3, 3))
     bone_len = np.linalg.norm(skel.offsets, axis=-1)
-    dist, length_noise = lengths
+    dist, length_noise, median_noise = lengths
     typical = column_nanmedian(dist) if J > 1 else np.zeros(0)
     typical = np.where(np.isnan(typical), bone_len[1:], typical)  # a bone never seen whole: the rig's
     mismatch = np.abs(typical - bone_len[1:]) if J > 1 else np.zeros(0)
     noise_var = np.broadcast_to((np.asarray(noise, np.float64) * skel.height) ** 2, (J,)).copy()
-    translating, free = classify_translation(skel, dist, typical, missing, stretch, length_noise, report)
+    translating, free = classify_translation(skel, dist, typical, missing, stretch, length_noise, median_noise,
+                                            report)
     no_length = bone_len < ZERO_LENGTH * skel.height
     no_length[0] = False
     zero_len = no_length & ~translating
@@ -669,7 +697,26 @@ def _solve_offsets(problem: Problem, G: np.ndarray, stretch: str, tolerance: np.
                           f"by translation ({shown}): the parent's roll is not fixed by its targets")
     moving = np.flatnonzero(translating[1:])
     local_offsets[:, moving + 1] = seen[moving].transpose(2, 0, 1)
+    if problem.solved is not None and moving.size:
+        _from_placed_parents(skel, G, P, local_offsets, translating)
     return local_offsets
+
+
+def _from_placed_parents(skel: Skeleton, G: np.ndarray, P: np.ndarray, local_offsets: np.ndarray,
+                         translating: np.ndarray) -> None:
+    """Set the offsets [T,J,3] of ``translating`` [J] joints (in place) to put each on its track
+    ``P`` [T,J,3] from where the solution (orientations ``G`` [T,J,3,3]) places its parent, not
+    from the parent's track: on noisy tracks a parent that keeps its bone length lands off its
+    track by the noise it was spared, which the joint and everything below it would carry."""
+    placed = np.empty_like(P)
+    placed[:, 0] = P[:, 0]
+    for j in range(1, skel.num_joints):  # parents come first
+        p = skel.parents[j]
+        if translating[j]:
+            local_offsets[:, j] = mat_t_vec(G[:, p], P[:, j] - placed[:, p])
+            placed[:, j] = P[:, j]
+        else:
+            placed[:, j] = placed[:, p] + mat_vec(G[:, p], local_offsets[:, j])
 
 
 def _offsets_seen(problem: Problem, G: np.ndarray, expected: str | None, filled: np.ndarray | None = None,

@@ -329,7 +329,8 @@ def _both_ends(joint: int, targets: list[Target], point: Callable[[int], Varianc
 
 
 def classify_translation(skel: Skeleton, dist: np.ndarray, typical: np.ndarray, missing: np.ndarray, stretch: str,
-                         bone_noise: np.ndarray, report: list[str]) -> tuple[np.ndarray, np.ndarray]:
+                         bone_noise: np.ndarray, median_noise: np.ndarray, report: list[str]
+                         ) -> tuple[np.ndarray, np.ndarray]:
     """(translating [J], free [J]): joints whose distance to the parent (``dist`` [T,J-1], its
     median over the clip ``typical`` [J-1]) changes over the clip by more than STRETCH_FRACTION of
     the height and STRETCH_NOISE_STDS stds of its noise (``bone_noise`` [J-1], or [T,J-1] where it
@@ -341,7 +342,9 @@ def classify_translation(skel: Skeleton, dist: np.ndarray, typical: np.ndarray, 
     root line (Skeleton.root_line: a root at the floor or the origin, wrappers, a walk's start: they
     place the body) translate where they are off the rig (scaled like the tracks) in most frames,
     in any clip: a single frame or a still clip shows them off as well; the parent still aims at
-    or past them, unless they are too far off for that (_placing_offsets)."""
+    or past them, unless they are too far off for that (_placing_offsets). "Most frames" is the
+    median over the clip, read against its own noise (``median_noise`` [J-1]) and the noise a
+    translation per frame would take in (``bone_noise``)."""
     J = skel.num_joints
     translating = np.zeros(J, bool)
     free = np.zeros(J, bool)
@@ -353,14 +356,15 @@ def classify_translation(skel: Skeleton, dist: np.ndarray, typical: np.ndarray, 
     scale = _tracks_scale(typical, rest, valid, skel.height)
     dist, bone_noise = _steady(dist, typical, bone_noise)
     limit = np.maximum(STRETCH_FRACTION * skel.height, STRETCH_NOISE_STDS * bone_noise)
+    off_limit = np.maximum(STRETCH_FRACTION * skel.height, np.maximum(bone_noise, STRETCH_NOISE_STDS * median_noise))
     if stretch == "off":
-        _placing_root_line(skel, typical, rest, scale, valid, limit, translating, free, report)
+        _placing_root_line(skel, typical, rest, scale, valid, off_limit, translating, free, report)
         return translating, free
     dev = _spread(np.abs(dist - rest[None]) if stretch == "exact" else dist, stretch == "exact")
     translating[1:] = valid & (dev > limit)
     held = np.zeros(J - 1, bool)  # [J-1] placing offsets off the rig in most frames (stretch "auto")
     if stretch == "auto":
-        held, off, far = _held_offsets(skel, typical, rest, scale, valid, limit)
+        held, off, far = _held_offsets(skel, typical, rest, scale, valid, off_limit)
         held &= ~translating[1:]
         translating[1:] |= held
         free[1:] = held & far
