@@ -105,6 +105,8 @@ def test_npz_joints_in_shuffled_order(tmp_path, small_clip):
     ({"end_positions": np.zeros((4, 1, 3)), "end_parents": np.array([3]), "end_rest_offsets": np.zeros((1, 3))},
      ["end_parents must be joint indices in 0..2"]),
     ({"confidence": np.ones((4, 2))}, ["confidence is [4,2]", "expected [4,3]"]),
+    ({"confidence": np.where(np.arange(12).reshape(4, 3) == 4, 87.0, 1.0)},
+     ["confidence of 'spine' at frame 1 is 87 (largest 87)", "from 0 (no trust) to 1", "percentage divided by 100"]),
     ({"positions": np.where(np.arange(36).reshape(4, 3, 3) == 14, np.inf, 0.0)},
      ["position of 'spine' at frame 1 is infinite", "NaN"]),
     ({"positions": np.zeros((0, 3, 3))}, ["positions has 0 frames"]),
