@@ -992,26 +992,6 @@ def test_zero_length_helpers_do_not_widen_the_check():
     assert np.abs(allowed - (NOISE_STDS * noise + 1e-4)).max() < 0.005
 
 
-@settings(max_examples=25, deadline=None)
-@given(centre=st.floats(0.0, 60.0), spread=st.floats(1e-3, 10.0))
-def test_the_noisy_median_of_a_length_is_undone_exactly(centre, spread):
-    from pose2rot_core.safety import _noisy_median, _unbiased
-
-    length = np.array([centre * spread])
-    back = _unbiased(_noisy_median(length, np.array([spread])), np.array([spread]))
-    np.testing.assert_allclose(back, length, atol=1e-6 * spread)
-
-
-@pytest.mark.parametrize("centre", [0.0, 0.7, 2.0, 6.0])
-def test_the_noisy_median_of_a_length_is_what_noise_gives(centre):
-    from pose2rot_core.safety import _noisy_median
-
-    z = np.random.default_rng(0).normal(size=(200_000, 3))
-    z[:, 0] += centre
-    np.testing.assert_allclose(_noisy_median(np.array([centre]), np.ones(1)), np.median(np.linalg.norm(z, axis=1)),
-                               rtol=3e-3)
-
-
 @pytest.mark.parametrize("noise", [0.0, 0.003])
 def test_wrists_swapped_for_a_few_frames_are_reported(noise):
     """A markerless tracker swaps the wrists for 10 frames: the hands may translate (their

@@ -628,31 +628,6 @@ def test_a_translating_joint_under_a_rigid_parent_lands_on_its_own_smoothed_trac
     assert np.abs(sol.positions[:, 2] - prepared.positions[:, 2]).max() < 1e-9 * sk.height
 
 
-@pytest.mark.parametrize("ratio", [0.0, 0.3, 1.0, 2.5, 10.0])
-def test_noisy_length_mean_is_the_mean_length_of_noisy_vectors(ratio):
-    """Against sampled vectors of ``ratio`` noise stds: the expected length, not the root of the
-    expected square (which reads every noisy bone half again too long, short ones most)."""
-    from pose2rot_core.solvers.geometric import noisy_length_mean
-
-    v = np.random.default_rng(0).normal(size=(400_000, 3)) + [ratio, 0.0, 0.0]
-    sampled = np.linalg.norm(v, axis=1).mean()
-    assert noisy_length_mean(np.array([ratio]), np.array([1.0]))[0] == pytest.approx(sampled, rel=2e-3)
-
-
-@given(st.floats(0.0, 1e3), st.floats(1e-3, 1e2))
-@settings(max_examples=60, deadline=None)
-def test_noisy_length_mean_scales_and_bounds(length, std):
-    """Scales with its inputs; lies between the length and its root mean square, and at least
-    1.6 stds; no noise leaves the length."""
-    from pose2rot_core.solvers.geometric import noisy_length_mean
-
-    m = noisy_length_mean(np.array([length, 2 * length, length]), np.array([std, 2 * std, 0.0]))
-    assert m[1] == pytest.approx(2 * m[0], rel=1e-9)
-    assert length - 1e-9 <= m[0] <= np.sqrt(length ** 2 + 3 * std ** 2) + 1e-9
-    assert m[0] >= 2 * np.sqrt(2 / np.pi) * std * (1 - 1e-9)
-    assert m[2] == length
-
-
 def test_jitter_is_zero_for_constant_velocity():
     from pose2rot_core.rotations import axis_angle_to_matrix
 

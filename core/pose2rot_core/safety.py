@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 
 from .errors import Pose2RotError
 from .fk import end_site_positions
 from .kernels import CLAMP_STDS
+from .noisy_lengths import median_noise, noisy_median, unbiased_median
 from .rotations import best_fit_rotation, geodesic_angle, norm, normalize
 from .smoothing import (AUTO_THRESHOLD, OUTLIER_MIN_FRACTION, bone_lengths, column_nanmedian,
                         find_cuts)
@@ -45,8 +45,6 @@ FLIP_DEGREES = 30.0
 FLIP_MARGIN = 15.0
 #: a track's typical bone length differs from the rig's only beyond this many stds of its median's noise
 MEDIAN_STDS = 3.0
-#: the median of n Gaussian samples is noisier than their mean by this factor (sqrt(pi / 2))
-MEDIAN_NOISE_RATIO = 1.2533
 #: a 3-vector of noise std s per axis, each axis within CLAMP_STDS of it, is at most this times s long
 AXES_STDS = CLAMP_STDS * math.sqrt(3.0)
 #: what the position warning says of a joint whose track holds one value in every frame (_held_throughout)
@@ -604,15 +602,14 @@ def _along_the_bones(tracks: Tracks, sol: Solution, noise: np.ndarray, no_data: 
 
 def _beyond_median_noise(lengths: np.ndarray, rest: np.ndarray, spread: np.ndarray) -> np.ndarray:
     """[n] how far the typical (median) track length of n bones (``lengths`` [T,n], NaN where not
-    seen), less what the noise adds to it (_unbiased), is from the rig's ``rest`` [n], where the
-    median is further from what a bone of the rig's length reads under that noise (_noisy_median)
+    seen), less what the noise adds to it (unbiased_median), is from the rig's ``rest`` [n], where the
+    median is further from what a bone of the rig's length reads under that noise (noisy_median)
     than the median's own noise can take it (MEDIAN_STDS of it; ``spread`` [n]: a length's noise
     std per axis); 0 elsewhere, and for bones never seen."""
     seen = np.isfinite(lengths).sum(axis=0)
     median = column_nanmedian(lengths)
-    beyond = np.abs(median - _noisy_median(rest, spread)) > MEDIAN_STDS * MEDIAN_NOISE_RATIO * spread / np.sqrt(
-        np.maximum(seen, 1))
-    return np.where((seen > 0) & beyond, np.abs(_unbiased(median, spread) - rest), 0.0)
+    beyond = np.abs(median - noisy_median(rest, spread)) > MEDIAN_STDS * median_noise(spread, seen)
+    return np.where((seen > 0) & beyond, np.abs(unbiased_median(median, spread) - rest), 0.0)
 
 
 def _check_tips(tracks: Tracks, G: np.ndarray, X: np.ndarray, noise: np.ndarray, end_noise: np.ndarray | None,
@@ -694,64 +691,6 @@ def _down_the_bones(parents: np.ndarray, amount: np.ndarray) -> np.ndarray:
     for j, p in enumerate(parents, 1):
         out[j] = out[p] + amount[j - 1]
     return out
-
-
-def _unbiased(length: np.ndarray, spread: np.ndarray) -> np.ndarray:
-    """[n] bone lengths read from noisy tracks (``length`` [n], the median over the frames) less
-    what the noise adds (the inverse of _noisy_median): noise of std ``spread`` [n] per axis (both
-    ends together) lengthens a bone (a finger bone 1.5 % of the height long reads as 2.5 % under
-    1 % jitter at either end), and a bone of no length reads as 1.54 stds."""
-    centre, median = _chi3_medians()
-    y = length / np.where(spread > 0, spread, 1.0)
-    far = np.maximum(y, median[-1])  # past the table: y = x + 1/x
-    x = np.where(y <= median[-1], np.interp(y, median, centre), 0.5 * (far + np.sqrt(far * far - 4.0)))
-    return np.where(spread > 0, x * spread, length)
-
-
-def _noisy_median(length: np.ndarray, spread: np.ndarray) -> np.ndarray:
-    """[n] the median distance between two points ``length`` [n] apart whose difference carries
-    Gaussian noise of std ``spread`` [n] per axis (a non-central chi distribution of 3 degrees)."""
-    centre, median = _chi3_medians()
-    x = length / np.where(spread > 0, spread, 1.0)
-    far = np.maximum(x, centre[-1])
-    y = np.where(x <= centre[-1], np.interp(x, centre, median), far + 1.0 / far)
-    return np.where(spread > 0, y * spread, length)
-
-
-def _chi3_median_table(centres: np.ndarray) -> np.ndarray:
-    """[n] the median of |c e + z| for z ~ N(0, I_3), at distances ``centres`` [n] (>= 0) of the
-    mean from the origin, by bisection of its distribution function F(r) = Phi(r - c) + Phi(r + c)
-    - 1 - (phi(r - c) - phi(r + c)) / c (at c = 0: 2 Phi(r) - 1 - 2 r phi(r))."""
-    def cdf(r: np.ndarray, c: np.ndarray) -> np.ndarray:
-        phi = lambda x: np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)  # noqa: E731
-        density = np.where(c > 0, (phi(r - c) - phi(r + c)) / np.where(c > 0, c, 1.0), 2.0 * r * phi(r))
-        return _normal_cdf(r - c) + _normal_cdf(r + c) - 1.0 - density
-
-    low, high = np.maximum(centres - 3.0, 0.0), centres + 3.0
-    for _ in range(40):
-        mid = 0.5 * (low + high)
-        below = cdf(mid, centres) < 0.5
-        low, high = np.where(below, mid, low), np.where(below, high, mid)
-    return 0.5 * (low + high)
-
-
-def _normal_cdf(x: np.ndarray) -> np.ndarray:
-    """[n] the standard normal distribution function, within 1e-7 (Abramowitz and Stegun's 7.1.26
-    rational approximation of erf)."""
-    z = np.abs(x) / math.sqrt(2.0)
-    t = 1.0 / (1.0 + 0.3275911 * z)
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
-    erf = 1.0 - poly * np.exp(-z * z)
-    return 0.5 * (1.0 + np.sign(x) * erf)
-
-
-@cache
-def _chi3_medians() -> tuple[np.ndarray, np.ndarray]:
-    """(distances of the mean from the origin, in noise stds, to 40, past which the median is the
-    distance plus one over it within 1e-4; the medians of the noisy distance there), worked out
-    the first time a check reads noisy lengths (2 ms), not when the module loads."""
-    centre = np.concatenate([np.linspace(0.0, 8.0, 161), np.linspace(8.5, 40.0, 64)])
-    return centre, _chi3_median_table(centre)
 
 
 def _around(tracks: Tracks, children: list[list[int]], j: int) -> list[np.ndarray]:

@@ -24,11 +24,10 @@ those, so every joint lands on its track; ``"off"`` keeps every bone rigid.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ...errors import Pose2RotError
+from ...noisy_lengths import median_noise, noisy_mean
 from ...rotations import (axis_angle_to_matrix, cross, norm, normalize, rotation_about, rotation_between,
                           rotation_vector, twist_angle)
 from ...running import running_mean, running_mean_of_data, running_mean_noise, window_frames
@@ -52,8 +51,6 @@ TWIST_POLICIES = ("lookahead", "reference", "transport", "swing")
 STRETCH_MODES = ("auto", "exact", "off")
 #: noisy tracks' bone lengths are averaged over this long before asking whether joints translate
 LENGTH_SECONDS = 0.25
-#: a median of n samples of Gaussian noise has this many times the std of their mean
-MEDIAN_EFFICIENCY = math.sqrt(math.pi / 2.0)
 
 
 def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist: str = "lookahead",
@@ -209,7 +206,7 @@ def _bone_lengths(tracks: Tracks, input_positions: np.ndarray | None, raw_noise:
     ``raw_noise`` [J-1] per axis); noisy ones are averaged over LENGTH_SECONDS first (tracks keyed
     every few frames, Tracks.keyed, over the samples they have in each window), so that what
     remains is how the motion changes them, less what noise adds to a bone of the rig's length on
-    average (noisy_length_mean: a bone of no length reads as one of 1.6 noise stds). Each frame's
+    average (noisy_lengths.noisy_mean: a bone of no length reads as one of 1.6 noise stds). Each frame's
     average has the noise of the samples it takes (more near the clip's ends, where the window
     counts some twice: running_mean_noise)."""
     skel = tracks.skeleton
@@ -221,29 +218,14 @@ def _bone_lengths(tracks: Tracks, input_positions: np.ndarray | None, raw_noise:
     width = _length_window(tracks.fps)
     raw = np.zeros(skel.num_joints - 1) if raw_noise is None else raw_noise
     rest = np.linalg.norm(skel.offsets[1:], axis=-1)
-    lengthened = noisy_length_mean(rest, raw) - rest
-    median_noise = MEDIAN_EFFICIENCY * raw / np.sqrt(np.maximum((~np.isnan(lengths)).sum(axis=0), 1))
+    lengthened = noisy_mean(rest, raw) - rest
+    typical_noise = median_noise(raw, (~np.isnan(lengths)).sum(axis=0))
     if tracks.keyed is None:
         everywhere = np.ones((len(lengths), 1), bool)
         return (running_mean(lengths, width) - lengthened, raw * running_mean_noise(everywhere, width),
-                median_noise)
+                typical_noise)
     return (running_mean_of_data(lengths, width) - lengthened, raw * running_mean_noise(~np.isnan(lengths), width),
-            median_noise)
-
-
-def noisy_length_mean(length: np.ndarray, std: np.ndarray) -> np.ndarray:
-    """[N] the mean length of vectors of ``length`` [N] plus isotropic Gaussian noise of ``std``
-    [N] per axis (the noncentral chi distribution of 3 degrees of freedom): length + std^2 / length
-    for long vectors, 2 sqrt(2 / pi) std = 1.6 std for vectors of no length; ``length`` where
-    there is no noise."""
-    length, std = np.broadcast_arrays(np.asarray(length, np.float64), np.asarray(std, np.float64))
-    ratio = length / np.where(std > 0, std, 1.0)
-    noisy = (std > 0) & (ratio > 1e-6)
-    lam = np.where(noisy, ratio, 1.0)
-    erf = np.array([math.erf(x) for x in (lam / math.sqrt(2.0)).ravel()]).reshape(lam.shape)
-    mean = std * (math.sqrt(2.0 / math.pi) * np.exp(-0.5 * lam * lam) + (lam + 1.0 / lam) * erf)
-    at_zero = 2.0 * math.sqrt(2.0 / math.pi) * std
-    return np.where(noisy, mean, np.where(std > 0, at_zero, length))
+            typical_noise)
 
 
 def _build_problem(tracks: Tracks, twist_guess: np.ndarray | None, twist: str, stretch: str, use_ends: bool,
