@@ -13,6 +13,8 @@ from pose2rot_core.rotations import matrix_to_quat, quat_to_matrix
 from pose2rot_core.tracks import Tracks
 from pose2rot_core.tracks_io import check_root, describe_names, describe_spans, fill_gaps, frame_spans, load_tracks, save_tracks, tracks_from_bvh
 
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
 
 @pytest.fixture
 def small_clip(test_data_dir):
@@ -583,3 +585,46 @@ def test_points_without_a_skeleton_point_at_a_layout(tmp_path):
     np.savez(tmp_path / "pts.npz", positions=np.zeros((5, 3, 3)), joint_names=np.array(["a", "b", "c"]))
     with pytest.raises(Pose2RotError, match=r"missing keys parents, rest_positions .*give their layout \(--layout"):
         load_tracks(tmp_path / "pts.npz")
+
+
+def _scored_points(tmp_path, bad_point: str, bad_frame: int) -> dict:
+    """A point CSV and a point-set .npz of five landmarks over six frames, every score in 0..1 but
+    one percentage (``bad_point`` at ``bad_frame``); and a tracks CSV of the arm rig whose bone
+    tip's score is one: {kind: path}."""
+    names = ["left_hip", "right_hip", "left_shoulder", "right_shoulder", "nose"]
+    stand = np.array([[0.1, 1.0, 0.0], [-0.1, 1.0, 0.0], [0.2, 1.5, 0.0], [-0.2, 1.5, 0.0], [0.0, 1.7, 0.1]])
+    frames = stand[None] + np.linspace(0.0, 0.3, 6)[:, None, None] * np.array([1.0, 0.0, 0.0])
+    conf = np.full(frames.shape[:2], 0.9)
+    conf[bad_frame, names.index(bad_point)] = 85.0
+    header = "frame," + ",".join(f"{n}.{a}" for n in names for a in "xyz") + "," + ",".join(f"{n}.conf" for n in names)
+    rows = [",".join([str(t + 10)] + [f"{v:.6f}" for v in np.concatenate([f.ravel(), c])])
+            for t, (f, c) in enumerate(zip(frames, conf))]
+    (tmp_path / "p.csv").write_text("\n".join([header] + rows) + "\n")
+    np.savez(tmp_path / "p.npz", positions=frames, point_names=np.array(names), confidence=conf, fps=25.0)
+    arm = (EXAMPLES / "arm_tracks.csv").read_text().splitlines()
+    tip = [a + (",hand_end.conf" if i == 0 else ",85" if i == 1 + bad_frame else ",0.9") for i, a in enumerate(arm)]
+    (tmp_path / "arm.csv").write_text("\n".join(tip) + "\n")
+    return {"csv": tmp_path / "p.csv", "npz": tmp_path / "p.npz", "tracks": tmp_path / "arm.csv"}
+
+
+@pytest.mark.parametrize("kind", ["csv", "npz", "tracks", "blender"])
+def test_scores_of_points_past_1_are_refused_naming_the_file_point_and_frame(tmp_path, kind):
+    """Every way points come in refuses a score past 1 (a percentage), as tracks do: a point-set
+    .npz clipped it to 1, a point CSV solved through a map, the scores of a tracks CSV's bone tips
+    and Blender's Import Tracks used it as it was (every sample trusted alike, none dropped)."""
+    from pose2rot_core.blender_space import file_points
+    from pose2rot_core.bvh import read_bvh
+    from pose2rot_core.pointsets import load_points
+    from pose2rot_core.tracks_csv import load_csv
+
+    paths = _scored_points(tmp_path, "right_shoulder", 3)
+    with pytest.raises(Pose2RotError) as info:
+        if kind == "tracks":
+            load_csv(paths["tracks"], read_bvh(EXAMPLES / "arm.bvh"))
+        elif kind == "blender":
+            file_points(paths["csv"])
+        else:
+            load_points(paths[kind])
+    name, point, frame = {"tracks": ("arm.csv", "hand_end", 3), "npz": ("p.npz", "right_shoulder", 3)}.get(
+        kind, ("p.csv", "right_shoulder", 13))
+    assert f"{name}: confidence of '{point}' at frame {frame} is 85" in str(info.value), str(info.value)

@@ -126,7 +126,8 @@ def file_points(path: str | Path, csv_up_axis: str = "auto", layout: str | None 
         return _point_set_points(path, layout)
     if path.suffix.lower() == ".csv":
         csv = read_csv_points(tracks_path(path))
-        points = PointSet(tuple(csv.names), csv.positions, csv.fps, confidence=csv.confidence)
+        points = PointSet(tuple(csv.names), csv.positions, csv.fps, confidence=csv.confidence, source=path.name,
+                          first_frame=csv.first_frame)
         up = (detect_up(points) or "y") if csv_up_axis == "auto" else csv_up_axis
         fps = csv.fps
     else:

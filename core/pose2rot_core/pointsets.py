@@ -22,6 +22,7 @@ import numpy as np
 from .errors import Pose2RotError
 from .axes import AXES, axis_change
 from .layouts import Layout, named_layout
+from .tracks import check_confidence_scale
 from .wording import WARNING_PREFIX
 
 FREEMOCAP_BODY = "mediapipe_body_3d_xyz.npy"
@@ -51,6 +52,11 @@ class PointSet:
     source: str = ""
     first_frame: int = 0
     keyed: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.confidence is not None:
+            check_confidence_scale(np.asarray(self.confidence, np.float64), self.names, self.first_frame,
+                                   self.source or "points")
 
     @property
     def num_frames(self) -> int:
@@ -255,7 +261,7 @@ def _npz_confidence(data: dict, shape: tuple[int, int], name: str) -> np.ndarray
     conf = data["confidence"]
     if conf.dtype.kind not in "fiu" or conf.shape != shape:
         raise Pose2RotError(f"{name}: confidence must be numbers [{shape[0]},{shape[1]}] (frames, points)")
-    return np.clip(conf.astype(np.float64), 0.0, 1.0)
+    return np.clip(conf.astype(np.float64), 0.0, None)  # past 1: refused by PointSet
 
 
 def tracks_as_points(tracks, source: str = "") -> PointSet:

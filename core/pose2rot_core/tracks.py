@@ -116,7 +116,7 @@ class Tracks:
                 raise Pose2RotError(f"tracks: confidence must be [{T},{J}], got {list(c.shape)}")
             # an unknown (NaN) confidence of a sample that has a position trusts the position
             c = np.where(np.isnan(c), np.where(np.isnan(self.positions).any(-1), 0.0, 1.0), c)
-            _check_confidence_scale(c, self.skeleton.names, self.first_frame)
+            check_confidence_scale(c, self.skeleton.names, self.first_frame)
             self.confidence = np.clip(c, 0.0, 1.0)
         if self.keyed is not None:
             k = np.asarray(self.keyed, bool)
@@ -161,14 +161,17 @@ def check_frame_range(start: int, stop: int, num_frames: int) -> None:
         raise Pose2RotError(f"frame range {start}:{stop} is empty or outside the clip (0:{num_frames})")
 
 
-def _check_confidence_scale(confidence: np.ndarray, names: tuple[str, ...], first_frame: int = 0) -> None:
-    """Raise where ``confidence`` [T,J] goes past 1 by more than rounding: a score of another
-    scale (percent, a count), which clipped to 1 would trust every sample alike."""
+def check_confidence_scale(confidence: np.ndarray, names: tuple[str, ...], first_frame: int = 0,
+                           what: str = "tracks") -> None:
+    """Raise where ``confidence`` [T,N] (of the points or joints ``names`` [N]; NaN: unknown) goes
+    past 1 by more than rounding: a score of another scale (percent, a count), which clipped to 1
+    would trust every sample alike; ``what`` (the file) and the frame, counted from
+    ``first_frame``, are named."""
     over = confidence > 1.0 + 1e-6
     if over.any():
         t, j = np.argwhere(over)[0]
-        raise Pose2RotError(f"tracks: confidence of '{names[j]}' at frame {t + first_frame} is "
-                            f"{confidence[t, j]:g} (largest {confidence.max():g}); confidence runs from 0 "
+        raise Pose2RotError(f"{what}: confidence of '{names[j]}' at frame {t + first_frame} is "
+                            f"{confidence[t, j]:g} (largest {np.nanmax(confidence):g}); confidence runs from 0 "
                             "(no trust) to 1: rescale the scores (a percentage divided by 100) or leave them out")
 
 

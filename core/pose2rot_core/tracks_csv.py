@@ -20,7 +20,7 @@ import numpy as np
 
 from .bvh import BvhClip
 from .errors import Pose2RotError, read_bytes
-from .tracks import Tracks
+from .tracks import Tracks, check_confidence_scale
 
 COMPONENTS = ("x", "y", "z", "conf")
 
@@ -162,6 +162,8 @@ def load_csv(path: Path, clip: BvhClip, report: list[str] | None = None) -> Trac
     """CSV points on the rig of BVH ``clip`` (names must match its joints or End Sites exactly), at
     the frame rate of a leading ``time`` column, else the rig's."""
     points = read_csv_points(path)
+    if points.confidence is not None:  # bone tips' scores too, which the tracks do not keep
+        check_confidence_scale(points.confidence, points.names, points.first_frame, path.name)
     sk, end_names, rig = clip.skeleton, list(clip.end_names), Path(clip.name).name
     known = list(sk.names) + [n for n in end_names if n not in sk.names]
     unknown = [n for n in points.names if n not in known]
