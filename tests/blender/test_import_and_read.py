@@ -163,3 +163,17 @@ def test_import_tracks_says_how_it_changed_the_scene(tmp_path):
     note, cut = importing.scene_change_note(before, scene, -20)
     assert cut and "keys from frame -20 on, but a scene starts at frame 0 at the earliest" in note
     assert bpy.ops.pose2rot.import_tracks(filepath=str(clip_path()), frame_start=-5) == {'FINISHED'}
+
+
+def test_import_tracks_refuses_scores_past_1(tmp_path):
+    """A CSV whose scores are percentages is refused, naming the file, the point and the frame, and
+    nothing is imported (every sample was keyed as trusted: none fell below the 0.1 of no data)."""
+    names = ["a", "b"]
+    pos = np.arange(18, dtype=float).reshape(3, 2, 3) / 10.0
+    header = ["frame"] + [f"{n}.{a}" for n in names for a in "xyz"] + ["a.conf", "b.conf"]
+    rows = [",".join(header)] + [",".join([str(t)] + [f"{v:g}" for v in pos[t].ravel()] + ["90", "5"])
+                                 for t in range(3)]
+    (tmp_path / "pct.csv").write_text("\n".join(rows) + "\n")
+    with pytest.raises(RuntimeError, match="pct.csv: confidence of 'a' at frame 0 is 90"):
+        bpy.ops.pose2rot.import_tracks(filepath=str(tmp_path / "pct.csv"), collection_name="pct")
+    assert "pct" not in bpy.data.collections
