@@ -42,8 +42,8 @@ from ...tracks import Tracks
 from ...tracks_io import check_root
 from .chains import lean_with_chains
 from .fit import LEAN_SECONDS, best_fit, blend_roll, fit_weight, held_roll, lean_on_parent, roll_gap, roll_var, slerp
-from .problem import (ZERO_LENGTH, Problem, Target, classify_translation, collect_targets, end_sites,
-                      line_means, report_length_mismatch, unit_mean)
+from .problem import (ZERO_LENGTH, LengthReadings, Problem, Target, classify_translation, collect_targets,
+                      end_sites, line_means, report_length_mismatch, unit_mean)
 from .roll import Aimed, aim_with_roll
 from .twist_chains import find_twist_bones, past_segments, spread_twist
 
@@ -197,43 +197,42 @@ def _raw_bone_noise(skel, input_noise: np.ndarray | None) -> np.ndarray | None:
 
 
 def _bone_lengths(tracks: Tracks, input_positions: np.ndarray | None, raw_noise: np.ndarray | None,
-                  filled: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(the tracks' bone lengths over time [T,J-1], NaN where either end was a gap (``filled``
-    [T,J]), the std of the noise left in them [J-1], or [T,J-1] where it varies over the frames,
-    the std of the noise in each bone's median length over the clip [J-1], as a median of its
-    samples with data has it):
-    read from the tracks as given (``input_positions``, whose bone vectors carry noise of std
-    ``raw_noise`` [J-1] per axis); noisy ones are averaged over LENGTH_SECONDS first (tracks keyed
-    every few frames, Tracks.keyed, over the samples they have in each window), so that what
-    remains is how the motion changes them, less what noise adds to a bone of the rig's length on
-    average (noisy_lengths.noisy_mean: a bone of no length reads as one of 1.6 noise stds). Each frame's
-    average has the noise of the samples it takes (more near the clip's ends, where the window
-    counts some twice: running_mean_noise)."""
+                  filled: np.ndarray | None = None) -> LengthReadings:
+    """The tracks' bone lengths over time and the noise in them (see LengthReadings), NaN where
+    either end was a gap (``filled`` [T,J]): read from the tracks as given (``input_positions``,
+    whose bone vectors carry noise of std ``raw_noise`` [J-1] per axis); noisy ones are averaged
+    over LENGTH_SECONDS first (tracks keyed every few frames, Tracks.keyed, over the samples they
+    have in each window), so that what remains is how the motion changes them, less what noise adds
+    to a bone of the rig's length on average (noisy_lengths.noisy_mean: a bone of no length reads
+    as one of 1.6 noise stds), never below no length (ends that share their noise, as a joint
+    written at its parent's point and rounded with it, read none). Each frame's average has the
+    noise of the samples it takes (more near the clip's ends, where the window counts some twice:
+    running_mean_noise)."""
     skel = tracks.skeleton
     bones = np.arange(1, skel.num_joints)
     lengths = bone_lengths(tracks.positions if input_positions is None else input_positions, bones, skel.parents[1:],
                            filled)
+    none = np.zeros(skel.num_joints - 1)
     if input_positions is None:
-        return lengths, np.zeros(skel.num_joints - 1), np.zeros(skel.num_joints - 1)
+        return LengthReadings(lengths, none, none)
     width = _length_window(tracks.fps)
-    raw = np.zeros(skel.num_joints - 1) if raw_noise is None else raw_noise
+    raw = none if raw_noise is None else raw_noise
     rest = np.linalg.norm(skel.offsets[1:], axis=-1)
     lengthened = noisy_mean(rest, raw) - rest
-    typical_noise = median_noise(raw, (~np.isnan(lengths)).sum(axis=0))
+    seen = ~np.isnan(lengths)
     if tracks.keyed is None:
         everywhere = np.ones((len(lengths), 1), bool)
-        return (running_mean(lengths, width) - lengthened, raw * running_mean_noise(everywhere, width),
-                typical_noise)
-    return (running_mean_of_data(lengths, width) - lengthened, raw * running_mean_noise(~np.isnan(lengths), width),
-            typical_noise)
+        averaged, noise = running_mean(lengths, width), raw * running_mean_noise(everywhere, width)
+    else:
+        averaged, noise = running_mean_of_data(lengths, width), raw * running_mean_noise(seen, width)
+    return LengthReadings(np.maximum(averaged - lengthened, 0.0), noise, median_noise(raw, seen.sum(axis=0)))
 
 
 def _build_problem(tracks: Tracks, twist_guess: np.ndarray | None, twist: str, stretch: str, use_ends: bool,
                    missing: np.ndarray, noise: float, report: list[str],
-                   lengths: tuple[np.ndarray, np.ndarray, np.ndarray]) -> tuple[Problem, np.ndarray]:
+                   lengths: LengthReadings) -> tuple[Problem, np.ndarray]:
     """(the Problem, every non-root joint's typical track-length mismatch with the rig [J-1]);
-    ``lengths``: the tracks' bone lengths, the noise in them and in their medians (see
-    _bone_lengths)."""
+    ``lengths``: the tracks' bone lengths and the noise in them (see _bone_lengths)."""
     skel, P = tracks.skeleton, tracks.positions
     T, J = P.shape[:2]
     if twist_guess is not None:
@@ -244,13 +243,11 @@ def _build_problem(tracks: Tracks, twist_guess: np.ndarray | None, twist: str, s
         ref = tracks.reference_rotations if tracks.reference_rotations is not None else np.eye(3)[None]
         guess = np.broadcast_to(ref, (T, J, 3, 3))
     bone_len = np.linalg.norm(skel.offsets, axis=-1)
-    dist, length_noise, median_noise = lengths
-    typical = column_nanmedian(dist) if J > 1 else np.zeros(0)
+    typical = column_nanmedian(lengths.dist) if J > 1 else np.zeros(0)
     typical = np.where(np.isnan(typical), bone_len[1:], typical)  # a bone never seen whole: the rig's
     mismatch = np.abs(typical - bone_len[1:]) if J > 1 else np.zeros(0)
     noise_var = np.broadcast_to((np.asarray(noise, np.float64) * skel.height) ** 2, (J,)).copy()
-    translating, free = classify_translation(skel, dist, typical, missing, stretch, length_noise, median_noise,
-                                            report)
+    translating, free = classify_translation(skel, lengths, typical, missing, stretch, report)
     no_length = bone_len < ZERO_LENGTH * skel.height
     no_length[0] = False
     zero_len = no_length & ~translating

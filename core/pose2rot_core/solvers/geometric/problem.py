@@ -328,13 +328,24 @@ def _both_ends(joint: int, targets: list[Target], point: Callable[[int], Varianc
     return point(joint) + np.mean(far, axis=0)
 
 
-def classify_translation(skel: Skeleton, dist: np.ndarray, typical: np.ndarray, missing: np.ndarray, stretch: str,
-                         bone_noise: np.ndarray, median_noise: np.ndarray, report: list[str]
-                         ) -> tuple[np.ndarray, np.ndarray]:
-    """(translating [J], free [J]): joints whose distance to the parent (``dist`` [T,J-1], its
+@dataclass(frozen=True)
+class LengthReadings:
+    """Bone lengths read from the tracks (file units): ``dist`` [T,J-1] over time (averaged where
+    the tracks are noisy, less what noise adds; NaN where either end was a gap), and the std of
+    the noise in each average (``noise`` [J-1], or [T,J-1] where it varies) and in their median
+    over the clip (``median`` [J-1])."""
+
+    dist: np.ndarray
+    noise: np.ndarray
+    median: np.ndarray
+
+
+def classify_translation(skel: Skeleton, lengths: LengthReadings, typical: np.ndarray, missing: np.ndarray,
+                         stretch: str, report: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(translating [J], free [J]): joints whose distance to the parent (``lengths.dist``, its
     median over the clip ``typical`` [J-1]) changes over the clip by more than STRETCH_FRACTION of
-    the height and STRETCH_NOISE_STDS stds of its noise (``bone_noise`` [J-1], or [T,J-1] where it
-    varies: each frame's distance read against its own, see _steady) — for "exact":
+    the height and STRETCH_NOISE_STDS stds of the noise of its averages (each frame's distance
+    read against its own, see _steady) — for "exact":
     differs from the rig's bone length, the tracks' overall scale allowed for — and among them
     those that move too far from their bone length to aim their parent at all (in most frames:
     noise is no reason). A performer of other proportions (every bone a constant factor off) is no
@@ -343,8 +354,8 @@ def classify_translation(skel: Skeleton, dist: np.ndarray, typical: np.ndarray, 
     place the body) translate where they are off the rig (scaled like the tracks) in most frames,
     in any clip: a single frame or a still clip shows them off as well; the parent still aims at
     or past them, unless they are too far off for that (_placing_offsets). "Most frames" is the
-    median over the clip, read against its own noise (``median_noise`` [J-1]) and the noise a
-    translation per frame would take in (``bone_noise``)."""
+    median over the clip, read against its own noise and the noise a translation per frame would
+    take in (that of an average)."""
     J = skel.num_joints
     translating = np.zeros(J, bool)
     free = np.zeros(J, bool)
@@ -354,9 +365,9 @@ def classify_translation(skel: Skeleton, dist: np.ndarray, typical: np.ndarray, 
     rest = np.linalg.norm(skel.offsets[1:], axis=-1)
     valid = ~missing[1:] & ~missing[par]
     scale = _tracks_scale(typical, rest, valid, skel.height)
-    dist, bone_noise = _steady(dist, typical, bone_noise)
+    dist, bone_noise = _steady(lengths.dist, typical, lengths.noise)
     limit = np.maximum(STRETCH_FRACTION * skel.height, STRETCH_NOISE_STDS * bone_noise)
-    off_limit = np.maximum(STRETCH_FRACTION * skel.height, np.maximum(bone_noise, STRETCH_NOISE_STDS * median_noise))
+    off_limit = np.maximum(STRETCH_FRACTION * skel.height, np.maximum(bone_noise, STRETCH_NOISE_STDS * lengths.median))
     if stretch == "off":
         _placing_root_line(skel, typical, rest, scale, valid, off_limit, translating, free, report)
         return translating, free
