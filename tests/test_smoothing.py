@@ -602,6 +602,7 @@ def test_hips_off_the_rig_by_more_than_the_noise_of_their_median_follow_their_tr
     noisy = P + np.random.default_rng(3).normal(scale=0.005 * sk.height, size=P.shape)
     sol = solve(Tracks(skeleton=sk, positions=noisy, fps=fps))
     assert sol.translating[1]
+    assert any("(the root line places the body: it moves with stretch='off' too)" in line for line in sol.report)
     err = np.linalg.norm(sol.positions - P, axis=-1).mean(axis=0)
     assert err[1:].max() < np.linalg.norm(noisy - P, axis=-1).mean() < 0.012 * sk.height
 

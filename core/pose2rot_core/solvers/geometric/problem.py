@@ -384,7 +384,8 @@ def classify_translation(skel: Skeleton, lengths: LengthReadings, typical: np.nd
     off_rig = np.zeros(J - 1)  # [J-1] in most frames, against the rig scaled like the tracks (translating ones)
     off_rig[moving] = column_nanmedian(np.abs(dist[:, moving] - scale * rest[moving]))
     free[1:] |= moving & (off_rig > FREE_TRANSLATION_FRACTION * np.maximum(scale * rest, 1e-9)) & (off_rig > limit)
-    _report_translation(skel, translating, free, dev, held | (stretch == "exact"), report)
+    placing = held & np.isin(np.arange(1, J), skel.root_line)  # these move with stretch "off" as well
+    _report_translation(skel, translating, free, dev, held | (stretch == "exact"), placing, report)
     return translating, free
 
 
@@ -481,10 +482,12 @@ def _tracks_scale(typical: np.ndarray, rest: np.ndarray, valid: np.ndarray, heig
 
 
 def _report_translation(skel: Skeleton, translating: np.ndarray, free: np.ndarray, dev: np.ndarray,
-                        off_rest: np.ndarray, report: list[str]) -> None:
+                        off_rest: np.ndarray, placing: np.ndarray, report: list[str]) -> None:
     """Notes on the translating joints: those free to move (named), then the others by how far
     they stretch (``dev`` [J-1]), said as differing from the rig where ``off_rest`` [J-1] marks
-    joints judged against its offsets, else as changing over the clip."""
+    joints judged against its offsets, else as changing over the clip; rigid bones are offered
+    unless all of them are root-line offsets that place the body (``placing`` [J-1]), which move
+    with rigid bones too."""
     moving = [skel.names[j] for j in np.where(free)[0]]
     if moving:
         shown = ", ".join(f"'{n}'" for n in moving[:4]) + (f" and {len(moving) - 4} more" if len(moving) > 4 else "")
@@ -499,9 +502,11 @@ def _report_translation(skel: Skeleton, translating: np.ndarray, free: np.ndarra
             if against_rig else ("changes its distance to the parent over the clip" if one else
                                  "change their distance to the parent over the clip")
         other = "other " if moving else ""
+        hint = ("the root line places the body: it moves with stretch='off' too" if placing[stretching].all()
+                else "stretch='off' keeps bones rigid")
         report.append(f"{n_stretch} {other}{'joint' if one else 'joints'} {what} (up to "
                       f"{100 * dev[stretching].max() / skel.height:.3g} % of height): "
-                      "offsets solved per frame so positions match (stretch='off' keeps bones rigid)")
+                      f"offsets solved per frame so positions match ({hint})")
 
 
 def _count(n: int, one: str, many: str) -> str:
