@@ -689,7 +689,11 @@ def _from_placed_parents(skel: Skeleton, G: np.ndarray, P: np.ndarray, local_off
     track by the noise it was spared, which the joint and everything below it would carry."""
     placed = np.empty_like(P)
     placed[:, 0] = P[:, 0]
-    for j in range(1, skel.num_joints):  # parents come first
+    above = np.zeros(skel.num_joints, bool)  # the translating joints and the joints above them
+    for j in np.flatnonzero(translating)[::-1]:
+        while j > 0 and not above[j]:
+            above[j], j = True, skel.parents[j]
+    for j in np.flatnonzero(above):  # parents come first
         p = skel.parents[j]
         if translating[j]:
             local_offsets[:, j] = mat_t_vec(G[:, p], P[:, j] - placed[:, p])
