@@ -451,6 +451,35 @@ def test_joints_never_tracked_between_tracked_ones_are_placed():
         assert err.max() < 0.03 and int(noisy.check.flips.sum()) == 0  # the largest miss allowed under 0.5 % jitter
 
 
+@pytest.mark.parametrize("noise", [0.0, 0.005])
+def test_a_pelvis_node_never_tracked_over_a_floor_root_is_carried_with_the_body(noise):
+    """A floor-level root (tracked), a pelvis node with no track, and the hips below it walking 2
+    heights away: the pelvis node places the body (the root line), so it goes with the hips at its
+    reference offset and translates from the root. Placed between root and hips as a bending
+    bone, it could not reach: the whole body came back 28 % of the height off its tracks."""
+    from pose2rot_core.variants import make_variant, random_tree_clip
+
+    clip = make_variant(random_tree_clip(18, 240, 3), "floor_root")  # root at the floor over the old root
+    sk = clip.skeleton
+    tracks = tracks_from_bvh(clip)
+    hips = sk.index("j0")
+    pelvis_rest = 0.5 * (sk.rest_positions[0] + sk.rest_positions[hips])
+    names = sk.names[:1] + ("pelvis",) + sk.names[1:]
+    parents = np.r_[-1, 0, [p + 1 if p > 0 else (1 if j == hips else p + 1) for j, p in enumerate(sk.parents) if j]]
+    rig = Skeleton(names, parents, np.r_[sk.rest_positions[:1], pelvis_rest[None], sk.rest_positions[1:]])
+    P = np.concatenate([tracks.positions[:, :1], np.full((tracks.num_frames, 1, 3), np.nan), tracks.positions[:, 1:]], 1)
+    P[:, 2:, 0] += np.linspace(0.0, 2.0 * sk.height, tracks.num_frames)[:, None]  # the body walks away
+    clean = P.copy()
+    seen = np.ones(len(names), bool)
+    seen[1] = False
+    given = add_noise(Tracks(skeleton=rig, positions=P, fps=clip.fps), noise, 0) if noise else \
+        Tracks(skeleton=rig, positions=P, fps=clip.fps)
+    sol = solve(given)
+    assert sol.translating[1] and any("carried with the tracked joint below" in line for line in sol.report)
+    err = np.linalg.norm(sol.positions - clean, axis=-1)[:, seen] / rig.height
+    assert err.max() < (CLEAN_TOLERANCE if not noise else 0.03), err.max()
+
+
 def test_an_elbow_never_tracked_bends_to_the_reference_pose_s_side():
     """No elbow track at all: with a reference pose the elbow bends to its side there and the hand
     lands near its track (within 1.5 % of the height; 38 % before); a joint with nothing tracked

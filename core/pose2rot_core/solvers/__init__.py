@@ -32,7 +32,7 @@ def prepare_tracks(tracks: Tracks, smooth: str | float = "off"
     joints above and below are placed between those (bone_fill.place_untracked_joints) and count as
     gaps. Returns (gap-free tracks, indices of joints with no data left, report, what the smoothing
     did)."""
-    from ..bone_fill import place_fills_on_the_rig, place_untracked_joints
+    from ..bone_fill import carry_with_body, place_fills_on_the_rig, place_untracked_joints
     from ..tracks_io import check_root, fill_gaps
 
     tracks, report, noise = mark_gaps(tracks, smooth)
@@ -47,11 +47,12 @@ def prepare_tracks(tracks: Tracks, smooth: str | float = "off"
     filled, ends = filled[:, :J], (None if ends is None else filled[:, J:])  # joints and tips lost together: one note
     missing = [j for j in missing if j < J]
     pose = _reference_pose(tracks) if missing else None
-    filled, placed = place_untracked_joints(filled, missing, tracks.skeleton, pose)
+    filled, placed, carried = place_untracked_joints(filled, missing, tracks.skeleton, pose)
     if placed:
         gaps = gaps.copy()
         gaps[:, placed] = True
-        fill_report = _placed_notes(fill_report, tracks.skeleton.names, missing, placed)
+        gaps[:, list(carried)] = False  # nodes that place the body: where the body goes, as its track says
+        fill_report = _placed_notes(fill_report, tracks.skeleton.names, missing, placed, carried)
         missing = [j for j in missing if j not in placed]
     report.extend(fill_report)
     if gaps.any():
@@ -60,6 +61,8 @@ def prepare_tracks(tracks: Tracks, smooth: str | float = "off"
     gap_free = replace(tracks, positions=filled, end_positions=ends)
     unchanged = not gaps.any() and (end_gaps is None or not end_gaps.any()) and tracks.confidence is None
     prepared, cleaning = smooth_tracks(gap_free, gaps, end_gaps, smooth, noise if unchanged else None)
+    if carried:  # with the smoothed joints that carry them
+        carry_with_body(prepared.positions, carried, tracks.skeleton.rest_positions if pose is None else pose)
     cleaning.unsmoothed = gap_free
     cleaning.gaps = gaps if gaps.any() else None
     cleaning.end_gaps = end_gaps if end_gaps is not None and end_gaps.any() else None
@@ -91,14 +94,22 @@ def _reference_pose(tracks: Tracks) -> np.ndarray | None:
     return forward_kinematics(tracks.skeleton, tracks.reference_rotations[None], np.zeros((1, 3)))[1][0]
 
 
-def _placed_notes(notes: list[str], names: tuple[str, ...], missing: list[int], placed: list[int]) -> list[str]:
+def _placed_notes(notes: list[str], names: tuple[str, ...], missing: list[int], placed: list[int],
+                  carried: list[int]) -> list[str]:
     """The gap-filling ``notes`` with the one for joints without data (``missing``) told apart: those
-    ``placed`` between tracked joints, and those that keep their reference rotation."""
+    ``placed`` between tracked joints, those ``carried`` with the body (root-line nodes), and those
+    that keep their reference rotation."""
     from ..tracks_io import describe_names, no_data_note
 
     out = [n for n in notes if n != no_data_note([f"'{names[j]}'" for j in missing])]
-    out.append("no data in any frame for " + describe_names([f"'{names[j]}'" for j in placed], 8, "joint")
-               + ": placed between the tracked joints above and below them as the reference pose bends")
+    between = [j for j in placed if j not in carried]
+    if between:
+        out.append("no data in any frame for " + describe_names([f"'{names[j]}'" for j in between], 8, "joint")
+                   + ": placed between the tracked joints above and below them as the reference pose bends")
+    if carried:
+        out.append("no data in any frame for " + describe_names([f"'{names[j]}'" for j in carried], 8, "joint")
+                   + ": carried with the tracked joint below at the reference pose's offset (it places the body "
+                   "over the root, as a pelvis node over a floor-level root)")
     rest = [j for j in missing if j not in placed]
     return out + ([no_data_note([f"'{names[j]}'" for j in rest])] if rest else [])
 
