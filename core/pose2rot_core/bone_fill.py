@@ -355,25 +355,26 @@ def _on_the_circle(a: np.ndarray, b: np.ndarray, e: np.ndarray, l1: np.ndarray, 
 
 
 def place_untracked_joints(positions: np.ndarray, missing: list[int], skeleton: Skeleton,
-                           pose: np.ndarray | None = None) -> tuple[np.ndarray, list[int], dict[int, int]]:
+                           pose: np.ndarray | None = None) -> tuple[np.ndarray, list[int], dict[int, list[int]]]:
     """(positions [T,J,3] with joints that have no data in any frame (``missing``) but tracked
     joints both above and below them placed between those, the joints placed, those of them carried
-    with the body, each with the tracked joint that carries it): a rig with more spine bones than the tracker, an elbow without a marker. The
+    with the body, each with the tracked joints that carry it): a rig with more spine bones than the tracker, an elbow without a marker. The
     rig's pose between the nearest tracked joint above (a) and the first tracked joints below (d:
     one, or several spanning a plane) is turned as d are turned about a (the smallest swing for one,
     the best fit for more) and scaled as far as they are from it, so each placed joint keeps its
     place along the chain and the side that ``pose`` [J,3] (joint positions of the reference pose;
     default: the rest pose) bends to; a joint with a tracked child of no length (a finger base at
-    the hand) is where that child is. A node of the root line above the body's hub places the body
-    rather than bending with it (a pelvis node between a floor-level root and the hips): it is
-    carried with the tracked joint below it, at its offset in ``pose``, however far that moves from
-    the root. Joints with nothing tracked below them keep their reference rotation (not placed)."""
+    the hand) is where that child is. A node of the root line, the hub included, places the body
+    rather than bending with it (a pelvis node between a floor-level root and the hips, or the hips
+    themselves): it is carried with the tracked joints below it, as they hold it in ``pose``
+    (carry_with_body), however far they move from the root. Joints with nothing tracked below them
+    keep their reference rotation (not placed)."""
     P = np.array(positions, np.float64)
     rest = skeleton.rest_positions if pose is None else pose
     unplaced = set(int(m) for m in missing)
-    line = set(skeleton.root_line[:-1])
+    line = set(skeleton.root_line)
     placed: list[int] = []
-    carried: dict[int, int] = {}
+    carried: dict[int, list[int]] = {}
     for m in sorted(unplaced):
         a = _tracked_above(skeleton, m, unplaced)
         below = tracked_below(skeleton, m, unplaced)
@@ -382,9 +383,9 @@ def place_untracked_joints(positions: np.ndarray, missing: list[int], skeleton: 
             P[:, m] = P[:, at[0]]
         elif a is None or not below:
             continue
-        elif m in line and len(below) == 1:
-            carried[m] = below[0]
-            carry_with_body(P, carried, rest)
+        elif m in line:
+            carried[m] = below
+            carry_with_body(P, {m: below}, rest)
         else:
             P[:, m] = _between(P, rest, a, below, m)
         unplaced.discard(m)
@@ -392,11 +393,22 @@ def place_untracked_joints(positions: np.ndarray, missing: list[int], skeleton: 
     return P, placed, carried
 
 
-def carry_with_body(P: np.ndarray, carried: dict[int, int], pose: np.ndarray) -> None:
-    """Put each ``carried`` joint of ``P`` [T,J,3] (in place) at its offset in ``pose`` [J,3] from
-    the tracked joint that carries it."""
-    for m, d in carried.items():
-        P[:, m] = P[:, d] + (pose[m] - pose[d])
+def carry_with_body(P: np.ndarray, carried: dict[int, list[int]], pose: np.ndarray) -> None:
+    """Put each ``carried`` joint of ``P`` [T,J,3] (in place) where the tracked joints that carry it
+    hold it in ``pose`` [J,3]: at its offset from one; rigid with several, turned as they turn about
+    their centre (the best fit where they span a plane, else the smallest swing of the line through
+    them), unscaled."""
+    for m, below in carried.items():
+        if len(below) == 1:
+            P[:, m] = P[:, below[0]] + (pose[m] - pose[below[0]])
+            continue
+        centre, model_centre = P[:, below].mean(axis=1), pose[below].mean(axis=0)
+        seen, model = P[:, below] - centre[:, None], pose[below] - model_centre
+        if _spans_a_plane(model):
+            turn = nearest_rotation(np.einsum("tki,kj->tij", seen, model))
+        else:
+            turn = rotation_between(np.broadcast_to(model[-1] - model[0], centre.shape), seen[:, -1] - seen[:, 0])
+        P[:, m] = centre + np.einsum("tij,j->ti", turn, pose[m] - model_centre)
 
 
 def _between(P: np.ndarray, rest: np.ndarray, a: int, below: list[int], m: int) -> np.ndarray:

@@ -61,8 +61,9 @@ def prepare_tracks(tracks: Tracks, smooth: str | float = "off"
     gap_free = replace(tracks, positions=filled, end_positions=ends)
     unchanged = not gaps.any() and (end_gaps is None or not end_gaps.any()) and tracks.confidence is None
     prepared, cleaning = smooth_tracks(gap_free, gaps, end_gaps, smooth, noise if unchanged else None)
-    if carried:  # with the smoothed joints that carry them
+    if carried:  # with the smoothed joints that carry them, and their noise
         carry_with_body(prepared.positions, carried, tracks.skeleton.rest_positions if pose is None else pose)
+        _noise_of_carriers(cleaning, carried)
     cleaning.unsmoothed = gap_free
     cleaning.gaps = gaps if gaps.any() else None
     cleaning.end_gaps = end_gaps if end_gaps is not None and end_gaps.any() else None
@@ -94,6 +95,17 @@ def _reference_pose(tracks: Tracks) -> np.ndarray | None:
     return forward_kinematics(tracks.skeleton, tracks.reference_rotations[None], np.zeros((1, 3)))[1][0]
 
 
+def _noise_of_carriers(cleaning: Cleaning, carried: dict[int, list[int]]) -> None:
+    """Give each carried joint (in place) the smoothing and noise of the joints that carry it (their
+    mean): its track is theirs, moved and turned rigidly (it had none to read its own from)."""
+    for m, below in carried.items():
+        for column in (cleaning.widths, cleaning.noise, cleaning.residual):
+            column[m] = column[below].mean()
+        for frames in (cleaning.residual_frames, cleaning.narrowing):
+            if frames is not None:
+                frames[:, m] = frames[:, below].mean(axis=1)
+
+
 def _placed_notes(notes: list[str], names: tuple[str, ...], missing: list[int], placed: list[int],
                   carried: list[int]) -> list[str]:
     """The gap-filling ``notes`` with the one for joints without data (``missing``) told apart: those
@@ -108,8 +120,8 @@ def _placed_notes(notes: list[str], names: tuple[str, ...], missing: list[int], 
                    + ": placed between the tracked joints above and below them as the reference pose bends")
     if carried:
         out.append("no data in any frame for " + describe_names([f"'{names[j]}'" for j in carried], 8, "joint")
-                   + ": carried with the tracked joint below at the reference pose's offset (it places the body "
-                   "over the root, as a pelvis node over a floor-level root)")
+                   + ": carried with the tracked joints below as they hold it in the reference pose (it places "
+                   "the body over the root, as hips or a pelvis node over a floor-level root)")
     rest = [j for j in missing if j not in placed]
     return out + ([no_data_note([f"'{names[j]}'" for j in rest])] if rest else [])
 
