@@ -450,8 +450,9 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
     if match.unmatched_bones:
         report.append(f"{len(match.unmatched_bones)} bone{'s' if len(match.unmatched_bones) != 1 else ''} without a track: "
                       + ", ".join(match.unmatched_bones[:8]) + ("…" if len(match.unmatched_bones) > 8 else "")
-                      + " (those between tracked bones are placed between them; the others keep their reference "
-                      "rotation, or the animation they had where no track below them tells it)")
+                      + " (those between tracked bones are placed between them, or carried with the body on the "
+                      "root line; the others keep their reference rotation, or the animation they had where no "
+                      "track below them tells it)")
     if bone_map is None and rig.skeleton.names[0] in match.unmatched_bones:
         report.append(f"the root bone '{rig.skeleton.names[0]}' has no track: it stays at its rest place and the "
                       "bones below it carry the motion")
