@@ -397,18 +397,21 @@ def carry_with_body(P: np.ndarray, carried: dict[int, list[int]], pose: np.ndarr
     """Put each ``carried`` joint of ``P`` [T,J,3] (in place) where the tracked joints that carry it
     hold it in ``pose`` [J,3]: at its offset from one; rigid with several, turned as they turn about
     their centre (the best fit where they span a plane, else the smallest swing of the line through
-    them), unscaled."""
+    them; none where they are at one point), unscaled."""
     for m, below in carried.items():
         if len(below) == 1:
             P[:, m] = P[:, below[0]] + (pose[m] - pose[below[0]])
             continue
         centre, model_centre = P[:, below].mean(axis=1), pose[below].mean(axis=0)
         seen, model = P[:, below] - centre[:, None], pose[below] - model_centre
+        far = int(np.argmax(np.linalg.norm(model, axis=-1)))  # a line's end (all at one point: no turn)
         if _spans_a_plane(model):
             turn = nearest_rotation(np.einsum("tki,kj->tij", seen, model))
+        elif np.linalg.norm(model[far]) > 0.0:
+            turn = rotation_between(np.broadcast_to(model[far], centre.shape), seen[:, far])
         else:
-            turn = rotation_between(np.broadcast_to(model[-1] - model[0], centre.shape), seen[:, -1] - seen[:, 0])
-        P[:, m] = centre + np.einsum("tij,j->ti", turn, pose[m] - model_centre)
+            turn = np.eye(3)
+        P[:, m] = centre + np.einsum("...ij,j->...i", turn, pose[m] - model_centre)
 
 
 def _between(P: np.ndarray, rest: np.ndarray, a: int, below: list[int], m: int) -> np.ndarray:
