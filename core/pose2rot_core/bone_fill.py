@@ -358,17 +358,17 @@ def place_untracked_joints(positions: np.ndarray, missing: list[int], skeleton: 
                            pose: np.ndarray | None = None) -> tuple[np.ndarray, list[int], dict[int, list[int]]]:
     """(positions [T,J,3] with joints that have no data in any frame (``missing``) but tracked
     joints both above and below them placed between those, the joints placed, those of them carried
-    with the body, each with the tracked joints that carry it): a rig with more spine bones than the tracker, an elbow without a marker. The
-    rig's pose between the nearest tracked joint above (a) and the first tracked joints below (d:
-    one, or several spanning a plane) is turned as d are turned about a (the smallest swing for one,
-    the best fit for more) and scaled as far as they are from it, so each placed joint keeps its
-    place along the chain and the side that ``pose`` [J,3] (joint positions of the reference pose;
-    default: the rest pose) bends to; a joint with a tracked child of no length (a finger base at
-    the hand) is where that child is. A node of the root line, the hub included, places the body
-    rather than bending with it (a pelvis node between a floor-level root and the hips, or the hips
-    themselves): it is carried with the tracked joints below it, as they hold it in ``pose``
-    (carry_with_body), however far they move from the root. Joints with nothing tracked below them
-    keep their reference rotation (not placed)."""
+    with the body, each with the tracked joints that carry it): a rig with more spine bones than
+    the tracker, an elbow without a marker. The rig's pose between the nearest tracked joint above
+    (a) and the first tracked joints below (d: one, or several spanning a plane) is turned as d are
+    turned about a (the smallest swing for one, the best fit for more) and scaled as far as they are
+    from it, so each placed joint keeps its place along the chain and the side that ``pose`` [J,3]
+    (joint positions of the reference pose; default: the rest pose) bends to; a joint with a
+    tracked child of no length (a finger base at the hand) is where that child is. A node of the
+    root line, the hub included, places the body rather than bending with it (a pelvis node between
+    a floor-level root and the hips, or the hips themselves): it is carried with the tracked joints
+    below it, as they hold it in ``pose`` (carry_with_body), however far they move from the root.
+    Joints with nothing tracked below them keep their reference rotation (not placed)."""
     P = np.array(positions, np.float64)
     rest = skeleton.rest_positions if pose is None else pose
     unplaced = set(int(m) for m in missing)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import operator
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any, Callable, Collection
 
 import numpy as np
 
@@ -107,7 +107,7 @@ def _noise_of_carriers(cleaning: Cleaning, carried: dict[int, list[int]]) -> Non
 
 
 def _placed_notes(notes: list[str], names: tuple[str, ...], missing: list[int], placed: list[int],
-                  carried: list[int]) -> list[str]:
+                  carried: Collection[int]) -> list[str]:
     """The gap-filling ``notes`` with the one for joints without data (``missing``) told apart: those
     ``placed`` between tracked joints, those ``carried`` with the body (root-line nodes), and those
     that keep their reference rotation."""

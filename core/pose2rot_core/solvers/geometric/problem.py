@@ -384,7 +384,7 @@ def classify_translation(skel: Skeleton, lengths: LengthReadings, typical: np.nd
     off_rig = np.zeros(J - 1)  # [J-1] in most frames, against the rig scaled like the tracks (translating ones)
     off_rig[moving] = column_nanmedian(np.abs(dist[:, moving] - scale * rest[moving]))
     free[1:] |= moving & (off_rig > FREE_TRANSLATION_FRACTION * np.maximum(scale * rest, 1e-9)) & (off_rig > limit)
-    placing = held & np.isin(np.arange(1, J), skel.root_line)  # these move with stretch "off" as well
+    placing = held & _on_root_line(skel)  # these move with stretch "off" as well
     _report_translation(skel, translating, free, dev, held | (stretch == "exact"), placing, report)
     return translating, free
 
@@ -408,7 +408,7 @@ def _placing_root_line(skel: Skeleton, typical: np.ndarray, rest: np.ndarray, sc
     they are no bones (kept rigid, the whole body stayed where the rig's rest pose puts it, a
     height or more off its tracks)."""
     held, _, far = _held_offsets(skel, typical, rest, scale, valid, limit)
-    held &= np.isin(np.arange(1, skel.num_joints), skel.root_line)
+    held &= _on_root_line(skel)
     if not held.any():
         return
     translating[1:] = held
@@ -417,6 +417,11 @@ def _placing_root_line(skel: Skeleton, typical: np.ndarray, rest: np.ndarray, sc
     moves = "moves with its track" if held.sum() == 1 else "move with their tracks"
     report.append(f"{names} {moves} with stretch='off' too: the root line places the body (a root at the floor or "
                   "the origin, a walk's start), it has no bones to keep rigid")
+
+
+def _on_root_line(skel: Skeleton) -> np.ndarray:
+    """[J-1] which offsets (of joints 1..J-1) are on the root line (Skeleton.root_line)."""
+    return np.isin(np.arange(1, skel.num_joints), skel.root_line)
 
 
 def _mismatch_floor(typical: np.ndarray, rest: np.ndarray, scale: float, bones: np.ndarray) -> float:
@@ -440,7 +445,7 @@ def _placing_offsets(skel: Skeleton, typical: np.ndarray, rest: np.ndarray, scal
     offsets those are)."""
     J = skel.num_joints
     zero = rest <= ZERO_LENGTH * skel.height
-    unbent = zero | np.isin(np.arange(1, J), skel.root_line)
+    unbent = zero | _on_root_line(skel)
     off = np.where(unbent, np.abs(typical - scale * rest), 0.0)
     reach = np.zeros(J)  # [J] the bone length a parent aims with past each joint of no length
     for j in range(J - 1, 0, -1):
