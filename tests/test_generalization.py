@@ -412,13 +412,14 @@ def test_a_thumb_its_source_reverses_in_one_frame_is_no_flip_under_jitter(shared
     """iclone-cmu_006_05's source turns the left thumb 179.5 degrees in one frame (its bone reverses);
     under 0.5 % jitter the smoothed tracks spread that over the frames around it, and the solution
     turns 30-48 degrees a frame there while still far from the source: its way through the same
-    turn, not a flip. One flip is left at each speed: the next thumb bone, turning in the source's
-    jump frame (before: 2 flips; at twice the speed 3)."""
+    turn, not a flip. At most one flip is left at each speed: the next thumb bone, turning in the
+    source's jump frame (before: 2 flips; at twice the speed 3, then 1; with the hand's targets
+    leaned through the turn they share, none at twice the speed)."""
     from pose2rot_core.variants import played_faster
 
     clip = read_bvh(shared_dir / "iclone-cmu_006_05.bvh")
-    assert evaluate_clip(clip, "ref", noise=0.005, seed=0).flips == 1
-    assert evaluate_clip(played_faster(clip, 2), "ref", noise=0.005, seed=0).flips == 1
+    assert evaluate_clip(clip, "ref", noise=0.005, seed=0).flips <= 1
+    assert evaluate_clip(played_faster(clip, 2), "ref", noise=0.005, seed=0).flips <= 1
 
 
 def test_unit_and_axis_changes_do_not_change_the_solution():

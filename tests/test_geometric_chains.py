@@ -11,7 +11,7 @@ from pose2rot_core.fk import forward_kinematics
 from pose2rot_core.rotations import axis_angle_to_matrix
 from pose2rot_core.skeleton import Skeleton
 from pose2rot_core.solvers.geometric.chains import _chain_noise, _posterior_first
-from pose2rot_core.solvers.geometric.fit import lean_prior
+from pose2rot_core.solvers.geometric.lean import lean_prior
 from pose2rot_core.solvers.geometric.problem import Problem
 from pose2rot_core.tracks import Tracks
 from pose2rot_core.variants import make_variant, played_faster, random_tree_clip

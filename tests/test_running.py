@@ -6,7 +6,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from pose2rot_core.running import running_mean, running_median, window_frames
-from pose2rot_core.solvers.geometric.fit import _mean_noise, _shown, _wiener_share
+from pose2rot_core.solvers.geometric.lean import _mean_noise, _shown, wiener_share
 
 
 @settings(max_examples=40, deadline=None)
@@ -53,7 +53,7 @@ def _noise(T: int, n2: float, seed: int = 0) -> np.ndarray:
 def _keep(squared: np.ndarray, n2: np.ndarray, width: int = 0) -> np.ndarray:
     """[T,n] the share the short-bone lean keeps of deviations with squared sizes ``squared`` [T,n]
     against noise ``n2`` [T,n], over the clip or ``width`` frames around each (as lean_prior reads it)."""
-    return _wiener_share(_shown(squared, n2, width), n2)
+    return wiener_share(_shown(squared, n2, width), n2)
 
 
 def test_a_short_bone_keeps_a_held_move_but_not_a_few_frames_of_noise():

@@ -41,10 +41,12 @@ from ...stacks import (any_per_point, component_major, empty_matrices, empty_vec
 from ...tracks import Tracks
 from ...tracks_io import check_root
 from .chains import lean_with_chains
-from .fit import LEAN_SECONDS, best_fit, blend_roll, fit_weight, held_roll, lean_on_parent, roll_gap, roll_var, slerp
+from .fit import best_fit, blend_roll, fit_weight, held_roll, roll_gap, roll_var, slerp
+from .lean import LEAN_SECONDS
 from .problem import (ZERO_LENGTH, LengthReadings, Problem, Target, classify_translation, collect_targets,
                       end_sites, line_means, report_length_mismatch, unit_mean)
 from .roll import Aimed, aim_with_roll
+from .turn_lean import lean_on_parent
 from .twist_chains import find_twist_bones, past_segments, spread_twist
 
 TWIST_POLICIES = ("lookahead", "reference", "transport", "swing")

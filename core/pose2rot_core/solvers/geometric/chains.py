@@ -31,7 +31,7 @@ import numpy as np
 
 from ...rotations import norm, normalize
 from ...stacks import frames_first, frames_last, joint_planes, mat_vec, side_by_side
-from .fit import lean_columns, lean_prior, wiener_lean
+from .lean import lean_columns, lean_prior, wiener_lean
 
 if TYPE_CHECKING:
     from .problem import Problem, Target
