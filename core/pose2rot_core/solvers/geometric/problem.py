@@ -309,12 +309,17 @@ class Problem:
         weights = told / told.max()
         return None if weights.min() > 1.0 - 1e-12 else weights
 
+    def rigid(self, target: Target) -> bool:
+        """Whether ``target`` is rigid to its joint: a direct child that does not translate, or a
+        bone tip (not reached through zero-length joints, which turn on their own)."""
+        return not target.chain and (target.is_end or not self.translating[target.index])
+
     def split_targets(self, joint: int) -> tuple[list[Target], list[Target]]:
         """(primary, secondary) targets of a joint. Primary: direct rigid children and tips, which
         the joint must hit exactly; secondary (reached through zero-length joints, or stretching)
         only break ties — unless there is no primary target, then they aim the joint."""
         targets = self.targets[joint]
-        direct = [t for t in targets if not t.chain and (t.is_end or not self.translating[t.index])]
+        direct = [t for t in targets if self.rigid(t)]
         others = [t for t in targets if t not in direct]
         return (direct, others) if direct else (others, [])
 

@@ -2,11 +2,11 @@
 
 Leaned one by one (lean.wiener_lean), each of a joint's target directions keeps the share of its
 way from its held mean that its own noise leaves it; the best fit over them then averages what
-each kept. Where three or more targets over-determine the joint's turn (a hand over five finger
-roots, hips over a spine and two thighs), that throws away what they tell together: a wrist
-flicked in a few frames moves every finger root alike, and each alone, as noisy as it is, keeps
-a third of it, so the hand lags and the fingertips end 3.5 % of the height off (a Character
-Creator clip at 0.5 % jitter). Here the turn that takes the held means towards the observed
+each kept. Where three or more targets rigid to the joint over-determine its turn (a hand over
+five finger roots, hips over a spine and two thighs), that throws away what they tell together:
+a wrist flicked in a few frames moves every finger root alike, and each alone, as noisy as it
+is, keeps a third of it, so the hand lags and the fingertips end 3.5 % of the height off (a
+Character Creator clip at 0.5 % jitter). Here the turn that takes the held means towards the observed
 directions is estimated first, as the most likely turn given its noise and what such turns show
 beyond it, axis by axis about the principal axes of its noise (a Wiener estimate solved on
 rotations, a few Gauss-Newton steps): the targets' noise pools as their lever arms about each
@@ -17,7 +17,9 @@ fix together is kept as far as it shows beyond their pooled noise; one about an 
 fix (their common line) is held. Each target then keeps, of its way from where that turn puts
 its held mean, the share the single-direction rule keeps. With two targets (a bone and its share
 or helper bone) the turn is fixed with one reading to spare, and a shared turn follows that
-reading's noise into the roll: they lean one by one.
+reading's noise into the roll: they lean one by one. So do targets reached through zero-length
+joints (a chest over its neck and collars, all at its end), which turn on their own: their motion
+is no turn of the joint.
 """
 from __future__ import annotations
 
@@ -48,14 +50,15 @@ def lean_on_parent(problem: Problem, j: int, targets: list[Target], src: np.ndar
     """Observed vectors [T,n,3] from joint ``j`` to its ``targets`` (``obs`` [T,n,3], rest offsets
     ``src`` [T|1,n,3]) leaned on the parent (``parent_frame`` [T,3,3]; None: the world), each held
     mean pulled towards where ``desired`` [T,3,3] (the reference local rotation) puts it: one by one
-    (lean.wiener_lean), or, from POOLED_TARGETS on, through the turn they share (see the module).
+    (lean.wiener_lean), or, from POOLED_TARGETS targets rigid to the joint (Problem.rigid) on,
+    through the turn they share (see the module).
     A bone much longer than the noise follows its track; one shorter than the noise (a tooth, a
     fingertip) holds the reference while it moves within the noise."""
     n = len(targets)
     frames = None if parent_frame is None else parent_frame[:, None]
     prior = lean_prior(problem, np.full(n, problem.offset_var(j, targets)),
                        np.full(n, problem.independent_frames(j, targets)), src, obs, desired[:, None], frames)
-    if n < POOLED_TARGETS:
+    if n < POOLED_TARGETS or not all(problem.rigid(t) for t in targets):
         return wiener_lean(prior, obs, frames)
     own = float(problem.noise_var[j])
     noise = TurnNoise.of(own, np.array([problem.offset_var(j, [t]) for t in targets]) - own)
