@@ -221,6 +221,20 @@ def test_best_fit_rotation_recovers_truth(q, n, seed):
 
 
 @FAST
+@given(quat, st.integers(0, 2 ** 31 - 1), st.integers(-75, 75))
+def test_best_fit_rotation_does_not_depend_on_the_size_of_its_matrix(q, seed, exponent):
+    """Weights of any size (inverse variances of exact tracks: 1e29) give the same rotation, with
+    no floating-point trouble on the way (the SVD fallback catching a Newton step that cancelled
+    to 0, after numpy warned 'divide by zero')."""
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(5, 3))
+    M = np.einsum("ni,nj->ij", (a + 0.1 * rng.normal(size=a.shape)) @ quat_to_matrix(q).T, a)
+    with np.errstate(over="raise", divide="raise", invalid="raise"):
+        R = best_fit_rotation(M * 10.0 ** exponent)
+    np.testing.assert_allclose(R, best_fit_rotation(M), atol=1e-12)
+
+
+@FAST
 @given(quat, st.integers(0, 2 ** 31 - 1))
 def test_best_fit_rotation_is_proper_for_reflections(q, seed):
     rng = np.random.default_rng(seed)

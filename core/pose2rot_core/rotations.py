@@ -372,7 +372,9 @@ def _polar_newton(X: np.ndarray, iterations: int = 30, tol: float = 1e-8) -> np.
     Newton converges quadratically: once a step changes X by less than ``tol`` = 1e-8, the new
     iterate is within about 1e-16 of the polar factor, so it is returned without another step.
     The scaling only speeds up the first steps, far from the factor: once a step is below
-    UNSCALED_BELOW, gamma (then 1 to within its square) is left out (Higham's practice)."""
+    UNSCALED_BELOW, gamma (then 1 to within its square) is left out (Higham's practice). A scaled
+    step forms the new iterate directly, so X of any size from 1e-75 to 1e75 (weights that are
+    inverse variances of exact tracks: 1e29) scales down in one step rather than cancelling."""
     P = np.array(X.transpose(1, 2, 0), order="C")
     scaled = True
     for _ in range(iterations):
@@ -380,12 +382,13 @@ def _polar_newton(X: np.ndarray, iterations: int = 30, tol: float = 1e-8) -> np.
         if scaled:
             gamma = np.sqrt(np.sqrt(np.einsum("ijn,ijn->n", Y, Y) / np.einsum("ijn,ijn->n", P, P)))
             Y *= 0.5 / gamma
-            step = P * (0.5 * gamma - 1.0)
-            step += Y
+            Y += P * (0.5 * gamma)  # the new iterate itself: P (gamma / 2 - 1) + Y cancels to 0 for a large X
+            step = np.subtract(Y, P, out=P)
+            P = Y
         else:
             step = np.subtract(Y, P, out=Y)
             step *= 0.5
-        P += step
+            P += step
         size = max(step.max(), -step.min())
         if size < tol:
             break
