@@ -18,6 +18,7 @@ from .rotations import best_fit_rotation, nearest_rotation, rotation_between, sm
 from .skeleton import Skeleton
 from .smoothing import bone_lengths
 from .solvers.geometric.fit import pairwise_alignment
+from .solvers.geometric.problem import ZERO_LENGTH
 
 #: rest offsets of a joint's children within this sine of one line cannot say how it turned
 ON_ONE_LINE_SIN = 0.05
@@ -28,6 +29,13 @@ SIDE_CLEAR = 0.5
 #: a child of no length in the rig whose track stays this near its joint's (fraction of the height;
 #: a few noise stds of jitter) is at the joint: where the joint is lost, it is there
 AT_CHILD_FRACTION = 0.02
+
+
+def has_length(skeleton: Skeleton) -> np.ndarray:
+    """[J] whether each joint's bone from its parent has a length (ZERO_LENGTH of the height or more,
+    as the solver counts it): rigs write joints at their parent's point with offsets of 1e-7 of the
+    height (Character Creator's twist and share bones), which are no lever and no bone."""
+    return np.linalg.norm(skeleton.offsets, axis=-1) > ZERO_LENGTH * skeleton.height
 
 
 def place_fills_on_the_rig(positions: np.ndarray, gaps: np.ndarray, skeleton: Skeleton, noisy: bool = False,
@@ -140,7 +148,7 @@ def _at_children_of_no_length(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleto
     AT_CHILD_FRACTION of the height of it across the gap (``length`` [T,J]; a child of no length
     that translates, hips under a floor-level root, tells nothing): their mean."""
     out, done = np.zeros((len(frames), 3)), np.zeros(len(frames), bool)
-    kids = [c for c in skeleton.children[j] if not np.any(skeleton.offsets[c])]
+    kids = [c for c in skeleton.children[j] if not has_length(skeleton)[c]]
     if not kids:
         return out, done
     near = length[np.ix_(frames, kids)] <= AT_CHILD_FRACTION * skeleton.height  # [n,k]; NaN: not near
@@ -160,7 +168,7 @@ def _held_by_children(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleton, j: in
     averaged."""
     out, done = np.zeros((len(frames), 3)), np.zeros(len(frames), bool)
     kids = np.array([c for c in skeleton.children[j] if np.isfinite(length[:, c]).all()
-                     and np.linalg.norm(skeleton.offsets[c]) > 0.0], np.int64)
+                     and has_length(skeleton)[c]], np.int64)
     if len(kids) < 3:
         return out, done
     for rows, members in _by_seen_members(~gaps[np.ix_(frames, kids)]):
@@ -196,7 +204,7 @@ def _held_by_siblings(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleton, j: in
     on one line)."""
     out, done = np.zeros((len(frames), 3)), np.zeros(len(frames), bool)
     p = skeleton.parents[j]
-    others = np.array([c for c in skeleton.children[p] if c != j and np.linalg.norm(skeleton.offsets[c]) > 0.0],
+    others = np.array([c for c in skeleton.children[p] if c != j and has_length(skeleton)[c]],
                       np.int64)  # a child at the joint shows no turn
     own = float(np.linalg.norm(skeleton.offsets[j]))
     if len(others) < 2 or not np.isfinite(length[:, j]).all() or own <= 0.0:
@@ -227,7 +235,7 @@ def _between_parent_and_child(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleto
     have data: ([n,3], [n] done)."""
     out, done = P[frames, j].copy(), np.zeros(len(frames), bool)
     p = skeleton.parents[j]
-    kids = [c for c in skeleton.children[j] if np.linalg.norm(skeleton.offsets[c]) > 0.0]
+    kids = [c for c in skeleton.children[j] if has_length(skeleton)[c]]
     if p < 0 or len(kids) != 1:
         return out, done
     c = kids[0]
@@ -297,7 +305,7 @@ def _by_parent_and_two_children(P: np.ndarray, gaps: np.ndarray, skeleton: Skele
     than the place itself: pulled into the plane smoothly, as between parent and one child)."""
     out, done = P[frames, j].copy(), np.zeros(len(frames), bool)
     p = skeleton.parents[j]
-    kids = [c for c in skeleton.children[j] if np.linalg.norm(skeleton.offsets[c]) > 0.0]
+    kids = [c for c in skeleton.children[j] if has_length(skeleton)[c]]
     if p < 0 or len(kids) != 2 or not _spans_a_plane(skeleton.offsets[kids]):
         return out, done
     if not np.isfinite(length[:, [j] + kids]).all():
@@ -378,7 +386,7 @@ def place_untracked_joints(positions: np.ndarray, missing: list[int], skeleton: 
     for m in sorted(unplaced):
         a = _tracked_above(skeleton, m, unplaced)
         below = tracked_below(skeleton, m, unplaced)
-        at = [c for c in skeleton.children[m] if c not in unplaced and not np.any(skeleton.offsets[c])]
+        at = [c for c in skeleton.children[m] if c not in unplaced and not has_length(skeleton)[c]]
         if a is not None and at:  # a tracked joint of no length below it sits where it is
             P[:, m] = P[:, at[0]]
         elif a is None or not below:
