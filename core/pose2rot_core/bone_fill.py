@@ -148,7 +148,8 @@ def _at_children_of_no_length(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleto
     AT_CHILD_FRACTION of the height of it across the gap (``length`` [T,J]; a child of no length
     that translates, hips under a floor-level root, tells nothing): their mean."""
     out, done = np.zeros((len(frames), 3)), np.zeros(len(frames), bool)
-    kids = [c for c in skeleton.children[j] if not has_length(skeleton)[c]]
+    long = has_length(skeleton)
+    kids = [c for c in skeleton.children[j] if not long[c]]
     if not kids:
         return out, done
     near = length[np.ix_(frames, kids)] <= AT_CHILD_FRACTION * skeleton.height  # [n,k]; NaN: not near
@@ -167,8 +168,8 @@ def _held_by_children(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleton, j: in
     about their centre, onto theirs, then the joint where that turn puts it from each of them,
     averaged."""
     out, done = np.zeros((len(frames), 3)), np.zeros(len(frames), bool)
-    kids = np.array([c for c in skeleton.children[j] if np.isfinite(length[:, c]).all()
-                     and has_length(skeleton)[c]], np.int64)
+    long = has_length(skeleton)
+    kids = np.array([c for c in skeleton.children[j] if np.isfinite(length[:, c]).all() and long[c]], np.int64)
     if len(kids) < 3:
         return out, done
     for rows, members in _by_seen_members(~gaps[np.ix_(frames, kids)]):
@@ -204,8 +205,8 @@ def _held_by_siblings(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleton, j: in
     on one line)."""
     out, done = np.zeros((len(frames), 3)), np.zeros(len(frames), bool)
     p = skeleton.parents[j]
-    others = np.array([c for c in skeleton.children[p] if c != j and has_length(skeleton)[c]],
-                      np.int64)  # a child at the joint shows no turn
+    long = has_length(skeleton)
+    others = np.array([c for c in skeleton.children[p] if c != j and long[c]], np.int64)  # one at the joint: no turn
     own = float(np.linalg.norm(skeleton.offsets[j]))
     if len(others) < 2 or not np.isfinite(length[:, j]).all() or own <= 0.0:
         return out, done
@@ -235,7 +236,8 @@ def _between_parent_and_child(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleto
     have data: ([n,3], [n] done)."""
     out, done = P[frames, j].copy(), np.zeros(len(frames), bool)
     p = skeleton.parents[j]
-    kids = [c for c in skeleton.children[j] if has_length(skeleton)[c]]
+    long = has_length(skeleton)
+    kids = [c for c in skeleton.children[j] if long[c]]
     if p < 0 or len(kids) != 1:
         return out, done
     c = kids[0]
@@ -305,7 +307,8 @@ def _by_parent_and_two_children(P: np.ndarray, gaps: np.ndarray, skeleton: Skele
     than the place itself: pulled into the plane smoothly, as between parent and one child)."""
     out, done = P[frames, j].copy(), np.zeros(len(frames), bool)
     p = skeleton.parents[j]
-    kids = [c for c in skeleton.children[j] if has_length(skeleton)[c]]
+    long = has_length(skeleton)
+    kids = [c for c in skeleton.children[j] if long[c]]
     if p < 0 or len(kids) != 2 or not _spans_a_plane(skeleton.offsets[kids]):
         return out, done
     if not np.isfinite(length[:, [j] + kids]).all():
@@ -383,10 +386,11 @@ def place_untracked_joints(positions: np.ndarray, missing: list[int], skeleton: 
     line = set(skeleton.root_line)
     placed: list[int] = []
     carried: dict[int, list[int]] = {}
+    long = has_length(skeleton)
     for m in sorted(unplaced):
         a = _tracked_above(skeleton, m, unplaced)
         below = tracked_below(skeleton, m, unplaced)
-        at = [c for c in skeleton.children[m] if c not in unplaced and not has_length(skeleton)[c]]
+        at = [c for c in skeleton.children[m] if c not in unplaced and not long[c]]
         if a is not None and at:  # a tracked joint of no length below it sits where it is
             P[:, m] = P[:, at[0]]
         elif a is None or not below:

@@ -152,9 +152,9 @@ def held_roll(weight: np.ndarray, var: np.ndarray, gap: np.ndarray, width: int, 
     over the ``width`` frames around each frame, kept as far as it shows beyond that mean's own
     noise (what the single aim misses for a while), and the gap's change about that mean as far
     as it shows beyond the noise (lean.shown_per_axis), each weighed against the noise as two
-    Gaussian estimates are. A roll cue that only noise moves (a helper bone a little off a short bone)
-    adds no noise to the roll; one the single aim misses steadily is kept. A roll's noise counts
-    at most as much as an angle spread evenly around the circle (pi^2 / 3)."""
+    Gaussian estimates are. A roll cue that only noise moves (a helper bone a little off a short
+    bone) adds no noise to the roll; one the single aim misses steadily is kept. A roll's noise
+    counts at most as much as an angle spread evenly around the circle (pi^2 / 3)."""
     spread = weight * (1.0 + var / ROLL_PRIOR ** 2)  # the geometry's share of fit_weight (before its noise share)
     var = np.broadcast_to(np.minimum(var, np.pi ** 2 / 3.0), gap.shape)
     turn = np.exp(1j * gap)
