@@ -131,3 +131,27 @@ def test_a_solution_made_from_global_rotations_places_its_joints_by_them(J, T, s
     flipped = replace(sol, rotations=sol.rotations.swapaxes(-1, -2))
     np.testing.assert_allclose(flipped.positions, forward_kinematics(sk, flipped.rotations, root, offsets)[1],
                                atol=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(J=st.integers(3, 10), seed=st.integers(0, 10_000))
+def test_bone_turn_reads_no_direction_from_a_joint_a_hair_off_its_parent(J, seed):
+    """A child written 1e-7 of the height off its parent's point (a Character Creator share bone)
+    is no bone: wherever its track puts it around that point, how far a pose is from the tracks
+    reads the same."""
+    from pose2rot_core.fk import bone_turn
+
+    rng = np.random.default_rng(seed)
+    sk = random_skeleton(rng, J)
+    host = int(rng.integers(0, J))
+    rest = np.vstack([sk.rest_positions, sk.rest_positions[host] + 1e-7 * sk.height * np.array([1.0, 0.0, 0.0])])
+    with_hair = Skeleton(sk.names + ("hair",), np.append(sk.parents, host), rest)
+    assert not with_hair.bone_has_length[-1] and with_hair.bone_has_length[1:J].all()
+    R = quat_to_matrix(rng.normal(size=(J + 1, 4)))
+    points = forward_kinematics(with_hair, R[None])[1][0] + 0.05 * rng.normal(size=(J + 1, 3))
+    turns = []
+    for side in rng.normal(size=(3, 3)):
+        points[-1] = points[host] + 1e-7 * sk.height * side
+        turns.append(bone_turn(with_hair, R, points))
+    assert np.ptp(turns) == 0.0
+    assert turns[0] == pytest.approx(bone_turn(sk, R[:J], points[:J]))

@@ -18,7 +18,6 @@ from .rotations import best_fit_rotation, nearest_rotation, rotation_between, sm
 from .skeleton import Skeleton
 from .smoothing import bone_lengths
 from .solvers.geometric.fit import pairwise_alignment
-from .solvers.geometric.problem import ZERO_LENGTH
 
 #: rest offsets of a joint's children within this sine of one line cannot say how it turned
 ON_ONE_LINE_SIN = 0.05
@@ -29,13 +28,6 @@ SIDE_CLEAR = 0.5
 #: a child of no length in the rig whose track stays this near its joint's (fraction of the height;
 #: a few noise stds of jitter) is at the joint: where the joint is lost, it is there
 AT_CHILD_FRACTION = 0.02
-
-
-def has_length(skeleton: Skeleton) -> np.ndarray:
-    """[J] whether each joint's bone from its parent has a length (ZERO_LENGTH of the height or more,
-    as the solver counts it): rigs write joints at their parent's point with offsets of 1e-7 of the
-    height (Character Creator's twist and share bones), which are no lever and no bone."""
-    return np.linalg.norm(skeleton.offsets, axis=-1) > ZERO_LENGTH * skeleton.height
 
 
 def place_fills_on_the_rig(positions: np.ndarray, gaps: np.ndarray, skeleton: Skeleton, noisy: bool = False,
@@ -148,7 +140,7 @@ def _at_children_of_no_length(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleto
     AT_CHILD_FRACTION of the height of it across the gap (``length`` [T,J]; a child of no length
     that translates, hips under a floor-level root, tells nothing): their mean."""
     out, done = np.zeros((len(frames), 3)), np.zeros(len(frames), bool)
-    long = has_length(skeleton)
+    long = skeleton.bone_has_length
     kids = [c for c in skeleton.children[j] if not long[c]]
     if not kids:
         return out, done
@@ -168,7 +160,7 @@ def _held_by_children(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleton, j: in
     about their centre, onto theirs, then the joint where that turn puts it from each of them,
     averaged."""
     out, done = np.zeros((len(frames), 3)), np.zeros(len(frames), bool)
-    long = has_length(skeleton)
+    long = skeleton.bone_has_length
     kids = np.array([c for c in skeleton.children[j] if np.isfinite(length[:, c]).all() and long[c]], np.int64)
     if len(kids) < 3:
         return out, done
@@ -205,10 +197,10 @@ def _held_by_siblings(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleton, j: in
     on one line)."""
     out, done = np.zeros((len(frames), 3)), np.zeros(len(frames), bool)
     p = skeleton.parents[j]
-    long = has_length(skeleton)
+    long = skeleton.bone_has_length
     others = np.array([c for c in skeleton.children[p] if c != j and long[c]], np.int64)  # one at the joint: no turn
     own = float(np.linalg.norm(skeleton.offsets[j]))
-    if len(others) < 2 or not np.isfinite(length[:, j]).all() or own <= 0.0:
+    if len(others) < 2 or not np.isfinite(length[:, j]).all() or not long[j]:
         return out, done
     for rows, members in _by_seen_members(~gaps[np.ix_(frames, others)]):
         rest = skeleton.offsets[others[members]]
@@ -236,7 +228,7 @@ def _between_parent_and_child(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleto
     have data: ([n,3], [n] done)."""
     out, done = P[frames, j].copy(), np.zeros(len(frames), bool)
     p = skeleton.parents[j]
-    long = has_length(skeleton)
+    long = skeleton.bone_has_length
     kids = [c for c in skeleton.children[j] if long[c]]
     if p < 0 or len(kids) != 1:
         return out, done
@@ -307,7 +299,7 @@ def _by_parent_and_two_children(P: np.ndarray, gaps: np.ndarray, skeleton: Skele
     than the place itself: pulled into the plane smoothly, as between parent and one child)."""
     out, done = P[frames, j].copy(), np.zeros(len(frames), bool)
     p = skeleton.parents[j]
-    long = has_length(skeleton)
+    long = skeleton.bone_has_length
     kids = [c for c in skeleton.children[j] if long[c]]
     if p < 0 or len(kids) != 2 or not _spans_a_plane(skeleton.offsets[kids]):
         return out, done
@@ -386,7 +378,7 @@ def place_untracked_joints(positions: np.ndarray, missing: list[int], skeleton: 
     line = set(skeleton.root_line)
     placed: list[int] = []
     carried: dict[int, list[int]] = {}
-    long = has_length(skeleton)
+    long = skeleton.bone_has_length
     for m in sorted(unplaced):
         a = _tracked_above(skeleton, m, unplaced)
         below = tracked_below(skeleton, m, unplaced)

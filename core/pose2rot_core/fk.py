@@ -77,7 +77,7 @@ def bone_turn(skeleton: Skeleton, rotations: np.ndarray, points: np.ndarray) -> 
     the tracks ``points`` [J,3] at one frame (bones of length with data at both ends; 0 when none):
     how far that frame is from showing the pose."""
     posed = forward_kinematics(skeleton, np.asarray(rotations, np.float64)[None])[1][0]
-    child = np.flatnonzero((skeleton.parents >= 0) & (np.linalg.norm(skeleton.offsets, axis=-1) > 0))
+    child = np.flatnonzero((skeleton.parents >= 0) & skeleton.bone_has_length)
     par = skeleton.parents[child]
     a, b = posed[child] - posed[par], points[child] - points[par]
     ok = np.isfinite(b).all(-1) & (norm(b) > 0)

@@ -25,6 +25,15 @@ ZERO_OFFSET = 1e-6
 #: a root-line offset this many times longer than the extent below it places the body: no bone
 #: outreaches all that hangs from it by half as much again (a forearm over a hand: 1.3 times)
 PLACEMENT_RATIO = 1.5
+#: bones (and tips) shorter than this fraction of the skeleton height have no length: joints on
+#: their parent (rigs write such offsets as 1e-7 of the height, not 0), whose direction means nothing
+ZERO_LENGTH = 1e-4
+
+
+def has_length(offsets: np.ndarray, height: float) -> np.ndarray:
+    """[...] whether the offsets [...,3] of bones or tips have a length: ZERO_LENGTH of ``height``
+    or more."""
+    return np.linalg.norm(offsets, axis=-1) >= ZERO_LENGTH * height
 
 
 @dataclass(frozen=True)
@@ -137,6 +146,14 @@ class Skeleton:
         off = self.rest_positions.copy()
         off[1:] -= self.rest_positions[self.parents[1:]]
         return off
+
+    @cached_property
+    def bone_has_length(self) -> np.ndarray:
+        """[J] whether each joint's bone from its parent has a length (has_length; the root's row
+        reads its rest position; computed once, read-only)."""
+        out = has_length(self.offsets, self.height)
+        out.setflags(write=False)
+        return out
 
     @cached_property
     def children(self) -> list[list[int]]:

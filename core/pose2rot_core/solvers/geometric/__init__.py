@@ -43,7 +43,7 @@ from ...tracks_io import check_root
 from .chains import lean_with_chains
 from .fit import best_fit, blend_roll, fit_weight, held_roll, roll_gap, roll_var, slerp
 from .lean import LEAN_SECONDS
-from .problem import (ZERO_LENGTH, LengthReadings, Problem, Target, classify_translation, collect_targets,
+from .problem import (LengthReadings, Problem, Target, classify_translation, collect_targets,
                       end_sites, line_means, report_length_mismatch, unit_mean)
 from .roll import Aimed, aim_with_roll
 from .turn_lean import lean_on_parent
@@ -250,7 +250,7 @@ def _build_problem(tracks: Tracks, twist_guess: np.ndarray | None, twist: str, s
     mismatch = np.abs(typical - bone_len[1:]) if J > 1 else np.zeros(0)
     noise_var = np.broadcast_to((np.asarray(noise, np.float64) * skel.height) ** 2, (J,)).copy()
     translating, free = classify_translation(skel, lengths, typical, missing, stretch, report)
-    no_length = bone_len < ZERO_LENGTH * skel.height
+    no_length = ~skel.bone_has_length
     no_length[0] = False
     zero_len = no_length & ~translating
     # a joint of no length that translates within reach (not free) shows its parent no direction:

@@ -14,7 +14,7 @@ from typing import Callable
 import numpy as np
 
 from ...rotations import norm, normalize, smoothstep
-from ...skeleton import Skeleton
+from ...skeleton import Skeleton, has_length
 from ...smoothing import column_nanmedian
 from ...stacks import any_per_point, component_major, empty_vectors, frames_first, joint_planes, mat_mul, mat_vec
 from ...tracks import Tracks
@@ -34,9 +34,6 @@ STRETCH_NOISE_STDS = 8.0
 #: bones aim from where the solution puts their joint while it is near its track, handing over to
 #: aiming from the track by the frame where it is this fraction of the nearest target's distance away
 SOLVED_AIM_FRACTION = 0.5
-#: bones (and tips) shorter than this fraction of the skeleton height count as zero-length: joints
-#: on their parent, whose direction means nothing
-ZERO_LENGTH = 1e-4
 
 
 @dataclass(frozen=True)
@@ -449,7 +446,7 @@ def _placing_offsets(skel: Skeleton, typical: np.ndarray, rest: np.ndarray, scal
     FREE_TRANSLATION_FRACTION of the reach past them (their children's bones); [J-1] which
     offsets those are)."""
     J = skel.num_joints
-    zero = rest <= ZERO_LENGTH * skel.height
+    zero = ~skel.bone_has_length[1:]
     unbent = zero | _on_root_line(skel)
     off = np.where(unbent, np.abs(typical - scale * rest), 0.0)
     reach = np.zeros(J)  # [J] the bone length a parent aims with past each joint of no length
@@ -539,7 +536,6 @@ def collect_targets(skel: Skeleton, zero_len: np.ndarray, free: np.ndarray, miss
     ends_of: dict[int, list[tuple[int, np.ndarray]]] = {}
     for k, p, off in ends:
         ends_of.setdefault(p, []).append((k, off))
-    tips_min = ZERO_LENGTH * skel.height
 
     def gather(j: int, chain: tuple[int, ...]) -> list[Target]:
         out: list[Target] = []
@@ -551,7 +547,7 @@ def collect_targets(skel: Skeleton, zero_len: np.ndarray, free: np.ndarray, miss
             else:
                 out.append(Target(c, False, chain, offsets[c]))
         for k, off in ends_of.get(j, []):
-            if np.linalg.norm(off) > tips_min:
+            if has_length(off, skel.height):
                 out.append(Target(k, True, chain, off))
         return out
 

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...rotations import axis_angle_to_matrix, norm, normalize, twist_angle
+from ...skeleton import has_length
 from ...stacks import dot, joint_planes, planes_mul, planes_vec
-from .problem import ZERO_LENGTH, Problem, Target
+from .problem import Problem, Target
 
 #: how far (fraction of the bone length) a twist joint may sit from the bone's axis
 ON_AXIS_FRACTION = 0.01
@@ -175,7 +176,7 @@ def _ends_on_axis(problem: Problem, k: int, along) -> bool:
     if not tracks.has_ends:
         return True
     for e in np.where(tracks.end_parents == k)[0]:
-        long = np.linalg.norm(tracks.end_rest_offsets[e]) > ZERO_LENGTH * problem.skeleton.height
+        long = has_length(tracks.end_rest_offsets[e], problem.skeleton.height)
         if long and np.isfinite(tracks.end_positions[:, e]).all() and along(tracks.end_positions[:, e]) is None:
             return False
     return True
