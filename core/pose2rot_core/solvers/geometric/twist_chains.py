@@ -9,10 +9,11 @@ whose roll comes from a twist policy calls for nothing). A twist joint at fracti
 child takes the fraction ``f`` of that twist (rotating about its own aim, so every position stays
 exact); the bone's joint and the child keep their orientations.
 
-A joint counts as a twist joint of the bone from ``j`` to ``c`` when, in every frame, its track
-lies on the segment between their tracks (within ON_AXIS_FRACTION of the bone length plus the
-noise), it descends from ``j`` through such joints, and nothing off the axis hangs from it except
-through ``c``.
+A joint counts as a twist joint of the bone from ``j`` to ``c`` when its track lies on the
+segment between their tracks in every frame (within ON_AXIS_FRACTION of the bone length plus what
+the noise left in the tracks explains, see _on_axis: jittered tracks show the twist joints clean
+ones show), it descends from ``j`` through such joints, and nothing off the axis hangs from it
+except through ``c``.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ import numpy as np
 from ...rotations import axis_angle_to_matrix, norm, normalize, twist_angle
 from ...skeleton import has_length
 from ...stacks import dot, joint_planes, planes_mul, planes_vec
+from .lean import LOCAL_STDS
 from .problem import Problem, Target
 
 #: how far (fraction of the bone length) a twist joint may sit from the bone's axis
@@ -82,11 +84,54 @@ def _aimed_joint(problem: Problem, j: int) -> int | None:
 _SCREEN_MARGIN = 1.01
 
 
-def _axis_tolerance(problem: Problem, j: int | np.ndarray, length: np.ndarray) -> np.ndarray:
-    """How far (file units) a joint may lie from the axis of joint ``j``'s bone of ``length`` (per
-    frame; j and length broadcast together) and still sit on it: ON_AXIS_FRACTION of the length,
-    and three noise stds of both ends."""
-    return ON_AXIS_FRACTION * length + 3.0 * np.sqrt(problem.noise_var[j] + problem.noise_var.max())
+#: the chance that noise alone puts a joint that lies on the axis outside its tolerance in some
+#: frame of the clip
+ON_AXIS_MISS = 0.01
+
+
+def _on_axis(problem: Problem, off: np.ndarray, f: np.ndarray, length: np.ndarray, variances: tuple,
+             samples: np.ndarray | float, margin: float = 1.0) -> np.ndarray:
+    """Whether points ``off`` [...,T] (file units) from the axis of a bone of ``length`` [...,T],
+    at fractions ``f`` [...,T] of the way from its joint to the joint it aims at, sit on the axis
+    and not behind the joint ([...]): within ON_AXIS_FRACTION of the length, and the noise that
+    moves them (the point's own and both ends' as the fraction weighs them; ``variances`` of the
+    joint, the aimed joint and the point, per axis, per frame or constant), in every frame, as far
+    as keeps the chance that noise alone takes a point further in any of the clip's T frames under
+    ON_AXIS_MISS (a distance from a line is 2-D: beyond k stds with chance exp(-k^2 / 2); k = 3.0
+    for 1 frame, 4.6 for 384, 5.3 for 10,000); and on average over the clip no further from the
+    axis than that noise explains, within LOCAL_STDS of the scatter of a mean of ``samples``
+    independent frames (a bend each frame's noise could hide, a thumb's, shows in the mean).
+    Clean tracks: within ON_AXIS_FRACTION of the length in every frame. ``margin`` widens the
+    tolerances (a screen)."""
+    var_joint, var_aimed, var_point = variances
+    off_var = var_point + f * f * var_aimed + (1.0 - f) ** 2 * var_joint
+    slack = ON_AXIS_FRACTION * length
+    stds = np.sqrt(2.0 * np.log(problem.tracks.num_frames / ON_AXIS_MISS))
+    tol = margin * (slack + stds * np.sqrt(off_var))
+    each = ((off <= tol) & (-f * length < tol)).all(axis=-1)
+    explained = (slack * slack).mean(axis=-1) + 2.0 * off_var.mean(axis=-1) * (1.0 + LOCAL_STDS / np.sqrt(samples))
+    return each & ((off * off).mean(axis=-1) <= margin * margin * explained)
+
+
+def _samples(problem: Problem, k: np.ndarray | int, is_end: bool = False) -> np.ndarray | float:
+    """How many of the clip's frames carry independent noise in the tracks of joints ``k`` (bone
+    tips: their joints')."""
+    if problem.freedom is None:
+        return float(problem.tracks.num_frames)
+    k = problem.tracks.end_parents[k] if is_end else k
+    return np.maximum(1.0, problem.tracks.num_frames * problem.freedom[k])
+
+
+def _noise_var(problem: Problem, k: np.ndarray | int, is_end: bool = False) -> np.ndarray:
+    """The noise variance (per axis) left in the tracks of joints ``k`` (int, or [n]: [n,T] rows;
+    bone tips with ``is_end``, as noisy as their joints where not given): [T] per frame, or [1]
+    where the same in every frame (clean tracks: zeros)."""
+    if is_end and problem.end_var is None:
+        return _noise_var(problem, problem.tracks.end_parents[k])
+    frames = problem.end_var_frames if is_end else problem.noise_var_frames
+    if frames is not None:
+        return frames[:, k].T
+    return np.asarray((problem.end_var if is_end else problem.noise_var)[k])[..., None]
 
 
 def _maybe_twisted(problem: Problem, aimed: list[int | None]) -> list[int]:
@@ -106,8 +151,8 @@ def _maybe_twisted(problem: Problem, aimed: list[int | None]) -> list[int]:
         f = (rel * axis).sum(axis=1) / length2
         off = rel - f[:, None] * axis
         off = np.sqrt((off * off).sum(axis=1))
-        tol = _axis_tolerance(problem, j[:, None], np.sqrt(length2))
-        near = (off <= _SCREEN_MARGIN * tol).all(axis=1) & (f.min(axis=1) > -_SCREEN_MARGIN * ON_AXIS_FRACTION)
+        variances = tuple(_noise_var(problem, i) for i in (j, a, k))
+        near = _on_axis(problem, off, f, np.sqrt(length2), variances, _samples(problem, k), _SCREEN_MARGIN)
     return sorted({int(i) for i in j[near]})
 
 
@@ -122,15 +167,17 @@ def _twist_bone(problem: Problem, j: int, aimed: list[int | None]) -> TwistBone 
     length = norm(axis)
     if length.min() <= 0:
         return None
-    tol = _axis_tolerance(problem, j, length)
+    ends_var = _noise_var(problem, j), _noise_var(problem, first)
 
-    def along(k: int | np.ndarray) -> np.ndarray | None:
-        """[T] fraction of the way from j to ``first`` where joint k's track (or a track [T,3])
-        lies, or None when it leaves the axis."""
-        rel = (P[:, k] if np.ndim(k) == 0 else k) - P[:, j]
+    def along(k: int, is_end: bool = False) -> np.ndarray | None:
+        """[T] fraction of the way from j to ``first`` where joint k's track (bone tip k's with
+        ``is_end``) lies, or None when it leaves the axis."""
+        rel = (problem.tracks.end_positions[:, k] if is_end else P[:, k]) - P[:, j]
         f = dot(rel, axis) / (length * length)
         off = norm(rel - f[:, None] * axis)
-        return f if (off <= tol).all() and f.min() > -ON_AXIS_FRACTION else None
+        variances = (*ends_var, _noise_var(problem, k, is_end))
+        on = _on_axis(problem, off, f, length, variances, _samples(problem, k, is_end))
+        return f if on else None
 
     chain = [first]  # the aimed chain while it stays on the axis: twist segments, then the child
     while (nxt := aimed[chain[-1]]) is not None and along(nxt) is not None:
@@ -177,7 +224,7 @@ def _ends_on_axis(problem: Problem, k: int, along) -> bool:
         return True
     for e in np.where(tracks.end_parents == k)[0]:
         long = has_length(tracks.end_rest_offsets[e], problem.skeleton.height)
-        if long and np.isfinite(tracks.end_positions[:, e]).all() and along(tracks.end_positions[:, e]) is None:
+        if long and np.isfinite(tracks.end_positions[:, e]).all() and along(e, is_end=True) is None:
             return False
     return True
 
@@ -235,5 +282,3 @@ def _reference_path(problem: Problem, j: int, k: int) -> np.ndarray:
         path.append(k)
         k = int(parents[k])
     return problem.reference_product(reversed(path))
-
-
