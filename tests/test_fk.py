@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pose2rot_core import stacks
-from pose2rot_core.fk import forward_kinematics, global_to_local
+from pose2rot_core.fk import bone_turn, forward_kinematics, global_to_local
 from pose2rot_core.rotations import quat_to_matrix
 from pose2rot_core.skeleton import Skeleton
 from pose2rot_core.solution import Solution
@@ -139,8 +139,6 @@ def test_bone_turn_reads_no_direction_from_a_joint_a_hair_off_its_parent(J, seed
     """A child written 1e-7 of the height off its parent's point (a Character Creator share bone)
     is no bone: wherever its track puts it around that point, how far a pose is from the tracks
     reads the same."""
-    from pose2rot_core.fk import bone_turn
-
     rng = np.random.default_rng(seed)
     sk = random_skeleton(rng, J)
     host = int(rng.integers(0, J))
