@@ -261,11 +261,19 @@ class Problem:
         """[T] offset_var in each frame, or [1] where the noise is the same in every frame."""
         if self.noise_var_frames is None:
             return np.array([self.offset_var(joint, targets)])
-        if self.end_var_frames is not None:
-            tip = lambda k: self.end_var_frames[:, k]  # noqa: E731
-        else:
-            tip = None if self.end_var is None else lambda k: np.full(self.num_frames, self.end_var[k])
-        return _both_ends(joint, targets, lambda i: self.noise_var_frames[:, i], tip)
+        tip = None if self.end_var is None else lambda k: np.broadcast_to(self.point_var(k, True), self.num_frames)
+        return _both_ends(joint, targets, self.point_var, tip)
+
+    def point_var(self, k: int | np.ndarray, is_end: bool = False) -> np.ndarray:
+        """The noise variance (per axis, file units squared) left in the track of joint ``k`` (bone
+        tip ``k`` with ``is_end``; one without its own is as noisy as its joint): [T] per frame, or
+        [1] where the same in every frame; for an array of n points [n,T] or [n,1]."""
+        if is_end and self.end_var is None:
+            return self.point_var(self.tracks.end_parents[k])
+        frames = self.end_var_frames if is_end else self.noise_var_frames
+        if frames is not None:
+            return frames[:, k].T
+        return np.asarray((self.end_var if is_end else self.noise_var)[k])[..., None]
 
     def cone_var(self, joint: int, targets: list[Target]) -> np.ndarray:
         """[T] offset_var widened in each frame by both ends' ``narrowing`` (a bone tip without

@@ -122,18 +122,6 @@ def _samples(problem: Problem, k: np.ndarray | int, is_end: bool = False) -> np.
     return np.maximum(1.0, problem.tracks.num_frames * problem.freedom[k])
 
 
-def _noise_var(problem: Problem, k: np.ndarray | int, is_end: bool = False) -> np.ndarray:
-    """The noise variance (per axis) left in the tracks of joints ``k`` (int, or [n]: [n,T] rows;
-    bone tips with ``is_end``, as noisy as their joints where not given): [T] per frame, or [1]
-    where the same in every frame (clean tracks: zeros)."""
-    if is_end and problem.end_var is None:
-        return _noise_var(problem, problem.tracks.end_parents[k])
-    frames = problem.end_var_frames if is_end else problem.noise_var_frames
-    if frames is not None:
-        return frames[:, k].T
-    return np.asarray((problem.end_var if is_end else problem.noise_var)[k])[..., None]
-
-
 def _maybe_twisted(problem: Problem, aimed: list[int | None]) -> list[int]:
     """The joints (ascending) whose bone may carry twist joints, all at once: a twist joint is
     another child of the joint, or the aimed joint's own aimed joint, near the axis in every frame
@@ -151,7 +139,7 @@ def _maybe_twisted(problem: Problem, aimed: list[int | None]) -> list[int]:
         f = (rel * axis).sum(axis=1) / length2
         off = rel - f[:, None] * axis
         off = np.sqrt((off * off).sum(axis=1))
-        variances = tuple(_noise_var(problem, i) for i in (j, a, k))
+        variances = tuple(problem.point_var(i) for i in (j, a, k))
         near = _on_axis(problem, off, f, np.sqrt(length2), variances, _samples(problem, k), _SCREEN_MARGIN)
     return sorted({int(i) for i in j[near]})
 
@@ -167,7 +155,7 @@ def _twist_bone(problem: Problem, j: int, aimed: list[int | None]) -> TwistBone 
     length = norm(axis)
     if length.min() <= 0:
         return None
-    ends_var = _noise_var(problem, j), _noise_var(problem, first)
+    ends_var = problem.point_var(j), problem.point_var(first)
 
     def along(k: int, is_end: bool = False) -> np.ndarray | None:
         """[T] fraction of the way from j to ``first`` where joint k's track (bone tip k's with
@@ -175,7 +163,7 @@ def _twist_bone(problem: Problem, j: int, aimed: list[int | None]) -> TwistBone 
         rel = (problem.tracks.end_positions[:, k] if is_end else P[:, k]) - P[:, j]
         f = dot(rel, axis) / (length * length)
         off = norm(rel - f[:, None] * axis)
-        variances = (*ends_var, _noise_var(problem, k, is_end))
+        variances = (*ends_var, problem.point_var(k, is_end))
         on = _on_axis(problem, off, f, length, variances, _samples(problem, k, is_end))
         return f if on else None
 
