@@ -1,6 +1,8 @@
 """The ``pose2rot`` command line: round trips through files, and one-line errors for bad input."""
 from __future__ import annotations
 
+import errno
+import os
 import re
 import subprocess
 import sys
@@ -169,6 +171,23 @@ def test_eval_with_plot(clip, tmp_path, capsys):
     assert png.is_file() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_a_plot_that_cannot_be_written_whole_leaves_the_old_one(clip, tmp_path, capsys, monkeypatch):
+    """A write that fails half-way (a full disk) keeps the picture that was there and says which
+    file and flag: it left a truncated picture and a bare 'No space left on device'."""
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    def half_written(fig, f, **kwargs):
+        f.write(b"\x89PNG partial")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    png = _write(tmp_path / "joints.png", "old picture")
+    monkeypatch.setattr(Figure, "savefig", half_written)
+    code, _, err = run(["eval", clip, "--plot", png], capsys)
+    assert code == 2 and "cannot write plot (--plot) file" in err and "No space left on device" in err
+    assert png.read_text() == "old picture" and not list(tmp_path.glob("*.part"))
+
+
 def test_frames_range(clip, tmp_path, capsys):
     out = tmp_path / "part.bvh"
     code, stdout, err = run(["solve", clip, "--out", out, "--frames", "10:20"], capsys)
@@ -294,6 +313,8 @@ BAD_INPUTS = {
     "tracks-out-missing-directory": lambda c, d: (["tracks", c, "--out", d / "no" / "t.npz"], ["does not exist"]),
     "eval-negative-noise": lambda c, d: (["eval", c, "--noise", "-1"], ["--noise", "from 0 to 0.1"]),
     "eval-noise-in-percent": lambda c, d: (["eval", c, "--noise", "5"], ["--noise is a fraction", "0.005 is 0.5 %"]),
+    "eval-negative-seed": lambda c, d: (["eval", c, "--noise", "0.01", "--seed", "-1"],
+                                        ["--seed is a whole number 0 or more", "got -1"]),
     "nan-in-bvh-motion": lambda c, d: (["solve", _write(d / "n.bvh", re.sub(r"(Frame Time: \S+\n)\S+", r"\1nan",
                                                                            c.read_text())), "--out", d / "o.bvh"],
                                        ["line 52: value 1 'nan'", "not a finite number"]),

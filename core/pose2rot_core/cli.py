@@ -338,6 +338,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if not (np.isfinite(args.noise) and 0 <= args.noise <= MAX_NOISE):
         raise Pose2RotError(f"--noise is a fraction of the skeleton height from 0 to {MAX_NOISE:g} (0.005 is 0.5 %), "
                             f"got {args.noise:g}")
+    if args.seed < 0:
+        raise Pose2RotError(f"--seed is a whole number 0 or more, got {args.seed}")
     if args.plot:
         _output_path(args.plot, (".png", ".pdf", ".svg"), "--plot", inputs=tuple(map(str, args.clips)))
     options = solve_options(args)
@@ -502,7 +504,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-ends", action="store_true", help="do not use End Sites as bone-tip tracks")
     p.add_argument("--noise", type=float, default=0.0,
                    help="add Gaussian jitter of this std (fraction of the skeleton height, e.g. 0.005) to the tracks")
-    p.add_argument("--seed", type=int, default=0, help="random seed of --noise (default 0)")
+    p.add_argument("--seed", type=int, default=0, help="random seed of --noise, a whole number 0 or more (default 0)")
     add_solver_arguments(p)
     p.set_defaults(func=cmd_eval)
 

@@ -9,9 +9,11 @@ itself differently from the clip.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
-from .errors import MissingDependencyError
+from .errors import MissingDependencyError, write_whole
 from .evaluate import ClipScore, Filmstrip
 
 PROTOCOL_TEXT = ("Round trip: the clip's joint positions (and End Sites) are solved back into rotations and "
@@ -63,11 +65,15 @@ def error_figure(scores: list[ClipScore], up_axis: str = "y"):
 
 
 def plot_errors(scores: list[ClipScore], path: str) -> None:
-    """Write :func:`error_figure` as a PNG."""
+    """Write :func:`error_figure` to ``path`` in the format its suffix names (PNG, PDF, SVG), whole or
+    not at all (errors.write_whole: a failed write leaves an existing file as it was)."""
     plt = _pyplot()
     fig = error_figure(scores)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    try:
+        write_whole(path, "plot (--plot)", lambda f: fig.savefig(f, dpi=100, format=Path(path).suffix[1:].lower()),
+                    binary=True)
+    finally:
+        plt.close(fig)
 
 
 def _joint_bars(ax, s: ClipScore, ylim: tuple[float, float]) -> None:
