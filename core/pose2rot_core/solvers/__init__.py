@@ -147,6 +147,18 @@ def _refuse_unsolvable_size(tracks: Tracks) -> None:
                         "origin; rescale the rig and the tracks (to metres or centimetres)")
 
 
+def _refuse_without_bones(tracks: Tracks, missing: np.ndarray, report: list[str]) -> None:
+    """Refuse tracks in which no joint below the root has data left in any frame (``missing``: the
+    joints without, after cleaning; ``report``: its notes, which say why): there is no bone to
+    solve, and a result checked against nothing would read as exact."""
+    skel = tracks.skeleton
+    if skel.num_joints == 1 or len(missing) < int((skel.parents >= 0).sum()):
+        return
+    why = [note for note in report if "gaps" in note or "no data" in note]
+    raise Pose2RotError("no joint below the root has data in any frame, so there is no bone to solve"
+                        + (f" ({why[0]})" if why else "") + "; check the tracks and their scale")
+
+
 def selected_tracks(tracks: Tracks, options: SolveOptions) -> Tracks:
     """``tracks`` without the parts ``options`` leaves out (bone tips, reference pose)."""
     if not options.use_ends and tracks.end_positions is not None:
@@ -199,6 +211,7 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
     solver = options.solver
     start, stop = _frame_range(frames, tracks.num_frames)
     prepared, missing, report, cleaning = prepare_tracks(selected_tracks(tracks, options), options.smooth)
+    _refuse_without_bones(tracks, missing, report)
     geometric = options.geometric_options()
     geometric["filled"] = cleaning.gaps
     if solver != "learned":
