@@ -162,6 +162,15 @@ def test_info(clip, capsys):
     assert "joints: " + ", ".join(NAMES) in stdout
 
 
+def test_info_counts_missing_samples_as_the_solver_does(clip, tmp_path, capsys):
+    """Samples below the confidence the solver keeps count as missing (they read 0 %), and tracks
+    with no data give no height (they read 'height nan')."""
+    zero = tracks_npz(tmp_path / "z.npz", clip, confidence=lambda d: np.zeros(d["positions"].shape[:2]))
+    code, stdout, err = run(["info", zero], capsys)
+    assert code == 0, err
+    assert "100.0 % samples missing" in stdout and "height unknown" in stdout and "nan" not in stdout
+
+
 def test_eval_with_plot(clip, tmp_path, capsys):
     pytest.importorskip("matplotlib")
     png = tmp_path / "joints.png"

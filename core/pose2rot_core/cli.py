@@ -381,13 +381,14 @@ def cmd_info(args: argparse.Namespace) -> int:
         positions = clip.fk()
         up = _bvh_up(clip, positions)
     else:
+        from .smoothing import gate_low_confidence
         from .tracks_io import load_tracks
         from .units import scale_problem
 
         tracks = load_tracks(path, skeleton_bvh=args.skeleton)
         sk = tracks.skeleton
-        positions, up = tracks.positions, tracks.up_axis
-        missing = np.isnan(positions).any(-1).mean() * 100
+        positions, up = gate_low_confidence(tracks.positions, tracks.confidence)[0], tracks.up_axis
+        missing = np.isnan(positions).any(-1).mean() * 100  # as the solver counts them
         print(f"{path.name}: tracks, {sk.num_joints} joints, {tracks.num_frames} frames at {tracks.fps:.4g} fps, "
               f"up axis {tracks.up_axis}, {missing:.1f} % samples missing, "
               f"reference {'frame ' + str(tracks.reference_frame) if tracks.reference_rotations is not None else 'none'}, "
@@ -433,6 +434,8 @@ def height_line(positions: np.ndarray, up: str) -> str:
     from .units import standing_height, unit_guess
 
     height = standing_height(positions, up)
+    if not np.isfinite(height):
+        return "height unknown: no frame has data for the joints that show it"
     return f"height {height:.4g} units along {up.upper()} (median over frames); unit: {unit_guess(height)}"
 
 
