@@ -446,6 +446,31 @@ def test_csv_rows_go_to_their_own_frames(tmp_path, first, stamps, fps):
     assert plain.positions.shape == (3, 1, 3) and plain.first_frame == 0  # no clear frames: rows in turn
 
 
+@pytest.mark.parametrize("first, stamps, words", [
+    ("frame", ["0", "1.5", "3", "4.5"], "the frame column holds numbers that are not whole"),
+    ("time", ["0.0", "0.04", "0.08", "0.12", "0.2", "0.28", "0.36"], "do not fall on the frames of one rate")])
+def test_csv_rows_taken_in_turn_against_their_column_are_noted(tmp_path, first, stamps, words):
+    """A frame column of numbers that are not whole, or times that change rate part-way (25 then
+    12.5 per second), cannot put the rows on frames: they are taken one frame each, and the solve's
+    notes say so (nothing did; a clip of two rates came out at their average). Whole frames and one
+    rate's times put the rows where they belong and say nothing."""
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    arm = read_bvh(examples / "arm.bvh")
+    head = ",".join(f"{n}.{a}" for n in arm.skeleton.names for a in "xyz")
+    points = arm.fk()[0].reshape(-1)
+    rows = [f"{first},{head}"] + [f"{t}," + ",".join(f"{v:.5f}" for v in points) for t in stamps]
+    (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
+    report: list[str] = []
+    tracks = load_tracks(tmp_path / "t.csv", examples / "arm.bvh", report=report)
+    assert tracks.num_frames == len(stamps) and any(words in note and "one frame each" in note for note in report)
+    steady = [f"{first},{head}"] + [f"{i * (1 if first == 'frame' else 0.04):g}," + ",".join(f"{v:.5f}" for v in points)
+                                    for i in range(len(stamps))]
+    (tmp_path / "s.csv").write_text("\n".join(steady) + "\n")
+    report = []
+    load_tracks(tmp_path / "s.csv", examples / "arm.bvh", report=report)
+    assert not any("one frame each" in note for note in report)
+
+
 def test_reports_name_the_frames_a_csv_frame_column_gives(tmp_path, capsys):
     """Tracks cut from a longer take keep its frame numbers: a frame column starting at 1000 makes
     the solve's notes, warnings and errors name frames from 1000 (they named them from 0, pointing

@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import difflib
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +37,7 @@ class CsvPoints:
     confidence: np.ndarray | None
     fps: float = 0.0
     first_frame: int = 0
+    notes: list[str] = field(default_factory=list)
 
 
 def _refuse_going_back(kind: str, stamps: np.ndarray, cells: list[str], name: str, lines: list[int]) -> None:
@@ -76,7 +77,24 @@ def read_csv_points(path: str | Path) -> CsvPoints:
     frames, fps = _row_frames(kind, stamps, cells, fps, path.name, lines)
     if frames is not None:  # rows at their own frames; frames without a row are gaps
         positions, confidence = (None if x is None else _at_frames(x, frames) for x in (positions, confidence))
-    return CsvPoints(names, positions, confidence, fps, _first_frame(kind, stamps))
+    notes = [] if frames is not None else _rows_in_turn_note(kind, stamps, fps, path.name)
+    return CsvPoints(names, positions, confidence, fps, _first_frame(kind, stamps), notes)
+
+
+def _rows_in_turn_note(kind: str, stamps: np.ndarray | None, fps: float, name: str) -> list[str]:
+    """A note for a leading ``frame`` or ``time`` column (``stamps``: see _leading_stamps) whose
+    numbers do not put the rows on frames (numbers not whole, times off one rate's frames), so that
+    the rows were taken one frame each at ``fps``; none where they are consecutive frames."""
+    if stamps is None or len(stamps) < 2 or not np.isfinite(stamps).all():
+        return []
+    if kind == "frame" and np.any(stamps != np.round(stamps)):
+        return [f"{name}: the frame column holds numbers that are not whole; its rows are taken one frame each"]
+    if kind == "time" and fps > 0:
+        steps = np.diff(stamps) * fps
+        if np.abs(steps - np.round(steps)).max() >= 0.25:
+            return [f"{name}: the time column's steps ({np.diff(stamps).min():.4g} to {np.diff(stamps).max():.4g} s) "
+                    f"do not fall on the frames of one rate; its rows are taken one frame each at {fps:.4g} fps"]
+    return []
 
 
 def _leading_stamps(kind: str, cells: list[str]) -> np.ndarray | None:
@@ -184,6 +202,8 @@ def load_csv(path: Path, clip: BvhClip, report: list[str] | None = None) -> Trac
     if points.confidence is not None:
         confidence = np.ones((T, J))
         confidence[:, have] = points.confidence[:, [joints[j] for j in have]]
+    if report is not None:
+        report.extend(points.notes)
     absent = [n for n in sk.names if n not in column]
     if absent and report is not None:
         report.append(f"{path.name}: no columns for {len(absent)} rig joint{'s' if len(absent) != 1 else ''} "
