@@ -74,27 +74,10 @@ def read_csv_points(path: str | Path) -> CsvPoints:
     kind, cells = header[0].lower(), [r[0] for r in body]
     stamps = _leading_stamps(kind, cells)
     fps = _time_fps(kind, stamps)
-    frames, fps = _row_frames(kind, stamps, cells, fps, path.name, lines)
+    frames, fps, notes = _row_frames(kind, stamps, cells, fps, path.name, lines)
     if frames is not None:  # rows at their own frames; frames without a row are gaps
         positions, confidence = (None if x is None else _at_frames(x, frames) for x in (positions, confidence))
-    notes = [] if frames is not None else _rows_in_turn_note(kind, stamps, fps, path.name)
     return CsvPoints(names, positions, confidence, fps, _first_frame(kind, stamps), notes)
-
-
-def _rows_in_turn_note(kind: str, stamps: np.ndarray | None, fps: float, name: str) -> list[str]:
-    """A note for a leading ``frame`` or ``time`` column (``stamps``: see _leading_stamps) whose
-    numbers do not put the rows on frames (numbers not whole, times off one rate's frames), so that
-    the rows were taken one frame each at ``fps``; none where they are consecutive frames."""
-    if stamps is None or len(stamps) < 2 or not np.isfinite(stamps).all():
-        return []
-    if kind == "frame" and np.any(stamps != np.round(stamps)):
-        return [f"{name}: the frame column holds numbers that are not whole; its rows are taken one frame each"]
-    if kind == "time" and fps > 0:
-        steps = np.diff(stamps) * fps
-        if np.abs(steps - np.round(steps)).max() >= 0.25:
-            return [f"{name}: the time column's steps ({np.diff(stamps).min():.4g} to {np.diff(stamps).max():.4g} s) "
-                    f"do not fall on the frames of one rate; its rows are taken one frame each at {fps:.4g} fps"]
-    return []
 
 
 def _leading_stamps(kind: str, cells: list[str]) -> np.ndarray | None:
@@ -122,34 +105,38 @@ MOST_FRAMES = 100_000
 
 
 def _row_frames(kind: str, stamps: np.ndarray | None, cells: list[str], fps: float, name: str, lines: list[int]
-                ) -> tuple[np.ndarray | None, float]:
+                ) -> tuple[np.ndarray | None, float, list[str]]:
     """([rows] the frame of each row (from 0) by the leading ``frame`` column (whole numbers
     counting up) or ``time`` column (seconds, about ``fps``) when rows skip frames (a tracker's
     dropped frames, or one run on every other frame), else None (rows taken one frame each: consecutive, or the
-    column says nothing clear); the frame rate, refined over the whole column for ``time``).
-    A column of numbers that goes back or repeats is refused (``lines`` [rows]: the rows' line
-    numbers in the file, for the message): the rows would be taken in another order than it says.
-    ``kind``, ``stamps``: the column's name (lower case) and numbers (see _leading_stamps), ``cells``
-    its text."""
-    if stamps is None or len(cells) < 2:
-        return None, fps
-    if not np.isfinite(stamps).all() or (kind == "frame" and np.any(stamps != np.round(stamps))):
-        return None, fps
+    column says nothing clear); the frame rate, refined over the whole column for ``time``; a note
+    where the column's numbers could not put the rows on frames (not whole, times off one rate's
+    frames) and the rows were taken one frame each). A column of numbers that goes back or repeats
+    is refused (``lines`` [rows]: the rows' line numbers in the file, for the message): the rows
+    would be taken in another order than it says. ``kind``, ``stamps``: the column's name (lower
+    case) and numbers (see _leading_stamps), ``cells`` its text."""
+    if stamps is None or len(cells) < 2 or not np.isfinite(stamps).all():
+        return None, fps, []
+    if kind == "frame" and np.any(stamps != np.round(stamps)):
+        return None, fps, [f"{name}: the frame column holds numbers that are not whole; its rows are taken one "
+                           "frame each"]
     _refuse_going_back(kind, stamps, cells, name, lines)
     if kind == "time":
         if not fps > 0:
-            return None, fps
+            return None, fps, []
+        steps = np.diff(stamps)
         stamps, fps = _time_steps(stamps - stamps[0], fps)
         if stamps is None:
-            return None, fps
+            return None, fps, [f"{name}: the time column's steps ({steps.min():.4g} to {steps.max():.4g} s) do not "
+                               f"fall on the frames of one rate; its rows are taken one frame each at {fps:.4g} fps"]
     frames = np.round(stamps) - np.round(stamps[0])
     steps = np.diff(frames)
     if steps.min() < 1 or steps.max() == 1:
-        return None, fps
+        return None, fps, []
     if frames[-1] >= max(MOST_FRAMES, 100 * len(cells)):
         raise Pose2RotError(f"{name}: the {kind} column spans {int(frames[-1]) + 1:,} frames for {len(cells):,} rows; "
                             f"split the file where it jumps, or drop the {kind} column to take the rows in turn")
-    return frames.astype(np.int64), fps
+    return frames.astype(np.int64), fps, []
 
 
 def _time_steps(times: np.ndarray, fps: float) -> tuple[np.ndarray | None, float]:
