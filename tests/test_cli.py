@@ -162,6 +162,14 @@ def test_info(clip, capsys):
     assert "joints: " + ", ".join(NAMES) in stdout
 
 
+def test_debug_is_taken_after_the_command_too(clip, capsys):
+    """`pose2rot eval CLIP --debug` (flags after the command, as everywhere else) was refused as an
+    unrecognized argument: --debug was read only before the command."""
+    for argv in (["--debug", "info", clip], ["info", clip, "--debug"]):
+        code, stdout, err = run(argv, capsys)
+        assert code == 0 and "7 joints" in stdout, err
+
+
 def test_info_counts_missing_samples_as_the_solver_does(clip, tmp_path, capsys):
     """Samples below the confidence the solver keeps count as missing (they read 0 %), and tracks
     with no data give no height (they read 'height nan')."""

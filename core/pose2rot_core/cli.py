@@ -561,7 +561,9 @@ def _reader_gone() -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(_join_negative_values(list(sys.argv[1:] if argv is None else argv)))
+    given = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(_join_negative_values([a for a in given if a != "--debug"]))
+    args.debug = "--debug" in given  # before the command or after it, as users write it
     try:
         return int(args.func(args) or 0)
     except OptionError as e:
