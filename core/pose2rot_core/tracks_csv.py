@@ -201,8 +201,11 @@ def load_csv(path: Path, clip: BvhClip, report: list[str] | None = None) -> Trac
         end_kw = dict(end_positions=points.positions[:, [column[end_names[k]] for k in ends]],
                       end_parents=clip.end_parents[ends], end_rest_offsets=clip.end_offsets[ends],
                       end_names=tuple(end_names[k] for k in ends))
-    return Tracks(skeleton=sk, positions=positions, fps=points.fps or clip.fps, up_axis="y", confidence=confidence,
-                  rotation_orders=tuple(clip.orders), first_frame=points.first_frame, **end_kw)
+    try:
+        return Tracks(skeleton=sk, positions=positions, fps=points.fps or clip.fps, up_axis="y", confidence=confidence,
+                      rotation_orders=tuple(clip.orders), first_frame=points.first_frame, **end_kw)
+    except Pose2RotError as e:  # a value the tracks refuse (an infinite position): say which file holds it
+        raise Pose2RotError(f"{path.name}: {e}") from None
 
 
 def _rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
