@@ -162,6 +162,14 @@ def test_info(clip, capsys):
     assert "joints: " + ", ".join(NAMES) in stdout
 
 
+def test_a_seed_without_noise_is_noted(clip, capsys):
+    """--seed draws --noise's jitter: given alone it changed nothing without a word."""
+    code, _, err = run(["eval", clip, "--seed", "3"], capsys)
+    assert code == 0 and "note: --seed draws the jitter of --noise" in err
+    code, _, err = run(["eval", clip, "--seed", "3", "--noise", "0.005"], capsys)
+    assert code == 0 and "--seed" not in err
+
+
 def test_debug_is_taken_after_the_command_too(clip, capsys):
     """`pose2rot eval CLIP --debug` (flags after the command, as everywhere else) was refused as an
     unrecognized argument: --debug was read only before the command."""

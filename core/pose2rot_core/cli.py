@@ -338,8 +338,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if not (np.isfinite(args.noise) and 0 <= args.noise <= MAX_NOISE):
         raise Pose2RotError(f"--noise is a fraction of the skeleton height from 0 to {MAX_NOISE:g} (0.005 is 0.5 %), "
                             f"got {args.noise:g}")
-    if args.seed < 0:
+    if args.seed is not None and args.seed < 0:
         raise Pose2RotError(f"--seed is a whole number 0 or more, got {args.seed}")
+    if args.seed is not None and args.noise == 0:
+        print(cli_line("--seed draws the jitter of --noise; without --noise it changes nothing"), file=sys.stderr)
     if args.plot:
         _output_path(args.plot, (".png", ".pdf", ".svg"), "--plot", inputs=tuple(map(str, args.clips)))
     options = solve_options(args)
@@ -348,7 +350,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     for path in args.clips:
         clip = read_bvh(_clip_path(path, "eval"))
         for proto in protocols:
-            scores.append(evaluate_clip(clip, proto, options, noise=args.noise, seed=args.seed))
+            scores.append(evaluate_clip(clip, proto, options, noise=args.noise, seed=args.seed or 0))
     if args.joints:
         for s in scores:
             print(f"\n{s.clip} — {s.protocol}")
@@ -507,7 +509,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-ends", action="store_true", help="do not use End Sites as bone-tip tracks")
     p.add_argument("--noise", type=float, default=0.0,
                    help="add Gaussian jitter of this std (fraction of the skeleton height, e.g. 0.005) to the tracks")
-    p.add_argument("--seed", type=int, default=0, help="random seed of --noise, a whole number 0 or more (default 0)")
+    p.add_argument("--seed", type=int, help="random seed of --noise, a whole number 0 or more (default 0)")
     add_solver_arguments(p)
     p.set_defaults(func=cmd_eval)
 
