@@ -521,7 +521,7 @@ def _report_translation(skel: Skeleton, translating: np.ndarray, free: np.ndarra
                 else "stretch='off' keeps bones rigid")
         report.append(f"{n_stretch} {other}{'joint' if one else 'joints'} {what} (up to "
                       f"{100 * dev[stretching].max() / skel.height:.3g} % of height): "
-                      f"offsets solved per frame so positions match ({hint})")
+                      f"offsets solved per frame so joint positions match ({hint})")
 
 
 def _count(n: int, one: str, many: str) -> str:
