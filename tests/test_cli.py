@@ -162,6 +162,17 @@ def test_info(clip, capsys):
     assert "joints: " + ", ".join(NAMES) in stdout
 
 
+def test_fps_stands_in_for_a_wrong_rate_in_a_tracks_file(clip, tmp_path, capsys):
+    """--fps overrides the file's rate: it could not where that rate was wrong (-30 in an .npz
+    stopped the solve before --fps was read, with no way round but editing the file)."""
+    bad = tracks_npz(tmp_path / "t.npz", clip, fps=np.array(-30.0))
+    code, _, err = run(["solve", bad, "--out", tmp_path / "o.bvh"], capsys)
+    assert code == 2 and "fps must be a positive number, got -30" in err
+    code, _, err = run(["solve", bad, "--fps", "24", "--out", tmp_path / "o.bvh"], capsys)
+    assert code == 0, err
+    assert read_bvh(tmp_path / "o.bvh").frame_time == pytest.approx(1 / 24)
+
+
 def test_a_seed_without_noise_is_noted(clip, capsys):
     """--seed draws --noise's jitter: given alone it changed nothing without a word."""
     code, _, err = run(["eval", clip, "--seed", "3"], capsys)

@@ -252,8 +252,10 @@ def _solve_tracks(args: argparse.Namespace, report: list[str]):
     from .bvh import read_bvh
     from .tracks_io import load_tracks, tracks_from_bvh, tracks_source
 
+    if args.fps is not None and not (np.isfinite(args.fps) and args.fps > 0):
+        raise Pose2RotError(f"--fps must be a positive number of frames per second, got {args.fps:g}")
     if args.reference or args.reference_frame is None:
-        return load_tracks(args.tracks, skeleton_bvh=args.skeleton, report=report)
+        return load_tracks(args.tracks, skeleton_bvh=args.skeleton, report=report, fps=args.fps)
     path = tracks_source(args.tracks, args.skeleton)
     if path.suffix.lower() != ".bvh":
         raise Pose2RotError("--reference-frame without --reference needs BVH tracks (their rotations give the pose)")
@@ -278,9 +280,7 @@ def _fps_and_scale(tracks, args: argparse.Namespace, report: list[str]):
 
     from .units import auto_scale, scale_problem, scale_tracks
 
-    if args.fps is not None:
-        if not (np.isfinite(args.fps) and args.fps > 0):
-            raise Pose2RotError(f"--fps must be a positive number of frames per second, got {args.fps:g}")
+    if args.fps is not None:  # checked as the tracks were read (_solve_tracks)
         tracks = replace(tracks, fps=args.fps)
     if args.scale is None:
         problem = scale_problem(tracks)

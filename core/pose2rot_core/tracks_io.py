@@ -18,6 +18,7 @@ CSV (tracks_csv): one row per frame, columns ``<joint>.x``, ``<joint>.y``, ``<jo
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -42,12 +43,18 @@ READERS: dict[str, tuple[Callable[[Path, BvhClip | None, list[str] | None], Trac
 
 # =============================================================================== public API
 def load_tracks(path: str | Path, skeleton_bvh: str | Path | None = None,
-                report: list[str] | None = None) -> Tracks:
+                report: list[str] | None = None, fps: float | None = None) -> Tracks:
     """Load tracks from ``.npz``, ``.csv`` (needs ``skeleton_bvh`` for the rig) or ``.bvh``.
 
-    report: optional list that receives notes (e.g. rig joints with no CSV columns).
+    report: optional list that receives notes (e.g. rig joints with no CSV columns). fps: the frame
+    rate to take instead of the file's (an ``.npz`` file's stored rate is then not read: it may be
+    missing or wrong); None: the file's.
     """
     path = tracks_source(path, skeleton_bvh)
+    if fps is not None:
+        if path.suffix.lower() == ".npz":
+            return load_npz(path, report, fps)
+        return replace(load_tracks(path, skeleton_bvh, report), fps=fps)
     reader = READERS[path.suffix.lower()][0]
     return reader(path, None if skeleton_bvh is None else read_bvh(skeleton_bvh), report)
 

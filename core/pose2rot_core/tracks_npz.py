@@ -47,10 +47,14 @@ _KINDS = {"number": ("fiu", "numeric", "number"), "integer": ("iu", "whole numbe
 _SIZE_SOURCES = {"J": "{} names in joint_names", "K": "{} entries in end_parents", "T": "{} frames in positions"}
 
 
-def load_npz(path: Path, report: list[str] | None = None) -> Tracks:
-    """Tracks from an ``.npz`` file (joints in any order; see tracks_io)."""
+def load_npz(path: Path, report: list[str] | None = None, fps: float | None = None) -> Tracks:
+    """Tracks from an ``.npz`` file (joints in any order; see tracks_io), at ``fps`` frames per
+    second instead of the file's own when given."""
     keys: list[str] = []
-    return tracks_from_archive(read_archive(path, ARRAYS, report, keys=keys), path.name, keys)
+    data = read_archive(path, ARRAYS, report, keys=keys)
+    if fps is not None:
+        data["fps"] = np.asarray(float(fps))
+    return tracks_from_archive(data, path.name, keys)
 
 
 def tracks_from_archive(data: dict[str, np.ndarray], name: str, keys: list[str] | None = None) -> Tracks:
