@@ -444,9 +444,7 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
     used = set(match.bone_to_track.values()) | set(match.end_to_track.values())
     if keyed is False:                                 # not known from the read
         keyed = empties.keyed_range([o for o in track_objects(collection) if o.name in used])
-    if keyed is not None and (span.frame_start < keyed[0] or span.frame_end > keyed[1]):
-        report.append(f"frames {span.frame_start}..{span.frame_end} reach past the tracks' keys "
-                      f"({keyed[0]:g}..{keyed[1]:g}): there the tracks hold still")
+    range_warnings = _range_past_keys(span, keyed, report)
     if match.unmatched_bones:
         report.append(f"{len(match.unmatched_bones)} bone{'s' if len(match.unmatched_bones) != 1 else ''} without a track: "
                       + ", ".join(match.unmatched_bones[:8]) + ("…" if len(match.unmatched_bones) > 8 else "")
@@ -459,12 +457,26 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
     return Plan(armature=obj.name, bone_names=skel.names, free_bones=_free_bones(skel, match, bone_map, loc_idx),
                 frames=span.frames,
                 quaternions=basis_quaternions(sol, rig.rest), location_bones=loc_idx, locations=locs,
-                report=report, warnings=reference_warnings + scaled + far_or_flipped + override_warnings(obj)
-                + _ambiguity_warning(match),
+                report=report, warnings=range_warnings + reference_warnings + scaled + far_or_flipped
+                + override_warnings(obj) + _ambiguity_warning(match),
                 mean_error_pct=float(100 * err.mean() / height) if err.size else 0.0,
                 max_error_pct=float(100 * err.max() / height) if err.size else 0.0,
                 matched=len(match.bone_to_track), solution=written,
                 end_parents=end_parents, end_offsets=end_offsets)
+
+
+def _range_past_keys(span, keyed: tuple[float, float] | None, report: list[str]) -> list[str]:
+    """The warnings of a solved range ``span`` that lies wholly outside the tracks' ``keyed`` frames
+    (every frame then solves one held pose: a range set for another clip); a range reaching past
+    them in part is noted in ``report``."""
+    if keyed is None or (span.frame_start >= keyed[0] and span.frame_end <= keyed[1]):
+        return []
+    where = f"frames {span.frame_start}..{span.frame_end}"
+    if span.frame_end < keyed[0] or span.frame_start > keyed[1]:
+        return [f"{where} lie outside the tracks' keys ({keyed[0]:g}..{keyed[1]:g}): every frame holds the same "
+                "pose; set the scene's frame range (or Start and End) to the keys"]
+    report.append(f"{where} reach past the tracks' keys ({keyed[0]:g}..{keyed[1]:g}): there the tracks hold still")
+    return []
 
 
 def _free_bones(skel, match: NameMatch, bone_map: BoneMap | None, moving: np.ndarray) -> tuple[str, ...]:

@@ -333,6 +333,18 @@ def test_range_past_the_keys_is_noted(scene_ready):
     inside = pipeline.compute_plan(scene, rig, col, pipeline.SceneRange(
         frame_start=scene.frame_start, frame_end=scene.frame_end), options)
     assert not any("reach past" in line for line in inside.report)
+    assert not any("outside the tracks' keys" in line for line in inside.warnings + plan.warnings)
+
+
+def test_a_range_wholly_outside_the_keys_is_a_warning(scene_ready):
+    """A scene range set for another clip (every frame past the empties' last key) solved one held
+    pose over all its frames with an Info line only; it is a Warning now, naming both ranges."""
+    _, col, rig = scene_ready
+    scene = bpy.context.scene
+    span = pipeline.SceneRange(frame_start=scene.frame_end + 50, frame_end=scene.frame_end + 60)
+    plan = pipeline.compute_plan(scene, rig, col, span, SolveOptions(use_reference=False))
+    assert any(f"frames {span.frame_start}..{span.frame_end} lie outside the tracks' keys" in w
+               and "Start and End" in w for w in plan.warnings), plan.warnings
 
 
 def test_warnings_and_refusals_name_the_scene_s_frames(scene_ready):
