@@ -420,6 +420,25 @@ def test_progress_reaches_one():
     assert all(0 < f <= 1 for f, _ in calls) and [f for f, _ in calls] == sorted(f for f, _ in calls)
 
 
+def test_progress_covers_the_smoothing_pass_and_the_check():
+    """Noisy tracks are solved twice (the second pass smooths the rotations over time) and then
+    checked: the progress reached 100 % with the first pass and stood there through the rest (on a
+    long clip most of the solve). Each pass has its part now, in order, and the check its own."""
+    from pose2rot_core.evaluate import add_noise
+    from pose2rot_core.tracks_io import tracks_from_bvh
+
+    noisy = add_noise(tracks_from_bvh(read_bvh(example_clip())), 0.005)
+    calls = []
+    sol = solve_with_cleaning(noisy, progress=lambda f, m: calls.append((f, m)))
+    assert any("smoothed over time" in note for note in sol.report), sol.report
+    fractions = [f for f, _ in calls]
+    assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
+    first = [f for f, m in calls if m.startswith("solved ") and "/" in m]
+    second = [f for f, m in calls if m.startswith("smoothing over time: ")]
+    check = [f for f, m in calls if m.startswith("checking")]
+    assert first and second and check and max(first) <= min(second) and max(second) <= min(check) < 1.0
+
+
 # ----------------------------------------------------------------------------- real clips
 def example_clip() -> Path:
     if EXAMPLE_CLIP.is_file():

@@ -147,6 +147,18 @@ def _refuse_unsolvable_size(tracks: Tracks) -> None:
                         "origin; rescale the rig and the tracks (to metres or centimetres)")
 
 
+#: the share of a solve's progress done when its result is checked against the tracks
+CHECK_SHARE = 0.9
+
+
+def part_of(progress: Progress | None, start: float, stop: float, prefix: str = "") -> Progress | None:
+    """``progress`` for a step that is the part ``start``..``stop`` of a longer job: the step's own
+    fraction 0..1 is reported within that part, its messages after ``prefix`` (None stays None)."""
+    if progress is None:
+        return None
+    return lambda fraction, message: progress(start + (stop - start) * fraction, prefix + message)
+
+
 def _refuse_without_bones(tracks: Tracks, missing: np.ndarray, report: list[str]) -> None:
     """Refuse tracks in which no joint below the root has data left in any frame (``missing``: the
     joints without, after cleaning; ``report``: its notes, which say why): there is no bone to
@@ -229,27 +241,34 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
                               "not the given one (retargeting: the shared twist of the joints between mapped ones)")
         else:  # followed as given, with what noise they show (rounding): lengths moving within it are no stretch
             geometric.update(rounding=cleaning.noise)
+    smoothed = cleaning.active and solver != "learned"  # a second pass smooths the rotations over time
+    first = part_of(progress, 0.0, 0.5 if smoothed else CHECK_SHARE)
     if solver == "geometric":
         from .geometric import solve_geometric
 
-        sol = solve_geometric(prepared, twist_guess=twist_guess, missing=missing, progress=progress, **geometric)
+        sol = solve_geometric(prepared, twist_guess=twist_guess, missing=missing, progress=first, **geometric)
     else:
         model = _without_placed(checked_network(network or local_network(options), options.checkpoint),
                                 cleaning.placed)
         if solver == "learned":
-            sol = model(prepared, missing, progress)
+            sol = model(prepared, missing, first)
         else:
             from .hybrid import solve_hybrid
 
-            sol = solve_hybrid(prepared, model, missing=missing, progress=progress, **geometric)
-    if cleaning.active and solver != "learned":
-        sol = _smoothest_within_noise(prepared, sol, cleaning, missing, geometric)
+            sol = solve_hybrid(prepared, model, missing=missing, progress=first, **geometric)
+    if smoothed:
+        sol = _smoothest_within_noise(prepared, sol, cleaning, missing, geometric,
+                                      part_of(progress, 0.5, CHECK_SHARE, "smoothing over time: "))
+    if progress is not None:
+        progress(CHECK_SHARE, "checking the result against the tracks")
     sol = _through_gaps(prepared, sol, cleaning)
     sol.report[:0] = report
     if (start, stop) != (0, tracks.num_frames):
         sol, cleaning = sol.frames(start, stop), cleaning.frames(start, stop)
     _refuse_non_rotations(sol, tracks.first_frame + start)
     _check(cleaning.unsmoothed, sol, cleaning, options.max_position_error, made_up, points_noise)
+    if progress is not None:
+        progress(1.0, "solved")
     if not units_checked:
         sol.report.extend(units_warning(tracks))
     if isinstance(options.smooth, float) and sol.check.far.any():
@@ -452,12 +471,12 @@ CONE_STDS = 2.5
 
 
 def _smoothest_within_noise(tracks: Tracks, sol: Solution, cleaning: Cleaning, missing: np.ndarray,
-                            geometric: dict) -> Solution:
+                            geometric: dict, progress: Progress | None = None) -> Solution:
     """The solution of smoothed tracks made smooth over time where the noise left allows it: its
     rotations are filtered as the tracks were (zero phase, on quaternions), then every bone keeps
     the filtered orientation unless a target would leave the cone of CONE_STDS noise stds around
     its track, where it turns just enough to stay inside (positions stay within the noise).
-    geometric: the options of the geometric step."""
+    geometric: the options of the geometric step; progress: of its second pass."""
     from .geometric import solve_geometric
 
     widths = _rotation_widths(tracks, cleaning)
@@ -465,7 +484,8 @@ def _smoothest_within_noise(tracks: Tracks, sol: Solution, cleaning: Cleaning, m
     for seg in segments(sol.num_frames, cleaning.cuts):
         smooth[seg] = smooth_rotations(sol.rotations[seg], widths)
     smooth = _hold_back_rotations(tracks, sol, smooth, cleaning, widths)
-    again = solve_geometric(tracks, twist_guess=smooth, missing=missing, within_noise=CONE_STDS, **geometric)
+    again = solve_geometric(tracks, twist_guess=smooth, missing=missing, within_noise=CONE_STDS, progress=progress,
+                            **geometric)
     again.report = sol.report + ["rotations smoothed over time within the noise of the tracks"]
     again.solver = sol.solver
     return again
