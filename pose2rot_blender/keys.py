@@ -121,17 +121,21 @@ class ActionWriter:
         return out
 
     def write_curves(self, channels: list[tuple[str, int, str]], frames: np.ndarray, values: np.ndarray,
-                     interpolation: int = _LINEAR) -> None:
+                     interpolation: int = _LINEAR, progress=None) -> None:
         """Keys for ``channels`` (data path, array index, channel group) [C]: frames [T], values [T,C];
         one ``add``, two ``foreach_set`` (co, interpolation) and ``update()`` (sorts the keys, sets the
         handles) per curve, the update right after the curve's keys are written, while they are still
-        in the processor's cache (updating every curve at the end cost about 7 % more on long clips)."""
+        in the processor's cache (updating every curve at the end cost about 7 % more on long clips).
+        ``progress(fraction, message)`` hears of every twentieth of the curves written."""
         n = len(frames)
         co = np.empty((len(channels), n, 2), np.float32)
         co[:, :, 0] = frames
         co[:, :, 1] = np.asarray(values).T
         linear = np.full(n, interpolation, np.uint8)
-        for fc, keys_co in zip(self._new_fcurves(channels), co.reshape(len(channels), 2 * n)):
+        step = max(1, len(channels) // 20)
+        for i, (fc, keys_co) in enumerate(zip(self._new_fcurves(channels), co.reshape(len(channels), 2 * n))):
+            if progress is not None and i % step == 0:
+                progress(i / len(channels), f"writing keys: {i}/{len(channels)} curves")
             points = fc.keyframe_points
             if len(points):                   # carried keys outside the solved frames: kept as they are
                 _append_keys(points, keys_co, linear)

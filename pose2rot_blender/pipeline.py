@@ -24,7 +24,7 @@ from pose2rot_core.options import SolveOptions
 from pose2rot_core.pointsets import PointSet
 from pose2rot_core.retarget import retarget_tracks, solve_retargeted
 from pose2rot_core.solution import Solution
-from pose2rot_core.solvers import solve
+from pose2rot_core.solvers import part_of, solve
 from pose2rot_core.stacks import empty_vectors, frames_last, joint_planes
 from pose2rot_core.tracks import Tracks
 from pose2rot_core.units import scale_problem
@@ -32,6 +32,11 @@ from pose2rot_core.wording import WARNING_PREFIX, notes_for, split_warnings
 
 from . import carry, empties, keys, previous, rig as rig_io, runtime
 from .runtime import LearnedSettings
+
+#: the parts of Solve Rotations' progress: reading the empties is this share of reading and
+#: solving, which are this share of the whole (the rest is writing the keys)
+READ_SHARE = 0.15
+PLAN_SHARE = 0.7
 
 #: a tip track staying within this fraction of the height of its bone's head gives no direction
 ZERO_TIP_FRACTION = 1e-5
@@ -288,14 +293,15 @@ def solve_mapped(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
     used = sorted({n for src in list(bone_map.bones.values()) + list(bone_map.points.values())
                    for n in source_names(src) if n in by_name})
     reference = reference_pose(obj, rig, span, options.use_reference)
-    positions, keyed = armature_points(scene, obj, rig, [by_name[n] for n in used], span.frames, progress)
+    positions, keyed = armature_points(scene, obj, rig, [by_name[n] for n in used], span.frames,
+                                       part_of(progress, 0.0, READ_SHARE))
     points = PointSet(tuple(used), positions, frame_rate(scene), "z", source=f"collection '{collection.name}'",
                       first_frame=span.frame_start, keyed=keyed.all(axis=1))
     report: list[str] = []
     result = retarget_tracks(points, rig.skeleton, bone_map, "z", reference_rotations=reference,
                              reference_frame=span.reference_index(reference), rig_name=f"armature '{obj.name}'",
                              smooth=options.smooth, report=report)
-    sol = solve_retargeted(result, options, progress=progress)
+    sol = solve_retargeted(result, options, progress=part_of(progress, READ_SHARE, 1.0))
     sol.report[:0] = report
     direct = {b: s for b, s in bone_map.bones.items() if bone_map.is_direct(b) and b in rig.bone_names}
     match = NameMatch(bone_to_track=direct, unmatched_bones=[], unmatched_tracks=[n for n in by_name if n not in used])
@@ -512,12 +518,14 @@ def _read_and_solve(scene: bpy.types.Scene, obj: bpy.types.Object, collection: b
     if bone_map is not None:
         rig, tracks, match, sol = solve_mapped(scene, obj, collection, span, options, bone_map, progress)
         return rig, tracks, match, sol, [], False          # the map scales the points to the rig itself
-    rig, around, match, keyed = _gather(scene, obj, collection, span, options.use_reference, progress, True)
+    rig, around, match, keyed = _gather(scene, obj, collection, span, options.use_reference,
+                                        part_of(progress, 0.0, READ_SHARE), True)
     start = span.frame_start - around.first_frame
     solved = (start, start + len(span.frames))  # solved with the keys around it, kept on the span
     tracks = around.frames(*solved)
     scale_note = check_scale(tracks, obj)
-    sol = solve(around, options, progress=progress, network=runtime.network(options, learned or LearnedSettings()),
+    sol = solve(around, options, progress=part_of(progress, READ_SHARE, 1.0),
+                network=runtime.network(options, learned or LearnedSettings()),
                 frames=solved, units_checked=True)
     return rig, tracks, match, sol, scale_note, keyed
 
@@ -567,10 +575,11 @@ def _reset_pose(pbones, kept: set[str]) -> None:
         pbones.foreach_set(channel, buf.ravel())
 
 
-def apply_plan(obj: bpy.types.Object, plan: Plan) -> bpy.types.Action:
+def apply_plan(obj: bpy.types.Object, plan: Plan, progress=None) -> bpy.types.Action:
     """Write ``plan`` as a new action on ``obj`` (quaternion keys on every bone, location keys where
     needed; unkeyed channels are reset to rest), carrying over from the replaced action what the
-    solve does not write and the solved bones' keys outside its frames (see carry). Returns the new action."""
+    solve does not write and the solved bones' keys outside its frames (see carry), reporting the
+    solved keys' writing to ``progress(fraction, message)``. Returns the new action."""
     previous.remember(obj)
     curves = keys.object_fcurves(obj)
     kept = carry.kept_bones(curves, set(plan.free_bones))
@@ -587,7 +596,7 @@ def apply_plan(obj: bpy.types.Object, plan: Plan) -> bpy.types.Action:
         writer.write_channels(path, bone, frames, quaternions, keys.BEZIER)
     for fc in writer.existing(lambda fc: carry.solved_channel(fc, kept)):
         carry.clear_frames(fc, first, last)
-    writer.write_curves(*_plan_channels(plan, kept))
+    writer.write_curves(*_plan_channels(plan, kept), progress=progress)
     if turned:
         plan.report.append(f"{len(turned)} bone{'s' if len(turned) != 1 else ''} animated in Euler or axis-angle "
                            "rotation now rotate by quaternion: their keys outside the solved frames became "
@@ -598,9 +607,12 @@ def apply_plan(obj: bpy.types.Object, plan: Plan) -> bpy.types.Action:
 def solve_armature(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types.Collection | None,
                    span: SceneRange, options: SolveOptions, learned: LearnedSettings,
                    progress=None, bone_map: BoneMap | None = None) -> tuple[Plan, float]:
-    """compute_plan + apply_plan; returns (plan, seconds)."""
+    """compute_plan + apply_plan; returns (plan, seconds). ``progress(fraction, message)`` hears of
+    the reading, the solve and the writing of the keys, each in its part of the way."""
     t0 = time.perf_counter()
-    plan = compute_plan(scene, obj, collection, span, options, learned, progress, bone_map)
-    apply_plan(obj, plan)
+    plan = compute_plan(scene, obj, collection, span, options, learned, part_of(progress, 0.0, PLAN_SHARE), bone_map)
+    apply_plan(obj, plan, part_of(progress, PLAN_SHARE, 1.0))
     scene.frame_set(scene.frame_current)
+    if progress is not None:
+        progress(1.0, "keys written")
     return plan, time.perf_counter() - t0

@@ -336,6 +336,24 @@ def test_range_past_the_keys_is_noted(scene_ready):
     assert not any("outside the tracks' keys" in line for line in inside.warnings + plan.warnings)
 
 
+def test_progress_runs_through_reading_solving_and_writing(scene_ready):
+    """Solve Rotations' progress reached 100 % when the core's first pass ended and stood there
+    while the rest of the solve and the writing of the keys took most of a long clip's time; each
+    stage has its part now, in order, and the keys are written under the last."""
+    _, col, rig = scene_ready
+    scene = bpy.context.scene
+    calls = []
+    span = pipeline.SceneRange(frame_start=scene.frame_start, frame_end=scene.frame_end)
+    pipeline.solve_armature(scene, rig, col, span, SolveOptions(use_reference=False), pipeline.LearnedSettings(),
+                            lambda fraction, message: calls.append((fraction, message)))
+    fractions = [f for f, _ in calls]
+    assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
+    solving = [f for f, m in calls if m.startswith("solved ") and "/" in m]
+    writing = [f for f, m in calls if m.startswith("writing keys")]
+    assert solving and writing and max(solving) < min(writing) < 1.0
+    assert max(solving) <= pipeline.PLAN_SHARE <= min(writing)
+
+
 def test_a_range_wholly_outside_the_keys_is_a_warning(scene_ready):
     """A scene range set for another clip (every frame past the empties' last key) solved one held
     pose over all its frames with an Info line only; it is a Warning now, naming both ranges."""
