@@ -351,3 +351,26 @@ def test_a_hand_written_at_the_shoulder_solves_without_numeric_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         sol = solve(replace(tracks, positions=P))
     assert np.isfinite(sol.rotations).all()
+
+
+def test_a_track_far_beyond_the_rig_is_a_warning():
+    """A hand's empty left behind (held 100 units off on a rig 149 tall) is followed by translating
+    the hand, as the default bone lengths translate a joint whose distance changes; the solve said
+    so only in a note. A joint that goes further from its parent than the rig is tall is now named
+    in a warning; the hips of a walk under a root left at the floor (they place the body) are not."""
+    from dataclasses import replace
+
+    from pose2rot_core.bvh import read_bvh
+    from pose2rot_core.tracks_io import tracks_from_bvh
+    from pose2rot_core.variants import make_variant
+
+    clip = read_bvh(Path(__file__).resolve().parents[1] / "examples" / "cmu_08_01.bvh")
+    tracks = tracks_from_bvh(clip)
+    hand = clip.skeleton.names.index("lHand")
+    loose = tracks.positions.copy()
+    loose[:, hand] = [0.7 * clip.skeleton.height, 0.0, 0.0]
+    warnings = [n for n in solve(replace(tracks, positions=loose)).report if n.startswith("warning:")]
+    assert any("'lHand'" in w and "further from the parent than the rig is tall" in w for w in warnings), warnings
+    floor = tracks_from_bvh(make_variant(clip, "floor_root", np.random.default_rng(0)))
+    assert not any("than the rig is tall" in n for n in solve(floor).report)
+    assert not any("than the rig is tall" in n for n in solve(tracks).report)

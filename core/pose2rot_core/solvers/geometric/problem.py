@@ -18,6 +18,7 @@ from ...skeleton import Skeleton, has_length
 from ...smoothing import column_nanmedian
 from ...stacks import any_per_point, component_major, empty_vectors, frames_first, joint_planes, mat_mul, mat_vec
 from ...tracks import Tracks
+from ...wording import WARNING_PREFIX
 from .fit import fit_weights
 
 #: a noise variance: one number, or [T] one per frame
@@ -396,7 +397,24 @@ def classify_translation(skel: Skeleton, lengths: LengthReadings, typical: np.nd
     free[1:] |= moving & (off_rig > FREE_TRANSLATION_FRACTION * np.maximum(scale * rest, 1e-9)) & (off_rig > limit)
     placing = held & _on_root_line(skel)  # these move with stretch "off" as well
     _report_translation(skel, translating, free, dev, held | (stretch == "exact"), placing, report)
+    body = ~_on_root_line(skel) & ~np.isin(skel.parents[1:], np.append(skel.root_line, 0))  # not placing the body
+    report.extend(_loose_tracks(skel, free[1:] & body, _spread(dist, True)))
     return translating, free
+
+
+def _loose_tracks(skel: Skeleton, free: np.ndarray, reach: np.ndarray) -> list[str]:
+    """A warning naming the ``free`` [J-1] joints (translating on their own, below the joints that
+    place the body: a root or the root line may be anywhere) whose tracks go further from their parent's than the rig is tall (``reach`` [J-1], the largest
+    distance over the clip): no bone of the rig reaches there, so the track has likely come loose
+    from its joint (a hand's empty left behind), and the joint follows it all the same."""
+    far = np.flatnonzero(free & (reach > skel.height))
+    if not far.size:
+        return []
+    shown = ", ".join(f"'{skel.names[i + 1]}'" for i in far[:4]) + (f" and {far.size - 4} more" if far.size > 4 else "")
+    return [f"{WARNING_PREFIX}{shown} {'goes' if far.size == 1 else 'go'} further from the parent than the rig is "
+            f"tall (up to {100 * reach[far].max() / skel.height:.3g} % of its height), following "
+            f"{'its track' if far.size == 1 else 'their tracks'}: check that the track follows its joint, or keep the "
+            "rig's bones (stretch='off')"]
 
 
 def _held_offsets(skel: Skeleton, typical: np.ndarray, rest: np.ndarray, scale: float, valid: np.ndarray,
