@@ -218,7 +218,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
                             "on a skeleton, in its axes (a .npz's up_axis, else Y up): leave --up-axis out, or "
                             "turn the output with --up")
     report: list[str] = []
-    tracks = _fps_and_scale(_solve_tracks(args, report), args, report)
+    tracks = _checked_scale(_solve_tracks(args, report), args, report)
     if args.reference:
         frame = args.reference_frame or 0
         reference = _reference_from_bvh(tracks, args.reference, frame)
@@ -228,7 +228,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     update, close = _progress_bar(f"solve ({args.solver})")
     t0 = time.perf_counter()
     try:  # the whole clip is solved, the range kept
-        sol = solve(tracks, options, progress=update, frames=(start, stop), units_checked=True)  # see _fps_and_scale
+        sol = solve(tracks, options, progress=update, frames=(start, stop), units_checked=True)  # see _checked_scale
     finally:
         close()
     seconds = time.perf_counter() - t0
@@ -247,8 +247,11 @@ def cmd_solve(args: argparse.Namespace) -> int:
 
 
 def _solve_tracks(args: argparse.Namespace, report: list[str]):
-    """The tracks of ``solve`` (tracks_io.load_tracks); with --reference-frame and no --reference, BVH
-    tracks whose reference pose is that frame of the clip (read once, tracks_io.tracks_from_bvh)."""
+    """The tracks of ``solve`` (tracks_io.load_tracks) at --fps where given; with --reference-frame
+    and no --reference, BVH tracks whose reference pose is that frame of the clip (read once,
+    tracks_io.tracks_from_bvh)."""
+    from dataclasses import replace
+
     from .bvh import read_bvh
     from .tracks_io import load_tracks, tracks_from_bvh, tracks_source
 
@@ -259,7 +262,8 @@ def _solve_tracks(args: argparse.Namespace, report: list[str]):
     path = tracks_source(args.tracks, args.skeleton)
     if path.suffix.lower() != ".bvh":
         raise Pose2RotError("--reference-frame without --reference needs BVH tracks (their rotations give the pose)")
-    return tracks_from_bvh(read_bvh(path), args.reference_frame, "--reference-frame")
+    tracks = tracks_from_bvh(read_bvh(path), args.reference_frame, "--reference-frame")
+    return tracks if args.fps is None else replace(tracks, fps=args.fps)
 
 
 def _order_option(text: str | None) -> str | None:
@@ -273,15 +277,11 @@ def _order_option(text: str | None) -> str | None:
     return text.upper()
 
 
-def _fps_and_scale(tracks, args: argparse.Namespace, report: list[str]):
-    """Apply --fps and --scale to loaded tracks; without --scale, refuse tracks whose bones are a
-    constant factor of more than units.REFUSE_FACTOR off the skeleton's (see units.scale_problem)."""
-    from dataclasses import replace
-
+def _checked_scale(tracks, args: argparse.Namespace, report: list[str]):
+    """Apply --scale to loaded tracks; without --scale, refuse tracks whose bones are a constant
+    factor of more than units.REFUSE_FACTOR off the skeleton's (see units.scale_problem)."""
     from .units import auto_scale, scale_problem, scale_tracks
 
-    if args.fps is not None:  # checked as the tracks were read (_solve_tracks)
-        tracks = replace(tracks, fps=args.fps)
     if args.scale is None:
         problem = scale_problem(tracks)
         if problem is not None:

@@ -1,8 +1,9 @@
 """Reading and writing joint-position tracks (.npz, .csv, .bvh), checking and filling gaps in them.
 
 Readers by file suffix: :data:`READERS` (``.npz``: tracks_npz, ``.csv``: tracks_csv, ``.bvh``: the
-clip's FK positions). A new format is a reader ``(path, skeleton BVH clip or None, report) -> Tracks``
-in that table, with why it needs a skeleton BVH (None when it carries its own skeleton).
+clip's FK positions). A new format is a reader ``(path, skeleton BVH clip or None, report, fps or
+None) -> Tracks`` in that table (fps: the frame rate to take instead of the file's), with why it
+needs a skeleton BVH (None when it carries its own skeleton).
 
 The ``.npz`` tracks file (loaded with ``allow_pickle=False``):
 - ``positions`` float [T,J,3], NaN = missing; ``joint_names`` str [J]; ``parents`` int [J]
@@ -33,11 +34,18 @@ from .tracks_csv import load_csv
 from .tracks_npz import load_npz
 
 
-#: suffix -> (reader(path, rig clip or None, report), why the format needs a rig BVH; None: it has its own)
-READERS: dict[str, tuple[Callable[[Path, BvhClip | None, list[str] | None], Tracks], str | None]] = {
-    ".npz": (lambda path, _clip, report: load_npz(path, report), None),
-    ".csv": (load_csv, "a CSV file holds only positions"),
-    ".bvh": (lambda path, _clip, _report: tracks_from_bvh(read_bvh(path)), None),
+def _at_fps(tracks: Tracks, fps: float | None) -> Tracks:
+    """``tracks`` at ``fps`` frames per second (None: as they are)."""
+    return tracks if fps is None else replace(tracks, fps=fps)
+
+
+#: suffix -> (reader(path, rig clip or None, report, fps or None), why the format needs a rig BVH; None:
+#: it has its own). An .npz file's stored rate is not read where fps is given: it may be missing or wrong
+READERS: dict[str, tuple[Callable[[Path, BvhClip | None, list[str] | None, float | None], Tracks], str | None]] = {
+    ".npz": (lambda path, _clip, report, fps: load_npz(path, report, fps), None),
+    ".csv": (lambda path, clip, report, fps: _at_fps(load_csv(path, clip, report), fps),
+             "a CSV file holds only positions"),
+    ".bvh": (lambda path, _clip, _report, fps: _at_fps(tracks_from_bvh(read_bvh(path)), fps), None),
 }
 
 
@@ -47,16 +55,11 @@ def load_tracks(path: str | Path, skeleton_bvh: str | Path | None = None,
     """Load tracks from ``.npz``, ``.csv`` (needs ``skeleton_bvh`` for the rig) or ``.bvh``.
 
     report: optional list that receives notes (e.g. rig joints with no CSV columns). fps: the frame
-    rate to take instead of the file's (an ``.npz`` file's stored rate is then not read: it may be
-    missing or wrong); None: the file's.
+    rate to take instead of the file's (see READERS); None: the file's.
     """
     path = tracks_source(path, skeleton_bvh)
-    if fps is not None:
-        if path.suffix.lower() == ".npz":
-            return load_npz(path, report, fps)
-        return replace(load_tracks(path, skeleton_bvh, report), fps=fps)
     reader = READERS[path.suffix.lower()][0]
-    return reader(path, None if skeleton_bvh is None else read_bvh(skeleton_bvh), report)
+    return reader(path, None if skeleton_bvh is None else read_bvh(skeleton_bvh), report, fps)
 
 
 def tracks_source(path: str | Path, skeleton_bvh: str | Path | None = None) -> Path:

@@ -395,18 +395,20 @@ def classify_translation(skel: Skeleton, lengths: LengthReadings, typical: np.nd
     off_rig = np.zeros(J - 1)  # [J-1] in most frames, against the rig scaled like the tracks (translating ones)
     off_rig[moving] = column_nanmedian(np.abs(dist[:, moving] - scale * rest[moving]))
     free[1:] |= moving & (off_rig > FREE_TRANSLATION_FRACTION * np.maximum(scale * rest, 1e-9)) & (off_rig > limit)
-    placing = held & _on_root_line(skel)  # these move with stretch "off" as well
+    line = _on_root_line(skel)
+    placing = held & line  # these move with stretch "off" as well
     _report_translation(skel, translating, free, dev, held | (stretch == "exact"), placing, report)
-    body = ~_on_root_line(skel) & ~np.isin(skel.parents[1:], np.append(skel.root_line, 0))  # not placing the body
+    body = ~line & ~np.isin(skel.parents[1:], np.append(skel.root_line, 0))  # not placing the body
     report.extend(_loose_tracks(skel, free[1:] & body, _spread(dist, True)))
     return translating, free
 
 
 def _loose_tracks(skel: Skeleton, free: np.ndarray, reach: np.ndarray) -> list[str]:
     """A warning naming the ``free`` [J-1] joints (translating on their own, below the joints that
-    place the body: a root or the root line may be anywhere) whose tracks go further from their parent's than the rig is tall (``reach`` [J-1], the largest
-    distance over the clip): no bone of the rig reaches there, so the track has likely come loose
-    from its joint (a hand's empty left behind), and the joint follows it all the same."""
+    place the body: a root or the root line may be anywhere) whose tracks go further from their
+    parent's than the rig is tall (``reach`` [J-1], the largest distance over the clip): no bone of
+    the rig reaches there, so the track has likely come loose from its joint (a hand's empty left
+    behind), and the joint follows it all the same."""
     far = np.flatnonzero(free & (reach > skel.height))
     if not far.size:
         return []
