@@ -6,6 +6,7 @@ Every failure caused by input ends with one readable line on stderr and exit sta
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -567,7 +568,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(_join_negative_values([a for a in given if a != "--debug"]))
     args.debug = "--debug" in given  # before the command or after it, as users write it
     try:
-        return int(args.func(args) or 0)
+        with contextlib.nullcontext() if args.debug else np.errstate(all="ignore"):  # numpy's lines before ours
+            return int(args.func(args) or 0)
     except OptionError as e:
         print(f"pose2rot: error: {e.worded(names('cli'))}", file=sys.stderr)
         return 2
