@@ -27,6 +27,7 @@ from pose2rot_core.solution import Solution
 from pose2rot_core.solvers import part_of, solve
 from pose2rot_core.stacks import empty_vectors, frames_last, joint_planes
 from pose2rot_core.tracks import Tracks
+from pose2rot_core.tracks_io import KEPT_AT_REFERENCE
 from pose2rot_core.units import scale_problem
 from pose2rot_core.wording import WARNING_PREFIX, notes_for, split_warnings
 
@@ -430,6 +431,8 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
     skel = rig.skeleton
     tol = 1e-6 * skel.height
     notes, far_or_flipped = split_warnings(notes_for(sol.report, "blender"))
+    if match.unmatched_bones:  # said below in the rig's words, with the animation a bone may keep instead
+        notes = [n for n in notes if not n.endswith(KEPT_AT_REFERENCE)]
     report, scaled = split_warnings(report)
     report += notes
     blocked = blocked_translations(sol, rig.rest, tol)
@@ -597,6 +600,11 @@ def apply_plan(obj: bpy.types.Object, plan: Plan, progress=None) -> bpy.types.Ac
     for fc in writer.existing(lambda fc: carry.solved_channel(fc, kept)):
         carry.clear_frames(fc, first, last)
     writer.write_curves(*_plan_channels(plan, kept), progress=progress)
+    if kept:
+        one = len(kept) == 1
+        plan.report.append(", ".join(sorted(kept)) + (" keeps the animation it had: no track below it tells its pose"
+                                                       if one else " keep the animation they had: no track below "
+                                                       "them tells their pose"))
     if turned:
         plan.report.append(f"{len(turned)} bone{'s' if len(turned) != 1 else ''} animated in Euler or axis-angle "
                            "rotation now rotate by quaternion: their keys outside the solved frames became "

@@ -194,9 +194,13 @@ def fill_gaps(positions: np.ndarray, names: Sequence[str] | None = None, first_f
     return P, report, missing
 
 
+#: how no_data_note ends: what the solve does with such a joint's rotation
+KEPT_AT_REFERENCE = " (kept at the reference/rest rotation)"
+
+
 def no_data_note(labels: Sequence[str]) -> str:
     """The note for joints (``labels``, quoted names) with no data in any frame."""
-    return "no data in any frame for " + describe_names(list(labels), 8, "joint") + " (kept at the reference/rest rotation)"
+    return "no data in any frame for " + describe_names(list(labels), 8, "joint") + KEPT_AT_REFERENCE
 
 
 def check_has_motion(clip: BvhClip) -> None:

@@ -588,3 +588,23 @@ def test_a_part_of_a_solved_take_solved_again_is_what_the_whole_solve_gave():
     before = basis_rotations(rig, around)
     assert bpy.ops.pose2rot.solve_rotations(tracks_collection="noisy", frame_start=120, frame_end=122) == {'FINISHED'}
     assert angle_deg(basis_rotations(rig, around), before).max() < 0.1  # float32 keys
+
+
+def test_an_untracked_bone_that_keeps_its_keys_is_said_to(scene_ready):
+    """A thumb whose empties are gone but which the animator keyed keeps those keys, and the report
+    says so (it said the thumb was 'kept at the reference/rest rotation', then carried its keys)."""
+    _, col, rig = scene_ready
+    for name in ("lThumb2", "lThumb2_end"):
+        bpy.data.objects.remove(bpy.data.objects[name])
+    thumb = rig.pose.bones["lThumb2"]
+    thumb.rotation_mode = 'QUATERNION'
+    thumb.rotation_quaternion = (0.921, 0.0, 0.0, 0.389)
+    thumb.keyframe_insert("rotation_quaternion", frame=10)
+    scene = bpy.context.scene
+    span = pipeline.SceneRange(frame_start=scene.frame_start, frame_end=scene.frame_end)
+    plan, _ = pipeline.solve_armature(scene, rig, col, span, SolveOptions(use_reference=False),
+                                      pipeline.LearnedSettings())
+    assert "lThumb2 keeps the animation it had: no track below it tells its pose" in plan.report, plan.report
+    assert not any("reference/rest rotation" in line for line in plan.report), plan.report
+    scene.frame_set(10)
+    assert tuple(thumb.rotation_quaternion) == pytest.approx((0.921, 0.0, 0.0, 0.389), abs=1e-3)
