@@ -140,11 +140,13 @@ class SafetyCheck:
 class TipsCheck:
     """The bone tips' part of a SafetyCheck: ``error`` [T,K] distance of each solved tip from its
     track (NaN where the track was no data) and ``allowed`` [K] (or [T,K]) what the tracks explain,
-    fractions of the height; ``names`` [K]."""
+    fractions of the height; ``names`` [K]; ``off_length`` [K] how far each tip's typical track
+    length from its joint is from the rig's, beyond what the noise explains (0 within it)."""
 
     error: np.ndarray
     allowed: np.ndarray
     names: tuple[str, ...]
+    off_length: np.ndarray | None = None
 
 
 @dataclass
@@ -641,7 +643,7 @@ def _check_tips(tracks: Tracks, G: np.ndarray, X: np.ndarray, noise: np.ndarray,
     if tracks.keyed is not None:
         bound = _between_keys_bound(rest / skel.height, np.hypot(end_noise, noise[par]))
         allowed = allowed + np.where(~tracks.keyed[:, par], bound, 0.0)
-    return TipsCheck(error=error, allowed=allowed, names=tuple(tracks.end_names))
+    return TipsCheck(error=error, allowed=allowed, names=tuple(tracks.end_names), off_length=own)
 
 
 def _off_rigid_between_keys(tracks: Tracks, translating: np.ndarray, noise: np.ndarray) -> np.ndarray:

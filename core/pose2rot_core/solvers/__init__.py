@@ -10,7 +10,7 @@ import numpy as np
 from ..errors import Pose2RotError
 from ..options import SOLVERS, SolveOptions
 from ..rotations import rotation_defect
-from ..safety import ResultTooFarError, check_solution
+from ..safety import ResultTooFarError, SafetyCheck, check_solution
 from ..smoothing import AUTO_THRESHOLD, Cleaning, hold_back, mark_gaps, segments, smooth_rotations, smooth_tracks
 from ..solution import Solution
 from ..stacks import any_axis, mat_mul
@@ -271,9 +271,31 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
         progress(1.0, "solved")
     if not units_checked:
         sol.report.extend(units_warning(tracks))
+    if options.stretch == "exact":
+        sol.report.extend(_tips_keep_the_rig(sol.check))
     if isinstance(options.smooth, float) and sol.check.far.any():
         sol.report.append(_forced_smoothing_note(options.smooth, cleaning, tracks.num_frames / tracks.fps))
     return sol
+
+
+def _tips_keep_the_rig(check: SafetyCheck) -> list[str]:
+    """The note for bone tips whose tracks keep other lengths than the rig's under stretch "exact",
+    the furthest first: joints translate onto their tracks, a tip has no joint to translate (none:
+    no such tip)."""
+    from ..tracks_io import describe_names
+    from .geometric.problem import STRETCH_FRACTION
+
+    tips = check.tips
+    if tips is None or tips.off_length is None or not (tips.off_length > STRETCH_FRACTION).any():
+        return []
+    off = np.flatnonzero(tips.off_length > STRETCH_FRACTION)
+    furthest = np.nanmax(np.nan_to_num(tips.error[:, off]), axis=0, initial=0.0)
+    off, worst = off[np.argsort(-furthest, kind="stable")], float(furthest.max())  # the furthest named first
+    one = len(off) == 1
+    return [f"bone tip{'' if one else 's'} {describe_names([repr(tips.names[k]) for k in off], 4, 'bone tip')} "
+            f"{'keeps' if one else 'keep'} the rig's offset{'' if one else 's'} under stretch='exact' (a tip has no "
+            f"joint to translate) while {'its track keeps another length' if one else 'their tracks keep other lengths'}"
+            f": up to {100 * worst:.3g} % of height off {'its track' if one else 'their tracks'}"]
 
 
 def _frame_range(frames: tuple[int, int] | None, num_frames: int) -> tuple[int, int]:
