@@ -92,7 +92,7 @@ def propose(obj: bpy.types.Object | None, collection: bpy.types.Collection | Non
     suffixed = _suffixed_points(names, layout)
     plain = {empty: point for point, empty in suffixed.items()}
     proposal = propose_map(rig.skeleton, "z", tuple(plain.get(n, n) for n in names), layout,
-                           _point_parents(collection, names))
+                           _point_parents(collection, names), rig.end_sites())
     return _renamed(proposal, suffixed) if suffixed else proposal
 
 

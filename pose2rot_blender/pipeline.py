@@ -289,7 +289,8 @@ def solve_mapped(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
     options = options.for_points()
     rig, objects = read_inputs(obj, collection, span)
     by_name = {o.name: o for o in objects}
-    check_map(bone_map, rig.bone_names, list(by_name), rig=f"armature '{obj.name}'",
+    ends = rig.end_sites()                             # the map may drive a leaf bone's tail: '<bone>_end'
+    check_map(bone_map, list(rig.bone_names) + list(ends.names), list(by_name), rig=f"armature '{obj.name}'",
               tracks=f"collection '{collection.name}'")
     used = sorted({n for src in list(bone_map.bones.values()) + list(bone_map.points.values())
                    for n in source_names(src) if n in by_name})
@@ -300,7 +301,8 @@ def solve_mapped(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
                       first_frame=span.frame_start, keyed=keyed.all(axis=1))
     report: list[str] = []
     result = retarget_tracks(points, rig.skeleton, bone_map, "z", reference_rotations=reference,
-                             reference_frame=span.reference_index(reference), rig_name=f"armature '{obj.name}'",
+                             reference_frame=span.reference_index(reference), end_parents=ends.parents,
+                             end_offsets=ends.offsets, end_names=ends.names, rig_name=f"armature '{obj.name}'",
                              smooth=options.smooth, report=report)
     sol = solve_retargeted(result, options, progress=part_of(progress, READ_SHARE, 1.0))
     sol.report[:0] = report

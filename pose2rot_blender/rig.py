@@ -9,6 +9,7 @@ import numpy as np
 from pose2rot_core.blender_space import BoneRest, local_rotations_from_pose
 from pose2rot_core.rotations import nearest_rotation
 from pose2rot_core.errors import Pose2RotError
+from pose2rot_core.map_proposal import EndSites
 from pose2rot_core.skeleton import Skeleton
 
 #: relative spread of the object's scale axes above which it counts as non-uniform
@@ -42,6 +43,11 @@ class Rig:
         """The leaf bones' tails as End Sites: (joint indices [K], rest offsets from their heads [K,3])."""
         leaves = np.array([self.bone_names.index(n) for n in self.leaves], np.int64)
         return leaves, self.tails[leaves] - self.skeleton.rest_positions[leaves]
+
+    def end_sites(self) -> EndSites:
+        """leaf_ends with the names a bone map gives them: ``<bone>_end``."""
+        parents, offsets = self.leaf_ends()
+        return EndSites(parents, offsets, tuple(f"{self.bone_names[j]}_end" for j in parents))
 
 
 def _bulk(collection, attr: str, width: int) -> np.ndarray:
