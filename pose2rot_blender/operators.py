@@ -104,7 +104,7 @@ class POSE2ROT_OT_solve_rotations(bpy.types.Operator):
             self.report({'INFO'}, line)
         self.report({'INFO'}, (
             f"pose2rot: {len(plan.bone_names)} bones x {len(plan.frames)} frames ({options.solver}, "
-            f"{plan.matched} tracks) in {seconds:.2f} s; bone heads against their empties: mean "
+            f"{plan.matched} tracks) in {seconds:.2f} s; bone heads against {plan.against}: mean "
             f"{plan.mean_error_pct:.3g} % / max {plan.max_error_pct:.3g} % of height"
             + ("" if options.max_position_error is None else f" (allowed: {options.max_position_error:g} %)")))
         for line in plan.warnings:                     # last, so that the status bar shows a warning

@@ -98,6 +98,8 @@ class Plan:
     #: bones whose rotation no track tells (none of their own children's or tips' empties): the
     #: animation the replaced action gives them is carried over (see carry)
     free_bones: tuple[str, ...] = ()
+    #: what the position errors are measured against, in words
+    against: str = "their empties"
 
 
 def track_objects(collection: bpy.types.Collection | None) -> list[bpy.types.Object]:
@@ -282,10 +284,11 @@ def _root_at_floor(obj: bpy.types.Object, skel) -> bool:
 
 def solve_mapped(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types.Collection | None,
                  span: SceneRange, options: SolveOptions, bone_map: BoneMap, progress=None
-                 ) -> tuple[rig_io.Rig, Tracks, NameMatch, Solution]:
-    """(rig, tracks on the rig, NameMatch of the bones on empties, Solution): the empties ``bone_map``
-    names, read in armature space over ``span``, drive the rig through it, solved as ``options`` say
-    (made fit for points: SolveOptions.for_points)."""
+                 ) -> tuple[rig_io.Rig, Tracks, NameMatch, Solution, str]:
+    """(rig, tracks on the rig, NameMatch of the bones on empties, Solution, what the tracks are in
+    words): the empties ``bone_map`` names, read in armature space over ``span``, drive the rig
+    through it (the points scaled to the rig: retarget.rig_scale), solved as ``options`` say (made fit
+    for points: SolveOptions.for_points)."""
     options = options.for_points()
     rig, objects = read_inputs(obj, collection, span)
     by_name = {o.name: o for o in objects}
@@ -308,7 +311,8 @@ def solve_mapped(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
     sol.report[:0] = report
     direct = {b: s for b, s in bone_map.bones.items() if bone_map.is_direct(b) and b in rig.bone_names}
     match = NameMatch(bone_to_track=direct, unmatched_bones=[], unmatched_tracks=[n for n in by_name if n not in used])
-    return rig, result.tracks, match, sol
+    scaled = "" if abs(result.scale - 1.0) <= 1e-3 else f", scaled ×{result.scale:.4g} to the rig"
+    return rig, result.tracks, match, sol, f"the points the map places (from their empties{scaled})"
 
 
 def armature_points(scene: bpy.types.Scene, obj: bpy.types.Object, rig: rig_io.Rig, objects: list,
@@ -427,8 +431,8 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
     """Read, solve as ``options`` say (the learned model where ``learned`` says; through ``bone_map``
     when one is given), and convert; raises Pose2RotError and leaves the scene as it was on failure."""
     playhead = scene.frame_current
-    rig, tracks, match, sol, report, keyed = _read_and_solve(scene, obj, collection, span, options, learned,
-                                                             progress, bone_map)
+    rig, tracks, match, sol, report, keyed, against = _read_and_solve(scene, obj, collection, span, options,
+                                                                      learned, progress, bone_map)
     reference_warnings = _playhead_off_reference(playhead, obj, span, options.use_reference)
     skel = rig.skeleton
     tol = 1e-6 * skel.height
@@ -472,7 +476,7 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
                 + override_warnings(obj) + _ambiguity_warning(match),
                 mean_error_pct=float(100 * err.mean() / height) if err.size else 0.0,
                 max_error_pct=float(100 * err.max() / height) if err.size else 0.0,
-                matched=len(match.bone_to_track), solution=written,
+                matched=len(match.bone_to_track), solution=written, against=against,
                 end_parents=end_parents, end_offsets=end_offsets)
 
 
@@ -516,13 +520,15 @@ def _playhead_off_reference(playhead: int, obj: bpy.types.Object, span: SceneRan
 def _read_and_solve(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types.Collection | None,
                     span: SceneRange, options: SolveOptions, learned: LearnedSettings | None, progress,
                     bone_map: BoneMap | None
-                    ) -> tuple[rig_io.Rig, Tracks, NameMatch, Solution, list[str], tuple[float, float] | None | bool]:
+                    ) -> tuple[rig_io.Rig, Tracks, NameMatch, Solution, list[str], tuple[float, float] | None | bool,
+                               str]:
     """(rig, tracks, how bones found their empties, the solution, notes on the tracks' scale, the
-    first and last keyed frame of the empties read, False when not known): the empties drive the
-    bones of the same name, or the bones ``bone_map`` maps them to."""
+    first and last keyed frame of the empties read, False when not known, what the bone heads are
+    measured against in words): the empties drive the bones of the same name, or the bones
+    ``bone_map`` maps them to."""
     if bone_map is not None:
-        rig, tracks, match, sol = solve_mapped(scene, obj, collection, span, options, bone_map, progress)
-        return rig, tracks, match, sol, [], False          # the map scales the points to the rig itself
+        rig, tracks, match, sol, against = solve_mapped(scene, obj, collection, span, options, bone_map, progress)
+        return rig, tracks, match, sol, [], False, against  # the map scales the points to the rig itself
     rig, around, match, keyed = _gather(scene, obj, collection, span, options.use_reference,
                                         part_of(progress, 0.0, READ_SHARE), True)
     start = span.frame_start - around.first_frame
@@ -532,7 +538,7 @@ def _read_and_solve(scene: bpy.types.Scene, obj: bpy.types.Object, collection: b
     sol = solve(around, options, progress=part_of(progress, READ_SHARE, 1.0),
                 network=runtime.network(options, learned or LearnedSettings()),
                 frames=solved, units_checked=True)
-    return rig, tracks, match, sol, scale_note, keyed
+    return rig, tracks, match, sol, scale_note, keyed, "their empties"
 
 
 def _plan_channels(plan: Plan, kept: set[str]) -> tuple[list[tuple[str, int, str]], np.ndarray, np.ndarray]:

@@ -320,3 +320,23 @@ def test_a_map_drives_the_tails_of_leaf_bones(tmp_path):
     height = np.ptp(heads.reshape(-1, 3), axis=0).max()
     for foot, toe in (("lFoot", "left_foot_index"), ("rFoot", "right_foot_index")):
         assert np.linalg.norm(solved[:, names.index(foot)] - at[toe], axis=-1).max() < 0.005 * height, foot
+
+
+def test_the_summary_says_what_a_mapped_solve_is_measured_against(tmp_path):
+    """Through a map the points are scaled to the rig (FreeMoCap's millimetres onto a rig in
+    centimetres: ×0.09), and the position errors are those bones' heads against the scaled points;
+    the summary called them 'bone heads against their empties', which end up to 14 heights away."""
+    root = Path(__file__).resolve().parents[2]
+    assert bpy.ops.import_anim.bvh(filepath=str(root / "examples" / "retarget" / "rig_mixamo.bvh")) == {'FINISHED'}
+    rig = bpy.context.active_object
+    scene = bpy.context.scene
+    body = root / "examples" / "retarget" / "freemocap_walk" / "output_data" / "mediapipe_body_3d_xyz.npy"
+    assert bpy.ops.pose2rot.import_tracks(filepath=str(body), collection_name="take") == {'FINISHED'}
+    col = bpy.data.collections["take"]
+    scene.pose2rot.armature, scene.pose2rot.tracks = rig, col
+    assert bpy.ops.pose2rot.map_auto() == {'FINISHED'}
+    from pose2rot_core.options import SolveOptions
+
+    span = pipeline.SceneRange(frame_start=scene.frame_start, frame_end=scene.frame_end)
+    plan = pipeline.compute_plan(scene, rig, col, span, SolveOptions(), bone_map=mapping.table_map(scene))
+    assert plan.against.startswith("the points the map places (from their empties, scaled ×0.0"), plan.against
