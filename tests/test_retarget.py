@@ -655,6 +655,26 @@ def test_a_joint_above_a_mapped_end_site_is_reported_as_solved_between():
     assert head in line.split("solved between them")[1].split(")")[0], line
 
 
+def test_joints_that_keep_the_reference_pose_are_named_once_by_the_map():
+    """A hand with no point on or below it keeps the reference pose: the map's coverage line counted
+    it, and the solve then said 'no data in any frame for ...' of a joint whose points have data (its
+    map has no row for it); now the coverage line names it and the solve adds no such note."""
+    from pose2rot_core.bonemap import BoneMap
+
+    rng = np.random.default_rng(3)
+    rig, canon = humanoid(rng, spine=3, naming="mixamo")
+    R, root = walk(rig, canon, 30, rng, amplitude=0.3)
+    points, _ = _points(rig, canon, R, root)
+    hand = canon["left_wrist"]
+    bones = {n: src for n, src in _auto(rig, points, "humanml3d22").bones.items() if n != hand}
+    report: list[str] = []
+    result = retarget_tracks(points, rig, BoneMap(bones=bones), report=report)
+    line = next(r for r in report if r.startswith("map: "))
+    assert hand in line.split("keep the reference pose")[1], line
+    sol = solve_retargeted(result, smooth="off")
+    assert not any("no data in any frame" in n for n in sol.report), sol.report
+
+
 @pytest.mark.parametrize("lost", ["confidence", "all zeros"])
 def test_points_that_are_no_data_are_gaps_through_a_map(lost):
     """SMPL points of a walk driving their rig through a map: a left arm whose points have

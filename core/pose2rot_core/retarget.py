@@ -101,9 +101,13 @@ def solve_retargeted(result: Retargeted, options: SolveOptions | None = None, *,
     out when it smooths the tracks)."""
     from .solvers import solve
 
+    from .tracks_io import KEPT_AT_REFERENCE
+
     options = SolveOptions.of(options, **changes).for_points()
-    return solve(result.tracks, options, progress=progress, twist_guess=result.twist_guess, made_up=result.made_up,
-                 points_noise=result.noise)
+    sol = solve(result.tracks, options, progress=progress, twist_guess=result.twist_guess, made_up=result.made_up,
+                points_noise=result.noise)
+    sol.report = [n for n in sol.report if not n.endswith(KEPT_AT_REFERENCE)]  # the map's coverage names them
+    return sol
 
 
 @dataclass
@@ -1000,11 +1004,13 @@ def _report_coverage(targets: RigTargets, rig: Skeleton, report: list[str]) -> N
     mapped = marked[:J]
     lead = marked_or_above(targets.skeleton.parents, marked)[:J]  # End Sites count
     between = [rig.names[j] for j in np.flatnonzero(lead & ~mapped)]
-    kept = int((~lead).sum())
+    kept = [rig.names[j] for j in np.flatnonzero(~lead)]
     report.append(f"map: {int(targets.direct[:J].sum())} joints on points, {int(targets.soft[:J].sum())} on virtual "
                   f"points, {len(between)} solved between them"
                   + (f" ({', '.join(between[:6])}{' ...' if len(between) > 6 else ''})" if between else "")
-                  + f", {kept} keep the reference pose")
+                  + f", {len(kept)} keep the reference pose"
+                  + (f" (no point on or below them: {', '.join(kept[:6])}{' ...' if len(kept) > 6 else ''})"
+                     if kept else ""))
 
 
 #: a body's handedness (see _handedness) counts where its cosine is at least this far from 0, and
