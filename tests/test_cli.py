@@ -15,6 +15,7 @@ import pytest
 
 from pose2rot_core.bvh import read_bvh, write_bvh
 from pose2rot_core.cli import main
+from pose2rot_core.layouts import get_layout
 from pose2rot_core.rotations import axis_angle_to_matrix
 from pose2rot_core.skeleton import Skeleton
 from pose2rot_core.tracks_io import load_tracks, save_tracks, tracks_from_bvh
@@ -373,6 +374,10 @@ BAD_INPUTS = {
     "pickle-as-npz": lambda c, d: (["solve", _write(d / "p.npz", "x"), "--out", d / "o.bvh"], ["not an .npz file"]),
     "rig-beyond-float-range": lambda c, d: (["solve", _write(d / "huge.bvh", c.read_text().replace(
         "OFFSET 0 20 0", "OFFSET 0 1e300 0", 1)), "--out", d / "o.bvh"], ["9.94e+299 units from the origin", "rescale the rig"]),
+    "point-set-of-no-frames": lambda c, d: (["solve", _npz(d / "p0.npz", positions=np.zeros((0, 22, 3)),
+                                                         point_names=np.array(get_layout("humanml3d22").points),
+                                                         fps=30.0), "--layout", "humanml3d22", "--out", d / "o.bvh"],
+                                            ["p0.npz: the point set has 0 frames"]),
     "argparse-missing-out": lambda c, d: (["solve", c], ["required: --out", "pose2rot solve --help"]),
     "argparse-bad-int": lambda c, d: (["solve", c, "--out", d / "o.bvh", "--reference-frame", "x"],
                                       ["--reference-frame", "'x'"]),
@@ -399,6 +404,11 @@ def _hard_link(target: Path, path: Path) -> Path:
 
 def _mkdir(path: Path) -> Path:
     path.mkdir()
+    return path
+
+
+def _npz(path: Path, **arrays) -> Path:
+    np.savez(path, **arrays)
     return path
 
 

@@ -345,8 +345,10 @@ def detect_up(points: PointSet) -> str | None:
 
 # ----------------------------------------------------------------------------- checks
 def check_points(points: PointSet) -> None:
-    """Raise (one line) for infinite values, no data at all, or 2-D coordinates in 3-D."""
+    """Raise (one line) for no frames, infinite values, no data at all, or 2-D coordinates in 3-D."""
     P, name = points.positions, points.source or "points"
+    if P.shape[0] == 0:
+        raise Pose2RotError(f"{name}: the point set has 0 frames; there is nothing to solve")
     samples = P.reshape(-1, 3) if np.isfinite(P).all() else _known_samples(points, name)
     columns = np.ascontiguousarray(samples.T)            # [3,N]: along rows the reductions are fast
     extent = columns.max(axis=1) - columns.min(axis=1)

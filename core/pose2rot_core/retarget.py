@@ -164,7 +164,9 @@ def retarget_tracks(points: PointSet, rig: Skeleton, bone_map: BoneMap, up: str 
     ends = [k for k in range(len(end_parents)) if targets.direct[J + k] or targets.soft[J + k]]
     end_kw = {}
     if ends:
-        end_kw = dict(end_positions=filled[:, [J + k for k in ends]], end_parents=end_parents[ends],
+        columns = [J + k for k in ends]
+        end_positions = np.where(targets.gaps[:, columns, None], np.nan, filled[:, columns])  # gaps, as the joints'
+        end_kw = dict(end_positions=end_positions, end_parents=end_parents[ends],
                       end_rest_offsets=end_offsets[ends], end_names=tuple(end_names[k] for k in ends))
     _report_coverage(targets, rig, report)
     positions = filled[:, :J]
@@ -202,7 +204,8 @@ def rig_targets(points: PointSet, rig: Skeleton, bone_map: BoneMap, up: str,
         direct[j], soft[j] = bone_map.is_direct(bone), not bone_map.is_direct(bone)
     if empty:
         report.append(f"no data in any frame for the points of {', '.join(empty[:8])}"
-                      f"{' ...' if len(empty) > 8 else ''}: those joints keep the reference pose")
+                      f"{' ...' if len(empty) > 8 else ''}: they count as unmapped (the 'map:' line says which of "
+                      "them are solved between the mapped joints and which keep the reference pose)")
     mapped = direct | soft
     gaps = np.isnan(X).any(-1) & mapped
     X[:, mapped], fill_report, _ = fill_gaps(X[:, mapped], [names[j] for j in np.flatnonzero(mapped)],
