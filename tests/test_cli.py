@@ -378,6 +378,13 @@ BAD_INPUTS = {
                                                          point_names=np.array(get_layout("humanml3d22").points),
                                                          fps=30.0), "--layout", "humanml3d22", "--out", d / "o.bvh"],
                                             ["p0.npz: the point set has 0 frames"]),
+    "map-of-a-rig-matching-no-point": lambda c, d: (["map", "--skeleton", _write(d / "odd.bvh", _renamed(c)),
+                                                    "--layout", "coco17", "--out", d / "m.json"],
+                                                   ["matches a point of coco17", "nothing written"]),
+    "map-from-points-without-data": lambda c, d: (["map", "--skeleton", c, "--source",
+                                                  _npz(d / "nan.npz", positions=np.full((5, 17, 3), np.nan),
+                                                       point_names=np.array(get_layout("coco17").points)),
+                                                  "--out", d / "m.json"], ["nan.npz: no point has data in any frame"]),
     "argparse-missing-out": lambda c, d: (["solve", c], ["required: --out", "pose2rot solve --help"]),
     "argparse-bad-int": lambda c, d: (["solve", c, "--out", d / "o.bvh", "--reference-frame", "x"],
                                       ["--reference-frame", "'x'"]),
@@ -405,6 +412,15 @@ def _hard_link(target: Path, path: Path) -> Path:
 def _mkdir(path: Path) -> Path:
     path.mkdir()
     return path
+
+
+def _renamed(clip: Path) -> str:
+    """The text of ``clip`` with joints below the hips named so that no layout's point matches them
+    (the hips alone find the mean of a layout's hips, a virtual point that drives no bone)."""
+    text = clip.read_text()
+    for i, name in enumerate(NAMES[1:]):
+        text = re.sub(rf"\b{name}\b", f"node{i}", text)
+    return text
 
 
 def _npz(path: Path, **arrays) -> Path:

@@ -157,7 +157,7 @@ def cmd_map(args: argparse.Namespace) -> int:
         raise Pose2RotError("give the points to map from: --layout NAME or --source FILE"
                             + (" (not both)" if args.layout else ""))
     proposal, rig = propose_for_rig(args)
-    if not proposal.bone_map.bones:
+    if not any(proposal.bone_map.is_direct(b) for b in proposal.bone_map.bones):  # a virtual root alone drives nothing
         raise Pose2RotError(
             f"no joint of {Path(args.skeleton).name} matches a point of {args.layout or Path(args.source).name} "
             f"(points {', '.join(proposal.unused[:4])}{' ...' if len(proposal.unused) > 4 else ''}); nothing written: "
@@ -221,6 +221,9 @@ def _source_points(path: str) -> tuple[tuple[str, ...], list[int] | None, Layout
         return tuple(names), parents, None
     points = load_points(path, check=False)
     present = tuple(n for n, seen in zip(points.names, np.isfinite(points.positions).all(-1).any(0)) if seen)
+    if not present:
+        raise Pose2RotError(f"{Path(path).name}: no point has data in any frame (every value is NaN, or there are "
+                            "no frames): there is nothing to map; give --source points with data")
     return present, None, points.layout
 
 
