@@ -699,6 +699,19 @@ def test_a_gap_in_a_point_that_drives_a_bone_tip_is_not_counted_against_the_solv
     assert np.isnan(tip[20:40]).all() and np.isfinite(tip[:20]).all(), tip
 
 
+def test_a_map_of_the_root_alone_is_refused_as_such():
+    """A map that puts only the root on a point drove no bone: the solve said that no joint below the
+    root has data and to check the tracks and their scale, though the points have data."""
+    from pose2rot_core.bonemap import BoneMap
+
+    rng = np.random.default_rng(3)
+    rig, canon = humanoid(rng, spine=3, naming="mixamo")
+    R, root = walk(rig, canon, 10, rng, amplitude=0.3)
+    points, _ = _points(rig, canon, R, root)
+    with pytest.raises(Pose2RotError, match=f"map: only the rig's root '{rig.names[0]}' is on points"):
+        retarget_tracks(points, rig, BoneMap(bones={rig.names[0]: "pelvis"}))
+
+
 @pytest.mark.parametrize("lost", ["confidence", "all zeros"])
 def test_points_that_are_no_data_are_gaps_through_a_map(lost):
     """SMPL points of a walk driving their rig through a map: a left arm whose points have
