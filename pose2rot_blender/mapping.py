@@ -15,6 +15,7 @@ import bpy
 from bpy.props import CollectionProperty, IntProperty, StringProperty
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 
+from pose2rot_core.automap import NOT_STANDING
 from pose2rot_core.bonemap import BoneMap, load_map, parse_map, renamed_source, save_map
 from pose2rot_core.errors import Pose2RotError
 from pose2rot_core.names import DUPLICATE
@@ -91,7 +92,7 @@ def propose(obj: bpy.types.Object | None, collection: bpy.types.Collection | Non
     layout = get_layout(layout_name) if layout_name else None
     suffixed = _suffixed_points(names, layout)
     plain = {empty: point for point, empty in suffixed.items()}
-    proposal = propose_map(rig.skeleton, "z", tuple(plain.get(n, n) for n in names), layout,
+    proposal = propose_map(rig.skeleton, rig_io.up_axis(obj), tuple(plain.get(n, n) for n in names), layout,
                            _point_parents(collection, names), rig.end_sites())
     return _renamed(proposal, suffixed) if suffixed else proposal
 
@@ -152,8 +153,9 @@ class POSE2ROT_OT_map_auto(bpy.types.Operator):
                 "the map is left as it was: check the armature and the tracks, or write MAP.json by hand and Load Map "
                 "(docs/RETARGETING.md)")
         set_table(context.scene, proposal.bone_map)
-        for bone, why in proposal.doubtful.items():
-            self.report({'WARNING'}, f"check {bone}: {why}")
+        for bone, why in proposal.doubtful.items():  # Automatic Map reads the rest pose
+            self.report({'WARNING'}, f"check {bone}: {why}"
+                        + (" (the armature's rest pose, in Edit Mode)" if why == NOT_STANDING else ""))
         self.report({'INFO'}, f"{len(proposal.bone_map.bones)} bones mapped ({proposal.family} rig), "
                               f"{len(proposal.between)} solved between them, {len(proposal.kept)} keep their pose")
         return {'FINISHED'}

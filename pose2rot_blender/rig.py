@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import bpy
 import numpy as np
 
+from pose2rot_core.axes import AXES
 from pose2rot_core.blender_space import BoneRest, local_rotations_from_pose
 from pose2rot_core.rotations import nearest_rotation
 from pose2rot_core.errors import Pose2RotError
@@ -48,6 +49,15 @@ class Rig:
         """leaf_ends with the names a bone map gives them: ``<bone>_end``."""
         parents, offsets = self.leaf_ends()
         return EndSites(parents, offsets, tuple(f"{self.bone_names[j]}_end" for j in parents))
+
+
+def up_axis(obj: bpy.types.Object) -> str:
+    """The axis of ``obj``'s own space ("z", "-y", ... a key of AXES) nearest the world's up (+Z):
+    "z" unless the object is turned (a rig exported Y-up and turned upright by its object's
+    rotation has "y")."""
+    turn = np.array(obj.matrix_world.to_3x3().normalized(), np.float64)
+    up = turn.T @ np.array([0.0, 0.0, 1.0])
+    return max(AXES, key=lambda name: float(np.dot(AXES[name], up)))
 
 
 def _bulk(collection, attr: str, width: int) -> np.ndarray:

@@ -316,10 +316,14 @@ def _geometry_doubts(bones: dict, canon: dict[str, str], names: Sequence[str], r
         if None not in legs:
             h = reference[legs] @ up
             if not h[0] > h[1] > h[2]:
-                out[names[legs[1]]] = ("hip, knee and ankle are not one above the other in the reference pose: "
-                                       "give the rig a standing reference pose (--reference RIG.bvh "
-                                       "--reference-frame N)")
+                out[names[legs[1]]] = NOT_STANDING
     return out
+
+
+#: the doubt on a leg whose hip, knee and ankle do not stand one above the other (the interfaces add
+#: how to give a reference pose)
+NOT_STANDING = ("hip, knee and ankle are not one above the other in the reference pose: the legs' rows may be "
+                "wrong; give the rig a standing reference pose or check those rows")
 
 
 def foot_pairs(where: dict[str, int]) -> list[tuple[int, int]]:

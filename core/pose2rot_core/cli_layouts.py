@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import Pose2RotError
+from .automap import NOT_STANDING
 from .axes import AXES
 from .layouts import LAYOUTS, Layout, get_layout
 from .options import SolveOptions
@@ -168,7 +169,7 @@ def cmd_map(args: argparse.Namespace) -> int:
     print(f"{Path(args.skeleton).name} ({proposal.family} rig): {direct} joints on points, "
           f"{len(m.bones) - direct} on virtual points -> {out}")
     for bone, why in proposal.doubtful.items():
-        print(f"doubtful: {bone}: {why}")
+        print(f"doubtful: {bone}: {why}" + (" (--reference RIG.bvh --reference-frame N)" if why == NOT_STANDING else ""))
     if proposal.between:
         print(f"no point, solved between mapped joints: {', '.join(proposal.between)}")
     if proposal.kept:

@@ -150,7 +150,7 @@ def retarget_tracks(points: PointSet, rig: Skeleton, bone_map: BoneMap, up: str 
                           tuple(end_names), report)
     check_shared_points(bone_map, targets)
     check_root(targets, rig.names[0], bone_map)
-    if not (targets.direct | targets.soft)[1:].any():
+    if rig.num_joints > 1 and not (targets.direct | targets.soft)[1:].any():  # a rig of one joint: its place
         raise Pose2RotError(f"map: only the rig's root '{rig.names[0]}' is on points, so no bone is driven; map the "
                             "joints below it to points too")
     _report_mirrored(targets, np.asarray(AXES[up], np.float64), report)

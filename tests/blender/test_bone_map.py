@@ -288,14 +288,9 @@ def test_bones_a_map_drives_through_a_mean_are_solved_over_old_keys(tmp_path):
     assert angle_deg(basis_rotations(keyed, scene_frames())[:, hand], fresh).max() < 0.1
 
 
-def test_a_map_drives_the_tails_of_leaf_bones(tmp_path):
-    """A bone map may drive a leaf bone's tail (`<bone>_end`), as docs/RETARGETING.md says and the
-    command line's maps do: Blender refused such rows ('not a joint of armature') and Automatic Map
-    left the toe landmarks unused, so the feet never pitched (their tails 5 % of the height off the
-    toe empties, said nowhere). Now Automatic Map maps the toes onto the feet's tails and the solve
-    puts them there."""
-    src = import_clip(frames=40)
-    frames = scene_frames()
+def _landmarks_at(src, frames: np.ndarray):
+    """(collection 'landmarks' of MediaPipe-named empties at the CMU armature ``src``'s limb joints,
+    toe tips and nose over ``frames``, {point: positions [T,3]})."""
     heads, tails = pose_points(src, frames), pose_points(src, frames, "tail")
     bones = [pb.name for pb in src.pose.bones]
     where = {"hip": ("Thigh", heads), "knee": ("Shin", heads), "ankle": ("Foot", heads),
@@ -307,7 +302,20 @@ def test_a_map_drives_the_tails_of_leaf_bones(tmp_path):
     col = bpy.data.collections.new("landmarks")
     bpy.context.scene.collection.children.link(col)
     col[importing.LAYOUT_KEY] = "mediapipe33"
-    empties.write_empties(col, list(at), np.stack(list(at.values()), axis=1), 1, 0.02)
+    empties.write_empties(col, list(at), np.stack(list(at.values()), axis=1), int(frames[0]), 0.02)
+    return col, at
+
+
+def test_a_map_drives_the_tails_of_leaf_bones(tmp_path):
+    """A bone map may drive a leaf bone's tail (`<bone>_end`), as docs/RETARGETING.md says and the
+    command line's maps do: Blender refused such rows ('not a joint of armature') and Automatic Map
+    left the toe landmarks unused, so the feet never pitched (their tails 5 % of the height off the
+    toe empties, said nowhere). Now Automatic Map maps the toes onto the feet's tails and the solve
+    puts them there."""
+    src = import_clip(frames=40)
+    frames = scene_frames()
+    heads = pose_points(src, frames)
+    col, at = _landmarks_at(src, frames)
     rig = rest_copy(src, "Rig")
     scene = bpy.context.scene
     scene.pose2rot.armature, scene.pose2rot.tracks = rig, col
@@ -340,3 +348,25 @@ def test_the_summary_says_what_a_mapped_solve_is_measured_against(tmp_path):
     span = pipeline.SceneRange(frame_start=scene.frame_start, frame_end=scene.frame_end)
     plan = pipeline.compute_plan(scene, rig, col, span, SolveOptions(), bone_map=mapping.table_map(scene))
     assert plan.against.startswith("the points the map places (from their empties, scaled ×0.0"), plan.against
+
+
+def test_automatic_map_reads_up_from_the_armature_object(tmp_path):
+    """A rig exported Y-up (its bones turned -90 degrees about X, its object +90: the same pose in the
+    world) was read with Z up: Automatic Map warned that hip, knee and ankle do not stand one above
+    the other, and with command-line flags; it now reads up in the armature's own space."""
+    from mathutils import Matrix
+
+    src = import_clip(frames=10)
+    col, _ = _landmarks_at(src, scene_frames())
+    rig = rest_copy(src, "Rig")
+    assert not mapping.propose(rig, col).doubtful
+    bpy.context.view_layer.objects.active = rig
+    bpy.ops.object.mode_set(mode='EDIT')
+    for bone in rig.data.edit_bones:
+        bone.transform(Matrix.Rotation(-np.pi / 2, 4, 'X'))
+    bpy.ops.object.mode_set(mode='OBJECT')
+    rig.matrix_world = Matrix.Rotation(np.pi / 2, 4, 'X')
+    bpy.context.view_layer.update()
+    proposal = mapping.propose(rig, col)
+    assert not proposal.doubtful, proposal.doubtful
+    assert proposal.bone_map.bones["lShin"] == "left_knee"
