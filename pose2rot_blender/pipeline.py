@@ -286,9 +286,10 @@ def solve_mapped(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
                  span: SceneRange, options: SolveOptions, bone_map: BoneMap, progress=None
                  ) -> tuple[rig_io.Rig, Tracks, NameMatch, Solution, str]:
     """(rig, tracks on the rig, NameMatch of the bones on empties, Solution, what the tracks are in
-    words): the empties ``bone_map`` names, read in armature space over ``span``, drive the rig
-    through it (the points scaled to the rig: retarget.rig_scale), solved as ``options`` say (made fit
-    for points: SolveOptions.for_points)."""
+    words): the empties ``bone_map`` names, read in armature space over ``span`` and the keys around
+    it (as by name: a part of the shot solves as the whole does there), drive the rig through it (the
+    points scaled to the rig: retarget.rig_scale), solved as ``options`` say (made fit for points:
+    SolveOptions.for_points)."""
     options = options.for_points()
     rig, objects = read_inputs(obj, collection, span)
     by_name = {o.name: o for o in objects}
@@ -298,21 +299,27 @@ def solve_mapped(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
     used = sorted({n for src in list(bone_map.bones.values()) + list(bone_map.points.values())
                    for n in source_names(src) if n in by_name})
     reference = reference_pose(obj, rig, span, options.use_reference)
-    positions, keyed = armature_points(scene, obj, rig, [by_name[n] for n in used], span.frames,
-                                       part_of(progress, 0.0, READ_SHARE))
+    wanted = [by_name[n] for n in used]
+    found = empties.vetted_curves(wanted)
+    curve_keys = empties.CurveKeys(empties.found_curves(found))
+    read = _around_keys(span, curve_keys.range(), frame_rate(scene))
+    positions, keyed = armature_points(scene, obj, rig, wanted, read.frames, part_of(progress, 0.0, READ_SHARE),
+                                       found, curve_keys)
     points = PointSet(tuple(used), positions, frame_rate(scene), "z", source=f"collection '{collection.name}'",
-                      first_frame=span.frame_start, keyed=keyed.all(axis=1))
+                      first_frame=read.frame_start, keyed=keyed.all(axis=1))
     report: list[str] = []
     result = retarget_tracks(points, rig.skeleton, bone_map, "z", reference_rotations=reference,
-                             reference_frame=span.reference_index(reference), end_parents=ends.parents,
+                             reference_frame=read.reference_index(reference), end_parents=ends.parents,
                              end_offsets=ends.offsets, end_names=ends.names, rig_name=f"armature '{obj.name}'",
                              smooth=options.smooth, report=report)
-    sol = solve_retargeted(result, options, progress=part_of(progress, READ_SHARE, 1.0))
+    start = span.frame_start - read.frame_start
+    solved = (start, start + len(span.frames))  # solved with the keys around it, kept on the span
+    sol = solve_retargeted(result, options, progress=part_of(progress, READ_SHARE, 1.0), frames=solved)
     sol.report[:0] = report
     direct = {b: s for b, s in bone_map.bones.items() if bone_map.is_direct(b) and b in rig.bone_names}
     match = NameMatch(bone_to_track=direct, unmatched_bones=[], unmatched_tracks=[n for n in by_name if n not in used])
     scaled = "" if abs(result.scale - 1.0) <= 1e-3 else f", scaled ×{result.scale:.4g} to the rig"
-    return rig, result.tracks, match, sol, f"the points the map places (from their empties{scaled})"
+    return rig, result.tracks.frames(*solved), match, sol, f"the points the map places (from their empties{scaled})"
 
 
 def armature_points(scene: bpy.types.Scene, obj: bpy.types.Object, rig: rig_io.Rig, objects: list,

@@ -94,18 +94,18 @@ class Retargeted:
 
 
 def solve_retargeted(result: Retargeted, options: SolveOptions | None = None, *, progress=None,
-                     **changes) -> Solution:
+                     frames: tuple[int, int] | None = None, **changes) -> Solution:
     """Solve retargeted tracks as ``options`` say (``changes``: fields applied on top), made fit for
     points by :meth:`SolveOptions.for_points` (geometric solver; "auto" stretch keeps the rig's bone
     lengths), with the chains' shared twist as the roll guess (which :func:`solvers.solve` leaves
-    out when it smooths the tracks)."""
+    out when it smooths the tracks); ``frames`` (start, stop): the part returned (see solvers.solve)."""
     from .solvers import solve
 
     from .tracks_io import KEPT_AT_REFERENCE
 
     options = SolveOptions.of(options, **changes).for_points()
     sol = solve(result.tracks, options, progress=progress, twist_guess=result.twist_guess, made_up=result.made_up,
-                points_noise=result.noise)
+                points_noise=result.noise, frames=frames)
     sol.report = [n for n in sol.report if not n.endswith(KEPT_AT_REFERENCE)]  # the map's coverage names them
     return sol
 
