@@ -16,7 +16,7 @@ from bpy.props import CollectionProperty, IntProperty, StringProperty
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 
 from pose2rot_core.automap import NOT_STANDING
-from pose2rot_core.bonemap import BoneMap, load_map, parse_map, renamed_source, save_map
+from pose2rot_core.bonemap import BoneMap, load_map, parse_map, renamed_source, save_map, unplaced_root
 from pose2rot_core.errors import Pose2RotError
 from pose2rot_core.names import DUPLICATE
 
@@ -97,6 +97,16 @@ def propose(obj: bpy.types.Object | None, collection: bpy.types.Collection | Non
     return _renamed(proposal, suffixed) if suffixed else proposal
 
 
+def proposal_warnings(obj: bpy.types.Object, proposal) -> list[str]:
+    """What Automatic Map warns of: its doubtful rows (a leg that does not stand in the rest pose,
+    which it reads), and a map that a solve would refuse (nothing places the body)."""
+    out = [f"check {bone}: {why}" + (" (the armature's rest pose, in Edit Mode)" if why == NOT_STANDING else "")
+           for bone, why in proposal.doubtful.items()]
+    skeleton = rig_io.read_rig(obj).skeleton
+    stops = unplaced_root(skeleton.names, skeleton.children[0], proposal.bone_map)
+    return out + ([stops.replace("by hand", "by hand (a row of the Bone Map)")] if stops else [])
+
+
 def _suffixed_points(names: tuple[str, ...], layout) -> dict[str, str]:
     """{layout point: empty} for empties named after a layout's points with Blender's duplicate
     suffix (``left_hip.001``: the same points imported again into one file, Blender's names being
@@ -153,9 +163,8 @@ class POSE2ROT_OT_map_auto(bpy.types.Operator):
                 "the map is left as it was: check the armature and the tracks, or write MAP.json by hand and Load Map "
                 "(docs/RETARGETING.md)")
         set_table(context.scene, proposal.bone_map)
-        for bone, why in proposal.doubtful.items():  # Automatic Map reads the rest pose
-            self.report({'WARNING'}, f"check {bone}: {why}"
-                        + (" (the armature's rest pose, in Edit Mode)" if why == NOT_STANDING else ""))
+        for line in proposal_warnings(panel_armature(context), proposal):
+            self.report({'WARNING'}, line)
         self.report({'INFO'}, f"{len(proposal.bone_map.bones)} bones mapped ({proposal.family} rig), "
                               f"{len(proposal.between)} solved between them, {len(proposal.kept)} keep their pose")
         return {'FINISHED'}

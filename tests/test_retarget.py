@@ -881,3 +881,18 @@ def _check_upright(rig, canon, points, layout_name, hips_within=0.03):
 
 def _unit(v):
     return v / np.linalg.norm(v, axis=-1, keepdims=True)
+
+
+def test_a_map_that_places_nothing_of_the_body_is_told_apart():
+    """unplaced_root (the warning of `pose2rot map` and Automatic Map): a map without the root or any
+    of its children stops every solve; one of the root's children on a point is enough."""
+    from pose2rot_core.bonemap import BoneMap, unplaced_root
+
+    rig, canon = humanoid(np.random.default_rng(3), spine=3, naming="mixamo")
+    kids = rig.children[0]
+    arms = BoneMap(bones={canon["left_elbow"]: "left_elbow", canon["left_wrist"]: "left_wrist"})
+    why = unplaced_root(rig.names, kids, arms)
+    assert why is not None and f"root '{rig.names[0]}'" in why and "solve with it stops" in why
+    legs = BoneMap(bones={**arms.bones, rig.names[kids[0]]: "left_hip"})
+    assert unplaced_root(rig.names, kids, legs) is None
+    assert unplaced_root(rig.names, kids, BoneMap(bones={rig.names[0]: {"mean": ["left_hip", "right_hip"]}})) is None

@@ -173,6 +173,18 @@ def check_map(bone_map: BoneMap, joints: Sequence[str], point_names: Sequence[st
                                        "pose2rot map --source, or Automatic Map in Blender)" if made else ""))
 
 
+def unplaced_root(names: Sequence[str], children: Sequence[int], bone_map: BoneMap) -> str | None:
+    """Why a solve with ``bone_map`` stops before it starts where it gives the rig's root (``names[0]``;
+    ``children``: the root's child joints) no point and none of its children one (nothing places the
+    body), else None."""
+    root, kids = names[0], [names[k] for k in children]
+    if root in bone_map.bones or any(k in bone_map.bones for k in kids):
+        return None
+    return (f"the map gives the rig's root '{root}' no point and none of its children one, so a solve with it "
+            f"stops: map the root (e.g. \"{root}\": {{\"mean\": [\"left_hip\", \"right_hip\"]}}) or one of its "
+            "children by hand")
+
+
 def _check_cycle(points: Mapping[str, Source], name: str, path: list[str]) -> None:
     if name in path:
         chain = " -> ".join(path[path.index(name):] + [name])

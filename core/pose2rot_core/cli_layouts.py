@@ -150,7 +150,7 @@ def _rig_reference(args: argparse.Namespace, rig) -> np.ndarray | None:
 # ------------------------------------------------------------------------------ map
 def cmd_map(args: argparse.Namespace) -> int:
     """``pose2rot map``: propose MAP.json for a rig from a layout or another skeleton's points."""
-    from .bonemap import save_map
+    from .bonemap import save_map, unplaced_root
     from .cli import _output_path
 
     out = _output_path(args.out, (".json",))
@@ -177,18 +177,10 @@ def cmd_map(args: argparse.Namespace) -> int:
               f"({', '.join(proposal.kept[:8])}{' ...' if len(proposal.kept) > 8 else ''})")
     if proposal.unused:
         print(f"points not used: {', '.join(proposal.unused)}")
-    _warn_unplaced_root(rig, m)
+    stops = unplaced_root(rig.names, rig.children[0], m)
+    if stops:
+        print(f"warning: {stops}", file=sys.stderr)
     return 0
-
-
-def _warn_unplaced_root(rig, bone_map) -> None:
-    """A warning (standard error) where ``bone_map`` gives the root of skeleton ``rig`` no point and
-    none of its children one: a solve with it stops, as nothing places the body."""
-    root, kids = rig.names[0], [rig.names[k] for k in rig.children[0]]
-    if root not in bone_map.bones and not any(k in bone_map.bones for k in kids):
-        print(f"warning: the map gives the rig's root '{root}' no point and none of its children one, so a solve "
-              f"with it stops: map the root (e.g. \"{root}\": {{\"mean\": [\"left_hip\", \"right_hip\"]}}) or one "
-              "of its children by hand", file=sys.stderr)
 
 
 def propose_for_rig(args: argparse.Namespace):

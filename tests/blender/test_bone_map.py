@@ -384,3 +384,16 @@ def test_part_of_the_shot_solved_through_a_map_is_what_the_whole_solve_gives_the
     assert bpy.ops.pose2rot.solve_rotations(armature="Rig", tracks_collection="landmarks", frame_start=15,
                                             frame_end=25) == {'FINISHED'}
     assert angle_deg(basis_rotations(target, frames), whole).max() < 0.1  # float32 matrices: 0.02 at most
+
+
+def test_automatic_map_warns_of_a_map_a_solve_would_refuse(tmp_path):
+    """Empties named like MediaPipe landmarks but not imported as that layout give no mean of the hips:
+    Automatic Map said '14 bones mapped' and Solve then refused the map (nothing places the body);
+    Automatic Map now warns of it, and of nothing where the layout is known."""
+    src = import_clip(frames=10)
+    col, _ = _landmarks_at(src, scene_frames())
+    rig = rest_copy(src, "Rig")
+    assert not mapping.proposal_warnings(rig, mapping.propose(rig, col))
+    del col[importing.LAYOUT_KEY]
+    warnings = mapping.proposal_warnings(rig, mapping.propose(rig, col))
+    assert any("no point and none of its children one, so a solve with it stops" in w for w in warnings), warnings
