@@ -19,6 +19,22 @@ def panel_armature(context):
     return obj if obj is not None and obj.type == 'ARMATURE' else None
 
 
+def map_rows(scene) -> int:
+    """How many filled rows the scene's Bone Map has (0: bones match empties by name)."""
+    return sum(1 for e in scene.pose2rot_map if e.bone.strip() and e.source.strip())
+
+
+def status_line(scene, arm, collection) -> tuple[str, str]:
+    """(text, icon) of the panel's line on how the armature's bones find their empties: through the
+    Bone Map when it has rows (the solve then reads it, not the names), else by name."""
+    rows = map_rows(scene)
+    if rows:
+        return f"Bone Map in use: {rows} rows (Clear Map to match by name)", 'GROUP_BONE'
+    m = _match_summary(arm, collection)
+    return (f"Matched {len(m.bone_to_track)} of {len(arm.data.bones)} bones"
+            + (f", {len(m.end_to_track)} tips" if m.end_to_track else ""), 'CHECKMARK' if m.bone_to_track else 'ERROR')
+
+
 def _match_summary(arm, collection):
     """Cached name matching for the panel (recomputed when names change); a joint's further End
     Sites whose rest offsets Import Tracks kept (importing.TIPS_KEY) count as used tips."""
@@ -69,14 +85,13 @@ class POSE2ROT_PT_main(SidebarPanel, bpy.types.Panel):
         elif settings.tracks is None:
             box.label(text="Pick a collection of empties, or import tracks", icon='INFO')
         else:
-            m = _match_summary(arm, settings.tracks)
-            n_bones = len(arm.data.bones)
-            box.label(text=f"Matched {len(m.bone_to_track)} of {n_bones} bones"
-                      + (f", {len(m.end_to_track)} tips" if m.end_to_track else ""),
-                      icon='CHECKMARK' if m.bone_to_track else 'ERROR')
-            _names_line(box, "No track", m.unmatched_bones, 'BONE_DATA')
-            _names_line(box, "Unused", m.unmatched_tracks, 'EMPTY_DATA')
-            _names_line(box, "Ambiguous", m.ambiguous, 'ERROR')
+            text, icon = status_line(context.scene, arm, settings.tracks)
+            box.label(text=text, icon=icon)
+            if map_rows(context.scene) == 0:
+                m = _match_summary(arm, settings.tracks)
+                _names_line(box, "No track", m.unmatched_bones, 'BONE_DATA')
+                _names_line(box, "Unused", m.unmatched_tracks, 'EMPTY_DATA')
+                _names_line(box, "Ambiguous", m.ambiguous, 'ERROR')
 
         col.prop(settings, "solver")
         col.prop(settings, "reference")

@@ -397,3 +397,17 @@ def test_automatic_map_warns_of_a_map_a_solve_would_refuse(tmp_path):
     del col[importing.LAYOUT_KEY]
     warnings = mapping.proposal_warnings(rig, mapping.propose(rig, col))
     assert any("no point and none of its children one, so a solve with it stops" in w for w in warnings), warnings
+
+
+def test_the_panel_says_when_the_bone_map_is_in_use(tmp_path):
+    """With the Bone Map filled the panel's box still read 'Matched 2 of 26 bones' (names the solve
+    no longer uses); it now says the map is in use, and by name again once the map is cleared."""
+    src, target, col, _ = _mixamo_scene(tmp_path)
+    panel = importlib.import_module(EXT_NAME + ".panel")
+    scene = bpy.context.scene
+    assert panel.status_line(scene, target, col)[0].startswith("Matched ")
+    assert bpy.ops.pose2rot.map_auto() == {'FINISHED'}
+    text, _ = panel.status_line(scene, target, col)
+    assert text == f"Bone Map in use: {len(scene.pose2rot_map)} rows (Clear Map to match by name)"
+    assert bpy.ops.pose2rot.map_clear() == {'FINISHED'}
+    assert panel.status_line(scene, target, col)[0].startswith("Matched ")
