@@ -750,6 +750,17 @@ def test_a_map_naming_a_bone_twice_is_refused(tmp_path):
         load_map(path)
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-8-sig", "utf-8"])
+def test_a_map_saved_as_unicode_text_is_read(tmp_path, encoding):
+    """An editor's "Unicode" (UTF-16 with its byte-order mark) was 'not valid JSON', while CSV and BVH
+    files in it are read."""
+    from pose2rot_core.bonemap import load_map
+
+    path = tmp_path / "MAP.json"
+    path.write_bytes('{"bones": {"Hips": "pelvis", "LeftArm": "left_shoulder"}}'.encode(encoding))
+    assert load_map(path).bones == {"Hips": "pelvis", "LeftArm": "left_shoulder"}
+
+
 def test_an_up_axis_the_body_contradicts_is_warned_about():
     """The shipped FreeMoCap walk is Z-up: told it is Y-up, the points are still read so, and a
     warning says the body would lie down; found or told right, no warning."""

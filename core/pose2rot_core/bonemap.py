@@ -97,13 +97,15 @@ def _check_source(src: object, where: str) -> None:
 
 
 def load_map(path: str | Path) -> BoneMap:
-    """Read MAP.json (UTF-8)."""
+    """Read MAP.json (UTF-8, or UTF-16 with its byte-order mark: an editor's "Unicode")."""
     path = Path(path)
     if not path.is_file():
         raise Pose2RotError(f"map file '{path}' does not exist" if not path.is_dir()
                             else f"map path '{path}' is a directory; give the .json file")
     try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"), object_pairs_hook=_no_key_twice(path.name))
+        raw = path.read_bytes()
+        text = raw.decode("utf-16" if raw.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8-sig")
+        data = json.loads(text, object_pairs_hook=_no_key_twice(path.name))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise Pose2RotError(f"{path.name}: not valid JSON ({e})") from None
     return parse_map(data, path.name)
