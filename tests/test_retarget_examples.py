@@ -97,6 +97,20 @@ def test_a_mirrored_capture_is_warned(tmp_path, capsys):
         assert ("warning: the points are the mirror image of the rig's body in 100 % of the frames" in err) == warned, err
 
 
+def test_a_capture_given_the_wrong_up_axis_is_not_called_mirrored(tmp_path, capsys):
+    """The Z-up walk told it is -Z up: the up-axis warning is right, but the mirror warning that came
+    with it was not (handedness read against the given up turns with it); the body's own up (hips
+    to shoulders) tells a mirror now."""
+    walk = ROOT / "examples" / "retarget" / "freemocap_walk"
+    rig = str(ROOT / "examples" / "retarget" / "rig_mixamo.bvh")
+    assert main(["map", "--skeleton", rig, "--source", str(walk), "--out", str(tmp_path / "map.json")]) == 0
+    capsys.readouterr()
+    main(["solve", str(walk), "--skeleton", rig, "--map", str(tmp_path / "map.json"), "--up-axis=-z", "--out",
+          str(tmp_path / "o.bvh")])
+    err = capsys.readouterr().err
+    assert "--up-axis is -z" in err and "mirror image" not in err, err
+
+
 def test_the_summary_speaks_of_other_proportions_only_where_the_rig_keeps_its_own(tmp_path, capsys):
     """'(other proportions: the rig keeps its own)' explains joints off their points by a rig's own
     bone lengths: it ended every summary, also a layout's own skeleton (built from the points' bone

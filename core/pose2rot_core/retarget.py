@@ -1029,14 +1029,28 @@ def _handedness(P: np.ndarray, sides: list[tuple[int, int]], feet: list[tuple[in
                 ) -> np.ndarray:
     """[...] the cosine between a body's left-minus-right offset (the mean over the pairs ``sides``
     of positions P [...,N,3]) and its left as up x forward, forward where its feet point (the mean
-    toe-minus-ankle of ``feet``, across ``up``): near 1 for a body whose left side is on its left,
-    near -1 for its mirror image (left and right swapped); NaN where either vanishes."""
+    toe-minus-ankle of ``feet``, across ``up`` [3] or [...,3]): near 1 for a body whose left side is
+    on its left, near -1 for its mirror image (left and right swapped); NaN where either vanishes."""
     lateral = np.mean([P[..., a, :] - P[..., b, :] for a, b in sides], axis=0)
     forward = np.mean([P[..., t, :] - P[..., a, :] for a, t in feet], axis=0)
-    left = cross(up, forward - (forward @ up)[..., None] * up)
+    up = np.broadcast_to(up, forward.shape)
+    left = cross(up, forward - np.sum(forward * up, axis=-1, keepdims=True) * up)
     size = np.linalg.norm(lateral, axis=-1) * np.linalg.norm(left, axis=-1)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(size > 0, np.sum(lateral * left, axis=-1) / size, np.nan)
+
+
+def _body_up(P: np.ndarray, where: dict[str, int], up: np.ndarray) -> np.ndarray:
+    """[...,3] the body's own up in positions P [...,N,3]: from the middle of its hips to the middle of
+    its shoulders (joints by canonical name ``where``), so that a mirror is told by the body alone, not
+    by an up axis the capture may have wrong (a body upside down is turned, not mirrored); ``up`` [3]
+    where hips or shoulders are not both mapped."""
+    need = ("left_hip", "right_hip", "left_shoulder", "right_shoulder")
+    if not all(n in where for n in need):
+        return up
+    hips = 0.5 * (P[..., where["left_hip"], :] + P[..., where["right_hip"], :])
+    shoulders = 0.5 * (P[..., where["left_shoulder"], :] + P[..., where["right_shoulder"], :])
+    return normalize(shoulders - hips, 1e-300)
 
 
 def _report_mirrored(targets: RigTargets, up: np.ndarray, report: list[str]) -> None:
@@ -1052,8 +1066,8 @@ def _report_mirrored(targets: RigTargets, up: np.ndarray, report: list[str]) -> 
     sides, feet = sided_pairs(where, ("hip", "shoulder", "knee", "elbow")), foot_pairs(where)
     if not sides or not feet:
         return
-    own = _handedness(targets.reference, sides, feet, up)
-    seen = _handedness(targets.positions, sides, feet, up)
+    own = _handedness(targets.reference, sides, feet, _body_up(targets.reference, where, up))
+    seen = _handedness(targets.positions, sides, feet, _body_up(targets.positions, where, up))
     clear = np.abs(np.nan_to_num(seen)) >= CLEAR_HANDEDNESS
     if not abs(own) >= CLEAR_HANDEDNESS or not clear.any():
         return
