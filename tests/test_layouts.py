@@ -361,3 +361,25 @@ def test_a_point_set_named_as_a_layout_is_that_layout(tmp_path, capsys):
     assert maps[0] == maps[1]
     np.savez(tmp_path / "some.npz", positions=X[:, order[:-1]], point_names=np.array(names[:-1]), fps=30.0)
     assert load_points(tmp_path / "some.npz").layout is None
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".csv"])
+def test_a_point_set_named_as_a_layout_is_read_as_it_without_layout(tmp_path, capsys, suffix):
+    """RETARGETING.md: a point set whose points are exactly a layout's, by name, is read as that
+    layout; `info` and `solve` refused one given without --layout (missing joint_names, or a CSV
+    needing a rig) and pointed at flags that did not help."""
+    from pose2rot_core.layouts import get_layout
+
+    walk = np.load(Path(__file__).resolve().parents[1] / "examples" / "retarget" / "humanml3d_walk.npy")
+    names = get_layout("humanml3d22").points
+    path = tmp_path / f"walk{suffix}"
+    if suffix == ".npz":
+        np.savez(path, positions=walk, point_names=np.array(names), fps=20.0)
+    else:
+        header = ",".join(["time"] + [f"{n}.{a}" for n in names for a in "xyz"])
+        rows = [",".join([f"{t / 20.0:.4f}"] + [f"{v:.6f}" for v in frame.ravel()]) for t, frame in enumerate(walk)]
+        path.write_text("\n".join([header] + rows) + "\n")
+    assert main(["info", str(path)]) == 0
+    assert "(layout humanml3d22)" in capsys.readouterr().out
+    assert main(["solve", str(path), "--out", str(tmp_path / "o.bvh")]) == 0
+    assert read_bvh(tmp_path / "o.bvh").num_frames == len(walk)

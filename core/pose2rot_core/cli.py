@@ -368,7 +368,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_info(args: argparse.Namespace) -> int:
     path = Path(args.file)
-    points = is_point_set(path, args.layout)
+    points = is_point_set(path, args.layout, args.skeleton is None)
     if points:
         positions, up, names = point_info(path, args.layout)
     elif path.suffix.lower() == ".bvh":

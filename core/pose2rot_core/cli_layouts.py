@@ -35,7 +35,7 @@ def add_point_arguments(p: argparse.ArgumentParser) -> None:
 def wants_points(args: argparse.Namespace) -> bool:
     """True when ``solve`` reads a point set rather than tracks on a skeleton (a map is given, or
     see is_point_set)."""
-    return bool(args.map) or is_point_set(Path(args.tracks), args.layout)
+    return bool(args.map) or is_point_set(Path(args.tracks), args.layout, args.skeleton is None)
 
 
 def cmd_solve_points(args: argparse.Namespace, options: SolveOptions, out: Path, order: str | None) -> int:
@@ -233,12 +233,39 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_map)
 
 
-def is_point_set(path: Path, layout: str | None) -> bool:
-    """Whether ``path`` is read as a point set: any file given with a --layout, a .npy file, or a
-    FreeMoCap recording folder."""
+def is_point_set(path: Path, layout: str | None, by_names: bool = True) -> bool:
+    """Whether ``path`` is read as a point set: any file given with a --layout, a .npy file, a
+    FreeMoCap recording folder, or (``by_names``: no rig given for CSV tracks) a .npz / .csv point
+    set named exactly as a layout's points (RETARGETING.md: read as that layout)."""
+    from .layouts import named_layout
     from .pointsets import is_freemocap_folder
 
-    return bool(layout) or path.suffix.lower() in POINT_SUFFIXES or is_freemocap_folder(path)
+    if bool(layout) or path.suffix.lower() in POINT_SUFFIXES or is_freemocap_folder(path):
+        return True
+    names = _point_names_of(path) if by_names else []
+    return bool(names) and named_layout(names) is not None
+
+
+def _point_names_of(path: Path) -> list[str]:
+    """The point names a .npz point set (``point_names``, no ``joint_names``) or a .csv file's header
+    (``<point>.x`` columns) gives, read cheaply; [] for anything else or what cannot be read (the
+    file's own reader says why)."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".npz":
+            with np.load(path, allow_pickle=False) as data:
+                if "point_names" not in data.files or "joint_names" in data.files:
+                    return []
+                return [str(n) for n in np.asarray(data["point_names"]).ravel()]
+        if suffix == ".csv":
+            raw = path.open("rb").read(1 << 16)
+            text = raw.decode("utf-16" if raw.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8-sig", "ignore")
+            line = next((row for row in text.splitlines() if row.strip()), "")
+            cells = line.split(max(",;\t", key=line.count))
+            return [c.strip().strip('"')[:-2] for c in cells if c.strip().strip('"').lower().endswith(".x")]
+    except (OSError, ValueError):
+        return []
+    return []
 
 
 def point_info(path: Path, layout: str | None) -> tuple[np.ndarray, str, tuple[str, ...]]:
