@@ -43,7 +43,7 @@ def table_map(scene: bpy.types.Scene) -> BoneMap | None:
     for bone, source in rows:
         if bone in bones:
             raise Pose2RotError(f"bone map: '{bone}' has two rows in the table; remove one of them")
-        if source.startswith("{"):
+        if source.startswith(("{", "[")):  # JSON: a virtual point (a list is refused with the forms that work)
             try:
                 bones[bone] = json.loads(source)
             except json.JSONDecodeError:

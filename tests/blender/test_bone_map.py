@@ -121,6 +121,8 @@ def test_a_map_naming_a_missing_empty_fails_cleanly(tmp_path):
                   r"\(the panel's Bone Map is in use: Clear Map to match bones", armature="Rig", tracks_collection="landmarks")
     entry.source = '{"mean": ["left_hip",'
     fails_cleanly("the source of 'mixamorig:Hips' is not valid JSON", armature="Rig", tracks_collection="landmarks")
+    entry.source = '["left_hip", "right_hip"]'       # the mean written as a list was read as one point's name
+    fails_cleanly(r'a source is a point name, \{"mean": \[...\]\} or', armature="Rig", tracks_collection="landmarks")
     entry.source = "pelvis"
     for damaged in ("{bad", "[1]"):                     # the hidden map settings, set by a script or a damaged file
         scene.pose2rot_map_extra = damaged
