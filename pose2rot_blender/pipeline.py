@@ -19,7 +19,7 @@ import numpy as np
 from pose2rot_core.blender_space import basis_quaternions, blocked_translations, location_channels
 from pose2rot_core.bonemap import BoneMap, check_map, source_names
 from pose2rot_core.errors import Pose2RotError
-from pose2rot_core.names import NameMatch, further_tips, match_names
+from pose2rot_core.names import NameMatch, ambiguity_warnings, further_tips, match_names
 from pose2rot_core.options import SolveOptions
 from pose2rot_core.pointsets import PointSet
 from pose2rot_core.retarget import retarget_tracks, solve_retargeted
@@ -422,16 +422,6 @@ def _scaled_by(obj: bpy.types.Object, scale: float) -> str:
     return f"its constraints scale the armature by {scale:.4g}: take the scale out of them"
 
 
-def _ambiguity_warning(match: NameMatch) -> list[str]:
-    """A warning naming the empties left out because they match a bone alike (NameMatch.ambiguous_tracks)."""
-    alike = match.ambiguous_tracks
-    if not alike:
-        return []
-    return [f"{len(alike)} empties match one bone alike and drive none: " + ", ".join(alike[:6])
-            + ("…" if len(alike) > 6 else "") + " (two sets of empties in one collection? name each empty exactly "
-            "as its bone, or keep one set per collection)"]
-
-
 def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types.Collection | None,
                  span: SceneRange, options: SolveOptions, learned: LearnedSettings | None = None,
                  progress=None, bone_map: BoneMap | None = None) -> Plan:
@@ -480,7 +470,7 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
                 frames=span.frames,
                 quaternions=basis_quaternions(sol, rig.rest), location_bones=loc_idx, locations=locs,
                 report=report, warnings=range_warnings + reference_warnings + scaled + far_or_flipped
-                + override_warnings(obj) + _ambiguity_warning(match),
+                + override_warnings(obj) + ambiguity_warnings(match, skel.names),
                 mean_error_pct=float(100 * err.mean() / height) if err.size else 0.0,
                 max_error_pct=float(100 * err.max() / height) if err.size else 0.0,
                 matched=len(match.bone_to_track), solution=written, against=against,

@@ -51,3 +51,19 @@ def test_of_numbered_tip_tracks_the_last_aims_the_tail():
     assert names.further_tips(m, {"Wrist_end2"}) == {"Wrist": ["Wrist_end2"]} and names.further_tips(m, set()) == {}
     one = names.match_names(["Wrist"], ["Wrist", "Wrist_end", "Wrist_end.001"], leaf_bones=["Wrist"])
     assert one.end_to_track == {"Wrist": "Wrist_end"}  # a duplicate is no later End Site
+
+
+def test_tracks_left_out_by_alike_names_are_warned_of_by_cause():
+    """A Rigify-like rig has 'DEF-thigh.L' and 'ORG-thigh.L' for an empty 'thigh.L': the warning blamed
+    two sets of empties in one collection; it now names the bones, and keeps the old cause for
+    two characters' empties."""
+    bones = ["root", "DEF-thigh.L", "ORG-thigh.L", "DEF-shin.L", "ORG-shin.L"]
+    rigify = names.match_names(bones, ["thigh.L", "shin.L"])
+    (line,) = names.ambiguity_warnings(rigify, bones)
+    assert line.startswith("2 empties match two or more bones alike and drive none: 'thigh.L' matches "
+                           "'DEF-thigh.L' and 'ORG-thigh.L'"), line
+    hands = ["hip", "lHand"]
+    twins = names.match_names(hands, ["mixamorig:hip", "mixamorig:lHand", "mixamorig1:lHand"])
+    (line,) = names.ambiguity_warnings(twins, hands)
+    assert line.startswith("2 empties match one bone alike") and "two sets of empties" in line, line
+    assert names.ambiguity_warnings(names.match_names(hands, ["hip", "lHand"]), hands) == []

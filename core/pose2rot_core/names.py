@@ -173,3 +173,27 @@ def match_names(bone_names: Sequence[str], track_names: Sequence[str],
         unmatched_tracks=[t for t in track_names if t not in used],
         ambiguous=sorted(amb),
         ambiguous_tracks=[t for t in track_names if amb and t not in matched and canonical_key(t) in amb])
+
+
+def ambiguity_warnings(match: NameMatch, bone_names: Sequence[str]) -> list[str]:
+    """Warnings naming the tracks left out because their names match alike (NameMatch.ambiguous_tracks),
+    by cause: two or more bones of one name (a deform and a control chain: 'DEF-thigh.L' and
+    'ORG-thigh.L' for 'thigh.L'), or two or more tracks for one bone (two sets of empties)."""
+    by_key: dict[str, list[str]] = {}
+    for bone in bone_names:
+        by_key.setdefault(canonical_key(bone), []).append(bone)
+    twins = [t for t in match.ambiguous_tracks if len(by_key.get(canonical_key(t), [])) > 1]
+    shared = [t for t in match.ambiguous_tracks if t not in twins]
+    out = []
+    if twins:
+        example = min(twins, key=lambda t: len(by_key[canonical_key(t)]))  # the plainest case
+        bones = by_key[canonical_key(example)]
+        out.append(f"{len(twins)} {'empty matches' if len(twins) == 1 else 'empties match'} two or more bones alike "
+                   f"and drive{'s' if len(twins) == 1 else ''} none: '{example}' matches "
+                   + " and ".join(f"'{b}'" for b in bones[:3]) + (" and more" if len(bones) > 3 else "")
+                   + ": name each empty exactly as the bone it drives")
+    if shared:
+        out.append(f"{len(shared)} empties match one bone alike and drive none: " + ", ".join(shared[:6])
+                   + ("…" if len(shared) > 6 else "") + " (two sets of empties in one collection? name each empty "
+                   "exactly as its bone, or keep one set per collection)")
+    return out
