@@ -21,7 +21,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .errors import Pose2RotError, write_whole
+from .errors import Pose2RotError, unicode_text, write_whole
 from .layouts import Source
 
 #: how far a "lerp" may reach past its two points (t = 0 at a, 1 at b): once their distance either way
@@ -103,9 +103,7 @@ def load_map(path: str | Path) -> BoneMap:
         raise Pose2RotError(f"map file '{path}' does not exist" if not path.is_dir()
                             else f"map path '{path}' is a directory; give the .json file")
     try:
-        raw = path.read_bytes()
-        text = raw.decode("utf-16" if raw.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8-sig")
-        data = json.loads(text, object_pairs_hook=_no_key_twice(path.name))
+        data = json.loads(unicode_text(path.read_bytes()), object_pairs_hook=_no_key_twice(path.name))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise Pose2RotError(f"{path.name}: not valid JSON ({e})") from None
     return parse_map(data, path.name)

@@ -22,7 +22,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import Pose2RotError, read_bytes, write_whole
+from .errors import UTF16_BOMS, Pose2RotError, read_bytes, write_whole
 from .fixed_text import format_rows
 from .fk import end_site_positions, forward_kinematics
 from .rotations import EULER_ORDERS, euler_angles, unwrap_euler, wrap_angle
@@ -95,7 +95,7 @@ def read_bvh(path: str | Path) -> BvhClip:
 
 def _decode(raw: bytes, path: Path) -> str:
     """BVH bytes -> text: UTF-8 (with or without BOM), UTF-16 with BOM, else Latin-1."""
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if raw.startswith(UTF16_BOMS):
         try:
             return raw.decode("utf-16")
         except UnicodeDecodeError:

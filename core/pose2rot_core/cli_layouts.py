@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import Pose2RotError
+from .errors import Pose2RotError, unicode_text
 from .automap import NOT_STANDING
 from .axes import AXES
 from .layouts import LAYOUTS, Layout, get_layout
@@ -258,8 +258,8 @@ def _point_names_of(path: Path) -> list[str]:
                     return []
                 return [str(n) for n in np.asarray(data["point_names"]).ravel()]
         if suffix == ".csv":
-            raw = path.open("rb").read(1 << 16)
-            text = raw.decode("utf-16" if raw.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8-sig", "ignore")
+            with path.open("rb") as f:
+                text = unicode_text(f.read(1 << 16), "ignore")
             line = next((row for row in text.splitlines() if row.strip()), "")
             cells = line.split(max(",;\t", key=line.count))
             return [c.strip().strip('"')[:-2] for c in cells if c.strip().strip('"').lower().endswith(".x")]

@@ -34,6 +34,16 @@ def read_bytes(path: Path, kind: str) -> bytes:
         raise Pose2RotError(f"cannot read {kind} file '{path}': {e.strerror or e}") from None
 
 
+#: the byte-order marks of UTF-16 text (a spreadsheet's or an editor's "Unicode")
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def unicode_text(raw: bytes, errors: str = "strict") -> str:
+    """``raw`` as text: UTF-16 where it starts with a byte-order mark, else UTF-8 (with or without
+    one); ``errors`` as bytes.decode takes it."""
+    return raw.decode("utf-16" if raw.startswith(UTF16_BOMS) else "utf-8-sig", errors)
+
+
 def write_whole(path: str | Path, kind: str, write: Callable[[IO], None], binary: bool = False) -> None:
     """Call ``write`` with a file open on a temporary file beside ``path``, then put that file in
     place of ``path``: a write that fails half-way (a full disk, Ctrl-C) leaves an existing ``path``

@@ -100,7 +100,6 @@ def solve_retargeted(result: Retargeted, options: SolveOptions | None = None, *,
     lengths), with the chains' shared twist as the roll guess (which :func:`solvers.solve` leaves
     out when it smooths the tracks); ``frames`` (start, stop): the part returned (see solvers.solve)."""
     from .solvers import solve
-
     from .tracks_io import KEPT_AT_REFERENCE
 
     options = SolveOptions.of(options, **changes).for_points()

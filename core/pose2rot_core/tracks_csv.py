@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .bvh import BvhClip
-from .errors import Pose2RotError, read_bytes
+from .errors import UTF16_BOMS, Pose2RotError, read_bytes, unicode_text
 from .tracks import Tracks, check_confidence_scale
 
 COMPONENTS = ("x", "y", "z", "conf")
@@ -212,8 +212,8 @@ def _rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
     """(header cells, body rows, file line number of each body row) of a CSV file, blank rows dropped."""
     name = path.name
     raw = read_bytes(path, "CSV")
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # spreadsheets' "Unicode text"
-        text = raw.decode("utf-16", errors="replace")
+    if raw.startswith(UTF16_BOMS):  # spreadsheets' "Unicode text"
+        text = unicode_text(raw, errors="replace")
     elif b"\0" in raw[:4096]:
         raise Pose2RotError(f"{name}: not a CSV file: it holds binary data, not text")
     else:
