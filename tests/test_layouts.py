@@ -92,6 +92,22 @@ def test_humanml3d_joints_solve_onto_their_own_skeleton_exactly(seed, scale):
     assert arm[0] > 0.9 * np.linalg.norm(arm)                        # left arm straight out along +X
 
 
+def test_a_point_held_on_its_parent_s_point_is_named():
+    """A wrist point the tracker holds on the elbow built a forearm of no length, solved without a word."""
+    X = _smpl_motion(np.random.default_rng(0))
+    names = get_layout("humanml3d22").points
+    X[:, names.index("left_wrist")] = X[:, names.index("left_elbow")]
+    report: list[str] = []
+    layout_tracks(PointSet(names, X, 20.0, "y", layout=get_layout("humanml3d22")), report)
+    assert [line for line in report if "no length" in line] == [
+        "'left_wrist' on 'left_elbow': the point lies on its parent's in most frames, so that bone has no length "
+        "and does not turn its parent (check the points: one may be a copy of the other)"]
+    clean: list[str] = []
+    layout_tracks(PointSet(names, _smpl_motion(np.random.default_rng(0)), 20.0, "y",
+                           layout=get_layout("humanml3d22")), clean)
+    assert not any("no length" in line for line in clean)
+
+
 def test_mediapipe_landmarks_solve_with_a_trunk_that_bends(tmp_path, capsys):
     rng = np.random.default_rng(3)
     layout = get_layout("mediapipe33")

@@ -17,6 +17,21 @@ def test_rig_conventions_share_keys():
     assert key("Hips.001") == key("hips") != key("l_hips")
 
 
+def test_numbered_segments_are_joints_not_duplicates():
+    """A Rigify deform rig numbers the segments of one chain ('DEF-spine', 'DEF-spine.001', ...,
+    'DEF-thigh.L.001' the thigh's twist segment); empties named as its metarig ('spine.003') or bones
+    exported under a namespace ('Armature|Bone.001') matched none: the number was dropped as a
+    duplicate's, so every segment shared one key."""
+    bones = ["DEF-spine", "DEF-spine.001", "DEF-spine.002", "DEF-thigh.L", "DEF-thigh.L.001"]
+    m = names.match_names(bones, ["spine", "spine.001", "spine.002", "thigh.L", "thigh.L.001"])
+    assert m.bone_to_track == dict(zip(bones, ["spine", "spine.001", "spine.002", "thigh.L", "thigh.L.001"]))
+    assert m.ambiguous == []
+    exported = names.match_names(["Bone", "Bone.001", "Bone.002"], ["Armature|Bone.002", "Armature|Bone", "Armature|Bone.001"])
+    assert exported.bone_to_track == {"Bone": "Armature|Bone", "Bone.001": "Armature|Bone.001",
+                                      "Bone.002": "Armature|Bone.002"}
+    assert names.numbered_key("DEF-spine.003") == "|spine.003" and names.numbered_key("thigh.L") == "l|thigh"
+
+
 def test_ambiguous_keys_match_nothing():
     m = names.match_names(["arm_L"], ["Arm.L", "LeftArm"])
     assert m.bone_to_track == {} and m.ambiguous == ["l|arm"] and m.ambiguous_tracks == ["Arm.L", "LeftArm"]

@@ -437,6 +437,26 @@ def test_rig_families(names, family, expect):
     assert expect.items() <= canon.items()
 
 
+def test_finger_joints_no_preset_knows_get_their_finger_names():
+    """A rig named 'Index1.L', 'IndexFinger2_R', 'middle_01_r' or numbered from 0 ('Thumb0.L') had no
+    canonical finger names, so Automatic Map gave its fingers none of a layout's hand points."""
+    names = ["Hips", "UpperArm.L", "ForeArm.L", "Hand.L", "Thumb0.L", "Thumb1.L", "Index1.L", "Index2.L",
+             "IndexFinger1_R", "middle_01_r", "L_Pinky1", "LittleFinger1.R", "Index1"]
+    parents = [-1, 0, 1, 2, 3, 4, 3, 6, 0, 0, 3, 0, 0]
+    canon, _ = canonical_names(names, parents)
+    assert {n: canon.get(n) for n in names[4:]} == {
+        "Thumb0.L": "left_thumb1", "Thumb1.L": "left_thumb2", "Index1.L": "left_index1", "Index2.L": "left_index2",
+        "IndexFinger1_R": "right_index1", "middle_01_r": "right_middle1", "L_Pinky1": "left_pinky1",
+        "LittleFinger1.R": "right_pinky1", "Index1": None}               # no side: no finger name
+    rig, _ = humanoid(np.random.default_rng(2), naming="generic")
+    renamed = Skeleton(tuple(n.replace("Index.", "Index1.").replace("Pinky.", "Pinky1.") for n in rig.names),
+                       rig.parents, rig.rest_positions)
+    layout = get_layout("mediapipe33")
+    bones = propose_map(renamed.names, list(renamed.parents), renamed.num_joints, renamed.rest_positions, UP,
+                        layout.points, layout.canonical, layout.virtual, layout.landmarks).bone_map.bones
+    assert bones["Index1.L"] == "left_index" and bones["Pinky1.R"] == "right_pinky"
+
+
 def test_spine_spread_over_long_spines():
     rig, canon = humanoid(np.random.default_rng(0), spine=5, naming="unreal")
     got, _ = canonical_names(rig.names, list(rig.parents))

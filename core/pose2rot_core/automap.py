@@ -19,6 +19,7 @@ whose side or height disagrees with the rig's reference pose.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -108,6 +109,9 @@ GENERIC = {"hips": "pelvis", "pelvis": "pelvis", "neck": "neck", "head": "head",
            "upleg": "hip", "upperleg": "hip", "thigh": "hip", "leg": "knee", "lowerleg": "knee", "shin": "knee",
            "calf": "knee", "knee": "knee", "foot": "ankle", "ankle": "ankle", "toebase": "foot", "toes": "foot",
            "toe": "foot", "ball": "foot", "toeend": "toe_tip", "eye": "eye"}
+#: canonical_key bases of finger joints no preset knows (``index1``, ``indexfinger2``, ``middle03``, ``thumb0``)
+_FINGER_NAME = re.compile(r"^(?:hand|f)?(thumb|index|middle|mid|ring|pinky|pinkie|little)(?:finger)?0?([0-4])$")
+_FINGER_WORDS = {"mid": "middle", "pinkie": "pinky", "little": "pinky"}
 #: stand-ins: a rig joint with this canonical name may take the point of the other (doubtful)
 STAND_INS = {"{side}_foot": "{side}_toe_tip", "{side}_toe_tip": "{side}_foot", "{side}_middle1": "{side}_hand"}
 
@@ -146,6 +150,7 @@ def canonical_names(names: Sequence[str], parents: Sequence[int]) -> tuple[dict[
         if c and c not in canon.values():
             canon[name] = c
     _collar_or_shoulder(canon, names)
+    _generic_fingers(canon, names)
     _spine_chain(canon, names, parents)
     _head_top(canon, names, parents)
     return canon, family if known else "generic"
@@ -168,6 +173,27 @@ def _generic(name: str) -> str | None:
     if sided != bool(side):
         return None
     return f"{'left' if side == 'l' else 'right'}_{c}" if sided else c
+
+
+def _generic_fingers(canon: dict[str, str], names: Sequence[str]) -> None:
+    """Sided finger joints no preset knows (``Index1.L``, ``IndexFinger2_R``, ``middle_03_l``, ``L_Thumb0``):
+    ``{side}_{finger}{k}``, each finger's joints numbered from 1 at its base (a finger numbered from 0
+    is shifted), 4 the tip."""
+    found: dict[tuple[str, str], list[tuple[int, str]]] = {}
+    for name in names:
+        side, base = canonical_key(name).split("|")
+        hit = _FINGER_NAME.match(base)
+        if hit and side and name not in canon:
+            finger = _FINGER_WORDS.get(hit.group(1), hit.group(1))
+            found.setdefault(("left" if side == "l" else "right", finger), []).append((int(hit.group(2)), name))
+    taken = set(canon.values())
+    for (side, finger), joints in found.items():
+        shift = 1 - min(k for k, _ in joints) if min(k for k, _ in joints) == 0 else 0
+        for k, name in joints:
+            c = f"{side}_{finger}{k + shift}"
+            if 1 <= k + shift <= 4 and c not in taken:
+                canon[name] = c
+                taken.add(c)
 
 
 def _collar_or_shoulder(canon: dict[str, str], names: Sequence[str]) -> None:

@@ -44,6 +44,7 @@ def layout_tracks(points: PointSet, report: list[str] | None = None) -> Tracks:
     if report is not None:
         report.append(f"skeleton from layout {layout.name}: {len(names)} joints, bone lengths from the clip, "
                       "T-pose rest")
+        report.extend(_points_on_their_parent(names, parents, lengths))
     return Tracks(skeleton=skeleton, positions=positions, fps=points.fps, up_axis="y",
                   confidence=_joint_confidence(points, sources), first_frame=points.first_frame)
 
@@ -76,6 +77,19 @@ def _bone_lengths(positions: np.ndarray, parents: list[int]) -> tuple[np.ndarray
     stand_in = 0.1 * float(np.median(known)) if known.size else 1.0
     lengths[guessed] = stand_in
     return lengths, guessed
+
+
+def _points_on_their_parent(names: list[str], parents: list[int], lengths: np.ndarray) -> list[str]:
+    """A note on joints that sit on their parent's point in most frames (a median bone length of 0: a
+    point copied from another, a tracker holding a lost point on its neighbour); the bone between
+    them has no length, so its parent's turn is left to the reference pose."""
+    size = float(lengths.max()) if lengths.size else 0.0
+    on = [j for j in range(1, len(names)) if lengths[j] <= 1e-6 * size]
+    if not on or size <= 0:
+        return []
+    pairs = ", ".join(f"'{names[j]}' on '{names[parents[j]]}'" for j in on[:4]) + (" ..." if len(on) > 4 else "")
+    return [f"{pairs}: the point lies on its parent's in most frames, so that bone has no length and "
+            "does not turn its parent (check the points: one may be a copy of the other)"]
 
 
 def _t_pose(joints, parents: list[int], lengths: np.ndarray, positions: np.ndarray) -> np.ndarray:

@@ -14,7 +14,8 @@ earlier tiers left over:
    ``Left``/``Right`` word or a one-letter ``L``/``R`` token at either end (``.L``, ``_l``,
    ``-R``, ``L_``, ``r.``), and separators (space ``_`` ``.`` ``-``) removed. So ``upper_arm.L``,
    ``UpperArm_L``, ``L_UpperArm`` and ``mixamorig:LeftUpperArm`` share one key; Blender's
-   duplicate suffix (``Hips.001``) is ignored.
+   number suffix (``Hips.001``) is tried with the key first (a rig's numbered segments,
+   ``DEF-spine.003`` for ``spine.003``), then ignored (a duplicate from a second import).
 
 A key that two bones or two tracks share is ambiguous and matches nothing at tier 3.
 Tracks left over after bones are matched may aim a leaf bone's tail: ``<bone>_end``,
@@ -67,6 +68,13 @@ def canonical_key(name: str) -> str:
     return f"{side}|{base}"
 
 
+def numbered_key(name: str) -> str:
+    """canonical_key with Blender's number suffix kept (``DEF-spine.003`` -> ``|spine.003``): the
+    segments of one chain (``spine``, ``spine.001``, ...) are different joints, not duplicates."""
+    number = DUPLICATE.search(name.strip())
+    return canonical_key(name) + (number.group(0) if number else "")
+
+
 @dataclass
 class NameMatch:
     """Result of :func:`match_names`.
@@ -87,10 +95,11 @@ class NameMatch:
 
 
 def _tiered(bones: Sequence[str], tracks: Sequence[str], ambiguous: set[str]) -> dict[str, str]:
-    """bone -> track by exact, case-insensitive, then canonical name (each track once)."""
+    """bone -> track by exact, case-insensitive, numbered canonical, then canonical name (each track
+    once); only the last tier's shared keys are ``ambiguous``."""
     out: dict[str, str] = {}
     taken: set[str] = set()
-    for keyf in (lambda n: n, str.lower, canonical_key):
+    for keyf in (lambda n: n, str.lower, numbered_key, canonical_key):
         left = [b for b in bones if b not in out]
         if not left:
             break
