@@ -457,6 +457,27 @@ def test_finger_joints_no_preset_knows_get_their_finger_names():
     assert bones["Index1.L"] == "left_index" and bones["Pinky1.R"] == "right_pinky"
 
 
+def test_a_reference_pose_with_legs_up_is_warned_of():
+    """A rig whose reference pose holds its legs up along the body (a Character Creator BVH's rest pose)
+    took a walk 48 % of the height off its points without a word; the points' knees are below their
+    hips in every frame, the reference pose's above: it does not stand. Turned the other way (the map
+    swapped), the points are blamed; a standing reference pose gets no warning."""
+    rng = np.random.default_rng(3)
+    rig, canon = humanoid(rng)
+    R, root = walk(rig, canon, 60, rng)
+    points, _ = _points(rig, canon, R, root)
+    bone_map = _auto(rig, points, "humanml3d22")
+    legs_up = np.repeat(np.eye(3)[None], rig.num_joints, axis=0)
+    for side in ("left", "right"):
+        legs_up[rig.names.index(canon[f"{side}_hip"])] = axis_angle_to_matrix(np.array([0.0, 0.0, 1.0]), np.pi)
+    for reference, said in ((None, None), (legs_up, "the rig's reference pose does not stand")):
+        report: list[str] = []
+        retarget_tracks(points, rig, bone_map, reference_rotations=reference, report=report)
+        warned = [line for line in report if "reference pose" in line and line.startswith("warning")]
+        assert (said is None and not warned) or (len(warned) == 1 and said in warned[0]
+                                                 and f"'{canon['left_knee']}' below '{canon['left_hip']}'" in warned[0]), report
+
+
 def test_spine_spread_over_long_spines():
     rig, canon = humanoid(np.random.default_rng(0), spine=5, naming="unreal")
     got, _ = canonical_names(rig.names, list(rig.parents))

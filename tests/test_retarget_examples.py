@@ -97,6 +97,30 @@ def test_a_mirrored_capture_is_warned(tmp_path, capsys):
         assert ("warning: the points are the mirror image of the rig's body in 100 % of the frames" in err) == warned, err
 
 
+def test_a_map_with_hip_and_knee_swapped_is_warned(tmp_path, capsys):
+    """A map whose left hip and knee rows are swapped put the rig's leg 43 % of the height off its points
+    and the summary explained it as 'other proportions'; the points now run against the rig's reference
+    pose along the body (the knee above the hip in every frame), which no motion does: warned, named."""
+    walk = ROOT / "examples" / "retarget" / "freemocap_walk"
+    rig = str(ROOT / "examples" / "retarget" / "rig_mixamo.bvh")
+    assert main(["map", "--skeleton", rig, "--source", str(walk), "--out", str(tmp_path / "map.json")]) == 0
+    good = json.loads((tmp_path / "map.json").read_text())
+    bones = dict(good["bones"])
+    hip, knee = "mixamorig:LeftUpLeg", "mixamorig:LeftLeg"
+    bones[hip], bones[knee] = bones[knee], bones[hip]
+    (tmp_path / "swapped.json").write_text(json.dumps({"bones": bones}))
+    for name, warned in (("map.json", False), ("swapped.json", True)):
+        capsys.readouterr()
+        assert main(["solve", str(walk), "--skeleton", rig, "--map", str(tmp_path / name), "--out",
+                     str(tmp_path / "o.bvh")]) == 0
+        err, out = capsys.readouterr()[::-1]
+        said = (f"warning: the points put '{knee}' above '{hip}' in 100 % of the frames that show it, along the body "
+                "(hips to shoulders), where the rig's reference pose has it below: check the map's rows for those "
+                "joints (swapped?)")
+        assert (said in err) == warned, err
+        assert ("other proportions" in out) != warned and ("see the warnings above" in out) == warned, out
+
+
 def test_a_capture_given_the_wrong_up_axis_is_not_called_mirrored(tmp_path, capsys):
     """The Z-up walk told it is -Z up: the up-axis warning is right, but the mirror warning that came
     with it was not (handedness read against the given up turns with it); the body's own up (hips

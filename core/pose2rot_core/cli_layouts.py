@@ -19,6 +19,7 @@ from .automap import NOT_STANDING
 from .axes import AXES
 from .layouts import LAYOUTS, Layout, get_layout
 from .options import SolveOptions
+from .wording import WARNING_PREFIX
 
 POINT_SUFFIXES = (".npy",)
 
@@ -65,24 +66,27 @@ def cmd_solve_points(args: argparse.Namespace, options: SolveOptions, out: Path,
     write_solution(out, sol, points.fps, "y", args.up or "y", order or orders, ends[0], ends[1])
     err, furthest = furthest_from_track(sol, tracks, mapped)
     where = None if furthest is None else tracks.skeleton.names[furthest]
-    for line in notes_for(report + sol.report, "cli"):
+    lines = notes_for(report + sol.report, "cli")
+    for line in lines:
         print(cli_line(line), file=sys.stderr)
+    warned = any(line.startswith(WARNING_PREFIX) for line in lines)
     print(f"solved {sol.num_frames} frames x {tracks.skeleton.num_joints} joints in {seconds:.3f} s; "
-          f"{_on_points(err, where, bool(args.map) and options.stretch != 'exact')} -> {out}")
+          f"{_on_points(err, where, bool(args.map) and options.stretch != 'exact', warned)} -> {out}")
     return 0
 
 
-def _on_points(err: float, where: str | None = None, own_proportions: bool = True) -> str:
+def _on_points(err: float, where: str | None = None, own_proportions: bool = True, warned: bool = False) -> str:
     """The summary's account of the joints on points, ``err`` the largest distance of one from its point
     (% of the height; NaN where no joint is on a point with data: a map of virtual points only) and
     ``where`` that joint's name: where a rig keeps its own proportions (``own_proportions``: a rig
     through a map, its bones not stretched onto the points), a distance the check explains by them
     gives no warning, and the reader checks it against where it is (a rig's trunk shorter than the
-    performer's puts its neck that far off)."""
+    performer's puts its neck that far off); after a warning (``warned``) it points to the warnings
+    instead of explaining the distance away."""
     if np.isnan(err):
         return "no joint on a point of its own to compare (the map gives only virtual points)"
     at = f" at '{where}'" if where else ""
-    kept = " (other proportions: the rig keeps its own)" if own_proportions else ""
+    kept = " (see the warnings above)" if warned else " (other proportions: the rig keeps its own)" if own_proportions else ""
     return f"joints on points at most {err:.2g} % of the height from them{at}{kept}"
 
 

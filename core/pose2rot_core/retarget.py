@@ -34,10 +34,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .automap import canonical_names, foot_pairs, sided_pairs
 from .bonemap import BoneMap, check_map, evaluate_sources
 from .errors import Pose2RotError
 from .fk import end_site_positions, forward_kinematics
+from .map_checks import report_map_against_points
 from .axes import AXES
 from .options import SolveOptions
 from .pointsets import PointSet
@@ -48,7 +48,6 @@ from .skeleton import Skeleton, marked_or_above
 from .solution import Solution
 from .tracks import Tracks
 from .tracks_io import fill_gaps
-from .wording import WARNING_PREFIX
 
 #: weight of a direct child in a rigid fit (the others' weights are at most 1)
 RIGID_WEIGHT = 1e4
@@ -152,7 +151,7 @@ def retarget_tracks(points: PointSet, rig: Skeleton, bone_map: BoneMap, up: str 
     if rig.num_joints > 1 and not (targets.direct | targets.soft)[1:].any():  # a rig of one joint: its place
         raise Pose2RotError(f"map: only the rig's root '{rig.names[0]}' is on points, so no bone is driven; map the "
                             "joints below it to points too")
-    _report_mirrored(targets, np.asarray(AXES[up], np.float64), report)
+    report_map_against_points(targets, np.asarray(AXES[up], np.float64), report)
     scale = rig_scale(targets, np.asarray(AXES[up], np.float64), report)
     scaled, noise = denoise_targets(targets, scale * targets.positions, points.fps, smooth, report, points.keyed)
     filled, guesses = fill_chains(targets.skeleton, targets.reference, targets.frames, scaled, targets.direct,
@@ -1016,63 +1015,3 @@ def _report_coverage(targets: RigTargets, rig: Skeleton, report: list[str]) -> N
                   + f", {len(kept)} keep the reference pose"
                   + (f" (no point on or below them: {', '.join(kept[:6])}{' ...' if len(kept) > 6 else ''})"
                      if kept else ""))
-
-
-#: a body's handedness (see _handedness) counts where its cosine is at least this far from 0, and
-#: the points are mirrored against the rig where nearly all (MIRRORED_SHARE) such frames disagree
-CLEAR_HANDEDNESS = 0.5
-MIRRORED_SHARE = 0.9
-
-
-def _handedness(P: np.ndarray, sides: list[tuple[int, int]], feet: list[tuple[int, int]], up: np.ndarray
-                ) -> np.ndarray:
-    """[...] the cosine between a body's left-minus-right offset (the mean over the pairs ``sides``
-    of positions P [...,N,3]) and its left as up x forward, forward where its feet point (the mean
-    toe-minus-ankle of ``feet``, across ``up`` [3] or [...,3]): near 1 for a body whose left side is
-    on its left, near -1 for its mirror image (left and right swapped); NaN where either vanishes."""
-    lateral = np.mean([P[..., a, :] - P[..., b, :] for a, b in sides], axis=0)
-    forward = np.mean([P[..., t, :] - P[..., a, :] for a, t in feet], axis=0)
-    up = np.broadcast_to(up, forward.shape)
-    left = cross(up, forward - np.sum(forward * up, axis=-1, keepdims=True) * up)
-    size = np.linalg.norm(lateral, axis=-1) * np.linalg.norm(left, axis=-1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(size > 0, np.sum(lateral * left, axis=-1) / size, np.nan)
-
-
-def _body_up(P: np.ndarray, where: dict[str, int], up: np.ndarray) -> np.ndarray:
-    """[...,3] the body's own up in positions P [...,N,3]: from the middle of its hips to the middle of
-    its shoulders (joints by canonical name ``where``), so that a mirror is told by the body alone, not
-    by an up axis the capture may have wrong (a body upside down is turned, not mirrored); ``up`` [3]
-    where hips or shoulders are not both mapped."""
-    need = ("left_hip", "right_hip", "left_shoulder", "right_shoulder")
-    if not all(n in where for n in need):
-        return up
-    hips = 0.5 * (P[..., where["left_hip"], :] + P[..., where["right_hip"], :])
-    shoulders = 0.5 * (P[..., where["left_shoulder"], :] + P[..., where["right_shoulder"], :])
-    return normalize(shoulders - hips, 1e-300)
-
-
-def _report_mirrored(targets: RigTargets, up: np.ndarray, report: list[str]) -> None:
-    """A warning where the mapped points are the mirror image of a body against the rig's
-    reference pose (see _handedness) in nearly every frame that shows it clearly: a mirrored video,
-    or left and right swapped in the map; a rotation cannot undo a mirror, so the rig turns round
-    (its pelvis half a turn, its feet twisted back to the front). Needs a mapped left-right pair and
-    a mapped foot (ankle and toe); says nothing otherwise."""
-    names = targets.skeleton.names
-    canon, _ = canonical_names(names, targets.skeleton.parents)
-    mapped = targets.direct | targets.soft
-    where = {c: names.index(n) for n, c in canon.items() if mapped[names.index(n)]}
-    sides, feet = sided_pairs(where, ("hip", "shoulder", "knee", "elbow")), foot_pairs(where)
-    if not sides or not feet:
-        return
-    own = _handedness(targets.reference, sides, feet, _body_up(targets.reference, where, up))
-    seen = _handedness(targets.positions, sides, feet, _body_up(targets.positions, where, up))
-    clear = np.abs(np.nan_to_num(seen)) >= CLEAR_HANDEDNESS
-    if not abs(own) >= CLEAR_HANDEDNESS or not clear.any():
-        return
-    against = float(np.mean(np.sign(seen[clear]) != np.sign(own)))
-    if against >= MIRRORED_SHARE:
-        report.append(f"{WARNING_PREFIX}the points are the mirror image of the rig's body in {100 * against:.0f} % of "
-                      f"the frames that show it (their left on the rig's right): a mirrored video, or left and right "
-                      "swapped in the map; the rig turns round to fit them (its pelvis half a turn, its feet twisted "
-                      "back): mirror the capture or swap the map's left and right points")

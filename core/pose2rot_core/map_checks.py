@@ -1,0 +1,134 @@
+"""Checks of a bone map against the points it places (warnings, not errors): a body seen as the
+mirror image of the rig's, and legs whose points run against the rig's reference pose along the
+body (a map's rows swapped, or a reference pose that does not stand).
+
+Both read the body's own up (from the middle of its hips to the middle of its shoulders) where the
+map places hips and shoulders, else the up axis the points were given: a capture given the wrong up
+axis, or a performer upside down, is turned, not mirrored or reversed.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .automap import canonical_names, foot_pairs, sided_pairs
+from .rotations import cross, normalize
+from .wording import WARNING_PREFIX
+
+if TYPE_CHECKING:
+    from .retarget import RigTargets
+
+#: a body's handedness (see _handedness) counts where its cosine is at least this far from 0, and
+#: the points are mirrored against the rig where nearly all (MIRRORED_SHARE) such frames disagree
+CLEAR_HANDEDNESS = 0.5
+MIRRORED_SHARE = 0.9
+#: a leg bone is checked along the body where the reference pose has it within about 37 degrees of the
+#: body's up or down (cosine REST_ALONG), in the frames where the points have it within 60 degrees
+#: (CLEAR_ALONG), if those are at least SEEN_SHARE of the frames; reversed where nearly all
+#: (MIRRORED_SHARE) of them point the other way
+REST_ALONG = 0.8
+CLEAR_ALONG = 0.5
+SEEN_SHARE = 0.5
+
+
+def report_map_against_points(targets: RigTargets, up: np.ndarray, report: list[str]) -> None:
+    """Warnings (into ``report``) where the points the map places disagree with the rig's reference
+    pose as no motion does: mirrored, or legs reversed along the body; ``up`` [3] the points' up."""
+    names = targets.skeleton.names
+    canon, _ = canonical_names(names, targets.skeleton.parents)
+    mapped = targets.direct | targets.soft
+    where = {c: names.index(n) for n, c in canon.items() if mapped[names.index(n)]}
+    _report_mirrored(targets, where, up, report)
+    _report_reversed(targets, where, up, report)
+
+
+def _handedness(P: np.ndarray, sides: list[tuple[int, int]], feet: list[tuple[int, int]], up: np.ndarray
+                ) -> np.ndarray:
+    """[...] the cosine between a body's left-minus-right offset (the mean over the pairs ``sides``
+    of positions P [...,N,3]) and its left as up x forward, forward where its feet point (the mean
+    toe-minus-ankle of ``feet``, across ``up`` [3] or [...,3]): near 1 for a body whose left side is
+    on its left, near -1 for its mirror image (left and right swapped); NaN where either vanishes."""
+    lateral = np.mean([P[..., a, :] - P[..., b, :] for a, b in sides], axis=0)
+    forward = np.mean([P[..., t, :] - P[..., a, :] for a, t in feet], axis=0)
+    up = np.broadcast_to(up, forward.shape)
+    left = cross(up, forward - np.sum(forward * up, axis=-1, keepdims=True) * up)
+    size = np.linalg.norm(lateral, axis=-1) * np.linalg.norm(left, axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(size > 0, np.sum(lateral * left, axis=-1) / size, np.nan)
+
+
+def _body_up(P: np.ndarray, where: dict[str, int], up: np.ndarray) -> np.ndarray:
+    """[...,3] the body's own up in positions P [...,N,3]: from the middle of its hips to the middle of
+    its shoulders (joints by canonical name ``where``); ``up`` [3] where hips or shoulders are not both
+    mapped."""
+    need = ("left_hip", "right_hip", "left_shoulder", "right_shoulder")
+    if not all(n in where for n in need):
+        return up
+    hips = 0.5 * (P[..., where["left_hip"], :] + P[..., where["right_hip"], :])
+    shoulders = 0.5 * (P[..., where["left_shoulder"], :] + P[..., where["right_shoulder"], :])
+    return normalize(shoulders - hips, 1e-300)
+
+
+def _report_mirrored(targets: RigTargets, where: dict[str, int], up: np.ndarray, report: list[str]) -> None:
+    """A warning where the mapped points are the mirror image of a body against the rig's
+    reference pose (see _handedness) in nearly every frame that shows it clearly: a mirrored video,
+    or left and right swapped in the map; a rotation cannot undo a mirror, so the rig turns round
+    (its pelvis half a turn, its feet twisted back to the front). Needs a mapped left-right pair and
+    a mapped foot (ankle and toe); says nothing otherwise."""
+    sides, feet = sided_pairs(where, ("hip", "shoulder", "knee", "elbow")), foot_pairs(where)
+    if not sides or not feet:
+        return
+    own = _handedness(targets.reference, sides, feet, _body_up(targets.reference, where, up))
+    seen = _handedness(targets.positions, sides, feet, _body_up(targets.positions, where, up))
+    clear = np.abs(np.nan_to_num(seen)) >= CLEAR_HANDEDNESS
+    if not abs(own) >= CLEAR_HANDEDNESS or not clear.any():
+        return
+    against = float(np.mean(np.sign(seen[clear]) != np.sign(own)))
+    if against >= MIRRORED_SHARE:
+        report.append(f"{WARNING_PREFIX}the points are the mirror image of the rig's body in {100 * against:.0f} % of "
+                      f"the frames that show it (their left on the rig's right): a mirrored video, or left and right "
+                      "swapped in the map; the rig turns round to fit them (its pelvis half a turn, its feet twisted "
+                      "back): mirror the capture or swap the map's left and right points")
+
+
+def _report_reversed(targets: RigTargets, where: dict[str, int], up: np.ndarray, report: list[str]) -> None:
+    """A warning naming the leg bones (hip to knee, knee to ankle) that the reference pose has clearly
+    along the body's up or down and whose points run the other way in nearly all the frames that show
+    them clearly: a knee above its hip for a whole clip, which no motion does but a map with the hip
+    and knee rows swapped, or a rig whose reference pose does not stand (legs up), shows."""
+    own_up, seen_up = _body_up(targets.reference, where, up), _body_up(targets.positions, where, up)
+    along = "along the body (hips to shoulders)" if own_up is not up else "along the up axis"
+    found = []
+    for side in ("left", "right"):
+        for upper, lower in (("hip", "knee"), ("knee", "ankle")):
+            a, c = where.get(f"{side}_{upper}"), where.get(f"{side}_{lower}")
+            if a is None or c is None:
+                continue
+            rest = float(np.dot(normalize(targets.reference[c] - targets.reference[a], 1e-300), own_up))
+            seen = np.sum(normalize(targets.positions[:, c] - targets.positions[:, a], 1e-300) * seen_up, axis=-1)
+            clear = np.abs(np.nan_to_num(seen)) >= CLEAR_ALONG
+            if abs(rest) < REST_ALONG or clear.mean() < SEEN_SHARE:
+                continue
+            against = float(np.mean(np.sign(seen[clear]) != np.sign(rest)))
+            if against >= MIRRORED_SHARE:
+                found.append((targets.skeleton.names[a], targets.skeleton.names[c], rest < 0, against))
+    _say_reversed([f for f in found if not f[2]], along, report)
+    _say_reversed([f for f in found if f[2]], along, report)
+
+
+def _say_reversed(found: list[tuple[str, str, bool, float]], along: str, report: list[str]) -> None:
+    """The warning for legs found reversed (upper joint, lower joint, whether the reference pose stands,
+    share of frames): a reference pose with a knee above its hip does not stand; where it stands, the
+    points with a knee above its hip are mapped wrong."""
+    if not found:
+        return
+    stands = found[0][2]
+    words = "; ".join(f"'{c}' {'above' if stands else 'below'} '{a}' in {100 * share:.0f} % of the frames that show it"
+                      for a, c, _, share in found)
+    if stands:
+        report.append(f"{WARNING_PREFIX}the points put {words}, {along}, where the rig's reference pose has it below: "
+                      "check the map's rows for those joints (swapped?)")
+    else:
+        report.append(f"{WARNING_PREFIX}the rig's reference pose does not stand: the points put {words}, {along}, "
+                      "where the reference pose has it above; give the rig a standing reference pose")
