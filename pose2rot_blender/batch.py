@@ -25,11 +25,15 @@ are the command line's (``--solver``, ``--twist``, ``--stretch``, ``--smooth``,
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -93,8 +97,9 @@ class Job:
 
 
 def track_files(items: list[str]) -> list[Path]:
-    """Expand folders to their track files (sorted; a FreeMoCap recording folder, or its output_data
-    folder, is one clip: its body landmarks file); check that every file exists."""
+    """Expand folders to their track files and the FreeMoCap recordings in them (sorted; a recording
+    folder, or its output_data folder, is one clip: its body landmarks file); check that every file
+    exists. Other subfolders are not searched: a note names them."""
     from pose2rot_core.errors import Pose2RotError
     from pose2rot_core.pointsets import freemocap_body
 
@@ -105,15 +110,31 @@ def track_files(items: list[str]) -> list[Path]:
         if body is not None:
             out.append(body)
         elif p.is_dir():
-            found = sorted(q for q in p.iterdir() if q.suffix.lower() in TRACK_SUFFIXES)
+            found = _folder_clips(p)
             if not found:
-                raise Pose2RotError(f"folder '{p}' has no .npz, .csv, .bvh or .npy track files")
+                raise Pose2RotError(f"folder '{p}' has no .npz, .csv, .bvh or .npy track files or FreeMoCap "
+                                    "recordings")
             out.extend(found)
         elif p.is_file():
             out.append(p)
         else:
             raise Pose2RotError(f"tracks file '{p}' does not exist")
     return out
+
+
+def _folder_clips(folder: Path) -> list[Path]:
+    """The clips in ``folder``: its track files and the body files of its FreeMoCap recording folders
+    (by name); a note on stderr names the other subfolders, which are not searched."""
+    from pose2rot_core.pointsets import freemocap_body
+
+    entries = sorted(folder.iterdir())
+    files = [q for q in entries if q.is_file() and q.suffix.lower() in TRACK_SUFFIXES]
+    recordings = {q: freemocap_body(q) for q in entries if q.is_dir()}
+    skipped = [q.name for q, body in recordings.items() if body is None]
+    if skipped:
+        print(f"pose2rot batch: note: folder '{folder}': subfolders not searched: {', '.join(skipped[:5])}"
+              f"{' ...' if len(skipped) > 5 else ''} (give them too to convert the clips in them)", file=sys.stderr)
+    return sorted(files + [body for body in recordings.values() if body is not None])
 
 
 def rig_source(rig: str | None, files: list[Path]) -> Path | None:
@@ -161,8 +182,7 @@ def _find_armature(name: str, where: str):
 def _bvh_rig(path: Path, clip: bool):
     """A fresh file with the armature of BVH ``path`` (Blender's importer) at rest; a file that is
     not a readable BVH fails with the core reader's words first, and so does a ``clip`` without
-    motion (a rig file without motion is read through a copy with one frame, which the importer
-    needs)."""
+    motion (see :func:`_importable` for the files the importer reads through a copy)."""
     import bpy
 
     from pose2rot_core.bvh import read_bvh
@@ -174,7 +194,7 @@ def _bvh_rig(path: Path, clip: bool):
     _check_importable(parsed, path)
     bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
     with tempfile.TemporaryDirectory(prefix="pose2rot_rig_") as tmp:
-        source = path if parsed.num_frames else _with_one_frame(path, parsed, Path(tmp))
+        source = _importable(path, parsed, Path(tmp))
         bpy.ops.import_anim.bvh(filepath=str(source), update_scene_fps=False, update_scene_duration=False)
     from mathutils import Matrix
 
@@ -219,13 +239,27 @@ def _skeleton_bvh(clip: Path, folder: Path) -> Path:
     return path
 
 
-def _with_one_frame(path: Path, parsed, folder: Path) -> Path:
-    """A copy of the motionless BVH ``path`` (``parsed``) in ``folder`` with one frame of zeros."""
-    import re
+def _importable(path: Path, parsed, folder: Path) -> Path:
+    """The BVH ``path`` (``parsed``) as Blender's importer reads it (UTF-8 text, under a UTF-8 name,
+    with motion): the file itself, or a copy in ``folder`` of its text as the core reads it (UTF-16,
+    Latin-1) with one frame of zeros where it has none."""
+    from pose2rot_core.bvh import bvh_text
 
-    text = re.sub(r"Frames:\s*0\b", "Frames: 1", path.read_text(errors="replace"), count=1)
-    copy = folder / path.name
-    copy.write_text(text.rstrip("\n") + "\n" + " ".join(["0"] * sum(len(c) for c in parsed.channels)) + "\n")
+    raw = path.read_bytes()
+    try:
+        str(path).encode("utf-8")
+        raw.decode("utf-8")
+        plain = parsed.num_frames > 0 and not raw.startswith(b"\xef\xbb\xbf")
+    except UnicodeError:
+        plain = False
+    if plain:
+        return path
+    text = bvh_text(path)
+    if not parsed.num_frames:
+        zeros = " ".join(["0"] * sum(len(c) for c in parsed.channels))
+        text = re.sub(r"Frames:\s*0\b", "Frames: 1", text, count=1).rstrip("\n") + "\n" + zeros + "\n"
+    copy = folder / "rig.bvh"
+    copy.write_text(text, encoding="utf-8")
     return copy
 
 
@@ -316,37 +350,75 @@ def checked_batch(args: argparse.Namespace) -> Batch:
     and ``--out`` is a folder (created when missing)."""
     from pose2rot_core.errors import Pose2RotError
 
-    files = list(dict.fromkeys(f.resolve() for f in track_files(args.tracks)))  # absolute, each once
+    files = list(dict.fromkeys(Path(os.path.abspath(f)) for f in track_files(args.tracks)))  # each once, links kept
     names = output_names(files)
     rig = rig_source(args.rig, files)
     rig = rig and rig.resolve()
     out = Path(args.out).resolve()
     suffixes = (".blend", ".bvh") if args.bvh else (".blend",)
-    written = {out / f"{names[f]}{x}" for f in files for x in suffixes}
-    clash = sorted(written & (set(files) | ({rig} if rig else set())))
+    written = {(out / f"{names[f]}{x}").resolve(): f for f in files for x in suffixes}
+    clash = sorted(p for p in written if p in {f.resolve() for f in files} | ({rig} if rig else set()))
     if clash:
         raise Pose2RotError(f"--out '{args.out}' would write over the input '{clash[0].name}': choose another folder")
     if out.exists() and not out.is_dir():
         raise Pose2RotError(f"--out '{args.out}' is a file: give a folder (created when missing)")
-    out.mkdir(parents=True, exist_ok=True)
+    _writable_folder(out, args.out)
     return Batch(files, names, rig)
 
 
+def _writable_folder(out: Path, given: str) -> None:
+    """Create the output folder ``out`` when missing and check that files can be written in it (a
+    Pose2RotError naming --out ``given`` otherwise), before any clip is solved."""
+    from pose2rot_core.errors import Pose2RotError
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as e:
+        raise Pose2RotError(f"--out '{given}': cannot write there ({e.strerror or e}): choose a folder you can "
+                            "write to") from None
+
+
 def convert(args: argparse.Namespace, options: SolveOptions, batch: Batch, argv: list[str] | None = None) -> list:
-    """Solve every track file of ``batch`` onto its rig as ``options`` say; print one line per clip and
-    the summary table; return the pose2rot_core.batch_summary.ClipResult of every clip (failed ones
-    included). Several clips go to worker processes, ``args.jobs`` at a time, run with the batch
-    arguments ``argv`` (without ``argv``: all in this process)."""
+    """Solve every track file of ``batch`` onto its rig as ``options`` say; print a line as each clip
+    ends and the summary table; return the pose2rot_core.batch_summary.ClipResult of every clip (failed
+    ones included). Several clips go to worker processes, ``args.jobs`` at a time, run with the batch
+    arguments ``argv`` (without ``argv``: all in this process). On Ctrl-C, raises Interrupted with the
+    clips that ended."""
     from pose2rot_core.batch_summary import format_summary
 
     files, names, rig = batch.files, batch.names, batch.rig
-    if len(files) > 1 and argv is not None:
-        results = in_workers(files, names, argv + (["--rig", str(rig)] if rig else []), args.jobs)
-    else:
-        job = clip_job(args, options, rig)
-        results = [convert_one(path, job, names[path]) for path in files]
+    ended: list = []
+    try:
+        if len(files) > 1 and argv is not None:
+            in_workers(files, names, argv + (["--rig", str(rig)] if rig else []), args.jobs, ended)
+        else:
+            job = clip_job(args, options, rig)
+            for path in files:
+                _ended(ended, convert_one(path, job, names[path]), len(files))
+    except KeyboardInterrupt:
+        raise Interrupted(ended, len(files)) from None
+    order = {clip_label(f): i for i, f in enumerate(files)}
+    results = sorted(ended, key=lambda r: order.get(r.clip, len(order)))
     print(format_summary(results))
     return results
+
+
+class Interrupted(Exception):
+    """Ctrl-C during a run: the ClipResults of the clips that ended (``ended``) of ``total``."""
+
+    def __init__(self, ended: list, total: int):
+        super().__init__(f"interrupted after {len(ended)} of {total} clips")
+        self.ended, self.total = ended, total
+
+
+def _ended(ended: list, result, total: int) -> None:
+    """Record a clip's ClipResult and print its progress line ('[3/8] walk.bvh: ok'), flushed, so that a
+    log shows how far a run got."""
+    ended.append(result)
+    state = f"failed: {result.message}" if result.failed else "ok"
+    print(f"[{len(ended)}/{total}] {result.clip}: {state}", flush=True)
 
 
 def output_names(files: list[Path]) -> dict[Path, str]:
@@ -371,13 +443,29 @@ def output_names(files: list[Path]) -> dict[Path, str]:
     return names
 
 
-def in_workers(files: list[Path], names: dict[Path, str], argv: list[str], jobs: int) -> list:
-    """ClipResults of ``files`` converted ``jobs`` at a time, one worker process per clip running
-    this script with ``argv``, writing its outputs under its name in ``names``; each worker's notes
-    and errors are printed when it ends."""
+def in_workers(files: list[Path], names: dict[Path, str], argv: list[str], jobs: int, ended: list) -> None:
+    """Convert ``files`` ``jobs`` at a time, one worker process per clip running this script with
+    ``argv``, writing its outputs under its name in ``names``; each clip's ClipResult goes to ``ended``
+    as it ends, and its notes and errors are printed. On Ctrl-C the workers are stopped."""
+    from concurrent.futures import as_completed
+
     with tempfile.TemporaryDirectory(prefix="pose2rot_batch_") as tmp, ThreadPoolExecutor(jobs) as pool:
-        return list(pool.map(lambda i: _worker(files[i], names[files[i]], argv, Path(tmp) / f"{i}.json"),
-                             range(len(files))))
+        futures = [pool.submit(_worker, f, names[f], argv, Path(tmp) / f"{i}.json") for i, f in enumerate(files)]
+        try:
+            for future in as_completed(futures):
+                _ended(ended, future.result(), len(files))
+        except KeyboardInterrupt:
+            _STOPPING.set()
+            for future in futures:
+                future.cancel()
+            for proc in list(_RUNNING):
+                proc.terminate()
+            raise
+
+
+#: worker processes running, and whether the run is being stopped (Ctrl-C)
+_RUNNING: set = set()
+_STOPPING = threading.Event()
 
 
 def _worker(path: Path, name: str, argv: list[str], result: Path):
@@ -392,15 +480,22 @@ def _worker(path: Path, name: str, argv: list[str], result: Path):
     command = ([sys.executable, *script, *args] if not bpy.app.binary_path else
                [bpy.app.binary_path, "-b", "--python-exit-code", "1", "--python", *script, "--", *args])
     t0 = time.perf_counter()
-    proc = subprocess.run(command, capture_output=True, text=True)
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace")
+    _RUNNING.add(proc)
+    try:
+        stdout, stderr = proc.communicate()
+    finally:
+        _RUNNING.discard(proc)
     label = clip_label(path)
-    for text, stream in ((proc.stdout, sys.stdout), (proc.stderr, sys.stderr)):  # its notes, not Blender's banner
+    if _STOPPING.is_set():
+        return ClipResult(label, seconds=time.perf_counter() - t0, status="failed", message="interrupted")
+    for text, stream in ((stdout, sys.stdout), (stderr, sys.stderr)):  # its notes, not Blender's banner
         print("".join(ln for ln in text.splitlines(True) if ln.startswith(label + ": ")), end="", file=stream,
               flush=True)
     if result.is_file():
         return ClipResult(**json.loads(result.read_text()))
-    print(proc.stderr, end="", file=sys.stderr, flush=True)
-    last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+    print(stderr, end="", file=sys.stderr, flush=True)
+    last = (stderr.strip().splitlines() or ["no output"])[-1]
     return ClipResult(label, seconds=time.perf_counter() - t0, status="failed",
                       message=f"the worker process ended with code {proc.returncode} ({last})")
 
@@ -417,35 +512,24 @@ def run_worker(args: argparse.Namespace, options: SolveOptions) -> int:
 
 def convert_one(path: Path, job: Job, name: str):
     """One clip onto the rig, its outputs named ``name`` (output_names): a ClipResult, with status
-    'failed' and the message on bad input."""
-    import bpy
-
+    'failed' and the message on bad input (outputs it wrote removed; an earlier run's named)."""
     from pose2rot_core.batch_summary import ClipResult
     from pose2rot_core.errors import Pose2RotError
 
-    from . import importing, mapping, pipeline
-    from .prefs import learned_settings
-
     t0 = time.perf_counter()
     label = clip_label(path)
+    outputs = [job.out / f"{name}{x}" for x in ((".blend", ".bvh") if job.bvh else (".blend",))]
+    earlier = [p for p in outputs if p.exists()]
     try:
-        obj = load_rig(job.rig, path, job.armature)
-        context = bpy.context
-        scene = context.scene
-        col = importing.import_tracks(context, path, f"{name}_tracks", frame_start=1, set_scene=True,
-                                      layout=job.layout)
-        if job.bone_map is not None:
-            mapping.set_table(scene, job.bone_map)                   # the saved .blend keeps the map
-        span = pipeline.SceneRange(frame_start=scene.frame_start, frame_end=scene.frame_end)
-        plan, _ = pipeline.solve_armature(scene, obj, col, span, job.options, learned_settings(context),
-                                          bone_map=job.bone_map)
-        bpy.ops.wm.save_as_mainfile(filepath=str(job.out / f"{name}.blend"), copy=True)
-        if job.bvh:
-            source = bvh_rig(path) if job.rig_bvh is None else job.rig_bvh
-            export_bvh(job.out / f"{name}.bvh", plan, source, job.order, job.up, pipeline.frame_rate(scene))
+        plan = _solve_and_save(path, job, name, outputs)
     except Pose2RotError as e:
-        print(f"{label}: error: {e}", file=sys.stderr)
-        return ClipResult(label, seconds=time.perf_counter() - t0, status="failed", message=str(e))
+        for p in outputs:
+            if p.exists() and p not in earlier:
+                p.unlink()
+        stale = [p.name for p in earlier if p.exists()]
+        message = str(e) + (f" (an earlier run's {' and '.join(stale)} stays in --out)" if stale else "")
+        print(f"{label}: error: {message}", file=sys.stderr)
+        return ClipResult(label, seconds=time.perf_counter() - t0, status="failed", message=message)
     for line in plan.report:
         print(f"{label}: note: {line}")
     for line in plan.warnings:
@@ -453,6 +537,39 @@ def convert_one(path: Path, job: Job, name: str):
     return ClipResult(label, frames=len(plan.frames), bones=len(plan.bone_names),
                       max_error_pct=plan.max_error_pct, flips=int(plan.solution.check.flips.sum()),
                       seconds=time.perf_counter() - t0, warnings=len(plan.warnings))
+
+
+def _solve_and_save(path: Path, job: Job, name: str, outputs: list[Path]):
+    """Load the rig, import the clip's tracks as empties, solve and write ``outputs`` (the .blend, then
+    the BVH); the solve's Plan."""
+    import bpy
+
+    from pose2rot_core.errors import Pose2RotError
+
+    from . import importing, mapping, pipeline
+    from .prefs import learned_settings
+
+    obj = load_rig(job.rig, path, job.armature)
+    context = bpy.context
+    scene = context.scene
+    col = importing.import_tracks(context, path, f"{name}_tracks", frame_start=1, set_scene=True, layout=job.layout)
+    if job.bone_map is not None:
+        mapping.set_table(scene, job.bone_map)                   # the saved .blend keeps the map
+    span = pipeline.SceneRange(frame_start=scene.frame_start, frame_end=scene.frame_end)
+    plan, _ = pipeline.solve_armature(scene, obj, col, span, job.options, learned_settings(context),
+                                      bone_map=job.bone_map)
+    paths = context.preferences.filepaths
+    versions, paths.save_version = paths.save_version, 0        # no .blend1 backup of an earlier run's file
+    try:
+        bpy.ops.wm.save_as_mainfile(filepath=str(outputs[0]), copy=True)
+    except RuntimeError as e:                                    # Blender's own words: the folder or the disk
+        raise Pose2RotError(f"cannot write '{outputs[0].name}': {str(e).strip()}") from None
+    finally:
+        paths.save_version = versions
+    if job.bvh:
+        source = bvh_rig(path) if job.rig_bvh is None else job.rig_bvh
+        export_bvh(outputs[1], plan, source, job.order, job.up, pipeline.frame_rate(scene))
+    return plan
 
 
 def export_bvh(path: Path, plan, rig: BvhRig, order: str | None, up: str, fps: float) -> None:
@@ -469,17 +586,29 @@ def export_bvh(path: Path, plan, rig: BvhRig, order: str | None, up: str, fps: f
 
 
 def clip_name(path: Path) -> str:
-    """A clip's name for its outputs: the file's stem, the recording folder's name for FreeMoCap."""
+    """A clip's name for its outputs: the file's stem, the recording folder's name for FreeMoCap
+    (readable)."""
     from pose2rot_core.pointsets import FREEMOCAP_BODY
 
-    return path.parent.parent.name if path.name == FREEMOCAP_BODY else path.stem
+    return readable(path.parent.parent.name if path.name == FREEMOCAP_BODY else path.stem)
 
 
 def clip_label(path: Path) -> str:
-    """How the summary and the notes name a clip: its file's name, the recording folder's for FreeMoCap."""
+    """How the summary and the notes name a clip: its file's name, the recording folder's for FreeMoCap
+    (readable)."""
     from pose2rot_core.pointsets import FREEMOCAP_BODY
 
-    return path.parent.parent.name if path.name == FREEMOCAP_BODY else path.name
+    return readable(path.parent.parent.name if path.name == FREEMOCAP_BODY else path.name)
+
+
+def readable(name: str) -> str:
+    """``name`` as Blender and a terminal take it: a file name whose bytes are not UTF-8 (kept by Python
+    as surrogates, which neither can show or store) read as Latin-1 (``caf\\xe9`` -> ``café``)."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        return os.fsencode(name).decode("latin-1")
 
 
 def command_line() -> str:
@@ -490,7 +619,7 @@ def command_line() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry (arguments after ``--`` when run inside Blender): 0 when every clip was
-    converted, 1 when any failed, 2 for bad arguments (nothing converted)."""
+    converted, 1 when any failed, 2 for bad arguments (nothing converted), 130 when interrupted."""
     import bpy
 
     from pose2rot_core.errors import Pose2RotError
@@ -515,7 +644,13 @@ def main(argv: list[str] | None = None) -> int:
     except Pose2RotError as e:                  # bad arguments: nothing was done
         print(f"pose2rot batch: error: {e}", file=sys.stderr)
         return 2
-    results = convert(args, options, batch, list(argv if argv is not None else _script_argv()))
+    try:
+        results = convert(args, options, batch, list(argv if argv is not None else _script_argv()))
+    except Interrupted as stop:
+        done = [r.clip for r in stop.ended if not r.failed]
+        print(f"pose2rot batch: interrupted: {len(done)} of {stop.total} clips converted"
+              + (f" ({', '.join(done[:8])}{' ...' if len(done) > 8 else ''})" if done else ""), file=sys.stderr)
+        return 130
     return 1 if any(r.failed for r in results) else 0
 
 
@@ -552,7 +687,8 @@ def _bootstrap() -> int:
               file=sys.stderr)
         return 2
     if zip_arg and "bpy" not in sys.modules and "BLENDER_USER_RESOURCES" not in os.environ:
-        os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="pose2rot_batch_")
+        os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="pose2rot_batch_")  # the workers share it
+        atexit.register(shutil.rmtree, os.environ["BLENDER_USER_RESOURCES"], True)
     try:
         import bpy  # noqa: F401  (first: under the bpy module, addon_utils exists only after it)
     except ImportError:
@@ -586,7 +722,7 @@ def _bootstrap() -> int:
         return 2
     addon_utils.enable(names[0], default_set=True)
     code = importlib.import_module(names[0] + ".batch").main(argv)
-    if "--worker" not in argv and code != 2:    # 2: bad arguments, one error line and nothing done
+    if "--worker" not in argv and code not in (2, 130):    # bad arguments or interrupted: said already
         print(f"pose2rot batch: {'done' if code == 0 else 'finished with failures'} in "
               f"{time.perf_counter() - started:.1f} s")
     return code

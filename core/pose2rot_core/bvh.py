@@ -87,10 +87,15 @@ class BvhClip:
 def read_bvh(path: str | Path) -> BvhClip:
     """Read a BVH file (any channel orders, position channels on any joint, CRLF or LF, UTF-8 with or
     without BOM, UTF-16 with BOM, Latin-1). Every motion value must be a finite number."""
+    return parse_bvh(bvh_text(path), name=str(path))
+
+
+def bvh_text(path: str | Path) -> str:
+    """The text of the BVH file ``path``, decoded as :func:`read_bvh` reads it."""
     path = Path(path)
     if path.is_dir():
         raise Pose2RotError(f"'{path}' is a directory, not a BVH file; give the path of a .bvh file")
-    return parse_bvh(_decode(read_bytes(path, "BVH"), path), name=str(path))
+    return _decode(read_bytes(path, "BVH"), path)
 
 
 def _decode(raw: bytes, path: Path) -> str:

@@ -369,3 +369,101 @@ def test_npz_tracks_bring_their_own_rig(tmp_path, up):
     order = [written.skeleton.names.index(n) for n in clip.skeleton.names]
     np.testing.assert_allclose(written.fk()[:, order], clip.fk(), atol=1e-4)
 
+
+
+def test_a_pipeline_s_odd_files_and_folders(tmp_path):
+    """What a pipeline meets (a red team's findings): clips given as links are named after the link,
+    each once per link (they were named after their target, two links one output); a file name that
+    is not UTF-8 crashed Blender's data names, a UTF-16 BVH its importer (the command line reads both);
+    a folder's FreeMoCap recordings are clips (they were refused) and its other subfolders are named as
+    not searched (skipped without a word); a log shows a line as each clip ends."""
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    walk = zyx_clip(tmp_path / "walk.bvh")
+    for link in ("take_001.bvh", "take_002.bvh"):
+        (clips / link).symlink_to(walk)
+    text = walk.read_text()
+    (clips / "utf16.bvh").write_bytes(text.encode("utf-16"))
+    (clips / os.fsdecode(b"caf\xe9.bvh")).write_text(text)
+    (clips / "sub").mkdir()
+    zyx_clip(clips / "sub" / "deep.bvh")
+    (clips / "folder.bvh").mkdir()                                  # a folder with a clip's name is no clip
+    proc = _run(clips, "--out", tmp_path / "out", "--jobs", "2")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["café.blend", "take_001.blend", "take_002.blend",
+                                                                    "utf16.blend"]
+    assert "4 of 4 clips converted" in proc.stdout and "Traceback" not in proc.stderr
+    assert sorted(ln.split("] ")[0] for ln in proc.stdout.splitlines() if ln.startswith("[")) == [
+        f"[{k}/4" for k in range(1, 5)]
+    assert f"folder '{clips}': subfolders not searched: folder.bvh, sub (give them too" in proc.stderr
+    recordings = tmp_path / "sessions"
+    for name in ("rec1", "rec2"):
+        (recordings / name / "output_data").mkdir(parents=True)
+        np.save(recordings / name / "output_data" / "mediapipe_body_3d_xyz.npy", np.zeros((2, 33, 3)))
+    assert batch.track_files([str(recordings)]) == [recordings / n / "output_data" / "mediapipe_body_3d_xyz.npy"
+                                                    for n in ("rec1", "rec2")]
+
+
+def test_an_output_folder_that_cannot_be_written_stops_the_run_first(tmp_path):
+    """--out where no folder can be made: one line naming --out and exit 2 before any clip (every clip
+    was solved and then failed, with a traceback each)."""
+    clip = zyx_clip(tmp_path / "c.bvh")
+    (tmp_path / "file").write_text("")
+    proc = _run(clip, clip, "--out", tmp_path / "file" / "out")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert proc.stderr.strip().splitlines()[-1].startswith(f"pose2rot batch: error: --out '{tmp_path / 'file' / 'out'}':"
+                                                           " cannot write there (")
+
+
+def test_a_failed_rerun_names_the_earlier_output_and_leaves_no_backups(tmp_path):
+    """Run again with a limit the clip misses: its row names the earlier run's outputs that stay (they
+    looked like this run's results), and no run leaves Blender's .blend1 backups."""
+    clip = zyx_clip(tmp_path / "c.bvh")
+    assert _run(clip, "--out", tmp_path / "out", "--bvh").returncode == 0
+    assert _run(clip, "--out", tmp_path / "out", "--bvh").returncode == 0
+    noisy = tmp_path / "noisy.npz"
+    tracks = tracks_from_bvh(read_bvh(clip))
+    save_tracks(noisy, replace(tracks, positions=tracks.positions
+                               + np.random.default_rng(0).normal(0, 0.02, tracks.positions.shape)))
+    assert _run(noisy, "--out", tmp_path / "out").returncode == 0
+    proc = _run(noisy, "--out", tmp_path / "out", "--max-position-error", "0.01")
+    assert proc.returncode == 1
+    assert "(an earlier run's noisy.blend stays in --out)" in " ".join(_summary_row(proc.stdout, "noisy.npz"))
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["c.blend", "c.bvh", "noisy.blend"]
+
+
+def test_ctrl_c_stops_the_workers_and_says_what_was_converted(tmp_path):
+    """Ctrl-C (SIGINT to the process group, as a terminal sends it) gave a traceback per worker and no
+    summary; now one line saying how many clips were converted, exit 130, no worker left running."""
+    import signal
+
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    for seed in range(8):
+        zyx_clip(clips / f"c{seed}.bvh", seed=seed)
+    proc = subprocess.Popen([sys.executable, str(BATCH), str(clips), "--out", str(tmp_path / "out"), "--jobs", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    for line in proc.stdout:
+        if line.startswith("[1/8]"):
+            break
+    os.killpg(proc.pid, signal.SIGINT)
+    stderr = proc.communicate(timeout=120)[1]
+    assert proc.returncode == 130, stderr[-3000:]
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr[-3000:]
+    assert stderr.strip().splitlines()[-1].startswith("pose2rot batch: interrupted: ")
+    assert " of 8 clips converted" in stderr.strip().splitlines()[-1]
+
+
+def test_the_extension_installed_for_a_run_is_removed_after_it(tmp_path):
+    """--extension-zip under the bpy module installs into a temporary Blender user folder, which every
+    run left behind (1.7 MB each)."""
+    from conftest import extension_zip
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "BLENDER_USER_RESOURCES"} | {"TMPDIR": str(scratch)}
+    proc = subprocess.run([sys.executable, str(BATCH), "--extension-zip", str(extension_zip()),
+                           str(zyx_clip(tmp_path / "c.bvh")), "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (tmp_path / "out" / "c.blend").is_file() and list(scratch.iterdir()) == []
