@@ -209,6 +209,20 @@ def test_eval_with_plot(clip, tmp_path, capsys):
     assert png.is_file() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_eval_over_several_clips_keeps_the_results_of_the_good_ones(clip, tmp_path, capsys):
+    """One bad clip among several (a glob over a folder) threw away every result: the others' table is
+    printed, the bad one named with its reason, exit 1; one clip alone, or none good, is an error."""
+    bad = tmp_path / "bad.bvh"
+    bad.write_text("HIERARCHY\nROOT hips\n{\n")
+    code, stdout, err = run(["eval", clip, bad, clip], capsys)
+    assert code == 1 and stdout.count("clip.bvh") >= 2, err
+    assert f"pose2rot: error: not evaluated: {bad}: " in err and "unbalanced braces" in err
+    code, stdout, err = run(["eval", bad], capsys)
+    assert code == 2 and stdout == "" and err.count("\n") == 1
+    code, stdout, err = run(["eval", bad, bad], capsys)
+    assert code == 2 and "no clip could be evaluated" in err and "(and 1 more)" in err
+
+
 def test_a_plot_that_cannot_be_written_whole_leaves_the_old_one(clip, tmp_path, capsys, monkeypatch):
     """A write that fails half-way (a full disk) keeps the picture that was there and says which
     file and flag: it left a truncated picture and a bare 'No space left on device'."""

@@ -347,11 +347,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
         _output_path(args.plot, (".png", ".pdf", ".svg"), "--plot", inputs=tuple(map(str, args.clips)))
     options = solve_options(args)
     protocols = ("rest", "ref") if args.protocol == "both" else (args.protocol,)
-    scores = []
+    scores, failed = [], []
     for path in args.clips:
-        clip = read_bvh(_clip_path(path, "eval"))
-        for proto in protocols:
-            scores.append(evaluate_clip(clip, proto, options, noise=args.noise, seed=args.seed or 0))
+        try:
+            clip = read_bvh(_clip_path(path, "eval"))
+            scores.extend(evaluate_clip(clip, proto, options, noise=args.noise, seed=args.seed or 0)
+                          for proto in protocols)
+        except Pose2RotError as e:
+            if len(args.clips) == 1:
+                raise
+            failed.append(f"{path}: {e}")
+    if not scores:
+        raise Pose2RotError(f"no clip could be evaluated: {failed[0]}" + (f" (and {len(failed) - 1} more)"
+                                                                          if len(failed) > 1 else ""))
     if args.joints:
         for s in scores:
             print(f"\n{s.clip} — {s.protocol}")
@@ -363,7 +371,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
         plot_errors(scores, args.plot)
         print(f"errors per joint and per frame, worst frames drawn -> {args.plot}")
-    return 0
+    for line in failed:                                          # the others' results stand; the exit status says it
+        print(f"pose2rot: error: not evaluated: {line}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def cmd_info(args: argparse.Namespace) -> int:
