@@ -200,6 +200,27 @@ def test_info_counts_missing_samples_as_the_solver_does(clip, tmp_path, capsys):
     assert "100.0 % samples missing" in stdout and "height unknown" in stdout and "nan" not in stdout
 
 
+def test_info_reads_a_quadruped_s_height_up_its_legs(tmp_path, capsys):
+    """A dog walking along -Z (hips to shoulders along its body): info read that as up, then failed on
+    the signed axis ('internal error: ValueError: substring not found'); up is opposite its legs."""
+    names = ("Hips", "Spine", "Neck", "LeftArm", "LeftForeArm", "LeftHand", "RightArm", "RightForeArm", "RightHand",
+             "LeftUpLeg", "LeftLeg", "LeftFoot", "RightUpLeg", "RightLeg", "RightFoot")
+    parents = np.array([-1, 0, 1, 2, 3, 4, 2, 6, 7, 0, 9, 10, 0, 12, 13])
+    step = {"Spine": (0, 0, -0.3), "Neck": (0, 0.05, -0.3), "LeftArm": (0.1, -0.05, 0), "RightArm": (-0.1, -0.05, 0),
+            "LeftUpLeg": (0.1, -0.05, 0), "RightUpLeg": (-0.1, -0.05, 0)}
+    offsets = np.array([step.get(n, (0, -0.12, 0)) for n in names], float)
+    offsets[0] = (0, 0.4, 0)
+    rest = offsets.copy()
+    for j in range(1, len(names)):
+        rest[j] = rest[parents[j]] + offsets[j]
+    dog = tmp_path / "dog.bvh"
+    write_bvh(dog, Skeleton(names, parents, rest), np.broadcast_to(np.eye(3), (3, len(names), 3, 3)),
+              rest[:1] + np.array([[0, 0, 0], [0, 0, -0.1], [0, 0, -0.2]]), fps=30.0)
+    code, stdout, err = run(["info", dog], capsys)
+    assert code == 0, err
+    assert "units along Y (median over frames)" in stdout, stdout
+
+
 def test_eval_with_plot(clip, tmp_path, capsys):
     pytest.importorskip("matplotlib")
     png = tmp_path / "joints.png"

@@ -152,3 +152,15 @@ def test_the_memory_slot_is_a_pose_with_its_own_rotations(reference):
     posed = forward_kinematics(sk, rotations[None], np.zeros((1, 3)))[1][0]
     np.testing.assert_allclose(inp.arrays["memory_pose"][0], posed @ A.T / s, atol=1e-5)
     assert not np.allclose(inp.arrays["memory_pose"][0], inp.arrays["position"][0], atol=1e-3)
+
+
+@pytest.mark.parametrize("device", ["mps", "xla", "meta", "gpu"])
+def test_a_device_the_solver_does_not_run_on_is_one_error_line(device):
+    """--device mps/xla/meta reached torch and ended as 'internal error: RuntimeError: ...' (exit 1)."""
+    pytest.importorskip("torch", reason=TORCH_REASON)
+    from pose2rot_core.errors import Pose2RotError
+    from pose2rot_core.solvers.learned import resolve_device
+
+    with pytest.raises(Pose2RotError, match=rf"unknown device '{device}' \(use auto, cpu, cuda or cuda:N\)"):
+        resolve_device(device)
+    assert resolve_device("cpu") == "cpu"

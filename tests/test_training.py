@@ -182,9 +182,19 @@ def test_train_checkpoint_then_solve_hybrid(clips, tmp_path, capsys):
     err = np.linalg.norm(sol.positions - tracks.positions, axis=-1).max() / tracks.skeleton.height
     assert err < 1e-4  # exact positions (<= 0.01 % of height)
 
-    # resume continues from the last checkpoint; a second plain run into the same folder is refused
+    # resume continues from the last checkpoint, with the run's own held-out frames (it trained on
+    # them when no --holdout-split was given again); a second plain run into the same folder is refused
+    capsys.readouterr()
     assert main(["train", str(clips), "--out", str(run), "--steps", "4", "--resume", "--threads", "1"]) == 0
     assert torch.load(str(run / "last.pt"), weights_only=True)["step"] == 4
+    assert "data: 2 training clip(s), 2 held out" in capsys.readouterr().out
+    assert main(["train", str(clips), "--out", str(run), "--steps", "5", "--resume", "--holdout-split", "0.5"]) == 2
+    assert "--resume continues the run with its own held-out data (--holdout (none) --holdout-split 0.25)" in \
+        capsys.readouterr().err
+    assert main(["train", str(clips), "--out", str(tmp_path / "inf"), "--steps", "1", "--lr", "inf"]) == 2
+    assert "learning rate must be positive and finite, got inf" in capsys.readouterr().err
+    assert main(["train", str(clips), "--out", str(tmp_path / "thr"), "--steps", "1", "--threads", "-1"]) == 2
+    assert "--threads must be at least 1, got -1" in capsys.readouterr().err
     with pytest.raises(Pose2RotError, match="already holds a run"):
         from pose2rot_core.training.loop import run_training
 

@@ -29,7 +29,7 @@ def register(subparsers) -> None:
     p.add_argument("--batch", type=int, help="clips per batch (default 8)")
     p.add_argument("--lr", type=float, help="Adam learning rate after warm-up (default 2e-4)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--save-every", type=int, help="also keep RUN_DIR/step_N.pt every N steps (default: at the end)")
+    p.add_argument("--save-every", type=int, help="also keep RUN_DIR/step_NNNNNN.pt (the step, six digits: step_000120.pt) every N steps (default: at the end)")
     p.add_argument("--eval-every", type=int,
                    help="every N steps, score the hybrid and learned solvers (ref protocol) on the held-out "
                         "clips and on the first frames of every training clip (history.json, loss_curves.png)")

@@ -322,9 +322,33 @@ def _resolve_up(points: PointSet, up: str | None, report: list[str] | None) -> s
     return found or "y"
 
 
-def detect_up(points: PointSet) -> str | None:
+def legs_up(points: PointSet, upright: float) -> str | None:
+    """The signed coordinate axis opposite the mean direction from the hips to the ankles (canonical
+    names, as :func:`detect_up`), where that direction lies within the cosine ``upright`` of it: legs
+    point down on two feet and on four; None without named legs or where they lie along the ground."""
+    canonical = points.layout.canonical if points.layout is not None else {}
+    where = {canonical.get(n, n): i for i, n in enumerate(points.names)}
+    legs = [(where[f"{s}_hip"], where[f"{s}_ankle"]) for s in ("left", "right")
+            if f"{s}_hip" in where and f"{s}_ankle" in where]
+    if not legs:
+        return None
+    P = points.positions
+    down = np.concatenate([P[:, a] - P[:, h] for h, a in legs])
+    length = np.linalg.norm(down, axis=1)
+    ok = np.isfinite(length) & (length > 0)
+    if not ok.any():
+        return None
+    mean = -(down[ok] / length[ok, None]).mean(axis=0)
+    along = [np.dot(mean, AXES[n]) for n in AXES]
+    best = int(np.argmax(along))
+    return list(AXES)[best] if along[best] >= upright * np.linalg.norm(mean) > 0 else None
+
+
+def detect_up(points: PointSet, upright: float = 0.0) -> str | None:
     """The signed coordinate axis nearest the mean direction from the hips to the shoulders (canonical
-    names of the layout or the point names), or None when those points are missing or at one place."""
+    names of the layout or the point names), or None when those points are missing or at one place, or
+    when that direction is further from the axis than the cosine ``upright`` (a quadruped's trunk lies
+    along its body, not up)."""
     canonical = points.layout.canonical if points.layout is not None else {}
     where = {canonical.get(n, n): i for i, n in enumerate(points.names)}
     need = ("left_hip", "right_hip", "left_shoulder", "right_shoulder")
@@ -340,7 +364,9 @@ def detect_up(points: PointSet) -> str | None:
         return None
     mean = (trunk[ok] / length[ok, None]).mean(axis=0)
     names = list(AXES)
-    return names[int(np.argmax([np.dot(mean, AXES[n]) for n in names]))]
+    along = [np.dot(mean, AXES[n]) for n in names]
+    best = int(np.argmax(along))
+    return names[best] if along[best] >= upright * np.linalg.norm(mean) else None
 
 
 # ----------------------------------------------------------------------------- checks

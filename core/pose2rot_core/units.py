@@ -50,8 +50,9 @@ class BoneScale:
 
 
 def standing_height(positions: np.ndarray, up_axis: str = "y") -> float:
-    """Median over frames of the extent of the joints [T,J,3] along the up axis (file units)."""
-    axis = "xyz".index(up_axis)
+    """Median over frames of the extent of the joints [T,J,3] along the up axis (file units; its sign
+    does not matter)."""
+    axis = "xyz".index(up_axis.lstrip("+-"))
     up = positions[..., axis]
     known = np.isfinite(up)
     if not known.any():

@@ -44,9 +44,11 @@ def resolve_device(device: str = "auto") -> str:
     if dev.startswith("cuda") and not torch.cuda.is_available():
         raise Pose2RotError(f"device '{dev}' requested but PyTorch sees no CUDA GPU; use --device cpu")
     try:
-        torch.device(dev)
+        kind = torch.device(dev).type
     except RuntimeError:
-        raise Pose2RotError(f"unknown device '{dev}' (use auto, cpu, cuda or cuda:N)") from None
+        kind = None
+    if kind not in ("cpu", "cuda"):                 # mps, xla, meta: not a device this solver runs on
+        raise Pose2RotError(f"unknown device '{dev}' (use auto, cpu, cuda or cuda:N)")
     return dev
 
 

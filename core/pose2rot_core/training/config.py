@@ -73,8 +73,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.steps < 1 or self.batch < 1:
             raise Pose2RotError(f"steps ({self.steps}) and batch ({self.batch}) must be at least 1")
-        if not self.lr > 0:
-            raise Pose2RotError(f"learning rate must be positive, got {self.lr}")
+        if not 0 < self.lr < float("inf"):
+            raise Pose2RotError(f"learning rate must be positive and finite, got {self.lr}")
         if self.window < 3:
             raise Pose2RotError(f"window must be at least 3 frames (velocity and acceleration terms), got {self.window}")
 

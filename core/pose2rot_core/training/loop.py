@@ -200,6 +200,7 @@ class _Start:
     step: int = 0
     history: list[dict] = field(default_factory=list)
     held_log: list[dict] = field(default_factory=list)
+    split: dict | None = None
 
 
 def _resumed(req: TrainRequest, last: Path) -> _Start:
@@ -220,7 +221,22 @@ def _resumed(req: TrainRequest, last: Path) -> _Start:
     cfg = TrainConfig.from_dict(dict(TrainConfig.from_dict(prev.get("train", {})).to_dict(), **overrides))
     step = int(contents.extra.get("step") or 0)
     return _Start(contents.params, contents.state, family, cfg, f"resumed from {last} at step {step}",
-                  contents.extra.get("optimizer_state"), step, prev.get("history", []), prev.get("holdout", []))
+                  contents.extra.get("optimizer_state"), step, prev.get("history", []), prev.get("holdout", []),
+                  prev.get("split"))
+
+
+def _held_out_choice(req: TrainRequest, stored: dict | None) -> dict:
+    """{"holdout": [...], "holdout_split": x}: the request's, or a resumed run's own (``stored``) where the
+    request names none; a resumed run given another choice is refused (its held-out clips would be
+    trained on, or its held-out figures change meaning)."""
+    asked = {"holdout": list(req.holdout), "holdout_split": float(req.holdout_split)}
+    if stored is None:
+        return asked
+    if (asked["holdout"] or asked["holdout_split"]) and asked != stored:
+        raise Pose2RotError(f"--resume continues the run with its own held-out data (--holdout "
+                            f"{' '.join(stored['holdout']) or '(none)'} --holdout-split {stored['holdout_split']:g}); "
+                            "give the same or leave them out")
+    return stored
 
 
 def _fresh(req: TrainRequest, last: Path) -> _Start:
@@ -253,6 +269,7 @@ class _Run:
     held: "_HeldOut"
     save_every: int | None
     notes: list[str]
+    split: dict
 
 
 def run_training(data: Sequence[str | Path], out: str | Path, *, log: Callable[[str], None] = print,
@@ -283,6 +300,8 @@ def _prepare(req: TrainRequest, log: Callable[[str], None]) -> _Run:
     torch = require_torch()
     from ..solvers.learned import resolve_device
 
+    if req.threads is not None and req.threads < 1:
+        raise Pose2RotError(f"--threads must be at least 1, got {req.threads}")
     if req.threads:
         torch.set_num_threads(int(req.threads))
     dev = resolve_device(req.device)
@@ -292,7 +311,8 @@ def _prepare(req: TrainRequest, log: Callable[[str], None]) -> _Run:
                             "history): give a new or existing folder")
     start = _resumed(req, run_dir / LAST) if req.resume else _fresh(req, run_dir / LAST)
     paths = collect_bvh(req.data)
-    train_clips, held_clips, notes = split_clips(paths, req.holdout, req.holdout_split)
+    split = _held_out_choice(req, start.split)
+    train_clips, held_clips, notes = split_clips(paths, split["holdout"], split["holdout_split"])
     log(f"data: {len(train_clips)} training clip(s), {len(held_clips)} held out; embedder {start.family}; device {dev}")
     cfg = start.config
     sampler = WindowSampler(load_training_clips(train_clips, start.family, req.t5, dev), cfg,
@@ -317,7 +337,7 @@ def _prepare(req: TrainRequest, log: Callable[[str], None]) -> _Run:
     log(f"model: {sum(p.numel() for p in model.parameters()):,} parameters ({start.source}); "
         f"{total - start.step} step(s) of batch {cfg.batch}, {sampler.window}-frame windows")
     held = _HeldOut.prepare(held_clips, train_clips, req.eval_every)
-    return _Run(run_dir, dev, start, cfg, total, sampler, model, optimizer, held, req.save_every, notes)
+    return _Run(run_dir, dev, start, cfg, total, sampler, model, optimizer, held, req.save_every, notes, split)
 
 
 def train_step(model, optimizer, batch: dict, config: TrainConfig, fk_weight: float,
@@ -370,6 +390,8 @@ def _train(run: _Run, log: Callable[[str], None], progress: bool) -> float:
             start.history.append(rec)
             bar.update(done, rec)
         if done % ckpt_every == 0 or done == run.total:
+            if not all(bool(torch.isfinite(p).all()) for p in run.model.parameters()):  # a loss from the weights before
+                raise Pose2RotError(f"training diverged at step {done} (weights not finite); lower --lr")
             epoch = done // per_epoch
             save_run_checkpoint(last, run.model, run.optimizer, done, epoch)
             if run.save_every and (done % run.save_every == 0 or done == run.total):
@@ -379,7 +401,7 @@ def _train(run: _Run, log: Callable[[str], None], progress: bool) -> float:
                 start.held_log.append(run.held.check(last, done, t_eval - t_train - eval_time, run.device, log))
                 eval_time += time.perf_counter() - t_eval
             _write_json(run.run_dir / "history.json", {"train": cfg.to_dict(), "history": start.history,
-                                                       "holdout": start.held_log})
+                                                       "holdout": start.held_log, "split": run.split})
     bar.close()
     return time.perf_counter() - t_train - eval_time
 
