@@ -265,3 +265,20 @@ def test_fine_tune_from_the_released_shape(clips, tmp_path, monkeypatch):
     with pytest.raises(Pose2RotError, match="do not fit the model configuration"):
         run_training([clips / "rig_a.bvh"], tmp_path / "ft2", init=str(init), config="small", steps=1,
                      log=lambda m: None, progress=False)
+
+
+def test_fine_tuning_bare_weights_takes_the_embedder_its_config_names(clips, tmp_path, capsys):
+    """Weights re-saved as a bare state dict (as the refusal of other containers advises) of a run with
+    the hash embedder: --init with the run's config.yaml, or with --embedder hash, tried T5 ('trained with
+    the t5 embedder', which nothing said); model info says T5 is assumed."""
+    run = tmp_path / "run"
+    assert main(["train", str(clips), "--out", str(run), "--steps", "1", "--threads", "1"]) == 0
+    bare = tmp_path / "bare.pt"
+    torch.save(torch.load(str(run / "last.pt"), weights_only=True)["model_state"], bare)
+    for k, extra in enumerate((["--config", str(run / "config.yaml")], ["--embedder", "hash"])):
+        capsys.readouterr()
+        assert main(["train", str(clips), "--out", str(tmp_path / f"ft{k}"), "--init", str(bare), "--steps", "1",
+                     "--threads", "1", *extra]) == 0, capsys.readouterr().err
+        assert "embedder hash-ngram-v1" in capsys.readouterr().out
+    assert main(["model", "info", str(bare)]) == 0
+    assert "joint-name embedder: t5 (assumed: neither the file nor a config names it)" in capsys.readouterr().out

@@ -35,7 +35,8 @@ SAFETENSORS_CONFIG_KEY = "pose2rot_config"
 @dataclass
 class CheckpointContents:
     """What a checkpoint file holds. state: name -> tensor; params: resolved model params; extra: the
-    container's other entries (a training run's ``step`` and ``optimizer_state``)."""
+    container's other entries (a training run's ``step`` and ``optimizer_state``); embedder_known:
+    whether the file or its config names the embedder (else T5 is assumed, as the published model's)."""
 
     state: dict
     params: dict[str, Any]
@@ -44,6 +45,7 @@ class CheckpointContents:
     config_source: str = "inferred from weights"
     path: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    embedder_known: bool = True
 
 
 # ------------------------------------------------------------------------------- reading files
@@ -235,7 +237,7 @@ def read_checkpoint(path: str | Path, config: str | Path | Mapping | None = None
                                 "file is whole)") from None
         source = "inferred from weights"
     return CheckpointContents(state, params, str(embedder or "t5"), info.get("epoch"), source, str(path),
-                              info.get("extra", {}))
+                              info.get("extra", {}), embedder is not None)
 
 
 def build_model(contents: CheckpointContents, device: str = "cpu"):
@@ -333,7 +335,8 @@ def describe(contents: CheckpointContents) -> list[str]:
     lines = [f"checkpoint: {contents.path}",
              f"epoch: {contents.epoch if contents.epoch is not None else 'unknown'}",
              f"parameters: {n:,} in {len(contents.state)} tensors",
-             f"joint-name embedder: {contents.embedder}",
+             f"joint-name embedder: {contents.embedder}"
+             + ("" if contents.embedder_known else " (assumed: neither the file nor a config names it)"),
              f"configuration ({contents.config_source}{', the published one' if released else ''}):"]
     lines += [f"  {k}: {json.dumps(v)}" for k, v in contents.params.items()]
     return lines

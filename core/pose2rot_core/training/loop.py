@@ -26,7 +26,7 @@ import numpy as np
 from ..embeddings import HASH_FAMILY, check_embedder, embedder_family
 from ..errors import Pose2RotError
 from ..model import INSTALL_HINT, require_torch
-from .config import MODEL_TARGET, TrainConfig, model_params
+from .config import MODEL_TARGET, PRESETS, TrainConfig, model_params
 from .data import WindowSampler, clip_frames, collect_bvh, load_training_clips, split_clips
 from .holdout import evaluate_clips, holdout_report, mean_angle, max_position_error
 from .losses import loss_terms, total_loss
@@ -247,8 +247,10 @@ def _fresh(req: TrainRequest, last: Path) -> _Start:
         raise Pose2RotError(f"'{last.parent}' already holds a run ({LAST}); use --resume to continue it or another --out")
     cfg = TrainConfig(steps=1, seed=req.seed, **{k: v for k, v in (("batch", req.batch), ("lr", req.lr)) if v is not None})
     if req.init:
-        contents = read_checkpoint(req.init, None if req.config is None else model_params(req.config)[0])
-        return _Start(contents.params, contents.state, _resolve_embedder(req.embedder, contents.embedder, req.t5),
+        given = req.config if req.config is None or req.config not in PRESETS else model_params(req.config)[0]
+        contents = read_checkpoint(req.init, given)                 # a config.yaml names the run's embedder
+        known = contents.embedder if contents.embedder_known or req.embedder is None else req.embedder  # else T5
+        return _Start(contents.params, contents.state, _resolve_embedder(req.embedder, known, req.t5),
                       cfg, f"fine-tuning {req.init} ({contents.config_source})")
     params, desc = model_params(req.config)
     return _Start(params, None, _resolve_embedder(req.embedder, None, req.t5), cfg, f"new model, {desc}")
