@@ -516,3 +516,18 @@ def test_every_argument_of_every_command_says_what_it_is():
 
     walk(build_parser(), "pose2rot")
     assert not bare, bare
+
+
+def test_an_out_folder_and_a_cut_file_are_named_as_such(clip, tmp_path, capsys):
+    """--out DIR/ was refused for its suffix ('must end in .bvh or .npz, got ...'), and a BVH cut inside a
+    word read as an unknown channel name: each now says what it is."""
+    code, _, err = run(["solve", clip, "--out", f"{tmp_path}/"], capsys)
+    assert code == 2 and f"--out {tmp_path} is a directory; give a file name in it ending in .bvh or .npz" in err
+    cut = tmp_path / "cut.bvh"
+    cut.write_text("HIERARCHY\nROOT hips\n{\n  OFFSET 0 0 0\n  CHANNELS 6 Xposition Yposition Zposition Zrot")
+    code, _, err = run(["info", cut], capsys)
+    assert code == 2 and "unknown channel name 'Zrot'" in err and "(the file ends on this line: is it cut short?)" in err
+    whole = tmp_path / "whole.bvh"
+    whole.write_text("HIERARCHY\nROOT hips\n{\n  OFFSET 0 0 0\n  CHANNELS 6 Xposition Yposition Zposition Zrot\n}\n")
+    code, _, err = run(["info", whole], capsys)
+    assert code == 2 and "unknown channel name 'Zrot'" in err and "cut short" not in err

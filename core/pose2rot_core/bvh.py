@@ -189,7 +189,12 @@ class _Header:
         return rest[:k]
 
     def error(self, message: str, line: int | None = None) -> Pose2RotError:
-        return Pose2RotError(f"{self.name}: line {self.line_no if line is None else line}: {message}")
+        """A parse error at ``line`` (default: the current one); on the file's last line, it says the
+        file may be cut short (a word cut in half reads as an unknown one)."""
+        at = self.line_no if line is None else line
+        last = at == self.line_no and not self.text[self.pos:].strip()
+        return Pose2RotError(f"{self.name}: line {at}: {message}" + (" (the file ends on this line: is it cut "
+                                                                     "short?)" if last else ""))
 
     def _expect_open(self, what: str) -> None:
         tok = self._take()

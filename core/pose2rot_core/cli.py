@@ -74,11 +74,11 @@ def _output_path(text: str, suffixes: tuple[str, ...], option: str = "--out", in
     if same:
         raise Pose2RotError(f"{option} {out} is the input file '{same[0]}': the result would overwrite it; "
                             "write to another file")
+    if out.is_dir():                                      # before the suffix: 'out/' has none
+        raise Pose2RotError(f"{option} {out} is a directory; give a file name in it"
+                            + (f" ending in {' or '.join(suffixes)} ({out / ('NAME' + suffixes[0])})" if suffixes else ""))
     if suffixes and out.suffix.lower() not in suffixes:
         raise Pose2RotError(f"{option} must end in {' or '.join(suffixes)}, got '{out.name}'")
-    if out.is_dir():
-        raise Pose2RotError(f"{option} {out} is a directory; give a file name"
-                            + (f" ending in {' or '.join(suffixes)}" if suffixes else ""))
     if not out.parent.is_dir():
         raise Pose2RotError(f"{option} {out}: the directory '{out.parent}' does not exist; create it first")
     return out
