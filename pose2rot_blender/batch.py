@@ -26,10 +26,13 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import contextlib
+import hashlib
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -131,9 +134,12 @@ def _folder_clips(folder: Path) -> list[Path]:
     files = [q for q in entries if q.is_file() and q.suffix.lower() in TRACK_SUFFIXES]
     recordings = {q: freemocap_body(q) for q in entries if q.is_dir()}
     skipped = [q.name for q, body in recordings.items() if body is None]
-    if skipped:
-        print(f"pose2rot batch: note: folder '{folder}': subfolders not searched: {', '.join(skipped[:5])}"
-              f"{' ...' if len(skipped) > 5 else ''} (give them too to convert the clips in them)", file=sys.stderr)
+    broken = [q.name for q in entries if q.is_symlink() and not q.exists()]
+    for what, items, why in (("subfolders not searched", skipped, "give them too to convert the clips in them"),
+                             ("links to nothing", broken, "their files are gone")):
+        if items:
+            print(f"pose2rot batch: note: folder '{readable(str(folder))}': {what}: {readable(', '.join(items[:5]))}"
+                  f"{' ...' if len(items) > 5 else ''} ({why})", file=sys.stderr)
     return sorted(files + [body for body in recordings.values() if body is not None])
 
 
@@ -390,6 +396,7 @@ def convert(args: argparse.Namespace, options: SolveOptions, batch: Batch, argv:
 
     files, names, rig = batch.files, batch.names, batch.rig
     ended: list = []
+    started = time.time()
     try:
         if len(files) > 1 and argv is not None:
             in_workers(files, names, argv + (["--rig", str(rig)] if rig else []), args.jobs, ended)
@@ -398,11 +405,27 @@ def convert(args: argparse.Namespace, options: SolveOptions, batch: Batch, argv:
             for path in files:
                 _ended(ended, convert_one(path, job, names[path]), len(files))
     except KeyboardInterrupt:
+        _account_for_stopped(files, names, Path(args.out).resolve(), ended, started)
         raise Interrupted(ended, len(files)) from None
     order = {clip_label(f): i for i, f in enumerate(files)}
     results = sorted(ended, key=lambda r: order.get(r.clip, len(order)))
     print(format_summary(results))
     return results
+
+
+def _account_for_stopped(files: list[Path], names: dict[Path, str], out: Path, ended: list, started: float) -> None:
+    """After a stop: what the clips not reported converted left under their staged names is removed; one
+    that left none and whose .blend was put in place during this run (its last step, just before its
+    result is reported) counts as converted."""
+    from pose2rot_core.batch_summary import ClipResult
+
+    converted = {r.clip for r in ended if not r.failed}
+    for path in files:
+        label, blend = clip_label(path), out / f"{names[path]}.blend"
+        if label in converted or remove_staged(out, names[path]):
+            continue
+        if blend.is_file() and blend.stat().st_mtime >= started:
+            ended[:] = [r for r in ended if r.clip != label] + [ClipResult(label)]
 
 
 class Interrupted(Exception):
@@ -438,8 +461,9 @@ def output_names(files: list[Path]) -> dict[Path, str]:
     names = {f: f"{clip_name(f)}_{f.suffix[1:].lower()}" if f in siblings else clip_name(f) for f in files}
     clash = next((paths for paths in grouped(names.get).values() if len(paths) > 1), None)
     if clash:
-        raise Pose2RotError(f"clips {' and '.join(repr(str(p)) for p in clash[:3])} would all be written as "
-                            f"'{names[clash[0]]}.blend': rename them, or convert them with separate --out folders")
+        raise Pose2RotError(f"clips {' and '.join(repr(readable(str(p))) for p in clash[:3])} would all be written as "
+                            f"'{readable(names[clash[0]])}.blend': rename them, or convert them with separate --out "
+                            "folders")
     return names
 
 
@@ -451,8 +475,10 @@ def in_workers(files: list[Path], names: dict[Path, str], argv: list[str], jobs:
 
     with tempfile.TemporaryDirectory(prefix="pose2rot_batch_") as tmp, ThreadPoolExecutor(jobs) as pool:
         futures = [pool.submit(_worker, f, names[f], argv, Path(tmp) / f"{i}.json") for i, f in enumerate(files)]
+        seen: set = set()
         try:
             for future in as_completed(futures):
+                seen.add(future)
                 _ended(ended, future.result(), len(files))
         except KeyboardInterrupt:
             _STOPPING.set()
@@ -460,6 +486,10 @@ def in_workers(files: list[Path], names: dict[Path, str], argv: list[str], jobs:
                 future.cancel()
             for proc in list(_RUNNING):
                 proc.terminate()
+            pool.shutdown(wait=True)
+            for future in futures:                           # clips that ended as the run was stopped
+                if future not in seen and future.done() and not future.cancelled():
+                    ended.append(future.result())
             raise
 
 
@@ -487,8 +517,11 @@ def _worker(path: Path, name: str, argv: list[str], result: Path):
     finally:
         _RUNNING.discard(proc)
     label = clip_label(path)
-    if _STOPPING.is_set():
-        return ClipResult(label, seconds=time.perf_counter() - t0, status="failed", message="interrupted")
+    if _STOPPING.is_set():                                   # the clip may have ended before it was stopped
+        try:
+            return ClipResult(**json.loads(result.read_text()))
+        except (OSError, ValueError):                        # none, or cut short
+            return ClipResult(label, seconds=time.perf_counter() - t0, status="failed", message="interrupted")
     for text, stream in ((stdout, sys.stdout), (stderr, sys.stderr)):  # its notes, not Blender's banner
         print("".join(ln for ln in text.splitlines(True) if ln.startswith(label + ": ")), end="", file=stream,
               flush=True)
@@ -512,22 +545,19 @@ def run_worker(args: argparse.Namespace, options: SolveOptions) -> int:
 
 def convert_one(path: Path, job: Job, name: str):
     """One clip onto the rig, its outputs named ``name`` (output_names): a ClipResult, with status
-    'failed' and the message on bad input (outputs it wrote removed; an earlier run's named)."""
+    'failed' and the message on bad input (nothing written; an earlier run's outputs, untouched, named)."""
     from pose2rot_core.batch_summary import ClipResult
     from pose2rot_core.errors import Pose2RotError
 
     t0 = time.perf_counter()
     label = clip_label(path)
     outputs = [job.out / f"{name}{x}" for x in ((".blend", ".bvh") if job.bvh else (".blend",))]
-    earlier = [p for p in outputs if p.exists()]
     try:
         plan = _solve_and_save(path, job, name, outputs)
     except Pose2RotError as e:
-        for p in outputs:
-            if p.exists() and p not in earlier:
-                p.unlink()
-        stale = [p.name for p in earlier if p.exists()]
-        message = str(e) + (f" (an earlier run's {' and '.join(stale)} stays in --out)" if stale else "")
+        remove_staged(job.out, name)
+        stale = [p.name for p in outputs if p.is_file()]
+        message = str(e) + (f" (an earlier run's {readable(' and '.join(stale))} stays in --out)" if stale else "")
         print(f"{label}: error: {message}", file=sys.stderr)
         return ClipResult(label, seconds=time.perf_counter() - t0, status="failed", message=message)
     for line in plan.report:
@@ -540,8 +570,8 @@ def convert_one(path: Path, job: Job, name: str):
 
 
 def _solve_and_save(path: Path, job: Job, name: str, outputs: list[Path]):
-    """Load the rig, import the clip's tracks as empties, solve and write ``outputs`` (the .blend, then
-    the BVH); the solve's Plan."""
+    """Load the rig, import the clip's tracks as empties, solve, write the .blend and the BVH under
+    staged names and put them in place as ``outputs`` together; the solve's Plan."""
     import bpy
 
     from pose2rot_core.errors import Pose2RotError
@@ -552,24 +582,51 @@ def _solve_and_save(path: Path, job: Job, name: str, outputs: list[Path]):
     obj = load_rig(job.rig, path, job.armature)
     context = bpy.context
     scene = context.scene
-    col = importing.import_tracks(context, path, f"{name}_tracks", frame_start=1, set_scene=True, layout=job.layout)
+    col = importing.import_tracks(context, path, f"{readable(name)}_tracks", frame_start=1, set_scene=True,
+                                  layout=job.layout)
     if job.bone_map is not None:
         mapping.set_table(scene, job.bone_map)                   # the saved .blend keeps the map
     span = pipeline.SceneRange(frame_start=scene.frame_start, frame_end=scene.frame_end)
     plan, _ = pipeline.solve_armature(scene, obj, col, span, job.options, learned_settings(context),
                                       bone_map=job.bone_map)
+    staged = [job.out / f"{staging_stem(name)}{p.suffix}" for p in outputs]
     paths = context.preferences.filepaths
-    versions, paths.save_version = paths.save_version, 0        # no .blend1 backup of an earlier run's file
+    versions, paths.save_version = paths.save_version, 0        # no .blend1 backup
     try:
-        bpy.ops.wm.save_as_mainfile(filepath=str(outputs[0]), copy=True)
+        bpy.ops.wm.save_as_mainfile(filepath=str(staged[0]), copy=True)
     except RuntimeError as e:                                    # Blender's own words: the folder or the disk
-        raise Pose2RotError(f"cannot write '{outputs[0].name}': {str(e).strip()}") from None
+        raise Pose2RotError(f"cannot write '{readable(outputs[0].name)}': {str(e).strip()}") from None
     finally:
         paths.save_version = versions
     if job.bvh:
         source = bvh_rig(path) if job.rig_bvh is None else job.rig_bvh
-        export_bvh(outputs[1], plan, source, job.order, job.up, pipeline.frame_rate(scene))
+        export_bvh(staged[1], plan, source, job.order, job.up, pipeline.frame_rate(scene))
+    folders = [readable(final.name) for final in outputs if final.is_dir()]
+    if folders:                                              # checked before any is put in place
+        raise Pose2RotError(f"cannot write '{folders[0]}': a folder of that name is in --out")
+    for done, final in zip(staged, outputs):
+        try:
+            os.replace(done, final)
+        except OSError as e:
+            raise Pose2RotError(f"cannot write '{readable(final.name)}': {e.strerror or e}") from None
     return plan
+
+
+def staging_stem(name: str) -> str:
+    """The hidden ASCII stem under which the outputs of the clip named ``name`` are written in --out before
+    they are put in place (Blender saves under no other names); what a stopped run leaves is only these."""
+    return ".pose2rot-" + hashlib.sha1(os.fsencode(name)).hexdigest()[:12]
+
+
+def remove_staged(out: Path, name: str) -> bool:
+    """Remove what the clip named ``name`` left in ``out`` under its staged names (Blender's ``@`` file
+    and the BVH writer's ``.part`` file of a write cut short included); whether there was any."""
+    stem = staging_stem(name)
+    left = [p for pattern in (f"{stem}.blend", f"{stem}.blend@", f"{stem}.bvh", f".{stem}.bvh.*.part")
+            for p in out.glob(pattern)]
+    for leftover in left:
+        leftover.unlink(missing_ok=True)
+    return bool(left)
 
 
 def export_bvh(path: Path, plan, rig: BvhRig, order: str | None, up: str, fps: float) -> None:
@@ -586,11 +643,11 @@ def export_bvh(path: Path, plan, rig: BvhRig, order: str | None, up: str, fps: f
 
 
 def clip_name(path: Path) -> str:
-    """A clip's name for its outputs: the file's stem, the recording folder's name for FreeMoCap
-    (readable)."""
+    """A clip's name for its outputs: the file's stem, the recording folder's name for FreeMoCap (its
+    bytes as the file system gives them: an output is found under its input's name)."""
     from pose2rot_core.pointsets import FREEMOCAP_BODY
 
-    return readable(path.parent.parent.name if path.name == FREEMOCAP_BODY else path.stem)
+    return path.parent.parent.name if path.name == FREEMOCAP_BODY else path.stem
 
 
 def clip_label(path: Path) -> str:
@@ -654,6 +711,12 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if any(r.failed for r in results) else 0
 
 
+def _stop(signum, frame) -> None:
+    """SIGTERM handler (a job manager's stop, ``timeout``): stop as on Ctrl-C (the workers stopped, what
+    they left removed)."""
+    raise KeyboardInterrupt
+
+
 def _check_layout_and_map(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Bad arguments stop the batch before any clip (exit 2): an unknown --layout, a --map that
     cannot be read."""
@@ -677,7 +740,8 @@ def _script_argv() -> list[str]:
 def _bootstrap() -> int:
     """Run as a script (``--python batch.py`` or ``python batch.py``): enable the installed
     extension (installing ``--extension-zip`` when asked) and call its ``batch.main``. Under the bpy
-    module, ``--extension-zip`` installs into a temporary Blender user folder."""
+    module, ``--extension-zip`` installs into a temporary Blender user folder. Ctrl-C or SIGTERM while
+    bpy loads and the extension installs takes effect once they are done: one line, exit 130."""
     import importlib
 
     argv = _script_argv()
@@ -686,6 +750,41 @@ def _bootstrap() -> int:
         print(f"pose2rot batch: error: --extension-zip: no such file '{zip_arg}' (build it with: python build.py)",
               file=sys.stderr)
         return 2
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        with _signals_held():
+            name, code = _enabled_extension(argv, zip_arg)
+        if name is None:
+            return code
+        started = time.perf_counter()
+        code = importlib.import_module(name + ".batch").main(argv)
+    except KeyboardInterrupt:
+        print("pose2rot batch: interrupted before any clip was converted", file=sys.stderr)
+        return 130
+    if "--worker" not in argv and code not in (2, 130):    # bad arguments or interrupted: said already
+        print(f"pose2rot batch: {'done' if code == 0 else 'finished with failures'} in "
+              f"{time.perf_counter() - started:.1f} s")
+    return code
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """SIGINT and SIGTERM held back while inside (delivered when it ends): an interrupt while bpy loads
+    was swallowed by its imports or left the extension half installed."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    if not hasattr(signal, "pthread_sigmask"):          # Windows: no signal masks
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
+
+
+def _enabled_extension(argv: list[str], zip_arg: str | None) -> tuple[str | None, int]:
+    """(the enabled extension's module name, 0), installing ``zip_arg`` when it is missing; (None, exit
+    status) when there is none: help printed (0), or one error line (2)."""
     if zip_arg and "bpy" not in sys.modules and "BLENDER_USER_RESOURCES" not in os.environ:
         os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="pose2rot_batch_")  # the workers share it
         atexit.register(shutil.rmtree, os.environ["BLENDER_USER_RESOURCES"], True)
@@ -697,12 +796,10 @@ def _bootstrap() -> int:
                "the bpy module (pip install bpy)")
         if "-h" in argv or "--help" in argv:
             print(__doc__.strip() + f"\n\nNote: {how}.")
-            return 0
+            return None, 0
         print(f"pose2rot batch: error: {how}", file=sys.stderr)
-        return 2
+        return None, 2
     import addon_utils
-
-    started = time.perf_counter()
 
     def installed() -> list[str]:
         return [m.__name__ for m in addon_utils.modules(refresh=True)
@@ -715,17 +812,13 @@ def _bootstrap() -> int:
         names = installed()
     if not names and ("-h" in argv or "--help" in argv):
         print(__doc__.strip() + "\n\nEvery option: add --extension-zip dist/pose2rot-<version>.zip to --help.")
-        return 0
+        return None, 0
     if not names:
         print("pose2rot batch: error: the pose2rot extension is not installed in this Blender "
               "(install the zip, or pass --extension-zip dist/pose2rot-<version>.zip)", file=sys.stderr)
-        return 2
+        return None, 2
     addon_utils.enable(names[0], default_set=True)
-    code = importlib.import_module(names[0] + ".batch").main(argv)
-    if "--worker" not in argv and code not in (2, 130):    # bad arguments or interrupted: said already
-        print(f"pose2rot batch: {'done' if code == 0 else 'finished with failures'} in "
-              f"{time.perf_counter() - started:.1f} s")
-    return code
+    return names[0], 0
 
 
 if __name__ == "__main__":

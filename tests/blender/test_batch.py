@@ -6,6 +6,7 @@ import importlib
 import os
 import subprocess
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -388,14 +389,17 @@ def test_a_pipeline_s_odd_files_and_folders(tmp_path):
     (clips / "sub").mkdir()
     zyx_clip(clips / "sub" / "deep.bvh")
     (clips / "folder.bvh").mkdir()                                  # a folder with a clip's name is no clip
+    (clips / "gone.bvh").symlink_to(tmp_path / "missing.bvh")
     proc = _run(clips, "--out", tmp_path / "out", "--jobs", "2")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["café.blend", "take_001.blend", "take_002.blend",
-                                                                    "utf16.blend"]
+    latin = os.fsdecode(b"caf\xe9.blend")                          # the output keeps the input's name
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted([latin, "take_001.blend", "take_002.blend",
+                                                                           "utf16.blend"])
     assert "4 of 4 clips converted" in proc.stdout and "Traceback" not in proc.stderr
     assert sorted(ln.split("] ")[0] for ln in proc.stdout.splitlines() if ln.startswith("[")) == [
         f"[{k}/4" for k in range(1, 5)]
     assert f"folder '{clips}': subfolders not searched: folder.bvh, sub (give them too" in proc.stderr
+    assert f"folder '{clips}': links to nothing: gone.bvh (their files are gone)" in proc.stderr
     recordings = tmp_path / "sessions"
     for name in ("rec1", "rec2"):
         (recordings / name / "output_data").mkdir(parents=True)
@@ -430,28 +434,44 @@ def test_a_failed_rerun_names_the_earlier_output_and_leaves_no_backups(tmp_path)
     assert proc.returncode == 1
     assert "(an earlier run's noisy.blend stays in --out)" in " ".join(_summary_row(proc.stdout, "noisy.npz"))
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["c.blend", "c.bvh", "noisy.blend"]
+    before = (tmp_path / "out" / "c.blend").read_bytes()            # a clip's outputs go in place together
+    (tmp_path / "out" / "c.bvh").unlink()
+    (tmp_path / "out" / "c.bvh").mkdir()
+    proc = _run(clip, "--out", tmp_path / "out", "--bvh")
+    assert proc.returncode == 1 and "(an earlier run's c.blend stays in --out)" in proc.stdout, proc.stdout[-2000:]
+    assert (tmp_path / "out" / "c.blend").read_bytes() == before
+    assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]
 
 
 def test_ctrl_c_stops_the_workers_and_says_what_was_converted(tmp_path):
     """Ctrl-C (SIGINT to the process group, as a terminal sends it) gave a traceback per worker and no
-    summary; now one line saying how many clips were converted, exit 130, no worker left running."""
+    summary; SIGTERM to the batch alone left its workers writing. Now one line saying how many clips
+    were converted, exit 130, no worker left running, and only the converted clips' files in --out
+    (a clip stopped while saving left Blender's 'X.blend@')."""
     import signal
 
     clips = tmp_path / "clips"
     clips.mkdir()
     for seed in range(8):
         zyx_clip(clips / f"c{seed}.bvh", seed=seed)
-    proc = subprocess.Popen([sys.executable, str(BATCH), str(clips), "--out", str(tmp_path / "out"), "--jobs", "2"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    for line in proc.stdout:
-        if line.startswith("[1/8]"):
-            break
-    os.killpg(proc.pid, signal.SIGINT)
-    stderr = proc.communicate(timeout=120)[1]
-    assert proc.returncode == 130, stderr[-3000:]
-    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr[-3000:]
-    assert stderr.strip().splitlines()[-1].startswith("pose2rot batch: interrupted: ")
-    assert " of 8 clips converted" in stderr.strip().splitlines()[-1]
+    for sig, group in ((signal.SIGINT, True), (signal.SIGTERM, False)):   # a terminal's Ctrl-C; a job manager's stop
+        out = tmp_path / f"out{sig}"
+        proc = subprocess.Popen([sys.executable, str(BATCH), str(clips), "--out", str(out), "--jobs", "2"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as a shell starts it
+        for line in proc.stdout:
+            if line.startswith("[1/8]"):
+                break
+        (os.killpg if group else os.kill)(proc.pid, sig)
+        stderr = proc.communicate(timeout=120)[1]
+        assert proc.returncode == 130, stderr[-3000:]
+        assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr[-3000:]
+        last = stderr.strip().splitlines()[-1]
+        assert last.startswith("pose2rot batch: interrupted: ") and " of 8 clips converted" in last
+        converted = int(last.split("interrupted: ")[1].split(" of ")[0])
+        time.sleep(1.0)                                    # a worker left running would write on
+        written = sorted(p.name for p in out.iterdir())
+        assert len(written) == converted and all(n.endswith(".blend") for n in written), written
 
 
 def test_the_extension_installed_for_a_run_is_removed_after_it(tmp_path):
