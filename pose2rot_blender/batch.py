@@ -362,8 +362,8 @@ def checked_batch(args: argparse.Namespace) -> Batch:
     rig = rig and rig.resolve()
     out = Path(args.out).resolve()
     suffixes = (".blend", ".bvh") if args.bvh else (".blend",)
-    written = {(out / f"{names[f]}{x}").resolve(): f for f in files for x in suffixes}
-    clash = sorted(p for p in written if p in {f.resolve() for f in files} | ({rig} if rig else set()))
+    written = {(out / f"{names[f]}{x}").resolve() for f in files for x in suffixes}
+    clash = sorted(written & ({f.resolve() for f in files} | ({rig} if rig else set())))
     if clash:
         raise Pose2RotError(f"--out '{args.out}' would write over the input '{clash[0].name}': choose another folder")
     if out.exists() and not out.is_dir():
@@ -390,8 +390,8 @@ def convert(args: argparse.Namespace, options: SolveOptions, batch: Batch, argv:
     """Solve every track file of ``batch`` onto its rig as ``options`` say; print a line as each clip
     ends and the summary table; return the pose2rot_core.batch_summary.ClipResult of every clip (failed
     ones included). Several clips go to worker processes, ``args.jobs`` at a time, run with the batch
-    arguments ``argv`` (without ``argv``: all in this process). On Ctrl-C, raises Interrupted with the
-    clips that ended."""
+    arguments ``argv`` (without ``argv``: all in this process). On Ctrl-C or SIGTERM, raises Interrupted
+    with the clips that ended."""
     from pose2rot_core.batch_summary import format_summary
 
     files, names, rig = batch.files, batch.names, batch.rig
@@ -429,7 +429,7 @@ def _account_for_stopped(files: list[Path], names: dict[Path, str], out: Path, e
 
 
 class Interrupted(Exception):
-    """Ctrl-C during a run: the ClipResults of the clips that ended (``ended``) of ``total``."""
+    """Ctrl-C or SIGTERM during a run: the ClipResults of the clips that ended (``ended``) of ``total``."""
 
     def __init__(self, ended: list, total: int):
         super().__init__(f"interrupted after {len(ended)} of {total} clips")

@@ -583,6 +583,20 @@ def _reset_pose(pbones, kept: set[str]) -> None:
         pbones.foreach_set(channel, buf.ravel())
 
 
+def _rest_over_frames(writer: keys.ActionWriter, kept: set[str], written: set, frames: np.ndarray) -> None:
+    """Rest-value keys (location 0, scale 1) over the solved ``frames`` on the solved bones' carried
+    location and scale curves that the solve does not write (``written``: (path, index)): the keys
+    either side of a part of the shot would still move or scale the bone there, while the whole shot's
+    solve, which has no such curves, shows it at rest."""
+    rest = {"location": 0.0, "scale": 1.0}
+    stale = [fc for fc in writer.existing(lambda fc: carry.solved_channel(fc, kept))
+             if (fc.data_path, fc.array_index) not in written and fc.data_path.rsplit(".", 1)[-1] in rest]
+    if stale:
+        channels = [(fc.data_path, fc.array_index, fc.group.name if fc.group else "") for fc in stale]
+        values = np.tile([rest[fc.data_path.rsplit(".", 1)[-1]] for fc in stale], (len(frames), 1))
+        writer.write_curves(channels, frames, values)
+
+
 def apply_plan(obj: bpy.types.Object, plan: Plan, progress=None) -> bpy.types.Action:
     """Write ``plan`` as a new action on ``obj`` (quaternion keys on every bone, location keys where
     needed; unkeyed channels are reset to rest), carrying over from the replaced action what the
@@ -604,7 +618,9 @@ def apply_plan(obj: bpy.types.Object, plan: Plan, progress=None) -> bpy.types.Ac
         writer.write_channels(path, bone, frames, quaternions, keys.BEZIER)
     for fc in writer.existing(lambda fc: carry.solved_channel(fc, kept)):
         carry.clear_frames(fc, first, last)
-    writer.write_curves(*_plan_channels(plan, kept), progress=progress)
+    channels, frames, values = _plan_channels(plan, kept)
+    writer.write_curves(channels, frames, values, progress=progress)
+    _rest_over_frames(writer, kept, {(path, c) for path, c, _ in channels}, frames)
     if kept:
         one = len(kept) == 1
         plan.report.append(", ".join(sorted(kept)) + (" keeps the animation it had: no track below it tells its pose"

@@ -1,7 +1,7 @@
 """The armature's action from before pose2rot: kept when a solve writes a new one, and given back.
 
-The first solve of an armature stores the name of its action (kept with a fake user until it is
-given back, then as it was), its slot, the bones' rotation modes and their pose channels (a pose
+The first solve of an armature stores its action (a reference, which follows a rename; kept with a
+fake user until it is given back, then as it was), its slot, the bones' rotation modes and their pose channels (a pose
 set by hand, or channels the action does not key) in custom properties of the armature object;
 solving again keeps that first record, and the action of the solve it replaces (fake user).
 :func:`restore` puts them back; the solved action is kept too.
@@ -39,7 +39,7 @@ def remember(obj: bpy.types.Object) -> None:
     if current is not None:
         obj[PREVIOUS_FAKE_USER_KEY] = current.use_fake_user
         current.use_fake_user = True
-        obj[PREVIOUS_ACTION_KEY] = current.name
+        obj[PREVIOUS_ACTION_KEY] = current              # the action itself: a rename does not lose it
         slot = getattr(ad, "action_slot", None)
         obj[PREVIOUS_SLOT_KEY] = slot.identifier if slot is not None else ""
     else:
@@ -75,16 +75,28 @@ def _set_pose_channels(pbones, saved: dict) -> None:
         pbones.foreach_set(channel, current.ravel())
 
 
+def _saved_action(obj: bpy.types.Object) -> bpy.types.Action | None:
+    """The action remember() kept (None: the armature had none): a reference, or its name in files
+    saved by earlier versions; an error where it was deleted since."""
+    saved = obj[PREVIOUS_ACTION_KEY]
+    if isinstance(saved, str):
+        action = bpy.data.actions.get(saved) if saved else None
+        if saved and action is None:
+            raise Pose2RotError(f"the previous action '{saved}' of '{obj.name}' no longer exists")
+        return action
+    if saved is None:                                       # the reference of an action deleted since
+        raise Pose2RotError(f"the previous action of '{obj.name}' no longer exists (it was deleted)")
+    return saved
+
+
 def restore(obj: bpy.types.Object) -> str:
     """Put back the action (and rotation modes) the armature had before its first pose2rot solve.
     Returns the restored action's name ('' when it had none)."""
     if PREVIOUS_ACTION_KEY not in obj:
         raise Pose2RotError(f"'{obj.name}' has no previous action saved by pose2rot")
     ad = obj.animation_data or obj.animation_data_create()
-    name = obj[PREVIOUS_ACTION_KEY]
-    action = bpy.data.actions.get(name) if name else None
-    if name and action is None:
-        raise Pose2RotError(f"the previous action '{name}' of '{obj.name}' no longer exists")
+    action = _saved_action(obj)
+    name = action.name if action is not None else ""
     if ad.action is not None and ad.action.get(MADE_BY_KEY):
         ad.action.use_fake_user = True                # keep the solved action around
     ad.action = action
