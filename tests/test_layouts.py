@@ -158,6 +158,22 @@ def test_npy_shape_must_fit_the_layout(tmp_path, capsys):
     assert not (tmp_path / "o.bvh").exists()
 
 
+@pytest.mark.parametrize("shape, layout, hint", [
+    ((22, 3, 40), "humanml3d22", "as MDM saves motion: use motion.transpose(2, 0, 1)"),
+    ((1, 22, 3, 40), "humanml3d22", "use motion[0].transpose(2, 0, 1)"),
+    ((1, 40, 22, 3), "humanml3d22", "one clip in a batch: save motion[0]"),
+    ((40, 66), "humanml3d22", "flattened: save motion.reshape(40, 22, 3)"),
+    ((40, 24, 3), "humanml3d22", "its 24 points fit layout smpl24"),
+    ((40, 33, 3), "freemocap", "give the recording folder, or --layout mediapipe33"),
+])
+def test_what_other_tools_save_is_told_how_to_fit(tmp_path, capsys, shape, layout, hint):
+    """Text-to-motion tools save [22,3,T] (MDM), [1,T,22,3] (T2M-GPT) or flattened joints, and FreeMoCap's
+    body file has 33 of its layout's 75 points: each was refused with no way forward."""
+    np.save(tmp_path / "m.npy", np.zeros(shape))
+    code, _, err = _run(["solve", tmp_path / "m.npy", "--layout", layout, "--out", tmp_path / "o.bvh"], capsys)
+    assert code == 2 and err.strip().count("\n") == 0 and hint in err, err
+
+
 def test_a_layout_solves_only_with_the_geometric_solver(tmp_path, capsys):
     np.save(tmp_path / "m.npy", _smpl_motion(np.random.default_rng(2)))
     (tmp_path / "model.pt").write_bytes(b"")
@@ -379,7 +395,7 @@ def test_a_point_set_named_as_a_layout_is_that_layout(tmp_path, capsys):
     assert load_points(tmp_path / "some.npz").layout is None
 
 
-@pytest.mark.parametrize("suffix", [".npz", ".csv"])
+@pytest.mark.parametrize("suffix", [".npz", ".csv", "_.csv"])
 def test_a_point_set_named_as_a_layout_is_read_as_it_without_layout(tmp_path, capsys, suffix):
     """RETARGETING.md: a point set whose points are exactly a layout's, by name, is read as that
     layout; `info` and `solve` refused one given without --layout (missing joint_names, or a CSV
@@ -388,11 +404,11 @@ def test_a_point_set_named_as_a_layout_is_read_as_it_without_layout(tmp_path, ca
 
     walk = np.load(Path(__file__).resolve().parents[1] / "examples" / "retarget" / "humanml3d_walk.npy")
     names = get_layout("humanml3d22").points
-    path = tmp_path / f"walk{suffix}"
+    path = tmp_path / f"walk{suffix[-4:]}"
     if suffix == ".npz":
         np.savez(path, positions=walk, point_names=np.array(names), fps=20.0)
-    else:
-        header = ",".join(["time"] + [f"{n}.{a}" for n in names for a in "xyz"])
+    else:                                                   # '_.csv': written as FreeMoCap does ('pelvis_x')
+        header = ",".join(["time"] + [f"{n}{suffix[0]}{a}" for n in names for a in "xyz"])
         rows = [",".join([f"{t / 20.0:.4f}"] + [f"{v:.6f}" for v in frame.ravel()]) for t, frame in enumerate(walk)]
         path.write_text("\n".join([header] + rows) + "\n")
     assert main(["info", str(path)]) == 0

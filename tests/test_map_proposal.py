@@ -71,3 +71,16 @@ def test_joints_no_anatomical_name_tells_take_the_point_of_their_own_name():
     points = list(layout.points) + [elbow]  # a point named as the rig's elbow, beside the layout's
     onto = propose(rig.skeleton, "y", points, layout, ends=EndSites.of(rig)).bone_map.bones
     assert onto[elbow] == "left_elbow"
+
+
+def test_points_without_a_layout_place_the_pelvis_between_their_hips():
+    """A point set named as MediaPipe's but not all of it (no face points) is no layout, so it had no
+    virtual pelvis: a rig whose root's children have no point (the CMU rig: hip over abdomen and the
+    buttocks) got a map every solve refused. The layouts' torso rule now holds for such points too."""
+    clip = read_bvh(EXAMPLES / "cmu_08_01.bvh")
+    points = ["left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip",
+              "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle"]
+    bones = propose(clip.skeleton, "y", points).bone_map.bones
+    assert bones["hip"] == {"mean": ["left_hip", "right_hip"]} and bones["lShin"] == "left_knee"
+    alone = propose(clip.skeleton, "y", ["left_hip", "left_knee", "left_ankle"]).bone_map.bones
+    assert "hip" not in alone                                       # one hip: no pelvis between two

@@ -561,6 +561,24 @@ def test_a_time_column_in_milliseconds_keeps_count_of_frames(tmp_path, fps, deci
     np.testing.assert_array_equal(points.positions[kept, 0, 0], kept)
 
 
+def test_a_row_of_empty_cells_is_a_frame_without_data_and_milliseconds_are_refused(tmp_path):
+    """pandas writes a frame the tracker lost as ',,,': such rows were dropped as blank lines, so every
+    later frame came two frames early, without a word; a time column in milliseconds read as 0.03 fps
+    (a 3-second clip became 50 minutes)."""
+    from pose2rot_core.tracks_csv import read_csv_points
+
+    rows = ["a.x,a.y,a.z"] + [",," if t in (4, 5) else f"{t},0,0" for t in range(10)] + [""]
+    (tmp_path / "lost.csv").write_text("\n".join(rows) + "\n")
+    points = read_csv_points(tmp_path / "lost.csv")
+    assert points.positions.shape == (10, 1, 3)
+    np.testing.assert_array_equal(np.flatnonzero(np.isnan(points.positions[:, 0, 0])), [4, 5])
+    np.testing.assert_array_equal(points.positions[[0, 3, 6, 9], 0, 0], [0, 3, 6, 9])
+    (tmp_path / "ms.csv").write_text("time,a.x,a.y,a.z\n" + "\n".join(f"{33.333 * t:.3f},{t},0,0" for t in range(9)))
+    with pytest.raises(Pose2RotError, match=r"ms.csv: the time column steps by 33.33 per row .* if it holds "
+                                            r"milliseconds, divide it by 1000"):
+        read_csv_points(tmp_path / "ms.csv")
+
+
 def test_a_frame_column_spanning_far_more_frames_than_rows_is_refused(tmp_path):
     """A frame column that jumps by millions of frames would make a clip of millions of empty
     frames: refused, naming the column and what to do (it was squeezed together without a word)."""
@@ -653,3 +671,30 @@ def test_scores_of_points_past_1_are_refused_naming_the_file_point_and_frame(tmp
     name, point, frame = {"tracks": ("arm.csv", "hand_end", 3), "npz": ("p.npz", "right_shoulder", 3)}.get(
         kind, ("p.csv", "right_shoulder", 13))
     assert f"{name}: confidence of '{point}' at frame {frame} is 85" in str(info.value), str(info.value)
+
+
+def test_a_marker_export_s_header_of_several_rows_is_named(tmp_path):
+    """OptiTrack Motive, Vicon Nexus and Qualisys QTM write several header rows: the first data row
+    then disagrees with the header ('131 cells but the header has 20 columns'), which said nothing of why."""
+    from pose2rot_core.tracks_csv import read_csv_points
+
+    (tmp_path / "take.csv").write_text("Trajectories\n100\n,,a,,,b,,\nFrame,Sub Frame,X,Y,Z,X,Y,Z\n1,0,1,2,3,4,5,6\n")
+    with pytest.raises(Pose2RotError, match=r"take.csv: line 3: 8 cells but the header has 1 columns \(a header of several "
+                                            r"rows, as OptiTrack Motive, Vicon Nexus and Qualisys QTM exports have"):
+        read_csv_points(tmp_path / "take.csv")
+
+
+def test_csv_tracks_standing_along_another_axis_than_the_rig_are_warned(tmp_path):
+    """A Z-up export of a walk as CSV tracks on a Y-up rig: read in the rig's axes, the result lay on
+    its back with exit 0 and no word; the legs pointing down Z in every frame now say so."""
+    clip = read_bvh(Path(__file__).resolve().parents[1] / "examples" / "cmu_08_01.bvh")
+    P = clip.fk()[:30]
+    header = ",".join(f"{n}.{a}" for n in clip.skeleton.names for a in "xyz")
+    for tag, X, warned in (("y", P, False), ("z", np.stack([P[..., 0], -P[..., 2], P[..., 1]], -1), True)):
+        path = tmp_path / f"walk_{tag}.csv"
+        path.write_text(header + "\n" + "\n".join(",".join(f"{v:.5f}" for v in f.ravel()) for f in X) + "\n")
+        report: list[str] = []
+        load_tracks(path, skeleton_bvh=Path(__file__).resolve().parents[1] / "examples" / "cmu_08_01.bvh",
+                    report=report)
+        said = [line for line in report if "the points stand along Z (their legs point down it), the rig along Y" in line]
+        assert bool(said) == warned, report

@@ -419,17 +419,13 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-#: the cosine within which a BVH clip's trunk must lie to an axis for that axis to be its up
-UPRIGHT = np.sqrt(0.5)
-
-
 def _bvh_up(clip, positions: np.ndarray) -> str:
     """The up axis of a BVH clip's motion (its joint ``positions`` [T,J,3]) where its joints' names
     tell it: opposite its legs (hips to ankles, on two feet or four), else from its hips to its
     shoulders, each only within 45 degrees of an axis (a Z-up export); else the format's Y (a
     quadruped's trunk lies along its body)."""
     from .automap import canonical_names
-    from .pointsets import PointSet, detect_up, legs_up
+    from .pointsets import UPRIGHT, PointSet, detect_up, legs_up
 
     sk = clip.skeleton
     canon, _ = canonical_names(sk.names, sk.parents)

@@ -19,6 +19,7 @@ from .automap import NOT_STANDING
 from .axes import AXES
 from .layouts import LAYOUTS, Layout, get_layout
 from .options import SolveOptions
+from .tracks_csv import point_names
 from .wording import WARNING_PREFIX
 
 POINT_SUFFIXES = (".npy",)
@@ -265,8 +266,7 @@ def _point_names_of(path: Path) -> list[str]:
             with path.open("rb") as f:
                 text = unicode_text(f.read(1 << 16), "ignore")
             line = next((row for row in text.splitlines() if row.strip()), "")
-            cells = line.split(max(",;\t", key=line.count))
-            return [c.strip().strip('"')[:-2] for c in cells if c.strip().strip('"').lower().endswith(".x")]
+            return point_names(line.split(max(",;\t", key=line.count)))
     except (OSError, ValueError):
         return []
     return []

@@ -60,6 +60,17 @@ def reference_positions(skeleton: Skeleton, rotations: np.ndarray | None = None,
     return np.concatenate([joints, tips])
 
 
+def pelvis_virtual(canon: dict[str, str]) -> dict[str, dict]:
+    """{"pelvis": {"mean": [left hip point, right hip point]}} where the points ``canon`` ({point:
+    canonical name}) name both hips but no pelvis, as a layout's virtual pelvis: a rig's root placed
+    from a point set without a pelvis point. (A neck between the shoulders, as the landmark layouts
+    have it, is not added: a rig's neck sits above its shoulder joints, and aimed there it pulled the
+    head up to 12 % of the height off.)"""
+    point_of = {c: p for p, c in canon.items()}
+    left, right = point_of.get("left_hip"), point_of.get("right_hip")
+    return {"pelvis": {"mean": [left, right]}} if left and right and "pelvis" not in point_of else {}
+
+
 def propose(skeleton: Skeleton, up: str, points: Sequence[str], layout: Layout | None = None,
             point_parents: Sequence[int] | None = None, ends: EndSites | None = None,
             reference_rotations: np.ndarray | None = None) -> Proposal:
@@ -68,7 +79,8 @@ def propose(skeleton: Skeleton, up: str, points: Sequence[str], layout: Layout |
     The rig: ``skeleton``, its End Sites ``ends`` (or None), its reference pose as local rotations
     [J,3,3] (None: the rest pose) and its up axis ``up`` ("y" or "z"). The points are named by their
     ``layout`` (its canonical names, virtual points and landmarks), else by automap.canonical_names
-    as a tree with ``point_parents`` (another skeleton's joints and End Sites) or as loose points.
+    as a tree with ``point_parents`` (another skeleton's joints and End Sites) or as loose points, with
+    a virtual pelvis between named hips (pelvis_virtual).
     """
     names, parents = names_and_parents(skeleton, ends)
     reference = reference_positions(skeleton, reference_rotations, ends)
@@ -76,6 +88,7 @@ def propose(skeleton: Skeleton, up: str, points: Sequence[str], layout: Layout |
         canon, virtual, landmarks = layout.canonical, layout.virtual, layout.landmarks
     else:
         tree = [-1] * len(points) if point_parents is None else list(point_parents)
-        canon, virtual, landmarks = canonical_names(points, tree)[0], {}, frozenset()
+        canon, landmarks = canonical_names(points, tree)[0], frozenset()
+        virtual = pelvis_virtual(canon)
     return propose_map(names, parents, skeleton.num_joints, reference, np.asarray(AXES[up], float), points, canon,
                        virtual, landmarks)

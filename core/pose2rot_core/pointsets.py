@@ -140,10 +140,33 @@ def _layout_shape(data: np.ndarray, layout: Layout, name: str) -> np.ndarray:
         raise Pose2RotError(f"{name}: {shape} holds 2-D image coordinates; pose2rot needs 3-D positions [T,{P},3] "
                             "(lift the 2-D keypoints with a 3-D pose model first)")
     if data.ndim != 3 or data.shape[1:] != (P, 3):
-        raise Pose2RotError(f"{name} is {shape} but layout {layout.name} has {P} points: expected [T,{P},3]")
+        raise Pose2RotError(f"{name} is {shape} but layout {layout.name} has {P} points: expected [T,{P},3]"
+                            + _shape_hint(data.shape, layout))
     if data.shape[0] == 0:
         raise Pose2RotError(f"{name}: the array has 0 frames; there is nothing to solve")
     return data
+
+
+def _shape_hint(shape: tuple, layout: Layout) -> str:
+    """How to turn an array of ``shape`` that holds the points of ``layout`` in another arrangement
+    into [T,P,3] (the text-to-motion tools' own outputs), else which layout its shape fits; '' when
+    neither is clear."""
+    P = layout.num_points
+    if shape[-3:] == (P, 3, shape[-1]) and len(shape) in (3, 4):
+        one = "motion[0]" if len(shape) == 4 else "motion"
+        return f" (this looks like [points,3,frames], as MDM saves motion: use {one}.transpose(2, 0, 1))"
+    if len(shape) == 4 and shape[0] == 1 and shape[2:] == (P, 3):
+        return " (one clip in a batch: save motion[0])"
+    if len(shape) == 2 and shape[1] == 3 * P:
+        return f" (flattened: save motion.reshape({shape[0]}, {P}, 3))"
+    if len(shape) == 3 and shape[2] == 3 and layout.name == "freemocap" and shape[1] == 33:
+        return " (a FreeMoCap body file holds the 33 MediaPipe points: give the recording folder, or --layout mediapipe33)"
+    if len(shape) == 3 and shape[2] == 3:
+        from .layouts import LAYOUTS
+
+        fits = [n for n, other in LAYOUTS.items() if other.num_points == shape[1]]
+        return f" (its {shape[1]} points fit layout {' or '.join(fits)})" if fits else ""
+    return ""
 
 
 def freemocap_body(path: Path) -> Path | None:
@@ -320,6 +343,10 @@ def _resolve_up(points: PointSet, up: str | None, report: list[str] | None) -> s
         report.append(f"{points.source}: up axis {found or 'y'}"
                       + (" (from the hips and shoulders)" if found else " (assumed: no hips and shoulders)"))
     return found or "y"
+
+
+#: a body part within this cosine of an axis (45 degrees) tells that the axis is up or down
+UPRIGHT = float(np.sqrt(0.5))
 
 
 def legs_up(points: PointSet, upright: float) -> str | None:

@@ -1,5 +1,5 @@
 """Reading ``.csv`` point tracks: one row per frame, columns ``<name>.x``, ``<name>.y``, ``<name>.z``
-(and optional ``<name>.conf``), an optional leading ``frame`` or ``time`` column (a ``time`` column in
+(and optional ``<name>.conf``; or all ``<name>_x`` ..., as FreeMoCap writes them), an optional leading ``frame`` or ``time`` column (a ``time`` column in
 seconds gives the frame rate, also of tracks on a rig, which otherwise take the rig's; frames that
 either column skips are gaps, whatever its step); empty
 cells or "nan" are missing; commas, or semicolons / tabs when the header has no comma; UTF-8, UTF-16 or
@@ -20,6 +20,7 @@ import numpy as np
 
 from .bvh import BvhClip
 from .errors import UTF16_BOMS, Pose2RotError, read_bytes, unicode_text
+from .wording import WARNING_PREFIX
 from .tracks import Tracks, check_confidence_scale
 
 COMPONENTS = ("x", "y", "z", "conf")
@@ -51,6 +52,11 @@ def _refuse_going_back(kind: str, stamps: np.ndarray, cells: list[str], name: st
                             f"drop the {kind} column to take the rows in turn")
 
 
+#: the hint where a CSV's first rows do not agree with its header (a marker export's header of several rows)
+SEVERAL_HEADER_ROWS = (" (a header of several rows, as OptiTrack Motive, Vicon Nexus and Qualisys QTM exports have, "
+                       "is not read: give the file one header row of '<joint>.x,<joint>.y,<joint>.z' columns)")
+
+
 def read_csv_points(path: str | Path) -> CsvPoints:
     """Every ``<name>.x/.y/.z`` triple of a CSV file, by name (see the module docstring)."""
     path = Path(path)
@@ -74,6 +80,10 @@ def read_csv_points(path: str | Path) -> CsvPoints:
     kind, cells = header[0].lower(), [r[0] for r in body]
     stamps = _leading_stamps(kind, cells)
     fps = _time_fps(kind, stamps)
+    if 0 < fps < MIN_TIME_FPS:
+        raise Pose2RotError(f"{path.name}: the time column steps by {1 / fps:.4g} per row ({fps:.3g} frames per "
+                            "second): it counts seconds; if it holds milliseconds, divide it by 1000, or name the "
+                            "first column 'frame' for frame numbers")
     frames, fps, notes = _row_frames(kind, stamps, cells, fps, path.name, lines)
     if frames is not None:  # rows at their own frames; frames without a row are gaps
         positions, confidence = (None if x is None else _at_frames(x, frames) for x in (positions, confidence))
@@ -100,6 +110,8 @@ def _first_frame(kind: str, stamps: np.ndarray | None) -> int:
     return int(stamps[0]) if whole else 0
 
 
+#: a time column slower than this many rows per second is not in seconds (MediaPipe's timestamp_ms)
+MIN_TIME_FPS = 1.0
 #: rows are placed at their frames only up to this many frames (and a hundred times the rows)
 MOST_FRAMES = 100_000
 
@@ -195,6 +207,8 @@ def load_csv(path: Path, clip: BvhClip, report: list[str] | None = None) -> Trac
     if absent and report is not None:
         report.append(f"{path.name}: no columns for {len(absent)} rig joint{'s' if len(absent) != 1 else ''} "
                       "(treated as missing): " + ", ".join(absent))
+    if report is not None:
+        report.extend(_standing_along_another_axis(positions, clip, path.name))
     ends = [k for k, n in enumerate(end_names) if n in column and n not in sk.names]
     end_kw: dict = {}
     if ends:
@@ -208,8 +222,29 @@ def load_csv(path: Path, clip: BvhClip, report: list[str] | None = None) -> Trac
         raise Pose2RotError(f"{path.name}: {e}") from None
 
 
+def _standing_along_another_axis(positions: np.ndarray, clip: BvhClip, name: str) -> list[str]:
+    """A warning where the CSV's points [T,J,3] on the rig of ``clip`` stand along another axis than the
+    rig's own motion does (their legs, hips to ankles, point down another axis in most frames; the
+    rig's Y where its motion does not tell): a CSV's positions are taken in the rig's axes, so the
+    result would lie down or stand on its head."""
+    from .automap import canonical_names
+    from .pointsets import UPRIGHT, PointSet, legs_up
+
+    sk = clip.skeleton
+    canon, _ = canonical_names(sk.names, sk.parents)
+    named = tuple(canon.get(n, n) for n in sk.names)
+    found = legs_up(PointSet(named, positions, 30.0), UPRIGHT)
+    own = (legs_up(PointSet(named, clip.fk(), 30.0), UPRIGHT) if clip.num_frames else None) or "y"
+    if found in (None, own):
+        return []
+    return [f"{WARNING_PREFIX}{name}: the points stand along {found.upper()} (their legs point down it), the rig "
+            f"along {own.upper()}: a CSV's positions are taken in the rig's axes, so the result lies down or stands on "
+            "its head; write the CSV in the rig's axes (from Z up to Y up: (x, y, z) -> (x, z, -y))"]
+
+
 def _rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
-    """(header cells, body rows, file line number of each body row) of a CSV file, blank rows dropped."""
+    """(header cells, body rows, file line number of each body row) of a CSV file, blank lines dropped (a
+    row of empty cells stays: a frame the tracker lost, which pandas writes as ',,,')."""
     name = path.name
     raw = read_bytes(path, "CSV")
     if raw.startswith(UTF16_BOMS):  # spreadsheets' "Unicode text"
@@ -226,7 +261,7 @@ def _rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
     if "," not in first and (";" in first or "\t" in first):
         delimiter = ";" if first.count(";") >= first.count("\t") else "\t"
     numbered = [(i + 1, r) for i, r in enumerate(csv.reader(io.StringIO(text), delimiter=delimiter))
-                if any(c.strip() for c in r)]
+                if len(r) > 1 or (r and r[0].strip())]   # a row of empty cells (',,,') is a frame without data
     if not numbered:
         raise Pose2RotError(f"{name}: empty CSV file")
     header = [c.strip() for c in numbered[0][1]]
@@ -234,19 +269,21 @@ def _rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
         raise Pose2RotError(f"{name}: the CSV has a header but no frames")
     for line, r in numbered[1:]:
         if len(r) != len(header):
-            raise Pose2RotError(f"{name}: line {line}: {len(r)} cells but the header has {len(header)} columns")
+            raise Pose2RotError(f"{name}: line {line}: {len(r)} cells but the header has {len(header)} columns"
+                                + (SEVERAL_HEADER_ROWS if line <= 12 else ""))
     return header, [r for _, r in numbered[1:]], [line for line, _ in numbered[1:]]
 
 
 def _columns(header: list[str], skip: int, name: str) -> dict[str, dict[str, int]]:
     """name -> component -> column index, every column checked (after ``skip`` leading ones)."""
     columns: dict[str, dict[str, int]] = {}
+    sep = component_separator(header[skip:])
     for c, col in enumerate(header[skip:], start=skip):
-        base, dot, comp = col.rpartition(".")
+        base, dot, comp = col.rpartition(sep)
         if not dot or comp.lower() not in COMPONENTS:
             lead = "; a first column of frame numbers or times is named 'frame' or 'time' (seconds)" if c == 0 else ""
             raise Pose2RotError(f"{name}: column '{col}' is not '<joint>.x', '<joint>.y', '<joint>.z' or "
-                                f"'<joint>.conf'{lead}")
+                                f"'<joint>.conf' (or all with '_': '<joint>_x', as FreeMoCap writes){lead}")
         comps = columns.setdefault(base, {})
         if comp.lower() in comps:
             raise Pose2RotError(f"{name}: column '{col}' appears twice")
@@ -259,6 +296,23 @@ def _columns(header: list[str], skip: int, name: str) -> dict[str, dict[str, int
             raise Pose2RotError(f"{name}: joint '{base}' has no column {', '.join(f'{base}.{a}' for a in absent)}"
                                 + _misspelt_partner(base, columns))
     return columns
+
+
+def component_separator(columns: list[str]) -> str:
+    """'.' for '<joint>.x' headers, '_' for a header written '<joint>_x' throughout (FreeMoCap's CSV
+    files): a header with any '.x'-style column is read with '.'."""
+    dotted = any(col.rpartition(".")[2].lower() in COMPONENTS for col in columns)
+    underscored = all(col.rpartition("_")[1] and col.rpartition("_")[2].lower() in COMPONENTS for col in columns)
+    return "_" if underscored and not dotted and columns else "."
+
+
+def point_names(header: list[str]) -> list[str]:
+    """The point names a CSV header row (its cells) gives, in order ('' cells and a leading frame or
+    time column left out)."""
+    cells = [c.strip().strip('"') for c in header if c.strip()]
+    cells = cells[1:] if cells and cells[0].lower() in ("frame", "time") else cells
+    sep = component_separator(cells)
+    return [c.rpartition(sep)[0] for c in cells if c.rpartition(sep)[2].lower() == "x"]
 
 
 def _misspelt_partner(base: str, columns: dict[str, dict[str, int]]) -> str:
