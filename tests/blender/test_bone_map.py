@@ -389,14 +389,20 @@ def test_part_of_the_shot_solved_through_a_map_is_what_the_whole_solve_gives_the
 
 
 def test_automatic_map_warns_of_a_map_a_solve_would_refuse(tmp_path):
-    """Empties named like MediaPipe landmarks but not imported as that layout give no mean of the hips:
-    Automatic Map said '14 bones mapped' and Solve then refused the map (nothing places the body);
-    Automatic Map now warns of it, and of nothing where the layout is known."""
+    """Empties named like MediaPipe landmarks but not imported as that layout had no mean of the hips:
+    Automatic Map said '14 bones mapped' and Solve then refused the map (nothing places the body). Such
+    empties now get the layouts' pelvis between the hips; without hip empties Automatic Map warns that
+    a solve would stop, and of nothing where the layout places the body."""
     src = import_clip(frames=10)
     col, _ = _landmarks_at(src, scene_frames())
     rig = rest_copy(src, "Rig")
     assert not mapping.proposal_warnings(rig, mapping.propose(rig, col))
     del col[importing.LAYOUT_KEY]
+    proposal = mapping.propose(rig, col)
+    assert proposal.bone_map.bones["hip"] == {"mean": ["left_hip", "right_hip"]}
+    assert not mapping.proposal_warnings(rig, proposal)
+    for side in ("left", "right"):
+        bpy.data.objects.remove(bpy.data.objects[f"{side}_hip"])
     warnings = mapping.proposal_warnings(rig, mapping.propose(rig, col))
     assert any("no point and none of its children one, so a solve with it stops" in w for w in warnings), warnings
 
