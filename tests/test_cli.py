@@ -531,3 +531,12 @@ def test_an_out_folder_and_a_cut_file_are_named_as_such(clip, tmp_path, capsys):
     whole.write_text("HIERARCHY\nROOT hips\n{\n  OFFSET 0 0 0\n  CHANNELS 6 Xposition Yposition Zposition Zrot\n}\n")
     code, _, err = run(["info", whole], capsys)
     assert code == 2 and "unknown channel name 'Zrot'" in err and "cut short" not in err
+
+
+def test_up_axis_with_csv_tracks_says_how_to_turn_them(tmp_path, capsys):
+    """--up-axis z on Z-up CSV tracks was refused with 'or turn the output with --up', which leaves the
+    character lying down: the refusal now says to write the CSV in the rig's axes."""
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    code, _, err = run(["solve", examples / "arm_tracks.csv", "--skeleton", examples / "arm.bvh", "--up-axis", "z",
+                        "--out", tmp_path / "o.bvh"], capsys)
+    assert code == 2 and "write a Z-up CSV in the rig's axes ((x, y, z) -> (x, z, -y))" in err and "--up" + " " not in err

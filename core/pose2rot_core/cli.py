@@ -215,9 +215,11 @@ def cmd_solve(args: argparse.Namespace) -> int:
     if wants_points(args):
         return cmd_solve_points(args, options, out, order)
     if args.up_axis not in (None, "auto"):
+        csv = Path(args.tracks).suffix.lower() == ".csv"
         raise Pose2RotError(f"--up-axis is for point sets (--layout, --map); {Path(args.tracks).name} holds tracks "
-                            "on a skeleton, in its axes (a .npz's up_axis, else Y up): leave --up-axis out, or "
-                            "turn the output with --up")
+                            "on a skeleton, in its axes (a .npz's up_axis, else Y up): leave --up-axis out, "
+                            + ("and write a Z-up CSV in the rig's axes ((x, y, z) -> (x, z, -y))" if csv else
+                               "or turn the output with --up"))
     report: list[str] = []
     tracks = _checked_scale(_solve_tracks(args, report), args, report)
     if args.reference:
