@@ -881,6 +881,7 @@ def _placeholders_as_gaps(points: np.ndarray, parents: np.ndarray, lengths: np.n
     on_parent_track). ``points`` itself when there are none."""
     dropped = dropped_to_origin(points, parents, lengths, height)
     on_parent = on_parent_track(points, parents, lengths, height) & ~dropped
+    on_parent[:, _nodes_of_the_motion(on_parent, points, parents, height)] = False
     if dropped.any():
         n = int(dropped.sum())
         report.append(f"{n} {'sample' if n == 1 else 'samples'} at (0, 0, 0), off their bone lengths "
@@ -893,6 +894,30 @@ def _placeholders_as_gaps(points: np.ndarray, parents: np.ndarray, lengths: np.n
     out = points.copy()
     out[dropped | on_parent] = np.nan
     return out
+
+
+def _nodes_of_the_motion(on_parent: np.ndarray, points: np.ndarray, parents: np.ndarray, height: float
+                         ) -> np.ndarray:
+    """[k] the points that sit on their parent's place (``on_parent`` [T,N]) in every frame where they
+    have data, while a point below them is elsewhere in every such frame: a node the motion itself
+    keeps on its parent (a mocap export's 'Solving' node over its root, the hips translating below),
+    not a joint the tracker does not follow, whose points below it sit there too (fingers written at
+    the wrist). A placeholder in some frames only stays a gap."""
+    known = np.isfinite(points).all(axis=-1)                        # [T,N]
+    always = np.flatnonzero((on_parent | ~known).all(axis=0) & on_parent.any(axis=0))
+    if not always.size:
+        return always
+    below = {n: [] for n in always}
+    for d in range(len(parents)):
+        a = parents[d]
+        while a >= 0:
+            if a in below:
+                below[a].append(d)
+            a = parents[a]
+    def apart(n: int, d: int) -> np.ndarray:                     # [T] d off n's place, or nothing to tell
+        return ~(np.linalg.norm(points[:, d] - points[:, n], axis=-1) <= AT_ORIGIN_FRACTION * height) | ~on_parent[:, n]
+
+    return np.array([n for n in always if any(apart(n, d).all() for d in below[n])], np.int64)
 
 
 def _gaps_note(gaps: np.ndarray, names: tuple[str, ...], why: str) -> str:

@@ -615,13 +615,18 @@ def _roll_left_open(problem: Problem, joints: np.ndarray) -> np.ndarray:
 def _plain_swing(problem: Problem, primary: list, src: np.ndarray, obs: np.ndarray,
                  desired: np.ndarray) -> np.ndarray:
     """The plain baseline: best fit of targets that spread at all (more than 0.06 degrees from one
-    line), else the smallest swing of their mean direction from the reference."""
+    line), else the smallest swing of their mean direction from the reference; the reference where
+    targets of no length (a joint on its parent, as the rig holds it or the tracks show it) give no
+    direction."""
     if len(primary) >= 2:
-        u = src[0] / np.linalg.norm(src[0], axis=-1, keepdims=True)
+        length = np.linalg.norm(src[0], axis=-1, keepdims=True)
+        u = np.divide(src[0], length, out=np.zeros_like(src[0]), where=length > 0)
         if np.abs(np.cross(u[:, None], u[None])).max() > 1e-3:
             return best_fit(primary, src, obs, desired)
-    axis, direction = line_means(src, obs)
-    return mat_mul(rotation_between(mat_vec(desired, axis), direction), desired)
+    axis, direction = line_means(src, obs)                     # unit, or zero where nothing aims
+    swung = mat_mul(rotation_between(mat_vec(desired, axis), direction), desired)
+    aimless = np.broadcast_to((axis * axis).sum(-1) < 0.25, swung.shape[:-2]) | ((direction * direction).sum(-1) < 0.25)
+    return np.where(aimless[..., None, None], desired, swung) if aimless.any() else swung
 
 
 def _length_window(fps: float) -> int:
