@@ -901,8 +901,8 @@ def _nodes_of_the_motion(on_parent: np.ndarray, points: np.ndarray, parents: np.
     """[k] the points that sit on their parent's place (``on_parent`` [T,N]) in every frame where they
     have data, while a point below them is elsewhere in every such frame: a node the motion itself
     keeps on its parent (a mocap export's 'Solving' node over its root, the hips translating below),
-    not a joint the tracker does not follow, whose points below it sit there too (fingers written at
-    the wrist). A placeholder in some frames only stays a gap."""
+    not a joint the tracker does not follow, whose points below it sit there too or have no data
+    (fingers written at the wrist). A placeholder in some frames only stays a gap."""
     known = np.isfinite(points).all(axis=-1)                        # [T,N]
     always = np.flatnonzero((on_parent | ~known).all(axis=0) & on_parent.any(axis=0))
     if not always.size:
@@ -914,10 +914,11 @@ def _nodes_of_the_motion(on_parent: np.ndarray, points: np.ndarray, parents: np.
             if a in below:
                 below[a].append(d)
             a = parents[a]
-    def apart(n: int, d: int) -> np.ndarray:                     # [T] d off n's place, or nothing to tell
-        return ~(np.linalg.norm(points[:, d] - points[:, n], axis=-1) <= AT_ORIGIN_FRACTION * height) | ~on_parent[:, n]
+    def apart(n: int, d: int) -> bool:                         # d has data off n's place whenever n is there
+        rows = on_parent[:, n]
+        return bool((np.linalg.norm(points[rows, d] - points[rows, n], axis=-1) > AT_ORIGIN_FRACTION * height).all())
 
-    return np.array([n for n in always if any(apart(n, d).all() for d in below[n])], np.int64)
+    return np.array([n for n in always if any(apart(n, d) for d in below[n])], np.int64)
 
 
 def _gaps_note(gaps: np.ndarray, names: tuple[str, ...], why: str) -> str:
