@@ -698,3 +698,16 @@ def test_csv_tracks_standing_along_another_axis_than_the_rig_are_warned(tmp_path
                     report=report)
         said = [line for line in report if "the points stand along Z (their legs point down it), the rig along Y" in line]
         assert bool(said) == warned, report
+
+
+def test_a_visibility_column_is_a_score(tmp_path):
+    """MediaPipe exports score each landmark as 'visibility': such a column was refused ('not
+    <joint>.conf'); it is read as the point's confidence, and one beside a .conf is refused by name."""
+    from pose2rot_core.tracks_csv import read_csv_points
+
+    (tmp_path / "v.csv").write_text("nose_x,nose_y,nose_z,nose_visibility\n0,0,0,0.9\n1,0,0,0.05\n")
+    points = read_csv_points(tmp_path / "v.csv")
+    assert points.names == ["nose"] and points.confidence[:, 0].tolist() == [0.9, 0.05]
+    (tmp_path / "both.csv").write_text("a.x,a.y,a.z,a.conf,a.visibility\n0,0,0,1,1\n")
+    with pytest.raises(Pose2RotError, match="columns 'a.conf' and 'a.visibility' both give the score of 'a': keep one"):
+        read_csv_points(tmp_path / "both.csv")

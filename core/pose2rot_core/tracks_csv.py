@@ -1,5 +1,6 @@
 """Reading ``.csv`` point tracks: one row per frame, columns ``<name>.x``, ``<name>.y``, ``<name>.z``
-(and optional ``<name>.conf``; or all ``<name>_x`` ..., as FreeMoCap writes them), an optional leading ``frame`` or ``time`` column (a ``time`` column in
+(and optional ``<name>.conf`` or ``<name>.visibility``, MediaPipe's score; or all ``<name>_x`` ..., as
+FreeMoCap writes them), an optional leading ``frame`` or ``time`` column (a ``time`` column in
 seconds gives the frame rate, also of tracks on a rig, which otherwise take the rig's; frames that
 either column skips are gaps, whatever its step); empty
 cells or "nan" are missing; commas, or semicolons / tabs when the header has no comma; UTF-8, UTF-16 or
@@ -23,7 +24,9 @@ from .errors import UTF16_BOMS, Pose2RotError, read_bytes, unicode_text
 from .wording import WARNING_PREFIX
 from .tracks import Tracks, check_confidence_scale
 
-COMPONENTS = ("x", "y", "z", "conf")
+COMPONENTS = ("x", "y", "z", "conf", "visibility")
+#: a column's component as read: MediaPipe's 'visibility' score is a confidence
+_COMPONENT_AS = {"visibility": "conf"}
 
 
 @dataclass
@@ -283,11 +286,16 @@ def _columns(header: list[str], skip: int, name: str) -> dict[str, dict[str, int
         if not dot or comp.lower() not in COMPONENTS:
             lead = "; a first column of frame numbers or times is named 'frame' or 'time' (seconds)" if c == 0 else ""
             raise Pose2RotError(f"{name}: column '{col}' is not '<joint>.x', '<joint>.y', '<joint>.z' or "
-                                f"'<joint>.conf' (or all with '_': '<joint>_x', as FreeMoCap writes){lead}")
+                                f"'<joint>.conf' ('.visibility'; or all with '_': '<joint>_x', as FreeMoCap writes)"
+                                f"{lead}")
         comps = columns.setdefault(base, {})
-        if comp.lower() in comps:
+        kind = _COMPONENT_AS.get(comp.lower(), comp.lower())
+        if kind in comps and kind != comp.lower():
+            raise Pose2RotError(f"{name}: columns '{header[comps[kind]]}' and '{col}' both give the score of '{base}': "
+                                "keep one")
+        if kind in comps:
             raise Pose2RotError(f"{name}: column '{col}' appears twice")
-        comps[comp.lower()] = c
+        comps[kind] = c
     if not columns:
         raise Pose2RotError(f"{name}: no '<joint>.x', '<joint>.y', '<joint>.z' columns in the CSV header")
     for base, comps in columns.items():
