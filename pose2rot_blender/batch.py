@@ -517,20 +517,29 @@ def _worker(path: Path, name: str, argv: list[str], result: Path):
     finally:
         _RUNNING.discard(proc)
     label = clip_label(path)
-    if _STOPPING.is_set():                                   # the clip may have ended before it was stopped
-        try:
-            return ClipResult(**json.loads(result.read_text()))
-        except (OSError, ValueError):                        # none, or cut short
-            return ClipResult(label, seconds=time.perf_counter() - t0, status="failed", message="interrupted")
+    ended = _read_result(result)                             # the clip may have ended before a stop
+    if _STOPPING.is_set():
+        return ended or ClipResult(label, seconds=time.perf_counter() - t0, status="failed", message="interrupted")
     for text, stream in ((stdout, sys.stdout), (stderr, sys.stderr)):  # its notes, not Blender's banner
         print("".join(ln for ln in text.splitlines(True) if ln.startswith(label + ": ")), end="", file=stream,
               flush=True)
-    if result.is_file():
-        return ClipResult(**json.loads(result.read_text()))
+    if ended is not None:
+        return ended
     print(stderr, end="", file=sys.stderr, flush=True)
     last = (stderr.strip().splitlines() or ["no output"])[-1]
     return ClipResult(label, seconds=time.perf_counter() - t0, status="failed",
                       message=f"the worker process ended with code {proc.returncode} ({last})")
+
+
+def _read_result(result: Path):
+    """The ClipResult a worker wrote to ``result``, or None where it wrote none (or was stopped while
+    writing it)."""
+    from pose2rot_core.batch_summary import ClipResult
+
+    try:
+        return ClipResult(**json.loads(result.read_text()))
+    except (OSError, ValueError):
+        return None
 
 
 def run_worker(args: argparse.Namespace, options: SolveOptions) -> int:

@@ -583,13 +583,13 @@ def _reset_pose(pbones, kept: set[str]) -> None:
         pbones.foreach_set(channel, buf.ravel())
 
 
-def _rest_over_frames(writer: keys.ActionWriter, kept: set[str], written: set, frames: np.ndarray) -> None:
-    """Rest-value keys (location 0, scale 1) over the solved ``frames`` on the solved bones' carried
+def _rest_over_frames(writer: keys.ActionWriter, carried: list, written: set, frames: np.ndarray) -> None:
+    """Rest-value keys (location 0, scale 1) over the solved ``frames`` on the solved bones' ``carried``
     location and scale curves that the solve does not write (``written``: (path, index)): the keys
     either side of a part of the shot would still move or scale the bone there, while the whole shot's
     solve, which has no such curves, shows it at rest."""
     rest = {"location": 0.0, "scale": 1.0}
-    stale = [fc for fc in writer.existing(lambda fc: carry.solved_channel(fc, kept))
+    stale = [fc for fc in carried
              if (fc.data_path, fc.array_index) not in written and fc.data_path.rsplit(".", 1)[-1] in rest]
     if stale:
         channels = [(fc.data_path, fc.array_index, fc.group.name if fc.group else "") for fc in stale]
@@ -616,11 +616,12 @@ def apply_plan(obj: bpy.types.Object, plan: Plan, progress=None) -> bpy.types.Ac
     for bone, (frames, quaternions) in turned.items():  # their rotation outside the solved frames, as quaternions
         path = f'pose.bones["{bpy.utils.escape_identifier(bone)}"].rotation_quaternion'
         writer.write_channels(path, bone, frames, quaternions, keys.BEZIER)
-    for fc in writer.existing(lambda fc: carry.solved_channel(fc, kept)):
+    carried = writer.existing(lambda fc: carry.solved_channel(fc, kept))  # keys outside the solved frames
+    for fc in carried:
         carry.clear_frames(fc, first, last)
     channels, frames, values = _plan_channels(plan, kept)
     writer.write_curves(channels, frames, values, progress=progress)
-    _rest_over_frames(writer, kept, {(path, c) for path, c, _ in channels}, frames)
+    _rest_over_frames(writer, carried, {(path, c) for path, c, _ in channels}, frames)
     if kept:
         one = len(kept) == 1
         plan.report.append(", ".join(sorted(kept)) + (" keeps the animation it had: no track below it tells its pose"

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import bpy
 import numpy as np
 
-from pose2rot_core.axes import AXES
+from pose2rot_core.axes import nearest_axis
 from pose2rot_core.blender_space import BoneRest, local_rotations_from_pose
 from pose2rot_core.rotations import nearest_rotation
 from pose2rot_core.errors import Pose2RotError
@@ -57,7 +57,7 @@ def up_axis(obj: bpy.types.Object) -> str:
     rotation has "y")."""
     turn = np.array(obj.matrix_world.to_3x3().normalized(), np.float64)
     up = turn.T @ np.array([0.0, 0.0, 1.0])
-    return max(AXES, key=lambda name: float(np.dot(AXES[name], up)))
+    return nearest_axis(up)[0]
 
 
 def _bulk(collection, attr: str, width: int) -> np.ndarray:

@@ -16,6 +16,14 @@ UP_AXES = ("y", "z")
 AXES = {"x": (1, 0, 0), "y": (0, 1, 0), "z": (0, 0, 1), "-x": (-1, 0, 0), "-y": (0, -1, 0), "-z": (0, 0, -1)}
 
 
+def nearest_axis(v: np.ndarray) -> tuple[str, float]:
+    """(the signed axis of AXES nearest the direction ``v`` [3] (the first of equals), the cosine
+    between them: 0.0 for a zero ``v``)."""
+    name = max(AXES, key=lambda a: float(np.dot(AXES[a], v)))
+    size = float(np.linalg.norm(v))
+    return name, float(np.dot(AXES[name], v)) / size if size > 0 else 0.0
+
+
 def axis_change(up: str, target: str = "y") -> np.ndarray:
     """[3,3] proper rotation taking the signed axis ``up`` onto ``target`` ("y" or "z"): a quarter or
     half turn about a coordinate axis (Z up -> Y up is the BVH/Blender convention

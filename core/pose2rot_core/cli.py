@@ -426,12 +426,9 @@ def _bvh_up(clip, positions: np.ndarray) -> str:
     tell it: opposite its legs (hips to ankles, on two feet or four), else from its hips to its
     shoulders, each only within 45 degrees of an axis (a Z-up export); else the format's Y (a
     quadruped's trunk lies along its body)."""
-    from .automap import canonical_names
-    from .pointsets import UPRIGHT, PointSet, detect_up, legs_up
+    from .pointsets import UPRIGHT, by_anatomy, detect_up, legs_up
 
-    sk = clip.skeleton
-    canon, _ = canonical_names(sk.names, sk.parents)
-    named = PointSet(tuple(canon.get(n, n) for n in sk.names), positions, clip.fps)
+    named = by_anatomy(clip.skeleton, positions)
     return legs_up(named, UPRIGHT) or detect_up(named, UPRIGHT) or "y"
 
 

@@ -39,8 +39,9 @@ def report_map_against_points(targets: RigTargets, up: np.ndarray, report: list[
     canon, _ = canonical_names(names, targets.skeleton.parents)
     mapped = targets.direct | targets.soft
     where = {c: names.index(n) for n, c in canon.items() if mapped[names.index(n)]}
-    _report_mirrored(targets, where, up, report)
-    _report_reversed(targets, where, up, report)
+    ups = _body_up(targets.reference, where, up), _body_up(targets.positions, where, up)  # the rig's, the points'
+    _report_mirrored(targets, where, ups, report)
+    _report_reversed(targets, where, ups, up, report)
 
 
 def _handedness(P: np.ndarray, sides: list[tuple[int, int]], feet: list[tuple[int, int]], up: np.ndarray
@@ -70,17 +71,19 @@ def _body_up(P: np.ndarray, where: dict[str, int], up: np.ndarray) -> np.ndarray
     return normalize(shoulders - hips, 1e-300)
 
 
-def _report_mirrored(targets: RigTargets, where: dict[str, int], up: np.ndarray, report: list[str]) -> None:
+def _report_mirrored(targets: RigTargets, where: dict[str, int], ups: tuple[np.ndarray, np.ndarray],
+                     report: list[str]) -> None:
     """A warning where the mapped points are the mirror image of a body against the rig's
     reference pose (see _handedness) in nearly every frame that shows it clearly: a mirrored video,
     or left and right swapped in the map; a rotation cannot undo a mirror, so the rig turns round
     (its pelvis half a turn, its feet twisted back to the front). Needs a mapped left-right pair and
-    a mapped foot (ankle and toe); says nothing otherwise."""
+    a mapped foot (ankle and toe); says nothing otherwise. ``ups``: the body's up in the reference pose
+    [3] and in the points [T,3] (see _body_up)."""
     sides, feet = sided_pairs(where, ("hip", "shoulder", "knee", "elbow")), foot_pairs(where)
     if not sides or not feet:
         return
-    own = _handedness(targets.reference, sides, feet, _body_up(targets.reference, where, up))
-    seen = _handedness(targets.positions, sides, feet, _body_up(targets.positions, where, up))
+    own = _handedness(targets.reference, sides, feet, ups[0])
+    seen = _handedness(targets.positions, sides, feet, ups[1])
     clear = np.abs(np.nan_to_num(seen)) >= CLEAR_HANDEDNESS
     if not abs(own) >= CLEAR_HANDEDNESS or not clear.any():
         return
@@ -92,12 +95,14 @@ def _report_mirrored(targets: RigTargets, where: dict[str, int], up: np.ndarray,
                       "back): mirror the capture or swap the map's left and right points")
 
 
-def _report_reversed(targets: RigTargets, where: dict[str, int], up: np.ndarray, report: list[str]) -> None:
+def _report_reversed(targets: RigTargets, where: dict[str, int], ups: tuple[np.ndarray, np.ndarray],
+                     up: np.ndarray, report: list[str]) -> None:
     """A warning naming the leg bones (hip to knee, knee to ankle) that the reference pose has clearly
     along the body's up or down and whose points run the other way in nearly all the frames that show
     them clearly: a knee above its hip for a whole clip, which no motion does but a map with the hip
-    and knee rows swapped, or a rig whose reference pose does not stand (legs up), shows."""
-    own_up, seen_up = _body_up(targets.reference, where, up), _body_up(targets.positions, where, up)
+    and knee rows swapped, or a rig whose reference pose does not stand (legs up), shows. ``ups``: as
+    _report_mirrored's; ``up`` the points' up axis, which they are where the body tells none."""
+    own_up, seen_up = ups
     along = "along the body (hips to shoulders)" if own_up is not up else "along the up axis"
     found = []
     for side in ("left", "right"):

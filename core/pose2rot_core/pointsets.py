@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import Pose2RotError
-from .axes import AXES, axis_change
+from .axes import AXES, axis_change, nearest_axis
 from .layouts import Layout, named_layout
 from .tracks import check_confidence_scale
 from .wording import WARNING_PREFIX
@@ -351,24 +351,15 @@ UPRIGHT = float(np.sqrt(0.5))
 
 def legs_up(points: PointSet, upright: float) -> str | None:
     """The signed coordinate axis opposite the mean direction from the hips to the ankles (canonical
-    names, as :func:`detect_up`), where that direction lies within the cosine ``upright`` of it: legs
-    point down on two feet and on four; None without named legs or where they lie along the ground."""
-    canonical = points.layout.canonical if points.layout is not None else {}
-    where = {canonical.get(n, n): i for i, n in enumerate(points.names)}
+    names, as :func:`detect_up`), where that direction lies within the cosine ``upright`` (> 0) of it:
+    legs point down on two feet and on four; None without named legs or where they lie along the ground."""
+    where = _by_canonical_name(points)
     legs = [(where[f"{s}_hip"], where[f"{s}_ankle"]) for s in ("left", "right")
             if f"{s}_hip" in where and f"{s}_ankle" in where]
     if not legs:
         return None
     P = points.positions
-    down = np.concatenate([P[:, a] - P[:, h] for h, a in legs])
-    length = np.linalg.norm(down, axis=1)
-    ok = np.isfinite(length) & (length > 0)
-    if not ok.any():
-        return None
-    mean = -(down[ok] / length[ok, None]).mean(axis=0)
-    along = [np.dot(mean, AXES[n]) for n in AXES]
-    best = int(np.argmax(along))
-    return list(AXES)[best] if along[best] >= upright * np.linalg.norm(mean) > 0 else None
+    return _axis_along(-np.concatenate([P[:, a] - P[:, h] for h, a in legs]), upright)
 
 
 def detect_up(points: PointSet, upright: float = 0.0) -> str | None:
@@ -376,24 +367,40 @@ def detect_up(points: PointSet, upright: float = 0.0) -> str | None:
     names of the layout or the point names), or None when those points are missing or at one place, or
     when that direction is further from the axis than the cosine ``upright`` (a quadruped's trunk lies
     along its body, not up)."""
-    canonical = points.layout.canonical if points.layout is not None else {}
-    where = {canonical.get(n, n): i for i, n in enumerate(points.names)}
+    where = _by_canonical_name(points)
     need = ("left_hip", "right_hip", "left_shoulder", "right_shoulder")
     if not all(n in where for n in need):
         return None
     P = points.positions
     hips = 0.5 * (P[:, where["left_hip"]] + P[:, where["right_hip"]])
     shoulders = 0.5 * (P[:, where["left_shoulder"]] + P[:, where["right_shoulder"]])
-    trunk = shoulders - hips
-    length = np.linalg.norm(trunk, axis=1)
-    ok = np.isfinite(length) & (length > 0)             # hips and shoulders at one place: a lost detection
+    return _axis_along(shoulders - hips, upright)   # hips and shoulders at one place: a lost detection
+
+
+def _by_canonical_name(points: PointSet) -> dict[str, int]:
+    """{canonical name (the layout's, else the point's own): index} of the points."""
+    canonical = points.layout.canonical if points.layout is not None else {}
+    return {canonical.get(n, n): i for i, n in enumerate(points.names)}
+
+
+def _axis_along(vectors: np.ndarray, upright: float) -> str | None:
+    """The signed axis nearest the mean direction of ``vectors`` [N,3] (those of no length or NaN left
+    out), where it lies within the cosine ``upright`` of it; None without any vector or beyond it."""
+    length = np.linalg.norm(vectors, axis=1)
+    ok = np.isfinite(length) & (length > 0)
     if not ok.any():
         return None
-    mean = (trunk[ok] / length[ok, None]).mean(axis=0)
-    names = list(AXES)
-    along = [np.dot(mean, AXES[n]) for n in names]
-    best = int(np.argmax(along))
-    return names[best] if along[best] >= upright * np.linalg.norm(mean) else None
+    name, cosine = nearest_axis((vectors[ok] / length[ok, None]).mean(axis=0))
+    return name if cosine >= upright else None
+
+
+def by_anatomy(skeleton, positions: np.ndarray) -> PointSet:
+    """The joints [T,J,3] of ``skeleton`` as points named by their anatomical names where automap knows
+    them (``left_hip``, ...), as legs_up and detect_up read them."""
+    from .automap import canonical_names
+
+    canon, _ = canonical_names(skeleton.names, skeleton.parents)
+    return PointSet(tuple(canon.get(n, n) for n in skeleton.names), positions, DEFAULT_FPS)
 
 
 # ----------------------------------------------------------------------------- checks

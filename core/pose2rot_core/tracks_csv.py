@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import difflib
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -230,14 +230,11 @@ def _standing_along_another_axis(positions: np.ndarray, clip: BvhClip, name: str
     rig's own motion does (their legs, hips to ankles, point down another axis in most frames; the
     rig's Y where its motion does not tell): a CSV's positions are taken in the rig's axes, so the
     result would lie down or stand on its head."""
-    from .automap import canonical_names
-    from .pointsets import UPRIGHT, PointSet, legs_up
+    from .pointsets import UPRIGHT, by_anatomy, legs_up
 
-    sk = clip.skeleton
-    canon, _ = canonical_names(sk.names, sk.parents)
-    named = tuple(canon.get(n, n) for n in sk.names)
-    found = legs_up(PointSet(named, positions, 30.0), UPRIGHT)
-    own = (legs_up(PointSet(named, clip.fk(), 30.0), UPRIGHT) if clip.num_frames else None) or "y"
+    named = by_anatomy(clip.skeleton, positions)
+    found = legs_up(named, UPRIGHT)
+    own = (legs_up(replace(named, positions=clip.fk()), UPRIGHT) if clip.num_frames else None) or "y"
     if found in (None, own):
         return []
     return [f"{WARNING_PREFIX}{name}: the points stand along {found.upper()} (their legs point down it), the rig "
