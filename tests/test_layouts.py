@@ -159,7 +159,8 @@ def test_npy_shape_must_fit_the_layout(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("shape, layout, hint", [
-    ((22, 3, 40), "humanml3d22", "as MDM saves motion: use motion.transpose(2, 0, 1)"),
+    ((22, 3, 40), "humanml3d22", "as MDM saves motion: use motion.transpose(2, 0, 1), and of an MDM sample only "
+                                 "its first lengths[i] frames"),
     ((1, 22, 3, 40), "humanml3d22", "use motion[0].transpose(2, 0, 1)"),
     ((1, 40, 22, 3), "humanml3d22", "one clip in a batch: save motion[0]"),
     ((40, 66), "humanml3d22", "flattened: save motion.reshape(40, 22, 3)"),
@@ -172,6 +173,20 @@ def test_what_other_tools_save_is_told_how_to_fit(tmp_path, capsys, shape, layou
     np.save(tmp_path / "m.npy", np.zeros(shape))
     code, _, err = _run(["solve", tmp_path / "m.npy", "--layout", layout, "--out", tmp_path / "o.bvh"], capsys)
     assert code == 2 and err.strip().count("\n") == 0 and hint in err, err
+
+
+def test_mdm_results_file_is_told_how_to_save_one_sample_without_its_padding(tmp_path, capsys):
+    """MDM's results.npy is a pickled dict (never loaded): the refusal says how to save one sample,
+    cut to its length (the frames past it are padding)."""
+    results = {"motion": np.zeros((2, 22, 3, 196), np.float32), "text": ["walk", "run"],
+               "lengths": np.array([120, 196])}
+    np.save(tmp_path / "results.npy", results, allow_pickle=True)
+    code, _, err = _run(["solve", tmp_path / "results.npy", "--layout", "humanml3d22", "--out", tmp_path / "o.bvh"],
+                        capsys)
+    assert code == 2 and err.strip().count("\n") == 0
+    assert "never loads" in err and "MDM's results.npy" in err
+    assert "d['motion'][i].transpose(2, 0, 1)[:d['lengths'][i]]" in err
+    assert not (tmp_path / "o.bvh").exists()
 
 
 def test_a_layout_solves_only_with_the_geometric_solver(tmp_path, capsys):

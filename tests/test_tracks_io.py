@@ -316,6 +316,24 @@ def test_csv_semicolon_tab_and_windows_encodings(tmp_path, test_data_dir, sep, e
     np.testing.assert_array_equal(t.positions[0, 0], [1.5, np.nan, 3])
 
 
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_csv_decimal_commas_read_where_cells_are_not_comma_separated(tmp_path, test_data_dir, sep):
+    rig = test_data_dir / "small_mixed.bvh"
+    text = sep.join(["time", "Hips.x", "Hips.y", "Hips.z"]) + "\n"
+    text += "\n".join(sep.join([f"{t / 30:.4f}".replace(".", ","), "-0,25", "1,5e-1", "3"]) for t in range(3))
+    (tmp_path / "de.csv").write_text(text + "\n", encoding="utf-8")
+    t = load_tracks(tmp_path / "de.csv", skeleton_bvh=rig)
+    np.testing.assert_allclose(t.positions[:, 0], [[-0.25, 0.15, 3.0]] * 3)
+    assert t.fps == pytest.approx(30.0, rel=1e-3)
+
+
+def test_csv_decimal_point_and_comma_in_one_cell_still_refused(tmp_path, test_data_dir):
+    text = "frame;Hips.x;Hips.y;Hips.z\n0;1.234,5;0;0\n"
+    (tmp_path / "de.csv").write_text(text, encoding="utf-8")
+    with pytest.raises(Pose2RotError, match=r"holds '1\.234,5', which is not a number"):
+        load_tracks(tmp_path / "de.csv", skeleton_bvh=test_data_dir / "small_mixed.bvh")
+
+
 def test_csv_from_real_clip_fk(tmp_path, shared_dir):
     path = shared_dir / "mann_dog_d1-010-kan01-004.bvh"
     clip = read_bvh(path)

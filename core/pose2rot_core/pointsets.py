@@ -123,13 +123,28 @@ def _read_npy(path: Path) -> np.ndarray:
     except ValueError as e:
         if "allow_pickle" in str(e) or "pickle" in str(e).lower():
             raise Pose2RotError(f"{path.name}: holds pickled Python objects, which pose2rot never loads; "
-                                "save a plain float array with np.save") from None
+                                f"save a plain float array with np.save{_pickled_hint(path)}") from None
         raise Pose2RotError(f"{path.name}: not a readable .npy file ({e})") from None
     except (OSError, EOFError) as e:
         raise Pose2RotError(f"{path.name}: not a readable .npy file ({e})") from None
     if not isinstance(data, np.ndarray) or data.dtype.kind not in "fiu":
         raise Pose2RotError(f"{path.name}: expected a numeric array, got {getattr(data, 'dtype', type(data))}")
     return data.astype(np.float64)
+
+
+def _pickled_hint(path: Path) -> str:
+    """How to save one clip of the pickled .npy at ``path`` when its bytes name MDM's results
+    (a dict of 'motion' [samples,22,3,frames] and each sample's 'lengths', whose frames past its
+    length are padding), else ''. The pickle is never loaded: only the key names are looked for."""
+    try:
+        raw = path.read_bytes()[:1 << 20]
+    except OSError:
+        return ""
+    if b"motion" in raw and b"lengths" in raw:
+        return (" (this looks like MDM's results.npy: save one sample, cut to its length, with "
+                "d = np.load(path, allow_pickle=True).item(); "
+                "np.save('clip.npy', d['motion'][i].transpose(2, 0, 1)[:d['lengths'][i]]))")
+    return ""
 
 
 def _layout_shape(data: np.ndarray, layout: Layout, name: str) -> np.ndarray:
@@ -154,7 +169,8 @@ def _shape_hint(shape: tuple, layout: Layout) -> str:
     P = layout.num_points
     if shape[-3:] == (P, 3, shape[-1]) and len(shape) in (3, 4):
         one = "motion[0]" if len(shape) == 4 else "motion"
-        return f" (this looks like [points,3,frames], as MDM saves motion: use {one}.transpose(2, 0, 1))"
+        return (f" (this looks like [points,3,frames], as MDM saves motion: use {one}.transpose(2, 0, 1), "
+                "and of an MDM sample only its first lengths[i] frames: the rest is padding)")
     if len(shape) == 4 and shape[0] == 1 and shape[2:] == (P, 3):
         return " (one clip in a batch: save motion[0])"
     if len(shape) == 2 and shape[1] == 3 * P:

@@ -3,7 +3,8 @@
 FreeMoCap writes them), an optional leading ``frame`` or ``time`` column (a ``time`` column in
 seconds gives the frame rate, also of tracks on a rig, which otherwise take the rig's; frames that
 either column skips are gaps, whatever its step); empty
-cells or "nan" are missing; commas, or semicolons / tabs when the header has no comma; UTF-8, UTF-16 or
+cells or "nan" are missing; commas, or semicolons / tabs when the header has no comma (then numbers
+may have a decimal comma, as spreadsheets in most European languages write them); UTF-8, UTF-16 or
 Windows-1252.
 
 :func:`read_csv_points` reads the points by name (no rig needed: Blender's Import Tracks);
@@ -271,7 +272,16 @@ def _rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
         if len(r) != len(header):
             raise Pose2RotError(f"{name}: line {line}: {len(r)} cells but the header has {len(header)} columns"
                                 + (SEVERAL_HEADER_ROWS if line <= 12 else ""))
-    return header, [r for _, r in numbered[1:]], [line for line, _ in numbered[1:]]
+    body = [r for _, r in numbered[1:]]
+    if delimiter != ",":
+        body = [[_decimal_point(c) for c in r] for r in body]
+    return header, body, [line for line, _ in numbered[1:]]
+
+
+def _decimal_point(cell: str) -> str:
+    """A number written with a decimal comma (``-0,25``, ``1,5e-3``: spreadsheets in most European
+    languages write them, with ';' between cells) with a decimal point; any other cell as it is."""
+    return cell.replace(",", ".") if cell.count(",") == 1 and "." not in cell else cell
 
 
 def _columns(header: list[str], skip: int, name: str) -> dict[str, dict[str, int]]:
