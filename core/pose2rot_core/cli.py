@@ -320,12 +320,14 @@ def scale_advice(problem) -> str:
 def furthest_from_track(sol, tracks, joints: np.ndarray | slice = slice(None)) -> tuple[float, int | None]:
     """(largest distance of a solved joint of ``joints`` (indices or a [J] mask, default all) from its
     track in % of the skeleton height, that joint's index); (NaN, None) where none has data (nor
-    where the solve's check found a gap)."""
-    err = np.linalg.norm(sol.positions - tracks.positions, axis=-1)  # [T,J]
+    where the solve's check found a gap). Measured as the solve's check measures it, where there is
+    one: against the tracks as the solve read them (left and right a tracker swapped put back)."""
+    if sol.check is not None:
+        err = sol.check.error * tracks.skeleton.height  # [T,J], NaN where no data
+    else:
+        err = np.linalg.norm(sol.positions - tracks.positions, axis=-1)
     keep = np.zeros(err.shape[1], bool)
     keep[joints] = True
-    if sol.check is not None:
-        err = np.where(np.isnan(sol.check.error), np.nan, err)
     err = np.where(keep, err, np.nan)
     if not np.isfinite(err).any():
         return float("nan"), None

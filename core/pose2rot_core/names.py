@@ -75,6 +75,26 @@ def numbered_key(name: str) -> str:
     return canonical_key(name) + (number.group(0) if number else "")
 
 
+_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+_MIRROR = {"l": "r", "r": "l", "left": "right", "right": "left"}
+
+
+def mirror_pairs(names: Sequence[str]) -> list[tuple[int, int]]:
+    """(left, right) indices of the names that differ only by one side word (``LeftKnee`` and
+    ``RightKnee``, ``rShldr`` and ``lShldr``, ``Leg_L_09`` and ``Leg_R_09``, ``knee.L`` and
+    ``knee.R``), read word by word (separators and camel case split them), case aside; a name whose
+    words another name shares is in no pair."""
+    words = [tuple(w.lower() for w in _WORDS.findall(strip_namespace(n))) for n in names]
+    index = {w: i for i, w in enumerate(words) if words.count(w) == 1}
+    pairs = []
+    for w, i in index.items():
+        mirrors = [index.get(w[:k] + (_MIRROR[x],) + w[k + 1:]) for k, x in enumerate(w) if x in ("l", "left")]
+        found = [j for j in mirrors if j is not None]
+        if len(found) == 1:
+            pairs.append((i, found[0]))
+    return pairs
+
+
 @dataclass
 class NameMatch:
     """Result of :func:`match_names`.

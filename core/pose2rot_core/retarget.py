@@ -153,7 +153,8 @@ def retarget_tracks(points: PointSet, rig: Skeleton, bone_map: BoneMap, up: str 
                             "joints below it to points too")
     report_map_against_points(targets, np.asarray(AXES[up], np.float64), report)
     scale = rig_scale(targets, np.asarray(AXES[up], np.float64), report)
-    scaled, noise = denoise_targets(targets, scale * targets.positions, points.fps, smooth, report, points.keyed)
+    scaled, noise = denoise_targets(targets, scale * targets.positions, points.fps, smooth, report, points.keyed,
+                                    points.first_frame)
     filled, guesses = fill_chains(targets.skeleton, targets.reference, targets.frames, scaled, targets.direct,
                                   targets.soft, points.fps)
     J = rig.num_joints
@@ -303,13 +304,17 @@ def rig_scale(targets: RigTargets, up: np.ndarray, report: list[str]) -> float:
 
 
 def denoise_targets(targets: RigTargets, X: np.ndarray, fps: float, smooth: str | float,
-                    report: list[str], keyed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                    report: list[str], keyed: np.ndarray | None = None, first_frame: int = 0
+                    ) -> tuple[np.ndarray, np.ndarray]:
     """(targets [T,N,3], the noise std per axis left in each [N], 0 where unmapped; rig units)
     cleaned as the solver cleans tracks (pose2rot_core.smoothing), on
-    the tree of mapped joints (each under its nearest mapped ancestor): the noise is read from how the
-    distances between them wobble, on the ``keyed`` [T] frames when the points were keyed every few
-    frames (see PointSet.keyed; at least 5 of them)."""
-    from .smoothing import clean_positions, noise_on_keys
+    the tree of mapped joints (each under its nearest mapped ancestor): what a tracker swapped between
+    left and right put back first (swaps.swap_back, unless ``smooth`` is "off"); the noise is read
+    from how the distances between them wobble, on the ``keyed`` [T] frames when the points were
+    keyed every few frames (see PointSet.keyed; at least 5 of them); frames numbered from
+    ``first_frame`` in the notes."""
+    from .smoothing import clean_positions, noise_on_keys, parse_smooth
+    from .swaps import swap_back
 
     mapped = np.flatnonzero(targets.direct | targets.soft)
     parents = targets.skeleton.parents
@@ -321,12 +326,16 @@ def denoise_targets(targets: RigTargets, X: np.ndarray, fps: float, smooth: str 
             p = parents[p]
         up_tree.append(row.get(int(p), -1))
     up_tree = np.asarray(up_tree, np.int64)
+    height = max(float(np.ptp(targets.reference, axis=0).max()), 1e-12)
+    names = tuple(targets.skeleton.names[j] for j in mapped)
     sub = X[:, mapped]
+    if parse_smooth(smooth) != "off":
+        notes: list[str] = []
+        sub = swap_back(sub, None, names, height, first_frame, notes)[0]
+        report.extend(f"points: {line}" for line in notes)
     lengths = np.zeros(len(mapped))
     has = up_tree >= 0
     lengths[has] = np.median(np.linalg.norm(sub[:, has] - sub[:, up_tree[has]], axis=-1), axis=0)
-    height = max(float(np.ptp(targets.reference, axis=0).max()), 1e-12)
-    names = tuple(targets.skeleton.names[j] for j in mapped)
     rest = np.where(has, np.linalg.norm(targets.reference[mapped] - targets.reference[mapped[up_tree]], axis=-1), 0.0)
     noise = noise_on_keys(sub, up_tree, lengths, height, keyed)
     sub, lost = _placeholders_before_smoothing(sub, up_tree, rest, height, noise, smooth, names, report)

@@ -814,9 +814,11 @@ def _with_ends(tracks: Tracks, positions: np.ndarray, ends: np.ndarray | None
 
 def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, list[str], np.ndarray]:
     """Tracks with low-confidence samples and outlier spikes of joints and bone tips set to NaN,
-    for gap filling; report lines say how many; the noise [J+K] of the joints and bone tips (see
-    estimate_noise) measured before the spikes became gaps. Outliers are looked for with a numeric
-    ``smooth``, and with "auto" when some joint's noise is above AUTO_THRESHOLD (never on clean clips)."""
+    for gap filling, and what a tracker swapped between left and right put back (swaps.swap_back,
+    unless ``smooth`` is "off": never meant, so also in clean clips); report lines say how many;
+    the noise [J+K] of the joints and bone tips (see estimate_noise) measured before the spikes
+    became gaps. Outliers are looked for with a numeric ``smooth``, and with "auto" when some
+    joint's noise is above AUTO_THRESHOLD (never on clean clips)."""
     mode = parse_smooth(smooth)
     report: list[str] = []
     P, lost = no_data_as_gaps(tracks.positions, tracks.confidence, tracks.first_frame, report)
@@ -832,6 +834,11 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, lis
         points, P = marked, marked[:, :J]
     report += _coinciding_warning(coinciding_samples(P, tracks.skeleton.rest_positions, height),
                                   tracks.skeleton.names, tracks.first_frame)
+    confidence = tracks.confidence
+    if mode != "off":  # before the noise is read: a swap is no noise
+        put_back, confidence = _sides_put_back(tracks, points, confidence, report)
+        if put_back is not points:
+            points, P = put_back, put_back[:, :J]
     noise = noise_on_keys(points, parents, lengths, height, _keyed_frames(tracks))
     unheld = _held_as_gaps(points, noise, height, names, tracks.first_frame, report)
     if unheld is not points:
@@ -849,7 +856,25 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, lis
     ends = points[:, J:] if tracks.has_ends else tracks.end_positions
     if P is tracks.positions and (ends is tracks.end_positions or not tracks.has_ends):
         return tracks, report, noise
-    return replace(tracks, positions=P, end_positions=ends), report, noise
+    return replace(tracks, positions=P, end_positions=ends, confidence=confidence), report, noise
+
+
+def _sides_put_back(tracks: Tracks, points: np.ndarray, confidence: np.ndarray | None, report: list[str]
+                    ) -> tuple[np.ndarray, np.ndarray | None]:
+    """(points [T,J+K,3], confidence [T,J] or None) with what a tracker swapped between left and right
+    put back (swaps.swap_back; the joints' confidence goes with them), ``points`` itself where
+    nothing is."""
+    from .swaps import swap_back
+
+    J = tracks.skeleton.num_joints
+    with_tips = confidence
+    if confidence is not None and tracks.has_ends:  # bone tips have no confidence of their own
+        with_tips = np.concatenate([confidence, np.ones(tracks.end_positions.shape[:2])], axis=1)
+    put_back, with_tips = swap_back(points, with_tips, _point_names(tracks), tracks.skeleton.height,
+                                    tracks.first_frame, report)
+    if put_back is points:
+        return points, confidence
+    return put_back, None if with_tips is None else with_tips[:, :J]
 
 
 def noise_on_keys(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.ndarray, height: float,

@@ -425,6 +425,28 @@ def test_a_lost_detection_is_not_counted_as_a_miss(scene_ready):
     assert plan.max_error_pct < 1e-3, plan.max_error_pct
 
 
+def test_legs_a_tracker_swapped_are_put_back(scene_ready):
+    """The empties of the left and right leg trade their keys in scene frames 8-11 (a tracker
+    mixing up the sides): the solve names the frames, trades them back, and the rig follows the
+    unswapped walk."""
+    src, col, rig = scene_ready
+    keys_mod = importlib.import_module(EXT_NAME + ".keys")
+    for left in ("lThigh", "lShin", "lFoot"):
+        curves = [keys_mod.object_fcurves(col.objects[name]) for name in (left, "r" + left[1:])]
+        for a, b in zip(*curves):
+            keys_a = {k.co[0]: k for k in a.keyframe_points}
+            for key in b.keyframe_points:
+                if 8 <= key.co[0] <= 11:
+                    key.co[1], keys_a[key.co[0]].co[1] = keys_a[key.co[0]].co[1], key.co[1]
+            a.update(), b.update()
+    plan = pipeline.compute_plan(bpy.context.scene, rig, col, pipeline.SceneRange(frame_start=1, frame_end=20),
+                                 SolveOptions(use_reference=False))
+    assert any(line.startswith("left and right swapped back in frames 8-11: 'lThigh'/'rThigh', 'lShin'/'rShin', "
+                               "'lFoot'/'rFoot'") for line in plan.report), plan.report
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
+    assert _follows(src, rig) < 0.01
+
+
 def _keyed_frames(rig) -> dict[str, list[float]]:
     keys_mod = importlib.import_module(EXT_NAME + ".keys")
     return {f"{fc.data_path}[{fc.array_index}]": sorted(k.co[0] for k in fc.keyframe_points)

@@ -1,0 +1,150 @@
+"""Left and right put back where a tracker swapped them (pose2rot_core.swaps), and the mirror pairs
+read from names (pose2rot_core.names.mirror_pairs)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pose2rot_core.bvh import read_bvh
+from pose2rot_core.cli import main
+from pose2rot_core.evaluate import add_noise
+from pose2rot_core.names import mirror_pairs
+from pose2rot_core.rotations import geodesic_angle
+from pose2rot_core.solvers import solve
+from pose2rot_core.swaps import swapped_frames
+from pose2rot_core.tracks_io import tracks_from_bvh
+from pose2rot_core.variants import played_faster
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+WALK = EXAMPLES / "cmu_08_01.bvh"
+
+
+def test_mirror_pairs_read_every_naming_of_sides():
+    names = ["LeftUpLeg", "RightUpLeg", "lShldr", "rShldr", "thigh.L", "thigh.R", "DEF_BN_Leg_L_09",
+             "DEF_BN_Leg_R_09", "left_knee", "right_knee", "hand_l", "hand_r", "mixamorig:LeftFoot",
+             "mixamorig:RightFoot", "Hips", "Spine", "LHipJoint", "RHipJoint", "Leg_L_1", "Leg_R_2"]
+    pairs = {(names[a], names[b]) for a, b in mirror_pairs(names)}
+    assert pairs == {("LeftUpLeg", "RightUpLeg"), ("lShldr", "rShldr"), ("thigh.L", "thigh.R"),
+                     ("DEF_BN_Leg_L_09", "DEF_BN_Leg_R_09"), ("left_knee", "right_knee"), ("hand_l", "hand_r"),
+                     ("mixamorig:LeftFoot", "mixamorig:RightFoot"), ("LHipJoint", "RHipJoint")}
+
+
+def test_a_name_two_others_could_mirror_or_that_repeats_is_in_no_pair():
+    assert mirror_pairs(["Left", "left", "Right"]) == []  # 'Left' and 'left' are one name, case aside
+    assert mirror_pairs(["L_Leg_L", "R_Leg_L", "L_Leg_R"]) == []  # either side word could be the mirror's
+
+
+def _positions(tracks):
+    """Joints and bone tips of ``tracks`` as one point set, with their names."""
+    names = list(tracks.skeleton.names) + list(tracks.end_names)
+    return np.concatenate([tracks.positions, tracks.end_positions], 1), names
+
+
+def _limb_pairs(tracks, pairs, root: int) -> list[int]:
+    """Indices into ``pairs`` of the pairs whose left point is ``root`` or below it (bone tips too)."""
+    skel, below = tracks.skeleton, {root}
+    for j in range(skel.num_joints):
+        if skel.parents[j] in below:
+            below.add(j)
+    below |= {skel.num_joints + e for e, p in enumerate(tracks.end_parents) if p in below}
+    return [k for k, (a, _) in enumerate(pairs) if a in below]
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2 ** 31 - 1), noise=st.sampled_from([0.0, 0.005, 0.01]),
+       length=st.integers(1, 40), limb=st.sampled_from(["lShldr", "lThigh", "lShin", "lFoot", "lHand"]))
+def test_a_limb_swapped_for_some_frames_is_found_exactly(seed, noise, length, limb):
+    """The walk's limb and its mirror trade places for 1-40 frames (clean, or with 0.5-1 % jitter):
+    exactly those pairs and frames come back as swapped, wherever the two are apart by more than
+    2 % of the height (closer, a swap changes little and may pass)."""
+    rng = np.random.default_rng(seed)
+    tracks = tracks_from_bvh(read_bvh(WALK), reference_frame=0)
+    clean, names = _positions(tracks)
+    points = _positions(add_noise(tracks, noise, seed))[0] if noise else clean.copy()
+    pairs = mirror_pairs(names)
+    rows = _limb_pairs(tracks, pairs, names.index(limb))
+    start = int(rng.integers(2, len(points) - length - 2))
+    for k in rows:
+        a, b = pairs[k]
+        points[start:start + length, [a, b]] = points[start:start + length, [b, a]]
+    found = swapped_frames(points, pairs, tracks.skeleton.height)
+    want = np.zeros_like(found)
+    want[start:start + length, rows] = True
+    a, b = np.array(pairs).T
+    apart = np.linalg.norm(clean[:, a] - clean[:, b], axis=-1) > 0.02 * tracks.skeleton.height
+    assert not (found & ~want).any()
+    assert (found | ~want | ~apart).all()
+
+
+@pytest.mark.parametrize("speed", [1, 2, 4])
+@pytest.mark.parametrize("noise", [0.0, 0.005, 0.02])
+def test_no_swap_is_found_in_motion_without_one(speed, noise):
+    """The walk clean or jittered, played up to 4 times faster (30 fps): nothing is swapped."""
+    clip = read_bvh(WALK)
+    tracks = tracks_from_bvh(played_faster(clip, speed) if speed > 1 else clip, reference_frame=0)
+    for seed in range(3):
+        points, names = _positions(add_noise(tracks, noise, seed) if noise else tracks)
+        assert not swapped_frames(points, mirror_pairs(names), tracks.skeleton.height).any()
+
+
+def test_no_swap_is_found_in_the_development_clips(shared_bvh):
+    """Every development clip (humans, dogs, a crab's eight legs, an elephant), clean or with 1 %
+    jitter, at its speed and 3 times faster: nothing is swapped."""
+    clip = read_bvh(shared_bvh)
+    for c in (clip, played_faster(clip, 3)):
+        tracks = tracks_from_bvh(c, reference_frame=0)
+        for noisy in (tracks, add_noise(tracks, 0.01, 0)):
+            points = noisy.positions if not noisy.has_ends else _positions(noisy)[0]
+            names = list(noisy.skeleton.names) + (list(noisy.end_names) if noisy.has_ends else [])
+            assert not swapped_frames(points, mirror_pairs(names), noisy.skeleton.height).any()
+
+
+def test_a_solve_puts_the_swapped_legs_back_and_says_so():
+    """Tracks of the walk whose legs trade places in frames 100-111 solve as the walk's own tracks,
+    with a note naming the frames; with --smooth off (the tracks as given) they are followed."""
+    tracks = tracks_from_bvh(read_bvh(WALK), reference_frame=0)
+    names = tracks.skeleton.names
+    legs = [names.index(n) for n in ("lThigh", "lShin", "lFoot", "rThigh", "rShin", "rFoot")]
+    P = tracks.positions.copy()
+    P[100:112, legs] = P[100:112, legs[3:] + legs[:3]]
+    swapped = type(tracks)(**{**tracks.__dict__, "positions": P})
+    want = solve(tracks)
+    got = solve(swapped)
+    assert any("left and right swapped back in frames 100-111: 'lThigh'/'rThigh', 'lShin'/'rShin', 'lFoot'/'rFoot'"
+               in line for line in got.report), got.report
+    assert np.degrees(geodesic_angle(got.rotations, want.rotations)).max() < 1e-6
+    followed = solve(swapped, smooth="off")
+    assert not any("swapped back" in line for line in followed.report)
+    assert np.degrees(geodesic_angle(followed.rotations, want.rotations)).max() > 30.0  # the legs cross
+
+
+def test_retargeted_points_with_swapped_legs_solve_as_the_unswapped(tmp_path, capsys):
+    """The shipped FreeMoCap walk with its leg points swapped in frames 40-45 retargets onto the
+    Mixamo rig as the walk itself does, and the command line names the swap."""
+    walk = EXAMPLES / "retarget" / "freemocap_walk"
+    body = np.load(walk / "output_data" / "mediapipe_body_3d_xyz.npy")
+    from pose2rot_core.layouts import get_layout
+
+    points = list(get_layout("mediapipe33").points)
+    legs = [p for p in points if p.startswith("left_") and any(w in p for w in ("hip", "knee", "ankle", "heel", "foot"))]
+    swapped = body.copy()
+    for p in legs:
+        a, b = points.index(p), points.index(p.replace("left_", "right_"))
+        swapped[40:46, [a, b]] = body[40:46, [b, a]]
+    (tmp_path / "swapped" / "output_data").mkdir(parents=True)
+    np.save(tmp_path / "swapped" / "output_data" / "mediapipe_body_3d_xyz.npy", swapped)
+    rig = EXAMPLES / "retarget" / "rig_mixamo.bvh"
+    assert main(["map", "--skeleton", str(rig), "--source", str(walk), "--out", str(tmp_path / "map.json")]) == 0
+    outs = []
+    for source, name in ((walk, "walk.bvh"), (tmp_path / "swapped", "swapped.bvh")):
+        capsys.readouterr()
+        assert main(["solve", str(source), "--skeleton", str(rig), "--map", str(tmp_path / "map.json"),
+                     "--out", str(tmp_path / name)]) == 0
+        outs.append((read_bvh(tmp_path / name), capsys.readouterr().err))
+    assert "swapped back" not in outs[0][1]
+    assert "left and right swapped back in frames 40-45: 'mixamorig:LeftUpLeg'/'mixamorig:RightUpLeg'" in outs[1][1]
+    assert np.degrees(geodesic_angle(outs[0][0].rotations, outs[1][0].rotations)).max() < 1e-3
