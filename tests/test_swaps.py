@@ -114,7 +114,7 @@ def test_a_solve_puts_the_swapped_legs_back_and_says_so():
     swapped = type(tracks)(**{**tracks.__dict__, "positions": P})
     want = solve(tracks)
     got = solve(swapped)
-    assert any("left and right swapped back in frames 100-111: 'lThigh'/'rThigh', 'lShin'/'rShin', 'lFoot'/'rFoot'"
+    assert any("left and right swapped back in frames 100-111: 'lThigh'/'rThigh', 'lShin'/'rShin' and 'lFoot'/'rFoot'"
                in line for line in got.report), got.report
     assert np.degrees(geodesic_angle(got.rotations, want.rotations)).max() < 1e-6
     followed = solve(swapped, smooth="off")

@@ -77,7 +77,7 @@ def swap_back(points: np.ndarray, confidence: np.ndarray | None, names: tuple[st
     """(points [T,N,3], confidence [T,N] or None) with the mirror pairs' swapped frames (see
     swapped_frames) put back, and a note in ``report`` naming them; the inputs themselves where
     none is."""
-    from .tracks_io import describe_spans, frame_spans
+    from .tracks_io import describe_names, describe_spans, frame_spans
 
     pairs = mirror_pairs(names)
     swapped = swapped_frames(points, pairs, height)
@@ -95,6 +95,6 @@ def swap_back(points: np.ndarray, confidence: np.ndarray | None, names: tuple[st
         spans = describe_spans(spans, len(spans), first_frame)
         by_span.setdefault(spans, []).append(f"'{names[i]}'/'{names[j]}'")
     for spans, named in by_span.items():
-        report.append(f"left and right swapped back in {spans}: {', '.join(named)} (their tracks "
-                      "traded places there, as a tracker mixing up the sides does)")
+        report.append(f"left and right swapped back in {spans}: {describe_names(named, 6, 'pair')} (their "
+                      "tracks traded places there, as a tracker mixing up the sides does)")
     return points, confidence

@@ -441,8 +441,8 @@ def test_legs_a_tracker_swapped_are_put_back(scene_ready):
             a.update(), b.update()
     plan = pipeline.compute_plan(bpy.context.scene, rig, col, pipeline.SceneRange(frame_start=1, frame_end=20),
                                  SolveOptions(use_reference=False))
-    assert any(line.startswith("left and right swapped back in frames 8-11: 'lThigh'/'rThigh', 'lShin'/'rShin', "
-                               "'lFoot'/'rFoot'") for line in plan.report), plan.report
+    assert any(line.startswith("left and right swapped back in frames 8-11: 'lThigh'/'rThigh', 'lShin'/'rShin' "
+                               "and 'lFoot'/'rFoot'") for line in plan.report), plan.report
     assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
     assert _follows(src, rig) < 0.01
 
