@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 import bpy
 import numpy as np
 
-from pose2rot_core.blender_space import basis_quaternions, blocked_translations, location_channels
+from pose2rot_core.blender_space import basis_quaternions, blocked_translations, location_channels, lost_between_keys
 from pose2rot_core.bonemap import BoneMap, check_map, source_names
 from pose2rot_core.errors import Pose2RotError
 from pose2rot_core.names import NameMatch, ambiguity_warnings, further_tips, match_names
@@ -207,6 +207,7 @@ def _gather(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types
     read = _around_keys(span, keyed_frames, frame_rate(scene)) if around_keys else span
     frames = read.frames
     arm, set_there = armature_points(scene, obj, rig, wanted, frames, progress, found, curve_keys)
+    arm = lost_between_keys(arm, set_there)
     T, J = len(frames), skel.num_joints
     pos = empty_vectors((T, J))                        # component-major, as the empties are read and the core works
     pos.fill(np.nan)
@@ -305,6 +306,7 @@ def solve_mapped(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
     read = _around_keys(span, curve_keys.range(), frame_rate(scene))
     positions, keyed = armature_points(scene, obj, rig, wanted, read.frames, part_of(progress, 0.0, READ_SHARE),
                                        found, curve_keys)
+    positions = lost_between_keys(positions, keyed)
     points = PointSet(tuple(used), positions, frame_rate(scene), "z", source=f"collection '{collection.name}'",
                       first_frame=read.frame_start, keyed=keyed.all(axis=1))
     report: list[str] = []

@@ -179,3 +179,21 @@ def test_tip_rest_offsets_are_a_bvh_s_end_sites_in_blender_axes():
     tips = tip_rest_offsets(bvh_of(examples / "cmu_08_01.bvh"))
     assert list(tips) == list(clip.end_names)
     np.testing.assert_allclose(np.array(list(tips.values())), clip.end_offsets @ Y_UP_TO_Z_UP.T)
+
+
+def test_frames_without_a_key_between_keys_on_every_frame_are_no_data():
+    """An empty keyed on every frame but 4-6 (a tracker's lost samples, left unkeyed by Import
+    Tracks) has no data there; one keyed every third frame keeps Blender's curve between its keys,
+    and every empty keeps its values before its first key and after its last."""
+    from pose2rot_core.blender_space import lost_between_keys
+
+    T = 12
+    points = np.arange(T * 3 * 3, dtype=float).reshape(T, 3, 3)
+    set_there = np.ones((T, 3), bool)
+    set_there[4:7, 0] = False                     # dense keys, three lost
+    set_there[:, 1] = np.arange(T) % 3 == 0       # keyed every third frame
+    set_there[:2, 2] = set_there[10:, 2] = False  # keyed on frames 2-9 only
+    out = lost_between_keys(points, set_there)
+    assert np.isnan(out[4:7, 0]).all() and not np.isnan(np.delete(out[:, 0], [4, 5, 6], axis=0)).any()
+    np.testing.assert_array_equal(out[:, 1:], points[:, 1:])
+    assert lost_between_keys(points, np.ones((T, 3), bool)) is points

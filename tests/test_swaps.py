@@ -60,7 +60,8 @@ def _limb_pairs(tracks, pairs, root: int) -> list[int]:
 def test_a_limb_swapped_for_some_frames_is_found_exactly(seed, noise, length, limb):
     """The walk's limb and its mirror trade places for 1-40 frames (clean, or with 0.5-1 % jitter):
     exactly those pairs and frames come back as swapped, wherever the two are apart by more than
-    2 % of the height (closer, a swap changes little and may pass)."""
+    2 % of the height and 8 times the jitter (closer, a swap changes little and may pass), and no
+    frame outside them is swapped or made a gap."""
     rng = np.random.default_rng(seed)
     tracks = tracks_from_bvh(read_bvh(WALK), reference_frame=0)
     clean, names = _positions(tracks)
@@ -71,12 +72,12 @@ def test_a_limb_swapped_for_some_frames_is_found_exactly(seed, noise, length, li
     for k in rows:
         a, b = pairs[k]
         points[start:start + length, [a, b]] = points[start:start + length, [b, a]]
-    found = swapped_frames(points, pairs, tracks.skeleton.height)
+    found, unsure = swapped_frames(points, pairs, tracks.skeleton.height)
     want = np.zeros_like(found)
     want[start:start + length, rows] = True
     a, b = np.array(pairs).T
-    apart = np.linalg.norm(clean[:, a] - clean[:, b], axis=-1) > 0.02 * tracks.skeleton.height
-    assert not (found & ~want).any()
+    apart = np.linalg.norm(clean[:, a] - clean[:, b], axis=-1) > (0.02 + 8 * noise) * tracks.skeleton.height
+    assert not (found & ~want).any() and not (unsure & ~want).any()
     assert (found | ~want | ~apart).all()
 
 
@@ -88,7 +89,7 @@ def test_no_swap_is_found_in_motion_without_one(speed, noise):
     tracks = tracks_from_bvh(played_faster(clip, speed) if speed > 1 else clip, reference_frame=0)
     for seed in range(3):
         points, names = _positions(add_noise(tracks, noise, seed) if noise else tracks)
-        assert not swapped_frames(points, mirror_pairs(names), tracks.skeleton.height).any()
+        assert not np.any(swapped_frames(points, mirror_pairs(names), tracks.skeleton.height))
 
 
 def test_no_swap_is_found_in_the_development_clips(shared_bvh):
@@ -100,7 +101,7 @@ def test_no_swap_is_found_in_the_development_clips(shared_bvh):
         for noisy in (tracks, add_noise(tracks, 0.01, 0)):
             points = noisy.positions if not noisy.has_ends else _positions(noisy)[0]
             names = list(noisy.skeleton.names) + (list(noisy.end_names) if noisy.has_ends else [])
-            assert not swapped_frames(points, mirror_pairs(names), noisy.skeleton.height).any()
+            assert not np.any(swapped_frames(points, mirror_pairs(names), noisy.skeleton.height))
 
 
 def test_a_solve_puts_the_swapped_legs_back_and_says_so():
@@ -120,6 +121,43 @@ def test_a_solve_puts_the_swapped_legs_back_and_says_so():
     followed = solve(swapped, smooth="off")
     assert not any("swapped back" in line for line in followed.report)
     assert np.degrees(geodesic_angle(followed.rotations, want.rotations)).max() > 30.0  # the legs cross
+
+
+def _legs_swapped(tracks, frames: slice):
+    """``tracks`` with the walk's left and right leg joints traded in ``frames``, and the leg joints."""
+    names = tracks.skeleton.names
+    legs = [names.index(n) for n in ("lThigh", "lShin", "lFoot", "rThigh", "rShin", "rFoot")]
+    P = tracks.positions.copy()
+    P[frames, legs] = tracks.positions[frames][:, legs[3:] + legs[:3]]
+    return type(tracks)(**{**tracks.__dict__, "positions": P}), legs
+
+
+@pytest.mark.parametrize("frames", [slice(200, None), slice(0, 21)], ids=["to the end", "from the start"])
+def test_legs_swapped_from_the_start_or_to_the_end_are_put_back(frames):
+    """A swap with one end in the clip: the legs' left-to-right direction runs against the body's
+    (the arms', eyes', collars') on one side of it and along it on the other, so that side is put
+    back."""
+    tracks = tracks_from_bvh(read_bvh(WALK), reference_frame=0)
+    swapped, _ = _legs_swapped(tracks, frames)
+    got = solve(swapped)
+    first, last = frames.start, (frames.stop or len(tracks.positions)) - 1
+    assert any(f"left and right swapped back in frames {first}-{last}: 'lThigh'/'rThigh'" in line
+               for line in got.report), got.report
+    assert np.degrees(geodesic_angle(got.rotations, solve(tracks).rotations)).max() < 1e-6
+
+
+def test_a_swap_that_ends_in_a_gap_goes_back_with_its_limb():
+    """The legs swapped in frames 100-111 and the left shin's track lost in 112-115, where the swap
+    ends: the shins go back with the thighs and feet, and the gap is filled as a gap."""
+    tracks = tracks_from_bvh(read_bvh(WALK), reference_frame=0)
+    swapped, legs = _legs_swapped(tracks, slice(100, 112))
+    swapped.positions[112:116, legs[1]] = np.nan
+    got = solve(swapped)
+    assert any("left and right swapped back in frames 100-111: 'lThigh'/'rThigh', 'lShin'/'rShin' and 'lFoot'/'rFoot'"
+               in line for line in got.report), got.report
+    assert any("filled 1 gap in 'lShin' (frames 112-115)" in line for line in got.report), got.report
+    error = np.linalg.norm(got.positions - tracks.positions, axis=-1).max() / tracks.skeleton.height
+    assert error < 0.005
 
 
 def test_retargeted_points_with_swapped_legs_solve_as_the_unswapped(tmp_path, capsys):

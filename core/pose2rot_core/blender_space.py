@@ -97,6 +97,21 @@ def local_rotations_from_pose(pose_rotations: np.ndarray, rest_rotations: np.nda
     return L
 
 
+def lost_between_keys(points: np.ndarray, set_there: np.ndarray) -> np.ndarray:
+    """``points`` [T,N,3] with no data (NaN) on the frames between its first and last key where an
+    empty keyed on nearly every frame has no key (``set_there`` [T,N] False): a tracker's lost
+    samples, which Import Tracks leaves unkeyed (as the command line reads an empty CSV cell), not
+    Blender's curve between the keys around them. An empty keyed every few frames (half its keys or
+    more apart from the next by more than a frame) keeps its curves (Tracks.keyed), and every empty
+    keeps Blender's value before its first key and after its last."""
+    gaps = np.zeros(set_there.shape, bool)
+    for i in np.flatnonzero(set_there.sum(axis=0) >= 2):
+        keys = np.flatnonzero(set_there[:, i])
+        if np.median(np.diff(keys)) <= 1:
+            gaps[keys[0]:keys[-1], i] = ~set_there[keys[0]:keys[-1], i]
+    return points if not gaps.any() else np.where(gaps[..., None], np.nan, points)
+
+
 def scene_fps(fps: float) -> tuple[int, float]:
     """Blender's (``render.fps``, ``render.fps_base``) for a frame rate (fps = fps / fps_base):
     whole rates as they are, others as the next whole rate over a base above 1."""

@@ -34,42 +34,125 @@ BODY_STEPS = 3.0
 MIN_STEP = 1e-4
 
 
-def swapped_frames(points: np.ndarray, pairs: list[tuple[int, int]], height: float) -> np.ndarray:
-    """[T,n] bool: the frames in which each of the n ``pairs`` of ``points`` [T,N,3] (NaN: no data)
-    holds its two points the other way round: between two frames where they trade places (see the
-    module), the first, third ... such frames starting a swap and the next ones ending it. A pair
-    with an odd number of such frames is left as it is: which side is which cannot be told."""
-    T = points.shape[0]
+def swapped_frames(points: np.ndarray, pairs: list[tuple[int, int]], height: float
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """([T,n] bool, [T,n] bool): the frames in which each of the n ``pairs`` of ``points`` [T,N,3]
+    (NaN: no data) holds its two points the other way round, and the frames no one can tell (see
+    _unsure). A pair trades places at its flips (see the module): the first, third ... start a swap
+    and the next ones end it. A pair with an odd number of flips (a swap from the clip's start or to
+    its end) is swapped where its left-to-right direction runs against the body's, read from the
+    pairs that never flip, in the frames on one side of its flips and along it on the other; else
+    it is left as it is."""
+    T, n = points.shape[0], len(pairs)
     if not pairs or T < 3:
-        return np.zeros((T, len(pairs)), bool)
+        return np.zeros((T, n), bool), np.zeros((T, n), bool)
     a, b = np.array(pairs).T
-    flips = np.zeros((T, len(pairs)), bool)
-    flips[1:] = _traded(points, a, b, height, 1)
-    flips[2:] |= _traded(points, a, b, height, 2)
+    flips, unsure = _flips(points, a, b, height)
     flipped = np.cumsum(flips, axis=0) % 2 == 1
-    return flipped & (flips.sum(axis=0) % 2 == 0)
+    count = flips.sum(axis=0)
+    swapped = flipped & (count % 2 == 0)
+    odd = [k for k in np.flatnonzero(count % 2 == 1) if not _like_a_partner(k, flips, swapped, count)]
+    if odd:
+        across = points[:, a] - points[:, b]  # [T,n,3] each pair's left-to-right direction
+        body = _body_across(across[:, count == 0])
+        for group in _same_flips(odd, flips):
+            sides = {_against_the_body(across[:, k], body, flipped[:, k]) for k in group} - {0}
+            if len(sides) == 1:  # the pairs that tell agree (a hip's left lies across the body, a foot's barely)
+                swapped[:, group] = (flipped[:, group[0]] if sides == {1} else ~flipped[:, group[0]])[:, None]
+    return swapped, unsure & ((count % 2 == 0) | swapped.any(axis=0))[None]
 
 
-def _traded(points: np.ndarray, a: np.ndarray, b: np.ndarray, height: float, order: int) -> np.ndarray:
-    """[T-order,n] bool: at which frames (from ``order`` on) each pair (``a``, ``b`` [n]) of
-    ``points`` [T,N,3] trades places as a swap does. Each point's miss is how far it is from where
-    it was in the frame before (``order`` 1) or from where it was heading over the two before (2):
-    a pair passing close by (legs in a walk) is told by where each was heading. Exchanged, the two
-    must miss far less than as given and no more than usual, in a frame the body moves as usual."""
-    last = points[order - 1:-1]
-    guess = last if order == 1 else 2.0 * last - points[:-2]  # [T-order,N,3]
-    miss = norm(points[order:] - guess)  # [T-order,N]
-    usual = np.maximum(np.nan_to_num(column_nanmedian(miss)), MIN_STEP * height)  # [N]
-    now = points[order:]
-    exchanged = norm(now[:, a] - guess[:, b]), norm(now[:, b] - guess[:, a])  # [T-order,n] each
+def _like_a_partner(k: int, flips: np.ndarray, swapped: np.ndarray, count: np.ndarray) -> bool:
+    """Give pair ``k`` (an odd number of ``flips`` [T,n]) the ``swapped`` frames [T,n] (in place) of
+    the pairs with an even number of them that flip wherever it does, when they agree: a joint whose
+    swap ended in a gap (a knee lost for a few frames) goes with its limb. Whether it found them."""
+    mine = flips[:, k]
+    partners = [j for j in np.flatnonzero((count % 2 == 0) & (count > 0)) if not (mine & ~flips[:, j]).any()]
+    if not partners or any((swapped[:, j] != swapped[:, partners[0]]).any() for j in partners):
+        return False
+    swapped[:, k] = swapped[:, partners[0]]
+    return True
+
+
+def _same_flips(pairs: list[int], flips: np.ndarray) -> list[list[int]]:
+    """``pairs`` grouped by the frames they flip at (``flips`` [T,n]): a limb that traded places at
+    one frame, decided as one."""
+    groups: dict[bytes, list[int]] = {}
+    for k in pairs:
+        groups.setdefault(flips[:, k].tobytes(), []).append(k)
+    return list(groups.values())
+
+
+def _flips(points: np.ndarray, a: np.ndarray, b: np.ndarray, height: float) -> tuple[np.ndarray, np.ndarray]:
+    """([T,n] bool, [T,n] bool): the frames at which each pair (``a``, ``b`` [n]) trades places, read
+    from where each point was last seen (across gaps) and from where it was heading over the two
+    frames before; and the frames of a gap before such a frame, where either may hold either side."""
+    T = points.shape[0]
+    seen = np.isfinite(points).all(axis=-1)  # [T,N]
+    last = np.where(seen, np.arange(T)[:, None], -1)
+    last = np.maximum.accumulate(last, axis=0)[:-1]  # [T-1,N] the last frame with data before each of 1..T-1
+    gap = np.where(last >= 0, np.arange(1, T)[:, None] - last, 0)  # frames since it
+    before = np.take_along_axis(points, np.maximum(last, 0)[..., None], axis=0)  # [T-1,N,3]
+    flips = np.zeros((T, len(a)), bool)
+    flips[1:] = _traded(points[1:], before, np.maximum(gap, 1), a, b, height)
+    heading = 2.0 * points[1:-1] - points[:-2]
+    flips[2:] |= _traded(points[2:], heading, np.ones((T - 2, points.shape[1])), a, b, height)
+    unsure = np.zeros_like(flips)
+    start = np.minimum(last[:, a], last[:, b])  # [T-1,n]
+    for t, k in zip(*np.nonzero(flips[1:] & ((gap[:, a] > 1) | (gap[:, b] > 1)))):
+        unsure[max(start[t, k], 0) + 1:t + 1, k] = True
+    return flips, unsure
+
+
+def _traded(now: np.ndarray, guess: np.ndarray, steps: np.ndarray, a: np.ndarray, b: np.ndarray,
+            height: float) -> np.ndarray:
+    """[F,n] bool: in which of F frames each pair (``a``, ``b`` [n]) of points ``now`` [F,N,3] trades
+    places as a swap does, each point's miss being its distance from ``guess`` [F,N,3] (where it
+    was, or was heading), over ``steps`` [F,N] frames: exchanged, the two must miss far less than as
+    given and no more than usual, in a frame the body moves as usual (usual: the median miss over
+    one step, ``steps`` times it)."""
+    miss = norm(now - guess)  # [F,N]
+    one = np.where(steps == 1, miss, np.nan)
+    usual = np.maximum(np.nan_to_num(column_nanmedian(one)), MIN_STEP * height) * steps  # [F,N]
+    exchanged = norm(now[:, a] - guess[:, b]), norm(now[:, b] - guess[:, a])  # [F,n] each
     least = miss.copy()  # each point's miss, a paired point's as given or exchanged, whichever is less
     least[:, a], least[:, b] = np.fmin(miss[:, a], exchanged[0]), np.fmin(miss[:, b], exchanged[1])
-    body = column_nanmedian((least / usual).T)  # [T-order]
-    typical = usual[a] ** 2 + usual[b] ** 2  # [n]
-    given = miss[:, a] ** 2 + miss[:, b] ** 2  # [T-order,n]
+    body = column_nanmedian((least / usual).T)  # [F]
+    typical = usual[:, a] ** 2 + usual[:, b] ** 2  # [F,n]
+    given = miss[:, a] ** 2 + miss[:, b] ** 2
     crossed = exchanged[0] ** 2 + exchanged[1] ** 2
     with np.errstate(invalid="ignore"):
         return (given - crossed > GAIN * typical) & (crossed <= CROSSED * typical) & (body <= BODY_STEPS)[:, None]
+
+
+def _body_across(across: np.ndarray) -> np.ndarray:
+    """[T,3] the body's left-to-right direction: the sum of the unit directions ``across`` [T,m,3]
+    of m pairs (none where they have no data)."""
+    length = norm(across)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        unit = np.where((length > 0)[..., None], across / length[..., None], 0.0)
+    return np.nan_to_num(unit).sum(axis=1)
+
+
+#: a side of a pair's odd flips is swapped where the mean cosine of its left-to-right direction with
+#: the body's is at most minus this there and at least this on the other side (a hip pair lies across
+#: the body; feet in a walk lie mostly one ahead of the other, and tell nothing)
+ACROSS_COSINE = 0.5
+
+
+def _against_the_body(across: np.ndarray, body: np.ndarray, flipped: np.ndarray) -> int:
+    """Which side of a pair's odd flips holds it swapped: 1 the frames after an odd number of them
+    (``flipped`` [T]), -1 the others, where its left-to-right direction ``across`` [T,3] runs
+    against the ``body``'s [T,3] on that side and along it on the other; 0 where that is not clear."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cosine = np.einsum("ti,ti->t", across, body) / (norm(across) * norm(body))
+    told = np.isfinite(cosine)
+    mean = [cosine[told & side].mean() if (told & side).any() else np.nan for side in (~flipped, flipped)]
+    if mean[0] >= ACROSS_COSINE and mean[1] <= -ACROSS_COSINE:
+        return 1
+    if mean[1] >= ACROSS_COSINE and mean[0] <= -ACROSS_COSINE:
+        return -1
+    return 0
 
 
 def swap_back(points: np.ndarray, confidence: np.ndarray | None, names: tuple[str, ...] | list[str],
@@ -80,17 +163,20 @@ def swap_back(points: np.ndarray, confidence: np.ndarray | None, names: tuple[st
     from .tracks_io import describe_names, describe_spans, frame_spans
 
     pairs = mirror_pairs(names)
-    swapped = swapped_frames(points, pairs, height)
-    if not swapped.any():
+    swapped, unsure = swapped_frames(points, pairs, height)
+    if not swapped.any() and not unsure.any():
         return points, confidence
     points = points.copy()
     confidence = None if confidence is None else confidence.copy()
     by_span: dict[str, list[str]] = {}
-    for k in np.flatnonzero(swapped.any(axis=0)):
+    for k in np.flatnonzero((swapped | unsure).any(axis=0)):
         (i, j), rows = pairs[k], swapped[:, k]
         points[rows, i], points[rows, j] = points[rows, j], points[rows, i]
+        points[unsure[:, k], i] = points[unsure[:, k], j] = np.nan  # a gap: which side is which is not known
         if confidence is not None:
             confidence[rows, i], confidence[rows, j] = confidence[rows, j], confidence[rows, i]
+        if not rows.any():
+            continue
         spans = frame_spans(rows)
         spans = describe_spans(spans, len(spans), first_frame)
         by_span.setdefault(spans, []).append(f"'{names[i]}'/'{names[j]}'")

@@ -447,6 +447,21 @@ def test_legs_a_tracker_swapped_are_put_back(scene_ready):
     assert _follows(src, rig) < 0.01
 
 
+def test_frames_a_tracker_lost_are_gaps_as_on_the_command_line(scene_ready):
+    """The left hand's empty, keyed on every frame, has no key in scene frames 8-11 (Import Tracks
+    writes none for a tracker's lost samples): those frames are a gap, filled and named, as an empty
+    CSV cell is on the command line, not Blender's curve between the keys around them."""
+    src, col, rig = scene_ready
+    keys_mod = importlib.import_module(EXT_NAME + ".keys")
+    for curve in keys_mod.object_fcurves(col.objects["lHand"]):
+        for key in [k for k in curve.keyframe_points if 8 <= k.co[0] <= 11][::-1]:
+            curve.keyframe_points.remove(key)
+        curve.update()
+    plan = pipeline.compute_plan(bpy.context.scene, rig, col, pipeline.SceneRange(frame_start=1, frame_end=20),
+                                 SolveOptions(use_reference=False))
+    assert any(line.startswith("filled 1 gap in 'lHand' (frames 8-11)") for line in plan.report), plan.report
+
+
 def _keyed_frames(rig) -> dict[str, list[float]]:
     keys_mod = importlib.import_module(EXT_NAME + ".keys")
     return {f"{fc.data_path}[{fc.array_index}]": sorted(k.co[0] for k in fc.keyframe_points)
