@@ -1112,3 +1112,55 @@ def test_hips_whose_other_bones_keep_their_lengths_carry_no_noise_on_clean_track
     assert noise[hips] < 1e-12 * sk.height  # rounding
     _, P = solve(tracks).forward()
     assert np.abs(P - tracks.positions).max() < 1e-6 * sk.height
+
+
+# ----------------------------------------------------------------------------- a body jumping away and back
+_WALK = Path(__file__).resolve().parents[1] / "examples" / "cmu_08_01.bvh"
+
+
+@settings(max_examples=20, deadline=None)
+@given(start=st.integers(1, 260), length=st.integers(1, 3), size=st.floats(0.1, 2.0),
+       noise=st.sampled_from([0.0, 0.005, 0.01]))
+def test_a_whole_body_jumping_away_and_back_is_found_exactly(start, length, size, noise):
+    """The walk's whole body moved by 10-200 % of the height for 1-3 frames (a tracker that read
+    something else): exactly those frames; moved so to the end of the clip (a cut), none."""
+    from pose2rot_core.smoothing import jumped_away
+
+    tracks = tracks_from_bvh(read_bvh(_WALK), reference_frame=0)
+    tracks = add_noise(tracks, noise, start) if noise else tracks
+    P = tracks.positions.copy()
+    stop = min(start + length, len(P) - 1)
+    away = np.array([0.6, 0.3, -0.74]) * size * tracks.skeleton.height
+    P[start:stop] += away
+    found = jumped_away(P, tracks.skeleton.height)
+    assert np.flatnonzero(found).tolist() == list(range(start, stop))
+    P[stop:] += away
+    assert not jumped_away(P, tracks.skeleton.height).any()
+
+
+@pytest.mark.parametrize("speed", [1, 4])
+def test_no_body_jump_is_found_in_the_development_clips(shared_bvh, speed):
+    """Every development clip, clean or with 1 % jitter, at its speed and 4 times faster: no frame."""
+    from pose2rot_core.smoothing import jumped_away
+    from pose2rot_core.variants import played_faster
+
+    clip = read_bvh(shared_bvh)
+    tracks = tracks_from_bvh(played_faster(clip, speed) if speed > 1 else clip, reference_frame=0)
+    for t in (tracks, add_noise(tracks, 0.01, 0)):
+        assert not jumped_away(t.positions, t.skeleton.height).any()
+
+
+def test_a_body_jump_is_a_gap_in_noisy_tracks_and_a_warning_in_clean_ones():
+    """Frames 100-101 of the walk moved by 40 % of the height: with 0.5 % jitter a gap, named in a
+    note, and the solve stays where the walk is; clean, followed and named in a warning."""
+    tracks = tracks_from_bvh(read_bvh(_WALK), reference_frame=0)
+    height = tracks.skeleton.height
+    for noisy in (False, True):
+        given = add_noise(tracks, 0.005, 0) if noisy else tracks
+        P = given.positions.copy()
+        P[100:102] += np.array([0.4 * height, 0.0, 0.0])
+        sol = solve(replace(given, positions=P))
+        lines = [line for line in sol.report if "the whole body jumps away and back" in line]
+        assert len(lines) == 1 and lines[0].startswith("frames 100-101" if noisy else "warning: frames 100-101"), lines
+        off = np.linalg.norm(sol.positions[100:102] - tracks.positions[100:102], axis=-1).max() / height
+        assert off < 0.05 if noisy else off > 0.39

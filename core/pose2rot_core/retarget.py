@@ -308,13 +308,12 @@ def denoise_targets(targets: RigTargets, X: np.ndarray, fps: float, smooth: str 
                     ) -> tuple[np.ndarray, np.ndarray]:
     """(targets [T,N,3], the noise std per axis left in each [N], 0 where unmapped; rig units)
     cleaned as the solver cleans tracks (pose2rot_core.smoothing), on
-    the tree of mapped joints (each under its nearest mapped ancestor): what a tracker swapped between
-    left and right put back first (swaps.swap_back, unless ``smooth`` is "off"); the noise is read
+    the tree of mapped joints (each under its nearest mapped ancestor): what a tracker read wrong put
+    right first (_tracker_glitches_filled); the noise is read
     from how the distances between them wobble, on the ``keyed`` [T] frames when the points were
     keyed every few frames (see PointSet.keyed; at least 5 of them); frames numbered from
     ``first_frame`` in the notes."""
-    from .smoothing import clean_positions, noise_on_keys, parse_smooth
-    from .swaps import swap_back
+    from .smoothing import AUTO_THRESHOLD, clean_positions, noise_on_keys
 
     mapped = np.flatnonzero(targets.direct | targets.soft)
     parents = targets.skeleton.parents
@@ -329,23 +328,49 @@ def denoise_targets(targets: RigTargets, X: np.ndarray, fps: float, smooth: str 
     height = max(float(np.ptp(targets.reference, axis=0).max()), 1e-12)
     names = tuple(targets.skeleton.names[j] for j in mapped)
     sub = X[:, mapped]
-    if parse_smooth(smooth) != "off":
-        notes: list[str] = []
-        sub = swap_back(sub, None, names, height, first_frame, notes)[0]
-        report.extend(f"points: {line}" for line in notes)
-    lengths = np.zeros(len(mapped))
     has = up_tree >= 0
+    lengths = np.zeros(len(mapped))
     lengths[has] = np.median(np.linalg.norm(sub[:, has] - sub[:, up_tree[has]], axis=-1), axis=0)
-    rest = np.where(has, np.linalg.norm(targets.reference[mapped] - targets.reference[mapped[up_tree]], axis=-1), 0.0)
     noise = noise_on_keys(sub, up_tree, lengths, height, keyed)
+    sub, glitched = _tracker_glitches_filled(sub, names, height, first_frame, smooth,
+                                             bool((noise > AUTO_THRESHOLD * height).any()), report)
+    targets.gaps[:, mapped] |= glitched
+    if glitched.any():  # read again without them
+        lengths[has] = np.median(np.linalg.norm(sub[:, has] - sub[:, up_tree[has]], axis=-1), axis=0)
+        noise = noise_on_keys(sub, up_tree, lengths, height, keyed)
+    rest = np.where(has, np.linalg.norm(targets.reference[mapped] - targets.reference[mapped[up_tree]], axis=-1), 0.0)
     sub, lost = _placeholders_before_smoothing(sub, up_tree, rest, height, noise, smooth, names, report)
     targets.gaps[:, mapped] |= lost
     cleaned, cleaning = clean_positions(sub, up_tree, lengths, height, fps, smooth, names=names, keyed=keyed,
-                                        noise=None if lost.any() else noise)
+                                        noise=None if lost.any() or glitched.any() else noise)
     report.extend(f"points: {line}" for line in cleaning.report)
     out, left = X.copy(), np.zeros(X.shape[1])
     out[:, mapped], left[mapped] = cleaned, cleaning.noise * height
     return out, left
+
+
+def _tracker_glitches_filled(X: np.ndarray, names: tuple[str, ...], height: float, first_frame: int,
+                             smooth: str | float, noisy: bool, report: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(points [T,M,3], [T,M] samples made gaps): the gap-free points ``X`` put right where a tracker
+    read something else (unless ``smooth`` is "off"): left and right swapped put back
+    (swaps.swap_back), frames where the whole body jumps away and back gaps where the points will be
+    smoothed (``smooth`` a width, or "auto" and ``noisy``: smoothing.body_jumps_as_gaps; in clean
+    points the solve warns of them);
+    the samples left without data filled as the points' gaps are; with their notes (``points:``)."""
+    from .smoothing import body_jumps_as_gaps, parse_smooth
+    from .swaps import swap_back
+    from .tracks_io import fill_gaps
+
+    mode = parse_smooth(smooth)
+    if mode == "off":
+        return X, np.zeros(X.shape[:2], bool)
+    notes: list[str] = []
+    put_right = swap_back(X, None, names, height, first_frame, notes)[0]
+    if mode != "auto" or noisy:  # in clean points the solve names such frames in a warning
+        put_right = body_jumps_as_gaps(put_right, height, first_frame, True, notes)
+    report.extend(f"points: {line}" for line in notes)
+    gaps = np.isnan(put_right).any(axis=-1) & np.isfinite(X).all(axis=-1)
+    return (fill_gaps(put_right)[0], gaps) if gaps.any() else (put_right, gaps)
 
 
 def _placeholders_before_smoothing(X: np.ndarray, parents: np.ndarray, rest: np.ndarray, height: float,

@@ -85,6 +85,12 @@ HELD_NOTE = "repeating the one before exactly until a jump (a tracker holding a 
 #: joint, is a cut (a clip starting from a bind pose, two takes joined): no filter reaches across it
 CUT_RATIO = 25.0
 CUT_FRACTION = 0.05
+#: a body that jumps away and back within this many frames was not there (see jumped_away) ...
+JUMP_FRAMES = 3
+#: ... jumping, its points move this many times as far as their usual steps between frames, and
+#: the body JUMP_OVER times as far as between any other two frames
+JUMP_STEPS = 5.0
+JUMP_OVER = 3.0
 #: bones shorter than this fraction of the height do not enter the noise estimate (their length is
 #: dominated by the noise itself)
 NOISE_BONE_FRACTION = 0.01
@@ -760,17 +766,55 @@ def find_cuts(positions: np.ndarray, height: float) -> list[int]:
     joints of positions [T,J,3], is over CUT_RATIO times the median of the steps around it (three
     on either side) and CUT_FRACTION of the height per joint: the body jumps in one frame, where
     real motion, however fast, builds up over several."""
-    T, J = positions.shape[:2]
-    if T < 3:
+    if positions.shape[0] < 3:
         return []
+    energy, typical = step_energy(positions)
+    return [int(t) + 1 for t in np.flatnonzero(_cut_steps(energy, typical, positions.shape[1], height))]
+
+
+def step_energy(positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """([T-1], [T-1]) the motion from each frame of positions [T,J,3] to the next, summed squares
+    over the joints (no data: none), and the median of the steps around it (three on either side,
+    itself left out)."""
     energy = (np.nan_to_num(positions[1:] - positions[:-1]) ** 2).sum(axis=(1, 2))  # [T-1]
     n, h = len(energy), 3
     pad = np.concatenate([np.full(h, np.nan), energy, np.full(h, np.nan)])
     around = np.lib.stride_tricks.sliding_window_view(pad, 2 * h + 1)
     around = np.concatenate([around[:, :h], around[:, h + 1:]], axis=1)  # the step itself left out
-    typical = column_nanmedian(around.T) if n > 1 else energy
-    big = (energy > CUT_RATIO * np.nan_to_num(typical)) & (energy > J * (CUT_FRACTION * height) ** 2)
-    return [int(t) + 1 for t in np.flatnonzero(big)]
+    return energy, np.nan_to_num(column_nanmedian(around.T) if n > 1 else energy)
+
+
+def _cut_steps(energy: np.ndarray, typical: np.ndarray, J: int, height: float) -> np.ndarray:
+    """[T-1] bool: the steps (step_energy) where the body of J joints jumps (see find_cuts)."""
+    return (energy > CUT_RATIO * typical) & (energy > J * (CUT_FRACTION * height) ** 2)
+
+
+def jumped_away(positions: np.ndarray, height: float) -> np.ndarray:
+    """[T] bool: the frames of positions [T,J,3] where the whole body (most of its points: the median
+    over them) jumps away and, within JUMP_FRAMES frames, back to where its motion leads (from the
+    frame before to the frame after each point moves within JUMP_STEPS of its usual steps a frame):
+    a tracker that read something else for a frame or two. Each jump takes the points JUMP_STEPS
+    times as far as their usual steps between frames, CUT_FRACTION of the height, and JUMP_OVER
+    times as far as the body moves between any other two frames of the clip. Real motion builds
+    up (a fast shake back and forth is as fast as the clip's other fast moves); a cut between two
+    takes does not come back; a limb that jumps (swapped sides) is not most of the body."""
+    T = positions.shape[0]
+    out = np.zeros(T, bool)
+    if T < 4:
+        return out
+    steps = norm(positions[1:] - positions[:-1])  # [T-1,J]
+    usual = np.maximum(np.nan_to_num(column_nanmedian(steps)), 1e-12 * height)  # [J]
+    body = np.nan_to_num(column_nanmedian(steps.T))  # [T-1] the body's step
+    jump = (np.nan_to_num(column_nanmedian((steps / usual).T)) > JUMP_STEPS) & (body > CUT_FRACTION * height)
+    for s in np.flatnonzero(jump):  # away between frames s and s + 1 ...
+        for e in range(s + 1, min(s + 1 + JUMP_FRAMES, T - 1)):  # ... back between e and e + 1
+            if jump[e]:
+                across = norm(positions[e + 1] - positions[s]) / (usual * (e + 1 - s))
+                others = np.delete(body, [s, e]).max()
+                if column_nanmedian(across[:, None])[0] <= JUMP_STEPS and min(body[s], body[e]) > JUMP_OVER * others:
+                    out[s + 1:e + 1] = True
+                break
+    return out
 
 
 def segments(T: int, cuts: list[int]) -> list[slice]:
@@ -815,7 +859,9 @@ def _with_ends(tracks: Tracks, positions: np.ndarray, ends: np.ndarray | None
 def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, list[str], np.ndarray]:
     """Tracks with low-confidence samples and outlier spikes of joints and bone tips set to NaN,
     for gap filling, and what a tracker swapped between left and right put back (swaps.swap_back,
-    unless ``smooth`` is "off": never meant, so also in clean clips); report lines say how many;
+    unless ``smooth`` is "off": never meant, so also in clean clips), frames where the whole body
+    jumps away and back made gaps (body_jumps_as_gaps; in clean clips a warning); report lines say
+    how many;
     the noise [J+K] of the joints and bone tips (see estimate_noise) measured before the spikes
     became gaps. Outliers are looked for with a numeric ``smooth``, and with "auto" when some
     joint's noise is above AUTO_THRESHOLD (never on clean clips)."""
@@ -843,7 +889,12 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, lis
     unheld = _held_as_gaps(points, noise, height, names, tracks.first_frame, report)
     if unheld is not points:
         points, P = unheld, unheld[:, :J]
-    if mode == "auto" and (noise <= AUTO_THRESHOLD * height).all():
+    clean = mode == "auto" and (noise <= AUTO_THRESHOLD * height).all()
+    if mode != "off":
+        unjumped = body_jumps_as_gaps(points, height, tracks.first_frame, not clean, report)
+        if unjumped is not points:
+            points, P = unjumped, unjumped[:, :J]
+    if clean:
         mode = "off"  # clean clips keep even their rare glitches: auto must not change them
     if mode != "off":
         spikes = find_outliers(points, parents, noise, height)
@@ -875,6 +926,30 @@ def _sides_put_back(tracks: Tracks, points: np.ndarray, confidence: np.ndarray |
     if put_back is points:
         return points, confidence
     return put_back, None if with_tips is None else with_tips[:, :J]
+
+
+def body_jumps_as_gaps(points: np.ndarray, height: float, first_frame: int, noisy: bool, report: list[str]
+                       ) -> np.ndarray:
+    """``points`` [T,N,3] with the frames where the whole body jumps away and back (jumped_away) as
+    gaps, with a note (``noisy`` tracks: a tracker that read something else there), or, in clean
+    tracks, followed and named in a warning (a keyed snap may be meant, as a hold that ends in a
+    jump); frames from ``first_frame``. ``points`` itself where nothing is set."""
+    from .tracks_io import describe_spans, frame_spans
+
+    away = jumped_away(points, height)
+    if not away.any():
+        return points
+    where = describe_spans(frame_spans(away), first_frame=first_frame)
+    if not noisy:
+        report.append(f"{WARNING_PREFIX}{where}: the whole body jumps away and back, followed as given (clean "
+                      "tracks); a tracker that read something else there? --smooth auto treats it as a gap "
+                      "in noisy tracks, a --smooth width in any")
+        return points
+    report.append(f"{where}: the whole body jumps away and back (a tracker that read something else there), "
+                  "treated as gaps")
+    out = points.copy()
+    out[away] = np.nan
+    return out
 
 
 def noise_on_keys(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.ndarray, height: float,
