@@ -330,8 +330,17 @@ def test_csv_decimal_commas_read_where_cells_are_not_comma_separated(tmp_path, t
 def test_csv_decimal_point_and_comma_in_one_cell_still_refused(tmp_path, test_data_dir):
     text = "frame;Hips.x;Hips.y;Hips.z\n0;1.234,5;0;0\n"
     (tmp_path / "de.csv").write_text(text, encoding="utf-8")
-    with pytest.raises(Pose2RotError, match=r"holds '1\.234,5', which is not a number"):
+    with pytest.raises(Pose2RotError, match=r"holds '1\.234,5', which is not a number \(write numbers without "
+                                            r"thousands separators, as 1584\.972\)"):
         load_tracks(tmp_path / "de.csv", skeleton_bvh=test_data_dir / "small_mixed.bvh")
+
+
+def test_csv_quoted_decimal_commas_between_commas_are_read(tmp_path, test_data_dir):
+    """A cell that holds a comma between commas was quoted: a decimal comma."""
+    text = 'frame,Hips.x,Hips.y,Hips.z\n0,"-87,358",2.5,"0,5"\n'
+    (tmp_path / "q.csv").write_text(text, encoding="utf-8")
+    t = load_tracks(tmp_path / "q.csv", skeleton_bvh=test_data_dir / "small_mixed.bvh")
+    np.testing.assert_allclose(t.positions[0, 0], [-87.358, 2.5, 0.5])
 
 
 def test_csv_from_real_clip_fk(tmp_path, shared_dir):

@@ -3,9 +3,9 @@
 FreeMoCap writes them), an optional leading ``frame`` or ``time`` column (a ``time`` column in
 seconds gives the frame rate, also of tracks on a rig, which otherwise take the rig's; frames that
 either column skips are gaps, whatever its step); empty
-cells or "nan" are missing; commas, or semicolons / tabs when the header has no comma (then numbers
-may have a decimal comma, as spreadsheets in most European languages write them); UTF-8, UTF-16 or
-Windows-1252.
+cells or "nan" are missing; commas, or semicolons / tabs when the header has no comma; numbers may
+have a decimal comma, as spreadsheets in most European languages write them (between commas, quoted);
+UTF-8, UTF-16 or Windows-1252.
 
 :func:`read_csv_points` reads the points by name (no rig needed: Blender's Import Tracks);
 :func:`load_csv` puts them on a rig from a BVH file (tracks_io.load_tracks).
@@ -74,7 +74,7 @@ def read_csv_points(path: str | Path) -> CsvPoints:
     except ValueError:
         r, c = _first_bad_cell(cells)
         raise Pose2RotError(f"{path.name}: line {lines[r]}: column '{header[c]}' holds '{cells[r, c][:40]}', "
-                            "which is not a number (leave the cell empty for a missing value)") from None
+                            f"which is not a number ({_number_hint(cells[r, c])})") from None
     names = list(columns)
     positions = np.stack([values[:, [columns[n][a] for a in "xyz"]] for n in names], axis=1)
     confidence = None
@@ -272,15 +272,14 @@ def _rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
         if len(r) != len(header):
             raise Pose2RotError(f"{name}: line {line}: {len(r)} cells but the header has {len(header)} columns"
                                 + (SEVERAL_HEADER_ROWS if line <= 12 else ""))
-    body = [r for _, r in numbered[1:]]
-    if delimiter != ",":
-        body = [[_decimal_point(c) for c in r] for r in body]
+    body = [[_decimal_point(c) for c in r] for _, r in numbered[1:]]
     return header, body, [line for line, _ in numbered[1:]]
 
 
 def _decimal_point(cell: str) -> str:
     """A number written with a decimal comma (``-0,25``, ``1,5e-3``: spreadsheets in most European
-    languages write them, with ';' between cells) with a decimal point; any other cell as it is."""
+    languages write them, with ';' between cells, or quoted between commas) with a decimal point;
+    any other cell as it is."""
     return cell.replace(",", ".") if cell.count(",") == 1 and "." not in cell else cell
 
 
@@ -376,6 +375,13 @@ def _closest_name(name: str, known: list[str], ends: list[str]) -> str | None:
         return None
     tips = [e for e in ends if e.startswith(match[0]) and e != match[0]]
     return tips[0] if name.startswith(match[0]) and name != match[0] and len(tips) == 1 else match[0]
+
+
+def _number_hint(cell: str) -> str:
+    """What to do about a cell that is no number: one with both '.' and ',' has thousands separators."""
+    if "." in cell and "," in cell:
+        return "write numbers without thousands separators, as 1584.972"
+    return "leave the cell empty for a missing value"
 
 
 def _first_bad_cell(cells: np.ndarray) -> tuple[int, int]:
