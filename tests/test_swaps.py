@@ -72,7 +72,7 @@ def test_a_limb_swapped_for_some_frames_is_found_exactly(seed, noise, length, li
     for k in rows:
         a, b = pairs[k]
         points[start:start + length, [a, b]] = points[start:start + length, [b, a]]
-    found, unsure = swapped_frames(points, pairs, tracks.skeleton.height)
+    found, unsure, _ = swapped_frames(points, pairs, tracks.skeleton.height)
     want = np.zeros_like(found)
     want[start:start + length, rows] = True
     a, b = np.array(pairs).T
@@ -89,7 +89,7 @@ def test_no_swap_is_found_in_motion_without_one(speed, noise):
     tracks = tracks_from_bvh(played_faster(clip, speed) if speed > 1 else clip, reference_frame=0)
     for seed in range(3):
         points, names = _positions(add_noise(tracks, noise, seed) if noise else tracks)
-        assert not np.any(swapped_frames(points, mirror_pairs(names), tracks.skeleton.height))
+        assert not np.any(swapped_frames(points, mirror_pairs(names), tracks.skeleton.height)[:2])
 
 
 def test_no_swap_is_found_in_the_development_clips(shared_bvh):
@@ -101,7 +101,7 @@ def test_no_swap_is_found_in_the_development_clips(shared_bvh):
         for noisy in (tracks, add_noise(tracks, 0.01, 0)):
             points = noisy.positions if not noisy.has_ends else _positions(noisy)[0]
             names = list(noisy.skeleton.names) + (list(noisy.end_names) if noisy.has_ends else [])
-            assert not np.any(swapped_frames(points, mirror_pairs(names), noisy.skeleton.height))
+            assert not np.any(swapped_frames(points, mirror_pairs(names), noisy.skeleton.height)[:2])
 
 
 def test_a_solve_puts_the_swapped_legs_back_and_says_so():
@@ -186,3 +186,33 @@ def test_retargeted_points_with_swapped_legs_solve_as_the_unswapped(tmp_path, ca
     assert "swapped back" not in outs[0][1]
     assert "left and right swapped back in frames 40-45: 'mixamorig:LeftUpLeg'/'mixamorig:RightUpLeg'" in outs[1][1]
     assert np.degrees(geodesic_angle(outs[0][0].rotations, outs[1][0].rotations)).max() < 1e-3
+
+
+def test_a_limb_swapped_to_the_end_with_nothing_rigid_to_tell_is_named_not_guessed():
+    """The FreeMoCap walk's arms below the shoulders swapped from frame 60 to its end: no pair of the
+    limb lies across a rigid part of the body (elbows and hands come together and part), so which
+    side is which is not guessed: a warning names the frame and the pairs, and nothing is moved. With
+    the shoulders swapped too, the shoulders tell, and the whole arm is put back."""
+    from pose2rot_core.layouts import get_layout
+    from pose2rot_core.swaps import swap_back
+
+    body = np.load(EXAMPLES / "retarget" / "freemocap_walk" / "output_data" / "mediapipe_body_3d_xyz.npy")
+    names = list(get_layout("mediapipe33").points)
+    height = float(np.ptp(body[..., 2]))
+    for parts, put_back in ((("elbow", "wrist", "index", "pinky", "thumb"), False),
+                            (("shoulder", "elbow", "wrist", "index", "pinky", "thumb"), True)):
+        swapped = body.copy()
+        for part in parts:
+            a, b = names.index(f"left_{part}"), names.index(f"right_{part}")
+            swapped[60:, [a, b]] = body[60:, [b, a]]
+        report: list[str] = []
+        out, _ = swap_back(swapped, None, names, height, 0, report)
+        if put_back:
+            np.testing.assert_array_equal(out, body)
+            assert report[0].startswith("left and right swapped back in frames 60-89: 'left_shoulder'/'right_shoulder'")
+        else:
+            assert out is swapped
+            assert report == ["warning: left and right trade places at frame 60 and not back: 'left_elbow'/"
+                              "'right_elbow', 'left_wrist'/'right_wrist', 'left_pinky'/'right_pinky', "
+                              "'left_index'/'right_index' and 'left_thumb'/'right_thumb' (a tracker mixing up the "
+                              "sides?); which side is which cannot be told from the tracks: check those frames"]

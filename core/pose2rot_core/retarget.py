@@ -48,6 +48,7 @@ from .skeleton import Skeleton, marked_or_above
 from .solution import Solution
 from .tracks import Tracks
 from .tracks_io import fill_gaps
+from .wording import WARNING_PREFIX
 
 #: weight of a direct child in a rigid fit (the others' weights are at most 1)
 RIGID_WEIGHT = 1e4
@@ -359,7 +360,6 @@ def _tracker_glitches_filled(X: np.ndarray, names: tuple[str, ...], height: floa
     the samples left without data filled as the points' gaps are; with their notes (``points:``)."""
     from .smoothing import body_jumps_as_gaps, parse_smooth
     from .swaps import swap_back
-    from .tracks_io import fill_gaps
 
     mode = parse_smooth(smooth)
     if mode == "off":
@@ -368,7 +368,8 @@ def _tracker_glitches_filled(X: np.ndarray, names: tuple[str, ...], height: floa
     put_right = swap_back(X, None, names, height, first_frame, notes)[0]
     if mode != "auto" or noisy:  # in clean points the solve names such frames in a warning
         put_right = body_jumps_as_gaps(put_right, height, first_frame, True, notes)
-    report.extend(f"points: {line}" for line in notes)
+    # the solve reads the rig's joints again, and warns of what is left (a limb's sides swapped untold)
+    report.extend(f"points: {line}" for line in notes if not line.startswith(WARNING_PREFIX))
     gaps = np.isnan(put_right).any(axis=-1) & np.isfinite(X).all(axis=-1)
     return (fill_gaps(put_right)[0], gaps) if gaps.any() else (put_right, gaps)
 

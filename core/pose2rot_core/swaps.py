@@ -14,11 +14,15 @@ may be swapped.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from .names import mirror_pairs
 from .rotations import norm
+from .running import running_median
 from .smoothing import column_nanmedian
+from .wording import WARNING_PREFIX
 
 #: at a swap's first and last frame, exchanging the pair's two points must take more than this many
 #: times the sum of their usual squared misses (their medians over the clip, see _traded) off the sum
@@ -34,32 +38,69 @@ BODY_STEPS = 3.0
 MIN_STEP = 1e-4
 
 
-def swapped_frames(points: np.ndarray, pairs: list[tuple[int, int]], height: float
-                   ) -> tuple[np.ndarray, np.ndarray]:
-    """([T,n] bool, [T,n] bool): the frames in which each of the n ``pairs`` of ``points`` [T,N,3]
-    (NaN: no data) holds its two points the other way round, and the frames no one can tell (see
-    _unsure). A pair trades places at its flips (see the module): the first, third ... start a swap
-    and the next ones end it. A pair with an odd number of flips (a swap from the clip's start or to
-    its end) is swapped where its left-to-right direction runs against the body's, read from the
-    pairs that never flip, in the frames on one side of its flips and along it on the other; else
-    it is left as it is."""
+class Swaps(NamedTuple):
+    """What swapped_frames finds for n mirror pairs over T frames: ``swapped`` [T,n] the frames that
+    hold a pair the other way round; ``unsure`` [T,n] those of a gap where a swap began or ended
+    (either point may hold either side); ``untold`` the limbs (UNTOLD_PAIRS pairs or more, by index)
+    that trade places at some frames (by index) and not back, where nothing tells which side is which."""
+
+    swapped: np.ndarray
+    unsure: np.ndarray
+    untold: list[tuple[list[int], list[int]]]
+
+
+#: a limb of this many pairs or more that trades places and not back, untold, is named in a warning
+UNTOLD_PAIRS = 3
+
+
+def swapped_frames(points: np.ndarray, pairs: list[tuple[int, int]], height: float) -> Swaps:
+    """Swaps of the n ``pairs`` of ``points`` [T,N,3] (NaN: no data). A pair trades places at its
+    flips (see the module): the first, third ... start a swap and the next ones end it. A pair with
+    an odd number of flips (a swap from the clip's start or to its end) is swapped where its
+    left-to-right direction runs against the body's, read from the pairs that never flip, in the
+    frames on one side of its flips and along it on the other, as told by its limb's pairs across a
+    rigid part of the body (hips, shoulders); else it is left as it is."""
     T, n = points.shape[0], len(pairs)
     if not pairs or T < 3:
-        return np.zeros((T, n), bool), np.zeros((T, n), bool)
+        return Swaps(np.zeros((T, n), bool), np.zeros((T, n), bool), [])
     a, b = np.array(pairs).T
     flips, unsure = _flips(points, a, b, height)
     flipped = np.cumsum(flips, axis=0) % 2 == 1
     count = flips.sum(axis=0)
     swapped = flipped & (count % 2 == 0)
     odd = [k for k in np.flatnonzero(count % 2 == 1) if not _like_a_partner(k, flips, swapped, count)]
+    untold = []
     if odd:
         across = points[:, a] - points[:, b]  # [T,n,3] each pair's left-to-right direction
         body = _body_across(across[:, count == 0])
+        rigid = _across_a_rigid_part(across)
         for group in _same_flips(odd, flips):
-            sides = {_against_the_body(across[:, k], body, flipped[:, k]) for k in group} - {0}
-            if len(sides) == 1:  # the pairs that tell agree (a hip's left lies across the body, a foot's barely)
+            sides = {_against_the_body(across[:, k], body, flipped[:, k]) for k in group if rigid[k]} - {0}
+            if len(sides) == 1:  # the pairs that tell agree
                 swapped[:, group] = (flipped[:, group[0]] if sides == {1} else ~flipped[:, group[0]])[:, None]
-    return swapped, unsure & ((count % 2 == 0) | swapped.any(axis=0))[None]
+            elif len(group) >= UNTOLD_PAIRS:
+                untold.append((group, np.flatnonzero(flips[:, group[0]]).tolist()))
+    return Swaps(swapped, unsure & ((count % 2 == 0) | swapped.any(axis=0))[None], untold)
+
+
+#: a pair lies across a rigid part of the body (hips, shoulders) where the distance between its points,
+#: (its running median: noise aside) varies by at most this share of its mean
+RIGID_SPREAD = 0.1
+
+
+def _across_a_rigid_part(across: np.ndarray) -> np.ndarray:
+    """[n] bool: the pairs whose two points keep one distance apart (``across`` [T,n,3], their
+    left-to-right vectors), the std over the clip of its running median over 9 frames (which noise
+    does not move) at most RIGID_SPREAD of its mean: hips, shoulders, eyes. They tell the body's left
+    from its right; feet and hands, which come together and part, and may cross, do not."""
+    distance = norm(across)  # [T,n]
+    rigid = np.zeros(distance.shape[1], bool)
+    for k in range(distance.shape[1]):
+        seen = distance[np.isfinite(distance[:, k]), k]
+        if len(seen) >= 9:
+            steady = running_median(seen, 9)
+            rigid[k] = steady.std() <= RIGID_SPREAD * max(steady.mean(), 1e-300)
+    return rigid
 
 
 def _like_a_partner(k: int, flips: np.ndarray, swapped: np.ndarray, count: np.ndarray) -> bool:
@@ -163,7 +204,12 @@ def swap_back(points: np.ndarray, confidence: np.ndarray | None, names: tuple[st
     from .tracks_io import describe_names, describe_spans, frame_spans
 
     pairs = mirror_pairs(names)
-    swapped, unsure = swapped_frames(points, pairs, height)
+    swapped, unsure, untold = swapped_frames(points, pairs, height)
+    for group, frames in untold:
+        named = describe_names([f"'{names[pairs[k][0]]}'/'{names[pairs[k][1]]}'" for k in group], 6, "pair")
+        report.append(f"{WARNING_PREFIX}left and right trade places at {describe_spans([(f, f) for f in frames], len(frames), first_frame)} and not "
+                      f"back: {named} (a tracker mixing up the sides?); which side is which cannot be told from "
+                      "the tracks: check those frames")
     if not swapped.any() and not unsure.any():
         return points, confidence
     points = points.copy()
