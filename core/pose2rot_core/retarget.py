@@ -309,11 +309,10 @@ def denoise_targets(targets: RigTargets, X: np.ndarray, fps: float, smooth: str 
                     ) -> tuple[np.ndarray, np.ndarray]:
     """(targets [T,N,3], the noise std per axis left in each [N], 0 where unmapped; rig units)
     cleaned as the solver cleans tracks (pose2rot_core.smoothing), on
-    the tree of mapped joints (each under its nearest mapped ancestor): what a tracker read wrong put
-    right first (_tracker_glitches_filled); the noise is read
-    from how the distances between them wobble, on the ``keyed`` [T] frames when the points were
-    keyed every few frames (see PointSet.keyed; at least 5 of them); frames numbered from
-    ``first_frame`` in the notes."""
+    the tree of mapped joints (each under its nearest mapped ancestor), what a tracker read wrong put
+    right first (_tracker_glitches_filled; frames from ``first_frame`` in its notes): the noise is
+    read from how the distances between them wobble, on the ``keyed`` [T] frames when the points
+    were keyed every few frames (see PointSet.keyed; at least 5 of them)."""
     from .smoothing import AUTO_THRESHOLD, clean_positions, noise_on_keys
 
     mapped = np.flatnonzero(targets.direct | targets.soft)
@@ -354,10 +353,10 @@ def _tracker_glitches_filled(X: np.ndarray, names: tuple[str, ...], height: floa
                              smooth: str | float, noisy: bool, report: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """(points [T,M,3], [T,M] samples made gaps): the gap-free points ``X`` put right where a tracker
     read something else (unless ``smooth`` is "off"): left and right swapped put back
-    (swaps.swap_back), frames where the whole body jumps away and back gaps where the points will be
-    smoothed (``smooth`` a width, or "auto" and ``noisy``: smoothing.body_jumps_as_gaps; in clean
-    points the solve warns of them);
-    the samples left without data filled as the points' gaps are; with their notes (``points:``)."""
+    (swaps.swap_back), and the frames where the whole body jumps away and back made gaps where the
+    points will be smoothed (``smooth`` a width, or "auto" and ``noisy``; in clean points the solve
+    warns of them: smoothing.body_jumps_as_gaps); the samples left without data filled as the
+    points' gaps are; their notes in ``report`` (``points:``)."""
     from .smoothing import body_jumps_as_gaps, parse_smooth
     from .swaps import swap_back
 

@@ -766,27 +766,17 @@ def find_cuts(positions: np.ndarray, height: float) -> list[int]:
     joints of positions [T,J,3], is over CUT_RATIO times the median of the steps around it (three
     on either side) and CUT_FRACTION of the height per joint: the body jumps in one frame, where
     real motion, however fast, builds up over several."""
-    if positions.shape[0] < 3:
+    T, J = positions.shape[:2]
+    if T < 3:
         return []
-    energy, typical = step_energy(positions)
-    return [int(t) + 1 for t in np.flatnonzero(_cut_steps(energy, typical, positions.shape[1], height))]
-
-
-def step_energy(positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """([T-1], [T-1]) the motion from each frame of positions [T,J,3] to the next, summed squares
-    over the joints (no data: none), and the median of the steps around it (three on either side,
-    itself left out)."""
     energy = (np.nan_to_num(positions[1:] - positions[:-1]) ** 2).sum(axis=(1, 2))  # [T-1]
     n, h = len(energy), 3
     pad = np.concatenate([np.full(h, np.nan), energy, np.full(h, np.nan)])
     around = np.lib.stride_tricks.sliding_window_view(pad, 2 * h + 1)
     around = np.concatenate([around[:, :h], around[:, h + 1:]], axis=1)  # the step itself left out
-    return energy, np.nan_to_num(column_nanmedian(around.T) if n > 1 else energy)
-
-
-def _cut_steps(energy: np.ndarray, typical: np.ndarray, J: int, height: float) -> np.ndarray:
-    """[T-1] bool: the steps (step_energy) where the body of J joints jumps (see find_cuts)."""
-    return (energy > CUT_RATIO * typical) & (energy > J * (CUT_FRACTION * height) ** 2)
+    typical = column_nanmedian(around.T) if n > 1 else energy
+    big = (energy > CUT_RATIO * np.nan_to_num(typical)) & (energy > J * (CUT_FRACTION * height) ** 2)
+    return [int(t) + 1 for t in np.flatnonzero(big)]
 
 
 def jumped_away(positions: np.ndarray, height: float) -> np.ndarray:
@@ -858,13 +848,12 @@ def _with_ends(tracks: Tracks, positions: np.ndarray, ends: np.ndarray | None
 
 def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, list[str], np.ndarray]:
     """Tracks with low-confidence samples and outlier spikes of joints and bone tips set to NaN,
-    for gap filling, and what a tracker swapped between left and right put back (swaps.swap_back,
-    unless ``smooth`` is "off": never meant, so also in clean clips), frames where the whole body
-    jumps away and back made gaps (body_jumps_as_gaps; in clean clips a warning); report lines say
-    how many;
-    the noise [J+K] of the joints and bone tips (see estimate_noise) measured before the spikes
-    became gaps. Outliers are looked for with a numeric ``smooth``, and with "auto" when some
-    joint's noise is above AUTO_THRESHOLD (never on clean clips)."""
+    for gap filling, what a tracker swapped between left and right put back (swaps.swap_back,
+    unless ``smooth`` is "off": never meant, so also in clean clips) and the frames where the whole
+    body jumps away and back made gaps (body_jumps_as_gaps; in clean clips a warning); report lines
+    say how many; the noise [J+K] of the joints and bone tips (see estimate_noise) measured before
+    the spikes became gaps. Outliers are looked for with a numeric ``smooth``, and with "auto" when
+    some joint's noise is above AUTO_THRESHOLD (never on clean clips)."""
     mode = parse_smooth(smooth)
     report: list[str] = []
     P, lost = no_data_as_gaps(tracks.positions, tracks.confidence, tracks.first_frame, report)

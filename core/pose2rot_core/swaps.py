@@ -1,16 +1,17 @@
 """Left and right put back where a tracker swapped them.
 
-Trackers that read a body from video mix up its sides now and then: for a few frames the left knee's
-track holds the right knee and the other way round, then they trade back. Bone lengths do not show
-it (both legs are alike), and solved as given the rig crosses its legs and uncrosses them. What
-shows it is continuity: at the frame a swap starts or ends, both tracks of a mirror pair
-(``LeftKnee`` and ``RightKnee``, by name: names.mirror_pairs) jump by the distance between them, while with the two
-exchanged each moves as usual (where it was, or where it was heading: legs passing close by in a
-walk are told by their velocities) and the rest of the body moves as usual too. Real motion never does
-that: a foot that steps across the other moves while the other stands, and a spin or a cut between
-takes moves the whole body. Such frames come in pairs, a swap's start and end; the frames between
-are swapped back, and a note names them. Pairs are read one by one, so a whole leg or only a foot
-may be swapped.
+Trackers that read a body from video mix up its sides now and then: for a few frames the left
+knee's track holds the right knee and the other way round, then they trade back. Bone lengths do
+not show it (both legs are alike), and solved as given the rig crosses its legs and uncrosses them.
+What shows it is continuity: at the frame a swap starts or ends, both tracks of a mirror pair
+(``LeftKnee`` and ``RightKnee``, by name: names.mirror_pairs) jump by the distance between them,
+while with the two exchanged each moves as usual (from where it was, or was heading: legs passing
+close by in a walk are told by their velocities; across a gap, from where it was last seen) and the
+rest of the body moves as usual too. Real motion never does that: a foot that steps across the
+other moves while the other stands, and a spin or a cut between takes moves the whole body. Such
+frames come in pairs, a swap's start and end; the frames between are swapped back, and a note names
+them. Pairs are read one by one, so a whole leg or only a foot may be swapped; a swap with one end in
+the clip is told by the limb's pairs across a rigid part of the body (see swapped_frames).
 """
 from __future__ import annotations
 
