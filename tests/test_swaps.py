@@ -6,14 +6,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _humanoid import NAMINGS, humanoid
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_geometric import smooth_rotations
 
 from pose2rot_core.bvh import read_bvh
 from pose2rot_core.cli import main
 from pose2rot_core.evaluate import add_noise
+from pose2rot_core.fk import forward_kinematics
 from pose2rot_core.names import mirror_pairs
 from pose2rot_core.rotations import geodesic_angle
+from pose2rot_core.smoothing import jumped_away
 from pose2rot_core.solvers import solve
 from pose2rot_core.swaps import swapped_frames
 from pose2rot_core.tracks_io import tracks_from_bvh
@@ -216,3 +220,32 @@ def test_a_limb_swapped_to_the_end_with_nothing_rigid_to_tell_is_named_not_guess
                               "'right_elbow', 'left_wrist'/'right_wrist', 'left_pinky'/'right_pinky', "
                               "'left_index'/'right_index' and 'left_thumb'/'right_thumb' (a tracker mixing up the "
                               "sides?); which side is which cannot be told from the tracks: check those frames"]
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2 ** 31 - 1), amplitude=st.floats(0.3, 2.0), step=st.integers(1, 3),
+       noise=st.sampled_from([0.0, 0.005, 0.01]), length=st.integers(1, 20))
+def test_generated_humanoids_in_wild_motion_swap_nothing_but_what_was_swapped(seed, amplitude, step, noise, length):
+    """Generated humanoids (three naming conventions, random proportions) in random smooth motion up
+    to 2 rad about every joint, every frame or every third one, clean or jittered: no swap, no
+    warning, no body jump; both legs' pairs swapped for 1-20 frames: no frame outside them."""
+    rng = np.random.default_rng(seed)
+    rig, _ = humanoid(rng, spine=1 + seed % 3, naming=list(NAMINGS)[seed % 3])
+    root = rig.rest_positions[0] + np.cumsum(rng.normal(size=(90, 3)) * 0.02, axis=0)
+    points = forward_kinematics(rig, smooth_rotations(rng, 90, rig.num_joints, amplitude), root)[1][::step]
+    points = points + rng.normal(size=points.shape) * noise * rig.height
+    pairs = mirror_pairs(rig.names)
+    found = swapped_frames(points, pairs, rig.height)
+    assert not found.swapped.any() and not found.unsure.any() and not found.untold
+    assert not jumped_away(points, rig.height).any()
+    legs = [k for k, (a, _) in enumerate(pairs) if any(w in rig.names[a].lower() for w in ("leg", "thigh", "calf",
+                                                                                          "shin", "foot", "ball", "toe"))]
+    assert len(legs) >= 3
+    start = int(rng.integers(2, len(points) - length - 2))
+    for k in legs:
+        a, b = pairs[k]
+        points[start:start + length, [a, b]] = points[start:start + length, [b, a]]
+    found = swapped_frames(points, pairs, rig.height)
+    outside = np.ones(len(points), bool)
+    outside[start:start + length] = False
+    assert not found.swapped[outside].any() and not found.unsure[outside].any()
