@@ -85,12 +85,6 @@ HELD_NOTE = "repeating the one before exactly until a jump (a tracker holding a 
 #: joint, is a cut (a clip starting from a bind pose, two takes joined): no filter reaches across it
 CUT_RATIO = 25.0
 CUT_FRACTION = 0.05
-#: a body that jumps away and back within this many frames was not there (see jumped_away) ...
-JUMP_FRAMES = 3
-#: ... jumping, its points move this many times as far as their usual steps between frames, and
-#: the body JUMP_OVER times as far as between any other two frames
-JUMP_STEPS = 5.0
-JUMP_OVER = 3.0
 #: bones shorter than this fraction of the height do not enter the noise estimate (their length is
 #: dominated by the noise itself)
 NOISE_BONE_FRACTION = 0.01
@@ -779,34 +773,6 @@ def find_cuts(positions: np.ndarray, height: float) -> list[int]:
     return [int(t) + 1 for t in np.flatnonzero(big)]
 
 
-def jumped_away(positions: np.ndarray, height: float) -> np.ndarray:
-    """[T] bool: the frames of positions [T,J,3] where the whole body (most of its points: the median
-    over them) jumps away and, within JUMP_FRAMES frames, back to where its motion leads (from the
-    frame before to the frame after each point moves within JUMP_STEPS of its usual steps a frame):
-    a tracker that read something else for a frame or two. Each jump takes the points JUMP_STEPS
-    times as far as their usual steps between frames, CUT_FRACTION of the height, and JUMP_OVER
-    times as far as the body moves between any other two frames of the clip. Real motion builds
-    up (a fast shake back and forth is as fast as the clip's other fast moves); a cut between two
-    takes does not come back; a limb that jumps (swapped sides) is not most of the body."""
-    T = positions.shape[0]
-    out = np.zeros(T, bool)
-    if T < 4:
-        return out
-    steps = norm(positions[1:] - positions[:-1])  # [T-1,J]
-    usual = np.maximum(np.nan_to_num(column_nanmedian(steps)), 1e-12 * height)  # [J]
-    body = np.nan_to_num(column_nanmedian(steps.T))  # [T-1] the body's step
-    jump = (np.nan_to_num(column_nanmedian((steps / usual).T)) > JUMP_STEPS) & (body > CUT_FRACTION * height)
-    for s in np.flatnonzero(jump):  # away between frames s and s + 1 ...
-        for e in range(s + 1, min(s + 1 + JUMP_FRAMES, T - 1)):  # ... back between e and e + 1
-            if jump[e]:
-                across = norm(positions[e + 1] - positions[s]) / (usual * (e + 1 - s))
-                others = np.delete(body, [s, e]).max()
-                if column_nanmedian(across[:, None])[0] <= JUMP_STEPS and min(body[s], body[e]) > JUMP_OVER * others:
-                    out[s + 1:e + 1] = True
-                break
-    return out
-
-
 def segments(T: int, cuts: list[int]) -> list[slice]:
     """The pieces [start, stop) of a T-frame clip between its cuts."""
     bounds = [0, *cuts, T]
@@ -879,6 +845,8 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, lis
     if unheld is not points:
         points, P = unheld, unheld[:, :J]
     clean = mode == "auto" and (noise <= AUTO_THRESHOLD * height).all()
+    from .jumps import body_jumps_as_gaps, joint_jumps_as_gaps
+
     if mode != "off":
         unjumped = body_jumps_as_gaps(points, height, tracks.first_frame, not clean, report)
         if unjumped is not points:
@@ -892,7 +860,8 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, lis
             points[spikes] = np.nan
             report.append(f"removed {int(spikes.sum())} outlier samples (jumps off the bone lengths and "
                           "back) as gaps")
-            P = points[:, :J]
+        points = joint_jumps_as_gaps(points, parents, names, height, report)  # what bone lengths do not show
+        P = points[:, :J]
     ends = points[:, J:] if tracks.has_ends else tracks.end_positions
     if P is tracks.positions and (ends is tracks.end_positions or not tracks.has_ends):
         return tracks, report, noise
@@ -915,30 +884,6 @@ def _sides_put_back(tracks: Tracks, points: np.ndarray, confidence: np.ndarray |
     if put_back is points:
         return points, confidence
     return put_back, None if with_tips is None else with_tips[:, :J]
-
-
-def body_jumps_as_gaps(points: np.ndarray, height: float, first_frame: int, noisy: bool, report: list[str]
-                       ) -> np.ndarray:
-    """``points`` [T,N,3] with the frames where the whole body jumps away and back (jumped_away) as
-    gaps, with a note (``noisy`` tracks: a tracker that read something else there), or, in clean
-    tracks, followed and named in a warning (a keyed snap may be meant, as a hold that ends in a
-    jump); frames from ``first_frame``. ``points`` itself where nothing is set."""
-    from .tracks_io import describe_spans, frame_spans
-
-    away = jumped_away(points, height)
-    if not away.any():
-        return points
-    where = describe_spans(frame_spans(away), first_frame=first_frame)
-    if not noisy:
-        report.append(f"{WARNING_PREFIX}{where}: the whole body jumps away and back, followed as given (clean "
-                      "tracks); a tracker that read something else there? --smooth auto treats it as a gap "
-                      "in noisy tracks, a --smooth width in any")
-        return points
-    report.append(f"{where}: the whole body jumps away and back (a tracker that read something else there), "
-                  "treated as gaps")
-    out = points.copy()
-    out[away] = np.nan
-    return out
 
 
 def noise_on_keys(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.ndarray, height: float,

@@ -1,0 +1,157 @@
+"""Points that jump away for a frame or two and back: a tracker that read something else there.
+
+Real motion builds up over frames; a tracker that reads another person, or flips a bent knee to the
+other side of its leg (a monocular tracker's depth ambiguity), moves points in one frame far beyond
+how they usually move, and back as suddenly. Bone lengths do not always show it (a knee flipped about
+the line from hip to ankle keeps both bones' lengths; a whole body moved keeps every one), so the
+spike test of smoothing.find_outliers misses it. Here a jump is read from continuity:
+
+- the whole body (most of its points) jumps away and, within JUMP_FRAMES frames, back to where its
+  motion leads (jumped_away);
+- one joint held between two bones does, while the points it hangs from and those hanging from it
+  move as usual (joint_jumped_away).
+
+Either jump takes the points JUMP_STEPS times as far as their usual steps between frames and JUMP_OVER
+times as far as they move between other frames (the body: between any two; a joint: its 99th
+percentile step), so a fast move is no jump: it is as fast as the clip's other fast moves. In noisy tracks such frames are gaps, with a
+note; in clean tracks a body jump is followed and named in a warning (a keyed snap may be meant),
+and a joint's jump is followed, as clean clips keep their rare glitches.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .rotations import norm
+from .smoothing import CUT_FRACTION, column_nanmedian
+from .wording import WARNING_PREFIX
+
+#: points that jump away and back within this many frames were not there ...
+JUMP_FRAMES = 3
+#: ... jumping this many times as far as their usual steps between frames ...
+JUMP_STEPS = 5.0
+#: ... and this many times as far as their fast moves elsewhere (see the module)
+JUMP_OVER = 3.0
+#: a joint's jump takes it at least this fraction of the height (a bent knee flipped to the other
+#: side of its leg moves by about twice its bend's reach)
+JOINT_JUMP_FRACTION = 0.02
+#: the joints around a jumping joint move at most this many times their usual steps
+STILL_STEPS = 3.0
+
+
+def jumped_away(positions: np.ndarray, height: float) -> np.ndarray:
+    """[T] bool: the frames of positions [T,J,3] where the whole body (the median over its points)
+    jumps away and, within JUMP_FRAMES frames, back to where its motion leads (from the frame before
+    to the frame after each point moves within JUMP_STEPS of its usual steps a frame), each jump
+    CUT_FRACTION of the height, JUMP_STEPS times the points' usual steps and JUMP_OVER times as far
+    as the body moves between any other two frames. A cut between two takes does not come back; a
+    limb that jumps (swapped sides) is not most of the body."""
+    T = positions.shape[0]
+    out = np.zeros(T, bool)
+    if T < 4:
+        return out
+    steps = norm(positions[1:] - positions[:-1])  # [T-1,J]
+    usual = np.maximum(np.nan_to_num(column_nanmedian(steps)), 1e-12 * height)  # [J]
+    body = np.nan_to_num(column_nanmedian(steps.T))  # [T-1] the body's step
+    jump = (np.nan_to_num(column_nanmedian((steps / usual).T)) > JUMP_STEPS) & (body > CUT_FRACTION * height)
+    for s, e in _away_and_back(jump):
+        across = norm(positions[e + 1] - positions[s]) / (usual * (e + 1 - s))
+        others = np.delete(body, [s, e]).max()
+        if column_nanmedian(across[:, None])[0] <= JUMP_STEPS and min(body[s], body[e]) > JUMP_OVER * others:
+            out[s + 1:e + 1] = True
+    return out
+
+
+def joint_jumped_away(positions: np.ndarray, parents: np.ndarray, height: float) -> np.ndarray:
+    """[T,J] bool: the samples of positions [T,J,3] (NaN: no data; ``parents`` [J], -1 for a root)
+    where one joint held between its parent and children jumps away and, within JUMP_FRAMES frames,
+    back to where its motion leads, while they move as usual (at most STILL_STEPS of their usual
+    steps) at both jumps: each jump JOINT_JUMP_FRACTION of the height, JUMP_STEPS times the joint's
+    usual step and JUMP_OVER times its 99th percentile elsewhere. Roots and tips are never read so
+    (see _around)."""
+    T, J = positions.shape[:2]
+    out = np.zeros((T, J), bool)
+    if T < 4:
+        return out
+    steps = norm(positions[1:] - positions[:-1])  # [T-1,J]
+    usual = np.maximum(np.nan_to_num(column_nanmedian(steps)), 1e-12 * height)
+    with np.errstate(invalid="ignore"):
+        jump = (steps > JUMP_STEPS * usual) & (steps > JOINT_JUMP_FRACTION * height)
+        still = steps <= STILL_STEPS * usual  # NaN: not still
+    around = _around(parents)
+    for k in np.flatnonzero(jump.any(axis=0)):
+        if not around[k]:
+            continue
+        calm = still[:, around[k]].all(axis=1)
+        for s, e in _away_and_back(jump[:, k] & calm):
+            back = norm(positions[e + 1, k] - positions[s, k]) <= JUMP_STEPS * usual[k] * (e + 1 - s)
+            elsewhere = np.nanpercentile(np.delete(steps[:, k], [s, e]), 99)
+            if back and min(steps[s, k], steps[e, k]) > JUMP_OVER * elsewhere:
+                out[s + 1:e + 1, k] = True
+    return out
+
+
+def _around(parents: np.ndarray) -> list[list[int]]:
+    """For each of J points (``parents`` [J]), the points next to it in the tree, its parent and its
+    children, where it has both; none for a root (it places the body) or a tip: a tip turns about
+    its parent as fast as it likes (an elephant's eyebrow out and back in two frames at 10 fps),
+    while a joint held between two bones cannot leave its place without them (a knee flipped to the
+    other side of the leg)."""
+    children: list[list[int]] = [[] for _ in parents]
+    for k, p in enumerate(parents):
+        if p >= 0:
+            children[int(p)].append(k)
+    return [[int(p), *kids] if p >= 0 and kids else [] for p, kids in zip(parents, children)]
+
+
+def _away_and_back(jump: np.ndarray) -> list[tuple[int, int]]:
+    """(s, e) for the steps ``jump`` [T-1] marks in pairs at most JUMP_FRAMES apart: away between
+    frames s and s + 1, back between e and e + 1, the first jump after s taken as the way back."""
+    pairs = []
+    for s in np.flatnonzero(jump):
+        later = np.flatnonzero(jump[s + 1:s + 1 + JUMP_FRAMES])
+        if len(later) and s + 1 + later[0] < len(jump):
+            pairs.append((int(s), int(s + 1 + later[0])))
+    return pairs
+
+
+def body_jumps_as_gaps(points: np.ndarray, height: float, first_frame: int, noisy: bool, report: list[str]
+                       ) -> np.ndarray:
+    """``points`` [T,N,3] with the frames where the whole body jumps away and back (jumped_away) as
+    gaps with a note (``noisy`` tracks: a tracker that read something else there), or, in clean
+    tracks, followed and named in a warning (a keyed snap may be meant); frames from
+    ``first_frame``. ``points`` itself where nothing is set."""
+    from .tracks_io import describe_spans, frame_spans
+
+    away = jumped_away(points, height)
+    if not away.any():
+        return points
+    where = describe_spans(frame_spans(away), first_frame=first_frame)
+    if not noisy:
+        report.append(f"{WARNING_PREFIX}{where}: the whole body jumps away and back, followed as given (clean "
+                      "tracks); a tracker that read something else there? --smooth auto treats it as a gap "
+                      "in noisy tracks, a --smooth width in any")
+        return points
+    report.append(f"{where}: the whole body jumps away and back (a tracker that read something else there), "
+                  "treated as gaps")
+    out = points.copy()
+    out[away] = np.nan
+    return out
+
+
+def joint_jumps_as_gaps(points: np.ndarray, parents: np.ndarray, names: tuple[str, ...], height: float,
+                        report: list[str]) -> np.ndarray:
+    """``points`` [T,N,3] (``parents`` [N], ``names`` [N]) with the samples where a joint jumps away
+    and back (joint_jumped_away) as gaps, with a note naming the joints; ``points`` itself where
+    there is none (only for noisy tracks: clean clips keep their rare glitches)."""
+    from .tracks_io import describe_names
+
+    alone = joint_jumped_away(points, parents, height)
+    if not alone.any():
+        return points
+    n, joints = int(alone.sum()), [f"'{names[k]}'" for k in np.flatnonzero(alone.any(axis=0))]
+    report.append(f"{n} {'sample' if n == 1 else 'samples'} of {describe_names(joints, noun='joint')} jumping "
+                  "away and back while the joints around hold their course (a tracker's glitch: a knee "
+                  "flipped to the other side of the leg, another point read), treated as gaps")
+    out = points.copy()
+    out[alone] = np.nan
+    return out
