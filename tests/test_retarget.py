@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -420,6 +421,17 @@ def test_a_root_mapped_to_points_without_data_says_so():
 
 
 # ----------------------------------------------------------------------------- automatic maps
+def test_a_mixamo_rig_with_its_leaf_tails_is_a_mixamo_rig():
+    """A Mixamo rig read in Blender (every leaf bone's tail a point, ``<bone>_end``) matched more of
+    the CMU-style preset, whose names it shares, and Automatic Map called it a CMU rig; the command
+    line, reading its BVH End Sites, called it Mixamo."""
+    rig = read_bvh(Path(__file__).resolve().parents[1] / "examples" / "retarget" / "rig_mixamo.bvh").skeleton
+    leaves = [n for j, n in enumerate(rig.names) if not rig.children[j]]
+    names = list(rig.names) + [n + "_end" for n in leaves]
+    parents = list(rig.parents) + [rig.names.index(n) for n in leaves]
+    assert canonical_names(names, parents)[1] == "mixamo"
+
+
 @pytest.mark.parametrize("names, family, expect", [
     (["mixamorig:Hips", "mixamorig:Spine", "mixamorig:LeftUpLeg", "mixamorig:LeftLeg", "mixamorig:LeftFoot"],
      "mixamo", {"mixamorig:LeftLeg": "left_knee"}),

@@ -141,6 +141,8 @@ def canonical_names(names: Sequence[str], parents: Sequence[int]) -> tuple[dict[
     of End Sites are ``<joint>_end`` with their joint as parent."""
     lookup = [_preset_name(n) for n in names]
     scores = {fam: sum(n in table for n in lookup) for fam, table in FAMILIES.items()}
+    if sum(n.lower().startswith("mixamorig") for n in names) * 2 > len(names):  # Mixamo's own namespace:
+        scores["mixamo"] = len(names)  # a CMU-style BVH shares its names, not its End Sites or this
     family = max(scores, key=scores.get)
     known = scores[family] >= FAMILY_SHARE * len(names)
     table = FAMILIES[family] if known else {}
