@@ -207,7 +207,6 @@ def _gather(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types
     read = _around_keys(span, keyed_frames, frame_rate(scene)) if around_keys else span
     frames = read.frames
     arm, set_there = armature_points(scene, obj, rig, wanted, frames, progress, found, curve_keys)
-    arm = lost_between_keys(arm, set_there)
     T, J = len(frames), skel.num_joints
     pos = empty_vectors((T, J))                        # component-major, as the empties are read and the core works
     pos.fill(np.nan)
@@ -306,7 +305,6 @@ def solve_mapped(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
     read = _around_keys(span, curve_keys.range(), frame_rate(scene))
     positions, keyed = armature_points(scene, obj, rig, wanted, read.frames, part_of(progress, 0.0, READ_SHARE),
                                        found, curve_keys)
-    positions = lost_between_keys(positions, keyed)
     points = PointSet(tuple(used), positions, frame_rate(scene), "z", source=f"collection '{collection.name}'",
                       first_frame=read.frame_start, keyed=keyed.all(axis=1))
     report: list[str] = []
@@ -328,11 +326,12 @@ def armature_points(scene: bpy.types.Scene, obj: bpy.types.Object, rig: rig_io.R
                     frames: np.ndarray, progress=None, found: list | None = None,
                     read: empties.CurveKeys | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(positions [T,N,3] of ``objects`` at scene ``frames`` in the armature's space (per frame when
-    the armature itself moves: a parent or constraints), [T,N] whether each is keyed there rather
-    than interpolated, see empties.read_world; ``found``: the objects' empties.vetted_curves, ``read``
-    their keys)."""
+    the armature itself moves: a parent or constraints; NaN where an empty keyed on nearly every frame
+    has no key: lost_between_keys), [T,N] whether each is keyed there rather than interpolated, see
+    empties.read_world; ``found``: the objects' empties.vetted_curves, ``read`` their keys)."""
     world, mats, keyed = empties.read_world(scene, objects, frames, follow=obj if empties.moves(obj) else None,
                                             progress=progress, found=found, read=read)
+    world = lost_between_keys(world, keyed)
     if mats is None:
         if np.array_equal(rig.world_inv, np.eye(4)):   # the armature object at the world origin
             return world, keyed

@@ -13,9 +13,10 @@ spike test of smoothing.find_outliers misses it. Here a jump is read from contin
 
 Either jump takes the points JUMP_STEPS times as far as their usual steps between frames and JUMP_OVER
 times as far as they move between other frames (the body: between any two; a joint: its 99th
-percentile step), so a fast move is no jump: it is as fast as the clip's other fast moves. In noisy tracks such frames are gaps, with a
-note; in clean tracks a body jump is followed and named in a warning (a keyed snap may be meant),
-and a joint's jump is followed, as clean clips keep their rare glitches.
+percentile step), so a fast move is no jump: it is as fast as the clip's other fast moves. In
+noisy tracks such frames are gaps, with a note; in clean tracks a body jump is followed and named
+in a warning (a keyed snap may be meant), and a joint's jump is followed, as clean clips keep their
+rare glitches.
 """
 from __future__ import annotations
 
@@ -143,15 +144,14 @@ def joint_jumps_as_gaps(points: np.ndarray, parents: np.ndarray, names: tuple[st
     """``points`` [T,N,3] (``parents`` [N], ``names`` [N]) with the samples where a joint jumps away
     and back (joint_jumped_away) as gaps, with a note naming the joints; ``points`` itself where
     there is none (only for noisy tracks: clean clips keep their rare glitches)."""
-    from .tracks_io import describe_names
+    from .smoothing import _gaps_note
 
     alone = joint_jumped_away(points, parents, height)
     if not alone.any():
         return points
-    n, joints = int(alone.sum()), [f"'{names[k]}'" for k in np.flatnonzero(alone.any(axis=0))]
-    report.append(f"{n} {'sample' if n == 1 else 'samples'} of {describe_names(joints, noun='joint')} jumping "
-                  "away and back while the joints around hold their course (a tracker's glitch: a knee "
-                  "flipped to the other side of the leg, another point read), treated as gaps")
+    report.append(_gaps_note(alone, names, "jumping away and back while the joints around hold their course "
+                                           "(a tracker's glitch: a knee flipped to the other side of the leg, "
+                                           "another point read)"))
     out = points.copy()
     out[alone] = np.nan
     return out

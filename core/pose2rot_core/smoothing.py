@@ -860,8 +860,10 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, lis
             points[spikes] = np.nan
             report.append(f"removed {int(spikes.sum())} outlier samples (jumps off the bone lengths and "
                           "back) as gaps")
-        points = joint_jumps_as_gaps(points, parents, names, height, report)  # what bone lengths do not show
-        P = points[:, :J]
+            P = points[:, :J]
+        unjumped = joint_jumps_as_gaps(points, parents, names, height, report)  # what bone lengths do not show
+        if unjumped is not points:
+            points, P = unjumped, unjumped[:, :J]
     ends = points[:, J:] if tracks.has_ends else tracks.end_positions
     if P is tracks.positions and (ends is tracks.end_positions or not tracks.has_ends):
         return tracks, report, noise

@@ -208,9 +208,9 @@ def swap_back(points: np.ndarray, confidence: np.ndarray | None, names: tuple[st
     swapped, unsure, untold = swapped_frames(points, pairs, height)
     for group, frames in untold:
         named = describe_names([f"'{names[pairs[k][0]]}'/'{names[pairs[k][1]]}'" for k in group], 6, "pair")
-        report.append(f"{WARNING_PREFIX}left and right trade places at {describe_spans([(f, f) for f in frames], len(frames), first_frame)} and not "
-                      f"back: {named} (a tracker mixing up the sides?); which side is which cannot be told from "
-                      "the tracks: check those frames")
+        where = describe_spans([(f, f) for f in frames], len(frames), first_frame)
+        report.append(f"{WARNING_PREFIX}left and right trade places at {where} and not back: {named} (a tracker "
+                      "mixing up the sides?); which side is which cannot be told from the tracks: check those frames")
     if not swapped.any() and not unsure.any():
         return points, confidence
     points = points.copy()

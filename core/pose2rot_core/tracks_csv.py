@@ -69,9 +69,8 @@ def read_csv_points(path: str | Path) -> CsvPoints:
     columns = _columns(header, skip, path.name)
     cells = np.asarray([["nan" if i < skip or not c.strip() else c.strip() for i, c in enumerate(r)] for r in body],
                        dtype=str)
-    try:
-        values = cells.astype(np.float64)
-    except ValueError:
+    values, cells = _as_numbers(cells)
+    if values is None:
         r, c = _first_bad_cell(cells)
         raise Pose2RotError(f"{path.name}: line {lines[r]}: column '{header[c]}' holds '{cells[r, c][:40]}', "
                             f"which is not a number ({_number_hint(cells[r, c])})") from None
@@ -81,7 +80,7 @@ def read_csv_points(path: str | Path) -> CsvPoints:
     if any("conf" in comps for comps in columns.values()):
         confidence = np.stack([values[:, comps["conf"]] if "conf" in comps else np.ones(len(body))
                                for comps in columns.values()], axis=1)
-    kind, cells = header[0].lower(), [r[0] for r in body]
+    kind, cells = header[0].lower(), list(_decimal_points(np.asarray([r[0] for r in body], dtype=str)))
     stamps = _leading_stamps(kind, cells)
     fps = _time_fps(kind, stamps)
     if 0 < fps < MIN_TIME_FPS:
@@ -272,15 +271,29 @@ def _rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
         if len(r) != len(header):
             raise Pose2RotError(f"{name}: line {line}: {len(r)} cells but the header has {len(header)} columns"
                                 + (SEVERAL_HEADER_ROWS if line <= 12 else ""))
-    body = [[_decimal_point(c) for c in r] for _, r in numbered[1:]]
-    return header, body, [line for line, _ in numbered[1:]]
+    return header, [r for _, r in numbered[1:]], [line for line, _ in numbered[1:]]
 
 
-def _decimal_point(cell: str) -> str:
-    """A number written with a decimal comma (``-0,25``, ``1,5e-3``: spreadsheets in most European
-    languages write them, with ';' between cells, or quoted between commas) with a decimal point;
-    any other cell as it is."""
-    return cell.replace(",", ".") if cell.count(",") == 1 and "." not in cell else cell
+def _as_numbers(cells: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+    """(values, the cells read) of a str array: as written, or, where that fails, with decimal
+    commas read (_decimal_points: only then, so a long file is read once); values None where some
+    cell is no number even so."""
+    try:
+        return cells.astype(np.float64), cells
+    except ValueError:
+        cells = _decimal_points(cells)
+    try:
+        return cells.astype(np.float64), cells
+    except ValueError:
+        return None, cells
+
+
+def _decimal_points(cells: np.ndarray) -> np.ndarray:
+    """``cells`` (a str array) with numbers written with a decimal comma (``-0,25``, ``1,5e-3``:
+    spreadsheets in most European languages write them, with ';' between cells, or quoted between
+    commas) given a decimal point; any other cell as it is."""
+    comma = (np.char.count(cells, ",") == 1) & (np.char.count(cells, ".") == 0)
+    return np.where(comma, np.char.replace(cells, ",", "."), cells)
 
 
 def _columns(header: list[str], skip: int, name: str) -> dict[str, dict[str, int]]:
