@@ -1166,12 +1166,13 @@ def test_a_body_jump_is_a_gap_in_noisy_tracks_and_a_warning_in_clean_ones():
         assert off < 0.05 if noisy else off > 0.39
 
 
-@pytest.mark.parametrize("frames", [1, 2, 3])
+@pytest.mark.parametrize("frames", [1, 2, 3, 5, 7])
 def test_a_knee_flipped_to_the_other_side_of_its_leg_is_a_gap_in_noisy_tracks(frames):
-    """The walk's left knee turned half about the line from hip to ankle for 1-3 frames (a monocular
-    tracker's depth flip: both bones keep their lengths, so no spike test sees it) under 0.5 %
-    jitter: exactly those samples, named in a note, become a gap and are filled near the knee's
-    place; clean, the same tracks are followed (clean clips keep their glitches)."""
+    """The walk's left knee turned half about the line from hip to ankle for 1-7 frames (a monocular
+    tracker's depth flip, held up to a quarter second: both bones keep their lengths, so no spike
+    test sees it) under 0.5 % jitter: exactly those samples, named in a note, become a gap and are
+    filled near the knee's place; clean, the same tracks are followed (clean clips keep their
+    glitches) and a warning names the knee and the frames."""
     from pose2rot_core.jumps import joint_jumped_away
 
     tracks = tracks_from_bvh(read_bvh(_WALK), reference_frame=0)
@@ -1185,13 +1186,15 @@ def test_a_knee_flipped_to_the_other_side_of_its_leg_is_a_gap_in_noisy_tracks(fr
         axis /= np.linalg.norm(axis, axis=-1, keepdims=True)
         foot = P[span, hip] + ((P[span, knee] - P[span, hip]) * axis).sum(-1, keepdims=True) * axis
         P[span, knee] = 2 * foot - P[span, knee]
-        found = joint_jumped_away(P, np.asarray(sk.parents), sk.height)
+        found = joint_jumped_away(P, np.asarray(sk.parents), sk.height, given.fps)
         want = np.zeros_like(found)
         want[span, knee] = True
         np.testing.assert_array_equal(found, want)
         prepared, _, report, _ = prepare_tracks(replace(given, positions=P), smooth="auto")
         noted = any(line.startswith(f"{frames} sample{'s' if frames > 1 else ''} of 'lShin' jumping away and back")
                     for line in report)
-        assert noted == noisy, report
+        frames_named = f"frame {span.start}" if frames == 1 else f"frames {span.start}-{span.stop - 1}"
+        warned = f"warning: 'lShin' ({frames_named}) jumps away and back" in " ".join(report)
+        assert (noted, warned) == (noisy, not noisy), report
         off = np.linalg.norm(prepared.positions[span, knee] - tracks.positions[span, knee], axis=-1).max()
-        assert (off < 0.02 * sk.height) if noisy else (off > 0.05 * sk.height)
+        assert (off < 0.03 * sk.height) if noisy else (off > 0.05 * sk.height)  # the flip took it 30 % off

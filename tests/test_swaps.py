@@ -239,7 +239,7 @@ def test_generated_humanoids_in_wild_motion_swap_nothing_but_what_was_swapped(se
     found = swapped_frames(points, pairs, rig.height)
     assert not found.swapped.any() and not found.unsure.any() and not found.untold
     assert not jumped_away(points, rig.height).any()
-    assert not joint_jumped_away(points, np.asarray(rig.parents), rig.height).any()
+    assert not joint_jumped_away(points, np.asarray(rig.parents), rig.height, 30.0 / step).any()
     legs = [k for k, (a, _) in enumerate(pairs) if any(w in rig.names[a].lower() for w in ("leg", "thigh", "calf",
                                                                                           "shin", "foot", "ball", "toe"))]
     assert len(legs) >= 3

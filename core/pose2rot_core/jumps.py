@@ -8,15 +8,15 @@ spike test of smoothing.find_outliers misses it. Here a jump is read from contin
 
 - the whole body (most of its points) jumps away and, within JUMP_FRAMES frames, back to where its
   motion leads (jumped_away);
-- one joint held between two bones does, while the points it hangs from and those hanging from it
+- one joint held between two bones does, within JOINT_JUMP_SECONDS (a monocular tracker may hold a
+  knee on the wrong side for a few frames), while the points it hangs from and those hanging from it
   move as usual (joint_jumped_away).
 
 Either jump takes the points JUMP_STEPS times as far as their usual steps between frames and JUMP_OVER
 times as far as they move between other frames (the body: between any two; a joint: its 99th
 percentile step), so a fast move is no jump: it is as fast as the clip's other fast moves. In
-noisy tracks such frames are gaps, with a note; in clean tracks a body jump is followed and named
-in a warning (a keyed snap may be meant), and a joint's jump is followed, as clean clips keep their
-rare glitches.
+noisy tracks such frames are gaps, with a note; in clean tracks they are followed (a keyed snap may
+be meant, and clean clips keep their rare glitches) and named in a warning.
 """
 from __future__ import annotations
 
@@ -32,6 +32,8 @@ JUMP_FRAMES = 3
 JUMP_STEPS = 5.0
 #: ... and this many times as far as their fast moves elsewhere (see the module)
 JUMP_OVER = 3.0
+#: a joint's jump back may come this many seconds after its jump away (at least JUMP_FRAMES frames)
+JOINT_JUMP_SECONDS = 0.25
 #: a joint's jump takes it at least this fraction of the height (a bent knee flipped to the other
 #: side of its leg moves by about twice its bend's reach)
 JOINT_JUMP_FRACTION = 0.02
@@ -62,11 +64,11 @@ def jumped_away(positions: np.ndarray, height: float) -> np.ndarray:
     return out
 
 
-def joint_jumped_away(positions: np.ndarray, parents: np.ndarray, height: float) -> np.ndarray:
-    """[T,J] bool: the samples of positions [T,J,3] (NaN: no data; ``parents`` [J], -1 for a root)
-    where one joint held between its parent and children jumps away and, within JUMP_FRAMES frames,
-    back to where its motion leads, while they move as usual (at most STILL_STEPS of their usual
-    steps) at both jumps: each jump JOINT_JUMP_FRACTION of the height, JUMP_STEPS times the joint's
+def joint_jumped_away(positions: np.ndarray, parents: np.ndarray, height: float, fps: float) -> np.ndarray:
+    """[T,J] bool: the samples of positions [T,J,3] (NaN: no data; ``parents`` [J], -1 for a root;
+    ``fps`` frames a second) where one joint held between its parent and children jumps away and,
+    within JOINT_JUMP_SECONDS (at least JUMP_FRAMES frames), back to where its motion leads, while
+    they move as usual (at most STILL_STEPS of their usual steps) at both jumps: each jump JOINT_JUMP_FRACTION of the height, JUMP_STEPS times the joint's
     usual step and JUMP_OVER times its 99th percentile elsewhere. Roots and tips are never read so
     (see _around)."""
     T, J = positions.shape[:2]
@@ -79,11 +81,12 @@ def joint_jumped_away(positions: np.ndarray, parents: np.ndarray, height: float)
         jump = (steps > JUMP_STEPS * usual) & (steps > JOINT_JUMP_FRACTION * height)
         still = steps <= STILL_STEPS * usual  # NaN: not still
     around = _around(parents)
+    window = max(JUMP_FRAMES, int(round(JOINT_JUMP_SECONDS * fps)))
     for k in np.flatnonzero(jump.any(axis=0)):
         if not around[k]:
             continue
         calm = still[:, around[k]].all(axis=1)
-        for s, e in _away_and_back(jump[:, k] & calm):
+        for s, e in _away_and_back(jump[:, k] & calm, window):
             back = norm(positions[e + 1, k] - positions[s, k]) <= JUMP_STEPS * usual[k] * (e + 1 - s)
             elsewhere = np.nanpercentile(np.delete(steps[:, k], [s, e]), 99)
             if back and min(steps[s, k], steps[e, k]) > JUMP_OVER * elsewhere:
@@ -104,12 +107,12 @@ def _around(parents: np.ndarray) -> list[list[int]]:
     return [[int(p), *kids] if p >= 0 and kids else [] for p, kids in zip(parents, children)]
 
 
-def _away_and_back(jump: np.ndarray) -> list[tuple[int, int]]:
-    """(s, e) for the steps ``jump`` [T-1] marks in pairs at most JUMP_FRAMES apart: away between
+def _away_and_back(jump: np.ndarray, frames: int = JUMP_FRAMES) -> list[tuple[int, int]]:
+    """(s, e) for the steps ``jump`` [T-1] marks in pairs at most ``frames`` apart: away between
     frames s and s + 1, back between e and e + 1, the first jump after s taken as the way back."""
     pairs = []
     for s in np.flatnonzero(jump):
-        later = np.flatnonzero(jump[s + 1:s + 1 + JUMP_FRAMES])
+        later = np.flatnonzero(jump[s + 1:s + 1 + frames])
         if len(later) and s + 1 + later[0] < len(jump):
             pairs.append((int(s), int(s + 1 + later[0])))
     return pairs
@@ -140,18 +143,28 @@ def body_jumps_as_gaps(points: np.ndarray, height: float, first_frame: int, nois
 
 
 def joint_jumps_as_gaps(points: np.ndarray, parents: np.ndarray, names: tuple[str, ...], height: float,
-                        report: list[str]) -> np.ndarray:
-    """``points`` [T,N,3] (``parents`` [N], ``names`` [N]) with the samples where a joint jumps away
-    and back (joint_jumped_away) as gaps, with a note naming the joints; ``points`` itself where
-    there is none (only for noisy tracks: clean clips keep their rare glitches)."""
+                        fps: float, first_frame: int, noisy: bool, report: list[str]) -> np.ndarray:
+    """``points`` [T,N,3] (``parents`` [N], ``names`` [N], ``fps`` frames a second) with the samples
+    where a joint jumps away and back (joint_jumped_away) as gaps with a note naming the joints
+    (``noisy`` tracks), or, in clean tracks, followed and named with their frames (from
+    ``first_frame``) in a warning (clean clips keep their rare glitches); ``points`` itself where
+    nothing is set."""
     from .smoothing import _gaps_note
+    from .tracks_io import describe_names, describe_spans, frame_spans
 
-    alone = joint_jumped_away(points, parents, height)
+    alone = joint_jumped_away(points, parents, height, fps)
     if not alone.any():
         return points
-    report.append(_gaps_note(alone, names, "jumping away and back while the joints around hold their course "
-                                           "(a tracker's glitch: a knee flipped to the other side of the leg, "
-                                           "another point read)"))
-    out = points.copy()
-    out[alone] = np.nan
-    return out
+    why = ("away and back while the joints around hold their course (a tracker's glitch: a knee flipped to "
+           "the other side of the leg, another point read)")
+    if noisy:
+        report.append(_gaps_note(alone, names, f"jumping {why}"))
+        out = points.copy()
+        out[alone] = np.nan
+        return out
+    joints = [f"'{names[k]}' ({describe_spans(frame_spans(alone[:, k]), first_frame=first_frame)})"
+              for k in np.flatnonzero(alone.any(axis=0))]
+    jump = "jumps" if len(joints) == 1 else "jump"
+    report.append(f"{WARNING_PREFIX}{describe_names(joints, noun='joint')} {jump} {why}: followed as given "
+                  "(clean tracks); --smooth WIDTH treats such samples as gaps")
+    return points

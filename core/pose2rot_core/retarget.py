@@ -332,7 +332,7 @@ def denoise_targets(targets: RigTargets, X: np.ndarray, fps: float, smooth: str 
     lengths = np.zeros(len(mapped))
     lengths[has] = np.median(np.linalg.norm(sub[:, has] - sub[:, up_tree[has]], axis=-1), axis=0)
     noise = noise_on_keys(sub, up_tree, lengths, height, keyed)
-    sub, glitched = _tracker_glitches_filled(sub, up_tree, names, height, first_frame, smooth,
+    sub, glitched = _tracker_glitches_filled(sub, up_tree, names, height, fps, first_frame, smooth,
                                              bool((noise > AUTO_THRESHOLD * height).any()), report)
     targets.gaps[:, mapped] |= glitched
     if glitched.any():  # read again without them
@@ -349,14 +349,14 @@ def denoise_targets(targets: RigTargets, X: np.ndarray, fps: float, smooth: str 
     return out, left
 
 
-def _tracker_glitches_filled(X: np.ndarray, parents: np.ndarray, names: tuple[str, ...], height: float,
+def _tracker_glitches_filled(X: np.ndarray, parents: np.ndarray, names: tuple[str, ...], height: float, fps: float,
                              first_frame: int, smooth: str | float, noisy: bool, report: list[str]
                              ) -> tuple[np.ndarray, np.ndarray]:
     """(points [T,M,3], [T,M] samples made gaps): the gap-free points ``X`` (``parents`` [M] in the
-    tree of mapped joints) put right where a tracker read something else (unless ``smooth`` is
+    tree of mapped joints, ``fps`` frames a second) put right where a tracker read something else (unless ``smooth`` is
     "off"): left and right swapped put back (swaps.swap_back), and where the whole body or one joint
     jumps away and back, gaps where the points will be smoothed (``smooth`` a width, or "auto" and
-    ``noisy``; in clean points the solve warns of a body's jumps: jumps.body_jumps_as_gaps,
+    ``noisy``; in clean points the solve warns of them: jumps.body_jumps_as_gaps,
     joint_jumps_as_gaps); the samples
     left without data filled as the points' gaps are; their notes in ``report`` (``points:``)."""
     from .jumps import body_jumps_as_gaps, joint_jumps_as_gaps
@@ -370,7 +370,7 @@ def _tracker_glitches_filled(X: np.ndarray, parents: np.ndarray, names: tuple[st
     put_right = swap_back(X, None, names, height, first_frame, notes)[0]
     if mode != "auto" or noisy:  # in clean points the solve names such frames in a warning
         put_right = body_jumps_as_gaps(put_right, height, first_frame, True, notes)
-        put_right = joint_jumps_as_gaps(put_right, parents, names, height, notes)
+        put_right = joint_jumps_as_gaps(put_right, parents, names, height, fps, first_frame, True, notes)
     # the solve reads the rig's joints again, and warns of what is left (a limb's sides swapped untold)
     report.extend(f"points: {line}" for line in notes if not line.startswith(WARNING_PREFIX))
     gaps = np.isnan(put_right).any(axis=-1) & np.isfinite(X).all(axis=-1)

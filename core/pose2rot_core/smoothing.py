@@ -853,6 +853,7 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, lis
             points, P = unjumped, unjumped[:, :J]
     if clean:
         mode = "off"  # clean clips keep even their rare glitches: auto must not change them
+        joint_jumps_as_gaps(points, parents, names, height, tracks.fps, tracks.first_frame, False, report)
     if mode != "off":
         spikes = find_outliers(points, parents, noise, height)
         if spikes.any():
@@ -861,7 +862,8 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, lis
             report.append(f"removed {int(spikes.sum())} outlier samples (jumps off the bone lengths and "
                           "back) as gaps")
             P = points[:, :J]
-        unjumped = joint_jumps_as_gaps(points, parents, names, height, report)  # what bone lengths do not show
+        unjumped = joint_jumps_as_gaps(points, parents, names, height, tracks.fps, tracks.first_frame, True,
+                                       report)  # what bone lengths do not show
         if unjumped is not points:
             points, P = unjumped, unjumped[:, :J]
     ends = points[:, J:] if tracks.has_ends else tracks.end_positions
