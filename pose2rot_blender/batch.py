@@ -594,7 +594,7 @@ def _solve_and_save(path: Path, job: Job, name: str, outputs: list[Path]):
     col = importing.import_tracks(context, path, f"{readable(name)}_tracks", frame_start=1, set_scene=True,
                                   layout=job.layout)
     if job.bone_map is not None:
-        mapping.set_table(scene, job.bone_map)                   # the saved .blend keeps the map
+        mapping.set_table(obj, job.bone_map)                     # the saved .blend keeps the map
     span = pipeline.SceneRange(frame_start=scene.frame_start, frame_end=scene.frame_end)
     plan, _ = pipeline.solve_armature(scene, obj, col, span, job.options, learned_settings(context),
                                       bone_map=job.bone_map)

@@ -1,11 +1,13 @@
-"""The bone map in Blender: a table on the scene (rig bone <-> empty or virtual point).
+"""The bone map in Blender: a table on each armature object (rig bone <-> empty or virtual point).
 
 The table is filled from the core's automatic map (rig-family presets, names and geometry), edited
 in the panel, saved and loaded as MAP.json (the command line's file). When it has rows, Solve
 Rotations drives the bones through it, so the empties may be named anything (MediaPipe landmarks,
 another skeleton's joints): the core fills the joints in between and scales the root
 (pose2rot_core.retarget). A virtual point is written in the Source field as its JSON, e.g.
-``{"mean": ["left_hip", "right_hip"]}``.
+``{"mean": ["left_hip", "right_hip"]}``. Each armature keeps its own map, so a scene may hold several
+characters, each driven by its own empties; a map that older versions kept on the scene goes to the
+first armature that uses one (adopt_scene_map).
 """
 from __future__ import annotations
 
@@ -34,9 +36,12 @@ class POSE2ROT_PG_map_entry(bpy.types.PropertyGroup):
 
 
 # ----------------------------------------------------------------------------- table <-> map
-def table_map(scene: bpy.types.Scene) -> BoneMap | None:
-    """The scene's map table as a core BoneMap (None when it has no rows)."""
-    rows = [(e.bone.strip(), e.source.strip()) for e in scene.pose2rot_map if e.bone.strip() and e.source.strip()]
+def table_map(obj: bpy.types.Object | None) -> BoneMap | None:
+    """The map table of the armature object ``obj`` as a core BoneMap (None when it has no rows, or
+    there is no object: the solve names what is missing)."""
+    if obj is None:
+        return None
+    rows = [(e.bone.strip(), e.source.strip()) for e in obj.pose2rot_map if e.bone.strip() and e.source.strip()]
     if not rows:
         return None
     bones = {}
@@ -50,32 +55,66 @@ def table_map(scene: bpy.types.Scene) -> BoneMap | None:
                 raise Pose2RotError(f"bone map: the source of '{bone}' is not valid JSON: {source[:60]}") from None
         else:
             bones[bone] = source
-    return parse_map(dict(_map_extra(scene), bones=bones), "bone map")
+    return parse_map(dict(_map_extra(obj), bones=bones), "bone map")
 
 
-def _map_extra(scene: bpy.types.Scene) -> dict:
-    """The map's keys besides its bones (named virtual points, ...) kept with the scene; a value
+def _map_extra(obj: bpy.types.Object) -> dict:
+    """The map's keys besides its bones (named virtual points, ...) kept with the armature; a value
     that is no JSON object (a damaged file, a script's slip) is an error naming where it lives."""
-    text = scene.pose2rot_map_extra
+    text = obj.pose2rot_map_extra
     try:
         extra = json.loads(text) if text else {}
     except json.JSONDecodeError:
         extra = None
     if not isinstance(extra, dict):
-        raise Pose2RotError(f"bone map: the scene's saved map settings (scene.pose2rot_map_extra) are not a JSON "
+        raise Pose2RotError(f"bone map: the saved map settings of '{obj.name}' (pose2rot_map_extra) are not a JSON "
                             f"object: {text[:60]}; Clear Map, or Load Map from a file")
     return extra
 
 
-def set_table(scene: bpy.types.Scene, bone_map: BoneMap) -> None:
-    """Replace the scene's map table with ``bone_map`` (named virtual points and other keys kept)."""
-    scene.pose2rot_map.clear()
+def set_table(obj: bpy.types.Object, bone_map: BoneMap) -> None:
+    """Replace the map table of the armature object ``obj`` with ``bone_map`` (named virtual points
+    and other keys kept)."""
+    obj.pose2rot_map.clear()
     for bone, source in bone_map.bones.items():
-        entry = scene.pose2rot_map.add()
+        entry = obj.pose2rot_map.add()
         entry.bone, entry.source = bone, source if isinstance(source, str) else json.dumps(source)
     extra = dict(bone_map.extra, **({"points": bone_map.points} if bone_map.points else {}))
-    scene.pose2rot_map_extra = json.dumps(extra) if extra else ""
-    scene.pose2rot_map_index = 0
+    obj.pose2rot_map_extra = json.dumps(extra) if extra else ""
+    obj.pose2rot_map_index = 0
+
+
+def clear_table(obj: bpy.types.Object) -> None:
+    """Empty the map table of the armature object ``obj``."""
+    obj.pose2rot_map.clear()
+    obj.pose2rot_map_extra = ""
+
+
+def adopt_scene_map(scene: bpy.types.Scene, obj: bpy.types.Object | None) -> str | None:
+    """Move the map that older versions kept on ``scene`` (Scene.pose2rot_map, still registered to
+    read their files) to the armature object ``obj`` when that has none; the note to report (None:
+    nothing moved)."""
+    rows = len(scene.pose2rot_map)
+    if obj is None or obj.type != 'ARMATURE' or not rows or len(obj.pose2rot_map):
+        return None
+    for row in scene.pose2rot_map:
+        entry = obj.pose2rot_map.add()
+        entry.bone, entry.source = row.bone, row.source
+    obj.pose2rot_map_extra = scene.pose2rot_map_extra
+    scene.pose2rot_map.clear()
+    scene.pose2rot_map_extra = ""
+    return f"the Bone Map this file kept on the scene now belongs to armature '{obj.name}' ({rows} rows)"
+
+
+def map_armature(context: bpy.types.Context) -> bpy.types.Object:
+    """The panel's armature, whose Bone Map the map operators edit, with a map the scene kept
+    adopted (adopt_scene_map); an error naming what to do when there is none."""
+    obj = panel_armature(context)
+    if obj is None:
+        raise Pose2RotError("no armature: select an armature object (or pick one in the pose2rot panel); "
+                            "each armature keeps its own Bone Map")
+    adopt_scene_map(context.scene, obj)
+    return obj
 
 
 def propose(obj: bpy.types.Object | None, collection: bpy.types.Collection | None):
@@ -154,16 +193,17 @@ class POSE2ROT_OT_map_auto(bpy.types.Operator):
 
     @reports_errors
     def execute(self, context):
-        proposal = propose(panel_armature(context), context.scene.pose2rot.tracks)
+        obj = map_armature(context)
+        proposal = propose(obj, context.scene.pose2rot.tracks)
         if not proposal.bone_map.bones:
             unused, more = proposal.unused, "…" if len(proposal.unused) > 4 else ""
             raise Pose2RotError(
-                f"no bone of '{panel_armature(context).name}' matches an empty of "
+                f"no bone of '{obj.name}' matches an empty of "
                 f"'{context.scene.pose2rot.tracks.name}' (empties {', '.join(unused[:4])}{more}); "
                 "the map is left as it was: check the armature and the tracks, or write MAP.json by hand and Load Map "
                 "(docs/RETARGETING.md)")
-        set_table(context.scene, proposal.bone_map)
-        for line in proposal_warnings(panel_armature(context), proposal):
+        set_table(obj, proposal.bone_map)
+        for line in proposal_warnings(obj, proposal):
             self.report({'WARNING'}, line)
         self.report({'INFO'}, f"{len(proposal.bone_map.bones)} bones mapped ({proposal.family} rig), "
                               f"{len(proposal.between)} solved between them, {len(proposal.kept)} keep their pose")
@@ -180,9 +220,10 @@ class POSE2ROT_OT_map_save(bpy.types.Operator, ExportHelper):
 
     @reports_errors
     def execute(self, context):
-        bone_map = table_map(context.scene)
+        obj = map_armature(context)
+        bone_map = table_map(obj)
         if bone_map is None:
-            raise Pose2RotError("the bone map is empty: fill it first (Automatic Map)")
+            raise Pose2RotError(f"the Bone Map of '{obj.name}' is empty: fill it first (Automatic Map)")
         save_map(bpy.path.abspath(self.filepath), bone_map)
         self.report({'INFO'}, f"saved {len(bone_map.bones)} bones to {self.filepath}")
         return {'FINISHED'}
@@ -198,9 +239,10 @@ class POSE2ROT_OT_map_load(bpy.types.Operator, ImportHelper):
 
     @reports_errors
     def execute(self, context):
+        obj = map_armature(context)
         bone_map = load_map(bpy.path.abspath(self.filepath))
-        set_table(context.scene, bone_map)
-        self.report({'INFO'}, f"loaded {len(bone_map.bones)} bones")
+        set_table(obj, bone_map)
+        self.report({'INFO'}, f"loaded {len(bone_map.bones)} bones into the Bone Map of '{obj.name}'")
         return {'FINISHED'}
 
 
@@ -211,9 +253,9 @@ class POSE2ROT_OT_map_clear(bpy.types.Operator):
     bl_label = "Clear Map"
     bl_options = {'REGISTER', 'UNDO'}
 
+    @reports_errors
     def execute(self, context):
-        context.scene.pose2rot_map.clear()
-        context.scene.pose2rot_map_extra = ""
+        clear_table(map_armature(context))
         return {'FINISHED'}
 
 
@@ -232,11 +274,17 @@ class POSE2ROT_PT_map(SidebarPanel, bpy.types.Panel):
 
     def draw(self, context):
         layout = self.layout
-        scene = context.scene
-        rows = len(scene.pose2rot_map)
+        obj = panel_armature(context)
+        if obj is None:
+            layout.label(text="Select or pick an armature: each keeps its own map", icon='INFO')
+            return
+        rows = len(obj.pose2rot_map)
+        if not rows and len(context.scene.pose2rot_map):
+            layout.label(text="The scene keeps a Bone Map from an older version: Solve Rotations moves it here",
+                         icon='INFO')
         layout.label(text=f"{rows} bones: Solve Rotations uses this map" if rows else
                      "Empty: empties are matched to bones by name", icon='INFO')
-        layout.template_list("POSE2ROT_UL_map", "", scene, "pose2rot_map", scene, "pose2rot_map_index", rows=6)
+        layout.template_list("POSE2ROT_UL_map", "", obj, "pose2rot_map", obj, "pose2rot_map_index", rows=6)
         row = layout.row(align=True)
         row.operator("pose2rot.map_auto", icon='AUTO')
         row.operator("pose2rot.map_clear", text="", icon='X')
@@ -250,12 +298,14 @@ CLASSES = (POSE2ROT_PG_map_entry, POSE2ROT_OT_map_auto, POSE2ROT_OT_map_save, PO
 
 
 def register_properties() -> None:
-    bpy.types.Scene.pose2rot_map = CollectionProperty(type=POSE2ROT_PG_map_entry)
-    bpy.types.Scene.pose2rot_map_index = IntProperty(default=0)
-    bpy.types.Scene.pose2rot_map_extra = StringProperty(default="", options={'HIDDEN'})
+    for owner in (bpy.types.Object, bpy.types.Scene):  # the scene's only to read older files (adopt_scene_map)
+        owner.pose2rot_map = CollectionProperty(type=POSE2ROT_PG_map_entry)
+        owner.pose2rot_map_index = IntProperty(default=0)
+        owner.pose2rot_map_extra = StringProperty(default="", options={'HIDDEN'})
 
 
 def unregister_properties() -> None:
-    del bpy.types.Scene.pose2rot_map_extra
-    del bpy.types.Scene.pose2rot_map_index
-    del bpy.types.Scene.pose2rot_map
+    for owner in (bpy.types.Object, bpy.types.Scene):
+        del owner.pose2rot_map_extra
+        del owner.pose2rot_map_index
+        del owner.pose2rot_map

@@ -91,7 +91,10 @@ class POSE2ROT_OT_solve_rotations(bpy.types.Operator):
         try:
             learned = learned_settings(context)
             options = solve_options(values, learned)
-            bone_map = mapping.table_map(scene)
+            adopted = mapping.adopt_scene_map(scene, obj)
+            if adopted:
+                self.report({'INFO'}, adopted)
+            bone_map = mapping.table_map(obj)
             plan, seconds = pipeline.solve_armature(scene, obj, collection, span, options, learned, progress, bone_map)
         except Pose2RotError as e:
             if bone_map is None or not str(e).startswith("map: "):

@@ -19,15 +19,16 @@ def panel_armature(context):
     return obj if obj is not None and obj.type == 'ARMATURE' else None
 
 
-def map_rows(scene) -> int:
-    """How many filled rows the scene's Bone Map has (0: bones match empties by name)."""
-    return sum(1 for e in scene.pose2rot_map if e.bone.strip() and e.source.strip())
+def map_rows(arm) -> int:
+    """How many filled rows the Bone Map of the armature object ``arm`` has (0: its bones match
+    empties by name)."""
+    return sum(1 for e in arm.pose2rot_map if e.bone.strip() and e.source.strip())
 
 
-def status_line(scene, arm, collection) -> tuple[str, str]:
-    """(text, icon) of the panel's line on how the armature's bones find their empties: through the
-    Bone Map when it has rows (the solve then reads it, not the names), else by name."""
-    rows = map_rows(scene)
+def status_line(arm, collection) -> tuple[str, str]:
+    """(text, icon) of the panel's line on how the armature's bones find their empties: through its
+    Bone Map when that has rows (the solve then reads it, not the names), else by name."""
+    rows = map_rows(arm)
     if rows:
         return f"Bone Map in use: {rows} rows (Clear Map to match by name)", 'GROUP_BONE'
     m = _match_summary(arm, collection)
@@ -85,9 +86,9 @@ class POSE2ROT_PT_main(SidebarPanel, bpy.types.Panel):
         elif settings.tracks is None:
             box.label(text="Pick a collection of empties, or import tracks", icon='INFO')
         else:
-            text, icon = status_line(context.scene, arm, settings.tracks)
+            text, icon = status_line(arm, settings.tracks)
             box.label(text=text, icon=icon)
-            if map_rows(context.scene) == 0:
+            if map_rows(arm) == 0:
                 m = _match_summary(arm, settings.tracks)
                 _names_line(box, "No track", m.unmatched_bones, 'BONE_DATA')
                 _names_line(box, "Unused", m.unmatched_tracks, 'EMPTY_DATA')

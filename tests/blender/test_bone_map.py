@@ -30,6 +30,11 @@ pipeline = importlib.import_module(EXT_NAME + ".pipeline")
 BATCH = Path(importlib.import_module(EXT_NAME).__file__).parent / "batch.py"
 
 
+def _rows():
+    """The Bone Map table of the panel's armature."""
+    return bpy.context.scene.pose2rot.armature.pose2rot_map
+
+
 def _mixamo_scene(tmp_path: Path, frames: int = 40):
     """A generated Mixamo-named humanoid walking (Blender's BVH import), its rest copy 'Rig', and
     empties named like MediaPipe landmarks at its joints ('landmarks', layout mediapipe33)."""
@@ -61,13 +66,13 @@ def test_mediapipe_empties_drive_a_mixamo_rig_through_a_saved_map(tmp_path):
     src, target, col, landmark = _mixamo_scene(tmp_path)
     scene = bpy.context.scene
     assert bpy.ops.pose2rot.map_auto() == {'FINISHED'}
-    table = {e.bone: e.source for e in scene.pose2rot_map}
+    table = {e.bone: e.source for e in _rows()}
     assert table["mixamorig:LeftForeArm"] == "left_elbow"
     assert json.loads(table["mixamorig:Hips"]) == {"mean": ["left_hip", "right_hip"]}
     assert bpy.ops.pose2rot.map_save(filepath=str(tmp_path / "map.json")) == {'FINISHED'}
-    assert bpy.ops.pose2rot.map_clear() == {'FINISHED'} and len(scene.pose2rot_map) == 0
+    assert bpy.ops.pose2rot.map_clear() == {'FINISHED'} and len(_rows()) == 0
     assert bpy.ops.pose2rot.map_load(filepath=str(tmp_path / "map.json")) == {'FINISHED'}
-    assert {e.bone: e.source for e in scene.pose2rot_map} == table
+    assert {e.bone: e.source for e in _rows()} == table
     assert bpy.ops.pose2rot.solve_rotations(armature="Rig", tracks_collection="landmarks") == {'FINISHED'}
     frames = scene_frames()
     heads = pose_points(target, frames)
@@ -98,7 +103,7 @@ def test_empties_keyed_every_few_frames_drive_a_rig_through_a_map(tmp_path):
     from pose2rot_core.options import SolveOptions
 
     plan = pipeline.compute_plan(scene, target, col, pipeline.SceneRange(1, 40), SolveOptions(use_reference=False),
-                                 bone_map=mapping.table_map(scene))
+                                 bone_map=mapping.table_map(target))
     between = (np.arange(1, 41) - 1) % 4 != 0
     assert not plan.solution.check.far[between].any(), plan.warnings
     assert bpy.ops.pose2rot.solve_rotations(armature="Rig", tracks_collection="landmarks") == {'FINISHED'}
@@ -106,7 +111,7 @@ def test_empties_keyed_every_few_frames_drive_a_rig_through_a_map(tmp_path):
     heads = pose_points(target, on_keys)
     names = [pb.name for pb in target.pose.bones]
     height = np.ptp(heads.reshape(-1, 3), axis=0).max()
-    for e in scene.pose2rot_map:
+    for e in _rows():
         if not e.source.startswith("{"):
             err = np.linalg.norm(heads[:, names.index(e.bone)] - landmark[e.source][on_keys - 1], axis=-1).max()
             assert err < 0.01 * height, (e.bone, err / height)
@@ -115,7 +120,7 @@ def test_empties_keyed_every_few_frames_drive_a_rig_through_a_map(tmp_path):
 def test_a_map_naming_a_missing_empty_fails_cleanly(tmp_path):
     _mixamo_scene(tmp_path, frames=10)
     scene = bpy.context.scene
-    entry = scene.pose2rot_map.add()
+    entry = _rows().add()
     entry.bone, entry.source = "mixamorig:Hips", "pelvis_marker"
     fails_cleanly("uses point 'pelvis_marker', which is not among the points of collection 'landmarks' "
                   r"\(the panel's Bone Map is in use: Clear Map to match bones", armature="Rig", tracks_collection="landmarks")
@@ -125,10 +130,10 @@ def test_a_map_naming_a_missing_empty_fails_cleanly(tmp_path):
     fails_cleanly(r'a source is a point name, \{"mean": \[...\]\} or', armature="Rig", tracks_collection="landmarks")
     entry.source = "pelvis"
     for damaged in ("{bad", "[1]"):                     # the hidden map settings, set by a script or a damaged file
-        scene.pose2rot_map_extra = damaged
-        fails_cleanly(r"saved map settings \(scene.pose2rot_map_extra\) are not a JSON object", armature="Rig",
+        scene.pose2rot.armature.pose2rot_map_extra = damaged
+        fails_cleanly(r"saved map settings of 'Rig' \(pose2rot_map_extra\) are not a JSON object", armature="Rig",
                       tracks_collection="landmarks")
-    scene.pose2rot_map_extra = ""
+    scene.pose2rot.armature.pose2rot_map_extra = ""
 
 
 def test_automatic_map_needs_an_armature_and_a_collection_of_empties(tmp_path):
@@ -144,7 +149,7 @@ def test_automatic_map_needs_an_armature_and_a_collection_of_empties(tmp_path):
     bpy.context.view_layer.objects.active = None
     with pytest.raises(RuntimeError, match="no armature"):
         bpy.ops.pose2rot.map_auto()
-    assert len(scene.pose2rot_map) == 0
+    assert len(bpy.data.objects["Rig"].pose2rot_map) == 0
 
 
 def test_automatic_map_matching_no_bone_says_so_and_keeps_the_table(tmp_path):
@@ -153,7 +158,7 @@ def test_automatic_map_matching_no_bone_says_so_and_keeps_the_table(tmp_path):
     _mixamo_scene(tmp_path, frames=5)
     scene = bpy.context.scene
     assert bpy.ops.pose2rot.map_auto() == {'FINISHED'}
-    rows = [(e.bone, e.source) for e in scene.pose2rot_map]
+    rows = [(e.bone, e.source) for e in _rows()]
     others = bpy.data.collections.new("others")
     scene.collection.children.link(others)
     for name in ("foo", "bar"):
@@ -161,7 +166,7 @@ def test_automatic_map_matching_no_bone_says_so_and_keeps_the_table(tmp_path):
     scene.pose2rot.tracks = others
     with pytest.raises(RuntimeError, match="no bone of 'Rig' matches an empty of 'others' \\(empties foo, bar\\)"):
         bpy.ops.pose2rot.map_auto()
-    assert [(e.bone, e.source) for e in scene.pose2rot_map] == rows
+    assert [(e.bone, e.source) for e in _rows()] == rows
 
 
 def test_a_map_with_another_solver_is_refused_in_blenders_words(tmp_path):
@@ -233,7 +238,7 @@ def test_automatic_map_of_imported_bvh_empties_reads_their_tree(tmp_path):
     scene = bpy.context.scene
     scene.pose2rot.armature = rig
     assert bpy.ops.pose2rot.map_auto() == {'FINISHED'}
-    table = {e.bone: e.source for e in scene.pose2rot_map}
+    table = {e.bone: e.source for e in _rows()}
     assert table["mixamorig:Spine"] == "abdomen" and table["mixamorig:Spine2"] == "chest", table
     assert bpy.ops.pose2rot.solve_rotations(armature=rig.name, tracks_collection="cmu") == {'FINISHED'}
     heads = pose_points(rig, scene_frames()[::10])
@@ -258,7 +263,7 @@ def test_automatic_map_of_a_second_import_of_the_same_layout(tmp_path):
         assert bpy.ops.pose2rot.import_tracks(filepath=str(body), collection_name=take) == {'FINISHED'}
         scene.pose2rot.armature, scene.pose2rot.tracks = rig, bpy.data.collections[take]
         assert bpy.ops.pose2rot.map_auto() == {'FINISHED'}
-        tables.append({e.bone: e.source for e in scene.pose2rot_map})
+        tables.append({e.bone: e.source for e in _rows()})
         assert bpy.ops.pose2rot.solve_rotations(armature=rig.name, tracks_collection=take) == {'FINISHED'}
         heads.append(pose_points(rig, scene_frames()[::10]))
     assert tables[1]["mixamorig:LeftForeArm"] == "left_elbow.001"
@@ -274,7 +279,7 @@ def test_bones_a_map_drives_through_a_mean_are_solved_over_old_keys(tmp_path):
     src, target, col, _ = _mixamo_scene(tmp_path, frames=20)
     scene = bpy.context.scene
     assert bpy.ops.pose2rot.map_auto() == {'FINISHED'}
-    for e in scene.pose2rot_map:
+    for e in _rows():
         if e.bone in ("mixamorig:LeftHandIndex1", "mixamorig:LeftHandPinky1"):
             e.source = '{"mean": ["%s", "%s"]}' % (e.source, e.source)
     assert bpy.ops.pose2rot.solve_rotations(armature="Rig", tracks_collection="landmarks") == {'FINISHED'}
@@ -286,6 +291,7 @@ def test_bones_a_map_drives_through_a_mean_are_solved_over_old_keys(tmp_path):
         pb.rotation_mode = 'XYZ'
         pb.rotation_euler = (0.3, 0.0, 0.0)
         pb.keyframe_insert("rotation_euler", frame=1)
+    mapping.set_table(keyed, mapping.table_map(target))              # the same map on the keyed rig
     assert bpy.ops.pose2rot.solve_rotations(armature="Keyed", tracks_collection="landmarks") == {'FINISHED'}
     assert angle_deg(basis_rotations(keyed, scene_frames())[:, hand], fresh).max() < 0.1
 
@@ -322,7 +328,7 @@ def test_a_map_drives_the_tails_of_leaf_bones(tmp_path):
     scene = bpy.context.scene
     scene.pose2rot.armature, scene.pose2rot.tracks = rig, col
     assert bpy.ops.pose2rot.map_auto() == {'FINISHED'}
-    table = {e.bone: e.source for e in scene.pose2rot_map}
+    table = {e.bone: e.source for e in _rows()}
     assert table["lFoot_end"] == "left_foot_index" and table["rFoot_end"] == "right_foot_index", table
     assert bpy.ops.pose2rot.solve_rotations(armature="Rig", tracks_collection="landmarks") == {'FINISHED'}
     solved = pose_points(rig, frames, "tail")
@@ -348,7 +354,7 @@ def test_the_summary_says_what_a_mapped_solve_is_measured_against(tmp_path):
     from pose2rot_core.options import SolveOptions
 
     span = pipeline.SceneRange(frame_start=scene.frame_start, frame_end=scene.frame_end)
-    plan = pipeline.compute_plan(scene, rig, col, span, SolveOptions(), bone_map=mapping.table_map(scene))
+    plan = pipeline.compute_plan(scene, rig, col, span, SolveOptions(), bone_map=mapping.table_map(rig))
     assert plan.against.startswith("the points the map places (from their empties, scaled ×0.0"), plan.against
 
 
@@ -413,9 +419,60 @@ def test_the_panel_says_when_the_bone_map_is_in_use(tmp_path):
     src, target, col, _ = _mixamo_scene(tmp_path)
     panel = importlib.import_module(EXT_NAME + ".panel")
     scene = bpy.context.scene
-    assert panel.status_line(scene, target, col)[0].startswith("Matched ")
+    assert panel.status_line(target, col)[0].startswith("Matched ")
     assert bpy.ops.pose2rot.map_auto() == {'FINISHED'}
-    text, _ = panel.status_line(scene, target, col)
-    assert text == f"Bone Map in use: {len(scene.pose2rot_map)} rows (Clear Map to match by name)"
+    text, _ = panel.status_line(target, col)
+    assert text == f"Bone Map in use: {len(_rows())} rows (Clear Map to match by name)"
     assert bpy.ops.pose2rot.map_clear() == {'FINISHED'}
-    assert panel.status_line(scene, target, col)[0].startswith("Matched ")
+    assert panel.status_line(target, col)[0].startswith("Matched ")
+
+
+def test_each_armature_keeps_its_own_bone_map(tmp_path):
+    """Two characters in one scene: the Bone Map lived on the scene, so a map made for one armature
+    drove the other too, and switching the panel's armature showed (and solved through) the wrong
+    table. Each armature now keeps its own: 'Rig' solves through its map whatever the panel shows,
+    'Rig2' without one matches by name (its hips find no landmark named so: refused, nothing
+    changed), and after its own Automatic Map both solve onto the landmarks."""
+    src, target, col, landmark = _mixamo_scene(tmp_path, frames=20)
+    scene = bpy.context.scene
+    assert bpy.ops.pose2rot.map_auto() == {'FINISHED'}
+    table = {e.bone: e.source for e in target.pose2rot_map}
+    other = rest_copy(src, "Rig2")
+    scene.pose2rot.armature = other
+    assert len(other.pose2rot_map) == 0
+    panel = importlib.import_module(EXT_NAME + ".panel")
+    assert panel.status_line(other, col)[0].startswith("Matched 2 of ")       # by name: 'Rig's map is not its
+    assert bpy.ops.pose2rot.solve_rotations(armature="Rig", tracks_collection="landmarks") == {'FINISHED'}
+    with pytest.raises(RuntimeError, match="the root bone 'mixamorig:Hips' has no track in 'landmarks'"):
+        bpy.ops.pose2rot.solve_rotations(armature="Rig2", tracks_collection="landmarks")
+    assert other.animation_data is None or other.animation_data.action is None
+    assert bpy.ops.pose2rot.map_auto() == {'FINISHED'}
+    assert {e.bone: e.source for e in other.pose2rot_map} == table == {e.bone: e.source for e in target.pose2rot_map}
+    assert bpy.ops.pose2rot.solve_rotations(armature="Rig2", tracks_collection="landmarks") == {'FINISHED'}
+    for rig in (target, other):
+        heads = pose_points(rig, scene_frames())
+        names = [pb.name for pb in rig.pose.bones]
+        height = np.ptp(heads.reshape(-1, 3), axis=0).max()
+        err = np.linalg.norm(heads[:, names.index("mixamorig:LeftForeArm")] - landmark["left_elbow"], axis=-1).max()
+        assert err < 0.01 * height, (rig.name, err / height)
+
+
+def test_a_bone_map_an_older_version_kept_on_the_scene_moves_to_the_armature(tmp_path):
+    """Files saved when the Bone Map lived on the scene keep their map: the first solve (or map
+    button) moves it to the armature that uses it, says so, and solves through it."""
+    src, target, col, landmark = _mixamo_scene(tmp_path, frames=20)
+    scene = bpy.context.scene
+    assert bpy.ops.pose2rot.map_auto() == {'FINISHED'}
+    table = {e.bone: e.source for e in target.pose2rot_map}
+    for bone, source in table.items():                           # as an older version stored it
+        entry = scene.pose2rot_map.add()
+        entry.bone, entry.source = bone, source
+    mapping.clear_table(target)
+    assert bpy.ops.pose2rot.solve_rotations(armature="Rig", tracks_collection="landmarks") == {'FINISHED'}
+    assert {e.bone: e.source for e in target.pose2rot_map} == table and len(scene.pose2rot_map) == 0
+    heads = pose_points(target, scene_frames())
+    names = [pb.name for pb in target.pose.bones]
+    height = np.ptp(heads.reshape(-1, 3), axis=0).max()
+    err = np.linalg.norm(heads[:, names.index("mixamorig:LeftForeArm")] - landmark["left_elbow"], axis=-1).max()
+    assert err < 0.01 * height, err / height
+    assert mapping.adopt_scene_map(scene, target) is None        # nothing left to move
