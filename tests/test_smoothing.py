@@ -15,9 +15,10 @@ from pose2rot_core.errors import Pose2RotError
 from pose2rot_core.evaluate import add_noise, evaluate_clip, jitter
 from pose2rot_core.kernels import CLAMP_STDS, local_quadratic
 from pose2rot_core.rotations import geodesic_angle
-from pose2rot_core.smoothing import (AT_ORIGIN_FRACTION, COLLAPSED_FRACTION, _every_axis, bone_lengths, clean_positions,
-                                     column_nanmedian, estimate_noise, find_outliers, lost_frames, mark_gaps,
-                                     on_parent_track, parse_smooth)
+from pose2rot_core.noise_estimate import bone_lengths, column_nanmedian, estimate_noise
+from pose2rot_core.placeholders import AT_ORIGIN_FRACTION, COLLAPSED_FRACTION, _every_axis, lost_frames, on_parent_track
+from pose2rot_core.smoothing import clean_positions, mark_gaps, parse_smooth
+from pose2rot_core.spikes import find_outliers
 from pose2rot_core.solvers import prepare_tracks, solve
 from pose2rot_core.stacks import joint_planes
 from pose2rot_core.tracks_io import tracks_from_bvh
@@ -162,7 +163,7 @@ def test_a_point_that_rests_at_the_origin_is_data():
     passes through the origin), and a point there in most frames are data, not dropouts: also
     when its bone is off its rest length in the few frames it leaves the origin (a glitch), which
     must not turn the frames at the origin into gaps."""
-    from pose2rot_core.smoothing import dropped_to_origin
+    from pose2rot_core.placeholders import dropped_to_origin
 
     rng = np.random.default_rng(3)
     parents, lengths, P = _chain(100, 60.0, speed=3.0, rng=rng)
@@ -254,7 +255,7 @@ def test_repeats_by_nature_are_data(cmu):
     """Samples that repeat exactly but are no hold stay data: tracks rounded to 0.3 % of the height
     (resting feet repeat, then step off), a pose held for 20 frames then cut into the motion
     (every point repeats), a hand that rests and then moves off (its steps grow from nothing)."""
-    from pose2rot_core.smoothing import held_samples
+    from pose2rot_core.placeholders import held_samples
 
     tracks = tracks_from_bvh(cmu, reference_frame=0)
     H, P = tracks.skeleton.height, tracks.positions
@@ -275,7 +276,7 @@ def test_tracks_at_another_joints_point_are_a_warning(cmu):
     shoulder is for 15 frames (the upper arm and forearm about as long: the hand 25 % off, no length
     tells): the joints and frames are named in a warning. Share bones (siblings at their real
     twin's offset) coincide by right: no warning."""
-    from pose2rot_core.smoothing import coinciding_samples
+    from pose2rot_core.placeholders import coinciding_samples
     from pose2rot_core.solvers import solve
     from pose2rot_core.variants import make_variant
 

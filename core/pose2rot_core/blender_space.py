@@ -129,10 +129,10 @@ def file_points(path: str | Path, csv_up_axis: str = "auto", layout: str | None 
     A ``.npy`` needs ``layout`` (a name of pose2rot_core.layouts); other point sets whose points are
     exactly a layout's, by name, are that layout; FreeMoCap output is read from its recording when
     its body file (``output_data/mediapipe_body_3d_xyz.npy``) is given. Samples of
-    confidence below smoothing.MIN_CONFIDENCE are NaN (no data), as the solver counts them."""
+    confidence below placeholders.MIN_CONFIDENCE are NaN (no data), as the solver counts them."""
     from .layouts import named_layout
     from .pointsets import FREEMOCAP_BODY, PointSet, detect_up, load_points
-    from .smoothing import gate_low_confidence
+    from .placeholders import gate_low_confidence
     from .tracks_csv import read_csv_points
     from .tracks_io import tracks_path
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from .rotations import best_fit_rotation, nearest_rotation, rotation_between, smoothstep
 from .skeleton import Skeleton
-from .smoothing import bone_lengths
+from .noise_estimate import bone_lengths
 from .solvers.geometric.fit import pairwise_alignment
 
 #: rest offsets of a joint's children within this sine of one line cannot say how it turned

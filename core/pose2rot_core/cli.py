@@ -398,7 +398,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         positions = clip.fk()
         up = _bvh_up(clip, positions)
     else:
-        from .smoothing import gate_low_confidence
+        from .placeholders import gate_low_confidence
         from .tracks_io import load_tracks
         from .units import scale_problem
 

@@ -4,7 +4,7 @@ Real motion builds up over frames; a tracker that reads another person, or flips
 other side of its leg (a monocular tracker's depth ambiguity), moves points in one frame far beyond
 how they usually move, and back as suddenly. Bone lengths do not always show it (a knee flipped about
 the line from hip to ankle keeps both bones' lengths; a whole body moved keeps every one), so the
-spike test of smoothing.find_outliers misses it. Here a jump is read from continuity:
+spike test of spikes.find_outliers misses it. Here a jump is read from continuity:
 
 - the whole body (most of its points) jumps away and, within JUMP_FRAMES frames, back to where its
   motion leads (jumped_away);
@@ -23,7 +23,8 @@ from __future__ import annotations
 import numpy as np
 
 from .rotations import norm
-from .smoothing import CUT_FRACTION, column_nanmedian
+from .noise_estimate import column_nanmedian
+from .smoothing import CUT_FRACTION
 from .wording import WARNING_PREFIX
 
 #: points that jump away and back within this many frames were not there ...
@@ -149,7 +150,7 @@ def joint_jumps_as_gaps(points: np.ndarray, parents: np.ndarray, names: tuple[st
     (``noisy`` tracks), or, in clean tracks, followed and named with their frames (from
     ``first_frame``) in a warning (clean clips keep their rare glitches); ``points`` itself where
     nothing is set."""
-    from .smoothing import _gaps_note
+    from .placeholders import gaps_note
     from .tracks_io import describe_names, describe_spans, frame_spans
 
     alone = joint_jumped_away(points, parents, height, fps)
@@ -158,7 +159,7 @@ def joint_jumps_as_gaps(points: np.ndarray, parents: np.ndarray, names: tuple[st
     why = ("away and back while the joints around hold their course (a tracker's glitch: a knee flipped to "
            "the other side of the leg, another point read)")
     if noisy:
-        report.append(_gaps_note(alone, names, f"jumping {why}"))
+        report.append(gaps_note(alone, names, f"jumping {why}"))
         out = points.copy()
         out[alone] = np.nan
         return out

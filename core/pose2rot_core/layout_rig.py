@@ -15,7 +15,7 @@ from .errors import Pose2RotError
 from .pointsets import PointSet
 from .rotations import best_fit_rotation, normalize
 from .skeleton import Skeleton
-from .smoothing import bone_lengths, column_nanmedian
+from .noise_estimate import bone_lengths, column_nanmedian
 from .tracks import Tracks
 
 #: a leaf's drawn tip is this fraction of its own bone

@@ -223,9 +223,9 @@ def rig_targets(points: PointSet, rig: Skeleton, bone_map: BoneMap, up: str,
 
 def points_with_gaps(points: PointSet, report: list[str]) -> PointSet:
     """``points`` with what is no data set to NaN, as the solver does for tracks (a note for each):
-    samples of confidence below smoothing.MIN_CONFIDENCE, and frames where the detector lost the
-    person (every point at one place, see smoothing.lost_frames)."""
-    from .smoothing import no_data_as_gaps
+    samples of confidence below placeholders.MIN_CONFIDENCE, and frames where the detector lost the
+    person (every point at one place, see placeholders.lost_frames)."""
+    from .placeholders import no_data_as_gaps
 
     notes: list[str] = []
     P, _ = no_data_as_gaps(points.positions, points.confidence, points.first_frame, notes)
@@ -313,7 +313,8 @@ def denoise_targets(targets: RigTargets, X: np.ndarray, fps: float, smooth: str 
     right first (_tracker_glitches_filled; frames from ``first_frame`` in its notes): the noise is
     read from how the distances between them wobble, on the ``keyed`` [T] frames when the points
     were keyed every few frames (see PointSet.keyed; at least 5 of them)."""
-    from .smoothing import AUTO_THRESHOLD, clean_positions, noise_on_keys
+    from .noise_estimate import AUTO_THRESHOLD, noise_on_keys
+    from .smoothing import clean_positions
 
     mapped = np.flatnonzero(targets.direct | targets.soft)
     parents = targets.skeleton.parents
@@ -390,7 +391,9 @@ def _placeholders_before_smoothing(X: np.ndarray, parents: np.ndarray, rest: np.
     longer shows (jittered points, a wrist on the elbow's point or held for 20 frames: the hand 29-32 %
     of the height from where the gap puts it, with warnings and flips). Filled as the points' gaps
     are, they solve as if marked missing. Points that are not smoothed are left to the solve."""
-    from .smoothing import AUTO_THRESHOLD, HELD_NOTE, _gaps_note, _placeholders_as_gaps, held_samples, parse_smooth
+    from .noise_estimate import AUTO_THRESHOLD
+    from .placeholders import HELD_NOTE, gaps_note, held_samples, placeholders_as_gaps
+    from .smoothing import parse_smooth
     from .tracks_io import fill_gaps
 
     noisy = noise > AUTO_THRESHOLD * height
@@ -398,10 +401,10 @@ def _placeholders_before_smoothing(X: np.ndarray, parents: np.ndarray, rest: np.
     if mode == "off" or mode == "auto" and not noisy.any():
         return X, np.zeros(X.shape[:2], bool)
     notes: list[str] = []
-    marked = _placeholders_as_gaps(X, parents, rest, height, names, notes)
+    marked = placeholders_as_gaps(X, parents, rest, height, names, notes)
     held = held_samples(X, height) & noisy[None] & np.isfinite(marked).all(axis=-1)
     if held.any():
-        notes.append(_gaps_note(held, names, HELD_NOTE))
+        notes.append(gaps_note(held, names, HELD_NOTE))
         marked = np.where(held[..., None], np.nan, marked)
     report.extend(f"points: {line}" for line in notes)
     gaps = np.isnan(marked).any(axis=-1) & np.isfinite(X).all(axis=-1)

@@ -27,8 +27,9 @@ from .fk import end_site_positions
 from .kernels import CLAMP_STDS
 from .noisy_lengths import median_noise, noisy_median, unbiased_median
 from .rotations import best_fit_rotation, geodesic_angle, norm, normalize
-from .smoothing import (AUTO_THRESHOLD, OUTLIER_MIN_FRACTION, bone_lengths, column_nanmedian,
-                        find_cuts)
+from .noise_estimate import AUTO_THRESHOLD, bone_lengths, column_nanmedian
+from .smoothing import find_cuts
+from .spikes import OUTLIER_MIN_FRACTION
 from .skeleton import Skeleton
 from .solution import Solution
 from .stacks import any_axis

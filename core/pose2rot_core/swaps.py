@@ -22,7 +22,7 @@ import numpy as np
 from .names import mirror_pairs
 from .rotations import norm
 from .running import running_median
-from .smoothing import column_nanmedian
+from .noise_estimate import column_nanmedian
 from .wording import WARNING_PREFIX
 
 #: at a swap's first and last frame, exchanging the pair's two points must take more than this many

@@ -146,7 +146,7 @@ def save_tracks(path: str | Path, tracks: Tracks) -> None:
 def check_root(tracks: Tracks) -> None:
     """Raise when the root joint has no position in any frame (nothing can place the clip)."""
     if np.isnan(tracks.positions[:, 0]).any(axis=-1).all():
-        from .smoothing import MIN_CONFIDENCE
+        from .placeholders import MIN_CONFIDENCE
 
         name = tracks.skeleton.names[0]
         why = ""

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .errors import Pose2RotError
-from .smoothing import bone_lengths, column_nanmedian
+from .noise_estimate import bone_lengths, column_nanmedian
 from .tracks import Tracks
 
 #: (unit, metres per unit) for the guess of ``unit_guess``

@@ -11,7 +11,8 @@ from ..errors import Pose2RotError
 from ..options import SOLVERS, SolveOptions
 from ..rotations import rotation_defect
 from ..safety import ResultTooFarError, SafetyCheck, check_solution
-from ..smoothing import AUTO_THRESHOLD, Cleaning, hold_back, mark_gaps, segments, smooth_rotations, smooth_tracks
+from ..noise_estimate import AUTO_THRESHOLD
+from ..smoothing import Cleaning, hold_back, mark_gaps, segments, smooth_rotations, smooth_tracks
 from ..solution import Solution
 from ..stacks import any_axis, mat_mul
 from ..tracks import Tracks, check_frame_range

@@ -32,7 +32,8 @@ from ...rotations import (axis_angle_to_matrix, cross, norm, normalize, rotation
                           rotation_vector, twist_angle)
 from ...running import running_mean, running_mean_of_data, running_mean_noise, window_frames
 from ...safety import CLEAN_TOLERANCE, NOISE_STDS
-from ...smoothing import bone_lengths, column_nanmedian, segments
+from ...noise_estimate import bone_lengths, column_nanmedian
+from ...smoothing import segments
 from ...skeleton import Skeleton
 from ...solution import Solution
 from ...stacks import (any_per_point, component_major, empty_matrices, empty_vectors, frame_mean, frames_first, frames_last,

@@ -15,7 +15,7 @@ import numpy as np
 
 from ...rotations import norm, normalize, smoothstep
 from ...skeleton import Skeleton, has_length
-from ...smoothing import column_nanmedian
+from ...noise_estimate import column_nanmedian
 from ...stacks import any_per_point, component_major, empty_vectors, frames_first, joint_planes, mat_mul, mat_vec
 from ...tracks import Tracks
 from ...wording import WARNING_PREFIX

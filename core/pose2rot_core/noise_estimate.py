@@ -1,0 +1,253 @@
+"""How noisy point tracks are, told from their bones.
+
+Real motion, however fast and at whatever frame rate, keeps the distance between a joint and its
+parent (or changes it slowly, as translating hips or breathing do), while noise makes it jitter
+from frame to frame. ``estimate_noise`` reads each joint's noise std (per axis) from the robust
+spread of the fourth difference over time of its bones' lengths: clean mocap gives zero. Positions
+are ``[T,J,3]`` (NaN = missing) in file units; AUTO_THRESHOLD of the height tells noisy tracks from
+clean ones.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .rotations import norm, smoothstep
+from .stacks import all_per_point, any_axis, joint_batches, joint_planes, joint_rows
+
+#: noise std (fraction of the skeleton height) below which tracks are clean: ``smooth="auto"`` leaves
+#: such a joint untouched (unless it is noisy for a short bone, see smoothing.SHORT_BONE_NOISE)
+AUTO_THRESHOLD = 1e-3
+
+#: bones shorter than this fraction of the height do not enter the noise estimate (their length is
+#: dominated by the noise itself)
+NOISE_BONE_FRACTION = 0.01
+#: ... nor do bones shorter than this many noise stds (a first estimate from the longer bones)
+NOISE_BONE_STDS = 8.0
+#: a bone's length jitter counts as noise only while its fourth difference is at least this share of
+#: white noise's ratio to the first difference (sqrt(35)); smoother changes are motion
+WHITE_RATIO = 0.8
+#: std of the fourth difference of white noise, in units of the noise std: sqrt(1+16+36+16+1)
+_D4_GAIN = np.sqrt(70.0)
+#: a noise std read (as _white_noise_std reads it) from n fourth differences of white noise is off
+#: by a factor whose log has about this variance over n: 2.5-2.7 from a few hundred differences on,
+#: measured on simulated noise (more than the 1.36 of the median of independent samples: the
+#: fourth differences overlap)
+MAD_LOG_VARIANCE = 2.6
+#: a joint's noise reading this many stds (its sampling's and the joints' real spread) from the
+#: clip's median starts to count as its own, and from the second fully, instead of being pulled
+#: towards the median: on even noise 99.5-99.9 % of the readings from 10-60 frames stay within 2.5
+#: stds (the largest seen: 4.0), while one joint five times noisier is 3-10 stds off from 30 frames on
+OWN_STDS = (2.5, 4.0)
+
+
+def estimate_noise(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.ndarray, height: float,
+                   valid: np.ndarray | None = None) -> np.ndarray:
+    """[J] noise std per axis (file units) of positions [T,J,3] (NaN = missing), from the bones to
+    the parents (-1: none): the robust std of the fourth difference over time of a bone's length is
+    sqrt(s_child^2 + s_parent^2) for noise s per axis at either end; each joint takes the median
+    over its bones of that std / sqrt(2), pulled towards the clip's typical level as far as few
+    frames leave it uncertain (_pooled_where_few). A bone whose rest length (``rest_lengths`` [J], to the
+    parent) is shorter than NOISE_BONE_FRACTION of the height or NOISE_BONE_STDS noise stds (than
+    every bone read that way) has a length that jitters less than its noise: its std is read from
+    the fourth difference of the bone's vector instead (motion moves a short bone's end little),
+    where its length is not rigid and the vector's change is white (see _bone_vector_noise).
+    Frames where ``valid`` [T,J] is False do not count; clips shorter than 5 frames tell nothing
+    (joints without a usable bone take the median of the others)."""
+    T, J = positions.shape[:2]
+    raw, samples = _bone_length_noise(positions, parents, valid)  # [J]: bone to the parent
+    rest = np.asarray(rest_lengths, np.float64)
+    long = _noise_bones(raw, rest, height)
+    short = np.flatnonzero(~long & (np.asarray(parents) >= 0) & (rest < rest[long].min(initial=np.inf)))
+    bone_noise = np.where(long, raw, np.nan)
+    if long.any() and len(short):
+        bone_noise[short], samples[short] = _bone_vector_noise(positions, short, np.asarray(parents)[short], valid)
+    if not np.isfinite(bone_noise).any():
+        return np.zeros(J)
+    counted = np.where(np.isfinite(bone_noise), samples, 0.0)  # differences behind each bone's reading
+    row, child, parent = _bone_rows(np.asarray(parents))
+    per_joint = np.full((1 + row.max(initial=0), J), np.nan)  # [bones, J]: to the parent, children's
+    read_from = np.zeros_like(per_joint)
+    per_joint[0], read_from[0] = bone_noise, counted
+    per_joint[row, parent], read_from[row, parent] = bone_noise[child], counted[child]
+    out = _pooled_where_few(column_nanmedian(per_joint) / np.sqrt(2.0), read_from.sum(axis=0))
+    out = np.where(np.isnan(out), column_nanmedian(bone_noise[:, None])[0] / np.sqrt(2.0), out)
+    present = ~all_per_point(np.isnan(positions))
+    return np.where(present, out, 0.0)
+
+
+def _bone_rows(parents: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row [B], child [B], parent [B]) of the B bones of ``parents`` [J] (-1: none): each child's
+    place among its parent's children in ascending order, counted from 1 (row 0 is the parent's own
+    bone)."""
+    child = np.flatnonzero(parents >= 0)
+    parent = parents[child]
+    order = np.argsort(parent, kind="stable")  # siblings stay ascending
+    first = np.searchsorted(parent[order], parent[order])  # where each one's sibling group starts
+    row = np.empty(len(child), np.int64)
+    row[order] = np.arange(len(child)) - first + 1
+    return row, child, parent
+
+
+def _pooled_where_few(noise: np.ndarray, samples: np.ndarray) -> np.ndarray:
+    """[J] per-joint noise ``noise`` [J] (NaN: not read), each read from ``samples`` [J] fourth
+    differences, pulled towards the clip's typical level as far as its few samples leave it
+    uncertain (empirical Bayes on the log scale): a noise read from n differences is off by a
+    factor whose log has variance MAD_LOG_VARIANCE / n, and the joints' readings spread by that
+    plus what really differs between them (read robustly: the MAD of the readings, less the typical
+    sampling variance); each keeps the share of its difference from their median that the real
+    differences explain. A reading further from the median than sampling and that spread explain
+    (OWN_STDS) is its own: one joint five times noisier than the body, over 30-60 frames. Long clips
+    keep their joints' own levels (a hand twice as noisy as the body), while a few frames, which
+    read one joint of a body with even noise 3.7 times too noisy, read them all near their median.
+    Zero readings (clean tracks) stay."""
+    read = np.isfinite(noise) & (noise > 0) & (samples > 0)
+    if read.sum() < 3:
+        return noise
+    x, sampling = np.log(noise[read]), MAD_LOG_VARIANCE / samples[read]
+    middle = float(np.median(x))
+    real = max(0.0, float((1.4826 * np.median(np.abs(x - middle))) ** 2 - np.median(sampling)))
+    z = np.abs(x - middle) / np.sqrt(sampling + real)
+    own = smoothstep((z - OWN_STDS[0]) / (OWN_STDS[1] - OWN_STDS[0]))
+    out = noise.copy()
+    out[read] = np.exp(x - (1.0 - own) * sampling / (real + sampling) * (x - middle))
+    return out
+
+
+def _noise_bones(raw: np.ndarray, rest: np.ndarray, height: float) -> np.ndarray:
+    """[J] the bones to read the noise from: at least NOISE_BONE_FRACTION of the height and
+    NOISE_BONE_STDS noise stds long (the length of a bone only a few noise stds long jitters less
+    than the noise) — or, where no bone is that long, the longest quarter of the bones."""
+    seen = np.isfinite(raw) & (rest > 0)
+    if not seen.any():
+        return seen
+    long = seen & (rest >= NOISE_BONE_FRACTION * height)
+    if not long.any():
+        long = seen & (rest >= np.percentile(rest[seen], 75))
+    longer = long & (rest >= NOISE_BONE_STDS * np.median(raw[long]) / np.sqrt(2.0))
+    return longer if longer.any() else long & (rest >= np.percentile(rest[long], 75))
+
+
+def _bone_length_noise(positions: np.ndarray, parents: np.ndarray, valid: np.ndarray | None
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """([J] robust std, divided by that of white noise, of the fourth difference of each joint's
+    distance to its parent (NaN where there is no parent, too few data, or the distance changes
+    more smoothly than noise does: motion; where it keeps one length to rounding, as clean
+    tracks do, the rounding's std however smoothly it changes: neither end carries noise), [J]
+    how many differences it was read from)."""
+    T, J = positions.shape[:2]
+    out, samples = np.full(J, np.nan), np.zeros(J)
+    bones = np.flatnonzero(np.asarray(parents) >= 0)
+    if T < 5 or not bones.size:
+        return out, samples
+    par = np.asarray(parents)[bones]
+    length = bone_lengths(positions, bones, par)  # [T,B]
+    ok = ~np.isnan(length)
+    if valid is not None:
+        ok &= valid[:, bones] & valid[:, par]
+    rigid = _rigid(length, ok)
+    out[bones], samples[bones] = _white_noise_std(length[..., None], ok, rigid)
+    return out, samples
+
+
+def _rigid(length: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """[B] whether each column of ``length`` [T,B] keeps one value over its frames ``ok`` [T,B] to
+    a billionth of it (rounding); False where it has no data."""
+    longest = np.where(ok, length, -np.inf).max(axis=0)
+    shortest = np.where(ok, length, np.inf).min(axis=0)
+    return ok.any(axis=0) & (longest - shortest <= 1e-9 * longest)
+
+
+def _white_noise_std(x: np.ndarray, ok: np.ndarray, rigid: np.ndarray | None = None
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """([B] robust std, divided by that of white noise, of the fourth difference over time of each
+    of B series x [T,B,k] (its k components pooled), over the frames ``ok`` [T,B]; NaN where there
+    are fewer than 5 such differences, or where the series changes more smoothly than noise does
+    (but for the ``rigid`` [B] series, which keep one value and change by rounding only, see
+    _rigid): white noise has a fourth difference sqrt(35) times its first, while a length or
+    vector that changes with the motion (a translating joint, seen at a low frame rate) has a
+    smaller ratio; [B] how many differences (times k) each was read from)."""
+    d4 = x[4:] - 4 * x[3:-1] + 6 * x[2:-2] - 4 * x[1:-3] + x[:-4]
+    ok4 = ok[4:] & ok[3:-1] & ok[2:-2] & ok[1:-3] & ok[:-4]
+    ok1 = ok[1:] & ok[:-1]
+    mad = _pooled_nanmedian(np.where(ok4[..., None], np.abs(d4), np.nan))
+    mad1 = _pooled_nanmedian(np.where(ok1[..., None], np.abs(x[1:] - x[:-1]), np.nan))
+    usable = (ok4.sum(axis=0) >= 5) & ((mad >= WHITE_RATIO * np.sqrt(35.0) * mad1) | (
+        False if rigid is None else rigid))
+    return np.where(usable, 1.4826 * mad / _D4_GAIN, np.nan), ok4.sum(axis=0) * float(x.shape[-1])
+
+
+def _pooled_nanmedian(x: np.ndarray) -> np.ndarray:
+    """[B] column_nanmedian of x [T,B,k] over its frames and components together."""
+    return column_nanmedian(x.transpose(0, 2, 1).reshape(-1, x.shape[1]))
+
+
+def _bone_vector_noise(positions: np.ndarray, joints: np.ndarray, parents: np.ndarray,
+                       valid: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """([B], and how many differences it was read from) robust std, divided by that of white noise, of the fourth difference of the vectors
+    from ``parents`` [B] to ``joints`` [B] (each axis): the noise of both ends for a bone short
+    enough that its turns move its end less than the noise does. NaN where there are too few data,
+    the vector changes more smoothly than noise does (motion: the same whiteness test as for
+    lengths), or its length is rigid (clean tracks: noise always moves a bone's length, if less
+    than its noise)."""
+    v = positions[:, joints] - positions[:, parents]  # [T,B,3]
+    ok = ~any_axis(np.isnan(v))
+    if valid is not None:
+        ok &= valid[:, joints] & valid[:, parents]
+    rigid = _rigid(norm(v), ok) | ~ok.any(axis=0)  # no data: rigid too
+    std, samples = _white_noise_std(v, ok)
+    return np.where(rigid, np.nan, std), samples
+
+
+def bone_lengths(positions: np.ndarray, joints: np.ndarray, parents: np.ndarray,
+                 no_data: np.ndarray | None = None) -> np.ndarray:
+    """[T,B] distances of ``joints`` [B] from their ``parents`` [B] in positions [T,J,3] (NaN where
+    either is missing, or is a sample ``no_data`` [T,J] marks: a gap filled by interpolation),
+    stored bone by bone (each bone's frames together, as medians over the clip like them)."""
+    x = np.ascontiguousarray(joint_planes(np.asarray(positions, np.float64)))  # [J,3,T]
+    joints, parents = np.asarray(joints, np.int64), np.asarray(parents, np.int64)
+    out = np.empty((len(joints), x.shape[-1]))
+    for bones in joint_batches(np.arange(len(joints)), x.shape[-1]):
+        d = joint_rows(x, joints[bones]) - joint_rows(x, parents[bones])  # [n,3,T]
+        out[bones] = norm(np.moveaxis(d, 1, -1))
+    if no_data is not None:
+        out[(no_data[:, joints] | no_data[:, parents]).T] = np.nan
+    return out.T
+
+
+def column_nanmedian(x: np.ndarray) -> np.ndarray:
+    """[N] median of each column of x [T,N] over its non-NaN values (NaN for a column without any):
+    np.nanmedian(x, axis=0), by one (partial) sort of all columns at once."""
+    if x.shape[0] == 0:
+        return np.full(x.shape[1:], np.nan)
+    nan = np.isnan(x)
+    if not nan.any():
+        return _column_median(x)
+    n = x.shape[0] - nan.sum(axis=0)
+    ordered = np.sort(x, axis=0)  # NaN sort last
+    cols = np.arange(x.shape[1])
+    low, high = ordered[np.maximum(n - 1, 0) // 2, cols], ordered[np.maximum(n // 2, 0), cols]
+    return np.where(n > 0, (low + high) / 2, np.nan)
+
+
+def _column_median(x: np.ndarray) -> np.ndarray:
+    """[N] median of each column of x [T,N] (T > 0, no NaN): one partial sort at the upper middle
+    place, whose lower part holds the lower middle value as its largest (a partial sort at both
+    places at once takes several times longer)."""
+    T = x.shape[0]
+    half = T // 2
+    ordered = np.partition(x, half, axis=0)
+    high = ordered[half]
+    low = high if T % 2 else ordered[:half].max(axis=0)
+    return (low + high) / 2
+
+
+def noise_on_keys(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.ndarray, height: float,
+                  keyed: np.ndarray | None, valid: np.ndarray | None = None) -> np.ndarray:
+    """estimate_noise of ``positions`` [T,N,3] (the rest as there) read on the ``keyed`` [T] frames
+    (every point a key) when some frames are not keys and at least 5 are: between keys the points
+    follow the animation's smooth curves, whatever noise the keys hold, so read over every frame
+    that noise passes for motion (bones that seem to stretch)."""
+    if keyed is None or keyed.all() or keyed.sum() < 5:
+        return estimate_noise(positions, parents, rest_lengths, height, valid)
+    rows = np.flatnonzero(keyed)
+    return estimate_noise(positions[rows], parents, rest_lengths, height, None if valid is None else valid[rows])
