@@ -18,7 +18,8 @@ from pose2rot_core.errors import Pose2RotError
 from pose2rot_core.evaluate import count_flips, rotation_steps
 from pose2rot_core.layouts import get_layout
 from pose2rot_core.pointsets import PointSet
-from pose2rot_core.retarget import fill_chains, retarget_tracks, solve_retargeted
+from pose2rot_core.chain_fill import fill_chains
+from pose2rot_core.retarget import retarget_tracks, solve_retargeted
 from pose2rot_core.rotations import axis_angle_to_matrix, geodesic_angle, matrix_to_quat
 from pose2rot_core.skeleton import Skeleton
 
@@ -298,7 +299,7 @@ def test_other_proportions_scale_the_root_and_keep_the_rig():
     assert result.scale == pytest.approx(legs(rig, canon_r) / legs(performer, canon_p), rel=1e-6)
     sol = solve_retargeted(result, smooth="off")
     travelled = np.linalg.norm(sol.root_translation[-1] - sol.root_translation[0])
-    # the root hangs from its hips at the rig's offsets (see retarget._Filler._held_by_children)
+    # the root hangs from its hips at the rig's offsets (see chain_fill._Filler._held_by_children)
     assert travelled == pytest.approx(result.scale * np.linalg.norm(root[-1] - root[0]), rel=1e-4)
     np.testing.assert_allclose(np.linalg.norm(sol.local_offsets[0, 1:], axis=-1),
                                np.linalg.norm(rig.offsets[1:], axis=-1), rtol=1e-9)
@@ -677,7 +678,7 @@ def test_dev_clip_points_drive_their_rig(shared_dir):
 def test_bend_axis_evidence_is_averaged_forward_and_fades_where_it_goes():
     """The chain's bend axis: full evidence from the first frame on, a sign flip of the same axis is
     the same side, and where the evidence goes the axis keeps its direction while its weight fades."""
-    from pose2rot_core.retarget import _average_forward
+    from pose2rot_core.chain_fill import _average_forward
     axis = np.tile([1.0, 0.0, 0.0], (10, 1))
     axis[2] *= -1.0                                            # the same axis seen the other way round
     weight = np.array([1.0] * 5 + [0.0] * 5)
@@ -833,7 +834,7 @@ def test_a_swing_onto_no_direction_keeps_the_frame():
     """Two mapped points at one place that the rig holds apart (a dog's spine joint at its hips,
     mapped onto a human rig): the swing of a frame onto their zero distance keeps the frame; it
     was a zero matrix, and the solve stopped with an internal error ('not rotations')."""
-    from pose2rot_core.retarget import _swung
+    from pose2rot_core.chain_fill import _swung
 
     F = np.broadcast_to(axis_angle_to_matrix(np.array([0.3, -0.2, 0.5]), 0.7), (3, 3, 3)).copy()
     target = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 0.0], [1.0, 0.0, 0.0]])
