@@ -1167,6 +1167,28 @@ def test_a_body_jump_is_a_gap_in_noisy_tracks_and_a_warning_in_clean_ones():
         assert off < 0.05 if noisy else off > 0.39
 
 
+@pytest.mark.parametrize("noise", [0.0, 0.005])
+def test_a_knee_flipped_from_the_clips_start_is_named_in_a_warning(noise):
+    """The walk's left knee turned half about the line from hip to ankle from the first frame to frame
+    19 (a tracker that started on the wrong side) jumps once, into frame 20, and not back: which
+    side is wrong no step tells, so the tracks are followed, and a warning names the knee and the
+    frame, clean or jittered; no other joint is named, and the walk itself gets no such warning."""
+    tracks = tracks_from_bvh(read_bvh(_WALK), reference_frame=0)
+    sk = tracks.skeleton
+    knee, hip, ankle = sk.index("lShin"), sk.index("lThigh"), sk.index("lFoot")
+    P = tracks.positions
+    axis = P[:20, ankle] - P[:20, hip]
+    axis /= np.linalg.norm(axis, axis=-1, keepdims=True)
+    foot = P[:20, hip] + ((P[:20, knee] - P[:20, hip]) * axis).sum(-1, keepdims=True) * axis
+    given = add_noise(tracks, noise, 0) if noise else tracks
+    flipped = given.positions.copy()
+    flipped[:20, knee] += 2 * (foot - P[:20, knee])
+    for positions, want in ((given.positions, []), (flipped, ["'lShin' (into frame 20, 16 % of the height) jumps"])):
+        report = prepare_tracks(replace(given, positions=positions), smooth="auto")[2]
+        lone = [line for line in report if "does not jump back" in line or "do not jump back" in line]
+        assert len(lone) == len(want) and all(line.startswith(f"warning: {w}") for line, w in zip(lone, want)), lone
+
+
 @pytest.mark.parametrize("frames", [1, 2, 3, 5, 7])
 def test_a_knee_flipped_to_the_other_side_of_its_leg_is_a_gap_in_noisy_tracks(frames):
     """The walk's left knee turned half about the line from hip to ankle for 1-7 frames (a monocular

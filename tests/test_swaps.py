@@ -17,7 +17,7 @@ from pose2rot_core.evaluate import add_noise
 from pose2rot_core.fk import forward_kinematics
 from pose2rot_core.names import mirror_pairs
 from pose2rot_core.rotations import geodesic_angle
-from pose2rot_core.jumps import joint_jumped_away, jumped_away
+from pose2rot_core.jumps import joint_jumped_away, joint_stepped_off, jumped_away
 from pose2rot_core.solvers import solve
 from pose2rot_core.swaps import swapped_frames
 from pose2rot_core.tracks_io import tracks_from_bvh
@@ -228,8 +228,8 @@ def test_a_limb_swapped_to_the_end_with_nothing_rigid_to_tell_is_named_not_guess
 def test_generated_humanoids_in_wild_motion_swap_nothing_but_what_was_swapped(seed, amplitude, step, noise, length):
     """Generated humanoids (three naming conventions, random proportions) in random smooth motion up
     to 2 rad about every joint, every frame or every third one, clean or jittered: no swap, no
-    warning, no jump of the body or of a joint; both legs' pairs swapped for 1-20 frames: no frame
-    outside them."""
+    warning, no jump of the body or of a joint (away and back, or once); both legs' pairs swapped
+    for 1-20 frames: no frame outside them."""
     rng = np.random.default_rng(seed)
     rig, _ = humanoid(rng, spine=1 + seed % 3, naming=list(NAMINGS)[seed % 3])
     root = rig.rest_positions[0] + np.cumsum(rng.normal(size=(90, 3)) * 0.02, axis=0)
@@ -240,6 +240,7 @@ def test_generated_humanoids_in_wild_motion_swap_nothing_but_what_was_swapped(se
     assert not found.swapped.any() and not found.unsure.any() and not found.untold
     assert not jumped_away(points, rig.height).any()
     assert not joint_jumped_away(points, np.asarray(rig.parents), rig.height, 30.0 / step).any()
+    assert not joint_stepped_off(points, np.asarray(rig.parents), rig.height, 30.0 / step).any()
     legs = [k for k, (a, _) in enumerate(pairs) if any(w in rig.names[a].lower() for w in ("leg", "thigh", "calf",
                                                                                           "shin", "foot", "ball", "toe"))]
     assert len(legs) >= 3

