@@ -9,7 +9,8 @@ solved over the clip's frames and ``OUT/<clip>.blend`` is saved; ``--bvh`` also 
 Files of one name in one folder (``take.csv`` beside ``take.npz``) are written as ``take_csv`` and
 ``take_npz``.
 ``--layout NAME`` says what the points of .npy files are; ``--map MAP.json`` drives the bones through
-a bone map (empties named like the points, not like the bones; see docs/RETARGETING.md).
+a bone map (empties named like the points, not like the bones; see docs/RETARGETING.md); without it,
+a .blend rig's armature drives them through the Bone Map it keeps, if any.
 Clips are converted ``--jobs N`` at a time (default: one per CPU core), each in its own process
 (Blender in the background, or Python with the bpy module, as this run), so a clip that fails
 cannot harm the others; a single clip is converted in this process. The run ends with a summary table of every clip's result; the
@@ -595,9 +596,10 @@ def _solve_and_save(path: Path, job: Job, name: str, outputs: list[Path]):
                                   layout=job.layout)
     if job.bone_map is not None:
         mapping.set_table(obj, job.bone_map)                     # the saved .blend keeps the map
+    bone_map = mapping.table_map(mapping.map_owner(scene, obj))  # --map, else the rig .blend's own
     span = pipeline.SceneRange(frame_start=scene.frame_start, frame_end=scene.frame_end)
     plan, _ = pipeline.solve_armature(scene, obj, col, span, job.options, learned_settings(context),
-                                      bone_map=job.bone_map)
+                                      bone_map=bone_map)
     staged = [job.out / f"{staging_stem(name)}{p.suffix}" for p in outputs]
     paths = context.preferences.filepaths
     versions, paths.save_version = paths.save_version, 0        # no .blend1 backup

@@ -6,8 +6,8 @@ Rotations drives the bones through it, so the empties may be named anything (Med
 another skeleton's joints): the core fills the joints in between and scales the root
 (pose2rot_core.retarget). A virtual point is written in the Source field as its JSON, e.g.
 ``{"mean": ["left_hip", "right_hip"]}``. Each armature keeps its own map, so a scene may hold several
-characters, each driven by its own empties; a map that older versions kept on the scene goes to the
-first armature that uses one (adopt_scene_map).
+characters, each driven by its own empties; a map that files of older versions keep on the scene
+still drives every armature without one of its own (map_owner).
 """
 from __future__ import annotations
 
@@ -25,20 +25,25 @@ from pose2rot_core.names import DUPLICATE
 from . import rig as rig_io
 from .importing import LAYOUT_KEY, TREE_KEY
 from .pipeline import track_objects
-from .panel import SidebarPanel, panel_armature
+from .panel import SidebarPanel, map_owner, panel_armature
 from .reporting import reports_errors
 
 
+#: a library override of a linked armature keeps its own map too
+OVERRIDABLE = {'LIBRARY_OVERRIDABLE'}
+
+
 class POSE2ROT_PG_map_entry(bpy.types.PropertyGroup):
-    bone: StringProperty(name="Bone", description="Bone of the armature")
+    bone: StringProperty(name="Bone", description="Bone of the armature", override=OVERRIDABLE)
     source: StringProperty(name="Source", description="Empty that drives the bone's head, or a virtual point "
-                                                      "as JSON: {\"mean\": [\"a\", \"b\"]} or {\"lerp\": [\"a\", \"b\", 0.5]}")
+                                                      "as JSON: {\"mean\": [\"a\", \"b\"]} or {\"lerp\": [\"a\", \"b\", 0.5]}",
+                           override=OVERRIDABLE)
 
 
 # ----------------------------------------------------------------------------- table <-> map
-def table_map(obj: bpy.types.Object | None) -> BoneMap | None:
-    """The map table of the armature object ``obj`` as a core BoneMap (None when it has no rows, or
-    there is no object: the solve names what is missing)."""
+def table_map(obj: bpy.types.ID | None) -> BoneMap | None:
+    """The map table of ``obj`` (an armature object, or the scene: see map_owner) as a core BoneMap
+    (None when it has no rows, or there is no object: the solve names what is missing)."""
     if obj is None:
         return None
     rows = [(e.bone.strip(), e.source.strip()) for e in obj.pose2rot_map if e.bone.strip() and e.source.strip()]
@@ -58,8 +63,8 @@ def table_map(obj: bpy.types.Object | None) -> BoneMap | None:
     return parse_map(dict(_map_extra(obj), bones=bones), "bone map")
 
 
-def _map_extra(obj: bpy.types.Object) -> dict:
-    """The map's keys besides its bones (named virtual points, ...) kept with the armature; a value
+def _map_extra(obj: bpy.types.ID) -> dict:
+    """The map's keys besides its bones (named virtual points, ...) kept with the table; a value
     that is no JSON object (a damaged file, a script's slip) is an error naming where it lives."""
     text = obj.pose2rot_map_extra
     try:
@@ -84,36 +89,20 @@ def set_table(obj: bpy.types.Object, bone_map: BoneMap) -> None:
     obj.pose2rot_map_index = 0
 
 
-def clear_table(obj: bpy.types.Object) -> None:
-    """Empty the map table of the armature object ``obj``."""
-    obj.pose2rot_map.clear()
-    obj.pose2rot_map_extra = ""
-
-
-def adopt_scene_map(scene: bpy.types.Scene, obj: bpy.types.Object | None) -> str | None:
-    """Move the map that older versions kept on ``scene`` (Scene.pose2rot_map, still registered to
-    read their files) to the armature object ``obj`` when that has none; the note to report (None:
-    nothing moved)."""
-    rows = len(scene.pose2rot_map)
-    if obj is None or obj.type != 'ARMATURE' or not rows or len(obj.pose2rot_map):
-        return None
-    for row in scene.pose2rot_map:
-        entry = obj.pose2rot_map.add()
-        entry.bone, entry.source = row.bone, row.source
-    obj.pose2rot_map_extra = scene.pose2rot_map_extra
-    scene.pose2rot_map.clear()
-    scene.pose2rot_map_extra = ""
-    return f"the Bone Map this file kept on the scene now belongs to armature '{obj.name}' ({rows} rows)"
+def clear_table(owner: bpy.types.ID) -> None:
+    """Empty the map table of ``owner`` (an armature object, or the scene: see map_owner)."""
+    owner.pose2rot_map.clear()
+    owner.pose2rot_map_extra = ""
 
 
 def map_armature(context: bpy.types.Context) -> bpy.types.Object:
-    """The panel's armature, whose Bone Map the map operators edit, with a map the scene kept
-    adopted (adopt_scene_map); an error naming what to do when there is none."""
+    """The panel's armature, whose Bone Map the map operators edit; an error naming what to do when
+    there is none, or it is linked from a library."""
     obj = panel_armature(context)
     if obj is None:
         raise Pose2RotError("no armature: select an armature object (or pick one in the pose2rot panel); "
                             "each armature keeps its own Bone Map")
-    adopt_scene_map(context.scene, obj)
+    rig_io.check_editable(obj, "given a Bone Map")
     return obj
 
 
@@ -221,7 +210,7 @@ class POSE2ROT_OT_map_save(bpy.types.Operator, ExportHelper):
     @reports_errors
     def execute(self, context):
         obj = map_armature(context)
-        bone_map = table_map(obj)
+        bone_map = table_map(map_owner(context.scene, obj))
         if bone_map is None:
             raise Pose2RotError(f"the Bone Map of '{obj.name}' is empty: fill it first (Automatic Map)")
         save_map(bpy.path.abspath(self.filepath), bone_map)
@@ -255,7 +244,11 @@ class POSE2ROT_OT_map_clear(bpy.types.Operator):
 
     @reports_errors
     def execute(self, context):
-        clear_table(map_armature(context))
+        owner = map_owner(context.scene, map_armature(context))
+        clear_table(owner)
+        if owner == context.scene:
+            self.report({'INFO'}, "cleared the Bone Map this file kept on the scene (an older version's): it drove "
+                                  "every armature without a map of its own")
         return {'FINISHED'}
 
 
@@ -278,13 +271,13 @@ class POSE2ROT_PT_map(SidebarPanel, bpy.types.Panel):
         if obj is None:
             layout.label(text="Select or pick an armature: each keeps its own map", icon='INFO')
             return
-        rows = len(obj.pose2rot_map)
-        if not rows and len(context.scene.pose2rot_map):
-            layout.label(text="The scene keeps a Bone Map from an older version: Solve Rotations moves it here",
-                         icon='INFO')
+        owner = map_owner(context.scene, obj)
+        rows = len(owner.pose2rot_map)
+        if owner == context.scene:
+            layout.label(text="The scene's map (older version): it drives armatures without their own", icon='INFO')
         layout.label(text=f"{rows} bones: Solve Rotations uses this map" if rows else
                      "Empty: empties are matched to bones by name", icon='INFO')
-        layout.template_list("POSE2ROT_UL_map", "", obj, "pose2rot_map", obj, "pose2rot_map_index", rows=6)
+        layout.template_list("POSE2ROT_UL_map", "", owner, "pose2rot_map", owner, "pose2rot_map_index", rows=6)
         row = layout.row(align=True)
         row.operator("pose2rot.map_auto", icon='AUTO')
         row.operator("pose2rot.map_clear", text="", icon='X')
@@ -298,10 +291,11 @@ CLASSES = (POSE2ROT_PG_map_entry, POSE2ROT_OT_map_auto, POSE2ROT_OT_map_save, PO
 
 
 def register_properties() -> None:
-    for owner in (bpy.types.Object, bpy.types.Scene):  # the scene's only to read older files (adopt_scene_map)
-        owner.pose2rot_map = CollectionProperty(type=POSE2ROT_PG_map_entry)
-        owner.pose2rot_map_index = IntProperty(default=0)
-        owner.pose2rot_map_extra = StringProperty(default="", options={'HIDDEN'})
+    for owner in (bpy.types.Object, bpy.types.Scene):  # the scene's: older files' map (see map_owner)
+        owner.pose2rot_map = CollectionProperty(type=POSE2ROT_PG_map_entry,
+                                                override={'LIBRARY_OVERRIDABLE', 'USE_INSERTION', 'NO_PROPERTY_NAME'})
+        owner.pose2rot_map_index = IntProperty(default=0, override=OVERRIDABLE)
+        owner.pose2rot_map_extra = StringProperty(default="", options={'HIDDEN'}, override=OVERRIDABLE)
 
 
 def unregister_properties() -> None:

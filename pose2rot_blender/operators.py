@@ -8,6 +8,7 @@ from bpy_extras.io_utils import ImportHelper
 from pose2rot_core.errors import Pose2RotError
 
 from . import importing, mapping, pipeline, previous
+from .panel import picked_armature
 from .prefs import learned_settings
 from .reporting import reports_errors
 from .props import SOLVE_PROPERTIES, frame_range, solve_annotations, solve_options, solve_property  # noqa: F401
@@ -44,7 +45,7 @@ def target_armature(context: bpy.types.Context, name: str = "") -> bpy.types.Obj
         if obj is None:
             raise Pose2RotError(f"no object named '{name}' (armature={name!r}): give the armature's object name")
         return obj
-    return context.scene.pose2rot.armature or context.active_object
+    return picked_armature(context) or context.active_object
 
 
 class POSE2ROT_OT_solve_rotations(bpy.types.Operator):
@@ -91,16 +92,14 @@ class POSE2ROT_OT_solve_rotations(bpy.types.Operator):
         try:
             learned = learned_settings(context)
             options = solve_options(values, learned)
-            adopted = mapping.adopt_scene_map(scene, obj)
-            if adopted:
-                self.report({'INFO'}, adopted)
-            bone_map = mapping.table_map(obj)
+            bone_map = mapping.table_map(mapping.map_owner(scene, obj))
             plan, seconds = pipeline.solve_armature(scene, obj, collection, span, options, learned, progress, bone_map)
         except Pose2RotError as e:
             if bone_map is None or not str(e).startswith("map: "):
                 raise
-            raise Pose2RotError(f"{e} (the panel's Bone Map is in use: Clear Map to match bones to empties by "
-                                "name)") from None
+            owner = "this file keeps on the scene" if mapping.map_owner(scene, obj) == scene else f"of '{obj.name}'"
+            raise Pose2RotError(f"{e} (the Bone Map {owner} is in use: Automatic Map remakes it for these empties, "
+                                "Clear Map matches bones to empties by name)") from None
         finally:
             progress.end()
         for line in plan.report:

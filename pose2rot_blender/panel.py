@@ -12,23 +12,39 @@ from .importing import TIPS_KEY
 _MATCH_CACHE: dict = {}
 
 
+def picked_armature(context):
+    """The armature picked in the panel while it is in the scene (a deleted one lingers in the
+    setting), else None."""
+    picked = context.scene.pose2rot.armature
+    return picked if picked is not None and context.scene.objects.get(picked.name) == picked else None
+
+
 def panel_armature(context):
-    """The panel's armature, else the active object when it is an armature, else None."""
-    settings = context.scene.pose2rot
-    obj = settings.armature or context.active_object
+    """The panel's armature (picked_armature), else the active object when it is an armature, else None."""
+    obj = picked_armature(context) or context.active_object
     return obj if obj is not None and obj.type == 'ARMATURE' else None
 
 
-def map_rows(arm) -> int:
-    """How many filled rows the Bone Map of the armature object ``arm`` has (0: its bones match
-    empties by name)."""
-    return sum(1 for e in arm.pose2rot_map if e.bone.strip() and e.source.strip())
+def map_owner(scene: bpy.types.Scene, obj: bpy.types.Object | None) -> bpy.types.ID | None:
+    """Where the Bone Map that drives the armature object ``obj`` lives: the armature itself once it
+    has rows; else the scene where a file saved by an older version keeps one there (it drove every
+    armature, and still drives those without a map of their own); else the armature (None without
+    one). What the panel shows, the solve reads and Save Map and Clear Map take."""
+    if obj is None or len(obj.pose2rot_map) or not len(scene.pose2rot_map):
+        return obj
+    return scene
 
 
-def status_line(arm, collection) -> tuple[str, str]:
+def map_rows(scene, arm) -> int:
+    """How many filled rows the Bone Map that drives the armature object ``arm`` has (see
+    map_owner; 0: its bones match empties by name)."""
+    return sum(1 for e in map_owner(scene, arm).pose2rot_map if e.bone.strip() and e.source.strip())
+
+
+def status_line(scene, arm, collection) -> tuple[str, str]:
     """(text, icon) of the panel's line on how the armature's bones find their empties: through its
     Bone Map when that has rows (the solve then reads it, not the names), else by name."""
-    rows = map_rows(arm)
+    rows = map_rows(scene, arm)
     if rows:
         return f"Bone Map in use: {rows} rows (Clear Map to match by name)", 'GROUP_BONE'
     m = _match_summary(arm, collection)
@@ -86,9 +102,9 @@ class POSE2ROT_PT_main(SidebarPanel, bpy.types.Panel):
         elif settings.tracks is None:
             box.label(text="Pick a collection of empties, or import tracks", icon='INFO')
         else:
-            text, icon = status_line(arm, settings.tracks)
+            text, icon = status_line(context.scene, arm, settings.tracks)
             box.label(text=text, icon=icon)
-            if map_rows(arm) == 0:
+            if map_rows(context.scene, arm) == 0:
                 m = _match_summary(arm, settings.tracks)
                 _names_line(box, "No track", m.unmatched_bones, 'BONE_DATA')
                 _names_line(box, "Unused", m.unmatched_tracks, 'EMPTY_DATA')

@@ -96,6 +96,15 @@ def object_matrix(obj: bpy.types.Object) -> np.ndarray:
     return mw
 
 
+def check_editable(obj: bpy.types.Object, what: str) -> None:
+    """Refuse an armature object linked from a library (it cannot be ``what`` here: animated, given
+    a Bone Map), naming the library and the way out."""
+    if obj.library is not None or not obj.is_editable:
+        where = f" from '{obj.library.filepath}'" if obj.library is not None else ""
+        raise Pose2RotError(f"armature '{obj.name}' is linked{where} and cannot be {what} here; "
+                            "make a library override first (Object > Library Override > Make)")
+
+
 def read_rig(obj: bpy.types.Object) -> Rig:
     """Read an armature object's rest pose and bone flags (no scene change; in Edit Mode the edit
     bones are synced to the armature first, as leaving Edit Mode would)."""
@@ -113,10 +122,7 @@ def read_rig(obj: bpy.types.Object) -> Rig:
     bones = obj.data.bones
     if len(bones) == 0:
         raise Pose2RotError(f"armature '{obj.name}' has no bones")
-    if obj.library is not None or not obj.is_editable:
-        where = f" from '{obj.library.filepath}'" if obj.library is not None else ""
-        raise Pose2RotError(f"armature '{obj.name}' is linked{where} and cannot be animated here; "
-                            "make a library override first (Object > Library Override > Make)")
+    check_editable(obj, "animated")
     if obj.data.is_editmode:
         obj.update_from_editmode()                # Edit Mode changes reach data.bones only on sync
     world = object_matrix(obj)

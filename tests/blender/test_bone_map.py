@@ -123,7 +123,8 @@ def test_a_map_naming_a_missing_empty_fails_cleanly(tmp_path):
     entry = _rows().add()
     entry.bone, entry.source = "mixamorig:Hips", "pelvis_marker"
     fails_cleanly("uses point 'pelvis_marker', which is not among the points of collection 'landmarks' "
-                  r"\(the panel's Bone Map is in use: Clear Map to match bones", armature="Rig", tracks_collection="landmarks")
+                  r"\(the Bone Map of 'Rig' is in use: Automatic Map remakes it for these empties, Clear Map matches bones",
+                  armature="Rig", tracks_collection="landmarks")
     entry.source = '{"mean": ["left_hip",'
     fails_cleanly("the source of 'mixamorig:Hips' is not valid JSON", armature="Rig", tracks_collection="landmarks")
     entry.source = '["left_hip", "right_hip"]'       # the mean written as a list was read as one point's name
@@ -203,6 +204,8 @@ def test_import_tracks_reads_a_layout_npy(tmp_path):
 
 
 def test_batch_with_map_and_layout(tmp_path):
+    """The batch drives a .blend rig through --map, or, without it, through the Bone Map its armature
+    keeps (before, it matched by name and failed: 'root bone has no track')."""
     src, target, col, _ = _mixamo_scene(tmp_path, frames=20)
     assert bpy.ops.pose2rot.map_auto() == {'FINISHED'}
     assert bpy.ops.pose2rot.map_save(filepath=str(tmp_path / "map.json")) == {'FINISHED'}
@@ -223,6 +226,11 @@ def test_batch_with_map_and_layout(tmp_path):
                           capture_output=True, text=True, env=dict(os.environ), timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "clip.npy:" in proc.stdout and (tmp_path / "out" / "clip.blend").is_file()
+    proc = subprocess.run([sys.executable, str(BATCH), "--rig", tmp_path / "rig.blend", tmp_path / "clip.npy",
+                           "--layout", "mediapipe33", "--out", tmp_path / "own"],   # no --map: the rig keeps one
+                          capture_output=True, text=True, env=dict(os.environ), timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert (tmp_path / "own" / "clip.blend").is_file()
 
 
 def test_automatic_map_of_imported_bvh_empties_reads_their_tree(tmp_path):
@@ -419,12 +427,12 @@ def test_the_panel_says_when_the_bone_map_is_in_use(tmp_path):
     src, target, col, _ = _mixamo_scene(tmp_path)
     panel = importlib.import_module(EXT_NAME + ".panel")
     scene = bpy.context.scene
-    assert panel.status_line(target, col)[0].startswith("Matched ")
+    assert panel.status_line(scene, target, col)[0].startswith("Matched ")
     assert bpy.ops.pose2rot.map_auto() == {'FINISHED'}
-    text, _ = panel.status_line(target, col)
+    text, _ = panel.status_line(scene, target, col)
     assert text == f"Bone Map in use: {len(_rows())} rows (Clear Map to match by name)"
     assert bpy.ops.pose2rot.map_clear() == {'FINISHED'}
-    assert panel.status_line(target, col)[0].startswith("Matched ")
+    assert panel.status_line(scene, target, col)[0].startswith("Matched ")
 
 
 def test_each_armature_keeps_its_own_bone_map(tmp_path):
@@ -441,7 +449,7 @@ def test_each_armature_keeps_its_own_bone_map(tmp_path):
     scene.pose2rot.armature = other
     assert len(other.pose2rot_map) == 0
     panel = importlib.import_module(EXT_NAME + ".panel")
-    assert panel.status_line(other, col)[0].startswith("Matched 2 of ")       # by name: 'Rig's map is not its
+    assert panel.status_line(scene, other, col)[0].startswith("Matched 2 of ")       # by name: 'Rig's map is not its
     assert bpy.ops.pose2rot.solve_rotations(armature="Rig", tracks_collection="landmarks") == {'FINISHED'}
     with pytest.raises(RuntimeError, match="the root bone 'mixamorig:Hips' has no track in 'landmarks'"):
         bpy.ops.pose2rot.solve_rotations(armature="Rig2", tracks_collection="landmarks")
@@ -457,22 +465,98 @@ def test_each_armature_keeps_its_own_bone_map(tmp_path):
         assert err < 0.01 * height, (rig.name, err / height)
 
 
-def test_a_bone_map_an_older_version_kept_on_the_scene_moves_to_the_armature(tmp_path):
-    """Files saved when the Bone Map lived on the scene keep their map: the first solve (or map
-    button) moves it to the armature that uses it, says so, and solves through it."""
+def _solves_onto_landmarks(rig, landmark) -> bool:
+    """Whether ``rig``'s left forearm sits on the 'left_elbow' empty in every frame (1 % of the height)."""
+    heads = pose_points(rig, scene_frames())
+    names = [pb.name for pb in rig.pose.bones]
+    height = np.ptp(heads.reshape(-1, 3), axis=0).max()
+    err = np.linalg.norm(heads[:, names.index("mixamorig:LeftForeArm")] - landmark["left_elbow"], axis=-1).max()
+    return bool(err < 0.01 * height)
+
+
+def test_a_bone_map_an_older_version_kept_on_the_scene_drives_armatures_without_their_own(tmp_path):
+    """Files saved when the Bone Map lived on the scene keep their map, and it drives every armature
+    without a map of its own, as it did (two rigs solve through it); the panel shows it. An
+    armature's own map (Automatic Map) leaves it for the others; Clear Map, where it is the one in
+    use, clears it, with a note, and the armature matches by name again."""
     src, target, col, landmark = _mixamo_scene(tmp_path, frames=20)
     scene = bpy.context.scene
+    panel = importlib.import_module(EXT_NAME + ".panel")
     assert bpy.ops.pose2rot.map_auto() == {'FINISHED'}
     table = {e.bone: e.source for e in target.pose2rot_map}
     for bone, source in table.items():                           # as an older version stored it
         entry = scene.pose2rot_map.add()
         entry.bone, entry.source = bone, source
     mapping.clear_table(target)
-    assert bpy.ops.pose2rot.solve_rotations(armature="Rig", tracks_collection="landmarks") == {'FINISHED'}
-    assert {e.bone: e.source for e in target.pose2rot_map} == table and len(scene.pose2rot_map) == 0
-    heads = pose_points(target, scene_frames())
-    names = [pb.name for pb in target.pose.bones]
-    height = np.ptp(heads.reshape(-1, 3), axis=0).max()
-    err = np.linalg.norm(heads[:, names.index("mixamorig:LeftForeArm")] - landmark["left_elbow"], axis=-1).max()
-    assert err < 0.01 * height, err / height
-    assert mapping.adopt_scene_map(scene, target) is None        # nothing left to move
+    other = rest_copy(src, "Rig2")
+    for rig in (target, other):
+        assert panel.status_line(scene, rig, col)[0] == f"Bone Map in use: {len(table)} rows (Clear Map to match by name)"
+        assert bpy.ops.pose2rot.solve_rotations(armature=rig.name, tracks_collection="landmarks") == {'FINISHED'}
+        assert _solves_onto_landmarks(rig, landmark), rig.name
+    scene.pose2rot.armature = other
+    assert bpy.ops.pose2rot.map_auto() == {'FINISHED'}
+    assert {e.bone: e.source for e in other.pose2rot_map} == table and len(scene.pose2rot_map) == len(table)
+    scene.pose2rot.armature = target
+    assert bpy.ops.pose2rot.map_clear() == {'FINISHED'}
+    assert len(scene.pose2rot_map) == 0 and len(other.pose2rot_map) == len(table)
+    with pytest.raises(RuntimeError, match="the root bone 'mixamorig:Hips' has no track in 'landmarks'"):
+        bpy.ops.pose2rot.solve_rotations(armature="Rig", tracks_collection="landmarks")
+    assert bpy.ops.pose2rot.solve_rotations(armature="Rig2", tracks_collection="landmarks") == {'FINISHED'}
+
+
+def test_a_library_override_armature_keeps_its_own_map(tmp_path):
+    """A character linked from a library and overridden (the way shots use rigs): Automatic Map failed
+    with a Python error once the map lived on the armature. Its override now keeps the map, solves
+    through it, and keeps it when the file is saved and opened again."""
+    _, _, _, landmark = _mixamo_scene(tmp_path, frames=10)
+    lib = tmp_path / "lib.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(lib), copy=True)       # the library's rig has no map
+    bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
+    with bpy.data.libraries.load(str(lib), link=True) as (_, data_to):
+        data_to.objects, data_to.collections = ["Rig"], ["landmarks"]
+    scene = bpy.context.scene
+    scene.collection.objects.link(data_to.objects[0])
+    scene.collection.children.link(data_to.collections[0])
+    rig = data_to.objects[0].override_create(remap_local_usages=True)
+    scene.pose2rot.armature, scene.pose2rot.tracks = rig, data_to.collections[0]
+    assert bpy.ops.pose2rot.map_auto() == {'FINISHED'}
+    rows = [(e.bone, e.source) for e in rig.pose2rot_map]
+    assert len(rows) > 10
+    assert bpy.ops.pose2rot.solve_rotations(armature=rig.name, tracks_collection="landmarks") == {'FINISHED'}
+    shot = tmp_path / "shot.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(shot))
+    bpy.ops.wm.open_mainfile(filepath=str(shot))
+    again = next(o for o in bpy.data.objects if o.type == 'ARMATURE' and o.override_library is not None)
+    assert [(e.bone, e.source) for e in again.pose2rot_map] == rows
+
+
+def test_map_buttons_refuse_a_linked_armature_and_forget_a_deleted_one(tmp_path):
+    """Clear Map on an armature linked from a library (not overridden) cleared its map in memory, a
+    change the file could not keep, without a word: the map buttons now refuse it as the solve
+    does. An armature deleted after it was picked lingered in the panel's setting, and Automatic
+    Map filled the deleted object's map: the panel now falls back to the active armature."""
+    _mixamo_scene(tmp_path, frames=10)
+    assert bpy.ops.pose2rot.map_auto() == {'FINISHED'}
+    lib = tmp_path / "lib.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(lib), copy=True)
+    bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
+    with bpy.data.libraries.load(str(lib), link=True) as (_, data_to):
+        data_to.objects, data_to.collections = ["Rig"], ["landmarks"]
+    scene = bpy.context.scene
+    linked = data_to.objects[0]
+    scene.collection.objects.link(linked)
+    scene.collection.children.link(data_to.collections[0])
+    scene.pose2rot.armature, scene.pose2rot.tracks = linked, data_to.collections[0]
+    rows = len(linked.pose2rot_map)
+    for op in (bpy.ops.pose2rot.map_clear, bpy.ops.pose2rot.map_auto):
+        with pytest.raises(RuntimeError, match="armature 'Rig' is linked from .* and cannot be given a Bone Map here; "
+                                               "make a library override first"):
+            op()
+    assert len(linked.pose2rot_map) == rows > 0
+    local = linked.override_create(remap_local_usages=True)
+    scene.pose2rot.armature = local
+    for collection in local.users_collection:                       # deleted after it was picked (Object > Delete
+        collection.objects.unlink(local)                             # unlinks it; the setting keeps it alive)
+    bpy.context.view_layer.objects.active = None
+    with pytest.raises(RuntimeError, match="no armature: select an armature object"):
+        bpy.ops.pose2rot.map_auto()
