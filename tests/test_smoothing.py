@@ -1167,6 +1167,31 @@ def test_a_body_jump_is_a_gap_in_noisy_tracks_and_a_warning_in_clean_ones():
         assert off < 0.05 if noisy else off > 0.39
 
 
+@pytest.mark.parametrize("noisy", [False, True])
+def test_a_knee_flipped_three_times_is_found_each_time(noisy):
+    """A tracker flips the walk's left knee for 3 frames three times: the flips' jumps were the
+    fastest steps each was measured against (its 99th percentile elsewhere), so none was found, and
+    the way back of the first, a quarter second before the second's way away, paired with it, so
+    the frames between them were taken for a glitch too. The other jumps away and back are left
+    out of that percentile now, a way back is no way away, and exactly the flipped samples are found."""
+    from pose2rot_core.jumps import joint_jumped_away
+
+    tracks = tracks_from_bvh(read_bvh(_WALK), reference_frame=0)
+    sk = tracks.skeleton
+    knee, hip, ankle = sk.index("lShin"), sk.index("lThigh"), sk.index("lFoot")
+    given = add_noise(tracks, 0.005, 0) if noisy else tracks
+    P = given.positions.copy()
+    want = np.zeros((len(P), sk.num_joints), bool)
+    for start in (120, 150, 230):
+        span = slice(start, start + 3)
+        axis = P[span, ankle] - P[span, hip]
+        axis /= np.linalg.norm(axis, axis=-1, keepdims=True)
+        foot = P[span, hip] + ((P[span, knee] - P[span, hip]) * axis).sum(-1, keepdims=True) * axis
+        P[span, knee] = 2 * foot - P[span, knee]
+        want[span, knee] = True
+    np.testing.assert_array_equal(joint_jumped_away(P, np.asarray(sk.parents), sk.height, given.fps), want)
+
+
 @pytest.mark.parametrize("noise", [0.0, 0.005])
 def test_a_knee_flipped_from_the_clips_start_is_named_in_a_warning(noise):
     """The walk's left knee turned half about the line from hip to ankle from the first frame to frame

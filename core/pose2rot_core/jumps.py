@@ -70,44 +70,46 @@ def joint_jumped_away(positions: np.ndarray, parents: np.ndarray, height: float,
     ``fps`` frames a second) where one joint held between its parent and children jumps away and,
     within JOINT_JUMP_SECONDS (at least JUMP_FRAMES frames), back to where its motion leads, while
     they move as usual at both jumps (see _calm_jumps), each jump also JUMP_OVER times its 99th
-    percentile step elsewhere. Roots and tips are never read so (see _around)."""
+    percentile step elsewhere (its other jumps away and back left out: a tracker that flips a knee
+    twice). Roots and tips are never read so (see _around)."""
     T, J = positions.shape[:2]
     out = np.zeros((T, J), bool)
     if T < 4:
         return out
-    steps, usual, jumps = _calm_jumps(positions, parents, height)
-    window = max(JUMP_FRAMES, int(round(JOINT_JUMP_SECONDS * fps)))
-    for k in np.flatnonzero(jumps.any(axis=0)):
-        for s, e in _away_and_back(jumps[:, k], window):
-            back = norm(positions[e + 1, k] - positions[s, k]) <= JUMP_STEPS * usual[k] * (e + 1 - s)
-            if back and min(steps[s, k], steps[e, k]) > JUMP_OVER * _fast_elsewhere(steps[:, k], [s, e]):
+    steps, jumps = _calm_jumps(positions, parents, height)
+    for k, pairs in _pairs(positions, steps, jumps, fps).items():
+        elsewhere = _fast_elsewhere(steps[:, k], [t for pair in pairs for t in pair])
+        for s, e in pairs:
+            if min(steps[s, k], steps[e, k]) > JUMP_OVER * elsewhere:
                 out[s + 1:e + 1, k] = True
     return out
 
 
 def joint_stepped_off(positions: np.ndarray, parents: np.ndarray, height: float, fps: float) -> np.ndarray:
-    """[T-1,J] bool: the steps between frames t and t + 1 of positions [T,J,3] (as joint_jumped_away
-    reads them) where one joint jumps as joint_jumped_away's jumps do and does not jump back, nor
-    came from such a jump: one side of the step is a tracker's glitch (a knee flipped to the other
-    side of the leg while nearly straight, where the flip moves it little), and the steps cannot
-    tell which. Over the 29 clips, clean and jittered, at 1-4 times their speed, none is found."""
+    """[T-1,J] bool: the steps between frames t and t + 1 of positions [T,J,3] where one joint jumps
+    as joint_jumped_away's jumps do and does not jump back, nor came from such a jump: one side of
+    the step is a tracker's glitch (a knee flipped to the other side of the leg from the clip's
+    start, or from where it was nearly straight and the flip moved it little), and the steps
+    cannot tell which."""
     T, J = positions.shape[:2]
     out = np.zeros((max(T - 1, 0), J), bool)
     if T < 4:
         return out
-    steps, _, jumps = _calm_jumps(positions, parents, height)
-    paired = joint_jumped_away(positions, parents, height, fps)
-    for s, k in zip(*np.nonzero(jumps & ~paired[1:] & ~paired[:-1])):
-        out[s, k] = steps[s, k] > JUMP_OVER * _fast_elsewhere(steps[:, k], [s])
+    steps, jumps = _calm_jumps(positions, parents, height)
+    pairs = _pairs(positions, steps, jumps, fps)
+    for k in np.flatnonzero(jumps.any(axis=0)):
+        paired = [t for pair in pairs.get(k, []) for t in pair]
+        for s in np.flatnonzero(jumps[:, k]):
+            if s not in paired:
+                out[s, k] = steps[s, k] > JUMP_OVER * _fast_elsewhere(steps[:, k], [s, *paired])
     return out
 
 
-def _calm_jumps(positions: np.ndarray, parents: np.ndarray, height: float
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(steps [T-1,J] between frames, each joint's usual (median) step [J], jumps [T-1,J]): the steps
-    where a joint held between its parent and children (see _around) moves JOINT_JUMP_FRACTION of
-    the height and JUMP_STEPS times its usual step while they move as usual (at most STILL_STEPS
-    of their usual steps; NaN: not still)."""
+def _calm_jumps(positions: np.ndarray, parents: np.ndarray, height: float) -> tuple[np.ndarray, np.ndarray]:
+    """(steps [T-1,J] between frames, jumps [T-1,J]): the steps where a joint held between its
+    parent and children (see _around) moves JOINT_JUMP_FRACTION of the height and JUMP_STEPS times
+    its usual (median) step while they move as usual (at most STILL_STEPS of their usual steps;
+    NaN: not still)."""
     steps = norm(positions[1:] - positions[:-1])
     usual = np.maximum(np.nan_to_num(column_nanmedian(steps)), 1e-12 * height)
     with np.errstate(invalid="ignore"):
@@ -116,7 +118,26 @@ def _calm_jumps(positions: np.ndarray, parents: np.ndarray, height: float
     around = _around(parents)
     for k in np.flatnonzero(jump.any(axis=0)):
         jump[:, k] &= still[:, around[k]].all(axis=1) if around[k] else False
-    return steps, usual, jump
+    return steps, jump
+
+
+def _pairs(positions: np.ndarray, steps: np.ndarray, jumps: np.ndarray, fps: float) -> dict[int, list[tuple[int, int]]]:
+    """{joint: [(s, e)]} the ``jumps`` [T-1,J] (``steps`` [T-1,J], see _calm_jumps) of positions
+    [T,J,3] that pair up as away and back (_away_and_back, within JOINT_JUMP_SECONDS at ``fps``,
+    at least JUMP_FRAMES frames) and come back to where the joint's motion leads (within
+    JUMP_STEPS of its usual steps a frame)."""
+    window = max(JUMP_FRAMES, int(round(JOINT_JUMP_SECONDS * fps)))
+    usual = np.nan_to_num(column_nanmedian(steps))
+    out = {}
+    for k in np.flatnonzero(jumps.any(axis=0)):
+        pairs: list[tuple[int, int]] = []
+        for s, e in _away_and_back(jumps[:, k], window):
+            came_back = norm(positions[e + 1, k] - positions[s, k]) <= JUMP_STEPS * usual[k] * (e + 1 - s)
+            if came_back and not (pairs and pairs[-1][1] == s):  # a way back is no way away (two flips)
+                pairs.append((s, e))
+        if pairs:
+            out[int(k)] = pairs
+    return out
 
 
 def _fast_elsewhere(steps: np.ndarray, left_out: list[int]) -> float:
