@@ -70,7 +70,9 @@ class SafetyCheck:
     0 elsewhere), what the positions were compared with, the bone tips' part (``tips``, None
     without tips) and ``held`` [J] joints whose track holds one value in every frame while others
     move (_held_throughout; None: none), ``folds`` joints placed between points that fold where the
-    points do not (_placed_folds; None: none); warnings count frames from ``first_frame`` (see Tracks)."""
+    points do not (_placed_folds; None: none), ``shape_change`` how far the tracks leave the rig's
+    rigid shape where some joint ends far from its track (_shape_change; else 0, and for points
+    driving another rig); warnings count frames from ``first_frame`` (see Tracks)."""
 
     error: np.ndarray
     allowed: np.ndarray
@@ -81,6 +83,7 @@ class SafetyCheck:
     tips: TipsCheck | None = None
     held: np.ndarray | None = None
     folds: PlacedFolds | None = None
+    shape_change: float = 0.0
 
     @property
     def far(self) -> np.ndarray:
@@ -123,7 +126,8 @@ class SafetyCheck:
             whose = f"its {self.against.removesuffix('s')}" if n == 1 else f"their {self.against}"
             counted = f"{noun} ends" if n == 1 else f"{noun.removesuffix('s')}s end"
             out.append(f"{WARNING_PREFIX}{n} {counted} further from "
-                       f"{whose} than the noise and bone lengths explain: {listed} (percent of the skeleton height)")
+                       f"{whose} than the noise and bone lengths explain: {listed} (percent of the skeleton height)"
+                       + _rigid_shape_note(self.shape_change))
         if self.flips.any():
             joints = np.flatnonzero(self.flips.any(axis=0))
             parts = [f"'{names[j]}' ({_frames(self.flips[:, j], self.first_frame + 1)})" for j in joints[:5]]
@@ -177,6 +181,17 @@ class PlacedFolds:
                 f"bend less: {', '.join(parts)}{more} (the rig's chain there does not fit the performer's "
                 "stretch between the points: the fold is the fill's, not the performer's; check the map and the "
                 "rig's proportions)")
+
+
+def _rigid_shape_note(shape_change: float) -> str:
+    """The warning's closing words where the tracks leave the rig's rigid shape (by
+    ``shape_change``, a fraction of the height, see _shape_change); none within the clean
+    tolerance."""
+    if shape_change <= CLEAN_TOLERANCE:
+        return ""
+    return (f"; the tracks leave the rig's rigid shape by up to {100 * shape_change:.2g} % of the height at a "
+            "joint (bones that change length, points of one part that move apart), and the misses add up "
+            "down the chains: stretch='exact' puts every joint on its track")
 
 
 def _beyond(error: np.ndarray, allowed: np.ndarray) -> np.ndarray:
@@ -256,13 +271,16 @@ def check_solution(tracks: Tracks, sol: Solution, noise: np.ndarray | None = Non
         allowed = base + np.maximum(np.maximum(along - off, 0.0), shape)
         if tips is not None:
             tips.allowed = np.maximum(tips.allowed, CLEAN_TOLERANCE + NOISE_STDS * end_spread + end_shape)
-    return SafetyCheck(error=error, allowed=allowed,
-                       flips=find_flips(tracks, sol, G, _unseen(no_data, made_up, error.shape)), against=against,
-                       first_frame=tracks.first_frame,
-                       stretched=_left_steady_length(skel, X, noise, no_data), tips=tips,
-                       held=_held_throughout(tracks.positions, no_data, skel.height),
-                       folds=None if made_up is None else _placed_folds(tracks, X, np.asarray(made_up, bool),
-                                                                        points_noise))
+    check = SafetyCheck(error=error, allowed=allowed,
+                        flips=find_flips(tracks, sol, G, _unseen(no_data, made_up, error.shape)), against=against,
+                        first_frame=tracks.first_frame,
+                        stretched=_left_steady_length(skel, X, noise, no_data), tips=tips,
+                        held=_held_throughout(tracks.positions, no_data, skel.height),
+                        folds=None if made_up is None else _placed_folds(tracks, X, np.asarray(made_up, bool),
+                                                                         points_noise))
+    if made_up is None and (check.far.any() or (tips is not None and check.far_tips.any())):  # for the warning
+        check.shape_change = _shape_change(tracks, sol, noise, no_data)
+    return check
 
 
 def _placed_folds(tracks: Tracks, X: np.ndarray, made_up: np.ndarray, noise: np.ndarray) -> PlacedFolds | None:
@@ -581,6 +599,29 @@ def _left_steady_length(skel: Skeleton, X: np.ndarray, noise: np.ndarray, no_dat
     kept = (off <= bound).sum(axis=0) >= 0.5 * seen.sum(axis=0)
     out[:, joints] = np.where(kept & seen & (off > bound), off, 0.0)
     return out
+
+
+def _shape_change(tracks: Tracks, sol: Solution, noise: np.ndarray, no_data: np.ndarray | None) -> float:
+    """How far (fraction of the height) the tracks leave the rig's rigid shape in some frame, beyond
+    NOISE_STDS of their noise (both ends' ``noise`` [J], fractions of the height): the largest
+    distance of a joint's track from where the turn of its parent that best fits the rig's bones
+    to all its children's tracks puts it (_unturnable: a bone's change of length, a hand's points
+    moving apart), over the bones the solution keeps rigid (joints that do not translate; not the
+    root's children nor the root line, which place the body: see _left_steady_length). Samples
+    without data (``no_data`` [T,J]) do not count."""
+    skel = tracks.skeleton
+    kids = np.arange(1, skel.num_joints)
+    rigid = ~sol.translating[kids] & ~np.isin(kids, [*skel.children[0], *skel.root_line])
+    if not rigid.any():
+        return 0.0
+    P = tracks.positions
+    if no_data is not None:
+        P = np.where(no_data[..., None], np.nan, P)
+    track = P[:, kids] - P[:, skel.parents[kids]]
+    rig = np.broadcast_to(skel.offsets[kids], track.shape)
+    off = _unturnable(track, rig, skel.parents[kids], rigid) / skel.height
+    change = off - NOISE_STDS * np.hypot(noise[kids], noise[skel.parents[kids]])
+    return float(max(np.nanmax(np.where(rigid, change, 0.0), initial=0.0), 0.0))
 
 
 def _along_the_bones(tracks: Tracks, sol: Solution, noise: np.ndarray, no_data: np.ndarray | None) -> np.ndarray:
