@@ -9,8 +9,9 @@ spike test of spikes.find_outliers misses it. Here a jump is read from continuit
 - the whole body (most of its points) jumps away and, within JUMP_FRAMES frames, back to where its
   motion leads (jumped_away);
 - one joint held between two bones does, within JOINT_JUMP_SECONDS (a monocular tracker may hold a
-  knee on the wrong side for a few frames), while the points it hangs from and those hanging from it
-  move as usual (joint_jumped_away).
+  knee on the wrong side for a few frames), alone: the points it hangs from and those hanging from it
+  move a JUMP_STEPS-th as far at most (joint_jumped_away); or jumps so once, and not back
+  (joint_stepped_off: a warning, as the steps cannot tell which side of the jump is wrong).
 
 Either jump takes the points JUMP_STEPS times as far as their usual steps between frames and JUMP_OVER
 times as far as they move between other frames (the body: between any two; a joint: its 99th
@@ -38,8 +39,6 @@ JOINT_JUMP_SECONDS = 0.25
 #: a joint's jump takes it at least this fraction of the height (a bent knee flipped to the other
 #: side of its leg moves by about twice its bend's reach)
 JOINT_JUMP_FRACTION = 0.02
-#: the joints around a jumping joint move at most this many times their usual steps
-STILL_STEPS = 3.0
 
 
 def jumped_away(positions: np.ndarray, height: float) -> np.ndarray:
@@ -68,26 +67,24 @@ def jumped_away(positions: np.ndarray, height: float) -> np.ndarray:
 def joint_jumped_away(positions: np.ndarray, parents: np.ndarray, height: float, fps: float) -> np.ndarray:
     """[T,J] bool: the samples of positions [T,J,3] (NaN: no data; ``parents`` [J], -1 for a root;
     ``fps`` frames a second) where one joint held between its parent and children jumps away and,
-    within JOINT_JUMP_SECONDS (at least JUMP_FRAMES frames), back to where its motion leads, while
-    they move as usual at both jumps (see _calm_jumps), each jump also JUMP_OVER times its 99th
-    percentile step elsewhere (its other jumps away and back left out: a tracker that flips a knee
-    twice). Roots and tips are never read so (see _around)."""
+    within JOINT_JUMP_SECONDS (at least JUMP_FRAMES frames), back to where its motion leads, alone
+    at both jumps (see _lone_steps), each jump also JUMP_OVER times its 99th percentile step
+    elsewhere (its other jumps away and back left out: a tracker that flips a knee three times).
+    Roots and tips are never read so (see _around)."""
     T, J = positions.shape[:2]
     out = np.zeros((T, J), bool)
     if T < 4:
         return out
-    steps, jumps = _calm_jumps(positions, parents, height)
-    for k, pairs in _pairs(positions, steps, jumps, fps).items():
-        elsewhere = _fast_elsewhere(steps[:, k], [t for pair in pairs for t in pair])
+    steps, jumps = _lone_steps(positions, parents, height)
+    for k, pairs in _glitch_pairs(positions, steps, jumps, fps)[1].items():
         for s, e in pairs:
-            if min(steps[s, k], steps[e, k]) > JUMP_OVER * elsewhere:
-                out[s + 1:e + 1, k] = True
+            out[s + 1:e + 1, k] = True
     return out
 
 
 def joint_stepped_off(positions: np.ndarray, parents: np.ndarray, height: float, fps: float) -> np.ndarray:
     """[T-1,J] bool: the steps between frames t and t + 1 of positions [T,J,3] where one joint jumps
-    as joint_jumped_away's jumps do and does not jump back, nor came from such a jump: one side of
+    as joint_jumped_away's jumps do, no way away nor back of a pair (_glitch_pairs): one side of
     the step is a tracker's glitch (a knee flipped to the other side of the leg from the clip's
     start, or from where it was nearly straight and the flip moved it little), and the steps
     cannot tell which."""
@@ -95,49 +92,60 @@ def joint_stepped_off(positions: np.ndarray, parents: np.ndarray, height: float,
     out = np.zeros((max(T - 1, 0), J), bool)
     if T < 4:
         return out
-    steps, jumps = _calm_jumps(positions, parents, height)
-    pairs = _pairs(positions, steps, jumps, fps)
+    steps, jumps = _lone_steps(positions, parents, height)
+    paired, flagged = _glitch_pairs(positions, steps, jumps, fps)
     for k in np.flatnonzero(jumps.any(axis=0)):
-        paired = [t for pair in pairs.get(k, []) for t in pair]
+        in_pairs = {t for pair in paired.get(k, []) for t in pair}
+        glitches = [t for pair in flagged.get(k, []) for t in pair]
         for s in np.flatnonzero(jumps[:, k]):
-            if s not in paired:
-                out[s, k] = steps[s, k] > JUMP_OVER * _fast_elsewhere(steps[:, k], [s, *paired])
+            if s not in in_pairs:
+                out[s, k] = steps[s, k] > JUMP_OVER * _fast_elsewhere(steps[:, k], [s, *glitches])
     return out
 
 
-def _calm_jumps(positions: np.ndarray, parents: np.ndarray, height: float) -> tuple[np.ndarray, np.ndarray]:
+def _lone_steps(positions: np.ndarray, parents: np.ndarray, height: float) -> tuple[np.ndarray, np.ndarray]:
     """(steps [T-1,J] between frames, jumps [T-1,J]): the steps where a joint held between its
     parent and children (see _around) moves JOINT_JUMP_FRACTION of the height and JUMP_STEPS times
-    its usual (median) step while they move as usual (at most STILL_STEPS of their usual steps;
-    NaN: not still)."""
+    its usual (median) step, alone: JUMP_STEPS times as far as any of them moves in that frame (a
+    tracker's glitch moves one point; real motion moves a joint with the bones it hangs between,
+    however fast a limb swings; NaN: not alone)."""
     steps = norm(positions[1:] - positions[:-1])
     usual = np.maximum(np.nan_to_num(column_nanmedian(steps)), 1e-12 * height)
     with np.errstate(invalid="ignore"):
         jump = (steps > JUMP_STEPS * usual) & (steps > JOINT_JUMP_FRACTION * height)
-        still = steps <= STILL_STEPS * usual
     around = _around(parents)
     for k in np.flatnonzero(jump.any(axis=0)):
-        jump[:, k] &= still[:, around[k]].all(axis=1) if around[k] else False
+        if not around[k]:
+            jump[:, k] = False
+            continue
+        with np.errstate(invalid="ignore"):
+            jump[:, k] &= steps[:, k] > JUMP_STEPS * steps[:, around[k]].max(axis=1)
     return steps, jump
 
 
-def _pairs(positions: np.ndarray, steps: np.ndarray, jumps: np.ndarray, fps: float) -> dict[int, list[tuple[int, int]]]:
-    """{joint: [(s, e)]} the ``jumps`` [T-1,J] (``steps`` [T-1,J], see _calm_jumps) of positions
+def _glitch_pairs(positions: np.ndarray, steps: np.ndarray, jumps: np.ndarray, fps: float
+                  ) -> tuple[dict[int, list[tuple[int, int]]], dict[int, list[tuple[int, int]]]]:
+    """({joint: [(s, e)]} the ``jumps`` [T-1,J] (``steps`` [T-1,J], see _lone_steps) of positions
     [T,J,3] that pair up as away and back (_away_and_back, within JOINT_JUMP_SECONDS at ``fps``,
-    at least JUMP_FRAMES frames) and come back to where the joint's motion leads (within
-    JUMP_STEPS of its usual steps a frame)."""
+    at least JUMP_FRAMES frames; a way back is never the next way away) and come back to where the
+    joint's motion leads (within JUMP_STEPS of its usual steps a frame), {joint: [(s, e)]} those of
+    them whose jumps are both JUMP_OVER times the joint's 99th percentile step elsewhere, the
+    other pairs left out of it)."""
     window = max(JUMP_FRAMES, int(round(JOINT_JUMP_SECONDS * fps)))
     usual = np.nan_to_num(column_nanmedian(steps))
-    out = {}
+    paired, flagged = {}, {}
     for k in np.flatnonzero(jumps.any(axis=0)):
         pairs: list[tuple[int, int]] = []
         for s, e in _away_and_back(jumps[:, k], window):
             came_back = norm(positions[e + 1, k] - positions[s, k]) <= JUMP_STEPS * usual[k] * (e + 1 - s)
             if came_back and not (pairs and pairs[-1][1] == s):  # a way back is no way away (two flips)
                 pairs.append((s, e))
-        if pairs:
-            out[int(k)] = pairs
-    return out
+        if not pairs:
+            continue
+        elsewhere = _fast_elsewhere(steps[:, k], [t for pair in pairs for t in pair])
+        paired[int(k)] = pairs
+        flagged[int(k)] = [(s, e) for s, e in pairs if min(steps[s, k], steps[e, k]) > JUMP_OVER * elsewhere]
+    return paired, flagged
 
 
 def _fast_elsewhere(steps: np.ndarray, left_out: list[int]) -> float:
@@ -206,8 +214,8 @@ def joint_jumps_as_gaps(points: np.ndarray, parents: np.ndarray, names: tuple[st
     alone = joint_jumped_away(points, parents, height, fps)
     if not alone.any():
         return points
-    why = ("away and back while the joints around hold their course (a tracker's glitch: a knee flipped to "
-           "the other side of the leg, another point read)")
+    why = (f"away and back while the joints around move 1/{JUMP_STEPS:g} as far at most (a tracker's glitch: "
+           "a knee flipped to the other side of the leg, another point read)")
     if noisy:
         report.append(gaps_note(alone, names, f"jumping {why}"))
         out = points.copy()
@@ -236,7 +244,7 @@ def lone_jumps_warning(points: np.ndarray, parents: np.ndarray, names: tuple[str
               f"{', '.join(str(t + 1 + first_frame) for t in np.flatnonzero(off[:, k])[:4])}, "
               f"{100 * size[:, k].max():.2g} % of the height)" for k in np.flatnonzero(off.any(axis=0))]
     one = len(joints) == 1
-    return [f"{WARNING_PREFIX}{describe_names(joints, noun='joint')} jump{'s' if one else ''} in one frame while the "
-            "joints around hold their course, and do" + ("es" if one else "") + " not jump back: the frames on one "
-            "side of the jump are likely a tracker's glitch (a knee flipped to the other side of the leg from the "
-            "clip's start, or from where the flip moved it little), followed as given: check them"]
+    return [f"{WARNING_PREFIX}{describe_names(joints, noun='joint')} jump{'s' if one else ''} in one frame while "
+            f"the joints around move 1/{JUMP_STEPS:g} as far at most, and do{'es' if one else ''} not jump back: the "
+            "frames on one side of the jump are likely a tracker's glitch (a knee flipped to the other side of the "
+            "leg from the clip's start, or from where the flip moved it little), followed as given: check them"]
