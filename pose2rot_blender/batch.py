@@ -173,12 +173,14 @@ def _find_armature(name: str, where: str):
 
     from pose2rot_core.errors import Pose2RotError
 
-    if name:
-        obj = bpy.data.objects.get(name)
-        if obj is None or obj.type != 'ARMATURE':
-            raise Pose2RotError(f"no armature object named '{name}' in {where}")
-        return obj
     arms = [o for o in bpy.data.objects if o.type == 'ARMATURE']
+    arms.sort(key=lambda o: o.library is not None)  # a library override before the linked armature it stands for
+    if name:
+        named = [o for o in arms if o.name == name]
+        if not named:
+            raise Pose2RotError(f"no armature object named '{name}' in {where}")
+        return named[0]
+    arms = [o for o in arms if o.library is None] or arms
     if len(arms) != 1:
         raise Pose2RotError(f"{where} has {len(arms)} armatures"
                             + (f" ({', '.join(a.name for a in arms[:5])})" if arms else "")

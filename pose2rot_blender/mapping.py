@@ -25,7 +25,7 @@ from pose2rot_core.names import DUPLICATE
 from . import rig as rig_io
 from .importing import LAYOUT_KEY, TREE_KEY
 from .pipeline import track_objects
-from .panel import SidebarPanel, map_owner, panel_armature
+from .panel import SidebarPanel, map_owner, map_rows, panel_armature
 from .reporting import reports_errors
 
 
@@ -80,9 +80,8 @@ def _map_extra(obj: bpy.types.ID) -> dict:
 def set_table(obj: bpy.types.Object, bone_map: BoneMap) -> None:
     """Replace the map table of the armature object ``obj`` with ``bone_map`` (named virtual points
     and other keys kept)."""
-    obj.pose2rot_map.clear()
-    for bone, source in bone_map.bones.items():
-        entry = obj.pose2rot_map.add()
+    rows = _rows(obj, len(bone_map.bones))
+    for entry, (bone, source) in zip(rows, bone_map.bones.items()):
         entry.bone, entry.source = bone, source if isinstance(source, str) else json.dumps(source)
     extra = dict(bone_map.extra, **({"points": bone_map.points} if bone_map.points else {}))
     obj.pose2rot_map_extra = json.dumps(extra) if extra else ""
@@ -91,8 +90,21 @@ def set_table(obj: bpy.types.Object, bone_map: BoneMap) -> None:
 
 def clear_table(owner: bpy.types.ID) -> None:
     """Empty the map table of ``owner`` (an armature object, or the scene: see map_owner)."""
-    owner.pose2rot_map.clear()
+    _rows(owner, 0)
     owner.pose2rot_map_extra = ""
+
+
+def _rows(owner: bpy.types.ID, n: int):
+    """The map table of ``owner`` with room for ``n`` rows and no other filled row: emptied and
+    grown to ``n``; rows a library override got from its library cannot be removed, so those past
+    ``n`` are blanked (a row without bone or source is no row of the map)."""
+    table = owner.pose2rot_map
+    table.clear()
+    while len(table) < n:
+        table.add()
+    for entry in list(table)[n:]:
+        entry.bone = entry.source = ""
+    return table
 
 
 def map_armature(context: bpy.types.Context) -> bpy.types.Object:
@@ -272,7 +284,7 @@ class POSE2ROT_PT_map(SidebarPanel, bpy.types.Panel):
             layout.label(text="Select or pick an armature: each keeps its own map", icon='INFO')
             return
         owner = map_owner(context.scene, obj)
-        rows = len(owner.pose2rot_map)
+        rows = map_rows(context.scene, obj)
         if owner == context.scene:
             layout.label(text="The scene's map (older version): it drives armatures without their own", icon='INFO')
         layout.label(text=f"{rows} bones: Solve Rotations uses this map" if rows else

@@ -16,7 +16,7 @@ def picked_armature(context):
     """The armature picked in the panel while it is in the scene (a deleted one lingers in the
     setting), else None."""
     picked = context.scene.pose2rot.armature
-    return picked if picked is not None and context.scene.objects.get(picked.name) == picked else None
+    return picked if picked is not None and context.scene in picked.users_scene else None
 
 
 def panel_armature(context):

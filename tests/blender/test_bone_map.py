@@ -560,3 +560,93 @@ def test_map_buttons_refuse_a_linked_armature_and_forget_a_deleted_one(tmp_path)
     bpy.context.view_layer.objects.active = None
     with pytest.raises(RuntimeError, match="no armature: select an armature object"):
         bpy.ops.pose2rot.map_auto()
+
+
+def _library_rig_with_a_map(tmp_path):
+    """('lib.blend' whose 'Rig' keeps the Automatic Map of the landmarks, that map's rows, the
+    landmarks) with an empty file open afterwards."""
+    _, _, _, landmark = _mixamo_scene(tmp_path, frames=10)
+    assert bpy.ops.pose2rot.map_auto() == {'FINISHED'}
+    rows = [(e.bone, e.source) for e in bpy.data.objects["Rig"].pose2rot_map]
+    lib = tmp_path / "lib.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(lib), copy=True)
+    bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
+    return lib, rows, landmark
+
+
+@pytest.mark.parametrize("button", ["clear", "auto", "load"])
+def test_an_override_of_a_rig_whose_library_keeps_a_map_gets_one_map(tmp_path, button):
+    """An override keeps the rows its library gave it (Blender does not let it remove them): Clear
+    Map left them all, and Automatic Map or Load Map added theirs beside them, so the solve stopped
+    at 'has two rows'. Now such rows are overwritten or blanked: one map, kept through a save."""
+    lib, rows, _ = _library_rig_with_a_map(tmp_path)
+    with bpy.data.libraries.load(str(lib), link=True) as (_, data_to):
+        data_to.objects, data_to.collections = ["Rig"], ["landmarks"]
+    scene = bpy.context.scene
+    scene.collection.objects.link(data_to.objects[0])
+    scene.collection.children.link(data_to.collections[0])
+    rig = data_to.objects[0].override_create(remap_local_usages=True)
+    scene.pose2rot.armature, scene.pose2rot.tracks = rig, data_to.collections[0]
+    (tmp_path / "small.json").write_text(json.dumps({"bones": dict(rows[:12])}))
+    {"clear": bpy.ops.pose2rot.map_clear, "auto": bpy.ops.pose2rot.map_auto,
+     "load": lambda: bpy.ops.pose2rot.map_load(filepath=str(tmp_path / "small.json"))}[button]()
+    parsed = {bone: json.loads(source) if source.startswith("{") else source for bone, source in rows}
+    want = {"clear": None, "auto": parsed, "load": dict(list(parsed.items())[:12])}[button]
+    got = mapping.table_map(rig)
+    assert (got is None) if want is None else (got.bones == want)
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "shot.blend"))
+    bpy.ops.wm.open_mainfile(filepath=str(tmp_path / "shot.blend"))
+    again = next(o for o in bpy.data.objects if o.type == 'ARMATURE' and o.override_library is not None)
+    got = mapping.table_map(again)
+    assert (got is None) if want is None else (got.bones == want)
+    if want is not None:
+        assert bpy.ops.pose2rot.solve_rotations(armature=again.name, tracks_collection="landmarks") == {'FINISHED'}
+
+
+def test_the_batch_solves_an_overridden_rig_of_a_shot_file(tmp_path):
+    """A shot file holds the linked rig and its override, both named 'Rig': the batch said the file
+    has 2 armatures, and with --armature Rig and --map the map's rows came beside the library's.
+    The override stands for the rig now, and --map replaces its map."""
+    lib, rows, _ = _library_rig_with_a_map(tmp_path)
+    bpy.ops.wm.open_mainfile(filepath=str(lib))
+    layout = get_layout("mediapipe33")
+    col = bpy.data.collections["landmarks"]
+    points = [e.name for e in col.objects]
+    heads = empties.read_world_positions(bpy.context.scene, [bpy.data.objects[p] for p in points], scene_frames())
+    X = np.zeros((heads.shape[0], 33, 3))
+    for i, p in enumerate(points):
+        X[:, layout.points.index(p)] = heads[:, i] @ np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
+    np.save(tmp_path / "clip.npy", X)
+    (tmp_path / "map.json").write_text(json.dumps({"bones": dict(rows)}))
+    bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
+    with bpy.data.libraries.load(str(lib), link=True) as (_, data_to):
+        data_to.objects = ["Rig"]
+    bpy.context.scene.collection.objects.link(data_to.objects[0])
+    data_to.objects[0].override_create(remap_local_usages=True)
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "shot.blend"))
+    for extra in ([], ["--armature", "Rig"]):
+        out = tmp_path / f"out{len(extra)}"
+        proc = subprocess.run([sys.executable, str(BATCH), "--rig", tmp_path / "shot.blend", tmp_path / "clip.npy",
+                               "--layout", "mediapipe33", "--map", tmp_path / "map.json", *extra, "--out", out],
+                              capture_output=True, text=True, env=dict(os.environ), timeout=300)
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+        assert (out / "clip.blend").is_file()
+
+
+def test_the_picked_armature_is_not_taken_for_a_namesake(tmp_path):
+    """The panel's local 'Rig' with a linked 'Rig' of another file in the scene: the picked one was
+    looked up by name, found the linked one first, was taken for deleted, and Automatic Map filled
+    the active armature's map instead."""
+    lib, _, _ = _library_rig_with_a_map(tmp_path)
+    src, local, _, _ = _mixamo_scene(tmp_path, frames=10)
+    scene = bpy.context.scene
+    with bpy.data.libraries.load(str(lib), link=True) as (_, data_to):
+        data_to.objects = ["Rig"]
+    scene.collection.objects.link(data_to.objects[0])
+    other = rest_copy(src, "Other")
+    scene.pose2rot.armature = local
+    bpy.context.view_layer.objects.active = other
+    panel = importlib.import_module(EXT_NAME + ".panel")
+    assert panel.picked_armature(bpy.context) == local
+    assert bpy.ops.pose2rot.map_auto() == {'FINISHED'}
+    assert len(local.pose2rot_map) > 10 and len(other.pose2rot_map) == 0
