@@ -64,7 +64,6 @@ def _mixamo_scene(tmp_path: Path, frames: int = 40):
 
 def test_mediapipe_empties_drive_a_mixamo_rig_through_a_saved_map(tmp_path):
     src, target, col, landmark = _mixamo_scene(tmp_path)
-    scene = bpy.context.scene
     assert bpy.ops.pose2rot.map_auto() == {'FINISHED'}
     table = {e.bone: e.source for e in _rows()}
     assert table["mixamorig:LeftForeArm"] == "left_elbow"
@@ -285,7 +284,6 @@ def test_bones_a_map_drives_through_a_mean_are_solved_over_old_keys(tmp_path):
     is keyed before the solve gets the same hand rotations as a fresh one (the keys of bones no
     track reaches are carried over; the hand was taken for one and kept its old key, 40 degrees off)."""
     src, target, col, _ = _mixamo_scene(tmp_path, frames=20)
-    scene = bpy.context.scene
     assert bpy.ops.pose2rot.map_auto() == {'FINISHED'}
     for e in _rows():
         if e.bone in ("mixamorig:LeftHandIndex1", "mixamorig:LeftHandPinky1"):
@@ -504,6 +502,19 @@ def test_a_bone_map_an_older_version_kept_on_the_scene_drives_armatures_without_
     assert bpy.ops.pose2rot.solve_rotations(armature="Rig2", tracks_collection="landmarks") == {'FINISHED'}
 
 
+def _overridden_rig(lib: Path):
+    """A library override of the 'Rig' of ``lib`` (linked with its 'landmarks'), picked in the panel
+    with them."""
+    with bpy.data.libraries.load(str(lib), link=True) as (_, data_to):
+        data_to.objects, data_to.collections = ["Rig"], ["landmarks"]
+    scene = bpy.context.scene
+    scene.collection.objects.link(data_to.objects[0])
+    scene.collection.children.link(data_to.collections[0])
+    rig = data_to.objects[0].override_create(remap_local_usages=True)
+    scene.pose2rot.armature, scene.pose2rot.tracks = rig, data_to.collections[0]
+    return rig
+
+
 def test_a_library_override_armature_keeps_its_own_map(tmp_path):
     """A character linked from a library and overridden (the way shots use rigs): Automatic Map failed
     with a Python error once the map lived on the armature. Its override now keeps the map, solves
@@ -512,13 +523,7 @@ def test_a_library_override_armature_keeps_its_own_map(tmp_path):
     lib = tmp_path / "lib.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(lib), copy=True)       # the library's rig has no map
     bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
-    with bpy.data.libraries.load(str(lib), link=True) as (_, data_to):
-        data_to.objects, data_to.collections = ["Rig"], ["landmarks"]
-    scene = bpy.context.scene
-    scene.collection.objects.link(data_to.objects[0])
-    scene.collection.children.link(data_to.collections[0])
-    rig = data_to.objects[0].override_create(remap_local_usages=True)
-    scene.pose2rot.armature, scene.pose2rot.tracks = rig, data_to.collections[0]
+    rig = _overridden_rig(lib)
     assert bpy.ops.pose2rot.map_auto() == {'FINISHED'}
     rows = [(e.bone, e.source) for e in rig.pose2rot_map]
     assert len(rows) > 10
@@ -580,13 +585,7 @@ def test_an_override_of_a_rig_whose_library_keeps_a_map_gets_one_map(tmp_path, b
     Map left them all, and Automatic Map or Load Map added theirs beside them, so the solve stopped
     at 'has two rows'. Now such rows are overwritten or blanked: one map, kept through a save."""
     lib, rows, _ = _library_rig_with_a_map(tmp_path)
-    with bpy.data.libraries.load(str(lib), link=True) as (_, data_to):
-        data_to.objects, data_to.collections = ["Rig"], ["landmarks"]
-    scene = bpy.context.scene
-    scene.collection.objects.link(data_to.objects[0])
-    scene.collection.children.link(data_to.collections[0])
-    rig = data_to.objects[0].override_create(remap_local_usages=True)
-    scene.pose2rot.armature, scene.pose2rot.tracks = rig, data_to.collections[0]
+    rig = _overridden_rig(lib)
     (tmp_path / "small.json").write_text(json.dumps({"bones": dict(rows[:12])}))
     {"clear": bpy.ops.pose2rot.map_clear, "auto": bpy.ops.pose2rot.map_auto,
      "load": lambda: bpy.ops.pose2rot.map_load(filepath=str(tmp_path / "small.json"))}[button]()
