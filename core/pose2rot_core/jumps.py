@@ -149,8 +149,11 @@ def _glitch_pairs(positions: np.ndarray, steps: np.ndarray, jumps: np.ndarray, f
 
 
 def _fast_elsewhere(steps: np.ndarray, left_out: list[int]) -> float:
-    """The 99th percentile of one joint's ``steps`` [T-1] but the ``left_out`` ones."""
-    return float(np.nanpercentile(np.delete(steps, left_out), 99))
+    """The 99th percentile of one joint's ``steps`` [T-1] but the ``left_out`` ones and those
+    without data (infinite where none is left: no step is a jump against nothing)."""
+    kept = np.delete(steps, left_out)
+    kept = kept[np.isfinite(kept)]
+    return float(np.percentile(kept, 99)) if kept.size else np.inf
 
 
 def _around(parents: np.ndarray) -> list[list[int]]:
