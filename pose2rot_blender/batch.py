@@ -521,7 +521,7 @@ def _worker(path: Path, name: str, argv: list[str], result: Path):
         _RUNNING.discard(proc)
     label = clip_label(path)
     ended = _read_result(result)                             # the clip may have ended before a stop
-    if _STOPPING.is_set():
+    if _STOPPING.is_set() or _interrupted(proc.returncode, stderr):
         return ended or ClipResult(label, seconds=time.perf_counter() - t0, status="failed", message="interrupted")
     for text, stream in ((stdout, sys.stdout), (stderr, sys.stderr)):  # its notes, not Blender's banner
         print("".join(ln for ln in text.splitlines(True) if ln.startswith(label + ": ")), end="", file=stream,
@@ -532,6 +532,14 @@ def _worker(path: Path, name: str, argv: list[str], result: Path):
     last = (stderr.strip().splitlines() or ["no output"])[-1]
     return ClipResult(label, seconds=time.perf_counter() - t0, status="failed",
                       message=f"the worker process ended with code {proc.returncode} ({last})")
+
+
+def _interrupted(returncode: int, stderr: str) -> bool:
+    """Whether a worker ended by Ctrl-C or a stop signal (a terminal sends Ctrl-C to every process
+    of the run: a worker may end from it before this process marks the run as stopping, and its
+    'KeyboardInterrupt' must not be printed as a clip's failure)."""
+    return (returncode in (-signal.SIGINT, -signal.SIGTERM, 128 + signal.SIGINT)
+            or stderr.rstrip().endswith("KeyboardInterrupt"))
 
 
 def _read_result(result: Path):
