@@ -71,15 +71,7 @@ def joint_jumped_away(positions: np.ndarray, parents: np.ndarray, height: float,
     at both jumps (see _lone_steps), each jump also JUMP_OVER times its 99th percentile step
     elsewhere (its other jumps away and back left out: a tracker that flips a knee three times).
     Roots and tips are never read so (see _around)."""
-    T, J = positions.shape[:2]
-    out = np.zeros((T, J), bool)
-    if T < 4:
-        return out
-    steps, jumps = _lone_steps(positions, parents, height)
-    for k, pairs in _glitch_pairs(positions, steps, jumps, fps)[1].items():
-        for s, e in pairs:
-            out[s + 1:e + 1, k] = True
-    return out
+    return _joint_jumps(positions, parents, height, fps)[0]
 
 
 def joint_stepped_off(positions: np.ndarray, parents: np.ndarray, height: float, fps: float) -> np.ndarray:
@@ -88,19 +80,28 @@ def joint_stepped_off(positions: np.ndarray, parents: np.ndarray, height: float,
     the step is a tracker's glitch (a knee flipped to the other side of the leg from the clip's
     start, or from where it was nearly straight and the flip moved it little), and the steps
     cannot tell which."""
+    return _joint_jumps(positions, parents, height, fps)[1]
+
+
+def _joint_jumps(positions: np.ndarray, parents: np.ndarray, height: float, fps: float
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """(joint_jumped_away [T,J], joint_stepped_off [T-1,J]) of positions [T,J,3], read together."""
     T, J = positions.shape[:2]
-    out = np.zeros((max(T - 1, 0), J), bool)
+    away, off = np.zeros((T, J), bool), np.zeros((max(T - 1, 0), J), bool)
     if T < 4:
-        return out
+        return away, off
     steps, jumps = _lone_steps(positions, parents, height)
     paired, flagged = _glitch_pairs(positions, steps, jumps, fps)
+    for k, pairs in flagged.items():
+        for s, e in pairs:
+            away[s + 1:e + 1, k] = True
     for k in np.flatnonzero(jumps.any(axis=0)):
         in_pairs = {t for pair in paired.get(k, []) for t in pair}
         glitches = [t for pair in flagged.get(k, []) for t in pair]
         for s in np.flatnonzero(jumps[:, k]):
             if s not in in_pairs:
-                out[s, k] = steps[s, k] > JUMP_OVER * _fast_elsewhere(steps[:, k], [s, *glitches])
-    return out
+                off[s, k] = steps[s, k] > JUMP_OVER * _fast_elsewhere(steps[:, k], [s, *glitches])
+    return away, off
 
 
 def _lone_steps(positions: np.ndarray, parents: np.ndarray, height: float) -> tuple[np.ndarray, np.ndarray]:
@@ -209,37 +210,38 @@ def joint_jumps_as_gaps(points: np.ndarray, parents: np.ndarray, names: tuple[st
     """``points`` [T,N,3] (``parents`` [N], ``names`` [N], ``fps`` frames a second) with the samples
     where a joint jumps away and back (joint_jumped_away) as gaps with a note naming the joints
     (``noisy`` tracks), or, in clean tracks, followed and named with their frames (from
-    ``first_frame``) in a warning (clean clips keep their rare glitches); ``points`` itself where
-    nothing is set."""
+    ``first_frame``) in a warning (clean clips keep their rare glitches); joints that jump once and
+    not back (joint_stepped_off, read without those gaps) named in a warning and followed;
+    ``points`` itself where nothing is set."""
     from .placeholders import gaps_note
     from .tracks_io import describe_names, describe_spans, frame_spans
 
-    alone = joint_jumped_away(points, parents, height, fps)
-    if not alone.any():
-        return points
+    alone, off = _joint_jumps(points, parents, height, fps)
+    out = points
     why = (f"away and back while the joints around move 1/{JUMP_STEPS:g} as far at most (a tracker's glitch: "
            "a knee flipped to the other side of the leg, another point read)")
-    if noisy:
+    if alone.any() and noisy:
         report.append(gaps_note(alone, names, f"jumping {why}"))
         out = points.copy()
         out[alone] = np.nan
-        return out
-    joints = [f"'{names[k]}' ({describe_spans(frame_spans(alone[:, k]), first_frame=first_frame)})"
-              for k in np.flatnonzero(alone.any(axis=0))]
-    jump = "jumps" if len(joints) == 1 else "jump"
-    report.append(f"{WARNING_PREFIX}{describe_names(joints, noun='joint')} {jump} {why}: followed as given "
-                  "(clean tracks); --smooth WIDTH treats such samples as gaps")
-    return points
+        off = joint_stepped_off(out, parents, height, fps)  # read again without them
+    elif alone.any():
+        joints = [f"'{names[k]}' ({describe_spans(frame_spans(alone[:, k]), first_frame=first_frame)})"
+                  for k in np.flatnonzero(alone.any(axis=0))]
+        jump = "jumps" if len(joints) == 1 else "jump"
+        report.append(f"{WARNING_PREFIX}{describe_names(joints, noun='joint')} {jump} {why}: followed as given "
+                      "(clean tracks); --smooth WIDTH treats such samples as gaps")
+    report.extend(_lone_jumps_warning(off, out, names, height, first_frame))
+    return out
 
 
-def lone_jumps_warning(points: np.ndarray, parents: np.ndarray, names: tuple[str, ...], height: float,
-                       fps: float, first_frame: int) -> list[str]:
-    """The warning naming the joints of ``points`` [T,N,3] (``parents`` [N], ``names`` [N], ``fps``
-    frames a second) that jump without jumping back (joint_stepped_off) and the frames they jump
-    into (from ``first_frame``); none where there is none. The tracks are followed as given."""
+def _lone_jumps_warning(off: np.ndarray, points: np.ndarray, names: tuple[str, ...], height: float,
+                        first_frame: int) -> list[str]:
+    """The warning naming the joints of ``points`` [T,N,3] (``names`` [N]) that jump without jumping
+    back (``off`` [T-1,N], joint_stepped_off) and the frames they jump into (from ``first_frame``);
+    none where there is none. The tracks are followed as given."""
     from .tracks_io import describe_names
 
-    off = joint_stepped_off(points, parents, height, fps)
     if not off.any():
         return []
     size = np.where(off, norm(points[1:] - points[:-1]), 0.0) / height

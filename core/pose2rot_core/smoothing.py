@@ -273,7 +273,8 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, lis
     """Tracks with low-confidence samples and outlier spikes of joints and bone tips set to NaN,
     for gap filling, what a tracker swapped between left and right put back (swaps.swap_back,
     unless ``smooth`` is "off": never meant, so also in clean clips) and the frames where the whole
-    body jumps away and back made gaps (body_jumps_as_gaps; in clean clips a warning); report lines
+    body or one joint jumps away and back made gaps (body_jumps_as_gaps, joint_jumps_as_gaps; in
+    clean clips a warning, as for a joint that jumps once and not back); report lines
     say how many; the noise [J+K] of the joints and bone tips (see estimate_noise) measured before
     the spikes became gaps. Outliers are looked for with a numeric ``smooth``, and with "auto" when
     some joint's noise is above AUTO_THRESHOLD (never on clean clips)."""
@@ -302,7 +303,7 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, lis
     if unheld is not points:
         points, P = unheld, unheld[:, :J]
     clean = mode == "auto" and (noise <= AUTO_THRESHOLD * height).all()
-    from .jumps import body_jumps_as_gaps, joint_jumps_as_gaps, lone_jumps_warning
+    from .jumps import body_jumps_as_gaps, joint_jumps_as_gaps
 
     if mode != "off":
         unjumped = body_jumps_as_gaps(points, height, tracks.first_frame, not clean, report)
@@ -311,7 +312,6 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, lis
     if clean:
         mode = "off"  # clean clips keep even their rare glitches: auto must not change them
         joint_jumps_as_gaps(points, parents, names, height, tracks.fps, tracks.first_frame, False, report)
-        report += lone_jumps_warning(points, parents, names, height, tracks.fps, tracks.first_frame)
     if mode != "off":
         spikes = find_outliers(points, parents, noise, height)
         if spikes.any():
@@ -324,7 +324,6 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, lis
                                        report)  # what bone lengths do not show
         if unjumped is not points:
             points, P = unjumped, unjumped[:, :J]
-        report += lone_jumps_warning(points, parents, names, height, tracks.fps, tracks.first_frame)
     ends = points[:, J:] if tracks.has_ends else tracks.end_positions
     if P is tracks.positions and (ends is tracks.end_positions or not tracks.has_ends):
         return tracks, report, noise
