@@ -16,6 +16,7 @@ from .wording import WARNING_PREFIX
 if TYPE_CHECKING:
     from .retarget import RigTargets
 
+
 def denoise_targets(targets: RigTargets, X: np.ndarray, fps: float, smooth: str | float,
                     report: list[str], keyed: np.ndarray | None = None, first_frame: int = 0
                     ) -> tuple[np.ndarray, np.ndarray]:

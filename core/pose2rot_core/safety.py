@@ -572,6 +572,15 @@ def _accumulated(parents: np.ndarray, noise: np.ndarray, end_parents: np.ndarray
     return joints, 0.5 * (end_noise + np.sqrt(end_noise ** 2 + noise[end_parents] ** 2 + down[end_parents]))
 
 
+def _body_bones(skel: Skeleton) -> np.ndarray:
+    """[J] the joints whose offset from the parent is a bone of the body: not the root, nor its
+    children and the root line (Skeleton.root_line), whose offsets place the body (with a root at
+    the origin or the floor: a character standing, then walking off)."""
+    out = np.ones(skel.num_joints, bool)
+    out[[0, *skel.children[0], *skel.root_line]] = False
+    return out
+
+
 def _left_steady_length(skel: Skeleton, X: np.ndarray, noise: np.ndarray, no_data: np.ndarray | None) -> np.ndarray:
     """[T,J] how far (fraction of the height) each solved joint (X [T,J,3]) is from the distance to
     its parent that it keeps in most frames with data (not ``no_data`` [T,J]), where it is further
@@ -582,11 +591,7 @@ def _left_steady_length(skel: Skeleton, X: np.ndarray, noise: np.ndarray, no_dat
     line (Skeleton.root_line): with a root at the origin or the floor their offsets place the body
     (a character standing, then walking off), they are no bones."""
     out = np.zeros(X.shape[:2])
-    placing = np.concatenate([skel.children[0], skel.root_line]).astype(np.int64)
-    rest_of_body = np.ones(skel.num_joints, bool)
-    rest_of_body[0] = False
-    rest_of_body[placing] = False
-    joints = np.flatnonzero(rest_of_body)
+    joints = np.flatnonzero(_body_bones(skel))
     if not joints.size:
         return out
     parents = skel.parents[joints]
@@ -606,12 +611,11 @@ def _shape_change(tracks: Tracks, sol: Solution, noise: np.ndarray, no_data: np.
     NOISE_STDS of their noise (both ends' ``noise`` [J], fractions of the height): the largest
     distance of a joint's track from where the turn of its parent that best fits the rig's bones
     to all its children's tracks puts it (_unturnable: a bone's change of length, a hand's points
-    moving apart), over the bones the solution keeps rigid (joints that do not translate; not the
-    root's children nor the root line, which place the body: see _left_steady_length). Samples
-    without data (``no_data`` [T,J]) do not count."""
+    moving apart), over the bones of the body (_body_bones) the solution keeps rigid (joints that
+    do not translate). Samples without data (``no_data`` [T,J]) do not count."""
     skel = tracks.skeleton
     kids = np.arange(1, skel.num_joints)
-    rigid = ~sol.translating[kids] & ~np.isin(kids, [*skel.children[0], *skel.root_line])
+    rigid = (~sol.translating & _body_bones(skel))[kids]
     if not rigid.any():
         return 0.0
     P = tracks.positions
