@@ -604,9 +604,11 @@ def _solve_and_save(path: Path, job: Job, name: str, outputs: list[Path]):
     scene = context.scene
     col = importing.import_tracks(context, path, f"{readable(name)}_tracks", frame_start=1, set_scene=True,
                                   layout=job.layout)
-    if job.bone_map is not None:
-        mapping.set_table(obj, job.bone_map)                     # the saved .blend keeps the map
-    bone_map = mapping.table_map(mapping.map_owner(scene, obj))  # --map, else the rig .blend's own
+    bone_map = job.bone_map
+    if bone_map is not None:
+        mapping.set_table(obj, bone_map)                         # the saved .blend keeps the map
+    else:                                                        # the map the rig .blend keeps, if any
+        bone_map = mapping.table_map(mapping.map_owner(scene, obj))
     span = pipeline.SceneRange(frame_start=scene.frame_start, frame_end=scene.frame_end)
     plan, _ = pipeline.solve_armature(scene, obj, col, span, job.options, learned_settings(context),
                                       bone_map=bone_map)

@@ -25,7 +25,7 @@ from pose2rot_core.names import DUPLICATE
 from . import rig as rig_io
 from .importing import LAYOUT_KEY, TREE_KEY
 from .pipeline import track_objects
-from .panel import SidebarPanel, map_owner, map_rows, panel_armature
+from .panel import SidebarPanel, filled_rows, map_owner, map_rows, panel_armature
 from .reporting import reports_errors
 
 
@@ -46,7 +46,7 @@ def table_map(obj: bpy.types.ID | None) -> BoneMap | None:
     (None when it has no rows, or there is no object: the solve names what is missing)."""
     if obj is None:
         return None
-    rows = [(e.bone.strip(), e.source.strip()) for e in obj.pose2rot_map if e.bone.strip() and e.source.strip()]
+    rows = filled_rows(obj)
     if not rows:
         return None
     bones = {}

@@ -92,13 +92,14 @@ class POSE2ROT_OT_solve_rotations(bpy.types.Operator):
         try:
             learned = learned_settings(context)
             options = solve_options(values, learned)
-            bone_map = mapping.table_map(mapping.map_owner(scene, obj))
+            owner = mapping.map_owner(scene, obj)
+            bone_map = mapping.table_map(owner)
             plan, seconds = pipeline.solve_armature(scene, obj, collection, span, options, learned, progress, bone_map)
         except Pose2RotError as e:
             if bone_map is None or not str(e).startswith("map: "):
                 raise
-            owner = "this file keeps on the scene" if mapping.map_owner(scene, obj) == scene else f"of '{obj.name}'"
-            raise Pose2RotError(f"{e} (the Bone Map {owner} is in use: Automatic Map remakes it for these empties, "
+            whose = "this file keeps on the scene" if owner == scene else f"of '{obj.name}'"
+            raise Pose2RotError(f"{e} (the Bone Map {whose} is in use: Automatic Map remakes it for these empties, "
                                 "Clear Map matches bones to empties by name)") from None
         finally:
             progress.end()

@@ -35,10 +35,16 @@ def map_owner(scene: bpy.types.Scene, obj: bpy.types.Object | None) -> bpy.types
     return scene
 
 
+def filled_rows(owner: bpy.types.ID) -> list[tuple[str, str]]:
+    """(bone, source) of the rows of ``owner``'s Bone Map table that have both (a row without
+    either is no row of the map), stripped."""
+    return [(e.bone.strip(), e.source.strip()) for e in owner.pose2rot_map if e.bone.strip() and e.source.strip()]
+
+
 def map_rows(scene, arm) -> int:
     """How many filled rows the Bone Map that drives the armature object ``arm`` has (see
     map_owner; 0: its bones match empties by name)."""
-    return sum(1 for e in map_owner(scene, arm).pose2rot_map if e.bone.strip() and e.source.strip())
+    return len(filled_rows(map_owner(scene, arm)))
 
 
 def status_line(scene, arm, collection) -> tuple[str, str]:

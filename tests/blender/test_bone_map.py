@@ -616,7 +616,8 @@ def test_the_batch_solves_an_overridden_rig_of_a_shot_file(tmp_path):
     for i, p in enumerate(points):
         X[:, layout.points.index(p)] = heads[:, i] @ np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
     np.save(tmp_path / "clip.npy", X)
-    (tmp_path / "map.json").write_text(json.dumps({"bones": dict(rows)}))
+    (tmp_path / "map.json").write_text(json.dumps({"bones": {bone: json.loads(source) if source.startswith("{")
+                                                             else source for bone, source in rows}}))
     bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
     with bpy.data.libraries.load(str(lib), link=True) as (_, data_to):
         data_to.objects = ["Rig"]
