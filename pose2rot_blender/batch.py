@@ -31,7 +31,6 @@ import contextlib
 import hashlib
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -48,10 +47,10 @@ if TYPE_CHECKING:                                     # run as a script, the cor
     from pose2rot_core.bonemap import BoneMap
     from pose2rot_core.options import SolveOptions
 
+    from .batch_rigs import BvhRig
     from .runtime import LearnedSettings
 
 TRACK_SUFFIXES = (".npz", ".csv", ".bvh", ".npy")
-RIG_SUFFIXES = (".blend", ".bvh")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -144,175 +143,6 @@ def _folder_clips(folder: Path) -> list[Path]:
     return sorted(files + [body for body in recordings.values() if body is not None])
 
 
-def rig_source(rig: str | None, files: list[Path]) -> Path | None:
-    """The rig file (None: each BVH or .npz clip's own skeleton, and the other clips fail alone); checks it
-    before any work, and that some clip can be converted."""
-    import bpy
-
-    from pose2rot_core.errors import Pose2RotError
-
-    path = Path(rig) if rig else (Path(bpy.data.filepath) if bpy.data.filepath else None)
-    if path is None:
-        if not any(f.suffix.lower() in (".bvh", ".npz") for f in files):
-            raise Pose2RotError(_no_rig([f.name for f in files]))
-        return None
-    if path.suffix.lower() not in RIG_SUFFIXES:
-        raise Pose2RotError(f"--rig must be a .blend or a .bvh file, got '{path.name}'")
-    if not path.is_file():
-        raise Pose2RotError(f"rig file '{path}' does not exist")
-    return path
-
-
-def _no_rig(names: list[str]) -> str:
-    return (f"no rig for {', '.join(names[:3])}{' ...' if len(names) > 3 else ''}: pass --rig RIG.blend or "
-            "--rig RIG.bvh (BVH and .npz tracks need none: their own skeleton is used)")
-
-
-def _find_armature(name: str, where: str):
-    import bpy
-
-    from pose2rot_core.errors import Pose2RotError
-
-    arms = [o for o in bpy.data.objects if o.type == 'ARMATURE']
-    arms.sort(key=lambda o: o.library is not None)  # a library override before the linked armature it stands for
-    if name:
-        named = [o for o in arms if o.name == name]
-        if not named:
-            raise Pose2RotError(f"no armature object named '{name}' in {where}")
-        return named[0]
-    arms = [o for o in arms if o.library is None] or arms
-    if len(arms) != 1:
-        raise Pose2RotError(f"{where} has {len(arms)} armatures"
-                            + (f" ({', '.join(a.name for a in arms[:5])})" if arms else "")
-                            + ": name one with --armature")
-    return arms[0]
-
-
-def _bvh_rig(path: Path, clip: bool):
-    """A fresh file with the armature of BVH ``path`` (Blender's importer) at rest; a file that is
-    not a readable BVH fails with the core reader's words first, and so does a ``clip`` without
-    motion (see :func:`_importable` for the files the importer reads through a copy)."""
-    import bpy
-
-    from pose2rot_core.bvh import read_bvh
-    from pose2rot_core.tracks_io import check_has_motion
-
-    parsed = read_bvh(path)
-    if clip:
-        check_has_motion(parsed)
-    _check_importable(parsed, path)
-    bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
-    with tempfile.TemporaryDirectory(prefix="pose2rot_rig_") as tmp:
-        source = _importable(path, parsed, Path(tmp))
-        bpy.ops.import_anim.bvh(filepath=str(source), update_scene_fps=False, update_scene_duration=False)
-    from mathutils import Matrix
-
-    obj = bpy.context.active_object
-    obj.animation_data_clear()
-    for pb in obj.pose.bones:
-        pb.matrix_basis = Matrix.Identity(4)
-    return obj
-
-
-def _check_importable(parsed, path: Path) -> None:
-    """Refuse a BVH (``parsed``, read from ``path``) that Blender's importer cannot read: joints
-    with one or two rotation channels (hinges)."""
-    from pose2rot_core.errors import Pose2RotError
-
-    hinges = [n for n, o in zip(parsed.skeleton.names, parsed.orders) if 0 < len(o) < 3]
-    if hinges:
-        shown = ", ".join(f"'{n}'" for n in hinges[:3]) + (f" and {len(hinges) - 3} more" if len(hinges) > 3 else "")
-        raise Pose2RotError(f"{path.name}: Blender's BVH importer cannot read joints with fewer than three rotation "
-                            f"channels ({shown}); convert this file with the pose2rot command line "
-                            "(pose2rot solve), which writes such joints with three")
-
-
-def _skeleton_bvh(clip: Path, folder: Path) -> Path:
-    """A BVH in ``folder`` of the skeleton that the ``.npz`` tracks ``clip`` carry, at rest (Y up,
-    as BVH files are), End Sites included: the clip's own rig, as a BVH clip's is."""
-    import numpy as np
-
-    from pose2rot_core.axes import axis_change
-    from pose2rot_core.bvh import write_bvh
-    from pose2rot_core.skeleton import Skeleton
-    from pose2rot_core.tracks_io import load_tracks
-
-    tracks = load_tracks(clip)
-    turn = axis_change(tracks.up_axis, "y")
-    skel = tracks.skeleton
-    rest = skel.rest_positions @ turn.T
-    ends = tracks.end_rest_offsets @ turn.T if tracks.has_ends else None
-    path = folder / f"{clip.stem}_rig.bvh"
-    write_bvh(path, Skeleton(skel.names, skel.parents, rest), np.broadcast_to(np.eye(3), (1, skel.num_joints, 3, 3)),
-              rest[:1], end_parents=tracks.end_parents if tracks.has_ends else None, end_offsets=ends)
-    return path
-
-
-def _importable(path: Path, parsed, folder: Path) -> Path:
-    """The BVH ``path`` (``parsed``) as Blender's importer reads it (UTF-8 text, under a UTF-8 name,
-    with motion): the file itself, or a copy in ``folder`` of its text as the core reads it (UTF-16,
-    Latin-1) with one frame of zeros where it has none."""
-    from pose2rot_core.bvh import bvh_text
-
-    raw = path.read_bytes()
-    try:
-        str(path).encode("utf-8")
-        raw.decode("utf-8")
-        plain = parsed.num_frames > 0 and not raw.startswith(b"\xef\xbb\xbf")
-    except UnicodeError:
-        plain = False
-    if plain:
-        return path
-    text = bvh_text(path)
-    if not parsed.num_frames:
-        zeros = " ".join(["0"] * sum(len(c) for c in parsed.channels))
-        text = re.sub(r"Frames:\s*0\b", "Frames: 1", text, count=1).rstrip("\n") + "\n" + zeros + "\n"
-    copy = folder / "rig.bvh"
-    copy.write_text(text, encoding="utf-8")
-    return copy
-
-
-def load_rig(rig: Path | None, clip: Path, armature: str):
-    """Open the rig for ``clip`` and return its armature object."""
-    import bpy
-
-    from pose2rot_core.errors import Pose2RotError
-
-    if rig is None:
-        if clip.suffix.lower() == ".npz":
-            with tempfile.TemporaryDirectory(prefix="pose2rot_rig_") as tmp:
-                return _bvh_rig(_skeleton_bvh(clip, Path(tmp)), clip=False)
-        if clip.suffix.lower() != ".bvh":
-            raise Pose2RotError(_no_rig([clip.name]))
-        return _bvh_rig(clip, clip=True)
-    if rig.suffix.lower() == ".bvh":
-        return _bvh_rig(rig, clip=False)
-    bpy.ops.wm.open_mainfile(filepath=str(rig))
-    return _find_armature(armature, rig.name)
-
-
-@dataclass(frozen=True)
-class BvhRig:
-    """What a BVH rig says that Blender's import of it does not keep: each joint's rotation order,
-    and the joints whose End Site has no length (Blender makes their bones 0.1 long; written back,
-    the End Site stays at the joint)."""
-
-    orders: dict[str, str]
-    tips_at_joint: frozenset[str]
-
-
-def bvh_rig(source: Path) -> BvhRig:
-    """The BvhRig of the BVH ``source`` (nothing for a .blend rig)."""
-    from pose2rot_core.bvh import read_bvh
-
-    if source.suffix.lower() != ".bvh":
-        return BvhRig({}, frozenset())
-    bvh = read_bvh(source)
-    names = bvh.skeleton.names
-    at_joint = [names[j] for j, off in zip(bvh.end_parents, bvh.end_offsets) if not off.any()]
-    return BvhRig(dict(zip(names, bvh.orders)), frozenset(at_joint))
-
-
 def batch_options(args: argparse.Namespace, learned: LearnedSettings) -> SolveOptions:
     """The SolveOptions of the batch arguments, the network's settings from the preferences ``learned``
     (no reference pose: the rig's rest pose gives the roll); with --map, checked for points up front."""
@@ -338,6 +168,8 @@ def clip_job(args: argparse.Namespace, options: SolveOptions, rig: Path | None) 
     map loaded, a rig BVH's rotation orders read once)."""
     from pose2rot_core.bonemap import load_map
 
+    from .batch_rigs import bvh_rig
+
     return Job(rig, args.armature, Path(args.out).resolve(), options, args.bvh, args.order,
                args.up, args.layout, load_map(args.bone_map) if args.bone_map else None,
                bvh_rig(rig) if args.bvh and rig is not None else None)
@@ -358,6 +190,8 @@ def checked_batch(args: argparse.Namespace) -> Batch:
     otherwise): the files exist, their outputs neither clash nor overwrite an input, the rig is one,
     and ``--out`` is a folder (created when missing)."""
     from pose2rot_core.errors import Pose2RotError
+
+    from .batch_rigs import rig_source
 
     files = list(dict.fromkeys(Path(os.path.abspath(f)) for f in track_files(args.tracks)))  # each once, links kept
     names = output_names(files)
@@ -597,6 +431,7 @@ def _solve_and_save(path: Path, job: Job, name: str, outputs: list[Path]):
     from pose2rot_core.errors import Pose2RotError
 
     from . import importing, mapping, pipeline
+    from .batch_rigs import bvh_rig, export_bvh, load_rig
     from .prefs import learned_settings
 
     obj = load_rig(job.rig, path, job.armature)
@@ -650,19 +485,6 @@ def remove_staged(out: Path, name: str) -> bool:
     for leftover in left:
         leftover.unlink(missing_ok=True)
     return bool(left)
-
-
-def export_bvh(path: Path, plan, rig: BvhRig, order: str | None, up: str, fps: float) -> None:
-    """The plan's keys as a BVH: the rig's joints (bone heads), End Sites at the leaf bones' tails (at
-    the joint where the rig BVH's own End Site is, ``rig``); in ``order``, else the rig's rotation
-    order per joint (none known: the default order)."""
-    import numpy as np
-    from pose2rot_core.export import write_solution
-
-    orders = [rig.orders.get(n, "") for n in plan.bone_names] if rig.orders else []
-    at_joint = np.array([plan.bone_names[j] in rig.tips_at_joint for j in plan.end_parents], bool)
-    offsets = np.where(at_joint[:, None], 0.0, plan.end_offsets) if at_joint.size else plan.end_offsets
-    write_solution(path, plan.solution, fps, "z", up, order or orders, plan.end_parents, offsets)
 
 
 def clip_name(path: Path) -> str:

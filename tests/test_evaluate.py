@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from pose2rot_core.evaluate import ClipScore, count_flips, format_table, rotation_steps
 from pose2rot_core.rotations import basic_rotation
-from pose2rot_core.safety import steps_within_pieces
+from pose2rot_core.flips import steps_within_pieces
 
 
 def spin(angles_deg: np.ndarray) -> np.ndarray:

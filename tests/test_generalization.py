@@ -15,7 +15,8 @@ from pose2rot_core.errors import Pose2RotError
 from pose2rot_core.evaluate import evaluate_clip, rotation_steps
 from pose2rot_core.fk import forward_kinematics
 from pose2rot_core.rotations import basic_rotation, geodesic_angle
-from pose2rot_core.safety import ResultTooFarError, find_flips
+from pose2rot_core.flips import find_flips
+from pose2rot_core.safety import ResultTooFarError
 from pose2rot_core.skeleton import Skeleton, depth_first
 from pose2rot_core.solvers import solve
 from pose2rot_core.solvers.geometric.fit import SPREAD_HIGH_DEG, SPREAD_LOW_DEG, fit_weight

@@ -9,7 +9,7 @@ from pose2rot_core.bvh import read_bvh
 from pose2rot_core.evaluate import add_noise, evaluate_clip
 from pose2rot_core.fk import forward_kinematics
 from pose2rot_core.rotations import axis_angle_to_matrix
-from pose2rot_core.safety import rotation_steps
+from pose2rot_core.flips import rotation_steps
 from pose2rot_core.skeleton import Skeleton
 from pose2rot_core.solvers import solve
 from pose2rot_core.solvers.geometric.chains import _chain_noise, _posterior_first

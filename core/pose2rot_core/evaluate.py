@@ -24,7 +24,7 @@ import numpy as np
 from .bvh import BvhClip
 from .options import SolveOptions
 from .rotations import geodesic_angle
-from .safety import FLIP_DEGREES, FLIP_MARGIN, rotation_steps, steps_within_pieces
+from .flips import FLIP_DEGREES, FLIP_MARGIN, rotation_steps, steps_within_pieces
 from .solution import Solution
 from .solvers import solve
 from .tracks import Tracks
@@ -106,7 +106,7 @@ def count_flips(solved: np.ndarray, truth: np.ndarray, threshold: float = FLIP_D
                 margin: float = FLIP_MARGIN, steps: np.ndarray | None = None) -> int:
     """Frame-to-frame jumps of ``solved`` [T,J,3,3] above ``threshold`` degrees that exceed the
     step of ``truth`` at the same frame and joint by more than ``margin`` degrees, counted only on
-    the ``steps`` [T-1] that are True (e.g. safety.steps_within_pieces: none across a cut; every
+    the ``steps`` [T-1] that are True (e.g. flips.steps_within_pieces: none across a cut; every
     step when None). A turn the truth makes abruptly (over ``threshold`` in one frame) that the
     solution makes over the frames around it is none (see on_the_way)."""
     if solved.shape[0] < 2:

@@ -24,7 +24,7 @@ import numpy as np
 
 from ...rotations import (cross, norm, normalize, perpendicular, rotation_about, swing_between_units, unwrap_euler,
                           wrap_angle)
-from ...safety import FLIP_DEGREES
+from ...flips import FLIP_DEGREES
 from ...stacks import dot, frame_mean, frames_first, frames_last, mat_mul, mat_t_vec, mat_vec, side_by_side
 from .fit import smoothstep
 from .problem import Problem, Target

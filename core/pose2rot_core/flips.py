@@ -1,0 +1,121 @@
+"""Flips: sudden turns of a joint that its tracks do not call for.
+
+A flip is a local turn of more than FLIP_DEGREES in one frame that is more than FLIP_MARGIN beyond
+how far the points around the joint (children, grandchildren and their bone tips) turn, seen from
+its parent; none across a cut (the whole body jumps, as from a bind pose into the motion), and
+none called for by a joint's own filled gap. ``safety.check_solution`` reports them; ``evaluate``
+counts them against a clip's own rotations.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .rotations import best_fit_rotation, geodesic_angle, normalize
+from .smoothing import find_cuts
+from .solution import Solution
+from .tracks import Tracks
+
+#: a flip: a local turn of more than FLIP_DEGREES in one frame, FLIP_MARGIN beyond what is called for
+FLIP_DEGREES = 30.0
+FLIP_MARGIN = 15.0
+
+
+def _around(tracks: Tracks, children: list[list[int]], j: int) -> list[np.ndarray]:
+    """Tracks [T,3] of the points whose directions from joint j tell how it turns: its children
+    and grandchildren, and their bone tips."""
+    near = [j] + children[j]
+    joints = children[j] + [g for c in children[j] for g in children[c]]
+    points = [tracks.positions[:, k] for k in joints]
+    if tracks.has_ends:
+        points += [tracks.end_positions[:, e] for e in np.flatnonzero(np.isin(tracks.end_parents, near))]
+    return points
+
+
+def _made_up_steps(no_data: np.ndarray | None, j: int) -> np.ndarray | None:
+    """[T-1] steps into or out of a frame where joint j itself was no data (``no_data`` [T,J]:
+    filled gaps): directions seen from a filled position call for nothing. (Where only points
+    around it were filled, the fill runs smoothly between data and the others still tell.)"""
+    if no_data is None:
+        return None
+    filled = no_data[:, j]
+    return filled[1:] | filled[:-1]
+
+
+def _turn_between_frames(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """[K] degrees that unit directions turn from ``before`` to ``after`` (both [K,n,3], one step
+    each): the largest change of one of them, or of the rotation best taking them all across."""
+    change = np.degrees(np.arccos(np.clip((after * before).sum(-1), -1.0, 1.0))).max(axis=1)
+    if before.shape[1] < 2:
+        return change
+    from .solvers.geometric.fit import pairwise_alignment
+
+    turn = np.degrees(geodesic_angle(best_fit_rotation(pairwise_alignment(after, before)), np.eye(3)))
+    return np.maximum(change, turn)
+
+
+def rotation_steps(rotations: np.ndarray) -> np.ndarray:
+    """[T-1,J] degrees turned by each joint between consecutive frames."""
+    return np.degrees(geodesic_angle(rotations[1:], rotations[:-1]))
+
+
+def steps_within_pieces(positions: np.ndarray, height: float) -> np.ndarray:
+    """[T-1] True for the steps between consecutive frames of positions [T,J,3] that do not cross
+    a cut (smoothing.find_cuts: the whole body jumps, as from a bind pose into the motion). Across
+    a cut the tracks call for any turn, so no turn there is a flip."""
+    keep = np.ones(max(len(positions) - 1, 0), bool)
+    keep[[c - 1 for c in find_cuts(positions, height)]] = False
+    return keep
+
+
+#: how far below FLIP_DEGREES the trace screen of find_flips lets joints through: near 30 degrees
+#: 0.01 degrees moves the trace by 1.7e-4, far above its rounding (about 1e-15)
+_SCREEN_MARGIN_DEGREES = 0.01
+
+
+def find_flips(tracks: Tracks, sol: Solution, G: np.ndarray, no_data: np.ndarray | None = None) -> np.ndarray:
+    """[T-1,J] local turns over FLIP_DEGREES between frames that exceed by FLIP_MARGIN how far
+    the points around the joint turn, seen from its parent (what the tracks call for; nothing
+    where the joint's own track was a filled gap, ``no_data`` [T,J]); none across a cut (see
+    steps_within_pieces)."""
+    skel = tracks.skeleton
+    R = sol.rotations
+    T, J = R.shape[:2]
+    flips = np.zeros((max(T - 1, 0), J), bool)
+    if T < 2:
+        return flips
+    # only joints that turn by about FLIP_DEGREES or more somewhere need their angles: the trace of
+    # R_t^T R_t+1 (the sum of the elementwise products, 1 + 2 cos of the angle) finds them, with a
+    # margin far above its rounding so that no joint the exact angle would flag is screened out
+    entries = R.reshape(T, J, 9)
+    trace = np.einsum("tjk,tjk->tj", entries[1:], entries[:-1])  # [T-1,J], in place (no [J,3,3,T] copy)
+    screen = 1.0 + 2.0 * np.cos(np.radians(FLIP_DEGREES - _SCREEN_MARGIN_DEGREES))
+    turning = np.flatnonzero((trace < screen).any(axis=0))
+    within = steps_within_pieces(tracks.positions, skel.height) if turning.size else None
+    children = skel.children
+    for j in turning:
+        step = rotation_steps(R[:, j]) * within
+        over = np.flatnonzero(step > FLIP_DEGREES)  # the steps a flip can be on: what the tracks call for there
+        if over.size:
+            called = _called_turn(tracks, G, children, j, over)
+            if called is not None:
+                made_up = _made_up_steps(no_data, j)
+                if made_up is not None:
+                    called[made_up[over]] = 0.0
+                flips[over, j] = step[over] > called + FLIP_MARGIN
+    return flips
+
+
+def _called_turn(tracks: Tracks, G: np.ndarray, children: list[list[int]], j: int, steps: np.ndarray
+                 ) -> np.ndarray | None:
+    """[K] degrees the points around joint j (_around; those with finite tracks in every frame) turn,
+    seen from its parent's frame in ``G`` [T,J,3,3], over the ``steps`` [K] (step t: frame t to
+    t+1); None when no point is seen."""
+    ends = np.concatenate([steps, steps + 1])
+    frame = G[ends, tracks.skeleton.parents[j]] if j > 0 else np.broadcast_to(np.eye(3), (len(ends), 3, 3))
+    at = tracks.positions[:, j]
+    seen = [normalize(np.einsum("tba,tb->ta", frame, (point - at)[ends]))
+            for point in _around(tracks, children, j) if np.isfinite(point - at).all()]
+    if not seen:
+        return None
+    d = np.stack(seen, 1)  # [2K,n,3]
+    return _turn_between_frames(d[:len(steps)], d[len(steps):])
