@@ -42,7 +42,7 @@ from pose2rot_core.automap import canonical_names  # noqa: E402
 from pose2rot_core.bonemap import BoneMap  # noqa: E402
 from pose2rot_core.bvh import BvhClip, read_bvh, write_bvh  # noqa: E402
 from pose2rot_core.evaluate import count_flips, rotation_steps  # noqa: E402
-from pose2rot_core.safety import steps_within_pieces  # noqa: E402
+from pose2rot_core.flips import steps_within_pieces  # noqa: E402
 from pose2rot_core.layout_rig import layout_tracks, leaf_tips  # noqa: E402
 from pose2rot_core.layouts import get_layout  # noqa: E402
 from pose2rot_core.map_proposal import EndSites, propose, reference_positions  # noqa: E402
