@@ -1271,3 +1271,48 @@ def test_a_knee_flipped_to_the_other_side_of_its_leg_is_a_gap_in_noisy_tracks(fr
         assert (noted, warned) == (noisy, not noisy), report
         off = np.linalg.norm(prepared.positions[span, knee] - tracks.positions[span, knee], axis=-1).max()
         assert (off < 0.03 * sk.height) if noisy else (off > 0.05 * sk.height)  # the flip took it 30 % off
+
+
+@pytest.mark.parametrize("twice", ["every frame", "every fifth frame"])
+def test_frames_a_tracker_wrote_twice_are_gaps_and_its_noise_is_read_without_them(cmu, twice):
+    """A 0.5 % noisy walk whose frames were each written twice (120 fps output at 240) or one in
+    five (as 25 fps is converted to 30): every point repeats the frame before bit for bit there,
+    which no tracker's noise does. Read over the copies the noise looked half as large (0.22 % for
+    0.5 %): the tracks were smoothed with 8 ms kernels and the walk flipped in 3,403 of 1,000 frames
+    (20.6 degrees off). The copies are now gaps, named in a note, and the noise is read over the
+    other frames: no flips, and the rotations within 8 degrees of the clip's."""
+    from pose2rot_core.evaluate import count_flips
+
+    tracks = tracks_from_bvh(cmu, reference_frame=0)
+    frames = np.arange(160)
+    copies = np.repeat(frames, 2) if twice == "every frame" else np.repeat(frames, np.where(frames % 5 == 4, 2, 1))
+    noisy = add_noise(tracks.frames(0, 160), 0.005)
+    written = replace(noisy, positions=noisy.positions[copies], end_positions=noisy.end_positions[copies],
+                      fps=tracks.fps * len(copies) / len(frames))
+    gapped, report, noise = mark_gaps(written)
+    notes = [line for line in report if "every point repeats the frame before exactly" in line]
+    assert len(notes) == 1 and f"{len(copies) - len(frames)} frames in all" in notes[0], report
+    assert np.isnan(gapped.positions).any(axis=(1, 2)).sum() == len(copies) - len(frames)
+    assert np.median(noise) / tracks.skeleton.height == pytest.approx(0.005, rel=0.2)
+    sol = solve(written)
+    truth = cmu.rotations[:160][copies]
+    assert count_flips(sol.rotations, truth) == 0
+    assert np.degrees(geodesic_angle(sol.rotations, truth)).mean() < 8.0
+
+
+def test_frames_repeated_in_clean_tracks_or_before_a_cut_are_data(cmu):
+    """Clean keyed motion may hold a pose (every point repeats): followed as given, no note; a pose
+    held for 20 frames before noisy motion cuts in from it (a bind pose) is data too."""
+    from pose2rot_core.placeholders import repeated_frames
+
+    tracks = tracks_from_bvh(cmu, reference_frame=0)
+    H = tracks.skeleton.height
+    held = np.concatenate([np.arange(100), np.full(10, 100), np.arange(101, 200)])
+    still = replace(tracks, positions=tracks.positions[held], end_positions=tracks.end_positions[held])
+    sol = solve(still)
+    assert not [line for line in sol.report if "repeats the frame before" in line]
+    assert np.abs(sol.positions - still.positions).max() < 1e-4 * H
+    noisy = add_noise(tracks, 0.005).positions
+    bind = np.concatenate([np.repeat(tracks.skeleton.rest_positions[None], 20, axis=0), noisy])
+    assert not repeated_frames(bind, H).any()
+    assert repeated_frames(np.concatenate([noisy[:50], noisy[49:]]), H).sum() == 1

@@ -4,7 +4,7 @@ Trackers mark a lost point in their own ways: a low confidence (``gate_low_confi
 every joint at one place (``lost_frames``), (0, 0, 0) off the bone lengths (``dropped_to_origin``),
 a joint written at its parent's place where the rig has a bone (``on_parent_track``), the last
 seen sample repeated until a jump (``held_samples``), two points written at one place
-(``coinciding_samples``). Positions are ``[T,J,3]`` (NaN = missing) in file units; lengths that
+(``coinciding_samples``), a whole frame written twice (``repeated_frames``). Positions are ``[T,J,3]`` (NaN = missing) in file units; lengths that
 decide anything are fractions of the skeleton height.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import Pose2RotError
-from .noise_estimate import AUTO_THRESHOLD, bone_lengths
+from .noise_estimate import AUTO_THRESHOLD, bone_lengths, noise_on_keys
 from .spikes import OUTLIER_MIN_FRACTION
 from .stacks import any_axis, joint_planes
 from .wording import WARNING_PREFIX
@@ -300,6 +300,56 @@ def gaps_note(gaps: np.ndarray, names: tuple[str, ...], why: str) -> str:
 
     n, joints = int(gaps.sum()), [f"'{names[k]}'" for k in np.flatnonzero(gaps.any(axis=0))]
     return f"{n} {'sample' if n == 1 else 'samples'} of {describe_names(joints, noun='joint')} {why}, treated as gaps"
+
+
+def repeated_frames(points: np.ndarray, height: float) -> np.ndarray:
+    """[T] the frames of points [T,N,3] in which every point repeats the frame before bit for bit (a
+    point missing there missing in both), as where a tracker's frames were written twice: its rate
+    converted up (30 to 60 fps, 25 to 30), a frame it dropped filled with the one before. None in a
+    run of such frames that ends in a cut (smoothing.find_cuts over the other frames: a pose held
+    before the motion starts), and none in frames with no data at all."""
+    from .smoothing import find_cuts
+
+    T = len(points)
+    repeats = np.zeros(T, bool)
+    if T < 2:
+        return repeats
+    x = points.reshape(T, -1)
+    missing = np.isnan(x)
+    repeats[1:] = ((x[1:] == x[:-1]) | (missing[1:] & missing[:-1])).all(axis=1) & ~missing[1:].all(axis=1)
+    if repeats.any():
+        kept = np.flatnonzero(~repeats)
+        for cut in find_cuts(points[kept], height):  # the run before a cut holds a pose: data
+            repeats[kept[cut - 1] + 1:kept[cut]] = False
+    return repeats
+
+
+def repeated_frames_as_gaps(points: np.ndarray, parents: np.ndarray, lengths: np.ndarray, height: float,
+                            keyed: np.ndarray | None, noise: np.ndarray, first_frame: int, report: list[str]
+                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(points [T,N,3], noise [N], repeats [T] or None): the repeated frames (repeated_frames) of
+    noisy points set to NaN, with a note, the noise (noise_on_keys, with the ``parents``, rest
+    ``lengths`` and ``keyed`` frames [T] of the points) read over the other frames, and which frames
+    those were: a tracker's noise never repeats, and read over copies it looks smaller than it is
+    (half, with every frame written twice), which left such tracks too little smoothed to hold
+    their bones still. Filled, such frames lie between the tracker's own samples, as frames
+    between keys do (Tracks.keyed). Where the other frames are clean, a frame that repeats is a
+    pose held (keyed motion) and nothing changes: ``points``, ``noise`` and None."""
+    from .tracks_io import describe_spans, frame_spans
+
+    repeats = repeated_frames(points, height)
+    if not repeats.any():
+        return points, noise, None
+    read = ~repeats
+    distinct = noise_on_keys(points[read], parents, lengths, height, None if keyed is None else keyed[read])
+    if (distinct <= AUTO_THRESHOLD * height).all():
+        return points, noise, None
+    report.append(f"{describe_spans(frame_spans(repeats), first_frame=first_frame)}: every point repeats the frame "
+                  "before exactly (frames written twice, as when a tracker's frame rate is converted): treated as "
+                  "gaps, and the noise read over the other frames")
+    out = points.copy()
+    out[repeats] = np.nan
+    return out, distinct, repeats
 
 
 def held_as_gaps(points: np.ndarray, noise: np.ndarray, height: float, names: tuple[str, ...], first_frame: int,

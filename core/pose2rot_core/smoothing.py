@@ -31,6 +31,7 @@ from .errors import Pose2RotError
 from .kernels import CLAMP_STDS, choose_widths, local_quadratic, universal_threshold
 from .noise_estimate import AUTO_THRESHOLD, column_nanmedian, noise_on_keys
 from .placeholders import (coinciding_samples, coinciding_warning, held_as_gaps, no_data_as_gaps,
+                           repeated_frames_as_gaps,
                            placeholders_as_gaps)
 from .rotations import matrix_to_quat, quat_continuity, quat_to_matrix
 from .spikes import find_outliers
@@ -299,6 +300,13 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, lis
         if put_back is not points:
             points, P = put_back, put_back[:, :J]
     noise = noise_on_keys(points, parents, lengths, height, _keyed_frames(tracks))
+    keyed = tracks.keyed
+    if mode != "off":
+        points, noise, repeats = repeated_frames_as_gaps(points, parents, lengths, height, _keyed_frames(tracks),
+                                                         noise, tracks.first_frame, report)
+        if repeats is not None:
+            P = points[:, :J]
+            keyed = (np.ones(P.shape[:2], bool) if keyed is None else keyed) & ~repeats[:, None]
     unheld = held_as_gaps(points, noise, height, names, tracks.first_frame, report)
     if unheld is not points:
         points, P = unheld, unheld[:, :J]
@@ -327,7 +335,7 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, lis
     ends = points[:, J:] if tracks.has_ends else tracks.end_positions
     if P is tracks.positions and (ends is tracks.end_positions or not tracks.has_ends):
         return tracks, report, noise
-    return replace(tracks, positions=P, end_positions=ends, confidence=confidence), report, noise
+    return replace(tracks, positions=P, end_positions=ends, confidence=confidence, keyed=keyed), report, noise
 
 
 def _sides_put_back(tracks: Tracks, points: np.ndarray, confidence: np.ndarray | None, report: list[str]
