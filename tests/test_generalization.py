@@ -1301,3 +1301,22 @@ def test_a_bone_read_long_near_the_clips_end_by_chance_does_not_translate(at, ke
     inside = P.copy()
     inside[20:29, 2, 1] += 8.5 * window_noise  # kept up over a whole window inside the clip
     assert translates(inside)
+
+
+def test_a_turn_over_a_child_of_no_length_is_a_flip():
+    """Every limb joint of the walk over a chain of two zero-length joints (zero_chain): a child at
+    the joint's own place shows no direction, and read as one it called for a quarter turn in every
+    step, so a hand turned 60-90 degrees in a frame about a line its points did not move across went
+    without a word (a rig whose hand holds a helper's socket, or a finger base, of no length). The
+    points below the chain still tell: such a turn is a flip."""
+    clip = make_variant(read_bvh(EXAMPLE), "zero_chain", np.random.default_rng(0))
+    tracks = tracks_from_bvh(clip, reference_frame=0)
+    sol = solve(tracks)
+    assert not find_flips(tracks, sol, sol.forward()[0]).any()
+    j = tracks.skeleton.index("lForeArm")
+    assert not tracks.skeleton.bone_has_length[tracks.skeleton.children[j]].any()
+    turned = sol.rotations.copy()
+    turned[150:, j] = turned[150:, j] @ basic_rotation(0, np.full(len(turned) - 150, np.radians(80.0)))
+    flipped = replace(sol, rotations=turned)
+    flips = find_flips(tracks, flipped, flipped.forward()[0])
+    assert flips[149, j] and flips[:, j].sum() == 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .rotations import best_fit_rotation, geodesic_angle, normalize
+from .skeleton import has_length
 from .smoothing import find_cuts
 from .solution import Solution
 from .tracks import Tracks
@@ -22,11 +23,25 @@ FLIP_MARGIN = 15.0
 
 def _around(tracks: Tracks, children: list[list[int]], j: int) -> list[np.ndarray]:
     """Tracks [T,3] of the points whose directions from joint j tell how it turns: its children
-    and grandchildren, and their bone tips."""
-    near = [j] + children[j]
-    joints = children[j] + [g for c in children[j] for g in children[c]]
+    and grandchildren, and their bone tips, each child of no length looked through to the first
+    joints below it with a length (a chain of zero-length joints sits at j's place and shows no
+    direction; the tips of those joints count as j's)."""
+    has_length = tracks.skeleton.bone_has_length
+    at_place = [j]
+
+    def below(k: int, at_j: bool) -> list[int]:
+        """The first joints with a length at or under k (the ones passed on the way, when at j's place, noted)."""
+        if has_length[k]:
+            return [k]
+        if at_j:
+            at_place.append(k)
+        return [x for c in children[k] for x in below(c, at_j)]
+
+    kids = [x for c in children[j] for x in below(c, True)]
+    joints = kids + [x for c in kids for g in children[c] for x in below(g, False)]
     points = [tracks.positions[:, k] for k in joints]
     if tracks.has_ends:
+        near = at_place + kids
         points += [tracks.end_positions[:, e] for e in np.flatnonzero(np.isin(tracks.end_parents, near))]
     return points
 
@@ -109,12 +124,15 @@ def _called_turn(tracks: Tracks, G: np.ndarray, children: list[list[int]], j: in
                  ) -> np.ndarray | None:
     """[K] degrees the points around joint j (_around; those with finite tracks in every frame) turn,
     seen from its parent's frame in ``G`` [T,J,3,3], over the ``steps`` [K] (step t: frame t to
-    t+1); None when no point is seen."""
+    t+1); None when no point is seen. A point at the joint's own place in a frame of the steps (a
+    child of no length: a helper's socket, a zero-length finger base or End Site) shows no
+    direction and tells nothing (read as one, it called for a quarter turn in every step, so a hand
+    over such a child turned 90 degrees in a frame without a word)."""
     ends = np.concatenate([steps, steps + 1])
     frame = G[ends, tracks.skeleton.parents[j]] if j > 0 else np.broadcast_to(np.eye(3), (len(ends), 3, 3))
     at = tracks.positions[:, j]
-    seen = [normalize(np.einsum("tba,tb->ta", frame, (point - at)[ends]))
-            for point in _around(tracks, children, j) if np.isfinite(point - at).all()]
+    away = [(point - at)[ends] for point in _around(tracks, children, j) if np.isfinite(point - at).all()]
+    seen = [normalize(np.einsum("tba,tb->ta", frame, v)) for v in away if has_length(v, tracks.skeleton.height).all()]
     if not seen:
         return None
     d = np.stack(seen, 1)  # [2K,n,3]
