@@ -71,7 +71,9 @@ def _bvh_rig(path: Path, clip: bool):
     bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
     with tempfile.TemporaryDirectory(prefix="pose2rot_rig_") as tmp:
         source = _importable(path, parsed, Path(tmp))
-        bpy.ops.import_anim.bvh(filepath=str(source), update_scene_fps=False, update_scene_duration=False)
+        # the scene at the BVH's frame rate: tracks that carry none (a CSV without a time column) take
+        # it, as the command line gives them its --skeleton's; tracks with their own set the scene to it
+        bpy.ops.import_anim.bvh(filepath=str(source), update_scene_fps=True, update_scene_duration=False)
     from mathutils import Matrix
 
     obj = bpy.context.active_object

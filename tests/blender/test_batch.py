@@ -21,6 +21,7 @@ from pose2rot_core.skeleton import Skeleton
 from pose2rot_core.tracks_io import save_tracks, tracks_from_bvh
 
 BATCH = Path(importlib.import_module(EXT_NAME).__file__).parent / "batch.py"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 batch = importlib.import_module(EXT_NAME + ".batch")
 
 
@@ -487,3 +488,14 @@ def test_the_extension_installed_for_a_run_is_removed_after_it(tmp_path):
                           capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (tmp_path / "out" / "c.blend").is_file() and list(scratch.iterdir()) == []
+
+
+def test_tracks_without_a_frame_rate_take_the_rig_bvh_s(tmp_path):
+    """A CSV without a time column solved onto a 30 fps rig BVH: the command line writes it at the
+    --skeleton's 30 fps, and so does the batch with --rig (it wrote Blender's default 24 fps, so the
+    clip played 1.25x slower, with no word)."""
+    rig = tmp_path / "arm30.bvh"
+    rig.write_text((EXAMPLES / "arm.bvh").read_text().replace("Frame Time: 0.04166666667", "Frame Time: 0.0333333333"))
+    proc = _run(EXAMPLES / "arm_tracks.csv", "--rig", rig, "--out", tmp_path / "out", "--bvh")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert read_bvh(tmp_path / "out" / "arm_tracks.bvh").frame_time == pytest.approx(1 / 30, rel=1e-4)
