@@ -221,3 +221,17 @@ def test_a_reader_that_stops_early_ends_the_command_quietly():
     proc.stdout.close()                                                # gone before the first line
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 141 and err == ""
+
+
+def test_the_error_line_says_which_samples_it_leaves_out(tmp_path, capsys):
+    """Noisy tracks whose hand jumps a third of the height up for one frame: the spike is taken as a
+    gap and filled, so the written hand is far from what the file says there. The summary's largest
+    distance, which --max-position-error reads too, does not measure such samples: it says so."""
+    clip = metre_clip(tmp_path / "rig.bvh", T=120)
+    P = read_bvh(clip).fk() + np.random.default_rng(0).normal(scale=0.005, size=(120, 7, 3))
+    P[60, NAMES.index("hand"), 1] += 0.3 * read_bvh(clip).skeleton.height
+    np.savez(tmp_path / "spike.npz", positions=P, joint_names=np.array(NAMES), parents=PARENTS,
+             rest_positions=read_bvh(clip).skeleton.rest_positions, fps=50.0)
+    code, stdout, err = run(["solve", tmp_path / "spike.npz", "--out", tmp_path / "o.bvh"], capsys)
+    assert code == 0, err
+    assert "removed 2 outlier samples" in err and "2 samples taken as gaps not counted" in stdout, (err, stdout)

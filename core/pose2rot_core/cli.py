@@ -161,7 +161,8 @@ def add_solver_arguments(p: argparse.ArgumentParser, learned: bool = True) -> No
                         "Gaussian kernel std in seconds of the zero-phase local quadratic filter (default auto)")
     p.add_argument("--max-position-error", type=float, metavar="PCT",
                    help="refuse the solve (nothing written) when a joint ends further than PCT percent of the "
-                        "skeleton height from its track (default: only warn)")
+                        "skeleton height from its track (default: only warn); samples taken as gaps (glitches, "
+                        "spikes, held samples: named in notes) are not measured")
     if not learned:
         return
     p.add_argument("--checkpoint", help="learned/hybrid: checkpoint (.pt with model_state, state dict, or .safetensors)")
@@ -243,7 +244,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     for line in notes_for(report + sol.report, "cli"):
         print(cli_line(line), file=sys.stderr)
     against = ("the input tracks, which were smoothed before solving" if tracks_were_smoothed(sol.report)
-               else "the tracks")
+               else "the tracks") + _samples_not_counted(sol, tracks)
     print(f"solved {sol.num_frames} frames x {tracks.skeleton.num_joints} joints with the {sol.solver} solver "
           f"in {seconds:.3f} s; max position error {error:.2g} % of height (against {against}) -> {out}")
     return 0
@@ -315,6 +316,17 @@ def scale_advice(problem) -> str:
     """What a bone-scale mismatch (units.ScaleProblem) is and the --scale that fixes it."""
     return (f"{problem.what}: pass --scale {1 / problem.factor:.4g} (or --scale auto) to bring the tracks to the "
             "skeleton's size")
+
+
+def _samples_not_counted(sol, tracks) -> str:
+    """'; N samples taken as gaps not counted' for the samples of ``tracks`` with data that the
+    solve's check does not measure (glitches, spikes, held samples: the solve filled them, and its
+    position there may be far from what the file says), else ''."""
+    if sol.check is None:
+        return ""
+    given = np.isfinite(tracks.positions).all(axis=-1)
+    n = int((given & np.isnan(sol.check.error)).sum())
+    return f"; {n} {'sample' if n == 1 else 'samples'} taken as gaps not counted" if n else ""
 
 
 def furthest_from_track(sol, tracks, joints: np.ndarray | slice = slice(None)) -> tuple[float, int | None]:
