@@ -345,8 +345,8 @@ def repeated_frames_as_gaps(points: np.ndarray, parents: np.ndarray, lengths: np
     if (distinct <= AUTO_THRESHOLD * height).all():
         return points, noise, None
     report.append(f"{describe_spans(frame_spans(repeats), first_frame=first_frame)}: every point repeats the frame "
-                  "before exactly (frames written twice, as when a tracker's frame rate is converted): treated as "
-                  "gaps, and the noise read over the other frames")
+                  "before exactly (a frame written again: a tracker's frame rate converted, a frame it dropped "
+                  "filled with the last): treated as gaps, and the noise read over the other frames")
     out = points.copy()
     out[repeats] = np.nan
     return out, distinct, repeats

@@ -46,6 +46,8 @@ def denoise_targets(targets: RigTargets, X: np.ndarray, fps: float, smooth: str 
     lengths = np.zeros(len(mapped))
     lengths[has] = np.median(np.linalg.norm(sub[:, has] - sub[:, up_tree[has]], axis=-1), axis=0)
     noise = noise_on_keys(sub, up_tree, lengths, height, keyed)
+    sub, noise, keyed = _repeated_frames_filled(targets, mapped, sub, up_tree, lengths, height, noise, keyed,
+                                                first_frame, report)
     sub, glitched = _tracker_glitches_filled(sub, up_tree, names, height, fps, first_frame, smooth,
                                              bool((noise > AUTO_THRESHOLD * height).any()), report)
     targets.gaps[:, mapped] |= glitched
@@ -61,6 +63,25 @@ def denoise_targets(targets: RigTargets, X: np.ndarray, fps: float, smooth: str 
     out, left = X.copy(), np.zeros(X.shape[1])
     out[:, mapped], left[mapped] = cleaned, cleaning.noise * height
     return out, left
+
+
+def _repeated_frames_filled(targets: RigTargets, mapped: np.ndarray, X: np.ndarray, parents: np.ndarray,
+                            lengths: np.ndarray, height: float, noise: np.ndarray, keyed: np.ndarray | None,
+                            first_frame: int, report: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(points [T,M,3], noise [M], keyed [T] or None): the frames of the gap-free points ``X`` of the
+    ``mapped`` [M] joints (``parents`` [M] in their tree, rest ``lengths`` [M]) that repeat the frame
+    before in every point, in noisy points, made gaps of ``targets`` and filled, their noise read
+    over the other frames, which alone are the tracker's own (``keyed``), as the solve reads tracks
+    (placeholders.repeated_frames_as_gaps; its note in ``report``, ``points:``)."""
+    from .placeholders import repeated_frames_as_gaps
+
+    notes: list[str] = []
+    marked, noise, repeats = repeated_frames_as_gaps(X, parents, lengths, height, keyed, noise, first_frame, notes)
+    if repeats is None:
+        return X, noise, keyed
+    report.extend(f"points: {line}" for line in notes)
+    targets.gaps[np.ix_(repeats, mapped)] = True
+    return fill_gaps(marked)[0], noise, ~repeats if keyed is None else keyed & ~repeats
 
 
 def _tracker_glitches_filled(X: np.ndarray, parents: np.ndarray, names: tuple[str, ...], height: float, fps: float,
