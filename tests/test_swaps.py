@@ -42,6 +42,51 @@ def test_a_name_two_others_could_mirror_or_that_repeats_is_in_no_pair():
     assert mirror_pairs(["L_Leg_L", "R_Leg_L", "L_Leg_R"]) == []  # either side word could be the mirror's
 
 
+def test_mirror_pairs_read_sides_glued_to_lower_case_names_and_tagged_names():
+    """The ASF names of CMU's BVH files (``lfemur``/``rfemur``: a side glued to a word of one case) and
+    names an exporter tagged to make them unique (Truebones' ``Bip01_L_Thigh__UfG``, tips
+    ``..._end`` after the tag) pair as their untagged, separated forms do."""
+    asf = ["hip", "lhipjoint", "lfemur", "ltibia", "rhipjoint", "rfemur", "rtibia", "lowerback", "thorax",
+           "LHUMERUS", "RHUMERUS", "lefthand", "righthand", "lthumb_end", "rthumb_end"]
+    assert {(asf[a], asf[b]) for a, b in mirror_pairs(asf)} == {
+        ("lhipjoint", "rhipjoint"), ("lfemur", "rfemur"), ("ltibia", "rtibia"), ("LHUMERUS", "RHUMERUS"),
+        ("lefthand", "righthand"), ("lthumb_end", "rthumb_end")}
+    tagged = ["Hips__w4v", "Bip01_L_Thigh__UfG", "Bip01_R_Thigh__qPK", "BN_Tail_L_01__Qcw", "BN_Tail_R_01__vdN",
+              "BN_Tail_L_01__Qcw_end", "BN_Tail_R_01__vdN_end", "Bip01_L_Toe21__Dqe", "Bip01_R_Toe2__w2t"]
+    assert {(tagged[a], tagged[b]) for a, b in mirror_pairs(tagged)} == {
+        ("Bip01_L_Thigh__UfG", "Bip01_R_Thigh__qPK"), ("BN_Tail_L_01__Qcw", "BN_Tail_R_01__vdN"),
+        ("BN_Tail_L_01__Qcw_end", "BN_Tail_R_01__vdN_end")}
+
+
+def test_no_pair_is_read_from_a_coincidence_or_a_tag_that_tells_joints_apart():
+    """A lone pair of one-case words that differ by a first l and r (``lip``, ``rip``) is no side
+    naming; a tag carried by some names only, or one that is a side, is part of the name (``Arm_L__twist``
+    is not the mirror of ``Arm_R__roll``; ``Arm__L`` is of ``Arm__R``)."""
+    assert mirror_pairs(["head", "lip", "rip", "LeftArm", "RightArm"]) == [(3, 4)]
+    assert mirror_pairs(["Hips", "Arm_L__twist", "Arm_R__roll"]) == []
+    assert mirror_pairs(["Hips__a1", "Arm__L", "Arm__R"]) == [(1, 2)]
+
+
+@pytest.mark.parametrize("rename", [str.lower, lambda n: f"{n}__t{sum(map(ord, n))}"], ids=["lower_case", "tagged"])
+def test_a_leg_swapped_is_found_under_lower_case_or_tagged_names(rename):
+    """The walk's names lower-cased (``lthigh``, ``rshin``: sides glued as in CMU's ASF names) or
+    tagged as Truebones' exports are, each tag its own (``lThigh__t592``): its left leg swapped with its right for 6
+    frames is found, in exactly those frames."""
+    tracks = tracks_from_bvh(read_bvh(WALK), reference_frame=0)
+    points, names = _positions(tracks)
+    names = [rename(n) for n in names]
+    pairs = mirror_pairs(names)
+    rows = _limb_pairs(tracks, pairs, [rename(n) for n in tracks.skeleton.names].index(rename("lThigh")))
+    assert len(rows) == 4  # thigh, shin, foot, toe tip
+    for k in rows:
+        a, b = pairs[k]
+        points[100:106, [a, b]] = points[100:106, [b, a]]
+    found = swapped_frames(points, pairs, tracks.skeleton.height)[0]
+    want = np.zeros_like(found)
+    want[100:106, rows] = True
+    assert (found == want).all()
+
+
 def _positions(tracks):
     """Joints and bone tips of ``tracks`` as one point set, with their names."""
     names = list(tracks.skeleton.names) + list(tracks.end_names)

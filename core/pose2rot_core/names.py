@@ -77,22 +77,59 @@ def numbered_key(name: str) -> str:
 
 _WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 _MIRROR = {"l": "r", "r": "l", "left": "right", "right": "left"}
+#: an exporter's tag that makes names unique (Truebones' ``Bip01_L_Thigh__UfG``, ``BN_Tail_L_01__Qcw_end``):
+#: a double underscore and letters or digits at the end of the name or before an End Site's ``_end``
+_TAG = re.compile(r"__([A-Za-z0-9]+)(?=(?:_end\d*)?$)")
+
+
+def _untagged(names: Sequence[str]) -> list[str]:
+    """The names without an exporter's tag (_TAG) where every name carries one that is no side word: a
+    tag the exporter adds to every joint tells no joint from its mirror (``Bip01_L_Thigh__UfG`` and
+    ``Bip01_R_Thigh__qPK``); the names as given where any lacks one."""
+    plain = [strip_namespace(n) for n in names]
+    tags = [_TAG.search(n) for n in plain]
+    if not names or any(t is None or t.group(1).lower() in _MIRROR for t in tags):
+        return plain
+    return [n[:t.start()] + n[t.end():] for n, t in zip(plain, tags)]
+
+
+def _glued(word: str) -> str | None:
+    """The mirror of a word of one case that starts with a side (``lfemur`` -> ``rfemur``, ``LHIP`` ->
+    ``rhip``, ``lefthand`` -> ``righthand``; lower-cased), else None."""
+    if word.lower() in _MIRROR or not (word.islower() or word.isupper()):
+        return None
+    w = word.lower()
+    for side in ("left", "right", "l", "r"):
+        if w.startswith(side) and len(w) > len(side) + 1:
+            return _MIRROR[side] + w[len(side):]
+    return None
+
+
+def _mirrors(w: tuple[str, ...], glued: tuple[str | None, ...]) -> list[tuple[tuple[str, ...], bool]]:
+    """(words of a possible mirror, whether its side is glued to a word) of a name's words ``w`` (lower
+    case; ``glued``: each word's _glued mirror) that reads as a left one."""
+    out = [(w[:k] + (_MIRROR[x],) + w[k + 1:], False) for k, x in enumerate(w) if x in ("l", "left")]
+    return out + [(w[:k] + (g,) + w[k + 1:], True) for k, g in enumerate(glued)
+                  if g is not None and w[k].startswith("l")]
 
 
 def mirror_pairs(names: Sequence[str]) -> list[tuple[int, int]]:
     """(left, right) indices of the names that differ only by one side word (``LeftKnee`` and
     ``RightKnee``, ``rShldr`` and ``lShldr``, ``Leg_L_09`` and ``Leg_R_09``, ``knee.L`` and
     ``knee.R``), read word by word (separators and camel case split them), case aside; a name whose
-    words another name shares is in no pair."""
-    words = [tuple(w.lower() for w in _WORDS.findall(strip_namespace(n))) for n in names]
+    words another name shares is in no pair. A side glued to a word of one case (the ASF names
+    ``lfemur`` and ``rfemur``) counts where two or more pairs read so: a naming of the whole skeleton,
+    not one coincidence (``lip`` and ``rip``). An exporter's tag on every name is left out (_untagged)."""
+    found_words = [_WORDS.findall(n) for n in _untagged(names)]
+    words = [tuple(x.lower() for x in w) for w in found_words]
+    glued = [tuple(_glued(x) for x in w) for w in found_words]
     index = {w: i for i, w in enumerate(words) if words.count(w) == 1}
-    pairs = []
+    pairs, by_glue = [], []
     for w, i in index.items():
-        mirrors = [index.get(w[:k] + (_MIRROR[x],) + w[k + 1:]) for k, x in enumerate(w) if x in ("l", "left")]
-        found = [j for j in mirrors if j is not None]
+        found = [(index[m], g) for m, g in _mirrors(w, glued[i]) if m in index]
         if len(found) == 1:
-            pairs.append((i, found[0]))
-    return pairs
+            (pairs, by_glue)[found[0][1]].append((i, found[0][0]))
+    return sorted(pairs + (by_glue if len(by_glue) >= 2 else []))
 
 
 @dataclass
