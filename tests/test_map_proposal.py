@@ -4,9 +4,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from _humanoid import humanoid
-from pose2rot_core.automap import propose_map
+from pose2rot_core.automap import canonical_names, propose_map
 from pose2rot_core.bvh import read_bvh
 from pose2rot_core.layouts import get_layout
 from pose2rot_core.map_proposal import EndSites, names_and_parents, propose, reference_positions
@@ -84,3 +85,46 @@ def test_points_without_a_layout_place_the_pelvis_between_their_hips():
     assert bones["hip"] == {"mean": ["left_hip", "right_hip"]} and bones["lShin"] == "left_knee"
     alone = propose(clip.skeleton, "y", ["left_hip", "left_knee", "left_ankle"]).bone_map.bones
     assert "hip" not in alone                                       # one hip: no pelvis between two
+
+
+XSENS = (["Hips", "Chest", "Chest2", "Neck", "Head", "RightCollar", "RightShoulder", "RightElbow", "RightWrist",
+          "LeftCollar", "LeftShoulder", "LeftElbow", "LeftWrist", "RightHip", "RightKnee", "RightAnkle", "RightToe",
+          "LeftHip", "LeftKnee", "LeftAnkle", "LeftToe"],
+         [-1, 0, 1, 2, 3, 2, 5, 6, 7, 2, 9, 10, 11, 0, 13, 14, 15, 0, 17, 18, 19])
+BODY25 = (["MidHip", "Neck", "Nose", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist", "RHip", "RKnee",
+           "RAnkle", "RBigToe", "RHeel", "LHip", "LKnee", "LAnkle", "LBigToe", "LHeel", "REye", "LEar"],
+          [-1, 0, 1, 1, 3, 4, 1, 6, 7, 0, 9, 10, 11, 11, 0, 14, 15, 16, 16, 2, 2])
+ASF = (["hip", "lhipjoint", "lfemur", "ltibia", "lfoot", "ltoes", "rhipjoint", "rfemur", "rtibia", "rfoot", "rtoes",
+        "lowerback", "upperback", "thorax", "lowerneck", "upperneck", "head", "lclavicle", "lhumerus", "lradius",
+        "lwrist", "lhand", "lfingers", "lthumb", "rclavicle", "rhumerus", "rradius", "rwrist", "rhand", "rfingers",
+        "rthumb", "ltoes_end", "rtoes_end", "head_end"],
+       [-1, 0, 1, 2, 3, 4, 0, 6, 7, 8, 9, 0, 11, 12, 13, 14, 15, 13, 17, 18, 19, 20, 21, 20, 13, 24, 25, 26, 27,
+        28, 27, 5, 10, 16])
+
+
+@pytest.mark.parametrize("names, parents, expect", [
+    (*XSENS, {"Hips": "pelvis", "LeftHip": "left_hip", "RightHip": "right_hip", "RightShoulder": "right_shoulder",
+              "RightCollar": "right_collar", "LeftToe": "left_foot"}),
+    (*BODY25, {"MidHip": "pelvis", "LHip": "left_hip", "RHip": "right_hip", "RShoulder": "right_shoulder",
+               "LElbow": "left_elbow", "RBigToe": "right_toe_tip", "LHeel": "left_heel", "Nose": "nose",
+               "REye": "right_eye", "LEar": "left_ear"}),
+    (*ASF, {"hip": "pelvis", "lfemur": "left_hip", "rtibia": "right_knee", "lfoot": "left_ankle", "ltoes": "left_foot",
+            "ltoes_end": "left_toe_tip", "lowerback": "spine1", "upperback": "spine2", "thorax": "spine3",
+            "lowerneck": "neck", "head": "head", "lclavicle": "left_collar", "rhumerus": "right_shoulder",
+            "lradius": "left_elbow", "lwrist": "left_wrist", "lfingers": "left_index1", "lthumb": "left_thumb1",
+            "lhipjoint": None, "lhand": None, "upperneck": None}),
+], ids=["xsens_mvn", "openpose_body25", "cmu_asf"])
+def test_points_named_as_xsens_openpose_or_cmu_asf_drive_the_body(names, parents, expect):
+    """Xsens MVN's sided hips (``LeftHip``), OpenPose's ``MidHip`` and one-letter sides before a word
+    (``LHip``, ``RShoulder``) and CMU's ASF names (``lfemur``, ``ltibia``, ``lhumerus``: each joint named
+    by the bone that starts there) had no anatomical name: the rig's thighs were solved between the
+    pelvis and the knees (the pelvis turned 53-56 degrees off the performer's hips), and the OpenPose and
+    ASF maps had no root. Every rig joint of those names now takes its point."""
+    canon, _ = canonical_names(names, parents)
+    assert {n: canon.get(n) for n in expect} == expect
+    rig = read_bvh(EXAMPLES / "retarget" / "rig_mixamo.bvh")
+    proposal = propose(rig.skeleton, "y", names, point_parents=parents, ends=EndSites.of(rig))
+    hips = {b: proposal.bone_map.bones.get(f"mixamorig:{b}") for b in ("Hips", "LeftUpLeg", "RightUpLeg")}
+    want = {"Hips": names[0]} | {b: next(n for n, c in canon.items() if c == f"{s}_hip")
+                                 for b, s in (("LeftUpLeg", "left"), ("RightUpLeg", "right"))}
+    assert hips == want and not {"mixamorig:LeftUpLeg", "mixamorig:RightUpLeg"} & set(proposal.between)

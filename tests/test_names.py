@@ -17,6 +17,19 @@ def test_rig_conventions_share_keys():
     assert key("Hips.001") == key("hips") != key("l_hips")
 
 
+def test_a_one_letter_side_before_a_capitalised_word_is_a_side():
+    """OpenPose's ``RShoulder`` and ``LHip`` (and Daz's ``lShldr``) read as ``r|shoulder``, ``l|hip``:
+    their one-letter side was lower-cased into the word (``|rshoulder``), so they matched no
+    ``shoulder.R`` and no automatic map knew them. A capital before a capital word of its own
+    (``RIG``) or a lower-case letter (``Root``) is no side."""
+    key = names.canonical_key
+    assert key("RShoulder") == key("shoulder.R") == key("Bip01_RShoulder") == "r|shoulder"
+    assert key("LHip") == key("hip_l") == "l|hip" and key("lShldr") == "l|shldr"
+    assert key("Root") == "|root" and key("RIG") == "|rig" and key("LOD0") == "|lod0"
+    assert names.match_names(["hip.L", "shoulder.R"], ["RShoulder", "LHip"]).bone_to_track == {
+        "hip.L": "LHip", "shoulder.R": "RShoulder"}
+
+
 def test_numbered_segments_are_joints_not_duplicates():
     """A Rigify deform rig numbers the segments of one chain ('DEF-spine', 'DEF-spine.001', ...,
     'DEF-thigh.L.001' the thigh's twist segment); empties named as its metarig ('spine.003') or bones

@@ -6,8 +6,10 @@ Every rig joint gets a *canonical* anatomical name (the SMPL joint names, plus `
 
 1. the preset of its rig family, recognised by how many of its names the preset knows: Mixamo,
    Rigify (``DEF-`` bones), Unreal mannequin, Character Creator (``CC_Base_``), SMPL / SMPL-X,
-   CMU-style BVH (the Daz-style ``hip/abdomen/lShldr`` and the ASF-style ``Hips/LHipJoint``);
-2. generic synonyms for names no preset knows (``UpperArm_L``, ``thigh.R``, ``Shin``, ...);
+   CMU-style BVH (the Daz-style ``hip/abdomen/lShldr``, the ASF-style ``Hips/LHipJoint`` and the ASF's
+   own ``lfemur/ltibia/lhumerus``, each joint named by the bone that starts there);
+2. generic synonyms for names no preset knows (``UpperArm_L``, ``thigh.R``, ``Shin``, Xsens MVN's
+   ``RightHip``, OpenPose's ``MidHip``, ``LHip``, ``RBigToe``, ...);
 3. the tree: the joints between the pelvis and the neck are the spine (``spine1`` lowest,
    ``spine3`` the chest the neck and collars hang from), a tip under the head is ``head_top``.
 
@@ -96,7 +98,11 @@ FAMILIES: dict[str, dict[str, str]] = {
         ("{Side}UpLeg", "{side}_hip"), ("{Side}Leg", "{side}_knee"), ("{Side}Foot", "{side}_ankle"),
         ("{Side}ToeBase", "{side}_foot"), ("{Side}ToeBase_end", "{side}_toe_tip"),
         ("{Side}Shoulder", "{side}_collar"), ("{Side}Arm", "{side}_shoulder"), ("{Side}ForeArm", "{side}_elbow"),
-        ("{Side}Hand", "{side}_wrist"), ("{Side}HandIndex1", "{side}_index1"), ("{S}Thumb", "{side}_thumb1")], 2),
+        ("{Side}Hand", "{side}_wrist"), ("{Side}HandIndex1", "{side}_index1"), ("{S}Thumb", "{side}_thumb1"),
+        ("lowerneck", "neck"), ("{s}clavicle", "{side}_collar"), ("{s}humerus", "{side}_shoulder"),
+        ("{s}radius", "{side}_elbow"), ("{s}wrist", "{side}_wrist"), ("{s}fingers", "{side}_index1"),
+        ("{s}femur", "{side}_hip"), ("{s}tibia", "{side}_knee"), ("{s}toes", "{side}_foot"),
+        ("{s}toes_end", "{side}_toe_tip")], 2),
 }
 #: a rig belongs to the family whose preset knows the most of its names, at least this share of them
 FAMILY_SHARE = 0.3
@@ -108,7 +114,10 @@ GENERIC = {"hips": "pelvis", "pelvis": "pelvis", "neck": "neck", "head": "head",
            "forearm": "elbow", "lowerarm": "elbow", "elbow": "elbow", "hand": "wrist", "wrist": "wrist",
            "upleg": "hip", "upperleg": "hip", "thigh": "hip", "leg": "knee", "lowerleg": "knee", "shin": "knee",
            "calf": "knee", "knee": "knee", "foot": "ankle", "ankle": "ankle", "toebase": "foot", "toes": "foot",
-           "toe": "foot", "ball": "foot", "toeend": "toe_tip", "eye": "eye"}
+           "toe": "foot", "ball": "foot", "toeend": "toe_tip", "bigtoe": "toe_tip", "eye": "eye", "ear": "ear",
+           "heel": "heel", "hip": "hip", "midhip": "pelvis", "nose": "nose"}
+#: canonical names GENERIC gives names without a side (a sided name with their base gets none)
+_UNSIDED = ("pelvis", "neck", "head", "head_top", "nose")
 #: canonical_key bases of finger joints no preset knows (``index1``, ``indexfinger2``, ``middle03``, ``thumb0``)
 _FINGER_NAME = re.compile(r"^(?:hand|f)?(thumb|index|middle|mid|ring|pinky|pinkie|little)(?:finger)?0?([0-4])$")
 _FINGER_WORDS = {"mid": "middle", "pinkie": "pinky", "little": "pinky"}
@@ -171,7 +180,7 @@ def _generic(name: str) -> str | None:
     c = GENERIC.get(base)
     if c is None:
         return None
-    sided = c not in ("pelvis", "neck", "head", "head_top")
+    sided = c not in _UNSIDED
     if sided != bool(side):
         return None
     return f"{'left' if side == 'l' else 'right'}_{c}" if sided else c

@@ -11,9 +11,10 @@ earlier tiers left over:
 3. same *canonical key*: the name lower-cased, with a namespace before the last ``:`` or ``|``
    dropped (``mixamorig:Hips`` -> ``hips``), a known rig prefix dropped (``mixamorig``,
    ``DEF-``, ``ORG-``, ``MCH-``, ``Bip01``, ``CC_Base_``, ``b_``), the side read from a
-   ``Left``/``Right`` word or a one-letter ``L``/``R`` token at either end (``.L``, ``_l``,
-   ``-R``, ``L_``, ``r.``), and separators (space ``_`` ``.`` ``-``) removed. So ``upper_arm.L``,
-   ``UpperArm_L``, ``L_UpperArm`` and ``mixamorig:LeftUpperArm`` share one key; Blender's
+   ``Left``/``Right`` word, a one-letter ``L``/``R`` token at either end (``.L``, ``_l``,
+   ``-R``, ``L_``, ``r.``) or a one-letter side before a capitalised word (``RShoulder``), and
+   separators (space ``_`` ``.`` ``-``) removed. So ``upper_arm.L``, ``UpperArm_L``, ``L_UpperArm``,
+   ``LUpperArm`` and ``mixamorig:LeftUpperArm`` share one key; Blender's
    number suffix (``Hips.001``) is tried with the key first (a rig's numbered segments,
    ``DEF-spine.003`` for ``spine.003``), then ignored (a duplicate from a second import).
 
@@ -43,9 +44,14 @@ def strip_namespace(name: str) -> str:
     return _NAMESPACE.sub("", name.strip())
 
 
+#: a one-letter side before a capitalised word, at the start or after a separator (OpenPose's ``RShoulder``,
+#: ``LHip``; Daz's ``lShldr``; ``Bip01_LHand``)
+_CAMEL_SIDE = re.compile(r"(^|[\s_.\-])([LlRr])(?=[A-Z][a-z])")
+
+
 def canonical_key(name: str) -> str:
     """Canonical form of a joint name: ``side|base`` with side in {"l", "r", ""}."""
-    s = strip_namespace(DUPLICATE.sub("", name.strip())).lower()
+    s = _CAMEL_SIDE.sub(r"\1\2_", strip_namespace(DUPLICATE.sub("", name.strip()))).lower()
     for p in _PREFIXES:
         if s.startswith(p) and len(s) > len(p):
             s = s[len(p):]
