@@ -11,6 +11,8 @@ from pose2rot_core.automap import canonical_names, propose_map
 from pose2rot_core.bvh import read_bvh
 from pose2rot_core.layouts import get_layout
 from pose2rot_core.map_proposal import EndSites, names_and_parents, propose, reference_positions
+from pose2rot_core.names import match_names, strip_namespace
+from pose2rot_core.skeleton import Skeleton
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -128,3 +130,25 @@ def test_points_named_as_xsens_openpose_or_cmu_asf_drive_the_body(names, parents
     want = {"Hips": names[0]} | {b: next(n for n, c in canon.items() if c == f"{s}_hip")
                                  for b, s in (("LeftUpLeg", "left"), ("RightUpLeg", "right"))}
     assert hips == want and not {"mixamorig:LeftUpLeg", "mixamorig:RightUpLeg"} & set(proposal.between)
+
+
+@pytest.mark.parametrize("path, prefix", [("cmu_08_01.bvh", "DEF-"), ("cmu_08_01.bvh", "mixamorig:"),
+                                          ("cmu_08_01.bvh", "CC_Base_"), ("retarget/rig_mixamo.bvh", "mixamorig7:")])
+def test_the_proposal_maps_every_joint_name_matching_maps(path, prefix):
+    """A rig whose bones carry a prefix its tracks lack (the CMU rig as ``DEF-hip``, ``mixamorig:hip``,
+    ``CC_Base_hip`` driven by ``hip``, ...; the Mixamo rig as ``mixamorig7:Spine`` by points named
+    without it, loose, as empties are): Blender's name matching paired every bone, but Automatic Map
+    took only the points an anatomical name gave it (not the CMU rig's root, abdomen, chest and
+    buttocks; not the Mixamo spine, whose joints are named by the tree, which loose points lack), and
+    every solve through that map failed. Every pair name matching finds is in the proposal now, the
+    End Sites' tips too."""
+    clip = read_bvh(EXAMPLES / path)
+    ends = EndSites.of(clip)
+    names, parents = names_and_parents(clip.skeleton, ends)
+    points = [strip_namespace(n) for n in names]
+    renamed = [prefix + p for p in points]
+    rig = Skeleton(tuple(renamed[:clip.skeleton.num_joints]), clip.skeleton.parents, clip.skeleton.rest_positions)
+    rig_ends = EndSites(ends.parents, ends.offsets, tuple(renamed[clip.skeleton.num_joints:]))
+    bones = propose(rig, "y", points, ends=rig_ends).bone_map.bones
+    matched = match_names(renamed, points).bone_to_track
+    assert len(matched) == len(names) and matched.items() <= bones.items()

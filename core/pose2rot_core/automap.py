@@ -15,9 +15,11 @@ Every rig joint gets a *canonical* anatomical name (the SMPL joint names, plus `
 
 Points get canonical names from their layout (or, for another skeleton, the same way as a rig). A
 rig joint is mapped to the point with its canonical name, else to the layout's virtual point for it
-(a pelvis between the hips, a neck between the shoulders), else to the point of its own name,
-else to a stand-in (a toe base from a toe-tip point), which is listed as doubtful. So are joints
-whose side or height disagrees with the rig's reference pose.
+(a pelvis between the hips, a neck between the shoulders), else to the point whose name matches
+its own (names.match_names, as Blender's solve without a map pairs them) unless their canonical
+names differ, else to a stand-in (a
+toe base from a toe-tip point), which is listed as doubtful. So are joints whose side or height
+disagrees with the rig's reference pose.
 """
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ import numpy as np
 
 from .bonemap import BoneMap, source_names
 from .layouts import FINGERS
-from .names import canonical_key, strip_namespace
+from .names import canonical_key, match_names, strip_namespace
 from .rotations import normalize
 from .skeleton import marked_or_above
 
@@ -284,8 +286,11 @@ def propose_map(rig_names: Sequence[str], rig_parents: Sequence[int], num_joints
     ``rig_parents`` indices, ``reference`` [N,3] its reference pose, ``up`` its up vector) onto points
     with canonical names ``point_canonical`` and the layout's virtual points ``virtual`` (canonical ->
     source); ``landmarks``: surface points, used only where no joint-centre point has the name. A
-    joint left unmapped whose own name a point has (tracks exported from this rig, a creature no
-    anatomical name fits) takes that point."""
+    joint left unmapped whose name matches a point's as name matching reads them (_named_alike: tracks
+    exported from this rig, under its prefix or without it; a creature no anatomical name fits) takes
+    that point, so the proposal maps every joint name matching would, unless their anatomical names
+    tell them apart (a layout's ``spine`` is its mid-spine, spine2; a Mixamo rig's ``Spine`` its lowest,
+    spine1)."""
     canon, family = canonical_names(rig_names, rig_parents)
     by_canon: dict[str, str] = {}
     for p in sorted(points, key=lambda p: p in landmarks):       # joint-centre points before landmarks
@@ -303,9 +308,10 @@ def propose_map(rig_names: Sequence[str], rig_parents: Sequence[int], num_joints
         elif c and virtual and c in virtual and set(source_names(virtual[c])) <= set(points):
             bones[name] = virtual[c]
     used = _used_points(bones)
-    for name in rig_names:  # a joint no anatomical name tells, named as a point: that point
-        if name not in bones and name in points and name not in used and name not in at_joint:
-            bones[name], used = name, used | {name}
+    for name, point in _named_alike(rig_names, rig_parents, num_joints, points).items():
+        told_apart = None not in (canon.get(name), point_canonical.get(point)) and canon[name] != point_canonical[point]
+        if name not in bones and point not in used and name not in at_joint and not told_apart:
+            bones[name], used = point, used | {point}
     for name in rig_names:
         c = canon.get(name)
         if name in bones or not c:
@@ -327,6 +333,18 @@ def propose_map(rig_names: Sequence[str], rig_parents: Sequence[int], num_joints
         between=[n for n, m, l in zip(names, mapped, lead) if l and not m],
         kept=[n for n, l in zip(names[:num_joints], lead) if not l],
         unused=[p for p in points if p not in used_points])
+
+
+def _named_alike(rig_names: Sequence[str], rig_parents: Sequence[int], num_joints: int,
+                 points: Sequence[str]) -> dict[str, str]:
+    """{rig joint or End Site: point} as name matching pairs them (names.match_names, as Blender's
+    solve without a map does: exact, case aside, canonical key; a leaf's End Site from a point named
+    as its tip, ``<bone>_end``): tracks exported from this rig, or from it under another prefix
+    (``DEF-``, ``mixamorig:``, ``CC_Base_``)."""
+    ends = {rig_parents[k]: rig_names[k] for k in range(num_joints, len(rig_names))}
+    match = match_names(list(rig_names), list(points), [rig_names[j] for j in ends])
+    tips = {ends[rig_names.index(bone)]: point for bone, point in match.end_to_track.items()}
+    return match.bone_to_track | {end: point for end, point in tips.items() if end not in match.bone_to_track}
 
 
 def _used_points(bones: dict) -> set[str]:
