@@ -150,6 +150,38 @@ def test_no_up_axis_is_found_from_hips_and_shoulders_at_one_place():
     assert detect_up(PointSet(layout.points, X, 20.0, "auto", layout=layout)) == "y"
 
 
+#: the SMPL-22 joints as a CMU (Daz-style) BVH and a Mixamo rig name them
+_CMU_NAMES = ("hip", "lThigh", "rThigh", "abdomen", "lShin", "rShin", "chest", "lFoot", "rFoot", "chest2", "lToe",
+              "rToe", "neck", "lCollar", "rCollar", "head", "lShldr", "rShldr", "lForeArm", "rForeArm", "lHand",
+              "rHand")
+_MIXAMO_NAMES = ("Hips", "LeftUpLeg", "RightUpLeg", "Spine", "LeftLeg", "RightLeg", "Spine1", "LeftFoot", "RightFoot",
+                 "Spine2", "LeftToeBase", "RightToeBase", "Neck", "LeftShoulder", "RightShoulder", "Head", "LeftArm",
+                 "RightArm", "LeftForeArm", "RightForeArm", "LeftHand", "RightHand")
+
+
+@pytest.mark.parametrize("names", [_CMU_NAMES, _MIXAMO_NAMES])
+@pytest.mark.parametrize("suffix", [".csv", ".npz"])
+def test_up_axis_of_points_named_as_a_rig_is_found_from_their_hips_and_shoulders(tmp_path, names, suffix):
+    """Z-up points named as a rig's joints, not as a layout's (the CMU walk as a <joint>.x CSV in mm,
+    an .npz with Mixamo names): their up axis was assumed Y ("no hips and shoulders") though the map
+    reads lThigh and lShldr as hips and shoulders, so the rig lay on its back; now it is found from
+    them, by the names the map reads, for the solve and Blender's Import Tracks (up axis Auto)."""
+    from pose2rot_core.blender_space import file_points
+
+    X = 1000.0 * _smpl_motion(np.random.default_rng(2)) @ axis_change("y", "z").T      # Z up, mm
+    path = tmp_path / f"walk{suffix}"
+    if suffix == ".csv":
+        header = ",".join(f"{n}.{c}" for n in names for c in "xyz")
+        np.savetxt(path, X.reshape(len(X), -1), delimiter=",", header=header, comments="")
+    else:
+        np.savez(path, positions=X, point_names=np.array(names))
+    report: list[str] = []
+    points = load_points(path, report=report)
+    assert points.up == "z" and f"walk{suffix}: up axis z (from the hips and shoulders)" in report, report
+    _, blender, _, _ = file_points(path)                    # Blender axes: Z up, as the file already is
+    np.testing.assert_allclose(blender, X, atol=1e-6)
+
+
 def test_npy_shape_must_fit_the_layout(tmp_path, capsys):
     np.save(tmp_path / "m.npy", np.zeros((10, 21, 3)))
     code, _, err = _run(["solve", tmp_path / "m.npy", "--layout", "humanml3d22", "--out", tmp_path / "o.bvh"], capsys)

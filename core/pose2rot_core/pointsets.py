@@ -366,8 +366,8 @@ UPRIGHT = float(np.sqrt(0.5))
 
 
 def legs_up(points: PointSet, upright: float) -> str | None:
-    """The signed coordinate axis opposite the mean direction from the hips to the ankles (canonical
-    names, as :func:`detect_up`), where that direction lies within the cosine ``upright`` (> 0) of it:
+    """The signed coordinate axis opposite the mean direction from the hips to the ankles (by canonical
+    name, as :func:`detect_up`), where that direction lies within the cosine ``upright`` (> 0) of it:
     legs point down on two feet and on four; None without named legs or where they lie along the ground."""
     where = _by_canonical_name(points)
     legs = [(where[f"{s}_hip"], where[f"{s}_ankle"]) for s in ("left", "right")
@@ -379,10 +379,10 @@ def legs_up(points: PointSet, upright: float) -> str | None:
 
 
 def detect_up(points: PointSet, upright: float = 0.0) -> str | None:
-    """The signed coordinate axis nearest the mean direction from the hips to the shoulders (canonical
-    names of the layout or the point names), or None when those points are missing or at one place, or
-    when that direction is further from the axis than the cosine ``upright`` (a quadruped's trunk lies
-    along its body, not up)."""
+    """The signed coordinate axis nearest the mean direction from the hips to the shoulders (by canonical
+    name: the layout's, else automap's for the point names), or None when those points are missing or
+    at one place, or when that direction is further from the axis than the cosine ``upright`` (a
+    quadruped's trunk lies along its body, not up)."""
     where = _by_canonical_name(points)
     need = ("left_hip", "right_hip", "left_shoulder", "right_shoulder")
     if not all(n in where for n in need):
@@ -394,8 +394,15 @@ def detect_up(points: PointSet, upright: float = 0.0) -> str | None:
 
 
 def _by_canonical_name(points: PointSet) -> dict[str, int]:
-    """{canonical name (the layout's, else the point's own): index} of the points."""
-    canonical = points.layout.canonical if points.layout is not None else {}
+    """{canonical name: index} of the points: the layout's canonical names, else automap's for the
+    point names (``lThigh``, ``LeftUpLeg``, ``thigh.L`` -> ``left_hip``, as a map reads them), else a
+    point's own name (``left_hip``)."""
+    if points.layout is not None:
+        canonical = points.layout.canonical
+    else:
+        from .automap import canonical_names
+
+        canonical = canonical_names(points.names, [-1] * len(points.names))[0]
     return {canonical.get(n, n): i for i, n in enumerate(points.names)}
 
 
@@ -411,12 +418,9 @@ def _axis_along(vectors: np.ndarray, upright: float) -> str | None:
 
 
 def by_anatomy(skeleton, positions: np.ndarray) -> PointSet:
-    """The joints [T,J,3] of ``skeleton`` as points named by their anatomical names where automap knows
-    them (``left_hip``, ...), as legs_up and detect_up read them."""
-    from .automap import canonical_names
-
-    canon, _ = canonical_names(skeleton.names, skeleton.parents)
-    return PointSet(tuple(canon.get(n, n) for n in skeleton.names), positions, DEFAULT_FPS)
+    """The joints [T,J,3] of ``skeleton`` as points, which legs_up and detect_up read by their
+    anatomical names (automap's canonical names: ``left_hip``, ...)."""
+    return PointSet(tuple(skeleton.names), positions, DEFAULT_FPS)
 
 
 # ----------------------------------------------------------------------------- checks
