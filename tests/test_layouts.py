@@ -357,6 +357,22 @@ def test_point_set_npz_and_csv(tmp_path):
     assert np.isnan(c.positions[1, 1]).all() and c.confidence[0].tolist() == [1.0, 0.5]
 
 
+@pytest.mark.parametrize("key", ["framerate", "frame_rate", "mocap_framerate", "mocap_frame_rate"])
+def test_a_point_set_npz_gives_its_frame_rate_under_the_common_keys(tmp_path, key):
+    """A point set .npz whose frame rate is under another key than fps (framerate=60; AMASS's
+    mocap_framerate) was read at 30 fps without a word, and arrays not read were not named: the
+    common spellings are read, other arrays are named in a note, and rates that disagree are refused."""
+    X = np.random.default_rng(0).normal(size=(4, 3, 3))
+    np.savez(tmp_path / "p.npz", positions=X, point_names=np.array(["a", "b", "c"]), gender="neutral",
+             **{key: np.float64(60)})
+    report: list[str] = []
+    assert load_points(tmp_path / "p.npz", check=False, report=report).fps == 60.0
+    assert "p.npz: arrays not read: gender" in report, report
+    np.savez(tmp_path / "q.npz", positions=X, point_names=np.array(["a", "b", "c"]), fps=30, **{key: 60})
+    with pytest.raises(Pose2RotError, match=f"q.npz: the frame rates disagree \\(fps 30, {key} 60\\)"):
+        load_points(tmp_path / "q.npz", check=False)
+
+
 def test_checks_of_point_sets():
     X = np.random.default_rng(0).normal(size=(4, 5, 3))
     check_points(PointSet(tuple("abcde"), X, 30.0))

@@ -6,8 +6,9 @@ the data and optional confidence [T,P]. Loaders (:func:`load_points`):
 - ``.npy`` ``[T,P,3]`` with a layout (``humanml3d22``, ``mediapipe33``, ...; see pose2rot_core.layouts);
 - a FreeMoCap recording folder (``output_data/mediapipe_body_3d_xyz.npy`` [T,33,3], and
   ``mediapipe_right_hand_3d_xyz.npy`` / ``mediapipe_left_hand_3d_xyz.npy`` [T,21,3] when present);
-- ``.npz`` with ``positions`` [T,P,3] and ``point_names`` [P] (optional ``fps``, ``up_axis``,
-  ``confidence`` [T,P]), or a pose2rot tracks file (its joints and bone tips become points);
+- ``.npz`` with ``positions`` [T,P,3] and ``point_names`` [P] (optional ``fps`` or another of
+  :data:`FPS_KEYS`, ``up_axis``, ``confidence`` [T,P]), or a pose2rot tracks file (its joints and bone
+  tips become points); other arrays are named in the notes, not read;
 - ``.csv`` with ``<point>.x``, ``<point>.y``, ``<point>.z`` columns (optional ``<point>.conf`` and a
   leading ``frame`` or ``time`` column; a ``time`` column in seconds gives the fps);
 - ``.bvh``: the joint positions and End Sites (``<joint>_end``) of another skeleton.
@@ -91,7 +92,7 @@ def load_points(path: str | Path, layout: Layout | None = None, up: str | None =
         if suffix not in loaders:
             raise Pose2RotError(f"{path.name}: unknown points format '{suffix}'; use .npy (with a layout), .npz, "
                                 ".csv, .bvh or a FreeMoCap folder")
-        points = loaders[suffix](path, layout)
+        points = loaders[suffix](path, layout, report)
     if layout is None and points.layout is None and (layout := named_layout(points.names)) is not None:
         if report is not None:
             report.append(f"{points.source}: its points are those of layout {layout.name}, by name: read as that layout")
@@ -107,7 +108,7 @@ def load_points(path: str | Path, layout: Layout | None = None, up: str | None =
     return points
 
 
-def _load_npy(path: Path, layout: Layout | None) -> PointSet:
+def _load_npy(path: Path, layout: Layout | None, report: list[str] | None) -> PointSet:
     if layout is None:
         raise Pose2RotError(f"{path.name}: a .npy file holds bare numbers; say what its points are with a layout "
                             "(--layout humanml3d22, mediapipe33, smpl24, coco17, halpe26, h36m17, freemocap; "
@@ -229,21 +230,29 @@ def _load_freemocap(folder: Path, layout: Layout | None, report: list[str] | Non
                     layout=full, source=folder.name)
 
 
+#: the keys a point set .npz gives its frame rate under, as the tools that write them spell it (AMASS:
+#: mocap_framerate, or mocap_frame_rate in its SMPL-X releases)
+FPS_KEYS = ("fps", "framerate", "frame_rate", "mocap_framerate", "mocap_frame_rate")
 #: the arrays of a point set .npz (with joint_names and no point_names it is a tracks file, read as tracks
 #: with the arrays of tracks_npz.ARRAYS)
-POINT_ARRAYS = ("positions", "point_names", "fps", "up_axis", "confidence", "joint_names")
+POINT_ARRAYS = ("positions", "point_names", "up_axis", "confidence", "joint_names") + FPS_KEYS
 
 
-def _load_npz(path: Path, layout: Layout | None) -> PointSet:
+def _load_npz(path: Path, layout: Layout | None, report: list[str] | None) -> PointSet:
     from .tracks_npz import ARRAYS, read_archive, tracks_from_archive
 
+    keys: list[str] = []
     data = read_archive(path, set(POINT_ARRAYS) | set(ARRAYS), what="point set",
-                        example="np.savez(path, positions=..., point_names=...)")
-    if "point_names" not in data and "joint_names" in data:
+                        example="np.savez(path, positions=..., point_names=...)", keys=keys)
+    tracks = "point_names" not in data and "joint_names" in data
+    ignored = [k for k in keys if k not in (ARRAYS if tracks else POINT_ARRAYS)]
+    if ignored and report is not None:
+        report.append(f"{path.name}: arrays not read: {', '.join(ignored)}")
+    if tracks:
         return tracks_as_points(tracks_from_archive(data, path.name), path.name)
     if "positions" not in data:
         raise Pose2RotError(f"{path.name}: no 'positions' array (a point set needs positions [T,P,3] and "
-                            "point_names [P])")
+                            f"point_names [P]; the file has: {', '.join(keys) or 'nothing'})")
     pos = data["positions"]
     if pos.dtype.kind not in "fiu":
         raise Pose2RotError(f"{path.name}: positions must be numeric, got {pos.dtype}")
@@ -276,12 +285,17 @@ def _refuse_repeated_names(names: tuple[str, ...], file: str) -> None:
 
 
 def _npz_fps(data: dict, name: str) -> float:
-    if "fps" not in data:
-        return 0.0
-    fps = data["fps"]
-    if fps.dtype.kind not in "fiu" or fps.size != 1 or not fps.reshape(()) > 0:
-        raise Pose2RotError(f"{name}: fps must be one positive number")
-    return float(fps.reshape(()))
+    """The frame rate of a point set .npz under any of :data:`FPS_KEYS` (0: none); several keys must agree."""
+    rates = {}
+    for key in (k for k in FPS_KEYS if k in data):
+        fps = data[key]
+        if fps.dtype.kind not in "fiu" or fps.size != 1 or not fps.reshape(()) > 0:
+            raise Pose2RotError(f"{name}: {key} must be one positive number (frames per second)")
+        rates[key] = float(fps.reshape(()))
+    if len(set(rates.values())) > 1:
+        raise Pose2RotError(f"{name}: the frame rates disagree ({', '.join(f'{k} {v:g}' for k, v in rates.items())}); "
+                            "keep the one that is right")
+    return next(iter(rates.values()), 0.0)
 
 
 def _npz_up(data: dict, name: str) -> str:
@@ -312,14 +326,14 @@ def tracks_as_points(tracks, source: str = "") -> PointSet:
     return PointSet(names=tuple(names), positions=pos, fps=tracks.fps, up=tracks.up_axis, source=source)
 
 
-def _load_bvh(path: Path, layout: Layout | None) -> PointSet:
+def _load_bvh(path: Path, layout: Layout | None, report: list[str] | None) -> PointSet:
     from .bvh import read_bvh
     from .tracks_io import tracks_from_bvh
 
     return tracks_as_points(tracks_from_bvh(read_bvh(path)), path.name)
 
 
-def _load_csv(path: Path, layout: Layout | None) -> PointSet:
+def _load_csv(path: Path, layout: Layout | None, report: list[str] | None) -> PointSet:
     from .tracks_csv import read_csv_points
 
     table = read_csv_points(path)
