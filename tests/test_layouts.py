@@ -182,6 +182,28 @@ def test_up_axis_of_points_named_as_a_rig_is_found_from_their_hips_and_shoulders
     np.testing.assert_allclose(blender, X, atol=1e-6)
 
 
+def test_a_layout_s_assumed_frame_rate_is_said_with_how_to_give_the_clip_s(tmp_path, capsys):
+    """An .npy given a layout carries no frame rate: H3.6M points (VideoPose3D or MotionBERT output of a
+    30 fps video) were written at the layout's 50 fps, 1.67x fast, without a word; the solve now says
+    which rate it assumed and how to give the clip's own, and with --fps says nothing."""
+    X = _smpl_motion(np.random.default_rng(1), T=20)
+    np.save(tmp_path / "m.npy", X)
+    code, _, err = _run(["solve", tmp_path / "m.npy", "--layout", "humanml3d22", "--out", tmp_path / "o.bvh"], capsys)
+    assert code == 0 and np.isclose(read_bvh(tmp_path / "o.bvh").fps, 20.0)
+    assert ("note: m.npy: the file gives no frame rate: read at 20 fps (layout humanml3d22's usual rate); give the "
+            "clip's own rate with --fps N if it differs") in err, err
+    code, _, err = _run(["solve", tmp_path / "m.npy", "--layout", "humanml3d22", "--fps", "30", "--out",
+                         tmp_path / "o.bvh"], capsys)
+    assert code == 0 and np.isclose(read_bvh(tmp_path / "o.bvh").fps, 30.0) and "frame rate" not in err, err
+    code, out, _ = _run(["info", tmp_path / "m.npy", "--layout", "humanml3d22"], capsys)
+    assert code == 0 and ("read at 20 fps (layout humanml3d22's usual rate); give the clip's own rate with --fps N"
+                          in out), out
+    np.savez(tmp_path / "p.npz", positions=X, point_names=np.array([f"p{i}" for i in range(22)]))
+    report: list[str] = []
+    assert load_points(tmp_path / "p.npz", report=report).fps == 30.0
+    assert any("p.npz: the file gives no frame rate: read at 30 fps (pose2rot's default)" in r for r in report)
+
+
 def test_npy_shape_must_fit_the_layout(tmp_path, capsys):
     np.save(tmp_path / "m.npy", np.zeros((10, 21, 3)))
     code, _, err = _run(["solve", tmp_path / "m.npy", "--layout", "humanml3d22", "--out", tmp_path / "o.bvh"], capsys)

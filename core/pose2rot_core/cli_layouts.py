@@ -276,7 +276,7 @@ def point_info(path: Path, layout: str | None) -> tuple[np.ndarray, str, tuple[s
     """Print the first line of ``pose2rot info`` for a point set; (positions [T,P,3] along the file's
     own axes with its up axis positive, that axis, point names)."""
     from .pointsets import load_points
-    from .wording import cli_line
+    from .wording import cli_line, notes_for
 
     report: list[str] = []
     points = load_points(path, get_layout(layout) if layout else None, report=report, check=False)
@@ -288,7 +288,7 @@ def point_info(path: Path, layout: str | None) -> tuple[np.ndarray, str, tuple[s
     print(f"{path.name}: points, {len(points.names)} points{layout_name}{empty}, {points.num_frames} frames at "
           f"{points.fps:.4g} fps, up axis {points.up}, {missing:.1f} % samples missing"
           f"{' (of the points with data)' if empty else ''}")
-    for line in report:
+    for line in notes_for(report, "cli"):
         print(cli_line(line))
     up = points.up.lstrip("+-")
     return points.oriented(up), up, points.names

@@ -98,11 +98,7 @@ def load_points(path: str | Path, layout: Layout | None = None, up: str | None =
             report.append(f"{points.source}: its points are those of layout {layout.name}, by name: read as that layout")
     if layout is not None and points.layout is None:
         points = _apply_layout(points, layout)
-    if fps is not None:
-        if not (np.isfinite(fps) and fps > 0):
-            raise Pose2RotError(f"--fps must be a positive number, got {fps}")
-        points = replace(points, fps=float(fps))
-    points = replace(points, up=_resolve_up(points, up, report), fps=points.fps or DEFAULT_FPS)
+    points = replace(points, up=_resolve_up(points, up, report), fps=_resolve_fps(points, fps, report))
     if check:
         check_points(points)
     return points
@@ -115,7 +111,7 @@ def _load_npy(path: Path, layout: Layout | None, report: list[str] | None) -> Po
                             "Blender: Layout in Import Tracks)")
     data = _read_npy(path)
     return PointSet(names=layout.points, positions=_layout_shape(data, layout, path.name),
-                    fps=layout.fps, up=layout.up, layout=layout, source=path.name)
+                    fps=0.0, up=layout.up, layout=layout, source=path.name)
 
 
 def _read_npy(path: Path) -> np.ndarray:
@@ -226,7 +222,7 @@ def _load_freemocap(folder: Path, layout: Layout | None, report: list[str] | Non
             if report is not None:
                 report.append(f"{folder.name}: {missing} {name}; that hand keeps the rig's reference pose")
         parts.append(hand)
-    return PointSet(names=full.points, positions=np.concatenate(parts, axis=1), fps=full.fps, up=full.up,
+    return PointSet(names=full.points, positions=np.concatenate(parts, axis=1), fps=0.0, up=full.up,
                     layout=full, source=folder.name)
 
 
@@ -342,7 +338,7 @@ def _load_csv(path: Path, layout: Layout | None, report: list[str] | None) -> Po
 
 
 def _apply_layout(points: PointSet, layout: Layout) -> PointSet:
-    """Points ordered as ``layout`` (by name), its fps and up axis where the file has none."""
+    """Points ordered as ``layout`` (by name), its up axis where the file has none."""
     index = {n: i for i, n in enumerate(points.names)}
     absent = [p for p in layout.points if p not in index]
     if absent:
@@ -351,7 +347,25 @@ def _apply_layout(points: PointSet, layout: Layout) -> PointSet:
     order = [index[p] for p in layout.points]
     conf = None if points.confidence is None else points.confidence[:, order]
     return replace(points, names=layout.points, positions=points.positions[:, order], confidence=conf,
-                   fps=points.fps or layout.fps, up=points.up or layout.up, layout=layout)
+                   up=points.up or layout.up, layout=layout)
+
+
+def _resolve_fps(points: PointSet, fps: float | None, report: list[str] | None) -> float:
+    """The frame rate: ``fps`` when given, else the file's, else the layout's usual one, else
+    DEFAULT_FPS; one assumed is said in ``report``, with how to give the clip's own."""
+    if fps is not None:
+        if not (np.isfinite(fps) and fps > 0):
+            raise Pose2RotError(f"--fps must be a positive number, got {fps}")
+        return float(fps)
+    if points.fps:
+        return points.fps
+    layout = points.layout
+    assumed = layout.fps if layout is not None else DEFAULT_FPS
+    if report is not None:
+        whose = f"layout {layout.name}'s usual rate" if layout is not None else "pose2rot's default"
+        report.append(f"{points.source}: the file gives no frame rate: read at {assumed:g} fps ({whose}); give the "
+                      "clip's own rate with fps='N' if it differs (3-D poses from a video keep the video's rate)")
+    return assumed
 
 
 # ----------------------------------------------------------------------------- axes
