@@ -395,6 +395,19 @@ def test_a_point_set_npz_gives_its_frame_rate_under_the_common_keys(tmp_path, ke
         load_points(tmp_path / "q.npz", check=False)
 
 
+def test_point_names_saved_as_bytes_are_read_as_text(tmp_path, capsys):
+    """point_names saved as bytes (dtype S, as Python 2 or h5py writes them) were read as "b'left_hip'":
+    no layout was recognised and a map failed on the names; they are decoded (UTF-8), as an up_axis
+    saved as bytes is."""
+    layout = get_layout("humanml3d22")
+    X = _smpl_motion(np.random.default_rng(1), T=10) @ axis_change("z", "y").T
+    np.savez(tmp_path / "p.npz", positions=X, point_names=np.array(layout.points, dtype="S"), up_axis=np.bytes_(b"z"))
+    points = load_points(tmp_path / "p.npz")
+    assert points.names == layout.points and points.layout is layout and points.up == "z"
+    code, out, err = _run(["info", tmp_path / "p.npz"], capsys)
+    assert code == 0 and "p.npz: points, 22 points (layout humanml3d22), 10 frames" in out, err
+
+
 def test_checks_of_point_sets():
     X = np.random.default_rng(0).normal(size=(4, 5, 3))
     check_points(PointSet(tuple("abcde"), X, 30.0))

@@ -255,13 +255,15 @@ def _point_names_of(path: Path) -> list[str]:
     """The point names a .npz point set (``point_names``, no ``joint_names``) or a .csv file's header
     (``<point>.x`` columns) gives, read cheaply; [] for anything else or what cannot be read (the
     file's own reader says why)."""
+    from .tracks_npz import as_text
+
     suffix = path.suffix.lower()
     try:
         if suffix == ".npz":
             with np.load(path, allow_pickle=False) as data:
                 if "point_names" not in data.files or "joint_names" in data.files:
                     return []
-                return [str(n) for n in np.asarray(data["point_names"]).ravel()]
+                return [as_text(n) for n in np.asarray(data["point_names"]).ravel()]
         if suffix == ".csv":
             with path.open("rb") as f:
                 text = unicode_text(f.read(1 << 16), "ignore")

@@ -235,7 +235,7 @@ POINT_ARRAYS = ("positions", "point_names", "up_axis", "confidence", "joint_name
 
 
 def _load_npz(path: Path, layout: Layout | None, report: list[str] | None) -> PointSet:
-    from .tracks_npz import ARRAYS, read_archive, tracks_from_archive
+    from .tracks_npz import ARRAYS, as_text, read_archive, tracks_from_archive
 
     keys: list[str] = []
     data = read_archive(path, set(POINT_ARRAYS) | set(ARRAYS), what="point set",
@@ -257,7 +257,7 @@ def _load_npz(path: Path, layout: Layout | None, report: list[str] | None) -> Po
         names = data["point_names"]
         if names.dtype.kind not in "US" or names.ndim != 1:
             raise Pose2RotError(f"{path.name}: point_names must be a 1-D string array")
-        names = tuple(str(n) for n in names)
+        names = tuple(as_text(n) for n in names)
         _refuse_repeated_names(names, path.name)
     elif layout is not None:
         names = layout.points
@@ -297,8 +297,10 @@ def _npz_fps(data: dict, name: str) -> float:
 def _npz_up(data: dict, name: str) -> str:
     if "up_axis" not in data:
         return ""
+    from .tracks_npz import as_text
+
     up = data["up_axis"]
-    text = str(up.reshape(())).strip().lower() if up.dtype.kind in "US" and up.size == 1 else ""
+    text = as_text(up.reshape(())).strip().lower() if up.dtype.kind in "US" and up.size == 1 else ""
     if text not in AXES:
         raise Pose2RotError(f"{name}: up_axis must be one of {', '.join(AXES)}")
     return text

@@ -159,7 +159,7 @@ def _checked(a: np.ndarray, key: str, sizes: dict[str, int], name: str):
     else:
         sizes.update({s: n for s, n in zip(shape, a.shape) if isinstance(s, str)})
     if kind == "text":
-        return _text(a) if a.ndim == 0 else [_text(x) for x in a]
+        return as_text(a) if a.ndim == 0 else [as_text(x) for x in a]
     return a.astype(np.float64 if kind == "number" else np.int64)
 
 
@@ -205,8 +205,9 @@ def _check_quaternion_order(skeleton: Skeleton, q: np.ndarray, points: np.ndarra
                             "(scipy's as_quat() gives x, y, z, w)")
 
 
-def _text(x) -> str:
-    """A string array element as str (bytes are decoded as UTF-8, else Latin-1)."""
+def as_text(x) -> str:
+    """A string array element as str (bytes, as np.savez writes a dtype S array, are decoded as UTF-8,
+    else Latin-1)."""
     x = x.item() if isinstance(x, np.ndarray) else x
     if isinstance(x, bytes):
         try:
