@@ -317,6 +317,27 @@ def test_info_reads_point_sets(tmp_path, capsys):
     assert code == 0 and "22 points (layout humanml3d22), 80 frames at 20 fps" in out
 
 
+def test_info_describes_point_sets_not_named_as_a_layout(tmp_path, capsys):
+    """`info` takes "a point set .npz/.csv" but read only those named as a layout: an .npz of positions
+    and point_names failed with "missing keys joint_names, parents, rest_positions", a <joint>.x CSV
+    asked for --skeleton, and a Vicon Nexus CSV asked for --skeleton before the real reason (a header
+    of several rows). Now it describes the points (count, frames, fps, up axis) or gives that reason."""
+    X = 1000.0 * _smpl_motion(np.random.default_rng(2), T=12) @ axis_change("y", "z").T      # Z up, mm
+    np.savez(tmp_path / "p.npz", positions=X, point_names=np.array(_CMU_NAMES), fps=60)
+    code, out, err = _run(["info", tmp_path / "p.npz"], capsys)
+    assert code == 0 and "p.npz: points, 22 points, 12 frames at 60 fps, up axis z, 0.0 % samples missing" in out, err
+    assert "note: p.npz: up axis z (from the hips and shoulders)" in out and "along Z" in out
+    header = "time," + ",".join(f"{n}.{c}" for n in _CMU_NAMES for c in "xyz")
+    rows = [",".join([f"{t / 120:.6f}"] + [f"{v:.3f}" for v in X[t].ravel()]) for t in range(len(X))]
+    (tmp_path / "p.csv").write_text("\n".join([header] + rows) + "\n")
+    code, out, err = _run(["info", tmp_path / "p.csv"], capsys)
+    assert code == 0 and "p.csv: points, 22 points, 12 frames at 120 fps, up axis z" in out, err
+    (tmp_path / "nexus.csv").write_text("Trajectories\n100\n,,LASI,,,RASI\nFrame,Sub Frame,X,Y,Z,X,Y,Z\n"
+                                        "1,0,1,2,3,4,5,6\n")
+    code, _, err = _run(["info", tmp_path / "nexus.csv"], capsys)
+    assert code == 2 and "a header of several rows" in err and "--skeleton" not in err, err
+
+
 def test_info_prints_a_warning_about_the_up_axis_as_a_warning(tmp_path, capsys):
     """A file whose up_axis contradicts its hips and shoulders: `info` prints the solve's warning line
     as `warning: ...` (it printed `note: warning: ...`)."""

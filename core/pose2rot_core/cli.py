@@ -394,7 +394,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_info(args: argparse.Namespace) -> int:
     path = Path(args.file)
-    points = is_point_set(path, args.layout, args.skeleton is None)
+    # a CSV without the rig of its tracks is described as the points it holds
+    points = is_point_set(path, args.layout, args.skeleton is None) or (
+        args.skeleton is None and path.suffix.lower() == ".csv")
     if points:
         positions, up, names = point_info(path, args.layout)
     elif path.suffix.lower() == ".bvh":
@@ -542,7 +544,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="joints, frames, fps, height and unit guess, rotation orders of a BVH, "
                                     "tracks file or point set")
     p.add_argument("file", help="a BVH clip, a tracks .npz or .csv (with --skeleton), or a point set: .npy "
-                                "(with --layout), a FreeMoCap folder, a point set .npz/.csv")
+                                "(with --layout), a FreeMoCap folder, a point set .npz/.csv (a CSV without "
+                                "--skeleton is described as points)")
     p.add_argument("--skeleton", help="rig BVH for CSV tracks")
     p.add_argument("--layout", help="what the points of a point set are (needed for .npy files; see solve --help)")
     p.set_defaults(func=cmd_info)

@@ -240,13 +240,16 @@ def register(sub) -> None:
 
 def is_point_set(path: Path, layout: str | None, by_names: bool = True) -> bool:
     """Whether ``path`` is read as a point set: any file given with a --layout, a .npy file, a
-    FreeMoCap recording folder, or (``by_names``: no rig given for CSV tracks) a .npz / .csv point
-    set named exactly as a layout's points (RETARGETING.md: read as that layout)."""
+    FreeMoCap recording folder, a .npz of ``point_names`` (tracks name ``joint_names``), or (``by_names``:
+    no rig given for CSV tracks) a .csv point set named exactly as a layout's points (RETARGETING.md:
+    read as that layout)."""
     from .layouts import named_layout
     from .pointsets import is_freemocap_folder
 
     if bool(layout) or path.suffix.lower() in POINT_SUFFIXES or is_freemocap_folder(path):
         return True
+    if path.suffix.lower() == ".npz":
+        return bool(_point_names_of(path))
     names = _point_names_of(path) if by_names else []
     return bool(names) and named_layout(names) is not None
 
