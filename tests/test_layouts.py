@@ -220,10 +220,18 @@ def test_npy_shape_must_fit_the_layout(tmp_path, capsys):
     ((40, 66), "humanml3d22", "flattened: save motion.reshape(40, 22, 3)"),
     ((40, 24, 3), "humanml3d22", "its 24 points fit layout smpl24"),
     ((40, 33, 3), "freemocap", "give the recording folder, or --layout mediapipe33"),
+    ((40, 33, 4), "mediapipe33", "a fourth value per point, as MediaPipe's visibility or a detector's score: save "
+                                 "data[..., :3], or a point set .npz of positions=data[..., :3], confidence="),
+    ((40, 543, 3), "mediapipe33", "as older FreeMoCap saves mediaPipeSkel_3d.npy: save data[:, :75] for layout "
+                                  "freemocap, or data[:, :33] for mediapipe33"),
+    ((40, 263), "humanml3d22", "HumanML3D's motion features of 22 joints, new_joint_vecs: 12 x 22 - 1 values a frame, "
+                               "not positions; give the joint positions, new_joints/*.npy [T,22,3]"),
 ])
 def test_what_other_tools_save_is_told_how_to_fit(tmp_path, capsys, shape, layout, hint):
-    """Text-to-motion tools save [22,3,T] (MDM), [1,T,22,3] (T2M-GPT) or flattened joints, and FreeMoCap's
-    body file has 33 of its layout's 75 points: each was refused with no way forward."""
+    """Text-to-motion tools save [22,3,T] (MDM), [1,T,22,3] (T2M-GPT), flattened joints or HumanML3D's
+    263 features a frame, FreeMoCap's body file has 33 of its layout's 75 points (older FreeMoCap: 543
+    Holistic points in one array), MediaPipe writes a visibility beside x, y, z: each was refused with
+    no way forward."""
     np.save(tmp_path / "m.npy", np.zeros(shape))
     code, _, err = _run(["solve", tmp_path / "m.npy", "--layout", layout, "--out", tmp_path / "o.bvh"], capsys)
     assert code == 2 and err.strip().count("\n") == 0 and hint in err, err

@@ -34,6 +34,9 @@ DEFAULT_FPS = 30.0
 FLAT_FRACTION = 1e-6
 #: image coordinates (pixels) span more than this while a third value stays within 0..1 (a score)
 PIXEL_EXTENT = 20.0
+#: points of MediaPipe Holistic in one array: 33 body, 21 right-hand, 21 left-hand, 468 face (older
+#: FreeMoCap's mediaPipeSkel_3d.npy); the first 75 are layout freemocap's
+HOLISTIC_POINTS = 543
 
 
 @dataclass
@@ -161,9 +164,21 @@ def _layout_shape(data: np.ndarray, layout: Layout, name: str) -> np.ndarray:
 
 def _shape_hint(shape: tuple, layout: Layout) -> str:
     """How to turn an array of ``shape`` that holds the points of ``layout`` in another arrangement
-    into [T,P,3] (the text-to-motion tools' own outputs), else which layout its shape fits; '' when
-    neither is clear."""
+    into [T,P,3] (the text-to-motion tools' own outputs, a score beside each point, MediaPipe
+    Holistic's points in one array), else which layout its shape fits; '' when neither is clear."""
     P = layout.num_points
+    if len(shape) == 3 and shape[1:] == (P, 4):
+        return (" (x, y, z and a fourth value per point, as MediaPipe's visibility or a detector's score: save "
+                "data[..., :3], or a point set .npz of positions=data[..., :3], confidence=data[..., 3] and "
+                "point_names)")
+    if len(shape) == 3 and shape[1:] == (HOLISTIC_POINTS, 3):
+        return (f" ({HOLISTIC_POINTS} points: MediaPipe Holistic's 33 body, 21 right-hand, 21 left-hand and 468 face "
+                "points, as older FreeMoCap saves mediaPipeSkel_3d.npy: save data[:, :75] for layout freemocap, "
+                "or data[:, :33] for mediapipe33)")
+    if len(shape) == 2 and shape[1] == 12 * P - 1:  # root 4, local positions and 6-D rotations, velocities, feet 4
+        return (f" (this looks like HumanML3D's motion features of {P} joints, new_joint_vecs: 12 x {P} - 1 values "
+                f"a frame, not positions; give the joint positions, new_joints/*.npy [T,{P},3], or recover them "
+                "with HumanML3D's recover_from_ric)")
     if shape[-3:] == (P, 3, shape[-1]) and len(shape) in (3, 4):
         one = "motion[0]" if len(shape) == 4 else "motion"
         return (f" (this looks like [points,3,frames], as MDM saves motion: use {one}.transpose(2, 0, 1), "
