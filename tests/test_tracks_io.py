@@ -316,6 +316,26 @@ def test_csv_semicolon_tab_and_windows_encodings(tmp_path, test_data_dir, sep, e
     np.testing.assert_array_equal(t.positions[0, 0], [1.5, np.nan, 3])
 
 
+def test_a_tsv_file_is_read_as_a_tab_separated_csv(tmp_path, test_data_dir, capsys):
+    """A .tsv file was refused ("unknown tracks format '.tsv'") though a tab-separated .csv is read:
+    it is read as one, as tracks on a rig, as points, and by info (a Qualisys export's rows of
+    settings above the header get the CSV reader's reason)."""
+    from pose2rot_core.cli import main
+    from pose2rot_core.pointsets import load_points
+
+    rig = test_data_dir / "small_mixed.bvh"
+    (tmp_path / "s.tsv").write_text("time\tHips.x\tHips.y\tHips.z\n0\t1.5\t2\t3\n0.04\t1.5\t2\t3\n")
+    t = load_tracks(tmp_path / "s.tsv", skeleton_bvh=rig)
+    np.testing.assert_array_equal(t.positions[:, 0], [[1.5, 2, 3]] * 2)
+    points = load_points(tmp_path / "s.tsv", check=False)
+    assert points.names == ("Hips",) and np.isclose(points.fps, 25.0)
+    assert main(["info", str(tmp_path / "s.tsv")]) == 0
+    assert "s.tsv: points, 1 points, 2 frames" in capsys.readouterr()[0]
+    (tmp_path / "q.tsv").write_text("NO_OF_FRAMES\t2\nFREQUENCY\t100\nMARKER_NAMES\tLASI\tRASI\n1\t2\t3\n")
+    with pytest.raises(Pose2RotError, match="q.tsv: line 3: .*a header of several rows"):
+        load_tracks(tmp_path / "q.tsv", skeleton_bvh=rig)
+
+
 @pytest.mark.parametrize("sep", [";", "\t"])
 def test_csv_decimal_commas_read_where_cells_are_not_comma_separated(tmp_path, test_data_dir, sep):
     rig = test_data_dir / "small_mixed.bvh"

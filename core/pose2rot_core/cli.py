@@ -20,6 +20,7 @@ from .cli_layouts import add_point_arguments, is_point_set, point_info
 from .errors import Pose2RotError
 from .export import DEFAULT_ORDER, write_solution
 from .options import AUTO_TWIST, PRECISIONS, SOLVERS, OptionError, SolveOptions, twist_choices
+from .tracks_csv import SUFFIXES as CSV_SUFFIXES
 from .wording import WARNING_PREFIX, cli_line, label, names, notes_for, tracks_were_smoothed
 
 
@@ -216,7 +217,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     if wants_points(args):
         return cmd_solve_points(args, options, out, order)
     if args.up_axis not in (None, "auto"):
-        csv = Path(args.tracks).suffix.lower() == ".csv"
+        csv = Path(args.tracks).suffix.lower() in CSV_SUFFIXES
         raise Pose2RotError(f"--up-axis is for point sets (--layout, --map); {Path(args.tracks).name} holds tracks "
                             "on a skeleton, in its axes (a .npz's up_axis, else Y up): leave --up-axis out, "
                             + ("and write a Z-up CSV in the rig's axes ((x, y, z) -> (x, z, -y))" if csv else
@@ -396,7 +397,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     path = Path(args.file)
     # a CSV without the rig of its tracks is described as the points it holds
     points = is_point_set(path, args.layout, args.skeleton is None) or (
-        args.skeleton is None and path.suffix.lower() == ".csv")
+        args.skeleton is None and path.suffix.lower() in CSV_SUFFIXES)
     if points:
         positions, up, names = point_info(path, args.layout)
     elif path.suffix.lower() == ".bvh":
@@ -452,7 +453,7 @@ def _clip_path(path: str, command: str) -> str:
     """``path`` for ``eval`` and ``tracks``, which read BVH clips: a tracks or points file (.csv, .npz,
     .npy) is one error that says so instead of a BVH parse error on its first line."""
     suffix = Path(path).suffix.lower()
-    if suffix in (".csv", ".npz", ".npy"):
+    if suffix in (*CSV_SUFFIXES, ".npz", ".npy"):
         raise Pose2RotError(f"{Path(path).name}: pose2rot {command} takes BVH clips (their own joint positions), "
                             f"not a {suffix} file of tracks or points; solve those with: pose2rot solve")
     return path

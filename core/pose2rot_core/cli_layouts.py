@@ -19,7 +19,7 @@ from .automap import NOT_STANDING
 from .axes import AXES
 from .layouts import LAYOUTS, Layout, get_layout
 from .options import SolveOptions
-from .tracks_csv import point_names
+from .tracks_csv import SUFFIXES as CSV_SUFFIXES, point_names
 from .wording import WARNING_PREFIX
 
 POINT_SUFFIXES = (".npy",)
@@ -267,7 +267,7 @@ def _point_names_of(path: Path) -> list[str]:
                 if "point_names" not in data.files or "joint_names" in data.files:
                     return []
                 return [as_text(n) for n in np.asarray(data["point_names"]).ravel()]
-        if suffix == ".csv":
+        if suffix in CSV_SUFFIXES:
             with path.open("rb") as f:
                 text = unicode_text(f.read(1 << 16), "ignore")
             line = next((row for row in text.splitlines() if row.strip()), "")

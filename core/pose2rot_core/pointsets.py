@@ -9,7 +9,7 @@ the data and optional confidence [T,P]. Loaders (:func:`load_points`):
 - ``.npz`` with ``positions`` [T,P,3] and ``point_names`` [P] (optional ``fps`` or another of
   :data:`FPS_KEYS`, ``up_axis``, ``confidence`` [T,P]), or a pose2rot tracks file (its joints and bone
   tips become points); other arrays are named in the notes, not read;
-- ``.csv`` with ``<point>.x``, ``<point>.y``, ``<point>.z`` columns (optional ``<point>.conf`` and a
+- ``.csv`` (or ``.tsv``) with ``<point>.x``, ``<point>.y``, ``<point>.z`` columns (optional ``<point>.conf`` and a
   leading ``frame`` or ``time`` column; a ``time`` column in seconds gives the fps);
 - ``.bvh``: the joint positions and End Sites (``<joint>_end``) of another skeleton.
 """
@@ -91,10 +91,10 @@ def load_points(path: str | Path, layout: Layout | None = None, up: str | None =
         raise Pose2RotError(f"file '{path}' does not exist; check the path")
     else:
         suffix = path.suffix.lower()
-        loaders = {".npy": _load_npy, ".npz": _load_npz, ".csv": _load_csv, ".bvh": _load_bvh}
+        loaders = {".npy": _load_npy, ".npz": _load_npz, ".csv": _load_csv, ".tsv": _load_csv, ".bvh": _load_bvh}
         if suffix not in loaders:
             raise Pose2RotError(f"{path.name}: unknown points format '{suffix}'; use .npy (with a layout), .npz, "
-                                ".csv, .bvh or a FreeMoCap folder")
+                                ".csv (.tsv), .bvh or a FreeMoCap folder")
         points = loaders[suffix](path, layout, report)
     if layout is None and points.layout is None and (layout := named_layout(points.names)) is not None:
         if report is not None:

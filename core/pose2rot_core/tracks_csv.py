@@ -3,7 +3,7 @@
 FreeMoCap writes them), an optional leading ``frame`` or ``time`` column (a ``time`` column in
 seconds gives the frame rate, also of tracks on a rig, which otherwise take the rig's; frames that
 either column skips are gaps, whatever its step); empty
-cells or "nan" are missing; commas, or semicolons / tabs when the header has no comma; numbers may
+cells or "nan" are missing; commas, or semicolons / tabs when the header has no comma (``.tsv`` files too); numbers may
 have a decimal comma, as spreadsheets in most European languages write them (between commas, quoted);
 UTF-8, UTF-16 or Windows-1252.
 
@@ -25,6 +25,8 @@ from .errors import UTF16_BOMS, Pose2RotError, read_bytes, unicode_text
 from .wording import WARNING_PREFIX
 from .tracks import Tracks, check_confidence_scale
 
+#: file suffixes read as CSV (a .tsv is tab-separated: the separator is read from the header)
+SUFFIXES = (".csv", ".tsv")
 COMPONENTS = ("x", "y", "z", "conf", "visibility")
 #: a column's component as read: MediaPipe's 'visibility' score is a confidence
 _COMPONENT_AS = {"visibility": "conf"}

@@ -45,6 +45,8 @@ READERS: dict[str, tuple[Callable[[Path, BvhClip | None, list[str] | None, float
     ".npz": (lambda path, _clip, report, fps: load_npz(path, report, fps), None),
     ".csv": (lambda path, clip, report, fps: _at_fps(load_csv(path, clip, report), fps),
              "a CSV file holds only positions"),
+    ".tsv": (lambda path, clip, report, fps: _at_fps(load_csv(path, clip, report), fps),
+             "a TSV file holds only positions"),
     ".bvh": (lambda path, _clip, _report, fps: _at_fps(tracks_from_bvh(read_bvh(path)), fps), None),
 }
 
