@@ -301,14 +301,20 @@ def test_csv_errors(tmp_path, test_data_dir):
     (tmp_path / "j.csv").write_bytes(bytes(range(256)))
     with pytest.raises(Pose2RotError, match="j.csv: not a CSV file: it holds binary data"):
         load_tracks(tmp_path / "j.csv", skeleton_bvh=rig)
+    (tmp_path / "j.csv").write_bytes(np.arange(1, 200, dtype="<u2").tobytes())   # a zero every other byte
+    with pytest.raises(Pose2RotError, match="j.csv: not a CSV file: it holds binary data"):
+        load_tracks(tmp_path / "j.csv", skeleton_bvh=rig)
     _write_csv(tmp_path / "k.csv", ["Hips.x", "Hips.y", "Hips.z"], [])
     with pytest.raises(Pose2RotError, match="header but no frames"):
         load_tracks(tmp_path / "k.csv", skeleton_bvh=rig)
 
 
 @pytest.mark.parametrize("sep, encoding", [(";", "utf-8"), ("\t", "utf-8"), (",", "cp1252"), (",", "utf-8-sig"),
-                                           ("\t", "utf-16"), (",", "utf-16")])  # spreadsheets' "Unicode text"
+                                           ("\t", "utf-16"), (",", "utf-16"),   # spreadsheets' "Unicode text"
+                                           (";", "utf-16-le"), (",", "utf-16-be")])   # the same without a BOM
 def test_csv_semicolon_tab_and_windows_encodings(tmp_path, test_data_dir, sep, encoding):
+    """Separators and encodings spreadsheets write; UTF-16 without a byte-order mark was refused as
+    "binary data"."""
     rig = test_data_dir / "small_mixed.bvh"
     text = sep.join(["frame", "Hips.x", "Hips.y", "Hips.z"]) + "\r\n" + sep.join(["0 \u00e9", "1.5", "", "3"]) + "\r\n"
     (tmp_path / "s.csv").write_bytes(text.encode(encoding))  # the frame column (not used) holds a non-ASCII letter

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import Pose2RotError, unicode_text
+from .errors import Pose2RotError
 from .automap import NOT_STANDING
 from .axes import AXES
 from .layouts import LAYOUTS, Layout, get_layout
 from .options import SolveOptions
-from .tracks_csv import SUFFIXES as CSV_SUFFIXES, point_names
+from .tracks_csv import SUFFIXES as CSV_SUFFIXES, csv_text, point_names
 from .wording import WARNING_PREFIX
 
 POINT_SUFFIXES = (".npy",)
@@ -269,7 +269,7 @@ def _point_names_of(path: Path) -> list[str]:
                 return [as_text(n) for n in np.asarray(data["point_names"]).ravel()]
         if suffix in CSV_SUFFIXES:
             with path.open("rb") as f:
-                text = unicode_text(f.read(1 << 16), "ignore")
+                text = csv_text(f.read(1 << 16), path.name)
             line = next((row for row in text.splitlines() if row.strip()), "")
             return point_names(line.split(max(",;\t", key=line.count)))
     except (OSError, ValueError):

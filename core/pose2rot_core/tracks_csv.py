@@ -5,7 +5,7 @@ seconds gives the frame rate, also of tracks on a rig, which otherwise take the 
 either column skips are gaps, whatever its step); empty
 cells or "nan" are missing; commas, or semicolons / tabs when the header has no comma (``.tsv`` files too); numbers may
 have a decimal comma, as spreadsheets in most European languages write them (between commas, quoted);
-UTF-8, UTF-16 or Windows-1252.
+UTF-8, UTF-16 (with a byte-order mark or without) or Windows-1252.
 
 :func:`read_csv_points` reads the points by name (no rig needed: Blender's Import Tracks);
 :func:`load_csv` puts them on a rig from a BVH file (tracks_io.load_tracks).
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .bvh import BvhClip
-from .errors import UTF16_BOMS, Pose2RotError, read_bytes, unicode_text
+from .errors import UTF16_BOMS, Pose2RotError, read_bytes
 from .wording import WARNING_PREFIX
 from .tracks import Tracks, check_confidence_scale
 
@@ -244,20 +244,39 @@ def _standing_along_another_axis(positions: np.ndarray, clip: BvhClip, name: str
             "its head; write the CSV in the rig's axes (from Z up to Y up: (x, y, z) -> (x, z, -y))"]
 
 
+def csv_text(raw: bytes, name: str) -> str:
+    """The text of the CSV file ``name`` from its bytes ``raw``: UTF-16 with a byte-order mark
+    (spreadsheets' "Unicode text") or without one (see _utf16_without_bom), else UTF-8, else
+    Windows-1252 (spreadsheet exports on Windows); a Pose2RotError for binary data."""
+    codec = "utf-16" if raw.startswith(UTF16_BOMS) else _utf16_without_bom(raw[:4096])
+    if codec:
+        return raw.decode(codec, errors="replace")
+    if b"\0" in raw[:4096]:
+        raise Pose2RotError(f"{name}: not a CSV file: it holds binary data, not text")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """"utf-16-le" or "utf-16-be" where the first bytes ``head`` of a file are UTF-16 text without a
+    byte-order mark, as some exporters write it: every other byte zero, the others none, and the
+    characters they spell (all below U+0100, as a CSV's digits and names are) printable or spaces;
+    else None. Binary data with a zero in every other byte spells control characters."""
+    head = head[: len(head) // 2 * 2]
+    for codec, high, low in (("utf-16-le", head[1::2], head[::2]), ("utf-16-be", head[::2], head[1::2])):
+        if head and not high.strip(b"\0") and b"\0" not in low:
+            if all(c.isprintable() or c.isspace() for c in head.decode(codec)):
+                return codec
+    return None
+
+
 def _rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
     """(header cells, body rows, file line number of each body row) of a CSV file, blank lines dropped (a
     row of empty cells stays: a frame the tracker lost, which pandas writes as ',,,')."""
     name = path.name
-    raw = read_bytes(path, "CSV")
-    if raw.startswith(UTF16_BOMS):  # spreadsheets' "Unicode text"
-        text = unicode_text(raw, errors="replace")
-    elif b"\0" in raw[:4096]:
-        raise Pose2RotError(f"{name}: not a CSV file: it holds binary data, not text")
-    else:
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = raw.decode("cp1252", errors="replace")  # spreadsheet exports on Windows
+    text = csv_text(read_bytes(path, "CSV"), name)
     first = next((line for line in text.splitlines() if line.strip()), "")
     delimiter = ","  # a header without commas but with ';' or tabs sets the separator
     if "," not in first and (";" in first or "\t" in first):
