@@ -40,9 +40,27 @@ def object_fcurves(obj: bpy.types.Object) -> list:
 
 def action_fcurves(action: bpy.types.Action, ad: bpy.types.AnimData) -> list:
     """F-curves of ``action`` that animate through ``ad`` (its active slot's on 4.4+)."""
+    return _slot_fcurves(action, getattr(ad, "action_slot", None))
+
+
+def nla_fcurves(ad: bpy.types.AnimData | None) -> list:
+    """F-curves of the actions of ``ad``'s NLA strips that play (not muted, nor on a muted track;
+    inside meta strips too), each through its strip's slot on 4.4+."""
+    out = []
+    strips = [s for track in (ad.nla_tracks if ad is not None else ()) if not track.mute for s in track.strips]
+    while strips:
+        strip = strips.pop()
+        if not strip.mute:
+            strips += list(strip.strips)
+            if strip.action is not None:
+                out += _slot_fcurves(strip.action, getattr(strip, "action_slot", None))
+    return out
+
+
+def _slot_fcurves(action: bpy.types.Action, slot) -> list:
+    """F-curves of ``action`` (through ``slot`` on 4.4+, where None animates nothing)."""
     if not LAYERED_ACTIONS:
         return list(action.fcurves)
-    slot = ad.action_slot
     if slot is None:
         return []
     out = []

@@ -348,18 +348,24 @@ def _names_list(names: list[str]) -> str:
     return ", ".join(names[:8]) + (f" … (+{len(names) - 8})" if len(names) > 8 else "")
 
 
-def override_warnings(obj: bpy.types.Object) -> list[str]:
-    """Bone constraints, drivers and NLA settings that change the pose after the solved keys (so the
-    bones will not follow their tracks exactly), and an armature shown in its rest position."""
+def override_warnings(obj: bpy.types.Object, frames: np.ndarray | None = None) -> list[str]:
+    """Bone constraints, drivers and NLA settings that change the pose after the solved keys on some
+    of the solved scene ``frames`` [T] (so the bones will not follow their tracks exactly; default:
+    the scene's frame range), and an armature shown in its rest position."""
     out = _nla_warnings(obj.animation_data)
     if obj.data.pose_position == 'REST':
         out.append(f"the armature '{obj.data.name}' shows its Rest Position, so the viewport shows no pose: "
                    "switch it to Pose Position (Armature properties > Pose)")
+    if frames is None:
+        scene = bpy.context.scene
+        frames = np.arange(scene.frame_start, scene.frame_end + 1)
+    channels = _constraint_channels(obj)
     constrained = [pb.name for pb in obj.pose.bones
-                   if any(not c.mute and c.influence > 0 for c in pb.constraints)]
+                   if any(_constraint_acts(pb.name, c, channels, frames) for c in pb.constraints)]
     if constrained:
         out.append(f"bone constraints change the solved pose of {_names_list(constrained)}: "
-                   "mute them (or set their influence to 0) for the bones to follow their tracks")
+                   "mute them (or set their influence to 0, on every solved frame where it is keyed or driven) "
+                   "for the bones to follow their tracks")
     ad = obj.animation_data
     driven = []
     for fc in (ad.drivers if ad else ()):
@@ -372,6 +378,48 @@ def override_warnings(obj: bpy.types.Object) -> list[str]:
         out.append(f"drivers override the solved keys of {_names_list(driven)}: "
                    "delete the drivers on their rotation/location/scale")
     return out
+
+
+_CONSTRAINT_CHANNEL = re.compile(r'^pose\.bones\["((?:[^"\\]|\\.)*)"\]\.constraints\["((?:[^"\\]|\\.)*)"\]'
+                                 r'\.(influence|mute|enabled)$')
+#: what a constraint channel's values [T] say of the constraint acting on each frame
+_ACTS = {"influence": lambda v: v > 0, "mute": lambda v: v < 0.5, "enabled": lambda v: v >= 0.5}
+
+
+def _constraint_channels(obj: bpy.types.Object) -> dict[tuple[str, str, str], object]:
+    """{(bone, constraint, 'influence' or 'on'): whether the constraint acts by that channel, as a
+    function of scene frames [T] -> [T] bool (an unmuted F-curve of the active action), or None (a
+    driver, or a strip of the NLA, whose values are not told here)} for the animated bone
+    constraints of ``obj``; the active action wins over the NLA, a driver over both."""
+    ad = obj.animation_data
+    if ad is None:
+        return {}
+    out = {}
+    for fc, told in ([(fc, False) for fc in keys.nla_fcurves(ad)] + [(fc, True) for fc in keys.object_fcurves(obj)]
+                     + [(fc, False) for fc in ad.drivers]):
+        m = _CONSTRAINT_CHANNEL.match(fc.data_path)
+        if m is None or fc.mute:
+            continue
+        bone, constraint = (re.sub(r"\\(.)", r"\1", m.group(k)) for k in (1, 2))
+        prop = m.group(3)
+        out[bone, constraint, "influence" if prop == "influence" else "on"] = (
+            (lambda frames, fc=fc, test=_ACTS[prop]: test(np.array([fc.evaluate(float(f)) for f in frames])))
+            if told else None)
+    return out
+
+
+def _constraint_acts(bone: str, c: bpy.types.Constraint, channels: dict, frames: np.ndarray) -> bool:
+    """Whether bone constraint ``c`` of ``bone`` acts on some of ``frames`` [T]: on and of non-zero
+    influence there, by its animated ``channels`` (_constraint_channels; one not told acts), else
+    by its values now."""
+    acts = np.ones(len(frames), bool)
+    for prop, now in (("on", not c.mute), ("influence", c.influence > 0)):
+        key = (bone, c.name, prop)
+        if key not in channels:
+            acts &= now
+        elif channels[key] is not None:
+            acts &= channels[key](frames)
+    return bool(acts.any())
 
 
 def _nla_warnings(ad: bpy.types.AnimData | None) -> list[str]:
@@ -471,7 +519,7 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
                 frames=span.frames,
                 quaternions=basis_quaternions(sol, rig.rest), location_bones=loc_idx, locations=locs,
                 report=report, warnings=range_warnings + reference_warnings + scaled + far_or_flipped
-                + override_warnings(obj) + ambiguity_warnings(match, skel.names),
+                + override_warnings(obj, span.frames) + ambiguity_warnings(match, skel.names),
                 mean_error_pct=float(100 * err.mean() / height) if err.size else 0.0,
                 max_error_pct=float(100 * err.max() / height) if err.size else 0.0,
                 matched=len(match.bone_to_track), solution=written, against=against,

@@ -185,6 +185,27 @@ def test_bone_constraints_and_drivers_are_reported(scene_ready):
     assert pipeline.override_warnings(rig) == []
 
 
+def test_a_constraint_keyed_or_driven_off_at_the_playhead_is_reported(scene_ready):
+    """A Damped Track whose influence is keyed 0 at the playhead (frame 1) and 1 from frame 10 on
+    moved the arm 30 % of the height off its empties while nothing was said: an influence keyed
+    or driven above 0 on some solved frame is warned of as one at 1; keyed 0 over the solved
+    frames is not."""
+    _, _, rig = scene_ready
+    c = rig.pose.bones["lForeArm"].constraints.new('DAMPED_TRACK')
+    c.target = bpy.data.objects["hip"]
+    for frame, influence in ((1, 0.0), (10, 1.0)):
+        c.influence = influence
+        c.keyframe_insert("influence", frame=frame)
+    bpy.context.scene.frame_set(1)
+    scene = bpy.context.scene
+    span = pipeline.SceneRange(frame_start=1, frame_end=20)
+    plan = pipeline.compute_plan(scene, rig, bpy.data.collections["tracks"], span, SolveOptions(use_reference=False))
+    assert any("bone constraints change the solved pose of lForeArm" in w for w in plan.warnings), plan.warnings
+    assert pipeline.override_warnings(rig, np.arange(1, 2)) == []      # keyed 0 over frame 1 alone
+    c.driver_add("influence").driver.expression = "0"                   # a driver: its values are not told
+    assert any("lForeArm" in w for w in pipeline.override_warnings(rig, np.arange(1, 2)))
+
+
 def test_an_armature_in_rest_position_is_warned(scene_ready):
     """The Pose/Rest Position toggle left on Rest: the keys are right but the viewport shows none."""
     src, _, rig = scene_ready
