@@ -8,10 +8,11 @@ constraint influences, the armature object's own transform (the solve reads the 
 that puts it, frame by frame, so the bones' keys are meant for it). The new action starts as a copy
 of the replaced one (keys, modifiers and groups as they were) less the transforms of the bones the
 solve keys (keys.ActionWriter). A solve of part of the shot replaces those bones' keys over its
-frames only: their keys before and after stay; a bone animated in Euler or axis-angle rotation,
-which the solve keys as quaternions, has its rotation keys outside the solved frames turned into
-quaternion keys (the same pose on every key), since its old curves no longer act once it rotates
-by quaternion.
+frames only: their keys before and after stay, and their curves play the solved keys as a whole
+shot's new curves do (unmuted; modifiers that would change them removed, Cycles kept); a bone
+animated in Euler or axis-angle rotation, which the solve keys as quaternions, has its rotation
+keys outside the solved frames turned into quaternion keys (the same pose on every key), since its
+old curves no longer act once it rotates by quaternion.
 """
 from __future__ import annotations
 
@@ -85,6 +86,35 @@ def clear_frames(fc, first: float, last: float) -> None:
         points.remove(points[int(k)], fast=True)
 
 
+def _changes_keys(m, first: float, last: float) -> bool:
+    """Whether the curve modifier ``m`` changes its curve's values on some frame from ``first`` to
+    ``last``, which the curve's keys span: any acting modifier (not muted, of non-zero influence, its
+    restricted range reaching those frames) but Cycles, which repeats the keys only past the first
+    and the last."""
+    return (m.type != 'CYCLES' and not m.mute and not (m.use_influence and m.influence <= 0)
+            and not (m.use_restricted_range and (m.frame_start > last or m.frame_end < first)))
+
+
+def show_solved(curves: list, first: float, last: float) -> list[str]:
+    """Make the carried F-curves ``curves`` the solve writes (keys outside frames ``first``..``last``
+    kept) play its keys there as a whole-shot solve's new curves do: unmute them and remove the
+    modifiers that change values there (_changes_keys). Returns the report's lines on what changed."""
+    muted, changed = set(), {}
+    for fc in curves:
+        bone = transform_bone(fc.data_path)
+        if fc.mute:
+            fc.mute = False
+            muted.add(bone)
+        for m in [m for m in fc.modifiers if _changes_keys(m, first, last)]:
+            changed.setdefault(m.type.replace("_", " ").title(), set()).add(bone)
+            fc.modifiers.remove(m)
+    where = f"frames {first:g}..{last:g}"
+    out = [f"the solved channels of {', '.join(sorted(muted))} were muted: they are unmuted, so the solved keys "
+           f"play (their keys outside {where} play again too)"] if muted else []
+    out += [f"{kind} modifiers removed from the solved channels of {', '.join(sorted(bones))}: they changed the "
+            f"solved keys (their keys outside {where} stay as they were, without the modifier)"
+            for kind, bones in sorted(changed.items())]
+    return out
 
 
 def other_rotations_outside(obj: bpy.types.Object, curves: list, kept: set[str], first: float, last: float

@@ -632,11 +632,11 @@ def _reset_pose(pbones, kept: set[str]) -> None:
         pbones.foreach_set(channel, buf.ravel())
 
 
-def _rest_over_frames(writer: keys.ActionWriter, carried: list, written: set, frames: np.ndarray) -> None:
+def _rest_over_frames(writer: keys.ActionWriter, carried: list, written: set, frames: np.ndarray) -> list:
     """Rest-value keys (location 0, scale 1) over the solved ``frames`` on the solved bones' ``carried``
     location and scale curves that the solve does not write (``written``: (path, index)): the keys
     either side of a part of the shot would still move or scale the bone there, while the whole shot's
-    solve, which has no such curves, shows it at rest."""
+    solve, which has no such curves, shows it at rest. Returns those curves."""
     rest = {"location": 0.0, "scale": 1.0}
     stale = [fc for fc in carried
              if (fc.data_path, fc.array_index) not in written and fc.data_path.rsplit(".", 1)[-1] in rest]
@@ -644,6 +644,7 @@ def _rest_over_frames(writer: keys.ActionWriter, carried: list, written: set, fr
         channels = [(fc.data_path, fc.array_index, fc.group.name if fc.group else "") for fc in stale]
         values = np.tile([rest[fc.data_path.rsplit(".", 1)[-1]] for fc in stale], (len(frames), 1))
         writer.write_curves(channels, frames, values)
+    return stale
 
 
 def apply_plan(obj: bpy.types.Object, plan: Plan, progress=None) -> bpy.types.Action:
@@ -670,7 +671,10 @@ def apply_plan(obj: bpy.types.Object, plan: Plan, progress=None) -> bpy.types.Ac
         carry.clear_frames(fc, first, last)
     channels, frames, values = _plan_channels(plan, kept)
     writer.write_curves(channels, frames, values, progress=progress)
-    _rest_over_frames(writer, carried, {(path, c) for path, c, _ in channels}, frames)
+    written = {(path, c) for path, c, _ in channels}
+    rested = _rest_over_frames(writer, carried, written, frames)
+    plan.report += carry.show_solved([fc for fc in carried if (fc.data_path, fc.array_index) in written] + rested,
+                                     first, last)
     if kept:
         one = len(kept) == 1
         plan.report.append(", ".join(sorted(kept)) + (" keeps the animation it had: no track below it tells its pose"

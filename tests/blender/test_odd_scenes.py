@@ -521,6 +521,38 @@ def test_solving_part_of_a_hand_keyed_shot_keeps_its_keys_around(scene_ready):
     assert _error_pct(heads, want) < 0.01
 
 
+@pytest.mark.parametrize("change", ["mute", "NOISE"])
+def test_solving_part_of_a_shot_plays_the_solved_keys_of_a_muted_or_modified_curve(scene_ready, change):
+    """Hand keys on a bone the solve keys, its curves muted or with a Noise modifier: solving frames
+    5-15 appended the solved keys to those curves as they were, so the bones showed the hand keys or
+    the noise there (48 % and 9-23 % of the height off while the summary said 2e-05 %). The curves
+    are now unmuted and the Noise removed (a Cycles modifier, which acts only past the keys, stays),
+    the report says so, and the keys outside the frames stay as they were."""
+    src, col, rig = scene_ready
+    bone = rig.pose.bones["lShldr"]
+    bone.rotation_mode = 'QUATERNION'
+    for f, w in ((1, 1.0), (10, 0.8), (20, 0.6)):
+        bone.rotation_quaternion = (w, (1 - w * w) ** 0.5, 0, 0)
+        bone.keyframe_insert("rotation_quaternion", frame=f)
+    path = f'pose.bones["{bone.name}"].rotation_quaternion'
+    for fc in keys.object_fcurves(rig):
+        fc.modifiers.new('CYCLES')
+        if change == "mute":
+            fc.mute = True
+        else:
+            fc.modifiers.new('NOISE').strength = 0.5
+    scene = bpy.context.scene
+    plan, _ = pipeline.solve_armature(scene, rig, col, pipeline.SceneRange(frame_start=5, frame_end=15),
+                                      SolveOptions(use_reference=False), pipeline.LearnedSettings())
+    said = "were muted: they are unmuted" if change == "mute" else "Noise modifiers removed from the solved channels"
+    assert any(said in line and "lShldr" in line for line in plan.report), plan.report
+    assert _error_pct(world_heads(rig, np.arange(5, 16)), world_heads(src, np.arange(5, 16))) < 0.01
+    curves = [fc for fc in keys.object_fcurves(rig) if fc.data_path == path]
+    assert len(curves) == 4 and all(not fc.mute and [m.type for m in fc.modifiers] == ['CYCLES'] for fc in curves)
+    w = next(fc for fc in curves if fc.array_index == 0)
+    assert [(k.co[0], round(k.co[1], 6)) for k in w.keyframe_points if not 5 <= k.co[0] <= 15] == [(1, 1), (20, 0.6)]
+
+
 def test_part_of_the_shot_shows_solved_bones_at_rest_location_and_scale(scene_ready):
     """Location and scale keys on a solved bone only before and after the solved frames still acted
     inside them (interpolated across), so the viewport was 3.6 % of the height off where the summary
