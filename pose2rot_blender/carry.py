@@ -3,9 +3,10 @@
 A bone's rotation is solved from the tracks of the points below it (its children's empties, its
 tip's, a bone map's sources); a bone with none keeps its reference rotation. Where the replaced
 action animates such a bone (fingers keyed by hand under a tracked hand), that animation is carried
-into the new action instead, and so is every channel the solve does not write: custom properties,
-constraint influences, the armature object's own transform (the solve reads the armature where
-that puts it, frame by frame, so the bones' keys are meant for it). The new action starts as a copy
+into the new action instead (one an NLA strip animates is left to the strip: the new action does
+not key it), and so is every channel the solve does not write: custom properties, constraint
+influences, the armature object's own transform (the solve reads the armature where that puts it,
+frame by frame, so the bones' keys are meant for it). The new action starts as a copy
 of the replaced one (keys, modifiers and groups as they were) less the transforms of the bones the
 solve keys (keys.ActionWriter). A solve of part of the shot replaces those bones' keys over its
 frames only: their keys before and after stay, and their curves play the solved keys as a whole
@@ -38,7 +39,8 @@ def transform_bone(data_path: str) -> str | None:
 
 def kept_bones(curves: list, free_bones: set[str]) -> set[str]:
     """The bones of ``free_bones`` whose transforms the F-curves ``curves`` (the armature's current
-    action's) animate: they keep those channels, rotation mode included."""
+    action's and its NLA strips') animate: they keep those channels, rotation mode included (the
+    new action does not key them, so the strips below it play)."""
     return {bone for bone in (transform_bone(fc.data_path) for fc in curves) if bone in free_bones}
 
 

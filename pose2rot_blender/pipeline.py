@@ -654,7 +654,7 @@ def apply_plan(obj: bpy.types.Object, plan: Plan, progress=None) -> bpy.types.Ac
     solved keys' writing to ``progress(fraction, message)``. Returns the new action."""
     previous.remember(obj)
     curves = keys.object_fcurves(obj)
-    kept = carry.kept_bones(curves, set(plan.free_bones))
+    kept = carry.kept_bones(curves + keys.nla_fcurves(obj.animation_data), set(plan.free_bones))
     first, last = float(plan.frames[0]), float(plan.frames[-1])
     turned = carry.other_rotations_outside(obj, curves, kept, first, last)
     _reset_pose(obj.pose.bones, kept)

@@ -10,11 +10,13 @@ import pytest
 from blender_helpers import (EXT_NAME, ROOT, action_fingerprint, angle_deg, basis_rotations, import_clip, keys, pose_points,
                              rest_copy, scene_frames, track_empties)
 from pose2rot_core.bvh import read_bvh
+from pose2rot_core.options import SolveOptions
 from pose2rot_core.solvers import solve
 from pose2rot_core.tracks_io import tracks_from_bvh
 
 #: Blender's BVH importer maps file (x, y, z) to (x, -z, y)
 C = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
+pipeline = importlib.import_module(EXT_NAME + ".pipeline")
 LINEAR = bpy.types.Keyframe.bl_rna.properties["interpolation"].enum_items["LINEAR"].value
 
 
@@ -278,6 +280,36 @@ def test_animation_no_track_tells_is_carried_over():
     bpy.context.scene.frame_set(10)
     assert finger.rotation_euler[0] == pytest.approx(1.1) and rig["grip"] == pytest.approx(9 / 19, abs=0.05)
     hand = pose_points(rig, np.array([10]))[0, [pb.name for pb in rig.pose.bones].index("lHand")]
+    assert np.linalg.norm(hand - np.array(bpy.data.objects["lHand"].matrix_world.translation)) < 1e-4
+
+
+def test_animation_no_track_tells_that_an_nla_strip_holds_still_plays():
+    """Fingers keyed by hand in an action pushed down to an NLA strip (no active action), their
+    empties gone: the solved action keyed them at their reference rotation, which overrode the
+    strip, so the curl vanished with no word. The solved action leaves them to the strip now (no
+    keys of its own on them), the report says they keep their animation, the tracked bones follow."""
+    src = import_clip(frames=20)
+    track_empties(src)
+    for name in ("lIndex1", "lIndex2", "lIndex2_end"):
+        bpy.data.objects.remove(bpy.data.objects[name])
+    rig = rest_copy(src)
+    finger = rig.pose.bones["lIndex1"]
+    finger.rotation_mode = 'QUATERNION'
+    for frame, curl in ((1, 0.0), (20, 0.6)):
+        finger.rotation_quaternion = (np.cos(curl / 2), np.sin(curl / 2), 0.0, 0.0)
+        finger.keyframe_insert("rotation_quaternion", frame=frame)
+    ad = rig.animation_data
+    ad.nla_tracks.new().strips.new("curl", 1, ad.action)
+    ad.action = None
+    scene = bpy.context.scene
+    plan, _ = pipeline.solve_armature(scene, rig, bpy.data.collections["tracks"],
+                                      pipeline.SceneRange(frame_start=1, frame_end=20),
+                                      SolveOptions(use_reference=False), pipeline.LearnedSettings())
+    assert "lIndex1 keeps the animation it had: no track below it tells its pose" in plan.report, plan.report
+    assert not any(fc.data_path.startswith('pose.bones["lIndex1"]') for fc in keys.object_fcurves(rig))
+    scene.frame_set(20)
+    assert tuple(finger.rotation_quaternion) == pytest.approx((np.cos(0.3), np.sin(0.3), 0.0, 0.0), abs=1e-5)
+    hand = pose_points(rig, np.array([20]))[0, [pb.name for pb in rig.pose.bones].index("lHand")]
     assert np.linalg.norm(hand - np.array(bpy.data.objects["lHand"].matrix_world.translation)) < 1e-4
 
 
