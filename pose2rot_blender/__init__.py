@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import bpy
 
-from . import mapping, operators, panel, prefs, props
+from . import mapping, operators, panel, prefs, previous, props
 
 _CLASSES = props.CLASSES + prefs.CLASSES + operators.CLASSES + panel.CLASSES + mapping.CLASSES
 
@@ -21,6 +21,7 @@ def register() -> None:
     for cls in _CLASSES:
         bpy.utils.register_class(cls)
     props.register_properties()
+    previous.register_properties()
     mapping.register_properties()
     bpy.types.TOPBAR_MT_file_import.append(_menu_import)
 
@@ -28,6 +29,7 @@ def register() -> None:
 def unregister() -> None:
     bpy.types.TOPBAR_MT_file_import.remove(_menu_import)
     mapping.unregister_properties()
+    previous.unregister_properties()
     props.unregister_properties()
     for cls in reversed(_CLASSES):
         bpy.utils.unregister_class(cls)

@@ -1,10 +1,12 @@
 """The armature's action from before pose2rot: kept when a solve writes a new one, and given back.
 
 The first solve of an armature stores its action (a reference, which follows a rename; kept with a
-fake user until it is given back, then as it was), its slot, the bones' rotation modes and their pose channels (a pose
-set by hand, or channels the action does not key) in custom properties of the armature object;
-solving again keeps that first record, and the action of the solve it replaces (fake user).
-:func:`restore` puts them back; the solved action is kept too.
+fake user until it is given back, then as it was), its slot, the bones' rotation modes and their pose
+channels (a pose set by hand, or channels the action does not key) in the armature object's
+library-overridable properties (RECORD, so an override of a linked armature keeps it through a save
+and reload); solving again keeps that first record, and the action of the solve it replaces (fake
+user), unless the saved action was deleted since (the new solve saves the action it replaces instead). :func:`restore` puts them back; the solved action is kept too.
+Files of earlier versions kept the record in custom properties: it is moved over when first used.
 """
 from __future__ import annotations
 
@@ -12,11 +14,13 @@ import json
 
 import bpy
 import numpy as np
+from bpy.props import BoolProperty, PointerProperty, StringProperty
 
 from pose2rot_core.errors import Pose2RotError
 
 from . import keys
 
+#: custom properties of the record in files of earlier versions (see _moved_over)
 PREVIOUS_ACTION_KEY = "pose2rot_previous_action"
 PREVIOUS_SLOT_KEY = "pose2rot_previous_slot"
 PREVIOUS_MODES_KEY = "pose2rot_previous_rotation_modes"
@@ -26,27 +30,74 @@ PREVIOUS_FAKE_USER_KEY = "pose2rot_previous_fake_user"
 POSE_CHANNELS = {"location": 3, "rotation_quaternion": 4, "rotation_euler": 3, "rotation_axis_angle": 4, "scale": 3}
 #: custom property marking the actions pose2rot wrote
 MADE_BY_KEY = "pose2rot"
+OVERRIDABLE = {'LIBRARY_OVERRIDABLE'}
+
+
+#: the record, as library-overridable properties of the armature object (``pose2rot_prev_<name>``):
+#: whether one is saved, or was given back since its last solve; the action (None: none, or deleted)
+#: and its name when saved ('' for none: says which one was deleted); its slot and own fake user; the
+#: bones' rotation modes and pose channels (JSON)
+RECORD = {"saved": (BoolProperty, False), "restored": (BoolProperty, False), "action": (PointerProperty, None),
+          "action_name": (StringProperty, ""), "slot": (StringProperty, ""), "fake_user": (BoolProperty, False),
+          "rotation_modes": (StringProperty, "{}"), "pose": (StringProperty, "{}")}
+_PREFIX = "pose2rot_prev_"
+
+
+def _record(obj: bpy.types.Object) -> dict:
+    """``obj``'s record (RECORD's names), with one kept in custom properties by an earlier version
+    moved over first (see _moved_over)."""
+    _moved_over(obj)
+    return {name: getattr(obj, _PREFIX + name) for name in RECORD}
+
+
+def _keep(obj: bpy.types.Object, **values) -> None:
+    """Set fields of ``obj``'s record (RECORD's names)."""
+    for name, value in values.items():
+        setattr(obj, _PREFIX + name, value)
+
+
+def _cleared() -> dict:
+    return {name: default for name, (_, default) in RECORD.items()}
+
+
+def _deleted(record: dict) -> bool:
+    """Whether the action ``record`` saved was deleted since."""
+    return bool(record["action_name"]) and record["action"] is None
 
 
 def remember(obj: bpy.types.Object) -> None:
     """Keep the current action (fake user) and rotation modes so they can be restored."""
+    record = _record(obj)
     ad = obj.animation_data
     current = ad.action if ad else None
-    if PREVIOUS_ACTION_KEY in obj and (current is None or current.get(MADE_BY_KEY)):
+    if record["saved"] and not _deleted(record) and (current is None or current.get(MADE_BY_KEY)):
         if current is not None:
             current.use_fake_user = True  # the earlier solve (hand edits too) stays in the file
         return            # re-solve (the solved action, or none since): keep what the user had before pose2rot
+    slot = getattr(ad, "action_slot", None) if current is not None else None
+    _keep(obj, saved=True, restored=False, action=current, action_name=current.name if current is not None else "",
+          fake_user=current is not None and current.use_fake_user, slot=slot.identifier if slot is not None else "",
+          rotation_modes=json.dumps({pb.name: pb.rotation_mode for pb in obj.pose.bones}),
+          pose=json.dumps(_pose_channels(obj.pose.bones)))
     if current is not None:
-        obj[PREVIOUS_FAKE_USER_KEY] = current.use_fake_user
         current.use_fake_user = True
-        obj[PREVIOUS_ACTION_KEY] = current              # the action itself: a rename does not lose it
-        slot = getattr(ad, "action_slot", None)
-        obj[PREVIOUS_SLOT_KEY] = slot.identifier if slot is not None else ""
-    else:
-        obj[PREVIOUS_ACTION_KEY] = ""
-        obj[PREVIOUS_SLOT_KEY] = ""
-    obj[PREVIOUS_MODES_KEY] = json.dumps({pb.name: pb.rotation_mode for pb in obj.pose.bones})
-    obj[PREVIOUS_POSE_KEY] = json.dumps(_pose_channels(obj.pose.bones))
+
+
+def _moved_over(obj: bpy.types.Object) -> None:
+    """Move a record an earlier version kept in custom properties of ``obj`` into its record (the
+    action a reference, or its name in older files; one that no longer exists: deleted)."""
+    if PREVIOUS_ACTION_KEY not in obj:
+        return
+    saved = obj[PREVIOUS_ACTION_KEY]
+    action = bpy.data.actions.get(saved) if isinstance(saved, str) else saved
+    _keep(obj, saved=True, restored=False, action=action,
+          action_name=saved if isinstance(saved, str) else action.name if action is not None else "(deleted)",
+          slot=obj.get(PREVIOUS_SLOT_KEY, ""),
+          fake_user=bool(obj.get(PREVIOUS_FAKE_USER_KEY, action is not None and action.use_fake_user)),
+          rotation_modes=obj.get(PREVIOUS_MODES_KEY, "{}"), pose=obj.get(PREVIOUS_POSE_KEY, "{}"))
+    for key in (PREVIOUS_ACTION_KEY, PREVIOUS_SLOT_KEY, PREVIOUS_MODES_KEY, PREVIOUS_POSE_KEY, PREVIOUS_FAKE_USER_KEY):
+        if key in obj:
+            del obj[key]
 
 
 def _pose_channels(pbones) -> dict:
@@ -75,44 +126,54 @@ def _set_pose_channels(pbones, saved: dict) -> None:
         pbones.foreach_set(channel, current.ravel())
 
 
-def _saved_action(obj: bpy.types.Object) -> bpy.types.Action | None:
-    """The action remember() kept (None: the armature had none): a reference, or its name in files
-    saved by earlier versions; an error where it was deleted since."""
-    saved = obj[PREVIOUS_ACTION_KEY]
-    if isinstance(saved, str):
-        action = bpy.data.actions.get(saved) if saved else None
-        if saved and action is None:
-            raise Pose2RotError(f"the previous action '{saved}' of '{obj.name}' no longer exists")
-        return action
-    if saved is None:                                       # the reference of an action deleted since
-        raise Pose2RotError(f"the previous action of '{obj.name}' no longer exists (it was deleted)")
-    return saved
+def _saved_action(obj: bpy.types.Object, record: dict) -> bpy.types.Action | None:
+    """The action ``record`` kept (None: the armature had none), or an error: none was saved, it was
+    given back already, or it was deleted since."""
+    if record["restored"]:
+        raise Pose2RotError(f"'{obj.name}' already has its previous action back (Restore Previous Action since "
+                            "its last solve): the next Solve Rotations saves the action it has then")
+    if not record["saved"]:
+        raise Pose2RotError(f"'{obj.name}' has no previous action saved by pose2rot: it was not solved (in this "
+                            "file); Restore Previous Action gives back the action an armature had before its "
+                            "first solve")
+    if _deleted(record):
+        raise Pose2RotError(f"the previous action '{record['action_name']}' of '{obj.name}' no longer exists (it was "
+                            "deleted), so there is nothing to restore: the next Solve Rotations saves the action "
+                            "the armature has then in its place")
+    return record["action"]
 
 
 def restore(obj: bpy.types.Object) -> str:
     """Put back the action (and rotation modes) the armature had before its first pose2rot solve.
     Returns the restored action's name ('' when it had none)."""
-    if PREVIOUS_ACTION_KEY not in obj:
-        raise Pose2RotError(f"'{obj.name}' has no previous action saved by pose2rot")
+    record = _record(obj)
+    action = _saved_action(obj, record)
     ad = obj.animation_data or obj.animation_data_create()
-    action = _saved_action(obj)
     name = action.name if action is not None else ""
     if ad.action is not None and ad.action.get(MADE_BY_KEY):
         ad.action.use_fake_user = True                # keep the solved action around
     ad.action = action
     if action is not None:  # its own fake user again, now that it has its user back
-        action.use_fake_user = bool(obj.get(PREVIOUS_FAKE_USER_KEY, action.use_fake_user))
+        action.use_fake_user = record["fake_user"]
     if action is not None and keys.LAYERED_ACTIONS:
-        ident = obj.get(PREVIOUS_SLOT_KEY, "")
-        slot = next((s for s in action.slots if s.identifier == ident), None)
+        slot = next((s for s in action.slots if s.identifier == record["slot"]), None)
         if slot is not None:
             ad.action_slot = slot
-    modes = json.loads(obj.get(PREVIOUS_MODES_KEY, "{}"))
+    modes = json.loads(record["rotation_modes"] or "{}")
     for pb in obj.pose.bones:
         if pb.name in modes:
             pb.rotation_mode = modes[pb.name]
-    _set_pose_channels(obj.pose.bones, json.loads(obj.get(PREVIOUS_POSE_KEY, "{}")))
-    for key in (PREVIOUS_ACTION_KEY, PREVIOUS_SLOT_KEY, PREVIOUS_MODES_KEY, PREVIOUS_POSE_KEY, PREVIOUS_FAKE_USER_KEY):
-        if key in obj:
-            del obj[key]
+    _set_pose_channels(obj.pose.bones, json.loads(record["pose"] or "{}"))
+    _keep(obj, **dict(_cleared(), restored=True))
     return name
+
+
+def register_properties() -> None:
+    for name, (kind, default) in RECORD.items():
+        kw = dict(type=bpy.types.Action) if kind is PointerProperty else dict(default=default)
+        setattr(bpy.types.Object, _PREFIX + name, kind(options={'HIDDEN'}, override=OVERRIDABLE, **kw))
+
+
+def unregister_properties() -> None:
+    for name in RECORD:
+        delattr(bpy.types.Object, _PREFIX + name)

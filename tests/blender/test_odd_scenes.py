@@ -425,7 +425,7 @@ def test_nla_settings_that_hide_the_solved_action(scene_ready):
     ad.use_tweak_mode = True
     modes = [pb.rotation_mode for pb in rig.pose.bones]
     fails_cleanly("NLA tweak mode", tracks_collection="tracks")
-    assert [pb.rotation_mode for pb in rig.pose.bones] == modes and previous.PREVIOUS_ACTION_KEY not in rig
+    assert [pb.rotation_mode for pb in rig.pose.bones] == modes and not rig.pose2rot_prev_saved
 
 
 def test_a_lost_detection_is_not_counted_as_a_miss(scene_ready):
@@ -581,6 +581,67 @@ def test_restore_finds_the_earlier_action_by_itself_not_its_name(scene_ready):
     other = bpy.data.actions.new("walk")
     assert bpy.ops.pose2rot.restore_action(armature=rig.name) == {"FINISHED"}
     assert rig.animation_data.action == mine and rig.animation_data.action != other
+
+
+def test_a_deleted_previous_action_is_said_and_the_next_solve_saves_a_new_one(scene_ready):
+    """The action saved by the first solve deleted since: Restore said 'no longer exists' on every
+    try and every later solve kept the stale record. Restore now says how to get out, the next solve
+    saves the action it replaces, and Restore gives that back; a second Restore says it was done."""
+    _, _, rig = scene_ready
+    hand = bpy.data.actions.new("Hand")
+    rig.animation_data_create().action = hand
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
+    bpy.data.actions.remove(hand)
+    with pytest.raises(RuntimeError, match="the previous action 'Hand' of 'Rig' no longer exists .* the next Solve "
+                                           "Rotations saves the action the armature has then"):
+        bpy.ops.pose2rot.restore_action(armature=rig.name)
+    solved = rig.animation_data.action
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
+    assert bpy.ops.pose2rot.restore_action(armature=rig.name) == {'FINISHED'}
+    assert rig.animation_data.action == solved
+    with pytest.raises(RuntimeError, match="'Rig' already has its previous action back"):
+        bpy.ops.pose2rot.restore_action(armature=rig.name)
+
+
+def test_a_record_kept_by_an_earlier_version_is_restored(scene_ready):
+    """A file of an earlier version keeps the record in custom properties of the armature (the
+    action's name in older ones): Restore reads it and moves it over."""
+    _, _, rig = scene_ready
+    walk = bpy.data.actions.new("walk")
+    rig.animation_data_create().action = bpy.data.actions.new("Rig_pose2rot")
+    rig.pose.bones[0].rotation_mode = 'XYZ'
+    rig[previous.PREVIOUS_ACTION_KEY] = "walk"
+    rig[previous.PREVIOUS_MODES_KEY] = '{"%s": "ZXY"}' % rig.pose.bones[0].name
+    assert bpy.ops.pose2rot.restore_action(armature=rig.name) == {'FINISHED'}
+    assert rig.animation_data.action == walk and rig.pose.bones[0].rotation_mode == 'ZXY'
+    assert previous.PREVIOUS_ACTION_KEY not in rig
+
+
+def test_a_library_override_armature_keeps_its_previous_action_through_a_reload(scene_ready, tmp_path):
+    """A rig linked from a library and overridden, solved, saved and opened again: Restore said it had
+    no previous action (the record lived in custom properties, which an override does not keep). It
+    now gives back the library's action."""
+    _, _, rig = scene_ready
+    rig.pose.bones[0].keyframe_insert("location", frame=1)
+    own = rig.animation_data.action
+    own.name = "LibAct"
+    bpy.context.scene.collection.objects.unlink(rig)
+    lib = tmp_path / "lib.blend"
+    bpy.data.libraries.write(str(lib), {rig})
+    bpy.data.objects.remove(rig)
+    bpy.data.actions.remove(own)
+    with bpy.data.libraries.load(str(lib), link=True) as (_, data_to):
+        data_to.objects = ["Rig"]
+    bpy.context.scene.collection.objects.link(data_to.objects[0])
+    rig = data_to.objects[0].override_create(remap_local_usages=True)
+    assert bpy.ops.pose2rot.solve_rotations(armature=rig.name, tracks_collection="tracks") == {'FINISHED'}
+    shot = tmp_path / "shot.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(shot))
+    bpy.ops.wm.open_mainfile(filepath=str(shot))
+    rig = next(o for o in bpy.data.objects if o.type == 'ARMATURE' and o.override_library is not None)
+    assert rig.animation_data.action.name.startswith("Rig_pose2rot")
+    assert bpy.ops.pose2rot.restore_action(armature=rig.name) == {'FINISHED'}
+    assert rig.animation_data.action.name == "LibAct" and rig.animation_data.action.library is not None
 
 
 @pytest.mark.parametrize("mode", ["ZXY", "AXIS_ANGLE"])
