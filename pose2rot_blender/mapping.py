@@ -206,8 +206,10 @@ class POSE2ROT_OT_map_auto(bpy.types.Operator):
         set_table(obj, proposal.bone_map)
         for line in proposal_warnings(obj, proposal):
             self.report({'WARNING'}, line)
-        self.report({'INFO'}, f"{len(proposal.bone_map.bones)} bones mapped ({proposal.family} rig), "
-                              f"{len(proposal.between)} solved between them, {len(proposal.kept)} keep their pose")
+        bones = sum(name in obj.data.bones for name in proposal.bone_map.bones)
+        tips = len(proposal.bone_map.bones) - bones                    # End Sites: '<bone>_end'
+        self.report({'INFO'}, f"{bones} bones{f' and {tips} bone tips' if tips else ''} mapped ({proposal.family} "
+                              f"rig), {len(proposal.between)} solved between them, {len(proposal.kept)} keep their pose")
         return {'FINISHED'}
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from blender_helpers import (EXT_NAME, action_fcurves, angle_deg, basis_rotations, fails_cleanly, import_clip, pose_points,
-                             rest_copy, scene_frames)
+                             rest_copy, scene_frames, track_empties)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))         # tests/: the generated humanoids
 from _humanoid import humanoid, walk  # noqa: E402
@@ -254,6 +254,18 @@ def test_automatic_map_of_imported_bvh_empties_reads_their_tree(tmp_path):
     bones = np.diff(heads[:, chain], axis=1)
     bones /= np.linalg.norm(bones, axis=-1, keepdims=True)
     assert np.degrees(np.arccos(np.clip((bones[:, 1:] * bones[:, :-1]).sum(-1), -1.0, 1.0))).max() < 35.0
+
+
+def test_automatic_map_counts_bones_and_tips_apart(capfd):
+    """The CMU walk's empties (43 joints, 14 End Sites) onto its own rig: Automatic Map said '57 bones
+    mapped' on a 43-bone rig; it says the bones and the tips apart."""
+    src = import_clip(frames=5)
+    col = track_empties(src)
+    scene = bpy.context.scene
+    scene.pose2rot.armature, scene.pose2rot.tracks = rest_copy(src), col
+    capfd.readouterr()
+    assert bpy.ops.pose2rot.map_auto() == {'FINISHED'}
+    assert "43 bones and 14 bone tips mapped (" in capfd.readouterr().out
 
 
 def test_automatic_map_of_a_second_import_of_the_same_layout(tmp_path):
