@@ -41,6 +41,9 @@ PLAN_SHARE = 0.7
 
 #: a tip track staying within this fraction of the height of its bone's head gives no direction
 ZERO_TIP_FRACTION = 1e-5
+#: how to drive a rig with tracks made for another one, in the panel's and the batch's words
+PAIR_UP = ("pair them up in a bone map (in Blender: Automatic Map in the Bone Map panel; in the batch: --map MAP.json, "
+           "which Save Map there or `pose2rot map --skeleton RIG.bvh --source TRACKS --out MAP.json` writes)")
 #: a scene range inside the empties' keys is solved with the keyed frames up to this long around it
 #: (their noise, gaps and smoothing; far enough that the range is solved as in the whole take)
 AROUND_SECONDS = 10.0
@@ -184,15 +187,14 @@ def _gather(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types
             f"no empty in '{collection.name}' matches a bone of '{obj.name}' "
             f"(empties: {', '.join(o.name for o in objects[:4])}…; bones: {', '.join(rig.bone_names[:4])}…); "
             "is it the armature the tracks were made for? To drive this one with them, name the empties after "
-            "its bones, or pair them up in a bone map (Automatic Map in the Bone Map panel, or the batch's "
-            "--map MAP.json)")
+            f"its bones, or {PAIR_UP}")
     skel = rig.skeleton
     if skel.names[0] not in match.bone_to_track and not _root_at_floor(obj, skel):
         raise Pose2RotError(f"the root bone '{skel.names[0]}' has no track in '{collection.name}' "
                             f"({len(match.bone_to_track)} of {skel.num_joints} bones matched by name): "
                             f"add an empty named '{skel.names[0]}' (only a root bone at the rig's floor, such as "
                             "a control bone under the hips, may stay without one), or, for tracks made for "
-                            "another rig, pair them up in a bone map (Automatic Map, or the batch's --map)")
+                            f"another rig, {PAIR_UP}")
     reference = reference_pose(obj, rig, span, use_reference)          # before any frame_set
     by_name = {o.name: o for o in objects}
     joint_of = {name: j for j, name in enumerate(skel.names)}

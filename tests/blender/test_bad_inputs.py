@@ -53,11 +53,14 @@ def test_empty_collection(scene_ready):
 
 
 def test_unmatched_collection(scene_ready):
+    """Empties made for another rig: the error names both ways to a bone map, the panel's Automatic
+    Map and, for the batch's --map MAP.json, the command that writes one (it named only the button)."""
     col = bpy.data.collections.new("others")
     bpy.context.scene.collection.children.link(col)
     for name in ("foo", "bar"):
         col.objects.link(bpy.data.objects.new(name, None))
-    _fails("no empty in 'others' matches a bone", tracks_collection="others")
+    _fails("no empty in 'others' matches a bone.* Automatic Map .* --map MAP.json, which Save Map there or "
+           "`pose2rot map --skeleton RIG.bvh --source TRACKS --out MAP.json` writes", tracks_collection="others")
 
 
 def test_two_characters_empties_in_one_collection(scene_ready):
