@@ -14,7 +14,7 @@ _CLASSES = props.CLASSES + prefs.CLASSES + operators.CLASSES + panel.CLASSES + m
 
 
 def _menu_import(self, _context):
-    self.layout.operator(operators.POSE2ROT_OT_import_tracks.bl_idname, text="pose2rot tracks (.npz/.csv/.bvh/.npy)")
+    self.layout.operator(operators.POSE2ROT_OT_import_tracks.bl_idname, text="pose2rot tracks (.npz/.csv/.tsv/.bvh/.npy)")
 
 
 def register() -> None:

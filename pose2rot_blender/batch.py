@@ -1,4 +1,4 @@
-"""Batch: solve track files (.npz/.csv/.bvh/.npy, FreeMoCap recordings, or folders of them) onto a rig, one .blend
+"""Batch: solve track files (.npz/.csv/.tsv/.bvh/.npy, FreeMoCap recordings, or folders of them) onto a rig, one .blend
 (and BVH) per clip.
 
 The rig is ``--rig RIG.blend`` (its armature), ``--rig RIG.bvh`` (imported with Blender's BVH
@@ -50,7 +50,7 @@ if TYPE_CHECKING:                                     # run as a script, the cor
     from .batch_rigs import BvhRig
     from .runtime import LearnedSettings
 
-TRACK_SUFFIXES = (".npz", ".csv", ".bvh", ".npy")
+TRACK_SUFFIXES = (".npz", ".csv", ".tsv", ".bvh", ".npy")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -58,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
 
     ap = OneLineParser(prog="pose2rot batch", name="pose2rot batch",
                        description="Solve track files onto a rig, one .blend (and BVH) per clip.")
-    ap.add_argument("tracks", nargs="+", help="track files (.npz/.csv/.bvh/.npy), FreeMoCap recording folders, or "
+    ap.add_argument("tracks", nargs="+", help="track files (.npz/.csv/.tsv/.bvh/.npy), FreeMoCap recording folders, or "
                                               "folders holding them")
     ap.add_argument("--out", required=True, help="output folder (created when missing)")
     ap.add_argument("--rig", help="rig: a .blend (its armature) or a .bvh (imported at rest); default: the .blend "
@@ -115,7 +115,7 @@ def track_files(items: list[str]) -> list[Path]:
         elif p.is_dir():
             found = _folder_clips(p)
             if not found:
-                raise Pose2RotError(f"folder '{p}' has no .npz, .csv, .bvh or .npy track files or FreeMoCap "
+                raise Pose2RotError(f"folder '{p}' has no .npz, .csv, .tsv, .bvh or .npy track files or FreeMoCap "
                                     "recordings")
             out.extend(found)
         elif p.is_file():

@@ -142,13 +142,13 @@ class POSE2ROT_OT_restore_action(bpy.types.Operator):
 
 
 class POSE2ROT_OT_import_tracks(bpy.types.Operator, ImportHelper):
-    """Import point tracks (.npz, .csv, .bvh, .npy with a layout, FreeMoCap output) as keyed empties"""
+    """Import point tracks (.npz, .csv/.tsv, .bvh, .npy with a layout, FreeMoCap output) as keyed empties"""
 
     bl_idname = "pose2rot.import_tracks"
     bl_label = "Import Tracks"
     bl_options = {'REGISTER', 'UNDO'}
 
-    filter_glob: StringProperty(default="*.npz;*.csv;*.bvh;*.npy", options={'HIDDEN'})
+    filter_glob: StringProperty(default="*.npz;*.csv;*.tsv;*.bvh;*.npy", options={'HIDDEN'})
     layout: EnumProperty(name="Layout", items=importing.LAYOUT_ITEMS, default='NONE',
                          description="What the points of a .npy file are (FreeMoCap: pick "
                                      "output_data/mediapipe_body_3d_xyz.npy)")

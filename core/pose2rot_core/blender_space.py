@@ -124,7 +124,7 @@ def file_points(path: str | Path, csv_up_axis: str = "auto", layout: str | None 
                 ) -> tuple[list[str], np.ndarray, float, str]:
     """(names, positions [T,N,3] in Blender axes, fps or 0 when the file has none, layout name or "") of
     every point of a tracks file: joints and End Sites of ``.npz``/``.bvh`` tracks, every named point
-    of a point-set ``.npz`` or a ``.csv`` (no rig needed; ``csv_up_axis`` says whether its data is "y"-
+    of a point-set ``.npz`` or a ``.csv``/``.tsv`` (no rig needed; ``csv_up_axis`` says whether its data is "y"-
     or "z"-up, "auto": found from its hips and shoulders, else "y"; its fps from a ``time`` column).
     A ``.npy`` needs ``layout`` (a name of pose2rot_core.layouts); other point sets whose points are
     exactly a layout's, by name, are that layout; FreeMoCap output is read from its recording when
@@ -133,13 +133,14 @@ def file_points(path: str | Path, csv_up_axis: str = "auto", layout: str | None 
     from .layouts import named_layout
     from .pointsets import FREEMOCAP_BODY, PointSet, detect_up, load_points
     from .placeholders import gate_low_confidence
+    from .tracks_csv import SUFFIXES as CSV_SUFFIXES
     from .tracks_csv import read_csv_points
     from .tracks_io import tracks_path
 
     path = Path(path)
     if path.name == FREEMOCAP_BODY or path.suffix.lower() == ".npy":
         return _point_set_points(path, layout)
-    if path.suffix.lower() == ".csv":
+    if path.suffix.lower() in CSV_SUFFIXES:
         csv = read_csv_points(tracks_path(path))
         points = PointSet(tuple(csv.names), csv.positions, csv.fps, confidence=csv.confidence, source=path.name,
                           first_frame=csv.first_frame)

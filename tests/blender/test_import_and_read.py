@@ -21,30 +21,32 @@ def _positions(col, names, frames):
     return empties.read_world_positions(bpy.context.scene, objs, frames)
 
 
-def _write_csv(path, names, pos):
+def _write_csv(path, names, pos, sep=","):
     header = ["frame"] + [f"{n}.{a}" for n in names for a in "xyz"]
-    rows = [",".join(header)]
+    rows = [sep.join(header)]
     for t in range(pos.shape[0]):
-        rows.append(",".join([str(t)] + [f"{v:.9g}" for v in pos[t].reshape(-1)]))
+        rows.append(sep.join([str(t)] + [f"{v:.9g}" for v in pos[t].reshape(-1)]))
     (path).write_text("\n".join(rows) + "\n")
 
 
-@pytest.mark.parametrize("fmt", ["bvh", "npz", "csv"])
+@pytest.mark.parametrize("fmt", ["bvh", "npz", "csv", "tsv"])
 def test_import_tracks_matches_blenders_bvh_import(fmt, tmp_path):
+    """Each tracks format (a .tsv is a tab-separated CSV, as QTM and spreadsheets write it) imports as
+    empties where Blender's own BVH importer puts the joints."""
     clip = read_bvh(clip_path())
     path = clip_path()
     if fmt == "npz":
         path = tmp_path / "clip.npz"
         save_tracks(path, tracks_from_bvh(clip))
-    elif fmt == "csv":
-        path = tmp_path / "clip.csv"
-        _write_csv(path, clip.skeleton.names, clip.fk())
+    elif fmt in ("csv", "tsv"):
+        path = tmp_path / f"clip.{fmt}"
+        _write_csv(path, clip.skeleton.names, clip.fk(), "," if fmt == "csv" else "\t")
     assert bpy.ops.pose2rot.import_tracks(filepath=str(path), collection_name="imported") == {'FINISHED'}
     col = bpy.data.collections["imported"]
     scene = bpy.context.scene
     assert scene.pose2rot.tracks == col
     assert (scene.frame_start, scene.frame_end) == (1, clip.num_frames)
-    expected = len(clip.skeleton.names) + (0 if fmt == "csv" else len(clip.end_names))
+    expected = len(clip.skeleton.names) + (0 if fmt in ("csv", "tsv") else len(clip.end_names))
     assert len(col.objects) == expected
     frames = np.array([1, 2, 50, clip.num_frames])
     got = _positions(col, clip.skeleton.names, frames)
