@@ -145,9 +145,14 @@ def load_rig(rig: Path | None, clip: Path, armature: str):
     """Open the rig for ``clip`` and return its armature object."""
     import bpy
 
+    from pose2rot_core.cli_layouts import is_point_set
     from pose2rot_core.errors import Pose2RotError
 
     if rig is None:
+        if clip.suffix.lower() == ".npz" and is_point_set(clip, None):
+            raise Pose2RotError(f"no rig for {clip.name}: its points have no skeleton of their own: pass --rig "
+                                "RIG.blend or --rig RIG.bvh, with --map MAP.json unless the points are named like its "
+                                "bones")
         if clip.suffix.lower() == ".npz":
             with tempfile.TemporaryDirectory(prefix="pose2rot_rig_") as tmp:
                 return _bvh_rig(_skeleton_bvh(clip, Path(tmp)), clip=False)

@@ -499,3 +499,17 @@ def test_tracks_without_a_frame_rate_take_the_rig_bvh_s(tmp_path):
     proc = _run(EXAMPLES / "arm_tracks.csv", "--rig", rig, "--out", tmp_path / "out", "--bvh")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert read_bvh(tmp_path / "out" / "arm_tracks.bvh").frame_time == pytest.approx(1 / 30, rel=1e-4)
+
+
+def test_points_without_a_rig_are_told_to_give_one(tmp_path):
+    """A point-set .npz (points named, no skeleton) with no --rig: its row says to pass --rig (and a
+    map), in the batch's own flags; it said to give --layout, or --skeleton and --map, which the
+    batch does not take for this."""
+    points = tmp_path / "points.npz"
+    np.savez(points, positions=np.zeros((3, 2, 3)) + [[0.0, 1.0, 0.0], [0.0, 1.5, 0.0]],
+             point_names=np.array(["left_hip", "left_knee"]))
+    proc = _run(points, "--out", tmp_path / "out")
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    row = " ".join(_summary_row(proc.stdout, "points.npz"))
+    assert "no rig for points.npz: its points have no skeleton of their own: pass --rig" in row, proc.stdout
+    assert "--skeleton" not in row
