@@ -654,7 +654,7 @@ def apply_plan(obj: bpy.types.Object, plan: Plan, progress=None) -> bpy.types.Ac
     needed; unkeyed channels are reset to rest), carrying over from the replaced action what the
     solve does not write and the solved bones' keys outside its frames (see carry), reporting the
     solved keys' writing to ``progress(fraction, message)``. Returns the new action."""
-    previous.remember(obj)
+    kept_earlier = previous.remember(obj)
     curves = keys.object_fcurves(obj)
     kept = carry.kept_bones(curves + keys.nla_fcurves(obj.animation_data), set(plan.free_bones))
     first, last = float(plan.frames[0]), float(plan.frames[-1])
@@ -665,6 +665,8 @@ def apply_plan(obj: bpy.types.Object, plan: Plan, progress=None) -> bpy.types.Ac
     writer = keys.ActionWriter(obj, f"{obj.name}_pose2rot", base,
                                lambda fc: carry.replaced(fc, kept, first, last) or carry.rotation_curve(fc, turned_bones))
     writer.action[previous.MADE_BY_KEY] = True
+    if kept_earlier:
+        plan.report.append(kept_earlier)
     for bone, (frames, quaternions) in turned.items():  # their rotation outside the solved frames, as quaternions
         path = f'pose.bones["{bpy.utils.escape_identifier(bone)}"].rotation_quaternion'
         writer.write_channels(path, bone, frames, quaternions, keys.BEZIER)

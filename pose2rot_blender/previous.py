@@ -65,15 +65,19 @@ def _deleted(record: dict) -> bool:
     return bool(record["action_name"]) and record["action"] is None
 
 
-def remember(obj: bpy.types.Object) -> None:
-    """Keep the current action (fake user) and rotation modes so they can be restored."""
+def remember(obj: bpy.types.Object) -> str | None:
+    """Keep the current action (fake user) and rotation modes so they can be restored; on a re-solve,
+    the report's line saying the earlier solve's action stays in the file, else None."""
     record = _record(obj)
     ad = obj.animation_data
     current = ad.action if ad else None
     if record["saved"] and not _deleted(record) and (current is None or current.get(MADE_BY_KEY)):
-        if current is not None:
-            current.use_fake_user = True  # the earlier solve (hand edits too) stays in the file
-        return            # re-solve (the solved action, or none since): keep what the user had before pose2rot
+        if current is None:
+            return None   # re-solve (none since): keep what the user had before pose2rot
+        current.use_fake_user = True  # the earlier solve (hand edits too) stays in the file
+        return (f"the earlier solve's action '{current.name}' stays in the file (fake user: each solve's does, with "
+                "any edits; delete those you do not need in the Outliner's Blender File view); Restore Previous "
+                "Action gives back the one from before pose2rot")
     slot = getattr(ad, "action_slot", None) if current is not None else None
     _keep(obj, saved=True, restored=False, action=current, action_name=current.name if current is not None else "",
           fake_user=current is not None and current.use_fake_user, slot=slot.identifier if slot is not None else "",
@@ -81,6 +85,7 @@ def remember(obj: bpy.types.Object) -> None:
           pose=json.dumps(_pose_channels(obj.pose.bones)))
     if current is not None:
         current.use_fake_user = True
+    return None
 
 
 def _moved_over(obj: bpy.types.Object) -> None:

@@ -166,7 +166,10 @@ def test_keys_are_linear_grouped_by_bone_with_computed_handles(solved):
         assert (handle[2::2] < co[2::2]).all() and (handle[2::2] > co[0:-2:2]).all()
 
 
-def test_existing_actions_untouched_and_previous_restorable():
+def test_existing_actions_untouched_and_previous_restorable(capfd):
+    """The rig's own action is kept (fake user) by the first solve and given back by Restore; a
+    re-solve keeps the earlier solve too, with its edits, and says so (each solve's action piled up
+    in the file without a word)."""
     src = import_clip(frames=60)
     track_empties(src)
     rig = rest_copy(src)
@@ -183,7 +186,9 @@ def test_existing_actions_untouched_and_previous_restorable():
     assert all(np.array_equal(after[k], before_other[k]) for k in after)
     first = rig.animation_data.action
     first["hand edit"] = 1
+    capfd.readouterr()
     assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}   # solve again
+    assert f"the earlier solve's action '{first.name}' stays in the file (fake user" in capfd.readouterr().out
     assert rig.animation_data.action != first and first.use_fake_user  # the earlier solve stays in the file
     assert bpy.data.actions.get(first.name) == first and first.get("hand edit") == 1
     assert bpy.ops.pose2rot.restore_action() == {'FINISHED'}
