@@ -4,8 +4,9 @@ Trackers mark a lost point in their own ways: a low confidence (``gate_low_confi
 every joint at one place (``lost_frames``), (0, 0, 0) off the bone lengths (``dropped_to_origin``),
 a joint written at its parent's place where the rig has a bone (``on_parent_track``), the last
 seen sample repeated until a jump (``held_samples``), two points written at one place
-(``coinciding_samples``), a whole frame written twice (``repeated_frames``). Positions are ``[T,J,3]`` (NaN = missing) in file units; lengths that
-decide anything are fractions of the skeleton height.
+(``coinciding_samples``), a whole frame written twice (``repeated_frames``). Positions are
+``[T,J,3]`` (NaN = missing) in file units; lengths that decide anything are fractions of the
+skeleton height.
 """
 from __future__ import annotations
 

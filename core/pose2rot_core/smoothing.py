@@ -31,8 +31,7 @@ from .errors import Pose2RotError
 from .kernels import CLAMP_STDS, choose_widths, local_quadratic, universal_threshold
 from .noise_estimate import AUTO_THRESHOLD, column_nanmedian, noise_on_keys
 from .placeholders import (coinciding_samples, coinciding_warning, held_as_gaps, no_data_as_gaps,
-                           repeated_frames_as_gaps,
-                           placeholders_as_gaps)
+                           placeholders_as_gaps, repeated_frames_as_gaps)
 from .rotations import matrix_to_quat, quat_continuity, quat_to_matrix
 from .spikes import find_outliers
 from .stacks import any_per_point
@@ -299,11 +298,12 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, lis
         put_back, confidence = _sides_put_back(tracks, points, confidence, report)
         if put_back is not points:
             points, P = put_back, put_back[:, :J]
-    noise = noise_on_keys(points, parents, lengths, height, _keyed_frames(tracks))
+    keyed_frames = _keyed_frames(tracks)
+    noise = noise_on_keys(points, parents, lengths, height, keyed_frames)
     keyed = tracks.keyed
     if mode != "off":
-        points, noise, repeats = repeated_frames_as_gaps(points, parents, lengths, height, _keyed_frames(tracks),
-                                                         noise, tracks.first_frame, report)
+        points, noise, repeats = repeated_frames_as_gaps(points, parents, lengths, height, keyed_frames, noise,
+                                                         tracks.first_frame, report)
         if repeats is not None:
             P = points[:, :J]
             keyed = (np.ones(P.shape[:2], bool) if keyed is None else keyed) & ~repeats[:, None]

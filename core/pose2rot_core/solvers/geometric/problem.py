@@ -381,12 +381,13 @@ def classify_translation(skel: Skeleton, lengths: LengthReadings, typical: np.nd
     valid = ~missing[1:] & ~missing[par]
     scale = _tracks_scale(typical, rest, valid, skel.height)
     dist, bone_noise = _steady(lengths.dist, typical, lengths.noise)
-    limit = np.maximum(STRETCH_FRACTION * skel.height, _stretch_noise_limit(dist, bone_noise, valid))
     off_limit = np.maximum(STRETCH_FRACTION * skel.height, np.maximum(bone_noise, STRETCH_NOISE_STDS * lengths.median))
     if stretch == "off":
         _placing_root_line(skel, typical, rest, scale, valid, off_limit, translating, free, report)
         return translating, free
-    dev = _spread(np.abs(dist - rest[None]) if stretch == "exact" else dist, stretch == "exact")
+    spread = _spread(dist, False)
+    limit = np.maximum(STRETCH_FRACTION * skel.height, _stretch_noise_limit(spread, bone_noise, valid))
+    dev = _spread(np.abs(dist - rest[None]), True) if stretch == "exact" else spread
     translating[1:] = valid & (dev > limit)
     held = np.zeros(J - 1, bool)  # [J-1] placing offsets off the rig in most frames (stretch "auto")
     if stretch == "auto":
@@ -407,9 +408,10 @@ def classify_translation(skel: Skeleton, lengths: LengthReadings, typical: np.nd
     return translating, free
 
 
-def _stretch_noise_limit(dist: np.ndarray, bone_noise: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """[N] how far the averaged distances ``dist`` [T,N] (NaN: none) of a bone may spread over the
-    clip for noise (its averages' noise ``bone_noise`` [N]; ``valid`` [N] bones with data):
+def _stretch_noise_limit(spread: np.ndarray, bone_noise: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """[N] how far the averaged distance of a bone to its parent may spread over the clip for noise
+    (``spread`` [N]: how far each does, its range; its averages' noise ``bone_noise`` [N]; ``valid``
+    [N] bones with data):
     STRETCH_NOISE_STDS of that noise, or BODY_SPREADS times the spread the body's median bone
     shows against its own noise, where that is more. Noise spreads every bone about alike (on a
     0.5 % walk 3.4-4.3 stds, at most 6), while a joint that translates stands out; noise that a
@@ -420,7 +422,7 @@ def _stretch_noise_limit(dist: np.ndarray, bone_noise: np.ndarray, valid: np.nda
     noisy = valid & (bone_noise > 0)
     if noisy.sum() < MIN_BODY_BONES:
         return limit
-    ratio = _spread(dist[:, noisy], False) / bone_noise[noisy]
+    ratio = spread[noisy] / bone_noise[noisy]
     return np.maximum(limit, BODY_SPREADS * float(np.median(ratio)) * bone_noise)
 
 
