@@ -48,7 +48,7 @@ from .problem import (LengthReadings, Problem, Target, classify_translation, col
                       end_sites, line_means, report_length_mismatch, unit_mean)
 from .roll import Aimed, aim_with_roll
 from .turn_lean import lean_on_parent
-from .twist_chains import find_twist_bones, past_segments, spread_twist
+from .twist_chains import aim_past_segments, find_twist_bones, past_segments, spread_twist
 
 TWIST_POLICIES = ("lookahead", "reference", "transport", "swing")
 STRETCH_MODES = ("auto", "exact", "off")
@@ -167,6 +167,8 @@ def _orient_all(problem: Problem, progress=None) -> np.ndarray:
         problem.solved.fill(np.nan)  # not placed yet: seen from its track (Problem.observed)
     twist_bones = find_twist_bones(problem) if problem.twist != "swing" else []
     problem.past_segments = past_segments(problem, twist_bones)
+    if problem.noise_var.any():
+        aim_past_segments(problem)
     done = 0
     for joints in skel.levels:
         for j in joints:

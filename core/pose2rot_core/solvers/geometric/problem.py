@@ -44,12 +44,15 @@ SOLVED_AIM_FRACTION = 0.5
 @dataclass(frozen=True)
 class Target:
     """An aim target of a joint: the point ``index`` (a joint, or an end site when ``is_end``)
-    reached from the joint through the zero-length joints ``chain``."""
+    reached from the joint through the zero-length joints ``chain`` (or, with ``chain_offsets``
+    [len(chain),3], the chain's own offsets from their parents, through joints with length: twist
+    segments, see twist_chains.past_segments)."""
 
     index: int
     is_end: bool
     chain: tuple[int, ...]
     offset: np.ndarray  # [3] rest offset of the target from its parent (last of chain or the joint)
+    chain_offsets: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -248,12 +251,11 @@ class Problem:
         if self.constant_guess:
             key = _key(targets)
             if key not in self._sources:
-                self._sources[key] = np.stack([reduce(lambda v, z: self.guess[0, z] @ v, reversed(t.chain), t.offset)
-                                               for t in targets])[None]
+                self._sources[key] = np.stack([_down_chain(t, lambda z, v: self.guess[0, z] @ v) for t in targets])[None]
             return self._sources[key]
         out = empty_vectors((self.num_frames, len(targets)))
         for i, t in enumerate(targets):
-            out[:, i] = reduce(lambda v, z: mat_vec(self.guess[:, z], v), reversed(t.chain), t.offset)
+            out[:, i] = _down_chain(t, lambda z, v: mat_vec(self.guess[:, z], v))
         return out
 
     def offset_var(self, joint: int, targets: list[Target]) -> float:
@@ -651,7 +653,17 @@ def line_means(src: np.ndarray, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray
 def _key(targets: list[Target]) -> tuple:
     """What tells a list of targets from another (a point reached through the same chain is the
     target of one joint only)."""
-    return tuple((t.index, t.is_end, t.chain) for t in targets)
+    return tuple((t.index, t.is_end, t.chain, t.chain_offsets is None) for t in targets)
+
+
+def _down_chain(target: Target, turn) -> np.ndarray:
+    """The offset of ``target`` carried up its chain to the aiming joint's frame: at each chain
+    joint ``z``, turned by its reference local rotation (``turn(z, v)``) and, with chain offsets,
+    shifted by the joint's own offset."""
+    if target.chain_offsets is None:
+        return reduce(lambda v, z: turn(z, v), reversed(target.chain), target.offset)
+    steps = reversed(list(zip(target.chain, target.chain_offsets)))
+    return reduce(lambda v, step: turn(step[0], v) + step[1], steps, target.offset)
 
 
 def _small_product(A: np.ndarray, B: np.ndarray) -> np.ndarray:

@@ -25,7 +25,7 @@ from ...rotations import axis_angle_to_matrix, norm, normalize, twist_angle
 from ...skeleton import has_length
 from ...stacks import dot, joint_planes, planes_mul, planes_vec
 from .lean import LOCAL_STDS
-from .problem import Problem, Target
+from .problem import Aim, Problem, Target
 
 #: how far (fraction of the bone length) a twist joint may sit from the bone's axis
 ON_AXIS_FRACTION = 0.01
@@ -62,13 +62,26 @@ def find_twist_bones(problem: Problem) -> list[TwistBone]:
 def past_segments(problem: Problem, bones: list[TwistBone]) -> dict[int, Target]:
     """For each of ``bones`` split by twist segments (its joint aims at a twist joint, which aims
     on along the axis): the bone's child as a target of the joint, reached through the segments
-    (their tracks lie on the axis, so they say nothing of the roll; the child's bend does)."""
+    with their offsets (their tracks lie on the axis, so they say nothing of the roll; the child's
+    bend does)."""
     out = {}
     for bone in (b for b in bones if b.segments):
         links = [problem.aims[k].targets[0] for k in (bone.joint, *bone.segments)]  # each aims at the next
-        chain = tuple(z for link in links[:-1] for z in (*link.chain, link.index))
-        out[bone.joint] = Target(bone.child, False, chain + links[-1].chain, links[-1].offset)
+        chain = tuple(z for link in links[:-1] for z in (*link.chain, link.index)) + links[-1].chain
+        out[bone.joint] = Target(bone.child, False, chain, links[-1].offset, problem.skeleton.offsets[list(chain)])
     return out
+
+
+def aim_past_segments(problem: Problem) -> None:
+    """On noisy tracks, each joint whose bone twist segments split (``problem.past_segments``) aims
+    at the bone's child through them, and the segments then lie on the bone: their tracks tell
+    nothing but noise across the bone (they sit on its axis within what the noise explains, see
+    _on_axis), while the child's, a bone's length away, tells its direction best. Aiming at the
+    first segment put a kink of the segment's noise into the bone and turned the segments about
+    it from frame to frame."""
+    for j, target in problem.past_segments.items():
+        axis = None if problem.aims[j].axis is None else normalize(problem.sources([target])[0])
+        problem.aims[j] = Aim([target], axis, None, None)
 
 
 def _aimed_joint(problem: Problem, j: int) -> int | None:
