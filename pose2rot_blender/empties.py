@@ -4,8 +4,9 @@ Reading: an object whose world location is simply its own ``location`` (no paren
 no delta location, no drivers or NLA, plain unmuted F-curves without modifiers) is read straight
 from its F-curves: keys on every requested frame are taken in bulk with ``foreach_get``, other
 curves are evaluated with ``FCurve.evaluate``. Everything else is read in one pass over the frames
-(``frame_set`` once per frame, then ``matrix_world`` of every such object, which must be in the view
-layer); the scene frame is restored afterwards. The same pass can also follow a moving armature.
+(``frame_set`` once per frame, then ``matrix_world`` of every such object); the scene frame is
+restored afterwards. The same pass can also follow a moving armature. Every object read must be in
+the view layer and evaluated (where Blender shows it: not only through a collection instance).
 """
 from __future__ import annotations
 
@@ -197,28 +198,53 @@ def moves(obj: bpy.types.Object) -> bool:
             or (ad is not None and any(not t.mute for t in ad.nla_tracks)))
 
 
-def _check_evaluated(objects: Sequence[bpy.types.Object]) -> None:
-    """Objects read through the depsgraph must be in the view layer and enabled in viewports, or
-    frame_set never moves them (their matrices stay where they were last evaluated)."""
+def check_shown(objects: Sequence[bpy.types.Object]) -> None:
+    """Every object read must be in the view layer and enabled in viewports: the solve reads each
+    where Blender shows it, and frame_set never moves an object it does not evaluate (its matrix
+    stays where it was last evaluated). An empty seen only through a collection instance, or in a
+    collection excluded from the view layer, is not where the user sees it."""
     layer = bpy.context.view_layer
-    missing = [o.name for o in objects if layer.objects.get(o.name) != o]
+    depsgraph = bpy.context.evaluated_depsgraph_get()    # also syncs the view layer's objects
+    missing = [o for o in objects if layer.objects.get(o.name) != o]
     if missing:
-        raise Pose2RotError(
-            f"{_some(missing)} have a parent, constraints or drivers but are not in the view layer "
-            f"'{layer.name}', so Blender does not evaluate them: link their collection into the scene and "
-            "enable it (checkbox in the Outliner)")
-    depsgraph = bpy.context.evaluated_depsgraph_get()
+        raise Pose2RotError(f"{_some([o.name for o in missing])} are not in the view layer '{layer.name}', so the "
+                            f"solve would read them where Blender does not show them: {_bring_in(missing)}")
     disabled = [o.name for o in objects if not o.evaluated_get(depsgraph).is_evaluated]
     if disabled:
         raise Pose2RotError(
-            f"{_some(disabled)} have a parent, constraints or drivers but are disabled in viewports, so "
-            "Blender does not move them between frames: enable them in viewports (the monitor icon in the "
-            "Outliner, on the objects or their collection; the eye icon may stay off)")
+            f"{_some(disabled)} are disabled in viewports, so Blender does not move them between frames: enable "
+            "them in viewports (the monitor icon in the Outliner, on the objects or their collection; the eye "
+            "icon may stay off)")
+
+
+def _bring_in(missing: Sequence[bpy.types.Object]) -> str:
+    """How to bring objects that are not in the view layer into it, naming their collections: tick an
+    excluded collection, link one not in the scene (seen, if at all, through a collection instance)."""
+    in_scene = set(bpy.context.scene.collection.children_recursive)
+    homes = sorted({c.name: c for o in missing for c in o.users_collection}.items())
+    excluded = [name for name, c in homes if c in in_scene]
+    outside = [name for name, c in homes if c not in in_scene and c != bpy.context.scene.collection]
+    fixes = []
+    if excluded:
+        fixes.append(f"{_collections(excluded)} excluded from the view layer: tick the checkbox by {'it' if len(excluded) == 1 else 'each'} "
+                     "in the Outliner (Exclude from View Layer off)")
+    if outside:
+        fixes.append(f"{_collections(outside)} not in the scene: link {'it' if len(outside) == 1 else 'them'} into "
+                     "the scene")
+    fixes.append("a collection instance shows only copies of the empties, placed by the instance, which the solve "
+                 "does not read: to solve on those places, move the empties themselves there")
+    return "; ".join(fixes)
 
 
 def _some(names: list[str]) -> str:
     """'N objects (a, b, c, d…)': the first four names."""
     return f"{len(names)} objects ({', '.join(names[:4])}{'…' if len(names) > 4 else ''})"
+
+
+def _collections(names: list[str]) -> str:
+    """"the collection 'a' is" or "the collections 'a', 'b' … are" (the first three names)."""
+    quoted = ", ".join(f"'{n}'" for n in names[:3]) + (" …" if len(names) > 3 else "")
+    return f"the collection {quoted} is" if len(names) == 1 else f"the collections {quoted} are"
 
 
 def read_world(scene: bpy.types.Scene, objects: Sequence[bpy.types.Object], frames: np.ndarray,
@@ -231,8 +257,10 @@ def read_world(scene: bpy.types.Scene, objects: Sequence[bpy.types.Object], fram
     interpolated between keys (Tracks.keyed; locations animated by other means, such as
     constraints, drivers, NLA or curve modifiers, count as set). ``progress(fraction, message)``
     is told how the per-frame pass goes; ``found``: the objects' vetted_curves, when already known,
-    and ``read`` their curves' keys (CurveKeys of found_curves(found)), when already read."""
+    and ``read`` their curves' keys (CurveKeys of found_curves(found)), when already read. A Pose2RotError
+    when an object is not shown where it is (check_shown)."""
     frames = np.asarray(frames, np.float64)
+    check_shown(list(objects) + ([follow] if follow is not None else []))
     vetted = vetted_curves(objects) if found is None else found
     channels = np.empty((3 * len(objects), len(frames)))  # channel c of object i in row 3i + c: a curve together
     out = channels.reshape(len(objects), 3, len(frames)).transpose(2, 0, 1)  # [T,N,3] view, as core.stacks stores it
@@ -271,8 +299,6 @@ def read_world(scene: bpy.types.Scene, objects: Sequence[bpy.types.Object], fram
                 if progress is not None and t % 50 == 0:
                     progress(t / len(frames), f"reading tracks per frame ({len(slow)} evaluated): frame {int(f)}")
                 scene.frame_set(int(f))
-                if t == 0:                            # frame_set has synced the view layer
-                    _check_evaluated([objects[i] for i in slow] + ([follow] if follow is not None else []))
                 for i in slow:
                     out[t, i] = objects[i].matrix_world.translation
                 if follow is not None:

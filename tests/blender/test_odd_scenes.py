@@ -158,6 +158,42 @@ def test_evaluated_empties_disabled_in_viewports_fail(scene_ready, where):
     fails_cleanly("disabled in viewports", tracks_collection="tracks")
 
 
+def _instanced(col, offset=(100.0, 0.0, 0.0)):
+    """A collection instance of ``col`` placed at ``offset``, in the scene."""
+    instance = bpy.data.objects.new("tracks_instance", None)
+    instance.instance_type, instance.instance_collection, instance.location = 'COLLECTION', col, offset
+    bpy.context.scene.collection.objects.link(instance)
+    return instance
+
+
+def test_keyed_empties_in_an_excluded_collection_fail(scene_ready):
+    """Plain keyed empties (read from their F-curves) in a collection excluded from the view layer and
+    shown through an instance 100 units away were solved onto the collection's own hidden places (69 %
+    of the height off the empties shown): refused, naming the collection and the checkbox."""
+    _, col, _ = scene_ready
+    _instanced(col)
+    bpy.context.view_layer.layer_collection.children[col.name].exclude = True
+    fails_cleanly(r"are not in the view layer 'ViewLayer'.*the collection 'tracks' is excluded from the view layer: "
+                  r"tick the checkbox by it in the Outliner \(Exclude from View Layer off\); a collection instance",
+                  tracks_collection="tracks")
+
+
+def test_keyed_empties_of_a_linked_collection_only_instanced_fail(scene_ready, tmp_path):
+    """Tracks linked from a library and shown only through a collection instance: the collection is
+    not in the scene, and the solve said it followed its empties: refused, saying to link it in."""
+    _, col, _ = scene_ready
+    path = str(tmp_path / "tracks.blend")
+    bpy.data.libraries.write(path, {col}, fake_user=True)
+    bpy.data.collections.remove(col)
+    for obj in [o for o in bpy.data.objects if o.type == 'EMPTY']:
+        bpy.data.objects.remove(obj)
+    with bpy.data.libraries.load(path, link=True) as (_, data_to):
+        data_to.collections = ["tracks"]
+    _instanced(data_to.collections[0])
+    fails_cleanly(r"not in the view layer .*the collection 'tracks' is not in the scene: link it into the scene",
+                  tracks_collection="tracks")
+
+
 def test_evaluated_empties_hidden_with_the_eye_still_solve(scene_ready):
     """Hidden in the viewport (eye icon) is still evaluated: parented empties are followed."""
     src, col, rig = scene_ready
