@@ -6,7 +6,8 @@ from its F-curves: keys on every requested frame are taken in bulk with ``foreac
 curves are evaluated with ``FCurve.evaluate``. Everything else is read in one pass over the frames
 (``frame_set`` once per frame, then ``matrix_world`` of every such object); the scene frame is
 restored afterwards. The same pass can also follow a moving armature. Every object read must be in
-the view layer and evaluated (where Blender shows it: not only through a collection instance).
+the view layer and evaluated (where Blender shows it: not only through a collection instance), and
+the scene must play every action's frame at the same scene frame (no Time Stretching).
 """
 from __future__ import annotations
 
@@ -198,6 +199,27 @@ def moves(obj: bpy.types.Object) -> bool:
             or (ad is not None and any(not t.mute for t in ad.nla_tracks)))
 
 
+def time_stretching(scene: bpy.types.Scene) -> str:
+    """What the ``scene``'s Time Stretching does, in the Properties editor's words; '' when it is off
+    (Old = New: every action's frame f plays at scene frame f)."""
+    old, new = scene.render.frame_map_old, scene.render.frame_map_new
+    if old == new:
+        return ""
+    return (f"the scene's Time Stretching (Output Properties > Frame Range > Time Stretching: Old {old}, New {new}) "
+            f"plays frame f of every action at scene frame f × {new}/{old}")
+
+
+def check_time(scene: bpy.types.Scene) -> None:
+    """Refuse a ``scene`` whose Time Stretching remaps its frames: the frame range, the frames read and
+    the keys written would each count frames differently (scene frames, remapped times, action frames),
+    so the bones would land off the empties they show."""
+    stretched = time_stretching(scene)
+    if stretched:
+        raise Pose2RotError(
+            f"{stretched}, while the solve reads the tracks and writes the keys on the actions' own frames: set Old "
+            "and New to the same value to solve, and back afterwards (the solved keys then stretch with the tracks)")
+
+
 def check_shown(objects: Sequence[bpy.types.Object]) -> None:
     """Every object read must be in the view layer and enabled in viewports: the solve reads each
     where Blender shows it, and frame_set never moves an object it does not evaluate (its matrix
@@ -258,8 +280,9 @@ def read_world(scene: bpy.types.Scene, objects: Sequence[bpy.types.Object], fram
     constraints, drivers, NLA or curve modifiers, count as set). ``progress(fraction, message)``
     is told how the per-frame pass goes; ``found``: the objects' vetted_curves, when already known,
     and ``read`` their curves' keys (CurveKeys of found_curves(found)), when already read. A Pose2RotError
-    when an object is not shown where it is (check_shown)."""
+    when the scene stretches time (check_time) or an object is not shown where it is (check_shown)."""
     frames = np.asarray(frames, np.float64)
+    check_time(scene)
     check_shown(list(objects) + ([follow] if follow is not None else []))
     vetted = vetted_curves(objects) if found is None else found
     channels = np.empty((3 * len(objects), len(frames)))  # channel c of object i in row 3i + c: a curve together

@@ -95,7 +95,8 @@ def scene_change_note(before: tuple[float, int, int], scene: bpy.types.Scene, fi
     """(what Import Tracks changed in the ``scene``'s timing since ``before`` (see scene_timing), as
     the end of its report; whether it calls for a warning: keys from frame ``first_key`` (None: the
     scene was left alone) start before the scene can, so that frames lie outside its range, or the
-    file's ``clip_fps`` (0: none) is not the scene's, so one key per scene frame plays it slower or faster)."""
+    file's ``clip_fps`` (0: none) is not the scene's, so one key per scene frame plays it slower or faster, or
+    the scene's Time Stretching plays the keys at other frames)."""
     after = scene_timing(scene)
     note = ""
     off_rate = clip_fps > 0 and abs(clip_fps / after[0] - 1.0) > 0.01
@@ -110,5 +111,9 @@ def scene_change_note(before: tuple[float, int, int], scene: bpy.types.Scene, fi
     if cut:
         note += (f"; keys from frame {first_key} on, but a scene starts at frame {scene.frame_start} at the "
                  "earliest: the frames before lie outside its range")
-    return note, cut or off_rate
+    stretched = empties.time_stretching(scene)
+    if stretched:
+        note += (f"; {stretched}, so the tracks play at other frames than their keys (and the range set): Solve "
+                 "Rotations needs Old and New equal (set them so to solve, and back afterwards)")
+    return note, cut or off_rate or bool(stretched)
 

@@ -167,6 +167,17 @@ def test_import_tracks_says_how_it_changed_the_scene(tmp_path):
     assert bpy.ops.pose2rot.import_tracks(filepath=str(clip_path()), frame_start=-5) == {'FINISHED'}
 
 
+def test_import_tracks_warns_of_time_stretching():
+    """With the scene's Time Stretching on (Old 100, New 200) the imported keys play at other frames
+    than they are on, and Solve Rotations refuses: Import Tracks warns and says what to set."""
+    importing = importlib.import_module(EXT_NAME + ".importing")
+    scene = bpy.context.scene
+    scene.render.frame_map_old, scene.render.frame_map_new = 100, 200
+    importing.import_tracks(bpy.context, clip_path(), "walk", set_scene=False)
+    note, warn = importing.scene_change_note(importing.scene_timing(scene), scene, None)
+    assert warn and "Time Stretching: Old 100, New 200" in note and "Solve Rotations needs Old and New equal" in note
+
+
 def test_import_tracks_refuses_scores_past_1(tmp_path):
     """A CSV whose scores are percentages is refused, naming the file, the point and the frame, and
     nothing is imported (every sample was keyed as trusted: none fell below the 0.1 of no data)."""

@@ -158,6 +158,27 @@ def test_evaluated_empties_disabled_in_viewports_fail(scene_ready, where):
     fails_cleanly("disabled in viewports", tracks_collection="tracks")
 
 
+@pytest.mark.parametrize("moving", ["nothing", "empties' parent", "armature's parent"])
+def test_time_stretching_is_refused(scene_ready, moving):
+    """Time Stretching (Old 100, New 200) plays action frame f at scene frame 2f: empties read through
+    frame_set (a parent) or a moving armature were read at time f/2 and keyed at f, 16-26 % of the
+    height off the empties shown, with a report of ~1e-5 %; plain keyed empties read from their curves
+    were keyed right but on a range counted in the other frames. Each is refused, naming Time
+    Stretching, and nothing is written."""
+    _, col, rig = scene_ready
+    mover = _keyed_empty("mover", {1: (0, 0, 0), 20: (1, 0, 0)})
+    if moving == "empties' parent":
+        for obj in col.objects:
+            obj.parent = mover
+    elif moving == "armature's parent":
+        rig.parent = mover
+    bpy.context.scene.render.frame_map_old, bpy.context.scene.render.frame_map_new = 100, 200
+    fails_cleanly(r"Time Stretching: Old 100, New 200\) plays frame f of every action at scene frame f × 200/100.*"
+                  "set Old and New to the same value", tracks_collection="tracks")
+    bpy.context.scene.render.frame_map_new = 100
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
+
+
 def _instanced(col, offset=(100.0, 0.0, 0.0)):
     """A collection instance of ``col`` placed at ``offset``, in the scene."""
     instance = bpy.data.objects.new("tracks_instance", None)
