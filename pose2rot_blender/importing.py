@@ -46,14 +46,15 @@ LAYOUT_ITEMS = _layout_items()
 
 def import_tracks(context: bpy.types.Context, path: str | Path, collection_name: str = "",
                   frame_start: int = 1, set_scene: bool = True, csv_up_axis: str = "auto",
-                  layout: str = "NONE") -> bpy.types.Collection:
+                  layout: str = "NONE", scale: float = 1.0) -> bpy.types.Collection:
     """Create a collection of empties keyed at the file's points; returns it.
 
     set_scene: also set the scene's frame range (and fps when the file has one) to the clip.
     layout: what a .npy file's points are (see the module docstring).
+    scale: multiplies the file's positions (and a BVH's End Site offsets): file units to the rig's.
     """
     names, pos, fps, layout_name = file_points(bpy.path.abspath(str(path)), csv_up_axis,
-                                               None if layout == 'NONE' else layout)
+                                               None if layout == 'NONE' else layout, scale)
     T = pos.shape[0]
     scene = context.scene
     col = bpy.data.collections.new(collection_name or f"{Path(str(path)).stem}_tracks")
@@ -71,7 +72,7 @@ def import_tracks(context: bpy.types.Context, path: str | Path, collection_name:
     tree = point_tree(bvh)
     if tree:
         col[TREE_KEY] = [name for point, parent in tree.items() for name in (point, parent)]
-    tips = tip_rest_offsets(bvh)
+    tips = tip_rest_offsets(bvh, scale)
     if tips:
         col[TIPS_KEY] = tips
     empties.write_empties(col, [n for n, k in zip(names, seen) if k], pos[:, seen], frame_start,

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import bpy
-from bpy.props import BoolProperty, EnumProperty, IntProperty, StringProperty
+from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
 from bpy_extras.io_utils import ImportHelper
 
 from pose2rot_core.errors import Pose2RotError
@@ -159,12 +159,15 @@ class POSE2ROT_OT_import_tracks(bpy.types.Operator, ImportHelper):
                                                            "(Y-up where the file has none)"),
                                                            ('y', "Y", "Y-up (BVH style)"), ('z', "Z", "Z-up")],
                               default='auto')
+    global_scale: FloatProperty(name="Scale", default=1.0, min=1e-6, soft_min=0.001, soft_max=1000.0,
+                                description="Multiply the file's positions by this factor (0.01: a file in "
+                                            "centimetres for a rig in metres)")
 
     @reports_errors
     def execute(self, context):
         before = importing.scene_timing(context.scene)
         col = importing.import_tracks(context, self.filepath, self.collection_name, self.frame_start,
-                                      self.set_scene, self.csv_up_axis, self.layout)
+                                      self.set_scene, self.csv_up_axis, self.layout, self.global_scale)
         skipped = list(col.get(importing.NO_DATA_KEY, []))
         note = (f"; no data in any frame for {', '.join(repr(n) for n in skipped[:5])}"
                 f"{' and more' if len(skipped) > 5 else ''}: no empty (their bones keep the reference rotation)"
@@ -172,7 +175,8 @@ class POSE2ROT_OT_import_tracks(bpy.types.Operator, ImportHelper):
         timing, warn = importing.scene_change_note(before, context.scene, self.frame_start if self.set_scene else None,
                                                    col.get(importing.FPS_KEY, 0.0))
         self.report({'WARNING'} if skipped or warn else {'INFO'},
-                    f"imported {len(col.objects)} tracks into '{col.name}'{note}{timing}")
+                    f"imported {len(col.objects)} tracks into '{col.name}'"
+                    f"{'' if self.global_scale == 1.0 else f' (positions ×{self.global_scale:g})'}{note}{timing}")
         return {'FINISHED'}
 
 

@@ -450,8 +450,11 @@ def check_scale(tracks: Tracks, obj: bpy.types.Object) -> list[str]:
     own = abs(scale - 1.0) > 0.01 and abs(problem.factor * scale - 1.0) < 0.05  # its scale makes the difference
     fix = f"; {_scaled_by(obj, scale)}, or scale the empties with it" if own else ""
     if problem.refused:
-        raise Pose2RotError(f"{problem.what}: scale the empties by {1 / problem.factor:.4g} (or the armature by "
-                            f"{problem.factor:.4g}) so that both use the same units{fix}")
+        factor = f"{1 / problem.factor:.4g}"
+        raise Pose2RotError(f"{problem.what}: scale the empties by {factor} (or the armature by {problem.factor:.4g}) "
+                            f"so that both use the same units: import the tracks again with Import Tracks' Scale at "
+                            f"{factor}, or parent the empties to an empty at the world origin scaled by {factor} "
+                            f"(scaling the keyed empties themselves does not move them){fix}")
     return [f"{WARNING_PREFIX if own else ''}{problem.what}: the armature keeps its own bone lengths{fix}"]
 
 

@@ -181,6 +181,24 @@ def test_tip_rest_offsets_are_a_bvh_s_end_sites_in_blender_axes():
     np.testing.assert_allclose(np.array(list(tips.values())), clip.end_offsets @ Y_UP_TO_Z_UP.T)
 
 
+def test_a_scale_multiplies_a_file_s_points_and_its_end_site_offsets(tmp_path):
+    """Import Tracks' Scale (0.01: a centimetre file on a metre rig) multiplies every position of any
+    file, and a BVH's End Site offsets with them (the tips aim the bones by them); a factor that is
+    not positive is refused in the command line's words."""
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    for path in (examples / "cmu_08_01.bvh", examples / "arm_tracks.csv", examples / "arm_tracks.npz"):
+        names, pos, fps, _ = file_points(path)
+        scaled_names, scaled, scaled_fps, _ = file_points(path, scale=0.01)
+        assert scaled_names == names and scaled_fps == fps
+        np.testing.assert_allclose(scaled, 0.01 * pos, equal_nan=True)
+    clip = bvh_of(examples / "cmu_08_01.bvh")
+    tips, scaled_tips = tip_rest_offsets(clip), tip_rest_offsets(clip, 0.01)
+    np.testing.assert_allclose(np.array(list(scaled_tips.values())), 0.01 * np.array(list(tips.values())))
+    for bad in (0.0, -1.0, float("nan")):
+        with pytest.raises(Pose2RotError, match="scale factor must be a positive number"):
+            file_points(examples / "arm_tracks.csv", scale=bad)
+
+
 def test_frames_without_a_key_between_keys_on_every_frame_are_no_data():
     """An empty keyed on every frame but 4-6 (a tracker's lost samples, left unkeyed by Import
     Tracks) has no data there; one keyed every third frame keeps Blender's curve between its keys,

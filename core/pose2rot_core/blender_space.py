@@ -28,6 +28,7 @@ from .bvh import BvhClip, read_bvh
 from .rotations import matrix_to_quat, quat_continuity
 from .solution import Solution
 from .stacks import mat_mul, mat_t_mul
+from .units import scaled
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,7 @@ def scene_fps(fps: float) -> tuple[int, float]:
     return int(np.ceil(fps)), float(np.ceil(fps) / fps)
 
 
-def file_points(path: str | Path, csv_up_axis: str = "auto", layout: str | None = None
+def file_points(path: str | Path, csv_up_axis: str = "auto", layout: str | None = None, scale: float = 1.0
                 ) -> tuple[list[str], np.ndarray, float, str]:
     """(names, positions [T,N,3] in Blender axes, fps or 0 when the file has none, layout name or "") of
     every point of a tracks file: joints and End Sites of ``.npz``/``.bvh`` tracks, every named point
@@ -129,7 +130,8 @@ def file_points(path: str | Path, csv_up_axis: str = "auto", layout: str | None 
     A ``.npy`` needs ``layout`` (a name of pose2rot_core.layouts); other point sets whose points are
     exactly a layout's, by name, are that layout; FreeMoCap output is read from its recording when
     its body file (``output_data/mediapipe_body_3d_xyz.npy``) is given. Samples of
-    confidence below placeholders.MIN_CONFIDENCE are NaN (no data), as the solver counts them."""
+    confidence below placeholders.MIN_CONFIDENCE are NaN (no data), as the solver counts them. The
+    positions are multiplied by ``scale`` (units.scaled: file units to the scene's)."""
     from .layouts import named_layout
     from .pointsets import FREEMOCAP_BODY, PointSet, detect_up, load_points
     from .placeholders import gate_low_confidence
@@ -139,7 +141,8 @@ def file_points(path: str | Path, csv_up_axis: str = "auto", layout: str | None 
 
     path = Path(path)
     if path.name == FREEMOCAP_BODY or path.suffix.lower() == ".npy":
-        return _point_set_points(path, layout)
+        names, positions, fps, named = _point_set_points(path, layout)
+        return names, scaled(positions, scale), fps, named
     if path.suffix.lower() in CSV_SUFFIXES:
         csv = read_csv_points(tracks_path(path))
         points = PointSet(tuple(csv.names), csv.positions, csv.fps, confidence=csv.confidence, source=path.name,
@@ -151,7 +154,7 @@ def file_points(path: str | Path, csv_up_axis: str = "auto", layout: str | None 
         up, fps = points.up, points.fps
     positions, _ = gate_low_confidence(points.positions, points.confidence)
     named = points.layout or named_layout(points.names)  # points exported with a layout's own names
-    return list(points.names), positions @ axis_change(up, "z").T, fps, named.name if named else ""
+    return list(points.names), scaled(positions @ axis_change(up, "z").T, scale), fps, named.name if named else ""
 
 
 def bvh_of(path: str | Path) -> BvhClip | None:
@@ -160,13 +163,13 @@ def bvh_of(path: str | Path) -> BvhClip | None:
     return read_bvh(path) if Path(path).suffix.lower() == ".bvh" else None
 
 
-def tip_rest_offsets(clip: BvhClip | None) -> dict[str, list[float]]:
-    """{bone tip: its rest offset from its joint [3], Blender axes} of the End Sites of a BVH clip
-    (see bvh_of; a joint may have several, which Blender's importer keeps only one of, as the bone's
-    tail); {} for no clip."""
+def tip_rest_offsets(clip: BvhClip | None, scale: float = 1.0) -> dict[str, list[float]]:
+    """{bone tip: its rest offset from its joint [3], Blender axes, times ``scale`` (as file_points
+    scales the points)} of the End Sites of a BVH clip (see bvh_of; a joint may have several, which
+    Blender's importer keeps only one of, as the bone's tail); {} for no clip."""
     if clip is None:
         return {}
-    offsets = np.asarray(clip.end_offsets, np.float64).reshape(-1, 3) @ axis_change("y", "z").T
+    offsets = scaled(np.asarray(clip.end_offsets, np.float64).reshape(-1, 3) @ axis_change("y", "z").T, scale)
     return {name: [float(v) for v in offset] for name, offset in zip(clip.end_names, offsets)}
 
 

@@ -2,7 +2,8 @@
 bones are a constant factor off their skeleton's (centimetres against metres, inches, ...).
 
 :func:`scale_problem` decides and words such a mismatch once; each interface adds the fix in its
-own words (``--scale`` on the command line, scaling the empties or the armature in Blender).
+own words (``--scale`` on the command line, Import Tracks' Scale or a scaled parent of the empties in
+Blender); :func:`scaled` applies a factor.
 """
 from __future__ import annotations
 
@@ -144,12 +145,21 @@ def scale_problem(tracks: Tracks, tracks_bones: str = "the tracks' bones",
     return ScaleProblem(what, scale.factor, refused(scale))
 
 
-def scale_tracks(tracks: Tracks, factor: float) -> Tracks:
-    """Tracks with joint and bone-tip positions multiplied by ``factor`` (the skeleton is unchanged)."""
+def scaled(values: np.ndarray, factor: float) -> np.ndarray:
+    """``values`` (positions or offsets, any shape [...,3]) multiplied by ``factor``, which must be a
+    positive number: the scale that brings tracks in other units to their rig's (the command line's
+    ``--scale``, Blender's Import Tracks ``Scale``)."""
     if not (np.isfinite(factor) and factor > 0):
         raise Pose2RotError(f"scale factor must be a positive number, got {factor}")
-    ends = None if tracks.end_positions is None else tracks.end_positions * factor
-    return replace(tracks, positions=tracks.positions * factor, end_positions=ends)
+    return values * factor
+
+
+def scale_tracks(tracks: Tracks, factor: float) -> Tracks:
+    """Tracks with joint and bone-tip positions multiplied by ``factor`` (see scaled; the skeleton is
+    unchanged)."""
+    positions = scaled(tracks.positions, factor)
+    ends = None if tracks.end_positions is None else scaled(tracks.end_positions, factor)
+    return replace(tracks, positions=positions, end_positions=ends)
 
 
 def auto_scale(tracks: Tracks) -> float:

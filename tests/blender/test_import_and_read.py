@@ -67,6 +67,28 @@ def test_solve_from_imported_bvh_tracks():
     assert np.abs(pose_points(rig, frames) - want).max() / np.ptp(want.reshape(-1, 3), axis=0).max() < 1e-4
 
 
+def test_import_tracks_scale_brings_a_centimetre_file_to_a_metre_rig():
+    """A rig imported in metres (Blender's BVH importer, Scale 0.01) and the same file's tracks in
+    centimetres: the solve refuses, saying to import again with Import Tracks' Scale at 0.01 or to
+    parent the empties to a scaled empty (it said to scale the empties, which does not move keyed
+    empties); imported with Scale 0.01 the bones follow the rig's clip."""
+    assert bpy.ops.import_anim.bvh(filepath=str(clip_path()), update_scene_fps=True, global_scale=0.01) == {'FINISHED'}
+    src = bpy.context.active_object
+    rig = rest_copy(src)
+    assert bpy.ops.pose2rot.import_tracks(filepath=str(clip_path()), collection_name="cm") == {'FINISHED'}
+    bpy.context.scene.frame_end = 20
+    with pytest.raises(RuntimeError, match=r"measure 100× .* import the tracks again with Import Tracks' Scale at "
+                                           r"0\.01, or parent the empties to an empty at the world origin scaled by "
+                                           r"0\.01"):
+        bpy.ops.pose2rot.solve_rotations(armature=rig.name, tracks_collection="cm")
+    assert bpy.ops.pose2rot.import_tracks(filepath=str(clip_path()), collection_name="m", global_scale=0.01,
+                                          set_scene=False) == {'FINISHED'}
+    assert bpy.ops.pose2rot.solve_rotations(armature=rig.name, tracks_collection="m") == {'FINISHED'}
+    frames = scene_frames()[::5]
+    want = pose_points(src, frames)
+    assert np.abs(pose_points(rig, frames) - want).max() / np.ptp(want.reshape(-1, 3), axis=0).max() < 1e-4
+
+
 def test_bulk_and_per_frame_reads_agree():
     """Keys on every frame are read in bulk; sparse keys, and as many keys as frames but one frame
     later, are evaluated; a parented empty goes through frame_set. All equal matrix_world per frame."""
