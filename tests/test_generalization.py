@@ -388,17 +388,9 @@ def test_random_rigs_split_into_twist_segments_keep_their_orientations(seed, J):
     middle joint taking half the child's twist): the split bones come out as the unsplit ones,
     within half a degree (at most 0.24 over 600 such rigs; 14 degrees before the split bones read
     their roll past the segments)."""
-    from _humanoid import as_clip
     from pose2rot_core.variants import limb_bones
 
-    rng = np.random.default_rng(seed)
-    parents = [-1] + [int(rng.integers(max(0, j - 2), j)) for j in range(1, J)]  # long chains
-    rest = np.zeros((J, 3))
-    for j in range(1, J):
-        d = rng.normal(size=3)
-        rest[j] = rest[parents[j]] + d / np.linalg.norm(d) * rng.uniform(0.3, 1.0)
-    sk = Skeleton(tuple(f"j{j}" for j in range(J)), np.array(parents), rest)
-    clip = as_clip(sk, smooth_rotations(rng, 60, J, amplitude=0.5), np.zeros((60, 3)))
+    clip = _random_chains_clip(np.random.default_rng(seed), J, 60)
     assume(limb_bones(clip))
     assert _split_bones_turn(clip, 0) < 0.5
 
@@ -420,19 +412,26 @@ def test_random_rigs_split_into_twist_segments_stay_straight_under_jitter(seed, 
     bone split in two, under 0.5 % jitter: no kink at the segments beyond 2 deg (at most 1.05 over
     80 such rigs; 2-11 deg before the bones aimed past them), and positions nearer the clean ones
     than the tracks."""
-    from _humanoid import as_clip
     from pose2rot_core.variants import limb_bones
 
     rng = np.random.default_rng(seed)
+    clip = _random_chains_clip(rng, J, 120)
+    assume(limb_bones(clip))
+    assert _largest_kink_at_segments(make_variant(clip, "twist_segments", rng), seed, 0.005) < 2.0
+
+
+def _random_chains_clip(rng: np.random.Generator, J: int, T: int):
+    """A clip of ``T`` frames on a random tree of ``J`` joints, each hanging from one of the two
+    joints before it (long chains with branches), bones 0.3-1 units long, in smooth random motion."""
+    from _humanoid import as_clip
+
     parents = [-1] + [int(rng.integers(max(0, j - 2), j)) for j in range(1, J)]
     rest = np.zeros((J, 3))
     for j in range(1, J):
         d = rng.normal(size=3)
         rest[j] = rest[parents[j]] + d / np.linalg.norm(d) * rng.uniform(0.3, 1.0)
     sk = Skeleton(tuple(f"j{j}" for j in range(J)), np.array(parents), rest)
-    clip = as_clip(sk, smooth_rotations(rng, 120, J, amplitude=0.5), np.zeros((120, 3)))
-    assume(limb_bones(clip))
-    assert _largest_kink_at_segments(make_variant(clip, "twist_segments", rng), seed, 0.005) < 2.0
+    return as_clip(sk, smooth_rotations(rng, T, J, amplitude=0.5), np.zeros((T, 3)))
 
 
 def _largest_kink_at_segments(clip, seed: int, noise: float) -> float:
