@@ -72,3 +72,24 @@ def test_write_whole_keeps_links_modes_and_read_only_files(tmp_path):
     with pytest.raises(Pose2RotError, match="cannot write map file .*Permission denied"):
         save_map(real, BoneMap(bones={"hip": "root"}))
     assert '"pelvis"' in real.read_text()
+
+
+def test_sigterm_while_writing_leaves_no_part_file(tmp_path, capsys, monkeypatch):
+    """SIGTERM (a job manager's stop) while solve writes its BVH left the hidden half-written .part file
+    beside the output; Ctrl-C did not. It now stops as Ctrl-C does, nothing left, one line, exit 143."""
+    import signal
+
+    clip = small_clip(tmp_path / "clip.bvh")
+    out = tmp_path / "out.bvh"
+
+    def stopped(*_args, **_kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)                       # the header is written, then the stop
+        return ""
+
+    monkeypatch.setattr(bvh_module, "format_rows", stopped)
+    previous = signal.getsignal(signal.SIGTERM)
+    code, _, err = run(["solve", clip, "--out", out], capsys)
+    assert (code, err.strip()) == (143, "pose2rot: stopped (SIGTERM)")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.bvh"]
+    assert signal.getsignal(signal.SIGTERM) is previous           # the handler is the command's only
+

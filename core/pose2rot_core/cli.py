@@ -8,7 +8,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Sequence
@@ -591,14 +593,36 @@ def _reader_gone() -> int:
     return 141
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a job manager's stop, ``timeout``): the command stops as on Ctrl-C, what it was writing
+    removed, with the status of a process ended by SIGTERM (128 + 15)."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated
+
+
+@contextlib.contextmanager
+def _stop_on_sigterm():
+    """SIGTERM raises Terminated while inside (in the main thread, where Python runs signal handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     given = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(_join_negative_values([a for a in given if a != "--debug"]))
     args.debug = "--debug" in given  # before the command or after it, as users write it
     try:
-        with contextlib.nullcontext() if args.debug else np.errstate(all="ignore"):  # numpy's lines before ours
-            return int(args.func(args) or 0)
+        with contextlib.nullcontext() if args.debug else np.errstate(all="ignore"), _stop_on_sigterm():
+            return int(args.func(args) or 0)                                # numpy's lines before ours
     except OptionError as e:
         print(f"pose2rot: error: {e.worded(names('cli'))}", file=sys.stderr)
         return 2
@@ -610,6 +634,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as e:
         print(f"pose2rot: error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), file=sys.stderr)
         return 2
+    except Terminated:
+        print("pose2rot: stopped (SIGTERM)", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         print("pose2rot: interrupted", file=sys.stderr)
         return 130
