@@ -93,3 +93,31 @@ def test_sigterm_while_writing_leaves_no_part_file(tmp_path, capsys, monkeypatch
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.bvh"]
     assert signal.getsignal(signal.SIGTERM) is previous           # the handler is the command's only
 
+
+@pytest.mark.parametrize("command", ["solve", "eval", "tracks"])
+def test_an_output_folder_that_cannot_be_written_is_refused_before_any_work(tmp_path, capsys, monkeypatch,
+                                                                            command):
+    """An --out (or --plot) folder where no file can be created was found only after the whole solve (12 s
+    on a long clip): now before any clip is read, in the words of the flag."""
+    import tempfile
+
+    clip = small_clip(tmp_path / "clip.bvh")
+
+    def refused(*_args, **kwargs):
+        if kwargs.get("dir") == tmp_path / "ro":
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+        return real(*_args, **kwargs)
+
+    def no_reading(*_args, **_kwargs):
+        raise AssertionError("read before the output was checked")
+
+    real = tempfile.TemporaryFile
+    (tmp_path / "ro").mkdir()
+    monkeypatch.setattr(tempfile, "TemporaryFile", refused)
+    monkeypatch.setattr("pose2rot_core.bvh.read_bvh", no_reading)
+    monkeypatch.setattr("pose2rot_core.tracks_io.load_tracks", no_reading)
+    flag, target = {"solve": ("--out", "x.bvh"), "eval": ("--plot", "x.png"), "tracks": ("--out", "x.npz")}[command]
+    out = tmp_path / "ro" / target
+    code, _, err = run([command, clip, flag, out], capsys)
+    assert code == 2 and err.count("\n") == 1, err
+    assert f"{flag} {out}: cannot write in the directory '{out.parent}' (Permission denied)" in err, err

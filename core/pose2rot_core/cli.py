@@ -84,7 +84,26 @@ def _output_path(text: str, suffixes: tuple[str, ...], option: str = "--out", in
         raise Pose2RotError(f"{option} must end in {' or '.join(suffixes)}, got '{out.name}'")
     if not out.parent.is_dir():
         raise Pose2RotError(f"{option} {out}: the directory '{out.parent}' does not exist; create it first")
+    _check_writable(out, option)
     return out
+
+
+def _check_writable(out: Path, option: str) -> None:
+    """Refuse, before any work, an output ``out`` that could not be written at the end: a file there
+    that is read-only, or a directory in which no file can be created (the result is written beside it
+    and put in its place). A device or pipe is written directly, and not checked."""
+    import tempfile
+
+    if out.exists() and not out.is_file():
+        return
+    if out.is_file() and not os.access(out, os.W_OK):
+        raise Pose2RotError(f"{option} {out} is read-only: make it writable, or write to another file")
+    try:
+        with tempfile.TemporaryFile(dir=out.parent):
+            pass
+    except OSError as e:
+        raise Pose2RotError(f"{option} {out}: cannot write in the directory '{out.parent}' "
+                            f"({e.strerror or e}): choose a directory you can write to") from None
 
 
 #: flags that only the network solvers read
