@@ -238,6 +238,7 @@ def test_eval_over_several_clips_keeps_the_results_of_the_good_ones(clip, tmp_pa
     code, stdout, err = run(["eval", clip, bad, clip], capsys)
     assert code == 1 and stdout.count("clip.bvh") >= 2, err
     assert f"pose2rot: error: not evaluated: {bad}: " in err and "unbalanced braces" in err
+    assert err.count(str(bad)) == 1, err                  # named once ('bad.bvh: bad.bvh: line 3 ...' before)
     code, stdout, err = run(["eval", bad], capsys)
     assert code == 2 and stdout == "" and err.count("\n") == 1
     code, stdout, err = run(["eval", bad, bad], capsys)

@@ -394,7 +394,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         except Pose2RotError as e:
             if len(args.clips) == 1:
                 raise
-            failed.append(f"{path}: {e}")
+            failed.append(str(e) if str(e).startswith((path, Path(path).name)) else f"{path}: {e}")
     if not scores:
         raise Pose2RotError(f"no clip could be evaluated: {failed[0]}" + (f" (and {len(failed) - 1} more)"
                                                                           if len(failed) > 1 else ""))
