@@ -572,3 +572,18 @@ def test_a_layout_skeleton_says_when_the_points_leave_its_rigid_shape(tmp_path, 
     sk = noisy.skeleton
     noise = estimate_noise(noisy.positions, np.asarray(sk.parents), np.linalg.norm(sk.offsets, axis=-1), sk.height)
     assert _shape_change(noisy, solve(noisy), noise / sk.height, None) == 0.0
+
+
+def test_solving_a_layout_draws_the_solve_s_progress(tmp_path, capsys, monkeypatch):
+    """solve of a point set called the solver without the progress callback: no bar at all, where solve
+    of a BVH draws one. The layout's solve now reports its progress to the command line's bar."""
+    from pose2rot_core import cli
+
+    seen: list[float] = []
+    monkeypatch.setattr(cli, "_progress_bar", lambda desc: (lambda fraction, message: seen.append(fraction),
+                                                            lambda: None))
+    X = _smpl_motion(np.random.default_rng(0), T=30)
+    np.save(tmp_path / "m.npy", X)
+    code, _, err = _run(["solve", tmp_path / "m.npy", "--layout", "humanml3d22", "--out", tmp_path / "o.bvh"], capsys)
+    assert code == 0, err
+    assert seen and max(seen) > 0.5, seen

@@ -27,21 +27,53 @@ from .wording import WARNING_PREFIX, cli_line, label, names, notes_for, tracks_w
 
 
 # ------------------------------------------------------------------------------ helpers
+#: seconds a step runs before its progress bar shows (a short clip's steps draw none)
+PROGRESS_DELAY = 1.0
+
+
 def _progress_bar(total_desc: str):
-    """A progress callback (fraction, message) drawing a tqdm bar on stderr when tqdm is installed."""
+    """A progress callback (fraction, message) drawing a tqdm bar on stderr when tqdm is installed and
+    stderr is a terminal, shown once the step has run PROGRESS_DELAY seconds; (callback, close)."""
     try:
         from tqdm import tqdm
     except ImportError:
         return None, lambda: None
-    bar = tqdm(total=100, desc=total_desc, unit="%", leave=False, file=sys.stderr,
+    bar = tqdm(total=100, desc=total_desc, unit="%", leave=False, file=sys.stderr, delay=PROGRESS_DELAY,
                disable=not sys.stderr.isatty())
 
     def update(fraction: float, message: str) -> None:
-        bar.n = int(round(100 * fraction))
         bar.set_postfix_str(message, refresh=False)
-        bar.refresh()
+        bar.update(int(round(100 * fraction)) - bar.n)        # drawn once past the delay
 
     return update, bar.close
+
+
+@contextlib.contextmanager
+def step_shown(desc: str):
+    """While inside, a step without a measure of its progress (reading a file, writing one) shows as
+    ``desc`` and the seconds it has taken on stderr, once it has run PROGRESS_DELAY seconds (a tqdm
+    bar redrawn by a thread; nothing without tqdm or a terminal)."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        yield
+        return
+    done = threading.Event()
+    bar = tqdm(desc=desc, bar_format="{desc}: {elapsed}", leave=False, file=sys.stderr, delay=PROGRESS_DELAY,
+               disable=not sys.stderr.isatty())
+
+    def redraw() -> None:
+        while not done.wait(0.5):
+            bar.update(0)                                     # drawn once past the delay
+
+    drawer = threading.Thread(target=redraw, daemon=True)
+    drawer.start()
+    try:
+        yield
+    finally:
+        done.set()
+        drawer.join()
+        bar.close()
 
 
 def _parse_frames(text: str | None, num_frames: int, first_frame: int = 0) -> tuple[int, int]:
@@ -244,7 +276,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
                             + ("and write a Z-up CSV in the rig's axes ((x, y, z) -> (x, z, -y))" if csv else
                                "or turn the output with --up"))
     report: list[str] = []
-    tracks = _checked_scale(_solve_tracks(args, report), args, report)
+    with step_shown(f"reading {Path(args.tracks).name}"):
+        tracks = _checked_scale(_solve_tracks(args, report), args, report)
     if args.reference:
         frame = args.reference_frame or 0
         reference = _reference_from_bvh(tracks, args.reference, frame)
@@ -260,9 +293,10 @@ def cmd_solve(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - t0
     tracks = tracks.frames(start, stop)
     error = sol.check.max_error_percent  # against the samples that were data (solve always checks)
-    write_solution(out, sol, tracks.fps, tracks.up_axis, args.up or tracks.up_axis,
-                   order or tracks.rotation_orders, tracks.end_parents, tracks.end_rest_offsets,
-                   list(tracks.end_names) or None)
+    with step_shown(f"writing {out.name}"):
+        write_solution(out, sol, tracks.fps, tracks.up_axis, args.up or tracks.up_axis,
+                       order or tracks.rotation_orders, tracks.end_parents, tracks.end_rest_offsets,
+                       list(tracks.end_names) or None)
     for line in notes_for(report + sol.report, "cli"):
         print(cli_line(line), file=sys.stderr)
     against = ("the input tracks, which were smoothed before solving" if tracks_were_smoothed(sol.report)
@@ -388,7 +422,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     scores, failed = [], []
     for path in args.clips:
         try:
-            clip = read_bvh(_clip_path(path, "eval"))
+            with step_shown(f"reading {Path(path).name}"):
+                clip = read_bvh(_clip_path(path, "eval"))
             scores.extend(evaluate_clip(clip, proto, options, noise=args.noise, seed=args.seed or 0)
                           for proto in protocols)
         except Pose2RotError as e:
@@ -496,9 +531,11 @@ def cmd_tracks(args: argparse.Namespace) -> int:
     from .tracks_io import save_tracks, tracks_from_bvh
 
     out = _output_path(args.out, (".npz",), inputs=(args.clip,))
-    clip = read_bvh(_clip_path(args.clip, "tracks"))
+    with step_shown(f"reading {Path(args.clip).name}"):
+        clip = read_bvh(_clip_path(args.clip, "tracks"))
     tracks = tracks_from_bvh(clip, args.reference_frame, "--reference-frame")
-    save_tracks(out, tracks)
+    with step_shown(f"writing {out.name}"):
+        save_tracks(out, tracks)
     print(f"wrote {tracks.num_frames} frames x {tracks.skeleton.num_joints} joints"
           f" (+{len(clip.end_parents)} end sites) -> {out}")
     return 0

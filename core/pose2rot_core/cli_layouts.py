@@ -44,7 +44,7 @@ def cmd_solve_points(args: argparse.Namespace, options: SolveOptions, out: Path,
     """``solve`` for point sets: a layout on its own, or a rig through a map, as ``options`` say (made fit
     for points: SolveOptions.for_points); written to the checked ``out``, Y up unless --up says otherwise,
     in the rig's rotation orders unless ``order``, the checked --order."""
-    from .cli import _parse_frames, furthest_from_track
+    from .cli import _parse_frames, _progress_bar, furthest_from_track, step_shown
     from .export import write_solution
     from .pointsets import check_points, load_points
     from .wording import cli_line, notes_for
@@ -53,18 +53,24 @@ def cmd_solve_points(args: argparse.Namespace, options: SolveOptions, out: Path,
     _check_point_arguments(args)
     report: list[str] = []
     layout = get_layout(args.layout) if args.layout else None
-    points = load_points(args.tracks, layout, up=args.up_axis, fps=args.fps, report=report, check=False)
+    with step_shown(f"reading {Path(args.tracks).name}"):
+        points = load_points(args.tracks, layout, up=args.up_axis, fps=args.fps, report=report, check=False)
     start, stop = _parse_frames(args.frames, points.num_frames, points.first_frame)
     points = points.frames(start, stop)
     check_points(points)
     t0 = time.perf_counter()
-    if args.map:
-        sol, tracks, ends, mapped, orders = _solve_on_rig(args, points, options, report)
-    else:
-        sol, tracks, ends, mapped = _solve_layout(points, options, report)
-        orders = None
+    update, close = _progress_bar(f"solve ({options.solver})")
+    try:
+        if args.map:
+            sol, tracks, ends, mapped, orders = _solve_on_rig(args, points, options, report, update)
+        else:
+            sol, tracks, ends, mapped = _solve_layout(points, options, report, update)
+            orders = None
+    finally:
+        close()
     seconds = time.perf_counter() - t0
-    write_solution(out, sol, points.fps, "y", args.up or "y", order or orders, ends[0], ends[1])
+    with step_shown(f"writing {out.name}"):
+        write_solution(out, sol, points.fps, "y", args.up or "y", order or orders, ends[0], ends[1])
     err, furthest = furthest_from_track(sol, tracks, mapped)
     where = None if furthest is None else tracks.skeleton.names[furthest]
     lines = notes_for(report + sol.report, "cli")
@@ -106,16 +112,21 @@ def _check_point_arguments(args: argparse.Namespace) -> None:
                             "a rig (--skeleton RIG.bvh --map MAP.json); a layout's own skeleton has a T-pose rest")
 
 
-def _solve_layout(points, options: SolveOptions, report: list[str]):
+def _solve_layout(points, options: SolveOptions, report: list[str], progress=None):
+    """(the Solution of the layout's own skeleton on ``points``, its tracks, its End Sites (parents,
+    offsets), the joints on points); ``progress`` (fraction, message) as the solve goes."""
     from .layout_rig import layout_tracks, leaf_tips
     from .solvers import solve
 
     tracks = layout_tracks(points, report)
-    sol = solve(tracks, options)
+    sol = solve(tracks, options, progress=progress)
     return sol, tracks, leaf_tips(tracks.skeleton), np.arange(tracks.skeleton.num_joints)
 
 
-def _solve_on_rig(args: argparse.Namespace, points, options: SolveOptions, report: list[str]):
+def _solve_on_rig(args: argparse.Namespace, points, options: SolveOptions, report: list[str], progress=None):
+    """(the Solution of --skeleton driven by ``points`` through --map, the retargeted tracks, the rig's End
+    Sites (parents, offsets), the joints on points [J] bool, the rig's rotation orders); ``progress``
+    (fraction, message) as the solve goes."""
     from .bonemap import load_map
     from .bvh import read_bvh
     from .retarget import retarget_tracks, solve_retargeted
@@ -127,7 +138,7 @@ def _solve_on_rig(args: argparse.Namespace, points, options: SolveOptions, repor
                              end_parents=rig.end_parents, end_offsets=rig.end_offsets,
                              end_names=tuple(rig.end_names), rig_name=Path(args.skeleton).name,
                              smooth=options.smooth, report=report)
-    sol = solve_retargeted(result, options)
+    sol = solve_retargeted(result, options, progress=progress)
     names = rig.skeleton.names
     mapped = np.array([bone_map.is_direct(n) for n in names])
     return sol, result.tracks, (rig.end_parents, rig.end_offsets), mapped, rig.orders
