@@ -167,12 +167,15 @@ def load_rig(rig: Path | None, clip: Path, armature: str):
 
 @dataclass(frozen=True)
 class BvhRig:
-    """What a BVH rig says that Blender's import of it does not keep: each joint's rotation order,
-    and the joints whose End Site has no length (Blender makes their bones 0.1 long; written back,
-    the End Site stays at the joint)."""
+    """What a BVH rig says that Blender's import of it does not keep: each joint's rotation order, and its
+    End Sites as the file has them (``end_joints``: each one's joint by name; ``end_offsets`` [E,3]: from
+    that joint, in the file's Y-up axes; ``end_names``): several at one joint, one at a joint with
+    children, one of no length, where Blender's bones give one tail per leaf bone."""
 
     orders: dict[str, str]
-    tips_at_joint: frozenset[str]
+    end_joints: tuple[str, ...] = ()
+    end_offsets: tuple[tuple[float, float, float], ...] = ()
+    end_names: tuple[str, ...] = ()
 
 
 def bvh_rig(source: Path) -> BvhRig:
@@ -180,21 +183,26 @@ def bvh_rig(source: Path) -> BvhRig:
     from pose2rot_core.bvh import read_bvh
 
     if source.suffix.lower() != ".bvh":
-        return BvhRig({}, frozenset())
+        return BvhRig({})
     bvh = read_bvh(source)
     names = bvh.skeleton.names
-    at_joint = [names[j] for j, off in zip(bvh.end_parents, bvh.end_offsets) if not off.any()]
-    return BvhRig(dict(zip(names, bvh.orders)), frozenset(at_joint))
+    return BvhRig(dict(zip(names, bvh.orders)), tuple(names[j] for j in bvh.end_parents),
+                  tuple(tuple(map(float, off)) for off in bvh.end_offsets), tuple(bvh.end_names))
 
 
 def export_bvh(path: Path, plan, rig: BvhRig, order: str | None, up: str, fps: float) -> None:
-    """The plan's keys as a BVH: the rig's joints (bone heads), End Sites at the leaf bones' tails (at
-    the joint where the rig BVH's own End Site is, ``rig``); in ``order``, else the rig's rotation
-    order per joint (none known: the default order)."""
+    """The plan's keys as a BVH: the rig's joints (bone heads) and End Sites (those of the rig BVH, as
+    it has them, where its joints are the plan's bones; else the leaf bones' tails); in ``order``, else
+    the rig's rotation order per joint (none known: the default order)."""
     import numpy as np
+    from pose2rot_core.axes import axis_change
     from pose2rot_core.export import write_solution
 
     orders = [rig.orders.get(n, "") for n in plan.bone_names] if rig.orders else []
-    at_joint = np.array([plan.bone_names[j] in rig.tips_at_joint for j in plan.end_parents], bool)
-    offsets = np.where(at_joint[:, None], 0.0, plan.end_offsets) if at_joint.size else plan.end_offsets
-    write_solution(path, plan.solution, fps, "z", up, order or orders, plan.end_parents, offsets)
+    index = {n: j for j, n in enumerate(plan.bone_names)}
+    if rig.end_joints and all(n in index for n in rig.end_joints):   # the plan is Z up, as Blender is
+        parents = np.array([index[n] for n in rig.end_joints], np.int64)
+        offsets, names = np.array(rig.end_offsets, float) @ axis_change("y", "z").T, list(rig.end_names)
+    else:
+        parents, offsets, names = plan.end_parents, plan.end_offsets, None
+    write_solution(path, plan.solution, fps, "z", up, order or orders, parents, offsets, names)

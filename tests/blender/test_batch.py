@@ -513,3 +513,31 @@ def test_points_without_a_rig_are_told_to_give_one(tmp_path):
     row = " ".join(_summary_row(proc.stdout, "points.npz"))
     assert "no rig for points.npz: its points have no skeleton of their own: pass --rig" in row, proc.stdout
     assert "--skeleton" not in row
+
+def test_every_end_site_of_the_clip_is_written(tmp_path):
+    """--bvh wrote one End Site per leaf bone (Blender's tails): several End Sites at one joint became
+    one, and a joint with children lost its own (boxing.bvh: 11 -> 5). The rig BVH's End Sites are now
+    written as it has them, those at leaf joints where the clip puts them."""
+    clip = zyx_clip(tmp_path / "ends.bvh")
+    original = read_bvh(clip)
+    ends = np.array([2, 4, 4, 6, 3])                       # two at the hand, one at the arm (the hand's parent)
+    offsets = np.array([[0, 0.1, 0], [0.08, 0, 0], [0.06, 0.03, 0], [0, 0, 0.1], [0, 0.05, 0.02]])
+    write_bvh(clip, original.skeleton, original.rotations, original.root_translation, fps=30.0, order="ZYX",
+              end_parents=ends, end_offsets=offsets)
+    source = read_bvh(clip)
+    proc = _run(clip, "--out", tmp_path / "out", "--bvh")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    written = read_bvh(tmp_path / "out" / "ends.bvh")
+
+    def sites(bvh) -> dict:
+        """(joint, offset) -> the End Site's positions [T,3], of the End Sites at leaf joints."""
+        names, at = bvh.skeleton.names, bvh.end_site_positions()
+        return {(names[j], tuple(np.round(o, 6))): at[:, k] for k, (j, o) in enumerate(zip(bvh.end_parents,
+                                                                                             bvh.end_offsets))}
+
+    got, want = sites(written), sites(source)
+    assert sorted(got) == sorted(want)                     # the arm's End Site too, at its offset
+    for key in want:
+        if key[0] != "arm":                                # its place turns with the arm's roll
+            np.testing.assert_allclose(got[key], want[key], atol=1e-4)
+
