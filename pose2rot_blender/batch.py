@@ -56,7 +56,7 @@ TRACK_SUFFIXES = (".npz", ".csv", ".tsv", ".bvh", ".npy")
 def _parser() -> argparse.ArgumentParser:
     from pose2rot_core.cli import OneLineParser, add_solver_arguments
 
-    ap = OneLineParser(prog="pose2rot batch", name="pose2rot batch",
+    ap = OneLineParser(prog=how_run(), name="pose2rot batch",
                        description="Solve track files onto a rig, one .blend (and BVH) per clip.")
     ap.add_argument("tracks", nargs="+", help="track files (.npz/.csv/.tsv/.bvh/.npy), FreeMoCap recording folders, or "
                                               "folders holding them")
@@ -511,6 +511,18 @@ def readable(name: str) -> str:
         return name
     except UnicodeEncodeError:
         return os.fsencode(name).decode("latin-1")
+
+
+def how_run() -> str:
+    """The command that runs this batch as the user ran it (the usage line and the errors show it): Blender
+    with the script given to ``--python``, or Python with the script (the bpy module)."""
+    import bpy
+
+    argv = sys.argv
+    if bpy.app.binary_path:
+        script = argv[argv.index("--python") + 1] if "--python" in argv[:-1] else str(Path(__file__).resolve())
+        return f"blender -b --python {script} --"
+    return f"python {argv[0] if argv and argv[0].endswith('.py') else Path(__file__).resolve()}"
 
 
 def command_line() -> str:
