@@ -31,6 +31,7 @@ import contextlib
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -76,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                     help="clips converted at the same time, each in its own process (default: the number of CPU "
                          "cores)")
-    ap.add_argument("--worker", nargs=3, metavar=("CLIP", "RESULT", "NAME"), help=argparse.SUPPRESS)  # one clip
+    ap.add_argument("--worker", metavar="TASK", help=argparse.SUPPRESS)  # one clip: its task file (_task)
     return ap
 
 
@@ -85,7 +86,8 @@ class Job:
     """What every clip of a run shares: the rig file (None: each BVH clip's own skeleton), the armature
     of a .blend rig ('' for the only one), the output folder, the solve options, the BVH output
     (``bvh``, ``order``, ``up``), the layout of .npy points, the bone map (None: bones by name) and,
-    for BVH output, what the rig BVH says of its joints (BvhRig; None: each clip's own)."""
+    for BVH output, what the rig BVH says of its joints (BvhRig; None: each clip's own); ``run``: the
+    run's token in its staged file names (staging_stem)."""
 
     rig: Path | None
     armature: str
@@ -97,6 +99,7 @@ class Job:
     layout: str
     bone_map: BoneMap | None
     rig_bvh: BvhRig | None = None
+    run: str = ""
 
 
 def track_files(items: list[str]) -> list[Path]:
@@ -162,27 +165,29 @@ def batch_options(args: argparse.Namespace, learned: LearnedSettings) -> SolveOp
         raise e.worded(dict(option_labels(), **flags)) from None
 
 
-def clip_job(args: argparse.Namespace, options: SolveOptions, rig: Path | None) -> Job:
+def clip_job(args: argparse.Namespace, options: SolveOptions, rig: Path | None, run: str) -> Job:
     """The Job of the batch arguments ``args`` (as :func:`main` checked them: --order upper case) for
-    converting clips in this process onto the checked ``rig`` (the output folder absolute, the bone
-    map loaded, a rig BVH's rotation orders read once)."""
+    converting clips in this process onto the checked ``rig`` in the run ``run`` (Batch.run; the output
+    folder absolute, the bone map loaded, a rig BVH's rotation orders read once)."""
     from pose2rot_core.bonemap import load_map
 
     from .batch_rigs import bvh_rig
 
     return Job(rig, args.armature, Path(args.out).resolve(), options, args.bvh, args.order,
                args.up, args.layout, load_map(args.bone_map) if args.bone_map else None,
-               bvh_rig(rig) if args.bvh and rig is not None else None)
+               bvh_rig(rig) if args.bvh and rig is not None else None, run)
 
 
 @dataclass(frozen=True)
 class Batch:
     """The checked inputs of a run: the track files (absolute, each once), each one's output name,
-    and the rig file (None: each clip's own skeleton)."""
+    the rig file (None: each clip's own skeleton) and the run's token, which its staged files are named
+    with (another run into the same --out stages its own)."""
 
     files: list[Path]
     names: dict[Path, str]
     rig: Path | None
+    run: str = ""
 
 
 def checked_batch(args: argparse.Namespace) -> Batch:
@@ -206,7 +211,7 @@ def checked_batch(args: argparse.Namespace) -> Batch:
     if out.exists() and not out.is_dir():
         raise Pose2RotError(f"--out '{args.out}' is a file: give a folder (created when missing)")
     _writable_folder(out, args.out)
-    return Batch(files, names, rig)
+    return Batch(files, names, rig, secrets.token_hex(4))
 
 
 def _writable_folder(out: Path, given: str) -> None:
@@ -231,46 +236,87 @@ def convert(args: argparse.Namespace, options: SolveOptions, batch: Batch, argv:
     with the clips that ended."""
     from pose2rot_core.batch_summary import format_summary
 
-    files, names, rig = batch.files, batch.names, batch.rig
+    files, names = batch.files, batch.names
     ended: list = []
+    written: dict[str, list] = {}
     started = time.time()
     try:
         if len(files) > 1 and argv is not None:
-            in_workers(files, names, argv + (["--rig", str(rig)] if rig else []), args.jobs, ended)
+            in_workers(batch, argv, args.jobs, ended, written)
         else:
-            job = clip_job(args, options, rig)
+            job = clip_job(args, options, batch.rig, batch.run)
             for path in files:
-                _ended(ended, convert_one(path, job, names[path]), len(files))
+                _ended(ended, convert_one(path, job, names[path], written), len(files))
     except KeyboardInterrupt:
-        _account_for_stopped(files, names, Path(args.out).resolve(), ended, started)
-        raise Interrupted(ended, len(files)) from None
+        out = Path(args.out).resolve()
+        _account_for_stopped(batch, out, ended, started)
+        suffixes = (".blend", ".bvh") if args.bvh else (".blend",)
+        raise Interrupted(ended, len(files), _earlier_outputs(batch, out, suffixes, ended, started)) from None
     order = {clip_label(f): i for i, f in enumerate(files)}
-    results = sorted(ended, key=lambda r: order.get(r.clip, len(order)))
+    results = sorted(_replaced(ended, written), key=lambda r: order.get(r.clip, len(order)))
     print(format_summary(results))
     return results
 
 
-def _account_for_stopped(files: list[Path], names: dict[Path, str], out: Path, ended: list, started: float) -> None:
-    """After a stop: what the clips not reported converted left under their staged names is removed; one
-    that left none and whose .blend was put in place during this run (its last step, just before its
+def _account_for_stopped(batch: Batch, out: Path, ended: list, started: float) -> None:
+    """After a stop: what the clips not reported converted left under this run's staged names is removed;
+    one that left none and whose .blend was put in place during this run (its last step, just before its
     result is reported) counts as converted."""
     from pose2rot_core.batch_summary import ClipResult
 
     converted = {r.clip for r in ended if not r.failed}
-    for path in files:
-        label, blend = clip_label(path), out / f"{names[path]}.blend"
-        if label in converted or remove_staged(out, names[path]):
+    for path in batch.files:
+        label, blend = clip_label(path), out / f"{batch.names[path]}.blend"
+        if label in converted or remove_staged(out, batch.names[path], batch.run):
             continue
         if blend.is_file() and blend.stat().st_mtime >= started:
             ended[:] = [r for r in ended if r.clip != label] + [ClipResult(label)]
 
 
-class Interrupted(Exception):
-    """Ctrl-C or SIGTERM during a run: the ClipResults of the clips that ended (``ended``) of ``total``."""
+def _earlier_outputs(batch: Batch, out: Path, suffixes: tuple[str, ...], ended: list, started: float) -> list[str]:
+    """The output files (``suffixes``: the run's) in ``out`` of the clips a stopped run did not convert that
+    an earlier run wrote (put in place before this run ``started``): they are not this run's results."""
+    converted = {r.clip for r in ended if not r.failed}
+    found = [out / f"{batch.names[path]}{x}" for path in batch.files if clip_label(path) not in converted
+             for x in suffixes]
+    return [readable(p.name) for p in found if p.is_file() and p.stat().st_mtime < started]
 
-    def __init__(self, ended: list, total: int):
+
+def _replaced(results: list, written: dict[str, list]) -> list:
+    """``results`` with a clip reported converted whose outputs are no longer the files it put in place
+    (``written``: the (device, inode) of each, by clip) failed: another run writing into the same
+    --out replaced them with its own while this one ran."""
+    from dataclasses import replace
+
+    out = []
+    for r in results:
+        gone = [Path(p).name for p, mine in written.get(r.clip, []) if mine and tuple(mine) != _identity(Path(p))]
+        if not r.failed and gone:
+            r = replace(r, status="failed", message=f"another run writing into the same --out replaced "
+                        f"{readable(' and '.join(gone))} with its own outputs while this run ran: give each "
+                        "run its own --out, or run this one again")
+            print(f"{r.clip}: error: {r.message}", file=sys.stderr)
+        out.append(r)
+    return out
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the file ``path``, None when there is none: a file put in place by a rename
+    keeps it, one put there by another rename has another."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+class Interrupted(Exception):
+    """Ctrl-C or SIGTERM during a run: the ClipResults of the clips that ended (``ended``) of ``total``,
+    and the outputs in --out of clips not converted that an earlier run wrote (``earlier``)."""
+
+    def __init__(self, ended: list, total: int, earlier: list[str] | None = None):
         super().__init__(f"interrupted after {len(ended)} of {total} clips")
-        self.ended, self.total = ended, total
+        self.ended, self.total, self.earlier = ended, total, earlier or []
 
 
 def _ended(ended: list, result, total: int) -> None:
@@ -304,19 +350,23 @@ def output_names(files: list[Path]) -> dict[Path, str]:
     return names
 
 
-def in_workers(files: list[Path], names: dict[Path, str], argv: list[str], jobs: int, ended: list) -> None:
-    """Convert ``files`` ``jobs`` at a time, one worker process per clip running this script with
-    ``argv``, writing its outputs under its name in ``names``; each clip's ClipResult goes to ``ended``
-    as it ends, and its notes and errors are printed. On Ctrl-C the workers are stopped."""
+def in_workers(batch: Batch, argv: list[str], jobs: int, ended: list, written: dict[str, list]) -> None:
+    """Convert the clips of ``batch`` ``jobs`` at a time, one worker process per clip running this script
+    with ``argv``, writing its outputs under its name in ``batch.names``; each clip's ClipResult goes to
+    ``ended`` as it ends, the files it put in place to ``written`` (convert_one), and its notes and errors
+    are printed. On Ctrl-C the workers are stopped."""
     from concurrent.futures import as_completed
 
+    files = batch.files
     with tempfile.TemporaryDirectory(prefix="pose2rot_batch_") as tmp, ThreadPoolExecutor(jobs) as pool:
-        futures = [pool.submit(_worker, f, names[f], argv, Path(tmp) / f"{i}.json") for i, f in enumerate(files)]
+        futures = [pool.submit(_worker, f, _task(batch, f, Path(tmp) / f"{i}"), argv) for i, f in enumerate(files)]
         seen: set = set()
         try:
             for future in as_completed(futures):
                 seen.add(future)
-                _ended(ended, future.result(), len(files))
+                result, files_put = future.result()
+                written[result.clip] = files_put
+                _ended(ended, result, len(files))
         except KeyboardInterrupt:
             _STOPPING.set()
             for future in futures:
@@ -326,8 +376,18 @@ def in_workers(files: list[Path], names: dict[Path, str], argv: list[str], jobs:
             pool.shutdown(wait=True)
             for future in futures:                           # clips that ended as the run was stopped
                 if future not in seen and future.done() and not future.cancelled():
-                    ended.append(future.result())
+                    ended.append(future.result()[0])
             raise
+
+
+def _task(batch: Batch, path: Path, stem: Path) -> Path:
+    """Write what the worker for the clip ``path`` of ``batch`` converts to ``stem``.task.json, as JSON (a
+    file name is never read as an option, whatever it starts with): the clip, its output name, the rig, the
+    run's token and the file (``stem``.json) for its result; that task file's path."""
+    task = stem.with_suffix(".task.json")
+    task.write_text(json.dumps({"clip": str(path), "name": batch.names[path], "rig": batch.rig and str(batch.rig),
+                                "run": batch.run, "result": str(stem.with_suffix(".json"))}))
+    return task
 
 
 #: worker processes running, and whether the run is being stopped (Ctrl-C)
@@ -335,15 +395,16 @@ _RUNNING: set = set()
 _STOPPING = threading.Event()
 
 
-def _worker(path: Path, name: str, argv: list[str], result: Path):
-    """Run one worker for the clip ``path`` (absolute; outputs named ``name``) and read its
-    ClipResult from ``result``."""
+def _worker(path: Path, task: Path, argv: list[str]):
+    """Run one worker for the clip ``path`` (absolute) on the ``task`` file (_task) and read (its ClipResult,
+    the files it put in place) from the result file the task names."""
     import bpy
 
     from pose2rot_core.batch_summary import ClipResult
 
     script = [str(Path(__file__).resolve())]
-    args = [*argv, "--worker", str(path), str(result), name]
+    result = Path(json.loads(task.read_text())["result"])
+    args = [f"--worker={task}", *argv]                  # first: the batch's own '--' ends the options
     command = ([sys.executable, *script, *args] if not bpy.app.binary_path else
                [bpy.app.binary_path, "-b", "--python-exit-code", "1", "--python", *script, "--", *args])
     t0 = time.perf_counter()
@@ -356,16 +417,31 @@ def _worker(path: Path, name: str, argv: list[str], result: Path):
     label = clip_label(path)
     ended = _read_result(result)                             # the clip may have ended before a stop
     if _STOPPING.is_set() or _interrupted(proc.returncode, stderr):
-        return ended or ClipResult(label, seconds=time.perf_counter() - t0, status="failed", message="interrupted")
+        return ended or (ClipResult(label, seconds=time.perf_counter() - t0, status="failed", message="interrupted"),
+                         [])
     for text, stream in ((stdout, sys.stdout), (stderr, sys.stderr)):  # its notes, not Blender's banner
         print("".join(ln for ln in text.splitlines(True) if ln.startswith(label + ": ")), end="", file=stream,
               flush=True)
     if ended is not None:
         return ended
     print(stderr, end="", file=sys.stderr, flush=True)
-    last = (stderr.strip().splitlines() or ["no output"])[-1]
     return ClipResult(label, seconds=time.perf_counter() - t0, status="failed",
-                      message=f"the worker process ended with code {proc.returncode} ({last})")
+                      message=_worker_end(proc.returncode, stderr)), []
+
+
+def _worker_end(returncode: int, stderr: str) -> str:
+    """Why a worker that wrote no result ended, from its exit status and its last line of ``stderr``: a
+    signal named (SIGKILL: what a system out of memory sends)."""
+    last = (stderr.strip().splitlines() or ["no output"])[-1]
+    if returncode >= 0:
+        return f"the worker process ended with code {returncode} ({last})"
+    try:
+        name = signal.Signals(-returncode).name
+    except ValueError:
+        name = f"signal {-returncode}"
+    why = (": the system stops processes so when it runs out of memory; try fewer --jobs at a time"
+           if returncode == -getattr(signal, "SIGKILL", 9) else "")
+    return f"the worker process was killed by {name}{why} ({last})"
 
 
 def _interrupted(returncode: int, stderr: str) -> bool:
@@ -377,29 +453,33 @@ def _interrupted(returncode: int, stderr: str) -> bool:
 
 
 def _read_result(result: Path):
-    """The ClipResult a worker wrote to ``result``, or None where it wrote none (or was stopped while
-    writing it)."""
+    """(the ClipResult, the files put in place) a worker wrote to ``result``, or None where it wrote none
+    (or was stopped while writing it)."""
     from pose2rot_core.batch_summary import ClipResult
 
     try:
-        return ClipResult(**json.loads(result.read_text()))
-    except (OSError, ValueError):
+        data = json.loads(result.read_text())
+        return ClipResult(**data["result"]), data["written"]
+    except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
 def run_worker(args: argparse.Namespace, options: SolveOptions) -> int:
-    """Convert the clip ``args.worker[0]`` (an absolute path, onto the checked ``--rig`` the batch
-    passes on; outputs named ``args.worker[2]``) and write its ClipResult to ``args.worker[1]`` as
-    JSON: 0, or 1 when it failed."""
-    clip, result_file, name = Path(args.worker[0]), Path(args.worker[1]), args.worker[2]
-    result = convert_one(clip, clip_job(args, options, Path(args.rig) if args.rig else None), name)
-    result_file.write_text(json.dumps(asdict(result)))
+    """Convert the clip of the task file ``args.worker`` (_task: an absolute path, onto the checked rig
+    the batch passes on) and write (its ClipResult, the files it put in place) to the task's result
+    file as JSON: 0, or 1 when it failed."""
+    task = json.loads(Path(args.worker).read_text())
+    written: dict[str, list] = {}
+    job = clip_job(args, options, Path(task["rig"]) if task["rig"] else None, task["run"])
+    result = convert_one(Path(task["clip"]), job, task["name"], written)
+    Path(task["result"]).write_text(json.dumps({"result": asdict(result), "written": written.get(result.clip, [])}))
     return 1 if result.failed else 0
 
 
-def convert_one(path: Path, job: Job, name: str):
+def convert_one(path: Path, job: Job, name: str, written: dict[str, list] | None = None):
     """One clip onto the rig, its outputs named ``name`` (output_names): a ClipResult, with status
-    'failed' and the message on bad input (nothing written; an earlier run's outputs, untouched, named)."""
+    'failed' and the message on bad input (nothing written; an earlier run's outputs, untouched, named).
+    ``written`` gets the clip's outputs as [path, (device, inode)] pairs (see _replaced)."""
     from pose2rot_core.batch_summary import ClipResult
     from pose2rot_core.errors import Pose2RotError
 
@@ -407,9 +487,9 @@ def convert_one(path: Path, job: Job, name: str):
     label = clip_label(path)
     outputs = [job.out / f"{name}{x}" for x in ((".blend", ".bvh") if job.bvh else (".blend",))]
     try:
-        plan = _solve_and_save(path, job, name, outputs)
+        plan, staged = _solve_and_save(path, job, name, outputs)
     except Pose2RotError as e:
-        remove_staged(job.out, name)
+        remove_staged(job.out, name, job.run)
         stale = [p.name for p in outputs if p.is_file()]
         message = str(e) + (f" (an earlier run's {readable(' and '.join(stale))} stays in --out)" if stale else "")
         print(f"{label}: error: {message}", file=sys.stderr)
@@ -418,6 +498,8 @@ def convert_one(path: Path, job: Job, name: str):
         print(f"{label}: note: {line}")
     for line in plan.warnings:
         print(f"{label}: warning: {line}")
+    if written is not None:
+        written[label] = [[str(p), mine] for p, mine in zip(outputs, staged)]
     return ClipResult(label, frames=len(plan.frames), bones=len(plan.bone_names),
                       max_error_pct=plan.max_error_pct, flips=int(plan.solution.check.flips.sum()),
                       seconds=time.perf_counter() - t0, warnings=len(plan.warnings))
@@ -425,7 +507,8 @@ def convert_one(path: Path, job: Job, name: str):
 
 def _solve_and_save(path: Path, job: Job, name: str, outputs: list[Path]):
     """Load the rig, import the clip's tracks as empties, solve, write the .blend and the BVH under
-    staged names and put them in place as ``outputs`` together; the solve's Plan."""
+    the run's staged names and put them in place as ``outputs`` together; (the solve's Plan, the (device,
+    inode) of each output as put in place)."""
     import bpy
 
     from pose2rot_core.errors import Pose2RotError
@@ -447,39 +530,93 @@ def _solve_and_save(path: Path, job: Job, name: str, outputs: list[Path]):
     span = pipeline.SceneRange(frame_start=scene.frame_start, frame_end=scene.frame_end)
     plan, _ = pipeline.solve_armature(scene, obj, col, span, job.options, learned_settings(context),
                                       bone_map=bone_map)
-    staged = [job.out / f"{staging_stem(name)}{p.suffix}" for p in outputs]
-    paths = context.preferences.filepaths
-    versions, paths.save_version = paths.save_version, 0        # no .blend1 backup
-    try:
-        bpy.ops.wm.save_as_mainfile(filepath=str(staged[0]), copy=True)
-    except RuntimeError as e:                                    # Blender's own words: the folder or the disk
-        raise Pose2RotError(f"cannot write '{readable(outputs[0].name)}': {str(e).strip()}") from None
-    finally:
-        paths.save_version = versions
+    staged = [job.out / f"{staging_stem(name, job.run)}{p.suffix}" for p in outputs]
+    _save_blend(staged[0], outputs[0].name)
     if job.bvh:
         source = bvh_rig(path) if job.rig_bvh is None else job.rig_bvh
-        export_bvh(staged[1], plan, source, job.order, job.up, pipeline.frame_rate(scene))
-    folders = [readable(final.name) for final in outputs if final.is_dir()]
-    if folders:                                              # checked before any is put in place
-        raise Pose2RotError(f"cannot write '{folders[0]}': a folder of that name is in --out")
-    for done, final in zip(staged, outputs):
         try:
-            os.replace(done, final)
+            export_bvh(staged[1], plan, source, job.order, job.up, pipeline.frame_rate(scene))
+        except Pose2RotError as e:
+            if not isinstance(e.__context__, OSError):
+                raise
+            raise Pose2RotError(f"cannot write '{readable(outputs[1].name)}': {_reason(e.__context__)}") from None
+    ours = [_identity(p) for p in staged]
+    with _folder_held(job.out):                                  # one run's pair at a time
+        folders = [readable(final.name) for final in outputs if final.is_dir()]
+        if folders:                                              # checked before any is put in place
+            raise Pose2RotError(f"cannot write '{folders[0]}': a folder of that name is in --out")
+        for done, final in zip(staged, outputs):
+            try:
+                os.replace(done, final)
+            except OSError as e:
+                raise Pose2RotError(f"cannot write '{readable(final.name)}': {_reason(e)}") from None
+    return plan, ours
+
+
+def _save_blend(staged: Path, final: str) -> None:
+    """Save the open file as a copy to ``staged``, no .blend1 backup; a Pose2RotError naming the output
+    file ``final`` when it cannot be written. Blender's own words name no cause (a full disk reads 'No
+    such file or directory'): the cause is found by copying a copy saved in the temporary folder."""
+    import bpy
+
+    from pose2rot_core.errors import Pose2RotError
+
+    paths = bpy.context.preferences.filepaths
+    versions, paths.save_version = paths.save_version, 0
+    try:
+        bpy.ops.wm.save_as_mainfile(filepath=str(staged), copy=True)
+        return
+    except RuntimeError as e:
+        said = str(e).strip()
+    finally:
+        paths.save_version = versions
+    with tempfile.TemporaryDirectory(prefix="pose2rot_save_") as tmp:
+        try:
+            bpy.ops.wm.save_as_mainfile(filepath=str(Path(tmp) / "clip.blend"), copy=True)
+        except RuntimeError:                                     # nowhere to save: Blender's words
+            raise Pose2RotError(f"cannot write '{readable(final)}': Blender says: {said}") from None
+        try:
+            shutil.copyfile(Path(tmp) / "clip.blend", staged)
         except OSError as e:
-            raise Pose2RotError(f"cannot write '{readable(final.name)}': {e.strerror or e}") from None
-    return plan
+            staged.unlink(missing_ok=True)
+            raise Pose2RotError(f"cannot write '{readable(final)}': {_reason(e)}") from None
 
 
-def staging_stem(name: str) -> str:
-    """The hidden ASCII stem under which the outputs of the clip named ``name`` are written in --out before
-    they are put in place (Blender saves under no other names); what a stopped run leaves is only these."""
-    return ".pose2rot-" + hashlib.sha1(os.fsencode(name)).hexdigest()[:12]
+def _reason(error: OSError) -> str:
+    """Why a write failed, in the system's words, lower case ('no space left on device')."""
+    text = error.strerror or str(error)
+    return text[:1].lower() + text[1:]
 
 
-def remove_staged(out: Path, name: str) -> bool:
-    """Remove what the clip named ``name`` left in ``out`` under its staged names (Blender's ``@`` file
-    and the BVH writer's ``.part`` file of a write cut short included); whether there was any."""
-    stem = staging_stem(name)
+@contextlib.contextmanager
+def _folder_held(folder: Path):
+    """Hold ``folder`` (an exclusive lock on it, where the system has them) while inside: two runs
+    writing into one --out put their outputs of one clip in place one pair at a time, never a .blend
+    of one beside the BVH of the other."""
+    try:
+        import fcntl
+    except ImportError:                                          # Windows: no such locks
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)                                             # releases the lock
+
+
+def staging_stem(name: str, run: str) -> str:
+    """The hidden ASCII stem under which the run ``run`` (Batch.run) writes the outputs of the clip named
+    ``name`` in --out before they are put in place (Blender saves under no other names); what a stopped
+    run leaves is only these, and another run into the same --out stages under its own."""
+    return f".pose2rot-{hashlib.sha1(os.fsencode(name)).hexdigest()[:12]}-{run}"
+
+
+def remove_staged(out: Path, name: str, run: str) -> bool:
+    """Remove what the clip named ``name`` left in ``out`` under the run ``run``'s staged names (Blender's
+    ``@`` file and the BVH writer's ``.part`` file of a write cut short included); whether there was any."""
+    stem = staging_stem(name, run)
     left = [p for pattern in (f"{stem}.blend", f"{stem}.blend@", f"{stem}.bvh", f".{stem}.bvh.*.part")
             for p in out.glob(pattern)]
     for leftover in left:
@@ -562,8 +699,11 @@ def main(argv: list[str] | None = None) -> int:
         results = convert(args, options, batch, list(argv if argv is not None else _script_argv()))
     except Interrupted as stop:
         done = [r.clip for r in stop.ended if not r.failed]
+        earlier = (f"; {', '.join(stop.earlier[:4])}{' ...' if len(stop.earlier) > 4 else ''} in --out "
+                   f"{'is' if len(stop.earlier) == 1 else 'are'} from an earlier run" if stop.earlier else "")
         print(f"pose2rot batch: interrupted: {len(done)} of {stop.total} clips converted"
-              + (f" ({', '.join(done[:8])}{' ...' if len(done) > 8 else ''})" if done else ""), file=sys.stderr)
+              + (f" ({', '.join(done[:8])}{' ...' if len(done) > 8 else ''})" if done else "") + earlier,
+              file=sys.stderr)
         return 130
     return 1 if any(r.failed for r in results) else 0
 
@@ -618,7 +758,7 @@ def _bootstrap() -> int:
     except KeyboardInterrupt:
         print("pose2rot batch: interrupted before any clip was converted", file=sys.stderr)
         return 130
-    if "--worker" not in argv and code not in (2, 130):    # bad arguments or interrupted: said already
+    if not any(a.startswith("--worker") for a in argv) and code not in (2, 130):  # bad arguments, interrupted: said
         print(f"pose2rot batch: {'done' if code == 0 else 'finished with failures'} in "
               f"{time.perf_counter() - started:.1f} s")
     return code

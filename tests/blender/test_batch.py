@@ -514,6 +514,20 @@ def test_points_without_a_rig_are_told_to_give_one(tmp_path):
     assert "no rig for points.npz: its points have no skeleton of their own: pass --rig" in row, proc.stdout
     assert "--skeleton" not in row
 
+
+def test_a_clip_named_like_an_option_is_converted_by_a_worker(tmp_path):
+    """'-take.bvh' always failed when clips went to worker processes: its output name, passed as a value
+    of --worker, was read as an option. Each worker now reads its clip from a task file."""
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    zyx_clip(clips / "-take.bvh")
+    zyx_clip(clips / "take.bvh", seed=1)
+    out = tmp_path / "out"
+    proc = _run(clips, "--out", out, "--jobs", "1")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert {p.name for p in out.iterdir()} == {"-take.blend", "take.blend"}
+
+
 def test_every_end_site_of_the_clip_is_written(tmp_path):
     """--bvh wrote one End Site per leaf bone (Blender's tails): several End Sites at one joint became
     one, and a joint with children lost its own (boxing.bvh: 11 -> 5). The rig BVH's End Sites are now
@@ -541,3 +555,58 @@ def test_every_end_site_of_the_clip_is_written(tmp_path):
         if key[0] != "arm":                                # its place turns with the arm's roll
             np.testing.assert_allclose(got[key], want[key], atol=1e-4)
 
+
+def test_staged_files_are_the_run_s_own(tmp_path):
+    """Two runs writing into one --out staged a clip's outputs under the same hidden names and removed
+    each other's: a .blend of one clip beside the BVH of another, both runs saying ok. Each run now
+    stages under its own token and removes only its own files."""
+    mine, theirs = batch.staging_stem("walk", "aaaa1111"), batch.staging_stem("walk", "bbbb2222")
+    assert mine != theirs
+    for stem in (mine, theirs):
+        (tmp_path / f"{stem}.blend").write_text("x")
+        (tmp_path / f".{stem}.bvh.123.part").write_text("x")
+    assert batch.remove_staged(tmp_path, "walk", "aaaa1111")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([f"{theirs}.blend", f".{theirs}.bvh.123.part"])
+    assert batch.checked_batch(batch._parser().parse_args([str(zyx_clip(tmp_path / "c.bvh")), "--out",
+                                                          str(tmp_path / "o")])).run != ""
+
+
+def test_a_clip_whose_outputs_another_run_replaced_fails(tmp_path):
+    """A clip reported converted whose .blend another run into the same --out replaced later in the run
+    fails, naming the file, instead of 'ok' over another clip's outputs."""
+    from pose2rot_core.batch_summary import ClipResult
+
+    blend, other = tmp_path / "walk.blend", tmp_path / "other"
+    blend.write_text("mine")
+    written = {"walk.bvh": [[str(blend), list(batch._identity(blend))]]}
+    assert not batch._replaced([ClipResult("walk.bvh")], written)[0].failed
+    other.write_text("theirs")
+    os.replace(other, blend)
+    result = batch._replaced([ClipResult("walk.bvh")], written)[0]
+    assert result.failed and result.message.startswith("another run writing into the same --out replaced walk.blend")
+
+
+def test_messages_say_what_happened_in_the_user_s_terms(tmp_path, monkeypatch):
+    """A full disk read "cannot write 'x.blend': Error: No such file or directory" (Blender's words); a
+    worker killed by SIGKILL gave its code only; an interrupted run did not say that the outputs left in
+    --out by clips it did not convert are an earlier run's; the usage line and its errors named a
+    'pose2rot batch' command that does not exist."""
+    import errno
+    import shutil
+
+    from pose2rot_core.errors import Pose2RotError
+
+    def full(*_args):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(shutil, "copyfile", full)
+    with pytest.raises(Pose2RotError, match="cannot write 'x.blend': no space left on device"):
+        batch._save_blend(tmp_path / "missing" / ".staged.blend", "x.blend")      # Blender's save fails
+    assert "killed by SIGKILL" in batch._worker_end(-9, "") and "memory" in batch._worker_end(-9, "")
+    clip = zyx_clip(tmp_path / "walk.bvh")
+    run = batch.Batch([clip], {clip: "walk"}, None, "r")
+    (tmp_path / "walk.blend").write_text("old")
+    assert batch._earlier_outputs(run, tmp_path, (".blend",), [], time.time() + 1) == ["walk.blend"]
+    proc = _run(clip, "--out", tmp_path / "o", "--jobs", "0")
+    assert proc.returncode == 2 and f"(see 'python {BATCH} --help')" in proc.stderr, proc.stderr
+    assert "pose2rot batch --help" not in proc.stderr and "pose2rot batch [" not in _run("--help").stdout
