@@ -21,7 +21,8 @@ exit status is 1 when any clip failed, 2 for bad arguments.
 
 (the add-on preferences show the first line with this system's extension folder). The solve options
 are the command line's (``--solver``, ``--twist``, ``--stretch``, ``--smooth``,
-``--max-position-error``); the learned model's settings come from the add-on preferences.
+``--max-position-error``); the learned model's settings come from the add-on preferences, each
+replaced where given (``--checkpoint``, ``--config``, ``--t5``, ``--device``, ``--model-python``).
 """
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -66,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
                                   "Blender has open, or for BVH tracks the clip's own skeleton")
     ap.add_argument("--armature", default="", help="armature object name in a .blend rig (default: the only one)")
     add_solver_arguments(ap, learned=False)
+    _model_arguments(ap)
     ap.add_argument("--bvh", action="store_true", help="also write OUT/<clip>.bvh")
     ap.add_argument("--order", help="rotation order of every BVH joint, e.g. ZXY (default: the rig BVH's own "
                                     "orders; ZXY for a .blend rig)")
@@ -81,13 +83,40 @@ def _parser() -> argparse.ArgumentParser:
     return ap
 
 
+def _model_arguments(ap: argparse.ArgumentParser) -> None:
+    """The learned/hybrid model's settings, each replacing its Preferences value when given (a worker
+    process, and the bpy module, start without saved Preferences)."""
+    ap.add_argument("--checkpoint", help="learned/hybrid: checkpoint (default: 'Checkpoint' in the Preferences)")
+    ap.add_argument("--config", help="learned/hybrid: upstream config YAML (default: the Preferences' or "
+                                     "inferred from the checkpoint)")
+    ap.add_argument("--t5", help="learned/hybrid: T5 encoder folder or model id (default: the Preferences')")
+    ap.add_argument("--device", help="learned/hybrid: auto, cpu or cuda (default: the Preferences')")
+    ap.add_argument("--model-python", help="learned/hybrid: run the model in this Python interpreter, which has "
+                                           "torch (default: as the Preferences say)")
+
+
+def batch_learned(args: argparse.Namespace) -> LearnedSettings:
+    """The model's settings of a run: the add-on's Preferences, with each one the batch arguments give
+    replaced (--model-python: run the model there)."""
+    import bpy
+
+    from .prefs import learned_settings
+
+    given = {field: getattr(args, field) for field in ("checkpoint", "config", "t5", "device")
+             if getattr(args, field) is not None}
+    if args.model_python is not None:
+        given.update(python=args.model_python, runtime="EXTERNAL")
+    return replace(learned_settings(bpy.context), **given)
+
+
 @dataclass(frozen=True)
 class Job:
     """What every clip of a run shares: the rig file (None: each BVH clip's own skeleton), the armature
     of a .blend rig ('' for the only one), the output folder, the solve options, the BVH output
     (``bvh``, ``order``, ``up``), the layout of .npy points, the bone map (None: bones by name) and,
     for BVH output, what the rig BVH says of its joints (BvhRig; None: each clip's own); ``run``: the
-    run's token in its staged file names (staging_stem)."""
+    run's token in its staged file names (staging_stem); ``learned``: the model's settings
+    (batch_learned)."""
 
     rig: Path | None
     armature: str
@@ -100,6 +129,7 @@ class Job:
     bone_map: BoneMap | None
     rig_bvh: BvhRig | None = None
     run: str = ""
+    learned: LearnedSettings | None = None
 
 
 def track_files(items: list[str]) -> list[Path]:
@@ -147,7 +177,7 @@ def _folder_clips(folder: Path) -> list[Path]:
 
 
 def batch_options(args: argparse.Namespace, learned: LearnedSettings) -> SolveOptions:
-    """The SolveOptions of the batch arguments, the network's settings from the preferences ``learned``
+    """The SolveOptions of the batch arguments, the network's settings from ``learned`` (batch_learned)
     (no reference pose: the rig's rest pose gives the roll); with --map, checked for points up front."""
     from pose2rot_core.cli import solve_options
     from pose2rot_core.options import OptionError
@@ -168,14 +198,15 @@ def batch_options(args: argparse.Namespace, learned: LearnedSettings) -> SolveOp
 def clip_job(args: argparse.Namespace, options: SolveOptions, rig: Path | None, run: str) -> Job:
     """The Job of the batch arguments ``args`` (as :func:`main` checked them: --order upper case) for
     converting clips in this process onto the checked ``rig`` in the run ``run`` (Batch.run; the output
-    folder absolute, the bone map loaded, a rig BVH's rotation orders read once)."""
+    folder absolute, the bone map loaded, a rig BVH's rotation orders read once, the model's settings:
+    batch_learned)."""
     from pose2rot_core.bonemap import load_map
 
     from .batch_rigs import bvh_rig
 
     return Job(rig, args.armature, Path(args.out).resolve(), options, args.bvh, args.order,
                args.up, args.layout, load_map(args.bone_map) if args.bone_map else None,
-               bvh_rig(rig) if args.bvh and rig is not None else None, run)
+               bvh_rig(rig) if args.bvh and rig is not None else None, run, batch_learned(args))
 
 
 @dataclass(frozen=True)
@@ -515,7 +546,6 @@ def _solve_and_save(path: Path, job: Job, name: str, outputs: list[Path]):
 
     from . import importing, mapping, pipeline
     from .batch_rigs import bvh_rig, export_bvh, load_rig
-    from .prefs import learned_settings
 
     obj = load_rig(job.rig, path, job.armature)
     context = bpy.context
@@ -528,7 +558,7 @@ def _solve_and_save(path: Path, job: Job, name: str, outputs: list[Path]):
     else:                                                        # the map the rig .blend keeps, if any
         bone_map = mapping.table_map(mapping.map_owner(scene, obj))
     span = pipeline.SceneRange(frame_start=scene.frame_start, frame_end=scene.frame_end)
-    plan, _ = pipeline.solve_armature(scene, obj, col, span, job.options, learned_settings(context),
+    plan, _ = pipeline.solve_armature(scene, obj, col, span, job.options, job.learned,
                                       bone_map=bone_map)
     staged = [job.out / f"{staging_stem(name, job.run)}{p.suffix}" for p in outputs]
     _save_blend(staged[0], outputs[0].name)
@@ -671,12 +701,8 @@ def command_line() -> str:
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry (arguments after ``--`` when run inside Blender): 0 when every clip was
     converted, 1 when any failed, 2 for bad arguments (nothing converted), 130 when interrupted."""
-    import bpy
-
     from pose2rot_core.errors import Pose2RotError
     from pose2rot_core.rotations import EULER_ORDERS
-
-    from .prefs import learned_settings
 
     parser = _parser()
     args = parser.parse_args(argv)
@@ -688,7 +714,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--jobs must be at least 1, got {args.jobs}")
     _check_layout_and_map(parser, args)
     try:
-        options = batch_options(args, learned_settings(bpy.context))
+        options = batch_options(args, batch_learned(args))
         if args.worker:
             return run_worker(args, options)
         batch = checked_batch(args)

@@ -90,3 +90,29 @@ def test_learned_without_torch_says_what_to_install(prefs, tmp_path):
     runtime = importlib.import_module(EXT_NAME + ".runtime")
     cmd = runtime.pip_command(prefs_mod.learned_settings(bpy.context))
     assert cmd.startswith(sys.executable) and "-m pip install torch transformers" in cmd
+
+
+def test_the_batch_takes_the_model_from_its_flags_in_every_worker(tiny_model, tmp_path):
+    """A batch of two clips (each in its own worker process, which starts without saved Preferences)
+    solves with hybrid from --checkpoint and --model-python, every bone head on its track; without
+    --checkpoint it names that flag (before, every worker failed on 'Checkpoint' in the Preferences,
+    and the batch had no flag to give it)."""
+    from pose2rot_core.bvh import read_bvh
+
+    from test_batch import _run, zyx_clip
+
+    py, ckpt = tiny_model
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    zyx_clip(clips / "a.bvh")
+    zyx_clip(clips / "b.bvh", T=30, seed=1)
+    out = tmp_path / "out"
+    proc = _run(clips, "--out", out, "--bvh", "--jobs", 2, "--solver", "hybrid", "--checkpoint", ckpt,
+                "--model-python", py, "--device", "cpu")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    for name in ("a", "b"):
+        written, original = read_bvh(out / f"{name}.bvh"), read_bvh(clips / f"{name}.bvh")
+        got, want = written.forward()[1], original.forward()[1]
+        assert np.abs(got - want).max() / original.skeleton.height < 1e-4
+    missing = _run(clips, "--out", tmp_path / "out2", "--solver", "hybrid")
+    assert missing.returncode == 2 and "--checkpoint" in missing.stderr, missing.stderr[-2000:]
