@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-TORCH_REASON = 'needs PyTorch (install it with pip install -e "core[learned]" in the pose2rot repository)'
+TORCH_REASON = "needs PyTorch (pip install torch transformers safetensors pyyaml tokenizers sentencepiece)"
 
 
 def random_tree(J: int, rng: np.random.Generator) -> np.ndarray:

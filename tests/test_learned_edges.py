@@ -53,14 +53,17 @@ def test_overlap_fits_the_window():
 
 def test_train_without_torch_names_the_install(tmp_path):
     """Without torch, 'pose2rot train' ended as 'internal error: ModuleNotFoundError' (exit 1); now the
-    one-line error every other learned command gives (exit 2), and no run folder."""
+    one-line error every other learned command gives (exit 2), and no run folder. The install advice names
+    the packages and this interpreter, which works for a wheel install too (it said pip install -e
+    "core[learned]" in the pose2rot repository, which a wheel user does not have)."""
     code = ("import sys; sys.modules['torch'] = None\n"
             "from pose2rot_core.cli import main\n"
             f"sys.exit(main(['train', {str(ARM)!r}, '--out', {str(tmp_path / 'run')!r}, '--steps', '1']))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 2, out.stderr
-    assert out.stderr.strip() == ('pose2rot: error: the learned model needs PyTorch: install it with '
-                                  'pip install -e "core[learned]" in the pose2rot repository')
+    assert out.stderr.strip() == ("pose2rot: error: the learned model needs PyTorch: install the learned model's "
+                                  f"packages into this Python with: {sys.executable} -m pip install torch "
+                                  "transformers safetensors pyyaml tokenizers sentencepiece")
     assert not (tmp_path / "run").exists()
 
 

@@ -1,4 +1,4 @@
-"""The pose2rot network (needs torch: ``pip install -e "core[learned]"`` in the repository).
+"""The pose2rot network (needs torch and the other packages of ``LEARNED_PACKAGES``).
 
 Importing this package does not import torch; the torch-backed names
 (``Pose2RotMemoryRestModel``, ``batch_to_torch``) load on first access and raise
@@ -7,12 +7,19 @@ parameter counts) never needs torch.
 """
 from __future__ import annotations
 
+import shlex
+import sys
 from typing import Any
 
 from ..errors import MissingDependencyError
 from .params import DEFAULT_PARAMS, RELEASED_PARAMS, cross_layer_count, parameter_count, resolve_params
 
-INSTALL_HINT = 'install it with pip install -e "core[learned]" in the pose2rot repository'
+#: what the learned model needs on top of numpy (the ``learned`` extra of pose2rot-core)
+LEARNED_PACKAGES = ("torch", "transformers", "safetensors", "pyyaml", "tokenizers", "sentencepiece")
+#: the install advice of every missing-package error: the packages themselves, into this interpreter,
+#: which works however the core was installed (a wheel, Blender's extension, a checkout)
+INSTALL_HINT = (f"install the learned model's packages into this Python with: {shlex.quote(sys.executable)} "
+                f"-m pip install {' '.join(LEARNED_PACKAGES)}")
 _TORCH_NAMES = ("Pose2RotMemoryRestModel", "batch_to_torch")
 
 
@@ -34,4 +41,4 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = ["Pose2RotMemoryRestModel", "batch_to_torch", "DEFAULT_PARAMS", "RELEASED_PARAMS", "resolve_params",
-           "cross_layer_count", "parameter_count", "require_torch", "INSTALL_HINT"]
+           "cross_layer_count", "parameter_count", "require_torch", "INSTALL_HINT", "LEARNED_PACKAGES"]

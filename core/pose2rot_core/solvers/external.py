@@ -18,13 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import Pose2RotError
+from ..model import LEARNED_PACKAGES
 from ..options import SolveOptions
 from ..skeleton import Skeleton
 from ..solution import Solution
 from ..tracks import Tracks
 
-#: what the learned model needs on top of numpy (the ``learned`` extra of pose2rot-core)
-LEARNED_PACKAGES = ("torch", "transformers", "safetensors", "pyyaml", "tokenizers", "sentencepiece")
 #: the network settings an external solve passes on (cache_dir goes through POSE2ROT_CACHE)
 _MODEL_FIELDS = ("checkpoint", "config", "t5", "device", "precision", "window")
 
