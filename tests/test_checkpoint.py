@@ -257,3 +257,31 @@ def test_safetensors_under_another_suffix_are_read_as_such(tiny, tmp_path, name)
     st = convert_to_safetensors(read_checkpoint(save_checkpoint(tmp_path / "good.pt", tiny)), tmp_path / "m.safetensors")
     (tmp_path / name).write_bytes(st.read_bytes())
     assert read_checkpoint(tmp_path / name).params == read_checkpoint(st).params
+
+
+def test_convert_keeps_an_unknown_embedder_unknown_and_records_a_named_one(tiny, tmp_path, capsys):
+    """'model convert' of weights that do not record their joint-name embedder (a bare state dict) wrote
+    the assumed 't5' as fact, so 'model info' said t5 and the run's config naming 'hash' was refused.
+    Now the converted file records no embedder (still assumed, and said so) unless --embedder names it;
+    --embedder contradicting the file's own record is refused."""
+    parser = argparse.ArgumentParser(prog="pose2rot")
+    register(parser.add_subparsers(dest="command"))
+    bare = tmp_path / "bare.pt"
+    torch.save(tiny.state_dict(), bare)
+    out = tmp_path / "unknown.safetensors"
+    args = parser.parse_args(["model", "convert", str(bare), "--out", str(out)])
+    assert args.func(args) == 0
+    assert "no joint-name embedder" in capsys.readouterr().out
+    assert not read_checkpoint(out).embedder_known
+    run_config = write_yaml(tmp_path / "run.yaml", TINY)
+    run_config.write_text(run_config.read_text() + "embedder: hash-ngram-v1\n")
+    assert read_checkpoint(out, run_config).embedder == "hash-ngram-v1"
+    named = tmp_path / "named.safetensors"
+    args = parser.parse_args(["model", "convert", str(bare), "--out", str(named), "--embedder", "hash"])
+    assert args.func(args) == 0
+    contents = read_checkpoint(named)
+    assert contents.embedder == "hash-ngram-v1" and contents.embedder_known
+    args = parser.parse_args(["model", "convert", str(named), "--out", str(tmp_path / "x.safetensors"),
+                              "--embedder", "t5"])
+    with pytest.raises(Pose2RotError, match="records the joint-name embedder 'hash-ngram-v1'.*leave --embedder out"):
+        args.func(args)

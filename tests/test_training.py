@@ -281,4 +281,4 @@ def test_fine_tuning_bare_weights_takes_the_embedder_its_config_names(clips, tmp
                      "--threads", "1", *extra]) == 0, capsys.readouterr().err
         assert "embedder hash-ngram-v1" in capsys.readouterr().out
     assert main(["model", "info", str(bare)]) == 0
-    assert "joint-name embedder: t5 (assumed: neither the file nor a config names it)" in capsys.readouterr().out
+    assert "joint-name embedder: t5 (assumed: neither the file nor a config names it; " in capsys.readouterr().out

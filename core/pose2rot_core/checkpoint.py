@@ -296,8 +296,23 @@ def load_model(path: str | Path, config: str | Path | Mapping | None = None, dev
     return build_model(contents, device), replace(contents, extra={})
 
 
+def with_embedder(contents: CheckpointContents, embedder: str | None) -> CheckpointContents:
+    """``contents`` with the joint-name ``embedder`` the user names ("t5"/"hash"; None: as it is);
+    refused when the file or its config names another one."""
+    from .embeddings import embedder_family
+
+    if embedder is None:
+        return contents
+    family = embedder_family(embedder)
+    if contents.embedder_known and embedder_family(contents.embedder) != family:
+        raise Pose2RotError(f"'{contents.path}' records the joint-name embedder '{contents.embedder}' "
+                            f"({contents.config_source}), not '{family}': leave --embedder out")
+    return replace(contents, embedder=family, embedder_known=True)
+
+
 def convert_to_safetensors(contents: CheckpointContents, out: str | Path) -> Path:
-    """Write the weights as ``.safetensors`` (mmap-able, no pickle) with the config as metadata."""
+    """Write the weights as ``.safetensors`` (mmap-able, no pickle) with the config as metadata (the
+    joint-name embedder only where it is known: ``contents.embedder_known``)."""
     try:
         from safetensors.torch import save_file
     except ImportError:
@@ -305,7 +320,10 @@ def convert_to_safetensors(contents: CheckpointContents, out: str | Path) -> Pat
     out = Path(out)
     if out.suffix != ".safetensors":
         raise Pose2RotError(f"output '{out}' must end in .safetensors")
-    meta = {"format": "pt", SAFETENSORS_CONFIG_KEY: json.dumps({"params": contents.params, "embedder": contents.embedder})}
+    config = {"params": contents.params}
+    if contents.embedder_known:  # an assumed embedder is no fact about these weights: left unrecorded
+        config["embedder"] = contents.embedder
+    meta = {"format": "pt", SAFETENSORS_CONFIG_KEY: json.dumps(config)}
     if contents.epoch is not None:
         meta["epoch"] = str(contents.epoch)
     tensors = {k: v.detach().cpu().contiguous() for k, v in contents.state.items()}
@@ -336,7 +354,8 @@ def describe(contents: CheckpointContents) -> list[str]:
              f"epoch: {contents.epoch if contents.epoch is not None else 'unknown'}",
              f"parameters: {n:,} in {len(contents.state)} tensors",
              f"joint-name embedder: {contents.embedder}"
-             + ("" if contents.embedder_known else " (assumed: neither the file nor a config names it)"),
+             + ("" if contents.embedder_known else " (assumed: neither the file nor a config names it; "
+                f"'pose2rot model convert {contents.path} --out NEW.safetensors --embedder t5|hash' records it)"),
              f"configuration ({contents.config_source}{', the published one' if released else ''}):"]
     lines += [f"  {k}: {json.dumps(v)}" for k, v in contents.params.items()]
     return lines

@@ -23,6 +23,9 @@ def register(subparsers) -> None:
                                           ".safetensors)")
     conv.add_argument("--out", required=True, help="output .safetensors file")
     conv.add_argument("--config", help="upstream YAML config; default: stored or inferred from the weights")
+    conv.add_argument("--embedder", choices=("t5", "hash"),
+                      help="record the joint-name embedder the model was trained with (default: the one the file "
+                           "or --config names; none is recorded when neither does)")
     conv.set_defaults(func=_cmd_convert)
 
     emb = subparsers.add_parser("embed", help="pre-fill the T5 joint-name embedding cache")
@@ -43,12 +46,15 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_convert(args: argparse.Namespace) -> int:
-    from .checkpoint import build_model, convert_to_safetensors, read_checkpoint
+    from .checkpoint import build_model, convert_to_safetensors, read_checkpoint, with_embedder
 
-    contents = read_checkpoint(args.checkpoint, args.config)
+    contents = with_embedder(read_checkpoint(args.checkpoint, args.config), args.embedder)
     build_model(contents)
     out = convert_to_safetensors(contents, args.out)
-    print(f"wrote {out} ({len(contents.state)} tensors, configuration stored in its metadata)")
+    embedder = (f"joint-name embedder {contents.embedder}" if contents.embedder_known else
+                "no joint-name embedder: neither the file nor a config names it, so solves assume t5; "
+                "add --embedder t5|hash to record it")
+    print(f"wrote {out} ({len(contents.state)} tensors, configuration stored in its metadata; {embedder})")
     return 0
 
 
