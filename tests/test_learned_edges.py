@@ -167,3 +167,31 @@ def test_a_device_the_solver_does_not_run_on_is_one_error_line(device):
     with pytest.raises(Pose2RotError, match=rf"unknown device '{device}' \(use auto, cpu, cuda or cuda:N\)"):
         resolve_device(device)
     assert resolve_device("cpu") == "cpu"
+
+
+def test_weights_that_lost_their_embedder_say_t5_was_assumed_and_how_to_record_it(checkpoint, tmp_path, capsys):
+    """A hash-trained model re-saved as the refusal of a pickled module advised (its bare state dict)
+    asked for t5-base with no word that T5 was only assumed, and solve could not name the embedder. The
+    refusal now advises save_checkpoint, which keeps the embedder (following it, the model solves); a
+    bare state dict's T5 error says T5 was assumed and names 'model convert --embedder hash', which,
+    followed, makes the weights solve."""
+    import torch
+
+    from pose2rot_core.checkpoint import load_model, save_checkpoint
+
+    model = load_model(checkpoint)[0]
+    pickled = tmp_path / "module.pt"
+    torch.save(model, pickled)
+    arm = ["solve", str(ARM), "--solver", "hybrid", "--out", str(tmp_path / "arm.bvh"), "--checkpoint"]
+    assert main(arm + [str(pickled)]) == 2
+    assert "re-save the model with pose2rot_core.checkpoint.save_checkpoint(PATH, model)" in capsys.readouterr().err
+    assert main(arm + [str(save_checkpoint(tmp_path / "resaved.pt", model))]) == 0, capsys.readouterr().err
+    bare = tmp_path / "bare.pt"
+    torch.save(model.state_dict(), bare)
+    assert main(arm + [str(bare), "--t5", str(tmp_path / "no_t5")]) == 2
+    err = capsys.readouterr().err
+    assert "assumed: the checkpoint does not record its joint-name embedder, so t5" in err
+    assert f"'pose2rot model convert {bare} --out NEW.safetensors --embedder hash'" in err
+    named = tmp_path / "named.safetensors"
+    assert main(["model", "convert", str(bare), "--out", str(named), "--embedder", "hash"]) == 0
+    assert main(arm + [str(named)]) == 0, capsys.readouterr().err

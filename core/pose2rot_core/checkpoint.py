@@ -74,8 +74,10 @@ def read_state(path: str | Path, map_location: str = "cpu") -> tuple[dict, dict[
         if "weights_only" in msg or "Unsupported global" in msg or "Unsupported operand" in msg:
             raise Pose2RotError(
                 f"checkpoint '{path}' was refused: it contains pickled objects or code, not only tensors "
-                "(loading it could run arbitrary code). Re-save the weights with torch.save(model.state_dict()) "
-                "or convert them to .safetensors in a trusted environment") from None
+                "(loading it could run arbitrary code). Where you trust it, load it and re-save the model with "
+                "pose2rot_core.checkpoint.save_checkpoint(PATH, model), which keeps its configuration and joint-name "
+                "embedder; weights saved as a bare state dict record no embedder (t5 is then assumed): record it "
+                "with 'pose2rot model convert PATH --out NEW.safetensors --embedder t5|hash'") from None
         raise Pose2RotError(
             f"checkpoint '{path}' cannot be read (truncated or corrupt file, or not a PyTorch checkpoint): "
             f"{type(e).__name__}: {first_sentence(msg)}") from None

@@ -67,6 +67,25 @@ def get_model(checkpoint: str | os.PathLike, config: str | os.PathLike | Mapping
     return _MODELS[key]
 
 
+#: what a solve says of weights that do not record their joint-name embedder (read_checkpoint's
+#: CheckpointContents.embedder_known), and how to record it
+ASSUMED_EMBEDDER = ("assumed: the checkpoint does not record its joint-name embedder, so t5, the published "
+                    "model's, is used; weights trained with the built-in hash embedder need it recorded: "
+                    "'pose2rot model convert CHECKPOINT --out NEW.safetensors --embedder hash', or their run's "
+                    "config.yaml (which names it) given as the model config")
+
+
+def _assumed(error: Pose2RotError, checkpoint: str | os.PathLike) -> Pose2RotError:
+    """``error`` of the T5 embedder of weights that do not record their embedder, saying that T5 was
+    only assumed (an OptionError keeps its field, so each interface names it)."""
+    from ..options import OptionError
+
+    why = ASSUMED_EMBEDDER.replace("CHECKPOINT", str(checkpoint))
+    if isinstance(error, OptionError):
+        return OptionError(error.field, f"{error.problem} ({why})")
+    return type(error)(f"{error} ({why})")
+
+
 def window_starts(T: int, window: int, overlap: int) -> list[int]:
     """Start frames of windows of ``window`` frames covering 0..T-1, consecutive ones sharing
     at least ``overlap`` frames (the last window ends at T)."""
@@ -158,7 +177,10 @@ def solve_learned(tracks: Tracks, checkpoint: str | os.PathLike, config: str | o
     model, contents = get_model(checkpoint, config, dev)
     family = check_embedder(model.embedder, embedder)
     skel = tracks.skeleton
-    names = embed_joint_names(skel.names, family, t5=t5, cache_dir=cache_dir, device=dev)
+    try:
+        names = embed_joint_names(skel.names, family, t5=t5, cache_dir=cache_dir, device=dev)
+    except Pose2RotError as e:
+        raise e if contents.embedder_known else _assumed(e, checkpoint) from None
     inputs = build_inputs(tracks, names, scale=scale, static_joints=static_joints, embedder=family)
     sub = None if progress is None else (lambda f, m: progress(0.05 + 0.9 * f, m))
     raw = predict_rot6d(model, inputs.arrays, dev, window, overlap, precision, sub)
@@ -178,8 +200,9 @@ def solve_learned(tracks: Tracks, checkpoint: str | os.PathLike, config: str | o
     T, J = rotations.shape[:2]
     local_offsets = np.broadcast_to(skel.offsets, (T, J, 3)).copy()
     local_offsets[:, 0] = root
-    report = [f"learned: {Path(checkpoint).name} ({contents.config_source}), embedder {family}, device {dev}, "
-              f"model scale s = {inputs.scale:.6g} file units"]
+    assumed = "" if contents.embedder_known else f" ({ASSUMED_EMBEDDER})"
+    report = [f"learned: {Path(checkpoint).name} ({contents.config_source}), embedder {family}{assumed}, "
+              f"device {dev}, model scale s = {inputs.scale:.6g} file units"]
     if T > window:
         report.append(f"learned: {len(window_starts(T, window, overlap))} windows of {window} frames "
                       f"({overlap} overlapping)")
