@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pose2rot_core.errors import MissingDependencyError, Pose2RotError
-from pose2rot_core.options import SolveOptions
+from pose2rot_core.options import OptionError, SolveOptions
 from pose2rot_core.solvers import Network
 from pose2rot_core.solvers.external import external_network, pip_install_command
 
@@ -37,10 +37,22 @@ class LearnedSettings:
     python: str = ""               # external interpreter
 
     def model_options(self) -> dict[str, str | None]:
-        """The network's SolveOptions fields, with Blender's ``//`` paths resolved."""
-        return {"checkpoint": bpy_abspath(self.checkpoint) or None, "config": bpy_abspath(self.config) or None,
-                "t5": bpy_abspath(self.t5) or None, "cache_dir": bpy_abspath(self.cache_dir) or None,
-                "device": self.device or "cpu"}
+        """The network's SolveOptions fields, with Blender's ``//`` paths resolved (an OptionError for
+        one in a .blend not saved yet, which has no folder to be relative to)."""
+        paths = {field: _resolved(field, getattr(self, field)) or None for field in ("checkpoint", "config", "t5",
+                                                                                     "cache_dir")}
+        return dict(paths, device=self.device or "cpu")
+
+
+def _resolved(field: str, path: str) -> str:
+    """``path`` of the preference ``field`` with Blender's ``//`` resolved (see bpy_abspath)."""
+    if path.startswith("//"):
+        import bpy
+
+        if not bpy.data.filepath:
+            raise OptionError(field, f"is '{path}', relative (//) to the folder of the .blend file, and this .blend "
+                                     "is not saved yet: save it first, or give an absolute path")
+    return bpy_abspath(path)
 
 
 def torch_in_blender() -> bool:

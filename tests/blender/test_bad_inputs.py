@@ -117,6 +117,20 @@ def test_learned_without_checkpoint(scene_ready):
     prefs.checkpoint = ""
 
 
+def test_a_blend_relative_checkpoint_in_an_unsaved_blend_says_so(scene_ready):
+    """A '//' checkpoint in a .blend not saved yet was said not to exist ('//model.pt' resolved against
+    no folder), with no word of why; now the preference says it is relative to a .blend not saved."""
+    assert not bpy.data.filepath
+    prefs = bpy.context.preferences.addons[EXT_NAME].preferences
+    prefs.checkpoint = "//model.pt"
+    try:
+        _fails(r"'Checkpoint' in Preferences > Add-ons > pose2rot is '//model.pt', relative \(//\) to the folder of "
+               r"the .blend file, and this .blend is not saved yet: save it first, or give an absolute path",
+               tracks_collection="tracks", solver='HYBRID')
+    finally:
+        prefs.checkpoint = ""
+
+
 def test_empties_in_other_units(scene_ready):
     """Empties 100 times the armature's size (centimetres against metres): refused, the factor named."""
     units = bpy.data.objects.new("units", None)
