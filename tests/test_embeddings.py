@@ -124,7 +124,7 @@ def test_offline_missing_model_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     embeddings._T5_CACHE.clear()
-    with pytest.raises(Pose2RotError, match="cannot load the T5 encoder 'no-such/t5-model'"):
+    with pytest.raises(Pose2RotError, match="T5 encoder 'no-such/t5-model' cannot be loaded from local files"):
         t5_embed_cached(["Hips"], "no-such/t5-model", tmp_path / "c")
 
 

@@ -71,7 +71,7 @@ def test_external_failures_are_one_line(tmp_path):
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"not a checkpoint")
     options = SolveOptions(solver="learned", checkpoint=str(junk))
-    with pytest.raises(Pose2RotError, match=r"external learned solve failed: pose2rot: error: .*junk.pt"):
+    with pytest.raises(Pose2RotError, match=r"^checkpoint '.*junk.pt' is not a PyTorch checkpoint"):
         solve(tracks, options, network=external_network(sys.executable, options))
     with pytest.raises(Pose2RotError, match="external Python '.*-missing' does not exist"):
         external_network(sys.executable + "-missing", options)
@@ -80,3 +80,23 @@ def test_external_failures_are_one_line(tmp_path):
         with pytest.raises(Pose2RotError, match="it ended without writing a solution .* may not be a Python"):
             solve(tracks, options, network=external_network(true, options))
     assert pip_install_command("py").startswith("py -m pip install torch transformers")
+
+
+def test_a_setting_refused_in_the_external_python_is_named_as_the_interface_names_it(tiny_checkpoint, tmp_path):
+    """An error of a model setting in the external interpreter came back as 'external learned solve
+    failed: pose2rot: error: --t5 ...' (that interpreter's command-line words, prefixes nested), which
+    Blender showed naming a flag it does not have. It now comes back as the core's OptionError of that
+    setting, worded by each interface (Blender: 'T5 encoder' in the preferences), no prefix."""
+    from pose2rot_core.options import OptionError
+    from pose2rot_core.wording import names
+
+    tracks = _tracks(tmp_path, reference=False)
+    bare = tmp_path / "bare.pt"
+    torch = pytest.importorskip("torch", reason=TORCH_REASON)
+    torch.save(torch.load(tiny_checkpoint, weights_only=True)["model_state"], bare)  # no embedder: T5 assumed
+    options = SolveOptions(solver="learned", checkpoint=str(bare), t5=str(tmp_path / "no_t5"))
+    with pytest.raises(OptionError) as caught:
+        solve(tracks, options, network=external_network(sys.executable, options))
+    assert caught.value.field == "t5" and "--t5" not in caught.value.problem and "pose2rot:" not in str(caught.value)
+    worded = str(caught.value.worded(names("blender")))
+    assert worded.startswith(f"T5 encoder '{tmp_path / 'no_t5'}' is no folder that exists")

@@ -100,8 +100,8 @@ def test_a_t5_folder_that_is_not_there_is_named(tmp_path, monkeypatch, capsys, g
     code = main(["embed", "LeftArm", "--t5", given, "--cache-dir", str(tmp_path / "cache")])
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1
-    assert err.startswith(f"pose2rot: error: T5 folder '{given}' ")
-    assert ("is a file" if given.endswith(".txt") else "does not exist") in err
+    assert err.startswith(f"pose2rot: error: --t5 '{given}' ")
+    assert ("is a file" if given.endswith(".txt") else "is no folder that exists") in err
 
 
 def test_a_truncated_checkpoint_is_reported_in_whole_sentences(checkpoint, tmp_path, capsys):
@@ -164,7 +164,7 @@ def test_a_device_the_solver_does_not_run_on_is_one_error_line(device):
     from pose2rot_core.errors import Pose2RotError
     from pose2rot_core.solvers.learned import resolve_device
 
-    with pytest.raises(Pose2RotError, match=rf"unknown device '{device}' \(use auto, cpu, cuda or cuda:N\)"):
+    with pytest.raises(Pose2RotError, match=rf"device '{device}' is no device this solver runs on \(use auto, cpu, cuda or cuda:N\)"):
         resolve_device(device)
     assert resolve_device("cpu") == "cpu"
 
@@ -195,3 +195,4 @@ def test_weights_that_lost_their_embedder_say_t5_was_assumed_and_how_to_record_i
     named = tmp_path / "named.safetensors"
     assert main(["model", "convert", str(bare), "--out", str(named), "--embedder", "hash"]) == 0
     assert main(arm + [str(named)]) == 0, capsys.readouterr().err
+

@@ -183,13 +183,16 @@ def _looks_like_a_path(source: str) -> bool:
 
 
 def _check_folder(source: str) -> None:
-    """Raise a clear error for a T5 source that names a folder that is not there (transformers would
-    take it for a model id and answer about the form of ids)."""
+    """Raise a clear error (an OptionError of the ``t5`` setting, which each interface names) for a T5
+    source that names a folder that is not there (transformers would take it for a model id and answer
+    about the form of ids)."""
     if os.path.isdir(source) or not _looks_like_a_path(source):
         return
-    what = "is a file, not a folder" if os.path.exists(source) else "does not exist"
-    raise Pose2RotError(f"T5 folder '{source}' {what}: pass --t5 with the folder that holds t5-base "
-                        "(config.json, its weights and spiece.model), or a model id such as t5-base")
+    from .options import OptionError
+
+    what = "is a file, not a folder" if os.path.exists(source) else "is no folder that exists"
+    raise OptionError("t5", f"'{source}' {what}: give the folder that holds t5-base (config.json, its weights and "
+                            "spiece.model), or a model id such as t5-base")
 
 
 def _load_t5(source: str, device: str):
@@ -205,10 +208,11 @@ def _load_t5(source: str, device: str):
         tok = AutoTokenizer.from_pretrained(source, local_files_only=True)
         enc = T5EncoderModel.from_pretrained(source, local_files_only=True)
     except (OSError, ValueError) as e:
+        from .options import OptionError
+
         fetch = "" if os.path.isdir(source) else f"download it once with 'hf download {source}', or "
-        raise Pose2RotError(
-            f"cannot load the T5 encoder '{source}' from local files ({first_sentence(str(e))}): "
-            f"{fetch}pass --t5 with a local directory holding t5-base") from None
+        raise OptionError("t5", f"'{source}' cannot be loaded from local files ({first_sentence(str(e))}): "
+                                f"{fetch}give a local folder holding t5-base") from None
     return tok, enc.to(device).eval()
 
 

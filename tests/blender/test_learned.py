@@ -52,7 +52,7 @@ def tiny_model(tmp_path_factory):
 def prefs():
     p = bpy.context.preferences.addons[EXT_NAME].preferences
     yield p
-    p.checkpoint, p.python, p.runtime, p.cache_dir = "", "", 'AUTO', ""
+    p.checkpoint, p.python, p.runtime, p.cache_dir, p.t5, p.device = "", "", 'AUTO', "", "", "cpu"
 
 
 def test_learned_and_hybrid_in_external_python(tiny_model, prefs, tmp_path):
@@ -116,3 +116,30 @@ def test_the_batch_takes_the_model_from_its_flags_in_every_worker(tiny_model, tm
         assert np.abs(got - want).max() / original.skeleton.height < 1e-4
     missing = _run(clips, "--out", tmp_path / "out2", "--solver", "hybrid")
     assert missing.returncode == 2 and "--checkpoint" in missing.stderr, missing.stderr[-2000:]
+
+
+def test_a_model_setting_refused_in_the_external_python_names_the_preference(tiny_model, prefs, tmp_path):
+    """A T5 folder or a device the external interpreter refused came back as 'external learned solve
+    failed: pose2rot: error: ... pass --t5 with ...' / '... use --device cpu': command-line flags Blender
+    has none of, prefixes nested. Now the setting as the preferences name it, and the fix in their words."""
+    py, ckpt = tiny_model
+    bare = tmp_path / "bare.pt"   # records no embedder: T5 is assumed, and read from the T5 folder
+    subprocess.run([py, "-c", f"import torch; torch.save(torch.load({str(ckpt)!r})['model_state'], {str(bare)!r})"],
+                   check=True, timeout=300)
+    prefs.runtime, prefs.python, prefs.checkpoint, prefs.device = 'EXTERNAL', py, str(bare), "cpu"
+    prefs.t5 = str(tmp_path / "no_t5")
+    src = import_clip(frames=10)
+    track_empties(src)
+    rest_copy(src)
+    with pytest.raises(RuntimeError) as caught:
+        bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks", solver='HYBRID')
+    text = str(caught.value)
+    assert f"'T5 encoder' in Preferences > Add-ons > pose2rot '{tmp_path / 'no_t5'}' is no folder that exists" in text
+    assert "--t5" not in text and "pose2rot: error" not in text and "external learned solve failed" not in text
+    prefs.t5 = ""
+    has_gpu = subprocess.run([py, "-c", "import torch, sys; sys.exit(not torch.cuda.is_available())"]).returncode == 0
+    if not has_gpu:
+        prefs.checkpoint, prefs.device = str(ckpt), "cuda"
+        with pytest.raises(RuntimeError, match=r"'Device' in Preferences > Add-ons > pose2rot is 'cuda', but PyTorch "
+                                               r"sees no CUDA GPU here: set it to cpu \(or auto\)"):
+            bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks", solver='HYBRID')

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import Pose2RotError
+from ..errors import MissingDependencyError, Pose2RotError
 from ..model import LEARNED_PACKAGES
 from ..options import SolveOptions
 from ..skeleton import Skeleton
@@ -48,10 +48,10 @@ def external_network(python: str, options: SolveOptions):
             _save_plain(src, tracks)
             if progress:
                 progress(0.1, "running the learned model in the external Python")
-            cmd = [python, "-m", "pose2rot_core.cli", "solve", str(src), "--out", str(out)] + arguments
+            cmd = [python, "-m", "pose2rot_core.solvers.external", "solve", str(src), "--out", str(out)] + arguments
             proc = subprocess.run(cmd, capture_output=True, text=True, env=_environment(Path(tmp), options))
             if proc.returncode != 0 or not out.is_file():
-                raise Pose2RotError(f"external learned solve failed: {_failure(proc, python)}")
+                raise _core_error(proc) or Pose2RotError(f"external learned solve failed: {_failure(proc, python)}")
             return _read_solution(out, tracks.skeleton, python)
 
     return run
@@ -85,6 +85,47 @@ def _core_on_path(tmp: Path) -> str:
     return str(dst)
 
 
+#: the start of the line on which the other interpreter hands back the core's error (JSON)
+_ERROR_MARK = "pose2rot-core-error: "
+
+
+def child_main(argv: list[str]) -> int:
+    """The other interpreter's side: the command line's ``solve``, with a core error handed back as
+    JSON on stderr (an OptionError with its field, so this side words it as its interface names the
+    setting: a command-line flag there would be no setting of Blender's)."""
+    import json
+    import sys
+
+    from ..cli import build_parser
+    from ..options import OptionError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except OptionError as e:
+        error = {"field": e.field, "problem": e.problem}
+    except Pose2RotError as e:
+        error = {"message": str(e), "missing": isinstance(e, MissingDependencyError)}
+    print(_ERROR_MARK + json.dumps(error), file=sys.stderr)
+    return 2
+
+
+def _core_error(proc: subprocess.CompletedProcess) -> Pose2RotError | None:
+    """The core's error the other interpreter handed back (see child_main), as this side's exception;
+    None when it ended otherwise (a crash, a missing package, no Python at all)."""
+    import json
+
+    from ..options import OptionError
+
+    line = next((ln for ln in reversed((proc.stderr or "").splitlines()) if ln.startswith(_ERROR_MARK)), None)
+    if line is None:
+        return None
+    error = json.loads(line[len(_ERROR_MARK):])
+    if "field" in error:
+        return OptionError(error["field"], error["problem"])
+    return (MissingDependencyError if error.get("missing") else Pose2RotError)(error["message"])
+
+
 def _failure(proc: subprocess.CompletedProcess, python: str) -> str:
     """The last line the other interpreter printed, with the install command when a module is missing."""
     lines = [ln for ln in (proc.stderr or proc.stdout or "").strip().splitlines() if ln.strip()]
@@ -110,3 +151,9 @@ def _read_solution(path: Path, skel: Skeleton, python: str) -> Solution:
                         local_offsets=np.asarray(data["local_offsets"], np.float64)[:, order],
                         translating=np.asarray(data["translating"], bool)[order],
                         report=[f"learned model ran in {python}"], solver="learned")
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(child_main(sys.argv[1:]))

@@ -36,19 +36,22 @@ _MODELS: dict[tuple, tuple[Any, Any]] = {}
 
 
 def resolve_device(device: str = "auto") -> str:
-    """"auto" -> "cuda" when available, else "cpu"; other values are checked."""
+    """"auto" -> "cuda" when available, else "cpu"; other values are checked (an OptionError of the
+    ``device`` setting, which each interface names)."""
+    from ..options import OptionError
+
     torch = require_torch()
     if device in (None, "", "auto"):
         return "cuda" if torch.cuda.is_available() else "cpu"
     dev = str(device)
     if dev.startswith("cuda") and not torch.cuda.is_available():
-        raise Pose2RotError(f"device '{dev}' requested but PyTorch sees no CUDA GPU; use --device cpu")
+        raise OptionError("device", f"is '{dev}', but PyTorch sees no CUDA GPU here: set it to cpu (or auto)")
     try:
         kind = torch.device(dev).type
     except RuntimeError:
         kind = None
     if kind not in ("cpu", "cuda"):                 # mps, xla, meta: not a device this solver runs on
-        raise Pose2RotError(f"unknown device '{dev}' (use auto, cpu, cuda or cuda:N)")
+        raise OptionError("device", f"'{dev}' is no device this solver runs on (use auto, cpu, cuda or cuda:N)")
     return dev
 
 
