@@ -285,3 +285,22 @@ def test_convert_keeps_an_unknown_embedder_unknown_and_records_a_named_one(tiny,
                               "--embedder", "t5"])
     with pytest.raises(Pose2RotError, match="records the joint-name embedder 'hash-ngram-v1'.*leave --embedder out"):
         args.func(args)
+
+
+def test_a_checkpoint_missing_a_tensor_is_called_damaged_not_foreign(tiny, tmp_path):
+    """A run's checkpoint with one tensor lost ('offset_proj.weight', the one the configuration is read
+    from) was said to be '1 missing (...); these weights do not look like a pose2rot model', which
+    contradicts itself; now the other tensors are counted and the file is called damaged or incomplete.
+    Weights that share few of the model's tensors still do not look like a pose2rot model."""
+    state = dict(tiny.state_dict())
+    state.pop("rest_encoder.offset_proj.weight")
+    torch.save({"model_state": state, "config": {"params": TINY, "embedder": "t5"}}, tmp_path / "lost.pt")
+    with pytest.raises(Pose2RotError, match=rf"1 missing \(rest_encoder.offset_proj.weight\); the other "
+                                            rf"{len(state)} of the model's {len(state) + 1} tensors are there: the "
+                                            "file is damaged or incomplete") as caught:
+        load_model(tmp_path / "lost.pt")
+    assert "do not look like a pose2rot model" not in str(caught.value)
+    few = {k: v for k, v in state.items() if k.startswith("decoder.")}
+    torch.save({"model_state": few, "config": {"params": TINY, "embedder": "t5"}}, tmp_path / "few.pt")
+    with pytest.raises(Pose2RotError, match="do not look like a pose2rot model"):
+        load_model(tmp_path / "few.pt")

@@ -196,3 +196,28 @@ def test_weights_that_lost_their_embedder_say_t5_was_assumed_and_how_to_record_i
     assert main(["model", "convert", str(bare), "--out", str(named), "--embedder", "hash"]) == 0
     assert main(arm + [str(named)]) == 0, capsys.readouterr().err
 
+
+def test_an_embedding_width_the_weights_do_not_take_names_the_wrong_side(tmp_path, capsys):
+    """Weights 512 wide recorded with the hash embedder (768 wide) were told 'use the embedder the
+    model was trained with', which is the one it used. Now: for the hash embedder, whose width is fixed,
+    the file's record is wrong; for T5, the encoder given gives another width (the T5 setting named)."""
+    import torch
+
+    from pose2rot_core.checkpoint import read_checkpoint, save_checkpoint
+    from pose2rot_core.embeddings import HASH_FAMILY
+    from pose2rot_core.options import OptionError
+    from pose2rot_core.solvers.learned import _check_width
+
+    model = tiny_model(joint_embed_dim=512)
+    model.embedder = HASH_FAMILY
+    path = save_checkpoint(tmp_path / "w512.pt", model)
+    assert main(["solve", str(ARM), "--solver", "hybrid", "--checkpoint", str(path), "--out",
+                 str(tmp_path / "a.bvh")]) == 2
+    err = capsys.readouterr().err
+    assert "takes joint-name embeddings 512 wide (joint_embed_dim), but the hash embedder it is recorded with" in err
+    assert "gives 768" in err and "use the embedder the model was trained with" not in err
+    torch.save(model.state_dict(), tmp_path / "bare.pt")
+    contents = read_checkpoint(tmp_path / "bare.pt")
+    with pytest.raises(OptionError, match=r"'t5-base' gives joint-name embeddings 768 wide, but checkpoint .* takes "
+                                          r"512 \(joint_embed_dim\): give the T5 encoder it was trained with.*assumed"):
+        _check_width(768, contents, "t5", "t5-base", tmp_path / "bare.pt")

@@ -278,8 +278,11 @@ def check_state_matches(model, state: Mapping, params: Mapping[str, Any], where:
         diff = [f"{k}={implied[k]!r}" for k in implied
                 if k not in ("temporal_dropout", "use_grad_checkpoint", "num_memory") and _differs(k, implied, params)]
         hint = ("the weights imply " + ", ".join(diff)) if diff else "the weights imply the same configuration"
-    except Pose2RotError as e:
-        hint = str(e)
+    except Pose2RotError as e:  # a tensor it reads is missing: other weights, or these ones damaged
+        kept = len(expected) - len(missing)
+        hint = (f"the other {kept} of the model's {len(expected)} tensors are there: the file is damaged or "
+                "incomplete (saved from part of the model, or edited); save the whole model again"
+                if kept >= len(expected) / 2 else str(e))
     raise Pose2RotError(f"weights in '{where}' do not fit the model configuration: {'; '.join(parts)}; {hint}")
 
 

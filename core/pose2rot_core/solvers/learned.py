@@ -89,6 +89,28 @@ def _assumed(error: Pose2RotError, checkpoint: str | os.PathLike) -> Pose2RotErr
     return type(error)(f"{error} ({why})")
 
 
+def _check_width(width: int, contents, family: str, t5: str | os.PathLike | None,
+                 checkpoint: str | os.PathLike) -> None:
+    """Refuse joint-name embeddings ``width`` wide for weights that take another width
+    (``joint_embed_dim``), saying which side is wrong: the T5 encoder given (an OptionError of the
+    ``t5`` setting), or, for the hash embedder, whose width is fixed, the file's record."""
+    from ..embeddings import HASH_FAMILY, t5_source
+    from ..options import OptionError
+
+    wide = contents.params["joint_embed_dim"]
+    if width == wide:
+        return
+    if family == HASH_FAMILY:
+        raise Pose2RotError(
+            f"checkpoint '{checkpoint}' takes joint-name embeddings {wide} wide (joint_embed_dim), but the hash "
+            f"embedder it is recorded with ({contents.config_source}) gives {width}: no weights trained with that "
+            "embedder have this shape, so the record is wrong and these weights cannot run as it says (weights "
+            f"trained with a T5 encoder {wide} wide need their config's embedder set to 't5')")
+    error = OptionError("t5", f"'{t5_source(t5)}' gives joint-name embeddings {width} wide, but checkpoint "
+                              f"'{checkpoint}' takes {wide} (joint_embed_dim): give the T5 encoder it was trained with")
+    raise error if contents.embedder_known else _assumed(error, checkpoint)
+
+
 def window_starts(T: int, window: int, overlap: int) -> list[int]:
     """Start frames of windows of ``window`` frames covering 0..T-1, consecutive ones sharing
     at least ``overlap`` frames (the last window ends at T)."""
@@ -184,6 +206,7 @@ def solve_learned(tracks: Tracks, checkpoint: str | os.PathLike, config: str | o
         names = embed_joint_names(skel.names, family, t5=t5, cache_dir=cache_dir, device=dev)
     except Pose2RotError as e:
         raise e if contents.embedder_known else _assumed(e, checkpoint) from None
+    _check_width(names.shape[1], contents, family, t5, checkpoint)
     inputs = build_inputs(tracks, names, scale=scale, static_joints=static_joints, embedder=family)
     sub = None if progress is None else (lambda f, m: progress(0.05 + 0.9 * f, m))
     raw = predict_rot6d(model, inputs.arrays, dev, window, overlap, precision, sub)
