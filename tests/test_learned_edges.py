@@ -221,3 +221,47 @@ def test_an_embedding_width_the_weights_do_not_take_names_the_wrong_side(tmp_pat
     with pytest.raises(OptionError, match=r"'t5-base' gives joint-name embeddings 768 wide, but checkpoint .* takes "
                                           r"512 \(joint_embed_dim\): give the T5 encoder it was trained with.*assumed"):
         _check_width(768, contents, "t5", "t5-base", tmp_path / "bare.pt")
+
+
+def _rolling_network(joint: str, degrees: float):
+    """A stand-in network (solvers.Network) that answers with the geometric solution, ``joint`` rolled
+    about its bone by ``degrees``: every position the same, only that roll differs."""
+    from dataclasses import replace
+
+    from pose2rot_core.rotations import axis_angle_to_matrix
+    from pose2rot_core.solvers.geometric import solve_geometric
+
+    def run(tracks, missing, progress):
+        sol = solve_geometric(tracks, missing=missing)
+        skel = tracks.skeleton
+        j = skel.names.index(joint)
+        bone = skel.offsets[skel.children[j][0]]
+        R = sol.rotations.copy()
+        R[:, j] = R[:, j] @ axis_angle_to_matrix(bone / np.linalg.norm(bone), np.radians(degrees))
+        return replace(sol, rotations=R, report=[])
+
+    return run
+
+
+@pytest.mark.parametrize("degrees", [45.0, 20.0])
+def test_unanchored_hybrid_rolls_far_from_the_geometric_solvers_are_a_warning(degrees):
+    """Hybrid without a reference pose at a frame wrote the network's rolls with no word however far
+    they were from the geometric solver's (the cmu walk with a small model: a forearm 66° off the clip,
+    positions exact, nothing warned). A bone rolled past a flip's turn (30°) from the geometric solve is
+    now named in a warning, with how far; within it, or anchored on a reference frame, no warning."""
+    from pose2rot_core.bvh import read_bvh
+    from pose2rot_core.solvers.hybrid import solve_hybrid
+    from pose2rot_core.tracks_io import tracks_from_bvh
+
+    clip = read_bvh(ARM)
+    network = _rolling_network("elbow", degrees)
+    free = solve_hybrid(tracks_from_bvh(clip), network, twist="reference")
+    warned = [n for n in free.report if "nothing anchors the network's rolls" in n]
+    assert np.abs(free.positions - tracks_from_bvh(clip).positions).max() < 1e-9
+    if degrees > 30:
+        assert len(warned) == 1 and warned[0].startswith("warning: hybrid: ")
+        assert "'elbow' up to 45°" in warned[0] and "solver='geometric'" in warned[0]
+    else:
+        assert not warned
+    anchored = solve_hybrid(tracks_from_bvh(clip, reference_frame=0), network, twist="reference")
+    assert not [n for n in anchored.report if "anchors" in n]
