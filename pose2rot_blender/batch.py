@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import atexit
 import contextlib
-import hashlib
 import json
 import os
 import secrets
@@ -267,6 +266,8 @@ def convert(args: argparse.Namespace, options: SolveOptions, batch: Batch, argv:
     with the clips that ended."""
     from pose2rot_core.batch_summary import format_summary
 
+    from .batch_outputs import replaced_outputs
+
     files, names = batch.files, batch.names
     ended: list = []
     written: dict[str, list] = {}
@@ -284,7 +285,7 @@ def convert(args: argparse.Namespace, options: SolveOptions, batch: Batch, argv:
         suffixes = (".blend", ".bvh") if args.bvh else (".blend",)
         raise Interrupted(ended, len(files), _earlier_outputs(batch, out, suffixes, ended, started)) from None
     order = {clip_label(f): i for i, f in enumerate(files)}
-    results = sorted(_replaced(ended, written), key=lambda r: order.get(r.clip, len(order)))
+    results = sorted(replaced_outputs(ended, written), key=lambda r: order.get(r.clip, len(order)))
     print(format_summary(results))
     return results
 
@@ -294,6 +295,8 @@ def _account_for_stopped(batch: Batch, out: Path, ended: list, started: float) -
     one that left none and whose .blend was put in place during this run (its last step, just before its
     result is reported) counts as converted."""
     from pose2rot_core.batch_summary import ClipResult
+
+    from .batch_outputs import remove_staged
 
     converted = {r.clip for r in ended if not r.failed}
     for path in batch.files:
@@ -311,34 +314,6 @@ def _earlier_outputs(batch: Batch, out: Path, suffixes: tuple[str, ...], ended: 
     found = [out / f"{batch.names[path]}{x}" for path in batch.files if clip_label(path) not in converted
              for x in suffixes]
     return [readable(p.name) for p in found if p.is_file() and p.stat().st_mtime < started]
-
-
-def _replaced(results: list, written: dict[str, list]) -> list:
-    """``results`` with a clip reported converted whose outputs are no longer the files it put in place
-    (``written``: the (device, inode) of each, by clip) failed: another run writing into the same
-    --out replaced them with its own while this one ran."""
-    from dataclasses import replace
-
-    out = []
-    for r in results:
-        gone = [Path(p).name for p, mine in written.get(r.clip, []) if mine and tuple(mine) != _identity(Path(p))]
-        if not r.failed and gone:
-            r = replace(r, status="failed", message=f"another run writing into the same --out replaced "
-                        f"{readable(' and '.join(gone))} with its own outputs while this run ran: give each "
-                        "run its own --out, or run this one again")
-            print(f"{r.clip}: error: {r.message}", file=sys.stderr)
-        out.append(r)
-    return out
-
-
-def _identity(path: Path) -> tuple[int, int] | None:
-    """(device, inode) of the file ``path``, None when there is none: a file put in place by a rename
-    keeps it, one put there by another rename has another."""
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return st.st_dev, st.st_ino
 
 
 class Interrupted(Exception):
@@ -510,9 +485,12 @@ def run_worker(args: argparse.Namespace, options: SolveOptions) -> int:
 def convert_one(path: Path, job: Job, name: str, written: dict[str, list] | None = None):
     """One clip onto the rig, its outputs named ``name`` (output_names): a ClipResult, with status
     'failed' and the message on bad input (nothing written; an earlier run's outputs, untouched, named).
-    ``written`` gets the clip's outputs as [path, (device, inode)] pairs (see _replaced)."""
+    ``written`` gets the clip's outputs as [path, (device, inode)] pairs (batch_outputs.replaced_outputs
+    reads them)."""
     from pose2rot_core.batch_summary import ClipResult
     from pose2rot_core.errors import Pose2RotError
+
+    from .batch_outputs import remove_staged
 
     t0 = time.perf_counter()
     label = clip_label(path)
@@ -545,6 +523,7 @@ def _solve_and_save(path: Path, job: Job, name: str, outputs: list[Path]):
     from pose2rot_core.errors import Pose2RotError
 
     from . import importing, mapping, pipeline
+    from .batch_outputs import put_in_place, save_blend, staging_stem, write_failed
     from .batch_rigs import bvh_rig, export_bvh, load_rig
 
     obj = load_rig(job.rig, path, job.armature)
@@ -561,7 +540,7 @@ def _solve_and_save(path: Path, job: Job, name: str, outputs: list[Path]):
     plan, _ = pipeline.solve_armature(scene, obj, col, span, job.options, job.learned,
                                       bone_map=bone_map)
     staged = [job.out / f"{staging_stem(name, job.run)}{p.suffix}" for p in outputs]
-    _save_blend(staged[0], outputs[0].name)
+    save_blend(staged[0], outputs[0].name)
     if job.bvh:
         source = bvh_rig(path) if job.rig_bvh is None else job.rig_bvh
         try:
@@ -569,89 +548,9 @@ def _solve_and_save(path: Path, job: Job, name: str, outputs: list[Path]):
         except Pose2RotError as e:
             if not isinstance(e.__context__, OSError):
                 raise
-            raise Pose2RotError(f"cannot write '{readable(outputs[1].name)}': {_reason(e.__context__)}") from None
-    ours = [_identity(p) for p in staged]
-    with _folder_held(job.out):                                  # one run's pair at a time
-        folders = [readable(final.name) for final in outputs if final.is_dir()]
-        if folders:                                              # checked before any is put in place
-            raise Pose2RotError(f"cannot write '{folders[0]}': a folder of that name is in --out")
-        for done, final in zip(staged, outputs):
-            try:
-                os.replace(done, final)
-            except OSError as e:
-                raise Pose2RotError(f"cannot write '{readable(final.name)}': {_reason(e)}") from None
+            raise Pose2RotError(write_failed(outputs[1].name, e.__context__)) from None
+    ours = put_in_place(staged, outputs, job.out)
     return plan, ours
-
-
-def _save_blend(staged: Path, final: str) -> None:
-    """Save the open file as a copy to ``staged``, no .blend1 backup; a Pose2RotError naming the output
-    file ``final`` when it cannot be written. Blender's own words name no cause (a full disk reads 'No
-    such file or directory'): the cause is found by copying a copy saved in the temporary folder."""
-    import bpy
-
-    from pose2rot_core.errors import Pose2RotError
-
-    paths = bpy.context.preferences.filepaths
-    versions, paths.save_version = paths.save_version, 0
-    try:
-        bpy.ops.wm.save_as_mainfile(filepath=str(staged), copy=True)
-        return
-    except RuntimeError as e:
-        said = str(e).strip()
-    finally:
-        paths.save_version = versions
-    with tempfile.TemporaryDirectory(prefix="pose2rot_save_") as tmp:
-        try:
-            bpy.ops.wm.save_as_mainfile(filepath=str(Path(tmp) / "clip.blend"), copy=True)
-        except RuntimeError:                                     # nowhere to save: Blender's words
-            raise Pose2RotError(f"cannot write '{readable(final)}': Blender says: {said}") from None
-        try:
-            shutil.copyfile(Path(tmp) / "clip.blend", staged)
-        except OSError as e:
-            staged.unlink(missing_ok=True)
-            raise Pose2RotError(f"cannot write '{readable(final)}': {_reason(e)}") from None
-
-
-def _reason(error: OSError) -> str:
-    """Why a write failed, in the system's words, lower case ('no space left on device')."""
-    text = error.strerror or str(error)
-    return text[:1].lower() + text[1:]
-
-
-@contextlib.contextmanager
-def _folder_held(folder: Path):
-    """Hold ``folder`` (an exclusive lock on it, where the system has them) while inside: two runs
-    writing into one --out put their outputs of one clip in place one pair at a time, never a .blend
-    of one beside the BVH of the other."""
-    try:
-        import fcntl
-    except ImportError:                                          # Windows: no such locks
-        yield
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)                                             # releases the lock
-
-
-def staging_stem(name: str, run: str) -> str:
-    """The hidden ASCII stem under which the run ``run`` (Batch.run) writes the outputs of the clip named
-    ``name`` in --out before they are put in place (Blender saves under no other names); what a stopped
-    run leaves is only these, and another run into the same --out stages under its own."""
-    return f".pose2rot-{hashlib.sha1(os.fsencode(name)).hexdigest()[:12]}-{run}"
-
-
-def remove_staged(out: Path, name: str, run: str) -> bool:
-    """Remove what the clip named ``name`` left in ``out`` under the run ``run``'s staged names (Blender's
-    ``@`` file and the BVH writer's ``.part`` file of a write cut short included); whether there was any."""
-    stem = staging_stem(name, run)
-    left = [p for pattern in (f"{stem}.blend", f"{stem}.blend@", f"{stem}.bvh", f".{stem}.bvh.*.part")
-            for p in out.glob(pattern)]
-    for leftover in left:
-        leftover.unlink(missing_ok=True)
-    return bool(left)
 
 
 def clip_name(path: Path) -> str:

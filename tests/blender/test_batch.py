@@ -23,6 +23,7 @@ from pose2rot_core.tracks_io import save_tracks, tracks_from_bvh
 BATCH = Path(importlib.import_module(EXT_NAME).__file__).parent / "batch.py"
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 batch = importlib.import_module(EXT_NAME + ".batch")
+batch_outputs = importlib.import_module(EXT_NAME + ".batch_outputs")
 
 
 def _run(*args):
@@ -560,12 +561,12 @@ def test_staged_files_are_the_run_s_own(tmp_path):
     """Two runs writing into one --out staged a clip's outputs under the same hidden names and removed
     each other's: a .blend of one clip beside the BVH of another, both runs saying ok. Each run now
     stages under its own token and removes only its own files."""
-    mine, theirs = batch.staging_stem("walk", "aaaa1111"), batch.staging_stem("walk", "bbbb2222")
+    mine, theirs = batch_outputs.staging_stem("walk", "aaaa1111"), batch_outputs.staging_stem("walk", "bbbb2222")
     assert mine != theirs
     for stem in (mine, theirs):
         (tmp_path / f"{stem}.blend").write_text("x")
         (tmp_path / f".{stem}.bvh.123.part").write_text("x")
-    assert batch.remove_staged(tmp_path, "walk", "aaaa1111")
+    assert batch_outputs.remove_staged(tmp_path, "walk", "aaaa1111")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([f"{theirs}.blend", f".{theirs}.bvh.123.part"])
     assert batch.checked_batch(batch._parser().parse_args([str(zyx_clip(tmp_path / "c.bvh")), "--out",
                                                           str(tmp_path / "o")])).run != ""
@@ -578,11 +579,11 @@ def test_a_clip_whose_outputs_another_run_replaced_fails(tmp_path):
 
     blend, other = tmp_path / "walk.blend", tmp_path / "other"
     blend.write_text("mine")
-    written = {"walk.bvh": [[str(blend), list(batch._identity(blend))]]}
-    assert not batch._replaced([ClipResult("walk.bvh")], written)[0].failed
+    written = {"walk.bvh": [[str(blend), list(batch_outputs.identity(blend))]]}
+    assert not batch_outputs.replaced_outputs([ClipResult("walk.bvh")], written)[0].failed
     other.write_text("theirs")
     os.replace(other, blend)
-    result = batch._replaced([ClipResult("walk.bvh")], written)[0]
+    result = batch_outputs.replaced_outputs([ClipResult("walk.bvh")], written)[0]
     assert result.failed and result.message.startswith("another run writing into the same --out replaced walk.blend")
 
 
@@ -601,7 +602,7 @@ def test_messages_say_what_happened_in_the_user_s_terms(tmp_path, monkeypatch):
 
     monkeypatch.setattr(shutil, "copyfile", full)
     with pytest.raises(Pose2RotError, match="cannot write 'x.blend': no space left on device"):
-        batch._save_blend(tmp_path / "missing" / ".staged.blend", "x.blend")      # Blender's save fails
+        batch_outputs.save_blend(tmp_path / "missing" / ".staged.blend", "x.blend")      # Blender's save fails
     assert "killed by SIGKILL" in batch._worker_end(-9, "") and "memory" in batch._worker_end(-9, "")
     clip = zyx_clip(tmp_path / "walk.bvh")
     run = batch.Batch([clip], {clip: "walk"}, None, "r")
