@@ -26,12 +26,12 @@ def _around(tracks: Tracks, children: list[list[int]], j: int) -> list[np.ndarra
     and grandchildren, and their bone tips, each child of no length looked through to the first
     joints below it with a length (a chain of zero-length joints sits at j's place and shows no
     direction; the tips of those joints count as j's)."""
-    has_length = tracks.skeleton.bone_has_length
+    long = tracks.skeleton.bone_has_length  # [J] per joint (the module's has_length reads offsets)
     at_place = [j]
 
     def below(k: int, at_j: bool) -> list[int]:
         """The first joints with a length at or under k (the ones passed on the way, when at j's place, noted)."""
-        if has_length[k]:
+        if long[k]:
             return [k]
         if at_j:
             at_place.append(k)

@@ -90,8 +90,10 @@ def load_points(path: str | Path, layout: Layout | None = None, up: str | None =
     elif not path.is_file():
         raise Pose2RotError(f"file '{path}' does not exist; check the path")
     else:
+        from .tracks_csv import SUFFIXES as CSV_SUFFIXES
+
         suffix = path.suffix.lower()
-        loaders = {".npy": _load_npy, ".npz": _load_npz, ".csv": _load_csv, ".tsv": _load_csv, ".bvh": _load_bvh}
+        loaders = {".npy": _load_npy, ".npz": _load_npz, **dict.fromkeys(CSV_SUFFIXES, _load_csv), ".bvh": _load_bvh}
         if suffix not in loaders:
             raise Pose2RotError(f"{path.name}: unknown points format '{suffix}'; use .npy (with a layout), .npz, "
                                 ".csv (.tsv), .bvh or a FreeMoCap folder")

@@ -30,7 +30,7 @@ from .errors import Pose2RotError, write_whole
 from .rotations import matrix_to_quat
 from .stacks import any_axis
 from .tracks import Tracks
-from .tracks_csv import load_csv
+from .tracks_csv import SUFFIXES as CSV_SUFFIXES, load_csv
 from .tracks_npz import load_npz
 
 
@@ -43,10 +43,8 @@ def _at_fps(tracks: Tracks, fps: float | None) -> Tracks:
 #: it has its own). An .npz file's stored rate is not read where fps is given: it may be missing or wrong
 READERS: dict[str, tuple[Callable[[Path, BvhClip | None, list[str] | None, float | None], Tracks], str | None]] = {
     ".npz": (lambda path, _clip, report, fps: load_npz(path, report, fps), None),
-    ".csv": (lambda path, clip, report, fps: _at_fps(load_csv(path, clip, report), fps),
-             "a CSV file holds only positions"),
-    ".tsv": (lambda path, clip, report, fps: _at_fps(load_csv(path, clip, report), fps),
-             "a TSV file holds only positions"),
+    **{suffix: (lambda path, clip, report, fps: _at_fps(load_csv(path, clip, report), fps),
+                f"a {suffix[1:].upper()} file holds only positions") for suffix in CSV_SUFFIXES},
     ".bvh": (lambda path, _clip, _report, fps: _at_fps(tracks_from_bvh(read_bvh(path)), fps), None),
 }
 

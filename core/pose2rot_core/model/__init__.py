@@ -16,10 +16,16 @@ from .params import DEFAULT_PARAMS, RELEASED_PARAMS, cross_layer_count, paramete
 
 #: what the learned model needs on top of numpy (the ``learned`` extra of pose2rot-core)
 LEARNED_PACKAGES = ("torch", "transformers", "safetensors", "pyyaml", "tokenizers", "sentencepiece")
+
+
+def pip_install_command(python: str) -> str:
+    """The command that installs the learned model's dependencies into ``python``."""
+    return f"{python} -m pip install {' '.join(LEARNED_PACKAGES)}"
+
+
 #: the install advice of every missing-package error: the packages themselves, into this interpreter,
 #: which works however the core was installed (a wheel, Blender's extension, a checkout)
-INSTALL_HINT = (f"install the learned model's packages into this Python with: {shlex.quote(sys.executable)} "
-                f"-m pip install {' '.join(LEARNED_PACKAGES)}")
+INSTALL_HINT = f"install the learned model's packages into this Python with: {pip_install_command(shlex.quote(sys.executable))}"
 _TORCH_NAMES = ("Pose2RotMemoryRestModel", "batch_to_torch")
 
 
@@ -41,4 +47,5 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = ["Pose2RotMemoryRestModel", "batch_to_torch", "DEFAULT_PARAMS", "RELEASED_PARAMS", "resolve_params",
-           "cross_layer_count", "parameter_count", "require_torch", "INSTALL_HINT", "LEARNED_PACKAGES"]
+           "cross_layer_count", "parameter_count", "require_torch", "INSTALL_HINT", "LEARNED_PACKAGES",
+           "pip_install_command"]

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MissingDependencyError, Pose2RotError
-from ..model import LEARNED_PACKAGES
+from ..model import pip_install_command
 from ..options import SolveOptions
 from ..skeleton import Skeleton
 from ..solution import Solution
@@ -26,11 +26,6 @@ from ..tracks import Tracks
 
 #: the network settings an external solve passes on (cache_dir goes through POSE2ROT_CACHE)
 _MODEL_FIELDS = ("checkpoint", "config", "t5", "device", "precision", "window")
-
-
-def pip_install_command(python: str) -> str:
-    """The command that installs the learned model's dependencies into ``python``."""
-    return f"{python} -m pip install {' '.join(LEARNED_PACKAGES)}"
 
 
 def external_network(python: str, options: SolveOptions):

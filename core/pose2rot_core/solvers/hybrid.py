@@ -50,22 +50,20 @@ def solve_hybrid(tracks: Tracks, network: Callable[..., Solution], missing: np.n
     frame, the report warns of bones whose roll departs from the geometric solver's (see
     :func:`departure_warning`)."""
     from ..options import AUTO_TWIST
+    from . import part_of
     from .geometric import solve_geometric
 
     anchored = _anchored(tracks)
     shares = (0.7, 1.0) if anchored else (0.6, 0.8)
-    sub_l = None if progress is None else (lambda f, m: progress(shares[0] * f, m))
-    sub_g = None if progress is None else (lambda f, m: progress(shares[0] + (shares[1] - shares[0]) * f, m))
-    learned = network(tracks, missing, sub_l)
+    learned = network(tracks, missing, part_of(progress, 0.0, shares[0]))
     guess = anchored_on_reference(learned.rotations, tracks)
-    sol = solve_geometric(tracks, twist_guess=guess, missing=missing, progress=sub_g, **geometric)
+    sol = solve_geometric(tracks, twist_guess=guess, missing=missing, progress=part_of(progress, *shares), **geometric)
     sol.report[:0] = learned.report
     sol.solver = "hybrid"
     if not anchored:
         policy = AUTO_TWIST["geometric"]
-        sub_o = None if progress is None else (lambda f, m: progress(shares[1] + (1 - shares[1]) * f,
-                                                                   "the geometric solver's rolls, to compare: " + m))
-        own = solve_geometric(tracks, missing=missing, progress=sub_o, **dict(geometric, twist=policy))
+        compare = part_of(progress, shares[1], 1.0, "the geometric solver's rolls, to compare: ")
+        own = solve_geometric(tracks, missing=missing, progress=compare, **dict(geometric, twist=policy))
         sol.report.extend(departure_warning(sol, own, policy))
     return sol
 
