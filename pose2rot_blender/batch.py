@@ -194,18 +194,19 @@ def batch_options(args: argparse.Namespace, learned: LearnedSettings) -> SolveOp
         raise e.worded(dict(option_labels(), **flags)) from None
 
 
-def clip_job(args: argparse.Namespace, options: SolveOptions, rig: Path | None, run: str) -> Job:
+def clip_job(args: argparse.Namespace, options: SolveOptions, learned: LearnedSettings, rig: Path | None,
+             run: str) -> Job:
     """The Job of the batch arguments ``args`` (as :func:`main` checked them: --order upper case) for
     converting clips in this process onto the checked ``rig`` in the run ``run`` (Batch.run; the output
-    folder absolute, the bone map loaded, a rig BVH's rotation orders read once, the model's settings:
-    batch_learned)."""
+    folder absolute, the bone map loaded, a rig BVH's rotation orders read once), with the model's
+    settings ``learned`` (batch_learned)."""
     from pose2rot_core.bonemap import load_map
 
     from .batch_rigs import bvh_rig
 
     return Job(rig, args.armature, Path(args.out).resolve(), options, args.bvh, args.order,
                args.up, args.layout, load_map(args.bone_map) if args.bone_map else None,
-               bvh_rig(rig) if args.bvh and rig is not None else None, run, batch_learned(args))
+               bvh_rig(rig) if args.bvh and rig is not None else None, run, learned)
 
 
 @dataclass(frozen=True)
@@ -258,10 +259,11 @@ def _writable_folder(out: Path, given: str) -> None:
                             "write to") from None
 
 
-def convert(args: argparse.Namespace, options: SolveOptions, batch: Batch, argv: list[str] | None = None) -> list:
-    """Solve every track file of ``batch`` onto its rig as ``options`` say; print a line as each clip
-    ends and the summary table; return the pose2rot_core.batch_summary.ClipResult of every clip (failed
-    ones included). Several clips go to worker processes, ``args.jobs`` at a time, run with the batch
+def convert(args: argparse.Namespace, options: SolveOptions, learned: LearnedSettings, batch: Batch,
+            argv: list[str] | None = None) -> list:
+    """Solve every track file of ``batch`` onto its rig as ``options`` and the model's settings
+    ``learned`` say; print a line as each clip ends and the summary table; return the
+    pose2rot_core.batch_summary.ClipResult of every clip (failed ones included). Several clips go to worker processes, ``args.jobs`` at a time, run with the batch
     arguments ``argv`` (without ``argv``: all in this process). On Ctrl-C or SIGTERM, raises Interrupted
     with the clips that ended."""
     from pose2rot_core.batch_summary import format_summary
@@ -276,7 +278,7 @@ def convert(args: argparse.Namespace, options: SolveOptions, batch: Batch, argv:
         if len(files) > 1 and argv is not None:
             in_workers(batch, argv, args.jobs, ended, written)
         else:
-            job = clip_job(args, options, batch.rig, batch.run)
+            job = clip_job(args, options, learned, batch.rig, batch.run)
             for path in files:
                 _ended(ended, convert_one(path, job, names[path], written), len(files))
     except KeyboardInterrupt:
@@ -470,13 +472,13 @@ def _read_result(result: Path):
         return None
 
 
-def run_worker(args: argparse.Namespace, options: SolveOptions) -> int:
+def run_worker(args: argparse.Namespace, options: SolveOptions, learned: LearnedSettings) -> int:
     """Convert the clip of the task file ``args.worker`` (_task: an absolute path, onto the checked rig
-    the batch passes on) and write (its ClipResult, the files it put in place) to the task's result
+    the batch passes on, with the model's settings ``learned``) and write (its ClipResult, the files it put in place) to the task's result
     file as JSON: 0, or 1 when it failed."""
     task = json.loads(Path(args.worker).read_text())
     written: dict[str, list] = {}
-    job = clip_job(args, options, Path(task["rig"]) if task["rig"] else None, task["run"])
+    job = clip_job(args, options, learned, Path(task["rig"]) if task["rig"] else None, task["run"])
     result = convert_one(Path(task["clip"]), job, task["name"], written)
     Path(task["result"]).write_text(json.dumps({"result": asdict(result), "written": written.get(result.clip, [])}))
     return 1 if result.failed else 0
@@ -520,7 +522,7 @@ def _solve_and_save(path: Path, job: Job, name: str, outputs: list[Path]):
     inode) of each output as put in place)."""
     import bpy
 
-    from pose2rot_core.errors import Pose2RotError
+    from pose2rot_core.errors import Pose2RotError, WriteError
 
     from . import importing, mapping, pipeline
     from .batch_outputs import put_in_place, save_blend, staging_stem, write_failed
@@ -545,10 +547,8 @@ def _solve_and_save(path: Path, job: Job, name: str, outputs: list[Path]):
         source = bvh_rig(path) if job.rig_bvh is None else job.rig_bvh
         try:
             export_bvh(staged[1], plan, source, job.order, job.up, pipeline.frame_rate(scene))
-        except Pose2RotError as e:
-            if not isinstance(e.__context__, OSError):
-                raise
-            raise Pose2RotError(write_failed(outputs[1].name, e.__context__)) from None
+        except WriteError as e:
+            raise Pose2RotError(write_failed(outputs[1].name, e.cause)) from None
     ours = put_in_place(staged, outputs, job.out)
     return plan, ours
 
@@ -613,15 +613,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--jobs must be at least 1, got {args.jobs}")
     _check_layout_and_map(parser, args)
     try:
-        options = batch_options(args, batch_learned(args))
+        learned = batch_learned(args)
+        options = batch_options(args, learned)
         if args.worker:
-            return run_worker(args, options)
+            return run_worker(args, options, learned)
         batch = checked_batch(args)
     except Pose2RotError as e:                  # bad arguments: nothing was done
         print(f"pose2rot batch: error: {e}", file=sys.stderr)
         return 2
     try:
-        results = convert(args, options, batch, list(argv if argv is not None else _script_argv()))
+        results = convert(args, options, learned, batch, list(argv if argv is not None else _script_argv()))
     except Interrupted as stop:
         done = [r.clip for r in stop.ended if not r.failed]
         earlier = (f"; {', '.join(stop.earlier[:4])}{' ...' if len(stop.earlier) > 4 else ''} in --out "

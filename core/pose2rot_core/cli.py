@@ -56,11 +56,12 @@ def step_shown(desc: str):
     try:
         from tqdm import tqdm
     except ImportError:
+        tqdm = None
+    if tqdm is None or not sys.stderr.isatty():                # nothing to draw: no bar, no thread
         yield
         return
     done = threading.Event()
-    bar = tqdm(desc=desc, bar_format="{desc}: {elapsed}", leave=False, file=sys.stderr, delay=PROGRESS_DELAY,
-               disable=not sys.stderr.isatty())
+    bar = tqdm(desc=desc, bar_format="{desc}: {elapsed}", leave=False, file=sys.stderr, delay=PROGRESS_DELAY)
 
     def redraw() -> None:
         while not done.wait(0.5):
@@ -121,20 +122,24 @@ def _output_path(text: str, suffixes: tuple[str, ...], option: str = "--out", in
 
 
 def _check_writable(out: Path, option: str) -> None:
-    """Refuse, before any work, an output ``out`` that could not be written at the end: a file there
-    that is read-only, or a directory in which no file can be created (the result is written beside it
-    and put in its place). A device or pipe is written directly, and not checked."""
+    """Refuse, before any work, an output ``out`` that could not be written at the end (as
+    errors.write_whole writes it: the file a link names): a file there that is read-only, or a
+    directory in which no file can be created (the result is written beside it and put in its
+    place). A device or pipe is written directly, and not checked."""
     import tempfile
 
-    if out.exists() and not out.is_file():
+    from .errors import write_target
+
+    target, direct = write_target(out)
+    if direct:
         return
-    if out.is_file() and not os.access(out, os.W_OK):
+    if target.is_file() and not os.access(target, os.W_OK):
         raise Pose2RotError(f"{option} {out} is read-only: make it writable, or write to another file")
     try:
-        with tempfile.TemporaryFile(dir=out.parent):
+        with tempfile.TemporaryFile(dir=target.parent):
             pass
     except OSError as e:
-        raise Pose2RotError(f"{option} {out}: cannot write in the directory '{out.parent}' "
+        raise Pose2RotError(f"{option} {out}: cannot write in the directory '{target.parent}' "
                             f"({e.strerror or e}): choose a directory you can write to") from None
 
 
@@ -452,8 +457,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_info(args: argparse.Namespace) -> int:
     path = Path(args.file)
     # a CSV without the rig of its tracks is described as the points it holds
-    points = is_point_set(path, args.layout, args.skeleton is None) or (
-        args.skeleton is None and path.suffix.lower() in CSV_SUFFIXES)
+    points = (args.skeleton is None and path.suffix.lower() in CSV_SUFFIXES) or is_point_set(
+        path, args.layout, args.skeleton is None)
     if points:
         positions, up, names = point_info(path, args.layout)
     elif path.suffix.lower() == ".bvh":

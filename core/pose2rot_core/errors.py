@@ -17,6 +17,15 @@ class MissingDependencyError(Pose2RotError):
     """An optional dependency (torch, transformers, matplotlib) is needed for this feature."""
 
 
+class WriteError(Pose2RotError):
+    """A file that could not be written (see write_whole); ``cause``: the system's OSError, for an
+    interface that names the file in its own words."""
+
+    def __init__(self, message: str, cause: OSError):
+        super().__init__(message)
+        self.cause = cause
+
+
 def first_sentence(message: str, limit: int = 200) -> str:
     """The first sentence of a library's error ``message`` (its first line up to ". "), at most
     ``limit`` characters: quoted inside one of ours, it must not end in the middle of a sentence."""
@@ -44,6 +53,13 @@ def unicode_text(raw: bytes, errors: str = "strict") -> str:
     return raw.decode("utf-16" if raw.startswith(UTF16_BOMS) else "utf-8-sig", errors)
 
 
+def write_target(path: Path) -> tuple[Path, bool]:
+    """(the file a write to ``path`` replaces: the one a link names, whether it is written directly:
+    an existing path that is not a regular file, a device or a pipe) (see write_whole)."""
+    target = path.resolve() if path.is_symlink() else path
+    return target, target.exists() and not target.is_file()
+
+
 def write_whole(path: str | Path, kind: str, write: Callable[[IO], None], binary: bool = False) -> None:
     """Call ``write`` with a file open on a temporary file beside ``path``, then put that file in
     place of ``path``: a write that fails half-way (a full disk, Ctrl-C) leaves an existing ``path``
@@ -51,8 +67,7 @@ def write_whole(path: str | Path, kind: str, write: Callable[[IO], None], binary
     that is not a regular file (a device, a pipe) is written directly. Text is UTF-8 with "\\n"
     line ends. OSErrors become a Pose2RotError naming the ``kind`` of file and ``path``."""
     path = Path(path)
-    target = path.resolve() if path.is_symlink() else path
-    direct = target.exists() and not target.is_file()
+    target, direct = write_target(path)
     part = target if direct else target.with_name(f".{target.name}.{os.getpid()}.part")
     text = {} if binary else {"encoding": "utf-8", "newline": "\n"}
     try:
@@ -65,7 +80,7 @@ def write_whole(path: str | Path, kind: str, write: Callable[[IO], None], binary
                 shutil.copymode(target, part)
             os.replace(part, target)
     except OSError as e:
-        raise Pose2RotError(f"cannot write {kind} file '{path}': {e.strerror or e}") from None
+        raise WriteError(f"cannot write {kind} file '{path}': {e.strerror or e}", e) from None
     finally:
         if not direct:
             with contextlib.suppress(OSError):
