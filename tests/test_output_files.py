@@ -121,3 +121,31 @@ def test_an_output_folder_that_cannot_be_written_is_refused_before_any_work(tmp_
     code, _, err = run([command, clip, flag, out], capsys)
     assert code == 2 and err.count("\n") == 1, err
     assert f"{flag} {out}: cannot write in the directory '{out.parent}' (Permission denied)" in err, err
+
+
+def test_an_output_link_into_a_folder_that_cannot_be_written_is_refused_before_any_work(tmp_path, capsys,
+                                                                                        monkeypatch):
+    """An --out that is a link is written where it points (errors.write_whole): the up-front check
+    reads that folder too, not the link's own (a link into an unwritable folder passed the check and
+    failed after the solve)."""
+    import tempfile
+
+    clip = small_clip(tmp_path / "clip.bvh")
+    (tmp_path / "ro").mkdir()
+    (tmp_path / "ro" / "x.bvh").write_text("old")
+    (tmp_path / "out.bvh").symlink_to(tmp_path / "ro" / "x.bvh")
+    real = tempfile.TemporaryFile
+
+    def refused(*_args, **kwargs):
+        if kwargs.get("dir") == tmp_path / "ro":
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+        return real(*_args, **kwargs)
+
+    def no_reading(*_args, **_kwargs):
+        raise AssertionError("read before the output was checked")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", refused)
+    monkeypatch.setattr("pose2rot_core.bvh.read_bvh", no_reading)
+    code, _, err = run(["solve", clip, "--out", tmp_path / "out.bvh"], capsys)
+    assert code == 2 and err.count("\n") == 1, err
+    assert f"cannot write in the directory '{tmp_path / 'ro'}' (Permission denied)" in err, err
