@@ -265,3 +265,23 @@ def test_unanchored_hybrid_rolls_far_from_the_geometric_solvers_are_a_warning(de
         assert not warned
     anchored = solve_hybrid(tracks_from_bvh(clip, reference_frame=0), network, twist="reference")
     assert not [n for n in anchored.report if "anchors" in n]
+
+
+def test_the_report_of_weights_that_lost_their_embedder_names_their_file(checkpoint, tmp_path, monkeypatch):
+    """A bare state dict solved with T5 assumed: the report line's advice names the checkpoint file
+    (it printed the placeholder 'CHECKPOINT' where the error named the file)."""
+    import torch
+
+    from pose2rot_core.checkpoint import load_model
+    from pose2rot_core.embeddings import HASH_DIM
+    from pose2rot_core.options import SolveOptions
+    from pose2rot_core.solvers import learned, solve
+    from pose2rot_core.tracks_io import load_tracks
+
+    bare = tmp_path / "bare.pt"
+    torch.save(load_model(checkpoint)[0].state_dict(), bare)
+    monkeypatch.setattr(learned, "embed_joint_names",         # T5 is not here: names of its width
+                        lambda names, *args, **kwargs: np.zeros((len(names), HASH_DIM), np.float32))
+    sol = solve(load_tracks(ARM), SolveOptions(solver="learned", checkpoint=str(bare), device="cpu"))
+    line = next(line for line in sol.report if "assumed:" in line)
+    assert f"'pose2rot model convert {bare} --out NEW.safetensors --embedder hash'" in line, line

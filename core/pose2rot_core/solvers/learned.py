@@ -70,12 +70,13 @@ def get_model(checkpoint: str | os.PathLike, config: str | os.PathLike | Mapping
     return _MODELS[key]
 
 
-#: what a solve says of weights that do not record their joint-name embedder (read_checkpoint's
-#: CheckpointContents.embedder_known), and how to record it
-ASSUMED_EMBEDDER = ("assumed: the checkpoint does not record its joint-name embedder, so t5, the published "
-                    "model's, is used; weights trained with the built-in hash embedder need it recorded: "
-                    "'pose2rot model convert CHECKPOINT --out NEW.safetensors --embedder hash', or their run's "
-                    "config.yaml (which names it) given as the model config")
+def assumed_embedder(checkpoint: str | os.PathLike) -> str:
+    """What a solve says of weights at ``checkpoint`` that do not record their joint-name embedder
+    (read_checkpoint's CheckpointContents.embedder_known), and how to record it."""
+    return ("assumed: the checkpoint does not record its joint-name embedder, so t5, the published model's, is "
+            f"used; weights trained with the built-in hash embedder need it recorded: 'pose2rot model convert "
+            f"{checkpoint} --out NEW.safetensors --embedder hash', or their run's config.yaml (which names it) given "
+            "as the model config")
 
 
 def _assumed(error: Pose2RotError, checkpoint: str | os.PathLike) -> Pose2RotError:
@@ -83,7 +84,7 @@ def _assumed(error: Pose2RotError, checkpoint: str | os.PathLike) -> Pose2RotErr
     only assumed (an OptionError keeps its field, so each interface names it)."""
     from ..options import OptionError
 
-    why = ASSUMED_EMBEDDER.replace("CHECKPOINT", str(checkpoint))
+    why = assumed_embedder(checkpoint)
     if isinstance(error, OptionError):
         return OptionError(error.field, f"{error.problem} ({why})")
     return type(error)(f"{error} ({why})")
@@ -226,7 +227,7 @@ def solve_learned(tracks: Tracks, checkpoint: str | os.PathLike, config: str | o
     T, J = rotations.shape[:2]
     local_offsets = np.broadcast_to(skel.offsets, (T, J, 3)).copy()
     local_offsets[:, 0] = root
-    assumed = "" if contents.embedder_known else f" ({ASSUMED_EMBEDDER})"
+    assumed = "" if contents.embedder_known else f" ({assumed_embedder(checkpoint)})"
     report = [f"learned: {Path(checkpoint).name} ({contents.config_source}), embedder {family}{assumed}, "
               f"device {dev}, model scale s = {inputs.scale:.6g} file units"]
     if T > window:
