@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -99,23 +100,9 @@ def test_an_output_folder_that_cannot_be_written_is_refused_before_any_work(tmp_
                                                                             command):
     """An --out (or --plot) folder where no file can be created was found only after the whole solve (12 s
     on a long clip): now before any clip is read, in the words of the flag."""
-    import tempfile
-
     clip = small_clip(tmp_path / "clip.bvh")
-
-    def refused(*_args, **kwargs):
-        if kwargs.get("dir") == tmp_path / "ro":
-            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
-        return real(*_args, **kwargs)
-
-    def no_reading(*_args, **_kwargs):
-        raise AssertionError("read before the output was checked")
-
-    real = tempfile.TemporaryFile
     (tmp_path / "ro").mkdir()
-    monkeypatch.setattr(tempfile, "TemporaryFile", refused)
-    monkeypatch.setattr("pose2rot_core.bvh.read_bvh", no_reading)
-    monkeypatch.setattr("pose2rot_core.tracks_io.load_tracks", no_reading)
+    _unwritable_and_unread(monkeypatch, tmp_path / "ro")
     flag, target = {"solve": ("--out", "x.bvh"), "eval": ("--plot", "x.png"), "tracks": ("--out", "x.npz")}[command]
     out = tmp_path / "ro" / target
     code, _, err = run([command, clip, flag, out], capsys)
@@ -128,24 +115,31 @@ def test_an_output_link_into_a_folder_that_cannot_be_written_is_refused_before_a
     """An --out that is a link is written where it points (errors.write_whole): the up-front check
     reads that folder too, not the link's own (a link into an unwritable folder passed the check and
     failed after the solve)."""
-    import tempfile
-
     clip = small_clip(tmp_path / "clip.bvh")
     (tmp_path / "ro").mkdir()
     (tmp_path / "ro" / "x.bvh").write_text("old")
     (tmp_path / "out.bvh").symlink_to(tmp_path / "ro" / "x.bvh")
+    _unwritable_and_unread(monkeypatch, tmp_path / "ro")
+    code, _, err = run(["solve", clip, "--out", tmp_path / "out.bvh"], capsys)
+    assert code == 2 and err.count("\n") == 1, err
+    assert f"cannot write in the directory '{tmp_path / 'ro'}' (Permission denied)" in err, err
+
+
+def _unwritable_and_unread(monkeypatch, folder: Path) -> None:
+    """No file can be created in ``folder`` (root writes anywhere: the refusal is simulated), and
+    reading a clip or tracks fails the test: the output must be checked first."""
+    import tempfile
+
     real = tempfile.TemporaryFile
 
-    def refused(*_args, **kwargs):
-        if kwargs.get("dir") == tmp_path / "ro":
+    def refused(*args, **kwargs):
+        if kwargs.get("dir") == folder:
             raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
-        return real(*_args, **kwargs)
+        return real(*args, **kwargs)
 
     def no_reading(*_args, **_kwargs):
         raise AssertionError("read before the output was checked")
 
     monkeypatch.setattr(tempfile, "TemporaryFile", refused)
     monkeypatch.setattr("pose2rot_core.bvh.read_bvh", no_reading)
-    code, _, err = run(["solve", clip, "--out", tmp_path / "out.bvh"], capsys)
-    assert code == 2 and err.count("\n") == 1, err
-    assert f"cannot write in the directory '{tmp_path / 'ro'}' (Permission denied)" in err, err
+    monkeypatch.setattr("pose2rot_core.tracks_io.load_tracks", no_reading)
