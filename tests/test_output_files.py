@@ -125,6 +125,28 @@ def test_an_output_link_into_a_folder_that_cannot_be_written_is_refused_before_a
     assert f"cannot write in the directory '{tmp_path / 'ro'}' (Permission denied)" in err, err
 
 
+@pytest.mark.parametrize("command, out", [("model convert", "x.safetensors"), ("model convert", "new/x.safetensors"),
+                                          ("train", "run"), ("train", "new/run")])
+def test_model_outputs_that_cannot_be_written_are_refused_before_any_work(tmp_path, capsys, monkeypatch, command,
+                                                                         out):
+    """model convert and train read a checkpoint or train for minutes before writing --out: an --out in a
+    folder where no file can be created is refused first, in one line with exit status 2, as solve's is;
+    a folder still missing (created by the command) is checked where it would be created."""
+    (tmp_path / "ro").mkdir()
+    _unwritable_and_unread(monkeypatch, tmp_path / "ro")
+
+    def no_work(*_args, **_kwargs):
+        raise AssertionError("worked before the output was checked")
+
+    monkeypatch.setattr("pose2rot_core.checkpoint.read_checkpoint", no_work)
+    monkeypatch.setattr("pose2rot_core.model.require_torch", no_work)
+    target = tmp_path / "ro" / out
+    code, _, err = run([*command.split(), *(["ck.pt"] if command != "train" else [tmp_path]), "--out", target],
+                       capsys)
+    assert code == 2 and err.count("\n") == 1, err
+    assert f"--out {target}: cannot write in the directory '{tmp_path / 'ro'}' (Permission denied)" in err, err
+
+
 def _unwritable_and_unread(monkeypatch, folder: Path) -> None:
     """No file can be created in ``folder`` (root writes anywhere: the refusal is simulated), and
     reading a clip or tracks fails the test: the output must be checked first."""

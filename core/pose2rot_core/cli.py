@@ -121,25 +121,28 @@ def _output_path(text: str, suffixes: tuple[str, ...], option: str = "--out", in
     return out
 
 
-def _check_writable(out: Path, option: str) -> None:
+def _check_writable(out: Path, option: str, folder: bool = False) -> None:
     """Refuse, before any work, an output ``out`` that could not be written at the end (as
     errors.write_whole writes it: the file a link names): a file there that is read-only, or a
     directory in which no file can be created (the result is written beside it and put in its
-    place). A device or pipe is written directly, and not checked."""
+    place). A device or pipe is written directly, and not checked. ``folder``: ``out`` is a folder
+    the command writes its files in. A folder still missing is checked where it would be created
+    (its nearest existing parent)."""
     import tempfile
 
     from .errors import write_target
 
-    target, direct = write_target(out)
+    target, direct = (out, False) if folder else write_target(out)
     if direct:
         return
-    if target.is_file() and not os.access(target, os.W_OK):
+    if not folder and target.is_file() and not os.access(target, os.W_OK):
         raise Pose2RotError(f"{option} {out} is read-only: make it writable, or write to another file")
+    where = next(p for p in ([target] if folder else []) + list(target.parents) if p.is_dir())
     try:
-        with tempfile.TemporaryFile(dir=target.parent):
+        with tempfile.TemporaryFile(dir=where):
             pass
     except OSError as e:
-        raise Pose2RotError(f"{option} {out}: cannot write in the directory '{target.parent}' "
+        raise Pose2RotError(f"{option} {out}: cannot write in the directory '{where}' "
                             f"({e.strerror or e}): choose a directory you can write to") from None
 
 

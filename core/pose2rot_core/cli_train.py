@@ -39,9 +39,12 @@ def register(subparsers) -> None:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from dataclasses import fields
+    from pathlib import Path
 
+    from .cli import _check_writable
     from .model import require_torch
 
+    _check_writable(Path(args.out), "--out", folder=True)   # before any clip is read
     require_torch()  # before the training modules, which import torch: the install line, not a traceback
     from .training.loop import TrainRequest, run_training
 
