@@ -498,7 +498,7 @@ def convert_one(path: Path, job: Job, name: str, written: dict[str, list] | None
     label = clip_label(path)
     outputs = [job.out / f"{name}{x}" for x in ((".blend", ".bvh") if job.bvh else (".blend",))]
     try:
-        plan, staged = _solve_and_save(path, job, name, outputs)
+        plan, staged, timing = _solve_and_save(path, job, name, outputs)
     except Pose2RotError as e:
         remove_staged(job.out, name, job.run)
         stale = [p.name for p in outputs if p.is_file()]
@@ -507,19 +507,20 @@ def convert_one(path: Path, job: Job, name: str, written: dict[str, list] | None
         return ClipResult(label, seconds=time.perf_counter() - t0, status="failed", message=message)
     for line in plan.report:
         print(f"{label}: note: {line}")
-    for line in plan.warnings:
+    warnings = [*timing, *plan.warnings]
+    for line in warnings:
         print(f"{label}: warning: {line}")
     if written is not None:
         written[label] = [[str(p), mine] for p, mine in zip(outputs, staged)]
     return ClipResult(label, frames=len(plan.frames), bones=len(plan.bone_names),
                       max_error_pct=plan.max_error_pct, flips=int(plan.solution.check.flips.sum()),
-                      seconds=time.perf_counter() - t0, warnings=len(plan.warnings))
+                      seconds=time.perf_counter() - t0, warnings=len(warnings))
 
 
 def _solve_and_save(path: Path, job: Job, name: str, outputs: list[Path]):
     """Load the rig, import the clip's tracks as empties, solve, write the .blend and the BVH under
     the run's staged names and put them in place as ``outputs`` together; (the solve's Plan, the (device,
-    inode) of each output as put in place)."""
+    inode) of each output as put in place, the warning of a frame rate no scene can play (_timing))."""
     import bpy
 
     from pose2rot_core.errors import Pose2RotError, WriteError
@@ -550,7 +551,20 @@ def _solve_and_save(path: Path, job: Job, name: str, outputs: list[Path]):
         except WriteError as e:
             raise Pose2RotError(write_failed(outputs[1].name, e.cause)) from None
     ours = put_in_place(staged, outputs, job.out)
-    return plan, ours
+    return plan, ours, _timing(col, pipeline.frame_rate(scene), outputs)
+
+
+def _timing(collection, played: float, outputs: list[Path]) -> list[str]:
+    """[the warning] when the clip's own frame rate (the tracks ``collection`` keeps it, where the file
+    has one) is beyond what a Blender scene can play, so that the ``outputs`` play at ``played`` fps
+    (the nearest rate the scene can): never silently another timing than the file's; else []."""
+    from pose2rot_core.blender_space import scene_fps_beyond
+
+    from .importing import FPS_KEY
+
+    fps = collection.get(FPS_KEY)
+    beyond = scene_fps_beyond(fps, played) if fps else ""
+    return [f"{beyond}: {readable(' and '.join(p.name for p in outputs))} play at {played:g} fps"] if beyond else []
 
 
 def clip_name(path: Path) -> str:

@@ -10,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pose2rot_core.axes import Y_UP_TO_Z_UP
-from pose2rot_core.blender_space import (BoneRest, basis_quaternions, blocked_translations, bvh_of, file_points,
-                                         local_rotations_from_pose, location_channels, point_tree, scene_fps,
+from pose2rot_core.blender_space import (SCENE_FPS_BASE_LIMITS, SCENE_FPS_LIMITS, BoneRest, basis_quaternions,
+                                         blocked_translations, bvh_of, file_points, local_rotations_from_pose,
+                                         location_channels, point_tree, scene_fps, scene_fps_beyond,
                                          tip_rest_offsets)
 from pose2rot_core.bvh import read_bvh
 from pose2rot_core.errors import Pose2RotError
@@ -89,6 +90,27 @@ def test_axes_orthonormal_and_frame_rate():
     assert scene_fps(30.0) == (30, 1.0) and scene_fps(24.0004) == (24, 1.0)
     fps, base = scene_fps(29.97)
     assert fps == 30 and fps / base == pytest.approx(29.97)
+
+
+@pytest.mark.parametrize("frame_time", [1e-6, 0.5, 10.0, 86400.0, 1e-9])
+def test_scene_fps_stays_within_blender_s_limits(frame_time):
+    """Frame times of 1e-6 s (1,000,000 fps) and 86,400 s were given render.fps 1,000,000 and 0, which
+    Blender clamps to 32767 and 1: the batch wrote them 3.05e-5 s and 1 s a frame, saying nothing.
+    Every rate a scene can play is now given within Blender's limits, exactly."""
+    fps, base = scene_fps(1.0 / frame_time)
+    assert SCENE_FPS_LIMITS[0] <= fps <= SCENE_FPS_LIMITS[1]
+    assert SCENE_FPS_BASE_LIMITS[0] <= base <= SCENE_FPS_BASE_LIMITS[1]
+    assert base / fps == pytest.approx(frame_time, rel=1e-9)
+    assert scene_fps_beyond(1.0 / frame_time, fps / base) == ""
+
+
+def test_a_frame_time_no_scene_can_play_is_told():
+    """A frame time beyond Blender's limits (1e7 s: a scene plays at least 1e-6 fps) gets the nearest
+    rate, and scene_fps_beyond says the file's frame time and the rates a scene can play."""
+    fps, base = scene_fps(1e-7)
+    assert (fps, base) == (1, SCENE_FPS_BASE_LIMITS[1])
+    said = scene_fps_beyond(1e-7, fps / base)
+    assert "frame time, 1e+07 s (1e-07 fps)" in said and "(1e-06 to 3.28e+09 fps)" in said, said
 
 
 def test_file_points_of_each_format(tmp_path):

@@ -113,12 +113,36 @@ def lost_between_keys(points: np.ndarray, set_there: np.ndarray) -> np.ndarray:
     return points if not gaps.any() else np.where(gaps[..., None], np.nan, points)
 
 
+#: Blender's limits of a scene's ``render.fps`` (whole frames per second) and ``render.fps_base``
+SCENE_FPS_LIMITS = (1, 32767)
+SCENE_FPS_BASE_LIMITS = (1e-5, 1e6)
+#: a frame rate within this of a whole one is that one (scene_fps)
+WHOLE_FPS_TOLERANCE = 1e-3
+
+
 def scene_fps(fps: float) -> tuple[int, float]:
-    """Blender's (``render.fps``, ``render.fps_base``) for a frame rate (fps = fps / fps_base):
-    whole rates as they are, others as the next whole rate over a base above 1."""
-    if abs(fps - round(fps)) < 1e-3:
+    """Blender's (``render.fps``, ``render.fps_base``) for a frame rate (fps = fps / fps_base), within
+    Blender's limits (SCENE_FPS_LIMITS, SCENE_FPS_BASE_LIMITS: it clamps each): whole rates as they are,
+    others as the next whole rate over a base above 1, rates under 1 fps as 1 over a base above 1,
+    rates over 32767 fps as 32767 over a base under 1. A rate beyond what the limits allow (under 1e-6
+    fps or over about 3.3e9) gets the nearest one a scene can play (scene_fps_beyond tells it)."""
+    low, high = SCENE_FPS_LIMITS
+    if low <= round(fps) <= high and abs(fps - round(fps)) < WHOLE_FPS_TOLERANCE:
         return int(round(fps)), 1.0
-    return int(np.ceil(fps)), float(np.ceil(fps) / fps)
+    whole = int(min(max(np.ceil(fps), low), high))
+    return whole, float(np.clip(whole / fps, *SCENE_FPS_BASE_LIMITS))
+
+
+def scene_fps_beyond(fps: float, played: float) -> str:
+    """Why a scene playing at ``played`` fps does not play a file's frame rate ``fps``: the file's frame
+    time is beyond what a Blender scene can play (scene_fps); "" when it plays it (within
+    WHOLE_FPS_TOLERANCE)."""
+    if abs(played / fps - 1.0) <= WHOLE_FPS_TOLERANCE:
+        return ""
+    slowest = SCENE_FPS_LIMITS[0] / SCENE_FPS_BASE_LIMITS[1]
+    fastest = SCENE_FPS_LIMITS[1] / SCENE_FPS_BASE_LIMITS[0]
+    return (f"the file's frame time, {1.0 / fps:g} s ({fps:g} fps), is beyond the frame rates a Blender scene "
+            f"can play ({slowest:g} to {fastest:.3g} fps)")
 
 
 def file_points(path: str | Path, csv_up_axis: str = "auto", layout: str | None = None, scale: float = 1.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import subprocess
 import sys
 import time
@@ -611,3 +612,24 @@ def test_messages_say_what_happened_in_the_user_s_terms(tmp_path, monkeypatch):
     proc = _run(clip, "--out", tmp_path / "o", "--jobs", "0")
     assert proc.returncode == 2 and f"(see 'python {BATCH} --help')" in proc.stderr, proc.stderr
     assert "pose2rot batch --help" not in proc.stderr and "pose2rot batch [" not in _run("--help").stdout
+
+
+def test_frame_times_are_written_as_the_file_has_them_or_warned(tmp_path):
+    """Frame times of 1e-6 s and 86,400 s were written 3.05e-5 s and 1 s (Blender clamped the scene
+    rates the batch set: 1,000,000 and 0 fps), 'ok' with no word; they are now written as the file has
+    them. One no scene can play (1e7 s: a scene plays at least 1e-6 fps) is written at the nearest rate,
+    with a warning counted in the summary."""
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    source = zyx_clip(tmp_path / "take.bvh").read_text()
+    for stem, frame_time in (("micro", "1e-6"), ("day", "86400"), ("beyond", "1e7")):
+        (clips / f"{stem}.bvh").write_text(re.sub(r"Frame Time: \S+", f"Frame Time: {frame_time}", source))
+    proc = _run(clips, "--out", tmp_path / "out", "--bvh", "--jobs", "1")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for stem, frame_time in (("micro", 1e-6), ("day", 86400.0)):
+        assert read_bvh(tmp_path / "out" / f"{stem}.bvh").frame_time == pytest.approx(frame_time, rel=1e-6)
+        assert _summary_row(proc.stdout, f"{stem}.bvh")[-1] == "ok"
+    assert read_bvh(tmp_path / "out" / "beyond.bvh").frame_time == pytest.approx(1e6)
+    assert ("beyond.bvh: warning: the file's frame time, 1e+07 s (1e-07 fps), is beyond the frame rates a Blender "
+            "scene can play (1e-06 to 3.28e+09 fps): beyond.blend and beyond.bvh play at 1e-06 fps") in proc.stdout
+    assert _summary_row(proc.stdout, "beyond.bvh")[-3:] == ["1", "warning", "(above)"]
