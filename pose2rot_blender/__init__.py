@@ -14,7 +14,8 @@ _CLASSES = props.CLASSES + prefs.CLASSES + operators.CLASSES + panel.CLASSES + m
 
 
 def _menu_import(self, _context):
-    self.layout.operator(operators.POSE2ROT_OT_import_tracks.bl_idname, text="pose2rot tracks (.npz/.csv/.tsv/.bvh/.npy)")
+    self.layout.operator(operators.POSE2ROT_OT_import_tracks.bl_idname,
+                         text=f"pose2rot tracks ({'/'.join(operators.FILE_SUFFIXES)})")
 
 
 def register() -> None:

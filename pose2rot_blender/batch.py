@@ -29,18 +29,14 @@ from __future__ import annotations
 import argparse
 import atexit
 import contextlib
-import json
 import os
 import secrets
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -51,16 +47,15 @@ if TYPE_CHECKING:                                     # run as a script, the cor
     from .batch_rigs import BvhRig
     from .runtime import LearnedSettings
 
-TRACK_SUFFIXES = (".npz", ".csv", ".tsv", ".bvh", ".npy")
-
 
 def _parser() -> argparse.ArgumentParser:
     from pose2rot_core.cli import OneLineParser, add_solver_arguments
+    from pose2rot_core.tracks_io import FILE_SUFFIXES
 
     ap = OneLineParser(prog=how_run(), name="pose2rot batch",
                        description="Solve track files onto a rig, one .blend (and BVH) per clip.")
-    ap.add_argument("tracks", nargs="+", help="track files (.npz/.csv/.tsv/.bvh/.npy), FreeMoCap recording folders, or "
-                                              "folders holding them")
+    ap.add_argument("tracks", nargs="+", help=f"track files ({'/'.join(FILE_SUFFIXES)}), FreeMoCap recording folders, "
+                                              "or folders holding them")
     ap.add_argument("--out", required=True, help="output folder (created when missing)")
     ap.add_argument("--rig", help="rig: a .blend (its armature) or a .bvh (imported at rest); default: the .blend "
                                   "Blender has open, or for BVH tracks the clip's own skeleton")
@@ -78,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                     help="clips converted at the same time, each in its own process (default: the number of CPU "
                          "cores)")
-    ap.add_argument("--worker", metavar="TASK", help=argparse.SUPPRESS)  # one clip: its task file (_task)
+    ap.add_argument("--worker", metavar="TASK", help=argparse.SUPPRESS)  # one clip: its task file (batch_worker)
     return ap
 
 
@@ -137,6 +132,7 @@ def track_files(items: list[str]) -> list[Path]:
     exists. Other subfolders are not searched: a note names them."""
     from pose2rot_core.errors import Pose2RotError
     from pose2rot_core.pointsets import freemocap_body
+    from pose2rot_core.tracks_io import FILE_SUFFIXES
 
     out: list[Path] = []
     for item in items:
@@ -147,8 +143,8 @@ def track_files(items: list[str]) -> list[Path]:
         elif p.is_dir():
             found = _folder_clips(p)
             if not found:
-                raise Pose2RotError(f"folder '{p}' has no .npz, .csv, .tsv, .bvh or .npy track files or FreeMoCap "
-                                    "recordings")
+                raise Pose2RotError(f"folder '{p}' has no {', '.join(FILE_SUFFIXES[:-1])} or {FILE_SUFFIXES[-1]} "
+                                    "track files or FreeMoCap recordings")
             out.extend(found)
         elif p.is_file():
             out.append(p)
@@ -161,9 +157,10 @@ def _folder_clips(folder: Path) -> list[Path]:
     """The clips in ``folder``: its track files and the body files of its FreeMoCap recording folders
     (by name); a note on stderr names the other subfolders, which are not searched."""
     from pose2rot_core.pointsets import freemocap_body
+    from pose2rot_core.tracks_io import FILE_SUFFIXES
 
     entries = sorted(folder.iterdir())
-    files = [q for q in entries if q.is_file() and q.suffix.lower() in TRACK_SUFFIXES]
+    files = [q for q in entries if q.is_file() and q.suffix.lower() in FILE_SUFFIXES]
     recordings = {q: freemocap_body(q) for q in entries if q.is_dir()}
     skipped = [q.name for q, body in recordings.items() if body is None]
     broken = [q.name for q in entries if q.is_symlink() and not q.exists()]
@@ -227,6 +224,7 @@ def checked_batch(args: argparse.Namespace) -> Batch:
     and ``--out`` is a folder (created when missing)."""
     from pose2rot_core.errors import Pose2RotError
 
+    from .batch_outputs import output_suffixes
     from .batch_rigs import rig_source
 
     files = list(dict.fromkeys(Path(os.path.abspath(f)) for f in track_files(args.tracks)))  # each once, links kept
@@ -234,8 +232,7 @@ def checked_batch(args: argparse.Namespace) -> Batch:
     rig = rig_source(args.rig, files)
     rig = rig and rig.resolve()
     out = Path(args.out).resolve()
-    suffixes = (".blend", ".bvh") if args.bvh else (".blend",)
-    written = {(out / f"{names[f]}{x}").resolve() for f in files for x in suffixes}
+    written = {(out / f"{names[f]}{x}").resolve() for f in files for x in output_suffixes(args.bvh)}
     clash = sorted(written & ({f.resolve() for f in files} | ({rig} if rig else set())))
     if clash:
         raise Pose2RotError(f"--out '{args.out}' would write over the input '{clash[0].name}': choose another folder")
@@ -268,7 +265,8 @@ def convert(args: argparse.Namespace, options: SolveOptions, learned: LearnedSet
     with the clips that ended."""
     from pose2rot_core.batch_summary import format_summary
 
-    from .batch_outputs import replaced_outputs
+    from .batch_outputs import output_suffixes, replaced_outputs
+    from .batch_worker import in_workers
 
     files, names = batch.files, batch.names
     ended: list = []
@@ -280,42 +278,38 @@ def convert(args: argparse.Namespace, options: SolveOptions, learned: LearnedSet
         else:
             job = clip_job(args, options, learned, batch.rig, batch.run)
             for path in files:
-                _ended(ended, convert_one(path, job, names[path], written), len(files))
+                clip_ended(ended, convert_one(path, job, names[path], written), len(files))
     except KeyboardInterrupt:
-        out = Path(args.out).resolve()
-        _account_for_stopped(batch, out, ended, started)
-        suffixes = (".blend", ".bvh") if args.bvh else (".blend",)
-        raise Interrupted(ended, len(files), _earlier_outputs(batch, out, suffixes, ended, started)) from None
+        earlier = _stopped(batch, Path(args.out).resolve(), output_suffixes(args.bvh), ended, started)
+        raise Interrupted(ended, len(files), earlier) from None
     order = {clip_label(f): i for i, f in enumerate(files)}
     results = sorted(replaced_outputs(ended, written), key=lambda r: order.get(r.clip, len(order)))
     print(format_summary(results))
     return results
 
 
-def _account_for_stopped(batch: Batch, out: Path, ended: list, started: float) -> None:
+def _stopped(batch: Batch, out: Path, suffixes: tuple[str, ...], ended: list, started: float) -> list[str]:
     """After a stop: what the clips not reported converted left under this run's staged names is removed;
     one that left none and whose .blend was put in place during this run (its last step, just before its
-    result is reported) counts as converted."""
+    result is reported) counts as converted (its ClipResult in ``ended``). Returns the output files
+    (``suffixes``: the run's) in ``out`` of the clips still not converted that an earlier run wrote (put
+    in place before this run ``started``): they are not this run's results."""
     from pose2rot_core.batch_summary import ClipResult
 
     from .batch_outputs import remove_staged
 
     converted = {r.clip for r in ended if not r.failed}
+    earlier: list[str] = []
     for path in batch.files:
-        label, blend = clip_label(path), out / f"{batch.names[path]}.blend"
-        if label in converted or remove_staged(out, batch.names[path], batch.run):
+        label, name = clip_label(path), batch.names[path]
+        if label in converted:
             continue
-        if blend.is_file() and blend.stat().st_mtime >= started:
+        outputs = [out / f"{name}{x}" for x in suffixes]
+        if not remove_staged(out, name, batch.run) and outputs[0].is_file() and outputs[0].stat().st_mtime >= started:
             ended[:] = [r for r in ended if r.clip != label] + [ClipResult(label)]
-
-
-def _earlier_outputs(batch: Batch, out: Path, suffixes: tuple[str, ...], ended: list, started: float) -> list[str]:
-    """The output files (``suffixes``: the run's) in ``out`` of the clips a stopped run did not convert that
-    an earlier run wrote (put in place before this run ``started``): they are not this run's results."""
-    converted = {r.clip for r in ended if not r.failed}
-    found = [out / f"{batch.names[path]}{x}" for path in batch.files if clip_label(path) not in converted
-             for x in suffixes]
-    return [readable(p.name) for p in found if p.is_file() and p.stat().st_mtime < started]
+            continue
+        earlier += [readable(p.name) for p in outputs if p.is_file() and p.stat().st_mtime < started]
+    return earlier
 
 
 class Interrupted(Exception):
@@ -327,7 +321,7 @@ class Interrupted(Exception):
         self.ended, self.total, self.earlier = ended, total, earlier or []
 
 
-def _ended(ended: list, result, total: int) -> None:
+def clip_ended(ended: list, result, total: int) -> None:
     """Record a clip's ClipResult and print its progress line ('[3/8] walk.bvh: ok'), flushed, so that a
     log shows how far a run got."""
     ended.append(result)
@@ -358,132 +352,6 @@ def output_names(files: list[Path]) -> dict[Path, str]:
     return names
 
 
-def in_workers(batch: Batch, argv: list[str], jobs: int, ended: list, written: dict[str, list]) -> None:
-    """Convert the clips of ``batch`` ``jobs`` at a time, one worker process per clip running this script
-    with ``argv``, writing its outputs under its name in ``batch.names``; each clip's ClipResult goes to
-    ``ended`` as it ends, the files it put in place to ``written`` (convert_one), and its notes and errors
-    are printed. On Ctrl-C the workers are stopped."""
-    from concurrent.futures import as_completed
-
-    files = batch.files
-    with tempfile.TemporaryDirectory(prefix="pose2rot_batch_") as tmp, ThreadPoolExecutor(jobs) as pool:
-        futures = [pool.submit(_worker, f, _task(batch, f, Path(tmp) / f"{i}"), argv) for i, f in enumerate(files)]
-        seen: set = set()
-        try:
-            for future in as_completed(futures):
-                seen.add(future)
-                result, files_put = future.result()
-                written[result.clip] = files_put
-                _ended(ended, result, len(files))
-        except KeyboardInterrupt:
-            _STOPPING.set()
-            for future in futures:
-                future.cancel()
-            for proc in list(_RUNNING):
-                proc.terminate()
-            pool.shutdown(wait=True)
-            for future in futures:                           # clips that ended as the run was stopped
-                if future not in seen and future.done() and not future.cancelled():
-                    ended.append(future.result()[0])
-            raise
-
-
-def _task(batch: Batch, path: Path, stem: Path) -> Path:
-    """Write what the worker for the clip ``path`` of ``batch`` converts to ``stem``.task.json, as JSON (a
-    file name is never read as an option, whatever it starts with): the clip, its output name, the rig, the
-    run's token and the file (``stem``.json) for its result; that task file's path."""
-    task = stem.with_suffix(".task.json")
-    task.write_text(json.dumps({"clip": str(path), "name": batch.names[path], "rig": batch.rig and str(batch.rig),
-                                "run": batch.run, "result": str(stem.with_suffix(".json"))}))
-    return task
-
-
-#: worker processes running, and whether the run is being stopped (Ctrl-C)
-_RUNNING: set = set()
-_STOPPING = threading.Event()
-
-
-def _worker(path: Path, task: Path, argv: list[str]):
-    """Run one worker for the clip ``path`` (absolute) on the ``task`` file (_task) and read (its ClipResult,
-    the files it put in place) from the result file the task names."""
-    import bpy
-
-    from pose2rot_core.batch_summary import ClipResult
-
-    script = [str(Path(__file__).resolve())]
-    result = Path(json.loads(task.read_text())["result"])
-    args = [f"--worker={task}", *argv]                  # first: the batch's own '--' ends the options
-    command = ([sys.executable, *script, *args] if not bpy.app.binary_path else
-               [bpy.app.binary_path, "-b", "--python-exit-code", "1", "--python", *script, "--", *args])
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace")
-    _RUNNING.add(proc)
-    try:
-        stdout, stderr = proc.communicate()
-    finally:
-        _RUNNING.discard(proc)
-    label = clip_label(path)
-    ended = _read_result(result)                             # the clip may have ended before a stop
-    if _STOPPING.is_set() or _interrupted(proc.returncode, stderr):
-        return ended or (ClipResult(label, seconds=time.perf_counter() - t0, status="failed", message="interrupted"),
-                         [])
-    for text, stream in ((stdout, sys.stdout), (stderr, sys.stderr)):  # its notes, not Blender's banner
-        print("".join(ln for ln in text.splitlines(True) if ln.startswith(label + ": ")), end="", file=stream,
-              flush=True)
-    if ended is not None:
-        return ended
-    print(stderr, end="", file=sys.stderr, flush=True)
-    return ClipResult(label, seconds=time.perf_counter() - t0, status="failed",
-                      message=_worker_end(proc.returncode, stderr)), []
-
-
-def _worker_end(returncode: int, stderr: str) -> str:
-    """Why a worker that wrote no result ended, from its exit status and its last line of ``stderr``: a
-    signal named (SIGKILL: what a system out of memory sends)."""
-    last = (stderr.strip().splitlines() or ["no output"])[-1]
-    if returncode >= 0:
-        return f"the worker process ended with code {returncode} ({last})"
-    try:
-        name = signal.Signals(-returncode).name
-    except ValueError:
-        name = f"signal {-returncode}"
-    why = (": the system stops processes so when it runs out of memory; try fewer --jobs at a time"
-           if returncode == -getattr(signal, "SIGKILL", 9) else "")
-    return f"the worker process was killed by {name}{why} ({last})"
-
-
-def _interrupted(returncode: int, stderr: str) -> bool:
-    """Whether a worker ended by Ctrl-C or a stop signal (a terminal sends Ctrl-C to every process
-    of the run: a worker may end from it before this process marks the run as stopping, and its
-    'KeyboardInterrupt' must not be printed as a clip's failure)."""
-    return (returncode in (-signal.SIGINT, -signal.SIGTERM, 128 + signal.SIGINT)
-            or stderr.rstrip().endswith("KeyboardInterrupt"))
-
-
-def _read_result(result: Path):
-    """(the ClipResult, the files put in place) a worker wrote to ``result``, or None where it wrote none
-    (or was stopped while writing it)."""
-    from pose2rot_core.batch_summary import ClipResult
-
-    try:
-        data = json.loads(result.read_text())
-        return ClipResult(**data["result"]), data["written"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def run_worker(args: argparse.Namespace, options: SolveOptions, learned: LearnedSettings) -> int:
-    """Convert the clip of the task file ``args.worker`` (_task: an absolute path, onto the checked rig
-    the batch passes on, with the model's settings ``learned``) and write (its ClipResult, the files it put in place) to the task's result
-    file as JSON: 0, or 1 when it failed."""
-    task = json.loads(Path(args.worker).read_text())
-    written: dict[str, list] = {}
-    job = clip_job(args, options, learned, Path(task["rig"]) if task["rig"] else None, task["run"])
-    result = convert_one(Path(task["clip"]), job, task["name"], written)
-    Path(task["result"]).write_text(json.dumps({"result": asdict(result), "written": written.get(result.clip, [])}))
-    return 1 if result.failed else 0
-
-
 def convert_one(path: Path, job: Job, name: str, written: dict[str, list] | None = None):
     """One clip onto the rig, its outputs named ``name`` (output_names): a ClipResult, with status
     'failed' and the message on bad input (nothing written; an earlier run's outputs, untouched, named).
@@ -492,11 +360,11 @@ def convert_one(path: Path, job: Job, name: str, written: dict[str, list] | None
     from pose2rot_core.batch_summary import ClipResult
     from pose2rot_core.errors import Pose2RotError
 
-    from .batch_outputs import remove_staged
+    from .batch_outputs import output_suffixes, remove_staged
 
     t0 = time.perf_counter()
     label = clip_label(path)
-    outputs = [job.out / f"{name}{x}" for x in ((".blend", ".bvh") if job.bvh else (".blend",))]
+    outputs = [job.out / f"{name}{x}" for x in output_suffixes(job.bvh)]
     try:
         plan, staged, timing = _solve_and_save(path, job, name, outputs)
     except Pose2RotError as e:
@@ -630,6 +498,8 @@ def main(argv: list[str] | None = None) -> int:
         learned = batch_learned(args)
         options = batch_options(args, learned)
         if args.worker:
+            from .batch_worker import run_worker
+
             return run_worker(args, options, learned)
         batch = checked_batch(args)
     except Pose2RotError as e:                  # bad arguments: nothing was done

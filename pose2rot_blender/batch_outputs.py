@@ -18,6 +18,11 @@ from pathlib import Path
 from .batch import readable
 
 
+def output_suffixes(bvh: bool) -> tuple[str, ...]:
+    """The suffixes of a clip's outputs: the .blend, and the BVH when ``bvh`` (--bvh)."""
+    return (".blend", ".bvh") if bvh else (".blend",)
+
+
 def put_in_place(staged: list[Path], outputs: list[Path], out: Path) -> list[tuple[int, int] | None]:
     """Move the ``staged`` files onto their ``outputs`` in the folder ``out``, all while the folder is
     held (one run's pair at a time), none when an output's name is a folder there; the (device, inode)

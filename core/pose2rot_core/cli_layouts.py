@@ -20,9 +20,8 @@ from .axes import AXES
 from .layouts import LAYOUTS, Layout, get_layout
 from .options import SolveOptions
 from .tracks_csv import SUFFIXES as CSV_SUFFIXES, csv_text, point_names
+from .tracks_io import POINT_SUFFIXES
 from .wording import WARNING_PREFIX
-
-POINT_SUFFIXES = (".npy",)
 
 
 def add_point_arguments(p: argparse.ArgumentParser) -> None:

@@ -47,6 +47,10 @@ READERS: dict[str, tuple[Callable[[Path, BvhClip | None, list[str] | None, float
                 f"a {suffix[1:].upper()} file holds only positions") for suffix in CSV_SUFFIXES},
     ".bvh": (lambda path, _clip, _report, fps: _at_fps(tracks_from_bvh(read_bvh(path)), fps), None),
 }
+#: points that a layout names (.npy: pointsets.load_points with a layouts.LAYOUTS entry)
+POINT_SUFFIXES = (".npy",)
+#: every file suffix that Import Tracks and the batch read: the tracks formats (READERS), then points
+FILE_SUFFIXES = (*READERS, *POINT_SUFFIXES)
 
 
 # =============================================================================== public API

@@ -25,6 +25,7 @@ BATCH = Path(importlib.import_module(EXT_NAME).__file__).parent / "batch.py"
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 batch = importlib.import_module(EXT_NAME + ".batch")
 batch_outputs = importlib.import_module(EXT_NAME + ".batch_outputs")
+batch_worker = importlib.import_module(EXT_NAME + ".batch_worker")
 
 
 def _run(*args):
@@ -604,11 +605,11 @@ def test_messages_say_what_happened_in_the_user_s_terms(tmp_path, monkeypatch):
     monkeypatch.setattr(shutil, "copyfile", full)
     with pytest.raises(Pose2RotError, match="cannot write 'x.blend': no space left on device"):
         batch_outputs.save_blend(tmp_path / "missing" / ".staged.blend", "x.blend")      # Blender's save fails
-    assert "killed by SIGKILL" in batch._worker_end(-9, "") and "memory" in batch._worker_end(-9, "")
+    assert "killed by SIGKILL" in batch_worker._worker_end(-9, "") and "memory" in batch_worker._worker_end(-9, "")
     clip = zyx_clip(tmp_path / "walk.bvh")
     run = batch.Batch([clip], {clip: "walk"}, None, "r")
     (tmp_path / "walk.blend").write_text("old")
-    assert batch._earlier_outputs(run, tmp_path, (".blend",), [], time.time() + 1) == ["walk.blend"]
+    assert batch._stopped(run, tmp_path, (".blend",), [], time.time() + 1) == ["walk.blend"]
     proc = _run(clip, "--out", tmp_path / "o", "--jobs", "0")
     assert proc.returncode == 2 and f"(see 'python {BATCH} --help')" in proc.stderr, proc.stderr
     assert "pose2rot batch --help" not in proc.stderr and "pose2rot batch [" not in _run("--help").stdout
