@@ -1316,3 +1316,31 @@ def test_frames_repeated_in_clean_tracks_or_before_a_cut_are_data(cmu):
     bind = np.concatenate([np.repeat(tracks.skeleton.rest_positions[None], 20, axis=0), noisy])
     assert not repeated_frames(bind, H).any()
     assert repeated_frames(np.concatenate([noisy[:50], noisy[49:]]), H).sum() == 1
+
+
+@pytest.mark.parametrize("frames, smooth, says", [
+    (1, "auto", "one frame cannot be smoothed"), (2, "auto", "2 frames are too few to smooth (5 are needed)"),
+    (5, "auto", "on 5 frames their noise cannot be told from motion"),
+    (8, "auto", "on 8 frames their noise cannot be told from motion"),
+    (2, 0.1, "2 frames are too few to smooth")])
+def test_noisy_clips_too_short_to_smooth_say_so(cmu, frames, smooth, says):
+    """Noisy tracks (1 % of the height) of fewer frames than the noise can be read from (9) or a
+    kernel smooths (5) were followed as given with no word of it: their noise read 0, so auto took
+    them for clean, and a fixed width did nothing (at 1 frame a note even said it had smoothed).
+    The report says they were not smoothed, and why; clean tracks of as few frames say nothing."""
+    tracks = tracks_from_bvh(cmu).frames(100, 100 + frames)
+    noisy = solve(add_noise(tracks, 0.01, seed=1), smooth=smooth)
+    said = [line for line in noisy.report if line.startswith("the tracks were not smoothed")]
+    assert len(said) == 1 and says in said[0] and said[0].endswith("they are followed as given"), noisy.report
+    assert not any("were smoothed with a kernel" in line or line.startswith("smoothed ") for line in noisy.report)
+    clean = solve(tracks, smooth=smooth)
+    assert not any("smooth" in line for line in clean.report), clean.report
+
+
+def test_a_fixed_width_on_a_clip_too_short_to_read_its_noise_says_so(cmu):
+    """A fixed smoothing width smooths 7 noisy frames, whose noise cannot be read: its notes said
+    the noise was 0 % of the height and that the tracks showed 'no measurable' noise."""
+    tracks = add_noise(tracks_from_bvh(cmu).frames(100, 107), 0.01, seed=1)
+    report = solve(tracks, smooth=0.1).report
+    assert any(line.startswith("smoothed 57 of 57 tracks: noise not measurable on 7 frames") for line in report), report
+    assert not any("0 % of height" in line or "no measurable" in line for line in report), report

@@ -26,6 +26,11 @@ NOISE_BONE_STDS = 8.0
 #: a bone's length jitter counts as noise only while its fourth difference is at least this share of
 #: white noise's ratio to the first difference (sqrt(35)); smoother changes are motion
 WHITE_RATIO = 0.8
+#: the fewest fourth differences (each five frames in a row with data) of a bone's length or vector
+#: its noise is read from, NOISE_FRAMES frames at least: a clip where no bone has as many tells noise
+#: from motion nowhere, and its noise reads 0 (see noise_readable)
+NOISE_DIFFERENCES = 5
+NOISE_FRAMES = NOISE_DIFFERENCES + 4
 #: std of the fourth difference of white noise, in units of the noise std: sqrt(1+16+36+16+1)
 _D4_GAIN = np.sqrt(70.0)
 #: a noise std read (as _white_noise_std reads it) from n fourth differences of white noise is off
@@ -51,8 +56,9 @@ def estimate_noise(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.
     every bone read that way) has a length that jitters less than its noise: its std is read from
     the fourth difference of the bone's vector instead (motion moves a short bone's end little),
     where its length is not rigid and the vector's change is white (see _bone_vector_noise).
-    Frames where ``valid`` [T,J] is False do not count; clips shorter than 5 frames tell nothing
-    (joints without a usable bone take the median of the others)."""
+    Frames where ``valid`` [T,J] is False do not count; bones with fewer than NOISE_DIFFERENCES
+    fourth differences tell nothing (joints without a usable bone take the median of the others; zeros where
+    no bone tells anything, see noise_readable)."""
     T, J = positions.shape[:2]
     raw, samples = _bone_length_noise(positions, parents, valid)  # [J]: bone to the parent
     rest = np.asarray(rest_lengths, np.float64)
@@ -171,7 +177,7 @@ def _white_noise_std(x: np.ndarray, ok: np.ndarray, rigid: np.ndarray | None = N
     ok1 = ok[1:] & ok[:-1]
     mad = _pooled_nanmedian(np.where(ok4[..., None], np.abs(d4), np.nan))
     mad1 = _pooled_nanmedian(np.where(ok1[..., None], np.abs(x[1:] - x[:-1]), np.nan))
-    usable = (ok4.sum(axis=0) >= 5) & ((mad >= WHITE_RATIO * np.sqrt(35.0) * mad1) | (
+    usable = (ok4.sum(axis=0) >= NOISE_DIFFERENCES) & ((mad >= WHITE_RATIO * np.sqrt(35.0) * mad1) | (
         False if rigid is None else rigid))
     return np.where(usable, 1.4826 * mad / _D4_GAIN, np.nan), ok4.sum(axis=0) * float(x.shape[-1])
 
@@ -247,7 +253,34 @@ def noise_on_keys(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.n
     (every point a key) when some frames are not keys and at least 5 are: between keys the points
     follow the animation's smooth curves, whatever noise the keys hold, so read over every frame
     that noise passes for motion (bones that seem to stretch)."""
-    if keyed is None or keyed.all() or keyed.sum() < 5:
+    rows = _read_rows(keyed)
+    if rows is None:
         return estimate_noise(positions, parents, rest_lengths, height, valid)
-    rows = np.flatnonzero(keyed)
     return estimate_noise(positions[rows], parents, rest_lengths, height, None if valid is None else valid[rows])
+
+
+def _read_rows(keyed: np.ndarray | None) -> np.ndarray | None:
+    """The frames noise_on_keys reads (None: every frame) of the ``keyed`` [T] ones."""
+    if keyed is None or keyed.all() or keyed.sum() < 5:
+        return None
+    return np.flatnonzero(keyed)
+
+
+def noise_readable(positions: np.ndarray, parents: np.ndarray, keyed: np.ndarray | None = None,
+                   valid: np.ndarray | None = None) -> bool:
+    """Whether noise_on_keys can read noise from positions [T,N,3] (NaN = missing) at all: some
+    bone (to the ``parents`` [N], -1: none) has NOISE_DIFFERENCES fourth differences with data at
+    both ends (and ``valid`` [T,N]) on the frames it reads (``keyed`` [T]). Where none has, as in a
+    clip shorter than NOISE_FRAMES frames, the noise reads 0 whatever it is."""
+    rows = _read_rows(keyed)
+    if rows is not None:
+        positions, valid = positions[rows], None if valid is None else valid[rows]
+    bones = np.flatnonzero(np.asarray(parents) >= 0)
+    if len(positions) < NOISE_FRAMES or not bones.size:
+        return False
+    ok = ~any_axis(np.isnan(positions))
+    if valid is not None:
+        ok = ok & valid
+    ok = ok[:, bones] & ok[:, np.asarray(parents)[bones]]  # [T,B]
+    runs = np.lib.stride_tricks.sliding_window_view(ok, 5, axis=0).all(axis=-1)  # a fourth difference each
+    return bool((runs.sum(axis=0) >= NOISE_DIFFERENCES).any())

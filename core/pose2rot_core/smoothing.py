@@ -29,7 +29,8 @@ import numpy as np
 
 from .errors import Pose2RotError
 from .kernels import CLAMP_STDS, choose_widths, local_quadratic, universal_threshold
-from .noise_estimate import AUTO_THRESHOLD, column_nanmedian, noise_on_keys
+from .noise_estimate import (AUTO_THRESHOLD, NOISE_FRAMES, bone_lengths, column_nanmedian, noise_on_keys,
+                             noise_readable)
 from .placeholders import (coinciding_samples, coinciding_warning, held_as_gaps, no_data_as_gaps,
                            placeholders_as_gaps, repeated_frames_as_gaps)
 from .rotations import matrix_to_quat, quat_continuity, quat_to_matrix
@@ -51,6 +52,9 @@ SHORT_BONE_FRACTION = 5e-3
 #: joint, is a cut (a clip starting from a bind pose, two takes joined): no filter reaches across it
 CUT_RATIO = 25.0
 CUT_FRACTION = 0.05
+#: the fewest frames a piece of the clip is smoothed over (a local quadratic fits three values per
+#: axis: fewer frames leave it nothing to average)
+SMOOTH_FRAMES = 5
 
 
 @dataclass
@@ -68,7 +72,9 @@ class Cleaning:
     smoothing (gaps filled) once known, and
     ``gaps`` [T,J] / ``end_gaps`` [T,K]: the joints' and bone tips' samples that were no data
     (missing, low confidence or spikes) and were filled (None: none); ``placed``: joints with no
-    data in any frame placed between tracked ones (bone_fill.place_untracked_joints)."""
+    data in any frame placed between tracked ones (bone_fill.place_untracked_joints);
+    ``noise_read``: whether the clip let the noise be read at all (noise_readable; False: it reads
+    0, whatever it is)."""
 
     widths: np.ndarray
     noise: np.ndarray
@@ -86,6 +92,7 @@ class Cleaning:
     gaps: np.ndarray | None = None
     end_gaps: np.ndarray | None = None
     placed: list[int] = field(default_factory=list)
+    noise_read: bool = True
 
     @property
     def active(self) -> bool:
@@ -147,9 +154,12 @@ def clean_positions(positions: np.ndarray, parents: np.ndarray, rest_lengths: np
         weights[filled] = 0.0
     if noise is None:
         noise = noise_on_keys(positions, parents, rest_lengths, height, keyed, weights > 0)
-    result = Cleaning(widths=np.zeros(J), noise=noise / height, residual=noise / height)
+    result = Cleaning(widths=np.zeros(J), noise=noise / height, residual=noise / height,
+                      noise_read=noise_readable(positions, parents, keyed, weights > 0))
     if mode == "off":
         return positions, result
+    if not result.noise_read or T < SMOOTH_FRAMES:
+        result.report.extend(_unsmoothable_note(positions, parents, rest_lengths, height, mode))
     noisy = present & _noticeable(noise, parents, rest_lengths, height) if mode == "auto" else present
     if not noisy.any():
         return positions, result
@@ -164,11 +174,45 @@ def clean_positions(positions: np.ndarray, parents: np.ndarray, rest_lengths: np
     result.narrowing = narrowing if (narrowing > 1.0).any() else None
     n = int((widths > 0).sum())
     if n:
-        label = "" if names is None else " (noisiest: '" + names[int(np.argmax(result.noise))] + "')"
-        result.report.append(
-            f"smoothed {n} of {J} tracks: noise {100 * np.median(result.noise[widths > 0]):.2g} % of height "
-            f"(median), kernel {1000 * np.median(widths[widths > 0]) / fps:.0f} ms{label}")
+        label = "" if names is None or not result.noise_read else (
+            " (noisiest: '" + names[int(np.argmax(result.noise))] + "')")
+        shown = (f"noise {100 * np.median(result.noise[widths > 0]):.2g} % of height (median)" if result.noise_read
+                 else f"noise not measurable on {T} frames")
+        result.report.append(f"smoothed {n} of {J} tracks: {shown}, kernel "
+                             f"{1000 * np.median(widths[widths > 0]) / fps:.0f} ms{label}")
     return out, result
+
+
+def _unsmoothable_note(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.ndarray, height: float,
+                       mode: str | float) -> list[str]:
+    """The note for tracks [T,J,3] that smoothing ``mode`` ("auto" or seconds) cannot act on: too
+    few frames to read their noise from ("auto": NOISE_FRAMES; see noise_readable) or to smooth
+    (SMOOTH_FRAMES). Said when the bones (to ``parents`` [J], of ``rest_lengths`` [J]) change length
+    between the frames, or in one frame differ from the rig's, by more than AUTO_THRESHOLD of the
+    ``height``: noise as small as auto leaves alone cannot do more, so other tracks are clean."""
+    T = len(positions)
+    bones = np.flatnonzero((np.asarray(parents) >= 0) & (np.asarray(rest_lengths) > 0))
+    lengths = bone_lengths(positions, bones, np.asarray(parents)[bones])  # [T,B]
+    if T == 1:
+        spread = np.abs(lengths[0] - np.asarray(rest_lengths)[bones])
+    else:
+        seen = ~np.isnan(lengths)
+        spread = np.where(seen, lengths, -np.inf).max(axis=0) - np.where(seen, lengths, np.inf).min(axis=0)
+    worst = float(np.max(np.nan_to_num(spread, nan=0.0, neginf=0.0), initial=0.0)) / height
+    if not worst > AUTO_THRESHOLD:
+        return []
+    change = ("differ from the rig's" if T == 1 else "change between the frames") + f" by up to {100 * worst:.2g} %"
+    few = f"{T} frame{'' if T == 1 else 's'}"
+    if T < SMOOTH_FRAMES:
+        why = f"{few} are too few to smooth ({SMOOTH_FRAMES} are needed)" if T > 1 else "one frame cannot be smoothed"
+    elif mode == "auto":
+        why = (f"on {few} their noise cannot be told from motion ({NOISE_FRAMES} frames with data are needed; "
+               "a fixed smoothing width smooths them anyway)")
+    else:
+        return []
+    cause = "another performer" if T == 1 else "bones that stretch"
+    return [f"the tracks were not smoothed: their bone lengths {change} of the height (noise, or {cause}), but "
+            f"{why}; they are followed as given"]
 
 
 def _noticeable(noise: np.ndarray, parents: np.ndarray, rest_lengths: np.ndarray, height: float) -> np.ndarray:
@@ -196,7 +240,7 @@ def _smooth_pieces(P: np.ndarray, weights: np.ndarray, noise: np.ndarray, chosen
     T, J = P.shape[:2]
     out, widths, hat, narrowing = P.copy(), np.zeros(J), np.ones((T, J)), np.ones((T, J))
     for seg in segments(T, cuts):
-        if seg.stop - seg.start < 5:
+        if seg.stop - seg.start < SMOOTH_FRAMES:
             continue
         if mode == "auto":
             w, out[seg], hat[seg], widest = choose_widths(P[seg], weights[seg], np.where(chosen, noise, 0.0), fps,
@@ -385,7 +429,7 @@ def smooth_tracks(tracks: Tracks, gaps: np.ndarray, end_gaps: np.ndarray | None,
     narrowing = cleaning.narrowing
     joints = Cleaning(cleaning.widths[:J], cleaning.noise[:J], cleaning.residual[:J], cleaning.report, cleaning.cuts,
                       residual_frames=None if frames is None else frames[:, :J],
-                      narrowing=None if narrowing is None else narrowing[:, :J])
+                      narrowing=None if narrowing is None else narrowing[:, :J], noise_read=cleaning.noise_read)
     if tracks.has_ends:
         joints.end_widths, joints.end_noise, joints.end_residual = (cleaning.widths[J:], cleaning.noise[J:],
                                                                     cleaning.residual[J:])

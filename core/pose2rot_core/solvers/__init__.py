@@ -274,7 +274,7 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
         sol.report.extend(units_warning(tracks))
     if options.stretch == "exact":
         sol.report.extend(_tips_keep_the_rig(sol.check))
-    if isinstance(options.smooth, float) and sol.check.far.any():
+    if isinstance(options.smooth, float) and cleaning.active and sol.check.far.any():
         sol.report.append(_forced_smoothing_note(options.smooth, cleaning, tracks.num_frames / tracks.fps))
     return sol
 
@@ -314,11 +314,13 @@ def _frame_range(frames: tuple[int, int] | None, num_frames: int) -> tuple[int, 
 def _forced_smoothing_note(seconds: float, cleaning: Cleaning, length: float) -> str:
     """Why joints ended far from tracks smoothed with a kernel width the caller chose (``seconds``;
     at most the clip's ``length``, seconds): the width, against the noise the tracks show (clean
-    tracks show none, so any move is unexplained)."""
+    tracks show none, so any move is unexplained; a clip too short to read it from shows none either)."""
     noise = 100.0 * float(np.median(cleaning.noise)) if cleaning.noise is not None and len(cleaning.noise) else 0.0
-    shown = f"{noise:.2g} % of the height" if noise >= 0.01 else "no measurable"
+    shown = f"they show {noise:.2g} % of the height" if noise >= 0.01 else "they show no measurable"
+    if not cleaning.noise_read:
+        shown = "too few frames measure their"
     width = f"{seconds:g} s as asked" if seconds <= length else f"{length:.3g} s (the clip's length; {seconds:g} s asked)"
-    return (f"the tracks were smoothed with a kernel of {width}, though they show {shown} noise "
+    return (f"the tracks were smoothed with a kernel of {width}, though {shown} noise "
             "(median): the smoothing moved joints off their tracks (the warning names them); smooth='auto' "
             "smooths only noisy tracks, smooth='off' follows them")
 
