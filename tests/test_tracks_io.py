@@ -108,7 +108,7 @@ def test_npz_joints_in_shuffled_order(tmp_path, small_clip):
      ["end_parents must be joint indices in 0..2"]),
     ({"confidence": np.ones((4, 2))}, ["confidence is [4,2]", "expected [4,3]"]),
     ({"confidence": np.where(np.arange(12).reshape(4, 3) == 4, 87.0, 1.0)},
-     ["confidence of 'spine' at frame 1 is 87 (largest 87)", "from 0 (no trust) to 1", "percentage divided by 100"]),
+     ["confidence of 'spine' at frame 1 is 87 (largest 87, smallest 1)", "from 0 (no trust) to 1", "percentage divided by 100"]),
     ({"positions": np.where(np.arange(36).reshape(4, 3, 3) == 14, np.inf, 0.0)},
      ["position of 'spine' at frame 1 is infinite", "NaN"]),
     ({"positions": np.zeros((0, 3, 3))}, ["positions has 0 frames"]),
@@ -461,7 +461,7 @@ def test_check_root(small_clip):
     with pytest.raises(Pose2RotError, match="root joint 'Hips' has no data in any frame:"):
         check_root(t)
     confident = np.ones(t.positions.shape[:2])
-    confident[:, 0] = -1.0  # a tracker's "not found"
+    confident[:, 0] = 0.0  # a tracker's "not found" (OpenPose writes 0)
     with pytest.raises(Pose2RotError, match=r"'Hips' has no data in any frame \(its confidence is below 0.1"):
         check_root(replace(t, confidence=confident))
 
@@ -683,37 +683,41 @@ def test_points_without_a_skeleton_point_at_a_layout(tmp_path):
         load_tracks(tmp_path / "pts.npz")
 
 
-def _scored_points(tmp_path, bad_point: str, bad_frame: int) -> dict:
+def _scored_points(tmp_path, bad_point: str, bad_frame: int, bad: float = 85.0) -> dict:
     """A point CSV and a point-set .npz of five landmarks over six frames, every score in 0..1 but
-    one percentage (``bad_point`` at ``bad_frame``); and a tracks CSV of the arm rig whose bone
-    tip's score is one: {kind: path}."""
+    one, ``bad`` (a percentage; ``bad_point`` at ``bad_frame``); and a tracks CSV of the arm rig
+    whose bone tip's score is that one: {kind: path}."""
     names = ["left_hip", "right_hip", "left_shoulder", "right_shoulder", "nose"]
     stand = np.array([[0.1, 1.0, 0.0], [-0.1, 1.0, 0.0], [0.2, 1.5, 0.0], [-0.2, 1.5, 0.0], [0.0, 1.7, 0.1]])
     frames = stand[None] + np.linspace(0.0, 0.3, 6)[:, None, None] * np.array([1.0, 0.0, 0.0])
     conf = np.full(frames.shape[:2], 0.9)
-    conf[bad_frame, names.index(bad_point)] = 85.0
+    conf[bad_frame, names.index(bad_point)] = bad
     header = "frame," + ",".join(f"{n}.{a}" for n in names for a in "xyz") + "," + ",".join(f"{n}.conf" for n in names)
     rows = [",".join([str(t + 10)] + [f"{v:.6f}" for v in np.concatenate([f.ravel(), c])])
             for t, (f, c) in enumerate(zip(frames, conf))]
     (tmp_path / "p.csv").write_text("\n".join([header] + rows) + "\n")
     np.savez(tmp_path / "p.npz", positions=frames, point_names=np.array(names), confidence=conf, fps=25.0)
     arm = (EXAMPLES / "arm_tracks.csv").read_text().splitlines()
-    tip = [a + (",hand_end.conf" if i == 0 else ",85" if i == 1 + bad_frame else ",0.9") for i, a in enumerate(arm)]
+    tip = [a + (",hand_end.conf" if i == 0 else f",{bad:g}" if i == 1 + bad_frame else ",0.9") for i, a in enumerate(arm)]
     (tmp_path / "arm.csv").write_text("\n".join(tip) + "\n")
     return {"csv": tmp_path / "p.csv", "npz": tmp_path / "p.npz", "tracks": tmp_path / "arm.csv"}
 
 
+@pytest.mark.parametrize("bad", [85.0, -0.5])
 @pytest.mark.parametrize("kind", ["csv", "npz", "tracks", "blender"])
-def test_scores_of_points_past_1_are_refused_naming_the_file_point_and_frame(tmp_path, kind):
+def test_scores_outside_0_to_1_are_refused_naming_the_file_and_where(tmp_path, kind, bad):
     """Every way points come in refuses a score past 1 (a percentage), as tracks do: a point-set
     .npz clipped it to 1, a point CSV solved through a map, the scores of a tracks CSV's bone tips
-    and Blender's Import Tracks used it as it was (every sample trusted alike, none dropped)."""
+    and Blender's Import Tracks used it as it was (every sample trusted alike, none dropped). A
+    negative score (the argument of a sigmoid, as some MediaPipe models write 'visibility') became
+    a gap, noted only as 'confidence below 0.1': refused too, with how to turn it into a score. A
+    CSV names its line and column, a .npz the point and frame."""
     from pose2rot_core.blender_space import file_points
     from pose2rot_core.bvh import read_bvh
     from pose2rot_core.pointsets import load_points
     from pose2rot_core.tracks_csv import load_csv
 
-    paths = _scored_points(tmp_path, "right_shoulder", 3)
+    paths = _scored_points(tmp_path, "right_shoulder", 3, bad)
     with pytest.raises(Pose2RotError) as info:
         if kind == "tracks":
             load_csv(paths["tracks"], read_bvh(EXAMPLES / "arm.bvh"))
@@ -721,9 +725,11 @@ def test_scores_of_points_past_1_are_refused_naming_the_file_point_and_frame(tmp
             file_points(paths["csv"])
         else:
             load_points(paths[kind])
-    name, point, frame = {"tracks": ("arm.csv", "hand_end", 3), "npz": ("p.npz", "right_shoulder", 3)}.get(
-        kind, ("p.csv", "right_shoulder", 13))
-    assert f"{name}: confidence of '{point}' at frame {frame} is 85" in str(info.value), str(info.value)
+    where = {"npz": "p.npz: confidence of 'right_shoulder' at frame 3 is",
+             "tracks": "arm.csv: line 5: column 'hand_end.conf' holds"}.get(kind, "p.csv: line 5: column "
+                                                                              "'right_shoulder.conf' holds")
+    assert f"{where} {bad:g}" in str(info.value), str(info.value)
+    assert ("1 / (1 + exp(-v))" if bad < 0 else "divided by 100") in str(info.value), str(info.value)
 
 
 def test_a_marker_export_s_header_of_several_rows_is_named(tmp_path):

@@ -329,7 +329,7 @@ def _npz_confidence(data: dict, shape: tuple[int, int], name: str) -> np.ndarray
     conf = data["confidence"]
     if conf.dtype.kind not in "fiu" or conf.shape != shape:
         raise Pose2RotError(f"{name}: confidence must be numbers [{shape[0]},{shape[1]}] (frames, points)")
-    return np.clip(conf.astype(np.float64), 0.0, None)  # past 1: refused by PointSet
+    return conf.astype(np.float64)  # outside 0..1: refused by PointSet
 
 
 def tracks_as_points(tracks, source: str = "") -> PointSet:

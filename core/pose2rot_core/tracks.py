@@ -161,18 +161,25 @@ def check_frame_range(start: int, stop: int, num_frames: int) -> None:
         raise Pose2RotError(f"frame range {start}:{stop} is empty or outside the clip (0:{num_frames})")
 
 
+#: what to do with scores of another scale: (past 1, below 0)
+SCORE_HINTS = ("rescale the scores (a percentage divided by 100) or leave them out",
+               "scores given as the argument of a sigmoid (as some MediaPipe models write 'visibility', negative "
+               "where a point is likely hidden) become 0-1 scores by 1 / (1 + exp(-v)); or leave them out")
+
+
 def check_confidence_scale(confidence: np.ndarray, names: tuple[str, ...], first_frame: int = 0,
                            what: str = "tracks") -> None:
     """Raise where ``confidence`` [T,N] (of the points or joints ``names`` [N]; NaN: unknown) goes
-    past 1 by more than rounding: a score of another scale (percent, a count), which clipped to 1
-    would trust every sample alike; ``what`` (the file) and the frame, counted from
-    ``first_frame``, are named."""
-    over = confidence > 1.0 + 1e-6
-    if over.any():
-        t, j = np.argwhere(over)[0]
-        raise Pose2RotError(f"{what}: confidence of '{names[j]}' at frame {t + first_frame} is "
-                            f"{confidence[t, j]:g} (largest {np.nanmax(confidence):g}); confidence runs from 0 "
-                            "(no trust) to 1: rescale the scores (a percentage divided by 100) or leave them out")
+    past 1 by more than rounding, or below 0: a score of another scale (percent, a count, the
+    argument of a sigmoid), which clipped to 0..1 would trust every sample alike or drop samples
+    at random; ``what`` (the file) and the frame, counted from ``first_frame``, are named."""
+    bad = (confidence > 1.0 + 1e-6) | (confidence < 0.0)
+    if bad.any():
+        t, j = np.argwhere(bad)[0]
+        v = confidence[t, j]
+        raise Pose2RotError(f"{what}: confidence of '{names[j]}' at frame {t + first_frame} is {v:g} (largest "
+                            f"{np.nanmax(confidence):g}, smallest {np.nanmin(confidence):g}); confidence runs from 0 "
+                            f"(no trust) to 1: {SCORE_HINTS[int(v < 0)]}")
 
 
 def _check_no_inf(positions: np.ndarray, names: tuple[str, ...], first_frame: int = 0) -> None:

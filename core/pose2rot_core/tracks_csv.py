@@ -23,7 +23,7 @@ import numpy as np
 from .bvh import BvhClip
 from .errors import UTF16_BOMS, Pose2RotError, read_bytes
 from .wording import WARNING_PREFIX
-from .tracks import Tracks, check_confidence_scale
+from .tracks import SCORE_HINTS, Tracks
 
 #: file suffixes read as CSV (a .tsv is tab-separated: the separator is read from the header)
 SUFFIXES = (".csv", ".tsv")
@@ -76,6 +76,7 @@ def read_csv_points(path: str | Path) -> CsvPoints:
         r, c = _first_bad_cell(cells)
         raise Pose2RotError(f"{path.name}: line {lines[r]}: column '{header[c]}' holds '{cells[r, c][:40]}', "
                             f"which is not a number ({_number_hint(cells[r, c])})") from None
+    _check_scores(values, header, columns, lines, path.name)
     names = list(columns)
     positions = np.stack([values[:, [columns[n][a] for a in "xyz"]] for n in names], axis=1)
     confidence = None
@@ -93,6 +94,25 @@ def read_csv_points(path: str | Path) -> CsvPoints:
     if frames is not None:  # rows at their own frames; frames without a row are gaps
         positions, confidence = (None if x is None else _at_frames(x, frames) for x in (positions, confidence))
     return CsvPoints(names, positions, confidence, fps, _first_frame(kind, stamps), notes)
+
+
+def _check_scores(values: np.ndarray, header: list[str], columns: dict[str, dict[str, int]], lines: list[int],
+                  name: str) -> None:
+    """Raise at the first score (a ``.conf`` or ``.visibility`` cell of ``values`` [rows, columns])
+    outside 0 (no trust) to 1 (past it by more than rounding, below it, or infinite), naming the
+    file ``name``, its line (``lines`` [rows]) and the column: a score of another scale (a
+    percentage, the argument of a sigmoid) would otherwise trust or drop samples at random. Empty
+    cells and 'nan' (no score given) trust the position, as a point without a score column."""
+    cols = [comps["conf"] for comps in columns.values() if "conf" in comps]
+    scores = values[:, cols]
+    bad = (scores < 0.0) | (scores > 1.0 + 1e-6)
+    if not bad.any():
+        return
+    r, k = np.argwhere(bad)[0]
+    v = scores[r, k]
+    raise Pose2RotError(f"{name}: line {lines[r]}: column '{header[cols[k]]}' holds {v:g}, but a score runs from 0 "
+                        f"(no trust) to 1 (largest {np.nanmax(scores):g}, smallest {np.nanmin(scores):g}): "
+                        f"{SCORE_HINTS[int(v < 0)]}")
 
 
 def _leading_stamps(kind: str, cells: list[str]) -> np.ndarray | None:
@@ -184,8 +204,6 @@ def load_csv(path: Path, clip: BvhClip, report: list[str] | None = None) -> Trac
     """CSV points on the rig of BVH ``clip`` (names must match its joints or End Sites exactly), at
     the frame rate of a leading ``time`` column, else the rig's."""
     points = read_csv_points(path)
-    if points.confidence is not None:  # bone tips' scores too, which the tracks do not keep
-        check_confidence_scale(points.confidence, points.names, points.first_frame, path.name)
     sk, end_names, rig = clip.skeleton, list(clip.end_names), Path(clip.name).name
     known = list(sk.names) + [n for n in end_names if n not in sk.names]
     unknown = [n for n in points.names if n not in known]
