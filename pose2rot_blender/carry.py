@@ -34,7 +34,12 @@ def transform_bone(data_path: str) -> str | None:
     """The bone whose transform (TRANSFORMS) an F-curve path animates, else None (custom properties,
     constraints, the object's own channels)."""
     m = _BONE_PATH.match(data_path)
-    return re.sub(r'\\(.)', r'\1', m.group(1)) if m is not None and m.group(2) in TRANSFORMS else None
+    return unescaped(m.group(1)) if m is not None and m.group(2) in TRANSFORMS else None
+
+
+def unescaped(name: str) -> str:
+    """A name as written inside ``["..."]`` of an F-curve or driver path (backslash escapes) as it is."""
+    return re.sub(r'\\(.)', r'\1', name)
 
 
 def kept_bones(curves: list, free_bones: set[str]) -> set[str]:

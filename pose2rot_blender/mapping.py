@@ -26,11 +26,8 @@ from . import rig as rig_io
 from .importing import LAYOUT_KEY, TREE_KEY
 from .pipeline import track_objects
 from .panel import SidebarPanel, filled_rows, map_owner, map_rows, panel_armature
+from .previous import OVERRIDABLE  # a library override of a linked armature keeps its own map too
 from .reporting import reports_errors
-
-
-#: a library override of a linked armature keeps its own map too
-OVERRIDABLE = {'LIBRARY_OVERRIDABLE'}
 
 
 class POSE2ROT_PG_map_entry(bpy.types.PropertyGroup):

@@ -343,9 +343,6 @@ def armature_points(scene: bpy.types.Scene, obj: bpy.types.Object, rig: rig_io.R
     return np.einsum("tij,tnj->tni", inv[:, :3, :3], world) + inv[:, None, :3, 3], keyed
 
 
-_BONE_CHANNEL = re.compile(r'^pose\.bones\["((?:[^"\\]|\\.)*)"\]\.(rotation_\w+|location|scale)$')
-
-
 def _names_list(names: list[str]) -> str:
     return ", ".join(names[:8]) + (f" … (+{len(names) - 8})" if len(names) > 8 else "")
 
@@ -371,11 +368,9 @@ def override_warnings(obj: bpy.types.Object, frames: np.ndarray | None = None) -
     ad = obj.animation_data
     driven = []
     for fc in (ad.drivers if ad else ()):
-        m = _BONE_CHANNEL.match(fc.data_path)
-        if m and not fc.mute:
-            name = re.sub(r"\\(.)", r"\1", m.group(1))
-            if name not in driven:
-                driven.append(name)
+        name = carry.transform_bone(fc.data_path)
+        if name is not None and not fc.mute and name not in driven:
+            driven.append(name)
     if driven:
         out.append(f"drivers override the solved keys of {_names_list(driven)}: "
                    "delete the drivers on their rotation/location/scale")
@@ -402,7 +397,7 @@ def _constraint_channels(obj: bpy.types.Object) -> dict[tuple[str, str, str], ob
         m = _CONSTRAINT_CHANNEL.match(fc.data_path)
         if m is None or fc.mute:
             continue
-        bone, constraint = (re.sub(r"\\(.)", r"\1", m.group(k)) for k in (1, 2))
+        bone, constraint = (carry.unescaped(m.group(k)) for k in (1, 2))
         prop = m.group(3)
         out[bone, constraint, "influence" if prop == "influence" else "on"] = (
             (lambda frames, fc=fc, test=_ACTS[prop]: test(np.array([fc.evaluate(float(f)) for f in frames])))

@@ -30,6 +30,7 @@ PREVIOUS_FAKE_USER_KEY = "pose2rot_previous_fake_user"
 POSE_CHANNELS = {"location": 3, "rotation_quaternion": 4, "rotation_euler": 3, "rotation_axis_angle": 4, "scale": 3}
 #: custom property marking the actions pose2rot wrote
 MADE_BY_KEY = "pose2rot"
+#: the options of properties that a library override of a linked armature keeps its own of
 OVERRIDABLE = {'LIBRARY_OVERRIDABLE'}
 
 

@@ -45,14 +45,16 @@ class LearnedSettings:
 
 
 def _resolved(field: str, path: str) -> str:
-    """``path`` of the preference ``field`` with Blender's ``//`` resolved (see bpy_abspath)."""
-    if path.startswith("//"):
-        import bpy
+    """``path`` of the preference ``field`` with Blender's ``//`` (the .blend file's folder) resolved,
+    and ``~`` expanded."""
+    if not path.startswith("//"):
+        return os.path.expanduser(path)
+    import bpy
 
-        if not bpy.data.filepath:
-            raise OptionError(field, f"is '{path}', relative (//) to the folder of the .blend file, and this .blend "
-                                     "is not saved yet: save it first, or give an absolute path")
-    return bpy_abspath(path)
+    if not bpy.data.filepath:
+        raise OptionError(field, f"is '{path}', relative (//) to the folder of the .blend file, and this .blend "
+                                 "is not saved yet: save it first, or give an absolute path")
+    return bpy.path.abspath(path)
 
 
 def torch_in_blender() -> bool:
@@ -63,15 +65,6 @@ def pip_command(settings: LearnedSettings) -> str:
     """The exact command that installs the learned model's dependencies where they are needed."""
     py = settings.python if settings.runtime != "INTERNAL" and settings.python else sys.executable
     return pip_install_command(shlex.quote(py))
-
-
-def bpy_abspath(path: str) -> str:
-    """Resolve Blender's ``//`` relative paths when bpy is around; plain paths otherwise."""
-    if path.startswith("//"):
-        import bpy
-
-        return bpy.path.abspath(path)
-    return os.path.expanduser(path)
 
 
 def choose_runtime(settings: LearnedSettings) -> str:
