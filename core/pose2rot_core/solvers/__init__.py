@@ -10,6 +10,7 @@ import numpy as np
 from ..errors import Pose2RotError
 from ..options import SOLVERS, SolveOptions
 from ..rotations import rotation_defect
+from ..reversals import turned_over, turned_over_note
 from ..safety import ResultTooFarError, SafetyCheck, check_solution
 from ..noise_estimate import AUTO_THRESHOLD
 from ..smoothing import Cleaning, hold_back, mark_gaps, segments, smooth_rotations, smooth_tracks
@@ -479,6 +480,20 @@ def _hold_back_rotations(tracks: Tracks, sol: Solution, smooth: np.ndarray, clea
     return out
 
 
+def _smooth_over_time(rotations: np.ndarray, widths: np.ndarray, cuts: list[int], turned: dict[int, list[int]]
+                      ) -> np.ndarray:
+    """Local ``rotations`` [T,J,3,3] smoothed over time with kernel ``widths`` [J] (frames), no filter
+    reaching across the clip's ``cuts`` nor across the frames where a joint turned over ({joint:
+    [frames]}, see reversals.turned_over): that joint's rotation is smoothed on either side."""
+    smooth = rotations.copy()
+    for seg in segments(len(rotations), cuts):
+        smooth[seg] = smooth_rotations(rotations[seg], widths)
+    for j, frames in turned.items():
+        for seg in segments(len(rotations), sorted({*cuts, *frames})):
+            smooth[seg, j] = smooth_rotations(rotations[seg, j, None], widths[j])[:, 0]
+    return smooth
+
+
 def _rotation_widths(tracks: Tracks, cleaning: Cleaning) -> np.ndarray:
     """[J] kernel width (frames) for each joint's rotation: the widest of its own track's and its
     children's and tips' (a rotation follows both ends of its bones)."""
@@ -505,12 +520,12 @@ def _smoothest_within_noise(tracks: Tracks, sol: Solution, cleaning: Cleaning, m
     from .geometric import solve_geometric
 
     widths = _rotation_widths(tracks, cleaning)
-    smooth = sol.rotations.copy()
-    for seg in segments(sol.num_frames, cleaning.cuts):
-        smooth[seg] = smooth_rotations(sol.rotations[seg], widths)
+    turned = turned_over(cleaning.unsmoothed, tracks, sol.rotations, sol.forward()[0], cleaning.noise)
+    smooth = _smooth_over_time(sol.rotations, widths, cleaning.cuts, turned)
     smooth = _hold_back_rotations(tracks, sol, smooth, cleaning, widths)
     again = solve_geometric(tracks, twist_guess=smooth, missing=missing, within_noise=CONE_STDS, progress=progress,
                             **geometric)
     again.report = sol.report + ["rotations smoothed over time within the noise of the tracks"]
+    again.report += turned_over_note(turned, tracks.skeleton.names, tracks.first_frame)
     again.solver = sol.solver
     return again

@@ -1,0 +1,131 @@
+"""Reversals: a joint whose tracks turn it over in one frame, and keep it turned.
+
+Sources have them: a finger retargeted the wrong way round from one frame on (Character Creator's
+left thumb turns 179.5 degrees between two frames of iclone-cmu_006_05), a take's edit, a tracker
+that picked the other side of a bone. Smoothing the rotations over time across such a turn spreads
+it over the filter's frames, where no frame is near either side: the bones leave their tracks by
+as much as the noise allows for several frames, and the joint and those below it turn through it
+in steps the tracks do not call for (flips). The rotation of a joint turned over is smoothed on
+either side of the frame instead.
+
+A joint is turned over at a step (frame t to t + 1) when, in the tracks as given, a point below it
+(a child or grandchild, the one that moves furthest) jumps, seen from the joint, as jumps.py reads
+a jump: JUMP_STEPS times its usual step and JUMP_OVER times its fast steps elsewhere (both read
+from the smoothed tracks, so noise is no motion; a fast move is no jump, as fast as the clip's
+other fast moves), beyond what the noise explains (CLAMP_STDS stds of both ends); one way (it stays
+away for JUMP_FRAMES frames, and had been away from where it lands as long: neither way of a spike,
+a tracker's glitch that spikes and gaps handle); its direction, seen from the joint's parent as the solve placed it, turns by more than a
+quarter turn (REVERSAL_DEGREES: a parent that turned over carries its children along, and the turn
+is the parent's); and the solve turned the joint there by more than a flip (flips.FLIP_DEGREES).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .flips import FLIP_DEGREES, rotation_steps
+from .jumps import JUMP_FRAMES, JUMP_OVER, JUMP_STEPS
+from .kernels import CLAMP_STDS
+from .noise_estimate import column_nanmedian
+from .rotations import norm
+from .tracks import Tracks
+
+#: a joint turned over: the direction to a point below it, seen from its parent, turns by more
+#: than this in one frame
+REVERSAL_DEGREES = 90.0
+
+
+def turned_over(given: Tracks, smoothed: Tracks, rotations: np.ndarray, G: np.ndarray, noise: np.ndarray
+                ) -> dict[int, list[int]]:
+    """{joint: [frames]}: the frames (t + 1 of each step t) where the solution's local ``rotations``
+    [T,J,3,3] (global orientations ``G`` [T,J,3,3]) turn a joint over as its tracks do (see the
+    module note): the tracks as ``given`` jump, beyond their ``noise`` [J] (std per axis, fraction
+    of the height) and the motion their ``smoothed`` version shows elsewhere."""
+    steps = rotation_steps(rotations)  # [T-1,J]
+    out = {}
+    for j in np.flatnonzero((steps > FLIP_DEGREES).any(axis=0)):
+        below = _below(given.skeleton.children, int(j))
+        turns = np.flatnonzero(steps[:, j] > FLIP_DEGREES)
+        frames = [t + 1 for t, k in _one_way_jumps(given, smoothed, int(j), below, noise, turns)
+                  if _turn_seen_from_parent(given, G, int(j), k, t) > REVERSAL_DEGREES]
+        if frames:
+            out[int(j)] = frames
+    return out
+
+
+def _below(children: list[list[int]], j: int) -> list[int]:
+    """The children and grandchildren of joint ``j``."""
+    return [*children[j], *(g for c in children[j] for g in children[c])]
+
+
+def _seen_from(tracks: Tracks, j: int, below: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """(vectors [T,n,3] from joint ``j`` to the joints ``below`` (world axes), their steps [T-1,n])."""
+    rel = tracks.positions[:, below] - tracks.positions[:, j, None]
+    return rel, norm(rel[1:] - rel[:-1])
+
+
+def _one_way_jumps(given: Tracks, smoothed: Tracks, j: int, below: list[int], noise: np.ndarray,
+                   turns: np.ndarray) -> list[tuple[int, int]]:
+    """[(step t, joint k)] for the steps ``turns`` [K] (frame t to t + 1) where the joint k of
+    ``below`` that moves furthest, seen from joint ``j`` (world axes), jumps in the tracks as
+    ``given``, one way (see the module note): beyond their ``noise`` [J] (as turned_over's) and
+    the motion of the ``smoothed`` tracks (its usual steps, and its fast steps away from t)."""
+    if not below:
+        return []
+    rel, moved = _seen_from(given, j, below)
+    motion = _seen_from(smoothed, j, below)[1]
+    usual = np.nan_to_num(column_nanmedian(motion))  # [n]
+    out = []
+    for t in (int(t) for t in turns if np.isfinite(moved[t]).any()):
+        i = int(np.nanargmax(moved[t]))
+        noise_std = np.sqrt(2.0 * (noise[j] ** 2 + noise[below[i]] ** 2)) * given.skeleton.height  # of a step
+        beyond = max(JUMP_STEPS * usual[i], JUMP_OVER * _fast_elsewhere(motion[:, i], t), CLAMP_STDS * noise_std)
+        if moved[t, i] > beyond and _one_way(rel[:, i], t, moved[t, i]):
+            out.append((t, below[i]))
+    return out
+
+
+def _one_way(rel: np.ndarray, t: int, jump: float) -> bool:
+    """Whether a point seen from a joint at ``rel`` [T,3] jumps by ``jump`` from frame t to t + 1 one
+    way: it stays away from where it was for JUMP_FRAMES frames after, and was away from where it
+    lands for JUMP_FRAMES frames before (neither way of a spike). Nearer a clip's ends than that,
+    no jump tells which way it goes."""
+    if t + 1 < JUMP_FRAMES or t + JUMP_FRAMES >= len(rel):
+        return False
+    after = norm(rel[t + 1:t + 1 + JUMP_FRAMES] - rel[t])
+    before = norm(rel[t + 1 - JUMP_FRAMES:t + 1] - rel[t + 1])
+    return bool((after > 0.5 * jump).all() and (before > 0.5 * jump).all())
+
+
+def _fast_elsewhere(moved: np.ndarray, t: int) -> float:
+    """The 99th percentile of a point's steps ``moved`` [T-1] more than JUMP_FRAMES steps from step
+    ``t`` (a filter spreads a jump over the steps around it; 0 where none is left)."""
+    others = np.delete(moved, np.arange(max(t - JUMP_FRAMES, 0), min(t + JUMP_FRAMES + 1, len(moved))))
+    others = others[np.isfinite(others)]
+    return float(np.percentile(others, 99)) if others.size else 0.0
+
+
+def _turn_seen_from_parent(tracks: Tracks, G: np.ndarray, j: int, k: int, t: int) -> float:
+    """Degrees the direction from joint ``j`` to joint ``k`` turns from frame t to t + 1, seen from
+    j's parent at its orientations in ``G`` [T,J,3,3] (world axes for the root)."""
+    P = tracks.positions
+    parent = tracks.skeleton.parents[j]
+    a, b = P[t, k] - P[t, j], P[t + 1, k] - P[t + 1, j]
+    if parent >= 0:
+        a, b = G[t, parent].T @ a, G[t + 1, parent].T @ b
+    cos = float(a @ b) / max(float(norm(a) * norm(b)), 1e-300)
+    return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
+
+
+def turned_over_note(turned: dict[int, list[int]], names: tuple[str, ...], first_frame: int = 0) -> list[str]:
+    """The report line for the joints ``turned`` over ({joint: [frames]}, see turned_over; none: no
+    line), named with ``names`` [J], frames counted from ``first_frame``."""
+    if not turned:
+        return []
+    from .tracks_io import describe_names
+
+    parts = [f"'{names[j]}' (frame{'s' if len(f) > 1 else ''} {', '.join(str(t + first_frame) for t in f)})"
+             for j, f in sorted(turned.items())]
+    one = len(parts) == 1
+    return [f"{describe_names(parts, noun='joint')} turn{'s' if one else ''} over in one frame as "
+            f"{'its tracks do' if one else 'their tracks do'} (more than a quarter turn, and stay{'s' if one else ''} "
+            "so): the rotations were smoothed on either side of that frame, not across it"]
