@@ -15,7 +15,7 @@ from pose2rot_core.flips import steps_within_pieces
 from pose2rot_core.rotations import axis_angle_to_matrix, normalize, perpendicular
 from pose2rot_core.solvers import solve
 from pose2rot_core.tracks_io import tracks_from_bvh
-from pose2rot_core.variants import random_tree_clip
+from pose2rot_core.variants import make_variant, random_tree_clip
 
 CMU = Path(__file__).resolve().parents[1] / "examples" / "cmu_08_01.bvh"
 #: the frame from which the generated clips hold a joint turned over
@@ -56,6 +56,20 @@ def test_a_finger_its_tracks_turn_over_is_not_smoothed_across(cmu, seed):
     assert 100 * off[AT - 10:AT + 10].max() < 1.2
     assert count_flips(sol.rotations, clip.rotations, steps=steps_within_pieces(tracks.positions, clip.skeleton.height)) == 0
     assert _notes(sol.report) == [_notes(sol.report)[0]] and f"'rIndex1' (frame {AT})" in _notes(sol.report)[0]
+
+
+@pytest.mark.parametrize("family", ["zero_chain", "helper", "share", "twist"])
+def test_a_finger_turned_over_is_read_through_a_production_rigs_extra_joints(cmu, family):
+    """The same finger on a rig with zero-length joints between it and its child (read through to
+    the child), a helper bone beside it, a share bone or a twist joint: the reversal is read and
+    the finger stays near its tracks."""
+    clip = make_variant(_turned_over(cmu, "rIndex1"), family, np.random.default_rng(0))
+    tracks = tracks_from_bvh(clip, reference_frame=0)
+    sol = solve(add_noise(tracks, 0.005, 0))
+    finger = [clip.skeleton.index(n) for n in ("rIndex1", "rIndex2")]
+    off = np.linalg.norm(sol.forward()[1][:, finger] - tracks.positions[:, finger], axis=-1) / clip.skeleton.height
+    assert 100 * off[AT - 10:AT + 10].max() < 1.2
+    assert any(note.startswith(f"'rIndex1' (frame {AT})") for note in _notes(sol.report))
 
 
 def test_a_hand_turned_over_carries_its_fingers(cmu):

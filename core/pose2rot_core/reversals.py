@@ -41,46 +41,59 @@ def turned_over(given: Tracks, smoothed: Tracks, rotations: np.ndarray, G: np.nd
     module note): the tracks as ``given`` jump, beyond their ``noise`` [J] (std per axis, fraction
     of the height) and the motion their ``smoothed`` version shows elsewhere."""
     steps = rotation_steps(rotations)  # [T-1,J]
+    parents = given.skeleton.parents
     out = {}
     for j in np.flatnonzero((steps > FLIP_DEGREES).any(axis=0)):
-        below = _below(given.skeleton.children, int(j))
+        rel, owners = _seen_from(given, int(j))
+        if not owners:
+            continue
         turns = np.flatnonzero(steps[:, j] > FLIP_DEGREES)
-        frames = [t + 1 for t, k in _one_way_jumps(given, smoothed, int(j), below, noise, turns)
-                  if _turn_seen_from_parent(given, G, int(j), k, t) > REVERSAL_DEGREES]
+        point_noise = np.sqrt(2.0 * (noise[j] ** 2 + noise[owners] ** 2)) * given.skeleton.height  # of a step
+        jumps = _one_way_jumps(rel, _seen_from(smoothed, int(j))[0], point_noise, turns)
+        frames = [t + 1 for t, i in jumps
+                  if _turn_seen_from(G[[t, t + 1], parents[j]] if j > 0 else None, rel[t:t + 2, i]) > REVERSAL_DEGREES]
         if frames:
             out[int(j)] = frames
     return out
 
 
-def _below(children: list[list[int]], j: int) -> list[int]:
-    """The children and grandchildren of joint ``j``."""
-    return [*children[j], *(g for c in children[j] for g in children[c])]
+def _seen_from(tracks: Tracks, j: int) -> tuple[np.ndarray, list[int]]:
+    """(vectors [T,n,3] from joint ``j`` to the points below it (world axes), [n] the joint whose
+    noise each point has): its children and grandchildren, each of no length looked through to the
+    first joints below it with a length (a zero-length joint sits at its parent's place and shows no
+    direction), and the bone tips of j and of those children (a tip, its joint's noise)."""
+    skeleton = tracks.skeleton
+    children, long = skeleton.children, skeleton.bone_has_length
+
+    def first_long(k: int) -> list[int]:
+        return [k] if long[k] else [x for c in children[k] for x in first_long(c)]
+
+    kids = [x for c in children[j] for x in first_long(c)]
+    joints = [*kids, *(x for k in kids for c in children[k] for x in first_long(c))]
+    points = [tracks.positions[:, joints]]
+    if tracks.has_ends:
+        tips = np.flatnonzero(np.isin(tracks.end_parents, [j, *kids]))
+        points.append(tracks.end_positions[:, tips])
+        joints += [int(tracks.end_parents[e]) for e in tips]
+    return np.concatenate(points, axis=1) - tracks.positions[:, j, None], joints
 
 
-def _seen_from(tracks: Tracks, j: int, below: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """(vectors [T,n,3] from joint ``j`` to the joints ``below`` (world axes), their steps [T-1,n])."""
-    rel = tracks.positions[:, below] - tracks.positions[:, j, None]
-    return rel, norm(rel[1:] - rel[:-1])
-
-
-def _one_way_jumps(given: Tracks, smoothed: Tracks, j: int, below: list[int], noise: np.ndarray,
-                   turns: np.ndarray) -> list[tuple[int, int]]:
-    """[(step t, joint k)] for the steps ``turns`` [K] (frame t to t + 1) where the joint k of
-    ``below`` that moves furthest, seen from joint ``j`` (world axes), jumps in the tracks as
-    ``given``, one way (see the module note): beyond their ``noise`` [J] (as turned_over's) and
-    the motion of the ``smoothed`` tracks (its usual steps, and its fast steps away from t)."""
-    if not below:
-        return []
-    rel, moved = _seen_from(given, j, below)
-    motion = _seen_from(smoothed, j, below)[1]
+def _one_way_jumps(rel: np.ndarray, motion_rel: np.ndarray, noise: np.ndarray, turns: np.ndarray
+                   ) -> list[tuple[int, int]]:
+    """[(step t, point i)] for the steps ``turns`` [K] (frame t to t + 1) where the point i of
+    ``rel`` [T,n,3] (seen from a joint, tracks as given) that moves furthest jumps one way (see the
+    module note): beyond CLAMP_STDS of its steps' ``noise`` std [n] and the motion ``motion_rel``
+    [T,n,3] (the same points in the smoothed tracks) shows: its usual steps, and its fast steps
+    away from t."""
+    moved = norm(rel[1:] - rel[:-1])  # [T-1,n]
+    motion = norm(motion_rel[1:] - motion_rel[:-1])
     usual = np.nan_to_num(column_nanmedian(motion))  # [n]
     out = []
     for t in (int(t) for t in turns if np.isfinite(moved[t]).any()):
         i = int(np.nanargmax(moved[t]))
-        noise_std = np.sqrt(2.0 * (noise[j] ** 2 + noise[below[i]] ** 2)) * given.skeleton.height  # of a step
-        beyond = max(JUMP_STEPS * usual[i], JUMP_OVER * _fast_elsewhere(motion[:, i], t), CLAMP_STDS * noise_std)
+        beyond = max(JUMP_STEPS * usual[i], JUMP_OVER * _fast_elsewhere(motion[:, i], t), CLAMP_STDS * noise[i])
         if moved[t, i] > beyond and _one_way(rel[:, i], t, moved[t, i]):
-            out.append((t, below[i]))
+            out.append((t, i))
     return out
 
 
@@ -104,14 +117,10 @@ def _fast_elsewhere(moved: np.ndarray, t: int) -> float:
     return float(np.percentile(others, 99)) if others.size else 0.0
 
 
-def _turn_seen_from_parent(tracks: Tracks, G: np.ndarray, j: int, k: int, t: int) -> float:
-    """Degrees the direction from joint ``j`` to joint ``k`` turns from frame t to t + 1, seen from
-    j's parent at its orientations in ``G`` [T,J,3,3] (world axes for the root)."""
-    P = tracks.positions
-    parent = tracks.skeleton.parents[j]
-    a, b = P[t, k] - P[t, j], P[t + 1, k] - P[t + 1, j]
-    if parent >= 0:
-        a, b = G[t, parent].T @ a, G[t + 1, parent].T @ b
+def _turn_seen_from(frames: np.ndarray | None, v: np.ndarray) -> float:
+    """Degrees a vector ``v`` [2,3] (world axes, two frames) turns between its frames, seen from the
+    orientations ``frames`` [2,3,3] of the joint's parent (None: the root's, the world)."""
+    a, b = (v[0], v[1]) if frames is None else (frames[0].T @ v[0], frames[1].T @ v[1])
     cos = float(a @ b) / max(float(norm(a) * norm(b)), 1e-300)
     return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
 
