@@ -115,8 +115,21 @@ def track_objects(collection: bpy.types.Collection | None) -> list[bpy.types.Obj
     return objs
 
 
-def match_rig(rig: rig_io.Rig, objects: list[bpy.types.Object]) -> NameMatch:
-    return match_names(rig.bone_names, [o.name for o in objects], rig.leaves)
+def match_rig(rig: rig_io.Rig, objects: list[bpy.types.Object], collection: bpy.types.Collection | None = None
+              ) -> NameMatch:
+    """How the bones find the ``objects`` (names.match_names): a bone's tail is aimed by its tip's
+    empty (``<bone>_end``) where it is a leaf, and where it has children when the tip is the one
+    Import Tracks kept the rest offset of in ``collection`` (importing.TIPS_KEY) and that offset is
+    the bone's tail (Blender's BVH importer makes a joint's End Site its tail even below a joint
+    with children: an Xsens wrist holding a prop joint). Elsewhere a bone with children has its tail
+    on a child or made up, which a tip's empty would aim the bone at in the wrong direction."""
+    tracks = [o.name for o in objects]
+    kept = _kept_tips(collection)
+    if not kept:
+        return match_names(rig.bone_names, tracks, rig.leaves)
+    tried = match_names(rig.bone_names, tracks, rig.bone_names).end_to_track
+    tails = [b for b, tip in tried.items() if b not in rig.leaves and _kept_tail(rig, b, kept, tip)]
+    return match_names(rig.bone_names, tracks, rig.leaves + tuple(tails))
 
 
 def _tips_on_heads(tips: np.ndarray, heads: np.ndarray, height: float) -> np.ndarray:
@@ -175,7 +188,7 @@ def _gather(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types
     """gather_tracks, and the first and last keyed frame of the empties read (empties.keyed_range;
     False when not known: without ``around_keys``, or two empties share a name)."""
     rig, objects = read_inputs(obj, collection, span)
-    match = match_rig(rig, objects)
+    match = match_rig(rig, objects, collection)
     alike = match.ambiguous_tracks
     if not match.bone_to_track and alike:
         raise Pose2RotError(
@@ -245,22 +258,32 @@ def _more_tips(rig: rig_io.Rig, match: NameMatch, collection: bpy.types.Collecti
     Import Tracks kept of a BVH (importing.TIPS_KEY): only where the tail's own kept offset is the
     bone's, so the armature is that file's skeleton (Blender's BVH importer keeps one End Site a
     joint, as its tail: a hand over a fan of three then knew its direction but not its roll)."""
+    kept = _kept_tips(collection)
+    out = []
+    for bone, others in further_tips(match, kept).items():
+        if _kept_tail(rig, bone, kept, match.end_to_track[bone]):
+            out += [(bone, t, rig.world_inv[:3, :3] @ np.array(kept[t])) for t in others]
+    return out
+
+
+def _kept_tips(collection: bpy.types.Collection | None) -> dict:
+    """{tip empty: its rest offset from its joint [3], world axes} that Import Tracks kept of a BVH's
+    End Sites in ``collection`` (importing.TIPS_KEY); empty for none."""
     from .importing import TIPS_KEY
 
     kept = collection.get(TIPS_KEY) if collection is not None else None
-    if not kept:
-        return []
-    turn = rig.world_inv[:3, :3]  # world to armature space, as the empties are read
-    out = []
-    for bone, others in further_tips(match, kept).items():
-        tail = match.end_to_track[bone]
-        if tail not in kept:
-            continue
-        j = rig.bone_names.index(bone)
-        own = rig.tails[j] - rig.skeleton.rest_positions[j]
-        if np.linalg.norm(turn @ np.array(kept[tail]) - own) <= SAME_TIP_FRACTION * np.linalg.norm(own):
-            out += [(bone, t, turn @ np.array(kept[t])) for t in others]
-    return out
+    return kept.to_dict() if kept else {}
+
+
+def _kept_tail(rig: rig_io.Rig, bone: str, kept: dict, tip: str) -> bool:
+    """Whether the rest offset Import Tracks kept of the ``tip`` (_kept_tips) is ``bone``'s tail, in
+    armature space (the world turned as the empties are read) within SAME_TIP_FRACTION of its length."""
+    if tip not in kept:
+        return False
+    j = rig.bone_names.index(bone)
+    own = rig.tails[j] - rig.skeleton.rest_positions[j]
+    return bool(np.linalg.norm(rig.world_inv[:3, :3] @ np.array(kept[tip]) - own)
+                <= SAME_TIP_FRACTION * np.linalg.norm(own))
 
 
 def _around_keys(span: SceneRange, keyed: tuple[float, float] | None, fps: float) -> SceneRange:

@@ -399,3 +399,87 @@ def test_the_other_end_sites_of_a_joint_aim_it_as_on_the_command_line(tmp_path):
     Site (the armature is that file's skeleton) they aim the wrist with it, as the command line's
     three tips do (before: the wrist's roll a guess, 180 degrees off on a keypoint clip)."""
     _matches_the_command_line(_hand_fan_clip(tmp_path / "fan.bvh"))
+
+
+def _prop_in_hand_clip(path):
+    """A BVH whose wrist has a child joint (a prop held in the hand) and an End Site of its own along
+    the forearm (an Xsens export), written at path."""
+    rng = np.random.default_rng(11)
+    T = 40
+    t = np.arange(T)[:, None, None] / 30.0
+    angles = 35.0 * np.sin(2.0 * np.pi * rng.uniform(0.2, 0.6, (4, 3)) * t + rng.uniform(0, 6.3, (4, 3)))
+    rows = [" ".join(f"{v:.4f}" for v in np.concatenate([[0.0, 10.0, 0.0], a.ravel()])) for a in angles]
+    text = """HIERARCHY
+ROOT Hips
+{
+  OFFSET 0 0 0
+  CHANNELS 6 Xposition Yposition Zposition Yrotation Xrotation Zrotation
+  JOINT Elbow
+  {
+    OFFSET 5 0 0
+    CHANNELS 3 Yrotation Xrotation Zrotation
+    JOINT Wrist
+    {
+      OFFSET 4 0 0
+      CHANNELS 3 Yrotation Xrotation Zrotation
+      JOINT Prop
+      {
+        OFFSET 1.5 -0.5 1
+        CHANNELS 3 Yrotation Xrotation Zrotation
+        End Site
+        {
+          OFFSET 0 0 6
+        }
+      }
+      End Site
+      {
+        OFFSET 3 0 0
+      }
+    }
+  }
+}
+MOTION
+"""
+    path.write_text(text + f"Frames: {T}\nFrame Time: 0.0333333\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def test_the_end_site_of_a_joint_with_children_aims_its_tail(tmp_path):
+    """An End Site on a joint with children (an Xsens wrist holding a prop joint): Blender's importer
+    makes it the wrist's tail, but only leaf bones took their ``<bone>_end`` empty, so the wrist's
+    roll about its prop was a guess and its tail came out ~5 % of the height off its End Site (Import
+    Tracks + Solve and the batch; the command line exact). Where Import Tracks kept that End Site's
+    rest offset and it is the bone's tail, the tail now follows its empty, as on the command line."""
+    path = _prop_in_hand_clip(tmp_path / "prop.bvh")
+    _matches_the_command_line(path)
+    rig = bpy.data.objects["Rig"]
+    frames = scene_frames()
+    assert [c.name for c in rig.data.bones["Wrist"].children] == ["Prop"]
+    tails = pose_points(rig, frames, "tail")[:, [pb.name for pb in rig.pose.bones].index("Wrist")]
+    tip = bpy.data.objects["Wrist_end"]
+    want = np.empty_like(tails)
+    for i, f in enumerate(frames):
+        bpy.context.scene.frame_set(int(f))
+        want[i] = tip.matrix_world.translation
+    height = np.ptp(pose_points(rig, frames).reshape(-1, 3), axis=0).max()
+    assert 100 * np.abs(tails - want).max() / height < 0.01
+
+
+def test_a_joint_with_children_keeps_its_tip_empty_off_a_tail_elsewhere(tmp_path):
+    """The other side of the rule above: where a bone with children has its tail somewhere else
+    than the End Site Import Tracks kept (here moved onto its child), the ``<bone>_end`` empty would
+    aim it at the wrong point: it stays unused, and a leaf bone's tip empty is matched as before."""
+    path = _prop_in_hand_clip(tmp_path / "prop.bvh")
+    assert bpy.ops.pose2rot.import_tracks(filepath=str(path), collection_name="tracks") == {'FINISHED'}
+    rig = rest_copy(import_clip(path))
+    tracks = bpy.data.collections["tracks"]
+    rig_io = importlib.import_module(EXT_NAME + ".rig")
+    objects = list(tracks.all_objects)
+    assert pipeline.match_rig(rig_io.read_rig(rig), objects, tracks).end_to_track == {
+        "Prop": "Prop_end", "Wrist": "Wrist_end"}
+    bpy.ops.object.mode_set(mode='EDIT')
+    bone = rig.data.edit_bones["Wrist"]
+    bone.tail = rig.data.edit_bones["Prop"].head
+    bpy.ops.object.mode_set(mode='OBJECT')
+    match = pipeline.match_rig(rig_io.read_rig(rig), objects, tracks)
+    assert match.end_to_track == {"Prop": "Prop_end"} and "Wrist_end" in match.unmatched_tracks
