@@ -483,3 +483,30 @@ def test_a_joint_with_children_keeps_its_tip_empty_off_a_tail_elsewhere(tmp_path
     bpy.ops.object.mode_set(mode='OBJECT')
     match = pipeline.match_rig(rig_io.read_rig(rig), objects, tracks)
     assert match.end_to_track == {"Prop": "Prop_end"} and "Wrist_end" in match.unmatched_tracks
+
+
+def test_float32_tracks_far_from_the_origin_write_no_location_keys():
+    """Blender keeps positions in float32: a body 1.4 units tall 1000 units out has its empties
+    rounded by up to 3e-5 units (2e-5 of its height), which moved the offsets of its joints by more
+    than the clean tolerance (1e-5 of the height): 20-odd bones got tiny location keys and the
+    report said they were 'put on the track by translation'. Now only the root bone translates, and
+    the bones stay on their empties to a few float32 steps (what Blender's own heads there hold)."""
+    src = import_clip(frames=60)
+    frames = scene_frames()
+    height = float(np.ptp(pose_points(src, frames[:1]).reshape(-1, 3), axis=0).max())
+    src.location.x = 1000.0 * height / 1.4
+    bpy.context.view_layer.update()
+    col = track_empties(src)
+    rig = rest_copy(src)
+    rig.location = (0.0, 0.0, 0.0)                     # the root bone walks out to the tracks
+    bpy.context.view_layer.update()
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection=col.name) == {'FINISHED'}
+    located = {fc.data_path for fc in keys.object_fcurves(rig) if fc.data_path.endswith(".location")}
+    assert located == {f'pose.bones["{rig.pose.bones[0].name}"].location'}
+    want = np.empty((len(frames), len(rig.pose.bones), 3))
+    names = [pb.name for pb in rig.pose.bones]
+    for i, f in enumerate(frames):
+        bpy.context.scene.frame_set(int(f))
+        want[i] = [col.objects[n].matrix_world.translation for n in names]
+    step = float(np.spacing(np.float32(np.abs(want).max())))  # Blender's own heads there: float32 too
+    assert np.abs(pose_points(rig, frames) - want).max() <= 4 * step

@@ -54,6 +54,10 @@ TWIST_POLICIES = ("lookahead", "reference", "transport", "swing")
 STRETCH_MODES = ("auto", "exact", "off")
 #: noisy tracks' bone lengths are averaged over this long before asking whether joints translate
 LENGTH_SECONDS = 0.25
+#: an offset seen on tracks given in float32 may move this many float32 steps (at their largest
+#: coordinate) and keep to the rig: its two ends are each rounded by up to half a step per axis (sqrt(3)
+#: steps between them at most), and the parent, aimed at rounded targets, turns it by about as much again
+FLOAT32_STEPS = 4.0
 
 
 def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist: str = "lookahead",
@@ -119,7 +123,8 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     _set_cone(problem, within_noise, noise, noise_frames, input_noise, narrowing, end_narrowing)
     G = _orient_all(problem, progress)
     width = _length_window(tracks.fps) if averaged else 1
-    tolerance = _offset_tolerance(tracks.skeleton, stretch_tolerance, rounded, width)
+    step = _coordinate_step(tracks.positions, unmeasured)
+    tolerance = _offset_tolerance(tracks.skeleton, stretch_tolerance, rounded, width, step)
     local_offsets = _solve_offsets(problem, G, stretch, tolerance, missing_mask, report, unmeasured, width)
     report_length_mismatch(tracks.skeleton, mismatch, missing_mask, problem.translating, report, length_noise)
     return Solution.from_globals(tracks.skeleton, G, problem.positions[:, 0].copy(), local_offsets,
@@ -646,14 +651,32 @@ def _rounding_matters(rounding: np.ndarray | None) -> bool:
     return rounding is not None and NOISE_STDS * float(np.max(rounding, initial=0.0)) > CLEAN_TOLERANCE
 
 
-def _offset_tolerance(skel, tolerance: float, bone_noise: np.ndarray | None, width: int) -> np.ndarray:
+def _offset_tolerance(skel, tolerance: float, bone_noise: np.ndarray | None, width: int, step: float = 0.0
+                      ) -> np.ndarray:
     """[J-1] how far (fraction of the height) each joint's offset, averaged over ``width`` frames,
-    may move before it translates on tracks followed as given: ``tolerance``, or what the noise of
-    its bone's ends (``bone_noise`` [J-1], file units: _raw_bone_noise), so averaged, explains
+    may move before it translates on tracks followed as given: ``tolerance``, FLOAT32_STEPS of the
+    ``step`` the coordinates are given in (file units: _coordinate_step), or what the noise of its
+    bone's ends (``bone_noise`` [J-1], file units: _raw_bone_noise), so averaged, explains
     (NOISE_STDS stds), whichever is more."""
+    least = max(tolerance, FLOAT32_STEPS * step / skel.height)
     if bone_noise is None:
-        return np.full(skel.num_joints - 1, tolerance)
-    return np.maximum(tolerance, NOISE_STDS * bone_noise / skel.height / np.sqrt(width))
+        return np.full(skel.num_joints - 1, least)
+    return np.maximum(least, NOISE_STDS * bone_noise / skel.height / np.sqrt(width))
+
+
+def _coordinate_step(positions: np.ndarray, unmeasured: np.ndarray | None) -> float:
+    """The step (file units) of the numbers positions [T,J,3] are given in, over the samples not
+    ``unmeasured`` [T,J] (gaps filled here are not the tracks' numbers): float32's spacing at their
+    largest magnitude where every coordinate is a float32 number (Blender's tracks, a float32 .npz),
+    else 0 (float64's is far below any tolerance). Rounding to float32 moves a coordinate by up to
+    half a step: 1000 units out, 3e-5, which for a body 1.4 units tall is 2e-5 of its height."""
+    seen = np.isfinite(positions).all(axis=-1)
+    if unmeasured is not None:
+        seen &= ~unmeasured
+    values = positions[seen]
+    if not values.size or not np.array_equal(values.astype(np.float32), values):
+        return 0.0
+    return float(np.spacing(np.float32(np.abs(values).max())))
 
 
 def _solve_offsets(problem: Problem, G: np.ndarray, stretch: str, tolerance: np.ndarray,
