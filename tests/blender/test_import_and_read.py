@@ -201,7 +201,7 @@ def test_import_tracks_warns_of_time_stretching():
 
 
 def test_import_tracks_refuses_scores_past_1(tmp_path):
-    """A CSV whose scores are percentages is refused, naming the file, the point and the frame, and
+    """A CSV whose scores are percentages is refused, naming the file, the line and the column, and
     nothing is imported (every sample was keyed as trusted: none fell below the 0.1 of no data)."""
     names = ["a", "b"]
     pos = np.arange(18, dtype=float).reshape(3, 2, 3) / 10.0
@@ -209,6 +209,6 @@ def test_import_tracks_refuses_scores_past_1(tmp_path):
     rows = [",".join(header)] + [",".join([str(t)] + [f"{v:g}" for v in pos[t].ravel()] + ["90", "5"])
                                  for t in range(3)]
     (tmp_path / "pct.csv").write_text("\n".join(rows) + "\n")
-    with pytest.raises(RuntimeError, match="pct.csv: confidence of 'a' at frame 0 is 90"):
+    with pytest.raises(RuntimeError, match="pct.csv: line 2: column 'a.conf' holds 90, but a score runs from 0"):
         bpy.ops.pose2rot.import_tracks(filepath=str(tmp_path / "pct.csv"), collection_name="pct")
     assert "pct" not in bpy.data.collections
