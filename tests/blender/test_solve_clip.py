@@ -370,6 +370,19 @@ MOTION
     return path
 
 
+def _tail_off_empty(rig, bone: str, empty) -> float:
+    """The farthest, over the scene's frames, that ``bone``'s tail of ``rig`` is from ``empty``, in
+    % of the rig's height."""
+    frames = scene_frames()
+    tails = pose_points(rig, frames, "tail")[:, [pb.name for pb in rig.pose.bones].index(bone)]
+    want = np.empty_like(tails)
+    for i, f in enumerate(frames):
+        bpy.context.scene.frame_set(int(f))
+        want[i] = empty.matrix_world.translation
+    height = np.ptp(pose_points(rig, frames).reshape(-1, 3), axis=0).max()
+    return 100 * float(np.abs(tails - want).max()) / height
+
+
 def test_a_joint_with_several_end_sites_aims_its_tail_at_the_last(tmp_path):
     """Blender's BVH importer puts a bone's tail on its joint's last End Site, and Import Tracks names
     a joint's End Sites ``<joint>_end``, ``_end2``, ``_end3`` in file order: a wrist with three
@@ -380,15 +393,7 @@ def test_a_joint_with_several_end_sites_aims_its_tail_at_the_last(tmp_path):
     assert bpy.ops.pose2rot.import_tracks(filepath=str(path), collection_name="tracks") == {'FINISHED'}
     rig = rest_copy(import_clip(path))
     assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
-    frames = scene_frames()
-    tails = pose_points(rig, frames, "tail")[:, [pb.name for pb in rig.pose.bones].index("Wrist")]
-    last = bpy.data.objects["Wrist_end3"]
-    want = np.empty_like(tails)
-    for i, f in enumerate(frames):
-        bpy.context.scene.frame_set(int(f))
-        want[i] = last.matrix_world.translation
-    height = np.ptp(pose_points(rig, frames).reshape(-1, 3), axis=0).max()
-    assert 100 * np.abs(tails - want).max() / height < 0.01
+    assert _tail_off_empty(rig, "Wrist", bpy.data.objects["Wrist_end3"]) < 0.01
     panel = importlib.import_module(EXT_NAME + ".panel")  # the panel lists the other two as used, not "Unused"
     assert panel._match_summary(rig, bpy.data.collections["tracks"]).unmatched_tracks == []
 
@@ -453,16 +458,8 @@ def test_the_end_site_of_a_joint_with_children_aims_its_tail(tmp_path):
     path = _prop_in_hand_clip(tmp_path / "prop.bvh")
     _matches_the_command_line(path)
     rig = bpy.data.objects["Rig"]
-    frames = scene_frames()
     assert [c.name for c in rig.data.bones["Wrist"].children] == ["Prop"]
-    tails = pose_points(rig, frames, "tail")[:, [pb.name for pb in rig.pose.bones].index("Wrist")]
-    tip = bpy.data.objects["Wrist_end"]
-    want = np.empty_like(tails)
-    for i, f in enumerate(frames):
-        bpy.context.scene.frame_set(int(f))
-        want[i] = tip.matrix_world.translation
-    height = np.ptp(pose_points(rig, frames).reshape(-1, 3), axis=0).max()
-    assert 100 * np.abs(tails - want).max() / height < 0.01
+    assert _tail_off_empty(rig, "Wrist", bpy.data.objects["Wrist_end"]) < 0.01
 
 
 def test_a_joint_with_children_keeps_its_tip_empty_off_a_tail_elsewhere(tmp_path):
