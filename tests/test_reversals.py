@@ -13,6 +13,7 @@ from pose2rot_core.bvh import BvhClip, read_bvh
 from pose2rot_core.evaluate import add_noise, count_flips
 from pose2rot_core.flips import steps_within_pieces
 from pose2rot_core.rotations import axis_angle_to_matrix, normalize, perpendicular
+from pose2rot_core.reversals import turned_over_note
 from pose2rot_core.solvers import solve
 from pose2rot_core.tracks_io import tracks_from_bvh
 from pose2rot_core.variants import make_variant, random_tree_clip
@@ -96,3 +97,13 @@ def test_smooth_motion_however_fast_has_no_reversals(seed, fps):
     clip = random_tree_clip(int(np.random.default_rng(seed).integers(15, 41)), 120, seed % 1000, fps=fps)
     tracks = tracks_from_bvh(clip, reference_frame=0)
     assert _notes(solve(add_noise(tracks, 0.005, seed % 7)).report) == []
+
+
+def test_the_note_names_each_joint_and_frame_counted_from_the_first():
+    """Frames are counted as the tracks count them (from their first frame), one joint or several."""
+    names = ("hips", "thumb", "index")
+    one = turned_over_note({1: [184]}, names, first_frame=1)[0]
+    assert one.startswith("'thumb' (frame 185) turns over") and "its rotation was" in one and "that frame" in one
+    two = turned_over_note({1: [5], 2: [9, 40]}, names)[0]
+    assert two.startswith("'thumb' (frame 5) and 'index' (frames 9, 40) turn over") and "those frames" in two
+    assert turned_over_note({}, names) == []

@@ -134,7 +134,8 @@ def turned_over_note(turned: dict[int, list[int]], names: tuple[str, ...], first
 
     parts = [f"'{names[j]}' (frame{'s' if len(f) > 1 else ''} {', '.join(str(t + first_frame) for t in f)})"
              for j, f in sorted(turned.items())]
-    one = len(parts) == 1
-    return [f"{describe_names(parts, noun='joint')} turn{'s' if one else ''} over in one frame as "
-            f"{'its tracks do' if one else 'their tracks do'} (more than a quarter turn, and stay{'s' if one else ''} "
-            "so): the rotations were smoothed on either side of that frame, not across it"]
+    its, s = ("its", "s") if len(parts) == 1 else ("their", "")
+    rotations = "its rotation was" if len(parts) == 1 else "their rotations were"
+    where = "that frame, not across it" if sum(map(len, turned.values())) == 1 else "those frames, not across them"
+    return [f"{describe_names(parts, noun='joint')} turn{s} over in one frame as {its} tracks do (more than a "
+            f"quarter turn, and stay{s} so): {rotations} smoothed over time on either side of {where}"]
