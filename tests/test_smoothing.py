@@ -15,9 +15,9 @@ from pose2rot_core.errors import Pose2RotError
 from pose2rot_core.evaluate import add_noise, evaluate_clip, jitter
 from pose2rot_core.kernels import CLAMP_STDS, local_quadratic
 from pose2rot_core.rotations import geodesic_angle
-from pose2rot_core.noise_estimate import bone_lengths, column_nanmedian, estimate_noise
+from pose2rot_core.noise_estimate import bone_lengths, column_nanmedian, estimate_noise, noise_on_keys
 from pose2rot_core.placeholders import AT_ORIGIN_FRACTION, COLLAPSED_FRACTION, _every_axis, lost_frames, on_parent_track
-from pose2rot_core.smoothing import clean_positions, mark_gaps, parse_smooth
+from pose2rot_core.smoothing import _with_ends, clean_positions, mark_gaps, parse_smooth
 from pose2rot_core.spikes import find_outliers
 from pose2rot_core.solvers import prepare_tracks, solve
 from pose2rot_core.stacks import joint_planes
@@ -1319,7 +1319,7 @@ def test_frames_repeated_in_clean_tracks_or_before_a_cut_are_data(cmu):
 
 
 @pytest.mark.parametrize("frames, smooth, says", [
-    (1, "auto", "one frame cannot be smoothed"), (2, "auto", "2 frames are too few to smooth (5 are needed)"),
+    (2, "auto", "2 frames are too few to smooth (5 are needed)"),
     (5, "auto", "on 5 frames their noise cannot be told from motion"),
     (8, "auto", "on 8 frames their noise cannot be told from motion"),
     (2, 0.1, "2 frames are too few to smooth")])
@@ -1337,6 +1337,37 @@ def test_noisy_clips_too_short_to_smooth_say_so(cmu, frames, smooth, says):
     assert not any("smooth" in line for line in clean.report), clean.report
 
 
+
+def test_one_frame_is_said_not_smoothed_only_where_a_width_was_asked(cmu):
+    """One frame tells nothing of noise: clean tracks of another performer (a forearm 2 % of the
+    height longer than the rig's) were told 'not smoothed: their bone lengths differ from the
+    rig's by up to 2 % (noise, or another performer)' next to the solve's note on the bone that
+    differs from its rest length. Under auto nothing is said of smoothing; a width asked for,
+    which one frame cannot have, is said not to have acted, with no word of noise."""
+    tracks = tracks_from_bvh(cmu).frames(100, 101)
+    skel = tracks.skeleton
+    arm = skel.names.index("rForeArm")
+    below = [j for j in range(skel.num_joints) if j == arm or arm in _ancestors(skel.parents, j)]
+    P = tracks.positions.copy()
+    along = P[0, arm] - P[0, skel.parents[arm]]
+    P[:, below] += 0.02 * skel.height * along / np.linalg.norm(along)
+    longer = replace(tracks, positions=P, end_positions=None)
+    auto = solve(longer).report
+    assert any("differs from its rest length" in line for line in auto), auto
+    assert not any("smooth" in line for line in auto), auto
+    fixed = [line for line in solve(longer, smooth=0.1).report if "smooth" in line]
+    assert fixed == ["the tracks were not smoothed with the 0.1 s kernel asked for: one frame cannot be smoothed "
+                     "(5 frames are needed); they are followed as given"], fixed
+
+
+def _ancestors(parents, j):
+    """The joints above ``j`` in ``parents``."""
+    out = []
+    while parents[j] >= 0:
+        j = parents[j]
+        out.append(j)
+    return out
+
 def test_a_fixed_width_on_a_clip_too_short_to_read_its_noise_says_so(cmu):
     """A fixed smoothing width smooths 7 noisy frames, whose noise cannot be read: its notes said
     the noise was 0 % of the height and that the tracks showed 'no measurable' noise."""
@@ -1344,3 +1375,45 @@ def test_a_fixed_width_on_a_clip_too_short_to_read_its_noise_says_so(cmu):
     report = solve(tracks, smooth=0.1).report
     assert any(line.startswith("smoothed 57 of 57 tracks: noise not measurable on 7 frames") for line in report), report
     assert not any("0 % of height" in line or "no measurable" in line for line in report), report
+
+
+def _every_other_frame(tracks):
+    """``tracks`` with every other frame missing (joints and bone tips), as a CSV that skips frames."""
+    P, E = tracks.positions.copy(), tracks.end_positions.copy()
+    P[1::2] = E[1::2] = np.nan
+    return replace(tracks, positions=P, end_positions=E)
+
+
+def test_noise_is_read_from_a_file_that_gives_every_other_frame(cmu):
+    """120 frames with 1 % noise, every other frame missing (60 frames with data, none two in a
+    row), were followed as given with 'on 120 frames their noise cannot be told from motion (9
+    frames with data are needed)': frames without any data broke every run of 5 frames a fourth
+    difference needs. The noise is now read on the frames with data (at the rate they were
+    sampled), and the tracks are smoothed."""
+    tracks = _every_other_frame(add_noise(tracks_from_bvh(cmu).frames(100, 220), 0.01, seed=1))
+    report = solve(tracks).report
+    assert not any(line.startswith("the tracks were not smoothed") for line in report), report
+    said = [line for line in report if line.startswith("smoothed ")]
+    assert len(said) == 1 and "noise 1 % of height" in said[0], report
+    points, parents, lengths = _with_ends(tracks, tracks.positions, tracks.end_positions)
+    noise = estimate_noise(points[::2], parents, lengths, tracks.skeleton.height)
+    assert np.allclose(noise_on_keys(points, parents, lengths, tracks.skeleton.height, None), noise)
+
+
+def test_tracks_whose_bones_never_have_five_frames_in_a_row_say_what_is_missing(cmu):
+    """Where every frame has data but no bone has data at both ends in 5 frames in a row (its
+    joints missing in turn), the note named the clip's length and '9 frames with data are
+    needed', which it has: it now says what is missing, frames with data in a row."""
+    tracks = add_noise(tracks_from_bvh(cmu).frames(100, 220), 0.01, seed=1)
+    P = tracks.positions.copy()
+    depth = np.zeros(len(P[0]), int)
+    for j, p in enumerate(tracks.skeleton.parents):
+        depth[j] = 0 if p < 0 else depth[p] + 1
+    for t in range(len(P)):
+        P[t, depth % 2 == t % 2] = np.nan  # every bone loses one end in every frame
+    E = tracks.end_positions.copy()
+    E[:] = np.nan
+    report = solve(replace(tracks, positions=P, end_positions=E)).report
+    said = [line for line in report if line.startswith("the tracks were not smoothed")]
+    assert len(said) == 1 and "on 120 frames their noise cannot be told from motion (no bone has data at both " \
+        "ends in 9 frames in a row, nor in 5 runs of 5 frames in a row;" in said[0], report

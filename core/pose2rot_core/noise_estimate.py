@@ -173,13 +173,21 @@ def _white_noise_std(x: np.ndarray, ok: np.ndarray, rigid: np.ndarray | None = N
     vector that changes with the motion (a translating joint, seen at a low frame rate) has a
     smaller ratio; [B] how many differences (times k) each was read from)."""
     d4 = x[4:] - 4 * x[3:-1] + 6 * x[2:-2] - 4 * x[1:-3] + x[:-4]
-    ok4 = ok[4:] & ok[3:-1] & ok[2:-2] & ok[1:-3] & ok[:-4]
+    ok4, enough = _differences(ok)
     ok1 = ok[1:] & ok[:-1]
     mad = _pooled_nanmedian(np.where(ok4[..., None], np.abs(d4), np.nan))
     mad1 = _pooled_nanmedian(np.where(ok1[..., None], np.abs(x[1:] - x[:-1]), np.nan))
-    usable = (ok4.sum(axis=0) >= NOISE_DIFFERENCES) & ((mad >= WHITE_RATIO * np.sqrt(35.0) * mad1) | (
+    usable = enough & ((mad >= WHITE_RATIO * np.sqrt(35.0) * mad1) | (
         False if rigid is None else rigid))
     return np.where(usable, 1.4826 * mad / _D4_GAIN, np.nan), ok4.sum(axis=0) * float(x.shape[-1])
+
+
+def _differences(ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """([T-4,B] where a fourth difference of each of B series has data, ``ok`` [T,B] in its five
+    frames in a row, [B] whether a series has the NOISE_DIFFERENCES such differences its noise is
+    read from)."""
+    ok4 = ok[4:] & ok[3:-1] & ok[2:-2] & ok[1:-3] & ok[:-4]
+    return ok4, ok4.sum(axis=0) >= NOISE_DIFFERENCES
 
 
 def _pooled_nanmedian(x: np.ndarray) -> np.ndarray:
@@ -249,38 +257,48 @@ def _column_median(x: np.ndarray) -> np.ndarray:
 
 def noise_on_keys(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.ndarray, height: float,
                   keyed: np.ndarray | None, valid: np.ndarray | None = None) -> np.ndarray:
-    """estimate_noise of ``positions`` [T,N,3] (the rest as there) read on the ``keyed`` [T] frames
-    (every point a key) when some frames are not keys and at least 5 are: between keys the points
-    follow the animation's smooth curves, whatever noise the keys hold, so read over every frame
-    that noise passes for motion (bones that seem to stretch)."""
-    rows = _read_rows(keyed)
+    """estimate_noise of ``positions`` [T,N,3] (the rest as there) read on the frames _read_rows
+    picks: the ``keyed`` [T] ones (every point a key) when some frames are not keys and at least 5
+    are (between keys the points follow the animation's smooth curves, whatever noise the keys
+    hold, so read over every frame that noise passes for motion: bones that seem to stretch), and
+    of those the frames where some point has data (and ``valid`` [T,N])."""
+    rows = _read_rows(positions, keyed, valid)
     if rows is None:
         return estimate_noise(positions, parents, rest_lengths, height, valid)
     return estimate_noise(positions[rows], parents, rest_lengths, height, None if valid is None else valid[rows])
 
 
-def _read_rows(keyed: np.ndarray | None) -> np.ndarray | None:
-    """The frames noise_on_keys reads (None: every frame) of the ``keyed`` [T] ones."""
-    if keyed is None or keyed.all() or keyed.sum() < 5:
-        return None
-    return np.flatnonzero(keyed)
+def _read_rows(positions: np.ndarray, keyed: np.ndarray | None, valid: np.ndarray | None) -> np.ndarray | None:
+    """The frames noise_on_keys reads of positions [T,N,3] (None: every frame): the ``keyed`` [T]
+    ones (see there), less the frames where no point has data (NaN, or not ``valid`` [T,N]). Those
+    carry nothing, while left in they break the runs of five frames a fourth difference needs: a
+    file that gives every other frame (a tracker run at half the rate) is read at the rate it was
+    sampled, as a bone's length is the same at any rate and its noise a property of each sample."""
+    rows = np.ones(len(positions), bool)
+    if keyed is not None and not keyed.all() and keyed.sum() >= 5:
+        rows = keyed.copy()
+    data = ~any_axis(np.isnan(positions))  # [T,N]
+    if valid is not None:
+        data &= valid
+    rows &= data.any(axis=1)
+    return None if rows.all() or not rows.any() else np.flatnonzero(rows)
 
 
-def noise_readable(positions: np.ndarray, parents: np.ndarray, keyed: np.ndarray | None = None,
-                   valid: np.ndarray | None = None) -> bool:
+def noise_readable(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.ndarray,
+                   keyed: np.ndarray | None = None, valid: np.ndarray | None = None) -> bool:
     """Whether noise_on_keys can read noise from positions [T,N,3] (NaN = missing) at all: some
-    bone (to the ``parents`` [N], -1: none) has NOISE_DIFFERENCES fourth differences with data at
-    both ends (and ``valid`` [T,N]) on the frames it reads (``keyed`` [T]). Where none has, as in a
-    clip shorter than NOISE_FRAMES frames, the noise reads 0 whatever it is."""
-    rows = _read_rows(keyed)
+    bone it reads (to the ``parents`` [N], -1: none, of ``rest_lengths`` [N] > 0) has
+    NOISE_DIFFERENCES fourth differences with data at both ends (and ``valid`` [T,N]) on the frames
+    it reads (_read_rows). Where none has, as in a clip shorter than NOISE_FRAMES frames, the noise
+    reads 0 whatever it is."""
+    rows = _read_rows(positions, keyed, valid)
     if rows is not None:
         positions, valid = positions[rows], None if valid is None else valid[rows]
-    bones = np.flatnonzero(np.asarray(parents) >= 0)
+    bones = np.flatnonzero((np.asarray(parents) >= 0) & (np.asarray(rest_lengths) > 0))
     if len(positions) < NOISE_FRAMES or not bones.size:
         return False
     ok = ~any_axis(np.isnan(positions))
     if valid is not None:
         ok = ok & valid
     ok = ok[:, bones] & ok[:, np.asarray(parents)[bones]]  # [T,B]
-    runs = np.lib.stride_tricks.sliding_window_view(ok, 5, axis=0).all(axis=-1)  # a fourth difference each
-    return bool((runs.sum(axis=0) >= NOISE_DIFFERENCES).any())
+    return bool(_differences(ok)[1].any())

@@ -29,7 +29,7 @@ import numpy as np
 
 from .errors import Pose2RotError
 from .kernels import CLAMP_STDS, choose_widths, local_quadratic, universal_threshold
-from .noise_estimate import (AUTO_THRESHOLD, NOISE_FRAMES, bone_lengths, column_nanmedian, noise_on_keys,
+from .noise_estimate import (AUTO_THRESHOLD, NOISE_DIFFERENCES, NOISE_FRAMES, bone_lengths, column_nanmedian, noise_on_keys,
                              noise_readable)
 from .placeholders import (coinciding_samples, coinciding_warning, held_as_gaps, no_data_as_gaps,
                            placeholders_as_gaps, repeated_frames_as_gaps)
@@ -155,7 +155,7 @@ def clean_positions(positions: np.ndarray, parents: np.ndarray, rest_lengths: np
     if noise is None:
         noise = noise_on_keys(positions, parents, rest_lengths, height, keyed, weights > 0)
     result = Cleaning(widths=np.zeros(J), noise=noise / height, residual=noise / height,
-                      noise_read=noise_readable(positions, parents, keyed, weights > 0))
+                      noise_read=noise_readable(positions, parents, rest_lengths, keyed, weights > 0))
     if mode == "off":
         return positions, result
     if not result.noise_read or T < SMOOTH_FRAMES:
@@ -188,31 +188,34 @@ def _unsmoothable_note(positions: np.ndarray, parents: np.ndarray, rest_lengths:
     """The note for tracks [T,J,3] that smoothing ``mode`` ("auto" or seconds) cannot act on: too
     few frames to read their noise from ("auto": NOISE_FRAMES; see noise_readable) or to smooth
     (SMOOTH_FRAMES). Said when the bones (to ``parents`` [J], of ``rest_lengths`` [J]) change length
-    between the frames, or in one frame differ from the rig's, by more than AUTO_THRESHOLD of the
-    ``height``: noise as small as auto leaves alone cannot do more, so other tracks are clean."""
+    between the frames by more than AUTO_THRESHOLD of the ``height``: noise as small as auto leaves
+    alone cannot do more, so other tracks are clean. One frame tells nothing of noise (its bones
+    may differ from the rig's for another performer, which the solve reports): it is noted only
+    where a width was asked for, which it cannot have."""
     T = len(positions)
+    if T == 1:
+        return [] if mode == "auto" else [
+            f"the tracks were not smoothed with the {float(mode):g} s kernel asked for: one frame cannot be smoothed "
+            f"({SMOOTH_FRAMES} frames are needed); they are followed as given"]
     bones = np.flatnonzero((np.asarray(parents) >= 0) & (np.asarray(rest_lengths) > 0))
     lengths = bone_lengths(positions, bones, np.asarray(parents)[bones])  # [T,B]
-    if T == 1:
-        spread = np.abs(lengths[0] - np.asarray(rest_lengths)[bones])
-    else:
-        seen = ~np.isnan(lengths)
-        spread = np.where(seen, lengths, -np.inf).max(axis=0) - np.where(seen, lengths, np.inf).min(axis=0)
+    seen = ~np.isnan(lengths)
+    spread = np.where(seen, lengths, -np.inf).max(axis=0) - np.where(seen, lengths, np.inf).min(axis=0)
     worst = float(np.max(np.nan_to_num(spread, nan=0.0, neginf=0.0), initial=0.0)) / height
     if not worst > AUTO_THRESHOLD:
         return []
-    change = ("differ from the rig's" if T == 1 else "change between the frames") + f" by up to {100 * worst:.2g} %"
-    few = f"{T} frame{'' if T == 1 else 's'}"
+    few = f"{T} frames"
     if T < SMOOTH_FRAMES:
-        why = f"{few} are too few to smooth ({SMOOTH_FRAMES} are needed)" if T > 1 else "one frame cannot be smoothed"
+        why = f"{few} are too few to smooth ({SMOOTH_FRAMES} are needed)"
     elif mode == "auto":
-        why = (f"on {few} their noise cannot be told from motion ({NOISE_FRAMES} frames with data are needed; "
-               "a fixed smoothing width smooths them anyway)")
+        need = (f"{NOISE_FRAMES} frames with data in a row are needed" if T < NOISE_FRAMES else
+                f"no bone has data at both ends in {NOISE_FRAMES} frames in a row, nor in {NOISE_DIFFERENCES} runs of "
+                "5 frames in a row")
+        why = f"on {few} their noise cannot be told from motion ({need}; a fixed smoothing width smooths them anyway)"
     else:
         return []
-    cause = "another performer" if T == 1 else "bones that stretch"
-    return [f"the tracks were not smoothed: their bone lengths {change} of the height (noise, or {cause}), but "
-            f"{why}; they are followed as given"]
+    return [f"the tracks were not smoothed: their bone lengths change between the frames by up to {100 * worst:.2g} % "
+            f"of the height (noise, or bones that stretch), but {why}; they are followed as given"]
 
 
 def _noticeable(noise: np.ndarray, parents: np.ndarray, rest_lengths: np.ndarray, height: float) -> np.ndarray:
