@@ -732,6 +732,30 @@ def test_scores_outside_0_to_1_are_refused_naming_the_file_and_where(tmp_path, k
     assert ("1 / (1 + exp(-v))" if bad < 0 else "divided by 100") in str(info.value), str(info.value)
 
 
+
+@pytest.mark.parametrize("score, refused", [(1.0 + 5e-7, False), (1.0 + 2e-6, True), (-1e-9, True), (0.0, False),
+                                            (np.inf, True), (-np.inf, True), (np.nan, False)])
+@pytest.mark.parametrize("kind", ["csv", "npz"])
+def test_a_csv_and_a_npz_refuse_the_same_scores(tmp_path, kind, score, refused):
+    """The range of a score (0 to 1, rounding past 1 allowed) was spelled twice, by the CSV reader
+    and by Tracks' check: one rule (tracks.scores_outside) now decides for both, and both keep to
+    it at its edges; NaN gives no score."""
+    from pose2rot_core.pointsets import load_points
+    from pose2rot_core.tracks import scores_outside
+
+    assert bool(scores_outside(np.array(score))) == refused
+    paths = _scored_points(tmp_path, "nose", 2, score)
+    if kind == "csv":  # written to 6 decimals: give the cell as is
+        text = paths["csv"].read_text().splitlines()
+        cells = text[3].split(",")
+        cells[-1] = repr(float(score))
+        paths["csv"].write_text("\n".join(text[:3] + [",".join(cells)] + text[4:]) + "\n")
+    if refused:
+        with pytest.raises(Pose2RotError, match="1 / \\(1|divided by 100"):
+            load_points(paths[kind])
+    else:
+        load_points(paths[kind])
+
 def test_a_marker_export_s_header_of_several_rows_is_named(tmp_path):
     """OptiTrack Motive, Vicon Nexus and Qualisys QTM write several header rows: the first data row
     then disagrees with the header ('131 cells but the header has 20 columns'), which said nothing of why."""

@@ -167,13 +167,19 @@ SCORE_HINTS = ("rescale the scores (a percentage divided by 100) or leave them o
                "where a point is likely hidden) become 0-1 scores by 1 / (1 + exp(-v)); or leave them out")
 
 
+def scores_outside(scores: np.ndarray) -> np.ndarray:
+    """Where ``scores`` (any shape; NaN: none given) lie outside 0 (no trust) to 1: below 0, or
+    past 1 by more than rounding (1e-6), infinities included."""
+    return (scores < 0.0) | (scores > 1.0 + 1e-6)
+
+
 def check_confidence_scale(confidence: np.ndarray, names: tuple[str, ...], first_frame: int = 0,
                            what: str = "tracks") -> None:
     """Raise where ``confidence`` [T,N] (of the points or joints ``names`` [N]; NaN: unknown) goes
     past 1 by more than rounding, or below 0: a score of another scale (percent, a count, the
     argument of a sigmoid), which clipped to 0..1 would trust every sample alike or drop samples
     at random; ``what`` (the file) and the frame, counted from ``first_frame``, are named."""
-    bad = (confidence > 1.0 + 1e-6) | (confidence < 0.0)
+    bad = scores_outside(confidence)
     if bad.any():
         t, j = np.argwhere(bad)[0]
         v = confidence[t, j]

@@ -23,7 +23,7 @@ import numpy as np
 from .bvh import BvhClip
 from .errors import UTF16_BOMS, Pose2RotError, read_bytes
 from .wording import WARNING_PREFIX
-from .tracks import SCORE_HINTS, Tracks
+from .tracks import SCORE_HINTS, Tracks, scores_outside
 
 #: file suffixes read as CSV (a .tsv is tab-separated: the separator is read from the header)
 SUFFIXES = (".csv", ".tsv")
@@ -105,7 +105,7 @@ def _check_scores(values: np.ndarray, header: list[str], columns: dict[str, dict
     cells and 'nan' (no score given) trust the position, as a point without a score column."""
     cols = [comps["conf"] for comps in columns.values() if "conf" in comps]
     scores = values[:, cols]
-    bad = (scores < 0.0) | (scores > 1.0 + 1e-6)
+    bad = scores_outside(scores)
     if not bad.any():
         return
     r, k = np.argwhere(bad)[0]
