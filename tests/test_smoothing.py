@@ -1417,3 +1417,18 @@ def test_tracks_whose_bones_never_have_five_frames_in_a_row_say_what_is_missing(
     said = [line for line in report if line.startswith("the tracks were not smoothed")]
     assert len(said) == 1 and "on 120 frames their noise cannot be told from motion (no bone has data at both " \
         "ends in 9 frames in a row, nor in 5 runs of 5 frames in a row;" in said[0], report
+
+
+@pytest.mark.parametrize("noise, read, says", [
+    (0.0, False, "though too few frames measure their noise: the smoothing"),
+    (0.0, True, "though they show no measurable noise: the smoothing"),
+    (0.002, True, "though they show 0.2 % of the height noise (median): the smoothing")])
+def test_the_forced_smoothing_note_says_median_only_of_a_measured_noise(noise, read, says):
+    """The note on a smoothing width the caller chose read 'though too few frames measure their
+    noise (median)' (and 'no measurable noise (median)'): '(median)' belongs to a measured level only."""
+    from pose2rot_core.smoothing import Cleaning
+    from pose2rot_core.solvers import _forced_smoothing_note
+
+    cleaning = Cleaning(widths=np.ones(3), noise=np.full(3, noise), residual=np.zeros(3), noise_read=read)
+    note = _forced_smoothing_note(0.1, cleaning, 2.0)
+    assert says in note and note.count("(median)") == (1 if noise else 0), note

@@ -317,13 +317,12 @@ def _forced_smoothing_note(seconds: float, cleaning: Cleaning, length: float) ->
     at most the clip's ``length``, seconds): the width, against the noise the tracks show (clean
     tracks show none, so any move is unexplained; a clip too short to read it from shows none either)."""
     noise = 100.0 * float(np.median(cleaning.noise)) if cleaning.noise is not None and len(cleaning.noise) else 0.0
-    shown = f"they show {noise:.2g} % of the height" if noise >= 0.01 else "they show no measurable"
+    shown = f"they show {noise:.2g} % of the height noise (median)" if noise >= 0.01 else "they show no measurable noise"
     if not cleaning.noise_read:
-        shown = "too few frames measure their"
+        shown = "too few frames measure their noise"
     width = f"{seconds:g} s as asked" if seconds <= length else f"{length:.3g} s (the clip's length; {seconds:g} s asked)"
-    return (f"the tracks were smoothed with a kernel of {width}, though {shown} noise "
-            "(median): the smoothing moved joints off their tracks (the warning names them); smooth='auto' "
-            "smooths only noisy tracks, smooth='off' follows them")
+    return (f"the tracks were smoothed with a kernel of {width}, though {shown}: the smoothing moved joints off "
+            "their tracks (the warning names them); smooth='auto' smooths only noisy tracks, smooth='off' follows them")
 
 
 def _refuse_non_rotations(sol: Solution, first_frame: int) -> None:
