@@ -147,6 +147,31 @@ def test_model_outputs_that_cannot_be_written_are_refused_before_any_work(tmp_pa
     assert f"--out {target}: cannot write in the directory '{tmp_path / 'ro'}' (Permission denied)" in err, err
 
 
+
+@pytest.mark.parametrize("command, out, says", [
+    ("model convert", "folder", "--out {target} is a directory; give a file name in it ending in .safetensors"),
+    ("model convert", "x.pt", "--out must end in .safetensors, got 'x.pt'"),
+    ("train", "file.txt", "--out {target} is a file, not a folder: give a folder for the run's files")])
+def test_model_outputs_of_the_wrong_kind_are_refused_before_any_work(tmp_path, capsys, monkeypatch, command, out,
+                                                                    says):
+    """model convert --out an existing folder, or a name not ending in .safetensors, read the
+    checkpoint and built the model before failing (the up-front check took a folder for a
+    target); train --out an existing file, where a run folder is expected, passed too. Each is
+    refused first, in one line with exit status 2, as solve's outputs are."""
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "file.txt").write_text("notes")
+
+    def no_work(*_args, **_kwargs):
+        raise AssertionError("worked before the output was checked")
+
+    monkeypatch.setattr("pose2rot_core.checkpoint.read_checkpoint", no_work)
+    monkeypatch.setattr("pose2rot_core.model.require_torch", no_work)
+    target = tmp_path / out
+    code, _, err = run([*command.split(), *(["ck.pt"] if command != "train" else [tmp_path]), "--out", target],
+                       capsys)
+    assert code == 2 and err.count("\n") == 1, err
+    assert says.format(target=target) in err, err
+
 def _unwritable_and_unread(monkeypatch, folder: Path) -> None:
     """No file can be created in ``folder`` (root writes anywhere: the refusal is simulated), and
     reading a clip or tracks fails the test: the output must be checked first."""

@@ -110,15 +110,21 @@ def _output_path(text: str, suffixes: tuple[str, ...], option: str = "--out", in
     if same:
         raise Pose2RotError(f"{option} {out} is the input file '{same[0]}': the result would overwrite it; "
                             "write to another file")
+    _check_file_name(out, suffixes, option)
+    if not out.parent.is_dir():
+        raise Pose2RotError(f"{option} {out}: the directory '{out.parent}' does not exist; create it first")
+    _check_writable(out, option)
+    return out
+
+
+def _check_file_name(out: Path, suffixes: tuple[str, ...], option: str) -> None:
+    """Refuse an output file ``out`` that is an existing directory, or whose name does not end in
+    one of the ``suffixes`` (lower case; any case matches)."""
     if out.is_dir():                                      # before the suffix: 'out/' has none
         raise Pose2RotError(f"{option} {out} is a directory; give a file name in it"
                             + (f" ending in {' or '.join(suffixes)} ({out / ('NAME' + suffixes[0])})" if suffixes else ""))
     if suffixes and out.suffix.lower() not in suffixes:
         raise Pose2RotError(f"{option} must end in {' or '.join(suffixes)}, got '{out.name}'")
-    if not out.parent.is_dir():
-        raise Pose2RotError(f"{option} {out}: the directory '{out.parent}' does not exist; create it first")
-    _check_writable(out, option)
-    return out
 
 
 def _check_writable(out: Path, option: str, folder: bool = False) -> None:
@@ -126,12 +132,15 @@ def _check_writable(out: Path, option: str, folder: bool = False) -> None:
     errors.write_whole writes it: the file a link names): a file there that is read-only, or a
     directory in which no file can be created (the result is written beside it and put in its
     place). A device or pipe is written directly, and not checked. ``folder``: ``out`` is a folder
-    the command writes its files in. A folder still missing is checked where it would be created
-    (its nearest existing parent)."""
+    the command writes its files in, refused where something else (a file) is there. A folder
+    still missing is checked where it would be created (its nearest existing parent)."""
     import tempfile
 
     from .errors import write_target
 
+    if folder and out.exists() and not out.is_dir():
+        raise Pose2RotError(f"{option} {out} is a file, not a folder: give a folder for the run's files "
+                            "(it is created where missing)")
     target, direct = (out, False) if folder else write_target(out)
     if direct:
         return

@@ -46,12 +46,13 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_convert(args: argparse.Namespace) -> int:
+    from .checkpoint import build_model, convert_to_safetensors, read_checkpoint, with_embedder
     from pathlib import Path
 
-    from .checkpoint import build_model, convert_to_safetensors, read_checkpoint, with_embedder
-    from .cli import _check_writable
+    from .cli import _check_file_name, _check_writable
 
-    _check_writable(Path(args.out), "--out")                # before the checkpoint is read
+    _check_file_name(Path(args.out), (".safetensors",), "--out")  # before the checkpoint is read
+    _check_writable(Path(args.out), "--out")
     contents = with_embedder(read_checkpoint(args.checkpoint, args.config), args.embedder)
     build_model(contents)
     out = convert_to_safetensors(contents, args.out)
