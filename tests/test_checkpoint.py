@@ -129,6 +129,13 @@ def test_safetensors_roundtrip_keeps_config_without_yaml(tiny, tmp_path):
     assert out.read_bytes()[8:9] == b"{"  # safetensors header: plain JSON, no pickle
 
 
+def test_a_safetensors_name_in_capitals_is_written_and_read(tiny, tmp_path):
+    """The command line's up-front check and the reader take the suffix in any case; so does the
+    writer (it refused '.SAFETENSORS' after the conversion's work)."""
+    out = convert_to_safetensors(read_checkpoint(save_checkpoint(tmp_path / "own.pt", tiny)), tmp_path / "M.SAFETENSORS")
+    torch.testing.assert_close(outputs(load_model(out)[0]), outputs(tiny), rtol=0, atol=0)
+
+
 class _WritesAFile:
     target = ""
 

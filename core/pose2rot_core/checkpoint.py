@@ -323,7 +323,7 @@ def convert_to_safetensors(contents: CheckpointContents, out: str | Path) -> Pat
     except ImportError:
         raise Pose2RotError(f"writing .safetensors needs the safetensors package: {INSTALL_HINT}") from None
     out = Path(out)
-    if out.suffix != ".safetensors":
+    if out.suffix.lower() != ".safetensors":  # any case, as the reader and the command line's check take it
         raise Pose2RotError(f"output '{out}' must end in .safetensors")
     config = {"params": contents.params}
     if contents.embedder_known:  # an assumed embedder is no fact about these weights: left unrecorded
