@@ -26,7 +26,7 @@ from pose2rot_core.retarget import retarget_tracks, solve_retargeted
 from pose2rot_core.solution import Solution
 from pose2rot_core.solvers import part_of, solve
 from pose2rot_core.stacks import empty_vectors, frames_last, joint_planes
-from pose2rot_core.tracks import Tracks
+from pose2rot_core.tracks import Tracks, float32_step
 from pose2rot_core.tracks_io import KEPT_AT_REFERENCE
 from pose2rot_core.units import scale_problem
 from pose2rot_core.wording import WARNING_PREFIX, notes_for, split_warnings
@@ -221,7 +221,7 @@ def _gather(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types
     keyed_frames = curve_keys.range() if around_keys else False
     read = _around_keys(span, keyed_frames, frame_rate(scene)) if around_keys else span
     frames = read.frames
-    arm, set_there = armature_points(scene, obj, rig, wanted, frames, progress, found, curve_keys)
+    arm, set_there, step = armature_points(scene, obj, rig, wanted, frames, progress, found, curve_keys)
     T, J = len(frames), skel.num_joints
     pos = empty_vectors((T, J))                        # component-major, as the empties are read and the core works
     pos.fill(np.nan)
@@ -243,7 +243,7 @@ def _gather(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types
                           end_names=tuple(t for t, k in zip(tips, keep) if k))
     tracks = Tracks(skeleton=skel, positions=pos, fps=frame_rate(scene), up_axis="z",
                     reference_frame=read.reference_index(reference), reference_rotations=reference,
-                    first_frame=read.frame_start, keyed=keyed, **end_kw)
+                    first_frame=read.frame_start, keyed=keyed, coordinate_step=step, **end_kw)
     return rig, tracks, match, keyed_frames if len(by_name) == len(objects) else False
 
 
@@ -328,8 +328,8 @@ def solve_mapped(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
     found = empties.vetted_curves(wanted)
     curve_keys = empties.CurveKeys(empties.found_curves(found))
     read = _around_keys(span, curve_keys.range(), frame_rate(scene))
-    positions, keyed = armature_points(scene, obj, rig, wanted, read.frames, part_of(progress, 0.0, READ_SHARE),
-                                       found, curve_keys)
+    positions, keyed, _ = armature_points(scene, obj, rig, wanted, read.frames, part_of(progress, 0.0, READ_SHARE),
+                                          found, curve_keys)
     points = PointSet(tuple(used), positions, frame_rate(scene), "z", source=f"collection '{collection.name}'",
                       first_frame=read.frame_start, keyed=keyed.all(axis=1))
     report: list[str] = []
@@ -349,21 +349,27 @@ def solve_mapped(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
 
 def armature_points(scene: bpy.types.Scene, obj: bpy.types.Object, rig: rig_io.Rig, objects: list,
                     frames: np.ndarray, progress=None, found: list | None = None,
-                    read: empties.CurveKeys | None = None) -> tuple[np.ndarray, np.ndarray]:
+                    read: empties.CurveKeys | None = None) -> tuple[np.ndarray, np.ndarray, float]:
     """(positions [T,N,3] of ``objects`` at scene ``frames`` in the armature's space (per frame when
     the armature itself moves: a parent or constraints; NaN where an empty keyed on nearly every frame
     has no key: lost_between_keys), [T,N] whether each is keyed there rather than interpolated, see
-    empties.read_world; ``found``: the objects' empties.vetted_curves, ``read`` their keys)."""
+    empties.read_world, and the step of the numbers they were read from in armature units
+    (Tracks.coordinate_step): Blender's float32 step at the largest world coordinate, stretched by
+    the most the armature's inverse transform stretches (its inverse scale), as far as rounding then
+    moves a position; ``found``: the objects' empties.vetted_curves, ``read`` their keys)."""
     world, mats, keyed = empties.read_world(scene, objects, frames, follow=obj if empties.moves(obj) else None,
                                             progress=progress, found=found, read=read)
     world = lost_between_keys(world, keyed)
+    step = float32_step(world)
     if mats is None:
         if np.array_equal(rig.world_inv, np.eye(4)):   # the armature object at the world origin
-            return world, keyed
-        return world @ rig.world_inv[:3, :3].T + rig.world_inv[:3, 3], keyed
+            return world, keyed, step
+        turn = rig.world_inv[:3, :3]
+        return world @ turn.T + rig.world_inv[:3, 3], keyed, step * float(np.linalg.norm(turn, 2))
     rig_io.check_matrices(obj.name, mats)              # parented or constrained armature: its frame moves
     inv = np.linalg.inv(mats)
-    return np.einsum("tij,tnj->tni", inv[:, :3, :3], world) + inv[:, None, :3, 3], keyed
+    stretch = float(np.linalg.norm(inv[:, :3, :3], 2, axis=(1, 2)).max())
+    return np.einsum("tij,tnj->tni", inv[:, :3, :3], world) + inv[:, None, :3, 3], keyed, step * stretch
 
 
 def _names_list(names: list[str]) -> str:

@@ -476,6 +476,30 @@ def test_float32_tracks_far_from_the_origin_keep_their_bones():
     assert np.abs(sol.positions - tracks.positions).max() < 1e-4 * height
 
 
+def test_tracks_read_in_a_scaled_space_keep_their_bones_given_their_coordinate_step():
+    """Float32 tracks 1000 units out turned into another space (Blender's empties read in a moved
+    armature's space, scaled 0.01): the numbers are float64 there, so their rounding (now 100 times
+    the float32 step, in the new units) cannot be read from them, and 28 joints were translated.
+    Given as Tracks.coordinate_step (carried by frames()), only the root translates; a negative step
+    is refused."""
+    from pose2rot_core.tracks_io import tracks_from_bvh
+
+    tracks = tracks_from_bvh(read_bvh(example_clip()))
+    height = tracks.skeleton.height
+    shift = np.array([1000.0 / 1.4 * height, 0.0, 0.0])
+    world = (tracks.positions + shift).astype(np.float32)
+    step = float(np.spacing(np.abs(world).max())) / 0.01
+    tracks = replace(tracks, skeleton=replace(tracks.skeleton, rest_positions=tracks.skeleton.rest_positions / 0.01),
+                     positions=(world - shift) / 0.01, end_positions=None, end_parents=None, end_rest_offsets=None,
+                     end_names=(), coordinate_step=step)
+    assert tracks.frames(10, 60).coordinate_step == step
+    sol = solve_with_cleaning(tracks)
+    assert not sol.translating[1:].any(), [line for line in sol.report if "translation" in line]
+    assert np.abs(sol.positions - tracks.positions).max() < 1e-4 * tracks.skeleton.height
+    with pytest.raises(Pose2RotError, match="coordinate_step"):
+        replace(tracks, coordinate_step=-step)
+
+
 def test_shared_clips_round_trip(shared_bvh):
     clip = read_bvh(shared_bvh)
     ref = evaluate_clip(clip, protocol="ref")

@@ -37,6 +37,11 @@ class Tracks:
       rotation channels), empty when the tracks did not come with a BVH rig.
     first_frame: the number users know the first frame by (a Blender scene's start frame, the
       start of ``--frames``): notes and warnings name frames counted from it.
+    coordinate_step: the step (tracks' units) of the numbers the positions were read from, which
+      rounding moved each coordinate by up to half of, where the reader knows it and the positions
+      no longer show it (Blender's float32 empties turned into a moved, scaled armature's space);
+      None: unknown, read from the positions themselves (solvers.geometric._coordinate_step). What
+      scales the positions must scale it.
     """
 
     skeleton: Skeleton
@@ -53,6 +58,7 @@ class Tracks:
     end_names: tuple[str, ...] = field(default=())
     rotation_orders: tuple[str, ...] = field(default=())
     first_frame: int = 0
+    coordinate_step: float | None = None
 
     def __post_init__(self) -> None:
         J = self.skeleton.num_joints
@@ -124,6 +130,12 @@ class Tracks:
                 raise Pose2RotError(f"tracks: keyed must be [{T},{J}], got {list(k.shape)}")
             k = k | ~k.any(axis=0)
             self.keyed = None if k.all() else k
+        if self.coordinate_step is not None:
+            step = float(self.coordinate_step)
+            if not (np.isfinite(step) and step >= 0):
+                raise Pose2RotError(f"tracks: coordinate_step must be 0 or more (None: unknown), "
+                                    f"got {self.coordinate_step}")
+            self.coordinate_step = step
 
     @property
     def num_frames(self) -> int:
@@ -153,6 +165,13 @@ class Tracks:
             end_positions=None if self.end_positions is None else self.end_positions[sl],
             confidence=None if self.confidence is None else self.confidence[sl],
             keyed=None if self.keyed is None else self.keyed[sl])
+
+
+def float32_step(values: np.ndarray) -> float:
+    """float32's spacing at the largest finite magnitude of ``values`` (any shape; 0 when none is
+    finite): the step of coordinates stored as float32 numbers there, rounded by up to half of it."""
+    finite = np.abs(values[np.isfinite(values)])
+    return float(np.spacing(np.float32(finite.max()))) if finite.size else 0.0
 
 
 def check_frame_range(start: int, stop: int, num_frames: int) -> None:

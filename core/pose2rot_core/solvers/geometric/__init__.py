@@ -39,7 +39,7 @@ from ...solution import Solution
 from ...stacks import (any_per_point, component_major, empty_matrices, empty_vectors, frame_mean, frames_first, frames_last,
                        joint_batches, joint_planes, joint_rows, mat_mul, mat_t_mul, mat_t_vec, mat_vec, planes_vec,
                        side_by_side)
-from ...tracks import Tracks
+from ...tracks import Tracks, float32_step
 from ...tracks_io import check_root
 from .chains import lean_with_chains
 from .fit import best_fit, blend_roll, fit_weight, held_roll, roll_gap, roll_var, slerp
@@ -123,7 +123,7 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     _set_cone(problem, within_noise, noise, noise_frames, input_noise, narrowing, end_narrowing)
     G = _orient_all(problem, progress)
     width = _length_window(tracks.fps) if averaged else 1
-    step = _coordinate_step(tracks.positions, unmeasured)
+    step = _coordinate_step(tracks, unmeasured)
     tolerance = _offset_tolerance(tracks.skeleton, stretch_tolerance, rounded, width, step)
     local_offsets = _solve_offsets(problem, G, stretch, tolerance, missing_mask, report, unmeasured, width)
     report_length_mismatch(tracks.skeleton, mismatch, missing_mask, problem.translating, report, length_noise)
@@ -664,19 +664,24 @@ def _offset_tolerance(skel, tolerance: float, bone_noise: np.ndarray | None, wid
     return np.maximum(least, NOISE_STDS * bone_noise / skel.height / np.sqrt(width))
 
 
-def _coordinate_step(positions: np.ndarray, unmeasured: np.ndarray | None) -> float:
-    """The step (file units) of the numbers positions [T,J,3] are given in, over the samples not
-    ``unmeasured`` [T,J] (gaps filled here are not the tracks' numbers): float32's spacing at their
-    largest magnitude where every coordinate is a float32 number (Blender's tracks, a float32 .npz),
-    else 0 (float64's is far below any tolerance). Rounding to float32 moves a coordinate by up to
-    half a step: 1000 units out, 3e-5, which for a body 1.4 units tall is 2e-5 of its height."""
+def _coordinate_step(tracks: Tracks, unmeasured: np.ndarray | None) -> float:
+    """The step (file units) of the numbers the tracks [T,J,3] were given in: their coordinate_step
+    where the reader knew it (Blender's float32 empties read in a moved, scaled armature's space),
+    else read from the positions not ``unmeasured`` [T,J] (gaps filled here are not the tracks'
+    numbers): float32's spacing at their largest magnitude where every coordinate is a float32
+    number (a float32 .npz, empties of an armature at the origin), else 0 (float64's is far below
+    any tolerance). Rounding to float32 moves a coordinate by up to half a step: 1000 units out,
+    3e-5, which for a body 1.4 units tall is 2e-5 of its height."""
+    if tracks.coordinate_step is not None:
+        return tracks.coordinate_step
+    positions = tracks.positions
     seen = np.isfinite(positions).all(axis=-1)
     if unmeasured is not None:
         seen &= ~unmeasured
     values = positions[seen]
     if not values.size or not np.array_equal(values.astype(np.float32), values):
         return 0.0
-    return float(np.spacing(np.float32(np.abs(values).max())))
+    return float32_step(values)
 
 
 def _solve_offsets(problem: Problem, G: np.ndarray, stretch: str, tolerance: np.ndarray,
