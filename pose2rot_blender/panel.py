@@ -1,12 +1,13 @@
 """The pose2rot tab in the 3D view's sidebar (N-panel)."""
 from __future__ import annotations
 
-from dataclasses import replace
-
 import bpy
+import numpy as np
 
-from pose2rot_core.names import further_tips, match_names
+from pose2rot_core.errors import Pose2RotError
+from pose2rot_core.names import match_names
 
+from . import pipeline, rig as rig_io
 from .importing import TIPS_KEY
 
 _MATCH_CACHE: dict = {}
@@ -59,19 +60,32 @@ def status_line(scene, arm, collection) -> tuple[str, str]:
 
 
 def _match_summary(arm, collection):
-    """Cached name matching for the panel (recomputed when names change); a joint's further End
-    Sites whose rest offsets Import Tracks kept (importing.TIPS_KEY) count as used tips."""
-    bones = tuple(b.name for b in arm.data.bones)
-    tracks = tuple(o.name for o in collection.all_objects if o.type == 'EMPTY')
-    kept = collection.get(TIPS_KEY) or {}
-    key = (bones, tracks, tuple(kept.keys()))
+    """How the armature's bones match the empties of ``collection`` as the solve matches them
+    (pipeline.solve_match: tip empties included, a joint's further End Sites counted as used),
+    cached while what it reads stays the same (names, the tips Import Tracks kept, the rest bones and
+    the armature's turn and scale); an armature the solve refuses (linked, several root bones) is
+    matched by name, its leaf bones' tips only."""
+    objects = [o for o in collection.all_objects if o.type == 'EMPTY']
+    kept = collection.get(TIPS_KEY)
+    key = (tuple(b.name for b in arm.data.bones), tuple(o.name for o in objects),
+           tuple(sorted((k, tuple(v)) for k, v in kept.to_dict().items())) if kept else (), _rest_key(arm))
     if key not in _MATCH_CACHE:
         _MATCH_CACHE.clear()
-        leaves = [b.name for b in arm.data.bones if not b.children]
-        m = match_names(bones, tracks, leaves)
-        more = {t for tips in further_tips(m, kept).values() for t in tips}
-        _MATCH_CACHE[key] = replace(m, unmatched_tracks=[t for t in m.unmatched_tracks if t not in more])
+        try:
+            _MATCH_CACHE[key] = pipeline.solve_match(rig_io.read_rig(arm), objects, collection)
+        except Pose2RotError:
+            _MATCH_CACHE[key] = match_names(key[0], key[1], [b.name for b in arm.data.bones if not b.children])
     return _MATCH_CACHE[key]
+
+
+def _rest_key(arm) -> bytes:
+    """The rest heads and tails of ``arm``'s bones and its world turn and scale, as bytes (what the
+    tips' match reads of the armature's shape)."""
+    bones = arm.data.bones
+    ends = np.empty(6 * len(bones), np.float32)
+    bones.foreach_get("head_local", ends[:3 * len(bones)])
+    bones.foreach_get("tail_local", ends[3 * len(bones):])
+    return ends.tobytes() + np.array(arm.matrix_world.to_3x3(), np.float32).tobytes()
 
 
 def _names_line(layout, label: str, names: list[str], icon: str) -> None:

@@ -266,6 +266,15 @@ def _more_tips(rig: rig_io.Rig, match: NameMatch, collection: bpy.types.Collecti
     return out
 
 
+def solve_match(rig: rig_io.Rig, objects: list[bpy.types.Object], collection: bpy.types.Collection | None = None
+                ) -> NameMatch:
+    """match_rig as the solve reads it: the empties of a joint's further End Sites that aim it
+    (_more_tips) are used, not among the unmatched tracks (what the panel lists)."""
+    match = match_rig(rig, objects, collection)
+    more = {tip for _, tip, _ in _more_tips(rig, match, collection)}
+    return replace(match, unmatched_tracks=[t for t in match.unmatched_tracks if t not in more])
+
+
 def _kept_tips(collection: bpy.types.Collection | None) -> dict:
     """{tip empty: its rest offset from its joint [3], world axes} that Import Tracks kept of a BVH's
     End Sites in ``collection`` (importing.TIPS_KEY); empty for none."""

@@ -482,6 +482,26 @@ def test_a_joint_with_children_keeps_its_tip_empty_off_a_tail_elsewhere(tmp_path
     assert match.end_to_track == {"Prop": "Prop_end"} and "Wrist_end" in match.unmatched_tracks
 
 
+
+def test_the_panel_lists_no_tip_empty_the_solve_uses_as_unused(tmp_path):
+    """The panel's match summary took tip empties on leaf bones only: on an Xsens-style wrist (a prop
+    joint below it, its own End Site its tail) it listed 'Wrist_end' as Unused while the solve aims
+    the wrist with it. It now matches as the solve does (pipeline.match_rig), and follows the rig:
+    with the wrist's tail moved onto the prop the solve leaves the empty unused, and so does the panel."""
+    path = _prop_in_hand_clip(tmp_path / "prop.bvh")
+    assert bpy.ops.pose2rot.import_tracks(filepath=str(path), collection_name="tracks") == {'FINISHED'}
+    rig = rest_copy(import_clip(path))
+    tracks = bpy.data.collections["tracks"]
+    panel = importlib.import_module(EXT_NAME + ".panel")
+    summary = panel._match_summary(rig, tracks)
+    assert summary.end_to_track == {"Prop": "Prop_end", "Wrist": "Wrist_end"} and summary.unmatched_tracks == []
+    assert panel.status_line(bpy.context.scene, rig, tracks)[0] == "Matched 4 of 4 bones, 2 tips"
+    bpy.ops.object.mode_set(mode='EDIT')
+    rig.data.edit_bones["Wrist"].tail = rig.data.edit_bones["Prop"].head
+    bpy.ops.object.mode_set(mode='OBJECT')
+    summary = panel._match_summary(rig, tracks)
+    assert summary.end_to_track == {"Prop": "Prop_end"} and summary.unmatched_tracks == ["Wrist_end"]
+
 def test_float32_tracks_far_from_the_origin_write_no_location_keys():
     """Blender keeps positions in float32: a body 1.4 units tall 1000 units out has its empties
     rounded by up to 3e-5 units (2e-5 of its height), which moved the offsets of its joints by more
