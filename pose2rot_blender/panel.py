@@ -63,19 +63,30 @@ def _match_summary(arm, collection):
     """How the armature's bones match the empties of ``collection`` as the solve matches them
     (pipeline.solve_match: tip empties included, a joint's further End Sites counted as used),
     cached while what it reads stays the same (names, the tips Import Tracks kept, the rest bones and
-    the armature's turn and scale); an armature the solve refuses (linked, several root bones) is
-    matched by name, its leaf bones' tips only."""
+    the armature's turn and scale); one _readable_rig cannot read is matched by name, its leaf
+    bones' tips only."""
     objects = [o for o in collection.all_objects if o.type == 'EMPTY']
     kept = collection.get(TIPS_KEY)
     key = (tuple(b.name for b in arm.data.bones), tuple(o.name for o in objects),
            tuple(sorted((k, tuple(v)) for k, v in kept.to_dict().items())) if kept else (), _rest_key(arm))
     if key not in _MATCH_CACHE:
         _MATCH_CACHE.clear()
-        try:
-            _MATCH_CACHE[key] = pipeline.solve_match(rig_io.read_rig(arm), objects, collection)
-        except Pose2RotError:
-            _MATCH_CACHE[key] = match_names(key[0], key[1], [b.name for b in arm.data.bones if not b.children])
+        rig = _readable_rig(arm)
+        _MATCH_CACHE[key] = (match_names(key[0], key[1], [b.name for b in arm.data.bones if not b.children])
+                             if rig is None else pipeline.solve_match(rig, objects, collection))
     return _MATCH_CACHE[key]
+
+
+def _readable_rig(arm):
+    """``arm``'s rig as the solve reads it, or None where it cannot be read from a panel: in Edit
+    Mode (reading syncs the edited bones, which a panel's drawing must not) or where the solve refuses
+    the armature (linked, several root bones)."""
+    if arm.data.is_editmode:
+        return None
+    try:
+        return rig_io.read_rig(arm)
+    except Pose2RotError:
+        return None
 
 
 def _rest_key(arm) -> bytes:

@@ -502,6 +502,23 @@ def test_the_panel_lists_no_tip_empty_the_solve_uses_as_unused(tmp_path):
     summary = panel._match_summary(rig, tracks)
     assert summary.end_to_track == {"Prop": "Prop_end"} and summary.unmatched_tracks == ["Wrist_end"]
 
+
+def test_the_panel_reads_no_rig_in_edit_mode(tmp_path, monkeypatch):
+    """The panel draws while an armature is in Edit Mode, where reading the rig syncs the edited bones
+    (update_from_editmode), which a panel's drawing must not do: there it matches by name."""
+    path = _prop_in_hand_clip(tmp_path / "prop.bvh")
+    assert bpy.ops.pose2rot.import_tracks(filepath=str(path), collection_name="tracks") == {'FINISHED'}
+    rig = rest_copy(import_clip(path))
+    panel = importlib.import_module(EXT_NAME + ".panel")
+    panel._MATCH_CACHE.clear()
+    bpy.context.view_layer.objects.active = rig
+    bpy.ops.object.mode_set(mode='EDIT')
+    monkeypatch.setattr(panel.rig_io, "read_rig", lambda arm: pytest.fail("read the rig in Edit Mode"))
+    summary = panel._match_summary(rig, bpy.data.collections["tracks"])
+    assert summary.end_to_track == {"Prop": "Prop_end"}
+    bpy.ops.object.mode_set(mode='OBJECT')
+
+
 def test_float32_tracks_far_from_the_origin_write_no_location_keys():
     """Blender keeps positions in float32: a body 1.4 units tall 1000 units out has its empties
     rounded by up to 3e-5 units (2e-5 of its height), which moved the offsets of its joints by more
