@@ -100,6 +100,13 @@ def test_auto_scale_restores_the_skeleton_size(factor):
     np.testing.assert_allclose(fixed.positions, tracks().positions, rtol=1e-9, atol=1e-12)
 
 
+def test_scaling_tracks_scales_the_step_their_numbers_were_read_in():
+    """A rounding step given with the tracks (Blender's float32 at their place) is in the tracks'
+    units: scaled with them, so the solver's tolerance keeps meaning the same rounding."""
+    assert scale_tracks(replace(tracks(), coordinate_step=2e-5), 100.0).coordinate_step == pytest.approx(2e-3)
+    assert scale_tracks(tracks(), 100.0).coordinate_step is None
+
+
 def test_scale_tracks_refuses_bad_factors():
     for bad in (0.0, -1.0, float("nan"), float("inf")):
         with pytest.raises(Pose2RotError, match="positive"):

@@ -155,11 +155,12 @@ def scaled(values: np.ndarray, factor: float) -> np.ndarray:
 
 
 def scale_tracks(tracks: Tracks, factor: float) -> Tracks:
-    """Tracks with joint and bone-tip positions multiplied by ``factor`` (see scaled; the skeleton is
-    unchanged)."""
+    """Tracks with joint and bone-tip positions, and the step of the numbers they were read from,
+    multiplied by ``factor`` (see scaled; the skeleton is unchanged)."""
     positions = scaled(tracks.positions, factor)
     ends = None if tracks.end_positions is None else scaled(tracks.end_positions, factor)
-    return replace(tracks, positions=positions, end_positions=ends)
+    step = None if tracks.coordinate_step is None else tracks.coordinate_step * factor
+    return replace(tracks, positions=positions, end_positions=ends, coordinate_step=step)
 
 
 def auto_scale(tracks: Tracks) -> float:
