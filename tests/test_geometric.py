@@ -476,6 +476,24 @@ def test_float32_tracks_far_from_the_origin_keep_their_bones():
     assert np.abs(sol.positions - tracks.positions).max() < 1e-4 * height
 
 
+def test_float32_tracks_with_a_joint_worked_out_in_float64_keep_their_bones():
+    """The same float32 tracks with one joint's track worked out in float64 (a joint placed between
+    tracked ones, or carried with the body): the other joints' numbers still tell the float32 step
+    (with every coordinate required to be float32, none did, and 28 joints translated)."""
+    from pose2rot_core.tracks_io import tracks_from_bvh
+
+    tracks = tracks_from_bvh(read_bvh(example_clip()))
+    height = tracks.skeleton.height
+    far = (tracks.positions + np.array([1000.0 / 1.4 * height, 0.0, 0.0])).astype(np.float32).astype(np.float64)
+    j = tracks.skeleton.children[0][0]
+    far[:, j] += 1e-7 * height  # no longer a float32 number
+    tracks = replace(tracks, positions=far, end_positions=None, end_parents=None, end_rest_offsets=None,
+                     end_names=())
+    sol = solve_with_cleaning(tracks)
+    assert not sol.translating[1:].any(), [line for line in sol.report if "translation" in line]
+    assert np.abs(sol.positions - tracks.positions).max() < 1e-4 * height
+
+
 def test_tracks_read_in_a_scaled_space_keep_their_bones_given_their_coordinate_step():
     """Float32 tracks 1000 units out turned into another space (Blender's empties read in a moved
     armature's space, scaled 0.01): the numbers are float64 there, so their rounding (now 100 times

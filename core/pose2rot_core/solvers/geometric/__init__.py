@@ -668,20 +668,22 @@ def _coordinate_step(tracks: Tracks, unmeasured: np.ndarray | None) -> float:
     """The step (file units) of the numbers the tracks [T,J,3] were given in: their coordinate_step
     where the reader knew it (Blender's float32 empties read in a moved, scaled armature's space),
     else read from the positions not ``unmeasured`` [T,J] (gaps filled here are not the tracks'
-    numbers): float32's spacing at their largest magnitude where every coordinate is a float32
-    number (a float32 .npz, empties of an armature at the origin), else 0 (float64's is far below
-    any tolerance). Rounding to float32 moves a coordinate by up to half a step: 1000 units out,
-    3e-5, which for a body 1.4 units tall is 2e-5 of its height."""
+    numbers): float32's spacing at their largest magnitude where most joints' coordinates are all
+    float32 numbers (a float32 .npz, empties of an armature at the origin; a joint placed in float64
+    between tracked ones, or carried with the body, is no reader's number), else 0 (float64's is far
+    below any tolerance). Rounding to float32 moves a coordinate by up to half a step: 1000 units
+    out, 3e-5, which for a body 1.4 units tall is 2e-5 of its height."""
     if tracks.coordinate_step is not None:
         return tracks.coordinate_step
     positions = tracks.positions
     seen = np.isfinite(positions).all(axis=-1)
     if unmeasured is not None:
         seen &= ~unmeasured
-    values = positions[seen]
-    if not values.size or not np.array_equal(values.astype(np.float32), values):
+    in_float32 = (~seen[..., None] | (positions.astype(np.float32) == positions)).all(axis=(0, 2))  # [J]
+    tracked = seen.any(axis=0)
+    if 2 * int((in_float32 & tracked).sum()) <= int(tracked.sum()):
         return 0.0
-    return float32_step(values)
+    return float32_step(positions[seen])
 
 
 def _solve_offsets(problem: Problem, G: np.ndarray, stretch: str, tolerance: np.ndarray,
