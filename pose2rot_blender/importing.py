@@ -18,7 +18,8 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from pose2rot_core.blender_space import bvh_of, file_points, point_tree, scene_fps, tip_rest_offsets
+from pose2rot_core.blender_space import (bvh_of, file_points, point_tree, scene_fps, scene_fps_beyond,
+                                         tip_rest_offsets)
 
 from . import empties
 
@@ -91,6 +92,18 @@ def scene_timing(scene: bpy.types.Scene) -> tuple[float, int, int]:
     return scene.render.fps / scene.render.fps_base, scene.frame_start, scene.frame_end
 
 
+def _off_rate_note(clip_fps: float, scene_fps_now: float) -> str:
+    """The report's words for a scene playing ``scene_fps_now`` keys a second of a file of ``clip_fps``:
+    how much longer the motion plays, and what to do (nothing a scene can do where the file's rate is
+    beyond every scene's: blender_space.scene_fps_beyond says so, as the batch does)."""
+    beyond = scene_fps_beyond(clip_fps, np.divide(*scene_fps(clip_fps)))
+    longer = f"with one key per scene frame the motion plays {clip_fps / scene_fps_now:.3g}x as long"
+    if beyond:
+        return f"; {beyond}: the scene plays {scene_fps_now:g} fps, and {longer}"
+    return (f"; the file is {clip_fps:g} fps but the scene {scene_fps_now:g} fps: {longer}; tick 'Set scene range "
+            f"and fps' or set the scene's Frame Rate to {clip_fps:g}")
+
+
 def scene_change_note(before: tuple[float, int, int], scene: bpy.types.Scene, first_key: int | None,
                       clip_fps: float = 0.0) -> tuple[str, bool]:
     """(what Import Tracks changed in the ``scene``'s timing since ``before`` (see scene_timing), as
@@ -100,14 +113,12 @@ def scene_change_note(before: tuple[float, int, int], scene: bpy.types.Scene, fi
     the scene's Time Stretching plays the keys at other frames)."""
     after = scene_timing(scene)
     note = ""
-    off_rate = clip_fps > 0 and abs(clip_fps / after[0] - 1.0) > 0.01
-    if off_rate:
-        note += (f"; the file is {clip_fps:g} fps but the scene {after[0]:g} fps: with one key per scene frame "
-                 f"the motion plays {clip_fps / after[0]:.3g}x as long; tick 'Set scene range and fps' or set the "
-                 f"scene's Frame Rate to {clip_fps:g}")
     if after != before:
         note = (f"; the scene is now {after[0]:g} fps, frames {after[1]}-{after[2]} (was {before[0]:g} fps, "
                 f"frames {before[1]}-{before[2]})")
+    off_rate = clip_fps > 0 and abs(clip_fps / after[0] - 1.0) > 0.01
+    if off_rate:
+        note += _off_rate_note(clip_fps, after[0])
     cut = first_key is not None and first_key < scene.frame_start
     if cut:
         note += (f"; keys from frame {first_key} on, but a scene starts at frame {scene.frame_start} at the "

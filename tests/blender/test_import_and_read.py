@@ -152,6 +152,20 @@ def test_a_point_without_data_gets_no_empty(tmp_path):
     assert rig2.animation_data is None or rig2.animation_data.action is None
 
 
+def test_import_tracks_of_a_rate_no_scene_plays_names_the_files_rate():
+    """A file of 1e-7 fps (a frame every 1e7 s) is set to the nearest rate a scene plays (1e-6 fps):
+    the report said only that the scene changed, the note on the rate written over; it now names the
+    file's frame time, the range scenes play, and how much longer the motion plays, as the batch does."""
+    importing = importlib.import_module(EXT_NAME + ".importing")
+    scene = bpy.context.scene
+    before = importing.scene_timing(scene)
+    scene.render.fps, scene.render.fps_base = 1, 1e6  # what Import Tracks sets for it (blender_space.scene_fps)
+    note, warn = importing.scene_change_note(before, scene, None, 1e-7)
+    assert warn and "the scene is now 1e-06 fps" in note
+    assert "the file's frame time, 1e+07 s (1e-07 fps), is beyond the frame rates a Blender scene can play" in note
+    assert "0.1x as long" in note and "Set scene range and fps" not in note
+
+
 def test_import_tracks_into_a_scene_of_another_rate_is_warned():
     """Left alone ('Set scene range and fps' off), a 24 fps scene plays one key per frame of a 120 fps
     clip 5x as long: the report says so and how to fix it; at the clip's own rate nothing is said."""
