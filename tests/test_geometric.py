@@ -458,40 +458,42 @@ def test_example_clip_round_trip():
         assert score.flips == 0, (score.protocol, score.flips)
 
 
+def _walk_far_out() -> tuple[Tracks, np.ndarray]:
+    """(the shipped walk's clean tracks without bone tips, the shift [3] that puts them 1000 units out
+    for a body 1.4 units tall)."""
+    from pose2rot_core.tracks_io import tracks_from_bvh
+
+    tracks = tracks_from_bvh(read_bvh(example_clip()))
+    tracks = replace(tracks, end_positions=None, end_parents=None, end_rest_offsets=None, end_names=())
+    return tracks, np.array([1000.0 / 1.4 * tracks.skeleton.height, 0.0, 0.0])
+
+
+def _no_joint_but_the_root_translates(tracks: Tracks) -> None:
+    """Solve ``tracks`` (clean): no joint but the root translates, and the joints stay within 0.01 %
+    of the height of their tracks."""
+    sol = solve_with_cleaning(tracks)
+    assert not sol.translating[1:].any(), [line for line in sol.report if "translation" in line]
+    assert np.abs(sol.positions - tracks.positions).max() < 1e-4 * tracks.skeleton.height
+
+
 def test_float32_tracks_far_from_the_origin_keep_their_bones():
     """A clean clip 1000 units out for a body 1.4 units tall, given in float32 (as Blender gives its
     tracks): rounding moves each coordinate by up to 2e-5 of the height, past the clean tolerance
     (1e-5), and the length-based noise estimate does not see it (it lies along the far axis, across
     most bones). 28 joints were translated to follow it; now no joint but the root translates, and
     the joints stay within 0.01 % of the height of their tracks."""
-    from pose2rot_core.tracks_io import tracks_from_bvh
-
-    tracks = tracks_from_bvh(read_bvh(example_clip()))
-    height = tracks.skeleton.height
-    far = (tracks.positions + np.array([1000.0 / 1.4 * height, 0.0, 0.0])).astype(np.float32)
-    tracks = replace(tracks, positions=far, end_positions=None, end_parents=None, end_rest_offsets=None,
-                     end_names=())
-    sol = solve_with_cleaning(tracks)
-    assert not sol.translating[1:].any(), [line for line in sol.report if "translation" in line]
-    assert np.abs(sol.positions - tracks.positions).max() < 1e-4 * height
+    tracks, shift = _walk_far_out()
+    _no_joint_but_the_root_translates(replace(tracks, positions=(tracks.positions + shift).astype(np.float32)))
 
 
 def test_float32_tracks_with_a_joint_worked_out_in_float64_keep_their_bones():
     """The same float32 tracks with one joint's track worked out in float64 (a joint placed between
     tracked ones, or carried with the body): the other joints' numbers still tell the float32 step
     (with every coordinate required to be float32, none did, and 28 joints translated)."""
-    from pose2rot_core.tracks_io import tracks_from_bvh
-
-    tracks = tracks_from_bvh(read_bvh(example_clip()))
-    height = tracks.skeleton.height
-    far = (tracks.positions + np.array([1000.0 / 1.4 * height, 0.0, 0.0])).astype(np.float32).astype(np.float64)
-    j = tracks.skeleton.children[0][0]
-    far[:, j] += 1e-7 * height  # no longer a float32 number
-    tracks = replace(tracks, positions=far, end_positions=None, end_parents=None, end_rest_offsets=None,
-                     end_names=())
-    sol = solve_with_cleaning(tracks)
-    assert not sol.translating[1:].any(), [line for line in sol.report if "translation" in line]
-    assert np.abs(sol.positions - tracks.positions).max() < 1e-4 * height
+    tracks, shift = _walk_far_out()
+    far = (tracks.positions + shift).astype(np.float32).astype(np.float64)
+    far[:, tracks.skeleton.children[0][0]] += 1e-7 * tracks.skeleton.height  # no longer a float32 number
+    _no_joint_but_the_root_translates(replace(tracks, positions=far))
 
 
 def test_tracks_read_in_a_scaled_space_keep_their_bones_given_their_coordinate_step():
@@ -500,20 +502,13 @@ def test_tracks_read_in_a_scaled_space_keep_their_bones_given_their_coordinate_s
     the float32 step, in the new units) cannot be read from them, and 28 joints were translated.
     Given as Tracks.coordinate_step (carried by frames()), only the root translates; a negative step
     is refused."""
-    from pose2rot_core.tracks_io import tracks_from_bvh
-
-    tracks = tracks_from_bvh(read_bvh(example_clip()))
-    height = tracks.skeleton.height
-    shift = np.array([1000.0 / 1.4 * height, 0.0, 0.0])
+    tracks, shift = _walk_far_out()
     world = (tracks.positions + shift).astype(np.float32)
     step = float(np.spacing(np.abs(world).max())) / 0.01
     tracks = replace(tracks, skeleton=replace(tracks.skeleton, rest_positions=tracks.skeleton.rest_positions / 0.01),
-                     positions=(world - shift) / 0.01, end_positions=None, end_parents=None, end_rest_offsets=None,
-                     end_names=(), coordinate_step=step)
+                     positions=(world - shift) / 0.01, coordinate_step=step)
     assert tracks.frames(10, 60).coordinate_step == step
-    sol = solve_with_cleaning(tracks)
-    assert not sol.translating[1:].any(), [line for line in sol.report if "translation" in line]
-    assert np.abs(sol.positions - tracks.positions).max() < 1e-4 * tracks.skeleton.height
+    _no_joint_but_the_root_translates(tracks)
     with pytest.raises(Pose2RotError, match="coordinate_step"):
         replace(tracks, coordinate_step=-step)
 
