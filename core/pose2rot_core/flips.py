@@ -21,12 +21,12 @@ FLIP_DEGREES = 30.0
 FLIP_MARGIN = 15.0
 
 
-def _around(tracks: Tracks, children: list[list[int]], j: int) -> list[np.ndarray]:
-    """Tracks [T,3] of the points whose directions from joint j tell how it turns: its children
-    and grandchildren, and their bone tips, each child of no length looked through to the first
-    joints below it with a length (a chain of zero-length joints sits at j's place and shows no
-    direction; the tips of those joints count as j's)."""
-    long = tracks.skeleton.bone_has_length  # [J] per joint (the module's has_length reads offsets)
+def points_around(tracks: Tracks, j: int) -> tuple[list[int], np.ndarray]:
+    """(joints, bone tips [K]) whose directions from joint j tell how it turns: its children and
+    grandchildren, each child of no length looked through to the first joints below it with a
+    length (a chain of zero-length joints sits at j's place and shows no direction; the tips of
+    those joints count as j's), and the bone tips of j and of those children."""
+    children, long = tracks.skeleton.children, tracks.skeleton.bone_has_length  # [J] per joint
     at_place = [j]
 
     def below(k: int, at_j: bool) -> list[int]:
@@ -39,11 +39,8 @@ def _around(tracks: Tracks, children: list[list[int]], j: int) -> list[np.ndarra
 
     kids = [x for c in children[j] for x in below(c, True)]
     joints = kids + [x for c in kids for g in children[c] for x in below(g, False)]
-    points = [tracks.positions[:, k] for k in joints]
-    if tracks.has_ends:
-        near = at_place + kids
-        points += [tracks.end_positions[:, e] for e in np.flatnonzero(np.isin(tracks.end_parents, near))]
-    return points
+    tips = np.flatnonzero(np.isin(tracks.end_parents, at_place + kids)) if tracks.has_ends else np.zeros(0, np.int64)
+    return joints, tips
 
 
 def _made_up_steps(no_data: np.ndarray | None, j: int) -> np.ndarray | None:
@@ -106,12 +103,11 @@ def find_flips(tracks: Tracks, sol: Solution, G: np.ndarray, no_data: np.ndarray
     screen = 1.0 + 2.0 * np.cos(np.radians(FLIP_DEGREES - _SCREEN_MARGIN_DEGREES))
     turning = np.flatnonzero((trace < screen).any(axis=0))
     within = steps_within_pieces(tracks.positions, skel.height) if turning.size else None
-    children = skel.children
     for j in turning:
         step = rotation_steps(R[:, j]) * within
         over = np.flatnonzero(step > FLIP_DEGREES)  # the steps a flip can be on: what the tracks call for there
         if over.size:
-            called = _called_turn(tracks, G, children, j, over)
+            called = _called_turn(tracks, G, j, over)
             if called is not None:
                 made_up = _made_up_steps(no_data, j)
                 if made_up is not None:
@@ -120,9 +116,9 @@ def find_flips(tracks: Tracks, sol: Solution, G: np.ndarray, no_data: np.ndarray
     return flips
 
 
-def _called_turn(tracks: Tracks, G: np.ndarray, children: list[list[int]], j: int, steps: np.ndarray
+def _called_turn(tracks: Tracks, G: np.ndarray, j: int, steps: np.ndarray
                  ) -> np.ndarray | None:
-    """[K] degrees the points around joint j (_around; those with finite tracks in every frame) turn,
+    """[K] degrees the points around joint j (points_around; those with finite tracks in every frame) turn,
     seen from its parent's frame in ``G`` [T,J,3,3], over the ``steps`` [K] (step t: frame t to
     t+1); None when no point is seen. A point at the joint's own place in a frame of the steps (a
     child of no length: a helper's socket, a zero-length finger base or End Site) shows no
@@ -131,7 +127,9 @@ def _called_turn(tracks: Tracks, G: np.ndarray, children: list[list[int]], j: in
     ends = np.concatenate([steps, steps + 1])
     frame = G[ends, tracks.skeleton.parents[j]] if j > 0 else np.broadcast_to(np.eye(3), (len(ends), 3, 3))
     at = tracks.positions[:, j]
-    away = [(point - at)[ends] for point in _around(tracks, children, j) if np.isfinite(point - at).all()]
+    joints, tips = points_around(tracks, j)
+    points = [tracks.positions[:, k] for k in joints] + [tracks.end_positions[:, e] for e in tips]
+    away = [(point - at)[ends] for point in points if np.isfinite(point - at).all()]
     seen = [normalize(np.einsum("tba,tb->ta", frame, v)) for v in away if has_length(v, tracks.skeleton.height).all()]
     if not seen:
         return None

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .flips import FLIP_DEGREES, rotation_steps
+from .flips import FLIP_DEGREES, points_around, rotation_steps
 from .jumps import JUMP_FRAMES, JUMP_OVER, JUMP_STEPS
 from .kernels import CLAMP_STDS
 from .noise_estimate import column_nanmedian
@@ -58,24 +58,13 @@ def turned_over(given: Tracks, smoothed: Tracks, rotations: np.ndarray, G: np.nd
 
 
 def _seen_from(tracks: Tracks, j: int) -> tuple[np.ndarray, list[int]]:
-    """(vectors [T,n,3] from joint ``j`` to the points below it (world axes), [n] the joint whose
-    noise each point has): its children and grandchildren, each of no length looked through to the
-    first joints below it with a length (a zero-length joint sits at its parent's place and shows no
-    direction), and the bone tips of j and of those children (a tip, its joint's noise)."""
-    skeleton = tracks.skeleton
-    children, long = skeleton.children, skeleton.bone_has_length
-
-    def first_long(k: int) -> list[int]:
-        return [k] if long[k] else [x for c in children[k] for x in first_long(c)]
-
-    kids = [x for c in children[j] for x in first_long(c)]
-    joints = [*kids, *(x for k in kids for c in children[k] for x in first_long(c))]
-    points = [tracks.positions[:, joints]]
-    if tracks.has_ends:
-        tips = np.flatnonzero(np.isin(tracks.end_parents, [j, *kids]))
-        points.append(tracks.end_positions[:, tips])
-        joints += [int(tracks.end_parents[e]) for e in tips]
-    return np.concatenate(points, axis=1) - tracks.positions[:, j, None], joints
+    """(vectors [T,n,3] from joint ``j`` to the points around it (flips.points_around: its children
+    and grandchildren looked through zero-length joints, and their bone tips; world axes), [n] the
+    joint whose noise each point has: a tip, its joint's)."""
+    joints, tips = points_around(tracks, j)
+    points = np.concatenate([tracks.positions[:, joints], tracks.end_positions[:, tips]], axis=1) \
+        if len(tips) else tracks.positions[:, joints]
+    return points - tracks.positions[:, j, None], joints + [int(tracks.end_parents[e]) for e in tips]
 
 
 def _one_way_jumps(rel: np.ndarray, motion_rel: np.ndarray, noise: np.ndarray, turns: np.ndarray
