@@ -71,14 +71,20 @@ def test_rotations_match_the_command_line(path):
     _matches_the_command_line(path)
 
 
+def _swaying_motion(seed: int, frames: int, joints: int, degrees: float) -> str:
+    """A BVH MOTION section after its 'MOTION' line: ``frames`` frames at 30 fps of a root at (0, 10, 0)
+    and ``joints`` joints swaying by up to ``degrees`` on each axis, in sines of 0.2-0.6 Hz drawn
+    with ``seed``."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(frames)[:, None, None] / 30.0
+    angles = degrees * np.sin(2.0 * np.pi * rng.uniform(0.2, 0.6, (joints, 3)) * t + rng.uniform(0, 6.3, (joints, 3)))
+    rows = [" ".join(f"{v:.4f}" for v in np.concatenate([[0.0, 10.0, 0.0], a.ravel()])) for a in angles]
+    return f"Frames: {frames}\nFrame Time: 0.0333333\n" + "\n".join(rows) + "\n"
+
+
 def test_zero_length_end_sites_do_not_aim(tmp_path):
     """A hand whose children are zero-length joints with zero-length End Sites: Blender's importer
     lengthens those bones, but their tip tracks sit on the heads and must not aim the hand."""
-    rng = np.random.default_rng(4)
-    T = 60
-    t = np.arange(T)[:, None, None] / 30.0
-    angles = 40.0 * np.sin(2.0 * np.pi * rng.uniform(0.2, 0.6, (7, 3)) * t + rng.uniform(0, 6.3, (7, 3)))  # degrees
-    rows = [" ".join(f"{v:.4f}" for v in np.concatenate([[0.0, 10.0, 0.0], a.ravel()])) for a in angles]
     text = """HIERARCHY
 ROOT Hips
 {
@@ -130,7 +136,7 @@ ROOT Hips
 MOTION
 """
     path = tmp_path / "zero_tips.bvh"
-    path.write_text(text + f"Frames: {T}\nFrame Time: 0.0333333\n" + "\n".join(rows) + "\n")
+    path.write_text(text + _swaying_motion(4, 60, 7, 40.0))
     _matches_the_command_line(path)
 
 
@@ -342,11 +348,6 @@ def test_a_bone_that_translates_to_its_own_empty_is_solved_though_nothing_is_bel
 
 def _hand_fan_clip(path):
     """A BVH whose wrist has three End Sites in a fan (a keypoint converter's hand), written at path."""
-    rng = np.random.default_rng(7)
-    T = 40
-    t = np.arange(T)[:, None, None] / 30.0
-    angles = 35.0 * np.sin(2.0 * np.pi * rng.uniform(0.2, 0.6, (3, 3)) * t + rng.uniform(0, 6.3, (3, 3)))
-    rows = [" ".join(f"{v:.4f}" for v in np.concatenate([[0.0, 10.0, 0.0], a.ravel()])) for a in angles]
     fan = "".join(f"\n      End Site\n      {{\n        OFFSET {x} {y} 0\n      }}" for x, y in ((2, 0), (0, 2), (-2, 0)))
     text = f"""HIERARCHY
 ROOT Hips
@@ -366,7 +367,7 @@ ROOT Hips
 }}
 MOTION
 """
-    path.write_text(text + f"Frames: {T}\nFrame Time: 0.0333333\n" + "\n".join(rows) + "\n")
+    path.write_text(text + _swaying_motion(7, 40, 3, 35.0))
     return path
 
 
@@ -409,11 +410,6 @@ def test_the_other_end_sites_of_a_joint_aim_it_as_on_the_command_line(tmp_path):
 def _prop_in_hand_clip(path):
     """A BVH whose wrist has a child joint (a prop held in the hand) and an End Site of its own along
     the forearm (an Xsens export), written at path."""
-    rng = np.random.default_rng(11)
-    T = 40
-    t = np.arange(T)[:, None, None] / 30.0
-    angles = 35.0 * np.sin(2.0 * np.pi * rng.uniform(0.2, 0.6, (4, 3)) * t + rng.uniform(0, 6.3, (4, 3)))
-    rows = [" ".join(f"{v:.4f}" for v in np.concatenate([[0.0, 10.0, 0.0], a.ravel()])) for a in angles]
     text = """HIERARCHY
 ROOT Hips
 {
@@ -445,7 +441,7 @@ ROOT Hips
 }
 MOTION
 """
-    path.write_text(text + f"Frames: {T}\nFrame Time: 0.0333333\n" + "\n".join(rows) + "\n")
+    path.write_text(text + _swaying_motion(11, 40, 4, 35.0))
     return path
 
 
