@@ -794,3 +794,23 @@ def test_a_visibility_column_is_a_score(tmp_path):
     (tmp_path / "both.csv").write_text("a.x,a.y,a.z,a.conf,a.visibility\n0,0,0,1,1\n")
     with pytest.raises(Pose2RotError, match="columns 'a.conf' and 'a.visibility' both give the score of 'a': keep one"):
         read_csv_points(tmp_path / "both.csv")
+
+
+def test_csv_with_a_separator_ending_every_line_is_read_and_an_unnamed_column_is_named(tmp_path, test_data_dir):
+    """Exporters that end every line with a separator ('1,2,3,') give the header an empty last
+    cell: the file was refused with "column '' is not '<joint>.x' ...", which names no column a
+    user can find. Such a column of empty cells is now no column; any other column without a name
+    (pandas' row index, written by to_csv) is refused naming its place and where it comes from."""
+    rig = test_data_dir / "small_mixed.bvh"
+    (tmp_path / "t.csv").write_text("Hips.x,Hips.y,Hips.z,\n1,2,3,\n4,5,6,\n")
+    t = load_tracks(tmp_path / "t.csv", skeleton_bvh=rig)
+    np.testing.assert_array_equal(t.positions[:, 0], [[1, 2, 3], [4, 5, 6]])
+    (tmp_path / "s.csv").write_text("Hips.x;Hips.y;Hips.z;\n1,5;2;3;\n4;5;6;\n")
+    np.testing.assert_array_equal(load_tracks(tmp_path / "s.csv", skeleton_bvh=rig).positions[:, 0],
+                                  [[1.5, 2, 3], [4, 5, 6]])
+    (tmp_path / "p.csv").write_text(",Hips.x,Hips.y,Hips.z\n0,1,2,3\n1,4,5,6\n")
+    with pytest.raises(Pose2RotError, match=r"p.csv: column 1 has no name .*pandas.* index=False.*'frame'"):
+        load_tracks(tmp_path / "p.csv", skeleton_bvh=rig)
+    (tmp_path / "q.csv").write_text("Hips.x,Hips.y,Hips.z,\n1,2,3,7\n4,5,6,\n")
+    with pytest.raises(Pose2RotError, match=r"q.csv: column 4 has no name"):
+        load_tracks(tmp_path / "q.csv", skeleton_bvh=rig)

@@ -310,7 +310,10 @@ def _rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
         if len(r) != len(header):
             raise Pose2RotError(f"{name}: line {line}: {len(r)} cells but the header has {len(header)} columns"
                                 + (SEVERAL_HEADER_ROWS if line <= 12 else ""))
-    return header, [r for _, r in numbered[1:]], [line for line, _ in numbered[1:]]
+    body = [r for _, r in numbered[1:]]
+    if len(header) > 1 and not header[-1] and not any(r[-1].strip() for r in body):  # every line ends in a separator
+        header, body = header[:-1], [r[:-1] for r in body]
+    return header, body, [line for line, _ in numbered[1:]]
 
 
 def _as_numbers(cells: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
@@ -341,6 +344,10 @@ def _columns(header: list[str], skip: int, name: str) -> dict[str, dict[str, int
     sep = component_separator(header[skip:])
     for c, col in enumerate(header[skip:], start=skip):
         base, dot, comp = col.rpartition(sep)
+        if not col:
+            raise Pose2RotError(f"{name}: column {c + 1} has no name (pandas writes its row index so, "
+                                "unless to_csv is given index=False): remove the column, or name it 'frame' if it "
+                                "numbers the frames")
         if not dot or comp.lower() not in COMPONENTS:
             lead = "; a first column of frame numbers or times is named 'frame' or 'time' (seconds)" if c == 0 else ""
             raise Pose2RotError(f"{name}: column '{col}' is not '<joint>.x', '<joint>.y', '<joint>.z' or "
