@@ -210,6 +210,19 @@ def test_npz_odd_but_valid(tmp_path):
     assert load_tracks(tmp_path / "j.npz").skeleton.num_joints == 1
 
 
+def test_npz_rest_pose_of_every_joint_at_one_point_is_refused(tmp_path):
+    """rest_positions of zeros (a placeholder for a rest pose not known) gave a rig 1 unit tall by
+    fallback, every bone of zero length: the solve translated every joint onto its track, wrote a
+    BVH of zero offsets, and reported its bones going '4.54e+03 % of its height' from their
+    parents. It is refused, naming the key and what to write instead."""
+    arrays = _valid_npz_arrays()
+    arrays["rest_positions"] = np.full((3, 3), 0.5)
+    np.savez(tmp_path / "z.npz", **arrays)
+    with pytest.raises(Pose2RotError, match=r"z.npz: rest_positions puts all 3 joints at one point \[0.5, 0.5, 0.5\]"
+                                            r".*write the rig's rest pose"):
+        load_tracks(tmp_path / "z.npz")
+
+
 # ----------------------------------------------------------------------------- bvh / csv
 def test_bvh_tracks(test_data_dir, small_clip):
     t = load_tracks(test_data_dir / "small_mixed.bvh")

@@ -168,6 +168,12 @@ def _tracks(arrays: dict) -> Tracks:
     names = arrays["joint_names"]
     if not names:
         raise Pose2RotError("joint_names is empty: the tracks need at least one joint")
+    rest = arrays["rest_positions"]
+    if len(names) > 1 and not np.ptp(rest, axis=0).any():
+        raise Pose2RotError(f"rest_positions puts all {len(names)} joints at one point {rest[0].tolist()}: the rest "
+                            "pose gives the rig its bone lengths, the roll of its bones and the height that every % "
+                            "is of; write the rig's rest pose (global joint positions), or the positions of one "
+                            "frame where every joint is tracked")
     skeleton = Skeleton.from_any_order(names, arrays["parents"], arrays["rest_positions"])
     order = skeleton.caller_order
     inv = np.empty_like(order)
