@@ -33,7 +33,8 @@ def _own_location_curves(obj: bpy.types.Object, cycles: bool = False):
     """The object's location F-curves as a list of 3 (None = channel not animated), or None when
     anything else animates its ``location`` (constraints, drivers, NLA, blending, curve modifiers,
     delta_location curves; with ``cycles``, a plain Cycles modifier is allowed: see _repeats); a
-    parent may still place it."""
+    parent may still place it. A curve without keys (FCurve.is_empty) animates nothing: Blender
+    skips it, as it does here."""
     if len(obj.constraints):
         return None
     ad = obj.animation_data
@@ -49,6 +50,8 @@ def _own_location_curves(obj: bpy.types.Object, cycles: bool = False):
     out = [None, None, None]
     for fc in keys.action_fcurves(action, ad):
         path = fc.data_path
+        if fc.is_empty:                                # no keys: Blender skips it, the channel keeps its value
+            continue
         if path == "location":
             index = fc.array_index
             if fc.mute or not 0 <= index < 3 or (len(fc.modifiers) and not (cycles and _repeats(fc))):

@@ -120,6 +120,25 @@ def test_static_and_sparse_bezier_empties_read_as_evaluated():
     assert np.abs(got[:, 0] - got[0, 0]).max() > 1.0   # the curve really moves
 
 
+def test_a_location_curve_without_keys_reads_the_empty_s_own_value(scene_ready):
+    """An empty's location curve left without keys (a script's or tracker's empty channel) is not
+    evaluated by Blender, which shows the empty's own location there (before, the solve read the
+    curve's 0: the hand's head went to x = 0, 57 units from where its empty shows)."""
+    src, col, rig = scene_ready
+    hand = col.objects["lHand"]
+    x = next(fc for fc in action_fcurves(hand.animation_data.action) if fc.array_index == 0)
+    hand.location.x = x.evaluate(5)
+    x.keyframe_points.clear()
+    frames = scene_frames()
+    want = _track_of(hand)
+    assert np.abs(want[:, 0]).min() > 10.0                # far from the 0 an empty curve evaluates to
+    got = empties.read_world_positions(bpy.context.scene, [hand], frames)[:, 0]
+    assert np.abs(got - want).max() < 1e-4
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
+    j = list(rig.pose.bones.keys()).index("lHand")
+    assert np.abs(world_heads(rig, frames)[:, j] - want).max() < 1e-3
+
+
 def test_mixed_and_nested_collection(scene_ready):
     """Non-empties are ignored; empties in child collections count (collection.all_objects)."""
     src, col, rig = scene_ready
