@@ -103,14 +103,18 @@ def _changes_keys(m, first: float, last: float) -> bool:
 
 
 def show_solved(curves: list, first: float, last: float) -> list[str]:
-    """Make the carried F-curves ``curves`` the solve writes (keys outside frames ``first``..``last``
-    kept) play its keys there as a whole-shot solve's new curves do: unmute them and remove the
+    """Make the F-curves ``curves`` the solve writes (carried ones keep their keys outside frames
+    ``first``..``last``) play its keys there as a whole-shot solve's new curves do: unmute them and
+    their channel groups (a muted group mutes the new curves that join it too) and remove the
     modifiers that change values there (_changes_keys). Returns the report's lines on what changed."""
     muted, changed = set(), {}
     for fc in curves:
         bone = transform_bone(fc.data_path)
-        if fc.mute:
+        group = fc.group
+        if fc.mute or (group is not None and group.mute):  # a muted channel group mutes its curves (4.2)
             fc.mute = False
+            if group is not None:
+                group.mute = False
             muted.add(bone)
         for m in [m for m in fc.modifiers if _changes_keys(m, first, last)]:
             changed.setdefault(m.type.replace("_", " ").title(), set()).add(bone)

@@ -31,7 +31,7 @@ def _location_curves(obj: bpy.types.Object):
 
 def _own_location_curves(obj: bpy.types.Object, cycles: bool = False):
     """The object's location F-curves as a list of 3 (None = channel not animated), or None when
-    anything else animates its ``location`` (constraints, drivers, NLA, blending, curve modifiers,
+    anything else animates its ``location`` (constraints, drivers, NLA, blending, curve modifiers, muting,
     delta_location curves; with ``cycles``, a plain Cycles modifier is allowed: see _repeats); a
     parent may still place it. A curve without keys (FCurve.is_empty) animates nothing: Blender
     skips it, as it does here."""
@@ -54,12 +54,17 @@ def _own_location_curves(obj: bpy.types.Object, cycles: bool = False):
             continue
         if path == "location":
             index = fc.array_index
-            if fc.mute or not 0 <= index < 3 or (len(fc.modifiers) and not (cycles and _repeats(fc))):
+            if _muted(fc) or not 0 <= index < 3 or (len(fc.modifiers) and not (cycles and _repeats(fc))):
                 return None
             out[index] = fc
         elif path == "delta_location":
             return None
     return out
+
+
+def _muted(fc) -> bool:
+    """Whether F-curve ``fc`` is muted, itself or through its channel group (which Blender 4.2 honours)."""
+    return fc.mute or (fc.group is not None and fc.group.mute)
 
 
 #: Cycles modes that repeat a curve's keys (shifted in value or not) before and after its range

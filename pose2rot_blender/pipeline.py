@@ -713,7 +713,7 @@ def apply_plan(obj: bpy.types.Object, plan: Plan, progress=None) -> bpy.types.Ac
     writer.write_curves(channels, frames, values, progress=progress)
     written = {(path, c) for path, c, _ in channels}
     rested = _rest_over_frames(writer, carried, written, frames)
-    plan.report += carry.show_solved([fc for fc in carried if (fc.data_path, fc.array_index) in written] + rested,
+    plan.report += carry.show_solved(writer.existing(lambda fc: (fc.data_path, fc.array_index) in written) + rested,
                                      first, last)
     if kept:
         one = len(kept) == 1

@@ -139,6 +139,18 @@ def test_a_location_curve_without_keys_reads_the_empty_s_own_value(scene_ready):
     assert np.abs(world_heads(rig, frames)[:, j] - want).max() < 1e-3
 
 
+def test_an_empty_whose_channel_group_is_muted_is_read_where_blender_shows_it(scene_ready):
+    """An empty's Location channel group muted (Blender 4.2 then shows the empty at its own
+    location, not its keys): the solve read the keys from the curves all the same."""
+    _, col, _ = scene_ready
+    hand = col.objects["lHand"]
+    hand.location = (1.0, 2.0, 3.0)
+    action_fcurves(hand.animation_data.action)[0].group.mute = True
+    want = _track_of(hand)
+    got = empties.read_world_positions(bpy.context.scene, [hand], scene_frames())[:, 0]
+    assert np.abs(got - want).max() < 1e-4
+
+
 def test_mixed_and_nested_collection(scene_ready):
     """Non-empties are ignored; empties in child collections count (collection.all_objects)."""
     src, col, rig = scene_ready
@@ -597,36 +609,61 @@ def test_solving_part_of_a_hand_keyed_shot_keeps_its_keys_around(scene_ready):
     assert _error_pct(heads, want) < 0.01
 
 
-@pytest.mark.parametrize("change", ["mute", "NOISE"])
+@pytest.mark.parametrize("change", ["mute", "group", "NOISE"])
 def test_solving_part_of_a_shot_plays_the_solved_keys_of_a_muted_or_modified_curve(scene_ready, change):
-    """Hand keys on a bone the solve keys, its curves muted or with a Noise modifier: solving frames
-    5-15 appended the solved keys to those curves as they were, so the bones showed the hand keys or
-    the noise there (48 % and 9-23 % of the height off while the summary said 2e-05 %). The curves
-    are now unmuted and the Noise removed (a Cycles modifier, which acts only past the keys, stays),
-    the report says so, and the keys outside the frames stay as they were."""
+    """Hand keys on a bone the solve keys, its curves muted (or their channel group, which Blender
+    4.2 honours) or with a Noise modifier: solving frames 5-15 appended the solved keys to those
+    curves as they were, so the bones showed the hand keys or the noise there (48 % and 9-23 % of
+    the height off while the summary said 2e-05 %). The curves and groups are now unmuted and the
+    Noise removed (a Cycles modifier, which acts only past the keys, stays), the report says so, and
+    the keys outside the frames stay as they were."""
     src, col, rig = scene_ready
     bone = rig.pose.bones["lShldr"]
     bone.rotation_mode = 'QUATERNION'
     for f, w in ((1, 1.0), (10, 0.8), (20, 0.6)):
         bone.rotation_quaternion = (w, (1 - w * w) ** 0.5, 0, 0)
-        bone.keyframe_insert("rotation_quaternion", frame=f)
+        bone.keyframe_insert("rotation_quaternion", frame=f, group=bone.name)     # as the UI groups them
     path = f'pose.bones["{bone.name}"].rotation_quaternion'
     for fc in keys.object_fcurves(rig):
         fc.modifiers.new('CYCLES')
         if change == "mute":
             fc.mute = True
+        elif change == "group":
+            fc.group.mute = True
         else:
             fc.modifiers.new('NOISE').strength = 0.5
     scene = bpy.context.scene
     plan, _ = pipeline.solve_armature(scene, rig, col, pipeline.SceneRange(frame_start=5, frame_end=15),
                                       SolveOptions(use_reference=False), pipeline.LearnedSettings())
-    said = "were muted: they are unmuted" if change == "mute" else "Noise modifiers removed from the solved channels"
+    said = "Noise modifiers removed from the solved channels" if change == "NOISE" else "were muted: they are unmuted"
     assert any(said in line and "lShldr" in line for line in plan.report), plan.report
     assert _error_pct(world_heads(rig, np.arange(5, 16)), world_heads(src, np.arange(5, 16))) < 0.01
     curves = [fc for fc in keys.object_fcurves(rig) if fc.data_path == path]
     assert len(curves) == 4 and all(not fc.mute and [m.type for m in fc.modifiers] == ['CYCLES'] for fc in curves)
+    assert not any(fc.group is not None and fc.group.mute for fc in curves)
     w = next(fc for fc in curves if fc.array_index == 0)
     assert [(k.co[0], round(k.co[1], 6)) for k in w.keyframe_points if not 5 <= k.co[0] <= 15] == [(1, 1), (20, 0.6)]
+
+
+def test_solved_keys_that_join_a_muted_channel_group_are_unmuted(scene_ready):
+    """A bone's channel group muted while it holds a curve the solve keeps (a custom property):
+    the solved rotation curves joined that group, which Blender 4.2 mutes with it, so the forearm
+    kept its rest pose. The group is now unmuted and the report says so."""
+    src, col, rig = scene_ready
+    bone = rig.pose.bones["lForeArm"]
+    bone["curl"] = 0.0
+    for f in (1, 20):
+        bone["curl"] = f / 20
+        bone.keyframe_insert('["curl"]', frame=f, group="lForeArm")
+    group = keys.object_fcurves(rig)[0].group
+    group.mute = True
+    plan, _ = pipeline.solve_armature(bpy.context.scene, rig, col, pipeline.SceneRange(1, 20),
+                                      SolveOptions(use_reference=False), pipeline.LearnedSettings())
+    assert any("were muted: they are unmuted" in line and "lForeArm" in line for line in plan.report), plan.report
+    solved = [fc for fc in keys.object_fcurves(rig) if fc.data_path.endswith("rotation_quaternion")
+              and fc.group is not None and fc.group.name == "lForeArm"]
+    assert len(solved) == 4 and not solved[0].group.mute
+    assert _follows(src, rig) < 0.01
 
 
 def test_part_of_the_shot_shows_solved_bones_at_rest_location_and_scale(scene_ready):
