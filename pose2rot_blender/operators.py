@@ -135,7 +135,7 @@ class POSE2ROT_OT_restore_action(bpy.types.Operator):
             raise Pose2RotError("no armature: select the armature whose action should be restored")
         solved = obj.animation_data.action.name if obj.animation_data and obj.animation_data.action else ""
         name = previous.restore(obj)
-        context.scene.frame_set(context.scene.frame_current)
+        pipeline.show_current_frame(context.scene)
         kept = f"; the solved action '{solved}' is kept (fake user)" if solved else ""
         self.report({'INFO'}, (f"restored action '{name}'" if name else "the armature had no action before: it has none "
                                "now") + kept)

@@ -529,7 +529,7 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
     written = sol                                      # what the keys hold
     if blocked:
         report.append("connected bones cannot translate, their heads stay at bone length: "
-                      + ", ".join(skel.names[j] for j in blocked))
+                      + _names_list([skel.names[j] for j in blocked]))
         offsets = sol.local_offsets.copy()
         offsets[:, blocked] = skel.offsets[blocked]
         written = replace(sol, local_offsets=offsets)
@@ -727,6 +727,11 @@ def apply_plan(obj: bpy.types.Object, plan: Plan, progress=None) -> bpy.types.Ac
     return writer.action
 
 
+def show_current_frame(scene: bpy.types.Scene) -> None:
+    """Evaluate the scene again where its playhead stands, subframe included (new keys show)."""
+    scene.frame_set(scene.frame_current, subframe=scene.frame_subframe)
+
+
 def solve_armature(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types.Collection | None,
                    span: SceneRange, options: SolveOptions, learned: LearnedSettings,
                    progress=None, bone_map: BoneMap | None = None) -> tuple[Plan, float]:
@@ -735,7 +740,7 @@ def solve_armature(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bp
     t0 = time.perf_counter()
     plan = compute_plan(scene, obj, collection, span, options, learned, part_of(progress, 0.0, PLAN_SHARE), bone_map)
     apply_plan(obj, plan, part_of(progress, PLAN_SHARE, 1.0))
-    scene.frame_set(scene.frame_current)
+    show_current_frame(scene)
     if progress is not None:
         progress(1.0, "keys written")
     return plan, time.perf_counter() - t0

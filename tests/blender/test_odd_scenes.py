@@ -902,3 +902,41 @@ def test_an_untracked_bone_that_keeps_its_keys_is_said_to(scene_ready):
     assert not any("reference/rest rotation" in line for line in plan.report), plan.report
     scene.frame_set(10)
     assert tuple(thumb.rotation_quaternion) == pytest.approx((0.921, 0.0, 0.0, 0.389), abs=1e-3)
+
+
+def test_the_playhead_keeps_its_subframe(scene_ready):
+    """Solve Rotations and Restore Previous Action showed the new keys by setting the scene to its
+    current frame, which dropped a subframe: a playhead at 5.5 came back at 5.0."""
+    _, col, rig = scene_ready
+    scene = bpy.context.scene
+    scene.frame_set(5, subframe=0.5)
+    span = pipeline.SceneRange(frame_start=scene.frame_start, frame_end=scene.frame_end)
+    pipeline.solve_armature(scene, rig, col, span, SolveOptions(use_reference=False), pipeline.LearnedSettings())
+    assert (scene.frame_current, scene.frame_subframe) == (5, pytest.approx(0.5))
+    assert bpy.ops.pose2rot.restore_action(armature=rig.name) == {'FINISHED'}
+    assert (scene.frame_current, scene.frame_subframe) == (5, pytest.approx(0.5))
+
+
+def test_a_long_list_of_connected_bones_that_cannot_translate_is_cut_short(scene_ready):
+    """Tracks a tenth larger than the rig, solved with every bone on its track ('exact'): the note on
+    connected bones, whose heads stay at bone length, named each of them (270 names on a 300-bone
+    chain); it names the first eight and counts the rest, as the solve's other lists do."""
+    _, col, rig = scene_ready
+    scene = bpy.context.scene
+    bpy.ops.object.mode_set(mode='EDIT')                # connect every bone that starts at its parent's tail
+    for eb in rig.data.edit_bones:
+        eb.use_connect = eb.parent is not None and (eb.head - eb.parent.tail).length < 1e-6
+    bpy.ops.object.mode_set(mode='OBJECT')
+    grow = bpy.data.objects.new("Grow", None)
+    scene.collection.objects.link(grow)
+    for obj in col.objects:
+        obj.parent = grow
+    grow.scale = (1.1, 1.1, 1.1)
+    bpy.context.view_layer.update()
+    span = pipeline.SceneRange(frame_start=scene.frame_start, frame_end=scene.frame_end)
+    plan = pipeline.compute_plan(scene, rig, col, span, SolveOptions(use_reference=False, stretch="exact"))
+    line = next(n for n in plan.report if n.startswith("connected bones cannot translate"))
+    shown, _, rest = line.split(": ", 1)[1].partition(" … ")
+    connected = sum(b.use_connect for b in rig.data.bones)
+    assert connected > 8 and shown.count(", ") == 7, line
+    assert rest.startswith("(+") and 8 + int(rest[2:-1]) <= connected, line
