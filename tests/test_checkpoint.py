@@ -257,6 +257,24 @@ def test_a_file_that_is_no_checkpoint_is_called_so(tmp_path, text):
         read_checkpoint(path)
 
 
+def test_a_zip_that_is_no_checkpoint_says_what_it_is(tmp_path):
+    """A NumPy .npz (a tracks file) given as a checkpoint is a zip archive, as torch.save's are: it was
+    handed to torch.load and the message ended in its internals ('[enforce fail at
+    inline_container.cc:180]'); it names the kind of file now."""
+    import zipfile
+
+    tracks = tmp_path / "walk.npz"
+    np.savez(tracks, positions=np.zeros((2, 3, 3)))
+    with pytest.raises(Pose2RotError, match="is a NumPy .npz archive .* not a PyTorch checkpoint") as raised:
+        read_checkpoint(tracks)
+    assert "enforce" not in str(raised.value)
+    other = tmp_path / "model.zip"
+    with zipfile.ZipFile(other, "w") as archive:
+        archive.writestr("notes.txt", "weights elsewhere")
+    with pytest.raises(Pose2RotError, match="'.*model.zip' is a zip archive and not a PyTorch checkpoint"):
+        read_checkpoint(other)
+
+
 @pytest.mark.parametrize("name", ["model.bin", "MODEL.SAFETENSORS"])
 def test_safetensors_under_another_suffix_are_read_as_such(tiny, tmp_path, name):
     """A .safetensors file renamed (.bin, upper case) is known by its header, not called 'not a

@@ -65,6 +65,13 @@ def test_solve_bvh_to_bvh(clip, tmp_path, capsys):
     np.testing.assert_allclose(solved.fk(), original.fk(), atol=1e-3)
 
 
+def test_one_frame_is_counted_as_one(clip, tmp_path, capsys):
+    """The summary said 'solved 1 frames' for a range of one frame."""
+    code, stdout, err = run(["solve", clip, "--frames", "4:5", "--out", tmp_path / "one.bvh"], capsys)
+    assert code == 0, err
+    assert "solved 1 frame x 7 joints" in stdout, stdout
+
+
 @pytest.mark.parametrize("factor, told", [("100", "--scale 1 "), ("0.5", "--scale 1 ")])
 def test_a_wrong_scale_is_solved_with_a_warning_that_names_the_right_one(clip, tmp_path, capsys, factor, told):
     """--scale by a factor that leaves the bones a constant factor off the skeleton's was solved

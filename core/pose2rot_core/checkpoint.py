@@ -62,9 +62,12 @@ def read_state(path: str | Path, map_location: str = "cpu") -> tuple[dict, dict[
         magic = f.read(9)
     if path.suffix.lower() == ".safetensors" or magic[8:9] == b"{":  # a header length, then its JSON
         return _read_safetensors(path, map_location)
-    if not magic.startswith((b"PK", b"\x80")):  # torch.save: a zip archive (a pickle before torch 1.6)
-        raise Pose2RotError(f"checkpoint '{path}' is not a PyTorch checkpoint (a file saved with torch.save, "
-                            "or .safetensors)")
+    other = None if magic.startswith(b"\x80") else "zip" if magic.startswith(b"PK") else ""
+    if other == "zip":  # torch.save: a zip archive holding a pickle (data.pkl) beside the tensors
+        other = _other_archive(path)
+    if other is not None:  # (a bare pickle before torch 1.6)
+        raise Pose2RotError(f"checkpoint '{path}' is {other or 'not'}{' and not' if other else ''} a PyTorch "
+                            "checkpoint (a file saved with torch.save, or .safetensors)")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch warns about pickle protocols before refusing
@@ -82,6 +85,24 @@ def read_state(path: str | Path, map_location: str = "cpu") -> tuple[dict, dict[
             f"checkpoint '{path}' cannot be read (truncated or corrupt file, or not a PyTorch checkpoint): "
             f"{type(e).__name__}: {first_sentence(msg)}") from None
     return _split_container(obj, path)
+
+
+def _other_archive(path: Path) -> str | None:
+    """What a zip archive at ``path`` is when it is not torch.save's (which holds a data.pkl):
+    'a NumPy .npz archive (arrays, such as tracks)', 'a zip archive'; None when it is torch's, or
+    cannot be listed (torch.load then says how it fails)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return None
+    if any(m.endswith("data.pkl") for m in members):
+        return None
+    if members and all(m.endswith(".npy") for m in members):
+        return "a NumPy .npz archive (arrays, such as tracks)"
+    return "a zip archive"
 
 
 def _read_safetensors(path: Path, map_location: str) -> tuple[dict, dict[str, Any]]:

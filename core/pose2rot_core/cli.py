@@ -23,7 +23,7 @@ from .errors import Pose2RotError
 from .export import DEFAULT_ORDER, write_solution
 from .options import AUTO_TWIST, PRECISIONS, SOLVERS, OptionError, SolveOptions, twist_choices
 from .tracks_csv import SUFFIXES as CSV_SUFFIXES
-from .wording import WARNING_PREFIX, cli_line, label, names, notes_for, tracks_were_smoothed
+from .wording import WARNING_PREFIX, cli_line, counted, label, names, notes_for, tracks_were_smoothed
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -318,8 +318,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
         print(cli_line(line), file=sys.stderr)
     against = ("the input tracks, which were smoothed before solving" if tracks_were_smoothed(sol.report)
                else "the tracks") + _samples_not_counted(sol, tracks)
-    print(f"solved {sol.num_frames} frames x {tracks.skeleton.num_joints} joints with the {sol.solver} solver "
-          f"in {seconds:.3f} s; max position error {error:.2g} % of height (against {against}) -> {out}")
+    print(f"solved {counted(sol.num_frames, 'frame')} x {counted(tracks.skeleton.num_joints, 'joint')} with the "
+          f"{sol.solver} solver in {seconds:.3f} s; max position error {error:.2g} % of height (against {against}) -> {out}")
     return 0
 
 

@@ -46,7 +46,7 @@ def cmd_solve_points(args: argparse.Namespace, options: SolveOptions, out: Path,
     from .cli import _parse_frames, _progress_bar, furthest_from_track, step_shown
     from .export import write_solution
     from .pointsets import check_points, load_points
-    from .wording import cli_line, notes_for
+    from .wording import cli_line, counted, notes_for
 
     options = options.for_points()
     _check_point_arguments(args)
@@ -76,8 +76,8 @@ def cmd_solve_points(args: argparse.Namespace, options: SolveOptions, out: Path,
     for line in lines:
         print(cli_line(line), file=sys.stderr)
     warned = any(line.startswith(WARNING_PREFIX) for line in lines)
-    print(f"solved {sol.num_frames} frames x {tracks.skeleton.num_joints} joints in {seconds:.3f} s; "
-          f"{_on_points(err, where, bool(args.map) and options.stretch != 'exact', warned)} -> {out}")
+    print(f"solved {counted(sol.num_frames, 'frame')} x {counted(tracks.skeleton.num_joints, 'joint')} "
+          f"in {seconds:.3f} s; {_on_points(err, where, bool(args.map) and options.stretch != 'exact', warned)} -> {out}")
     return 0
 
 

@@ -53,6 +53,11 @@ _KEYWORD = re.compile(r"\b(" + "|".join(OPTION_NAMES) + r")\s*=?\s*(['\"])([\w.]
 _SMOOTHED = re.compile(r"^smoothed \d+ of \d+ tracks")
 
 
+def counted(n: int, noun: str) -> str:
+    """``n`` and ``noun``, plural (an 's') unless there is one: '1 frame', '2 frames'."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def neutral(option: str) -> str:
     """``option`` in neutral words (what a message of no particular interface calls it)."""
     return OPTION_NAMES[option][2]
