@@ -328,10 +328,11 @@ def solve_mapped(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
     rig, objects = read_inputs(obj, collection, span)
     by_name = {o.name: o for o in objects}
     ends = rig.end_sites()                             # the map may drive a leaf bone's tail: '<bone>_end'
-    check_map(bone_map, list(rig.bone_names) + list(ends.names), list(by_name), rig=f"armature '{obj.name}'",
-              tracks=f"collection '{collection.name}'")
-    used = sorted({n for src in list(bone_map.bones.values()) + list(bone_map.points.values())
-                   for n in source_names(src) if n in by_name})
+    absent = _points_without_data(collection, by_name)
+    check_map(bone_map, list(rig.bone_names) + list(ends.names), list(by_name) + absent,
+              rig=f"armature '{obj.name}'", tracks=f"collection '{collection.name}'")
+    named = {n for src in list(bone_map.bones.values()) + list(bone_map.points.values()) for n in source_names(src)}
+    used, blank = sorted(named.intersection(by_name)), sorted(named.intersection(absent))
     reference = reference_pose(obj, rig, span, options.use_reference)
     wanted = [by_name[n] for n in used]
     found = empties.vetted_curves(wanted)
@@ -339,7 +340,9 @@ def solve_mapped(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
     read = _around_keys(span, curve_keys.range(), frame_rate(scene))
     positions, keyed, _ = armature_points(scene, obj, rig, wanted, read.frames, part_of(progress, 0.0, READ_SHARE),
                                           found, curve_keys)
-    points = PointSet(tuple(used), positions, frame_rate(scene), "z", source=f"collection '{collection.name}'",
+    if blank:                                          # no data in any frame: the core counts their bones unmapped
+        positions = np.concatenate([positions, np.full((len(positions), len(blank), 3), np.nan)], axis=1)
+    points = PointSet(tuple(used + blank), positions, frame_rate(scene), "z", source=f"collection '{collection.name}'",
                       first_frame=read.frame_start, keyed=keyed.all(axis=1))
     report: list[str] = []
     result = retarget_tracks(points, rig.skeleton, bone_map, "z", reference_rotations=reference,
@@ -354,6 +357,15 @@ def solve_mapped(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
     match = NameMatch(bone_to_track=direct, unmatched_bones=[], unmatched_tracks=[n for n in by_name if n not in used])
     scaled = "" if abs(result.scale - 1.0) <= 1e-3 else f", scaled ×{result.scale:.4g} to the rig"
     return rig, result.tracks.frames(*solved), match, sol, f"the points the map places (from their empties{scaled})"
+
+
+def _points_without_data(collection: bpy.types.Collection | None, present) -> list[str]:
+    """The points Import Tracks read with no data in any frame (importing.NO_DATA_KEY: it made no empty
+    for them) that are not among the ``present`` empties' names."""
+    from .importing import NO_DATA_KEY
+
+    kept = collection.get(NO_DATA_KEY) if collection is not None else None
+    return [str(n) for n in (kept or []) if str(n) not in present]
 
 
 def armature_points(scene: bpy.types.Scene, obj: bpy.types.Object, rig: rig_io.Rig, objects: list,

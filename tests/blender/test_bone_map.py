@@ -136,6 +136,34 @@ def test_a_map_naming_a_missing_empty_fails_cleanly(tmp_path):
     scene.pose2rot.armature.pose2rot_map_extra = ""
 
 
+def test_a_mapped_point_without_data_in_any_frame_is_solved_as_unmapped(tmp_path):
+    """A landmark the file has no data for in any frame (a hand the tracker never saw) gets no empty
+    on import; a map that names it solved through it as the command line does: its bone counts as
+    unmapped and the others follow their empties. It failed: 'uses point 'left_wrist', which is not
+    among the points of collection', a point the imported file does have."""
+    src, target, col, landmark = _mixamo_scene(tmp_path, frames=20)
+    assert bpy.ops.pose2rot.map_auto() == {'FINISHED'}
+    assert {e.bone: e.source for e in _rows()}["mixamorig:LeftHand"] == "left_wrist"
+    layout = get_layout("mediapipe33")
+    X = np.zeros((20, 33, 3))                                         # Z up in Blender -> Y up in the file
+    for p, track in landmark.items():
+        X[:, layout.points.index(p)] = track @ np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
+    X[:, layout.points.index("left_wrist")] = np.nan
+    np.save(tmp_path / "lost_hand.npy", X)
+    for obj in list(col.objects):                                     # the imported empties take their names
+        bpy.data.objects.remove(obj)
+    assert bpy.ops.pose2rot.import_tracks(filepath=str(tmp_path / "lost_hand.npy"), layout="mediapipe33",
+                                          collection_name="lost", set_scene=False) == {'FINISHED'}
+    assert "left_wrist" not in bpy.data.collections["lost"].objects
+    assert bpy.ops.pose2rot.solve_rotations(armature="Rig", tracks_collection="lost") == {'FINISHED'}
+    heads = pose_points(target, scene_frames())
+    names = [pb.name for pb in target.pose.bones]
+    height = np.ptp(heads.reshape(-1, 3), axis=0).max()
+    for bone, point in (("mixamorig:LeftForeArm", "left_elbow"), ("mixamorig:RightHand", "right_wrist")):
+        err = np.linalg.norm(heads[:, names.index(bone)] - landmark[point], axis=-1).max()
+        assert err < 0.01 * height, (bone, err / height)
+
+
 def test_automatic_map_needs_an_armature_and_a_collection_of_empties(tmp_path):
     _mixamo_scene(tmp_path, frames=5)
     scene = bpy.context.scene
