@@ -63,7 +63,7 @@ def test_map_name_errors():
     joints, points = ["Hips", "Spine", "LeftArm"], ["left_hip", "right_hip", "a", "b"]
     with pytest.raises(Pose2RotError, match="bone 'LeftAmr' is not a joint of the rig \\(close: LeftArm\\)"):
         check_map(BoneMap({"LeftAmr": "a"}), joints, points)
-    with pytest.raises(Pose2RotError, match="bone 'LEFTARM' is not a joint of the rig \\(close: LeftArm\\)"):
+    with pytest.raises(Pose2RotError, match="bone 'LEFTARM' is not a joint of the rig, which has 'LeftArm'"):
         check_map(BoneMap({"LEFTARM": "a"}), joints, points)  # case aside (it offered none)
     with pytest.raises(Pose2RotError, match="'Hips' uses point 'left_hp', which is not among the points of the tracks"):
         check_map(BoneMap({"Hips": {"mean": ["left_hp", "right_hip"]}}), joints, points)
@@ -75,6 +75,23 @@ def test_map_name_errors():
         check_map(cyc, joints, points)
     with pytest.raises(Pose2RotError, match="has the name of a point"):
         check_map(BoneMap({"Hips": "a"}, points={"a": "b"}), joints, points)
+
+
+def test_map_bones_named_under_another_prefix_name_the_rig_s_own():
+    """A map written for the rig under another prefix (Mixamo's 'mixamorig:' dropped, a 'CC_Base_'
+    export) named a bone the rig has as 'not a joint' with no hint (difflib finds 'Hips' nowhere
+    near 'mixamorig:Hips'); the error names the rig's joint and how many of the map's bones are so."""
+    joints = ["mixamorig:Hips", "mixamorig:Spine", "mixamorig:LeftArm", "mixamorig:LeftForeArm"]
+    bones = {"Hips": "a", "LeftArm": "b", "LeftForeArm": "c"}
+    with pytest.raises(Pose2RotError, match="bone 'Hips' is not a joint of the rig, which has 'mixamorig:Hips' "
+                                            "\\(3 of the map's 3 bones name its joints under another prefix or "
+                                            "case\\): rename them in the map as the rig names them"):
+        check_map(BoneMap(bones), joints, ["a", "b", "c"])
+    with pytest.raises(Pose2RotError, match="bone 'CC_Base_LeftArm' is not a joint of the rig, which has "
+                                            "'mixamorig:LeftArm': rename"):
+        check_map(BoneMap({"mixamorig:Hips": "a", "CC_Base_LeftArm": "b"}), joints, ["a", "b"])
+    with pytest.raises(Pose2RotError, match="bone 'LeftLeg' is not a joint of the rig$"):   # no such joint: no hint
+        check_map(BoneMap({"LeftLeg": "a"}), joints, ["a"])
 
 
 def test_virtual_points_are_means_and_blends():

@@ -23,6 +23,7 @@ import numpy as np
 
 from .errors import Pose2RotError, unicode_text, write_whole
 from .layouts import Source
+from .names import numbered_key
 
 #: how far a "lerp" may reach past its two points (t = 0 at a, 1 at b): once their distance either way
 LERP_REACH = (-1.0, 2.0)
@@ -155,7 +156,14 @@ def check_map(bone_map: BoneMap, joints: Sequence[str], point_names: Sequence[st
     """Raise (one line) for a bone the rig lacks, a point the tracks lack, or a virtual point built on
     itself. ``joints``: rig joint and End Site names; ``point_names``: the tracks' points."""
     joint_set, point_set = set(joints), set(point_names)
+    renamed = _renamed_bones([b for b in bone_map.bones if b not in joint_set], joints)
     for bone in bone_map.bones:
+        if bone in renamed:
+            many = (f" ({len(renamed)} of the map's {len(bone_map.bones)} bones name its joints under another "
+                    "prefix or case)" if len(renamed) > 1 else "")
+            raise Pose2RotError(f"map: bone '{bone}' is not a joint of {rig}, which has '{renamed[bone]}'{many}: "
+                                "rename them in the map as the rig names them, or propose a map for this rig "
+                                "(pose2rot map --skeleton, or Automatic Map in Blender)")
         if bone not in joint_set:
             raise Pose2RotError(f"map: bone '{bone}' is not a joint of {rig}" + _close(bone, joints))
     for name in bone_map.points:
@@ -183,6 +191,17 @@ def unplaced_root(names: Sequence[str], children: Sequence[int], bone_map: BoneM
     return (f"the map gives the rig's root '{root}' no point and none of its children one, so a solve with it "
             f"stops: map the root (e.g. \"{root}\": {{\"mean\": [\"left_hip\", \"right_hip\"]}}) or one of its "
             "children by hand")
+
+
+def _renamed_bones(bones: Sequence[str], joints: Sequence[str]) -> dict[str, str]:
+    """{bone: the one rig joint of ``joints`` it names under another prefix, namespace or case} for
+    those of ``bones`` that have exactly one (names.numbered_key: ``Hips`` and ``CC_Base_Hips`` for
+    ``mixamorig:Hips``)."""
+    by_key: dict[str, list[str]] = {}
+    for joint in joints:
+        by_key.setdefault(numbered_key(joint), []).append(joint)
+    found = {bone: by_key.get(numbered_key(bone), []) for bone in bones}
+    return {bone: same[0] for bone, same in found.items() if len(same) == 1}
 
 
 def _check_cycle(points: Mapping[str, Source], name: str, path: list[str]) -> None:
