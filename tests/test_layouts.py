@@ -108,6 +108,33 @@ def test_a_point_held_on_its_parent_s_point_is_named():
     assert not any("no length" in line for line in clean)
 
 
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "retarget"
+
+
+@pytest.mark.parametrize("layout, clip", [("humanml3d22", "humanml3d_walk.npy"),
+                                          ("mediapipe33", "freemocap_walk/output_data/mediapipe_body_3d_xyz.npy")])
+def test_a_mirrored_capture_solved_on_its_layout_is_warned_of(tmp_path, capsys, layout, clip):
+    """Points of a mirrored video (a selfie camera: one horizontal axis negated) or with left and
+    right swapped solve on the layout's own skeleton only turned round (its pelvis faces away from
+    where it walks, 172-180 degrees from the clip's), with no word where a rig through a map warns;
+    the solve now warns the same way, and the clip as recorded gets no such warning."""
+    X = np.load(EXAMPLES / clip)
+    names = get_layout(layout).points
+    swapped = [names.index(n.replace("left", "@").replace("right", "left").replace("@", "right")) for n in names]
+    mirrored = X * np.array([-1.0, 1.0, 1.0])
+    for name, data in (("mirrored", mirrored), ("swapped", X[:, swapped]), ("as_recorded", X)):
+        np.save(tmp_path / f"{name}.npy", data)
+        code, _, err = _run(["solve", tmp_path / f"{name}.npy", "--layout", layout, "--out", tmp_path / "o.bvh"],
+                            capsys)
+        assert code == 0, err
+        warned = [line for line in err.splitlines() if "mirror image" in line]
+        if name == "as_recorded":
+            assert not warned, err
+        else:
+            assert len(warned) == 1 and warned[0].startswith("warning: the points are the mirror image of a body "
+                                                             "in 100 % of the frames"), err
+
+
 def test_mediapipe_landmarks_solve_with_a_trunk_that_bends(tmp_path, capsys):
     rng = np.random.default_rng(3)
     layout = get_layout("mediapipe33")

@@ -12,6 +12,7 @@ import numpy as np
 
 from .bonemap import evaluate_sources, source_names
 from .errors import Pose2RotError
+from .map_checks import report_layout_mirrored
 from .pointsets import PointSet
 from .rotations import best_fit_rotation, normalize
 from .skeleton import Skeleton
@@ -45,6 +46,8 @@ def layout_tracks(points: PointSet, report: list[str] | None = None) -> Tracks:
         report.append(f"skeleton from layout {layout.name}: {len(names)} joints, bone lengths from the clip, "
                       "T-pose rest")
         report.extend(_points_on_their_parent(names, parents, lengths))
+        where = {layout.canonical.get(n, n): j for j, n in enumerate(names)}
+        report_layout_mirrored(rest, positions, where, report)
     return Tracks(skeleton=skeleton, positions=positions, fps=points.fps, up_axis="y",
                   confidence=_joint_confidence(points, sources), first_frame=points.first_frame)
 

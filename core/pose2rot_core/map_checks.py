@@ -1,6 +1,7 @@
 """Checks of a bone map against the points it places (warnings, not errors): a body seen as the
 mirror image of the rig's, and legs whose points run against the rig's reference pose along the
-body (a map's rows swapped, or a reference pose that does not stand).
+body (a map's rows swapped, or a reference pose that does not stand); and a layout's points seen
+as the mirror image of its own skeleton.
 
 Both read the body's own up (from the middle of its hips to the middle of its shoulders) where the
 map places hips and shoulders, else the up axis the points were given: a capture given the wrong up
@@ -79,20 +80,44 @@ def _report_mirrored(targets: RigTargets, where: dict[str, int], ups: tuple[np.n
     (its pelvis half a turn, its feet twisted back to the front). Needs a mapped left-right pair and
     a mapped foot (ankle and toe); says nothing otherwise. ``ups``: the body's up in the reference pose
     [3] and in the points [T,3] (see _body_up)."""
-    sides, feet = sided_pairs(where, ("hip", "shoulder", "knee", "elbow")), foot_pairs(where)
-    if not sides or not feet:
-        return
-    own = _handedness(targets.reference, sides, feet, ups[0])
-    seen = _handedness(targets.positions, sides, feet, ups[1])
-    clear = np.abs(np.nan_to_num(seen)) >= CLEAR_HANDEDNESS
-    if not abs(own) >= CLEAR_HANDEDNESS or not clear.any():
-        return
-    against = float(np.mean(np.sign(seen[clear]) != np.sign(own)))
-    if against >= MIRRORED_SHARE:
+    against = mirrored_share(targets.reference, targets.positions, where, ups)
+    if against is not None and against >= MIRRORED_SHARE:
         report.append(f"{WARNING_PREFIX}the points are the mirror image of the rig's body in {100 * against:.0f} % of "
                       f"the frames that show it (their left on the rig's right): a mirrored video, or left and right "
                       "swapped in the map; the rig turns round to fit them (its pelvis half a turn, its feet twisted "
                       "back): mirror the capture or swap the map's left and right points")
+
+
+def mirrored_share(reference: np.ndarray, positions: np.ndarray, where: dict[str, int],
+                   ups: tuple[np.ndarray, np.ndarray]) -> float | None:
+    """The share of the frames of ``positions`` [T,N,3] that show a body clearly (see _handedness) in
+    which it is the mirror image of the body in ``reference`` [N,3]; joints by canonical name ``where``,
+    ``ups`` the body's up in each (see _body_up). None where that cannot be told: no left-right pair
+    or no foot (ankle and toe), a reference whose sides are not clear, no clear frame."""
+    sides, feet = sided_pairs(where, ("hip", "shoulder", "knee", "elbow")), foot_pairs(where)
+    if not sides or not feet:
+        return None
+    own = _handedness(reference, sides, feet, ups[0])
+    seen = _handedness(positions, sides, feet, ups[1])
+    clear = np.abs(np.nan_to_num(seen)) >= CLEAR_HANDEDNESS
+    if not abs(own) >= CLEAR_HANDEDNESS or not clear.any():
+        return None
+    return float(np.mean(np.sign(seen[clear]) != np.sign(own)))
+
+
+def report_layout_mirrored(rest: np.ndarray, positions: np.ndarray, where: dict[str, int], report: list[str]) -> None:
+    """A warning (into ``report``) where the joints of a layout's own skeleton, ``positions`` [T,N,3]
+    (Y up), are the mirror image of its T-pose ``rest`` [N,3] (left at +X, facing +Z) in nearly every
+    frame that shows it: a mirrored video or left and right swapped in the file, which its skeleton
+    fits only turned round; ``where``: joints by canonical name."""
+    up = np.array([0.0, 1.0, 0.0])
+    against = mirrored_share(rest, positions, where, (_body_up(rest, where, up), _body_up(positions, where, up)))
+    if against is not None and against >= MIRRORED_SHARE:
+        report.append(f"{WARNING_PREFIX}the points are the mirror image of a body in {100 * against:.0f} % of the "
+                      "frames that show it (their left where a body's right is): a mirrored video (a selfie camera) "
+                      "or left and right swapped in the file; the skeleton turns round to fit them (its pelvis half "
+                      "a turn, facing away from where it moves): mirror the capture (negate one horizontal axis) or "
+                      "swap its left and right points")
 
 
 def _report_reversed(targets: RigTargets, where: dict[str, int], ups: tuple[np.ndarray, np.ndarray],
