@@ -135,6 +135,22 @@ def test_a_mirrored_capture_solved_on_its_layout_is_warned_of(tmp_path, capsys, 
                                                              "in 100 % of the frames"), err
 
 
+def test_a_layout_whose_root_points_have_no_data_names_them(tmp_path, capsys):
+    """An upper-body capture (MediaPipe landmarks with the hips and legs NaN throughout) solved on
+    the layout was refused with \"add a track for 'pelvis' or use a rig whose root is tracked\": the
+    layout has no pelvis point to add, and no rig is given; the error names the points that place
+    the root and what to do."""
+    X = np.load(EXAMPLES / "freemocap_walk/output_data/mediapipe_body_3d_xyz.npy")
+    X[:, 23:] = np.nan
+    np.save(tmp_path / "upper.npy", X)
+    code, _, err = _run(["solve", tmp_path / "upper.npy", "--layout", "mediapipe33", "--out", tmp_path / "o.bvh"],
+                        capsys)
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert err.startswith("pose2rot: error: upper.npy: layout mediapipe33 places its root 'pelvis' at the mean of "
+                          "left_hip and right_hip, which have no data in any frame"), err
+    assert "--skeleton RIG.bvh --map MAP.json" in err and not (tmp_path / "o.bvh").exists()
+
+
 def test_mediapipe_landmarks_solve_with_a_trunk_that_bends(tmp_path, capsys):
     rng = np.random.default_rng(3)
     layout = get_layout("mediapipe33")

@@ -12,6 +12,7 @@ import numpy as np
 
 from .bonemap import evaluate_sources, source_names
 from .errors import Pose2RotError
+from .layouts import LayoutJoint
 from .map_checks import report_layout_mirrored
 from .pointsets import PointSet
 from .rotations import best_fit_rotation, normalize
@@ -36,6 +37,7 @@ def layout_tracks(points: PointSet, report: list[str] | None = None) -> Tracks:
     parents = [-1 if j.parent is None else names.index(j.parent) for j in joints]
     sources = {j.name: j.source for j in joints}
     positions = _joint_positions(points, sources)
+    _check_root(points, joints[0], positions[:, 0])
     lengths, guessed = _bone_lengths(positions, parents)
     if guessed and report is not None:
         report.append(f"no data for {', '.join(names[j] for j in guessed[:8])}"
@@ -61,6 +63,20 @@ def _joint_positions(points: PointSet, sources: dict) -> np.ndarray:
         return np.take(X, [index[src] for src in sources.values()], axis=1)
     values = evaluate_sources(sources, X, points.names)
     return np.stack(list(values.values()), axis=1)
+
+
+def _check_root(points: PointSet, root: LayoutJoint, track: np.ndarray) -> None:
+    """Refuse points whose layout root ``root`` has no position in any frame of its ``track`` [T,3],
+    naming the points it comes from (an upper-body capture: no hips, so no pelvis)."""
+    if np.isfinite(track).all(axis=-1).any():
+        return
+    used = source_names(root.source)
+    where = (f"at point '{used[0]}', which has" if isinstance(root.source, str)
+             else f"at the {next(iter(root.source))} of {' and '.join(used)}, which have")
+    raise Pose2RotError(f"{points.source or 'the points'}: layout {points.layout.name} places its root '{root.name}' "
+                        f"{where} no data in any frame (missing or NaN), and the root places the whole clip: give "
+                        f"{'it' if len(used) == 1 else 'them'} data, or map the points onto a rig whose root a map "
+                        "places from points that have some (--skeleton RIG.bvh --map MAP.json)")
 
 
 def leaf_tips(skeleton: Skeleton) -> tuple[np.ndarray, np.ndarray]:
