@@ -535,3 +535,16 @@ def test_an_elbow_never_tracked_under_a_straight_reference_is_named_as_the_cause
         sol = solve(_without(tracks_from_bvh(clip, reference_frame=reference), ["elbow"]))
         cause = [line for line in sol.report if "'elbow', which had no data in any frame" in line]
         assert bool(cause) == named and sol.check.far.any() == named, sol.report
+
+
+def test_one_joint_with_no_data_below_it_is_told_in_the_singular():
+    """A finger tip's track lost for a while leaves one joint with no data below it: the note read
+    '1 joint has no data below them ... their rotation turns smoothly'."""
+    clip = read_bvh(EXAMPLE)
+    tracks = tracks_from_bvh(clip, reference_frame=0)
+    tip = list(tracks.end_names).index("rIndex2_end")
+    E = tracks.end_positions.copy()
+    E[100:130, tip] = np.nan
+    note = next(line for line in solve(replace(tracks, end_positions=E)).report if "no data below" in line)
+    assert note.startswith("1 joint has no data below it in some frames (gaps; 'rIndex2', frames 100-129): its "
+                           "rotation turns smoothly"), note

@@ -451,6 +451,14 @@ def test_point_set_npz_and_csv(tmp_path):
     assert np.isnan(c.positions[1, 1]).all() and c.confidence[0].tolist() == [1.0, 0.5]
 
 
+def test_a_point_set_npz_whose_confidence_has_another_shape_says_which(tmp_path):
+    """The refusal of a confidence array of the wrong shape gave the shape wanted, not the one given."""
+    X = np.zeros((4, 3, 3))
+    np.savez(tmp_path / "p.npz", positions=X, point_names=np.array(["a", "b", "c"]), confidence=np.ones((4, 2)))
+    with pytest.raises(Pose2RotError, match=r"confidence must be numbers \[4,3\] \(frames, points\), got \[4, 2\]"):
+        load_points(tmp_path / "p.npz", check=False)
+
+
 @pytest.mark.parametrize("key", ["framerate", "frame_rate", "mocap_framerate", "mocap_frame_rate"])
 def test_a_point_set_npz_gives_its_frame_rate_under_the_common_keys(tmp_path, key):
     """A point set .npz whose frame rate is under another key than fps (framerate=60; AMASS's
@@ -630,3 +638,15 @@ def test_solving_a_layout_draws_the_solve_s_progress(tmp_path, capsys, monkeypat
     code, _, err = _run(["solve", tmp_path / "m.npy", "--layout", "humanml3d22", "--out", tmp_path / "o.bvh"], capsys)
     assert code == 0, err
     assert seen and max(seen) > 0.5, seen
+
+
+def test_a_layout_point_without_data_names_its_one_bone_in_the_singular():
+    """One point without data read 'no data for head: their bones get a stand-in length'."""
+    from dataclasses import replace
+
+    points = load_points(EXAMPLES / "humanml3d_walk.npy", get_layout("humanml3d22"), check=False)
+    positions = points.positions.copy()
+    positions[:, points.names.index("head")] = np.nan
+    report: list[str] = []
+    layout_tracks(replace(points, positions=positions), report)
+    assert "no data for head: its bone gets a stand-in length" in report, report

@@ -289,6 +289,9 @@ def test_csv_errors(tmp_path, test_data_dir):
     _write_csv(tmp_path / "c.csv", ["Hips.x", "Hips.y"], [["1", "2"]])
     with pytest.raises(Pose2RotError, match="joint 'Hips' has no column Hips.z"):
         load_tracks(tmp_path / "c.csv", skeleton_bvh=rig)
+    _write_csv(tmp_path / "flat.csv", ["Hips.x", "Hips.y", "LeftHand.x", "LeftHand.y"], [["1", "2", "3", "4"]])
+    with pytest.raises(Pose2RotError, match="none has .z: these are 2-D image coordinates, and pose2rot needs 3-D"):
+        load_tracks(tmp_path / "flat.csv", skeleton_bvh=rig)  # said 'joint 'Hips' has no column Hips.z'
     _write_csv(tmp_path / "d.csv", ["Hips.x", "Hips.y", "Hips.z"], [["1", "2", "3"], ["1", "two", "3"]])
     with pytest.raises(Pose2RotError, match="line 3: column 'Hips.y' holds 'two', which is not a number"):
         load_tracks(tmp_path / "d.csv", skeleton_bvh=rig)

@@ -41,7 +41,8 @@ def layout_tracks(points: PointSet, report: list[str] | None = None) -> Tracks:
     lengths, guessed = _bone_lengths(positions, parents)
     if guessed and report is not None:
         report.append(f"no data for {', '.join(names[j] for j in guessed[:8])}"
-                      f"{' ...' if len(guessed) > 8 else ''}: their bones get a stand-in length")
+                      f"{' ...' if len(guessed) > 8 else ''}: "
+                      f"{'its bone gets' if len(guessed) == 1 else 'their bones get'} a stand-in length")
     rest = _t_pose(joints, parents, lengths, positions)
     skeleton = Skeleton(tuple(names), np.asarray(parents), rest)
     if report is not None:

@@ -328,7 +328,8 @@ def _npz_confidence(data: dict, shape: tuple[int, int], name: str) -> np.ndarray
         return None
     conf = data["confidence"]
     if conf.dtype.kind not in "fiu" or conf.shape != shape:
-        raise Pose2RotError(f"{name}: confidence must be numbers [{shape[0]},{shape[1]}] (frames, points)")
+        got = f"{conf.dtype} {list(conf.shape)}" if conf.dtype.kind not in "fiu" else str(list(conf.shape))
+        raise Pose2RotError(f"{name}: confidence must be numbers [{shape[0]},{shape[1]}] (frames, points), got {got}")
     return conf.astype(np.float64)  # outside 0..1: refused by PointSet
 
 

@@ -363,6 +363,10 @@ def _columns(header: list[str], skip: int, name: str) -> dict[str, dict[str, int
         comps[kind] = c
     if not columns:
         raise Pose2RotError(f"{name}: no '<joint>.x', '<joint>.y', '<joint>.z' columns in the CSV header")
+    if len(columns) > 1 and all("z" not in comps and {"x", "y"} <= set(comps) for comps in columns.values()):
+        raise Pose2RotError(f"{name}: every point has .x and .y columns and none has .z: these are 2-D image "
+                            "coordinates, and pose2rot needs 3-D positions (lift them to 3-D first, e.g. with a "
+                            "3-D pose estimator, or give the tracker's 3-D output)")
     for base, comps in columns.items():
         absent = [a for a in "xyz" if a not in comps]
         if absent:

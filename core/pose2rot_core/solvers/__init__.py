@@ -383,9 +383,10 @@ def _through_gaps(tracks: Tracks, sol: Solution, cleaning: Cleaning) -> Solution
     joints = int(turned.sum())
     names = describe_names([f"'{tracks.skeleton.names[j]}'" for j in np.flatnonzero(turned)], noun="joint")
     where = describe_spans(frame_spans(free[:, turned].any(axis=1)), first_frame=tracks.first_frame)
-    sol.report.append(f"{joints} {'joint has' if joints == 1 else 'joints have'} no data below them in some frames "
-                      f"(gaps; {names}, {where}): their rotation turns smoothly from the frame before to the frame "
-                      "after")
+    one = joints == 1
+    sol.report.append(f"{joints} {'joint has' if one else 'joints have'} no data below {'it' if one else 'them'} in some "
+                      f"frames (gaps; {names}, {where}): {'its' if one else 'their'} rotation turns smoothly from the "
+                      "frame before to the frame after")
     return sol
 
 
