@@ -285,3 +285,52 @@ def test_the_report_of_weights_that_lost_their_embedder_names_their_file(checkpo
     sol = solve(load_tracks(ARM), SolveOptions(solver="learned", checkpoint=str(bare), device="cpu"))
     line = next(line for line in sol.report if "assumed:" in line)
     assert f"'pose2rot model convert {bare} --out NEW.safetensors --embedder hash'" in line, line
+
+
+@pytest.mark.parametrize("spelling", ["hash", "HASH", " Hash-Ngram-V1 "])
+def test_an_embedder_spelled_as_the_command_line_spells_it_solves(checkpoint, tmp_path, capsys, spelling):
+    """A checkpoint or config naming its embedder 'hash' (as --embedder and the docs spell it) loaded,
+    then every solve failed: 'trained with the 'hash' joint-name embedder but the inputs were embedded
+    with 'hash-ngram-v1'; use --embedder hash', a flag solve does not have. The name is now read as the
+    embedder it names, wherever it is written."""
+    import torch
+
+    from pose2rot_core.checkpoint import load_model
+
+    model = load_model(checkpoint)[0]
+    stored = tmp_path / "stored.pt"
+    torch.save({"model_state": model.state_dict(), "config": {"params": model.params, "embedder": spelling}}, stored)
+    bare = tmp_path / "bare.pt"
+    torch.save(model.state_dict(), bare)
+    config = tmp_path / "config.yaml"
+    params = ", ".join(f"{k}: {v}" for k, v in (("q_dim", 16), ("num_heads", 2), ("rest_layers", 1), ("pose_layers", 1),
+                                                  ("memory_layers", 1), ("decoder_layers", 1),
+                                                  ("decoder_use_cross_layers", 0)))
+    config.write_text(f"model:\n  params: {{{params}}}\nembedder: '{spelling}'\n")
+    arm = ["solve", str(ARM), "--solver", "learned", "--out", str(tmp_path / "arm.bvh")]
+    assert main(arm + ["--checkpoint", str(stored)]) == 0, capsys.readouterr().err
+    assert main(arm + ["--checkpoint", str(bare), "--config", str(config)]) == 0, capsys.readouterr().err
+    assert main(arm + ["--checkpoint", str(stored), "--config", str(config)]) == 0, capsys.readouterr().err
+
+
+def test_an_embedder_no_one_knows_is_refused_where_it_is_written(checkpoint, tmp_path, capsys):
+    """A config naming the embedder 'foo' passed 'model info' and 'model convert', which wrote it into
+    the .safetensors; only a solve refused it, without naming the file. Now each command refuses it,
+    naming the config and the embedders there are, and convert writes nothing."""
+    import torch
+
+    from pose2rot_core.checkpoint import load_model
+
+    bare = tmp_path / "bare.pt"
+    torch.save(load_model(checkpoint)[0].state_dict(), bare)
+    config = tmp_path / "config.yaml"
+    config.write_text("model:\n  params: {q_dim: 16, num_heads: 2, rest_layers: 1, pose_layers: 1, memory_layers: 1, "
+                      "decoder_layers: 1, decoder_use_cross_layers: 0}\nembedder: foo\n")
+    out = tmp_path / "foo.safetensors"
+    for command in (["model", "info", str(bare)], ["model", "convert", str(bare), "--out", str(out)],
+                    ["solve", str(ARM), "--solver", "learned", "--out", str(tmp_path / "a.bvh"), "--checkpoint", str(bare)]):
+        assert main(command + ["--config", str(config)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1, err
+        assert f"config '{config}' names the joint-name embedder 'foo'" in err and "'t5' or 'hash'" in err, err
+    assert not out.exists() and not (tmp_path / "a.bvh").exists()

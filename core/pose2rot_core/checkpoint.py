@@ -240,10 +240,11 @@ def read_checkpoint(path: str | Path, config: str | Path | Mapping | None = None
     """Read weights and decide the configuration (YAML/mapping > stored config > inferred)."""
     state, info = read_state(path, map_location)
     stored = info.get("config") or {}
-    embedder = stored.get("embedder")
+    embedder = _embedder_named(stored.get("embedder"), f"the config stored in '{path}'")
     if config is not None:
         params, given = (dict(config), None) if isinstance(config, Mapping) else _yaml_model(config)
-        if given is not None and embedder is not None and given != str(embedder):
+        given = _embedder_named(given, f"config '{config}'")
+        if given is not None and embedder is not None and given != embedder:
             raise Pose2RotError(f"config '{config}' names the joint-name embedder '{given}' but '{path}' was trained "
                                 f"with '{embedder}': give the config of the run that made these weights")
         embedder = embedder if embedder is not None else given
@@ -261,6 +262,20 @@ def read_checkpoint(path: str | Path, config: str | Path | Mapping | None = None
         source = "inferred from weights"
     return CheckpointContents(state, params, str(embedder or "t5"), info.get("epoch"), source, str(path),
                               info.get("extra", {}), embedder is not None)
+
+
+def _embedder_named(name: Any, where: str) -> str | None:
+    """The embedder id ("t5"/"hash-ngram-v1") that ``name`` (as ``where`` writes it: "hash", "T5", ...)
+    names; None for None. Refused, naming ``where``, when it names none."""
+    from .embeddings import embedder_family
+
+    if name is None:
+        return None
+    try:
+        return embedder_family(str(name))
+    except Pose2RotError:
+        raise Pose2RotError(f"{where} names the joint-name embedder '{name}', which pose2rot does not have: "
+                            "write 't5' or 'hash'") from None
 
 
 def build_model(contents: CheckpointContents, device: str = "cpu"):
