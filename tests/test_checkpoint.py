@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,6 +21,7 @@ from pose2rot_core.model import Pose2RotMemoryRestModel, batch_to_torch  # noqa:
 
 TINY = dict(q_dim=16, num_heads=2, joint_embed_dim=12, rest_layers=1, pose_layers=2, memory_layers=1,
             decoder_layers=2, decoder_use_cross_layers=0, temporal_window=3)
+ARM = Path(__file__).resolve().parents[1] / "examples" / "arm.bvh"
 YAML = """\
 runtime: {{seed: 1}}
 model:
@@ -329,3 +331,21 @@ def test_a_checkpoint_missing_a_tensor_is_called_damaged_not_foreign(tiny, tmp_p
     torch.save({"model_state": few, "config": {"params": TINY, "embedder": "t5"}}, tmp_path / "few.pt")
     with pytest.raises(Pose2RotError, match="do not look like a pose2rot model"):
         load_model(tmp_path / "few.pt")
+
+
+def test_a_checkpoint_given_as_the_config_is_named_not_an_internal_error(tiny, tmp_path, capsys):
+    """The checkpoint given to --config as well as (or instead of) --checkpoint, or any other binary file,
+    ended as 'internal error: UnicodeDecodeError: 'utf-8' codec can't decode byte 0x80' (exit 1) in solve,
+    model info and train. It is now one line naming the file as no YAML text, exit 2."""
+    from pose2rot_core.cli import main
+
+    ckpt = save_checkpoint(tmp_path / "tiny.pt", tiny, epoch=1)
+    arm = str(ARM)
+    for command in (["model", "info", str(ckpt)],
+                    ["solve", arm, "--solver", "learned", "--checkpoint", str(ckpt), "--out", str(tmp_path / "a.bvh")],
+                    ["train", arm, "--out", str(tmp_path / "run"), "--steps", "1"]):
+        assert main(command + ["--config", str(ckpt)]) == 2
+        err = capsys.readouterr().err
+        assert err == (f"pose2rot: error: config '{ckpt}' is not YAML text (not UTF-8; a checkpoint, perhaps): give "
+                       "the model's YAML config (model: {target, params})\n")
+    assert not (tmp_path / "a.bvh").exists() and not (tmp_path / "run").exists()

@@ -180,6 +180,9 @@ def _yaml_model(path: str | Path) -> tuple[dict[str, Any], str | None]:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as e:
         raise Pose2RotError(f"cannot read config '{path}': {e.strerror or e}") from None
+    except UnicodeDecodeError:
+        raise Pose2RotError(f"config '{path}' is not YAML text (not UTF-8; a checkpoint, perhaps): give the "
+                            "model's YAML config (model: {target, params})") from None
     except yaml.YAMLError as e:
         raise Pose2RotError(f"config '{path}' is not valid YAML: {str(e).splitlines()[0]}") from None
     model = doc.get("model") if isinstance(doc, Mapping) else None
