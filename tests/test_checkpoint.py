@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import pickle
+import re
 from pathlib import Path
 
 import numpy as np
@@ -349,3 +350,27 @@ def test_a_checkpoint_given_as_the_config_is_named_not_an_internal_error(tiny, t
         assert err == (f"pose2rot: error: config '{ckpt}' is not YAML text (not UTF-8; a checkpoint, perhaps): give "
                        "the model's YAML config (model: {target, params})\n")
     assert not (tmp_path / "a.bvh").exists() and not (tmp_path / "run").exists()
+
+
+@pytest.mark.filterwarnings("ignore:torch.quantize_per_tensor")
+@pytest.mark.parametrize("kind", ["int64", "complex", "sparse", "quantised", "meta"])
+def test_weights_that_are_not_dense_real_values_are_refused_by_name(tiny, tmp_path, kind):
+    """Weights that are not dense real floating-point tensors either ended as an internal error
+    (sparse, quantised or meta tensors: 'RuntimeError: Error(s) in loading state_dict', exit 1) or were
+    cast on load with no word (integer weights run as their integers; complex ones lost their imaginary
+    part). Each is now refused, naming the tensor and what it holds; float16/bfloat16 still load."""
+    state = dict(tiny.state_dict())
+    name = "rest_encoder.offset_proj.weight"
+    w = state[name]
+    state[name] = {"int64": lambda: (100 * w).long(), "complex": lambda: torch.complex(w, w),
+                   "sparse": w.to_sparse, "meta": lambda: w.to("meta"),
+                   "quantised": lambda: torch.quantize_per_tensor(w, 0.01, 0, torch.qint8)}[kind]()
+    torch.save({"model_state": state, "config": {"params": tiny.params, "embedder": "hash"}}, tmp_path / "odd.pt")
+    what = {"int64": "int64 values", "complex": "complex64 values", "sparse": "a sparse tensor (sparse_coo)",
+            "quantised": "quantised values (qint8)", "meta": "no values (a tensor of torch's meta device)"}[kind]
+    with pytest.raises(Pose2RotError, match=rf"weight '{name}' holds {re.escape(what)}, not a dense floating-point "
+                                            r"tensor: save the model's weights as float32, float16 or bfloat16"):
+        read_checkpoint(tmp_path / "odd.pt")
+    for dtype in (torch.float16, torch.bfloat16):
+        torch.save({k: v.to(dtype) for k, v in tiny.state_dict().items()}, tmp_path / "low.pt")
+        assert load_model(tmp_path / "low.pt")[0].params["q_dim"] == TINY["q_dim"]

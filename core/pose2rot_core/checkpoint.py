@@ -163,6 +163,25 @@ def _split_container(obj: Any, path: Path) -> tuple[dict, dict[str, Any]]:
     return state, info
 
 
+def _check_values(state: Mapping, path: str | Path) -> None:
+    """Refuse a weight that is no dense real floating-point tensor with values (integer, complex,
+    sparse, quantised, or torch's meta device), naming it: loading would cast it with no word or fail
+    inside torch."""
+    for name, v in state.items():
+        if v.is_quantized:
+            what = f"quantised values ({str(v.dtype).removeprefix('torch.')})"
+        elif v.layout != require_torch().strided:
+            what = f"a sparse tensor ({str(v.layout).removeprefix('torch.')})"
+        elif v.is_meta:
+            what = "no values (a tensor of torch's meta device)"
+        elif not v.is_floating_point():
+            what = f"{str(v.dtype).removeprefix('torch.')} values"
+        else:
+            continue
+        raise Pose2RotError(f"checkpoint '{path}': weight '{name}' holds {what}, not a dense floating-point tensor: "
+                            "save the model's weights as float32, float16 or bfloat16")
+
+
 def read_yaml_config(path: str | Path) -> dict[str, Any]:
     """Model params from an upstream YAML config (``model: {target, params}``)."""
     return _yaml_model(path)[0]
@@ -242,6 +261,7 @@ def read_checkpoint(path: str | Path, config: str | Path | Mapping | None = None
                     map_location: str = "cpu") -> CheckpointContents:
     """Read weights and decide the configuration (YAML/mapping > stored config > inferred)."""
     state, info = read_state(path, map_location)
+    _check_values(state, path)
     stored = info.get("config") or {}
     embedder = _embedder_named(stored.get("embedder"), f"the config stored in '{path}'")
     if config is not None:
