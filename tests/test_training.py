@@ -192,7 +192,7 @@ def test_train_checkpoint_then_solve_hybrid(clips, tmp_path, capsys):
     assert "--resume continues the run with its own held-out data (--holdout (none) --holdout-split 0.25)" in \
         capsys.readouterr().err
     assert main(["train", str(clips), "--out", str(tmp_path / "inf"), "--steps", "1", "--lr", "inf"]) == 2
-    assert "learning rate must be positive and finite, got inf" in capsys.readouterr().err
+    assert "--lr must be positive and finite, got inf" in capsys.readouterr().err
     assert main(["train", str(clips), "--out", str(tmp_path / "thr"), "--steps", "1", "--threads", "-1"]) == 2
     assert "--threads must be at least 1, got -1" in capsys.readouterr().err
     with pytest.raises(Pose2RotError, match="already holds a run"):
@@ -282,3 +282,20 @@ def test_fine_tuning_bare_weights_takes_the_embedder_its_config_names(clips, tmp
         assert "embedder hash-ngram-v1" in capsys.readouterr().out
     assert main(["model", "info", str(bare)]) == 0
     assert "joint-name embedder: t5 (assumed: neither the file nor a config names it; " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("flag,value", [("--steps", "0"), ("--batch", "0"), ("--batch", "-2"), ("--epochs", "0"),
+                                        ("--save-every", "0"), ("--save-every", "-1"), ("--eval-every", "-3"),
+                                        ("--lr", "-1"), ("--lr", "nan")])
+def test_a_count_or_rate_out_of_range_is_refused_by_its_flag(clips, tmp_path, capsys, flag, value):
+    """--steps 0 and --batch 0 were refused as 'steps (0) and batch (8) must be at least 1', --lr -1 as
+    'learning rate must ...', words the command line does not have; --save-every -1 trained and wrote a
+    step_NNNNNN.pt after every step (done % -1 == 0), --save-every 0 and --eval-every -3 were ignored.
+    Each is now refused by its flag before anything is read or written."""
+    steps = [] if flag == "--epochs" else ["--steps", "2"]
+    out = tmp_path / "run"
+    assert main(["train", str(clips), "--out", str(out), *steps, flag, value, "--threads", "1"]) == 2
+    err = capsys.readouterr()
+    rule = "must be positive and finite" if flag == "--lr" else "must be at least 1"
+    assert err.err == f"pose2rot: error: {flag} {rule}, got {float(value) if flag == '--lr' else int(value)}\n"
+    assert "data:" not in err.out and not out.exists()

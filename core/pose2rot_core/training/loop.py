@@ -155,8 +155,6 @@ def _steps_for(steps: int | None, epochs: int | None, sampler: WindowSampler, ba
     if steps is not None and epochs is not None:
         raise Pose2RotError("give --steps or --epochs, not both")
     if epochs is not None:
-        if epochs < 1:
-            raise Pose2RotError(f"--epochs must be at least 1, got {epochs}")
         return epochs * math.ceil(sampler.windows_per_epoch() / batch)
     return default if steps is None else steps
 
@@ -297,13 +295,22 @@ def run_training(data: Sequence[str | Path], out: str | Path, *, log: Callable[[
     return result
 
 
+def _check_numbers(req: TrainRequest) -> None:
+    """Refuse a count below 1 or a learning rate that is not positive and finite, by its flag."""
+    for name in ("steps", "epochs", "batch", "save_every", "eval_every", "threads"):
+        value = getattr(req, name)
+        if value is not None and value < 1:
+            raise Pose2RotError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+    if req.lr is not None and not 0 < req.lr < math.inf:
+        raise Pose2RotError(f"--lr must be positive and finite, got {req.lr}")
+
+
 def _prepare(req: TrainRequest, log: Callable[[str], None]) -> _Run:
     """Everything before the first step: device, start, data, schedule, model, optimiser, config.yaml."""
     torch = require_torch()
     from ..solvers.learned import resolve_device
 
-    if req.threads is not None and req.threads < 1:
-        raise Pose2RotError(f"--threads must be at least 1, got {req.threads}")
+    _check_numbers(req)
     if req.threads:
         torch.set_num_threads(int(req.threads))
     dev = resolve_device(req.device)
