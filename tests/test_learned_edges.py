@@ -334,3 +334,20 @@ def test_an_embedder_no_one_knows_is_refused_where_it_is_written(checkpoint, tmp
         assert err.count("\n") == 1, err
         assert f"config '{config}' names the joint-name embedder 'foo'" in err and "'t5' or 'hash'" in err, err
     assert not out.exists() and not (tmp_path / "a.bvh").exists()
+
+
+def test_a_gpu_number_this_machine_does_not_have_is_refused_by_the_device_setting(monkeypatch):
+    """On a machine with one GPU, --device cuda:1 passed the device check (only the kind was checked) and
+    went on to torch with an ordinal no GPU has. It is now refused by the device setting, saying how many
+    GPUs PyTorch sees; cuda:0 and cuda still resolve."""
+    torch = pytest.importorskip("torch", reason=TORCH_REASON)
+    from pose2rot_core.options import OptionError
+    from pose2rot_core.solvers.learned import resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(OptionError, match=r"is 'cuda:1', but PyTorch sees 1 CUDA GPU here \(cuda:0\): give cuda:0, "
+                                          r"cuda or auto") as error:
+        resolve_device("cuda:1")
+    assert error.value.field == "device"
+    assert resolve_device("cuda:0") == "cuda:0" and resolve_device("cuda") == "cuda"

@@ -52,6 +52,11 @@ def resolve_device(device: str = "auto") -> str:
         kind = None
     if kind not in ("cpu", "cuda"):                 # mps, xla, meta: not a device this solver runs on
         raise OptionError("device", f"'{dev}' is no device this solver runs on (use auto, cpu, cuda or cuda:N)")
+    count = torch.cuda.device_count() if kind == "cuda" else 0
+    if kind == "cuda" and (torch.device(dev).index or 0) >= count:
+        known = ", ".join(f"cuda:{i}" for i in range(count))
+        raise OptionError("device", f"is '{dev}', but PyTorch sees {count} CUDA GPU{'s' if count != 1 else ''} here "
+                                    f"({known}): give {'one of them' if count > 1 else 'cuda:0'}, cuda or auto")
     return dev
 
 
