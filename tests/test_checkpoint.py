@@ -374,3 +374,21 @@ def test_weights_that_are_not_dense_real_values_are_refused_by_name(tiny, tmp_pa
     for dtype in (torch.float16, torch.bfloat16):
         torch.save({k: v.to(dtype) for k, v in tiny.state_dict().items()}, tmp_path / "low.pt")
         assert load_model(tmp_path / "low.pt")[0].params["q_dim"] == TINY["q_dim"]
+
+
+@pytest.mark.parametrize("stored", ["[1, 2]", '"hash"', "7"])
+def test_safetensors_config_metadata_that_is_no_json_object_is_named(tiny, tmp_path, capsys, stored):
+    """A .safetensors whose 'pose2rot_config' metadata is valid JSON but no object (a list, a string: a
+    hand-written or other tool's metadata) ended as 'internal error: AttributeError: 'list' object has
+    no attribute 'get'' (exit 1) in model info and solve. It is now one line naming the metadata entry."""
+    from safetensors.torch import save_file
+
+    from pose2rot_core.cli import main
+
+    path = tmp_path / "odd.safetensors"
+    save_file({k: v.contiguous() for k, v in tiny.state_dict().items()}, str(path),
+              metadata={"pose2rot_config": stored})
+    assert main(["model", "info", str(path)]) == 2
+    assert capsys.readouterr().err == (f"pose2rot: error: checkpoint '{path}': metadata 'pose2rot_config' holds "
+                                       f"{stored}, not a JSON object such as {{\"params\": {{...}}, \"embedder\": "
+                                       "\"t5\"}\n")

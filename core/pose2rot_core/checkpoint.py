@@ -125,6 +125,10 @@ def _read_safetensors(path: Path, map_location: str) -> tuple[dict, dict[str, An
             info["config"] = json.loads(meta[SAFETENSORS_CONFIG_KEY])
         except ValueError:
             raise Pose2RotError(f"checkpoint '{path}': metadata '{SAFETENSORS_CONFIG_KEY}' is not valid JSON") from None
+        if not isinstance(info["config"], (dict, type(None))):
+            raise Pose2RotError(f"checkpoint '{path}': metadata '{SAFETENSORS_CONFIG_KEY}' holds "
+                                f"{meta[SAFETENSORS_CONFIG_KEY]}, not a JSON object such as "
+                                '{"params": {...}, "embedder": "t5"}')
     if meta.get("epoch", "").lstrip("-").isdigit():
         info["epoch"] = int(meta["epoch"])
     return state, info
