@@ -151,12 +151,26 @@ def _fft_length(n: int) -> int:
     return best
 
 
+def _percentile_of_data(x: np.ndarray, data: np.ndarray, q: float) -> np.ndarray:
+    """[N] the ``q``th percentile of each column of x [T,N] over its rows where ``data`` [T,N] (0 for
+    a column without any): _column_percentile where every row has data."""
+    if data.all():
+        return _column_percentile(x, q)
+    out = _column_percentile(x, q)
+    for n in np.flatnonzero(~data.all(axis=0)):
+        out[n] = np.percentile(x[data[:, n], n], q) if data[:, n].any() else 0.0
+    return out
+
+
 def choose_widths(positions: np.ndarray, weights: np.ndarray, noise: np.ndarray, fps: float,
                   parents: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-joint kernel width (frames) from WIDTH_GRID_SECONDS minimising Stein's unbiased risk
     estimate, given noise std ``noise`` [J] (file units, per axis; 0 = leave the joint alone),
     among the widths that move 99 % of a joint's samples by at most CLAMP_STDS noise stds (the
-    narrowest width is always allowed): wider ones bend real motion. That width is the joint's
+    narrowest width is always allowed): wider ones bend real motion. Both read the samples with
+    data only (``weights`` > 0; for a bone vector, both ends'): a filled gap is no sample, and what
+    a kernel puts there is no move of one (counted, ten frames filled in 268 held every track of a
+    noisy walk at the narrowest width, and its errors doubled). That width is the joint's
     widest: frame by frame the kernel narrows as far as the motion changes too fast for it (see
     _Agreement), handing over gradually (see _ease_levels, _blend_levels). Single frames that
     still move further are held back afterwards (see hold_back).
@@ -182,6 +196,8 @@ def choose_widths(positions: np.ndarray, weights: np.ndarray, noise: np.ndarray,
 
     target = rel(positions)
     var = noise ** 2 + np.where(has_par, noise[ref] ** 2, 0.0)
+    data = weights > 0
+    measured = data & np.where(has_par, data[:, ref], True)  # [T,J] the bone vector's both ends have data
     agreement = _Agreement(positions, weights, noise)
     for k, seconds in enumerate(WIDTH_GRID_SECONDS):
         est, hat = local_quadratic(positions, weights, np.where(act | act[ref] & has_par, seconds * fps, 0.0))
@@ -189,8 +205,12 @@ def choose_widths(positions: np.ndarray, weights: np.ndarray, noise: np.ndarray,
         # SURE: |y - f|^2 - n sigma^2 + 2 sigma^2 tr(H), summed over frames and the 3 axes
         off = rel(est)
         off -= target
-        risk = np.square(off, out=off).sum(axis=(0, 2)) + var * (6.0 * hat.sum(0) - 3.0 * T)
-        moved = _column_percentile(norm(est - positions), 99)  # [J]
+        if measured.all():
+            risk = np.square(off, out=off).sum(axis=(0, 2)) + var * (6.0 * hat.sum(0) - 3.0 * T)
+        else:
+            square = np.where(measured, np.square(off).sum(axis=2), 0.0)
+            risk = square.sum(0) + var * (6.0 * (hat * measured).sum(0) - 3.0 * measured.sum(0))
+        moved = _percentile_of_data(norm(est - positions), data, 99)  # [J]
         admissible = moved <= CLAMP_STDS * noise  # smoothing that moves joints further is bending motion
         better = act & (risk < best_risk) & (admissible | (level < 0))
         best_risk = np.where(better, risk, best_risk)
@@ -210,7 +230,10 @@ class _Agreement:
     filters) of the sample itself and of the narrower estimate before them: where they part by
     more, the wider kernel bends the motion. The limit is the universal threshold (see
     universal_threshold) of all the differences tested, so noise alone narrows no kernel anywhere
-    in the clip (but by rare chance)."""
+    in the clip (but by rare chance). A frame without data (a filled gap) agrees at every width: it
+    has no sample to bend, and the narrow kernels' estimates there, with no sample in reach, differ
+    from the wide ones' by whatever the fill was (those disagreements, eased over three widths
+    either side, had narrowed the kernel around every gap)."""
 
     def __init__(self, positions: np.ndarray, weights: np.ndarray, noise: np.ndarray):
         self.positions, self.noise, self.data = positions, noise, weights > 0
@@ -230,7 +253,7 @@ class _Agreement:
         if self.before is not None:
             last, last_fit, last_own = self.before
             cross = _shared_spread(self.weights, fit, last_fit)[:, self.column]
-            agree &= self._within(estimate - last, own + last_own - 2.0 * cross)
+            agree &= self._within(estimate - last, own + last_own - 2.0 * cross) | ~self.data
         self.reach += agree & (self.reach == self.added)  # once parted, they stay parted
         self.added += 1
         self.before = (estimate, fit, own)

@@ -235,7 +235,8 @@ def _smooth_pieces(P: np.ndarray, weights: np.ndarray, noise: np.ndarray, chosen
     """(smoothed positions [T,J,3], widths [J] in frames, hat diagonal [T,J], narrowing [T,J]: see
     Cleaning) of the pieces of the clip between its cuts, for the ``chosen`` [J] joints: widths
     chosen per joint (narrower in frames where the motion needs it) and held back where they move a
-    sample further than its noise (``noise`` [J]) reaches but by rare chance among the joint's
+    sample (a filled gap is none: the kernel's estimate there, from the samples around, stays)
+    further than its noise (``noise`` [J]) reaches but by rare chance among the joint's
     samples in the piece (the universal threshold of their number, at least CLAMP_STDS: the
     correction of a sample is its noise, and of 3,000 samples some 30 lie beyond CLAMP_STDS,
     each holding back the kernel's width around it) (``mode`` "auto"), or one width of ``mode``
@@ -250,7 +251,9 @@ def _smooth_pieces(P: np.ndarray, weights: np.ndarray, noise: np.ndarray, chosen
                                                           parents)
             narrowing[seg] = np.maximum(hat[seg] / np.maximum(widest, 1e-12), 1.0)
             reach = max(universal_threshold(seg.stop - seg.start), CLAMP_STDS)
-            held = hold_back(np.linalg.norm(out[seg] - P[seg], axis=-1), reach * noise, w)
+            moved = np.where(weights[seg] > 0, np.linalg.norm(out[seg] - P[seg], axis=-1), 0.0)  # a fill is no sample
+            held = hold_back(moved, reach * noise, w)
+            held = np.where(weights[seg] > 0, held, 0.0)  # a filled sample keeps its fill
             out[seg] = P[seg] + held[..., None] * (out[seg] - P[seg])
         else:
             w = np.where(chosen, min(float(mode) * fps, float(T)), 0.0)  # wider than the clip: as wide
