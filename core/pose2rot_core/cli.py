@@ -319,7 +319,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
     against = ("the input tracks, which were smoothed before solving" if tracks_were_smoothed(sol.report)
                else "the tracks") + _samples_not_counted(sol, tracks)
     print(f"solved {counted(sol.num_frames, 'frame')} x {counted(tracks.skeleton.num_joints, 'joint')} with the "
-          f"{sol.solver} solver in {seconds:.3f} s; max position error {error:.2g} % of height (against {against}) -> {out}")
+          f"{sol.solver} solver in {seconds:.3f} s; max position error {error:.2g} % of height (against {against}) "
+          f"-> {out}")
     return 0
 
 

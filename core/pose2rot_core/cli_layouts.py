@@ -76,8 +76,9 @@ def cmd_solve_points(args: argparse.Namespace, options: SolveOptions, out: Path,
     for line in lines:
         print(cli_line(line), file=sys.stderr)
     warned = any(line.startswith(WARNING_PREFIX) for line in lines)
+    on_points = _on_points(err, where, bool(args.map) and options.stretch != 'exact', warned)
     print(f"solved {counted(sol.num_frames, 'frame')} x {counted(tracks.skeleton.num_joints, 'joint')} "
-          f"in {seconds:.3f} s; {_on_points(err, where, bool(args.map) and options.stretch != 'exact', warned)} -> {out}")
+          f"in {seconds:.3f} s; {on_points} -> {out}")
     return 0
 
 

@@ -384,9 +384,9 @@ def _through_gaps(tracks: Tracks, sol: Solution, cleaning: Cleaning) -> Solution
     names = describe_names([f"'{tracks.skeleton.names[j]}'" for j in np.flatnonzero(turned)], noun="joint")
     where = describe_spans(frame_spans(free[:, turned].any(axis=1)), first_frame=tracks.first_frame)
     one = joints == 1
-    sol.report.append(f"{joints} {'joint has' if one else 'joints have'} no data below {'it' if one else 'them'} in some "
-                      f"frames (gaps; {names}, {where}): {'its' if one else 'their'} rotation turns smoothly from the "
-                      "frame before to the frame after")
+    sol.report.append(f"{joints} {'joint has' if one else 'joints have'} no data below {'it' if one else 'them'} "
+                      f"in some frames (gaps; {names}, {where}): {'its' if one else 'their'} rotation turns smoothly "
+                      "from the frame before to the frame after")
     return sol
 
 
