@@ -251,15 +251,25 @@ def _smooth_pieces(P: np.ndarray, weights: np.ndarray, noise: np.ndarray, chosen
                                                           parents)
             narrowing[seg] = np.maximum(hat[seg] / np.maximum(widest, 1e-12), 1.0)
             reach = max(universal_threshold(seg.stop - seg.start), CLAMP_STDS)
-            moved = np.where(weights[seg] > 0, np.linalg.norm(out[seg] - P[seg], axis=-1), 0.0)  # a fill is no sample
-            held = hold_back(moved, reach * noise, w)
-            held = np.where(weights[seg] > 0, held, 0.0)  # a filled sample keeps its fill
-            out[seg] = P[seg] + held[..., None] * (out[seg] - P[seg])
+            out[seg] = P[seg] + _held_back(out[seg] - P[seg], weights[seg] > 0, reach * noise, w)[..., None] * (
+                out[seg] - P[seg])
         else:
             w = np.where(chosen, min(float(mode) * fps, float(T)), 0.0)  # wider than the clip: as wide
             out[seg], hat[seg] = local_quadratic(P[seg], weights[seg], w)
         widths = np.maximum(widths, w)
     return out, widths, hat, narrowing
+
+
+def _held_back(moves: np.ndarray, data: np.ndarray, limit: np.ndarray, widths: np.ndarray) -> np.ndarray:
+    """[T,J] share of the smoothing's ``moves`` [T,J,3] (estimate less sample) kept: hold_back over
+    the samples with ``data`` [T,J]; a filled frame (a gap) keeps its estimate within ``limit`` [J]
+    of its fill and comes no further from it, on its own: a fill is no sample whose move could mean
+    motion bent around it (placed on the rig by the joints seen, it bounds a temporal estimate that
+    knows nothing of the rig; ten frames of a whole body held towards their fill had held the
+    frames around them too, over the kernel's width)."""
+    moved = np.linalg.norm(moves, axis=-1)
+    held = hold_back(np.where(data, moved, 0.0), limit, widths)
+    return np.where(data, held, np.minimum(1.0, limit[None] / np.maximum(moved, 1e-300)))
 
 
 def find_cuts(positions: np.ndarray, height: float) -> list[int]:
