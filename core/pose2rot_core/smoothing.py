@@ -235,7 +235,7 @@ def _smooth_pieces(P: np.ndarray, weights: np.ndarray, noise: np.ndarray, chosen
     """(smoothed positions [T,J,3], widths [J] in frames, hat diagonal [T,J], narrowing [T,J]: see
     Cleaning) of the pieces of the clip between its cuts, for the ``chosen`` [J] joints: widths
     chosen per joint (narrower in frames where the motion needs it) and held back where they move a
-    sample (a filled gap is none: the kernel's estimate there, from the samples around, stays)
+    sample (a filled gap is none: see _held_back)
     further than its noise (``noise`` [J]) reaches but by rare chance among the joint's
     samples in the piece (the universal threshold of their number, at least CLAMP_STDS: the
     correction of a sample is its noise, and of 3,000 samples some 30 lie beyond CLAMP_STDS,
