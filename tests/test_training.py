@@ -3,6 +3,7 @@ schedule, and short end-to-end runs (train -> checkpoint -> solve --solver hybri
 from the released shape; resume). Synthetic BVH clips written here; CPU, one thread."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -199,6 +200,17 @@ def test_train_checkpoint_then_solve_hybrid(clips, tmp_path, capsys):
         from pose2rot_core.training.loop import run_training
 
         run_training([clips], run, steps=1, progress=False, log=lambda m: None)
+    # a history.json edited by hand is refused by --resume, the run untouched: read as empty (not JSON)
+    # it resumed with the default settings; an array or a wrongly typed setting ended in an internal error
+    history = run / "history.json"
+    written = history.read_text()
+    for edited in ("not json {", "[1]", json.dumps({**json.loads(written), "train": {"batch": "x"}})):
+        history.write_text(edited)
+        assert main(["train", str(clips), "--out", str(run), "--steps", "5", "--resume", "--threads", "1"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("pose2rot: error: --resume:") and "history.json" in err and err.count("\n") == 1, err
+        assert torch.load(str(run / "last.pt"), weights_only=True)["step"] == 4
+    history.write_text(written)
     # --config cannot change the shape of a resumed run: refused, not silently ignored (h79)
     with pytest.raises(Pose2RotError, match="--config"):
         run_training([clips], run, resume=True, config="full", steps=5, progress=False, log=lambda m: None)

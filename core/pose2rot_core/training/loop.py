@@ -214,9 +214,13 @@ def _resumed(req: TrainRequest, last: Path) -> _Start:
                             f"--config {req.config}, or give another --out to train a new model")
     contents = read_checkpoint(last)
     family = check_embedder(contents.embedder, req.embedder)
-    prev = _read_json(last.parent / "history.json")
+    prev = _run_history(last.parent / "history.json")
     overrides = {k: v for k, v in (("batch", req.batch), ("lr", req.lr)) if v is not None}
-    cfg = TrainConfig.from_dict(dict(TrainConfig.from_dict(prev.get("train", {})).to_dict(), **overrides))
+    try:
+        cfg = TrainConfig.from_dict(dict(TrainConfig.from_dict(prev.get("train", {})).to_dict(), **overrides))
+    except (TypeError, ValueError) as e:
+        raise Pose2RotError(f"--resume: the settings in '{last.parent / 'history.json'}' ('train') are not the run's "
+                            f"({e}): put back the file the run wrote, or train a new run with another --out") from None
     step = int(contents.extra.get("step") or 0)
     return _Start(contents.params, contents.state, family, cfg, f"resumed from {last} at step {step}",
                   contents.extra.get("optimizer_state"), step, prev.get("history", []), prev.get("holdout", []),
@@ -502,11 +506,22 @@ class _Bar:
             self.tqdm.close()
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+def _run_history(path: Path) -> dict[str, Any]:
+    """A run's ``history.json`` (its settings under 'train', its losses under 'history') for
+    --resume: {} where the run wrote none; refused where it is not the object the run wrote (a
+    hand edit): read as empty, the run went on with the default settings without a word."""
+    if not path.is_file():
         return {}
+    try:
+        prev = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        prev = e
+    if not isinstance(prev, dict) or not isinstance(prev.get("train", {}), dict) \
+            or not isinstance(prev.get("history", []), list):
+        raise Pose2RotError(f"--resume: '{path}' is not the run's history (a JSON object with its settings under "
+                            "'train' and its losses under 'history'): put back the file the run wrote, or train a "
+                            "new run with another --out")
+    return prev
 
 
 def _write_json(path: Path, obj: dict) -> None:
