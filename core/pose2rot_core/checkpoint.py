@@ -62,12 +62,10 @@ def read_state(path: str | Path, map_location: str = "cpu") -> tuple[dict, dict[
         magic = f.read(9)
     if path.suffix.lower() == ".safetensors" or magic[8:9] == b"{":  # a header length, then its JSON
         return _read_safetensors(path, map_location)
-    other = None if magic.startswith(b"\x80") else "zip" if magic.startswith(b"PK") else ""
-    if other == "zip":  # torch.save: a zip archive holding a pickle (data.pkl) beside the tensors
-        other = _other_archive(path)
-    if other is not None:  # (a bare pickle before torch 1.6)
-        raise Pose2RotError(f"checkpoint '{path}' is {other or 'not'}{' and not' if other else ''} a PyTorch "
-                            "checkpoint (a file saved with torch.save, or .safetensors)")
+    other = _not_torch(path, magic)
+    if other is not None:
+        raise Pose2RotError(f"checkpoint '{path}' is {other} a PyTorch checkpoint (a file saved with torch.save, "
+                            "or .safetensors)")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch warns about pickle protocols before refusing
@@ -87,12 +85,18 @@ def read_state(path: str | Path, map_location: str = "cpu") -> tuple[dict, dict[
     return _split_container(obj, path)
 
 
-def _other_archive(path: Path) -> str | None:
-    """What a zip archive at ``path`` is when it is not torch.save's (which holds a data.pkl):
-    'a NumPy .npz archive (arrays, such as tracks)', 'a zip archive'; None when it is torch's, or
-    cannot be listed (torch.load then says how it fails)."""
+def _not_torch(path: Path, magic: bytes) -> str | None:
+    """How a refusal says what the file at ``path`` (starting with the bytes ``magic``) is where it is
+    no torch.save file ('not', 'a NumPy .npz archive (arrays, such as tracks) and not', 'a zip
+    archive and not', before 'a PyTorch checkpoint'); None where it may be one: a pickle (torch
+    before 1.6), or a zip archive holding a data.pkl beside the tensors, or one that cannot be
+    listed (torch.load then says how it fails)."""
     import zipfile
 
+    if magic.startswith(b"\x80"):
+        return None
+    if not magic.startswith(b"PK"):
+        return "not"
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.namelist()
@@ -101,8 +105,8 @@ def _other_archive(path: Path) -> str | None:
     if any(m.endswith("data.pkl") for m in members):
         return None
     if members and all(m.endswith(".npy") for m in members):
-        return "a NumPy .npz archive (arrays, such as tracks)"
-    return "a zip archive"
+        return "a NumPy .npz archive (arrays, such as tracks) and not"
+    return "a zip archive and not"
 
 
 def _read_safetensors(path: Path, map_location: str) -> tuple[dict, dict[str, Any]]:

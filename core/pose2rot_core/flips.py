@@ -43,6 +43,16 @@ def points_around(tracks: Tracks, j: int) -> tuple[list[int], np.ndarray]:
     return joints, tips
 
 
+def vectors_around(tracks: Tracks, j: int) -> tuple[np.ndarray, list[int]]:
+    """([T,n,3] the vectors from joint j's track to the points around it (points_around: the joints,
+    then the bone tips; world axes), [n] the joint whose track each point is or hangs from: a
+    tip's, its joint)."""
+    joints, tips = points_around(tracks, j)
+    points = np.concatenate([tracks.positions[:, joints], tracks.end_positions[:, tips]], axis=1) \
+        if len(tips) else tracks.positions[:, joints]
+    return points - tracks.positions[:, j, None], joints + [int(tracks.end_parents[e]) for e in tips]
+
+
 def _made_up_steps(no_data: np.ndarray | None, j: int) -> np.ndarray | None:
     """[T-1] steps into or out of a frame where joint j itself was no data (``no_data`` [T,J]:
     filled gaps): directions seen from a filled position call for nothing. (Where only points
@@ -118,7 +128,7 @@ def find_flips(tracks: Tracks, sol: Solution, G: np.ndarray, no_data: np.ndarray
 
 def _called_turn(tracks: Tracks, G: np.ndarray, j: int, steps: np.ndarray
                  ) -> np.ndarray | None:
-    """[K] degrees the points around joint j (points_around; those with finite tracks in every frame) turn,
+    """[K] degrees the points around joint j (vectors_around; those with finite tracks in every frame) turn,
     seen from its parent's frame in ``G`` [T,J,3,3], over the ``steps`` [K] (step t: frame t to
     t+1); None when no point is seen. A point at the joint's own place in a frame of the steps (a
     child of no length: a helper's socket, a zero-length finger base or End Site) shows no
@@ -126,10 +136,8 @@ def _called_turn(tracks: Tracks, G: np.ndarray, j: int, steps: np.ndarray
     over such a child turned 90 degrees in a frame without a word)."""
     ends = np.concatenate([steps, steps + 1])
     frame = G[ends, tracks.skeleton.parents[j]] if j > 0 else np.broadcast_to(np.eye(3), (len(ends), 3, 3))
-    at = tracks.positions[:, j]
-    joints, tips = points_around(tracks, j)
-    points = [tracks.positions[:, k] for k in joints] + [tracks.end_positions[:, e] for e in tips]
-    away = [(point - at)[ends] for point in points if np.isfinite(point - at).all()]
+    rel = vectors_around(tracks, j)[0]  # [T,n,3]
+    away = [rel[ends, i] for i in range(rel.shape[1]) if np.isfinite(rel[:, i]).all()]
     seen = [normalize(np.einsum("tba,tb->ta", frame, v)) for v in away if has_length(v, tracks.skeleton.height).all()]
     if not seen:
         return None

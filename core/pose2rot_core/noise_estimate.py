@@ -277,10 +277,7 @@ def _read_rows(positions: np.ndarray, keyed: np.ndarray | None, valid: np.ndarra
     rows = np.ones(len(positions), bool)
     if keyed is not None and not keyed.all() and keyed.sum() >= 5:
         rows = keyed.copy()
-    data = ~any_axis(np.isnan(positions))  # [T,N]
-    if valid is not None:
-        data &= valid
-    rows &= data.any(axis=1)
+    rows &= _with_data(positions, valid).any(axis=1)
     return None if rows.all() or not rows.any() else np.flatnonzero(rows)
 
 
@@ -294,11 +291,21 @@ def noise_readable(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.
     rows = _read_rows(positions, keyed, valid)
     if rows is not None:
         positions, valid = positions[rows], None if valid is None else valid[rows]
-    bones = np.flatnonzero((np.asarray(parents) >= 0) & (np.asarray(rest_lengths) > 0))
+    bones = bones_with_length(parents, rest_lengths)
     if len(positions) < NOISE_FRAMES or not bones.size:
         return False
-    ok = ~any_axis(np.isnan(positions))
-    if valid is not None:
-        ok = ok & valid
+    ok = _with_data(positions, valid)
     ok = ok[:, bones] & ok[:, np.asarray(parents)[bones]]  # [T,B]
     return bool(_differences(ok)[1].any())
+
+
+def bones_with_length(parents: np.ndarray, rest_lengths: np.ndarray) -> np.ndarray:
+    """[B] the joints whose bone to the parent (``parents`` [N], -1: none) has a rest length
+    (``rest_lengths`` [N] > 0): the bones noise is read along."""
+    return np.flatnonzero((np.asarray(parents) >= 0) & (np.asarray(rest_lengths) > 0))
+
+
+def _with_data(positions: np.ndarray, valid: np.ndarray | None) -> np.ndarray:
+    """[T,N] the samples of positions [T,N,3] with data: no NaN, and ``valid`` [T,N] where given."""
+    data = ~any_axis(np.isnan(positions))
+    return data if valid is None else data & valid

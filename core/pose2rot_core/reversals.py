@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .flips import FLIP_DEGREES, points_around, rotation_steps
+from .flips import FLIP_DEGREES, rotation_steps, vectors_around
 from .jumps import JUMP_FRAMES, JUMP_OVER, JUMP_STEPS
 from .kernels import CLAMP_STDS
 from .noise_estimate import column_nanmedian
@@ -44,27 +44,17 @@ def turned_over(given: Tracks, smoothed: Tracks, rotations: np.ndarray, G: np.nd
     parents = given.skeleton.parents
     out = {}
     for j in np.flatnonzero((steps > FLIP_DEGREES).any(axis=0)):
-        rel, owners = _seen_from(given, int(j))
+        rel, owners = vectors_around(given, int(j))
         if not owners:
             continue
         turns = np.flatnonzero(steps[:, j] > FLIP_DEGREES)
         point_noise = np.sqrt(2.0 * (noise[j] ** 2 + noise[owners] ** 2)) * given.skeleton.height  # of a step
-        jumps = _one_way_jumps(rel, _seen_from(smoothed, int(j))[0], point_noise, turns)
+        jumps = _one_way_jumps(rel, vectors_around(smoothed, int(j))[0], point_noise, turns)
         frames = [t + 1 for t, i in jumps
                   if _turn_seen_from(G[[t, t + 1], parents[j]] if j > 0 else None, rel[t:t + 2, i]) > REVERSAL_DEGREES]
         if frames:
             out[int(j)] = frames
     return out
-
-
-def _seen_from(tracks: Tracks, j: int) -> tuple[np.ndarray, list[int]]:
-    """(vectors [T,n,3] from joint ``j`` to the points around it (flips.points_around: its children
-    and grandchildren looked through zero-length joints, and their bone tips; world axes), [n] the
-    joint whose noise each point has: a tip, its joint's)."""
-    joints, tips = points_around(tracks, j)
-    points = np.concatenate([tracks.positions[:, joints], tracks.end_positions[:, tips]], axis=1) \
-        if len(tips) else tracks.positions[:, joints]
-    return points - tracks.positions[:, j, None], joints + [int(tracks.end_parents[e]) for e in tips]
 
 
 def _one_way_jumps(rel: np.ndarray, motion_rel: np.ndarray, noise: np.ndarray, turns: np.ndarray

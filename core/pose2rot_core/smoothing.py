@@ -29,8 +29,8 @@ import numpy as np
 
 from .errors import Pose2RotError
 from .kernels import CLAMP_STDS, choose_widths, local_quadratic, universal_threshold
-from .noise_estimate import (AUTO_THRESHOLD, NOISE_DIFFERENCES, NOISE_FRAMES, bone_lengths, column_nanmedian, noise_on_keys,
-                             noise_readable)
+from .noise_estimate import (AUTO_THRESHOLD, NOISE_DIFFERENCES, NOISE_FRAMES, bone_lengths, bones_with_length,
+                             column_nanmedian, noise_on_keys, noise_readable)
 from .placeholders import (coinciding_samples, coinciding_warning, held_as_gaps, no_data_as_gaps,
                            placeholders_as_gaps, repeated_frames_as_gaps)
 from .rotations import matrix_to_quat, quat_continuity, quat_to_matrix
@@ -197,7 +197,7 @@ def _unsmoothable_note(positions: np.ndarray, parents: np.ndarray, rest_lengths:
         return [] if mode == "auto" else [
             f"the tracks were not smoothed with the {float(mode):g} s kernel asked for: one frame cannot be smoothed "
             f"({SMOOTH_FRAMES} frames are needed); they are followed as given"]
-    bones = np.flatnonzero((np.asarray(parents) >= 0) & (np.asarray(rest_lengths) > 0))
+    bones = bones_with_length(parents, rest_lengths)
     lengths = bone_lengths(positions, bones, np.asarray(parents)[bones])  # [T,B]
     seen = ~np.isnan(lengths)
     spread = np.where(seen, lengths, -np.inf).max(axis=0) - np.where(seen, lengths, np.inf).min(axis=0)

@@ -53,9 +53,10 @@ _KEYWORD = re.compile(r"\b(" + "|".join(OPTION_NAMES) + r")\s*=?\s*(['\"])([\w.]
 _SMOOTHED = re.compile(r"^smoothed \d+ of \d+ tracks")
 
 
-def counted(n: int, noun: str) -> str:
-    """``n`` and ``noun``, plural (an 's') unless there is one: '1 frame', '2 frames'."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` and ``noun``, or its ``plural`` (default: an 's' added) unless there is one: '1 frame',
+    '2 frames'; '1 joint moves', '2 joints move'."""
+    return f"{n} {noun}" if n == 1 else f"{n} {plural or noun + 's'}"
 
 
 def neutral(option: str) -> str:

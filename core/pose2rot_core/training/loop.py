@@ -514,8 +514,8 @@ def _run_history(path: Path) -> dict[str, Any]:
         return {}
     try:
         prev = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        prev = e
+    except (OSError, ValueError):
+        prev = None
     if not isinstance(prev, dict) or not isinstance(prev.get("train", {}), dict) \
             or not isinstance(prev.get("history", []), list):
         raise Pose2RotError(f"--resume: '{path}' is not the run's history (a JSON object with its settings under "

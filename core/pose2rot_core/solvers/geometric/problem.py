@@ -18,7 +18,7 @@ from ...skeleton import Skeleton, has_length
 from ...noise_estimate import column_nanmedian
 from ...stacks import any_per_point, component_major, empty_vectors, frames_first, joint_planes, mat_mul, mat_vec
 from ...tracks import Tracks
-from ...wording import WARNING_PREFIX
+from ...wording import WARNING_PREFIX, counted
 from .fit import fit_weights
 
 #: a noise variance: one number, or [T] one per frame
@@ -551,7 +551,7 @@ def _report_translation(skel: Skeleton, translating: np.ndarray, free: np.ndarra
     moving = [skel.names[j] for j in np.where(free)[0]]
     if moving:
         shown = ", ".join(f"'{n}'" for n in moving[:4]) + (f" and {len(moving) - 4} more" if len(moving) > 4 else "")
-        report.append(f"{_count(len(moving), 'joint moves', 'joints move')} away from the parent ({shown}): "
+        report.append(f"{counted(len(moving), 'joint moves', 'joints move')} away from the parent ({shown}): "
                       "the translation is solved per frame")
     stretching = (translating & ~free)[1:]
     n_stretch = int(stretching.sum())
@@ -567,10 +567,6 @@ def _report_translation(skel: Skeleton, translating: np.ndarray, free: np.ndarra
         report.append(f"{n_stretch} {other}{'joint' if one else 'joints'} {what} (up to "
                       f"{100 * dev[stretching].max() / skel.height:.3g} % of height): "
                       f"offsets solved per frame so joint positions match ({hint})")
-
-
-def _count(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n == 1 else many}"
 
 
 def end_sites(tracks: Tracks) -> list[tuple[int, int, np.ndarray]]:
