@@ -20,7 +20,7 @@ from bpy_extras.io_utils import ExportHelper, ImportHelper
 from pose2rot_core.automap import NOT_STANDING
 from pose2rot_core.bonemap import BoneMap, load_map, parse_map, renamed_source, save_map, unplaced_root
 from pose2rot_core.errors import Pose2RotError
-from pose2rot_core.names import DUPLICATE
+from pose2rot_core.names import numbered_copies
 
 from . import rig as rig_io
 from .importing import LAYOUT_KEY, TREE_KEY
@@ -127,7 +127,7 @@ def propose(obj: bpy.types.Object | None, collection: bpy.types.Collection | Non
     names = tuple(o.name for o in track_objects(collection))
     layout_name = collection.get(LAYOUT_KEY, "")
     layout = get_layout(layout_name) if layout_name else None
-    suffixed = _suffixed_points(names, layout)
+    suffixed = numbered_copies(names, layout.points) if layout is not None else {}
     plain = {empty: point for point, empty in suffixed.items()}
     proposal = propose_map(rig.skeleton, rig_io.up_axis(obj), tuple(plain.get(n, n) for n in names), layout,
                            _point_parents(collection, names), rig.end_sites())
@@ -144,23 +144,9 @@ def proposal_warnings(obj: bpy.types.Object, proposal) -> list[str]:
     return out + ([stops.replace("by hand", "by hand (a row of the Bone Map)")] if stops else [])
 
 
-def _suffixed_points(names: tuple[str, ...], layout) -> dict[str, str]:
-    """{layout point: empty} for empties named after a layout's points with Blender's duplicate
-    suffix (``left_hip.001``: the same points imported again into one file, Blender's names being
-    unique), where the plain name has no empty and one suffixed empty alone takes it."""
-    if layout is None:
-        return {}
-    found: dict[str, list[str]] = {}
-    for n in names:
-        point = DUPLICATE.sub("", n)
-        if point != n and point in layout.points and point not in names:
-            found.setdefault(point, []).append(n)
-    return {point: empties[0] for point, empties in found.items() if len(empties) == 1}
-
-
 def _renamed(proposal, empty_of: dict[str, str]):
     """``proposal`` with the layout's point names in its sources and unused points replaced by the
-    empties that carry them (see :func:`_suffixed_points`)."""
+    empties that carry them (see names.numbered_copies)."""
     from dataclasses import replace
 
     bone_map = proposal.bone_map

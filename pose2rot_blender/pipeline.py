@@ -19,7 +19,7 @@ import numpy as np
 from pose2rot_core.blender_space import basis_quaternions, blocked_translations, location_channels, lost_between_keys
 from pose2rot_core.bonemap import BoneMap, check_map, source_names
 from pose2rot_core.errors import Pose2RotError
-from pose2rot_core.names import NameMatch, ambiguity_warnings, further_tips, match_names
+from pose2rot_core.names import NameMatch, ambiguity_warnings, further_tips, match_names, numbered_copies
 from pose2rot_core.options import SolveOptions
 from pose2rot_core.pointsets import PointSet
 from pose2rot_core.retarget import retarget_tracks, solve_retargeted
@@ -326,12 +326,14 @@ def solve_mapped(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
     SolveOptions.for_points)."""
     options = options.for_points()
     rig, objects = read_inputs(obj, collection, span)
+    named = {n for src in list(bone_map.bones.values()) + list(bone_map.points.values()) for n in source_names(src)}
     by_name = {o.name: o for o in objects}
+    copies = numbered_copies(tuple(by_name), named)   # a second take's 'left_hip.001' for the map's 'left_hip'
+    by_name.update({point: by_name.pop(empty) for point, empty in copies.items()})
     ends = rig.end_sites()                             # the map may drive a leaf bone's tail: '<bone>_end'
     absent = _points_without_data(collection, by_name)
     check_map(bone_map, list(rig.bone_names) + list(ends.names), list(by_name) + absent,
               rig=f"armature '{obj.name}'", tracks=f"collection '{collection.name}'")
-    named = {n for src in list(bone_map.bones.values()) + list(bone_map.points.values()) for n in source_names(src)}
     used, blank = sorted(named.intersection(by_name)), sorted(named.intersection(absent))
     reference = reference_pose(obj, rig, span, options.use_reference)
     wanted = [by_name[n] for n in used]
@@ -344,7 +346,7 @@ def solve_mapped(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
         positions = np.concatenate([positions, np.full((len(positions), len(blank), 3), np.nan)], axis=1)
     points = PointSet(tuple(used + blank), positions, frame_rate(scene), "z", source=f"collection '{collection.name}'",
                       first_frame=read.frame_start, keyed=keyed.all(axis=1))
-    report: list[str] = []
+    report = [_copies_note(copies)] if copies else []
     result = retarget_tracks(points, rig.skeleton, bone_map, "z", reference_rotations=reference,
                              reference_frame=read.reference_index(reference), end_parents=ends.parents,
                              end_offsets=ends.offsets, end_names=ends.names, rig_name=f"armature '{obj.name}'",
@@ -357,6 +359,13 @@ def solve_mapped(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
     match = NameMatch(bone_to_track=direct, unmatched_bones=[], unmatched_tracks=[n for n in by_name if n not in used])
     scaled = "" if abs(result.scale - 1.0) <= 1e-3 else f", scaled ×{result.scale:.4g} to the rig"
     return rig, result.tracks.frames(*solved), match, sol, f"the points the map places (from their empties{scaled})"
+
+
+def _copies_note(copies: dict[str, str]) -> str:
+    """The report line naming the empties read for the map's points ({point: empty}, numbered copies)."""
+    pairs = [f"'{point}' from '{empty}'" for point, empty in sorted(copies.items())]
+    return (f"the map's points read from their numbered copies in the collection (a take imported again): "
+            f"{_names_list(pairs)}")
 
 
 def _points_without_data(collection: bpy.types.Collection | None, present) -> list[str]:

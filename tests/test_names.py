@@ -95,3 +95,13 @@ def test_tracks_left_out_by_alike_names_are_warned_of_by_cause():
     (line,) = names.ambiguity_warnings(twins, hands)
     assert line.startswith("2 empties match one bone alike") and "two sets of empties" in line, line
     assert names.ambiguity_warnings(names.match_names(hands, ["hip", "lHand"]), hands) == []
+
+
+def test_numbered_copies_stand_for_their_points_only_where_one_alone_does():
+    """A second take's 'left_hip.001' stands for the map's 'left_hip' when no empty has the plain name
+    and no other copy ('left_hip.002') competes; a chain's numbered segment named in the map itself
+    ('spine.001') and names the points do not ask for are left as they are."""
+    taken = ["left_hip.001", "right_hip.001", "right_hip.002", "nose", "nose.001", "spine.001", "tail.001"]
+    wanted = {"left_hip", "right_hip", "nose", "spine.001", "spine"}
+    assert names.numbered_copies(taken, wanted) == {"left_hip": "left_hip.001"}
+    assert names.numbered_copies([], wanted) == {}

@@ -74,6 +74,21 @@ def canonical_key(name: str) -> str:
     return f"{side}|{base}"
 
 
+def numbered_copies(names: Sequence[str], points: Container[str]) -> dict[str, str]:
+    """{point: name} for each of ``points`` that none of ``names`` carries while exactly one of them
+    carries it with Blender's duplicate suffix (``left_hip.001``: the same points imported again into
+    one file, Blender's names being unique); two such copies of one point leave it out (which take
+    is meant is the user's to say), and so does a name that ``points`` ask for itself (a chain's
+    numbered segment, ``spine.001``)."""
+    present = set(names)
+    found: dict[str, list[str]] = {}
+    for n in names:
+        point = DUPLICATE.sub("", n)
+        if point != n and point in points and point not in present and n not in points:
+            found.setdefault(point, []).append(n)
+    return {point: copies[0] for point, copies in found.items() if len(copies) == 1}
+
+
 def numbered_key(name: str) -> str:
     """canonical_key with Blender's number suffix kept (``DEF-spine.003`` -> ``|spine.003``): the
     segments of one chain (``spine``, ``spine.001``, ...) are different joints, not duplicates."""

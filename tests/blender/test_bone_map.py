@@ -319,6 +319,31 @@ def test_automatic_map_of_a_second_import_of_the_same_layout(tmp_path):
     np.testing.assert_allclose(heads[1], heads[0], atol=1e-4 * np.ptp(heads[0]))
 
 
+def test_a_saved_map_drives_a_second_import_through_its_numbered_empties(tmp_path, capfd):
+    """The map saved for the first take names 'left_hip'; the second take imported into the same file has
+    'left_hip.001' (h188, red-team: the solve stopped, the empty missing). The saved map now reads each point
+    from its numbered copy in the picked collection, says so, and puts the rig where the first take does."""
+    root = Path(__file__).resolve().parents[2]
+    assert bpy.ops.import_anim.bvh(filepath=str(root / "examples" / "retarget" / "rig_mixamo.bvh")) == {'FINISHED'}
+    rig = bpy.context.active_object
+    scene = bpy.context.scene
+    body = root / "examples" / "retarget" / "freemocap_walk" / "output_data" / "mediapipe_body_3d_xyz.npy"
+    heads = []
+    for take in ("take1", "take2"):
+        assert bpy.ops.pose2rot.import_tracks(filepath=str(body), collection_name=take) == {'FINISHED'}
+    scene.pose2rot.armature, scene.pose2rot.tracks = rig, bpy.data.collections["take1"]
+    assert bpy.ops.pose2rot.map_auto() == {'FINISHED'}
+    saved = {e.bone: e.source for e in _rows()}
+    assert json.loads(saved["mixamorig:Hips"]) == {"mean": ["left_hip", "right_hip"]}
+    capfd.readouterr()
+    for take in ("take1", "take2"):
+        assert bpy.ops.pose2rot.solve_rotations(armature=rig.name, tracks_collection=take) == {'FINISHED'}
+        heads.append(pose_points(rig, scene_frames()[::10]))
+    assert {e.bone: e.source for e in _rows()} == saved                   # the table is not rewritten
+    assert "'left_hip' from 'left_hip.001'" in capfd.readouterr().out
+    np.testing.assert_allclose(heads[1], heads[0], atol=1e-4 * np.ptp(heads[0]))
+
+
 def test_bones_a_map_drives_through_a_mean_are_solved_over_old_keys(tmp_path):
     """Fingers driven through {"mean": ...} sources tell their hand's roll: a rig whose every bone
     is keyed before the solve gets the same hand rotations as a fresh one (the keys of bones no
