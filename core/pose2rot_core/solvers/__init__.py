@@ -229,20 +229,7 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
     geometric = options.geometric_options()
     geometric["filled"] = cleaning.gaps
     if solver != "learned":
-        # what noise is left after smoothing: roll cues and lengths within it do not count (tracks
-        # not smoothed are followed as they are)
-        if cleaning.active:
-            geometric.update(noise=cleaning.residual, end_noise=cleaning.end_residual,
-                             noise_frames=cleaning.residual_frames, end_noise_frames=cleaning.end_residual_frames,
-                             narrowing=cleaning.narrowing, end_narrowing=cleaning.end_narrowing,
-                             input_positions=cleaning.unsmoothed.positions, input_noise=cleaning.noise,
-                             cuts=cleaning.cuts)
-            if twist_guess is not None:
-                twist_guess = None
-                report.append("the tracks were smoothed: the roll follows the solver's own smoothed guess, "
-                              "not the given one (retargeting: the shared twist of the joints between mapped ones)")
-        else:  # followed as given, with what noise they show (rounding): lengths moving within it are no stretch
-            geometric.update(rounding=cleaning.noise)
+        twist_guess = _noise_told(geometric, cleaning, twist_guess, report)
     smoothed = cleaning.active and solver != "learned"  # a second pass smooths the rotations over time
     first = part_of(progress, 0.0, 0.5 if smoothed else CHECK_SHARE)
     if solver == "geometric":
@@ -278,6 +265,26 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
     if isinstance(options.smooth, float) and cleaning.active and sol.check.far.any():
         sol.report.append(_forced_smoothing_note(options.smooth, cleaning, tracks.num_frames / tracks.fps))
     return sol
+
+
+def _noise_told(geometric: dict, cleaning: Cleaning, twist_guess: np.ndarray | None, report: list[str]
+                ) -> np.ndarray | None:
+    """Hand the geometric step's options (``geometric``, updated) what noise the cleaning left: roll
+    cues and lengths within it do not count. Tracks not smoothed are followed as given, with the
+    noise they show (rounding: lengths moving within it are no stretch). Returns the twist guess to
+    follow: none where the tracks were smoothed (the solver's own smoothed guess is followed, noted
+    in ``report``)."""
+    if not cleaning.active:
+        geometric.update(rounding=cleaning.noise)
+        return twist_guess
+    geometric.update(noise=cleaning.residual, end_noise=cleaning.end_residual,
+                     noise_frames=cleaning.residual_frames, end_noise_frames=cleaning.end_residual_frames,
+                     narrowing=cleaning.narrowing, end_narrowing=cleaning.end_narrowing,
+                     input_positions=cleaning.unsmoothed.positions, input_noise=cleaning.noise, cuts=cleaning.cuts)
+    if twist_guess is not None:
+        report.append("the tracks were smoothed: the roll follows the solver's own smoothed guess, "
+                      "not the given one (retargeting: the shared twist of the joints between mapped ones)")
+    return None
 
 
 def _tips_keep_the_rig(check: SafetyCheck) -> list[str]:
