@@ -431,3 +431,23 @@ def test_a_node_the_motion_keeps_on_its_parent_is_data_not_a_lost_joint(tmp_path
     tracks = tracks_from_bvh(read_bvh(tmp_path / "c.bvh"), reference_frame=0)
     sol = solve(tracks, twist=twist)
     assert np.abs(sol.positions - tracks.positions).max() / tracks.skeleton.height < 1e-6
+
+
+def test_a_track_a_constant_way_off_its_joint_says_how_far_the_joint_is_moved():
+    """A tip's track set a twentieth of the height off its joint, the same way in the world in every
+    frame (an empty placed beyond the wrist): the joint translates onto it, its distance to the
+    parent changing by little as the bone swings, but it is far from the rig's bone length all the
+    while. The note said only how much the distance changes (0.25 % of height here; h188, red-team);
+    it now says how far the joint is from the rig's bone as well."""
+    names, parents = ("r", "a", "b", "c", "d"), np.array([-1, 0, 1, 2, 3])
+    skel = Skeleton(names, parents, np.array([[0, 0, 0], [0, 1, 0], [0, 2, 0], [0, 3, 0], [0, 4, 0]], float))
+    T = 60
+    R = np.broadcast_to(np.eye(3), (T, 5, 3, 3)).copy()
+    R[:, 3] = axis_angle_to_matrix(np.array([0, 0, 1.0]), np.radians(20) * np.sin(np.linspace(0, 2 * np.pi, T)))
+    _, P = forward_kinematics(skel, R, np.zeros((T, 3)))
+    P[:, 4] += [0.0, 0.2, 0.0]
+    sol = solve(Tracks(skel, P))
+    assert sol.translating[4] and np.abs(sol.positions - P).max() < 1e-6
+    note = next(line for line in sol.report if "distance to the parent over the clip" in line)
+    off = np.median(np.linalg.norm(P[:, 4] - P[:, 3], axis=-1) - 1.0) / skel.height * 100
+    assert "(up to 0.2" in note and f", {off:.3g} % of height off the rig's bone length in most frames" in note, note

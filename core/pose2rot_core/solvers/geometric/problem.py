@@ -404,7 +404,7 @@ def classify_translation(skel: Skeleton, lengths: LengthReadings, typical: np.nd
     free[1:] |= moving & (off_rig > FREE_TRANSLATION_FRACTION * np.maximum(scale * rest, 1e-9)) & (off_rig > limit)
     line = _on_root_line(skel)
     placing = held & line  # these move with stretch "off" as well
-    _report_translation(skel, translating, free, dev, held | (stretch == "exact"), placing, report)
+    _report_translation(skel, translating, free, dev, held | (stretch == "exact"), placing, report, off_rig)
     body = ~line & ~np.isin(skel.parents[1:], np.append(skel.root_line, 0))  # not placing the body
     report.extend(_loose_tracks(skel, free[1:] & body, _spread(dist, True)))
     return translating, free
@@ -542,12 +542,14 @@ def _tracks_scale(typical: np.ndarray, rest: np.ndarray, valid: np.ndarray, heig
 
 
 def _report_translation(skel: Skeleton, translating: np.ndarray, free: np.ndarray, dev: np.ndarray,
-                        off_rest: np.ndarray, placing: np.ndarray, report: list[str]) -> None:
+                        off_rest: np.ndarray, placing: np.ndarray, report: list[str], off_rig: np.ndarray) -> None:
     """Notes on the translating joints: those free to move (named), then the others by how far
     they stretch (``dev`` [J-1]), said as differing from the rig where ``off_rest`` [J-1] marks
-    joints judged against its offsets, else as changing over the clip; rigid bones are offered
-    unless all of them are root-line offsets that place the body (``placing`` [J-1]), which move
-    with rigid bones too."""
+    joints judged against its offsets, else as changing over the clip, and then also by how far
+    they are off the rig's bone in most frames (``off_rig`` [J-1]) where that is more (a track
+    a constant way off its joint: its distance changes little, the joint moves far); rigid bones
+    are offered unless all of them are root-line offsets that place the body (``placing`` [J-1]),
+    which move with rigid bones too."""
     moving = [skel.names[j] for j in np.where(free)[0]]
     if moving:
         shown = ", ".join(f"'{n}'" for n in moving[:4]) + (f" and {len(moving) - 4} more" if len(moving) > 4 else "")
@@ -564,8 +566,11 @@ def _report_translation(skel: Skeleton, translating: np.ndarray, free: np.ndarra
         other = "other " if moving else ""
         hint = ("the root line places the body: it moves with stretch='off' too" if placing[stretching].all()
                 else "stretch='off' keeps bones rigid")
+        apart = off_rig[stretching].max()
+        off = "" if against_rig or apart <= dev[stretching].max() else \
+            f", {100 * apart / skel.height:.3g} % of height off the rig's bone length in most frames"
         report.append(f"{n_stretch} {other}{'joint' if one else 'joints'} {what} (up to "
-                      f"{100 * dev[stretching].max() / skel.height:.3g} % of height): "
+                      f"{100 * dev[stretching].max() / skel.height:.3g} % of height{off}): "
                       f"offsets solved per frame so joint positions match ({hint})")
 
 
