@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import pickle
 import re
 from pathlib import Path
@@ -392,3 +393,32 @@ def test_safetensors_config_metadata_that_is_no_json_object_is_named(tiny, tmp_p
     assert capsys.readouterr().err == (f"pose2rot: error: checkpoint '{path}': metadata 'pose2rot_config' holds "
                                        f"{stored}, not a JSON object such as {{\"params\": {{...}}, \"embedder\": "
                                        "\"t5\"}\n")
+
+
+def test_a_convert_whose_write_fails_keeps_the_file_that_was_there(tiny, tmp_path, capsys):
+    """'model convert' wrote --out in place: a write that failed half-way (a full disk, here a file-size
+    limit the write runs into) cut the existing file short. Now the file is written beside it and put
+    in place whole (errors.write_whole): the old file is as it was, no partial file is left, one line."""
+    import errno
+    import resource
+    import signal
+
+    from pose2rot_core.cli import main
+
+    ckpt = save_checkpoint(tmp_path / "c.pt", tiny, epoch=3)
+    out = tmp_path / "c.safetensors"
+    assert main(["model", "convert", str(ckpt), "--out", str(out)]) == 0
+    before = out.read_bytes()
+    capsys.readouterr()
+    limit, ignored = resource.getrlimit(resource.RLIMIT_FSIZE), signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    try:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (len(before) // 2, limit[1]))   # the disk fills half-way
+        code = main(["model", "convert", str(ckpt), "--out", str(out)])
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limit)
+        signal.signal(signal.SIGXFSZ, ignored)
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert f"cannot write safetensors file '{out}': {os.strerror(errno.EFBIG)}" in err, err
+    assert out.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.pt", "c.safetensors"]   # no partial file left

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-from .errors import Pose2RotError, first_sentence
+from .errors import Pose2RotError, first_sentence, write_whole
 from .model import INSTALL_HINT, require_torch
 from .model.params import RELEASED_PARAMS, cross_layer_count, resolve_params
 
@@ -384,9 +384,10 @@ def with_embedder(contents: CheckpointContents, embedder: str | None) -> Checkpo
 
 def convert_to_safetensors(contents: CheckpointContents, out: str | Path) -> Path:
     """Write the weights as ``.safetensors`` (mmap-able, no pickle) with the config as metadata (the
-    joint-name embedder only where it is known: ``contents.embedder_known``)."""
+    joint-name embedder only where it is known: ``contents.embedder_known``). Written whole or not at
+    all (errors.write_whole): a failed write leaves a file already at ``out`` as it was."""
     try:
-        from safetensors.torch import save_file
+        from safetensors.torch import save
     except ImportError:
         raise Pose2RotError(f"writing .safetensors needs the safetensors package: {INSTALL_HINT}") from None
     out = Path(out)
@@ -399,8 +400,9 @@ def convert_to_safetensors(contents: CheckpointContents, out: str | Path) -> Pat
     if contents.epoch is not None:
         meta["epoch"] = str(contents.epoch)
     tensors = {k: v.detach().cpu().contiguous() for k, v in contents.state.items()}
+    data = save(tensors, metadata=meta)
     out.parent.mkdir(parents=True, exist_ok=True)
-    save_file(tensors, str(out), metadata=meta)
+    write_whole(out, "safetensors", lambda f: f.write(data), binary=True)
     return out
 
 
