@@ -311,3 +311,41 @@ def test_a_count_or_rate_out_of_range_is_refused_by_its_flag(clips, tmp_path, ca
     rule = "must be positive and finite" if flag == "--lr" else "must be at least 1"
     assert err.err == f"pose2rot: error: {flag} {rule}, got {float(value) if flag == '--lr' else int(value)}\n"
     assert "data:" not in err.out and not out.exists()
+
+
+def _tiny_config(path: Path, embedder: str | None) -> Path:
+    """A YAML config (upstream layout) of a small network, naming the joint-name ``embedder`` (None: no line)."""
+    params = "".join(f"    {k}: {v}\n" for k, v in dict(q_dim=16, num_heads=2, rest_layers=1, pose_layers=1,
+                                                              memory_layers=1, decoder_layers=1).items())
+    path.write_text("model:\n  target: Pose2RotMemoryRestModel\n  params:\n" + params
+                    + (f"embedder: {embedder}\n" if embedder else ""), encoding="utf-8")
+    return path
+
+
+def test_a_new_run_takes_the_embedder_its_config_names(clips, tmp_path, capsys, monkeypatch):
+    """A new run given --config with an 'embedder:' line (a run's own config.yaml) ignored it: the default
+    was used instead (here T5, as $POSE2ROT_T5 is set, which failed on a T5 folder that was not there).
+    Now the config's embedder is used when --embedder is not given; --embedder wins over it, and the
+    run says so in one note; a config naming an embedder pose2rot does not have is refused."""
+    from pose2rot_core.checkpoint import read_checkpoint
+
+    monkeypatch.setenv("POSE2ROT_T5", str(tmp_path / "no-t5-here"))
+    hashed = _tiny_config(tmp_path / "hashed.yaml", "hash")
+    args = ["train", str(clips / "rig_a.bvh"), "--steps", "1", "--batch", "1", "--threads", "1", "--config"]
+    assert main([*args, str(hashed), "--out", str(tmp_path / "a")]) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    assert "embedder hash-ngram-v1" in out and "note:" not in out
+    assert read_checkpoint(tmp_path / "a" / "last.pt").embedder == "hash-ngram-v1"
+
+    t5 = _tiny_config(tmp_path / "t5.yaml", "t5")
+    assert main([*args, str(t5), "--embedder", "hash", "--out", str(tmp_path / "b")]) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    assert f"note: --embedder hash is used, not the joint-name embedder t5 that config '{t5}' names" in out, out
+    assert read_checkpoint(tmp_path / "b" / "last.pt").embedder == "hash-ngram-v1"
+
+    odd = _tiny_config(tmp_path / "odd.yaml", "bert")
+    assert main([*args, str(odd), "--out", str(tmp_path / "c")]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"pose2rot: error: config '{odd}' names the joint-name embedder 'bert', which pose2rot does not "
+                   "have: write 't5' or 'hash'\n"), err
+    assert not (tmp_path / "c").exists()

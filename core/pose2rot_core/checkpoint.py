@@ -195,6 +195,13 @@ def read_yaml_config(path: str | Path) -> dict[str, Any]:
     return _yaml_model(path)[0]
 
 
+def read_yaml_config_embedder(path: str | Path) -> tuple[dict[str, Any], str | None]:
+    """(model params, the embedder id "t5"/"hash-ngram-v1" its top-level ``embedder:`` names, None
+    without one) of a YAML config; an embedder pose2rot does not have is refused, naming the file."""
+    params, embedder = _yaml_model(path)
+    return params, _embedder_named(embedder, f"config '{path}'")
+
+
 def _yaml_model(path: str | Path) -> tuple[dict[str, Any], str | None]:
     """(model params, the joint-name embedder a top-level ``embedder:`` names, as our runs' config.yaml
     does; None without one, as upstream configs) of a YAML config."""

@@ -24,7 +24,8 @@ def register(subparsers) -> None:
     p.add_argument("--holdout-split", type=float, default=0.0, metavar="FRACTION",
                    help="hold out the last FRACTION of every clip whose rig has no --holdout clip (e.g. 0.25)")
     p.add_argument("--embedder", choices=("t5", "hash"),
-                   help="joint-name embedder (default: hash, or t5 when --t5/$POSE2ROT_T5 is set; --init: its own)")
+                   help="joint-name embedder (default: the one --config's 'embedder:' line names, else hash, or t5 "
+                        "when --t5/$POSE2ROT_T5 is set; --init: its own)")
     p.add_argument("--t5", help="T5 encoder directory or model id (t5 embedder)")
     p.add_argument("--batch", type=int, help="clips per batch (default 8)")
     p.add_argument("--lr", type=float, help="Adam learning rate after warm-up (default 2e-4)")

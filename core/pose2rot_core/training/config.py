@@ -40,14 +40,17 @@ PRESETS: dict[str, dict[str, Any]] = {"small": SMALL_PARAMS, "full": dict(RELEAS
 MODEL_TARGET = "models.v2.pose2rot.model.Pose2RotMemoryRestModel"
 
 
-def model_params(config: str | None) -> tuple[dict[str, Any], str]:
-    """(resolved constructor params, description) for a preset name or an upstream YAML path."""
+def model_params(config: str | None) -> tuple[dict[str, Any], str, str | None]:
+    """(resolved constructor params, description, joint-name embedder id) for a preset name or an
+    upstream YAML path; the embedder is the one a YAML's ``embedder:`` line names (a run's own
+    config.yaml has one), else None (presets, upstream configs)."""
     if config is None or config in PRESETS:
         name = config or "small"
-        return resolve_params(PRESETS[name], where=f"preset '{name}'"), f"preset {name}"
-    from ..checkpoint import read_yaml_config
+        return resolve_params(PRESETS[name], where=f"preset '{name}'"), f"preset {name}", None
+    from ..checkpoint import read_yaml_config_embedder
 
-    return read_yaml_config(config), f"config {config}"
+    params, embedder = read_yaml_config_embedder(config)
+    return params, f"config {config}", embedder
 
 
 @dataclass

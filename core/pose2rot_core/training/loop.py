@@ -187,7 +187,7 @@ class TrainRequest:
 @dataclass
 class _Start:
     """Where a run starts: model params and weights (None: new), embedder family, schedule, optimiser
-    state, step, the logs so far and a description of the source."""
+    state, step, the logs so far, a description of the source and notes for the user."""
 
     params: dict
     state: dict | None
@@ -199,6 +199,7 @@ class _Start:
     history: list[dict] = field(default_factory=list)
     held_log: list[dict] = field(default_factory=list)
     split: dict | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def _resumed(req: TrainRequest, last: Path) -> _Start:
@@ -242,7 +243,9 @@ def _held_out_choice(req: TrainRequest, stored: dict | None) -> dict:
 
 
 def _fresh(req: TrainRequest, last: Path) -> _Start:
-    """A new model (preset or config) or a fine-tuning of ``req.init``."""
+    """A new model (preset or config) or a fine-tuning of ``req.init``. A new model's joint-name embedder:
+    --embedder, else the one a config's ``embedder:`` names (--embedder differing from it is noted),
+    else the default (_resolve_embedder)."""
     from ..checkpoint import read_checkpoint
 
     if last.exists():
@@ -254,8 +257,13 @@ def _fresh(req: TrainRequest, last: Path) -> _Start:
         known = contents.embedder if contents.embedder_known or req.embedder is None else req.embedder  # else T5
         return _Start(contents.params, contents.state, _resolve_embedder(req.embedder, known, req.t5),
                       cfg, f"fine-tuning {req.init} ({contents.config_source})")
-    params, desc = model_params(req.config)
-    return _Start(params, None, _resolve_embedder(req.embedder, None, req.t5), cfg, f"new model, {desc}")
+    params, desc, named = model_params(req.config)
+    notes = []
+    if named is not None and req.embedder is not None and embedder_family(req.embedder) != named:
+        notes.append(f"--embedder {req.embedder} is used, not the joint-name embedder {named} that config "
+                     f"'{req.config}' names")
+    family = _resolve_embedder(req.embedder if req.embedder is not None else named, None, req.t5)
+    return _Start(params, None, family, cfg, f"new model, {desc}", notes=notes)
 
 
 @dataclass
@@ -326,6 +334,7 @@ def _prepare(req: TrainRequest, log: Callable[[str], None]) -> _Run:
     paths = collect_bvh(req.data)
     split = _held_out_choice(req, start.split)
     train_clips, held_clips, notes = split_clips(paths, split["holdout"], split["holdout_split"])
+    notes = start.notes + notes
     log(f"data: {len(train_clips)} training clip(s), {len(held_clips)} held out; embedder {start.family}; device {dev}")
     cfg = start.config
     sampler = WindowSampler(load_training_clips(train_clips, start.family, req.t5, dev), cfg,
