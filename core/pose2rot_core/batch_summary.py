@@ -26,8 +26,13 @@ class ClipResult:
         return self.status != "ok"
 
 
+#: the legend of the flips column, a line of its own under the table (not read as part of the count)
+FLIPS_LEGEND = "flips = sudden turns the tracks do not call for (a fast real turn is none)"
+
+
 def format_summary(results: list[ClipResult]) -> str:
-    """A plain-text table of ``results`` and a last line counting converted and failed clips."""
+    """A plain-text table of ``results`` closed by a rule, the legend of its flips column, and a last
+    line counting converted and failed clips."""
     width = max([len("clip")] + [len(r.clip) for r in results])
     head = (f"{'clip':<{width}}  {'frames':>6}  {'bones':>5}  {'max pos err % (vs tracks)':>25}  {'flips':>5}  "
             f"{'time s':>7}  status")
@@ -42,7 +47,7 @@ def format_summary(results: list[ClipResult]) -> str:
                         f"{r.seconds:7.2f}  ok{warned}")
     failed = sum(r.failed for r in results)
     warned = sum(bool(r.warnings) for r in results if not r.failed)
+    rows += [rows[1], FLIPS_LEGEND]
     rows.append(f"{len(results) - failed} of {len(results)} clips converted"
-                + (f", {failed} failed" if failed else "") + (f", {warned} with warnings" if warned else "")
-                + " (flips: sudden turns the tracks do not call for)")
+                + (f", {failed} failed" if failed else "") + (f", {warned} with warnings" if warned else ""))
     return "\n".join(rows)
