@@ -298,17 +298,18 @@ def test_fine_tuning_bare_weights_takes_the_embedder_its_config_names(clips, tmp
 
 @pytest.mark.parametrize("flag,value", [("--steps", "0"), ("--batch", "0"), ("--batch", "-2"), ("--epochs", "0"),
                                         ("--save-every", "0"), ("--save-every", "-1"), ("--eval-every", "-3"),
-                                        ("--lr", "-1"), ("--lr", "nan")])
+                                        ("--lr", "-1"), ("--lr", "nan"), ("--seed", "-1")])
 def test_a_count_or_rate_out_of_range_is_refused_by_its_flag(clips, tmp_path, capsys, flag, value):
     """--steps 0 and --batch 0 were refused as 'steps (0) and batch (8) must be at least 1', --lr -1 as
     'learning rate must ...', words the command line does not have; --save-every -1 trained and wrote a
-    step_NNNNNN.pt after every step (done % -1 == 0), --save-every 0 and --eval-every -3 were ignored.
+    step_NNNNNN.pt after every step (done % -1 == 0), --save-every 0 and --eval-every -3 were ignored;
+    --seed -1 read the clips and ended in 'internal error: ValueError: expected non-negative integer'.
     Each is now refused by its flag before anything is read or written."""
     steps = [] if flag == "--epochs" else ["--steps", "2"]
     out = tmp_path / "run"
     assert main(["train", str(clips), "--out", str(out), *steps, flag, value, "--threads", "1"]) == 2
     err = capsys.readouterr()
-    rule = "must be positive and finite" if flag == "--lr" else "must be at least 1"
+    rule = {"--lr": "must be positive and finite", "--seed": "must be 0 or more"}.get(flag, "must be at least 1")
     assert err.err == f"pose2rot: error: {flag} {rule}, got {float(value) if flag == '--lr' else int(value)}\n"
     assert "data:" not in err.out and not out.exists()
 

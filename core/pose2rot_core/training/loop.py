@@ -308,11 +308,14 @@ def run_training(data: Sequence[str | Path], out: str | Path, *, log: Callable[[
 
 
 def _check_numbers(req: TrainRequest) -> None:
-    """Refuse a count below 1 or a learning rate that is not positive and finite, by its flag."""
+    """Refuse a count below 1, a negative seed (numpy's generators take none) or a learning rate that
+    is not positive and finite, by its flag."""
     for name in ("steps", "epochs", "batch", "save_every", "eval_every", "threads"):
         value = getattr(req, name)
         if value is not None and value < 1:
             raise Pose2RotError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+    if req.seed < 0:
+        raise Pose2RotError(f"--seed must be 0 or more, got {req.seed}")
     if req.lr is not None and not 0 < req.lr < math.inf:
         raise Pose2RotError(f"--lr must be positive and finite, got {req.lr}")
 
