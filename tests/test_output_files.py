@@ -190,3 +190,25 @@ def _unwritable_and_unread(monkeypatch, folder: Path) -> None:
     monkeypatch.setattr(tempfile, "TemporaryFile", refused)
     monkeypatch.setattr("pose2rot_core.bvh.read_bvh", no_reading)
     monkeypatch.setattr("pose2rot_core.tracks_io.load_tracks", no_reading)
+
+
+@pytest.mark.parametrize("command, out", [("model convert", "notes.txt/x.safetensors"), ("train", "notes.txt/run"),
+                                          ("train", "notes.txt/new/run"), ("solve", "notes.txt/x.bvh")])
+def test_an_output_under_a_file_is_refused_before_any_work(tmp_path, capsys, monkeypatch, command, out):
+    """An --out inside a file (notes.txt/x.safetensors: a folder typed where a file is) passed the up-front
+    check, which looked only for a folder to write in further up: model convert read the checkpoint and
+    train read every clip, then ended in 'File exists: notes.txt' or 'Not a directory: ...'; solve said
+    the folder 'notes.txt' does not exist. Each now names the file in the way, before any work."""
+    (tmp_path / "notes.txt").write_text("notes")
+
+    def no_work(*_args, **_kwargs):
+        raise AssertionError("worked before the output was checked")
+
+    monkeypatch.setattr("pose2rot_core.checkpoint.read_checkpoint", no_work)
+    monkeypatch.setattr("pose2rot_core.model.require_torch", no_work)
+    monkeypatch.setattr("pose2rot_core.bvh.read_bvh", no_work)
+    target = tmp_path / out
+    source = {"model convert": ["ck.pt"], "train": [tmp_path], "solve": [tmp_path / "clip.bvh"]}[command]
+    code, _, err = run([*command.split(), *source, "--out", target], capsys)
+    assert code == 2 and err.count("\n") == 1, err
+    assert f"--out {target}: '{tmp_path / 'notes.txt'}' is a file, not a folder: give --out inside a folder" in err, err

@@ -111,6 +111,7 @@ def _output_path(text: str, suffixes: tuple[str, ...], option: str = "--out", in
         raise Pose2RotError(f"{option} {out} is the input file '{same[0]}': the result would overwrite it; "
                             "write to another file")
     _check_file_name(out, suffixes, option)
+    _check_no_file_above(out, option)
     if not out.parent.is_dir():
         raise Pose2RotError(f"{option} {out}: the directory '{out.parent}' does not exist; create it first")
     _check_writable(out, option)
@@ -127,6 +128,14 @@ def _check_file_name(out: Path, suffixes: tuple[str, ...], option: str) -> None:
         raise Pose2RotError(f"{option} must end in {' or '.join(suffixes)}, got '{out.name}'")
 
 
+def _check_no_file_above(out: Path, option: str) -> None:
+    """Refuse an output ``out`` inside a file (notes.txt/x.bvh): the nearest of its folders that
+    exists is a file (a link is followed), so nothing can be written or created below it."""
+    above = next((p for p in out.parents if p.exists()), None)
+    if above is not None and not above.is_dir():
+        raise Pose2RotError(f"{option} {out}: '{above}' is a file, not a folder: give {option} inside a folder")
+
+
 def _check_writable(out: Path, option: str, folder: bool = False) -> None:
     """Refuse, before any work, an output ``out`` that could not be written at the end (as
     errors.write_whole writes it: the file a link names): a file there that is read-only, or a
@@ -138,6 +147,7 @@ def _check_writable(out: Path, option: str, folder: bool = False) -> None:
 
     from .errors import write_target
 
+    _check_no_file_above(out, option)
     if folder and out.exists() and not out.is_dir():
         raise Pose2RotError(f"{option} {out} is a file, not a folder: give a folder for the run's files "
                             "(it is created where missing)")
