@@ -104,6 +104,18 @@ def test_a_t5_folder_that_is_not_there_is_named(tmp_path, monkeypatch, capsys, g
     assert ("is a file" if given.endswith(".txt") else "is no folder that exists") in err
 
 
+def test_a_t5_folder_from_the_environment_is_named_as_such(tmp_path, monkeypatch, capsys):
+    """A missing T5 folder set by $POSE2ROT_T5 (no --t5 given, as in 'pose2rot train' with the T5 embedder)
+    was called "--t5 '...' is no folder that exists", a flag the user never typed; the variable is named."""
+    pytest.importorskip("torch", reason=TORCH_REASON)
+    missing = str(tmp_path / "models" / "t5-base")
+    monkeypatch.setenv("POSE2ROT_T5", missing)
+    code = main(["embed", "LeftArm", "--cache-dir", str(tmp_path / "cache")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert err.startswith(f"pose2rot: error: $POSE2ROT_T5 '{missing}' is no folder that exists: "), err
+
+
 def test_a_truncated_checkpoint_is_reported_in_whole_sentences(checkpoint, tmp_path, capsys):
     """torch's message for a cut file was quoted up to 200 characters and ended in the middle of a
     sentence ('... your checkpoint file is'); now its first sentence."""

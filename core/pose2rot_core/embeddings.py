@@ -163,7 +163,7 @@ def t5_embed_cached(names: Sequence[str], t5: str | os.PathLike | None = None,
     if todo:
         if progress:
             progress(0.0, f"embedding {len(todo)} joint name(s) with {encoder}")
-        vecs = t5_embed(todo, encoder, device)
+        vecs = _t5_embed_named(todo, encoder, device, from_environment=not t5)
         for n, v in zip(todo, vecs):
             found[n] = v
             try:
@@ -173,6 +173,20 @@ def t5_embed_cached(names: Sequence[str], t5: str | os.PathLike | None = None,
     if not names:
         return np.zeros((0, 0), np.float32)
     return np.stack([found[n] for n in names]).astype(np.float32)
+
+
+def _t5_embed_named(names: list[str], encoder: str, device: str, from_environment: bool) -> np.ndarray:
+    """t5_embed, with a T5 source that cannot be used named as $POSE2ROT_T5 where it came from there
+    (``from_environment``: no ``t5`` argument): the interfaces' own word for the setting (--t5, a
+    preference) names something the user did not set."""
+    from .options import OptionError
+
+    try:
+        return t5_embed(names, encoder, device)
+    except OptionError as e:
+        if e.field == "t5" and from_environment and os.environ.get("POSE2ROT_T5"):
+            raise Pose2RotError(f"$POSE2ROT_T5 {e.problem}") from None
+        raise
 
 
 def _looks_like_a_path(source: str) -> bool:
