@@ -350,3 +350,14 @@ def test_a_new_run_takes_the_embedder_its_config_names(clips, tmp_path, capsys, 
     assert err == (f"pose2rot: error: config '{odd}' names the joint-name embedder 'bert', which pose2rot does not "
                    "have: write 't5' or 'hash'\n"), err
     assert not (tmp_path / "c").exists()
+
+
+def test_eval_every_without_held_out_clips_is_refused(clips, tmp_path, capsys):
+    """--eval-every without --holdout or --holdout-split trained as if it were not given: nothing was
+    scored, and nothing said so. It is refused before any clip is read, with the flags that hold clips out."""
+    out = tmp_path / "run"
+    assert main(["train", str(clips), "--out", str(out), "--steps", "1", "--eval-every", "1", "--threads", "1"]) == 2
+    std = capsys.readouterr()
+    assert std.err == ("pose2rot: error: --eval-every scores the held-out clips, and none are held out: add "
+                       "--holdout CLIP or --holdout-split 0.25, or leave --eval-every out\n"), std.err
+    assert "data:" not in std.out and not out.exists()

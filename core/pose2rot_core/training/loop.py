@@ -334,8 +334,11 @@ def _prepare(req: TrainRequest, log: Callable[[str], None]) -> _Run:
         raise Pose2RotError(f"--out '{run_dir}' is a file; the run needs a folder (checkpoints, config.yaml, "
                             "history): give a new or existing folder")
     start = _resumed(req, run_dir / LAST) if req.resume else _fresh(req, run_dir / LAST)
-    paths = collect_bvh(req.data)
     split = _held_out_choice(req, start.split)
+    if req.eval_every and not (split["holdout"] or split["holdout_split"]):
+        raise Pose2RotError("--eval-every scores the held-out clips, and none are held out: add --holdout CLIP or "
+                            "--holdout-split 0.25, or leave --eval-every out")
+    paths = collect_bvh(req.data)
     train_clips, held_clips, notes = split_clips(paths, split["holdout"], split["holdout_split"])
     notes = start.notes + notes
     log(f"data: {len(train_clips)} training clip(s), {len(held_clips)} held out; embedder {start.family}; device {dev}")
