@@ -361,3 +361,15 @@ def test_eval_every_without_held_out_clips_is_refused(clips, tmp_path, capsys):
     assert std.err == ("pose2rot: error: --eval-every scores the held-out clips, and none are held out: add "
                        "--holdout CLIP or --holdout-split 0.25, or leave --eval-every out\n"), std.err
     assert "data:" not in std.out and not out.exists()
+
+
+@pytest.mark.parametrize("config", ["Small", "tiny"])
+def test_a_config_that_is_no_preset_nor_file_names_the_presets(clips, tmp_path, capsys, config):
+    """--config Small (or a preset that does not exist) was read as a file name: "cannot read config 'Small':
+    No such file or directory", which does not say that small and full are the presets."""
+    out = tmp_path / "run"
+    assert main(["train", str(clips), "--out", str(out), "--steps", "1", "--config", config]) == 2
+    std = capsys.readouterr()
+    assert std.err == (f"pose2rot: error: --config '{config}' is neither a preset (small, full) nor a file that "
+                       "exists: give small, full or the path of a YAML config\n"), std.err
+    assert "data:" not in std.out and not out.exists()

@@ -250,6 +250,9 @@ def _fresh(req: TrainRequest, last: Path) -> _Start:
 
     if last.exists():
         raise Pose2RotError(f"'{last.parent}' already holds a run ({LAST}); use --resume to continue it or another --out")
+    if req.config is not None and req.config not in PRESETS and not Path(req.config).exists():
+        raise Pose2RotError(f"--config '{req.config}' is neither a preset ({', '.join(PRESETS)}) nor a file that "
+                            f"exists: give {', '.join(PRESETS)} or the path of a YAML config")
     cfg = TrainConfig(steps=1, seed=req.seed, **{k: v for k, v in (("batch", req.batch), ("lr", req.lr)) if v is not None})
     if req.init:
         given = req.config if req.config is None or req.config not in PRESETS else model_params(req.config)[0]
