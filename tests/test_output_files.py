@@ -212,3 +212,14 @@ def test_an_output_under_a_file_is_refused_before_any_work(tmp_path, capsys, mon
     code, _, err = run([*command.split(), *source, "--out", target], capsys)
     assert code == 2 and err.count("\n") == 1, err
     assert f"--out {target}: '{tmp_path / 'notes.txt'}' is a file, not a folder: give --out inside a folder" in err, err
+
+
+@pytest.mark.parametrize("command, name", [("model convert", ".safetensors"), ("solve", ".bvh"), ("solve", ".NPZ")])
+def test_an_output_named_only_by_its_suffix_is_refused_in_words_that_agree(tmp_path, capsys, command, name):
+    """--out .safetensors (the name left out) was refused as "--out must end in .safetensors, got
+    '.safetensors'", which contradicts itself (to Python the name is a hidden file without a suffix)."""
+    target = tmp_path / name
+    source = {"model convert": "ck.pt", "solve": tmp_path / "clip.bvh"}[command]
+    code, _, err = run([*command.split(), source, "--out", target], capsys)
+    assert code == 2 and err.count("\n") == 1, err
+    assert f"--out {target} has no name before its suffix: give a name such as NAME{name.lower()}" in err, err

@@ -120,10 +120,13 @@ def _output_path(text: str, suffixes: tuple[str, ...], option: str = "--out", in
 
 def _check_file_name(out: Path, suffixes: tuple[str, ...], option: str) -> None:
     """Refuse an output file ``out`` that is an existing directory, or whose name does not end in
-    one of the ``suffixes`` (lower case; any case matches)."""
+    one of the ``suffixes`` (lower case; any case matches) or is nothing but one."""
     if out.is_dir():                                      # before the suffix: 'out/' has none
         raise Pose2RotError(f"{option} {out} is a directory; give a file name in it"
                             + (f" ending in {' or '.join(suffixes)} ({out / ('NAME' + suffixes[0])})" if suffixes else ""))
+    if out.name.lower() in suffixes:                      # '.bvh': to Python, a hidden file without a suffix
+        raise Pose2RotError(f"{option} {out} has no name before its suffix: give a name such as "
+                            f"NAME{out.name.lower()}")
     if suffixes and out.suffix.lower() not in suffixes:
         raise Pose2RotError(f"{option} must end in {' or '.join(suffixes)}, got '{out.name}'")
 
