@@ -129,7 +129,7 @@ class Job:
 def track_files(items: list[str]) -> list[Path]:
     """Expand folders to their track files and the FreeMoCap recordings in them (sorted; a recording
     folder, or its output_data folder, is one clip: its body landmarks file); check that every file
-    exists. Other subfolders are not searched: a note names them."""
+    exists and is a track file (by its suffix). Other subfolders are not searched: a note names them."""
     from pose2rot_core.errors import Pose2RotError
     from pose2rot_core.pointsets import freemocap_body
     from pose2rot_core.tracks_io import FILE_SUFFIXES
@@ -146,8 +146,11 @@ def track_files(items: list[str]) -> list[Path]:
                 raise Pose2RotError(f"folder '{p}' has no {', '.join(FILE_SUFFIXES[:-1])} or {FILE_SUFFIXES[-1]} "
                                     "track files or FreeMoCap recordings")
             out.extend(found)
-        elif p.is_file():
+        elif p.is_file() and p.suffix.lower() in FILE_SUFFIXES:
             out.append(p)
+        elif p.is_file():
+            raise Pose2RotError(f"'{p}' is no track file: give {', '.join(FILE_SUFFIXES[:-1])} or {FILE_SUFFIXES[-1]} "
+                                "files, folders of them or FreeMoCap recordings")
         else:
             raise Pose2RotError(f"tracks file '{p}' does not exist")
     return out

@@ -634,3 +634,18 @@ def test_frame_times_are_written_as_the_file_has_them_or_warned(tmp_path):
     assert ("beyond.bvh: warning: the file's frame time, 1e+07 s (1e-07 fps), is beyond the frame rates a Blender "
             "scene can play (1e-06 to 3.28e+09 fps): beyond.blend and beyond.bvh play at 1e-06 fps") in proc.stdout
     assert _summary_row(proc.stdout, "beyond.bvh")[-3:] == ["1", "warning", "(above)"]
+
+
+def test_a_file_that_is_no_track_file_is_refused_before_any_clip(tmp_path):
+    """A file given by name that is no track file (notes.txt) was asked a rig ('no rig for notes.txt: pass
+    --rig ...'); with one, the clip failed in the summary ('unknown points format'), exit 1, after the
+    others were solved. It is refused up front, naming the file and the kinds of track file there are."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("x")
+    for rig in ([], ["--rig", zyx_clip(tmp_path / "rig.bvh")]):
+        proc = _run(zyx_clip(tmp_path / "take.bvh"), notes, *rig, "--out", tmp_path / "out")
+        assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr[-2000:]
+        assert proc.stderr.strip().splitlines()[-1] == (
+            f"pose2rot batch: error: '{notes}' is no track file: give .npz, .csv, .tsv, .bvh or .npy files, folders "
+            "of them or FreeMoCap recordings")
+        assert not (tmp_path / "out").exists()
