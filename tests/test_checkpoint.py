@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import pickle
 import re
@@ -400,8 +401,6 @@ def test_a_convert_whose_write_fails_keeps_the_file_that_was_there(tiny, tmp_pat
     limit the write runs into) cut the existing file short. Now the file is written beside it and put
     in place whole (errors.write_whole): the old file is as it was, no partial file is left, one line."""
     import errno
-    import resource
-    import signal
 
     from pose2rot_core.cli import main
 
@@ -410,15 +409,36 @@ def test_a_convert_whose_write_fails_keeps_the_file_that_was_there(tiny, tmp_pat
     assert main(["model", "convert", str(ckpt), "--out", str(out)]) == 0
     before = out.read_bytes()
     capsys.readouterr()
-    limit, ignored = resource.getrlimit(resource.RLIMIT_FSIZE), signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    try:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (len(before) // 2, limit[1]))   # the disk fills half-way
+    with _disk_full_after(len(before) // 2):
         code = main(["model", "convert", str(ckpt), "--out", str(out)])
-    finally:
-        resource.setrlimit(resource.RLIMIT_FSIZE, limit)
-        signal.signal(signal.SIGXFSZ, ignored)
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1, err
     assert f"cannot write safetensors file '{out}': {os.strerror(errno.EFBIG)}" in err, err
     assert out.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.pt", "c.safetensors"]   # no partial file left
+
+
+@contextlib.contextmanager
+def _disk_full_after(size: int):
+    """Writes fail past ``size`` bytes a file (a file-size limit, its signal ignored): a disk that fills."""
+    import resource
+    import signal
+
+    limit, ignored = resource.getrlimit(resource.RLIMIT_FSIZE), signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    try:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, limit[1]))
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limit)
+        signal.signal(signal.SIGXFSZ, ignored)
+
+
+def test_a_checkpoint_whose_write_fails_keeps_the_one_that_was_there(tiny, tmp_path):
+    """save_checkpoint (and a run's last.pt, config.yaml and history.json) wrote in place: a write that
+    failed half-way (h191, red-team) cut the file there short. Now the old checkpoint still loads."""
+    path = save_checkpoint(tmp_path / "c.pt", tiny, epoch=3)
+    before = path.read_bytes()
+    with _disk_full_after(len(before) // 2), pytest.raises(Pose2RotError, match="cannot write checkpoint file"):
+        save_checkpoint(path, tiny, epoch=4)
+    assert path.read_bytes() == before and read_checkpoint(path).epoch == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.pt"]

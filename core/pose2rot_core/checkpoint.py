@@ -422,7 +422,7 @@ def save_checkpoint(path: str | Path, model, epoch: int | None = None, optimizer
     if optimizer_state is not None:
         obj["optimizer_state"] = optimizer_state
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(obj, str(path))
+    write_whole(path, "checkpoint", lambda f: torch.save(obj, f), binary=True)
     return path
 
 

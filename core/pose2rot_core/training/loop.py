@@ -24,7 +24,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..embeddings import HASH_FAMILY, check_embedder, embedder_family
-from ..errors import Pose2RotError
+from ..errors import Pose2RotError, write_whole
 from ..model import INSTALL_HINT, require_torch
 from .config import MODEL_TARGET, PRESETS, TrainConfig, model_params
 from .data import WindowSampler, clip_frames, collect_bvh, load_training_clips, split_clips
@@ -56,9 +56,7 @@ def save_run_checkpoint(path: Path, model, optimizer, step: int, epoch: int) -> 
     torch = require_torch()
     obj = {"model_state": model.state_dict(), "optimizer_state": optimizer.state_dict(), "epoch": int(epoch),
            "step": int(step), "config": {"params": _plain_params(model.params), "embedder": model.embedder}}
-    tmp = path.with_suffix(".tmp")
-    torch.save(obj, str(tmp))
-    tmp.replace(path)
+    write_whole(path, "checkpoint", lambda f: torch.save(obj, f), binary=True)
     return path
 
 
@@ -75,7 +73,7 @@ def write_config_yaml(path: Path, params: dict, embedder: str, config: TrainConf
         raise Pose2RotError(f"writing config.yaml needs PyYAML: {INSTALL_HINT}") from None
     doc = {"model": {"target": MODEL_TARGET, "params": _plain_params(params)}, "embedder": embedder,
            "train": dict(config.to_dict(), **extra)}
-    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    write_whole(path, "config", lambda f: f.write(yaml.safe_dump(doc, sort_keys=False)))
 
 
 def plot_curves(path: Path, history: Sequence[dict], holdout: Sequence[dict]) -> bool:
@@ -543,6 +541,4 @@ def _run_history(path: Path) -> dict[str, Any]:
 
 
 def _write_json(path: Path, obj: dict) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(obj, indent=1), encoding="utf-8")
-    tmp.replace(path)
+    write_whole(path, "history", lambda f: f.write(json.dumps(obj, indent=1)))
