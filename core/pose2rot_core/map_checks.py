@@ -1,9 +1,9 @@
 """Checks of a bone map against the points it places (warnings, not errors): a body seen as the
 mirror image of the rig's, and legs whose points run against the rig's reference pose along the
-body (a map's rows swapped, or a reference pose that does not stand); and a layout's points seen
-as the mirror image of its own skeleton.
+body (a map's rows swapped, or a reference pose that does not stand); a layout's points seen as
+the mirror image of its own skeleton; and tracks on a rig seen as the mirror image of its body.
 
-Both read the body's own up (from the middle of its hips to the middle of its shoulders) where the
+All read the body's own up (from the middle of its hips to the middle of its shoulders) where the
 map places hips and shoulders, else the up axis the points were given: a capture given the wrong up
 axis, or a performer upside down, is turned, not mirrored or reversed.
 """
@@ -19,6 +19,7 @@ from .wording import WARNING_PREFIX
 
 if TYPE_CHECKING:
     from .retarget import RigTargets
+    from .tracks import Tracks
 
 #: a body's handedness (see _handedness) counts where its cosine is at least this far from 0, and
 #: the points are mirrored against the rig where nearly all (MIRRORED_SHARE) such frames disagree
@@ -118,6 +119,32 @@ def report_layout_mirrored(rest: np.ndarray, positions: np.ndarray, where: dict[
                       "or left and right swapped in the file; the skeleton turns round to fit them (its pelvis half "
                       "a turn, facing away from where it moves): mirror the capture (negate one horizontal axis) or "
                       "swap its left and right points")
+
+
+def report_tracks_mirrored(tracks: Tracks, report: list[str]) -> None:
+    """A warning (into ``report``) where ``tracks`` named after their rig's joints (and bone tips) are
+    the mirror image of the rig's rest pose in nearly every frame that shows a body clearly (see
+    mirrored_share; the tips give the feet their toes where the rig has no toe joint): a mirrored video,
+    or every left and right label swapped in the file. No rotation undoes a mirror: the rig turns round
+    and misses them, and the position check's advice (``--stretch exact``) would put its joints on the
+    mirror image by translation. Says nothing where the rig's names give no sides or feet."""
+    skel = tracks.skeleton
+    rest, positions = skel.rest_positions, tracks.positions
+    names, parents = list(skel.names), list(skel.parents)
+    if tracks.has_ends:
+        names += list(tracks.end_names)
+        parents += [int(p) for p in tracks.end_parents]
+        rest = np.concatenate([rest, rest[tracks.end_parents] + tracks.end_rest_offsets])
+        positions = np.concatenate([positions, tracks.end_positions], axis=1)
+    canon, _ = canonical_names(names, parents)
+    where = {c: names.index(n) for n, c in canon.items()}
+    up = np.eye(3)["xyz".index(tracks.up_axis)]
+    against = mirrored_share(rest, positions, where, (_body_up(rest, where, up), _body_up(positions, where, up)))
+    if against is not None and against >= MIRRORED_SHARE:
+        report.append(f"{WARNING_PREFIX}the tracks are the mirror image of the rig's body in {100 * against:.0f} % of "
+                      "the frames that show it (their left on the rig's right): a mirrored video (a selfie camera) or "
+                      "left and right swapped in the file; no rotation undoes a mirror, so the rig turns round and "
+                      "misses them: mirror the tracks (negate one horizontal axis) or swap their left and right joints")
 
 
 def _report_reversed(targets: RigTargets, where: dict[str, int], ups: tuple[np.ndarray, np.ndarray],
