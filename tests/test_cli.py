@@ -176,7 +176,7 @@ def test_fps_stands_in_for_a_wrong_rate_in_a_tracks_file(clip, tmp_path, capsys)
     stopped the solve before --fps was read, with no way round but editing the file)."""
     bad = tracks_npz(tmp_path / "t.npz", clip, fps=np.array(-30.0))
     code, _, err = run(["solve", bad, "--out", tmp_path / "o.bvh"], capsys)
-    assert code == 2 and "fps must be a positive number, got -30" in err
+    assert code == 2 and "its fps is -30, which is no frame rate" in err and "with --fps F" in err, err
     code, _, err = run(["solve", bad, "--fps", "24", "--out", tmp_path / "o.bvh"], capsys)
     assert code == 0, err
     assert read_bvh(tmp_path / "o.bvh").frame_time == pytest.approx(1 / 24)
@@ -445,6 +445,12 @@ BAD_INPUTS = {
                                        ["line 52: value 1 'nan'", "not a finite number"]),
     "inf-in-npz": lambda c, d: (["solve", tracks_npz(d / "i.npz", c, positions=inf_sample), "--out", d / "o.bvh"],
                                 ["infinite", "'Spine' at frame 2", "NaN"]),
+    "npz-fps-zero": lambda c, d: (["solve", tracks_npz(d / "f0.npz", c, fps=np.float64(0.0)), "--out", d / "o.bvh"],
+                                  ["f0.npz: its fps is 0, which is no frame rate", "--fps F"]),
+    "npz-fps-nan": lambda c, d: (["solve", tracks_npz(d / "fn.npz", c, fps=np.float64(np.nan)), "--out", d / "o.bvh"],
+                                 ["fn.npz: its fps is nan, which is no frame rate", "--fps F"]),
+    "npz-fps-text": lambda c, d: (["solve", tracks_npz(d / "ft.npz", c, fps=np.array("30")), "--out", d / "o.bvh"],
+                                  ["ft.npz: its fps is the text '30', which is no frame rate", "--fps F"]),
     "zero-frames": lambda c, d: (["solve", _write(d / "z.bvh", c.read_text().split("Frames:")[0]
                                                   + "Frames: 0\nFrame Time: 0.04\n"), "--out", d / "o.bvh"],
                                  ["no motion", "Frames: 0"]),

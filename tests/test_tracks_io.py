@@ -97,7 +97,7 @@ def test_npz_joints_in_shuffled_order(tmp_path, small_clip):
     ({"fps": np.array([30.0, 60.0])}, ["fps must be a single number, got [2]"]),
     ({"joint_names": np.array([["hips", "spine", "head"]])}, ["joint_names is [1,3], expected [J]"]),
     ({"up_axis": np.array(1)}, ["up_axis must be a string, got int64"]),
-    ({"fps": np.array(-5.0)}, ["fps must be a positive number"]),
+    ({"fps": np.array(-5.0)}, ["its fps is -5, which is no frame rate"]),
     ({"up_axis": np.array("x")}, ["up_axis must be 'y' or 'z'"]),
     ({"reference_quaternions": np.ones((2, 4))}, ["reference_quaternions is [2,4]", "expected [3,4]"]),
     ({"reference_frame": np.array(9), "reference_quaternions": np.ones((3, 4))}, ["reference frame 9", "0..3"]),

@@ -74,6 +74,8 @@ def tracks_from_archive(data: dict[str, np.ndarray], name: str, keys: list[str] 
         given = [k for k in END_SITE_KEYS if k in data]
         raise Pose2RotError(f"{name}: {', '.join(given)} given without "
                             f"{', '.join(k for k in END_SITE_KEYS if k not in data)}; End Sites need all three")
+    if "fps" in data:
+        _check_fps(data["fps"], name)
     arrays = _checked_arrays(data, name)
     try:
         return _tracks(arrays)
@@ -161,6 +163,23 @@ def _checked(a: np.ndarray, key: str, sizes: dict[str, int], name: str):
     if kind == "text":
         return as_text(a) if a.ndim == 0 else [as_text(x) for x in a]
     return a.astype(np.float64 if kind == "number" else np.int64)
+
+
+def _check_fps(fps: np.ndarray, name: str) -> None:
+    """Refuse an ``fps`` entry of one value that is no frame rate (0, negative, NaN or infinite, or
+    text: an exporter's 'unknown' or a number written as a string), saying how to give the rate."""
+    if fps.size != 1:
+        return  # the table names the shape
+    value = fps.reshape(())[()]
+    if fps.dtype.kind in "fiu" and np.isfinite(value) and value > 0:
+        return
+    if fps.dtype.kind in "US":
+        shown = f"the text '{as_text(fps.reshape(()))}'"
+    else:
+        shown = f"{value:g}" if fps.dtype.kind in "fiu" else f"{value!r} ({fps.dtype})"
+    raise Pose2RotError(f"{name}: its fps is {shown}, which is no frame rate: give the clip's frames per second "
+                        "with --fps F (command line), or write them into the file as a number "
+                        "(np.savez(..., fps=30.0)), or leave fps out for 30")
 
 
 def _tracks(arrays: dict) -> Tracks:
