@@ -289,7 +289,6 @@ def cmd_solve(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from .cli_layouts import cmd_solve_points, wants_points
-    from .map_checks import report_tracks_mirrored
     from .solvers import solve
 
     out = _output_path(args.out, (".bvh", ".npz"), inputs=(args.tracks, args.skeleton, args.reference))
@@ -309,7 +308,6 @@ def cmd_solve(args: argparse.Namespace) -> int:
     report: list[str] = []
     with step_shown(f"reading {Path(args.tracks).name}"):
         tracks = _checked_scale(_solve_tracks(args, report), args, report)
-    report_tracks_mirrored(tracks, report)
     if args.reference:
         frame = args.reference_frame or 0
         reference = _reference_from_bvh(tracks, args.reference, frame)

@@ -8,6 +8,7 @@ from typing import Any, Callable, Collection
 import numpy as np
 
 from ..errors import Pose2RotError
+from ..map_checks import report_tracks_mirrored
 from ..options import SOLVERS, SolveOptions
 from ..rotations import rotation_defect
 from ..reversals import turned_over, turned_over_note
@@ -260,6 +261,8 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
         progress(1.0, "solved")
     if not units_checked:
         sol.report.extend(units_warning(tracks))
+    if made_up is None:  # points through a map have their own check (map_checks.report_map_against_points)
+        report_tracks_mirrored(tracks, sol.report)
     if options.stretch == "exact":
         sol.report.extend(_tips_keep_the_rig(sol.check))
     if isinstance(options.smooth, float) and cleaning.active and sol.check.far.any():
