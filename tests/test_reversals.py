@@ -107,3 +107,15 @@ def test_the_note_names_each_joint_and_frame_counted_from_the_first():
     two = turned_over_note({1: [5], 2: [9, 40]}, names)[0]
     assert two.startswith("'thumb' (frame 5) and 'index' (frames 9, 40) turn over") and "those frames" in two
     assert turned_over_note({}, names) == []
+
+
+def test_the_note_names_only_turns_within_the_frames_returned(cmu):
+    """Part of a clip solved (``--frames``): a turn within the part is named as the file counts its
+    frames (as the other warnings count them); one outside it, or into the part's first frame (from a
+    frame not returned), is not named (the whole clip was named whatever part was asked for)."""
+    tracks = replace(add_noise(tracks_from_bvh(_turned_over(cmu, "rIndex1"), reference_frame=0), 0.005, 0),
+                     first_frame=1)
+    inside = _notes(solve(tracks, frames=(100, 200)).report)
+    assert len(inside) == 1 and inside[0].startswith(f"'rIndex1' (frame {AT + 1}) turns over")
+    for frames in [(0, 100), (0, AT), (AT, 200), (AT + 1, 200)]:
+        assert _notes(solve(tracks, frames=frames).report) == [], frames

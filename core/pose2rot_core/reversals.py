@@ -104,9 +104,15 @@ def _turn_seen_from(frames: np.ndarray | None, v: np.ndarray) -> float:
     return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
 
 
-def turned_over_note(turned: dict[int, list[int]], names: tuple[str, ...], first_frame: int = 0) -> list[str]:
+def turned_over_note(turned: dict[int, list[int]], names: tuple[str, ...], first_frame: int = 0,
+                     shown: tuple[int, int] | None = None) -> list[str]:
     """The report line for the joints ``turned`` over ({joint: [frames]}, see turned_over; none: no
-    line), named with ``names`` [J], frames counted from ``first_frame``."""
+    line), named with ``names`` [J], frames counted from ``first_frame``. ``shown``: the frames
+    [start, stop) of the clip the output holds (None: all); a turn is named only where both frames
+    of its step are among them, as the flip warning names steps (a turn into the first frame shown
+    comes from a frame the user does not see)."""
+    if shown is not None:
+        turned = {j: kept for j, f in turned.items() if (kept := [t for t in f if shown[0] < t < shown[1]])}
     if not turned:
         return []
     from .tracks_io import describe_names

@@ -247,7 +247,7 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
 
             sol = solve_hybrid(prepared, model, missing=missing, progress=first, **geometric)
     if smoothed:
-        sol = _smoothest_within_noise(prepared, sol, cleaning, missing, geometric,
+        sol = _smoothest_within_noise(prepared, sol, cleaning, missing, geometric, (start, stop),
                                       part_of(progress, 0.5, CHECK_SHARE, "smoothing over time: "))
     if progress is not None:
         progress(CHECK_SHARE, "checking the result against the tracks")
@@ -521,12 +521,13 @@ CONE_STDS = 2.5
 
 
 def _smoothest_within_noise(tracks: Tracks, sol: Solution, cleaning: Cleaning, missing: np.ndarray,
-                            geometric: dict, progress: Progress | None = None) -> Solution:
+                            geometric: dict, shown: tuple[int, int], progress: Progress | None = None) -> Solution:
     """The solution of smoothed tracks made smooth over time where the noise left allows it: its
     rotations are filtered as the tracks were (zero phase, on quaternions), then every bone keeps
     the filtered orientation unless a target would leave the cone of CONE_STDS noise stds around
     its track, where it turns just enough to stay inside (positions stay within the noise).
-    geometric: the options of the geometric step; progress: of its second pass."""
+    geometric: the options of the geometric step; shown: the frames [start, stop) returned (the note
+    on joints turned over names those only); progress: of its second pass."""
     from .geometric import solve_geometric
 
     widths = _rotation_widths(tracks, cleaning)
@@ -536,6 +537,6 @@ def _smoothest_within_noise(tracks: Tracks, sol: Solution, cleaning: Cleaning, m
     again = solve_geometric(tracks, twist_guess=smooth, missing=missing, within_noise=CONE_STDS, progress=progress,
                             **geometric)
     again.report = sol.report + ["rotations smoothed over time within the noise of the tracks"]
-    again.report += turned_over_note(turned, tracks.skeleton.names, tracks.first_frame)
+    again.report += turned_over_note(turned, tracks.skeleton.names, tracks.first_frame, shown)
     again.solver = sol.solver
     return again
