@@ -8,6 +8,8 @@ counts them against a clip's own rotations.
 """
 from __future__ import annotations
 
+from typing import Collection
+
 import numpy as np
 
 from .rotations import best_fit_rotation, geodesic_angle, normalize
@@ -21,21 +23,24 @@ FLIP_DEGREES = 30.0
 FLIP_MARGIN = 15.0
 
 
-def points_around(tracks: Tracks, j: int) -> tuple[list[int], np.ndarray]:
+def points_around(tracks: Tracks, j: int, through: Collection[int] = ()) -> tuple[list[int], np.ndarray]:
     """(joints, bone tips [K]) whose directions from joint j tell how it turns: its children and
     grandchildren, each child of no length looked through to the first joints below it with a
     length (a chain of zero-length joints sits at j's place and shows no direction; the tips of
-    those joints count as j's), and the bone tips of j and of those children."""
+    those joints count as j's), and the bone tips of j and of those children. Joints ``through``
+    (a bone's twist segments, Solution.segments) are looked through as well, to the joints past
+    them: on the bone's axis, they show its direction but not its turn about itself."""
     children, long = tracks.skeleton.children, tracks.skeleton.bone_has_length  # [J] per joint
     at_place = [j]
 
     def below(k: int, at_j: bool) -> list[int]:
-        """The first joints with a length at or under k (the ones passed on the way, when at j's place, noted)."""
-        if long[k]:
+        """The first joints with a length at or under k, not ``through`` (the ones of no length passed on
+        the way, when at j's place, noted)."""
+        if long[k] and k not in through:
             return [k]
-        if at_j:
+        if at_j and not long[k]:
             at_place.append(k)
-        return [x for c in children[k] for x in below(c, at_j)]
+        return [x for c in children[k] for x in below(c, at_j and not long[k])]
 
     kids = [x for c in children[j] for x in below(c, True)]
     joints = kids + [x for c in kids for g in children[c] for x in below(g, False)]
@@ -43,11 +48,11 @@ def points_around(tracks: Tracks, j: int) -> tuple[list[int], np.ndarray]:
     return joints, tips
 
 
-def vectors_around(tracks: Tracks, j: int) -> tuple[np.ndarray, list[int]]:
+def vectors_around(tracks: Tracks, j: int, through: Collection[int] = ()) -> tuple[np.ndarray, list[int]]:
     """([T,n,3] the vectors from joint j's track to the points around it (points_around: the joints,
-    then the bone tips; world axes), [n] the joint whose track each point is or hangs from: a
-    tip's, its joint)."""
-    joints, tips = points_around(tracks, j)
+    then the bone tips; world axes; joints ``through`` looked through), [n] the joint whose track
+    each point is or hangs from: a tip's, its joint)."""
+    joints, tips = points_around(tracks, j, through)
     points = np.concatenate([tracks.positions[:, joints], tracks.end_positions[:, tips]], axis=1) \
         if len(tips) else tracks.positions[:, joints]
     return points - tracks.positions[:, j, None], joints + [int(tracks.end_parents[e]) for e in tips]

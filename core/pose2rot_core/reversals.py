@@ -20,6 +20,8 @@ is the parent's); and the solve turned the joint there by more than a flip (flip
 """
 from __future__ import annotations
 
+from typing import Collection
+
 import numpy as np
 
 from .flips import FLIP_DEGREES, rotation_steps, vectors_around
@@ -34,22 +36,26 @@ from .tracks import Tracks
 REVERSAL_DEGREES = 90.0
 
 
-def turned_over(given: Tracks, smoothed: Tracks, rotations: np.ndarray, G: np.ndarray, noise: np.ndarray
-                ) -> dict[int, list[int]]:
+def turned_over(given: Tracks, smoothed: Tracks, rotations: np.ndarray, G: np.ndarray, noise: np.ndarray,
+                segments: Collection[int] = ()) -> dict[int, list[int]]:
     """{joint: [frames]}: the frames (t + 1 of each step t) where the solution's local ``rotations``
     [T,J,3,3] (global orientations ``G`` [T,J,3,3]) turn a joint over as its tracks do (see the
     module note): the tracks as ``given`` jump, beyond their ``noise`` [J] (std per axis, fraction
-    of the height) and the motion their ``smoothed`` version shows elsewhere."""
+    of the height) and the motion their ``smoothed`` version shows elsewhere. The solution's twist
+    ``segments`` (Solution.segments) turn with their bone: the points around a joint are read past
+    them, and the bone's joint is named, not a segment nor the child past them (a bone turned about
+    itself moves no point on its axis, so its turn showed only at that child, one bone further)."""
     steps = rotation_steps(rotations)  # [T-1,J]
     parents = given.skeleton.parents
+    segments = frozenset(segments)
     out = {}
-    for j in np.flatnonzero((steps > FLIP_DEGREES).any(axis=0)):
-        rel, owners = vectors_around(given, int(j))
+    for j in (j for j in np.flatnonzero((steps > FLIP_DEGREES).any(axis=0)) if j not in segments):
+        rel, owners = vectors_around(given, int(j), segments)
         if not owners:
             continue
         turns = np.flatnonzero(steps[:, j] > FLIP_DEGREES)
         point_noise = np.sqrt(2.0 * (noise[j] ** 2 + noise[owners] ** 2)) * given.skeleton.height  # of a step
-        jumps = _one_way_jumps(rel, vectors_around(smoothed, int(j))[0], point_noise, turns)
+        jumps = _one_way_jumps(rel, vectors_around(smoothed, int(j), segments)[0], point_noise, turns)
         frames = [t + 1 for t, i in jumps
                   if _turn_seen_from(G[[t, t + 1], parents[j]] if j > 0 else None, rel[t:t + 2, i]) > REVERSAL_DEGREES]
         if frames:

@@ -25,6 +25,9 @@ class Solution:
     translating: [J] bool.
     report: human-readable notes (gaps filled, bone-length mismatches, ...).
     check: how the solution compares with its tracks (see pose2rot_core.safety), when checked.
+    segments: the joints the solve aimed a bone through to its child: twist segments (on the bone's
+      axis, see solvers.geometric.twist_chains) and any zero-length joints between them; they turn
+      with the bone and show no turn of their own.
     The arrays are not changed once solved: :meth:`forward` is computed once (``replace`` makes a new
     Solution, which computes its own).
     """
@@ -37,6 +40,7 @@ class Solution:
     report: list[str] = field(default_factory=list)
     solver: str = "geometric"
     check: SafetyCheck | None = None
+    segments: tuple[int, ...] = ()
     _forward: tuple[np.ndarray, np.ndarray] | None = field(default=None, init=False, repr=False, compare=False)
     #: the global rotations [T,J,3,3] ``rotations`` were made from (from_globals), else None
     _globals: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)

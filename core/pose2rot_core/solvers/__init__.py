@@ -531,7 +531,8 @@ def _smoothest_within_noise(tracks: Tracks, sol: Solution, cleaning: Cleaning, m
     from .geometric import solve_geometric
 
     widths = _rotation_widths(tracks, cleaning)
-    turned = turned_over(cleaning.unsmoothed, tracks, sol.rotations, sol.forward()[0], cleaning.noise)
+    turned = turned_over(cleaning.unsmoothed, tracks, sol.rotations, sol.forward()[0], cleaning.noise,
+                         sol.segments)
     smooth = _smooth_over_time(sol.rotations, widths, cleaning.cuts, turned)
     smooth = _hold_back_rotations(tracks, sol, smooth, cleaning, widths)
     again = solve_geometric(tracks, twist_guess=smooth, missing=missing, within_noise=CONE_STDS, progress=progress,

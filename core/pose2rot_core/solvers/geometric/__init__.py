@@ -127,8 +127,10 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     tolerance = _offset_tolerance(tracks.skeleton, stretch_tolerance, rounded, width, step)
     local_offsets = _solve_offsets(problem, G, stretch, tolerance, missing_mask, report, unmeasured, width)
     report_length_mismatch(tracks.skeleton, mismatch, missing_mask, problem.translating, report, length_noise)
+    aimed_through = tuple(sorted({int(k) for target in problem.past_segments.values() for k in target.chain}))
     return Solution.from_globals(tracks.skeleton, G, problem.positions[:, 0].copy(), local_offsets,
-                                 problem.translating, report=report, solver="geometric")
+                                 problem.translating, report=report, solver="geometric",
+                                 segments=aimed_through)
 
 
 def _set_noise(problem: Problem, noise: float | np.ndarray, end_noise: np.ndarray | None,
