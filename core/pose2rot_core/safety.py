@@ -33,7 +33,7 @@ from .skeleton import Skeleton
 from .solution import Solution
 from .stacks import any_axis
 from .tracks import Tracks
-from .wording import WARNING_PREFIX
+from .wording import WARNING_PREFIX, counted
 
 #: clean tracks must come back within this fraction of the skeleton height
 CLEAN_TOLERANCE = 1e-4
@@ -107,6 +107,23 @@ class SafetyCheck:
             t, k = np.unravel_index(int(np.argmax(tips)), tips.shape)
             return f"bone tip '{self.tips.names[k]}'", int(t), float(tips[t, k])
         return f"joint '{names[j]}'", int(t), float(error[t, j])
+
+    def past(self, limit: float, names: tuple[str, ...]) -> str:
+        """"3 joints end further: 'a' (frames 3-7, up to 4.2 %), ... and N more" for the joints (named
+        with ``names``) and bone tips further than ``limit`` (fraction of the height) from their tracks in
+        some frame, the furthest first (five named, the rest counted); '' when none is. Every point past a
+        limit the caller set, whether or not the noise explains its distance (the warning names those
+        it does not)."""
+        error, listed, tips = self.error, tuple(names), 0
+        if self.tips is not None:
+            error, listed = np.concatenate([error, self.tips.error], 1), listed + tuple(self.tips.names)
+            tips = int((np.nan_to_num(self.tips.error, nan=0.0) > limit).any(axis=0).sum())
+        over = np.nan_to_num(error, nan=0.0) > limit
+        if not over.any():
+            return ""
+        n, text = _worst_joints(over, error, listed, self.first_frame)
+        noun = "bone tip" if tips == n else "joint" if tips == 0 else "joints and bone tip"
+        return f"{counted(n, noun)} end{'s' if n == 1 else ''} further: {text}"
 
     def lines(self, names: tuple[str, ...]) -> list[str]:
         """Warnings naming the joints (and bone tips) and frames concerned (empty when all is well)."""

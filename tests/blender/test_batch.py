@@ -290,7 +290,7 @@ def test_solve_options_of_the_command_line(tmp_path):
     clip = zyx_clip(tmp_path / "c.bvh")
     proc = _run(clip, "--out", tmp_path / "out", "--twist", "swing", "--max-position-error", "1e-12")
     assert proc.returncode == 1, proc.stderr[-2000:]
-    assert "(allowed: 1e-12 %); nothing was written" in proc.stderr
+    assert "(allowed: 1e-12 %); " in proc.stderr and "further: " in proc.stderr and "nothing was written" in proc.stderr
     assert not (tmp_path / "out" / "c.blend").exists()
     proc = _run(clip, "--out", tmp_path / "out", "--max-position-error", "5")
     assert proc.returncode == 0 and _summary_row(proc.stdout, "c.bvh")[-1] == "ok"

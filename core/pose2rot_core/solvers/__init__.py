@@ -404,7 +404,8 @@ def _check(tracks: Tracks, sol: Solution, cleaning: Cleaning, max_position_error
            made_up: np.ndarray | None = None, points_noise: np.ndarray | None = None) -> None:
     """Attach the safety check against the tracks as given (gaps filled, spikes removed, before any
     smoothing) to ``sol`` and its warnings to the report; raise when a joint is further from its
-    track than ``max_position_error`` percent of the height. made_up, points_noise: see :func:`solve`."""
+    track than ``max_position_error`` percent of the height, naming every joint and bone tip past it
+    (SafetyCheck.past). made_up, points_noise: see :func:`solve`."""
     sol.check = check_solution(tracks, sol, cleaning.noise, no_data=cleaning.gaps, end_noise=cleaning.end_noise,
                                end_no_data=cleaning.end_gaps, as_given=not cleaning.active, made_up=made_up,
                                points_noise=points_noise)
@@ -412,9 +413,11 @@ def _check(tracks: Tracks, sol: Solution, cleaning: Cleaning, max_position_error
     sol.report.extend(_placed_cause(tracks.skeleton, sol.check.far.any(axis=0), cleaning.placed))
     if max_position_error is not None and sol.check.max_error_percent > max_position_error:
         point, t, error = sol.check.worst(tracks.skeleton.names)
+        past = sol.check.past(max_position_error / 100.0, tracks.skeleton.names)
         raise ResultTooFarError(
             f"the solution is {100 * error:.3g} % of the skeleton height from the tracks at {point}, "
-            f"frame {t + tracks.first_frame} (allowed: {max_position_error:g} %); nothing was written")
+            f"frame {t + tracks.first_frame} (allowed: {max_position_error:g} %); {past + '; ' if past else ''}"
+            "nothing was written")
 
 
 def _placed_cause(skeleton, far: np.ndarray, placed: list[int]) -> list[str]:
