@@ -488,6 +488,8 @@ def main(argv: list[str] | None = None) -> int:
     from pose2rot_core.errors import Pose2RotError
     from pose2rot_core.rotations import EULER_ORDERS
 
+    from .runtime import choose_runtime
+
     parser = _parser()
     args = parser.parse_args(argv)
     if args.order is not None:
@@ -500,6 +502,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         learned = batch_learned(args)
         options = batch_options(args, learned)
+        if options.solver != "geometric":
+            choose_runtime(learned)             # once, before any clip: torch missing fails them all alike
         if args.worker:
             from .batch_worker import run_worker
 

@@ -143,3 +143,23 @@ def test_a_model_setting_refused_in_the_external_python_names_the_preference(tin
         with pytest.raises(RuntimeError, match=r"'Device' in Preferences > Add-ons > pose2rot is 'cuda', but PyTorch "
                                                r"sees no CUDA GPU here: set it to cpu \(or auto\)"):
             bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks", solver='HYBRID')
+
+
+def test_the_batch_without_torch_says_so_once_before_any_clip(tmp_path):
+    """--solver hybrid where Blender's Python has no torch (and no --model-python): every clip failed
+    alike with the install message, after the run had started on each (h191, red-team); now the run
+    is refused up front, one line, exit 2, nothing written."""
+    if importlib.util.find_spec("torch") is not None:
+        pytest.skip("torch is importable in this Blender Python")
+    from test_batch import _run, zyx_clip
+
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    zyx_clip(clips / "a.bvh")
+    zyx_clip(clips / "b.bvh", T=30, seed=1)
+    (tmp_path / "model.pt").write_bytes(b"not read")
+    proc = _run(clips, "--out", tmp_path / "out", "--solver", "hybrid", "--checkpoint", tmp_path / "model.pt")
+    assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr[-2000:]
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("pose2rot batch: error:")]
+    assert len(lines) == 1 and "needs torch and transformers" in lines[0], proc.stderr[-2000:]
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
