@@ -98,7 +98,7 @@ def test_a_mirrored_capture_is_warned(tmp_path, capsys):
 
 
 def test_a_map_with_hip_and_knee_swapped_is_warned(tmp_path, capsys):
-    """A map whose left hip and knee rows are swapped put the rig's leg 43 % of the height off its points
+    """A map whose left hip and knee rows are swapped put the rig's left foot 26 % of the height off its point
     and the summary explained it as 'other proportions'; the points now run against the rig's reference
     pose along the body (the knee above the hip in every frame), which no motion does: warned, named."""
     walk = ROOT / "examples" / "retarget" / "freemocap_walk"
