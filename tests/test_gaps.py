@@ -280,7 +280,7 @@ def test_a_gap_at_the_clip_s_ends_holds_the_nearest_rotation():
 
 
 def test_a_whole_hand_dropped_turns_smoothly_instead_of_following_its_fill():
-    """Hand and fingers lost for a second: the forearm and the hand have no data below them; their
+    """Hand and fingers lost for 30 frames: the forearm and the hand have no data below them; their
     rotations run from before the gap to after it, nearer the truth than aiming at the fill."""
     clip = read_bvh(EXAMPLE)
     skel = clip.skeleton
