@@ -264,6 +264,7 @@ def test_unanchored_hybrid_rolls_far_from_the_geometric_solvers_are_a_warning(de
     from pose2rot_core.bvh import read_bvh
     from pose2rot_core.solvers.hybrid import solve_hybrid
     from pose2rot_core.tracks_io import tracks_from_bvh
+    from pose2rot_core.wording import in_words
 
     clip = read_bvh(ARM)
     network = _rolling_network("elbow", degrees)
@@ -273,6 +274,9 @@ def test_unanchored_hybrid_rolls_far_from_the_geometric_solvers_are_a_warning(de
     if degrees > 30:
         assert len(warned) == 1 and warned[0].startswith("warning: hybrid: ")
         assert "'elbow' up to 45°" in warned[0] and "solver='geometric'" in warned[0]
+        # what anchors them, as each interface names it (it said 'a reference pose the tracks show')
+        assert "anchors them (--reference-frame N)" in in_words(warned[0], "cli")
+        assert "anchors them (Reference: Current pose)" in in_words(warned[0], "blender")
     else:
         assert not warned
     anchored = solve_hybrid(tracks_from_bvh(clip, reference_frame=0), network, twist="reference")

@@ -26,6 +26,7 @@ OPTION_NAMES: dict[str, tuple[str | None, str | None, str]] = {
     "fps": ("--fps", None, "frame rate"),
     "use_ends": ("--no-ends", None, "use ends"),
     "use_reference": (None, "Reference", "use reference"),
+    "reference_frame": ("--reference-frame", "Reference", "reference frame"),
     "max_position_error": ("--max-position-error", "Max position error (%)", "maximum position error"),
     "checkpoint": ("--checkpoint", "Checkpoint", "checkpoint"),
     "config": ("--config", "Config", "model config"),
@@ -46,6 +47,7 @@ OPTION_VALUES: dict[tuple[str, str], tuple[str, str]] = {
     ("solver", "geometric"): ("geometric", "Geometric"),
     ("solver", "learned"): ("learned", "Learned"),
     ("solver", "hybrid"): ("hybrid", "Hybrid"),
+    ("reference_frame", "N"): ("N", "Current pose"),   # a frame at which the tracks show the reference pose
 }
 
 # stretch='off', stretch="off", stretch 'exact' (the forms the core's notes use)

@@ -89,4 +89,4 @@ def departure_warning(hybrid: Solution, geometric: Solution, policy: str) -> lis
             f"rolls, and they turn {len(far)} bone{'s' if len(far) != 1 else ''} more than {DEPARTURE_DEGREES:g}° "
             f"about {'themselves' if len(far) != 1 else 'itself'} from the geometric solver's ('{policy}' roll): "
             f"{shown}. The positions are exact either way, so only these rolls differ: a reference pose the tracks "
-            "show at a frame anchors them, and solver='geometric' keeps the geometric solver's"]
+            "show at a frame anchors them (reference_frame='N'), and solver='geometric' keeps the geometric solver's"]
