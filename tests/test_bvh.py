@@ -166,6 +166,9 @@ def test_one_and_two_rotation_channels():
     (edit(20, "1 0 0 10 20 30 40 50 1e400"), 20, ["value 9 '1e400'", "not a finite number"]),
     (edit(18, "Frame Time: -0.04"), 18, ["Frame Time:", "positive", "'-0.04'"]),
     (edit(17, "Frames: 5"), 17, ["truncated", "Frames: 5", "3 motion rows"]),
+    (BASE.split("MOTION")[0] * 2, 16, ["second HIERARCHY", "line 1", "one hierarchy"]),
+    (BASE + BASE, 22, ["'HIERARCHY'", "3 motion rows", "line 17", "second HIERARCHY", "joined"]),
+    (BASE + ";\n", 22, ["';'", "3 motion rows", "line 17", "not a motion row"]),
 ])
 def test_malformed_files_name_line_and_problem(text, line, words):
     with pytest.raises(Pose2RotError) as info:
@@ -177,6 +180,17 @@ def test_malformed_files_name_line_and_problem(text, line, words):
     for w in words:
         assert w in msg, msg
     assert "\n" not in msg
+
+
+def test_text_after_the_motion_rows_is_not_blamed_on_the_frames_count():
+    """Two clips joined into one file (or a stray line after the rows): fixing the Frames: count, as
+    the message once said, only moves the error to the second HIERARCHY."""
+    for text in (BASE + BASE, BASE + ";\n"):
+        with pytest.raises(Pose2RotError) as info:
+            parse_bvh(text, name="bad.bvh")
+        assert "Frames: count" not in str(info.value)
+    with pytest.raises(Pose2RotError, match="fix the Frames: count"):
+        parse_bvh(BASE + "3 0 0 0 0 0 0 0 0\n", name="bad.bvh")
 
 
 def test_read_missing_file_is_a_clear_error(tmp_path):

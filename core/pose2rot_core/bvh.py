@@ -225,6 +225,7 @@ class _Header:
             raise Pose2RotError(f"{self.name}: empty file, not a BVH file")
         if first.lower() != "hierarchy":
             raise self.error(f"not a BVH file: expected 'HIERARCHY', found '{first[:40]}'")
+        self.hierarchy_line = self.line_no
         self.h = _Hierarchy([], [], [], [], [], [], [], [])
         self.seen: dict[str, int] = {}                      # joint name -> line declared
         self.stack: list[tuple[str, int, int]] = []          # open blocks: ("joint"|"end", index, line opened)
@@ -310,6 +311,10 @@ class _Header:
             raise self.error(f"missing OFFSET: {self._describe(self.h, kind, idx)} has no OFFSET line", opened)
         return False
 
+    def _second_hierarchy(self, _tok: str) -> bool:
+        raise self.error(f"a second HIERARCHY before any MOTION (the first is at line {self.hierarchy_line}): a BVH "
+                         "file holds one hierarchy, then its MOTION section; keep one hierarchy and its motion")
+
     def _motion(self, _tok: str) -> bool:
         if self.stack:
             raise self.error(f"unbalanced braces: {self._open_block()} is not closed with '}}' before MOTION")
@@ -321,7 +326,7 @@ class _Header:
 
     #: statement keyword (lower case) -> handler(self, token) -> whether the hierarchy ended
     _STATEMENTS = {"root": _joint, "joint": _joint, "end": _end_site, "offset": _offset, "channels": _channels,
-                   "}": _close, "motion": _motion}
+                   "}": _close, "motion": _motion, "hierarchy": _second_hierarchy}
 
     @staticmethod
     def _describe(h: _Hierarchy, kind: str, idx: int) -> str:
@@ -419,8 +424,8 @@ def _parse_motion(motion: str, first_line: int, frames: int, num_channels: int, 
         raise Pose2RotError(f"{name}: line {frames_line}: the file is truncated: 'Frames: {frames}' but only "
                             f"{len(rows)} motion rows follow ({last})")
     if len(rows) > frames:
-        raise Pose2RotError(f"{name}: line {row_lines[frames]}: {len(rows)} motion rows but line {frames_line} "
-                            f"says 'Frames: {frames}'; fix the Frames: count")
+        raise _past_the_rows(motion.split("\n")[rows[frames]].split()[0], int(row_lines[frames]), len(rows), frames,
+                             frames_line, name)
     if frames == 0:
         return np.zeros((frames, num_channels))
     with warnings.catch_warnings():
@@ -438,6 +443,21 @@ def _parse_motion(motion: str, first_line: int, frames: int, num_channels: int, 
         raise Pose2RotError(f"{name}: line {row_lines[r]}: value {c + 1} '{tok[:40]}' on a motion row is not a "
                             "finite number (BVH channels cannot be missing; give every channel a value)")
     return values
+
+
+def _past_the_rows(word: str, line: int, rows: int, frames: int, frames_line: int, name: str) -> Pose2RotError:
+    """The error for ``rows`` motion rows where line ``frames_line`` says ``frames``, ``word`` the first
+    one past them, at ``line``: text there is no row (a second clip's HIERARCHY, in files joined
+    into one), numbers mean the count is off."""
+    try:
+        float(word)
+    except ValueError:
+        what = ("a second HIERARCHY: two BVH files joined into one? Keep one hierarchy and its motion per file"
+                if word.lower() == "hierarchy" else "it is not a motion row; remove it")
+        return Pose2RotError(f"{name}: line {line}: '{word[:40]}' follows the {frames} motion rows that line "
+                             f"{frames_line} announces: {what}")
+    return Pose2RotError(f"{name}: line {line}: {rows} motion rows but line {frames_line} says 'Frames: {frames}'; "
+                         "fix the Frames: count")
 
 
 def _raise_bad_number(motion: str, first_line: int, name: str) -> None:
