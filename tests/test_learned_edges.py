@@ -367,3 +367,21 @@ def test_a_gpu_number_this_machine_does_not_have_is_refused_by_the_device_settin
         resolve_device("cuda:1")
     assert error.value.field == "device"
     assert resolve_device("cuda:0") == "cuda:0" and resolve_device("cuda") == "cuda"
+
+
+def test_a_t5_encoder_a_hash_model_does_not_use_is_said(checkpoint, tmp_path, capsys):
+    """--t5 given with a checkpoint of the built-in hash embedder was dropped without a word (a folder that
+    is not there solved as well as any). One note now says that it is not used and why, in each
+    interface's words (the Blender preference's label there)."""
+    from pose2rot_core.wording import in_words
+
+    code = main(["solve", str(ARM), "--solver", "hybrid", "--checkpoint", str(checkpoint), "--t5",
+                 str(tmp_path / "no-t5"), "--device", "cpu", "--out", str(tmp_path / "arm.bvh")])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    line = (f"note: learned: the T5 encoder given is not used (--t5 {tmp_path / 'no-t5'}): this model embeds joint "
+            "names with the built-in hash embedder (hash-ngram-v1), which needs no T5\n")
+    assert line in err, err
+    note = "learned: the T5 encoder given is not used (t5='/models/t5 base'): this model ..."
+    assert in_words(note, "blender") == "learned: the T5 encoder given is not used (T5 encoder: /models/t5 base): " \
+                                        "this model ..."

@@ -352,6 +352,17 @@ def test_a_new_run_takes_the_embedder_its_config_names(clips, tmp_path, capsys, 
     assert not (tmp_path / "c").exists()
 
 
+def test_a_t5_encoder_the_hash_embedder_does_not_use_is_said(clips, tmp_path, capsys):
+    """--t5 with --embedder hash (or a config, checkpoint or run of the hash embedder) was dropped
+    without a word; the run now says in one note that it is not used and why."""
+    out = tmp_path / "run"
+    missing = tmp_path / "no-t5"
+    assert main(["train", str(clips / "rig_a.bvh"), "--out", str(out), "--steps", "1", "--batch", "1", "--threads",
+                 "1", "--embedder", "hash", "--t5", str(missing)]) == 0, capsys.readouterr().err
+    assert (f"note: --t5 {missing} is not used: the run's joint-name embedder is the built-in hash embedder "
+            "(hash-ngram-v1), which needs no T5\n") in capsys.readouterr().out
+
+
 def test_eval_every_without_held_out_clips_is_refused(clips, tmp_path, capsys):
     """--eval-every without --holdout or --holdout-split trained as if it were not given: nothing was
     scored, and nothing said so. It is refused before any clip is read, with the flags that hold clips out."""

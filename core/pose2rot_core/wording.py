@@ -52,6 +52,8 @@ OPTION_VALUES: dict[tuple[str, str], tuple[str, str]] = {
 
 # stretch='off', stretch="off", stretch 'exact' (the forms the core's notes use)
 _KEYWORD = re.compile(r"\b(" + "|".join(OPTION_NAMES) + r")\s*=?\s*(['\"])([\w.]+)\2")
+# t5='/models/t5-base' (a path or model id: written with '=' in the core's notes, any text but quotes)
+_PATH_KEYWORD = re.compile(r"\b(checkpoint|config|t5)=(['\"])([^'\"]+)\2")
 _SMOOTHED = re.compile(r"^smoothed \d+ of \d+ tracks")
 
 
@@ -95,7 +97,8 @@ def setting(option: str, value: str, interface: str) -> str:
 
 
 def in_words(note: str, interface: str) -> str:
-    """``note`` with every ``option='value'`` written as ``interface`` shows that setting."""
+    """``note`` with every ``option='value'`` written as ``interface`` shows that setting (a path or
+    model id of the learned model's settings: ``t5='DIR'``, with '=')."""
     _check(interface)
 
     def replace(m: re.Match) -> str:
@@ -104,7 +107,7 @@ def in_words(note: str, interface: str) -> str:
             return m.group(0)
         return setting(option, value, interface)
 
-    return _KEYWORD.sub(replace, note)
+    return _KEYWORD.sub(replace, _PATH_KEYWORD.sub(replace, note))
 
 
 def notes_for(notes: Iterable[str], interface: str) -> list[str]:

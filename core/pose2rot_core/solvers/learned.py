@@ -20,7 +20,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..embeddings import check_embedder, embed_joint_names
+from ..embeddings import HASH_FAMILY, check_embedder, embed_joint_names
 from ..errors import Pose2RotError
 from ..model import require_torch
 from ..model_inputs import build_inputs, pad_batch
@@ -235,6 +235,9 @@ def solve_learned(tracks: Tracks, checkpoint: str | os.PathLike, config: str | o
     assumed = "" if contents.embedder_known else f" ({assumed_embedder(checkpoint)})"
     report = [f"learned: {Path(checkpoint).name} ({contents.config_source}), embedder {family}{assumed}, "
               f"device {dev}, model scale s = {inputs.scale:.6g} file units"]
+    if t5 and family == HASH_FAMILY:                   # said, not silently dropped: the user gave it
+        report.append(f"learned: the T5 encoder given is not used (t5='{t5}'): this model embeds joint names with "
+                      f"the built-in hash embedder ({HASH_FAMILY}), which needs no T5")
     if T > window:
         report.append(f"learned: {len(window_starts(T, window, overlap))} windows of {window} frames "
                       f"({overlap} overlapping)")

@@ -342,6 +342,9 @@ def _prepare(req: TrainRequest, log: Callable[[str], None]) -> _Run:
     paths = collect_bvh(req.data)
     train_clips, held_clips, notes = split_clips(paths, split["holdout"], split["holdout_split"])
     notes = start.notes + notes
+    if req.t5 and start.family == HASH_FAMILY:                 # said, not silently dropped: the user gave it
+        notes.append(f"--t5 {req.t5} is not used: the run's joint-name embedder is the built-in hash embedder "
+                     f"({HASH_FAMILY}), which needs no T5")
     log(f"data: {len(train_clips)} training clip(s), {len(held_clips)} held out; embedder {start.family}; device {dev}")
     cfg = start.config
     sampler = WindowSampler(load_training_clips(train_clips, start.family, req.t5, dev), cfg,
