@@ -51,6 +51,10 @@ READERS: dict[str, tuple[Callable[[Path, BvhClip | None, list[str] | None, float
 POINT_SUFFIXES = (".npy",)
 #: every file suffix that Import Tracks and the batch read: the tracks formats (READERS), then points
 FILE_SUFFIXES = (*READERS, *POINT_SUFFIXES)
+#: every input that pose2rot solve reads, in its words (README "Inputs"; cli_layouts.is_point_set)
+READABLE = ("give tracks (.npz; .csv or .tsv with --skeleton RIG.bvh; .bvh, its joint positions) or points (.npy "
+            "with --layout NAME; a FreeMoCap recording folder; a point set .npz or .csv with --layout NAME or "
+            "--skeleton RIG.bvh --map MAP.json)")
 
 
 # =============================================================================== public API
@@ -91,7 +95,7 @@ def tracks_path(path: str | Path) -> Path:
         raise Pose2RotError(f"tracks path '{path}' is a directory, not a tracks file ({', '.join(READERS)}) or a "
                             "FreeMoCap recording (output_data/mediapipe_body_3d_xyz.npy); give the file itself")
     if suffix not in READERS:
-        raise Pose2RotError(f"{path.name}: unknown tracks format '{suffix}'; use {', '.join(READERS)}")
+        raise Pose2RotError(f"{path.name}: unknown tracks format '{suffix}'; {READABLE}")
     if not path.is_file():
         raise Pose2RotError(f"tracks file '{path}' does not exist; check the path")
     return path
