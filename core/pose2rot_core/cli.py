@@ -258,8 +258,9 @@ def add_solver_arguments(p: argparse.ArgumentParser, learned: bool = True) -> No
     p.add_argument("--window", type=int, help="learned/hybrid: frames per network pass for long clips")
 
 
-def _reference_from_bvh(tracks, path: str, frame: int):
-    """The local rotations of ``frame`` of BVH ``path``, matched to the tracks' joints by name."""
+def _reference_from_bvh(tracks, path: str, frame: int, bvh_tracks: bool):
+    """The local rotations of ``frame`` of BVH ``path``, matched to the tracks' joints by name
+    (``bvh_tracks``: the tracks are a BVH clip's, whose own frame --reference-frame alone takes)."""
     from .bvh import read_bvh
 
     clip = read_bvh(path)
@@ -269,8 +270,11 @@ def _reference_from_bvh(tracks, path: str, frame: int):
     lookup = {n: i for i, n in enumerate(clip.skeleton.names)}
     missing = [n for n in names if n not in lookup]
     if missing:
-        raise Pose2RotError(f"reference {path} lacks joints of the tracks: {', '.join(missing[:8])}"
-                            + (" ..." if len(missing) > 8 else ""))
+        shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
+        raise Pose2RotError(f"--reference {path} lacks {counted(len(missing), 'joint')} of the tracks ({shown}): give "
+                            "a BVH of the tracks' own skeleton (its joints named as theirs), or leave --reference out"
+                            + (" (--reference-frame N alone takes that frame of the clip)"
+                               if bvh_tracks else ""))
     return clip.rotations[frame][[lookup[n] for n in names]]
 
 
@@ -310,7 +314,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
         tracks = _checked_scale(_solve_tracks(args, report), args, report)
     if args.reference:
         frame = args.reference_frame or 0
-        reference = _reference_from_bvh(tracks, args.reference, frame)
+        reference = _reference_from_bvh(tracks, args.reference, frame, Path(args.tracks).suffix.lower() == ".bvh")
         tracks = replace(tracks, reference_rotations=reference,
                          reference_frame=frame if _shows_pose(tracks, reference, frame) else None)
     start, stop = _parse_frames(args.frames, tracks.num_frames, tracks.first_frame)

@@ -21,7 +21,7 @@ from .layouts import LAYOUTS, Layout, get_layout
 from .options import SolveOptions
 from .tracks_csv import SUFFIXES as CSV_SUFFIXES, csv_text, point_names
 from .tracks_io import POINT_SUFFIXES
-from .wording import WARNING_PREFIX
+from .wording import WARNING_PREFIX, counted
 
 
 def add_point_arguments(p: argparse.ArgumentParser) -> None:
@@ -159,7 +159,10 @@ def _rig_reference(args: argparse.Namespace, rig) -> np.ndarray | None:
     lookup = {n: i for i, n in enumerate(source.skeleton.names)}
     missing = [n for n in rig.skeleton.names if n not in lookup]
     if missing:
-        raise Pose2RotError(f"reference {Path(source.name).name} lacks joints of the rig: {', '.join(missing[:8])}")
+        shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
+        raise Pose2RotError(f"--reference {args.reference} lacks {counted(len(missing), 'joint')} of the rig "
+                            f"({shown}): give a BVH of the --skeleton rig (its joints named as the rig's), or leave "
+                            "--reference out (--reference-frame N alone takes that frame of the rig file)")
     return source.rotations[frame][[lookup[n] for n in rig.skeleton.names]]
 
 
