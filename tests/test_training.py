@@ -274,7 +274,7 @@ def test_fine_tune_from_the_released_shape(clips, tmp_path, monkeypatch):
     before = torch.load(str(init), weights_only=True)
     changed = [k for k, v in contents.state.items() if not torch.equal(v, before[k])]
     assert set(contents.state) == set(before) and changed  # same keys, weights moved
-    with pytest.raises(Pose2RotError, match="do not fit the model configuration"):
+    with pytest.raises(Pose2RotError, match="in its own shape, which --config small cannot change"):
         run_training([clips / "rig_a.bvh"], tmp_path / "ft2", init=str(init), config="small", steps=1,
                      log=lambda m: None, progress=False)
 
@@ -361,6 +361,28 @@ def test_a_t5_encoder_the_hash_embedder_does_not_use_is_said(clips, tmp_path, ca
                  "1", "--embedder", "hash", "--t5", str(missing)]) == 0, capsys.readouterr().err
     assert (f"note: --t5 {missing} is not used: the run's joint-name embedder is the built-in hash embedder "
             "(hash-ngram-v1), which needs no T5\n") in capsys.readouterr().out
+
+
+def test_init_with_a_config_of_another_shape_says_that_init_keeps_its_own(clips, tmp_path, capsys):
+    """--init RUN/last.pt --config full ended in a long list of missing, unexpected and misshapen weights:
+    --init fine-tunes the checkpoint in its own shape, which nothing here said. A preset with --init is now
+    refused up front in one sentence; a YAML config of another shape says so before the weights' mismatch."""
+    run = tmp_path / "run"
+    args = ["train", str(clips / "rig_a.bvh"), "--steps", "1", "--batch", "1", "--threads", "1"]
+    assert main([*args, "--out", str(run)]) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    out, init = tmp_path / "ft", str(run / "last.pt")
+    assert main([*args, "--out", str(out), "--init", init, "--config", "full"]) == 2
+    std = capsys.readouterr()
+    assert std.err == (f"pose2rot: error: --init fine-tunes '{init}' in its own shape, which --config full cannot "
+                       "change: leave --config out (or leave --init out to train a new model of that shape)\n"), std.err
+    assert "data:" not in std.out and not out.exists()
+    tiny = _tiny_config(tmp_path / "tiny.yaml", "hash")
+    assert main([*args, "--out", str(out), "--init", init, "--config", str(tiny)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"pose2rot: error: --init keeps the shape of the weights it fine-tunes, and config '{tiny}' "
+                          f"gives another: leave --config out; weights in '{init}' do not fit"), err
+    assert err.count("\n") == 1 and not out.exists()
 
 
 def test_eval_every_without_held_out_clips_is_refused(clips, tmp_path, capsys):

@@ -251,10 +251,12 @@ def _fresh(req: TrainRequest, last: Path) -> _Start:
     if req.config is not None and req.config not in PRESETS and not Path(req.config).exists():
         raise Pose2RotError(f"--config '{req.config}' is neither a preset ({', '.join(PRESETS)}) nor a file that "
                             f"exists: give {', '.join(PRESETS)} or the path of a YAML config")
+    if req.init and req.config in PRESETS:
+        raise Pose2RotError(f"--init fine-tunes '{req.init}' in its own shape, which --config {req.config} cannot "
+                            "change: leave --config out (or leave --init out to train a new model of that shape)")
     cfg = TrainConfig(steps=1, seed=req.seed, **{k: v for k, v in (("batch", req.batch), ("lr", req.lr)) if v is not None})
     if req.init:
-        given = req.config if req.config is None or req.config not in PRESETS else model_params(req.config)[0]
-        contents = read_checkpoint(req.init, given)                 # a config.yaml names the run's embedder
+        contents = read_checkpoint(req.init, req.config)            # a config.yaml names the run's embedder
         known = contents.embedder if contents.embedder_known or req.embedder is None else req.embedder  # else T5
         return _Start(contents.params, contents.state, _resolve_embedder(req.embedder, known, req.t5),
                       cfg, f"fine-tuning {req.init} ({contents.config_source})")
@@ -357,7 +359,13 @@ def _prepare(req: TrainRequest, log: Callable[[str], None]) -> _Run:
     for n in notes:
         log(f"note: {n}")
     torch.manual_seed(cfg.seed + start.step)
-    model = _build_model(start.params, start.state, start.family, req.init or str(run_dir / LAST))
+    try:
+        model = _build_model(start.params, start.state, start.family, req.init or str(run_dir / LAST))
+    except Pose2RotError as e:
+        if not (req.init and req.config):
+            raise
+        raise Pose2RotError(f"--init keeps the shape of the weights it fine-tunes, and config '{req.config}' gives "
+                            f"another: leave --config out; {e}") from None
     model.to(dev).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=0.0)
     if start.opt_state is not None:
