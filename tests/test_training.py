@@ -385,6 +385,24 @@ def test_init_with_a_config_of_another_shape_says_that_init_keeps_its_own(clips,
     assert err.count("\n") == 1 and not out.exists()
 
 
+def test_a_one_step_run_draws_its_losses(clips, tmp_path, monkeypatch):
+    """`train --steps 1` wrote a loss_curves.png with empty axes: each loss was a line through its one
+    logged point, which draws nothing. A single point is now drawn as a dot."""
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    from pose2rot_core.training.loop import run_training
+
+    drawn, save = [], Figure.savefig
+    monkeypatch.setattr(Figure, "savefig", lambda fig, *a, **kw: (drawn.append(fig), save(fig, *a, **kw))[1])
+    run_training([clips / "rig_a.bvh"], tmp_path / "run", steps=1, batch=1, threads=1, progress=False,
+                 log=lambda m: None)
+    assert (tmp_path / "run" / "loss_curves.png").is_file() and len(drawn) == 1
+    lines = drawn[0].axes[0].get_lines()
+    assert [line.get_label() for line in lines][:2] == ["total", "rot"]
+    assert all(len(line.get_xdata()) > 1 or line.get_marker() not in (None, "None", "", " ") for line in lines)
+
+
 def test_eval_every_without_held_out_clips_is_refused(clips, tmp_path, capsys):
     """--eval-every without --holdout or --holdout-split trained as if it were not given: nothing was
     scored, and nothing said so. It is refused before any clip is read, with the flags that hold clips out."""

@@ -89,10 +89,11 @@ def plot_curves(path: Path, history: Sequence[dict], holdout: Sequence[dict]) ->
     fig, axes = plt.subplots(1, panels, figsize=(6.5 * panels, 4.2), squeeze=False)
     ax = axes[0, 0]
     steps = [h["step"] for h in history]
+    dots = "o" if len(steps) == 1 else None                  # a line through one point draws nothing (--steps 1)
     for name in ("total",) + LOG_TERMS:
         vals = [h.get(name, float("nan")) for h in history]
         if any(v > 0 for v in vals):
-            ax.plot(steps, vals, label=name, lw=1.6 if name == "total" else 1.0)
+            ax.plot(steps, vals, label=name, lw=1.6 if name == "total" else 1.0, marker=dots)
     ax.set_yscale("log")
     ax.set_xlabel("step")
     ax.set_title("training losses (unweighted terms, weighted total)")
