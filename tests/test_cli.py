@@ -553,6 +553,34 @@ def test_bad_input_one_line_error(case, clip, tmp_path, capsys):
     assert not (tmp_path / "o.bvh").exists()
 
 
+EMPTY_OUT = {
+    "solve": (["solve", "{clip}", "--out", ""], "--out is empty: give a file name ending in .bvh or .npz (NAME.bvh)"),
+    "tracks": (["tracks", "{clip}", "--out", " "], "--out is empty: give a file name ending in .npz (NAME.npz)"),
+    "map": (["map", "--skeleton", "{clip}", "--layout", "coco17", "--out", ""],
+            "--out is empty: give a file name ending in .json (NAME.json)"),
+    "convert": (["model", "convert", "{clip}", "--out", ""],
+                "--out is empty: give a file name ending in .safetensors (NAME.safetensors)"),
+    "train": (["train", "{clip}", "--steps", "1", "--out", ""],
+              "--out is empty: give a folder for the run's files (it is created where missing)"),
+    "eval-plot": (["eval", "{clip}", "--plot", ""],
+                  "--plot is empty: give a file name ending in .png or .pdf or .svg (NAME.png)"),
+}
+
+
+@pytest.mark.parametrize("case", list(EMPTY_OUT))
+def test_an_empty_output_path_is_refused_as_empty(case, clip, tmp_path, capsys, monkeypatch):
+    """An empty --out is the current folder to Python ('.'): model convert, solve and tracks said
+    '--out . is a directory', train wrote its run into the current folder, eval --plot '' drew nothing.
+    Each now says that the path is empty and what to give, before anything is read or written."""
+    argv, line = EMPTY_OUT[case]
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    code, out, err = run([str(clip) if a == "{clip}" else a for a in argv], capsys)
+    assert (code, err) == (2, f"pose2rot: error: {line}\n"), err
+    assert out == "" and not any(here.iterdir())
+
+
 def test_odd_but_valid_command_lines(clip, tmp_path, capsys):
     """Negative --frames after a space, a zero-frame clip's info, upper-case suffixes and --order."""
     code, out, err = run(["solve", clip, "--out", tmp_path / "o.BVH", "--frames", "-10:", "--order", "xyz"], capsys)

@@ -105,7 +105,7 @@ def _output_path(text: str, suffixes: tuple[str, ...], option: str = "--out", in
                  ) -> Path:
     """Check an output path before any work: a known suffix, an existing directory, not a directory
     itself, not one of the ``inputs`` (which the result would overwrite)."""
-    out = Path(text)
+    out = given_path(text, option, f"a file name ending in {' or '.join(suffixes)} (NAME{suffixes[0]})")
     same = [i for i in inputs if i and Path(i).exists() and out.exists() and os.path.samefile(out, i)]
     if same:
         raise Pose2RotError(f"{option} {out} is the input file '{same[0]}': the result would overwrite it; "
@@ -116,6 +116,14 @@ def _output_path(text: str, suffixes: tuple[str, ...], option: str = "--out", in
         raise Pose2RotError(f"{option} {out}: the directory '{out.parent}' does not exist; create it first")
     _check_writable(out, option)
     return out
+
+
+def given_path(text: str, option: str, what: str) -> Path:
+    """The path ``option`` gives, refused when it is empty or blank (an empty path is the current
+    folder to Python, '.', where nothing was asked to be written); ``what``: what to give instead."""
+    if not text.strip():
+        raise Pose2RotError(f"{option} is empty: give {what}")
+    return Path(text)
 
 
 def _check_file_name(out: Path, suffixes: tuple[str, ...], option: str) -> None:
@@ -450,7 +458,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise Pose2RotError(f"--seed is a whole number 0 or more, got {args.seed}")
     if args.seed is not None and args.noise == 0:
         print(cli_line("--seed draws the jitter of --noise; without --noise it changes nothing"), file=sys.stderr)
-    if args.plot:
+    if args.plot is not None:
         _output_path(args.plot, (".png", ".pdf", ".svg"), "--plot", inputs=tuple(map(str, args.clips)))
     options = solve_options(args)
     protocols = ("rest", "ref") if args.protocol == "both" else (args.protocol,)

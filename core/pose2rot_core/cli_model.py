@@ -49,10 +49,11 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     from .checkpoint import build_model, convert_to_safetensors, read_checkpoint, with_embedder
     from pathlib import Path
 
-    from .cli import _check_file_name, _check_writable
+    from .cli import _check_file_name, _check_writable, given_path
 
-    _check_file_name(Path(args.out), (".safetensors",), "--out")  # before the checkpoint is read
-    _check_writable(Path(args.out), "--out")
+    out = given_path(args.out, "--out", "a file name ending in .safetensors (NAME.safetensors)")
+    _check_file_name(out, (".safetensors",), "--out")  # before the checkpoint is read
+    _check_writable(out, "--out")
     contents = with_embedder(read_checkpoint(args.checkpoint, args.config), args.embedder)
     build_model(contents)
     out = convert_to_safetensors(contents, args.out)

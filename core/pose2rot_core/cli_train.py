@@ -42,10 +42,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from dataclasses import fields
     from pathlib import Path
 
-    from .cli import _check_writable
+    from .cli import _check_writable, given_path
     from .model import require_torch
 
-    _check_writable(Path(args.out), "--out", folder=True)   # before any clip is read
+    out = given_path(args.out, "--out", "a folder for the run's files (it is created where missing)")
+    _check_writable(out, "--out", folder=True)   # before any clip is read
     require_torch()  # before the training modules, which import torch: the install line, not a traceback
     from .training.loop import TrainRequest, run_training
 
