@@ -403,6 +403,32 @@ def test_a_one_step_run_draws_its_losses(clips, tmp_path, monkeypatch):
     assert all(len(line.get_xdata()) > 1 or line.get_marker() not in (None, "None", "", " ") for line in lines)
 
 
+def test_a_new_run_takes_the_training_settings_its_config_gives(clips, tmp_path, capsys):
+    """--config RUN/config.yaml read only the model's shape: its 'train:' section (steps, batch, lr, seed,
+    schedule) was ignored without a word, and the run trained 2000 steps of batch 8 at lr 2e-4. Those
+    settings are now the defaults under the flags, which win (as --embedder over the config's embedder);
+    notes say which the config gave and which flag overrode it; a 'train:' that is no run's is refused."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    args = ["train", str(clips / "rig_a.bvh"), "--threads", "1"]
+    assert main([*args, "--out", str(first), "--steps", "2", "--batch", "1", "--lr", "1e-3", "--seed", "3"]) == 0
+    capsys.readouterr()
+    config = first / "config.yaml"
+    assert main([*args, "--out", str(second), "--config", str(config), "--lr", "5e-4"]) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    train = json.loads((second / "history.json").read_text())["train"]
+    assert (train["steps"], train["batch"], train["lr"], train["seed"]) == (2, 1, 5e-4, 3)
+    assert (f"note: config '{config}' gives the training settings steps 2, batch 1, seed 3 (its 'train:' section; "
+            "a flag wins over each)\n") in out, out
+    assert f"note: --lr 0.0005 used, not the lr 0.001 that config '{config}' gives\n" in out, out
+    odd = tmp_path / "odd.yaml"
+    odd.write_text(config.read_text().replace("  batch: 1\n", "  batch: many\n"))
+    assert main([*args, "--out", str(tmp_path / "third"), "--config", str(odd)]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"pose2rot: error: config '{odd}': its 'train:' setting 'batch: many' is not what a training run "
+                   "writes there (e.g. 'batch: 8'): put back the run's value, or delete the line\n"), err
+    assert not (tmp_path / "third").exists()
+
+
 def test_eval_every_without_held_out_clips_is_refused(clips, tmp_path, capsys):
     """--eval-every without --holdout or --holdout-split trained as if it were not given: nothing was
     scored, and nothing said so. It is refused before any clip is read, with the flags that hold clips out."""

@@ -202,23 +202,22 @@ def read_yaml_config_embedder(path: str | Path) -> tuple[dict[str, Any], str | N
     return params, _embedder_named(embedder, f"config '{path}'")
 
 
+def read_yaml_train(path: str | Path) -> dict[str, Any]:
+    """The ``train:`` section of a YAML config (a run's config.yaml: the settings it was trained with),
+    {} without one; refused, naming the file, where it is not a mapping."""
+    doc = _yaml_doc(Path(path))
+    train = doc.get("train") if isinstance(doc, Mapping) else None
+    if train is not None and not isinstance(train, Mapping):
+        raise Pose2RotError(f"config '{path}': its 'train:' section is not a mapping of settings (name: value); "
+                            "put back the one the run wrote, or delete it")
+    return dict(train or {})
+
+
 def _yaml_model(path: str | Path) -> tuple[dict[str, Any], str | None]:
     """(model params, the joint-name embedder a top-level ``embedder:`` names, as our runs' config.yaml
     does; None without one, as upstream configs) of a YAML config."""
-    try:
-        import yaml
-    except ImportError:
-        raise Pose2RotError(f"reading YAML configs needs PyYAML: {INSTALL_HINT}") from None
     path = Path(path)
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise Pose2RotError(f"cannot read config '{path}': {e.strerror or e}") from None
-    except UnicodeDecodeError:
-        raise Pose2RotError(f"config '{path}' is not YAML text (not UTF-8; a checkpoint, perhaps): give the "
-                            "model's YAML config (model: {target, params})") from None
-    except yaml.YAMLError as e:
-        raise Pose2RotError(f"config '{path}' is not valid YAML: {str(e).splitlines()[0]}") from None
+    doc = _yaml_doc(path)
     model = doc.get("model") if isinstance(doc, Mapping) else None
     if not isinstance(model, Mapping) or not isinstance(model.get("params", {}), Mapping):
         raise Pose2RotError(f"config '{path}' has no 'model:' section with 'params:' (upstream layout)")
@@ -227,6 +226,23 @@ def _yaml_model(path: str | Path) -> tuple[dict[str, Any], str | None]:
         raise Pose2RotError(f"config '{path}': model target '{target}' is not Pose2RotMemoryRestModel")
     embedder = None if doc.get("embedder") is None else str(doc["embedder"])
     return resolve_params(model.get("params") or {}, where=f"config '{path}'"), embedder
+
+
+def _yaml_doc(path: Path) -> Any:
+    """The document of YAML file ``path`` (errors name the file as a config)."""
+    try:
+        import yaml
+    except ImportError:
+        raise Pose2RotError(f"reading YAML configs needs PyYAML: {INSTALL_HINT}") from None
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise Pose2RotError(f"cannot read config '{path}': {e.strerror or e}") from None
+    except UnicodeDecodeError:
+        raise Pose2RotError(f"config '{path}' is not YAML text (not UTF-8; a checkpoint, perhaps): give the "
+                            "model's YAML config (model: {target, params})") from None
+    except yaml.YAMLError as e:
+        raise Pose2RotError(f"config '{path}' is not valid YAML: {str(e).splitlines()[0]}") from None
 
 
 # ------------------------------------------------------------------------------- inference of params

@@ -12,10 +12,11 @@ def register(subparsers) -> None:
                     "clips; checkpoints and config.yaml go to --out and work with solve --solver learned|hybrid.")
     p.add_argument("data", nargs="+", help="BVH files or folders (every .bvh below)")
     p.add_argument("--out", required=True, help="run directory (checkpoints, config.yaml, history, loss curves)")
-    p.add_argument("--config", help="small (default), full (the released shape) or an upstream CONFIG.yaml")
+    p.add_argument("--config", help="small (default), full (the released shape) or a CONFIG.yaml (upstream layout; a "
+                                    "run's config.yaml also gives its embedder and its 'train:' settings)")
     p.add_argument("--init", help="fine-tune this checkpoint (strict load; its shape and embedder are kept)")
     steps = p.add_mutually_exclusive_group()
-    steps.add_argument("--steps", type=int, help="optimiser steps (default 2000)")
+    steps.add_argument("--steps", type=int, help="optimiser steps (default 2000, or --config's 'train:' steps)")
     steps.add_argument("--epochs", type=int, help="epochs: passes over every clip's windows")
     p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda; bf16 autocast on CUDA")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
@@ -27,9 +28,10 @@ def register(subparsers) -> None:
                    help="joint-name embedder (default: the one --config's 'embedder:' line names, else hash, or t5 "
                         "when --t5/$POSE2ROT_T5 is set; --init: its own)")
     p.add_argument("--t5", help="T5 encoder directory or model id (t5 embedder)")
-    p.add_argument("--batch", type=int, help="clips per batch (default 8)")
-    p.add_argument("--lr", type=float, help="Adam learning rate after warm-up (default 2e-4)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--batch", type=int, help="clips per batch (default 8, or --config's 'train:' batch)")
+    p.add_argument("--lr", type=float,
+                   help="Adam learning rate after warm-up (default 2e-4, or --config's 'train:' lr)")
+    p.add_argument("--seed", type=int, help="random seed (default 0, or --config's 'train:' seed)")
     p.add_argument("--save-every", type=int, help="also keep RUN_DIR/step_NNNNNN.pt (the step, six digits: step_000120.pt) every N steps (default: at the end)")
     p.add_argument("--eval-every", type=int,
                    help="every N steps, score the hybrid and learned solvers (ref protocol) on the held-out "

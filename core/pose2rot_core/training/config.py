@@ -53,6 +53,25 @@ def model_params(config: str | None) -> tuple[dict[str, Any], str, str | None]:
     return params, f"config {config}", embedder
 
 
+def config_settings(config: str | None) -> dict[str, Any]:
+    """The training settings (:class:`TrainConfig` fields) a YAML config's ``train:`` section gives (a
+    run's config.yaml: the settings it was trained with; its records of the run, data, holdout and
+    source, are not settings); {} for presets and configs without one."""
+    if config is None or config in PRESETS:
+        return {}
+    from ..checkpoint import read_yaml_train
+
+    defaults = TrainConfig().to_dict()
+    settings = {k: v for k, v in read_yaml_train(config).items() if k in defaults}
+    for k, v in settings.items():
+        want = defaults[k]
+        kind = (bool if isinstance(want, bool) else (int, float) if isinstance(want, (int, float)) else type(want))
+        if not isinstance(v, kind) or (isinstance(v, bool) and kind != bool):
+            raise Pose2RotError(f"config '{config}': its 'train:' setting '{k}: {v}' is not what a training run "
+                                f"writes there (e.g. '{k}: {want}'): put back the run's value, or delete the line")
+    return settings
+
+
 @dataclass
 class TrainConfig:
     """Training options (see module docstring). steps: optimiser steps in total."""

@@ -26,7 +26,7 @@ import numpy as np
 from ..embeddings import HASH_FAMILY, check_embedder, embedder_family
 from ..errors import Pose2RotError, write_whole
 from ..model import INSTALL_HINT, require_torch
-from .config import MODEL_TARGET, PRESETS, TrainConfig, model_params
+from .config import MODEL_TARGET, PRESETS, TrainConfig, config_settings, model_params
 from .data import WindowSampler, clip_frames, collect_bvh, load_training_clips, split_clips
 from .holdout import evaluate_clips, holdout_report, mean_angle, max_position_error
 from .losses import loss_terms, total_loss
@@ -177,7 +177,7 @@ class TrainRequest:
     t5: str | None = None
     batch: int | None = None
     lr: float | None = None
-    seed: int = 0
+    seed: int | None = None
     save_every: int | None = None
     eval_every: int | None = None
     threads: int | None = None
@@ -255,19 +255,40 @@ def _fresh(req: TrainRequest, last: Path) -> _Start:
     if req.init and req.config in PRESETS:
         raise Pose2RotError(f"--init fine-tunes '{req.init}' in its own shape, which --config {req.config} cannot "
                             "change: leave --config out (or leave --init out to train a new model of that shape)")
-    cfg = TrainConfig(steps=1, seed=req.seed, **{k: v for k, v in (("batch", req.batch), ("lr", req.lr)) if v is not None})
+    cfg, notes = _fresh_settings(req)
     if req.init:
         contents = read_checkpoint(req.init, req.config)            # a config.yaml names the run's embedder
         known = contents.embedder if contents.embedder_known or req.embedder is None else req.embedder  # else T5
         return _Start(contents.params, contents.state, _resolve_embedder(req.embedder, known, req.t5),
-                      cfg, f"fine-tuning {req.init} ({contents.config_source})")
+                      cfg, f"fine-tuning {req.init} ({contents.config_source})", notes=notes)
     params, desc, named = model_params(req.config)
-    notes = []
     if named is not None and req.embedder is not None and embedder_family(req.embedder) != named:
         notes.append(f"--embedder {req.embedder} is used, not the joint-name embedder {named} that config "
                      f"'{req.config}' names")
     family = _resolve_embedder(req.embedder if req.embedder is not None else named, None, req.t5)
     return _Start(params, None, family, cfg, f"new model, {desc}", notes=notes)
+
+
+def _fresh_settings(req: TrainRequest) -> tuple[TrainConfig, list[str]]:
+    """The settings of a new run or fine-tuning: the flags given (--steps, --batch, --lr, --seed), else
+    those of a YAML --config's ``train:`` section (a run's config.yaml), else the defaults; notes say
+    which the config gave and which flags it named otherwise."""
+    given = {k: v for k, v in config_settings(req.config).items() if not (k == "steps" and req.epochs is not None)}
+    flags = {k: getattr(req, k) for k in ("steps", "batch", "lr", "seed") if getattr(req, k) is not None}
+    try:
+        cfg = TrainConfig.from_dict({**given, **flags})
+    except (TypeError, ValueError, Pose2RotError) as e:        # the flags are checked: the config's values
+        raise Pose2RotError(f"config '{req.config}': its 'train:' settings are not a training run's ({e}): put "
+                            "back the ones the run wrote, or delete them") from None
+    defaults = TrainConfig().to_dict()
+    taken = {k: v for k, v in given.items() if k not in flags and v != defaults[k]}
+    over = [k for k in flags if k in given and given[k] != flags[k]]
+    notes = [f"config '{req.config}' gives the training settings " + ", ".join(f"{k} {v}" for k, v in taken.items())
+             + " (its 'train:' section; a flag wins over each)"] if taken else []
+    if over:
+        notes.append(", ".join(f"--{k} {flags[k]}" for k in over) + " used, not the " + ", ".join(
+            f"{k} {given[k]}" for k in over) + f" that config '{req.config}' gives")
+    return cfg, notes
 
 
 @dataclass
@@ -318,7 +339,7 @@ def _check_numbers(req: TrainRequest) -> None:
         value = getattr(req, name)
         if value is not None and value < 1:
             raise Pose2RotError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
-    if req.seed < 0:
+    if req.seed is not None and req.seed < 0:
         raise Pose2RotError(f"--seed must be 0 or more, got {req.seed}")
     if req.lr is not None and not 0 < req.lr < math.inf:
         raise Pose2RotError(f"--lr must be positive and finite, got {req.lr}")
@@ -353,7 +374,7 @@ def _prepare(req: TrainRequest, log: Callable[[str], None]) -> _Run:
     sampler = WindowSampler(load_training_clips(train_clips, start.family, req.t5, dev), cfg,
                             np.random.default_rng([cfg.seed, start.step]))
     notes += sampler.notes
-    total = _steps_for(req.steps, req.epochs, sampler, cfg.batch, max(cfg.steps, start.step) if req.resume else 2000)
+    total = _steps_for(req.steps, req.epochs, sampler, cfg.batch, max(cfg.steps, start.step))
     cfg = TrainConfig.from_dict(dict(cfg.to_dict(), steps=total))
     if total <= start.step:
         raise Pose2RotError(f"the run is already at step {start.step}; give --steps larger than that to continue")
