@@ -230,6 +230,8 @@ def checked_batch(args: argparse.Namespace) -> Batch:
     from .batch_outputs import output_suffixes
     from .batch_rigs import rig_source
 
+    if not args.out.strip():                                   # '' is the current folder to Python: not asked for
+        raise Pose2RotError("--out is empty: give a folder for the converted files (created when missing)")
     files = list(dict.fromkeys(Path(os.path.abspath(f)) for f in track_files(args.tracks)))  # each once, links kept
     names = output_names(files)
     rig = rig_source(args.rig, files)

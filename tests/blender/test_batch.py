@@ -255,6 +255,20 @@ def test_bad_arguments_and_missing_inputs(tmp_path):
     assert proc.returncode == 2 and "is a file: give a folder" in proc.stderr and "Traceback" not in proc.stderr
 
 
+def test_an_empty_out_is_refused_as_empty(tmp_path, monkeypatch):
+    """--out '' is the current folder to Python: the batch wrote its files there, where no one asked for
+    them. It is refused as empty before any work, the current folder left as it was."""
+    save_tracks(tmp_path / "t.npz", tracks_from_bvh(read_bvh(zyx_clip(tmp_path / "c.bvh"))))
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    proc = _run(tmp_path / "t.npz", "--out", "")
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines()[-1] == (
+        "pose2rot batch: error: --out is empty: give a folder for the converted files (created when missing)"), \
+        proc.stderr
+    assert not any(here.iterdir())
+
+
 def test_a_freemocap_recording_or_its_output_data_folder_is_one_clip(tmp_path):
     """Given as the recording folder or as its output_data folder (as on the command line), a FreeMoCap
     recording is one clip, its body landmarks file, named after the recording; its other .npy files are
