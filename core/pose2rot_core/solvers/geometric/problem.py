@@ -36,6 +36,9 @@ STRETCH_NOISE_STDS = 8.0
 #: least MIN_BODY_BONES noisy bones (see _stretch_noise_limit)
 BODY_SPREADS = 2.0
 MIN_BODY_BONES = 5
+#: an offset of the root line (it places the body: no bone) off the rig by more than this share of the
+#: height, and than its noise, translates: kept, it puts the whole body that far off its tracks
+PLACING_FRACTION = 1e-5
 #: bones aim from where the solution puts their joint while it is near its track, handing over to
 #: aiming from the track by the frame where it is this fraction of the nearest target's distance away
 SOLVED_AIM_FRACTION = 0.5
@@ -383,7 +386,9 @@ def classify_translation(skel: Skeleton, lengths: LengthReadings, typical: np.nd
     valid = ~missing[1:] & ~missing[par]
     scale = _tracks_scale(typical, rest, valid, skel.height)
     dist, bone_noise = _steady(lengths.dist, typical, lengths.noise)
-    off_limit = np.maximum(STRETCH_FRACTION * skel.height, np.maximum(bone_noise, STRETCH_NOISE_STDS * lengths.median))
+    noise_limit = np.maximum(bone_noise, STRETCH_NOISE_STDS * lengths.median)
+    floor = np.where(_on_root_line(skel), PLACING_FRACTION, STRETCH_FRACTION) * skel.height
+    off_limit = np.maximum(floor, noise_limit)
     if stretch == "off":
         _placing_root_line(skel, typical, rest, scale, valid, off_limit, translating, free, report)
         return translating, free
