@@ -4,6 +4,7 @@ own bone, brisk clips from a bind pose, non-rotations as a reference, extreme un
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -468,3 +469,24 @@ def test_hips_a_hair_off_their_floor_root_are_put_on_their_tracks(person):
     P = np.concatenate([np.broadcast_to(root[:1] * [1.0, 0.0, 1.0], (len(P), 1, 3)), P], axis=1)
     sol = solve(Tracks(skel, P))
     assert np.abs(sol.positions - P).max() / skel.height < 1e-6
+
+
+def test_tracks_of_two_joints_swapped_are_no_performers_proportions():
+    """The shipped walk with the thighs' tracks swapped for the whole clip: the bones from each
+    buttock to its thigh are 6.4 times the rig's, which the solve took for another performer's
+    proportions (a note), and both legs came back 10 % of the height off with exit status 0 (h194,
+    red-team). A bone several times its rig's length, the tracks' size allowed for, is now warned
+    of by name; the walk as recorded, clean or with 2 % jitter, is not."""
+    from pose2rot_core.bvh import read_bvh
+    from pose2rot_core.evaluate import add_noise
+    from pose2rot_core.tracks_io import tracks_from_bvh
+
+    tracks = tracks_from_bvh(read_bvh(Path(__file__).resolve().parents[1] / "examples" / "cmu_08_01.bvh"))
+    names = list(tracks.skeleton.names)
+    swap = np.arange(len(names))
+    swap[[names.index("lThigh"), names.index("rThigh")]] = [names.index("rThigh"), names.index("lThigh")]
+    sol = solve(replace(tracks, positions=tracks.positions[:, swap]))
+    warned = [line for line in sol.report if "no performer's proportions" in line]
+    assert len(warned) == 1 and "'rButtock' to 'rThigh' (6.4x)" in warned[0] and "'lThigh'" in warned[0], warned
+    for given in (tracks, add_noise(tracks, 0.02, 0)):
+        assert not any("no performer's proportions" in line for line in solve(given).report)

@@ -126,7 +126,8 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     step = _coordinate_step(tracks, unmeasured)
     tolerance = _offset_tolerance(tracks.skeleton, stretch_tolerance, rounded, width, step)
     local_offsets = _solve_offsets(problem, G, stretch, tolerance, missing_mask, report, unmeasured, width)
-    report_length_mismatch(tracks.skeleton, mismatch, missing_mask, problem.translating, report, length_noise)
+    report_length_mismatch(tracks.skeleton, mismatch, missing_mask, problem.translating, report, length_noise,
+                           tracks.num_frames)
     aimed_through = tuple(sorted({int(k) for target in problem.past_segments.values() for k in target.chain}))
     return Solution.from_globals(tracks.skeleton, G, problem.positions[:, 0].copy(), local_offsets,
                                  problem.translating, report=report, solver="geometric",
@@ -243,7 +244,7 @@ def _bone_lengths(tracks: Tracks, input_positions: np.ndarray | None, raw_noise:
 def _build_problem(tracks: Tracks, twist_guess: np.ndarray | None, twist: str, stretch: str, use_ends: bool,
                    missing: np.ndarray, noise: float, report: list[str],
                    lengths: LengthReadings) -> tuple[Problem, np.ndarray]:
-    """(the Problem, every non-root joint's typical track-length mismatch with the rig [J-1]);
+    """(the Problem, every non-root joint's typical track length less the rig's bone length [J-1]);
     ``lengths``: the tracks' bone lengths and the noise in them (see _bone_lengths)."""
     skel, P = tracks.skeleton, tracks.positions
     T, J = P.shape[:2]
@@ -257,7 +258,7 @@ def _build_problem(tracks: Tracks, twist_guess: np.ndarray | None, twist: str, s
     bone_len = np.linalg.norm(skel.offsets, axis=-1)
     typical = column_nanmedian(lengths.dist) if J > 1 else np.zeros(0)
     typical = np.where(np.isnan(typical), bone_len[1:], typical)  # a bone never seen whole: the rig's
-    mismatch = np.abs(typical - bone_len[1:]) if J > 1 else np.zeros(0)
+    mismatch = typical - bone_len[1:] if J > 1 else np.zeros(0)
     noise_var = np.broadcast_to((np.asarray(noise, np.float64) * skel.height) ** 2, (J,)).copy()
     translating, free = classify_translation(skel, lengths, typical, missing, stretch, report)
     no_length = ~skel.bone_has_length

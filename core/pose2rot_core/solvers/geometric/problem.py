@@ -15,7 +15,7 @@ import numpy as np
 
 from ...rotations import norm, normalize, smoothstep
 from ...skeleton import Skeleton, has_length
-from ...noise_estimate import column_nanmedian
+from ...noise_estimate import NOISE_FRAMES, column_nanmedian
 from ...stacks import any_per_point, component_major, empty_vectors, frames_first, joint_planes, mat_mul, mat_vec
 from ...tracks import Tracks
 from ...wording import WARNING_PREFIX, counted
@@ -39,6 +39,9 @@ MIN_BODY_BONES = 5
 #: an offset of the root line (it places the body: no bone) off the rig by more than this share of the
 #: height, and than its noise, translates: kept, it puts the whole body that far off its tracks
 PLACING_FRACTION = 1e-5
+#: a bone whose tracks keep it longer or shorter than the rig's by more than this factor (the tracks'
+#: overall size allowed for) is no performer's proportions
+UNLIKE_FACTOR = 2.0
 #: bones aim from where the solution puts their joint while it is near its track, handing over to
 #: aiming from the track by the frame where it is this fraction of the nearest target's distance away
 SOLVED_AIM_FRACTION = 0.5
@@ -614,18 +617,20 @@ def collect_targets(skel: Skeleton, zero_len: np.ndarray, free: np.ndarray, miss
 
 
 def report_length_mismatch(skel: Skeleton, mismatch: np.ndarray, missing: np.ndarray, translating: np.ndarray,
-                           report: list[str], bone_noise: np.ndarray | None = None) -> None:
+                           report: list[str], bone_noise: np.ndarray | None = None, frames: int = 0) -> None:
     """Note rigid bones whose typical track distance differs from the rest bone length
-    (``mismatch`` [J-1]: the median over the clip against the rest length) by more than
+    (``mismatch`` [J-1]: the median over the clip less the rest length) by more than
     STRETCH_FRACTION of the height and three stds of the noise in it (``bone_noise`` [J-1], file
-    units: noise lengthens a distance on average too)."""
+    units: noise lengthens a distance on average too); warn of those that are no proportions (see
+    _unlike_any_performer) where the clip has the ``frames`` to read its noise from (NOISE_FRAMES:
+    in fewer, a short bone's noise may double its length unseen)."""
     if skel.num_joints < 2:
         return
     par = skel.parents[1:]
-    dev = mismatch / skel.height
+    dev = np.abs(mismatch) / skel.height
     noise = np.zeros(len(dev)) if bone_noise is None else 3.0 * np.asarray(bone_noise) / skel.height
-    bad = [j + 1 for j in np.where((dev > np.maximum(STRETCH_FRACTION, noise)) & ~translating[1:] & ~missing[1:]
-                                   & ~missing[par])[0]]
+    off = (dev > np.maximum(STRETCH_FRACTION, noise)) & ~translating[1:] & ~missing[1:] & ~missing[par]
+    bad = [j + 1 for j in np.where(off)[0]]
     if bad:
         worst = max(bad, key=lambda j: dev[j - 1])
         size = f"{100 * dev[worst - 1]:.3g} % of height"
@@ -635,6 +640,30 @@ def report_length_mismatch(skel: Skeleton, mismatch: np.ndarray, missing: np.nda
                       f"{len(bad)} bones differ from their rest length (worst '{skel.names[worst]}': {size}): they "
                       "keep the rig's bone length, so those joints follow the rig, not their tracks (stretch "
                       "'exact' moves them onto the tracks)")
+    if frames >= NOISE_FRAMES:
+        report.extend(_unlike_any_performer(skel, mismatch, off))
+
+
+def _unlike_any_performer(skel: Skeleton, mismatch: np.ndarray, off: np.ndarray) -> list[str]:
+    """A warning naming the ``off`` [J-1] bones of length whose tracks keep another length than the
+    rig's (``mismatch`` [J-1], their median less the rest length) by more than a factor of
+    UNLIKE_FACTOR against the tracks' overall size: a performer of other proportions lengthens a
+    bone by a share, not several times over, so such a bone likely has tracks taken from other
+    joints (two labels swapped), and its joints end far from them."""
+    rest = np.linalg.norm(skel.offsets[1:], axis=-1)
+    typical = rest + mismatch
+    scale = _tracks_scale(typical, rest, np.ones(len(rest), bool), skel.height)
+    ratio = typical / np.maximum(scale * rest, 1e-300)
+    unlike = np.flatnonzero(off & (rest > STRETCH_FRACTION * skel.height)
+                            & ((ratio > UNLIKE_FACTOR) | (ratio < 1.0 / UNLIKE_FACTOR)))
+    if not unlike.size:
+        return []
+    shown = ", ".join(f"'{skel.names[skel.parents[j + 1]]}' to '{skel.names[j + 1]}' ({ratio[j]:.2g}x)"
+                      for j in unlike[:4]) + (f" and {unlike.size - 4} more" if unlike.size > 4 else "")
+    return [f"{WARNING_PREFIX}the tracks keep {counted(unlike.size, 'bone')} at a length no performer's "
+            f"proportions give (against the rig's, allowing for the tracks' size: {shown}): tracks taken from other "
+            "joints or two labels swapped? Their joints follow the rig and end far from those tracks: check the "
+            "tracks' joint names (stretch 'exact' moves the joints onto the tracks)"]
 
 
 def unit_mean(v: np.ndarray) -> np.ndarray:
