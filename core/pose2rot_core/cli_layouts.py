@@ -119,7 +119,7 @@ def _solve_layout(points, options: SolveOptions, report: list[str], progress=Non
     from .solvers import solve
 
     tracks = layout_tracks(points, report)
-    sol = solve(tracks, options, progress=progress)
+    sol = solve(tracks, options, progress=progress, mirror_checked=True)  # layout_tracks said it in its words
     return sol, tracks, leaf_tips(tracks.skeleton), np.arange(tracks.skeleton.num_joints)
 
 

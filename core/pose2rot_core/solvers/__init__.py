@@ -196,7 +196,8 @@ def local_network(options: SolveOptions) -> Network:
 def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Progress | None = None,
           network: Network | None = None, twist_guess: np.ndarray | None = None,
           frames: tuple[int, int] | None = None, made_up: np.ndarray | None = None,
-          points_noise: np.ndarray | None = None, units_checked: bool = False, **changes: Any) -> Solution:
+          points_noise: np.ndarray | None = None, units_checked: bool = False, mirror_checked: bool = False,
+          **changes: Any) -> Solution:
     """Solve local rotations for ``tracks`` as ``options`` say (see core.options.SolveOptions;
     ``changes`` are fields applied on top, e.g. ``solve(tracks, solver="hybrid", checkpoint=...)``).
 
@@ -220,6 +221,9 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
     cleaning of the points left in the tracks (Retargeted.noise; with ``made_up``). units_checked: the
     caller has checked the tracks' units itself (units.scale_problem: the command line and Blender
     refuse or note tracks in other units before solving), so the solve does not warn of them again.
+    mirror_checked: the caller has checked whether the tracks are the mirror image of the rig
+    (layout_rig.layout_tracks does, in a layout's words); else the solve does (made_up: the map's
+    own check has).
     """
     options = SolveOptions.of(options, **changes)
     _refuse_unsolvable_size(tracks)
@@ -261,7 +265,7 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
         progress(1.0, "solved")
     if not units_checked:
         sol.report.extend(units_warning(tracks))
-    if made_up is None:  # points through a map have their own check (map_checks.report_map_against_points)
+    if made_up is None and not mirror_checked:  # points through a map: map_checks.report_map_against_points
         report_tracks_mirrored(tracks, sol.report)
     if options.stretch == "exact":
         sol.report.extend(_tips_keep_the_rig(sol.check))
