@@ -413,3 +413,21 @@ def test_a_depths_joints_solved_together_are_each_joints_own_solve():
         mp.setattr(stacks, "BATCH_FRAMES", 1)
         alone = solve(tracks).rotations
     assert np.array_equal(together, alone)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(4, 30), st.data())
+def test_the_carried_roll_starts_again_after_a_step_not_tied(T, data):
+    """roll_from_steps with steps not tied (cuts): each piece sums its own steps from 0 at its first
+    frame, and the reference frame anchors its own piece only."""
+    rng = np.random.default_rng(data.draw(st.integers(0, 2 ** 16)))
+    steps = rng.normal(size=(T - 1, 2))
+    tied = rng.random(T - 1) > 0.3
+    ref = data.draw(st.integers(0, T - 1))
+    phi = roll_from_steps(steps, T, ref, tied=tied)
+    starts = np.r_[0, np.flatnonzero(~tied) + 1, T]
+    for a, b in zip(starts[:-1], starts[1:]):
+        piece = np.r_[np.zeros((1, 2)), np.cumsum(steps[a:b - 1], axis=0)]
+        np.testing.assert_allclose(phi[a:b], piece - (piece[ref - a] if a <= ref < b else 0.0), atol=1e-12)
+    np.testing.assert_array_equal(roll_from_steps(steps, T, ref, tied=np.ones(T - 1, bool)),
+                                  roll_from_steps(steps, T, ref))

@@ -490,3 +490,25 @@ def test_tracks_of_two_joints_swapped_are_no_performers_proportions():
     assert len(warned) == 1 and "'rButtock' to 'rThigh' (6.4x)" in warned[0] and "'lThigh'" in warned[0], warned
     for given in (tracks, add_noise(tracks, 0.02, 0)):
         assert not any("no performer's proportions" in line for line in solve(given).report)
+
+
+def test_no_roll_is_carried_across_a_cut():
+    """Five garbage frames in the middle of a clean clip (the whole body 1,000 heights away, turned
+    through itself: an exporter's frames of nothing): the solve carried the rolls it read there into
+    the frames after them, up to 50 degrees from a solve of those frames alone (a Unity export's
+    rolls stayed 8 degrees off for the rest of the clip, h195). The roll now starts again from the
+    reference pose after a cut: within a few degrees of that solve (the clip's statistics of steps
+    still count the garbage), and as close to the source."""
+    from pose2rot_core.bvh import read_bvh
+    from pose2rot_core.tracks_io import tracks_from_bvh
+
+    clip = read_bvh(Path(__file__).resolve().parents[1] / "examples" / "cmu_08_01.bvh")
+    tracks = tracks_from_bvh(clip, reference_frame=0)
+    far = 1000.0 * tracks.skeleton.height
+    P, E = tracks.positions.copy(), tracks.end_positions.copy()
+    P[100:105], E[100:105] = far - P[100:105], far - E[100:105]
+    after = solve(replace(tracks, positions=P, end_positions=E)).rotations[105:]
+    alone = solve(tracks.frames(105, tracks.num_frames)).rotations
+    assert np.degrees(geodesic_angle(after, alone)).max() < 5.0
+    off = [np.degrees(geodesic_angle(R, clip.rotations[105:])).mean() for R in (after, alone)]
+    assert abs(off[0] - off[1]) < 0.1, off

@@ -155,7 +155,8 @@ def clean_positions(positions: np.ndarray, parents: np.ndarray, rest_lengths: np
     if noise is None:
         noise = noise_on_keys(positions, parents, rest_lengths, height, keyed, weights > 0)
     result = Cleaning(widths=np.zeros(J), noise=noise / height, residual=noise / height,
-                      noise_read=noise_readable(positions, parents, rest_lengths, keyed, weights > 0))
+                      noise_read=noise_readable(positions, parents, rest_lengths, keyed, weights > 0),
+                      cuts=find_cuts(positions, height))  # read whether or not anything is smoothed
     if mode == "off":
         return positions, result
     if not result.noise_read or T < SMOOTH_FRAMES:
@@ -164,7 +165,6 @@ def clean_positions(positions: np.ndarray, parents: np.ndarray, rest_lengths: np
     if not noisy.any():
         return positions, result
     P = np.nan_to_num(positions)
-    result.cuts = find_cuts(P, height)
     with np.errstate(all="ignore"):  # joints without data give empty windows; they stay NaN below
         out, widths, hat, narrowing = _smooth_pieces(P, weights, noise, noisy, mode, fps, parents, result.cuts)
     out[:, ~present] = np.nan

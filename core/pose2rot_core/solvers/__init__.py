@@ -282,7 +282,7 @@ def _noise_told(geometric: dict, cleaning: Cleaning, twist_guess: np.ndarray | N
     follow: none where the tracks were smoothed (the solver's own smoothed guess is followed, noted
     in ``report``)."""
     if not cleaning.active:
-        geometric.update(rounding=cleaning.noise)
+        geometric.update(rounding=cleaning.noise, cuts=cleaning.cuts)
         return twist_guess
     geometric.update(noise=cleaning.residual, end_noise=cleaning.end_residual,
                      noise_frames=cleaning.residual_frames, end_noise_frames=cleaning.end_residual_frames,

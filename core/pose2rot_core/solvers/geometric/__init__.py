@@ -45,7 +45,7 @@ from .chains import lean_with_chains
 from .fit import best_fit, blend_roll, fit_weight, held_roll, roll_gap, roll_var, slerp
 from .lean import LEAN_SECONDS
 from .problem import (LengthReadings, Problem, Target, classify_translation, collect_targets,
-                      end_sites, line_means, report_length_mismatch, unit_mean)
+                      end_sites, line_means, report_length_mismatch, tied_steps, unit_mean)
 from .roll import Aimed, aim_with_roll
 from .turn_lean import lean_on_parent
 from .twist_chains import aim_past_segments, find_twist_bones, past_segments, spread_twist
@@ -118,6 +118,7 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     problem, mismatch = _build_problem(tracks, twist_guess, twist, stretch, use_ends, missing_mask, noise, report,
                                        lengths)
     problem.pieces = segments(tracks.num_frames, cuts) if cuts else []
+    problem.tied = tied_steps(tracks.num_frames, cuts, tracks.reference_frame)
     problem.gaps = filled if filled is not None and filled.any() else None
     _set_noise(problem, noise, end_noise, noise_frames, end_noise_frames, input_noise)
     _set_cone(problem, within_noise, noise, noise_frames, input_noise, narrowing, end_narrowing)

@@ -128,6 +128,9 @@ class Problem:
     #: the pieces [start, stop) of the clip between its cuts (see smoothing.find_cuts): the leans
     #: read what a bone holds and shows over each piece alone (empty: the whole clip is one)
     pieces: list[slice] = field(default_factory=list)
+    #: [T-1] whether the roll carries from frame t to t + 1: False across a cut where the body jumps
+    #: to a pose the frames before do not lead to (see tied_steps); None: across every step
+    tied: np.ndarray | None = None
     #: sources (constant reference) and observed vectors (clean tracks) already worked out, by targets
     _sources: dict = field(default_factory=dict, repr=False)
     _observed: dict = field(default_factory=dict, repr=False)
@@ -704,3 +707,18 @@ def _down_chain(target: Target, turn) -> np.ndarray:
 def _small_product(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     """``A @ B`` for two 3x3 matrices, summed in mat_mul's order (the same numbers)."""
     return A[:, 0, None] * B[0] + A[:, 1, None] * B[1] + A[:, 2, None] * B[2]
+
+
+def tied_steps(num_frames: int, cuts: list[int] | None, reference_frame: int | None) -> np.ndarray | None:
+    """[T-1] the steps, frame t to t + 1, that the roll is carried over (None: every one): not a
+    cut's (``cuts``: smoothing.find_cuts, the frames a new piece starts at), where the body jumps to
+    a pose the frames before do not lead to (two takes joined, a tracker's garbage frames) and the
+    piece starts again from the reference pose; but a cut right after the ``reference_frame``
+    keeps its step: that frame shows the reference pose itself (a bind pose before the motion),
+    which the piece after it would start from anyway."""
+    untied = [c - 1 for c in cuts or [] if 0 < c < num_frames and c - 1 != reference_frame]
+    if not untied:
+        return None
+    tied = np.ones(num_frames - 1, bool)
+    tied[untied] = False
+    return tied

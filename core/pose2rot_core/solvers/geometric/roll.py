@@ -69,7 +69,7 @@ def aim_with_roll(problem: Problem, joints: np.ndarray, s_hat: np.ndarray, d_hat
         return mat_mul(swing, desired, out=out)
     base = None if problem.twist == "reference" else mat_mul(swing, desired)
     if problem.twist == "transport":
-        carried = CarriedRoll(base, s_hat, d_hat, parent_frame).whole(anchor=problem.tracks.reference_frame)
+        carried = CarriedRoll(base, s_hat, d_hat, parent_frame, problem.tied).whole(anchor=problem.tracks.reference_frame)
         return mat_mul(rotation_about(d_hat, carried), base, out=out)
     looks_ahead = problem.twist == "lookahead" and not problem.zero_length[joints[0]]
     if looks_ahead:
@@ -84,7 +84,7 @@ def aim_with_roll(problem: Problem, joints: np.ndarray, s_hat: np.ndarray, d_hat
     poorly_conditioned = np.flatnonzero(trust.min(axis=0) < 1.0)
     if len(poorly_conditioned):
         base = mat_mul(swing, desired) if base is None else base
-    carried = None if base is None else CarriedRoll(base, s_hat, d_hat, parent_frame)  # worked out when asked
+    carried = None if base is None else CarriedRoll(base, s_hat, d_hat, parent_frame, problem.tied)  # when asked
     if len(poorly_conditioned):  # carried over from well-conditioned frames, on the frames that need it
         _hand_over(phi, trust, carried, poorly_conditioned, problem.tracks.fps, problem.tracks.reference_frame)
     if looks_ahead and problem.constant_guess:
@@ -124,9 +124,10 @@ def share_turns(problem: Problem, aimed: list[Aimed], base: np.ndarray, s_hat: n
     across = carry.across[:, rows]
     azimuth = np.arctan2(dot(seen, cross(s_hat[:, rows], across)), dot(seen, across))
     carried, in_parent = carry.whole()[:, rows], carry.direction[:, rows]
-    weight_bend = bend[1:] * bend[:-1]
-    roll_link = 1.0 / (2.0 * np.maximum(frame_mean(1.0 - dot(in_parent[1:], in_parent[:-1])), MIN_STEP))
-    child_link = weight_bend / (2.0 * np.maximum(frame_mean(1.0 - dot(seen[1:], seen[:-1])), MIN_STEP))
+    tied = np.ones(len(phi) - 1, bool) if problem.tied is None else problem.tied
+    weight_bend = bend[1:] * bend[:-1] * tied[:, None]
+    roll_link = 1.0 / (2.0 * np.maximum(_tied_mean(1.0 - dot(in_parent[1:], in_parent[:-1]), tied), MIN_STEP))
+    child_link = weight_bend / (2.0 * np.maximum(_tied_mean(1.0 - dot(seen[1:], seen[:-1]), tied), MIN_STEP))
     stiffness = roll_link + child_link
     turn = _signed_turn(wrap_angle(np.diff(azimuth - carried, axis=0)))
     shared = _after_zero(np.cumsum(child_link * turn / stiffness, axis=0))
@@ -135,8 +136,13 @@ def share_turns(problem: Problem, aimed: list[Aimed], base: np.ndarray, s_hat: n
         fixed[problem.tracks.reference_frame] = True
     own = unwrap_euler(phi[:, rows] - carried) - shared
     phi[:, rows] = elastic_string(own, np.maximum(strength[:, rows] / 2.0, 1e-9), fixed,
-                                  np.ones(stiffness.shape, bool), stiffness) + shared + carried
+                                  np.broadcast_to(tied[:, None], stiffness.shape), stiffness) + shared + carried
     return phi
+
+
+def _tied_mean(x: np.ndarray, tied: np.ndarray) -> np.ndarray:
+    """[...] the mean over the steps of x [T-1,...] that are ``tied`` [T-1] (Problem.tied)."""
+    return frame_mean(x) if tied.all() else frame_mean(x[tied]) if tied.any() else np.zeros(x.shape[1:])
 
 
 #: (turn sharing) within this angle of a half turn, a step of the child's bend about the bone cannot
@@ -183,11 +189,13 @@ class CarriedRoll:
     frame by the smallest swing as seen from its parent (``parent_frame`` [T,n,3,3], None for the
     world; so a parent turning about its own bone takes the child along instead of leaving it
     behind). ``s_hat``: the bones' directions in the joint frames ([T,n,3] or [1,n,3]), ``d_hat``
-    [T,n,3] in the world. Each step's roll is worked out once, when first asked for, and read over
-    the whole clip or on some frames."""
+    [T,n,3] in the world; ``tied`` [T-1]: the steps it carries over (Problem.tied; None: every one),
+    starting again from ``base`` after the others. Each step's roll is worked out once, when first
+    asked for, and read over the whole clip or on some frames."""
 
-    def __init__(self, base: np.ndarray, s_hat: np.ndarray, d_hat: np.ndarray, parent_frame: np.ndarray | None):
-        self.base, self.s_hat, self.d_hat, self.parent_frame = base, s_hat, d_hat, parent_frame
+    def __init__(self, base: np.ndarray, s_hat: np.ndarray, d_hat: np.ndarray, parent_frame: np.ndarray | None,
+                 tied: np.ndarray | None = None):
+        self.base, self.s_hat, self.d_hat, self.parent_frame, self.tied = base, s_hat, d_hat, parent_frame, tied
 
     @cached_property
     def direction(self) -> np.ndarray:
@@ -216,17 +224,18 @@ class CarriedRoll:
     def whole(self, anchor: int | None = None) -> np.ndarray:
         """[T,n] over the clip, anchored (0) at frame ``anchor`` (else the first; worked out once).
         Not to be written to."""
-        return self._from_first if anchor is None else roll_from_steps(self.steps, len(self.d_hat), anchor)
+        return self._from_first if anchor is None else roll_from_steps(self.steps, len(self.d_hat), anchor,
+                                                                          tied=self.tied)
 
     @cached_property
     def _from_first(self) -> np.ndarray:
         """[T,n] whole(), anchored at the first frame."""
-        return roll_from_steps(self.steps, len(self.d_hat), None)
+        return roll_from_steps(self.steps, len(self.d_hat), None, tied=self.tied)
 
     def on(self, frames: np.ndarray, joints: np.ndarray) -> np.ndarray:
         """[m,k] of the joints ``joints`` [k] (columns) on their ``frames`` [m,k] (see near_frames),
         each carried from the frame before it (see roll_from_steps)."""
-        return roll_from_steps(self.steps[:, joints], len(self.d_hat), None, frames)
+        return roll_from_steps(self.steps[:, joints], len(self.d_hat), None, frames, self.tied)
 
 
 def _in_parent(parent_frame: np.ndarray | None, v: np.ndarray) -> np.ndarray:
@@ -252,7 +261,7 @@ def _hand_over(phi: np.ndarray, trust: np.ndarray, carried: CarriedRoll, joints:
     at = np.where(real, frames, 0), np.broadcast_to(joints, frames.shape)
     on_near = carried.on(frames, joints)
     psi = np.where(real, phi[at] - on_near, 0.0)
-    rolled = on_near + continuous_roll(psi, np.where(real, trust[at], 1.0), fps, frames)
+    rolled = on_near + continuous_roll(psi, np.where(real, trust[at], 1.0), fps, frames, carried.tied)
     phi[at[0][real], at[1][real]] = rolled[real]
 
 
@@ -316,7 +325,8 @@ def near_frames(trust: np.ndarray) -> np.ndarray:
     return frames
 
 
-def continuous_roll(psi: np.ndarray, trust: np.ndarray, fps: float, frames: np.ndarray | None = None) -> np.ndarray:
+def continuous_roll(psi: np.ndarray, trust: np.ndarray, fps: float, frames: np.ndarray | None = None,
+                    steps: np.ndarray | None = None) -> np.ndarray:
     """Roll [T] (radians, relative to the transported frame, up to whole turns): ``psi`` [T] where
     ``trust`` [T] (0..1) is 1; where it is lower, handed over from the fully trusted frames on
     either side along the shorter way, spread evenly over the frames that cannot tell: an elastic
@@ -325,10 +335,14 @@ def continuous_roll(psi: np.ndarray, trust: np.ndarray, fps: float, frames: np.n
     slowly instead of jumping and the roll changes smoothly with the trust. ``frames``
     (ascending indices [T] of a longer clip, see near_frames): frames not consecutive there are
     not tied; each stretch may be off by a constant from the transported frame. Columns of
-    ``psi``, ``trust`` and ``frames`` [T,k], each on its own. The way (on the unit circle) and
-    the roll along it pull the same string: it is reduced once."""
+    ``psi``, ``trust`` and ``frames`` [T,k], each on its own. ``steps`` [T-1] (of the whole clip):
+    the steps frame to frame that tie (Problem.tied; None: every one). The way (on the unit circle)
+    and the roll along it pull the same string: it is reduced once."""
     stiffness = max(1.0, CONTINUITY_SECONDS * fps) ** 2
     tied = np.ones((max(len(psi) - 1, 0),) + psi.shape[1:], bool) if frames is None else np.diff(frames, axis=0) == 1
+    if steps is not None:
+        tied &= steps.reshape((-1,) + (1,) * (psi.ndim - 1)) if frames is None else \
+            steps[np.clip(frames[:-1], 0, len(steps) - 1)]
     fixed = trust >= 1.0
     weight = np.where(fixed, 1.0, np.maximum(trust, 1e-9) / np.maximum(1.0 - trust, 1e-300))
     string = ElasticString(weight, fixed, tied, stiffness)
@@ -700,18 +714,29 @@ def transport_steps(before: np.ndarray, now: np.ndarray, d_hat: np.ndarray) -> n
     return signed_angle(now, swing_across(a, b, before), b)
 
 
-def roll_from_steps(steps: np.ndarray, T: int, ref_frame: int | None, frames: np.ndarray | None = None
-                    ) -> np.ndarray:
+def roll_from_steps(steps: np.ndarray, T: int, ref_frame: int | None, frames: np.ndarray | None = None,
+                    tied: np.ndarray | None = None) -> np.ndarray:
     """Roll [T,...] summing the ``steps`` [T-1,...] (see transport_steps), anchored (0) at
     ``ref_frame`` (the first frame without one). With ``frames`` (indices [m] or [m,...] as
     steps, ascending, see near_frames): the roll [m,...] there, summing only the steps into them
     from the frame before (so stretches of frames are each right up to a constant), anchored at
-    the first."""
+    the first. ``tied`` [T-1]: the steps summed (None: all); after one that is not, the roll
+    starts again at 0, and ``ref_frame`` anchors its own piece only."""
     if T < 2 or (frames is not None and len(frames) < 2):
         return np.zeros((T if frames is None else len(frames),) + steps.shape[1:])
+    if tied is not None:
+        steps = np.where(tied.reshape((-1,) + (1,) * (steps.ndim - 1)), steps, 0.0)
     into = steps if frames is None else np.take_along_axis(steps, np.maximum(frames[1:] - 1, 0), axis=0)
     phi = _after_zero(np.cumsum(into, axis=0))
-    return phi - phi[0 if ref_frame is None or frames is not None else ref_frame]
+    if frames is not None:
+        return phi - phi[0]
+    if tied is None:
+        return phi - phi[0 if ref_frame is None else ref_frame]
+    start = np.maximum.accumulate(np.where(np.r_[True, ~tied], np.arange(T), 0))  # [T] each frame's piece's first
+    phi = phi - phi[start]
+    if ref_frame is not None:
+        phi[start == start[ref_frame]] -= phi[ref_frame]
+    return phi
 
 
 def swing_across(a: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
