@@ -47,8 +47,6 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 def _cmd_convert(args: argparse.Namespace) -> int:
     from .checkpoint import build_model, convert_to_safetensors, read_checkpoint, with_embedder
-    from pathlib import Path
-
     from .cli import _check_file_name, _check_writable, given_path
 
     out = given_path(args.out, "--out", "a file name ending in .safetensors (NAME.safetensors)")

@@ -42,7 +42,6 @@ def register(subparsers) -> None:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from dataclasses import fields
-    from pathlib import Path
 
     from .cli import _check_writable, given_path
     from .model import require_torch

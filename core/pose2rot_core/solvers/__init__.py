@@ -232,7 +232,7 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
     prepared, missing, report, cleaning = prepare_tracks(selected_tracks(tracks, options), options.smooth)
     _refuse_without_bones(tracks, missing, report)
     geometric = options.geometric_options()
-    geometric["filled"] = cleaning.gaps
+    geometric.update(filled=cleaning.gaps, points_on_rig=made_up is not None)
     if solver != "learned":
         twist_guess = _noise_told(geometric, cleaning, twist_guess, report)
     smoothed = cleaning.active and solver != "learned"  # a second pass smooths the rotations over time

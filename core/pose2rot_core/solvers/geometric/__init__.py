@@ -32,7 +32,7 @@ from ...rotations import (axis_angle_to_matrix, cross, norm, normalize, rotation
                           rotation_vector, twist_angle)
 from ...running import running_mean, running_mean_of_data, running_mean_noise, window_frames
 from ...safety import CLEAN_TOLERANCE, NOISE_STDS
-from ...noise_estimate import bone_lengths, column_nanmedian
+from ...noise_estimate import NOISE_FRAMES, bone_lengths, column_nanmedian
 from ...smoothing import segments
 from ...skeleton import Skeleton
 from ...solution import Solution
@@ -68,7 +68,7 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
                     filled: np.ndarray | None = None, rounding: np.ndarray | None = None,
                     noise_frames: np.ndarray | None = None, end_noise_frames: np.ndarray | None = None,
                     narrowing: np.ndarray | None = None, end_narrowing: np.ndarray | None = None,
-                    cuts: list[int] | None = None) -> Solution:
+                    cuts: list[int] | None = None, points_on_rig: bool = False) -> Solution:
     """Solve local rotations from (gap-free) tracks.
 
     tracks: positions [T,J,3] without NaN except joints listed in ``missing`` (all-NaN joints).
@@ -99,6 +99,8 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     rounded when written): where it matters beyond the clean tolerance, bone lengths and offsets
     are read averaged over LENGTH_SECONDS, and one that moves within what the noise explains is no
     reason to translate.
+    points_on_rig: the tracks are another skeleton's points put on the rig through a map (retargeting),
+    whose bones need not keep the rig's proportions: no warning of bones no performer has.
     Returns a Solution with exact positions wherever bone lengths agree.
     """
     if twist not in TWIST_POLICIES:
@@ -127,8 +129,11 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     step = _coordinate_step(tracks, unmeasured)
     tolerance = _offset_tolerance(tracks.skeleton, stretch_tolerance, rounded, width, step)
     local_offsets = _solve_offsets(problem, G, stretch, tolerance, missing_mask, report, unmeasured, width)
+    # bones no performer has: on the rig's own tracks, over the frames to read their noise from (in
+    # fewer, a short bone's noise may double its length unseen)
+    unlike = not points_on_rig and tracks.num_frames >= NOISE_FRAMES
     report_length_mismatch(tracks.skeleton, mismatch, missing_mask, problem.translating, report, length_noise,
-                           tracks.num_frames)
+                           unlike)
     aimed_through = tuple(sorted({int(k) for target in problem.past_segments.values() for k in target.chain}))
     return Solution.from_globals(tracks.skeleton, G, problem.positions[:, 0].copy(), local_offsets,
                                  problem.translating, report=report, solver="geometric",

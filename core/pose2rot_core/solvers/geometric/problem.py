@@ -15,7 +15,7 @@ import numpy as np
 
 from ...rotations import norm, normalize, smoothstep
 from ...skeleton import Skeleton, has_length
-from ...noise_estimate import NOISE_FRAMES, column_nanmedian
+from ...noise_estimate import column_nanmedian
 from ...stacks import any_per_point, component_major, empty_vectors, frames_first, joint_planes, mat_mul, mat_vec
 from ...tracks import Tracks
 from ...wording import WARNING_PREFIX, counted
@@ -620,13 +620,12 @@ def collect_targets(skel: Skeleton, zero_len: np.ndarray, free: np.ndarray, miss
 
 
 def report_length_mismatch(skel: Skeleton, mismatch: np.ndarray, missing: np.ndarray, translating: np.ndarray,
-                           report: list[str], bone_noise: np.ndarray | None = None, frames: int = 0) -> None:
+                           report: list[str], bone_noise: np.ndarray | None = None, unlike: bool = False) -> None:
     """Note rigid bones whose typical track distance differs from the rest bone length
     (``mismatch`` [J-1]: the median over the clip less the rest length) by more than
     STRETCH_FRACTION of the height and three stds of the noise in it (``bone_noise`` [J-1], file
-    units: noise lengthens a distance on average too); warn of those that are no proportions (see
-    _unlike_any_performer) where the clip has the ``frames`` to read its noise from (NOISE_FRAMES:
-    in fewer, a short bone's noise may double its length unseen)."""
+    units: noise lengthens a distance on average too); with ``unlike``, warn of those that are no
+    proportions (see _unlike_any_performer)."""
     if skel.num_joints < 2:
         return
     par = skel.parents[1:]
@@ -643,7 +642,7 @@ def report_length_mismatch(skel: Skeleton, mismatch: np.ndarray, missing: np.nda
                       f"{len(bad)} bones differ from their rest length (worst '{skel.names[worst]}': {size}): they "
                       "keep the rig's bone length, so those joints follow the rig, not their tracks (stretch "
                       "'exact' moves them onto the tracks)")
-    if frames >= NOISE_FRAMES:
+    if unlike:
         report.extend(_unlike_any_performer(skel, mismatch, off))
 
 

@@ -69,8 +69,8 @@ def aim_with_roll(problem: Problem, joints: np.ndarray, s_hat: np.ndarray, d_hat
         return mat_mul(swing, desired, out=out)
     base = None if problem.twist == "reference" else mat_mul(swing, desired)
     if problem.twist == "transport":
-        carried = CarriedRoll(base, s_hat, d_hat, parent_frame, problem.tied).whole(anchor=problem.tracks.reference_frame)
-        return mat_mul(rotation_about(d_hat, carried), base, out=out)
+        carried = CarriedRoll(base, s_hat, d_hat, parent_frame, problem.tied)
+        return mat_mul(rotation_about(d_hat, carried.whole(anchor=problem.tracks.reference_frame)), base, out=out)
     looks_ahead = problem.twist == "lookahead" and not problem.zero_length[joints[0]]
     if looks_ahead:
         phi, confidence, strength = lookahead_roll(problem, aimed, base, d_hat, swing_cos)
