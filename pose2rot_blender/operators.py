@@ -12,7 +12,8 @@ from . import importing, mapping, pipeline, previous
 from .panel import picked_armature
 from .prefs import learned_settings
 from .reporting import reports_errors
-from .props import SOLVE_PROPERTIES, frame_range, solve_annotations, solve_options, solve_property  # noqa: F401
+from .props import (SOLVE_PROPERTIES, frame_range, preview_note, solve_annotations, solve_options,  # noqa: F401
+                    solve_property)
 
 
 class _Progress:
@@ -87,6 +88,8 @@ class POSE2ROT_OT_solve_rotations(bpy.types.Operator):
             collection = scene.pose2rot.tracks
         values = {name: self._given(name, getattr(scene.pose2rot, name)) for name in SOLVE_PROPERTIES}
         span = self._span(scene, values)
+        given = any(self.properties.is_property_set(name) for name in ("frame_start", "frame_end"))
+        note = "" if given else preview_note(scene.pose2rot, scene)
         for name, value in dict(values, frame_start=span.frame_start, frame_end=span.frame_end).items():
             setattr(self, name, value)                 # the redo panel shows (and reuses) what was solved
         progress, bone_map = _Progress(context), None
@@ -104,7 +107,7 @@ class POSE2ROT_OT_solve_rotations(bpy.types.Operator):
                                 "Clear Map matches bones to empties by name)") from None
         finally:
             progress.end()
-        for line in plan.report:
+        for line in ([note] if note else []) + plan.report:
             self.report({'INFO'}, line)
         self.report({'INFO'}, (
             f"pose2rot: {len(plan.bone_names)} bones x {len(plan.frames)} frames ({options.solver}, "

@@ -89,7 +89,9 @@ class POSE2ROT_PG_settings(bpy.types.PropertyGroup):
                               description="Armature to solve (empty: the active object)")
     tracks: PointerProperty(name="Tracks", type=bpy.types.Collection,
                             description="Collection of empties, one per tracked joint, named after the bones")
-    use_scene_range: BoolProperty(name="Scene frame range", default=True)
+    use_scene_range: BoolProperty(name="Scene frame range", default=True,
+                                  description="Solve the scene's frame range (its preview range while that is on, "
+                                              "as the timeline plays it); off: Start and End below")
     frame_start: IntProperty(name="Start", default=1)
     frame_end: IntProperty(name="End", default=250)
 
@@ -100,10 +102,21 @@ CLASSES = (POSE2ROT_PG_settings,)
 
 
 def frame_range(settings: POSE2ROT_PG_settings, scene: bpy.types.Scene) -> tuple[int, int]:
-    """(first, last) frame to solve: the scene's range or the panel's own."""
-    if settings.use_scene_range:
-        return scene.frame_start, scene.frame_end
-    return settings.frame_start, settings.frame_end
+    """(first, last) frame to solve: the panel's own, else the scene's: its preview range while that is on
+    (the frames the timeline plays, as Blender's Bake Action takes them), else its frame range."""
+    if not settings.use_scene_range:
+        return settings.frame_start, settings.frame_end
+    if scene.use_preview_range:
+        return scene.frame_preview_start, scene.frame_preview_end
+    return scene.frame_start, scene.frame_end
+
+
+def preview_note(settings: POSE2ROT_PG_settings, scene: bpy.types.Scene) -> str:
+    """The report's line when frame_range is the scene's preview range, else ''."""
+    if not (settings.use_scene_range and scene.use_preview_range):
+        return ""
+    return (f"frames {scene.frame_preview_start}..{scene.frame_preview_end}: the scene's preview range (turn it off "
+            f"in the Timeline to solve the frame range {scene.frame_start}..{scene.frame_end})")
 
 
 def register_properties() -> None:

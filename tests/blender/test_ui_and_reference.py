@@ -62,6 +62,31 @@ def test_operator_takes_the_panel_settings_it_is_not_given():
     assert tuple(rig.animation_data.action.frame_range) == (3.0, 7.0)
 
 
+def test_the_scene_range_is_its_preview_range_while_that_is_on(capfd):
+    """A preview range on (the timeline plays frames 5-12 of 1-20): 'Scene frame range' solved frames
+    1-20, replacing keys outside the part worked on, where Blender's Bake Action takes the preview
+    range; it now solves frames 5-12 and says so. Start and End given, or the panel's own range, win."""
+    src = import_clip(frames=20)
+    track_empties(src)
+    rig = rest_copy(src)
+    scene = bpy.context.scene
+    scene.use_preview_range = True
+    scene.frame_preview_start, scene.frame_preview_end = 5, 12
+    capfd.readouterr()
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
+    assert tuple(rig.animation_data.action.frame_range) == (5.0, 12.0)
+    assert "frames 5..12: the scene's preview range (turn it off in the Timeline to solve the frame range 1..20)" \
+        in capfd.readouterr().out
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks", frame_start=1, frame_end=20) == {'FINISHED'}
+    assert tuple(rig.animation_data.action.frame_range) == (1.0, 20.0)
+    assert "preview range" not in capfd.readouterr().out
+    settings = scene.pose2rot
+    settings.use_scene_range, settings.frame_start, settings.frame_end = False, 3, 7
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
+    out = capfd.readouterr().out
+    assert "x 5 frames" in out and "preview range" not in out
+
+
 def test_a_current_pose_away_from_the_reference_frame_is_warned():
     """Reference CURRENT_POSE on a rig its action animates, the playhead on frame 30 and the
     reference frame 1: the current pose is the one at frame 30, so the plan warns, naming both
