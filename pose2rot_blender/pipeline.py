@@ -418,8 +418,8 @@ def override_warnings(obj: bpy.types.Object, frames: np.ndarray | None = None) -
         scene = bpy.context.scene
         frames = np.arange(scene.frame_start, scene.frame_end + 1)
     channels = _constraint_channels(obj)
-    constrained = [pb.name for pb in obj.pose.bones
-                   if any(_constraint_acts(pb.name, c, channels, frames) for c in pb.constraints)]
+    constrained = [pb.name for pb in obj.pose.bones  # an invalid one (red: no target) Blender skips
+                   if any(c.is_valid and _constraint_acts(pb.name, c, channels, frames) for c in pb.constraints)]
     if constrained:
         out.append(f"bone constraints change the solved pose of {_names_list(constrained)}: "
                    "mute them (or set their influence to 0, on every solved frame where it is keyed or driven) "

@@ -273,6 +273,22 @@ def test_bone_constraints_and_drivers_are_reported(scene_ready):
     assert pipeline.override_warnings(rig) == []
 
 
+def test_a_constraint_blender_skips_as_invalid_is_not_reported(scene_ready):
+    """A Copy Rotation without a target and a Damped Track aimed at a bone the rig does not have (red
+    in the constraints tab: Blender skips them) were reported as changing the solved pose, which
+    they do not; once given a target they are."""
+    src, _, rig = scene_ready
+    copy = rig.pose.bones[3].constraints.new('COPY_ROTATION')
+    track = rig.pose.bones[8].constraints.new('DAMPED_TRACK')
+    track.target, track.subtarget = rig, "renamed since"
+    assert not copy.is_valid and not track.is_valid
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
+    assert pipeline.override_warnings(rig) == []
+    assert _follows(src, rig) < 0.01
+    copy.target = bpy.data.objects["hip"]
+    assert any(rig.pose.bones[3].name in w for w in pipeline.override_warnings(rig))
+
+
 def test_a_constraint_keyed_or_driven_off_at_the_playhead_is_reported(scene_ready):
     """A Damped Track whose influence is keyed 0 at the playhead (frame 1) and 1 from frame 10 on
     moved the arm 30 % of the height off its empties while nothing was said: an influence keyed
