@@ -400,7 +400,7 @@ def _solve_and_save(path: Path, job: Job, name: str, outputs: list[Path]):
 
     from . import importing, mapping, pipeline
     from .batch_outputs import put_in_place, save_blend, staging_stem, write_failed
-    from .batch_rigs import bvh_rig, export_bvh, load_rig
+    from .batch_rigs import bvh_rig, export_bvh, load_rig, world_matrices
 
     obj = load_rig(job.rig, path, job.armature)
     context = bpy.context
@@ -420,7 +420,8 @@ def _solve_and_save(path: Path, job: Job, name: str, outputs: list[Path]):
     if job.bvh:
         source = bvh_rig(path) if job.rig_bvh is None else job.rig_bvh
         try:
-            export_bvh(staged[1], plan, source, job.order, job.up, pipeline.frame_rate(scene))
+            export_bvh(staged[1], plan, source, job.order, job.up, pipeline.frame_rate(scene),
+                       world_matrices(obj, plan.frames))
         except WriteError as e:
             raise Pose2RotError(write_failed(outputs[1].name, e.cause)) from None
     ours = put_in_place(staged, outputs, job.out)

@@ -190,8 +190,54 @@ def bvh_rig(source: Path) -> BvhRig:
                   tuple(tuple(map(float, off)) for off in bvh.end_offsets), tuple(bvh.end_names))
 
 
-def export_bvh(path: Path, plan, rig: BvhRig, order: str | None, up: str, fps: float) -> None:
-    """The plan's keys as a BVH: the rig's joints (bone heads) and End Sites (those of the rig BVH, as
+def world_matrices(obj, frames):
+    """[T,4,4] the armature object ``obj``'s world matrix on each scene frame of ``frames`` [T] (read
+    frame by frame where it moves: a parent, constraints, keys; the scene's frame is put back)."""
+    import bpy
+    import numpy as np
+
+    from .empties import moves
+
+    if not moves(obj):
+        return np.broadcast_to(np.array(obj.matrix_world, np.float64), (len(frames), 4, 4))
+    scene = bpy.context.scene
+    current = (scene.frame_current, scene.frame_subframe)
+    out = np.empty((len(frames), 4, 4))
+    try:
+        for t, f in enumerate(frames):
+            scene.frame_set(int(f))
+            out[t] = obj.matrix_world
+    finally:
+        scene.frame_set(current[0], subframe=current[1])
+    return out
+
+
+def in_world(sol, world):
+    """(``sol``, solved in the armature's space, placed where the armature object's ``world`` matrices
+    [T,4,4] show it: the tracks' space; [3,3] what turns and scales an armature-space offset there).
+    The armature's scale is uniform (the solve checks it): its first frame's turn C and scale s turn
+    and scale every joint's frame and offset; a moving armature's further turn C_t C^T turns the root."""
+    import numpy as np
+    from dataclasses import replace
+
+    world = np.asarray(world, np.float64)
+    if np.array_equal(world, np.broadcast_to(np.eye(4), world.shape)):
+        return sol, np.eye(3)
+    m = world[:, :3, :3]
+    scale = np.cbrt(np.linalg.det(m))                          # [T]
+    turn = m / scale[:, None, None]                            # [T,3,3] rotations
+    C, s = turn[0], float(scale[0])
+    rotations = C @ sol.rotations @ C.T
+    rotations[:, 0] = turn @ C.T @ rotations[:, 0]
+    root = np.einsum("tij,tj->ti", m, sol.root_translation) + world[:, :3, 3]
+    skeleton = replace(sol.skeleton, rest_positions=s * sol.skeleton.rest_positions @ C.T + world[0, :3, 3])
+    return replace(sol, skeleton=skeleton, rotations=rotations, root_translation=root,
+                   local_offsets=s * sol.local_offsets @ C.T), s * C
+
+
+def export_bvh(path: Path, plan, rig: BvhRig, order: str | None, up: str, fps: float, world) -> None:
+    """The plan's keys as a BVH, in the tracks' space: the rig's joints (bone heads) where the armature
+    object's ``world`` matrices [T,4,4] (world_matrices) put them, and End Sites (those of the rig BVH, as
     it has them, where its joints are the plan's bones; else the leaf bones' tails); in ``order``, else
     the rig's rotation order per joint (none known: the default order)."""
     import numpy as np
@@ -200,9 +246,10 @@ def export_bvh(path: Path, plan, rig: BvhRig, order: str | None, up: str, fps: f
 
     orders = [rig.orders.get(n, "") for n in plan.bone_names] if rig.orders else []
     index = {n: j for j, n in enumerate(plan.bone_names)}
+    solution, placed = in_world(plan.solution, world)
     if rig.end_joints and all(n in index for n in rig.end_joints):   # the plan is Z up, as Blender is
         parents = np.array([index[n] for n in rig.end_joints], np.int64)
         offsets, names = np.array(rig.end_offsets, float) @ axis_change("y", "z").T, list(rig.end_names)
     else:
-        parents, offsets, names = plan.end_parents, plan.end_offsets, None
-    write_solution(path, plan.solution, fps, "z", up, order or orders, parents, offsets, names)
+        parents, offsets, names = plan.end_parents, plan.end_offsets @ placed.T, None
+    write_solution(path, solution, fps, "z", up, order or orders, parents, offsets, names)

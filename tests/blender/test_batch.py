@@ -14,6 +14,7 @@ from pathlib import Path
 import bpy
 import numpy as np
 import pytest
+from mathutils import Matrix
 
 from blender_helpers import EXT_NAME, clip_path, import_clip, rest_copy
 from pose2rot_core.bvh import read_bvh, write_bvh
@@ -215,6 +216,49 @@ def test_blend_rig_and_the_armature_choice(tmp_path):
     assert bpy.data.objects["Rig"].animation_data.action.get("pose2rot")
     proc = _run("--rig", rig, tmp_path / "a.npz", "--out", out, "--armature", "Nope")
     assert proc.returncode == 1 and "no armature object named 'Nope'" in proc.stdout
+
+
+@pytest.mark.parametrize("placed", ["fbx", "turned", "parented"])
+def test_the_bvh_of_a_placed_blend_rig_is_where_the_tracks_are(tmp_path, placed):
+    """A .blend rig whose armature object is not at the world origin: imported from FBX (turned 90
+    degrees about X, scale 0.01 over bones in centimetres), placed and turned in the shot, or parented
+    to a moving object. The .blend's bones followed the tracks, but --bvh wrote the armature's own
+    space: the FBX rig's BVH 100 times the tracks' size and lying down, the others turned and off, while
+    the summary said 2e-05 %. The BVH now has its joints and End Sites where the tracks are."""
+    src = import_clip()
+    rig = rest_copy(src, "Rig")
+    bpy.data.objects.remove(src)
+    if placed == "fbx":
+        inside = Matrix.Rotation(-np.pi / 2, 4, 'X') @ Matrix.Scale(100.0, 4)
+        bpy.ops.object.mode_set(mode='EDIT')
+        rig.data.transform(inside)
+        bpy.ops.object.mode_set(mode='OBJECT')
+        rig.matrix_world = rig.matrix_world @ inside.inverted()
+    elif placed == "turned":
+        rig.location, rig.rotation_euler = (3.0, 1.0, 0.0), (0.0, 0.0, 0.7)
+    else:
+        mover = bpy.data.objects.new("mover", None)
+        bpy.context.scene.collection.objects.link(mover)
+        for frame, place in ((1, (0.0, 0.0, 0.0)), (30, (2.0, 1.0, 0.5))):
+            mover.location, mover.rotation_euler = place, (0.01 * frame, 0.0, 0.05 * frame)
+            mover.keyframe_insert("location", frame=frame)
+            mover.keyframe_insert("rotation_euler", frame=frame)
+        rig.parent = mover
+    path = tmp_path / "rig.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(path), copy=True)
+    tracks = tracks_from_bvh(read_bvh(clip_path())).frames(0, 30)
+    save_tracks(tmp_path / "a.npz", tracks)
+    proc = _run("--rig", path, tmp_path / "a.npz", "--out", tmp_path / "out", "--bvh")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    exported = read_bvh(tmp_path / "out" / "a.bvh")
+    order = [exported.skeleton.names.index(n) for n in tracks.skeleton.names]
+    height = tracks.skeleton.height
+    assert np.abs(exported.fk()[:, order] - tracks.positions).max() / height < 1e-4
+    ends = exported.end_site_positions()
+    for k, name in enumerate(exported.end_names):
+        got = ends[:, k]
+        want = tracks.end_positions[:, list(tracks.end_names).index(name)]
+        assert np.abs(got - want).max() / height < 1e-4, name
 
 
 def test_bad_arguments_and_missing_inputs(tmp_path):
