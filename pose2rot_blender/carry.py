@@ -56,6 +56,24 @@ def solved_channel(fc, kept: set[str]) -> bool:
     return bone is not None and bone not in kept
 
 
+def dropped_bones(curves: list, kept: set[str], written: set) -> list[str]:
+    """The solved bones (all but the ``kept`` ones; sorted) whose location or scale the replaced
+    action's F-curves ``curves`` key away from rest and the solve does not key (``written``: (path,
+    index)): the new action holds them at rest over the solved frames, since the tracks place them."""
+    bones = set()
+    for fc in curves:
+        bone, channel = transform_bone(fc.data_path), fc.data_path.rsplit(".", 1)[-1]
+        if bone is None or bone in kept or channel not in _REST or (fc.data_path, fc.array_index) in written:
+            continue
+        if np.abs(key_points(fc)[1] - _REST[channel]).max(initial=0.0) > 1e-6:
+            bones.add(bone)
+    return sorted(bones)
+
+
+#: the rest value of the pose-bone channels a solved bone is held at where the solve keys none
+_REST = {"location": 0.0, "scale": 1.0}
+
+
 def keyed_outside(fc, first: float, last: float) -> bool:
     """Whether the F-curve ``fc`` has keys before frame ``first`` or after ``last`` (a solve of part
     of the shot keeps them). Blender keeps a curve's keys in time order (keyframe_insert and

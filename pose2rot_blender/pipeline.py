@@ -736,6 +736,11 @@ def apply_plan(obj: bpy.types.Object, plan: Plan, progress=None) -> bpy.types.Ac
     rested = _rest_over_frames(writer, carried, written, frames)
     plan.report += carry.show_solved(writer.existing(lambda fc: (fc.data_path, fc.array_index) in written) + rested,
                                      first, last)
+    dropped = carry.dropped_bones(curves, kept, written)
+    if dropped:
+        plan.report.append(f"{_names_list(dropped)} had location or scale keys, which the new action holds at rest "
+                           "over the solved frames (the tracks place the bones): Restore Previous Action gives them "
+                           "back")
     if kept:
         one = len(kept) == 1
         plan.report.append(", ".join(sorted(kept)) + (" keeps the animation it had: no track below it tells its pose"

@@ -956,3 +956,23 @@ def test_a_long_list_of_connected_bones_that_cannot_translate_is_cut_short(scene
     connected = sum(b.use_connect for b in rig.data.bones)
     assert connected > 8 and shown.count(", ") == 7, line
     assert rest.startswith("(+") and 8 + int(rest[2:-1]) <= connected, line
+
+
+def test_location_and_scale_keys_a_solve_drops_are_named(scene_ready):
+    """A squash-and-stretch scale keyed on the neck (a bone the solve keys) was dropped from the new
+    action without a word (h197, red-team): it must go for the heads to land on the empties, and
+    Restore Previous Action brings it back, but the report now names the bone; a bone keyed at rest
+    scale is not named."""
+    _, col, rig = scene_ready
+    neck, head = rig.pose.bones["neck"], rig.pose.bones["head"]
+    neck.scale = (1.0, 1.3, 1.0)
+    neck.keyframe_insert("scale", frame=10)
+    head.keyframe_insert("scale", frame=10)                     # at rest: nothing dropped
+    scene = bpy.context.scene
+    span = pipeline.SceneRange(frame_start=scene.frame_start, frame_end=scene.frame_end)
+    plan, _ = pipeline.solve_armature(scene, rig, col, span, SolveOptions(use_reference=False),
+                                      pipeline.LearnedSettings())
+    said = [line for line in plan.report if "had location or scale keys" in line]
+    assert len(said) == 1 and said[0].startswith("neck had location or scale keys"), plan.report
+    scene.frame_set(10)
+    assert tuple(neck.scale) == pytest.approx((1.0, 1.0, 1.0))
