@@ -111,8 +111,9 @@ class POSE2ROT_OT_solve_rotations(bpy.types.Operator):
             self.report({'INFO'}, line)
         self.report({'INFO'}, (
             f"pose2rot: {len(plan.bone_names)} bones x {len(plan.frames)} frames ({options.solver}, "
-            f"{plan.matched} tracks) in {seconds:.2f} s; bone heads against {plan.against}: mean "
-            f"{plan.mean_error_pct:.3g} % / max {plan.max_error_pct:.3g} % of height"
+            f"{plan.matched} tracks) in {seconds:.2f} s; bone heads{' as keyed' if plan.overridden else ''} against "
+            f"{plan.against}: mean {plan.mean_error_pct:.3g} % / max {plan.max_error_pct:.3g} % of height"
+            + (" (the pose shown differs: see the warnings)" if plan.overridden else "")
             + ("" if options.max_position_error is None else f" (allowed: {options.max_position_error:g} %)")))
         for line in plan.warnings:                     # last, so that the status bar shows a warning
             self.report({'WARNING'}, line)

@@ -103,6 +103,9 @@ class Plan:
     free_bones: tuple[str, ...] = ()
     #: what the position errors are measured against, in words
     against: str = "their empties"
+    #: whether bone constraints, drivers or NLA settings change the pose the keys hold (override_warnings):
+    #: the errors are those of the keys, not of the pose shown
+    overridden: bool = False
 
 
 def track_objects(collection: bpy.types.Collection | None) -> list[bpy.types.Object]:
@@ -574,11 +577,12 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
     if bone_map is None and rig.skeleton.names[0] in match.unmatched_bones:
         report.append(f"the root bone '{rig.skeleton.names[0]}' has no track: it stays at its rest place and the "
                       "bones below it carry the motion")
+    overrides = override_warnings(obj, span.frames)
     return Plan(armature=obj.name, bone_names=skel.names, free_bones=_free_bones(skel, match, bone_map, loc_idx),
                 frames=span.frames,
                 quaternions=basis_quaternions(sol, rig.rest), location_bones=loc_idx, locations=locs,
                 report=report, warnings=range_warnings + reference_warnings + scaled + far_or_flipped
-                + override_warnings(obj, span.frames) + ambiguity_warnings(match, skel.names),
+                + overrides + ambiguity_warnings(match, skel.names), overridden=bool(overrides),
                 mean_error_pct=float(100 * err.mean() / height) if err.size else 0.0,
                 max_error_pct=float(100 * err.max() / height) if err.size else 0.0,
                 matched=len(match.bone_to_track), solution=written, against=against,
