@@ -15,6 +15,7 @@ import numpy as np
 
 from .automap import canonical_names, foot_pairs, sided_pairs
 from .rotations import cross, normalize
+from .tracks_io import describe_spans, frame_spans
 from .wording import WARNING_PREFIX
 
 if TYPE_CHECKING:
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
 #: the points are mirrored against the rig where nearly all (MIRRORED_SHARE) such frames disagree
 CLEAR_HANDEDNESS = 0.5
 MIRRORED_SHARE = 0.9
+#: short of that, runs of at least this many mirrored frames are named (one frame may read a body's
+#: sides wrongly where its feet turn across it; a tracker's flip lasts a while)
+MIRRORED_RUN = 3
 #: a leg bone is checked along the body where the reference pose has it within about 37 degrees of the
 #: body's up or down (cosine REST_ALONG), in the frames where the points have it within 60 degrees
 #: (CLEAR_ALONG), if those are at least SEEN_SHARE of the frames; reversed where nearly all
@@ -95,6 +99,17 @@ def mirrored_share(reference: np.ndarray, positions: np.ndarray, where: dict[str
     which it is the mirror image of the body in ``reference`` [N,3]; joints by canonical name ``where``,
     ``ups`` the body's up in each (see _body_up). None where that cannot be told: no left-right pair
     or no foot (ankle and toe), a reference whose sides are not clear, no clear frame."""
+    frames = mirrored_frames(reference, positions, where, ups)
+    if frames is None:
+        return None
+    clear, mirrored = frames
+    return float(np.mean(mirrored[clear]))
+
+
+def mirrored_frames(reference: np.ndarray, positions: np.ndarray, where: dict[str, int],
+                    ups: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray] | None:
+    """([T] the frames that show a body clearly, [T] those of them in which it is the mirror image of
+    the body in ``reference``) (arguments as mirrored_share), or None where that cannot be told."""
     sides, feet = sided_pairs(where, ("hip", "shoulder", "knee", "elbow")), foot_pairs(where)
     if not sides or not feet:
         return None
@@ -103,7 +118,7 @@ def mirrored_share(reference: np.ndarray, positions: np.ndarray, where: dict[str
     clear = np.abs(np.nan_to_num(seen)) >= CLEAR_HANDEDNESS
     if not abs(own) >= CLEAR_HANDEDNESS or not clear.any():
         return None
-    return float(np.mean(np.sign(seen[clear]) != np.sign(own)))
+    return clear, clear & (np.sign(seen) != np.sign(own))
 
 
 def report_layout_mirrored(rest: np.ndarray, positions: np.ndarray, where: dict[str, int], report: list[str]) -> None:
@@ -125,9 +140,11 @@ def report_tracks_mirrored(tracks: Tracks, report: list[str]) -> None:
     """A warning (into ``report``) where ``tracks`` named after their rig's joints (and bone tips) are
     the mirror image of the rig's rest pose in nearly every frame that shows a body clearly (see
     mirrored_share; the tips give the feet their toes where the rig has no toe joint): a mirrored video,
-    or every left and right label swapped in the file. No rotation undoes a mirror: the rig turns round
-    and misses them, and the position check's advice (``--stretch exact``) would put its joints on the
-    mirror image by translation. Says nothing where the rig's names give no sides or feet."""
+    or every left and right label swapped in the file; else in runs of MIRRORED_RUN frames or more (a
+    monocular tracker that flips the body's depth for a while), named. No rotation undoes a mirror: the
+    rig turns round and misses them, and the position check's advice (``--stretch exact``) would put
+    its joints on the mirror image by translation. Says nothing where the rig's names give no sides or
+    feet."""
     skel = tracks.skeleton
     rest, positions = skel.rest_positions, tracks.positions
     names, parents = list(skel.names), list(skel.parents)
@@ -139,12 +156,23 @@ def report_tracks_mirrored(tracks: Tracks, report: list[str]) -> None:
     canon, _ = canonical_names(names, parents)
     where = {c: names.index(n) for n, c in canon.items()}
     up = np.eye(3)["xyz".index(tracks.up_axis)]
-    against = mirrored_share(rest, positions, where, (_body_up(rest, where, up), _body_up(positions, where, up)))
-    if against is not None and against >= MIRRORED_SHARE:
-        report.append(f"{WARNING_PREFIX}the tracks are the mirror image of the rig's body in {100 * against:.0f} % of "
-                      "the frames that show it (their left on the rig's right): a mirrored video (a selfie camera) or "
-                      "left and right swapped in the file; no rotation undoes a mirror, so the rig turns round and "
-                      "misses them: mirror the tracks (negate one horizontal axis) or swap their left and right joints")
+    frames = mirrored_frames(rest, positions, where, (_body_up(rest, where, up), _body_up(positions, where, up)))
+    if frames is None:
+        return
+    clear, mirrored = frames
+    what = ("no rotation undoes a mirror, so the rig turns round and misses them: mirror the tracks (negate one "
+            "horizontal axis) or swap their left and right joints")
+    if np.mean(mirrored[clear]) >= MIRRORED_SHARE:
+        report.append(f"{WARNING_PREFIX}the tracks are the mirror image of the rig's body in "
+                      f"{100 * np.mean(mirrored[clear]):.0f} % of the frames that show it (their left on the rig's "
+                      f"right): a mirrored video (a selfie camera) or left and right swapped in the file; {what}")
+        return
+    runs = [(a, b) for a, b in frame_spans(mirrored) if b - a + 1 >= MIRRORED_RUN]
+    if runs:
+        report.append(f"{WARNING_PREFIX}the tracks are the mirror image of the rig's body in "
+                      f"{describe_spans(runs, first_frame=tracks.first_frame)} (their left on the rig's right): a "
+                      "tracker that flipped the body's depth, or swapped its sides, for a while; the rig turns round "
+                      "there to fit them and misses them: check those frames of the tracks")
 
 
 def _report_reversed(targets: RigTargets, where: dict[str, int], ups: tuple[np.ndarray, np.ndarray],
