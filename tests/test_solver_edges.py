@@ -531,3 +531,12 @@ def test_tracks_mirrored_for_a_while_are_named():
     assert len(warned) == 1 and "mirror image of the rig's body in frames 100-159 " in warned[0], warned
     for given in (tracks, add_noise(tracks, 0.02, 0)):
         assert not any("mirror image" in line for line in solve(given).report)
+    turned = tracks.end_positions.copy()                       # feet turned round for a while, as kneeling
+    names = list(tracks.skeleton.names)
+    up = np.array([0.0, 1.0, 0.0])
+    angle = np.radians(np.interp(np.arange(tracks.num_frames), [90, 100, 160, 170], [0, 180, 180, 0]))
+    for tip, ankle in ((12, names.index("rFoot")), (13, names.index("lFoot"))):
+        turn = axis_angle_to_matrix(np.broadcast_to(up, (len(angle), 3)), angle)
+        toe = turned[:, tip] - tracks.positions[:, ankle]
+        turned[:, tip] = tracks.positions[:, ankle] + np.einsum("tij,tj->ti", turn, toe)
+    assert not any("mirror image" in line for line in solve(replace(tracks, end_positions=turned)).report)

@@ -140,8 +140,8 @@ def report_tracks_mirrored(tracks: Tracks, report: list[str]) -> None:
     """A warning (into ``report``) where ``tracks`` named after their rig's joints (and bone tips) are
     the mirror image of the rig's rest pose in nearly every frame that shows a body clearly (see
     mirrored_share; the tips give the feet their toes where the rig has no toe joint): a mirrored video,
-    or every left and right label swapped in the file; else in runs of MIRRORED_RUN frames or more (a
-    monocular tracker that flips the body's depth for a while), named. No rotation undoes a mirror: the
+    or every left and right label swapped in the file; else in runs of frames it flips into and out
+    of (_flipped_runs: a monocular tracker that flips the body's depth for a while), named. No rotation undoes a mirror: the
     rig turns round and misses them, and the position check's advice (``--stretch exact``) would put
     its joints on the mirror image by translation. Says nothing where the rig's names give no sides or
     feet."""
@@ -167,12 +167,23 @@ def report_tracks_mirrored(tracks: Tracks, report: list[str]) -> None:
                       f"{100 * np.mean(mirrored[clear]):.0f} % of the frames that show it (their left on the rig's "
                       f"right): a mirrored video (a selfie camera) or left and right swapped in the file; {what}")
         return
-    runs = [(a, b) for a, b in frame_spans(mirrored) if b - a + 1 >= MIRRORED_RUN]
+    runs = _flipped_runs(clear, mirrored)
     if runs:
         report.append(f"{WARNING_PREFIX}the tracks are the mirror image of the rig's body in "
                       f"{describe_spans(runs, first_frame=tracks.first_frame)} (their left on the rig's right): a "
                       "tracker that flipped the body's depth, or swapped its sides, for a while; the rig turns round "
                       "there to fit them and misses them: check those frames of the tracks")
+
+
+def _flipped_runs(clear: np.ndarray, mirrored: np.ndarray) -> list[tuple[int, int]]:
+    """[(first, last)] the runs of MIRRORED_RUN or more ``mirrored`` [T] frames that the body enters
+    and leaves in one step, from and to a frame that shows it ``clear`` [T] and not mirrored (or the
+    clip's end): a tracker's flip. A body that turns its feet round (kneeling, the feet behind it)
+    passes through frames whose sides are not clear, and is no mirror."""
+    T = len(mirrored)
+    plain = clear & ~mirrored
+    return [(a, b) for a, b in frame_spans(mirrored) if b - a + 1 >= MIRRORED_RUN
+            and (a == 0 or plain[a - 1]) and (b == T - 1 or plain[b + 1]) and (a > 0 or b < T - 1)]
 
 
 def _report_reversed(targets: RigTargets, where: dict[str, int], ups: tuple[np.ndarray, np.ndarray],
