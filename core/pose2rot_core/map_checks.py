@@ -141,10 +141,10 @@ def report_tracks_mirrored(tracks: Tracks, report: list[str]) -> None:
     the mirror image of the rig's rest pose in nearly every frame that shows a body clearly (see
     mirrored_share; the tips give the feet their toes where the rig has no toe joint): a mirrored video,
     or every left and right label swapped in the file; else in runs of frames it flips into and out
-    of (_flipped_runs: a monocular tracker that flips the body's depth for a while), named. No rotation undoes a mirror: the
-    rig turns round and misses them, and the position check's advice (``--stretch exact``) would put
-    its joints on the mirror image by translation. Says nothing where the rig's names give no sides or
-    feet."""
+    of (_flipped_runs: a monocular tracker that flips the body's depth for a while), named. No
+    rotation undoes a mirror: the rig turns round and misses them, and the position check's advice
+    (``--stretch exact``) would put its joints on the mirror image by translation. Says nothing where
+    the rig's names give no sides or feet."""
     skel = tracks.skeleton
     rest, positions = skel.rest_positions, tracks.positions
     names, parents = list(skel.names), list(skel.parents)
