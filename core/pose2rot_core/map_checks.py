@@ -145,27 +145,24 @@ def report_tracks_mirrored(tracks: Tracks, report: list[str]) -> None:
     rotation undoes a mirror: the rig turns round and misses them, and the position check's advice
     (``--stretch exact``) would put its joints on the mirror image by translation. Says nothing where
     the rig's names give no sides or feet."""
-    skel = tracks.skeleton
-    rest, positions = skel.rest_positions, tracks.positions
-    names, parents = list(skel.names), list(skel.parents)
+    skel, positions = tracks.skeleton, tracks.positions
     if tracks.has_ends:
-        names += list(tracks.end_names)
-        parents += [int(p) for p in tracks.end_parents]
-        rest = np.concatenate([rest, rest[tracks.end_parents] + tracks.end_rest_offsets])
+        skel = skel.with_leaves(tracks.end_parents, tracks.end_rest_offsets, skel.names + tuple(tracks.end_names))
         positions = np.concatenate([positions, tracks.end_positions], axis=1)
-    canon, _ = canonical_names(names, parents)
+    rest, names = skel.rest_positions, list(skel.names)
+    canon, _ = canonical_names(names, list(skel.parents))
     where = {c: names.index(n) for n, c in canon.items()}
     up = np.eye(3)["xyz".index(tracks.up_axis)]
     frames = mirrored_frames(rest, positions, where, (_body_up(rest, where, up), _body_up(positions, where, up)))
     if frames is None:
         return
     clear, mirrored = frames
-    what = ("no rotation undoes a mirror, so the rig turns round and misses them: mirror the tracks (negate one "
-            "horizontal axis) or swap their left and right joints")
-    if np.mean(mirrored[clear]) >= MIRRORED_SHARE:
-        report.append(f"{WARNING_PREFIX}the tracks are the mirror image of the rig's body in "
-                      f"{100 * np.mean(mirrored[clear]):.0f} % of the frames that show it (their left on the rig's "
-                      f"right): a mirrored video (a selfie camera) or left and right swapped in the file; {what}")
+    share = float(np.mean(mirrored[clear]))
+    if share >= MIRRORED_SHARE:
+        report.append(f"{WARNING_PREFIX}the tracks are the mirror image of the rig's body in {100 * share:.0f} % of "
+                      "the frames that show it (their left on the rig's right): a mirrored video (a selfie camera) or "
+                      "left and right swapped in the file; no rotation undoes a mirror, so the rig turns round and "
+                      "misses them: mirror the tracks (negate one horizontal axis) or swap their left and right joints")
         return
     runs = _flipped_runs(clear, mirrored)
     if runs:

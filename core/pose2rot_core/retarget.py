@@ -191,7 +191,7 @@ def rig_targets(points: PointSet, rig: Skeleton, bone_map: BoneMap, up: str,
     X[:, mapped], fill_report, _ = fill_gaps(X[:, mapped], [names[j] for j in np.flatnonzero(mapped)],
                                              points.first_frame)
     report.extend(fill_report)
-    extended = _with_ends(rig, end_parents, end_offsets, names)
+    extended = rig.with_leaves(end_parents, end_offsets, names)
     R = np.eye(3)[None].repeat(J, 0) if reference_rotations is None else np.asarray(reference_rotations, np.float64)
     G, P = forward_kinematics(rig, R[None])
     reference = np.concatenate([P[0], end_site_positions(G, P, end_parents, end_offsets)[0]])
@@ -208,14 +208,6 @@ def points_with_gaps(points: PointSet, report: list[str]) -> PointSet:
     P, _ = no_data_as_gaps(points.positions, points.confidence, points.first_frame, notes)
     report.extend(f"points: {note}" for note in notes)
     return points if P is points.positions else replace(points, positions=P)
-
-
-def _with_ends(rig: Skeleton, end_parents: np.ndarray, end_offsets: np.ndarray, names: tuple[str, ...]) -> Skeleton:
-    """The rig with its End Sites appended as leaf joints (rest positions from their offsets)."""
-    if not len(end_parents):
-        return rig
-    rest = np.concatenate([rig.rest_positions, rig.rest_positions[end_parents] + end_offsets])
-    return Skeleton(names, np.concatenate([rig.parents, end_parents]), rest)
 
 
 def check_shared_points(bone_map: BoneMap, targets: RigTargets) -> None:

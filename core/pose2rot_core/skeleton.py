@@ -139,6 +139,14 @@ class Skeleton:
         except ValueError:
             raise Pose2RotError(f"no joint named '{name}' in the skeleton") from None
 
+    def with_leaves(self, parents: np.ndarray, offsets: np.ndarray, names: Sequence[str]) -> "Skeleton":
+        """This skeleton with leaf joints appended (End Sites as joints): ``names`` [J+K] all the
+        joints' names, the leaves' ``parents`` [K] and rest ``offsets`` [K,3] from them."""
+        if not len(parents):
+            return self
+        rest = np.concatenate([self.rest_positions, self.rest_positions[parents] + offsets])
+        return Skeleton(tuple(names), np.concatenate([self.parents, parents]), rest)
+
     # ------------------------------------------------------------------ geometry
     @property
     def offsets(self) -> np.ndarray:
