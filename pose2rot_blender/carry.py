@@ -23,7 +23,7 @@ import bpy
 import numpy as np
 from mathutils import Euler, Quaternion
 
-from .keys import key_points
+from .keys import key_points, muted
 
 #: pose-bone channels the solve writes (or resets) on the bones it solves
 TRANSFORMS = ("location", "rotation_quaternion", "rotation_euler", "rotation_axis_angle", "scale")
@@ -63,15 +63,17 @@ def dropped_bones(curves: list, kept: set[str], written: set) -> list[str]:
     bones = set()
     for fc in curves:
         bone, channel = transform_bone(fc.data_path), fc.data_path.rsplit(".", 1)[-1]
-        if bone is None or bone in kept or channel not in _REST or (fc.data_path, fc.array_index) in written:
+        if bone is None or bone in kept or channel not in REST_VALUES:
             continue
-        if np.abs(key_points(fc)[1] - _REST[channel]).max(initial=0.0) > 1e-6:
+        if (fc.data_path, fc.array_index) in written:
+            continue
+        if np.abs(key_points(fc)[1] - REST_VALUES[channel]).max(initial=0.0) > 1e-6:
             bones.add(bone)
     return sorted(bones)
 
 
 #: the rest value of the pose-bone channels a solved bone is held at where the solve keys none
-_REST = {"location": 0.0, "scale": 1.0}
+REST_VALUES = {"location": 0.0, "scale": 1.0}
 
 
 def keyed_outside(fc, first: float, last: float) -> bool:
@@ -125,21 +127,20 @@ def show_solved(curves: list, first: float, last: float) -> list[str]:
     ``first``..``last``) play its keys there as a whole-shot solve's new curves do: unmute them and
     their channel groups (a muted group mutes the new curves that join it too) and remove the
     modifiers that change values there (_changes_keys). Returns the report's lines on what changed."""
-    muted, changed = set(), {}
+    unmuted, changed = set(), {}
     for fc in curves:
         bone = transform_bone(fc.data_path)
-        group = fc.group
-        if fc.mute or (group is not None and group.mute):  # a muted channel group mutes its curves (4.2)
+        if muted(fc):                                  # a muted channel group mutes its curves (4.2)
             fc.mute = False
-            if group is not None:
-                group.mute = False
-            muted.add(bone)
+            if fc.group is not None:
+                fc.group.mute = False
+            unmuted.add(bone)
         for m in [m for m in fc.modifiers if _changes_keys(m, first, last)]:
             changed.setdefault(m.type.replace("_", " ").title(), set()).add(bone)
             fc.modifiers.remove(m)
     where = f"frames {first:g}..{last:g}"
-    out = [f"the solved channels of {', '.join(sorted(muted))} were muted: they are unmuted, so the solved keys "
-           f"play (their keys outside {where} play again too)"] if muted else []
+    out = [f"the solved channels of {', '.join(sorted(unmuted))} were muted: they are unmuted, so the solved keys "
+           f"play (their keys outside {where} play again too)"] if unmuted else []
     out += [f"{kind} modifiers removed from the solved channels of {', '.join(sorted(bones))}: they changed the "
             f"solved keys (their keys outside {where} stay as they were, without the modifier)"
             for kind, bones in sorted(changed.items())]

@@ -54,17 +54,12 @@ def _own_location_curves(obj: bpy.types.Object, cycles: bool = False):
             continue
         if path == "location":
             index = fc.array_index
-            if _muted(fc) or not 0 <= index < 3 or (len(fc.modifiers) and not (cycles and _repeats(fc))):
+            if keys.muted(fc) or not 0 <= index < 3 or (len(fc.modifiers) and not (cycles and _repeats(fc))):
                 return None
             out[index] = fc
         elif path == "delta_location":
             return None
     return out
-
-
-def _muted(fc) -> bool:
-    """Whether F-curve ``fc`` is muted, itself or through its channel group (which Blender 4.2 honours)."""
-    return fc.mute or (fc.group is not None and fc.group.mute)
 
 
 #: Cycles modes that repeat a curve's keys (shifted in value or not) before and after its range

@@ -27,6 +27,11 @@ def key_points(fc) -> tuple[np.ndarray, np.ndarray]:
     return co[0::2].astype(np.float64), co[1::2].astype(np.float64)
 
 
+def muted(fc) -> bool:
+    """Whether F-curve ``fc`` is muted, itself or through its channel group (which Blender 4.2 honours)."""
+    return fc.mute or (fc.group is not None and fc.group.mute)
+
+
 #: 4.4+ keep F-curves in layered actions (slots, layers, keyframe strips, channelbags)
 LAYERED_ACTIONS = bpy.app.version >= (4, 4, 0)
 

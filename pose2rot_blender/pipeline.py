@@ -688,7 +688,7 @@ def _reset_pose(pbones, kept: set[str]) -> None:
     pbones.foreach_get("rotation_mode", modes)
     modes[solved] = _QUATERNION_MODE
     pbones.foreach_set("rotation_mode", modes)
-    for channel, value in (("location", 0.0), ("scale", 1.0)):
+    for channel, value in carry.REST_VALUES.items():
         buf = np.empty((len(pbones), 3), np.float32)
         pbones.foreach_get(channel, buf.ravel())
         buf[solved] = value
@@ -700,7 +700,7 @@ def _rest_over_frames(writer: keys.ActionWriter, carried: list, written: set, fr
     location and scale curves that the solve does not write (``written``: (path, index)): the keys
     either side of a part of the shot would still move or scale the bone there, while the whole shot's
     solve, which has no such curves, shows it at rest. Returns those curves."""
-    rest = {"location": 0.0, "scale": 1.0}
+    rest = carry.REST_VALUES
     stale = [fc for fc in carried
              if (fc.data_path, fc.array_index) not in written and fc.data_path.rsplit(".", 1)[-1] in rest]
     if stale:

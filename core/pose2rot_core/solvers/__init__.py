@@ -280,14 +280,15 @@ def _noise_told(geometric: dict, cleaning: Cleaning, twist_guess: np.ndarray | N
     cues and lengths within it do not count. Tracks not smoothed are followed as given, with the
     noise they show (rounding: lengths moving within it are no stretch). Returns the twist guess to
     follow: none where the tracks were smoothed (the solver's own smoothed guess is followed, noted
-    in ``report``)."""
+    in ``report``). The clip's cuts go with either (no roll crosses one)."""
+    geometric["cuts"] = cleaning.cuts
     if not cleaning.active:
-        geometric.update(rounding=cleaning.noise, cuts=cleaning.cuts)
+        geometric.update(rounding=cleaning.noise)
         return twist_guess
     geometric.update(noise=cleaning.residual, end_noise=cleaning.end_residual,
                      noise_frames=cleaning.residual_frames, end_noise_frames=cleaning.end_residual_frames,
                      narrowing=cleaning.narrowing, end_narrowing=cleaning.end_narrowing,
-                     input_positions=cleaning.unsmoothed.positions, input_noise=cleaning.noise, cuts=cleaning.cuts)
+                     input_positions=cleaning.unsmoothed.positions, input_noise=cleaning.noise)
     if twist_guess is not None:
         report.append("the tracks were smoothed: the roll follows the solver's own smoothed guess, "
                       "not the given one (retargeting: the shared twist of the joints between mapped ones)")
