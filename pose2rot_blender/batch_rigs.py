@@ -192,24 +192,15 @@ def bvh_rig(source: Path) -> BvhRig:
 
 def world_matrices(obj, frames):
     """[T,4,4] the armature object ``obj``'s world matrix on each scene frame of ``frames`` [T] (read
-    frame by frame where it moves: a parent, constraints, keys; the scene's frame is put back)."""
+    frame by frame where it moves: a parent, constraints, keys; see empties.read_world)."""
     import bpy
     import numpy as np
 
-    from .empties import moves
+    from .empties import moves, read_world
 
     if not moves(obj):
         return np.broadcast_to(np.array(obj.matrix_world, np.float64), (len(frames), 4, 4))
-    scene = bpy.context.scene
-    current = (scene.frame_current, scene.frame_subframe)
-    out = np.empty((len(frames), 4, 4))
-    try:
-        for t, f in enumerate(frames):
-            scene.frame_set(int(f))
-            out[t] = obj.matrix_world
-    finally:
-        scene.frame_set(current[0], subframe=current[1])
-    return out
+    return read_world(bpy.context.scene, [], frames, follow=obj)[1]
 
 
 def in_world(sol, world):
