@@ -421,8 +421,8 @@ def override_warnings(obj: bpy.types.Object, frames: np.ndarray | None = None) -
         scene = bpy.context.scene
         frames = np.arange(scene.frame_start, scene.frame_end + 1)
     channels = _constraint_channels(obj)
-    constrained = [pb.name for pb in obj.pose.bones  # an invalid one (red: no target) Blender skips
-                   if any(c.is_valid and _constraint_acts(pb.name, c, channels, frames) for c in pb.constraints)]
+    constrained = [pb.name for pb in obj.pose.bones
+                   if any(not _inert(c) and _constraint_acts(pb.name, c, channels, frames) for c in pb.constraints)]
     if constrained:
         out.append(f"bone constraints change the solved pose of {_names_list(constrained)}: "
                    "mute them (or set their influence to 0, on every solved frame where it is keyed or driven) "
@@ -465,6 +465,26 @@ def _constraint_channels(obj: bpy.types.Object) -> dict[tuple[str, str, str], ob
             (lambda frames, fc=fc, test=_ACTS[prop]: test(np.array([fc.evaluate(float(f)) for f in frames])))
             if told else None)
     return out
+
+
+_XYZ = ("use_x", "use_y", "use_z")
+_MIN_MAX = tuple(f"use_{end}_{axis}" for end in ("min", "max") for axis in "xyz")
+#: the switches of a constraint type of which one at least must be on for it to change the pose
+#: (a Limit Rotation that limits no axis, a Copy Rotation that copies none: Blender leaves the pose)
+_SWITCHES = {
+    'LIMIT_ROTATION': ("use_limit_x", "use_limit_y", "use_limit_z"), 'LIMIT_LOCATION': _MIN_MAX,
+    'LIMIT_SCALE': _MIN_MAX, 'COPY_LOCATION': _XYZ, 'COPY_ROTATION': _XYZ, 'COPY_SCALE': _XYZ,
+    'CHILD_OF': tuple(f"use_{what}_{axis}" for what in ("location", "rotation", "scale") for axis in "xyz"),
+}
+
+
+def _inert(c: bpy.types.Constraint) -> bool:
+    """Whether bone constraint ``c`` leaves the pose as it is, whatever its influence: invalid (red in
+    the Bone Constraints tab) or none of its _SWITCHES on (read as they are now)."""
+    if not c.is_valid:
+        return True
+    switches = _SWITCHES.get(c.type)
+    return switches is not None and not any(getattr(c, name) for name in switches)
 
 
 def _constraint_acts(bone: str, c: bpy.types.Constraint, channels: dict, frames: np.ndarray) -> bool:

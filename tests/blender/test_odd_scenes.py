@@ -289,6 +289,34 @@ def test_a_constraint_blender_skips_as_invalid_is_not_reported(scene_ready):
     assert any(rig.pose.bones[3].name in w for w in pipeline.override_warnings(rig))
 
 
+_XYZ = ("use_x", "use_y", "use_z")
+_MIN_MAX = tuple(f"use_{end}_{axis}" for end in ("min", "max") for axis in "xyz")
+_CHILD_OF = tuple(f"use_{what}_{axis}" for what in ("location", "rotation", "scale") for axis in "xyz")
+
+
+@pytest.mark.parametrize("kind, switches", [('LIMIT_ROTATION', ("use_limit_x", "use_limit_y", "use_limit_z")),
+                                             ('LIMIT_LOCATION', _MIN_MAX), ('LIMIT_SCALE', _MIN_MAX),
+                                             ('COPY_ROTATION', _XYZ), ('COPY_LOCATION', _XYZ), ('COPY_SCALE', _XYZ),
+                                             ('CHILD_OF', _CHILD_OF)])
+def test_a_constraint_with_every_switch_off_is_not_reported(scene_ready, kind, switches):
+    """A Limit Rotation limiting no axis (and a Limit Location or Scale with no limit, a Copy
+    Rotation, Location or Scale copying no axis, a Child Of inheriting nothing) leaves the pose as
+    it is, yet the solve said it changed the forearm's pose and the summary that the pose shown
+    differs (h198): with every switch off it is not reported; with one on it is."""
+    src, _, rig = scene_ready
+    c = rig.pose.bones["lForeArm"].constraints.new(kind)
+    if "target" in c.bl_rna.properties:
+        c.target = bpy.data.objects["hip"]
+    for name in switches:
+        setattr(c, name, False)
+    assert c.is_valid and c.influence == 1.0
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
+    assert pipeline.override_warnings(rig) == []
+    assert _follows(src, rig) < 0.01                    # Blender leaves the pose: the bones follow their tracks
+    setattr(c, switches[-1], True)
+    assert any("lForeArm" in w for w in pipeline.override_warnings(rig))
+
+
 def test_a_constraint_keyed_or_driven_off_at_the_playhead_is_reported(scene_ready):
     """A Damped Track whose influence is keyed 0 at the playhead (frame 1) and 1 from frame 10 on
     moved the arm 30 % of the height off its empties while nothing was said: an influence keyed
