@@ -480,11 +480,23 @@ _SWITCHES = {
 
 def _inert(c: bpy.types.Constraint) -> bool:
     """Whether bone constraint ``c`` leaves the pose as it is, whatever its influence: invalid (red in
-    the Bone Constraints tab) or none of its _SWITCHES on (read as they are now)."""
+    the Bone Constraints tab), its target slot empty (the target deleted since: Blender skips it
+    at once, though it reads it valid until its relations are next rebuilt), or none of its
+    _SWITCHES on (read as they are now)."""
     if not c.is_valid:
+        return True
+    if _needs_target(c) and c.target is None:
         return True
     switches = _SWITCHES.get(c.type)
     return switches is not None and not any(getattr(c, name) for name in switches)
+
+
+def _needs_target(c: bpy.types.Constraint) -> bool:
+    """Whether constraint ``c`` acts only with a target: it has a target slot and is neither a Pivot
+    nor an Action constraint run by its Evaluation Time."""
+    if "target" not in c.bl_rna.properties or c.type == 'PIVOT':
+        return False
+    return not (c.type == 'ACTION' and c.use_eval_time)
 
 
 def _constraint_acts(bone: str, c: bpy.types.Constraint, channels: dict, frames: np.ndarray) -> bool:
