@@ -205,9 +205,11 @@ def world_matrices(obj, frames):
 
 def in_world(sol, world):
     """(``sol``, solved in the armature's space, placed where the armature object's ``world`` matrices
-    [T,4,4] show it: the tracks' space; [3,3] what turns and scales an armature-space offset there).
-    The armature's scale is uniform (the solve checks it): its first frame's turn C and scale s turn
-    and scale every joint's frame and offset; a moving armature's further turn C_t C^T turns the root."""
+    [T,4,4] show it: the tracks' space; [3,3] what turns and scales an armature-space offset there,
+    as on the first frame). The armature's scale s_t is uniform (the solve checks it): its first
+    frame's turn C turns every joint's frame and offset, a moving armature's further turn C_t C^T
+    turns the root, and s_t scales the offsets of each frame; where it changes over the frames
+    (keyed, or a parent's), every joint below the root translates by it (BVH position channels)."""
     import numpy as np
     from dataclasses import replace
 
@@ -222,15 +224,31 @@ def in_world(sol, world):
     rotations[:, 0] = turn @ C.T @ rotations[:, 0]
     root = np.einsum("tij,tj->ti", m, sol.root_translation) + world[:, :3, 3]
     skeleton = replace(sol.skeleton, rest_positions=s * sol.skeleton.rest_positions @ C.T + world[0, :3, 3])
-    return replace(sol, skeleton=skeleton, rotations=rotations, root_translation=root,
-                   local_offsets=s * sol.local_offsets @ C.T), s * C
+    translating = sol.translating.copy()
+    if rescaled(world) is not None:
+        translating[1:] = True
+    return replace(sol, skeleton=skeleton, rotations=rotations, root_translation=root, translating=translating,
+                   local_offsets=scale[:, None, None] * sol.local_offsets @ C.T), s * C
+
+
+def rescaled(world) -> tuple[float, float] | None:
+    """(smallest, largest) uniform scale of the armature object's ``world`` matrices [T,4,4] where it
+    changes over the frames by more than rig.SCALE_TOLERANCE of the largest, else None."""
+    import numpy as np
+
+    from .rig import SCALE_TOLERANCE
+
+    scale = np.cbrt(np.linalg.det(np.asarray(world, np.float64)[:, :3, :3]))
+    low, high = float(scale.min()), float(scale.max())
+    return (low, high) if high - low > SCALE_TOLERANCE * high else None
 
 
 def export_bvh(path: Path, plan, rig: BvhRig, order: str | None, up: str, fps: float, world) -> None:
     """The plan's keys as a BVH, in the tracks' space: the rig's joints (bone heads) where the armature
     object's ``world`` matrices [T,4,4] (world_matrices) put them, and End Sites (those of the rig BVH, as
-    it has them, where its joints are the plan's bones; else the leaf bones' tails); in ``order``, else
-    the rig's rotation order per joint (none known: the default order)."""
+    it has them, where its joints are the plan's bones; else the leaf bones' tails, at the armature's
+    scale on the first frame: a warning in ``plan.warnings`` where that scale changes); in ``order``,
+    else the rig's rotation order per joint (none known: the default order)."""
     import numpy as np
     from pose2rot_core.axes import axis_change
     from pose2rot_core.export import write_solution
@@ -244,3 +262,8 @@ def export_bvh(path: Path, plan, rig: BvhRig, order: str | None, up: str, fps: f
     else:
         parents, offsets, names = plan.end_parents, plan.end_offsets @ placed.T, None
     write_solution(path, solution, fps, "z", up, order or orders, parents, offsets, names)
+    sizes = rescaled(world)
+    if sizes is not None and len(parents):
+        plan.warnings.append(f"the armature object's scale changes over the clip ({sizes[0]:.4g} to {sizes[1]:.4g}): "
+                             "the BVH's joints follow it, but its End Sites, which a BVH cannot scale, keep the "
+                             "first frame's; key the armature's scale constant for End Sites that fit every frame")

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from mathutils import Matrix
 
-from blender_helpers import EXT_NAME, clip_path, import_clip, rest_copy
+from blender_helpers import EXT_NAME, clip_path, import_clip, rest_copy, world_heads
 from pose2rot_core.bvh import read_bvh, write_bvh
 from pose2rot_core.rotations import axis_angle_to_matrix, basic_rotation
 from pose2rot_core.skeleton import Skeleton
@@ -707,3 +707,31 @@ def test_a_file_that_is_no_track_file_is_refused_before_any_clip(tmp_path):
             f"pose2rot batch: error: '{notes}' is no track file: give .npz, .csv, .tsv, .bvh or .npy files, folders "
             "of them or FreeMoCap recordings")
         assert not (tmp_path / "out").exists()
+
+
+def test_the_bvh_of_a_blend_rig_with_animated_scale_is_where_blender_shows_it(tmp_path):
+    """A .blend rig whose armature object's scale is keyed from 1 to 1.5 over the clip: the .blend's
+    bones showed on the tracks, but --bvh wrote every joint below the root at the first frame's
+    scale, 16 % of the height off them by the last frame (h198). The BVH's joints now carry the
+    scale as position channels and lie where Blender shows the bone heads on every frame; its End
+    Sites, which a BVH cannot scale, are warned of."""
+    src = import_clip()
+    rig = rest_copy(src, "Rig")
+    bpy.data.objects.remove(src)
+    for frame, size in ((1, 1.0), (30, 1.5)):
+        rig.scale = (size,) * 3
+        rig.keyframe_insert("scale", frame=frame)
+    path = tmp_path / "rig.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(path), copy=True)
+    tracks = tracks_from_bvh(read_bvh(clip_path())).frames(0, 30)
+    save_tracks(tmp_path / "a.npz", tracks)
+    proc = _run("--rig", path, tmp_path / "a.npz", "--out", tmp_path / "out", "--bvh")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    exported = read_bvh(tmp_path / "out" / "a.bvh")
+    bpy.ops.wm.open_mainfile(filepath=str(tmp_path / "out" / "a.blend"))
+    rig = bpy.data.objects["Rig"]
+    shown = world_heads(rig, np.arange(1, 31))                        # [T,J,3] Blender's Z up
+    fk = exported.fk()[:, [exported.skeleton.names.index(pb.name) for pb in rig.pose.bones]]
+    written = np.stack([fk[..., 0], -fk[..., 2], fk[..., 1]], axis=-1)  # the BVH's Y up turned Z up
+    assert np.abs(written - shown).max() / tracks.skeleton.height < 1e-4
+    assert "the armature object's scale changes over the clip (1 to 1.5)" in proc.stdout, proc.stdout
