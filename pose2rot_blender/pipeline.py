@@ -409,10 +409,13 @@ def _names_list(names: list[str]) -> str:
     return ", ".join(names[:8]) + (f" … (+{len(names) - 8})" if len(names) > 8 else "")
 
 
-def override_warnings(obj: bpy.types.Object, frames: np.ndarray | None = None) -> list[str]:
+def override_warnings(obj: bpy.types.Object, frames: np.ndarray | None = None,
+                      quaternion: set[str] = frozenset()) -> list[str]:
     """Bone constraints, drivers and NLA settings that change the pose after the solved keys on some
     of the solved scene ``frames`` [T] (so the bones will not follow their tracks exactly; default:
-    the scene's frame range), and an armature shown in its rest position."""
+    the scene's frame range), and an armature shown in its rest position. The bones named in
+    ``quaternion`` are taken to rotate by quaternion (as the solve leaves them), the others by their
+    rotation mode now: a driver on a rotation channel their mode does not use changes nothing."""
     out = _nla_warnings(obj.animation_data)
     if obj.data.pose_position == 'REST':
         out.append(f"the armature '{obj.data.name}' shows its Rest Position, so the viewport shows no pose: "
@@ -431,12 +434,25 @@ def override_warnings(obj: bpy.types.Object, frames: np.ndarray | None = None) -
     driven = []
     for fc in (ad.drivers if ad else ()):
         name = carry.transform_bone(fc.data_path)
-        if name is not None and not fc.mute and name not in driven:
+        if (name is not None and not fc.mute and name not in driven
+                and _driver_acts(obj, name, fc.data_path, quaternion)):
             driven.append(name)
     if driven:
         out.append(f"drivers override the solved keys of {_names_list(driven)}: "
                    "delete the drivers on their rotation/location/scale")
     return out
+
+
+def _driver_acts(obj: bpy.types.Object, bone: str, path: str, quaternion: set[str]) -> bool:
+    """Whether a driver on ``path``, a transform channel of ``bone``, moves it: a rotation channel
+    only where the bone's rotation mode (QUATERNION for the bones in ``quaternion``) uses it."""
+    channel = path.rsplit(".", 1)[-1]
+    pb = obj.pose.bones.get(bone)
+    if not channel.startswith("rotation_") or pb is None:
+        return True
+    mode = 'QUATERNION' if bone in quaternion else pb.rotation_mode
+    used = {'QUATERNION': "rotation_quaternion", 'AXIS_ANGLE': "rotation_axis_angle"}.get(mode, "rotation_euler")
+    return channel == used
 
 
 _CONSTRAINT_CHANNEL = re.compile(r'^pose\.bones\["((?:[^"\\]|\\.)*)"\]\.constraints\["((?:[^"\\]|\\.)*)"\]'
@@ -609,8 +625,10 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
     if bone_map is None and rig.skeleton.names[0] in match.unmatched_bones:
         report.append(f"the root bone '{rig.skeleton.names[0]}' has no track: it stays at its rest place and the "
                       "bones below it carry the motion")
-    overrides = override_warnings(obj, span.frames)
-    return Plan(armature=obj.name, bone_names=skel.names, free_bones=_free_bones(skel, match, bone_map, loc_idx),
+    free = _free_bones(skel, match, bone_map, loc_idx)
+    kept = carry.kept_bones(keys.object_fcurves(obj) + keys.nla_fcurves(obj.animation_data), set(free))
+    overrides = override_warnings(obj, span.frames, set(skel.names) - kept)   # as apply_plan will leave it
+    return Plan(armature=obj.name, bone_names=skel.names, free_bones=free,
                 frames=span.frames,
                 quaternions=basis_quaternions(sol, rig.rest), location_bones=loc_idx, locations=locs,
                 report=report, warnings=range_warnings + reference_warnings + scaled + far_or_flipped

@@ -341,6 +341,29 @@ def test_a_constraint_whose_target_was_just_deleted_is_not_reported(scene_ready)
     assert len(said) == 1 and "lHand" in said[0] and "rHand" in said[0], said
 
 
+def test_a_driver_on_a_rotation_channel_the_bone_no_longer_uses_is_not_reported(scene_ready):
+    """A driver on the Euler rotation of a bone in XYZ mode (and one on the axis-angle of a bone in
+    quaternion mode) does nothing once the solve has the bone rotate by quaternion, yet the solve
+    warned 'drivers override the solved keys of lForeArm, rForeArm' and the summary said the pose
+    shown differs (h198); a driver on the channel the solved bone uses still is reported."""
+    src, _, rig = scene_ready
+    euler, quaternion = rig.pose.bones["lForeArm"], rig.pose.bones["rForeArm"]
+    euler.rotation_mode, quaternion.rotation_mode = 'XYZ', 'QUATERNION'
+    euler.driver_add("rotation_euler", 0).driver.expression = "0.5"
+    quaternion.driver_add("rotation_axis_angle", 1).driver.expression = "0.5"
+    scene = bpy.context.scene
+    span = pipeline.SceneRange(frame_start=scene.frame_start, frame_end=scene.frame_end)
+    plan = pipeline.compute_plan(scene, rig, bpy.data.collections["tracks"], span, SolveOptions(use_reference=False))
+    assert not any("drivers" in w for w in plan.warnings), plan.warnings
+    assert not plan.overridden
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
+    assert euler.rotation_mode == 'QUATERNION' and pipeline.override_warnings(rig) == []
+    assert _follows(src, rig) < 0.01
+    euler.driver_add("rotation_quaternion", 2).driver.expression = "0.3"
+    said = pipeline.override_warnings(rig)
+    assert len(said) == 1 and "drivers override the solved keys of lForeArm:" in said[0], said
+
+
 def test_a_constraint_keyed_or_driven_off_at_the_playhead_is_reported(scene_ready):
     """A Damped Track whose influence is keyed 0 at the playhead (frame 1) and 1 from frame 10 on
     moved the arm 30 % of the height off its empties while nothing was said: an influence keyed
