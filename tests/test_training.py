@@ -450,3 +450,23 @@ def test_a_config_that_is_no_preset_nor_file_names_the_presets(clips, tmp_path, 
     assert std.err == (f"pose2rot: error: --config '{config}' is neither a preset (small, full) nor a file that "
                        "exists: give small, full or the path of a YAML config\n"), std.err
     assert "data:" not in std.out and not out.exists()
+
+
+def test_resume_with_another_seed_is_refused_by_its_flag(clips, tmp_path, capsys):
+    """--resume --seed 7 on a run trained with --seed 1 trained on with seed 1 and said nothing: --seed was
+    dropped. Refused like the other flags that would change a resumed run, the run untouched; the run's
+    own seed given again is accepted."""
+    run = tmp_path / "run"
+    assert main(["train", str(clips), "--out", str(run), "--steps", "1", "--seed", "1", "--threads", "1"]) == 0
+    capsys.readouterr()
+    assert main(["train", str(clips), "--out", str(run), "--steps", "2", "--seed", "7", "--resume",
+                 "--threads", "1"]) == 2
+    std = capsys.readouterr()
+    assert std.err == (f"pose2rot: error: --resume continues the run in '{run}' with its own seed (--seed 1): "
+                       "give the same or leave --seed out, or give another --out to train a new run with --seed "
+                       "7\n"), std.err
+    assert "data:" not in std.out and torch.load(str(run / "last.pt"), weights_only=True)["step"] == 1
+    assert main(["train", str(clips), "--out", str(run), "--steps", "2", "--seed", "1", "--resume",
+                 "--threads", "1"]) == 0
+    assert torch.load(str(run / "last.pt"), weights_only=True)["step"] == 2
+

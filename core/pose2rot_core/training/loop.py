@@ -202,7 +202,8 @@ class _Start:
 
 
 def _resumed(req: TrainRequest, last: Path) -> _Start:
-    """The run in ``last``'s folder, continued (its schedule, with --batch/--lr overriding)."""
+    """The run in ``last``'s folder, continued (its schedule, with --batch/--lr overriding; a --seed
+    other than the run's own is refused)."""
     from ..checkpoint import read_checkpoint
 
     if not last.is_file():
@@ -221,6 +222,10 @@ def _resumed(req: TrainRequest, last: Path) -> _Start:
     except (TypeError, ValueError) as e:
         raise Pose2RotError(f"--resume: the settings in '{last.parent / 'history.json'}' ('train') are not the run's "
                             f"({e}): put back the file the run wrote, or train a new run with another --out") from None
+    if req.seed is not None and req.seed != cfg.seed:          # its draws go on from where they stopped
+        raise Pose2RotError(f"--resume continues the run in '{last.parent}' with its own seed (--seed {cfg.seed}): "
+                            f"give the same or leave --seed out, or give another --out to train a new run with "
+                            f"--seed {req.seed}")
     step = int(contents.extra.get("step") or 0)
     return _Start(contents.params, contents.state, family, cfg, f"resumed from {last} at step {step}",
                   contents.extra.get("optimizer_state"), step, prev.get("history", []), prev.get("holdout", []),
