@@ -470,3 +470,14 @@ def test_resume_with_another_seed_is_refused_by_its_flag(clips, tmp_path, capsys
                  "--threads", "1"]) == 0
     assert torch.load(str(run / "last.pt"), weights_only=True)["step"] == 2
 
+
+@pytest.mark.parametrize("out", ["", "  "])
+def test_the_api_refuses_an_empty_output_folder(clips, tmp_path, monkeypatch, out):
+    """run_training(data, "") wrote last.pt, config.yaml and history.json into the current folder ("" is '.'
+    to Python), where ``pose2rot train --out ''`` is refused. The API refuses it too, naming the argument."""
+    from pose2rot_core.training.loop import run_training
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(Pose2RotError, match=r"^run_training: out \(--out\) is empty: give a folder"):
+        run_training([clips], out, steps=1, threads=1, progress=False, log=lambda m: None)
+    assert list(tmp_path.iterdir()) == []

@@ -355,6 +355,9 @@ def _prepare(req: TrainRequest, log: Callable[[str], None]) -> _Run:
     torch = require_torch()
     from ..solvers.learned import resolve_device
 
+    if not str(req.out).strip():                              # '' is '.' to Path: the current folder
+        raise Pose2RotError("run_training: out (--out) is empty: give a folder for the run's files (it is "
+                            "created where missing)")
     _check_numbers(req)
     if req.threads:
         torch.set_num_threads(int(req.threads))
