@@ -634,3 +634,37 @@ def test_up_axis_with_csv_tracks_says_how_to_turn_them(tmp_path, capsys):
     code, _, err = run(["solve", examples / "arm_tracks.csv", "--skeleton", examples / "arm.bvh", "--up-axis", "z",
                         "--out", tmp_path / "o.bvh"], capsys)
     assert code == 2 and "write a Z-up CSV in the rig's axes ((x, y, z) -> (x, z, -y))" in err and "--up" + " " not in err
+
+
+def _walk_csv(path: Path, positions: np.ndarray, names: tuple[str, ...], first: int) -> Path:
+    """The walk's joint ``positions`` [T,J,3] as CSV with a ``frame`` column from ``first`` (NaN: empty cells)."""
+    rows = [",".join(["frame"] + [f"{n}.{a}" for n in names for a in "xyz"])]
+    for t, frame in enumerate(positions.reshape(len(positions), -1)):
+        rows.append(",".join([str(first + t)] + ["" if np.isnan(v) else f"{v:.5f}" for v in frame]))
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("noisy", [False, True])
+def test_notes_name_only_the_frames_asked_for(tmp_path, capsys, noisy):
+    """--frames 1150:1250 of a take numbered from 1001, with gaps and glitches inside and outside that range: the
+    notes named every one, also 'filled 2 gaps in 'rHand' (frames 1021-1024, 1201-1204)' and gaps after 1250,
+    frames the output does not hold. Each note names only frames inside the range, as the file numbers them;
+    those inside are still named."""
+    walk = Path(__file__).resolve().parents[1] / "examples" / "cmu_08_01.bvh"
+    tracks = tracks_from_bvh(read_bvh(walk))
+    names, h = tracks.skeleton.names, tracks.skeleton.height
+    P = tracks.positions.copy()
+    if noisy:
+        P += np.random.default_rng(0).normal(scale=0.004 * h, size=P.shape)
+    hand, thumb, eye = names.index("rHand"), names.index("rThumb2"), names.index("leftEye")
+    P[[20, 21, 22, 23, 200, 201, 202, 203], hand] = np.nan         # frames 1021-1024 and 1201-1204
+    P[260:, thumb] = np.nan                                        # 1261-1268
+    P[[50, 220], eye] += [0.3 * h, 0.0, 0.0]                       # glitches at 1051 and 1221
+    csv = _walk_csv(tmp_path / "walk take.csv", P, names, 1001)
+    code, _, err = run(["solve", csv, "--skeleton", walk, "--frames", "1150:1250", "--out", tmp_path / "o.bvh"],
+                       capsys)
+    assert code == 0, err
+    frames = [int(f) for f in re.findall(r"\b1\d{3}\b", err)]
+    assert frames and all(1150 <= f < 1250 for f in frames), err
+    assert "1201-1204" in err and "1221" in err and "1261" not in err, err

@@ -181,57 +181,66 @@ def _away_and_back(jump: np.ndarray, frames: int = JUMP_FRAMES) -> list[tuple[in
     return pairs
 
 
-def body_jumps_as_gaps(points: np.ndarray, height: float, first_frame: int, noisy: bool, report: list[str]
-                       ) -> np.ndarray:
+def body_jumps_as_gaps(points: np.ndarray, height: float, first_frame: int, noisy: bool, report: list[str], *,
+                       shown: tuple[int, int] | None = None) -> np.ndarray:
     """``points`` [T,N,3] with the frames where the whole body jumps away and back (jumped_away) as
     gaps with a note (``noisy`` tracks: a tracker that read something else there), or, in clean
     tracks, followed and named in a warning (a keyed snap may be meant); frames from
-    ``first_frame``. ``points`` itself where nothing is set."""
-    from .tracks_io import describe_spans, frame_spans
+    ``first_frame``, those ``shown`` only (see tracks_io.shown_only). ``points`` itself where
+    nothing is set."""
+    from .tracks_io import describe_spans, frame_spans, shown_only
 
     away = jumped_away(points, height)
     if not away.any():
         return points
-    where = describe_spans(frame_spans(away), first_frame=first_frame)
+    seen = shown_only(away, shown)
+    where = describe_spans(frame_spans(seen), first_frame=first_frame)
     if not noisy:
-        report.append(f"{WARNING_PREFIX}{where}: the whole body jumps away and back, followed as given (clean "
-                      "tracks); a tracker that read something else there? --smooth auto treats it as a gap "
-                      "in noisy tracks, a --smooth width in any")
+        if seen.any():
+            report.append(
+                f"{WARNING_PREFIX}{where}: the whole body jumps away and back, followed as given (clean tracks); a "
+                "tracker that read something else there? --smooth auto treats it as a gap in noisy tracks, a "
+                "--smooth width in any")
         return points
-    report.append(f"{where}: the whole body jumps away and back (a tracker that read something else there), "
-                  "treated as gaps")
+    if seen.any():
+        report.append(f"{where}: the whole body jumps away and back (a tracker that read something else there), "
+                      "treated as gaps")
     out = points.copy()
     out[away] = np.nan
     return out
 
 
 def joint_jumps_as_gaps(points: np.ndarray, parents: np.ndarray, names: tuple[str, ...], height: float,
-                        fps: float, first_frame: int, noisy: bool, report: list[str]) -> np.ndarray:
+                        fps: float, first_frame: int, noisy: bool, report: list[str], *,
+                        shown: tuple[int, int] | None = None) -> np.ndarray:
     """``points`` [T,N,3] (``parents`` [N], ``names`` [N], ``fps`` frames a second) with the samples
     where a joint jumps away and back (joint_jumped_away) as gaps with a note naming the joints
     (``noisy`` tracks), or, in clean tracks, followed and named with their frames (from
     ``first_frame``) in a warning (clean clips keep their rare glitches); joints that jump once and
     not back (joint_stepped_off, read without those gaps) named in a warning and followed;
-    ``points`` itself where nothing is set."""
+    ``points`` itself where nothing is set. The notes tell of the frames ``shown`` only (see
+    tracks_io.shown_only; a jump, where both frames of its step are)."""
     from .placeholders import gaps_note
-    from .tracks_io import describe_names, describe_spans, frame_spans
+    from .tracks_io import describe_names, describe_spans, frame_spans, shown_only
 
     alone, off = _joint_jumps(points, parents, height, fps)
-    out = points
+    out, seen = points, shown_only(alone, shown)
     why = (f"away and back while the joints around move 1/{JUMP_STEPS:g} as far at most (a tracker's glitch: "
            "a knee flipped to the other side of the leg, another point read)")
     if alone.any() and noisy:
-        report.append(gaps_note(alone, names, f"jumping {why}"))
+        if seen.any():
+            report.append(gaps_note(seen, names, f"jumping {why}"))
         out = points.copy()
         out[alone] = np.nan
         off = joint_stepped_off(out, parents, height, fps)  # read again without them
-    elif alone.any():
-        joints = [f"'{names[k]}' ({describe_spans(frame_spans(alone[:, k]), first_frame=first_frame)})"
-                  for k in np.flatnonzero(alone.any(axis=0))]
+    elif seen.any():
+        joints = [f"'{names[k]}' ({describe_spans(frame_spans(seen[:, k]), first_frame=first_frame)})"
+                  for k in np.flatnonzero(seen.any(axis=0))]
         jump = "jumps" if len(joints) == 1 else "jump"
         report.append(f"{WARNING_PREFIX}{describe_names(joints, noun='joint')} {jump} {why}: followed as given "
                       "(clean tracks); --smooth WIDTH treats such samples as gaps")
-    report.extend(_lone_jumps_warning(off, out, names, height, first_frame))
+    steps = None if shown is None else (shown[0], shown[1] - 1)    # off[t]: the step from frame t into t + 1
+    report.extend(_lone_jumps_warning(shown_only(off, steps), out, names, height, first_frame))
     return out
 
 

@@ -136,7 +136,7 @@ def report_layout_mirrored(rest: np.ndarray, positions: np.ndarray, where: dict[
                       "swap its left and right points")
 
 
-def report_tracks_mirrored(tracks: Tracks, report: list[str]) -> None:
+def report_tracks_mirrored(tracks: Tracks, report: list[str], shown: tuple[int, int] | None = None) -> None:
     """A warning (into ``report``) where ``tracks`` named after their rig's joints (and bone tips) are
     the mirror image of the rig's rest pose in nearly every frame that shows a body clearly (see
     mirrored_share; the tips give the feet their toes where the rig has no toe joint): a mirrored video,
@@ -144,7 +144,8 @@ def report_tracks_mirrored(tracks: Tracks, report: list[str]) -> None:
     of (_flipped_runs: a monocular tracker that flips the body's depth for a while), named. No
     rotation undoes a mirror: the rig turns round and misses them, and the position check's advice
     (``--stretch exact``) would put its joints on the mirror image by translation. Says nothing where
-    the rig's names give no sides or feet."""
+    the rig's names give no sides or feet. shown: the frames [start, stop) a solve returns (None: all),
+    the only ones the runs are named in."""
     skel, positions = tracks.skeleton, tracks.positions
     if tracks.has_ends:
         skel = skel.with_leaves(tracks.end_parents, tracks.end_rest_offsets, skel.names + tuple(tracks.end_names))
@@ -164,7 +165,8 @@ def report_tracks_mirrored(tracks: Tracks, report: list[str]) -> None:
                       "left and right swapped in the file; no rotation undoes a mirror, so the rig turns round and "
                       "misses them: mirror the tracks (negate one horizontal axis) or swap their left and right joints")
         return
-    runs = _flipped_runs(clear, mirrored)
+    start, stop = (0, len(mirrored)) if shown is None else shown
+    runs = [(max(a, start), min(b, stop - 1)) for a, b in _flipped_runs(clear, mirrored) if a < stop and b >= start]
     if runs:
         report.append(f"{WARNING_PREFIX}the tracks are the mirror image of the rig's body in "
                       f"{describe_spans(runs, first_frame=tracks.first_frame)} (their left on the rig's right): a "

@@ -198,11 +198,13 @@ def coinciding_samples(positions: np.ndarray, rest_positions: np.ndarray, height
     return found
 
 
-def coinciding_warning(found: dict[tuple[int, int], np.ndarray], names: tuple[str, ...], first_frame: int
-                        ) -> list[str]:
-    """The warning naming the joints of ``found`` (see coinciding_samples) and their frames."""
-    from .tracks_io import describe_spans, frame_spans
+def coinciding_warning(found: dict[tuple[int, int], np.ndarray], names: tuple[str, ...], first_frame: int, *,
+                       shown: tuple[int, int] | None = None) -> list[str]:
+    """The warning naming the joints of ``found`` (see coinciding_samples) and their frames (those
+    ``shown`` only, see tracks_io.shown_only)."""
+    from .tracks_io import describe_spans, frame_spans, shown_only
 
+    found = {pair: seen for pair, frames in found.items() if (seen := shown_only(frames, shown)).any()}
     if not found:
         return []
     parts = [f"'{names[b]}' on '{names[a]}' ({describe_spans(frame_spans(frames), first_frame=first_frame)})"
@@ -228,12 +230,12 @@ def _jumps_to_origin(x: np.ndarray, zero: np.ndarray, far: float) -> np.ndarray:
 
 
 def no_data_as_gaps(positions: np.ndarray, confidence: np.ndarray | None, first_frame: int,
-                    report: list[str]) -> tuple[np.ndarray, np.ndarray]:
+                    report: list[str], *, shown: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(positions [T,N,3] with what is no data set to NaN, lost [T]): samples of ``confidence``
     [T,N] below MIN_CONFIDENCE, and the frames where the detector lost the person (see
-    lost_frames); a note for each in ``report`` (frames from ``first_frame``). ``positions`` itself
-    when none is."""
-    from .tracks_io import describe_spans, frame_spans
+    lost_frames); a note for each in ``report`` (frames from ``first_frame``, those ``shown`` only:
+    see tracks_io.shown_only). ``positions`` itself when none is."""
+    from .tracks_io import describe_spans, frame_spans, shown_only
 
     P, low = gate_low_confidence(positions, confidence)
     if low:
@@ -242,26 +244,31 @@ def no_data_as_gaps(positions: np.ndarray, confidence: np.ndarray | None, first_
     if lost.any():
         P = P.copy() if P is positions else P
         P[lost] = np.nan
-        report.append(f"{describe_spans(frame_spans(lost), first_frame=first_frame)}: every joint at one point "
-                      "(a lost detection, not a pose), treated as gaps")
+    if shown_only(lost, shown).any():
+        report.append(f"{describe_spans(frame_spans(shown_only(lost, shown)), first_frame=first_frame)}: every "
+                      "joint at one point (a lost detection, not a pose), treated as gaps")
     return P, lost
 
 
 def placeholders_as_gaps(points: np.ndarray, parents: np.ndarray, lengths: np.ndarray, height: float,
-                          names: tuple[str, ...], report: list[str]) -> np.ndarray:
+                          names: tuple[str, ...], report: list[str], *, shown: tuple[int, int] | None = None
+                          ) -> np.ndarray:
     """Points [T,N,3] with the samples a tracker writes for "not found" set to NaN, a note for
-    each kind in ``report``: at the origin (see dropped_to_origin), on the parent's place (see
-    on_parent_track). ``points`` itself when there are none."""
+    each kind in ``report`` (counting the frames ``shown`` only, see tracks_io.shown_only): at the
+    origin (see dropped_to_origin), on the parent's place (see on_parent_track). ``points`` itself
+    when there are none."""
+    from .tracks_io import shown_only
+
     dropped = dropped_to_origin(points, parents, lengths, height)
     on_parent = on_parent_track(points, parents, lengths, height) & ~dropped
     on_parent[:, _nodes_of_the_motion(on_parent, points, parents, height)] = False
-    if dropped.any():
-        n = int(dropped.sum())
+    n = int(shown_only(dropped, shown).sum())
+    if n:
         report.append(f"{n} {'sample' if n == 1 else 'samples'} at (0, 0, 0), off their bone lengths "
                       "(a tracker's 'not found'), treated as gaps")
-    if on_parent.any():
-        report.append(gaps_note(on_parent, names, "on the parent's place, where the rig has a bone (a joint the "
-                                                   "tracker does not follow)"))
+    if shown_only(on_parent, shown).any():
+        report.append(gaps_note(shown_only(on_parent, shown), names, "on the parent's place, where the rig has a "
+                                                                      "bone (a joint the tracker does not follow)"))
     if not (dropped.any() or on_parent.any()):
         return points
     out = points.copy()
@@ -326,8 +333,8 @@ def repeated_frames(points: np.ndarray, height: float) -> np.ndarray:
 
 
 def repeated_frames_as_gaps(points: np.ndarray, parents: np.ndarray, lengths: np.ndarray, height: float,
-                            keyed: np.ndarray | None, noise: np.ndarray, first_frame: int, report: list[str]
-                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+                            keyed: np.ndarray | None, noise: np.ndarray, first_frame: int, report: list[str], *,
+                            shown: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """(points [T,N,3], noise [N], repeats [T] or None): the repeated frames (repeated_frames) of
     noisy points set to NaN, with a note, the noise (noise_on_keys, with the ``parents``, rest
     ``lengths`` and ``keyed`` frames [T] of the points) read over the other frames, and which frames
@@ -335,8 +342,9 @@ def repeated_frames_as_gaps(points: np.ndarray, parents: np.ndarray, lengths: np
     (half, with every frame written twice), which left such tracks too little smoothed to hold
     their bones still. Filled, such frames lie between the tracker's own samples, as frames
     between keys do (Tracks.keyed). Where the other frames are clean, a frame that repeats is a
-    pose held (keyed motion) and nothing changes: ``points``, ``noise`` and None."""
-    from .tracks_io import describe_spans, frame_spans
+    pose held (keyed motion) and nothing changes: ``points``, ``noise`` and None. The note names the
+    frames ``shown`` only (see tracks_io.shown_only)."""
+    from .tracks_io import describe_spans, frame_spans, shown_only
 
     repeats = repeated_frames(points, height)
     if not repeats.any():
@@ -345,26 +353,29 @@ def repeated_frames_as_gaps(points: np.ndarray, parents: np.ndarray, lengths: np
     distinct = noise_on_keys(points[read], parents, lengths, height, None if keyed is None else keyed[read])
     if (distinct <= AUTO_THRESHOLD * height).all():
         return points, noise, None
-    report.append(f"{describe_spans(frame_spans(repeats), first_frame=first_frame)}: every point repeats the frame "
-                  "before exactly (a frame written again: a tracker's frame rate converted, a frame it dropped "
-                  "filled with the last): treated as gaps, and the noise read over the other frames")
+    if shown_only(repeats, shown).any():
+        report.append(f"{describe_spans(frame_spans(shown_only(repeats, shown)), first_frame=first_frame)}: every "
+                      "point repeats the frame before exactly (a frame written again: a tracker's frame rate "
+                      "converted, a frame it dropped filled with the last): treated as gaps, and the noise read "
+                      "over the other frames")
     out = points.copy()
     out[repeats] = np.nan
     return out, distinct, repeats
 
 
 def held_as_gaps(points: np.ndarray, noise: np.ndarray, height: float, names: tuple[str, ...], first_frame: int,
-                  report: list[str]) -> np.ndarray:
+                 report: list[str], *, shown: tuple[int, int] | None = None) -> np.ndarray:
     """Points [T,N,3] with held samples (see held_samples) of noisy points (``noise`` [N] above
     AUTO_THRESHOLD of the height) set to NaN, with a note; held samples of clean points are kept
     and named in a warning: noisy tracks come from a tracker and never repeat exactly but where it
     held a lost point, while in clean keyed motion a hold that ends in a jump can be meant (a snap,
-    a cut between shots). ``points`` itself when nothing is set."""
-    from .tracks_io import describe_spans, frame_spans
+    a cut between shots). ``points`` itself when nothing is set. The notes tell of the frames
+    ``shown`` only (see tracks_io.shown_only)."""
+    from .tracks_io import describe_spans, frame_spans, shown_only
 
     held = held_samples(points, height)
     noisy = held & (noise > AUTO_THRESHOLD * height)[None]
-    clean = held & ~noisy
+    clean = shown_only(held & ~noisy, shown)
     if clean.any():
         parts = [f"'{names[k]}' ({describe_spans(frame_spans(clean[:, k]), first_frame=first_frame)})"
                  for k in np.flatnonzero(clean.any(axis=0))]
@@ -373,7 +384,8 @@ def held_as_gaps(points: np.ndarray, noise: np.ndarray, height: float, names: tu
                       "or a snap or cut in keyed motion): followed as they are; noisy tracks would make them gaps")
     if not noisy.any():
         return points
-    report.append(gaps_note(noisy, names, HELD_NOTE))
+    if shown_only(noisy, shown).any():
+        report.append(gaps_note(shown_only(noisy, shown), names, HELD_NOTE))
     out = points.copy()
     out[noisy] = np.nan
     return out

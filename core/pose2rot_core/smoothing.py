@@ -329,7 +329,8 @@ def _with_ends(tracks: Tracks, positions: np.ndarray, ends: np.ndarray | None
             np.concatenate([lengths, np.linalg.norm(tracks.end_rest_offsets, axis=-1)]))
 
 
-def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, list[str], np.ndarray]:
+def mark_gaps(tracks: Tracks, smooth: str | float = "auto", shown: tuple[int, int] | None = None
+              ) -> tuple[Tracks, list[str], np.ndarray]:
     """Tracks with low-confidence samples and outlier spikes of joints and bone tips set to NaN,
     for gap filling, what a tracker swapped between left and right put back (swaps.swap_back,
     unless ``smooth`` is "off": never meant, so also in clean clips) and the frames where the whole
@@ -337,10 +338,13 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, lis
     clean clips a warning, as for a joint that jumps once and not back); report lines
     say how many; the noise [J+K] of the joints and bone tips (see estimate_noise) measured before
     the spikes became gaps. Outliers are looked for with a numeric ``smooth``, and with "auto" when
-    some joint's noise is above AUTO_THRESHOLD (never on clean clips)."""
+    some joint's noise is above AUTO_THRESHOLD (never on clean clips). shown: the frames [start, stop)
+    a solve returns (None: all); the notes tell of those only (tracks_io.shown_only), the whole clip is read."""
+    from .tracks_io import shown_only
+
     mode = parse_smooth(smooth)
     report: list[str] = []
-    P, lost = no_data_as_gaps(tracks.positions, tracks.confidence, tracks.first_frame, report)
+    P, lost = no_data_as_gaps(tracks.positions, tracks.confidence, tracks.first_frame, report, shown=shown)
     height = tracks.skeleton.height
     J = tracks.skeleton.num_joints
     points, parents, lengths = _with_ends(tracks, P, tracks.end_positions)
@@ -348,14 +352,14 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, lis
         points[lost] = np.nan                         # a fresh array: the bone tips go with their joints
         P = points[:, :J]
     names = _point_names(tracks)
-    marked = placeholders_as_gaps(points, parents, lengths, height, names, report)
+    marked = placeholders_as_gaps(points, parents, lengths, height, names, report, shown=shown)
     if marked is not points:
         points, P = marked, marked[:, :J]
     report += coinciding_warning(coinciding_samples(P, tracks.skeleton.rest_positions, height),
-                                  tracks.skeleton.names, tracks.first_frame)
+                                  tracks.skeleton.names, tracks.first_frame, shown=shown)
     confidence = tracks.confidence
     if mode != "off":  # before the noise is read: a swap is no noise
-        put_back, confidence = _sides_put_back(tracks, points, confidence, report)
+        put_back, confidence = _sides_put_back(tracks, points, confidence, report, shown)
         if put_back is not points:
             points, P = put_back, put_back[:, :J]
     keyed_frames = _keyed_frames(tracks)
@@ -363,33 +367,35 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, lis
     keyed = tracks.keyed
     if mode != "off":
         points, noise, repeats = repeated_frames_as_gaps(points, parents, lengths, height, keyed_frames, noise,
-                                                         tracks.first_frame, report)
+                                                         tracks.first_frame, report, shown=shown)
         if repeats is not None:
             P = points[:, :J]
             keyed = (np.ones(P.shape[:2], bool) if keyed is None else keyed) & ~repeats[:, None]
-    unheld = held_as_gaps(points, noise, height, names, tracks.first_frame, report)
+    unheld = held_as_gaps(points, noise, height, names, tracks.first_frame, report, shown=shown)
     if unheld is not points:
         points, P = unheld, unheld[:, :J]
     clean = mode == "auto" and (noise <= AUTO_THRESHOLD * height).all()
     from .jumps import body_jumps_as_gaps, joint_jumps_as_gaps
 
     if mode != "off":
-        unjumped = body_jumps_as_gaps(points, height, tracks.first_frame, not clean, report)
+        unjumped = body_jumps_as_gaps(points, height, tracks.first_frame, not clean, report, shown=shown)
         if unjumped is not points:
             points, P = unjumped, unjumped[:, :J]
     if clean:
         mode = "off"  # clean clips keep even their rare glitches: auto must not change them
-        joint_jumps_as_gaps(points, parents, names, height, tracks.fps, tracks.first_frame, False, report)
+        joint_jumps_as_gaps(points, parents, names, height, tracks.fps, tracks.first_frame, False, report,
+                            shown=shown)
     if mode != "off":
         spikes = find_outliers(points, parents, noise, height)
         if spikes.any():
             points = points.copy()
             points[spikes] = np.nan
-            report.append(f"removed {int(spikes.sum())} outlier samples (jumps off the bone lengths and "
-                          "back) as gaps")
             P = points[:, :J]
+        if shown_only(spikes, shown).any():
+            report.append(f"removed {int(shown_only(spikes, shown).sum())} outlier samples (jumps off the bone "
+                          "lengths and back) as gaps")
         unjumped = joint_jumps_as_gaps(points, parents, names, height, tracks.fps, tracks.first_frame, True,
-                                       report)  # what bone lengths do not show
+                                       report, shown=shown)  # what bone lengths do not show
         if unjumped is not points:
             points, P = unjumped, unjumped[:, :J]
     ends = points[:, J:] if tracks.has_ends else tracks.end_positions
@@ -398,11 +404,11 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto") -> tuple[Tracks, lis
     return replace(tracks, positions=P, end_positions=ends, confidence=confidence, keyed=keyed), report, noise
 
 
-def _sides_put_back(tracks: Tracks, points: np.ndarray, confidence: np.ndarray | None, report: list[str]
-                    ) -> tuple[np.ndarray, np.ndarray | None]:
+def _sides_put_back(tracks: Tracks, points: np.ndarray, confidence: np.ndarray | None, report: list[str],
+                    shown: tuple[int, int] | None) -> tuple[np.ndarray, np.ndarray | None]:
     """(points [T,J+K,3], confidence [T,J] or None) with what a tracker swapped between left and right
-    put back (swaps.swap_back; the joints' confidence goes with them), ``points`` itself where
-    nothing is."""
+    put back (swaps.swap_back; the joints' confidence goes with them; its notes name frames ``shown``
+    only), ``points`` itself where nothing is."""
     from .swaps import swap_back
 
     J = tracks.skeleton.num_joints
@@ -410,7 +416,7 @@ def _sides_put_back(tracks: Tracks, points: np.ndarray, confidence: np.ndarray |
     if confidence is not None and tracks.has_ends:  # bone tips have no confidence of their own
         with_tips = np.concatenate([confidence, np.ones(tracks.end_positions.shape[:2])], axis=1)
     put_back, with_tips = swap_back(points, with_tips, _point_names(tracks), tracks.skeleton.height,
-                                    tracks.first_frame, report)
+                                    tracks.first_frame, report, shown=shown)
     if put_back is points:
         return points, confidence
     return put_back, None if with_tips is None else with_tips[:, :J]

@@ -198,15 +198,20 @@ def _against_the_body(across: np.ndarray, body: np.ndarray, flipped: np.ndarray)
 
 
 def swap_back(points: np.ndarray, confidence: np.ndarray | None, names: tuple[str, ...] | list[str],
-              height: float, first_frame: int, report: list[str]) -> tuple[np.ndarray, np.ndarray | None]:
+              height: float, first_frame: int, report: list[str], *, shown: tuple[int, int] | None = None
+              ) -> tuple[np.ndarray, np.ndarray | None]:
     """(points [T,N,3], confidence [T,N] or None) with the mirror pairs' swapped frames (see
-    swapped_frames) put back, and a note in ``report`` naming them; the inputs themselves where
-    none is."""
-    from .tracks_io import describe_names, describe_spans, frame_spans
+    swapped_frames) put back, and a note in ``report`` naming them (those ``shown`` only, see
+    tracks_io.shown_only); the inputs themselves where none is."""
+    from .tracks_io import describe_names, describe_spans, frame_spans, shown_only
 
     pairs = mirror_pairs(names)
     swapped, unsure, untold = swapped_frames(points, pairs, height)
+    start, stop = (0, len(points)) if shown is None else shown
     for group, frames in untold:
+        frames = [f for f in frames if start <= f < stop]
+        if not frames:
+            continue
         named = describe_names([f"'{names[pairs[k][0]]}'/'{names[pairs[k][1]]}'" for k in group], 6, "pair")
         where = describe_spans([(f, f) for f in frames], len(frames), first_frame)
         report.append(f"{WARNING_PREFIX}left and right trade places at {where} and not back: {named} (a tracker "
@@ -222,9 +227,9 @@ def swap_back(points: np.ndarray, confidence: np.ndarray | None, names: tuple[st
         points[unsure[:, k], i] = points[unsure[:, k], j] = np.nan  # a gap: which side is which is not known
         if confidence is not None:
             confidence[rows, i], confidence[rows, j] = confidence[rows, j], confidence[rows, i]
-        if not rows.any():
+        if not shown_only(rows, shown).any():
             continue
-        spans = frame_spans(rows)
+        spans = frame_spans(shown_only(rows, shown))
         spans = describe_spans(spans, len(spans), first_frame)
         by_span.setdefault(spans, []).append(f"'{names[i]}'/'{names[j]}'")
     for spans, named in by_span.items():

@@ -164,9 +164,10 @@ def check_root(tracks: Tracks) -> None:
                             f"clip; add a track for '{name}' or use a rig whose root is tracked")
 
 
-def fill_gaps(positions: np.ndarray, names: Sequence[str] | None = None, first_frame: int = 0
-              ) -> tuple[np.ndarray, list[str], list[int]]:
-    """Fill missing samples (NaN) in [T,J,3] tracks (notes count frames from ``first_frame``).
+def fill_gaps(positions: np.ndarray, names: Sequence[str] | None = None, first_frame: int = 0, *,
+              shown: tuple[int, int] | None = None) -> tuple[np.ndarray, list[str], list[int]]:
+    """Fill missing samples (NaN) in [T,J,3] tracks (notes count frames from ``first_frame`` and name
+    only the gaps in the frames ``shown``, see shown_only).
 
     Gaps inside a track are filled by cubic Hermite interpolation between the known neighbours,
     with tangents from the parabola through each known sample and its known neighbours (the
@@ -193,7 +194,9 @@ def fill_gaps(positions: np.ndarray, names: Sequence[str] | None = None, first_f
             continue
         holes = t[~known]
         P[holes, j] = hermite_interpolate(k, P[k, j], holes)
-        by_spans.setdefault(tuple(frame_spans(~known)), []).append(labels[j])
+        spans = tuple(frame_spans(shown_only(~known, shown)))
+        if spans:
+            by_spans.setdefault(spans, []).append(labels[j])
     for spans, tracks in by_spans.items():
         report.append(f"filled {len(spans)} gap{'s' if len(spans) != 1 else ''} in {describe_names(tracks)} "
                       f"({describe_spans(list(spans), first_frame=first_frame)})")
@@ -215,6 +218,17 @@ def check_has_motion(clip: BvhClip) -> None:
     """Raise unless ``clip`` has frames (a BVH of a rig alone has none: nothing to solve)."""
     if clip.num_frames == 0:
         raise Pose2RotError(f"{clip.name}: the clip has no motion ('Frames: 0'); there is nothing to solve")
+
+
+def shown_only(mask: np.ndarray, shown: tuple[int, int] | None) -> np.ndarray:
+    """``mask`` [T,...] (bool, over the frames of a clip) with the frames outside ``shown`` = [start,
+    stop) cleared (None: ``mask`` itself). A solve of part of a clip (solve's frames=) reads all of it,
+    and its notes name only the frames it returns, which are those the user sees."""
+    if shown is None:
+        return mask
+    out = np.zeros_like(mask)
+    out[shown[0]:shown[1]] = mask[shown[0]:shown[1]]
+    return out
 
 
 def frame_spans(mask: np.ndarray) -> list[tuple[int, int]]:

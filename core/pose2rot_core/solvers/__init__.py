@@ -27,18 +27,18 @@ Progress = Callable[[float, str], None]
 Network = Callable[[Tracks, np.ndarray, "Progress | None"], Solution]
 
 
-def prepare_tracks(tracks: Tracks, smooth: str | float = "off"
+def prepare_tracks(tracks: Tracks, smooth: str | float = "off", shown: tuple[int, int] | None = None
                    ) -> tuple[Tracks, np.ndarray, list[str], Cleaning]:
     """Clean the tracks for solving: low-confidence samples and (unless smooth="off") outlier spikes
     become gaps, gaps are filled, then tracks are smoothed as ``smooth`` says ("auto", "off" or a
     kernel width in seconds; see core.smoothing). Joints with no data in any frame but tracked
     joints above and below are placed between those (bone_fill.place_untracked_joints) and count as
     gaps. Returns (gap-free tracks, indices of joints with no data left, report, what the smoothing
-    did)."""
+    did). shown: the frames [start, stop) the solve returns (None: all), the only ones its notes name."""
     from ..bone_fill import carry_with_body, place_fills_on_the_rig, place_untracked_joints
     from ..tracks_io import check_root, fill_gaps
 
-    tracks, report, noise = mark_gaps(tracks, smooth)
+    tracks, report, noise = mark_gaps(tracks, smooth, shown)
     check_root(tracks)
     J = tracks.skeleton.num_joints
     gaps = any_axis(np.isnan(tracks.positions))
@@ -46,7 +46,7 @@ def prepare_tracks(tracks: Tracks, smooth: str | float = "off"
     end_gaps = None if ends is None else any_axis(np.isnan(ends))
     points = tracks.positions if ends is None else np.concatenate([tracks.positions, ends], 1)
     filled, fill_report, missing = fill_gaps(points, tracks.skeleton.names + tuple(tracks.end_names),
-                                             tracks.first_frame)
+                                             tracks.first_frame, shown=shown)
     filled, ends = filled[:, :J], (None if ends is None else filled[:, J:])  # joints and tips lost together: one note
     missing = [j for j in missing if j < J]
     pose = _reference_pose(tracks) if missing else None
@@ -229,7 +229,8 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
     _refuse_unsolvable_size(tracks)
     solver = options.solver
     start, stop = _frame_range(frames, tracks.num_frames)
-    prepared, missing, report, cleaning = prepare_tracks(selected_tracks(tracks, options), options.smooth)
+    prepared, missing, report, cleaning = prepare_tracks(selected_tracks(tracks, options), options.smooth,
+                                                         (start, stop))
     _refuse_without_bones(tracks, missing, report)
     geometric = options.geometric_options()
     geometric.update(filled=cleaning.gaps, points_on_rig=made_up is not None)
@@ -255,7 +256,7 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
                                       part_of(progress, 0.5, CHECK_SHARE, "smoothing over time: "))
     if progress is not None:
         progress(CHECK_SHARE, "checking the result against the tracks")
-    sol = _through_gaps(prepared, sol, cleaning)
+    sol = _through_gaps(prepared, sol, cleaning, (start, stop))
     sol.report[:0] = report
     if (start, stop) != (0, tracks.num_frames):
         sol, cleaning = sol.frames(start, stop), cleaning.frames(start, stop)
@@ -266,7 +267,7 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
     if not units_checked:
         sol.report.extend(units_warning(tracks))
     if made_up is None and not mirror_checked:  # points through a map: map_checks.report_map_against_points
-        report_tracks_mirrored(tracks, sol.report)
+        report_tracks_mirrored(tracks, sol.report, (start, stop))
     if options.stretch == "exact":
         sol.report.extend(_tips_keep_the_rig(sol.check))
     if isinstance(options.smooth, float) and cleaning.active and sol.check.far.any():
@@ -378,10 +379,11 @@ def checked_network(network: Network, checkpoint: str | None) -> Network:
     return run
 
 
-def _through_gaps(tracks: Tracks, sol: Solution, cleaning: Cleaning) -> Solution:
+def _through_gaps(tracks: Tracks, sol: Solution, cleaning: Cleaning, shown: tuple[int, int]) -> Solution:
     """``sol`` with the rotations of joints that have no data below them in some frames (every
-    descendant and bone tip a gap there) turned smoothly across those frames (see through_gaps)."""
-    from ..tracks_io import describe_names, describe_spans, frame_spans
+    descendant and bone tip a gap there) turned smoothly across those frames (see through_gaps); the
+    note names those among the frames ``shown`` [start, stop) only."""
+    from ..tracks_io import describe_names, describe_spans, frame_spans, shown_only
     from .through_gaps import rotations_through_gaps, subtree_without_data
 
     if cleaning.gaps is None and cleaning.end_gaps is None:
@@ -395,9 +397,12 @@ def _through_gaps(tracks: Tracks, sol: Solution, cleaning: Cleaning) -> Solution
     if not turned.any():
         return sol
     sol = replace(sol, rotations=rotations_through_gaps(sol.rotations, free, with_rates=not cleaning.active))
+    turned &= shown_only(free, shown).any(axis=0)
+    if not turned.any():
+        return sol
     joints = int(turned.sum())
     names = describe_names([f"'{tracks.skeleton.names[j]}'" for j in np.flatnonzero(turned)], noun="joint")
-    where = describe_spans(frame_spans(free[:, turned].any(axis=1)), first_frame=tracks.first_frame)
+    where = describe_spans(frame_spans(shown_only(free[:, turned].any(axis=1), shown)), first_frame=tracks.first_frame)
     one = joints == 1
     sol.report.append(f"{joints} {'joint has' if one else 'joints have'} no data below {'it' if one else 'them'} "
                       f"in some frames (gaps; {names}, {where}): {'its' if one else 'their'} rotation turns smoothly "
