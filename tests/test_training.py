@@ -481,3 +481,20 @@ def test_the_api_refuses_an_empty_output_folder(clips, tmp_path, monkeypatch, ou
     with pytest.raises(Pose2RotError, match=r"^run_training: out \(--out\) is empty: give a folder"):
         run_training([clips], out, steps=1, threads=1, progress=False, log=lambda m: None)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("blank", ["", " "])
+def test_an_empty_data_path_is_refused_not_read_as_the_current_folder(clips, tmp_path, monkeypatch, capsys, blank):
+    """``pose2rot train "$CLIPS" --out run`` with CLIPS unset trained on every .bvh below the current folder
+    ('' is '.' to Python), 2000 steps, without a word. Refused, by the command line and the API alike."""
+    from pose2rot_core.training.loop import run_training
+
+    (tmp_path / "stray.bvh").write_text((clips / "rig_a.bvh").read_text())
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", blank, "--out", str(tmp_path / "run"), "--steps", "1", "--threads", "1"]) == 2
+    std = capsys.readouterr()
+    assert std.err == ("pose2rot: error: training data: a path is empty (to Python, the current folder): give BVH "
+                       "files or folders\n"), std.err
+    assert "data:" not in std.out and not (tmp_path / "run").exists()
+    with pytest.raises(Pose2RotError, match="training data: a path is empty"):
+        run_training([clips, blank], tmp_path / "run2", steps=1, threads=1, progress=False, log=lambda m: None)

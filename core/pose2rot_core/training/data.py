@@ -36,7 +36,11 @@ TARGET_KEYS = ("rot6d", "fk_offset", "parents", "depth", "rot_mask", "static_mas
 
 # ------------------------------------------------------------------------------- files and splits
 def collect_bvh(paths: Sequence[str | Path]) -> list[Path]:
-    """BVH files from files and folders (folders: every ``*.bvh`` below, sorted)."""
+    """BVH files from files and folders (folders: every ``*.bvh`` below, sorted). An empty or blank
+    path is refused: to Python it is the current folder (an unset shell variable), read whole."""
+    if any(not str(p).strip() for p in paths):
+        raise Pose2RotError("training data: a path is empty (to Python, the current folder): give BVH files or "
+                            "folders")
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
