@@ -668,3 +668,23 @@ def test_notes_name_only_the_frames_asked_for(tmp_path, capsys, noisy):
     frames = [int(f) for f in re.findall(r"\b1\d{3}\b", err)]
     assert frames and all(1150 <= f < 1250 for f in frames), err
     assert "1201-1204" in err and "1221" in err and "1261" not in err, err
+
+
+@pytest.mark.parametrize("argv, told", [
+    (["solve", "", "--out", "{tmp}/o.bvh"], "TRACKS is empty: give a tracks file or point set"),
+    (["eval", "{clip}", " "], "CLIP is empty: give the path of a BVH clip"),
+    (["info", ""], "FILE is empty: give the path of a BVH clip, tracks file or point set"),
+    (["tracks", "", "--out", "{tmp}/t.npz"], "CLIP is empty: give the path of a BVH clip"),
+    (["solve", "{csv}", "--skeleton", "", "--out", "{tmp}/o.bvh"], "--skeleton is empty: give a rig BVH file"),
+    (["solve", "{clip}", "--reference", "", "--reference-frame", "3", "--out", "{tmp}/o.bvh"],
+     "--reference is empty: give a BVH file, or leave --reference out"),
+])
+def test_an_empty_input_path_is_named_as_given(clip, tmp_path, capsys, argv, told):
+    """An input path given empty (an unset shell variable: ``pose2rot solve "$TAKE" ...``) was read as the
+    current folder: "tracks path '.' is a directory", a '.' the user never typed; an empty --reference was
+    dropped without a word. Each is refused by the name the usage line gives it, nothing written."""
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    argv = [a.format(tmp=tmp_path, clip=clip, csv=examples / "arm_tracks.csv") for a in argv]
+    code, out, err = run(argv, capsys)
+    assert code == 2 and err.startswith(f"pose2rot: error: {told}") and err.count("\n") == 1, err
+    assert "'.'" not in err and sorted(p.name for p in tmp_path.iterdir()) == ["clip.bvh"]

@@ -126,6 +126,27 @@ def given_path(text: str, option: str, what: str) -> Path:
     return Path(text)
 
 
+#: input paths (argument dest -> its name in the usage lines, what to give): given empty (an unset shell
+#: variable), a path is the current folder to Python, and an option's value reads as not given
+INPUT_PATHS = {
+    "tracks": ("TRACKS", "a tracks file or point set (pose2rot solve --help lists them)"),
+    "clips": ("CLIP", "the path of a BVH clip"),
+    "clip": ("CLIP", "the path of a BVH clip"),
+    "file": ("FILE", "the path of a BVH clip, tracks file or point set"),
+    "skeleton": ("--skeleton", "a rig BVH file, or leave --skeleton out"),
+    "reference": ("--reference", "a BVH file, or leave --reference out"),
+    "map": ("--map", "a bone map file (MAP.json), or leave --map out"),
+}
+
+
+def _refuse_empty_inputs(args: argparse.Namespace) -> None:
+    """Refuse an input path of INPUT_PATHS given empty or blank, by its name in the usage lines."""
+    for dest, (name, what) in INPUT_PATHS.items():
+        value = getattr(args, dest, None)
+        for text in [value] if isinstance(value, str) else value if isinstance(value, list) else []:
+            given_path(text, name, what)
+
+
 def _check_file_name(out: Path, suffixes: tuple[str, ...], option: str) -> None:
     """Refuse an output file ``out`` that is an existing directory, or whose name does not end in
     one of the ``suffixes`` (lower case; any case matches) or is nothing but one."""
@@ -721,6 +742,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.debug = "--debug" in given  # before the command or after it, as users write it
     try:
         with contextlib.nullcontext() if args.debug else np.errstate(all="ignore"), _stop_on_sigterm():
+            _refuse_empty_inputs(args)
             return int(args.func(args) or 0)                                # numpy's lines before ours
     except OptionError as e:
         print(f"pose2rot: error: {e.worded(names('cli'))}", file=sys.stderr)
