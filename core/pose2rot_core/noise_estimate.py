@@ -31,6 +31,9 @@ WHITE_RATIO = 0.8
 #: from motion nowhere, and its noise reads 0 (see noise_readable)
 NOISE_DIFFERENCES = 5
 NOISE_FRAMES = NOISE_DIFFERENCES + 4
+#: the fewest keys that tell keys from the frames between them (Tracks.keyed): with fewer, every
+#: frame counts as a sample
+MIN_KEYS = 5
 #: std of the fourth difference of white noise, in units of the noise std: sqrt(1+16+36+16+1)
 _D4_GAIN = np.sqrt(70.0)
 #: a noise std read (as _white_noise_std reads it) from n fourth differences of white noise is off
@@ -274,11 +277,17 @@ def _read_rows(positions: np.ndarray, keyed: np.ndarray | None, valid: np.ndarra
     carry nothing, while left in they break the runs of five frames a fourth difference needs: a
     file that gives every other frame (a tracker run at half the rate) is read at the rate it was
     sampled, as a bone's length is the same at any rate and its noise a property of each sample."""
-    rows = np.ones(len(positions), bool)
-    if keyed is not None and not keyed.all() and keyed.sum() >= 5:
-        rows = keyed.copy()
+    rows = np.ones(len(positions), bool) if keyed_rows(keyed) is None else keyed.copy()
     rows &= _with_data(positions, valid).any(axis=1)
     return None if rows.all() or not rows.any() else np.flatnonzero(rows)
+
+
+def keyed_rows(keyed: np.ndarray | None) -> np.ndarray | None:
+    """The ``keyed`` frames [T] (bool) where they tell keys from the frames between them: some frame
+    is no key and at least MIN_KEYS are; else None (every frame counts as a sample)."""
+    if keyed is None or keyed.all() or keyed.sum() < MIN_KEYS:
+        return None
+    return keyed
 
 
 def noise_readable(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.ndarray,

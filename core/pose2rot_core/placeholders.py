@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import Pose2RotError
-from .noise_estimate import AUTO_THRESHOLD, bone_lengths, noise_on_keys
+from .noise_estimate import AUTO_THRESHOLD, MIN_KEYS, bone_lengths, noise_on_keys
 from .spikes import OUTLIER_MIN_FRACTION
 from .stacks import any_axis, joint_planes
 from .wording import WARNING_PREFIX
@@ -26,6 +26,11 @@ COLLAPSED_FRACTION = 0.01
 #: (trackers write a lost point as 0 or as a float's rounding of it, such as 1e-9); two points as
 #: near each other sit at one place
 AT_ORIGIN_FRACTION = 1e-5
+#: frames between samples on straight lines (interpolated_frames) bend over time less than this
+#: share of the samples' median bend ...
+LINE_SHARE = 0.1
+#: ... the samples at most this many frames apart (and at least noise_estimate.MIN_KEYS of them)
+MAX_SPACING = 16
 #: a rig bone this fraction of the height long or longer is a real bone: its child never sits on its
 #: parent's place
 REAL_BONE_FRACTION = 1e-3
@@ -330,6 +335,43 @@ def repeated_frames(points: np.ndarray, height: float) -> np.ndarray:
         for cut in find_cuts(points[kept], height):  # the run before a cut holds a pose: data
             repeats[kept[cut - 1] + 1:kept[cut]] = False
     return repeats
+
+
+def interpolated_frames(points: np.ndarray) -> np.ndarray | None:
+    """[T] the frames of points [T,N,3] that lie, every point of them, on straight lines between
+    samples every k-th frame (k >= 2, the samples at one phase, at least MIN_KEYS of them), as
+    where a track was resampled to k times its rate by linear interpolation; None where no k fits.
+    A frame lies on such a line where its second difference over time is, at every point with
+    data there, under LINE_SHARE of the median one of the samples (rounding to the digits a file
+    keeps leaves that much; real motion and noise leave far more); the largest k that fits is the
+    samples' spacing. Frames before the first sample or after the last that hold it count as on
+    the lines."""
+    T = len(points)
+    if T < 2 * MIN_KEYS:
+        return None
+    bend = np.full(T, np.nan)
+    with np.errstate(invalid="ignore"):
+        step = np.abs(points[2:] - 2.0 * points[1:-1] + points[:-2]).reshape(T - 2, -1)
+        seen = np.isfinite(step)
+        bend[1:-1] = np.where(seen.any(axis=1), np.max(np.where(seen, step, 0.0), axis=1), np.nan)
+    for k in range(min(MAX_SPACING, T // MIN_KEYS), 1, -1):
+        for phase in range(k):
+            samples = (np.arange(T) % k) == phase
+            if _lines_between(bend, samples):
+                return ~samples
+    return None
+
+
+def _lines_between(bend: np.ndarray, samples: np.ndarray) -> bool:
+    """Whether every frame but the ``samples`` [T] (bool) has a second difference ``bend`` [T] (NaN:
+    unknown) under LINE_SHARE of the samples' median one, and that median is not 0."""
+    inner = bend[samples & np.isfinite(bend)]
+    if inner.size < MIN_KEYS - 2:
+        return False
+    level = float(np.median(inner))
+    rest = bend[~samples]
+    rest = rest[np.isfinite(rest)]
+    return level > 0.0 and bool((rest <= LINE_SHARE * level).all())
 
 
 def repeated_frames_as_gaps(points: np.ndarray, parents: np.ndarray, lengths: np.ndarray, height: float,

@@ -30,9 +30,9 @@ import numpy as np
 from .errors import Pose2RotError
 from .kernels import CLAMP_STDS, choose_widths, local_quadratic, universal_threshold
 from .noise_estimate import (AUTO_THRESHOLD, NOISE_DIFFERENCES, NOISE_FRAMES, bone_lengths, bones_with_length,
-                             column_nanmedian, noise_on_keys, noise_readable)
-from .placeholders import (coinciding_samples, coinciding_warning, held_as_gaps, no_data_as_gaps,
-                           placeholders_as_gaps, repeated_frames_as_gaps)
+                             column_nanmedian, keyed_rows, noise_on_keys, noise_readable)
+from .placeholders import (coinciding_samples, coinciding_warning, held_as_gaps, interpolated_frames,
+                           no_data_as_gaps, placeholders_as_gaps, repeated_frames_as_gaps)
 from .rotations import matrix_to_quat, quat_continuity, quat_to_matrix
 from .spikes import find_outliers
 from .stacks import any_per_point
@@ -152,6 +152,9 @@ def clean_positions(positions: np.ndarray, parents: np.ndarray, rest_lengths: np
     weights = np.ones((T, J)) if confidence is None else np.clip(confidence, 0.0, 1.0).copy()
     if filled is not None:
         weights[filled] = 0.0
+    between = None if keyed_rows(keyed) is None else ~keyed
+    if between is not None:  # no samples either: the curves between keys hold only what the keys do
+        weights[between] = 0.0
     if noise is None:
         noise = noise_on_keys(positions, parents, rest_lengths, height, keyed, weights > 0)
     result = Cleaning(widths=np.zeros(J), noise=noise / height, residual=noise / height,
@@ -168,6 +171,8 @@ def clean_positions(positions: np.ndarray, parents: np.ndarray, rest_lengths: np
     with np.errstate(all="ignore"):  # joints without data give empty windows; they stay NaN below
         out, widths, hat, narrowing = _smooth_pieces(P, weights, noise, noisy, mode, fps, parents, result.cuts)
     out[:, ~present] = np.nan
+    if between is not None:
+        hat = _as_at_the_keys(hat, ~between)
     result.widths = widths
     result.residual_frames = np.where(widths > 0, noise * np.sqrt(hat), noise) / height  # [T,J]
     result.residual = np.where(widths > 0, noise * np.sqrt(hat.mean(axis=0)), noise) / height
@@ -181,6 +186,17 @@ def clean_positions(positions: np.ndarray, parents: np.ndarray, rest_lengths: np
         result.report.append(f"smoothed {n} of {J} tracks: {shown}, kernel "
                              f"{1000 * np.median(widths[widths > 0]) / fps:.0f} ms{label}")
     return out, result
+
+
+def _as_at_the_keys(x: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """x [T,N] with the frames between the ``keys`` [T] (bool) interpolated linearly over time from
+    the keys around them (held before the first and after the last): what a frame between keys
+    holds of the noise is what the keys it comes from hold (a frame with no sample of its own has
+    none of its own to keep, so its hat diagonal is 0)."""
+    t, at = np.arange(len(x)), np.flatnonzero(keys)
+    nxt = np.clip(np.searchsorted(at, t), 1, len(at) - 1)
+    share = np.clip((t - at[nxt - 1]) / (at[nxt] - at[nxt - 1]), 0.0, 1.0)[:, None]
+    return np.where(keys[:, None], x, (1.0 - share) * x[at[nxt - 1]] + share * x[at[nxt]])
 
 
 def _unsmoothable_note(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.ndarray, height: float,
@@ -338,7 +354,9 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto", shown: tuple[int, in
     clean clips a warning, as for a joint that jumps once and not back); report lines
     say how many; the noise [J+K] of the joints and bone tips (see estimate_noise) measured before
     the spikes became gaps. Outliers are looked for with a numeric ``smooth``, and with "auto" when
-    some joint's noise is above AUTO_THRESHOLD (never on clean clips). shown: the frames [start, stop)
+    some joint's noise is above AUTO_THRESHOLD (never on clean clips). Tracks not keyed (Tracks.keyed)
+    that run in straight lines between samples every few frames come back keyed on those samples
+    (_resampled), as a file resampled to a higher rate is. shown: the frames [start, stop)
     a solve returns (None: all); the notes tell of those only (tracks_io.shown_only), the whole clip is read."""
     from .tracks_io import shown_only
 
@@ -362,9 +380,9 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto", shown: tuple[int, in
         put_back, confidence = _sides_put_back(tracks, points, confidence, report, shown)
         if put_back is not points:
             points, P = put_back, put_back[:, :J]
-    keyed_frames = _keyed_frames(tracks)
+    keyed = tracks.keyed if tracks.keyed is not None else _resampled(points, J, tracks.first_frame, report, shown)
+    keyed_frames = None if keyed is None else keyed.all(axis=1)
     noise = noise_on_keys(points, parents, lengths, height, keyed_frames)
-    keyed = tracks.keyed
     if mode != "off":
         points, noise, repeats = repeated_frames_as_gaps(points, parents, lengths, height, keyed_frames, noise,
                                                          tracks.first_frame, report, shown=shown)
@@ -399,7 +417,7 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto", shown: tuple[int, in
         if unjumped is not points:
             points, P = unjumped, unjumped[:, :J]
     ends = points[:, J:] if tracks.has_ends else tracks.end_positions
-    if P is tracks.positions and (ends is tracks.end_positions or not tracks.has_ends):
+    if P is tracks.positions and (ends is tracks.end_positions or not tracks.has_ends) and keyed is tracks.keyed:
         return tracks, report, noise
     return replace(tracks, positions=P, end_positions=ends, confidence=confidence, keyed=keyed), report, noise
 
@@ -420,6 +438,24 @@ def _sides_put_back(tracks: Tracks, points: np.ndarray, confidence: np.ndarray |
     if put_back is points:
         return points, confidence
     return put_back, None if with_tips is None else with_tips[:, :J]
+
+
+def _resampled(points: np.ndarray, J: int, first_frame: int, report: list[str],
+               shown: tuple[int, int] | None = None) -> np.ndarray | None:
+    """[T,J] Tracks.keyed for the J joints of points [T,N,3] (joints, then bone tips) resampled to a
+    higher rate by linear interpolation (see placeholders.interpolated_frames): only the samples
+    keyed, with a note naming the first samples among the frames ``shown``; None where they were not."""
+    between = interpolated_frames(points)
+    if between is None:
+        return None
+    samples = np.flatnonzero(~between)
+    step = int(samples[1] - samples[0])
+    named = samples[samples >= (0 if shown is None else shown[0])][:3]
+    frames = ", ".join(str(int(t) + first_frame) for t in (named if len(named) else samples[:3]))
+    report.append(f"the tracks run in straight lines between samples {step} frames apart (frames {frames}, ...: "
+                  f"tracks resampled to {step} times their rate): bone lengths and noise are read on the samples "
+                  "alone")
+    return np.repeat(~between[:, None], J, axis=1)
 
 
 def _keyed_frames(tracks: Tracks) -> np.ndarray | None:
