@@ -287,7 +287,7 @@ def test_noisy_tracks_resampled_to_four_times_their_rate_are_solved_from_their_s
     """A jittered walk (0.5 % of the height) sampled every 4th frame and resampled by straight lines,
     as from a file: read as every frame, the lines' jitter passed for stretch (42 of the 43 joints
     translated) and motion (nothing smoothed), 22 degrees off the source's rotations against 5.4 for
-    the samples solved alone. Read on the samples, it is 6.6 degrees off."""
+    the samples solved alone. Read on the samples, it is 5.5 degrees off."""
     from pose2rot_core.evaluate import add_noise
 
     clip = read_bvh(EXAMPLE)
@@ -299,13 +299,13 @@ def test_noisy_tracks_resampled_to_four_times_their_rate_are_solved_from_their_s
     keys = np.arange(0, clip.num_frames, 4)
     alone = solve(_samples_alone(noisy, 4))
     error = np.degrees(geodesic_angle(sol.rotations[keys], clip.rotations[keys])).mean()
-    assert error < 1.5 * np.degrees(geodesic_angle(alone.rotations, clip.rotations[keys])).mean()
+    assert error < 1.1 * np.degrees(geodesic_angle(alone.rotations, clip.rotations[keys])).mean()
 
 
 def test_noisy_keys_every_few_frames_are_solved_nearly_as_near_the_source_as_the_keys_alone():
     """Jittered keys every 4th frame with Blender's curves between them (Tracks.keyed): the frames
     between keys are no samples of the noise. Weighed as samples in the smoothing, with no noise left
-    in them, the walk's rotations were 13 degrees off the source against 5.4 for the keys alone; 6.5 now."""
+    in them, the walk's rotations were 13 degrees off the source against 5.4 for the keys alone; 5.4 now."""
     from pose2rot_core.evaluate import add_noise
 
     clip = read_bvh(EXAMPLE)
@@ -314,7 +314,7 @@ def test_noisy_keys_every_few_frames_are_solved_nearly_as_near_the_source_as_the
     keys = np.arange(0, clip.num_frames, 4)
     alone = solve(_samples_alone(noisy, 4))
     error = np.degrees(geodesic_angle(sol.rotations[keys], clip.rotations[keys])).mean()
-    assert error < 1.5 * np.degrees(geodesic_angle(alone.rotations, clip.rotations[keys])).mean()
+    assert error < 1.1 * np.degrees(geodesic_angle(alone.rotations, clip.rotations[keys])).mean()
 
 
 @pytest.mark.parametrize("step", [4, 8])

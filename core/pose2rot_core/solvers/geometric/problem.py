@@ -15,7 +15,7 @@ import numpy as np
 
 from ...rotations import norm, normalize, smoothstep
 from ...skeleton import Skeleton, has_length
-from ...noise_estimate import column_nanmedian
+from ...noise_estimate import column_nanmedian, keyed_rows
 from ...stacks import any_per_point, component_major, empty_vectors, frames_first, joint_planes, mat_mul, mat_vec
 from ...tracks import Tracks
 from ...wording import WARNING_PREFIX, counted
@@ -142,6 +142,15 @@ class Problem:
     @property
     def num_frames(self) -> int:
         return int(self.positions.shape[0])
+
+    @cached_property
+    def sampled_frames(self) -> int:
+        """How many frames hold samples of the tracks: those where every joint is a key when the
+        tracks were keyed every few frames (Tracks.keyed; the curves between keys carry no noise of
+        their own), else every frame."""
+        keyed = self.tracks.keyed
+        keys = keyed_rows(None if keyed is None else keyed.all(axis=1))
+        return self.num_frames if keys is None else int(keys.sum())
 
     @property
     def constant_guess(self) -> bool:
@@ -304,12 +313,12 @@ class Problem:
 
     def independent_frames(self, joint: int, targets: list[Target]) -> float:
         """How many of the frames of the vectors from ``joint`` to its ``targets`` carry
-        independent noise (at least 1): the frames times the share of both ends' (bone tips: as
-        their joint's)."""
+        independent noise (at least 1): the sampled frames times the share of both ends' (bone
+        tips: as their joint's)."""
         if self.freedom is None:
-            return float(self.num_frames)
+            return float(self.sampled_frames)
         far = [self.freedom[joint if t.is_end else t.index] for t in targets]
-        return max(1.0, self.num_frames * 0.5 * (self.freedom[joint] + float(np.mean(far))))
+        return max(1.0, self.sampled_frames * 0.5 * (self.freedom[joint] + float(np.mean(far))))
 
     def target_weights(self, joint: int, targets: list[Target]) -> np.ndarray | None:
         """[n] how much each target's direction counts in a best fit: what it tells of the
