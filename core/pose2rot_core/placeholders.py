@@ -338,40 +338,51 @@ def repeated_frames(points: np.ndarray, height: float) -> np.ndarray:
 
 
 def interpolated_frames(points: np.ndarray) -> np.ndarray | None:
-    """[T] the frames of points [T,N,3] that lie, every point of them, on straight lines between
-    samples every k-th frame (k >= 2, the samples at one phase, at least MIN_KEYS of them), as
-    where a track was resampled to k times its rate by linear interpolation; None where no k fits.
-    A frame lies on such a line where its second difference over time is, at every point with
-    data there, under LINE_SHARE of the median one of the samples (rounding to the digits a file
-    keeps leaves that much; real motion and noise leave far more); the largest k that fits is the
-    samples' spacing. Frames before the first sample or after the last that hold it count as on
-    the lines."""
+    """[T] the frames of points [T,N,3] that lie, every point of them, on straight lines or on cubic
+    curves between samples every k-th frame (k >= 2, or 4 for curves; the samples at one phase, at
+    least MIN_KEYS of them), as where a track was resampled to k times its rate by linear or cubic
+    interpolation (curves keyed every few frames, baked); None where no k fits. Such a frame's
+    second difference over time (on a line) or fourth (five frames on one cubic) is, at every point
+    with data there, under LINE_SHARE of the median one at the samples (rounding to the digits a
+    file keeps leaves that much; real motion and noise bend every frame alike); the largest k that
+    fits is the samples' spacing. Frames before the first sample or after the last that hold it
+    count as on the lines."""
     T = len(points)
     if T < 2 * MIN_KEYS:
         return None
-    bend = np.full(T, np.nan)
-    with np.errstate(invalid="ignore"):
-        step = np.abs(points[2:] - 2.0 * points[1:-1] + points[:-2]).reshape(T - 2, -1)
-        seen = np.isfinite(step)
-        bend[1:-1] = np.where(seen.any(axis=1), np.max(np.where(seen, step, 0.0), axis=1), np.nan)
+    bends = [_bend(points, order) for order in (2, 4)]
     for k in range(min(MAX_SPACING, T // MIN_KEYS), 1, -1):
         for phase in range(k):
-            samples = (np.arange(T) % k) == phase
-            if _lines_between(bend, samples):
-                return ~samples
+            offset = (np.arange(T) - phase) % k
+            if _flat_between(bends[0], offset > 0, offset == 0) or (
+                    k >= 4 and _flat_between(bends[1], (offset >= 2) & (offset <= k - 2), offset == 0)):
+                return offset > 0
     return None
 
 
-def _lines_between(bend: np.ndarray, samples: np.ndarray) -> bool:
-    """Whether every frame but the ``samples`` [T] (bool) has a second difference ``bend`` [T] (NaN:
-    unknown) under LINE_SHARE of the samples' median one, and that median is not 0."""
-    inner = bend[samples & np.isfinite(bend)]
-    if inner.size < MIN_KEYS - 2:
+def _bend(points: np.ndarray, order: int) -> np.ndarray:
+    """[T] the largest size, over the points [T,N,3] and axes with data, of their ``order``-th
+    (even) difference over time centred on each frame (NaN where unknown: the clip's ends, frames
+    with no data in reach)."""
+    T = len(points)
+    diff = np.diff(points, n=order, axis=0).reshape(T - order, -1)
+    bend = np.full(T, np.nan)
+    with np.errstate(invalid="ignore"):
+        size = np.abs(diff)
+        seen = np.isfinite(size)
+        bend[order // 2:T - order // 2] = np.where(seen.any(axis=1), np.max(np.where(seen, size, 0.0), axis=1), np.nan)
+    return bend
+
+
+def _flat_between(bend: np.ndarray, inner: np.ndarray, samples: np.ndarray) -> bool:
+    """Whether every ``inner`` [T] frame has a ``bend`` [T] (NaN: unknown) under LINE_SHARE of the
+    ``samples``' [T] median one, and that median is not 0."""
+    level = bend[samples & np.isfinite(bend)]
+    if level.size < MIN_KEYS - 2:
         return False
-    level = float(np.median(inner))
-    rest = bend[~samples]
+    rest = bend[inner]
     rest = rest[np.isfinite(rest)]
-    return level > 0.0 and bool((rest <= LINE_SHARE * level).all())
+    return float(np.median(level)) > 0.0 and bool((rest <= LINE_SHARE * np.median(level)).all())
 
 
 def repeated_frames_as_gaps(points: np.ndarray, parents: np.ndarray, lengths: np.ndarray, height: float,

@@ -355,7 +355,7 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto", shown: tuple[int, in
     say how many; the noise [J+K] of the joints and bone tips (see estimate_noise) measured before
     the spikes became gaps. Outliers are looked for with a numeric ``smooth``, and with "auto" when
     some joint's noise is above AUTO_THRESHOLD (never on clean clips). Tracks not keyed (Tracks.keyed)
-    that run in straight lines between samples every few frames come back keyed on those samples
+    interpolated between samples every few frames come back keyed on those samples
     (_resampled), as a file resampled to a higher rate is. shown: the frames [start, stop)
     a solve returns (None: all); the notes tell of those only (tracks_io.shown_only), the whole clip is read."""
     from .tracks_io import shown_only
@@ -443,7 +443,7 @@ def _sides_put_back(tracks: Tracks, points: np.ndarray, confidence: np.ndarray |
 def _resampled(points: np.ndarray, J: int, first_frame: int, report: list[str],
                shown: tuple[int, int] | None = None) -> np.ndarray | None:
     """[T,J] Tracks.keyed for the J joints of points [T,N,3] (joints, then bone tips) resampled to a
-    higher rate by linear interpolation (see placeholders.interpolated_frames): only the samples
+    higher rate by linear or cubic interpolation (see placeholders.interpolated_frames): only the samples
     keyed, with a note naming the first samples among the frames ``shown``; None where they were not."""
     between = interpolated_frames(points)
     if between is None:
@@ -452,9 +452,9 @@ def _resampled(points: np.ndarray, J: int, first_frame: int, report: list[str],
     step = int(samples[1] - samples[0])
     named = samples[samples >= (0 if shown is None else shown[0])][:3]
     frames = ", ".join(str(int(t) + first_frame) for t in (named if len(named) else samples[:3]))
-    report.append(f"the tracks run in straight lines between samples {step} frames apart (frames {frames}, ...: "
-                  f"tracks resampled to {step} times their rate): bone lengths and noise are read on the samples "
-                  "alone")
+    report.append(f"the tracks are interpolated between samples {step} frames apart (frames {frames}, ...), on "
+                  f"straight lines or cubic curves (resampled to {step} times their rate, or keys baked): bone "
+                  "lengths and noise are read on the samples alone")
     return np.repeat(~between[:, None], J, axis=1)
 
 
