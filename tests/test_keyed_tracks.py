@@ -359,3 +359,42 @@ def test_points_resampled_by_straight_lines_drive_a_rig_as_their_samples_would()
     error = np.degrees(geodesic_angle(sol.rotations[keys], R[keys])).mean()
     assert error < 1.1 * np.degrees(geodesic_angle(alone.rotations, R[keys])).mean()
     assert not sol.translating.any(), sol.report
+
+
+def _held_after(tracks, frames: int):
+    """``tracks`` with their last frame held ``frames`` frames more, those no keys (Tracks.keyed), as
+    Blender's curves hold an empty past its last key."""
+    def held(x):
+        return None if x is None else np.concatenate([x, np.repeat(x[-1:], frames, axis=0)])
+
+    keyed = np.concatenate([tracks.keyed, np.zeros((frames, tracks.skeleton.num_joints), bool)])
+    return replace(tracks, positions=held(tracks.positions), end_positions=held(tracks.end_positions), keyed=keyed)
+
+
+def test_frames_held_before_the_first_sample_or_after_the_last_are_no_frames_written_twice():
+    """A jittered walk resampled by straight lines from samples at frames 2, 6, 10, ... (the frames
+    before the first sample and after the last hold it, as numpy's and most resamplers' interpolation
+    does), and noisy keys every 4th frame with the curves held past the last key (Blender): the
+    held frames repeat the frame before bit for bit, but they are no tracker's frames written
+    twice. Read so, the first sample was made a gap ('frames 1-2: every point repeats the frame
+    before exactly', 43 joints 'have no data below them' there) and the frames past the last key
+    too; now the samples are all solved and no note tells of repeats or gaps."""
+    from pose2rot_core.evaluate import add_noise
+
+    clip = read_bvh(EXAMPLE)
+    noisy = add_noise(tracks_from_bvh(clip, reference_frame=0), 0.005, 0)
+    keys = np.arange(2, clip.num_frames, 4)
+    ends = _straight_between(noisy.end_positions, 4, 2)
+    resampled = replace(noisy, positions=_straight_between(noisy.positions, 4, 2), end_positions=ends)
+    held_keys = _held_after(keyed_every(noisy.frames(0, 265), 4), 3)
+    found = "straight lines between samples 4 frames apart (frames 2, 6, 10"
+    for tracks, note in ((resampled, found), (held_keys, "")):
+        sol = solve(tracks)
+        assert any(note in line for line in sol.report), sol.report
+        assert not any("repeats the frame before" in line or "no data below them" in line or "filled" in line
+                       for line in sol.report), sol.report
+    sol = solve(resampled)
+    alone = solve(replace(noisy, positions=noisy.positions[keys], end_positions=noisy.end_positions[keys],
+                          fps=noisy.fps / 4))
+    error = np.degrees(geodesic_angle(sol.rotations[keys], clip.rotations[keys])).mean()
+    assert error < 1.5 * np.degrees(geodesic_angle(alone.rotations, clip.rotations[keys])).mean()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import Pose2RotError
-from .noise_estimate import AUTO_THRESHOLD, MIN_KEYS, bone_lengths, noise_on_keys
+from .noise_estimate import AUTO_THRESHOLD, MIN_KEYS, bone_lengths, keyed_rows, noise_on_keys
 from .spikes import OUTLIER_MIN_FRACTION
 from .stacks import any_axis, joint_planes
 from .wording import WARNING_PREFIX
@@ -395,11 +395,12 @@ def repeated_frames_as_gaps(points: np.ndarray, parents: np.ndarray, lengths: np
     (half, with every frame written twice), which left such tracks too little smoothed to hold
     their bones still. Filled, such frames lie between the tracker's own samples, as frames
     between keys do (Tracks.keyed). Where the other frames are clean, a frame that repeats is a
-    pose held (keyed motion) and nothing changes: ``points``, ``noise`` and None. The note names the
-    frames ``shown`` only (see tracks_io.shown_only)."""
+    pose held (keyed motion) and nothing changes: ``points``, ``noise`` and None. The first key and
+    the frames before it, and those after the last key, are no repeats (_held_outside_keys). The
+    note names the frames ``shown`` only (see tracks_io.shown_only)."""
     from .tracks_io import describe_spans, frame_spans, shown_only
 
-    repeats = repeated_frames(points, height)
+    repeats = repeated_frames(points, height) & ~_held_outside_keys(keyed, len(points))
     if not repeats.any():
         return points, noise, None
     read = ~repeats
@@ -414,6 +415,18 @@ def repeated_frames_as_gaps(points: np.ndarray, parents: np.ndarray, lengths: np
     out = points.copy()
     out[repeats] = np.nan
     return out, distinct, repeats
+
+
+def _held_outside_keys(keyed: np.ndarray | None, T: int) -> np.ndarray:
+    """[T] the frames up to the first of the ``keyed`` [T] frames (see noise_estimate.keyed_rows) and
+    after the last: where the frames before the first key and after the last hold it (Blender's curves
+    past the keys, a resampler's interpolation beyond its samples), each repeats the frame before, the
+    first key too, but none is a tracker's frame written twice. All False where no frames are keys."""
+    outside = np.zeros(T, bool)
+    if keyed_rows(keyed) is not None:
+        at = np.flatnonzero(keyed)
+        outside[:at[0] + 1] = outside[at[-1] + 1:] = True
+    return outside
 
 
 def held_as_gaps(points: np.ndarray, noise: np.ndarray, height: float, names: tuple[str, ...], first_frame: int,
