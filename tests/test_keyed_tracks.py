@@ -387,7 +387,7 @@ def test_frames_held_before_the_first_sample_or_after_the_last_are_no_frames_wri
     ends = _straight_between(noisy.end_positions, 4, 2)
     resampled = replace(noisy, positions=_straight_between(noisy.positions, 4, 2), end_positions=ends)
     held_keys = _held_after(keyed_every(noisy.frames(0, 265), 4), 3)
-    found = "straight lines between samples 4 frames apart (frames 2, 6, 10"
+    found = "interpolated between samples 4 frames apart (frames 2, 6, 10"
     for tracks, note in ((resampled, found), (held_keys, "")):
         sol = solve(tracks)
         assert any(note in line for line in sol.report), sol.report
@@ -398,3 +398,30 @@ def test_frames_held_before_the_first_sample_or_after_the_last_are_no_frames_wri
                           fps=noisy.fps / 4))
     error = np.degrees(geodesic_angle(sol.rotations[keys], clip.rotations[keys])).mean()
     assert error < 1.5 * np.degrees(geodesic_angle(alone.rotations, clip.rotations[keys])).mean()
+
+
+def test_points_resampled_by_straight_lines_are_found_where_the_map_places_a_joint_between_them():
+    """As above, with the map leaving the middle spine joint to be placed between the points around
+    it (as most maps leave some): that joint bends off the straight lines, so the rig's tracks read
+    as every frame set, the points' jitter went unsmoothed, 10.4 degrees off the walk's rotations
+    against 8.7 for the samples alone. The lines are found on the points, with a note."""
+    from test_retarget import _auto, _points, humanoid, walk
+    from pose2rot_core.retarget import retarget_tracks, solve_retargeted
+
+    rng = np.random.default_rng(3)
+    rig, canon = humanoid(rng, spine=3, naming="mixamo")
+    R, root = walk(rig, canon, 121, rng, amplitude=0.3)
+    points, _ = _points(rig, canon, R, root)
+    bone_map = _auto(rig, points, "humanml3d22")
+    bone_map = replace(bone_map, bones={b: p for b, p in bone_map.bones.items() if b != "mixamorig:Spine1"})
+    noisy = points.positions + np.random.default_rng(1).normal(0.0, 0.005 * rig.height, points.positions.shape)
+    keys = np.arange(0, 121, 4)
+    report: list[str] = []
+    sol = solve_retargeted(retarget_tracks(replace(points, positions=_straight_between(noisy, 4)), rig, bone_map,
+                                           report=report))
+    alone = solve_retargeted(retarget_tracks(replace(points, positions=noisy[keys], fps=points.fps / 4), rig,
+                                             bone_map))
+    note = "the points are interpolated between samples 4 frames apart (frames 0, 4, 8, ...), on straight lines"
+    assert any(line.startswith(note) for line in report), report
+    error = np.degrees(geodesic_angle(sol.rotations[keys], R[keys])).mean()
+    assert error < 1.1 * np.degrees(geodesic_angle(alone.rotations, R[keys])).mean()

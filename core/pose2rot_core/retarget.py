@@ -131,7 +131,8 @@ def retarget_tracks(points: PointSet, rig: Skeleton, bone_map: BoneMap, up: str 
                             "joints below it to points too")
     report_map_against_points(targets, np.asarray(AXES[up], np.float64), report)
     scale = rig_scale(targets, np.asarray(AXES[up], np.float64), report)
-    scaled, noise = denoise_targets(targets, scale * targets.positions, points.fps, smooth, report, points.keyed,
+    keyed = _keyed_or_resampled(points, targets, report)
+    scaled, noise = denoise_targets(targets, scale * targets.positions, points.fps, smooth, report, keyed,
                                     points.first_frame)
     filled, guesses = fill_chains(targets.skeleton, targets.reference, targets.frames, scaled, targets.direct,
                                   targets.soft, points.fps)
@@ -156,9 +157,24 @@ def retarget_tracks(points: PointSet, rig: Skeleton, bone_map: BoneMap, up: str 
         positions[no_data] = np.nan
     tracks = Tracks(skeleton=rig, positions=positions, fps=points.fps, up_axis=up,
                     reference_rotations=reference_rotations, reference_frame=reference_frame,
-                    keyed=None if points.keyed is None else np.repeat(points.keyed[:, None], J, axis=1),
+                    keyed=None if keyed is None else np.repeat(keyed[:, None], J, axis=1),
                     first_frame=points.first_frame, **end_kw)
     return Retargeted(tracks, scale, guess, ~(targets.direct | targets.soft)[:J], noise[:J] / rig.height)
+
+
+def _keyed_or_resampled(points: PointSet, targets: RigTargets, report: list[str]) -> np.ndarray | None:
+    """[T] the points' keys (PointSet.keyed), or where none are told, the samples of points resampled
+    to a higher rate by straight lines (smoothing.resampled_samples, with its note), read on the
+    mapped targets with their gaps as gaps: read on the rig's tracks instead, the joints placed
+    between the points (a spine between the hips and the chest) bend off the lines, and the points'
+    noise went unsmoothed. None where neither."""
+    from .smoothing import resampled_samples
+
+    if points.keyed is not None:
+        return points.keyed
+    mapped = targets.direct | targets.soft
+    on_points = np.where(targets.gaps[:, mapped, None], np.nan, targets.positions[:, mapped])
+    return resampled_samples(on_points, points.first_frame, report, noun="points")
 
 
 # ----------------------------------------------------------------------------- targets

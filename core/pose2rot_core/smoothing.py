@@ -356,7 +356,7 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto", shown: tuple[int, in
     the spikes became gaps. Outliers are looked for with a numeric ``smooth``, and with "auto" when
     some joint's noise is above AUTO_THRESHOLD (never on clean clips). Tracks not keyed (Tracks.keyed)
     interpolated between samples every few frames come back keyed on those samples
-    (_resampled), as a file resampled to a higher rate is. shown: the frames [start, stop)
+    (resampled_samples), as a file resampled to a higher rate is. shown: the frames [start, stop)
     a solve returns (None: all); the notes tell of those only (tracks_io.shown_only), the whole clip is read."""
     from .tracks_io import shown_only
 
@@ -380,7 +380,10 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto", shown: tuple[int, in
         put_back, confidence = _sides_put_back(tracks, points, confidence, report, shown)
         if put_back is not points:
             points, P = put_back, put_back[:, :J]
-    keyed = tracks.keyed if tracks.keyed is not None else _resampled(points, J, tracks.first_frame, report, shown)
+    keyed = tracks.keyed
+    if keyed is None:
+        samples = resampled_samples(points, tracks.first_frame, report, shown)
+        keyed = None if samples is None else np.repeat(samples[:, None], J, axis=1)
     keyed_frames = None if keyed is None else keyed.all(axis=1)
     noise = noise_on_keys(points, parents, lengths, height, keyed_frames)
     if mode != "off":
@@ -440,11 +443,12 @@ def _sides_put_back(tracks: Tracks, points: np.ndarray, confidence: np.ndarray |
     return put_back, None if with_tips is None else with_tips[:, :J]
 
 
-def _resampled(points: np.ndarray, J: int, first_frame: int, report: list[str],
-               shown: tuple[int, int] | None = None) -> np.ndarray | None:
-    """[T,J] Tracks.keyed for the J joints of points [T,N,3] (joints, then bone tips) resampled to a
-    higher rate by linear or cubic interpolation (see placeholders.interpolated_frames): only the samples
-    keyed, with a note naming the first samples among the frames ``shown``; None where they were not."""
+def resampled_samples(points: np.ndarray, first_frame: int, report: list[str],
+                      shown: tuple[int, int] | None = None, noun: str = "tracks") -> np.ndarray | None:
+    """[T] the samples of points [T,N,3] (NaN = missing) resampled to a higher rate by linear or
+    cubic interpolation (see placeholders.interpolated_frames), with a note naming the first samples
+    among the frames ``shown`` (numbered from ``first_frame``) and calling the points ``noun``; None
+    where they were not resampled."""
     between = interpolated_frames(points)
     if between is None:
         return None
@@ -452,10 +456,10 @@ def _resampled(points: np.ndarray, J: int, first_frame: int, report: list[str],
     step = int(samples[1] - samples[0])
     named = samples[samples >= (0 if shown is None else shown[0])][:3]
     frames = ", ".join(str(int(t) + first_frame) for t in (named if len(named) else samples[:3]))
-    report.append(f"the tracks are interpolated between samples {step} frames apart (frames {frames}, ...), on "
+    report.append(f"the {noun} are interpolated between samples {step} frames apart (frames {frames}, ...), on "
                   f"straight lines or cubic curves (resampled to {step} times their rate, or keys baked): bone "
                   "lengths and noise are read on the samples alone")
-    return np.repeat(~between[:, None], J, axis=1)
+    return ~between
 
 
 def _keyed_frames(tracks: Tracks) -> np.ndarray | None:
