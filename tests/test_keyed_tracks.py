@@ -425,3 +425,23 @@ def test_points_resampled_by_straight_lines_are_found_where_the_map_places_a_joi
     assert any(line.startswith(note) for line in report), report
     error = np.degrees(geodesic_angle(sol.rotations[keys], R[keys])).mean()
     assert error < 1.1 * np.degrees(geodesic_angle(alone.rotations, R[keys])).mean()
+
+
+def test_points_keyed_on_every_frame_are_read_for_straight_lines_too():
+    """Points resampled by straight lines imported into Blender and driving a rig through a bone map
+    have a key on every frame (Import Tracks keys one row per frame): Solve Rotations hands the core
+    points keyed throughout (PointSet.keyed all True), which tell no key from the frames between.
+    Taken as keys, the lines were never looked for on the points (as Tracks keyed throughout, which
+    count as not keyed); they are found there as in a file."""
+    from test_retarget import _auto, _points, humanoid, walk
+    from pose2rot_core.retarget import retarget_tracks
+
+    rng = np.random.default_rng(3)
+    rig, canon = humanoid(rng, spine=3, naming="mixamo")
+    R, root = walk(rig, canon, 121, rng, amplitude=0.3)
+    points, _ = _points(rig, canon, R, root)
+    lines = replace(points, positions=_straight_between(points.positions, 4), keyed=np.ones(121, bool))
+    report: list[str] = []
+    tracks = retarget_tracks(lines, rig, _auto(rig, points, "humanml3d22"), report=report).tracks
+    assert any(line.startswith("the points run in straight lines") for line in report), report
+    np.testing.assert_array_equal(tracks.keyed.all(axis=1), np.arange(121) % 4 == 0)

@@ -45,7 +45,7 @@ class PointSet:
     ("y", "z", "-y", ...), names [P], fps, optional confidence [T,P] in 0..1, layout when known;
     ``first_frame``: the number users know the first frame by (see Tracks); ``keyed`` [T]: the
     frames where every point is a key rather than interpolated between keys (see Tracks.keyed;
-    None: every frame)."""
+    None: every frame, as every frame a key becomes)."""
 
     names: tuple[str, ...]
     positions: np.ndarray
@@ -61,6 +61,8 @@ class PointSet:
         if self.confidence is not None:
             check_confidence_scale(np.asarray(self.confidence, np.float64), self.names, self.first_frame,
                                    self.source or "points")
+        if self.keyed is not None and np.all(self.keyed):  # keys on every frame tell no frame between keys
+            self.keyed = None
 
     @property
     def num_frames(self) -> int:
