@@ -421,7 +421,7 @@ def test_points_resampled_by_straight_lines_are_found_where_the_map_places_a_joi
                                            report=report))
     alone = solve_retargeted(retarget_tracks(replace(points, positions=noisy[keys], fps=points.fps / 4), rig,
                                              bone_map))
-    note = "the points are interpolated between samples 4 frames apart (frames 0, 4, 8, ...), on straight lines"
+    note = "the points are interpolated between samples 4 frames apart (frames 0, 4, 8, ...; straight lines"
     assert any(line.startswith(note) for line in report), report
     error = np.degrees(geodesic_angle(sol.rotations[keys], R[keys])).mean()
     assert error < 1.1 * np.degrees(geodesic_angle(alone.rotations, R[keys])).mean()
@@ -443,5 +443,21 @@ def test_points_keyed_on_every_frame_are_read_for_straight_lines_too():
     lines = replace(points, positions=_straight_between(points.positions, 4), keyed=np.ones(121, bool))
     report: list[str] = []
     tracks = retarget_tracks(lines, rig, _auto(rig, points, "humanml3d22"), report=report).tracks
-    assert any(line.startswith("the points run in straight lines") for line in report), report
+    assert any(line.startswith("the points are interpolated") for line in report), report
     np.testing.assert_array_equal(tracks.keyed.all(axis=1), np.arange(121) % 4 == 0)
+
+
+@pytest.mark.parametrize("frames, named", [((1250, 1263), "(frames 1253, 1257, 1261; straight lines"),
+                                           ((1240, 1265), "(frames 1241, 1245, 1249, ...; straight lines"),
+                                           ((1262, 1264), "apart (straight lines")])
+def test_the_note_of_straight_lines_names_only_samples_among_the_frames_solved(frames, named):
+    """A resampled file numbered from 1001 (samples 1001, 1005, ..., 1265) solved with --frames A:B:
+    the note named the sample after the range ('frames 1265, ...' for --frames 1262:1264, which
+    solves 1262 and 1263) and went on with '...' past the range's last sample. It names the samples
+    among the frames solved, '...' only where more follow there, and none where the range lies
+    between two samples."""
+    tracks = replace(_with_samples_straight_between(tracks_from_bvh(read_bvh(EXAMPLE)), 4), first_frame=1001)
+    start, stop = frames[0] - 1001, frames[1] - 1001
+    sol = solve(tracks, frames=(start, stop))
+    notes = [line for line in sol.report if "straight lines" in line]
+    assert len(notes) == 1 and named in notes[0], notes

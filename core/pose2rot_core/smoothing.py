@@ -447,18 +447,20 @@ def resampled_samples(points: np.ndarray, first_frame: int, report: list[str],
                       shown: tuple[int, int] | None = None, noun: str = "tracks") -> np.ndarray | None:
     """[T] the samples of points [T,N,3] (NaN = missing) resampled to a higher rate by linear or
     cubic interpolation (see placeholders.interpolated_frames), with a note naming the first samples
-    among the frames ``shown`` (numbered from ``first_frame``) and calling the points ``noun``; None
-    where they were not resampled."""
+    among the frames ``shown`` [start, stop) (None: all; numbered from ``first_frame``; none where
+    those lie between two samples) and calling the points ``noun``; None where they were not resampled."""
+    from .tracks_io import shown_only
+
     between = interpolated_frames(points)
     if between is None:
         return None
     samples = np.flatnonzero(~between)
     step = int(samples[1] - samples[0])
-    named = samples[samples >= (0 if shown is None else shown[0])][:3]
-    frames = ", ".join(str(int(t) + first_frame) for t in (named if len(named) else samples[:3]))
-    report.append(f"the {noun} are interpolated between samples {step} frames apart (frames {frames}, ...), on "
-                  f"straight lines or cubic curves (resampled to {step} times their rate, or keys baked): bone "
-                  "lengths and noise are read on the samples alone")
+    named = samples[shown_only(~between, shown)[samples]]
+    frames = ", ".join([str(int(t) + first_frame) for t in named[:3]] + (["..."] if len(named) > 3 else []))
+    report.append(f"the {noun} are interpolated between samples {step} frames apart ("
+                  + (f"frames {frames}; " if frames else "") + f"straight lines or cubic curves: resampled to {step} "
+                  "times their rate, or keys baked): bone lengths and noise are read on the samples alone")
     return ~between
 
 
