@@ -34,6 +34,19 @@ def _run(*args):
                           env=dict(os.environ), timeout=300)
 
 
+def _scene_rig_as_bvh(tmp_path: Path):
+    """(the walk's first 30 frames as tracks, the BVH the batch writes of them, what it printed): the
+    scene saved as the rig's .blend, the tracks as an .npz, solved with ``--rig`` that .blend and
+    ``--bvh``."""
+    path = tmp_path / "rig.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(path), copy=True)
+    tracks = tracks_from_bvh(read_bvh(clip_path())).frames(0, 30)
+    save_tracks(tmp_path / "a.npz", tracks)
+    proc = _run("--rig", path, tmp_path / "a.npz", "--out", tmp_path / "out", "--bvh")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return tracks, read_bvh(tmp_path / "out" / "a.bvh"), proc.stdout
+
+
 def zyx_clip(path: Path, T: int = 24, seed: int = 0) -> Path:
     """A Y-up clip in metres whose joints all use rotation order ZYX."""
     names = ("root", "spine", "head", "arm", "hand", "leg", "foot")
@@ -244,13 +257,7 @@ def test_the_bvh_of_a_placed_blend_rig_is_where_the_tracks_are(tmp_path, placed)
             mover.keyframe_insert("location", frame=frame)
             mover.keyframe_insert("rotation_euler", frame=frame)
         rig.parent = mover
-    path = tmp_path / "rig.blend"
-    bpy.ops.wm.save_as_mainfile(filepath=str(path), copy=True)
-    tracks = tracks_from_bvh(read_bvh(clip_path())).frames(0, 30)
-    save_tracks(tmp_path / "a.npz", tracks)
-    proc = _run("--rig", path, tmp_path / "a.npz", "--out", tmp_path / "out", "--bvh")
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    exported = read_bvh(tmp_path / "out" / "a.bvh")
+    tracks, exported, _ = _scene_rig_as_bvh(tmp_path)
     order = [exported.skeleton.names.index(n) for n in tracks.skeleton.names]
     height = tracks.skeleton.height
     assert np.abs(exported.fk()[:, order] - tracks.positions).max() / height < 1e-4
@@ -721,17 +728,11 @@ def test_the_bvh_of_a_blend_rig_with_animated_scale_is_where_blender_shows_it(tm
     for frame, size in ((1, 1.0), (30, 1.5)):
         rig.scale = (size,) * 3
         rig.keyframe_insert("scale", frame=frame)
-    path = tmp_path / "rig.blend"
-    bpy.ops.wm.save_as_mainfile(filepath=str(path), copy=True)
-    tracks = tracks_from_bvh(read_bvh(clip_path())).frames(0, 30)
-    save_tracks(tmp_path / "a.npz", tracks)
-    proc = _run("--rig", path, tmp_path / "a.npz", "--out", tmp_path / "out", "--bvh")
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    exported = read_bvh(tmp_path / "out" / "a.bvh")
+    tracks, exported, printed = _scene_rig_as_bvh(tmp_path)
     bpy.ops.wm.open_mainfile(filepath=str(tmp_path / "out" / "a.blend"))
     rig = bpy.data.objects["Rig"]
     shown = world_heads(rig, np.arange(1, 31))                        # [T,J,3] Blender's Z up
     fk = exported.fk()[:, [exported.skeleton.names.index(pb.name) for pb in rig.pose.bones]]
     written = np.stack([fk[..., 0], -fk[..., 2], fk[..., 1]], axis=-1)  # the BVH's Y up turned Z up
     assert np.abs(written - shown).max() / tracks.skeleton.height < 1e-4
-    assert "the armature object's scale changes over the clip (1 to 1.5)" in proc.stdout, proc.stdout
+    assert "the armature object's scale changes over the clip (1 to 1.5)" in printed, printed
