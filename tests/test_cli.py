@@ -252,6 +252,22 @@ def test_eval_over_several_clips_keeps_the_results_of_the_good_ones(clip, tmp_pa
     assert code == 2 and "no clip could be evaluated" in err and "(and 1 more)" in err
 
 
+def test_eval_of_a_clip_too_short_for_jitter_shows_a_dash_and_says_why(clip, tmp_path, capsys):
+    """A clip of 1 or 2 frames printed 'nan' under 'jitter x' (jitter needs 3 frames), in its rows and in
+    the mean rows with it. Its cells read '-', and a line under the table says why; a clip long enough keeps
+    its number, and the mean is taken over the clips that have one."""
+    short = [small_clip(tmp_path / f"f{T}.bvh", T) for T in (1, 2)]
+    code, stdout, err = run(["eval", *short, clip, "--protocol", "both"], capsys)
+    assert code == 0 and "nan" not in stdout.lower(), stdout + err
+    rows = [ln.split() for ln in stdout.splitlines() if ln.startswith(("f1", "f2", "clip.bvh", "mean"))]
+    jitter = {(cells[0], cells[1]): cells[-2] for cells in rows}
+    assert all(jitter[(f"f{T}.bvh", p)] == "-" for T in (1, 2) for p in ("rest", "ref")), stdout
+    assert all(float(jitter[(name, p)]) > 0 for name in ("clip.bvh", "mean") for p in ("rest", "ref")), stdout
+    assert "'-' is no value: jitter x of a clip under 3 frames long" in stdout.splitlines()[-1], stdout
+    code, stdout, err = run(["eval", clip], capsys)
+    assert code == 0 and "'-'" not in stdout, stdout
+
+
 def test_a_plot_that_cannot_be_written_whole_leaves_the_old_one(clip, tmp_path, capsys, monkeypatch):
     """A write that fails half-way (a full disk) keeps the picture that was there and says which
     file and flag: it left a truncated picture and a bare 'No space left on device'."""

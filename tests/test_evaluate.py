@@ -1,6 +1,8 @@
 """Round-trip metrics (pose2rot_core.evaluate): flip counting and the summary table."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -83,6 +85,21 @@ def test_format_table_has_rows_and_mean():
 
 def test_format_table_single_score_has_no_mean():
     assert "mean" not in format_table([score("a.bvh", "ref", 1.0, 0)]).split("\n", 2)[-1]
+
+
+def test_format_table_shows_a_dash_where_a_score_has_no_value_and_says_why():
+    """A ratio of jitter with none of the clip's own to compare with (under 3 frames, or steady turns) and a
+    non-leaf angle of a rig without one were printed 'nan', in the clip's row and in the mean row with it."""
+    two = replace(score("two.bvh", "ref", 1.0, 0), frames=2, mean_angle_nonleaf=float("nan"))
+    still = replace(score("still.bvh", "ref", 1.0, 0), frames=5)
+    table = format_table([two, still])
+    assert "nan" not in table.lower(), table
+    rows = [ln.split() for ln in table.splitlines() if ln.startswith(("two", "still", "mean"))]
+    assert [(r[3], r[-2]) for r in rows] == [("-", "-"), ("1.00", "-"), ("1.00", "-")], table
+    legend = table.splitlines()[-1]
+    assert legend.startswith("'-' is no value: non-leaf ° of a rig with no joint that has children"), legend
+    assert "under 3 frames long" in legend and "turns steadily itself" in legend, legend
+    assert "'-'" not in format_table([replace(still, jitter_ratio=0.9)]), table
 
 
 def test_a_turn_the_truth_makes_in_one_frame_may_take_the_solution_several():

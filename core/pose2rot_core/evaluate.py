@@ -31,6 +31,8 @@ from .tracks import Tracks
 from .tracks_io import tracks_from_bvh
 
 PROTOCOLS = ("rest", "ref")
+#: frames that jitter (a second difference) needs: with fewer, a clip's jitter_ratio is NaN and its table shows '-'
+JITTER_FRAMES = 3
 
 
 @dataclass
@@ -41,7 +43,7 @@ class ClipScore:
     protocol: str
     solver: str
     mean_angle: float
-    mean_angle_nonleaf: float
+    mean_angle_nonleaf: float  # NaN where no joint has children
     position_error_mean: float
     position_error_max: float
     flips: int
@@ -51,7 +53,7 @@ class ClipScore:
     joint_angles: np.ndarray  # [J] mean degrees per joint
     notes: list[str] = field(default_factory=list)
     noise: float = 0.0  # std of the added jitter, fraction of the height
-    jitter_ratio: float = float("nan")  # solution jitter / the clip's own
+    jitter_ratio: float = float("nan")  # solution jitter / the clip's own; NaN where the clip has none
     tracks_error: float = 0.0  # mean distance of the (noisy) input tracks from the clean positions, % of height
     frame_angles: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [T] mean degrees over joints
     filmstrip: Filmstrip | None = None
@@ -84,7 +86,7 @@ class Filmstrip:
 def jitter(rotations: np.ndarray) -> float:
     """Mean angle (degrees) between R_t and R_{t-1} R_{t-2}^T R_{t-1} over frames t >= 2 and joints
     of local rotations [T,J,3,3]: how far the motion departs from constant angular velocity."""
-    if rotations.shape[0] < 3:
+    if rotations.shape[0] < JITTER_FRAMES:
         return 0.0
     prev = rotations[1:-1]
     guess = prev @ np.swapaxes(rotations[:-2], -1, -2) @ prev
@@ -215,23 +217,42 @@ def format_table(scores: list[ClipScore]) -> str:
     rows = [head, "-" * len(head)]
     for s in scores:
         name = s.file_name
-        rows.append(f"{name[:36]:<36} {s.protocol:<8} {s.mean_angle:7.2f} {s.mean_angle_nonleaf:10.2f} "
+        rows.append(f"{name[:36]:<36} {s.protocol:<8} {s.mean_angle:7.2f} {_cell(s.mean_angle_nonleaf, '10.2f')} "
                     f"{s.position_error_max:16.2g} {s.flips:6d} {s.seconds:7.3f} {s.position_error_mean:14.3g} "
-                    f"{s.jitter_ratio:8.3g} {s.tracks_error:12.3g}")
+                    f"{_cell(s.jitter_ratio, '8.3g')} {s.tracks_error:12.3g}")
     if len(scores) > 1:
         for proto in PROTOCOLS:
             sub = [s for s in scores if s.protocol == proto]
             if len(sub) > 1:
                 rows.append(f"{'mean':<36} {proto:<8} {np.mean([s.mean_angle for s in sub]):7.2f} "
-                            f"{np.mean([s.mean_angle_nonleaf for s in sub]):10.2f} "
+                            f"{_cell(_finite_mean([s.mean_angle_nonleaf for s in sub]), '10.2f')} "
                             f"{max(s.position_error_max for s in sub):16.2g} {sum(s.flips for s in sub):6d} "
                             f"{sum(s.seconds for s in sub):7.3f} {np.mean([s.position_error_mean for s in sub]):14.3g} "
-                            f"{_finite_mean([s.jitter_ratio for s in sub]):8.3g} "
+                            f"{_cell(_finite_mean([s.jitter_ratio for s in sub]), '8.3g')} "
                             f"{np.mean([s.tracks_error for s in sub]):12.3g}")
     rows.append("angles: solved against the clip's local rotations; pos err: solved joints against the clip's "
                 "own (clean) positions, tracks err: the tracks given to the solver against them, % of height; "
                 "jitter x: how far the solved turns depart from steady ones, frame to frame, over the clip's own")
+    rows += _dash_legend(scores)
     return "\n".join(rows)
+
+
+def _cell(value: float, spec: str) -> str:
+    """``value`` in the format ``spec`` ('8.3g': its width first), or '-' as wide where it is no number."""
+    return format(value, spec) if np.isfinite(value) else "-".rjust(int(spec.split(".")[0]))
+
+
+def _dash_legend(scores: list[ClipScore]) -> list[str]:
+    """The line saying why the table shows '-' where it does (none where it does not)."""
+    steady = [s for s in scores if not np.isfinite(s.jitter_ratio)]
+    reasons = [why for why, shown in (
+        ("non-leaf ° of a rig with no joint that has children", any(not np.isfinite(s.mean_angle_nonleaf)
+                                                                   for s in scores)),
+        (f"jitter x of a clip under {JITTER_FRAMES} frames long (each frame's turn is measured against the two "
+         "before it)", any(s.frames < JITTER_FRAMES for s in steady)),
+        ("jitter x of a clip that turns steadily itself (it has no jitter to compare with)",
+         any(s.frames >= JITTER_FRAMES for s in steady))) if shown]
+    return ["'-' is no value: " + "; ".join(reasons)] if reasons else []
 
 
 def _finite_mean(values: list[float]) -> float:
