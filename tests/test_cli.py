@@ -694,6 +694,19 @@ def test_notes_name_only_the_frames_asked_for(tmp_path, capsys, noisy):
     (["solve", "{csv}", "--skeleton", "", "--out", "{tmp}/o.bvh"], "--skeleton is empty: give a rig BVH file"),
     (["solve", "{clip}", "--reference", "", "--reference-frame", "3", "--out", "{tmp}/o.bvh"],
      "--reference is empty: give a BVH file, or leave --reference out"),
+    (["solve", "{clip}", "--layout", "", "--out", "{tmp}/o.bvh"], "--layout is empty: give a layout name"),
+    (["solve", "{clip}", "--solver", "hybrid", "--config", "", "--out", "{tmp}/o.bvh"],
+     "--config is empty: give an upstream config YAML file, or leave --config out"),
+    (["eval", "{clip}", "--solver", "learned", "--t5", " "], "--t5 is empty: give a T5 encoder folder or model id"),
+    (["solve", "{clip}", "--frames", "", "--out", "{tmp}/o.bvh"], "--frames is empty: give a frame range A:B"),
+    (["info", "{clip}", "--layout", ""], "--layout is empty: give a layout name"),
+    (["map", "--skeleton", "{clip}", "--layout", "", "--out", "{tmp}/m.json"], "--layout is empty: give a layout name"),
+    (["model", "info", ""], "CHECKPOINT is empty: give the path of a checkpoint file"),
+    (["embed", "Hips", "--t5", ""], "--t5 is empty: give a T5 encoder folder or model id"),
+    (["train", "{clip}", "--out", "{tmp}/run", "--steps", "1", "--init", ""],
+     "--init is empty: give a checkpoint file to fine-tune"),
+    (["train", "{clip}", "--out", "{tmp}/run", "--steps", "1", "--config", ""],
+     "--config is empty: give small, full or a CONFIG.yaml"),
 ])
 def test_an_empty_input_path_is_named_as_given(clip, tmp_path, capsys, argv, told):
     """An input path given empty (an unset shell variable: ``pose2rot solve "$TAKE" ...``) was read as the
@@ -704,3 +717,37 @@ def test_an_empty_input_path_is_named_as_given(clip, tmp_path, capsys, argv, tol
     code, out, err = run(argv, capsys)
     assert code == 2 and err.startswith(f"pose2rot: error: {told}") and err.count("\n") == 1, err
     assert "'.'" not in err and sorted(p.name for p in tmp_path.iterdir()) == ["clip.bvh"]
+
+
+#: string arguments that main does not refuse empty: each refuses it by its own check, named
+EMPTY_CHECKED_ELSEWHERE = {
+    "--out": "given_path in the command", "--plot": "given_path in eval", "--smooth": "got ''",
+    "--scale": "got ''", "--order": "got ''", "names": "embed: a blank joint name is embedded as ' '",
+    "data": "train: training.data.collect_bvh",
+}
+
+
+def test_every_text_argument_is_refused_when_given_empty():
+    """--layout "", --config "" and --t5 "" (an unset shell variable) read as not given (solve and info went on
+    without the layout, train trained with its default config), and --init "" trained a new model, while
+    TRACKS, --skeleton or --reference given empty were refused by name: every argument that takes a text is
+    now refused empty by main (cli.refuse_empty), or by its own check that names it."""
+    import argparse
+
+    from pose2rot_core.cli import EMPTY_REFUSED, build_parser
+
+    left = []
+
+    def walk(parser: argparse.ArgumentParser, path: str) -> None:
+        refused = parser.get_default(EMPTY_REFUSED) or {}
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, f"{path} {name}")
+            elif (type(action) is argparse._StoreAction and action.type is None and not action.choices
+                  and action.dest not in refused
+                  and (action.option_strings or [action.dest])[-1] not in EMPTY_CHECKED_ELSEWHERE):
+                left.append(f"{path} {(action.option_strings or [action.dest])[-1]}")
+
+    walk(build_parser(), "pose2rot")
+    assert not left, left

@@ -18,7 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from . import __version__
-from .cli_layouts import add_point_arguments, is_point_set, point_info
+from .cli_layouts import LAYOUT_WANTED, add_point_arguments, is_point_set, point_info
 from .errors import Pose2RotError
 from .export import DEFAULT_ORDER, write_solution
 from .options import AUTO_TWIST, PRECISIONS, SOLVERS, OptionError, SolveOptions, twist_choices
@@ -126,22 +126,22 @@ def given_path(text: str, option: str, what: str) -> Path:
     return Path(text)
 
 
-#: input paths (argument dest -> its name in the usage lines, what to give): given empty (an unset shell
-#: variable), a path is the current folder to Python, and an option's value reads as not given
-INPUT_PATHS = {
-    "tracks": ("TRACKS", "a tracks file or point set (pose2rot solve --help lists them)"),
-    "clips": ("CLIP", "the path of a BVH clip"),
-    "clip": ("CLIP", "the path of a BVH clip"),
-    "file": ("FILE", "the path of a BVH clip, tracks file or point set"),
-    "skeleton": ("--skeleton", "a rig BVH file, or leave --skeleton out"),
-    "reference": ("--reference", "a BVH file, or leave --reference out"),
-    "map": ("--map", "a bone map file (MAP.json), or leave --map out"),
-}
+#: the attribute of parsed arguments that lists the arguments refused when given empty (see refuse_empty)
+EMPTY_REFUSED = "empty_refused"
+
+
+def refuse_empty(p: argparse.ArgumentParser, action: argparse.Action, what: str) -> None:
+    """Refuse the argument ``action`` of ``p`` (as add_argument returns it) given empty or blank, as an unset
+    shell variable gives it: a path would be the current folder to Python, an option's value would read as
+    not given. main names it as its usage line does (an option's flag, a positional's metavar) and says
+    ``what`` to give instead."""
+    name = action.option_strings[-1] if action.option_strings else action.metavar or action.dest
+    p.set_defaults(**{EMPTY_REFUSED: {**(p.get_default(EMPTY_REFUSED) or {}), action.dest: (name, what)}})
 
 
 def _refuse_empty_inputs(args: argparse.Namespace) -> None:
-    """Refuse an input path of INPUT_PATHS given empty or blank, by its name in the usage lines."""
-    for dest, (name, what) in INPUT_PATHS.items():
+    """Refuse an argument that its command marked with refuse_empty given empty or blank, by its name."""
+    for dest, (name, what) in getattr(args, EMPTY_REFUSED, {}).items():
         value = getattr(args, dest, None)
         for text in [value] if isinstance(value, str) else value if isinstance(value, list) else []:
             given_path(text, name, what)
@@ -278,10 +278,18 @@ def add_solver_arguments(p: argparse.ArgumentParser, learned: bool = True) -> No
                         "spikes, held samples: named in notes) are not measured")
     if not learned:
         return
-    p.add_argument("--checkpoint", help="learned/hybrid: checkpoint (.pt with model_state, state dict, or .safetensors)")
-    p.add_argument("--config", help="learned/hybrid: upstream config YAML (default: inferred from the checkpoint)")
-    p.add_argument("--t5", help="learned/hybrid: T5 encoder directory or model id for joint-name embeddings")
-    p.add_argument("--device", default=d.device, help="learned/hybrid: auto (CUDA when available), cpu or cuda")
+    refuse_empty(p, p.add_argument(
+        "--checkpoint", help="learned/hybrid: checkpoint (.pt with model_state, state dict, or .safetensors)"),
+        "a checkpoint file (.pt or .safetensors), or leave --checkpoint out")
+    refuse_empty(p, p.add_argument(
+        "--config", help="learned/hybrid: upstream config YAML (default: inferred from the checkpoint)"),
+        "an upstream config YAML file, or leave --config out (it is inferred from the checkpoint)")
+    refuse_empty(p, p.add_argument(
+        "--t5", help="learned/hybrid: T5 encoder directory or model id for joint-name embeddings"),
+        "a T5 encoder folder or model id (t5-base), or leave --t5 out")
+    refuse_empty(p, p.add_argument(
+        "--device", default=d.device, help="learned/hybrid: auto (CUDA when available), cpu or cuda"),
+        "auto, cpu or cuda, or leave --device out (auto)")
     p.add_argument("--precision", choices=PRECISIONS, default=d.precision,
                    help=f"learned/hybrid: autocast precision on GPU (default {d.precision})")
     p.add_argument("--window", type=int, help="learned/hybrid: frames per network pass for long clips")
@@ -627,21 +635,27 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("solve", help="solve rotations for tracks and write BVH or npz")
-    p.add_argument("tracks", help="tracks: .npz, .csv (with --skeleton) or .bvh (its joint positions); or points: "
-                                  ".npy with --layout, a FreeMoCap folder, a point set .npz/.csv with --map")
+    refuse_empty(p, p.add_argument(
+        "tracks", metavar="TRACKS", help="tracks: .npz, .csv (with --skeleton) or .bvh (its joint positions); or "
+                                         "points: .npy with --layout, a FreeMoCap folder, a point set .npz/.csv "
+                                         "with --map"), "a tracks file or point set (pose2rot solve --help lists them)")
     p.add_argument("--out", required=True,
                    help="output .bvh (the rig's joints, hierarchy, rotation orders and up axis unless --order/--up "
                         "say otherwise) or .npz (quaternions)")
-    p.add_argument("--skeleton", help="rig BVH for CSV tracks (rest pose, parents, fps, rotation orders), or the rig "
-                                      "that --map drives")
+    refuse_empty(p, p.add_argument(
+        "--skeleton", help="rig BVH for CSV tracks (rest pose, parents, fps, rotation orders), or the rig that --map "
+                           "drives"), "a rig BVH file, or leave --skeleton out")
     p.add_argument("--fps", type=float, help="frames per second of the tracks (default: the file's; for CSV the "
                                              "--skeleton BVH's; for points their layout's)")
     p.add_argument("--scale", help="multiply the tracks by this factor, or 'auto' to match the skeleton's bone "
                                    "lengths (for tracks in other units than the rig)")
-    p.add_argument("--reference", help="BVH whose pose at --reference-frame gives the bone roll to keep")
+    refuse_empty(p, p.add_argument("--reference", help="BVH whose pose at --reference-frame gives the bone roll to "
+                                                       "keep"), "a BVH file, or leave --reference out")
     p.add_argument("--reference-frame", type=int, help="frame of the reference pose (default 0)")
-    p.add_argument("--frames", help="frame range A:B (Python slice, B excluded; frames as the file numbers them) "
-                   "to write; tracks files are solved whole (noise, gaps, smoothing), point sets on the range")
+    refuse_empty(p, p.add_argument(
+        "--frames", help="frame range A:B (Python slice, B excluded; frames as the file numbers them) to write; "
+                         "tracks files are solved whole (noise, gaps, smoothing), point sets on the range"),
+        "a frame range A:B (e.g. 0:100), or leave --frames out for every frame")
     p.add_argument("--order", help="rotation order of every written BVH joint, e.g. ZXY (default: the rig's own "
                                    f"orders, joint by joint; {DEFAULT_ORDER} for .npz tracks)")
     p.add_argument("--up", choices=("y", "z"), help="up axis of the output (default: the tracks' own: y for BVH "
@@ -651,7 +665,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_solve)
 
     p = sub.add_parser("eval", help="round-trip accuracy on BVH clips (FK positions -> solve -> compare)")
-    p.add_argument("clips", nargs="+", help="BVH clips")
+    refuse_empty(p, p.add_argument("clips", nargs="+", metavar="CLIP", help="BVH clips"), "the path of a BVH clip")
     p.add_argument("--protocol", choices=("rest", "ref", "both"), default="ref",
                    help="ref: first frame's true rotations are the reference; rest: none (default ref)")
     p.add_argument("--plot", help="write a PNG (needs matplotlib): error per joint and per frame, and the worst "
@@ -666,15 +680,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("info", help="joints, frames, fps, height and unit guess, rotation orders of a BVH, "
                                     "tracks file or point set")
-    p.add_argument("file", help="a BVH clip, a tracks .npz or .csv (with --skeleton), or a point set: .npy "
-                                "(with --layout), a FreeMoCap folder, a point set .npz/.csv (a CSV without "
-                                "--skeleton is described as points)")
-    p.add_argument("--skeleton", help="rig BVH for CSV tracks")
-    p.add_argument("--layout", help="what the points of a point set are (needed for .npy files; see solve --help)")
+    refuse_empty(p, p.add_argument(
+        "file", metavar="FILE", help="a BVH clip, a tracks .npz or .csv (with --skeleton), or a point set: .npy "
+                                     "(with --layout), a FreeMoCap folder, a point set .npz/.csv (a CSV without "
+                                     "--skeleton is described as points)"),
+        "the path of a BVH clip, tracks file or point set")
+    refuse_empty(p, p.add_argument("--skeleton", help="rig BVH for CSV tracks"),
+                 "a rig BVH file, or leave --skeleton out")
+    refuse_empty(p, p.add_argument("--layout", help="what the points of a point set are (needed for .npy files; see "
+                                                    "solve --help)"), LAYOUT_WANTED)
     p.set_defaults(func=cmd_info)
 
     p = sub.add_parser("tracks", help="write the joint positions (and End Sites) of a BVH as a tracks .npz")
-    p.add_argument("clip", help="BVH clip")
+    refuse_empty(p, p.add_argument("clip", metavar="CLIP", help="BVH clip"), "the path of a BVH clip")
     p.add_argument("--out", required=True, help="tracks .npz to write (solve and Blender's Import Tracks read it)")
     p.add_argument("--reference-frame", type=int, help="store this frame's rotations as the reference pose")
     p.set_defaults(func=cmd_tracks)

@@ -24,10 +24,18 @@ from .tracks_io import POINT_SUFFIXES
 from .wording import WARNING_PREFIX, counted
 
 
+#: what to give for a --layout given empty
+LAYOUT_WANTED = "a layout name (pose2rot solve --help lists them), or leave --layout out"
+
+
 def add_point_arguments(p: argparse.ArgumentParser) -> None:
     """Options of ``solve`` for point sets (layouts, maps); --fps, --order and --up are shared."""
-    p.add_argument("--layout", help=f"what the points are: {', '.join(LAYOUTS)} (needed for .npy files)")
-    p.add_argument("--map", help="MAP.json: which point drives which joint of --skeleton RIG.bvh")
+    from .cli import refuse_empty
+
+    refuse_empty(p, p.add_argument("--layout", help=f"what the points are: {', '.join(LAYOUTS)} (needed for .npy "
+                                                    "files)"), LAYOUT_WANTED)
+    refuse_empty(p, p.add_argument("--map", help="MAP.json: which point drives which joint of --skeleton RIG.bvh"),
+                 "a bone map file (MAP.json), or leave --map out")
     p.add_argument("--up-axis", choices=("auto",) + tuple(AXES),
                    help="up axis of the points (default: the file's, else found from hips and shoulders); "
                         "a negative one with '=': --up-axis=-z")
@@ -241,12 +249,18 @@ def _source_points(path: str) -> tuple[tuple[str, ...], list[int] | None, Layout
 
 def register(sub) -> None:
     """Add the ``map`` subcommand."""
+    from .cli import refuse_empty
+
     p = sub.add_parser("map", help="propose a bone map (MAP.json) for a rig from a layout or another skeleton")
-    p.add_argument("--skeleton", required=True, help="the rig (BVH)")
-    p.add_argument("--layout", help=f"the points' layout: {', '.join(LAYOUTS)}")
-    p.add_argument("--source", help="or the points themselves: another skeleton's BVH, a FreeMoCap folder, a point "
-                                    "set .npz/.csv (points without data are left out)")
-    p.add_argument("--reference", help="BVH whose pose at --reference-frame is the rig's reference pose")
+    refuse_empty(p, p.add_argument("--skeleton", required=True, help="the rig (BVH)"), "the rig's BVH file")
+    refuse_empty(p, p.add_argument("--layout", help=f"the points' layout: {', '.join(LAYOUTS)}"),
+                 "a layout name (listed in pose2rot map --help), or --source FILE instead")
+    refuse_empty(p, p.add_argument(
+        "--source", help="or the points themselves: another skeleton's BVH, a FreeMoCap folder, a point set "
+                         ".npz/.csv (points without data are left out)"),
+        "a BVH file, FreeMoCap folder or point set file, or --layout NAME instead")
+    refuse_empty(p, p.add_argument("--reference", help="BVH whose pose at --reference-frame is the rig's "
+                                                       "reference pose"), "a BVH file, or leave --reference out")
     p.add_argument("--reference-frame", type=int, help="frame of the reference pose (default: the rest pose)")
     p.add_argument("--out", required=True, help="MAP.json to write")
     p.set_defaults(func=cmd_map)

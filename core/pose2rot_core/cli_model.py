@@ -7,22 +7,33 @@ from __future__ import annotations
 
 import argparse
 
+#: what to give for a checkpoint or --config given empty
+CHECKPOINT_WANTED = "the path of a checkpoint file (.pt, .pth or .safetensors)"
+CONFIG_WANTED = "an upstream config YAML file, or leave --config out"
+
 
 def register(subparsers) -> None:
     """Add ``model {info,convert}`` and ``embed`` to an argparse subparsers object."""
+    from .cli import refuse_empty
+
     model = subparsers.add_parser("model", help="inspect or convert pose2rot network checkpoints")
     msub = model.add_subparsers(dest="model_command", required=True)
 
     info = msub.add_parser("info", help="print a checkpoint's configuration, parameter count and epoch")
-    info.add_argument("checkpoint", help="checkpoint (.pt/.pth with model_state, bare state dict, or .safetensors)")
-    info.add_argument("--config", help="upstream YAML config (model: {target, params}); default: stored or inferred")
+    refuse_empty(info, info.add_argument(
+        "checkpoint", metavar="CHECKPOINT", help="checkpoint (.pt/.pth with model_state, bare state dict, or "
+                                                 ".safetensors)"), CHECKPOINT_WANTED)
+    refuse_empty(info, info.add_argument(
+        "--config", help="upstream YAML config (model: {target, params}); default: stored or inferred"), CONFIG_WANTED)
     info.set_defaults(func=_cmd_info)
 
     conv = msub.add_parser("convert", help="write a checkpoint as .safetensors (safe, mmap-able, config included)")
-    conv.add_argument("checkpoint", help="checkpoint to convert (.pt/.pth with model_state, bare state dict, or "
-                                          ".safetensors)")
+    refuse_empty(conv, conv.add_argument(
+        "checkpoint", metavar="CHECKPOINT", help="checkpoint to convert (.pt/.pth with model_state, bare state dict, "
+                                                 "or .safetensors)"), CHECKPOINT_WANTED)
     conv.add_argument("--out", required=True, help="output .safetensors file")
-    conv.add_argument("--config", help="upstream YAML config; default: stored or inferred from the weights")
+    refuse_empty(conv, conv.add_argument(
+        "--config", help="upstream YAML config; default: stored or inferred from the weights"), CONFIG_WANTED)
     conv.add_argument("--embedder", choices=("t5", "hash"),
                       help="record the joint-name embedder the model was trained with (default: the one the file "
                            "or --config names; none is recorded when neither does)")
@@ -30,9 +41,13 @@ def register(subparsers) -> None:
 
     emb = subparsers.add_parser("embed", help="pre-fill the T5 joint-name embedding cache")
     emb.add_argument("names", nargs="*", help="joint names (exactly as on the rig)")
-    emb.add_argument("--bvh", help="also embed every joint name of this BVH file")
-    emb.add_argument("--t5", help="T5 model id or local directory (default: $POSE2ROT_T5 or t5-base)")
-    emb.add_argument("--cache-dir", help="cache directory (default: $POSE2ROT_CACHE or ~/.cache/pose2rot)")
+    refuse_empty(emb, emb.add_argument("--bvh", help="also embed every joint name of this BVH file"),
+                 "a BVH file, or leave --bvh out")
+    refuse_empty(emb, emb.add_argument("--t5", help="T5 model id or local directory (default: $POSE2ROT_T5 or "
+                                                    "t5-base)"), "a T5 encoder folder or model id, or leave --t5 out")
+    refuse_empty(emb, emb.add_argument("--cache-dir", help="cache directory (default: $POSE2ROT_CACHE or "
+                                                           "~/.cache/pose2rot)"),
+                 "a folder for the cache, or leave --cache-dir out")
     emb.set_defaults(func=_cmd_embed)
 
 

@@ -6,28 +6,38 @@ import argparse
 
 def register(subparsers) -> None:
     """Add ``train`` to an argparse subparsers object."""
+    from .cli import refuse_empty
+
     p = subparsers.add_parser(
         "train", help="train or fine-tune the network on BVH clips (needs torch)",
         description="Train (or fine-tune with --init, or continue with --resume) the pose2rot network on BVH "
                     "clips; checkpoints and config.yaml go to --out and work with solve --solver learned|hybrid.")
     p.add_argument("data", nargs="+", help="BVH files or folders (every .bvh below)")
     p.add_argument("--out", required=True, help="run directory (checkpoints, config.yaml, history, loss curves)")
-    p.add_argument("--config", help="small (default), full (the released shape) or a CONFIG.yaml (upstream layout; a "
-                                    "run's config.yaml also gives its embedder and its 'train:' settings)")
-    p.add_argument("--init", help="fine-tune this checkpoint (strict load; its shape and embedder are kept)")
+    refuse_empty(p, p.add_argument(
+        "--config", help="small (default), full (the released shape) or a CONFIG.yaml (upstream layout; a run's "
+                         "config.yaml also gives its embedder and its 'train:' settings)"),
+        "small, full or a CONFIG.yaml file, or leave --config out (small)")
+    refuse_empty(p, p.add_argument("--init", help="fine-tune this checkpoint (strict load; its shape and embedder "
+                                                  "are kept)"),
+                 "a checkpoint file to fine-tune, or leave --init out to train a new model")
     steps = p.add_mutually_exclusive_group()
     steps.add_argument("--steps", type=int, help="optimiser steps (default 2000, or --config's 'train:' steps)")
     steps.add_argument("--epochs", type=int, help="epochs: passes over every clip's windows")
-    p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda; bf16 autocast on CUDA")
+    refuse_empty(p, p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda; bf16 "
+                                                                    "autocast on CUDA"),
+                 "auto, cpu or cuda, or leave --device out (auto)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
-    p.add_argument("--holdout", nargs="+", default=[], metavar="CLIP",
-                   help="clips (file name or stem) held out and evaluated at the end")
+    refuse_empty(p, p.add_argument("--holdout", nargs="+", default=[], metavar="CLIP",
+                                   help="clips (file name or stem) held out and evaluated at the end"),
+                 "the file names or stems of clips in the data, or leave --holdout out")
     p.add_argument("--holdout-split", type=float, default=0.0, metavar="FRACTION",
                    help="hold out the last FRACTION of every clip whose rig has no --holdout clip (e.g. 0.25)")
     p.add_argument("--embedder", choices=("t5", "hash"),
                    help="joint-name embedder (default: the one --config's 'embedder:' line names, else hash, or t5 "
                         "when --t5/$POSE2ROT_T5 is set; --init: its own)")
-    p.add_argument("--t5", help="T5 encoder directory or model id (t5 embedder)")
+    refuse_empty(p, p.add_argument("--t5", help="T5 encoder directory or model id (t5 embedder)"),
+                 "a T5 encoder folder or model id, or leave --t5 out")
     p.add_argument("--batch", type=int, help="clips per batch (default 8, or --config's 'train:' batch)")
     p.add_argument("--lr", type=float,
                    help="Adam learning rate after warm-up (default 2e-4, or --config's 'train:' lr)")
