@@ -498,3 +498,17 @@ def test_an_empty_data_path_is_refused_not_read_as_the_current_folder(clips, tmp
     assert "data:" not in std.out and not (tmp_path / "run").exists()
     with pytest.raises(Pose2RotError, match="training data: a path is empty"):
         run_training([clips, blank], tmp_path / "run2", steps=1, threads=1, progress=False, log=lambda m: None)
+
+
+@pytest.mark.parametrize("given", [str, Path])
+def test_the_api_takes_one_data_path_given_alone_as_one_path(clips, tmp_path, given):
+    """run_training("clips", out) read a str as a sequence of one-letter paths: "training data 'c' does not
+    exist". One path (str or Path), a file or a folder, is one item, as out is; so is one --holdout name."""
+    from pose2rot_core.training.loop import TrainRequest, run_training
+
+    log: list[str] = []
+    result = run_training(given(clips), tmp_path / "run", steps=1, batch=1, threads=1, progress=False,
+                          log=log.append)
+    assert result.checkpoint.is_file() and any(m.startswith("data: 2 training clip(s)") for m in log), log
+    request = TrainRequest(given(clips / "rig_a.bvh"), tmp_path / "r", holdout="rig_b")
+    assert (request.data, request.holdout) == ([given(clips / "rig_a.bvh")], ["rig_b"])

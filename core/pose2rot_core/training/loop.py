@@ -18,6 +18,7 @@ import math
 import sys
 import time
 from dataclasses import dataclass, field
+from os import PathLike
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -161,9 +162,10 @@ def _steps_for(steps: int | None, epochs: int | None, sampler: WindowSampler, ba
 # ------------------------------------------------------------------------------- the run
 @dataclass(frozen=True)
 class TrainRequest:
-    """What a training run is asked for (the options of ``pose2rot train``; see its --help)."""
+    """What a training run is asked for (the options of ``pose2rot train``; see its --help). ``data`` (BVH
+    files or folders) and ``holdout`` (clip names) take one item alone as well as a sequence of them."""
 
-    data: Sequence[str | Path]
+    data: str | Path | Sequence[str | Path]
     out: str | Path
     config: str | None = None
     init: str | None = None
@@ -171,7 +173,7 @@ class TrainRequest:
     epochs: int | None = None
     device: str = "auto"
     resume: bool = False
-    holdout: Sequence[str] = ()
+    holdout: str | Sequence[str] = ()
     holdout_split: float = 0.0
     embedder: str | None = None
     t5: str | None = None
@@ -181,6 +183,11 @@ class TrainRequest:
     save_every: int | None = None
     eval_every: int | None = None
     threads: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("data", "holdout"):                 # a str is a sequence too: of one-letter paths
+            value = getattr(self, name)
+            object.__setattr__(self, name, [value] if isinstance(value, (str, PathLike)) else list(value))
 
 
 @dataclass
@@ -314,10 +321,11 @@ class _Run:
     split: dict
 
 
-def run_training(data: Sequence[str | Path], out: str | Path, *, log: Callable[[str], None] = print,
+def run_training(data: str | Path | Sequence[str | Path], out: str | Path, *, log: Callable[[str], None] = print,
                  progress: bool = True, **options: Any) -> TrainResult:
-    """Train (or fine-tune, or resume) on BVH ``data`` into run folder ``out``; ``options``: the
-    other fields of :class:`TrainRequest` (see the CLI help of ``pose2rot train``)."""
+    """Train (or fine-tune, or resume) on BVH ``data`` (a file or folder, or a sequence of them) into run
+    folder ``out``; ``options``: the other fields of :class:`TrainRequest` (see the CLI help of
+    ``pose2rot train``)."""
     t_start = time.perf_counter()
     run = _prepare(TrainRequest(data, out, **options), log)
     seconds = _train(run, log, progress)
