@@ -628,6 +628,31 @@ def test_every_argument_of_every_command_says_what_it_is():
     assert not bare, bare
 
 
+def test_every_command_s_help_says_what_it_does():
+    """`pose2rot solve --help` (and every command's but train's) began with the usage lines, never saying what
+    the command does; eval's --plot said 'write a PNG' where it takes .pdf and .svg too, --protocol left 'both'
+    unexplained, and the help spoke of frame N and every N steps under the names REFERENCE_FRAME, SAVE_EVERY."""
+    import argparse
+
+    from pose2rot_core.cli import build_parser
+
+    def commands(parser: argparse.ArgumentParser):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for choice in action._choices_actions:
+                    yield choice.help, action.choices[choice.dest]
+                    yield from commands(action.choices[choice.dest])
+
+    top = build_parser()
+    assert "'pose2rot COMMAND --help'" in top.format_help()
+    for summary, parser in commands(top):
+        said = parser.description or ""                 # train's says more than its line in 'pose2rot --help'
+        assert summary and (said == summary or parser.prog == "pose2rot train" and len(said) > len(summary)), said
+    help_of = {p.prog: " ".join(p.format_help().split()) for _, p in commands(top)}
+    assert ".png, .pdf or .svg" in help_of["pose2rot eval"] and "both: a row for each" in help_of["pose2rot eval"]
+    assert "[--reference-frame N]" in help_of["pose2rot solve"] and "[--save-every N]" in help_of["pose2rot train"]
+
+
 def test_an_out_folder_and_a_cut_file_are_named_as_such(clip, tmp_path, capsys):
     """--out DIR/ was refused for its suffix ('must end in .bvh or .npz, got ...'), and a BVH cut inside a
     word read as an unknown channel name: each now says what it is."""

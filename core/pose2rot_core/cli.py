@@ -21,6 +21,7 @@ from . import __version__
 from .cli_layouts import LAYOUT_WANTED, add_point_arguments, is_point_set, point_info
 from .errors import Pose2RotError
 from .export import DEFAULT_ORDER, write_solution
+from .layouts import LAYOUTS
 from .options import AUTO_TWIST, PRECISIONS, SOLVERS, OptionError, SolveOptions, twist_choices
 from .tracks_csv import SUFFIXES as CSV_SUFFIXES
 from .wording import WARNING_PREFIX, cli_line, counted, label, names, notes_for, tracks_were_smoothed
@@ -627,14 +628,21 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.name}: error: {message} (see '{self.prog} --help')\n")
 
 
+def add_command(sub, name: str, summary: str, **kwargs) -> argparse.ArgumentParser:
+    """The subcommand ``name`` of the subparsers ``sub``; ``summary``: its line in its parent's --help, and
+    the first line of its own --help unless ``description`` (a keyword) says more."""
+    return sub.add_parser(name, help=summary, description=kwargs.pop("description", summary), **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
-        prog="pose2rot", description="Turn 3D joint-position tracks into per-bone rotations on any skeleton.")
+        prog="pose2rot", description="Turn 3D joint-position tracks into per-bone rotations on any skeleton.",
+        epilog="'pose2rot COMMAND --help' says what a command does and lists its options.")
     parser.add_argument("--version", action="version", version=f"pose2rot {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("solve", help="solve rotations for tracks and write BVH or npz")
+    p = add_command(sub, "solve", "solve rotations for tracks and write BVH or npz")
     refuse_empty(p, p.add_argument(
         "tracks", metavar="TRACKS", help="tracks: .npz, .csv (with --skeleton) or .bvh (its joint positions); or "
                                          "points: .npy with --layout, a FreeMoCap folder, a point set .npz/.csv "
@@ -651,7 +659,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "lengths (for tracks in other units than the rig)")
     refuse_empty(p, p.add_argument("--reference", help="BVH whose pose at --reference-frame gives the bone roll to "
                                                        "keep"), "a BVH file, or leave --reference out")
-    p.add_argument("--reference-frame", type=int, help="frame of the reference pose (default 0)")
+    p.add_argument("--reference-frame", type=int, metavar="N",
+                   help="frame of the reference pose (default 0); without --reference, BVH tracks take their own "
+                        "rotations at frame N as the reference")
     refuse_empty(p, p.add_argument(
         "--frames", help="frame range A:B (Python slice, B excluded; frames as the file numbers them) to write; "
                          "tracks files are solved whole (noise, gaps, smoothing), point sets on the range"),
@@ -664,12 +674,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_point_arguments(p)
     p.set_defaults(func=cmd_solve)
 
-    p = sub.add_parser("eval", help="round-trip accuracy on BVH clips (FK positions -> solve -> compare)")
+    p = add_command(sub, "eval", "round-trip accuracy on BVH clips (FK positions -> solve -> compare)")
     refuse_empty(p, p.add_argument("clips", nargs="+", metavar="CLIP", help="BVH clips"), "the path of a BVH clip")
     p.add_argument("--protocol", choices=("rest", "ref", "both"), default="ref",
-                   help="ref: first frame's true rotations are the reference; rest: none (default ref)")
-    p.add_argument("--plot", help="write a PNG (needs matplotlib): error per joint and per frame, and the worst "
-                                  "frames drawn (clip vs solution)")
+                   help="ref: first frame's true rotations are the reference; rest: none; both: a row for each "
+                        "(default ref)")
+    p.add_argument("--plot", metavar="OUT.png", help="write a picture (.png, .pdf or .svg; needs matplotlib): error "
+                                                     "per joint and per frame, and the worst frames drawn (clip vs "
+                                                     "solution)")
     p.add_argument("--joints", action="store_true", help="print the per-joint table")
     p.add_argument("--no-ends", action="store_true", help="do not use End Sites as bone-tip tracks")
     p.add_argument("--noise", type=float, default=0.0,
@@ -678,8 +690,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_solver_arguments(p)
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("info", help="joints, frames, fps, height and unit guess, rotation orders of a BVH, "
-                                    "tracks file or point set")
+    p = add_command(sub, "info", "joints, frames, fps, height and unit guess, rotation orders of a BVH, tracks "
+                                 "file or point set")
     refuse_empty(p, p.add_argument(
         "file", metavar="FILE", help="a BVH clip, a tracks .npz or .csv (with --skeleton), or a point set: .npy "
                                      "(with --layout), a FreeMoCap folder, a point set .npz/.csv (a CSV without "
@@ -687,14 +699,14 @@ def build_parser() -> argparse.ArgumentParser:
         "the path of a BVH clip, tracks file or point set")
     refuse_empty(p, p.add_argument("--skeleton", help="rig BVH for CSV tracks"),
                  "a rig BVH file, or leave --skeleton out")
-    refuse_empty(p, p.add_argument("--layout", help="what the points of a point set are (needed for .npy files; see "
-                                                    "solve --help)"), LAYOUT_WANTED)
+    refuse_empty(p, p.add_argument("--layout", help=f"what the points of a point set are: {', '.join(LAYOUTS)} "
+                                                    "(needed for .npy files)"), LAYOUT_WANTED)
     p.set_defaults(func=cmd_info)
 
-    p = sub.add_parser("tracks", help="write the joint positions (and End Sites) of a BVH as a tracks .npz")
+    p = add_command(sub, "tracks", "write the joint positions (and End Sites) of a BVH as a tracks .npz")
     refuse_empty(p, p.add_argument("clip", metavar="CLIP", help="BVH clip"), "the path of a BVH clip")
     p.add_argument("--out", required=True, help="tracks .npz to write (solve and Blender's Import Tracks read it)")
-    p.add_argument("--reference-frame", type=int, help="store this frame's rotations as the reference pose")
+    p.add_argument("--reference-frame", type=int, metavar="N", help="store frame N's rotations as the reference pose")
     p.set_defaults(func=cmd_tracks)
 
     for module in ("cli_model", "cli_train", "cli_layouts"):

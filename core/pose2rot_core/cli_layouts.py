@@ -249,9 +249,9 @@ def _source_points(path: str) -> tuple[tuple[str, ...], list[int] | None, Layout
 
 def register(sub) -> None:
     """Add the ``map`` subcommand."""
-    from .cli import refuse_empty
+    from .cli import add_command, refuse_empty
 
-    p = sub.add_parser("map", help="propose a bone map (MAP.json) for a rig from a layout or another skeleton")
+    p = add_command(sub, "map", "propose a bone map (MAP.json) for a rig from a layout or another skeleton")
     refuse_empty(p, p.add_argument("--skeleton", required=True, help="the rig (BVH)"), "the rig's BVH file")
     refuse_empty(p, p.add_argument("--layout", help=f"the points' layout: {', '.join(LAYOUTS)}"),
                  "a layout name (listed in pose2rot map --help), or --source FILE instead")
@@ -261,7 +261,8 @@ def register(sub) -> None:
         "a BVH file, FreeMoCap folder or point set file, or --layout NAME instead")
     refuse_empty(p, p.add_argument("--reference", help="BVH whose pose at --reference-frame is the rig's "
                                                        "reference pose"), "a BVH file, or leave --reference out")
-    p.add_argument("--reference-frame", type=int, help="frame of the reference pose (default: the rest pose)")
+    p.add_argument("--reference-frame", type=int, metavar="N", help="frame of the reference pose (default: the rest "
+                                                                    "pose)")
     p.add_argument("--out", required=True, help="MAP.json to write")
     p.set_defaults(func=cmd_map)
 

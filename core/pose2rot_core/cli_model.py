@@ -14,12 +14,12 @@ CONFIG_WANTED = "an upstream config YAML file, or leave --config out"
 
 def register(subparsers) -> None:
     """Add ``model {info,convert}`` and ``embed`` to an argparse subparsers object."""
-    from .cli import refuse_empty
+    from .cli import add_command, refuse_empty
 
-    model = subparsers.add_parser("model", help="inspect or convert pose2rot network checkpoints")
+    model = add_command(subparsers, "model", "inspect or convert pose2rot network checkpoints")
     msub = model.add_subparsers(dest="model_command", required=True)
 
-    info = msub.add_parser("info", help="print a checkpoint's configuration, parameter count and epoch")
+    info = add_command(msub, "info", "print a checkpoint's configuration, parameter count and epoch")
     refuse_empty(info, info.add_argument(
         "checkpoint", metavar="CHECKPOINT", help="checkpoint (.pt/.pth with model_state, bare state dict, or "
                                                  ".safetensors)"), CHECKPOINT_WANTED)
@@ -27,7 +27,7 @@ def register(subparsers) -> None:
         "--config", help="upstream YAML config (model: {target, params}); default: stored or inferred"), CONFIG_WANTED)
     info.set_defaults(func=_cmd_info)
 
-    conv = msub.add_parser("convert", help="write a checkpoint as .safetensors (safe, mmap-able, config included)")
+    conv = add_command(msub, "convert", "write a checkpoint as .safetensors (safe, mmap-able, config included)")
     refuse_empty(conv, conv.add_argument(
         "checkpoint", metavar="CHECKPOINT", help="checkpoint to convert (.pt/.pth with model_state, bare state dict, "
                                                  "or .safetensors)"), CHECKPOINT_WANTED)
@@ -39,8 +39,8 @@ def register(subparsers) -> None:
                            "or --config names; none is recorded when neither does)")
     conv.set_defaults(func=_cmd_convert)
 
-    emb = subparsers.add_parser("embed", help="pre-fill the T5 joint-name embedding cache")
-    emb.add_argument("names", nargs="*", help="joint names (exactly as on the rig)")
+    emb = add_command(subparsers, "embed", "pre-fill the T5 joint-name embedding cache")
+    emb.add_argument("names", nargs="*", metavar="NAME", help="joint names (exactly as on the rig)")
     refuse_empty(emb, emb.add_argument("--bvh", help="also embed every joint name of this BVH file"),
                  "a BVH file, or leave --bvh out")
     refuse_empty(emb, emb.add_argument("--t5", help="T5 model id or local directory (default: $POSE2ROT_T5 or "

@@ -12,7 +12,7 @@ def register(subparsers) -> None:
         "train", help="train or fine-tune the network on BVH clips (needs torch)",
         description="Train (or fine-tune with --init, or continue with --resume) the pose2rot network on BVH "
                     "clips; checkpoints and config.yaml go to --out and work with solve --solver learned|hybrid.")
-    p.add_argument("data", nargs="+", help="BVH files or folders (every .bvh below)")
+    p.add_argument("data", nargs="+", metavar="DATA", help="BVH files or folders (every .bvh below)")
     p.add_argument("--out", required=True, help="run directory (checkpoints, config.yaml, history, loss curves)")
     refuse_empty(p, p.add_argument(
         "--config", help="small (default), full (the released shape) or a CONFIG.yaml (upstream layout; a run's "
@@ -42,8 +42,10 @@ def register(subparsers) -> None:
     p.add_argument("--lr", type=float,
                    help="Adam learning rate after warm-up (default 2e-4, or --config's 'train:' lr)")
     p.add_argument("--seed", type=int, help="random seed (default 0, or --config's 'train:' seed)")
-    p.add_argument("--save-every", type=int, help="also keep RUN_DIR/step_NNNNNN.pt (the step, six digits: step_000120.pt) every N steps (default: at the end)")
-    p.add_argument("--eval-every", type=int,
+    p.add_argument("--save-every", type=int, metavar="N", help="also keep RUN_DIR/step_NNNNNN.pt (the step, six "
+                                                                "digits: step_000120.pt) every N steps (default: at "
+                                                                "the end)")
+    p.add_argument("--eval-every", type=int, metavar="N",
                    help="every N steps, score the hybrid and learned solvers (ref protocol) on the held-out "
                         "clips and on the first frames of every training clip (history.json, loss_curves.png)")
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
