@@ -634,14 +634,8 @@ def add_command(sub, name: str, summary: str, **kwargs) -> argparse.ArgumentPars
     return sub.add_parser(name, help=summary, description=kwargs.pop("description", summary), **kwargs)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(
-        prog="pose2rot", description="Turn 3D joint-position tracks into per-bone rotations on any skeleton.",
-        epilog="'pose2rot COMMAND --help' says what a command does and lists its options.")
-    parser.add_argument("--version", action="version", version=f"pose2rot {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def _add_solve(sub: argparse._SubParsersAction) -> None:
+    """The ``solve`` command and its arguments."""
     p = add_command(sub, "solve", "solve rotations for tracks and write BVH or npz")
     refuse_empty(p, p.add_argument(
         "tracks", metavar="TRACKS", help="tracks: .npz, .csv (with --skeleton) or .bvh (its joint positions); or "
@@ -673,6 +667,17 @@ def build_parser() -> argparse.ArgumentParser:
     add_solver_arguments(p)
     add_point_arguments(p)
     p.set_defaults(func=cmd_solve)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog="pose2rot", description="Turn 3D joint-position tracks into per-bone rotations on any skeleton.",
+        epilog="'pose2rot COMMAND --help' says what a command does and lists its options.")
+    parser.add_argument("--version", action="version", version=f"pose2rot {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    _add_solve(sub)
 
     p = add_command(sub, "eval", "round-trip accuracy on BVH clips (FK positions -> solve -> compare)")
     refuse_empty(p, p.add_argument("clips", nargs="+", metavar="CLIP", help="BVH clips"), "the path of a BVH clip")
