@@ -49,16 +49,18 @@ if TYPE_CHECKING:                                     # run as a script, the cor
 
 
 def _parser() -> argparse.ArgumentParser:
-    from pose2rot_core.cli import OneLineParser, add_solver_arguments
+    from pose2rot_core.cli import OneLineParser, add_solver_arguments, refuse_empty
     from pose2rot_core.tracks_io import FILE_SUFFIXES
 
     ap = OneLineParser(prog=how_run(), name="pose2rot batch",
                        description="Solve track files onto a rig, one .blend (and BVH) per clip.")
-    ap.add_argument("tracks", nargs="+", help=f"track files ({'/'.join(FILE_SUFFIXES)}), FreeMoCap recording folders, "
-                                              "or folders holding them")
+    refuse_empty(ap, ap.add_argument("tracks", nargs="+", metavar="TRACKS", help=(
+        f"track files ({'/'.join(FILE_SUFFIXES)}), FreeMoCap recording folders, or folders holding them")),
+        "a track file, FreeMoCap recording or folder")
     ap.add_argument("--out", required=True, help="output folder (created when missing)")
-    ap.add_argument("--rig", help="rig: a .blend (its armature) or a .bvh (imported at rest); default: the .blend "
-                                  "Blender has open, or for BVH tracks the clip's own skeleton")
+    refuse_empty(ap, ap.add_argument("--rig", help="rig: a .blend (its armature) or a .bvh (imported at rest); "
+                                                   "default: the .blend Blender has open, or for BVH tracks the "
+                                                   "clip's own skeleton"), "a .blend or .bvh rig, or leave --rig out")
     ap.add_argument("--armature", default="", help="armature object name in a .blend rig (default: the only one)")
     add_solver_arguments(ap, learned=False)
     _model_arguments(ap)
@@ -67,9 +69,13 @@ def _parser() -> argparse.ArgumentParser:
                                     "orders; ZXY for a .blend rig)")
     ap.add_argument("--up", choices=("y", "z"), default="y",
                     help="up axis of the written BVH (default y, as BVH files and Blender's importer expect)")
-    ap.add_argument("--layout", default="NONE", help="what the points of .npy files are (humanml3d22, mediapipe33, ...)")
-    ap.add_argument("--map", dest="bone_map", help="MAP.json: drive the bones through this bone map")
-    ap.add_argument("--extension-zip", help="install this pose2rot zip first when the extension is missing")
+    refuse_empty(ap, ap.add_argument("--layout", default="NONE", help="what the points of .npy files are "
+                                                                      "(humanml3d22, mediapipe33, ...)"),
+                 "a layout name (pose2rot layouts lists them), or leave --layout out")
+    refuse_empty(ap, ap.add_argument("--map", dest="bone_map", help="MAP.json: drive the bones through this bone map"),
+                 "a bone map file (MAP.json), or leave --map out")
+    refuse_empty(ap, ap.add_argument("--extension-zip", help="install this pose2rot zip first when the extension is "
+                                                             "missing"), "the pose2rot .zip, or leave --extension-zip out")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                     help="clips converted at the same time, each in its own process (default: the number of CPU "
                          "cores)")
@@ -80,13 +86,17 @@ def _parser() -> argparse.ArgumentParser:
 def _model_arguments(ap: argparse.ArgumentParser) -> None:
     """The learned/hybrid model's settings, each replacing its Preferences value when given (a worker
     process, and the bpy module, start without saved Preferences)."""
-    ap.add_argument("--checkpoint", help="learned/hybrid: checkpoint (default: 'Checkpoint' in the Preferences)")
-    ap.add_argument("--config", help="learned/hybrid: upstream config YAML (default: the Preferences' or "
-                                     "inferred from the checkpoint)")
-    ap.add_argument("--t5", help="learned/hybrid: T5 encoder folder or model id (default: the Preferences')")
-    ap.add_argument("--device", help="learned/hybrid: auto, cpu or cuda (default: the Preferences')")
-    ap.add_argument("--model-python", help="learned/hybrid: run the model in this Python interpreter, which has "
-                                           "torch (default: as the Preferences say)")
+    from pose2rot_core.cli import refuse_empty
+
+    for flag, what, text in (
+            ("--checkpoint", "a checkpoint file", "checkpoint (default: 'Checkpoint' in the Preferences)"),
+            ("--config", "an upstream config YAML file", "upstream config YAML (default: the Preferences' or "
+                                                         "inferred from the checkpoint)"),
+            ("--t5", "a T5 encoder folder or model id", "T5 encoder folder or model id (default: the Preferences')"),
+            ("--device", "auto, cpu or cuda", "auto, cpu or cuda (default: the Preferences')"),
+            ("--model-python", "a Python interpreter with torch", "run the model in this Python interpreter, which "
+                                                                   "has torch (default: as the Preferences say)")):
+        refuse_empty(ap, ap.add_argument(flag, help=f"learned/hybrid: {text}"), f"{what}, or leave {flag} out")
 
 
 def batch_learned(args: argparse.Namespace) -> LearnedSettings:
@@ -488,6 +498,7 @@ def command_line() -> str:
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry (arguments after ``--`` when run inside Blender): 0 when every clip was
     converted, 1 when any failed, 2 for bad arguments (nothing converted), 130 when interrupted."""
+    from pose2rot_core.cli import refuse_empty_inputs
     from pose2rot_core.errors import Pose2RotError
     from pose2rot_core.rotations import EULER_ORDERS
 
@@ -495,6 +506,10 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = _parser()
     args = parser.parse_args(argv)
+    try:
+        refuse_empty_inputs(args)
+    except Pose2RotError as e:
+        parser.error(str(e))
     if args.order is not None:
         if args.order.upper() not in EULER_ORDERS:
             parser.error(f"--order must be one of {', '.join(EULER_ORDERS)}, got '{args.order}'")

@@ -140,7 +140,7 @@ def refuse_empty(p: argparse.ArgumentParser, action: argparse.Action, what: str)
     p.set_defaults(**{EMPTY_REFUSED: {**(p.get_default(EMPTY_REFUSED) or {}), action.dest: (name, what)}})
 
 
-def _refuse_empty_inputs(args: argparse.Namespace) -> None:
+def refuse_empty_inputs(args: argparse.Namespace) -> None:
     """Refuse an argument that its command marked with refuse_empty given empty or blank, by its name."""
     for dest, (name, what) in getattr(args, EMPTY_REFUSED, {}).items():
         value = getattr(args, dest, None)
@@ -777,7 +777,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.debug = "--debug" in given  # before the command or after it, as users write it
     try:
         with contextlib.nullcontext() if args.debug else np.errstate(all="ignore"), _stop_on_sigterm():
-            _refuse_empty_inputs(args)
+            refuse_empty_inputs(args)
             return int(args.func(args) or 0)                                # numpy's lines before ours
     except OptionError as e:
         print(f"pose2rot: error: {e.worded(names('cli'))}", file=sys.stderr)

@@ -320,6 +320,22 @@ def test_an_empty_out_is_refused_as_empty(tmp_path, monkeypatch):
     assert not any(here.iterdir())
 
 
+@pytest.mark.parametrize("flag", ["--rig", "--map", "--layout", "--checkpoint", "--config", "--t5", "--device",
+                                  "--model-python", "--extension-zip", "TRACKS"])
+def test_a_text_argument_given_empty_is_refused_by_its_name(tmp_path, flag):
+    """An unset shell variable gives an argument as ''. The batch's own options read it as not given
+    (--config '' fell back to the Preferences', --layout '' solved .npy points as tracks, --rig ''
+    took the .blend Blender has open) and an empty TRACKS was the current folder; as on the command
+    line, each is refused by its name, one line, exit 2, before any work."""
+    save_tracks(tmp_path / "t.npz", tracks_from_bvh(read_bvh(zyx_clip(tmp_path / "c.bvh"))))
+    given = [tmp_path / "t.npz", ""] if flag == "TRACKS" else [tmp_path / "t.npz", flag, ""]
+    proc = _run(*given, "--out", tmp_path / "out")
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith(f"pose2rot batch: error: {flag} is empty: give "), \
+        proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_freemocap_recording_or_its_output_data_folder_is_one_clip(tmp_path):
     """Given as the recording folder or as its output_data folder (as on the command line), a FreeMoCap
     recording is one clip, its body landmarks file, named after the recording; its other .npy files are
