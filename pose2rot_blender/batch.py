@@ -50,6 +50,7 @@ if TYPE_CHECKING:                                     # run as a script, the cor
 
 def _parser() -> argparse.ArgumentParser:
     from pose2rot_core.cli import OneLineParser, add_solver_arguments, refuse_empty
+    from pose2rot_core.cli_layouts import LAYOUT_WANTED
     from pose2rot_core.tracks_io import FILE_SUFFIXES
 
     ap = OneLineParser(prog=how_run(), name="pose2rot batch",
@@ -71,11 +72,12 @@ def _parser() -> argparse.ArgumentParser:
                     help="up axis of the written BVH (default y, as BVH files and Blender's importer expect)")
     refuse_empty(ap, ap.add_argument("--layout", default="NONE", help="what the points of .npy files are "
                                                                       "(humanml3d22, mediapipe33, ...)"),
-                 "a layout name (pose2rot layouts lists them), or leave --layout out")
+                 LAYOUT_WANTED)
     refuse_empty(ap, ap.add_argument("--map", dest="bone_map", help="MAP.json: drive the bones through this bone map"),
                  "a bone map file (MAP.json), or leave --map out")
     refuse_empty(ap, ap.add_argument("--extension-zip", help="install this pose2rot zip first when the extension is "
-                                                             "missing"), "the pose2rot .zip, or leave --extension-zip out")
+                                                             "missing"),
+                 "the pose2rot .zip, or leave --extension-zip out")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                     help="clips converted at the same time, each in its own process (default: the number of CPU "
                          "cores)")
