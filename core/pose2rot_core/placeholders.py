@@ -249,9 +249,10 @@ def no_data_as_gaps(positions: np.ndarray, confidence: np.ndarray | None, first_
     if lost.any():
         P = P.copy() if P is positions else P
         P[lost] = np.nan
-    if shown_only(lost, shown).any():
-        report.append(f"{describe_spans(frame_spans(shown_only(lost, shown)), first_frame=first_frame)}: every "
-                      "joint at one point (a lost detection, not a pose), treated as gaps")
+    seen = shown_only(lost, shown)
+    if seen.any():
+        report.append(f"{describe_spans(frame_spans(seen), first_frame=first_frame)}: every joint at one point (a "
+                      "lost detection, not a pose), treated as gaps")
     return P, lost
 
 
@@ -271,8 +272,9 @@ def placeholders_as_gaps(points: np.ndarray, parents: np.ndarray, lengths: np.nd
     if n:
         report.append(f"{n} {'sample' if n == 1 else 'samples'} at (0, 0, 0), off their bone lengths "
                       "(a tracker's 'not found'), treated as gaps")
-    if shown_only(on_parent, shown).any():
-        report.append(gaps_note(shown_only(on_parent, shown), names, "on the parent's place, where the rig has a "
+    seen = shown_only(on_parent, shown)
+    if seen.any():
+        report.append(gaps_note(seen, names, "on the parent's place, where the rig has a "
                                                                       "bone (a joint the tracker does not follow)"))
     if not (dropped.any() or on_parent.any()):
         return points
@@ -382,7 +384,8 @@ def _flat_between(bend: np.ndarray, inner: np.ndarray, samples: np.ndarray) -> b
         return False
     rest = bend[inner]
     rest = rest[np.isfinite(rest)]
-    return float(np.median(level)) > 0.0 and bool((rest <= LINE_SHARE * np.median(level)).all())
+    median = float(np.median(level))
+    return median > 0.0 and bool((rest <= LINE_SHARE * median).all())
 
 
 def repeated_frames_as_gaps(points: np.ndarray, parents: np.ndarray, lengths: np.ndarray, height: float,
@@ -407,8 +410,9 @@ def repeated_frames_as_gaps(points: np.ndarray, parents: np.ndarray, lengths: np
     distinct = noise_on_keys(points[read], parents, lengths, height, None if keyed is None else keyed[read])
     if (distinct <= AUTO_THRESHOLD * height).all():
         return points, noise, None
-    if shown_only(repeats, shown).any():
-        report.append(f"{describe_spans(frame_spans(shown_only(repeats, shown)), first_frame=first_frame)}: every "
+    seen = shown_only(repeats, shown)
+    if seen.any():
+        report.append(f"{describe_spans(frame_spans(seen), first_frame=first_frame)}: every "
                       "point repeats the frame before exactly (a frame written again: a tracker's frame rate "
                       "converted, a frame it dropped filled with the last): treated as gaps, and the noise read "
                       "over the other frames")
@@ -450,8 +454,9 @@ def held_as_gaps(points: np.ndarray, noise: np.ndarray, height: float, names: tu
                       "or a snap or cut in keyed motion): followed as they are; noisy tracks would make them gaps")
     if not noisy.any():
         return points
-    if shown_only(noisy, shown).any():
-        report.append(gaps_note(shown_only(noisy, shown), names, HELD_NOTE))
+    seen = shown_only(noisy, shown)
+    if seen.any():
+        report.append(gaps_note(seen, names, HELD_NOTE))
     out = points.copy()
     out[noisy] = np.nan
     return out

@@ -380,11 +380,10 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto", shown: tuple[int, in
         put_back, confidence = _sides_put_back(tracks, points, confidence, report, shown)
         if put_back is not points:
             points, P = put_back, put_back[:, :J]
-    keyed = tracks.keyed
+    keyed, keyed_frames = tracks.keyed, tracks.keyed_frames
     if keyed is None:
-        samples = resampled_samples(points, tracks.first_frame, report, shown)
-        keyed = None if samples is None else np.repeat(samples[:, None], J, axis=1)
-    keyed_frames = None if keyed is None else keyed.all(axis=1)
+        keyed_frames = resampled_samples(points, tracks.first_frame, report, shown)
+        keyed = None if keyed_frames is None else np.repeat(keyed_frames[:, None], J, axis=1)
     noise = noise_on_keys(points, parents, lengths, height, keyed_frames)
     if mode != "off":
         points, noise, repeats = repeated_frames_as_gaps(points, parents, lengths, height, keyed_frames, noise,
@@ -412,9 +411,9 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto", shown: tuple[int, in
             points = points.copy()
             points[spikes] = np.nan
             P = points[:, :J]
-        if shown_only(spikes, shown).any():
-            report.append(f"removed {int(shown_only(spikes, shown).sum())} outlier samples (jumps off the bone "
-                          "lengths and back) as gaps")
+        n = int(shown_only(spikes, shown).sum())
+        if n:
+            report.append(f"removed {n} outlier samples (jumps off the bone lengths and back) as gaps")
         unjumped = joint_jumps_as_gaps(points, parents, names, height, tracks.fps, tracks.first_frame, True,
                                        report, shown=shown)  # what bone lengths do not show
         if unjumped is not points:
@@ -464,11 +463,6 @@ def resampled_samples(points: np.ndarray, first_frame: int, report: list[str],
     return ~between
 
 
-def _keyed_frames(tracks: Tracks) -> np.ndarray | None:
-    """[T] the frames where every joint of ``tracks`` is a key (Tracks.keyed), or None."""
-    return None if tracks.keyed is None else tracks.keyed.all(axis=1)
-
-
 def _point_names(tracks: Tracks) -> tuple[str, ...]:
     """Names of the joints and bone tips, in _with_ends' order."""
     return tracks.skeleton.names + (tuple(tracks.end_names) if tracks.has_ends else ())
@@ -488,7 +482,7 @@ def smooth_tracks(tracks: Tracks, gaps: np.ndarray, end_gaps: np.ndarray | None,
         confidence = np.concatenate([confidence, np.ones(end_gaps.shape)], 1)
     names = _point_names(tracks)
     out, cleaning = clean_positions(points, parents, lengths, skel.height, tracks.fps, smooth, confidence, filled,
-                                    names, noise, _keyed_frames(tracks))
+                                    names, noise, tracks.keyed_frames)
     frames = cleaning.residual_frames
     narrowing = cleaning.narrowing
     joints = Cleaning(cleaning.widths[:J], cleaning.noise[:J], cleaning.residual[:J], cleaning.report, cleaning.cuts,

@@ -227,9 +227,10 @@ def swap_back(points: np.ndarray, confidence: np.ndarray | None, names: tuple[st
         points[unsure[:, k], i] = points[unsure[:, k], j] = np.nan  # a gap: which side is which is not known
         if confidence is not None:
             confidence[rows, i], confidence[rows, j] = confidence[rows, j], confidence[rows, i]
-        if not shown_only(rows, shown).any():
+        seen = shown_only(rows, shown)
+        if not seen.any():
             continue
-        spans = frame_spans(shown_only(rows, shown))
+        spans = frame_spans(seen)
         spans = describe_spans(spans, len(spans), first_frame)
         by_span.setdefault(spans, []).append(f"'{names[i]}'/'{names[j]}'")
     for spans, named in by_span.items():

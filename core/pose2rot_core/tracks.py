@@ -145,6 +145,11 @@ class Tracks:
     def has_ends(self) -> bool:
         return self.end_positions is not None and len(self.end_parents) > 0
 
+    @property
+    def keyed_frames(self) -> np.ndarray | None:
+        """[T] the frames where every joint is a key (see ``keyed``), or None where every sample was set."""
+        return None if self.keyed is None else self.keyed.all(axis=1)
+
     def unmeasured(self, gaps: np.ndarray | None) -> np.ndarray | None:
         """[T,J] samples that say nothing about how bones change length: ``gaps`` [T,J] (filled
         samples; None: none) and those interpolated between keys (see ``keyed``); None when none."""

@@ -397,12 +397,13 @@ def _through_gaps(tracks: Tracks, sol: Solution, cleaning: Cleaning, shown: tupl
     if not turned.any():
         return sol
     sol = replace(sol, rotations=rotations_through_gaps(sol.rotations, free, with_rates=not cleaning.active))
-    turned &= shown_only(free, shown).any(axis=0)
+    seen = shown_only(free, shown)
+    turned &= seen.any(axis=0)
     if not turned.any():
         return sol
     joints = int(turned.sum())
     names = describe_names([f"'{tracks.skeleton.names[j]}'" for j in np.flatnonzero(turned)], noun="joint")
-    where = describe_spans(frame_spans(shown_only(free[:, turned].any(axis=1), shown)), first_frame=tracks.first_frame)
+    where = describe_spans(frame_spans(seen[:, turned].any(axis=1)), first_frame=tracks.first_frame)
     one = joints == 1
     sol.report.append(f"{joints} {'joint has' if one else 'joints have'} no data below {'it' if one else 'them'} "
                       f"in some frames (gaps; {names}, {where}): {'its' if one else 'their'} rotation turns smoothly "

@@ -148,8 +148,7 @@ class Problem:
         """How many frames hold samples of the tracks: those where every joint is a key when the
         tracks were keyed every few frames (Tracks.keyed; the curves between keys carry no noise of
         their own), else every frame."""
-        keyed = self.tracks.keyed
-        keys = keyed_rows(None if keyed is None else keyed.all(axis=1))
+        keys = keyed_rows(self.tracks.keyed_frames)
         return self.num_frames if keys is None else int(keys.sum())
 
     @property
