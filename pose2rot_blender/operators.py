@@ -137,10 +137,13 @@ class POSE2ROT_OT_restore_action(bpy.types.Operator):
         obj = target_armature(context, self.armature)
         if obj is None or obj.type != 'ARMATURE':
             raise Pose2RotError("no armature: select the armature whose action should be restored")
-        solved = obj.animation_data.action.name if obj.animation_data and obj.animation_data.action else ""
-        name = previous.restore(obj)
+        name, replaced = previous.restore(obj)
         pipeline.show_current_frame(context.scene)
-        kept = f"; the solved action '{solved}' is kept (fake user)" if solved else ""
+        kept = ""
+        if replaced is not None:
+            what = "the solved action" if replaced.get(previous.MADE_BY_KEY) else "the action"
+            how = "fake user" if replaced.use_fake_user else "used elsewhere"
+            kept = f"; {what} '{replaced.name}' is kept ({how})"
         self.report({'INFO'}, (f"restored action '{name}'" if name else "the armature had no action before: it has none "
                                "now") + kept)
         return {'FINISHED'}

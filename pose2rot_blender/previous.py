@@ -149,15 +149,18 @@ def _saved_action(obj: bpy.types.Object, record: dict) -> bpy.types.Action | Non
     return record["action"]
 
 
-def restore(obj: bpy.types.Object) -> str:
+def restore(obj: bpy.types.Object) -> tuple[str, bpy.types.Action | None]:
     """Put back the action (and rotation modes) the armature had before its first pose2rot solve.
-    Returns the restored action's name ('' when it had none)."""
+    Returns (the restored action's name, '' when it had none; the action it replaces, None for
+    none). The replaced action keeps a fake user where it is pose2rot's or would be left with no
+    user (one the user made or assigned since the solve: Blender would drop it on save)."""
     record = _record(obj)
     action = _saved_action(obj, record)
     ad = obj.animation_data or obj.animation_data_create()
     name = action.name if action is not None else ""
-    if ad.action is not None and ad.action.get(MADE_BY_KEY):
-        ad.action.use_fake_user = True                # keep the solved action around
+    replaced = ad.action if ad.action is not None and ad.action != action else None
+    if replaced is not None and (replaced.get(MADE_BY_KEY) or replaced.users <= 1):
+        replaced.use_fake_user = True
     ad.action = action
     if action is not None:  # its own fake user again, now that it has its user back
         action.use_fake_user = record["fake_user"]
@@ -171,7 +174,7 @@ def restore(obj: bpy.types.Object) -> str:
             pb.rotation_mode = modes[pb.name]
     _set_pose_channels(obj.pose.bones, json.loads(record["pose"] or "{}"))
     _keep(obj, **dict(_cleared(), restored=True))
-    return name
+    return name, replaced
 
 
 def register_properties() -> None:

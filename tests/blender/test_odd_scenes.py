@@ -807,6 +807,28 @@ def test_a_deleted_previous_action_is_said_and_the_next_solve_saves_a_new_one(sc
         bpy.ops.pose2rot.restore_action(armature=rig.name)
 
 
+def test_restore_keeps_an_action_the_user_put_on_the_armature_since_the_solve(scene_ready, capfd):
+    """A new action keyed on the armature after its solve: Restore Previous Action left it with no
+    user (Blender drops it on save) and said 'the solved action ... is kept (fake user)' of it. It
+    now keeps it with a fake user and says so; an action other armatures use is left as it is."""
+    _, _, rig = scene_ready
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
+    mine = bpy.data.actions.new("Mine")
+    rig.animation_data.action = mine
+    rig.pose.bones[1].keyframe_insert("location", frame=3)
+    capfd.readouterr()
+    assert bpy.ops.pose2rot.restore_action(armature=rig.name) == {'FINISHED'}
+    assert rig.animation_data.action is None and mine.use_fake_user and mine.users == 1
+    assert "; the action 'Mine' is kept (fake user)" in capfd.readouterr().out
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
+    shared = bpy.data.actions.new("Shared")
+    rig.animation_data.action = shared
+    bpy.data.objects.new("Other", rig.data).animation_data_create().action = shared
+    assert bpy.ops.pose2rot.restore_action(armature=rig.name) == {'FINISHED'}
+    assert not shared.use_fake_user and shared.users == 1
+    assert "; the action 'Shared' is kept (used elsewhere)" in capfd.readouterr().out
+
+
 def test_a_record_kept_by_an_earlier_version_is_restored(scene_ready):
     """A file of an earlier version keeps the record in custom properties of the armature (the
     action's name in older ones): Restore reads it and moves it over."""
