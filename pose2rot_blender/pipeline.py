@@ -152,9 +152,7 @@ def read_inputs(obj: bpy.types.Object, collection: bpy.types.Collection | None,
                 span: SceneRange) -> tuple[rig_io.Rig, list[bpy.types.Object]]:
     """(the armature as the core sees it, the empties of the tracks collection), checked."""
     rig = rig_io.read_rig(obj)
-    if obj.animation_data is not None and obj.animation_data.use_tweak_mode:
-        raise Pose2RotError(f"armature '{obj.name}' is in NLA tweak mode (editing a strip's action), where its "
-                            "action cannot be replaced: leave tweak mode first (Tab in the NLA editor)")
+    previous.refuse_tweak_mode(obj)
     objects = track_objects(collection)
     if span.frame_end < span.frame_start:
         raise Pose2RotError(f"empty frame range {span.frame_start}..{span.frame_end}: "

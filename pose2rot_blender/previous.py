@@ -149,11 +149,19 @@ def _saved_action(obj: bpy.types.Object, record: dict) -> bpy.types.Action | Non
     return record["action"]
 
 
+def refuse_tweak_mode(obj: bpy.types.Object) -> None:
+    """A Pose2RotError when ``obj`` is in NLA tweak mode, where Blender lets nothing replace its action."""
+    if obj.animation_data is not None and obj.animation_data.use_tweak_mode:
+        raise Pose2RotError(f"armature '{obj.name}' is in NLA tweak mode (editing a strip's action), where its "
+                            "action cannot be replaced: leave tweak mode first (Tab in the NLA editor)")
+
+
 def restore(obj: bpy.types.Object) -> tuple[str, bpy.types.Action | None]:
     """Put back the action (and rotation modes) the armature had before its first pose2rot solve.
     Returns (the restored action's name, '' when it had none; the action it replaces, None for
     none). The replaced action keeps a fake user where it is pose2rot's or would be left with no
     user (one the user made or assigned since the solve: Blender would drop it on save)."""
+    refuse_tweak_mode(obj)
     record = _record(obj)
     action = _saved_action(obj, record)
     ad = obj.animation_data or obj.animation_data_create()

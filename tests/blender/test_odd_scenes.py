@@ -829,6 +829,23 @@ def test_restore_keeps_an_action_the_user_put_on_the_armature_since_the_solve(sc
     assert "; the action 'Shared' is kept (used elsewhere)" in capfd.readouterr().out
 
 
+def test_restore_in_nla_tweak_mode_is_refused_by_name(scene_ready):
+    """Restore Previous Action on an armature editing an NLA strip's action failed with a Python
+    traceback ('action' is read-only); it now says to leave tweak mode, and changes nothing."""
+    _, _, rig = scene_ready
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
+    ad = rig.animation_data
+    solved = ad.action
+    ad.nla_tracks.new().strips.new("solved", 1, solved).select = True
+    ad.action = None
+    solved.use_fake_user = False
+    ad.use_tweak_mode = True
+    with pytest.raises(RuntimeError, match="armature 'Rig' is in NLA tweak mode .* leave tweak mode first") as err:
+        bpy.ops.pose2rot.restore_action(armature=rig.name)
+    assert len(str(err.value).strip().splitlines()) == 1
+    assert ad.use_tweak_mode and ad.action == solved and not solved.use_fake_user
+
+
 def test_a_record_kept_by_an_earlier_version_is_restored(scene_ready):
     """A file of an earlier version keeps the record in custom properties of the armature (the
     action's name in older ones): Restore reads it and moves it over."""
