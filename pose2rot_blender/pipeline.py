@@ -743,19 +743,23 @@ def _reset_pose(pbones, kept: set[str]) -> None:
         pbones.foreach_set(channel, buf.ravel())
 
 
-def _rest_over_frames(writer: keys.ActionWriter, carried: list, written: set, frames: np.ndarray) -> list:
-    """Rest-value keys (location 0, scale 1) over the solved ``frames`` on the solved bones' ``carried``
-    location and scale curves that the solve does not write (``written``: (path, index)): the keys
-    either side of a part of the shot would still move or scale the bone there, while the whole shot's
-    solve, which has no such curves, shows it at rest. Returns those curves."""
+def _rest_over_frames(writer: keys.ActionWriter, curves: list, written: set, frames: np.ndarray) -> list:
+    """Rest-value keys (location 0, scale 1) over the solved ``frames`` on the solved bones' location and
+    scale channels that ``curves`` animate and the solve does not write (``written``: (path, index)):
+    the carried curves' keys either side of a part of the shot, and the NLA strips' curves under the
+    new action (which play wherever it keys nothing), would still move or scale the bone there, while
+    the solve places it at rest. Returns the new action's curves of those channels."""
     rest = carry.REST_VALUES
-    stale = [fc for fc in carried
-             if (fc.data_path, fc.array_index) not in written and fc.data_path.rsplit(".", 1)[-1] in rest]
+    stale = {}
+    for fc in curves:
+        key = (fc.data_path, fc.array_index)
+        if key not in written and fc.data_path.rsplit(".", 1)[-1] in rest:
+            stale.setdefault(key, (fc.data_path, fc.array_index, carry.transform_bone(fc.data_path)))
     if stale:
-        channels = [(fc.data_path, fc.array_index, fc.group.name if fc.group else "") for fc in stale]
-        values = np.tile([rest[fc.data_path.rsplit(".", 1)[-1]] for fc in stale], (len(frames), 1))
+        channels = list(stale.values())
+        values = np.tile([rest[path.rsplit(".", 1)[-1]] for path, _, _ in channels], (len(frames), 1))
         writer.write_curves(channels, frames, values)
-    return stale
+    return writer.existing(lambda fc: (fc.data_path, fc.array_index) in stale)
 
 
 def apply_plan(obj: bpy.types.Object, plan: Plan, progress=None) -> bpy.types.Action:
@@ -765,7 +769,8 @@ def apply_plan(obj: bpy.types.Object, plan: Plan, progress=None) -> bpy.types.Ac
     solved keys' writing to ``progress(fraction, message)``. Returns the new action."""
     kept_earlier = previous.remember(obj)
     curves = keys.object_fcurves(obj)
-    kept = carry.kept_bones(curves + keys.nla_fcurves(obj.animation_data), set(plan.free_bones))
+    below = keys.nla_fcurves(obj.animation_data)       # the NLA strips' curves, playing under the new action
+    kept = carry.kept_bones(curves + below, set(plan.free_bones))
     first, last = float(plan.frames[0]), float(plan.frames[-1])
     turned = carry.other_rotations_outside(obj, curves, kept, first, last)
     _reset_pose(obj.pose.bones, kept)
@@ -785,10 +790,11 @@ def apply_plan(obj: bpy.types.Object, plan: Plan, progress=None) -> bpy.types.Ac
     channels, frames, values = _plan_channels(plan, kept)
     writer.write_curves(channels, frames, values, progress=progress)
     written = {(path, c) for path, c, _ in channels}
-    rested = _rest_over_frames(writer, carried, written, frames)
+    rested = _rest_over_frames(writer, carried + [fc for fc in below if carry.solved_channel(fc, kept)], written,
+                               frames)
     plan.report += carry.show_solved(writer.existing(lambda fc: (fc.data_path, fc.array_index) in written) + rested,
                                      first, last)
-    dropped = carry.dropped_bones(curves, kept, written)
+    dropped = carry.dropped_bones(curves + below, kept, written)
     if dropped:
         plan.report.append(f"{_names_list(dropped)} had location or scale keys, which the new action holds at rest "
                            "over the solved frames (the tracks place the bones): Restore Previous Action gives them "

@@ -9,8 +9,8 @@ import pytest
 from mathutils import Matrix
 from pose2rot_core.options import SolveOptions
 
-from blender_helpers import (EXT_NAME, action_fcurves, angle_deg, basis_rotations, fails_cleanly, import_clip,
-                             pose_points, rest_copy, scene_frames, track_empties, world_heads)
+from blender_helpers import (EXT_NAME, action_fcurves, action_fingerprint, angle_deg, basis_rotations, fails_cleanly,
+                             import_clip, pose_points, rest_copy, scene_frames, track_empties, world_heads)
 
 empties = importlib.import_module(EXT_NAME + ".empties")
 keys = importlib.import_module(EXT_NAME + ".keys")
@@ -772,6 +772,34 @@ def test_part_of_the_shot_shows_solved_bones_at_rest_location_and_scale(scene_re
     assert _error_pct(world_heads(rig, np.arange(5, 16)), world_heads(src, np.arange(5, 16))) < 0.01
     bpy.context.scene.frame_set(1)
     assert tuple(arm.location) == pytest.approx((0.0, 5.0, 2.0))        # the keys around the part stay
+
+
+@pytest.mark.parametrize("blend", ['REPLACE', 'ADD'])
+def test_location_and_scale_an_nla_strip_keys_on_solved_bones_are_held_at_rest(scene_ready, blend):
+    """The armature's earlier animation pushed down to an NLA strip, with a scaled shoulder and a moved
+    arm: the solved action keys only rotations there, so the strip's scale and location still played
+    under it and the viewport was 10 % (Replace) to 44 % (Add) of the height off while the summary
+    said 2e-05 %. The new action now holds those channels at rest over the solved frames and names
+    the bones; the strip's action is left as it was."""
+    src, col, rig = scene_ready
+    shoulder, arm = rig.pose.bones["lShldr"], rig.pose.bones["rShldr"]
+    shoulder.scale = (1.3, 1.3, 1.3)
+    shoulder.keyframe_insert("scale", frame=1)
+    arm.location = (0.0, 0.2, 0.1)
+    arm.keyframe_insert("location", frame=1)
+    ad = rig.animation_data
+    old = ad.action
+    before = action_fingerprint(old)
+    ad.nla_tracks.new().strips.new("old", 1, old).blend_type = blend
+    ad.action = None
+    scene = bpy.context.scene
+    span = pipeline.SceneRange(frame_start=scene.frame_start, frame_end=scene.frame_end)
+    plan, _ = pipeline.solve_armature(scene, rig, col, span, SolveOptions(use_reference=False),
+                                      pipeline.LearnedSettings())
+    assert _follows(src, rig) < 0.01
+    assert "lShldr, rShldr had location or scale keys" in " ".join(plan.report), plan.report
+    after = action_fingerprint(old)
+    assert after.keys() == before.keys() and all(np.array_equal(after[k], before[k]) for k in after)
 
 
 def test_restore_finds_the_earlier_action_by_itself_not_its_name(scene_ready):
