@@ -80,13 +80,24 @@ def remember(obj: bpy.types.Object) -> str | None:
                 "any edits; delete those you do not need in the Outliner's Blender File view); Restore Previous "
                 "Action gives back the one from before pose2rot")
     slot = getattr(ad, "action_slot", None) if current is not None else None
+    holder = _holder(current, obj)                    # another armature's record: it knows the user's fake user
     _keep(obj, saved=True, restored=False, action=current, action_name=current.name if current is not None else "",
-          fake_user=current is not None and current.use_fake_user, slot=slot.identifier if slot is not None else "",
+          fake_user=getattr(holder, _PREFIX + "fake_user") if holder is not None else
+          current is not None and current.use_fake_user, slot=slot.identifier if slot is not None else "",
           rotation_modes=json.dumps({pb.name: pb.rotation_mode for pb in obj.pose.bones}),
           pose=json.dumps(_pose_channels(obj.pose.bones)))
     if current is not None:
         current.use_fake_user = True
     return None
+
+
+def _holder(action: bpy.types.Action | None, obj: bpy.types.Object) -> bpy.types.Object | None:
+    """Another object whose record (saved, not given back) holds ``action`` (the action two
+    armatures share): pose2rot gave it its fake user, and keeps it while that record holds it."""
+    if action is None:
+        return None
+    return next((o for o in bpy.data.objects if o != obj and getattr(o, _PREFIX + "saved", False)
+                 and getattr(o, _PREFIX + "action", None) == action), None)
 
 
 def _moved_over(obj: bpy.types.Object) -> None:
@@ -170,7 +181,7 @@ def restore(obj: bpy.types.Object) -> tuple[str, bpy.types.Action | None]:
     if replaced is not None and (replaced.get(MADE_BY_KEY) or replaced.users <= 1):
         replaced.use_fake_user = True
     ad.action = action
-    if action is not None:  # its own fake user again, now that it has its user back
+    if action is not None and _holder(action, obj) is None:  # its own fake user again, now that it has its user back
         action.use_fake_user = record["fake_user"]
     if action is not None and keys.LAYERED_ACTIONS:
         slot = next((s for s in action.slots if s.identifier == record["slot"]), None)

@@ -874,6 +874,28 @@ def test_restore_in_nla_tweak_mode_is_refused_by_name(scene_ready):
     assert ad.use_tweak_mode and ad.action == solved and not solved.use_fake_user
 
 
+@pytest.mark.parametrize("order", [(0, 1), (1, 0)])
+def test_an_action_two_armatures_share_gets_its_own_fake_user_back(scene_ready, order):
+    """Two armatures playing one action (no fake user), both solved and both restored: the action
+    kept the fake user the first solve gave it, since the second solve saved that as the user's own.
+    Both armatures now get it back, and the action is as it was (its two users, no fake user); while
+    one armature still waits for it, it keeps the fake user."""
+    src, _, rig = scene_ready
+    rig.pose.bones[0].keyframe_insert("location", frame=1)
+    shared = rig.animation_data.action
+    twin = rest_copy(src, "Twin")
+    twin.animation_data_create().action = shared
+    rigs = [rig, twin]
+    for obj in rigs:
+        assert bpy.ops.pose2rot.solve_rotations(armature=obj.name, tracks_collection="tracks") == {'FINISHED'}
+    first, second = (rigs[i] for i in order)
+    assert bpy.ops.pose2rot.restore_action(armature=first.name) == {'FINISHED'}
+    assert shared.use_fake_user
+    assert bpy.ops.pose2rot.restore_action(armature=second.name) == {'FINISHED'}
+    assert rig.animation_data.action == twin.animation_data.action == shared
+    assert not shared.use_fake_user and shared.users == 2
+
+
 def test_a_record_kept_by_an_earlier_version_is_restored(scene_ready):
     """A file of an earlier version keeps the record in custom properties of the armature (the
     action's name in older ones): Restore reads it and moves it over."""
