@@ -553,6 +553,28 @@ def test_map_command_and_solve_through_it(tmp_path, capsys):
     np.testing.assert_allclose(solved.fk()[:, order], P, atol=2e-3 * rig.height)
 
 
+def test_map_reads_a_npy_source_with_the_layout_its_error_asks_for(tmp_path, capsys):
+    """`pose2rot map --source motion.npy` says a .npy needs --layout; given it, the map refused both
+    flags ('--layout NAME or --source FILE (not both)'). Now --layout says how to read the source:
+    its points with data are mapped (SMPL-24 joints without hand data leave the hands out)."""
+    rng = np.random.default_rng(5)
+    rig, canon = humanoid(rng, naming="unreal")
+    R, root = walk(rig, canon, 20, rng)
+    write_bvh(tmp_path / "rig.bvh", rig, R, root)
+    points, _ = _points(rig, canon, R, root)
+    X = np.concatenate([points.positions[:, :22], np.full((20, 2, 3), np.nan)], axis=1)   # smpl24, no hands
+    np.save(tmp_path / "motion.npy", X)
+    argv = ["map", "--skeleton", tmp_path / "rig.bvh", "--source", tmp_path / "motion.npy",
+            "--out", tmp_path / "m.json"]
+    code, out, err = _run(argv, capsys)
+    assert code == 2 and "with a layout (--layout" in err and not (tmp_path / "m.json").exists()
+    code, out, err = _run(argv + ["--layout", "smpl24"], capsys)
+    assert code == 0, err
+    data = json.loads((tmp_path / "m.json").read_text())
+    assert data["bones"]["calf_l"] == "left_knee"
+    assert "left_hand" not in json.dumps(data["bones"]) and "left_hand" not in data["unused_points"]
+
+
 def test_map_of_a_rig_matching_no_point_is_an_error_and_writes_nothing(tmp_path, capsys):
     """A rig none of whose joints any point matches (the wrong rig or source) is one error line, not
     an empty MAP.json that solve refuses later."""

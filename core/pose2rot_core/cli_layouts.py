@@ -181,9 +181,8 @@ def cmd_map(args: argparse.Namespace) -> int:
     from .cli import _output_path
 
     out = _output_path(args.out, (".json",))
-    if bool(args.layout) == bool(args.source):
-        raise Pose2RotError("give the points to map from: --layout NAME or --source FILE"
-                            + (" (not both)" if args.layout else ""))
+    if not (args.layout or args.source):
+        raise Pose2RotError("give the points to map from: --layout NAME or --source FILE")
     proposal, rig = propose_for_rig(args)
     if not any(proposal.bone_map.is_direct(b) for b in proposal.bone_map.bones):  # a virtual root alone drives nothing
         raise Pose2RotError(
@@ -212,34 +211,36 @@ def cmd_map(args: argparse.Namespace) -> int:
 
 def propose_for_rig(args: argparse.Namespace):
     """(the Proposal for ``--skeleton`` from ``--layout`` or ``--source``, see pose2rot_core.automap;
-    the rig's skeleton)."""
+    the rig's skeleton). Both given: the source's points with data, read as that layout (a .npy
+    holds bare numbers, as ``solve POINTS --layout NAME`` reads it)."""
     from .bvh import read_bvh
     from .map_proposal import EndSites, propose
 
     rig = read_bvh(args.skeleton)
     reference = _rig_reference(args, rig)
-    if args.layout:
-        layout = get_layout(args.layout)
-        points, parents = layout.points, None
+    layout = get_layout(args.layout) if args.layout else None
+    if args.source:
+        points, parents, layout = _source_points(args.source, layout)
     else:
-        points, parents, layout = _source_points(args.source)
+        points, parents = layout.points, None
     proposal = propose(rig.skeleton, "y", points, layout, parents, EndSites.of(rig), reference)
     proposal.bone_map.extra = {"layout": args.layout or Path(args.source).name}
     return proposal, rig.skeleton
 
 
-def _source_points(path: str) -> tuple[tuple[str, ...], list[int] | None, Layout | None]:
+def _source_points(path: str, layout: Layout | None = None
+                   ) -> tuple[tuple[str, ...], list[int] | None, Layout | None]:
     """(point names with data, their parents or None, their layout or None) of another skeleton's BVH
-    (its joints and End Sites, a tree) or a point set (a FreeMoCap folder, .npz, .csv; named by their
-    layout when they have one); points without any data are left out (a FreeMoCap recording without
-    hand files maps the body's hand landmarks)."""
+    (its joints and End Sites, a tree) or a point set (a FreeMoCap folder, .npz, .csv, or .npy read as
+    ``layout``; named by their layout when they have one); points without any data are left out (a
+    FreeMoCap recording without hand files maps the body's hand landmarks)."""
     from .map_proposal import bvh_points
     from .pointsets import load_points
 
-    if Path(path).suffix.lower() == ".bvh":
+    if Path(path).suffix.lower() == ".bvh" and layout is None:
         names, parents = bvh_points(path)
         return tuple(names), parents, None
-    points = load_points(path, check=False)
+    points = load_points(path, layout, check=False)
     present = tuple(n for n, seen in zip(points.names, np.isfinite(points.positions).all(-1).any(0)) if seen)
     if not present:
         raise Pose2RotError(f"{Path(path).name}: no point has data in any frame (every value is NaN, or there are "
@@ -257,7 +258,7 @@ def register(sub) -> None:
                  "a layout name (listed in pose2rot map --help), or --source FILE instead")
     refuse_empty(p, p.add_argument(
         "--source", help="or the points themselves: another skeleton's BVH, a FreeMoCap folder, a point set "
-                         ".npz/.csv (points without data are left out)"),
+                         ".npz/.csv, a .npy with --layout (points without data are left out)"),
         "a BVH file, FreeMoCap folder or point set file, or --layout NAME instead")
     refuse_empty(p, p.add_argument("--reference", help="BVH whose pose at --reference-frame is the rig's "
                                                        "reference pose"), "a BVH file, or leave --reference out")
