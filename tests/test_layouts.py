@@ -280,6 +280,27 @@ def test_what_other_tools_save_is_told_how_to_fit(tmp_path, capsys, shape, layou
     assert code == 2 and err.strip().count("\n") == 0 and hint in err, err
 
 
+@pytest.mark.parametrize("shape, layout, hint", [
+    ((40, 1, 22, 3), "humanml3d22", "one person on an axis of people: save motion[:, 0]"),
+    ((40, 2, 17, 3), "coco17", "save one clip of a batch [clips,T,17,3] as motion[i], or one person of "
+                               "[T,people,17,3] as motion[:, i]"),
+    ((40, 55, 3), "humanml3d22", "SMPL-X's 55 joints begin with the 22 of layout humanml3d22, and those after them "
+                                 "are not the hands of smpl24: save motion[:, :22])"),
+    ((40, 127, 3), "smpl24", "SMPL-X's 127 joints begin with the 22 of layout humanml3d22, and those after them "
+                             "are not the hands of smpl24: save motion[:, :22] and give --layout humanml3d22"),
+    ((40, 52, 3), "smpl24", "SMPL-H's 52 joints begin with the 22 of layout humanml3d22"),
+    ((40, 45, 3), "smpl24", "SMPL's 45 joints begin with the 24 of layout smpl24: save motion[:, :24])"),
+])
+def test_people_axes_and_smpl_family_joints_are_told_how_to_fit(tmp_path, capsys, shape, layout, hint):
+    """A lifter's [T,people,P,3] (one person or several) and the SMPL family's joint arrays (SMPL-X 55,
+    127 from the smplx package, SMPL-H 52, SMPL 45) were refused with only the expected shape: the
+    first 22 (24 for SMPL) are a layout's joints, and smpl24 does not fit SMPL-X's hands."""
+    np.save(tmp_path / "m.npy", np.zeros(shape))
+    code, _, err = _run(["solve", tmp_path / "m.npy", "--layout", layout, "--out", tmp_path / "o.bvh"], capsys)
+    assert code == 2 and err.strip().count("\n") == 0 and hint in err, err
+    assert not (tmp_path / "o.bvh").exists()
+
+
 def test_mdm_results_file_is_told_how_to_save_one_sample_without_its_padding(tmp_path, capsys):
     """MDM's results.npy is a pickled dict (never loaded): the refusal says how to save one sample,
     cut to its length (the frames past it are padding)."""

@@ -187,18 +187,47 @@ def _shape_hint(shape: tuple, layout: Layout) -> str:
         one = "motion[0]" if len(shape) == 4 else "motion"
         return (f" (this looks like [points,3,frames], as MDM saves motion: use {one}.transpose(2, 0, 1), "
                 "and of an MDM sample only its first lengths[i] frames: the rest is padding)")
-    if len(shape) == 4 and shape[0] == 1 and shape[2:] == (P, 3):
-        return " (one clip in a batch: save motion[0])"
+    if len(shape) == 4 and shape[2:] == (P, 3):
+        return _extra_axis_hint(shape)
     if len(shape) == 2 and shape[1] == 3 * P:
         return f" (flattened: save motion.reshape({shape[0]}, {P}, 3))"
     if len(shape) == 3 and shape[2] == 3 and layout.name == "freemocap" and shape[1] == 33:
         return " (a FreeMoCap body file holds the 33 MediaPipe points: give the recording folder, or --layout mediapipe33)"
+    if len(shape) == 3 and shape[2] == 3 and shape[1] in SMPL_FAMILY:
+        return _smpl_family_hint(shape[1], layout)
     if len(shape) == 3 and shape[2] == 3:
         from .layouts import LAYOUTS
 
         fits = [n for n, other in LAYOUTS.items() if other.num_points == shape[1]]
         return f" (its {shape[1]} points fit layout {' or '.join(fits)})" if fits else ""
     return ""
+
+
+#: joint counts of the SMPL family's arrays -> (model, the first joints in SMPL order that a layout reads):
+#: SMPL 24 (45 from the smplx package, with 21 landmarks), SMPL-H 52 (73), SMPL-X 55 (127, 144 with the
+#: face contour); after the 22 body joints SMPL has its two hands, SMPL-H and SMPL-X jaw, eyes or fingers
+SMPL_FAMILY = {45: ("SMPL", 24), 52: ("SMPL-H", 22), 73: ("SMPL-H", 22), 55: ("SMPL-X", 22), 127: ("SMPL-X", 22),
+               144: ("SMPL-X", 22)}
+
+
+def _extra_axis_hint(shape: tuple) -> str:
+    """How to take one clip of a [clips,T,P,3] batch or one person of [T,people,P,3] (``shape``)."""
+    if shape[0] == 1:
+        return " (one clip in a batch: save motion[0])"
+    if shape[1] == 1:
+        return " (one person on an axis of people: save motion[:, 0])"
+    return (f" (an extra axis: save one clip of a batch [clips,T,{shape[2]},3] as motion[i], or one person of "
+            f"[T,people,{shape[2]},3] as motion[:, i])")
+
+
+def _smpl_family_hint(count: int, layout: Layout) -> str:
+    """Which first joints of a SMPL-family array of ``count`` joints to save, for which layout."""
+    model, first = SMPL_FAMILY[count]
+    name = "smpl24" if first == 24 and layout.name == "smpl24" else "humanml3d22"
+    keep = 24 if name == "smpl24" else 22
+    hands = "" if model == "SMPL" else ", and those after them are not the hands of smpl24"
+    other = "" if name == layout.name else f" and give --layout {name}"
+    return f" ({model}'s {count} joints begin with the {keep} of layout {name}{hands}: save motion[:, :{keep}]{other})"
 
 
 def freemocap_body(path: Path) -> Path | None:
