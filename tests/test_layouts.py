@@ -389,6 +389,21 @@ def test_info_reads_point_sets(tmp_path, capsys):
     assert code == 0 and "22 points (layout humanml3d22), 80 frames at 20 fps" in out
 
 
+def test_info_counts_low_confidence_points_missing_as_solve_does(tmp_path, capsys):
+    """MediaPipe landmarks with a visibility below 0.1 are gaps to solve ('10 samples with confidence
+    below 0.1 treated as gaps'), and info of tracks counts them missing, but info of a point set said
+    '0.0 % samples missing'."""
+    X = _smpl_motion(np.random.default_rng(2), T=20)
+    conf = np.ones(X.shape[:2])
+    conf[:10, 20] = 0.05                                        # left_wrist unseen in 10 of 20 frames
+    names = np.array(get_layout("humanml3d22").points)
+    np.savez(tmp_path / "p.npz", positions=X, point_names=names, confidence=conf, fps=30)
+    code, out, err = _run(["info", tmp_path / "p.npz"], capsys)
+    assert code == 0 and "20 frames at 30 fps, up axis y, 2.3 % samples missing" in out, out
+    code, _, err = _run(["solve", tmp_path / "p.npz", "--out", tmp_path / "o.bvh"], capsys)
+    assert code == 0 and "10 samples with confidence below 0.1 treated as gaps" in err, err
+
+
 def test_info_describes_point_sets_not_named_as_a_layout(tmp_path, capsys):
     """`info` takes "a point set .npz/.csv" but read only those named as a layout: an .npz of positions
     and point_names failed with "missing keys joint_names, parents, rest_positions", a <joint>.x CSV
