@@ -720,3 +720,17 @@ def test_a_limit_on_the_position_error_names_every_joint_past_it():
     assert f"{len(past)} joints end further: " in message
     assert f"and {len(past) - 5} more; nothing was written" in message
     assert [n for n in names if f"'{n}' (frame" in message] == sorted(past[:5], key=names.index)
+
+
+@pytest.mark.parametrize("rig", [["--rig", "RIG"], ["--rig=RIG"]])
+def test_the_batch_s_rig_option_on_the_command_line_names_skeleton(tmp_path, capsys, rig):
+    """The Blender batch takes the rig as --rig RIG.bvh; `pose2rot solve POINTS --layout NAME --rig
+    RIG.bvh` said only 'unrecognized arguments: --rig RIG.bvh'. It now says to give --skeleton RIG.bvh."""
+    np.save(tmp_path / "m.npy", _smpl_motion(np.random.default_rng(2), T=10))
+    argv = ["solve", tmp_path / "m.npy", "--layout", "humanml3d22", "--out", tmp_path / "o.bvh"]
+    with pytest.raises(SystemExit) as stop:
+        main([str(a) for a in argv] + [r.replace("RIG", str(tmp_path / "rig.bvh")) for r in rig])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and err.strip().count("\n") == 0
+    assert "--rig is the Blender batch's: on the command line give --skeleton RIG.bvh" in err, err
+    assert not (tmp_path / "o.bvh").exists()

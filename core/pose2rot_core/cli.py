@@ -625,7 +625,21 @@ class OneLineParser(argparse.ArgumentParser):
         self.name = name or self.prog.split()[0]
 
     def error(self, message: str):  # type: ignore[override]
-        self.exit(2, f"{self.name}: error: {message} (see '{self.prog} --help')\n")
+        self.exit(2, f"{self.name}: error: {message}{_spelt_elsewhere(message)} (see '{self.prog} --help')\n")
+
+
+#: options users bring from the Blender batch (README, Batch) -> what the command line takes instead
+BATCH_OPTIONS = {"--rig": "--skeleton RIG.bvh"}
+
+
+def _spelt_elsewhere(message: str) -> str:
+    """'; OPTION is the batch's: ...' for an unrecognized option of argparse's ``message`` that the
+    Blender batch takes under that name (:data:`BATCH_OPTIONS`), else ''."""
+    if not message.startswith("unrecognized arguments:"):
+        return ""
+    given = {word.split("=")[0] for word in message.split()[2:]}
+    found = [(option, ours) for option, ours in BATCH_OPTIONS.items() if option in given]
+    return "".join(f"; {option} is the Blender batch's: on the command line give {ours}" for option, ours in found)
 
 
 def add_command(sub, name: str, summary: str, **kwargs) -> argparse.ArgumentParser:
