@@ -734,3 +734,16 @@ def test_the_batch_s_rig_option_on_the_command_line_names_skeleton(tmp_path, cap
     assert stop.value.code == 2 and err.strip().count("\n") == 0
     assert "--rig is the Blender batch's: on the command line give --skeleton RIG.bvh" in err, err
     assert not (tmp_path / "o.bvh").exists()
+
+
+def test_a_negative_up_axis_is_read_without_an_equals_sign(tmp_path, capsys):
+    """MediaPipe's world landmarks are Y down, and info says 'up axis -y'; `--up-axis -y` was refused
+    ('argument --up-axis: expected one argument'), only --up-axis=-y was read. Both are now."""
+    X = _smpl_motion(np.random.default_rng(2), T=10) * np.array([1.0, -1.0, -1.0])    # Y down, turned about X
+    np.save(tmp_path / "m.npy", X)
+    for up, out in ((["--up-axis", "-y"], "a.bvh"), (["--up-axis=-y"], "b.bvh")):
+        code, _, err = _run(["solve", tmp_path / "m.npy", "--layout", "humanml3d22", *up, "--out", tmp_path / out],
+                            capsys)
+        assert code == 0 and "warning" not in err, err
+    a, b = read_bvh(tmp_path / "a.bvh"), read_bvh(tmp_path / "b.bvh")
+    np.testing.assert_array_equal(a.rotations, b.rotations)

@@ -18,6 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from . import __version__
+from .axes import AXES
 from .cli_layouts import LAYOUT_WANTED, add_point_arguments, is_point_set, point_info
 from .errors import Pose2RotError
 from .export import DEFAULT_ORDER, write_solution
@@ -740,13 +741,22 @@ def build_parser() -> argparse.ArgumentParser:
 _NEGATIVE_STARTS = tuple(f"-{d}" for d in "0123456789")
 
 
+def _negative_value(option: str, value: str) -> bool:
+    """Whether ``value``, which argparse would take for an option, is the value of ``option``: a
+    negative frame of --frames, a negative axis of --up-axis (MediaPipe's world landmarks are -y up)."""
+    if option == "--frames":
+        return value[:2] in _NEGATIVE_STARTS
+    return option == "--up-axis" and value in AXES and value.startswith("-")
+
+
 def _join_negative_values(argv: list[str]) -> list[str]:
-    """``--frames -50:`` -> ``--frames=-50:`` (argparse would take '-50:' for an option)."""
+    """``--frames -50:`` -> ``--frames=-50:``, ``--up-axis -y`` -> ``--up-axis=-y`` (argparse would take
+    '-50:' and '-y' for options)."""
     out: list[str] = []
     i = 0
     while i < len(argv):
-        if argv[i] == "--frames" and i + 1 < len(argv) and argv[i + 1][:2] in _NEGATIVE_STARTS:
-            out.append(f"--frames={argv[i + 1]}")
+        if i + 1 < len(argv) and _negative_value(argv[i], argv[i + 1]):
+            out.append(f"{argv[i]}={argv[i + 1]}")
             i += 2
             continue
         out.append(argv[i])

@@ -38,7 +38,7 @@ def add_point_arguments(p: argparse.ArgumentParser) -> None:
                  "a bone map file (MAP.json), or leave --map out")
     p.add_argument("--up-axis", choices=("auto",) + tuple(AXES),
                    help="up axis of the points (default: the file's, else found from hips and shoulders); "
-                        "a negative one with '=': --up-axis=-z")
+                        "a negative one as --up-axis -z")
 
 
 def wants_points(args: argparse.Namespace) -> bool:
