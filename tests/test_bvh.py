@@ -133,6 +133,24 @@ def test_one_and_two_rotation_channels():
     np.testing.assert_allclose(clip.local_offsets[1, 1], [40, 50, 60])
 
 
+def test_scale_channels_of_one_are_read_and_other_scales_refused():
+    """Exporters that write nine channels on every joint (positions, rotations, Xscale..Zscale) once
+    got 'unknown channel name 'Xscale''; scale 1 is no scale, any other would move the joints below."""
+    nine = BASE.replace("CHANNELS 3 Zrotation Xrotation Yrotation",
+                        "CHANNELS 6 Zrotation Xrotation Yrotation Xscale Yscale Zscale")
+    rows = ["0 0 0 0 0 0 0 0 0 1 1 1", "1 0 0 10 20 30 40 50 60 1 1.00001 1", "2 0 0 -10 -20 -30 -40 -50 -60 1 1 1"]
+    text = nine.split("Frame Time: 0.0333333\n")[0] + "Frame Time: 0.0333333\n" + "\n".join(rows) + "\n"
+    clip, base = parse_bvh(text), parse_bvh(BASE)
+    assert clip.orders == base.orders and clip.channels[1][3:] == ["Xscale", "Yscale", "Zscale"]
+    np.testing.assert_array_equal(clip.rotations, base.rotations)
+    np.testing.assert_array_equal(clip.fk(), base.fk())
+    with pytest.raises(Pose2RotError) as info:
+        parse_bvh(text.replace("60 1 1.00001 1", "60 1 1.2 1"), name="scaled.bvh")
+    msg = str(info.value)
+    for words in ("scaled.bvh: ", "'Chest'", "Yscale 1.2 in frame 1", "scale 1"):
+        assert words in msg, msg
+
+
 @pytest.mark.parametrize("text, line, words", [
     ("", None, ["empty file"]),
     ("   \n\n", None, ["empty file"]),

@@ -7,7 +7,9 @@ Conventions (the same as the rest of pose2rot):
 - a joint's rotation channels are intrinsic Euler angles read left to right:
   ``CHANNELS 3 Zrotation Xrotation Yrotation`` means ``R = Rz(z) @ Rx(x) @ Ry(y)`` (degrees in
   the file, radians and matrices in memory);
-- position channels (on any joint) replace that joint's OFFSET in that frame.
+- position channels (on any joint) replace that joint's OFFSET in that frame;
+- scale channels (Xscale, Yscale, Zscale, as some exporters write on every joint) are accepted where
+  they hold 1 in every frame, and ignored (as Blender's importer does); any other scale is refused.
 
 Reading parses the whole MOTION block in one numpy pass; the header is parsed token by token
 so every error names its line.
@@ -29,7 +31,9 @@ from .rotations import EULER_ORDERS, euler_angles, unwrap_euler, wrap_angle
 from .skeleton import Skeleton, end_site_names
 
 _AXES = "XYZ"
-_CHANNEL_KINDS = {f"{a}{kind}": (kind, i) for kind in ("position", "rotation") for i, a in enumerate(_AXES)}
+_CHANNEL_KINDS = {f"{a}{kind}": (kind, i) for kind in ("position", "rotation", "scale") for i, a in enumerate(_AXES)}
+#: how far a scale channel may be from 1 (written with few decimals) and still read as no scale
+_UNIT_SCALE_TOLERANCE = 1e-4
 _CHANNEL_KINDS_LOWER = {k.lower(): v for k, v in _CHANNEL_KINDS.items()}
 _KEYWORDS = {"hierarchy", "root", "joint", "end", "offset", "channels", "{", "}", "motion"}
 _FRAMES_RE = re.compile(r"^\s*frames\s*:\s*(\S*)\s*$", re.IGNORECASE)
@@ -137,7 +141,7 @@ class _Hierarchy:
     end_parents: list[int]
     end_offsets: list[list[float]]
     column_joint: list[int]  # per motion column: joint index
-    column_kind: list[tuple[str, int]]  # per motion column: ("position"|"rotation", axis)
+    column_kind: list[tuple[str, int]]  # per motion column: ("position"|"rotation"|"scale", axis)
 
 
 class _Header:
@@ -501,7 +505,9 @@ def _build_clip(h: _Hierarchy, data: np.ndarray, frame_time: float, name: str) -
     skeleton = Skeleton(h.names, parents, rest)
 
     col_joint = np.asarray(h.column_joint, np.int64)
+    _check_unit_scale(h, data, name)
     col_kind = np.asarray([k == "position" for k, _ in h.column_kind], bool)
+    col_rot = np.asarray([k == "rotation" for k, _ in h.column_kind], bool)
     col_axis = np.asarray([a for _, a in h.column_kind], np.int64)
 
     local_offsets = np.broadcast_to(offsets, (T, J, 3)).copy()
@@ -511,7 +517,7 @@ def _build_clip(h: _Hierarchy, data: np.ndarray, frame_time: float, name: str) -
     has_pos[col_joint[pos_cols]] = True
 
     rot_cols: list[list[int]] = [[] for _ in range(J)]
-    for c in np.flatnonzero(~col_kind):
+    for c in np.flatnonzero(col_rot):
         rot_cols[col_joint[c]].append(int(c))
     orders = ["".join(_AXES[col_axis[c]] for c in cols) for cols in rot_cols]
     groups: dict[str, list[int]] = {}
@@ -530,6 +536,24 @@ def _build_clip(h: _Hierarchy, data: np.ndarray, frame_time: float, name: str) -
         frame_time=frame_time, end_parents=end_parents,
         end_offsets=np.asarray(h.end_offsets, np.float64).reshape(-1, 3),
         end_names=end_site_names(h.names, end_parents), name=name)
+
+
+def _check_unit_scale(h: _Hierarchy, data: np.ndarray, name: str) -> None:
+    """Refuse scale channels (``data`` [T,C] motion values, columns as ``h`` says) that are not 1 in
+    every frame: pose2rot's rigs have no scale, and ignoring one would move every joint below it."""
+    cols = np.asarray([c for c, (kind, _) in enumerate(h.column_kind) if kind == "scale"], np.int64)
+    if not cols.size or data.shape[0] == 0:
+        return
+    off = np.abs(data[:, cols] - 1.0) > _UNIT_SCALE_TOLERANCE
+    if not off.any():
+        return
+    t, k = np.argwhere(off)[0]
+    c = int(cols[k])
+    j = h.column_joint[c]
+    channel = h.channels[j][c - h.column_joint.index(j)]
+    raise Pose2RotError(f"{name}: joint '{h.names[j]}' is scaled ({channel} {data[t, c]:g} in frame {t}): pose2rot "
+                        "reads scale channels only where they hold 1; apply the scale to the rig (its OFFSETs) "
+                        "and export the clip with scale 1, or without scale channels")
 
 
 # =============================================================================== writing
