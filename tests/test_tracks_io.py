@@ -90,7 +90,9 @@ def test_npz_joints_in_shuffled_order(tmp_path, small_clip):
     ({"positions": np.zeros((4, 3))}, ["positions is [4,3]", "expected [T,3,3]"]),
     ({"rest_positions": np.zeros((3, 2))}, ["rest_positions is [3,2]", "expected [3,3]"]),
     ({"parents": np.array([-1, 0])}, ["parents is [2], expected [3] (3 names in joint_names)"]),
-    ({"parents": np.array([-1.0, 0.0, 1.0])}, ["parents must be whole numbers, got float64"]),
+    ({"parents": np.array([-1.0, 0.0, 1.5])}, ["parents must be whole numbers, got 1.5 at [2]", "dtype=int"]),
+    ({"reference_frame": np.array(np.nan)}, ["reference_frame must be a whole number, got nan"]),
+    ({"parents": np.array(["-1", "0", "1"])}, ["parents must be whole numbers, got <U2"]),
     ({"parents": np.array([-1, -1, 1])}, ["several roots"]),
     ({"joint_names": np.array(["hips", "spine", "hips"])}, ["duplicate joint name 'hips'"]),
     ({"positions": np.array([[["a"] * 3] * 3] * 4)}, ["positions must be numeric"]),
@@ -208,6 +210,21 @@ def test_npz_odd_but_valid(tmp_path):
     np.savez(tmp_path / "j.npz", positions=np.ones((2, 1, 3)), joint_names=np.array(["root"]), parents=np.array([-1]),
              rest_positions=np.zeros((1, 3)))
     assert load_tracks(tmp_path / "j.npz").skeleton.num_joints == 1
+
+
+def test_npz_whole_numbers_stored_as_floats_are_read_as_the_numbers_they_are(tmp_path, small_clip):
+    """np.loadtxt reads a parents column as floats (-1.0, 0.0, ...): such a file was refused with
+    'parents must be whole numbers, got float64', though it holds nothing else."""
+    save_tracks(tmp_path / "a.npz", tracks_from_bvh(small_clip, reference_frame=1))
+    arrays = dict(np.load(tmp_path / "a.npz"))
+    as_floats = {k: arrays[k].astype(np.float32 if k == "end_parents" else np.float64)
+                 for k in ("parents", "end_parents", "reference_frame")}
+    np.savez(tmp_path / "f.npz", **{**arrays, **as_floats})
+    a, f = load_tracks(tmp_path / "a.npz"), load_tracks(tmp_path / "f.npz")
+    assert f.skeleton.names == a.skeleton.names and f.reference_frame == a.reference_frame == 1
+    np.testing.assert_array_equal(f.skeleton.parents, a.skeleton.parents)
+    np.testing.assert_array_equal(f.end_parents, a.end_parents)
+    np.testing.assert_array_equal(f.positions, a.positions)
 
 
 def test_npz_rest_pose_of_every_joint_at_one_point_is_refused(tmp_path):

@@ -146,6 +146,8 @@ def _checked_arrays(data: dict[str, np.ndarray], name: str) -> dict:
 def _checked(a: np.ndarray, key: str, sizes: dict[str, int], name: str):
     kind, shape = ARRAYS[key]
     codes, words, word = _KINDS[kind]
+    if kind == "integer" and a.dtype.kind == "f":
+        a = _whole_floats(a, key, name)
     if a.dtype.kind not in codes:
         raise Pose2RotError(f"{name}: {key} must be {words if shape else 'a ' + word}, got {a.dtype}")
     if not shape:
@@ -163,6 +165,17 @@ def _checked(a: np.ndarray, key: str, sizes: dict[str, int], name: str):
     if kind == "text":
         return as_text(a) if a.ndim == 0 else [as_text(x) for x in a]
     return a.astype(np.float64 if kind == "number" else np.int64)
+
+
+def _whole_floats(a: np.ndarray, key: str, name: str) -> np.ndarray:
+    """A float array ``a`` of whole numbers (np.loadtxt's parents, -1.0 for the root) as int64; one
+    with a fraction, NaN or infinity is refused, naming the first such value."""
+    bad = ~np.isfinite(a) | (np.round(a) != a) | (np.abs(a) > 2 ** 53)
+    if bad.any():
+        at = tuple(int(i) for i in np.argwhere(bad)[0])
+        what = f"whole numbers, got {a[at]:g} at {list(at)}" if at else f"a whole number, got {a[at]:g}"
+        raise Pose2RotError(f"{name}: {key} must be {what}; write it as integers (np.asarray({key}, dtype=int))")
+    return a.astype(np.int64)
 
 
 def _check_fps(fps: np.ndarray, name: str) -> None:
