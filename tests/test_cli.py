@@ -72,6 +72,32 @@ def test_one_frame_is_counted_as_one(clip, tmp_path, capsys):
     assert "solved 1 frame x 7 joints" in stdout, stdout
 
 
+@pytest.mark.parametrize("renamed, words", [
+    ({2: "{"}, ["joint name '{' cannot be written to BVH; rename the joint in the tracks file"]),
+    ({2: "l Arm", 3: "l_Arm"}, ["joints 'l Arm' and 'l_Arm' both become 'l_Arm'", "rename one of them in the tracks"]),
+])
+def test_npz_joint_names_a_bvh_cannot_hold_are_refused_before_the_solve(clip, tmp_path, capsys, monkeypatch,
+                                                                         renamed, words):
+    """An .npz whose joint names cannot be BVH words was solved in full, then refused by the writer in
+    the API's words ('write_bvh: ...'): minutes lost on a long clip, and no word of the file or of --out."""
+    import pose2rot_core.solvers
+
+    tracks = tracks_from_bvh(read_bvh(clip))
+    names = list(tracks.skeleton.names)
+    for j, name in renamed.items():
+        names[j] = name
+    save_tracks(tmp_path / "t.npz", replace(tracks, skeleton=Skeleton(names, PARENTS, tracks.skeleton.rest_positions)))
+    solve = pose2rot_core.solvers.solve
+    monkeypatch.setattr(pose2rot_core.solvers, "solve", lambda *a, **k: pytest.fail("solved before the refusal"))
+    code, _, err = run(["solve", tmp_path / "t.npz", "--out", tmp_path / "o.bvh"], capsys)
+    assert code == 2 and err.startswith("pose2rot: error: t.npz: ") and err.count("\n") == 1, err
+    for w in words + [f"--out {tmp_path / 'o.npz'}"]:
+        assert w in err, err
+    assert not (tmp_path / "o.bvh").exists()
+    monkeypatch.setattr(pose2rot_core.solvers, "solve", solve)
+    assert run(["solve", tmp_path / "t.npz", "--out", tmp_path / "o.npz"], capsys)[0] == 0
+
+
 @pytest.mark.parametrize("factor, told", [("100", "--scale 1 "), ("0.5", "--scale 1 ")])
 def test_a_wrong_scale_is_solved_with_a_warning_that_names_the_right_one(clip, tmp_path, capsys, factor, told):
     """--scale by a factor that leaves the bones a constant factor off the skeleton's was solved

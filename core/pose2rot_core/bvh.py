@@ -699,16 +699,25 @@ def _checked(x: np.ndarray, shape: tuple[int, ...], what: str) -> np.ndarray:
 
 def _bvh_names(names: Sequence[str]) -> list[str]:
     """Joint names as BVH words: whitespace becomes '_' (as Blender's importer reads such names)."""
-    out = ["_".join(n.split()) for n in names]
+    problem = unwritable_names(names)
+    if problem:
+        raise Pose2RotError(f"write_bvh: {problem}")
+    return ["_".join(n.split()) for n in names]
+
+
+def unwritable_names(names: Sequence[str]) -> str:
+    """Why joint ``names`` cannot be written to a BVH file, and what to rename ("" when they can): a
+    name that is blank or a brace, or two names that become one word (whitespace turns into '_')."""
     seen: dict[str, str] = {}
-    for orig, n in zip(names, out):
+    for orig in names:
+        n = "_".join(orig.split())
         if not n or n in ("{", "}"):
-            raise Pose2RotError(f"write_bvh: joint name '{orig}' cannot be written to BVH; rename the joint")
+            return f"joint name '{orig}' cannot be written to BVH; rename the joint"
         if n in seen:
-            raise Pose2RotError(f"write_bvh: joints '{seen[n]}' and '{orig}' both become '{n}' in BVH "
-                                "(spaces turn into '_'); rename one of them")
+            return (f"joints '{seen[n]}' and '{orig}' both become '{n}' in BVH (spaces turn into '_'); "
+                    "rename one of them")
         seen[n] = orig
-    return out
+    return ""
 
 
 def _hierarchy_text(skeleton: Skeleton, names: list[str], dfs: list[int], orders: list[str],

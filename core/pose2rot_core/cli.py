@@ -357,6 +357,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
         tracks = replace(tracks, reference_rotations=reference,
                          reference_frame=frame if _shows_pose(tracks, reference, frame) else None)
     start, stop = _parse_frames(args.frames, tracks.num_frames, tracks.first_frame)
+    _check_bvh_names(tracks.skeleton.names, out, Path(args.tracks).name)
     update, close = _progress_bar(f"solve ({args.solver})")
     t0 = time.perf_counter()
     try:  # the whole clip is solved, the range kept
@@ -378,6 +379,16 @@ def cmd_solve(args: argparse.Namespace) -> int:
           f"{sol.solver} solver in {seconds:.3f} s; max position error {error:.2g} % of height (against {against}) "
           f"-> {out}")
     return 0
+
+
+def _check_bvh_names(names: Sequence[str], out: Path, source: str) -> None:
+    """Refuse, before the solve, joint ``names`` (from the file ``source``) that a BVH ``out`` cannot hold."""
+    from .bvh import unwritable_names
+
+    problem = unwritable_names(names) if out.suffix.lower() == ".bvh" else ""
+    if problem:
+        raise Pose2RotError(f"{source}: {problem} in the tracks file, or write quaternions with "
+                            f"--out {out.with_suffix('.npz')}")
 
 
 def _solve_tracks(args: argparse.Namespace, report: list[str]):
