@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from pose2rot_core.bvh import read_bvh
 from pose2rot_core.errors import Pose2RotError
 from pose2rot_core.fk import forward_kinematics
+from pose2rot_core.pointsets import load_points
 from pose2rot_core.rotations import axis_angle_to_matrix
 from pose2rot_core.skeleton import Skeleton
 from pose2rot_core.solvers import solve
@@ -90,6 +91,49 @@ def test_tracks_with_every_joint_at_one_point_in_every_frame_are_refused():
     tracks = chain_tracks(4, frames=6)
     with pytest.raises(Pose2RotError, match="every joint sits at one point in every frame"):
         solve(replace(tracks, positions=np.zeros_like(tracks.positions)))
+
+
+ZERO_OFFSETS = """HIERARCHY
+ROOT hips
+{
+  OFFSET 0 0 0
+  CHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation Yrotation
+  JOINT spine
+  {
+    OFFSET 0 0 0
+    CHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation Yrotation
+    End Site
+    {
+      OFFSET 0 10 0
+    }
+  }
+}
+MOTION
+Frames: 2
+Frame Time: 0.04
+0 90 0 0 0 0 3 20 4 0 0 0
+1 90 2 10 0 0 3 20 4 0 5 0
+"""
+
+
+def test_a_bvh_rig_whose_offsets_put_every_joint_at_one_point_is_refused(tmp_path, capsys):
+    """A converter's BVH with every OFFSET 0 (each joint placed by its position channels) was solved on
+    a rig '1 unit tall' by fallback: every bone a translation, rotations of nothing, a warning of
+    bones 2000 % of the height long; a rig of rotation channels alone said the *tracks* held no pose.
+    The rig's OFFSETs are what is wrong, and the solve, eval and a CSV's --skeleton say so."""
+    from pose2rot_core.cli import main
+
+    (tmp_path / "zero.bvh").write_text(ZERO_OFFSETS)
+    (tmp_path / "t.csv").write_text("hips.x,hips.y,hips.z,spine.x,spine.y,spine.z\n0,90,0,0,110,0\n")
+    for argv in (["solve", "zero.bvh", "--out", "o.bvh"], ["eval", "zero.bvh"],
+                 ["solve", "t.csv", "--skeleton", "zero.bvh", "--out", "o.bvh"]):
+        code = main([str(tmp_path / a) if "." in a else a for a in argv])
+        err = capsys.readouterr().err
+        assert code == 2 and err.count("\n") == 1, err
+        assert "zero.bvh: the OFFSETs put all 2 joints at one point" in err and "rest offsets" in err, err
+    assert not (tmp_path / "o.bvh").exists()
+    points = load_points(tmp_path / "zero.bvh")  # its joint positions still drive another rig through a map
+    np.testing.assert_allclose(points.positions[:, :2], read_bvh(tmp_path / "zero.bvh").fk(), atol=1e-12)
 
 
 def test_notes_and_warnings_count_frames_from_the_first_frame():

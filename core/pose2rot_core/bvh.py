@@ -87,6 +87,17 @@ class BvhClip:
         return end_site_positions(G, P, self.end_parents, self.end_offsets)
 
 
+    def check_rest_pose(self) -> None:
+        """Refuse a rig whose OFFSETs put every joint at one point (some converters write zero OFFSETs
+        and place each joint by position channels): it has no bones to give lengths, roll or a height."""
+        rest = self.skeleton.rest_positions
+        if len(rest) > 1 and not np.ptp(rest, axis=0).any():
+            raise Pose2RotError(f"{self.name}: the OFFSETs put all {len(rest)} joints at one point: the rest pose "
+                                "gives the rig its bone lengths, the roll of its bones and the height that every % "
+                                "is of; export the clip with its rig's rest offsets (position channels on every "
+                                "joint do not replace them)")
+
+
 # =============================================================================== reading
 def read_bvh(path: str | Path) -> BvhClip:
     """Read a BVH file (any channel orders, position channels on any joint, CRLF or LF, UTF-8 with or

@@ -377,7 +377,7 @@ def _load_bvh(path: Path, layout: Layout | None, report: list[str] | None) -> Po
     from .bvh import read_bvh
     from .tracks_io import tracks_from_bvh
 
-    return tracks_as_points(tracks_from_bvh(read_bvh(path)), path.name)
+    return tracks_as_points(tracks_from_bvh(read_bvh(path), as_rig=False), path.name)
 
 
 def _load_csv(path: Path, layout: Layout | None, report: list[str] | None) -> PointSet:

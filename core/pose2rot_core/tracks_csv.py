@@ -203,6 +203,7 @@ def _at_frames(x: np.ndarray, frames: np.ndarray) -> np.ndarray:
 def load_csv(path: Path, clip: BvhClip, report: list[str] | None = None) -> Tracks:
     """CSV points on the rig of BVH ``clip`` (names must match its joints or End Sites exactly), at
     the frame rate of a leading ``time`` column, else the rig's."""
+    clip.check_rest_pose()
     points = read_csv_points(path)
     sk, end_names, rig = clip.skeleton, list(clip.end_names), Path(clip.name).name
     known = list(sk.names) + [n for n in end_names if n not in sk.names]

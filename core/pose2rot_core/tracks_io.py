@@ -102,13 +102,16 @@ def tracks_path(path: str | Path) -> Path:
 
 
 def tracks_from_bvh(clip: BvhClip, reference_frame: int | None = None,
-                    frame_name: str = "reference frame") -> Tracks:
+                    frame_name: str = "reference frame", as_rig: bool = True) -> Tracks:
     """A BVH clip's FK joint positions (and End Sites) as tracks on its own skeleton.
 
     With ``reference_frame`` the clip's local rotations of that frame become the reference pose
-    (``frame_name``: what an error calls that frame, e.g. the command line's flag).
+    (``frame_name``: what an error calls that frame, e.g. the command line's flag). as_rig: the
+    skeleton will be solved (its OFFSETs must spread the joints); False: only the points are read.
     """
     check_has_motion(clip)
+    if as_rig:
+        clip.check_rest_pose()
     ref_rot = None
     if reference_frame is not None:
         if not 0 <= reference_frame < clip.num_frames:
