@@ -197,6 +197,18 @@ def test_info(clip, capsys):
     assert "joints: " + ", ".join(NAMES) in stdout
 
 
+def test_info_counts_one_of_a_kind_in_the_singular(tmp_path, capsys):
+    """info of a one-joint, one-frame BVH printed '1 joints, 1 end sites, 1 frames' (its tracks: '1 bone tips')."""
+    path = tmp_path / "one.bvh"
+    write_bvh(path, Skeleton(["root"], [-1], np.zeros((1, 3))), np.eye(3)[None, None], np.zeros((1, 3)),
+              end_parents=np.array([0]), end_offsets=np.array([[0.0, 1.0, 0.0]]))
+    save_tracks(tmp_path / "one.npz", tracks_from_bvh(read_bvh(path)))
+    code, stdout, err = run(["info", path], capsys)
+    assert code == 0 and "one.bvh: BVH, 1 joint, 1 end site, 1 frame at 30 fps" in stdout, err
+    code, stdout, err = run(["info", tmp_path / "one.npz"], capsys)
+    assert code == 0 and "one.npz: tracks, 1 joint, 1 frame at 30 fps" in stdout and "1 bone tip\n" in stdout, err
+
+
 def test_fps_stands_in_for_a_wrong_rate_in_a_tracks_file(clip, tmp_path, capsys):
     """--fps overrides the file's rate: it could not where that rate was wrong (-30 in an .npz
     stopped the solve before --fps was read, with no way round but editing the file)."""

@@ -547,8 +547,8 @@ def cmd_info(args: argparse.Namespace) -> int:
         clip = read_bvh(path)
         sk = clip.skeleton
         orders = sorted(set(o for o in clip.orders if o))
-        print(f"{path.name}: BVH, {sk.num_joints} joints, {len(clip.end_parents)} end sites, {clip.num_frames} frames "
-              f"at {clip.fps:.4g} fps ({clip.num_frames / clip.fps:.2f} s)")
+        print(f"{path.name}: BVH, {counted(sk.num_joints, 'joint')}, {counted(len(clip.end_parents), 'end site')}, "
+              f"{counted(clip.num_frames, 'frame')} at {clip.fps:.4g} fps ({clip.num_frames / clip.fps:.2f} s)")
         print(f"rotation orders: {', '.join(orders) or 'none'}; joints with position channels: "
               f"{int(clip.has_position_channels.sum())}")
         positions = clip.fk()
@@ -562,10 +562,11 @@ def cmd_info(args: argparse.Namespace) -> int:
         sk = tracks.skeleton
         positions, up = gate_low_confidence(tracks.positions, tracks.confidence)[0], tracks.up_axis
         missing = np.isnan(positions).any(-1).mean() * 100  # as the solver counts them
-        print(f"{path.name}: tracks, {sk.num_joints} joints, {tracks.num_frames} frames at {tracks.fps:.4g} fps, "
+        print(f"{path.name}: tracks, {counted(sk.num_joints, 'joint')}, {counted(tracks.num_frames, 'frame')} at "
+              f"{tracks.fps:.4g} fps, "
               f"up axis {tracks.up_axis}, {missing:.1f} % samples missing, "
               f"reference {'frame ' + str(tracks.reference_frame) if tracks.reference_rotations is not None else 'none'}, "
-              f"{len(tracks.end_parents) if tracks.has_ends else 0} bone tips")
+              f"{counted(len(tracks.end_parents) if tracks.has_ends else 0, 'bone tip')}")
         problem = scale_problem(tracks)
         if problem is not None:
             print(f"bone lengths: {scale_advice(problem)}")
