@@ -460,6 +460,25 @@ def test_freemocap_folder_with_and_without_hands(tmp_path, capsys):
         load_points(tmp_path / "rec")
 
 
+@pytest.mark.parametrize("shape, told, not_told", [
+    ((6, 22, 3), "its [6,22,3] has 22 points a frame: --layout humanml3d22;", "mediapipe33"),
+    ((6, 17, 3), "has 17 points a frame: --layout coco17 or --layout h36m17;", "humanml3d22"),
+    ((6, 66), "its [6,66] fits --layout humanml3d22, 22 points a frame, once saved as [T,22,3]; flattened: save "
+              "motion.reshape(6, 22, 3);", "mediapipe33"),
+    ((6, 55, 3), "has 55 points a frame, no layout's count; SMPL-X's 55 joints begin with the 22 of layout "
+                 "humanml3d22", "coco17"),
+    ((6, 21, 3), "fits no layout's point count, [T,P,3] with P of --layout mediapipe33 33, freemocap 75,", None)])
+def test_a_npy_without_a_layout_is_told_the_layouts_its_shape_fits(tmp_path, capsys, shape, told, not_told):
+    """A .npy given without --layout was told every layout whatever its shape; now the ones whose
+    point count it fits (and the count), every layout with its count only where none fits."""
+    np.save(tmp_path / "m.npy", np.zeros(shape))
+    assert main(["solve", str(tmp_path / "m.npy"), "--out", str(tmp_path / "o.bvh")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and told in err and err.endswith("; Blender: Layout in Import Tracks)"), err
+    assert not_told is None or not_told not in err, err
+    assert not (tmp_path / "o.bvh").exists()
+
+
 def test_layout_errors_name_the_setting_in_both_interfaces(tmp_path):
     """The core's layout errors reach the command line and Blender's Import Tracks alike: each names
     the flag and the Blender setting, not the flag alone."""

@@ -112,13 +112,38 @@ def load_points(path: str | Path, layout: Layout | None = None, up: str | None =
 
 
 def _load_npy(path: Path, layout: Layout | None, report: list[str] | None) -> PointSet:
-    if layout is None:
-        raise Pose2RotError(f"{path.name}: a .npy file holds bare numbers; say what its points are with a layout "
-                            "(--layout humanml3d22, mediapipe33, smpl24, coco17, halpe26, h36m17, freemocap; "
-                            "Blender: Layout in Import Tracks)")
     data = _read_npy(path)
+    if layout is None:
+        raise Pose2RotError(f"{path.name}: a .npy file holds bare numbers; say what its points are with a layout"
+                            f"{_layouts_for_shape(data.shape)}; Blender: Layout in Import Tracks)")
     return PointSet(names=layout.points, positions=_layout_shape(data, layout, path.name),
                     fps=0.0, up=layout.up, layout=layout, source=path.name)
+
+
+def _layouts_for_shape(shape: tuple) -> str:
+    """" (its [T,22,3] has 22 points a frame: --layout humanml3d22" for an array of ``shape``: the
+    layouts whose point count it fits, as [T,P,3] or, where one alone fits, in an arrangement
+    _shape_hint knows (with how to save it as [T,P,3]); every layout's count where none fits. The
+    caller closes the parenthesis."""
+    from .layouts import LAYOUTS
+
+    text = "[" + ",".join(str(s) for s in shape) + "]"
+    if len(shape) == 3 and shape[2] == 3:
+        fits = [name for name, other in LAYOUTS.items() if other.num_points == shape[1]]
+        if fits:
+            return f" (its {text} has {shape[1]} points a frame: {' or '.join('--layout ' + n for n in fits)}"
+        if shape[1] in SMPL_FAMILY:
+            layout = LAYOUTS["smpl24" if SMPL_FAMILY[shape[1]][1] == 24 else "humanml3d22"]
+            return f" (its {text} has {shape[1]} points a frame, no layout's count; " + \
+                _smpl_family_hint(shape[1], layout)[2:-1] + f", then --layout {layout.name}"
+    hints = {name: _shape_hint(shape, other) for name, other in LAYOUTS.items()}
+    fits = [name for name, hint in hints.items() if hint and not hint.startswith(" (its ")]
+    if len(fits) == 1:
+        P = LAYOUTS[fits[0]].num_points
+        return (f" (its {text} fits --layout {fits[0]}, {P} points a frame, once saved as [T,{P},3]; "
+                + hints[fits[0]][2:-1])
+    counts = ", ".join(f"{name} {other.num_points}" for name, other in LAYOUTS.items())
+    return f" (its {text} fits no layout's point count, [T,P,3] with P of --layout {counts}"
 
 
 def _read_npy(path: Path) -> np.ndarray:
