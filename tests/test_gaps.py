@@ -546,5 +546,28 @@ def test_one_joint_with_no_data_below_it_is_told_in_the_singular():
     E = tracks.end_positions.copy()
     E[100:130, tip] = np.nan
     note = next(line for line in solve(replace(tracks, end_positions=E)).report if "no data below" in line)
-    assert note.startswith("1 joint has no data below it in some frames (gaps; 'rIndex2', frames 100-129): its "
-                           "rotation turns smoothly"), note
+    assert note.startswith("1 joint has no data below it in some frames (gaps), so its rotation does not follow the "
+                           "filled points: 'rIndex2' (frames 100-129) turns smoothly"), note
+
+
+def test_gap_notes_give_each_joint_its_own_frames_and_a_clip_s_start_no_frame_before():
+    """Hands lost in different frames shared one note with the union of their frames ("'lHand' and
+    'rHand', frames 0-59" for a right hand lost in 10-39 only), and a gap that opens the clip was said
+    to turn "from the frame before" it: each joint (or joints lost together) now has its own frames,
+    and a gap at the clip's start or end holds the rotation of the frame after or before it."""
+    clip = read_bvh(EXAMPLE)
+    tracks = tracks_from_bvh(clip, reference_frame=0)
+    skel, T = tracks.skeleton, clip.rotations.shape[0]
+    P, E = tracks.positions.copy(), tracks.end_positions.copy()
+    for hand, frames in (("lHand", slice(0, 60)), ("rHand", slice(10, 40)), ("lFoot", slice(T - 20, T))):
+        below = _descendants(skel, skel.index(hand))
+        P[frames, below] = np.nan
+        E[frames, np.isin(tracks.end_parents, below)] = np.nan
+    sol = solve(replace(tracks, positions=P, end_positions=E))
+    note = next(line for line in sol.report if "no data below" in line)
+    assert "frames 0-59) hold the rotation of frame 60, the first after the gap" in note, note
+    assert "'rHand', " in note and "(frames 10-39) turn smoothly from the frame before the gap to the frame after" \
+        in note, note
+    assert f"(frames {T - 20}-{T - 1}) hold the rotation of frame {T - 21}, the last before the gap" in note, note
+    for group in note.split(": ", 1)[1].split("; "):  # no joint of one gap named with another's frames
+        assert ("lHand" in group) == ("0-59" in group) and ("rHand" in group) == ("10-39" in group), note

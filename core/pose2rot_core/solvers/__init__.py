@@ -383,8 +383,8 @@ def _through_gaps(tracks: Tracks, sol: Solution, cleaning: Cleaning, shown: tupl
     """``sol`` with the rotations of joints that have no data below them in some frames (every
     descendant and bone tip a gap there) turned smoothly across those frames (see through_gaps); the
     note names those among the frames ``shown`` [start, stop) only."""
-    from ..tracks_io import describe_names, describe_spans, frame_spans, shown_only
-    from .through_gaps import rotations_through_gaps, subtree_without_data
+    from ..tracks_io import shown_only
+    from .through_gaps import rotations_through_gaps, subtree_without_data, through_gaps_note
 
     if cleaning.gaps is None and cleaning.end_gaps is None:
         return sol
@@ -401,13 +401,8 @@ def _through_gaps(tracks: Tracks, sol: Solution, cleaning: Cleaning, shown: tupl
     turned &= seen.any(axis=0)
     if not turned.any():
         return sol
-    joints = int(turned.sum())
-    names = describe_names([f"'{tracks.skeleton.names[j]}'" for j in np.flatnonzero(turned)], noun="joint")
-    where = describe_spans(frame_spans(seen[:, turned].any(axis=1)), first_frame=tracks.first_frame)
-    one = joints == 1
-    sol.report.append(f"{joints} {'joint has' if one else 'joints have'} no data below {'it' if one else 'them'} "
-                      f"in some frames (gaps; {names}, {where}): {'its' if one else 'their'} rotation turns smoothly "
-                      "from the frame before to the frame after")
+    sol.report.append(through_gaps_note(free, np.flatnonzero(turned), tracks.skeleton.names, tracks.first_frame,
+                                        shown))
     return sol
 
 
