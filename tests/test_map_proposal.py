@@ -89,6 +89,21 @@ def test_points_without_a_layout_place_the_pelvis_between_their_hips():
     assert "hip" not in alone                                       # one hip: no pelvis between two
 
 
+
+def test_points_without_a_layout_place_the_head_between_their_ears():
+    """OpenPose's BODY_25 names (no layout) give Nose, LEar and REar but no head: the rig's Head got no
+    point and kept its reference pose, where the MediaPipe and COCO layouts place it between the ears.
+    Named points now do too; with one ear there is no head between two."""
+    rig = read_bvh(EXAMPLES / "retarget" / "rig_mixamo.bvh")
+    names = ["Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist", "MidHip", "RHip",
+             "RKnee", "RAnkle", "LHip", "LKnee", "LAnkle", "REye", "LEye", "REar", "LEar", "LBigToe", "LSmallToe",
+             "LHeel", "RBigToe", "RSmallToe", "RHeel"]
+    proposal = propose(rig.skeleton, "y", names, ends=EndSites.of(rig))
+    assert proposal.bone_map.bones["mixamorig:Head"] == {"mean": ["LEar", "REar"]}, proposal.bone_map.bones
+    assert "mixamorig:Head" not in proposal.kept + proposal.between
+    one_ear = propose(rig.skeleton, "y", [n for n in names if n != "REar"], ends=EndSites.of(rig))
+    assert "mixamorig:Head" not in one_ear.bone_map.bones
+
 XSENS = (["Hips", "Chest", "Chest2", "Neck", "Head", "RightCollar", "RightShoulder", "RightElbow", "RightWrist",
           "LeftCollar", "LeftShoulder", "LeftElbow", "LeftWrist", "RightHip", "RightKnee", "RightAnkle", "RightToe",
           "LeftHip", "LeftKnee", "LeftAnkle", "LeftToe"],

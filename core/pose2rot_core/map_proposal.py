@@ -60,15 +60,20 @@ def reference_positions(skeleton: Skeleton, rotations: np.ndarray | None = None,
     return np.concatenate([joints, tips])
 
 
-def pelvis_virtual(canon: dict[str, str]) -> dict[str, dict]:
-    """{"pelvis": {"mean": [left hip point, right hip point]}} where the points ``canon`` ({point:
-    canonical name}) name both hips but no pelvis, as a layout's virtual pelvis: a rig's root placed
-    from a point set without a pelvis point. (A neck between the shoulders, as the landmark layouts
-    have it, is not added: a rig's neck sits above its shoulder joints, and aimed there it pulled the
-    head up to 12 % of the height off.)"""
+def loose_virtual(canon: dict[str, str]) -> dict[str, dict]:
+    """Virtual points, as the landmark layouts have them, for points ``canon`` ({point: canonical
+    name}) that name both sides but not the joint between: {"pelvis": {"mean": [left hip point, right
+    hip point]}} (a rig's root placed from a point set without a pelvis point) and a head between the
+    ears (OpenPose's BODY_25 names its nose, eyes and ears, no head: the rig's head kept its reference
+    pose). A neck between the shoulders, as the landmark layouts have it, is not added: a rig's neck
+    sits above its shoulder joints, and aimed there it pulled the head up to 12 % of the height off."""
     point_of = {c: p for p, c in canon.items()}
-    left, right = point_of.get("left_hip"), point_of.get("right_hip")
-    return {"pelvis": {"mean": [left, right]}} if left and right and "pelvis" not in point_of else {}
+    out = {}
+    for joint, side in (("pelvis", "hip"), ("head", "ear")):
+        left, right = point_of.get(f"left_{side}"), point_of.get(f"right_{side}")
+        if left and right and joint not in point_of:
+            out[joint] = {"mean": [left, right]}
+    return out
 
 
 def propose(skeleton: Skeleton, up: str, points: Sequence[str], layout: Layout | None = None,
@@ -80,7 +85,7 @@ def propose(skeleton: Skeleton, up: str, points: Sequence[str], layout: Layout |
     [J,3,3] (None: the rest pose) and its up axis ``up`` ("y" or "z"). The points are named by their
     ``layout`` (its canonical names, virtual points and landmarks), else by automap.canonical_names
     as a tree with ``point_parents`` (another skeleton's joints and End Sites) or as loose points, with
-    a virtual pelvis between named hips (pelvis_virtual).
+    a virtual pelvis between named hips and head between named ears (loose_virtual).
     """
     names, parents = names_and_parents(skeleton, ends)
     reference = reference_positions(skeleton, reference_rotations, ends)
@@ -89,6 +94,6 @@ def propose(skeleton: Skeleton, up: str, points: Sequence[str], layout: Layout |
     else:
         tree = [-1] * len(points) if point_parents is None else list(point_parents)
         canon, landmarks = canonical_names(points, tree)[0], frozenset()
-        virtual = pelvis_virtual(canon)
+        virtual = loose_virtual(canon)
     return propose_map(names, parents, skeleton.num_joints, reference, np.asarray(AXES[up], float), points, canon,
                        virtual, landmarks)
