@@ -335,6 +335,25 @@ def propose_map(rig_names: Sequence[str], rig_parents: Sequence[int], num_joints
         unused=[p for p in points if p not in used_points])
 
 
+def stand_in_joints(rig_names: Sequence[str], rig_parents: Sequence[int], bones: dict,
+                    point_canonical: dict[str, str]) -> np.ndarray:
+    """[J] the rig joints (``rig_names`` [J], a tree with ``rig_parents``) that ``bones`` (a map's
+    joint -> point or recipe) drives from one point standing in for another place of the performer
+    (STAND_INS: a toe base from a toe-tip landmark), by the joints' canonical names and the points'
+    (``point_canonical``, {point: canonical name}) - as propose_map lists them as doubtful, for maps
+    written by hand too."""
+    canon = canonical_names(rig_names, rig_parents)[0]
+    out = np.zeros(len(rig_names), bool)
+    for j, name in enumerate(rig_names):
+        c, point = canon.get(name), bones.get(name)
+        if not c or not isinstance(point, str) or point not in point_canonical:
+            continue
+        side = c.split("_")[0]
+        out[j] = any(pattern.format(side=side) == c and other.format(side=side) == point_canonical[point]
+                     for pattern, other in STAND_INS.items())
+    return out
+
+
 def _named_alike(rig_names: Sequence[str], rig_parents: Sequence[int], num_joints: int,
                  points: Sequence[str]) -> dict[str, str]:
     """{rig joint or End Site: point} as name matching pairs them (names.match_names, as Blender's

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
+from typing import Sequence
 
 import numpy as np
 
@@ -61,13 +62,16 @@ class Retargeted:
     twist (the reference pose elsewhere), for the geometric solver's roll (:func:`solve_retargeted`),
     ``made_up`` [J]: the joints without a point of their own, whose tracks the fill placed, and
     ``noise`` [J]: the noise std per axis (fraction of the rig's height) that the cleaning of the
-    points left in each mapped joint's track (0 for the others)."""
+    points left in each mapped joint's track (0 for the others), ``stand_ins`` [J]: the joints whose
+    point stands in for another place of the performer (automap.stand_in_joints: a toe base driven by
+    a toe-tip landmark)."""
 
     tracks: Tracks
     scale: float
     twist_guess: np.ndarray | None = None
     made_up: np.ndarray | None = None
     noise: np.ndarray | None = None
+    stand_ins: np.ndarray | None = None
 
 
 def solve_retargeted(result: Retargeted, options: SolveOptions | None = None, *, progress=None,
@@ -81,7 +85,7 @@ def solve_retargeted(result: Retargeted, options: SolveOptions | None = None, *,
 
     options = SolveOptions.of(options, **changes).for_points()
     sol = solve(result.tracks, options, progress=progress, twist_guess=result.twist_guess, made_up=result.made_up,
-                points_noise=result.noise, frames=frames)
+                points_noise=result.noise, frames=frames, stand_ins=result.stand_ins)
     sol.report = [n for n in sol.report if not n.endswith(KEPT_AT_REFERENCE)]  # the map's coverage names them
     return sol
 
@@ -159,7 +163,24 @@ def retarget_tracks(points: PointSet, rig: Skeleton, bone_map: BoneMap, up: str 
                     reference_rotations=reference_rotations, reference_frame=reference_frame,
                     keyed=None if keyed is None else np.repeat(keyed[:, None], J, axis=1),
                     first_frame=points.first_frame, **end_kw)
-    return Retargeted(tracks, scale, guess, ~(targets.direct | targets.soft)[:J], noise[:J] / rig.height)
+    stand_ins = stand_in_joints(rig.names, rig.parents, bone_map.bones, points)
+    return Retargeted(tracks, scale, guess, ~(targets.direct | targets.soft)[:J], noise[:J] / rig.height, stand_ins)
+
+
+def stand_in_joints(names: Sequence[str], parents: Sequence[int], bones: dict, points: PointSet) -> np.ndarray:
+    """[J] the joints of a rig (``names``, ``parents``) whose point in ``bones`` stands in for another
+    place of the performer (automap.stand_in_joints), the points named by their layout or, without
+    one, as loose points, those with a layout's point name as that layout names them (MediaPipe's
+    landmarks without the face are no layout)."""
+    from .automap import canonical_names, stand_in_joints as standing_in
+    from .layouts import LAYOUTS
+
+    if points.layout is not None:
+        return standing_in(names, parents, bones, points.layout.canonical)
+    canon = canonical_names(points.names, [-1] * len(points.names))[0]
+    for layout in LAYOUTS.values():
+        canon.update({p: c for p, c in layout.canonical.items() if p in points.names and p not in canon})
+    return standing_in(names, parents, bones, canon)
 
 
 def _keyed_or_resampled(points: PointSet, targets: RigTargets, report: list[str]) -> np.ndarray | None:

@@ -247,7 +247,8 @@ def _frames(mask: np.ndarray, offset: int = 0) -> str:
 def check_solution(tracks: Tracks, sol: Solution, noise: np.ndarray | None = None,
                    against: str = "tracks", no_data: np.ndarray | None = None, end_noise: np.ndarray | None = None,
                    end_no_data: np.ndarray | None = None, as_given: bool = False,
-                   made_up: np.ndarray | None = None, points_noise: np.ndarray | None = None) -> SafetyCheck:
+                   made_up: np.ndarray | None = None, points_noise: np.ndarray | None = None,
+                   stand_ins: np.ndarray | None = None) -> SafetyCheck:
     """Compare ``sol`` with the (gap-free) ``tracks`` it was solved from, joints and bone tips.
     noise: [J] std per axis (fraction of the height) of the noise in the tracks (None: clean),
     end_noise: [K] the tips' (default: their joints'); no_data: [T,J] (end_no_data: [T,K]) samples
@@ -262,7 +263,9 @@ def check_solution(tracks: Tracks, sol: Solution, noise: np.ndarray | None = Non
     on a point that leaves its rigid place, or further off than the shapes differ, is not), the
     old allowance for bone lengths less the same departures, and such joints that fold back past a
     right angle where the points do not are named on their own line (_placed_folds); points_noise: [J] the noise std
-    (fraction of the height) the points showed before the retarget cleaned them (default 0)."""
+    (fraction of the height) the points showed before the retarget cleaned them (default 0); stand_ins: [J]
+    joints whose point stands in for a place past a joint the points do not show (with ``made_up``; see
+    _bent_between)."""
     skel = tracks.skeleton
     G, X = sol.forward()
     error = norm(X - tracks.positions) / skel.height  # NaN for joints without data
@@ -279,9 +282,11 @@ def check_solution(tracks: Tracks, sol: Solution, noise: np.ndarray | None = Non
     allowed = base + along
     if made_up is not None:  # another performer's points: what the rig's own shape keeps off them
         points_noise = np.zeros(skel.num_joints) if points_noise is None else np.asarray(points_noise, np.float64)
+        bent = _bent_between(tracks, stand_ins, noise, no_data)
         shape, end_shape, off = _steady_shape(tracks, G, X, error, tips, np.asarray(made_up, bool), points_noise,
-                                              tracks.unmeasured(no_data), as_given)
-        allowed = base + np.maximum(np.maximum(along - off, 0.0), shape)
+                                              tracks.unmeasured(no_data), as_given, bent)
+        bent_below = _down_the_bones(skel.parents[1:], bent[:, 1:].T).T  # [T,J]
+        allowed = base + np.maximum(np.maximum(along + bent_below - off, 0.0), shape)
         if tips is not None:
             tips.allowed = np.maximum(tips.allowed, CLEAN_TOLERANCE + NOISE_STDS * end_spread + end_shape)
     check = SafetyCheck(error=error, allowed=allowed,
@@ -405,8 +410,8 @@ def _held_throughout(positions: np.ndarray, no_data: np.ndarray | None, height: 
 
 
 def _steady_shape(tracks: Tracks, G: np.ndarray, X: np.ndarray, error: np.ndarray, tips: TipsCheck | None,
-                  made_up: np.ndarray, noise: np.ndarray, unmeasured: np.ndarray | None, as_given: bool = False
-                  ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+                  made_up: np.ndarray, noise: np.ndarray, unmeasured: np.ndarray | None, as_given: bool = False,
+                  bent: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """([T,J], [T,K]) how much of each joint's and bone tip's distance ``r`` from its track the rig's
     own shape explains, where the tracks are another performer's points (``made_up`` [J]: joints
     whose tracks were placed between them; ``noise`` [J]: the points' noise std per axis), and
@@ -418,8 +423,9 @@ def _steady_shape(tracks: Tracks, G: np.ndarray, X: np.ndarray, error: np.ndarra
     than the noise is not explained (the check stays as strict as without it there), nor a joint
     further off than the shapes differ (a solve gone wrong). Samples without data (NaN ``error``
     [T,J], tips' [T,K]) do not count, nor for the departure ``unmeasured`` [T,J] ones
-    (Tracks.unmeasured: between keys the curves bend the points' distances); a bone tip's noise and
-    samples are its joint's."""
+    (Tracks.unmeasured: between keys the curves bend the points' distances), nor the part ``bent``
+    [T,J] of a bone's change of length (to joint j from its parent) that a joint between explains
+    (_bent_between); a bone tip's noise and samples are its joint's."""
     P, Y, parents = _with_tips(tracks, G, X)
     seen = np.isfinite(np.concatenate([error, tips.error], 1) if tips is not None else error)
     placed = np.concatenate([made_up, np.zeros(len(parents) - len(made_up), bool)])
@@ -431,29 +437,56 @@ def _steady_shape(tracks: Tracks, G: np.ndarray, X: np.ndarray, error: np.ndarra
     measured = seen if unmeasured is None else seen & ~unmeasured[:, np.concatenate([np.arange(J), parents[J:]])]
     made = np.concatenate([made_up, np.zeros(len(parents) - J, bool)])
     hung = _off_sphere(P, G, parents, made, measured, noise, tracks.skeleton.height) if as_given else None
-    off = _off_rigid(P, parents, measured, placed, spread, hung)
+    if bent is not None:
+        bent = tracks.skeleton.height * np.concatenate([bent[:, 1:], np.zeros((len(bent), len(parents) - J))], 1)
+    off = _off_rigid(P, parents, measured, placed, spread, hung, bent)
     explained = np.clip(norm(r) - off, 0.0, _shape_difference(G, P, r, parents, placed, spread, noise[0]))
     explained = np.nan_to_num(explained, nan=0.0) / tracks.skeleton.height
     return explained[:, :J], None if tips is None else explained[:, J:], off[:, :J] / tracks.skeleton.height
 
 
 def _off_rigid(P: np.ndarray, parents: np.ndarray, seen: np.ndarray, placed: np.ndarray, spread: np.ndarray,
-               hung: np.ndarray | None = None) -> np.ndarray:
+               hung: np.ndarray | None = None, bent: np.ndarray | None = None) -> np.ndarray:
     """[T,N] how far the points ``P`` [T,N,3] are from a rigid performer at each one: the largest
     change of a bone's length from its median over the clip (``seen`` [T,N] samples only) beyond
     CLAMP_STDS of its noise (``spread`` [N-1], per axis, both ends), on the bones from the root down
-    to it; ``placed`` [N-1] bones left out (their length is the fill's), where ``hung`` [T,N-1]
+    to it, less the part ``bent`` [T,N-1] a joint between explains (_bent_between; None: none);
+    ``placed`` [N-1] bones left out (their length is the fill's), where ``hung`` [T,N-1]
     (_off_sphere) may tell instead. A point wrong in fewer than half the frames leaves the medians
     where the performer's bones are."""
     kids = np.arange(1, len(parents))
     both = seen[:, kids] & seen[:, parents[kids]] & ~placed
     length = np.where(both, norm(P[:, kids] - P[:, parents[kids]]), np.nan)  # [T,N-1]
-    change = np.nan_to_num(np.maximum(np.abs(length - column_nanmedian(length)) - CLAMP_STDS * spread, 0.0))
+    change = np.abs(length - column_nanmedian(length)) - CLAMP_STDS * spread - (0.0 if bent is None else bent)
+    change = np.nan_to_num(np.maximum(change, 0.0))
     if hung is not None:
         change = np.maximum(change, hung)
     out = np.zeros(P.shape[:2])
     for n, p in zip(kids, parents[kids]):
         out[:, n] = np.maximum(out[:, p], change[:, n - 1])
+    return out
+
+
+def _bent_between(tracks: Tracks, stand_ins: np.ndarray | None, noise: np.ndarray,
+                  no_data: np.ndarray | None) -> np.ndarray:
+    """[T,J] how much of the change of each ``stand_ins`` [J] joint's track distance from its parent's
+    (fraction of the height; 0 for other joints, the root and samples without data) a joint of the
+    performer between them explains: such a point stands in for a place past a joint the points do
+    not show (a toe base driven by a toe-tip landmark: the toes bend), so its distance from the
+    parent's point leaves its median as that joint bends, by a fraction of a percent of the height in
+    a walk. Explained up to what a track may leave its bone's length by before it is called wrong
+    (_between_keys_bound, with both ends' ``noise`` [J]): a point held, swapped or taken from the
+    wrong place goes further and is still named."""
+    skel = tracks.skeleton
+    out = np.zeros(tracks.positions.shape[:2])
+    joints = np.flatnonzero(np.asarray(stand_ins, bool)[1:]) + 1 if stand_ins is not None else []
+    if not len(joints):
+        return out
+    parents = skel.parents[joints]
+    lengths = bone_lengths(tracks.positions, joints, parents, tracks.unmeasured(no_data)) / skel.height  # [T,n]
+    median = column_nanmedian(lengths)
+    bound = _between_keys_bound(median, np.hypot(noise[joints], noise[parents]))
+    out[:, joints] = np.nan_to_num(np.minimum(np.abs(lengths - median), bound))
     return out
 
 

@@ -196,8 +196,8 @@ def local_network(options: SolveOptions) -> Network:
 def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Progress | None = None,
           network: Network | None = None, twist_guess: np.ndarray | None = None,
           frames: tuple[int, int] | None = None, made_up: np.ndarray | None = None,
-          points_noise: np.ndarray | None = None, units_checked: bool = False, mirror_checked: bool = False,
-          **changes: Any) -> Solution:
+          points_noise: np.ndarray | None = None, stand_ins: np.ndarray | None = None,
+          units_checked: bool = False, mirror_checked: bool = False, **changes: Any) -> Solution:
     """Solve local rotations for ``tracks`` as ``options`` say (see core.options.SolveOptions;
     ``changes`` are fields applied on top, e.g. ``solve(tracks, solver="hybrid", checkpoint=...)``).
 
@@ -215,15 +215,14 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
     their tracks: all of ``tracks`` is solved (their noise, spikes, gaps and smoothing read over
     all of them), so a part re-solved is what the whole solve gives there (a few frames alone
     cannot tell noise from motion: their noise was followed, bones stretching with it).
-    made_up: [J] joints whose tracks were placed between points (retargeting: Retargeted.made_up);
-    the check takes their tracks to call for no turn and allows what the rig's own shape keeps
-    joints off the points (see safety.check_solution). points_noise: [J] the noise the retarget's
-    cleaning of the points left in the tracks (Retargeted.noise; with ``made_up``). units_checked: the
-    caller has checked the tracks' units itself (units.scale_problem: the command line and Blender
-    refuse or note tracks in other units before solving), so the solve does not warn of them again.
-    mirror_checked: the caller has checked whether the tracks are the mirror image of the rig
-    (layout_rig.layout_tracks does, in a layout's words); else the solve does (made_up: the map's
-    own check has).
+    made_up: [J] joints whose tracks were placed between points (retargeting: Retargeted.made_up); the check takes
+    their tracks to call for no turn and allows what the rig's own shape keeps joints off the points (see
+    safety.check_solution). points_noise: [J] the noise the retarget's cleaning of the points left in the tracks
+    (Retargeted.noise; with ``made_up``); stand_ins: [J] joints whose point stands in for another place
+    (Retargeted.stand_ins). units_checked: the caller has checked the tracks' units itself (units.scale_problem:
+    the command line and Blender refuse or note tracks in other units before solving), so the solve does not warn
+    of them again. mirror_checked: the caller has checked whether the tracks are the mirror image of the rig
+    (layout_rig.layout_tracks does, in a layout's words); else the solve does (made_up: the map's own check has).
     """
     options = SolveOptions.of(options, **changes)
     _refuse_unsolvable_size(tracks)
@@ -261,7 +260,7 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
     if (start, stop) != (0, tracks.num_frames):
         sol, cleaning = sol.frames(start, stop), cleaning.frames(start, stop)
     _refuse_non_rotations(sol, tracks.first_frame + start)
-    _check(cleaning.unsmoothed, sol, cleaning, options.max_position_error, made_up, points_noise)
+    _check(cleaning.unsmoothed, sol, cleaning, options.max_position_error, made_up, points_noise, stand_ins)
     if progress is not None:
         progress(1.0, "solved")
     if not units_checked:
@@ -407,14 +406,15 @@ def _through_gaps(tracks: Tracks, sol: Solution, cleaning: Cleaning, shown: tupl
 
 
 def _check(tracks: Tracks, sol: Solution, cleaning: Cleaning, max_position_error: float | None,
-           made_up: np.ndarray | None = None, points_noise: np.ndarray | None = None) -> None:
+           made_up: np.ndarray | None = None, points_noise: np.ndarray | None = None,
+           stand_ins: np.ndarray | None = None) -> None:
     """Attach the safety check against the tracks as given (gaps filled, spikes removed, before any
     smoothing) to ``sol`` and its warnings to the report; raise when a joint is further from its
     track than ``max_position_error`` percent of the height, naming every joint and bone tip past it
-    (SafetyCheck.past). made_up, points_noise: see :func:`solve`."""
+    (SafetyCheck.past). made_up, points_noise, stand_ins: see :func:`solve`."""
     sol.check = check_solution(tracks, sol, cleaning.noise, no_data=cleaning.gaps, end_noise=cleaning.end_noise,
                                end_no_data=cleaning.end_gaps, as_given=not cleaning.active, made_up=made_up,
-                               points_noise=points_noise)
+                               points_noise=points_noise, stand_ins=stand_ins)
     sol.report.extend(sol.check.lines(tracks.skeleton.names))
     sol.report.extend(_placed_cause(tracks.skeleton, sol.check.far.any(axis=0), cleaning.placed))
     if max_position_error is not None and sol.check.max_error_percent > max_position_error:
