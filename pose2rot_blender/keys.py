@@ -81,7 +81,9 @@ class ActionWriter:
     """A new action assigned to ``obj`` (the previous one is left as it is) plus bulk channel writes.
 
     With ``base`` (the action being replaced) the new action starts as a copy of it, less the
-    F-curves ``drop`` picks: what it keeps stays exactly as it was (keys, modifiers, groups)."""
+    F-curves ``drop`` picks: what it keeps stays exactly as it was (keys, modifiers, groups). On 4.4+
+    the copy keeps only the slot ``obj`` plays: the slots (and keys) of the other objects that share
+    ``base`` stay in ``base``, which they go on playing, and are not duplicated for ``obj``."""
 
     def __init__(self, obj: bpy.types.Object, name: str, base: bpy.types.Action | None = None, drop=None):
         ad = obj.animation_data or obj.animation_data_create()
@@ -92,6 +94,8 @@ class ActionWriter:
         if LAYERED_ACTIONS:
             slot = next((s for s in self.action.slots if old_slot is not None and s.identifier == old_slot.identifier),
                         None) or self.action.slots.new(id_type='OBJECT', name=obj.name)
+            for other in [s for s in self.action.slots if s != slot]:   # other IDs play ``base``, not its copy
+                self.action.slots.remove(other)
             ad.action = self.action
             ad.action_slot = slot
             if not self.action.layers:

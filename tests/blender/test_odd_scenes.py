@@ -700,6 +700,35 @@ def test_solving_part_of_a_hand_keyed_shot_keeps_its_keys_around(scene_ready):
     assert _error_pct(heads, want) < 0.01
 
 
+def test_solving_part_of_a_shot_keeps_only_this_armature_s_slot(scene_ready):
+    """Blender 4.4+: a part of the shot solved on an armature whose action also animates another
+    armature (its own slot): the new action, a copy of that one, carried the other armature's slot and
+    keys too, a second copy of them in the file. It now holds only what animates this armature; the
+    other armature still plays the old action as before (4.2 has no slots: one set of curves)."""
+    src, _, rig = scene_ready
+    bone = rig.pose.bones[2].name
+    for f in (1, 20):
+        rig.pose.bones[bone].keyframe_insert("rotation_quaternion", frame=f)
+    shared = rig.animation_data.action
+    twin = rest_copy(src, "Twin")
+    twin.animation_data_create().action = shared
+    if keys.LAYERED_ACTIONS:
+        twin.animation_data.action_slot = shared.slots.new(id_type='OBJECT', name="Twin")
+        twin.pose.bones[bone].keyframe_insert("location", frame=1)
+    frames = scene_frames()
+    twin_before, shared_before = basis_rotations(twin, frames), action_fingerprint(shared)
+    assert bpy.ops.pose2rot.solve_rotations(armature=rig.name, tracks_collection="tracks", frame_start=5,
+                                            frame_end=15) == {'FINISHED'}
+    new = rig.animation_data.action
+    assert new != shared and twin.animation_data.action == shared
+    playing = sorted(fc.as_pointer() for fc in keys.object_fcurves(rig))
+    assert sorted(fc.as_pointer() for fc in action_fcurves(new)) == playing
+    assert [s.identifier for s in getattr(new, "slots", [])] == (["OBRig"] if keys.LAYERED_ACTIONS else [])
+    assert np.array_equal(basis_rotations(twin, frames), twin_before)
+    after = action_fingerprint(shared)
+    assert after.keys() == shared_before.keys() and all(np.array_equal(after[k], shared_before[k]) for k in after)
+
+
 @pytest.mark.parametrize("change", ["mute", "group", "NOISE"])
 def test_solving_part_of_a_shot_plays_the_solved_keys_of_a_muted_or_modified_curve(scene_ready, change):
     """Hand keys on a bone the solve keys, its curves muted (or their channel group, which Blender
