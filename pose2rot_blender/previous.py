@@ -1,11 +1,12 @@
 """The armature's action from before pose2rot: kept when a solve writes a new one, and given back.
 
 The first solve of an armature stores its action (a reference, which follows a rename; kept with a
-fake user until it is given back, then as it was), its slot, the bones' rotation modes and their pose
-channels (a pose set by hand, or channels the action does not key) in the armature object's
-library-overridable properties (RECORD, so an override of a linked armature keeps it through a save
-and reload); solving again keeps that first record, and the action of the solve it replaces (fake
-user), unless the saved action was deleted since (the new solve saves the action it replaces instead). :func:`restore` puts them back; the solved action is kept too.
+fake user until it is given back, then as it was), its slot (or that it had none), the bones'
+rotation modes and their pose channels (a pose set by hand, or channels the action does not key) in
+the armature object's library-overridable properties (RECORD, so an override of a linked armature
+keeps it through a save and reload); solving again keeps that first record, and the action of the
+solve it replaces (fake user), unless the saved action was deleted since (the new solve saves the
+action it replaces instead). :func:`restore` puts them back; the solved action is kept too.
 Files of earlier versions kept the record in custom properties: it is moved over when first used.
 """
 from __future__ import annotations
@@ -36,11 +37,14 @@ OVERRIDABLE = {'LIBRARY_OVERRIDABLE'}
 
 #: the record, as library-overridable properties of the armature object (``pose2rot_prev_<name>``):
 #: whether one is saved, or was given back since its last solve; the action (None: none, or deleted)
-#: and its name when saved ('' for none: says which one was deleted); its slot and own fake user; the
-#: bones' rotation modes and pose channels (JSON)
+#: and its name when saved ('' for none: says which one was deleted); its slot's identifier ('' for
+#: none, and on Blender before 4.4, which has no slots) and whether it had no slot (4.4+: the action
+#: assigned, nothing playing; False in records of earlier versions of pose2rot, which did not say);
+#: its own fake user; the bones' rotation modes and pose channels (JSON)
 RECORD = {"saved": (BoolProperty, False), "restored": (BoolProperty, False), "action": (PointerProperty, None),
-          "action_name": (StringProperty, ""), "slot": (StringProperty, ""), "fake_user": (BoolProperty, False),
-          "rotation_modes": (StringProperty, "{}"), "pose": (StringProperty, "{}")}
+          "action_name": (StringProperty, ""), "slot": (StringProperty, ""), "no_slot": (BoolProperty, False),
+          "fake_user": (BoolProperty, False), "rotation_modes": (StringProperty, "{}"),
+          "pose": (StringProperty, "{}")}
 _PREFIX = "pose2rot_prev_"
 
 
@@ -84,6 +88,7 @@ def remember(obj: bpy.types.Object) -> str | None:
     _keep(obj, saved=True, restored=False, action=current, action_name=current.name if current is not None else "",
           fake_user=getattr(holder, _PREFIX + "fake_user") if holder is not None else
           current is not None and current.use_fake_user, slot=slot.identifier if slot is not None else "",
+          no_slot=keys.LAYERED_ACTIONS and current is not None and slot is None,
           rotation_modes=json.dumps({pb.name: pb.rotation_mode for pb in obj.pose.bones}),
           pose=json.dumps(_pose_channels(obj.pose.bones)))
     if current is not None:
@@ -184,9 +189,7 @@ def restore(obj: bpy.types.Object) -> tuple[str, bpy.types.Action | None]:
     if action is not None and _holder(action, obj) is None:  # its own fake user again, now that it has its user back
         action.use_fake_user = record["fake_user"]
     if action is not None and keys.LAYERED_ACTIONS:
-        slot = next((s for s in action.slots if s.identifier == record["slot"]), None)
-        if slot is not None:
-            ad.action_slot = slot
+        _put_slot_back(ad, action, record)
     modes = json.loads(record["rotation_modes"] or "{}")
     for pb in obj.pose.bones:
         if pb.name in modes:
@@ -194,6 +197,19 @@ def restore(obj: bpy.types.Object) -> tuple[str, bpy.types.Action | None]:
     _set_pose_channels(obj.pose.bones, json.loads(record["pose"] or "{}"))
     _keep(obj, **dict(_cleared(), restored=True))
     return name, replaced
+
+
+def _put_slot_back(ad: bpy.types.AnimData, action: bpy.types.Action, record: dict) -> None:
+    """Give ``ad`` (just assigned ``action``, 4.4+) the slot ``record`` saved: none where it had none
+    (Blender picks a slot on assignment, which would play keys the armature did not play), the one of
+    the saved identifier where it still exists, else Blender's pick (a record of 4.2 or of an earlier
+    version of pose2rot, whose '' does not tell "none" from "no slots")."""
+    if record["no_slot"]:
+        ad.action_slot = None
+        return
+    slot = next((s for s in action.slots if s.identifier == record["slot"]), None)
+    if slot is not None:
+        ad.action_slot = slot
 
 
 def register_properties() -> None:

@@ -925,6 +925,36 @@ def test_an_action_two_armatures_share_gets_its_own_fake_user_back(scene_ready, 
     assert not shared.use_fake_user and shared.users == 2
 
 
+@pytest.mark.parametrize("record", ["this version", "earlier version"])
+def test_restore_gives_back_an_action_that_played_through_no_slot(scene_ready, record):
+    """Blender 4.4+: an action assigned with no slot plays nothing. After Solve Rotations, Restore
+    Previous Action put the action back and Blender picked its slot, so its keys played: the armature
+    moved where it had stood still. It now gets no slot back; a record of an earlier version of
+    pose2rot (which saved '' for "no slot" and for 4.2's "no slots" alike) restores as it did
+    (Blender's pick). On 4.2, which has no slots, the action plays before and after."""
+    _, _, rig = scene_ready
+    hip = rig.pose.bones[0]
+    for f in (1, 20):
+        hip.location = (0, 0.05 * f, 0)
+        hip.keyframe_insert("location", frame=f)
+    ad = rig.animation_data
+    mine = ad.action
+    if keys.LAYERED_ACTIONS:
+        ad.action_slot = None
+    hip.location = (0, 0, 0)
+    bpy.context.scene.frame_set(10)
+    before = tuple(hip.location)
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
+    if record == "earlier version":
+        rig.property_unset("pose2rot_prev_no_slot")     # as a file saved before the field existed loads
+    assert bpy.ops.pose2rot.restore_action(armature=rig.name) == {'FINISHED'}
+    bpy.context.scene.frame_set(10)
+    assert ad.action == mine
+    played = keys.LAYERED_ACTIONS and record == "earlier version"
+    assert (getattr(ad, "action_slot", None) is not None) == played
+    assert (tuple(hip.location) != before) == played
+
+
 def test_a_record_kept_by_an_earlier_version_is_restored(scene_ready):
     """A file of an earlier version keeps the record in custom properties of the armature (the
     action's name in older ones): Restore reads it and moves it over."""
