@@ -235,12 +235,12 @@ class Batch:
 
 def checked_batch(args: argparse.Namespace) -> Batch:
     """The Batch of the arguments ``args``, every input checked before any work (a Pose2RotError
-    otherwise): the files exist, their outputs neither clash nor overwrite an input, the rig is one,
-    and ``--out`` is a folder (created when missing)."""
+    otherwise): the files exist, their outputs neither clash nor overwrite an input, the rig is one
+    that clips can be solved onto (check_rig), and ``--out`` is a folder (created when missing)."""
     from pose2rot_core.errors import Pose2RotError
 
     from .batch_outputs import output_suffixes
-    from .batch_rigs import rig_source
+    from .batch_rigs import check_rig, rig_source
 
     if not args.out.strip():                                   # '' is the current folder to Python: not asked for
         raise Pose2RotError("--out is empty: give a folder for the converted files (created when missing)")
@@ -255,6 +255,7 @@ def checked_batch(args: argparse.Namespace) -> Batch:
         raise Pose2RotError(f"--out '{args.out}' would write over the input '{clash[0].name}': choose another folder")
     if out.exists() and not out.is_dir():
         raise Pose2RotError(f"--out '{args.out}' is a file: give a folder (created when missing)")
+    check_rig(rig, args.armature)
     _writable_folder(out, args.out)
     return Batch(files, names, rig, secrets.token_hex(4))
 

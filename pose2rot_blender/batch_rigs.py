@@ -30,6 +30,31 @@ def rig_source(rig: str | None, files: list[Path]) -> Path | None:
     return path
 
 
+def check_rig(rig: Path | None, armature: str) -> None:
+    """Refuse, before any clip, a rig that no clip could be solved onto (a Pose2RotError naming --rig or
+    --armature): a .blend that Blender cannot open, or whose armature --armature does not name (none, or
+    several and none named), a .bvh that cannot be read or that Blender's importer cannot read (each
+    clip failed alike, after Blender started for it). Opens a .blend rig (each clip opens it afresh)."""
+    import bpy
+
+    from pose2rot_core.bvh import read_bvh
+    from pose2rot_core.errors import Pose2RotError
+
+    if rig is None:
+        return
+    try:
+        if rig.suffix.lower() == ".bvh":
+            _check_importable(read_bvh(rig), rig)
+            return
+        bpy.ops.wm.open_mainfile(filepath=str(rig), load_ui=False)
+        _find_armature(armature, rig.name)
+    except Pose2RotError as e:
+        raise Pose2RotError(f"--rig: {e}") from None
+    except RuntimeError as e:                                   # Blender's: not a .blend it can open
+        said = str(e).strip().removeprefix("Error: ")
+        raise Pose2RotError(f"--rig: cannot open '{rig.name}' as a .blend file: Blender says: {said}") from None
+
+
 def _no_rig(names: list[str]) -> str:
     return (f"no rig for {', '.join(names[:3])}{' ...' if len(names) > 3 else ''}: pass --rig RIG.blend or "
             "--rig RIG.bvh (BVH and .npz tracks need none: their own skeleton is used)")

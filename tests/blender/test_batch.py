@@ -228,7 +228,33 @@ def test_blend_rig_and_the_armature_choice(tmp_path):
     bpy.ops.wm.open_mainfile(filepath=str(out / "a.blend"))
     assert bpy.data.objects["Rig"].animation_data.action.get("pose2rot")
     proc = _run("--rig", rig, tmp_path / "a.npz", "--out", out, "--armature", "Nope")
-    assert proc.returncode == 1 and "no armature object named 'Nope'" in proc.stdout
+    assert proc.returncode == 2 and "--rig: no armature object named 'Nope' in rig.blend" in proc.stderr
+
+
+def test_a_rig_no_clip_can_use_stops_the_run_first(tmp_path):
+    """A .blend rig with several armatures and no --armature, or a --rig BVH that cannot be read: every
+    clip failed alike, each after Blender started for it, and the run ended 'finished with failures'
+    (exit 1); a .blend rig Blender cannot open ended in a traceback. Each is now a bad argument: one
+    line naming --rig, exit 2, nothing made (not --out)."""
+    import_clip()
+    import_clip()
+    rig = tmp_path / "two.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(rig), copy=True)
+    names = sorted(o.name for o in bpy.data.objects if o.type == 'ARMATURE')
+    broken = tmp_path / "broken.bvh"
+    broken.write_text("HIERARCHY\nROOT hips\n{\n")
+    save_tracks(tmp_path / "a.npz", tracks_from_bvh(read_bvh(clip_path())).frames(0, 10))
+    save_tracks(tmp_path / "b.npz", tracks_from_bvh(read_bvh(clip_path())).frames(10, 20))
+    junk = tmp_path / "junk.blend"
+    junk.write_text("not a .blend")
+    for given, said in ((rig, f"--rig: two.blend has 2 armatures ({', '.join(names)}): name one with --armature"),
+                        (broken, f"--rig: {broken}: line"),
+                        (junk, "--rig: cannot open 'junk.blend' as a .blend file: Blender says: File format is not")):
+        proc = _run(tmp_path / "a.npz", tmp_path / "b.npz", "--rig", given, "--out", tmp_path / "out", "--jobs", 2)
+        assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr[-2000:]
+        last = proc.stderr.strip().splitlines()[-1]
+        assert last.startswith(f"pose2rot batch: error: {said}"), last
+        assert "[1/2]" not in proc.stdout and not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("placed", ["fbx", "turned", "parented"])
