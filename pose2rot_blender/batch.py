@@ -292,7 +292,7 @@ def convert(args: argparse.Namespace, options: SolveOptions, learned: LearnedSet
     started = time.time()
     try:
         if len(files) > 1 and argv is not None:
-            in_workers(batch, argv, args.jobs, ended, written)
+            in_workers(batch, argv, args.jobs, ended, written, Path(args.out).resolve())
         else:
             job = clip_job(args, options, learned, batch.rig, batch.run)
             for path in files:

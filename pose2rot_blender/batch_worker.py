@@ -13,11 +13,13 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from . import batch as batch_script
 from .batch import Batch, clip_ended, clip_job, clip_label, convert_one
+from .batch_outputs import remove_staged
 
 if TYPE_CHECKING:
     import argparse
@@ -27,16 +29,17 @@ if TYPE_CHECKING:
     from .runtime import LearnedSettings
 
 
-def in_workers(batch: Batch, argv: list[str], jobs: int, ended: list, written: dict[str, list]) -> None:
+def in_workers(batch: Batch, argv: list[str], jobs: int, ended: list, written: dict[str, list], out: Path) -> None:
     """Convert the clips of ``batch`` ``jobs`` at a time, one worker process per clip running this script
-    with ``argv``, writing its outputs under its name in ``batch.names``; each clip's ClipResult goes to
-    ``ended`` as it ends, the files it put in place to ``written`` (convert_one), and its notes and errors
-    are printed. On Ctrl-C the workers are stopped."""
+    with ``argv``, writing its outputs in the folder ``out`` (--out) under its name in ``batch.names``; each
+    clip's ClipResult goes to ``ended`` as it ends, the files it put in place to ``written`` (convert_one),
+    and its notes and errors are printed. On Ctrl-C the workers are stopped."""
     from concurrent.futures import as_completed
 
     files = batch.files
     with tempfile.TemporaryDirectory(prefix="pose2rot_batch_") as tmp, ThreadPoolExecutor(jobs) as pool:
-        futures = [pool.submit(_worker, f, *_task(batch, f, Path(tmp) / f"{i}"), argv) for i, f in enumerate(files)]
+        futures = [pool.submit(_worker, f, *_task(batch, f, Path(tmp) / f"{i}"), argv,
+                               partial(remove_staged, out, batch.names[f], batch.run)) for i, f in enumerate(files)]
         seen: set = set()
         try:
             for future in as_completed(futures):
@@ -72,9 +75,10 @@ _RUNNING: set = set()
 _STOPPING = threading.Event()
 
 
-def _worker(path: Path, task: Path, result: Path, argv: list[str]):
+def _worker(path: Path, task: Path, result: Path, argv: list[str], clean: Callable[[], object]):
     """Run one worker (the batch script) for the clip ``path`` (absolute) on the ``task`` file (_task) and
-    read (its ClipResult, the files it put in place) from its ``result`` file."""
+    read (its ClipResult, the files it put in place) from its ``result`` file; where it wrote none (it
+    died: a crash, killed when the system ran out of memory), ``clean()`` removes what it staged."""
     import bpy
 
     from pose2rot_core.batch_summary import ClipResult
@@ -101,6 +105,7 @@ def _worker(path: Path, task: Path, result: Path, argv: list[str]):
     if ended is not None:
         return ended
     print(stderr, end="", file=sys.stderr, flush=True)
+    clean()
     return ClipResult(label, seconds=time.perf_counter() - t0, status="failed",
                       message=_worker_end(proc.returncode, stderr)), []
 

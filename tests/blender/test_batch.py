@@ -681,6 +681,27 @@ def test_staged_files_are_the_run_s_own(tmp_path):
                                                           str(tmp_path / "o")])).run != ""
 
 
+def test_a_worker_that_dies_leaves_nothing_in_out(tmp_path, monkeypatch):
+    """A worker killed (the system out of memory sends SIGKILL) after saving its clip's .blend under the
+    run's staged name, before putting it in place: the clip failed, but the hidden staged .blend stayed
+    in --out. The run now removes it; the clip fails naming the signal, an earlier run's output stays."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "c.blend").write_text("earlier run")
+    run = "cafe0123"
+    stem = batch_outputs.staging_stem("c", run)
+    fake = tmp_path / "python"
+    fake.write_text(f"#!{sys.executable}\nimport os, signal\nopen({str(out / (stem + '.blend'))!r}, 'w').write('x')\n"
+                    "os.kill(os.getpid(), signal.SIGKILL)\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(fake))
+    clip = tmp_path / "c.bvh"
+    ended, written = [], {}
+    batch_worker.in_workers(batch.Batch([clip], {clip: "c"}, None, run), [], 1, ended, written, out)
+    assert len(ended) == 1 and ended[0].failed and "killed by SIGKILL" in ended[0].message, ended
+    assert sorted(p.name for p in out.iterdir()) == ["c.blend"] and (out / "c.blend").read_text() == "earlier run"
+
+
 def test_a_clip_whose_outputs_another_run_replaced_fails(tmp_path):
     """A clip reported converted whose .blend another run into the same --out replaced later in the run
     fails, naming the file, instead of 'ok' over another clip's outputs."""
