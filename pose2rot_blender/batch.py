@@ -48,12 +48,19 @@ if TYPE_CHECKING:                                     # run as a script, the cor
     from .runtime import LearnedSettings
 
 
+#: options users bring from the command line (pose2rot solve) -> what the batch does instead
+COMMAND_LINE_OPTIONS = {
+    "--frames": "--frames is the command line's (pose2rot solve): the batch converts every clip whole; solve "
+                "part of a clip with pose2rot solve --frames, or in Blender with the scene's frame range",
+    "--skeleton": "--skeleton is the command line's: the batch takes the rig as --rig RIG.bvh (or RIG.blend)"}
+
+
 def _parser() -> argparse.ArgumentParser:
     from pose2rot_core.cli import OneLineParser, add_solver_arguments, refuse_empty
     from pose2rot_core.cli_layouts import LAYOUT_WANTED
     from pose2rot_core.tracks_io import FILE_SUFFIXES
 
-    ap = OneLineParser(prog=how_run(), name="pose2rot batch",
+    ap = OneLineParser(prog=how_run(), name="pose2rot batch", elsewhere=COMMAND_LINE_OPTIONS,
                        description="Solve track files onto a rig, one .blend (and BVH) per clip.")
     refuse_empty(ap, ap.add_argument("tracks", nargs="+", metavar="TRACKS", help=(
         f"track files ({'/'.join(FILE_SUFFIXES)}), FreeMoCap recording folders, or folders holding them")),

@@ -631,28 +631,31 @@ def cmd_tracks(args: argparse.Namespace) -> int:
 class OneLineParser(argparse.ArgumentParser):
     """argparse whose usage errors are one line, in the form of every other pose2rot error:
     ``NAME: error: MESSAGE (see 'PROG --help')``, exit status 2. NAME: the ``name`` keyword, else the
-    first word of the program name (subcommands share their parent's)."""
+    first word of the program name (subcommands share their parent's). ``elsewhere``: {option another
+    pose2rot interface takes: what to give here instead} (default: :data:`BATCH_OPTIONS`), added to
+    the error that does not recognize that option."""
 
-    def __init__(self, *args, name: str | None = None, **kwargs):
+    def __init__(self, *args, name: str | None = None, elsewhere: dict[str, str] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.name = name or self.prog.split()[0]
+        self.elsewhere = BATCH_OPTIONS if elsewhere is None else elsewhere
 
     def error(self, message: str):  # type: ignore[override]
-        self.exit(2, f"{self.name}: error: {message}{_spelt_elsewhere(message)} (see '{self.prog} --help')\n")
+        hint = _spelt_elsewhere(message, self.elsewhere)
+        self.exit(2, f"{self.name}: error: {message}{hint} (see '{self.prog} --help')\n")
 
 
 #: options users bring from the Blender batch (README, Batch) -> what the command line takes instead
-BATCH_OPTIONS = {"--rig": "--skeleton RIG.bvh"}
+BATCH_OPTIONS = {"--rig": "--rig is the Blender batch's: on the command line give --skeleton RIG.bvh"}
 
 
-def _spelt_elsewhere(message: str) -> str:
-    """'; OPTION is the batch's: ...' for an unrecognized option of argparse's ``message`` that the
-    Blender batch takes under that name (:data:`BATCH_OPTIONS`), else ''."""
+def _spelt_elsewhere(message: str, elsewhere: dict[str, str]) -> str:
+    """'; HINT' for each unrecognized option of argparse's ``message`` that ``elsewhere`` {option: hint}
+    names (another interface's option), else ''."""
     if not message.startswith("unrecognized arguments:"):
         return ""
     given = {word.split("=")[0] for word in message.split()[2:]}
-    found = [(option, ours) for option, ours in BATCH_OPTIONS.items() if option in given]
-    return "".join(f"; {option} is the Blender batch's: on the command line give {ours}" for option, ours in found)
+    return "".join(f"; {hint}" for option, hint in elsewhere.items() if option in given)
 
 
 def add_command(sub, name: str, summary: str, **kwargs) -> argparse.ArgumentParser:

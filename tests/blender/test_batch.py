@@ -332,6 +332,19 @@ def test_bad_arguments_and_missing_inputs(tmp_path):
     assert proc.returncode == 2 and "is a file: give a folder" in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.parametrize("given, said", [
+    (["--frames", "1:50"], "--frames is the command line's (pose2rot solve): the batch converts every clip whole"),
+    (["--skeleton=rig.bvh"], "--skeleton is the command line's: the batch takes the rig as --rig RIG.bvh")])
+def test_the_command_line_s_options_say_what_the_batch_takes(tmp_path, given, said):
+    """README's Batch says '--solver etc. as in solve', and solve's --frames or --skeleton given to the
+    batch said only 'unrecognized arguments'; the line now says what the batch does instead (exit 2,
+    nothing made)."""
+    proc = _run(zyx_clip(tmp_path / "c.bvh"), "--out", tmp_path / "out", *given)
+    last = proc.stderr.strip().splitlines()[-1]
+    assert proc.returncode == 2 and last.startswith("pose2rot batch: error: unrecognized arguments: ") and said in last
+    assert not (tmp_path / "out").exists()
+
+
 def test_an_empty_out_is_refused_as_empty(tmp_path, monkeypatch):
     """--out '' is the current folder to Python: the batch wrote its files there, where no one asked for
     them. It is refused as empty before any work, the current folder left as it was."""
