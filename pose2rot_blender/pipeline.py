@@ -397,7 +397,7 @@ def armature_points(scene: bpy.types.Scene, obj: bpy.types.Object, rig: rig_io.R
             return world, keyed, step
         turn = rig.world_inv[:3, :3]
         return world @ turn.T + rig.world_inv[:3, 3], keyed, step * float(np.linalg.norm(turn, 2))
-    rig_io.check_matrices(obj.name, mats)              # parented or constrained armature: its frame moves
+    rig_io.check_matrices(obj, mats)              # parented or constrained armature: its frame moves
     inv = np.linalg.inv(mats)
     stretch = float(np.linalg.norm(inv[:, :3, :3], 2, axis=(1, 2)).max())
     return np.einsum("tij,tnj->tni", inv[:, :3, :3], world) + inv[:, None, :3, 3], keyed, step * stretch

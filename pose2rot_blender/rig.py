@@ -13,6 +13,8 @@ from pose2rot_core.errors import Pose2RotError
 from pose2rot_core.map_proposal import EndSites
 from pose2rot_core.skeleton import Skeleton
 
+from . import empties
+
 #: relative spread of the object's scale axes above which it counts as non-uniform
 SCALE_TOLERANCE = 1e-4
 
@@ -73,26 +75,50 @@ def _flags(collection, attr: str) -> np.ndarray:
     return buf
 
 
-def check_matrices(name: str, mw: np.ndarray) -> None:
-    """Raise unless the world matrices [...,4,4] of armature ``name`` have uniform positive scale."""
+def check_matrices(obj: bpy.types.Object, mw: np.ndarray) -> None:
+    """Raise unless the world matrices [...,4,4] of armature ``obj`` have uniform positive scale."""
     m = mw[..., :3, :3]
     scale = np.linalg.norm(m, axis=-2)
     if scale.min() <= 0 or np.linalg.det(m).min() <= 0:
-        raise Pose2RotError(f"armature '{name}' is mirrored or has zero scale (a negative or zero scale on it "
+        raise Pose2RotError(f"armature '{obj.name}' is mirrored or has zero scale (a negative or zero scale on it "
                             "or on a parent); apply the scale (Ctrl+A > Scale) or make it positive")
     spread = scale.max(axis=-1) - scale.min(axis=-1)
     bad = spread > SCALE_TOLERANCE * scale.max(axis=-1)
     if bad.any():
         s = scale.reshape(-1, 3)[np.argmax((spread / scale.max(axis=-1)).reshape(-1))]  # the most uneven
-        raise Pose2RotError(
-            f"armature '{name}' has a non-uniform object scale ({', '.join(f'{v:.4g}' for v in s)}); "
-            "apply it (Ctrl+A > Scale) or use the same scale on all axes")
+        raise Pose2RotError(_uneven_scale(obj, ", ".join(f"{v:.4g}" for v in s)))
+
+
+def _uneven_scale(obj: bpy.types.Object, scale: str) -> str:
+    """The message for armature ``obj`` scaled unevenly in the world (``scale``: its axes' scales in
+    words): its own Scale does it, or an object it hangs from (the nearest one whose own Scale is
+    uneven, else its parent, through a parent inverse or constraints)."""
+    if obj.parent is None or _own_scale_uneven(obj):
+        return (f"armature '{obj.name}' has a non-uniform object scale ({scale}); apply it (Ctrl+A > Scale) or "
+                "use the same scale on all axes")
+    above = obj.parent
+    while above.parent is not None and not _own_scale_uneven(above):
+        above = above.parent
+    if not _own_scale_uneven(above):
+        above = obj.parent
+    which = "its parent" if above == obj.parent else "a parent above it"
+    return (f"armature '{obj.name}' is scaled unevenly ({scale}) by '{above.name}', {which} (the armature's own "
+            f"Scale is the same on all axes): give '{above.name}' the same Scale on all axes, or clear the "
+            "armature's parent keeping its place (Object > Parent > Clear and Keep Transformation) and apply its "
+            "scale (Ctrl+A > Scale)")
+
+
+def _own_scale_uneven(obj: bpy.types.Object) -> bool:
+    """Whether ``obj``'s own Scale (delta scale included) differs between its axes, or is animated."""
+    scale = np.abs(np.array(obj.matrix_basis.to_scale()))
+    animated = {"scale", "delta_scale"}.intersection(empties.transform_curves(obj))
+    return bool(animated) or bool(scale.max() - scale.min() > SCALE_TOLERANCE * scale.max())
 
 
 def object_matrix(obj: bpy.types.Object) -> np.ndarray:
     """[4,4] matrix_world of ``obj`` after checking its scale is uniform and positive."""
     mw = np.array(obj.matrix_world, np.float64)
-    check_matrices(obj.name, mw)
+    check_matrices(obj, mw)
     return mw
 
 

@@ -523,6 +523,26 @@ def test_mirrored_armature_fails(scene_ready):
     assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
 
 
+@pytest.mark.parametrize("above", ["parent", "grandparent"])
+def test_a_parent_that_scales_the_armature_unevenly_is_named(scene_ready, above):
+    """An armature under an empty scaled unevenly (the root an FBX import or a mocap tool puts over
+    the rig) was refused for 'a non-uniform object scale (1, 1, 0.5)' with Ctrl+A > Scale as the fix,
+    while its own Scale reads 1, 1, 1 and applying it changes nothing: the message names the empty
+    that scales it and how to fix that."""
+    _, _, rig = scene_ready
+    stage = bpy.data.objects.new("stage", None)
+    bpy.context.scene.collection.objects.link(stage)
+    stage.scale = (1.0, 1.0, 0.5)
+    rig.parent = stage
+    if above == "grandparent":
+        rig.parent = bpy.data.objects.new("holder", None)
+        bpy.context.scene.collection.objects.link(rig.parent)
+        rig.parent.parent = stage
+    bpy.context.view_layer.update()
+    fails_cleanly(r"armature 'Rig' is scaled unevenly \(1, 1, 0.5\) by 'stage', (its parent|a parent above it)\b.*"
+                  r"give 'stage' the same Scale on all axes.*Clear and Keep Transformation", tracks_collection="tracks")
+
+
 def test_range_past_the_keys_is_noted(scene_ready):
     _, col, rig = scene_ready
     scene = bpy.context.scene
