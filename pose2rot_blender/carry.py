@@ -56,10 +56,12 @@ def solved_channel(fc, kept: set[str]) -> bool:
     return bone is not None and bone not in kept
 
 
-def dropped_bones(curves: list, kept: set[str], written: set) -> list[str]:
+def dropped_bones(curves: list, kept: set[str], written: set, height: float) -> list[str]:
     """The solved bones (all but the ``kept`` ones; sorted) whose location or scale the replaced
-    action's F-curves ``curves`` key away from rest and the solve does not key (``written``: (path,
-    index)): the new action holds them at rest over the solved frames, since the tracks place them."""
+    action's F-curves ``curves`` key away from rest (beyond REST_NOISE; location in armature units,
+    ``height`` the skeleton's) and the solve does not key (``written``: (path, index)): the new
+    action holds them at rest over the solved frames, since the tracks place them."""
+    tolerance = {"location": REST_NOISE * height, "scale": REST_NOISE}
     bones = set()
     for fc in curves:
         bone, channel = transform_bone(fc.data_path), fc.data_path.rsplit(".", 1)[-1]
@@ -67,11 +69,14 @@ def dropped_bones(curves: list, kept: set[str], written: set) -> list[str]:
             continue
         if (fc.data_path, fc.array_index) in written:
             continue
-        if np.abs(key_points(fc)[1] - REST_VALUES[channel]).max(initial=0.0) > 1e-6:
+        if np.abs(key_points(fc)[1] - REST_VALUES[channel]).max(initial=0.0) > tolerance[channel]:
             bones.add(bone)
     return sorted(bones)
 
 
+#: keys this close to rest hold it (a share of the skeleton's height for location, of 1 for scale): an
+#: FBX import keys location and scale on every bone, off rest by the file's rounding (about 1e-7)
+REST_NOISE = 1e-5
 #: the rest value of the pose-bone channels a solved bone is held at where the solve keys none
 REST_VALUES = {"location": 0.0, "scale": 1.0}
 

@@ -106,6 +106,8 @@ class Plan:
     #: whether bone constraints, drivers or NLA settings change the pose the keys hold (override_warnings):
     #: the errors are those of the keys, not of the pose shown
     overridden: bool = False
+    #: the skeleton's height in armature units (Skeleton.height): what the errors are shares of
+    height: float = 1.0
 
 
 def track_objects(collection: bpy.types.Collection | None) -> list[bpy.types.Object]:
@@ -633,7 +635,7 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
                 + overrides + ambiguity_warnings(match, skel.names), overridden=bool(overrides),
                 mean_error_pct=float(100 * err.mean() / height) if err.size else 0.0,
                 max_error_pct=float(100 * err.max() / height) if err.size else 0.0,
-                matched=len(match.bone_to_track), solution=written, against=against,
+                matched=len(match.bone_to_track), solution=written, against=against, height=height,
                 end_parents=end_parents, end_offsets=end_offsets)
 
 
@@ -794,7 +796,7 @@ def apply_plan(obj: bpy.types.Object, plan: Plan, progress=None) -> bpy.types.Ac
                                frames)
     plan.report += carry.show_solved(writer.existing(lambda fc: (fc.data_path, fc.array_index) in written) + rested,
                                      first, last)
-    dropped = carry.dropped_bones(curves + below, kept, written)
+    dropped = carry.dropped_bones(curves + below, kept, written, plan.height)
     if dropped:
         plan.report.append(f"{_names_list(dropped)} had location or scale keys, which the new action holds at rest "
                            "over the solved frames (the tracks place the bones): Restore Previous Action gives them "
