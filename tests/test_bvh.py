@@ -122,6 +122,32 @@ def test_brace_on_name_line_and_names_with_spaces():
     np.testing.assert_allclose(clip.fk(), parse_bvh(BASE).fk())
 
 
+def test_braces_stuck_to_names_and_numbers_read_as_braces(tmp_path):
+    """'ROOT Hips{' was read as a joint 'Hips{' followed by a missing '{' ("expected '{' after ROOT Hips{,
+    found 'OFFSET'"); a brace is a brace wherever it stands, and a name that holds one is refused."""
+    ref = parse_bvh(BASE)
+    stuck = (BASE.replace("ROOT Hips\n{", "ROOT Hips{")
+             .replace("JOINT Chest\n  {\n    OFFSET 0 1 0", "JOINT Chest{OFFSET 0 1 0")
+             .replace("End Site\n    {", "End Site{").replace("      OFFSET 0 1 0\n    }\n  }\n}", "OFFSET 0 1 0}}}"))
+    clip = parse_bvh(stuck)
+    assert clip.skeleton.names == ref.skeleton.names
+    np.testing.assert_array_equal(clip.fk(), ref.fk())
+    np.testing.assert_array_equal(clip.end_site_positions(), ref.end_site_positions())
+    for written, line in (("ROOT Bone{1}", 2), ("ROOT Bone{1} {", 2), ("JOINT Ch}est", 6)):
+        old = "ROOT Hips" if written.startswith("ROOT") else "JOINT Chest"
+        with pytest.raises(Pose2RotError) as info:
+            parse_bvh(BASE.replace(old, written), name="bad.bvh")
+        name = written.split()[1]
+        assert str(info.value) == (f"bad.bvh: line {line}: joint name '{name}' holds a brace, and BVH reads '{{' and "
+                                   "'}' as the braces of its blocks: rename the joint without them")
+    R = np.broadcast_to(np.eye(3), (1, 2, 3, 3))
+    for name in ("a{b", "b}"):   # the writer writes no name the reader would split
+        sk = Skeleton(["root", name], [-1, 0], [[0, 0, 0], [0, 1, 0]])
+        with pytest.raises(Pose2RotError, match=f"joint name '{name}' cannot be written to BVH, which reads"):
+            write_bvh(tmp_path / "x.bvh", sk, R, np.zeros((1, 3)))
+    assert not (tmp_path / "x.bvh").exists()
+
+
 def test_one_and_two_rotation_channels():
     text = edit(5, "  CHANNELS 5 Xposition Yposition Zposition Xrotation Zrotation")
     text = text.replace("CHANNELS 3 Zrotation Xrotation Yrotation", "CHANNELS 4 Yrotation Xposition Yposition "

@@ -73,7 +73,8 @@ def test_one_frame_is_counted_as_one(clip, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("renamed, words", [
-    ({2: "{"}, ["joint name '{' cannot be written to BVH; rename the joint in the tracks file"]),
+    ({2: "{"}, ["joint name '{' cannot be written to BVH, which reads '{' and '}' as the braces of its blocks; "
+                "rename the joint in the tracks file"]),
     ({2: "l Arm", 3: "l_Arm"}, ["joints 'l Arm' and 'l_Arm' both become 'l_Arm'", "rename one of them in the tracks"]),
 ])
 def test_npz_joint_names_a_bvh_cannot_hold_are_refused_before_the_solve(clip, tmp_path, capsys, monkeypatch,

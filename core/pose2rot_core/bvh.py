@@ -12,7 +12,8 @@ Conventions (the same as the rest of pose2rot):
   they hold 1 in every frame, and ignored (as Blender's importer does); any other scale is refused.
 
 Reading parses the whole MOTION block in one numpy pass; the header is parsed token by token
-so every error names its line.
+so every error names its line. In the hierarchy '{' and '}' are braces wherever they stand, spaced
+or not ('ROOT Hips{', 'OFFSET 0 1 0}}'), so a joint name cannot hold one (nor is one written).
 """
 from __future__ import annotations
 
@@ -38,6 +39,9 @@ _CHANNEL_KINDS_LOWER = {k.lower(): v for k, v in _CHANNEL_KINDS.items()}
 _KEYWORDS = {"hierarchy", "root", "joint", "end", "offset", "channels", "{", "}", "motion"}
 _FRAMES_RE = re.compile(r"^\s*frames\s*:\s*(\S*)\s*$", re.IGNORECASE)
 _FRAME_TIME_RE = re.compile(r"^\s*frame\s+time\s*:\s*(\S*)\s*$", re.IGNORECASE)
+#: a word of the hierarchy: a brace, or a run of other characters (a brace stuck to a name or a number,
+#: 'Hips{' or '0}}', is a brace of its own, as in files written without spaces around braces)
+_HEADER_WORD = re.compile(r"[{}]|[^\s{}]+")
 #: motion rows formatted at a time (bounds the memory of the text being built)
 _ROWS_PER_WRITE = 10000
 
@@ -164,6 +168,7 @@ class _Header:
         self.line_no = 0  # number of the current line (1-based)
         self.tokens: list[str] = []
         self.tok_i = 0
+        self.line_text = ""  # the current line as written
         self.frames_line = 0
 
     # --------------------------------------------------------------- low level
@@ -182,7 +187,7 @@ class _Header:
             line = self._next_line()
             if line is None:
                 return None
-            self.tokens, self.tok_i = line.split(), 0
+            self.tokens, self.tok_i, self.line_text = _HEADER_WORD.findall(line), 0, line
         return self.tokens[self.tok_i]
 
     def _take(self) -> str | None:
@@ -276,6 +281,8 @@ class _Header:
         parts = self._words_before_brace()
         if not parts:
             raise self.error(f"{tok} without a joint name")
+        if "}" in parts:
+            raise self._brace_in_name()
         jname = "_".join(parts)
         if jname in self.seen:
             raise self.error(f"duplicate joint name '{jname}' (first declared at line {self.seen[jname]}); "
@@ -286,8 +293,18 @@ class _Header:
         h.offsets.append([0.0, 0.0, 0.0])
         h.channels.append([])
         self._expect_open(f"{tok} {jname}")
+        rest = self.tokens[self.tok_i:] if self.line_no == line else []
+        if rest and rest[0].lower() not in self._STATEMENTS:
+            raise self._brace_in_name()  # 'ROOT Bone{1}' reads as 'Bone', '{', '1', '}'
         stack.append(("joint", len(h.names) - 1, line))
         return False
+
+    def _brace_in_name(self) -> Pose2RotError:
+        """The error for a joint line whose name holds a brace ('ROOT Bone{1}': a '}' among its words,
+        or a word after its '{' that starts no statement), quoting the name as written."""
+        written = self.line_text.split(None, 1)[1].strip().rstrip(" \t{")
+        return self.error(f"joint name '{written[:40]}' holds a brace, and BVH reads '{{' and '}}' as the braces of "
+                          "its blocks: rename the joint without them")
 
     def _end_site(self, _tok: str) -> bool:
         line = self.line_no
@@ -718,12 +735,16 @@ def _bvh_names(names: Sequence[str]) -> list[str]:
 
 def unwritable_names(names: Sequence[str]) -> str:
     """Why joint ``names`` cannot be written to a BVH file, and what to rename ("" when they can): a
-    name that is blank or a brace, or two names that become one word (whitespace turns into '_')."""
+    name that is blank or holds a brace (the reader takes any '{' or '}' for a block's), or two names
+    that become one word (whitespace turns into '_')."""
     seen: dict[str, str] = {}
     for orig in names:
         n = "_".join(orig.split())
-        if not n or n in ("{", "}"):
+        if not n:
             return f"joint name '{orig}' cannot be written to BVH; rename the joint"
+        if "{" in n or "}" in n:
+            return (f"joint name '{orig}' cannot be written to BVH, which reads '{{' and '}}' as the braces of its "
+                    "blocks; rename the joint")
         if n in seen:
             return (f"joints '{seen[n]}' and '{orig}' both become '{n}' in BVH (spaces turn into '_'); "
                     "rename one of them")
