@@ -210,6 +210,41 @@ def test_info_counts_one_of_a_kind_in_the_singular(tmp_path, capsys):
     assert code == 0 and "one.npz: tracks, 1 joint, 1 frame at 30 fps" in stdout and "1 bone tip\n" in stdout, err
 
 
+def test_a_rig_or_one_frame_with_frame_time_0_is_read_and_its_rate_asked_for_where_it_matters(clip, tmp_path, capsys):
+    """'Frame Time: 0' (rig files exported without motion write it) was refused even where no rate is
+    used: such a rig could not be a CSV's --skeleton, nor a one-frame clip be read. It is read as no
+    rate; a clip of frames refuses it, and CSV tracks on such a rig without a time column ask for --fps."""
+    text = clip.read_text()
+    head, rows = text.split("Frames: 30\n")[0], text.split("\n")
+    first_row = rows[rows.index("Frame Time: 0.03333333333") + 1]
+    rig, one = tmp_path / "rig.bvh", tmp_path / "one.bvh"
+    rig.write_text(head + "Frames: 0\nFrame Time: 0\n")
+    one.write_text(head + f"Frames: 1\nFrame Time: 0\n{first_row}\n")
+    for path, frames in ((rig, "0 frames"), (one, "1 frame")):
+        code, stdout, err = run(["info", path], capsys)
+        assert code == 0 and f"{path.name}: BVH, 7 joints, 3 end sites, {frames}, no frame rate ('Frame Time: 0')\n" \
+            in stdout, err
+    code, _, err = run(["solve", one, "--out", tmp_path / "o.bvh"], capsys)
+    assert code == 0 and read_bvh(tmp_path / "o.bvh").num_frames == 1, err
+    many = tmp_path / "many.bvh"
+    many.write_text(text.replace("Frame Time: 0.03333333333", "Frame Time: 0"))
+    code, _, err = run(["info", many], capsys)
+    assert code == 2 and err.count("\n") == 1 and "'Frame Time: 0' in a clip of 30 frames" in err, err
+    csv = tmp_path / "t.csv"
+    positions = read_bvh(clip).fk()
+    csv.write_text(",".join(f"{n}.{a}" for n in NAMES for a in "xyz") + "\n"
+                   + "\n".join(",".join(f"{v:.6f}" for v in row.ravel()) for row in positions) + "\n")
+    for argv in (["info", csv, "--skeleton", rig], ["solve", csv, "--skeleton", rig, "--out", tmp_path / "c.bvh"]):
+        code, _, err = run(argv, capsys)
+        assert code == 2 and err == ("pose2rot: error: t.csv: no frame rate: the CSV has no 'time' column and its rig "
+                                     "rig.bvh says 'Frame Time: 0'; give the tracks' frames per second with --fps F\n")
+    assert not (tmp_path / "c.bvh").exists()
+    code, stdout, err = run(["info", csv, "--skeleton", rig, "--fps", "24"], capsys)
+    assert code == 0 and "30 frames at 24 fps" in stdout, err
+    code, _, err = run(["solve", csv, "--skeleton", rig, "--fps", "24", "--out", tmp_path / "c.bvh"], capsys)
+    assert code == 0 and read_bvh(tmp_path / "c.bvh").frame_time == pytest.approx(1 / 24), err
+
+
 def test_fps_stands_in_for_a_wrong_rate_in_a_tracks_file(clip, tmp_path, capsys):
     """--fps overrides the file's rate: it could not where that rate was wrong (-30 in an .npz
     stopped the solve before --fps was read, with no way round but editing the file)."""

@@ -56,6 +56,8 @@ class BvhClip:
     channels where a joint has them, else its OFFSET; the root row equals root_translation).
     has_position_channels: [J] bool. orders: per-joint rotation axes as read ("ZXY"; "" when the
     joint has no rotation channel). channels: per-joint channel names as written in the file.
+    fps / frame_time: the clip's rate; 0 / 0 where the file says 'Frame Time: 0', which only a rig
+    (no frames) or a clip of one frame may (rig files exported without motion write it).
     end_parents [K] / end_offsets [K,3] / end_names: the End Sites.
     """
 
@@ -405,9 +407,12 @@ class _Header:
                                     "Frames: needs a whole number of frames")
         self.frames_line = self.line_no
         frame_time = self._header_value(_FRAME_TIME_RE, "'Frame Time: <seconds>' line after 'Frames:'", float,
-                                        lambda x: np.isfinite(x) and x > 0,
+                                        lambda x: np.isfinite(x) and x >= 0,
                                         "Frame Time: must be a positive number of seconds")
-        return frames, frame_time, self.pos, self.line_no + 1
+        if frame_time == 0 and frames > 1:  # a rig, or one frame, has no use for a rate
+            raise self.error(f"'Frame Time: 0' in a clip of {frames} frames: the time between frames must be a "
+                             "positive number of seconds; write the clip's (0.0333333 for 30 fps)")
+        return frames, abs(frame_time), self.pos, self.line_no + 1
 
     def _header_value(self, pattern, line_name: str, convert, valid, requirement: str):
         """The value on the next non-blank line, which must match ``pattern`` and be ``valid``."""
@@ -560,7 +565,8 @@ def _build_clip(h: _Hierarchy, data: np.ndarray, frame_time: float, name: str) -
     end_parents = np.asarray(h.end_parents, np.int64).reshape(-1)
     return BvhClip(
         skeleton=skeleton, rotations=rotations, root_translation=root_translation, local_offsets=local_offsets,
-        has_position_channels=has_pos, orders=orders, channels=h.channels, fps=1.0 / frame_time,
+        has_position_channels=has_pos, orders=orders, channels=h.channels,
+        fps=1.0 / frame_time if frame_time else 0.0,
         frame_time=frame_time, end_parents=end_parents,
         end_offsets=np.asarray(h.end_offsets, np.float64).reshape(-1, 3),
         end_names=end_site_names(h.names, end_parents), name=name)

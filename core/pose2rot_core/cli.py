@@ -400,8 +400,7 @@ def _solve_tracks(args: argparse.Namespace, report: list[str]):
     from .bvh import read_bvh
     from .tracks_io import load_tracks, tracks_from_bvh, tracks_source
 
-    if args.fps is not None and not (np.isfinite(args.fps) and args.fps > 0):
-        raise Pose2RotError(f"--fps must be a positive number of frames per second, got {args.fps:g}")
+    _check_fps_option(args.fps)
     if args.reference or args.reference_frame is None:
         return load_tracks(args.tracks, skeleton_bvh=args.skeleton, report=report, fps=args.fps)
     path = tracks_source(args.tracks, args.skeleton)
@@ -409,6 +408,12 @@ def _solve_tracks(args: argparse.Namespace, report: list[str]):
         raise Pose2RotError("--reference-frame without --reference needs BVH tracks (their rotations give the pose)")
     tracks = tracks_from_bvh(read_bvh(path), args.reference_frame, "--reference-frame")
     return tracks if args.fps is None else replace(tracks, fps=args.fps)
+
+
+def _check_fps_option(fps: float | None) -> None:
+    """Refuse an --fps that is no frame rate (None: not given)."""
+    if fps is not None and not (np.isfinite(fps) and fps > 0):
+        raise Pose2RotError(f"--fps must be a positive number of frames per second, got {fps:g}")
 
 
 def _order_option(text: str | None) -> str | None:
@@ -536,19 +541,22 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_info(args: argparse.Namespace) -> int:
     path = Path(args.file)
+    _check_fps_option(args.fps)
     # a CSV without the rig of its tracks is described as the points it holds
     points = (args.skeleton is None and path.suffix.lower() in CSV_SUFFIXES) or is_point_set(
         path, args.layout, args.skeleton is None)
     if points:
-        positions, up, names = point_info(path, args.layout)
+        positions, up, names = point_info(path, args.layout, args.fps)
     elif path.suffix.lower() == ".bvh":
         from .bvh import read_bvh
 
         clip = read_bvh(path)
         sk = clip.skeleton
         orders = sorted(set(o for o in clip.orders if o))
+        fps = args.fps or clip.fps
+        rate = f" at {fps:.4g} fps ({clip.num_frames / fps:.2f} s)" if fps else ", no frame rate ('Frame Time: 0')"
         print(f"{path.name}: BVH, {counted(sk.num_joints, 'joint')}, {counted(len(clip.end_parents), 'end site')}, "
-              f"{counted(clip.num_frames, 'frame')} at {clip.fps:.4g} fps ({clip.num_frames / clip.fps:.2f} s)")
+              f"{counted(clip.num_frames, 'frame')}{rate}")
         print(f"rotation orders: {', '.join(orders) or 'none'}; joints with position channels: "
               f"{int(clip.has_position_channels.sum())}")
         positions = clip.fk()
@@ -558,7 +566,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         from .tracks_io import load_tracks
         from .units import scale_problem
 
-        tracks = load_tracks(path, skeleton_bvh=args.skeleton)
+        tracks = load_tracks(path, skeleton_bvh=args.skeleton, fps=args.fps)
         sk = tracks.skeleton
         positions, up = gate_low_confidence(tracks.positions, tracks.confidence)[0], tracks.up_axis
         missing = np.isnan(positions).any(-1).mean() * 100  # as the solver counts them
@@ -736,6 +744,8 @@ def build_parser() -> argparse.ArgumentParser:
                  "a rig BVH file, or leave --skeleton out")
     refuse_empty(p, p.add_argument("--layout", help=f"what the points of a point set are: {', '.join(LAYOUTS)} "
                                                     "(needed for .npy files)"), LAYOUT_WANTED)
+    p.add_argument("--fps", type=float, help="frames per second of the file, as solve --fps (default: the file's; "
+                                             "for CSV tracks the --skeleton BVH's)")
     p.set_defaults(func=cmd_info)
 
     p = add_command(sub, "tracks", "write the joint positions (and End Sites) of a BVH as a tracks .npz")

@@ -307,15 +307,15 @@ def _point_names_of(path: Path) -> list[str]:
     return []
 
 
-def point_info(path: Path, layout: str | None) -> tuple[np.ndarray, str, tuple[str, ...]]:
-    """Print the first line of ``pose2rot info`` for a point set; (positions [T,P,3] along the file's
-    own axes with its up axis positive, that axis, point names)."""
+def point_info(path: Path, layout: str | None, fps: float | None = None) -> tuple[np.ndarray, str, tuple[str, ...]]:
+    """Print the first line of ``pose2rot info`` for a point set (at ``fps`` where given, else its own
+    rate); (positions [T,P,3] along the file's own axes with its up axis positive, that axis, point names)."""
     from .placeholders import gate_low_confidence
     from .pointsets import load_points
     from .wording import cli_line, notes_for
 
     report: list[str] = []
-    points = load_points(path, get_layout(layout) if layout else None, report=report, check=False)
+    points = load_points(path, get_layout(layout) if layout else None, fps=fps, report=report, check=False)
     seen = np.isfinite(gate_low_confidence(points.positions, points.confidence)[0]).all(-1)  # as solve counts them
     some = seen.any(axis=0)  # points without data in any frame (a hand file not written) are counted apart
     missing = 100.0 - seen[:, some].mean() * 100.0 if some.any() else 100.0

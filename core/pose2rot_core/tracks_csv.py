@@ -200,11 +200,17 @@ def _at_frames(x: np.ndarray, frames: np.ndarray) -> np.ndarray:
     return out
 
 
-def load_csv(path: Path, clip: BvhClip, report: list[str] | None = None) -> Tracks:
+#: the frame rate of tracks of one frame whose files give none (a rig's 'Frame Time: 0'): only the
+#: frame time of the files written from them, as one frame has no time between frames
+RATELESS_FPS = 30.0
+
+
+def load_csv(path: Path, clip: BvhClip, report: list[str] | None = None, fps: float | None = None) -> Tracks:
     """CSV points on the rig of BVH ``clip`` (names must match its joints or End Sites exactly), at
-    the frame rate of a leading ``time`` column, else the rig's."""
+    ``fps`` frames per second where given, else the rate of a leading ``time`` column, else the rig's."""
     clip.check_rest_pose()
     points = read_csv_points(path)
+    fps = _csv_rate(fps or points.fps or clip.fps, points.positions.shape[0], path.name, clip.name)
     sk, end_names, rig = clip.skeleton, list(clip.end_names), Path(clip.name).name
     known = list(sk.names) + [n for n in end_names if n not in sk.names]
     unknown = [n for n in points.names if n not in known]
@@ -240,10 +246,21 @@ def load_csv(path: Path, clip: BvhClip, report: list[str] | None = None) -> Trac
                       end_parents=clip.end_parents[ends], end_rest_offsets=clip.end_offsets[ends],
                       end_names=tuple(end_names[k] for k in ends))
     try:
-        return Tracks(skeleton=sk, positions=positions, fps=points.fps or clip.fps, up_axis="y", confidence=confidence,
+        return Tracks(skeleton=sk, positions=positions, fps=fps, up_axis="y", confidence=confidence,
                       rotation_orders=tuple(clip.orders), first_frame=points.first_frame, **end_kw)
     except Pose2RotError as e:  # a value the tracks refuse (an infinite position): say which file holds it
         raise Pose2RotError(f"{path.name}: {e}") from None
+
+
+def _csv_rate(fps: float, frames: int, name: str, rig: str) -> float:
+    """The rate ``fps`` of the CSV ``name`` of ``frames`` rows on the rig BVH ``rig`` (0: neither
+    file gives one, the rig saying 'Frame Time: 0'), RATELESS_FPS for one frame; refused otherwise."""
+    if fps:
+        return fps
+    if frames == 1:
+        return RATELESS_FPS
+    raise Pose2RotError(f"{name}: no frame rate: the CSV has no 'time' column and its rig {Path(rig).name} says "
+                        "'Frame Time: 0'; give the tracks' frames per second with --fps F")
 
 
 def _standing_along_another_axis(positions: np.ndarray, clip: BvhClip, name: str) -> list[str]:

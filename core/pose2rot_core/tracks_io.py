@@ -30,7 +30,7 @@ from .errors import Pose2RotError, write_whole
 from .rotations import matrix_to_quat
 from .stacks import any_axis
 from .tracks import Tracks
-from .tracks_csv import SUFFIXES as CSV_SUFFIXES, load_csv
+from .tracks_csv import RATELESS_FPS, SUFFIXES as CSV_SUFFIXES, load_csv
 from .tracks_npz import load_npz
 
 
@@ -43,7 +43,7 @@ def _at_fps(tracks: Tracks, fps: float | None) -> Tracks:
 #: it has its own). An .npz file's stored rate is not read where fps is given: it may be missing or wrong
 READERS: dict[str, tuple[Callable[[Path, BvhClip | None, list[str] | None, float | None], Tracks], str | None]] = {
     ".npz": (lambda path, _clip, report, fps: load_npz(path, report, fps), None),
-    **{suffix: (lambda path, clip, report, fps: _at_fps(load_csv(path, clip, report), fps),
+    **{suffix: (lambda path, clip, report, fps: load_csv(path, clip, report, fps),
                 f"a {suffix[1:].upper()} file holds only positions") for suffix in CSV_SUFFIXES},
     ".bvh": (lambda path, _clip, _report, fps: _at_fps(tracks_from_bvh(read_bvh(path)), fps), None),
 }
@@ -108,6 +108,8 @@ def tracks_from_bvh(clip: BvhClip, reference_frame: int | None = None,
     With ``reference_frame`` the clip's local rotations of that frame become the reference pose
     (``frame_name``: what an error calls that frame, e.g. the command line's flag). as_rig: the
     skeleton will be solved (its OFFSETs must spread the joints); False: only the points are read.
+    A clip of one frame that gives no rate ('Frame Time: 0') takes RATELESS_FPS, which then only
+    sets the frame time of the files written from it.
     """
     check_has_motion(clip)
     if as_rig:
@@ -121,7 +123,7 @@ def tracks_from_bvh(clip: BvhClip, reference_frame: int | None = None,
     has_ends = len(clip.end_parents) > 0
     G, P = clip.forward()
     return Tracks(
-        skeleton=clip.skeleton, positions=P, fps=clip.fps, up_axis="y",
+        skeleton=clip.skeleton, positions=P, fps=clip.fps or RATELESS_FPS, up_axis="y",
         reference_frame=reference_frame, reference_rotations=ref_rot,
         end_positions=clip.end_site_positions((G, P)) if has_ends else None,
         end_parents=clip.end_parents if has_ends else None,
