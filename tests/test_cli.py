@@ -210,6 +210,25 @@ def test_info_counts_one_of_a_kind_in_the_singular(tmp_path, capsys):
     assert code == 0 and "one.npz: tracks, 1 joint, 1 frame at 30 fps" in stdout and "1 bone tip\n" in stdout, err
 
 
+def test_info_says_the_height_of_a_rig_without_extent_is_unknown(tmp_path, capsys):
+    """info of a rig of one joint (End Site aside) said 'height 0 units' and 'skeleton height 1 units', a
+    fallback shown as if measured; the same 1 unit for joints whose OFFSETs put them at one point."""
+    one = tmp_path / "one.bvh"
+    write_bvh(one, Skeleton(["root"], [-1], np.zeros((1, 3))), np.eye(3)[None, None], np.zeros((1, 3)),
+              end_parents=np.array([0]), end_offsets=np.array([[0.0, 10.0, 0.0]]))
+    code, stdout, err = run(["info", one], capsys)
+    assert code == 0, err
+    assert "height unknown: a single joint has no height\n" in stdout and "units" not in stdout, stdout
+    assert ("skeleton height unknown: the rig is a single joint; every % of the height in pose2rot's messages is of "
+            "1 unit\n") in stdout, stdout
+    point = tmp_path / "point.bvh"
+    write_bvh(point, Skeleton(["a", "b", "c"], [-1, 0, 1], np.zeros((3, 3))), np.broadcast_to(np.eye(3), (2, 3, 3, 3)),
+              np.zeros((2, 3)))
+    code, stdout, err = run(["info", point], capsys)
+    assert code == 0 and "skeleton height unknown: the rest pose puts the joints at one point" in stdout, err
+    assert "skeleton height 1 units" not in stdout
+
+
 def test_a_rig_or_one_frame_with_frame_time_0_is_read_and_its_rate_asked_for_where_it_matters(clip, tmp_path, capsys):
     """'Frame Time: 0' (rig files exported without motion write it) was refused even where no rate is
     used: such a rig could not be a CSV's --skeleton, nor a one-frame clip be read. It is read as no

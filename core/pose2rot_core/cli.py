@@ -580,10 +580,9 @@ def cmd_info(args: argparse.Namespace) -> int:
             print(f"bone lengths: {scale_advice(problem)}")
     if not points:
         positions, names = positions if len(positions) else sk.rest_positions[None], sk.names
-    print(height_line(positions, up))
+    print(height_line(positions, up, "point" if points else "joint"))
     if not points:
-        print(f"skeleton height {sk.height:.4g} units (the rest pose's largest extent: what every % of the height "
-              "in pose2rot's messages is of)")
+        print(skeleton_height_line(sk))
     print(("points: " if points else "joints: ") + ", ".join(names))
     return 0
 
@@ -609,15 +608,30 @@ def _clip_path(path: str, command: str) -> str:
     return path
 
 
-def height_line(positions: np.ndarray, up: str) -> str:
+def height_line(positions: np.ndarray, up: str, noun: str = "joint") -> str:
     """'height 142.8 units along Y (median over frames); unit: centimetres? (1.43 m tall)' for
-    joint positions [T,J,3] in file units."""
+    joint (``noun``: or point) positions [T,J,3] in file units."""
     from .units import standing_height, unit_guess
 
+    if positions.shape[1] == 1:
+        return f"height unknown: a single {noun} has no height"
     height = standing_height(positions, up)
     if not np.isfinite(height):
         return "height unknown: no frame has data for the joints that show it"
     return f"height {height:.4g} units along {up.upper()} (median over frames); unit: {unit_guess(height)}"
+
+
+def skeleton_height_line(skeleton) -> str:
+    """info's line on the height behind every % in pose2rot's messages: the rest pose's largest
+    extent; where it has none, why (one joint, of which % are of 1 unit; joints at one point)."""
+    if skeleton.rest_extent > 0:
+        return (f"skeleton height {skeleton.height:.4g} units (the rest pose's largest extent: what every % of the "
+                "height in pose2rot's messages is of)")
+    if skeleton.num_joints == 1:
+        return ("skeleton height unknown: the rig is a single joint; every % of the height in pose2rot's messages "
+                "is of 1 unit")
+    return ("skeleton height unknown: the rest pose puts the joints at one point, so it gives no bone lengths or "
+            "height")
 
 
 def cmd_tracks(args: argparse.Namespace) -> int:

@@ -178,11 +178,16 @@ class Skeleton:
         return [np.flatnonzero(depth == d) for d in range(int(depth.max()) + 1)]
 
     @property
-    def height(self) -> float:
-        """Largest extent of the rest pose (a scale for tolerances and % errors), from the placed
-        joint down where there is one (see placed_joint)."""
+    def rest_extent(self) -> float:
+        """Largest extent of the rest pose, from the placed joint down where there is one (see
+        placed_joint); 0 where the joints sit at one point (a rig of one joint)."""
         placed = self.placed_joint
-        h = _extent(self.rest_positions if placed is None else self.rest_positions[placed:])
+        return _extent(self.rest_positions if placed is None else self.rest_positions[placed:])
+
+    @property
+    def height(self) -> float:
+        """rest_extent, a scale for tolerances and % errors; 1 where it is 0 (see rest_extent)."""
+        h = self.rest_extent
         return h if h > 0 else 1.0
 
     @cached_property
