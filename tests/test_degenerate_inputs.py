@@ -243,3 +243,43 @@ def test_rigs_beyond_what_double_precision_solves_are_refused_by_their_size(size
             solve(scaled)
         return
     np.testing.assert_allclose(solve(scaled).rotations, solve(tracks).rotations, atol=1e-9)
+
+
+def test_a_stray_absurd_sample_is_named_by_joint_and_frame():
+    """One sample of 1e300 in the tracks of a rig 75 units tall was blamed on units ('rescale the rig and
+    the tracks'); one in a bone tip's track was solved with overflow warnings. Both name the sample."""
+    tracks = tracks_from_bvh(read_bvh(EXAMPLE))
+    positions, ends = tracks.positions.copy(), tracks.end_positions.copy()
+    positions[10, 3, 1] = 1e300
+    with pytest.raises(Pose2RotError) as info:
+        solve(replace(tracks, positions=positions, first_frame=100))
+    msg = str(info.value)
+    assert msg.startswith(f"position of '{tracks.skeleton.names[3]}' at frame 110 lies 1e+300 units from the "
+                          "origin (the only sample that far)"), msg
+    assert "mark stray samples missing (NaN, or an empty CSV cell)" in msg and "rescale" not in msg
+    ends[5, 1, 0] = -1e300
+    with pytest.raises(Pose2RotError, match=f"position of '{tracks.end_names[1]}' at frame 5 lies 1e"):
+        solve(replace(tracks, end_positions=ends))
+    solve(replace(tracks, end_positions=ends), use_ends=False)  # a tip left out is not read
+
+
+def test_float16_positions_that_overflowed_say_so(tmp_path):
+    """Positions cast to float16 (millimetres of a walk) turn numbers past 65504 into infinities, which
+    were then refused as 'infinite; mark missing samples with NaN': no word of float16."""
+    from pose2rot_core.tracks_io import load_tracks, save_tracks
+
+    tracks = tracks_from_bvh(read_bvh(EXAMPLE))
+    with np.errstate(over="ignore"):
+        half = (tracks.positions * 1000.0).astype(np.float16)
+    with pytest.raises(Pose2RotError, match="is infinite, as float16 .* past 65504: store them as float32"):
+        Tracks(tracks.skeleton, half)
+    save_tracks(tmp_path / "t.npz", tracks)
+    arrays = dict(np.load(tmp_path / "t.npz"))
+    arrays["positions"] = half
+    np.savez(tmp_path / "t16.npz", **arrays)
+    with pytest.raises(Pose2RotError) as info:
+        load_tracks(tmp_path / "t16.npz")
+    assert str(info.value).startswith("t16.npz: positions[0, 0, ") and ("is infinite: positions is stored as "
+                                                                       "float16, which makes any number past 65504 "
+                                                                       "infinite; store it as float32 or float64"
+                                                                       in str(info.value)), info.value

@@ -158,6 +158,10 @@ def _read_npy(path: Path) -> np.ndarray:
         raise Pose2RotError(f"{path.name}: not a readable .npy file ({e})") from None
     if not isinstance(data, np.ndarray) or data.dtype.kind not in "fiu":
         raise Pose2RotError(f"{path.name}: expected a numeric array, got {getattr(data, 'dtype', type(data))}")
+    if data.dtype == np.float16 and np.isinf(data).any():
+        from .tracks_npz import float16_overflow
+
+        raise float16_overflow(data, "", path.name)
     return data.astype(np.float64)
 
 
@@ -308,7 +312,7 @@ POINT_ARRAYS = ("positions", "point_names", "up_axis", "confidence", "joint_name
 
 
 def _load_npz(path: Path, layout: Layout | None, report: list[str] | None) -> PointSet:
-    from .tracks_npz import ARRAYS, as_text, read_archive, tracks_from_archive
+    from .tracks_npz import ARRAYS, as_text, float16_overflow, read_archive, tracks_from_archive
 
     keys: list[str] = []
     data = read_archive(path, set(POINT_ARRAYS) | set(ARRAYS), what="point set",
@@ -325,6 +329,8 @@ def _load_npz(path: Path, layout: Layout | None, report: list[str] | None) -> Po
     pos = data["positions"]
     if pos.dtype.kind not in "fiu":
         raise Pose2RotError(f"{path.name}: positions must be numeric, got {pos.dtype}")
+    if pos.dtype == np.float16 and np.isinf(pos).any():
+        raise float16_overflow(pos, "positions", path.name)
     pos = pos.astype(np.float64)
     if "point_names" in data:
         names = data["point_names"]

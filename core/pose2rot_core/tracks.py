@@ -62,13 +62,14 @@ class Tracks:
 
     def __post_init__(self) -> None:
         J = self.skeleton.num_joints
-        self.positions = np.asarray(self.positions, np.float64)
+        given = np.asarray(self.positions)
+        self.positions = np.asarray(given, np.float64)
         if self.positions.ndim != 3 or self.positions.shape[1:] != (J, 3):
             raise Pose2RotError(
                 f"tracks: positions must be [T,{J},3] for a {J}-joint skeleton, got {list(self.positions.shape)}")
         if self.positions.shape[0] == 0:
             raise Pose2RotError("tracks: positions has 0 frames; there is nothing to solve")
-        _check_no_inf(self.positions, self.skeleton.names, self.first_frame)
+        _check_no_inf(self.positions, self.skeleton.names, self.first_frame, given.dtype)
         self.up_axis = str(self.up_axis).lower()
         if self.up_axis not in ("y", "z"):
             raise Pose2RotError(f"tracks: up_axis must be 'y' or 'z', got '{self.up_axis}'")
@@ -94,7 +95,8 @@ class Tracks:
                 raise Pose2RotError(f"tracks: reference frame {rf} is outside the clip (0..{T - 1})")
             self.reference_frame = rf
         if self.end_positions is not None:
-            ep = np.asarray(self.end_positions, np.float64)
+            ep_given = np.asarray(self.end_positions)
+            ep = np.asarray(ep_given, np.float64)
             epar = np.asarray(self.end_parents, np.int64).reshape(-1)
             eoff = np.asarray(self.end_rest_offsets, np.float64)
             K = epar.shape[0]
@@ -109,7 +111,7 @@ class Tracks:
             self.end_names = tuple(str(n) for n in self.end_names)
             if len(self.end_names) != K:
                 raise Pose2RotError(f"tracks: {len(self.end_names)} end names for {K} end sites")
-            _check_no_inf(ep, self.end_names, self.first_frame)
+            _check_no_inf(ep, self.end_names, self.first_frame, ep_given.dtype)
             if not np.isfinite(eoff).all():
                 raise Pose2RotError("tracks: end_rest_offsets contains NaN or infinite values")
             self.end_positions, self.end_parents, self.end_rest_offsets = ep, epar, eoff
@@ -212,11 +214,15 @@ def check_confidence_scale(confidence: np.ndarray, names: tuple[str, ...], first
                             f"(no trust) to 1: {SCORE_HINTS[int(v < 0)]}")
 
 
-def _check_no_inf(positions: np.ndarray, names: tuple[str, ...], first_frame: int = 0) -> None:
+def _check_no_inf(positions: np.ndarray, names: tuple[str, ...], first_frame: int = 0,
+                  given: np.dtype = np.dtype(np.float64)) -> None:
     """Raise on +-inf samples (NaN is the only way to mark a missing sample); frames are named
-    from ``first_frame``."""
+    from ``first_frame``. ``given``: the type the positions came in; float16 turns any number past
+    65504 into an infinity (millimetres of a walk across a room), which the message says."""
     bad = np.isinf(positions)
     if bad.any():
         t, j = np.argwhere(bad.any(-1))[0]
-        raise Pose2RotError(f"tracks: position of '{names[j]}' at frame {t + first_frame} is infinite; "
-                            "mark missing samples with NaN (or an empty CSV cell) instead")
+        fix = ("; mark missing samples with NaN (or an empty CSV cell) instead" if given != np.float16 else
+               f", as float16 (the type of these positions) makes any number past {float(np.finfo(np.float16).max):g}:"
+               " store them as float32 or float64")
+        raise Pose2RotError(f"tracks: position of '{names[j]}' at frame {t + first_frame} is infinite{fix}")

@@ -164,7 +164,18 @@ def _checked(a: np.ndarray, key: str, sizes: dict[str, int], name: str):
         sizes.update({s: n for s, n in zip(shape, a.shape) if isinstance(s, str)})
     if kind == "text":
         return as_text(a) if a.ndim == 0 else [as_text(x) for x in a]
+    if a.dtype == np.float16 and np.isinf(a).any():
+        raise float16_overflow(a, key, name)
     return a.astype(np.float64 if kind == "number" else np.int64)
+
+
+def float16_overflow(a: np.ndarray, key: str, name: str) -> Pose2RotError:
+    """The error for the float16 array ``a`` (``key`` of the file ``name``; "": a .npy file's one array)
+    that holds an infinity: float16 stores any number past 65504 so (millimetres across a room)."""
+    at = [int(i) for i in np.argwhere(np.isinf(a))[0]]
+    value, array = (f"{key}{at}", key) if key else (f"the value at {at}", "the array")
+    return Pose2RotError(f"{name}: {value} is infinite: {array} is stored as float16, which makes any number past "
+                         f"{float(np.finfo(np.float16).max):g} infinite; store it as float32 or float64")
 
 
 def _whole_floats(a: np.ndarray, key: str, name: str) -> np.ndarray:

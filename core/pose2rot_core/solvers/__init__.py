@@ -135,19 +135,46 @@ SOLVABLE_SIZES = (1e-9, 1e15)
 
 
 def _refuse_unsolvable_size(tracks: Tracks) -> None:
-    """Refuse a rig shorter than SOLVABLE_SIZES[0] units, or taller, or tracks further from the
-    origin than SOLVABLE_SIZES[1]: double precision and the solver's tolerances do not reach there
-    (an arm 1e-11 units long stopped with an internal error, one of 1e-200 came back 60 degrees off
-    without a warning)."""
+    """Refuse a rig shorter than SOLVABLE_SIZES[0] units, or taller, or tracks (bone tips included)
+    further from the origin than SOLVABLE_SIZES[1]: double precision and the solver's tolerances do
+    not reach there (an arm 1e-11 units long stopped with an internal error, one of 1e-200 came back
+    60 degrees off without a warning). On a rig of a solvable size, the first far sample is named."""
     low, high = SOLVABLE_SIZES
     height = tracks.skeleton.height
-    known = tracks.positions[np.isfinite(tracks.positions)]
-    far = float(np.abs(known).max()) if known.size else 0.0
+    points, names = _tracked_points(tracks)
+    reach = np.abs(points).max(axis=-1)  # [T,N] the largest coordinate of each sample; NaN: missing
+    known = np.isfinite(reach)
+    far = float(reach[known].max()) if known.any() else 0.0
     if low <= height <= high and far <= high:
         return
+    if low <= height <= high and 2 * (reach > high).sum() < known.sum():
+        raise _far_samples(reach, names, tracks, high)  # a few stray samples: the rest are within reach
     raise Pose2RotError(f"the rig is {height:.3g} units tall and its tracks reach {far:.3g} units from the origin: "
                         f"the solver handles rigs of {low:g} to {high:g} units and tracks within {high:g} of the "
                         "origin; rescale the rig and the tracks (to metres or centimetres)")
+
+
+def _tracked_points(tracks: Tracks) -> tuple[np.ndarray, tuple[str, ...]]:
+    """(positions [T,J+K,3] of the joints and bone tips, their names [J+K]) of ``tracks``."""
+    if not tracks.has_ends:
+        return tracks.positions, tracks.skeleton.names
+    return (np.concatenate([tracks.positions, tracks.end_positions], axis=1),
+            tuple(tracks.skeleton.names) + tuple(tracks.end_names))
+
+
+def _far_samples(reach: np.ndarray, names: tuple[str, ...], tracks: Tracks, high: float) -> Pose2RotError:
+    """The error for samples of ``tracks`` further than ``high`` from the origin (``reach`` [T,N]: the
+    largest coordinate of each joint and bone tip, ``names`` [N]) on a rig of a solvable size, most
+    samples being within: stray samples (a tracker's 1e300 for a lost marker). It names the first
+    (its frame counted from tracks.first_frame) and counts them."""
+    far = reach > high
+    t, j = np.argwhere(far)[0]
+    count = int(far.sum())
+    others = "the only sample that far" if count == 1 else f"one of {count} samples that far"
+    return Pose2RotError(f"position of '{names[j]}' at frame {t + tracks.first_frame} lies "
+                         f"{reach[t, j]:.3g} units from the origin ({others}), on a rig {tracks.skeleton.height:.3g} "
+                         f"units tall: the solver handles tracks within {high:g} of the origin; mark stray samples "
+                         "missing (NaN, or an empty CSV cell)")
 
 
 #: the share of a solve's progress done when its result is checked against the tracks
@@ -225,7 +252,7 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
     (layout_rig.layout_tracks does, in a layout's words); else the solve does (made_up: the map's own check has).
     """
     options = SolveOptions.of(options, **changes)
-    _refuse_unsolvable_size(tracks)
+    _refuse_unsolvable_size(selected_tracks(tracks, options))
     solver = options.solver
     start, stop = _frame_range(frames, tracks.num_frames)
     prepared, missing, report, cleaning = prepare_tracks(selected_tracks(tracks, options), options.smooth,
