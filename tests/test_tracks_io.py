@@ -847,3 +847,25 @@ def test_csv_with_a_separator_ending_every_line_is_read_and_an_unnamed_column_is
     (tmp_path / "q.csv").write_text("Hips.x,Hips.y,Hips.z,\n1,2,3,7\n4,5,6,\n")
     with pytest.raises(Pose2RotError, match=r"q.csv: column 4 has no name"):
         load_tracks(tmp_path / "q.csv", skeleton_bvh=rig)
+
+
+@pytest.mark.parametrize("field, value", [("reference_frame", 2.7), ("reference_frame", float("nan")),
+                                          ("reference_frame", "2"), ("first_frame", 1.5), ("fps", "30")])
+def test_frame_numbers_and_rates_of_another_kind_are_refused_by_name(field, value):
+    """Tracks(reference_frame=2.7) was cut to frame 2 without a word (NaN, and the same 2.7 given to
+    tracks_from_bvh or Tracks.frames, stopped with a bare ValueError, IndexError or TypeError;
+    fps='30' with a TypeError): each is refused naming the argument and the value given."""
+    tracks = tracks_from_bvh(read_bvh(EXAMPLES / "arm.bvh"))
+    kind = "a positive number" if field == "fps" else "a whole frame number"
+    with pytest.raises(Pose2RotError) as info:
+        replace(tracks, **{field: value})
+    assert str(info.value) == f"tracks: {field} must be {kind}, got {value!r}"
+    assert replace(tracks, reference_frame=np.int64(2), first_frame=np.int64(5)).reference_frame == 2
+
+
+def test_a_fractional_frame_given_to_the_readers_and_slices_is_refused_by_name():
+    clip = read_bvh(EXAMPLES / "arm.bvh")
+    with pytest.raises(Pose2RotError, match=r"arm.bvh: reference frame must be a whole frame number, got 2.7$"):
+        tracks_from_bvh(clip, 2.7)
+    with pytest.raises(Pose2RotError, match=r"^frames: start must be a whole frame number, got 2.5$"):
+        tracks_from_bvh(clip).frames(2.5, 10)

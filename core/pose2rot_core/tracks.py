@@ -6,6 +6,8 @@ children). Positions are in file units and file axes; ``up_axis`` says which axi
 """
 from __future__ import annotations
 
+import numbers
+import operator
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -69,12 +71,8 @@ class Tracks:
                 f"tracks: positions must be [T,{J},3] for a {J}-joint skeleton, got {list(self.positions.shape)}")
         if self.positions.shape[0] == 0:
             raise Pose2RotError("tracks: positions has 0 frames; there is nothing to solve")
+        self._check_settings()
         _check_no_inf(self.positions, self.skeleton.names, self.first_frame, given.dtype)
-        self.up_axis = str(self.up_axis).lower()
-        if self.up_axis not in ("y", "z"):
-            raise Pose2RotError(f"tracks: up_axis must be 'y' or 'z', got '{self.up_axis}'")
-        if not (np.isfinite(self.fps) and self.fps > 0):
-            raise Pose2RotError(f"tracks: fps must be a positive number, got {self.fps}")
         T = self.num_frames
         if self.reference_rotations is not None:
             rr = np.asarray(self.reference_rotations, np.float64)
@@ -89,11 +87,6 @@ class Tracks:
                                     "(rows must be orthonormal with determinant 1; quaternions are normalised "
                                     "for you, matrices are not)")
             self.reference_rotations = rr
-        if self.reference_frame is not None:
-            rf = int(self.reference_frame)
-            if not 0 <= rf < T:
-                raise Pose2RotError(f"tracks: reference frame {rf} is outside the clip (0..{T - 1})")
-            self.reference_frame = rf
         if self.end_positions is not None:
             ep_given = np.asarray(self.end_positions)
             ep = np.asarray(ep_given, np.float64)
@@ -139,6 +132,22 @@ class Tracks:
                                     f"got {self.coordinate_step}")
             self.coordinate_step = step
 
+    def _check_settings(self) -> None:
+        """Check (and normalise) the single values: up_axis, fps, first_frame and reference_frame
+        (whole numbers: a frame 2.7 is no frame, and was once taken as 2 without a word)."""
+        self.up_axis = str(self.up_axis).lower()
+        if self.up_axis not in ("y", "z"):
+            raise Pose2RotError(f"tracks: up_axis must be 'y' or 'z', got '{self.up_axis}'")
+        if not (isinstance(self.fps, numbers.Real) and np.isfinite(self.fps) and self.fps > 0):
+            raise Pose2RotError(f"tracks: fps must be a positive number, got {self.fps!r}")
+        self.fps = float(self.fps)
+        self.first_frame = whole_frame(self.first_frame, "tracks: first_frame")
+        if self.reference_frame is not None:
+            rf = whole_frame(self.reference_frame, "tracks: reference_frame")
+            if not 0 <= rf < self.num_frames:
+                raise Pose2RotError(f"tracks: reference frame {rf} is outside the clip (0..{self.num_frames - 1})")
+            self.reference_frame = rf
+
     @property
     def num_frames(self) -> int:
         return int(self.positions.shape[0])
@@ -161,6 +170,7 @@ class Tracks:
 
     def frames(self, start: int, stop: int) -> "Tracks":
         """Frames [start, stop) as new Tracks (the reference frame moves with them when inside)."""
+        start, stop = whole_frame(start, "frames: start"), whole_frame(stop, "frames: stop")
         check_frame_range(start, stop, self.num_frames)
         ref_frame, ref_rot = self.reference_frame, self.reference_rotations
         if ref_frame is not None:
@@ -179,6 +189,15 @@ def float32_step(values: np.ndarray) -> float:
     finite): the step of coordinates stored as float32 numbers there, rounded by up to half of it."""
     finite = np.abs(values[np.isfinite(values)])
     return float(np.spacing(np.float32(finite.max()))) if finite.size else 0.0
+
+
+def whole_frame(value, what: str) -> int:
+    """``value`` as an int where it is a whole number (an int, a numpy integer or a 0-d integer array);
+    else a Pose2RotError that ``what`` (e.g. "tracks: reference_frame") must be one."""
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise Pose2RotError(f"{what} must be a whole frame number, got {value!r}") from None
 
 
 def check_frame_range(start: int, stop: int, num_frames: int) -> None:

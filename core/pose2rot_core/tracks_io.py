@@ -29,7 +29,7 @@ from .bvh import BvhClip, read_bvh
 from .errors import Pose2RotError, write_whole
 from .rotations import matrix_to_quat
 from .stacks import any_axis
-from .tracks import Tracks
+from .tracks import Tracks, whole_frame
 from .tracks_csv import RATELESS_FPS, SUFFIXES as CSV_SUFFIXES, load_csv
 from .tracks_npz import load_npz
 
@@ -116,6 +116,7 @@ def tracks_from_bvh(clip: BvhClip, reference_frame: int | None = None,
         clip.check_rest_pose()
     ref_rot = None
     if reference_frame is not None:
+        reference_frame = whole_frame(reference_frame, f"{clip.name}: {frame_name}")
         if not 0 <= reference_frame < clip.num_frames:
             raise Pose2RotError(f"{clip.name}: {frame_name} {reference_frame} is outside the clip "
                                 f"(0..{clip.num_frames - 1})")
