@@ -328,8 +328,9 @@ def test_csv_errors(tmp_path, test_data_dir):
     with pytest.raises(Pose2RotError, match=r"'hips'; joint names must match exactly "
                                             r"\(close matches: 'hips' -> 'Hips'\)"):
         load_tracks(tmp_path / "h.csv", skeleton_bvh=rig)
-    _write_csv(tmp_path / "i.csv", ["Hips.x", "Hips.y", "Hips.z"], [["1", "2", "inf"]])
-    with pytest.raises(Pose2RotError, match="i.csv: tracks: position of 'Hips' at frame 0 is infinite"):
+    _write_csv(tmp_path / "i.csv", ["Hips.x", "Hips.y", "Hips.z"], [["1", "2", "3"], ["1", "2", "-Infinity"]])
+    with pytest.raises(Pose2RotError, match=r"^i.csv: line 3: column 'Hips.z' holds '-Infinity', which is infinite; "
+                                            r"leave the cell empty for a missing value$"):
         load_tracks(tmp_path / "i.csv", skeleton_bvh=rig)
     (tmp_path / "j.csv").write_bytes(bytes(range(256)))
     with pytest.raises(Pose2RotError, match="j.csv: not a CSV file: it holds binary data"):

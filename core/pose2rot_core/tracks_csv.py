@@ -77,6 +77,7 @@ def read_csv_points(path: str | Path) -> CsvPoints:
         raise Pose2RotError(f"{path.name}: line {lines[r]}: column '{header[c]}' holds '{cells[r, c][:40]}', "
                             f"which is not a number ({_number_hint(cells[r, c])})") from None
     _check_scores(values, header, columns, lines, path.name)
+    _check_finite(values, cells, header, lines, path.name)
     names = list(columns)
     positions = np.stack([values[:, [columns[n][a] for a in "xyz"]] for n in names], axis=1)
     confidence = None
@@ -113,6 +114,17 @@ def _check_scores(values: np.ndarray, header: list[str], columns: dict[str, dict
     raise Pose2RotError(f"{name}: line {lines[r]}: column '{header[cols[k]]}' holds {v:g}, but a score runs from 0 "
                         f"(no trust) to 1 (largest {np.nanmax(scores):g}, smallest {np.nanmin(scores):g}): "
                         f"{SCORE_HINTS[int(v < 0)]}")
+
+
+def _check_finite(values: np.ndarray, cells: np.ndarray, header: list[str], lines: list[int], name: str) -> None:
+    """Raise at the first infinite position in ``values`` [rows, columns] (``cells``: the text read),
+    naming the file ``name``, its line (``lines`` [rows]) and the column: a missing value is an empty
+    cell (or 'nan'), and an infinity, which some exporters write for a lost marker, is no position."""
+    bad = np.isinf(values)
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        raise Pose2RotError(f"{name}: line {lines[r]}: column '{header[c]}' holds '{cells[r, c][:40]}', which is "
+                            "infinite; leave the cell empty for a missing value")
 
 
 def _leading_stamps(kind: str, cells: list[str]) -> np.ndarray | None:
