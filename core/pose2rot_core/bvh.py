@@ -234,7 +234,7 @@ class _Header:
             try:
                 vals.append(float(tok))
             except ValueError:
-                raise self.error(f"{what} value '{tok}' is not a number") from None
+                raise self.error(f"{what} value '{tok}' is not a number{decimal_comma_hint(tok)}") from None
             self.tok_i += 1
         return vals
 
@@ -425,7 +425,7 @@ class _Header:
         except ValueError:
             value = None
         if value is None or not valid(value):
-            raise self.error(f"{requirement}, found '{m.group(1)}'")
+            raise self.error(f"{requirement}, found '{m.group(1)}'{decimal_comma_hint(m.group(1))}")
         return value
 
     def _next_nonblank(self) -> str | None:
@@ -505,8 +505,21 @@ def _raise_bad_number(motion: str, first_line: int, name: str) -> None:
                 float(tok)
             except ValueError:
                 raise Pose2RotError(f"{name}: line {first_line + i}: value {k + 1} '{tok[:40]}' on a motion row "
-                                    "is not a number") from None
+                                    f"is not a number{decimal_comma_hint(tok)}") from None
     raise Pose2RotError(f"{name}: line {first_line}: the motion values could not be read as numbers")
+
+
+def decimal_comma_hint(word: str) -> str:
+    """' (BVH numbers take a decimal point: 0.5)' where ``word`` is a number written with a decimal
+    comma ('0,5', as spreadsheets and some exporters in European locales write them), else ''."""
+    if word.count(",") != 1:
+        return ""
+    dotted = word.replace(",", ".")
+    try:
+        float(dotted)
+    except ValueError:
+        return ""
+    return f" (BVH numbers take a decimal point: {dotted})"
 
 
 def channel_rotations(angles: np.ndarray, axes: str) -> np.ndarray:
