@@ -93,15 +93,30 @@ def jitter(rotations: np.ndarray) -> float:
     return float(np.degrees(geodesic_angle(rotations[2:], guess)).mean())
 
 
-def add_noise(tracks: Tracks, fraction: float, seed: int = 0) -> Tracks:
-    """Tracks with Gaussian jitter of std ``fraction`` x skeleton height (per axis) on joints and end sites."""
+def add_noise(tracks: Tracks, fraction: float, seed: int = 0, correlation: float = 0.0) -> Tracks:
+    """Tracks with Gaussian jitter of std ``fraction`` x skeleton height (per axis) on joints and end
+    sites; white, or with ``correlation`` (0..1) from one frame to the next (x_t = c x_(t-1) + e_t,
+    as a tracker's own filter leaves it)."""
     rng = np.random.default_rng(seed)
     sigma = fraction * tracks.skeleton.height
-    pos = tracks.positions + rng.normal(scale=sigma, size=tracks.positions.shape)
+    pos = tracks.positions + _jitter(rng, sigma, tracks.positions.shape, correlation)
     ends = tracks.end_positions
     if ends is not None:
-        ends = ends + rng.normal(scale=sigma, size=ends.shape)
+        ends = ends + _jitter(rng, sigma, ends.shape, correlation)
     return replace(tracks, positions=pos, end_positions=ends)
+
+
+def _jitter(rng: np.random.Generator, sigma: float, shape: tuple, correlation: float) -> np.ndarray:
+    """[T,...] Gaussian noise of std ``sigma``, its frames correlated by ``correlation``."""
+    if not correlation:
+        return rng.normal(scale=sigma, size=shape)
+    steps = rng.normal(scale=sigma * np.sqrt(1.0 - correlation ** 2), size=shape)
+    steps[0] *= 1.0 / np.sqrt(1.0 - correlation ** 2)  # the first frame at the noise's own std
+    out = np.empty(shape)
+    out[0] = steps[0]
+    for t in range(1, shape[0]):
+        out[t] = correlation * out[t - 1] + steps[t]
+    return out
 
 
 def count_flips(solved: np.ndarray, truth: np.ndarray, threshold: float = FLIP_DEGREES,

@@ -36,6 +36,13 @@ NOISE_FRAMES = NOISE_DIFFERENCES + 4
 MIN_KEYS = 5
 #: std of the fourth difference of white noise, in units of the noise std: sqrt(1+16+36+16+1)
 _D4_GAIN = np.sqrt(70.0)
+#: noise correlated from frame to frame (a tracker's own filter, points resampled by smooth curves)
+#: is read where the bones show it beyond the first of these many standard errors of its reading,
+#: and whole from the second on: white noise reads about 0 and is read as white
+CORRELATION_STDS = (3.0, 5.0)
+#: the lag-one correlations the bones' readings are looked up among (the whiteness test,
+#: WHITE_RATIO, reads smoother changes than about 0.83 as motion)
+_CORRELATIONS = np.linspace(-0.5, 0.95, 146)
 #: a noise std read (as _white_noise_std reads it) from n fourth differences of white noise is off
 #: by a factor whose log has about this variance over n: 2.5-2.7 from a few hundred differences on,
 #: measured on simulated noise (more than the 1.36 of the median of independent samples: the
@@ -63,7 +70,7 @@ def estimate_noise(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.
     fourth differences tell nothing (joints without a usable bone take the median of the others; zeros where
     no bone tells anything, see noise_readable)."""
     T, J = positions.shape[:2]
-    raw, samples = _bone_length_noise(positions, parents, valid)  # [J]: bone to the parent
+    raw, samples, _ = _bone_length_noise(positions, parents, valid)  # [J]: bone to the parent
     rest = np.asarray(rest_lengths, np.float64)
     long = _noise_bones(raw, rest, height)
     short = np.flatnonzero(~long & (np.asarray(parents) >= 0) & (rest < rest[long].min(initial=np.inf)))
@@ -82,6 +89,63 @@ def estimate_noise(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.
     out = np.where(np.isnan(out), column_nanmedian(bone_noise[:, None])[0] / np.sqrt(2.0), out)
     present = ~all_per_point(np.isnan(positions))
     return np.where(present, out, 0.0)
+
+
+def noise_correlation(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.ndarray, height: float,
+                      valid: np.ndarray | None = None) -> float:
+    """The lag-one correlation (0 for white noise) of the noise of positions [T,J,3] (the rest as
+    estimate_noise) from one frame to the next, as the bones estimate_noise reads show it
+    (_correlation)."""
+    raw, _, ratios = _bone_length_noise(positions, parents, valid)
+    return _correlation(ratios[_noise_bones(raw, np.asarray(rest_lengths, np.float64), height)])
+
+
+def _correlation(ratios: np.ndarray) -> float:
+    """The noise's lag-one correlation rho from the bones' squared ratios [B] of the robust spreads
+    of their lengths' fourth and first differences (NaN: not read): 35 for white noise, less for
+    noise of the form x_t = rho x_(t-1) + e_t (_fourth_over_first); each bone's ratio read as
+    such, their median, counted as far as it stands out from 0 by CORRELATION_STDS of its
+    standard error (the bones' readings share their joints' noise: about half as many independent
+    ones); 0 with fewer than 3 bones or where it does not (white noise, or anti-correlated)."""
+    ratios = ratios[np.isfinite(ratios)]
+    if len(ratios) < 3:
+        return 0.0
+    table = _fourth_over_first(_CORRELATIONS)  # falls as rho grows
+    rho = np.interp(-ratios, -table, _CORRELATIONS)
+    middle = float(np.median(rho))
+    error = 1.2533 * 1.4826 * float(np.median(np.abs(rho - middle))) / np.sqrt(0.5 * len(rho))
+    z = middle / max(error, 1e-12)
+    return max(0.0, middle) * float(smoothstep((z - CORRELATION_STDS[0]) / (CORRELATION_STDS[1] - CORRELATION_STDS[0])))
+
+
+def _fourth_over_first(rho: np.ndarray) -> np.ndarray:
+    """The variance of the fourth difference of noise x_t = rho x_(t-1) + e_t over that of its
+    first difference."""
+    return _fourth_variance(rho) / (2.0 * (1.0 - rho))
+
+
+def _fourth_variance(rho: float | np.ndarray) -> float | np.ndarray:
+    """The variance of the fourth difference of noise of variance 1 and lag-one correlation rho
+    (x_t = rho x_(t-1) + e_t): 70 when white."""
+    return 70.0 - 112.0 * rho + 56.0 * rho ** 2 - 16.0 * rho ** 3 + 2.0 * rho ** 4
+
+
+def correlated_noise_gain(rho: float) -> float:
+    """How much larger the std of noise of lag-one correlation rho is than estimate_noise reads it
+    (from its fourth difference, as if white): such noise changes less from frame to frame."""
+    return float(np.sqrt(70.0 / _fourth_variance(rho)))
+
+
+def correlated_share(hat: np.ndarray, rho: float) -> np.ndarray:
+    """[...] how many times the variance left by a smoother of hat diagonal ``hat`` [...] (the
+    share of white noise's variance it leaves, about one over the samples it averages) grows where
+    the noise has lag-one correlation rho: the variance of the mean of n = 1 / hat samples of such
+    noise over that of white noise, (1 + rho) / (1 - rho) - 2 rho (1 - rho^n) / (n (1 - rho)^2);
+    1 for one sample, or white noise."""
+    if rho <= 0.0:
+        return np.ones_like(hat)
+    n = 1.0 / np.clip(hat, 1e-12, 1.0)
+    return (1.0 + rho) / (1.0 - rho) - 2.0 * rho * (1.0 - rho ** n) / (n * (1.0 - rho) ** 2)
 
 
 def _bone_rows(parents: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -137,25 +201,27 @@ def _noise_bones(raw: np.ndarray, rest: np.ndarray, height: float) -> np.ndarray
 
 
 def _bone_length_noise(positions: np.ndarray, parents: np.ndarray, valid: np.ndarray | None
-                       ) -> tuple[np.ndarray, np.ndarray]:
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """([J] robust std, divided by that of white noise, of the fourth difference of each joint's
     distance to its parent (NaN where there is no parent, too few data, or the distance changes
     more smoothly than noise does: motion; where it keeps one length to rounding, as clean
     tracks do, the rounding's std however smoothly it changes: neither end carries noise), [J]
-    how many differences it was read from)."""
+    how many differences it was read from, [J] the squared ratio of the robust spreads of the
+    fourth and first differences where it was read as noise (not rounding; else NaN))."""
     T, J = positions.shape[:2]
-    out, samples = np.full(J, np.nan), np.zeros(J)
+    out, samples, ratios = np.full(J, np.nan), np.zeros(J), np.full(J, np.nan)
     bones = np.flatnonzero(np.asarray(parents) >= 0)
     if T < 5 or not bones.size:
-        return out, samples
+        return out, samples, ratios
     par = np.asarray(parents)[bones]
     length = bone_lengths(positions, bones, par)  # [T,B]
     ok = ~np.isnan(length)
     if valid is not None:
         ok &= valid[:, bones] & valid[:, par]
     rigid = _rigid(length, ok)
-    out[bones], samples[bones] = _white_noise_std(length[..., None], ok, rigid)
-    return out, samples
+    out[bones], samples[bones], ratios[bones] = _white_noise_std(length[..., None], ok, rigid)
+    ratios[bones[rigid]] = np.nan  # rounding, not noise: it tells nothing of noise from frame to frame
+    return out, samples, ratios
 
 
 def _rigid(length: np.ndarray, ok: np.ndarray) -> np.ndarray:
@@ -167,14 +233,15 @@ def _rigid(length: np.ndarray, ok: np.ndarray) -> np.ndarray:
 
 
 def _white_noise_std(x: np.ndarray, ok: np.ndarray, rigid: np.ndarray | None = None
-                     ) -> tuple[np.ndarray, np.ndarray]:
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """([B] robust std, divided by that of white noise, of the fourth difference over time of each
     of B series x [T,B,k] (its k components pooled), over the frames ``ok`` [T,B]; NaN where there
     are fewer than 5 such differences, or where the series changes more smoothly than noise does
     (but for the ``rigid`` [B] series, which keep one value and change by rounding only, see
     _rigid): white noise has a fourth difference sqrt(35) times its first, while a length or
     vector that changes with the motion (a translating joint, seen at a low frame rate) has a
-    smaller ratio; [B] how many differences (times k) each was read from)."""
+    smaller ratio; [B] how many differences (times k) each was read from; [B] the squared ratio of
+    the fourth difference's spread to the first's, NaN where the std is)."""
     d4 = x[4:] - 4 * x[3:-1] + 6 * x[2:-2] - 4 * x[1:-3] + x[:-4]
     ok4, enough = _differences(ok)
     ok1 = ok[1:] & ok[:-1]
@@ -182,7 +249,9 @@ def _white_noise_std(x: np.ndarray, ok: np.ndarray, rigid: np.ndarray | None = N
     mad1 = _pooled_nanmedian(np.where(ok1[..., None], np.abs(x[1:] - x[:-1]), np.nan))
     usable = enough & ((mad >= WHITE_RATIO * np.sqrt(35.0) * mad1) | (
         False if rigid is None else rigid))
-    return np.where(usable, 1.4826 * mad / _D4_GAIN, np.nan), ok4.sum(axis=0) * float(x.shape[-1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(usable & (mad1 > 0), (mad / mad1) ** 2, np.nan)
+    return np.where(usable, 1.4826 * mad / _D4_GAIN, np.nan), ok4.sum(axis=0) * float(x.shape[-1]), ratio
 
 
 def _differences(ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -200,8 +269,9 @@ def _pooled_nanmedian(x: np.ndarray) -> np.ndarray:
 
 def _bone_vector_noise(positions: np.ndarray, joints: np.ndarray, parents: np.ndarray,
                        valid: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """([B], and how many differences it was read from) robust std, divided by that of white noise, of the fourth difference of the vectors
-    from ``parents`` [B] to ``joints`` [B] (each axis): the noise of both ends for a bone short
+    """([B], and how many differences it was read from) robust std, divided by that of white
+    noise, of the fourth difference of the vectors from ``parents`` [B] to ``joints`` [B] (each
+    axis): the noise of both ends for a bone short
     enough that its turns move its end less than the noise does. NaN where there are too few data,
     the vector changes more smoothly than noise does (motion: the same whiteness test as for
     lengths), or its length is rigid (clean tracks: noise always moves a bone's length, if less
@@ -211,7 +281,7 @@ def _bone_vector_noise(positions: np.ndarray, joints: np.ndarray, parents: np.nd
     if valid is not None:
         ok &= valid[:, joints] & valid[:, parents]
     rigid = _rigid(norm(v), ok) | ~ok.any(axis=0)  # no data: rigid too
-    std, samples = _white_noise_std(v, ok)
+    std, samples, _ = _white_noise_std(v, ok)
     return np.where(rigid, np.nan, std), samples
 
 
@@ -269,6 +339,15 @@ def noise_on_keys(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.n
     if rows is None:
         return estimate_noise(positions, parents, rest_lengths, height, valid)
     return estimate_noise(positions[rows], parents, rest_lengths, height, None if valid is None else valid[rows])
+
+
+def correlation_on_keys(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.ndarray, height: float,
+                        keyed: np.ndarray | None, valid: np.ndarray | None = None) -> float:
+    """noise_correlation of ``positions`` [T,N,3] read on the frames noise_on_keys reads."""
+    rows = _read_rows(positions, keyed, valid)
+    if rows is None:
+        return noise_correlation(positions, parents, rest_lengths, height, valid)
+    return noise_correlation(positions[rows], parents, rest_lengths, height, None if valid is None else valid[rows])
 
 
 def _read_rows(positions: np.ndarray, keyed: np.ndarray | None, valid: np.ndarray | None) -> np.ndarray | None:

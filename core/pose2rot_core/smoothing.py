@@ -30,7 +30,8 @@ import numpy as np
 from .errors import Pose2RotError
 from .kernels import CLAMP_STDS, choose_widths, local_quadratic, universal_threshold
 from .noise_estimate import (AUTO_THRESHOLD, NOISE_DIFFERENCES, NOISE_FRAMES, bone_lengths, bones_with_length,
-                             column_nanmedian, keyed_rows, noise_on_keys, noise_readable)
+                             column_nanmedian, correlated_noise_gain, correlated_share, correlation_on_keys,
+                             keyed_rows, noise_on_keys, noise_readable)
 from .placeholders import (coinciding_samples, coinciding_warning, held_as_gaps, interpolated_frames,
                            no_data_as_gaps, placeholders_as_gaps, repeated_frames_as_gaps)
 from .rotations import matrix_to_quat, quat_continuity, quat_to_matrix
@@ -167,6 +168,9 @@ def clean_positions(positions: np.ndarray, parents: np.ndarray, rest_lengths: np
     noisy = present & _noticeable(noise, parents, rest_lengths, height) if mode == "auto" else present
     if not noisy.any():
         return positions, result
+    rho = correlation_on_keys(positions, parents, rest_lengths, height, keyed, weights > 0)
+    noise = np.where(noisy, noise * correlated_noise_gain(rho), noise)  # as a whole, not only its white part
+    result.noise = noise / height
     P = np.nan_to_num(positions)
     with np.errstate(all="ignore"):  # joints without data give empty windows; they stay NaN below
         out, widths, hat, narrowing = _smooth_pieces(P, weights, noise, noisy, mode, fps, parents, result.cuts)
@@ -174,18 +178,28 @@ def clean_positions(positions: np.ndarray, parents: np.ndarray, rest_lengths: np
     if between is not None:
         hat = _as_at_the_keys(hat, ~between)
     result.widths = widths
-    result.residual_frames = np.where(widths > 0, noise * np.sqrt(hat), noise) / height  # [T,J]
-    result.residual = np.where(widths > 0, noise * np.sqrt(hat.mean(axis=0)), noise) / height
+    left, left_mean = (x * correlated_share(x, rho) for x in (hat, hat.mean(axis=0)))  # shares of the variance
+    result.residual_frames = np.where(widths > 0, noise * np.sqrt(left), noise) / height  # [T,J]
+    result.residual = np.where(widths > 0, noise * np.sqrt(left_mean), noise) / height
     result.narrowing = narrowing if (narrowing > 1.0).any() else None
-    n = int((widths > 0).sum())
-    if n:
-        label = "" if names is None or not result.noise_read else (
-            " (noisiest: '" + names[int(np.argmax(result.noise))] + "')")
-        shown = (f"noise {100 * np.median(result.noise[widths > 0]):.2g} % of height (median)" if result.noise_read
-                 else f"noise not measurable on {T} frames")
-        result.report.append(f"smoothed {n} of {J} tracks: {shown}, kernel "
-                             f"{1000 * np.median(widths[widths > 0]) / fps:.0f} ms{label}")
+    result.report.extend(_smoothed_note(result, rho, names, T, fps))
     return out, result
+
+
+def _smoothed_note(result: Cleaning, rho: float, names: tuple[str, ...] | None, T: int, fps: float) -> list[str]:
+    """The note on the tracks ``result`` smoothed (none where none was): how many, their noise
+    (median, percent of the height; correlated from frame to frame by ``rho`` where it is), the
+    kernel's width (median, ms at ``fps``) and the noisiest of the ``names``."""
+    smoothed = result.widths > 0
+    if not smoothed.any():
+        return []
+    label = "" if names is None or not result.noise_read else (
+        " (noisiest: '" + names[int(np.argmax(result.noise))] + "')")
+    along = f"; correlated from frame to frame by {rho:.2f}" if rho > 0 else ""
+    shown = (f"noise {100 * np.median(result.noise[smoothed]):.2g} % of height (median{along})" if result.noise_read
+             else f"noise not measurable on {T} frames")
+    return [f"smoothed {int(smoothed.sum())} of {len(smoothed)} tracks: {shown}, kernel "
+            f"{1000 * np.median(result.widths[smoothed]) / fps:.0f} ms{label}"]
 
 
 def _as_at_the_keys(x: np.ndarray, keys: np.ndarray) -> np.ndarray:
