@@ -40,6 +40,22 @@ _D4_GAIN = np.sqrt(70.0)
 #: is read where the bones show it beyond the first of these many standard errors of its reading,
 #: and whole from the second on: white noise reads about 0 and is read as white
 CORRELATION_STDS = (3.0, 5.0)
+#: noise stronger in some directions than in others (depth from one camera) is read from how the
+#: long bones' length changes depend on their directions (_all_round_level): it counts where its
+#: level over all directions exceeds the lengths' reading by the first of these shares, and whole
+#: from the second
+ANISOTROPY_SHARES = (1.25, 1.5)
+#: the fewest fourth differences of the long bones' lengths that level is read from
+ANISOTROPY_SAMPLES = 200
+#: ... from the bones whose lengths read at most this many times the clip's median noise (noise in
+#: one direction, across bones that lie in the others, reads them 5-6 times apart; a translating
+#: joint's bone, read as noise on a few frames, thousands of times)
+ANISOTROPY_SPREAD = 10.0
+#: ... counted less this many of its standard errors
+ANISOTROPY_STDS = 2.0
+#: ... each bone's beyond this many times its median square left out: a spike (white noise's never
+#: do, one in 10^10; a bone that turns from across the depth to along it keeps its larger ones)
+ANISOTROPY_TRIM = 100.0
 #: the lag-one correlations the bones' readings are looked up among (the whiteness test,
 #: WHITE_RATIO, reads smoother changes than about 0.83 as motion)
 _CORRELATIONS = np.linspace(-0.5, 0.95, 146)
@@ -68,7 +84,9 @@ def estimate_noise(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.
     where its length is not rigid and the vector's change is white (see _bone_vector_noise).
     Frames where ``valid`` [T,J] is False do not count; bones with fewer than NOISE_DIFFERENCES
     fourth differences tell nothing (joints without a usable bone take the median of the others; zeros where
-    no bone tells anything, see noise_readable)."""
+    no bone tells anything, see noise_readable). Noise stronger across the bones than along them
+    (depth from one camera) is read at its level over all directions where that clearly exceeds
+    the lengths' reading (_all_round_level, _across_gain)."""
     T, J = positions.shape[:2]
     raw, samples, _ = _bone_length_noise(positions, parents, valid)  # [J]: bone to the parent
     rest = np.asarray(rest_lengths, np.float64)
@@ -88,7 +106,63 @@ def estimate_noise(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.
     out = _pooled_where_few(column_nanmedian(per_joint) / np.sqrt(2.0), read_from.sum(axis=0))
     out = np.where(np.isnan(out), column_nanmedian(bone_noise[:, None])[0] / np.sqrt(2.0), out)
     present = ~all_per_point(np.isnan(positions))
-    return np.where(present, out, 0.0)
+    out = np.where(present, out, 0.0)
+    typical = float(np.median(raw[long])) if long.any() else 0.0
+    alike = long & (raw <= ANISOTROPY_SPREAD * typical)  # not a translating joint's, nor a glitch's
+    level, surely = _all_round_level(positions, np.asarray(parents), np.flatnonzero(alike), valid)
+    return out * _across_gain(level, surely, out, height)
+
+
+def _all_round_level(positions: np.ndarray, parents: np.ndarray, bones: np.ndarray,
+                     valid: np.ndarray | None) -> tuple[float, float]:
+    """The noise std per axis (file units) over all three directions, from how the fourth
+    differences of the lengths of ``bones`` [B] (to their ``parents``) depend on the bones'
+    directions u: a length sees both ends' noise along its bone, the variance u^T S u with S twice
+    the noise's covariance (the same for every joint), S fitted by least squares over the bones and
+    frames (a bone's differences beyond ANISOTROPY_TRIM times its median square left out: a spike,
+    not noise); the root of its trace over 6, and of the trace less ANISOTROPY_STDS of its standard
+    error (a few frames or bones in few directions tell it poorly: the level it surely reaches).
+    (0, 0) where fewer than 6 bones or ANISOTROPY_SAMPLES differences tell it."""
+    if len(bones) < 6:
+        return 0.0, 0.0
+    v = positions[:, bones] - positions[:, parents[bones]]  # [T,B,3]
+    length = norm(v)
+    ok = ~np.isnan(length)
+    if valid is not None:
+        ok &= valid[:, bones] & valid[:, parents[bones]]
+    d4 = length[4:] - 4 * length[3:-1] + 6 * length[2:-2] - 4 * length[1:-3] + length[:-4]
+    ok4, _ = _differences(ok)
+    square = np.where(ok4, d4 * d4, np.nan)
+    with np.errstate(invalid="ignore"):
+        ok4 &= (square <= ANISOTROPY_TRIM * column_nanmedian(square)[None]) & (length[2:-2] > 0)
+    u = v[2:-2][ok4] / length[2:-2][ok4][:, None]  # [n,3] each difference's bone direction
+    if len(u) < ANISOTROPY_SAMPLES:
+        return 0.0, 0.0
+    x = np.stack([u[:, 0] ** 2, u[:, 1] ** 2, u[:, 2] ** 2, 2 * u[:, 0] * u[:, 1], 2 * u[:, 0] * u[:, 2],
+                  2 * u[:, 1] * u[:, 2]], axis=1)
+    y = square[ok4] / 70.0
+    s = np.linalg.lstsq(x, y, rcond=None)[0]  # S's six entries: diagonal, then off it
+    spread = float(np.sum((y - x @ s) ** 2)) / (len(y) - 6)
+    trace_var = spread * np.linalg.pinv(x.T @ x)[:3, :3].sum()  # the trace's sampling variance
+    trace = float(s[:3].sum())
+    return (float(np.sqrt(max(trace, 0.0) / 6.0)),
+            float(np.sqrt(max(trace - ANISOTROPY_STDS * np.sqrt(trace_var), 0.0) / 6.0)))
+
+
+def _across_gain(level: float, surely: float, read: np.ndarray, height: float) -> float:
+    """How much to raise the noise ``read`` [J] from the bones' lengths (the noise along them) to
+    the noise at ``level`` over all directions: 1 while the level it ``surely`` reaches is within
+    ANISOTROPY_SHARES[0] times the readings' median (white noise: within 8 % on the development
+    clips), level over that median from ANISOTROPY_SHARES[1] on, smoothly between: noise stronger
+    across the bones than along them (depth from one camera, across limbs that lie in the image
+    plane) moves their directions more than their lengths show. 1 where the level is below
+    AUTO_THRESHOLD of the ``height``: clean tracks stay clean."""
+    seen = read[read > 0]
+    if not seen.size or level <= AUTO_THRESHOLD * height:
+        return 1.0
+    typical = float(np.median(seen))
+    share = smoothstep((surely / typical - ANISOTROPY_SHARES[0]) / (ANISOTROPY_SHARES[1] - ANISOTROPY_SHARES[0]))
+    return float(max(level / typical, 1.0) ** share)
 
 
 def noise_correlation(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.ndarray, height: float,
