@@ -44,7 +44,7 @@ from ...tracks_io import check_root
 from .chains import lean_with_chains
 from .fit import best_fit, blend_roll, fit_weight, held_roll, roll_gap, roll_var, slerp
 from .lean import LEAN_SECONDS
-from .problem import (LengthReadings, Problem, Target, classify_translation, collect_targets,
+from .problem import (STRETCH_FRACTION, LengthReadings, Problem, Target, classify_translation, collect_targets,
                       end_sites, line_means, report_length_mismatch, tied_steps, unit_mean)
 from .roll import Aimed, aim_with_roll
 from .turn_lean import lean_on_parent
@@ -126,8 +126,10 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     _set_cone(problem, within_noise, noise, noise_frames, input_noise, narrowing, end_narrowing)
     G = _orient_all(problem, progress)
     width = _length_window(tracks.fps) if averaged else 1
-    step = _coordinate_step(tracks, unmeasured)
-    tolerance = _offset_tolerance(tracks.skeleton, stretch_tolerance, rounded, width, step)
+    kept = averaged and stretch == "auto"  # the tracks' own departure from the rigid shape is no stretch
+    shape = _rigid_departure(tracks.skeleton, lengths, problem.translating, missing_mask) if kept else 0.0
+    tolerance = _offset_tolerance(tracks.skeleton, stretch_tolerance, rounded, width,
+                                  _coordinate_step(tracks, unmeasured), shape)
     local_offsets = _solve_offsets(problem, G, stretch, tolerance, missing_mask, report, unmeasured, width)
     # bones no performer has: on the rig's own tracks, over the frames to read their noise from (in
     # fewer, a short bone's noise may double its length unseen)
@@ -660,17 +662,36 @@ def _rounding_matters(rounding: np.ndarray | None) -> bool:
     return rounding is not None and NOISE_STDS * float(np.max(rounding, initial=0.0)) > CLEAN_TOLERANCE
 
 
-def _offset_tolerance(skel, tolerance: float, bone_noise: np.ndarray | None, width: int, step: float = 0.0
-                      ) -> np.ndarray:
+def _offset_tolerance(skel, tolerance: float, bone_noise: np.ndarray | None, width: int, step: float = 0.0,
+                      shape: float = 0.0) -> np.ndarray:
     """[J-1] how far (fraction of the height) each joint's offset, averaged over ``width`` frames,
     may move before it translates on tracks followed as given: ``tolerance``, FLOAT32_STEPS of the
     ``step`` the coordinates are given in (file units: _coordinate_step), or what the noise of its
     bone's ends (``bone_noise`` [J-1], file units: _raw_bone_noise), so averaged, explains
-    (NOISE_STDS stds), whichever is more."""
+    (NOISE_STDS stds), whichever is more; where that noise is given (tracks whose rounding matters),
+    also ``shape``, how far the tracks themselves leave the rig's rigid shape (_rigid_departure)."""
     least = max(tolerance, FLOAT32_STEPS * step / skel.height)
     if bone_noise is None:
         return np.full(skel.num_joints - 1, least)
-    return np.maximum(least, NOISE_STDS * bone_noise / skel.height / np.sqrt(width))
+    return np.maximum(max(least, shape), NOISE_STDS * bone_noise / skel.height / np.sqrt(width))
+
+
+def _rigid_departure(skel: Skeleton, lengths: LengthReadings, translating: np.ndarray, missing: np.ndarray) -> float:
+    """How far (fraction of the height, at most STRETCH_FRACTION) the tracks leave the rig's rigid
+    shape where no roll plays a part: the largest range over the clip of a bone's length as read
+    (``lengths.dist`` [T,J-1], averaged where the tracks' rounding matters) among the bones that keep
+    it (no ``translating`` [J] joint, both ends with data: not ``missing`` [J]). An offset that moves
+    no further is the tracks' doing, not a roll the parent's targets leave open: curves simplified
+    when written (an FBX export drops the samples that differ from the last one kept by under 0.1 %
+    of their value, straight lines between those left) leave the rigid shape for several frames at a
+    time, which the noise read frame to frame does not tell and an average does not take out."""
+    keep = ~translating[1:] & ~missing[1:] & ~missing[skel.parents[1:]]
+    dist = lengths.dist[:, keep]
+    seen = np.isfinite(dist).any(axis=0)
+    if not seen.any():
+        return 0.0
+    spread = np.nanmax(dist[:, seen], axis=0) - np.nanmin(dist[:, seen], axis=0)
+    return min(STRETCH_FRACTION, float(spread.max()) / skel.height)
 
 
 def _coordinate_step(tracks: Tracks, unmeasured: np.ndarray | None) -> float:
