@@ -566,6 +566,53 @@ def test_curves_simplified_by_an_fbx_export_keep_the_bones():
     assert sol.translating[hand] and not sol.translating[np.flatnonzero(below)[1:]].any(), sol.report
 
 
+def _fbx_exported(tracks: Tracks) -> Tracks:
+    """``tracks`` with every coordinate's curve, joints' and bone tips', simplified as an FBX export
+    writes it (_fbx_simplified)."""
+    def simplified(positions: np.ndarray) -> np.ndarray:
+        return np.apply_along_axis(_fbx_simplified, 0, positions)
+
+    return replace(tracks, positions=simplified(tracks.positions), end_positions=simplified(tracks.end_positions))
+
+
+def _far_frames(check) -> list[int]:
+    """The frames where some joint or bone tip is further from its track than the check allows."""
+    return np.flatnonzero(check.far.any(axis=1) | check.far_tips.any(axis=1)).tolist()
+
+
+def test_curves_simplified_by_an_fbx_export_are_no_warning():
+    """The shipped walk with its curves simplified as an FBX export does: its bones leave the tracks'
+    rigid shape by up to 0.27 % of the height for a few frames at a time, which the noise read frame
+    to frame does not tell, and the rig, which keeps its shape, misses the tracks by what those
+    departures add up to from the root (up to 0.28 %). The check named 56 joints and bone tips 'further
+    from their tracks than the noise and bone lengths explain' (the first 40 frames and the whole
+    clip; in Blender too); now none. Still named in those frames only: the hand's track pulled 2 % of
+    the height away for three frames (the departures explain at most OWN_SHAPE_FRACTION), and a
+    solve with the chest turned 5 degrees about its bone there (a departure of the solve, not of the
+    tracks)."""
+    from pose2rot_core.safety import check_solution
+    from pose2rot_core.tracks_io import tracks_from_bvh
+
+    tracks = tracks_from_bvh(read_bvh(example_clip()))
+    skel = tracks.skeleton
+    for clip in (_fbx_exported(tracks.frames(0, 40)), _fbx_exported(tracks)):
+        sol = solve_with_cleaning(clip)
+        assert not any(line.startswith("warning") for line in sol.report), sol.report
+    clip, hand = tracks.frames(0, 40), skel.index("lHand")
+    P = clip.positions.copy()
+    P[20:23, hand, 1] += 0.02 * skel.height
+    pulled = solve_with_cleaning(_fbx_exported(replace(clip, positions=P)))
+    assert _far_frames(pulled.check) == [20, 21, 22], pulled.report
+    clip = _fbx_exported(clip)
+    sol = solve_with_cleaning(clip)
+    chest = skel.index("chest")
+    R = sol.rotations.copy()
+    R[20:23, chest] = R[20:23, chest] @ axis_angle_to_matrix(normalize(skel.offsets[skel.index("neck")]),
+                                                             np.radians(5.0))
+    assert _far_frames(check_solution(clip, sol, as_given=True)) == []
+    assert _far_frames(check_solution(clip, replace(sol, rotations=R), as_given=True)) == [20, 21, 22]
+
+
 def test_shared_clips_round_trip(shared_bvh):
     clip = read_bvh(shared_bvh)
     ref = evaluate_clip(clip, protocol="ref")

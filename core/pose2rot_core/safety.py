@@ -5,8 +5,9 @@ Two checks, per joint and frame:
 - position: how far each solved joint is from its track as given (before any smoothing), against
   what the tracks explain — their noise (NOISE_STDS stds) and bones that keep the rig's length
   where the tracks' typical (median) length differs, as when retargeting (the differences added
-  over the bones from the root); clean tracks that fit the rig must come back within
-  CLEAN_TOLERANCE of the height;
+  over the bones from the root), or, on tracks followed as given, what their own departures from a
+  rigid shape add up to from the root where that is more than their noise; clean tracks that fit
+  the rig must come back within CLEAN_TOLERANCE of the height;
 - flips: a local turn of more than 30 degrees in one frame that the tracks do not call for (see
   flips.find_flips).
 
@@ -47,6 +48,11 @@ AXES_STDS = CLAMP_STDS * math.sqrt(3.0)
 #: what the position warning says of a joint whose track holds one value in every frame (_held_throughout)
 HELD_THROUGHOUT = ("; its track is held at one value in every frame while the others move, "
                    "as a tracker holds a point it lost")
+#: the most (fraction of the height) the tracks' own departures from a rigid shape explain of a rigid rig's
+#: distance from a track followed as given: what noise the solve leaves unsmoothed (under AUTO_THRESHOLD
+#: per axis, at both ends of a bone) reaches in CLAMP_STDS stds; a track further off (pulled away, swapped)
+#: is no such departure
+OWN_SHAPE_FRACTION = CLAMP_STDS * math.sqrt(2.0) * AUTO_THRESHOLD
 #: a joint that translates is warned about where its distance to the parent leaves the one it keeps
 #: in most frames by more than this fraction of it (and 2 % of the height, and the noise): a rig's
 #: stretch stays under it, a held or swapped track (a wrist 50-500 % off its forearm) does not
@@ -59,7 +65,7 @@ class ResultTooFarError(Pose2RotError):
 
 @dataclass
 class SafetyCheck:
-    """``error`` [T,J] distance of each solved joint from its track and ``allowed`` [J] what
+    """``error`` [T,J] distance of each solved joint from its track and ``allowed`` [J] (or [T,J]) what
     the tracks explain (fractions of the height; NaN errors for joints without data), ``flips`` [T-1,J]
     sudden turns the tracks do not call for, ``stretched`` [T,J] how far a bone (to the parent) is
     from the length it keeps in most frames where that is more than noise (see _left_steady_length;
@@ -254,7 +260,9 @@ def check_solution(tracks: Tracks, sol: Solution, noise: np.ndarray | None = Non
     end_noise: [K] the tips' (default: their joints'); no_data: [T,J] (end_no_data: [T,K]) samples
     that were gaps, filled by interpolation: nothing to compare with there (NaN errors).
     as_given: the solve followed the tracks as they are (not smoothed), so a rigid rig's joints
-    are also off by what the noise in the bone lengths from the root adds up to (_accumulated).
+    are also off by what the noise in the bone lengths from the root adds up to (_accumulated), or
+    by what the tracks' own departures from a rigid shape add up to, where that is more
+    (_off_own_shape; not for points driving another rig, ``made_up``).
     made_up: [J] joints whose tracks were placed between points (retargeting), not seen: like a
     filled gap they call for no turn, so any turn over flips.FLIP_DEGREES in a frame is a flip (a chest
     that tilted by 30-110 degrees within a frame was written without a word: its fitted track called
@@ -277,8 +285,13 @@ def check_solution(tracks: Tracks, sol: Solution, noise: np.ndarray | None = Non
     spread, end_spread = (_accumulated(skel.parents, noise, tracks.end_parents, end_noise) if as_given
                           else (noise, end_noise))
     along = _along_the_bones(tracks, sol, noise, no_data)
-    tips = _check_tips(tracks, G, X, noise, end_noise, along, no_data, end_no_data, end_spread)
-    base = CLEAN_TOLERANCE + NOISE_STDS * spread
+    explained, end_explained = NOISE_STDS * spread, None if end_spread is None else NOISE_STDS * end_spread
+    if as_given and made_up is None:  # or what the tracks' own departures from a rigid shape add up to
+        own, end_own = _off_own_shape(tracks, G, X, sol.translating, tracks.unmeasured(no_data), end_no_data)
+        explained = np.maximum(explained, own)
+        end_explained = None if end_own is None else np.maximum(end_explained, end_own)
+    tips = _check_tips(tracks, G, X, noise, end_noise, along, no_data, end_no_data, end_explained)
+    base = CLEAN_TOLERANCE + explained
     allowed = base + along
     if made_up is not None:  # another performer's points: what the rig's own shape keeps off them
         points_noise = np.zeros(skel.num_joints) if points_noise is None else np.asarray(points_noise, np.float64)
@@ -708,11 +721,12 @@ def _beyond_median_noise(lengths: np.ndarray, rest: np.ndarray, spread: np.ndarr
 
 def _check_tips(tracks: Tracks, G: np.ndarray, X: np.ndarray, noise: np.ndarray, end_noise: np.ndarray | None,
                 along: np.ndarray, no_data: np.ndarray | None, end_no_data: np.ndarray | None,
-                end_spread: np.ndarray | None) -> TipsCheck | None:
+                explained: np.ndarray | None) -> TipsCheck | None:
     """The bone tips' part of the check (None without tips): each solved tip (the rig's End Site
-    offset from its solved parent, G [T,J,3,3] and X [T,J,3]) against its track, allowed NOISE_STDS
-    of ``end_spread`` [K] (how far noise may take it, see check_solution), what the bones down to
-    its parent explain (``along`` [J] or [T,J], _along_the_bones) and its own length where the
+    offset from its solved parent, G [T,J,3,3] and X [T,J,3]) against its track, allowed
+    ``explained`` [K] or [T,K] (how far noise, or the tracks' own shape, may take it: see
+    check_solution), what the bones down to its parent explain (``along`` [J] or [T,J],
+    _along_the_bones) and its own length where the
     tracks keep another (read against its noise ``end_noise`` [K] and its joint's ``noise`` [J]);
     between keys (Tracks.keyed) also what the curves may do to it (_between_keys_bound)."""
     if not tracks.has_ends:
@@ -731,7 +745,7 @@ def _check_tips(tracks: Tracks, G: np.ndarray, X: np.ndarray, noise: np.ndarray,
     lengths = np.where(unseen, np.nan, np.linalg.norm(tracks.end_positions - tracks.positions[:, par], axis=-1))
     rest = np.linalg.norm(tracks.end_rest_offsets, axis=-1)
     own = _beyond_median_noise(lengths, rest, np.hypot(end_noise, noise[par]) * skel.height) / skel.height
-    allowed = CLEAN_TOLERANCE + NOISE_STDS * end_spread + along[..., par] + own
+    allowed = CLEAN_TOLERANCE + explained + along[..., par] + own
     if tracks.keyed is not None:
         bound = _between_keys_bound(rest / skel.height, np.hypot(end_noise, noise[par]))
         allowed = allowed + np.where(~tracks.keyed[:, par], bound, 0.0)
@@ -748,25 +762,63 @@ def _off_rigid_between_keys(tracks: Tracks, translating: np.ndarray, noise: np.n
     of the height, STEADY_FRACTION of the bone, NOISE_STDS stds of both ends' ``noise`` [J]): a
     curve that takes a point further (a handle dragged off, keys too sparse for the motion) leaves
     the rig missing its empty, and that is named."""
-    from .solvers.geometric.fit import pairwise_alignment
-
     skel = tracks.skeleton
     par = skel.parents[1:]
     vec = tracks.positions[:, 1:] - tracks.positions[:, par]  # [T,J-1,3]
     rest = skel.offsets[1:]
+    between = ~tracks.keyed[:, 1:] | ~tracks.keyed[:, par]
+    off = np.linalg.norm(vec - _rig_turned(vec, rest, par), axis=-1) / skel.height
+    bound = _between_keys_bound(np.linalg.norm(rest, axis=-1) / skel.height, np.hypot(noise[1:], noise[par]))
+    return np.where(between & ~translating[1:], np.minimum(np.nan_to_num(off), bound), 0.0)
+
+
+def _rig_turned(vec: np.ndarray, rest: np.ndarray, parents: np.ndarray) -> np.ndarray:
+    """[T,B,3] the rig's bones ``rest`` [B,3] placed on the tracks' bones ``vec`` [T,B,3] (each from
+    its parent joint ``parents`` [B]) as the solver turns them: a lone bone along its track, the bones
+    of one joint by the turn that best fits their directions (a bone without data shows none)."""
+    from .solvers.geometric.fit import pairwise_alignment
+
     placed = np.empty_like(vec)
-    for p in np.unique(par):
-        bones = np.flatnonzero(par == p)
+    for p in np.unique(parents):
+        bones = np.flatnonzero(parents == p)
         seen = normalize(np.nan_to_num(vec[:, bones]))  # a joint without data shows no direction
         if len(bones) == 1:
             placed[:, bones] = seen * np.linalg.norm(rest[bones], axis=-1)[None, :, None]
             continue
         turn = best_fit_rotation(pairwise_alignment(seen, normalize(rest[bones])[None]))
         placed[:, bones] = np.einsum("tab,nb->tna", turn, rest[bones])
-    between = ~tracks.keyed[:, 1:] | ~tracks.keyed[:, par]
-    off = np.linalg.norm(vec - placed, axis=-1) / skel.height
-    bound = _between_keys_bound(np.linalg.norm(rest, axis=-1) / skel.height, np.hypot(noise[1:], noise[par]))
-    return np.where(between & ~translating[1:], np.minimum(np.nan_to_num(off), bound), 0.0)
+    return placed
+
+
+def _off_own_shape(tracks: Tracks, G: np.ndarray, X: np.ndarray, translating: np.ndarray, unmeasured: np.ndarray | None,
+                   end_no_data: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """([T,J], [T,K] or None without tips) how far (fraction of the height) a rigid rig following the
+    tracks as given may end from each joint's and bone tip's track by the tracks' own departures from
+    a rigid shape: each bone's track (to a joint or tip from its parent joint) against the rig's bone
+    at the track's median length, placed as the solver turns the parent's bones (_rig_turned), added
+    over the bones from the root, at most OWN_SHAPE_FRACTION in all. Curves simplified when written
+    (an FBX export drops the samples within 0.1 % of the last one kept) leave the shape for a few
+    frames at a time, which the noise read frame to frame does not tell. Bones to a ``translating``
+    [J] joint (on its track) count nothing, nor samples ``unmeasured`` [T,J] (gaps, between keys: see
+    _off_rigid_between_keys) or ``end_no_data`` [T,K]. The median length is the tracks': how far it
+    is from the rig's is _along_the_bones' part."""
+    skel = tracks.skeleton
+    P, _, parents = _with_tips(tracks, G, X)
+    J, N = skel.num_joints, len(parents)
+    kids = np.arange(1, N)
+    seen = ~any_axis(~np.isfinite(P))  # [T,N]
+    if unmeasured is not None:
+        seen[:, :J] &= ~unmeasured
+    if end_no_data is not None:
+        seen[:, J:] &= ~end_no_data
+    vec = P[:, kids] - P[:, parents[kids]]  # [T,N-1,3]
+    both = seen[:, kids] & seen[:, parents[kids]] & ~np.concatenate([translating, np.zeros(N - J, bool)])[kids]
+    length = column_nanmedian(np.where(both, norm(vec), np.nan))  # [N-1], NaN: never seen
+    rest = np.concatenate([skel.offsets, tracks.end_rest_offsets])[kids] if N > J else skel.offsets[kids]
+    rig = normalize(rest) * np.nan_to_num(length)[:, None]
+    off = norm(np.where(both[..., None], vec - _rig_turned(vec, rig, parents[kids]), 0.0)) / skel.height
+    shape = np.minimum(_down_the_bones(parents[1:], off.T).T, OWN_SHAPE_FRACTION)  # [T,N]
+    return shape[:, :J], (shape[:, J:] if N > J else None)
 
 
 def _between_keys_bound(length: np.ndarray, noise: np.ndarray) -> np.ndarray:
