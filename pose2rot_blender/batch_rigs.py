@@ -34,12 +34,14 @@ def check_rig(rig: Path | None, armature: str) -> None:
     """Refuse, before any clip, a rig that no clip could be solved onto (a Pose2RotError naming --rig or
     --armature): a .blend that Blender cannot open, or whose armature --armature does not name (none, or
     several and none named), a .bvh that cannot be read or that Blender's importer cannot read (each
-    clip failed alike, after Blender started for it). Opens a .blend rig (each clip opens it afresh)."""
+    clip failed alike, after Blender started for it), and an --armature with no .blend rig to pick it
+    in. Opens a .blend rig (each clip opens it afresh)."""
     import bpy
 
     from pose2rot_core.bvh import read_bvh
     from pose2rot_core.errors import Pose2RotError
 
+    _check_armature_flag(rig, armature)
     if rig is None:
         return
     try:
@@ -53,6 +55,18 @@ def check_rig(rig: Path | None, armature: str) -> None:
     except RuntimeError as e:                                   # Blender's: not a .blend it can open
         said = str(e).strip().removeprefix("Error: ")
         raise Pose2RotError(f"--rig: cannot open '{rig.name}' as a .blend file: Blender says: {said}") from None
+
+
+def _check_armature_flag(rig: Path | None, armature: str) -> None:
+    """Refuse ``--armature`` where the rig is no .blend (``rig`` None: each clip's own skeleton; or a
+    .bvh, which holds one armature): it would be ignored."""
+    from pose2rot_core.errors import Pose2RotError
+
+    if not armature or (rig is not None and rig.suffix.lower() == ".blend"):
+        return
+    given = f"the rig is '{rig.name}', a BVH of one skeleton" if rig else "no --rig is given"
+    raise Pose2RotError(f"--armature '{armature}' picks an armature in a .blend rig, but {given}: pass "
+                        "--rig RIG.blend, or leave --armature out")
 
 
 def _no_rig(names: list[str]) -> str:

@@ -231,6 +231,21 @@ def test_blend_rig_and_the_armature_choice(tmp_path):
     assert proc.returncode == 2 and "--rig: no armature object named 'Nope' in rig.blend" in proc.stderr
 
 
+def test_an_armature_with_no_blend_rig_to_pick_it_in_is_refused(tmp_path):
+    """--armature with a .bvh rig, or with no --rig, was ignored (exit 0, the clip converted as if it
+    were not given); it is now refused in one line saying it picks an armature in a .blend rig (exit 2,
+    nothing made)."""
+    clip = zyx_clip(tmp_path / "c.bvh")
+    for rig, said in ((["--rig", clip], "but the rig is 'c.bvh', a BVH of one skeleton"),
+                      ([], "but no --rig is given")):
+        proc = _run(clip, *rig, "--armature", "Nope", "--out", tmp_path / "out")
+        assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr[-2000:]
+        last = proc.stderr.strip().splitlines()[-1]
+        assert last == (f"pose2rot batch: error: --armature 'Nope' picks an armature in a .blend rig, {said}: pass "
+                        "--rig RIG.blend, or leave --armature out"), last
+        assert not (tmp_path / "out").exists()
+
+
 def test_a_rig_no_clip_can_use_stops_the_run_first(tmp_path):
     """A .blend rig with several armatures and no --armature, or a --rig BVH that cannot be read: every
     clip failed alike, each after Blender started for it, and the run ended 'finished with failures'
