@@ -243,7 +243,8 @@ class Batch:
 def checked_batch(args: argparse.Namespace) -> Batch:
     """The Batch of the arguments ``args``, every input checked before any work (a Pose2RotError
     otherwise): the files exist, their outputs neither clash nor overwrite an input, the rig is one
-    that clips can be solved onto (check_rig), and ``--out`` is a folder (created when missing)."""
+    that clips can be solved onto (check_rig), and ``--out`` is a folder (created when missing) that holds
+    no folder under an output's name."""
     from pose2rot_core.errors import Pose2RotError
 
     from .batch_outputs import output_suffixes
@@ -262,6 +263,10 @@ def checked_batch(args: argparse.Namespace) -> Batch:
         raise Pose2RotError(f"--out '{args.out}' would write over the input '{clash[0].name}': choose another folder")
     if out.exists() and not out.is_dir():
         raise Pose2RotError(f"--out '{args.out}' is a file: give a folder (created when missing)")
+    folders = sorted(p.name for p in written if p.is_dir())
+    if folders:
+        raise Pose2RotError(f"--out '{args.out}' holds a folder named '{readable(folders[0])}', where a clip's output "
+                            "goes: move or rename that folder, or choose another --out")
     check_rig(rig, args.armature)
     _writable_folder(out, args.out)
     return Batch(files, names, rig, secrets.token_hex(4))

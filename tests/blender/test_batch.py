@@ -18,6 +18,7 @@ from mathutils import Matrix
 
 from blender_helpers import EXT_NAME, clip_path, import_clip, rest_copy, world_heads
 from pose2rot_core.bvh import read_bvh, write_bvh
+from pose2rot_core.errors import Pose2RotError
 from pose2rot_core.rotations import axis_angle_to_matrix, basic_rotation
 from pose2rot_core.skeleton import Skeleton
 from pose2rot_core.tracks_io import save_tracks, tracks_from_bvh
@@ -573,13 +574,32 @@ def test_a_failed_rerun_names_the_earlier_output_and_leaves_no_backups(tmp_path)
     assert proc.returncode == 1
     assert "(an earlier run's noisy.blend stays in --out)" in " ".join(_summary_row(proc.stdout, "noisy.npz"))
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["c.blend", "c.bvh", "noisy.blend"]
-    before = (tmp_path / "out" / "c.blend").read_bytes()            # a clip's outputs go in place together
-    (tmp_path / "out" / "c.bvh").unlink()
-    (tmp_path / "out" / "c.bvh").mkdir()
-    proc = _run(clip, "--out", tmp_path / "out", "--bvh")
-    assert proc.returncode == 1 and "(an earlier run's c.blend stays in --out)" in proc.stdout, proc.stdout[-2000:]
-    assert (tmp_path / "out" / "c.blend").read_bytes() == before
     assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]
+
+
+def test_an_output_name_taken_by_a_folder_stops_the_run_first(tmp_path):
+    """A folder in --out under a clip's output name ('c.bvh/') was found only once that clip was solved (its
+    row failed, exit 1); it is now refused before any work, as the other output checks are: one line naming
+    the folder, exit 2, the earlier outputs untouched. One made while the run solves still keeps a clip's
+    outputs together: none is put in place."""
+    clip = zyx_clip(tmp_path / "c.bvh")
+    out = tmp_path / "out"
+    assert _run(clip, "--out", out, "--bvh").returncode == 0
+    before = (out / "c.blend").read_bytes()
+    (out / "c.bvh").unlink()
+    (out / "c.bvh").mkdir()
+    proc = _run(clip, "--out", out, "--bvh")
+    assert proc.returncode == 2 and "[1/1]" not in proc.stdout, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert proc.stderr.strip().splitlines()[-1] == (f"pose2rot batch: error: --out '{out}' holds a folder named "
+                                                    "'c.bvh', where a clip's output goes: move or rename that "
+                                                    "folder, or choose another --out")
+    assert (out / "c.blend").read_bytes() == before
+    staged = [tmp_path / "staged.blend", tmp_path / "staged.bvh"]
+    for path in staged:
+        path.write_text("new")
+    with pytest.raises(Pose2RotError, match="cannot write 'c.bvh': a folder of that name is in --out"):
+        batch_outputs.put_in_place(staged, [out / "c.blend", out / "c.bvh"], out)
+    assert (out / "c.blend").read_bytes() == before
 
 
 def test_ctrl_c_stops_the_workers_and_says_what_was_converted(tmp_path):
@@ -752,8 +772,6 @@ def test_messages_say_what_happened_in_the_user_s_terms(tmp_path, monkeypatch):
     'pose2rot batch' command that does not exist."""
     import errno
     import shutil
-
-    from pose2rot_core.errors import Pose2RotError
 
     def full(*_args):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
