@@ -158,26 +158,45 @@ def _skeleton_bvh(clip: Path, folder: Path) -> Path:
 
 def _importable(path: Path, parsed, folder: Path) -> Path:
     """The BVH ``path`` (``parsed``) as Blender's importer reads it (UTF-8 text, under a UTF-8 name,
-    with motion): the file itself, or a copy in ``folder`` of its text as the core reads it (UTF-16,
-    Latin-1) with one frame of zeros where it has none."""
+    with motion, every brace of the hierarchy on a line of its own): the file itself, or a copy in
+    ``folder`` of its text as the core reads it (UTF-16, Latin-1), braces on their own lines
+    (_braces_alone), with one frame of zeros where it has none."""
     from pose2rot_core.bvh import bvh_text
 
     raw = path.read_bytes()
+    text = bvh_text(path)
+    laid_out = _braces_alone(text)
     try:
         str(path).encode("utf-8")
         raw.decode("utf-8")
-        plain = parsed.num_frames > 0 and not raw.startswith(b"\xef\xbb\xbf")
+        plain = parsed.num_frames > 0 and not raw.startswith(b"\xef\xbb\xbf") and laid_out == text
     except UnicodeError:
         plain = False
     if plain:
         return path
-    text = bvh_text(path)
+    text = laid_out
     if not parsed.num_frames:
         zeros = " ".join(["0"] * sum(len(c) for c in parsed.channels))
         text = re.sub(r"Frames:\s*0\b", "Frames: 1", text, count=1).rstrip("\n") + "\n" + zeros + "\n"
     copy = folder / "rig.bvh"
     copy.write_text(text, encoding="utf-8")
     return copy
+
+
+#: the MOTION keyword as a word of the BVH (set apart by white space or braces, as the core reads them)
+_MOTION = re.compile(r"(?<![^\s{}])MOTION(?![^\s{}])")
+
+
+def _braces_alone(text: str) -> str:
+    """BVH ``text`` with each brace of its hierarchy that shares a line with other words ('ROOT Hips{',
+    'JOINT Spine {', 'OFFSET 0 10 0 }') put on a line of its own, as Blender's importer needs (it reads
+    the line after a joint's as its OFFSET); ``text`` itself where every brace has its line."""
+    found = _MOTION.search(text)
+    end = found.start() if found else len(text)
+    head = text[:end]
+    if all(line.strip() in ("{", "}") for line in head.splitlines() if "{" in line or "}" in line):
+        return text
+    return re.sub(r"\s*([{}])\s*", r"\n\1\n", head) + text[end:]
 
 
 def load_rig(rig: Path | None, clip: Path, armature: str):

@@ -188,6 +188,27 @@ def test_rig_from_a_bvh_and_a_failing_clip(tmp_path):
     np.testing.assert_allclose(written.fk()[:, order], read_bvh(rig).fk()[:10] @ C.T, atol=1e-4)
 
 
+def test_a_bvh_with_braces_beside_its_words_is_a_rig_and_a_clip(tmp_path):
+    """A BVH whose braces share a line with other words ('ROOT root{', 'JOINT spine {', 'OFFSET 0 0.1 0 }'),
+    which the core reads, failed as --rig or as a clip with Blender's importer's traceback ('could not
+    convert string to float'): it reads the line after a joint's as its OFFSET. Blender now imports a copy
+    with each brace on a line of its own: the run converts the clip as with the file laid out as usual."""
+    clip = zyx_clip(tmp_path / "c.bvh")
+    text = clip.read_text()
+    stuck = re.sub(r"\n\s*\}", " }", re.sub(r"\n\s*\{", " {", re.sub(r"\n\s*\{", "{", text, count=2), count=1), count=1)
+    assert stuck.startswith("HIERARCHY\nROOT root{") and " {\n" in stuck and " }\n" in stuck, stuck[:400]
+    rig = tmp_path / "r.bvh"
+    rig.write_text(stuck)
+    source = read_bvh(clip)
+    for given, out, name in (([clip, "--rig", rig], tmp_path / "out", "c"), ([rig], tmp_path / "own", "r")):
+        proc = _run(*given, "--out", out, "--bvh")
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+        exported = read_bvh(out / f"{name}.bvh")
+        assert exported.skeleton.names == source.skeleton.names and set(exported.orders) == {"ZYX"}
+        err = np.abs(exported.fk() - source.fk()).max() / source.skeleton.height
+        assert err < 1e-4, err
+
+
 def _without_motion(clip: Path, path: Path) -> Path:
     text = clip.read_text()
     path.write_text(text[:text.index("Frames:")] + "Frames: 0\nFrame Time: 0.0333333\n")
