@@ -435,22 +435,22 @@ def test_noise_alike_in_every_direction_is_read_from_the_lengths_alone(cmu, seed
             monkeypatch.undo()
 
 
-@pytest.mark.parametrize("noise", [0.0, 0.005])
-def test_a_spike_is_no_noise_across_the_bones(cmu, noise, monkeypatch):
+@pytest.mark.parametrize("noise", [0.0, 0.002, 0.005])
+def test_a_spike_is_no_noise_across_the_bones(cmu, noise):
     """A hand's track pulled 30 % of the height off its bone in one frame of 30 is a spike, not
-    noise stronger in some directions: it is left out of the directions' fit, and the noise read is
-    the lengths' (clean tracks stay clean: the spike had raised their noise to 0.14 % of the height,
-    and in Blender a refusal past the panel's limit did not come)."""
-    from pose2rot_core import noise_estimate
-
+    noise stronger in some directions: it is left out of the directions' fit, and the noise is read
+    at its level (within 25 %; with the spike in the fit, 0.2 % read 1.3 % and 0.5 % read 1.8 %).
+    Clean tracks stay clean (the spike had raised their noise to 0.14 % of the height, and in
+    Blender a refusal past the panel's limit did not come)."""
     walk = tracks_from_bvh(cmu, reference_frame=0).frames(0, 30)
     P = add_noise(walk, noise, 0).positions if noise else walk.positions.copy()
     P[15, walk.skeleton.index("rHand"), 2] += 0.3 * walk.skeleton.height
     lengths = np.linalg.norm(walk.skeleton.offsets, axis=1)
-    args = P, walk.skeleton.parents, lengths, walk.skeleton.height
-    found = estimate_noise(*args)
-    monkeypatch.setattr(noise_estimate, "ANISOTROPY_SHARES", (1e9, 2e9))
-    assert np.array_equal(found, estimate_noise(*args))
+    found = np.median(estimate_noise(P, walk.skeleton.parents, lengths, walk.skeleton.height)) / walk.skeleton.height
+    if noise:
+        assert found == pytest.approx(noise, rel=0.25)
+    else:
+        assert found < 1e-9
 
 
 def test_tracks_with_noise_mostly_in_depth_are_solved_without_flips_in_most_frames(cmu):

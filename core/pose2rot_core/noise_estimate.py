@@ -108,6 +108,8 @@ def estimate_noise(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.
     present = ~all_per_point(np.isnan(positions))
     out = np.where(present, out, 0.0)
     typical = float(np.median(raw[long])) if long.any() else 0.0
+    if ANISOTROPY_SPREAD * typical / np.sqrt(2.0) <= AUTO_THRESHOLD * height:
+        return out  # clean: no level the bones read within the spread reaches the threshold
     alike = long & (raw <= ANISOTROPY_SPREAD * typical)  # not a translating joint's, nor a glitch's
     level, surely = _all_round_level(positions, np.asarray(parents), np.flatnonzero(alike), valid)
     return out * _across_gain(level, surely, out, height)
@@ -141,9 +143,10 @@ def _all_round_level(positions: np.ndarray, parents: np.ndarray, bones: np.ndarr
     x = np.stack([u[:, 0] ** 2, u[:, 1] ** 2, u[:, 2] ** 2, 2 * u[:, 0] * u[:, 1], 2 * u[:, 0] * u[:, 2],
                   2 * u[:, 1] * u[:, 2]], axis=1)
     y = square[ok4] / 70.0
-    s = np.linalg.lstsq(x, y, rcond=None)[0]  # S's six entries: diagonal, then off it
+    inverse = np.linalg.pinv(x.T @ x)  # the normal equations (bones in one plane leave S's normal part open)
+    s = inverse @ (x.T @ y)  # S's six entries: diagonal, then off it
     spread = float(np.sum((y - x @ s) ** 2)) / (len(y) - 6)
-    trace_var = spread * np.linalg.pinv(x.T @ x)[:3, :3].sum()  # the trace's sampling variance
+    trace_var = spread * inverse[:3, :3].sum()  # the trace's sampling variance
     trace = float(s[:3].sum())
     return (float(np.sqrt(max(trace, 0.0) / 6.0)),
             float(np.sqrt(max(trace - ANISOTROPY_STDS * np.sqrt(trace_var), 0.0) / 6.0)))
