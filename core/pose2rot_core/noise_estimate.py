@@ -9,6 +9,8 @@ clean ones.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from .rotations import norm, smoothstep
@@ -132,7 +134,7 @@ def _all_round_level(positions: np.ndarray, parents: np.ndarray, bones: np.ndarr
     ok = ~np.isnan(length)
     if valid is not None:
         ok &= valid[:, bones] & valid[:, parents[bones]]
-    d4 = length[4:] - 4 * length[3:-1] + 6 * length[2:-2] - 4 * length[1:-3] + length[:-4]
+    d4 = _fourth_difference(length)
     ok4, _ = _differences(ok)
     square = np.where(ok4, d4 * d4, np.nan)
     with np.errstate(invalid="ignore"):
@@ -142,7 +144,7 @@ def _all_round_level(positions: np.ndarray, parents: np.ndarray, bones: np.ndarr
         return 0.0, 0.0
     x = np.stack([u[:, 0] ** 2, u[:, 1] ** 2, u[:, 2] ** 2, 2 * u[:, 0] * u[:, 1], 2 * u[:, 0] * u[:, 2],
                   2 * u[:, 1] * u[:, 2]], axis=1)
-    y = square[ok4] / 70.0
+    y = square[ok4] / _D4_GAIN ** 2
     inverse = np.linalg.pinv(x.T @ x)  # the normal equations (bones in one plane leave S's normal part open)
     s = inverse @ (x.T @ y)  # S's six entries: diagonal, then off it
     spread = float(np.sum((y - x @ s) ** 2)) / (len(y) - 6)
@@ -210,7 +212,7 @@ def _fourth_variance(rho: float | np.ndarray) -> float | np.ndarray:
 def correlated_noise_gain(rho: float) -> float:
     """How much larger the std of noise of lag-one correlation rho is than estimate_noise reads it
     (from its fourth difference, as if white): such noise changes less from frame to frame."""
-    return float(np.sqrt(70.0 / _fourth_variance(rho)))
+    return float(_D4_GAIN / np.sqrt(_fourth_variance(rho)))
 
 
 def correlated_share(hat: np.ndarray, rho: float) -> np.ndarray:
@@ -319,7 +321,7 @@ def _white_noise_std(x: np.ndarray, ok: np.ndarray, rigid: np.ndarray | None = N
     vector that changes with the motion (a translating joint, seen at a low frame rate) has a
     smaller ratio; [B] how many differences (times k) each was read from; [B] the squared ratio of
     the fourth difference's spread to the first's, NaN where the std is)."""
-    d4 = x[4:] - 4 * x[3:-1] + 6 * x[2:-2] - 4 * x[1:-3] + x[:-4]
+    d4 = _fourth_difference(x)
     ok4, enough = _differences(ok)
     ok1 = ok[1:] & ok[:-1]
     mad = _pooled_nanmedian(np.where(ok4[..., None], np.abs(d4), np.nan))
@@ -329,6 +331,11 @@ def _white_noise_std(x: np.ndarray, ok: np.ndarray, rigid: np.ndarray | None = N
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(usable & (mad1 > 0), (mad / mad1) ** 2, np.nan)
     return np.where(usable, 1.4826 * mad / _D4_GAIN, np.nan), ok4.sum(axis=0) * float(x.shape[-1]), ratio
+
+
+def _fourth_difference(x: np.ndarray) -> np.ndarray:
+    """[T-4,...] the fourth difference over time of x [T,...], centred on frames 2..T-3."""
+    return x[4:] - 4 * x[3:-1] + 6 * x[2:-2] - 4 * x[1:-3] + x[:-4]
 
 
 def _differences(ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -412,19 +419,23 @@ def noise_on_keys(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.n
     are (between keys the points follow the animation's smooth curves, whatever noise the keys
     hold, so read over every frame that noise passes for motion: bones that seem to stretch), and
     of those the frames where some point has data (and ``valid`` [T,N])."""
-    rows = _read_rows(positions, keyed, valid)
-    if rows is None:
-        return estimate_noise(positions, parents, rest_lengths, height, valid)
-    return estimate_noise(positions[rows], parents, rest_lengths, height, None if valid is None else valid[rows])
+    return _on_read_rows(estimate_noise, positions, parents, rest_lengths, height, keyed, valid)
 
 
 def correlation_on_keys(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.ndarray, height: float,
                         keyed: np.ndarray | None, valid: np.ndarray | None = None) -> float:
     """noise_correlation of ``positions`` [T,N,3] read on the frames noise_on_keys reads."""
+    return _on_read_rows(noise_correlation, positions, parents, rest_lengths, height, keyed, valid)
+
+
+def _on_read_rows(read: Callable, positions: np.ndarray, parents: np.ndarray, rest_lengths: np.ndarray,
+                  height: float, keyed: np.ndarray | None, valid: np.ndarray | None):
+    """``read`` (estimate_noise or noise_correlation) of ``positions`` [T,N,3] on the frames
+    _read_rows picks (the rest passed on as they are)."""
     rows = _read_rows(positions, keyed, valid)
     if rows is None:
-        return noise_correlation(positions, parents, rest_lengths, height, valid)
-    return noise_correlation(positions[rows], parents, rest_lengths, height, None if valid is None else valid[rows])
+        return read(positions, parents, rest_lengths, height, valid)
+    return read(positions[rows], parents, rest_lengths, height, None if valid is None else valid[rows])
 
 
 def _read_rows(positions: np.ndarray, keyed: np.ndarray | None, valid: np.ndarray | None) -> np.ndarray | None:
