@@ -146,10 +146,9 @@ def report_tracks_mirrored(tracks: Tracks, report: list[str], shown: tuple[int, 
     (``--stretch exact``) would put its joints on the mirror image by translation. Says nothing where
     the rig's names give no sides or feet. shown: the frames [start, stop) a solve returns (None: all),
     the only ones the runs are named in."""
-    skel, positions = tracks.skeleton, tracks.positions
+    skel, positions = tracks.skeleton, tracks.point_positions
     if tracks.has_ends:
-        skel = skel.with_leaves(tracks.end_parents, tracks.end_rest_offsets, skel.names + tuple(tracks.end_names))
-        positions = np.concatenate([positions, tracks.end_positions], axis=1)
+        skel = skel.with_leaves(tracks.end_parents, tracks.end_rest_offsets, tracks.point_names)
     rest, names = skel.rest_positions, list(skel.names)
     canon, _ = canonical_names(names, list(skel.parents))
     where = {c: names.index(n) for n, c in canon.items()}

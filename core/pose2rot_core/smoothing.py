@@ -383,7 +383,7 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto", shown: tuple[int, in
     if lost.any() and tracks.has_ends:
         points[lost] = np.nan                         # a fresh array: the bone tips go with their joints
         P = points[:, :J]
-    names = _point_names(tracks)
+    names = tracks.point_names
     marked = placeholders_as_gaps(points, parents, lengths, height, names, report, shown=shown)
     if marked is not points:
         points, P = marked, marked[:, :J]
@@ -449,7 +449,7 @@ def _sides_put_back(tracks: Tracks, points: np.ndarray, confidence: np.ndarray |
     with_tips = confidence
     if confidence is not None and tracks.has_ends:  # bone tips have no confidence of their own
         with_tips = np.concatenate([confidence, np.ones(tracks.end_positions.shape[:2])], axis=1)
-    put_back, with_tips = swap_back(points, with_tips, _point_names(tracks), tracks.skeleton.height,
+    put_back, with_tips = swap_back(points, with_tips, tracks.point_names, tracks.skeleton.height,
                                     tracks.first_frame, report, shown=shown)
     if put_back is points:
         return points, confidence
@@ -477,11 +477,6 @@ def resampled_samples(points: np.ndarray, first_frame: int, report: list[str],
     return ~between
 
 
-def _point_names(tracks: Tracks) -> tuple[str, ...]:
-    """Names of the joints and bone tips, in _with_ends' order."""
-    return tracks.skeleton.names + (tuple(tracks.end_names) if tracks.has_ends else ())
-
-
 def smooth_tracks(tracks: Tracks, gaps: np.ndarray, end_gaps: np.ndarray | None, smooth: str | float = "auto",
                   noise: np.ndarray | None = None) -> tuple[Tracks, Cleaning]:
     """Smooth gap-filled tracks (``gaps`` [T,J] / ``end_gaps`` [T,K]: samples that were filled).
@@ -494,7 +489,7 @@ def smooth_tracks(tracks: Tracks, gaps: np.ndarray, end_gaps: np.ndarray | None,
     confidence = tracks.confidence
     if confidence is not None and tracks.has_ends:
         confidence = np.concatenate([confidence, np.ones(end_gaps.shape)], 1)
-    names = _point_names(tracks)
+    names = tracks.point_names
     out, cleaning = clean_positions(points, parents, lengths, skel.height, tracks.fps, smooth, confidence, filled,
                                     names, noise, tracks.keyed_frames)
     frames = cleaning.residual_frames

@@ -157,6 +157,16 @@ class Tracks:
         return self.end_positions is not None and len(self.end_parents) > 0
 
     @property
+    def point_positions(self) -> np.ndarray:
+        """[T,J+K,3] the joints' tracks, then the bone tips' where there are any (K = 0 without)."""
+        return np.concatenate([self.positions, self.end_positions], axis=1) if self.has_ends else self.positions
+
+    @property
+    def point_names(self) -> tuple[str, ...]:
+        """[J+K] the names of point_positions: the joints', then the bone tips'."""
+        return tuple(self.skeleton.names) + (tuple(self.end_names) if self.has_ends else ())
+
+    @property
     def keyed_frames(self) -> np.ndarray | None:
         """[T] the frames where every joint is a key (see ``keyed``), or None where every sample was set."""
         return None if self.keyed is None else self.keyed.all(axis=1)

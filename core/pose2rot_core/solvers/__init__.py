@@ -44,9 +44,8 @@ def prepare_tracks(tracks: Tracks, smooth: str | float = "off", shown: tuple[int
     gaps = any_axis(np.isnan(tracks.positions))
     ends = tracks.end_positions
     end_gaps = None if ends is None else any_axis(np.isnan(ends))
-    points = tracks.positions if ends is None else np.concatenate([tracks.positions, ends], 1)
-    filled, fill_report, missing = fill_gaps(points, tracks.skeleton.names + tuple(tracks.end_names),
-                                             tracks.first_frame, shown=shown)
+    filled, fill_report, missing = fill_gaps(tracks.point_positions, tracks.point_names, tracks.first_frame,
+                                             shown=shown)
     filled, ends = filled[:, :J], (None if ends is None else filled[:, J:])  # joints and tips lost together: one note
     missing = [j for j in missing if j < J]
     pose = _reference_pose(tracks) if missing else None
@@ -141,7 +140,7 @@ def _refuse_unsolvable_size(tracks: Tracks) -> None:
     60 degrees off without a warning). On a rig of a solvable size, the first far sample is named."""
     low, high = SOLVABLE_SIZES
     height = tracks.skeleton.height
-    points, names = _tracked_points(tracks)
+    points, names = tracks.point_positions, tracks.point_names
     reach = np.abs(points).max(axis=-1)  # [T,N] the largest coordinate of each sample; NaN: missing
     known = np.isfinite(reach)
     far = float(reach[known].max()) if known.any() else 0.0
@@ -152,14 +151,6 @@ def _refuse_unsolvable_size(tracks: Tracks) -> None:
     raise Pose2RotError(f"the rig is {height:.3g} units tall and its tracks reach {far:.3g} units from the origin: "
                         f"the solver handles rigs of {low:g} to {high:g} units and tracks within {high:g} of the "
                         "origin; rescale the rig and the tracks (to metres or centimetres)")
-
-
-def _tracked_points(tracks: Tracks) -> tuple[np.ndarray, tuple[str, ...]]:
-    """(positions [T,J+K,3] of the joints and bone tips, their names [J+K]) of ``tracks``."""
-    if not tracks.has_ends:
-        return tracks.positions, tracks.skeleton.names
-    return (np.concatenate([tracks.positions, tracks.end_positions], axis=1),
-            tuple(tracks.skeleton.names) + tuple(tracks.end_names))
 
 
 def _far_samples(reach: np.ndarray, names: tuple[str, ...], tracks: Tracks, high: float) -> Pose2RotError:
