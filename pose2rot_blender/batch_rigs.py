@@ -283,7 +283,7 @@ def in_world(sol, world):
     root = np.einsum("tij,tj->ti", m, sol.root_translation) + world[:, :3, 3]
     skeleton = replace(sol.skeleton, rest_positions=s * sol.skeleton.rest_positions @ C.T + world[0, :3, 3])
     translating = sol.translating.copy()
-    if rescaled(world) is not None:
+    if _scale_range(scale) is not None:
         translating[1:] = True
     return replace(sol, skeleton=skeleton, rotations=rotations, root_translation=root, translating=translating,
                    local_offsets=scale[:, None, None] * sol.local_offsets @ C.T), s * C
@@ -294,9 +294,13 @@ def rescaled(world) -> tuple[float, float] | None:
     changes over the frames by more than rig.SCALE_TOLERANCE of the largest, else None."""
     import numpy as np
 
+    return _scale_range(np.cbrt(np.linalg.det(np.asarray(world, np.float64)[:, :3, :3])))
+
+
+def _scale_range(scale) -> tuple[float, float] | None:
+    """rescaled of the uniform scales ``scale`` [T] the world matrices hold."""
     from .rig import SCALE_TOLERANCE
 
-    scale = np.cbrt(np.linalg.det(np.asarray(world, np.float64)[:, :3, :3]))
     low, high = float(scale.min()), float(scale.max())
     return (low, high) if high - low > SCALE_TOLERANCE * high else None
 
