@@ -243,12 +243,12 @@ class Batch:
 def checked_batch(args: argparse.Namespace) -> Batch:
     """The Batch of the arguments ``args``, every input checked before any work (a Pose2RotError
     otherwise): the files exist, their outputs neither clash nor overwrite an input, the rig is one
-    that clips can be solved onto (check_rig), and ``--out`` is a folder (created when missing) that holds
-    no folder under an output's name."""
+    that clips can be solved onto (check_rig) at a frame rate (check_rates), and ``--out`` is a folder
+    (created when missing) that holds no folder under an output's name."""
     from pose2rot_core.errors import Pose2RotError
 
     from .batch_outputs import output_suffixes
-    from .batch_rigs import check_rig, rig_source
+    from .batch_rigs import check_rates, check_rig, rig_source
 
     if not args.out.strip():                                   # '' is the current folder to Python: not asked for
         raise Pose2RotError("--out is empty: give a folder for the converted files (created when missing)")
@@ -268,6 +268,7 @@ def checked_batch(args: argparse.Namespace) -> Batch:
         raise Pose2RotError(f"--out '{args.out}' holds a folder named '{readable(folders[0])}', where a clip's output "
                             "goes: move or rename that folder, or choose another --out")
     check_rig(rig, args.armature)
+    check_rates(rig, files)
     _writable_folder(out, args.out)
     return Batch(files, names, rig, secrets.token_hex(4))
 

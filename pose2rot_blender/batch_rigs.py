@@ -57,6 +57,31 @@ def check_rig(rig: Path | None, armature: str) -> None:
         raise Pose2RotError(f"--rig: cannot open '{rig.name}' as a .blend file: Blender says: {said}") from None
 
 
+#: how the batch asks for the rate of CSV tracks that have none (tracks_csv.csv_rate; the command line: --fps)
+RATE_WANTED = ("write the clips' frame time into the rig BVH ('Frame Time: 0.0333333' for 30 fps) and pass it as "
+               "--rig, or give the CSV a 'time' column in seconds")
+
+
+def check_rates(rig: Path | None, files: list[Path]) -> None:
+    """Refuse, before any clip, CSV ``files`` without a 'time' column onto a rig BVH that gives no frame
+    rate ('Frame Time: 0'), as ``pose2rot solve`` does (tracks_csv.csv_rate, a Pose2RotError): Blender's
+    importer keeps the scene's 24 fps, which was written with no word. A CSV that cannot be read is left
+    to fail alone, as its clip."""
+    from pose2rot_core.bvh import read_bvh
+    from pose2rot_core.errors import Pose2RotError
+    from pose2rot_core.tracks_csv import SUFFIXES, csv_rate, read_csv_points
+
+    csvs = [f for f in files if f.suffix.lower() in SUFFIXES]
+    if rig is None or rig.suffix.lower() != ".bvh" or not csvs or read_bvh(rig).fps:
+        return
+    for path in csvs:
+        try:
+            points = read_csv_points(path)
+        except Pose2RotError:
+            continue
+        csv_rate(points.fps, points.positions.shape[0], path.name, rig.name, RATE_WANTED)
+
+
 def _check_armature_flag(rig: Path | None, armature: str) -> None:
     """Refuse ``--armature`` where the rig is no .blend (``rig`` None: each clip's own skeleton; or a
     .bvh, which holds one armature): it would be ignored."""

@@ -222,7 +222,7 @@ def load_csv(path: Path, clip: BvhClip, report: list[str] | None = None, fps: fl
     ``fps`` frames per second where given, else the rate of a leading ``time`` column, else the rig's."""
     clip.check_rest_pose()
     points = read_csv_points(path)
-    fps = _csv_rate(fps or points.fps or clip.fps, points.positions.shape[0], path.name, clip.name)
+    fps = csv_rate(fps or points.fps or clip.fps, points.positions.shape[0], path.name, clip.name)
     sk, end_names, rig = clip.skeleton, list(clip.end_names), Path(clip.name).name
     known = list(sk.names) + [n for n in end_names if n not in sk.names]
     unknown = [n for n in points.names if n not in known]
@@ -264,15 +264,21 @@ def load_csv(path: Path, clip: BvhClip, report: list[str] | None = None, fps: fl
         raise Pose2RotError(f"{path.name}: {e}") from None
 
 
-def _csv_rate(fps: float, frames: int, name: str, rig: str) -> float:
+#: how the command line asks for the rate of tracks that have none (csv_rate); other interfaces give their own
+FPS_WANTED = "give the tracks' frames per second with --fps F"
+
+
+def csv_rate(fps: float, frames: int, name: str, rig: str, wanted: str = FPS_WANTED) -> float:
     """The rate ``fps`` of the CSV ``name`` of ``frames`` rows on the rig BVH ``rig`` (0: neither
-    file gives one, the rig saying 'Frame Time: 0'), RATELESS_FPS for one frame; refused otherwise."""
+    file gives one, the rig saying 'Frame Time: 0'), RATELESS_FPS for one frame; refused otherwise,
+    the error ending with ``wanted``: how the interface takes a rate (``solve``'s ``--fps``, the
+    batch's ``--rig``)."""
     if fps:
         return fps
     if frames == 1:
         return RATELESS_FPS
     raise Pose2RotError(f"{name}: no frame rate: the CSV has no 'time' column and its rig {Path(rig).name} says "
-                        "'Frame Time: 0'; give the tracks' frames per second with --fps F")
+                        f"'Frame Time: 0'; {wanted}")
 
 
 def _standing_along_another_axis(positions: np.ndarray, clip: BvhClip, name: str) -> list[str]:

@@ -680,6 +680,32 @@ def test_tracks_without_a_frame_rate_take_the_rig_bvh_s(tmp_path):
     assert read_bvh(tmp_path / "out" / "arm_tracks.bvh").frame_time == pytest.approx(1 / 30, rel=1e-4)
 
 
+def test_tracks_on_a_rig_bvh_without_a_frame_rate_stop_the_run_first(tmp_path):
+    """A CSV without a time column onto a --rig BVH saying 'Frame Time: 0' (a rig exported without
+    motion) was converted at Blender's default 24 fps with no word, where pose2rot solve asks for the
+    rate. The batch now refuses it before any clip, in one line saying how to give the rate, exit 2,
+    nothing written; a CSV with a time column on that rig is converted at its own rate."""
+    text = (EXAMPLES / "arm.bvh").read_text()
+    rig = tmp_path / "rig0.bvh"
+    first_row = text.split("Frame Time: 0.04166666667\n")[1].splitlines()[0]
+    rig.write_text(text.split("Frames:")[0] + f"Frames: 1\nFrame Time: 0\n{first_row}\n")
+    out = tmp_path / "out"
+    proc = _run(EXAMPLES / "arm_tracks.npz", EXAMPLES / "arm_tracks.csv", "--rig", rig, "--out", out, "--bvh")
+    assert proc.returncode == 2 and "[1/2]" not in proc.stdout, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "pose2rot batch: error: arm_tracks.csv: no frame rate: the CSV has no 'time' column and its rig rig0.bvh "
+        "says 'Frame Time: 0'; write the clips' frame time into the rig BVH ('Frame Time: 0.0333333' for 30 fps) "
+        "and pass it as --rig, or give the CSV a 'time' column in seconds")
+    assert not out.exists()
+    rows = (EXAMPLES / "arm_tracks.csv").read_text().splitlines()
+    timed = tmp_path / "timed.csv"
+    timed.write_text("\n".join(["time" + rows[0][len("frame"):]]
+                               + [f"{int(r.split(',')[0]) / 30:.6f}{r[r.index(','):]}" for r in rows[1:]]) + "\n")
+    proc = _run(timed, "--rig", rig, "--out", out, "--bvh")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert read_bvh(out / "timed.bvh").frame_time == pytest.approx(1 / 30, rel=1e-4)
+
+
 def test_points_without_a_rig_are_told_to_give_one(tmp_path):
     """A point-set .npz (points named, no skeleton) with no --rig: its row says to pass --rig (and a
     map), in the batch's own flags; it said to give --layout, or --skeleton and --map, which the
