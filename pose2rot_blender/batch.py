@@ -244,7 +244,8 @@ def checked_batch(args: argparse.Namespace) -> Batch:
     """The Batch of the arguments ``args``, every input checked before any work (a Pose2RotError
     otherwise): the files exist, their outputs neither clash nor overwrite an input, the rig is one
     that clips can be solved onto (check_rig) at a frame rate (check_rates), and ``--out`` is a folder
-    (created when missing) that holds no folder under an output's name."""
+    (created when missing) that holds no folder under an output's name; outputs a killed run left halfway
+    in place there are put in place (_finish_stopped)."""
     from pose2rot_core.errors import Pose2RotError
 
     from .batch_outputs import output_suffixes
@@ -270,7 +271,19 @@ def checked_batch(args: argparse.Namespace) -> Batch:
     check_rig(rig, args.armature)
     check_rates(rig, files)
     _writable_folder(out, args.out)
+    _finish_stopped(out)
     return Batch(files, names, rig, secrets.token_hex(4))
+
+
+def _finish_stopped(out: Path) -> None:
+    """Put in place the outputs that a run killed while putting a clip's pair in place left halfway in
+    ``out`` (batch_outputs.finish_stopped_moves), with a note: never one new file beside an earlier one."""
+    from .batch_outputs import finish_stopped_moves
+
+    placed = finish_stopped_moves(out)
+    if placed:
+        print(f"pose2rot batch: note: --out: {' and '.join(placed)}, which a run stopped while putting them there "
+              "had written, are now in place together", file=sys.stderr)
 
 
 def _writable_folder(out: Path, given: str) -> None:
@@ -320,9 +333,10 @@ def convert(args: argparse.Namespace, options: SolveOptions, learned: LearnedSet
 
 
 def _stopped(batch: Batch, out: Path, suffixes: tuple[str, ...], ended: list, started: float) -> list[str]:
-    """After a stop: what the clips not reported converted left under this run's staged names is removed;
-    one that left none and whose .blend was put in place during this run (its last step, just before its
-    result is reported) counts as converted (its ClipResult in ``ended``). Returns the output files
+    """After a stop: what the clips not reported converted left under this run's staged names is removed,
+    once the renames of a pair begun are completed (batch_outputs.remove_staged); one that left none and
+    whose .blend was put in place during this run (its last step, just before its result is reported)
+    counts as converted (its ClipResult in ``ended``). Returns the output files
     (``suffixes``: the run's) in ``out`` of the clips still not converted that an earlier run wrote (put
     in place before this run ``started``): they are not this run's results."""
     from pose2rot_core.batch_summary import ClipResult

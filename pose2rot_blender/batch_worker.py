@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Callable
 
 from . import batch as batch_script
 from .batch import Batch, clip_ended, clip_job, clip_label, convert_one
-from .batch_outputs import remove_staged
+from .batch_outputs import finish_moves, remove_staged, staging_stem
 
 if TYPE_CHECKING:
     import argparse
@@ -39,7 +39,7 @@ def in_workers(batch: Batch, argv: list[str], jobs: int, ended: list, written: d
     files = batch.files
     with tempfile.TemporaryDirectory(prefix="pose2rot_batch_") as tmp, ThreadPoolExecutor(jobs) as pool:
         futures = [pool.submit(_worker, f, *_task(batch, f, Path(tmp) / f"{i}"), argv,
-                               partial(remove_staged, out, batch.names[f], batch.run)) for i, f in enumerate(files)]
+                               partial(_left_behind, out, batch.names[f], batch.run)) for i, f in enumerate(files)]
         seen: set = set()
         try:
             for future in as_completed(futures):
@@ -70,15 +70,25 @@ def _task(batch: Batch, path: Path, stem: Path) -> tuple[Path, Path]:
     return task, result
 
 
+def _left_behind(out: Path, name: str, run: str) -> list[str]:
+    """After the worker for the clip named ``name`` died: the outputs it had begun to put in place in
+    ``out`` all put there (finish_moves: the pair is this run's, whole), what else it staged removed; the
+    names of those outputs ([]: it had begun none)."""
+    placed = finish_moves(out, staging_stem(name, run))
+    remove_staged(out, name, run)
+    return placed
+
+
 #: worker processes running, and whether the run is being stopped (Ctrl-C)
 _RUNNING: set = set()
 _STOPPING = threading.Event()
 
 
-def _worker(path: Path, task: Path, result: Path, argv: list[str], clean: Callable[[], object]):
+def _worker(path: Path, task: Path, result: Path, argv: list[str], clean: Callable[[], list[str]]):
     """Run one worker (the batch script) for the clip ``path`` (absolute) on the ``task`` file (_task) and
     read (its ClipResult, the files it put in place) from its ``result`` file; where it wrote none (it
-    died: a crash, killed when the system ran out of memory), ``clean()`` removes what it staged."""
+    died: a crash, killed when the system ran out of memory), ``clean()`` (_left_behind) finishes putting
+    in place what it had begun to and removes what else it staged; the clip fails, saying so."""
     import bpy
 
     from pose2rot_core.batch_summary import ClipResult
@@ -105,9 +115,10 @@ def _worker(path: Path, task: Path, result: Path, argv: list[str], clean: Callab
     if ended is not None:
         return ended
     print(stderr, end="", file=sys.stderr, flush=True)
-    clean()
+    placed = clean()
+    done = f"; its {' and '.join(placed)}, already written, are put in place together" if placed else ""
     return ClipResult(label, seconds=time.perf_counter() - t0, status="failed",
-                      message=_worker_end(proc.returncode, stderr)), []
+                      message=_worker_end(proc.returncode, stderr) + done), []
 
 
 def _worker_end(returncode: int, stderr: str) -> str:

@@ -797,6 +797,72 @@ def test_a_worker_that_dies_leaves_nothing_in_out(tmp_path, monkeypatch):
     assert sorted(p.name for p in out.iterdir()) == ["c.blend"] and (out / "c.blend").read_text() == "earlier run"
 
 
+class _Died(BaseException):
+    """A process's death, raised where a signal would have ended it."""
+
+
+def _die_between_the_renames(monkeypatch, out: Path, run: str) -> None:
+    """Stage a new .blend and BVH of the clip 'c' in ``out`` under the run ``run``'s names and put them in
+    place, the process dying after the first rename, as a SIGKILL there would leave them."""
+    stem = batch_outputs.staging_stem("c", run)
+    staged = [out / f"{stem}.blend", out / f"{stem}.bvh"]
+    for path in staged:
+        path.write_text(f"new {run}")
+    renames, real = [], os.replace
+
+    def replace_once(*args):
+        if renames:
+            raise _Died
+        renames.append(real(*args))
+
+    with monkeypatch.context() as patched:
+        patched.setattr(os, "replace", replace_once)
+        with pytest.raises(_Died):
+            batch_outputs.put_in_place(staged, [out / "c.blend", out / "c.bvh"], out)
+
+
+def test_a_worker_killed_between_its_two_renames_leaves_no_mixed_pair(tmp_path, monkeypatch):
+    """A worker killed after putting its clip's new .blend in place and before its BVH left the new .blend
+    beside the earlier run's BVH (or beside none), and the run removed the staged BVH: a mixed pair,
+    for good. The renames are now listed before they start: the run that sees its worker die puts the
+    rest in place (the clip fails, saying so), and so does the next run into that --out when the whole
+    run was killed (with a note); either way the pair is whole, and nothing hidden is left."""
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in ("c.blend", "c.bvh"):
+        (out / name).write_text("earlier run")
+    _die_between_the_renames(monkeypatch, out, "cafe0123")
+    fake = tmp_path / "python"
+    fake.write_text(f"#!{sys.executable}\nimport os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(fake))
+    clip = tmp_path / "c.bvh"
+    ended = []
+    batch_worker.in_workers(batch.Batch([clip], {clip: "c"}, None, "cafe0123"), [], 1, ended, {}, out)
+    assert sorted(p.name for p in out.iterdir()) == ["c.blend", "c.bvh"]
+    assert {(out / n).read_text() for n in ("c.blend", "c.bvh")} == {"new cafe0123"}
+    assert len(ended) == 1 and ended[0].failed and "killed by SIGKILL" in ended[0].message, ended
+    assert ended[0].message.endswith("; its c.blend and c.bvh, already written, are put in place together"), \
+        ended[0].message
+    monkeypatch.undo()
+    _die_between_the_renames(monkeypatch, out, "beef4567")               # the whole run killed there
+    proc = _run(zyx_clip(tmp_path / "d.bvh"), "--out", out)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "pose2rot batch: note: --out: c.blend and c.bvh, which a run stopped while putting them there had " \
+           "written, are now in place together" in proc.stderr, proc.stderr[-2000:]
+    assert sorted(p.name for p in out.iterdir()) == ["c.blend", "c.bvh", "d.blend"]
+    assert {(out / n).read_text() for n in ("c.blend", "c.bvh")} == {"new beef4567"}
+    _die_between_the_renames(monkeypatch, out, "dead0001")               # then another run puts its own pair
+    stem = batch_outputs.staging_stem("c", "live0002")
+    staged = [out / f"{stem}.blend", out / f"{stem}.bvh"]
+    for path in staged:
+        path.write_text("new live0002")
+    batch_outputs.put_in_place(staged, [out / "c.blend", out / "c.bvh"], out)
+    assert batch_outputs.remove_staged(out, "c", "dead0001")             # its staged BVH, removed
+    assert sorted(p.name for p in out.iterdir()) == ["c.blend", "c.bvh", "d.blend"]
+    assert {(out / n).read_text() for n in ("c.blend", "c.bvh")} == {"new live0002"}
+
+
 def test_a_clip_whose_outputs_another_run_replaced_fails(tmp_path):
     """A clip reported converted whose .blend another run into the same --out replaced later in the run
     fails, naming the file, instead of 'ok' over another clip's outputs."""
