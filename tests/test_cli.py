@@ -198,6 +198,36 @@ def test_info(clip, capsys):
     assert "joints: " + ", ".join(NAMES) in stdout
 
 
+@pytest.mark.parametrize("frame_time, rate, duration", [("1e-09", "1e+09 fps", "2.4e-08 s"),
+                                                          ("500", "0.002 fps", "12000.00 s")])
+def test_info_warns_of_a_frame_rate_that_looks_wrong(tmp_path, capsys, frame_time, rate, duration):
+    """A BVH saying 'Frame Time: 1e-9' was described as '24 frames at 1e+09 fps (0.00 s)', and one of 500 s
+    a frame, or a CSV whose time column steps by a microsecond, with no word that the rate looks wrong.
+    info now gives the duration to two figures where it is shorter than a hundredth of a second, and a
+    warning for a rate outside 1 to 1,000 fps that says how to give the right one (--fps F; with --fps
+    given, to check it); a usual rate gets none."""
+    arm = Path(__file__).resolve().parents[1] / "examples" / "arm.bvh"
+    odd = tmp_path / "odd.bvh"
+    odd.write_text(arm.read_text().replace("Frame Time: 0.04166666667", f"Frame Time: {frame_time}"))
+    warning = (f"warning: {rate} (a frame every {float(frame_time):.4g} s) is outside the 1 to 1,000 fps that "
+               "clips are taken at: the rate looks wrong; ")
+    code, stdout, err = run(["info", odd], capsys)
+    assert code == 0 and f"24 frames at {rate} ({duration})\n" in stdout, err
+    assert warning + "give the clip's frames per second with --fps F\n" in stdout
+    code, stdout, err = run(["info", odd, "--fps", "24"], capsys)
+    assert code == 0 and "24 frames at 24 fps (1.00 s)\n" in stdout and "warning" not in stdout, err
+    code, stdout, err = run(["info", arm, "--fps", "5000"], capsys)
+    assert code == 0 and "warning: 5000 fps" in stdout and "; check the --fps given\n" in stdout, err
+    rows = (arm.parent / "arm_tracks.csv").read_text().splitlines()
+    fast = tmp_path / "fast.csv"
+    fast.write_text("\n".join(["time" + rows[0][len("frame"):]]
+                              + [f"{int(r.split(',')[0]) * 1e-6:.6f}{r[r.index(','):]}" for r in rows[1:]]) + "\n")
+    for argv in (["info", fast, "--skeleton", arm], ["info", fast]):     # as tracks on their rig, and as points
+        code, stdout, err = run(argv, capsys)
+        assert code == 0 and "24 frames at 1e+06 fps" in stdout, err
+        assert "warning: 1e+06 fps (a frame every 1e-06 s) is outside" in stdout, stdout
+
+
 def test_info_counts_one_of_a_kind_in_the_singular(tmp_path, capsys):
     """info of a one-joint, one-frame BVH printed '1 joints, 1 end sites, 1 frames' (its tracks: '1 bone tips')."""
     path = tmp_path / "one.bvh"

@@ -24,6 +24,7 @@ from .errors import Pose2RotError
 from .export import DEFAULT_ORDER, write_solution
 from .layouts import LAYOUTS
 from .options import AUTO_TWIST, PRECISIONS, SOLVERS, OptionError, SolveOptions, twist_choices
+from .tracks import FPS_FLAG, rate_warning
 from .tracks_csv import SUFFIXES as CSV_SUFFIXES
 from .wording import WARNING_PREFIX, cli_line, counted, label, names, notes_for, tracks_were_smoothed
 
@@ -546,7 +547,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     points = (args.skeleton is None and path.suffix.lower() in CSV_SUFFIXES) or is_point_set(
         path, args.layout, args.skeleton is None)
     if points:
-        positions, up, names = point_info(path, args.layout, args.fps)
+        positions, up, names, fps = point_info(path, args.layout, args.fps)
     elif path.suffix.lower() == ".bvh":
         from .bvh import read_bvh
 
@@ -554,7 +555,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         sk = clip.skeleton
         orders = sorted(set(o for o in clip.orders if o))
         fps = args.fps or clip.fps
-        rate = f" at {fps:.4g} fps ({clip.num_frames / fps:.2f} s)" if fps else ", no frame rate ('Frame Time: 0')"
+        rate = f" at {fps:.4g} fps ({_seconds(clip.num_frames / fps)})" if fps else ", no frame rate ('Frame Time: 0')"
         print(f"{path.name}: BVH, {counted(sk.num_joints, 'joint')}, {counted(len(clip.end_parents), 'end site')}, "
               f"{counted(clip.num_frames, 'frame')}{rate}")
         print(f"rotation orders: {', '.join(orders) or 'none'}; joints with position channels: "
@@ -567,7 +568,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         from .units import scale_problem
 
         tracks = load_tracks(path, skeleton_bvh=args.skeleton, fps=args.fps)
-        sk = tracks.skeleton
+        sk, fps = tracks.skeleton, tracks.fps
         positions, up = gate_low_confidence(tracks.positions, tracks.confidence)[0], tracks.up_axis
         missing = np.isnan(positions).any(-1).mean() * 100  # as the solver counts them
         print(f"{path.name}: tracks, {counted(sk.num_joints, 'joint')}, {counted(tracks.num_frames, 'frame')} at "
@@ -578,6 +579,9 @@ def cmd_info(args: argparse.Namespace) -> int:
         problem = scale_problem(tracks)
         if problem is not None:
             print(f"bone lengths: {scale_advice(problem)}")
+    warning = rate_warning(fps, "check the --fps given" if args.fps else FPS_FLAG) if fps else ""
+    if warning:
+        print(warning)
     if not points:
         positions, names = positions if len(positions) else sk.rest_positions[None], sk.names
     print(height_line(positions, up, "point" if points else "joint"))
@@ -585,6 +589,12 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(skeleton_height_line(sk))
     print(("points: " if points else "joints: ") + ", ".join(names))
     return 0
+
+
+def _seconds(duration: float) -> str:
+    """A clip's ``duration`` in seconds as info prints it: to the hundredth, or to two figures where
+    shorter (a clip of absurd frame times is said to last 2.4e-08 s, not 0.00 s)."""
+    return f"{duration:.2f} s" if duration >= 0.01 or duration == 0 else f"{duration:.2g} s"
 
 
 def _bvh_up(clip, positions: np.ndarray) -> str:

@@ -307,9 +307,11 @@ def _point_names_of(path: Path) -> list[str]:
     return []
 
 
-def point_info(path: Path, layout: str | None, fps: float | None = None) -> tuple[np.ndarray, str, tuple[str, ...]]:
+def point_info(path: Path, layout: str | None,
+               fps: float | None = None) -> tuple[np.ndarray, str, tuple[str, ...], float]:
     """Print the first line of ``pose2rot info`` for a point set (at ``fps`` where given, else its own
-    rate); (positions [T,P,3] along the file's own axes with its up axis positive, that axis, point names)."""
+    rate); (positions [T,P,3] along the file's own axes with its up axis positive, that axis, point names,
+    the frame rate read)."""
     from .placeholders import gate_low_confidence
     from .pointsets import load_points
     from .wording import cli_line, notes_for
@@ -327,4 +329,4 @@ def point_info(path: Path, layout: str | None, fps: float | None = None) -> tupl
     for line in notes_for(report, "cli"):
         print(cli_line(line))
     up = points.up.lstrip("+-")
-    return points.oriented(up), up, points.names
+    return points.oriented(up), up, points.names, points.fps

@@ -15,6 +15,7 @@ import numpy as np
 from .errors import Pose2RotError
 from .rotations import rotation_defect
 from .skeleton import Skeleton, end_site_names
+from .wording import WARNING_PREFIX
 
 
 @dataclass
@@ -214,6 +215,24 @@ def check_frame_range(start: int, stop: int, num_frames: int) -> None:
     """Raise unless 0 <= start < stop <= num_frames (frames [start, stop) of a clip)."""
     if not (0 <= start < stop <= num_frames):
         raise Pose2RotError(f"frame range {start}:{stop} is empty or outside the clip (0:{num_frames})")
+
+
+#: frame rates (frames per second) clips are taken at, motion capture and video; a rate outside is
+#: more likely a misread frame time (milliseconds read as seconds, an exponent off) than a clip's
+#: (rate_warning; a CSV time column slower than the lowest is refused: tracks_csv.MIN_TIME_FPS)
+USUAL_FPS = (1.0, 1000.0)
+#: how the command line takes a clip's frame rate (rate_warning)
+FPS_FLAG = "give the clip's frames per second with --fps F"
+
+
+def rate_warning(fps: float, wanted: str = FPS_FLAG) -> str:
+    """A warning (WARNING_PREFIX) where the frame rate ``fps`` lies outside USUAL_FPS, ending with
+    ``wanted``: how the interface takes another rate; "" within."""
+    low, high = USUAL_FPS
+    if low <= fps <= high:
+        return ""
+    return (f"{WARNING_PREFIX}{fps:.4g} fps (a frame every {1 / fps:.4g} s) is outside the {low:g} to {high:,g} fps "
+            f"that clips are taken at: the rate looks wrong; {wanted}")
 
 
 #: what to do with scores of another scale: (past 1, below 0)

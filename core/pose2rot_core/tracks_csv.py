@@ -23,7 +23,7 @@ import numpy as np
 from .bvh import BvhClip
 from .errors import UTF16_BOMS, Pose2RotError, read_bytes
 from .wording import WARNING_PREFIX
-from .tracks import SCORE_HINTS, Tracks, scores_outside
+from .tracks import SCORE_HINTS, USUAL_FPS, Tracks, scores_outside
 
 #: file suffixes read as CSV (a .tsv is tab-separated: the separator is read from the header)
 SUFFIXES = (".csv", ".tsv")
@@ -147,8 +147,9 @@ def _first_frame(kind: str, stamps: np.ndarray | None) -> int:
     return int(stamps[0]) if whole else 0
 
 
-#: a time column slower than this many rows per second is not in seconds (MediaPipe's timestamp_ms)
-MIN_TIME_FPS = 1.0
+#: a time column slower than this many rows per second is not in seconds (MediaPipe's timestamp_ms): the
+#: lowest of the rates clips are taken at
+MIN_TIME_FPS = USUAL_FPS[0]
 #: rows are placed at their frames only up to this many frames (and a hundred times the rows)
 MOST_FRAMES = 100_000
 
