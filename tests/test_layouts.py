@@ -45,7 +45,8 @@ def test_layout_tables_are_consistent(name):
 
 def test_layout_names_and_counts():
     assert {n: get_layout(n).num_points for n in LAYOUTS} == {
-        "mediapipe33": 33, "freemocap": 75, "humanml3d22": 22, "smpl24": 24, "coco17": 17, "halpe26": 26, "h36m17": 17}
+        "mediapipe33": 33, "freemocap": 75, "humanml3d22": 22, "smpl24": 24, "coco17": 17, "halpe26": 26, "h36m17": 17,
+        "body25": 25}
     assert get_layout("HumanML3D22").name == "humanml3d22"
     with pytest.raises(Pose2RotError, match="unknown layout 'smpl99'.*humanml3d22"):
         get_layout("smpl99")

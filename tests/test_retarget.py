@@ -16,6 +16,7 @@ from pose2rot_core.bvh import read_bvh, write_bvh
 from pose2rot_core.cli import main
 from pose2rot_core.errors import Pose2RotError
 from pose2rot_core.evaluate import count_flips, rotation_steps
+from pose2rot_core.fk import forward_kinematics
 from pose2rot_core.layouts import get_layout
 from pose2rot_core.pointsets import PointSet
 from pose2rot_core.chain_fill import fill_chains
@@ -1026,3 +1027,61 @@ def test_a_map_that_places_nothing_of_the_body_is_told_apart():
     legs = BoneMap(bones={**arms.bones, rig.names[kids[0]]: "left_hip"})
     assert unplaced_root(rig.names, kids, legs) is None
     assert unplaced_root(rig.names, kids, BoneMap(bones={rig.names[0]: {"mean": ["left_hip", "right_hip"]}})) is None
+
+
+#: OpenPose's BODY_25 keypoints in its output order (openpose/doc/02_output.md)
+OPENPOSE_BODY25 = ("Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist", "MidHip", "RHip",
+                   "RKnee", "RAnkle", "LHip", "LKnee", "LAnkle", "REye", "LEye", "REar", "LEar", "LBigToe", "LSmallToe",
+                   "LHeel", "RBigToe", "RSmallToe", "RHeel")
+
+
+def _body25_walker(seed: int, folder: Path) -> Path:
+    """OpenPose BODY_25 points (.npz, OpenPose's names and order) of generated performer ``seed``
+    walking for 90 frames: limbs on its joints, MidHip and Neck half way between the hips and the
+    shoulders (as OpenPose places them), nose, eyes and ears on the head, heels under the ankles, big
+    toes on the toe joints and small toes beside them; the performer's own rig is written beside it
+    as rig.bvh."""
+    rng = np.random.default_rng(seed)
+    rig, canon = humanoid(rng, spine=3, naming="mixamo")
+    G, P = forward_kinematics(rig, *walk(rig, canon, 90, rng, amplitude=0.25))
+
+    def at(joint: str, offset=(0.0, 0.0, 0.0)) -> np.ndarray:
+        j = rig.names.index(canon[joint])
+        return P[:, j] + G[:, j] @ np.asarray(offset)
+
+    where = {"Nose": at("head", (0.0, 0.05, 0.1)), "MidHip": 0.5 * (at("left_hip") + at("right_hip")),
+             "Neck": 0.5 * (at("left_shoulder") + at("right_shoulder"))}
+    for side, s, x in (("left", "L", 1.0), ("right", "R", -1.0)):
+        where |= {s + part.capitalize(): at(f"{side}_{part}") for part in
+                  ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")}
+        where |= {s + "Eye": at("head", (0.032 * x, 0.08, 0.08)), s + "Ear": at("head", (0.075 * x, 0.06, 0.0)),
+                  s + "Heel": at(f"{side}_ankle", (0.0, -0.06, -0.05)), s + "BigToe": at(f"{side}_foot"),
+                  s + "SmallToe": at(f"{side}_foot", (0.04 * x, 0.0, -0.02))}
+    np.savez(folder / "body25.npz", positions=np.stack([where[n] for n in OPENPOSE_BODY25], axis=1),
+             point_names=np.array(OPENPOSE_BODY25), fps=30.0)
+    write_bvh(folder / "rig.bvh", rig, np.eye(3)[None, None].repeat(rig.num_joints, 1), rig.rest_positions[:1],
+              fps=30.0)
+    return folder / "body25.npz"
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_openpose_body25_points_on_the_performer_s_own_rig_keep_its_bone_lengths(tmp_path, capsys, seed):
+    """Clean BODY_25 points of a performer, mapped onto the performer's own rig, noted '12-14 bones differ
+    from their rest length' (arms, legs, feet, neck): OpenPose's MidHip and Neck lie half way between
+    the hips and the shoulders, but read by name they pinned the rig's pelvis and neck joints there,
+    which sit above those lines, and the legs read from the shifted pelvis scaled every bone. A point
+    set named as BODY_25 is now the body25 layout, whose pelvis and neck are soft targets between the
+    hips and shoulders, as MediaPipe's are: no bone differs. The same points on a rig of other
+    proportions still say so."""
+    assert get_layout("body25").points == OPENPOSE_BODY25
+    points = _body25_walker(seed, tmp_path)
+    other = tmp_path / "other"
+    other.mkdir()
+    _body25_walker(seed + 10, other)
+    for rig, differ in ((tmp_path / "rig.bvh", False), (other / "rig.bvh", True)):
+        code, _, err = _run(["map", "--skeleton", rig, "--source", points, "--out", tmp_path / "map.json"], capsys)
+        assert code == 0, err
+        code, _, err = _run(["solve", points, "--skeleton", rig, "--map", tmp_path / "map.json",
+                             "--out", tmp_path / "o.bvh"], capsys)
+        assert code == 0 and "warning" not in err, err
+        assert ("bones differ from their rest length" in err) == differ, err

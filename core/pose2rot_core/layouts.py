@@ -8,12 +8,13 @@ or a blend of points) with a parent and a rest direction. The rest pose is a T-p
 frame: Y up, the character facing +Z, its left side at +X, arms straight out to the sides.
 
 Layouts (point counts): ``mediapipe33`` (33), ``freemocap`` (33 body + 21 per hand),
-``humanml3d22`` (22), ``smpl24`` (24), ``coco17`` (17), ``halpe26`` (26), ``h36m17`` (17).
+``humanml3d22`` (22), ``smpl24`` (24), ``coco17`` (17), ``halpe26`` (26), ``h36m17`` (17),
+``body25`` (25, OpenPose's names).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence, Union
+from typing import Callable, Sequence, Union
 
 from .errors import Pose2RotError
 
@@ -133,26 +134,33 @@ def _hand_canonical(side: str) -> dict:
     return out
 
 
-def _limbs(side: str, hip: Source, shoulder: Source) -> list[LayoutJoint]:
-    """Leg and arm joints shared by the landmark layouts (hips and shoulders under pelvis and neck)."""
+def _same(name: str) -> str:
+    return name
+
+
+def _limbs(side: str, hip: Source, shoulder: Source, point: Callable[[str], str] = _same) -> list[LayoutJoint]:
+    """Leg and arm joints shared by the landmark layouts (hips and shoulders under pelvis and neck);
+    ``point`` gives the layout's point for a joint's name (the same name unless the file names it
+    otherwise)."""
     return [LayoutJoint(f"{side}_hip", "pelvis", hip, _out(side)),
-            LayoutJoint(f"{side}_knee", f"{side}_hip", f"{side}_knee", _DOWN),
-            LayoutJoint(f"{side}_ankle", f"{side}_knee", f"{side}_ankle", _DOWN),
+            LayoutJoint(f"{side}_knee", f"{side}_hip", point(f"{side}_knee"), _DOWN),
+            LayoutJoint(f"{side}_ankle", f"{side}_knee", point(f"{side}_ankle"), _DOWN),
             LayoutJoint(f"{side}_shoulder", "neck", shoulder, _out(side)),
-            LayoutJoint(f"{side}_elbow", f"{side}_shoulder", f"{side}_elbow", _out(side)),
-            LayoutJoint(f"{side}_wrist", f"{side}_elbow", f"{side}_wrist", _out(side))]
+            LayoutJoint(f"{side}_elbow", f"{side}_shoulder", point(f"{side}_elbow"), _out(side)),
+            LayoutJoint(f"{side}_wrist", f"{side}_elbow", point(f"{side}_wrist"), _out(side))]
 
 
-def _head_joints(points: tuple[str, ...], neck: Source) -> list[LayoutJoint]:
+def _head_joints(points: tuple[str, ...], neck: Source, point: Callable[[str], str] = _same) -> list[LayoutJoint]:
     """A head joint half way from the neck to the middle of the ears (landmark layouts have no point
     between neck and skull), aimed by the nose, ears and eyes it has; the neck is aimed by the
-    shoulders and the head."""
-    out = [LayoutJoint("head", "neck", {"lerp": [neck, _mean("left_ear", "right_ear"), 0.5]}, _UP),
-           LayoutJoint("nose", "head", "nose", (0.0, 0.5, 1.0))]
+    shoulders and the head. ``point``: as for _limbs."""
+    ears = _mean(point("left_ear"), point("right_ear"))
+    out = [LayoutJoint("head", "neck", {"lerp": [neck, ears, 0.5]}, _UP),
+           LayoutJoint("nose", "head", point("nose"), (0.0, 0.5, 1.0))]
     for side in _SIDE:
-        out.append(LayoutJoint(f"{side}_ear", "head", f"{side}_ear", _out(side, 1.0)))
-        if f"{side}_eye" in points:
-            out.append(LayoutJoint(f"{side}_eye", "head", f"{side}_eye", _out(side, 1.0, 1.0)))
+        out.append(LayoutJoint(f"{side}_ear", "head", point(f"{side}_ear"), _out(side, 1.0)))
+        if point(f"{side}_eye") in points:
+            out.append(LayoutJoint(f"{side}_eye", "head", point(f"{side}_eye"), _out(side, 1.0, 1.0)))
     return out
 
 
@@ -234,14 +242,22 @@ def _coco_layout() -> Layout:
                   description="COCO 17 keypoints (MMPose, VideoPose3D inputs)")
 
 
+#: the foot landmarks of Halpe and OpenPose BODY_25, with their rest directions from the ankle on the left
+_FOOT_POINTS = (("big_toe", (0.1, -0.5, 1.0)), ("small_toe", (0.5, -0.5, 1.0)), ("heel", (0.0, -1.0, -0.6)))
+
+
+def _feet(side: str, point: Callable[[str], str] = _same) -> list[LayoutJoint]:
+    """Big toe, small toe and heel landmarks hung from the ankle; ``point``: as for _limbs."""
+    return [LayoutJoint(f"{side}_{p}", f"{side}_ankle", point(f"{side}_{p}"), (x * _SIDE[side], y, z))
+            for p, (x, y, z) in _FOOT_POINTS]
+
+
 def _halpe_layout() -> Layout:
     points = _COCO17 + _HALPE_EXTRA
     joints = _trunk("hip", "neck")
     for side in _SIDE:
         joints += _limbs(side, f"{side}_hip", f"{side}_shoulder")
-        joints += [LayoutJoint(f"{side}_{p}", f"{side}_ankle", f"{side}_{p}", d) for p, d in (
-            ("big_toe", (0.1 * _SIDE[side], -0.5, 1.0)), ("small_toe", (0.5 * _SIDE[side], -0.5, 1.0)),
-            ("heel", (0.0, -1.0, -0.6)))]
+        joints += _feet(side)
     joints += _head_joints(points, "neck") + [LayoutJoint("head_top", "head", "head", _UP)]
     canonical = {p: p for p in points} | {"head": "head_top", "hip": "pelvis", "left_big_toe": "left_toe_tip",
                                           "right_big_toe": "right_toe_tip"}
@@ -277,11 +293,50 @@ def _h36m_layout() -> Layout:
                   fps=50.0, description="Human3.6M 17 joints (VideoPose3D, MotionBERT, MMPose 3D)")
 
 
+# ----------------------------------------------------------------------------- OpenPose BODY_25
+_BODY25 = ("Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist", "MidHip", "RHip", "RKnee",
+           "RAnkle", "LHip", "LKnee", "LAnkle", "REye", "LEye", "REar", "LEar", "LBigToe", "LSmallToe", "LHeel",
+           "RBigToe", "RSmallToe", "RHeel")
+
+
+def _body25_point(name: str) -> str:
+    """The BODY_25 point of the joint or anatomical ``name`` (``left_knee`` -> ``LKnee``, ``nose`` -> ``Nose``)."""
+    side, _, part = name.partition("_")
+    if side not in _SIDE:
+        return name.capitalize()
+    return side[0].upper() + "".join(w.capitalize() for w in part.split("_"))
+
+
+#: BODY_25 point -> anatomical name; MidHip and Neck have none: OpenPose places them half way between the
+#: hips and between the shoulders, where a rig has no joint (its pelvis and neck sit above those lines)
+_BODY25_CANONICAL = {"Nose": "nose"} | {_body25_point(f"{s}_{part}"): f"{s}_{part}" for s in _SIDE for part in (
+    "shoulder", "elbow", "wrist", "hip", "knee", "ankle", "eye", "ear", "small_toe", "heel")} | {
+    "LBigToe": "left_toe_tip", "RBigToe": "right_toe_tip"}
+
+
+def _body25_layout() -> Layout:
+    """OpenPose BODY_25: a rig's pelvis, neck and head are mapped onto the means of the hips, shoulders
+    and ears (soft targets, as for MediaPipe), not onto MidHip and Neck, which would pin the rig's
+    joints on lines where they are not; the layout's own skeleton hangs from MidHip and Neck."""
+    joints = _trunk("MidHip", "Neck")
+    for side in _SIDE:
+        joints += _limbs(side, _body25_point(f"{side}_hip"), _body25_point(f"{side}_shoulder"), _body25_point)
+        joints += _feet(side, _body25_point)
+    joints += _head_joints(_BODY25, "Neck", _body25_point)
+    virtual = {joint: _mean(_body25_point(f"left_{side}"), _body25_point(f"right_{side}"))
+               for joint, side in (("pelvis", "hip"), ("neck", "shoulder"), ("head", "ear"))}
+    landmarks = frozenset(p for p in _BODY25 if not p.endswith(("Shoulder", "Elbow", "Wrist", "Hip", "Knee", "Ankle"))
+                          or p == "MidHip")
+    return Layout(name="body25", points=_BODY25, canonical=_BODY25_CANONICAL, landmarks=landmarks,
+                  joints=tuple(joints), virtual=virtual, up="auto", fps=30.0,
+                  description="OpenPose BODY_25 keypoints, 3D (lifted or triangulated), in OpenPose's order and names")
+
+
 LAYOUTS: dict[str, Layout] = {layout.name: layout for layout in (
     _mediapipe_layout(), _freemocap_layout(),
     _smpl_layout("humanml3d22", 22, "HumanML3D / text-to-motion: the first 22 SMPL joints, Y up, 20 fps", 20.0),
     _smpl_layout("smpl24", 24, "SMPL 24 joints (22 body joints + both hands)", 30.0),
-    _coco_layout(), _halpe_layout(), _h36m_layout())}
+    _coco_layout(), _halpe_layout(), _h36m_layout(), _body25_layout())}
 
 
 def named_layout(names: Sequence[str]) -> Layout | None:
