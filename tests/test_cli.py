@@ -228,6 +228,25 @@ def test_info_warns_of_a_frame_rate_that_looks_wrong(tmp_path, capsys, frame_tim
         assert "warning: 1e+06 fps (a frame every 1e-06 s) is outside" in stdout, stdout
 
 
+@pytest.mark.parametrize("frame_time, problem", [
+    ("1e-320", "'Frame Time: 1e-320' gives no usable frame rate (its frames per second are past the largest "
+               "number); write the clip's frame time in seconds (0.0333333 for 30 fps)"),
+    ("-0.03", "Frame Time: must be a positive number of seconds (0.0333333 for 30 fps), found '-0.03'"),
+    ("nan", "Frame Time: must be a positive number of seconds (0.0333333 for 30 fps), found 'nan'")])
+def test_a_frame_time_of_no_usable_rate_is_refused_by_its_line(tmp_path, capsys, frame_time, problem):
+    """'Frame Time: 1e-320' (one over it overflows) was read as 'inf fps': info described '24 frames at inf fps'
+    with 'a frame every 0 s', and solve stopped with 'tracks: fps must be a positive number, got inf', naming
+    neither the file nor the line. The BVH reader now refuses it at its line, saying how to write a frame time;
+    a negative or NaN frame time, refused there already, now gets the same example."""
+    arm = Path(__file__).resolve().parents[1] / "examples" / "arm.bvh"
+    odd = tmp_path / "odd.bvh"
+    odd.write_text(arm.read_text().replace("Frame Time: 0.04166666667", f"Frame Time: {frame_time}"))
+    for argv in (["info", odd], ["solve", odd, "--out", tmp_path / "o.bvh"]):
+        code, stdout, err = run(argv, capsys)
+        assert code == 2 and err == f"pose2rot: error: {odd}: line 28: {problem}\n", stdout + err
+    assert not (tmp_path / "o.bvh").exists()
+
+
 def test_info_counts_one_of_a_kind_in_the_singular(tmp_path, capsys):
     """info of a one-joint, one-frame BVH printed '1 joints, 1 end sites, 1 frames' (its tracks: '1 bone tips')."""
     path = tmp_path / "one.bvh"

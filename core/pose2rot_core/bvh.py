@@ -39,6 +39,8 @@ _CHANNEL_KINDS_LOWER = {k.lower(): v for k, v in _CHANNEL_KINDS.items()}
 _KEYWORDS = {"hierarchy", "root", "joint", "end", "offset", "channels", "{", "}", "motion"}
 _FRAMES_RE = re.compile(r"^\s*frames\s*:\s*(\S*)\s*$", re.IGNORECASE)
 _FRAME_TIME_RE = re.compile(r"^\s*frame\s+time\s*:\s*(\S*)\s*$", re.IGNORECASE)
+#: how a BVH file's messages show a frame time in seconds
+FRAME_TIME_EXAMPLE = "0.0333333 for 30 fps"
 #: a word of the hierarchy: a brace, or a run of other characters (a brace stuck to a name or a number,
 #: 'Hips{' or '0}}', is a brace of its own, as in files written without spaces around braces)
 _HEADER_WORD = re.compile(r"[{}]|[^\s{}]+")
@@ -408,10 +410,14 @@ class _Header:
         self.frames_line = self.line_no
         frame_time = self._header_value(_FRAME_TIME_RE, "'Frame Time: <seconds>' line after 'Frames:'", float,
                                         lambda x: np.isfinite(x) and x >= 0,
-                                        "Frame Time: must be a positive number of seconds")
+                                        f"Frame Time: must be a positive number of seconds ({FRAME_TIME_EXAMPLE})")
         if frame_time == 0 and frames > 1:  # a rig, or one frame, has no use for a rate
             raise self.error(f"'Frame Time: 0' in a clip of {frames} frames: the time between frames must be a "
-                             "positive number of seconds; write the clip's (0.0333333 for 30 fps)")
+                             f"positive number of seconds; write the clip's ({FRAME_TIME_EXAMPLE})")
+        if frame_time > 0 and not np.isfinite(1.0 / frame_time):  # a subnormal: no rate a number can hold
+            raise self.error(f"'Frame Time: {frame_time:.3g}' gives no usable frame rate (its frames per second "
+                             "are past the largest number); write the clip's frame time in seconds "
+                             f"({FRAME_TIME_EXAMPLE})")
         return frames, abs(frame_time), self.pos, self.line_no + 1
 
     def _header_value(self, pattern, line_name: str, convert, valid, requirement: str):
