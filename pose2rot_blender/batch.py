@@ -433,7 +433,7 @@ def convert_one(path: Path, job: Job, name: str, written: dict[str, list] | None
 def _solve_and_save(path: Path, job: Job, name: str, outputs: list[Path]):
     """Load the rig, import the clip's tracks as empties, solve, write the .blend and the BVH under
     the run's staged names and put them in place as ``outputs`` together; (the solve's Plan, the (device,
-    inode) of each output as put in place, the warning of a frame rate no scene can play (_timing))."""
+    inode) of each output as put in place, the warnings of the clip's frame rate: _timing)."""
     import bpy
 
     from pose2rot_core.errors import Pose2RotError, WriteError
@@ -468,17 +468,28 @@ def _solve_and_save(path: Path, job: Job, name: str, outputs: list[Path]):
     return plan, ours, _timing(col, pipeline.frame_rate(scene), outputs)
 
 
+#: how the batch asks for another rate where a clip's looks wrong (tracks.rate_warning; it has no --fps)
+RATE_WANTED = "correct the file's frame time (a BVH's 'Frame Time:', a CSV's 'time' column: seconds)"
+
+
 def _timing(collection, played: float, outputs: list[Path]) -> list[str]:
-    """[the warning] when the clip's own frame rate (the tracks ``collection`` keeps it, where the file
-    has one) is beyond what a Blender scene can play, so that the ``outputs`` play at ``played`` fps
-    (the nearest rate the scene can): never silently another timing than the file's; else []."""
+    """The warnings of the clip's own frame rate (the tracks ``collection`` keeps it, where the file has
+    one): beyond what a Blender scene can play, so that the ``outputs`` play at ``played`` fps (the
+    nearest rate the scene can), never silently another timing than the file's; outside the rates
+    clips are taken at (tracks.rate_warning, as ``pose2rot solve`` says). [] for neither."""
     from pose2rot_core.blender_space import scene_fps_beyond
+    from pose2rot_core.tracks import rate_warning
+    from pose2rot_core.wording import WARNING_PREFIX
 
     from .importing import FPS_KEY
 
     fps = collection.get(FPS_KEY)
-    beyond = scene_fps_beyond(fps, played) if fps else ""
-    return [f"{beyond}: {readable(' and '.join(p.name for p in outputs))} play at {played:g} fps"] if beyond else []
+    if not fps:
+        return []
+    beyond = scene_fps_beyond(fps, played)
+    odd = rate_warning(fps, RATE_WANTED).removeprefix(WARNING_PREFIX)
+    return ([f"{beyond}: {readable(' and '.join(p.name for p in outputs))} play at {played:g} fps"] if beyond
+            else []) + ([odd] if odd else [])
 
 
 def clip_name(path: Path) -> str:

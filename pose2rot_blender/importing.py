@@ -20,6 +20,8 @@ import numpy as np
 
 from pose2rot_core.blender_space import (bvh_of, file_points, point_tree, scene_fps, scene_fps_beyond,
                                          tip_rest_offsets)
+from pose2rot_core.tracks import rate_warning
+from pose2rot_core.wording import WARNING_PREFIX
 
 from . import empties
 
@@ -34,6 +36,8 @@ TREE_KEY = "pose2rot_tree"
 TIPS_KEY = "pose2rot_tips"
 #: collection property: the file's frames per second (where it has one)
 FPS_KEY = "pose2rot_fps"
+#: how Import Tracks asks for another rate where the file's looks wrong (tracks.rate_warning)
+RATE_WANTED = "correct the file's frame time and import it again"
 
 def _layout_items() -> list[tuple[str, str, str]]:
     from pose2rot_core.layouts import LAYOUTS
@@ -110,7 +114,8 @@ def scene_change_note(before: tuple[float, int, int], scene: bpy.types.Scene, fi
     the end of its report; whether it calls for a warning: keys from frame ``first_key`` (None: the
     scene was left alone) start before the scene can, so that frames lie outside its range, or the
     file's ``clip_fps`` (0: none) is not the scene's, so one key per scene frame plays it slower or faster, or
-    the scene's Time Stretching plays the keys at other frames)."""
+    the scene's Time Stretching plays the keys at other frames, or the file's rate looks wrong:
+    tracks.rate_warning, as ``pose2rot info`` and ``solve`` say)."""
     after = scene_timing(scene)
     note = ""
     if after != before:
@@ -127,5 +132,8 @@ def scene_change_note(before: tuple[float, int, int], scene: bpy.types.Scene, fi
     if stretched:
         note += (f"; {stretched}, so the tracks play at other frames than their keys (and the range set): Solve "
                  "Rotations needs Old and New equal (set them so to solve, and back afterwards)")
-    return note, cut or off_rate or bool(stretched)
+    odd = rate_warning(clip_fps, RATE_WANTED) if clip_fps > 0 else ""
+    if odd:
+        note += "; " + odd.removeprefix(WARNING_PREFIX)
+    return note, cut or off_rate or bool(stretched) or bool(odd)
 

@@ -20,6 +20,8 @@ from pose2rot_core.rotations import axis_angle_to_matrix
 from pose2rot_core.skeleton import Skeleton
 from pose2rot_core.tracks_io import load_tracks, save_tracks, tracks_from_bvh
 
+from _humanoid import walker_points
+
 NAMES = ("Hips", "Spine", "Head", "LeftArm", "LeftHand", "RightArm", "RightHand")
 PARENTS = np.array([-1, 0, 1, 1, 3, 1, 5])
 OFFSETS = np.array([[0, 90, 0], [0, 20, 0], [0, 30, 0], [15, 20, 0], [25, 0, 0], [-15, 20, 0], [-25, 0, 0]], float)
@@ -226,6 +228,28 @@ def test_info_warns_of_a_frame_rate_that_looks_wrong(tmp_path, capsys, frame_tim
         code, stdout, err = run(argv, capsys)
         assert code == 0 and "24 frames at 1e+06 fps" in stdout, err
         assert "warning: 1e+06 fps (a frame every 1e-06 s) is outside" in stdout, stdout
+
+
+def test_solve_warns_of_a_frame_rate_that_looks_wrong(tmp_path, capsys):
+    """solve converted a BVH saying 'Frame Time: 1e-9' (1e+09 fps), or points at 1e6 fps, with no word, where
+    info warns that the rate looks wrong. solve now adds info's warning to its notes (still converting):
+    for tracks, with --fps given, and for point sets; a usual rate gets none."""
+    arm = Path(__file__).resolve().parents[1] / "examples" / "arm.bvh"
+    odd = tmp_path / "odd.bvh"
+    odd.write_text(arm.read_text().replace("Frame Time: 0.04166666667", "Frame Time: 1e-9"))
+    warning = ("warning: {} fps (a frame every {} s) is outside the 1 to 1,000 fps that clips are taken at: the rate "
+               "looks wrong; {}\n")
+    code, _, err = run(["solve", odd, "--out", tmp_path / "o.bvh"], capsys)
+    assert code == 0 and warning.format("1e+09", "1e-09", "give the clip's frames per second with --fps F") in err, err
+    assert read_bvh(tmp_path / "o.bvh").frame_time == pytest.approx(1e-9)
+    code, _, err = run(["solve", arm, "--fps", "5000", "--out", tmp_path / "o.bvh"], capsys)
+    assert code == 0 and warning.format("5000", "0.0002", "check the --fps given") in err, err
+    code, _, err = run(["solve", odd, "--fps", "24", "--out", tmp_path / "o.bvh"], capsys)
+    assert code == 0 and "warning" not in err, err
+    points = walker_points(3, "humanml3d22")
+    fast = _npz(tmp_path / "fast.npz", positions=points.positions, point_names=np.array(points.names), fps=1e6)
+    code, _, err = run(["solve", fast, "--layout", "humanml3d22", "--out", tmp_path / "p.bvh"], capsys)
+    assert code == 0 and warning.format("1e+06", "1e-06", "give the clip's frames per second with --fps F") in err, err
 
 
 @pytest.mark.parametrize("frame_time, problem", [

@@ -352,6 +352,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     report: list[str] = []
     with step_shown(f"reading {Path(args.tracks).name}"):
         tracks = _checked_scale(_solve_tracks(args, report), args, report)
+    report += rate_notes(tracks.fps, args.fps is not None)
     if args.reference:
         frame = args.reference_frame or 0
         reference = _reference_from_bvh(tracks, args.reference, frame, Path(args.tracks).suffix.lower() == ".bvh")
@@ -579,9 +580,8 @@ def cmd_info(args: argparse.Namespace) -> int:
         problem = scale_problem(tracks)
         if problem is not None:
             print(f"bone lengths: {scale_advice(problem)}")
-    warning = rate_warning(fps, "check the --fps given" if args.fps else FPS_FLAG) if fps else ""
-    if warning:
-        print(warning)
+    for line in rate_notes(fps, bool(args.fps)):
+        print(line)
     if not points:
         positions, names = positions if len(positions) else sk.rest_positions[None], sk.names
     print(height_line(positions, up, "point" if points else "joint"))
@@ -589,6 +589,14 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(skeleton_height_line(sk))
     print(("points: " if points else "joints: ") + ", ".join(names))
     return 0
+
+
+def rate_notes(fps: float, given: bool) -> list[str]:
+    """[the warning] where a clip's frame rate ``fps`` (0: the files give none) looks wrong, in the command
+    line's words (tracks.rate_warning): to give the clip's rate with --fps, or to check the --fps ``given``; else
+    [] (info prints it, solve adds it to its notes)."""
+    warning = rate_warning(fps, "check the --fps given" if given else FPS_FLAG) if fps else ""
+    return [warning] if warning else []
 
 
 def _seconds(duration: float) -> str:

@@ -51,7 +51,7 @@ def cmd_solve_points(args: argparse.Namespace, options: SolveOptions, out: Path,
     """``solve`` for point sets: a layout on its own, or a rig through a map, as ``options`` say (made fit
     for points: SolveOptions.for_points); written to the checked ``out``, Y up unless --up says otherwise,
     in the rig's rotation orders unless ``order``, the checked --order."""
-    from .cli import _parse_frames, _progress_bar, furthest_from_track, step_shown
+    from .cli import _parse_frames, _progress_bar, furthest_from_track, rate_notes, step_shown
     from .export import write_solution
     from .pointsets import check_points, load_points
     from .wording import cli_line, counted, notes_for
@@ -62,6 +62,7 @@ def cmd_solve_points(args: argparse.Namespace, options: SolveOptions, out: Path,
     layout = get_layout(args.layout) if args.layout else None
     with step_shown(f"reading {Path(args.tracks).name}"):
         points = load_points(args.tracks, layout, up=args.up_axis, fps=args.fps, report=report, check=False)
+    report += rate_notes(points.fps, args.fps is not None)
     start, stop = _parse_frames(args.frames, points.num_frames, points.first_frame)
     points = points.frames(start, stop)
     check_points(points)

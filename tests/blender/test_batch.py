@@ -906,7 +906,8 @@ def test_frame_times_are_written_as_the_file_has_them_or_warned(tmp_path):
     """Frame times of 1e-6 s and 86,400 s were written 3.05e-5 s and 1 s (Blender clamped the scene
     rates the batch set: 1,000,000 and 0 fps), 'ok' with no word; they are now written as the file has
     them. One no scene can play (1e7 s: a scene plays at least 1e-6 fps) is written at the nearest rate,
-    with a warning counted in the summary."""
+    with a warning counted in the summary. Each rate, outside the 1 to 1,000 fps clips are taken at, also
+    gets the warning pose2rot solve gives (tracks.rate_warning), counted: they were 'ok' with no word."""
     clips = tmp_path / "clips"
     clips.mkdir()
     source = zyx_clip(tmp_path / "take.bvh").read_text()
@@ -914,13 +915,18 @@ def test_frame_times_are_written_as_the_file_has_them_or_warned(tmp_path):
         (clips / f"{stem}.bvh").write_text(re.sub(r"Frame Time: \S+", f"Frame Time: {frame_time}", source))
     proc = _run(clips, "--out", tmp_path / "out", "--bvh", "--jobs", "1")
     assert proc.returncode == 0, proc.stderr[-2000:]
-    for stem, frame_time in (("micro", 1e-6), ("day", 86400.0)):
+    looks_wrong = ("{}.bvh: warning: {} fps (a frame every {} s) is outside the 1 to 1,000 fps that clips are taken "
+                   "at: the rate looks wrong; correct the file's frame time (a BVH's 'Frame Time:', a CSV's 'time' "
+                   "column: seconds)\n")
+    for stem, frame_time, rate in (("micro", 1e-6, "1e+06"), ("day", 86400.0, "1.157e-05")):
         assert read_bvh(tmp_path / "out" / f"{stem}.bvh").frame_time == pytest.approx(frame_time, rel=1e-6)
-        assert _summary_row(proc.stdout, f"{stem}.bvh")[-1] == "ok"
+        assert looks_wrong.format(stem, rate, f"{frame_time:.4g}") in proc.stdout, proc.stdout
+        assert _summary_row(proc.stdout, f"{stem}.bvh")[-3:] == ["1", "warning", "(above)"]
     assert read_bvh(tmp_path / "out" / "beyond.bvh").frame_time == pytest.approx(1e6)
     assert ("beyond.bvh: warning: the file's frame time, 1e+07 s (1e-07 fps), is beyond the frame rates a Blender "
             "scene can play (1e-06 to 3.28e+09 fps): beyond.blend and beyond.bvh play at 1e-06 fps") in proc.stdout
-    assert _summary_row(proc.stdout, "beyond.bvh")[-3:] == ["1", "warning", "(above)"]
+    assert looks_wrong.format("beyond", "1e-07", "1e+07") in proc.stdout, proc.stdout
+    assert _summary_row(proc.stdout, "beyond.bvh")[-3:] == ["2", "warnings", "(above)"]
 
 
 def test_a_file_that_is_no_track_file_is_refused_before_any_clip(tmp_path):

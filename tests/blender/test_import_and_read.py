@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 from dataclasses import replace
 
 import bpy
@@ -164,6 +165,26 @@ def test_import_tracks_of_a_rate_no_scene_plays_names_the_files_rate():
     assert warn and "the scene is now 1e-06 fps" in note
     assert "the file's frame time, 1e+07 s (1e-07 fps), is beyond the frame rates a Blender scene can play" in note
     assert "0.1x as long" in note and "Set scene range and fps" not in note
+
+
+def test_import_tracks_of_a_rate_that_looks_wrong_is_warned(tmp_path):
+    """A BVH saying 'Frame Time: 0.0002' (5000 fps, a scene can play it) set the scene to 5000 fps with no word,
+    where pose2rot info and solve warn that the rate looks wrong. Import Tracks' report now gives the same
+    warning (tracks.rate_warning) in the panel's words, as a warning; a usual rate gets none."""
+    importing = importlib.import_module(EXT_NAME + ".importing")
+    scene = bpy.context.scene
+    fast = tmp_path / "fast.bvh"
+    fast.write_text(re.sub(r"Frame Time:\s*\S+", "Frame Time: 0.0002", clip_path().read_text()))
+    before = importing.scene_timing(scene)
+    col = importing.import_tracks(bpy.context, fast, "fast")
+    note, warn = importing.scene_change_note(before, scene, 1, col[importing.FPS_KEY])
+    assert warn and "the scene is now 5000 fps" in note, note
+    assert note.endswith("; 5000 fps (a frame every 0.0002 s) is outside the 1 to 1,000 fps that clips are taken at: "
+                         "the rate looks wrong; correct the file's frame time and import it again"), note
+    before = importing.scene_timing(scene)
+    col = importing.import_tracks(bpy.context, clip_path(), "usual")
+    note, warn = importing.scene_change_note(before, scene, 1, col[importing.FPS_KEY])
+    assert not warn and "looks wrong" not in note, note
 
 
 def test_import_tracks_into_a_scene_of_another_rate_is_warned():
