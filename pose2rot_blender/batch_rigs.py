@@ -138,6 +138,8 @@ def _bvh_rig(path: Path, clip: bool):
         # the scene at the BVH's frame rate: tracks that carry none (a CSV without a time column) take
         # it, as the command line gives them its --skeleton's; tracks with their own set the scene to it
         bpy.ops.import_anim.bvh(filepath=str(source), update_scene_fps=True, update_scene_duration=False)
+    if not parsed.fps:  # 'Frame Time: 0': tracks of one frame take the core's rate, as on the command line
+        _play_rateless(bpy.context.scene)
     from mathutils import Matrix
 
     obj = bpy.context.active_object
@@ -145,6 +147,16 @@ def _bvh_rig(path: Path, clip: bool):
     for pb in obj.pose.bones:
         pb.matrix_basis = Matrix.Identity(4)
     return obj
+
+
+def _play_rateless(scene) -> None:
+    """Set ``scene`` to the rate the core gives tracks of one frame whose files give none (tracks_csv.RATELESS_FPS:
+    the frame time ``pose2rot solve`` writes them at), where a rig BVH says 'Frame Time: 0' and Blender's importer
+    keeps the scene's own (24 fps); tracks of more frames without a rate are refused first (check_rates)."""
+    from pose2rot_core.blender_space import scene_fps
+    from pose2rot_core.tracks_csv import RATELESS_FPS
+
+    scene.render.fps, scene.render.fps_base = scene_fps(RATELESS_FPS)
 
 
 def _check_importable(parsed, path: Path) -> None:

@@ -214,7 +214,8 @@ def _at_frames(x: np.ndarray, frames: np.ndarray) -> np.ndarray:
 
 
 #: the frame rate of tracks of one frame whose files give none (a rig's 'Frame Time: 0'): only the
-#: frame time of the files written from them, as one frame has no time between frames
+#: frame time of the files written from them, as one frame has no time between frames (the batch sets
+#: its scene to it for such tracks: pose2rot_blender.batch_rigs)
 RATELESS_FPS = 30.0
 
 

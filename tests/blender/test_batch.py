@@ -706,6 +706,28 @@ def test_tracks_on_a_rig_bvh_without_a_frame_rate_stop_the_run_first(tmp_path):
     assert read_bvh(out / "timed.bvh").frame_time == pytest.approx(1 / 30, rel=1e-4)
 
 
+def test_one_frame_without_a_rate_is_written_at_the_command_lines_frame_time(tmp_path):
+    """A one-frame CSV without a time column on a rig BVH saying 'Frame Time: 0', or a one-frame BVH clip saying
+    it, was written by the batch at Blender's default 1/24 s a frame but by pose2rot solve at 1/30 s: neither file
+    gives a rate. The batch now sets the scene to the core's rate for such tracks (tracks_csv.RATELESS_FPS), so
+    both write the same frame time."""
+    from pose2rot_core.cli import main
+
+    text = (EXAMPLES / "arm.bvh").read_text()
+    first_row = text.split("Frame Time: 0.04166666667\n")[1].splitlines()[0]
+    rig = tmp_path / "rig0.bvh"
+    rig.write_text(text.split("Frames:")[0] + f"Frames: 1\nFrame Time: 0\n{first_row}\n")
+    one = tmp_path / "one.csv"
+    one.write_text("\n".join((EXAMPLES / "arm_tracks.csv").read_text().splitlines()[:2]) + "\n")
+    for clip, rig_args in ((one, ["--rig", rig]), (rig, [])):
+        out = tmp_path / f"out_{clip.stem}"
+        proc = _run(clip, *rig_args, "--out", out, "--bvh")
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        skeleton = ["--skeleton", str(rig)] if rig_args else []
+        assert main(["solve", str(clip), *skeleton, "--out", str(tmp_path / "cli.bvh")]) == 0
+        assert read_bvh(out / f"{clip.stem}.bvh").frame_time == pytest.approx(read_bvh(tmp_path / "cli.bvh").frame_time)
+
+
 def test_points_without_a_rig_are_told_to_give_one(tmp_path):
     """A point-set .npz (points named, no skeleton) with no --rig: its row says to pass --rig (and a
     map), in the batch's own flags; it said to give --layout, or --skeleton and --map, which the
