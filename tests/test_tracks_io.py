@@ -666,6 +666,21 @@ def test_a_row_of_empty_cells_is_a_frame_without_data_and_milliseconds_are_refus
         read_csv_points(tmp_path / "ms.csv")
 
 
+def test_a_time_column_of_steps_too_small_for_a_rate_is_refused(tmp_path):
+    """A time column stepping by 1e-320 s (one over it overflows) stopped info and solve with 'internal error:
+    OverflowError: cannot convert float infinity to integer'. It is refused by name, saying how to write the
+    times; a step of 1e-300 s is read (1e+300 fps: info warns of it)."""
+    from pose2rot_core.tracks_csv import read_csv_points
+
+    (tmp_path / "tiny.csv").write_text("time,a.x,a.y,a.z\n" + "\n".join(f"{t * 1e-320!r},{t},0,0" for t in range(5)))
+    with pytest.raises(Pose2RotError) as info:
+        read_csv_points(tmp_path / "tiny.csv")
+    assert str(info.value) == ("tiny.csv: the time column steps by 1e-320 s per row, which gives no usable frame "
+                               "rate: write the time of each row in seconds (0.0333333 a row for 30 fps)")
+    (tmp_path / "small.csv").write_text("time,a.x,a.y,a.z\n" + "\n".join(f"{t * 1e-300!r},{t},0,0" for t in range(5)))
+    assert read_csv_points(tmp_path / "small.csv").fps == pytest.approx(1e300)
+
+
 def test_a_frame_column_spanning_far_more_frames_than_rows_is_refused(tmp_path):
     """A frame column that jumps by millions of frames would make a clip of millions of empty
     frames: refused, naming the column and what to do (it was squeezed together without a word)."""

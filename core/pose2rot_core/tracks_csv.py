@@ -91,6 +91,10 @@ def read_csv_points(path: str | Path) -> CsvPoints:
         raise Pose2RotError(f"{path.name}: the time column steps by {1 / fps:.4g} per row ({fps:.3g} frames per "
                             "second): it counts seconds; if it holds milliseconds, divide it by 1000, or name the "
                             "first column 'frame' for frame numbers")
+    if fps == np.inf:  # a step so small its inverse overflows (1e-320 s)
+        raise Pose2RotError(f"{path.name}: the time column steps by {np.nanmedian(np.diff(stamps)):.3g} s per row, "
+                            "which gives no usable frame rate: write the time of each row in seconds (0.0333333 a "
+                            "row for 30 fps)")
     frames, fps, notes = _row_frames(kind, stamps, cells, fps, path.name, lines)
     if frames is not None:  # rows at their own frames; frames without a row are gaps
         positions, confidence = (None if x is None else _at_frames(x, frames) for x in (positions, confidence))
