@@ -252,6 +252,22 @@ def test_solve_warns_of_a_frame_rate_that_looks_wrong(tmp_path, capsys):
     assert code == 0 and warning.format("1e+06", "1e-06", "give the clip's frames per second with --fps F") in err, err
 
 
+def test_a_csv_stepping_by_a_rate_past_all_reason_is_solved_with_the_warning(tmp_path, capsys):
+    """A CSV whose time column steps by 1e-300 s (1e300 fps, finite) on a rig stopped solve with 'internal
+    error: TypeError: loop of ufunc does not support argument 0 of type int': the quarter second over which
+    lengths are averaged came to 2.5e299 frames, a Python integer numpy cannot take the root of. Windows are
+    now at most running.LONGEST_WINDOW frames (longer than any clip), and the clip is solved with info's
+    warning that the rate looks wrong."""
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    rows = (examples / "arm_tracks.csv").read_text().splitlines()
+    lines = ["time" + rows[0][len("frame"):]] + [f"{int(r.split(',')[0]) * 1e-300!r}{r[r.index(','):]}" for r in rows[1:]]
+    small = tmp_path / "small.csv"
+    small.write_text("\n".join(lines) + "\n")
+    code, _, err = run(["solve", small, "--skeleton", examples / "arm.bvh", "--out", tmp_path / "o.bvh"], capsys)
+    assert code == 0 and "warning: 1e+300 fps (a frame every 1e-300 s) is outside" in err, err
+    assert read_bvh(tmp_path / "o.bvh").num_frames == len(rows) - 1
+
+
 @pytest.mark.parametrize("frame_time, problem", [
     ("1e-320", "'Frame Time: 1e-320' gives no usable frame rate (its frames per second are past the largest "
                "number); write the clip's frame time in seconds (0.0333333 for 30 fps)"),

@@ -4,9 +4,15 @@ from __future__ import annotations
 import numpy as np
 
 
+#: more frames than any clip holds: a window of a rate past all reason (a CSV stepping by 1e-300 s)
+#: is as long as the clip, not a number no array can be indexed with
+LONGEST_WINDOW = 2 ** 31 - 1
+
+
 def window_frames(seconds: float, fps: float, least: int = 3) -> int:
-    """The odd number of frames (at least ``least``) spanning about ``seconds`` at ``fps``."""
-    return max(least, int(round(seconds * fps)) | 1)
+    """The odd number of frames (at least ``least``, at most LONGEST_WINDOW) spanning about ``seconds``
+    at ``fps``."""
+    return max(least, int(round(min(seconds * fps, LONGEST_WINDOW))) | 1)
 
 
 def running_mean_of_data(x: np.ndarray, width: int) -> np.ndarray:
