@@ -1072,6 +1072,32 @@ def test_the_shipped_csv_example_is_solved_with_rotations_only():
     assert not any(line.startswith("warning") for line in sol.report), sol.report
 
 
+def test_bone_tips_at_a_length_no_performer_has_are_named():
+    """A tip's track kept at another length than the rig's End Site in every frame is allowed that
+    difference only where a performer's proportions give it (within the factor no bone passes,
+    the tracks' size allowed for): a toe tip tracked at three times the rig's length, and a tip
+    the rig holds on its joint (End Site 0 0 0) tracked 5 % of the height away, came back that far
+    off with no warning; half as long again is still another performer's."""
+    tracks = tracks_from_bvh(read_bvh(EXAMPLE), reference_frame=0)
+    par = tracks.end_parents
+    k = list(tracks.end_names).index("rFoot_end")
+    E = tracks.end_positions.copy()
+    E[:, k] = tracks.positions[:, par[k]] + 3.0 * (E[:, k] - tracks.positions[:, par[k]])
+    sol = solve(replace(tracks, end_positions=E))
+    far = sol.check.far_tips
+    assert far[:, k].all() and not np.delete(far, k, axis=1).any(), far.sum(axis=0)
+    assert any("1 bone tip ends further" in line and "'rFoot_end' (frames 0-" in line for line in sol.report)
+    j = list(tracks.end_names).index("lFoot_end")
+    offsets = tracks.end_rest_offsets.copy()
+    offsets[j] = 0.0
+    sol = solve(replace(tracks, end_rest_offsets=offsets))
+    assert np.nanmax(sol.check.tips.error[:, j]) > 0.04 and sol.check.far_tips[:, j].all()
+    assert any("'lFoot_end' (frames 0-" in line for line in sol.report if line.startswith("warning: "))
+    E = tracks.end_positions.copy()
+    E[:, k] = tracks.positions[:, par[k]] + 1.5 * (E[:, k] - tracks.positions[:, par[k]])
+    assert not solve(replace(tracks, end_positions=E)).check.far_tips.any()
+
+
 def test_noise_does_not_lengthen_the_bones_the_check_allows_for():
     """Jitter makes short bones read longer (a vector's noise adds to its square), and a median
     over the frames is itself noisy; the check's allowance for bones that keep the rig's length

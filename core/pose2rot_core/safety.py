@@ -753,8 +753,9 @@ def _check_tips(tracks: Tracks, G: np.ndarray, X: np.ndarray, noise: np.ndarray,
     ``explained`` [K] or [T,K] (how far noise, or the tracks' own shape, may take it: see
     check_solution), what the bones down to its parent explain (``along`` [J] or [T,J],
     _along_the_bones) and its own length where the
-    tracks keep another (read against its noise ``end_noise`` [K] and its joint's ``noise`` [J]);
-    between keys (Tracks.keyed) also what the curves may do to it (_between_keys_bound)."""
+    tracks keep another (read against its noise ``end_noise`` [K] and its joint's ``noise`` [J]) that
+    a performer's proportions give (not _no_performers_length); between keys (Tracks.keyed) also
+    what the curves may do to it (_between_keys_bound)."""
     if not tracks.has_ends:
         return None
     skel, par = tracks.skeleton, np.asarray(tracks.end_parents, np.int64)
@@ -770,12 +771,32 @@ def _check_tips(tracks: Tracks, G: np.ndarray, X: np.ndarray, noise: np.ndarray,
         unseen = unseen | parent_unmeasured[:, par]
     lengths = np.where(unseen, np.nan, np.linalg.norm(tracks.end_positions - tracks.positions[:, par], axis=-1))
     rest = np.linalg.norm(tracks.end_rest_offsets, axis=-1)
-    own = _beyond_median_noise(lengths, rest, np.hypot(end_noise, noise[par]) * skel.height) / skel.height
-    allowed = CLEAN_TOLERANCE + explained + along[..., par] + own
+    spread = np.hypot(end_noise, noise[par]) * skel.height
+    own = _beyond_median_noise(lengths, rest, spread) / skel.height
+    proportions = np.where(_no_performers_length(tracks, lengths, rest, spread), 0.0, own)
+    allowed = CLEAN_TOLERANCE + explained + along[..., par] + proportions
     if tracks.keyed is not None:
         bound = _between_keys_bound(rest / skel.height, np.hypot(end_noise, noise[par]))
         allowed = allowed + np.where(~tracks.keyed[:, par], bound, 0.0)
     return TipsCheck(error=error, allowed=allowed, names=tuple(tracks.end_names), off_length=own)
+
+
+def _no_performers_length(tracks: Tracks, lengths: np.ndarray, rest: np.ndarray, spread: np.ndarray) -> np.ndarray:
+    """[K] bone tips whose typical track length from their joint (``lengths`` [T,K], NaN where not
+    seen, less what their noise ``spread`` [K] adds) is no performer's proportions: more than
+    UNLIKE_FACTOR times the rig's tip (``rest`` [K], at least STRETCH_FRACTION of the height, as
+    an End Site of 0 0 0 that holds the tip on its joint) or less than its 1/UNLIKE_FACTOR, the
+    tracks' size (units.bone_scale) allowed for. Such a length is a track taken from elsewhere
+    (a toe tip tracked at three times the rig's, a tip 77 % of the height off its joint), not
+    another performer's foot, and the rig's tip far from it is named, as the solver names such
+    bones (problem._unlike_any_performer)."""
+    from .solvers.geometric.problem import STRETCH_FRACTION, UNLIKE_FACTOR
+    from .units import bone_scale
+
+    typical = unbiased_median(column_nanmedian(lengths), spread)
+    size = bone_scale(tracks).factor * np.maximum(rest, STRETCH_FRACTION * tracks.skeleton.height)
+    ratio = typical / size
+    return np.isfinite(ratio) & ((ratio > UNLIKE_FACTOR) | (ratio < 1.0 / UNLIKE_FACTOR))
 
 
 def _off_rigid_between_keys(tracks: Tracks, translating: np.ndarray, noise: np.ndarray) -> np.ndarray:
