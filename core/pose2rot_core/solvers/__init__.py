@@ -287,6 +287,8 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
         report_tracks_mirrored(tracks, sol.report, (start, stop))
     if options.stretch == "exact":
         sol.report.extend(_tips_keep_the_rig(sol.check))
+    elif made_up is None and sol.check.tips is not None:  # points through a map: the map's own notes
+        sol.report.extend(_tips_keep_the_rig(sol.check, _tip_length_noise(tracks, cleaning)))
     if isinstance(options.smooth, float) and cleaning.active and sol.check.far.any():
         sol.report.append(_forced_smoothing_note(options.smooth, cleaning, tracks.num_frames / tracks.fps))
     return sol
@@ -313,23 +315,38 @@ def _noise_told(geometric: dict, cleaning: Cleaning, twist_guess: np.ndarray | N
     return None
 
 
-def _tips_keep_the_rig(check: SafetyCheck) -> list[str]:
-    """The note for bone tips whose tracks keep other lengths than the rig's under stretch "exact",
-    the furthest first: joints translate onto their tracks, a tip has no joint to translate (none:
-    no such tip)."""
+def _tip_length_noise(tracks: Tracks, cleaning: Cleaning) -> np.ndarray:
+    """[K] the noise std (fraction of the height, per axis) of each bone tip's distance from its
+    joint: the tip's and its joint's noise together (a tip without its own: its joint's)."""
+    J = tracks.skeleton.num_joints
+    noise = np.zeros(J) if cleaning.noise is None else cleaning.noise
+    joints = noise[np.asarray(tracks.end_parents, np.int64)]
+    return np.hypot(joints if cleaning.end_noise is None else cleaning.end_noise, joints)
+
+
+def _tips_keep_the_rig(check: SafetyCheck, noise: np.ndarray | None = None) -> list[str]:
+    """The note for bone tips whose tracks keep other lengths than the rig's, the furthest first
+    (none: no such tip): the rig keeps its tips' offsets, as it keeps its bones' lengths (the
+    solver's note names those), so they end off their tracks. Under stretch "exact" (no ``noise``)
+    joints translate onto their tracks, but a tip has no joint to translate; under the others a
+    tip is named where its length is off by more than three of its length's noise stds ``noise``
+    [K] (fraction of the height, both ends), as the solver names bones (report_length_mismatch)."""
     from ..tracks_io import describe_names
     from .geometric.problem import STRETCH_FRACTION
 
     tips = check.tips
-    if tips is None or tips.off_length is None or not (tips.off_length > STRETCH_FRACTION).any():
+    limit = STRETCH_FRACTION if noise is None else np.maximum(STRETCH_FRACTION, 3.0 * noise)
+    if tips is None or tips.off_length is None or not (tips.off_length > limit).any():
         return []
-    off = np.flatnonzero(tips.off_length > STRETCH_FRACTION)
+    off = np.flatnonzero(tips.off_length > limit)
     furthest = np.nanmax(np.nan_to_num(tips.error[:, off]), axis=0, initial=0.0)
     off, worst = off[np.argsort(-furthest, kind="stable")], float(furthest.max())  # the furthest named first
     one = len(off) == 1
+    why = "under stretch='exact' (a tip has no joint to translate)" if noise is None else \
+        "(as rigid bones keep the rig's length)"
     return [f"bone tip{'' if one else 's'} {describe_names([repr(tips.names[k]) for k in off], 4, 'bone tip')} "
-            f"{'keeps' if one else 'keep'} the rig's offset{'' if one else 's'} under stretch='exact' (a tip has no "
-            f"joint to translate) while {'its track keeps another length' if one else 'their tracks keep other lengths'}"
+            f"{'keeps' if one else 'keep'} the rig's offset{'' if one else 's'} {why} "
+            f"while {'its track keeps another length' if one else 'their tracks keep other lengths'}"
             f": up to {100 * worst:.3g} % of height off {'its track' if one else 'their tracks'}"]
 
 
