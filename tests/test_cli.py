@@ -260,7 +260,8 @@ def test_a_csv_stepping_by_a_rate_past_all_reason_is_solved_with_the_warning(tmp
     warning that the rate looks wrong."""
     examples = Path(__file__).resolve().parents[1] / "examples"
     rows = (examples / "arm_tracks.csv").read_text().splitlines()
-    lines = ["time" + rows[0][len("frame"):]] + [f"{int(r.split(',')[0]) * 1e-300!r}{r[r.index(','):]}" for r in rows[1:]]
+    lines = ["time" + rows[0][len("frame"):]]
+    lines += [f"{int(r.split(',')[0]) * 1e-300!r}{r[r.index(','):]}" for r in rows[1:]]
     small = tmp_path / "small.csv"
     small.write_text("\n".join(lines) + "\n")
     code, _, err = run(["solve", small, "--skeleton", examples / "arm.bvh", "--out", tmp_path / "o.bvh"], capsys)
