@@ -1,6 +1,7 @@
 """Noise handling: outliers, zero-phase confidence-weighted smoothing, and the solve pipeline."""
 from __future__ import annotations
 
+import math
 import re
 import warnings
 from dataclasses import replace
@@ -14,11 +15,12 @@ from hypothesis import strategies as st
 from pose2rot_core.bvh import read_bvh
 from pose2rot_core.errors import Pose2RotError
 from pose2rot_core.evaluate import add_noise, count_flips, evaluate_clip, jitter
-from pose2rot_core.kernels import CLAMP_STDS, local_quadratic
+from pose2rot_core.kernels import CLAMP_STDS, choose_widths, clamp_stds, local_quadratic, universal_threshold
 from pose2rot_core.rotations import geodesic_angle
 from pose2rot_core.noise_estimate import (bone_lengths, column_nanmedian, estimate_noise, noise_correlation,
-                                          noise_on_keys)
+                                          noise_directions, noise_on_keys)
 from pose2rot_core.placeholders import AT_ORIGIN_FRACTION, COLLAPSED_FRACTION, _every_axis, lost_frames, on_parent_track
+from pose2rot_core import smoothing
 from pose2rot_core.smoothing import _with_ends, clean_positions, mark_gaps, parse_smooth
 from pose2rot_core.spikes import find_outliers
 from pose2rot_core.solvers import prepare_tracks, solve
@@ -451,6 +453,43 @@ def test_a_spike_is_no_noise_across_the_bones(cmu, noise):
         assert found == pytest.approx(noise, rel=0.25)
     else:
         assert found < 1e-9
+
+
+@pytest.mark.parametrize("axis", [0, 1, 2])
+def test_each_direction_of_the_noise_is_read(cmu, axis):
+    """noise_directions: with the noise mostly along one axis (1.12 % of the height, 0.2 % along the
+    others) its strongest direction is that axis and its std 1.67 times the three directions' root
+    mean square (within 15 %), the others under 0.7 of it; white noise is the same in every
+    direction (factors of exactly 1), clean tracks tell nothing (None)."""
+    walk = tracks_from_bvh(_walked_back_and_forth(cmu), reference_frame=0)
+    args = walk.skeleton.parents, np.linalg.norm(walk.skeleton.offsets, axis=1), walk.skeleton.height
+    axes, factors = noise_directions(_depth_noise(walk, axis).positions, *args)
+    mean = np.sqrt((2 * 0.002 ** 2 + 0.0112 ** 2) / 3)
+    assert abs(axes[axis, -1]) > 0.98 and factors[-1] == pytest.approx(0.0112 / mean, rel=0.15)
+    assert (factors[:2] < 0.7).all()
+    assert np.array_equal(noise_directions(add_noise(walk, 0.005, axis).positions, *args)[1], np.ones(3))
+    assert noise_directions(walk.positions, *args) is None
+
+
+@pytest.mark.parametrize("axis", [0, 1, 2])
+def test_noise_stronger_in_depth_is_smoothed_direction_by_direction(cmu, axis, monkeypatch):
+    """With one kernel for a joint's three coordinates, wide enough for the mean of their noise,
+    the depth kept more of its noise than the image plane, and its changes reached the short bones
+    (bench/noise_shapes.py: 19-108 flips per 1,000 frames). Each direction is now smoothed for its
+    own noise: where the depth lies across the walker's bones (x, z) the smoothed depth is at least
+    20 % nearer the clean positions than one kernel left it (0.50 -> 0.34 % of the height), and in
+    every case the positions as a whole are no further off (within 5 %) than with one kernel."""
+    walk = tracks_from_bvh(_walked_back_and_forth(cmu), reference_frame=0)
+    noisy = _depth_noise(walk, axis).positions
+    args = walk.skeleton.parents, np.linalg.norm(walk.skeleton.offsets, axis=1), walk.skeleton.height, walk.fps
+    apart, _ = clean_positions(noisy, *args)
+    monkeypatch.setattr(smoothing, "directions_on_keys", lambda *a, **k: None)
+    together, _ = clean_positions(noisy, *args)
+    off = [np.abs(p - walk.positions).mean(axis=(0, 1)) for p in (apart, together)]
+    far = [np.linalg.norm(p - walk.positions, axis=-1).mean() for p in (apart, together)]
+    assert far[0] < 1.05 * far[1]
+    if axis != 1:
+        assert off[0][axis] < 0.8 * off[1][axis] and far[0] < far[1]
 
 
 def test_tracks_with_noise_mostly_in_depth_are_solved_without_flips_in_most_frames(cmu):
@@ -1629,3 +1668,24 @@ def test_the_whole_body_lost_for_ten_frames_keeps_its_smoothing(cmu):
     assert kernel[0] == kernel[1], kernel
     assert np.median(err[0]) < 1.1 * np.median(err[1]), (np.median(err[0]), np.median(err[1]))
     assert count_flips(lost.rotations, cmu.rotations) == 0
+
+
+@pytest.mark.parametrize("n", [100.0, 1e6])
+def test_the_thresholds_read_as_many_axes_as_the_points_have(n):
+    """The universal threshold and the clamp on a smoothing's moves, for points of one coordinate (a
+    direction smoothed on its own) and of three: a 1-D Gaussian passes universal_threshold(n, 1) with
+    chance 1/n, and passes clamp_stds(1) as often as a 3-D one passes CLAMP_STDS; with one
+    coordinate, smoothing white noise on a slow curve picks a width that takes most of it out and moves
+    99 % of the samples by at most clamp_stds(1) stds."""
+    assert math.erfc(universal_threshold(n, 1) / math.sqrt(2.0)) == pytest.approx(1.0 / n, rel=1e-6)
+    one, three = clamp_stds(1), clamp_stds(3)
+    assert three == CLAMP_STDS and one < three
+    chi3_tail = math.erfc(three / math.sqrt(2.0)) + math.sqrt(2.0 / math.pi) * three * math.exp(-0.5 * three * three)
+    assert math.erfc(one / math.sqrt(2.0)) == pytest.approx(chi3_tail, rel=1e-6)
+    rng = np.random.default_rng(int(n))
+    t = np.arange(600) / 60.0
+    clean = np.sin(t)[:, None, None] * np.ones((1, 2, 1))
+    noisy = clean + rng.normal(scale=0.02, size=clean.shape)
+    widths, out, _, _ = choose_widths(noisy, np.ones((600, 2)), np.full(2, 0.02), 60.0)
+    assert (widths > 0).all() and np.abs(out - clean).mean() < 0.4 * np.abs(noisy - clean).mean()
+    assert (np.percentile(np.abs(out - noisy), 99, axis=0) <= one * 0.02 * 1.1).all()

@@ -166,7 +166,7 @@ def choose_widths(positions: np.ndarray, weights: np.ndarray, noise: np.ndarray,
                   parents: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-joint kernel width (frames) from WIDTH_GRID_SECONDS minimising Stein's unbiased risk
     estimate, given noise std ``noise`` [J] (file units, per axis; 0 = leave the joint alone),
-    among the widths that move 99 % of a joint's samples by at most CLAMP_STDS noise stds (the
+    among the widths that move 99 % of a joint's samples by at most clamp_stds noise stds (the
     narrowest width is always allowed): wider ones bend real motion. Both read the samples with
     data only (``weights`` > 0; for a bone vector, both ends'): a filled gap is no sample, and what
     a kernel puts there is no move of one (counted, ten frames filled in 268 held every track of a
@@ -177,9 +177,11 @@ def choose_widths(positions: np.ndarray, weights: np.ndarray, noise: np.ndarray,
 
     With ``parents`` [J] (-1 for roots) the risk is that of the bone vector to the parent (what
     the rotations depend on; its noise variance is the sum of both ends'), else of the position.
-    Returns (widths [J], smoothed positions [T,J,3], hat diagonal [T,J]: see local_quadratic,
-    that of the widest kernel [T,J])."""
-    T, J = positions.shape[:2]
+    Points of D coordinates (``positions`` [T,J,D]: 3, or 1 for one direction of them) read D axes
+    of noise. Returns (widths [J], smoothed positions [T,J,D], hat diagonal [T,J]: see
+    local_quadratic, that of the widest kernel [T,J])."""
+    T, J, D = positions.shape
+    clamp = clamp_stds(D)
     best_risk = np.full(J, np.inf)
     level = np.full(J, -1)
     best = positions.copy()
@@ -202,16 +204,16 @@ def choose_widths(positions: np.ndarray, weights: np.ndarray, noise: np.ndarray,
     for k, seconds in enumerate(WIDTH_GRID_SECONDS):
         est, hat = local_quadratic(positions, weights, np.where(act | act[ref] & has_par, seconds * fps, 0.0))
         agreement.add(est, hat, seconds * fps)
-        # SURE: |y - f|^2 - n sigma^2 + 2 sigma^2 tr(H), summed over frames and the 3 axes
+        # SURE: |y - f|^2 - n sigma^2 + 2 sigma^2 tr(H), summed over frames and the D axes
         off = rel(est)
         off -= target
         if measured.all():
-            risk = np.square(off, out=off).sum(axis=(0, 2)) + var * (6.0 * hat.sum(0) - 3.0 * T)
+            risk = np.square(off, out=off).sum(axis=(0, 2)) + var * (2.0 * D * hat.sum(0) - D * T)
         else:
             square = np.where(measured, np.square(off).sum(axis=2), 0.0)
-            risk = square.sum(0) + var * (6.0 * (hat * measured).sum(0) - 3.0 * measured.sum(0))
+            risk = square.sum(0) + var * (2.0 * D * (hat * measured).sum(0) - D * measured.sum(0))
         moved = _percentile_of_data(norm(est - positions), data, 99)  # [J]
-        admissible = moved <= CLAMP_STDS * noise  # smoothing that moves joints further is bending motion
+        admissible = moved <= clamp * noise  # smoothing that moves joints further is bending motion
         better = act & (risk < best_risk) & (admissible | (level < 0))
         best_risk = np.where(better, risk, best_risk)
         level = np.where(better, k, level)
@@ -242,7 +244,7 @@ class _Agreement:
         self.before: tuple | None = None
         self.added = 0
         T, J = positions.shape[:2]
-        self.limit = universal_threshold(2.0 * T * J * len(WIDTH_GRID_SECONDS))
+        self.limit = universal_threshold(2.0 * T * J * len(WIDTH_GRID_SECONDS), positions.shape[2])
 
     def add(self, estimate: np.ndarray, hat: np.ndarray, width: float) -> None:
         """Add the next wider kernel's ``estimate`` [T,J,3] and hat diagonal [T,J] (kernel std
@@ -269,16 +271,35 @@ class _Agreement:
         return (norm(difference) <= limit) | (variance <= _ROUNDED_VARIANCE)
 
 
-def universal_threshold(n: float) -> float:
-    """The length, in stds per axis, beyond which the chi distribution of 3 degrees of freedom
-    leaves a tail of 1/n: of n independent 3-D Gaussian vectors about one is longer (Donoho and
-    Johnstone's universal threshold, for vectors): 3.4 for n = 100, 5.5 for a million."""
+def universal_threshold(n: float, dims: int = 3) -> float:
+    """The length, in stds per axis, beyond which the chi distribution of ``dims`` (1 or 3) degrees
+    of freedom leaves a tail of 1/n: of n independent Gaussian vectors of that many axes about one
+    is longer (Donoho and Johnstone's universal threshold, for vectors): 3.4 for n = 100, 5.5 for a
+    million (3 axes)."""
+    return _chi_beyond(1.0 / max(n, 1.0), dims)
+
+
+def clamp_stds(dims: int = 3) -> float:
+    """How many noise stds (per axis) smoothing may move a sample of ``dims`` (1 or 3) axes:
+    CLAMP_STDS for three, and for one the length a 1-D Gaussian passes as often as a 3-D one
+    passes CLAMP_STDS (2.61)."""
+    return CLAMP_STDS if dims == 3 else _chi_beyond(_chi_tail(CLAMP_STDS, 3), dims)
+
+
+def _chi_beyond(tail: float, dims: int) -> float:
+    """The length c (stds per axis) a chi distribution of ``dims`` (1 or 3) degrees of freedom
+    passes with chance ``tail``."""
     low, high = 0.0, 40.0
     for _ in range(60):
         c = 0.5 * (low + high)
-        tail = math.erfc(c / math.sqrt(2.0)) + math.sqrt(2.0 / math.pi) * c * math.exp(-0.5 * c * c)
-        low, high = (c, high) if tail > 1.0 / max(n, 1.0) else (low, c)
+        low, high = (c, high) if _chi_tail(c, dims) > tail else (low, c)
     return 0.5 * (low + high)
+
+
+def _chi_tail(c: float, dims: int) -> float:
+    """The chance that a Gaussian vector of ``dims`` (1 or 3) axes of std 1 is longer than c."""
+    tail = math.erfc(c / math.sqrt(2.0))
+    return tail if dims == 1 else tail + math.sqrt(2.0 / math.pi) * c * math.exp(-0.5 * c * c)
 
 
 def _ease_levels(levels: np.ndarray, widths: np.ndarray) -> np.ndarray:

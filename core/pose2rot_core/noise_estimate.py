@@ -38,6 +38,10 @@ NOISE_FRAMES = NOISE_DIFFERENCES + 4
 MIN_KEYS = 5
 #: std of the fourth difference of white noise, in units of the noise std: sqrt(1+16+36+16+1)
 _D4_GAIN = np.sqrt(70.0)
+#: the squares of consecutive fourth differences of white noise are correlated (the differences
+#: overlap: their correlations at lags 1-4 are -56, 28, -8 and 1 over 70, a square's twice those
+#: squared): a mean of n such squares varies as one of n / this many independent ones (2.63)
+_D4_SQUARE_OVERLAP = 1.0 + 2.0 * sum((c / 70.0) ** 2 for c in (-56.0, 28.0, -8.0, 1.0))
 #: noise correlated from frame to frame (a tracker's own filter, points resampled by smooth curves)
 #: is read where the bones show it beyond the first of these many standard errors of its reading,
 #: and whole from the second on: white noise reads about 0 and is read as white
@@ -109,26 +113,82 @@ def estimate_noise(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.
     out = np.where(np.isnan(out), column_nanmedian(bone_noise[:, None])[0] / np.sqrt(2.0), out)
     present = ~all_per_point(np.isnan(positions))
     out = np.where(present, out, 0.0)
+    fit = _direction_fit(positions, parents, raw, rest, height, valid)
+    if fit is None:
+        return out
+    level, surely = _all_round_level(fit)
+    return out * _across_gain(level, surely, out, height, _uneven_share(fit))
+
+
+def noise_directions(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.ndarray, height: float,
+                     valid: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+    """(axes [3,3] (columns: the noise's principal directions), factors [3] (each direction's
+    noise std over their root mean square)) of the noise of positions [T,J,3] (the rest as
+    estimate_noise), counted as far as the strongest direction surely (less ANISOTROPY_STDS of its
+    standard error) exceeds the mean by ANISOTROPY_SHARES (factors of 1 below: the same in every
+    direction); None where the fit reads nothing (clean tracks, few bones or frames)."""
+    raw, _, _ = _bone_length_noise(positions, parents, valid)
+    fit = _direction_fit(positions, parents, raw, np.asarray(rest_lengths, np.float64), height, valid)
+    if fit is None or _all_round_level(fit)[0] <= AUTO_THRESHOLD * height:
+        return None
+    values, axes = np.linalg.eigh(_symmetric(fit[0]))
+    share = _uneven_share(fit, values, axes)
+    factors = np.sqrt(np.maximum(values, 1e-4 * values[-1]) / max(values.mean(), 1e-300)) ** share
+    return axes, factors / np.sqrt(np.mean(factors ** 2))
+
+
+def _uneven_share(fit: tuple[np.ndarray, np.ndarray, float], values: np.ndarray | None = None,
+                  axes: np.ndarray | None = None) -> float:
+    """0..1: how surely the noise is stronger in one direction than on average, from the ``fit`` of
+    S (_direction_fit; ``values`` [3] and ``axes`` [3,3] its eigenvalues and vectors where known):
+    its strongest direction's std, less ANISOTROPY_STDS of the standard error of its variance, over
+    the mean's, from ANISOTROPY_SHARES[0] (0) to [1] (1); 0 where S reads no noise, or a variance
+    below 0 by more than ANISOTROPY_STDS of its standard error in its weakest direction."""
+    s, inverse, spread = fit
+    if values is None or axes is None:
+        values, axes = np.linalg.eigh(_symmetric(s))
+    rows = _direction_rows(axes[:, [0, -1]].T)  # the weakest and strongest directions' rows
+    error = np.sqrt(np.maximum(spread * np.einsum("ni,ij,nj->n", rows, inverse, rows), 0.0))
+    mean = float(values.mean())
+    if mean <= 0.0 or values[0] < -ANISOTROPY_STDS * error[0]:
+        return 0.0  # no covariance has a variance below 0: the fit read something else (a spike's rest)
+    surely = values[-1] - ANISOTROPY_STDS * error[1]
+    return float(smoothstep((np.sqrt(max(surely, 0.0) / mean) - ANISOTROPY_SHARES[0])
+                            / (ANISOTROPY_SHARES[1] - ANISOTROPY_SHARES[0])))
+
+
+def _symmetric(s: np.ndarray) -> np.ndarray:
+    """[3,3] the symmetric matrix of its six entries ``s`` (diagonal, then xy, xz, yz)."""
+    return np.array([[s[0], s[3], s[4]], [s[3], s[1], s[5]], [s[4], s[5], s[2]]])
+
+
+def _direction_rows(u: np.ndarray) -> np.ndarray:
+    """[n,6] the rows u^T S u of unit directions ``u`` [n,3] (or one [3]) in S's six entries."""
+    u = np.atleast_2d(u)
+    return np.stack([u[:, 0] ** 2, u[:, 1] ** 2, u[:, 2] ** 2, 2 * u[:, 0] * u[:, 1], 2 * u[:, 0] * u[:, 2],
+                     2 * u[:, 1] * u[:, 2]], axis=1)
+
+
+def _direction_fit(positions: np.ndarray, parents: np.ndarray, raw: np.ndarray, rest: np.ndarray, height: float,
+                   valid: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """(S's six entries, the inverse of the fit's normal matrix [6,6], the residuals' variance, as
+    many times larger as overlapping differences make the fit's sampling error: _D4_SQUARE_OVERLAP) of
+    how the fourth differences of the long bones' lengths depend on the bones' directions u: a
+    length sees both ends' noise along its bone, the variance u^T S u with S twice the noise's
+    covariance (the same for every joint), fitted by least squares over the bones (``raw`` [J]
+    their length noise read, ``rest`` [J] their rest lengths) and frames; a bone's differences
+    beyond ANISOTROPY_TRIM times its median square are left out (a spike, not noise), and so are
+    bones reading over ANISOTROPY_SPREAD times the median (a translating joint's, a glitch's). None
+    on clean tracks (no level the bones read within that spread reaches AUTO_THRESHOLD), or where
+    fewer than 6 bones or ANISOTROPY_SAMPLES differences tell it."""
+    parents = np.asarray(parents)
+    long = _noise_bones(raw, rest, height)
     typical = float(np.median(raw[long])) if long.any() else 0.0
     if ANISOTROPY_SPREAD * typical / np.sqrt(2.0) <= AUTO_THRESHOLD * height:
-        return out  # clean: no level the bones read within the spread reaches the threshold
-    alike = long & (raw <= ANISOTROPY_SPREAD * typical)  # not a translating joint's, nor a glitch's
-    level, surely = _all_round_level(positions, np.asarray(parents), np.flatnonzero(alike), valid)
-    return out * _across_gain(level, surely, out, height)
-
-
-def _all_round_level(positions: np.ndarray, parents: np.ndarray, bones: np.ndarray,
-                     valid: np.ndarray | None) -> tuple[float, float]:
-    """The noise std per axis (file units) over all three directions, from how the fourth
-    differences of the lengths of ``bones`` [B] (to their ``parents``) depend on the bones'
-    directions u: a length sees both ends' noise along its bone, the variance u^T S u with S twice
-    the noise's covariance (the same for every joint), S fitted by least squares over the bones and
-    frames (a bone's differences beyond ANISOTROPY_TRIM times its median square left out: a spike,
-    not noise); the root of its trace over 6, and of the trace less ANISOTROPY_STDS of its standard
-    error (a few frames or bones in few directions tell it poorly: the level it surely reaches).
-    (0, 0) where fewer than 6 bones or ANISOTROPY_SAMPLES differences tell it."""
+        return None
+    bones = np.flatnonzero(long & (raw <= ANISOTROPY_SPREAD * typical))
     if len(bones) < 6:
-        return 0.0, 0.0
+        return None
     v = positions[:, bones] - positions[:, parents[bones]]  # [T,B,3]
     length = norm(v)
     ok = ~np.isnan(length)
@@ -141,33 +201,42 @@ def _all_round_level(positions: np.ndarray, parents: np.ndarray, bones: np.ndarr
         ok4 &= (square <= ANISOTROPY_TRIM * column_nanmedian(square)[None]) & (length[2:-2] > 0)
     u = v[2:-2][ok4] / length[2:-2][ok4][:, None]  # [n,3] each difference's bone direction
     if len(u) < ANISOTROPY_SAMPLES:
-        return 0.0, 0.0
-    x = np.stack([u[:, 0] ** 2, u[:, 1] ** 2, u[:, 2] ** 2, 2 * u[:, 0] * u[:, 1], 2 * u[:, 0] * u[:, 2],
-                  2 * u[:, 1] * u[:, 2]], axis=1)
+        return None
+    x = _direction_rows(u)
     y = square[ok4] / _D4_GAIN ** 2
     inverse = np.linalg.pinv(x.T @ x)  # the normal equations (bones in one plane leave S's normal part open)
     s = inverse @ (x.T @ y)  # S's six entries: diagonal, then off it
-    spread = float(np.sum((y - x @ s) ** 2)) / (len(y) - 6)
+    return s, inverse, _D4_SQUARE_OVERLAP * float(np.sum((y - x @ s) ** 2)) / (len(y) - 6)
+
+
+def _all_round_level(fit: tuple[np.ndarray, np.ndarray, float]) -> tuple[float, float]:
+    """The noise std per axis (file units) over all three directions from the ``fit`` of S
+    (_direction_fit): the root of its trace over 6, and of the trace less ANISOTROPY_STDS of its
+    standard error (a few frames or bones in few directions tell it poorly: the level it surely
+    reaches)."""
+    s, inverse, spread = fit
     trace_var = spread * inverse[:3, :3].sum()  # the trace's sampling variance
     trace = float(s[:3].sum())
     return (float(np.sqrt(max(trace, 0.0) / 6.0)),
             float(np.sqrt(max(trace - ANISOTROPY_STDS * np.sqrt(trace_var), 0.0) / 6.0)))
 
 
-def _across_gain(level: float, surely: float, read: np.ndarray, height: float) -> float:
+def _across_gain(level: float, surely: float, read: np.ndarray, height: float, uneven: float = 0.0) -> float:
     """How much to raise the noise ``read`` [J] from the bones' lengths (the noise along them) to
     the noise at ``level`` over all directions: 1 while the level it ``surely`` reaches is within
     ANISOTROPY_SHARES[0] times the readings' median (white noise: within 8 % on the development
     clips), level over that median from ANISOTROPY_SHARES[1] on, smoothly between: noise stronger
     across the bones than along them (depth from one camera, across limbs that lie in the image
-    plane) moves their directions more than their lengths show. 1 where the level is below
+    plane) moves their directions more than their lengths show. As far as the noise is ``uneven``
+    (0..1: how surely it is stronger in one direction, _uneven_share) the lengths read it only as
+    their directions happen to lie, and the level counts whole. 1 where the level is below
     AUTO_THRESHOLD of the ``height``: clean tracks stay clean."""
     seen = read[read > 0]
     if not seen.size or level <= AUTO_THRESHOLD * height:
         return 1.0
     typical = float(np.median(seen))
     share = smoothstep((surely / typical - ANISOTROPY_SHARES[0]) / (ANISOTROPY_SHARES[1] - ANISOTROPY_SHARES[0]))
-    return float(max(level / typical, 1.0) ** share)
+    return float(max(level / typical, 1.0) ** max(float(share), uneven))
 
 
 def noise_correlation(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.ndarray, height: float,
@@ -428,9 +497,16 @@ def correlation_on_keys(positions: np.ndarray, parents: np.ndarray, rest_lengths
     return _on_read_rows(noise_correlation, positions, parents, rest_lengths, height, keyed, valid)
 
 
+def directions_on_keys(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.ndarray, height: float,
+                       keyed: np.ndarray | None, valid: np.ndarray | None = None
+                       ) -> tuple[np.ndarray, np.ndarray] | None:
+    """noise_directions of ``positions`` [T,N,3] read on the frames noise_on_keys reads."""
+    return _on_read_rows(noise_directions, positions, parents, rest_lengths, height, keyed, valid)
+
+
 def _on_read_rows(read: Callable, positions: np.ndarray, parents: np.ndarray, rest_lengths: np.ndarray,
                   height: float, keyed: np.ndarray | None, valid: np.ndarray | None):
-    """``read`` (estimate_noise or noise_correlation) of ``positions`` [T,N,3] on the frames
+    """``read`` (estimate_noise, noise_correlation or noise_directions) of ``positions`` [T,N,3] on the frames
     _read_rows picks (the rest passed on as they are)."""
     rows = _read_rows(positions, keyed, valid)
     if rows is None:

@@ -11,7 +11,7 @@ and joints; lengths that decide anything are fractions of the skeleton height.
 - ``clean_positions``: zero-phase local quadratic regression with a Gaussian kernel over time,
   weighted by confidence (symmetric kernel: no lag; quadratic: peaks are kept), its width chosen
   per joint by Stein's unbiased risk estimate among the widths that move (nearly) no sample
-  further than ``CLAMP_STDS`` noise stds (the noise it estimated explains no more), and narrowed
+  further than ``kernels.CLAMP_STDS`` noise stds (the noise it estimated explains no more), and narrowed
   frame by frame where a wider kernel's estimate parts from the narrower ones by more than noise
   does (Lepski's method): a brief fast turn keeps a narrow kernel, still stretches the wide one.
 
@@ -28,10 +28,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .errors import Pose2RotError
-from .kernels import CLAMP_STDS, choose_widths, local_quadratic, universal_threshold
+from .kernels import choose_widths, clamp_stds, local_quadratic, universal_threshold
 from .noise_estimate import (AUTO_THRESHOLD, NOISE_DIFFERENCES, NOISE_FRAMES, bone_lengths, bones_with_length,
                              column_nanmedian, correlated_noise_gain, correlated_share, correlation_on_keys,
-                             keyed_rows, noise_on_keys, noise_readable)
+                             directions_on_keys, keyed_rows, noise_on_keys, noise_readable)
 from .placeholders import (coinciding_samples, coinciding_warning, held_as_gaps, interpolated_frames,
                            no_data_as_gaps, placeholders_as_gaps, repeated_frames_as_gaps)
 from .rotations import matrix_to_quat, quat_continuity, quat_to_matrix
@@ -172,8 +172,14 @@ def clean_positions(positions: np.ndarray, parents: np.ndarray, rest_lengths: np
     noise = np.where(noisy, noise * correlated_noise_gain(rho), noise)  # as a whole, not only its white part
     result.noise = noise / height
     P = np.nan_to_num(positions)
+    directions = None if mode != "auto" else directions_on_keys(positions, parents, rest_lengths, height, keyed,
+                                                                   weights > 0)
     with np.errstate(all="ignore"):  # joints without data give empty windows; they stay NaN below
-        out, widths, hat, narrowing = _smooth_pieces(P, weights, noise, noisy, mode, fps, parents, result.cuts)
+        if directions is None or np.all(directions[1] == 1.0):
+            out, widths, hat, narrowing = _smooth_pieces(P, weights, noise, noisy, mode, fps, parents, result.cuts)
+        else:
+            out, widths, hat, narrowing = _smooth_directions(P, weights, noise, noisy, fps, parents, result.cuts,
+                                                             directions)
     out[:, ~present] = np.nan
     if between is not None:
         hat = _as_at_the_keys(hat, ~between)
@@ -267,7 +273,7 @@ def _smooth_pieces(P: np.ndarray, weights: np.ndarray, noise: np.ndarray, chosen
     chosen per joint (narrower in frames where the motion needs it) and held back where they move a
     sample (a filled gap is none: see _held_back)
     further than its noise (``noise`` [J]) reaches but by rare chance among the joint's
-    samples in the piece (the universal threshold of their number, at least CLAMP_STDS: the
+    samples in the piece (the universal threshold of their number, at least clamp_stds: the
     correction of a sample is its noise, and of 3,000 samples some 30 lie beyond CLAMP_STDS,
     each holding back the kernel's width around it) (``mode`` "auto"), or one width of ``mode``
     seconds."""
@@ -280,7 +286,7 @@ def _smooth_pieces(P: np.ndarray, weights: np.ndarray, noise: np.ndarray, chosen
             w, out[seg], hat[seg], widest = choose_widths(P[seg], weights[seg], np.where(chosen, noise, 0.0), fps,
                                                           parents)
             narrowing[seg] = np.maximum(hat[seg] / np.maximum(widest, 1e-12), 1.0)
-            reach = max(universal_threshold(seg.stop - seg.start), CLAMP_STDS)
+            reach = max(universal_threshold(seg.stop - seg.start, P.shape[2]), clamp_stds(P.shape[2]))
             out[seg] = P[seg] + _held_back(out[seg] - P[seg], weights[seg] > 0, reach * noise, w)[..., None] * (
                 out[seg] - P[seg])
         else:
@@ -288,6 +294,28 @@ def _smooth_pieces(P: np.ndarray, weights: np.ndarray, noise: np.ndarray, chosen
             out[seg], hat[seg] = local_quadratic(P[seg], weights[seg], w)
         widths = np.maximum(widths, w)
     return out, widths, hat, narrowing
+
+
+def _smooth_directions(P: np.ndarray, weights: np.ndarray, noise: np.ndarray, chosen: np.ndarray, fps: float,
+                       parents: np.ndarray, cuts: list[int], directions: tuple[np.ndarray, np.ndarray]
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """_smooth_pieces ("auto") of positions P [T,J,3] whose noise is stronger in some directions
+    than in others (``directions``: the axes [3,3] and factors [3] of noise_directions): each
+    direction's coordinate smoothed on its own, for its own noise (``noise`` [J] times its factor),
+    so a camera's depth gets the wide kernels its noise needs and the image plane keeps the narrow
+    ones its motion needs. Widths and narrowing are each joint's largest; the hat diagonal is that
+    of the noise's variance over the directions (what is left of it, as a share of the whole)."""
+    axes, factors = directions
+    T, J = P.shape[:2]
+    Q = (P @ axes).transpose(0, 2, 1).reshape(T, 3 * J, 1)  # column k J + j: joint j along axis k
+    rows = np.asarray(parents)
+    linked = np.concatenate([np.where(rows >= 0, k * J + rows, -1) for k in range(3)])
+    noises = np.concatenate([f * noise for f in factors])  # [3J] each direction's own
+    out, widths, hat, narrowing = _smooth_pieces(Q, np.tile(weights, (1, 3)), noises, np.tile(chosen, 3), "auto", fps,
+                                                 linked, cuts)
+    out = out.reshape(T, 3, J).transpose(0, 2, 1) @ axes.T
+    share = (factors[:, None, None] ** 2 * hat.reshape(T, 3, J).transpose(1, 0, 2)).mean(axis=0)  # [T,J]
+    return (out, widths.reshape(3, J).max(axis=0), share, narrowing.reshape(T, 3, J).max(axis=1))
 
 
 def _held_back(moves: np.ndarray, data: np.ndarray, limit: np.ndarray, widths: np.ndarray) -> np.ndarray:
