@@ -175,7 +175,9 @@ def clean_positions(positions: np.ndarray, parents: np.ndarray, rest_lengths: np
     directions = None if mode != "auto" else directions_on_keys(positions, parents, rest_lengths, height, keyed,
                                                                    weights > 0)
     with np.errstate(all="ignore"):  # joints without data give empty windows; they stay NaN below
-        if directions is None or np.all(directions[1] == 1.0):
+        if directions is not None and np.all(directions[1] == 1.0):
+            directions = None  # the same in every direction
+        if directions is None:
             out, widths, hat, narrowing = _smooth_pieces(P, weights, noise, noisy, mode, fps, parents, result.cuts)
         else:
             out, widths, hat, narrowing = _smooth_directions(P, weights, noise, noisy, fps, parents, result.cuts,
@@ -188,24 +190,38 @@ def clean_positions(positions: np.ndarray, parents: np.ndarray, rest_lengths: np
     result.residual_frames = np.where(widths > 0, noise * np.sqrt(left), noise) / height  # [T,J]
     result.residual = np.where(widths > 0, noise * np.sqrt(left_mean), noise) / height
     result.narrowing = narrowing if (narrowing > 1.0).any() else None
-    result.report.extend(_smoothed_note(result, rho, names, T, fps))
+    result.report.extend(_smoothed_note(result, rho, names, T, fps, directions))
     return out, result
 
 
-def _smoothed_note(result: Cleaning, rho: float, names: tuple[str, ...] | None, T: int, fps: float) -> list[str]:
+def _smoothed_note(result: Cleaning, rho: float, names: tuple[str, ...] | None, T: int, fps: float,
+                   directions: tuple[np.ndarray, np.ndarray] | None = None) -> list[str]:
     """The note on the tracks ``result`` smoothed (none where none was): how many, their noise
-    (median, percent of the height; correlated from frame to frame by ``rho`` where it is), the
-    kernel's width (median, ms at ``fps``) and the noisiest of the ``names``."""
+    (median, percent of the height; correlated from frame to frame by ``rho`` where it is; stronger
+    along one direction where ``directions`` (noise_directions) say so), the kernel's width (median,
+    ms at ``fps``; the widest direction's) and the noisiest of the ``names``."""
     smoothed = result.widths > 0
     if not smoothed.any():
         return []
     label = "" if names is None or not result.noise_read else (
         " (noisiest: '" + names[int(np.argmax(result.noise))] + "')")
     along = f"; correlated from frame to frame by {rho:.2f}" if rho > 0 else ""
+    if directions is not None:
+        along += (f"; {directions[1][-1]:.2g} times as strong along {_direction_words(directions[0][:, -1])} as on "
+                  "average: each direction smoothed for its own")
     shown = (f"noise {100 * np.median(result.noise[smoothed]):.2g} % of height (median{along})" if result.noise_read
              else f"noise not measurable on {T} frames")
     return [f"smoothed {int(smoothed.sum())} of {len(smoothed)} tracks: {shown}, kernel "
             f"{1000 * np.median(result.widths[smoothed]) / fps:.0f} ms{label}"]
+
+
+def _direction_words(u: np.ndarray) -> str:
+    """A unit direction ``u`` [3] in words: the file's axis it lies along within 10 degrees ('the x
+    axis'), else its components ('(0.71, 0, 0.71)')."""
+    k = int(np.argmax(np.abs(u)))
+    if abs(u[k]) >= np.cos(np.radians(10.0)):
+        return f"the {'xyz'[k]} axis"
+    return "(" + ", ".join(f"{c:.2g}" for c in u + 0.0) + ")"
 
 
 def _as_at_the_keys(x: np.ndarray, keys: np.ndarray) -> np.ndarray:
