@@ -885,3 +885,21 @@ def test_a_fractional_frame_given_to_the_readers_and_slices_is_refused_by_name()
         tracks_from_bvh(clip, 2.7)
     with pytest.raises(Pose2RotError, match=r"^frames: start must be a whole frame number, got 2.5$"):
         tracks_from_bvh(clip).frames(2.5, 10)
+
+
+@pytest.mark.parametrize("low, words", [(1, "note: 1 sample with confidence below 0.1 treated as gaps"),
+                                        (2, "note: 2 samples with confidence below 0.1 treated as gaps")])
+def test_the_low_confidence_note_counts_one_sample_in_the_singular(tmp_path, capsys, low, words):
+    """A CSV whose elbow has a confidence under 0.1 in ``low`` frames: the note counts the samples
+    in words that agree with the number (it said '1 samples ...' for one)."""
+    from pose2rot_core.cli import main
+
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    lines = (examples / "arm_tracks.csv").read_text().splitlines()
+    rows = [lines[0] + ",elbow.conf"] + [line + (",0.05" if i in (3, 6)[:low] else ",0.9")
+                                         for i, line in enumerate(lines[1:])]
+    (tmp_path / "take.csv").write_text("\n".join(rows) + "\n")
+    code = main(["solve", str(tmp_path / "take.csv"), "--skeleton", str(examples / "arm.bvh"), "--out",
+                 str(tmp_path / "o.bvh")])
+    err = capsys.readouterr().err
+    assert code == 0 and words in err, err

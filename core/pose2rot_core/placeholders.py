@@ -16,7 +16,7 @@ from .errors import Pose2RotError
 from .noise_estimate import AUTO_THRESHOLD, MIN_KEYS, bone_lengths, keyed_rows, noise_on_keys
 from .spikes import OUTLIER_MIN_FRACTION
 from .stacks import any_axis, joint_planes
-from .wording import WARNING_PREFIX
+from .wording import WARNING_PREFIX, counted
 
 #: samples with a lower confidence are treated as missing
 MIN_CONFIDENCE = 0.1
@@ -244,7 +244,7 @@ def no_data_as_gaps(positions: np.ndarray, confidence: np.ndarray | None, first_
 
     P, low = gate_low_confidence(positions, confidence)
     if low:
-        report.append(f"{low} samples with confidence below {MIN_CONFIDENCE:g} treated as gaps")
+        report.append(f"{counted(low, 'sample')} with confidence below {MIN_CONFIDENCE:g} treated as gaps")
     lost = lost_frames(P)
     if lost.any():
         P = P.copy() if P is positions else P
