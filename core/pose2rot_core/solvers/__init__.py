@@ -285,10 +285,7 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
         sol.report.extend(units_warning(tracks))
     if made_up is None and not mirror_checked:  # points through a map: map_checks.report_map_against_points
         report_tracks_mirrored(tracks, sol.report, (start, stop))
-    if options.stretch == "exact":
-        sol.report.extend(_tips_keep_the_rig(sol.check))
-    elif made_up is None and sol.check.tips is not None:  # points through a map: the map's own notes
-        sol.report.extend(_tips_keep_the_rig(sol.check, _tip_length_noise(tracks, cleaning)))
+    sol.report.extend(_tip_notes(sol.check, tracks, cleaning, options.stretch, made_up is not None))
     if isinstance(options.smooth, float) and cleaning.active and sol.check.far.any():
         sol.report.append(_forced_smoothing_note(options.smooth, cleaning, tracks.num_frames / tracks.fps))
     return sol
@@ -313,6 +310,17 @@ def _noise_told(geometric: dict, cleaning: Cleaning, twist_guess: np.ndarray | N
         report.append("the tracks were smoothed: the roll follows the solver's own smoothed guess, "
                       "not the given one (retargeting: the shared twist of the joints between mapped ones)")
     return None
+
+
+def _tip_notes(check: SafetyCheck, tracks: Tracks, cleaning: Cleaning, stretch: str, mapped: bool) -> list[str]:
+    """The note on bone tips that keep the rig's offsets while their tracks keep other lengths
+    (_tips_keep_the_rig): under stretch "exact" always, else read against the tips' noise; none for
+    points through a map (``mapped``: the map's own notes say it)."""
+    if stretch == "exact":
+        return _tips_keep_the_rig(check)
+    if mapped or check.tips is None:
+        return []
+    return _tips_keep_the_rig(check, _tip_length_noise(tracks, cleaning))
 
 
 def _tip_length_noise(tracks: Tracks, cleaning: Cleaning) -> np.ndarray:
