@@ -26,6 +26,10 @@ UNIT_RATIOS = {100.0: "centimetres against metres", 1000.0: "millimetres against
                3.281: "feet against metres", 30.48: "centimetres against feet"}
 #: bones count as agreeing with the common factor within this ratio
 AGREEMENT = 1.1
+#: a bone tells the tracks' scale when its track is at least this many stds of the lengths' noise long: noise
+#: across a bone lengthens it by (std / length)^2 of itself (1 % here), while a helper bone a few stds long
+#: reads 10-70 % long, and a zero-length one reads the noise alone
+SCALE_NOISE_STDS = 10.0
 #: tracks whose bones are more than this factor off the skeleton's (either way) are refused
 REFUSE_FACTOR = 2.0
 #: ... and between NOTE_FACTOR and REFUSE_FACTOR they get a note
@@ -75,7 +79,10 @@ def unit_guess(height: float) -> str:
 
 
 def bone_scale(tracks: Tracks) -> BoneScale:
-    """Compare every bone's track length (median over frames) with its rest length."""
+    """Compare the track length (median over frames) of every bone that can tell the tracks' scale with
+    its rest length: under noise, the bones at least SCALE_NOISE_STDS stds of the lengths' noise
+    (length_noise) long, as measured on the tracks (in the tracks' units, whatever they are); all bones
+    where none is (or the tracks are clean)."""
     sk = tracks.skeleton
     if sk.num_joints < 2:
         return BoneScale(1.0, 0, 0)
@@ -84,13 +91,33 @@ def bone_scale(tracks: Tracks) -> BoneScale:
     has = np.isfinite(seen).any(axis=0) & (rest > 1e-6 * sk.height)
     if not has.any():
         return BoneScale(1.0, 0, 0)
-    ratio = column_nanmedian(seen[:, has]) / rest[has]
+    length = column_nanmedian(seen[:, has])
+    tells = length >= SCALE_NOISE_STDS * length_noise(seen[:, has])
+    if not tells.any():
+        tells[:] = True
+    ratio = length[tells] / rest[has][tells]
     ratio = ratio[ratio > 0]
     if not ratio.size:
         return BoneScale(1.0, 0, 0)
     factor = float(np.median(ratio))
     agreeing = int((np.abs(np.log(ratio / factor)) <= np.log(AGREEMENT)).sum())
     return BoneScale(factor, agreeing, int(ratio.size))
+
+
+def length_noise(lengths: np.ndarray) -> float:
+    """The std of the noise of a bone's length from frame to frame, in the units of ``lengths`` [T,B]
+    (B bones' lengths over T frames, NaN = missing): the median over bones of their lengths' variance
+    over frames (unbiased), over the median of such a variance for Gaussian noise of variance 1 (a
+    chi-square over its degrees of freedom, after Wilson and Hilferty), so that readings from two or
+    three frames, most of them below their mean, are not read low; bones that really change length
+    (a translating root) are a minority the median leaves out. 0 where no bone has two frames."""
+    frames = np.isfinite(lengths).sum(axis=0)
+    read = frames >= 2
+    if not read.any():
+        return 0.0
+    free = frames[read] - 1.0
+    median_share = (1.0 - 2.0 / (9.0 * free)) ** 3
+    return float(np.sqrt(np.median(np.nanvar(lengths[:, read], axis=0, ddof=1) / median_share)))
 
 
 def unit_pair(factor: float) -> str:
