@@ -75,6 +75,12 @@ MAD_LOG_VARIANCE = 2.6
 #: towards the median: on even noise 99.5-99.9 % of the readings from 10-60 frames stay within 2.5
 #: stds (the largest seen: 4.0), while one joint five times noisier is 3-10 stds off from 30 frames on
 OWN_STDS = (2.5, 4.0)
+#: a track pushed off its place for a stretch of frames and back (a mislabelled or swapped marker, a
+#: tracker's slip) changes this many of the fourth differences its noise is read from: 4 at each end
+#: (a one-frame spike, 5); a reading from at most twice as many differences in time can be that one
+#: stretch alone (it holds their median), so it never counts as the joint's own (OWN_STDS): on a clip
+#: of 20 frames or fewer, a joint cannot be told noisier than the others
+BURST_DIFFERENCES = 8
 
 
 def estimate_noise(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.ndarray, height: float,
@@ -98,18 +104,21 @@ def estimate_noise(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.
     rest = np.asarray(rest_lengths, np.float64)
     long = _noise_bones(raw, rest, height)
     short = np.flatnonzero(~long & (np.asarray(parents) >= 0) & (rest < rest[long].min(initial=np.inf)))
-    bone_noise = np.where(long, raw, np.nan)
+    bone_noise, components = np.where(long, raw, np.nan), np.ones(J)
     if long.any() and len(short):
         bone_noise[short], samples[short] = _bone_vector_noise(positions, short, np.asarray(parents)[short], valid)
+        components[short] = 3.0  # a vector's three axes
     if not np.isfinite(bone_noise).any():
         return np.zeros(J)
     counted = np.where(np.isfinite(bone_noise), samples, 0.0)  # differences behind each bone's reading
     row, child, parent = _bone_rows(np.asarray(parents))
     per_joint = np.full((1 + row.max(initial=0), J), np.nan)  # [bones, J]: to the parent, children's
-    read_from = np.zeros_like(per_joint)
-    per_joint[0], read_from[0] = bone_noise, counted
+    read_from, spans = np.zeros_like(per_joint), np.zeros_like(per_joint)
+    per_joint[0], read_from[0], spans[0] = bone_noise, counted, counted / components
     per_joint[row, parent], read_from[row, parent] = bone_noise[child], counted[child]
-    out = _pooled_where_few(column_nanmedian(per_joint) / np.sqrt(2.0), read_from.sum(axis=0))
+    spans[row, parent] = counted[child] / components[child]
+    out = _pooled_where_few(column_nanmedian(per_joint) / np.sqrt(2.0), read_from.sum(axis=0),
+                            spans.max(axis=0))
     out = np.where(np.isnan(out), column_nanmedian(bone_noise[:, None])[0] / np.sqrt(2.0), out)
     present = ~all_per_point(np.isnan(positions))
     out = np.where(present, out, 0.0)
@@ -309,15 +318,19 @@ def _bone_rows(parents: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return row, child, parent
 
 
-def _pooled_where_few(noise: np.ndarray, samples: np.ndarray) -> np.ndarray:
+def _pooled_where_few(noise: np.ndarray, samples: np.ndarray, spans: np.ndarray) -> np.ndarray:
     """[J] per-joint noise ``noise`` [J] (NaN: not read), each read from ``samples`` [J] fourth
-    differences, pulled towards the clip's typical level as far as its few samples leave it
-    uncertain (empirical Bayes on the log scale): a noise read from n differences is off by a
-    factor whose log has variance MAD_LOG_VARIANCE / n, and the joints' readings spread by that
-    plus what really differs between them (read robustly: the MAD of the readings, less the typical
+    differences (its bones' and axes' together), ``spans`` [J] of them in time (the most of any one
+    bone), pulled towards the clip's typical level as far as its few samples leave it uncertain
+    (empirical Bayes on the log scale): a noise read from n differences is off by a factor whose
+    log has variance MAD_LOG_VARIANCE / n, and the joints' readings spread by that plus what really
+    differs between them (read robustly: the MAD of the readings, less the typical
     sampling variance); each keeps the share of its difference from their median that the real
     differences explain. A reading further from the median than sampling and that spread explain
-    (OWN_STDS) is its own: one joint five times noisier than the body, over 30-60 frames. Long clips
+    (OWN_STDS) is its own: one joint five times noisier than the body, over 30-60 frames; but not
+    where one stretch of frames the track was pushed off on can make the whole reading (at most
+    2 BURST_DIFFERENCES differences in time: a fingertip off for 3 of 10 frames reads 28 times
+    the others' noise, and let the tip end 24 % of the height off its track unwarned). Long clips
     keep their joints' own levels (a hand twice as noisy as the body), while a few frames, which
     read one joint of a body with even noise 3.7 times too noisy, read them all near their median.
     Zero readings (clean tracks) stay."""
@@ -328,7 +341,7 @@ def _pooled_where_few(noise: np.ndarray, samples: np.ndarray) -> np.ndarray:
     middle = float(np.median(x))
     real = max(0.0, float((1.4826 * np.median(np.abs(x - middle))) ** 2 - np.median(sampling)))
     z = np.abs(x - middle) / np.sqrt(sampling + real)
-    own = smoothstep((z - OWN_STDS[0]) / (OWN_STDS[1] - OWN_STDS[0]))
+    own = smoothstep((z - OWN_STDS[0]) / (OWN_STDS[1] - OWN_STDS[0])) * (spans[read] > 2 * BURST_DIFFERENCES)
     out = noise.copy()
     out[read] = np.exp(x - (1.0 - own) * sampling / (real + sampling) * (x - middle))
     return out
