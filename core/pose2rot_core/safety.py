@@ -261,7 +261,7 @@ def check_solution(tracks: Tracks, sol: Solution, noise: np.ndarray | None = Non
                    against: str = "tracks", no_data: np.ndarray | None = None, end_noise: np.ndarray | None = None,
                    end_no_data: np.ndarray | None = None, as_given: bool = False,
                    made_up: np.ndarray | None = None, points_noise: np.ndarray | None = None,
-                   stand_ins: np.ndarray | None = None) -> SafetyCheck:
+                   stand_ins: np.ndarray | None = None, noise_shape: np.ndarray | None = None) -> SafetyCheck:
     """Compare ``sol`` with the (gap-free) ``tracks`` it was solved from, joints and bone tips.
     noise: [J] std per axis (fraction of the height) of the noise in the tracks (None: clean),
     end_noise: [K] the tips' (default: their joints'); no_data: [T,J] (end_no_data: [T,K]) samples
@@ -280,7 +280,9 @@ def check_solution(tracks: Tracks, sol: Solution, noise: np.ndarray | None = Non
     right angle where the points do not are named on their own line (_placed_folds); points_noise: [J] the noise std
     (fraction of the height) the points showed before the retarget cleaned them (default 0); stand_ins: [J]
     joints whose point stands in for a place past a joint the points do not show (with ``made_up``; see
-    _bent_between)."""
+    _bent_between); noise_shape: [3,3] the noise's covariance over its mean variance per axis where it
+    is stronger along some directions (Cleaning.noise_shape): a joint off its track along such a
+    direction has that direction's noise to explain it (_along_the_noise)."""
     skel = tracks.skeleton
     G, X = sol.forward()
     error = norm(X - tracks.positions) / skel.height  # NaN for joints without data
@@ -293,6 +295,12 @@ def check_solution(tracks: Tracks, sol: Solution, noise: np.ndarray | None = Non
                           else (noise, end_noise))
     along = _along_the_bones(tracks, sol, noise, no_data)
     explained, end_explained = NOISE_STDS * spread, None if end_spread is None else NOISE_STDS * end_spread
+    if noise_shape is not None:
+        explained = explained * _along_the_noise(X - tracks.positions, noise_shape)
+        if end_explained is not None:
+            tracked, solved, _ = _with_tips(tracks, G, X)
+            J = tracks.skeleton.num_joints
+            end_explained = end_explained * _along_the_noise(solved[:, J:] - tracked[:, J:], noise_shape)
     if as_given and made_up is None:  # or what the tracks' own departures from a rigid shape add up to
         own, end_own = _off_own_shape(tracks, G, X, sol.translating, tracks.unmeasured(no_data), end_no_data)
         explained = np.maximum(explained, own)
@@ -319,6 +327,15 @@ def check_solution(tracks: Tracks, sol: Solution, noise: np.ndarray | None = Non
     if made_up is None and (check.far.any() or (tips is not None and check.far_tips.any())):  # for the warning
         check.shape_change = _shape_change(tracks, sol, noise, no_data)
     return check
+
+
+def _along_the_noise(off: np.ndarray, shape: np.ndarray) -> np.ndarray:
+    """[T,N] how many times the noise along each departure ``off`` [T,N,3] (solved less tracked) is
+    the noise's mean per axis, for noise of covariance ``shape`` [3,3] over that mean (trace 3): the
+    root of u^T shape u for its direction u, and never less than 1 (the allowance stays what it is
+    across the stronger directions: what the solve does there is read as before)."""
+    u = off / np.maximum(norm(off), 1e-300)[..., None]
+    return np.sqrt(np.maximum(np.einsum("...i,ij,...j->...", u, shape, u), 1.0))
 
 
 def _placed_folds(tracks: Tracks, X: np.ndarray, made_up: np.ndarray, noise: np.ndarray) -> PlacedFolds | None:

@@ -75,7 +75,9 @@ class Cleaning:
     (missing, low confidence or spikes) and were filled (None: none); ``placed``: joints with no
     data in any frame placed between tracked ones (bone_fill.place_untracked_joints);
     ``noise_read``: whether the clip let the noise be read at all (noise_readable; False: it reads
-    0, whatever it is)."""
+    0, whatever it is); ``noise_shape`` [3,3]: where the noise is stronger along some directions
+    than others (noise_directions), its covariance over its mean variance per axis (trace 3; None:
+    the same in every direction)."""
 
     widths: np.ndarray
     noise: np.ndarray
@@ -94,6 +96,7 @@ class Cleaning:
     end_gaps: np.ndarray | None = None
     placed: list[int] = field(default_factory=list)
     noise_read: bool = True
+    noise_shape: np.ndarray | None = None
 
     @property
     def active(self) -> bool:
@@ -190,6 +193,9 @@ def clean_positions(positions: np.ndarray, parents: np.ndarray, rest_lengths: np
     result.residual_frames = np.where(widths > 0, noise * np.sqrt(left), noise) / height  # [T,J]
     result.residual = np.where(widths > 0, noise * np.sqrt(left_mean), noise) / height
     result.narrowing = narrowing if (narrowing > 1.0).any() else None
+    if directions is not None:
+        axes, factors = directions
+        result.noise_shape = (axes * factors ** 2) @ axes.T
     result.report.extend(_smoothed_note(result, rho, names, T, fps, directions))
     return out, result
 
@@ -540,7 +546,8 @@ def smooth_tracks(tracks: Tracks, gaps: np.ndarray, end_gaps: np.ndarray | None,
     narrowing = cleaning.narrowing
     joints = Cleaning(cleaning.widths[:J], cleaning.noise[:J], cleaning.residual[:J], cleaning.report, cleaning.cuts,
                       residual_frames=None if frames is None else frames[:, :J],
-                      narrowing=None if narrowing is None else narrowing[:, :J], noise_read=cleaning.noise_read)
+                      narrowing=None if narrowing is None else narrowing[:, :J], noise_read=cleaning.noise_read,
+                      noise_shape=cleaning.noise_shape)
     if tracks.has_ends:
         joints.end_widths, joints.end_noise, joints.end_residual = (cleaning.widths[J:], cleaning.noise[J:],
                                                                     cleaning.residual[J:])
