@@ -571,3 +571,29 @@ def test_gap_notes_give_each_joint_its_own_frames_and_a_clip_s_start_no_frame_be
     assert f"(frames {T - 20}-{T - 1}) hold the rotation of frame {T - 21}, the last before the gap" in note, note
     for group in note.split(": ", 1)[1].split("; "):  # no joint of one gap named with another's frames
         assert ("lHand" in group) == ("0-59" in group) and ("rHand" in group) == ("10-39" in group), note
+
+
+def test_a_lost_spine_joint_is_not_placed_where_its_seen_child_says_it_is_not():
+    """The hips and the first spine joint lost together in a frame, under 0.5 % jitter: the spine
+    joint was placed by its parent turned as its two buttock joints best fit, offsets that barely
+    fix a turn about the line between them, so the jitter swung it up to 6.5 % of the height off (36
+    such frames over 12 seeds: mean 0.87 %, 5 over 2 %). A place that its child seen there contradicts
+    (the chest off the bone's length by more than CLAMP_STDS of both ends' noise) is none now: the
+    fill keeps its interpolated sample there. At most 3.5 %, mean under 0.7 %; clean tracks as before."""
+    from pose2rot_core.solvers import prepare_tracks
+
+    clip = read_bvh(EXAMPLE)
+    sk = clip.skeleton
+    walk = tracks_from_bvh(clip, reference_frame=0)
+    frames, spine = [60, 150, 220], sk.index("abdomen")
+    off = []
+    for seed in [None, *range(12)]:
+        P = (walk if seed is None else add_noise(walk, 0.005, seed)).positions.copy()
+        P[np.ix_(frames, [sk.index("hip"), spine])] = np.nan
+        filled = prepare_tracks(replace(walk, positions=P), "auto")[0].positions
+        error = np.linalg.norm(filled[frames, spine] - walk.positions[frames, spine], axis=-1) / sk.height
+        if seed is None:
+            assert error.max() < 1e-3
+        else:
+            off.append(error)
+    assert np.max(off) < 0.035 and np.mean(off) < 0.007

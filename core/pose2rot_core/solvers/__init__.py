@@ -58,8 +58,9 @@ def prepare_tracks(tracks: Tracks, smooth: str | float = "off", shown: tuple[int
         missing = [j for j in missing if j not in placed]
     report.extend(fill_report)
     if gaps.any():
-        filled = place_fills_on_the_rig(filled, gaps, tracks.skeleton, placed=placed,
-                                        noisy=bool((noise > AUTO_THRESHOLD * tracks.skeleton.height).any()))
+        noisy = bool((noise > AUTO_THRESHOLD * tracks.skeleton.height).any())
+        filled = place_fills_on_the_rig(filled, gaps, tracks.skeleton, placed=placed, noisy=noisy,
+                                        noise=noise[:J] if noisy else None)
     gap_free = replace(tracks, positions=filled, end_positions=ends)
     unchanged = not gaps.any() and (end_gaps is None or not end_gaps.any()) and tracks.confidence is None
     prepared, cleaning = smooth_tracks(gap_free, gaps, end_gaps, smooth, noise if unchanged else None)
