@@ -20,7 +20,7 @@ from pose2rot_core.rotations import geodesic_angle
 from pose2rot_core.noise_estimate import (bone_lengths, column_nanmedian, estimate_noise, noise_correlation,
                                           noise_directions, noise_on_keys)
 from pose2rot_core.placeholders import AT_ORIGIN_FRACTION, COLLAPSED_FRACTION, _every_axis, lost_frames, on_parent_track
-from pose2rot_core import smoothing
+from pose2rot_core import noise_estimate, smoothing
 from pose2rot_core.smoothing import _with_ends, clean_positions, mark_gaps, parse_smooth
 from pose2rot_core.spikes import find_outliers
 from pose2rot_core.solvers import prepare_tracks, solve
@@ -459,15 +459,16 @@ def test_a_spike_is_no_noise_across_the_bones(cmu, noise):
 def test_each_direction_of_the_noise_is_read(cmu, axis):
     """noise_directions: with the noise mostly along one axis (1.12 % of the height, 0.2 % along the
     others) its strongest direction is that axis and its std 1.67 times the three directions' root
-    mean square (within 15 %), the others under 0.7 of it; white noise is the same in every
-    direction (factors of exactly 1), clean tracks tell nothing (None)."""
+    mean square (within 15 %), the others under 0.7 of it, counted whole (share 1); white noise is
+    the same in every direction (factors of exactly 1, share 0), clean tracks tell nothing (None)."""
     walk = tracks_from_bvh(_walked_back_and_forth(cmu), reference_frame=0)
     args = walk.skeleton.parents, np.linalg.norm(walk.skeleton.offsets, axis=1), walk.skeleton.height
-    axes, factors = noise_directions(_depth_noise(walk, axis).positions, *args)
+    axes, factors, share = noise_directions(_depth_noise(walk, axis).positions, *args)
     mean = np.sqrt((2 * 0.002 ** 2 + 0.0112 ** 2) / 3)
     assert abs(axes[axis, -1]) > 0.98 and factors[-1] == pytest.approx(0.0112 / mean, rel=0.15)
-    assert (factors[:2] < 0.7).all()
-    assert np.array_equal(noise_directions(add_noise(walk, 0.005, axis).positions, *args)[1], np.ones(3))
+    assert (factors[:2] < 0.7).all() and share == 1.0
+    white = noise_directions(add_noise(walk, 0.005, axis).positions, *args)
+    assert np.array_equal(white.factors, np.ones(3)) and white.share == 0.0
     assert noise_directions(walk.positions, *args) is None
 
 
@@ -495,6 +496,28 @@ def test_noise_stronger_in_depth_is_smoothed_direction_by_direction(cmu, axis, m
     assert far[0] < 1.05 * far[1]
     if axis != 1:
         assert off[0][axis] < 0.8 * off[1][axis] and far[0] < far[1]
+
+
+def test_noise_barely_read_as_uneven_is_smoothed_nearly_as_even_noise(cmu, monkeypatch):
+    """Each direction smoothed on its own reads one coordinate's motion, and a still one picks the
+    widest kernel: where the noise was barely read as stronger along one direction (the Bandai walk
+    under depth noise along its upright bones: 3 % surely), that alone had turned the hips over in
+    one frame and left the head 17 % of the height off. The two smoothings are now mixed by how
+    surely the noise is uneven: as that share falls to 0 the result comes to one kernel's for all
+    three coordinates, with no jump where it starts to count."""
+    walk = tracks_from_bvh(_walked_back_and_forth(cmu), reference_frame=0).frames(0, 400)
+    noisy = _depth_noise(walk, 0).positions
+    args = walk.skeleton.parents, np.linalg.norm(walk.skeleton.offsets, axis=1), walk.skeleton.height, walk.fps
+    read = noise_directions(noisy, *args[:3])
+    runs = {}
+    for share in (0.0, 1e-3, 0.5, 1.0):
+        counted = None if share == 0.0 else noise_estimate.NoiseDirections(read.axes, read.factors, share)
+        monkeypatch.setattr(smoothing, "directions_on_keys", lambda *a, c=counted, **k: c)
+        runs[share] = clean_positions(noisy, *args)[0]
+    apart = np.abs(runs[1.0] - runs[0.0]).max()
+    assert apart > 1e-3 * walk.skeleton.height
+    assert np.abs(runs[1e-3] - runs[0.0]).max() <= 1.001e-3 * apart
+    np.testing.assert_allclose(runs[0.5], 0.5 * (runs[0.0] + runs[1.0]), atol=1e-9 * walk.skeleton.height)
 
 
 def test_a_joint_off_its_track_along_the_depth_is_explained_by_the_depths_noise(cmu):

@@ -9,7 +9,7 @@ clean ones.
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 
@@ -129,13 +129,22 @@ def estimate_noise(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.
     return out * _across_gain(level, surely, out, height, _uneven_share(fit))
 
 
+class NoiseDirections(NamedTuple):
+    """The noise's principal directions (``axes`` [3,3], columns, weakest first), each one's std
+    over their root mean square (``factors`` [3], counted as far as ``share`` says) and how surely
+    the noise is stronger along one direction (``share``, 0..1: _uneven_share)."""
+
+    axes: np.ndarray
+    factors: np.ndarray
+    share: float
+
+
 def noise_directions(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.ndarray, height: float,
-                     valid: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
-    """(axes [3,3] (columns: the noise's principal directions), factors [3] (each direction's
-    noise std over their root mean square)) of the noise of positions [T,J,3] (the rest as
-    estimate_noise), counted as far as the strongest direction surely (less ANISOTROPY_STDS of its
-    standard error) exceeds the mean by ANISOTROPY_SHARES (factors of 1 below: the same in every
-    direction); None where the fit reads nothing (clean tracks, few bones or frames)."""
+                     valid: np.ndarray | None = None) -> NoiseDirections | None:
+    """The NoiseDirections of the noise of positions [T,J,3] (the rest as estimate_noise): the
+    factors counted as far as the strongest direction surely (less ANISOTROPY_STDS of its standard
+    error) exceeds the mean by ANISOTROPY_SHARES (factors of 1 below: the same in every direction);
+    None where the fit reads nothing (clean tracks, few bones or frames)."""
     raw, _, _ = _bone_length_noise(positions, parents, valid)
     fit = _direction_fit(positions, parents, raw, np.asarray(rest_lengths, np.float64), height, valid)
     if fit is None or _all_round_level(fit)[0] <= AUTO_THRESHOLD * height:
@@ -143,7 +152,7 @@ def noise_directions(positions: np.ndarray, parents: np.ndarray, rest_lengths: n
     values, axes = np.linalg.eigh(_symmetric(fit[0]))
     share = _uneven_share(fit, values, axes)
     factors = np.sqrt(np.maximum(values, 1e-4 * values[-1]) / max(values.mean(), 1e-300)) ** share
-    return axes, factors / np.sqrt(np.mean(factors ** 2))
+    return NoiseDirections(axes, factors / np.sqrt(np.mean(factors ** 2)), share)
 
 
 def _uneven_share(fit: tuple[np.ndarray, np.ndarray, float], values: np.ndarray | None = None,
@@ -511,8 +520,7 @@ def correlation_on_keys(positions: np.ndarray, parents: np.ndarray, rest_lengths
 
 
 def directions_on_keys(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.ndarray, height: float,
-                       keyed: np.ndarray | None, valid: np.ndarray | None = None
-                       ) -> tuple[np.ndarray, np.ndarray] | None:
+                       keyed: np.ndarray | None, valid: np.ndarray | None = None) -> NoiseDirections | None:
     """noise_directions of ``positions`` [T,N,3] read on the frames noise_on_keys reads."""
     return _on_read_rows(noise_directions, positions, parents, rest_lengths, height, keyed, valid)
 

@@ -31,7 +31,7 @@ from .errors import Pose2RotError
 from .kernels import choose_widths, clamp_stds, local_quadratic, universal_threshold
 from .noise_estimate import (AUTO_THRESHOLD, NOISE_DIFFERENCES, NOISE_FRAMES, bone_lengths, bones_with_length,
                              column_nanmedian, correlated_noise_gain, correlated_share, correlation_on_keys,
-                             directions_on_keys, keyed_rows, noise_on_keys, noise_readable)
+                             NoiseDirections, directions_on_keys, keyed_rows, noise_on_keys, noise_readable)
 from .placeholders import (coinciding_samples, coinciding_warning, held_as_gaps, interpolated_frames,
                            no_data_as_gaps, placeholders_as_gaps, repeated_frames_as_gaps)
 from .rotations import matrix_to_quat, quat_continuity, quat_to_matrix
@@ -177,14 +177,15 @@ def clean_positions(positions: np.ndarray, parents: np.ndarray, rest_lengths: np
     P = np.nan_to_num(positions)
     directions = None if mode != "auto" else directions_on_keys(positions, parents, rest_lengths, height, keyed,
                                                                    weights > 0)
+    if directions is not None and directions.share <= 0.0:
+        directions = None  # the same in every direction
     with np.errstate(all="ignore"):  # joints without data give empty windows; they stay NaN below
-        if directions is not None and np.all(directions[1] == 1.0):
-            directions = None  # the same in every direction
-        if directions is None:
-            out, widths, hat, narrowing = _smooth_pieces(P, weights, noise, noisy, mode, fps, parents, result.cuts)
-        else:
-            out, widths, hat, narrowing = _smooth_directions(P, weights, noise, noisy, fps, parents, result.cuts,
-                                                             directions)
+        smoothed = None if directions is not None and directions.share >= 1.0 else _smooth_pieces(
+            P, weights, noise, noisy, mode, fps, parents, result.cuts)
+        if directions is not None:
+            apart = _smooth_directions(P, weights, noise, noisy, fps, parents, result.cuts, directions)
+            smoothed = apart if smoothed is None else _handed_over(smoothed, apart, directions.share)
+    out, widths, hat, narrowing = smoothed
     out[:, ~present] = np.nan
     if between is not None:
         hat = _as_at_the_keys(hat, ~between)
@@ -194,17 +195,16 @@ def clean_positions(positions: np.ndarray, parents: np.ndarray, rest_lengths: np
     result.residual = np.where(widths > 0, noise * np.sqrt(left_mean), noise) / height
     result.narrowing = narrowing if (narrowing > 1.0).any() else None
     if directions is not None:
-        axes, factors = directions
-        result.noise_shape = (axes * factors ** 2) @ axes.T
+        result.noise_shape = (directions.axes * directions.factors ** 2) @ directions.axes.T
     result.report.extend(_smoothed_note(result, rho, names, T, fps, directions))
     return out, result
 
 
 def _smoothed_note(result: Cleaning, rho: float, names: tuple[str, ...] | None, T: int, fps: float,
-                   directions: tuple[np.ndarray, np.ndarray] | None = None) -> list[str]:
+                   directions: NoiseDirections | None = None) -> list[str]:
     """The note on the tracks ``result`` smoothed (none where none was): how many, their noise
     (median, percent of the height; correlated from frame to frame by ``rho`` where it is; stronger
-    along one direction where ``directions`` (noise_directions) say so), the kernel's width (median,
+    along one direction where ``directions`` (noise_directions) count at least half), the kernel's width (median,
     ms at ``fps``; the widest direction's) and the noisiest of the ``names``."""
     smoothed = result.widths > 0
     if not smoothed.any():
@@ -212,9 +212,9 @@ def _smoothed_note(result: Cleaning, rho: float, names: tuple[str, ...] | None, 
     label = "" if names is None or not result.noise_read else (
         " (noisiest: '" + names[int(np.argmax(result.noise))] + "')")
     along = f"; correlated from frame to frame by {rho:.2f}" if rho > 0 else ""
-    if directions is not None:
-        along += (f"; {directions[1][-1]:.2g} times as strong along {_direction_words(directions[0][:, -1])} as on "
-                  "average: each direction smoothed for its own")
+    if directions is not None and directions.share >= 0.5:
+        along += (f"; {directions.factors[-1]:.2g} times as strong along {_direction_words(directions.axes[:, -1])} "
+                  "as on average: each direction smoothed for its own")
     shown = (f"noise {100 * np.median(result.noise[smoothed]):.2g} % of height (median{along})" if result.noise_read
              else f"noise not measurable on {T} frames")
     return [f"smoothed {int(smoothed.sum())} of {len(smoothed)} tracks: {shown}, kernel "
@@ -318,8 +318,17 @@ def _smooth_pieces(P: np.ndarray, weights: np.ndarray, noise: np.ndarray, chosen
     return out, widths, hat, narrowing
 
 
+def _handed_over(together: tuple, apart: tuple, share: float) -> tuple:
+    """(positions, widths, hat diagonal, narrowing) of _smooth_pieces (``together``: one kernel for a
+    joint's three coordinates) and _smooth_directions (``apart``), mixed by ``share`` (0..1: how
+    surely the noise is stronger along one direction): noise barely read as uneven is smoothed
+    nearly as noise the same in every direction is, with no jump where it starts to count (each
+    direction's own kernel reads one coordinate's motion, and a still one picks the widest)."""
+    return tuple((1.0 - share) * a + share * b for a, b in zip(together, apart))
+
+
 def _smooth_directions(P: np.ndarray, weights: np.ndarray, noise: np.ndarray, chosen: np.ndarray, fps: float,
-                       parents: np.ndarray, cuts: list[int], directions: tuple[np.ndarray, np.ndarray]
+                       parents: np.ndarray, cuts: list[int], directions: NoiseDirections
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """_smooth_pieces ("auto") of positions P [T,J,3] whose noise is stronger in some directions
     than in others (``directions``: the axes [3,3] and factors [3] of noise_directions): each
@@ -327,7 +336,7 @@ def _smooth_directions(P: np.ndarray, weights: np.ndarray, noise: np.ndarray, ch
     so a camera's depth gets the wide kernels its noise needs and the image plane keeps the narrow
     ones its motion needs. Widths and narrowing are each joint's largest; the hat diagonal is that
     of the noise's variance over the directions (what is left of it, as a share of the whole)."""
-    axes, factors = directions
+    axes, factors = directions.axes, directions.factors
     T, J = P.shape[:2]
     Q = (P @ axes).transpose(0, 2, 1).reshape(T, 3 * J, 1)  # column k J + j: joint j along axis k
     rows = np.asarray(parents)
