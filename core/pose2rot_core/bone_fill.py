@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .kernels import CLAMP_STDS
 from .rotations import best_fit_rotation, nearest_rotation, rotation_between, smoothstep
 from .skeleton import Skeleton
 from .noise_estimate import bone_lengths
@@ -71,8 +72,6 @@ def _children_disagree(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleton, j: i
     """[n] the frames of ``frames`` [n] where joint ``j`` placed at ``held`` [n,3] is further from
     the length of its bone (``length`` [T,J] across the gap) to a child seen there than CLAMP_STDS
     of the noise of that distance (both ends' ``noise`` [J], std per axis, file units) allows."""
-    from .kernels import CLAMP_STDS
-
     out = np.zeros(len(frames), bool)
     for c in skeleton.children[j]:
         if not skeleton.bone_has_length[c] or not np.isfinite(length[frames, c]).all():

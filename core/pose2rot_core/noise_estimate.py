@@ -150,21 +150,19 @@ def noise_directions(positions: np.ndarray, parents: np.ndarray, rest_lengths: n
     if fit is None or _all_round_level(fit)[0] <= AUTO_THRESHOLD * height:
         return None
     values, axes = np.linalg.eigh(_symmetric(fit[0]))
-    share = _uneven_share(fit, values, axes)
+    share = _uneven_share(fit)
     factors = np.sqrt(np.maximum(values, 1e-4 * values[-1]) / max(values.mean(), 1e-300)) ** share
     return NoiseDirections(axes, factors / np.sqrt(np.mean(factors ** 2)), share)
 
 
-def _uneven_share(fit: tuple[np.ndarray, np.ndarray, float], values: np.ndarray | None = None,
-                  axes: np.ndarray | None = None) -> float:
+def _uneven_share(fit: tuple[np.ndarray, np.ndarray, float]) -> float:
     """0..1: how surely the noise is stronger in one direction than on average, from the ``fit`` of
-    S (_direction_fit; ``values`` [3] and ``axes`` [3,3] its eigenvalues and vectors where known):
+    S (_direction_fit):
     its strongest direction's std, less ANISOTROPY_STDS of the standard error of its variance, over
     the mean's, from ANISOTROPY_SHARES[0] (0) to [1] (1); 0 where S reads no noise, or a variance
     below 0 by more than ANISOTROPY_STDS of its standard error in its weakest direction."""
     s, inverse, spread = fit
-    if values is None or axes is None:
-        values, axes = np.linalg.eigh(_symmetric(s))
+    values, axes = np.linalg.eigh(_symmetric(s))
     rows = _direction_rows(axes[:, [0, -1]].T)  # the weakest and strongest directions' rows
     error = np.sqrt(np.maximum(spread * np.einsum("ni,ij,nj->n", rows, inverse, rows), 0.0))
     mean = float(values.mean())

@@ -285,7 +285,8 @@ def check_solution(tracks: Tracks, sol: Solution, noise: np.ndarray | None = Non
     direction has that direction's noise to explain it (_along_the_noise)."""
     skel = tracks.skeleton
     G, X = sol.forward()
-    error = norm(X - tracks.positions) / skel.height  # NaN for joints without data
+    off = X - tracks.positions
+    error = norm(off) / skel.height  # NaN for joints without data
     if no_data is not None:
         error[no_data] = np.nan
     noise = np.zeros(skel.num_joints) if noise is None else noise
@@ -296,16 +297,12 @@ def check_solution(tracks: Tracks, sol: Solution, noise: np.ndarray | None = Non
     along = _along_the_bones(tracks, sol, noise, no_data)
     explained, end_explained = NOISE_STDS * spread, None if end_spread is None else NOISE_STDS * end_spread
     if noise_shape is not None:
-        explained = explained * _along_the_noise(X - tracks.positions, noise_shape)
-        if end_explained is not None:
-            tracked, solved, _ = _with_tips(tracks, G, X)
-            J = tracks.skeleton.num_joints
-            end_explained = end_explained * _along_the_noise(solved[:, J:] - tracked[:, J:], noise_shape)
+        explained = explained * _along_the_noise(off, noise_shape)
     if as_given and made_up is None:  # or what the tracks' own departures from a rigid shape add up to
         own, end_own = _off_own_shape(tracks, G, X, sol.translating, tracks.unmeasured(no_data), end_no_data)
         explained = np.maximum(explained, own)
         end_explained = None if end_own is None else np.maximum(end_explained, end_own)
-    tips = _check_tips(tracks, G, X, noise, end_noise, along, no_data, end_no_data, end_explained)
+    tips = _check_tips(tracks, G, X, noise, end_noise, along, no_data, end_no_data, end_explained, noise_shape)
     base = CLEAN_TOLERANCE + explained
     allowed = base + along
     if made_up is not None:  # another performer's points: what the rig's own shape keeps off them
@@ -764,7 +761,7 @@ def _beyond_median_noise(lengths: np.ndarray, rest: np.ndarray, spread: np.ndarr
 
 def _check_tips(tracks: Tracks, G: np.ndarray, X: np.ndarray, noise: np.ndarray, end_noise: np.ndarray | None,
                 along: np.ndarray, no_data: np.ndarray | None, end_no_data: np.ndarray | None,
-                explained: np.ndarray | None) -> TipsCheck | None:
+                explained: np.ndarray | None, noise_shape: np.ndarray | None = None) -> TipsCheck | None:
     """The bone tips' part of the check (None without tips): each solved tip (the rig's End Site
     offset from its solved parent, G [T,J,3,3] and X [T,J,3]) against its track, allowed
     ``explained`` [K] or [T,K] (how far noise, or the tracks' own shape, may take it: see
@@ -772,13 +769,16 @@ def _check_tips(tracks: Tracks, G: np.ndarray, X: np.ndarray, noise: np.ndarray,
     _along_the_bones) and its own length where the
     tracks keep another (read against its noise ``end_noise`` [K] and its joint's ``noise`` [J]) that
     a performer's proportions give (not _no_performers_length); between keys (Tracks.keyed) also
-    what the curves may do to it (_between_keys_bound)."""
+    what the curves may do to it (_between_keys_bound). ``noise_shape``: as check_solution's (the
+    noise along each tip's departure explains it)."""
     if not tracks.has_ends:
         return None
     skel, par = tracks.skeleton, np.asarray(tracks.end_parents, np.int64)
     end_noise = np.asarray(end_noise, np.float64)
     solved = end_site_positions(G, X, par, tracks.end_rest_offsets)
     error = norm(solved - tracks.end_positions) / skel.height
+    if noise_shape is not None:
+        explained = explained * _along_the_noise(solved - tracks.end_positions, noise_shape)
     unseen = any_axis(np.isnan(tracks.end_positions))
     if end_no_data is not None:
         unseen |= end_no_data
