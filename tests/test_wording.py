@@ -8,7 +8,7 @@ from pose2rot_core.wording import (OPTION_NAMES, OPTION_VALUES, in_words, label,
 
 STRETCH_NOTE = ("3 joints change their distance to the parent over the clip (bone stretch, up to 0.5 % of height): "
                 "their offsets are solved per frame so positions match (use stretch='off' for rigid bones)")
-MISMATCH_NOTE = ("2 bones differ from their rest length (worst 'knee': 4 % of height): they keep the rig's bone "
+MISMATCH_NOTE = ("2 bones differ from their rest length ('knee' by 4 % of height and 'hip' by 2 %): they keep the rig's bone "
                  "length, so those joints follow the rig, not their tracks (stretch 'exact' translates them)")
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 
 import bpy
 import numpy as np
@@ -159,3 +160,19 @@ def test_smaller_rig_keeps_its_bone_lengths_and_takes_the_rotations():
     assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks", bone_lengths='EXACT') == {'FINISHED'}
     exact_paths = {fc.data_path for fc in action_fcurves(exact.animation_data.action)}
     assert len({p for p in exact_paths if p.endswith(".location")}) > 1
+
+
+def test_the_report_names_every_bone_off_its_rest_length_worst_first(capfd):
+    """A rig 0.8 times the tracks' size keeps its bone lengths, and the operator's report said so
+    naming only the worst bone; it now names the furthest four, the worst first, each with how far
+    it is off, and counts the rest, in the panel's words."""
+    src = import_clip(frames=30)
+    track_empties(src)
+    _shrunk_copy(src, "Small", 0.8)
+    capfd.readouterr()
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
+    notes = [line for line in capfd.readouterr().out.splitlines() if "bones differ from their rest length (" in line]
+    assert len(notes) == 1, notes
+    figures = [float(f) for f in re.findall(r"'[^']+' by ([\d.]+) %", notes[0])]
+    assert len(figures) == 4 and figures == sorted(figures, reverse=True) and " more bones): " in notes[0], notes
+    assert notes[0].endswith("(Bone lengths: Match the tracks moves them onto the tracks)"), notes

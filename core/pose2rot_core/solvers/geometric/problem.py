@@ -18,6 +18,7 @@ from ...skeleton import Skeleton, has_length
 from ...noise_estimate import column_nanmedian, keyed_rows
 from ...stacks import any_per_point, component_major, empty_vectors, frames_first, joint_planes, mat_mul, mat_vec
 from ...tracks import Tracks
+from ...tracks_io import describe_names
 from ...wording import WARNING_PREFIX, counted
 from .fit import fit_weights
 
@@ -640,18 +641,24 @@ def report_length_mismatch(skel: Skeleton, mismatch: np.ndarray, missing: np.nda
     dev = np.abs(mismatch) / skel.height
     noise = np.zeros(len(dev)) if bone_noise is None else 3.0 * np.asarray(bone_noise) / skel.height
     off = (dev > np.maximum(STRETCH_FRACTION, noise)) & ~translating[1:] & ~missing[1:] & ~missing[par]
-    bad = [j + 1 for j in np.where(off)[0]]
-    if bad:
-        worst = max(bad, key=lambda j: dev[j - 1])
-        size = f"{100 * dev[worst - 1]:.3g} % of height"
-        report.append(f"1 bone differs from its rest length ('{skel.names[worst]}': {size}): it keeps the rig's "
-                      "bone length, so that joint follows the rig, not its track (stretch 'exact' moves it onto "
-                      "the track)" if len(bad) == 1 else
-                      f"{len(bad)} bones differ from their rest length (worst '{skel.names[worst]}': {size}): they "
-                      "keep the rig's bone length, so those joints follow the rig, not their tracks (stretch "
-                      "'exact' moves them onto the tracks)")
+    if off.any():
+        report.append(_length_mismatch_note(skel.names, off, dev))
     if unlike:
         report.extend(_unlike_any_performer(skel, mismatch, off))
+
+
+def _length_mismatch_note(names: tuple[str, ...], off: np.ndarray, dev: np.ndarray) -> str:
+    """The note naming every ``off`` [J-1] bone (by its joint, ``names`` [J]) with how far it is off
+    its rest length (``dev`` [J-1], fraction of the height), the furthest first."""
+    bones = np.flatnonzero(off)
+    bones = bones[np.argsort(-dev[bones], kind="stable")]
+    shown = describe_names([f"'{names[j + 1]}' by {100 * dev[j]:.3g} %{' of height' if k == 0 else ''}"
+                            for k, j in enumerate(bones)], 4, "bone")
+    if len(bones) == 1:
+        return (f"1 bone differs from its rest length ({shown}): it keeps the rig's bone length, so that joint "
+                "follows the rig, not its track (stretch 'exact' moves it onto the track)")
+    return (f"{len(bones)} bones differ from their rest length ({shown}): they keep the rig's bone length, so "
+            "those joints follow the rig, not their tracks (stretch 'exact' moves them onto the tracks)")
 
 
 def _unlike_any_performer(skel: Skeleton, mismatch: np.ndarray, off: np.ndarray) -> list[str]:
