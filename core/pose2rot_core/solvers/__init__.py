@@ -334,12 +334,13 @@ def _tip_length_noise(tracks: Tracks, cleaning: Cleaning) -> np.ndarray:
 
 
 def _tips_keep_the_rig(check: SafetyCheck, noise: np.ndarray | None = None) -> list[str]:
-    """The note for bone tips whose tracks keep other lengths than the rig's, the furthest first
-    (none: no such tip): the rig keeps its tips' offsets, as it keeps its bones' lengths (the
-    solver's note names those), so they end off their tracks. Under stretch "exact" (no ``noise``)
-    joints translate onto their tracks, but a tip has no joint to translate; under the others a
-    tip is named where its length is off by more than three of its length's noise stds ``noise``
-    [K] (fraction of the height, both ends), as the solver names bones (report_length_mismatch)."""
+    """The note for bone tips whose tracks keep other lengths than the rig's, each with how far it
+    ends off its track, the furthest first (none: no such tip): the rig keeps its tips' offsets, as
+    it keeps its bones' lengths (the solver's note names those), so they end off their tracks.
+    Under stretch "exact" (no ``noise``) joints translate onto their tracks, but a tip has no joint
+    to translate; under the others a tip is named where its length is off by more than three of its
+    length's noise stds ``noise`` [K] (fraction of the height, both ends), as the solver names bones
+    (report_length_mismatch)."""
     from ..tracks_io import describe_names
     from .geometric.problem import STRETCH_FRACTION
 
@@ -349,14 +350,16 @@ def _tips_keep_the_rig(check: SafetyCheck, noise: np.ndarray | None = None) -> l
         return []
     off = np.flatnonzero(tips.off_length > limit)
     furthest = np.nanmax(np.nan_to_num(tips.error[:, off]), axis=0, initial=0.0)
-    off, worst = off[np.argsort(-furthest, kind="stable")], float(furthest.max())  # the furthest named first
-    one = len(off) == 1
     why = "under stretch='exact' (a tip has no joint to translate)" if noise is None else \
         "(as rigid bones keep the rig's length)"
-    return [f"bone tip{'' if one else 's'} {describe_names([repr(tips.names[k]) for k in off], 4, 'bone tip')} "
-            f"{'keeps' if one else 'keep'} the rig's offset{'' if one else 's'} {why} "
-            f"while {'its track keeps another length' if one else 'their tracks keep other lengths'}"
-            f": up to {100 * worst:.3g} % of height off {'its track' if one else 'their tracks'}"]
+    if len(off) == 1:
+        return [f"bone tip {tips.names[off[0]]!r} keeps the rig's offset {why} while its track keeps another "
+                f"length: up to {100 * furthest[0]:.3g} % of height off its track"]
+    order = np.argsort(-furthest, kind="stable")  # the furthest named first
+    parts = [f"{tips.names[off[i]]!r} by up to {100 * furthest[i]:.3g} %" for i in order]
+    shown = describe_names([parts[0] + " of height"] + parts[1:], 4, "bone tip")
+    return [f"{len(off)} bone tips keep the rig's offsets {why} while their tracks keep other lengths, and end off "
+            f"those tracks: {shown}"]
 
 
 def _frame_range(frames: tuple[int, int] | None, num_frames: int) -> tuple[int, int]:
