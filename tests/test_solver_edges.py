@@ -527,6 +527,26 @@ def test_tracks_of_two_joints_swapped_are_no_performers_proportions():
         assert not any("no performer's proportions" in line for line in solve(given).report)
 
 
+def test_bones_no_performer_has_are_named_the_furthest_first():
+    """Tracks that keep the right shin 3 times the rig's and the left 5 times: the warning named the
+    bones in the rig's order, the right first, so with more than four the worst could go unnamed.
+    Now the bone furthest from any performer's proportions comes first, each with its factor."""
+    from pose2rot_core.bvh import read_bvh
+    from pose2rot_core.tracks_io import tracks_from_bvh
+
+    tracks = tracks_from_bvh(read_bvh(Path(__file__).resolve().parents[1] / "examples" / "cmu_08_01.bvh"))
+    skel, P, E = tracks.skeleton, tracks.positions.copy(), tracks.end_positions.copy()
+    for joint, factor in (("rShin", 3.0), ("lShin", 5.0)):
+        j = skel.index(joint)
+        below = skel.ancestor_mask()[:, j]           # the shin and what hangs from it
+        shift = (factor - 1.0) * (P[:, j] - P[:, skel.parents[j]])
+        P[:, below] += shift[:, None]
+        E[:, np.isin(tracks.end_parents, np.flatnonzero(below))] += shift[:, None]
+    warned = [line for line in solve(replace(tracks, positions=P, end_positions=E)).report
+              if "no performer's proportions" in line]
+    assert len(warned) == 1 and "'lThigh' to 'lShin' (5x) and 'rThigh' to 'rShin' (3x)" in warned[0], warned
+
+
 def test_no_roll_is_carried_across_a_cut():
     """Five garbage frames in the middle of a clean clip (the whole body 1,000 heights away, turned
     through itself: an exporter's frames of nothing): the solve carried the rolls it read there into

@@ -664,9 +664,9 @@ def _length_mismatch_note(names: tuple[str, ...], off: np.ndarray, dev: np.ndarr
 def _unlike_any_performer(skel: Skeleton, mismatch: np.ndarray, off: np.ndarray) -> list[str]:
     """A warning naming the ``off`` [J-1] bones of length whose tracks keep another length than the
     rig's (``mismatch`` [J-1], their median less the rest length) by more than a factor of
-    UNLIKE_FACTOR against the tracks' overall size: a performer of other proportions lengthens a
-    bone by a share, not several times over, so such a bone likely has tracks taken from other
-    joints (two labels swapped), and its joints end far from them."""
+    UNLIKE_FACTOR against the tracks' overall size, the furthest first: a performer of other
+    proportions lengthens a bone by a share, not several times over, so such a bone likely has
+    tracks taken from other joints (two labels swapped), and its joints end far from them."""
     rest = np.linalg.norm(skel.offsets[1:], axis=-1)
     typical = rest + mismatch
     scale = _tracks_scale(typical, rest, np.ones(len(rest), bool), skel.height)
@@ -675,8 +675,10 @@ def _unlike_any_performer(skel: Skeleton, mismatch: np.ndarray, off: np.ndarray)
                             & ((ratio > UNLIKE_FACTOR) | (ratio < 1.0 / UNLIKE_FACTOR)))
     if not unlike.size:
         return []
-    shown = ", ".join(f"'{skel.names[skel.parents[j + 1]]}' to '{skel.names[j + 1]}' ({ratio[j]:.2g}x)"
-                      for j in unlike[:4]) + (f" and {unlike.size - 4} more" if unlike.size > 4 else "")
+    factor = np.maximum(ratio[unlike], 1.0 / np.maximum(ratio[unlike], 1e-300))  # how many times off, either way
+    unlike = unlike[np.argsort(-factor, kind="stable")]
+    shown = describe_names([f"'{skel.names[skel.parents[j + 1]]}' to '{skel.names[j + 1]}' ({ratio[j]:.2g}x)"
+                            for j in unlike], 4, "bone")
     return [f"{WARNING_PREFIX}the tracks keep {counted(unlike.size, 'bone')} at a length no performer's "
             f"proportions give (against the rig's, allowing for the tracks' size: {shown}): tracks taken from other "
             "joints or two labels swapped? Their joints follow the rig and end far from those tracks: check the "
