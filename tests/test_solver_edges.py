@@ -378,6 +378,24 @@ def test_a_track_far_beyond_the_rig_is_a_warning():
     assert not any("than the rig is tall" in n for n in solve(tracks).report)
 
 
+def test_every_track_far_beyond_the_rig_is_named_the_furthest_first():
+    """Both hands' empties (with their fingers') moved off, the right 1.5 and the left 3 times the
+    rig's height: the warning named them in the rig's order with one figure, the largest. Now the
+    left comes first, each with how far its track goes from the parent's."""
+    from pose2rot_core.bvh import read_bvh
+    from pose2rot_core.tracks_io import tracks_from_bvh
+
+    tracks = tracks_from_bvh(read_bvh(Path(__file__).resolve().parents[1] / "examples" / "cmu_08_01.bvh"))
+    skel, loose = tracks.skeleton, tracks.positions.copy()
+    for side, heights in (("r", 1.5), ("l", 3.0)):                  # each hand with its fingers
+        loose[:, skel.ancestor_mask()[:, skel.index(f"{side}Hand")]] += [heights * skel.height, 0, 0]
+    warned = [n for n in solve(replace(tracks, positions=loose)).report if "than the rig is tall" in n]
+    assert len(warned) == 1, warned
+    named = re.findall(r"'(\w+)' up to ([\d.]+) %", warned[0])
+    assert [name for name, _ in named] == ["lHand", "rHand"], warned
+    assert float(named[0][1]) > float(named[1][1]) > 100, warned
+
+
 def _assert_tips_named_furthest_first(note: str, tips) -> list[str]:
     """The tips ``note`` names, checked to be two or more, each with how far it ends off its track
     (``tips``: the safety check's), the furthest first (the note named them all but gave the worst

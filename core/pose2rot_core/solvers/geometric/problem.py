@@ -453,15 +453,21 @@ def _loose_tracks(skel: Skeleton, free: np.ndarray, reach: np.ndarray) -> list[s
     place the body: a root or the root line may be anywhere) whose tracks go further from their
     parent's than the rig is tall (``reach`` [J-1], the largest distance over the clip): no bone of
     the rig reaches there, so the track has likely come loose from its joint (a hand's empty left
-    behind), and the joint follows it all the same."""
+    behind), and the joint follows it all the same. The furthest first, each with its reach, eight
+    named: a hand's empty left behind puts its five fingers' tracks further from it than itself from
+    its parent, and four named left the hand out."""
     far = np.flatnonzero(free & (reach > skel.height))
     if not far.size:
         return []
-    shown = ", ".join(f"'{skel.names[i + 1]}'" for i in far[:4]) + (f" and {far.size - 4} more" if far.size > 4 else "")
-    return [f"{WARNING_PREFIX}{shown} {'goes' if far.size == 1 else 'go'} further from the parent than the rig is "
-            f"tall (up to {100 * reach[far].max() / skel.height:.3g} % of its height), following "
-            f"{'its track' if far.size == 1 else 'their tracks'}: check that the track follows its joint, or keep the "
-            "rig's bones (stretch='off')"]
+    far = far[np.argsort(-reach[far], kind="stable")]  # the furthest named first
+    check = "check that the track follows its joint, or keep the rig's bones (stretch='off')"
+    if far.size == 1:
+        return [f"{WARNING_PREFIX}'{skel.names[far[0] + 1]}' goes further from the parent than the rig is tall (up "
+                f"to {100 * reach[far[0]] / skel.height:.3g} % of its height), following its track: {check}"]
+    parts = [f"'{skel.names[i + 1]}' up to {100 * reach[i] / skel.height:.3g} %" for i in far]
+    shown = describe_names([parts[0] + " of its height"] + parts[1:], 8, "joint")
+    return [f"{WARNING_PREFIX}{far.size} joints go further from the parent than the rig is tall ({shown}), "
+            f"following their tracks: {check}"]
 
 
 def _held_offsets(skel: Skeleton, typical: np.ndarray, rest: np.ndarray, scale: float, valid: np.ndarray,
