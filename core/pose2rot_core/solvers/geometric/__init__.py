@@ -46,6 +46,7 @@ from .fit import best_fit, blend_roll, fit_weight, held_roll, roll_gap, roll_var
 from .lean import LEAN_SECONDS
 from .problem import (STRETCH_FRACTION, LengthReadings, Problem, Target, classify_translation, collect_targets,
                       end_sites, line_means, report_length_mismatch, tied_steps, unit_mean)
+from .rigid_fit import FIT_STDS, fit_to_lengths, rigid_lengths
 from .roll import Aimed, aim_with_roll
 from .turn_lean import lean_on_parent
 from .twist_chains import aim_past_segments, find_twist_bones, past_segments, spread_twist
@@ -101,6 +102,7 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     reason to translate.
     points_on_rig: the tracks are another skeleton's points put on the rig through a map (retargeting),
     whose bones need not keep the rig's proportions: no warning of bones no performer has.
+    Noisy tracks are first moved to the bones' lengths (_fit_tracks_to_lengths).
     Returns a Solution with exact positions wherever bone lengths agree.
     """
     if twist not in TWIST_POLICIES:
@@ -113,16 +115,15 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     unmeasured = tracks.unmeasured(filled)
     averaged = _rounding_matters(rounding)  # then lengths and offsets are read over quarter seconds
     rounded = _raw_bone_noise(tracks.skeleton, rounding) if averaged else None
-    if averaged:
-        lengths = _bone_lengths(tracks, tracks.positions, rounded, unmeasured)
-    else:
-        lengths = _bone_lengths(tracks, input_positions, length_noise, unmeasured)
+    lengths = (_bone_lengths(tracks, tracks.positions, rounded, unmeasured) if averaged
+               else _bone_lengths(tracks, input_positions, length_noise, unmeasured))
     problem, mismatch = _build_problem(tracks, twist_guess, twist, stretch, use_ends, missing_mask, noise, report,
                                        lengths)
     problem.pieces = segments(tracks.num_frames, cuts) if cuts else []
     problem.tied = tied_steps(tracks.num_frames, cuts, tracks.reference_frame)
     problem.gaps = filled if filled is not None and filled.any() else None
     _set_noise(problem, noise, end_noise, noise_frames, end_noise_frames, input_noise)
+    _fit_tracks_to_lengths(problem, unmeasured, missing_mask)
     _set_cone(problem, within_noise, noise, noise_frames, input_noise, narrowing, end_narrowing)
     G = _orient_all(problem, progress)
     width = _length_window(tracks.fps) if averaged else 1
@@ -131,15 +132,13 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     tolerance = _offset_tolerance(tracks.skeleton, stretch_tolerance, rounded, width,
                                   _coordinate_step(tracks, unmeasured), shape)
     local_offsets = _solve_offsets(problem, G, stretch, tolerance, missing_mask, report, unmeasured, width)
-    # bones no performer has: on the rig's own tracks, over the frames to read their noise from (in
-    # fewer, a short bone's noise may double its length unseen)
+    # bones no performer has: on the rig's own tracks, over enough frames to read their noise from
     unlike = not points_on_rig and tracks.num_frames >= NOISE_FRAMES
     report_length_mismatch(tracks.skeleton, mismatch, missing_mask, problem.translating, report, length_noise,
                            unlike)
     aimed_through = tuple(sorted({int(k) for target in problem.past_segments.values() for k in target.chain}))
     return Solution.from_globals(tracks.skeleton, G, problem.positions[:, 0].copy(), local_offsets,
-                                 problem.translating, report=report, solver="geometric",
-                                 segments=aimed_through)
+                                 problem.translating, report=report, solver="geometric", segments=aimed_through)
 
 
 def _set_noise(problem: Problem, noise: float | np.ndarray, end_noise: np.ndarray | None,
@@ -157,6 +156,54 @@ def _set_noise(problem: Problem, noise: float | np.ndarray, end_noise: np.ndarra
         problem.noise_var_frames = (np.asarray(noise_frames, np.float64) * height) ** 2
         if end_noise_frames is not None:
             problem.end_var_frames = (np.asarray(end_noise_frames, np.float64) * height) ** 2
+
+
+def _fit_tracks_to_lengths(problem: Problem, unmeasured: np.ndarray | None, missing: np.ndarray) -> None:
+    """On noisy tracks, move ``problem``'s tracks (joints and bone tips) to the nearest points, by
+    the noise told, where each bone keeps its length (rigid_fit.fit_to_lengths): read from these
+    tracks over the frames that measure them (not ``unmeasured`` [T,J]: filled gaps keep their
+    samples too), less the noise left in them (rigid_lengths; the tracks as given carry noise whose
+    level is read less surely: a joint read at 2.5 % of the height under depth noise of 0.7 %).
+    Bones that translate, have no length, lose an end (``missing`` [J]) or are shorter than FIT_STDS
+    noise stds keep their tracks."""
+    if not problem.noise_var.any():
+        return
+    skel, J = problem.skeleton, problem.skeleton.num_joints
+    joint_var = problem.noise_var[None] if problem.noise_var_frames is None else problem.noise_var_frames
+    parents = np.array(skel.parents)
+    lengths = rigid_lengths(problem.positions, parents, problem.noise_var, unmeasured)
+    points, var = problem.positions, joint_var
+    if problem.ends is not None:
+        end_parents = np.asarray(problem.tracks.end_parents, np.int64)
+        tip_var = _tip_variance(problem, joint_var, end_parents)
+        tips = np.concatenate([points, problem.ends], axis=1)
+        tip_parents = np.concatenate([parents, end_parents])
+        lengths = np.concatenate([lengths, rigid_lengths(tips, tip_parents, np.concatenate(
+            [problem.noise_var, np.asarray(tip_var).mean(axis=0)]))[J:]])
+        points, parents = tips, tip_parents
+        frames = max(len(joint_var), len(tip_var))
+        var = np.concatenate([np.broadcast_to(x, (frames, x.shape[1])) for x in (joint_var, tip_var)], axis=1)
+    if unmeasured is not None:  # a filled gap is no sample to fit: its bones keep those frames
+        points = np.where(np.pad(unmeasured, ((0, 0), (0, len(parents) - J)))[..., None], np.nan, points)
+    held = np.zeros(len(parents), bool)
+    held[:J] = problem.translating | problem.zero_length | missing | ~skel.bone_has_length
+    held |= (parents >= 0) & missing[np.maximum(parents, 0)]
+    ends_var = np.asarray(var).max(axis=0)
+    short = ~(lengths >= FIT_STDS * np.sqrt(ends_var + ends_var[np.maximum(parents, 0)]))
+    fitted = fit_to_lengths(points, np.where(held | short, -1, parents), lengths, var)
+    sampled = ~np.isnan(fitted[..., 0])
+    problem.positions[sampled[:, :J]] = fitted[:, :J][sampled[:, :J]]
+    if problem.ends is not None:
+        problem.ends[sampled[:, J:]] = fitted[:, J:][sampled[:, J:]]
+
+
+def _tip_variance(problem: Problem, joint_var: np.ndarray, end_parents: np.ndarray) -> np.ndarray:
+    """[T|1,K] each bone tip's per-axis noise variance as told (its joint's where none was)."""
+    if problem.end_var_frames is not None:
+        return problem.end_var_frames
+    if problem.end_var is not None:
+        return np.asarray(problem.end_var)[None]
+    return joint_var[:, end_parents]
 
 
 def _set_cone(problem: Problem, within_noise: float, noise: float | np.ndarray, noise_frames: np.ndarray | None,
