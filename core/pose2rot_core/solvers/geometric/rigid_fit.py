@@ -19,8 +19,8 @@ from ...kernels import CLAMP_STDS
 #: then turns by at most a third of a radian; held from 4 stds, a thumb under 1 % jitter that turns
 #: over in one frame ended 1 % of the height further off its track
 FIT_STDS = 10.0
-#: Gauss-Newton steps (each exact for the lengths to first order; the third moves points by
-#: about the noise's cube over the bones' squares)
+#: Gauss-Newton steps (each exact for the lengths to first order; three bring random trees' bones
+#: within 1e-9 of the lengths they are fitted to, tests/test_rigid_fit.py)
 FIT_STEPS = 3
 #: frames solved together (a [frames, bones, bones] system at a time)
 FIT_FRAMES = 256
