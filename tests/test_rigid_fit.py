@@ -5,6 +5,8 @@ departure no noise explains left alone, and solves of noisy tracks nearer the cl
 it."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -112,3 +114,24 @@ def test_a_noisy_solve_ends_nearer_the_clean_positions_with_its_tracks_fitted(mo
     monkeypatch.setattr(rigid_fit, "FIT_STDS", 1e9)
     monkeypatch.setattr("pose2rot_core.solvers.geometric.FIT_STDS", 1e9)
     assert fitted < 0.98 * miss()
+
+
+def test_a_tip_smoothed_short_in_a_fast_sweep_does_not_pull_its_joint_off(shared_dir):
+    """The dog's tail, lost for one second under 0.5 % jitter: where it sweeps fast its tip's
+    smoothed track is 37 % short, a departure no noise explains, so the fit takes out only the
+    noise's share of it. Taken whole as noise it pulled 'Tail1' 4.5 % of the height off its clean
+    track in frames that were data (11 % with the filled samples fitted as data too)."""
+    from pose2rot_core.bvh import read_bvh
+
+    clip = read_bvh(shared_dir / "mann_dog_d1-010-kan01-004.bvh")
+    tracks = tracks_from_bvh(clip, reference_frame=0)
+    noisy = add_noise(tracks, 0.005, 0)
+    tail = [clip.skeleton.names.index(name) for name in ("Tail", "Tail1")]
+    lost = np.zeros(noisy.positions.shape[:2], bool)
+    lost[150:210, tail] = True
+    positions, ends = noisy.positions.copy(), noisy.end_positions.copy()
+    positions[lost] = np.nan
+    ends[lost[:, noisy.end_parents]] = np.nan
+    sol = solve(replace(noisy, positions=positions, end_positions=ends))
+    miss = np.linalg.norm(sol.forward()[1] - tracks.positions, axis=-1) / clip.skeleton.height
+    assert 100 * miss[~lost].max() < 3.0
