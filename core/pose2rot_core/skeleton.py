@@ -230,10 +230,7 @@ class Skeleton:
         return ~below
 
     def depth(self) -> np.ndarray:
-        d = np.zeros(self.num_joints, np.int64)
-        for j in range(1, self.num_joints):
-            d[j] = d[self.parents[j]] + 1
-        return d
+        return tree_depth(self.parents)
 
     # ------------------------------------------------------------------ graph features
     def ancestor_mask(self) -> np.ndarray:
@@ -275,6 +272,16 @@ def marked_or_above(parents: Sequence[int] | np.ndarray, marked: np.ndarray) -> 
     for j in range(len(out) - 1, 0, -1):
         out[parents[j]] |= out[j]
     return out
+
+
+def tree_depth(parents: np.ndarray) -> np.ndarray:
+    """[N] how many steps each node of a forest (``parents`` [N], -1 at a root, each parent before
+    its children) lies below its root."""
+    d = np.zeros(len(parents), np.int64)
+    for j, p in enumerate(parents):
+        if p >= 0:
+            d[j] = d[p] + 1
+    return d
 
 
 def depth_first(children: Sequence[Sequence[int]], root: int) -> list[int]:

@@ -169,13 +169,13 @@ def _fit_tracks_to_lengths(problem: Problem, unmeasured: np.ndarray | None, miss
     if not problem.noise_var.any():
         return
     skel, J = problem.skeleton, problem.skeleton.num_joints
-    joint_var = problem.noise_var[None] if problem.noise_var_frames is None else problem.noise_var_frames
+    joint_var = problem.point_var(np.arange(J)).T  # [T|1,J]
     parents = np.array(skel.parents)
     lengths = rigid_lengths(problem.positions, parents, problem.noise_var, unmeasured)
     points, var = problem.positions, joint_var
     if problem.ends is not None:
         end_parents = np.asarray(problem.tracks.end_parents, np.int64)
-        tip_var = _tip_variance(problem, joint_var, end_parents)
+        tip_var = problem.point_var(np.arange(len(end_parents)), True).T  # [T|1,K]
         tips = np.concatenate([points, problem.ends], axis=1)
         tip_parents = np.concatenate([parents, end_parents])
         lengths = np.concatenate([lengths, rigid_lengths(tips, tip_parents, np.concatenate(
@@ -195,15 +195,6 @@ def _fit_tracks_to_lengths(problem: Problem, unmeasured: np.ndarray | None, miss
     problem.positions[sampled[:, :J]] = fitted[:, :J][sampled[:, :J]]
     if problem.ends is not None:
         problem.ends[sampled[:, J:]] = fitted[:, J:][sampled[:, J:]]
-
-
-def _tip_variance(problem: Problem, joint_var: np.ndarray, end_parents: np.ndarray) -> np.ndarray:
-    """[T|1,K] each bone tip's per-axis noise variance as told (its joint's where none was)."""
-    if problem.end_var_frames is not None:
-        return problem.end_var_frames
-    if problem.end_var is not None:
-        return np.asarray(problem.end_var)[None]
-    return joint_var[:, end_parents]
 
 
 def _set_cone(problem: Problem, within_noise: float, noise: float | np.ndarray, noise_frames: np.ndarray | None,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...kernels import CLAMP_STDS
+from ...skeleton import tree_depth
 
 #: a bone is held to its length only where it is this many noise stds (of both ends) long: the fit
 #: moves its ends along its direction in the tracks, which the noise's extreme (CLAMP_STDS stds)
@@ -29,8 +30,8 @@ FIT_FRAMES = 256
 def fit_to_lengths(points: np.ndarray, parents: np.ndarray, lengths: np.ndarray, variance: np.ndarray
                    ) -> np.ndarray:
     """[T,N,3]: the points nearest ``points`` [T,N,3] (file units; NaN where unknown) whose bones
-    keep their ``lengths`` [N] (the bone from point ``parents[i]`` to point i; parent -1 or length
-    NaN: no bone kept) as far as the noise explains (_noise_share), nearest by the noise: per-axis
+    keep their ``lengths`` [N] (the bone from point ``parents[i]`` to point i, parents before their
+    children; parent -1 or length NaN: no bone kept) as far as the noise explains (_noise_share), nearest by the noise: per-axis
     variance ``variance`` [T|1,N] of each point, the same in every direction (a noise stronger along
     one direction is read too unsurely in its weak ones: taken as none there, a walk's joints moved
     along the depth only and ended further off). Each step solves the lengths' first-order change
@@ -146,11 +147,7 @@ def _elimination(parents: np.ndarray, kept: np.ndarray, pairs: tuple[np.ndarray,
     (``pairs``: _bone_pairs). A bone's neighbours then are its parent bone and its siblings, which
     all share one point and are neighbours already: eliminating it adds no entry (the system of a
     tree's bones is chordal), so the elimination costs what the entries do, not the cube."""
-    depth = np.zeros(len(parents), np.int64)
-    for i in range(len(parents)):  # bone tips follow the joints: count the steps up to the root
-        j = i
-        while parents[j] >= 0:
-            j, depth[i] = parents[j], depth[i] + 1
+    depth = tree_depth(parents)
     order = sorted(range(len(kept)), key=lambda b: -depth[kept[b]])
     rank = np.empty(len(kept), np.int64)
     rank[order] = np.arange(len(kept))
