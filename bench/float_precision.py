@@ -22,7 +22,7 @@ from pose2rot_core.solvers import solve
 from pose2rot_core.tracks import Tracks
 from pose2rot_core.tracks_io import tracks_from_bvh
 
-from clips import EXAMPLES, dev_clips
+from clips import chosen_clips
 
 
 def moved_and_rounded(tracks: Tracks, heights: float) -> tuple[Tracks, Tracks]:
@@ -48,7 +48,7 @@ def main() -> None:
     parser.add_argument("--heights", nargs="*", type=float, default=[0.0, 50.0])
     parser.add_argument("--twist", nargs="*", default=["lookahead", "swing"])
     args = parser.parse_args()
-    clips = args.clips or dev_clips(sorted(EXAMPLES.glob("*.bvh")))
+    clips = chosen_clips(args.clips)
     print(f"{'clip':32s} {'twist':10s} " + " ".join(f"{h:>5g} h: max ° (joint, frame)".rjust(36)
                                                      for h in args.heights))
     worst = {(t, h): 0.0 for t in args.twist for h in args.heights}

@@ -29,7 +29,7 @@ from pose2rot_core.evaluate import add_noise, score_solution
 from pose2rot_core.solvers import solve
 from pose2rot_core.tracks_io import tracks_from_bvh
 
-from clips import EXAMPLES, dev_clips
+from clips import chosen_clips
 
 
 def lost_joints(clip) -> np.ndarray:
@@ -92,7 +92,7 @@ def main() -> None:
     parser.add_argument("--clips", nargs="*", type=Path)
     parser.add_argument("--noise", type=float, default=0.005)
     args = parser.parse_args()
-    paths = args.clips or dev_clips(sorted(EXAMPLES.glob("*.bvh")))
+    paths = chosen_clips(args.clips)
     print(f"{'clip':32s} {'case':6s} {'noise':>5s} {'rot °':>6s} {'flips':>5s} {'stretch %':>9s} "
           f"{'pos mean %':>10s} {'max at data %':>13s} {'warnings':>8s}")
     for path in paths:

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -37,7 +36,7 @@ from pose2rot_core.errors import Pose2RotError
 from pose2rot_core.evaluate import evaluate_clip
 from pose2rot_core.variants import FAMILIES, make_variant, played_faster
 
-from clips import EXAMPLES, dev_clips
+from clips import chosen_clips
 
 
 def row(clip, noise: float, seed: int = 0) -> dict:
@@ -97,7 +96,7 @@ def main() -> None:
     parser.add_argument("--speeds", nargs="*", type=int, default=[],
                         help="extra rows with the clip played this many times faster (the fast family draws its own)")
     args = parser.parse_args()
-    paths = [Path(p) for p in args.clips] if args.clips else dev_clips(sorted(EXAMPLES.glob("*.bvh")))
+    paths = chosen_clips(args.clips)
     print(HEAD)
     rows: dict[str, list[dict]] = {}
     errors = 0

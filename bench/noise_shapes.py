@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import re
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 
@@ -26,7 +25,7 @@ from pose2rot_core.solvers import solve
 from pose2rot_core.tracks import Tracks
 from pose2rot_core.tracks_io import tracks_from_bvh
 
-from clips import EXAMPLES, dev_clips
+from clips import chosen_clips
 
 
 def back_and_forth(clip: BvhClip, frames: int) -> BvhClip:
@@ -75,7 +74,7 @@ def main() -> None:
                                                          "depth-y", "depth-z"])
     parser.add_argument("--frames", type=int, default=1000)
     args = parser.parse_args()
-    paths = [Path(p) for p in args.clips] if args.clips else dev_clips(sorted(EXAMPLES.glob("*.bvh")))
+    paths = chosen_clips(args.clips)
     print(f"{'clip':<32} {'noise':>8} | {'rot°':>6} {'fl/1k':>7} {'jit x':>6} {'pos %':>6} {'read':>5}")
     sums = {shape: np.zeros(4) for shape in args.shapes}
     for path in paths:

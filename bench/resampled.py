@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 
@@ -22,7 +21,7 @@ from pose2rot_core.solvers import solve
 from pose2rot_core.tracks_io import tracks_from_bvh
 from pose2rot_core.variants import keyed_every
 
-from clips import EXAMPLES, dev_clips
+from clips import chosen_clips
 
 
 def linear_between(tracks, step: int):
@@ -58,7 +57,7 @@ def main() -> None:
     parser.add_argument("--steps", nargs="*", type=int, default=[2, 4])
     parser.add_argument("--noise", type=float, default=0.005)
     args = parser.parse_args()
-    paths = [Path(p) for p in args.clips] if args.clips else dev_clips(sorted(EXAMPLES.glob("*.bvh")))
+    paths = chosen_clips(args.clips)
     print(f"{'clip':<32} {'step':>4} {'noise':>5} | {'keyed all°':>10} {'keys°':>6} {'tr':>3} | {'linear all°':>11} "
           f"{'keys°':>6} {'tr':>3} | {'samples°':>8}")
     sums = {}

@@ -27,7 +27,7 @@ from pose2rot_core.evaluate import add_noise  # noqa: E402
 from pose2rot_core.solvers import solve  # noqa: E402
 from pose2rot_core.tracks_io import tracks_from_bvh  # noqa: E402
 
-from clips import EXAMPLES, dev_clips  # noqa: E402
+from clips import chosen_clips  # noqa: E402
 
 
 def timed_solve(tracks, fitted: bool, repeats: int) -> tuple[float, np.ndarray]:
@@ -52,7 +52,7 @@ def main() -> None:
     parser.add_argument("--noise", type=float, default=0.005)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    paths = args.clips or dev_clips(sorted(EXAMPLES.glob("*.bvh")))
+    paths = chosen_clips(args.clips)
     print(f"{'clip':32s} {'frames':>6s} {'joints':>6s} {'fitted s':>8s} {'as is s':>8s} {'ratio':>6s} "
           f"{'pos fitted %':>12s} {'pos as is %':>11s}")
     for path in paths:

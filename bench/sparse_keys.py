@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 
@@ -23,7 +22,7 @@ from pose2rot_core.solvers import solve
 from pose2rot_core.tracks_io import tracks_from_bvh
 from pose2rot_core.variants import keyed_every
 
-from clips import EXAMPLES, dev_clips
+from clips import chosen_clips
 
 
 def figures(tracks, step: int, as_keyed: bool) -> tuple[int, float, float, int]:
@@ -42,7 +41,7 @@ def main() -> None:
     parser.add_argument("--clips", nargs="*", help="BVH files (default: the development clips)")
     parser.add_argument("--steps", nargs="*", type=int, default=[2, 4, 8], help="keys every N frames")
     args = parser.parse_args()
-    paths = [Path(p) for p in args.clips] if args.clips else dev_clips(sorted(EXAMPLES.glob("*.bvh")))
+    paths = chosen_clips(args.clips)
     print(f"{'clip':<32} {'J':>4} {'all':>4} {'step':>4} | {'keyed: trans':>12} {'keys %':>8} {'max %':>7} "
           f"{'warned':>6} | {'as set: trans':>13} {'keys %':>8} {'max %':>7} {'warned':>6}")
     for path in paths:
