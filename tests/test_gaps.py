@@ -597,3 +597,70 @@ def test_a_lost_spine_joint_is_not_placed_where_its_seen_child_says_it_is_not():
         else:
             off.append(error)
     assert np.max(off) < 0.035 and np.mean(off) < 0.007
+
+
+def _spine_fill_errors(path: Path, lost: list[str], spine: str) -> tuple[float, list[np.ndarray]]:
+    """(the clean walk's largest error, each of 12 seeds' errors under 0.5 % jitter) of joint
+    ``spine`` (fraction of the height) where the joints ``lost`` are lost together in three frames."""
+    from pose2rot_core.solvers import prepare_tracks
+
+    clip = read_bvh(path)
+    sk = clip.skeleton
+    walk = tracks_from_bvh(clip, reference_frame=0)
+    frames, j = [60, 150, 220], sk.index(spine)
+    clean, noisy = 0.0, []
+    for seed in [None, *range(12)]:
+        P = (walk if seed is None else add_noise(walk, 0.005, seed)).positions.copy()
+        P[np.ix_(frames, [sk.index(n) for n in lost])] = np.nan
+        filled = prepare_tracks(replace(walk, positions=P), "auto")[0].positions
+        error = np.linalg.norm(filled[frames, j] - walk.positions[frames, j], axis=-1) / sk.height
+        if seed is None:
+            clean = float(error.max())
+        else:
+            noisy.append(error)
+    return clean, noisy
+
+
+def test_a_spine_joint_lost_with_its_parent_and_child_is_not_placed_by_a_fit_that_amplifies_noise():
+    """The hips, the first spine joint and the chest lost together in three frames, under 0.5 %
+    jitter: with no seen child to say otherwise, the spine joint was placed by a pelvis turned as its
+    two buttock joints best fit, offsets that barely fix its turn about the line between them, and
+    the jitter swung it up to 6.5 % of the height off (mean 0.87 % over 12 seeds). The place is now
+    weighed against the interpolated sample by how far each is likely off: at most 0.6 %, mean 0.3 %;
+    clean tracks as before."""
+    clean, noisy = _spine_fill_errors(EXAMPLE, ["hip", "abdomen", "chest"], "abdomen")
+    assert clean < 1e-3
+    assert np.max(noisy) < 0.015 and np.mean(noisy) < 0.005
+
+
+def test_the_bandai_walk_s_spine_lost_with_hips_and_chest_stays_near_its_track(shared_dir):
+    """The same on the Bandai walk (Hips, Spine and Chest lost): thighs 6.5 cm either side of the
+    hips and 2.2 cm below them turned its spine (15.7 cm up) 15 % of the height off under 0.5 %
+    jitter (mean 2.8 % over 12 seeds); now at most 0.8 %, mean 0.4 %."""
+    clean, noisy = _spine_fill_errors(shared_dir / "bandainamco2_walk_exhausted-021.bvh",
+                                      ["Hips", "Spine", "Chest"], "Spine")
+    assert clean < 2e-3
+    assert np.max(noisy) < 0.015 and np.mean(noisy) < 0.006
+
+
+def test_a_noisier_fit_hands_its_place_over_to_the_fill_smoothly():
+    """A spine joint lost with the chest, placed by the pelvis turned as its two buttock joints say:
+    as the noise the tracks are said to have grows from none, its place moves steadily from where
+    the fit puts it (exactly, at none) to the interpolated sample, with no jump between."""
+    clip = read_bvh(EXAMPLE)
+    sk = clip.skeleton
+    P = add_noise(tracks_from_bvh(clip, reference_frame=0), 0.005, 0).positions
+    gaps = np.zeros(P.shape[:2], bool)
+    gaps[150, [sk.index("abdomen"), sk.index("chest")]] = True
+    filled, placed = _filled_and_placed(P, gaps, sk)
+    spine = sk.index("abdomen")
+    fit, fill = placed[150, spine], filled[150, spine]
+    assert np.linalg.norm(fit - fill) > 1e-3 * sk.height  # the two differ: there is something to hand over
+    levels = np.linspace(0.0, 0.01, 201) * sk.height
+    path = np.array([place_fills_on_the_rig(filled, gaps, sk, noisy=True, noise=np.full(sk.num_joints, s))[150, spine]
+                     for s in levels])
+    np.testing.assert_allclose(path[0], fit, atol=1e-9)
+    share = ((path - fill) @ (fit - fill)) / ((fit - fill) @ (fit - fill))  # 1: the fit's place, 0: the fill's
+    np.testing.assert_allclose(path, fill + share[:, None] * (fit - fill), atol=1e-9)
+    assert (np.diff(share) <= 1e-12).all() and share[-1] < 0.2
+    assert np.abs(np.diff(share)).max() < 0.05
