@@ -172,6 +172,28 @@ def test_a_solve_puts_the_swapped_legs_back_and_says_so():
     assert np.degrees(geodesic_angle(followed.rotations, want.rotations)).max() > 30.0  # the legs cross
 
 
+def test_a_whole_body_swap_put_back_is_not_called_a_mirror_image():
+    """Every left and right track of the walk (joints and bone tips) traded in frames 134-138, as a
+    markerless tracker mixing up the sides does: the solve trades them back and lands on the walk,
+    yet it also warned that the tracks are the mirror image of the rig there and that the rig turns
+    round and misses them (h224, red-team): the mirror check read the tracks before the swap was put
+    back. It now reads them after; with --smooth off (the tracks followed as given) it still warns."""
+    tracks = tracks_from_bvh(read_bvh(WALK), reference_frame=0)
+    P, E = tracks.positions.copy(), tracks.end_positions.copy()
+    for pair in mirror_pairs(list(tracks.skeleton.names) + list(tracks.end_names)):
+        for points, first in ((P, 0), (E, P.shape[1])):
+            a, b = (k - first for k in pair)
+            if 0 <= a < points.shape[1] and 0 <= b < points.shape[1]:
+                points[134:139, [a, b]] = points[134:139, [b, a]]
+    swapped = type(tracks)(**{**tracks.__dict__, "positions": P, "end_positions": E})
+    got = solve(swapped)
+    assert any("left and right swapped back in frames 134-138" in line for line in got.report), got.report
+    assert np.linalg.norm(got.positions - tracks.positions, axis=-1).max() < 1e-6 * tracks.skeleton.height
+    assert not any("mirror image" in line for line in got.report), got.report
+    followed = solve(swapped, smooth="off")
+    assert any("mirror image of the rig's body in frames 134-138" in line for line in followed.report)
+
+
 def _legs_swapped(tracks, frames: slice):
     """``tracks`` with the walk's left and right leg joints traded in ``frames``, and the leg joints."""
     names = tracks.skeleton.names

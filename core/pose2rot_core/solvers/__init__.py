@@ -276,6 +276,7 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
         progress(CHECK_SHARE, "checking the result against the tracks")
     sol = _through_gaps(prepared, sol, cleaning, (start, stop))
     sol.report[:0] = report
+    put_right = cleaning.unsmoothed  # the whole clip, left and right swaps put back: what the mirror check reads
     if (start, stop) != (0, tracks.num_frames):
         sol, cleaning = sol.frames(start, stop), cleaning.frames(start, stop)
     _refuse_non_rotations(sol, tracks.first_frame + start)
@@ -285,7 +286,7 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
     if not units_checked:
         sol.report.extend(units_warning(tracks))
     if made_up is None and not mirror_checked:  # points through a map: map_checks.report_map_against_points
-        report_tracks_mirrored(tracks, sol.report, (start, stop))
+        report_tracks_mirrored(put_right, sol.report, (start, stop))
     sol.report.extend(_tip_notes(sol.check, tracks, cleaning, options.stretch, made_up is not None))
     if isinstance(options.smooth, float) and cleaning.active and sol.check.far.any():
         sol.report.append(_forced_smoothing_note(options.smooth, cleaning, tracks.num_frames / tracks.fps))
