@@ -8,9 +8,10 @@ spike test of spikes.find_outliers misses it. Here a jump is read from continuit
 
 - the whole body (most of its points) jumps away and, within JUMP_FRAMES frames, back to where its
   motion leads (jumped_away);
-- one joint held between two bones does, within JOINT_JUMP_SECONDS (a monocular tracker may hold a
-  knee on the wrong side for a few frames), alone: the points it hangs from and those hanging from it
-  move a JUMP_STEPS-th as far at most (joint_jumped_away); or jumps so once, and not back
+- one joint held between two bones (or a root, the body hanging from it) does, within
+  JOINT_JUMP_SECONDS (a monocular tracker may hold a knee on the wrong side for a few frames), alone:
+  the points it hangs from and those hanging from it move a JUMP_STEPS-th as far at most
+  (joint_jumped_away); or jumps so once, and not back
   (joint_stepped_off: a warning, as the steps cannot tell which side of the jump is wrong).
 
 Either jump takes the points JUMP_STEPS times as far as their usual steps between frames and JUMP_OVER
@@ -70,7 +71,7 @@ def joint_jumped_away(positions: np.ndarray, parents: np.ndarray, height: float,
     within JOINT_JUMP_SECONDS (at least JUMP_FRAMES frames), back to where its motion leads, alone
     at both jumps (see _lone_steps), each jump also JUMP_OVER times its 99th percentile step
     elsewhere (its other jumps away and back left out: a tracker that flips a knee three times).
-    Roots and tips are never read so (see _around)."""
+    Tips are never read so (see _around)."""
     return _joint_jumps(positions, parents, height, fps)[0]
 
 
@@ -158,16 +159,17 @@ def _fast_elsewhere(steps: np.ndarray, left_out: list[int]) -> float:
 
 
 def _around(parents: np.ndarray) -> list[list[int]]:
-    """For each of J points (``parents`` [J]), the points next to it in the tree, its parent and its
-    children, where it has both; none for a root (it places the body) or a tip: a tip turns about
-    its parent as fast as it likes (an elephant's eyebrow out and back in two frames at 10 fps),
+    """For each of J points (``parents`` [J]), the points next to it in the tree: its parent and its
+    children where it has both, a root's children (the body it places moves with it: a hips track
+    read off the body for a frame leaves its thighs and spine behind); none for a tip: a tip turns
+    about its parent as fast as it likes (an elephant's eyebrow out and back in two frames at 10 fps),
     while a joint held between two bones cannot leave its place without them (a knee flipped to the
     other side of the leg)."""
     children: list[list[int]] = [[] for _ in parents]
     for k, p in enumerate(parents):
         if p >= 0:
             children[int(p)].append(k)
-    return [[int(p), *kids] if p >= 0 and kids else [] for p, kids in zip(parents, children)]
+    return [[*([int(p)] if p >= 0 else []), *kids] if kids else [] for p, kids in zip(parents, children)]
 
 
 def _away_and_back(jump: np.ndarray, frames: int = JUMP_FRAMES) -> list[tuple[int, int]]:
