@@ -162,7 +162,7 @@ def _dense_first_bone(problem, joint: int, obs: np.ndarray, var: float, samples:
     bone_samples = np.array([samples] + [problem.independent_frames(z, [t]) for z, t in chain])
     src_k, delta = np.stack(srcs, 1), np.stack(deltas, 1)  # [T,k,3]
     prior = lean_prior(problem, bone_var, bone_samples, src_k, delta,
-                       np.repeat(desired[:, None], k, 1), np.repeat(frames[:, None], k, 1))
+                       np.repeat(desired[:, None], k, 1), np.repeat(frames[:, None], k, 1), np.full(k, joint))
     rest = np.linalg.norm(src_k, axis=-1)  # [T,k]
     lengths = np.concatenate([np.linalg.norm(obs, axis=-1)[:, None], rest[:, 1:]], 1)
     a = np.einsum("tij,kj->tki", frames, prior.mean[0]) * lengths[..., None]

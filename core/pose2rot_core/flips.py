@@ -23,13 +23,15 @@ FLIP_DEGREES = 30.0
 FLIP_MARGIN = 15.0
 
 
-def points_around(tracks: Tracks, j: int, through: Collection[int] = ()) -> tuple[list[int], np.ndarray]:
+def points_around(tracks: Tracks, j: int, through: Collection[int] = (), grandchildren: bool = True
+                  ) -> tuple[list[int], np.ndarray]:
     """(joints, bone tips [K]) whose directions from joint j tell how it turns: its children and
     grandchildren, each child of no length looked through to the first joints below it with a
     length (a chain of zero-length joints sits at j's place and shows no direction; the tips of
     those joints count as j's), and the bone tips of j and of those children. Joints ``through``
     (a bone's twist segments, Solution.segments) are looked through as well, to the joints past
-    them: on the bone's axis, they show its direction but not its turn about itself."""
+    them: on the bone's axis, they show its direction but not its turn about itself. Without
+    ``grandchildren``: the children (and tips) alone, the points the joint aims its own bones at."""
     children, long = tracks.skeleton.children, tracks.skeleton.bone_has_length  # [J] per joint
     at_place = [j]
 
@@ -43,16 +45,17 @@ def points_around(tracks: Tracks, j: int, through: Collection[int] = ()) -> tupl
         return [x for c in children[k] for x in below(c, at_j and not long[k])]
 
     kids = [x for c in children[j] for x in below(c, True)]
-    joints = kids + [x for c in kids for g in children[c] for x in below(g, False)]
+    joints = kids + ([x for c in kids for g in children[c] for x in below(g, False)] if grandchildren else [])
     tips = np.flatnonzero(np.isin(tracks.end_parents, at_place + kids)) if tracks.has_ends else np.zeros(0, np.int64)
     return joints, tips
 
 
-def vectors_around(tracks: Tracks, j: int, through: Collection[int] = ()) -> tuple[np.ndarray, list[int]]:
+def vectors_around(tracks: Tracks, j: int, through: Collection[int] = (), grandchildren: bool = True
+                   ) -> tuple[np.ndarray, list[int]]:
     """([T,n,3] the vectors from joint j's track to the points around it (points_around: the joints,
-    then the bone tips; world axes; joints ``through`` looked through), [n] the joint whose track
-    each point is or hangs from: a tip's, its joint)."""
-    joints, tips = points_around(tracks, j, through)
+    then the bone tips; world axes; joints ``through`` looked through; ``grandchildren`` as there), [n]
+    the joint whose track each point is or hangs from: a tip's, its joint)."""
+    joints, tips = points_around(tracks, j, through, grandchildren)
     points = np.concatenate([tracks.positions[:, joints], tracks.end_positions[:, tips]], axis=1) \
         if len(tips) else tracks.positions[:, joints]
     return points - tracks.positions[:, j, None], joints + [int(tracks.end_parents[e]) for e in tips]

@@ -16,7 +16,14 @@ other fast moves), beyond what the noise explains (CLAMP_STDS stds of both ends)
 away for JUMP_FRAMES frames, and had been away from where it lands as long: neither way of a spike,
 a tracker's glitch that spikes and gaps handle); its direction, seen from the joint's parent as the solve placed it, turns by more than a
 quarter turn (REVERSAL_DEGREES: a parent that turned over carries its children along, and the turn
-is the parent's); and the solve turned the joint there by more than a flip (flips.FLIP_DEGREES).
+is the parent's, so a joint below one turned over in the same frame is not named); and either the
+solve turned the joint there by more than a flip (flips.FLIP_DEGREES), or one of the points it aims
+its own bones at, further from it than noise could turn over (CLAMP_STDS stds of a step), turned
+over too. The second reads what the solve did not follow: a short bone's noisy direction leans on
+its mean over the clip, which across a half turn is no mean of either side, and held the joint back
+(a Character Creator thumb turned 135 of its 180 degrees, its child 99 in one frame). Such a joint's
+leans read each side of the frame on its own (solvers.geometric.Problem.breaks), and its rotation is
+smoothed over time on either side.
 """
 from __future__ import annotations
 
@@ -29,6 +36,7 @@ from .jumps import JUMP_FRAMES, JUMP_OVER, JUMP_STEPS
 from .kernels import CLAMP_STDS
 from .noise_estimate import column_nanmedian
 from .rotations import norm
+from .stacks import mat_t_vec
 from .tracks import Tracks
 
 #: a joint turned over: the direction to a point below it, seen from its parent, turns by more
@@ -38,29 +46,62 @@ REVERSAL_DEGREES = 90.0
 
 def turned_over(given: Tracks, smoothed: Tracks, rotations: np.ndarray, G: np.ndarray, noise: np.ndarray,
                 segments: Collection[int] = ()) -> dict[int, list[int]]:
-    """{joint: [frames]}: the frames (t + 1 of each step t) where the solution's local ``rotations``
-    [T,J,3,3] (global orientations ``G`` [T,J,3,3]) turn a joint over as its tracks do (see the
-    module note): the tracks as ``given`` jump, beyond their ``noise`` [J] (std per axis, fraction
-    of the height) and the motion their ``smoothed`` version shows elsewhere. The solution's twist
-    ``segments`` (Solution.segments) turn with their bone: the points around a joint are read past
+    """{joint: [frames]}: the frames (t + 1 of each step t) where the tracks turn a joint over (see the
+    module note), seen from its parent at the solution's global orientations ``G`` [T,J,3,3] (local
+    ``rotations`` [T,J,3,3]): the tracks as ``given`` jump, beyond their ``noise`` [J] (std per axis,
+    fraction of the height) and the motion their ``smoothed`` version shows elsewhere. The solution's
+    twist ``segments`` (Solution.segments) turn with their bone: the points around a joint are read past
     them, and the bone's joint is named, not a segment nor the child past them (a bone turned about
     itself moves no point on its axis, so its turn showed only at that child, one bone further)."""
     steps = rotation_steps(rotations)  # [T-1,J]
     parents = given.skeleton.parents
     segments = frozenset(segments)
     out = {}
-    for j in (j for j in np.flatnonzero((steps > FLIP_DEGREES).any(axis=0)) if j not in segments):
-        rel, owners = vectors_around(given, int(j), segments)
+    step_noise = np.sqrt(2.0) * np.asarray(noise) * given.skeleton.height  # [J] of a point's step, per axis
+    for j in (j for j in range(given.skeleton.num_joints) if j not in segments):
+        rel, owners = vectors_around(given, j, segments)
         if not owners:
             continue
-        turns = np.flatnonzero(steps[:, j] > FLIP_DEGREES)
-        point_noise = np.sqrt(2.0 * (noise[j] ** 2 + noise[owners] ** 2)) * given.skeleton.height  # of a step
-        jumps = _one_way_jumps(rel, vectors_around(smoothed, int(j), segments)[0], point_noise, turns)
-        frames = [t + 1 for t, i in jumps
-                  if _turn_seen_from(G[[t, t + 1], parents[j]] if j > 0 else None, rel[t:t + 2, i]) > REVERSAL_DEGREES]
-        if frames:
-            out[int(j)] = frames
+        own, owned = vectors_around(given, j, segments, grandchildren=False)
+        far = _turned_far(own, G[:, parents[j], None] if j > 0 else None, np.hypot(step_noise[j], step_noise[owned]))
+        turns = np.flatnonzero((steps[:, j] > FLIP_DEGREES) | far)
+        if not len(turns):
+            continue
+        around = vectors_around(smoothed, j, segments)[0]
+        jumps = _one_way_jumps(rel, around, np.hypot(step_noise[j], step_noise[owners]), turns)
+        found = [t + 1 for t, i in jumps
+                 if _turn_seen_from(G[[t, t + 1], parents[j]] if j > 0 else None, rel[t:t + 2, i]) > REVERSAL_DEGREES]
+        if found:
+            out[j] = found
+    return _carried_turns_left_out(out, parents)
+
+
+def _carried_turns_left_out(turned: dict[int, list[int]], parents: np.ndarray) -> dict[int, list[int]]:
+    """``turned`` ({joint: [frames]}) without a joint's frames where a joint above it turned over too:
+    the parent's turn carries it along (seen from a parent the solve did not turn, it turned instead)."""
+    out = {}
+    for j, frames in turned.items():
+        above = set()
+        a = parents[j]
+        while a >= 0:
+            above.update(turned.get(int(a), []))
+            a = parents[a]
+        if kept := [t for t in frames if t not in above]:
+            out[j] = kept
     return out
+
+
+def _turned_far(rel: np.ndarray, frames: np.ndarray | None, noise: np.ndarray) -> np.ndarray | bool:
+    """[T-1] the steps where, seen from the orientations ``frames`` [T,1,3,3] (None: the world's), one of
+    the vectors ``rel`` [T,n,3] (world axes) further than CLAMP_STDS of its step's ``noise`` [n] in
+    both frames (noise cannot turn it over) turns by more than REVERSAL_DEGREES; False for no vector."""
+    if not rel.shape[1]:
+        return False
+    seen = rel if frames is None else mat_t_vec(frames, rel)
+    length = norm(seen)
+    far = length > CLAMP_STDS * noise
+    cos = (seen[1:] * seen[:-1]).sum(-1) / np.maximum(length[1:] * length[:-1], 1e-300)
+    return (far[1:] & far[:-1] & (cos < np.cos(np.radians(REVERSAL_DEGREES)))).any(axis=1)
 
 
 def _one_way_jumps(rel: np.ndarray, motion_rel: np.ndarray, noise: np.ndarray, turns: np.ndarray

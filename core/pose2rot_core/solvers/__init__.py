@@ -256,21 +256,16 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
         twist_guess = _noise_told(geometric, cleaning, twist_guess, report)
     smoothed = cleaning.active and solver != "learned"  # a second pass smooths the rotations over time
     first = part_of(progress, 0.0, 0.5 if smoothed else CHECK_SHARE)
-    if solver == "geometric":
-        from .geometric import solve_geometric
-
-        sol = solve_geometric(prepared, twist_guess=twist_guess, missing=missing, progress=first, **geometric)
-    else:
-        model = _without_placed(checked_network(network or local_network(options), options.checkpoint),
-                                cleaning.placed)
-        if solver == "learned":
-            sol = model(prepared, missing, first)
-        else:
-            from .hybrid import solve_hybrid
-
-            sol = solve_hybrid(prepared, model, missing=missing, progress=first, **geometric)
+    model = None if solver == "geometric" else _without_placed(
+        checked_network(network or local_network(options), options.checkpoint), cleaning.placed)
+    sol = _first_pass(prepared, model, solver, twist_guess, missing, first, geometric)
     if smoothed:
-        sol = _smoothest_within_noise(prepared, sol, cleaning, missing, geometric, (start, stop),
+        turned = turned_over(cleaning.unsmoothed, prepared, sol.rotations, sol.forward()[0], cleaning.noise,
+                             sol.segments)
+        if turned:  # solved again, each side of a joint turned over leaned on its own (Problem.breaks)
+            geometric["breaks"] = turned
+            sol = _first_pass(prepared, model, solver, twist_guess, missing, None, geometric)
+        sol = _smoothest_within_noise(prepared, sol, cleaning, missing, geometric, turned, (start, stop),
                                       part_of(progress, 0.5, CHECK_SHARE, "smoothing over time: "))
     if progress is not None:
         progress(CHECK_SHARE, "checking the result against the tracks")
@@ -291,6 +286,21 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
     if isinstance(options.smooth, float) and cleaning.active and sol.check.far.any():
         sol.report.append(_forced_smoothing_note(options.smooth, cleaning, tracks.num_frames / tracks.fps))
     return sol
+
+
+def _first_pass(tracks: Tracks, model: Network | None, solver: str, twist_guess: np.ndarray | None,
+                missing: np.ndarray, progress: Progress | None, geometric: dict) -> Solution:
+    """The solve of the cleaned ``tracks`` by ``solver`` (``model``: the learned step's network, None for
+    the geometric solver), before any smoothing of its rotations over time."""
+    if solver == "learned":
+        return model(tracks, missing, progress)
+    if solver == "geometric":
+        from .geometric import solve_geometric
+
+        return solve_geometric(tracks, twist_guess=twist_guess, missing=missing, progress=progress, **geometric)
+    from .hybrid import solve_hybrid
+
+    return solve_hybrid(tracks, model, missing=missing, progress=progress, **geometric)
 
 
 def _noise_told(geometric: dict, cleaning: Cleaning, twist_guess: np.ndarray | None, report: list[str]
@@ -578,18 +588,19 @@ CONE_STDS = 2.5
 
 
 def _smoothest_within_noise(tracks: Tracks, sol: Solution, cleaning: Cleaning, missing: np.ndarray,
-                            geometric: dict, shown: tuple[int, int], progress: Progress | None = None) -> Solution:
+                            geometric: dict, turned: dict[int, list[int]], shown: tuple[int, int],
+                            progress: Progress | None = None) -> Solution:
     """The solution of smoothed tracks made smooth over time where the noise left allows it: its
     rotations are filtered as the tracks were (zero phase, on quaternions), then every bone keeps
     the filtered orientation unless a target would leave the cone of CONE_STDS noise stds around
     its track, where it turns just enough to stay inside (positions stay within the noise).
-    geometric: the options of the geometric step; shown: the frames [start, stop) returned (the note
-    on joints turned over names those only); progress: of its second pass."""
+    geometric: the options of the geometric step; turned: {joint: [frames]} where the tracks turn a
+    joint over (reversals.turned_over: its rotation is smoothed on either side); shown: the frames
+    [start, stop) returned (the note on joints turned over names those only); progress: of its second
+    pass."""
     from .geometric import solve_geometric
 
     widths = _rotation_widths(tracks, cleaning)
-    turned = turned_over(cleaning.unsmoothed, tracks, sol.rotations, sol.forward()[0], cleaning.noise,
-                         sol.segments)
     smooth = _smooth_over_time(sol.rotations, widths, cleaning.cuts, turned)
     smooth = _hold_back_rotations(tracks, sol, smooth, cleaning, widths)
     again = solve_geometric(tracks, twist_guess=smooth, missing=missing, within_noise=CONE_STDS, progress=progress,

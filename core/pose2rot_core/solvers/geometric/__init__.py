@@ -69,7 +69,8 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
                     filled: np.ndarray | None = None, rounding: np.ndarray | None = None,
                     noise_frames: np.ndarray | None = None, end_noise_frames: np.ndarray | None = None,
                     narrowing: np.ndarray | None = None, end_narrowing: np.ndarray | None = None,
-                    cuts: list[int] | None = None, points_on_rig: bool = False) -> Solution:
+                    cuts: list[int] | None = None, points_on_rig: bool = False,
+                    breaks: dict[int, list[int]] | None = None) -> Solution:
     """Solve local rotations from (gap-free) tracks.
 
     tracks: positions [T,J,3] without NaN except joints listed in ``missing`` (all-NaN joints).
@@ -86,6 +87,8 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     there, and the budget reads the widest kernel's noise, so a few fast frames do not shrink it.
     cuts: the frames where the clip was cut (smoothing.find_cuts: a bind pose before the motion, two
     takes joined): the leans of noisy short bones read each piece between cuts on its own.
+    breaks: {joint: [frames]} where the tracks turn a joint over (reversals.turned_over): that joint's
+    leans read each side of those frames on its own too.
     within_noise: when > 0, each joint keeps its reference orientation (``twist_guess``: e.g. a
     solution smoothed over time) unless a target leaves the cone of that many noise stds around
     its track; then it turns just enough to bring it back. With ``input_noise``, it also turns
@@ -121,6 +124,7 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
                                        lengths)
     problem.pieces = segments(tracks.num_frames, cuts) if cuts else []
     problem.tied = tied_steps(tracks.num_frames, cuts, tracks.reference_frame)
+    problem.breaks = breaks or {}
     problem.gaps = filled if filled is not None and filled.any() else None
     _set_noise(problem, noise, end_noise, noise_frames, end_noise_frames, input_noise)
     _fit_tracks_to_lengths(problem, unmeasured, missing_mask)

@@ -46,14 +46,14 @@ def lean_with_chains(problem: Problem, joints: np.ndarray, var: np.ndarray, samp
     chains = [problem.chains[j] for j in joints]
     rows = np.array([i for i, chain in enumerate(chains) if chain], dtype=np.intp)
     if not len(rows):
-        return lean_columns(problem, var, samples, src, obs, desired, parent_frames)
+        return lean_columns(problem, var, samples, src, obs, desired, parent_frames, joints)
     below = _Below.of(problem, rows, joints[rows], [chains[i] for i in rows], var)
     n = len(joints)
     owner = np.concatenate([np.arange(n), below.owner])  # [N] the batch's n columns, then the E bones
     frames = None if parent_frames is None else _gather(parent_frames, owner)
     delta, src = _append(obs, below.delta), _append(src, below.src)  # [T,N,3]
     prior = lean_prior(problem, np.concatenate([var, below.var]), np.concatenate([samples, below.samples]), src,
-                       delta, _gather(desired, owner), frames)
+                       delta, _gather(desired, owner), frames, joints[owner])
     leaned = wiener_lean(prior.first(n), obs, parent_frames)
     mean = prior.mean if frames is None else mat_vec(frames, prior.mean)
     rest = norm(src)  # [T|1,N] rest lengths

@@ -41,15 +41,15 @@ def shown_per_axis(squared: np.ndarray, var: np.ndarray, width: int) -> np.ndarr
 
 
 def lean_columns(problem: Problem, var: np.ndarray, samples: np.ndarray, src: np.ndarray, obs: np.ndarray,
-                 desired: np.ndarray, parent_frame: np.ndarray | None) -> np.ndarray:
+                 desired: np.ndarray, parent_frame: np.ndarray | None, joints: np.ndarray) -> np.ndarray:
     """[T,n,3] n target vectors leaned (see the module), each column on its own (the targets of one
     joint, or the one target of each of several joints): rest offsets ``src`` [T|1,n,3], observed
     ``obs`` [T,n,3], their noise variance ``var`` [n] (per axis, file units squared) and
     independent frames ``samples`` [n], the aiming joints' reference orientations ``desired``
-    [T,n|1,3,3] and their parents' ``parent_frame`` [T,n|1,3,3] (None: the world). The stacks are
-    component-major (core.stacks), so each column's frame means sum one contiguous run: the
-    same numbers as that column alone."""
-    return wiener_lean(lean_prior(problem, var, samples, src, obs, desired, parent_frame), obs, parent_frame)
+    [T,n|1,3,3] and their parents' ``parent_frame`` [T,n|1,3,3] (None: the world), the joint each
+    column leans for ``joints`` [n]. The stacks are component-major (core.stacks), so each column's
+    frame means sum one contiguous run: the same numbers as that column alone."""
+    return wiener_lean(lean_prior(problem, var, samples, src, obs, desired, parent_frame, joints), obs, parent_frame)
 
 
 def wiener_lean(prior: LeanPrior, obs: np.ndarray, parent_frame: np.ndarray | None) -> np.ndarray:
@@ -81,27 +81,52 @@ class LeanPrior:
 
 
 def lean_prior(problem: Problem, var: np.ndarray, samples: np.ndarray, src: np.ndarray, obs: np.ndarray,
-               desired: np.ndarray, parent_frame: np.ndarray | None) -> LeanPrior:
+               desired: np.ndarray, parent_frame: np.ndarray | None, joints: np.ndarray) -> LeanPrior:
     """The LeanPrior of lean_columns (same arguments): the mean is the clip's, pulled towards the
     reference as far as its noise leaves it uncertain; what the bone shows beyond the noise is
     read about the clip's own mean, over the clip or over LEAN_SECONDS around each frame. A clip
-    cut in pieces (Problem.pieces: a bind pose before the motion) is read piece by piece, each
-    with its share of the independent ``samples``: a pose held across the cut is no mean of both."""
+    cut in pieces (Problem.pieces_of each column's joint: a bind pose before the motion, a joint
+    turned over) is read piece by piece, each with its share of the independent ``samples``: a
+    pose held across the cut is no mean of both."""
     length = np.maximum(norm(src), 1e-300)  # [T,n] rest lengths
     n2 = var / length ** 2  # [T,n] direction noise, per axis
     d, ref = normalize(obs, 1e-300), normalize(mat_vec(desired, src), 1e-300)
     if parent_frame is not None:
         d, ref = (mat_t_vec(parent_frame, x) for x in (d, ref))
     width = window_frames(LEAN_SECONDS, problem.tracks.fps)
-    if not problem.pieces:
-        mean, shown = _held(d, ref, n2, samples, width)
+    groups = _columns_by_pieces(problem, joints)
+    if len(groups) == 1:
+        mean, shown = _held_over(d, ref, n2, samples, width, groups[0][1])
         return LeanPrior(mean, d, shown, n2)
+    mean, shown = np.empty(d.shape), np.empty(d.shape[:2])
+    for columns, pieces in groups:
+        mean[:, columns], shown[:, columns] = _held_over(d[:, columns], ref[:, columns], n2[:, columns],
+                                                         samples[columns], width, pieces)
+    return LeanPrior(mean, d, shown, n2)
+
+
+def _columns_by_pieces(problem: Problem, joints: np.ndarray) -> list[tuple[np.ndarray, list[slice]]]:
+    """[(columns, pieces)]: the columns of ``joints`` [n] grouped by the pieces their leans read
+    (Problem.pieces_of)."""
+    turned = [j for j in set(joints.tolist()) if problem.breaks.get(j)]
+    if not turned:
+        return [(np.arange(len(joints)), problem.pieces)]
+    alone = ~np.isin(joints, turned)
+    groups = [(np.flatnonzero(joints == j), problem.pieces_of(j)) for j in turned]
+    return ([(np.flatnonzero(alone), problem.pieces)] if alone.any() else []) + groups
+
+
+def _held_over(d: np.ndarray, ref: np.ndarray, n2: np.ndarray, samples: np.ndarray, width: int,
+               pieces: list[slice]) -> tuple[np.ndarray, np.ndarray]:
+    """(held mean [1|T,n,3], shown [T,n]) of lean_prior over the clip's ``pieces`` (empty: the
+    whole clip), each piece with its share of the ``samples``."""
+    if not pieces:
+        return _held(d, ref, n2, samples, width)
     T = len(d)
     held = [_held(d[p], _piece(ref, p, T), _piece(n2, p, T), np.maximum(1.0, samples * (p.stop - p.start) / T),
-                  width) for p in problem.pieces]
-    mean = np.concatenate([np.broadcast_to(m, (p.stop - p.start, *m.shape[1:]))
-                           for (m, _), p in zip(held, problem.pieces)])
-    return LeanPrior(mean, d, np.concatenate([shown for _, shown in held]), n2)
+                  width) for p in pieces]
+    mean = np.concatenate([np.broadcast_to(m, (p.stop - p.start, *m.shape[1:])) for (m, _), p in zip(held, pieces)])
+    return mean, np.concatenate([shown for _, shown in held])
 
 
 def _piece(x: np.ndarray, piece: slice, T: int) -> np.ndarray:

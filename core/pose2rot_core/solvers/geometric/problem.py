@@ -15,6 +15,7 @@ import numpy as np
 
 from ...rotations import norm, normalize, smoothstep
 from ...skeleton import Skeleton, has_length
+from ...smoothing import segments
 from ...noise_estimate import column_nanmedian, keyed_rows
 from ...stacks import any_per_point, component_major, empty_vectors, frames_first, joint_planes, mat_mul, mat_vec
 from ...tracks import Tracks
@@ -129,12 +130,24 @@ class Problem:
     #: the pieces [start, stop) of the clip between its cuts (see smoothing.find_cuts): the leans
     #: read what a bone holds and shows over each piece alone (empty: the whole clip is one)
     pieces: list[slice] = field(default_factory=list)
+    #: {joint: [frames]} where a joint's tracks turn it over in one frame (reversals.turned_over): its
+    #: leans read each side of those frames on its own too (a direction held across a half turn is no
+    #: mean of either side)
+    breaks: dict[int, list[int]] = field(default_factory=dict)
     #: [T-1] whether the roll carries from frame t to t + 1: False across a cut where the body jumps
     #: to a pose the frames before do not lead to (see tied_steps); None: across every step
     tied: np.ndarray | None = None
     #: sources (constant reference) and observed vectors (clean tracks) already worked out, by targets
     _sources: dict = field(default_factory=dict, repr=False)
     _observed: dict = field(default_factory=dict, repr=False)
+
+    def pieces_of(self, joint: int) -> list[slice]:
+        """The pieces (as ``pieces``) over which the leans of ``joint`` read what its bones hold:
+        the clip's, split again where the joint turned over (``breaks``)."""
+        frames = self.breaks.get(joint)
+        if not frames:
+            return self.pieces
+        return segments(self.num_frames, sorted({p.start for p in self.pieces[1:]} | set(frames)))
 
     @property
     def skeleton(self) -> Skeleton:

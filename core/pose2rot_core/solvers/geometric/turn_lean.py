@@ -57,14 +57,15 @@ def lean_on_parent(problem: Problem, j: int, targets: list[Target], src: np.ndar
     n = len(targets)
     frames = None if parent_frame is None else parent_frame[:, None]
     prior = lean_prior(problem, np.full(n, problem.offset_var(j, targets)),
-                       np.full(n, problem.independent_frames(j, targets)), src, obs, desired[:, None], frames)
+                       np.full(n, problem.independent_frames(j, targets)), src, obs, desired[:, None], frames,
+                       np.full(n, j))
     if n < POOLED_TARGETS or not all(problem.rigid(t) for t in targets):
         return wiener_lean(prior, obs, frames)
     own = float(problem.noise_var[j])
     noise = TurnNoise.of(own, np.array([problem.offset_var(j, [t]) for t in targets]) - own)
     keep = wiener_share(prior.shown, prior.n2)
     return lean_together(prior.mean, prior.d, keep, obs, frames, noise,
-                         window_frames(LEAN_SECONDS, problem.tracks.fps), problem.pieces)
+                         window_frames(LEAN_SECONDS, problem.tracks.fps), problem.pieces_of(j))
 
 
 @dataclass(frozen=True)
