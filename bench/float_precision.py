@@ -28,10 +28,15 @@ from clips import chosen_clips
 def moved_and_rounded(tracks: Tracks, heights: float) -> tuple[Tracks, Tracks]:
     """The tracks moved ``heights`` skeleton heights along x, in float64 and rounded to float32."""
     shift = np.array([heights * tracks.skeleton.height, 0.0, 0.0])
-    far = replace(tracks, positions=tracks.positions + shift, end_positions=tracks.end_positions + shift)
-    rounded = replace(far, positions=far.positions.astype(np.float32).astype(np.float64),
-                      end_positions=far.end_positions.astype(np.float32).astype(np.float64))
+    far = replace(tracks, positions=tracks.positions + shift,
+                  end_positions=None if tracks.end_positions is None else tracks.end_positions + shift)
+    rounded = replace(far, positions=_in_float32(far.positions), end_positions=_in_float32(far.end_positions))
     return far, rounded
+
+
+def _in_float32(values: np.ndarray | None) -> np.ndarray | None:
+    """``values`` rounded to float32 numbers (None: none)."""
+    return None if values is None else values.astype(np.float32).astype(np.float64)
 
 
 def largest_difference(tracks: Tracks, heights: float, twist: str) -> tuple[float, str, int]:
