@@ -15,6 +15,7 @@ import numpy as np
 
 from .rotations import norm, smoothstep
 from .stacks import all_per_point, any_axis, joint_batches, joint_planes, joint_rows
+from .tracks import FLOAT32_STEPS, float32_step
 
 #: noise std (fraction of the skeleton height) below which tracks are clean: ``smooth="auto"`` leaves
 #: such a joint untouched (unless it is noisy for a short bone, see smoothing.SHORT_BONE_NOISE)
@@ -386,18 +387,21 @@ def _bone_length_noise(positions: np.ndarray, parents: np.ndarray, valid: np.nda
     ok = ~np.isnan(length)
     if valid is not None:
         ok &= valid[:, bones] & valid[:, par]
-    rigid = _rigid(length, ok)
+    rigid = _rigid(length, ok, float32_step(positions))
     out[bones], samples[bones], ratios[bones] = _white_noise_std(length[..., None], ok, rigid)
     ratios[bones[rigid]] = np.nan  # rounding, not noise: it tells nothing of noise from frame to frame
     return out, samples, ratios
 
 
-def _rigid(length: np.ndarray, ok: np.ndarray) -> np.ndarray:
-    """[B] whether each column of ``length`` [T,B] keeps one value over its frames ``ok`` [T,B] to
-    a billionth of it (rounding); False where it has no data."""
+def _rigid(length: np.ndarray, ok: np.ndarray, step: float) -> np.ndarray:
+    """[B] whether each column of ``length`` [T,B] (distances between two points) keeps one value
+    over its frames ``ok`` [T,B] to rounding: a billionth of it, or FLOAT32_STEPS of the float32
+    ``step`` at the points' largest coordinate (positions that were float32 numbers on the way, as
+    Blender keeps them: a clean clip 50 heights from the origin moves its bones' lengths by 1e-5 of
+    the height); False where it has no data."""
     longest = np.where(ok, length, -np.inf).max(axis=0)
     shortest = np.where(ok, length, np.inf).min(axis=0)
-    return ok.any(axis=0) & (longest - shortest <= 1e-9 * longest)
+    return ok.any(axis=0) & (longest - shortest <= np.maximum(1e-9 * longest, FLOAT32_STEPS * step))
 
 
 def _white_noise_std(x: np.ndarray, ok: np.ndarray, rigid: np.ndarray | None = None
@@ -453,7 +457,7 @@ def _bone_vector_noise(positions: np.ndarray, joints: np.ndarray, parents: np.nd
     ok = ~any_axis(np.isnan(v))
     if valid is not None:
         ok &= valid[:, joints] & valid[:, parents]
-    rigid = _rigid(norm(v), ok) | ~ok.any(axis=0)  # no data: rigid too
+    rigid = _rigid(norm(v), ok, float32_step(positions)) | ~ok.any(axis=0)  # no data: rigid too
     std, samples, _ = _white_noise_std(v, ok)
     return np.where(rigid, np.nan, std), samples
 

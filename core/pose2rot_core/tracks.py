@@ -195,6 +195,12 @@ class Tracks:
             keyed=None if self.keyed is None else self.keyed[sl])
 
 
+#: how many float32 steps (at the largest coordinate) a distance read between two points given in
+#: float32 may move and still be one distance: each end is rounded by up to half a step per axis
+#: (sqrt(3) steps between them at most), and a bone aimed at rounded points turns by about as much again
+FLOAT32_STEPS = 4.0
+
+
 def float32_step(values: np.ndarray) -> float:
     """float32's spacing at the largest finite magnitude of ``values`` (any shape; 0 when none is
     finite): the step of coordinates stored as float32 numbers there, rounded by up to half of it."""

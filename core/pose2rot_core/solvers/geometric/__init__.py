@@ -39,7 +39,7 @@ from ...solution import Solution
 from ...stacks import (any_per_point, component_major, empty_matrices, empty_vectors, frame_mean, frames_first, frames_last,
                        joint_batches, joint_planes, joint_rows, mat_mul, mat_t_mul, mat_t_vec, mat_vec, planes_vec,
                        side_by_side)
-from ...tracks import Tracks, float32_step
+from ...tracks import FLOAT32_STEPS, Tracks, float32_step
 from ...tracks_io import check_root
 from .chains import lean_with_chains
 from .fit import best_fit, blend_roll, fit_weight, held_roll, roll_gap, roll_var, slerp
@@ -55,10 +55,6 @@ TWIST_POLICIES = ("lookahead", "reference", "transport", "swing")
 STRETCH_MODES = ("auto", "exact", "off")
 #: noisy tracks' bone lengths are averaged over this long before asking whether joints translate
 LENGTH_SECONDS = 0.25
-#: an offset seen on tracks given in float32 may move this many float32 steps (at their largest
-#: coordinate) and keep to the rig: its two ends are each rounded by up to half a step per axis (sqrt(3)
-#: steps between them at most), and the parent, aimed at rounded targets, turns it by about as much again
-FLOAT32_STEPS = 4.0
 
 
 def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist: str = "lookahead",
