@@ -240,6 +240,25 @@ def test_text_after_the_motion_rows_is_not_blamed_on_the_frames_count():
         parse_bvh(BASE + "3 0 0 0 0 0 0 0 0\n", name="bad.bvh")
 
 
+def test_frames_written_on_one_line_are_read_frame_by_frame():
+    """A writer that puts a clip's whole motion on one line (a CMU backflip, 403 frames at 120 fps, in a
+    student animation tool's files) was refused: 'motion row 1 has 38688 values, expected 96'. Lines
+    that each hold whole frames, as many as Frames: says, are read in order; other counts are refused."""
+    head, motion = BASE.split("Frame Time: 0.0333333\n")
+    rows = motion.split("\n")[:3]
+    base = parse_bvh(BASE)
+    for layout in (" ".join(rows) + " ", rows[0] + " " + rows[1] + "\n\n" + rows[2] + "\n"):
+        clip = parse_bvh(head + "Frame Time: 0.0333333\n" + layout, name="packed.bvh")
+        np.testing.assert_array_equal(clip.rotations, base.rotations)
+        np.testing.assert_array_equal(clip.fk(), base.fk())
+    with pytest.raises(Pose2RotError) as info:
+        parse_bvh(head + "Frame Time: 0.0333333\n" + " ".join(rows).replace("10 20", "10 nan"), name="bad.bvh")
+    for words in ("bad.bvh: line 19: ", "value 14 'nan'", "not a finite number"):
+        assert words in str(info.value), str(info.value)
+    with pytest.raises(Pose2RotError, match="line 19: motion row 1 has 27 values, expected 9"):
+        parse_bvh(head.replace("Frames: 3", "Frames: 2") + "Frame Time: 0.0333333\n" + " ".join(rows), name="bad.bvh")
+
+
 def test_read_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(Pose2RotError, match="cannot read BVH file"):
         read_bvh(tmp_path / "nope.bvh")

@@ -443,7 +443,9 @@ class _Header:
 
 def _parse_motion(motion: str, first_line: int, frames: int, num_channels: int, name: str,
                   frames_line: int) -> np.ndarray:
-    """Motion rows -> [frames, num_channels] float64, one vectorised pass; errors name the line."""
+    """Motion rows -> [frames, num_channels] float64, one vectorised pass; errors name the line.
+    A frame is a line; lines that each hold whole frames, ``frames`` of them in all, are read in order
+    too (some writers put a clip's whole motion on one line)."""
     if num_channels == 0:  # no channel anywhere: the rows are empty, nothing to count
         return np.zeros((frames, 0))
     b = np.frombuffer(("\n" + motion).encode("utf-8"), np.uint8)
@@ -453,22 +455,9 @@ def _parse_motion(motion: str, first_line: int, frames: int, num_channels: int, 
     counts = np.add.reduceat(starts, line_starts, dtype=np.int64) if starts.size else np.zeros(0, np.int64)
     rows = np.flatnonzero(counts)  # motion rows = non-blank lines (line index within the block)
     row_lines = first_line + rows
-    bad = np.flatnonzero(counts[rows] != num_channels)
-    if bad.size and bad[0] < frames:
-        i = int(bad[0])
-        got = int(counts[rows[i]])
-        if i == len(rows) - 1 and got < num_channels:
-            raise Pose2RotError(f"{name}: line {row_lines[i]}: the file is truncated: the last motion row has "
-                                f"{got} values, expected {num_channels}")
-        raise Pose2RotError(f"{name}: line {row_lines[i]}: motion row {i + 1} has {got} values, expected "
-                            f"{num_channels} (the number of channels declared in the hierarchy)")
-    if len(rows) < frames:
-        last = f"the last one is line {row_lines[-1]}" if len(rows) else f"the file ends at line {first_line}"
-        raise Pose2RotError(f"{name}: line {frames_line}: the file is truncated: 'Frames: {frames}' but only "
-                            f"{len(rows)} motion rows follow ({last})")
-    if len(rows) > frames:
-        raise _past_the_rows(motion.split("\n")[rows[frames]].split()[0], int(row_lines[frames]), len(rows), frames,
-                             frames_line, name)
+    per_row = counts[rows]
+    if not _whole_frames(per_row, frames, num_channels):
+        _check_rows(motion, rows, per_row, first_line, frames, num_channels, frames_line, name)
     if frames == 0:
         return np.zeros((frames, num_channels))
     with warnings.catch_warnings():
@@ -482,10 +471,43 @@ def _parse_motion(motion: str, first_line: int, frames: int, num_channels: int, 
     values = values.reshape(frames, num_channels)
     if not np.isfinite(values).all():
         r, c = np.argwhere(~np.isfinite(values))[0]
-        tok = motion.split("\n")[rows[r]].split()[c]
-        raise Pose2RotError(f"{name}: line {row_lines[r]}: value {c + 1} '{tok[:40]}' on a motion row is not a "
+        at = int(r) * num_channels + int(c)  # the value's place among all of them, row by row
+        row = int(np.searchsorted(np.cumsum(per_row), at, side="right"))
+        k = at - int(per_row[:row].sum())
+        tok = motion.split("\n")[rows[row]].split()[k]
+        raise Pose2RotError(f"{name}: line {row_lines[row]}: value {k + 1} '{tok[:40]}' on a motion row is not a "
                             "finite number (BVH channels cannot be missing; give every channel a value)")
     return values
+
+
+def _whole_frames(per_row: np.ndarray, frames: int, num_channels: int) -> bool:
+    """True where every non-blank motion line holds whole frames (``per_row``: the values on each),
+    ``frames`` frames of ``num_channels`` values in all: one a line, or several."""
+    return bool(per_row.size) and not (per_row % num_channels).any() and int(per_row.sum()) == frames * num_channels
+
+
+def _check_rows(motion: str, rows: np.ndarray, per_row: np.ndarray, first_line: int, frames: int,
+                num_channels: int, frames_line: int, name: str) -> None:
+    """Raise the error for motion rows that are not ``frames`` rows of ``num_channels`` values each
+    (``rows``: the non-blank lines' indices in ``motion``, which starts at line ``first_line``;
+    ``per_row``: the values on each)."""
+    row_lines = first_line + rows
+    bad = np.flatnonzero(per_row != num_channels)
+    if bad.size and bad[0] < frames:
+        i = int(bad[0])
+        got = int(per_row[i])
+        if i == len(rows) - 1 and got < num_channels:
+            raise Pose2RotError(f"{name}: line {row_lines[i]}: the file is truncated: the last motion row has "
+                                f"{got} values, expected {num_channels}")
+        raise Pose2RotError(f"{name}: line {row_lines[i]}: motion row {i + 1} has {got} values, expected "
+                            f"{num_channels} (the number of channels declared in the hierarchy)")
+    if len(rows) < frames:
+        last = f"the last one is line {row_lines[-1]}" if len(rows) else f"the file ends at line {first_line}"
+        raise Pose2RotError(f"{name}: line {frames_line}: the file is truncated: 'Frames: {frames}' but only "
+                            f"{len(rows)} motion rows follow ({last})")
+    if len(rows) > frames:
+        raise _past_the_rows(motion.split("\n")[rows[frames]].split()[0], int(row_lines[frames]), len(rows), frames,
+                             frames_line, name)
 
 
 def _past_the_rows(word: str, line: int, rows: int, frames: int, frames_line: int, name: str) -> Pose2RotError:
