@@ -14,6 +14,7 @@ from pose2rot_core.evaluate import add_noise, count_flips
 from pose2rot_core.flips import steps_within_pieces
 from pose2rot_core.rotations import axis_angle_to_matrix, normalize, perpendicular
 from pose2rot_core.reversals import turned_over_note
+from pose2rot_core.solution import Solution
 from pose2rot_core.solvers import solve
 from pose2rot_core.tracks_io import tracks_from_bvh
 from pose2rot_core.variants import make_variant, random_tree_clip
@@ -88,6 +89,28 @@ def test_a_finger_held_back_by_its_lean_is_read_turned_over(cmu, joint):
         off = np.linalg.norm(sol.forward()[1] - tracks.positions, axis=-1) / clip.skeleton.height
         assert 100 * off[AT - 10:AT + 10].max() < 1.2, seed
         assert count_flips(sol.rotations, clip.rotations, steps=steps) == 0, seed
+
+
+def test_a_hybrid_solve_solved_again_asks_its_network_once(cmu, tmp_path):
+    """The hybrid solver on the index finger turned over under a helper bone: the first pass, solved
+    again with the finger's leans reading each side on its own, takes the network's answer to the
+    same tracks instead of running the network twice."""
+    clip = make_variant(_turned_over(cmu, "rIndex1"), "helper", np.random.default_rng(0))
+    tracks = tracks_from_bvh(clip, reference_frame=0)
+    checkpoint = tmp_path / "model.pt"
+    checkpoint.write_bytes(b"not read: the network below stands in for the model")
+    calls = []
+
+    def network(seen, missing, progress):
+        calls.append(seen.num_frames)
+        T, J = seen.num_frames, seen.skeleton.num_joints
+        return Solution(skeleton=seen.skeleton, rotations=clip.rotations.copy(), root_translation=seen.positions[:, 0],
+                        local_offsets=np.broadcast_to(seen.skeleton.offsets, (T, J, 3)).copy(),
+                        translating=np.zeros(J, bool), solver="learned")
+
+    sol = solve(add_noise(tracks, 0.005, 1), solver="hybrid", checkpoint=str(checkpoint), network=network)
+    assert any(note.startswith(f"'rIndex1' (frame {AT})") for note in _notes(sol.report))
+    assert calls == [tracks.num_frames]
 
 
 def test_a_hand_turned_over_carries_its_fingers(cmu):

@@ -256,8 +256,8 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
         twist_guess = _noise_told(geometric, cleaning, twist_guess, report)
     smoothed = cleaning.active and solver != "learned"  # a second pass smooths the rotations over time
     first = part_of(progress, 0.0, 0.5 if smoothed else CHECK_SHARE)
-    model = None if solver == "geometric" else _without_placed(
-        checked_network(network or local_network(options), options.checkpoint), cleaning.placed)
+    model = None if solver == "geometric" else _answered_once(_without_placed(
+        checked_network(network or local_network(options), options.checkpoint), cleaning.placed))
     sol = _first_pass(prepared, model, solver, twist_guess, missing, first, geometric)
     if smoothed:
         turned = turned_over(cleaning.unsmoothed, prepared, sol.rotations, sol.forward()[0], cleaning.noise,
@@ -286,6 +286,19 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
     if isinstance(options.smooth, float) and cleaning.active and sol.check.far.any():
         sol.report.append(_forced_smoothing_note(options.smooth, cleaning, tracks.num_frames / tracks.fps))
     return sol
+
+
+def _answered_once(network: Network) -> Network:
+    """``network`` answering every call after the first with the first one's Solution: the first pass
+    solved again (a joint turned over) asks it about the same tracks."""
+    answers: list[Solution] = []
+
+    def run(tracks: Tracks, missing: np.ndarray, progress: Progress | None) -> Solution:
+        if not answers:
+            answers.append(network(tracks, missing, progress))
+        return answers[0]
+
+    return run
 
 
 def _first_pass(tracks: Tracks, model: Network | None, solver: str, twist_guess: np.ndarray | None,
