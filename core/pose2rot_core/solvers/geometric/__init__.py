@@ -118,9 +118,7 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
                else _bone_lengths(tracks, input_positions, length_noise, unmeasured))
     problem, mismatch = _build_problem(tracks, twist_guess, twist, stretch, use_ends, missing_mask, noise, report,
                                        lengths)
-    problem.pieces = segments(tracks.num_frames, cuts) if cuts else []
-    problem.tied = tied_steps(tracks.num_frames, cuts, tracks.reference_frame)
-    problem.breaks = breaks or {}
+    _set_pieces(problem, cuts, breaks)
     problem.gaps = filled if filled is not None and filled.any() else None
     _set_noise(problem, noise, end_noise, noise_frames, end_noise_frames, input_noise)
     _fit_tracks_to_lengths(problem, unmeasured, missing_mask)
@@ -195,6 +193,14 @@ def _fit_tracks_to_lengths(problem: Problem, unmeasured: np.ndarray | None, miss
     problem.positions[sampled[:, :J]] = fitted[:, :J][sampled[:, :J]]
     if problem.ends is not None:
         problem.ends[sampled[:, J:]] = fitted[:, J:][sampled[:, J:]]
+
+
+def _set_pieces(problem: Problem, cuts: list[int] | None, breaks: dict[int, list[int]] | None) -> None:
+    """Put the clip's ``cuts`` (pieces the leans read on their own, steps no roll carries over) and the
+    joints' ``breaks`` (frames a joint turned over, see solve_geometric) into ``problem``."""
+    problem.pieces = segments(problem.num_frames, cuts) if cuts else []
+    problem.tied = tied_steps(problem.num_frames, cuts, problem.tracks.reference_frame)
+    problem.breaks = breaks or {}
 
 
 def _set_cone(problem: Problem, within_noise: float, noise: float | np.ndarray, noise_frames: np.ndarray | None,
