@@ -21,7 +21,11 @@ solve turned the joint there by more than a flip (flips.FLIP_DEGREES), or one of
 its own bones at, further from it than noise could turn over (CLAMP_STDS stds of a step), turned
 over too. The second reads what the solve did not follow: a short bone's noisy direction leans on
 its mean over the clip, which across a half turn is no mean of either side, and held the joint back
-(a Character Creator thumb turned 135 of its 180 degrees, its child 99 in one frame). Such a joint's
+(a Character Creator thumb turned 135 of its 180 degrees, its child 99 in one frame). A joint read
+turned over seen from a parent the solve did not turn may be the parent's own turn: the parent is
+read at that step too, where a point it aims its own bones at turns over as well, however near
+(the thumb's bone split by a twist segment the noisy solve did not read as one: the segment was
+named, and took the turn). Such a joint's
 leans read each side of the frame on its own (solvers.geometric.Problem.breaks), and its rotation is
 smoothed over time on either side.
 """
@@ -56,24 +60,51 @@ def turned_over(given: Tracks, smoothed: Tracks, rotations: np.ndarray, G: np.nd
     steps = rotation_steps(rotations)  # [T-1,J]
     parents = given.skeleton.parents
     segments = frozenset(segments)
-    out = {}
     step_noise = np.sqrt(2.0) * np.asarray(noise) * given.skeleton.height  # [J] of a point's step, per axis
+    reading = _Reading(given, smoothed, G, step_noise, segments)
+    out = {}
     for j in (j for j in range(given.skeleton.num_joints) if j not in segments):
-        rel, owners = vectors_around(given, j, segments)
-        if not owners:
-            continue
-        own, owned = vectors_around(given, j, segments, grandchildren=False)
-        far = _turned_far(own, G[:, parents[j], None] if j > 0 else None, np.hypot(step_noise[j], step_noise[owned]))
-        turns = np.flatnonzero((steps[:, j] > FLIP_DEGREES) | far)
-        if not len(turns):
-            continue
-        around = vectors_around(smoothed, j, segments)[0]
-        jumps = _one_way_jumps(rel, around, np.hypot(step_noise[j], step_noise[owners]), turns)
-        found = [t + 1 for t, i in jumps
-                 if _turn_seen_from(G[[t, t + 1], parents[j]] if j > 0 else None, rel[t:t + 2, i]) > REVERSAL_DEGREES]
-        if found:
+        if found := reading.frames(j, np.flatnonzero((steps[:, j] > FLIP_DEGREES) | reading.own_reversals(j, True))):
             out[j] = found
+    for j in list(out):  # seen from a parent the solve did not turn: perhaps the parent's own turn, read there
+        p = int(parents[j])
+        while p >= 0 and p not in segments:
+            at = np.array(out[j]) - 1
+            if not (found := reading.frames(p, at[reading.own_reversals(p, False)[at]])):
+                break
+            out[p] = sorted(set(out.get(p, [])) | set(found))
+            p = int(parents[p])
     return _carried_turns_left_out(out, parents)
+
+
+class _Reading:
+    """What turned_over reads a joint's turn from: its arguments, and each point's step noise
+    ``step_noise`` [J] (file units, per axis)."""
+
+    def __init__(self, given: Tracks, smoothed: Tracks, G: np.ndarray, step_noise: np.ndarray,
+                 segments: frozenset) -> None:
+        self.given, self.smoothed, self.G, self.step_noise, self.segments = given, smoothed, G, step_noise, segments
+
+    def own_reversals(self, j: int, far: bool) -> np.ndarray:
+        """[T-1] the steps where a point joint j aims its own bones at turns by more than
+        REVERSAL_DEGREES seen from its parent: with ``far``, only a point further from it than noise
+        could turn over (CLAMP_STDS stds of its step, in both frames); else however near."""
+        own, owned = vectors_around(self.given, j, self.segments, grandchildren=False)
+        least = CLAMP_STDS * np.hypot(self.step_noise[j], self.step_noise[owned]) if far else np.zeros(len(owned))
+        parent = self.given.skeleton.parents[j]
+        return _turned_over_beyond(own, self.G[:, parent, None] if parent >= 0 else None, least)
+
+    def frames(self, j: int, turns: np.ndarray) -> list[int]:
+        """The frames (t + 1) of the steps ``turns`` [K] where the points around joint j jump one way
+        beyond the noise and the clip's motion, turning more than REVERSAL_DEGREES seen from its parent."""
+        rel, owners = vectors_around(self.given, j, self.segments)
+        if not owners or not len(turns):
+            return []
+        around = vectors_around(self.smoothed, j, self.segments)[0]
+        jumps = _one_way_jumps(rel, around, np.hypot(self.step_noise[j], self.step_noise[owners]), turns)
+        parent = self.given.skeleton.parents[j]
+        seen_from = (lambda t: self.G[[t, t + 1], parent]) if parent >= 0 else (lambda t: None)
+        return [t + 1 for t, i in jumps if _turn_seen_from(seen_from(t), rel[t:t + 2, i]) > REVERSAL_DEGREES]
 
 
 def _carried_turns_left_out(turned: dict[int, list[int]], parents: np.ndarray) -> dict[int, list[int]]:
@@ -91,15 +122,15 @@ def _carried_turns_left_out(turned: dict[int, list[int]], parents: np.ndarray) -
     return out
 
 
-def _turned_far(rel: np.ndarray, frames: np.ndarray | None, noise: np.ndarray) -> np.ndarray | bool:
+def _turned_over_beyond(rel: np.ndarray, frames: np.ndarray | None, least: np.ndarray) -> np.ndarray:
     """[T-1] the steps where, seen from the orientations ``frames`` [T,1,3,3] (None: the world's), one of
-    the vectors ``rel`` [T,n,3] (world axes) further than CLAMP_STDS of its step's ``noise`` [n] in
-    both frames (noise cannot turn it over) turns by more than REVERSAL_DEGREES; False for no vector."""
+    the vectors ``rel`` [T,n,3] (world axes) longer than ``least`` [n] in both frames turns by more than
+    REVERSAL_DEGREES (False everywhere without a vector)."""
     if not rel.shape[1]:
-        return False
+        return np.zeros(max(len(rel) - 1, 0), bool)
     seen = rel if frames is None else mat_t_vec(frames, rel)
     length = norm(seen)
-    far = length > CLAMP_STDS * noise
+    far = length > least
     cos = (seen[1:] * seen[:-1]).sum(-1) / np.maximum(length[1:] * length[:-1], 1e-300)
     return (far[1:] & far[:-1] & (cos < np.cos(np.radians(REVERSAL_DEGREES)))).any(axis=1)
 
