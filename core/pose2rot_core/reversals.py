@@ -74,7 +74,7 @@ def turned_over(given: Tracks, smoothed: Tracks, rotations: np.ndarray, G: np.nd
                 break
             out[p] = sorted(set(out.get(p, [])) | set(found))
             p = int(parents[p])
-    return _carried_turns_left_out(out, parents)
+    return _carried_turns_left_out(out, given.skeleton.ancestor_mask())
 
 
 class _Reading:
@@ -97,8 +97,10 @@ class _Reading:
     def frames(self, j: int, turns: np.ndarray) -> list[int]:
         """The frames (t + 1) of the steps ``turns`` [K] where the points around joint j jump one way
         beyond the noise and the clip's motion, turning more than REVERSAL_DEGREES seen from its parent."""
+        if not len(turns):
+            return []
         rel, owners = vectors_around(self.given, j, self.segments)
-        if not owners or not len(turns):
+        if not owners:
             return []
         around = vectors_around(self.smoothed, j, self.segments)[0]
         jumps = _one_way_jumps(rel, around, np.hypot(self.step_noise[j], self.step_noise[owners]), turns)
@@ -107,17 +109,14 @@ class _Reading:
         return [t + 1 for t, i in jumps if _turn_seen_from(seen_from(t), rel[t:t + 2, i]) > REVERSAL_DEGREES]
 
 
-def _carried_turns_left_out(turned: dict[int, list[int]], parents: np.ndarray) -> dict[int, list[int]]:
-    """``turned`` ({joint: [frames]}) without a joint's frames where a joint above it turned over too:
-    the parent's turn carries it along (seen from a parent the solve did not turn, it turned instead)."""
+def _carried_turns_left_out(turned: dict[int, list[int]], above: np.ndarray) -> dict[int, list[int]]:
+    """``turned`` ({joint: [frames]}) without a joint's frames where a joint above it (``above`` [J,J]:
+    Skeleton.ancestor_mask) turned over too: the parent's turn carries it along (seen from a parent
+    the solve did not turn, it turned instead)."""
     out = {}
     for j, frames in turned.items():
-        above = set()
-        a = parents[j]
-        while a >= 0:
-            above.update(turned.get(int(a), []))
-            a = parents[a]
-        if kept := [t for t in frames if t not in above]:
+        carried = {t for a, at in turned.items() if a != j and above[j, a] for t in at}
+        if kept := [t for t in frames if t not in carried]:
             out[j] = kept
     return out
 
