@@ -128,3 +128,19 @@ def test_targets_behind_zero_length_joints_lean_one_by_one(shared_dir, monkeypat
     monkeypatch.setattr(geometric, "aim_past_segments", lambda problem: None)
     clip = read_bvh(shared_dir / "xia_neutral_01-000.bvh")
     assert evaluate_clip(clip, "ref", noise=0.01, seed=0).jitter_ratio < 1.0
+
+
+def test_finger_roots_on_one_point_with_noise_weights_far_apart_lean_without_stopping():
+    """Five finger roots on one point (the MakeHuman rig's helper bones, each at the same offset from
+    the hand, mapped onto a CMU hand's five fingers), their noise variances 1e12 apart as the
+    clean file's number step gives them: the turn about the line to that point rests on the prior
+    alone, which those weights swamp, and the solve stopped with a singular matrix. The lean goes
+    on, and every target comes back on its observed direction."""
+    T, n = 40, 5
+    m = np.broadcast_to(normalize(np.array([0.13, -0.13, 0.64])), (n, 3))
+    d = mat_vec(_turns(T, 30.0, np.random.default_rng(0))[:, None], m)
+    mean, shown = _held(d, m[None], np.full((1, n), 1e-20), np.full(n, float(T)), WIDTH)
+    noise = TurnNoise.of(1e-27, np.array([1e-15, 4e-16, 1e-27, 1.7e-16, 2.4e-16]))
+    leaned = lean_together(mean, d, wiener_share(shown, np.full((T, n), 1e-20)), d, None, noise, WIDTH, [])
+    assert np.isfinite(leaned).all()
+    assert _angle_deg(leaned, d).max() < 1e-3

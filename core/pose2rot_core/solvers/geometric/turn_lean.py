@@ -138,9 +138,21 @@ def _likeliest_turn(held: np.ndarray, seen: np.ndarray, noise: TurnNoise, precis
         e = mat_vec(turn[:, None], held)
         info, pull = noise.normal(e, seen - e)
         pull = pull - mat_vec(precision, rotation_vector(turn))
-        step = np.linalg.solve(info + precision, pull[..., None])[..., 0]
+        step = _solved(info + precision, pull)
         turn = mat_mul(rotation_about(normalize(step, 1e-300), norm(step)), turn)
     return turn
+
+
+def _solved(A: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """[T,3] x with ``A`` x = ``b`` (``A`` [T,3,3] symmetric, ``b`` [T,3]); through the pseudo-inverse
+    where some frame's ``A`` is singular in float64: targets that all lie on one line from the joint
+    (a source's finger roots on one point) leave the turn about that line to the prior alone, which
+    target weights 1e12 apart swamp (the MakeHuman walk's hand onto a CMU rig stopped the solve with
+    a singular matrix); the pseudo-inverse does not turn about that line there."""
+    try:
+        return np.linalg.solve(A, b[..., None])[..., 0]
+    except np.linalg.LinAlgError:
+        return (np.linalg.pinv(A, hermitian=True) @ b[..., None])[..., 0]
 
 
 def _cross_square(v: np.ndarray) -> np.ndarray:
