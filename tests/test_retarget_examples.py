@@ -121,6 +121,32 @@ def test_a_map_with_hip_and_knee_swapped_is_warned(tmp_path, capsys):
         assert ("other proportions" in out) != warned and ("see the warnings above" in out) == warned, out
 
 
+@pytest.mark.parametrize("limb, parts", [("legs", ("UpLeg", "Leg", "Foot", "ToeBase")),
+                                         ("arms", ("Arm", "ForeArm", "Hand"))])
+def test_a_map_with_one_limbs_sides_swapped_is_warned(tmp_path, capsys, limb, parts):
+    """A map whose left and right leg rows (or arm rows) are swapped, the rest of the body as it is:
+    the rig's pelvis (or chest) turned half a turn, its feet twisted back, with exit status 0 and no
+    word (the CMU walk onto the Mixamo rig the same), the other limbs outweighing these in the whole
+    body's handedness. Each limb is read on its own now: warned, its joints named, and not as a
+    mirrored capture."""
+    walk = ROOT / "examples" / "retarget" / "freemocap_walk"
+    rig = str(ROOT / "examples" / "retarget" / "rig_mixamo.bvh")
+    assert main(["map", "--skeleton", rig, "--source", str(walk), "--out", str(tmp_path / "map.json")]) == 0
+    bones = dict(json.loads((tmp_path / "map.json").read_text())["bones"])
+    for part in parts:
+        left, right = f"mixamorig:Left{part}", f"mixamorig:Right{part}"
+        bones[left], bones[right] = bones[right], bones[left]
+    (tmp_path / "swapped.json").write_text(json.dumps({"bones": bones}))
+    for name, warned in (("map.json", False), ("swapped.json", True)):
+        capsys.readouterr()
+        assert main(["solve", str(walk), "--skeleton", rig, "--map", str(tmp_path / name), "--out",
+                     str(tmp_path / "o.bvh")]) == 0
+        err = capsys.readouterr().err
+        said = f"warning: the points of the {limb} ('mixamorig:Left{parts[0]}', 'mixamorig:Right{parts[0]}', "
+        assert (said in err) == warned, err
+        assert "mirror image of the rig's body" not in err, err
+
+
 def test_a_capture_given_the_wrong_up_axis_is_not_called_mirrored(tmp_path, capsys):
     """The Z-up walk told it is -Z up: the up-axis warning is right, but the mirror warning that came
     with it was not (handedness read against the given up turns with it); the body's own up (hips

@@ -29,6 +29,11 @@ MIRRORED_SHARE = 0.9
 #: short of that, runs of at least this many mirrored frames are named (one frame may read a body's
 #: sides wrongly where its feet turn across it; a tracker's flip lasts a while)
 MIRRORED_RUN = 3
+#: the whole body's sided joints, and the limbs read on their own (see _report_mirrored):
+#: a map with only the legs' (or arms') left and right rows swapped turned the rig's pelvis (or chest)
+#: half a turn without a word, the other limbs outweighing them in the whole body's handedness
+BODY_SIDES = ("hip", "shoulder", "knee", "elbow")
+LIMB_SIDES = (("legs", ("hip", "knee")), ("arms", ("shoulder", "elbow")))
 #: a leg bone is checked along the body where the reference pose has it within about 37 degrees of the
 #: body's up or down (cosine REST_ALONG), in the frames where the points have it within 60 degrees
 #: (CLEAR_ALONG), if those are at least SEEN_SHARE of the frames; reversed where nearly all
@@ -82,9 +87,18 @@ def _report_mirrored(targets: RigTargets, where: dict[str, int], ups: tuple[np.n
     """A warning where the mapped points are the mirror image of a body against the rig's
     reference pose (see _handedness) in nearly every frame that shows it clearly: a mirrored video,
     or left and right swapped in the map; a rotation cannot undo a mirror, so the rig turns round
-    (its pelvis half a turn, its feet twisted back to the front). Needs a mapped left-right pair and
-    a mapped foot (ankle and toe); says nothing otherwise. ``ups``: the body's up in the reference pose
-    [3] and in the points [T,3] (see _body_up)."""
+    (its pelvis half a turn, its feet twisted back to the front). Short of the whole body, the legs
+    (hips and knees) or the arms (shoulders and elbows) mirrored on their own are named: their rows
+    swapped in the map. Needs a mapped left-right pair and a mapped foot (ankle and toe); says nothing
+    otherwise. ``ups``: the body's up in the reference pose [3] and in the points [T,3] (see _body_up)."""
+    shares = {limb: mirrored_share(targets.reference, targets.positions, where, ups, parts)
+              for limb, parts in LIMB_SIDES}
+    seen = [limb for limb, share in shares.items() if share is not None]
+    mirrored = [limb for limb in seen if shares[limb] >= MIRRORED_SHARE]
+    if mirrored and len(mirrored) < len(seen):
+        for limb in mirrored:
+            _say_limb_mirrored(targets, where, limb, shares[limb], report)
+        return
     against = mirrored_share(targets.reference, targets.positions, where, ups)
     if against is not None and against >= MIRRORED_SHARE:
         report.append(f"{WARNING_PREFIX}the points are the mirror image of the rig's body in {100 * against:.0f} % of "
@@ -93,13 +107,27 @@ def _report_mirrored(targets: RigTargets, where: dict[str, int], ups: tuple[np.n
                       "back): mirror the capture or swap the map's left and right points")
 
 
+def _say_limb_mirrored(targets: RigTargets, where: dict[str, int], limb: str, share: float,
+                       report: list[str]) -> None:
+    """The warning for one limb (LIMB_SIDES: "legs" or "arms") whose points alone are the mirror image
+    of the rig's in ``share`` of the frames that show them, naming its sided joints (``where``: by
+    canonical name)."""
+    names = targets.skeleton.names
+    joints = ", ".join(f"'{names[j]}'" for pair in sided_pairs(where, dict(LIMB_SIDES)[limb]) for j in pair)
+    report.append(f"{WARNING_PREFIX}the points of the {limb} ({joints}) are the mirror image of the rig's in "
+                  f"{100 * share:.0f} % of the frames that show them (the left {limb[:-1]}'s points on the rig's "
+                  f"right), where the rest of the body is not: left and right swapped in the map's rows for the "
+                  f"{limb}; the rig turns round to fit them: swap those rows' left and right points")
+
+
 def mirrored_share(reference: np.ndarray, positions: np.ndarray, where: dict[str, int],
-                   ups: tuple[np.ndarray, np.ndarray]) -> float | None:
+                   ups: tuple[np.ndarray, np.ndarray], parts: tuple[str, ...] = BODY_SIDES) -> float | None:
     """The share of the frames of ``positions`` [T,N,3] that show a body clearly (see _handedness) in
     which it is the mirror image of the body in ``reference`` [N,3]; joints by canonical name ``where``,
-    ``ups`` the body's up in each (see _body_up). None where that cannot be told: no left-right pair
-    or no foot (ankle and toe), a reference whose sides are not clear, no clear frame."""
-    frames = mirrored_frames(reference, positions, where, ups)
+    ``ups`` the body's up in each (see _body_up), ``parts`` the sided joints read (hip, knee, ...).
+    None where that cannot be told: no left-right pair or no foot (ankle and toe), a reference whose
+    sides are not clear, no clear frame."""
+    frames = mirrored_frames(reference, positions, where, ups, parts)
     if frames is None:
         return None
     clear, mirrored = frames
@@ -107,10 +135,11 @@ def mirrored_share(reference: np.ndarray, positions: np.ndarray, where: dict[str
 
 
 def mirrored_frames(reference: np.ndarray, positions: np.ndarray, where: dict[str, int],
-                    ups: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray] | None:
+                    ups: tuple[np.ndarray, np.ndarray], parts: tuple[str, ...] = BODY_SIDES
+                    ) -> tuple[np.ndarray, np.ndarray] | None:
     """([T] the frames that show a body clearly, [T] those of them in which it is the mirror image of
     the body in ``reference``) (arguments as mirrored_share), or None where that cannot be told."""
-    sides, feet = sided_pairs(where, ("hip", "shoulder", "knee", "elbow")), foot_pairs(where)
+    sides, feet = sided_pairs(where, parts), foot_pairs(where)
     if not sides or not feet:
         return None
     own = _handedness(reference, sides, feet, ups[0])
