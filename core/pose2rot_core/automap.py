@@ -123,6 +123,9 @@ _UNSIDED = ("pelvis", "neck", "head", "head_top", "nose")
 #: canonical_key bases of finger joints no preset knows (``index1``, ``indexfinger2``, ``middle03``, ``thumb0``)
 _FINGER_NAME = re.compile(r"^(?:hand|f)?(thumb|index|middle|mid|ring|pinky|pinkie|little)(?:finger)?0?([0-4])$")
 _FINGER_WORDS = {"mid": "middle", "pinkie": "pinky", "little": "pinky"}
+#: joints the rig holds further apart than this share of its size may not share a point (or a place of
+#: the points: one_joint_a_place)
+SHARED_APART = 0.01
 #: stand-ins: a rig joint with this canonical name may take the point of the other (doubtful)
 STAND_INS = {"{side}_foot": "{side}_toe_tip", "{side}_toe_tip": "{side}_foot", "{side}_middle1": "{side}_hand"}
 
@@ -281,7 +284,7 @@ def _tips_at_their_joint(rig_names: Sequence[str], rig_parents: Sequence[int], n
 
 def propose_map(rig_names: Sequence[str], rig_parents: Sequence[int], num_joints: int, reference: np.ndarray,
                 up: np.ndarray, points: Sequence[str], point_canonical: dict[str, str], virtual: dict | None = None,
-                landmarks: frozenset = frozenset()) -> Proposal:
+                landmarks: frozenset = frozenset(), places: dict[str, int] | None = None) -> Proposal:
     """Propose a map for a rig (``rig_names``: its ``num_joints`` joints then its End Sites,
     ``rig_parents`` indices, ``reference`` [N,3] its reference pose, ``up`` its up vector) onto points
     with canonical names ``point_canonical`` and the layout's virtual points ``virtual`` (canonical ->
@@ -290,7 +293,9 @@ def propose_map(rig_names: Sequence[str], rig_parents: Sequence[int], num_joints
     exported from this rig, under its prefix or without it; a creature no anatomical name fits) takes
     that point, so the proposal maps every joint name matching would, unless their anatomical names
     tell them apart (a layout's ``spine`` is its mid-spine, spine2; a Mixamo rig's ``Spine`` its lowest,
-    spine1)."""
+    spine1). ``places`` ({point: place}, points at one place alike; None: every point has its own):
+    of rig joints whose points are at one place, only the first (parents first) keeps its point where
+    the rig holds them apart (see one_joint_a_place)."""
     canon, family = canonical_names(rig_names, rig_parents)
     by_canon: dict[str, str] = {}
     for p in sorted(points, key=lambda p: p in landmarks):       # joint-centre points before landmarks
@@ -323,6 +328,7 @@ def propose_map(rig_names: Sequence[str], rig_parents: Sequence[int], num_joints
                 if p not in used:
                     bones[name], used = p, used | {p}
                     doubtful[name] = f"stands in: rig {c} from point {p} ({other.format(side=side)})"
+    bones = one_joint_a_place(rig_names, bones, places or {}, reference)
     for bone, why in _geometry_doubts(bones, canon, rig_names, reference, up).items():
         doubtful[bone] = f"{doubtful[bone]}; {why}" if bone in doubtful else why
     mapped = np.array([n in bones for n in rig_names])
@@ -333,6 +339,28 @@ def propose_map(rig_names: Sequence[str], rig_parents: Sequence[int], num_joints
         between=[n for n, m, l in zip(names, mapped, lead) if l and not m],
         kept=[n for n, l in zip(names[:num_joints], lead) if not l],
         unused=[p for p in points if p not in used_points])
+
+
+def one_joint_a_place(rig_names: Sequence[str], bones: dict, places: dict[str, int], reference: np.ndarray
+                      ) -> dict:
+    """``bones`` (rig joint -> point or recipe) where a joint whose point is at the place (``places``:
+    {point: place}) of an earlier joint's of ``rig_names`` (parents first) is left out where the
+    ``reference`` pose [N,3] holds the two apart (SHARED_APART of its size): another skeleton's points
+    at one place (zero-length bones: the Xia rig's ``Spine1``, ``Neck`` and both collars, ``LThumb`` on
+    ``LeftHand``) gave joints the rig holds apart one target, and the chest folded and flipped in
+    every frame; such a joint is placed between its mapped neighbours instead."""
+    apart = SHARED_APART * (float(np.ptp(reference, axis=0).max()) if len(reference) else 0.0)
+    first: dict[int, int] = {}
+    out = {}
+    for j, name in enumerate(rig_names):
+        src = bones.get(name)
+        place = places.get(src) if isinstance(src, str) else None
+        if src is None or place in first and np.linalg.norm(reference[j] - reference[first[place]]) > apart:
+            continue
+        if place is not None:
+            first.setdefault(place, j)
+        out[name] = src
+    return out
 
 
 def stand_in_joints(rig_names: Sequence[str], rig_parents: Sequence[int], bones: dict,

@@ -176,6 +176,10 @@ def _rig_reference(args: argparse.Namespace, rig) -> np.ndarray | None:
 
 
 # ------------------------------------------------------------------------------ map
+#: frames of a point set read for the points that are at one place (map_proposal.point_places)
+PLACE_FRAMES = 64
+
+
 def cmd_map(args: argparse.Namespace) -> int:
     """``pose2rot map``: propose MAP.json for a rig from a layout or another skeleton's points."""
     from .bonemap import save_map, unplaced_root
@@ -220,33 +224,39 @@ def propose_for_rig(args: argparse.Namespace):
     rig = read_bvh(args.skeleton)
     reference = _rig_reference(args, rig)
     layout = get_layout(args.layout) if args.layout else None
+    where = None
     if args.source:
-        points, parents, layout = _source_points(args.source, layout)
+        points, parents, layout, where = _source_points(args.source, layout)
     else:
         points, parents = layout.points, None
-    proposal = propose(rig.skeleton, "y", points, layout, parents, EndSites.of(rig), reference)
+    proposal = propose(rig.skeleton, "y", points, layout, parents, EndSites.of(rig), reference, where)
     proposal.bone_map.extra = {"layout": args.layout or Path(args.source).name}
     return proposal, rig.skeleton
 
 
 def _source_points(path: str, layout: Layout | None = None
-                   ) -> tuple[tuple[str, ...], list[int] | None, Layout | None]:
-    """(point names with data, their parents or None, their layout or None) of another skeleton's BVH
-    (its joints and End Sites, a tree) or a point set (a FreeMoCap folder, .npz, .csv, or .npy read as
-    ``layout``; named by their layout when they have one); points without any data are left out (a
-    FreeMoCap recording without hand files maps the body's hand landmarks)."""
-    from .map_proposal import bvh_points
+                   ) -> tuple[tuple[str, ...], list[int] | None, Layout | None, np.ndarray]:
+    """(point names with data, their parents or None, their layout or None, where they are [F,P,3]) of
+    another skeleton's BVH (its joints and End Sites, a tree, at rest: F = 1) or a point set (a
+    FreeMoCap folder, .npz, .csv, or .npy read as ``layout``, named by their layout when they have one;
+    up to PLACE_FRAMES of its frames); points without any data are left out (a FreeMoCap recording
+    without hand files maps the body's hand landmarks)."""
+    from .bvh import read_bvh
+    from .map_proposal import EndSites, names_and_parents, reference_positions
     from .pointsets import load_points
 
     if Path(path).suffix.lower() == ".bvh" and layout is None:
-        names, parents = bvh_points(path)
-        return tuple(names), parents, None
+        clip = read_bvh(path)
+        names, parents = names_and_parents(clip.skeleton, EndSites.of(clip))
+        return tuple(names), parents, None, reference_positions(clip.skeleton, None, EndSites.of(clip))[None]
     points = load_points(path, layout, check=False)
-    present = tuple(n for n, seen in zip(points.names, np.isfinite(points.positions).all(-1).any(0)) if seen)
+    has_data = np.isfinite(points.positions).all(-1).any(0)
+    present = tuple(n for n, seen in zip(points.names, has_data) if seen)
     if not present:
         raise Pose2RotError(f"{Path(path).name}: no point has data in any frame (every value is NaN, or there are "
                             "no frames): there is nothing to map; give --source points with data")
-    return present, None, points.layout
+    frames = np.unique(np.linspace(0, points.num_frames - 1, PLACE_FRAMES).round().astype(int))
+    return present, None, points.layout, points.positions[frames][:, has_data]
 
 
 def register(sub) -> None:

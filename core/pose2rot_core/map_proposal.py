@@ -4,7 +4,6 @@ their reference positions, and the points' canonical names, handed to ``automap.
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import NamedTuple, Sequence
 
 import numpy as np
@@ -37,15 +36,6 @@ def names_and_parents(skeleton: Skeleton, ends: EndSites | None = None) -> tuple
     return names + list(ends.names), parents + list(ends.parents)
 
 
-def bvh_points(path: str | Path) -> tuple[list[str], list[int]]:
-    """names_and_parents of the BVH file ``path``: its joints and End Sites, the tree another
-    skeleton's points are mapped by (the command line's map of a BVH source, Blender's Import Tracks)."""
-    from .bvh import read_bvh
-
-    clip = read_bvh(path)
-    return names_and_parents(clip.skeleton, EndSites.of(clip))
-
-
 def reference_positions(skeleton: Skeleton, rotations: np.ndarray | None = None,
                         ends: EndSites | None = None) -> np.ndarray:
     """[J+K,3] positions of the joints, then the End Sites, in the pose of local ``rotations``
@@ -76,9 +66,31 @@ def loose_virtual(canon: dict[str, str]) -> dict[str, dict]:
     return out
 
 
+#: points closer than this share of the points' size are at one place (a zero-length bone)
+ONE_PLACE = 1e-6
+
+
+def point_places(positions: np.ndarray) -> list[int]:
+    """The place of each of the points ``positions`` [F,P,3] (NaN: no data; a skeleton's rest pose,
+    F = 1, or frames of a point set): the index of the first point within ONE_PLACE of the points'
+    size of it in every frame where both have data (and in at least one), else its own."""
+    P = positions.shape[1]
+    seen = np.isfinite(positions).all(-1)                                    # [F,P]
+    size = float(np.nanmax(np.ptp(np.where(seen[..., None], positions, np.nan), axis=1))) if seen.any() else 0.0
+    place = list(range(P))
+    for i in range(P):
+        for k in range(i):
+            both = seen[:, i] & seen[:, k]
+            if place[k] == k and both.any() and \
+                    np.linalg.norm(positions[both, i] - positions[both, k], axis=-1).max() <= ONE_PLACE * size:
+                place[i] = k
+                break
+    return place
+
+
 def propose(skeleton: Skeleton, up: str, points: Sequence[str], layout: Layout | None = None,
             point_parents: Sequence[int] | None = None, ends: EndSites | None = None,
-            reference_rotations: np.ndarray | None = None) -> Proposal:
+            reference_rotations: np.ndarray | None = None, point_positions: np.ndarray | None = None) -> Proposal:
     """The automatic map of a rig onto ``points`` (names).
 
     The rig: ``skeleton``, its End Sites ``ends`` (or None), its reference pose as local rotations
@@ -86,6 +98,9 @@ def propose(skeleton: Skeleton, up: str, points: Sequence[str], layout: Layout |
     ``layout`` (its canonical names, virtual points and landmarks), else by automap.canonical_names
     as a tree with ``point_parents`` (another skeleton's joints and End Sites) or as loose points, with
     a virtual pelvis between named hips and head between named ears (loose_virtual).
+    ``point_positions`` [F,P,3] (None: not known): where the points are (another skeleton's rest pose,
+    frames of a point set), so that points at one place (zero-length bones: the Xia rig's ``Spine1``,
+    ``Neck`` and both collars) drive no two joints the rig holds apart (automap.one_joint_a_place).
     """
     names, parents = names_and_parents(skeleton, ends)
     reference = reference_positions(skeleton, reference_rotations, ends)
@@ -95,5 +110,6 @@ def propose(skeleton: Skeleton, up: str, points: Sequence[str], layout: Layout |
         tree = [-1] * len(points) if point_parents is None else list(point_parents)
         canon, landmarks = canonical_names(points, tree)[0], frozenset()
         virtual = loose_virtual(canon)
+    places = None if point_positions is None else dict(zip(points, point_places(point_positions)))
     return propose_map(names, parents, skeleton.num_joints, reference, np.asarray(AXES[up], float), points, canon,
-                       virtual, landmarks)
+                       virtual, landmarks, places)

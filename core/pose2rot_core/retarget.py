@@ -40,6 +40,7 @@ from .chain_fill import fill_chains
 from .errors import Pose2RotError
 from .fk import end_site_positions, forward_kinematics
 from .map_checks import report_map_against_points
+from .automap import SHARED_APART
 from .axes import AXES
 from .options import SolveOptions
 from .pointsets import PointSet
@@ -51,8 +52,6 @@ from .tracks_io import fill_gaps
 
 #: feet: direct joints within this fraction of the height above the lowest one
 FOOT_FRACTION = 0.1
-#: joints the rig holds further apart than this share of its size may not share a point
-SHARED_APART = 0.01
 
 
 @dataclass
