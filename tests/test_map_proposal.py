@@ -118,6 +118,14 @@ ASF = (["hip", "lhipjoint", "lfemur", "ltibia", "lfoot", "ltoes", "rhipjoint", "
         "rthumb", "ltoes_end", "rtoes_end", "head_end"],
        [-1, 0, 1, 2, 3, 4, 0, 6, 7, 8, 9, 0, 11, 12, 13, 14, 15, 13, 17, 18, 19, 20, 21, 20, 13, 24, 25, 26, 27,
         28, 27, 5, 10, 16])
+#: MakeHuman's default rig (Z up): helper bones ``__X`` beside or above the bones they help, the
+#: collars' helpers on the neck's place, both legs' helpers on one place below the pelvis
+MAKEHUMAN = (["Root", "Spine1", "Spine2", "Spine3", "Neck", "Head", "__Clavicle_L", "Clavicle_L", "UpArm_L", "LoArm_L",
+              "Hand_L", "__Thumb1_L", "Thumb1_L", "__Index1_L", "Index1_L", "Middle1_L", "__Clavicle_R", "Clavicle_R",
+              "UpArm_R", "LoArm_R", "Hand_R", "Hips", "__UpLeg_L", "UpLeg_L", "LoLeg_L", "Foot_L", "Toe_L", "__UpLeg_R",
+              "UpLeg_R", "LoLeg_R", "Foot_R", "Toe_R"],
+             [-1, 0, 1, 2, 3, 4, 3, 6, 7, 8, 9, 10, 11, 10, 13, 10, 3, 16, 17, 18, 19, 0, 21, 22, 23, 24, 25, 21, 27,
+              28, 29, 30])
 
 
 @pytest.mark.parametrize("names, parents, expect", [
@@ -131,20 +139,27 @@ ASF = (["hip", "lhipjoint", "lfemur", "ltibia", "lfoot", "ltoes", "rhipjoint", "
             "lowerneck": "neck", "head": "head", "lclavicle": "left_collar", "rhumerus": "right_shoulder",
             "lradius": "left_elbow", "lwrist": "left_wrist", "lfingers": "left_index1", "lthumb": "left_thumb1",
             "lhipjoint": None, "lhand": None, "upperneck": None}),
-], ids=["xsens_mvn", "openpose_body25", "cmu_asf"])
+    (*MAKEHUMAN, {"Hips": "pelvis", "UpLeg_L": "left_hip", "UpLeg_R": "right_hip", "LoLeg_L": "left_knee",
+                  "Clavicle_L": "left_collar", "UpArm_L": "left_shoulder", "LoArm_R": "right_elbow",
+                  "Thumb1_L": "left_thumb1", "Index1_L": "left_index1", "__Clavicle_L": None, "__UpLeg_L": None,
+                  "__Thumb1_L": None, "__Index1_L": None}),
+], ids=["xsens_mvn", "openpose_body25", "cmu_asf", "makehuman"])
 def test_points_named_as_xsens_openpose_or_cmu_asf_drive_the_body(names, parents, expect):
     """Xsens MVN's sided hips (``LeftHip``), OpenPose's ``MidHip`` and one-letter sides before a word
     (``LHip``, ``RShoulder``) and CMU's ASF names (``lfemur``, ``ltibia``, ``lhumerus``: each joint named
     by the bone that starts there) had no anatomical name: the rig's thighs were solved between the
     pelvis and the knees (the pelvis turned 53-56 degrees off the performer's hips), and the OpenPose and
-    ASF maps had no root. Every rig joint of those names now takes its point."""
+    ASF maps had no root. Every rig joint of those names now takes its point. MakeHuman's helper bones
+    (``__Clavicle_L`` on the neck's place, ``__UpLeg_L`` and ``__UpLeg_R`` on one place below the pelvis)
+    took the names before the bones they help, and ``UpArm_L``, ``LoArm_L`` and ``LoLeg_L`` had none: the
+    rig's thighs hung from that one place, its upper arms, forearms and shins were solved between."""
     canon, _ = canonical_names(names, parents)
     assert {n: canon.get(n) for n in expect} == expect
     rig = read_bvh(EXAMPLES / "retarget" / "rig_mixamo.bvh")
     proposal = propose(rig.skeleton, "y", names, point_parents=parents, ends=EndSites.of(rig))
     hips = {b: proposal.bone_map.bones.get(f"mixamorig:{b}") for b in ("Hips", "LeftUpLeg", "RightUpLeg")}
-    want = {"Hips": names[0]} | {b: next(n for n, c in canon.items() if c == f"{s}_hip")
-                                 for b, s in (("LeftUpLeg", "left"), ("RightUpLeg", "right"))}
+    point_of = {c: n for n, c in canon.items()}
+    want = {"Hips": point_of["pelvis"], "LeftUpLeg": point_of["left_hip"], "RightUpLeg": point_of["right_hip"]}
     assert hips == want and not {"mixamorig:LeftUpLeg", "mixamorig:RightUpLeg"} & set(proposal.between)
 
 

@@ -115,6 +115,7 @@ GENERIC = {"hips": "pelvis", "pelvis": "pelvis", "neck": "neck", "head": "head",
            "clavicle": "collar", "collar": "collar", "upperarm": "shoulder", "arm": "shoulder", "shldr": "shoulder",
            "forearm": "elbow", "lowerarm": "elbow", "elbow": "elbow", "hand": "wrist", "wrist": "wrist",
            "upleg": "hip", "upperleg": "hip", "thigh": "hip", "leg": "knee", "lowerleg": "knee", "shin": "knee",
+           "uparm": "shoulder", "loarm": "elbow", "loleg": "knee",                      # MakeHuman's default rig
            "calf": "knee", "knee": "knee", "foot": "ankle", "ankle": "ankle", "toebase": "foot", "toes": "foot",
            "toe": "foot", "ball": "foot", "toeend": "toe_tip", "bigtoe": "toe_tip", "eye": "eye", "ear": "ear",
            "heel": "heel", "hip": "hip", "midhip": "pelvis", "nose": "nose"}
@@ -152,7 +153,9 @@ class Proposal:
 # ----------------------------------------------------------------------------- naming
 def canonical_names(names: Sequence[str], parents: Sequence[int]) -> tuple[dict[str, str], str]:
     """({joint name: canonical name}, family) for a tree given in parent-before-child order; names
-    of End Sites are ``<joint>_end`` with their joint as parent."""
+    of End Sites are ``<joint>_end`` with their joint as parent. A name beginning with ``_`` (a helper
+    bone: MakeHuman's ``__Clavicle_L`` on the neck's place, ``__UpLeg_L`` below the pelvis) takes a
+    canonical name only where no other name has it."""
     lookup = [_preset_name(n) for n in names]
     scores = {fam: sum(n in table for n in lookup) for fam, table in FAMILIES.items()}
     if sum(n.lower().startswith("mixamorig") for n in names) * 2 > len(names):  # Mixamo's own namespace:
@@ -161,7 +164,7 @@ def canonical_names(names: Sequence[str], parents: Sequence[int]) -> tuple[dict[
     known = scores[family] >= FAMILY_SHARE * len(names)
     table = FAMILIES[family] if known else {}
     canon: dict[str, str] = {}
-    for name, key in zip(names, lookup):
+    for name, key in sorted(zip(names, lookup), key=lambda nk: nk[0].startswith("_")):  # helpers yield
         c = table.get(key) or _generic(name)
         if c and c not in canon.values():
             canon[name] = c
@@ -205,7 +208,7 @@ def _generic_fingers(canon: dict[str, str], names: Sequence[str]) -> None:
     taken = set(canon.values())
     for (side, finger), joints in found.items():
         shift = 1 - min(k for k, _ in joints) if min(k for k, _ in joints) == 0 else 0
-        for k, name in joints:
+        for k, name in sorted(joints, key=lambda kn: kn[1].startswith("_")):       # helpers yield
             c = f"{side}_{finger}{k + shift}"
             if 1 <= k + shift <= 4 and c not in taken:
                 canon[name] = c
