@@ -222,3 +222,27 @@ def test_points_of_zero_length_bones_drive_no_two_joints_the_rig_holds_apart(tmp
     assert main(["solve", str(tmp_path / "source.bvh"), "--skeleton", str(tmp_path / "rig.bvh"), "--map",
                  str(tmp_path / "map.json"), "--out", str(tmp_path / "o.bvh")]) == 0
     assert "at another joint's point" not in capsys.readouterr().err
+
+
+def test_a_tracks_file_of_another_skeleton_maps_as_its_bvh_does(tmp_path):
+    """``pose2rot tracks CLIP.bvh`` keeps the clip's tree in the .npz, but pose2rot map --source read
+    the file as loose points: a spine named only by the tree (``Chest1``, ``Chest2``, ``Chest3``; the
+    Bandai walk's ``Chest``) was left unmapped and the rig's spine between the mapped points folded
+    (the Bandai walk onto the Mixamo rig: by up to 97 degrees, warned). The tracks file maps as the
+    BVH it was made from."""
+    from pose2rot_core.bvh import write_bvh
+    from pose2rot_core.cli import main
+    from _humanoid import walk
+
+    body, canon = humanoid(np.random.default_rng(4), spine=3, naming="generic")
+    R, root = walk(body, canon, 30, np.random.default_rng(6))
+    write_bvh(tmp_path / "source.bvh", body, R, root)
+    assert main(["tracks", str(tmp_path / "source.bvh"), "--out", str(tmp_path / "source.npz")]) == 0
+    rig = str(EXAMPLES / "retarget" / "rig_mixamo.bvh")
+    maps = {}
+    for source in ("source.bvh", "source.npz"):
+        assert main(["map", "--skeleton", rig, "--source", str(tmp_path / source), "--out",
+                     str(tmp_path / f"{source}.json")]) == 0
+        maps[source] = json.loads((tmp_path / f"{source}.json").read_text())["bones"]
+    assert maps["source.npz"] == maps["source.bvh"]
+    assert maps["source.npz"]["mixamorig:Spine2"] == canon["spine3"]

@@ -237,18 +237,18 @@ def propose_for_rig(args: argparse.Namespace):
 def _source_points(path: str, layout: Layout | None = None
                    ) -> tuple[tuple[str, ...], list[int] | None, Layout | None, np.ndarray]:
     """(point names with data, their parents or None, their layout or None, where they are [F,P,3]) of
-    another skeleton's BVH (its joints and End Sites, a tree, at rest: F = 1) or a point set (a
-    FreeMoCap folder, .npz, .csv, or .npy read as ``layout``, named by their layout when they have one;
-    up to PLACE_FRAMES of its frames); points without any data are left out (a FreeMoCap recording
-    without hand files maps the body's hand landmarks)."""
-    from .bvh import read_bvh
-    from .map_proposal import EndSites, names_and_parents, reference_positions
+    another skeleton's BVH or pose2rot tracks .npz (its joints and End Sites, a tree, at rest: F = 1)
+    or a point set (a FreeMoCap folder, .npz, .csv, or .npy read as ``layout``, named by their layout
+    when they have one; up to PLACE_FRAMES of its frames); points without any data are left out (a
+    FreeMoCap recording without hand files maps the body's hand landmarks)."""
+    from .map_proposal import names_and_parents, reference_positions
     from .pointsets import load_points
 
-    if Path(path).suffix.lower() == ".bvh" and layout is None:
-        clip = read_bvh(path)
-        names, parents = names_and_parents(clip.skeleton, EndSites.of(clip))
-        return tuple(names), parents, None, reference_positions(clip.skeleton, None, EndSites.of(clip))[None]
+    tree = _source_tree(Path(path)) if layout is None else None
+    if tree is not None:
+        skeleton, ends = tree
+        names, parents = names_and_parents(skeleton, ends)
+        return tuple(names), parents, None, reference_positions(skeleton, None, ends)[None]
     points = load_points(path, layout, check=False)
     has_data = np.isfinite(points.positions).all(-1).any(0)
     present = tuple(n for n, seen in zip(points.names, has_data) if seen)
@@ -257,6 +257,29 @@ def _source_points(path: str, layout: Layout | None = None
                             "no frames): there is nothing to map; give --source points with data")
     frames = np.unique(np.linspace(0, points.num_frames - 1, PLACE_FRAMES).round().astype(int))
     return present, None, points.layout, points.positions[frames][:, has_data]
+
+
+def _source_tree(path: Path):
+    """(skeleton, EndSites or None) of a BVH or of a pose2rot tracks .npz (``joint_names`` and no
+    ``point_names``: its joints' tree, which its points alone lose, as ``pose2rot tracks`` writes it; read
+    as loose points, a tracks file of the Bandai walk left its ``Chest`` unmapped and the Mixamo spine
+    between its ``Spine`` and ``Neck`` folded by up to 97 degrees), else None."""
+    from .bvh import read_bvh
+    from .map_proposal import EndSites
+    from .tracks_npz import load_npz
+
+    suffix = path.suffix.lower()
+    if suffix == ".bvh":
+        clip = read_bvh(path)
+        return clip.skeleton, EndSites.of(clip)
+    if suffix != ".npz" or not path.is_file():
+        return None
+    with np.load(path) as data:
+        if "point_names" in data.files or "joint_names" not in data.files:
+            return None
+    tracks = load_npz(path)
+    ends = EndSites(tracks.end_parents, tracks.end_rest_offsets, tracks.end_names) if tracks.has_ends else None
+    return tracks.skeleton, ends
 
 
 def register(sub) -> None:
