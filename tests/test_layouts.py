@@ -428,13 +428,16 @@ def test_info_describes_point_sets_not_named_as_a_layout(tmp_path, capsys):
 
 def test_info_prints_a_warning_about_the_up_axis_as_a_warning(tmp_path, capsys):
     """A file whose up_axis contradicts its hips and shoulders: `info` prints the solve's warning line
-    as `warning: ...` (it printed `note: warning: ...`)."""
+    as `warning: ...` (it printed `note: warning: ...`). The way out is --up-axis auto (or the axis
+    found): the line told the user to leave out the up axis they had not given (a Z-up BVH, MakeHuman's,
+    said the same of a BVH's Y up)."""
     layout = get_layout("humanml3d22")
     X = _smpl_motion(np.random.default_rng(1)) @ axis_change("z", "y")           # Z up, said to be Y up
     np.savez(tmp_path / "p.npz", positions=X, point_names=np.array(layout.points), up_axis="y")
     code, out, _ = _run(["info", tmp_path / "p.npz", "--layout", "humanml3d22"], capsys)
     assert code == 0 and "\nwarning: p.npz: the file's up_axis is y, but its hips-to-shoulders direction" in out, out
     assert "note: warning" not in out
+    assert "give --up-axis auto to have it found, or --up-axis z" in out and "leave" not in out, out
 
 
 def test_freemocap_folder_with_and_without_hands(tmp_path, capsys):

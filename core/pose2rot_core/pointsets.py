@@ -459,10 +459,12 @@ def _resolve_up(points: PointSet, up: str | None, report: list[str] | None) -> s
             raise Pose2RotError(f"up axis must be one of auto, {', '.join(AXES)}; got '{choice}'")
         found = detect_up(points)
         if found not in (None, choice) and report is not None:
-            said = "--up-axis" if up else "the file's up_axis"
+            bvh = points.source.lower().endswith(".bvh")
+            said = "--up-axis" if up else "a BVH file's up axis" if bvh else "the file's up_axis"
+            fix = "leave it out" if up else "give --up-axis auto"   # the file's own: nothing to leave out
             report.append(f"{WARNING_PREFIX}{points.source}: {said} is {choice}, but its hips-to-shoulders "
-                          f"direction points along {found}: the body would lie or stand on its head; leave the "
-                          f"up axis out to have it found (--up-axis auto)")
+                          f"direction points along {found}: the body would lie or stand on its head; {fix} to "
+                          f"have it found, or --up-axis {found}")
         return choice
     found = detect_up(points)
     if report is not None:
