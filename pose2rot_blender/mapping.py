@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 
 import bpy
+import numpy as np
 from bpy.props import CollectionProperty, IntProperty, StringProperty
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 
@@ -119,7 +120,8 @@ def propose(obj: bpy.types.Object | None, collection: bpy.types.Collection | Non
     """The core's automatic map (a Proposal) of the armature at rest onto the collection's empties:
     their layout (from Import Tracks) names them, else their names, read as a tree where Import
     Tracks kept one (a BVH's joints: its spine joints are told apart by where they sit, as the
-    command line's map of a BVH does), else as loose points."""
+    command line's map of a BVH does; joints at one place, its zero-length bones, where the empties
+    are now, drive no two bones the armature holds apart), else as loose points."""
     from pose2rot_core.layouts import get_layout
     from pose2rot_core.map_proposal import propose as propose_map
 
@@ -129,8 +131,10 @@ def propose(obj: bpy.types.Object | None, collection: bpy.types.Collection | Non
     layout = get_layout(layout_name) if layout_name else None
     suffixed = numbered_copies(names, layout.points) if layout is not None else {}
     plain = {empty: point for point, empty in suffixed.items()}
+    tree = _point_parents(collection, names)
+    where = None if tree is None else np.array([[o.matrix_world.translation[:] for o in track_objects(collection)]])
     proposal = propose_map(rig.skeleton, rig_io.up_axis(obj), tuple(plain.get(n, n) for n in names), layout,
-                           _point_parents(collection, names), rig.end_sites())
+                           tree, rig.end_sites(), point_positions=where)
     return _renamed(proposal, suffixed) if suffixed else proposal
 
 

@@ -715,3 +715,28 @@ def test_the_picked_armature_is_not_taken_for_a_namesake(tmp_path):
     assert panel.picked_armature(bpy.context) == local
     assert bpy.ops.pose2rot.map_auto() == {'FINISHED'}
     assert len(local.pose2rot_map) > 10 and len(other.pose2rot_map) == 0
+
+
+def test_automatic_map_of_imported_bvh_empties_gives_one_place_to_one_bone(tmp_path):
+    """A BVH whose neck and collars sit on its chest joint (zero-length bones, as the Xia and CMU
+    ASF-style rigs have them) imported as tracks: Automatic Map put the Mixamo rig's chest, neck and
+    both collars on those empties at one place, and the solve folded the chest. As the command line's
+    map does, only the chest keeps that place; the neck and collars are solved between."""
+    body, canon = humanoid(np.random.default_rng(2), spine=3, naming="mixamo")
+    rest, above = body.rest_positions.copy(), body.ancestor_mask()
+    chest = body.names.index(canon["spine3"])
+    for c in ("neck", "left_collar", "right_collar"):
+        j = body.names.index(canon[c])
+        rest[above[:, j]] -= rest[j] - rest[chest]
+    source = type(body)(body.names, body.parents, rest)
+    R, root = walk(source, canon, 20, np.random.default_rng(3))
+    write_bvh(tmp_path / "source.bvh", source, R, root)
+    root_dir = Path(__file__).resolve().parents[2]
+    assert bpy.ops.import_anim.bvh(filepath=str(root_dir / "examples" / "retarget" / "rig_mixamo.bvh")) == {'FINISHED'}
+    rig = bpy.context.active_object
+    assert bpy.ops.pose2rot.import_tracks(filepath=str(tmp_path / "source.bvh"), collection_name="src") == {'FINISHED'}
+    bpy.context.scene.pose2rot.armature = rig
+    assert bpy.ops.pose2rot.map_auto() == {'FINISHED'}
+    table = {e.bone: e.source for e in _rows()}
+    assert table["mixamorig:Spine2"] == canon["spine3"], table
+    assert not {"mixamorig:Neck", "mixamorig:LeftShoulder", "mixamorig:RightShoulder"} & set(table), table
