@@ -381,6 +381,28 @@ def test_chains_share_bend_and_twist_evenly():
     assert 2 not in guess                                             # rigid with the base
 
 
+def test_a_chain_whose_length_lies_in_one_bone_is_not_bent_through_its_zero_length_joint():
+    """A hand, a zero-length finger base and the index (the Xia and CMU ASF-style rigs) with only the hand
+    and the index on points, the performer's index nearer the wrist than the rig's: the chain cannot
+    get shorter by bending, so the base keeps the hand's turn (before: turned by 143 degrees, which the
+    hand took back; a MediaPipe take on such a rig flipped 649 times), and the solve does not flip."""
+    names = ("root", "hand", "base", "index")
+    rest = np.array([[0, 0, 0], [0, 1, 0], [0, 1, 0], [0, 1.5, 0]], float)
+    sk = Skeleton(names, np.array([-1, 0, 1, 2]), rest)
+    T = 40
+    bend = axis_angle_to_matrix(np.array([0.0, 0.0, 1.0]), np.radians(40.0) * np.sin(np.linspace(0, 3, T)))
+    X = np.full((T, 4, 3), np.nan)
+    X[:, :2] = rest[:2]
+    X[:, 3] = rest[1] + 0.8 * np.einsum("tij,j->ti", bend, rest[3] - rest[1])
+    direct = np.isin(np.arange(4), [0, 1, 3])
+    P, guess = fill_chains(sk, rest, np.eye(3)[None].repeat(4, 0), X, direct, np.zeros(4, bool), 30.0)
+    assert np.degrees(geodesic_angle(guess[2], np.eye(3))).max() < 1.0
+    points = PointSet(names=("root", "hand", "index"), positions=X[:, [0, 1, 3]], fps=30.0)
+    bone_map = BoneMap(bones={"root": "root", "hand": "hand", "index": "index"})
+    sol = solve_retargeted(retarget_tracks(points, sk, bone_map))
+    assert count_flips(sol.rotations, np.repeat(np.eye(3)[None, None], T, 0).repeat(4, 1)) == 0
+
+
 def _twist_degrees(A: np.ndarray, B: np.ndarray, axis: np.ndarray) -> np.ndarray:
     """[T] twist angle (degrees) about ``axis`` of the turn from local rotations A [T,3,3] to B [T,3,3]."""
     q = matrix_to_quat(np.swapaxes(A, -1, -2) @ B)

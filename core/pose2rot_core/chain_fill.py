@@ -31,6 +31,8 @@ PROPORTION_TOLERANCE = 0.1
 BEND_LIMIT = 2.5
 BEND_GRID = 24
 BEND_STEPS = 30
+#: spans of a chain within this share of its longest are the same (rounding of the segments' turns)
+SPAN_ROUNDING = 1e-9
 #: a chain bends to a side only where that side is defined to this much (see _bend_axis)
 BEND_SIDE = 0.05
 #: seconds over which a chain's bend axis follows new evidence (a posture turns, it does not jump)
@@ -550,7 +552,7 @@ def _bend(v: np.ndarray, target: np.ndarray, chord: np.ndarray, body: np.ndarray
     limit = BEND_LIMIT / max(n - 1, 1)
     grid = np.linspace(-limit, limit, 2 * BEND_GRID + 1)
     spans = np.stack([span(np.full(T, g)) for g in grid], axis=1)         # [T,G]
-    top = np.argmax(spans, axis=1)                                         # straight
+    top = _straightest(spans, grid)
     rows = np.arange(T)
     ahead = spans[:, 1:] <= target[:, None]                                # at or past the target, per step
     cells = np.arange(grid.size - 1)[None]
@@ -569,6 +571,17 @@ def _bend(v: np.ndarray, target: np.ndarray, chord: np.ndarray, body: np.ndarray
     theta = grid[top] + (theta - grid[top]) * defined                      # no side to bend to: stay straight
     R = axis_angle_to_matrix(np.repeat(axis[:, None], n, 1), theta[:, None] * steps)
     return np.einsum("tnij,tnj->tni", R, v), R
+
+
+def _straightest(spans: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """[T] the index into ``grid`` [G] (bend angles) of each frame's longest span (``spans`` [T,G]): the
+    chain straight; of spans equal to the longest within rounding, the least bend. A chain whose length
+    lies in one segment (the others of zero length: a hand, a zero-length finger base, the index) spans
+    the same at every bend; the first grid angle, 143 degrees, had turned the finger base that far and
+    the hand back against it, a different way in each frame (a MediaPipe take on the Xia rig: 649 flips)."""
+    longest = spans.max(axis=1, keepdims=True)
+    equal = spans >= longest - SPAN_ROUNDING * np.maximum(longest, 1e-300)
+    return np.argmin(np.where(equal, np.abs(grid)[None], np.inf), axis=1)
 
 
 def _bend_side(grid: np.ndarray, top: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
