@@ -177,12 +177,12 @@ class Skeleton:
         depth = self.depth()
         return [np.flatnonzero(depth == d) for d in range(int(depth.max()) + 1)]
 
-    @property
+    @cached_property
     def rest_extent(self) -> float:
         """Largest extent of the rest pose, from the placed joint down where there is one (see
         placed_joint); 0 where the joints sit at one point (a rig of one joint)."""
         placed = self.placed_joint
-        return _extent(self.rest_positions if placed is None else self.rest_positions[placed:])
+        return _extent(self.rest_positions if placed is None else self.rest_positions[self.ancestor_mask()[:, placed]])
 
     @property
     def height(self) -> float:
@@ -195,12 +195,13 @@ class Skeleton:
         """The joints from the root's one child along single children to the first joint with
         several (the body's hub, included): nodes that place the body (an Armature or floor-level
         root, a walk's start) rather than bones of it; () where the root itself branches or nothing
-        does (a chain such as an arm)."""
-        line, j = [], 0
-        while len(self.children[j]) == 1:
-            j = self.children[j][0]
+        does (a chain such as an arm). Leaves on the root beside that child do not count (see
+        _body_child: IK roots and helpers on a floor-level root, a 3ds Max Biped's Footsteps)."""
+        line, j = [], _body_child(self.children)
+        while j is not None:
             line.append(j)
-        return tuple(line) if len(self.children[j]) > 1 else ()
+            j = self.children[j][0] if len(self.children[j]) == 1 else None
+        return tuple(line) if line and len(self.children[line[-1]]) > 1 else ()
 
     @cached_property
     def placed_joint(self) -> int | None:
@@ -210,7 +211,7 @@ class Skeleton:
         further from its parent than the joints from it down span."""
         rest = self.rest_positions
         for j in self.root_line:
-            body = _extent(rest[j:])  # the joint and every joint below it (parents come first)
+            body = _extent(rest[self.ancestor_mask()[:, j]])  # the joint and every joint below it
             length = float(np.linalg.norm(rest[j] - rest[self.parents[j]]))
             if length > ZERO_OFFSET * body:
                 return j if PLACEMENT_RATIO * body < length else None
@@ -282,6 +283,17 @@ def tree_depth(parents: np.ndarray) -> np.ndarray:
         if p >= 0:
             d[j] = d[p] + 1
     return d
+
+
+def _body_child(children: Sequence[Sequence[int]]) -> int | None:
+    """The child of the root (node 0 of ``children``, child lists per node) that carries the body:
+    its only child, or its one child with children of its own where all the others are leaves;
+    None where it has no child or several with children (the root is the body's hub)."""
+    kids = children[0]
+    if len(kids) == 1:
+        return kids[0]
+    branching = [c for c in kids if children[c]]
+    return branching[0] if len(branching) == 1 else None
 
 
 def depth_first(children: Sequence[Sequence[int]], root: int) -> list[int]:
