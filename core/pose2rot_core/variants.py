@@ -134,7 +134,13 @@ def limb_bones(clip: BvhClip) -> list[tuple[int, int]]:
 
 
 def _add(rig: _Rig, name: str, parent: int, offset: np.ndarray, rotation: np.ndarray) -> int:
+    """Add a joint that never translates (``rotation`` [T,3,3]) and return its index; ``name`` is
+    numbered ('_Mid2') where a joint has it already (a family applied to its own variant)."""
     T = rotation.shape[0]
+    taken, stem, k = set(rig.names), name, 1
+    while name in taken:
+        k += 1
+        name = f"{stem}{k}"
     rig.names.append(name)
     rig.parents.append(parent)
     rig.offsets.append(np.asarray(offset, np.float64))
