@@ -542,6 +542,25 @@ def test_float32_tracks_of_jittery_clean_motion_far_from_the_origin_are_not_smoo
             assert turned < 0.1, (seed, heights, turned)
 
 
+def test_float32_tracks_of_hips_walking_off_a_floor_root_turn_it_as_float64_ones_do():
+    """A random tree's root path (rough, so its floor root's one bone reads as noisy) over a floor
+    root that stays: whether the hips move away from it was read against the body's bones' spread
+    over their noise, and the clean bones' spread and noise were both rounding (1e-15 of the height
+    against 1e-18 in float64, 1e-8 against 2e-9 in float32), a ratio of 221 or of 5: in float64
+    the hips were held at one offset, the floor root turned to aim at them (14 degrees, which
+    nothing tracks and the clip never does), and the float32 tracks' solve differed by 14 degrees
+    (h227). A bone rigid to rounding shows no noise: both leave the floor root unturned."""
+    from pose2rot_core.tracks_io import tracks_from_bvh
+    from pose2rot_core.variants import make_variant, random_tree_clip
+
+    clip = make_variant(random_tree_clip(15, 240, 1), "floor_root")
+    tracks = tracks_from_bvh(clip, reference_frame=0)
+    in_float32 = replace(tracks, positions=tracks.positions.astype(np.float32).astype(np.float64),
+                         end_positions=tracks.end_positions.astype(np.float32).astype(np.float64))
+    for given in (tracks, in_float32):
+        assert np.degrees(geodesic_angle(solve_with_cleaning(given).rotations[:, 0], np.eye(3))).max() < 0.1
+
+
 def test_tracks_read_in_a_scaled_space_keep_their_bones_given_their_coordinate_step():
     """Float32 tracks 1000 units out turned into another space (Blender's empties read in a moved
     armature's space, scaled 0.01): the numbers are float64 there, so their rounding (now 100 times

@@ -312,7 +312,7 @@ def _build_problem(tracks: Tracks, twist_guess: np.ndarray | None, twist: str, s
     typical = np.where(np.isnan(typical), bone_len[1:], typical)  # a bone never seen whole: the rig's
     mismatch = typical - bone_len[1:] if J > 1 else np.zeros(0)
     noise_var = np.broadcast_to((np.asarray(noise, np.float64) * skel.height) ** 2, (J,)).copy()
-    translating, free = classify_translation(skel, lengths, typical, missing, stretch, report)
+    translating, free = classify_translation(skel, lengths, typical, missing, stretch, report, float32_step(P))
     no_length = ~skel.bone_has_length
     no_length[0] = False
     zero_len = no_length & ~translating
