@@ -106,3 +106,16 @@ def test_a_family_applied_twice_keeps_the_motion(family):
     rng = np.random.default_rng(0)
     twice = make_variant(make_variant(clip, family, rng), family, rng)
     _same_motion(clip, twice)
+
+
+@pytest.mark.parametrize("moving", [False, True])
+def test_twist_segments_over_a_joint_that_translates_keep_the_motion(moving):
+    """A bone to a child that translates (hips over a floor root, a walk's start stored as the hips'
+    offset) split in two: the middle joint was kept at half the rig's offset while the child's
+    translation was halved, so the child ended where neither put it (0.23 % of the height on a
+    Kinect clip, h227). The middle joint now translates by half the child's offset, the child by
+    the other half, and the motion is the source's."""
+    clip = random_tree_clip(12, 20, 3)
+    floored = make_variant(clip, "ground_root" if moving else "floor_root")
+    assert (0, 1) in limb_bones(floored)  # the new root's bone to the old, translating root
+    _same_motion(clip, make_variant(floored, "twist_segments"))

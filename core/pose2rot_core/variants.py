@@ -159,12 +159,19 @@ def _add_twist_joints(rig: _Rig, j: int, c: int, rng: np.random.Generator) -> No
 
 
 def _split_in_two(rig: _Rig, j: int, c: int, rng: np.random.Generator) -> None:
+    """Split the bone from ``j`` to ``c`` at its middle (see the module note); a child that
+    translates hands half its offset in each frame to the middle joint, which translates too."""
     axis = rig.offsets[c] / np.linalg.norm(rig.offsets[c])
     half = axis_angle_to_matrix(axis, 0.5 * np.unwrap(twist_angle(rig.rotations[c], axis)))
     m = _add(rig, f"{rig.names[j]}_Mid", j, 0.5 * rig.offsets[c], half)
     rig.parents[c] = m
     rig.offsets[c] = 0.5 * rig.offsets[c]
-    rig.local_offsets[c] = 0.5 * rig.local_offsets[c]
+    if rig.translating[c]:  # the child's half, in the middle joint's turned frame: H^T (x / 2)
+        rig.local_offsets[m] = 0.5 * rig.local_offsets[c]
+        rig.translating[m] = True
+        rig.local_offsets[c] = np.einsum("tba,tb->ta", half, rig.local_offsets[m])
+    else:
+        rig.local_offsets[c] = 0.5 * rig.local_offsets[c]
     rig.rotations[c] = np.swapaxes(half, -1, -2) @ rig.rotations[c]
 
 
