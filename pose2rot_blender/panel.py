@@ -6,6 +6,7 @@ import numpy as np
 
 from pose2rot_core.errors import Pose2RotError
 from pose2rot_core.names import match_names
+from pose2rot_core.wording import counted
 
 from . import pipeline, rig as rig_io
 from .importing import TIPS_KEY
@@ -56,7 +57,8 @@ def status_line(scene, arm, collection) -> tuple[str, str]:
         return f"Bone Map in use: {rows} rows (Clear Map to match by name)", 'GROUP_BONE'
     m = _match_summary(arm, collection)
     return (f"Matched {len(m.bone_to_track)} of {len(arm.data.bones)} bones"
-            + (f", {len(m.end_to_track)} tips" if m.end_to_track else ""), 'CHECKMARK' if m.bone_to_track else 'ERROR')
+            + (f", {counted(len(m.end_to_track), 'tip')}" if m.end_to_track else ""),
+            'CHECKMARK' if m.bone_to_track else 'ERROR')
 
 
 def _match_summary(arm, collection):

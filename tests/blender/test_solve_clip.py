@@ -568,3 +568,13 @@ def test_float32_tracks_of_a_moved_scaled_armature_write_no_location_keys():
     err = float(np.abs(pose_points(rig, frames) - want).max())
     step = float(np.spacing(np.float32(np.abs(want).max())))  # Blender's own heads there: float32 too
     assert err <= 4 * step and 100 * err / np.ptp(want.reshape(-1, 3), axis=0).max() < 0.01
+
+
+def test_the_panel_counts_one_tip_in_the_singular():
+    """The panel's box read 'Matched 4 of 4 bones, 1 tips' for the shipped arm's tracks (one bone tip,
+    'hand_end'); one tip is '1 tip'."""
+    path = ROOT / "examples" / "arm.bvh"
+    assert bpy.ops.pose2rot.import_tracks(filepath=str(path), collection_name="tracks") == {'FINISHED'}
+    rig = rest_copy(import_clip(path))
+    panel = importlib.import_module(EXT_NAME + ".panel")
+    assert panel.status_line(bpy.context.scene, rig, bpy.data.collections["tracks"])[0] == "Matched 4 of 4 bones, 1 tip"
