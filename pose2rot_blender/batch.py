@@ -454,7 +454,7 @@ def _solve_and_save(path: Path, job: Job, name: str, outputs: list[Path]):
         bone_map = mapping.table_map(mapping.map_owner(scene, obj))
     span = pipeline.SceneRange(frame_start=scene.frame_start, frame_end=scene.frame_end)
     plan, _ = pipeline.solve_armature(scene, obj, col, span, job.options, job.learned,
-                                      bone_map=bone_map)
+                                      bone_map=bone_map, interface="cli")      # the batch's options are its flags
     staged = [job.out / f"{staging_stem(name, job.run)}{p.suffix}" for p in outputs]
     save_blend(staged[0], outputs[0].name)
     if job.bvh:

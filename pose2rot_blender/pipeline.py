@@ -583,16 +583,18 @@ def _scaled_by(obj: bpy.types.Object, scale: float) -> str:
 
 def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types.Collection | None,
                  span: SceneRange, options: SolveOptions, learned: LearnedSettings | None = None,
-                 progress=None, bone_map: BoneMap | None = None) -> Plan:
+                 progress=None, bone_map: BoneMap | None = None, interface: str = "blender") -> Plan:
     """Read, solve as ``options`` say (the learned model where ``learned`` says; through ``bone_map``
-    when one is given), and convert; raises Pose2RotError and leaves the scene as it was on failure."""
+    when one is given), and convert; raises Pose2RotError and leaves the scene as it was on failure.
+    The solver's notes name the options as ``interface`` does (wording.INTERFACES: the panel's labels,
+    or the flags of the command line, which the batch takes)."""
     playhead = scene.frame_current
     rig, tracks, match, sol, report, keyed, against = _read_and_solve(scene, obj, collection, span, options,
                                                                       learned, progress, bone_map)
     reference_warnings = _playhead_off_reference(playhead, obj, span, options.use_reference)
     skel = rig.skeleton
     tol = 1e-6 * skel.height
-    notes, far_or_flipped = split_warnings(notes_for(sol.report, "blender"))
+    notes, far_or_flipped = split_warnings(notes_for(sol.report, interface))
     if match.unmatched_bones:  # said below in the rig's words, with the animation a bone may keep instead
         notes = [n for n in notes if not n.endswith(KEPT_AT_REFERENCE)]
     report, scaled = split_warnings(report)
@@ -820,11 +822,14 @@ def show_current_frame(scene: bpy.types.Scene) -> None:
 
 def solve_armature(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types.Collection | None,
                    span: SceneRange, options: SolveOptions, learned: LearnedSettings,
-                   progress=None, bone_map: BoneMap | None = None) -> tuple[Plan, float]:
-    """compute_plan + apply_plan; returns (plan, seconds). ``progress(fraction, message)`` hears of
-    the reading, the solve and the writing of the keys, each in its part of the way."""
+                   progress=None, bone_map: BoneMap | None = None, interface: str = "blender"
+                   ) -> tuple[Plan, float]:
+    """compute_plan + apply_plan (its notes in ``interface``'s words); returns (plan, seconds).
+    ``progress(fraction, message)`` hears of the reading, the solve and the writing of the keys, each in its
+    part of the way."""
     t0 = time.perf_counter()
-    plan = compute_plan(scene, obj, collection, span, options, learned, part_of(progress, 0.0, PLAN_SHARE), bone_map)
+    plan = compute_plan(scene, obj, collection, span, options, learned, part_of(progress, 0.0, PLAN_SHARE), bone_map,
+                        interface)
     apply_plan(obj, plan, part_of(progress, PLAN_SHARE, 1.0))
     show_current_frame(scene)
     if progress is not None:

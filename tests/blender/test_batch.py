@@ -3,6 +3,7 @@ a BVH or the clip itself, BVH written in the rig's conventions, the summary tabl
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import re
 import subprocess
@@ -986,3 +987,20 @@ def test_the_bvh_of_a_blend_rig_with_animated_scale_is_where_blender_shows_it(tm
     written = np.stack([fk[..., 0], -fk[..., 2], fk[..., 1]], axis=-1)  # the BVH's Y up turned Z up
     assert np.abs(written - shown).max() / tracks.skeleton.height < 1e-4
     assert "the armature object's scale changes over the clip (1 to 1.5)" in printed, printed
+
+
+def test_the_batch_s_notes_name_its_own_options(tmp_path):
+    """RETARGETING's batch with a map: the HumanML3D walk onto the Mixamo example noted that its bones
+    keep the rig's lengths '(Bone lengths: Match the tracks moves them onto the tracks)', the panel's
+    words, where the batch takes --stretch exact; its notes now name the batch's options."""
+    retarget = EXAMPLES / "retarget"
+    bone_map = tmp_path / "map.json"
+    bone_map.write_text(json.dumps({"bones": {f"mixamorig:{bone}": point for bone, point in [
+        ("Hips", "pelvis"), ("LeftUpLeg", "left_hip"), ("LeftLeg", "left_knee"), ("LeftFoot", "left_ankle"),
+        ("RightUpLeg", "right_hip"), ("RightLeg", "right_knee"), ("RightFoot", "right_ankle"), ("Neck", "neck"),
+        ("LeftArm", "left_shoulder"), ("RightArm", "right_shoulder")]}}))
+    proc = _run("--rig", retarget / "rig_mixamo.bvh", retarget / "humanml3d_walk.npy", "--layout", "humanml3d22",
+                "--map", bone_map, "--out", tmp_path / "out")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "(--stretch exact moves them onto the tracks)" in proc.stdout, proc.stdout
+    assert "Bone lengths" not in proc.stdout
