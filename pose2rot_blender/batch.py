@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import contextlib
+import math
 import os
 import secrets
 import shutil
@@ -77,6 +78,9 @@ def _parser() -> argparse.ArgumentParser:
                                     "orders; ZXY for a .blend rig)")
     ap.add_argument("--up", choices=("y", "z"), default="y",
                     help="up axis of the written BVH (default y, as BVH files and Blender's importer expect)")
+    ap.add_argument("--scale", type=_positive_scale, default=1.0,
+                    help="multiply the track files' positions by this (their units to the rig's: 0.01 for "
+                         "centimetres on a metre rig; default 1)")
     refuse_empty(ap, ap.add_argument("--layout", default="NONE", help="what the points of .npy files are "
                                                                       "(humanml3d22, mediapipe33, ...)"),
                  LAYOUT_WANTED)
@@ -90,6 +94,18 @@ def _parser() -> argparse.ArgumentParser:
                          "cores)")
     ap.add_argument("--worker", metavar="TASK", help=argparse.SUPPRESS)  # one clip: its task file (batch_worker)
     return ap
+
+
+def _positive_scale(text: str) -> float:
+    """--scale's value: a positive finite number (argparse names the option when this raises)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"'{text}' is no scale: give a positive number, the factor from the track "
+                                         "files' units to the rig's (0.01 for centimetres on a metre rig)")
+    return value
 
 
 def _model_arguments(ap: argparse.ArgumentParser) -> None:
@@ -129,7 +145,7 @@ class Job:
     (``bvh``, ``order``, ``up``), the layout of .npy points, the bone map (None: bones by name) and,
     for BVH output, what the rig BVH says of its joints (BvhRig; None: each clip's own); ``run``: the
     run's token in its staged file names (staging_stem); ``learned``: the model's settings
-    (batch_learned)."""
+    (batch_learned); ``scale``: what the track files' positions are multiplied by (--scale)."""
 
     rig: Path | None
     armature: str
@@ -143,6 +159,7 @@ class Job:
     rig_bvh: BvhRig | None = None
     run: str = ""
     learned: LearnedSettings | None = None
+    scale: float = 1.0
 
 
 def track_files(items: list[str]) -> list[Path]:
@@ -225,7 +242,7 @@ def clip_job(args: argparse.Namespace, options: SolveOptions, learned: LearnedSe
 
     return Job(rig, args.armature, Path(args.out).resolve(), options, args.bvh, args.order,
                args.up, args.layout, load_map(args.bone_map) if args.bone_map else None,
-               bvh_rig(rig) if args.bvh and rig is not None else None, run, learned)
+               bvh_rig(rig) if args.bvh and rig is not None else None, run, learned, args.scale)
 
 
 @dataclass(frozen=True)
@@ -446,7 +463,7 @@ def _solve_and_save(path: Path, job: Job, name: str, outputs: list[Path]):
     context = bpy.context
     scene = context.scene
     col = importing.import_tracks(context, path, f"{readable(name)}_tracks", frame_start=1, set_scene=True,
-                                  layout=job.layout)
+                                  layout=job.layout, scale=job.scale)
     bone_map = job.bone_map
     if bone_map is not None:
         mapping.set_table(obj, bone_map)                         # the saved .blend keeps the map

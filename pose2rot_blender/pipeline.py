@@ -544,10 +544,11 @@ def _nla_warnings(ad: bpy.types.AnimData | None) -> list[str]:
     return out
 
 
-def check_scale(tracks: Tracks, obj: bpy.types.Object) -> list[str]:
+def check_scale(tracks: Tracks, obj: bpy.types.Object, interface: str = "blender") -> list[str]:
     """Refuse empties whose bones are uniformly far off the armature's (other units); a note when
     they are somewhat off (another performer's size: the armature keeps its bone lengths), a
-    warning when the armature object's own scale makes them so (its bones then miss the empties)."""
+    warning when the armature object's own scale makes them so (its bones then miss the empties).
+    The fix is told in ``interface``'s words (the batch's, "cli": its --scale)."""
     problem = scale_problem(tracks, "the empties' bones", f"the bones of '{obj.name}'")
     if problem is None:
         return []
@@ -556,6 +557,9 @@ def check_scale(tracks: Tracks, obj: bpy.types.Object) -> list[str]:
     fix = f"; {_scaled_by(obj, scale)}, or scale the empties with it" if own else ""
     if problem.refused:
         factor = f"{1 / problem.factor:.4g}"
+        if interface == "cli":
+            raise Pose2RotError(f"{problem.what}: the track files use other units than the rig: give --scale "
+                                f"{factor} (times any --scale given) to convert them{fix}")
         raise Pose2RotError(f"{problem.what}: scale the empties by {factor} (or the armature by {problem.factor:.4g}) "
                             f"so that both use the same units: import the tracks again with Import Tracks' Scale at "
                             f"{factor}, or parent the empties to an empty at the world origin scaled by {factor} "
@@ -590,7 +594,7 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
     or the flags of the command line, which the batch takes)."""
     playhead = scene.frame_current
     rig, tracks, match, sol, report, keyed, against = _read_and_solve(scene, obj, collection, span, options,
-                                                                      learned, progress, bone_map)
+                                                                      learned, progress, bone_map, interface)
     reference_warnings = _playhead_off_reference(playhead, obj, span, options.use_reference)
     skel = rig.skeleton
     tol = 1e-6 * skel.height
@@ -680,13 +684,13 @@ def _playhead_off_reference(playhead: int, obj: bpy.types.Object, span: SceneRan
 
 def _read_and_solve(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types.Collection | None,
                     span: SceneRange, options: SolveOptions, learned: LearnedSettings | None, progress,
-                    bone_map: BoneMap | None
+                    bone_map: BoneMap | None, interface: str = "blender"
                     ) -> tuple[rig_io.Rig, Tracks, NameMatch, Solution, list[str], tuple[float, float] | None | bool,
                                str]:
     """(rig, tracks, how bones found their empties, the solution, notes on the tracks' scale, the
     first and last keyed frame of the empties read, False when not known, what the bone heads are
     measured against in words): the empties drive the bones of the same name, or the bones
-    ``bone_map`` maps them to."""
+    ``bone_map`` maps them to; a fix is told in ``interface``'s words (check_scale)."""
     if bone_map is not None:
         rig, tracks, match, sol, against = solve_mapped(scene, obj, collection, span, options, bone_map, progress)
         return rig, tracks, match, sol, [], False, against  # the map scales the points to the rig itself
@@ -695,7 +699,7 @@ def _read_and_solve(scene: bpy.types.Scene, obj: bpy.types.Object, collection: b
     start = span.frame_start - around.first_frame
     solved = (start, start + len(span.frames))  # solved with the keys around it, kept on the span
     tracks = around.frames(*solved)
-    scale_note = check_scale(tracks, obj)
+    scale_note = check_scale(tracks, obj, interface)
     sol = solve(around, options, progress=part_of(progress, READ_SHARE, 1.0),
                 network=runtime.network(options, learned or LearnedSettings()),
                 frames=solved, units_checked=True)

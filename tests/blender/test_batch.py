@@ -1004,3 +1004,31 @@ def test_the_batch_s_notes_name_its_own_options(tmp_path):
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "(--stretch exact moves them onto the tracks)" in proc.stdout, proc.stdout
     assert "Bone lengths" not in proc.stdout
+
+
+def _arm_in_centimetres(path: Path) -> Path:
+    """The shipped arm's tracks (metres) written in centimetres at ``path``."""
+    lines = (EXAMPLES / "arm_tracks.csv").read_text().splitlines()
+    rows = [",".join([r.split(",")[0]] + [v and f"{100 * float(v):.4f}" for v in r.split(",")[1:]]) for r in lines[1:]]
+    path.write_text("\n".join([lines[0], *rows]) + "\n")
+    return path
+
+
+def test_track_files_in_other_units_are_converted_by_the_batch_s_scale(tmp_path):
+    """The arm's tracks in centimetres onto its metre rig: the batch refused them with the panel's advice
+    (Import Tracks' Scale, a scaled parent empty), which a batch cannot follow; it names its own --scale,
+    which converts them."""
+    cm = _arm_in_centimetres(tmp_path / "cm.csv")
+    refused = _run("--rig", EXAMPLES / "arm.bvh", cm, "--out", tmp_path / "a")
+    assert refused.returncode != 0
+    assert "give --scale 0.01" in refused.stdout + refused.stderr, refused.stdout[-2000:]
+    assert "Import Tracks" not in refused.stdout + refused.stderr
+    proc = _run("--rig", EXAMPLES / "arm.bvh", cm, "--out", tmp_path / "b", "--scale", "0.01")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert (tmp_path / "b" / "cm.blend").is_file()
+
+
+@pytest.mark.parametrize("scale", ["0", "-1", "nan", "cm"])
+def test_a_scale_that_is_no_factor_is_a_bad_argument(tmp_path, scale):
+    proc = _run(zyx_clip(tmp_path / "c.bvh"), "--out", tmp_path / "out", "--scale", scale)
+    assert proc.returncode == 2 and f"'{scale}' is no scale: give a positive number" in proc.stderr, proc.stderr
