@@ -19,7 +19,8 @@ import numpy as np
 from pose2rot_core.blender_space import basis_quaternions, blocked_translations, location_channels, lost_between_keys
 from pose2rot_core.bonemap import BoneMap, check_map, source_names
 from pose2rot_core.errors import Pose2RotError
-from pose2rot_core.names import NameMatch, ambiguity_warnings, further_tips, match_names, numbered_copies
+from pose2rot_core.names import (NameMatch, ambiguity_warnings, further_tips, match_names, misspelt_warnings,
+                                  numbered_copies)
 from pose2rot_core.options import SolveOptions
 from pose2rot_core.pointsets import PointSet
 from pose2rot_core.retarget import retarget_tracks, solve_retargeted
@@ -637,8 +638,8 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
     return Plan(armature=obj.name, bone_names=skel.names, free_bones=free,
                 frames=span.frames,
                 quaternions=basis_quaternions(sol, rig.rest), location_bones=loc_idx, locations=locs,
-                report=report, warnings=range_warnings + reference_warnings + scaled + far_or_flipped
-                + overrides + ambiguity_warnings(match, skel.names), overridden=bool(overrides),
+                report=report, warnings=range_warnings + reference_warnings + scaled + far_or_flipped + overrides
+                + ambiguity_warnings(match, skel.names) + misspelt_warnings(match), overridden=bool(overrides),
                 mean_error_pct=float(100 * err.mean() / height) if err.size else 0.0,
                 max_error_pct=float(100 * err.max() / height) if err.size else 0.0,
                 matched=len(match.bone_to_track), solution=written, against=against, height=height,

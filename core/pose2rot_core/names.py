@@ -26,6 +26,7 @@ last, where Blender's BVH importer puts the tail.
 """
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from typing import Container, Sequence
@@ -284,3 +285,36 @@ def ambiguity_warnings(match: NameMatch, bone_names: Sequence[str]) -> list[str]
                    + ("…" if len(shared) > 6 else "") + " (two sets of empties in one collection? name each empty "
                    "exactly as its bone, or keep one set per collection)")
     return out
+
+
+#: a track that drives no bone is taken for a misspelling of a bone without one where the two names are
+#: this alike (difflib's ratio of their canonical bases, the side the same; numbered segments apart)
+MISSPELT_RATIO = 0.8
+
+
+def misspelt_warnings(match: NameMatch) -> list[str]:
+    """A warning naming the tracks that drive no bone whose names are like those of bones that have
+    none ('wirst' for 'wrist', 'LeftHnad' for 'mixamorig:LeftHand'; the side the same, numbered segments
+    such as 'Spine1' and 'Spine2' not taken for each other): such a bone is placed between its
+    neighbours, or keeps its reference rotation, instead of following its track."""
+    bones = {b: canonical_key(b).split("|") for b in match.unmatched_bones}
+    pairs = []
+    for track in match.unmatched_tracks:
+        side, base = canonical_key(track).split("|")
+        alike = [b for b, (b_side, b_base) in bones.items() if b_side == side and _misspelt(base, b_base)]
+        if len(alike) == 1:
+            pairs.append(f"'{track}' (bone '{alike[0]}')")
+    if not pairs:
+        return []
+    return [f"{len(pairs)} {'empty drives' if len(pairs) == 1 else 'empties drive'} no bone where a bone of a like "
+            f"name has no empty: " + ", ".join(pairs[:6]) + ("…" if len(pairs) > 6 else "")
+            + ": misspelt? Name each empty exactly as the bone it drives"]
+
+
+def _misspelt(a: str, b: str) -> bool:
+    """Whether canonical bases ``a`` and ``b`` differ as a misspelling does (see misspelt_warnings): alike
+    to MISSPELT_RATIO, or the same letters in another order ('hnad')."""
+    if a == b or re.sub(r"\d", "", a) == re.sub(r"\d", "", b):
+        return False
+    return sorted(a) == sorted(b) or difflib.SequenceMatcher(None, a, b).ratio() >= MISSPELT_RATIO
+

@@ -1032,3 +1032,15 @@ def test_track_files_in_other_units_are_converted_by_the_batch_s_scale(tmp_path)
 def test_a_scale_that_is_no_factor_is_a_bad_argument(tmp_path, scale):
     proc = _run(zyx_clip(tmp_path / "c.bvh"), "--out", tmp_path / "out", "--scale", scale)
     assert proc.returncode == 2 and f"'{scale}' is no scale: give a positive number" in proc.stderr, proc.stderr
+
+
+def test_a_misspelt_track_name_is_warned_of(tmp_path):
+    """The arm's CSV with 'wirst' for 'wrist' onto its rig: the command line refuses it naming the close
+    match; the batch (and the panel) solved it with the wrist placed between elbow and hand and no word of
+    the column it left unused; it now names the column and the bone it was likely meant for."""
+    typo = tmp_path / "typo.csv"
+    typo.write_text((EXAMPLES / "arm_tracks.csv").read_text().replace("wrist.", "wirst."))
+    proc = _run("--rig", EXAMPLES / "arm.bvh", typo, "--out", tmp_path / "out")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "'wirst' (bone 'wrist'): misspelt?" in proc.stdout, proc.stdout[-2000:]
+    assert "1 with warnings" in proc.stdout
