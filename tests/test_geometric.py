@@ -557,8 +557,8 @@ def test_float32_tracks_of_hips_walking_off_a_floor_root_turn_it_as_float64_ones
     tracks = tracks_from_bvh(clip, reference_frame=0)
     in_float32 = replace(tracks, positions=tracks.positions.astype(np.float32).astype(np.float64),
                          end_positions=tracks.end_positions.astype(np.float32).astype(np.float64))
-    for given in (tracks, in_float32):
-        assert np.degrees(geodesic_angle(solve_with_cleaning(given).rotations[:, 0], np.eye(3))).max() < 0.1
+    for read in (tracks, in_float32):
+        assert np.degrees(geodesic_angle(solve_with_cleaning(read).rotations[:, 0], np.eye(3))).max() < 0.1
 
 
 def test_tracks_read_in_a_scaled_space_keep_their_bones_given_their_coordinate_step():
