@@ -54,7 +54,7 @@ def status_line(scene, arm, collection) -> tuple[str, str]:
     Bone Map when that has rows (the solve then reads it, not the names), else by name."""
     rows = map_rows(scene, arm)
     if rows:
-        return f"Bone Map in use: {rows} rows (Clear Map to match by name)", 'GROUP_BONE'
+        return f"Bone Map in use: {counted(rows, 'row')} (Clear Map to match by name)", 'GROUP_BONE'
     m = _match_summary(arm, collection)
     return (f"Matched {len(m.bone_to_track)} of {len(arm.data.bones)} bones"
             + (f", {counted(len(m.end_to_track), 'tip')}" if m.end_to_track else ""),

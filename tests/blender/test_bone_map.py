@@ -19,6 +19,7 @@ from blender_helpers import (EXT_NAME, action_fcurves, angle_deg, basis_rotation
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))         # tests/: the generated humanoids
 from _humanoid import humanoid, walk  # noqa: E402
 
+from pose2rot_core.bonemap import BoneMap  # noqa: E402
 from pose2rot_core.bvh import write_bvh  # noqa: E402
 from pose2rot_core.layouts import get_layout  # noqa: E402
 
@@ -494,6 +495,8 @@ def test_the_panel_says_when_the_bone_map_is_in_use(tmp_path):
     assert bpy.ops.pose2rot.map_auto() == {'FINISHED'}
     text, _ = panel.status_line(scene, target, col)
     assert text == f"Bone Map in use: {len(_rows())} rows (Clear Map to match by name)"
+    mapping.set_table(target, BoneMap(bones={_rows()[0].bone: _rows()[0].source}))   # one row: counted so
+    assert panel.status_line(scene, target, col)[0] == "Bone Map in use: 1 row (Clear Map to match by name)"
     assert bpy.ops.pose2rot.map_clear() == {'FINISHED'}
     assert panel.status_line(scene, target, col)[0].startswith("Matched ")
 
