@@ -15,7 +15,7 @@ import numpy as np
 
 from .rotations import norm, smoothstep
 from .stacks import all_per_point, any_axis, joint_batches, joint_planes, joint_rows
-from .tracks import FLOAT32_STEPS, float32_step
+from .tracks import float32_step, keeps_to_rounding
 
 #: noise std (fraction of the skeleton height) below which tracks are clean: ``smooth="auto"`` leaves
 #: such a joint untouched (unless it is noisy for a short bone, see smoothing.SHORT_BONE_NOISE)
@@ -395,13 +395,12 @@ def _bone_length_noise(positions: np.ndarray, parents: np.ndarray, valid: np.nda
 
 def _rigid(length: np.ndarray, ok: np.ndarray, step: float) -> np.ndarray:
     """[B] whether each column of ``length`` [T,B] (distances between two points) keeps one value
-    over its frames ``ok`` [T,B] to rounding: a billionth of it, or FLOAT32_STEPS of the float32
-    ``step`` at the points' largest coordinate (positions that were float32 numbers on the way, as
-    Blender keeps them: a clean clip 50 heights from the origin moves its bones' lengths by 1e-5 of
-    the height); False where it has no data."""
+    over its frames ``ok`` [T,B] to rounding (tracks.keeps_to_rounding with the float32 ``step``: a
+    clean clip 50 heights from the origin moves its bones' lengths by 1e-5 of the height); False
+    where it has no data."""
     longest = np.where(ok, length, -np.inf).max(axis=0)
     shortest = np.where(ok, length, np.inf).min(axis=0)
-    return ok.any(axis=0) & (longest - shortest <= np.maximum(1e-9 * longest, FLOAT32_STEPS * step))
+    return ok.any(axis=0) & keeps_to_rounding(longest - shortest, longest, step)
 
 
 def _white_noise_std(x: np.ndarray, ok: np.ndarray, rigid: np.ndarray | None = None

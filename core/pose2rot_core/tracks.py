@@ -201,6 +201,14 @@ class Tracks:
 FLOAT32_STEPS = 4.0
 
 
+def keeps_to_rounding(spread: np.ndarray, size: np.ndarray, step: float) -> np.ndarray:
+    """Whether distances between two points of about ``size`` (any shape) that move by ``spread``
+    (alike) over a clip keep one value to rounding: a billionth of it, or FLOAT32_STEPS of the float32
+    ``step`` at the points' largest coordinate (float32_step: positions that were float32 numbers on
+    the way, as Blender keeps them)."""
+    return spread <= np.maximum(1e-9 * size, FLOAT32_STEPS * step)
+
+
 def float32_step(values: np.ndarray) -> float:
     """float32's spacing at the largest finite magnitude of ``values`` (any shape; 0 when none is
     finite): the step of coordinates stored as float32 numbers there, rounded by up to half of it."""

@@ -18,7 +18,7 @@ from ...skeleton import Skeleton, has_length
 from ...smoothing import segments
 from ...noise_estimate import column_nanmedian, keyed_rows
 from ...stacks import any_per_point, component_major, empty_vectors, frames_first, joint_planes, mat_mul, mat_vec
-from ...tracks import FLOAT32_STEPS, Tracks
+from ...tracks import Tracks, keeps_to_rounding
 from ...tracks_io import describe_names
 from ...wording import WARNING_PREFIX, counted
 from .fit import fit_weights
@@ -422,7 +422,7 @@ def classify_translation(skel: Skeleton, lengths: LengthReadings, typical: np.nd
         _placing_root_line(skel, typical, rest, scale, valid, off_limit, translating, free, report)
         return translating, free
     spread = _spread(dist, False)
-    rigid = spread <= np.maximum(1e-9 * typical, FLOAT32_STEPS * step)  # as noise_estimate reads rigid lengths
+    rigid = keeps_to_rounding(spread, typical, step)  # as noise_estimate reads rigid lengths
     limit = np.maximum(STRETCH_FRACTION * skel.height, _stretch_noise_limit(spread, bone_noise, valid & ~rigid))
     dev = _spread(np.abs(dist - rest[None]), True) if stretch == "exact" else spread
     translating[1:] = valid & (dev > limit)
