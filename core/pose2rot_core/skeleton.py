@@ -195,9 +195,10 @@ class Skeleton:
         """The joints from the root's one child along single children to the first joint with
         several (the body's hub, included): nodes that place the body (an Armature or floor-level
         root, a walk's start) rather than bones of it; () where the root itself branches or nothing
-        does (a chain such as an arm). Leaves on the root beside that child do not count (see
-        _body_child: IK roots and helpers on a floor-level root, a 3ds Max Biped's Footsteps)."""
-        line, j = [], _body_child(self.children)
+        does (a chain such as an arm). Leaves on the root beside that child do not count, nor twist
+        joints on the bone from the root to it (see _body_child: IK roots and helpers on a
+        floor-level root, a 3ds Max Biped's Footsteps)."""
+        line, j = [], _body_child(self.children, self.rest_positions)
         while j is not None:
             line.append(j)
             j = self.children[j][0] if len(self.children[j]) == 1 else None
@@ -285,15 +286,36 @@ def tree_depth(parents: np.ndarray) -> np.ndarray:
     return d
 
 
-def _body_child(children: Sequence[Sequence[int]]) -> int | None:
-    """The child of the root (node 0 of ``children``, child lists per node) that carries the body:
-    its only child, or its one child with children of its own where all the others are leaves;
-    None where it has no child or several with children (the root is the body's hub)."""
+def _body_child(children: Sequence[Sequence[int]], rest: np.ndarray) -> int | None:
+    """The child of the root (node 0 of ``children``, child lists per node; ``rest`` [J,3] rest
+    positions) that carries the body: its only child, or its one child that is not beside it,
+    where a child is beside another when it is a leaf or its whole subtree lies on the bone from
+    the root to that other (twist joints of that bone); None where it has no child or several
+    carry joints off every such bone (the root is the body's hub)."""
     kids = children[0]
     if len(kids) == 1:
         return kids[0]
-    branching = [c for c in kids if children[c]]
-    return branching[0] if len(branching) == 1 else None
+    carrying = [c for c in kids if children[c] and not any(
+        _on_bone(rest[depth_first(children, c)] - rest[0], rest[b] - rest[0]) for b in kids if b != c)]
+    return carrying[0] if len(carrying) == 1 else None
+
+
+#: joints within this angle (degrees) of a bone, seen from its joint, lie on it (twist joints;
+#: as targets within it never decide a roll, geometric.fit.SPREAD_LOW_DEG)
+ON_BONE_DEGREES = 0.25
+
+
+def _on_bone(points: np.ndarray, bone: np.ndarray) -> bool:
+    """Whether ``points`` [n,3] (from a bone's joint) all lie on the ``bone`` [3] (from the joint to
+    its child): within ON_BONE_DEGREES of its direction, or at the joint, and not past its child."""
+    length = float(np.linalg.norm(bone))
+    if length == 0.0:
+        return False
+    along = points @ (bone / length)
+    across = np.linalg.norm(points - along[:, None] * (bone / length), axis=-1)
+    near = ZERO_OFFSET * length
+    return bool(np.all((along >= -near) & (along <= length + near)
+                       & (across <= near + np.tan(np.radians(ON_BONE_DEGREES)) * np.abs(along))))
 
 
 def depth_first(children: Sequence[Sequence[int]], root: int) -> list[int]:
