@@ -13,7 +13,8 @@ frames only: their keys before and after stay, and their curves play the solved 
 shot's new curves do (unmuted; modifiers that would change them removed, Cycles kept); a bone
 animated in Euler or axis-angle rotation, which the solve keys as quaternions, has its rotation
 keys outside the solved frames turned into quaternion keys (the same pose on every key), since its
-old curves no longer act once it rotates by quaternion.
+old curves no longer act once it rotates by quaternion; the solved quaternions take the sign of the
+keys beside them (joined_signs), so that the bone does not turn the long way between them.
 """
 from __future__ import annotations
 
@@ -193,3 +194,51 @@ def _as_quaternions(pb, path: str, curves: dict, frames: np.ndarray) -> np.ndarr
 def rotation_curve(fc, bones: set[str]) -> bool:
     """Whether ``fc`` animates the rotation of one of ``bones`` (in any rotation mode)."""
     return transform_bone(fc.data_path) in bones and fc.data_path.rsplit(".", 1)[-1].startswith("rotation_")
+
+
+def joined_signs(curves: list, bones: tuple[str, ...], quaternions: np.ndarray, first: float, last: float
+                 ) -> tuple[np.ndarray, list[str]]:
+    """Signs [J] (+1 or -1) for the solved quaternions [T,J,4] (w first) of ``bones`` [J] of frames
+    ``first``..``last``, and the bones whose keys after ``last`` were negated, so that the solved
+    keys join the keys kept either side of them (the quaternion F-curves among ``curves``, holding
+    keys outside those frames only). q and -q are the same pose, but Blender interpolates the
+    components, so keys of opposite signs next to each other (hand keys, an import's or the Euler
+    keys carried as quaternions) turned the bone nearly a full turn between them. The solved keys
+    take the sign of the key before them (else of the one after); keys after them of the other sign
+    are negated (each holds the same pose, handles too)."""
+    by_bone: dict[str, dict[int, object]] = {}
+    for fc in curves:
+        if fc.data_path.endswith(".rotation_quaternion"):
+            by_bone.setdefault(transform_bone(fc.data_path), {})[fc.array_index] = fc
+    signs, negated = np.ones(len(bones)), []
+    for j, bone in enumerate(bones):
+        own = by_bone.get(bone)
+        frames = np.concatenate([key_points(fc)[0] for fc in own.values()]) if own else np.zeros(0)
+        before, after = frames[frames < first - 1e-3], frames[frames > last + 1e-3]
+        if len(before):
+            signs[j] = _agreeing(own, before.max(), quaternions[0, j])
+        elif len(after):
+            signs[j] = _agreeing(own, after.min(), quaternions[-1, j])
+        if len(before) and len(after) and _agreeing(own, after.min(), signs[j] * quaternions[-1, j]) < 0:
+            for fc in own.values():
+                _negate_after(fc, last)
+            negated.append(bone)
+    return signs, negated
+
+
+def _agreeing(curves: dict, frame: float, quaternion: np.ndarray) -> float:
+    """+1 when the quaternion the ``curves`` {array index: F-curve} hold at ``frame`` lies on the side
+    of ``quaternion`` [4] (a channel without a curve counts 0), else -1."""
+    held = np.array([curves[i].evaluate(frame) if i in curves else 0.0 for i in range(4)])
+    return 1.0 if held @ quaternion >= 0 else -1.0
+
+
+def _negate_after(fc, last: float) -> None:
+    """Negate the values (and handles) of the keys of ``fc`` after frame ``last``."""
+    points = fc.keyframe_points
+    after = key_points(fc)[0] > last + 1e-3
+    for attr in ("co", "handle_left", "handle_right"):
+        xy = np.empty(2 * len(points), np.float32)
+        points.foreach_get(attr, xy)
+        xy[1::2][after] *= -1
+        points.foreach_set(attr, xy)

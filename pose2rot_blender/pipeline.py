@@ -707,9 +707,11 @@ def _read_and_solve(scene: bpy.types.Scene, obj: bpy.types.Object, collection: b
     return rig, tracks, match, sol, scale_note, keyed, "their empties"
 
 
-def _plan_channels(plan: Plan, kept: set[str]) -> tuple[list[tuple[str, int, str]], np.ndarray, np.ndarray]:
+def _plan_channels(plan: Plan, kept: set[str], signs: np.ndarray
+                   ) -> tuple[list[tuple[str, int, str]], np.ndarray, np.ndarray]:
     """(channels (data path, index, group = bone name) [C], frames [T], values [T,C]) of ``plan``:
-    per bone (but the ``kept`` ones) its quaternion curves, then its location curves where it has them.
+    per bone (but the ``kept`` ones) its quaternion curves, each bone's times its sign in ``signs`` [J]
+    (carry.joined_signs), then its location curves where it has them.
     The values are a view of one [C,T] array (a curve's keys one contiguous row, as they are written)."""
     T, J = plan.quaternions.shape[:2]
     loc_of = {int(j): k for k, j in enumerate(plan.location_bones)}
@@ -726,7 +728,7 @@ def _plan_channels(plan: Plan, kept: set[str]) -> tuple[list[tuple[str, int, str
     rows = np.array(rows, np.int64)
     quats = rows < 4 * J
     values = np.empty((len(rows), T))
-    values[quats] = frames_last(plan.quaternions).reshape(4 * J, T)[rows[quats]]
+    values[quats] = frames_last(plan.quaternions * signs[:, None]).reshape(4 * J, T)[rows[quats]]
     values[~quats] = frames_last(plan.locations).reshape(-1, T)[rows[~quats] - 4 * J]
     return channels, plan.frames, values.T
 
@@ -796,7 +798,8 @@ def apply_plan(obj: bpy.types.Object, plan: Plan, progress=None) -> bpy.types.Ac
     carried = writer.existing(lambda fc: carry.solved_channel(fc, kept))  # keys outside the solved frames
     for fc in carried:
         carry.clear_frames(fc, first, last)
-    channels, frames, values = _plan_channels(plan, kept)
+    signs, negated = carry.joined_signs(carried, plan.bone_names, plan.quaternions, first, last)
+    channels, frames, values = _plan_channels(plan, kept, signs)
     writer.write_curves(channels, frames, values, progress=progress)
     written = {(path, c) for path, c, _ in channels}
     rested = _rest_over_frames(writer, carried + [fc for fc in below if carry.solved_channel(fc, kept)], written,
@@ -813,6 +816,9 @@ def apply_plan(obj: bpy.types.Object, plan: Plan, progress=None) -> bpy.types.Ac
         plan.report.append(", ".join(sorted(kept)) + (" keeps the animation it had: no track below it tells its pose"
                                                        if one else " keep the animation they had: no track below "
                                                        "them tells their pose"))
+    if negated:
+        plan.report.append(f"the quaternion keys of {_names_list(negated)} after frame {last:g} were negated (each "
+                           "holds the same pose), so that the solved keys join them without a turn the other way")
     if turned:
         plan.report.append(f"{len(turned)} bone{'s' if len(turned) != 1 else ''} animated in Euler or axis-angle "
                            "rotation now rotate by quaternion: their keys outside the solved frames became "

@@ -720,6 +720,34 @@ def test_solving_part_of_a_hand_keyed_shot_keeps_its_keys_around(scene_ready):
     assert _error_pct(heads, want) < 0.01
 
 
+def _detour_deg(rig, a: int, mid: int, b: int) -> np.ndarray:
+    """[N] degrees each bone turns from frame ``a`` to ``b`` by way of ``mid``, beyond the turn from ``a`` to ``b``."""
+    R = basis_rotations(rig, np.array([a, mid, b]))
+    return angle_deg(R[0], R[1]) + angle_deg(R[1], R[2]) - angle_deg(R[0], R[2])
+
+
+@pytest.mark.parametrize("signs", [(-1.0, -1.0), (1.0, -1.0)])
+def test_solved_keys_join_hand_keys_of_either_sign_without_a_turn(scene_ready, capfd, signs):
+    """Every bone hand-keyed at rest on frames 1 and 20 as the quaternion (-1, 0, 0, 0), the same pose
+    as (1, 0, 0, 0) (an import's sign, or a bone turned past half a turn), then frames 5-15 solved:
+    Blender interpolates the components, so between a key of one sign and a solved key of the other
+    every bone turned up to a full turn (frames 2-4 and 16-19: 360 degrees out of the way on 43 bones
+    of 43). The solved keys take the sign of the key before them, and keys after them of the other
+    sign are negated (same poses), which the report says."""
+    src, col, rig = scene_ready
+    for pb in rig.pose.bones:
+        for f, w in zip((1, 20), signs):
+            pb.rotation_quaternion = (w, 0.0, 0.0, 0.0)
+            pb.keyframe_insert("rotation_quaternion", frame=f)
+    capfd.readouterr()
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks", frame_start=5, frame_end=15) == {'FINISHED'}
+    said = capfd.readouterr().out
+    assert _detour_deg(rig, 1, 3, 5).max() < 1.0 and _detour_deg(rig, 15, 17, 20).max() < 1.0
+    assert angle_deg(basis_rotations(rig, np.array([1, 20])), np.eye(3)).max() < 0.01
+    assert ("after frame 15 were negated (each holds the same pose)" in said) == (signs[0] != signs[1]), said
+    assert _error_pct(world_heads(rig, np.arange(5, 16)), world_heads(src, np.arange(5, 16))) < 0.01
+
+
 def test_solving_part_of_a_shot_keeps_only_this_armature_s_slot(scene_ready):
     """Blender 4.4+: a part of the shot solved on an armature whose action also animates another
     armature (its own slot): the new action, a copy of that one, carried the other armature's slot and
