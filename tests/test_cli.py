@@ -672,6 +672,12 @@ BAD_INPUTS = {
     "tracks-of-npz-tracks": lambda c, d: (["tracks", _write(d / "t.npz", "x"), "--out", d / "o.npz"],
                                           ["t.npz: pose2rot tracks takes BVH clips", "pose2rot solve"]),
     "pickle-as-npz": lambda c, d: (["solve", _write(d / "p.npz", "x"), "--out", d / "o.bvh"], ["not an .npz file"]),
+    "empty-npz": lambda c, d: (["solve", _write(d / "e.npz", ""), "--out", d / "o.bvh"], ["e.npz", "the file is empty"]),
+    "npz-cut-short": lambda c, d: (["solve", _cut(tracks_npz(d / "cut.npz", c)), "--out", d / "o.bvh"],
+                                   ["cut.npz", "not a readable .npz file", "truncated"]),
+    "info-of-an-empty-npz": lambda c, d: (["info", _write(d / "e.npz", "")], ["e.npz", "the file is empty"]),
+    "map-from-an-npz-cut-short": lambda c, d: (["map", "--skeleton", c, "--source", _cut(tracks_npz(d / "cut.npz", c)),
+                                                "--out", d / "m.json"], ["cut.npz", "not a readable .npz file"]),
     "rig-beyond-float-range": lambda c, d: (["solve", _write(d / "huge.bvh", c.read_text().replace(
         "OFFSET 0 20 0", "OFFSET 0 1e300 0", 1)), "--out", d / "o.bvh"], ["9.94e+299 units from the origin", "rescale the rig"]),
     "point-set-of-no-frames": lambda c, d: (["solve", _npz(d / "p0.npz", positions=np.zeros((0, 22, 3)),
@@ -730,6 +736,12 @@ def _npz(path: Path, **arrays) -> Path:
 
 def _write(path: Path, text: str) -> Path:
     path.write_text(text)
+    return path
+
+
+def _cut(path: Path) -> Path:
+    """``path`` cut to its first 100 bytes (a download or copy that stopped early)."""
+    path.write_bytes(path.read_bytes()[:100])
     return path
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -274,9 +275,12 @@ def _source_tree(path: Path):
         return clip.skeleton, EndSites.of(clip)
     if suffix != ".npz" or not path.is_file():
         return None
-    with np.load(path) as data:
-        if "point_names" in data.files or "joint_names" not in data.files:
-            return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if "point_names" in data.files or "joint_names" not in data.files:
+                return None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        pass                                                        # empty, cut short: load_npz says so
     tracks = load_npz(path)
     ends = EndSites(tracks.end_parents, tracks.end_rest_offsets, tracks.end_names) if tracks.has_ends else None
     return tracks.skeleton, ends
@@ -336,7 +340,7 @@ def _point_names_of(path: Path) -> list[str]:
                 text = csv_text(f.read(1 << 16), path.name)
             line = next((row for row in text.splitlines() if row.strip()), "")
             return point_names(line.split(max(",;\t", key=line.count)))
-    except (OSError, ValueError):
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):        # empty, cut short: its reader says so
         return []
     return []
 
