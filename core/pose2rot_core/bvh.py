@@ -237,6 +237,9 @@ class _Header:
                 vals.append(float(tok))
             except ValueError:
                 raise self.error(f"{what} value '{tok}' is not a number{decimal_comma_hint(tok)}") from None
+            if not np.isfinite(vals[-1]):
+                raise self.error(f"{what} value '{tok[:40]}' is not a finite number: give the offset from the "
+                                 "parent in file units")
             self.tok_i += 1
         return vals
 
