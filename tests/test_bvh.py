@@ -213,6 +213,7 @@ def test_scale_channels_of_one_are_read_and_other_scales_refused():
     (edit(8, "    OFFSET 0 1,5 0"), 8, ["OFFSET value '1,5'", "BVH numbers take a decimal point: 1.5)"]),
     (edit(8, "    OFFSET 0 nan 0"), 8, ["OFFSET value 'nan'", "not a finite number"]),
     (edit(12, "      OFFSET 0 inf 0"), 12, ["OFFSET value 'inf'", "not a finite number"]),
+    (edit(21, "2 0 0 -10 1_0 -30 -40 -50 -60"), 21, ["value 5 '1_0'", "not a number"]),
     (edit(20, "1 0 0 10 20,5 30 40 50 60"), 20, ["value 5 '20,5'", "BVH numbers take a decimal point: 20.5)"]),
     (edit(17, "Frames: 5"), 17, ["truncated", "Frames: 5", "3 motion rows"]),
     (BASE.split("MOTION")[0] * 2, 16, ["second HIERARCHY", "line 1", "one hierarchy"]),

@@ -44,6 +44,8 @@ FRAME_TIME_EXAMPLE = "0.0333333 for 30 fps"
 #: a word of the hierarchy: a brace, or a run of other characters (a brace stuck to a name or a number,
 #: 'Hips{' or '0}}', is a brace of its own, as in files written without spaces around braces)
 _HEADER_WORD = re.compile(r"[{}]|[^\s{}]+")
+#: a number as the motion rows' one-pass reader (np.fromstring) reads it: Python's float() takes more ('1_0')
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(inf(inity)?|nan)", re.IGNORECASE)
 #: motion rows formatted at a time (bounds the memory of the text being built)
 _ROWS_PER_WRITE = 10000
 
@@ -532,11 +534,9 @@ def _raise_bad_number(motion: str, first_line: int, name: str) -> None:
     """Slow path, only on error: find the first value that is not a number."""
     for i, line in enumerate(motion.split("\n")):
         for k, tok in enumerate(line.split()):
-            try:
-                float(tok)
-            except ValueError:
+            if not _NUMBER.fullmatch(tok):
                 raise Pose2RotError(f"{name}: line {first_line + i}: value {k + 1} '{tok[:40]}' on a motion row "
-                                    f"is not a number{decimal_comma_hint(tok)}") from None
+                                    f"is not a number{decimal_comma_hint(tok)}")
     raise Pose2RotError(f"{name}: line {first_line}: the motion values could not be read as numbers")
 
 
