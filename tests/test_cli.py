@@ -648,6 +648,10 @@ BAD_INPUTS = {
                                   ["f0.npz: its fps is 0, which is no frame rate", "--fps F"]),
     "npz-fps-nan": lambda c, d: (["solve", tracks_npz(d / "fn.npz", c, fps=np.float64(np.nan)), "--out", d / "o.bvh"],
                                  ["fn.npz: its fps is nan, which is no frame rate", "--fps F"]),
+    "npz-fps-of-no-frame-time": lambda c, d: (["solve", tracks_npz(d / "fs.npz", c, fps=np.float64(1e-320)), "--out",
+                                               d / "o.bvh"], ["fs.npz", "fps is 1e-320", "no frame rate", "--fps F"]),
+    "fps-of-no-frame-time": lambda c, d: (["solve", c, "--out", d / "o.bvh", "--fps", "1e-320"],
+                                          ["--fps 1e-320 gives no frame time", "--fps 30"]),
     "npz-fps-text": lambda c, d: (["solve", tracks_npz(d / "ft.npz", c, fps=np.array("30")), "--out", d / "o.bvh"],
                                   ["ft.npz: its fps is the text '30', which is no frame rate", "--fps F"]),
     "zero-frames": lambda c, d: (["solve", _write(d / "z.bvh", c.read_text().split("Frames:")[0]

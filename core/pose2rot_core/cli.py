@@ -416,6 +416,9 @@ def _check_fps_option(fps: float | None) -> None:
     """Refuse an --fps that is no frame rate (None: not given)."""
     if fps is not None and not (np.isfinite(fps) and fps > 0):
         raise Pose2RotError(f"--fps must be a positive number of frames per second, got {fps:g}")
+    if fps is not None and not np.isfinite(1.0 / fps):                # a subnormal: no frame time holds it
+        raise Pose2RotError(f"--fps {fps:.4g} gives no frame time (a frame every 1/{fps:.4g} s is past the largest "
+                            "number): give the clip's frames per second, e.g. --fps 30")
 
 
 def _order_option(text: str | None) -> str | None:

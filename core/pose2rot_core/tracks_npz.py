@@ -190,17 +190,18 @@ def _whole_floats(a: np.ndarray, key: str, name: str) -> np.ndarray:
 
 
 def _check_fps(fps: np.ndarray, name: str) -> None:
-    """Refuse an ``fps`` entry of one value that is no frame rate (0, negative, NaN or infinite, or
-    text: an exporter's 'unknown' or a number written as a string), saying how to give the rate."""
+    """Refuse an ``fps`` entry of one value that is no frame rate (0, negative, NaN or infinite, so small
+    that no frame time holds its inverse, or text: an exporter's 'unknown' or a number written as a
+    string), saying how to give the rate."""
     if fps.size != 1:
         return  # the table names the shape
     value = fps.reshape(())[()]
-    if fps.dtype.kind in "fiu" and np.isfinite(value) and value > 0:
+    if fps.dtype.kind in "fiu" and np.isfinite(value) and value > 0 and np.isfinite(1.0 / float(value)):
         return
     if fps.dtype.kind in "US":
         shown = f"the text '{as_text(fps.reshape(()))}'"
     else:
-        shown = f"{value:g}" if fps.dtype.kind in "fiu" else f"{value!r} ({fps.dtype})"
+        shown = f"{value:.4g}" if fps.dtype.kind in "fiu" else f"{value!r} ({fps.dtype})"
     raise Pose2RotError(f"{name}: its fps is {shown}, which is no frame rate: give the clip's frames per second "
                         "with --fps F (command line), or write them into the file as a number "
                         "(np.savez(..., fps=30.0)), or leave fps out for 30")
