@@ -892,6 +892,16 @@ def test_a_map_naming_a_bone_twice_is_refused(tmp_path):
         load_map(path)
 
 
+def test_a_map_nested_past_what_json_reads_is_refused(tmp_path):
+    """A MAP.json of lists nested 100,000 deep stopped solve with 'internal error: RecursionError'."""
+    from pose2rot_core.bonemap import load_map
+
+    path = tmp_path / "MAP.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(Pose2RotError, match="MAP.json: its lists or objects are nested too deeply to read"):
+        load_map(path)
+
+
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-8-sig", "utf-8"])
 def test_a_map_saved_as_unicode_text_is_read(tmp_path, encoding):
     """An editor's "Unicode" (UTF-16 with its byte-order mark) was 'not valid JSON', while CSV and BVH

@@ -107,6 +107,9 @@ def load_map(path: str | Path) -> BoneMap:
         data = json.loads(unicode_text(path.read_bytes()), object_pairs_hook=_no_key_twice(path.name))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise Pose2RotError(f"{path.name}: not valid JSON ({e})") from None
+    except RecursionError:                                  # Python's reader recurses once per nested list
+        raise Pose2RotError(f"{path.name}: its lists or objects are nested too deeply to read; a map is "
+                            '{"bones": {...}} with sources a few levels deep') from None
     return parse_map(data, path.name)
 
 
