@@ -125,6 +125,25 @@ def test_an_output_link_into_a_folder_that_cannot_be_written_is_refused_before_a
     assert f"cannot write in the directory '{tmp_path / 'ro'}' (Permission denied)" in err, err
 
 
+@pytest.mark.parametrize("link, words", [
+    ("gone/x.bvh", "--out {d}/out.bvh is a link to '{d}/gone/x.bvh', whose folder does not exist"),
+    ("out.bvh", "--out {d}/out.bvh is a link in a loop of links that names no file")])
+def test_an_output_link_that_leads_nowhere_is_refused_before_any_work(tmp_path, capsys, monkeypatch, link, words):
+    """An --out link into a folder that is gone passed the up-front check and failed after the solve
+    ('cannot write BVH file ...: No such file or directory'); a link that leads back to itself stopped
+    solve with 'internal error: RuntimeError: Symlink loop'. Both are refused, in one line, before the solve."""
+    clip = small_clip(tmp_path / "clip.bvh")
+    (tmp_path / "out.bvh").symlink_to(tmp_path / link)
+
+    def no_work(*_args, **_kwargs):
+        raise AssertionError("solved before the output was checked")
+
+    monkeypatch.setattr("pose2rot_core.cli._solve_tracks", no_work)
+    code, _, err = run(["solve", clip, "--out", tmp_path / "out.bvh"], capsys)
+    assert code == 2 and err.count("\n") == 1, err
+    assert err.startswith("pose2rot: error: ") and words.format(d=tmp_path) in err, err
+
+
 @pytest.mark.parametrize("command, out", [("model convert", "x.safetensors"), ("model convert", "new/x.safetensors"),
                                           ("train", "run"), ("train", "new/run")])
 def test_model_outputs_that_cannot_be_written_are_refused_before_any_work(tmp_path, capsys, monkeypatch, command,

@@ -183,6 +183,8 @@ def _check_writable(out: Path, option: str, folder: bool = False) -> None:
     from .errors import write_target
 
     _check_no_file_above(out, option)
+    if not folder and out.is_symlink():
+        _check_link(out, option)
     if folder and out.exists() and not out.is_dir():
         raise Pose2RotError(f"{option} {out} is a file, not a folder: give a folder for the run's files "
                             "(it is created where missing)")
@@ -198,6 +200,19 @@ def _check_writable(out: Path, option: str, folder: bool = False) -> None:
     except OSError as e:
         raise Pose2RotError(f"{option} {out}: cannot write in the directory '{where}' "
                             f"({e.strerror or e}): choose a directory you can write to") from None
+
+
+def _check_link(out: Path, option: str) -> None:
+    """Refuse an output ``out`` that is a link no file can be written through (a write replaces the file
+    a link names): links in a loop, or a link into a folder that is gone."""
+    try:
+        target = out.resolve()
+    except (RuntimeError, OSError):                     # a loop of links (OSError from Python 3.13)
+        raise Pose2RotError(f"{option} {out} is a link in a loop of links that names no file: remove the link, "
+                            "or write to another file") from None
+    if not target.parent.is_dir():
+        raise Pose2RotError(f"{option} {out} is a link to '{target}', whose folder does not exist: create "
+                            f"'{target.parent}', or remove the link")
 
 
 #: flags that only the network solvers read
