@@ -688,6 +688,12 @@ BAD_INPUTS = {
                                                          point_names=np.array(get_layout("humanml3d22").points),
                                                          fps=30.0), "--layout", "humanml3d22", "--out", d / "o.bvh"],
                                             ["p0.npz: the point set has 0 frames"]),
+    "point-set-fps-of-no-frame-time": lambda c, d: (["solve", _walker_npz(d / "w.npz", fps=1e-320), "--layout",
+                                                     "humanml3d22", "--out", d / "o.bvh"],
+                                                    ["w.npz: fps must be", "1/fps"]),
+    "points-with-fps-of-no-frame-time": lambda c, d: (["solve", _walker_npz(d / "w.npz"), "--layout", "humanml3d22",
+                                                       "--fps", "1e-320", "--out", d / "o.bvh"],
+                                                      ["--fps must be", "1/fps", "got 1e-320"]),
     "map-of-a-rig-matching-no-point": lambda c, d: (["map", "--skeleton", _write(d / "odd.bvh", _renamed(c)),
                                                     "--layout", "coco17", "--out", d / "m.json"],
                                                    ["matches a point of coco17", "nothing written"]),
@@ -736,6 +742,12 @@ def _renamed(clip: Path) -> str:
 def _npz(path: Path, **arrays) -> Path:
     np.savez(path, **arrays)
     return path
+
+
+def _walker_npz(path: Path, **more) -> Path:
+    """A point set .npz of layout humanml3d22 (a generated walk) with the arrays ``more`` added."""
+    points = walker_points(3, "humanml3d22")
+    return _npz(path, positions=points.positions, point_names=np.array(points.names), **more)
 
 
 def _write(path: Path, text: str) -> Path:

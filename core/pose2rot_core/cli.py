@@ -24,7 +24,7 @@ from .errors import Pose2RotError
 from .export import DEFAULT_ORDER, write_solution
 from .layouts import LAYOUTS
 from .options import AUTO_TWIST, PRECISIONS, SOLVERS, OptionError, SolveOptions, twist_choices
-from .tracks import FPS_FLAG, rate_warning
+from .tracks import FPS_FLAG, rate_warning, usable_rate
 from .tracks_csv import SUFFIXES as CSV_SUFFIXES
 from .wording import WARNING_PREFIX, cli_line, counted, label, names, notes_for, tracks_were_smoothed
 
@@ -431,7 +431,7 @@ def _check_fps_option(fps: float | None) -> None:
     """Refuse an --fps that is no frame rate (None: not given)."""
     if fps is not None and not (np.isfinite(fps) and fps > 0):
         raise Pose2RotError(f"--fps must be a positive number of frames per second, got {fps:g}")
-    if fps is not None and not np.isfinite(1.0 / fps):                # a subnormal: no frame time holds it
+    if fps is not None and not usable_rate(fps):
         raise Pose2RotError(f"--fps {fps:.4g} gives no frame time (a frame every 1/{fps:.4g} s is past the largest "
                             "number): give the clip's frames per second, e.g. --fps 30")
 

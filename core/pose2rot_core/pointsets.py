@@ -23,7 +23,7 @@ import numpy as np
 from .errors import Pose2RotError
 from .axes import AXES, axis_change, nearest_axis
 from .layouts import Layout, named_layout
-from .tracks import check_confidence_scale
+from .tracks import check_confidence_scale, usable_rate
 from .wording import WARNING_PREFIX
 
 FREEMOCAP_BODY = "mediapipe_body_3d_xyz.npy"
@@ -364,8 +364,9 @@ def _npz_fps(data: dict, name: str) -> float:
     rates = {}
     for key in (k for k in FPS_KEYS if k in data):
         fps = data[key]
-        if fps.dtype.kind not in "fiu" or fps.size != 1 or not fps.reshape(()) > 0:
-            raise Pose2RotError(f"{name}: {key} must be one positive number (frames per second)")
+        if fps.dtype.kind not in "fiu" or fps.size != 1 or not usable_rate(fps.reshape(())):
+            raise Pose2RotError(f"{name}: {key} must be one positive number (frames per second) whose frame time "
+                                "1/fps a number holds")
         rates[key] = float(fps.reshape(()))
     if len(set(rates.values())) > 1:
         raise Pose2RotError(f"{name}: the frame rates disagree ({', '.join(f'{k} {v:g}' for k, v in rates.items())}); "
@@ -436,8 +437,9 @@ def _resolve_fps(points: PointSet, fps: float | None, report: list[str] | None) 
     """The frame rate: ``fps`` when given, else the file's, else the layout's usual one, else
     DEFAULT_FPS; one assumed is said in ``report``, with how to give the clip's own."""
     if fps is not None:
-        if not (np.isfinite(fps) and fps > 0):
-            raise Pose2RotError(f"--fps must be a positive number, got {fps}")
+        if not usable_rate(fps):
+            raise Pose2RotError(f"--fps must be a positive number of frames per second (one whose frame time "
+                                f"1/fps a number holds), got {fps:.4g}")
         return float(fps)
     if points.fps:
         return points.fps

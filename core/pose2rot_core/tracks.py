@@ -239,6 +239,12 @@ USUAL_FPS = (1.0, 1000.0)
 FPS_FLAG = "give the clip's frames per second with --fps F"
 
 
+def usable_rate(fps: float) -> bool:
+    """Whether ``fps`` can be a clip's frame rate: finite, above 0, and one over it (the frame time) a
+    finite number too (not so for a subnormal rate: a BVH written at it would say 'Frame Time: inf')."""
+    return bool(np.isfinite(fps) and fps > 0 and np.isfinite(1.0 / float(fps)))
+
+
 def rate_warning(fps: float, wanted: str = FPS_FLAG) -> str:
     """A warning (WARNING_PREFIX) where the frame rate ``fps`` lies outside USUAL_FPS, ending with
     ``wanted``: how the interface takes another rate; "" within."""

@@ -18,7 +18,7 @@ from .errors import Pose2RotError, read_bytes
 from .fk import bone_turn
 from .rotations import quat_to_matrix
 from .skeleton import Skeleton
-from .tracks import Tracks
+from .tracks import Tracks, usable_rate
 
 REQUIRED = ("positions", "joint_names", "parents", "rest_positions")
 #: key -> (kind, shape): kind "number", "integer" or "text"; shape entries are sizes ("T", "J", "K")
@@ -196,7 +196,7 @@ def _check_fps(fps: np.ndarray, name: str) -> None:
     if fps.size != 1:
         return  # the table names the shape
     value = fps.reshape(())[()]
-    if fps.dtype.kind in "fiu" and np.isfinite(value) and value > 0 and np.isfinite(1.0 / float(value)):
+    if fps.dtype.kind in "fiu" and usable_rate(value):
         return
     if fps.dtype.kind in "US":
         shown = f"the text '{as_text(fps.reshape(()))}'"
