@@ -422,8 +422,8 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto", shown: tuple[int, in
               ) -> tuple[Tracks, list[str], np.ndarray]:
     """Tracks with low-confidence samples and outlier spikes of joints and bone tips set to NaN,
     for gap filling, what a tracker swapped between left and right put back (swaps.swap_back,
-    unless ``smooth`` is "off": never meant, so also in clean clips) and the frames where the whole
-    body or one joint jumps away and back made gaps (body_jumps_as_gaps, joint_jumps_as_gaps; in
+    never meant, so also in clean clips; with ``smooth`` "off" a warning names it instead) and the
+    frames where the whole body or one joint jumps away and back made gaps (body_jumps_as_gaps, joint_jumps_as_gaps; in
     clean clips a warning, as for a joint that jumps once and not back); report lines
     say how many; the noise [J+K] of the joints and bone tips (see estimate_noise) measured before
     the spikes became gaps. Outliers are looked for with a numeric ``smooth``, and with "auto" when
@@ -453,6 +453,10 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto", shown: tuple[int, in
         put_back, confidence = _sides_put_back(tracks, points, confidence, report, shown)
         if put_back is not points:
             points, P = put_back, put_back[:, :J]
+    else:  # followed as given, and warned of
+        from .swaps import swap_back
+
+        swap_back(points, None, names, height, tracks.first_frame, report, shown=shown, follow=True)
     keyed, keyed_frames = tracks.keyed, tracks.keyed_frames
     if keyed is None:
         keyed_frames = resampled_samples(points, tracks.first_frame, report, shown)

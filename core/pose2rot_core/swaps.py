@@ -198,11 +198,12 @@ def _against_the_body(across: np.ndarray, body: np.ndarray, flipped: np.ndarray)
 
 
 def swap_back(points: np.ndarray, confidence: np.ndarray | None, names: tuple[str, ...] | list[str],
-              height: float, first_frame: int, report: list[str], *, shown: tuple[int, int] | None = None
-              ) -> tuple[np.ndarray, np.ndarray | None]:
+              height: float, first_frame: int, report: list[str], *, shown: tuple[int, int] | None = None,
+              follow: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
     """(points [T,N,3], confidence [T,N] or None) with the mirror pairs' swapped frames (see
     swapped_frames) put back, and a note in ``report`` naming them (those ``shown`` only, see
-    tracks_io.shown_only); the inputs themselves where none is."""
+    tracks_io.shown_only); the inputs themselves where none is. With ``follow`` (smooth='off': the
+    tracks as given) nothing is put back and a warning names them instead."""
     from .tracks_io import describe_names, describe_spans, frame_spans, shown_only
 
     pairs = mirror_pairs(names)
@@ -217,6 +218,9 @@ def swap_back(points: np.ndarray, confidence: np.ndarray | None, names: tuple[st
         report.append(f"{WARNING_PREFIX}left and right trade places at {where} and not back: {named} (a tracker "
                       "mixing up the sides?); which side is which cannot be told from the tracks: check those frames")
     if not swapped.any() and not unsure.any():
+        return points, confidence
+    if follow:
+        report += _followed_warnings(swapped | unsure, pairs, names, first_frame, shown)
         return points, confidence
     points = points.copy()
     confidence = None if confidence is None else confidence.copy()
@@ -237,3 +241,21 @@ def swap_back(points: np.ndarray, confidence: np.ndarray | None, names: tuple[st
         report.append(f"left and right swapped back in {spans}: {describe_names(named, 6, 'pair')} (their "
                       "tracks traded places there, as a tracker mixing up the sides does)")
     return points, confidence
+
+
+def _followed_warnings(swapped: np.ndarray, pairs: list[tuple[int, int]], names: tuple[str, ...] | list[str],
+                       first_frame: int, shown: tuple[int, int] | None) -> list[str]:
+    """Warnings naming the mirror pairs' frames ``swapped`` [T,P] that smooth='off' follows as given
+    (those ``shown`` only): the rig crosses its limbs there and back, as the tracks do."""
+    from .tracks_io import describe_names, describe_spans, frame_spans, shown_only
+
+    by_span: dict[str, list[str]] = {}
+    for k in np.flatnonzero(swapped.any(axis=0)):
+        seen = shown_only(swapped[:, k], shown)
+        if seen.any():
+            spans = frame_spans(seen)
+            i, j = pairs[k]
+            by_span.setdefault(describe_spans(spans, len(spans), first_frame), []).append(f"'{names[i]}'/'{names[j]}'")
+    return [f"{WARNING_PREFIX}left and right trade places in {spans} and back: {describe_names(named, 6, 'pair')} (as "
+            "a tracker mixing up the sides does); followed as given with smooth='off', smooth='auto' puts them back"
+            for spans, named in by_span.items()]
