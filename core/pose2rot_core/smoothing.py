@@ -449,14 +449,9 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto", shown: tuple[int, in
     report += coinciding_warning(coinciding_samples(P, tracks.skeleton.rest_positions, height),
                                   tracks.skeleton.names, tracks.first_frame, shown=shown)
     confidence = tracks.confidence
-    if mode != "off":  # before the noise is read: a swap is no noise
-        put_back, confidence = _sides_put_back(tracks, points, confidence, report, shown)
-        if put_back is not points:
-            points, P = put_back, put_back[:, :J]
-    else:  # followed as given, and warned of
-        from .swaps import swap_back
-
-        swap_back(points, None, names, height, tracks.first_frame, report, shown=shown, follow=True)
+    put_back, confidence = _sides_put_back(tracks, points, confidence, mode == "off", report, shown)
+    if put_back is not points:  # before the noise is read: a swap is no noise
+        points, P = put_back, put_back[:, :J]
     keyed, keyed_frames = tracks.keyed, tracks.keyed_frames
     if keyed is None:
         keyed_frames = resampled_samples(points, tracks.first_frame, report, shown)
@@ -501,11 +496,12 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto", shown: tuple[int, in
     return replace(tracks, positions=P, end_positions=ends, confidence=confidence, keyed=keyed), report, noise
 
 
-def _sides_put_back(tracks: Tracks, points: np.ndarray, confidence: np.ndarray | None, report: list[str],
-                    shown: tuple[int, int] | None) -> tuple[np.ndarray, np.ndarray | None]:
+def _sides_put_back(tracks: Tracks, points: np.ndarray, confidence: np.ndarray | None, follow: bool,
+                    report: list[str], shown: tuple[int, int] | None) -> tuple[np.ndarray, np.ndarray | None]:
     """(points [T,J+K,3], confidence [T,J] or None) with what a tracker swapped between left and right
     put back (swaps.swap_back; the joints' confidence goes with them; its notes name frames ``shown``
-    only), ``points`` itself where nothing is."""
+    only), ``points`` itself where nothing is or where the tracks are followed as given (``follow``:
+    smooth='off'; a warning names what is swapped)."""
     from .swaps import swap_back
 
     J = tracks.skeleton.num_joints
@@ -513,7 +509,7 @@ def _sides_put_back(tracks: Tracks, points: np.ndarray, confidence: np.ndarray |
     if confidence is not None and tracks.has_ends:  # bone tips have no confidence of their own
         with_tips = np.concatenate([confidence, np.ones(tracks.end_positions.shape[:2])], axis=1)
     put_back, with_tips = swap_back(points, with_tips, tracks.point_names, tracks.skeleton.height,
-                                    tracks.first_frame, report, shown=shown)
+                                    tracks.first_frame, report, shown=shown, follow=follow)
     if put_back is points:
         return points, confidence
     return put_back, None if with_tips is None else with_tips[:, :J]
