@@ -65,17 +65,18 @@ def test_reset_pose_in_bulk_turns_only_the_solved_bones():
 
 def test_plan_channels_hold_each_bones_own_values():
     """Quaternion curves bone by bone, location curves after their bone's, kept bones left out; each
-    curve's values exactly the plan's column for it."""
+    curve's values exactly the plan's column for it, a bone's quaternions times its sign (those that
+    join the keys kept beside the solved frames, carry.joined_signs)."""
     rng = np.random.default_rng(3)
     T, names = 5, ("root", 'arm "L"', "hand")
     plan = pipeline.Plan(armature="Rig", bone_names=names, frames=np.arange(1, T + 1),
                          quaternions=rng.normal(size=(T, 3, 4)), location_bones=np.array([0, 2]),
                          locations=rng.normal(size=(T, 2, 3)))
-    channels, frames, values = pipeline._plan_channels(plan, {"arm \"L\""})
+    channels, frames, values = pipeline._plan_channels(plan, {"arm \"L\""}, np.array([1.0, 1.0, -1.0]))
     assert [(p.rsplit(".", 1)[-1], c, g) for p, c, g in channels] == (
         [("rotation_quaternion", c, "root") for c in range(4)] + [("location", c, "root") for c in range(3)]
         + [("rotation_quaternion", c, "hand") for c in range(4)] + [("location", c, "hand") for c in range(3)])
     assert channels[7][0] == 'pose.bones["hand"].rotation_quaternion'
-    want = np.concatenate([plan.quaternions[:, 0], plan.locations[:, 0], plan.quaternions[:, 2],
+    want = np.concatenate([plan.quaternions[:, 0], plan.locations[:, 0], -plan.quaternions[:, 2],
                            plan.locations[:, 1]], axis=1)
     assert np.array_equal(frames, plan.frames) and np.array_equal(values, want)
