@@ -580,8 +580,9 @@ def test_a_root_whose_chains_leave_the_bone_to_another_is_the_body_s_hub():
     twist = Skeleton(ik_root.names[:5] + ("twist_a", "twist_b"), np.array([-1, 0, 1, 2, 2, 0, 5]),
                      np.concatenate([floor_rest, [[0, 0, 0], [0, 0.5, 0]]]))
     assert twist.root_line == (1, 2)
+    hips_rest = np.array([[0, 1, 0], [0, 1, 0], [0.1, 0.5, 0], [0, 1, 0], [-0.1, 0.5, 0], [0, 1.5, 0]], float)
     hip_joints = Skeleton(("hips", "l_hip", "l_knee", "r_hip", "r_knee", "spine"), np.array([-1, 0, 1, 0, 3, 0]),
-                          np.array([[0, 1, 0], [0, 1, 0], [0.1, 0.5, 0], [0, 1, 0], [-0.1, 0.5, 0], [0, 1.5, 0]], float))
+                          hips_rest)
     assert hip_joints.root_line == ()
 
 
