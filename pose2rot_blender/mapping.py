@@ -148,6 +148,21 @@ def proposal_warnings(obj: bpy.types.Object, proposal) -> list[str]:
     return out + ([stops.replace("by hand", "by hand (a row of the Bone Map)")] if stops else [])
 
 
+def _foreign_rows(obj: bpy.types.Object, bone_map: BoneMap) -> str | None:
+    """Load Map's warning where rows of ``bone_map`` name no bone of the armature object ``obj`` nor a
+    leaf bone's tail (``<bone>_end``): a map made for another rig, or bones renamed since; a solve with
+    it stops at the first of them. None where every row names one."""
+    bones = obj.data.bones
+    known = set(bones.keys()) | {f"{b.name}_end" for b in bones if not b.children}
+    foreign = [bone for bone in bone_map.bones if bone not in known]
+    if not foreign:
+        return None
+    shown = ", ".join(f"'{b}'" for b in foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+    return (f"{len(foreign)} of the map's {len(bone_map.bones)} rows name no bone of '{obj.name}' ({shown}), so "
+            "Solve Rotations refuses the map: pick the armature it was made for, fix the Bone field of those "
+            "rows, or press Automatic Map")
+
+
 def _renamed(proposal, empty_of: dict[str, str]):
     """``proposal`` with the layout's point names in its sources and unused points replaced by the
     empties that carry them (see names.numbered_copies)."""
@@ -233,6 +248,9 @@ class POSE2ROT_OT_map_load(bpy.types.Operator, ImportHelper):
         bone_map = load_map(bpy.path.abspath(self.filepath))
         set_table(obj, bone_map)
         self.report({'INFO'}, f"loaded {len(bone_map.bones)} bones into the Bone Map of '{obj.name}'")
+        foreign = _foreign_rows(obj, bone_map)
+        if foreign:
+            self.report({'WARNING'}, foreign)
         return {'FINISHED'}
 
 

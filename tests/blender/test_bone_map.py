@@ -743,3 +743,29 @@ def test_automatic_map_of_imported_bvh_empties_gives_one_place_to_one_bone(tmp_p
     table = {e.bone: e.source for e in _rows()}
     assert table["mixamorig:Spine2"] == canon["spine3"], table
     assert not {"mixamorig:Neck", "mixamorig:LeftShoulder", "mixamorig:RightShoulder"} & set(table), table
+
+
+def test_load_map_warns_of_rows_that_name_no_bone_of_the_armature(tmp_path, capfd):
+    """A map saved for one rig loaded onto another (its bones named without the 'mixamorig:' prefix):
+    Load Map said 'loaded 18 bones' and nothing else, and only Solve Rotations refused it, naming its
+    first row. Load Map now warns how many rows name no bone of the armature, and how to fix them;
+    a map that fits (a leaf bone's tail row included) loads without a word."""
+    src, target, col, _ = _mixamo_scene(tmp_path, frames=5)
+    assert bpy.ops.pose2rot.map_auto() == {'FINISHED'}
+    assert bpy.ops.pose2rot.map_save(filepath=str(tmp_path / "map.json")) == {'FINISHED'}
+    other = rest_copy(src, "Other")
+    for bone in other.data.bones:
+        bone.name = bone.name.split(":")[-1]
+    leaf = next(b.name for b in target.data.bones if not b.children)
+    bones = json.loads((tmp_path / "map.json").read_text())["bones"]
+    (tmp_path / "tip.json").write_text(json.dumps({"bones": dict(bones, **{f"{leaf}_end": "left_index"})}))
+    scene = bpy.context.scene
+    capfd.readouterr()
+    assert bpy.ops.pose2rot.map_load(filepath=str(tmp_path / "tip.json")) == {'FINISHED'}
+    assert "Warning" not in capfd.readouterr().out
+    scene.pose2rot.armature = other
+    assert bpy.ops.pose2rot.map_load(filepath=str(tmp_path / "map.json")) == {'FINISHED'}
+    assert len(other.pose2rot_map) == len(bones)
+    out = capfd.readouterr().out
+    assert (f"{len(bones)} of the map's {len(bones)} rows name no bone of 'Other' ('mixamorig:Hips', ") in out, out
+    assert "fix the Bone field of those rows, or press Automatic Map" in out, out
