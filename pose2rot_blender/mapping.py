@@ -140,11 +140,16 @@ def propose(obj: bpy.types.Object | None, collection: bpy.types.Collection | Non
 
 def proposal_warnings(obj: bpy.types.Object, proposal) -> list[str]:
     """What Automatic Map warns of: its doubtful rows (a leg that does not stand in the rest pose,
-    which it reads), and a map that a solve would refuse (nothing places the body)."""
+    which it reads), and a map that a solve would refuse (nothing places the body, or it drives no
+    bone but the root)."""
     out = [f"check {bone}: {why}" + (" (the armature's rest pose, in Edit Mode)" if why == NOT_STANDING else "")
            for bone, why in proposal.doubtful.items()]
     skeleton = rig_io.read_rig(obj).skeleton
     stops = unplaced_root(skeleton.names, skeleton.children[0], proposal.bone_map)
+    root = skeleton.names[0]
+    if not stops and len(skeleton.names) > 1 and set(proposal.bone_map.bones) == {root}:
+        stops = (f"the map puts only the rig's root '{root}' on a point, so a solve with it stops (no bone is "
+                 "driven): these empties may track another kind of body; map the bones below the root by hand")
     return out + ([stops.replace("by hand", "by hand (a row of the Bone Map)")] if stops else [])
 
 

@@ -769,3 +769,23 @@ def test_load_map_warns_of_rows_that_name_no_bone_of_the_armature(tmp_path, capf
     out = capfd.readouterr().out
     assert (f"{len(bones)} of the map's {len(bones)} rows name no bone of 'Other' ('mixamorig:Hips', ") in out, out
     assert "fix the Bone field of those rows, or press Automatic Map" in out, out
+
+
+def test_automatic_map_warns_of_a_map_of_the_root_alone(tmp_path, capfd):
+    """Empties of another kind of body (a crab's legs onto a human rig) of which only one matches the
+    rig's root: Automatic Map said '1 bones mapped' without a word, and Solve Rotations then refused
+    the map ('only the rig's root is on points'). Automatic Map now warns that a solve would stop."""
+    src = import_clip(frames=5)
+    rig = rest_copy(src, "Rig")
+    col = bpy.data.collections.new("crab")
+    bpy.context.scene.collection.children.link(col)
+    empties.write_empties(col, ["hip", "claw_L", "claw_R"], np.random.default_rng(0).normal(size=(5, 3, 3)), 1, 0.02)
+    scene = bpy.context.scene
+    scene.pose2rot.armature, scene.pose2rot.tracks = rig, col
+    capfd.readouterr()
+    assert bpy.ops.pose2rot.map_auto() == {'FINISHED'}
+    assert [(e.bone, e.source) for e in _rows()] == [("hip", "hip")]
+    out = capfd.readouterr().out
+    assert "the map puts only the rig's root 'hip' on a point, so a solve with it stops" in out, out
+    assert "by hand (a row of the Bone Map)" in out, out
+    fails_cleanly("only the rig's root 'hip' is on points", armature="Rig", tracks_collection="crab")
