@@ -31,9 +31,15 @@ MIRRORED_SHARE = 0.9
 MIRRORED_RUN = 3
 #: the whole body's sided joints, and the limbs read on their own (see _report_mirrored):
 #: a map with only the legs' (or arms') left and right rows swapped turned the rig's pelvis (or chest)
-#: half a turn without a word, the other limbs outweighing them in the whole body's handedness
+#: half a turn without a word, the other limbs outweighing them in the whole body's handedness; with
+#: only the hands' rows swapped, the forearms reached across the body to the other wrist's point
 BODY_SIDES = ("hip", "shoulder", "knee", "elbow")
-LIMB_SIDES = (("legs", ("hip", "knee")), ("arms", ("shoulder", "elbow")))
+LIMB_SIDES = (("legs", ("hip", "knee")), ("arms", ("shoulder", "elbow")), ("hands", ("wrist",)))
+#: the limbs that turn the body where their points are mirrored: all of them (those seen) mirrored is
+#: the whole body read as one (a mirrored capture), whatever the hands show
+TURNING_LIMBS = ("legs", "arms")
+#: what the rig does to fit a limb whose points are mirrored (see _say_limb_mirrored)
+_LIMB_FIT = {"hands": "the forearms reach across the body to fit them"}
 #: a leg bone is checked along the body where the reference pose has it within about 37 degrees of the
 #: body's up or down (cosine REST_ALONG), in the frames where the points have it within 60 degrees
 #: (CLEAR_ALONG), if those are at least SEEN_SHARE of the frames; reversed where nearly all
@@ -88,14 +94,15 @@ def _report_mirrored(targets: RigTargets, where: dict[str, int], ups: tuple[np.n
     reference pose (see _handedness) in nearly every frame that shows it clearly: a mirrored video,
     or left and right swapped in the map; a rotation cannot undo a mirror, so the rig turns round
     (its pelvis half a turn, its feet twisted back to the front). Short of the whole body, the legs
-    (hips and knees) or the arms (shoulders and elbows) mirrored on their own are named: their rows
-    swapped in the map. Needs a mapped left-right pair and a mapped foot (ankle and toe); says nothing
+    (hips and knees), the arms (shoulders and elbows) or the hands (wrists) mirrored on their own are
+    named: their rows swapped in the map. Needs a mapped left-right pair and a mapped foot (ankle and toe); says nothing
     otherwise. ``ups``: the body's up in the reference pose [3] and in the points [T,3] (see _body_up)."""
     shares = {limb: mirrored_share(targets.reference, targets.positions, where, ups, parts)
               for limb, parts in LIMB_SIDES}
     seen = [limb for limb, share in shares.items() if share is not None]
     mirrored = [limb for limb in seen if shares[limb] >= MIRRORED_SHARE]
-    if mirrored and len(mirrored) < len(seen):
+    turning = [limb for limb in seen if limb in TURNING_LIMBS]
+    if mirrored and not (turning and set(turning) <= set(mirrored)):
         for limb in mirrored:
             _say_limb_mirrored(targets, where, limb, shares[limb], report)
         return
@@ -109,7 +116,7 @@ def _report_mirrored(targets: RigTargets, where: dict[str, int], ups: tuple[np.n
 
 def _say_limb_mirrored(targets: RigTargets, where: dict[str, int], limb: str, share: float,
                        report: list[str]) -> None:
-    """The warning for one limb (LIMB_SIDES: "legs" or "arms") whose points alone are the mirror image
+    """The warning for one limb (LIMB_SIDES: "legs", "arms" or "hands") whose points alone are the mirror image
     of the rig's in ``share`` of the frames that show them, naming its sided joints (``where``: by
     canonical name)."""
     names = targets.skeleton.names
@@ -117,7 +124,8 @@ def _say_limb_mirrored(targets: RigTargets, where: dict[str, int], limb: str, sh
     report.append(f"{WARNING_PREFIX}the points of the {limb} ({joints}) are the mirror image of the rig's in "
                   f"{100 * share:.0f} % of the frames that show them (the left {limb[:-1]}'s points on the rig's "
                   f"right), where the rest of the body is not: left and right swapped in the map's rows for the "
-                  f"{limb}; the rig turns round to fit them: swap those rows' left and right points")
+                  f"{limb}; {_LIMB_FIT.get(limb, 'the rig turns round to fit them')}: swap those rows' left and "
+                  "right points")
 
 
 def mirrored_share(reference: np.ndarray, positions: np.ndarray, where: dict[str, int],

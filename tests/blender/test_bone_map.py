@@ -789,3 +789,30 @@ def test_automatic_map_warns_of_a_map_of_the_root_alone(tmp_path, capfd):
     assert "the map puts only the rig's root 'hip' on a point, so a solve with it stops" in out, out
     assert "by hand (a row of the Bone Map)" in out, out
     fails_cleanly("only the rig's root 'hip' is on points", armature="Rig", tracks_collection="crab")
+
+
+def test_a_map_with_the_hands_rows_swapped_is_warned(tmp_path, capfd):
+    """The Bone Map of the CMU walk's empties on the Mixamo rig with its left and right hand rows
+    swapped (the rest as Automatic Map made it): the forearms reached across the body to the other
+    wrist's empty, reported as bones off their rest length only (the arms' and legs' own checks read
+    shoulders, elbows, hips and knees). The hands are read on their own now: warned, their rows named;
+    the map as made says nothing of them."""
+    root = Path(__file__).resolve().parents[2]
+    assert bpy.ops.import_anim.bvh(filepath=str(root / "examples" / "retarget" / "rig_mixamo.bvh")) == {'FINISHED'}
+    rig = bpy.context.active_object
+    assert bpy.ops.pose2rot.import_tracks(filepath=str(root / "examples" / "cmu_08_01.bvh"),
+                                          collection_name="cmu") == {'FINISHED'}
+    scene = bpy.context.scene
+    scene.pose2rot.armature, scene.frame_end = rig, 60
+    assert bpy.ops.pose2rot.map_auto() == {'FINISHED'}
+    capfd.readouterr()
+    assert bpy.ops.pose2rot.solve_rotations(armature=rig.name, tracks_collection="cmu") == {'FINISHED'}
+    assert "mirror image" not in capfd.readouterr().out
+    left, right = (next(e for e in _rows() if e.bone == f"mixamorig:{side}Hand") for side in ("Left", "Right"))
+    left.source, right.source = right.source, left.source
+    assert bpy.ops.pose2rot.solve_rotations(armature=rig.name, tracks_collection="cmu") == {'FINISHED'}
+    out = capfd.readouterr().out
+    assert ("the points of the hands ('mixamorig:LeftHand', 'mixamorig:RightHand') are the mirror image of the "
+            "rig's in 100 % of the frames") in out, out
+    assert "the forearms reach across the body to fit them: swap those rows' left and right points" in out, out
+    assert "points of the arms" not in out and "mirror image of the rig's body" not in out, out
