@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from pose2rot_core.wording import (OPTION_NAMES, OPTION_VALUES, in_words, label, notes_for, setting,
+from pose2rot_core.bonemap import BoneMap, check_map
+from pose2rot_core.errors import Pose2RotError
+from pose2rot_core.wording import (OPTION_NAMES, OPTION_VALUES, in_words, label, notes_for, setting, steps_in_words,
                                    tracks_were_smoothed, value_label)
 
 STRETCH_NOTE = ("3 joints change their distance to the parent over the clip (bone stretch, up to 0.5 % of height): "
@@ -42,3 +44,23 @@ def test_notes_come_in_the_interface_words_in_their_order():
 def test_smoothing_is_recognised():
     assert tracks_were_smoothed(["smoothed 4 of 7 tracks: noise 1 % of height (median), kernel 17 ms"])
     assert not tracks_were_smoothed([STRETCH_NOTE, "rotations smoothed as the tracks were?"])
+
+
+def test_the_steps_a_map_error_advises_are_the_interface_s_own():
+    """A map naming the rig's joints under another prefix, or proposed for other points, advised
+    'pose2rot map --skeleton, or Automatic Map in Blender' in both interfaces (Blender's users read
+    of a command they do not have). The core names the command line's step; Blender words it as its
+    button, and a whole command line a message quotes is left as it is."""
+    with pytest.raises(Pose2RotError) as err:
+        check_map(BoneMap({"Hips": "a"}), ["mixamorig:Hips"], ["a"])
+    message = str(err.value)
+    assert message.endswith("or propose a map for this rig with pose2rot map --skeleton"), message
+    assert steps_in_words(message, "cli") == message
+    assert steps_in_words(message, "blender").endswith("or propose a map for this rig with Automatic Map")
+    assert steps_in_words(message + " (the Bone Map is in use)", "blender").endswith("with Automatic Map (the Bone "
+                                                                                      "Map is in use)")
+    with pytest.raises(Pose2RotError) as err:
+        check_map(BoneMap({"mixamorig:Hips": "pelvis"}, extra={"layout": "humanml3d22"}), ["mixamorig:Hips"], ["a"])
+    assert in_words(str(err.value), "blender").endswith("propose one for these points with Automatic Map)")
+    quoted = "(--map MAP.json, made by: pose2rot map --skeleton RIG.bvh --source x.npz --out MAP.json)"
+    assert steps_in_words(quoted, "blender") == quoted

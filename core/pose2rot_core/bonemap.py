@@ -157,7 +157,8 @@ def renamed_source(src: Source, names: Mapping[str, str]) -> Source:
 def check_map(bone_map: BoneMap, joints: Sequence[str], point_names: Sequence[str], rig: str = "the rig",
               tracks: str = "the tracks") -> None:
     """Raise (one line) for a bone the rig lacks, a point the tracks lack, or a virtual point built on
-    itself. ``joints``: rig joint and End Site names; ``point_names``: the tracks' points."""
+    itself. ``joints``: rig joint and End Site names; ``point_names``: the tracks' points. The steps it
+    advises are the command line's (wording.STEPS: each interface words them as it takes them)."""
     joint_set, point_set = set(joints), set(point_names)
     renamed = _renamed_bones([b for b in bone_map.bones if b not in joint_set], joints)
     for bone in bone_map.bones:
@@ -166,7 +167,7 @@ def check_map(bone_map: BoneMap, joints: Sequence[str], point_names: Sequence[st
                     "prefix or case)" if len(renamed) > 1 else "")
             raise Pose2RotError(f"map: bone '{bone}' is not a joint of {rig}, which has '{renamed[bone]}'{many}: "
                                 "rename them in the map as the rig names them, or propose a map for this rig "
-                                "(pose2rot map --skeleton, or Automatic Map in Blender)")
+                                "with pose2rot map --skeleton")
         if bone not in joint_set:
             raise Pose2RotError(f"map: bone '{bone}' is not a joint of {rig}" + _close(bone, joints))
     for name in bone_map.points:
@@ -181,7 +182,7 @@ def check_map(bone_map: BoneMap, joints: Sequence[str], point_names: Sequence[st
                 raise Pose2RotError(f"map: '{where}' uses point '{n}', which is not among the points of {tracks}"
                                     + _close(n, list(point_names) + list(bone_map.points))
                                     + (f" (the map was proposed for {made}: propose one for these points with "
-                                       "pose2rot map --source, or Automatic Map in Blender)" if made else ""))
+                                       "pose2rot map --source)" if made else ""))
 
 
 def unplaced_root(names: Sequence[str], children: Sequence[int], bone_map: BoneMap) -> str | None:

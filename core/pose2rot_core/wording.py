@@ -50,10 +50,21 @@ OPTION_VALUES: dict[tuple[str, str], tuple[str, str]] = {
     ("reference_frame", "N"): ("N", "Current pose"),   # a frame at which the tracks show the reference pose
 }
 
+#: the steps the core's messages advise, as the command line takes them -> the Blender panel's button for the
+#: same step. A message names a step as its command alone, with no argument after it ("propose a map for this
+#: rig with pose2rot map --skeleton"): a whole command line it quotes ("pose2rot map --skeleton RIG.bvh ...")
+#: is left as it is.
+STEPS: dict[str, str] = {
+    "pose2rot map --skeleton": "Automatic Map",
+    "pose2rot map --source": "Automatic Map",
+}
+
 # stretch='off', stretch="off", stretch 'exact' (the forms the core's notes use)
 _KEYWORD = re.compile(r"\b(" + "|".join(OPTION_NAMES) + r")\s*=?\s*(['\"])([\w.]+)\2")
 # t5='/models/t5-base' (a path or model id: written with '=' in the core's notes, any text but quotes)
 _PATH_KEYWORD = re.compile(r"\b(checkpoint|config|t5)=(['\"])([^'\"]+)\2")
+# a step alone: no argument after it (a word, a flag, or one after a space; a note in brackets may follow)
+_STEP = re.compile("(" + "|".join(re.escape(step) for step in STEPS) + r")(?![\w-]| [^(])")
 _SMOOTHED = re.compile(r"^smoothed \d+ of \d+ tracks")
 
 
@@ -98,7 +109,8 @@ def setting(option: str, value: str, interface: str) -> str:
 
 def in_words(note: str, interface: str) -> str:
     """``note`` with every ``option='value'`` written as ``interface`` shows that setting (a path or
-    model id of the learned model's settings: ``t5='DIR'``, with '=')."""
+    model id of the learned model's settings: ``t5='DIR'``, with '='), and the steps it advises as
+    ``interface`` takes them (:func:`steps_in_words`)."""
     _check(interface)
 
     def replace(m: re.Match) -> str:
@@ -107,7 +119,14 @@ def in_words(note: str, interface: str) -> str:
             return m.group(0)
         return setting(option, value, interface)
 
-    return _KEYWORD.sub(replace, _PATH_KEYWORD.sub(replace, note))
+    return steps_in_words(_KEYWORD.sub(replace, _PATH_KEYWORD.sub(replace, note)), interface)
+
+
+def steps_in_words(message: str, interface: str) -> str:
+    """``message`` with every step it advises (see STEPS) as ``interface`` takes it: the command line's
+    as written, in Blender the panel's button."""
+    _check(interface)
+    return message if interface == "cli" else _STEP.sub(lambda m: STEPS[m.group(1)], message)
 
 
 def notes_for(notes: Iterable[str], interface: str) -> list[str]:

@@ -137,6 +137,19 @@ def test_a_map_naming_a_missing_empty_fails_cleanly(tmp_path):
     scene.pose2rot.armature.pose2rot_map_extra = ""
 
 
+def test_a_map_naming_the_rig_s_joints_under_another_prefix_advises_the_panel_s_button(tmp_path):
+    """A Bone Map whose bones lack the rig's 'mixamorig:' prefix (a map written for another export):
+    Solve Rotations advised 'pose2rot map --skeleton, or Automatic Map in Blender', the command line's
+    step first; in Blender it names the panel's button only."""
+    _mixamo_scene(tmp_path, frames=10)
+    assert bpy.ops.pose2rot.map_auto() == {'FINISHED'}
+    for entry in _rows():
+        entry.bone = entry.bone.removeprefix("mixamorig:")
+    fails_cleanly(r"^Error: map: bone '\w+' is not a joint of armature 'Rig', which has 'mixamorig:\w+' \(\d+ of the map's "
+                  r"\d+ bones .*\): rename them in the map as the rig names them, or propose a map for this rig with "
+                  r"Automatic Map \(the Bone Map of 'Rig' is in use: Automatic Map remakes it",
+                  armature="Rig", tracks_collection="landmarks")
+
 def test_a_mapped_point_without_data_in_any_frame_is_solved_as_unmapped(tmp_path):
     """A landmark the file has no data for in any frame (a hand the tracker never saw) gets no empty
     on import; a map that names it solved through it as the command line does: its bone counts as
