@@ -86,6 +86,29 @@ def set_table(obj: bpy.types.Object, bone_map: BoneMap) -> None:
     obj.pose2rot_map_index = 0
 
 
+def add_row(owner: bpy.types.ID, armature: bpy.types.Object) -> None:
+    """Add a row to the map table of ``owner`` (see map_owner) and select it: for the armature's active
+    bone (the one picked in Pose Mode) when no row has it yet, else without a bone; its Source blank."""
+    table = owner.pose2rot_map
+    active = armature.data.bones.active
+    taken = {e.bone.strip() for e in table}
+    entry = table.add()
+    entry.bone = active.name if active is not None and active.name not in taken else ""
+    owner.pose2rot_map_index = len(table) - 1
+
+
+def remove_row(owner: bpy.types.ID, index: int) -> None:
+    """Remove row ``index`` of the map table of ``owner`` and select the one now in its place (else
+    the last). A row a library override got from its library cannot be removed: it is blanked (a row
+    without bone or source is no row of the map)."""
+    table = owner.pose2rot_map
+    try:
+        table.remove(index)
+    except TypeError:                                  # Blender: "not supported for this collection"
+        table[index].bone = table[index].source = ""
+    owner.pose2rot_map_index = max(0, min(index, len(table) - 1))
+
+
 def clear_table(owner: bpy.types.ID) -> None:
     """Empty the map table of ``owner`` (an armature object, or the scene: see map_owner)."""
     _rows(owner, 0)
@@ -276,6 +299,44 @@ class POSE2ROT_OT_map_clear(bpy.types.Operator):
         return {'FINISHED'}
 
 
+class POSE2ROT_OT_map_add_row(bpy.types.Operator):
+    """Add a row to the bone map for a bone it leaves out: the armature's active bone when it has no row yet
+    (else double-click the row's bone to type one); type the empty that drives it in its source"""
+
+    bl_idname = "pose2rot.map_add_row"
+    bl_label = "Add Row"
+    bl_options = {'REGISTER', 'UNDO'}
+
+    @reports_errors
+    def execute(self, context):
+        obj = map_armature(context)
+        add_row(map_owner(context.scene, obj), obj)
+        return {'FINISHED'}
+
+
+class POSE2ROT_OT_map_remove_row(bpy.types.Operator):
+    """Remove the selected row from the bone map (its bone is then solved between the mapped ones, or keeps
+    its pose)"""
+
+    bl_idname = "pose2rot.map_remove_row"
+    bl_label = "Remove Row"
+    bl_options = {'REGISTER', 'UNDO'}
+
+    @classmethod
+    def poll(cls, context):
+        owner = map_owner(context.scene, panel_armature(context))
+        if owner is None or not 0 <= owner.pose2rot_map_index < len(owner.pose2rot_map):
+            cls.poll_message_set("No row of the Bone Map is selected")
+            return False
+        return True
+
+    @reports_errors
+    def execute(self, context):
+        owner = map_owner(context.scene, map_armature(context))
+        remove_row(owner, owner.pose2rot_map_index)
+        return {'FINISHED'}
+
+
 class POSE2ROT_UL_map(bpy.types.UIList):
     def draw_item(self, context, layout, data, item, icon, active_data, active_propname, index=0):
         row = layout.row(align=True)
@@ -301,17 +362,21 @@ class POSE2ROT_PT_map(SidebarPanel, bpy.types.Panel):
             layout.label(text="The scene's map (older version): it drives armatures without their own", icon='INFO')
         layout.label(text=f"{rows} bones: Solve Rotations uses this map" if rows else
                      "Empty: empties are matched to bones by name", icon='INFO')
-        layout.template_list("POSE2ROT_UL_map", "", owner, "pose2rot_map", owner, "pose2rot_map_index", rows=6)
-        row = layout.row(align=True)
-        row.operator("pose2rot.map_auto", icon='AUTO')
-        row.operator("pose2rot.map_clear", text="", icon='X')
+        row = layout.row()
+        row.template_list("POSE2ROT_UL_map", "", owner, "pose2rot_map", owner, "pose2rot_map_index", rows=6)
+        side = row.column(align=True)                  # as Blender's lists have them: add, remove, then the rest
+        side.operator("pose2rot.map_add_row", text="", icon='ADD')
+        side.operator("pose2rot.map_remove_row", text="", icon='REMOVE')
+        side.separator()
+        side.operator("pose2rot.map_clear", text="", icon='X')
+        layout.operator("pose2rot.map_auto", icon='AUTO')
         row = layout.row(align=True)
         row.operator("pose2rot.map_load", icon='FILE_FOLDER')
         row.operator("pose2rot.map_save", icon='FILE_TICK')
 
 
 CLASSES = (POSE2ROT_PG_map_entry, POSE2ROT_OT_map_auto, POSE2ROT_OT_map_save, POSE2ROT_OT_map_load,
-           POSE2ROT_OT_map_clear, POSE2ROT_UL_map, POSE2ROT_PT_map)
+           POSE2ROT_OT_map_clear, POSE2ROT_OT_map_add_row, POSE2ROT_OT_map_remove_row, POSE2ROT_UL_map, POSE2ROT_PT_map)
 
 
 def register_properties() -> None:

@@ -150,6 +150,51 @@ def test_a_map_naming_the_rig_s_joints_under_another_prefix_advises_the_panel_s_
                   r"Automatic Map \(the Bone Map of 'Rig' is in use: Automatic Map remakes it",
                   armature="Rig", tracks_collection="landmarks")
 
+class _DrawnLayout:
+    """Stands for a panel's layout: every row, column and box is itself, and the operators drawn
+    are kept as (idname, text, icon)."""
+
+    def __init__(self):
+        self.operators = []
+
+    def operator(self, idname, text=None, icon='NONE'):
+        self.operators.append((idname, text, icon))
+
+    def __getattr__(self, name):                       # row(), column(), label(), template_list(), ...
+        return lambda *args, **kwargs: self
+
+
+def test_bone_map_rows_are_added_and_removed_with_the_list_s_buttons(tmp_path):
+    """A bone Automatic Map leaves out could be mapped only through Save Map, an edited MAP.json and
+    Load Map, and a row removed only by clearing its Bone field: the list had no + and − buttons.
+    Add Row maps the armature's active bone (a blank row when it has one), Remove Row takes the
+    selected row away, both beside the list as in Blender's lists, with undo steps."""
+    src, target, col, landmark = _mixamo_scene(tmp_path, frames=20)
+    assert bpy.ops.pose2rot.map_auto() == {'FINISHED'}
+    drawn = _DrawnLayout()
+    mapping.POSE2ROT_PT_map.draw(type("Panel", (), {"layout": drawn})(), bpy.context)
+    assert [("pose2rot.map_add_row", "", 'ADD'), ("pose2rot.map_remove_row", "", 'REMOVE'),
+            ("pose2rot.map_clear", "", 'X')] == drawn.operators[:3], drawn.operators
+    for name in ("map_add_row", "map_remove_row"):
+        assert 'UNDO' in getattr(mapping, f"POSE2ROT_OT_{name}").bl_options
+    rows = len(_rows())
+    target.pose2rot_map_index = [e.bone for e in _rows()].index("mixamorig:LeftForeArm")
+    assert bpy.ops.pose2rot.map_remove_row() == {'FINISHED'}
+    assert len(_rows()) == rows - 1 and "mixamorig:LeftForeArm" not in {e.bone for e in _rows()}
+    assert mapping.table_map(target) is not None
+    target.data.bones.active = target.data.bones["mixamorig:LeftForeArm"]   # picked in Pose Mode
+    assert bpy.ops.pose2rot.map_add_row() == {'FINISHED'}
+    assert target.pose2rot_map_index == rows - 1 and _rows()[rows - 1].bone == "mixamorig:LeftForeArm"
+    _rows()[rows - 1].source = "left_elbow"
+    assert bpy.ops.pose2rot.map_add_row() == {'FINISHED'}                 # its bone has a row: a blank one
+    assert (_rows()[rows].bone, _rows()[rows].source, target.pose2rot_map_index) == ("", "", rows)
+    assert bpy.ops.pose2rot.solve_rotations(armature="Rig", tracks_collection="landmarks") == {'FINISHED'}
+    assert _solves_onto_landmarks(target, landmark)
+    while len(_rows()):
+        assert bpy.ops.pose2rot.map_remove_row() == {'FINISHED'}
+    with pytest.raises(RuntimeError, match="No row of the Bone Map is selected"):
+        bpy.ops.pose2rot.map_remove_row()
+
 def test_a_mapped_point_without_data_in_any_frame_is_solved_as_unmapped(tmp_path):
     """A landmark the file has no data for in any frame (a hand the tracker never saw) gets no empty
     on import; a map that names it solved through it as the command line does: its bone counts as
@@ -634,7 +679,8 @@ def test_map_buttons_refuse_a_linked_armature_and_forget_a_deleted_one(tmp_path)
     scene.collection.children.link(data_to.collections[0])
     scene.pose2rot.armature, scene.pose2rot.tracks = linked, data_to.collections[0]
     rows = len(linked.pose2rot_map)
-    for op in (bpy.ops.pose2rot.map_clear, bpy.ops.pose2rot.map_auto):
+    for op in (bpy.ops.pose2rot.map_clear, bpy.ops.pose2rot.map_auto, bpy.ops.pose2rot.map_add_row,
+               bpy.ops.pose2rot.map_remove_row):
         with pytest.raises(RuntimeError, match="armature 'Rig' is linked from .* and cannot be given a Bone Map here; "
                                                "make a library override first"):
             op()
@@ -682,6 +728,20 @@ def test_an_override_of_a_rig_whose_library_keeps_a_map_gets_one_map(tmp_path, b
     if want is not None:
         assert bpy.ops.pose2rot.solve_rotations(armature=again.name, tracks_collection="landmarks") == {'FINISHED'}
 
+
+def test_remove_row_blanks_a_row_an_override_got_from_its_library(tmp_path):
+    """Blender cannot remove a row a library override got from its library: Remove Row blanks it
+    (no row of the map), so the map loses the bone all the same; the override's own rows go."""
+    lib, rows, _ = _library_rig_with_a_map(tmp_path)
+    rig = _overridden_rig(lib)
+    assert bpy.ops.pose2rot.map_add_row() == {'FINISHED'}
+    rig.pose2rot_map[-1].bone, rig.pose2rot_map[-1].source = "mixamorig:Head", "nose"
+    assert bpy.ops.pose2rot.map_remove_row() == {'FINISHED'}              # the override's own row: gone
+    assert len(rig.pose2rot_map) == len(rows)
+    rig.pose2rot_map_index = 0
+    assert bpy.ops.pose2rot.map_remove_row() == {'FINISHED'}
+    assert len(rig.pose2rot_map) == len(rows) and rows[0][0] not in mapping.table_map(rig).bones
+    assert rig.pose2rot_map_index == 0
 
 def test_the_batch_solves_an_overridden_rig_of_a_shot_file(tmp_path):
     """A shot file holds the linked rig and its override, both named 'Rig': the batch said the file
