@@ -47,10 +47,9 @@ def table_map(obj: bpy.types.ID | None) -> BoneMap | None:
     rows = filled_rows(obj)
     if not rows:
         return None
+    _check_one_row_each(rows)
     bones = {}
     for bone, source in rows:
-        if bone in bones:
-            raise Pose2RotError(f"bone map: '{bone}' has two rows in the table; remove one of them")
         if source.startswith(("{", "[")):  # JSON: a virtual point (a list is refused with the forms that work)
             try:
                 bones[bone] = json.loads(source)
@@ -59,6 +58,31 @@ def table_map(obj: bpy.types.ID | None) -> BoneMap | None:
         else:
             bones[bone] = source
     return parse_map(dict(_map_extra(obj), bones=bones), "bone map")
+
+
+def _check_one_row_each(rows: list[tuple[str, str]]) -> None:
+    """Raise for a bone that has several of the (bone, source) ``rows``, naming their sources and how the
+    panel removes a row."""
+    sources: dict[str, list[str]] = {}
+    for bone, source in rows:
+        sources.setdefault(bone, []).append(source)
+    for bone, its in sources.items():
+        if len(its) > 1:
+            others = "the other" if len(its) == 2 else "each of the others"
+            raise Pose2RotError(f"bone map: '{bone}' has {len(its)} rows (sources {', '.join(repr(s) for s in its)}); "
+                                f"keep one: select {others} in the Bone Map and press − beside the list (Remove Row)")
+
+
+def in_use(error: Pose2RotError, scene: bpy.types.Scene, owner: bpy.types.ID | None,
+           obj: bpy.types.Object | None) -> Pose2RotError:
+    """``error`` of a solve of the armature object ``obj`` with where its Bone Map lives (``owner``: see
+    map_owner) and what the panel's buttons do, when it is about that map while the map has rows (a
+    core map check's 'map: ...', or the table's 'bone map: ...'); else ``error`` itself."""
+    if owner is None or not str(error).startswith(("map: ", "bone map: ")) or not filled_rows(owner):
+        return error
+    whose = "this file keeps on the scene" if owner == scene else f"of '{obj.name}'"
+    return Pose2RotError(f"{error} (the Bone Map {whose} is in use: Automatic Map remakes it for these empties, "
+                         "Clear Map matches bones to empties by name)")
 
 
 def _map_extra(obj: bpy.types.ID) -> dict:

@@ -92,19 +92,14 @@ class POSE2ROT_OT_solve_rotations(bpy.types.Operator):
         note = "" if given else preview_note(scene.pose2rot, scene)
         for name, value in dict(values, frame_start=span.frame_start, frame_end=span.frame_end).items():
             setattr(self, name, value)                 # the redo panel shows (and reuses) what was solved
-        progress, bone_map = _Progress(context), None
+        progress, owner = _Progress(context), mapping.map_owner(scene, obj)
         try:
             learned = learned_settings(context)
             options = solve_options(values, learned)
-            owner = mapping.map_owner(scene, obj)
             bone_map = mapping.table_map(owner)
             plan, seconds = pipeline.solve_armature(scene, obj, collection, span, options, learned, progress, bone_map)
         except Pose2RotError as e:
-            if bone_map is None or not str(e).startswith("map: "):
-                raise
-            whose = "this file keeps on the scene" if owner == scene else f"of '{obj.name}'"
-            raise Pose2RotError(f"{e} (the Bone Map {whose} is in use: Automatic Map remakes it for these empties, "
-                                "Clear Map matches bones to empties by name)") from None
+            raise mapping.in_use(e, scene, owner, obj) from None
         finally:
             progress.end()
         for line in ([note] if note else []) + plan.report:

@@ -195,6 +195,24 @@ def test_bone_map_rows_are_added_and_removed_with_the_list_s_buttons(tmp_path):
     with pytest.raises(RuntimeError, match="No row of the Bone Map is selected"):
         bpy.ops.pose2rot.map_remove_row()
 
+def test_a_bone_with_two_rows_is_refused_with_how_to_remove_one(tmp_path):
+    """A bone given a second row (Add Row, or a row's Bone edited): Solve Rotations said 'has two rows
+    in the table; remove one of them', without how (the list had no button for it), which rows, or the
+    ending that the other map errors have. It names the rows' sources and the panel's button; done so,
+    the solve goes on."""
+    _mixamo_scene(tmp_path, frames=10)
+    assert bpy.ops.pose2rot.map_auto() == {'FINISHED'}
+    assert bpy.ops.pose2rot.map_add_row() == {'FINISHED'}
+    _rows()[-1].bone, _rows()[-1].source = "mixamorig:LeftForeArm", "left_wrist"
+    said = (r"^Error: bone map: 'mixamorig:LeftForeArm' has 2 rows \(sources 'left_elbow', 'left_wrist'\); keep "
+            r"one: select the other in the Bone Map and press − beside the list \(Remove Row\)")
+    fails_cleanly(said + r" \(the Bone Map of 'Rig' is in use: Automatic Map remakes it for these empties, Clear Map "
+                  r"matches bones to empties by name\)$", armature="Rig", tracks_collection="landmarks")
+    with pytest.raises(RuntimeError, match=said + "$"):
+        bpy.ops.pose2rot.map_save(filepath=str(tmp_path / "map.json"))
+    assert bpy.ops.pose2rot.map_remove_row() == {'FINISHED'}                 # the added row is the one selected
+    assert bpy.ops.pose2rot.solve_rotations(armature="Rig", tracks_collection="landmarks") == {'FINISHED'}
+
 def test_a_mapped_point_without_data_in_any_frame_is_solved_as_unmapped(tmp_path):
     """A landmark the file has no data for in any frame (a hand the tracker never saw) gets no empty
     on import; a map that names it solved through it as the command line does: its bone counts as
