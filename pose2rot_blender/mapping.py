@@ -22,6 +22,7 @@ from pose2rot_core.automap import NOT_STANDING
 from pose2rot_core.bonemap import BoneMap, load_map, parse_map, renamed_source, save_map, unplaced_root
 from pose2rot_core.errors import Pose2RotError
 from pose2rot_core.names import numbered_copies
+from pose2rot_core.wording import counted
 
 from . import rig as rig_io
 from .importing import LAYOUT_KEY, TREE_KEY
@@ -262,8 +263,10 @@ class POSE2ROT_OT_map_auto(bpy.types.Operator):
             self.report({'WARNING'}, line)
         bones = sum(name in obj.data.bones for name in proposal.bone_map.bones)
         tips = len(proposal.bone_map.bones) - bones                    # End Sites: '<bone>_end'
-        self.report({'INFO'}, f"{bones} bones{f' and {tips} bone tips' if tips else ''} mapped ({proposal.family} "
-                              f"rig), {len(proposal.between)} solved between them, {len(proposal.kept)} keep their pose")
+        mapped = counted(bones, "bone") + (f" and {counted(tips, 'bone tip')}" if tips else "")
+        kept = counted(len(proposal.kept), "keeps its pose", "keep their pose")
+        self.report({'INFO'}, f"{mapped} mapped ({proposal.family} rig), {len(proposal.between)} solved between them, "
+                              f"{kept}")
         return {'FINISHED'}
 
 
@@ -282,7 +285,7 @@ class POSE2ROT_OT_map_save(bpy.types.Operator, ExportHelper):
         if bone_map is None:
             raise Pose2RotError(f"the Bone Map of '{obj.name}' is empty: fill it first (Automatic Map)")
         save_map(bpy.path.abspath(self.filepath), bone_map)
-        self.report({'INFO'}, f"saved {len(bone_map.bones)} bones to {self.filepath}")
+        self.report({'INFO'}, f"saved {counted(len(bone_map.bones), 'bone')} to {self.filepath}")
         return {'FINISHED'}
 
 
@@ -299,7 +302,7 @@ class POSE2ROT_OT_map_load(bpy.types.Operator, ImportHelper):
         obj = map_armature(context)
         bone_map = load_map(bpy.path.abspath(self.filepath))
         set_table(obj, bone_map)
-        self.report({'INFO'}, f"loaded {len(bone_map.bones)} bones into the Bone Map of '{obj.name}'")
+        self.report({'INFO'}, f"loaded {counted(len(bone_map.bones), 'bone')} into the Bone Map of '{obj.name}'")
         foreign = _foreign_rows(obj, bone_map)
         if foreign:
             self.report({'WARNING'}, foreign)
@@ -384,7 +387,7 @@ class POSE2ROT_PT_map(SidebarPanel, bpy.types.Panel):
         rows = map_rows(context.scene, obj)
         if owner == context.scene:
             layout.label(text="The scene's map (older version): it drives armatures without their own", icon='INFO')
-        layout.label(text=f"{rows} bones: Solve Rotations uses this map" if rows else
+        layout.label(text=f"{counted(rows, 'row')}: Solve Rotations uses this map" if rows else
                      "Empty: empties are matched to bones by name", icon='INFO')
         row = layout.row()
         row.template_list("POSE2ROT_UL_map", "", owner, "pose2rot_map", owner, "pose2rot_map_index", rows=6)

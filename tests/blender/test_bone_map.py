@@ -152,17 +152,38 @@ def test_a_map_naming_the_rig_s_joints_under_another_prefix_advises_the_panel_s_
 
 class _DrawnLayout:
     """Stands for a panel's layout: every row, column and box is itself, and the operators drawn
-    are kept as (idname, text, icon)."""
+    are kept as (idname, text, icon), the labels' texts as they are."""
 
     def __init__(self):
-        self.operators = []
+        self.operators, self.labels = [], []
 
     def operator(self, idname, text=None, icon='NONE'):
         self.operators.append((idname, text, icon))
 
+    def label(self, text="", icon='NONE'):
+        self.labels.append(text)
+
     def __getattr__(self, name):                       # row(), column(), label(), template_list(), ...
         return lambda *args, **kwargs: self
 
+
+def test_one_mapped_bone_is_counted_so(tmp_path, capfd):
+    """Empties of one hip only: Automatic Map said '1 bones mapped ..., 24 keep their pose', and a
+    map of one row read '1 bones' in the panel, Save Map and Load Map."""
+    _, target, col, _ = _mixamo_scene(tmp_path, frames=5)
+    for obj in list(col.objects):
+        if obj.name != "left_hip":
+            bpy.data.objects.remove(obj)
+    capfd.readouterr()
+    assert bpy.ops.pose2rot.map_auto() == {'FINISHED'}
+    assert "Info: 1 bone mapped (mixamo rig), 1 solved between them, 24 keep their pose" in capfd.readouterr().out
+    drawn = _DrawnLayout()
+    mapping.POSE2ROT_PT_map.draw(type("Panel", (), {"layout": drawn})(), bpy.context)
+    assert "1 row: Solve Rotations uses this map" in drawn.labels, drawn.labels
+    assert bpy.ops.pose2rot.map_save(filepath=str(tmp_path / "one.json")) == {'FINISHED'}
+    assert bpy.ops.pose2rot.map_load(filepath=str(tmp_path / "one.json")) == {'FINISHED'}
+    out = capfd.readouterr().out
+    assert f"saved 1 bone to {tmp_path / 'one.json'}" in out and "loaded 1 bone into the Bone Map of 'Rig'" in out
 
 def test_bone_map_rows_are_added_and_removed_with_the_list_s_buttons(tmp_path):
     """A bone Automatic Map leaves out could be mapped only through Save Map, an edited MAP.json and
