@@ -29,6 +29,13 @@ NAMINGS = {
                 "shoulder": "UpperArm.{S}", "elbow": "LowerArm.{S}", "wrist": "Hand.{S}", "index1": "Index.{S}",
                 "pinky1": "Pinky.{S}", "hip": "Thigh.{S}", "knee": "Shin.{S}", "ankle": "Foot.{S}",
                 "foot": "Toe.{S}", "spine": "Chest{k}", "prefix": ""},
+    "sided_prefix": {"pelvis": "Hips", "neck": "Neck", "head": "Head", "collar": "{S}_Shoulder",
+                     "shoulder": "{S}_UpperArm", "elbow": "{S}_ForeArm", "wrist": "{S}_Hand", "index1": "{S}_Index1",
+                     "pinky1": "{S}_Pinky1", "hip": "{S}_Thigh", "knee": "{S}_Calf", "ankle": "{S}_Foot",
+                     "foot": "{S}_Toe", "spine": "Spine{k}", "prefix": ""},
+    "smpl": {"pelvis": "Pelvis", "neck": "Neck", "head": "Head", "collar": "{S}_Collar", "shoulder": "{S}_Shoulder",
+             "elbow": "{S}_Elbow", "wrist": "{S}_Wrist", "index1": "{S}_Hand", "pinky1": "{S}_Pinky1", "hip": "{S}_Hip",
+             "knee": "{S}_Knee", "ankle": "{S}_Ankle", "foot": "{S}_Foot", "spine": "Spine{k}", "prefix": ""},
 }
 
 

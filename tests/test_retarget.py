@@ -490,6 +490,24 @@ def test_rig_families(names, family, expect):
     assert expect.items() <= canon.items()
 
 
+@pytest.mark.parametrize("naming, family", [("sided_prefix", "generic"), ("smpl", "smpl")])
+def test_bones_named_with_l_r_prefixes_are_not_read_as_smpl_joints(naming, family):
+    """A rig naming its bones with 'L_'/'R_' prefixes ('L_Shoulder' the collarbone above 'L_UpperArm',
+    'L_Foot' the foot above 'L_Toe', 'L_Hand' below 'L_ForeArm') was called an SMPL rig because SMPL's
+    preset knows 'L_Shoulder', 'L_Foot' and 'L_Hand': the collarbone took the shoulder point, and the
+    hands and feet took the knuckle and toe-base points. SMPL's own joints (its 'L_Foot' below
+    'L_Ankle', 'L_Shoulder' below 'L_Collar', 'L_Hand' below 'L_Wrist') keep SMPL's meanings."""
+    rig, canon = humanoid(np.random.default_rng(4), naming=naming)
+    layout = get_layout("smpl24")
+    proposal = propose_map(rig.names, list(rig.parents), rig.num_joints, rig.rest_positions, UP, layout.points,
+                           layout.canonical, layout.virtual, layout.landmarks)
+    parts = [f"{side}_{p}" for side in ("left", "right")
+             for p in ("collar", "shoulder", "elbow", "wrist", "hip", "knee", "ankle", "foot")]
+    want = {canon[c]: c for c in parts} | ({canon["left_index1"]: "left_hand"} if naming == "smpl" else {})
+    assert proposal.family == family
+    assert {bone: proposal.bone_map.bones.get(bone) for bone in want} == want
+
+
 def test_finger_joints_no_preset_knows_get_their_finger_names():
     """A rig named 'Index1.L', 'IndexFinger2_R', 'middle_01_r' or numbered from 0 ('Thumb0.L') had no
     canonical finger names, so Automatic Map gave its fingers none of a layout's hand points."""

@@ -7,7 +7,9 @@ Every rig joint gets a *canonical* anatomical name (the SMPL joint names, plus `
 1. the preset of its rig family, recognised by how many of its names the preset knows: Mixamo,
    Rigify (``DEF-`` bones), Unreal mannequin, Character Creator (``CC_Base_``), SMPL / SMPL-X,
    CMU-style BVH (the Daz-style ``hip/abdomen/lShldr``, the ASF-style ``Hips/LHipJoint`` and the ASF's
-   own ``lfemur/ltibia/lhumerus``, each joint named by the bone that starts there);
+   own ``lfemur/ltibia/lhumerus``, each joint named by the bone that starts there), where the rig's
+   tree bears the preset out (_family: a rig of ``L_Shoulder``, ``L_UpperArm``, ``L_Foot``, ``L_Toe``
+   bones is no SMPL rig, whose ``L_Shoulder`` is the upper arm's joint and ``L_Foot`` the toe base);
 2. generic synonyms for names no preset knows (``UpperArm_L``, ``thigh.R``, ``Shin``, Xsens MVN's
    ``RightHip``, OpenPose's ``MidHip``, ``LHip``, ``RBigToe``, ...);
 3. the tree: the joints between the pelvis and the neck are the spine (``spine1`` lowest,
@@ -106,8 +108,14 @@ FAMILIES: dict[str, dict[str, str]] = {
         ("{s}femur", "{side}_hip"), ("{s}tibia", "{side}_knee"), ("{s}toes", "{side}_foot"),
         ("{s}toes_end", "{side}_toe_tip")], 2),
 }
-#: a rig belongs to the family whose preset knows the most of its names, at least this share of them
+#: a rig belongs to the family whose preset knows the most of its names, at least this share of them,
+#: unless its tree refutes the preset (_family)
 FAMILY_SHARE = 0.3
+#: the trunk's canonical names from the pelvis up and each limb's from the body out (_contradictions)
+_CHAINS = (("pelvis", "spine1", "spine2", "spine3", "neck", "head", "head_top"),
+           *((f"{s}_hip", f"{s}_knee", f"{s}_ankle", f"{s}_foot", f"{s}_toe_tip") for s in ("left", "right")),
+           *((f"{s}_collar", f"{s}_shoulder", f"{s}_elbow", f"{s}_wrist", f"{s}_hand") for s in ("left", "right")))
+_ALONG = {c: (k, rank) for k, chain in enumerate(_CHAINS) for rank, c in enumerate(chain)}
 #: name prefixes dropped before looking a name up in the presets (SMPL FBX exports)
 _PRESET_PREFIXES = ("m_avg_", "f_avg_")
 #: canonical_key bases of names no preset knows (sided ones get the side)
@@ -157,12 +165,8 @@ def canonical_names(names: Sequence[str], parents: Sequence[int]) -> tuple[dict[
     bone: MakeHuman's ``__Clavicle_L`` on the neck's place, ``__UpLeg_L`` below the pelvis) takes a
     canonical name only where no other name has it."""
     lookup = [_preset_name(n) for n in names]
-    scores = {fam: sum(n in table for n in lookup) for fam, table in FAMILIES.items()}
-    if sum(n.lower().startswith("mixamorig") for n in names) * 2 > len(names):  # Mixamo's own namespace:
-        scores["mixamo"] = len(names)  # a CMU-style BVH shares its names, not its End Sites or this
-    family = max(scores, key=scores.get)
-    known = scores[family] >= FAMILY_SHARE * len(names)
-    table = FAMILIES[family] if known else {}
+    family = _family(names, parents, lookup)
+    table = FAMILIES.get(family, {})
     canon: dict[str, str] = {}
     for name, key in sorted(zip(names, lookup), key=lambda nk: nk[0].startswith("_")):  # helpers yield
         c = table.get(key) or _generic(name)
@@ -172,7 +176,62 @@ def canonical_names(names: Sequence[str], parents: Sequence[int]) -> tuple[dict[
     _generic_fingers(canon, names)
     _spine_chain(canon, names, parents)
     _head_top(canon, names, parents)
-    return canon, family if known else "generic"
+    return canon, family
+
+
+def _family(names: Sequence[str], parents: Sequence[int], lookup: Sequence[str]) -> str:
+    """The rig family of joints ``names`` (a tree of ``parents``; ``lookup``: each name as the presets
+    spell them): the family whose preset knows the most of the names, FAMILY_SHARE of them at least,
+    and is not refuted, else "generic". Where a preset reads some of the names otherwise than the
+    generic synonyms do (SMPL names joints: its ``L_Shoulder`` is the upper arm's joint, ``L_Foot``
+    the toe base, ``L_Hand`` the knuckles; a rig naming bones means the collarbone, the ankle and the
+    wrist), the names alone cannot tell which is meant, and the rest of the rig decides: the preset
+    is taken only where the generic reading of such a name contradicts the tree (_contradictions:
+    SMPL's ``L_Foot`` below an ``L_Ankle``) and its own reading of them does not (a foot bone named
+    ``L_Foot`` with an ``L_Toe`` below it, an ``L_Shoulder`` with an ``L_UpperArm`` below it)."""
+    scores = {fam: sum(n in table for n in lookup) for fam, table in FAMILIES.items()}
+    if sum(n.lower().startswith("mixamorig") for n in names) * 2 > len(names):  # Mixamo's own namespace:
+        scores["mixamo"] = len(names)  # a CMU-style BVH shares its names, not its End Sites or this
+    generic = _reading(names, lookup, {})
+    for family in sorted(scores, key=lambda f: -scores[f]):           # ties: in the order of FAMILIES
+        if scores[family] < FAMILY_SHARE * len(names):
+            break
+        own = _reading(names, lookup, FAMILIES[family])
+        contested = {n for n, c in own.items() if generic.get(n, c) != c}
+        if not contested or (contested & _contradictions(generic, names, parents)
+                             and not contested & _contradictions(own, names, parents)):
+            return family
+    return "generic"
+
+
+def _reading(names: Sequence[str], lookup: Sequence[str], table: dict[str, str]) -> dict[str, str]:
+    """{joint name: canonical name} of the joints ``names`` (``lookup``: as the presets spell them) that a
+    preset ``table`` knows, or the generic synonyms, with names that two joints share kept."""
+    out = {}
+    for name, key in zip(names, lookup):
+        c = table.get(key) or _generic(name)
+        if c:
+            out[name] = c
+    _collar_or_shoulder(out, names)
+    return out
+
+
+def _contradictions(reading: dict[str, str], names: Sequence[str], parents: Sequence[int]) -> set[str]:
+    """The joints at which a ``reading`` ({joint name: canonical name}) of the joints ``names`` (a tree
+    of ``parents``, -1: none) contradicts the tree: a canonical name that two joints have, or a joint
+    no further out along its chain (_CHAINS) than the nearest joint above it on that chain."""
+    seen: dict[str, int] = {}
+    for c in reading.values():
+        seen[c] = seen.get(c, 0) + 1
+    out = {n for n, c in reading.items() if seen[c] > 1}
+    for j, name in enumerate(names):
+        chain, rank = _ALONG.get(reading.get(name), (None, 0))
+        p = parents[j] if chain is not None else -1
+        while p >= 0 and _ALONG.get(reading.get(names[p]), (None, 0))[0] != chain:
+            p = parents[p]
+        if p >= 0 and _ALONG[reading[names[p]]][1] >= rank:
+            out.add(name)
+    return out
 
 
 def _preset_name(name: str) -> str:
