@@ -36,6 +36,10 @@ NAMINGS = {
     "smpl": {"pelvis": "Pelvis", "neck": "Neck", "head": "Head", "collar": "{S}_Collar", "shoulder": "{S}_Shoulder",
              "elbow": "{S}_Elbow", "wrist": "{S}_Wrist", "index1": "{S}_Hand", "pinky1": "{S}_Pinky1", "hip": "{S}_Hip",
              "knee": "{S}_Knee", "ankle": "{S}_Ankle", "foot": "{S}_Foot", "spine": "Spine{k}", "prefix": ""},
+    "metarig": {"pelvis": "spine", "neck": "spine.004", "head": "spine.006", "collar": "shoulder.{S}",
+                "shoulder": "upper_arm.{S}", "elbow": "forearm.{S}", "wrist": "hand.{S}", "index1": "f_index.01.{S}",
+                "pinky1": "f_pinky.01.{S}", "hip": "thigh.{S}", "knee": "shin.{S}", "ankle": "foot.{S}",
+                "foot": "toe.{S}", "spine": "spine.00{k}", "prefix": ""},
 }
 
 

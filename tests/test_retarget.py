@@ -508,6 +508,23 @@ def test_bones_named_with_l_r_prefixes_are_not_read_as_smpl_joints(naming, famil
     assert {bone: proposal.bone_map.bones.get(bone) for bone in want} == want
 
 
+@pytest.mark.parametrize("hips", ["spine", "Hips"])
+def test_rigify_metarig_names_are_read_as_its_deform_bones_are(hips):
+    """A rig named as Rigify's metarig ('spine' the hips, 'spine.001' ... 'spine.004' the neck, 'spine.006'
+    the head, 'thigh.L', 'upper_arm.L', ...) was read only with the deform bones' 'DEF-': its hips, spine,
+    neck and head took no point. A rig of other hips ('Hips') keeps them as its pelvis, 'spine' above."""
+    rig, canon = humanoid(np.random.default_rng(6), naming="metarig")
+    if hips == "Hips":
+        renamed = {"spine": "Hips", "spine.001": "spine", "spine.002": "spine.001", "spine.003": "spine.002"}
+        rig = Skeleton(tuple(renamed.get(n, n) for n in rig.names), rig.parents, rig.rest_positions)
+        canon = {c: renamed.get(n, n) for c, n in canon.items()}
+    layout = get_layout("humanml3d22")
+    bones = propose_map(rig.names, list(rig.parents), rig.num_joints, rig.rest_positions, UP, layout.points,
+                        layout.canonical, layout.virtual, layout.landmarks).bone_map.bones
+    want = {canon[c]: c for c in layout.points if c in canon}
+    assert len(want) == 22 and {bone: bones.get(bone) for bone in want} == want
+
+
 def test_finger_joints_no_preset_knows_get_their_finger_names():
     """A rig named 'Index1.L', 'IndexFinger2_R', 'middle_01_r' or numbered from 0 ('Thumb0.L') had no
     canonical finger names, so Automatic Map gave its fingers none of a layout's hand points."""

@@ -5,11 +5,12 @@ Every rig joint gets a *canonical* anatomical name (the SMPL joint names, plus `
 ``{side}_{thumb,index,middle,ring,pinky}{1..4}``, 4 = tip) from
 
 1. the preset of its rig family, recognised by how many of its names the preset knows: Mixamo,
-   Rigify (``DEF-`` bones), Unreal mannequin, Character Creator (``CC_Base_``), SMPL / SMPL-X,
-   CMU-style BVH (the Daz-style ``hip/abdomen/lShldr``, the ASF-style ``Hips/LHipJoint`` and the ASF's
-   own ``lfemur/ltibia/lhumerus``, each joint named by the bone that starts there), where the rig's
-   tree bears the preset out (_family: a rig of ``L_Shoulder``, ``L_UpperArm``, ``L_Foot``, ``L_Toe``
-   bones is no SMPL rig, whose ``L_Shoulder`` is the upper arm's joint and ``L_Foot`` the toe base);
+   Rigify (``DEF-`` bones, and the metarig's bones without it), Unreal mannequin, Character Creator
+   (``CC_Base_``), SMPL / SMPL-X, CMU-style BVH (the Daz-style ``hip/abdomen/lShldr``, the ASF-style
+   ``Hips/LHipJoint`` and the ASF's own ``lfemur/ltibia/lhumerus``, each joint named by the bone that
+   starts there), where the rig's tree bears the preset out (_family: a rig of ``L_Shoulder``,
+   ``L_UpperArm``, ``L_Foot``, ``L_Toe`` bones is no SMPL rig, whose ``L_Shoulder`` is the upper arm's
+   joint and ``L_Foot`` the toe base);
 2. generic synonyms for names no preset knows (``UpperArm_L``, ``thigh.R``, ``Shin``, Xsens MVN's
    ``RightHip``, OpenPose's ``MidHip``, ``LHip``, ``RBigToe``, ...);
 3. the tree: the joints between the pelvis and the neck are the spine (``spine1`` lowest,
@@ -64,13 +65,13 @@ FAMILIES: dict[str, dict[str, str]] = {
         ("{Side}Hand", "{side}_wrist"), ("{Side}Hand{Finger}{k}", "{side}_{finger}{k}"),
         ("{Side}UpLeg", "{side}_hip"), ("{Side}Leg", "{side}_knee"), ("{Side}Foot", "{side}_ankle"),
         ("{Side}ToeBase", "{side}_foot"), ("{Side}Toe_End", "{side}_toe_tip"), ("{Side}Eye", "{side}_eye")]),
-    "rigify": _expand([
-        ("DEF-spine", "pelvis"), ("DEF-spine.004", "neck"), ("DEF-spine.006", "head"),
-        ("DEF-shoulder.{S}", "{side}_collar"), ("DEF-upper_arm.{S}", "{side}_shoulder"),
-        ("DEF-forearm.{S}", "{side}_elbow"), ("DEF-hand.{S}", "{side}_wrist"),
-        ("DEF-thumb.0{k}.{S}", "{side}_thumb{k}"), ("DEF-f_{finger}.0{k}.{S}", "{side}_{finger}{k}"),
-        ("DEF-thigh.{S}", "{side}_hip"), ("DEF-shin.{S}", "{side}_knee"), ("DEF-foot.{S}", "{side}_ankle"),
-        ("DEF-toe.{S}", "{side}_foot"), ("DEF-eye.{S}", "{side}_eye")], 3),
+    "rigify": _expand([(prefix + rig, canon) for prefix in ("DEF-", "") for rig, canon in (  # deform bones, metarig
+        ("spine", "pelvis"), ("spine.004", "neck"), ("spine.006", "head"),
+        ("shoulder.{S}", "{side}_collar"), ("upper_arm.{S}", "{side}_shoulder"),
+        ("forearm.{S}", "{side}_elbow"), ("hand.{S}", "{side}_wrist"),
+        ("thumb.0{k}.{S}", "{side}_thumb{k}"), ("f_{finger}.0{k}.{S}", "{side}_{finger}{k}"),
+        ("thigh.{S}", "{side}_hip"), ("shin.{S}", "{side}_knee"), ("foot.{S}", "{side}_ankle"),
+        ("toe.{S}", "{side}_foot"), ("eye.{S}", "{side}_eye"))], 3),
     "unreal": _expand([
         ("pelvis", "pelvis"), ("neck_01", "neck"), ("head", "head"), ("clavicle_{s}", "{side}_collar"),
         ("upperarm_{s}", "{side}_shoulder"), ("lowerarm_{s}", "{side}_elbow"), ("hand_{s}", "{side}_wrist"),
