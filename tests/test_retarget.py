@@ -525,6 +525,18 @@ def test_rigify_metarig_names_are_read_as_its_deform_bones_are(hips):
     assert len(want) == 22 and {bone: bones.get(bone) for bone in want} == want
 
 
+def test_a_spine_bone_that_does_not_hold_the_legs_is_no_pelvis():
+    """A hand-made rig with Rigify's limb names whose legs hang from 'root' and whose 'spine' rises
+    from it: read as the metarig's, 'spine' was its pelvis, the hips' point put on a bone above them.
+    A joint read as the pelvis holds the hips, or the rig has none by name (the metarig's 'spine' does)."""
+    names = ["root", "spine", "chest", "neck", "head", "thigh.L", "shin.L", "foot.L", "thigh.R", "shin.R", "foot.R"]
+    canon, _ = canonical_names(names, [-1, 0, 1, 2, 3, 0, 5, 6, 0, 8, 9])
+    assert "pelvis" not in canon.values() and canon["thigh.L"] == "left_hip", canon
+    metarig = ["spine", "spine.001", "spine.002", "spine.003", "spine.004", "spine.005", "spine.006",
+               "thigh.L", "shin.L", "thigh.R", "shin.R"]
+    assert canonical_names(metarig, [-1, 0, 1, 2, 3, 4, 5, 0, 7, 0, 9])[0]["spine"] == "pelvis"
+
+
 def test_finger_joints_no_preset_knows_get_their_finger_names():
     """A rig named 'Index1.L', 'IndexFinger2_R', 'middle_01_r' or numbered from 0 ('Thumb0.L') had no
     canonical finger names, so Automatic Map gave its fingers none of a layout's hand points."""

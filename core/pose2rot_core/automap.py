@@ -175,9 +175,27 @@ def canonical_names(names: Sequence[str], parents: Sequence[int]) -> tuple[dict[
             canon[name] = c
     _collar_or_shoulder(canon, names)
     _generic_fingers(canon, names)
+    _pelvis_over_the_hips(canon, names, parents)
     _spine_chain(canon, names, parents)
     _head_top(canon, names, parents)
     return canon, family
+
+
+def _pelvis_over_the_hips(canon: dict[str, str], names: Sequence[str], parents: Sequence[int]) -> None:
+    """No pelvis where the joint read as one does not hold the hips: a ``spine`` bone above a root
+    that carries the legs (a hand-made rig with Rigify's limb names) is no metarig's hips bone."""
+    where = {c: names.index(n) for n, c in canon.items()}
+    hips = [where[h] for h in ("left_hip", "right_hip") if h in where]
+    if "pelvis" in where and hips and not all(_is_above(where["pelvis"], h, parents) for h in hips):
+        del canon[names[where["pelvis"]]]
+
+
+def _is_above(a: int, b: int, parents: Sequence[int]) -> bool:
+    """Whether joint ``a`` is an ancestor of joint ``b`` in the tree of ``parents`` (-1: none)."""
+    b = parents[b]
+    while b >= 0 and b != a:
+        b = parents[b]
+    return b == a
 
 
 def _family(names: Sequence[str], parents: Sequence[int], lookup: Sequence[str]) -> str:
