@@ -182,10 +182,11 @@ def canonical_names(names: Sequence[str], parents: Sequence[int]) -> tuple[dict[
 
 
 def _pelvis_over_the_hips(canon: dict[str, str], names: Sequence[str], parents: Sequence[int]) -> None:
-    """No pelvis where the joint read as one does not hold the hips: a ``spine`` bone above a root
-    that carries the legs (a hand-made rig with Rigify's limb names) is no metarig's hips bone."""
+    """No pelvis where the joint read as one does not hold the hips that hang in the tree: a
+    ``spine`` bone above a root that carries the legs (a hand-made rig with Rigify's limb names) is no
+    metarig's hips bone. Loose points (no parent) tell nothing."""
     where = {c: names.index(n) for n, c in canon.items()}
-    hips = [where[h] for h in ("left_hip", "right_hip") if h in where]
+    hips = [where[h] for h in ("left_hip", "right_hip") if h in where and parents[where[h]] >= 0]
     if "pelvis" in where and hips and not all(_is_above(where["pelvis"], h, parents) for h in hips):
         del canon[names[where["pelvis"]]]
 
