@@ -152,3 +152,32 @@ def test_a_model_id_not_in_the_local_cache_is_never_fetched(tmp_path, monkeypatc
     embeddings._T5_CACHE.clear()
     with pytest.raises(Pose2RotError, match="from local files .*hf download no-such/t5-model"):
         t5_embed_cached(["Hips"], "no-such/t5-model", tmp_path / "c")
+
+
+@pytest.mark.torch
+def test_loading_t5_from_local_files_never_reaches_for_the_network(tiny_t5, tmp_path, monkeypatch):
+    """local_files_only alone did not keep the hub offline: loading a model id (in the local cache or
+    not) looked up huggingface.co (huggingface_hub 2.x fetches a registry to build its request headers).
+    Every socket this process opens while T5 loads is refused and recorded: there must be none."""
+    import socket
+
+    pytest.importorskip("torch", reason=TORCH_REASON)
+    attempts = []
+
+    def refuse(*args, **kwargs):
+        attempts.append(args)
+        raise OSError("network refused by the test")
+
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    constants = pytest.importorskip("huggingface_hub.constants", reason="needs huggingface_hub (with transformers)")
+    was = constants.HF_HUB_OFFLINE
+    embeddings._T5_CACHE.clear()
+    with pytest.raises(Pose2RotError, match="from local files"):
+        t5_embed_cached(["Hips"], "no-such/t5-model", tmp_path / "c")
+    assert t5_embed_cached(["Hips"], tiny_t5, tmp_path / "c").shape == (1, 16)
+    assert attempts == []
+    assert constants.HF_HUB_OFFLINE is was  # the process's own setting is left as it was

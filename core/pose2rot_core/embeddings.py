@@ -31,6 +31,7 @@ import hashlib
 import os
 import re
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Sequence
 
@@ -209,6 +210,25 @@ def _check_folder(source: str) -> None:
                             "spiece.model), or a model id such as t5-base")
 
 
+@contextmanager
+def _hub_offline():
+    """huggingface_hub's offline mode while T5 loads, then the process's own setting back (Blender's
+    Python is shared with other add-ons). local_files_only alone does not keep the hub offline:
+    huggingface_hub 2.x looks up huggingface.co to build the headers of a request that it then answers
+    from the local cache. Nothing to do without huggingface_hub (transformers then reads no hub)."""
+    try:
+        from huggingface_hub import constants
+    except ImportError:
+        yield
+        return
+    was = constants.HF_HUB_OFFLINE
+    constants.HF_HUB_OFFLINE = True  # read by the hub at each request
+    try:
+        yield
+    finally:
+        constants.HF_HUB_OFFLINE = was
+
+
 def _load_t5(source: str, device: str):
     """(tokenizer, encoder) for ``source``, from local files only (a folder, or a model id in the
     local Hugging Face cache): nothing is downloaded at run time. A model id not in the cache used to
@@ -219,8 +239,9 @@ def _load_t5(source: str, device: str):
     except ImportError:
         raise MissingDependencyError(f"T5 name embeddings need transformers: {INSTALL_HINT}") from None
     try:
-        tok = AutoTokenizer.from_pretrained(source, local_files_only=True)
-        enc = T5EncoderModel.from_pretrained(source, local_files_only=True)
+        with _hub_offline():
+            tok = AutoTokenizer.from_pretrained(source, local_files_only=True)
+            enc = T5EncoderModel.from_pretrained(source, local_files_only=True)
     except (OSError, ValueError) as e:
         from .options import OptionError
 
