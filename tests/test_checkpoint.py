@@ -442,3 +442,25 @@ def test_a_checkpoint_whose_write_fails_keeps_the_one_that_was_there(tiny, tmp_p
         save_checkpoint(path, tiny, epoch=4)
     assert path.read_bytes() == before and read_checkpoint(path).epoch == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.pt"]
+
+
+@pytest.mark.parametrize("prefix", ["model.", "_orig_mod.", "module._orig_mod.", "net.model."])
+def test_weights_saved_through_a_training_wrapper_load(tiny, tmp_path, prefix):
+    """A Lightning .ckpt ({'state_dict': {'model.<name>': ...}, 'hyper_parameters': ...}) or the weights of a
+    torch.compile'd network ('_orig_mod.<name>') were called 'not a pose2rot model (no
+    rest_encoder.offset_proj.weight)' with a hint to give --config, which cannot help: the prefix every name
+    shares is taken off where that shows the network's own names, in .pt and .safetensors alike."""
+    from safetensors.torch import save_file
+
+    state = {prefix + k: v for k, v in tiny.state_dict().items()}
+    torch.save({"state_dict": state, "epoch": 3, "global_step": 10, "hyper_parameters": {"lr": 1e-3}},
+               tmp_path / "run.ckpt")
+    save_file({k: v.contiguous() for k, v in state.items()}, tmp_path / "run.safetensors")
+    for name in ("run.ckpt", "run.safetensors"):
+        model, contents = load_model(tmp_path / name)
+        assert {k: contents.params[k] for k in TINY} == TINY
+        torch.testing.assert_close(outputs(model), outputs(tiny), rtol=0, atol=0)
+    other = {"model.encoder.weight": torch.zeros(2, 2)}  # another network behind the same wrapper: named as it is
+    torch.save({"state_dict": other}, tmp_path / "other.ckpt")
+    with pytest.raises(Pose2RotError, match=r"no 'rest_encoder.offset_proj.weight'.*first: model\.encoder\.weight"):
+        read_checkpoint(tmp_path / "other.ckpt")

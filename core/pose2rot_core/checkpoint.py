@@ -30,6 +30,8 @@ from .model.params import RELEASED_PARAMS, cross_layer_count, resolve_params
 
 _STATE_KEYS = ("model_state", "state_dict", "model")
 SAFETENSORS_CONFIG_KEY = "pose2rot_config"
+#: a weight every pose2rot network has, by its name in the network
+MODEL_MARK = "rest_encoder.offset_proj.weight"
 
 
 @dataclass
@@ -135,7 +137,7 @@ def _read_safetensors(path: Path, map_location: str) -> tuple[dict, dict[str, An
                                 '{"params": {...}, "embedder": "t5"}')
     if meta.get("epoch", "").lstrip("-").isdigit():
         info["epoch"] = int(meta["epoch"])
-    return state, info
+    return _unwrapped(state), info
 
 
 def _split_container(obj: Any, path: Path) -> tuple[dict, dict[str, Any]]:
@@ -165,10 +167,22 @@ def _split_container(obj: Any, path: Path) -> tuple[dict, dict[str, Any]]:
     bad = [k for k, v in state.items() if not isinstance(v, torch.Tensor)]
     if bad:
         raise Pose2RotError(f"checkpoint '{path}': entry '{bad[0]}' of the weights is not a tensor")
-    state = dict(state)
+    return _unwrapped(dict(state)), info
+
+
+def _unwrapped(state: dict) -> dict:
+    """``state`` without the prefix a training wrapper gives every name: DDP's ``module.``, and, where
+    taking it off every name shows the network's own (MODEL_MARK), any one shared first part, one at a
+    time (torch.compile's ``_orig_mod.``, a Lightning module's attribute, ``model.``)."""
     if state and all(k.startswith("module.") for k in state):
         state = {k[len("module."):]: v for k, v in state.items()}
-    return state, info
+    inner = state
+    while inner and MODEL_MARK not in inner and all("." in k for k in inner):
+        heads = {k.split(".", 1)[0] for k in inner}
+        if len(heads) != 1:
+            break
+        inner = {k.split(".", 1)[1]: v for k, v in inner.items()}
+    return inner if MODEL_MARK in inner else state
 
 
 def _check_values(state: Mapping, path: str | Path) -> None:
@@ -255,7 +269,7 @@ def infer_params(state: Mapping) -> dict[str, Any]:
     """Constructor params implied by state-dict names and shapes (MODEL.md §3).
 
     Heads and window come from a ``temporal_bias.weight [2W+1, H]`` table."""
-    need = "rest_encoder.offset_proj.weight"
+    need = MODEL_MARK
     if need not in state or "rest_encoder.joint_t5proj.weight" not in state:
         raise Pose2RotError(
             f"these weights do not look like a pose2rot model (no '{need}'); {len(state)} tensors, first: "
