@@ -464,3 +464,19 @@ def test_weights_saved_through_a_training_wrapper_load(tiny, tmp_path, prefix):
     torch.save({"state_dict": other}, tmp_path / "other.ckpt")
     with pytest.raises(Pose2RotError, match=r"no 'rest_encoder.offset_proj.weight'.*first: model\.encoder\.weight"):
         read_checkpoint(tmp_path / "other.ckpt")
+
+
+def test_a_config_that_does_not_fit_the_weights_names_the_config_and_the_way_out(tiny, tmp_path, capsys):
+    """--config of another model (the released YAML beside a self-trained checkpoint) listed the missing
+    and unexpected weights and the configuration they imply, and stopped there: nothing said that the
+    config was the part to change, nor that leaving it out reads the file's own."""
+    from pose2rot_core.cli import main
+
+    torch.save({"model_state": tiny.state_dict(), "epoch": 1}, tmp_path / "a.pt")
+    config = write_yaml(tmp_path / "other.yaml", dict(TINY, decoder_layers=3))
+    code = main(["model", "info", str(tmp_path / "a.pt"), "--config", str(config)])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert f"--config '{config}' does not fit the weights in '{tmp_path / 'a.pt'}'" in err
+    assert "missing (decoder.blocks.2." in err and "decoder_layers=2" in err
+    assert "give the config these weights were trained with, or none: the file's own configuration" in err

@@ -38,7 +38,8 @@ MODEL_MARK = "rest_encoder.offset_proj.weight"
 class CheckpointContents:
     """What a checkpoint file holds. state: name -> tensor; params: resolved model params; extra: the
     container's other entries (a training run's ``step`` and ``optimizer_state``); embedder_known:
-    whether the file or its config names the embedder (else T5 is assumed, as the published model's)."""
+    whether the file or its config names the embedder (else T5 is assumed, as the published model's);
+    config_file: the YAML config the params come from ("" where they come from the file itself)."""
 
     state: dict
     params: dict[str, Any]
@@ -48,6 +49,7 @@ class CheckpointContents:
     path: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     embedder_known: bool = True
+    config_file: str = ""
 
 
 # ------------------------------------------------------------------------------- reading files
@@ -328,8 +330,9 @@ def read_checkpoint(path: str | Path, config: str | Path | Mapping | None = None
             raise Pose2RotError(f"'{path}' stores no config, and {e} (give the model's --config, or check that the "
                                 "file is whole)") from None
         source = "inferred from weights"
+    given = str(config) if config is not None and not isinstance(config, Mapping) else ""
     return CheckpointContents(state, params, str(embedder or "t5"), info.get("epoch"), source, str(path),
-                              info.get("extra", {}), embedder is not None)
+                              info.get("extra", {}), embedder is not None, given)
 
 
 def _embedder_named(name: Any, where: str) -> str | None:
@@ -357,6 +360,13 @@ def build_model(contents: CheckpointContents, device: str = "cpu"):
 
     with torch.device("meta"):
         shapes_only = Pose2RotMemoryRestModel(**contents.params)
+    misfit = state_misfit(shapes_only, contents.state, contents.params) if contents.config_file else ""
+    if misfit:  # the config given is the part to change
+        from .options import OptionError
+
+        raise OptionError("config", f"'{contents.config_file}' does not fit the weights in '{contents.path}': "
+                                    f"{misfit}; give the config these weights were trained with, or none: the "
+                                    "file's own configuration (stored in it, or read from its weights) is then used")
     check_state_matches(shapes_only, contents.state, contents.params, contents.path)
     model = Pose2RotMemoryRestModel(**contents.params)
     model.load_state_dict(contents.state, strict=True)
@@ -366,13 +376,21 @@ def build_model(contents: CheckpointContents, device: str = "cpu"):
 
 def check_state_matches(model, state: Mapping, params: Mapping[str, Any], where: str = "checkpoint") -> None:
     """Raise Pose2RotError naming missing/unexpected/mis-shaped keys and the config they imply."""
+    misfit = state_misfit(model, state, params)
+    if misfit:
+        raise Pose2RotError(f"weights in '{where}' do not fit the model configuration: {misfit}")
+
+
+def state_misfit(model, state: Mapping, params: Mapping[str, Any]) -> str:
+    """How ``state`` does not fit ``model`` (built with ``params``): missing/unexpected/mis-shaped keys
+    and the config they imply; "" where it fits."""
     expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     got = {k: tuple(v.shape) for k, v in state.items()}
     missing = [k for k in expected if k not in got]
     unexpected = [k for k in got if k not in expected]
     shape = [f"{k} {list(got[k])} vs {list(expected[k])}" for k in expected if k in got and got[k] != expected[k]]
     if not (missing or unexpected or shape):
-        return
+        return ""
     parts = []
     for label, items in (("missing", missing), ("unexpected", unexpected), ("wrong shape", shape)):
         if items:
@@ -387,7 +405,7 @@ def check_state_matches(model, state: Mapping, params: Mapping[str, Any], where:
         hint = (f"the other {kept} of the model's {len(expected)} tensors are there: the file is damaged or "
                 "incomplete (saved from part of the model, or edited); save the whole model again"
                 if kept >= len(expected) / 2 else str(e))
-    raise Pose2RotError(f"weights in '{where}' do not fit the model configuration: {'; '.join(parts)}; {hint}")
+    return f"{'; '.join(parts)}; {hint}"
 
 
 def _differs(key: str, implied: Mapping[str, Any], params: Mapping[str, Any]) -> bool:
