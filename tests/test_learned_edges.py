@@ -385,3 +385,15 @@ def test_a_t5_encoder_a_hash_model_does_not_use_is_said(checkpoint, tmp_path, ca
     note = "learned: the T5 encoder given is not used (t5='/models/t5 base'): this model ..."
     assert in_words(note, "blender") == "learned: the T5 encoder given is not used (T5 encoder: /models/t5 base): " \
                                         "this model ..."
+
+
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_a_gpu_precision_on_the_cpu_is_refused_by_its_flag(checkpoint, tmp_path, capsys, precision):
+    """--precision bf16 on the CPU said 'precision 'bf16' needs a CUDA device; use fp32 on cpu', naming no
+    flag; it is the --precision setting that is refused, in the command line's words, and nothing is written."""
+    out = tmp_path / "arm.bvh"
+    code = main(["solve", str(ARM), "--solver", "learned", "--checkpoint", str(checkpoint), "--device", "cpu",
+                 "--precision", precision, "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and not out.exists()
+    assert err == f"pose2rot: error: --precision '{precision}' needs a CUDA device: use fp32 on cpu\n"

@@ -146,11 +146,13 @@ def predict_rot6d(model, arrays: Mapping[str, np.ndarray], device: str = "cpu", 
     torch = require_torch()
     from ..model.network import batch_to_torch
 
+    from ..options import OptionError
+
     if precision not in PRECISIONS:
-        raise Pose2RotError(f"precision must be one of {', '.join(PRECISIONS)}, got '{precision}'")
+        raise OptionError("precision", f"must be one of {', '.join(PRECISIONS)}, got '{precision}'")
     dev_type = torch.device(device).type
     if precision != "fp32" and dev_type != "cuda":
-        raise Pose2RotError(f"precision '{precision}' needs a CUDA device; use fp32 on {device}")
+        raise OptionError("precision", f"'{precision}' needs a CUDA device: use fp32 on {device}")
     position = np.asarray(arrays["position"])
     T, J = position.shape[:2]
     starts = window_starts(T, window, overlap)
