@@ -181,3 +181,16 @@ def test_loading_t5_from_local_files_never_reaches_for_the_network(tiny_t5, tmp_
     assert t5_embed_cached(["Hips"], tiny_t5, tmp_path / "c").shape == (1, 16)
     assert attempts == []
     assert constants.HF_HUB_OFFLINE is was  # the process's own setting is left as it was
+
+
+@pytest.mark.torch
+def test_loading_t5_draws_no_progress_bar_of_its_own(tiny_t5, tmp_path, capsys):
+    """Loading T5 drew transformers' 'Loading weights: 100%|####| 11/11' bar on stderr, between the command
+    line's notes (and in Blender's console); the load is quiet, and transformers' own setting is put back."""
+    from transformers.utils import logging as hf_logging
+
+    was = hf_logging.is_progress_bar_enabled()
+    embeddings._T5_CACHE.clear()
+    t5_embed_cached(["Hips"], tiny_t5, tmp_path / "c")
+    assert "Loading weights" not in capsys.readouterr().err
+    assert hf_logging.is_progress_bar_enabled() == was

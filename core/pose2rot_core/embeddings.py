@@ -229,6 +229,21 @@ def _hub_offline():
         constants.HF_HUB_OFFLINE = was
 
 
+@contextmanager
+def _no_progress_bars():
+    """No progress bar of transformers' own while T5 loads (it drew one on stderr, between the command
+    line's notes), then the process's own setting back."""
+    from transformers.utils import logging as hf_logging
+
+    was = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was:
+            hf_logging.enable_progress_bar()
+
+
 def _load_t5(source: str, device: str):
     """(tokenizer, encoder) for ``source``, from local files only (a folder, or a model id in the
     local Hugging Face cache): nothing is downloaded at run time. A model id not in the cache used to
@@ -239,7 +254,7 @@ def _load_t5(source: str, device: str):
     except ImportError:
         raise MissingDependencyError(f"T5 name embeddings need transformers: {INSTALL_HINT}") from None
     try:
-        with _hub_offline():
+        with _hub_offline(), _no_progress_bars():
             tok = AutoTokenizer.from_pretrained(source, local_files_only=True)
             enc = T5EncoderModel.from_pretrained(source, local_files_only=True)
     except (OSError, ValueError) as e:
