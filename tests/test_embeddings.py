@@ -194,3 +194,22 @@ def test_loading_t5_draws_no_progress_bar_of_its_own(tiny_t5, tmp_path, capsys):
     t5_embed_cached(["Hips"], tiny_t5, tmp_path / "c")
     assert "Loading weights" not in capsys.readouterr().err
     assert hf_logging.is_progress_bar_enabled() == was
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("where", ["a_file", "a_file/below"])
+def test_embed_into_a_cache_that_cannot_be_written_is_refused(tiny_t5, tmp_path, capsys, where):
+    """'pose2rot embed' exists to fill the cache, yet with a --cache-dir that cannot hold it (a file, or a
+    folder under one) it said '2 name(s) embedded ...; cache: a_file/embeddings' and exited 0 with nothing
+    cached, so every later solve loaded T5 again. It is refused, before T5 loads, in one line."""
+    from pose2rot_core.cli import main
+
+    (tmp_path / "a_file").write_text("not a folder")
+    cache = tmp_path / where
+    embeddings._T5_CACHE.clear()
+    code = main(["embed", "Hips", "Spine", "--t5", str(tiny_t5), "--cache-dir", str(cache)])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert err.startswith(f"pose2rot: error: --cache-dir '{cache}' cannot hold the embedding cache")
+    assert "give a folder that can be written" in err
+    assert not embeddings._T5_CACHE  # refused before T5 was loaded

@@ -88,7 +88,25 @@ def _cmd_embed(args: argparse.Namespace) -> int:
         names += list(read_bvh(args.bvh).skeleton.names)
     if not names:
         raise Pose2RotError("embed: give joint names or --bvh FILE")
+    _check_cache(args.cache_dir)
     vecs = t5_embed_cached(names, args.t5, args.cache_dir)
     print(f"{len(names)} name(s) embedded with {t5_source(args.t5)} ({vecs.shape[1]} dims); "
           f"cache: {default_cache_dir(args.cache_dir) / 'embeddings'}")
     return 0
+
+
+def _check_cache(cache_dir: str | None) -> None:
+    """Refuse, before T5 loads, an embedding cache that cannot be written (filling it is what ``embed``
+    is for), naming where its folder came from: --cache-dir, $POSE2ROT_CACHE or the default."""
+    import os
+
+    from .embeddings import cache_unwritable, default_cache_dir
+    from .errors import Pose2RotError
+
+    root = default_cache_dir(cache_dir)
+    why = cache_unwritable(root)
+    if why:
+        source = ("--cache-dir" if cache_dir else "$POSE2ROT_CACHE" if os.environ.get("POSE2ROT_CACHE")
+                  else "the default cache folder")
+        raise Pose2RotError(f"{source} '{root}' cannot hold the embedding cache ({why}): give a folder that can be "
+                            "written, with --cache-dir DIR")

@@ -116,6 +116,20 @@ def default_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
     return Path(base) / "pose2rot"
 
 
+def cache_unwritable(root: Path) -> str | None:
+    """Why the embedding cache at ``root`` cannot be written (the system's words), None where it can: its
+    folder is made where missing and a file is made in it and removed."""
+    folder = root / "embeddings"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as e:
+        return e.strerror or str(e)
+    return None
+
+
 def t5_source(t5: str | os.PathLike | None = None) -> str:
     """Model id or local directory of the T5 encoder (argument > $POSE2ROT_T5 > t5-base)."""
     src = os.path.expanduser(str(t5) if t5 else os.environ.get("POSE2ROT_T5") or DEFAULT_T5)
