@@ -201,8 +201,8 @@ def body_jumps_as_gaps(points: np.ndarray, height: float, first_frame: int, nois
         if seen.any():
             report.append(
                 f"{WARNING_PREFIX}{where}: the whole body jumps away and back, followed as given (clean tracks); a "
-                "tracker that read something else there? --smooth auto treats it as a gap in noisy tracks, a "
-                "--smooth width in any")
+                "tracker that read something else there? smooth='auto' treats it as a gap in noisy tracks, "
+                "smooth='WIDTH' in any")
         return points
     if seen.any():
         report.append(f"{where}: the whole body jumps away and back (a tracker that read something else there), "
@@ -240,7 +240,7 @@ def joint_jumps_as_gaps(points: np.ndarray, parents: np.ndarray, names: tuple[st
                   for k in np.flatnonzero(seen.any(axis=0))]
         jump = "jumps" if len(joints) == 1 else "jump"
         report.append(f"{WARNING_PREFIX}{describe_names(joints, noun='joint')} {jump} {why}: followed as given "
-                      "(clean tracks); --smooth WIDTH treats such samples as gaps")
+                      "(clean tracks); smooth='WIDTH' treats such samples as gaps")
     steps = None if shown is None else (shown[0], shown[1] - 1)    # off[t]: the step from frame t into t + 1
     report.extend(_lone_jumps_warning(shown_only(off, steps), out, names, height, first_frame))
     return out

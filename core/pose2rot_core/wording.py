@@ -44,6 +44,7 @@ OPTION_VALUES: dict[tuple[str, str], tuple[str, str]] = {
     ("stretch", "off"): ("off", "Rigid"),
     ("smooth", "auto"): ("auto", "Auto"),
     ("smooth", "off"): ("off", "Off"),
+    ("smooth", "WIDTH"): ("WIDTH", "Fixed"),              # a kernel width in seconds, the panel's Width (s)
     ("solver", "geometric"): ("geometric", "Geometric"),
     ("solver", "learned"): ("learned", "Learned"),
     ("solver", "hybrid"): ("hybrid", "Hybrid"),

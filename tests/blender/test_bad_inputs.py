@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from pose2rot_core.options import SolveOptions
 
-from blender_helpers import EXT_NAME, fails_cleanly as _fails, import_clip, rest_copy, track_empties
+from blender_helpers import EXT_NAME, action_fcurves, fails_cleanly as _fails, import_clip, rest_copy, track_empties
 
 pipeline = importlib.import_module(EXT_NAME + ".pipeline")
 
@@ -180,3 +180,27 @@ def test_an_armature_scaled_by_its_parent_names_the_parent(scene_ready):
     bpy.context.view_layer.update()
     _fails(r"its parent 'Stage' scales the armature by 0\.4: set the parent's scale to 1, or scale the empties with "
            "it$", tracks_collection="tracks")
+
+
+def _glitch(name: str, frames: range, rise: float) -> None:
+    """Raise the empty ``name`` by ``rise`` of the empties' height (world Z) on ``frames``: a tracker's glitch."""
+    rise *= float(np.ptp([o.location.z for o in bpy.data.collections["tracks"].objects]))
+    for fc in action_fcurves(bpy.data.objects[name].animation_data.action):
+        if fc.data_path == "location" and fc.array_index == 2:
+            for key in fc.keyframe_points:
+                if int(round(key.co[0])) in frames:
+                    key.co[1] += rise
+            fc.update()
+
+
+def test_a_glitch_is_warned_in_the_panel_s_words(scene_ready, capfd):
+    """The head's empty jumps away for three frames of clean tracks: the warning naming it told the panel's
+    user that '--smooth WIDTH treats such samples as gaps', a flag the panel has not; it names Smoothing:
+    Fixed."""
+    _glitch("head", range(8, 11), 0.2)
+    capfd.readouterr()
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
+    warned = [line for line in capfd.readouterr().out.splitlines() if line.startswith("Warning: ")]
+    assert any("'head' (frames 8-10) jumps away and back" in line and line.endswith(
+        "followed as given (clean tracks); Smoothing: Fixed treats such samples as gaps") for line in warned), warned
+    assert not any("--" in line for line in warned), warned
