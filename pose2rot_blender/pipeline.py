@@ -30,7 +30,8 @@ from pose2rot_core.stacks import empty_vectors, frames_last, joint_planes
 from pose2rot_core.tracks import Tracks, float32_step
 from pose2rot_core.tracks_io import KEPT_AT_REFERENCE
 from pose2rot_core.units import scale_problem
-from pose2rot_core.wording import WARNING_PREFIX, notes_for, split_warnings
+from pose2rot_core.safety import worst_joints
+from pose2rot_core.wording import WARNING_PREFIX, counted, notes_for, split_warnings
 
 from . import carry, empties, keys, previous, rig as rig_io, runtime
 from .runtime import LearnedSettings
@@ -604,14 +605,7 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
         notes = [n for n in notes if not n.endswith(KEPT_AT_REFERENCE)]
     report, scaled = split_warnings(report)
     report += notes
-    blocked = blocked_translations(sol, rig.rest, tol)
-    written = sol                                      # what the keys hold
-    if blocked:
-        report.append("connected bones cannot translate, their heads stay at bone length: "
-                      + _names_list([skel.names[j] for j in blocked]))
-        offsets = sol.local_offsets.copy()
-        offsets[:, blocked] = skel.offsets[blocked]
-        written = replace(sol, local_offsets=offsets)
+    written, held = _held_at_length(sol, rig, tracks, tol, options.max_position_error, report)  # the keys'
     err = np.linalg.norm(written.positions - tracks.positions, axis=-1)
     if sol.check is not None:                          # not where the tracks were gaps (lost, filled)
         err = np.where(np.isnan(sol.check.error), np.nan, err)
@@ -638,12 +632,52 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
     return Plan(armature=obj.name, bone_names=skel.names, free_bones=free,
                 frames=span.frames,
                 quaternions=basis_quaternions(sol, rig.rest), location_bones=loc_idx, locations=locs,
-                report=report, warnings=range_warnings + reference_warnings + scaled + far_or_flipped + overrides
-                + ambiguity_warnings(match, skel.names) + misspelt_warnings(match), overridden=bool(overrides),
+                report=report, warnings=range_warnings + reference_warnings + scaled + far_or_flipped + held
+                + overrides + ambiguity_warnings(match, skel.names) + misspelt_warnings(match),
+                overridden=bool(overrides),
                 mean_error_pct=float(100 * err.mean() / height) if err.size else 0.0,
                 max_error_pct=float(100 * err.max() / height) if err.size else 0.0,
                 matched=len(match.bone_to_track), solution=written, against=against, height=height,
                 end_parents=end_parents, end_offsets=end_offsets)
+
+
+def _held_at_length(sol: Solution, rig: rig_io.Rig, tracks: Tracks, tol: float, limit: float | None,
+                    report: list[str]) -> tuple[Solution, list[str]]:
+    """(what the keys hold: ``sol`` with the connected bones it translates (past ``tol``) kept at their rest
+    offsets, as Blender keeps a connected bone's head on its parent's tail; the warning when that takes
+    joints further from ``tracks`` than the solution by more than its check allows), the bones named in
+    ``report``. Raises a Pose2RotError, nothing written, when it leaves a joint further than ``limit``
+    percent of the height (None: no limit), as the core refuses a solution past it."""
+    skel = rig.skeleton
+    blocked = blocked_translations(sol, rig.rest, tol)
+    if not blocked:
+        return sol, []
+    bones = _names_list([skel.names[j] for j in blocked])
+    report.append(f"connected bones cannot translate, their heads stay at bone length: {bones}")
+    offsets = sol.local_offsets.copy()
+    offsets[:, blocked] = skel.offsets[blocked]
+    written = replace(sol, local_offsets=offsets)
+    if sol.check is None:
+        return written, []
+    error = np.linalg.norm(written.positions - tracks.positions, axis=-1) / skel.height
+    error = np.where(np.isnan(sol.check.error), np.nan, error)      # not where the tracks were gaps
+    why = f"connected bones cannot translate ({bones}), while the solve moves their heads onto the empties"
+    fix = ("turn Connected off for those bones (Edit Mode: Bone properties > Relations) so that they can "
+           "follow their empties")
+    if limit is not None and 100 * np.nanmax(error, initial=0.0) > limit:
+        check = replace(sol.check, error=error, tips=None)
+        point, t, far = check.worst(skel.names)
+        raise Pose2RotError(f"the keys would hold the bones {100 * far:.3g} % of the skeleton height from the tracks "
+                            f"at {point}, frame {t + check.first_frame} (allowed: {limit:g} %): {why}; "
+                            f"{check.past(limit / 100, skel.names)}; {fix}; nothing was written")
+    added = error - np.nan_to_num(sol.check.error, nan=0.0)        # how much further than the solution
+    far = np.nan_to_num(added, nan=0.0) > np.nan_to_num(sol.check.allowed, nan=np.inf)
+    if not far.any():
+        return written, []
+    n, listed = worst_joints(far, error, skel.names, sol.check.first_frame)
+    return written, [f"{why}, so {counted(n, 'joint ends', 'joints end')} further from their empties than the "
+                     f"solution, by more than the noise and bone lengths explain: {listed} (percent of the skeleton "
+                     f"height): {fix}"]
 
 
 def _range_past_keys(span, keyed: tuple[float, float] | None, report: list[str]) -> list[str]:

@@ -225,6 +225,15 @@ def _beyond(error: np.ndarray, allowed: np.ndarray) -> np.ndarray:
     return np.nan_to_num(error, nan=0.0) > np.nan_to_num(allowed, nan=np.inf)
 
 
+def worst_joints(flagged: np.ndarray, error: np.ndarray, names: tuple[str, ...], first_frame: int
+                 ) -> tuple[int, str]:
+    """(how many joints have a ``flagged`` [T,J] frame, "'a' (frames 3-7, up to 4.2 %), ... and N more":
+    the five with the largest ``error`` [T,J] there, fractions of the height, frames counted from
+    ``first_frame``), as the warnings word them, for a measure taken outside this check (the keys
+    Blender writes, where they differ from the solution)."""
+    return _worst_joints(flagged, error, names, first_frame)
+
+
 def _worst_joints(flagged: np.ndarray, amount: np.ndarray, names: tuple[str, ...], first_frame: int,
                   notes: dict[int, str] | None = None) -> tuple[int, str]:
     """(how many joints have a ``flagged`` [T,J] frame, "'a' (frames 3-7, up to 4.2 %), ... and N

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 
 import bpy
 import numpy as np
@@ -204,3 +205,34 @@ def test_a_glitch_is_warned_in_the_panel_s_words(scene_ready, capfd):
     assert any("'head' (frames 8-10) jumps away and back" in line and line.endswith(
         "followed as given (clean tracks); Smoothing: Fixed treats such samples as gaps") for line in warned), warned
     assert not any("--" in line for line in warned), warned
+
+
+def _connected(rig: bpy.types.Object) -> None:
+    """Connect every bone whose head is at its parent's tail (as a rig built in Blender has them)."""
+    bpy.context.view_layer.objects.active = rig
+    bpy.ops.object.mode_set(mode='EDIT')
+    for bone in rig.data.edit_bones:
+        if bone.parent is not None and (bone.head - bone.parent.tail).length < 1e-4:
+            bone.use_connect = True
+    bpy.ops.object.mode_set(mode='OBJECT')
+
+
+def test_connected_bones_that_cannot_reach_their_empties_are_warned_and_limited(scene_ready, capfd):
+    """The elbow's empty off the rig's upper arm, Bone lengths: Match the tracks, on a rig whose arm bones are
+    connected: the solve moved the elbow onto its empty, the keys cannot (a connected bone keeps its head on
+    its parent's tail), and the arm ended far from its empties, 20 % of the height and more, said in an INFO
+    line alone ('connected bones cannot translate'); Max position error let it through. It is now a warning
+    naming the joints, and past the limit nothing is written."""
+    _connected(scene_ready)
+    elbow, shoulder = (bpy.data.objects[n].location for n in ("lForeArm", "lShldr"))
+    bpy.data.objects["lForeArm"].delta_location = 0.3 * (elbow - shoulder)
+    bpy.context.view_layer.update()
+    capfd.readouterr()
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks", bone_lengths='EXACT') == {'FINISHED'}
+    warned = [line for line in capfd.readouterr().out.splitlines() if line.startswith("Warning: ")]
+    assert any(re.search(r"connected bones cannot translate .*'lForeArm' \(frames 1-20, up to [\d.]+ %\).*"
+                         r"turn Connected off", line) for line in warned), warned
+    bpy.context.scene.pose2rot.max_position_error = 5.0
+    _fails(r"the keys would hold .* % of the skeleton height from the tracks at joint '.*', frame \d+ \(allowed: "
+           r"5 %\): connected bones cannot translate .*; nothing was written", tracks_collection="tracks",
+           bone_lengths='EXACT')
