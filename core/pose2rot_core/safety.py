@@ -270,8 +270,7 @@ def check_solution(tracks: Tracks, sol: Solution, noise: np.ndarray | None = Non
                    against: str = "tracks", no_data: np.ndarray | None = None, end_noise: np.ndarray | None = None,
                    end_no_data: np.ndarray | None = None, as_given: bool = False,
                    made_up: np.ndarray | None = None, points_noise: np.ndarray | None = None,
-                   stand_ins: np.ndarray | None = None, noise_shape: np.ndarray | None = None,
-                   residual: np.ndarray | None = None) -> SafetyCheck:
+                   stand_ins: np.ndarray | None = None, noise_shape: np.ndarray | None = None) -> SafetyCheck:
     """Compare ``sol`` with the (gap-free) ``tracks`` it was solved from, joints and bone tips.
     noise: [J] std per axis (fraction of the height) of the noise in the tracks (None: clean),
     end_noise: [K] the tips' (default: their joints'); no_data: [T,J] (end_no_data: [T,K]) samples
@@ -292,9 +291,7 @@ def check_solution(tracks: Tracks, sol: Solution, noise: np.ndarray | None = Non
     joints whose point stands in for a place past a joint the points do not show (with ``made_up``; see
     _bent_between); noise_shape: [3,3] the noise's covariance over its mean variance per axis where it
     is stronger along some directions (Cleaning.noise_shape): a joint off its track along such a
-    direction has that direction's noise to explain it (_along_the_noise); residual: [J] or [T,J] the
-    noise std (fraction of the height) the smoothing left in each track (Cleaning.residual, or per frame
-    residual_frames; None: not known), which a rigid rig carries down to the joints below (_carried)."""
+    direction has that direction's noise to explain it (_along_the_noise)."""
     skel = tracks.skeleton
     G, X = sol.forward()
     off = X - tracks.positions
@@ -305,7 +302,7 @@ def check_solution(tracks: Tracks, sol: Solution, noise: np.ndarray | None = Non
     if tracks.has_ends and end_noise is None:  # tips as noisy as their joints
         end_noise = noise[tracks.end_parents]
     spread, end_spread = (_accumulated(skel.parents, noise, tracks.end_parents, end_noise) if as_given
-                          else _carried(skel.parents, noise, tracks.end_parents, end_noise, residual))
+                          else (noise, end_noise))
     along = _along_the_bones(tracks, sol, noise, no_data)
     explained, end_explained = NOISE_STDS * spread, None if end_spread is None else NOISE_STDS * end_spread
     if noise_shape is not None:
@@ -665,29 +662,6 @@ def _unseen(no_data: np.ndarray | None, made_up: np.ndarray | None, shape: tuple
         return no_data
     placed = np.broadcast_to(np.asarray(made_up, bool), shape)
     return placed if no_data is None else no_data | placed
-
-
-def _carried(parents: np.ndarray, noise: np.ndarray, end_parents: np.ndarray | None, end_noise: np.ndarray | None,
-             residual: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
-    """([J] or [T,J], [K] or [T,K]) the noise (fraction of the height) that NOISE_STDS times explains how
-    far a rigid rig following smoothed tracks ends from each joint's (``noise`` [J]) and bone tip's
-    (``end_noise`` [K], tips of the joints ``end_parents``) track: the track may be CLAMP_STDS of its own
-    noise from where the point is, and the rig's point CLAMP_STDS of its own noise or of the largest
-    ``residual`` [J] or [T,J] (the noise the smoothing left, in each frame where given; None: not known,
-    nothing carried) of the joints from the root to it, where that is more: a bone aimed at its child's
-    track from the parent's smoothed track turns as what is left of the parent's noise tilts it, and
-    the joints below carry that (clean fingers under a noisy hand, 0.5 % jitter, were named up to
-    0.98 % off their tracks, 2.8 stds of what the hand's smoothing left there). The mean of the two:
-    each one's own noise where the smoothing left less than that along the chain from the root."""
-    if residual is None:
-        return noise, end_noise
-    largest = np.array(residual, np.float64)
-    for j in range(1, len(parents)):  # parents come first
-        largest[..., j] = np.fmax(largest[..., j], largest[..., parents[j]])
-    joints = 0.5 * (noise + np.maximum(noise, largest))
-    if end_noise is None:
-        return joints, None
-    return joints, 0.5 * (end_noise + np.maximum(end_noise, largest[..., end_parents]))
 
 
 def _accumulated(parents: np.ndarray, noise: np.ndarray, end_parents: np.ndarray | None,

@@ -485,9 +485,7 @@ def _check(tracks: Tracks, sol: Solution, cleaning: Cleaning, max_position_error
     (SafetyCheck.past). made_up, points_noise, stand_ins: see :func:`solve`."""
     sol.check = check_solution(tracks, sol, cleaning.noise, no_data=cleaning.gaps, end_noise=cleaning.end_noise,
                                end_no_data=cleaning.end_gaps, as_given=not cleaning.active, made_up=made_up,
-                               points_noise=points_noise, stand_ins=stand_ins, noise_shape=cleaning.noise_shape,
-                               residual=cleaning.residual if cleaning.residual_frames is None
-                               else cleaning.residual_frames)
+                               points_noise=points_noise, stand_ins=stand_ins, noise_shape=cleaning.noise_shape)
     sol.report.extend(sol.check.lines(tracks.skeleton.names))
     sol.report.extend(_placed_cause(tracks.skeleton, sol.check.far.any(axis=0), cleaning.placed))
     if max_position_error is not None and sol.check.max_error_percent > max_position_error:
