@@ -606,9 +606,7 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
     report, scaled = split_warnings(report)
     report += notes
     written, held = _held_at_length(sol, rig, tracks, tol, options.max_position_error, report)  # the keys'
-    err = np.linalg.norm(written.positions - tracks.positions, axis=-1)
-    if sol.check is not None:                          # not where the tracks were gaps (lost, filled)
-        err = np.where(np.isnan(sol.check.error), np.nan, err)
+    err = _off_tracks(written, sol, tracks)
     err = err[np.isfinite(err)]
     height = skel.height
     loc_idx, locs = location_channels(sol, rig.rest, tol)
@@ -641,6 +639,13 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
                 end_parents=end_parents, end_offsets=end_offsets)
 
 
+def _off_tracks(written: Solution, sol: Solution, tracks: Tracks) -> np.ndarray:
+    """[T,J] how far the joints of ``written`` (what the keys hold of the solution ``sol``) end from
+    ``tracks`` (file units), NaN where ``sol``'s check reads none: the tracks' gaps (lost, filled)."""
+    error = np.linalg.norm(written.positions - tracks.positions, axis=-1)
+    return error if sol.check is None else np.where(np.isnan(sol.check.error), np.nan, error)
+
+
 def _held_at_length(sol: Solution, rig: rig_io.Rig, tracks: Tracks, tol: float, limit: float | None,
                     report: list[str]) -> tuple[Solution, list[str]]:
     """(what the keys hold: ``sol`` with the connected bones it translates (past ``tol``) kept at their rest
@@ -659,8 +664,7 @@ def _held_at_length(sol: Solution, rig: rig_io.Rig, tracks: Tracks, tol: float, 
     written = replace(sol, local_offsets=offsets)
     if sol.check is None:
         return written, []
-    error = np.linalg.norm(written.positions - tracks.positions, axis=-1) / skel.height
-    error = np.where(np.isnan(sol.check.error), np.nan, error)      # not where the tracks were gaps
+    error = _off_tracks(written, sol, tracks) / skel.height
     why = f"connected bones cannot translate ({bones}), while the solve moves their heads onto the empties"
     fix = ("turn Connected off for those bones (Edit Mode: Bone properties > Relations) so that they can "
            "follow their empties")

@@ -423,8 +423,8 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto", shown: tuple[int, in
     """Tracks with low-confidence samples and outlier spikes of joints and bone tips set to NaN,
     for gap filling, what a tracker swapped between left and right put back (swaps.swap_back,
     never meant, so also in clean clips; with ``smooth`` "off" a warning names it instead) and the
-    frames where the whole body or one joint jumps away and back made gaps (body_jumps_as_gaps, joint_jumps_as_gaps; in
-    clean clips a warning, as for a joint that jumps once and not back); report lines
+    frames where the whole body or one joint jumps away and back made gaps (body_jumps_as_gaps,
+    joint_jumps_as_gaps; in clean clips a warning, as for a joint that jumps once and not back); report lines
     say how many; the noise [J+K] of the joints and bone tips (see estimate_noise) measured before
     the spikes became gaps. Outliers are looked for with a numeric ``smooth``, and with "auto" when
     some joint's noise is above AUTO_THRESHOLD (never on clean clips). Tracks not keyed (Tracks.keyed)

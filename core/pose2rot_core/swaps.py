@@ -204,7 +204,7 @@ def swap_back(points: np.ndarray, confidence: np.ndarray | None, names: tuple[st
     swapped_frames) put back, and a note in ``report`` naming them (those ``shown`` only, see
     tracks_io.shown_only); the inputs themselves where none is. With ``follow`` (smooth='off': the
     tracks as given) nothing is put back and a warning names them instead."""
-    from .tracks_io import describe_names, describe_spans, frame_spans, shown_only
+    from .tracks_io import describe_names, describe_spans
 
     pairs = mirror_pairs(names)
     swapped, unsure, untold = swapped_frames(points, pairs, height)
@@ -224,22 +224,15 @@ def swap_back(points: np.ndarray, confidence: np.ndarray | None, names: tuple[st
         return points, confidence
     points = points.copy()
     confidence = None if confidence is None else confidence.copy()
-    by_span: dict[str, list[str]] = {}
     for k in np.flatnonzero((swapped | unsure).any(axis=0)):
         (i, j), rows = pairs[k], swapped[:, k]
         points[rows, i], points[rows, j] = points[rows, j], points[rows, i]
         points[unsure[:, k], i] = points[unsure[:, k], j] = np.nan  # a gap: which side is which is not known
         if confidence is not None:
             confidence[rows, i], confidence[rows, j] = confidence[rows, j], confidence[rows, i]
-        seen = shown_only(rows, shown)
-        if not seen.any():
-            continue
-        spans = frame_spans(seen)
-        spans = describe_spans(spans, len(spans), first_frame)
-        by_span.setdefault(spans, []).append(f"'{names[i]}'/'{names[j]}'")
-    for spans, named in by_span.items():
-        report.append(f"left and right swapped back in {spans}: {describe_names(named, 6, 'pair')} (their "
-                      "tracks traded places there, as a tracker mixing up the sides does)")
+    for spans, named in _pairs_by_span(swapped, pairs, names, first_frame, shown).items():
+        report.append(f"left and right swapped back in {spans}: {named} (their tracks traded places there, as "
+                      "a tracker mixing up the sides does)")
     return points, confidence
 
 
@@ -247,6 +240,15 @@ def _followed_warnings(swapped: np.ndarray, pairs: list[tuple[int, int]], names:
                        first_frame: int, shown: tuple[int, int] | None) -> list[str]:
     """Warnings naming the mirror pairs' frames ``swapped`` [T,P] that smooth='off' follows as given
     (those ``shown`` only): the rig crosses its limbs there and back, as the tracks do."""
+    return [f"{WARNING_PREFIX}left and right trade places in {spans} and back: {named} (as a tracker mixing up "
+            "the sides does); followed as given with smooth='off', smooth='auto' puts them back"
+            for spans, named in _pairs_by_span(swapped, pairs, names, first_frame, shown).items()]
+
+
+def _pairs_by_span(swapped: np.ndarray, pairs: list[tuple[int, int]], names: tuple[str, ...] | list[str],
+                   first_frame: int, shown: tuple[int, int] | None) -> dict[str, str]:
+    """{the frames as words: the mirror pairs ('left'/'right', as words) whose ``swapped`` [T,P] frames
+    are those}, of the frames ``shown`` only (tracks_io.shown_only), pairs in their order."""
     from .tracks_io import describe_names, describe_spans, frame_spans, shown_only
 
     by_span: dict[str, list[str]] = {}
@@ -256,6 +258,4 @@ def _followed_warnings(swapped: np.ndarray, pairs: list[tuple[int, int]], names:
             spans = frame_spans(seen)
             i, j = pairs[k]
             by_span.setdefault(describe_spans(spans, len(spans), first_frame), []).append(f"'{names[i]}'/'{names[j]}'")
-    return [f"{WARNING_PREFIX}left and right trade places in {spans} and back: {describe_names(named, 6, 'pair')} (as "
-            "a tracker mixing up the sides does); followed as given with smooth='off', smooth='auto' puts them back"
-            for spans, named in by_span.items()]
+    return {spans: describe_names(named, 6, "pair") for spans, named in by_span.items()}

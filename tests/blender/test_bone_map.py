@@ -146,8 +146,9 @@ def test_a_map_naming_the_rig_s_joints_under_another_prefix_advises_the_panel_s_
     for entry in _rows():
         entry.bone = entry.bone.removeprefix("mixamorig:")
     fails_cleanly(r"^Error: map: bone '\w+' is not a joint of armature 'Rig', which has 'mixamorig:\w+' "
-                  r"\(\d+ of the map's \d+ bones .*\): rename them in the map as the rig names them, or propose a map for this rig with "
-                  r"Automatic Map \(the Bone Map of 'Rig' is in use: Automatic Map remakes it",
+                  r"\(\d+ of the map's \d+ bones .*\): rename them in the map as the rig names them, "
+                  r"or propose a map for this rig with Automatic Map \(the Bone Map of 'Rig' is in use: "
+                  r"Automatic Map remakes it",
                   armature="Rig", tracks_collection="landmarks")
 
 class _DrawnLayout:
