@@ -201,6 +201,19 @@ def proposal_warnings(obj: bpy.types.Object, proposal) -> list[str]:
     return out + ([stops.replace("by hand", "by hand (a row of the Bone Map)")] if stops else [])
 
 
+def counted_rows(obj: bpy.types.Object, bone_map: BoneMap) -> str:
+    """The rows of ``bone_map`` in words, as the armature object ``obj`` has them: bones, leaf bones'
+    tails ('<bone>_end', a BVH's End Sites) and rows naming neither apart ('22 bones and 2 bone tips')."""
+    bones = obj.data.bones
+    tails = {f"{b.name}_end" for b in bones if not b.children}
+    rows = list(bone_map.bones)
+    n_bones = sum(row in bones for row in rows)
+    n_tips = sum(row in tails and row not in bones for row in rows)
+    other = len(rows) - n_bones - n_tips
+    return " and ".join([counted(n_bones, "bone")] + ([counted(n_tips, "bone tip")] if n_tips else [])
+                        + ([counted(other, "row naming no bone", "rows naming no bone")] if other else []))
+
+
 def _foreign_rows(obj: bpy.types.Object, bone_map: BoneMap) -> str | None:
     """Load Map's warning where rows of ``bone_map`` name no bone of the armature object ``obj`` nor a
     leaf bone's tail (``<bone>_end``): a map made for another rig, or bones renamed since; a solve with
@@ -261,9 +274,7 @@ class POSE2ROT_OT_map_auto(bpy.types.Operator):
         set_table(obj, proposal.bone_map)
         for line in proposal_warnings(obj, proposal):
             self.report({'WARNING'}, line)
-        bones = sum(name in obj.data.bones for name in proposal.bone_map.bones)
-        tips = len(proposal.bone_map.bones) - bones                    # End Sites: '<bone>_end'
-        mapped = counted(bones, "bone") + (f" and {counted(tips, 'bone tip')}" if tips else "")
+        mapped = counted_rows(obj, proposal.bone_map)
         kept = counted(len(proposal.kept), "keeps its pose", "keep their pose")
         self.report({'INFO'}, f"{mapped} mapped ({proposal.family} rig), {len(proposal.between)} solved between them, "
                               f"{kept}")
@@ -285,7 +296,7 @@ class POSE2ROT_OT_map_save(bpy.types.Operator, ExportHelper):
         if bone_map is None:
             raise Pose2RotError(f"the Bone Map of '{obj.name}' is empty: fill it first (Automatic Map)")
         save_map(bpy.path.abspath(self.filepath), bone_map)
-        self.report({'INFO'}, f"saved {counted(len(bone_map.bones), 'bone')} to {self.filepath}")
+        self.report({'INFO'}, f"saved {counted_rows(obj, bone_map)} to {self.filepath}")
         return {'FINISHED'}
 
 
@@ -302,7 +313,7 @@ class POSE2ROT_OT_map_load(bpy.types.Operator, ImportHelper):
         obj = map_armature(context)
         bone_map = load_map(bpy.path.abspath(self.filepath))
         set_table(obj, bone_map)
-        self.report({'INFO'}, f"loaded {counted(len(bone_map.bones), 'bone')} into the Bone Map of '{obj.name}'")
+        self.report({'INFO'}, f"loaded {counted_rows(obj, bone_map)} into the Bone Map of '{obj.name}'")
         foreign = _foreign_rows(obj, bone_map)
         if foreign:
             self.report({'WARNING'}, foreign)

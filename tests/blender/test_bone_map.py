@@ -395,6 +395,30 @@ def test_automatic_map_counts_bones_and_tips_apart(capfd):
     assert "43 bones and 14 bone tips mapped (" in capfd.readouterr().out
 
 
+
+def test_save_and_load_map_count_bones_and_tips_apart(tmp_path, capfd):
+    """The CMU walk's map onto its own rig (43 bones, 14 End Sites as bone tips): Save Map said 'saved 57
+    bones' and Load Map 'loaded 57 bones' of a 43-bone rig, where Automatic Map says the bones and the
+    tips apart; loaded onto an armature of other bone names, the rows naming none are counted as such."""
+    src = import_clip(frames=5)
+    col = track_empties(src)
+    scene = bpy.context.scene
+    scene.pose2rot.armature, scene.pose2rot.tracks = rest_copy(src), col
+    assert bpy.ops.pose2rot.map_auto() == {'FINISHED'}
+    capfd.readouterr()
+    assert bpy.ops.pose2rot.map_save(filepath=str(tmp_path / "map.json")) == {'FINISHED'}
+    assert bpy.ops.pose2rot.map_load(filepath=str(tmp_path / "map.json")) == {'FINISHED'}
+    out = capfd.readouterr().out
+    assert f"saved 43 bones and 14 bone tips to {tmp_path / 'map.json'}" in out, out
+    assert "loaded 43 bones and 14 bone tips into the Bone Map of " in out, out
+    other = rest_copy(src, "Other")
+    for bone in other.data.bones[:3]:
+        bone.name = "x" + bone.name
+    scene.pose2rot.armature = other
+    assert bpy.ops.pose2rot.map_load(filepath=str(tmp_path / "map.json")) == {'FINISHED'}
+    assert "loaded 40 bones and 14 bone tips and 3 rows naming no bone into the Bone Map of 'Other'" in \
+        capfd.readouterr().out
+
 def test_automatic_map_of_a_second_import_of_the_same_layout(tmp_path):
     """A second take imported into one file has empties named 'left_hip.001' ... (Blender's names are
     unique): Automatic Map found no bone for them (h77, red-team); now it maps them as the first take's,
