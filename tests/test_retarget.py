@@ -508,6 +508,23 @@ def test_bones_named_with_l_r_prefixes_are_not_read_as_smpl_joints(naming, famil
     assert {bone: proposal.bone_map.bones.get(bone) for bone in want} == want
 
 
+
+@pytest.mark.parametrize("tree", [True, False])
+@pytest.mark.parametrize("left_out", [("ankle", "hand"), ("wrist", "foot")])
+def test_part_of_an_smpl_joint_set_is_read_as_smpl(tree, left_out):
+    """SMPL's joints named as SMPL names them ('Pelvis', 'L_Hip', 'Spine1', 'L_Foot', ...), without the
+    ankles and hands (or the wrists and feet), as a tree or as loose points: read as a generic rig, its
+    'L_Foot' (the toe base) took the ankle's name and its 'L_Hand' (the knuckles) the wrist's, and as loose
+    points 'Spine1'..'Spine3' took none. Every name is one of SMPL's: read as SMPL."""
+    layout = get_layout("smpl24")
+    keep = [c for c in layout.points if c.partition("_")[2] not in left_out]
+    parent_of = {j.name: j.parent for j in layout.joints}
+    parents = [keep.index(parent_of[c]) if tree and parent_of[c] in keep else -1 for c in keep]
+    names = [f"{c[0].upper()}_{c.partition('_')[2].capitalize()}" if c.startswith(("left_", "right_")) else
+             c.capitalize() for c in keep]
+    canon, family = canonical_names(names, parents)
+    assert family == "smpl" and [canon.get(n) for n in names] == keep, canon
+
 @pytest.mark.parametrize("hips", ["spine", "Hips"])
 def test_rigify_metarig_names_are_read_as_its_deform_bones_are(hips):
     """A rig named as Rigify's metarig ('spine' the hips, 'spine.001' ... 'spine.004' the neck, 'spine.006'

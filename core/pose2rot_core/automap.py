@@ -208,7 +208,10 @@ def _family(names: Sequence[str], parents: Sequence[int], lookup: Sequence[str])
     wrist), the names alone cannot tell which is meant, and the rest of the rig decides: the preset
     is taken only where the generic reading of such a name contradicts the tree (_contradictions:
     SMPL's ``L_Foot`` below an ``L_Ankle``) and its own reading of them does not (a foot bone named
-    ``L_Foot`` with an ``L_Toe`` below it, an ``L_Shoulder`` with an ``L_UpperArm`` below it)."""
+    ``L_Foot`` with an ``L_Toe`` below it, an ``L_Shoulder`` with an ``L_UpperArm`` below it), or where
+    the preset knows every joint's name and its reading contradicts nothing: a joint set of the
+    preset's own names, or part of it (SMPL's without its ankles and hands, its ``L_Foot`` below the
+    knee), is the preset's; a rig of other names (``L_UpperArm``) is not."""
     scores = {fam: sum(n in table for n in lookup) for fam, table in FAMILIES.items()}
     if sum(n.lower().startswith("mixamorig") for n in names) * 2 > len(names):  # Mixamo's own namespace:
         scores["mixamo"] = len(names)  # a CMU-style BVH shares its names, not its End Sites or this
@@ -218,10 +221,17 @@ def _family(names: Sequence[str], parents: Sequence[int], lookup: Sequence[str])
             break
         own = _reading(names, lookup, FAMILIES[family])
         contested = {n for n, c in own.items() if generic.get(n, c) != c}
-        if not contested or (contested & _contradictions(generic, names, parents)
-                             and not contested & _contradictions(own, names, parents)):
+        if not contested or not contested & _contradictions(own, names, parents) and (
+                contested & _contradictions(generic, names, parents) or _all_known(names, parents, lookup, family)):
             return family
     return "generic"
+
+
+def _all_known(names: Sequence[str], parents: Sequence[int], lookup: Sequence[str], family: str) -> bool:
+    """Whether the preset of ``family`` knows every one of the joints ``names`` (``lookup``: as the presets
+    spell them), End Sites (``<joint>_end`` below their joint, in the tree of ``parents``) aside."""
+    return all(key in FAMILIES[family] for j, (name, key) in enumerate(zip(names, lookup))
+               if not (parents[j] >= 0 and name == f"{names[parents[j]]}_end"))
 
 
 def _reading(names: Sequence[str], lookup: Sequence[str], table: dict[str, str]) -> dict[str, str]:
