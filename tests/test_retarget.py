@@ -542,6 +542,20 @@ def test_rigify_metarig_names_are_read_as_its_deform_bones_are(hips):
     assert len(want) == 22 and {bone: bones.get(bone) for bone in want} == want
 
 
+
+def test_a_rig_with_blenders_limb_names_read_as_generic_is_called_generic():
+    """A hand-made rig named as Blender names bones ('pelvis', 'spine', 'chest', 'thigh.L', 'shin.L',
+    'upper_arm.L', ...; the BVH of a Blender rig in the shared clips the same) was called a Rigify rig
+    ('(rigify rig)' in Automatic Map's report, 'family' in MAP.json), its rows those of a generic rig:
+    Rigify's preset knows those limb names, and the label went by how many names a preset knows. The
+    metarig's own names (its 'spine' the hips) and the deform bones' 'DEF-' keep the label."""
+    names = ["root", "pelvis", "spine", "chest", "neck", "head", "thigh.L", "shin.L", "foot.L", "thigh.R", "shin.R",
+             "foot.R", "upper_arm.L", "forearm.L", "hand.L", "upper_arm.R", "forearm.R", "hand.R"]
+    parents = [-1, 0, 1, 2, 3, 4, 1, 6, 7, 1, 9, 10, 3, 12, 13, 3, 15, 16]
+    assert canonical_names(names, parents)[1] == "generic"
+    for rename in ({"pelvis": "spine", "spine": "spine.001", "chest": "spine.002"}, {n: f"DEF-{n}" for n in names}):
+        assert canonical_names([rename.get(n, n) for n in names], parents)[1] == "rigify", rename
+
 def test_a_spine_bone_that_does_not_hold_the_legs_is_no_pelvis():
     """A hand-made rig with Rigify's limb names whose legs hang from 'root' and whose 'spine' rises
     from it: read as the metarig's, 'spine' was its pelvis, the hips' point put on a bone above them.

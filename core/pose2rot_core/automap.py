@@ -117,6 +117,10 @@ _CHAINS = (("pelvis", "spine1", "spine2", "spine3", "neck", "head", "head_top"),
            *((f"{s}_hip", f"{s}_knee", f"{s}_ankle", f"{s}_foot", f"{s}_toe_tip") for s in ("left", "right")),
            *((f"{s}_collar", f"{s}_shoulder", f"{s}_elbow", f"{s}_wrist", f"{s}_hand") for s in ("left", "right")))
 _ALONG = {c: (k, rank) for k, chain in enumerate(_CHAINS) for rank, c in enumerate(chain)}
+#: families whose names rigs of no family use too (Blender's own 'thigh.L', 'shin.L', 'upper_arm.L', ... are the
+#: metarig's limbs), with the prefixes only the family's rigs give: a rig of none of them that the preset reads as
+#: the generic synonyms do is called generic (canonical_names)
+COMMON_NAMES = {"rigify": ("DEF-", "ORG-", "MCH-")}
 #: name prefixes dropped before looking a name up in the presets (SMPL FBX exports)
 _PRESET_PREFIXES = ("m_avg_", "f_avg_")
 #: canonical_key bases of names no preset knows (sided ones get the side)
@@ -164,10 +168,21 @@ def canonical_names(names: Sequence[str], parents: Sequence[int]) -> tuple[dict[
     """({joint name: canonical name}, family) for a tree given in parent-before-child order; names
     of End Sites are ``<joint>_end`` with their joint as parent. A name beginning with ``_`` (a helper
     bone: MakeHuman's ``__Clavicle_L`` on the neck's place, ``__UpLeg_L`` below the pelvis) takes a
-    canonical name only where no other name has it."""
+    canonical name only where no other name has it. A rig of a family in COMMON_NAMES, without the
+    family's prefixes, that its preset reads as the generic synonyms do is called "generic"."""
     lookup = [_preset_name(n) for n in names]
     family = _family(names, parents, lookup)
-    table = FAMILIES.get(family, {})
+    canon = _read(names, parents, lookup, FAMILIES.get(family, {}))
+    marked = any(n.startswith(COMMON_NAMES.get(family, ())) for n in names)
+    if family in COMMON_NAMES and not marked and canon == _read(names, parents, lookup, {}):
+        family = "generic"
+    return canon, family
+
+
+def _read(names: Sequence[str], parents: Sequence[int], lookup: Sequence[str], table: dict[str, str]
+          ) -> dict[str, str]:
+    """{joint name: canonical name} of the tree of ``names`` and ``parents`` (``lookup``: the names as
+    the presets spell them) through a preset ``table`` ({}: the generic synonyms alone) and the tree."""
     canon: dict[str, str] = {}
     for name, key in sorted(zip(names, lookup), key=lambda nk: nk[0].startswith("_")):  # helpers yield
         c = table.get(key) or _generic(name)
@@ -178,7 +193,7 @@ def canonical_names(names: Sequence[str], parents: Sequence[int]) -> tuple[dict[
     _pelvis_over_the_hips(canon, names, parents)
     _spine_chain(canon, names, parents)
     _head_top(canon, names, parents)
-    return canon, family
+    return canon
 
 
 def _pelvis_over_the_hips(canon: dict[str, str], names: Sequence[str], parents: Sequence[int]) -> None:
