@@ -556,6 +556,20 @@ def test_a_rig_with_blenders_limb_names_read_as_generic_is_called_generic():
     for rename in ({"pelvis": "spine", "spine": "spine.001", "chest": "spine.002"}, {n: f"DEF-{n}" for n in names}):
         assert canonical_names([rename.get(n, n) for n in names], parents)[1] == "rigify", rename
 
+
+def test_one_bone_of_a_generated_rigify_rig_takes_the_collar():
+    """A Rigify rig generated in Blender (its human metarig: 706 bones) has three bones at each collarbone,
+    'ORG-shoulder.L', 'DEF-shoulder.L' and the control 'shoulder.L': all three were read as the left
+    collar, so Automatic Map drove the control from the collar's point too. One bone takes each name, as
+    with every other name: the deform bone (read as Rigify's) or the original, not the control."""
+    names = ["root", "ORG-spine.003", "ORG-shoulder.L", "DEF-shoulder.L", "ORG-upper_arm.L", "shoulder.L",
+             "ORG-shoulder.R", "DEF-shoulder.R", "ORG-upper_arm.R", "shoulder.R"]
+    for rig in (names, names + [f"MCH-bone.{k:03d}" for k in range(30)]):        # Rigify's preset, or generic
+        canon, _ = canonical_names(rig, [-1, 0, 1, 2, 2, 1, 1, 6, 6, 1] + [0] * (len(rig) - len(names)))
+        for side in ("left", "right"):
+            collars = [n for n, c in canon.items() if c == f"{side}_collar"]
+            assert len(collars) == 1 and collars[0].startswith(("DEF-", "ORG-")), canon
+
 def test_a_spine_bone_that_does_not_hold_the_legs_is_no_pelvis():
     """A hand-made rig with Rigify's limb names whose legs hang from 'root' and whose 'spine' rises
     from it: read as the metarig's, 'spine' was its pelvis, the hips' point put on a bone above them.

@@ -257,7 +257,7 @@ def _reading(names: Sequence[str], lookup: Sequence[str], table: dict[str, str])
         c = table.get(key) or _generic(name)
         if c:
             out[name] = c
-    _collar_or_shoulder(out, names)
+    _collar_or_shoulder(out, names, once=False)
     return out
 
 
@@ -319,13 +319,18 @@ def _generic_fingers(canon: dict[str, str], names: Sequence[str]) -> None:
                 taken.add(c)
 
 
-def _collar_or_shoulder(canon: dict[str, str], names: Sequence[str]) -> None:
-    """A generic 'shoulder' bone is the collar when the same side also has an upper-arm bone."""
+def _collar_or_shoulder(canon: dict[str, str], names: Sequence[str], once: bool = True) -> None:
+    """A generic 'shoulder' bone is the collar when the same side also has an upper-arm bone; ``once``:
+    only the first of several (a generated Rigify rig's ``ORG-shoulder.L``, ``DEF-shoulder.L`` and its
+    control ``shoulder.L``) takes the name, as every other name is taken once (else all do: a reading
+    that keeps the names two joints share, _reading)."""
     for name in names:
         side, base = canonical_key(name).split("|")
         if base == "shoulder" and side and name not in canon:
             s = "left" if side == "l" else "right"
-            canon[name] = f"{s}_collar" if f"{s}_shoulder" in canon.values() else f"{s}_shoulder"
+            c = f"{s}_collar" if f"{s}_shoulder" in canon.values() else f"{s}_shoulder"
+            if not once or c not in canon.values():
+                canon[name] = c
 
 
 def _spine_chain(canon: dict[str, str], names: Sequence[str], parents: Sequence[int]) -> None:
