@@ -147,6 +147,28 @@ def test_a_map_with_one_limbs_sides_swapped_is_warned(tmp_path, capsys, limb, pa
         assert "mirror image of the rig's body" not in err, err
 
 
+
+@pytest.mark.parametrize("source", ["freemocap_walk", "cmu_08_01.bvh"])
+def test_a_map_with_only_the_elbows_rows_swapped_names_the_elbows(tmp_path, capsys, source):
+    """A map whose left and right elbow rows alone are swapped (the forearms': the rest as made) was warned
+    of as the arms' rows swapped, naming the upper arms too ('LeftArm', 'RightArm'): swapping those rows as
+    it said would have swapped the shoulders' points, right before. It names the elbows' rows alone now."""
+    walk = ROOT / "examples" / ("retarget" if source == "freemocap_walk" else "") / source
+    rig = str(ROOT / "examples" / "retarget" / "rig_mixamo.bvh")
+    assert main(["map", "--skeleton", rig, "--source", str(walk), "--out", str(tmp_path / "map.json")]) == 0
+    bones = dict(json.loads((tmp_path / "map.json").read_text())["bones"])
+    left, right = "mixamorig:LeftForeArm", "mixamorig:RightForeArm"
+    bones[left], bones[right] = bones[right], bones[left]
+    (tmp_path / "swapped.json").write_text(json.dumps({"bones": bones}))
+    capsys.readouterr()
+    assert main(["solve", str(walk), "--skeleton", rig, "--map", str(tmp_path / "swapped.json"), "--out",
+                 str(tmp_path / "o.bvh")]) == 0
+    err = capsys.readouterr().err
+    assert (f"warning: the points of the elbows ('{left}', '{right}') are the mirror image of the rig's in 100 % of "
+            "the frames") in err, err
+    assert "rows for the elbows; the upper arms reach across the body to fit them" in err, err
+    assert "points of the arms" not in err, err
+
 def test_a_capture_given_the_wrong_up_axis_is_not_called_mirrored(tmp_path, capsys):
     """The Z-up walk told it is -Z up: the up-axis warning is right, but the mirror warning that came
     with it was not (handedness read against the given up turns with it); the body's own up (hips

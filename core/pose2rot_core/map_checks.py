@@ -40,6 +40,9 @@ LIMB_SIDES = (("legs", ("hip", "knee")), ("arms", ("shoulder", "elbow")), ("hand
 TURNING_LIMBS = ("legs", "arms")
 #: what the rig does to fit a limb whose points are mirrored (see _say_limb_mirrored)
 _LIMB_FIT = {"hands": "the forearms reach across the body to fit them"}
+#: what the rig does to fit a part of a limb whose points alone are mirrored (see _say_limb_mirrored)
+_PART_FIT = {"elbow": "the upper arms reach across the body to fit them",
+             "knee": "the thighs reach across the body to fit them"}
 #: a leg bone is checked along the body where the reference pose has it within about 37 degrees of the
 #: body's up or down (cosine REST_ALONG), in the frames where the points have it within 60 degrees
 #: (CLEAR_ALONG), if those are at least SEEN_SHARE of the frames; reversed where nearly all
@@ -104,7 +107,7 @@ def _report_mirrored(targets: RigTargets, where: dict[str, int], ups: tuple[np.n
     turning = [limb for limb in seen if limb in TURNING_LIMBS]
     if mirrored and not (turning and set(turning) <= set(mirrored)):
         for limb in mirrored:
-            _say_limb_mirrored(targets, where, limb, shares[limb], report)
+            _say_limb_mirrored(targets, where, ups, limb, shares[limb], report)
         return
     against = mirrored_share(targets.reference, targets.positions, where, ups)
     if against is not None and against >= MIRRORED_SHARE:
@@ -114,18 +117,26 @@ def _report_mirrored(targets: RigTargets, where: dict[str, int], ups: tuple[np.n
                       "back): mirror the capture or swap the map's left and right points")
 
 
-def _say_limb_mirrored(targets: RigTargets, where: dict[str, int], limb: str, share: float,
-                       report: list[str]) -> None:
+def _say_limb_mirrored(targets: RigTargets, where: dict[str, int], ups: tuple[np.ndarray, np.ndarray], limb: str,
+                       share: float, report: list[str]) -> None:
     """The warning for one limb (LIMB_SIDES: "legs", "arms" or "hands") whose points alone are the mirror image
     of the rig's in ``share`` of the frames that show them, naming its sided joints (``where``: by
-    canonical name)."""
+    canonical name): those of its parts (hip, knee, ...) mirrored on their own where only some are (a
+    map with only the elbows' rows swapped), the whole limb's otherwise; ``ups`` as _report_mirrored's."""
     names = targets.skeleton.names
-    joints = ", ".join(f"'{names[j]}'" for pair in sided_pairs(where, dict(LIMB_SIDES)[limb]) for j in pair)
-    report.append(f"{WARNING_PREFIX}the points of the {limb} ({joints}) are the mirror image of the rig's in "
-                  f"{100 * share:.0f} % of the frames that show them (the left {limb[:-1]}'s points on the rig's "
+    parts = dict(LIMB_SIDES)[limb]
+    alone = [p for p in parts if len(parts) > 1 and (mirrored_share(targets.reference, targets.positions, where,
+                                                                    ups, (p,)) or 0.0) >= MIRRORED_SHARE]
+    if alone and len(alone) < len(parts):
+        share = min(mirrored_share(targets.reference, targets.positions, where, ups, (p,)) for p in alone)
+        what, one, fit = " and ".join(f"{p}s" for p in alone), alone[0], _PART_FIT.get(alone[0], _LIMB_FIT.get(limb))
+    else:
+        alone, what, one, fit = list(parts), limb, limb[:-1], _LIMB_FIT.get(limb)
+    joints = ", ".join(f"'{names[j]}'" for pair in sided_pairs(where, alone) for j in pair)
+    report.append(f"{WARNING_PREFIX}the points of the {what} ({joints}) are the mirror image of the rig's in "
+                  f"{100 * share:.0f} % of the frames that show them (the left {one}'s points on the rig's "
                   f"right), where the rest of the body is not: left and right swapped in the map's rows for the "
-                  f"{limb}; {_LIMB_FIT.get(limb, 'the rig turns round to fit them')}: swap those rows' left and "
-                  "right points")
+                  f"{what}; {fit or 'the rig turns round to fit them'}: swap those rows' left and right points")
 
 
 def mirrored_share(reference: np.ndarray, positions: np.ndarray, where: dict[str, int],
