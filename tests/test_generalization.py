@@ -1191,6 +1191,29 @@ def test_a_wrist_on_the_other_wrists_track_for_a_few_frames_is_reported(noise):
     assert sol.translating[k] and not sol.check.stretched.any(), sol.report
 
 
+@pytest.mark.parametrize("held", ["stretch", "whole clip"])
+def test_a_frozen_joint_is_named_where_the_bones_that_leave_their_length_meet(held):
+    """The left hand's track held still (frames 10-30, or the whole clip) while the body moves: its
+    forearm's bone and its five fingers' leave their lengths. The warning listed the five fingers
+    (each further than the hand) and left the hand, whose track is the wrong one, in 'and 1 more'
+    or out; it now says that those bones meet at 'lHand', and that its track is held throughout
+    where it is. A hand moved with its fingers (the wrist test above) leaves one bone off its
+    length, whose two ends cannot be told apart: no joint is named there."""
+    tracks = tracks_from_bvh(read_bvh(EXAMPLE)).frames(0, 40)
+    a = tracks.skeleton.index("lHand")
+    P = tracks.positions.copy()
+    frames = slice(10, 31) if held == "stretch" else slice(None)
+    P[frames, a] = P[10 if held == "stretch" else 0, a]
+    warning = [line for line in solve(replace(tracks, positions=P)).report if "kept in most frames" in line]
+    assert len(warning) == 1 and "those bones meet at 'lHand' (frames " in warning[0], warning
+    assert ("its track is held at one value in every frame" in warning[0]) == (held == "whole clip"), warning
+    hand = depth_first(tracks.skeleton.children, a)
+    Q = tracks.positions.copy()
+    Q[10:20, hand] += 0.2 * tracks.skeleton.height * np.array([1.0, 0.0, 0.0])
+    warning = [line for line in solve(replace(tracks, positions=Q)).report if "kept in most frames" in line]
+    assert len(warning) == 1 and "'lHand' (frames 1" in warning[0] and "meet at" not in warning[0], warning
+
+
 def test_a_wrist_alone_on_the_other_wrists_track_is_a_gap_in_noisy_tracks():
     """The left wrist alone put on the right one's track for 10 frames (its fingers where they were)
     under 0.3 % jitter jumps away and back while its forearm and fingers hold their course: those

@@ -81,7 +81,9 @@ class SafetyCheck:
     move (_held_throughout; None: none), ``folds`` joints placed between points that fold where the
     points do not (_placed_folds; None: none), ``shape_change`` how far the tracks leave the rig's
     rigid shape where some joint ends far from its track (_shape_change; else 0, and for points
-    driving another rig); warnings count frames from ``first_frame`` (see Tracks)."""
+    driving another rig), ``meets`` [T,J] the joints where more of the ``stretched`` bones meet than
+    at the other end of any of them (_meeting_joints; None: none); warnings count frames from
+    ``first_frame`` (see Tracks)."""
 
     error: np.ndarray
     allowed: np.ndarray
@@ -93,6 +95,7 @@ class SafetyCheck:
     held: np.ndarray | None = None
     folds: PlacedFolds | None = None
     shape_change: float = 0.0
+    meets: np.ndarray | None = None
 
     @property
     def far(self) -> np.ndarray:
@@ -161,7 +164,7 @@ class SafetyCheck:
             out.append(f"{WARNING_PREFIX}{int(self.flips.sum())} sudden turns that the tracks do not call for (flips): "
                        f"{', '.join(parts)}{more}")
         if self.stretched is not None and self.stretched.any():
-            out.append(_stretch_warning(self.stretched, names, self.first_frame))
+            out.append(_stretch_warning(self.stretched, names, self.first_frame, self.meets, self.held))
         if self.folds is not None and self.folds.folded.any():
             out.append(self.folds.warning(names, self.first_frame))
         return out
@@ -248,14 +251,42 @@ def _worst_joints(flagged: np.ndarray, amount: np.ndarray, names: tuple[str, ...
     return len(joints), ", ".join(parts) + more
 
 
-def _stretch_warning(stretched: np.ndarray, names: tuple[str, ...], first_frame: int) -> str:
-    """The warning for bones that leave the length they keep in most frames (``stretched`` [T,J])."""
+def _stretch_warning(stretched: np.ndarray, names: tuple[str, ...], first_frame: int,
+                     meets: np.ndarray | None = None, held: np.ndarray | None = None) -> str:
+    """The warning for bones that leave the length they keep in most frames (``stretched`` [T,J]),
+    naming the joints where several of them meet (``meets`` [T,J], see _meeting_joints) as the
+    tracks to check first, with HELD_THROUGHOUT where ``held`` [J] says so: a frozen hand shows as
+    its forearm and its fingers all leaving their lengths, the fingers furthest, and the hand was
+    the one left out of the list."""
     n, listed = _worst_joints(stretched > 0, stretched, names, first_frame)
+    met = np.flatnonzero(meets.any(axis=0)) if meets is not None else np.zeros(0, np.int64)
+    at = [f"'{names[j]}' ({_frames(meets[:, j], first_frame)}"
+          f"{HELD_THROUGHOUT if held is not None and held[j] else ''})" for j in met[:5]]
+    where = "" if not at else (
+        f"; those bones meet at {', '.join(at)}{f' and {len(met) - 5} more' if len(met) > 5 else ''}: one track "
+        f"wrong there takes them all off their lengths, so check {'its track' if len(met) == 1 else 'theirs'} first")
     return (f"{WARNING_PREFIX}{n} {'joint is' if n == 1 else 'joints are'} off the distance to "
             f"the parent kept in most frames, further than the noise explains (the solve follows the track there): "
-            f"{listed} (percent of the skeleton height; a track held at its last value, swapped "
+            f"{listed} (percent of the skeleton height{where}; a track held at its last value, swapped "
             "with another, taken from the wrong joint, or slow noise in many tracks looks like this: check those "
             "frames, or use stretch='off' to keep the bones rigid)")
+
+
+def _meeting_joints(parents: np.ndarray, stretched: np.ndarray) -> np.ndarray:
+    """[T,J] where a joint has more ``stretched`` [T,J] bones (each the bone to its parent, by its
+    child joint) at it than the other end of one of them has: a track wrong there takes every bone
+    at it off its length, the neighbours' other bones keep theirs. Where both ends of a bone have
+    as many (a hand moved with its fingers, or its forearm held), the lengths cannot tell which
+    track is wrong: neither is named."""
+    off = stretched > 0
+    child = np.flatnonzero(parents >= 0)
+    par = parents[child]
+    count = off.astype(np.int64)                      # each joint's own bone ...
+    np.add.at(count.T, par, off[:, child].T)          # ... and its children's
+    out = np.zeros_like(off)
+    np.logical_or.at(out.T, par, (off[:, child] & (count[:, par] > count[:, child])).T)
+    out[:, child] |= off[:, child] & (count[:, child] > count[:, par])
+    return out
 
 
 def _frames(mask: np.ndarray, offset: int = 0) -> str:
@@ -323,10 +354,11 @@ def check_solution(tracks: Tracks, sol: Solution, noise: np.ndarray | None = Non
         allowed = base + np.maximum(np.maximum(along + bent_below - off, 0.0), shape)
         if tips is not None:
             tips.allowed = np.maximum(tips.allowed, CLEAN_TOLERANCE + NOISE_STDS * end_spread + end_shape)
+    stretched = _left_steady_length(skel, X, noise, no_data)
     check = SafetyCheck(error=error, allowed=allowed,
                         flips=find_flips(tracks, sol, G, _unseen(no_data, made_up, error.shape)), against=against,
                         first_frame=tracks.first_frame,
-                        stretched=_left_steady_length(skel, X, noise, no_data), tips=tips,
+                        stretched=stretched, meets=_meeting_joints(skel.parents, stretched), tips=tips,
                         held=_held_throughout(tracks.positions, no_data, skel.height),
                         folds=None if made_up is None else _placed_folds(tracks, X, np.asarray(made_up, bool),
                                                                          points_noise))

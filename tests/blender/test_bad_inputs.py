@@ -207,6 +207,26 @@ def test_a_glitch_is_warned_in_the_panel_s_words(scene_ready, capfd):
     assert not any("--" in line for line in warned), warned
 
 
+def test_a_frozen_empty_is_named_in_the_stretch_warning(capfd):
+    """The left hand's empty stops moving for frames 11-31 of 40 while the body moves on: the warning
+    listed its five fingers as off their distance to the parent and left 'lHand' in 'and 1 more'; it
+    now says that those bones meet at 'lHand', the empty to check."""
+    src = import_clip(frames=40)
+    track_empties(src)
+    rest_copy(src)
+    for fc in action_fcurves(bpy.data.objects["lHand"].animation_data.action):
+        held = fc.evaluate(11.0)
+        for key in fc.keyframe_points:
+            if 11.0 <= key.co[0] <= 31.0:
+                key.co[1] = held
+        fc.update()
+    capfd.readouterr()
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
+    warned = [line for line in capfd.readouterr().out.splitlines() if line.startswith("Warning: ")]
+    assert any("kept in most frames" in line and "those bones meet at 'lHand' (frames " in line
+               for line in warned), warned
+
+
 def _connected(rig: bpy.types.Object) -> None:
     """Connect every bone whose head is at its parent's tail (as a rig built in Blender has them)."""
     bpy.context.view_layer.objects.active = rig
