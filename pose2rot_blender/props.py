@@ -51,9 +51,9 @@ SOLVE_PROPERTIES: dict[str, Callable[..., Any]] = {
         name="Reference frame", default=1, description="Frame at which the tracks show the armature's current pose",
         **kw),
     "smooth": lambda **kw: EnumProperty(name=label("smooth", "blender"), items=SMOOTHING, default='AUTO', **kw),
-    "smooth_width": lambda **kw: FloatProperty(name="Width (s)", default=0.05, min=0.001, soft_max=0.5,
-                                               description="Standard deviation of the smoothing kernel in seconds",
-                                               **kw),
+    "smooth_width": lambda **kw: FloatProperty(name=label("smooth_width", "blender"), default=0.05, min=0.001,
+                                               soft_max=0.5, description="Standard deviation of the smoothing kernel "
+                                               "in seconds", **kw),
     "bone_lengths": lambda **kw: EnumProperty(name=label("stretch", "blender"), items=BONE_LENGTHS, default='AUTO',
                                               **kw),
     "max_position_error": lambda **kw: FloatProperty(

@@ -1398,7 +1398,8 @@ def test_no_body_jump_is_found_in_the_development_clips(shared_bvh, speed):
 
 def test_a_body_jump_is_a_gap_in_noisy_tracks_and_a_warning_in_clean_ones():
     """Frames 100-101 of the walk moved by 40 % of the height: with 0.5 % jitter a gap, named in a
-    note, and the solve stays where the walk is; clean, followed and named in a warning."""
+    note, and the solve stays where the walk is; clean, followed and named in a warning, which gives the
+    fixed smoothing width that makes them gaps (two frames; it said smooth='WIDTH', no value)."""
     tracks = tracks_from_bvh(read_bvh(_WALK), reference_frame=0)
     height = tracks.skeleton.height
     for noisy in (False, True):
@@ -1410,6 +1411,7 @@ def test_a_body_jump_is_a_gap_in_noisy_tracks_and_a_warning_in_clean_ones():
         assert len(lines) == 1 and lines[0].startswith("frames 100-101" if noisy else "warning: frames 100-101"), lines
         off = np.linalg.norm(sol.positions[100:102] - tracks.positions[100:102], axis=-1).max() / height
         assert off < 0.05 if noisy else off > 0.39
+        assert noisy or f"smooth='{2 / tracks.fps:.2g}' in any" in lines[0], lines
 
 
 def test_a_joint_that_jumps_with_the_bones_around_it_is_no_glitch():

@@ -23,6 +23,14 @@ def test_keywords_become_flags_or_panel_labels():
     assert in_words("twist='lookahead'", "blender") == "twist='lookahead'"   # no panel counterpart: left as is
 
 
+def test_a_smoothing_width_names_the_panel_s_width_field():
+    """A width in seconds was 'Smoothing: 0.017' in the panel (no such choice: the width has a field of its
+    own), and the glitch warning advised 'Smoothing: Fixed' with no width at all."""
+    assert in_words("smooth='0.017' treats them as gaps", "cli") == "--smooth 0.017 treats them as gaps"
+    assert in_words("smooth='0.017' treats them as gaps", "blender") == ("Smoothing: Fixed with Width (s) 0.017 "
+                                                                         "treats them as gaps")
+
+
 def test_table_lookups():
     assert label("stretch", "cli") == "--stretch" and label("stretch", "blender") == "Bone lengths"
     assert value_label("stretch", "off", "blender") == "Rigid" and value_label("smooth", "0.05", "blender") == "0.05"

@@ -104,7 +104,7 @@ def _tracker_glitches_filled(X: np.ndarray, parents: np.ndarray, names: tuple[st
     notes: list[str] = []
     put_right = swap_back(X, None, names, height, first_frame, notes)[0]
     if mode != "auto" or noisy:  # in clean points the solve names such frames in a warning
-        put_right = body_jumps_as_gaps(put_right, height, first_frame, True, notes)
+        put_right = body_jumps_as_gaps(put_right, height, fps, first_frame, True, notes)
         put_right = joint_jumps_as_gaps(put_right, parents, names, height, fps, first_frame, True, notes)
     # the solve reads the rig's joints again, and warns of what is left (a limb's sides swapped untold)
     report.extend(f"points: {line}" for line in notes if not line.startswith(WARNING_PREFIX))

@@ -470,7 +470,7 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto", shown: tuple[int, in
     from .jumps import body_jumps_as_gaps, joint_jumps_as_gaps
 
     if mode != "off":
-        unjumped = body_jumps_as_gaps(points, height, tracks.first_frame, not clean, report, shown=shown)
+        unjumped = body_jumps_as_gaps(points, height, tracks.fps, tracks.first_frame, not clean, report, shown=shown)
         if unjumped is not points:
             points, P = unjumped, unjumped[:, :J]
     if clean:

@@ -20,6 +20,7 @@ WARNING_PREFIX = "warning: "
 OPTION_NAMES: dict[str, tuple[str | None, str | None, str]] = {
     "stretch": ("--stretch", "Bone lengths", "stretch"),
     "smooth": ("--smooth", "Smoothing", "smooth"),
+    "smooth_width": (None, "Width (s)", "smoothing width"),    # the command line gives it as --smooth SECONDS
     "twist": ("--twist", None, "twist policy"),
     "solver": ("--solver", "Solver", "solver"),
     "scale": ("--scale", None, "scale"),
@@ -103,9 +104,23 @@ def value_label(option: str, value: str, interface: str) -> str:
 
 
 def setting(option: str, value: str, interface: str) -> str:
-    """``--stretch off`` on the command line, ``Bone lengths: Rigid`` in Blender."""
+    """``--stretch off`` on the command line, ``Bone lengths: Rigid`` in Blender; a smoothing width in
+    seconds is ``--smooth 0.017`` there and ``Smoothing: Fixed with Width (s) 0.017`` here (the panel
+    sets the width in a field of its own)."""
     name, shown = label(option, interface), value_label(option, value, interface)
-    return f"{name} {shown}" if interface == "cli" else f"{name}: {shown}"
+    if interface == "cli":
+        return f"{name} {shown}"
+    if option == "smooth" and _is_number(value):
+        return f"{name}: {value_label(option, 'WIDTH', interface)} with {label('smooth_width', interface)} {value}"
+    return f"{name}: {shown}"
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def in_words(note: str, interface: str) -> str:

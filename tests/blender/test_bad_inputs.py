@@ -196,15 +196,21 @@ def _glitch(name: str, frames: range, rise: float) -> None:
 
 def test_a_glitch_is_warned_in_the_panel_s_words(scene_ready, capfd):
     """The head's empty jumps away for three frames of clean tracks: the warning naming it told the panel's
-    user that '--smooth WIDTH treats such samples as gaps', a flag the panel has not; it names Smoothing:
-    Fixed."""
+    user that '--smooth WIDTH treats such samples as gaps', a flag the panel has not; it named Smoothing:
+    Fixed, then without the width to set in the panel's Width (s) field; now with two frames' width."""
     _glitch("head", range(8, 11), 0.2)
     capfd.readouterr()
     assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
     warned = [line for line in capfd.readouterr().out.splitlines() if line.startswith("Warning: ")]
     assert any("'head' (frames 8-10) jumps away and back" in line and line.endswith(
-        "followed as given (clean tracks); Smoothing: Fixed treats such samples as gaps") for line in warned), warned
+        "followed as given (clean tracks); Smoothing: Fixed with Width (s) 0.017 treats such samples as gaps and "
+        "smooths the rest a little") for line in warned), warned
     assert not any("--" in line for line in warned), warned
+    bpy.context.scene.pose2rot.smooth, bpy.context.scene.pose2rot.smooth_width = 'WIDTH', 0.017   # as advised
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks") == {'FINISHED'}
+    said = capfd.readouterr().out.splitlines()
+    assert any("3 samples of 'head' jumping away and back" in line and "treated as gaps" in line for line in said), said
+    assert not any(line.startswith("Warning: ") and "jump" in line for line in said), said
 
 
 def test_a_frozen_empty_is_named_in_the_stretch_warning(capfd):
