@@ -50,6 +50,20 @@ def target_armature(context: bpy.types.Context, name: str = "") -> bpy.types.Obj
     return picked_armature(context) or context.active_object
 
 
+def check_in_scene(obj: bpy.types.Object | None, scene: bpy.types.Scene) -> None:
+    """Refuse to solve an armature that is not in ``scene`` (one named by the operator's armature: the
+    panel offers the scene's armatures only), saying where it is and what to do."""
+    if obj is None or scene in obj.users_scene:
+        return
+    scenes = sorted(s.name for s in obj.users_scene)
+    where = f"it is in {', '.join(repr(n) for n in scenes[:3])}{' …' if len(scenes) > 3 else ''}" if scenes else (
+        "it is in no scene")
+    raise Pose2RotError(f"the armature '{obj.name}' is not in the scene '{scene.name}' ({where}), where the solve would "
+                        "read and key it (the panel offers this scene's armatures only): switch to a scene it is in "
+                        "and solve there, or link it into this one (Object > Link/Transfer Data > Link Objects to "
+                        "Scene)")
+
+
 class POSE2ROT_OT_solve_rotations(bpy.types.Operator):
     """Key the armature's bones so their heads follow the empties of the tracks collection"""
 
@@ -80,6 +94,7 @@ class POSE2ROT_OT_solve_rotations(bpy.types.Operator):
     def execute(self, context):
         scene = context.scene
         obj = target_armature(context, self.armature)
+        check_in_scene(obj, scene)
         if self.tracks_collection:
             collection = bpy.data.collections.get(self.tracks_collection)
             if collection is None:

@@ -40,6 +40,17 @@ def test_unknown_armature_name(scene_ready):
     _fails(r"no object named 'nope' \(armature='nope'\)", tracks_collection="tracks", armature="nope")
 
 
+def test_an_armature_only_in_another_scene_is_refused(scene_ready):
+    """The armature named by the operator was moved to another scene: it was solved in this one without a
+    word, while the panel does not offer it (its armature must be in the scene); now refused, naming where
+    it is and how to bring it here."""
+    bpy.data.scenes.new("Other").collection.objects.link(scene_ready)
+    bpy.context.scene.collection.objects.unlink(scene_ready)
+    _fails(r"the armature 'Rig' is not in the scene 'Scene' \(it is in 'Other'\), .*: switch to a scene it is in "
+           r"and solve there, or link it into this one \(Object > Link/Transfer Data > Link Objects to Scene\)$",
+           tracks_collection="tracks", armature="Rig")
+
+
 def test_unknown_collection(scene_ready):
     _fails("no collection named 'nope'", tracks_collection="nope")
 
