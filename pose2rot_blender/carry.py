@@ -50,6 +50,15 @@ def kept_bones(curves: list, free_bones: set[str]) -> set[str]:
     return {bone for bone in (transform_bone(fc.data_path) for fc in curves) if bone in free_bones}
 
 
+def missing_bones(curves: list, obj: bpy.types.Object) -> set[str]:
+    """The bones that the transform F-curves among ``curves`` name and the armature object ``obj`` has
+    not (curves left by a bone renamed or deleted while their action was not its own: Blender shows
+    them in red and plays nothing on them). The solve leaves them as they are, as it does the kept
+    bones' (kept_bones), and names them as no bone of the rig."""
+    return {bone for bone in (transform_bone(fc.data_path) for fc in curves)
+            if bone is not None and bone not in obj.pose.bones}
+
+
 def solved_channel(fc, kept: set[str]) -> bool:
     """Whether the F-curve ``fc`` of the replaced action is a transform of a bone the solve keys
     (every bone but the ``kept`` ones): the solve's own keys take its place over the solved frames."""

@@ -820,31 +820,32 @@ def apply_plan(obj: bpy.types.Object, plan: Plan, progress=None) -> bpy.types.Ac
     curves = keys.object_fcurves(obj)
     below = keys.nla_fcurves(obj.animation_data)       # the NLA strips' curves, playing under the new action
     kept = carry.kept_bones(curves + below, set(plan.free_bones))
+    left = kept | carry.missing_bones(curves + below, obj)   # and the curves of bones the armature has not
     first, last = float(plan.frames[0]), float(plan.frames[-1])
     turned = carry.other_rotations_outside(obj, curves, kept, first, last)
     _reset_pose(obj.pose.bones, kept)
-    base = carry.carried_action(obj, curves, kept, first, last)
+    base = carry.carried_action(obj, curves, left, first, last)
     turned_bones = set(turned)
     writer = keys.ActionWriter(obj, f"{obj.name}_pose2rot", base,
-                               lambda fc: carry.replaced(fc, kept, first, last) or carry.rotation_curve(fc, turned_bones))
+                               lambda fc: carry.replaced(fc, left, first, last) or carry.rotation_curve(fc, turned_bones))
     writer.action[previous.MADE_BY_KEY] = True
     if kept_earlier:
         plan.report.append(kept_earlier)
     for bone, (frames, quaternions) in turned.items():  # their rotation outside the solved frames, as quaternions
         path = f'pose.bones["{bpy.utils.escape_identifier(bone)}"].rotation_quaternion'
         writer.write_channels(path, bone, frames, quaternions, keys.BEZIER)
-    carried = writer.existing(lambda fc: carry.solved_channel(fc, kept))  # keys outside the solved frames
+    carried = writer.existing(lambda fc: carry.solved_channel(fc, left))  # keys outside the solved frames
     for fc in carried:
         carry.clear_frames(fc, first, last)
     signs, negated = carry.joined_signs(carried, plan.bone_names, plan.quaternions, first, last)
     channels, frames, values = _plan_channels(plan, kept, signs)
     writer.write_curves(channels, frames, values, progress=progress)
     written = {(path, c) for path, c, _ in channels}
-    rested = _rest_over_frames(writer, carried + [fc for fc in below if carry.solved_channel(fc, kept)], written,
+    rested = _rest_over_frames(writer, carried + [fc for fc in below if carry.solved_channel(fc, left)], written,
                                frames)
     plan.report += carry.show_solved(writer.existing(lambda fc: (fc.data_path, fc.array_index) in written) + rested,
                                      first, last)
-    dropped = carry.dropped_bones(curves + below, kept, written, plan.height)
+    dropped = carry.dropped_bones(curves + below, left, written, plan.height)
     if dropped:
         plan.report.append(f"{_names_list(dropped)} had location or scale keys, which the new action holds at rest "
                            "over the solved frames (the tracks place the bones): Restore Previous Action gives them "

@@ -1288,3 +1288,28 @@ def test_the_summary_says_its_figures_are_the_keys_where_constraints_change_the_
     said = capfd.readouterr().out
     assert "bone heads as keyed against their empties" in said, said
     assert "(the pose shown differs: see the warnings)" in said, said
+
+
+@pytest.mark.parametrize("frames", [{}, {"frame_start": 5, "frame_end": 15}])
+def test_curves_of_a_bone_the_armature_has_not_are_left_as_they_are(scene_ready, capfd, frames):
+    """The action keys 'OldHand', a name the armature's bones no longer have (renamed while the action
+    was not its own: Blender shows the curves in red and plays nothing on them): the solve said 'OldHand
+    had location or scale keys, which the new action holds at rest', as if it were a bone of the rig,
+    and dropped the curves (the whole shot) or keyed them at rest (a part of it). They are now carried
+    into the new action as they were, without a word."""
+    _, _, rig = scene_ready
+    pb = rig.pose.bones["lHand"]
+    rig.animation_data_create().action = bpy.data.actions.new("Keyed")
+    for f in (1, 20):
+        pb.location, pb.scale = (0.01 * f, 0.0, 0.0), (1.2, 1.2, 1.2)
+        for channel in ("location", "rotation_quaternion", "scale"):
+            pb.keyframe_insert(channel, frame=f)
+    for fc in action_fcurves(rig.animation_data.action):
+        fc.data_path = fc.data_path.replace('"lHand"', '"OldHand"')
+    pb.location, pb.scale = (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)
+    old = action_fingerprint(rig.animation_data.action)
+    capfd.readouterr()
+    assert bpy.ops.pose2rot.solve_rotations(tracks_collection="tracks", **frames) == {'FINISHED'}
+    assert "OldHand" not in capfd.readouterr().out
+    new = action_fingerprint(rig.animation_data.action)
+    assert {k: v.tolist() for k, v in new.items() if "OldHand" in k[0]} == {k: v.tolist() for k, v in old.items()}
