@@ -58,9 +58,9 @@ def check_in_scene(obj: bpy.types.Object | None, scene: bpy.types.Scene) -> None
     scenes = sorted(s.name for s in obj.users_scene)
     where = f"it is in {', '.join(repr(n) for n in scenes[:3])}{' …' if len(scenes) > 3 else ''}" if scenes else (
         "it is in no scene")
-    raise Pose2RotError(f"the armature '{obj.name}' is not in the scene '{scene.name}' ({where}), where the solve would "
-                        "read and key it (the panel offers this scene's armatures only): switch to a scene it is in "
-                        "and solve there, or link it into this one (Object > Link/Transfer Data > Link Objects to "
+    raise Pose2RotError(f"the armature '{obj.name}' is not in the scene '{scene.name}' ({where}), where the solve "
+                        "would read and key it (the panel offers this scene's armatures only): switch to a scene it is "
+                        "in and solve there, or link it into this one (Object > Link/Transfer Data > Link Objects to "
                         "Scene)")
 
 
