@@ -1044,3 +1044,37 @@ def test_a_misspelt_track_name_is_warned_of(tmp_path):
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "'wirst' (bone 'wrist'): misspelt?" in proc.stdout, proc.stdout[-2000:]
     assert "1 with warnings" in proc.stdout
+
+
+def test_connected_bones_that_cannot_reach_their_tracks_are_listed_and_limited(tmp_path):
+    """The batch's side of test_bad_inputs' connected bones: a .blend rig whose arm bones are connected,
+    the elbow's track off the upper arm, --stretch exact. The keys hold the arm far from its tracks (a
+    connected bone keeps its head on its parent's tail): the summary lists the clip with a warning that
+    names the joints and says to turn Connected off; with --max-position-error 5 the clip fails and
+    nothing is written for it."""
+    src = import_clip()
+    rig = rest_copy(src, "Rig")
+    bpy.data.objects.remove(src)
+    bpy.ops.object.mode_set(mode='EDIT')
+    for bone in rig.data.edit_bones:
+        if bone.parent is not None and (bone.head - bone.parent.tail).length < 1e-4:
+            bone.use_connect = True
+    bpy.ops.object.mode_set(mode='OBJECT')
+    path = tmp_path / "rig.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(path), copy=True)
+    tracks = tracks_from_bvh(read_bvh(clip_path())).frames(0, 20)
+    P = tracks.positions.copy()
+    elbow, shoulder = (tracks.skeleton.index(n) for n in ("lForeArm", "lShldr"))
+    P[:, elbow] += 0.3 * (P[0, elbow] - P[0, shoulder])
+    save_tracks(tmp_path / "arm.npz", replace(tracks, positions=P))
+    proc = _run("--rig", path, tmp_path / "arm.npz", "--out", tmp_path / "out", "--stretch", "exact")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert _summary_row(proc.stdout, "arm.npz")[1:3] == ["20", "43"], proc.stdout
+    assert re.search(r"connected bones cannot translate .*'lForeArm' \(frames 1-20, up to [\d.]+ %\).*turn Connected "
+                     r"off", proc.stdout), proc.stdout[-3000:]
+    assert "1 with warnings" in proc.stdout, proc.stdout[-2000:]
+    proc = _run("--rig", path, tmp_path / "arm.npz", "--out", tmp_path / "limited", "--stretch", "exact",
+                "--max-position-error", "5")
+    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "connected bones cannot translate" in " ".join(_summary_row(proc.stdout, "arm.npz")), proc.stdout[-3000:]
+    assert not (tmp_path / "limited").exists() or not any((tmp_path / "limited").iterdir())
