@@ -781,6 +781,44 @@ def test_bad_input_one_line_error(case, clip, tmp_path, capsys):
     assert not (tmp_path / "o.bvh").exists()
 
 
+def _link_loop(path: Path) -> Path:
+    """``path``, made a link to a link that leads back to ``path``."""
+    other = path.with_name("other-" + path.name)
+    other.symlink_to(path.name)
+    path.symlink_to(other.name)
+    return path
+
+
+@pytest.mark.parametrize("argv, names", [
+    (["solve", "{d}/take", "--out", "{d}/o.bvh"], "tracks file '{d}/take'"),
+    (["solve", "{d}/take.npz", "--out", "{d}/o.bvh"], "tracks file '{d}/take.npz'"),
+    (["solve", "{d}/take.npy", "--layout", "coco17", "--out", "{d}/o.bvh"], "point set file '{d}/take.npy'"),
+    (["info", "{d}/take.bvh"], "BVH file '{d}/take.bvh'"),
+    (["solve", "{clip}", "--reference", "{d}/take.bvh", "--out", "{d}/o.bvh"], "BVH file '{d}/take.bvh'"),
+    (["solve", "{clip}", "--solver", "hybrid", "--checkpoint", "{d}/take.pt", "--out", "{d}/o.bvh"],
+     "--checkpoint '{d}/take.pt'"),
+])
+def test_an_input_in_a_loop_of_links_is_called_a_link_loop(clip, tmp_path, capsys, argv, names):
+    """A link in a loop of links given as an input (ln -s a b; ln -s b a) was a missing file ('tracks file
+    'take.npz' does not exist; check the path'; 'unknown tracks format' without a suffix), or the system's
+    'Too many levels of symbolic links' with no way out: it is called a loop of links, with what to do."""
+    d = tmp_path / "in"
+    d.mkdir()
+    loop = next(a for a in argv if a.startswith("{d}/take"))
+    _link_loop(Path(loop.format(d=d)))
+    code, _, err = run([a.format(d=d, clip=clip) for a in argv], capsys)
+    assert code == 2 and err.count("\n") == 1, err
+    assert (f"pose2rot: error: {names.format(d=d)} is a link in a loop of links, which names no file: give the "
+            "file's own path, or point the link at the file") in err, err
+
+
+def test_an_input_link_to_nothing_names_where_it_leads(tmp_path, capsys):
+    """A link whose file is gone was 'does not exist; check the path', though the path given is there."""
+    (tmp_path / "take.bvh").symlink_to("moved.bvh")
+    code, _, err = run(["solve", tmp_path / "take.bvh", "--out", tmp_path / "o.bvh"], capsys)
+    assert code == 2 and f"tracks file '{tmp_path}/take.bvh' is a link to 'moved.bvh', where there is no file" in err
+
+
 EMPTY_OUT = {
     "solve": (["solve", "{clip}", "--out", ""], "--out is empty: give a file name ending in .bvh or .npz (NAME.bvh)"),
     "tracks": (["tracks", "{clip}", "--out", " "], "--out is empty: give a file name ending in .npz (NAME.npz)"),

@@ -21,7 +21,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .errors import Pose2RotError, unicode_text, write_whole
+from .errors import Pose2RotError, missing_file, unicode_text, write_whole
 from .layouts import Source
 from .names import numbered_key
 
@@ -101,8 +101,8 @@ def load_map(path: str | Path) -> BoneMap:
     """Read MAP.json (UTF-8, or UTF-16 with its byte-order mark: an editor's "Unicode")."""
     path = Path(path)
     if not path.is_file():
-        raise Pose2RotError(f"map file '{path}' does not exist" if not path.is_dir()
-                            else f"map path '{path}' is a directory; give the .json file")
+        raise (missing_file(path, "map") if not path.is_dir()
+               else Pose2RotError(f"map path '{path}' is a directory; give the .json file"))
     try:
         data = json.loads(unicode_text(path.read_bytes()), object_pairs_hook=_no_key_twice(path.name))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-from .errors import Pose2RotError, first_sentence, write_whole
+from .errors import Pose2RotError, first_sentence, missing_file, write_whole
 from .model import INSTALL_HINT, require_torch
 from .model.params import RELEASED_PARAMS, cross_layer_count, resolve_params
 
@@ -61,7 +61,7 @@ def read_state(path: str | Path, map_location: str = "cpu") -> tuple[dict, dict[
     if path.is_dir():
         raise Pose2RotError(f"checkpoint '{path}' is a folder: give the checkpoint file in it")
     if not path.is_file():
-        raise Pose2RotError(f"checkpoint '{path}' does not exist")
+        raise missing_file(path, "checkpoint")
     with open(path, "rb") as f:
         magic = f.read(9)
     if path.suffix.lower() == ".safetensors" or magic[8:9] == b"{":  # a header length, then its JSON

@@ -40,7 +40,33 @@ def read_bytes(path: Path, kind: str) -> bytes:
     try:
         return path.read_bytes()
     except OSError as e:
-        raise Pose2RotError(f"cannot read {kind} file '{path}': {e.strerror or e}") from None
+        broken = broken_link(path)
+        raise Pose2RotError(f"{kind} file '{path}' {broken}" if broken else
+                            f"cannot read {kind} file '{path}': {e.strerror or e}") from None
+
+
+def broken_link(path: Path) -> str | None:
+    """Where ``path`` leads through links to no file, what is wrong and how to fix it, worded to follow
+    "'PATH' ": a loop of links (each names the next, none a file; the system's 'Too many levels of
+    symbolic links'), or a link to a path where nothing is; else None."""
+    try:
+        os.stat(path)
+        return None
+    except OSError as e:
+        loop = e.errno == errno.ELOOP
+    if loop:
+        return ("is a link in a loop of links, which names no file: give the file's own path, or point the "
+                "link at the file (ln -sfn FILE LINK)")
+    if path.is_symlink():
+        return (f"is a link to '{os.readlink(path)}', where there is no file: give the file's own path, or point "
+                "the link at the file (ln -sfn FILE LINK)")
+    return None
+
+
+def missing_file(path: Path, kind: str) -> Pose2RotError:
+    """The error for a ``kind`` file (e.g. 'tracks') that is not at ``path``: a link that leads to no file
+    (:func:`broken_link`), or nothing there."""
+    return Pose2RotError(f"{kind} file '{path}' {broken_link(path) or 'does not exist; check the path'}")
 
 
 #: the byte-order marks of UTF-16 text (a spreadsheet's or an editor's "Unicode")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import Pose2RotError
+from .errors import Pose2RotError, missing_file
 from .axes import AXES, axis_change, nearest_axis
 from .layouts import Layout, named_layout
 from .tracks import check_confidence_scale, usable_rate
@@ -90,7 +90,7 @@ def load_points(path: str | Path, layout: Layout | None = None, up: str | None =
     if path.is_dir():
         points = _load_freemocap(path, layout, report)
     elif not path.is_file():
-        raise Pose2RotError(f"file '{path}' does not exist; check the path")
+        raise missing_file(path, "point set")
     else:
         from .tracks_csv import SUFFIXES as CSV_SUFFIXES
 

@@ -26,7 +26,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .bvh import BvhClip, read_bvh
-from .errors import Pose2RotError, write_whole
+from .errors import Pose2RotError, broken_link, missing_file, write_whole
 from .rotations import matrix_to_quat
 from .stacks import any_axis
 from .tracks import Tracks, whole_frame
@@ -94,10 +94,10 @@ def tracks_path(path: str | Path) -> Path:
     if path.is_dir():
         raise Pose2RotError(f"tracks path '{path}' is a directory, not a tracks file ({', '.join(READERS)}) or a "
                             "FreeMoCap recording (output_data/mediapipe_body_3d_xyz.npy); give the file itself")
+    if not path.is_file() and (suffix in READERS or broken_link(path)):   # a link that leads nowhere: said first
+        raise missing_file(path, "tracks")
     if suffix not in READERS:
         raise Pose2RotError(f"{path.name}: unknown tracks format '{suffix}'; {READABLE}")
-    if not path.is_file():
-        raise Pose2RotError(f"tracks file '{path}' does not exist; check the path")
     return path
 
 
