@@ -317,24 +317,27 @@ def is_point_set(path: Path, layout: str | None, by_names: bool = True) -> bool:
     if bool(layout) or path.suffix.lower() in POINT_SUFFIXES or is_freemocap_folder(path):
         return True
     if path.suffix.lower() == ".npz":
-        return bool(_point_names_of(path))
+        return _names_points(path)
     names = _point_names_of(path) if by_names else []
     return bool(names) and named_layout(names) is not None
 
 
-def _point_names_of(path: Path) -> list[str]:
-    """The point names a .npz point set (``point_names``, no ``joint_names``) or a .csv file's header
-    (``<point>.x`` columns) gives, read cheaply; [] for anything else or what cannot be read (the
-    file's own reader says why)."""
-    from .tracks_npz import as_text
+def _names_points(path: Path) -> bool:
+    """Whether the .npz archive ``path`` has ``point_names`` and no ``joint_names`` (by its list of arrays
+    alone: names stored as a pickle are the point set reader's to refuse); False where it cannot be read
+    (its reader says why)."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return "point_names" in data.files and "joint_names" not in data.files
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        return False
 
+
+def _point_names_of(path: Path) -> list[str]:
+    """The point names a .csv file's header (``<point>.x`` columns) gives, read cheaply; [] for anything
+    else or what cannot be read (the file's own reader says why)."""
     suffix = path.suffix.lower()
     try:
-        if suffix == ".npz":
-            with np.load(path, allow_pickle=False) as data:
-                if "point_names" not in data.files or "joint_names" in data.files:
-                    return []
-                return [as_text(n) for n in np.asarray(data["point_names"]).ravel()]
         if suffix in CSV_SUFFIXES:
             with path.open("rb") as f:
                 text = csv_text(f.read(1 << 16), path.name)
