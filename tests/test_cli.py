@@ -676,6 +676,10 @@ BAD_INPUTS = {
     "tracks-of-npz-tracks": lambda c, d: (["tracks", _write(d / "t.npz", "x"), "--out", d / "o.npz"],
                                           ["t.npz: pose2rot tracks takes BVH clips", "pose2rot solve"]),
     "pickle-as-npz": lambda c, d: (["solve", _write(d / "p.npz", "x"), "--out", d / "o.bvh"], ["not an .npz file"]),
+    "single-array-as-npz": lambda c, d: (["solve", _np_save(d / "a.npz", np.zeros((4, 3, 3))), "--out", d / "o.bvh"],
+                                         ["a.npz: holds a single array (np.save)", "np.savez(path, positions="]),
+    "info-of-a-single-array-as-npz": lambda c, d: (["info", _np_save(d / "a.npz", np.zeros((4, 3, 3)))],
+                                                   ["a.npz: holds a single array (np.save)"]),
     "empty-npz": lambda c, d: (["solve", _write(d / "e.npz", ""), "--out", d / "o.bvh"],
                                ["e.npz", "the file is empty"]),
     "npz-cut-short": lambda c, d: (["solve", _cut(tracks_npz(d / "cut.npz", c)), "--out", d / "o.bvh"],
@@ -750,6 +754,13 @@ def _renamed(clip: Path) -> str:
 
 def _npz(path: Path, **arrays) -> Path:
     np.savez(path, **arrays)
+    return path
+
+
+def _np_save(path: Path, array: np.ndarray) -> Path:
+    """``array`` written by np.save at ``path`` (whatever its suffix: np.save adds .npy, a stream does not)."""
+    with path.open("wb") as f:
+        np.save(f, array)
     return path
 
 

@@ -329,7 +329,7 @@ def _names_points(path: Path) -> bool:
     try:
         with np.load(path, allow_pickle=False) as data:
             return "point_names" in data.files and "joint_names" not in data.files
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, TypeError):  # TypeError: one np.save array, no archive
         return False
 
 
