@@ -114,6 +114,27 @@ def test_crlf_cr_and_tabs_read_like_lf():
         np.testing.assert_array_equal(clip.fk(), ref.fk())
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "latin-1"])
+def test_no_break_spaces_read_as_spaces(tmp_path, encoding):
+    """No-break spaces (U+00A0, as a word processor or a web page puts between numbers) between the values of
+    motion rows stopped the read at the first row ('motion row 1 has 1 values, expected 9'), though the header
+    read them as spaces (after a name, between OFFSET numbers) and so does Blender's importer (its rows split
+    at any Unicode space: checked with bpy 4.2, which reads such a UTF-8 file whole). Every row reads them as
+    spaces; a name that holds one is two words, joined by '_' as Blender joins them."""
+    nbsp = "\u00a0"
+    head, rows = BASE.split("Frame Time: 0.0333333\n")
+    text = (head.replace("ROOT Hips", f"ROOT Hips{nbsp}").replace("JOINT Chest", f"JOINT Upper{nbsp}Chest")
+            .replace("OFFSET 0 1 0", f"OFFSET{nbsp}0{nbsp}1 0", 1)
+            + "Frame Time: 0.0333333\n" + rows.replace(" ", nbsp))
+    if encoding == "utf-8":                     # a thin space too (U+2009), which Latin-1 has not
+        text = text.replace(f"10{nbsp}", f"10{nbsp}\u2009")
+    (tmp_path / "a.bvh").write_bytes(text.encode(encoding))
+    clip, plain = read_bvh(tmp_path / "a.bvh"), parse_bvh(BASE)
+    assert clip.skeleton.names == ("Hips", "Upper_Chest")
+    np.testing.assert_array_equal(clip.rotations, plain.rotations)
+    np.testing.assert_array_equal(clip.fk(), plain.fk())
+
+
 def test_brace_on_name_line_and_names_with_spaces():
     text = BASE.replace("ROOT Hips\n{", "ROOT Hips {").replace("JOINT Chest\n  {", "JOINT Upper Chest {")
     text = text.replace("End Site\n    {", "End Site {")

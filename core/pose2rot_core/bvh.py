@@ -46,6 +46,9 @@ FRAME_TIME_EXAMPLE = "0.0333333 for 30 fps"
 _HEADER_WORD = re.compile(r"[{}]|[^\s{}]+")
 #: a number as the motion rows' one-pass reader (np.fromstring) reads it: Python's float() takes more ('1_0')
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(inf(inity)?|nan)", re.IGNORECASE)
+#: a space other than the line end, in Unicode's sense (U+00A0 no-break space, U+2009 thin space, ...): Python's
+#: str.split() and the header's words part at these, as Blender's importer does; numpy's reader of the rows does not
+_UNICODE_SPACE = re.compile(r"[^\S\n]")
 #: motion rows formatted at a time (bounds the memory of the text being built)
 _ROWS_PER_WRITE = 10000
 
@@ -111,7 +114,8 @@ class BvhClip:
 # =============================================================================== reading
 def read_bvh(path: str | Path) -> BvhClip:
     """Read a BVH file (any channel orders, position channels on any joint, CRLF or LF, UTF-8 with or
-    without BOM, UTF-16 with BOM, Latin-1). Every motion value must be a finite number."""
+    without BOM, UTF-16 with BOM, Latin-1; a no-break space or another Unicode space reads as a space, as
+    in Blender's importer). Every motion value must be a finite number."""
     return parse_bvh(bvh_text(path), name=str(path))
 
 
@@ -453,6 +457,8 @@ def _parse_motion(motion: str, first_line: int, frames: int, num_channels: int, 
     too (some writers put a clip's whole motion on one line)."""
     if num_channels == 0:  # no channel anywhere: the rows are empty, nothing to count
         return np.zeros((frames, 0))
+    if not motion.isascii():  # a no-break space (U+00A0) and other Unicode spaces part values, as in the header
+        motion = _UNICODE_SPACE.sub(" ", motion)
     b = np.frombuffer(("\n" + motion).encode("utf-8"), np.uint8)
     ws = b <= 32
     starts = (ws[:-1] & ~ws[1:]).view(np.uint8)  # starts[k]: a value begins at byte k+1
