@@ -242,3 +242,42 @@ def test_an_output_named_only_by_its_suffix_is_refused_in_words_that_agree(tmp_p
     code, _, err = run([*command.split(), source, "--out", target], capsys)
     assert code == 2 and err.count("\n") == 1, err
     assert f"--out {target} has no name before its suffix: give a name such as NAME{name.lower()}" in err, err
+
+
+LONG = "x" * 300
+
+
+@pytest.mark.parametrize("argv, option, name", [
+    (["solve", "{clip}", "--out", "{d}/" + LONG + ".bvh"], "--out", LONG + ".bvh"),
+    (["solve", "{clip}", "--out", "{d}/" + LONG + "/o.bvh"], "--out", LONG),
+    (["tracks", "{clip}", "--out", "{d}/new/" + LONG + ".npz"], "--out", LONG + ".npz"),
+    (["eval", "{clip}", "--plot", "{d}/" + LONG + ".png"], "--plot", LONG + ".png"),
+    (["map", "--skeleton", "{clip}", "--layout", "coco17", "--out", "{d}/" + LONG + ".json"], "--out", LONG + ".json"),
+    (["model", "convert", "ck.pt", "--out", "{d}/" + LONG + ".safetensors"], "--out", LONG + ".safetensors"),
+    (["train", "{d}", "--out", "{d}/" + LONG], "--out", LONG),
+])
+def test_an_output_name_longer_than_the_file_system_takes_names_its_option(tmp_path, capsys, monkeypatch, argv,
+                                                                          option, name):
+    """An output whose name is longer than the file system's NAME_MAX (255 bytes) ended in 'pose2rot: error:
+    File name too long: xxx...x.bvh', the flag lost (below a folder still missing: 'the directory does not
+    exist'). It is refused first, by its flag, with its length and what the system takes."""
+    clip = small_clip(tmp_path / "clip.bvh")
+
+    def no_work(*_args, **_kwargs):
+        raise AssertionError("worked before the output was checked")
+
+    monkeypatch.setattr("pose2rot_core.checkpoint.read_checkpoint", no_work)
+    monkeypatch.setattr("pose2rot_core.model.require_torch", no_work)
+    code, _, err = run([a.format(d=tmp_path, clip=clip) for a in argv], capsys)
+    assert code == 2 and err.count("\n") == 1, err
+    limit = os.pathconf(tmp_path, "PC_NAME_MAX")
+    assert (f"pose2rot: error: {option}: the name '{name[:24]}...{name[-12:]}' is {len(name)} bytes long, more than "
+            f"the {limit} that the file system takes for a name: give a shorter name") in err, err
+
+
+def test_an_output_path_longer_than_the_system_takes_names_its_option(tmp_path, capsys):
+    """A path past the system's PATH_MAX, each of its names short enough, ended in 'File name too long'."""
+    deep = tmp_path.joinpath(*["y" * 200] * 25, "o.bvh")
+    code, _, err = run(["solve", small_clip(tmp_path / "clip.bvh"), "--out", deep], capsys)
+    assert code == 2 and err.count("\n") == 1, err
+    assert f"--out: the path is {len(str(deep))} bytes long, more than the file system takes: give a shorter" in err

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import os
 import signal
 import sys
@@ -109,6 +110,7 @@ def _output_path(text: str, suffixes: tuple[str, ...], option: str = "--out", in
     """Check an output path before any work: a known suffix, an existing directory, not a directory
     itself, not one of the ``inputs`` (which the result would overwrite)."""
     out = given_path(text, option, f"a file name ending in {' or '.join(suffixes)} (NAME{suffixes[0]})")
+    _check_name_length(out, option)                       # before anything asks the system about it
     same = [i for i in inputs if i and Path(i).exists() and out.exists() and os.path.samefile(out, i)]
     if same:
         raise Pose2RotError(f"{option} {out} is the input file '{same[0]}': the result would overwrite it; "
@@ -161,6 +163,33 @@ def _check_file_name(out: Path, suffixes: tuple[str, ...], option: str) -> None:
                             f"NAME{out.name.lower()}")
     if suffixes and out.suffix.lower() not in suffixes:
         raise Pose2RotError(f"{option} must end in {' or '.join(suffixes)}, got '{out.name}'")
+
+
+#: the longest name (bytes) most file systems take, where the system does not say (a folder still missing)
+NAME_MAX = 255
+
+
+def _check_name_length(out: Path, option: str) -> None:
+    """Refuse an output ``out`` that the system would refuse as too long (it answered every question about
+    it, 'does it exist', with 'File name too long' and the path alone, or, below a folder still missing,
+    'does not exist'): a name in it longer than its file system takes (os.pathconf's PC_NAME_MAX, else
+    NAME_MAX), or the whole path."""
+    folder, limit = Path(out.anchor or "."), NAME_MAX
+    for name in out.parts[1 if out.anchor else 0:]:
+        with contextlib.suppress(OSError, ValueError):    # a folder still missing: the last limit known
+            limit = os.pathconf(folder, "PC_NAME_MAX")
+        size = len(os.fsencode(name))
+        if size > limit:
+            shown = name if len(name) <= 40 else f"{name[:24]}...{name[-12:]}"
+            raise Pose2RotError(f"{option}: the name '{shown}' is {size} bytes long, more than the {limit} that the "
+                                "file system takes for a name: give a shorter name")
+        folder = folder / name
+    try:
+        os.lstat(out)
+    except OSError as e:
+        if e.errno == errno.ENAMETOOLONG:
+            raise Pose2RotError(f"{option}: the path is {len(os.fsencode(str(out)))} bytes long, more than the file "
+                                "system takes: give a shorter path (fewer or shorter folder names)") from None
 
 
 def _check_no_file_above(out: Path, option: str) -> None:
