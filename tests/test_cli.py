@@ -613,6 +613,11 @@ BAD_INPUTS = {
                                         ["--frames 0:100 reaches outside the 30-frame clip", "0:30"]),
     "reference-frame-outside": lambda c, d: (["solve", c, "--out", d / "o.bvh", "--reference-frame", "30"],
                                              ["--reference-frame 30", "0..29"]),
+    "reference-frame-alone-of-npz-tracks": lambda c, d: (["solve", tracks_npz(d / "t.npz", c), "--reference-frame",
+                                                          "3", "--out", d / "o.bvh"],
+                                                         ["--reference-frame 3 alone takes the pose from the rotations "
+                                                          "of BVH tracks; t.npz holds positions: add --reference "
+                                                          "POSE.bvh --reference-frame 3, with POSE.bvh a BVH"]),
     "tracks-reference-frame-outside": lambda c, d: (["tracks", c, "--out", d / "t.npz", "--reference-frame", "30"],
                                                     ["--reference-frame 30", "0..29"]),
     "out-missing-directory": lambda c, d: (["solve", c, "--out", d / "no" / "o.bvh"],

@@ -283,6 +283,35 @@ def test_unanchored_hybrid_rolls_far_from_the_geometric_solvers_are_a_warning(de
     assert not [n for n in anchored.report if "anchors" in n]
 
 
+@pytest.mark.parametrize("suffix", [".bvh", ".npz"])
+def test_the_hybrid_warnings_advice_of_a_reference_pose_fits_the_tracks(checkpoint, tmp_path, capsys, monkeypatch,
+                                                                        suffix):
+    """The warning of unanchored hybrid rolls advised '--reference-frame N' whatever the tracks: tracks of
+    positions alone (.npz, .csv) have no rotations for it to take the pose from, and that advice was refused
+    ('--reference-frame without --reference needs BVH tracks'). For them it names --reference POSE.bvh with
+    --reference-frame N, which anchors the rolls (the warning goes); BVH tracks keep --reference-frame N."""
+    import pose2rot_core.solvers as solvers
+    from pose2rot_core.bvh import read_bvh
+    from pose2rot_core.tracks_io import save_tracks, tracks_from_bvh
+
+    monkeypatch.setattr(solvers, "local_network", lambda options: _rolling_network("elbow", 45.0))
+    tracks = tmp_path / f"arm{suffix}"
+    if suffix == ".npz":
+        save_tracks(tracks, tracks_from_bvh(read_bvh(ARM)))
+    else:
+        tracks.write_bytes(ARM.read_bytes())
+    argv = ["solve", str(tracks), "--solver", "hybrid", "--checkpoint", str(checkpoint), "--out",
+            str(tmp_path / "o.bvh")]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    advice = ("--reference-frame N)" if suffix == ".bvh" else "--reference POSE.bvh --reference-frame N, with POSE.bvh "
+              "a BVH of the tracks' rig whose frame N holds the pose they show at frame N)")
+    assert f"a reference pose the tracks show at a frame anchors them ({advice}, and --solver geometric" in err, err
+    given = ["--reference-frame", "0"] + (["--reference", str(ARM)] if suffix == ".npz" else [])
+    assert main(argv + given) == 0
+    assert "nothing anchors" not in capsys.readouterr().err
+
+
 def test_the_report_of_weights_that_lost_their_embedder_names_their_file(checkpoint, tmp_path, monkeypatch):
     """A bare state dict solved with T5 assumed: the report line's advice names the checkpoint file
     (it printed the placeholder 'CHECKPOINT' where the error named the file)."""

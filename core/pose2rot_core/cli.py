@@ -27,7 +27,7 @@ from .layouts import LAYOUTS
 from .options import AUTO_TWIST, PRECISIONS, SOLVERS, OptionError, SolveOptions, twist_choices
 from .tracks import FPS_FLAG, rate_warning, usable_rate
 from .tracks_csv import SUFFIXES as CSV_SUFFIXES
-from .wording import WARNING_PREFIX, cli_line, counted, label, names, notes_for, tracks_were_smoothed
+from .wording import WARNING_PREFIX, cli_line, counted, label, names, notes_for, setting, tracks_were_smoothed
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -397,9 +397,10 @@ def cmd_solve(args: argparse.Namespace) -> int:
     with step_shown(f"reading {Path(args.tracks).name}"):
         tracks = _checked_scale(_solve_tracks(args, report), args, report)
     report += rate_notes(tracks.fps, args.fps is not None)
+    bvh_tracks = Path(args.tracks).suffix.lower() == ".bvh"
     if args.reference:
         frame = args.reference_frame or 0
-        reference = _reference_from_bvh(tracks, args.reference, frame, Path(args.tracks).suffix.lower() == ".bvh")
+        reference = _reference_from_bvh(tracks, args.reference, frame, bvh_tracks)
         tracks = replace(tracks, reference_rotations=reference,
                          reference_frame=frame if _shows_pose(tracks, reference, frame) else None)
     start, stop = _parse_frames(args.frames, tracks.num_frames, tracks.first_frame)
@@ -418,13 +419,26 @@ def cmd_solve(args: argparse.Namespace) -> int:
                        order or tracks.rotation_orders, tracks.end_parents, tracks.end_rest_offsets,
                        list(tracks.end_names) or None)
     for line in notes_for(report + sol.report, "cli"):
-        print(cli_line(line), file=sys.stderr)
+        print(cli_line(line if bvh_tracks else _reference_advice(line)), file=sys.stderr)
     against = ("the input tracks, which were smoothed before solving" if tracks_were_smoothed(sol.report)
                else "the tracks") + _samples_not_counted(sol, tracks)
     print(f"solved {counted(sol.num_frames, 'frame')} x {counted(tracks.skeleton.num_joints, 'joint')} with the "
           f"{sol.solver} solver in {seconds:.3f} s; max position error {error:.2g} % of height (against {against}) "
           f"-> {out}")
     return 0
+
+
+def _reference_pose(frame: int | str) -> str:
+    """How tracks that are no BVH clip (positions only) are given the reference pose they show at ``frame``."""
+    return (f"--reference POSE.bvh --reference-frame {frame}, with POSE.bvh a BVH of the tracks' rig whose frame "
+            f"{frame} holds the pose they show at frame {frame}")
+
+
+def _reference_advice(note: str) -> str:
+    """A note in the command line's words (a warning of the hybrid solver's rolls) for tracks that are no BVH
+    clip: its advice of --reference-frame N alone, which only BVH tracks take (the pose from their own
+    rotations), made the --reference that gives these tracks their pose."""
+    return note.replace(setting("reference_frame", "N", "cli"), _reference_pose("N"))
 
 
 def _check_bvh_names(names: Sequence[str], out: Path, source: str) -> None:
@@ -451,7 +465,8 @@ def _solve_tracks(args: argparse.Namespace, report: list[str]):
         return load_tracks(args.tracks, skeleton_bvh=args.skeleton, report=report, fps=args.fps)
     path = tracks_source(args.tracks, args.skeleton)
     if path.suffix.lower() != ".bvh":
-        raise Pose2RotError("--reference-frame without --reference needs BVH tracks (their rotations give the pose)")
+        raise Pose2RotError(f"--reference-frame {args.reference_frame} alone takes the pose from the rotations of BVH "
+                            f"tracks; {path.name} holds positions: add {_reference_pose(args.reference_frame)}")
     tracks = tracks_from_bvh(read_bvh(path), args.reference_frame, "--reference-frame")
     return tracks if args.fps is None else replace(tracks, fps=args.fps)
 
