@@ -252,6 +252,33 @@ def test_cli_info_and_convert(tiny, tmp_path, capsys):
     assert read_checkpoint(out).epoch == 12
 
 
+def test_a_stored_config_that_does_not_fit_its_weights_says_how_to_go_on(tiny, tmp_path, capsys):
+    """A checkpoint whose stored configuration asks for another network than its weights (metadata written
+    by hand or by another tool) ended in 'weights in ... do not fit the model configuration: ...; the weights
+    imply q_dim=16', with nothing to do about it. The message asks for --config, says which file gives it, and
+    how to store it; following it, the model loads and converts. Damaged weights (the same network implied)
+    keep their own message: no config would help them."""
+    from pose2rot_core.cli import main
+
+    ckpt = tmp_path / "odd.pt"
+    torch.save({"model_state": tiny.state_dict(), "config": {"params": dict(TINY, q_dim=32)}}, ckpt)
+    assert main(["model", "info", str(ckpt)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"pose2rot: error: --config is needed: the configuration stored "
+                                                    f"in '{ckpt}' does not fit its weights: "), err
+    assert ("the weights imply q_dim=16; give the config of the run that made them (its config.yaml, or a YAML of "
+            f"the parameters the weights imply); 'pose2rot model convert {ckpt} --config RUN.yaml --out "
+            "NEW.safetensors' stores it in a new file") in err, err
+    config = write_yaml(tmp_path / "run.yaml", TINY)
+    assert main(["model", "convert", str(ckpt), "--config", str(config), "--out", str(tmp_path / "m.safetensors")]) == 0
+    assert main(["model", "info", str(tmp_path / "m.safetensors")]) == 0
+    state = dict(tiny.state_dict(), **{"rest_encoder.offset_proj.weight": torch.zeros(16, 4)})
+    torch.save({"model_state": state, "config": {"params": TINY}}, tmp_path / "damaged.pt")
+    with pytest.raises(Pose2RotError, match="weights in '.*damaged.pt' do not fit the model configuration: 1 wrong "
+                                            "shape .*the weights imply the same configuration$"):
+        load_model(tmp_path / "damaged.pt")
+
+
 @pytest.mark.parametrize("text", ["HIERARCHY\nROOT hips\n", "", "{\"model\": 1}"])
 def test_a_file_that_is_no_checkpoint_is_called_so(tmp_path, text):
     """A text file (a clip, a config) given as a checkpoint is not "pickled objects or code": it is

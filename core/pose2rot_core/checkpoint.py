@@ -304,6 +304,10 @@ def infer_params(state: Mapping) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------- building / loading
+#: the config_source of a configuration read from the checkpoint file itself
+STORED = "stored in the checkpoint"
+
+
 def read_checkpoint(path: str | Path, config: str | Path | Mapping | None = None,
                     map_location: str = "cpu") -> CheckpointContents:
     """Read weights and decide the configuration (YAML/mapping > stored config > inferred)."""
@@ -322,7 +326,7 @@ def read_checkpoint(path: str | Path, config: str | Path | Mapping | None = None
         source = "given mapping" if isinstance(config, Mapping) else f"config {config}"
     elif isinstance(stored.get("params"), Mapping):
         params = resolve_params(stored["params"], where=f"config stored in '{path}'")
-        source = "stored in the checkpoint"
+        source = STORED
     else:
         try:
             params = infer_params(state)
@@ -360,14 +364,21 @@ def build_model(contents: CheckpointContents, device: str = "cpu"):
 
     with torch.device("meta"):
         shapes_only = Pose2RotMemoryRestModel(**contents.params)
-    misfit = state_misfit(shapes_only, contents.state, contents.params) if contents.config_file else ""
-    if misfit:  # the config given is the part to change
+    misfit = state_misfit(shapes_only, contents.state, contents.params)
+    if misfit and (contents.config_file or _stored_config_differs(contents)):  # the config is the part to change
         from .options import OptionError
 
-        raise OptionError("config", f"'{contents.config_file}' does not fit the weights in '{contents.path}': "
-                                    f"{misfit}; give the config these weights were trained with, or none: the "
-                                    "file's own configuration (stored in it, or read from its weights) is then used")
-    check_state_matches(shapes_only, contents.state, contents.params, contents.path)
+        if contents.config_file:
+            raise OptionError("config", f"'{contents.config_file}' does not fit the weights in '{contents.path}': "
+                                        f"{misfit}; give the config these weights were trained with, or none: the "
+                                        "file's own configuration (stored in it, or read from its weights) is then "
+                                        "used")
+        raise OptionError("config", f"is needed: the configuration stored in '{contents.path}' does not fit its "
+                                    f"weights: {misfit}; give the config of the run that made them (its config.yaml, "
+                                    "or a YAML of the parameters the weights imply); 'pose2rot model convert "
+                                    f"{contents.path} --config RUN.yaml --out NEW.safetensors' stores it in a new file")
+    if misfit:
+        raise Pose2RotError(f"weights in '{contents.path}' do not fit the model configuration: {misfit}")
     model = Pose2RotMemoryRestModel(**contents.params)
     model.load_state_dict(contents.state, strict=True)
     model.embedder = contents.embedder
@@ -396,9 +407,7 @@ def state_misfit(model, state: Mapping, params: Mapping[str, Any]) -> str:
         if items:
             parts.append(f"{len(items)} {label} ({', '.join(items[:3])}{', ...' if len(items) > 3 else ''})")
     try:
-        implied = infer_params(state)
-        diff = [f"{k}={implied[k]!r}" for k in implied
-                if k not in ("temporal_dropout", "use_grad_checkpoint", "num_memory") and _differs(k, implied, params)]
+        diff = implied_changes(state, params)
         hint = ("the weights imply " + ", ".join(diff)) if diff else "the weights imply the same configuration"
     except Pose2RotError as e:  # a tensor it reads is missing: other weights, or these ones damaged
         kept = len(expected) - len(missing)
@@ -406,6 +415,25 @@ def state_misfit(model, state: Mapping, params: Mapping[str, Any]) -> str:
                 "incomplete (saved from part of the model, or edited); save the whole model again"
                 if kept >= len(expected) / 2 else str(e))
     return f"{'; '.join(parts)}; {hint}"
+
+
+def implied_changes(state: Mapping, params: Mapping[str, Any]) -> list[str]:
+    """['q_dim=64', ...]: the parameters the weights ``state`` imply (infer_params, which raises where a
+    tensor it reads is missing) where ``params`` ask for others."""
+    implied = infer_params(state)
+    return [f"{k}={implied[k]!r}" for k in implied
+            if k not in ("temporal_dropout", "use_grad_checkpoint", "num_memory") and _differs(k, implied, params)]
+
+
+def _stored_config_differs(contents: CheckpointContents) -> bool:
+    """Whether the configuration stored in a checkpoint asks for another network than its weights imply (then
+    the config, not the weights, is the part to change; the same network: the weights are damaged)."""
+    if contents.config_source != STORED:
+        return False
+    try:
+        return bool(implied_changes(contents.state, contents.params))
+    except Pose2RotError:
+        return False
 
 
 def _differs(key: str, implied: Mapping[str, Any], params: Mapping[str, Any]) -> bool:
