@@ -274,10 +274,24 @@ def _load_t5(source: str, device: str):
     except (OSError, ValueError) as e:
         from .options import OptionError
 
+        if isinstance(e, OSError) and not os.path.isdir(source):   # a model id whose files the cache lacks
+            raise OptionError("t5", f"'{source}' is not in the local Hugging Face cache{_hub_cache()}, or only part "
+                                    "of it is, and pose2rot never downloads while it runs: download it there once "
+                                    f"with 'hf download {source}' (HF_HOME moves the cache), or give a local folder "
+                                    "holding t5-base") from None
         fetch = "" if os.path.isdir(source) else f"download it once with 'hf download {source}', or "
         raise OptionError("t5", f"'{source}' cannot be loaded from local files ({first_sentence(str(e))}): "
                                 f"{fetch}give a local folder holding t5-base") from None
     return tok, enc.to(device).eval()
+
+
+def _hub_cache() -> str:
+    """The Hugging Face cache that model ids are read from, as " ('FOLDER')" (where huggingface_hub says; else "")."""
+    try:
+        from huggingface_hub import constants
+    except ImportError:
+        return ""
+    return f" ('{constants.HF_HUB_CACHE}')"
 
 
 def t5_embed(names: Sequence[str], source: str = DEFAULT_T5, device: str = "cpu") -> np.ndarray:
