@@ -426,6 +426,22 @@ def test_info_describes_point_sets_not_named_as_a_layout(tmp_path, capsys):
     assert code == 2 and "a header of several rows" in err and "--skeleton" not in err, err
 
 
+@pytest.mark.parametrize("up", ["x", "-x", "-y", "-z"])
+def test_info_reads_point_sets_whose_up_axis_is_any_axis(tmp_path, capsys, up):
+    """A point set whose up axis is X (found from its hips and shoulders, or its up_axis) stopped info with
+    'up axis must be one of x, y, z, -x, -y, -z, got '-x'' after the first line had said 'up axis -x': the
+    height was measured on the points turned to their own axis without its sign, which only Y and Z can be
+    the target of. The height along that axis is the same whatever its sign: it is measured as they are."""
+    layout = get_layout("humanml3d22")
+    Y = _smpl_motion(np.random.default_rng(1)) @ axis_change("z", "y")               # Y up
+    np.savez(tmp_path / "p.npz", positions=Y @ axis_change(up, "y"), point_names=np.array(layout.points), up_axis=up)
+    np.savez(tmp_path / "y.npz", positions=Y, point_names=np.array(layout.points), up_axis="y")
+    height = _run(["info", tmp_path / "y.npz"], capsys)[1].split("height ")[1].split(" units along Y")[0]
+    code, out, err = _run(["info", tmp_path / "p.npz"], capsys)
+    assert code == 0 and f"up axis {up}," in out and not err, (out, err)
+    assert f"height {height} units along {up[-1].upper()} (median over frames)" in out, out
+
+
 def test_info_prints_a_warning_about_the_up_axis_as_a_warning(tmp_path, capsys):
     """A file whose up_axis contradicts its hips and shoulders: `info` prints the solve's warning line
     as `warning: ...` (it printed `note: warning: ...`). The way out is --up-axis auto (or the axis

@@ -351,8 +351,8 @@ def _point_names_of(path: Path) -> list[str]:
 def point_info(path: Path, layout: str | None,
                fps: float | None = None) -> tuple[np.ndarray, str, tuple[str, ...], float]:
     """Print the first line of ``pose2rot info`` for a point set (at ``fps`` where given, else its own
-    rate); (positions [T,P,3] along the file's own axes with its up axis positive, that axis, point names,
-    the frame rate read)."""
+    rate); (positions [T,P,3] along the file's own axes, its up axis without its sign (x, y or z: the height
+    along it is the same either way), point names, the frame rate read)."""
     from .placeholders import gate_low_confidence
     from .pointsets import load_points
     from .wording import cli_line, notes_for
@@ -369,5 +369,4 @@ def point_info(path: Path, layout: str | None,
           f"{' (of the points with data)' if empty else ''}")
     for line in notes_for(report, "cli"):
         print(cli_line(line))
-    up = points.up.lstrip("+-")
-    return points.oriented(up), up, points.names, points.fps
+    return points.positions, points.up.lstrip("+-"), points.names, points.fps
