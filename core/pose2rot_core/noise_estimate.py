@@ -29,6 +29,11 @@ NOISE_BONE_STDS = 8.0
 #: a bone's length jitter counts as noise only while its fourth difference is at least this share of
 #: white noise's ratio to the first difference (sqrt(35)); smoother changes are motion
 WHITE_RATIO = 0.8
+#: a length read over n frames whose std exceeds 1 + this / sqrt(n) times what white noise with its
+#: frame-to-frame changes would have (wandering) moves with the motion: white noise's std is about 1 of
+#: those, and past that bound in at most 1 of 1,000 series (simulated over 9-1,000 frames, fewer the
+#: longer), while a random walk's passes it 19 times in 20 from 30 frames on
+WANDER_SPREAD = 3.0
 #: the fewest fourth differences (each five frames in a row with data) of a bone's length or vector
 #: its noise is read from, NOISE_FRAMES frames at least: a clip where no bone has as many tells noise
 #: from motion nowhere, and its noise reads 0 (see noise_readable)
@@ -459,6 +464,46 @@ def _bone_vector_noise(positions: np.ndarray, joints: np.ndarray, parents: np.nd
     rigid = _rigid(norm(v), ok, float32_step(positions)) | ~ok.any(axis=0)  # no data: rigid too
     std, samples, _ = _white_noise_std(v, ok)
     return np.where(rigid, np.nan, std), samples
+
+
+def moving_offsets(positions: np.ndarray, parents: np.ndarray, joints: np.ndarray, rest_lengths: np.ndarray,
+                   height: float, keyed: np.ndarray | None) -> np.ndarray:
+    """[B] whether the offsets of ``joints`` [B] from their parents (nodes that place the body:
+    Skeleton.root_line) in positions [T,N,3] (``parents`` [N], ``rest_lengths`` [N] as noise_on_keys)
+    change with the motion rather than by noise: they wander (see wandering), or their length
+    jitters louder than the noise of the other points at its ends explains but by rare chance
+    (OWN_STDS of a reading's spread, MAD_LOG_VARIANCE): noise touches every track, and tracks
+    that read clean around an offset leave its jitter to the motion (a video capture's hips
+    bobbing over a floor root, seen at a few frames a second). Read on the ``keyed`` frames."""
+    joints = np.asarray(joints, np.int64)
+    line_parents = np.asarray(parents)[joints]
+    rows = _read_rows(positions, keyed, None)
+    X = positions if rows is None else positions[rows]
+    others = np.array(parents, copy=True)
+    others[joints] = -1
+    around = noise_on_keys(positions, others, rest_lengths, height, keyed)
+    alone = np.full(len(others), -1)
+    alone[joints] = line_parents
+    reading, samples, _ = _bone_length_noise(X, alone, None)
+    explained = np.hypot(around[joints], around[line_parents]) * np.exp(
+        OWN_STDS[1] * np.sqrt(MAD_LOG_VARIANCE / np.maximum(samples[joints], 1.0)))
+    louder = np.isfinite(reading[joints]) & (reading[joints] > explained)
+    return louder | wandering(bone_lengths(X, joints, line_parents))
+
+
+def wandering(lengths: np.ndarray) -> np.ndarray:
+    """[B] whether each of B lengths [T,B] (NaN: no data) varies over the clip further than white
+    noise with its frame-to-frame changes (their std over sqrt 2) would but by rare chance
+    (WANDER_SPREAD): it changes with the motion (a translating joint, a drifting offset) rather than
+    jitter about one value. A spike raises the changes more than the spread: it reads as jitter.
+    False with fewer than NOISE_FRAMES frames of data."""
+    x = np.asarray(lengths, np.float64)
+    d = np.diff(x, axis=0)
+    n, m = np.maximum((~np.isnan(x)).sum(axis=0), 1), np.maximum((~np.isnan(d)).sum(axis=0), 1)
+    mean = np.nansum(x, axis=0) / n
+    spread = np.sqrt(np.nansum((x - mean) ** 2, axis=0) / n)
+    jitter = np.sqrt(np.nansum(d ** 2, axis=0) / m / 2.0)
+    return (n >= NOISE_FRAMES) & (spread > (1.0 + WANDER_SPREAD / np.sqrt(n)) * jitter)
 
 
 def bone_lengths(positions: np.ndarray, joints: np.ndarray, parents: np.ndarray,

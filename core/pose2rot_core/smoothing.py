@@ -31,7 +31,8 @@ from .errors import Pose2RotError
 from .kernels import choose_widths, clamp_stds, local_quadratic, universal_threshold
 from .noise_estimate import (AUTO_THRESHOLD, NOISE_DIFFERENCES, NOISE_FRAMES, bone_lengths, bones_with_length,
                              column_nanmedian, correlated_noise_gain, correlated_share, correlation_on_keys,
-                             NoiseDirections, directions_on_keys, keyed_rows, noise_on_keys, noise_readable)
+                             NoiseDirections, directions_on_keys, keyed_rows, moving_offsets, noise_on_keys,
+                             noise_readable)
 from .placeholders import (coinciding_samples, coinciding_warning, held_as_gaps, interpolated_frames,
                            no_data_as_gaps, placeholders_as_gaps, repeated_frames_as_gaps)
 from .rotations import matrix_to_quat, quat_continuity, quat_to_matrix
@@ -140,15 +141,17 @@ def parse_smooth(smooth: str | float | None) -> str | float:
 def clean_positions(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.ndarray, height: float, fps: float,
                     smooth: str | float = "auto", confidence: np.ndarray | None = None,
                     filled: np.ndarray | None = None, names: tuple[str, ...] | None = None,
-                    noise: np.ndarray | None = None, keyed: np.ndarray | None = None) -> tuple[np.ndarray, Cleaning]:
+                    noise: np.ndarray | None = None, keyed: np.ndarray | None = None,
+                    read_from: np.ndarray | None = None) -> tuple[np.ndarray, Cleaning]:
     """Smooth gap-free positions [T,J,3] (joints entirely NaN stay NaN) as ``smooth`` says.
 
     parents [J] (-1: none) and rest_lengths [J] give the bones the noise is read from; confidence [T,J] weights the
     samples; ``filled`` [T,J] marks samples that were gaps (weight 0, and ignored by the noise
     estimate). noise: [J] estimate_noise of these positions when the caller has measured it already
     (only where no sample was filled or has a confidence); else it is read on the ``keyed`` [T]
-    frames when the positions were keyed every few frames (see noise_on_keys). Returns (positions,
-    Cleaning).
+    frames when the positions were keyed every few frames (see noise_on_keys), from the bones to
+    ``read_from`` [J] (parents as for the noise: _noise_parents; None: ``parents``). Returns
+    (positions, Cleaning).
     """
     mode = parse_smooth(smooth)
     T, J = positions.shape[:2]
@@ -159,10 +162,11 @@ def clean_positions(positions: np.ndarray, parents: np.ndarray, rest_lengths: np
     between = None if keyed_rows(keyed) is None else ~keyed
     if between is not None:  # no samples either: the curves between keys hold only what the keys do
         weights[between] = 0.0
+    reading = parents if read_from is None else read_from
     if noise is None:
-        noise = noise_on_keys(positions, parents, rest_lengths, height, keyed, weights > 0)
+        noise = noise_on_keys(positions, reading, rest_lengths, height, keyed, weights > 0)
     result = Cleaning(widths=np.zeros(J), noise=noise / height, residual=noise / height,
-                      noise_read=noise_readable(positions, parents, rest_lengths, keyed, weights > 0),
+                      noise_read=noise_readable(positions, reading, rest_lengths, keyed, weights > 0),
                       cuts=find_cuts(positions, height))  # read whether or not anything is smoothed
     if mode == "off":
         return positions, result
@@ -171,11 +175,11 @@ def clean_positions(positions: np.ndarray, parents: np.ndarray, rest_lengths: np
     noisy = present & _noticeable(noise, parents, rest_lengths, height) if mode == "auto" else present
     if not noisy.any():
         return positions, result
-    rho = correlation_on_keys(positions, parents, rest_lengths, height, keyed, weights > 0)
+    rho = correlation_on_keys(positions, reading, rest_lengths, height, keyed, weights > 0)
     noise = np.where(noisy, noise * correlated_noise_gain(rho), noise)  # as a whole, not only its white part
     result.noise = noise / height
     P = np.nan_to_num(positions)
-    directions = None if mode != "auto" else directions_on_keys(positions, parents, rest_lengths, height, keyed,
+    directions = None if mode != "auto" else directions_on_keys(positions, reading, rest_lengths, height, keyed,
                                                                    weights > 0)
     if directions is not None and directions.share <= 0.0:
         directions = None  # the same in every direction
@@ -418,6 +422,23 @@ def _with_ends(tracks: Tracks, positions: np.ndarray, ends: np.ndarray | None
             np.concatenate([lengths, np.linalg.norm(tracks.end_rest_offsets, axis=-1)]))
 
 
+def _noise_parents(tracks: Tracks, points: np.ndarray, parents: np.ndarray, lengths: np.ndarray,
+                   keyed: np.ndarray | None) -> np.ndarray:
+    """``parents`` [J+K] of the ``points`` [T,J+K,3] the noise is read from (see _with_ends, ``lengths``
+    [J+K] as there; on the ``keyed`` [T] frames, see noise_on_keys), the root line's joints
+    (Skeleton.root_line) whose offset from their parent moves with the motion cut from theirs
+    (moving_offsets): those offsets place the body (hips over a floor-level root, a walk's start),
+    and their changes are motion, however much they look like noise (a random walk's drift; a video
+    capture's hips bobbing at a few frames a second read 3 % noise and smoothed a clean clip). An
+    offset that keeps one length but for the jitter of its ends stays a bone the noise is read from."""
+    line = np.array(tracks.skeleton.root_line, np.int64)
+    if not line.size:
+        return parents
+    out = np.array(parents, copy=True)
+    out[line[moving_offsets(points, parents, line, lengths, tracks.skeleton.height, keyed)]] = -1
+    return out
+
+
 def mark_gaps(tracks: Tracks, smooth: str | float = "auto", shown: tuple[int, int] | None = None
               ) -> tuple[Tracks, list[str], np.ndarray]:
     """Tracks with low-confidence samples and outlier spikes of joints and bone tips set to NaN,
@@ -456,7 +477,8 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto", shown: tuple[int, in
     if keyed is None:
         keyed_frames = resampled_samples(points, tracks.first_frame, report, shown)
         keyed = None if keyed_frames is None else np.repeat(keyed_frames[:, None], J, axis=1)
-    noise = noise_on_keys(points, parents, lengths, height, keyed_frames)
+    noise = noise_on_keys(points, _noise_parents(tracks, points, parents, lengths, keyed_frames), lengths, height,
+                          keyed_frames)
     if mode != "off":
         points, noise, repeats = repeated_frames_as_gaps(points, parents, lengths, height, keyed_frames, noise,
                                                          tracks.first_frame, report, shown=shown)
@@ -550,7 +572,8 @@ def smooth_tracks(tracks: Tracks, gaps: np.ndarray, end_gaps: np.ndarray | None,
         confidence = np.concatenate([confidence, np.ones(end_gaps.shape)], 1)
     names = tracks.point_names
     out, cleaning = clean_positions(points, parents, lengths, skel.height, tracks.fps, smooth, confidence, filled,
-                                    names, noise, tracks.keyed_frames)
+                                    names, noise, tracks.keyed_frames,
+                                    _noise_parents(tracks, points, parents, lengths, tracks.keyed_frames))
     frames = cleaning.residual_frames
     narrowing = cleaning.narrowing
     joints = Cleaning(cleaning.widths[:J], cleaning.noise[:J], cleaning.residual[:J], cleaning.report, cleaning.cuts,
