@@ -568,6 +568,31 @@ def test_hips_off_a_floor_root_with_twist_joints_on_its_bone_are_put_on_their_tr
     assert np.abs(sol.positions - P).max() / skel.height < 1e-6
 
 
+def test_hips_beside_a_share_bone_over_a_split_floor_root_are_put_on_their_tracks(person):
+    """A floor root whose bone to the hips is split in two (a twist segment half way) and a share bone
+    beside the hips at their place: the half-way joint branched, so the hips' offset counted as a bone
+    of the body, held at the rig's length, and the whole body came back off clean tracks with a note
+    only (h227: three.js's pirouette with a Z-up rest, a floor root, twist segments and share bones,
+    20 % of the height; Kinect DHN 4.5 %). A share bone on the line's bone is beside it, as twist
+    joints are."""
+    rig, R, root = person
+    root = np.broadcast_to(root[:1], root.shape).copy()
+    floor = rig.rest_positions[0] * [1.0, 0.0, 1.0]
+    half = (floor + rig.rest_positions[0]) / 2
+    skel = Skeleton(("floor", "half") + rig.names + ("hips_share",),
+                    np.concatenate([[-1, 0], rig.parents + 2, [1]]),
+                    np.concatenate([floor[None], half[None], rig.rest_positions, rig.rest_positions[:1]]))
+    assert skel.root_line[:2] == (1, 2)
+    lift = 0.02 * skel.height * np.sin(np.linspace(0.0, 2 * np.pi, len(root)))  # the hips bob over the floor
+    body = positions(rig, R, root + lift[:, None] * [0.0, 1.0, 0.0])
+    ground = np.broadcast_to(root[:1] * [1.0, 0.0, 1.0], (len(root), 1, 3))
+    up = body[:, :1] - ground
+    mid = ground + up / np.linalg.norm(up, axis=-1, keepdims=True) * np.linalg.norm(half - floor)
+    P = np.concatenate([ground, mid, body, body[:, :1]], axis=1)
+    sol = solve(Tracks(skel, P))
+    assert np.abs(sol.positions - P).max() / skel.height < 1e-6
+
+
 @pytest.mark.parametrize("jitter", [0.0, 0.005])
 def test_hips_bobbing_roughly_over_a_floor_root_are_motion_not_noise(person, jitter):
     """Hips whose height over a floor root changes from frame to frame as roughly as noise does (a
@@ -609,6 +634,9 @@ def test_a_root_whose_chains_leave_the_bone_to_another_is_the_body_s_hub():
     twist = Skeleton(ik_root.names[:5] + ("twist_a", "twist_b"), np.array([-1, 0, 1, 2, 2, 0, 5]),
                      np.concatenate([floor_rest, [[0, 0, 0], [0, 0.5, 0]]]))
     assert twist.root_line == (1, 2)
+    tail = Skeleton(("floor", "pelvis", "tail", "hips", "l_leg", "r_leg"), np.array([-1, 0, 1, 1, 3, 3]),
+                    np.array([[0, 0, 0], [0, 1, 0], [0, 1, -0.4], [0, 1.1, 0], [0.2, 0.5, 0], [-0.2, 0.5, 0]], float))
+    assert tail.root_line == (1,)  # a one-bone tail off the pelvis is a limb: the pelvis is the hub
     hips_rest = np.array([[0, 1, 0], [0, 1, 0], [0.1, 0.5, 0], [0, 1, 0], [-0.1, 0.5, 0], [0, 1.5, 0]], float)
     hip_joints = Skeleton(("hips", "l_hip", "l_knee", "r_hip", "r_knee", "spine"), np.array([-1, 0, 1, 0, 3, 0]),
                           hips_rest)

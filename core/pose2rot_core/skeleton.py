@@ -192,16 +192,16 @@ class Skeleton:
 
     @cached_property
     def root_line(self) -> tuple[int, ...]:
-        """The joints from the root's one child along single children to the first joint with
-        several (the body's hub, included): nodes that place the body (an Armature or floor-level
+        """The joints from the root's one child along single children (_body_child) to the first joint
+        with several (the body's hub, included): nodes that place the body (an Armature or floor-level
         root, a walk's start) rather than bones of it; () where the root itself branches or nothing
         does (a chain such as an arm). Leaves on the root beside that child do not count, nor twist
-        joints on the bone from the root to it (see _body_child: IK roots and helpers on a
-        floor-level root, a 3ds Max Biped's Footsteps)."""
-        line, j = [], _body_child(self.children, self.rest_positions)
+        and share joints on a bone of the line (see _body_child: IK roots and helpers on a
+        floor-level root, a 3ds Max Biped's Footsteps, a share bone beside the hips)."""
+        line, j = [], _body_child(self.children, self.rest_positions, 0)
         while j is not None:
             line.append(j)
-            j = self.children[j][0] if len(self.children[j]) == 1 else None
+            j = _body_child(self.children, self.rest_positions, j)
         return tuple(line) if line and len(self.children[line[-1]]) > 1 else ()
 
     @cached_property
@@ -286,17 +286,18 @@ def tree_depth(parents: np.ndarray) -> np.ndarray:
     return d
 
 
-def _body_child(children: Sequence[Sequence[int]], rest: np.ndarray) -> int | None:
-    """The child of the root (node 0 of ``children``, child lists per node; ``rest`` [J,3] rest
-    positions) that carries the body: its only child, or its one child that is not beside it,
-    where a child is beside another when it is a leaf or its whole subtree lies on the bone from
-    the root to that other (twist joints of that bone); None where it has no child or several
-    carry joints off every such bone (the root is the body's hub)."""
-    kids = children[0]
+def _body_child(children: Sequence[Sequence[int]], rest: np.ndarray, node: int) -> int | None:
+    """The child of ``node`` (``children``: child lists per node; ``rest`` [J,3] rest positions)
+    that carries the body: its only child, or its one child that is not beside it, where a child is
+    beside another when its whole subtree lies on the bone from ``node`` to that other (twist joints
+    of that bone, a share bone at its end) or, below the root only, when it is a leaf (an IK target
+    or helper on a floor-level root; further up a leaf off the bones is a limb); None where no child
+    or several carry the body (``node`` is the body's hub)."""
+    kids = children[node]
     if len(kids) == 1:
         return kids[0]
-    carrying = [c for c in kids if children[c] and not any(
-        _on_bone(rest[depth_first(children, c)] - rest[0], rest[b] - rest[0]) for b in kids if b != c)]
+    carrying = [c for c in kids if (children[c] or node != 0) and not any(
+        _on_bone(rest[depth_first(children, c)] - rest[node], rest[b] - rest[node]) for b in kids if b != c)]
     return carrying[0] if len(carrying) == 1 else None
 
 
