@@ -975,7 +975,8 @@ def test_unknown_confidence_trusts_known_positions(cmu):
 def test_local_quadratic_is_the_weighted_fit_at_every_frame(T, seed):
     """Against a weighted least-squares quadratic fitted at each frame (normal equations scaled by the
     window's weight, with the same 1e-9 ridge): joints of different widths (and an untouched one) in
-    one call, weights with holes, the hat diagonal too; windows without weight keep the sample."""
+    one call, weights with holes, the hat diagonal too; windows without weight, or with fewer than
+    three samples of weight (no quadratic through them), keep the sample."""
     rng = np.random.default_rng(seed)
     widths = np.array([0.0, 0.7, 2.5, 6.0])
     x = np.cumsum(rng.normal(size=(T, 4, 3)), axis=0) + 50.0
@@ -987,7 +988,7 @@ def test_local_quadratic_is_the_weighted_fit_at_every_frame(T, seed):
         for t in range(T):
             u = np.arange(T) - t
             k = w[:, j] * np.exp(-0.5 * (u / h) ** 2) * (np.abs(u) <= 3 * h + 0.5)
-            if k.sum() <= 1e-6:
+            if k.sum() <= 1e-6 or np.count_nonzero(k) < 3:
                 assert (out[t, j] == x[t, j]).all() and hat[t, j] == 1.0
                 continue
             V = np.stack([np.ones(T), u, u * u], 1)
@@ -1802,3 +1803,26 @@ def test_a_floor_root_s_drifting_offset_is_motion_not_noise(family):
     gap = tracks.positions.copy()
     gap[20:23, -1] = np.nan  # filled before the smoothing, which then reads the noise itself
     assert not any(line.startswith("smoothed") for line in solve(replace(tracks, positions=gap)).report)
+
+
+@pytest.mark.parametrize("frames", [0.2, 0.48, 0.5, 0.7, 0.9])
+def test_a_width_under_a_frame_beside_a_gap_keeps_the_tracks(frames):
+    """A fixed width under one frame (0.004 s at 120 fps) beside a filled gap of three frames: the
+    kernel reached one sample or two (none at the frame itself), too few to fit a quadratic, and the
+    fit's ridge took the smallest quadratic through them, whose value at the frame was a third of the
+    sample before (the head 11 % of the height off, neck and head flipped). A window with fewer than
+    three samples now keeps its own (the fill), and such a narrow kernel changes the tracks by
+    almost nothing anywhere."""
+    T, fps = 40, 120.0
+    t = np.arange(T) / fps
+    parents, lengths = np.array([-1, 0, 1]), np.array([0.0, 0.5, 0.2])
+    P = np.zeros((T, 3, 3))
+    P[:, 0] = [1.0, 1.0, 0.5]
+    P[:, 1] = P[:, 0] + [0.0, 0.5, 0.0]
+    P[:, 2] = P[:, 1] + 0.2 * np.stack([np.sin(3 * t), np.cos(3 * t), 0 * t], axis=1)
+    filled = np.zeros((T, 3), bool)
+    filled[8:11, 2] = True
+    P[8:11, 2] = P[7, 2] + (np.arange(1, 4) / 4)[:, None] * (P[11, 2] - P[7, 2])  # the fill: a straight line
+    out, info = clean_positions(P, parents, lengths, 1.0, fps, smooth=frames / fps, filled=filled)
+    assert info.active
+    assert np.abs(out - P).max() < 1e-3, np.abs(out - P).max(axis=(1, 2))

@@ -214,8 +214,8 @@ def body_jumps_as_gaps(points: np.ndarray, height: float, fps: float, first_fram
 
 
 #: the fixed smoothing width that the warnings of glitches in clean tracks advise, in frames: a width under
-#: one frame fits nothing across the gap left by a glitch (a head 11 % of the height off beside a 3-frame gap
-#: at 120 fps with 0.5 frames), two frames smooth the rest of a clean clip by 0.2 % of the height at most
+#: one frame reaches too few samples beside the gap left by a glitch to fit across it and keeps the gap's fill,
+#: two frames smooth across it and the rest of a clean clip by 0.2 % of the height at most
 GAPS_WIDTH_FRAMES = 2.0
 
 

@@ -49,7 +49,8 @@ def local_quadratic(positions: np.ndarray, weights: np.ndarray, widths: np.ndarr
     Around every frame t a quadratic in time is fitted to the samples s with weights
     ``weights[s,j] * exp(-(s-t)^2 / (2 widths[j]^2))`` for |s-t| <= 3 widths[j] + 0.5 (widths [J]
     in frames; 0 = untouched) and evaluated at t. Returns (smoothed [T,J,D], hat diagonal [T,J]:
-    the weight of each sample on its own estimate, 1 where untouched). The kernel is symmetric, so
+    the weight of each sample on its own estimate, 1 where untouched). A window with fewer than
+    three samples of weight keeps its sample (see _constant_term_rows). The kernel is symmetric, so
     there is no lag. Joints of one width are fitted together (see _quadratic_fit).
     """
     T, J = positions.shape[:2]
@@ -101,10 +102,14 @@ def _distinct_columns(W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _constant_term_rows(W: np.ndarray, kernels: np.ndarray, R: int) -> tuple[np.ndarray, np.ndarray]:
     """([3,T,m] the row of the inverse normal matrix of each window's weighted quadratic fit that
-    gives its constant term, over the window weight; [T,m] windows with weight) for weights W
-    [T,m] and the kernels k(u) u^m [2R+1,5] (see _quadratic_fit)."""
+    gives its constant term, over the window weight; [T,m] windows that fit one) for weights W
+    [T,m] and the kernels k(u) u^m [2R+1,5] (see _quadratic_fit). A window fits a quadratic where
+    it has weight and at least three samples with weight: with fewer, the quadratic through them is
+    not one, and the fit's ridge took the smallest, which near a gap (a kernel under a frame wide
+    beside it) put the frame at a fraction of the sample before, far off; those windows keep their
+    samples, as the fit through them would where the frame itself is one."""
     S = _correlate(W, kernels, R)  # [5,T,m]
-    ok = S[0] > 1e-6  # windows with weight; the others keep their samples
+    ok = (S[0] > 1e-6) & (_samples_in_reach(W > 0, R) >= 3)  # the others keep their samples
     if not ok.all():  # give them a harmless window, so that nothing overflows on the way
         S = np.where(ok, S, np.array([1.0, 0.0, 1.0, 0.0, 1.0])[:, None, None])
     scale = S[0]
@@ -120,6 +125,14 @@ def _constant_term_rows(W: np.ndarray, kernels: np.ndarray, R: int) -> tuple[np.
         first[:, weak] = np.linalg.inv(np.moveaxis(A, -1, 0))[:, 0, :].T
     first /= scale
     return first, ok
+
+
+def _samples_in_reach(data: np.ndarray, R: int) -> np.ndarray:
+    """[T,m] how many frames t+u, |u| <= R, of ``data`` [T,m] (bool) hold a sample, for each frame t."""
+    total = np.concatenate([np.zeros((1,) + data.shape[1:], np.int64), np.cumsum(data, axis=0)])
+    T = len(data)
+    t = np.arange(T)
+    return total[np.minimum(t + R + 1, T)] - total[np.maximum(t - R, 0)]
 
 
 def _correlate(x: np.ndarray, kernels: np.ndarray, R: int) -> np.ndarray:
@@ -357,8 +370,8 @@ def _blend_levels(positions: np.ndarray, weights: np.ndarray, levels: np.ndarray
 
 def _fit_rows(weights: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(rows [3,T,m] giving local_quadratic's constant term from the window sums (see
-    _quadratic_fit), windows with weight [T,m], kernel k(u) [2R+1]) for weights [T,m] and kernel
-    std ``width`` frames: the estimate at t weighs the sample at t+u by
+    _quadratic_fit), windows that fit one [T,m] (see _constant_term_rows), kernel k(u) [2R+1]) for
+    weights [T,m] and kernel std ``width`` frames: the estimate at t weighs the sample at t+u by
     (rows[0] + rows[1] u + rows[2] u^2) k(u) weights[t+u]."""
     R = int(np.floor(3.0 * width + 0.5))
     u = np.arange(-R, R + 1, dtype=np.float64)
@@ -371,17 +384,17 @@ def _shared_spread(weights: np.ndarray, a: tuple, b: tuple) -> np.ndarray:
     """[T,m] the covariance of two local_quadratic estimates (fits ``a`` and ``b`` of _fit_rows)
     of white noise of unit variance with weights [T,m]: the sum over the window of the products of
     the weights each gives a sample (summed sample by sample: in a nearly singular window, a
-    narrow kernel over a gap, the rows are large and cancel); 0 where either window has no weight."""
+    narrow kernel over a gap, the rows are large and cancel)."""
     R = min(len(a[2]), len(b[2])) // 2
-    out = (_window_weights(weights, a, R) * _window_weights(weights, b, R)).sum(axis=-1)
-    return np.where(a[1] & b[1], out, 0.0)
+    return (_window_weights(weights, a, R) * _window_weights(weights, b, R)).sum(axis=-1)
 
 
 def _window_weights(weights: np.ndarray, fit: tuple, R: int) -> np.ndarray:
     """[T,m,2R+1] the weight a fit (see _fit_rows) gives each sample t+u, |u| <= R, in its estimate
-    at t, for weights [T,m] (none outside the clip)."""
-    rows, _, k = fit
+    at t, for weights [T,m] (none outside the clip; a window that fits none keeps its own sample)."""
+    rows, ok, k = fit
     u = np.arange(-R, R + 1, dtype=np.float64)
     kernel = k[len(k) // 2 - R:len(k) // 2 + R + 1]
     window = np.lib.stride_tricks.sliding_window_view(np.pad(weights, ((R, R), (0, 0))), 2 * R + 1, axis=0)
-    return (rows[0][..., None] + u * (rows[1][..., None] + u * rows[2][..., None])) * kernel * window
+    fitted = (rows[0][..., None] + u * (rows[1][..., None] + u * rows[2][..., None])) * kernel * window
+    return np.where(ok[..., None], fitted, u == 0)
