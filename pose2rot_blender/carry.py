@@ -10,7 +10,9 @@ frame by frame, so the bones' keys are meant for it). The new action starts as a
 of the replaced one (keys, modifiers and groups as they were) less the transforms of the bones the
 solve keys (keys.ActionWriter). A solve of part of the shot replaces those bones' keys over its
 frames only: their keys before and after stay, and their curves play the solved keys as a whole
-shot's new curves do (unmuted; modifiers that would change them removed, Cycles kept); a bone
+shot's new curves do (unmuted; modifiers that would change them removed, Cycles kept: where the
+solved frames lie past the keys it repeats, what the cycle played on the scene's other frames is
+baked into keys first, so that they play as before); a bone
 animated in Euler or axis-angle rotation, which the solve keys as quaternions, has its rotation
 keys outside the solved frames turned into quaternion keys (the same pose on every key), since its
 old curves no longer act once it rotates by quaternion; the solved quaternions take the sign of the
@@ -24,7 +26,7 @@ import bpy
 import numpy as np
 from mathutils import Euler, Quaternion
 
-from .keys import key_points, muted
+from .keys import BEZIER, append_keys, key_points, muted
 
 #: pose-bone channels the solve writes (or resets) on the bones it solves
 TRANSFORMS = ("location", "rotation_quaternion", "rotation_euler", "rotation_axis_angle", "scale")
@@ -135,6 +137,56 @@ def _changes_keys(m, first: float, last: float) -> bool:
     and the last."""
     return (m.type != 'CYCLES' and not m.mute and not (m.use_influence and m.influence <= 0)
             and not (m.use_restricted_range and (m.frame_start > last or m.frame_end < first)))
+
+
+def names_list(names: list[str]) -> str:
+    """The first eight ``names`` and how many more, for a report's line."""
+    return ", ".join(names[:8]) + (f" … (+{len(names) - 8})" if len(names) > 8 else "")
+
+
+def _cycled(fc) -> bool:
+    """Whether F-curve ``fc`` has an acting Cycles modifier (not muted, of non-zero influence)."""
+    return any(m.type == 'CYCLES' and not m.mute and not (m.use_influence and m.influence <= 0)
+               for m in fc.modifiers)
+
+
+def bake_cycles(curves: list, first: float, last: float, shot: tuple[int, int]) -> list[str]:
+    """Bake what the F-curves ``curves`` (the solved channels' carried curves, before their keys over the
+    solved frames ``first``..``last`` go) play on the frames of ``shot`` (start, end; the scene's range)
+    outside the solved ones, as keys on those frames, where a Cycles modifier repeats their keys and
+    the solved frames reach past them: the cycle would come to span the solved keys and play other
+    poses on every frame around them (the period changes, and the handles of the keys with it). The
+    modifier stays: past the baked frames it repeats them. Returns the report's line (none where
+    nothing was baked)."""
+    start, end = int(np.floor(min(shot[0], first))), int(np.ceil(max(shot[1], last)))
+    bones, spans = set(), []
+    for fc in curves:
+        if not _cycled(fc) or not len(fc.keyframe_points):
+            continue
+        at = key_points(fc)[0]
+        if first >= at[0] - 1e-3 and last <= at[-1] + 1e-3:
+            continue                                   # within the cycle's keys: its span stays
+        frames = np.arange(start, end + 1, dtype=np.float64)
+        free = (frames < first - 1e-3) | (frames > last + 1e-3)
+        free &= np.abs(frames[:, None] - at[None]).min(axis=1) > 1e-3  # keys there stay as they are
+        frames = frames[free]
+        co = np.stack([frames, [fc.evaluate(f) for f in frames]], axis=1).astype(np.float32).ravel()
+        append_keys(fc.keyframe_points, co, np.full(len(frames), BEZIER, np.uint8))
+        fc.update()
+        bones.add(transform_bone(fc.data_path))
+        spans.append((at[0], at[-1]))
+    if not bones:
+        return []
+    around = [f"{a}..{b}" if b > a else f"{a}" for a, b in ((start, int(np.ceil(first)) - 1),
+                                                           (int(np.floor(last)) + 1, end)) if b >= a]
+    low, high = min(a for a, _ in spans), max(b for _, b in spans)
+    played = f"{min(low, start):g}..{max(high, end):g}"          # the cycle's keys now
+    return [f"Cycles modifiers repeated the keys (frames {low:g}..{high:g}) of the solved channels of "
+            f"{names_list(sorted(bones))} past them, and the solved frames {first:g}..{last:g} lie outside those "
+            f"keys: with the solved keys the cycle would span them too and change the frames around them, so the "
+            f"frames {', '.join(around)} were baked into keys and play as before (past them the curves repeat frames "
+            f"{played}); to keep the cycle instead, solve within its keys' frames (every repetition "
+            "then plays the solved keys)"]
 
 
 def show_solved(curves: list, first: float, last: float) -> list[str]:

@@ -165,7 +165,7 @@ class ActionWriter:
                 progress(i / len(channels), f"writing keys: {i}/{len(channels)} curves")
             points = fc.keyframe_points
             if len(points):                   # carried keys outside the solved frames: kept as they are
-                _append_keys(points, keys_co, linear)
+                append_keys(points, keys_co, linear)
             else:
                 points.add(n)
                 points.foreach_set("co", keys_co)
@@ -178,7 +178,7 @@ class ActionWriter:
         self.write_curves([(path, c, group) for c in range(values.shape[1])], frames, values, interpolation)
 
 
-def _append_keys(points, keys_co: np.ndarray, interpolation: np.ndarray) -> None:
+def append_keys(points, keys_co: np.ndarray, interpolation: np.ndarray) -> None:
     """Add keys (``keys_co`` [2n] frame, value pairs; ``interpolation`` [n] uint8) after the existing
     ``points``, whose own values stay as they are (foreach_set writes every key of a curve at once)."""
     m, n = len(points), len(interpolation)

@@ -370,7 +370,7 @@ def _copies_note(copies: dict[str, str]) -> str:
     """The report line naming the empties read for the map's points ({point: empty}, numbered copies)."""
     pairs = [f"'{point}' from '{empty}'" for point, empty in sorted(copies.items())]
     return (f"the map's points read from their numbered copies in the collection (a take imported again): "
-            f"{_names_list(pairs)}")
+            f"{carry.names_list(pairs)}")
 
 
 def _points_without_data(collection: bpy.types.Collection | None, present) -> list[str]:
@@ -407,10 +407,6 @@ def armature_points(scene: bpy.types.Scene, obj: bpy.types.Object, rig: rig_io.R
     return np.einsum("tij,tnj->tni", inv[:, :3, :3], world) + inv[:, None, :3, 3], keyed, step * stretch
 
 
-def _names_list(names: list[str]) -> str:
-    return ", ".join(names[:8]) + (f" … (+{len(names) - 8})" if len(names) > 8 else "")
-
-
 def override_warnings(obj: bpy.types.Object, frames: np.ndarray | None = None,
                       quaternion: set[str] = frozenset()) -> list[str]:
     """Bone constraints, drivers and NLA settings that change the pose after the solved keys on some
@@ -429,7 +425,7 @@ def override_warnings(obj: bpy.types.Object, frames: np.ndarray | None = None,
     constrained = [pb.name for pb in obj.pose.bones
                    if any(not _inert(c) and _constraint_acts(pb.name, c, channels, frames) for c in pb.constraints)]
     if constrained:
-        out.append(f"bone constraints change the solved pose of {_names_list(constrained)}: "
+        out.append(f"bone constraints change the solved pose of {carry.names_list(constrained)}: "
                    "mute them (or set their influence to 0, on every solved frame where it is keyed or driven) "
                    "for the bones to follow their tracks")
     ad = obj.animation_data
@@ -440,7 +436,7 @@ def override_warnings(obj: bpy.types.Object, frames: np.ndarray | None = None,
                 and _driver_acts(obj, name, fc.data_path, quaternion)):
             driven.append(name)
     if driven:
-        out.append(f"drivers override the solved keys of {_names_list(driven)}: "
+        out.append(f"drivers override the solved keys of {carry.names_list(driven)}: "
                    "delete the drivers on their rotation/location/scale")
     return out
 
@@ -657,7 +653,7 @@ def _held_at_length(sol: Solution, rig: rig_io.Rig, tracks: Tracks, tol: float, 
     blocked = blocked_translations(sol, rig.rest, tol)
     if not blocked:
         return sol, []
-    bones = _names_list([skel.names[j] for j in blocked])
+    bones = carry.names_list([skel.names[j] for j in blocked])
     report.append(f"connected bones cannot translate, their heads stay at bone length: {bones}")
     offsets = sol.local_offsets.copy()
     offsets[:, blocked] = skel.offsets[blocked]
@@ -811,11 +807,14 @@ def _rest_over_frames(writer: keys.ActionWriter, curves: list, written: set, fra
     return writer.existing(lambda fc: (fc.data_path, fc.array_index) in stale)
 
 
-def apply_plan(obj: bpy.types.Object, plan: Plan, progress=None) -> bpy.types.Action:
+def apply_plan(obj: bpy.types.Object, plan: Plan, progress=None, shot: tuple[int, int] | None = None
+               ) -> bpy.types.Action:
     """Write ``plan`` as a new action on ``obj`` (quaternion keys on every bone, location keys where
     needed; unkeyed channels are reset to rest), carrying over from the replaced action what the
-    solve does not write and the solved bones' keys outside its frames (see carry), reporting the
-    solved keys' writing to ``progress(fraction, message)``. Returns the new action."""
+    solve does not write and the solved bones' keys outside its frames (see carry; ``shot``: the
+    scene's frame range, the frames a cycle carried past the solved ones is baked over; None: the
+    solved frames'), reporting the solved keys' writing to ``progress(fraction, message)``. Returns
+    the new action."""
     kept_earlier = previous.remember(obj)
     curves = keys.object_fcurves(obj)
     below = keys.nla_fcurves(obj.animation_data)       # the NLA strips' curves, playing under the new action
@@ -835,6 +834,7 @@ def apply_plan(obj: bpy.types.Object, plan: Plan, progress=None) -> bpy.types.Ac
         path = f'pose.bones["{bpy.utils.escape_identifier(bone)}"].rotation_quaternion'
         writer.write_channels(path, bone, frames, quaternions, keys.BEZIER)
     carried = writer.existing(lambda fc: carry.solved_channel(fc, left))  # keys outside the solved frames
+    plan.report += carry.bake_cycles(carried, first, last, shot or (int(first), int(last)))
     for fc in carried:
         carry.clear_frames(fc, first, last)
     signs, negated = carry.joined_signs(carried, plan.bone_names, plan.quaternions, first, last)
@@ -847,17 +847,17 @@ def apply_plan(obj: bpy.types.Object, plan: Plan, progress=None) -> bpy.types.Ac
                                      first, last)
     dropped = carry.dropped_bones(curves + below, left, written, plan.height)
     if dropped:
-        plan.report.append(f"{_names_list(dropped)} had location or scale keys, which the new action holds at rest "
-                           "over the solved frames (the tracks place the bones): Restore Previous Action gives them "
-                           "back")
+        plan.report.append(f"{carry.names_list(dropped)} had location or scale keys, which the new action holds at "
+                           "rest over the solved frames (the tracks place the bones): Restore Previous Action gives "
+                           "them back")
     if kept:
         one = len(kept) == 1
         plan.report.append(", ".join(sorted(kept)) + (" keeps the animation it had: no track below it tells its pose"
                                                        if one else " keep the animation they had: no track below "
                                                        "them tells their pose"))
     if negated:
-        plan.report.append(f"the quaternion keys of {_names_list(negated)} after frame {last:g} were negated (each "
-                           "holds the same pose), so that the solved keys join them without a turn the other way")
+        plan.report.append(f"the quaternion keys of {carry.names_list(negated)} after frame {last:g} were negated "
+                           "(each holds the same pose), so that the solved keys join them without a turn the other way")
     if turned:
         plan.report.append(f"{len(turned)} bone{'s' if len(turned) != 1 else ''} animated in Euler or axis-angle "
                            "rotation now rotate by quaternion: their keys outside the solved frames became "
@@ -880,7 +880,7 @@ def solve_armature(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bp
     t0 = time.perf_counter()
     plan = compute_plan(scene, obj, collection, span, options, learned, part_of(progress, 0.0, PLAN_SHARE), bone_map,
                         interface)
-    apply_plan(obj, plan, part_of(progress, PLAN_SHARE, 1.0))
+    apply_plan(obj, plan, part_of(progress, PLAN_SHARE, 1.0), (scene.frame_start, scene.frame_end))
     show_current_frame(scene)
     if progress is not None:
         progress(1.0, "keys written")

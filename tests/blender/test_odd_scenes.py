@@ -813,6 +813,35 @@ def test_solving_part_of_a_shot_plays_the_solved_keys_of_a_muted_or_modified_cur
     assert [(k.co[0], round(k.co[1], 6)) for k in w.keyframe_points if not 5 <= k.co[0] <= 15] == [(1, 1), (20, 0.6)]
 
 
+def test_solving_past_the_keys_of_a_cycled_curve_keeps_the_frames_around_as_they_played(scene_ready):
+    """A bone keyed over frames 1-8 with a Cycles modifier (a looping walk), frames 12-16 solved: the
+    cycle came to span the solved keys too, so frames 9-11 and 17-20, which were not asked for,
+    turned by tens of degrees with no word. The frames of the scene's range that the cycle played
+    outside its keys and the solved frames are now baked into keys and play as before (the
+    modifier stays, repeating the scene's frames past it), and the report says so and how to keep
+    the cycle instead."""
+    src, col, rig = scene_ready
+    bone = rig.pose.bones["lShldr"]
+    bone.rotation_mode = 'QUATERNION'
+    for f, w in ((1, 1.0), (4, 0.8), (8, 0.6)):
+        bone.rotation_quaternion = (w, (1 - w * w) ** 0.5, 0, 0)
+        bone.keyframe_insert("rotation_quaternion", frame=f, group=bone.name)
+    for fc in keys.object_fcurves(rig):
+        fc.modifiers.new('CYCLES')
+    outside = np.r_[1:12, 17:21]
+    j = rig.pose.bones.find("lShldr")
+    before = basis_rotations(rig, outside)[:, j]
+    plan, _ = pipeline.solve_armature(bpy.context.scene, rig, col, pipeline.SceneRange(frame_start=12, frame_end=16),
+                                      SolveOptions(use_reference=False), pipeline.LearnedSettings())
+    assert angle_deg(basis_rotations(rig, outside)[:, j], before).max() < 0.05
+    assert _error_pct(world_heads(rig, np.arange(12, 17)), world_heads(src, np.arange(12, 17))) < 0.01
+    said = [line for line in plan.report if "Cycles" in line and "lShldr" in line]
+    assert len(said) == 1 and "frames 1..11, 17..20 were baked" in said[0] and "solve within" in said[0], plan.report
+    path = f'pose.bones["{bone.name}"].rotation_quaternion'
+    curves = [fc for fc in keys.object_fcurves(rig) if fc.data_path == path]
+    assert len(curves) == 4 and all([m.type for m in fc.modifiers] == ['CYCLES'] for fc in curves)
+
+
 def test_solved_keys_that_join_a_muted_channel_group_are_unmuted(scene_ready):
     """A bone's channel group muted while it holds a curve the solve keeps (a custom property):
     the solved rotation curves joined that group, which Blender 4.2 mutes with it, so the forearm
