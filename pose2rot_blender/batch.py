@@ -166,7 +166,7 @@ def track_files(items: list[str]) -> list[Path]:
     """Expand folders to their track files and the FreeMoCap recordings in them (sorted; a recording
     folder, or its output_data folder, is one clip: its body landmarks file); check that every file
     exists and is a track file (by its suffix). Other subfolders are not searched: a note names them."""
-    from pose2rot_core.errors import Pose2RotError
+    from pose2rot_core.errors import Pose2RotError, missing_file
     from pose2rot_core.pointsets import freemocap_body
     from pose2rot_core.tracks_io import FILE_SUFFIXES
 
@@ -188,7 +188,7 @@ def track_files(items: list[str]) -> list[Path]:
             raise Pose2RotError(f"'{p}' is no track file: give {', '.join(FILE_SUFFIXES[:-1])} or {FILE_SUFFIXES[-1]} "
                                 "files, folders of them or FreeMoCap recordings")
         else:
-            raise Pose2RotError(f"tracks file '{p}' does not exist")
+            raise missing_file(p, "tracks")
     return out
 
 

@@ -16,7 +16,7 @@ def rig_source(rig: str | None, files: list[Path]) -> Path | None:
     before any work, and that some clip can be converted."""
     import bpy
 
-    from pose2rot_core.errors import Pose2RotError
+    from pose2rot_core.errors import Pose2RotError, missing_file
 
     path = Path(rig) if rig else (Path(bpy.data.filepath) if bpy.data.filepath else None)
     if path is None:
@@ -25,8 +25,10 @@ def rig_source(rig: str | None, files: list[Path]) -> Path | None:
         return None
     if path.suffix.lower() not in RIG_SUFFIXES:
         raise Pose2RotError(f"--rig must be a .blend or a .bvh file, got '{path.name}'")
+    if path.is_dir():
+        raise Pose2RotError(f"--rig '{path}' is a folder: give a .blend or a .bvh file")
     if not path.is_file():
-        raise Pose2RotError(f"rig file '{path}' does not exist")
+        raise missing_file(path, "rig")
     return path
 
 

@@ -28,6 +28,7 @@ BATCH = Path(importlib.import_module(EXT_NAME).__file__).parent / "batch.py"
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 batch = importlib.import_module(EXT_NAME + ".batch")
 batch_outputs = importlib.import_module(EXT_NAME + ".batch_outputs")
+batch_rigs = importlib.import_module(EXT_NAME + ".batch_rigs")
 batch_worker = importlib.import_module(EXT_NAME + ".batch_worker")
 
 
@@ -330,6 +331,37 @@ def test_the_bvh_of_a_placed_blend_rig_is_where_the_tracks_are(tmp_path, placed)
         got = ends[:, k]
         want = tracks.end_positions[:, list(tracks.end_names).index(name)]
         assert np.abs(got - want).max() / height < 1e-4, name
+
+
+@pytest.mark.parametrize("kind", ["tracks", "rig"])
+@pytest.mark.parametrize("how", ["nothing", "dangling link", "link loop"])
+def test_a_missing_tracks_or_rig_file_is_worded_as_the_core_words_it(tmp_path, kind, how):
+    """A tracks file or --rig that is a link to nothing, or a link in a loop of links, was said to 'not
+    exist' (as a path where nothing is), though the link is there; the batch now says what the core's
+    commands say (errors.missing_file): which link leads nowhere and how to point it at the file."""
+    from pose2rot_core.errors import missing_file
+
+    path = tmp_path / ("a.npz" if kind == "tracks" else "rig.blend")
+    if how == "dangling link":
+        path.symlink_to(tmp_path / "gone" / path.name)
+    elif how == "link loop":
+        other = tmp_path / f"b{path.suffix}"
+        path.symlink_to(other)
+        other.symlink_to(path)
+    with pytest.raises(Pose2RotError) as e:
+        if kind == "tracks":
+            batch.track_files([str(path)])
+        else:
+            batch_rigs.rig_source(str(path), [])
+    assert str(e.value) == str(missing_file(path, kind))
+    assert ("does not exist" in str(e.value)) == (how == "nothing")
+
+
+def test_a_rig_that_is_a_folder_is_named_so(tmp_path):
+    """A folder given as --rig (named like a .blend) was said not to exist."""
+    (tmp_path / "rig.blend").mkdir()
+    with pytest.raises(Pose2RotError, match=r"^--rig '.*rig\.blend' is a folder: give a \.blend or a \.bvh file$"):
+        batch_rigs.rig_source(str(tmp_path / "rig.blend"), [])
 
 
 def test_bad_arguments_and_missing_inputs(tmp_path):
