@@ -281,3 +281,38 @@ def test_an_output_path_longer_than_the_system_takes_names_its_option(tmp_path, 
     code, _, err = run(["solve", small_clip(tmp_path / "clip.bvh"), "--out", deep], capsys)
     assert code == 2 and err.count("\n") == 1, err
     assert f"--out: the path is {len(str(deep))} bytes long, more than the file system takes: give a shorter" in err
+
+
+@pytest.mark.parametrize("argv, name, given", [
+    (["solve", "{d}/" + LONG + ".bvh", "--out", "{d}/o.bvh"], "TRACKS", LONG + ".bvh"),
+    (["solve", "{clip}", "--reference", "{d}/" + LONG + ".bvh", "--out", "{d}/o.bvh"], "--reference", LONG + ".bvh"),
+    (["solve", "{clip}", "--solver", "learned", "--checkpoint", "{d}/" + LONG + ".pt", "--out", "{d}/o.bvh"],
+     "--checkpoint", LONG + ".pt"),
+    (["solve", "{clip}", "--solver", "learned", "--checkpoint", "{d}/ck.pt", "--config", "{d}/" + LONG + ".yaml",
+      "--out", "{d}/o.bvh"], "--config", LONG + ".yaml"),
+    (["solve", "{clip}", "--skeleton", "{clip}", "--map", "{d}/" + LONG + ".json", "--out", "{d}/o.bvh"], "--map",
+     LONG + ".json"),
+    (["info", "{d}/" + LONG + "/clip.bvh"], "FILE", LONG),
+    (["model", "info", "{d}/" + LONG + ".pt"], "CHECKPOINT", LONG + ".pt"),
+])
+def test_an_input_name_longer_than_the_file_system_takes_names_its_argument(tmp_path, capsys, argv, name, given):
+    """An input path with a name longer than the file system's NAME_MAX ended in 'pose2rot: error: File name
+    too long: xxx...x.bvh', the flag or argument that gave it lost. The error now names it, as it names
+    an output's: its name's length, what the system takes, and that no file can have it."""
+    clip = small_clip(tmp_path / "clip.bvh")
+    (tmp_path / "ck.pt").write_bytes(b"")
+    code, _, err = run([a.format(d=tmp_path, clip=clip) for a in argv], capsys)
+    assert code == 2 and err.count("\n") == 1, err
+    limit = os.pathconf(tmp_path, "PC_NAME_MAX")
+    assert err == (f"pose2rot: error: {name}: the name '{given[:24]}...{given[-12:]}' is {len(given)} bytes long, "
+                   f"more than the {limit} that the file system takes for a name, so no file can have it: check the "
+                   "path\n"), err
+
+
+def test_an_input_path_longer_than_the_system_takes_names_its_argument(tmp_path, capsys):
+    """An input path past the system's PATH_MAX, each of its names short enough, ended in 'File name too long'."""
+    deep = tmp_path.joinpath(*["y" * 200] * 25, "t.bvh")
+    code, _, err = run(["solve", deep, "--out", tmp_path / "o.bvh"], capsys)
+    assert code == 2 and err.count("\n") == 1, err
+    assert err == (f"pose2rot: error: TRACKS: the path is {len(str(deep))} bytes long, more than the file system "
+                   "takes, so no file can be there: check the path\n"), err

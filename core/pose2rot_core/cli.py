@@ -169,11 +169,13 @@ def _check_file_name(out: Path, suffixes: tuple[str, ...], option: str) -> None:
 NAME_MAX = 255
 
 
-def _check_name_length(out: Path, option: str) -> None:
+def _check_name_length(out: Path, option: str, given: bool = False) -> None:
     """Refuse an output ``out`` that the system would refuse as too long (it answered every question about
     it, 'does it exist', with 'File name too long' and the path alone, or, below a folder still missing,
     'does not exist'): a name in it longer than its file system takes (os.pathconf's PC_NAME_MAX, else
-    NAME_MAX), or the whole path."""
+    NAME_MAX), or the whole path. ``given``: ``out`` is an input, a path no file can have."""
+    fix = (", so no file can have it: check the path", ", so no file can be there: check the path") if given else (
+        ": give a shorter name", ": give a shorter path (fewer or shorter folder names)")
     folder, limit = Path(out.anchor or "."), NAME_MAX
     for name in out.parts[1 if out.anchor else 0:]:
         with contextlib.suppress(OSError, ValueError):    # a folder still missing: the last limit known
@@ -182,14 +184,42 @@ def _check_name_length(out: Path, option: str) -> None:
         if size > limit:
             shown = name if len(name) <= 40 else f"{name[:24]}...{name[-12:]}"
             raise Pose2RotError(f"{option}: the name '{shown}' is {size} bytes long, more than the {limit} that the "
-                                "file system takes for a name: give a shorter name")
+                                f"file system takes for a name{fix[0]}")
         folder = folder / name
     try:
         os.lstat(out)
     except OSError as e:
         if e.errno == errno.ENAMETOOLONG:
             raise Pose2RotError(f"{option}: the path is {len(os.fsencode(str(out)))} bytes long, more than the file "
-                                "system takes: give a shorter path (fewer or shorter folder names)") from None
+                                f"system takes{fix[1]}") from None
+
+
+def _too_long_input(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str | None:
+    """The error naming the argument of the command ``args`` (as ``parser`` parsed them) whose path the
+    system refused as too long (an input: the file's name or path longer than it takes; see
+    _check_name_length), by the name its usage line gives it (a flag, a positional's metavar); None
+    where no argument's is."""
+    for name, text in _given_texts(args, parser):
+        try:
+            _check_name_length(Path(text), name, given=True)
+        except Pose2RotError as e:
+            return str(e)
+    return None
+
+
+def _given_texts(args: argparse.Namespace, parser: argparse.ArgumentParser) -> list[tuple[str, str]]:
+    """(usage name, text) of every text argument given to the command ``args`` names (its subcommands
+    followed, as ``parser`` parsed them)."""
+    out = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            chosen = action.choices.get(getattr(args, action.dest, None) or "")
+            out += _given_texts(args, chosen) if chosen is not None else []
+            continue
+        value = getattr(args, action.dest, None)
+        name = action.option_strings[-1] if action.option_strings else action.metavar or action.dest
+        out += [(name, v) for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)]
+    return out
 
 
 def _check_no_file_above(out: Path, option: str) -> None:
@@ -931,7 +961,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return _reader_gone()
     except OSError as e:
-        print(f"pose2rot: error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), file=sys.stderr)
+        said = f"{e.strerror or e}: {e.filename or ''}".rstrip(": ")
+        if e.errno == errno.ENAMETOOLONG:                   # the path alone: name the argument that gave it
+            said = _too_long_input(args, parser) or said
+        print(f"pose2rot: error: {said}", file=sys.stderr)
         return 2
     except Terminated:
         print("pose2rot: stopped (SIGTERM)", file=sys.stderr)
