@@ -4,6 +4,7 @@ Blender's import of it does not keep (rotation orders, End Sites at their joint)
 from __future__ import annotations
 
 import re
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,8 +51,10 @@ def check_rig(rig: Path | None, armature: str) -> None:
         if rig.suffix.lower() == ".bvh":
             _check_importable(read_bvh(rig), rig)
             return
-        bpy.ops.wm.open_mainfile(filepath=str(rig), load_ui=False)
-        _find_armature(armature, rig.name)
+        bpy.ops.wm.open_mainfile(filepath=str(rig))               # with its window: the scene it opens on
+        said = _into_scene(_find_armature(armature, rig.name), rig.name)
+        if said:
+            print(f"pose2rot batch: note: --rig: {said}", file=sys.stderr)
     except Pose2RotError as e:
         raise Pose2RotError(f"--rig: {e}") from None
     except RuntimeError as e:                                   # Blender's: not a .blend it can open
@@ -119,6 +122,28 @@ def _find_armature(name: str, where: str):
                             + (f" ({', '.join(a.name for a in arms[:5])})" if arms else "")
                             + ": name one with --armature")
     return arms[0]
+
+
+def _into_scene(obj, where: str) -> str | None:
+    """Make the armature ``obj`` of the rig file ``where`` (open) part of the scene the clip is solved in
+    and the saved .blend opens on, and say how (None: it is in the scene the file opens on): where it is
+    only in other scenes, the first of them by name becomes that scene (its frame rate, its meshes); where
+    it is in none (kept by a fake user), it is linked into the scene the file opens on. The tracks were
+    put in a scene the armature is not in, and the saved .blend opened on the tracks alone."""
+    import bpy
+
+    context = bpy.context
+    scenes = sorted(obj.users_scene, key=lambda sc: sc.name)
+    if context.scene in scenes:
+        return None
+    said = f"the armature '{obj.name}' of {where} is not in the scene '{context.scene.name}' that the file opens on"
+    window = context.window or next(iter(context.window_manager.windows), None)
+    if scenes and window is not None:
+        window.scene = scenes[0]
+        return (f"{said}, but in '{scenes[0].name}'" + (f" (and {len(scenes) - 1} more)" if len(scenes) > 1 else "")
+                + ": the clips are solved in that scene, which the saved .blend files open on")
+    context.scene.collection.objects.link(obj)
+    return f"{said}{'' if scenes else ' nor in any other'}: it is linked into it, with the tracks"
 
 
 def _bvh_rig(path: Path, clip: bool):
@@ -259,7 +284,9 @@ def load_rig(rig: Path | None, clip: Path, armature: str):
     if rig.suffix.lower() == ".bvh":
         return _bvh_rig(rig, clip=False)
     bpy.ops.wm.open_mainfile(filepath=str(rig))
-    return _find_armature(armature, rig.name)
+    obj = _find_armature(armature, rig.name)
+    _into_scene(obj, rig.name)                        # check_rig said how
+    return obj
 
 
 @dataclass(frozen=True)

@@ -1110,3 +1110,40 @@ def test_connected_bones_that_cannot_reach_their_tracks_are_listed_and_limited(t
     assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "connected bones cannot translate" in " ".join(_summary_row(proc.stdout, "arm.npz")), proc.stdout[-3000:]
     assert not (tmp_path / "limited").exists() or not any((tmp_path / "limited").iterdir())
+
+
+
+@pytest.mark.parametrize("where", ["other scene", "no scene"])
+def test_a_blend_rig_whose_armature_is_not_in_the_scene_it_opens_on(tmp_path, where):
+    """A .blend rig whose armature is only in another scene than the one the file opens on, or in none (a
+    collection kept by a fake user): the clip was solved (exit 0), its tracks put in the scene the file
+    opens on, and the saved .blend opened on the tracks alone, the solved armature out of sight. The
+    clips are now solved in the armature's scene, which the saved .blend opens on, or the armature is
+    linked into the scene with the tracks; a note says which, once."""
+    src = import_clip()
+    rig = rest_copy(src, "Rig")
+    bpy.data.objects.remove(src)
+    for collection in list(rig.users_collection):
+        collection.objects.unlink(rig)
+    if where == "other scene":
+        bpy.data.scenes.new("Other").collection.objects.link(rig)
+    else:
+        kept = bpy.data.collections.new("Kept")
+        kept.use_fake_user = True
+        kept.objects.link(rig)
+    path = tmp_path / "rig.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(path), copy=True)
+    save_tracks(tmp_path / "a.npz", tracks_from_bvh(read_bvh(clip_path())).frames(0, 30))
+    save_tracks(tmp_path / "b.npz", tracks_from_bvh(read_bvh(clip_path())).frames(30, 60))
+    proc = _run("--rig", path, tmp_path / "a.npz", tmp_path / "b.npz", "--out", tmp_path / "out")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    said = {"other scene": "the armature 'Rig' of rig.blend is not in the scene 'Scene' that the file opens on, "
+                           "but in 'Other': the clips are solved in that scene, which the saved .blend files open on",
+            "no scene": "the armature 'Rig' of rig.blend is not in the scene 'Scene' that the file opens on nor in "
+                        "any other: it is linked into it, with the tracks"}[where]
+    assert proc.stderr.count(f"pose2rot batch: note: --rig: {said}\n") == 1, proc.stderr
+    bpy.ops.wm.open_mainfile(filepath=str(tmp_path / "out" / "a.blend"))
+    scene = bpy.context.scene
+    assert scene.name == ("Other" if where == "other scene" else "Scene")
+    assert "Rig" in scene.objects and scene.objects["Rig"].animation_data.action is not None
+    assert any(o.type == 'EMPTY' for o in scene.objects)
