@@ -390,6 +390,24 @@ def test_info_counts_missing_samples_as_the_solver_does(clip, tmp_path, capsys):
     assert "100.0 % samples missing" in stdout and "height unknown" in stdout and "nan" not in stdout
 
 
+def test_info_does_not_round_a_few_missing_samples_to_none(tmp_path, capsys):
+    """The shipped walk with 5 samples of 'rHand' missing (of 268 x 43): info of its tracks, or of its
+    positions as a point set, said '0.0 % samples missing', as if nothing were; it now says 0.04 %."""
+    walk = Path(__file__).resolve().parents[1] / "examples" / "cmu_08_01.bvh"
+
+    def hand_lost(d):
+        p = d["positions"].copy()
+        p[50:55, list(d["joint_names"]).index("rHand")] = np.nan
+        return p
+
+    tracks = tracks_npz(tmp_path / "t.npz", walk, positions=hand_lost)
+    with np.load(tracks) as f:
+        np.savez(tmp_path / "p.npz", positions=f["positions"], point_names=f["joint_names"], fps=f["fps"])
+    for path in (tracks, tmp_path / "p.npz"):
+        code, stdout, err = run(["info", path], capsys)
+        assert code == 0 and ", 0.04 % samples missing" in stdout, stdout + err
+
+
 def test_info_reads_a_quadruped_s_height_up_its_legs(tmp_path, capsys):
     """A dog walking along -Z (hips to shoulders along its body): info read that as up, then failed on
     the signed axis ('internal error: ValueError: substring not found'); up is opposite its legs."""

@@ -27,7 +27,8 @@ from .layouts import LAYOUTS
 from .options import AUTO_TWIST, PRECISIONS, SOLVERS, OptionError, SolveOptions, twist_choices
 from .tracks import FPS_FLAG, rate_warning, usable_rate
 from .tracks_csv import SUFFIXES as CSV_SUFFIXES
-from .wording import WARNING_PREFIX, cli_line, counted, label, names, notes_for, setting, tracks_were_smoothed
+from .wording import (WARNING_PREFIX, cli_line, counted, label, names, notes_for, percent, setting,
+                      tracks_were_smoothed)
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -666,7 +667,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         missing = np.isnan(positions).any(-1).mean() * 100  # as the solver counts them
         print(f"{path.name}: tracks, {counted(sk.num_joints, 'joint')}, {counted(tracks.num_frames, 'frame')} at "
               f"{tracks.fps:.4g} fps, "
-              f"up axis {tracks.up_axis}, {missing:.1f} % samples missing, "
+              f"up axis {tracks.up_axis}, {percent(missing)} % samples missing, "
               f"reference {'frame ' + str(tracks.reference_frame) if tracks.reference_rotations is not None else 'none'}, "
               f"{counted(len(tracks.end_parents) if tracks.has_ends else 0, 'bone tip')}")
         problem = scale_problem(tracks)

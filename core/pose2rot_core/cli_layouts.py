@@ -22,7 +22,7 @@ from .layouts import LAYOUTS, Layout, get_layout
 from .options import SolveOptions
 from .tracks_csv import SUFFIXES as CSV_SUFFIXES, csv_text, point_names
 from .tracks_io import POINT_SUFFIXES
-from .wording import WARNING_PREFIX, counted
+from .wording import WARNING_PREFIX, counted, percent
 
 
 #: what to give for a --layout given empty
@@ -365,7 +365,7 @@ def point_info(path: Path, layout: str | None,
     layout_name = f" (layout {points.layout.name})" if points.layout else ""
     empty = f", {int((~some).sum())} without data" if not some.all() else ""
     print(f"{path.name}: points, {len(points.names)} points{layout_name}{empty}, {points.num_frames} frames at "
-          f"{points.fps:.4g} fps, up axis {points.up}, {missing:.1f} % samples missing"
+          f"{points.fps:.4g} fps, up axis {points.up}, {percent(missing)} % samples missing"
           f"{' (of the points with data)' if empty else ''}")
     for line in notes_for(report, "cli"):
         print(cli_line(line))

@@ -76,6 +76,16 @@ def counted(n: int, noun: str, plural: str | None = None) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {plural or noun + 's'}"
 
 
+def percent(value: float) -> str:
+    """A percentage ``value`` (0-100) with one decimal, or with as many more (up to 6) as it takes not to
+    read as none or all when it is neither: '2.3', '0.04' (5 of 11,524 samples), '0.0' for none."""
+    for digits in range(1, 7):
+        text = f"{value:.{digits}f}"
+        if (float(text) > 0 or value <= 0) and (float(text) < 100 or value >= 100):
+            break
+    return text
+
+
 def neutral(option: str) -> str:
     """``option`` in neutral words (what a message of no particular interface calls it)."""
     return OPTION_NAMES[option][2]
