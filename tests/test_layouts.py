@@ -52,6 +52,21 @@ def test_layout_names_and_counts():
         get_layout("smpl99")
 
 
+@pytest.mark.parametrize("command", ["solve", "info", "map"])
+def test_an_unknown_layout_names_its_flag(command, tmp_path, capsys):
+    """A layout name mistyped on the command line ('mediapipe' for mediapipe33) said "unknown layout
+    'mediapipe' (choose from ...)" without the flag that gave it; it now names --layout, as the batch does."""
+    example = Path(__file__).resolve().parents[1] / "examples" / "retarget"
+    argv = {"solve": ["solve", example / "humanml3d_walk.npy", "--out", tmp_path / "o.bvh"],
+            "info": ["info", example / "humanml3d_walk.npy"],
+            "map": ["map", "--skeleton", example / "rig_mixamo.bvh", "--out", tmp_path / "m.json"]}[command]
+    code, _, err = _run(argv + ["--layout", "mediapipe"], capsys)
+    assert code == 2 and err.count("\n") == 1, err
+    assert err.startswith("pose2rot: error: --layout must be one of mediapipe33, freemocap, ") and \
+        err.rstrip().endswith(", got 'mediapipe'"), err
+    assert not list(tmp_path.iterdir())
+
+
 @pytest.mark.parametrize("up", list(AXES))
 @pytest.mark.parametrize("target", ["y", "z"])
 def test_axis_change_is_a_rotation_onto_the_target(up, target):

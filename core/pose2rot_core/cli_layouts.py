@@ -29,6 +29,16 @@ from .wording import WARNING_PREFIX, counted, percent
 LAYOUT_WANTED = "a layout name (pose2rot solve --help lists them), or leave --layout out"
 
 
+def layout_arg(name: str | None) -> Layout | None:
+    """The built-in layout that --layout ``name`` names (any case), None where it is not given; an
+    unknown name is refused by the flag that gave it, as the batch refuses it."""
+    if not name:
+        return None
+    if name.strip().lower() not in LAYOUTS:
+        raise Pose2RotError(f"--layout must be one of {', '.join(LAYOUTS)}, got '{name}'")
+    return get_layout(name)
+
+
 def add_point_arguments(p: argparse.ArgumentParser) -> None:
     """Options of ``solve`` for point sets (layouts, maps); --fps, --order and --up are shared."""
     from .cli import refuse_empty
@@ -60,7 +70,7 @@ def cmd_solve_points(args: argparse.Namespace, options: SolveOptions, out: Path,
     options = options.for_points()
     _check_point_arguments(args)
     report: list[str] = []
-    layout = get_layout(args.layout) if args.layout else None
+    layout = layout_arg(args.layout)
     with step_shown(f"reading {Path(args.tracks).name}"):
         points = load_points(args.tracks, layout, up=args.up_axis, fps=args.fps, report=report, check=False)
     report += rate_notes(points.fps, args.fps is not None)
@@ -224,7 +234,7 @@ def propose_for_rig(args: argparse.Namespace):
 
     rig = read_bvh(args.skeleton)
     reference = _rig_reference(args, rig)
-    layout = get_layout(args.layout) if args.layout else None
+    layout = layout_arg(args.layout)
     where = None
     if args.source:
         points, parents, layout, where = _source_points(args.source, layout)
@@ -358,7 +368,7 @@ def point_info(path: Path, layout: str | None,
     from .wording import cli_line, notes_for
 
     report: list[str] = []
-    points = load_points(path, get_layout(layout) if layout else None, fps=fps, report=report, check=False)
+    points = load_points(path, layout_arg(layout), fps=fps, report=report, check=False)
     seen = np.isfinite(gate_low_confidence(points.positions, points.confidence)[0]).all(-1)  # as solve counts them
     some = seen.any(axis=0)  # points without data in any frame (a hand file not written) are counted apart
     missing = 100.0 - seen[:, some].mean() * 100.0 if some.any() else 100.0
