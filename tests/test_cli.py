@@ -408,6 +408,23 @@ def test_info_does_not_round_a_few_missing_samples_to_none(tmp_path, capsys):
         assert code == 0 and ", 0.04 % samples missing" in stdout, stdout + err
 
 
+@pytest.mark.parametrize("argv", [
+    ["eval", "{gone}"], ["info", "{gone}"], ["tracks", "{gone}", "--out", "{d}/t.npz"],
+    ["map", "--skeleton", "{gone}", "--layout", "smpl24", "--out", "{d}/m.json"],
+    ["solve", "{clip}", "--reference", "{gone}", "--out", "{d}/o.bvh"],
+    ["solve", "{d}/t.csv", "--skeleton", "{gone}", "--out", "{d}/o.bvh"]],
+    ids=["eval", "info", "tracks", "map --skeleton", "solve --reference", "solve --skeleton"])
+def test_a_missing_bvh_file_is_worded_as_other_missing_files(argv, clip, tmp_path, capsys):
+    """A BVH path with no file behind it (a clip, a rig, a reference) ended in "cannot read BVH file
+    'nope.bvh': No such file or directory", where a missing tracks or map file "does not exist; check
+    the path"; it is now worded the same way."""
+    (tmp_path / "t.csv").write_text("frame,hip.x,hip.y,hip.z\n0,0,1,0\n")
+    gone = tmp_path / "nope.bvh"
+    code, stdout, err = run([a.format(gone=gone, clip=clip, d=tmp_path) for a in argv], capsys)
+    assert code == 2 and err == f"pose2rot: error: BVH file '{gone}' does not exist; check the path\n", err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.bvh", "t.csv"]
+
+
 def test_info_reads_a_quadruped_s_height_up_its_legs(tmp_path, capsys):
     """A dog walking along -Z (hips to shoulders along its body): info read that as up, then failed on
     the signed axis ('internal error: ValueError: substring not found'); up is opposite its legs."""

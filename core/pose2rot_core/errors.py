@@ -36,9 +36,12 @@ def first_sentence(message: str, limit: int = 200) -> str:
 
 
 def read_bytes(path: Path, kind: str) -> bytes:
-    """The contents of ``path``, or a Pose2RotError saying why a ``kind`` file cannot be read."""
+    """The contents of ``path``, or a Pose2RotError saying why a ``kind`` file cannot be read (nothing
+    there: worded as :func:`missing_file`)."""
     try:
         return path.read_bytes()
+    except FileNotFoundError:
+        raise missing_file(path, kind) from None
     except OSError as e:
         broken = broken_link(path)
         raise Pose2RotError(f"{kind} file '{path}' {broken}" if broken else
