@@ -826,7 +826,8 @@ def apply_plan(obj: bpy.types.Object, plan: Plan, progress=None, shot: tuple[int
     base = carry.carried_action(obj, curves, left, first, last)
     turned_bones = set(turned)
     writer = keys.ActionWriter(obj, f"{obj.name}_pose2rot", base,
-                               lambda fc: carry.replaced(fc, left, first, last) or carry.rotation_curve(fc, turned_bones))
+                               lambda fc: (carry.replaced(fc, left, first, last)
+                                           or carry.rotation_curve(fc, turned_bones)))
     writer.action[previous.MADE_BY_KEY] = True
     if kept_earlier:
         plan.report.append(kept_earlier)
