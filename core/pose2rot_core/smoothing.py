@@ -477,8 +477,8 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto", shown: tuple[int, in
     if keyed is None:
         keyed_frames = resampled_samples(points, tracks.first_frame, report, shown)
         keyed = None if keyed_frames is None else np.repeat(keyed_frames[:, None], J, axis=1)
-    noise = noise_on_keys(points, _noise_parents(tracks, points, parents, lengths, keyed_frames), lengths, height,
-                          keyed_frames)
+    reading = _noise_parents(tracks, points, parents, lengths, keyed_frames)  # moving offsets: motion, no bones
+    noise = noise_on_keys(points, reading, lengths, height, keyed_frames)
     if mode != "off":
         points, noise, repeats = repeated_frames_as_gaps(points, parents, lengths, height, keyed_frames, noise,
                                                          tracks.first_frame, report, shown=shown)
@@ -500,7 +500,7 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto", shown: tuple[int, in
         joint_jumps_as_gaps(points, parents, names, height, tracks.fps, tracks.first_frame, False, report,
                             shown=shown)
     if mode != "off":
-        spikes = find_outliers(points, parents, noise, height)
+        spikes = find_outliers(points, reading, noise, height)  # a moving offset's jumps are motion, not spikes
         if spikes.any():
             points = points.copy()
             points[spikes] = np.nan
