@@ -1783,6 +1783,20 @@ def test_a_length_jittering_about_one_value_is_not_wandering_and_a_moving_one_is
     assert not wandering(white[:NOISE_FRAMES - 1]).any()
 
 
+def test_a_node_left_without_bones_by_the_cuts_takes_the_noise_below_it():
+    """noise_across_cuts: floor (0) > half way (1) > hips (2) > spine (3), with a leaf (4) on the half-way
+    node, the offsets to 1 and 2 cut from the reading: the floor, left without a bone, takes the noise
+    of the node below it; the half-way node keeps its own (its leaf's bone); the rest are as read."""
+    from pose2rot_core.noise_estimate import noise_across_cuts
+
+    parents = np.array([-1, 0, 1, 2, 1])
+    read_from = np.array([-1, -1, -1, 2, 1])
+    out = noise_across_cuts(np.array([0.0, 3.0, 2.0, 1.0, 4.0]), read_from, parents)
+    assert out.tolist() == [3.0, 3.0, 2.0, 1.0, 4.0]
+    read_from[4] = -1  # the leaf cut too: the half-way node ends with the hips', and the floor with it
+    assert noise_across_cuts(np.array([0.0, 3.0, 2.0, 1.0, 4.0]), read_from, parents).tolist()[:3] == [2.0, 2.0, 2.0]
+
+
 @pytest.mark.parametrize("family", ["ground_root", "floor_root"])
 def test_a_floor_root_s_drifting_offset_is_motion_not_noise(family):
     """A random tree (variants.random_tree_clip, its root drifting as a random walk) over a root at the

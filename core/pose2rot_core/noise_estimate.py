@@ -472,23 +472,44 @@ def moving_offsets(positions: np.ndarray, parents: np.ndarray, joints: np.ndarra
     Skeleton.root_line) in positions [T,N,3] (``parents`` [N], ``rest_lengths`` [N] as noise_on_keys)
     change with the motion rather than by noise: they wander (see wandering), or their length
     jitters louder than the noise of the other points at its ends explains but by rare chance
-    (OWN_STDS of a reading's spread, MAD_LOG_VARIANCE): noise touches every track, and tracks
+    (OWN_STDS of a reading's spread, MAD_LOG_VARIANCE; each end counted with the whole of its bones'
+    readings, which a joint's noise splits evenly between their ends, as a noisy end beside clean
+    ones carries all of it): noise touches every track, and tracks
     that read clean around an offset leave its jitter to the motion (a video capture's hips
-    bobbing over a floor root, seen at a few frames a second). Read on the ``keyed`` frames."""
+    bobbing over a floor root, seen at a few frames a second). A node with no bone but these
+    offsets (a floor root) is taken as noisy as the node below it (noise_across_cuts). Lengths
+    that keep one value to rounding do not move. Read on the ``keyed`` frames."""
     joints = np.asarray(joints, np.int64)
     line_parents = np.asarray(parents)[joints]
     rows = _read_rows(positions, keyed, None)
     X = positions if rows is None else positions[rows]
     others = np.array(parents, copy=True)
     others[joints] = -1
-    around = noise_on_keys(positions, others, rest_lengths, height, keyed)
+    around = noise_across_cuts(noise_on_keys(positions, others, rest_lengths, height, keyed), others, parents)
     alone = np.full(len(others), -1)
     alone[joints] = line_parents
     reading, samples, _ = _bone_length_noise(X, alone, None)
-    explained = np.hypot(around[joints], around[line_parents]) * np.exp(
+    explained = np.sqrt(2.0) * np.hypot(around[joints], around[line_parents]) * np.exp(
         OWN_STDS[1] * np.sqrt(MAD_LOG_VARIANCE / np.maximum(samples[joints], 1.0)))
     louder = np.isfinite(reading[joints]) & (reading[joints] > explained)
-    return louder | wandering(bone_lengths(X, joints, line_parents))
+    lengths = bone_lengths(X, joints, line_parents)
+    return (louder | wandering(lengths)) & ~_rigid(lengths, ~np.isnan(lengths), float32_step(X))
+
+
+def noise_across_cuts(noise: np.ndarray, read_from: np.ndarray, parents: np.ndarray) -> np.ndarray:
+    """[N] ``noise`` [N] read from the bones to ``read_from`` [N] (the ``parents`` [N] with some bones
+    cut, -1) where each node left with no bone by the cuts is taken as noisy as the node its cut bone
+    leads to, from the deepest up: a floor root whose offset to the hips moves with the motion shares
+    the hips' noise (a root placed from a noisy pelvis), not the clip's typical level (a clean body's
+    0 left a floor root and hips jittered by 2 % unsmoothed, and the hips flipped)."""
+    out = np.array(noise, np.float64, copy=True)
+    read_from, parents = np.asarray(read_from), np.asarray(parents)
+    boned = read_from >= 0
+    boned[read_from[read_from >= 0]] = True
+    for j in np.flatnonzero((read_from < 0) & (parents >= 0))[::-1]:
+        if not boned[parents[j]]:
+            out[parents[j]] = out[j]
+    return out
 
 
 def wandering(lengths: np.ndarray) -> np.ndarray:
