@@ -148,26 +148,42 @@ def test_a_map_with_one_limbs_sides_swapped_is_warned(tmp_path, capsys, limb, pa
 
 
 
+def _made_map(tmp_path: Path, source: str) -> dict:
+    """The rows 'pose2rot map' makes for the walk ``source`` onto the Mixamo rig."""
+    walk = ROOT / "examples" / ("retarget" if source == "freemocap_walk" else "") / source
+    rig = str(ROOT / "examples" / "retarget" / "rig_mixamo.bvh")
+    assert main(["map", "--skeleton", rig, "--source", str(walk), "--out", str(tmp_path / "map.json")]) == 0
+    return json.loads((tmp_path / "map.json").read_text())["bones"]
+
+
+def _solved_with_rows_swapped(tmp_path: Path, capsys, source: str, bones: dict, left: str | None,
+                              right: str | None) -> str:
+    """What 'pose2rot solve' of the walk ``source`` onto the Mixamo rig says on stderr with the map
+    ``bones`` whose rows ``left`` and ``right`` (None: none) are traded."""
+    walk = ROOT / "examples" / ("retarget" if source == "freemocap_walk" else "") / source
+    rig = str(ROOT / "examples" / "retarget" / "rig_mixamo.bvh")
+    bones = dict(bones)
+    if left is not None:
+        bones[left], bones[right] = bones[right], bones[left]
+    (tmp_path / "swapped.json").write_text(json.dumps({"bones": bones}))
+    capsys.readouterr()
+    assert main(["solve", str(walk), "--skeleton", rig, "--map", str(tmp_path / "swapped.json"), "--out",
+                 str(tmp_path / "o.bvh")]) == 0
+    return capsys.readouterr().err
+
+
 @pytest.mark.parametrize("source", ["freemocap_walk", "cmu_08_01.bvh"])
 def test_a_map_with_only_the_elbows_rows_swapped_names_the_elbows(tmp_path, capsys, source):
     """A map whose left and right elbow rows alone are swapped (the forearms': the rest as made) was warned
     of as the arms' rows swapped, naming the upper arms too ('LeftArm', 'RightArm'): swapping those rows as
     it said would have swapped the shoulders' points, right before. It names the elbows' rows alone now."""
-    walk = ROOT / "examples" / ("retarget" if source == "freemocap_walk" else "") / source
-    rig = str(ROOT / "examples" / "retarget" / "rig_mixamo.bvh")
-    assert main(["map", "--skeleton", rig, "--source", str(walk), "--out", str(tmp_path / "map.json")]) == 0
-    bones = dict(json.loads((tmp_path / "map.json").read_text())["bones"])
     left, right = "mixamorig:LeftForeArm", "mixamorig:RightForeArm"
-    bones[left], bones[right] = bones[right], bones[left]
-    (tmp_path / "swapped.json").write_text(json.dumps({"bones": bones}))
-    capsys.readouterr()
-    assert main(["solve", str(walk), "--skeleton", rig, "--map", str(tmp_path / "swapped.json"), "--out",
-                 str(tmp_path / "o.bvh")]) == 0
-    err = capsys.readouterr().err
+    err = _solved_with_rows_swapped(tmp_path, capsys, source, _made_map(tmp_path, source), left, right)
     assert (f"warning: the points of the elbows ('{left}', '{right}') are the mirror image of the rig's in 100 % of "
             "the frames") in err, err
     assert "rows for the elbows; the upper arms reach across the body to fit them" in err, err
     assert "points of the arms" not in err, err
+
 
 @pytest.mark.parametrize("source, parts", [
     ("freemocap_walk", {"UpLeg": "hips", "Leg": "knees", "Foot": "ankles", "ToeBase": "toes", "Arm": "shoulders"}),
@@ -180,20 +196,10 @@ def test_a_map_with_one_joints_rows_swapped_names_that_joint(tmp_path, capsys, s
     points and flips), the limbs' handedness outweighed by their other joints. The bones to a swapped joint
     change length over the clip as mapped and keep it with its left and right points traded (a collar's
     points, on a chest that turns as one, are the mirror image instead): named now; the map as made is not."""
-    walk = ROOT / "examples" / ("retarget" if source == "freemocap_walk" else "") / source
-    rig = str(ROOT / "examples" / "retarget" / "rig_mixamo.bvh")
-    assert main(["map", "--skeleton", rig, "--source", str(walk), "--out", str(tmp_path / "map.json")]) == 0
-    good = json.loads((tmp_path / "map.json").read_text())["bones"]
+    good = _made_map(tmp_path, source)
     for part, what in {None: None, **parts}.items():
-        bones = dict(good)
-        left, right = f"mixamorig:Left{part}", f"mixamorig:Right{part}"
-        if part is not None:
-            bones[left], bones[right] = bones[right], bones[left]
-        (tmp_path / "swapped.json").write_text(json.dumps({"bones": bones}))
-        capsys.readouterr()
-        assert main(["solve", str(walk), "--skeleton", rig, "--map", str(tmp_path / "swapped.json"), "--out",
-                     str(tmp_path / "o.bvh")]) == 0
-        err = capsys.readouterr().err
+        left, right = (f"mixamorig:Left{part}", f"mixamorig:Right{part}") if part else (None, None)
+        err = _solved_with_rows_swapped(tmp_path, capsys, source, good, left, right)
         warned = [line for line in err.splitlines() if "swapped" in line or "mirror image" in line]
         said = (f"warning: the map's rows for the {what} ('{left}', '{right}') have left and right swapped, the rest "
                 "of the body not: ")
