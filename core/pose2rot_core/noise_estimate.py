@@ -474,11 +474,11 @@ def moving_offsets(positions: np.ndarray, parents: np.ndarray, joints: np.ndarra
     jitters louder than the noise of the other points at its ends explains but by rare chance
     (OWN_STDS of a reading's spread, MAD_LOG_VARIANCE; each end counted with the whole of its bones'
     readings, which a joint's noise splits evenly between their ends, as a noisy end beside clean
-    ones carries all of it): noise touches every track, and tracks
-    that read clean around an offset leave its jitter to the motion (a video capture's hips
-    bobbing over a floor root, seen at a few frames a second). A node with no bone but these
-    offsets (a floor root) is taken as noisy as the node below it (noise_across_cuts). Lengths
-    that keep one value to rounding do not move. Read on the ``keyed`` frames."""
+    ones carries all of it): noise touches every track, and tracks that read clean around an
+    offset leave its jitter to the motion (a video capture's hips bobbing over a floor root, seen
+    at a few frames a second). A node with no bone but these offsets (a floor root) is taken as
+    noisy as the node below it (noise_across_cuts). Lengths that keep one value to rounding do not
+    move. Read on the ``keyed`` frames."""
     joints = np.asarray(joints, np.int64)
     line_parents = np.asarray(parents)[joints]
     rows = _read_rows(positions, keyed, None)
