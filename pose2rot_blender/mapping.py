@@ -193,7 +193,7 @@ def proposal_warnings(obj: bpy.types.Object, proposal) -> list[str]:
     out = [f"check {bone}: {why}" + (" (the armature's rest pose, in Edit Mode)" if why == NOT_STANDING else "")
            for bone, why in proposal.doubtful.items()]
     skeleton = rig_io.read_rig(obj).skeleton
-    stops = unplaced_root(skeleton.names, skeleton.children[0], proposal.bone_map)
+    stops = unplaced_root(skeleton.names, skeleton.body_placers, proposal.bone_map)
     root = skeleton.names[0]
     if not stops and len(skeleton.names) > 1 and set(proposal.bone_map.bones) == {root}:
         stops = (f"the map puts only the rig's root '{root}' on a point, so a solve with it stops (no bone is "

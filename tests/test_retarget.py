@@ -1140,7 +1140,8 @@ def _unit(v):
 
 def test_a_map_that_places_nothing_of_the_body_is_told_apart():
     """unplaced_root (the warning of `pose2rot map` and Automatic Map): a map without the root or any
-    of its children stops every solve; one of the root's children on a point is enough."""
+    of its children stops every solve; one of the root's children on a point is enough, or a joint of
+    the root line (the hips below a floor root whose bone to them is split)."""
     from pose2rot_core.bonemap import BoneMap, unplaced_root
 
     rig, canon = humanoid(np.random.default_rng(3), spine=3, naming="mixamo")
@@ -1151,6 +1152,13 @@ def test_a_map_that_places_nothing_of_the_body_is_told_apart():
     legs = BoneMap(bones={**arms.bones, rig.names[kids[0]]: "left_hip"})
     assert unplaced_root(rig.names, kids, legs) is None
     assert unplaced_root(rig.names, kids, BoneMap(bones={rig.names[0]: {"mean": ["left_hip", "right_hip"]}})) is None
+    floor = rig.rest_positions[0] * [1.0, 0.0, 1.0]  # a floor root, its bone to the hips split half way
+    split = Skeleton(("floor", "half") + rig.names, np.concatenate([[-1, 0], rig.parents + 2]),
+                     np.concatenate([[floor, (floor + rig.rest_positions[0]) / 2], rig.rest_positions]))
+    hips = BoneMap(bones={**arms.bones, rig.names[0]: {"mean": ["left_hip", "right_hip"]}})
+    assert split.body_placers == (1, 2)
+    assert unplaced_root(split.names, split.body_placers, hips) is None
+    assert unplaced_root(split.names, split.body_placers, arms) is not None
 
 
 #: OpenPose's BODY_25 keypoints in its output order (openpose/doc/02_output.md)

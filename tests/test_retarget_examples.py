@@ -210,6 +210,29 @@ def test_a_map_with_one_joints_rows_swapped_names_that_joint(tmp_path, capsys, s
             assert warned[0].endswith(": swap those rows' left and right points"), err
 
 
+def test_a_rig_whose_floor_root_bone_is_split_is_placed_by_its_hips(tmp_path, capsys):
+    """The Mixamo rig under a floor-level root whose bone to the hips is split in two (a node half way,
+    as a rig with twist segments has): `pose2rot map` warned that a solve would stop, and `solve` stopped
+    ("the rig's root 'FloorRoot' has no point and none of its children has one", h243), though the hips,
+    on the root line, have their point and place the body. A point on any node of the root line does."""
+    from pose2rot_core.bvh import write_bvh
+    from pose2rot_core.variants import make_variant
+
+    mixamo = read_bvh(ROOT / "examples" / "retarget" / "rig_mixamo.bvh")
+    clip = make_variant(mixamo, "floor_root", np.random.default_rng(0))
+    clip = make_variant(clip, "twist_segments", np.random.default_rng(0))
+    assert clip.skeleton.names[:3] == ("FloorRoot", "FloorRoot_Mid", "mixamorig:Hips")
+    rig = tmp_path / "rig.bvh"
+    write_bvh(rig, clip.skeleton, clip.rotations, clip.root_translation, clip.local_offsets,
+              clip.has_position_channels, clip.fps, end_parents=clip.end_parents, end_offsets=clip.end_offsets,
+              end_names=clip.end_names)
+    walk = str(ROOT / "examples" / "retarget" / "freemocap_walk")
+    assert main(["map", "--skeleton", str(rig), "--source", walk, "--out", str(tmp_path / "map.json")]) == 0
+    assert "solve with it stops" not in capsys.readouterr().err
+    assert main(["solve", walk, "--skeleton", str(rig), "--map", str(tmp_path / "map.json"), "--out",
+                 str(tmp_path / "o.bvh")]) == 0
+
+
 def test_a_capture_given_the_wrong_up_axis_is_not_called_mirrored(tmp_path, capsys):
     """The Z-up walk told it is -Z up: the up-axis warning is right, but the mirror warning that came
     with it was not (handedness read against the given up turns with it); the body's own up (hips

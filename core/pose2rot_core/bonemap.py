@@ -185,11 +185,12 @@ def check_map(bone_map: BoneMap, joints: Sequence[str], point_names: Sequence[st
                                        "pose2rot map --source)" if made else ""))
 
 
-def unplaced_root(names: Sequence[str], children: Sequence[int], bone_map: BoneMap) -> str | None:
+def unplaced_root(names: Sequence[str], placers: Sequence[int], bone_map: BoneMap) -> str | None:
     """Why a solve with ``bone_map`` stops before it starts where it gives the rig's root (``names[0]``;
-    ``children``: the root's child joints) no point and none of its children one (nothing places the
-    body), else None."""
-    root, kids = names[0], [names[k] for k in children]
+    ``placers``: the joints below it that place the body, Skeleton.body_placers: its children and its
+    root line) no point and none of its children one, nor the root line (nothing places the body),
+    else None."""
+    root, kids = names[0], [names[k] for k in placers]
     if root in bone_map.bones or any(k in bone_map.bones for k in kids):
         return None
     return (f"the map gives the rig's root '{root}' no point and none of its children one, so a solve with it "

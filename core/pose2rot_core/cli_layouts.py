@@ -219,7 +219,7 @@ def cmd_map(args: argparse.Namespace) -> int:
               f"({', '.join(proposal.kept[:8])}{' ...' if len(proposal.kept) > 8 else ''})")
     if proposal.unused:
         print(f"points not used: {', '.join(proposal.unused)}")
-    stops = unplaced_root(rig.names, rig.children[0], m)
+    stops = unplaced_root(rig.names, rig.body_placers, m)
     if stops:
         print(f"warning: {stops}", file=sys.stderr)
     return 0

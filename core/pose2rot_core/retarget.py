@@ -267,10 +267,11 @@ def check_shared_points(bone_map: BoneMap, targets: RigTargets) -> None:
 
 
 def check_root(targets: RigTargets, root: str, bone_map: BoneMap | None = None) -> None:
-    """Raise when the root has no point with data and no child with one (nothing can place the rig);
-    where the map gives them points that hold no data in any frame, say so."""
+    """Raise when the root has no point with data and no child with one, nor a joint of the root line
+    (Skeleton.body_placers: nothing can place the rig); where the map gives them points that hold no
+    data in any frame, say so."""
     mapped = targets.direct | targets.soft
-    kids = targets.skeleton.children[0]
+    kids = list(targets.skeleton.body_placers)
     if mapped[0] or mapped[kids].any():
         return
     names = targets.skeleton.names

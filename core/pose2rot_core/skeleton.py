@@ -205,6 +205,13 @@ class Skeleton:
         return tuple(line) if line and len(self.children[line[-1]]) > 1 else ()
 
     @cached_property
+    def body_placers(self) -> tuple[int, ...]:
+        """The joints below the root that place the body where one has a point or track: the root's
+        children and its root line down to the body's hub (a floor root's line may run through a
+        node half way to the hips, or an Armature node, before it reaches them)."""
+        return tuple(dict.fromkeys((*self.children[0], *self.root_line)))
+
+    @cached_property
     def placed_joint(self) -> int | None:
         """The joint of the root line whose rest offset is a placement, not a bone (a walk's start
         stored as the hips' offset from a root at the origin), else None: its first joint with an
