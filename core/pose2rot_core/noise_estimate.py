@@ -485,7 +485,7 @@ def moving_offsets(positions: np.ndarray, parents: np.ndarray, joints: np.ndarra
     X = positions if rows is None else positions[rows]
     others = np.array(parents, copy=True)
     others[joints] = -1
-    around = noise_across_cuts(noise_on_keys(positions, others, rest_lengths, height, keyed), others, parents)
+    around = noise_on_keys(positions, others, rest_lengths, height, keyed, tree=parents)
     alone = np.full(len(others), -1)
     alone[joints] = line_parents
     reading, samples, _ = _bone_length_noise(X, alone, None)
@@ -571,13 +571,17 @@ def _column_median(x: np.ndarray) -> np.ndarray:
 
 
 def noise_on_keys(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.ndarray, height: float,
-                  keyed: np.ndarray | None, valid: np.ndarray | None = None) -> np.ndarray:
+                  keyed: np.ndarray | None, valid: np.ndarray | None = None, tree: np.ndarray | None = None
+                  ) -> np.ndarray:
     """estimate_noise of ``positions`` [T,N,3] (the rest as there) read on the frames _read_rows
     picks: the ``keyed`` [T] ones (every point a key) when some frames are not keys and at least 5
     are (between keys the points follow the animation's smooth curves, whatever noise the keys
     hold, so read over every frame that noise passes for motion: bones that seem to stretch), and
-    of those the frames where some point has data (and ``valid`` [T,N])."""
-    return _on_read_rows(estimate_noise, positions, parents, rest_lengths, height, keyed, valid)
+    of those the frames where some point has data (and ``valid`` [T,N]). ``tree`` [N]: the whole
+    tree's parents where ``parents`` cut some of its bones; a node the cuts leave without a bone
+    then takes the noise of the node below it (noise_across_cuts)."""
+    noise = _on_read_rows(estimate_noise, positions, parents, rest_lengths, height, keyed, valid)
+    return noise if tree is None else noise_across_cuts(noise, parents, tree)
 
 
 def correlation_on_keys(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.ndarray, height: float,

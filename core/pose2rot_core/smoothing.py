@@ -31,8 +31,8 @@ from .errors import Pose2RotError
 from .kernels import choose_widths, clamp_stds, local_quadratic, universal_threshold
 from .noise_estimate import (AUTO_THRESHOLD, NOISE_DIFFERENCES, NOISE_FRAMES, bone_lengths, bones_with_length,
                              column_nanmedian, correlated_noise_gain, correlated_share, correlation_on_keys,
-                             NoiseDirections, directions_on_keys, keyed_rows, moving_offsets, noise_across_cuts,
-                             noise_on_keys, noise_readable)
+                             NoiseDirections, directions_on_keys, keyed_rows, moving_offsets, noise_on_keys,
+                             noise_readable)
 from .placeholders import (coinciding_samples, coinciding_warning, held_as_gaps, interpolated_frames,
                            no_data_as_gaps, placeholders_as_gaps, repeated_frames_as_gaps)
 from .rotations import matrix_to_quat, quat_continuity, quat_to_matrix
@@ -164,8 +164,7 @@ def clean_positions(positions: np.ndarray, parents: np.ndarray, rest_lengths: np
         weights[between] = 0.0
     reading = parents if read_from is None else read_from
     if noise is None:
-        noise = noise_across_cuts(noise_on_keys(positions, reading, rest_lengths, height, keyed, weights > 0),
-                                  reading, parents)
+        noise = noise_on_keys(positions, reading, rest_lengths, height, keyed, weights > 0, tree=parents)
     result = Cleaning(widths=np.zeros(J), noise=noise / height, residual=noise / height,
                       noise_read=noise_readable(positions, reading, rest_lengths, keyed, weights > 0),
                       cuts=find_cuts(positions, height))  # read whether or not anything is smoothed
@@ -479,7 +478,7 @@ def mark_gaps(tracks: Tracks, smooth: str | float = "auto", shown: tuple[int, in
         keyed_frames = resampled_samples(points, tracks.first_frame, report, shown)
         keyed = None if keyed_frames is None else np.repeat(keyed_frames[:, None], J, axis=1)
     reading = _noise_parents(tracks, points, parents, lengths, keyed_frames)  # moving offsets: motion, no bones
-    noise = noise_across_cuts(noise_on_keys(points, reading, lengths, height, keyed_frames), reading, parents)
+    noise = noise_on_keys(points, reading, lengths, height, keyed_frames, tree=parents)
     if mode != "off":
         points, noise, repeats = repeated_frames_as_gaps(points, parents, lengths, height, keyed_frames, noise,
                                                          tracks.first_frame, report, shown=shown)
