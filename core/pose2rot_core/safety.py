@@ -137,7 +137,7 @@ class SafetyCheck:
         over = np.nan_to_num(error, nan=0.0) > limit
         if not over.any():
             return ""
-        n, text = _worst_joints(over, error, listed, self.first_frame)
+        n, text = worst_joints(over, error, listed, self.first_frame)
         noun = "bone tip" if tips == n else "joint" if tips == 0 else "joints and bone tip"
         return f"{counted(n, noun)} end{'s' if n == 1 else ''} further: {text}"
 
@@ -151,7 +151,7 @@ class SafetyCheck:
             listed_names = tuple(names) + tuple(self.tips.names)
         if far.any():
             held = {} if self.held is None else {int(j): HELD_THROUGHOUT for j in np.flatnonzero(self.held)}
-            n, listed = _worst_joints(far, error, listed_names, self.first_frame, held)
+            n, listed = worst_joints(far, error, listed_names, self.first_frame, held)
             whose = f"its {self.against.removesuffix('s')}" if n == 1 else f"their {self.against}"
             counted = f"{noun} ends" if n == 1 else f"{noun.removesuffix('s')}s end"
             out.append(f"{WARNING_PREFIX}{n} {counted} further from "
@@ -228,20 +228,13 @@ def _beyond(error: np.ndarray, allowed: np.ndarray) -> np.ndarray:
     return np.nan_to_num(error, nan=0.0) > np.nan_to_num(allowed, nan=np.inf)
 
 
-def worst_joints(flagged: np.ndarray, error: np.ndarray, names: tuple[str, ...], first_frame: int
-                 ) -> tuple[int, str]:
-    """(how many joints have a ``flagged`` [T,J] frame, "'a' (frames 3-7, up to 4.2 %), ... and N more":
-    the five with the largest ``error`` [T,J] there, fractions of the height, frames counted from
-    ``first_frame``), as the warnings word them, for a measure taken outside this check (the keys
-    Blender writes, where they differ from the solution)."""
-    return _worst_joints(flagged, error, names, first_frame)
-
-
-def _worst_joints(flagged: np.ndarray, amount: np.ndarray, names: tuple[str, ...], first_frame: int,
-                  notes: dict[int, str] | None = None) -> tuple[int, str]:
+def worst_joints(flagged: np.ndarray, amount: np.ndarray, names: tuple[str, ...], first_frame: int,
+                 notes: dict[int, str] | None = None) -> tuple[int, str]:
     """(how many joints have a ``flagged`` [T,J] frame, "'a' (frames 3-7, up to 4.2 %), ... and N
     more": the five with the largest ``amount`` [T,J] (fraction of the height; NaN: none) there,
-    each with its ``notes`` entry, if any, after the figures)."""
+    frames counted from ``first_frame``, each with its ``notes`` entry, if any, after the figures),
+    as the warnings word them; also for a measure taken outside this check (the keys Blender writes,
+    where they differ from the solution)."""
     notes = notes or {}
     joints = np.flatnonzero(flagged.any(axis=0))
     worst = sorted(joints, key=lambda j: -np.nanmax(np.where(flagged[:, j], amount[:, j], 0.0)))
@@ -258,7 +251,7 @@ def _stretch_warning(stretched: np.ndarray, names: tuple[str, ...], first_frame:
     tracks to check first, with HELD_THROUGHOUT where ``held`` [J] says so: a frozen hand shows as
     its forearm and its fingers all leaving their lengths, the fingers furthest, and the hand was
     the one left out of the list."""
-    n, listed = _worst_joints(stretched > 0, stretched, names, first_frame)
+    n, listed = worst_joints(stretched > 0, stretched, names, first_frame)
     met = np.flatnonzero(meets.any(axis=0)) if meets is not None else np.zeros(0, np.int64)
     at = [f"'{names[j]}' ({_frames(meets[:, j], first_frame)}"
           f"{HELD_THROUGHOUT if held is not None and held[j] else ''})" for j in met[:5]]
