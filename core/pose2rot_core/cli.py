@@ -110,8 +110,7 @@ def _output_path(text: str, suffixes: tuple[str, ...], option: str = "--out", in
                  ) -> Path:
     """Check an output path before any work: a known suffix, an existing directory, not a directory
     itself, not one of the ``inputs`` (which the result would overwrite)."""
-    out = given_path(text, option, f"a file name ending in {' or '.join(suffixes)} (NAME{suffixes[0]})")
-    _check_name_length(out, option)                       # before anything asks the system about it
+    out = given_output(text, option, f"a file name ending in {' or '.join(suffixes)} (NAME{suffixes[0]})")
     same = [i for i in inputs if i and Path(i).exists() and out.exists() and os.path.samefile(out, i)]
     if same:
         raise Pose2RotError(f"{option} {out} is the input file '{same[0]}': the result would overwrite it; "
@@ -132,8 +131,21 @@ def given_path(text: str, option: str, what: str) -> Path:
     return Path(text)
 
 
+def given_output(text: str, option: str, what: str) -> Path:
+    """given_path of an output, also refused where a name in it, or the whole path, is longer than the
+    file system takes (_check_name_length), before anything asks the system about it."""
+    out = given_path(text, option, what)
+    _check_name_length(out, option)
+    return out
+
+
 #: the attribute of parsed arguments that lists the arguments refused when given empty (see refuse_empty)
 EMPTY_REFUSED = "empty_refused"
+
+
+def usage_name(action: argparse.Action) -> str:
+    """How the usage line names the argument ``action``: its (long) flag, or a positional's metavar."""
+    return action.option_strings[-1] if action.option_strings else action.metavar or action.dest
 
 
 def refuse_empty(p: argparse.ArgumentParser, action: argparse.Action, what: str) -> None:
@@ -141,7 +153,7 @@ def refuse_empty(p: argparse.ArgumentParser, action: argparse.Action, what: str)
     shell variable gives it: a path would be the current folder to Python, an option's value would read as
     not given. main names it as its usage line does (an option's flag, a positional's metavar) and says
     ``what`` to give instead."""
-    name = action.option_strings[-1] if action.option_strings else action.metavar or action.dest
+    name = usage_name(action)
     p.set_defaults(**{EMPTY_REFUSED: {**(p.get_default(EMPTY_REFUSED) or {}), action.dest: (name, what)}})
 
 
@@ -218,7 +230,7 @@ def _given_texts(args: argparse.Namespace, parser: argparse.ArgumentParser) -> l
             out += _given_texts(args, chosen) if chosen is not None else []
             continue
         value = getattr(args, action.dest, None)
-        name = action.option_strings[-1] if action.option_strings else action.metavar or action.dest
+        name = usage_name(action)
         out += [(name, v) for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)]
     return out
 

@@ -62,10 +62,9 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 def _cmd_convert(args: argparse.Namespace) -> int:
     from .checkpoint import build_model, convert_to_safetensors, read_checkpoint, with_embedder
-    from .cli import _check_file_name, _check_name_length, _check_writable, given_path
+    from .cli import _check_file_name, _check_writable, given_output
 
-    out = given_path(args.out, "--out", "a file name ending in .safetensors (NAME.safetensors)")
-    _check_name_length(out, "--out")
+    out = given_output(args.out, "--out", "a file name ending in .safetensors (NAME.safetensors)")
     _check_file_name(out, (".safetensors",), "--out")  # before the checkpoint is read
     _check_writable(out, "--out")
     contents = with_embedder(read_checkpoint(args.checkpoint, args.config), args.embedder)

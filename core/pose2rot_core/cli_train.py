@@ -55,11 +55,10 @@ def register(subparsers) -> None:
 def _cmd_train(args: argparse.Namespace) -> int:
     from dataclasses import fields
 
-    from .cli import _check_name_length, _check_writable, given_path
+    from .cli import _check_writable, given_output
     from .model import require_torch
 
-    out = given_path(args.out, "--out", "a folder for the run's files (it is created where missing)")
-    _check_name_length(out, "--out")
+    out = given_output(args.out, "--out", "a folder for the run's files (it is created where missing)")
     _check_writable(out, "--out", folder=True)   # before any clip is read
     require_torch()  # before the training modules, which import torch: the install line, not a traceback
     from .training.loop import TrainRequest, run_training
