@@ -55,8 +55,8 @@ def kept_bones(curves: list, free_bones: set[str]) -> set[str]:
 def missing_bones(curves: list, obj: bpy.types.Object) -> set[str]:
     """The bones that the transform F-curves among ``curves`` name and the armature object ``obj`` has
     not (curves left by a bone renamed or deleted while their action was not its own: Blender shows
-    them in red and plays nothing on them). The solve leaves them as they are, as it does the kept
-    bones' (kept_bones), and names them as no bone of the rig."""
+    them in red and plays nothing on them). The solve carries them over as they are, as it does the
+    kept bones' (kept_bones), without naming them among the rig's bones."""
     return {bone for bone in (transform_bone(fc.data_path) for fc in curves)
             if bone is not None and bone not in obj.pose.bones}
 
