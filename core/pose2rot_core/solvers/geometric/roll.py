@@ -286,14 +286,14 @@ def widen_hand_overs(trust: np.ndarray, psi: np.ndarray) -> None:
     starts, stops = np.flatnonzero(low[1:] != low[:-1]).reshape(-1, 2).T  # stretches [start, stop)
     lo, hi = np.maximum(starts - 1, 0), np.minimum(stops, T - 1)
     way = unwrap_euler(psi)  # over each stretch, the turn its own unwrapping finds (up to rounding)
-    first = _within_step(np.abs(way[hi] - way[lo]), hi - lo)  # [k] the trust each stretch keeps at first
+    first = within_step(np.abs(way[hi] - way[lo]), hi - lo)  # [k] the trust each stretch keeps at first
     fast = first < 1.0  # only these are widened
     for a, b, keep in zip(starts[fast].tolist(), (stops[fast] - 1).tolist(), first[fast]):
         if a <= done:  # taken into the one before
             continue
         trust[a:b + 1] *= keep
         while a > 0 and b < T - 1:
-            keep = _within_step(abs(wrap_angle(psi[b + 1] - psi[a - 1])), b - a + 2)
+            keep = within_step(abs(wrap_angle(psi[b + 1] - psi[a - 1])), b - a + 2)
             if keep >= 1.0:
                 break
             a, b = a - 1, b + 1
@@ -304,7 +304,7 @@ def widen_hand_overs(trust: np.ndarray, psi: np.ndarray) -> None:
         done = b
 
 
-def _within_step(turn: float | np.ndarray, steps: int | np.ndarray) -> float | np.ndarray:
+def within_step(turn: float | np.ndarray, steps: int | np.ndarray) -> float | np.ndarray:
     """1 - smoothstep of how far a hand-over of ``turn`` radians over ``steps`` frames is past
     MAX_HAND_OVER_STEP per frame, as a share of it (0 from twice the limit on); scalars or [k]."""
     return 1.0 - smoothstep(turn / (MAX_HAND_OVER_STEP * np.maximum(steps, 1)) - 1.0)
