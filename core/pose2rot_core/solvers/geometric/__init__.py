@@ -266,8 +266,9 @@ def _bone_lengths(tracks: Tracks, input_positions: np.ndarray | None, raw_noise:
     """The tracks' bone lengths over time and the noise in them (see LengthReadings), NaN where
     either end was a gap (``filled`` [T,J]): read from the tracks as given (``input_positions``,
     whose bone vectors carry noise of std ``raw_noise`` [J-1] per axis); noisy ones are averaged
-    over LENGTH_SECONDS first (tracks keyed every few frames, Tracks.keyed, over the samples they
-    have in each window), so that what remains is how the motion changes them, less what noise adds
+    over LENGTH_SECONDS first (over the samples each window has where some are gaps or between keys,
+    Tracks.keyed: a window holding a gap would have no average, and a clip shorter than a window no
+    reading of the bone at all), so that what remains is how the motion changes them, less what noise adds
     to a bone of the rig's length on average (noisy_lengths.noisy_mean: a bone of no length reads
     as one of 1.6 noise stds), never below no length (ends that share their noise, as a joint
     written at its parent's point and rounded with it, read none). Each frame's average has the
@@ -285,7 +286,7 @@ def _bone_lengths(tracks: Tracks, input_positions: np.ndarray | None, raw_noise:
     rest = np.linalg.norm(skel.offsets[1:], axis=-1)
     lengthened = noisy_mean(rest, raw) - rest
     seen = ~np.isnan(lengths)
-    if tracks.keyed is None:
+    if tracks.keyed is None and seen.all():
         everywhere = np.ones((len(lengths), 1), bool)
         averaged, noise = running_mean(lengths, width), raw * running_mean_noise(everywhere, width)
     else:
