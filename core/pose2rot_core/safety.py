@@ -765,7 +765,9 @@ def _along_the_bones(tracks: Tracks, sol: Solution, noise: np.ndarray, no_data: 
     """[J] rigid bones whose typical track length differs from the rig's (_beyond_median_noise),
     added over the bones from the root to each joint (fraction of the height). The typical length
     is read where both ends were data (not where ``no_data`` [T,J] marks a filled gap, which says
-    nothing of the bone, nor between keys); a bone never seen whole keeps the rig's.
+    nothing of the bone, nor between keys); a bone never seen whole keeps the rig's. The root line's
+    offsets (Skeleton.root_line) are no bones: they place the body, and the solver moves them with
+    their tracks wherever those keep them off the rig, so one left rigid there excuses nothing.
     [T,J] when some samples were interpolated between keys (Tracks.keyed): there a rigid bone's
     track may also leave its typical length, as the interpolation takes its ends along their own
     curves, and that is added too."""
@@ -774,7 +776,8 @@ def _along_the_bones(tracks: Tracks, sol: Solution, noise: np.ndarray, no_data: 
     rest = np.linalg.norm(skel.offsets[1:], axis=-1)
     bones = bone_lengths(P, np.arange(1, skel.num_joints), par, tracks.unmeasured(no_data))  # [T,J-1]
     spread = np.hypot(noise[1:], noise[par]) * skel.height  # [J-1] a bone length's noise std
-    off = np.where(sol.translating[1:], 0.0, _beyond_median_noise(bones, rest, spread) / skel.height)
+    placing = np.isin(np.arange(1, skel.num_joints), skel.root_line)
+    off = np.where(sol.translating[1:] | placing, 0.0, _beyond_median_noise(bones, rest, spread) / skel.height)
     along = _down_the_bones(par, off)
     if tracks.keyed is None:
         return along
