@@ -170,6 +170,25 @@ def with_joints_at_root(rig: Skeleton) -> Skeleton:
     return Skeleton(tuple(names), np.array(parents), np.array(where))
 
 
+def with_bones_split(rig: Skeleton) -> Skeleton:
+    """``rig`` with every bone to an only child split at its middle (a joint ``<joint>_Mid`` on the
+    bone's axis, as twist segments are), the spine, neck and collars included."""
+    names, parents, where, index = [], [], [], {}
+    for j in range(rig.num_joints):
+        p = int(rig.parents[j])
+        parent = -1 if p < 0 else index[p]
+        if p >= 0 and len(rig.children[p]) == 1:
+            names.append(rig.names[p] + "_Mid")
+            parents.append(parent)
+            where.append(0.5 * (rig.rest_positions[p] + rig.rest_positions[j]))
+            parent = len(names) - 1
+        index[j] = len(names)
+        names.append(rig.names[j])
+        parents.append(parent)
+        where.append(rig.rest_positions[j])
+    return Skeleton(tuple(names), np.array(parents), np.array(where))
+
+
 def with_torso_scaled(body: Skeleton, canon: dict[str, str], k: float) -> Skeleton:
     """``body`` with the offsets of its spine joints, neck and collars times ``k``."""
     torso = [body.names.index(canon[c]) for c in ("spine1", "spine2", "spine3", "neck", "left_collar",

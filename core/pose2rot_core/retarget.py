@@ -45,7 +45,7 @@ from .axes import AXES
 from .options import SolveOptions
 from .pointsets import PointSet
 from .retarget_cleaning import denoise_targets
-from .skeleton import Skeleton, marked_or_above
+from .skeleton import Skeleton, marked_or_above, on_axis
 from .solution import Solution
 from .tracks import Tracks
 from .tracks_io import fill_gaps
@@ -310,13 +310,24 @@ def rig_scale(targets: RigTargets, up: np.ndarray, report: list[str]) -> float:
     return scale
 
 
+def _one_bone(parents: np.ndarray, axial: np.ndarray, a: int, b: int) -> bool:
+    """Whether joint b hangs from a by one bone, or by one bone split into segments on its axis (every
+    joint between them on it, see skeleton.on_axis: twist segments, which only twist what is below)."""
+    j = parents[b]
+    while j != a and j >= 0 and axial[j]:
+        j = parents[j]
+    return j == a
+
+
 def _leg_pairs(targets: RigTargets, up: np.ndarray) -> list[tuple[int, int]]:
     """(parent, child) bones with both ends direct on the paths from the root to the lowest direct
     joints (the rig's reference pose decides which are lowest): rigid in any clip; where there are
     none, consecutive direct joints on those paths. Bones within the feet (both ends near the
     lowest joint) are left out where others remain: they lie along the floor, so they do not set
     the hips' height, and their points often only stand in (a toe-tip landmark for a toe joint:
-    the FreeMoCap walk came out 4 % small, its feet 9 cm through the rig's floor)."""
+    the FreeMoCap walk came out 4 % small, its feet 9 cm through the rig's floor). A bone split into
+    segments on its axis (twist segments, skeleton.on_axis) is one bone: read as none, the split legs
+    left the feet's bones alone to scale the FreeMoCap walk onto the split Mixamo example (20 % small)."""
     direct = np.flatnonzero(targets.direct)
     if len(direct) < 2:
         return []
@@ -332,7 +343,8 @@ def _leg_pairs(targets: RigTargets, up: np.ndarray) -> list[tuple[int, int]]:
                 pairs.add((int(j), int(below)))
                 below = j
             j = parents[j]
-    bones = [(a, b) for a, b in pairs if parents[b] == a] or list(pairs)
+    axial = on_axis(parents, targets.reference)
+    bones = [(a, b) for a, b in pairs if _one_bone(parents, axial, a, b)] or list(pairs)
     low = height <= height[direct].min() + FOOT_FRACTION * extent
     legs = [(a, b) for a, b in bones if not (low[a] and low[b])]  # see the module docstring
     return sorted(legs or bones)

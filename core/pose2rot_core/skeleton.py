@@ -20,6 +20,9 @@ import numpy as np
 from .errors import Pose2RotError
 
 MAX_HOP = 5
+#: a joint within this sine of a turn of the line from its parent to its one child is on that bone's axis
+#: (rigs write offsets to 6 digits: a twist segment exported so is within 1e-5 of it)
+AXIS_TOLERANCE = 1e-3
 #: an offset shorter than this fraction of the extent below it is no offset (a wrapper node)
 ZERO_OFFSET = 1e-6
 #: a root-line offset this many times longer than the extent below it places the body: no bone
@@ -280,6 +283,27 @@ def marked_or_above(parents: Sequence[int] | np.ndarray, marked: np.ndarray) -> 
     out = np.array(marked, bool)
     for j in range(len(out) - 1, 0, -1):
         out[parents[j]] |= out[j]
+    return out
+
+
+def on_axis(parents: Sequence[int] | np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """[N] bool: the joints on their bone's axis (twist segments, a bone split in parts): with one
+    child, lying between their parent and it on the straight line through both (within
+    AXIS_TOLERANCE of a turn) in the pose ``positions`` [N,3] (``parents`` [N], -1 for a root).
+    Between two joints on points such a joint is read as a twist segment, which turns only about the
+    bone and so keeps its parent and child at one distance: a joint that bends where the pose holds
+    it straight (the elbow of a T-pose) is a limb's joint, and every layout gives those a point."""
+    parents = np.asarray(parents, np.int64)
+    kids = np.bincount(parents[parents >= 0], minlength=len(parents))
+    child = np.full(len(parents), -1)
+    child[parents[parents >= 0]] = np.flatnonzero(parents >= 0)
+    one = np.flatnonzero((kids == 1) & (parents >= 0))
+    a = positions[one] - positions[parents[one]]
+    b = positions[child[one]] - positions[one]
+    na, nb = np.linalg.norm(a, axis=-1), np.linalg.norm(b, axis=-1)
+    sine = np.linalg.norm(np.cross(a, b), axis=-1)
+    out = np.zeros(len(parents), bool)
+    out[one] = (na > 0) & (nb > 0) & (np.einsum("ni,ni->n", a, b) > 0) & (sine <= AXIS_TOLERANCE * na * nb)
     return out
 
 
