@@ -340,6 +340,46 @@ def test_a_rig_whose_legs_are_split_into_twist_segments_is_scaled_as_without_the
     assert scales[1] == pytest.approx(scales[0], rel=1e-9)
 
 
+@pytest.mark.parametrize("seed, layout_name", [(1, "h36m17"), (1, "halpe26"), (2, "halpe26"), (4, "mediapipe33")])
+def test_a_rig_split_into_twist_segments_is_driven_as_without_them(seed, layout_name):
+    """Every bone to an only child split at its middle (twist segments: the spine, neck, collars and
+    limbs): the fit of the chest weighed the shoulder points a collar away as two turning joints
+    away (at 1/4000 of their weight) and the chains bent at their twist joints to the performer's
+    stretch between the points, so the chest turned over about the spine (28 flips on H3.6M points,
+    14 on Halpe). A joint on its bone's axis turns nothing and bends nothing: no flips, no folds, and
+    the joints on points land where the unsplit rig's do."""
+    points = walker_points(seed, layout_name)
+    rig, _ = humanoid(np.random.default_rng(100 + seed), spine=3, naming="mixamo")
+    off = []
+    for r in (rig, with_bones_split(rig)):
+        bone_map = _auto(r, points, layout_name)
+        result = retarget_tracks(points, r, bone_map)
+        sol = solve_retargeted(result, smooth="off")
+        assert not sol.check.flips.any() and not any("fold back" in line for line in sol.report), sol.report
+        direct = [j for j, n in enumerate(r.names) if bone_map.is_direct(n)]
+        off.append(np.linalg.norm(sol.positions[:, direct] - result.tracks.positions[:, direct], axis=-1).max())
+    assert off[1] < off[0] + 0.002 * rig.height, np.array(off) / rig.height
+
+
+def test_the_freemocap_walk_drives_the_mixamo_example_split_into_twist_segments():
+    """The shipped FreeMoCap walk onto the example Mixamo rig with every limb and spine bone split in
+    two (variants' twist_segments): the spine flipped 35 times over the clip and joints landed up to 11 %
+    of the height off their points, the collars folded by up to 178 degrees; now as the unsplit rig."""
+    from pose2rot_core.pointsets import load_points
+    from pose2rot_core.variants import make_variant
+
+    examples = Path(__file__).resolve().parents[1] / "examples" / "retarget"
+    points = load_points(examples / "freemocap_walk")
+    rig = make_variant(read_bvh(examples / "rig_mixamo.bvh"), "twist_segments")
+    bone_map = propose_map(rig.skeleton.names, list(rig.skeleton.parents), rig.skeleton.num_joints,
+                           rig.skeleton.rest_positions, UP, points.names, points.layout.canonical,
+                           points.layout.virtual, points.layout.landmarks).bone_map
+    result = retarget_tracks(points, rig.skeleton, bone_map)
+    sol = solve_retargeted(result)
+    assert not sol.check.flips.any() and not any("fold back" in line for line in sol.report), sol.report
+    assert sol.check.max_error_percent < 3.0, sol.check.max_error_percent
+
+
 def test_capture_from_the_waist_up_is_scaled_by_the_other_bones():
     """Legs never seen (a webcam at a desk) and the points in other units: the points are scaled by
     the rig's bones whose ends both have points (they were not scaled at all: joints 39 % of the

@@ -387,11 +387,14 @@ def test_a_bone_hung_from_a_branching_joint_is_named_where_the_fill_folds_it(ben
     A bone hung from a branching joint was never checked, whatever its bend; the bend at q is the
     fill's, and q is named exactly where it bends past 90 degrees and past its reference bend. With
     C directly below q (a collar before the shoulder point) the bend is the rig's offset against the
-    point, proportions, and nothing is named."""
+    point, proportions, and nothing is named. The rig's q2 bends a little (0.1 of a bone aside) in its
+    reference pose: on the axis from q to C it would be a twist segment of that bone, and with C the
+    bend at q again the offset against the point (see the next test)."""
     bends, r, b = np.array(bends), np.radians(reference), np.radians(np.array(bends))
     assume(np.abs(bends - reference).min() > 1e-6)  # a bend equal to the reference is neither side of it
     up, along = np.array([0.0, length, 0]), length * np.array([np.sin(r), np.cos(r), 0])
-    rest = np.array([np.zeros(3), up, up + along, up + 2 * along, [length, -length, 0]])
+    aside = np.array([0.0, 0.0, 0.1 * length])
+    rest = np.array([np.zeros(3), up, up + along, up + 2 * along + aside, [length, -length, 0]])
     skel = Skeleton(("A", "q", "q2", "C", "D"), np.array([-1, 0, 1, 2, 0]), rest)
     step = length * np.stack([np.sin(b), np.cos(b), np.zeros(len(bends))], -1)
     X = np.broadcast_to(rest, (len(bends), 5, 3)).copy()
@@ -401,6 +404,24 @@ def test_a_bone_hung_from_a_branching_joint_is_named_where_the_fill_folds_it(ben
     Y = X[:, [0, 1, 2, 4]]
     assert _placed_folds(Tracks(short, Y.copy()), Y, np.array([False, True, False, False]), np.zeros(4)) is None
     _assert_only_the_second_joint_named(result, (bends > 90.0) & (bends > reference), bends)
+
+
+def test_a_bone_hung_from_a_branching_joint_split_by_a_twist_segment_is_left_out_as_the_bone_is():
+    """A collar split in two (A - q - q2 - C, q2 placed on the straight line from q to the point C in
+    the reference pose): the fill aims the split bone at C as one bone, so the bend at q is the
+    rig's offset from A against the point, as for the unsplit collar, and nothing is named (the
+    Mixamo example so split under the FreeMoCap walk was named as folded by 92-105 degrees at its
+    collars)."""
+    rest = np.array([np.zeros(3), [0.0, 1.0, 0.0], [0.0, 1.5, 0.0], [0.0, 2.0, 0.0], [1.0, -1.0, 0.0]])
+    skel = Skeleton(("A", "q", "q2", "C", "D"), np.array([-1, 0, 1, 2, 0]), rest)
+    X = np.broadcast_to(rest, (3, 5, 3)).copy()
+    for t, bend in enumerate((100.0, 140.0, 170.0)):
+        step = 0.5 * np.array([np.sin(np.radians(bend)), np.cos(np.radians(bend)), 0.0])
+        X[t, 2], X[t, 3] = X[t, 1] + step, X[t, 1] + 2 * step
+    made = np.array([False, True, True, False, False])
+    assert _placed_folds(Tracks(skel, X.copy()), X, made, np.zeros(5)) is None
+    kinked = Skeleton(skel.names, skel.parents, rest + np.array([0.0, 0.0, 0.05]) * (np.arange(5) == 3)[:, None])
+    assert _placed_folds(Tracks(kinked, X.copy()), X, made, np.zeros(5)).folded[:, 1].all()
 
 
 def _toe_tip_walker(seed: int, layout_name: str = "mediapipe33"):

@@ -12,7 +12,7 @@ import numpy as np
 from .rotations import (axis_angle_to_matrix, best_fit_rotation, cross, matrix_to_quat, normalize, perpendicular,
                         rotation_between, smoothstep)
 from .safety import CLEAN_TOLERANCE
-from .skeleton import Skeleton, marked_or_above
+from .skeleton import Skeleton, marked_or_above, on_axis
 
 #: weight of a direct child in a rigid fit (the others' weights are at most 1)
 RIGID_WEIGHT = 1e4
@@ -69,6 +69,8 @@ class _Filler:
         self.topmost = _first_mapped(skeleton.parents, direct | soft)
         #: unmapped joints hung rigidly, at the performer's scale, from a joint on a point (see _span_ratio)
         self.held: set[int] = set()
+        #: twist segments: joints on the straight line from their parent to their one child (see on_axis)
+        self.axial = on_axis(skeleton.parents, reference)
 
     def run(self) -> np.ndarray:
         if not self.direct[0]:
@@ -234,8 +236,9 @@ class _Filler:
         """([T,3] position, [T,3,3] turn from the reference pose) of joint h from a weighted rigid fit of
         the reference pose, in tiers: direct children (and h itself when placed) must match; a child one
         turning joint away from a direct joint keeps its reference offset from h and its bone length to
-        that joint (a sphere, refined over a few rounds); joints n turning joints away, and the placed
-        joint above, stay at their reference distance with weight 1/n^2; where they lie in the reference
+        that joint (a sphere, refined over a few rounds); joints n turning joints away (a joint on its
+        bone's axis, a twist segment, turns none: skeleton.on_axis), and the placed joint above, stay at
+        their reference distance with weight 1/n^2; where they lie in the reference
         pose, and soft targets, weigh FAR_WEIGHT / n^2 and so only decide what the nearer tiers leave free
         (the tilt of a pelvis about its hip line)."""
         fixed: list[tuple[np.ndarray, np.ndarray, float]] = []     # (offset from h, target [T,3], weight)
@@ -250,7 +253,7 @@ class _Filler:
             if self.direct[c]:
                 fixed.append((off, self.X[:, c], RIGID_WEIGHT))
             elif self.direct[k]:
-                n = len(path) - 1
+                n = max(1, sum(1 for q in path[:-1] if not self.axial[q]))
                 reach.append((off, self.X[:, k], float(np.linalg.norm(self.ref[k] - self.ref[c])), 1.0 / n ** 2))
                 fixed.append((self.ref[k] - self.ref[h], self.X[:, k], 1.0 if n == 1 else FAR_WEIGHT / n ** 2))
             elif self.lead_children[k]:
@@ -342,8 +345,10 @@ class _Filler:
         v = np.einsum("tnij,nj->tni", turns, w)
         aims_from_point = not bend and (self.direct[a] or self.soft[a])  # the performer's own line
         d = end - (self.X[:, a] if aims_from_point else self.P[:, a])
-        if bend and len(path) > 1:
-            v, bent = _bend(v, _proportional(np.linalg.norm(d, axis=-1), np.linalg.norm(w.sum(0))), d, start, self.bend_rate)
+        groups = self._bending(path) if bend and len(path) > 1 else None
+        if groups is not None:
+            v, bent = _bend(v, _proportional(np.linalg.norm(d, axis=-1), np.linalg.norm(w.sum(0))), d, start,
+                            self.bend_rate, groups)
             turns = bent @ turns
         swing = rotation_between(normalize(v.sum(1)), normalize(d))
         v, turns = np.einsum("tij,tnj->tni", swing, v), swing[:, None] @ turns
@@ -363,6 +368,21 @@ class _Filler:
         for i in range(1, len(path)):                                      # interior joints: local guess
             q, parent = joints[i], joints[i - 1]
             self.guess[q] = G[parent].T @ np.swapaxes(turns[:, i - 1], -1, -2) @ turns[:, i] @ G[q]
+
+    def _bending(self, path: list[int]) -> np.ndarray | None:
+        """[n] for the n segments down ``path`` (from its placed start), the part of the chain each
+        turns with: a joint on its bone's axis (a twist segment, see skeleton.on_axis) joins the
+        segments either side into one, so the chain bends only at the joints the rig's own shape
+        bends at, as the chain without those segments does. Where no joint along the way is off the
+        axis and the chain ends on a point, it is one bone split in parts: None, it does not bend
+        (bent to the performer's stretch between the points, the Mixamo example's collars split in
+        two bent at their middle by up to 41 degrees in the solve, a Character Creator clavicle's by
+        up to 105 in the fill, from frame to frame); a straight chain ending elsewhere (a straight spine up to a chest) shows no
+        joint that bends, and every joint takes an equal part of the bend, as before."""
+        kinks = np.array([0] + [0 if self.axial[q] else 1 for q in path[:-1]])
+        if kinks.sum() == 0:
+            return None if self.direct[path[-1]] else np.arange(len(path), dtype=np.float64)
+        return np.cumsum(kinks).astype(np.float64)
 
     def _roll_to_soft(self, v: np.ndarray, joints: list[int], rows: list[int], a: int, d: np.ndarray) -> np.ndarray:
         """[T,3,3] turn about the chord a->end that brings the soft targets of ``joints`` (chain rows
@@ -534,8 +554,9 @@ def _proportional(length: np.ndarray, rig_length: float) -> np.ndarray:
 
 
 def _bend(v: np.ndarray, target: np.ndarray, chord: np.ndarray, body: np.ndarray,
-          rate: float) -> tuple[np.ndarray, np.ndarray]:
-    """(segments [T,n,3], their extra turns [T,n,3,3]): every joint of the chain v [T,n,3] turned by
+          rate: float, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(segments [T,n,3], their extra turns [T,n,3,3]): every joint of the chain v [T,n,3] between
+    two of its parts (``groups`` [n]: the part of each segment, 0, 1, ... down the chain) turned by
     the same extra angle about its bend axis (see :func:`_bend_axis`; ``body`` [T,3,3] is the frame
     of the chain's start, ``rate`` the share of new evidence a frame takes) so it spans ``target`` [T]. A chain that must get shorter can bend to either
     side of straight: the first frame takes its own side (the nearer solution), every later frame the
@@ -543,13 +564,13 @@ def _bend(v: np.ndarray, target: np.ndarray, chord: np.ndarray, body: np.ndarray
     must get longer straightens (at most fully)."""
     T, n = v.shape[:2]
     axis, defined = _bend_axis(v, chord, body, rate)
-    steps = np.arange(n) - 0.5 * (n - 1)
+    steps = groups - 0.5 * groups[-1]
 
     def span(theta: np.ndarray) -> np.ndarray:                             # [T] -> |chord| [T]
         R = axis_angle_to_matrix(np.repeat(axis[:, None], n, 1), theta[:, None] * steps)
         return np.linalg.norm(np.einsum("tnij,tnj->ti", R, v), axis=-1)
 
-    limit = BEND_LIMIT / max(n - 1, 1)
+    limit = BEND_LIMIT / max(groups[-1], 1.0)
     grid = np.linspace(-limit, limit, 2 * BEND_GRID + 1)
     spans = np.stack([span(np.full(T, g)) for g in grid], axis=1)         # [T,G]
     top = _straightest(spans, grid)

@@ -32,7 +32,7 @@ from .rotations import best_fit_rotation, norm, normalize
 from .names import mirror_pairs
 from .noise_estimate import AUTO_THRESHOLD, bone_lengths, column_nanmedian
 from .spikes import OUTLIER_MIN_FRACTION
-from .skeleton import Skeleton
+from .skeleton import Skeleton, on_axis
 from .solution import Solution
 from .stacks import any_axis
 from .tracks import Tracks
@@ -383,7 +383,10 @@ def _placed_folds(tracks: Tracks, X: np.ndarray, made_up: np.ndarray, noise: np.
     CMU buttock before the hip point, a thumb base before the thumb point) its bend is that offset
     against the point, proportions, and it is left out; with a placed joint next (a first spine joint
     under the hips, a neck under the chest below a placed head joint) the bend is the fill's, held to
-    its own reference bend as any other. A bone shorter than CLEAN_TOLERANCE of the height (an iClone
+    its own reference bend as any other. Placed joints on their bone's axis up to the point next (a
+    collar split into twist segments, skeleton.on_axis) are that bone: the bend is the offset against
+    the point as without them (warned of, the collars of the Mixamo example so split under the
+    FreeMoCap walk folded by 92-105 degrees at the chest; the unsplit collars are left out). A bone shorter than CLEAN_TOLERANCE of the height (an iClone
     facial bone 0.0001 units from the head) has no direction to bend and is left out too."""
     from .map_proposal import reference_positions
 
@@ -395,6 +398,7 @@ def _placed_folds(tracks: Tracks, X: np.ndarray, made_up: np.ndarray, noise: np.
     short = CLEAN_TOLERANCE * skel.height  # a bone shorter than the check sees has no direction to bend
     stretches = _placed_stretches(parents, made_up)
     between = {q for _, path, _ in stretches for q in path}
+    twist = made_up & on_axis(parents, rest)                   # placed twist segments: part of their bone
     for a_point, path, c_point in stretches:
         above = int(parents[a_point])
         chain = ([above] if above in between else []) + [a_point] + path + [c_point]
@@ -402,8 +406,9 @@ def _placed_folds(tracks: Tracks, X: np.ndarray, made_up: np.ndarray, noise: np.
         chord = norm(P[:, c_point] - P[:, a_point])
         spread = skel.height * math.hypot(noise[a_point], noise[c_point])
         shaken = np.degrees(np.arcsin(np.clip(CLAMP_STDS * spread / np.maximum(chord, 1e-12), 0.0, 1.0)))
-        for a, q, b in zip(chain[:-2], chain[1:-1], chain[2:]):
-            forced = len(skel.children[a]) > 1 and not made_up[b]  # a's frame and b's point set its bend
+        for i, (a, q, b) in enumerate(zip(chain[:-2], chain[1:-1], chain[2:])):
+            bone_end = next(j for j in chain[i + 2:] if not twist[j])
+            forced = len(skel.children[a]) > 1 and not made_up[bone_end]  # a's frame and a point set its bend
             if forced or min(norm(rest[q] - rest[a]), norm(rest[b] - rest[q])) < short:
                 continue
             at_q = _angle_between(X[:, q] - X[:, a], X[:, b] - X[:, q])
