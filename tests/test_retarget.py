@@ -1118,7 +1118,8 @@ def test_a_sudden_turn_of_a_joint_the_fill_placed_is_a_flip():
 
 
 @pytest.mark.parametrize("layout_name, root_bone", [("h36m17", False), ("halpe26", False), ("humanml3d22", False),
-                                                    ("h36m17", True), ("halpe26", True)])
+                                                    ("h36m17", True), ("halpe26", True), ("h36m17", "split"),
+                                                    ("halpe26", "split"), ("coco17", "split")])
 @pytest.mark.parametrize("seed", [0, 1])
 def test_a_pelvis_point_below_the_hip_line_keeps_the_rig_upright(seed, layout_name, root_bone):
     """A performer whose pelvis point lies a little below the line of its hips (a CMU skeleton's)
@@ -1128,7 +1129,10 @@ def test_a_pelvis_point_below_the_hip_line_keeps_the_rig_upright(seed, layout_na
     points). Fitted to its children, the rig stays upright and its hips land on their points. The
     same under an unmapped root control bone over the pelvis (``root_bone``, a Bandai-style
     joint_Root over Hips: the CMU walk's H3.6M points onto the Bandai rig folded its spine back by
-    173 degrees, the neck 30 % of the height off its point, no warning)."""
+    173 degrees, the neck 30 % of the height off its point, no warning). The same with every bone
+    of the rig split at its middle (``root_bone`` "split", twist segments: the root bone to the pelvis
+    too), which the pelvis was not seen to hang from (Bandai so split under the CMU walk's H3.6M
+    points: the spine folded by up to 172 degrees, the neck 9.4 % of the height off its point)."""
     rng = np.random.default_rng(seed)
     body, canon = humanoid(rng, spine=3, naming="generic")
     body, canon = with_hips_moved(body, canon, 0.1)
@@ -1138,6 +1142,8 @@ def test_a_pelvis_point_below_the_hip_line_keeps_the_rig_upright(seed, layout_na
     if root_bone:
         rig = Skeleton(("joint_Root",) + rig.names, np.concatenate([[-1], rig.parents + 1]),
                        np.vstack([np.zeros(3), rig.rest_positions]))
+    if root_bone == "split":
+        rig = with_bones_split(rig)
     _check_upright(rig, rig_canon, points, layout_name)
 
 
@@ -1156,21 +1162,26 @@ def test_hips_a_joint_away_from_the_root_keep_the_rig_upright(seed, layout_name)
     _check_upright(rig, rig_canon, points, layout_name, hips_within=0.06)   # a root on its point: proportions
 
 
+@pytest.mark.parametrize("split", [False, True])
 @pytest.mark.parametrize("layout_name", ["h36m17", "halpe26"])
 @pytest.mark.parametrize("seed", [0, 1])
-def test_hips_under_zero_length_joints_hang_the_root(seed, layout_name):
+def test_hips_under_zero_length_joints_hang_the_root(seed, layout_name, split):
     """A rig whose pelvis sits well above its hips, each hip (and the spine) under a joint at the
     pelvis's own place (the Xia rig's LHipJoint, RHipJoint, LowerBack), under a performer's pelvis
     point near the hip line: the hips were not counted as the root's joints on points, so the root
     stayed on its point and the hips hung 5 % of the height below theirs (the CMU walk's H3.6M points
-    onto the Xia rig: neck 24 % off, 13 % now). Hung from them, the hips land on their points."""
+    onto the Xia rig: neck 24 % off, 13 % now). Hung from them, the hips land on their points. The
+    same with every bone split at its middle (``split``, twist segments: the bone from each joint at
+    the pelvis to its hip too; the Xia rig so split under the CMU walk put the hands 26 % of the
+    height off their points, 12 % unsplit)."""
     rng = np.random.default_rng(seed)
     body, canon = humanoid(rng, spine=3, naming="generic")
     R, root = walk(body, canon, 60, rng, amplitude=0.25)
     points, _ = _points(body, canon, R, root, layout_name)
     rig, rig_canon = humanoid(np.random.default_rng(10 + seed), spine=3, naming="mixamo")
     rig, rig_canon = with_hips_moved(rig, rig_canon, -0.1)
-    _check_upright(with_joints_at_root(rig), rig_canon, points, layout_name, hips_within=0.02)
+    rig = with_joints_at_root(rig)
+    _check_upright(with_bones_split(rig) if split else rig, rig_canon, points, layout_name, hips_within=0.02)
 
 
 def _check_upright(rig, canon, points, layout_name, hips_within=0.03):

@@ -119,15 +119,17 @@ class _Filler:
 
     def _through_own_place(self, h: int, c: int) -> int | None:
         """The joint on a point one bone below h's child c where c is an unmapped joint at h's own
-        place (a zero-length bone, within CLEAN_TOLERANCE of the height) with that one joint below it;
-        None elsewhere. The rig holds that joint at one distance from h, whichever way c turns."""
+        place (a zero-length bone, within CLEAN_TOLERANCE of the height) with that one joint below it,
+        or that bone split by joints on its axis (twist segments, skeleton.on_axis: the Xia rig so split
+        under the CMU walk put its hands 26 % of the height off their points, 12 % unsplit); None
+        elsewhere. The rig holds that joint at one distance from h, whichever way c turns."""
         path = self._walk(c)
-        if self.direct[c] or len(path) != 2 or not self.direct[path[-1]]:
+        if self.direct[c] or len(path) < 2 or not self.direct[path[-1]] or not self.axial[path[1:-1]].all():
             return None
         at_h = np.linalg.norm(self.ref[c] - self.ref[h]) <= CLEAN_TOLERANCE * self.sk.height
         return int(path[-1]) if at_h else None
 
-    def _hang_control_root(self, k: int) -> None:
+    def _hang_control_root(self, k: int, between: list[int]) -> None:
         """Place the hub k directly under the unmapped root (a pelvis on the hips' mean under a root
         control bone, a Bandai-style joint_Root over Hips) as if it were the root, by the fit to its
         own points, and hang the root from it at the rig's offset, turned with the root's fit. The
@@ -136,7 +138,10 @@ class _Filler:
         (0.03 % of the height), the legs' steady misfit with it, and clean COCO and MediaPipe walks at
         the performer's own proportions warned of legs 0.1-1.5 % of the height off their points (14
         of 14 rigs with two to four spine bones; none without the root bone). A hub on a point of its
-        own is placed as a root on a point is (:meth:`_hang_root`)."""
+        own is placed as a root on a point is (:meth:`_hang_root`). Joints ``between`` the root and k, on
+        the root bone's axis (twist segments, skeleton.on_axis), turn with the root: not taken for a root
+        bone, a Bandai rig so split had its pelvis fitted as a hub on a chain from the root, and under the
+        CMU walk's H3.6M points its spine folded by up to 172 degrees, the neck 9.4 % of the height off."""
         if self.direct[k]:                                       # on a point: placed as a root on one
             self._hang_root(k)
             if k not in self.frames:
@@ -144,6 +149,9 @@ class _Filler:
         else:
             self.P[:, k], self.frames[k] = self._fit(k, None)
         self.P[:, 0] = self.P[:, k] - np.einsum("tij,j->ti", self.frames[0], self.ref[k] - self.ref[0])
+        for q in between:
+            self.P[:, q] = self.P[:, 0] + np.einsum("tij,j->ti", self.frames[0], self.ref[q] - self.ref[0])
+            self.frames[q] = self.frames[0]
 
     def _walk(self, c: int) -> list[int]:
         """[c, ..., k]: down from c through unmapped joints with one lead child, to the first joint that
@@ -172,8 +180,8 @@ class _Filler:
                 start, c = c, self.lead_children[c][0]
             path = self._walk(c)
             k = path[-1]
-            if self.lead_children[k] and path == [k] and start == 0 and self.topmost[k]:  # under a root control bone
-                self._hang_control_root(k)
+            if self.lead_children[k] and self.axial[path[:-1]].all() and start == 0 and self.topmost[k]:
+                self._hang_control_root(k, path[:-1])                    # under a root control bone
             elif self.direct[k]:
                 if len(path) > 1:
                     self._chain(start, path, self.P[:, k])
