@@ -699,6 +699,63 @@ def test_doubtful_sides_and_stand_ins():
     assert canon["spine1"] in p.between and "left_foot_index" not in p.unused
 
 
+def _legs_up_rig(frames: int) -> tuple[Skeleton, np.ndarray]:
+    """A small Mixamo-named rig whose rest pose has its legs pointing up (as a Character Creator export's
+    does) and frames that turn them down: frame 0 the rest pose, then the thighs turned ever further
+    down, standing straight from frame 2 on. (skeleton, local rotations [T,J,3,3])."""
+    from pose2rot_core.rotations import basic_rotation
+
+    joints = {"Hips": (None, (0, 1, 0)), "Spine": ("Hips", (0, 1.3, 0)), "Neck": ("Spine", (0, 1.5, 0)),
+              "Head": ("Neck", (0, 1.65, 0)), "LeftArm": ("Spine", (0.2, 1.45, 0)), "LeftForeArm": ("LeftArm", (0.45, 1.45, 0)),
+              "RightArm": ("Spine", (-0.2, 1.45, 0)), "RightForeArm": ("RightArm", (-0.45, 1.45, 0)),
+              "LeftUpLeg": ("Hips", (0.1, 1, 0)), "LeftLeg": ("LeftUpLeg", (0.1, 1.45, 0)),
+              "LeftFoot": ("LeftLeg", (0.1, 1.9, 0)), "LeftToeBase": ("LeftFoot", (0.1, 1.9, -0.12)),
+              "RightUpLeg": ("Hips", (-0.1, 1, 0)), "RightLeg": ("RightUpLeg", (-0.1, 1.45, 0)),
+              "RightFoot": ("RightLeg", (-0.1, 1.9, 0)), "RightToeBase": ("RightFoot", (-0.1, 1.9, -0.12))}
+    names = list(joints)
+    rig = Skeleton(tuple(names), np.array([-1 if p is None else names.index(p) for p, _ in joints.values()]),
+                   np.array([xyz for _, xyz in joints.values()], float))
+    R = np.broadcast_to(np.eye(3), (frames, len(names), 3, 3)).copy()
+    down = np.radians(np.minimum(np.arange(frames), 2) * 90.0)  # 0, 90, then 180 degrees about x
+    for leg in ("LeftUpLeg", "RightUpLeg"):
+        R[:, names.index(leg)] = basic_rotation(0, down)
+    return rig, R
+
+
+def test_a_rig_whose_rest_pose_does_not_stand_is_offered_a_frame_of_its_own_that_does(tmp_path, capsys):
+    """`pose2rot map` onto a rig whose rest pose has its legs pointing up (a Character Creator export's)
+    doubts the legs and, where the rig file has frames that stand, names the one whose legs stand
+    straightest as the reference to give; with it, the legs are no longer doubted. Only the flags were
+    named before, and mapped as it was, the CMU walk put a Character Creator rig's feet 52 % of the
+    height off their points."""
+    rig, R = _legs_up_rig(6)
+    write_bvh(tmp_path / "rig.bvh", rig, R, np.broadcast_to([0.0, 1.0, 0.0], (6, 3)))
+    run = ["map", "--skeleton", tmp_path / "rig.bvh", "--layout", "humanml3d22", "--out", tmp_path / "map.json"]
+    code, out, err = _run(run, capsys)
+    assert code == 0, err
+    doubts = [line for line in out.splitlines() if "not one above the other" in line]
+    assert len(doubts) == 2 and all("frame 2 of rig.bvh stands: add --reference-frame 2" in d for d in doubts), out
+    code, out, err = _run(run + ["--reference-frame", "2"], capsys)
+    assert code == 0 and "not one above the other" not in out, out
+
+
+def test_the_frame_offered_as_a_reference_is_the_one_whose_legs_stand_straightest():
+    from pose2rot_core.automap import legs_stand, standing_frame
+
+    rig, R = _legs_up_rig(6)
+    _, P = forward_kinematics(rig, R, np.zeros((6, 3)))
+    names = rig.names
+    legs = [tuple(names.index(n) for n in (f"{s}UpLeg", f"{s}Leg", f"{s}Foot")) for s in ("Left", "Right")]
+    up = np.array([0.0, 1.0, 0.0])
+    assert legs_stand(P, legs, up).tolist() == [False, False, True, True, True, True]
+    bent = P.copy()
+    bent[2:, names.index("LeftLeg")] += [0.0, 0.0, 0.2]  # a knee forward: standing, less straight
+    assert standing_frame(bent, legs, up) == 2  # frames 3-5 bent alike: the first of them
+    bent[2, names.index("LeftLeg")] += [0.0, 0.0, 0.2]
+    assert standing_frame(bent, legs, up) == 3
+    assert standing_frame(P[:2], legs, up) is None and standing_frame(P, [], up) is None
+
+
 def test_map_command_and_solve_through_it(tmp_path, capsys):
     rng = np.random.default_rng(5)
     rig, canon = humanoid(rng, naming="unreal")

@@ -147,7 +147,8 @@ STAND_INS = {"{side}_foot": "{side}_toe_tip", "{side}_toe_tip": "{side}_foot", "
 @dataclass
 class Proposal:
     """A proposed map and what to check: doubtful bone -> reason, rig joints without a point that are
-    solved between mapped ones (``between``) or keep the reference pose (``kept``), points left unused."""
+    solved between mapped ones (``between``) or keep the reference pose (``kept``), points left unused;
+    ``legs``: each side's mapped (hip, knee, ankle) joint indices (see standing_frame)."""
 
     bone_map: BoneMap
     family: str
@@ -155,6 +156,7 @@ class Proposal:
     between: list = field(default_factory=list)
     kept: list = field(default_factory=list)
     unused: list = field(default_factory=list)
+    legs: list = field(default_factory=list)
 
     def to_json(self) -> dict:
         out = self.bone_map.to_json()
@@ -441,7 +443,8 @@ def propose_map(rig_names: Sequence[str], rig_parents: Sequence[int], num_joints
                     bones[name], used = p, used | {p}
                     doubtful[name] = f"stands in: rig {c} from point {p} ({other.format(side=side)})"
     bones = one_joint_a_place(rig_names, bones, places or {}, reference)
-    for bone, why in _geometry_doubts(bones, canon, rig_names, reference, up).items():
+    legs = _mapped_legs(bones, canon, rig_names)
+    for bone, why in _geometry_doubts(bones, canon, rig_names, reference, up, legs).items():
         doubtful[bone] = f"{doubtful[bone]}; {why}" if bone in doubtful else why
     mapped = np.array([n in bones for n in rig_names])
     lead = marked_or_above(rig_parents, mapped)
@@ -450,7 +453,7 @@ def propose_map(rig_names: Sequence[str], rig_parents: Sequence[int], num_joints
         bone_map=BoneMap(bones={n: bones[n] for n in names if n in bones}), family=family, doubtful=doubtful,
         between=[n for n, m, l in zip(names, mapped, lead) if l and not m],
         kept=[n for n, l in zip(names[:num_joints], lead) if not l],
-        unused=[p for p in points if p not in used_points])
+        unused=[p for p in points if p not in used_points], legs=legs)
 
 
 def one_joint_a_place(rig_names: Sequence[str], bones: dict, places: dict[str, int], reference: np.ndarray
@@ -511,10 +514,10 @@ def _used_points(bones: dict) -> set[str]:
 
 
 def _geometry_doubts(bones: dict, canon: dict[str, str], names: Sequence[str], reference: np.ndarray,
-                     up: np.ndarray) -> dict[str, str]:
+                     up: np.ndarray, legs: list[tuple[int, int, int]]) -> dict[str, str]:
     """Mapped sided joints lying on the other side of the body (the body's left is found from where
-    the toes point, else from the left-right pairs themselves), and legs whose knee is not between hip
-    and ankle in height, in the rig's reference pose."""
+    the toes point, else from the left-right pairs themselves), and ``legs`` (_mapped_legs) whose knee
+    is not between hip and ankle in height, in the rig's reference pose."""
     where = {c: names.index(n) for n, c in canon.items()}
     mapped = {c: j for c, j in where.items() if names[j] in bones}
     left = _left_axis(where, reference, up)
@@ -525,13 +528,47 @@ def _geometry_doubts(bones: dict, canon: dict[str, str], names: Sequence[str], r
             side = c.split("_")[0]
             if side in ("left", "right") and np.dot(reference[j] - middle, left) * (1 if side == "left" else -1) < 0:
                 out[names[j]] = f"mapped as {c} but lies on the other side of the rig"
-    for side in ("left", "right"):
-        legs = [mapped.get(f"{side}_{p}") for p in ("hip", "knee", "ankle")]
-        if None not in legs:
-            h = reference[legs] @ up
-            if not h[0] > h[1] > h[2]:
-                out[names[legs[1]]] = NOT_STANDING
+    for leg in legs:
+        if not legs_stand(reference, [leg], up):
+            out[names[leg[1]]] = NOT_STANDING
     return out
+
+
+def _mapped_legs(bones: dict, canon: dict[str, str], names: Sequence[str]) -> list[tuple[int, int, int]]:
+    """(hip, knee, ankle) indices into ``names`` of each side whose three joints ``bones`` maps."""
+    where = {c: names.index(n) for n, c in canon.items() if n in bones}
+    return [tuple(where[f"{side}_{p}"] for p in ("hip", "knee", "ankle")) for side in ("left", "right")
+            if all(f"{side}_{p}" in where for p in ("hip", "knee", "ankle"))]
+
+
+def legs_stand(points: np.ndarray, legs: list[tuple[int, int, int]], up: np.ndarray) -> np.ndarray:
+    """[...] whether, in poses ``points`` [...,N,3], every one of ``legs`` (hip, knee, ankle indices)
+    has its knee below its hip and above its ankle along the unit ``up`` [3]."""
+    return _standing_margin(points, legs, up) > 0.0
+
+
+def _standing_margin(points: np.ndarray, legs: list[tuple[int, int, int]], up: np.ndarray) -> np.ndarray:
+    """[...] the least, over ``legs`` and their two bones, of how far a bone's upper joint lies above its
+    lower one along ``up`` as a share of the bone's length (1: the bone straight down), in poses
+    ``points`` [...,N,3]; 1 where no leg is given."""
+    margin = np.ones(points.shape[:-2])
+    for leg in legs:
+        for upper, lower in zip(leg[:-1], leg[1:]):
+            bone = points[..., upper, :] - points[..., lower, :]
+            margin = np.minimum(margin, (bone @ up) / np.maximum(np.linalg.norm(bone, axis=-1), 1e-300))
+    return margin
+
+
+def standing_frame(positions: np.ndarray, legs: list[tuple[int, int, int]], up: np.ndarray) -> int | None:
+    """The rig's own frame (joint positions [T,N,3]) whose ``legs`` stand straightest (every leg bone
+    nearest straight down, _standing_margin): a reference pose to offer where the rest pose does not
+    stand (a Character Creator export's rest pose has the legs pointing up; its frames stand); None
+    where no frame stands or no leg is mapped."""
+    if not legs or not len(positions):
+        return None
+    margin = _standing_margin(positions, legs, up)
+    best = int(np.argmax(margin))
+    return best if margin[best] > 0.0 else None
 
 
 #: the doubt on a leg whose hip, knee and ankle do not stand one above the other (the interfaces add

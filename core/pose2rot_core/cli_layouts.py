@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import Pose2RotError
-from .automap import NOT_STANDING
+from .automap import NOT_STANDING, standing_frame
 from .axes import AXES
 from .layouts import LAYOUTS, Layout, get_layout
 from .options import SolveOptions
@@ -199,7 +199,8 @@ def cmd_map(args: argparse.Namespace) -> int:
     out = _output_path(args.out, (".json",))
     if not (args.layout or args.source):
         raise Pose2RotError("give the points to map from: --layout NAME or --source FILE")
-    proposal, rig = propose_for_rig(args)
+    proposal, clip = propose_for_rig(args)
+    rig = clip.skeleton
     if not any(proposal.bone_map.is_direct(b) for b in proposal.bone_map.bones):  # a virtual root alone drives nothing
         raise Pose2RotError(
             f"no joint of {Path(args.skeleton).name} matches a point of {args.layout or Path(args.source).name} "
@@ -210,8 +211,9 @@ def cmd_map(args: argparse.Namespace) -> int:
     direct = sum(m.is_direct(b) for b in m.bones)
     print(f"{Path(args.skeleton).name} ({proposal.family} rig): {direct} joints on points, "
           f"{len(m.bones) - direct} on virtual points -> {out}")
+    advice = _standing_advice(args, clip, proposal.legs)
     for bone, why in proposal.doubtful.items():
-        print(f"doubtful: {bone}: {why}" + (" (--reference RIG.bvh --reference-frame N)" if why == NOT_STANDING else ""))
+        print(f"doubtful: {bone}: {why}" + (f" ({advice})" if why == NOT_STANDING else ""))
     if proposal.between:
         print(f"no point, solved between mapped joints: {', '.join(proposal.between)}")
     if proposal.kept:
@@ -225,9 +227,21 @@ def cmd_map(args: argparse.Namespace) -> int:
     return 0
 
 
+def _standing_advice(args: argparse.Namespace, clip, legs: list) -> str:
+    """How to give the rig (``clip``, read from --skeleton) a standing reference pose: the first of the
+    rig file's own frames whose mapped ``legs`` stand (automap.standing_frame), where no --reference
+    or --reference-frame was given and one does; else the flags to give one."""
+    frame = None
+    if args.reference is None and args.reference_frame is None:
+        frame = standing_frame(clip.forward()[1], legs, np.asarray(AXES["y"], float))
+    if frame is None:
+        return "--reference RIG.bvh --reference-frame N"
+    return f"frame {frame} of {Path(args.skeleton).name} stands: add --reference-frame {frame}"
+
+
 def propose_for_rig(args: argparse.Namespace):
     """(the Proposal for ``--skeleton`` from ``--layout`` or ``--source``, see pose2rot_core.automap;
-    the rig's skeleton). Both given: the source's points with data, read as that layout (a .npy
+    the rig's clip as read). Both given: the source's points with data, read as that layout (a .npy
     holds bare numbers, as ``solve POINTS --layout NAME`` reads it)."""
     from .bvh import read_bvh
     from .map_proposal import EndSites, propose
@@ -242,7 +256,7 @@ def propose_for_rig(args: argparse.Namespace):
         points, parents = layout.points, None
     proposal = propose(rig.skeleton, "y", points, layout, parents, EndSites.of(rig), reference, where)
     proposal.bone_map.extra = {"layout": args.layout or Path(args.source).name}
-    return proposal, rig.skeleton
+    return proposal, rig
 
 
 def _source_points(path: str, layout: Layout | None = None
