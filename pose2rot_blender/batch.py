@@ -65,11 +65,12 @@ def _parser() -> argparse.ArgumentParser:
                        description="Solve track files onto a rig, one .blend (and BVH) per clip.")
     refuse_empty(ap, ap.add_argument("tracks", nargs="+", metavar="TRACKS", help=(
         f"track files ({'/'.join(FILE_SUFFIXES)}), FreeMoCap recording folders, or folders holding them")),
-        "a track file, FreeMoCap recording or folder")
+        "a track file, FreeMoCap recording or folder", exists=True)
     ap.add_argument("--out", required=True, help="output folder (created when missing)")
     refuse_empty(ap, ap.add_argument("--rig", help="rig: a .blend (its armature) or a .bvh (imported at rest); "
                                                    "default: the .blend Blender has open, or for BVH tracks the "
-                                                   "clip's own skeleton"), "a .blend or .bvh rig, or leave --rig out")
+                                                   "clip's own skeleton"), "a .blend or .bvh rig, or leave --rig out",
+                 exists=True)
     ap.add_argument("--armature", default="", help="armature object name in a .blend rig (default: the only one)")
     add_solver_arguments(ap, learned=False)
     _model_arguments(ap)
@@ -85,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
                                                                       "(humanml3d22, mediapipe33, ...)"),
                  LAYOUT_WANTED)
     refuse_empty(ap, ap.add_argument("--map", dest="bone_map", help="MAP.json: drive the bones through this bone map"),
-                 "a bone map file (MAP.json), or leave --map out")
+                 "a bone map file (MAP.json), or leave --map out", exists=True)
     refuse_empty(ap, ap.add_argument("--extension-zip", help="install this pose2rot zip first when the extension is "
                                                              "missing"),
                  "the pose2rot .zip, or leave --extension-zip out")
@@ -637,7 +638,8 @@ def _bootstrap() -> int:
     argv = _script_argv()
     zip_arg = argv[argv.index("--extension-zip") + 1] if "--extension-zip" in argv[:-1] else None
     if zip_arg and not Path(zip_arg).is_file():
-        print(f"pose2rot batch: error: --extension-zip: no such file '{zip_arg}' (build it with: python build.py)",
+        wrong = "is not a file: give the pose2rot .zip" if Path(zip_arg).exists() else "does not exist; check the path"
+        print(f"pose2rot batch: error: --extension-zip '{zip_arg}' {wrong}, or build the zip with: python build.py",
               file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, _stop)

@@ -408,20 +408,47 @@ def test_info_does_not_round_a_few_missing_samples_to_none(tmp_path, capsys):
         assert code == 0 and ", 0.04 % samples missing" in stdout, stdout + err
 
 
-@pytest.mark.parametrize("argv", [
-    ["eval", "{gone}"], ["info", "{gone}"], ["tracks", "{gone}", "--out", "{d}/t.npz"],
-    ["map", "--skeleton", "{gone}", "--layout", "smpl24", "--out", "{d}/m.json"],
-    ["solve", "{clip}", "--reference", "{gone}", "--out", "{d}/o.bvh"],
-    ["solve", "{d}/t.csv", "--skeleton", "{gone}", "--out", "{d}/o.bvh"]],
-    ids=["eval", "info", "tracks", "map --skeleton", "solve --reference", "solve --skeleton"])
-def test_a_missing_bvh_file_is_worded_as_other_missing_files(argv, clip, tmp_path, capsys):
-    """A BVH path with no file behind it (a clip, a rig, a reference) ended in "cannot read BVH file
-    'nope.bvh': No such file or directory", where a missing tracks or map file "does not exist; check
-    the path"; it is now worded the same way."""
+#: every argument that names an input path, by subcommand: (argv with {gone} where the path goes, its name)
+MISSING_INPUTS = {
+    "solve TRACKS": (["solve", "{gone}", "--out", "{d}/o.bvh"], "TRACKS"),
+    "solve --skeleton": (["solve", "{d}/t.csv", "--skeleton", "{gone}", "--out", "{d}/o.bvh"], "--skeleton"),
+    "solve --reference": (["solve", "{clip}", "--reference", "{gone}", "--out", "{d}/o.bvh"], "--reference"),
+    "solve --map": (["solve", "{clip}", "--skeleton", "{clip}", "--map", "{gone}", "--out", "{d}/o.bvh"], "--map"),
+    "solve --checkpoint": (["solve", "{clip}", "--solver", "hybrid", "--checkpoint", "{gone}", "--out", "{d}/o.bvh"],
+                           "--checkpoint"),
+    "solve --config": (["solve", "{clip}", "--solver", "hybrid", "--checkpoint", "{clip}", "--config", "{gone}",
+                        "--out", "{d}/o.bvh"], "--config"),
+    "eval --checkpoint": (["eval", "{clip}", "--solver", "learned", "--checkpoint", "{gone}"], "--checkpoint"),
+    "info FILE": (["info", "{gone}"], "FILE"),
+    "info --skeleton": (["info", "{d}/t.csv", "--skeleton", "{gone}"], "--skeleton"),
+    "tracks CLIP": (["tracks", "{gone}", "--out", "{d}/t.npz"], "CLIP"),
+    "model info CHECKPOINT": (["model", "info", "{gone}"], "CHECKPOINT"),
+    "model info --config": (["model", "info", "{clip}", "--config", "{gone}"], "--config"),
+    "model convert CHECKPOINT": (["model", "convert", "{gone}", "--out", "{d}/m.safetensors"], "CHECKPOINT"),
+    "model convert --config": (["model", "convert", "{clip}", "--config", "{gone}", "--out", "{d}/m.safetensors"],
+                               "--config"),
+    "embed --bvh": (["embed", "--bvh", "{gone}"], "--bvh"),
+    "train DATA": (["train", "{clip}", "{gone}", "--out", "{d}/run"], "DATA"),
+    "train --init": (["train", "{clip}", "--init", "{gone}", "--out", "{d}/run"], "--init"),
+    "map --skeleton": (["map", "--skeleton", "{gone}", "--layout", "smpl24", "--out", "{d}/m.json"], "--skeleton"),
+    "map --source": (["map", "--skeleton", "{clip}", "--source", "{gone}", "--out", "{d}/m.json"], "--source"),
+    "map --reference": (["map", "--skeleton", "{clip}", "--layout", "smpl24", "--reference", "{gone}", "--out",
+                         "{d}/m.json"], "--reference"),
+}
+
+
+@pytest.mark.parametrize("case", list(MISSING_INPUTS))
+def test_a_missing_input_is_named_by_its_argument(case, clip, tmp_path, capsys):
+    """A path with no file behind it was worded by what the file is ("map file 'nomap.json' does not exist;
+    check the path", "BVH file ...", "training data ... (give BVH files or folders)"), or by the flag
+    without advice ("--checkpoint 'nock.pt' does not exist"). Every input path of every command now says
+    which argument gave it (a flag, a positional's metavar, as its usage line names it), the path, and what
+    to do, before anything is read or written."""
     (tmp_path / "t.csv").write_text("frame,hip.x,hip.y,hip.z\n0,0,1,0\n")
+    argv, name = MISSING_INPUTS[case]
     gone = tmp_path / "nope.bvh"
     code, stdout, err = run([a.format(gone=gone, clip=clip, d=tmp_path) for a in argv], capsys)
-    assert code == 2 and err == f"pose2rot: error: BVH file '{gone}' does not exist; check the path\n", err
+    assert code == 2 and err == f"pose2rot: error: {name} '{gone}' does not exist; check the path\n", err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.bvh", "t.csv"]
 
 
@@ -849,11 +876,11 @@ def _link_loop(path: Path) -> Path:
 
 
 @pytest.mark.parametrize("argv, names", [
-    (["solve", "{d}/take", "--out", "{d}/o.bvh"], "tracks file '{d}/take'"),
-    (["solve", "{d}/take.npz", "--out", "{d}/o.bvh"], "tracks file '{d}/take.npz'"),
-    (["solve", "{d}/take.npy", "--layout", "coco17", "--out", "{d}/o.bvh"], "point set file '{d}/take.npy'"),
-    (["info", "{d}/take.bvh"], "BVH file '{d}/take.bvh'"),
-    (["solve", "{clip}", "--reference", "{d}/take.bvh", "--out", "{d}/o.bvh"], "BVH file '{d}/take.bvh'"),
+    (["solve", "{d}/take", "--out", "{d}/o.bvh"], "TRACKS '{d}/take'"),
+    (["solve", "{d}/take.npz", "--out", "{d}/o.bvh"], "TRACKS '{d}/take.npz'"),
+    (["solve", "{d}/take.npy", "--layout", "coco17", "--out", "{d}/o.bvh"], "TRACKS '{d}/take.npy'"),
+    (["info", "{d}/take.bvh"], "FILE '{d}/take.bvh'"),
+    (["solve", "{clip}", "--reference", "{d}/take.bvh", "--out", "{d}/o.bvh"], "--reference '{d}/take.bvh'"),
     (["solve", "{clip}", "--solver", "hybrid", "--checkpoint", "{d}/take.pt", "--out", "{d}/o.bvh"],
      "--checkpoint '{d}/take.pt'"),
 ])
@@ -875,7 +902,7 @@ def test_an_input_link_to_nothing_names_where_it_leads(tmp_path, capsys):
     """A link whose file is gone was 'does not exist; check the path', though the path given is there."""
     (tmp_path / "take.bvh").symlink_to("moved.bvh")
     code, _, err = run(["solve", tmp_path / "take.bvh", "--out", tmp_path / "o.bvh"], capsys)
-    assert code == 2 and f"tracks file '{tmp_path}/take.bvh' is a link to 'moved.bvh', where there is no file" in err
+    assert code == 2 and f"TRACKS '{tmp_path}/take.bvh' is a link to 'moved.bvh', where there is no file" in err
 
 
 EMPTY_OUT = {

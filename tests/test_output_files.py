@@ -160,8 +160,8 @@ def test_model_outputs_that_cannot_be_written_are_refused_before_any_work(tmp_pa
     monkeypatch.setattr("pose2rot_core.checkpoint.read_checkpoint", no_work)
     monkeypatch.setattr("pose2rot_core.model.require_torch", no_work)
     target = tmp_path / "ro" / out
-    code, _, err = run([*command.split(), *(["ck.pt"] if command != "train" else [tmp_path]), "--out", target],
-                       capsys)
+    code, _, err = run([*command.split(), *([_placeholder(tmp_path / "ck.pt")] if command != "train" else [tmp_path]),
+                        "--out", target], capsys)
     assert code == 2 and err.count("\n") == 1, err
     assert f"--out {target}: cannot write in the directory '{tmp_path / 'ro'}' (Permission denied)" in err, err
 
@@ -186,10 +186,17 @@ def test_model_outputs_of_the_wrong_kind_are_refused_before_any_work(tmp_path, c
     monkeypatch.setattr("pose2rot_core.checkpoint.read_checkpoint", no_work)
     monkeypatch.setattr("pose2rot_core.model.require_torch", no_work)
     target = tmp_path / out
-    code, _, err = run([*command.split(), *(["ck.pt"] if command != "train" else [tmp_path]), "--out", target],
-                       capsys)
+    code, _, err = run([*command.split(), *([_placeholder(tmp_path / "ck.pt")] if command != "train" else [tmp_path]),
+                        "--out", target], capsys)
     assert code == 2 and err.count("\n") == 1, err
     assert says.format(target=target) in err, err
+
+def _placeholder(path: Path) -> Path:
+    """An empty file at ``path``: an input that exists (every input is refused first where none is), for a
+    command that must refuse its output before it reads anything."""
+    path.write_bytes(b"")
+    return path
+
 
 def _unwritable_and_unread(monkeypatch, folder: Path) -> None:
     """No file can be created in ``folder`` (root writes anywhere: the refusal is simulated), and
@@ -227,7 +234,8 @@ def test_an_output_under_a_file_is_refused_before_any_work(tmp_path, capsys, mon
     monkeypatch.setattr("pose2rot_core.model.require_torch", no_work)
     monkeypatch.setattr("pose2rot_core.bvh.read_bvh", no_work)
     target = tmp_path / out
-    source = {"model convert": ["ck.pt"], "train": [tmp_path], "solve": [tmp_path / "clip.bvh"]}[command]
+    source = {"model convert": [_placeholder(tmp_path / "ck.pt")], "train": [tmp_path],
+              "solve": [_placeholder(tmp_path / "clip.bvh")]}[command]
     code, _, err = run([*command.split(), *source, "--out", target], capsys)
     assert code == 2 and err.count("\n") == 1, err
     assert f"--out {target}: '{tmp_path / 'notes.txt'}' is a file, not a folder: give --out inside a folder" in err, err
@@ -238,7 +246,7 @@ def test_an_output_named_only_by_its_suffix_is_refused_in_words_that_agree(tmp_p
     """--out .safetensors (the name left out) was refused as "--out must end in .safetensors, got
     '.safetensors'", which contradicts itself (to Python the name is a hidden file without a suffix)."""
     target = tmp_path / name
-    source = {"model convert": "ck.pt", "solve": tmp_path / "clip.bvh"}[command]
+    source = _placeholder(tmp_path / {"model convert": "ck.pt", "solve": "clip.bvh"}[command])
     code, _, err = run([*command.split(), source, "--out", target], capsys)
     assert code == 2 and err.count("\n") == 1, err
     assert f"--out {target} has no name before its suffix: give a name such as NAME{name.lower()}" in err, err
@@ -253,7 +261,7 @@ LONG = "x" * 300
     (["tracks", "{clip}", "--out", "{d}/new/" + LONG + ".npz"], "--out", LONG + ".npz"),
     (["eval", "{clip}", "--plot", "{d}/" + LONG + ".png"], "--plot", LONG + ".png"),
     (["map", "--skeleton", "{clip}", "--layout", "coco17", "--out", "{d}/" + LONG + ".json"], "--out", LONG + ".json"),
-    (["model", "convert", "ck.pt", "--out", "{d}/" + LONG + ".safetensors"], "--out", LONG + ".safetensors"),
+    (["model", "convert", "{clip}", "--out", "{d}/" + LONG + ".safetensors"], "--out", LONG + ".safetensors"),
     (["train", "{d}", "--out", "{d}/" + LONG], "--out", LONG),
 ])
 def test_an_output_name_longer_than_the_file_system_takes_names_its_option(tmp_path, capsys, monkeypatch, argv,

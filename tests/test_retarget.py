@@ -770,7 +770,7 @@ def test_map_command_and_solve_through_it(tmp_path, capsys):
     assert data["bones"]["calf_l"] == "left_knee" and data["family"] == "unreal"
     code, out, err = _run(["solve", tmp_path / "rig.bvh", "--skeleton", tmp_path / "rig.bvh", "--map",
                            tmp_path / "cmap.json", "--out", tmp_path / "o.bvh"], capsys)
-    assert code == 2 and "map file" in err and "does not exist" in err
+    assert code == 2 and f"--map '{tmp_path / 'cmap.json'}' does not exist; check the path" in err, err
     code, out, err = _run(["map", "--skeleton", tmp_path / "rig.bvh", "--source", tmp_path / "rig.bvh", "--out",
                            tmp_path / "self.json"], capsys)
     assert code == 0, err

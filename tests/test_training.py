@@ -493,8 +493,7 @@ def test_an_empty_data_path_is_refused_not_read_as_the_current_folder(clips, tmp
     monkeypatch.chdir(tmp_path)
     assert main(["train", blank, "--out", str(tmp_path / "run"), "--steps", "1", "--threads", "1"]) == 2
     std = capsys.readouterr()
-    assert std.err == ("pose2rot: error: training data: a path is empty (to Python, the current folder): give BVH "
-                       "files or folders\n"), std.err
+    assert std.err == "pose2rot: error: DATA is empty: give BVH files or folders of them\n", std.err
     assert "data:" not in std.out and not (tmp_path / "run").exists()
     with pytest.raises(Pose2RotError, match="training data: a path is empty"):
         run_training([clips, blank], tmp_path / "run2", steps=1, threads=1, progress=False, log=lambda m: None)

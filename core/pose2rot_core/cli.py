@@ -21,7 +21,7 @@ import numpy as np
 from . import __version__
 from .axes import AXES
 from .cli_layouts import LAYOUT_WANTED, add_point_arguments, is_point_set, point_info
-from .errors import Pose2RotError
+from .errors import Pose2RotError, not_there
 from .export import DEFAULT_ORDER, write_solution
 from .layouts import LAYOUTS
 from .options import AUTO_TWIST, PRECISIONS, SOLVERS, OptionError, SolveOptions, twist_choices
@@ -148,21 +148,35 @@ def usage_name(action: argparse.Action) -> str:
     return action.option_strings[-1] if action.option_strings else action.metavar or action.dest
 
 
-def refuse_empty(p: argparse.ArgumentParser, action: argparse.Action, what: str) -> None:
+def refuse_empty(p: argparse.ArgumentParser, action: argparse.Action, what: str, exists: bool = False) -> None:
     """Refuse the argument ``action`` of ``p`` (as add_argument returns it) given empty or blank, as an unset
     shell variable gives it: a path would be the current folder to Python, an option's value would read as
     not given. main names it as its usage line does (an option's flag, a positional's metavar) and says
-    ``what`` to give instead."""
+    ``what`` to give instead. ``exists``: the argument is an input path, also refused where nothing is there
+    (see given_input)."""
     name = usage_name(action)
-    p.set_defaults(**{EMPTY_REFUSED: {**(p.get_default(EMPTY_REFUSED) or {}), action.dest: (name, what)}})
+    p.set_defaults(**{EMPTY_REFUSED: {**(p.get_default(EMPTY_REFUSED) or {}), action.dest: (name, what, exists)}})
 
 
 def refuse_empty_inputs(args: argparse.Namespace) -> None:
-    """Refuse an argument that its command marked with refuse_empty given empty or blank, by its name."""
-    for dest, (name, what) in getattr(args, EMPTY_REFUSED, {}).items():
+    """Refuse an argument that its command marked with refuse_empty given empty or blank, or, for an input
+    path, naming nothing, by its name, before the command reads anything."""
+    for dest, (name, what, exists) in getattr(args, EMPTY_REFUSED, {}).items():
         value = getattr(args, dest, None)
         for text in [value] if isinstance(value, str) else value if isinstance(value, list) else []:
             given_path(text, name, what)
+            if exists:
+                given_input(text, name)
+
+
+def given_input(text: str, name: str) -> Path:
+    """The input path ``text`` of the argument ``name`` (its flag, a positional's metavar), refused where no
+    file or folder is there, in every command's one form: "NAME 'PATH' does not exist; check the path" (a
+    link to nothing: where it leads, errors.not_there)."""
+    path = Path(text)
+    if not path.exists():                       # False also for a link to nothing, or in a loop of links
+        raise Pose2RotError(f"{name} '{text}' {not_there(path)}")
+    return path
 
 
 def _check_file_name(out: Path, suffixes: tuple[str, ...], option: str) -> None:
@@ -815,19 +829,20 @@ def _add_solve(sub: argparse._SubParsersAction) -> None:
     refuse_empty(p, p.add_argument(
         "tracks", metavar="TRACKS", help="tracks: .npz, .csv (with --skeleton) or .bvh (its joint positions); or "
                                          "points: .npy with --layout, a FreeMoCap folder, a point set .npz/.csv "
-                                         "with --map"), "a tracks file or point set (pose2rot solve --help lists them)")
+                                         "with --map"), "a tracks file or point set (pose2rot solve --help lists them)",
+        exists=True)
     p.add_argument("--out", required=True,
                    help="output .bvh (the rig's joints, hierarchy, rotation orders and up axis unless --order/--up "
                         "say otherwise) or .npz (quaternions)")
     refuse_empty(p, p.add_argument(
         "--skeleton", help="rig BVH for CSV tracks (rest pose, parents, fps, rotation orders), or the rig that --map "
-                           "drives"), "a rig BVH file, or leave --skeleton out")
+                           "drives"), "a rig BVH file, or leave --skeleton out", exists=True)
     p.add_argument("--fps", type=float, help="frames per second of the tracks (default: the file's; for CSV the "
                                              "--skeleton BVH's; for points their layout's)")
     p.add_argument("--scale", help="multiply the tracks by this factor, or 'auto' to match the skeleton's bone "
                                    "lengths (for tracks in other units than the rig)")
     refuse_empty(p, p.add_argument("--reference", help="BVH whose pose at --reference-frame gives the bone roll to "
-                                                       "keep"), "a BVH file, or leave --reference out")
+                                                       "keep"), "a BVH file, or leave --reference out", exists=True)
     p.add_argument("--reference-frame", type=int, metavar="N",
                    help="frame of the reference pose (default 0); without --reference, BVH tracks take their own "
                         "rotations at frame N as the reference")
@@ -876,9 +891,9 @@ def build_parser() -> argparse.ArgumentParser:
         "file", metavar="FILE", help="a BVH clip, a tracks .npz or .csv (with --skeleton), or a point set: .npy "
                                      "(with --layout), a FreeMoCap folder, a point set .npz/.csv (a CSV without "
                                      "--skeleton is described as points)"),
-        "the path of a BVH clip, tracks file or point set")
+        "the path of a BVH clip, tracks file or point set", exists=True)
     refuse_empty(p, p.add_argument("--skeleton", help="rig BVH for CSV tracks"),
-                 "a rig BVH file, or leave --skeleton out")
+                 "a rig BVH file, or leave --skeleton out", exists=True)
     refuse_empty(p, p.add_argument("--layout", help=f"what the points of a point set are: {', '.join(LAYOUTS)} "
                                                     "(needed for .npy files)"), LAYOUT_WANTED)
     p.add_argument("--fps", type=float, help="frames per second of the file, as solve --fps (default: the file's; "
@@ -886,7 +901,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_info)
 
     p = add_command(sub, "tracks", "write the joint positions (and End Sites) of a BVH as a tracks .npz")
-    refuse_empty(p, p.add_argument("clip", metavar="CLIP", help="BVH clip"), "the path of a BVH clip")
+    refuse_empty(p, p.add_argument("clip", metavar="CLIP", help="BVH clip"), "the path of a BVH clip", exists=True)
     p.add_argument("--out", required=True, help="tracks .npz to write (solve and Blender's Import Tracks read it)")
     p.add_argument("--reference-frame", type=int, metavar="N", help="store frame N's rotations as the reference pose")
     p.set_defaults(func=cmd_tracks)

@@ -46,7 +46,7 @@ def add_point_arguments(p: argparse.ArgumentParser) -> None:
     refuse_empty(p, p.add_argument("--layout", help=f"what the points are: {', '.join(LAYOUTS)} (needed for .npy "
                                                     "files)"), LAYOUT_WANTED)
     refuse_empty(p, p.add_argument("--map", help="MAP.json: which point drives which joint of --skeleton RIG.bvh"),
-                 "a bone map file (MAP.json), or leave --map out")
+                 "a bone map file (MAP.json), or leave --map out", exists=True)
     p.add_argument("--up-axis", choices=("auto",) + tuple(AXES),
                    help="up axis of the points (default: the file's, else found from hips and shoulders); "
                         "a negative one as --up-axis -z")
@@ -315,15 +315,16 @@ def register(sub) -> None:
     from .cli import add_command, refuse_empty
 
     p = add_command(sub, "map", "propose a bone map (MAP.json) for a rig from a layout or another skeleton")
-    refuse_empty(p, p.add_argument("--skeleton", required=True, help="the rig (BVH)"), "the rig's BVH file")
+    refuse_empty(p, p.add_argument("--skeleton", required=True, help="the rig (BVH)"), "the rig's BVH file", exists=True)
     refuse_empty(p, p.add_argument("--layout", help=f"the points' layout: {', '.join(LAYOUTS)}"),
                  "a layout name (listed in pose2rot map --help), or --source FILE instead")
     refuse_empty(p, p.add_argument(
         "--source", help="or the points themselves: another skeleton's BVH, a FreeMoCap folder, a point set "
                          ".npz/.csv, a .npy with --layout (points without data are left out)"),
-        "a BVH file, FreeMoCap folder or point set file, or --layout NAME instead")
+        "a BVH file, FreeMoCap folder or point set file, or --layout NAME instead", exists=True)
     refuse_empty(p, p.add_argument("--reference", help="BVH whose pose at --reference-frame is the rig's "
-                                                       "reference pose"), "a BVH file, or leave --reference out")
+                                                       "reference pose"), "a BVH file, or leave --reference out",
+                 exists=True)
     p.add_argument("--reference-frame", type=int, metavar="N", help="frame of the reference pose (default: the rest "
                                                                     "pose)")
     p.add_argument("--out", required=True, help="MAP.json to write")

@@ -22,18 +22,20 @@ def register(subparsers) -> None:
     info = add_command(msub, "info", "print a checkpoint's configuration, parameter count and epoch")
     refuse_empty(info, info.add_argument(
         "checkpoint", metavar="CHECKPOINT", help="checkpoint (.pt/.pth with model_state, bare state dict, or "
-                                                 ".safetensors)"), CHECKPOINT_WANTED)
+                                                 ".safetensors)"), CHECKPOINT_WANTED, exists=True)
     refuse_empty(info, info.add_argument(
-        "--config", help="upstream YAML config (model: {target, params}); default: stored or inferred"), CONFIG_WANTED)
+        "--config", help="upstream YAML config (model: {target, params}); default: stored or inferred"), CONFIG_WANTED,
+        exists=True)
     info.set_defaults(func=_cmd_info)
 
     conv = add_command(msub, "convert", "write a checkpoint as .safetensors (safe, mmap-able, config included)")
     refuse_empty(conv, conv.add_argument(
         "checkpoint", metavar="CHECKPOINT", help="checkpoint to convert (.pt/.pth with model_state, bare state dict, "
-                                                 "or .safetensors)"), CHECKPOINT_WANTED)
+                                                 "or .safetensors)"), CHECKPOINT_WANTED, exists=True)
     conv.add_argument("--out", required=True, help="output .safetensors file")
     refuse_empty(conv, conv.add_argument(
-        "--config", help="upstream YAML config; default: stored or inferred from the weights"), CONFIG_WANTED)
+        "--config", help="upstream YAML config; default: stored or inferred from the weights"), CONFIG_WANTED,
+        exists=True)
     conv.add_argument("--embedder", choices=("t5", "hash"),
                       help="record the joint-name embedder the model was trained with (default: the one the file "
                            "or --config names; none is recorded when neither does)")
@@ -42,7 +44,7 @@ def register(subparsers) -> None:
     emb = add_command(subparsers, "embed", "pre-fill the T5 joint-name embedding cache")
     emb.add_argument("names", nargs="*", metavar="NAME", help="joint names (exactly as on the rig)")
     refuse_empty(emb, emb.add_argument("--bvh", help="also embed every joint name of this BVH file"),
-                 "a BVH file, or leave --bvh out")
+                 "a BVH file, or leave --bvh out", exists=True)
     refuse_empty(emb, emb.add_argument("--t5", help="T5 model id or local directory (default: $POSE2ROT_T5 or "
                                                     "t5-base)"), "a T5 encoder folder or model id, or leave --t5 out")
     refuse_empty(emb, emb.add_argument("--cache-dir", help="cache directory (default: $POSE2ROT_CACHE or "

@@ -12,7 +12,8 @@ def register(subparsers) -> None:
         "train", help="train or fine-tune the network on BVH clips (needs torch)",
         description="Train (or fine-tune with --init, or continue with --resume) the pose2rot network on BVH "
                     "clips; checkpoints and config.yaml go to --out and work with solve --solver learned|hybrid.")
-    p.add_argument("data", nargs="+", metavar="DATA", help="BVH files or folders (every .bvh below)")
+    refuse_empty(p, p.add_argument("data", nargs="+", metavar="DATA", help="BVH files or folders (every .bvh below)"),
+                 "BVH files or folders of them", exists=True)
     p.add_argument("--out", required=True, help="run directory (checkpoints, config.yaml, history, loss curves)")
     refuse_empty(p, p.add_argument(
         "--config", help="small (default), full (the released shape) or a CONFIG.yaml (upstream layout; a run's "
@@ -20,7 +21,7 @@ def register(subparsers) -> None:
         "small, full or a CONFIG.yaml file, or leave --config out (small)")
     refuse_empty(p, p.add_argument("--init", help="fine-tune this checkpoint (strict load; its shape and embedder "
                                                   "are kept)"),
-                 "a checkpoint file to fine-tune, or leave --init out to train a new model")
+                 "a checkpoint file to fine-tune, or leave --init out to train a new model", exists=True)
     steps = p.add_mutually_exclusive_group()
     steps.add_argument("--steps", type=int, help="optimiser steps (default 2000, or --config's 'train:' steps)")
     steps.add_argument("--epochs", type=int, help="epochs: passes over every clip's windows")

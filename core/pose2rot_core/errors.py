@@ -66,10 +66,15 @@ def broken_link(path: Path) -> str | None:
     return None
 
 
+def not_there(path: Path) -> str:
+    """Why no file is at ``path``, and how to fix it, worded to follow "'PATH' ": a link that leads to no
+    file (:func:`broken_link`), or nothing there ('does not exist; check the path')."""
+    return broken_link(path) or "does not exist; check the path"
+
+
 def missing_file(path: Path, kind: str) -> Pose2RotError:
-    """The error for a ``kind`` file (e.g. 'tracks') that is not at ``path``: a link that leads to no file
-    (:func:`broken_link`), or nothing there."""
-    return Pose2RotError(f"{kind} file '{path}' {broken_link(path) or 'does not exist; check the path'}")
+    """The error for a ``kind`` file (e.g. 'tracks') that is not at ``path`` (see :func:`not_there`)."""
+    return Pose2RotError(f"{kind} file '{path}' {not_there(path)}")
 
 
 #: the byte-order marks of UTF-16 text (a spreadsheet's or an editor's "Unicode")

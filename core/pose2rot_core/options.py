@@ -18,7 +18,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-from .errors import Pose2RotError, broken_link
+from .errors import Pose2RotError, not_there
 from .wording import neutral
 
 SOLVERS = ("geometric", "learned", "hybrid")
@@ -121,7 +121,7 @@ class SolveOptions:
             if path and Path(path).is_dir():
                 raise OptionError(field, f"'{path}' is a folder: give the file in it")
             if path and not Path(path).is_file():
-                raise OptionError(field, f"'{path}' {broken_link(Path(path)) or 'does not exist'}")
+                raise OptionError(field, f"'{path}' {not_there(Path(path))}")
 
     @classmethod
     def of(cls, options: "SolveOptions | None" = None, **changes: Any) -> "SolveOptions":

@@ -368,7 +368,8 @@ def test_bad_arguments_and_missing_inputs(tmp_path):
     proc = _run(tmp_path / "missing.npz", "--out", tmp_path / "out")
     assert proc.returncode == 2
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-    assert lines[-1].startswith("pose2rot batch: error: tracks file") and "does not exist" in lines[-1]
+    assert lines[-1].startswith(f"pose2rot batch: error: TRACKS '{tmp_path / 'missing.npz'}' does not exist; check "
+                                "the path"), lines[-1]
     assert "pose2rot batch:" not in proc.stdout     # no 'finished with failures' line: nothing was started
     proc = _run(tmp_path / "missing.npz")
     assert proc.returncode == 2 and "--out" in proc.stderr.strip().splitlines()[-1]
@@ -393,7 +394,8 @@ def test_bad_arguments_and_missing_inputs(tmp_path):
     proc = _run(tmp_path / "t.npz", tmp_path / "t.npz", "--out", tmp_path / "once")  # one file given twice: once
     assert proc.returncode == 0 and "1 of 1 clips converted" in proc.stdout, proc.stdout[-2000:] + proc.stderr[-2000:]
     proc = _run(tmp_path / "t.npz", "--out", tmp_path / "out", "--extension-zip", tmp_path / "pose2rot.zip")
-    assert proc.returncode == 2 and "--extension-zip: no such file" in proc.stderr.strip().splitlines()[-1]
+    assert proc.returncode == 2 and (f"--extension-zip '{tmp_path / 'pose2rot.zip'}' does not exist; check the path"
+                                     in proc.stderr.strip().splitlines()[-1])
     before = (tmp_path / "c.bvh").read_bytes()
     proc = _run(tmp_path / "c.bvh", "--out", tmp_path, "--bvh")  # the input's own folder
     assert proc.returncode == 2 and "would write over the input 'c.bvh'" in proc.stderr.strip().splitlines()[-1]
