@@ -418,6 +418,7 @@ MISSING_INPUTS = {
                            "--checkpoint"),
     "solve --config": (["solve", "{clip}", "--solver", "hybrid", "--checkpoint", "{clip}", "--config", "{gone}",
                         "--out", "{d}/o.bvh"], "--config"),
+    "eval CLIP": (["eval", "{gone}"], "CLIP"),
     "eval --checkpoint": (["eval", "{clip}", "--solver", "learned", "--checkpoint", "{gone}"], "--checkpoint"),
     "info FILE": (["info", "{gone}"], "FILE"),
     "info --skeleton": (["info", "{d}/t.csv", "--skeleton", "{gone}"], "--skeleton"),
@@ -450,6 +451,25 @@ def test_a_missing_input_is_named_by_its_argument(case, clip, tmp_path, capsys):
     code, stdout, err = run([a.format(gone=gone, clip=clip, d=tmp_path) for a in argv], capsys)
     assert code == 2 and err == f"pose2rot: error: {name} '{gone}' does not exist; check the path\n", err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.bvh", "t.csv"]
+
+
+def test_eval_names_each_failing_clip_once(clip, tmp_path, capsys):
+    """eval of several clips, some missing or unreadable, led each line by the clip's path, then said it
+    again ("not evaluated: nope.bvh: BVH file 'nope.bvh' does not exist; check the path", "adir: 'adir' is
+    a directory, ..."). Each line now names the clip once."""
+    (tmp_path / "adir").mkdir()
+    (tmp_path / "empty.bvh").write_text("")
+    gone, folder, empty = tmp_path / "nope.bvh", tmp_path / "adir", tmp_path / "empty.bvh"
+    code, stdout, err = run(["eval", gone, folder, empty, clip], capsys)
+    lines = err.strip().splitlines()
+    assert code == 1 and len(lines) == 3, err
+    assert lines[0] == f"pose2rot: error: not evaluated: CLIP '{gone}' does not exist; check the path", err
+    assert lines[1].startswith(f"pose2rot: error: not evaluated: '{folder}' is a directory"), err
+    assert lines[2] == f"pose2rot: error: not evaluated: {empty}: empty file, not a BVH file", err
+    for line, path in zip(lines, (gone, folder, empty)):
+        assert line.count(path.name) == 1, line
+    code, stdout, err = run(["eval", gone, folder], capsys)
+    assert code == 2 and err.count(gone.name) == 1 and err.count("adir") == 0, err
 
 
 def test_info_reads_a_quadruped_s_height_up_its_legs(tmp_path, capsys):

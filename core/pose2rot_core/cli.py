@@ -634,13 +634,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     for path in args.clips:
         try:
             with step_shown(f"reading {Path(path).name}"):
-                clip = read_bvh(_clip_path(path, "eval"))
+                clip = read_bvh(_clip_path(str(given_input(path, "CLIP")), "eval"))
             scores.extend(evaluate_clip(clip, proto, options, noise=args.noise, seed=args.seed or 0)
                           for proto in protocols)
         except Pose2RotError as e:
             if len(args.clips) == 1:
                 raise
-            failed.append(str(e) if str(e).startswith((path, Path(path).name)) else f"{path}: {e}")
+            failed.append(_naming_clip(str(e), path))
     if not scores:
         raise Pose2RotError(f"no clip could be evaluated: {failed[0]}" + (f" (and {len(failed) - 1} more)"
                                                                           if len(failed) > 1 else ""))
@@ -658,6 +658,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     for line in failed:                                          # the others' results stand; the exit status says it
         print(f"pose2rot: error: not evaluated: {line}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _naming_clip(message: str, path: str) -> str:
+    """eval's ``message`` on the clip at ``path``, one of several, led by the clip's path where it does not
+    name the clip already (led by its path or file name, or quoting its path), so that the path is said once."""
+    named = message.startswith((path, Path(path).name)) or f"'{path}'" in message
+    return message if named else f"{path}: {message}"
 
 
 def cmd_info(args: argparse.Namespace) -> int:
