@@ -7,6 +7,7 @@ from bpy_extras.io_utils import ImportHelper
 
 from pose2rot_core.errors import Pose2RotError
 from pose2rot_core.tracks_io import FILE_SUFFIXES
+from pose2rot_core.wording import label
 
 from . import importing, mapping, pipeline, previous
 from .panel import picked_armature
@@ -167,7 +168,7 @@ class POSE2ROT_OT_import_tracks(bpy.types.Operator, ImportHelper):
     bl_options = {'REGISTER', 'UNDO'}
 
     filter_glob: StringProperty(default=";".join(f"*{s}" for s in FILE_SUFFIXES), options={'HIDDEN'})
-    layout: EnumProperty(name="Layout", items=importing.LAYOUT_ITEMS, default='NONE',
+    layout: EnumProperty(name=label("layout", "blender"), items=importing.LAYOUT_ITEMS, default='NONE',
                          description="What the points of a .npy file are (FreeMoCap: pick "
                                      "output_data/mediapipe_body_3d_xyz.npy)")
     collection_name: StringProperty(name="Collection", default="", description="Name of the new collection")

@@ -43,9 +43,10 @@ PLAN_SHARE = 0.7
 
 #: a tip track staying within this fraction of the height of its bone's head gives no direction
 ZERO_TIP_FRACTION = 1e-5
-#: how to drive a rig with tracks made for another one, in the panel's and the batch's words
-PAIR_UP = ("pair them up in a bone map (in Blender: Automatic Map in the Bone Map panel; in the batch: --map MAP.json, "
-           "which Save Map there or `pose2rot map --skeleton RIG.bvh --source TRACKS --out MAP.json` writes)")
+#: how to drive a rig with tracks made for another one, in each interface's words (the panel's; "cli": the batch's)
+PAIR_UP = {"blender": "pair them up in a bone map (Automatic Map in the Bone Map panel)",
+           "cli": "pair them up in a bone map (--map MAP.json, which Save Map in Blender's Bone Map panel or "
+                  "`pose2rot map --skeleton RIG.bvh --source TRACKS --out MAP.json` writes)"}
 #: a scene range inside the empties' keys is solved with the keyed frames up to this long around it
 #: (their noise, gaps and smoothing; far enough that the range is solved as in the whole take)
 AROUND_SECONDS = 10.0
@@ -188,10 +189,11 @@ def gather_tracks(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy
 
 
 def _gather(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types.Collection | None,
-            span: SceneRange, use_reference: bool, progress, around_keys: bool
+            span: SceneRange, use_reference: bool, progress, around_keys: bool, interface: str = "blender"
             ) -> tuple[rig_io.Rig, Tracks, NameMatch, tuple[float, float] | None | bool]:
     """gather_tracks, and the first and last keyed frame of the empties read (empties.keyed_range;
-    False when not known: without ``around_keys``, or two empties share a name)."""
+    False when not known: without ``around_keys``, or two empties share a name); a rig the empties do not
+    fit is refused in ``interface``'s words."""
     rig, objects = read_inputs(obj, collection, span)
     match = match_rig(rig, objects, collection)
     alike = match.ambiguous_tracks
@@ -205,14 +207,14 @@ def _gather(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.types
             f"no empty in '{collection.name}' matches a bone of '{obj.name}' "
             f"(empties: {', '.join(o.name for o in objects[:4])}…; bones: {', '.join(rig.bone_names[:4])}…); "
             "is it the armature the tracks were made for? To drive this one with them, name the empties after "
-            f"its bones, or {PAIR_UP}")
+            f"its bones, or {PAIR_UP[interface]}")
     skel = rig.skeleton
     if skel.names[0] not in match.bone_to_track and not _root_at_floor(obj, skel):
         raise Pose2RotError(f"the root bone '{skel.names[0]}' has no track in '{collection.name}' "
                             f"({len(match.bone_to_track)} of {skel.num_joints} bones matched by name): "
                             f"add an empty named '{skel.names[0]}' (only a root bone at the rig's floor, such as "
                             "a control bone under the hips, may stay without one), or, for tracks made for "
-                            f"another rig, {PAIR_UP}")
+                            f"another rig, {PAIR_UP[interface]}")
     reference = reference_pose(obj, rig, span, use_reference)          # before any frame_set
     by_name = {o.name: o for o in objects}
     joint_of = {name: j for j, name in enumerate(skel.names)}
@@ -730,7 +732,7 @@ def _read_and_solve(scene: bpy.types.Scene, obj: bpy.types.Object, collection: b
         rig, tracks, match, sol, against = solve_mapped(scene, obj, collection, span, options, bone_map, progress)
         return rig, tracks, match, sol, [], False, against  # the map scales the points to the rig itself
     rig, around, match, keyed = _gather(scene, obj, collection, span, options.use_reference,
-                                        part_of(progress, 0.0, READ_SHARE), True)
+                                        part_of(progress, 0.0, READ_SHARE), True, interface)
     start = span.frame_start - around.first_frame
     solved = (start, start + len(span.frames))  # solved with the keys around it, kept on the span
     tracks = around.frames(*solved)

@@ -63,6 +63,8 @@ SOLVE_PROPERTIES: dict[str, Callable[..., Any]] = {
 }
 #: the SolveOptions fields that the add-on preferences hold (their labels are in the preferences)
 _IN_PREFERENCES = ("checkpoint", "config", "t5", "device", "cache_dir")
+#: the settings of Import Tracks among the options the core's messages name (wording.OPTION_NAMES)
+_IN_IMPORT = ("layout",)
 
 
 def solve_property(name: str, **options: Any) -> Any:
@@ -137,6 +139,7 @@ def solve_options(values: Mapping[str, Any], learned: LearnedSettings) -> SolveO
 
 
 def option_labels() -> dict[str, str]:
-    """SolveOptions field -> how Blender shows it ('Bone lengths'; 'Checkpoint' in the preferences)."""
-    return {field: f"'{name}'" + (f" in {PREFERENCES}" if field in _IN_PREFERENCES else "")
-            for field, name in names("blender").items()}
+    """SolveOptions field (or another option of wording.OPTION_NAMES) -> how Blender shows it ('Bone lengths';
+    'Checkpoint' in the preferences; 'Layout' in Import Tracks)."""
+    where = {**dict.fromkeys(_IN_PREFERENCES, f" in {PREFERENCES}"), **dict.fromkeys(_IN_IMPORT, " in Import Tracks")}
+    return {field: f"'{name}'{where.get(field, '')}" for field, name in names("blender").items()}

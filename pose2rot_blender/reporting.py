@@ -6,7 +6,7 @@ from typing import Callable
 
 from pose2rot_core.errors import Pose2RotError
 from pose2rot_core.options import OptionError
-from pose2rot_core.wording import steps_in_words
+from pose2rot_core.wording import flags_in_words, steps_in_words
 
 from .props import option_labels
 
@@ -14,8 +14,9 @@ from .props import option_labels
 def reports_errors(execute: Callable) -> Callable:
     """An operator's ``execute`` that reports a Pose2RotError as one ERROR line and cancels (the
     operator's undo step then leaves the scene as it was); an OptionError names the setting as
-    Blender shows it (props.option_labels), and a step the core advises is the panel's button for it
-    (wording.steps_in_words: Automatic Map, not ``pose2rot map --skeleton``)."""
+    Blender shows it (props.option_labels), as does a command-line flag in any other error of the core
+    (wording.flags_in_words: 'Layout' in Import Tracks, not ``--layout``), and a step the core advises is
+    the panel's button for it (wording.steps_in_words: Automatic Map, not ``pose2rot map --skeleton``)."""
 
     @functools.wraps(execute)
     def run(self, context):
@@ -24,7 +25,7 @@ def reports_errors(execute: Callable) -> Callable:
         except OptionError as e:
             self.report({'ERROR'}, str(e.worded(option_labels())))
         except Pose2RotError as e:
-            self.report({'ERROR'}, steps_in_words(str(e), "blender"))
+            self.report({'ERROR'}, flags_in_words(steps_in_words(str(e), "blender"), option_labels()))
         return {'CANCELLED'}
 
     return run

@@ -796,7 +796,7 @@ def test_map_reads_a_npy_source_with_the_layout_its_error_asks_for(tmp_path, cap
     argv = ["map", "--skeleton", tmp_path / "rig.bvh", "--source", tmp_path / "motion.npy",
             "--out", tmp_path / "m.json"]
     code, out, err = _run(argv, capsys)
-    assert code == 2 and "with a layout (its [20,24,3] has 24 points a frame: --layout smpl24;" in err
+    assert code == 2 and "with --layout (its [20,24,3] has 24 points a frame: --layout smpl24)" in err
     assert not (tmp_path / "m.json").exists()
     code, out, err = _run(argv + ["--layout", "smpl24"], capsys)
     assert code == 0, err

@@ -5,8 +5,8 @@ import pytest
 
 from pose2rot_core.bonemap import BoneMap, check_map
 from pose2rot_core.errors import Pose2RotError
-from pose2rot_core.wording import (OPTION_NAMES, OPTION_VALUES, in_words, label, notes_for, setting, steps_in_words,
-                                   tracks_were_smoothed, value_label)
+from pose2rot_core.wording import (OPTION_NAMES, OPTION_VALUES, flags_in_words, in_words, label, notes_for, setting,
+                                   steps_in_words, tracks_were_smoothed, value_label)
 
 STRETCH_NOTE = ("3 joints change their distance to the parent over the clip (bone stretch, up to 0.5 % of height): "
                 "their offsets are solved per frame so positions match (use stretch='off' for rigid bones)")
@@ -72,3 +72,19 @@ def test_the_steps_a_map_error_advises_are_the_interface_s_own():
     assert in_words(str(err.value), "blender").endswith("propose one for these points with Automatic Map)")
     quoted = "(--map MAP.json, made by: pose2rot map --skeleton RIG.bvh --source x.npz --out MAP.json)"
     assert steps_in_words(quoted, "blender") == quoted
+
+
+def test_flags_in_words_tells_a_flag_as_the_interface_labels_it():
+    """A core error in the command line's words, shown by another interface: each flag of an option that
+    interface has is its label, a value after it kept and a placeholder dropped; a flag of an option it
+    lacks, a longer flag that starts alike, a flag inside a word and a whole command line's own options
+    stay as they are."""
+    labels = {"layout": "'Layout' in Import Tracks", "config": "'Config' in Preferences"}
+    assert flags_in_words("fits --layout coco17 or --layout h36m17; give --layout NAME", labels) == (
+        "fits coco17 as 'Layout' in Import Tracks or h36m17 as 'Layout' in Import Tracks; give 'Layout' in "
+        "Import Tracks")
+    assert flags_in_words("give the model's --config, or --fps F (command line)", labels) == (
+        "give the model's 'Config' in Preferences, or --fps F (command line)")
+    assert flags_in_words("--layouts x, a--layout y, --skeleton RIG.bvh", labels) == (
+        "--layouts x, a--layout y, --skeleton RIG.bvh")
+    assert flags_in_words("no flag here", {}) == "no flag here"

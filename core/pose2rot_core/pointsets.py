@@ -114,8 +114,8 @@ def load_points(path: str | Path, layout: Layout | None = None, up: str | None =
 def _load_npy(path: Path, layout: Layout | None, report: list[str] | None) -> PointSet:
     data = _read_npy(path)
     if layout is None:
-        raise Pose2RotError(f"{path.name}: a .npy file holds bare numbers; say what its points are with a layout"
-                            f"{_layouts_for_shape(data.shape)}; Blender: Layout in Import Tracks)")
+        raise Pose2RotError(f"{path.name}: a .npy file holds bare numbers; say what its points are with --layout"
+                            f"{_layouts_for_shape(data.shape)})")
     return PointSet(names=layout.points, positions=_layout_shape(data, layout, path.name),
                     fps=0.0, up=layout.up, layout=layout, source=path.name)
 
@@ -143,7 +143,7 @@ def _layouts_for_shape(shape: tuple) -> str:
         return (f" (its {text} fits --layout {fits[0]}, {P} points a frame, once saved as [T,{P},3]; "
                 + hints[fits[0]][2:-1])
     counts = ", ".join(f"{name} {other.num_points}" for name, other in LAYOUTS.items())
-    return f" (its {text} fits no layout's point count, [T,P,3] with P of --layout {counts}"
+    return f" (its {text} fits no layout's point count, [T,P,3] with P of a layout: {counts}"
 
 
 def _read_npy(path: Path) -> np.ndarray:
@@ -282,8 +282,7 @@ def _load_freemocap(folder: Path, layout: Layout | None, report: list[str] | Non
                             "(give the recording folder or its output_data folder)")
     if layout is not None and layout.name not in ("freemocap", "mediapipe33"):
         raise Pose2RotError(f"'{folder}' is a FreeMoCap recording (MediaPipe points); layout {layout.name} does "
-                            "not fit it (use freemocap, or none: --layout on the command line, Layout in Blender's "
-                            "Import Tracks)")
+                            "not fit it (give --layout freemocap, or no layout)")
     full = get_layout("freemocap")
     body = _layout_shape(_read_npy(body_path), get_layout("mediapipe33"), body_path.name)
     parts = [body]

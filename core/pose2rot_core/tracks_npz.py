@@ -66,8 +66,8 @@ def tracks_from_archive(data: dict[str, np.ndarray], name: str, keys: list[str] 
         keys = sorted(keys or data)
         solved = " (a solution written by pose2rot solve? Tracks hold positions)" if "quaternions" in keys else ""
         if "positions" in keys and not {"parents", "rest_positions"} & set(keys):
-            solved = ("; points without a skeleton? give their layout (--layout NAME; Blender: Layout in Import "
-                      "Tracks) or put them on a rig through a bone map (--skeleton RIG.bvh --map MAP.json)")
+            solved = ("; points without a skeleton? give their layout (--layout NAME) or put them on a rig through a "
+                      "bone map (--skeleton RIG.bvh --map MAP.json)")
         raise Pose2RotError(f"{name}: missing key{'s' if len(absent) > 1 else ''} {', '.join(absent)} "
                             f"(the file has: {', '.join(keys) or 'nothing'}){solved}")
     if bool(set(END_SITE_KEYS) & set(data)) and not set(END_SITE_KEYS) <= set(data):

@@ -8,7 +8,7 @@ Blender panel takes its labels from it) and the one place that rewrites notes fo
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 INTERFACES = ("cli", "blender")
 #: the core's notes that warn (a result far from its tracks, flips) start with this
@@ -36,6 +36,7 @@ OPTION_NAMES: dict[str, tuple[str | None, str | None, str]] = {
     "precision": ("--precision", None, "precision"),
     "window": ("--window", None, "window"),
     "cache_dir": (None, "Embedding cache", "embedding cache"),
+    "layout": ("--layout", "Layout", "layout"),                # what a point set's points are (Import Tracks')
 }
 
 #: (option, value) -> (command-line value, Blender panel value)
@@ -68,6 +69,10 @@ _PATH_KEYWORD = re.compile(r"\b(checkpoint|config|t5)=(['\"])([^'\"]+)\2")
 # a step alone: no argument after it (a word, a flag, or one after a space; a note in brackets may follow)
 _STEP = re.compile("(" + "|".join(re.escape(step) for step in STEPS) + r")(?![\w-]| [^(])")
 _SMOOTHED = re.compile(r"^smoothed \d+ of \d+ tracks")
+# a command-line flag of OPTION_NAMES, and its value where one follows: a word in lower case or a number
+# (humanml3d22, 0.5), or a placeholder in capitals (NAME, F)
+_FLAG = re.compile(r"(?<![\w-])(" + "|".join(re.escape(flag) for flag, *_ in OPTION_NAMES.values() if flag)
+                   + r")(?![\w-])(?: (?:([a-z0-9][\w.]*)|[A-Z][A-Z0-9_]*\b))?")
 
 
 def counted(n: int, noun: str, plural: str | None = None) -> str:
@@ -153,6 +158,23 @@ def steps_in_words(message: str, interface: str) -> str:
     as written, in Blender the panel's button."""
     _check(interface)
     return message if interface == "cli" else _STEP.sub(lambda m: STEPS[m.group(1)], message)
+
+
+def flags_in_words(message: str, labels: Mapping[str, str]) -> str:
+    """``message`` (a core error, in the command line's words) with every command-line flag of an option
+    that ``labels`` names (option -> how another interface shows it, e.g. "'Layout' in Import Tracks") told
+    as that label: "--layout humanml3d22" as "humanml3d22 as 'Layout' in Import Tracks", "--layout NAME" or
+    a bare "--config" as the label alone. A flag of an option ``labels`` lacks (one that interface does
+    not have) is left as it is."""
+    cli = {flag: option for option, (flag, *_) in OPTION_NAMES.items() if flag}
+
+    def replace(m: re.Match) -> str:
+        shown = labels.get(cli[m.group(1)])
+        if shown is None:
+            return m.group(0)
+        return f"{m.group(2)} as {shown}" if m.group(2) else shown
+
+    return _FLAG.sub(replace, message)
 
 
 def notes_for(notes: Iterable[str], interface: str) -> list[str]:

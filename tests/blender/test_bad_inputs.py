@@ -7,6 +7,7 @@ import re
 import bpy
 import numpy as np
 import pytest
+from pose2rot_core.errors import Pose2RotError
 from pose2rot_core.options import SolveOptions
 
 from blender_helpers import EXT_NAME, action_fcurves, fails_cleanly as _fails, import_clip, rest_copy, track_empties
@@ -64,15 +65,62 @@ def test_empty_collection(scene_ready):
     _fails("has no empties", tracks_collection="empty")
 
 
+#: a command-line flag in a message (--layout, --map), not a range such as 'frames 1--5' or a word with one
+FLAG = re.compile(r"(?<![\w-])--[a-z][\w-]*")
+
+
 def test_unmatched_collection(scene_ready):
-    """Empties made for another rig: the error names both ways to a bone map, the panel's Automatic
-    Map and, for the batch's --map MAP.json, the command that writes one (it named only the button)."""
+    """Empties made for another rig: the error names the panel's way to a bone map, Automatic Map; it
+    also named the batch's (--map MAP.json), a flag the panel does not have. The batch, solving through
+    the same code, says --map and the command that writes one (it named only the button)."""
     col = bpy.data.collections.new("others")
     bpy.context.scene.collection.children.link(col)
     for name in ("foo", "bar"):
         col.objects.link(bpy.data.objects.new(name, None))
-    _fails("no empty in 'others' matches a bone.* Automatic Map .* --map MAP.json, which Save Map there or "
-           "`pose2rot map --skeleton RIG.bvh --source TRACKS --out MAP.json` writes", tracks_collection="others")
+    with pytest.raises(RuntimeError, match=r"no empty in 'others' matches a bone.* or pair them up in a bone map "
+                                           r"\(Automatic Map in the Bone Map panel\)$") as e:
+        bpy.ops.pose2rot.solve_rotations(tracks_collection="others")
+    assert not FLAG.search(str(e.value)), str(e.value)
+    scene = bpy.context.scene
+    span = pipeline.SceneRange(frame_start=scene.frame_start, frame_end=scene.frame_end)
+    with pytest.raises(Pose2RotError, match="--map MAP.json, which Save Map in Blender's Bone Map panel or "
+                                            "`pose2rot map --skeleton RIG.bvh --source TRACKS --out MAP.json` writes"):
+        pipeline.compute_plan(scene, scene_ready, col, span, SolveOptions(), interface="cli")
+
+
+def _import_fails(path, **settings) -> str:
+    """The one line with which Import Tracks refuses the file at ``path`` (nothing imported)."""
+    before = set(bpy.data.objects)
+    with pytest.raises(RuntimeError) as e:
+        bpy.ops.pose2rot.import_tracks(filepath=str(path), **settings)
+    assert set(bpy.data.objects) == before
+    lines = str(e.value).strip().splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_import_tracks_names_its_own_settings_not_flags(tmp_path):
+    """Import Tracks said how to fix a file with the command line's flags: a .npy of 22 points "--layout
+    humanml3d22" (with "; Blender: Layout in Import Tracks" after it), SMPL-H joints "then --layout
+    humanml3d22", a FreeMoCap recording read with another layout "--layout on the command line, Layout in
+    Blender's Import Tracks". Each now names the dialog's own setting, and no message it gives names a flag."""
+    np.save(tmp_path / "m22.npy", np.zeros((4, 22, 3)))
+    np.save(tmp_path / "m52.npy", np.zeros((4, 52, 3)))
+    np.save(tmp_path / "m21.npy", np.zeros((4, 21, 3)))
+    np.save(tmp_path / "m33.npy", np.zeros((4, 33, 3)))
+    body = tmp_path / "rec" / "output_data" / "mediapipe_body_3d_xyz.npy"
+    body.parent.mkdir(parents=True)
+    np.save(body, np.ones((4, 33, 3)))
+    setting = "as 'Layout' in Import Tracks"
+    for path, layout, says in [
+            ("m22.npy", "NONE", f"say what its points are with 'Layout' in Import Tracks (its [4,22,3] has 22 points "
+                                f"a frame: humanml3d22 {setting})"),
+            ("m52.npy", "NONE", f"save motion[:, :22], then humanml3d22 {setting})"),
+            ("m21.npy", "NONE", "fits no layout's point count, [T,P,3] with P of a layout: mediapipe33 33,"),
+            ("m33.npy", "freemocap", f"give the recording folder, or mediapipe33 {setting})"),
+            (body, "coco17", f"layout coco17 does not fit it (give freemocap {setting}, or no layout)")]:
+        message = _import_fails(tmp_path / path, layout=layout)
+        assert says in message and not FLAG.search(message), message
 
 
 def test_two_characters_empties_in_one_collection(scene_ready):
