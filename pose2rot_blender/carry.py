@@ -14,7 +14,9 @@ shot's new curves do (unmuted; modifiers that would change them removed, Cycles 
 solved frames lie past the keys it repeats, what the cycle played on the scene's other frames is
 baked into keys first, so that they play as before); a bone
 animated in Euler or axis-angle rotation, which the solve keys as quaternions, has its rotation
-keys outside the solved frames turned into quaternion keys (the same pose on every key), since its
+keys outside the solved frames turned into quaternion keys (the same pose on every key; a Cycles
+modifier on them is kept on the quaternion curves, and where the solved frames lie past the keys it
+repeats, every frame of the scene's range it played is keyed, as for a quaternion curve), since its
 old curves no longer act once it rotates by quaternion; the solved quaternions take the sign of the
 keys beside them (joined_signs), so that the bone does not turn the long way between them.
 """
@@ -214,13 +216,16 @@ def show_solved(curves: list, first: float, last: float) -> list[str]:
     return out
 
 
-def other_rotations_outside(obj: bpy.types.Object, curves: list, kept: set[str], first: float, last: float
-                            ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """{bone: (frames [n], quaternions [n,4] w-first, continuous)} for the solved bones (all but
-    ``kept``) whose rotation mode is Euler or axis-angle and whose Euler or axis-angle curves among
-    ``curves`` have keys before frame ``first`` or after ``last``: the rotation there as a
-    quaternion, on every frame one of those curves has a key. Read before the solve switches the
-    bones to quaternions."""
+def other_rotations_outside(obj: bpy.types.Object, curves: list, kept: set[str], first: float, last: float,
+                            shot: tuple[int, int] | None = None
+                            ) -> dict[str, tuple[np.ndarray, np.ndarray, dict | None]]:
+    """{bone: (frames [n], quaternions [n,4] w-first, continuous; the settings of the Cycles modifier that
+    repeated its rotation, else None)} for the solved bones (all but ``kept``) whose rotation mode is
+    Euler or axis-angle and whose Euler or axis-angle curves among ``curves`` have keys before frame
+    ``first`` or after ``last``, or a Cycles modifier: the rotation there as a quaternion, on every frame
+    one of those curves has a key, and where a cycle repeats them and the solved frames reach past its
+    keys, on every frame of ``shot`` (the scene's range; default: the solved frames) outside the solved
+    ones that it played (see _cycled_frames). Read before the solve switches the bones to quaternions."""
     by_channel: dict[tuple[str, str], dict[int, object]] = {}
     for fc in curves:
         bone = transform_bone(fc.data_path)
@@ -233,10 +238,48 @@ def other_rotations_outside(obj: bpy.types.Object, curves: list, kept: set[str],
         path = 'rotation_axis_angle' if pb.rotation_mode == 'AXIS_ANGLE' else 'rotation_euler'
         own = by_channel.get((pb.name, path), {})
         frames = np.unique(np.concatenate([key_points(fc)[0] for fc in own.values()] or [np.zeros(0)]))
+        cycles = next((_cycles_settings(fc) for fc in own.values() if _cycled(fc)), None)
+        if cycles is not None:
+            frames = np.union1d(frames, _cycled_frames(frames, first, last, shot or (int(first), int(last))))
         frames = frames[(frames < first - 1e-3) | (frames > last + 1e-3)]
         if len(frames):
-            out[pb.name] = (frames, _as_quaternions(pb, path, own, frames))
+            out[pb.name] = (frames, _as_quaternions(pb, path, own, frames), cycles)
     return out
+
+
+def _cycled_frames(keyed: np.ndarray, first: float, last: float, shot: tuple[int, int]) -> np.ndarray:
+    """The frames of ``shot`` (start, end) and of the solved frames ``first``..``last`` on which a cycle of the
+    keys on frames ``keyed`` played what the solve's quaternion keys must hold (as bake_cycles bakes them):
+    every whole frame, where the solved frames reach past those keys (a cycle spanning the solved keys
+    would play other poses around them); none where they lie within (the cycle then repeats the solved
+    keys, as it does on a quaternion curve)."""
+    if not len(keyed) or (first >= keyed[0] - 1e-3 and last <= keyed[-1] + 1e-3):
+        return np.zeros(0)
+    start, end = int(np.floor(min(shot[0], first))), int(np.ceil(max(shot[1], last)))
+    return np.arange(start, end + 1, dtype=np.float64)
+
+
+#: the settings of a Cycles modifier that the quaternion curves of a bone turned from Euler take over
+CYCLES_SETTINGS = ("mode_before", "mode_after", "cycles_before", "cycles_after", "use_restricted_range",
+                   "frame_start", "frame_end", "blend_in", "blend_out", "use_influence", "influence")
+
+
+def _cycles_settings(fc) -> dict:
+    """{setting: value} of the first acting Cycles modifier of F-curve ``fc`` (see _cycled)."""
+    m = next(m for m in fc.modifiers if m.type == 'CYCLES' and not m.mute
+             and not (m.use_influence and m.influence <= 0))
+    return {name: getattr(m, name) for name in CYCLES_SETTINGS}
+
+
+def add_cycles(curves: list, settings: dict) -> None:
+    """Give each F-curve of ``curves`` a Cycles modifier with ``settings`` (see _cycles_settings): the
+    quaternion curves of a bone whose Euler or axis-angle curves a cycle repeated go on repeating."""
+    for fc in curves:
+        m = fc.modifiers.new('CYCLES')
+        for name in ("use_restricted_range", "use_influence"):    # before the values they enable
+            setattr(m, name, settings[name])
+        for name, value in settings.items():
+            setattr(m, name, value)
 
 
 def _as_quaternions(pb, path: str, curves: dict, frames: np.ndarray) -> np.ndarray:

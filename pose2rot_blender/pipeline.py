@@ -823,7 +823,7 @@ def apply_plan(obj: bpy.types.Object, plan: Plan, progress=None, shot: tuple[int
     kept = carry.kept_bones(curves + below, set(plan.free_bones))
     left = kept | carry.missing_bones(curves + below, obj)   # and the curves of bones the armature has not
     first, last = float(plan.frames[0]), float(plan.frames[-1])
-    turned = carry.other_rotations_outside(obj, curves, kept, first, last)
+    turned = carry.other_rotations_outside(obj, curves, kept, first, last, shot)
     _reset_pose(obj.pose.bones, kept)
     base = carry.carried_action(obj, curves, left, first, last)
     turned_bones = set(turned)
@@ -833,9 +833,11 @@ def apply_plan(obj: bpy.types.Object, plan: Plan, progress=None, shot: tuple[int
     writer.action[previous.MADE_BY_KEY] = True
     if kept_earlier:
         plan.report.append(kept_earlier)
-    for bone, (frames, quaternions) in turned.items():  # their rotation outside the solved frames, as quaternions
+    for bone, (frames, quaternions, cycles) in turned.items():  # their rotation outside the solved frames
         path = f'pose.bones["{bpy.utils.escape_identifier(bone)}"].rotation_quaternion'
         writer.write_channels(path, bone, frames, quaternions, keys.BEZIER)
+        if cycles is not None:
+            carry.add_cycles(writer.existing(lambda fc: fc.data_path == path), cycles)
     carried = writer.existing(lambda fc: carry.solved_channel(fc, left))  # keys outside the solved frames
     plan.report += carry.bake_cycles(carried, first, last, shot or (int(first), int(last)))
     for fc in carried:
@@ -865,6 +867,12 @@ def apply_plan(obj: bpy.types.Object, plan: Plan, progress=None, shot: tuple[int
         plan.report.append(f"{len(turned)} bone{'s' if len(turned) != 1 else ''} animated in Euler or axis-angle "
                            "rotation now rotate by quaternion: their keys outside the solved frames became "
                            "quaternion keys (the same pose on every key)")
+    cycled = sorted(bone for bone, (_, _, cycles) in turned.items() if cycles is not None)
+    if cycled:
+        plan.report.append(f"the Cycles modifiers of {carry.names_list(cycled)}'s Euler or axis-angle curves now "
+                           "repeat their quaternion keys; where the solved frames reach past the keys they repeated, "
+                           "every frame of the scene's range that the cycle played became a key too and plays as "
+                           "before")
     return writer.action
 
 

@@ -842,6 +842,35 @@ def test_solving_past_the_keys_of_a_cycled_curve_keeps_the_frames_around_as_they
     assert len(curves) == 4 and all([m.type for m in fc.modifiers] == ['CYCLES'] for fc in curves)
 
 
+@pytest.mark.parametrize("mode", ["XYZ", "AXIS_ANGLE"])
+def test_solving_past_the_keys_of_a_cycled_euler_or_axis_angle_curve_keeps_the_frames_around(scene_ready, mode):
+    """A bone in Euler (or axis-angle) rotation keyed over frames 1-8 with a Cycles modifier, frames 12-16
+    solved: its keys outside the solved frames became quaternion keys (the solve keys quaternions), on
+    their own frames only, so the frames the cycle played past them (9-11, 17-20) held the last key's pose
+    instead (50-68 degrees off). The frames of the scene's range that the cycle played are now keyed too,
+    as the quaternion bake (bake_cycles) does, and play as before; the quaternion curves keep the Cycles
+    modifier, and the report says so."""
+    src, col, rig = scene_ready
+    bone = rig.pose.bones["lShldr"]
+    bone.rotation_mode = mode
+    path = "rotation_axis_angle" if mode == "AXIS_ANGLE" else "rotation_euler"
+    for f, a in ((1, 0.0), (4, 0.6), (8, 1.1)):
+        setattr(bone, path, (a, 1.0, 0.0, 0.0) if mode == "AXIS_ANGLE" else (a, 0.3 * a, 0.0))
+        bone.keyframe_insert(path, frame=f, group=bone.name)
+    for fc in keys.object_fcurves(rig):
+        fc.modifiers.new('CYCLES')
+    outside = np.r_[1:12, 17:21]
+    j = rig.pose.bones.find("lShldr")
+    before = basis_rotations(rig, outside)[:, j]
+    plan, _ = pipeline.solve_armature(bpy.context.scene, rig, col, pipeline.SceneRange(frame_start=12, frame_end=16),
+                                      SolveOptions(use_reference=False), pipeline.LearnedSettings())
+    assert angle_deg(basis_rotations(rig, outside)[:, j], before).max() < 0.05
+    assert _error_pct(world_heads(rig, np.arange(12, 17)), world_heads(src, np.arange(12, 17))) < 0.01
+    assert any("Cycles modifiers of lShldr's Euler or axis-angle curves" in line for line in plan.report), plan.report
+    curves = [fc for fc in keys.object_fcurves(rig) if fc.data_path == 'pose.bones["lShldr"].rotation_quaternion']
+    assert len(curves) == 4 and all([m.type for m in fc.modifiers] == ['CYCLES'] for fc in curves)
+
+
 def test_solved_keys_that_join_a_muted_channel_group_are_unmuted(scene_ready):
     """A bone's channel group muted while it holds a curve the solve keeps (a custom property):
     the solved rotation curves joined that group, which Blender 4.2 mutes with it, so the forearm
