@@ -11,6 +11,7 @@ from pose2rot_core.blender_space import BoneRest, local_rotations_from_pose
 from pose2rot_core.rotations import nearest_rotation
 from pose2rot_core.errors import Pose2RotError
 from pose2rot_core.map_proposal import EndSites
+from pose2rot_core.names import rigify_generated
 from pose2rot_core.skeleton import Skeleton
 
 from . import empties
@@ -131,6 +132,22 @@ def check_editable(obj: bpy.types.Object, what: str) -> None:
                             "make a library override first (Object > Library Override > Make)")
 
 
+def check_not_generated(obj: bpy.types.Object, names: list[str]) -> None:
+    """Refuse a rig Rigify generated (bone ``names`` with its DEF-, ORG- and MCH- bones): constraints pose
+    its deform bones from its controls, so keys on its bones would not move it as solved. The way out
+    names the metarig it was generated from where Rigify (enabled) still records it."""
+    if not rigify_generated(names):
+        return
+    metarigs = [o.name for o in bpy.data.objects
+                if o.type == 'ARMATURE' and getattr(o.data, "rigify_target_rig", None) == obj]
+    metarig = f"the metarig '{metarigs[0]}'" if len(metarigs) == 1 else "the metarig it was generated from"
+    raise Pose2RotError(
+        f"'{obj.name}' is a rig Rigify generated (DEF-, ORG- and MCH- bones): constraints pose its deform bones "
+        f"from its controls, so keys on its bones would not move it as solved; pick {metarig} as the armature "
+        "and solve onto it, then carry its motion to the rig's FK controls (docs/RETARGETING.md, "
+        "'A generated Rigify rig')")
+
+
 def read_rig(obj: bpy.types.Object) -> Rig:
     """Read an armature object's rest pose and bone flags (no scene change; in Edit Mode the edit
     bones are synced to the armature first, as leaving Edit Mode would)."""
@@ -153,6 +170,7 @@ def read_rig(obj: bpy.types.Object) -> Rig:
         obj.update_from_editmode()                # Edit Mode changes reach data.bones only on sync
     world = object_matrix(obj)
     names = bones.keys()
+    check_not_generated(obj, names)
     parents = [p.name if (p := b.parent) is not None else None for b in bones]
     heads = _bulk(bones, "head_local", 3)
     tails = _bulk(bones, "tail_local", 3)

@@ -118,3 +118,13 @@ def test_numbered_copies_stand_for_their_points_only_where_one_alone_does():
     wanted = {"left_hip", "right_hip", "nose", "spine.001", "spine"}
     assert names.numbered_copies(taken, wanted) == {"left_hip": "left_hip.001"}
     assert names.numbered_copies([], wanted) == {}
+
+
+def test_a_rig_rigify_generated_is_told_by_its_three_bone_sets():
+    """A rig Rigify generated names deform, original and mechanism bones ('DEF-', 'ORG-', 'MCH-'); its
+    metarig names none of them and a deform-only export the 'DEF-' bones alone."""
+    generated = ["root", "torso", "MCH-torso.parent", "ORG-spine", "DEF-spine", "thigh_fk.L", "DEF-thigh.L"]
+    assert names.rigify_generated(generated)
+    assert not names.rigify_generated(["spine", "spine.001", "thigh.L", "shin.L"])
+    assert not names.rigify_generated(["DEF-spine", "DEF-thigh.L", "DEF-shin.L"])
+    assert not names.rigify_generated([n for n in generated if not n.startswith("MCH-")])
