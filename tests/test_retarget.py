@@ -600,6 +600,31 @@ def test_rigify_metarig_names_are_read_as_its_deform_bones_are(hips):
 
 
 
+def test_a_metarig_with_a_face_is_read_as_rigify_with_its_bones_tips():
+    """Blender's human metarig (159 bones, 105 of them a face of names no preset knows)
+    was read as Rigify's only without its bones' tips: Automatic Map adds each leaf's tail as an End Site
+    ('<bone>_end'), and those counted as names the preset did not know, so the share of known names fell
+    under FAMILY_SHARE, the rig was called generic and its 'spine' (the hips), 'spine.004' (the neck) and
+    'spine.006' (the head) took no point. An End Site the preset does not know is named after its bone,
+    not a name foreign to the family: the share is now of the joints; one the preset knows still counts
+    (a CMU BVH's 'Head_end', which tells the CMU names from Mixamo's where the joints' names are both's)."""
+    rig, canon = humanoid(np.random.default_rng(6), naming="metarig")
+    face = [f"lid.{k:03d}" for k in range(40)]                     # 40 of 66 bones, as 105 of 159
+    names = list(rig.names) + face
+    parents = list(rig.parents) + [rig.names.index(canon["head"])] * len(face)
+    leaves = [j for j in range(len(names)) if j not in parents]
+    with_tips = (names + [f"{names[j]}_end" for j in leaves], parents + leaves)
+    for rig_names, rig_parents in ((names, parents), with_tips):
+        read, family = canonical_names(rig_names, rig_parents)
+        assert family == "rigify" and read["spine"] == "pelvis" and read[canon["neck"]] == "neck", (family, read)
+    assert canonical_names(names + [f"lid.{k:03d}" for k in range(2 * len(names))],
+                           parents + [0] * 2 * len(names))[1] == "generic"     # a face of most of the rig
+    body = ["Hips", "Spine", "Spine1", "Neck", "Head"] + [f"{side}{part}" for side in ("Left", "Right") for part in (
+        "Shoulder", "Arm", "ForeArm", "Hand", "UpLeg", "Leg", "Foot")]
+    body_parents = [-1, 0, 1, 2, 3] + [p for k in (0, 7) for p in (2, 5 + k, 6 + k, 7 + k, 0, 9 + k, 10 + k)]
+    tips = [body.index(n) for n in ("Head", "LeftHand", "RightHand", "LeftFoot", "RightFoot")]
+    assert canonical_names(body + [f"{body[j]}_end" for j in tips], body_parents + tips)[1] == "cmu"
+
 def test_a_rig_with_blenders_limb_names_read_as_generic_is_called_generic():
     """A hand-made rig named as Blender names bones ('pelvis', 'spine', 'chest', 'thigh.L', 'shin.L',
     'upper_arm.L', ...; the BVH of a Blender rig in the shared clips the same) was called a Rigify rig

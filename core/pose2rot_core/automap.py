@@ -217,24 +217,27 @@ def _is_above(a: int, b: int, parents: Sequence[int]) -> bool:
 
 
 def _family(names: Sequence[str], parents: Sequence[int], lookup: Sequence[str]) -> str:
-    """The rig family of joints ``names`` (a tree of ``parents``; ``lookup``: each name as the presets
-    spell them): the family whose preset knows the most of the names, FAMILY_SHARE of them at least,
-    and is not refuted, else "generic". Where a preset reads some of the names otherwise than the
-    generic synonyms do (SMPL names joints: its ``L_Shoulder`` is the upper arm's joint, ``L_Foot``
-    the toe base, ``L_Hand`` the knuckles; a rig naming bones means the collarbone, the ankle and the
-    wrist), the names alone cannot tell which is meant, and the rest of the rig decides: the preset
-    is taken only where the generic reading of such a name contradicts the tree (_contradictions:
-    SMPL's ``L_Foot`` below an ``L_Ankle``) and its own reading of them does not (a foot bone named
-    ``L_Foot`` with an ``L_Toe`` below it, an ``L_Shoulder`` with an ``L_UpperArm`` below it), or where
-    the preset knows every joint's name and its reading contradicts nothing: a joint set of the
-    preset's own names, or part of it (SMPL's without its ankles and hands, its ``L_Foot`` below the
-    knee), is the preset's; a rig of other names (``L_UpperArm``) is not."""
+    """The rig family of joints ``names`` (a tree of ``parents``; ``lookup``: each name as the presets spell
+    them): the family whose preset knows the most of the names (a CMU BVH's ``Head_end`` too), as many
+    as FAMILY_SHARE of the joints at least (End Sites, ``<joint>_end``, aside: one the preset does not
+    know is named after its joint, not unknown to the family), and is not refuted, else "generic".
+    Where a preset reads some of the names otherwise than the generic synonyms do (SMPL names joints:
+    its ``L_Shoulder`` is the upper arm's joint, ``L_Foot`` the toe base, ``L_Hand`` the knuckles; a
+    rig naming bones means the collarbone, the ankle and the wrist), the names alone cannot tell which
+    is meant, and the rest of the rig decides: the preset is taken only where the generic reading of
+    such a name contradicts the tree (_contradictions: SMPL's ``L_Foot`` below an ``L_Ankle``) and its
+    own reading of them does not (a foot bone named ``L_Foot`` with an ``L_Toe`` below it, an
+    ``L_Shoulder`` with an ``L_UpperArm`` below it), or where the preset knows every joint's name and
+    its reading contradicts nothing: a joint set of the preset's own names, or part of it (SMPL's
+    without its ankles and hands, its ``L_Foot`` below the knee), is the preset's; a rig of other
+    names (``L_UpperArm``) is not."""
+    joints = sum(not _end_site(j, names, parents) for j in range(len(names)))
     scores = {fam: sum(n in table for n in lookup) for fam, table in FAMILIES.items()}
     if sum(n.lower().startswith("mixamorig") for n in names) * 2 > len(names):  # Mixamo's own namespace:
         scores["mixamo"] = len(names)  # a CMU-style BVH shares its names, not its End Sites or this
     generic = _reading(names, lookup, {})
     for family in sorted(scores, key=lambda f: -scores[f]):           # ties: in the order of FAMILIES
-        if scores[family] < FAMILY_SHARE * len(names):
+        if scores[family] < FAMILY_SHARE * joints:
             break
         own = _reading(names, lookup, FAMILIES[family])
         contested = {n for n, c in own.items() if generic.get(n, c) != c}
@@ -247,8 +250,12 @@ def _family(names: Sequence[str], parents: Sequence[int], lookup: Sequence[str])
 def _all_known(names: Sequence[str], parents: Sequence[int], lookup: Sequence[str], family: str) -> bool:
     """Whether the preset of ``family`` knows every one of the joints ``names`` (``lookup``: as the presets
     spell them), End Sites (``<joint>_end`` below their joint, in the tree of ``parents``) aside."""
-    return all(key in FAMILIES[family] for j, (name, key) in enumerate(zip(names, lookup))
-               if not (parents[j] >= 0 and name == f"{names[parents[j]]}_end"))
+    return all(key in FAMILIES[family] for j, key in enumerate(lookup) if not _end_site(j, names, parents))
+
+
+def _end_site(j: int, names: Sequence[str], parents: Sequence[int]) -> bool:
+    """Whether joint ``j`` of ``names`` (a tree of ``parents``) is an End Site: ``<joint>_end`` below its joint."""
+    return parents[j] >= 0 and names[j] == f"{names[parents[j]]}_end"
 
 
 def _reading(names: Sequence[str], lookup: Sequence[str], table: dict[str, str]) -> dict[str, str]:

@@ -41,7 +41,7 @@ def attempt(operator: str, armature: str) -> dict:
     except RuntimeError as err:
         out = {"error": str(err).strip()}
     ad = obj.animation_data
-    return {"operator": operator, "armature": armature, "rows": len(obj.pose2rot_map),
+    return {"operator": operator, "armature": armature, "table": {row.bone: row.source for row in obj.pose2rot_map},
             "action": bool(ad and ad.action), **out}
 
 
