@@ -6,9 +6,12 @@ offset (its bone at the length it has across the gap, see lengths_across_gaps), 
 joint does not pull its parent, nor its siblings, off their tracks; where children of no length
 with data are at its point (a pelvis's hip joints), it is placed there; where three or more of its
 own children with data fix its turn (a hand by its fingers, the root by the hips and spine), it is
-placed where they hang from it;
+placed where they hang from it; where its parent and a joint on its bone hanging from that parent (a
+twist joint) are seen and kept it on their line while it was seen, on that line;
 between a parent and one child with data (an elbow), on the circle where both bones keep their
-lengths, at the side the interpolated sample bends to, as far as that side is clear. Elsewhere the
+lengths, at the side the interpolated sample bends to, as far as that side is clear, or the side of
+the line through the child and its one child where it stayed on that line while seen (a twist
+segment). Elsewhere the
 interpolated sample stays. On noisy tracks a place by the joint's own children or by its parent's
 other children is weighed against the interpolated sample by how far each is likely off
 (_weighed_against_the_fill)."""
@@ -342,6 +345,70 @@ def _held_by_siblings(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleton, j: in
     return out, done
 
 
+def _on_a_sibling_s_line(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleton, j: int, frames: np.ndarray,
+                         length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """([n,3], [n] done) joint ``j`` in ``frames`` [n] at its bone's ``length`` [T,J] across the gap
+    from its parent, towards a joint on its bone hanging from that parent (_siblings_on_the_bone: a
+    twist joint) that is seen there, where the frames that saw all three kept the joint on that line
+    (_on_a_seen_line): the one joint fixes only the parent's swing, which is all a joint on the line
+    needs. Off by the angle between their rest offsets (under ON_ONE_LINE_SIN) times the length."""
+    out, done = np.zeros((len(frames), 3)), np.zeros(len(frames), bool)
+    if not np.isfinite(length[frames, j]).all():
+        return out, done
+    for s in _siblings_on_the_bone(skeleton, j):
+        left = np.flatnonzero(~done)
+        place = _on_a_seen_line(P, gaps, skeleton.parents[j], s, j, frames[left], length[frames[left], j])
+        known = np.isfinite(place).all(axis=-1)
+        out[left[known]], done[left[known]] = place[known], True
+    return out, done
+
+
+def _siblings_on_the_bone(skeleton: Skeleton, j: int) -> list[int]:
+    """The joints that hang from ``j``'s parent as its other children do (through children of no
+    length at its point too: a twist joint under a node that carries its roll) whose rest offsets
+    point as ``j``'s does (_on_one_bone), the nearest in direction first."""
+    o, long = skeleton.offsets, skeleton.bone_has_length
+    if not long[j]:
+        return []
+    out, stack = [], [int(k) for k in skeleton.children[skeleton.parents[j]] if k != j]
+    while stack:
+        k = stack.pop()
+        if not long[k]:
+            stack.extend(int(c) for c in skeleton.children[k])
+        elif _on_one_bone(o[j], o[k]):
+            out.append(k)
+    return sorted(out, key=lambda k: _rest_miss(o[j], o[k]))
+
+
+def _on_one_bone(u: np.ndarray, v: np.ndarray) -> bool:
+    """Whether rest offsets ``u`` and ``v`` [3] point the same way, within ON_ONE_LINE_SIN."""
+    return bool(u @ v > 0.0 and _rest_miss(u, v) < ON_ONE_LINE_SIN)
+
+
+def _rest_miss(u: np.ndarray, v: np.ndarray) -> float:
+    """How far apart the directions of rest offsets ``u`` and ``v`` [3] are (unit vectors' distance):
+    a joint placed at its bone's length along the other's line misses by this times that length."""
+    return float(np.linalg.norm(u / np.linalg.norm(u) - v / np.linalg.norm(v)))
+
+
+def _on_line_spread(gaps: np.ndarray, skeleton: Skeleton, j: int, frames: np.ndarray, length: np.ndarray,
+                    noise: np.ndarray, off: np.ndarray) -> np.ndarray:
+    """[n] how far (3D rms, file units) _on_a_sibling_s_line's place of joint ``j`` in ``frames``
+    [n] is likely off, to first order: at reach l from the parent p along the line to a joint at
+    distance d, along the line by p's error, across it (two axes) by (1 - l/d) of p's plus l/d of
+    the other's (``noise`` [J], std per axis; ``off`` [T,J], 3D rms, for the parent), and by the
+    angle between their rest offsets times l (_rest_miss); the nearest on the bone stands for the
+    one used."""
+    kin = _siblings_on_the_bone(skeleton, j)
+    if not kin:
+        return np.zeros(len(frames))
+    s, p = kin[0], skeleton.parents[j]
+    ratio = length[frames, j] / np.maximum(length[frames, s], 1e-300)
+    parent = off[frames, p] ** 2 / 3.0
+    aside = _rest_miss(skeleton.offsets[j], skeleton.offsets[s]) * length[frames, j]
+    return np.sqrt(parent + 2.0 * ((1.0 - ratio) ** 2 * parent + ratio ** 2 * noise[s] ** 2) + aside ** 2)
+
+
 def _siblings_spread(gaps: np.ndarray, skeleton: Skeleton, j: int, frames: np.ndarray, length: np.ndarray,
                      noise: np.ndarray, off: np.ndarray) -> np.ndarray:
     """[n] how far (3D rms, file units) _held_by_siblings' place of joint ``j`` in ``frames`` [n] is
@@ -418,8 +485,59 @@ def _between_parent_and_child(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleto
         done = ~gaps[frames, p] & ~gaps[frames, c]
         at = frames[done]
         across = _side_seen(P, gaps, skeleton, j, c, at)
-        out[done] = _on_the_circle(P[at, p], P[at, c], out[done], length[at, j, None], length[at, c, None], across)
+        sample = out[done]
+        grandkids = [g for g in skeleton.children[c] if long[g]]
+        if len(grandkids) == 1 and _on_one_bone(skeleton.offsets[c], skeleton.offsets[grandkids[0]]):
+            # a twist segment turns only about the line through it, which runs on to the joint
+            beyond = _on_a_seen_line(P, gaps, c, grandkids[0], j, at, -length[at, c])
+            known = np.isfinite(beyond).all(axis=-1)
+            sample[known], across[known] = beyond[known], np.nan
+        out[done] = _on_the_circle(P[at, p], P[at, c], sample, length[at, j, None], length[at, c, None], across)
     return out, done
+
+
+def _on_a_seen_line(P: np.ndarray, gaps: np.ndarray, a: int, b: int, j: int, frames: np.ndarray,
+                    reach: np.ndarray) -> np.ndarray:
+    """[n,3] joint ``j`` in ``frames`` [n] at signed distance ``reach`` [n] from joint ``a`` along
+    the line from ``a`` to ``b`` (negative: beyond ``a``, away from ``b``), where both are seen;
+    NaN elsewhere, and everywhere unless the frames where all three were seen kept ``j`` on that
+    line (see _stays_on_the_line): a joint that never left it while seen (a twist segment's parent
+    on the line through it and its child; a joint whose sibling lies on its bone) has no bend that
+    could take it off while lost."""
+    out = np.full((len(frames), 3), np.nan)
+    seen = np.flatnonzero(~gaps[:, [a, b, j]].any(axis=1))
+    if len(seen) and len(frames) and _stays_on_the_line(P[seen, a], P[seen, b], P[seen, j], np.sign(reach[0])):
+        both = ~gaps[frames, a] & ~gaps[frames, b]
+        out[both] = _along(P[frames[both], a], P[frames[both], b], reach[both])
+    return out
+
+
+def _stays_on_the_line(a: np.ndarray, b: np.ndarray, x: np.ndarray, way: float) -> bool:
+    """Whether the joint at ``x`` [m,3] lies on the ray from ``a`` [m,3] towards ``b`` [m,3]
+    (``way`` +1; -1: away from it) in every frame seen: its miss within ON_ONE_LINE_SIN of its
+    distance from ``a`` plus CLAMP_STDS of what noise puts there. The miss per axis
+    takes x's noise, a's times 1 - r and b's times r (r = |ax| / |ab| signed by ``way``); the
+    noise on the seen distances a-x and a-b (_jitter: 0 on clean tracks) bounds it. A joint that
+    bends (or a node at the parent's point that turns, or a bone that stretches) leaves the line."""
+    reach = way * np.linalg.norm(x - a, axis=-1)
+    miss = np.linalg.norm(_along(a, b, reach) - x, axis=-1)
+    apart = np.linalg.norm(b - a, axis=-1)
+    r = float(np.median(reach) / max(float(np.median(apart)), 1e-300))
+    spread = max(1.0, (1.0 - r) ** 2) * _jitter(np.abs(reach)) + r * r * _jitter(apart)
+    return bool((miss <= ON_ONE_LINE_SIN * np.abs(reach) + CLAMP_STDS * np.sqrt(spread)).all())
+
+
+def _jitter(d: np.ndarray) -> float:
+    """The variance of the noise on a distance ``d`` [m] over the frames seen, read from its steps
+    from one to the next (half their mean square: white noise doubles in a step), so that a bone
+    that stretches smoothly (hips translating from a floor-level root) does not count as noise."""
+    return 0.5 * float(np.mean(np.diff(d) ** 2)) if len(d) > 1 else 0.0
+
+
+def _along(a: np.ndarray, b: np.ndarray, reach: np.ndarray) -> np.ndarray:
+    """[n,3] the points at signed distance ``reach`` [n] from ``a`` [n,3] towards ``b`` [n,3]."""
+    u = (b - a) / np.maximum(np.linalg.norm(b - a, axis=-1, keepdims=True), 1e-300)
+    return a + reach[:, None] * u
 
 
 def _side_seen(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleton, j: int, c: int, frames: np.ndarray) -> np.ndarray:
@@ -634,7 +752,8 @@ def tracked_below(skeleton: Skeleton, j: int, unplaced: set[int]) -> list[int]:
 
 #: the ways a filled sample is placed, tried in turn (the root's: those that need no parent)
 _PLACERS = (_at_children_of_no_length, _held_by_children, _held_by_siblings, _between_parent_and_child,
-            _by_parent_and_two_children)
+            _by_parent_and_two_children, _on_a_sibling_s_line)
 _ROOT_PLACERS = (_at_children_of_no_length, _held_by_children)
 #: the placers whose place's likely error is known (see _weighed_against_the_fill)
-_SPREADS = {_held_by_children: _children_spread, _held_by_siblings: _siblings_spread}
+_SPREADS = {_held_by_children: _children_spread, _held_by_siblings: _siblings_spread,
+            _on_a_sibling_s_line: _on_line_spread}
