@@ -480,8 +480,9 @@ def _between_parent_and_child(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleto
     parent to child (closer than SIDE_CLEAR of the circle's radius), its side says little: the move
     out to the circle shrinks smoothly to none there (the joint stays at the sample's distance from
     the line, at the place along it that the lengths give), so a bend never jumps from one side to
-    the other. Only in the frames where the parent and the joint's one child (not at the joint)
-    have data: ([n,3], [n] done)."""
+    the other. A twist segment below it (_on_a_seen_line) fixes the side; else a joint seen beside
+    it narrows the circle to two places (_kept_from_a_sibling). Only in the frames where the parent
+    and the joint's one child (not at the joint) have data: ([n,3], [n] done)."""
     out, done = P[frames, j].copy(), np.zeros(len(frames), bool)
     p = skeleton.parents[j]
     long = skeleton.bone_has_length
@@ -494,6 +495,7 @@ def _between_parent_and_child(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleto
         at = frames[done]
         across = _side_seen(P, gaps, skeleton, j, c, at)
         sample = out[done]
+        known = np.zeros(len(at), bool)
         grandkids = [g for g in skeleton.children[c] if long[g]]
         if len(grandkids) == 1 and _on_one_bone(skeleton.offsets[c], skeleton.offsets[grandkids[0]]):
             # a twist segment turns only about the line through it, which runs on to the joint
@@ -501,7 +503,33 @@ def _between_parent_and_child(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleto
             known = np.isfinite(beyond).all(axis=-1)
             sample[known], across[known] = beyond[known], np.nan
         out[done] = _on_the_circle(P[at, p], P[at, c], sample, length[at, j, None], length[at, c, None], across)
+        rows = np.flatnonzero(done)[~known]  # the side still open: a joint beside it may close it
+        out[rows] = _kept_from_a_sibling(P, gaps, skeleton, j, c, at[~known], length, out[rows])
     return out, done
+
+
+def _kept_from_a_sibling(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleton, j: int, c: int, frames: np.ndarray,
+                         length: np.ndarray, placed: np.ndarray) -> np.ndarray:
+    """[n,3] joint ``j`` (one child ``c``) in ``frames`` [n], ``placed`` [n,3] on its circle between
+    parent and child, moved to where a joint hanging beside it (_siblings_at_steady_distance: clean
+    tracks) stays as far from it as while both were seen, in the frames where that joint is seen
+    and off the line from parent to child (by ON_ONE_LINE_SIN of its distance: nearer, every place
+    on the circle is about as far): of the two such places, mirror images across the plane of the
+    three seen joints, the one on the side ``placed`` lies, as far as that side is clear
+    (_three_spheres). With one such joint the turn of the parent about it is all that is open."""
+    out = placed.copy()
+    p = skeleton.parents[j]
+    left = np.ones(len(frames), bool)
+    for k, (distance, _) in _siblings_at_steady_distance(P, gaps, skeleton, j):
+        a, b, e = P[frames, k], P[frames, p], P[frames, c]
+        u = (e - b) / np.maximum(np.linalg.norm(e - b, axis=-1, keepdims=True), 1e-300)
+        off = np.linalg.norm((a - b) - ((a - b) * u).sum(-1, keepdims=True) * u, axis=-1)
+        use = left & ~gaps[frames, k] & (off > ON_ONE_LINE_SIN * np.linalg.norm(a - b, axis=-1))
+        at = frames[use]
+        out[use] = _three_spheres(a[use], b[use], e[use], placed[use], np.full((len(at), 1), distance),
+                                  length[at, j, None], length[at, c, None])
+        left &= ~use
+    return out
 
 
 def _on_a_seen_line(P: np.ndarray, gaps: np.ndarray, a: int, b: int, j: int, frames: np.ndarray,
