@@ -22,7 +22,7 @@ from typing import Callable
 import numpy as np
 
 from .kernels import CLAMP_STDS
-from .rotations import best_fit_rotation, nearest_rotation, rotation_between, smoothstep
+from .rotations import best_fit_rotation, smoothstep
 from .skeleton import Skeleton
 from .noise_estimate import AUTO_THRESHOLD, bone_lengths
 from .solvers.geometric.fit import pairwise_alignment
@@ -277,7 +277,7 @@ def _held_by_children(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleton, j: in
         direction = skeleton.offsets[used] / np.linalg.norm(skeleton.offsets[used], axis=-1)[:, None]
         rest = length[at][:, used, None] * direction  # [m,k,3]
         spread = rest - rest.mean(axis=1, keepdims=True)
-        if not _spans_a_plane(np.median(spread, axis=0)):
+        if not spans_a_plane(np.median(spread, axis=0)):
             continue
         seen = P[at][:, used]  # [m,k,3]
         turn = best_fit_rotation(pairwise_alignment(seen - seen.mean(axis=1, keepdims=True), spread))
@@ -306,13 +306,13 @@ def _children_spread(gaps: np.ndarray, skeleton: Skeleton, j: int, frames: np.nd
         direction = skeleton.offsets[used] / np.linalg.norm(skeleton.offsets[used], axis=-1)[:, None]
         rest = length[frames[rows]][:, used, None] * direction  # [m,k,3]
         centre = rest.mean(axis=1)
-        if _spans_a_plane(np.median(rest - centre[:, None], axis=0)):
+        if spans_a_plane(np.median(rest - centre[:, None], axis=0)):
             move = np.eye(3) / len(used) + _turn_moves(rest - centre[:, None], -centre)  # per child's noise
             out[rows] = np.sqrt(((move ** 2).sum(axis=(-2, -1)) * noise[used] ** 2).sum(-1))
     return out
 
 
-def _spans_a_plane(v: np.ndarray) -> bool:
+def spans_a_plane(v: np.ndarray) -> bool:
     """Whether vectors v [k,3] (not all on one line through the origin) fix a turn."""
     length = np.linalg.norm(v, axis=-1)
     unit = v[length > 1e-12 * max(float(length.max()), 1e-300)]
@@ -335,7 +335,7 @@ def _held_by_siblings(P: np.ndarray, gaps: np.ndarray, skeleton: Skeleton, j: in
         return out, done
     for rows, members in _by_seen_members(~gaps[np.ix_(frames, others)]):
         rest = skeleton.offsets[others[members]]
-        if len(rest) < 2 or not _spans_a_plane(rest):
+        if len(rest) < 2 or not spans_a_plane(rest):
             continue
         at = frames[rows]
         seen = P[at][:, others[members]] - P[at, p][:, None]  # [m,k,3]
@@ -432,7 +432,7 @@ def _siblings_spread(gaps: np.ndarray, skeleton: Skeleton, j: int, frames: np.nd
     scale = length[frames, j] / float(np.linalg.norm(skeleton.offsets[j]))  # the rig's offsets as placed
     for rows, members in _by_seen_members(~gaps[np.ix_(frames, others)]):
         used = others[members]
-        if len(used) >= 2 and _spans_a_plane(skeleton.offsets[used]) and np.isfinite(scale[rows]).all():
+        if len(used) >= 2 and spans_a_plane(skeleton.offsets[used]) and np.isfinite(scale[rows]).all():
             o = scale[rows, None, None] * skeleton.offsets[used]  # [m,k,3]
             d = scale[rows, None] * skeleton.offsets[j]
             out[rows] = _turn_spread(o, d, noise[used], off[frames[rows], p] / np.sqrt(3.0))
@@ -636,7 +636,7 @@ def _by_parent_and_two_children(P: np.ndarray, gaps: np.ndarray, skeleton: Skele
     p = skeleton.parents[j]
     long = skeleton.bone_has_length
     kids = [c for c in skeleton.children[j] if long[c]]
-    if p < 0 or len(kids) != 2 or not _spans_a_plane(skeleton.offsets[kids]):
+    if p < 0 or len(kids) != 2 or not spans_a_plane(skeleton.offsets[kids]):
         return out, done
     if not np.isfinite(length[:, [j] + kids]).all():
         return out, done
@@ -742,100 +742,6 @@ def _on_the_circle(a: np.ndarray, b: np.ndarray, e: np.ndarray, l1: np.ndarray, 
     # the place along the line is the lengths' (the sample's own may be far off: a gap at the clip's
     # start holds the first seen sample); across it, the sample's side as far as it is clear
     return centre + (1.0 - trust) * side + trust * radius * side / np.maximum(off, 1e-300)
-
-
-def place_untracked_joints(positions: np.ndarray, missing: list[int], skeleton: Skeleton,
-                           pose: np.ndarray | None = None) -> tuple[np.ndarray, list[int], dict[int, list[int]]]:
-    """(positions [T,J,3] with joints that have no data in any frame (``missing``) but tracked
-    joints both above and below them placed between those, the joints placed, those of them carried
-    with the body, each with the tracked joints that carry it): a rig with more spine bones than
-    the tracker, an elbow without a marker. The rig's pose between the nearest tracked joint above
-    (a) and the first tracked joints below (d: one, or several spanning a plane) is turned as d are
-    turned about a (the smallest swing for one, the best fit for more) and scaled as far as they are
-    from it, so each placed joint keeps its place along the chain and the side that ``pose`` [J,3]
-    (joint positions of the reference pose; default: the rest pose) bends to; a joint with a
-    tracked child of no length (a finger base at the hand) is where that child is. A node of the
-    root line, the hub included, places the body rather than bending with it (a pelvis node between
-    a floor-level root and the hips, or the hips themselves): it is carried with the tracked joints
-    below it, as they hold it in ``pose`` (carry_with_body), however far they move from the root.
-    Joints with nothing tracked below them keep their reference rotation (not placed)."""
-    P = np.array(positions, np.float64)
-    rest = skeleton.rest_positions if pose is None else pose
-    unplaced = set(int(m) for m in missing)
-    line = set(skeleton.root_line)
-    placed: list[int] = []
-    carried: dict[int, list[int]] = {}
-    long = skeleton.bone_has_length
-    for m in sorted(unplaced):
-        a = _tracked_above(skeleton, m, unplaced)
-        below = tracked_below(skeleton, m, unplaced)
-        at = [c for c in skeleton.children[m] if c not in unplaced and not long[c]]
-        if a is not None and at:  # a tracked joint of no length below it sits where it is
-            P[:, m] = P[:, at[0]]
-        elif a is None or not below:
-            continue
-        elif m in line:
-            carried[m] = below
-            carry_with_body(P, {m: below}, rest)
-        else:
-            P[:, m] = _between(P, rest, a, below, m)
-        unplaced.discard(m)
-        placed.append(m)
-    return P, placed, carried
-
-
-def carry_with_body(P: np.ndarray, carried: dict[int, list[int]], pose: np.ndarray) -> None:
-    """Put each ``carried`` joint of ``P`` [T,J,3] (in place) where the tracked joints that carry it
-    hold it in ``pose`` [J,3]: at its offset from one; rigid with several, turned as they turn about
-    their centre (the best fit where they span a plane, else the smallest swing of the line through
-    them; none where they are at one point), unscaled."""
-    for m, below in carried.items():
-        if len(below) == 1:
-            P[:, m] = P[:, below[0]] + (pose[m] - pose[below[0]])
-            continue
-        centre, model_centre = P[:, below].mean(axis=1), pose[below].mean(axis=0)
-        seen, model = P[:, below] - centre[:, None], pose[below] - model_centre
-        far = int(np.argmax(np.linalg.norm(model, axis=-1)))  # a line's end (all at one point: no turn)
-        if _spans_a_plane(model):
-            turn = nearest_rotation(np.einsum("tki,kj->tij", seen, model))
-        elif np.linalg.norm(model[far]) > 0.0:
-            turn = rotation_between(np.broadcast_to(model[far], centre.shape), seen[:, far])
-        else:
-            turn = np.eye(3)
-        P[:, m] = centre + np.einsum("...ij,j->...i", turn, pose[m] - model_centre)
-
-
-def _between(P: np.ndarray, rest: np.ndarray, a: int, below: list[int], m: int) -> np.ndarray:
-    """[T,3] joint ``m`` where the pose ``rest`` [J,3] puts it between the tracked joint ``a`` above
-    and ``below``, turned and scaled as those are about ``a`` in ``P`` [T,J,3]."""
-    seen, model = P[:, below] - P[:, a, None], rest[below] - rest[a]  # [T,k,3], [k,3]
-    scale = np.linalg.norm(seen, axis=-1).sum(axis=1) / max(float(np.linalg.norm(model, axis=-1).sum()), 1e-300)
-    if _spans_a_plane(model):  # by the SVD, which stays a rotation however nearly the vectors line up
-        turn = nearest_rotation(np.einsum("tki,kj->tij", seen, model))
-    else:
-        turn = rotation_between(np.broadcast_to(model.sum(axis=0), seen.shape[::2]), seen.sum(axis=1))
-    return P[:, a] + scale[:, None] * np.einsum("tij,j->ti", turn, rest[m] - rest[a])
-
-
-def _tracked_above(skeleton: Skeleton, j: int, unplaced: set[int]) -> int | None:
-    """The nearest ancestor of ``j`` that has positions (not in ``unplaced``), or None."""
-    p = int(skeleton.parents[j])
-    while p >= 0 and p in unplaced:
-        p = int(skeleton.parents[p])
-    return p if p >= 0 else None
-
-
-def tracked_below(skeleton: Skeleton, j: int, unplaced: set[int]) -> list[int]:
-    """The first joints with positions (not in ``unplaced``) on every path down from ``j``, off
-    the joint itself (a bone of no length tells no direction)."""
-    out, stack = [], list(skeleton.children[j])
-    while stack:
-        c = stack.pop()
-        if c in unplaced:
-            stack.extend(skeleton.children[c])
-        elif np.linalg.norm(skeleton.rest_positions[c] - skeleton.rest_positions[j]) > 0.0:
-            out.append(int(c))
-    return sorted(out)
 
 
 #: the ways a filled sample is placed, tried in turn (the root's: those that need no parent)

@@ -74,7 +74,7 @@ class Cleaning:
     smoothing (gaps filled) once known, and
     ``gaps`` [T,J] / ``end_gaps`` [T,K]: the joints' and bone tips' samples that were no data
     (missing, low confidence or spikes) and were filled (None: none); ``placed``: joints with no
-    data in any frame placed between tracked ones (bone_fill.place_untracked_joints);
+    data in any frame placed between tracked ones (untracked.place_untracked_joints);
     ``noise_read``: whether the clip let the noise be read at all (noise_readable; False: it reads
     0, whatever it is); ``noise_shape`` [3,3]: where the noise is stronger along some directions
     than others (noise_directions), its covariance over its mean variance per axis (trace 3; None:

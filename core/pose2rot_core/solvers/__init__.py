@@ -32,10 +32,11 @@ def prepare_tracks(tracks: Tracks, smooth: str | float = "off", shown: tuple[int
     """Clean the tracks for solving: low-confidence samples and (unless smooth="off") outlier spikes
     become gaps, gaps are filled, then tracks are smoothed as ``smooth`` says ("auto", "off" or a
     kernel width in seconds; see core.smoothing). Joints with no data in any frame but tracked
-    joints above and below are placed between those (bone_fill.place_untracked_joints) and count as
+    joints above and below are placed between those (untracked.place_untracked_joints) and count as
     gaps. Returns (gap-free tracks, indices of joints with no data left, report, what the smoothing
     did). shown: the frames [start, stop) the solve returns (None: all), the only ones its notes name."""
-    from ..bone_fill import carry_with_body, place_fills_on_the_rig, place_untracked_joints
+    from ..bone_fill import place_fills_on_the_rig
+    from ..untracked import carry_with_body, place_untracked_joints
     from ..tracks_io import check_root, fill_gaps
 
     tracks, report, noise = mark_gaps(tracks, smooth, shown)
@@ -501,7 +502,7 @@ def _placed_cause(skeleton, far: np.ndarray, placed: list[int]) -> list[str]:
     """A line naming the joints that had no data and were placed as the reference pose bends them
     (``placed``) whose first tracked joints below end far from their tracks (``far`` [J]): which
     side such a joint bends to is a guess, and one the reference pose has straight has none."""
-    from ..bone_fill import tracked_below
+    from ..untracked import tracked_below
     from ..tracks_io import describe_names
 
     causes = [m for m in placed if far[tracked_below(skeleton, m, set(placed))].any()]
