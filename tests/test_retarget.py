@@ -764,6 +764,20 @@ def test_a_rig_whose_rest_pose_does_not_stand_is_offered_a_frame_of_its_own_that
     assert code == 0 and "not one above the other" not in out, out
 
 
+def test_a_solve_through_a_map_onto_a_rig_that_does_not_stand_names_the_frame_that_does(tmp_path, capsys):
+    """`pose2rot solve --map` warns that the rig's reference pose does not stand, and names the rig
+    file's frame whose legs stand straightest, as `pose2rot map` does."""
+    rig, R = _legs_up_rig(30)
+    write_bvh(tmp_path / "rig.bvh", rig, R, np.broadcast_to([0.0, 1.0, 0.0], (30, 3)))
+    code, out, err = _run(["map", "--skeleton", tmp_path / "rig.bvh", "--source", tmp_path / "rig.bvh", "--out",
+                           tmp_path / "self.json"], capsys)
+    assert code == 0, err
+    code, out, err = _run(["solve", tmp_path / "rig.bvh", "--skeleton", tmp_path / "rig.bvh", "--map",
+                           tmp_path / "self.json", "--out", tmp_path / "o.bvh"], capsys)
+    said = [line for line in (out + err).splitlines() if "reference pose does not stand" in line]
+    assert len(said) == 1 and said[0].endswith("(frame 2 of rig.bvh stands: add --reference-frame 2)"), out + err
+
+
 def test_the_frame_offered_as_a_reference_is_the_one_whose_legs_stand_straightest():
     from pose2rot_core.automap import legs_stand, standing_frame
 

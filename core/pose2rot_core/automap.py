@@ -541,6 +541,12 @@ def _geometry_doubts(bones: dict, canon: dict[str, str], names: Sequence[str], r
     return out
 
 
+def map_legs(bones: dict, names: Sequence[str], parents: Sequence[int]) -> list[tuple[int, int, int]]:
+    """(hip, knee, ankle) joint indices of each side whose three joints ``bones`` (rig joint -> point)
+    maps, the rig's joints ``names`` read as the automatic map reads them (``parents`` [J])."""
+    return _mapped_legs(bones, canonical_names(names, parents)[0], names)
+
+
 def _mapped_legs(bones: dict, canon: dict[str, str], names: Sequence[str]) -> list[tuple[int, int, int]]:
     """(hip, knee, ankle) indices into ``names`` of each side whose three joints ``bones`` maps."""
     where = {c: names.index(n) for n, c in canon.items() if n in bones}

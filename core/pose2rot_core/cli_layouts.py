@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import Pose2RotError
-from .automap import NOT_STANDING, standing_frame
+from .automap import NOT_STANDING, map_legs, standing_frame
 from .axes import AXES
 from .layouts import LAYOUTS, Layout, get_layout
 from .options import SolveOptions
@@ -158,6 +158,7 @@ def _solve_on_rig(args: argparse.Namespace, points, options: SolveOptions, repor
                              end_parents=rig.end_parents, end_offsets=rig.end_offsets,
                              end_names=tuple(rig.end_names), rig_name=Path(args.skeleton).name,
                              smooth=options.smooth, report=report)
+    _advised_standing(report, args, rig, bone_map)
     sol = solve_retargeted(result, options, progress=progress)
     names = rig.skeleton.names
     mapped = np.array([bone_map.is_direct(n) for n in names])
@@ -225,6 +226,17 @@ def cmd_map(args: argparse.Namespace) -> int:
     if stops:
         print(f"warning: {stops}", file=sys.stderr)
     return 0
+
+
+def _advised_standing(report: list[str], args: argparse.Namespace, clip, bone_map) -> None:
+    """``report``'s warning that the rig's reference pose does not stand (map_checks) with how to give it
+    one (_standing_advice: a frame of the rig file that stands, where there is one), in place."""
+    from .map_checks import NOT_STANDING_POSE
+
+    for i, line in enumerate(report):
+        if NOT_STANDING_POSE in line:
+            legs = map_legs(bone_map.bones, clip.skeleton.names, clip.skeleton.parents)
+            report[i] = f"{line} ({_standing_advice(args, clip, legs)})"
 
 
 def _standing_advice(args: argparse.Namespace, clip, legs: list) -> str:

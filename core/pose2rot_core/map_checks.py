@@ -420,6 +420,10 @@ def _report_reversed(targets: RigTargets, where: dict[str, int], ups: tuple[np.n
     _say_reversed([f for f in found if f[2]], along, report)
 
 
+#: how the warning on a rig whose reference pose has its legs up begins (the interfaces add how to give one)
+NOT_STANDING_POSE = "the rig's reference pose does not stand"
+
+
 def _say_reversed(found: list[tuple[str, str, bool, float]], along: str, report: list[str]) -> None:
     """The warning for legs found reversed (upper joint, lower joint, whether the reference pose stands,
     share of frames): a reference pose with a knee above its hip does not stand; where it stands, the
@@ -433,5 +437,5 @@ def _say_reversed(found: list[tuple[str, str, bool, float]], along: str, report:
         report.append(f"{WARNING_PREFIX}the points put {words}, {along}, where the rig's reference pose has it below: "
                       "check the map's rows for those joints (swapped?)")
     else:
-        report.append(f"{WARNING_PREFIX}the rig's reference pose does not stand: the points put {words}, {along}, "
+        report.append(f"{WARNING_PREFIX}{NOT_STANDING_POSE}: the points put {words}, {along}, "
                       "where the reference pose has it above; give the rig a standing reference pose")
