@@ -212,7 +212,8 @@ def cmd_map(args: argparse.Namespace) -> int:
     direct = sum(m.is_direct(b) for b in m.bones)
     print(f"{Path(args.skeleton).name} ({proposal.family} rig): {direct} joints on points, "
           f"{len(m.bones) - direct} on virtual points -> {out}")
-    advice = _standing_advice(args, clip, proposal.legs)
+    standing = NOT_STANDING in proposal.doubtful.values()  # only then read the rig file's frames
+    advice = _standing_advice(args, clip, proposal.legs) if standing else ""
     for bone, why in proposal.doubtful.items():
         print(f"doubtful: {bone}: {why}" + (f" ({advice})" if why == NOT_STANDING else ""))
     if proposal.between:
