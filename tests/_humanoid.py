@@ -154,33 +154,32 @@ def with_hips_moved(rig: Skeleton, canon: dict[str, str], lift: float, hip_joint
 def with_joints_at_root(rig: Skeleton) -> Skeleton:
     """``rig`` with an unmapped joint at the root's own place (a zero-length bone) above each of the
     root's children, as an ASF-style rig's LHipJoint, RHipJoint and LowerBack (the Xia rig's)."""
-    names, parents, where, index = [], [], [], {}
-    for j in range(rig.num_joints):
-        p = int(rig.parents[j])
-        parent = -1 if p < 0 else index[p]
-        if p == 0:
-            names.append(rig.names[j] + "Joint")
-            parents.append(0)
-            where.append(rig.rest_positions[0])
-            parent = len(names) - 1
-        index[j] = len(names)
-        names.append(rig.names[j])
-        parents.append(parent)
-        where.append(rig.rest_positions[j])
-    return Skeleton(tuple(names), np.array(parents), np.array(where))
+    return _with_joints_above(rig, lambda p, j: (rig.names[j] + "Joint", rig.rest_positions[0]) if p == 0 else None)
 
 
 def with_bones_split(rig: Skeleton) -> Skeleton:
     """``rig`` with every bone to an only child split at its middle (a joint ``<joint>_Mid`` on the
     bone's axis, as twist segments are), the spine, neck and collars included."""
+    def middle(p: int, j: int):
+        if p >= 0 and len(rig.children[p]) == 1:
+            return rig.names[p] + "_Mid", 0.5 * (rig.rest_positions[p] + rig.rest_positions[j])
+        return None
+
+    return _with_joints_above(rig, middle)
+
+
+def _with_joints_above(rig: Skeleton, inserted) -> Skeleton:
+    """``rig`` with a joint put between each joint j and its parent p where ``inserted(p, j)`` gives
+    one (its name and rest position; None: none there)."""
     names, parents, where, index = [], [], [], {}
     for j in range(rig.num_joints):
         p = int(rig.parents[j])
         parent = -1 if p < 0 else index[p]
-        if p >= 0 and len(rig.children[p]) == 1:
-            names.append(rig.names[p] + "_Mid")
+        extra = inserted(p, j)
+        if extra is not None:
+            names.append(extra[0])
             parents.append(parent)
-            where.append(0.5 * (rig.rest_positions[p] + rig.rest_positions[j]))
+            where.append(extra[1])
             parent = len(names) - 1
         index[j] = len(names)
         names.append(rig.names[j])

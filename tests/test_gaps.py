@@ -84,13 +84,20 @@ def test_filled_samples_do_not_excuse_a_joint_far_from_its_track():
                and "'hand' (frames 10-12" in n and "'hand_end' (frames 10-12" in n for n in sol.report), sol.report
 
 
-def _filled_and_placed(P: np.ndarray, gaps: np.ndarray, rig) -> tuple[np.ndarray, np.ndarray]:
+def _filled_and_placed(P: np.ndarray, gaps: np.ndarray, rig, **placing) -> tuple[np.ndarray, np.ndarray]:
     """([T,J,3] positions ``P`` with the samples ``gaps`` [T,J] lost and filled by interpolation,
-    the same placed on ``rig``)."""
+    the same placed on ``rig``; ``placing``: place_fills_on_the_rig's noisy and noise)."""
     holed = P.copy()
     holed[gaps] = np.nan
     filled, _, _ = fill_gaps(holed)
-    return filled, place_fills_on_the_rig(filled, gaps, rig)
+    return filled, place_fills_on_the_rig(filled, gaps, rig, **placing)
+
+
+def _placed_lost(P: np.ndarray, rig, j: int, **placing) -> tuple[np.ndarray, np.ndarray]:
+    """_filled_and_placed with joint ``j`` lost for frames 40-49."""
+    gaps = np.zeros(P.shape[:2], bool)
+    gaps[40:50, j] = True
+    return _filled_and_placed(P, gaps, rig, **placing)
 
 
 def test_a_lost_root_is_placed_where_its_children_hang_from_it():
@@ -788,9 +795,7 @@ def test_a_joint_lost_above_a_twist_segment_is_on_the_segment_s_line(seed):
     lost = [j for j in range(1, rig.num_joints) if [rig.names[c] for c in rig.children[j]] == [rig.names[j] + "_Mid"]]
     assert lost
     for j in lost:
-        gaps = np.zeros(P.shape[:2], bool)
-        gaps[40:50, j] = True
-        _, placed = _filled_and_placed(P, gaps, rig)
+        placed = _placed_lost(P, rig, j)[1]
         assert np.abs(placed - P).max() < 1e-9 * rig.height, rig.names[j]
 
 
@@ -812,9 +817,7 @@ def test_a_joint_lost_beside_a_twist_joint_on_its_bone_is_on_that_line(seed):
     lost = [j for j in _beside_twist_joints(rig) if sum(rig.bone_has_length[rig.children[j]]) < 2]
     assert lost
     for j in lost:
-        gaps = np.zeros(P.shape[:2], bool)
-        gaps[40:50, j] = True
-        _, placed = _filled_and_placed(P, gaps, rig)
+        placed = _placed_lost(P, rig, j)[1]
         assert np.abs(placed - P).max() < 1e-9 * rig.height, rig.names[j]
 
 
@@ -848,13 +851,7 @@ def test_a_noisy_limb_end_lost_beside_its_twist_joint_is_placed_by_it():
         rig, clean = tracks.skeleton, tracks.positions
         P = add_noise(tracks, 0.005, 0).positions
         for j in [j for j in _beside_twist_joints(rig) if not rig.bone_has_length[rig.children[j]].any()]:
-            gaps = np.zeros(P.shape[:2], bool)
-            gaps[40:50, j] = True
-            holed = P.copy()
-            holed[gaps] = np.nan
-            filled, _, _ = fill_gaps(holed)
-            placed = place_fills_on_the_rig(filled, gaps, rig, noisy=True,
-                                            noise=np.full(rig.num_joints, 0.005 * rig.height))
+            filled, placed = _placed_lost(P, rig, j, noisy=True, noise=np.full(rig.num_joints, 0.005 * rig.height))
             off.append([np.sqrt((np.linalg.norm(x[40:50, j] - clean[40:50, j], axis=-1) ** 2).mean())
                         for x in (placed, filled)])
     placed_off, fill_off = np.mean(off, axis=0)
@@ -874,9 +871,7 @@ def test_a_joint_lost_between_two_children_takes_the_side_its_helper_bone_says(s
             if rig.bone_has_length[rig.children[j]].sum() == 2 and names[j] + "_Helper" in names]
     assert lost
     for j in lost:
-        gaps = np.zeros(P.shape[:2], bool)
-        gaps[40:50, j] = True
-        _, placed = _filled_and_placed(P, gaps, rig)
+        placed = _placed_lost(P, rig, j)[1]
         assert np.abs(placed - P).max() < 1e-9 * rig.height, rig.names[j]
 
 

@@ -826,6 +826,18 @@ def test_solving_past_the_keys_of_a_cycled_curve_keeps_the_frames_around_as_they
     for f, w in ((1, 1.0), (4, 0.8), (8, 0.6)):
         bone.rotation_quaternion = (w, (1 - w * w) ** 0.5, 0, 0)
         bone.keyframe_insert("rotation_quaternion", frame=f, group=bone.name)
+    plan = _cycled_and_solved_past_the_keys(src, col, rig)
+    said = [line for line in plan.report if "Cycles" in line and "lShldr" in line]
+    assert len(said) == 1 and "frames 1..11, 17..20 were baked" in said[0] and "solve within" in said[0], plan.report
+    path = f'pose.bones["{bone.name}"].rotation_quaternion'
+    curves = [fc for fc in keys.object_fcurves(rig) if fc.data_path == path]
+    assert len(curves) == 4 and all([m.type for m in fc.modifiers] == ['CYCLES'] for fc in curves)
+
+
+def _cycled_and_solved_past_the_keys(src, col, rig):
+    """The plan of solving frames 12-16 of ``rig`` after a Cycles modifier is put on each of its
+    curves (lShldr keyed over frames 1-8): the frames of the scene's range around them (1-11,
+    17-20) keep lShldr's pose within 0.05 degrees, the solved ones land on ``src``'s heads."""
     for fc in keys.object_fcurves(rig):
         fc.modifiers.new('CYCLES')
     outside = np.r_[1:12, 17:21]
@@ -835,11 +847,7 @@ def test_solving_past_the_keys_of_a_cycled_curve_keeps_the_frames_around_as_they
                                       SolveOptions(use_reference=False), pipeline.LearnedSettings())
     assert angle_deg(basis_rotations(rig, outside)[:, j], before).max() < 0.05
     assert _error_pct(world_heads(rig, np.arange(12, 17)), world_heads(src, np.arange(12, 17))) < 0.01
-    said = [line for line in plan.report if "Cycles" in line and "lShldr" in line]
-    assert len(said) == 1 and "frames 1..11, 17..20 were baked" in said[0] and "solve within" in said[0], plan.report
-    path = f'pose.bones["{bone.name}"].rotation_quaternion'
-    curves = [fc for fc in keys.object_fcurves(rig) if fc.data_path == path]
-    assert len(curves) == 4 and all([m.type for m in fc.modifiers] == ['CYCLES'] for fc in curves)
+    return plan
 
 
 @pytest.mark.parametrize("mode", ["XYZ", "AXIS_ANGLE"])
@@ -857,15 +865,7 @@ def test_solving_past_the_keys_of_a_cycled_euler_or_axis_angle_curve_keeps_the_f
     for f, a in ((1, 0.0), (4, 0.6), (8, 1.1)):
         setattr(bone, path, (a, 1.0, 0.0, 0.0) if mode == "AXIS_ANGLE" else (a, 0.3 * a, 0.0))
         bone.keyframe_insert(path, frame=f, group=bone.name)
-    for fc in keys.object_fcurves(rig):
-        fc.modifiers.new('CYCLES')
-    outside = np.r_[1:12, 17:21]
-    j = rig.pose.bones.find("lShldr")
-    before = basis_rotations(rig, outside)[:, j]
-    plan, _ = pipeline.solve_armature(bpy.context.scene, rig, col, pipeline.SceneRange(frame_start=12, frame_end=16),
-                                      SolveOptions(use_reference=False), pipeline.LearnedSettings())
-    assert angle_deg(basis_rotations(rig, outside)[:, j], before).max() < 0.05
-    assert _error_pct(world_heads(rig, np.arange(12, 17)), world_heads(src, np.arange(12, 17))) < 0.01
+    plan = _cycled_and_solved_past_the_keys(src, col, rig)
     assert any("Cycles modifiers of lShldr's Euler or axis-angle curves" in line for line in plan.report), plan.report
     curves = [fc for fc in keys.object_fcurves(rig) if fc.data_path == 'pose.bones["lShldr"].rotation_quaternion']
     assert len(curves) == 4 and all([m.type for m in fc.modifiers] == ['CYCLES'] for fc in curves)
