@@ -645,7 +645,8 @@ def test_the_smoothing_budget_is_half_the_noise_left_or_taken_out_whichever_is_l
 @settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 10_000), budget=st.sampled_from([None, 0.0, 1e-6, 1e-5, 1e-4, 1.0]))
 def test_smoothing_moves_targets_within_the_cone_and_the_budget_evenly(seed, budget):
-    """The smoothed orientation is kept within the cone around the exact one; where the targets
+    """The smoothed orientation is kept within the cone around the exact one (which puts the
+    targets on their tracks); where the targets
     would still move further from where the exact orientation puts them than the budget allows
     (on average over the clip, 3 axes), every frame's swing of the targets' line is scaled down by
     the same factor (the result keeps the smoothness it had) and the twist about it is kept, or,
@@ -662,7 +663,7 @@ def test_smoothing_moves_targets_within_the_cone_and_the_budget_evenly(seed, bud
     desired = exact @ axis_angle(rng.normal(size=(T, 3)), rng.uniform(0, np.radians(15), T))
     src = rng.normal(size=(1, 2, 3)) * 0.2
     targets = [Target(1, False, (), src[0, 0]), Target(2, False, (), src[0, 1])]
-    obs = np.broadcast_to(src, (T, 2, 3))
+    obs = np.einsum("tij,nj->tni", exact, src[0])
 
     def smoothed(var):
         problem = SimpleNamespace(cone=2.5, offset_var=lambda j, t: 0.01 ** 2,
@@ -686,6 +687,54 @@ def test_smoothing_moves_targets_within_the_cone_and_the_budget_evenly(seed, bud
     assert ratio.size == 0 or (np.ptp(ratio) < 1e-6 and ratio.max() <= 1.0 + 1e-9)
     if budget == 0.0:
         assert np.degrees(geodesic_angle(out, exact)).max() < 1e-6
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), apart=st.floats(2.0, 20.0), twist=st.floats(-3.1, 3.1))
+def test_a_twist_that_fits_the_tracks_as_well_is_not_pulled_to_the_exact_solves(seed, apart, twist):
+    """Two targets nearly on one line (``apart`` degrees off it, either side) tell the twist about
+    it poorly: noise moves them across it and the exact solve's twist reads half a turn off.
+    The smooth orientation, turned from the exact one about that line only, is kept whole wherever
+    its targets' summed squared misses of their tracks exceed the exact solve's by no more than
+    the cone squared; elsewhere the result is no further off than that or within the cone about
+    the exact solve (before: only the cone about the exact solve, which pulled such a twist 88
+    degrees off in a random tree's frame)."""
+    from types import SimpleNamespace
+
+    from pose2rot_core.solvers.geometric import _within_noise
+    from pose2rot_core.solvers.geometric.problem import Target, line_means
+
+    rng = np.random.default_rng(seed)
+    T, sigma = 20, 0.02
+    tilt = axis_angle(np.array([0.0, 0.0, 1.0]), np.radians(apart))
+    src = np.stack([tilt @ np.array([0.55, 0.0, 0.0]), tilt.T @ np.array([-0.28, 0.0, 0.0])])[None]
+    exact = axis_angle(rng.normal(size=(T, 3)), rng.uniform(0, np.pi, T))
+    obs = np.einsum("tij,nj->tni", exact, src[0]) + rng.normal(scale=2 * sigma, size=(T, 2, 3))
+    line = np.broadcast_to(line_means(src, obs)[0], (T, 3))
+    desired = exact @ axis_angle(line, np.full(T, twist))
+    targets = [Target(1, False, (), src[0, 0]), Target(2, False, (), src[0, 1])]
+    problem = SimpleNamespace(cone=2.5, offset_var=lambda j, t: sigma ** 2,
+                              cone_var=lambda j, t: np.array([sigma ** 2]), shift_var=None)
+    out = _within_noise(problem, 0, targets, src, obs, desired, exact)
+    points = np.linalg.norm(obs, axis=-1, keepdims=True) * src[0] / np.linalg.norm(src[0], axis=-1, keepdims=True)
+
+    def misses(R):  # [T] the summed squared misses of the targets placed by R
+        return np.sum((np.einsum("tij,tnj->tni", R, points) - obs) ** 2, axis=(-1, -2))
+
+    cap = 2.5 * sigma
+    fits = misses(desired) <= misses(exact) + cap ** 2
+    assert np.degrees(geodesic_angle(out[fits], desired[fits])).max(initial=0.0) < 1e-6
+    in_cone = np.linalg.norm(np.einsum("tij,tnj->tni", out - exact, points), axis=-1).max(axis=1) <= cap * 1.001
+    assert np.all(in_cone | (misses(out) <= misses(exact) + cap ** 2 * 1.001))
+
+
+def test_noise_on_a_joint_over_two_nearly_opposite_children_flips_it_no_more():
+    """Random tree 17 (pose2rot_core.variants.random_tree_clip) has a joint whose two children lie
+    nearly on one line; under 0.5 % jitter its smoothed solution flipped twice at frame 222 (37
+    and 33 degrees in a frame the source turns 0.4), pulled to the exact solve's twist, which the
+    noise had turned while fitting the tracks no better within the noise."""
+    clip = random_tree_clip(int(np.random.default_rng(1017).integers(15, 41)), 240, 17)
+    assert evaluate_clip(clip, "ref", noise=0.005, seed=0).flips == 0
 
 
 @settings(max_examples=25, deadline=None)

@@ -588,12 +588,15 @@ def _within_cones(cap: np.ndarray, budget: np.ndarray | None, axis: np.ndarray, 
     towards ``exact`` (both [T,n,3,3]) so that no target of a joint moves further than its ``cap``
     [n] (file units) nor, on average, than its ``budget`` [n] allows (None: no limit); ``axis``
     [T|1,n,3] the joint's targets' common line, ``src`` [T|1,n,m,3] and ``obs`` [T,n,m,3] its m
-    targets' rest offsets and observed vectors."""
+    targets' rest offsets and observed vectors (the twist may go further where the targets fit their
+    tracks as well: _no_further_than_exact)."""
     rel = mat_t_mul(exact, desired)  # joint frame: exact -> desired = swing @ twist
     axis = np.broadcast_to(axis, rel.shape[:-1])
     twist = twist_angle(rel, axis)
     swing = rotation_vector(mat_mul(rel, rotation_about(axis, -twist)))
-    kept_twist, twist_move = _kept_turn(twist, _farthest_lever(axis, src, obs), cap)
+    in_cone, twist_move = _kept_turn(twist, _farthest_lever(axis, src, obs), cap)
+    kept_twist = _no_further_than_exact(in_cone, twist, axis, src, obs, exact, cap)
+    twist_move = np.where(kept_twist > in_cone, cap, twist_move)  # such a twist takes the whole cone
     room = np.maximum(cap - twist_move, 0.0)  # the moves add at most
     kept_swing, swing_move = _kept_turn(norm(swing), _farthest_lever(normalize(swing), src, obs), room)
     if budget is not None:
@@ -614,6 +617,39 @@ def _kept_turn(angle: np.ndarray, lever: np.ndarray, cap: np.ndarray) -> tuple[n
     reach = np.arcsin(np.clip(cap / np.maximum(2.0 * lever, 1e-300), 0.0, 1.0))
     share = np.where(within, 1.0, reach / np.maximum(half, 1e-300))
     return share, np.where(within, full, cap)
+
+
+#: shares of a turn tried by _no_further_than_exact (0 is the exact solve's, 1 the desired one's)
+TWIST_SHARES = np.linspace(0.0, 1.0, 17)
+
+
+def _no_further_than_exact(kept: np.ndarray, twist: np.ndarray, axis: np.ndarray, src: np.ndarray,
+                           obs: np.ndarray, exact: np.ndarray, cap: np.ndarray) -> np.ndarray:
+    """[T,n] the share of the ``twist`` [T,n] (radians, exact -> desired, about the unit targets'
+    line ``axis`` [T|1,n,3]) kept: ``kept`` [T,n] (the cone about where the exact solve ``exact``
+    [T,n,3,3] puts the targets), or more, up to all of it, where the targets' squared misses of
+    their tracks (``obs`` [T,n,m,3], rest offsets ``src`` [T|1,n,m,3]), summed, grow by no more than
+    the cone's ``cap`` [T|1,n] squared over the exact solve's: a twist that fits the tracks as well
+    within the noise (the likelihood ratio of one turn's angle at the cone's level). Where targets
+    lie near one line, noise moves them across it and the exact solve's twist about it reads the
+    opposite way for a frame, its targets hardly nearer their tracks; the cone about its placement
+    would pull the smooth twist half a turn there."""
+    todo = kept < 1.0
+    if not todo.any():
+        return kept
+    t, c = np.nonzero(todo)
+    a = np.broadcast_to(axis, todo.shape + (3,))[t, c][:, None, None]  # [k,1,1,3]
+    o = mat_t_vec(exact[t, c][:, None], obs[t, c])[:, None]  # [k,1,m,3] in the exact solve's joint frame
+    q = normalize(np.broadcast_to(src, obs.shape)[t, c])[:, None] * norm(o)[..., None]
+    allowed = np.broadcast_to(cap, todo.shape)[t, c] ** 2 + np.sum((q - o) ** 2, axis=(-1, -2))[:, 0]  # [k]
+    angle = (twist[t, c][:, None] * TWIST_SHARES)[..., None, None]  # [k,S,1,1]
+    along = a * np.sum(a * q, axis=-1, keepdims=True)
+    turned = along + (q - along) * np.cos(angle) + cross(a, q) * np.sin(angle)
+    within = np.sum((turned - o) ** 2, axis=(-1, -2)) <= allowed[:, None]  # [k,S]
+    best = np.where(within, TWIST_SHARES, 0.0).max(axis=-1)
+    out = kept.copy()
+    out[t, c] = np.maximum(kept[t, c], best)
+    return out
 
 
 def _farthest_lever(axis: np.ndarray, src: np.ndarray, obs: np.ndarray) -> np.ndarray:
