@@ -639,9 +639,14 @@ def compute_plan(scene: bpy.types.Scene, obj: bpy.types.Object, collection: bpy.
 
 def _off_tracks(written: Solution, sol: Solution, tracks: Tracks) -> np.ndarray:
     """[T,J] how far the joints of ``written`` (what the keys hold of the solution ``sol``) end from
-    ``tracks`` (file units), NaN where ``sol``'s check reads none: the tracks' gaps (lost, filled)."""
-    error = np.linalg.norm(written.positions - tracks.positions, axis=-1)
-    return error if sol.check is None else np.where(np.isnan(sol.check.error), np.nan, error)
+    their tracks (file units) as ``sol``'s check reads them (SafetyCheck.targets: left and right
+    swaps traded back, as the solve and the command line take them; ``tracks`` without a check),
+    NaN where that check reads none: the tracks' gaps (lost, filled)."""
+    if sol.check is None:
+        return np.linalg.norm(written.positions - tracks.positions, axis=-1)
+    targets = tracks.positions if sol.check.targets is None else sol.check.targets
+    error = np.linalg.norm(written.positions - targets, axis=-1)
+    return np.where(np.isnan(sol.check.error), np.nan, error)
 
 
 def _held_at_length(sol: Solution, rig: rig_io.Rig, tracks: Tracks, tol: float, limit: float | None,

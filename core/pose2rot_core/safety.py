@@ -83,7 +83,8 @@ class SafetyCheck:
     rigid shape where some joint ends far from its track (_shape_change; else 0, and for points
     driving another rig), ``meets`` [T,J] the joints where more of the ``stretched`` bones meet than
     at the other end of any of them (_meeting_joints; None: none); warnings count frames from
-    ``first_frame`` (see Tracks)."""
+    ``first_frame`` (see Tracks); ``targets`` [T,J,3] the track positions ``error`` was measured against (gaps
+    filled, left and right swaps traded back: what a caller measuring its own keys must compare with)."""
 
     error: np.ndarray
     allowed: np.ndarray
@@ -96,6 +97,7 @@ class SafetyCheck:
     folds: PlacedFolds | None = None
     shape_change: float = 0.0
     meets: np.ndarray | None = None
+    targets: np.ndarray | None = None
 
     @property
     def far(self) -> np.ndarray:
@@ -350,7 +352,7 @@ def check_solution(tracks: Tracks, sol: Solution, noise: np.ndarray | None = Non
     stretched = _left_steady_length(skel, X, noise, no_data)
     check = SafetyCheck(error=error, allowed=allowed,
                         flips=find_flips(tracks, sol, G, _unseen(no_data, made_up, error.shape)), against=against,
-                        first_frame=tracks.first_frame,
+                        first_frame=tracks.first_frame, targets=tracks.positions,
                         stretched=stretched, meets=_meeting_joints(skel.parents, stretched), tips=tips,
                         held=_held_throughout(tracks.positions, no_data, skel.height),
                         folds=None if made_up is None else _placed_folds(tracks, X, np.asarray(made_up, bool),
