@@ -293,6 +293,21 @@ def test_csv_short_cells_and_missing_values(tmp_path, test_data_dir):
     assert t.confidence is None
 
 
+def test_a_csv_cut_short_in_its_last_line_is_named_so(tmp_path, test_data_dir):
+    """A CSV whose last line has fewer cells than the header (an export or copy that stopped) is
+    named as cut short, with the two ways on; a short line before the last is not."""
+    rig = test_data_dir / "small_mixed.bvh"
+    header = ["Hips.x", "Hips.y", "Hips.z"]
+    _write_csv(tmp_path / "cut.csv", header, [["1", "2", "3"], ["1", "2", "3"], ["1", "2"]])
+    with pytest.raises(Pose2RotError, match=r"^cut.csv: line 4: 2 cells but the header has 3 columns, and it is the "
+                                            r"file's last line: the file looks cut short .*delete that line"):
+        load_tracks(tmp_path / "cut.csv", skeleton_bvh=rig)
+    _write_csv(tmp_path / "mid.csv", header, [["1", "2", "3"], ["1", "2"], ["1", "2", "3"]])
+    with pytest.raises(Pose2RotError, match="line 3: 2 cells") as caught:
+        load_tracks(tmp_path / "mid.csv", skeleton_bvh=rig)
+    assert "cut short" not in str(caught.value)
+
+
 def test_csv_errors(tmp_path, test_data_dir):
     rig = test_data_dir / "small_mixed.bvh"
     _write_csv(tmp_path / "a.csv", ["Hips.x", "Hips.y", "Hips.z"], [["1", "2", "3"]])

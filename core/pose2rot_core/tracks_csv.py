@@ -61,6 +61,9 @@ def _refuse_going_back(kind: str, stamps: np.ndarray, cells: list[str], name: st
 #: the hint where a CSV's first rows do not agree with its header (a marker export's header of several rows)
 SEVERAL_HEADER_ROWS = (" (a header of several rows, as OptiTrack Motive, Vicon Nexus and Qualisys QTM exports have, "
                        "is not read: give the file one header row of '<joint>.x,<joint>.y,<joint>.z' columns)")
+#: the hint for a file's last row with fewer cells than the header: a file cut short (a copy or export that stopped)
+CUT_SHORT = (", and it is the file's last line: the file looks cut short (a copy or export that stopped): write it "
+             "again, or delete that line to solve the frames before it")
 
 
 def read_csv_points(path: str | Path) -> CsvPoints:
@@ -350,8 +353,9 @@ def _rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
         raise Pose2RotError(f"{name}: the CSV has a header but no frames")
     for line, r in numbered[1:]:
         if len(r) != len(header):
+            cut = line == numbered[-1][0] and len(r) < len(header)
             raise Pose2RotError(f"{name}: line {line}: {len(r)} cells but the header has {len(header)} columns"
-                                + (SEVERAL_HEADER_ROWS if line <= 12 else ""))
+                                + (CUT_SHORT if cut else SEVERAL_HEADER_ROWS if line <= 12 else ""))
     body = [r for _, r in numbered[1:]]
     if len(header) > 1 and not header[-1] and not any(r[-1].strip() for r in body):  # every line ends in a separator
         header, body = header[:-1], [r[:-1] for r in body]
