@@ -308,6 +308,15 @@ def test_a_csv_cut_short_in_its_last_line_is_named_so(tmp_path, test_data_dir):
     assert "cut short" not in str(caught.value)
 
 
+def test_a_csv_joint_named_in_another_case_is_given_its_rig_name(tmp_path, test_data_dir):
+    """A column named as a rig joint in another case ('NECK' for 'Neck', a renaming tool's upper case)
+    is given the rig's name as its close match, which the ratio of matching letters (1/4) missed."""
+    _write_csv(tmp_path / "caps.csv", ["Hips.x", "Hips.y", "Hips.z", "NECK.x", "NECK.y", "NECK.z"], [["1"] * 6])
+    with pytest.raises(Pose2RotError, match=r"'NECK'; joint names must match exactly \(close matches: 'NECK' -> "
+                                            r"'Neck'\)"):
+        load_tracks(tmp_path / "caps.csv", skeleton_bvh=test_data_dir / "small_mixed.bvh")
+
+
 def test_csv_errors(tmp_path, test_data_dir):
     rig = test_data_dir / "small_mixed.bvh"
     _write_csv(tmp_path / "a.csv", ["Hips.x", "Hips.y", "Hips.z"], [["1", "2", "3"]])

@@ -477,9 +477,12 @@ def _unknown_names(unknown: list[str], known: list[str], rig: str, ends: list[st
 
 
 def _closest_name(name: str, known: list[str], ends: list[str]) -> str | None:
-    """The rig name most like ``name``; a bone tip's End Site name where ``name`` is its joint's
-    name with a tip word added ('hand_tip', 'handTip' -> 'hand_end')."""
-    match = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    """The rig name most like ``name``: the only one that differs from it in case alone ('LEFTEYE' ->
+    'leftEye', which the ratio of matching letters misses), else the closest by that ratio; a bone
+    tip's End Site name where ``name`` is its joint's name with a tip word added ('hand_tip',
+    'handTip' -> 'hand_end')."""
+    same = [k for k in known if k.casefold() == name.casefold()]
+    match = same if len(same) == 1 else difflib.get_close_matches(name, known, n=1, cutoff=0.6)
     if not match:
         return None
     tips = [e for e in ends if e.startswith(match[0]) and e != match[0]]
