@@ -252,6 +252,31 @@ def test_solve_warns_of_a_frame_rate_that_looks_wrong(tmp_path, capsys):
     assert code == 0 and warning.format("1e+06", "1e-06", "give the clip's frames per second with --fps F") in err, err
 
 
+def test_an_fps_that_replaces_the_file_s_own_rate_is_noted(clip, tmp_path, capsys):
+    """--fps replaced the rate a BVH, .npz or CSV time column gives without a word: one --fps given to
+    every file of a shell loop wrote a 120 fps take to play at 30, unseen. Where the file gives another
+    rate, a note now names both; the same rate, or a CSV that has none (the rig's is taken), get none."""
+    tracks = tracks_from_bvh(read_bvh(clip))
+    save_tracks(tmp_path / "t.npz", tracks)
+    names = tracks.skeleton.names
+    header = ",".join(f"{n}.{a}" for n in names for a in "xyz")
+    rows = [",".join(f"{v:.6f}" for v in frame.ravel()) for frame in tracks.positions]
+    (tmp_path / "timed.csv").write_text("time," + header + "\n" + "".join(
+        f"{t / 30:.6f},{row}\n" for t, row in enumerate(rows)))
+    (tmp_path / "plain.csv").write_text(header + "\n" + "".join(row + "\n" for row in rows))
+    rig = ["--skeleton", clip]
+    for tracks_file, extra in ((clip, []), (tmp_path / "t.npz", []), (tmp_path / "timed.csv", rig)):
+        name = Path(tracks_file).name
+        code, _, err = run(["solve", tracks_file, *extra, "--fps", "120", "--out", tmp_path / "o.bvh"], capsys)
+        assert code == 0 and (f"note: {name}: --fps 120 replaces the 30 fps the file gives: the output plays at "
+                              "120 fps (leave --fps out to keep the file's rate)\n") in err, err
+        assert read_bvh(tmp_path / "o.bvh").frame_time == pytest.approx(1 / 120)
+        code, _, err = run(["solve", tracks_file, *extra, "--fps", "30", "--out", tmp_path / "o.bvh"], capsys)
+        assert code == 0 and "replaces" not in err, err
+    code, _, err = run(["solve", tmp_path / "plain.csv", *rig, "--fps", "120", "--out", tmp_path / "o.bvh"], capsys)
+    assert code == 0 and "replaces" not in err, err
+
+
 def test_a_csv_stepping_by_a_rate_past_all_reason_is_solved_with_the_warning(tmp_path, capsys):
     """A CSV whose time column steps by 1e-300 s (1e300 fps, finite) on a rig stopped solve with 'internal
     error: TypeError: loop of ufunc does not support argument 0 of type int': the quarter second over which

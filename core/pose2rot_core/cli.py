@@ -512,10 +512,8 @@ def _solve_tracks(args: argparse.Namespace, report: list[str]):
     """The tracks of ``solve`` (tracks_io.load_tracks) at --fps where given; with --reference-frame
     and no --reference, BVH tracks whose reference pose is that frame of the clip (read once,
     tracks_io.tracks_from_bvh)."""
-    from dataclasses import replace
-
     from .bvh import read_bvh
-    from .tracks_io import load_tracks, tracks_from_bvh, tracks_source
+    from .tracks_io import at_fps, load_tracks, tracks_from_bvh, tracks_source
 
     _check_fps_option(args.fps)
     if args.reference or args.reference_frame is None:
@@ -524,8 +522,7 @@ def _solve_tracks(args: argparse.Namespace, report: list[str]):
     if path.suffix.lower() != ".bvh":
         raise Pose2RotError(f"--reference-frame {args.reference_frame} alone takes the pose from the rotations of BVH "
                             f"tracks; {path.name} holds positions: add {_reference_pose(args.reference_frame)}")
-    tracks = tracks_from_bvh(read_bvh(path), args.reference_frame, "--reference-frame")
-    return tracks if args.fps is None else replace(tracks, fps=args.fps)
+    return at_fps(tracks_from_bvh(read_bvh(path), args.reference_frame, "--reference-frame"), args.fps, report, path.name)
 
 
 def _check_fps_option(fps: float | None) -> None:
@@ -845,7 +842,8 @@ def _add_solve(sub: argparse._SubParsersAction) -> None:
         "--skeleton", help="rig BVH for CSV tracks (rest pose, parents, fps, rotation orders), or the rig that --map "
                            "drives"), "a rig BVH file, or leave --skeleton out", exists=True)
     p.add_argument("--fps", type=float, help="frames per second of the tracks (default: the file's; for CSV the "
-                                             "--skeleton BVH's; for points their layout's)")
+                                             "--skeleton BVH's; for points their layout's); a rate given replaces "
+                                             "the file's own, with a note")
     p.add_argument("--scale", help="multiply the tracks by this factor, or 'auto' to match the skeleton's bone "
                                    "lengths (for tracks in other units than the rig)")
     refuse_empty(p, p.add_argument("--reference", help="BVH whose pose at --reference-frame gives the bone roll to "

@@ -255,6 +255,17 @@ def rate_warning(fps: float, wanted: str = FPS_FLAG) -> str:
             f"that clips are taken at: the rate looks wrong; {wanted}")
 
 
+def rate_replaced(name: str, own: float, given: float | None) -> list[str]:
+    """[the note] where the rate ``given`` (the command line's --fps; None: none) replaces another one that
+    the file ``name`` gives itself (``own`` fps: its BVH frame time, .npz fps, CSV time column; 0: none):
+    its output then plays at ``given``, which one --fps given to every file of a shell loop would do
+    unseen; else []."""
+    if given is None or not (np.isfinite(own) and own > 0) or abs(given - own) <= 1e-6 * own:
+        return []
+    return [f"{name}: --fps {given:.4g} replaces the {own:.4g} fps the file gives: the output plays at {given:.4g} "
+            "fps (leave --fps out to keep the file's rate)"]
+
+
 #: what to do with scores of another scale: (past 1, below 0)
 SCORE_HINTS = ("rescale the scores (a percentage divided by 100) or leave them out",
                "scores given as the argument of a sigmoid (as some MediaPipe models write 'visibility', negative "

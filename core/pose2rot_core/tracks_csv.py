@@ -23,7 +23,7 @@ import numpy as np
 from .bvh import BvhClip
 from .errors import UTF16_BOMS, Pose2RotError, read_bytes
 from .wording import WARNING_PREFIX
-from .tracks import SCORE_HINTS, USUAL_FPS, Tracks, scores_outside
+from .tracks import SCORE_HINTS, USUAL_FPS, Tracks, rate_replaced, scores_outside
 
 #: file suffixes read as CSV (a .tsv is tab-separated: the separator is read from the header)
 SUFFIXES = (".csv", ".tsv")
@@ -231,6 +231,8 @@ def load_csv(path: Path, clip: BvhClip, report: list[str] | None = None, fps: fl
     ``fps`` frames per second where given, else the rate of a leading ``time`` column, else the rig's."""
     clip.check_rest_pose()
     points = read_csv_points(path)
+    if report is not None:
+        report += rate_replaced(path.name, points.fps, fps)
     fps = csv_rate(fps or points.fps or clip.fps, points.positions.shape[0], path.name, clip.name)
     sk, end_names, rig = clip.skeleton, list(clip.end_names), Path(clip.name).name
     known = list(sk.names) + [n for n in end_names if n not in sk.names]

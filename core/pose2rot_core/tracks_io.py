@@ -29,13 +29,16 @@ from .bvh import BvhClip, read_bvh
 from .errors import Pose2RotError, broken_link, missing_file, write_whole
 from .rotations import matrix_to_quat
 from .stacks import any_axis
-from .tracks import Tracks, whole_frame
+from .tracks import Tracks, rate_replaced, whole_frame
 from .tracks_csv import RATELESS_FPS, SUFFIXES as CSV_SUFFIXES, load_csv
 from .tracks_npz import load_npz
 
 
-def _at_fps(tracks: Tracks, fps: float | None) -> Tracks:
-    """``tracks`` at ``fps`` frames per second (None: as they are)."""
+def at_fps(tracks: Tracks, fps: float | None, report: list[str] | None = None, name: str = "") -> Tracks:
+    """``tracks`` (of the file ``name``) at ``fps`` frames per second (None: as they are), noted in
+    ``report`` where that replaces another rate they have (tracks.rate_replaced)."""
+    if report is not None:
+        report += rate_replaced(name, tracks.fps, fps)
     return tracks if fps is None else replace(tracks, fps=fps)
 
 
@@ -45,7 +48,7 @@ READERS: dict[str, tuple[Callable[[Path, BvhClip | None, list[str] | None, float
     ".npz": (lambda path, _clip, report, fps: load_npz(path, report, fps), None),
     **{suffix: (lambda path, clip, report, fps: load_csv(path, clip, report, fps),
                 f"a {suffix[1:].upper()} file holds only positions") for suffix in CSV_SUFFIXES},
-    ".bvh": (lambda path, _clip, _report, fps: _at_fps(tracks_from_bvh(read_bvh(path)), fps), None),
+    ".bvh": (lambda path, _clip, report, fps: at_fps(tracks_from_bvh(read_bvh(path)), fps, report, path.name), None),
 }
 #: points that a layout names (.npy: pointsets.load_points with a layouts.LAYOUTS entry)
 POINT_SUFFIXES = (".npy",)

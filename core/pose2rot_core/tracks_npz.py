@@ -18,7 +18,7 @@ from .errors import Pose2RotError, read_bytes
 from .fk import bone_turn
 from .rotations import quat_to_matrix
 from .skeleton import Skeleton
-from .tracks import Tracks, usable_rate
+from .tracks import Tracks, rate_replaced, usable_rate
 
 REQUIRED = ("positions", "joint_names", "parents", "rest_positions")
 #: key -> (kind, shape): kind "number", "integer" or "text"; shape entries are sizes ("T", "J", "K")
@@ -53,6 +53,9 @@ def load_npz(path: Path, report: list[str] | None = None, fps: float | None = No
     keys: list[str] = []
     data = read_archive(path, ARRAYS, report, keys=keys)
     if fps is not None:
+        own = data.get("fps")
+        if report is not None and own is not None and own.size == 1 and own.dtype.kind in "fiu":
+            report += rate_replaced(path.name, float(own.reshape(())), fps)
         data["fps"] = np.asarray(float(fps))
     return tracks_from_archive(data, path.name, keys)
 
