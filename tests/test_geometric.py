@@ -457,6 +457,21 @@ def test_progress_covers_the_smoothing_pass_and_the_check():
     assert first and second and check and max(first) <= min(second) and max(second) <= min(check) < 1.0
 
 
+def test_progress_counts_the_cleaning_of_the_tracks():
+    """The cleaning of the tracks (spikes, swaps, gaps, noise read: 27-67 % of a solve's time on the
+    development clips, 27 s of 77 on 100,000 noisy frames) reported nothing, so the first fraction came
+    after it, at 2 %, and a bar's estimate of the time left was many times too long. Its end is now a
+    fraction of its own, before the first joint is solved, the rest in order after it."""
+    from pose2rot_core.tracks_io import tracks_from_bvh
+
+    calls = []
+    solve(tracks_from_bvh(read_bvh(example_clip())), progress=lambda f, m: calls.append((f, m)))
+    assert calls[0][1] == "tracks read: gaps, glitches and noise" and 0.25 <= calls[0][0] <= 0.5, calls[:2]
+    assert calls[1][1].startswith("solved 1/") and calls[1][0] > calls[0][0], calls[:2]
+    fractions = [f for f, _ in calls]
+    assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
+
+
 # ----------------------------------------------------------------------------- real clips
 def example_clip() -> Path:
     if EXAMPLE_CLIP.is_file():

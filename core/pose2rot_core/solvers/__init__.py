@@ -170,7 +170,12 @@ def _far_samples(reach: np.ndarray, names: tuple[str, ...], tracks: Tracks, high
                          "missing (NaN, or an empty CSV cell)")
 
 
-#: the share of a solve's progress done when its result is checked against the tracks
+#: the shares of a solve's progress done when its tracks are cleaned (spikes, swaps, gaps, noise read), when its
+#: smoothing pass starts (noisy tracks) and when its result is checked against the tracks: over the CMU walk, the
+#: salsa and the dog clip, clean and with 0.5 % jitter, and the walk repeated to 100,000 frames, the cleaning took
+#: 27-67 % of the solve's time, which the progress showed as none (a bar at 2 % after 27 s of 77 s)
+PREPARED_SHARE = 0.4
+SMOOTHING_SHARE = 0.6
 CHECK_SHARE = 0.9
 
 
@@ -251,12 +256,14 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
     prepared, missing, report, cleaning = prepare_tracks(selected_tracks(tracks, options), options.smooth,
                                                          (start, stop))
     _refuse_without_bones(tracks, missing, report)
+    if progress is not None:
+        progress(PREPARED_SHARE, "tracks read: gaps, glitches and noise")
     geometric = options.geometric_options()
     geometric.update(filled=cleaning.gaps, points_on_rig=made_up is not None)
     if solver != "learned":
         twist_guess = _noise_told(geometric, cleaning, twist_guess, report)
     smoothed = cleaning.active and solver != "learned"  # a second pass smooths the rotations over time
-    first = part_of(progress, 0.0, 0.5 if smoothed else CHECK_SHARE)
+    first = part_of(progress, PREPARED_SHARE, SMOOTHING_SHARE if smoothed else CHECK_SHARE)
     model = None if solver == "geometric" else _answered_once(_without_placed(
         checked_network(network or local_network(options), options.checkpoint), cleaning.placed))
     sol = _first_pass(prepared, model, solver, twist_guess, missing, first, geometric)
@@ -267,7 +274,7 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
             geometric["breaks"] = turned
             sol = _first_pass(prepared, model, solver, twist_guess, missing, None, geometric)
         sol = _smoothest_within_noise(prepared, sol, cleaning, missing, geometric, turned, (start, stop),
-                                      part_of(progress, 0.5, CHECK_SHARE, "smoothing over time: "))
+                                      part_of(progress, SMOOTHING_SHARE, CHECK_SHARE, "smoothing over time: "))
     if progress is not None:
         progress(CHECK_SHARE, "checking the result against the tracks")
     sol = _through_gaps(prepared, sol, cleaning, (start, stop))
