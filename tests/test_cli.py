@@ -252,6 +252,28 @@ def test_solve_warns_of_a_frame_rate_that_looks_wrong(tmp_path, capsys):
     assert code == 0 and warning.format("1e+06", "1e-06", "give the clip's frames per second with --fps F") in err, err
 
 
+def test_the_solve_bar_shows_while_no_fraction_comes(monkeypatch):
+    """The solve's bar was drawn only when a fraction came: through the first 5 s of a 100,000-frame
+    solve (the tracks cleaned, no fraction yet) a terminal showed nothing at all. Past the delay the
+    bar is now drawn, its elapsed time going on, without a call; not on a stderr that is no terminal."""
+    import io
+    import time
+
+    from pose2rot_core import cli
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(cli, "PROGRESS_DELAY", 0.3)
+    for stream, drawn in ((Terminal(), True), (io.StringIO(), False)):
+        monkeypatch.setattr(sys, "stderr", stream)
+        _, close = cli._progress_bar("solve (geometric)")
+        time.sleep(1.2)
+        close()
+        assert ("solve (geometric):" in stream.getvalue()) == drawn, stream.getvalue()
+
+
 def test_an_fps_that_replaces_the_file_s_own_rate_is_noted(clip, tmp_path, capsys):
     """--fps replaced the rate a BVH, .npz or CSV time column gives without a word: one --fps given to
     every file of a shell loop wrote a 120 fps take to play at 30, unseen. Where the file gives another

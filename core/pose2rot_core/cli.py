@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -38,19 +38,44 @@ PROGRESS_DELAY = 1.0
 
 def _progress_bar(total_desc: str):
     """A progress callback (fraction, message) drawing a tqdm bar on stderr when tqdm is installed and
-    stderr is a terminal, shown once the step has run PROGRESS_DELAY seconds; (callback, close)."""
+    stderr is a terminal, shown once the step has run PROGRESS_DELAY seconds and redrawn while no
+    fraction comes (its elapsed time goes on); (callback, close)."""
     try:
         from tqdm import tqdm
     except ImportError:
         return None, lambda: None
     bar = tqdm(total=100, desc=total_desc, unit="%", leave=False, file=sys.stderr, delay=PROGRESS_DELAY,
-               disable=not sys.stderr.isatty())
+               miniters=0, disable=not sys.stderr.isatty())
 
     def update(fraction: float, message: str) -> None:
         bar.set_postfix_str(message, refresh=False)
         bar.update(int(round(100 * fraction)) - bar.n)        # drawn once past the delay
 
-    return update, bar.close
+    return update, _redrawn(bar)
+
+
+def _redrawn(bar) -> Callable[[], None]:
+    """Redraw the tqdm ``bar`` (made with miniters=0: a call without progress draws it) every half second
+    from a thread once it has run PROGRESS_DELAY seconds, so that a step that reports nothing for a
+    while (reading a file, cleaning tracks) still shows its time; returns what stops the thread and
+    closes the bar (a disabled bar: no thread)."""
+    if bar.disable:
+        return bar.close
+    done = threading.Event()
+
+    def redraw() -> None:
+        while not done.wait(0.5):
+            bar.update(0)                                     # drawn once past the delay (miniters 0)
+
+    drawer = threading.Thread(target=redraw, daemon=True)
+    drawer.start()
+
+    def close() -> None:
+        done.set()
+        drawer.join()
+        bar.close()
+
+    return close
 
 
 @contextlib.contextmanager
@@ -62,24 +87,15 @@ def step_shown(desc: str):
         from tqdm import tqdm
     except ImportError:
         tqdm = None
-    if tqdm is None or not sys.stderr.isatty():                # nothing to draw: no bar, no thread
+    if tqdm is None:
         yield
         return
-    done = threading.Event()
-    bar = tqdm(desc=desc, bar_format="{desc}: {elapsed}", leave=False, file=sys.stderr, delay=PROGRESS_DELAY)
-
-    def redraw() -> None:
-        while not done.wait(0.5):
-            bar.update(0)                                     # drawn once past the delay
-
-    drawer = threading.Thread(target=redraw, daemon=True)
-    drawer.start()
+    close = _redrawn(tqdm(desc=desc, bar_format="{desc}: {elapsed}", leave=False, file=sys.stderr,
+                          delay=PROGRESS_DELAY, miniters=0, disable=not sys.stderr.isatty()))
     try:
         yield
     finally:
-        done.set()
-        drawer.join()
-        bar.close()
+        close()
 
 
 def _parse_frames(text: str | None, num_frames: int, first_frame: int = 0) -> tuple[int, int]:
