@@ -429,7 +429,8 @@ def convert_one(path: Path, job: Job, name: str, written: dict[str, list] | None
     label = clip_label(path)
     outputs = [job.out / f"{name}{x}" for x in output_suffixes(job.bvh)]
     try:
-        plan, staged, timing = _solve_and_save(path, job, name, outputs)
+        with _blender_chatter_hidden():
+            plan, staged, timing = _solve_and_save(path, job, name, outputs)
     except Pose2RotError as e:
         remove_staged(job.out, name, job.run)
         stale = [p.name for p in outputs if p.is_file()]
@@ -446,6 +447,25 @@ def convert_one(path: Path, job: Job, name: str, written: dict[str, list] | None
     return ClipResult(label, frames=len(plan.frames), bones=len(plan.bone_names),
                       max_error_pct=plan.max_error_pct, flips=int(plan.solution.check.flips.sum()),
                       seconds=time.perf_counter() - t0, warnings=len(warnings))
+
+
+@contextlib.contextmanager
+def _blender_chatter_hidden():
+    """While inside, what Blender and its importers print on stdout (file descriptor 1) goes nowhere: for
+    one clip, 'parsing bvh .../walk_rig.bvh', 'updating scene FPS (was 24) to BVH FPS (30)' (the rest rig of
+    a 120 fps .npz) and 'Info: Saved copy as ".pose2rot-....blend"' (a staged name) read as what happened
+    to the clip, between the batch's own lines, which say it (a worker's stdout is filtered so already).
+    stderr is kept: a failure's words reach the batch as an exception."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def _solve_and_save(path: Path, job: Job, name: str, outputs: list[Path]):

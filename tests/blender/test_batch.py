@@ -568,6 +568,21 @@ def test_npz_tracks_bring_their_own_rig(tmp_path, up):
 
 
 
+def test_one_clip_converted_in_the_batch_s_process_prints_only_the_batch_s_lines(tmp_path):
+    """One clip is converted in the batch's own process, where Blender's words reached the log between
+    the batch's lines: for a 120 fps .npz, 'parsing bvh '/tmp/.../walk_rig.bvh'', 'updating scene FPS
+    (was 24.000000) to BVH FPS (30.000000)' (its rest rig's) and 'Info: Saved copy as
+    ".pose2rot-....blend"' (a staged name the user never sees), as workers' logs never show them."""
+    tracks = tracks_from_bvh(read_bvh(zyx_clip(tmp_path / "c.bvh")))
+    save_tracks(tmp_path / "walk.npz", replace(tracks, fps=120.0))
+    proc = _run(tmp_path / "walk.npz", "--out", tmp_path / "out", "--bvh")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "[1/1] walk.npz: ok" in proc.stdout, proc.stdout
+    for chatter in ("parsing bvh", "scene FPS", "Saved copy as", ".pose2rot-"):
+        assert chatter not in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+    assert read_bvh(tmp_path / "out" / "walk.bvh").frame_time == pytest.approx(1 / 120)
+
+
 def test_a_pipeline_s_odd_files_and_folders(tmp_path):
     """What a pipeline meets (a red team's findings): clips given as links are named after the link,
     each once per link (they were named after their target, two links one output); a file name that
