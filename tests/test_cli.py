@@ -299,6 +299,18 @@ def test_an_fps_that_replaces_the_file_s_own_rate_is_noted(clip, tmp_path, capsy
     assert code == 0 and "replaces" not in err, err
 
 
+def test_an_fps_the_file_gives_with_rounding_is_not_noted_as_replaced(clip, tmp_path, capsys):
+    """A BVH's 'Frame Time: 0.033333' is 30.0003 fps: --fps 30 was noted as replacing it ('--fps 30 replaces
+    the 30 fps the file gives'). Rates that read the same to the 4 digits the note prints are the same rate;
+    29.97 against 30 is not."""
+    rounded = tmp_path / "rounded.bvh"
+    rounded.write_text(re.sub(r"Frame Time: \S+", "Frame Time: 0.033333", clip.read_text()))
+    code, _, err = run(["solve", rounded, "--fps", "30", "--out", tmp_path / "o.bvh"], capsys)
+    assert code == 0 and "replaces" not in err, err
+    code, _, err = run(["solve", rounded, "--fps", "29.97", "--out", tmp_path / "o.bvh"], capsys)
+    assert code == 0 and "--fps 29.97 replaces the 30 fps the file gives" in err, err
+
+
 def test_a_csv_stepping_by_a_rate_past_all_reason_is_solved_with_the_warning(tmp_path, capsys):
     """A CSV whose time column steps by 1e-300 s (1e300 fps, finite) on a rig stopped solve with 'internal
     error: TypeError: loop of ufunc does not support argument 0 of type int': the quarter second over which

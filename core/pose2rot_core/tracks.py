@@ -259,8 +259,9 @@ def rate_replaced(name: str, own: float, given: float | None) -> list[str]:
     """[the note] where the rate ``given`` (the command line's --fps; None: none) replaces another one that
     the file ``name`` gives itself (``own`` fps: its BVH frame time, .npz fps, CSV time column; 0: none):
     its output then plays at ``given``, which one --fps given to every file of a shell loop would do
-    unseen; else []."""
-    if given is None or not (np.isfinite(own) and own > 0) or abs(given - own) <= 1e-6 * own:
+    unseen; else [], also where the two read the same to the 4 digits the note would print them with
+    (a BVH's 'Frame Time: 0.033333' is 30.0003 fps: 30 written with rounding; 29.97 against 30 is not)."""
+    if given is None or not (np.isfinite(own) and own > 0) or f"{given:.4g}" == f"{own:.4g}":
         return []
     return [f"{name}: --fps {given:.4g} replaces the {own:.4g} fps the file gives: the output plays at {given:.4g} "
             "fps (leave --fps out to keep the file's rate)"]
