@@ -9,6 +9,7 @@ clean ones.
 """
 from __future__ import annotations
 
+import math
 from typing import Callable, NamedTuple
 
 import numpy as np
@@ -155,26 +156,50 @@ def noise_directions(positions: np.ndarray, parents: np.ndarray, rest_lengths: n
     fit = _direction_fit(positions, parents, raw, np.asarray(rest_lengths, np.float64), height, valid)
     if fit is None or _all_round_level(fit)[0] <= AUTO_THRESHOLD * height:
         return None
-    values, axes = np.linalg.eigh(_symmetric(fit[0]))
+    values, axes, errors = _principal_variances(fit)
     share = _uneven_share(fit)
-    factors = np.sqrt(np.maximum(values, 1e-4 * values[-1]) / max(values.mean(), 1e-300)) ** share
+    told = _not_below_zero(values, errors)
+    factors = np.sqrt(np.maximum(told, 1e-4 * told.max()) / max(told.mean(), 1e-300)) ** share
     return NoiseDirections(axes, factors / np.sqrt(np.mean(factors ** 2)), share)
+
+
+def _principal_variances(fit: tuple[np.ndarray, np.ndarray, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(variances [3], weakest first; their directions [3,3], columns; each variance's standard
+    error [3]) of S from its ``fit`` (_direction_fit). A direction the bones hardly lie along or
+    across (a hand's fingers, all near one plane) is told poorly: its error is of the order of the
+    noise's own variance, and its variance read anywhere from below 0 to several times the noise."""
+    s, inverse, spread = fit
+    values, axes = np.linalg.eigh(_symmetric(s))
+    rows = _direction_rows(axes.T)
+    return values, axes, np.sqrt(np.maximum(spread * np.einsum("ni,ij,nj->n", rows, inverse, rows), 0.0))
+
+
+def _not_below_zero(values: np.ndarray, errors: np.ndarray) -> np.ndarray:
+    """[3] each variance's expected value given that it is not below 0, read as ``values`` with
+    Gaussian sampling ``errors``: a reading many errors above 0 keeps its value, one below 0 or
+    within an error or two of it (a direction the bones hardly tell) counts as what a variance cut
+    at 0 averages. Clamped at 0 instead, such a direction was read as noiseless and left unsmoothed
+    (factor 0.02), its noise passing into the rotations."""
+    z = np.maximum(values / np.maximum(errors, 1e-300), -30.0)
+    positive = np.array([0.5 * math.erfc(-float(x) / math.sqrt(2.0)) for x in z])  # the reading's chance above 0
+    return values + errors * np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi) / positive
 
 
 def _uneven_share(fit: tuple[np.ndarray, np.ndarray, float]) -> float:
     """0..1: how surely the noise is stronger in one direction than on average, from the ``fit`` of
     S (_direction_fit):
     its strongest direction's std, less ANISOTROPY_STDS of the standard error of its variance, over
-    the mean's, from ANISOTROPY_SHARES[0] (0) to [1] (1); 0 where S reads no noise, or a variance
-    below 0 by more than ANISOTROPY_STDS of its standard error in its weakest direction."""
-    s, inverse, spread = fit
-    values, axes = np.linalg.eigh(_symmetric(s))
-    rows = _direction_rows(axes[:, [0, -1]].T)  # the weakest and strongest directions' rows
-    error = np.sqrt(np.maximum(spread * np.einsum("ni,ij,nj->n", rows, inverse, rows), 0.0))
-    mean = float(values.mean())
-    if mean <= 0.0 or values[0] < -ANISOTROPY_STDS * error[0]:
+    the mean's (each variance counted as _not_below_zero), from ANISOTROPY_SHARES[0] (0) to [1] (1);
+    0 where S reads no noise, or a variance below 0 by more than ANISOTROPY_STDS of its standard
+    error in its weakest direction. The mean of the readings themselves counted a direction the
+    bones hardly tell at its reading: white noise on a hand, its fingers near one plane, read the
+    variance across that plane far below 0 (within its error), the mean at a third of the noise's,
+    and the strongest direction surely 1.6 times that."""
+    values, _, error = _principal_variances(fit)
+    mean = float(_not_below_zero(values, error).mean())
+    if values.mean() <= 0.0 or values[0] < -ANISOTROPY_STDS * error[0]:
         return 0.0  # no covariance has a variance below 0: the fit read something else (a spike's rest)
-    surely = values[-1] - ANISOTROPY_STDS * error[1]
+    surely = values[-1] - ANISOTROPY_STDS * error[-1]
     return float(smoothstep((np.sqrt(max(surely, 0.0) / mean) - ANISOTROPY_SHARES[0])
                             / (ANISOTROPY_SHARES[1] - ANISOTROPY_SHARES[0])))
 
