@@ -11,7 +11,8 @@ Noise (``noise=`` fraction of the skeleton height): seeded Gaussian jitter of th
 added to the tracks (joints and end sites); positions are still scored against the clean ones.
 Jitter: mean over frames and joints of the angle (degrees) between R_t and the constant-velocity
 extrapolation R_{t-1} R_{t-2}^T R_{t-1} of the local rotations (a second difference on SO(3));
-``jitter_ratio`` is the solution's jitter over the clip's own.
+``jitter_ratio`` is the solution's jitter over the clip's own (NaN where the clip has none: under 3
+frames, turning steadily, or still to a file's rounding, STILL_JITTER_DEGREES).
 """
 from __future__ import annotations
 
@@ -33,6 +34,9 @@ from .tracks_io import tracks_from_bvh
 PROTOCOLS = ("rest", "ref")
 #: frames that jitter (a second difference) needs: with fewer, a clip's jitter_ratio is NaN and its table shows '-'
 JITTER_FRAMES = 3
+#: a clip's own jitter at or below this (degrees; a BVH file's six decimals) is no motion: a still clip's
+#: reads 1e-16 to 1e-13 from float rounding, and its solution's rounding over it read as jitter 8x
+STILL_JITTER_DEGREES = 1e-6
 
 
 @dataclass
@@ -199,7 +203,8 @@ def worst_frames(frame_error: np.ndarray, count: int) -> np.ndarray:
 
 
 def _ratio(a: float, b: float) -> float:
-    return a / b if b > 0 else float("nan")
+    """a / b, or NaN where ``b`` (a clip's own jitter) is below STILL_JITTER_DEGREES: a still clip's is rounding."""
+    return a / b if b > STILL_JITTER_DEGREES else float("nan")
 
 
 def evaluate_clip(clip: BvhClip, protocol: str = "ref", options: SolveOptions | None = None, noise: float = 0.0,
@@ -265,7 +270,7 @@ def _dash_legend(scores: list[ClipScore]) -> list[str]:
                                                                    for s in scores)),
         (f"jitter x of a clip under {JITTER_FRAMES} frames long (each frame's turn is measured against the two "
          "before it)", any(s.frames < JITTER_FRAMES for s in steady)),
-        ("jitter x of a clip that turns steadily itself (it has no jitter to compare with)",
+        ("jitter x of a clip that turns steadily itself or stays still (it has no jitter to compare with)",
          any(s.frames >= JITTER_FRAMES for s in steady))) if shown]
     return ["'-' is no value: " + "; ".join(reasons)] if reasons else []
 
