@@ -163,53 +163,8 @@ class Job:
     scale: float = 1.0
 
 
-def track_files(items: list[str]) -> list[Path]:
-    """Expand folders to their track files and the FreeMoCap recordings in them (sorted; a recording
-    folder, or its output_data folder, is one clip: its body landmarks file); check that every file
-    exists and is a track file (by its suffix). Other subfolders are not searched: a note names them."""
-    from pose2rot_core.errors import Pose2RotError, missing_file
-    from pose2rot_core.pointsets import freemocap_body
-    from pose2rot_core.tracks_io import FILE_SUFFIXES
-
-    out: list[Path] = []
-    for item in items:
-        p = Path(item)
-        body = freemocap_body(p)                       # the recording folder or its output_data folder
-        if body is not None:
-            out.append(body)
-        elif p.is_dir():
-            found = _folder_clips(p)
-            if not found:
-                raise Pose2RotError(f"folder '{p}' has no {', '.join(FILE_SUFFIXES[:-1])} or {FILE_SUFFIXES[-1]} "
-                                    "track files or FreeMoCap recordings")
-            out.extend(found)
-        elif p.is_file() and p.suffix.lower() in FILE_SUFFIXES:
-            out.append(p)
-        elif p.is_file():
-            raise Pose2RotError(f"'{p}' is no track file: give {', '.join(FILE_SUFFIXES[:-1])} or {FILE_SUFFIXES[-1]} "
-                                "files, folders of them or FreeMoCap recordings")
-        else:
-            raise missing_file(p, "tracks")
-    return out
 
 
-def _folder_clips(folder: Path) -> list[Path]:
-    """The clips in ``folder``: its track files and the body files of its FreeMoCap recording folders
-    (by name); a note on stderr names the other subfolders, which are not searched."""
-    from pose2rot_core.pointsets import freemocap_body
-    from pose2rot_core.tracks_io import FILE_SUFFIXES
-
-    entries = sorted(folder.iterdir())
-    files = [q for q in entries if q.is_file() and q.suffix.lower() in FILE_SUFFIXES]
-    recordings = {q: freemocap_body(q) for q in entries if q.is_dir()}
-    skipped = [q.name for q, body in recordings.items() if body is None]
-    broken = [q.name for q in entries if q.is_symlink() and not q.exists()]
-    for what, items, why in (("subfolders not searched", skipped, "give them too to convert the clips in them"),
-                             ("links to nothing", broken, "their files are gone")):
-        if items:
-            print(f"pose2rot batch: note: folder '{readable(str(folder))}': {what}: {readable(', '.join(items[:5]))}"
-                  f"{' ...' if len(items) > 5 else ''} ({why})", file=sys.stderr)
-    return sorted(files + [body for body in recordings.values() if body is not None])
 
 
 def batch_options(args: argparse.Namespace, learned: LearnedSettings) -> SolveOptions:
@@ -264,6 +219,7 @@ def checked_batch(args: argparse.Namespace) -> Batch:
     that clips can be solved onto (check_rig) at a frame rate (check_rates), and ``--out`` is a folder
     (created when missing) that holds no folder under an output's name; outputs a killed run left halfway
     in place there are put in place (_finish_stopped)."""
+    from pose2rot_core.batch_files import output_names, readable, track_files
     from pose2rot_core.errors import Pose2RotError
 
     from .batch_outputs import output_suffixes
@@ -271,8 +227,9 @@ def checked_batch(args: argparse.Namespace) -> Batch:
 
     if not args.out.strip():                                   # '' is the current folder to Python: not asked for
         raise Pose2RotError("--out is empty: give a folder for the converted files (created when missing)")
-    files = list(dict.fromkeys(Path(os.path.abspath(f)) for f in track_files(args.tracks)))  # each once, links kept
-    names = output_names(files)
+    given = track_files(args.tracks, "pose2rot batch")
+    files = list(dict.fromkeys(Path(os.path.abspath(f)) for f in given))  # each once, links kept
+    names = output_names(files, ".blend")
     rig = rig_source(args.rig, files)
     rig = rig and rig.resolve()
     out = Path(args.out).resolve()
@@ -325,6 +282,7 @@ def convert(args: argparse.Namespace, options: SolveOptions, learned: LearnedSet
     pose2rot_core.batch_summary.ClipResult of every clip (failed ones included). Several clips go to worker processes, ``args.jobs`` at a time, run with the batch
     arguments ``argv`` (without ``argv``: all in this process). On Ctrl-C or SIGTERM, raises Interrupted
     with the clips that ended."""
+    from pose2rot_core.batch_files import clip_label
     from pose2rot_core.batch_summary import format_summary
 
     from .batch_outputs import output_suffixes, replaced_outputs
@@ -357,6 +315,7 @@ def _stopped(batch: Batch, out: Path, suffixes: tuple[str, ...], ended: list, st
     counts as converted (its ClipResult in ``ended``). Returns the output files
     (``suffixes``: the run's) in ``out`` of the clips still not converted that an earlier run wrote (put
     in place before this run ``started``): they are not this run's results."""
+    from pose2rot_core.batch_files import clip_label, readable
     from pose2rot_core.batch_summary import ClipResult
 
     from .batch_outputs import remove_staged
@@ -392,27 +351,6 @@ def clip_ended(ended: list, result, total: int) -> None:
     print(f"[{len(ended)}/{total}] {result.clip}: {state}", flush=True)
 
 
-def output_names(files: list[Path]) -> dict[Path, str]:
-    """Each clip's output name (clip_name): files of one name in one folder (take.csv beside
-    take.npz) take their type too (take_csv, take_npz). Refuses clips that would still write the
-    same output files (the same name in two folders, or names that differ in case only): one would
-    overwrite the other, in any order under --jobs."""
-    from pose2rot_core.errors import Pose2RotError
-
-    def grouped(name) -> dict[str, list[Path]]:
-        out: dict[str, list[Path]] = {}
-        for f in files:
-            out.setdefault(name(f).casefold(), []).append(f)  # Walk and walk: one file on Windows and macOS
-        return out
-
-    siblings = {f for same in grouped(lambda f: f"{f.parent}/{clip_name(f)}").values() if len(same) > 1 for f in same}
-    names = {f: f"{clip_name(f)}_{f.suffix[1:].lower()}" if f in siblings else clip_name(f) for f in files}
-    clash = next((paths for paths in grouped(names.get).values() if len(paths) > 1), None)
-    if clash:
-        raise Pose2RotError(f"clips {' and '.join(repr(readable(str(p))) for p in clash[:3])} would all be written as "
-                            f"'{readable(names[clash[0]])}.blend': rename them, or convert them with separate --out "
-                            "folders")
-    return names
 
 
 def convert_one(path: Path, job: Job, name: str, written: dict[str, list] | None = None):
@@ -420,6 +358,7 @@ def convert_one(path: Path, job: Job, name: str, written: dict[str, list] | None
     'failed' and the message on bad input (nothing written; an earlier run's outputs, untouched, named).
     ``written`` gets the clip's outputs as [path, (device, inode)] pairs (batch_outputs.replaced_outputs
     reads them)."""
+    from pose2rot_core.batch_files import clip_label, readable
     from pose2rot_core.batch_summary import ClipResult
     from pose2rot_core.errors import Pose2RotError
 
@@ -474,6 +413,7 @@ def _solve_and_save(path: Path, job: Job, name: str, outputs: list[Path]):
     inode) of each output as put in place, the warnings of the clip's frame rate: _timing)."""
     import bpy
 
+    from pose2rot_core.batch_files import readable
     from pose2rot_core.errors import Pose2RotError, WriteError
 
     from . import importing, mapping, pipeline
@@ -515,6 +455,7 @@ def _timing(collection, played: float, outputs: list[Path]) -> list[str]:
     one): beyond what a Blender scene can play, so that the ``outputs`` play at ``played`` fps (the
     nearest rate the scene can), never silently another timing than the file's; outside the rates
     clips are taken at (tracks.rate_warning, as ``pose2rot solve`` says). [] for neither."""
+    from pose2rot_core.batch_files import readable
     from pose2rot_core.blender_space import scene_fps_beyond
     from pose2rot_core.tracks import rate_warning
     from pose2rot_core.wording import WARNING_PREFIX
@@ -530,30 +471,10 @@ def _timing(collection, played: float, outputs: list[Path]) -> list[str]:
             else []) + ([odd] if odd else [])
 
 
-def clip_name(path: Path) -> str:
-    """A clip's name for its outputs: the file's stem, the recording folder's name for FreeMoCap (its
-    bytes as the file system gives them: an output is found under its input's name)."""
-    from pose2rot_core.pointsets import FREEMOCAP_BODY
-
-    return path.parent.parent.name if path.name == FREEMOCAP_BODY else path.stem
 
 
-def clip_label(path: Path) -> str:
-    """How the summary and the notes name a clip: its file's name, the recording folder's for FreeMoCap
-    (readable)."""
-    from pose2rot_core.pointsets import FREEMOCAP_BODY
-
-    return readable(path.parent.parent.name if path.name == FREEMOCAP_BODY else path.name)
 
 
-def readable(name: str) -> str:
-    """``name`` as Blender and a terminal take it: a file name whose bytes are not UTF-8 (kept by Python
-    as surrogates, which neither can show or store) read as Latin-1 (``caf\\xe9`` -> ``café``)."""
-    try:
-        name.encode("utf-8")
-        return name
-    except UnicodeEncodeError:
-        return os.fsencode(name).decode("latin-1")
 
 
 def how_run() -> str:

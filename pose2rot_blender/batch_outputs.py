@@ -20,7 +20,7 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from .batch import readable
+from pose2rot_core.batch_files import readable
 
 
 def output_suffixes(bvh: bool) -> tuple[str, ...]:

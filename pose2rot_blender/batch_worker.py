@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from . import batch as batch_script
-from .batch import Batch, clip_ended, clip_job, clip_label, convert_one
+from pose2rot_core.batch_files import clip_label
+
+from .batch import Batch, clip_ended, clip_job, convert_one
 from .batch_outputs import finish_moves, remove_staged, staging_stem
 
 if TYPE_CHECKING:

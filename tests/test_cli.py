@@ -803,7 +803,8 @@ BAD_INPUTS = {
     "zero-frames": lambda c, d: (["solve", _write(d / "z.bvh", c.read_text().split("Frames:")[0]
                                                   + "Frames: 0\nFrame Time: 0.04\n"), "--out", d / "o.bvh"],
                                  ["no motion", "Frames: 0"]),
-    "directory-as-tracks": lambda c, d: (["solve", _mkdir(d / "x.bvh"), "--out", d / "o.bvh"], ["is a directory"]),
+    "directory-as-tracks": lambda c, d: (["solve", _mkdir(d / "x.bvh"), "--out", d / "o.bvh"],
+                                         ["folder", "x.bvh' has no", "track files or FreeMoCap recordings"]),
     "reference-of-another-rig": lambda c, d: (["solve", c, "--reference", _write(d / "other.bvh", _renamed(c)),
                                                "--out", d / "o.bvh"],
                                               ["--reference", "other.bvh lacks 6 joints of the tracks (Spine, ",
@@ -816,7 +817,7 @@ BAD_INPUTS = {
                                            ["README.md: unknown tracks format '.md'", ".npy with --layout NAME",
                                             ".tsv with --skeleton", "FreeMoCap recording folder", "--map MAP.json"]),
     "folder-as-tracks": lambda c, d: (["solve", _mkdir(d / "takes"), "--out", d / "o.bvh"],
-                                      ["is a directory, not a tracks file", "FreeMoCap recording"]),
+                                      ["folder", "takes' has no", "track files or FreeMoCap recordings"]),
     "eval-of-csv-tracks": lambda c, d: (["eval", _write(d / "t.csv", "a.x,a.y,a.z\n0,0,0\n")],
                                         ["t.csv: pose2rot eval takes BVH clips", "pose2rot solve"]),
     "tracks-of-npz-tracks": lambda c, d: (["tracks", _write(d / "t.npz", "x"), "--out", d / "o.npz"],

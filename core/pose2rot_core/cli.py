@@ -20,6 +20,7 @@ import numpy as np
 
 from . import __version__
 from .axes import AXES
+from .batch_summary import ClipResult
 from .cli_layouts import LAYOUT_WANTED, add_point_arguments, is_point_set, point_info
 from .errors import Pose2RotError, not_there
 from .export import DEFAULT_ORDER, write_solution
@@ -447,19 +448,43 @@ def _shows_pose(tracks, rotations, frame: int) -> bool:
 
 # ------------------------------------------------------------------------------ commands
 def cmd_solve(args: argparse.Namespace) -> int:
+    """``solve``: one input to the file --out, or several (a folder of them) to the folder --out (cli_batch)."""
+    from .cli_batch import is_batch, solve_batch
+
+    if is_batch(args):
+        return solve_batch(args)
+    args.tracks = args.tracks[0]
+    out = _output_path(args.out, (".bvh", ".npz"), inputs=(args.tracks, args.skeleton, args.reference))
+    check_format(args.format, out)
+    _, line = solve_one(args, out, lambda note: print(note, file=sys.stderr))
+    print(line)
+    return 0
+
+
+def check_format(fmt: str | None, out: Path) -> None:
+    """Refuse a --format ``fmt`` (None: not given) that is not the suffix of the one output file ``out``."""
+    if fmt is not None and out.suffix.lower() != f".{fmt}":
+        raise Pose2RotError(f"--format {fmt} is for several inputs written to the folder --out; with one input the "
+                            f"suffix of --out says the format ({out.name}): leave --format out, or write "
+                            f"{out.with_suffix('.' + fmt).name}")
+
+
+def solve_one(args: argparse.Namespace, out: Path, say: Callable[[str], None]) -> tuple[ClipResult, str]:
+    """Solve the one input ``args.tracks`` as the other ``args`` say and write it to the checked ``out``;
+    each note and warning goes to ``say`` (a line). Returns (its batch_summary.ClipResult, the line that
+    says what was solved and written)."""
     from dataclasses import replace
 
     from .cli_layouts import cmd_solve_points, wants_points
     from .solvers import solve
 
-    out = _output_path(args.out, (".bvh", ".npz"), inputs=(args.tracks, args.skeleton, args.reference))
     options = solve_options(args)
     order = _order_option(args.order)
     if order and out.suffix.lower() == ".npz":
         raise Pose2RotError(f"--order is for BVH output: {out.name} holds quaternions, which have no rotation "
                             "order; write a .bvh file or leave --order out")
     if wants_points(args):
-        return cmd_solve_points(args, options, out, order)
+        return cmd_solve_points(args, options, out, order, say)
     if args.up_axis not in (None, "auto"):
         csv = Path(args.tracks).suffix.lower() in CSV_SUFFIXES
         raise Pose2RotError(f"--up-axis is for point sets (--layout, --map); {Path(args.tracks).name} holds tracks "
@@ -491,14 +516,23 @@ def cmd_solve(args: argparse.Namespace) -> int:
         write_solution(out, sol, tracks.fps, tracks.up_axis, args.up or tracks.up_axis,
                        order or tracks.rotation_orders, tracks.end_parents, tracks.end_rest_offsets,
                        list(tracks.end_names) or None)
-    for line in notes_for(report + sol.report, "cli"):
-        print(cli_line(line if bvh_tracks else _reference_advice(line)), file=sys.stderr)
+    lines = notes_for(report + sol.report, "cli")
+    for line in lines:
+        say(cli_line(line if bvh_tracks else _reference_advice(line)))
     against = ("the input tracks, which were smoothed before solving" if tracks_were_smoothed(sol.report)
                else "the tracks") + _samples_not_counted(sol, tracks)
-    print(f"solved {counted(sol.num_frames, 'frame')} x {counted(tracks.skeleton.num_joints, 'joint')} with the "
-          f"{sol.solver} solver in {seconds:.3f} s; max position error {error:.2g} % of height (against {against}) "
-          f"-> {out}")
-    return 0
+    return (solved_clip(sol, tracks.skeleton.num_joints, error, seconds, lines),
+            f"solved {counted(sol.num_frames, 'frame')} x {counted(tracks.skeleton.num_joints, 'joint')} with the "
+            f"{sol.solver} solver in {seconds:.3f} s; max position error {error:.2g} % of height (against {against}) "
+            f"-> {out}")
+
+
+def solved_clip(sol, joints: int, error: float, seconds: float, lines: list[str]) -> ClipResult:
+    """The batch_summary.ClipResult of a solve ``sol`` of ``joints`` joints, its largest miss ``error`` (% of
+    the height), the ``seconds`` it took and its note ``lines`` (those led by 'warning: ' counted)."""
+    return ClipResult("", frames=sol.num_frames, bones=joints, max_error_pct=error, seconds=seconds,
+                      flips=0 if sol.check is None else int(sol.check.flips.sum()),
+                      warnings=sum(line.startswith(WARNING_PREFIX) for line in lines))
 
 
 def _reference_pose(frame: int | str) -> str:
@@ -845,15 +879,24 @@ def add_command(sub, name: str, summary: str, **kwargs) -> argparse.ArgumentPars
 
 def _add_solve(sub: argparse._SubParsersAction) -> None:
     """The ``solve`` command and its arguments."""
-    p = add_command(sub, "solve", "solve rotations for tracks and write BVH or npz")
+    p = add_command(sub, "solve", "solve rotations for tracks and write BVH or npz",
+                    epilog="Several inputs, or a folder of them, are solved one by one into the folder --out, one "
+                           "file per clip named after it, and end with a summary table; the exit status is 1 when "
+                           "any clip failed.")
     refuse_empty(p, p.add_argument(
-        "tracks", metavar="TRACKS", help="tracks: .npz, .csv (with --skeleton) or .bvh (its joint positions); or "
-                                         "points: .npy with --layout, a FreeMoCap folder, a point set .npz/.csv "
-                                         "with --map"), "a tracks file or point set (pose2rot solve --help lists them)",
+        "tracks", nargs="+", metavar="TRACKS",
+        help="tracks: .npz, .csv (with --skeleton) or .bvh (its joint positions); or points: .npy with --layout, a "
+             "FreeMoCap folder, a point set .npz/.csv with --map; several, or a folder of them (its track files and "
+             "FreeMoCap recordings), for a batch"), "a tracks file or point set (pose2rot solve --help lists them)",
         exists=True)
     p.add_argument("--out", required=True,
                    help="output .bvh (the rig's joints, hierarchy, rotation orders and up axis unless --order/--up "
-                        "say otherwise) or .npz (quaternions)")
+                        "say otherwise) or .npz (quaternions); for several inputs or a folder, the output folder "
+                        "(created when missing): OUT/<clip>.bvh per clip (take.csv beside take.npz: take_csv.bvh, "
+                        "take_npz.bvh), an existing file of that name replaced")
+    p.add_argument("--format", choices=("bvh", "npz"),
+                   help="what a batch writes per clip: bvh (default, as mocap tools read it) or npz (quaternions); "
+                        "with one input the suffix of --out says it")
     refuse_empty(p, p.add_argument(
         "--skeleton", help="rig BVH for CSV tracks (rest pose, parents, fps, rotation orders), or the rig that --map "
                            "drives"), "a rig BVH file, or leave --skeleton out", exists=True)

@@ -12,11 +12,13 @@ import sys
 import time
 import zipfile
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from .errors import Pose2RotError
 from .automap import NOT_STANDING, map_legs, standing_frame
+from .batch_summary import ClipResult
 from .axes import AXES
 from .layouts import LAYOUTS, Layout, get_layout
 from .options import SolveOptions
@@ -58,11 +60,13 @@ def wants_points(args: argparse.Namespace) -> bool:
     return bool(args.map) or is_point_set(Path(args.tracks), args.layout, args.skeleton is None)
 
 
-def cmd_solve_points(args: argparse.Namespace, options: SolveOptions, out: Path, order: str | None) -> int:
+def cmd_solve_points(args: argparse.Namespace, options: SolveOptions, out: Path, order: str | None,
+                     say: Callable[[str], None]) -> tuple[ClipResult, str]:
     """``solve`` for point sets: a layout on its own, or a rig through a map, as ``options`` say (made fit
     for points: SolveOptions.for_points); written to the checked ``out``, Y up unless --up says otherwise,
-    in the rig's rotation orders unless ``order``, the checked --order."""
-    from .cli import _parse_frames, _progress_bar, furthest_from_track, rate_notes, step_shown
+    in the rig's rotation orders unless ``order``, the checked --order; each note goes to ``say``. Returns
+    (the batch_summary.ClipResult, the line saying what was solved), as cli.solve_one."""
+    from .cli import _parse_frames, _progress_bar, furthest_from_track, rate_notes, solved_clip, step_shown
     from .export import write_solution
     from .pointsets import check_points, load_points
     from .wording import cli_line, counted, notes_for
@@ -94,12 +98,12 @@ def cmd_solve_points(args: argparse.Namespace, options: SolveOptions, out: Path,
     where = None if furthest is None else tracks.skeleton.names[furthest]
     lines = notes_for(report + sol.report, "cli")
     for line in lines:
-        print(cli_line(line), file=sys.stderr)
+        say(cli_line(line))
     warned = any(line.startswith(WARNING_PREFIX) for line in lines)
     on_points = _on_points(err, where, bool(args.map) and options.stretch != 'exact', warned)
-    print(f"solved {counted(sol.num_frames, 'frame')} x {counted(tracks.skeleton.num_joints, 'joint')} "
-          f"in {seconds:.3f} s; {on_points} -> {out}")
-    return 0
+    return (solved_clip(sol, tracks.skeleton.num_joints, err, seconds, lines),
+            f"solved {counted(sol.num_frames, 'frame')} x {counted(tracks.skeleton.num_joints, 'joint')} "
+            f"in {seconds:.3f} s; {on_points} -> {out}")
 
 
 def _on_points(err: float, where: str | None = None, own_proportions: bool = True, warned: bool = False) -> str:

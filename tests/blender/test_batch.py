@@ -18,6 +18,7 @@ import pytest
 from mathutils import Matrix
 
 from blender_helpers import EXT_NAME, clip_path, import_clip, rest_copy, world_heads
+from pose2rot_core.batch_files import clip_label, clip_name, track_files
 from pose2rot_core.bvh import read_bvh, write_bvh
 from pose2rot_core.errors import Pose2RotError
 from pose2rot_core.rotations import axis_angle_to_matrix, basic_rotation
@@ -350,7 +351,7 @@ def test_a_missing_tracks_or_rig_file_is_worded_as_the_core_words_it(tmp_path, k
         other.symlink_to(path)
     with pytest.raises(Pose2RotError) as e:
         if kind == "tracks":
-            batch.track_files([str(path)])
+            track_files([str(path)], "pose2rot batch")
         else:
             batch_rigs.rig_source(str(path), [])
     assert str(e.value) == str(missing_file(path, kind))
@@ -457,10 +458,10 @@ def test_a_freemocap_recording_or_its_output_data_folder_is_one_clip(tmp_path):
     np.save(body, np.zeros((2, 33, 3)))
     np.save(data / "mediapipe_right_hand_3d_xyz.npy", np.zeros((2, 21, 3)))
     for item in (tmp_path / "walk", data):
-        files = batch.track_files([str(item)])
-        assert files == [body] and batch.clip_name(files[0]) == "walk"
-        assert batch.clip_label(files[0]) == "walk"            # its row in the summary, not the .npy's name
-    assert batch.clip_label(tmp_path / "a.bvh") == "a.bvh"
+        files = track_files([str(item)], "pose2rot batch")
+        assert files == [body] and clip_name(files[0]) == "walk"
+        assert clip_label(files[0]) == "walk"                  # its row in the summary, not the .npy's name
+    assert clip_label(tmp_path / "a.bvh") == "a.bvh"
 
 
 def test_the_preferences_show_the_installed_batch_command():
@@ -615,8 +616,8 @@ def test_a_pipeline_s_odd_files_and_folders(tmp_path):
     for name in ("rec1", "rec2"):
         (recordings / name / "output_data").mkdir(parents=True)
         np.save(recordings / name / "output_data" / "mediapipe_body_3d_xyz.npy", np.zeros((2, 33, 3)))
-    assert batch.track_files([str(recordings)]) == [recordings / n / "output_data" / "mediapipe_body_3d_xyz.npy"
-                                                    for n in ("rec1", "rec2")]
+    assert track_files([str(recordings)], "pose2rot batch") == [
+        recordings / n / "output_data" / "mediapipe_body_3d_xyz.npy" for n in ("rec1", "rec2")]
 
 
 def test_an_output_folder_that_cannot_be_written_stops_the_run_first(tmp_path):

@@ -1,0 +1,184 @@
+"""``pose2rot solve`` of several inputs, or of a folder of them: a batch into the folder --out.
+
+Every clip (batch_files.track_files: the track files and FreeMoCap recordings given or in the folders
+given) is solved as ``pose2rot solve`` solves one input (cli.solve_one: the same checks, notes and
+warnings, each line led by the clip's name) and written to ``OUT/<clip>.bvh`` (``--format npz``:
+``.npz``), named as the Blender batch names its outputs (batch_files.output_names). A clip that fails
+is reported and the others go on; as every output is written whole (errors.write_whole), a failed clip
+leaves nothing. One line per clip as it ends on stderr (a bar over the clips on a terminal), the
+summary table (batch_summary.format_summary) on stdout at the end; exit status 0 when every clip was
+solved, 1 when any failed, 2 for bad arguments (nothing solved).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable
+
+from .batch_files import clip_label, output_names, readable, track_files
+from .batch_summary import ClipResult, format_summary
+from .errors import Pose2RotError
+from .options import OptionError
+from .pointsets import FREEMOCAP_BODY, freemocap_body
+from .wording import names
+
+#: the output suffixes --out may not end in with several inputs (they name a file, not a folder)
+FILE_SUFFIXES = (".bvh", ".npz")
+
+
+def is_batch(args: argparse.Namespace) -> bool:
+    """Whether ``solve``'s inputs ``args.tracks`` make a batch: several, or one folder that is no FreeMoCap
+    recording (which is one clip)."""
+    first = Path(args.tracks[0])
+    return len(args.tracks) > 1 or (first.is_dir() and freemocap_body(first) is None)
+
+
+def solve_batch(args: argparse.Namespace) -> int:
+    """Solve every clip of ``args.tracks`` into the folder ``args.out`` (checked, and created, before any
+    clip: a Pose2RotError otherwise), print the summary table; 0 when every clip was solved, else 1. On
+    Ctrl-C or SIGTERM, says which clips were written before it stops (the interrupt goes on to cli.main)."""
+    outputs = checked_outputs(args)
+    results: list[ClipResult] = []
+    written: list[str] = []
+    say, ended, close = _clip_progress(len(outputs))
+    current, started = None, time.time()                   # the output being solved, since when
+    try:
+        for path, out in outputs.items():
+            current, started = out, time.time()
+            results.append(solve_clip(args, path, out, say))
+            current = None
+            written += [] if results[-1].failed else [out.name]
+            ended(results[-1], out)
+    except KeyboardInterrupt:
+        close()
+        if current is not None and _written_since(current, started):       # put in place as the stop came
+            written.append(current.name)
+        _say_written(written, len(outputs))
+        raise
+    close()
+    print(format_summary(results))
+    return 1 if any(r.failed for r in results) else 0
+
+
+def checked_outputs(args: argparse.Namespace) -> dict[Path, Path]:
+    """{clip file (batch_files.track_files, each once): its output in the folder --out}, after checking the
+    options every clip shares, that --out is a folder that can be written (created when missing) and that
+    no output would replace an input or a folder."""
+    from .cli import _check_fps_option, _order_option, given_output, solve_options
+    from .cli_layouts import layout_arg
+
+    solve_options(args)
+    layout_arg(args.layout)
+    _check_fps_option(args.fps)
+    suffix = f".{args.format or 'bvh'}"
+    if _order_option(args.order) and suffix == ".npz":
+        raise Pose2RotError("--order is for BVH output: --format npz writes quaternions, which have no rotation "
+                            "order; leave --order out")
+    folder = given_output(args.out, "--out", "a folder for the clips' files (created when missing)")
+    given = track_files(args.tracks, "pose2rot")
+    files = list(dict.fromkeys(Path(os.path.abspath(f)) for f in given))      # each once
+    clip_names = output_names(files, suffix)
+    outputs = {f: folder / f"{clip_names[f]}{suffix}" for f in files}
+    _check_folder(folder, args.out, len(files))
+    _check_outputs(outputs, [*files, *(Path(p) for p in (args.skeleton, args.reference, args.map) if p)], args.out)
+    folder.mkdir(parents=True, exist_ok=True)
+    return outputs
+
+
+def _check_folder(folder: Path, given: str, clips: int) -> None:
+    """Refuse an --out (``given``) that names a file for a batch of ``clips`` clips: one that is a file, or,
+    still missing, ends as a BVH or .npz file does; or one in which no file can be written."""
+    from .cli import _check_writable
+
+    if folder.suffix.lower() in FILE_SUFFIXES and not folder.is_dir():
+        raise Pose2RotError(f"--out {given} names a file, but the {clips} clips of several inputs or a folder are "
+                            f"written to a folder, one file per clip: give a folder (created when missing), e.g. "
+                            f"--out {folder.with_suffix('')}")
+    _check_writable(folder, "--out", folder=True)
+
+
+def _check_outputs(outputs: dict[Path, Path], inputs: list[Path], given: str) -> None:
+    """Refuse outputs that would replace one of the ``inputs`` (the clips, the rig, ...) or that are
+    folders, before any clip is solved."""
+    taken = {p.resolve() for p in inputs}
+    for out in outputs.values():
+        if out.resolve() in taken:
+            raise Pose2RotError(f"--out '{given}' would write over the input '{readable(out.name)}': choose another "
+                                "folder")
+        if out.is_dir():
+            raise Pose2RotError(f"--out '{given}' holds a folder named '{readable(out.name)}', where a clip's output "
+                                "goes: move or rename that folder, or choose another --out")
+
+
+def solve_clip(args: argparse.Namespace, path: Path, out: Path, say: Callable[[str], None]) -> ClipResult:
+    """Solve the clip ``path`` to ``out`` as cli.solve_one does with the other ``args``, its lines led by
+    its name (batch_files.clip_label) to ``say``; its ClipResult, 'failed' with the reason where its input
+    is bad or its solve refused (nothing written; an earlier run's file there is named). --debug: an
+    unexpected error stops the batch with its traceback."""
+    from .cli import solve_one
+
+    label = clip_label(path)
+    source = path.parent if path.name == FREEMOCAP_BODY else path       # solve reads the recording's folder
+    clip_args = argparse.Namespace(**{**vars(args), "tracks": str(source), "out": str(out)})
+    t0 = time.perf_counter()
+    try:
+        result, _ = solve_one(clip_args, out, lambda line: say(f"{label}: {line}"))
+    except Exception as e:  # noqa: BLE001 - one clip's failure, whatever it is, leaves the others to go on
+        if args.debug and not isinstance(e, Pose2RotError):
+            raise
+        message = _failure(e) + (f" (an earlier run's {readable(out.name)} stays in --out)" if out.is_file() else "")
+        say(f"{label}: error: {message}")
+        return ClipResult(label, seconds=time.perf_counter() - t0, status="failed", message=message)
+    return replace(result, clip=label, seconds=time.perf_counter() - t0)
+
+
+def _failure(e: Exception) -> str:
+    """Why a clip failed, as cli.main words the exception ``e`` for one input."""
+    if isinstance(e, OptionError):
+        return e.worded(names("cli"))
+    if isinstance(e, Pose2RotError):
+        return str(e)
+    if isinstance(e, OSError):
+        return f"{e.strerror or e}: {e.filename or ''}".rstrip(": ")
+    return f"internal error: {type(e).__name__}: {e} (run with --debug for the traceback)"
+
+
+def _clip_progress(total: int):
+    """(say: print a line on stderr, ended: count a clip's ClipResult and its output, close): on a terminal
+    a tqdm bar over the ``total`` clips, which the lines are printed above; elsewhere (a log) a line
+    per clip as it ends ('[2/5] walk.bvh: ok -> OUT/walk.bvh')."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        tqdm = None
+    if tqdm is not None and sys.stderr.isatty():
+        bar = tqdm(total=total, desc="clips", unit="clip", file=sys.stderr, leave=False)
+
+        def counted(result: ClipResult, out: Path) -> None:
+            bar.set_postfix_str(f"{result.clip}: {result.status}", refresh=False)
+            bar.update(1)
+
+        return (lambda line: bar.write(line, file=sys.stderr)), counted, bar.close
+    done = [0]
+
+    def line(result: ClipResult, out: Path) -> None:
+        done[0] += 1
+        state = "failed" if result.failed else f"ok -> {out}"
+        print(f"[{done[0]}/{total}] {result.clip}: {state}", file=sys.stderr, flush=True)
+
+    return (lambda text: print(text, file=sys.stderr, flush=True)), line, lambda: None
+
+
+def _written_since(out: Path, started: float) -> bool:
+    """Whether the file ``out`` was written since the time ``started`` (time.time())."""
+    return out.is_file() and out.stat().st_mtime >= started
+
+
+def _say_written(written: list[str], total: int) -> None:
+    """After a stop: say on stderr which outputs (``written``, of ``total`` clips) were written before it."""
+    listed = f": {readable(', '.join(written[:8]))}{' ...' if len(written) > 8 else ''}" if written else ""
+    print(f"pose2rot: {len(written)} of {total} clips written before the stop{listed}", file=sys.stderr)

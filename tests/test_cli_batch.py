@@ -1,0 +1,153 @@
+"""``pose2rot solve`` of several inputs or a folder: one output per clip in the folder --out, failures
+reported while the others go on, the summary table, exit statuses 0 / 1 / 2 / 130."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pose2rot_core import cli
+from pose2rot_core.bvh import read_bvh
+from pose2rot_core.layouts import get_layout
+from pose2rot_core.tracks_io import save_tracks, tracks_from_bvh
+
+from _humanoid import walker_points
+from test_cli import run, small_clip
+
+
+def truncated(path: Path, source: Path) -> Path:
+    """A BVH cut short in its hierarchy: a file that cannot be read."""
+    path.write_text(source.read_text()[:300])
+    return path
+
+
+def recording(folder: Path) -> Path:
+    """A FreeMoCap recording folder (output_data/mediapipe_body_3d_xyz.npy, millimetres) of a generated
+    walker, whose rigid layout skeleton ends about 1.6 % of its height from some points."""
+    points = walker_points(0, "mediapipe33")
+    layout = get_layout("mediapipe33")
+    body = np.full((points.positions.shape[0], 33, 3), np.nan)
+    body[:, [layout.index(n) for n in points.names]] = points.positions * 1000
+    (folder / "output_data").mkdir(parents=True)
+    np.save(folder / "output_data" / "mediapipe_body_3d_xyz.npy", body)
+    return folder
+
+
+def test_several_clips_are_solved_as_one_input_each_and_a_bad_one_is_reported(tmp_path, capsys):
+    a = small_clip(tmp_path / "a.bvh")
+    save_tracks(tmp_path / "t.npz", tracks_from_bvh(read_bvh(a)))
+    bad = truncated(tmp_path / "bad.bvh", a)
+    out = tmp_path / "out"
+    code, stdout, err = run(["solve", a, bad, tmp_path / "t.npz", "--out", out], capsys)
+    assert code == 1, err
+    assert sorted(p.name for p in out.iterdir()) == ["a.bvh", "t.bvh"]        # nothing of the failed clip
+    assert run(["solve", a, "--out", tmp_path / "one.bvh"], capsys)[0] == 0
+    assert (out / "a.bvh").read_text() == (tmp_path / "one.bvh").read_text()   # as one input is solved
+    rows = stdout.splitlines()
+    assert rows[0].startswith("clip") and "status" in rows[0]
+    assert [r.split()[0] for r in rows[2:5]] == ["a.bvh", "bad.bvh", "t.npz"]
+    assert rows[2].endswith("ok") and "   30      7  " in rows[2]
+    assert "failed: " in rows[3] and "is it cut short?" in rows[3]
+    assert rows[-1] == "2 of 3 clips converted, 1 failed"
+    assert f"[1/3] a.bvh: ok -> {out / 'a.bvh'}" in err and "[2/3] bad.bvh: failed" in err
+    assert "bad.bvh: error: " in err and "solved 30 frames" not in stdout
+
+
+def test_a_folder_stands_for_its_clips_named_as_the_blender_batch_names_them(tmp_path, capsys):
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    take = small_clip(clips / "take.bvh")
+    save_tracks(clips / "take.npz", tracks_from_bvh(read_bvh(take)))
+    recording(clips / "walk_rec")
+    (clips / "notes.txt").write_text("not a clip")
+    (clips / "other").mkdir()
+    code, stdout, err = run(["solve", clips, "--out", tmp_path / "new" / "out", "--format", "npz"], capsys)
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "new" / "out").iterdir()) == ["take_bvh.npz", "take_npz.npz",
+                                                                           "walk_rec.npz"]
+    assert "pose2rot: note: folder" in err and "subfolders not searched: other" in err
+    assert stdout.splitlines()[-1] == "3 of 3 clips converted, 1 with warnings"
+    assert "walk_rec: warning: " in err                                        # its lines led by its name
+    names = np.load(tmp_path / "new" / "out" / "take_npz.npz")["joint_names"]
+    assert list(names) == list(read_bvh(take).skeleton.names)
+
+
+def test_a_clip_far_from_its_tracks_fails_and_an_earlier_output_stays_untouched(tmp_path, capsys):
+    a = small_clip(tmp_path / "a.bvh")
+    rec = recording(tmp_path / "rec")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "rec.bvh").write_text("an earlier run's")
+    code, stdout, err = run(["solve", rec, a, "--out", out, "--max-position-error", "1"], capsys)
+    assert code == 1, err
+    assert (out / "rec.bvh").read_text() == "an earlier run's" and (out / "a.bvh").is_file()
+    assert sorted(p.name for p in out.iterdir()) == ["a.bvh", "rec.bvh"]       # no part file left
+    row = next(r for r in stdout.splitlines() if r.startswith("rec "))
+    assert "failed: the solution is 1.5" in row and "nothing was written" in row
+    assert "(an earlier run's rec.bvh stays in --out)" in row
+    assert stdout.splitlines()[-1] == "1 of 2 clips converted, 1 failed"
+
+
+@pytest.mark.parametrize("case, said", [
+    ("same name", "would all be written as 'walk.bvh'"),
+    ("out is a file", "is a file, not a folder"),
+    ("out names a file", "names a file, but the 2 clips"),
+    ("over an input", "would write over the input 'walk.bvh'"),
+    ("order with npz", "--order is for BVH output: --format npz"),
+    ("folder with no clips", "has no .npz, .csv"),
+])
+def test_bad_arguments_stop_a_batch_before_any_clip(tmp_path, capsys, case, said):
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+    clips = [small_clip(tmp_path / "a" / "walk.bvh", T=5), small_clip(tmp_path / "b" / "run.bvh", T=5)]
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "file").write_text("")
+    inputs, out, more = clips, tmp_path / "out", []
+    if case == "same name":
+        inputs = [clips[0], small_clip(tmp_path / "b" / "walk.bvh", T=5)]
+    elif case == "out is a file":
+        out = tmp_path / "file"
+    elif case == "out names a file":
+        out = tmp_path / "x.bvh"
+    elif case == "over an input":
+        inputs, out = [tmp_path / "a"], tmp_path / "a"
+    elif case == "order with npz":
+        more = ["--format", "npz", "--order", "zyx"]
+    elif case == "folder with no clips":
+        inputs = [tmp_path / "a" / "walk.bvh", tmp_path / "empty"]
+    code, stdout, err = run(["solve", *inputs, "--out", out, *more], capsys)
+    assert code == 2 and said in err and err.count("\n") == 1, err
+    assert not (tmp_path / "out").exists() and not (tmp_path / "x.bvh").exists() and stdout == ""
+    assert [p.name for p in (tmp_path / "a").iterdir()] == ["walk.bvh"]
+
+
+def test_one_input_writes_the_file_out_as_before_and_format_must_agree(tmp_path, capsys):
+    a = small_clip(tmp_path / "a.bvh", T=5)
+    code, stdout, err = run(["solve", a, "--out", tmp_path / "a_solved.npz", "--format", "npz"], capsys)
+    assert code == 0 and stdout.startswith("solved 5 frames x 7 joints"), err
+    code, _, err = run(["solve", a, "--out", tmp_path / "b.npz", "--format", "bvh"], capsys)
+    assert code == 2 and "--format bvh is for several inputs" in err and "write b.bvh" in err, err
+
+
+@pytest.mark.parametrize("b_written", [False, True])
+def test_a_stop_says_which_clips_were_written(tmp_path, capsys, monkeypatch, b_written):
+    """Stopped while solving b.bvh, before its file was written or just after: the clips written are named."""
+    clips = [small_clip(tmp_path / f"{n}.bvh", T=5) for n in "abc"]
+    solve_one = cli.solve_one
+
+    def stopped_at_b(args, out, say):
+        if Path(args.tracks).name == "b.bvh" and not b_written:
+            raise KeyboardInterrupt
+        solved = solve_one(args, out, say)
+        if Path(args.tracks).name == "b.bvh":
+            raise KeyboardInterrupt
+        return solved
+
+    monkeypatch.setattr(cli, "solve_one", stopped_at_b)
+    code, stdout, err = run(["solve", *clips, "--out", tmp_path / "out"], capsys)
+    written = ["a.bvh", "b.bvh"] if b_written else ["a.bvh"]
+    assert code == 130 and stdout == ""
+    assert f"pose2rot: {len(written)} of 3 clips written before the stop: {', '.join(written)}\n" in err, err
+    assert err.endswith("pose2rot: interrupted\n")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == written
