@@ -42,6 +42,7 @@ from ...stacks import (any_per_point, component_major, empty_matrices, empty_vec
 from ...tracks import FLOAT32_STEPS, Tracks, float32_step
 from ...tracks_io import check_root
 from .chains import lean_with_chains
+from .chained_fit import continuous_best_fit
 from .fit import best_fit, blend_roll, fit_weight, held_roll, roll_gap, roll_var, slerp
 from .lean import LEAN_SECONDS
 from .problem import (STRETCH_FRACTION, LengthReadings, Problem, Target, classify_translation, collect_targets,
@@ -447,13 +448,14 @@ def _hit_all_targets(problem: Problem, j: int, primary: list, src: np.ndarray, o
     weight = fit_weight(src, problem.offset_var_frames(j, primary)) if weight is None else weight
     problem.determined[j] = weight
     if weight.min() >= 1.0:
-        return _written(out, best_fit(primary, src, obs, desired, problem.target_weights(j, primary)))
+        return _written(out, continuous_best_fit(primary, src, obs, desired, problem.target_weights(j, primary),
+                                                 problem.tied))
     axis, direction = line_means(src, obs)  # axis [1,3] when the same in every frame
     along = aim_with_roll(problem, np.array([j]), _alone(axis), _alone(direction), _alone(desired),
                           [_aimed(problem, primary)], _alone(parent_frame))[:, 0]
     if weight.max() <= 0.0:
         return _written(out, along)
-    fit = best_fit(primary, src, obs, desired, problem.target_weights(j, primary))
+    fit = continuous_best_fit(primary, src, obs, desired, problem.target_weights(j, primary), problem.tied)
     gap = roll_gap(along, fit, axis)
     roll = None
     if problem.noise_var.any() and problem.cone == 0:

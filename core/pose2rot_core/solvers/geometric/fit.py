@@ -85,14 +85,21 @@ def best_fit(primary: list[Target], src: np.ndarray, obs: np.ndarray, desired: n
     [1,n,3] when constant) onto the observed ``obs`` (world, [T,n,3]); targets reached only through zero-length joints
     are steadied by the reference orientation ``desired`` [T,3,3]. ``weights`` [n]: each target's
     share (default: all the same)."""
-    obs, src = normalize(obs), normalize(src)  # directions: the same weight in any unit
-    if weights is not None:
-        root = np.sqrt(weights)[:, None]
-        obs, src = obs * root, src * root
-    M = pairwise_alignment(obs, src)
+    M = pairwise_alignment(*weighted_directions(obs, src, weights))
     if all(t.chain for t in primary):  # the reference counts as a share of what the targets count together
         M = M + CHAINED_WEIGHT * (len(primary) if weights is None else float(np.sum(weights))) * desired
     return best_fit_rotation(M)
+
+
+def weighted_directions(obs: np.ndarray, src: np.ndarray, weights: np.ndarray | None
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """(obs, src) [T|1,n,3] as unit directions (the same weight in any unit), each scaled by the
+    square root of its target's ``weights`` [n] (None: all 1)."""
+    obs, src = normalize(obs), normalize(src)
+    if weights is None:
+        return obs, src
+    root = np.sqrt(weights)[:, None]
+    return obs * root, src * root
 
 
 def pairwise_alignment(obs: np.ndarray, src: np.ndarray) -> np.ndarray:
