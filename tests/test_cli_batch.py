@@ -2,6 +2,7 @@
 reported while the others go on, the summary table, exit statuses 0 / 1 / 2 / 130."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -10,10 +11,11 @@ import pytest
 from pose2rot_core import cli
 from pose2rot_core.bvh import read_bvh
 from pose2rot_core.layouts import get_layout
+from pose2rot_core.skeleton import Skeleton
 from pose2rot_core.tracks_io import save_tracks, tracks_from_bvh
 
 from _humanoid import walker_points
-from test_cli import run, small_clip
+from test_cli import PARENTS, run, small_clip
 
 
 def truncated(path: Path, source: Path) -> Path:
@@ -136,10 +138,10 @@ def test_a_stop_says_which_clips_were_written(tmp_path, capsys, monkeypatch, b_w
     clips = [small_clip(tmp_path / f"{n}.bvh", T=5) for n in "abc"]
     solve_one = cli.solve_one
 
-    def stopped_at_b(args, out, say):
+    def stopped_at_b(args, out, say, **batch):
         if Path(args.tracks).name == "b.bvh" and not b_written:
             raise KeyboardInterrupt
-        solved = solve_one(args, out, say)
+        solved = solve_one(args, out, say, **batch)
         if Path(args.tracks).name == "b.bvh":
             raise KeyboardInterrupt
         return solved
@@ -151,3 +153,19 @@ def test_a_stop_says_which_clips_were_written(tmp_path, capsys, monkeypatch, b_w
     assert f"pose2rot: {len(written)} of 3 clips written before the stop: {', '.join(written)}\n" in err, err
     assert err.endswith("pose2rot: interrupted\n")
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == written
+
+
+def test_joint_names_a_bvh_cannot_hold_are_told_to_take_format_npz(tmp_path, capsys):
+    """A clip whose joint names no BVH can hold was told the one-input advice, 'write quaternions with
+    --out OUT/t.npz', which a batch refuses (--out is its folder): it names --format npz now."""
+    a = small_clip(tmp_path / "a.bvh", T=5)
+    tracks = tracks_from_bvh(read_bvh(a))
+    names = ["l Arm" if j == 2 else "l_Arm" if j == 3 else n for j, n in enumerate(tracks.skeleton.names)]
+    save_tracks(tmp_path / "t.npz", replace(tracks, skeleton=Skeleton(names, PARENTS, tracks.skeleton.rest_positions)))
+    code, stdout, err = run(["solve", a, tmp_path / "t.npz", "--out", tmp_path / "out"], capsys)
+    assert code == 1, err
+    row = next(r for r in stdout.splitlines() if r.startswith("t.npz "))
+    assert "both become 'l_Arm'" in row and row.endswith("or write quaternions with --format npz (for the whole batch)")
+    assert "--out" not in row
+    code, stdout, err = run(["solve", a, tmp_path / "t.npz", "--out", tmp_path / "out", "--format", "npz"], capsys)
+    assert code == 0 and sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.bvh", "a.npz", "t.npz"], err

@@ -469,9 +469,11 @@ def check_format(fmt: str | None, out: Path) -> None:
                             f"{out.with_suffix('.' + fmt).name}")
 
 
-def solve_one(args: argparse.Namespace, out: Path, say: Callable[[str], None]) -> tuple[ClipResult, str]:
+def solve_one(args: argparse.Namespace, out: Path, say: Callable[[str], None], batch: bool = False
+              ) -> tuple[ClipResult, str]:
     """Solve the one input ``args.tracks`` as the other ``args`` say and write it to the checked ``out``;
-    each note and warning goes to ``say`` (a line). Returns (its batch_summary.ClipResult, the line that
+    each note and warning goes to ``say`` (a line); ``batch``: ``out`` is one clip's file in a batch's
+    folder (advice names --format, not the file). Returns (its batch_summary.ClipResult, the line that
     says what was solved and written)."""
     from dataclasses import replace
 
@@ -502,7 +504,7 @@ def solve_one(args: argparse.Namespace, out: Path, say: Callable[[str], None]) -
         tracks = replace(tracks, reference_rotations=reference,
                          reference_frame=frame if _shows_pose(tracks, reference, frame) else None)
     start, stop = _parse_frames(args.frames, tracks.num_frames, tracks.first_frame)
-    _check_bvh_names(tracks.skeleton.names, out, Path(args.tracks).name)
+    _check_bvh_names(tracks.skeleton.names, out, Path(args.tracks).name, batch)
     update, close = _progress_bar(f"solve ({args.solver})")
     t0 = time.perf_counter()
     try:  # the whole clip is solved, the range kept
@@ -548,14 +550,15 @@ def _reference_advice(note: str) -> str:
     return note.replace(setting("reference_frame", "N", "cli"), _reference_pose("N"))
 
 
-def _check_bvh_names(names: Sequence[str], out: Path, source: str) -> None:
-    """Refuse, before the solve, joint ``names`` (from the file ``source``) that a BVH ``out`` cannot hold."""
+def _check_bvh_names(names: Sequence[str], out: Path, source: str, batch: bool) -> None:
+    """Refuse, before the solve, joint ``names`` (from the file ``source``) that a BVH ``out`` cannot hold;
+    ``batch``: ``out`` is a batch's, whose format --format sets."""
     from .bvh import unwritable_names
 
     problem = unwritable_names(names) if out.suffix.lower() == ".bvh" else ""
     if problem:
-        raise Pose2RotError(f"{source}: {problem} in the tracks file, or write quaternions with "
-                            f"--out {out.with_suffix('.npz')}")
+        npz = "--format npz (for the whole batch)" if batch else f"--out {out.with_suffix('.npz')}"
+        raise Pose2RotError(f"{source}: {problem} in the tracks file, or write quaternions with {npz}")
 
 
 def _solve_tracks(args: argparse.Namespace, report: list[str]):

@@ -126,7 +126,7 @@ def solve_clip(args: argparse.Namespace, path: Path, out: Path, say: Callable[[s
     clip_args = argparse.Namespace(**{**vars(args), "tracks": str(source), "out": str(out)})
     t0 = time.perf_counter()
     try:
-        result, _ = solve_one(clip_args, out, lambda line: say(f"{label}: {line}"))
+        result, _ = solve_one(clip_args, out, lambda line: say(f"{label}: {line}"), batch=True)
     except Exception as e:  # noqa: BLE001 - one clip's failure, whatever it is, leaves the others to go on
         if args.debug and not isinstance(e, Pose2RotError):
             raise
