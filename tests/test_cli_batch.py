@@ -169,3 +169,20 @@ def test_joint_names_a_bvh_cannot_hold_are_told_to_take_format_npz(tmp_path, cap
     assert "--out" not in row
     code, stdout, err = run(["solve", a, tmp_path / "t.npz", "--out", tmp_path / "out", "--format", "npz"], capsys)
     assert code == 0 and sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.bvh", "a.npz", "t.npz"], err
+
+
+def test_a_clip_s_lines_and_row_name_its_file_once(tmp_path, capsys):
+    """Lines the batch leads with the clip's name said it again ('t.csv: error: t.csv: a CSV file holds
+    only positions', 'w.npy: note: w.npy: up axis y'), and so did the failed row: once now."""
+    examples = Path(__file__).parents[1] / "examples"
+    (tmp_path / "t.csv").write_bytes((examples / "arm_tracks.csv").read_bytes())
+    code, stdout, err = run(["solve", tmp_path / "t.csv", small_clip(tmp_path / "a.bvh", T=5), "--out",
+                             tmp_path / "out"], capsys)
+    assert code == 1 and "t.csv: error: a CSV file holds only positions" in err, err
+    row = next(r for r in stdout.splitlines() if r.startswith("t.csv "))
+    assert "failed: a CSV file holds only positions" in row, row
+    for name in ("w.npy", "v.npy"):
+        (tmp_path / name).write_bytes((examples / "retarget" / "humanml3d_walk.npy").read_bytes())
+    code, stdout, err = run(["solve", tmp_path / "w.npy", tmp_path / "v.npy", "--layout", "humanml3d22", "--out",
+                             tmp_path / "out"], capsys)
+    assert code == 0 and "w.npy: note: up axis y" in err and "w.npy: w.npy" not in err, err

@@ -24,7 +24,7 @@ from .batch_summary import ClipResult, format_summary
 from .errors import Pose2RotError
 from .options import OptionError
 from .pointsets import FREEMOCAP_BODY, freemocap_body
-from .wording import names
+from .wording import WARNING_PREFIX, names
 
 #: the output suffixes --out may not end in with several inputs (they name a file, not a folder)
 FILE_SUFFIXES = (".bvh", ".npz")
@@ -126,14 +126,23 @@ def solve_clip(args: argparse.Namespace, path: Path, out: Path, say: Callable[[s
     clip_args = argparse.Namespace(**{**vars(args), "tracks": str(source), "out": str(out)})
     t0 = time.perf_counter()
     try:
-        result, _ = solve_one(clip_args, out, lambda line: say(f"{label}: {line}"), batch=True)
+        result, _ = solve_one(clip_args, out, lambda line: say(f"{label}: {_unnamed(line, path.name)}"),
+                              batch=True)
     except Exception as e:  # noqa: BLE001 - one clip's failure, whatever it is, leaves the others to go on
         if args.debug and not isinstance(e, Pose2RotError):
             raise
-        message = _failure(e) + (f" (an earlier run's {readable(out.name)} stays in --out)" if out.is_file() else "")
+        message = (_unnamed(_failure(e), path.name)
+                   + (f" (an earlier run's {readable(out.name)} stays in --out)" if out.is_file() else ""))
         say(f"{label}: error: {message}")
         return ClipResult(label, seconds=time.perf_counter() - t0, status="failed", message=message)
     return replace(result, clip=label, seconds=time.perf_counter() - t0)
+
+
+def _unnamed(line: str, name: str) -> str:
+    """A clip's note, warning or error ``line`` without the clip's file ``name`` leading what it says
+    ('note: walk.npy: up axis y' -> 'note: up axis y'): the batch leads the line, and the row, with it."""
+    kind = next((k for k in ("note: ", WARNING_PREFIX) if line.startswith(k)), "")
+    return kind + line[len(kind):].removeprefix(f"{name}: ")
 
 
 def _failure(e: Exception) -> str:
