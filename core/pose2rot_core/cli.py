@@ -862,7 +862,11 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 #: options users bring from the Blender batch (README, Batch) -> what the command line takes instead
-BATCH_OPTIONS = {"--rig": "--rig is the Blender batch's: on the command line give --skeleton RIG.bvh"}
+BATCH_OPTIONS = {"--rig": "--rig is the Blender batch's: on the command line give --skeleton RIG.bvh",
+                 "--jobs": "--jobs is the Blender batch's: pose2rot solve converts the clips one at a time (for more "
+                           "cores, run a pose2rot solve per folder of clips side by side, each with its own --out)",
+                 "--bvh": "--bvh is the Blender batch's: pose2rot solve writes BVH files (--format bvh, the "
+                          "default; --format npz for quaternions)"}
 
 
 def _spelt_elsewhere(message: str, elsewhere: dict[str, str]) -> str:
