@@ -202,3 +202,25 @@ def test_the_blender_batch_s_jobs_and_bvh_are_answered(tmp_path, capsys, given, 
     err = capsys.readouterr().err
     assert stop.value.code == 2 and err.count("\n") == 1 and said in err, err
     assert not (tmp_path / "out").exists()
+
+
+def test_the_rig_kept_beside_its_csv_takes_is_no_clip(tmp_path, capsys):
+    """`pose2rot solve takes/ --skeleton takes/rig.bvh` took the rig for a clip too: it failed ('a .bvh tracks
+    file carries its own skeleton: leave out --skeleton'), and the batch with it (exit 1, '2 of 3 clips
+    converted'). The rig a folder brings in is left out now, with a note; a folder of nothing else is refused."""
+    examples = Path(__file__).parents[1] / "examples"
+    takes = tmp_path / "takes"
+    takes.mkdir()
+    rig = takes / "rig.bvh"
+    rig.write_bytes((examples / "arm.bvh").read_bytes())
+    for name in ("take1.csv", "take2.csv"):
+        (takes / name).write_bytes((examples / "arm_tracks.csv").read_bytes())
+    code, stdout, err = run(["solve", takes, "--skeleton", rig, "--out", tmp_path / "out"], capsys)
+    assert code == 0 and stdout.splitlines()[-1] == "2 of 2 clips converted", stdout + err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["take1.bvh", "take2.bvh"]
+    assert f"pose2rot: note: {rig} is the rig (--skeleton), not a clip: not converted" in err, err
+    for name in ("take1.csv", "take2.csv"):
+        (takes / name).unlink()
+    code, stdout, err = run(["solve", takes, "--skeleton", rig, "--out", tmp_path / "out2"], capsys)
+    assert code == 2 and f"the only track file given is the rig {rig} (--skeleton)" in err and stdout == "", err
+    assert not (tmp_path / "out2").exists()

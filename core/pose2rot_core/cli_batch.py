@@ -1,7 +1,7 @@
 """``pose2rot solve`` of several inputs, or of a folder of them: a batch into the folder --out.
 
 Every clip (batch_files.track_files: the track files and FreeMoCap recordings given or in the folders
-given) is solved as ``pose2rot solve`` solves one input (cli.solve_one: the same checks, notes and
+given, less the rig --skeleton a folder holds) is solved as ``pose2rot solve`` solves one input (cli.solve_one: the same checks, notes and
 warnings, each line led by the clip's name) and written to ``OUT/<clip>.bvh`` (``--format npz``:
 ``.npz``), named as the Blender batch names its outputs (batch_files.output_names). A clip that fails
 is reported and the others go on; as every output is written whole (errors.write_whole), a failed clip
@@ -80,13 +80,31 @@ def checked_outputs(args: argparse.Namespace) -> dict[Path, Path]:
                             "order; leave --order out")
     folder = given_output(args.out, "--out", "a folder for the clips' files (created when missing)")
     given = track_files(args.tracks, "pose2rot")
-    files = list(dict.fromkeys(Path(os.path.abspath(f)) for f in given))      # each once
+    files = _without_rig(list(dict.fromkeys(Path(os.path.abspath(f)) for f in given)), args)      # each once
     clip_names = output_names(files, suffix)
     outputs = {f: folder / f"{clip_names[f]}{suffix}" for f in files}
     _check_folder(folder, args.out, len(files))
     _check_outputs(outputs, [*files, *(Path(p) for p in (args.skeleton, args.reference, args.map) if p)], args.out)
     folder.mkdir(parents=True, exist_ok=True)
     return outputs
+
+
+def _without_rig(files: list[Path], args: argparse.Namespace) -> list[Path]:
+    """The clip ``files`` less the rig BVH ``args.skeleton`` where a folder given brought it in (kept beside
+    its CSV takes): as a clip it would fail, a BVH carrying its own skeleton given a rig, or be the rig
+    retargeted onto itself through --map. A note says so; the rig given as an input itself stays (and fails)."""
+    if not args.skeleton or not Path(args.skeleton).is_file():
+        return files
+    given = {Path(os.path.abspath(t)) for t in args.tracks}
+    rig = [f for f in files if f not in given and f.is_file() and os.path.samefile(f, args.skeleton)]
+    clips = [f for f in files if f not in rig]
+    if rig and not clips:
+        raise Pose2RotError(f"the only track file given is the rig {readable(str(rig[0]))} (--skeleton): give the "
+                            "clips to solve on it (CSV takes, or sources with --map)")
+    if rig:
+        print(f"pose2rot: note: {readable(str(rig[0]))} is the rig (--skeleton), not a clip: not converted",
+              file=sys.stderr)
+    return clips
 
 
 def _check_folder(folder: Path, given: str, clips: int) -> None:
