@@ -1071,9 +1071,10 @@ def test_every_command_s_help_says_what_it_does():
 
 def test_an_out_folder_and_a_cut_file_are_named_as_such(clip, tmp_path, capsys):
     """--out DIR/ was refused for its suffix ('must end in .bvh or .npz, got ...'), and a BVH cut inside a
-    word read as an unknown channel name: each now says what it is."""
+    word read as an unknown channel name: each now says what it is (DIR/ is the folder a batch writes
+    into: there, clip.bvh would replace its input)."""
     code, _, err = run(["solve", clip, "--out", f"{tmp_path}/"], capsys)
-    assert code == 2 and f"--out {tmp_path} is a directory; give a file name in it ending in .bvh or .npz" in err
+    assert code == 2 and f"--out '{tmp_path}/' would write over the input 'clip.bvh'" in err, err
     cut = tmp_path / "cut.bvh"
     cut.write_text("HIERARCHY\nROOT hips\n{\n  OFFSET 0 0 0\n  CHANNELS 6 Xposition Yposition Zposition Zrot")
     code, _, err = run(["info", cut], capsys)

@@ -224,3 +224,18 @@ def test_the_rig_kept_beside_its_csv_takes_is_no_clip(tmp_path, capsys):
     code, stdout, err = run(["solve", takes, "--skeleton", rig, "--out", tmp_path / "out2"], capsys)
     assert code == 2 and f"the only track file given is the rig {rig} (--skeleton)" in err and stdout == "", err
     assert not (tmp_path / "out2").exists()
+
+
+@pytest.mark.parametrize("out", ["solved/", "made"])
+def test_one_clip_and_a_folder_out_is_a_batch_of_one(tmp_path, capsys, out):
+    """`pose2rot solve takes/*.bvh --out solved/` worked while the pattern matched two files and was refused
+    when it matched one ('--out must end in .bvh or .npz, got 'solved'', or '... is a directory'): a
+    folder --out (ending in '/', or one that exists) takes the one clip as a batch of one now."""
+    a = small_clip(tmp_path / "a.bvh", T=5)
+    (tmp_path / "made").mkdir()
+    code, stdout, err = run(["solve", a, "--out", f"{tmp_path}/{out}"], capsys)
+    assert code == 0 and stdout.splitlines()[-1] == "1 of 1 clips converted", err
+    assert sorted(p.name for p in (tmp_path / out.rstrip("/")).iterdir()) == ["a.bvh"]
+    (tmp_path / "o.npz").mkdir()                                            # a folder named as a file: refused
+    code, _, err = run(["solve", a, "--out", tmp_path / "o.npz"], capsys)
+    assert code == 2 and "is a directory" in err, err

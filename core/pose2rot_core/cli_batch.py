@@ -1,4 +1,5 @@
-"""``pose2rot solve`` of several inputs, or of a folder of them: a batch into the folder --out.
+"""``pose2rot solve`` of several inputs, or of a folder of them, or of one given a folder --out: a batch into
+the folder --out.
 
 Every clip (batch_files.track_files: the track files and FreeMoCap recordings given or in the folders
 given, less the rig --skeleton a folder holds) is solved as ``pose2rot solve`` solves one input (cli.solve_one: the same checks, notes and
@@ -32,9 +33,21 @@ FILE_SUFFIXES = (".bvh", ".npz")
 
 def is_batch(args: argparse.Namespace) -> bool:
     """Whether ``solve``'s inputs ``args.tracks`` make a batch: several, or one folder that is no FreeMoCap
-    recording (which is one clip)."""
+    recording (which is one clip), or one clip given the folder ``args.out`` (names_folder: a shell
+    pattern that matched one file still writes into the folder)."""
     first = Path(args.tracks[0])
-    return len(args.tracks) > 1 or (first.is_dir() and freemocap_body(first) is None)
+    return len(args.tracks) > 1 or (first.is_dir() and freemocap_body(first) is None) or names_folder(args.out)
+
+
+def names_folder(text: str) -> bool:
+    """Whether the --out ``text`` can only name a folder: it ends in a path separator, or is an existing
+    folder whose name is no output file's (a folder 'x.bvh' is refused as a file name)."""
+    if not text.strip() or text.endswith(tuple({"/", os.sep, os.altsep or "/"})):
+        return bool(text.strip())
+    try:
+        return Path(text).is_dir() and Path(text).suffix.lower() not in FILE_SUFFIXES
+    except OSError:                                 # a path the system refuses (too long): the file checks say why
+        return False
 
 
 def solve_batch(args: argparse.Namespace) -> int:
