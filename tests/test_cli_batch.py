@@ -98,6 +98,9 @@ def test_a_clip_far_from_its_tracks_fails_and_an_earlier_output_stays_untouched(
     ("over an input", "would write over the input 'walk.bvh'"),
     ("order with npz", "--order is for BVH output: --format npz"),
     ("folder with no clips", "has no .npz, .csv"),
+    ("frames no range", "--frames 5:2 selects no frames: the end must be after the start (e.g. 2:5)"),
+    ("frames no numbers", "--frames must look like A:B with whole frame numbers"),
+    ("scale no number", "--scale must be a positive number or 'auto', got '-1'"),
 ])
 def test_bad_arguments_stop_a_batch_before_any_clip(tmp_path, capsys, case, said):
     for sub in ("a", "b"):
@@ -118,6 +121,9 @@ def test_bad_arguments_stop_a_batch_before_any_clip(tmp_path, capsys, case, said
         more = ["--format", "npz", "--order", "zyx"]
     elif case == "folder with no clips":
         inputs = [tmp_path / "a" / "walk.bvh", tmp_path / "empty"]
+    elif case.startswith(("frames", "scale")):    # were: every clip failed, exit 1, --out made
+        more = {"frames no range": ["--frames", "5:2"], "frames no numbers": ["--frames", "a:b"],
+                "scale no number": ["--scale", "-1"]}[case]
     code, stdout, err = run(["solve", *inputs, "--out", out, *more], capsys)
     assert code == 2 and said in err and err.count("\n") == 1, err
     assert not (tmp_path / "out").exists() and not (tmp_path / "x.bvh").exists() and stdout == ""

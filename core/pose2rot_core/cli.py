@@ -104,13 +104,9 @@ def _parse_frames(text: str | None, num_frames: int, first_frame: int = 0) -> tu
     ``first_frame``; negative: from the end) -> (start, stop) indices within the clip."""
     if not text:
         return 0, num_frames
-    try:
-        a, b = text.split(":")
-        start = int(a) if a.strip() else first_frame
-        stop = int(b) if b.strip() else first_frame + num_frames
-    except ValueError:
-        raise Pose2RotError(f"--frames must look like A:B with whole frame numbers (e.g. 0:100, 10: or -50:), "
-                            f"got '{text}'") from None
+    a, b = frame_bounds(text)
+    start = first_frame if a is None else a
+    stop = first_frame + num_frames if b is None else b
     start = start + num_frames if start < 0 else start - first_frame
     stop = stop + num_frames if stop < 0 else stop - first_frame
     last = first_frame + num_frames
@@ -121,6 +117,21 @@ def _parse_frames(text: str | None, num_frames: int, first_frame: int = 0) -> tu
         raise Pose2RotError(f"--frames {text} selects no frames: the end must be after the start (e.g. "
                             f"{first_frame + start}:{first_frame + min(start + 10, num_frames)})")
     return start, stop
+
+
+def frame_bounds(text: str) -> tuple[int | None, int | None]:
+    """The A and B of --frames 'A:B' (None where a side is left out), refused where they are no whole
+    numbers, or where they select no frames in a clip of any length (both given, of one sign, B not
+    after A: '5:2', '-2:-5')."""
+    try:
+        a, b = (int(side) if side.strip() else None for side in text.split(":"))
+    except ValueError:
+        raise Pose2RotError(f"--frames must look like A:B with whole frame numbers (e.g. 0:100, 10: or -50:), "
+                            f"got '{text}'") from None
+    if a is not None and b is not None and (a < 0) == (b < 0) and b <= a:
+        example = f"{b}:{a}" if b < a else f"{a}:{a + 10}" if a >= 0 else f"{a}:"
+        raise Pose2RotError(f"--frames {text} selects no frames: the end must be after the start (e.g. {example})")
+    return a, b
 
 
 def _output_path(text: str, suffixes: tuple[str, ...], option: str = "--out", inputs: tuple[str, ...] = ()
@@ -610,16 +621,11 @@ def _checked_scale(tracks, args: argparse.Namespace, report: list[str]):
                 raise Pose2RotError(scale_advice(problem) + ", or --scale 1 to solve them as they are")
             report.append(scale_advice(problem))
         return tracks
-    if args.scale.strip().lower() == "auto":
+    factor = scale_factor(args.scale)
+    if factor is None:
         factor = auto_scale(tracks)
         report.append(f"tracks scaled by {factor:.4g} to the skeleton's bone lengths (--scale auto)")
         return scale_tracks(tracks, factor)
-    try:
-        factor = float(args.scale)
-    except ValueError:
-        factor = float("nan")
-    if not (np.isfinite(factor) and factor > 0):
-        raise Pose2RotError(f"--scale must be a positive number or 'auto', got '{args.scale}'")
     tracks = scale_tracks(tracks, factor)
     problem = scale_problem(tracks)
     if problem is not None and (factor != 1.0 or problem.refused):  # solved, but not silently
@@ -627,6 +633,20 @@ def _checked_scale(tracks, args: argparse.Namespace, report: list[str]):
                       f"tracks; --scale {factor / problem.factor:.4g} (or --scale auto) brings them to the "
                       "skeleton's size")
     return tracks
+
+
+def scale_factor(text: str) -> float | None:
+    """The factor --scale ``text`` gives (None: 'auto', each clip's own fit), refused where it is neither a
+    positive number nor 'auto'."""
+    if text.strip().lower() == "auto":
+        return None
+    try:
+        factor = float(text)
+    except ValueError:
+        factor = float("nan")
+    if not (np.isfinite(factor) and factor > 0):
+        raise Pose2RotError(f"--scale must be a positive number or 'auto', got '{text}'")
+    return factor
 
 
 def scale_advice(problem) -> str:

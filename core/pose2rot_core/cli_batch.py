@@ -81,12 +81,15 @@ def checked_outputs(args: argparse.Namespace) -> dict[Path, Path]:
     """{clip file (batch_files.track_files, each once): its output in the folder --out}, after checking the
     options every clip shares, that --out is a folder that can be written (created when missing) and that
     no output would replace an input or a folder."""
-    from .cli import _check_fps_option, _order_option, given_output, solve_options
+    from .cli import _check_fps_option, _order_option, frame_bounds, given_output, scale_factor, solve_options
     from .cli_layouts import layout_arg
 
     solve_options(args)
     layout_arg(args.layout)
     _check_fps_option(args.fps)
+    for text, check in ((args.frames, frame_bounds), (args.scale, scale_factor)):
+        if text is not None:
+            check(text)                     # what no clip could take, refused once, before any
     suffix = f".{args.format or 'bvh'}"
     if _order_option(args.order) and suffix == ".npz":
         raise Pose2RotError("--order is for BVH output: --format npz writes quaternions, which have no rotation "
