@@ -101,6 +101,10 @@ def test_a_clip_far_from_its_tracks_fails_and_an_earlier_output_stays_untouched(
     ("frames no range", "--frames 5:2 selects no frames: the end must be after the start (e.g. 2:5)"),
     ("frames no numbers", "--frames must look like A:B with whole frame numbers"),
     ("scale no number", "--scale must be a positive number or 'auto', got '-1'"),
+    ("rig cut short", "cut.bvh: line 17: unbalanced braces"),
+    ("reference cut short", "cut.bvh: line 17: unbalanced braces"),
+    ("map not json", "bad.json: not valid JSON"),
+    ("map without rig", "--map needs the rig it maps onto: --skeleton RIG.bvh"),
 ])
 def test_bad_arguments_stop_a_batch_before_any_clip(tmp_path, capsys, case, said):
     for sub in ("a", "b"):
@@ -124,6 +128,11 @@ def test_bad_arguments_stop_a_batch_before_any_clip(tmp_path, capsys, case, said
     elif case.startswith(("frames", "scale")):    # were: every clip failed, exit 1, --out made
         more = {"frames no range": ["--frames", "5:2"], "frames no numbers": ["--frames", "a:b"],
                 "scale no number": ["--scale", "-1"]}[case]
+    elif case.startswith(("rig", "reference", "map")):              # files every clip reads, read once first
+        cut, bad = truncated(tmp_path / "cut.bvh", clips[0]), tmp_path / "bad.json"
+        bad.write_text("{bad")
+        more = {"rig cut short": ["--skeleton", cut], "reference cut short": ["--reference", cut],
+                "map not json": ["--skeleton", clips[0], "--map", bad], "map without rig": ["--map", bad]}[case]
     code, stdout, err = run(["solve", *inputs, "--out", out, *more], capsys)
     assert code == 2 and said in err and err.count("\n") == 1, err
     assert not (tmp_path / "out").exists() and not (tmp_path / "x.bvh").exists() and stdout == ""

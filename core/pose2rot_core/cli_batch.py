@@ -87,6 +87,7 @@ def checked_outputs(args: argparse.Namespace) -> dict[Path, Path]:
     solve_options(args)
     layout_arg(args.layout)
     _check_fps_option(args.fps)
+    _check_shared_files(args)
     for text, check in ((args.frames, frame_bounds), (args.scale, scale_factor)):
         if text is not None:
             check(text)                     # what no clip could take, refused once, before any
@@ -103,6 +104,21 @@ def checked_outputs(args: argparse.Namespace) -> dict[Path, Path]:
     _check_outputs(outputs, [*files, *(Path(p) for p in (args.skeleton, args.reference, args.map) if p)], args.out)
     folder.mkdir(parents=True, exist_ok=True)
     return outputs
+
+
+def _check_shared_files(args: argparse.Namespace) -> None:
+    """Read once, before any clip, the files every clip reads (the rig --skeleton, --reference, --map,
+    which needs the rig): one that cannot be read would fail them all, one by one."""
+    from .bonemap import load_map
+    from .bvh import read_bvh
+    from .cli_layouts import check_map_rig
+
+    check_map_rig(args)
+    for path in (args.skeleton, args.reference):
+        if path:
+            read_bvh(path)
+    if args.map:
+        load_map(args.map)
 
 
 def _without_rig(files: list[Path], args: argparse.Namespace) -> list[Path]:

@@ -121,13 +121,18 @@ def _on_points(err: float, where: str | None = None, own_proportions: bool = Tru
     return f"joints on points at most {err:.2g} % of the height from them{at}{kept}"
 
 
+def check_map_rig(args: argparse.Namespace) -> None:
+    """Refuse --map without the rig it maps onto (--skeleton)."""
+    if args.map and not args.skeleton:
+        raise Pose2RotError("--map needs the rig it maps onto: --skeleton RIG.bvh")
+
+
 def _check_point_arguments(args: argparse.Namespace) -> None:
     """Refuse arguments that do not go with points (one line each)."""
     if args.scale is not None:
         raise Pose2RotError("--scale is for tracks on their own skeleton; points driving a rig are scaled by the "
                             "rig's legs, and a layout's skeleton takes the points' own units")
-    if args.map and not args.skeleton:
-        raise Pose2RotError("--map needs the rig it maps onto: --skeleton RIG.bvh")
+    check_map_rig(args)
     if args.skeleton and not args.map:
         raise Pose2RotError("--skeleton with points needs --map MAP.json (which point drives which joint); "
                             "or leave --skeleton out to solve the layout's own skeleton")
