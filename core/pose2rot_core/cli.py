@@ -908,9 +908,8 @@ def _add_solve(sub: argparse._SubParsersAction) -> None:
     """The ``solve`` command and its arguments."""
     p = add_command(sub, "solve", "solve rotations for tracks and write BVH or npz",
                     epilog="Several inputs, or a folder of them (or one, given --out DIR/), are solved one by one "
-                           "into the folder --out, one "
-                           "file per clip named after it, and end with a summary table; the exit status is 1 when "
-                           "any clip failed.")
+                           "into the folder --out, one file per clip named after it, and end with a summary table; "
+                           "the exit status is 1 when any clip failed.")
     refuse_empty(p, p.add_argument(
         "tracks", nargs="+", metavar="TRACKS",
         help="tracks: .npz, .csv (with --skeleton) or .bvh (its joint positions); or points: .npy with --layout, a "
@@ -920,8 +919,9 @@ def _add_solve(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True,
                    help="output .bvh (the rig's joints, hierarchy, rotation orders and up axis unless --order/--up "
                         "say otherwise) or .npz (quaternions); for several inputs or a folder, or given as a folder "
-                        "(ending in /, or one that exists), the output folder (created when missing): OUT/<clip>.bvh per clip (take.csv beside take.npz: take_csv.bvh, "
-                        "take_npz.bvh), an existing file of that name replaced")
+                        "(ending in /, or one that exists), the output folder (created when missing): OUT/<clip>.bvh "
+                        "per clip (take.csv beside take.npz: take_csv.bvh, take_npz.bvh), an existing file of that "
+                        "name replaced")
     p.add_argument("--format", choices=("bvh", "npz"),
                    help="what a batch writes per clip: bvh (default, as mocap tools read it) or npz (quaternions); "
                         "with one input the suffix of --out says it")

@@ -2,13 +2,15 @@
 the folder --out.
 
 Every clip (batch_files.track_files: the track files and FreeMoCap recordings given or in the folders
-given, less the rig --skeleton a folder holds) is solved as ``pose2rot solve`` solves one input (cli.solve_one: the same checks, notes and
-warnings, each line led by the clip's name) and written to ``OUT/<clip>.bvh`` (``--format npz``:
-``.npz``), named as the Blender batch names its outputs (batch_files.output_names). A clip that fails
-is reported and the others go on; as every output is written whole (errors.write_whole), a failed clip
-leaves nothing. One line per clip as it ends on stderr (a bar over the clips on a terminal), the
-summary table (batch_summary.format_summary) on stdout at the end; exit status 0 when every clip was
-solved, 1 when any failed, 2 for bad arguments (nothing solved).
+given, less the rig --skeleton a folder holds) is solved as ``pose2rot solve`` solves one input
+(cli.solve_one: the same checks, notes and warnings, each line led by the clip's name) and written to
+``OUT/<clip>.bvh`` (``--format npz``: ``.npz``), named as the Blender batch names its outputs
+(batch_files.output_names). Options no clip could take (a --frames or --scale that is no value, a rig,
+reference or map that cannot be read) are refused before any clip. A clip that fails is reported and
+the others go on; as every output is written whole (errors.write_whole), a failed clip leaves nothing.
+One line per clip as it ends on stderr (a bar over the clips on a terminal), the summary table
+(batch_summary.format_summary) on stdout at the end; exit status 0 when every clip was solved, 1 when
+any failed, 2 for bad arguments (nothing solved).
 """
 from __future__ import annotations
 
