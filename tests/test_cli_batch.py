@@ -254,3 +254,14 @@ def test_one_clip_and_a_folder_out_is_a_batch_of_one(tmp_path, capsys, out):
     (tmp_path / "o.npz").mkdir()                                            # a folder named as a file: refused
     code, _, err = run(["solve", a, "--out", tmp_path / "o.npz"], capsys)
     assert code == 2 and "is a directory" in err, err
+
+
+def test_a_clip_s_path_is_not_repeated_before_its_error(tmp_path, capsys):
+    """The batch reads its clips by their absolute paths, and a reader's error led by that path came out as
+    'cut.bvh: error: /tmp/.../cut.bvh: line 17: ...' and 'failed: /tmp/.../cut.bvh: line 17: ...'."""
+    a = small_clip(tmp_path / "a.bvh", T=5)
+    truncated(tmp_path / "cut.bvh", a)
+    code, stdout, err = run(["solve", tmp_path, "--out", tmp_path / "out"], capsys)
+    assert code == 1 and "cut.bvh: error: line 17: unbalanced braces" in err, err
+    row = next(r for r in stdout.splitlines() if r.startswith("cut.bvh "))
+    assert "failed: line 17: unbalanced braces" in row and str(tmp_path) not in row, row

@@ -178,23 +178,25 @@ def solve_clip(args: argparse.Namespace, path: Path, out: Path, say: Callable[[s
     clip_args = argparse.Namespace(**{**vars(args), "tracks": str(source), "out": str(out)})
     t0 = time.perf_counter()
     try:
-        result, _ = solve_one(clip_args, out, lambda line: say(f"{label}: {_unnamed(line, path.name)}"),
+        result, _ = solve_one(clip_args, out, lambda line: say(f"{label}: {_unnamed(line, path)}"),
                               batch=True)
     except Exception as e:  # noqa: BLE001 - one clip's failure, whatever it is, leaves the others to go on
         if args.debug and not isinstance(e, Pose2RotError):
             raise
-        message = (_unnamed(_failure(e), path.name)
+        message = (_unnamed(_failure(e), path)
                    + (f" (an earlier run's {readable(out.name)} stays in --out)" if out.is_file() else ""))
         say(f"{label}: error: {message}")
         return ClipResult(label, seconds=time.perf_counter() - t0, status="failed", message=message)
     return replace(result, clip=label, seconds=time.perf_counter() - t0)
 
 
-def _unnamed(line: str, name: str) -> str:
-    """A clip's note, warning or error ``line`` without the clip's file ``name`` leading what it says
-    ('note: walk.npy: up axis y' -> 'note: up axis y'): the batch leads the line, and the row, with it."""
+def _unnamed(line: str, path: Path) -> str:
+    """A clip's note, warning or error ``line`` without the clip's file ``path`` (the batch's, absolute) or
+    its name leading what it says ('note: walk.npy: up axis y' -> 'note: up axis y'): the batch leads the
+    line, and the row, with the clip's name."""
     kind = next((k for k in ("note: ", WARNING_PREFIX) if line.startswith(k)), "")
-    return kind + line[len(kind):].removeprefix(f"{name}: ")
+    said = line[len(kind):]
+    return kind + next((said[len(lead):] for lead in (f"{path}: ", f"{path.name}: ") if said.startswith(lead)), said)
 
 
 def _failure(e: Exception) -> str:
