@@ -265,3 +265,18 @@ def test_a_clip_s_path_is_not_repeated_before_its_error(tmp_path, capsys):
     assert code == 1 and "cut.bvh: error: line 17: unbalanced braces" in err, err
     row = next(r for r in stdout.splitlines() if r.startswith("cut.bvh "))
     assert "failed: line 17: unbalanced braces" in row and str(tmp_path) not in row, row
+
+
+def test_a_clip_with_its_own_skeleton_beside_csv_takes_is_told_the_batch_s_way(tmp_path, capsys):
+    """A tracks .npz in a folder of CSV takes solved with --skeleton RIG.bvh was told the one-input advice,
+    'leave out the rig BVH (--skeleton)', which would fail every CSV take of the batch."""
+    examples = Path(__file__).parents[1] / "examples"
+    takes = tmp_path / "takes"
+    takes.mkdir()
+    (takes / "take.csv").write_bytes((examples / "arm_tracks.csv").read_bytes())
+    (takes / "arm.npz").write_bytes((examples / "arm_tracks.npz").read_bytes())
+    code, stdout, err = run(["solve", takes, "--skeleton", examples / "arm.bvh", "--out", tmp_path / "out"], capsys)
+    assert code == 1 and sorted(p.name for p in (tmp_path / "out").iterdir()) == ["take.bvh"], err
+    row = next(r for r in stdout.splitlines() if r.startswith("arm.npz "))
+    assert "failed: a .npz tracks file carries its own skeleton" in row, row
+    assert "convert it in a batch without --skeleton (the rig is for CSV clips)" in row and "leave out" not in row

@@ -178,6 +178,7 @@ def solve_clip(args: argparse.Namespace, path: Path, out: Path, say: Callable[[s
     clip_args = argparse.Namespace(**{**vars(args), "tracks": str(source), "out": str(out)})
     t0 = time.perf_counter()
     try:
+        _check_own_skeleton(clip_args, path)
         result, _ = solve_one(clip_args, out, lambda line: say(f"{label}: {_unnamed(line, path)}"),
                               batch=True)
     except Exception as e:  # noqa: BLE001 - one clip's failure, whatever it is, leaves the others to go on
@@ -188,6 +189,21 @@ def solve_clip(args: argparse.Namespace, path: Path, out: Path, say: Callable[[s
         say(f"{label}: error: {message}")
         return ClipResult(label, seconds=time.perf_counter() - t0, status="failed", message=message)
     return replace(result, clip=label, seconds=time.perf_counter() - t0)
+
+
+def _check_own_skeleton(clip_args: argparse.Namespace, path: Path) -> None:
+    """Refuse, in the batch's words, the rig --skeleton for the clip ``path`` whose tracks carry their own
+    skeleton (a BVH, a tracks .npz; not a point set driving the rig through --map). One input is told to
+    leave --skeleton out, which in a batch would take the rig from the CSV clips beside it."""
+    from .cli_layouts import wants_points
+    from .tracks_io import READERS
+
+    suffix = path.suffix.lower()
+    if clip_args.skeleton and suffix in READERS and READERS[suffix][1] is None and not wants_points(clip_args):
+        raise Pose2RotError(f"a {suffix} tracks file carries its own skeleton, which the rig --skeleton would "
+                            "replace: convert it in a batch without --skeleton (the rig is for CSV clips), or put "
+                            f"its motion on that rig through a bone map (--map MAP.json, made by: pose2rot map "
+                            f"--skeleton RIG.bvh --source {readable(path.name)} --out MAP.json)")
 
 
 def _unnamed(line: str, path: Path) -> str:
