@@ -18,9 +18,9 @@ import numpy as np
 
 from ...flips import FLIP_DEGREES
 from ...rotations import (best_fit_rotation, from_rotation_vector, geodesic_angle, matrix_to_quat, norm, normalize,
-                          smoothstep)
+                          quat_continuity, smoothstep)
 from ...stacks import mat_mul, mat_t_mul, mat_vec
-from .fit import CHAINED_WEIGHT, best_fit, pairwise_alignment, slerp, weighted_directions
+from .fit import best_fit, chained_weight, pairwise_alignment, slerp, weighted_directions
 
 if TYPE_CHECKING:
     from .problem import Target
@@ -35,16 +35,17 @@ def continuous_best_fit(primary: list[Target], src: np.ndarray, obs: np.ndarray,
     """[T,3,3] best_fit (same arguments) over a clip's consecutive frames; where the targets all lie
     behind zero-length joints and the fit jumps (chained_jumps over the ``tied`` [T-1] steps,
     None: all), handed over along the carried share of the turn (steady_jumps)."""
-    fit = best_fit(primary, src, obs, desired, weights)
-    if len(fit) < 2 or not all(t.chain for t in primary):
-        return fit
-    M = pairwise_alignment(*weighted_directions(obs, src, weights))
+    if len(obs) < 2 or not all(t.chain for t in primary):
+        return best_fit(primary, src, obs, desired, weights)
+    M = pairwise_alignment(*weighted_directions(obs, src, weights))  # the targets' own, as best_fit reads them
+    reference = chained_weight(len(primary), weights)
+    fit = best_fit_rotation(M + reference * desired)                  # best_fit's
     desired = np.broadcast_to(desired, fit.shape)
-    jumps = chained_jumps(fit, best_fit_rotation(M), desired, tied)
+    exact = best_fit_rotation(M)
+    jumps = chained_jumps(fit, exact, desired, tied)
     if not jumps.any():
         return fit
-    reference = CHAINED_WEIGHT * (src.shape[1] if weights is None else float(np.sum(weights)))
-    return steady_jumps(fit, shared_turn(M, desired, reference, tied), jumps, tied)
+    return steady_jumps(fit, shared_turn(M, exact, desired, reference, tied), jumps, tied)
 
 
 def chained_jumps(fit: np.ndarray, exact: np.ndarray, desired: np.ndarray, tied: np.ndarray | None) -> np.ndarray:
@@ -116,14 +117,15 @@ def hand_over_stretch(apart: np.ndarray, off: np.ndarray, tied: np.ndarray, k: i
     return a, b, (a if held_a else b, b if held_b else a)
 
 
-def shared_turn(M: np.ndarray, desired: np.ndarray, reference: float, tied: np.ndarray | None) -> np.ndarray:
+def shared_turn(M: np.ndarray, fit: np.ndarray, desired: np.ndarray, reference: float, tied: np.ndarray | None
+                ) -> np.ndarray:
     """[T,3,3] the joint taking, about each axis, the share of the turn from ``desired`` [T,3,3]
-    (its reference) to the targets' own fit (Wahba matrix ``M`` [T,3,3]) that a fit weighing a
+    (its reference) to the targets' own ``fit`` [T,3,3] (the best rotation of their Wahba matrix ``M``
+    [T,3,3]) that a fit weighing a
     reference of weight ``reference`` gives a small turn (turn_shares), the turn carried on from
     frame to frame over the ``tied`` [T-1] steps (carried_quats, each piece read the short way at
     its first frame), so it passes a half turn without a jump; beyond a half turn the share grows
     smoothly to the whole turn as it nears a whole one, where the turn's axis is lost."""
-    fit = best_fit_rotation(M)
     q = carried_quats(matrix_to_quat(mat_t_mul(desired, fit)), tied)
     angle = 2.0 * np.arctan2(norm(q[:, 1:]), q[:, 0])  # in [0, 2 pi]: past a half turn where w < 0
     beyond = smoothstep(angle / np.pi - 1.0)[:, None, None]  # 0 up to a half turn, 1 at a whole one
@@ -144,10 +146,7 @@ def turn_shares(aligned: np.ndarray, reference: float) -> np.ndarray:
 def carried_quats(q: np.ndarray, tied: np.ndarray | None) -> np.ndarray:
     """Quaternions q [T,4] (w >= 0, matrix_to_quat's) with signs flipped so that consecutive ones
     over ``tied`` [T-1] steps (None: all) agree (dot >= 0), each piece between untied steps keeping
-    the sign of its first frame."""
-    T = len(q)
-    tied = np.ones(max(T - 1, 0), bool) if tied is None else tied
-    flips = np.concatenate([[0], (np.sum(q[1:] * q[:-1], axis=-1) < 0) & tied])
-    parity = np.cumsum(flips)
-    start = np.maximum.accumulate(np.where(np.r_[True, ~tied], np.arange(T), 0))  # each frame's piece's first
-    return q * np.where((parity - parity[start]) % 2 == 1, -1.0, 1.0)[:, None]
+    the sign of its first frame (rotations.quat_continuity, piece by piece)."""
+    if tied is None:
+        return quat_continuity(q)
+    return np.concatenate([quat_continuity(piece) for piece in np.split(q, np.flatnonzero(~tied) + 1)])

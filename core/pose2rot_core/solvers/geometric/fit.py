@@ -87,8 +87,14 @@ def best_fit(primary: list[Target], src: np.ndarray, obs: np.ndarray, desired: n
     share (default: all the same)."""
     M = pairwise_alignment(*weighted_directions(obs, src, weights))
     if all(t.chain for t in primary):  # the reference counts as a share of what the targets count together
-        M = M + CHAINED_WEIGHT * (len(primary) if weights is None else float(np.sum(weights))) * desired
+        M = M + chained_weight(len(primary), weights) * desired
     return best_fit_rotation(M)
+
+
+def chained_weight(n: int, weights: np.ndarray | None) -> float:
+    """The weight of the reference in the best fit of ``n`` targets reached only through zero-length
+    joints (``weights`` [n]: theirs, None: 1 each): CHAINED_WEIGHT times what they count together."""
+    return CHAINED_WEIGHT * (n if weights is None else float(np.sum(weights)))
 
 
 def weighted_directions(obs: np.ndarray, src: np.ndarray, weights: np.ndarray | None
