@@ -163,10 +163,6 @@ class Job:
     scale: float = 1.0
 
 
-
-
-
-
 def batch_options(args: argparse.Namespace, learned: LearnedSettings) -> SolveOptions:
     """The SolveOptions of the batch arguments, the network's settings from ``learned`` (batch_learned)
     (no reference pose: the rig's rest pose gives the roll); with --map, checked for points up front."""
@@ -219,7 +215,7 @@ def checked_batch(args: argparse.Namespace) -> Batch:
     that clips can be solved onto (check_rig) at a frame rate (check_rates), and ``--out`` is a folder
     (created when missing) that holds no folder under an output's name; outputs a killed run left halfway
     in place there are put in place (_finish_stopped)."""
-    from pose2rot_core.batch_files import output_names, readable, track_files
+    from pose2rot_core.batch_files import clip_files, output_names, readable
     from pose2rot_core.errors import Pose2RotError
 
     from .batch_outputs import output_suffixes
@@ -227,8 +223,7 @@ def checked_batch(args: argparse.Namespace) -> Batch:
 
     if not args.out.strip():                                   # '' is the current folder to Python: not asked for
         raise Pose2RotError("--out is empty: give a folder for the converted files (created when missing)")
-    given = track_files(args.tracks, "pose2rot batch")
-    files = list(dict.fromkeys(Path(os.path.abspath(f)) for f in given))  # each once, links kept
+    files = clip_files(args.tracks, "pose2rot batch")
     names = output_names(files, ".blend")
     rig = rig_source(args.rig, files)
     rig = rig and rig.resolve()
@@ -351,8 +346,6 @@ def clip_ended(ended: list, result, total: int) -> None:
     print(f"[{len(ended)}/{total}] {result.clip}: {state}", flush=True)
 
 
-
-
 def convert_one(path: Path, job: Job, name: str, written: dict[str, list] | None = None):
     """One clip onto the rig, its outputs named ``name`` (output_names): a ClipResult, with status
     'failed' and the message on bad input (nothing written; an earlier run's outputs, untouched, named).
@@ -469,12 +462,6 @@ def _timing(collection, played: float, outputs: list[Path]) -> list[str]:
     odd = rate_warning(fps, RATE_WANTED).removeprefix(WARNING_PREFIX)
     return ([f"{beyond}: {readable(' and '.join(p.name for p in outputs))} play at {played:g} fps"] if beyond
             else []) + ([odd] if odd else [])
-
-
-
-
-
-
 
 
 def how_run() -> str:

@@ -43,6 +43,13 @@ def track_files(items: list[str], who: str) -> list[Path]:
     return out
 
 
+def clip_files(items: list[str], who: str) -> list[Path]:
+    """track_files of ``items`` (``who`` as there), each once, as absolute paths (links kept, not
+    resolved: an output is named after the link): a clip given twice, or in a folder given too, is
+    converted once."""
+    return list(dict.fromkeys(Path(os.path.abspath(f)) for f in track_files(items, who)))
+
+
 def folder_clips(folder: Path, who: str) -> list[Path]:
     """The clips in ``folder``: its track files and the body files of its FreeMoCap recording folders
     (by name); a note on stderr, led by ``who``, names the other subfolders, which are not searched."""

@@ -22,7 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
-from .batch_files import clip_label, output_names, readable, track_files
+from .batch_files import clip_files, clip_label, output_names, readable
 from .batch_summary import ClipResult, format_summary
 from .errors import Pose2RotError
 from .options import OptionError
@@ -98,8 +98,7 @@ def checked_outputs(args: argparse.Namespace) -> dict[Path, Path]:
         raise Pose2RotError("--order is for BVH output: --format npz writes quaternions, which have no rotation "
                             "order; leave --order out")
     folder = given_output(args.out, "--out", "a folder for the clips' files (created when missing)")
-    given = track_files(args.tracks, "pose2rot")
-    files = _without_rig(list(dict.fromkeys(Path(os.path.abspath(f)) for f in given)), args)      # each once
+    files = _without_rig(clip_files(args.tracks, "pose2rot"), args)
     clip_names = output_names(files, suffix)
     outputs = {f: folder / f"{clip_names[f]}{suffix}" for f in files}
     _check_folder(folder, args.out, len(files))
