@@ -250,9 +250,9 @@ def _advised_standing(report: list[str], args: argparse.Namespace, clip, bone_ma
 
 
 def _standing_advice(args: argparse.Namespace, clip, legs: list) -> str:
-    """How to give the rig (``clip``, read from --skeleton) a standing reference pose: the first of the
-    rig file's own frames whose mapped ``legs`` stand (automap.standing_frame), where no --reference
-    or --reference-frame was given and one does; else the flags to give one."""
+    """How to give the rig (``clip``, read from --skeleton) a standing reference pose: the rig file's own
+    frame whose mapped ``legs`` stand straightest (automap.standing_frame), where no --reference or
+    --reference-frame was given and one stands; else the flags to give one."""
     frame = None
     if args.reference is None and args.reference_frame is None:
         frame = standing_frame(clip.forward()[1], legs, np.asarray(AXES["y"], float))
