@@ -280,3 +280,41 @@ def test_a_clip_with_its_own_skeleton_beside_csv_takes_is_told_the_batch_s_way(t
     row = next(r for r in stdout.splitlines() if r.startswith("arm.npz "))
     assert "failed: a .npz tracks file carries its own skeleton" in row, row
     assert "convert it in a batch without --skeleton (the rig is for CSV clips)" in row and "leave out" not in row
+
+
+def test_the_rig_reference_and_map_are_read_once_for_the_whole_batch(tmp_path, capsys, monkeypatch):
+    """Every clip read the rig --skeleton, --reference and --map again (a batch of 3 CSV takes read the rig 4
+    times: once to check it, once per clip); each is read once now, and the clips solve as one input does."""
+    from pose2rot_core import bonemap, bvh
+
+    examples = Path(__file__).parents[1] / "examples"
+    rig, reference = tmp_path / "rig.bvh", tmp_path / "pose.bvh"
+    for path in (rig, reference):
+        path.write_bytes((examples / "arm.bvh").read_bytes())
+    takes = [tmp_path / f"take{i}.csv" for i in range(3)]
+    for take in takes:
+        take.write_bytes((examples / "arm_tracks.csv").read_bytes())
+    reads: list[str] = []
+    bvh_text, load_map = bvh.bvh_text, bonemap.load_map
+    monkeypatch.setattr(bvh, "bvh_text", lambda path: reads.append(Path(path).name) or bvh_text(path))
+    monkeypatch.setattr(bonemap, "load_map", lambda path: reads.append(Path(path).name) or load_map(path))
+    code, _, err = run(["solve", *takes, "--skeleton", rig, "--reference", reference, "--out", tmp_path / "out"],
+                       capsys)
+    assert code == 0 and sorted(reads) == ["pose.bvh", "rig.bvh"], (reads, err)
+    assert run(["solve", takes[1], "--skeleton", rig, "--reference", reference, "--out", tmp_path / "one.bvh"],
+               capsys)[0] == 0
+    assert (tmp_path / "out" / "take1.bvh").read_text() == (tmp_path / "one.bvh").read_text()
+
+    walk = examples / "retarget" / "humanml3d_walk.npy"
+    mixamo = examples / "retarget" / "rig_mixamo.bvh"
+    assert cli.main(["map", "--skeleton", str(mixamo), "--layout", "humanml3d22", "--out",
+                     str(tmp_path / "map.json")]) == 0
+    for name in ("w1.npy", "w2.npy"):
+        (tmp_path / name).write_bytes(walk.read_bytes())
+    reads.clear()
+    code, _, err = run(["solve", tmp_path / "w1.npy", tmp_path / "w2.npy", "--layout", "humanml3d22", "--skeleton",
+                        mixamo, "--map", tmp_path / "map.json", "--frames", "0:10", "--out", tmp_path / "out2"], capsys)
+    assert code == 0 and sorted(reads) == ["map.json", "rig_mixamo.bvh"], (reads, err)
+    assert run(["solve", tmp_path / "w2.npy", "--layout", "humanml3d22", "--skeleton", mixamo, "--map",
+                tmp_path / "map.json", "--frames", "0:10", "--out", tmp_path / "one2.bvh"], capsys)[0] == 0
+    assert (tmp_path / "out2" / "w2.bvh").read_text() == (tmp_path / "one2.bvh").read_text()

@@ -26,6 +26,7 @@ from .errors import Pose2RotError, not_there
 from .export import DEFAULT_ORDER, write_solution
 from .layouts import LAYOUTS
 from .options import AUTO_TWIST, PRECISIONS, SOLVERS, OptionError, SolveOptions, twist_choices
+from .shared_files import SharedFiles
 from .tracks import FPS_FLAG, rate_warning, usable_rate
 from .tracks_csv import SUFFIXES as CSV_SUFFIXES
 from .wording import (WARNING_PREFIX, cli_line, counted, label, names, notes_for, percent, setting,
@@ -427,12 +428,9 @@ def add_solver_arguments(p: argparse.ArgumentParser, learned: bool = True) -> No
     p.add_argument("--window", type=int, help="learned/hybrid: frames per network pass for long clips")
 
 
-def _reference_from_bvh(tracks, path: str, frame: int, bvh_tracks: bool):
-    """The local rotations of ``frame`` of BVH ``path``, matched to the tracks' joints by name
-    (``bvh_tracks``: the tracks are a BVH clip's, whose own frame --reference-frame alone takes)."""
-    from .bvh import read_bvh
-
-    clip = read_bvh(path)
+def _reference_from_bvh(tracks, clip, path: str, frame: int, bvh_tracks: bool):
+    """The local rotations of ``frame`` of the BVH ``clip`` read from ``path``, matched to the tracks' joints
+    by name (``bvh_tracks``: the tracks are a BVH clip's, whose own frame --reference-frame alone takes)."""
     if not 0 <= frame < clip.num_frames:
         raise Pose2RotError(f"--reference-frame {frame} is outside {path} (0..{clip.num_frames - 1})")
     names = tracks.skeleton.names
@@ -480,11 +478,12 @@ def check_format(fmt: str | None, out: Path) -> None:
                             f"{out.with_suffix('.' + fmt).name}")
 
 
-def solve_one(args: argparse.Namespace, out: Path, say: Callable[[str], None], batch: bool = False
-              ) -> tuple[ClipResult, str]:
+def solve_one(args: argparse.Namespace, out: Path, say: Callable[[str], None], batch: bool = False,
+              files: SharedFiles | None = None) -> tuple[ClipResult, str]:
     """Solve the one input ``args.tracks`` as the other ``args`` say and write it to the checked ``out``;
     each note and warning goes to ``say`` (a line); ``batch``: ``out`` is one clip's file in a batch's
-    folder (advice names --format, not the file). Returns (its batch_summary.ClipResult, the line that
+    folder (advice names --format, not the file); ``files``: the rig, reference and map as the batch read
+    them once (None: read here). Returns (its batch_summary.ClipResult, the line that
     says what was solved and written)."""
     from dataclasses import replace
 
@@ -492,12 +491,13 @@ def solve_one(args: argparse.Namespace, out: Path, say: Callable[[str], None], b
     from .solvers import solve
 
     options = solve_options(args)
+    files = files or SharedFiles.of(args)
     order = _order_option(args.order)
     if order and out.suffix.lower() == ".npz":
         raise Pose2RotError(f"--order is for BVH output: {out.name} holds quaternions, which have no rotation "
                             "order; write a .bvh file or leave --order out")
     if wants_points(args):
-        return cmd_solve_points(args, options, out, order, say)
+        return cmd_solve_points(args, options, out, order, say, files)
     if args.up_axis not in (None, "auto"):
         csv = Path(args.tracks).suffix.lower() in CSV_SUFFIXES
         raise Pose2RotError(f"--up-axis is for point sets (--layout, --map); {Path(args.tracks).name} holds tracks "
@@ -506,12 +506,12 @@ def solve_one(args: argparse.Namespace, out: Path, say: Callable[[str], None], b
                                "or turn the output with --up"))
     report: list[str] = []
     with step_shown(f"reading {Path(args.tracks).name}"):
-        tracks = _checked_scale(_solve_tracks(args, report), args, report)
+        tracks = _checked_scale(_solve_tracks(args, report, files), args, report)
     report += rate_notes(tracks.fps, args.fps is not None)
     bvh_tracks = Path(args.tracks).suffix.lower() == ".bvh"
     if args.reference:
         frame = args.reference_frame or 0
-        reference = _reference_from_bvh(tracks, args.reference, frame, bvh_tracks)
+        reference = _reference_from_bvh(tracks, files.reference(), args.reference, frame, bvh_tracks)
         tracks = replace(tracks, reference_rotations=reference,
                          reference_frame=frame if _shows_pose(tracks, reference, frame) else None)
     start, stop = _parse_frames(args.frames, tracks.num_frames, tracks.first_frame)
@@ -572,16 +572,19 @@ def _check_bvh_names(names: Sequence[str], out: Path, source: str, batch: bool) 
         raise Pose2RotError(f"{source}: {problem} in the tracks file, or write quaternions with {npz}")
 
 
-def _solve_tracks(args: argparse.Namespace, report: list[str]):
-    """The tracks of ``solve`` (tracks_io.load_tracks) at --fps where given; with --reference-frame
-    and no --reference, BVH tracks whose reference pose is that frame of the clip (read once,
+def _solve_tracks(args: argparse.Namespace, report: list[str], files: SharedFiles):
+    """The tracks of ``solve`` (tracks_io.load_tracks, on the rig of ``files`` where --skeleton is given,
+    read after the tracks file's own checks) at --fps where given; with --reference-frame and no
+    --reference, BVH tracks whose reference pose is that frame of the clip (read once,
     tracks_io.tracks_from_bvh)."""
     from .bvh import read_bvh
     from .tracks_io import at_fps, load_tracks, tracks_from_bvh, tracks_source
 
     _check_fps_option(args.fps)
     if args.reference or args.reference_frame is None:
-        return load_tracks(args.tracks, skeleton_bvh=args.skeleton, report=report, fps=args.fps)
+        tracks_source(args.tracks, args.skeleton)
+        return load_tracks(args.tracks, skeleton_bvh=files.rig() if args.skeleton else None, report=report,
+                           fps=args.fps)
     path = tracks_source(args.tracks, args.skeleton)
     if path.suffix.lower() != ".bvh":
         raise Pose2RotError(f"--reference-frame {args.reference_frame} alone takes the pose from the rotations of BVH "

@@ -27,6 +27,7 @@ from .batch_summary import ClipResult, format_summary
 from .errors import Pose2RotError
 from .options import OptionError
 from .pointsets import FREEMOCAP_BODY, freemocap_body
+from .shared_files import SharedFiles
 from .wording import WARNING_PREFIX, names
 
 #: the output suffixes --out may not end in with several inputs (they name a file, not a folder)
@@ -56,7 +57,7 @@ def solve_batch(args: argparse.Namespace) -> int:
     """Solve every clip of ``args.tracks`` into the folder ``args.out`` (checked, and created, before any
     clip: a Pose2RotError otherwise), print the summary table; 0 when every clip was solved, else 1. On
     Ctrl-C or SIGTERM, says which clips were written before it stops (the interrupt goes on to cli.main)."""
-    outputs = checked_outputs(args)
+    outputs, files = checked_batch(args)
     results: list[ClipResult] = []
     written: list[str] = []
     say, ended, close = _clip_progress(len(outputs))
@@ -64,7 +65,7 @@ def solve_batch(args: argparse.Namespace) -> int:
     try:
         for path, out in outputs.items():
             current, started = out, time.time()
-            results.append(solve_clip(args, path, out, say))
+            results.append(solve_clip(args, path, out, say, files))
             current = None
             written += [] if results[-1].failed else [out.name]
             ended(results[-1], out)
@@ -79,17 +80,18 @@ def solve_batch(args: argparse.Namespace) -> int:
     return 1 if any(r.failed for r in results) else 0
 
 
-def checked_outputs(args: argparse.Namespace) -> dict[Path, Path]:
-    """{clip file (batch_files.track_files, each once): its output in the folder --out}, after checking the
-    options every clip shares, that --out is a folder that can be written (created when missing) and that
-    no output would replace an input or a folder."""
+def checked_batch(args: argparse.Namespace) -> tuple[dict[Path, Path], SharedFiles]:
+    """({clip file (batch_files.track_files, each once): its output in the folder --out}, the files every
+    clip reads, read once: shared_files), after checking the options every clip shares, that --out is a
+    folder that can be written (created when missing) and that no output would replace an input or a
+    folder."""
     from .cli import _check_fps_option, _order_option, frame_bounds, given_output, scale_factor, solve_options
     from .cli_layouts import layout_arg
 
     solve_options(args)
     layout_arg(args.layout)
     _check_fps_option(args.fps)
-    _check_shared_files(args)
+    shared = shared_files(args)
     for text, check in ((args.frames, frame_bounds), (args.scale, scale_factor)):
         if text is not None:
             check(text)                     # what no clip could take, refused once, before any
@@ -104,22 +106,17 @@ def checked_outputs(args: argparse.Namespace) -> dict[Path, Path]:
     _check_folder(folder, args.out, len(files))
     _check_outputs(outputs, [*files, *(Path(p) for p in (args.skeleton, args.reference, args.map) if p)], args.out)
     folder.mkdir(parents=True, exist_ok=True)
-    return outputs
+    return outputs, shared
 
 
-def _check_shared_files(args: argparse.Namespace) -> None:
-    """Read once, before any clip, the files every clip reads (the rig --skeleton, --reference, --map,
-    which needs the rig): one that cannot be read would fail them all, one by one."""
-    from .bonemap import load_map
-    from .bvh import read_bvh
+def shared_files(args: argparse.Namespace) -> SharedFiles:
+    """The files every clip reads (the rig --skeleton, --reference, --map, which needs the rig), read once,
+    before any clip: one that cannot be read would fail them all, one by one; each clip is given them as
+    read."""
     from .cli_layouts import check_map_rig
 
     check_map_rig(args)
-    for path in (args.skeleton, args.reference):
-        if path:
-            read_bvh(path)
-    if args.map:
-        load_map(args.map)
+    return SharedFiles.of(args).read_all()
 
 
 def _without_rig(files: list[Path], args: argparse.Namespace) -> list[Path]:
@@ -165,9 +162,10 @@ def _check_outputs(outputs: dict[Path, Path], inputs: list[Path], given: str) ->
                                 "goes: move or rename that folder, or choose another --out")
 
 
-def solve_clip(args: argparse.Namespace, path: Path, out: Path, say: Callable[[str], None]) -> ClipResult:
-    """Solve the clip ``path`` to ``out`` as cli.solve_one does with the other ``args``, its lines led by
-    its name (batch_files.clip_label) to ``say``; its ClipResult, 'failed' with the reason where its input
+def solve_clip(args: argparse.Namespace, path: Path, out: Path, say: Callable[[str], None], files: SharedFiles
+               ) -> ClipResult:
+    """Solve the clip ``path`` to ``out`` as cli.solve_one does with the other ``args`` and the batch's shared
+    ``files``, its lines led by its name (batch_files.clip_label) to ``say``; its ClipResult, 'failed' with the reason where its input
     is bad or its solve refused (nothing written; an earlier run's file there is named). --debug: an
     unexpected error stops the batch with its traceback."""
     from .cli import solve_one
@@ -179,7 +177,7 @@ def solve_clip(args: argparse.Namespace, path: Path, out: Path, say: Callable[[s
     try:
         _check_own_skeleton(clip_args, path)
         result, _ = solve_one(clip_args, out, lambda line: say(f"{label}: {_unnamed(line, path)}"),
-                              batch=True)
+                              batch=True, files=files)
     except Exception as e:  # noqa: BLE001 - one clip's failure, whatever it is, leaves the others to go on
         if args.debug and not isinstance(e, Pose2RotError):
             raise

@@ -22,6 +22,7 @@ from .batch_summary import ClipResult
 from .axes import AXES
 from .layouts import LAYOUTS, Layout, get_layout
 from .options import SolveOptions
+from .shared_files import SharedFiles
 from .tracks_csv import SUFFIXES as CSV_SUFFIXES, csv_text, point_names
 from .tracks_io import POINT_SUFFIXES
 from .wording import WARNING_PREFIX, counted, percent
@@ -61,10 +62,11 @@ def wants_points(args: argparse.Namespace) -> bool:
 
 
 def cmd_solve_points(args: argparse.Namespace, options: SolveOptions, out: Path, order: str | None,
-                     say: Callable[[str], None]) -> tuple[ClipResult, str]:
-    """``solve`` for point sets: a layout on its own, or a rig through a map, as ``options`` say (made fit
-    for points: SolveOptions.for_points); written to the checked ``out``, Y up unless --up says otherwise,
-    in the rig's rotation orders unless ``order``, the checked --order; each note goes to ``say``. Returns
+                     say: Callable[[str], None], files: SharedFiles) -> tuple[ClipResult, str]:
+    """``solve`` for point sets: a layout on its own, or a rig through a map (the rig, reference and map
+    read by ``files``), as ``options`` say (made fit for points: SolveOptions.for_points); written to the
+    checked ``out``, Y up unless --up says otherwise, in the rig's rotation orders unless ``order``, the
+    checked --order; each note goes to ``say``. Returns
     (the batch_summary.ClipResult, the line saying what was solved), as cli.solve_one."""
     from .cli import _parse_frames, _progress_bar, furthest_from_track, rate_notes, solved_clip, step_shown
     from .export import write_solution
@@ -85,7 +87,7 @@ def cmd_solve_points(args: argparse.Namespace, options: SolveOptions, out: Path,
     update, close = _progress_bar(f"solve ({options.solver})")
     try:
         if args.map:
-            sol, tracks, ends, mapped, orders = _solve_on_rig(args, points, options, report, update)
+            sol, tracks, ends, mapped, orders = _solve_on_rig(args, files, points, options, report, update)
         else:
             sol, tracks, ends, mapped = _solve_layout(points, options, report, update)
             orders = None
@@ -152,17 +154,16 @@ def _solve_layout(points, options: SolveOptions, report: list[str], progress=Non
     return sol, tracks, leaf_tips(tracks.skeleton), np.arange(tracks.skeleton.num_joints)
 
 
-def _solve_on_rig(args: argparse.Namespace, points, options: SolveOptions, report: list[str], progress=None):
+def _solve_on_rig(args: argparse.Namespace, files: SharedFiles, points, options: SolveOptions, report: list[str],
+                  progress=None):
     """(the Solution of --skeleton driven by ``points`` through --map, the retargeted tracks, the rig's End
-    Sites (parents, offsets), the joints on points [J] bool, the rig's rotation orders); ``progress``
-    (fraction, message) as the solve goes."""
-    from .bonemap import load_map
-    from .bvh import read_bvh
+    Sites (parents, offsets), the joints on points [J] bool, the rig's rotation orders), the rig, reference
+    and map read by ``files``; ``progress`` (fraction, message) as the solve goes."""
     from .retarget import retarget_tracks, solve_retargeted
 
-    rig = read_bvh(args.skeleton)
-    reference = _rig_reference(args, rig)
-    bone_map = load_map(args.map)
+    rig = files.rig()
+    reference = _rig_reference(args, files)
+    bone_map = files.bone_map()
     result = retarget_tracks(points, rig.skeleton, bone_map, "y", reference_rotations=reference,
                              end_parents=rig.end_parents, end_offsets=rig.end_offsets,
                              end_names=tuple(rig.end_names), rig_name=Path(args.skeleton).name,
@@ -174,14 +175,14 @@ def _solve_on_rig(args: argparse.Namespace, points, options: SolveOptions, repor
     return sol, result.tracks, (rig.end_parents, rig.end_offsets), mapped, rig.orders
 
 
-def _rig_reference(args: argparse.Namespace, rig) -> np.ndarray | None:
+def _rig_reference(args: argparse.Namespace, files: SharedFiles) -> np.ndarray | None:
     """The rig's reference local rotations: --reference BVH (or the rig file itself) at
-    --reference-frame, matched by joint name; None (the rest pose) when neither is given."""
-    from .bvh import read_bvh
-
+    --reference-frame, matched by joint name, both read by ``files``; None (the rest pose) when neither
+    is given."""
     if args.reference is None and args.reference_frame is None:
         return None
-    source = read_bvh(args.reference) if args.reference else rig
+    rig = files.rig()
+    source = files.reference() if args.reference else rig
     frame = args.reference_frame or 0
     if not 0 <= frame < source.num_frames:
         raise Pose2RotError(f"--reference-frame {frame} is outside {Path(source.name).name} "
@@ -265,11 +266,11 @@ def propose_for_rig(args: argparse.Namespace):
     """(the Proposal for ``--skeleton`` from ``--layout`` or ``--source``, see pose2rot_core.automap;
     the rig's clip as read). Both given: the source's points with data, read as that layout (a .npy
     holds bare numbers, as ``solve POINTS --layout NAME`` reads it)."""
-    from .bvh import read_bvh
     from .map_proposal import EndSites, propose
 
-    rig = read_bvh(args.skeleton)
-    reference = _rig_reference(args, rig)
+    files = SharedFiles(args.skeleton, args.reference, None)
+    rig = files.rig()
+    reference = _rig_reference(args, files)
     layout = layout_arg(args.layout)
     where = None
     if args.source:

@@ -61,19 +61,21 @@ READABLE = ("give tracks (.npz; .csv or .tsv with --skeleton RIG.bvh; .bvh, its 
 
 
 # =============================================================================== public API
-def load_tracks(path: str | Path, skeleton_bvh: str | Path | None = None,
+def load_tracks(path: str | Path, skeleton_bvh: str | Path | BvhClip | None = None,
                 report: list[str] | None = None, fps: float | None = None) -> Tracks:
-    """Load tracks from ``.npz``, ``.csv`` (needs ``skeleton_bvh`` for the rig) or ``.bvh``.
+    """Load tracks from ``.npz``, ``.csv`` (needs ``skeleton_bvh`` for the rig: a BVH file, or the clip
+    already read from one) or ``.bvh``.
 
     report: optional list that receives notes (e.g. rig joints with no CSV columns). fps: the frame
     rate to take instead of the file's (see READERS); None: the file's.
     """
     path = tracks_source(path, skeleton_bvh)
     reader = READERS[path.suffix.lower()][0]
-    return reader(path, None if skeleton_bvh is None else read_bvh(skeleton_bvh), report, fps)
+    rig = skeleton_bvh if skeleton_bvh is None or isinstance(skeleton_bvh, BvhClip) else read_bvh(skeleton_bvh)
+    return reader(path, rig, report, fps)
 
 
-def tracks_source(path: str | Path, skeleton_bvh: str | Path | None = None) -> Path:
+def tracks_source(path: str | Path, skeleton_bvh: str | Path | BvhClip | None = None) -> Path:
     """``path`` as a Path, once it is an existing tracks file given with a rig BVH ``skeleton_bvh``
     exactly when its format needs one (see READERS)."""
     path = tracks_path(path)
