@@ -485,6 +485,7 @@ def command_line() -> str:
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry (arguments after ``--`` when run inside Blender): 0 when every clip was
     converted, 1 when any failed, 2 for bad arguments (nothing converted), 130 when interrupted."""
+    from pose2rot_core.batch_files import check_jobs
     from pose2rot_core.cli import refuse_empty_inputs
     from pose2rot_core.errors import Pose2RotError
     from pose2rot_core.rotations import EULER_ORDERS
@@ -495,14 +496,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         refuse_empty_inputs(args)
+        check_jobs(args.jobs)
     except Pose2RotError as e:
         parser.error(str(e))
     if args.order is not None:
         if args.order.upper() not in EULER_ORDERS:
             parser.error(f"--order must be one of {', '.join(EULER_ORDERS)}, got '{args.order}'")
         args.order = args.order.upper()
-    if args.jobs < 1:
-        parser.error(f"--jobs must be at least 1, got {args.jobs}")
     _check_layout_and_map(parser, args)
     try:
         learned = batch_learned(args)

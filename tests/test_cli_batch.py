@@ -204,13 +204,11 @@ def test_a_clip_s_lines_and_row_name_its_file_once(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("given, said", [
-    (["--jobs", "4"], "--jobs is the Blender batch's: pose2rot solve converts the clips one at a time"),
-    (["--jobs=4"], "run a pose2rot solve per folder of clips side by side, each with its own --out"),
     (["--bvh"], "--bvh is the Blender batch's: pose2rot solve writes BVH files (--format bvh, the default"),
 ])
-def test_the_blender_batch_s_jobs_and_bvh_are_answered(tmp_path, capsys, given, said):
-    """README's Batch section shows the Blender batch's --jobs N and --bvh; given to pose2rot solve they were
-    only 'unrecognized arguments: --jobs 4', leaving a user to guess whether clips run in parallel."""
+def test_the_blender_batch_s_bvh_is_answered(tmp_path, capsys, given, said):
+    """README's Batch section shows the Blender batch's --bvh; given to pose2rot solve it was only
+    'unrecognized arguments: --bvh', leaving a user to guess what the command line writes."""
     clips = [small_clip(tmp_path / f"{n}.bvh", T=5) for n in "ab"]
     with pytest.raises(SystemExit) as stop:
         cli.main([str(a) for a in ["solve", *clips, "--out", tmp_path / "out", *given]])

@@ -66,6 +66,12 @@ def folder_clips(folder: Path, who: str) -> list[Path]:
     return sorted(files + [body for body in recordings.values() if body is not None])
 
 
+def check_jobs(jobs: int) -> None:
+    """Refuse a --jobs (how many clips a batch converts at a time) below 1, as both batches word it."""
+    if jobs < 1:
+        raise Pose2RotError(f"--jobs must be at least 1, got {jobs}")
+
+
 def output_names(files: list[Path], suffix: str) -> dict[Path, str]:
     """Each clip's output name (clip_name): files of one name in one folder (take.csv beside
     take.npz) take their type too (take_csv, take_npz). Refuses clips that would still write the

@@ -458,8 +458,10 @@ def _shows_pose(tracks, rotations, frame: int) -> bool:
 # ------------------------------------------------------------------------------ commands
 def cmd_solve(args: argparse.Namespace) -> int:
     """``solve``: one input to the file --out, or several (a folder of them) to the folder --out (cli_batch)."""
+    from .batch_files import check_jobs
     from .cli_batch import is_batch, solve_batch
 
+    check_jobs(args.jobs)
     if is_batch(args):
         return solve_batch(args)
     args.tracks = args.tracks[0]
@@ -886,8 +888,6 @@ class OneLineParser(argparse.ArgumentParser):
 
 #: options users bring from the Blender batch (README, Batch) -> what the command line takes instead
 BATCH_OPTIONS = {"--rig": "--rig is the Blender batch's: on the command line give --skeleton RIG.bvh",
-                 "--jobs": "--jobs is the Blender batch's: pose2rot solve converts the clips one at a time (for more "
-                           "cores, run a pose2rot solve per folder of clips side by side, each with its own --out)",
                  "--bvh": "--bvh is the Blender batch's: pose2rot solve writes BVH files (--format bvh, the "
                           "default; --format npz for quaternions)"}
 
@@ -911,8 +911,8 @@ def _add_solve(sub: argparse._SubParsersAction) -> None:
     """The ``solve`` command and its arguments."""
     p = add_command(sub, "solve", "solve rotations for tracks and write BVH or npz",
                     epilog="Several inputs, or a folder of them (or one, given --out DIR/), are solved one by one "
-                           "into the folder --out, one file per clip named after it, and end with a summary table; "
-                           "the exit status is 1 when any clip failed.")
+                           "(--jobs N: N at a time) into the folder --out, one file per clip named after it, and end "
+                           "with a summary table; the exit status is 1 when any clip failed.")
     refuse_empty(p, p.add_argument(
         "tracks", nargs="+", metavar="TRACKS",
         help="tracks: .npz, .csv (with --skeleton) or .bvh (its joint positions); or points: .npy with --layout, a "
@@ -925,6 +925,11 @@ def _add_solve(sub: argparse._SubParsersAction) -> None:
                         "(ending in /, or one that exists), the output folder (created when missing): OUT/<clip>.bvh "
                         "per clip (take.csv beside take.npz: take_csv.bvh, take_npz.bvh), an existing file of that "
                         "name replaced")
+    p.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="a batch's clips solved N at a time by N worker processes (default 1: one after the other, "
+                        "in this process); with N above 1 each worker computes on one thread (OMP_NUM_THREADS, "
+                        "OPENBLAS_NUM_THREADS, MKL_NUM_THREADS set to 1 unless the environment sets them), so that "
+                        "N workers share the cores")
     p.add_argument("--format", choices=("bvh", "npz"),
                    help="what a batch writes per clip: bvh (default, as mocap tools read it) or npz (quaternions); "
                         "with one input the suffix of --out says it")

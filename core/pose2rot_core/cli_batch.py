@@ -8,6 +8,7 @@ given, less the rig --skeleton a folder holds) is solved as ``pose2rot solve`` s
 (batch_files.output_names). Options no clip could take (a --frames or --scale that is no value, a rig,
 reference or map that cannot be read) are refused before any clip. A clip that fails is reported and
 the others go on; as every output is written whole (errors.write_whole), a failed clip leaves nothing.
+``--jobs N`` above 1 solves N clips at a time in worker processes (cli_workers), to the same files.
 One line per clip as it ends on stderr (a bar over the clips on a terminal), the summary table
 (batch_summary.format_summary) on stdout at the end; exit status 0 when every clip was solved, 1 when
 any failed, 2 for bad arguments (nothing solved).
@@ -55,29 +56,36 @@ def names_folder(text: str) -> bool:
 
 def solve_batch(args: argparse.Namespace) -> int:
     """Solve every clip of ``args.tracks`` into the folder ``args.out`` (checked, and created, before any
-    clip: a Pose2RotError otherwise), print the summary table; 0 when every clip was solved, else 1. On
-    Ctrl-C or SIGTERM, says which clips were written before it stops (the interrupt goes on to cli.main)."""
-    outputs, files = checked_batch(args)
-    results: list[ClipResult] = []
-    written: list[str] = []
-    say, ended, close = _clip_progress(len(outputs))
-    current, started = None, time.time()                   # the output being solved, since when
+    clip: a Pose2RotError otherwise), ``args.jobs`` at a time (cli_workers; 1: one after the other in this
+    process), print the summary table (the clips in their given order); 0 when every clip was solved, else
+    1. On Ctrl-C or SIGTERM, says which clips were written before it stops (the interrupt goes on to
+    cli.main)."""
+    outputs, shared = checked_batch(args)
+    results: dict[Path, ClipResult] = {}
+    say, counted, close = _clip_progress(len(outputs))
+    started = time.time()
+
+    def ended(path: Path, result: ClipResult, lines: list[str]) -> None:
+        for line in lines:
+            say(line)
+        results[path] = result
+        counted(result, outputs[path])
+
     try:
-        for path, out in outputs.items():
-            current, started = out, time.time()
-            results.append(solve_clip(args, path, out, say, files))
-            current = None
-            written += [] if results[-1].failed else [out.name]
-            ended(results[-1], out)
+        if args.jobs > 1 and len(outputs) > 1:
+            from .cli_workers import in_workers
+
+            in_workers(args, shared, outputs, args.jobs, ended)
+        else:
+            for path, out in outputs.items():
+                ended(path, solve_clip(args, path, out, say, shared), [])
     except KeyboardInterrupt:
         close()
-        if current is not None and _written_since(current, started):       # put in place as the stop came
-            written.append(current.name)
-        _say_written(written, len(outputs))
+        _say_written(_written(outputs, results, started), len(outputs))
         raise
     close()
-    print(format_summary(results))
-    return 1 if any(r.failed for r in results) else 0
+    print(format_summary([results[path] for path in outputs]))
+    return 1 if any(r.failed for r in results.values()) else 0
 
 
 def checked_batch(args: argparse.Namespace) -> tuple[dict[Path, Path], SharedFiles]:
@@ -249,9 +257,12 @@ def _clip_progress(total: int):
     return (lambda text: print(text, file=sys.stderr, flush=True)), line, lambda: None
 
 
-def _written_since(out: Path, started: float) -> bool:
-    """Whether the file ``out`` was written since the time ``started`` (time.time())."""
-    return out.is_file() and out.stat().st_mtime >= started
+def _written(outputs: dict[Path, Path], results: dict[Path, ClipResult], started: float) -> list[str]:
+    """After a stop: the names of the ``outputs`` {clip: output} written by the batch ``started`` at that
+    time (time.time()): the clips solved (``results``), and those put in place as the stop came (a file
+    written since the batch started; a clip not yet begun has none)."""
+    return [out.name for path, out in outputs.items()
+            if (not results[path].failed if path in results else out.is_file() and out.stat().st_mtime >= started)]
 
 
 def _say_written(written: list[str], total: int) -> None:

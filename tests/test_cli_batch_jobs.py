@@ -1,0 +1,120 @@
+"""``pose2rot solve --jobs N``: a batch's clips solved N at a time in worker processes, writing what one
+at a time writes (byte for byte), the summary in the clips' given order, a clip that fails or whose worker
+dies failing alone, a stop that ends the workers and names what was written, --jobs below 1 refused."""
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from pose2rot_core import cli_batch, cli_workers
+
+from test_cli import run, small_clip
+from test_cli_batch import truncated
+
+
+def _clips(folder: Path) -> list[Path]:
+    """Four short clips of different lengths (they end out of order in two workers) and one cut short."""
+    clips = [small_clip(folder / f"{name}.bvh", T=T) for name, T in (("d", 30), ("a", 5), ("c", 12), ("b", 8))]
+    return [*clips, truncated(folder / "cut.bvh", clips[1])]
+
+
+@pytest.mark.parametrize("fmt", ["bvh", "npz"])
+def test_two_jobs_write_what_one_writes_and_list_the_clips_as_given(tmp_path, capsys, fmt):
+    clips = _clips(tmp_path)
+    said = {}
+    for jobs in (1, 2):
+        said[jobs] = run(["solve", *clips, "--out", tmp_path / f"out{jobs}", "--format", fmt, "--jobs", jobs], capsys)
+        code, stdout, err = said[jobs]
+        assert code == 1 and stdout.splitlines()[-1] == "4 of 5 clips converted, 1 failed", stdout + err
+        assert [row.split()[0] for row in stdout.splitlines()[2:7]] == ["d.bvh", "a.bvh", "c.bvh", "b.bvh", "cut.bvh"]
+        assert "cut.bvh: error: line 17: unbalanced braces" in err and "[5/5] " in err, err
+    names = sorted(p.name for p in (tmp_path / "out1").iterdir())
+    assert names == [f"{n}.{fmt}" for n in "abcd"] == sorted(p.name for p in (tmp_path / "out2").iterdir())
+    for name in names:
+        assert (tmp_path / "out1" / name).read_bytes() == (tmp_path / "out2" / name).read_bytes(), name
+    untimed = [re.sub(r" +[0-9.]+  (ok|failed)", r" \1", said[jobs][1]) for jobs in (1, 2)]   # the time column
+    assert untimed[0] == untimed[1]
+
+
+def _dies_on_b(args, path, out, shared):
+    """A worker's task that ends its process on the clip b.bvh, as a crash or the system's out-of-memory
+    killer does (imported by the workers from this module)."""
+    if path.name == "b.bvh":
+        os._exit(9)
+    return cli_workers._solved_in_worker(args, path, out, shared)
+
+
+def test_a_worker_that_dies_fails_its_clip_alone(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(cli_workers, "_solved_in_worker", _dies_on_b)
+    clips = _clips(tmp_path)[:4]
+    code, stdout, err = run(["solve", *clips, "--out", tmp_path / "out", "--jobs", "2"], capsys)
+    assert code == 1 and stdout.splitlines()[-1] == "3 of 4 clips converted, 1 failed", stdout + err
+    row = next(r for r in stdout.splitlines() if r.startswith("b.bvh "))
+    assert "failed: its worker process ended abruptly" in row and "try fewer --jobs" in row, row
+    assert re.search(r"and the pool with it: the [1-4] clips? not yet solved then are solved again one at a time",
+                     err), err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.bvh", "c.bvh", "d.bvh"]
+
+
+def _slow_on_b(args, path, out, shared):
+    """A worker's task that takes a minute over the clip b.bvh (a stop must not wait for it)."""
+    if path.name == "b.bvh":
+        time.sleep(60)
+    return cli_workers._solved_in_worker(args, path, out, shared)
+
+
+def test_a_stop_ends_the_workers_and_names_what_was_written(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(cli_workers, "_solved_in_worker", _slow_on_b)
+    progress = cli_batch._clip_progress
+
+    def stopped_after_one(total):
+        say, counted, close = progress(total)
+
+        def stop(result, out):
+            counted(result, out)
+            raise KeyboardInterrupt                         # Ctrl-C as the first clip ends
+
+        return say, stop, close
+
+    monkeypatch.setattr(cli_batch, "_clip_progress", stopped_after_one)
+    clips = [small_clip(tmp_path / f"{name}.bvh", T=T) for name, T in (("b", 5), ("a", 5), ("c", 30), ("d", 30),
+                                                                         ("e", 30), ("f", 30))]
+    t0 = time.perf_counter()
+    code, stdout, err = run(["solve", *clips, "--out", tmp_path / "out", "--jobs", "2"], capsys)
+    assert code == 130 and stdout == "" and time.perf_counter() - t0 < 30, err
+    written = sorted(p.name for p in (tmp_path / "out").iterdir())      # a.bvh, and c.bvh if it ended as a stops
+    assert written[0] == "a.bvh" and written[1:] in ([], ["c.bvh"]), written
+    assert f"pose2rot: {len(written)} of 6 clips written before the stop: {', '.join(written)}\n" in err, err
+    assert err.endswith("pose2rot: interrupted\n"), err
+    time.sleep(1)                                           # the workers are gone: nothing is written after
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == written
+
+
+def _saying_threads(args, path, out, shared):
+    """A worker's task that says, as a line of its clip, the thread counts its libraries were started with."""
+    result, lines = cli_workers._solved_in_worker(args, path, out, shared)
+    return result, [*lines, f"threads: {[os.environ.get(name) for name in cli_workers.THREAD_VARIABLES]}"]
+
+
+def test_workers_compute_on_one_thread_unless_the_environment_says(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(cli_workers, "_solved_in_worker", _saying_threads)
+    for name in cli_workers.THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MKL_NUM_THREADS", "3")
+    clips = [small_clip(tmp_path / f"{n}.bvh", T=5) for n in "ab"]
+    code, _, err = run(["solve", *clips, "--out", tmp_path / "out", "--jobs", "2"], capsys)
+    assert code == 0 and err.count("threads: ['1', '1', '3', '1']") == 2, err
+    assert [os.environ.get(name) for name in cli_workers.THREAD_VARIABLES] == [None, None, "3", None]
+
+
+@pytest.mark.parametrize("jobs", ["0", "-2"])
+def test_jobs_below_one_are_refused_before_any_clip(tmp_path, capsys, jobs):
+    clips = [small_clip(tmp_path / f"{n}.bvh", T=5) for n in "ab"]
+    for inputs, out in ((clips, tmp_path / "out"), (clips[:1], tmp_path / "one.bvh")):
+        code, stdout, err = run(["solve", *inputs, "--out", out, f"--jobs={jobs}"], capsys)
+        assert code == 2 and err == f"pose2rot: error: --jobs must be at least 1, got {jobs}\n" and stdout == "", err
+    assert not (tmp_path / "out").exists() and not (tmp_path / "one.bvh").exists()
