@@ -2,6 +2,7 @@
 reported while the others go on, the summary table, exit statuses 0 / 1 / 2 / 130."""
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -316,3 +317,53 @@ def test_the_rig_reference_and_map_are_read_once_for_the_whole_batch(tmp_path, c
     assert run(["solve", tmp_path / "w2.npy", "--layout", "humanml3d22", "--skeleton", mixamo, "--map",
                 tmp_path / "map.json", "--frames", "0:10", "--out", tmp_path / "one2.bvh"], capsys)[0] == 0
     assert (tmp_path / "out2" / "w2.bvh").read_text() == (tmp_path / "one2.bvh").read_text()
+
+
+def test_the_summary_says_where_the_warnings_are(tmp_path, capsys):
+    """A row with warnings said '1 warning (above)' on stdout, where they are not when stderr goes
+    elsewhere (a log of its own, another program): the row says where they are now."""
+    import subprocess
+    import sys
+
+    rec = recording(tmp_path / "rec")
+    code, stdout, err = run(["solve", rec, "--out", f"{tmp_path}/o0/"], capsys)        # stdout, stderr apart
+    assert code == 0 and "rec: warning: " in err and "ok, 1 warning (on stderr)" in stdout, stdout + err
+    command = [sys.executable, "-m", "pose2rot_core.cli", "solve", str(rec)]
+    env = {**os.environ, "PYTHONPATH": str(Path(cli.__file__).parents[1])}
+    with open(tmp_path / "table.txt", "w") as table, open(tmp_path / "log.txt", "w") as log:
+        subprocess.run([*command, "--out", f"{tmp_path}/o1/"], stdout=table, stderr=log, env=env, check=True)
+    assert f"ok, 1 warning (in {tmp_path / 'log.txt'})" in (tmp_path / "table.txt").read_text()
+    with open(tmp_path / "both.txt", "w") as both:
+        subprocess.run([*command, "--out", f"{tmp_path}/o2/"], stdout=both, stderr=both, env=env, check=True)
+    said = (tmp_path / "both.txt").read_text()
+    assert "ok, 1 warning (above)" in said and said.index("rec: warning: ") < said.index("ok, 1 warning"), said
+
+
+def test_layout_advice_in_a_batch_of_npy_clips_and_others_speaks_of_the_batch(tmp_path, capsys):
+    """A folder of a .npy clip and a BVH: the .npy was told 'say what its points are with --layout
+    humanml3d22', which fails the BVH (read as humanml3d22 points it was told 'layout humanml3d22 needs
+    points the file lacks'), as if each were the only input. Each advice says what --layout does to a
+    batch now; a batch of .npy clips alone keeps the one-input advice."""
+    examples = Path(__file__).parents[1] / "examples"
+    mixed, alone = tmp_path / "mixed", tmp_path / "alone"
+    for folder in (mixed, alone):
+        folder.mkdir()
+        (folder / "w.npy").write_bytes((examples / "retarget" / "humanml3d_walk.npy").read_bytes())
+    small_clip(mixed / "a.bvh", T=5)
+
+    def row(stdout: str, clip: str) -> str:
+        return next(r for r in stdout.splitlines() if r.startswith(f"{clip} "))
+
+    code, stdout, err = run(["solve", mixed, "--frames", "0:5", "--out", tmp_path / "o1"], capsys)
+    assert code == 1 and row(stdout, "a.bvh").endswith("  ok"), stdout + err
+    assert row(stdout, "w.npy").endswith(
+        "--layout humanml3d22); a batch gives --layout to every clip, and its clips that are not .npy take none: "
+        "convert the .npy clips in a batch of their own, with --layout"), stdout
+    code, stdout, err = run(["solve", mixed, "--frames", "0:5", "--layout", "humanml3d22", "--out", tmp_path / "o2"],
+                            capsys)
+    assert code == 1 and row(stdout, "w.npy").endswith("  ok"), stdout + err
+    assert row(stdout, "a.bvh").endswith(
+        "; --layout humanml3d22 is for the batch's .npy clips, but a batch gives it to every clip: convert this one "
+        "in a batch without --layout"), stdout
+    code, stdout, err = run(["solve", alone, "--out", tmp_path / "o3/"], capsys)
+    assert code == 1 and row(stdout, "w.npy").endswith("--layout humanml3d22)"), stdout + err

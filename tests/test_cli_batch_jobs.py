@@ -40,12 +40,12 @@ def test_two_jobs_write_what_one_writes_and_list_the_clips_as_given(tmp_path, ca
     assert untimed[0] == untimed[1]
 
 
-def _dies_on_b(args, path, out, shared):
+def _dies_on_b(args, path, out, *batch):
     """A worker's task that ends its process on the clip b.bvh, as a crash or the system's out-of-memory
     killer does (imported by the workers from this module)."""
     if path.name == "b.bvh":
         os._exit(9)
-    return cli_workers._solved_in_worker(args, path, out, shared)
+    return cli_workers._solved_in_worker(args, path, out, *batch)
 
 
 def test_a_worker_that_dies_fails_its_clip_alone(tmp_path, capsys, monkeypatch):
@@ -60,11 +60,11 @@ def test_a_worker_that_dies_fails_its_clip_alone(tmp_path, capsys, monkeypatch):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.bvh", "c.bvh", "d.bvh"]
 
 
-def _slow_on_b(args, path, out, shared):
+def _slow_on_b(args, path, out, *batch):
     """A worker's task that takes a minute over the clip b.bvh (a stop must not wait for it)."""
     if path.name == "b.bvh":
         time.sleep(60)
-    return cli_workers._solved_in_worker(args, path, out, shared)
+    return cli_workers._solved_in_worker(args, path, out, *batch)
 
 
 def test_a_stop_ends_the_workers_and_names_what_was_written(tmp_path, capsys, monkeypatch):
@@ -94,9 +94,9 @@ def test_a_stop_ends_the_workers_and_names_what_was_written(tmp_path, capsys, mo
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == written
 
 
-def _saying_threads(args, path, out, shared):
+def _saying_threads(args, path, out, *batch):
     """A worker's task that says, as a line of its clip, the thread counts its libraries were started with."""
-    result, lines = cli_workers._solved_in_worker(args, path, out, shared)
+    result, lines = cli_workers._solved_in_worker(args, path, out, *batch)
     return result, [*lines, f"threads: {[os.environ.get(name) for name in cli_workers.THREAD_VARIABLES]}"]
 
 

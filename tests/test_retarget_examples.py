@@ -118,7 +118,7 @@ def test_a_map_with_hip_and_knee_swapped_is_warned(tmp_path, capsys):
                 "(hips to shoulders), where the rig's reference pose has it below: check the map's rows for those "
                 "joints (swapped?)")
         assert (said in err) == warned, err
-        assert ("other proportions" in out) != warned and ("see the warnings above" in out) == warned, out
+        assert ("other proportions" in out) != warned and ("see the warnings on stderr" in out) == warned, out
 
 
 @pytest.mark.parametrize("limb, parts", [("legs", ("UpLeg", "Leg", "Foot", "ToeBase")),

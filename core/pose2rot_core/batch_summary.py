@@ -30,9 +30,10 @@ class ClipResult:
 FLIPS_LEGEND = "flips = sudden turns the tracks do not call for (a fast real turn is none)"
 
 
-def format_summary(results: list[ClipResult]) -> str:
+def format_summary(results: list[ClipResult], warnings_at: str = "above") -> str:
     """A plain-text table of ``results`` closed by a rule, the legend of its flips column, and a last
-    line counting converted and failed clips."""
+    line counting converted and failed clips. ``warnings_at``: where a row with warnings sends its reader
+    for them ('above': printed before the table, in the same stream)."""
     width = max([len("clip")] + [len(r.clip) for r in results])
     head = (f"{'clip':<{width}}  {'frames':>6}  {'bones':>5}  {'max pos err % (vs tracks)':>25}  {'flips':>5}  "
             f"{'time s':>7}  status")
@@ -42,7 +43,8 @@ def format_summary(results: list[ClipResult]) -> str:
             rows.append(f"{r.clip:<{width}}  {'-':>6}  {'-':>5}  {'-':>25}  {'-':>5}  {r.seconds:7.2f}  "
                         f"failed: {r.message}")
         else:
-            warned = f", {r.warnings} {'warning' if r.warnings == 1 else 'warnings'} (above)" if r.warnings else ""
+            warned = (f", {r.warnings} {'warning' if r.warnings == 1 else 'warnings'} ({warnings_at})"
+                      if r.warnings else "")
             rows.append(f"{r.clip:<{width}}  {r.frames:6d}  {r.bones:5d}  {r.max_error_pct:25.2g}  {r.flips:5d}  "
                         f"{r.seconds:7.2f}  ok{warned}")
     failed = sum(r.failed for r in results)

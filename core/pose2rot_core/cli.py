@@ -10,6 +10,7 @@ import contextlib
 import errno
 import os
 import signal
+import stat
 import sys
 import threading
 import time
@@ -34,6 +35,24 @@ from .wording import (WARNING_PREFIX, cli_line, counted, label, names, notes_for
 
 
 # ------------------------------------------------------------------------------ helpers
+def warnings_place() -> str:
+    """Where a reader of stdout finds the notes and warnings printed on stderr: 'above' where both go to
+    one place (a terminal, one log for both), 'in FILE' where stderr goes to a file of its own (its
+    path, where the system names it), else 'on stderr'."""
+    try:
+        out, err = (os.fstat(stream.fileno()) for stream in (sys.stdout, sys.stderr))
+    except (AttributeError, OSError, ValueError):             # streams with no file behind them
+        return "above" if sys.stdout is sys.stderr else "on stderr"
+    if (out.st_dev, out.st_ino) == (err.st_dev, err.st_ino):
+        return "above"
+    if not stat.S_ISREG(err.st_mode):
+        return "on stderr"
+    try:
+        return f"in {os.readlink(f'/proc/self/fd/{sys.stderr.fileno()}')}"
+    except OSError:                                           # no /proc: not Linux
+        return "on stderr"
+
+
 #: seconds a step runs before its progress bar shows (a short clip's steps draw none)
 PROGRESS_DELAY = 1.0
 

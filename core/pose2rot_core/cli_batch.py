@@ -27,8 +27,9 @@ from .batch_files import clip_files, clip_label, output_names, readable
 from .batch_summary import ClipResult, format_summary
 from .errors import Pose2RotError
 from .options import OptionError
-from .pointsets import FREEMOCAP_BODY, freemocap_body
+from .pointsets import FREEMOCAP_BODY, LayoutUnfit, LayoutWanted, freemocap_body
 from .shared_files import SharedFiles
+from .tracks_io import POINT_SUFFIXES
 from .wording import WARNING_PREFIX, names
 
 #: the output suffixes --out may not end in with several inputs (they name a file, not a folder)
@@ -60,7 +61,10 @@ def solve_batch(args: argparse.Namespace) -> int:
     process), print the summary table (the clips in their given order); 0 when every clip was solved, else
     1. On Ctrl-C or SIGTERM, says which clips were written before it stops (the interrupt goes on to
     cli.main)."""
+    from .cli import warnings_place
+
     outputs, shared = checked_batch(args)
+    mixed = len({needs_layout(path) for path in outputs}) == 2
     results: dict[Path, ClipResult] = {}
     say, counted, close = _clip_progress(len(outputs))
     started = time.time()
@@ -75,16 +79,16 @@ def solve_batch(args: argparse.Namespace) -> int:
         if args.jobs > 1 and len(outputs) > 1:
             from .cli_workers import in_workers
 
-            in_workers(args, shared, outputs, args.jobs, ended)
+            in_workers(args, shared, mixed, outputs, args.jobs, ended)
         else:
             for path, out in outputs.items():
-                ended(path, solve_clip(args, path, out, say, shared), [])
+                ended(path, solve_clip(args, path, out, say, shared, mixed), [])
     except KeyboardInterrupt:
         close()
         _say_written(_written(outputs, results, started), len(outputs))
         raise
     close()
-    print(format_summary([results[path] for path in outputs]))
+    print(format_summary([results[path] for path in outputs], warnings_place()))
     return 1 if any(r.failed for r in results.values()) else 0
 
 
@@ -170,10 +174,12 @@ def _check_outputs(outputs: dict[Path, Path], inputs: list[Path], given: str) ->
                                 "goes: move or rename that folder, or choose another --out")
 
 
-def solve_clip(args: argparse.Namespace, path: Path, out: Path, say: Callable[[str], None], files: SharedFiles
-               ) -> ClipResult:
+def solve_clip(args: argparse.Namespace, path: Path, out: Path, say: Callable[[str], None], files: SharedFiles,
+               mixed: bool) -> ClipResult:
     """Solve the clip ``path`` to ``out`` as cli.solve_one does with the other ``args`` and the batch's shared
-    ``files``, its lines led by its name (batch_files.clip_label) to ``say``; its ClipResult, 'failed' with the reason where its input
+    ``files``, its lines led by its name (batch_files.clip_label) to ``say``; ``mixed``: the batch holds
+    clips that need --layout and others (needs_layout), and a failure for --layout says what that
+    means for the batch (_layout_advice); its ClipResult, 'failed' with the reason where its input
     is bad or its solve refused (nothing written; an earlier run's file there is named). --debug: an
     unexpected error stops the batch with its traceback."""
     from .cli import solve_one
@@ -189,7 +195,7 @@ def solve_clip(args: argparse.Namespace, path: Path, out: Path, say: Callable[[s
     except Exception as e:  # noqa: BLE001 - one clip's failure, whatever it is, leaves the others to go on
         if args.debug and not isinstance(e, Pose2RotError):
             raise
-        message = (_unnamed(_failure(e), path)
+        message = (_unnamed(_failure(e), path) + (_layout_advice(e, args.layout) if mixed else "")
                    + (f" (an earlier run's {readable(out.name)} stays in --out)" if out.is_file() else ""))
         say(f"{label}: error: {message}")
         return ClipResult(label, seconds=time.perf_counter() - t0, status="failed", message=message)
@@ -218,6 +224,24 @@ def _unnamed(line: str, path: Path) -> str:
     kind = next((k for k in ("note: ", WARNING_PREFIX) if line.startswith(k)), "")
     said = line[len(kind):]
     return kind + next((said[len(lead):] for lead in (f"{path}: ", f"{path.name}: ") if said.startswith(lead)), said)
+
+
+def needs_layout(path: Path) -> bool:
+    """Whether the clip ``path`` needs --layout to be read: a .npy file of bare numbers (a FreeMoCap
+    recording's body file says its own)."""
+    return path.suffix.lower() in POINT_SUFFIXES and path.name != FREEMOCAP_BODY
+
+
+def _layout_advice(e: Exception, layout: str | None) -> str:
+    """What a clip's failure ``e`` for --layout (``layout``: the one given, or None) means in a batch of
+    clips that need it and others, where --layout goes to every clip: '' for any other failure."""
+    if isinstance(e, LayoutWanted):
+        return ("; a batch gives --layout to every clip, and its clips that are not .npy take none: convert the "
+                ".npy clips in a batch of their own, with --layout")
+    if isinstance(e, LayoutUnfit) and layout:
+        return (f"; --layout {layout} is for the batch's .npy clips, but a batch gives it to every clip: convert "
+                "this one in a batch without --layout")
+    return ""
 
 
 def _failure(e: Exception) -> str:

@@ -68,7 +68,8 @@ def cmd_solve_points(args: argparse.Namespace, options: SolveOptions, out: Path,
     checked ``out``, Y up unless --up says otherwise, in the rig's rotation orders unless ``order``, the
     checked --order; each note goes to ``say``. Returns
     (the batch_summary.ClipResult, the line saying what was solved), as cli.solve_one."""
-    from .cli import _parse_frames, _progress_bar, furthest_from_track, rate_notes, solved_clip, step_shown
+    from .cli import (_parse_frames, _progress_bar, furthest_from_track, rate_notes, solved_clip, step_shown,
+                      warnings_place)
     from .export import write_solution
     from .pointsets import check_points, load_points
     from .wording import cli_line, counted, notes_for
@@ -101,25 +102,26 @@ def cmd_solve_points(args: argparse.Namespace, options: SolveOptions, out: Path,
     lines = notes_for(report + sol.report, "cli")
     for line in lines:
         say(cli_line(line))
-    warned = any(line.startswith(WARNING_PREFIX) for line in lines)
+    warned = warnings_place() if any(line.startswith(WARNING_PREFIX) for line in lines) else ""
     on_points = _on_points(err, where, bool(args.map) and options.stretch != 'exact', warned)
     return (solved_clip(sol, tracks.skeleton.num_joints, err, seconds, lines),
             f"solved {counted(sol.num_frames, 'frame')} x {counted(tracks.skeleton.num_joints, 'joint')} "
             f"in {seconds:.3f} s; {on_points} -> {out}")
 
 
-def _on_points(err: float, where: str | None = None, own_proportions: bool = True, warned: bool = False) -> str:
+def _on_points(err: float, where: str | None = None, own_proportions: bool = True, warned: str = "") -> str:
     """The summary's account of the joints on points, ``err`` the largest distance of one from its point
     (% of the height; NaN where no joint is on a point with data: a map of virtual points only) and
     ``where`` that joint's name: where a rig keeps its own proportions (``own_proportions``: a rig
     through a map, its bones not stretched onto the points), a distance the check explains by them
     gives no warning, and the reader checks it against where it is (a rig's trunk shorter than the
-    performer's puts its neck that far off); after a warning (``warned``) it points to the warnings
-    instead of explaining the distance away."""
+    performer's puts its neck that far off); after a warning it points to the warnings instead of
+    explaining the distance away (``warned``: where they are, cli.warnings_place; '': none)."""
     if np.isnan(err):
         return "no joint on a point of its own to compare (the map gives only virtual points)"
     at = f" at '{where}'" if where else ""
-    kept = " (see the warnings above)" if warned else " (other proportions: the rig keeps its own)" if own_proportions else ""
+    kept = (f" (see the warnings {warned})" if warned else
+            " (other proportions: the rig keeps its own)" if own_proportions else "")
     return f"joints on points at most {err:.2g} % of the height from them{at}{kept}"
 
 

@@ -45,32 +45,35 @@ SIGNAL_WAIT = 0.2
 Ended = Callable[[Path, ClipResult, list[str]], None]
 
 
-def in_workers(args: argparse.Namespace, shared: SharedFiles, outputs: dict[Path, Path], jobs: int,
+def in_workers(args: argparse.Namespace, shared: SharedFiles, mixed: bool, outputs: dict[Path, Path], jobs: int,
                ended: Ended) -> None:
-    """Solve every clip of ``outputs`` {clip file: output} as ``args`` and the batch's ``shared`` files
-    say, ``jobs`` at a time in worker processes; ``ended(clip, its ClipResult, its lines)`` as each ends
-    (in the order they end). Workers that died take their clips down: those are solved again one at a
-    time (a note says so), and one that ends its worker alone fails (WORKER_DIED)."""
-    taken = _in_pool(args, shared, list(outputs.items()), jobs, ended)
+    """Solve every clip of ``outputs`` {clip file: output} as ``args``, the batch's ``shared`` files and
+    ``mixed`` (cli_batch.solve_clip) say, ``jobs`` at a time in worker processes; ``ended(clip, its
+    ClipResult, its lines)`` as each ends (in the order they end). Workers that died take their clips
+    down: those are solved again one at a time (a note says so), and one that ends its worker alone
+    fails (WORKER_DIED)."""
+    taken = _in_pool(args, shared, mixed, list(outputs.items()), jobs, ended)
     if taken:
         print(f"pose2rot: note: a worker process ended abruptly, and the pool with it: the "
               f"{counted(len(taken), 'clip')} not yet solved then are solved again one at a time, each in a fresh "
               "worker", file=sys.stderr, flush=True)
     for path, out in taken:
-        if _in_pool(args, shared, [(path, out)], 1, ended):
+        if _in_pool(args, shared, mixed, [(path, out)], 1, ended):
             ended(path, ClipResult(clip_label(path), status="failed", message=WORKER_DIED), [])
 
 
-def _in_pool(args: argparse.Namespace, shared: SharedFiles, clips: list[tuple[Path, Path]], jobs: int,
+def _in_pool(args: argparse.Namespace, shared: SharedFiles, mixed: bool, clips: list[tuple[Path, Path]], jobs: int,
              ended: Ended) -> list[tuple[Path, Path]]:
-    """Solve the ``clips`` [(clip file, output)] in one pool of ``jobs`` workers, ``ended`` as each ends;
+    """Solve the ``clips`` [(clip file, output)] (``shared``, ``mixed``: as in_workers) in one pool of
+    ``jobs`` workers, ``ended`` as each ends;
     the clips the pool could not solve as a worker died (in their given order). An interrupt, or an error
     a worker raised (--debug), stops the workers and goes on."""
     before = set(multiprocessing.active_children())
     with _one_thread_each():
         pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
                                    initializer=_worker_started)
-        futures = {pool.submit(_solved_in_worker, args, path, out, shared): (path, out) for path, out in clips}
+        futures = {pool.submit(_solved_in_worker, args, path, out, shared, mixed): (path, out)
+                   for path, out in clips}
     workers = [p for p in multiprocessing.active_children() if p not in before]      # started by the submits
     taken: set = set()
     order = {future: i for i, future in enumerate(futures)}
@@ -135,7 +138,7 @@ def _stop_worker(signum: int, frame) -> None:
     raise SystemExit(128 + signum)
 
 
-def _solved_in_worker(args: argparse.Namespace, path: Path, out: Path, shared: SharedFiles
+def _solved_in_worker(args: argparse.Namespace, path: Path, out: Path, shared: SharedFiles, mixed: bool
                       ) -> tuple[ClipResult, list[str]]:
     """In a worker: (the ClipResult of the clip ``path`` solved to ``out`` as cli_batch.solve_clip solves
     it, the lines it printed: its notes and warnings, led by its name, and whatever else came to stderr),
@@ -148,5 +151,5 @@ def _solved_in_worker(args: argparse.Namespace, path: Path, out: Path, shared: S
         raise SystemExit(128 + signal.SIGTERM)
     caught = io.StringIO()                  # no terminal: no progress bars of its own (they would cross)
     with contextlib.redirect_stderr(caught), contextlib.nullcontext() if args.debug else np.errstate(all="ignore"):
-        result = solve_clip(args, path, out, lambda line: print(line, file=sys.stderr), shared)
+        result = solve_clip(args, path, out, lambda line: print(line, file=sys.stderr), shared, mixed)
     return result, caught.getvalue().splitlines()

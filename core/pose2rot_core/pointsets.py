@@ -111,10 +111,18 @@ def load_points(path: str | Path, layout: Layout | None = None, up: str | None =
     return points
 
 
+class LayoutWanted(Pose2RotError):
+    """A .npy point set read without a layout: its bare numbers do not say which point is which."""
+
+
+class LayoutUnfit(Pose2RotError):
+    """A point set read as a layout whose points it lacks."""
+
+
 def _load_npy(path: Path, layout: Layout | None, report: list[str] | None) -> PointSet:
     data = _read_npy(path)
     if layout is None:
-        raise Pose2RotError(f"{path.name}: a .npy file holds bare numbers; say what its points are with --layout"
+        raise LayoutWanted(f"{path.name}: a .npy file holds bare numbers; say what its points are with --layout"
                             f"{_layouts_for_shape(data.shape)})")
     return PointSet(names=layout.points, positions=_layout_shape(data, layout, path.name),
                     fps=0.0, up=layout.up, layout=layout, source=path.name)
@@ -424,7 +432,7 @@ def _apply_layout(points: PointSet, layout: Layout) -> PointSet:
     index = {n: i for i, n in enumerate(points.names)}
     absent = [p for p in layout.points if p not in index]
     if absent:
-        raise Pose2RotError(f"{points.source}: layout {layout.name} needs points the file lacks: "
+        raise LayoutUnfit(f"{points.source}: layout {layout.name} needs points the file lacks: "
                             + ", ".join(absent[:8]) + (" ..." if len(absent) > 8 else ""))
     order = [index[p] for p in layout.points]
     conf = None if points.confidence is None else points.confidence[:, order]
