@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import time
 from pathlib import Path
 
@@ -57,6 +58,22 @@ def test_a_worker_that_dies_fails_its_clip_alone(tmp_path, capsys, monkeypatch):
     assert "failed: its worker process ended abruptly" in row and "try fewer --jobs" in row, row
     assert re.search(r"and the pool with it: the [1-4] clips? not yet solved then are solved again one at a time",
                      err), err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.bvh", "c.bvh", "d.bvh"]
+
+
+def _stopped_on_b(args, path, out, *batch):
+    """A worker's task that sends its process SIGTERM on the clip b.bvh, as a user's `kill` of a worker does."""
+    if path.name == "b.bvh":
+        os.kill(os.getpid(), signal.SIGTERM)
+    return cli_workers._solved_in_worker(args, path, out, *batch)
+
+
+def test_a_worker_stopped_from_outside_fails_its_clip_alone(tmp_path, capsys, monkeypatch):
+    """A worker given SIGTERM by another than the batch stopped the whole batch: exit 143 and no summary."""
+    monkeypatch.setattr(cli_workers, "_solved_in_worker", _stopped_on_b)
+    code, stdout, err = run(["solve", *_clips(tmp_path)[:4], "--out", tmp_path / "out", "--jobs", "2"], capsys)
+    assert code == 1 and stdout.splitlines()[-1] == "3 of 4 clips converted, 1 failed", stdout + err
+    assert "failed: its worker process ended abruptly" in next(r for r in stdout.splitlines() if r.startswith("b.bvh "))
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.bvh", "c.bvh", "d.bvh"]
 
 

@@ -8,7 +8,8 @@ numpy's (and torch's) thread pools get one thread per worker (OMP/OpenBLAS/MKL/v
 where the environment does not set them): N workers each running every core's threads would fight for
 the cores. A worker that dies (a crash, killed when the system runs out of memory) breaks the whole
 pool: the clips it took down are solved again one at a time, each in a fresh worker, and only a clip
-that ends its worker on its own fails. Ctrl-C or SIGTERM stops the workers (a file half written is
+that ends its worker on its own fails; so are the clips of a worker stopped by a SIGTERM the batch did
+not send. Ctrl-C or SIGTERM stops the workers (a file half written is
 removed, as errors.write_whole does) and goes on to the batch's stop.
 """
 from __future__ import annotations
@@ -66,7 +67,7 @@ def _in_pool(args: argparse.Namespace, shared: SharedFiles, mixed: bool, clips: 
              ended: Ended) -> list[tuple[Path, Path]]:
     """Solve the ``clips`` [(clip file, output)] (``shared``, ``mixed``: as in_workers) in one pool of
     ``jobs`` workers, ``ended`` as each ends;
-    the clips the pool could not solve as a worker died (in their given order). An interrupt, or an error
+    the clips the pool could not solve as a worker died or was stopped (in their given order). An interrupt, or an error
     a worker raised (--debug), stops the workers and goes on."""
     before = set(multiprocessing.active_children())
     with _one_thread_each():
@@ -84,7 +85,7 @@ def _in_pool(args: argparse.Namespace, shared: SharedFiles, mixed: bool, clips: 
             for future in sorted(done, key=order.get):
                 try:
                     result, lines = future.result()
-                except BrokenProcessPool:
+                except (BrokenProcessPool, SystemExit):      # died, or stopped by a SIGTERM not the batch's
                     taken.add(futures[future])
                     continue
                 ended(futures[future][0], result, lines)
