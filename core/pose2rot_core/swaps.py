@@ -8,10 +8,13 @@ What shows it is continuity: at the frame a swap starts or ends, both tracks of 
 while with the two exchanged each moves as usual (from where it was, or was heading: legs passing
 close by in a walk are told by their velocities; across a gap, from where it was last seen) and the
 rest of the body moves as usual too. Real motion never does that: a foot that steps across the
-other moves while the other stands, and a spin or a cut between takes moves the whole body. Such
-frames come in pairs, a swap's start and end; the frames between are swapped back, and a note names
-them. Pairs are read one by one, so a whole leg or only a foot may be swapped; a swap with one end in
-the clip is told by the limb's pairs across a rigid part of the body (see swapped_frames).
+other moves while the other stands, and a spin or a cut between takes moves the whole body. Where
+one guess calls for the exchange and the other as clearly against it, nothing is told: feet
+brought together fast and stopped head past each other's places at a low frame rate, while each
+stays by its own. Such frames come in pairs, a swap's start and end; the frames between are swapped
+back, and a note names them. Pairs are read one by one, so a whole leg or only a foot may be swapped;
+a swap with one end in the clip is told by the limb's pairs across a rigid part of the body (see
+swapped_frames).
 """
 from __future__ import annotations
 
@@ -127,18 +130,21 @@ def _same_flips(pairs: list[int], flips: np.ndarray) -> list[list[int]]:
 
 def _flips(points: np.ndarray, a: np.ndarray, b: np.ndarray, height: float) -> tuple[np.ndarray, np.ndarray]:
     """([T,n] bool, [T,n] bool): the frames at which each pair (``a``, ``b`` [n]) trades places, read
-    from where each point was last seen (across gaps) and from where it was heading over the two
-    frames before; and the frames of a gap before such a frame, where either may hold either side."""
+    from where each point was last seen (across gaps) or from where it was heading over the two
+    frames before, where the other guess does not fit the pair as given by as much better (feet
+    closing fast and stopping at a low frame rate head past each other's places, yet each stays by
+    its own); and the frames of a gap before such a frame, where either may hold either side."""
     T = points.shape[0]
     seen = np.isfinite(points).all(axis=-1)  # [T,N]
     last = np.where(seen, np.arange(T)[:, None], -1)
     last = np.maximum.accumulate(last, axis=0)[:-1]  # [T-1,N] the last frame with data before each of 1..T-1
     gap = np.where(last >= 0, np.arange(1, T)[:, None] - last, 0)  # frames since it
     before = np.take_along_axis(points, np.maximum(last, 0)[..., None], axis=0)  # [T-1,N,3]
-    flips = np.zeros((T, len(a)), bool)
-    flips[1:] = _traded(points[1:], before, np.maximum(gap, 1), a, b, height)
+    flips, against = np.zeros((T, len(a)), bool), np.zeros((T, len(a)), bool)
+    flips[1:], against[1:] = _traded(points[1:], before, np.maximum(gap, 1), a, b, height)
     heading = 2.0 * points[1:-1] - points[:-2]
-    flips[2:] |= _traded(points[2:], heading, np.ones((T - 2, points.shape[1])), a, b, height)
+    ahead, not_ahead = _traded(points[2:], heading, np.ones((T - 2, points.shape[1])), a, b, height)
+    flips[2:] = (flips[2:] & ~not_ahead) | (ahead & ~against[2:])  # the two guesses at odds: nothing told
     unsure = np.zeros_like(flips)
     start = np.minimum(last[:, a], last[:, b])  # [T-1,n]
     for t, k in zip(*np.nonzero(flips[1:] & ((gap[:, a] > 1) | (gap[:, b] > 1)))):
@@ -147,12 +153,13 @@ def _flips(points: np.ndarray, a: np.ndarray, b: np.ndarray, height: float) -> t
 
 
 def _traded(now: np.ndarray, guess: np.ndarray, steps: np.ndarray, a: np.ndarray, b: np.ndarray,
-            height: float) -> np.ndarray:
-    """[F,n] bool: in which of F frames each pair (``a``, ``b`` [n]) of points ``now`` [F,N,3] trades
-    places as a swap does, each point's miss being its distance from ``guess`` [F,N,3] (where it
-    was, or was heading), over ``steps`` [F,N] frames: exchanged, the two must miss far less than as
-    given and no more than usual, in a frame the body moves as usual (usual: the median miss over
-    one step, ``steps`` times it)."""
+            height: float) -> tuple[np.ndarray, np.ndarray]:
+    """([F,n] bool, [F,n] bool): in which of F frames each pair (``a``, ``b`` [n]) of points ``now``
+    [F,N,3] trades places as a swap does, each point's miss being its distance from ``guess`` [F,N,3]
+    (where it was, or was heading), over ``steps`` [F,N] frames: exchanged, the two must miss far less
+    than as given and no more than usual, in a frame the body moves as usual (usual: the median miss
+    over one step, ``steps`` times it); and in which the guess speaks as clearly against it: as given,
+    the two miss far less than exchanged."""
     miss = norm(now - guess)  # [F,N]
     one = np.where(steps == 1, miss, np.nan)
     usual = np.maximum(np.nan_to_num(column_nanmedian(one)), MIN_STEP * height) * steps  # [F,N]
@@ -164,7 +171,8 @@ def _traded(now: np.ndarray, guess: np.ndarray, steps: np.ndarray, a: np.ndarray
     given = miss[:, a] ** 2 + miss[:, b] ** 2
     crossed = exchanged[0] ** 2 + exchanged[1] ** 2
     with np.errstate(invalid="ignore"):
-        return (given - crossed > GAIN * typical) & (crossed <= CROSSED * typical) & (body <= BODY_STEPS)[:, None]
+        traded = (given - crossed > GAIN * typical) & (crossed <= CROSSED * typical) & (body <= BODY_STEPS)[:, None]
+        return traded, crossed - given > GAIN * typical
 
 
 def _body_across(across: np.ndarray) -> np.ndarray:
