@@ -226,6 +226,8 @@ def test_scale_channels_of_one_are_read_and_other_scales_refused():
     (edit(6, "  ROOT Chest"), 6, ["ROOT inside another joint"]),
     (edit(15, "}\nROOT Other\n{\nOFFSET 0 0 0\n}"), 16, ["second ROOT"]),
     (edit(4, "  OFFSET 0 0 0 bogus"), 4, ["unexpected 'bogus'", "'Hips'"]),
+    (edit(4, "  OFFSET 0 0 0 0 90 0"), 4, ["OFFSET of joint 'Hips' has 6 numbers", "has 3 (x y z"]),
+    (edit(12, "      OFFSET 0 1 0 5"), 12, ["OFFSET of End Site of 'Chest' has 4 numbers"]),
     (edit(20, "1 0 0 10 nan 30 40 50 60"), 20, ["value 5 'nan'", "not a finite number"]),
     (edit(21, "inf 0 0 -10 -20 -30 -40 -50 -60"), 21, ["value 1 'inf'", "not a finite number"]),
     (edit(20, "1 0 0 10 20 30 40 50 1e400"), 20, ["value 9 '1e400'", "not a finite number"]),

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import warnings
 from dataclasses import dataclass
+from itertools import takewhile
 from pathlib import Path
 from typing import Sequence
 
@@ -339,6 +340,10 @@ class _Header:
         if (kind, idx) in self.offset_seen:
             raise self.error(f"second OFFSET in {self._describe(self.h, kind, idx)}")
         (self.h.offsets if kind == "joint" else self.h.end_offsets)[idx] = self._floats(3, "OFFSET")
+        extra = len(list(takewhile(_NUMBER.fullmatch, self.tokens[self.tok_i:])))
+        if extra:  # some exporters add a rest rotation after the offset: not BVH, and not to be guessed at
+            raise self.error(f"OFFSET of {self._describe(self.h, kind, idx)} has {3 + extra} numbers; a BVH "
+                             "OFFSET has 3 (x y z from the parent): export the file as plain BVH")
         self.offset_seen.add((kind, idx))
         return False
 
