@@ -56,7 +56,8 @@ def row(clip, noise: float, seed: int = 0) -> dict:
 def failures(r: dict) -> str:
     checks = {">plain": r["ref"] > r["plain"] + 0.3, "flips": r["flips"] + r["rest_flips"] > 0,
               "pos": r["pos"] > 0.01, "nflips": r["n_flips"] > 1.0, "jitter": r["n_jitter"] > 1.5,
-              "nmean": r["n_mean"] > r["n_tracks"], "nmax": r["n_max"] > 3.0}
+              "nmean": r["n_mean"] > r["n_tracks"] * (1.0 + 1e-9),  # as given: equal but for rounding
+              "nmax": r["n_max"] > 3.0}
     return ",".join(k for k, bad in checks.items() if bad) or "-"
 
 
@@ -75,14 +76,19 @@ def variants(clip, families: list[str], speeds: list[int]) -> list[tuple[str, ob
     of ``speeds``; fast rows are labelled with their speed-up and the frame rate it amounts to."""
     out = [(family, clip if family == "original" else make_variant(clip, family, np.random.default_rng(0)))
            for family in families]
-    out += [("fast", played_faster(clip, k)) for k in speeds]
-    return [(_fast_label(clip, v) if family == "fast" else family, v) for family, v in out]
+    out = [(_fast_label(clip, _speed_up(clip, v)) if family == "fast" else family, v) for family, v in out]
+    return out + [(_fast_label(clip, k), played_faster(clip, k)) for k in speeds]
 
 
-def _fast_label(clip, faster) -> str:
-    """'fast x4 7.5fps': the speed-up of ``faster`` over ``clip`` and the frame rate it amounts to."""
-    k = next((k for k in range(1, 65) if -(-clip.num_frames // k) == faster.num_frames),  # every k-th frame
-             round(clip.num_frames / faster.num_frames))
+def _speed_up(clip, faster) -> int:
+    """How many times faster ``faster`` (every k-th frame of ``clip``) plays: read from the frame counts,
+    which a clip of a few frames shares between speed-ups (the first that fits)."""
+    return next((k for k in range(1, 65) if -(-clip.num_frames // k) == faster.num_frames),
+                round(clip.num_frames / faster.num_frames))
+
+
+def _fast_label(clip, k: int) -> str:
+    """'fast x4 7.5fps': the speed-up ``k`` over ``clip`` and the frame rate it amounts to."""
     return f"fast x{k} {1.0 / (k * clip.frame_time):.4g}fps"
 
 
