@@ -1,10 +1,12 @@
 """The batch's worker processes: several clips are converted ``--jobs`` at a time, each by the batch
 script run again in its own process (Blender in the background, or Python with the bpy module) on a task
 file (``--worker=TASK``), which writes its clip's result to a file this process reads; Ctrl-C stops them.
+Run more than one at a time, each computes on one thread (batch_files.one_thread_each).
 Imported by the batch script once the extension is enabled (functions of batch import it where used)."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -18,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from . import batch as batch_script
-from pose2rot_core.batch_files import clip_label
+from pose2rot_core.batch_files import clip_label, one_thread_each
 
 from .batch import Batch, clip_ended, clip_job, convert_one
 from .batch_outputs import finish_moves, remove_staged, staging_stem
@@ -40,7 +42,8 @@ def in_workers(batch: Batch, argv: list[str], jobs: int, ended: list, written: d
 
     files = batch.files
     with tempfile.TemporaryDirectory(prefix="pose2rot_batch_") as tmp, ThreadPoolExecutor(jobs) as pool:
-        futures = [pool.submit(_worker, f, *_task(batch, f, Path(tmp) / f"{i}"), argv,
+        env = {**os.environ, **one_thread_each(os.environ, jobs)}
+        futures = [pool.submit(_worker, f, *_task(batch, f, Path(tmp) / f"{i}"), argv, env,
                                partial(_left_behind, out, batch.names[f], batch.run)) for i, f in enumerate(files)]
         seen: set = set()
         try:
@@ -86,11 +89,13 @@ _RUNNING: set = set()
 _STOPPING = threading.Event()
 
 
-def _worker(path: Path, task: Path, result: Path, argv: list[str], clean: Callable[[], list[str]]):
-    """Run one worker (the batch script) for the clip ``path`` (absolute) on the ``task`` file (_task) and
-    read (its ClipResult, the files it put in place) from its ``result`` file; where it wrote none (it
-    died: a crash, killed when the system ran out of memory), ``clean()`` (_left_behind) finishes putting
-    in place what it had begun to and removes what else it staged; the clip fails, saying so."""
+def _worker(path: Path, task: Path, result: Path, argv: list[str], env: dict[str, str],
+            clean: Callable[[], list[str]]):
+    """Run one worker (the batch script, in the environment ``env``) for the clip ``path`` (absolute) on
+    the ``task`` file (_task) and read (its ClipResult, the files it put in place) from its ``result``
+    file; where it wrote none (it died: a crash, killed when the system ran out of memory), ``clean()``
+    (_left_behind) finishes putting in place what it had begun to and removes what else it staged; the
+    clip fails, saying so."""
     import bpy
 
     from pose2rot_core.batch_summary import ClipResult
@@ -100,7 +105,8 @@ def _worker(path: Path, task: Path, result: Path, argv: list[str], clean: Callab
     command = ([sys.executable, *script, *args] if not bpy.app.binary_path else
                [bpy.app.binary_path, "-b", "--python-exit-code", "1", "--python", *script, "--", *args])
     t0 = time.perf_counter()
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace")
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace",
+                            env=env)
     _RUNNING.add(proc)
     try:
         stdout, stderr = proc.communicate()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pose2rot_core import cli_batch, cli_workers
+from pose2rot_core import batch_files, cli_batch, cli_workers
 
 from test_cli import run, small_clip
 from test_cli_batch import truncated
@@ -114,18 +114,18 @@ def test_a_stop_ends_the_workers_and_names_what_was_written(tmp_path, capsys, mo
 def _saying_threads(args, path, out, *batch):
     """A worker's task that says, as a line of its clip, the thread counts its libraries were started with."""
     result, lines = cli_workers._solved_in_worker(args, path, out, *batch)
-    return result, [*lines, f"threads: {[os.environ.get(name) for name in cli_workers.THREAD_VARIABLES]}"]
+    return result, [*lines, f"threads: {[os.environ.get(name) for name in batch_files.THREAD_VARIABLES]}"]
 
 
 def test_workers_compute_on_one_thread_unless_the_environment_says(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(cli_workers, "_solved_in_worker", _saying_threads)
-    for name in cli_workers.THREAD_VARIABLES:
+    for name in batch_files.THREAD_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MKL_NUM_THREADS", "3")
     clips = [small_clip(tmp_path / f"{n}.bvh", T=5) for n in "ab"]
     code, _, err = run(["solve", *clips, "--out", tmp_path / "out", "--jobs", "2"], capsys)
     assert code == 0 and err.count("threads: ['1', '1', '3', '1']") == 2, err
-    assert [os.environ.get(name) for name in cli_workers.THREAD_VARIABLES] == [None, None, "3", None]
+    assert [os.environ.get(name) for name in batch_files.THREAD_VARIABLES] == [None, None, "3", None]
 
 
 @pytest.mark.parametrize("jobs", ["0", "-2"])
@@ -135,3 +135,11 @@ def test_jobs_below_one_are_refused_before_any_clip(tmp_path, capsys, jobs):
         code, stdout, err = run(["solve", *inputs, "--out", out, f"--jobs={jobs}"], capsys)
         assert code == 2 and err == f"pose2rot: error: --jobs must be at least 1, got {jobs}\n" and stdout == "", err
     assert not (tmp_path / "out").exists() and not (tmp_path / "one.bvh").exists()
+
+
+def test_one_thread_each_only_for_several_workers_and_never_over_the_users_setting():
+    """Both batches' workers (the command line's and Blender's) take their thread counts from it."""
+    environ = {"MKL_NUM_THREADS": "3", "PATH": "/bin"}
+    assert batch_files.one_thread_each(environ, 1) == {}
+    assert batch_files.one_thread_each(environ, 2) == {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+                                                      "VECLIB_MAXIMUM_THREADS": "1"}

@@ -72,6 +72,17 @@ def check_jobs(jobs: int) -> None:
         raise Pose2RotError(f"--jobs must be at least 1, got {jobs}")
 
 
+#: the thread-count variables of the libraries numpy and torch compute with
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
+
+
+def one_thread_each(environ: dict[str, str] | os._Environ, jobs: int) -> dict[str, str]:
+    """The variables of THREAD_VARIABLES that ``environ`` does not set, at 1, for worker processes of a
+    batch run ``jobs`` at a time ({} for one at a time): N workers each running a thread on every core
+    would fight for the cores; a variable the user set is theirs."""
+    return {} if jobs <= 1 else {name: "1" for name in THREAD_VARIABLES if name not in environ}
+
+
 def output_names(files: list[Path], suffix: str) -> dict[Path, str]:
     """Each clip's output name (clip_name): files of one name in one folder (take.csv beside
     take.npz) take their type too (take_csv, take_npz). Refuses clips that would still write the

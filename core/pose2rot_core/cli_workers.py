@@ -27,13 +27,10 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .batch_files import clip_label
+from .batch_files import clip_label, one_thread_each
 from .batch_summary import ClipResult
 from .shared_files import SharedFiles
 from .wording import counted
-
-#: the thread-count variables of the libraries numpy and torch compute with, set to 1 in workers
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
 
 #: why a clip failed that ended its worker on its own
 WORKER_DIED = ("its worker process ended abruptly (a crash, or killed: a system out of memory stops "
@@ -70,7 +67,7 @@ def _in_pool(args: argparse.Namespace, shared: SharedFiles, mixed: bool, clips: 
     the clips the pool could not solve as a worker died or was stopped (in their given order). An interrupt, or an error
     a worker raised (--debug), stops the workers and goes on."""
     before = set(multiprocessing.active_children())
-    with _one_thread_each():
+    with _one_thread_each(jobs):
         pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
                                    initializer=_worker_started)
         futures = {pool.submit(_solved_in_worker, args, path, out, shared, mixed): (path, out)
@@ -97,11 +94,11 @@ def _in_pool(args: argparse.Namespace, shared: SharedFiles, mixed: bool, clips: 
 
 
 @contextlib.contextmanager
-def _one_thread_each() -> Iterator[None]:
-    """While inside (as the workers start, which read it as they import numpy): THREAD_VARIABLES set to
-    1 where the environment does not set them; as they were after."""
-    added = [name for name in THREAD_VARIABLES if name not in os.environ]
-    os.environ.update(dict.fromkeys(added, "1"))
+def _one_thread_each(jobs: int) -> Iterator[None]:
+    """While inside (as the workers start, which read it as they import numpy): batch_files.one_thread_each
+    for ``jobs`` workers in the environment; as it was after."""
+    added = one_thread_each(os.environ, jobs)
+    os.environ.update(added)
     try:
         yield
     finally:
