@@ -219,6 +219,22 @@ class _Filler:
             n, j = n + 1, self.sk.parents[j]
         return max(n, 1)
 
+    def _one_bone(self, top: int, bottom: int) -> bool:
+        """Whether ``bottom`` hangs from ``top`` by one bone: its child, or one bone split in parts."""
+        return self.sk.parents[bottom] == top or self._split_bone(top, bottom)
+
+    def _split_bone(self, top: int, bottom: int) -> bool:
+        """Whether ``bottom`` hangs from ``top`` by one bone split in parts: ``top`` off its bone's axis
+        (a joint the rig's shape bends at) and every joint between on it (twist segments, see
+        skeleton.on_axis). Where ``top`` is on the axis too, the joints lie on a straight line through
+        it (a spine straight from the hips), which the rig's shape does not tell from one bone."""
+        if self.axial[top]:
+            return False
+        j = self.sk.parents[bottom]
+        while j != top and j >= 0 and self.axial[j]:
+            j = self.sk.parents[j]
+        return j == top
+
     def _frame(self, a: int) -> np.ndarray:
         """[T,3,3] turn from the reference pose of the placed joint a. With one chain below it and a placed
         joint above: the frame carried from above (see :meth:`_carried`), swung by the smallest turn that
@@ -248,7 +264,10 @@ class _Filler:
         bone's axis, a twist segment, turns none: skeleton.on_axis), and the placed joint above, stay at
         their reference distance with weight 1/n^2; where they lie in the reference
         pose, and soft targets, weigh FAR_WEIGHT / n^2 and so only decide what the nearer tiers leave free
-        (the tilt of a pelvis about its hip line)."""
+        (the tilt of a pelvis about its hip line). A joint one bone below ``above``, split in parts or
+        not (:meth:`_one_bone`), hangs from it as from its parent: fitted as a chain away, a chest on a
+        spine bone split up to it was placed at the rig's offsets instead of the performer's scale
+        of them, and turned over about the spine under jittered points."""
         fixed: list[tuple[np.ndarray, np.ndarray, float]] = []     # (offset from h, target [T,3], weight)
         reach: list[tuple[np.ndarray, np.ndarray, float, float]] = []  # (offset, centre [T,3], radius, weight)
         if not np.isnan(self.P[0, h]).any():
@@ -271,7 +290,7 @@ class _Filler:
                 fixed.append((self.ref[k] - self.ref[h], self.X[:, k], FAR_WEIGHT / len(path) ** 2))
         if above is None:
             return _fit_top(fixed, reach, self.P.shape[0])
-        if self.sk.parents[h] != above:
+        if not self._one_bone(above, h):
             return self._fit_below(fixed, reach, h, above, self._span_ratio(h, above))
         if self.direct[h] or not (self.direct[above] or above in self.held) or not self._frontier(h):
             return self._fit_below(fixed, reach, h, above, 1.0)
@@ -282,7 +301,7 @@ class _Filler:
     def _fit_below(self, fixed: list, reach: list, h: int, above: int, span: float) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`_fit` of joint h from its items ``fixed`` and ``reach`` and the placed joint ``above``
         at ``span`` times its reference distance (a sphere, and its reference place at a far weight)."""
-        n = 1 if self.sk.parents[h] == above else self._turning(above, h)
+        n = 1 if self._one_bone(above, h) else self._turning(above, h)
         reach = reach + [(np.zeros(3), self.P[:, above], span * float(np.linalg.norm(self.ref[h] - self.ref[above])),
                           1.0 / n ** 2)]
         fixed = fixed + [(span * (self.ref[above] - self.ref[h]), self.P[:, above], FAR_WEIGHT / n ** 2)]
@@ -353,7 +372,7 @@ class _Filler:
         v = np.einsum("tnij,nj->tni", turns, w)
         aims_from_point = not bend and (self.direct[a] or self.soft[a])  # the performer's own line
         d = end - (self.X[:, a] if aims_from_point else self.P[:, a])
-        groups = self._bending(path) if bend and len(path) > 1 else None
+        groups = self._bending(a, path) if bend and len(path) > 1 else None
         if groups is not None:
             v, bent = _bend(v, _proportional(np.linalg.norm(d, axis=-1), np.linalg.norm(w.sum(0))), d, start,
                             self.bend_rate, groups)
@@ -377,20 +396,27 @@ class _Filler:
             q, parent = joints[i], joints[i - 1]
             self.guess[q] = G[parent].T @ np.swapaxes(turns[:, i - 1], -1, -2) @ turns[:, i] @ G[q]
 
-    def _bending(self, path: list[int]) -> np.ndarray | None:
-        """[n] for the n segments down ``path`` (from its placed start), the part of the chain each
+    def _bending(self, a: int, path: list[int]) -> np.ndarray | None:
+        """[n] for the n segments down ``path`` (from its placed start a), the part of the chain each
         turns with: a joint on its bone's axis (a twist segment, see skeleton.on_axis) joins the
         segments either side into one, so the chain bends only at the joints the rig's own shape
         bends at, as the chain without those segments does. Where no joint along the way is off the
-        axis and the chain ends on a point, it is one bone split in parts: None, it does not bend
+        axis and the chain ends on a point, or starts at a joint off the axis (one bone split in parts,
+        :meth:`_split_bone`, from a spine joint up to the chest), it is one bone: None, it does not bend
         (bent to the performer's stretch between the points, the Mixamo example's collars split in
         two bent at their middle by up to 41 degrees in the solve, a Character Creator clavicle's by
-        up to 105 in the fill, from frame to frame); a straight chain ending elsewhere (a straight spine up to a chest) shows no
-        joint that bends, and every joint takes an equal part of the bend, as before."""
+        up to 105 in the fill, from frame to frame; bent to the chest's distance, which its fit and
+        the points' noise move about the rig's length, a spine bone split up to the chest turned its
+        segment by tens of degrees within a frame). A straight chain through its start, to a chest (a
+        spine straight from the hips, its first joint hung from them), shows no joint that bends and
+        every joint takes an equal part of the bend, as before: as one bone, that spine would bend
+        nowhere."""
         kinks = np.array([0] + [0 if self.axial[q] else 1 for q in path[:-1]])
-        if kinks.sum() == 0:
-            return None if self.direct[path[-1]] else np.arange(len(path), dtype=np.float64)
-        return np.cumsum(kinks).astype(np.float64)
+        if kinks.sum() > 0:
+            return np.cumsum(kinks).astype(np.float64)
+        if self.direct[path[-1]] or self._split_bone(a, path[-1]):
+            return None
+        return np.arange(len(path), dtype=np.float64)
 
     def _roll_to_soft(self, v: np.ndarray, joints: list[int], rows: list[int], a: int, d: np.ndarray) -> np.ndarray:
         """[T,3,3] turn about the chord a->end that brings the soft targets of ``joints`` (chain rows
