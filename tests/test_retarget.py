@@ -22,7 +22,7 @@ from pose2rot_core.layouts import get_layout
 from pose2rot_core.pointsets import PointSet
 from pose2rot_core.chain_fill import fill_chains
 from pose2rot_core.retarget import retarget_tracks, solve_retargeted
-from pose2rot_core.rotations import axis_angle_to_matrix, geodesic_angle, matrix_to_quat
+from pose2rot_core.rotations import axis_angle_to_matrix, geodesic_angle, matrix_to_quat, normalize
 from pose2rot_core.skeleton import Skeleton
 
 UP = np.array([0.0, 1.0, 0.0])
@@ -458,6 +458,50 @@ def test_chains_share_bend_and_twist_evenly():
     angles = [np.degrees(geodesic_angle(guess[j][-1], np.eye(3))) for j in (3, 4)]
     np.testing.assert_allclose(angles, [30.0, 30.0], atol=1e-6)
     assert 2 not in guess                                             # rigid with the base
+
+
+def test_a_soft_joint_on_a_chains_chord_does_not_roll_the_chain():
+    """A neck bent between a root and a face bone at the head's place (a Character Creator rig: the
+    head, on the ears' mean, 1e-4 of the chain off its chord, the face bone's frame from the eyes):
+    the head was rolled towards its target about the chord, a roll the joint's place gives no lever
+    to, so the bent neck turned half a turn about the chord as the target passed the chord's line.
+    Now the bend keeps its side."""
+    from pose2rot_core.skeleton import Skeleton
+
+    head = np.array([0.0, 2.0, 0.0])
+    rest = np.array([[0, 0, 0], [0.02, 1, 0], head, head + [0, 1e-4, 0], head + [0.3, 0.2, 0.3],
+                     head + [-0.3, 0.2, 0.3]])
+    sk = Skeleton(("root", "neck", "head", "face", "eye.L", "eye.R"), np.array([-1, 0, 1, 2, 3, 3]), rest)
+    T, lower = 60, np.array([0.0, -0.1, 0.0])                   # the face nearer the root: the neck bends
+    X = np.zeros((T, 6, 3))
+    X[:, 3], X[:, 4:] = head + lower, rest[4:] + lower
+    X[:, 2] = head + lower + np.linspace(-0.1, 0.1, T)[:, None] * np.array([1.0, 0.0, 0.05])
+    direct, soft = np.isin(np.arange(6), [0, 4, 5]), np.arange(6) == 2
+    P, _ = fill_chains(sk, rest, np.eye(3)[None].repeat(6, 0), X, direct, soft, 30.0)
+    side = P[:, 1] - 0.5 * (P[:, 0] + P[:, 3])                  # the neck joint off the chord
+    assert np.linalg.norm(side, axis=-1).min() > 0.05           # bent throughout
+    turned = np.degrees(np.arccos(np.clip(np.einsum("ti,i->t", normalize(side), normalize(side[0])), -1, 1)))
+    assert turned.max() < 1.0, turned.max()
+
+
+def test_the_freemocap_walk_drives_the_split_character_creator_rig_without_flipping_its_neck(shared_dir):
+    """The shipped FreeMoCap walk onto the Character Creator dev rig split into twist segments
+    (variants' twist_segments), its reference the rig's frames 24 and 60: the bent NeckTwist chain,
+    rolled about its chord towards the head's soft target, which lies on that chord, flipped 4 and 5
+    times (up to 66 degrees in a frame; the unsplit rig none). Now none."""
+    from pose2rot_core.map_proposal import EndSites, propose
+    from pose2rot_core.pointsets import load_points
+    from pose2rot_core.variants import make_variant
+
+    points = load_points(Path(__file__).resolve().parents[1] / "examples" / "retarget" / "freemocap_walk")
+    rig = make_variant(read_bvh(shared_dir / "iclone-cmu_006_05.bvh"), "twist_segments")
+    for frame in (24, 60):
+        bone_map = propose(rig.skeleton, "y", points.names, points.layout, None, EndSites.of(rig),
+                           rig.rotations[frame]).bone_map
+        result = retarget_tracks(points, rig.skeleton, bone_map, "y", rig.rotations[frame], None, rig.end_parents,
+                                 rig.end_offsets, tuple(rig.end_names))
+        sol = solve_retargeted(result)
+        assert not sol.check.flips.any(), [(int(t), rig.skeleton.names[j]) for t, j in np.argwhere(sol.check.flips)]
 
 
 def test_a_chain_whose_length_lies_in_one_bone_is_not_bent_through_its_zero_length_joint():

@@ -420,7 +420,12 @@ class _Filler:
 
     def _roll_to_soft(self, v: np.ndarray, joints: list[int], rows: list[int], a: int, d: np.ndarray) -> np.ndarray:
         """[T,3,3] turn about the chord a->end that brings the soft targets of ``joints`` (chain rows
-        ``rows`` of the segments v [T,n,3]) closest to theirs."""
+        ``rows`` of the segments v [T,n,3]) closest to theirs, in as far as they hold it: the roll's
+        pull (for one joint, its distance from the chord times its target's) over BEND_SIDE of the
+        chain's squared length, smoothly (:func:`_roll_share`). A soft joint on the chord (a head with
+        the face bone at its place, at the end of a Character Creator neck chain: 1e-4 of its length
+        off) or a target on its line gives the roll no lever: read anyway, it rolled the bent neck
+        by up to half a turn within a frame where the target passed the line."""
         axis = normalize(d)
         p = np.cumsum(v, axis=1)[:, rows]
         y = self.X[:, joints] - self.P[:, a, None]
@@ -428,7 +433,16 @@ class _Filler:
         y_perp = y - np.einsum("tni,ti->tn", y, axis)[..., None] * axis[:, None]
         sin = np.einsum("ti,ti->t", axis, cross(p_perp, y_perp).sum(1))
         cos = np.einsum("tni,tni->t", p_perp, y_perp)
-        return axis_angle_to_matrix(axis, np.arctan2(sin, cos))
+        share = _roll_share(np.hypot(sin, cos), np.linalg.norm(v, axis=-1).sum(1))
+        return axis_angle_to_matrix(axis, share * np.arctan2(sin, cos))
+
+
+def _roll_share(pull: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """[T] 0..1: how far a roll about a chain's chord is decided by soft targets whose ``pull`` [T]
+    (the amplitude of their cost's turn about the chord: for one, its distance from the chord times
+    its target's) is set against the chain's ``length`` [T]: smoothly up to BEND_SIDE of its square,
+    as a bend's side is (_bend_axis)."""
+    return smoothstep(pull / (BEND_SIDE * length ** 2 + 1e-300))
 
 
 def _first_mapped(parents: np.ndarray, mapped: np.ndarray) -> np.ndarray:
