@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import re
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -75,6 +77,60 @@ def test_a_worker_stopped_from_outside_fails_its_clip_alone(tmp_path, capsys, mo
     assert code == 1 and stdout.splitlines()[-1] == "3 of 4 clips converted, 1 failed", stdout + err
     assert "failed: its worker process ended abruptly" in next(r for r in stdout.splitlines() if r.startswith("b.bvh "))
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.bvh", "c.bvh", "d.bvh"]
+
+
+class _StopInFinaliser:
+    """An object whose finaliser sends its process SIGTERM: the stop arrives while a finaliser runs (as
+    when a progress bar of the solve is collected), where Python swallows what a handler raises."""
+
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _stopped_while_writing(write_whole, in_finaliser: bool):
+    """errors.write_whole as the BVH writer calls it, the process sent SIGTERM once part of the file is
+    written: directly, or ``in_finaliser``."""
+    def write(path, kind, fill, binary=False):
+        def part(f):
+            f.write("HIERARCHY\n")
+            f.flush()
+            if in_finaliser:
+                _StopInFinaliser()
+            else:
+                os.kill(os.getpid(), signal.SIGTERM)
+            fill(f)
+        write_whole(path, kind, part, binary)
+    return write
+
+
+def _stopped_writing_b(args, path, out, *batch):
+    """A worker's task sent SIGTERM as it writes the clip b.bvh, or b1.bvh where a finaliser runs."""
+    from pose2rot_core import bvh
+
+    if path.stem in ("b", "b1"):
+        bvh.write_whole = _stopped_while_writing(bvh.write_whole, path.stem == "b1")
+    return cli_workers._solved_in_worker(args, path, out, *batch)
+
+
+@pytest.mark.parametrize("stopped", ["b1", "b"])
+def test_a_worker_stopped_in_a_finaliser_or_a_write_ends_leaving_nothing(tmp_path, stopped):
+    """A SIGTERM that reached a worker in a finaliser was lost: the clip went on and was written, the stop
+    printed as 'Exception ignored' with a traceback. Either way the worker ends, the clip fails alone, no
+    file of it is left (not even a part file) and stderr holds the batch's lines only (the run is a
+    process of its own: its workers' and multiprocessing's resource tracker's stderr are read too)."""
+    clips = [small_clip(tmp_path / f"{name}.bvh", T=T) for name, T in (("a", 5), (stopped, 5), ("c", 12))]
+    tests = Path(__file__).parent
+    script = ("import sys, test_cli_batch_jobs as t; from pose2rot_core import cli, cli_workers; "
+              "cli_workers._solved_in_worker = t._stopped_writing_b; sys.exit(cli.main(sys.argv[1:]))")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(cli_workers.__file__).parents[1]), str(tests)])}
+    proc = subprocess.run([sys.executable, "-c", script, "solve", *map(str, clips), "--out", str(tmp_path / "out"),
+                           "--jobs", "2"], capture_output=True, text=True, env=env, timeout=120)
+    said = proc.stdout + proc.stderr
+    assert proc.returncode == 1 and proc.stdout.splitlines()[-1] == "2 of 3 clips converted, 1 failed", said
+    assert "failed: its worker process ended abruptly" in next(r for r in proc.stdout.splitlines()
+                                                               if r.startswith(f"{stopped}.bvh ")), said
+    assert all(line.startswith(("[", "pose2rot: note: ")) for line in proc.stderr.splitlines()), proc.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.bvh", "c.bvh"]      # no .part file
 
 
 def _slow_on_b(args, path, out, *batch):

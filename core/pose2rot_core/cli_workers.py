@@ -8,9 +8,9 @@ numpy's (and torch's) thread pools get one thread per worker (OMP/OpenBLAS/MKL/v
 where the environment does not set them): N workers each running every core's threads would fight for
 the cores. A worker that dies (a crash, killed when the system runs out of memory) breaks the whole
 pool: the clips it took down are solved again one at a time, each in a fresh worker, and only a clip
-that ends its worker on its own fails; so are the clips of a worker stopped by a SIGTERM the batch did
-not send. Ctrl-C or SIGTERM stops the workers (a file half written is
-removed, as errors.write_whole does) and goes on to the batch's stop.
+that ends its worker on its own fails; a worker sent SIGTERM (by the batch, or by another) ends so too.
+Ctrl-C or SIGTERM stops the workers (a file half written is removed, as errors.write_whole does) and
+goes on to the batch's stop.
 """
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from typing import Callable, Iterator
 
 from .batch_files import clip_label, one_thread_each
 from .batch_summary import ClipResult
+from .errors import part_file, write_target
 from .shared_files import SharedFiles
 from .wording import counted
 
@@ -63,9 +64,9 @@ def in_workers(args: argparse.Namespace, shared: SharedFiles, mixed: bool, outpu
 def _in_pool(args: argparse.Namespace, shared: SharedFiles, mixed: bool, clips: list[tuple[Path, Path]], jobs: int,
              ended: Ended) -> list[tuple[Path, Path]]:
     """Solve the ``clips`` [(clip file, output)] (``shared``, ``mixed``: as in_workers) in one pool of
-    ``jobs`` workers, ``ended`` as each ends;
-    the clips the pool could not solve as a worker died or was stopped (in their given order). An interrupt, or an error
-    a worker raised (--debug), stops the workers and goes on."""
+    ``jobs`` workers, ``ended`` as each ends; the clips the pool could not solve as a worker died or was
+    stopped (in their given order). An interrupt, or an error a worker raised (--debug), stops the workers
+    and goes on."""
     before = set(multiprocessing.active_children())
     with _one_thread_each(jobs):
         pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
@@ -82,7 +83,7 @@ def _in_pool(args: argparse.Namespace, shared: SharedFiles, mixed: bool, clips: 
             for future in sorted(done, key=order.get):
                 try:
                     result, lines = future.result()
-                except (BrokenProcessPool, SystemExit):      # died, or stopped by a SIGTERM not the batch's
+                except BrokenProcessPool:                    # a worker died, or was stopped from outside
                     taken.add(futures[future])
                     continue
                 ended(futures[future][0], result, lines)
@@ -117,23 +118,35 @@ def _stop(pool: ProcessPoolExecutor, workers: list) -> None:
     pool.shutdown(wait=True)
 
 
-#: in a worker: whether the batch has stopped it (SIGTERM)
-_STOPPED = threading.Event()
+#: in a worker: the output of the clip it is solving ([None] between clips)
+_WRITING: list[Path | None] = [None]
 
 
 def _worker_started() -> None:
     """In a worker as it starts: Ctrl-C, which a terminal sends to every process of the run, is the
-    batch's to handle; SIGTERM (the batch stopping it) raises SystemExit: a clip being solved stops
-    (a file being written removed: errors.write_whole), and so does every clip it is given after
-    (_solved_in_worker), until the pool lets it end as a process ends (its own cleanup run); between
-    clips, it ends at once."""
+    batch's to handle; SIGTERM (the batch stopping it, or anyone) ends it (_stop_worker). tqdm's bars
+    (the solve's, never drawn here: stderr is caught) take a thread lock, not their usual lock between
+    processes: a named semaphore, which a worker ended so leaves behind, and the batch's stop would end
+    with multiprocessing's warning of 'leaked semaphore objects'."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _stop_worker)
+    with contextlib.suppress(ImportError):
+        from tqdm import tqdm
+
+        tqdm.set_lock(threading.RLock())
 
 
 def _stop_worker(signum: int, frame) -> None:
-    _STOPPED.set()
-    raise SystemExit(128 + signum)
+    """SIGTERM in a worker: remove the file of the clip it is writing, half written (errors.write_whole's
+    part file), and end the process at once, as SIGTERM ends one. Not an exception: one raised here may
+    land in a finaliser, which Python swallows (the stop lost, the clip written after it), or in the
+    pool's reading of its queue (a traceback); the pool takes an ended worker as one that died."""
+    try:
+        target, direct = write_target(_WRITING[0]) if _WRITING[0] is not None else (None, True)
+        if not direct:
+            part_file(target).unlink(missing_ok=True)
+    finally:                                        # ends whatever the removal met
+        os._exit(128 + signum)
 
 
 def _solved_in_worker(args: argparse.Namespace, path: Path, out: Path, shared: SharedFiles, mixed: bool
@@ -145,9 +158,11 @@ def _solved_in_worker(args: argparse.Namespace, path: Path, out: Path, shared: S
 
     from .cli_batch import solve_clip
 
-    if _STOPPED.is_set():
-        raise SystemExit(128 + signal.SIGTERM)
     caught = io.StringIO()                  # no terminal: no progress bars of its own (they would cross)
-    with contextlib.redirect_stderr(caught), contextlib.nullcontext() if args.debug else np.errstate(all="ignore"):
-        result = solve_clip(args, path, out, lambda line: print(line, file=sys.stderr), shared, mixed)
+    _WRITING[0] = out
+    try:
+        with contextlib.redirect_stderr(caught), contextlib.nullcontext() if args.debug else np.errstate(all="ignore"):
+            result = solve_clip(args, path, out, lambda line: print(line, file=sys.stderr), shared, mixed)
+    finally:
+        _WRITING[0] = None
     return result, caught.getvalue().splitlines()

@@ -94,6 +94,12 @@ def write_target(path: Path) -> tuple[Path, bool]:
     return target, target.exists() and not target.is_file()
 
 
+def part_file(target: Path) -> Path:
+    """The temporary file beside ``target`` (write_target's) that write_whole in this process writes
+    before it puts it in place."""
+    return target.with_name(f".{target.name}.{os.getpid()}.part")
+
+
 def write_whole(path: str | Path, kind: str, write: Callable[[IO], None], binary: bool = False) -> None:
     """Call ``write`` with a file open on a temporary file beside ``path``, then put that file in
     place of ``path``: a write that fails half-way (a full disk, Ctrl-C) leaves an existing ``path``
@@ -102,7 +108,7 @@ def write_whole(path: str | Path, kind: str, write: Callable[[IO], None], binary
     line ends. OSErrors become a Pose2RotError naming the ``kind`` of file and ``path``."""
     path = Path(path)
     target, direct = write_target(path)
-    part = target if direct else target.with_name(f".{target.name}.{os.getpid()}.part")
+    part = target if direct else part_file(target)
     text = {} if binary else {"encoding": "utf-8", "newline": "\n"}
     try:
         if target.is_file() and not os.access(target, os.W_OK):
