@@ -359,11 +359,12 @@ def test_layout_advice_in_a_batch_of_npy_clips_and_others_speaks_of_the_batch(tm
     assert row(stdout, "w.npy").endswith(
         "--layout humanml3d22); a batch gives --layout to every clip, and its clips that are not .npy take none: "
         "convert the .npy clips in a batch of their own, with --layout"), stdout
-    code, stdout, err = run(["solve", mixed, "--frames", "0:5", "--layout", "humanml3d22", "--out", tmp_path / "o2"],
-                            capsys)
+    code, stdout, err = run(["solve", mixed, recording(tmp_path / "rec"), "--frames", "0:5", "--layout", "humanml3d22",
+                             "--out", tmp_path / "o2"], capsys)
     assert code == 1 and row(stdout, "w.npy").endswith("  ok"), stdout + err
-    assert row(stdout, "a.bvh").endswith(
-        "; --layout humanml3d22 is for the batch's .npy clips, but a batch gives it to every clip: convert this one "
-        "in a batch without --layout"), stdout
+    for clip in ("a.bvh", "rec"):               # a FreeMoCap recording was told '(give --layout freemocap, ...)'
+        assert row(stdout, clip).endswith(
+            "; --layout humanml3d22 is for the batch's .npy clips, but a batch gives it to every clip: convert this "
+            "one in a batch without --layout"), stdout
     code, stdout, err = run(["solve", alone, "--out", tmp_path / "o3/"], capsys)
     assert code == 1 and row(stdout, "w.npy").endswith("--layout humanml3d22)"), stdout + err

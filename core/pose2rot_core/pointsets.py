@@ -116,7 +116,7 @@ class LayoutWanted(Pose2RotError):
 
 
 class LayoutUnfit(Pose2RotError):
-    """A point set read as a layout whose points it lacks."""
+    """A point set read as a layout whose points it lacks, or a FreeMoCap recording as another layout."""
 
 
 def _load_npy(path: Path, layout: Layout | None, report: list[str] | None) -> PointSet:
@@ -289,7 +289,7 @@ def _load_freemocap(folder: Path, layout: Layout | None, report: list[str] | Non
         raise Pose2RotError(f"'{folder}' is not a FreeMoCap recording: it has no output_data/{FREEMOCAP_BODY} "
                             "(give the recording folder or its output_data folder)")
     if layout is not None and layout.name not in ("freemocap", "mediapipe33"):
-        raise Pose2RotError(f"'{folder}' is a FreeMoCap recording (MediaPipe points); layout {layout.name} does "
+        raise LayoutUnfit(f"'{folder}' is a FreeMoCap recording (MediaPipe points); layout {layout.name} does "
                             "not fit it (give --layout freemocap, or no layout)")
     full = get_layout("freemocap")
     body = _layout_shape(_read_npy(body_path), get_layout("mediapipe33"), body_path.name)
