@@ -58,9 +58,33 @@ def test_a_worker_that_dies_fails_its_clip_alone(tmp_path, capsys, monkeypatch):
     assert code == 1 and stdout.splitlines()[-1] == "3 of 4 clips converted, 1 failed", stdout + err
     row = next(r for r in stdout.splitlines() if r.startswith("b.bvh "))
     assert "failed: its worker process ended abruptly" in row and "try fewer --jobs" in row, row
-    assert re.search(r"and the pool with it: the [1-4] clips? not yet solved then are solved again one at a time",
-                     err), err
+    assert re.search(r"and the pool with it: solved again one at a time, each in a fresh worker: [1-3] clips? it may "
+                     r"have been solving(; the rest \(1 clip\) go on 2 at a time)?\n", err), err
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.bvh", "c.bvh", "d.bvh"]
+
+
+def _dies_on_c00_saying_pids(args, path, out, *batch):
+    """A worker's task that ends its process on the clip c00.bvh and says, as a line of the other clips,
+    which process solved them."""
+    if path.name == "c00.bvh":
+        os._exit(9)
+    result, lines = cli_workers._solved_in_worker(args, path, out, *batch)
+    return result, [*lines, f"pid {os.getpid()}"]
+
+
+def test_the_clips_a_dead_worker_had_not_begun_go_on_in_a_pool(tmp_path, capsys, monkeypatch):
+    """A worker that died sent every clip left, 9 of 10 here, to be solved one at a time, each in a
+    process of its own: a batch of hundreds lost --jobs from then on. Now only the clips the pool may
+    have been solving (--jobs + 1) are solved alone; the others go on in a fresh pool of --jobs."""
+    monkeypatch.setattr(cli_workers, "_solved_in_worker", _dies_on_c00_saying_pids)
+    clips = [small_clip(tmp_path / f"c{i:02d}.bvh", T=5) for i in range(10)]
+    code, stdout, err = run(["solve", *clips, "--out", tmp_path / "out", "--jobs", "2"], capsys)
+    assert code == 1 and stdout.splitlines()[-1] == "9 of 10 clips converted, 1 failed", stdout + err
+    assert "failed: its worker process ended abruptly" in next(r for r in stdout.splitlines() if r.startswith("c00"))
+    assert re.search(r"solved again one at a time, each in a fresh worker: 3 clips it may have been solving; the rest "
+                     r"\([4-7] clips\) go on 2 at a time\n", err), err
+    pids = set(re.findall(r"^pid (\d+)$", err, re.M))
+    assert len(pids) <= 2 + 2 + 2, err           # the first pool, c01 and c02 alone, the fresh pool of 2
 
 
 def _stopped_on_b(args, path, out, *batch):

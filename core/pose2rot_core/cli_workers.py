@@ -7,8 +7,9 @@ its error) come back with its ClipResult and are printed together when it ends: 
 numpy's (and torch's) thread pools get one thread per worker (OMP/OpenBLAS/MKL/vecLib's variables set to 1
 where the environment does not set them): N workers each running every core's threads would fight for
 the cores. A worker that dies (a crash, killed when the system runs out of memory) breaks the whole
-pool: the clips it took down are solved again one at a time, each in a fresh worker, and only a clip
-that ends its worker on its own fails; a worker sent SIGTERM (by the batch, or by another) ends so too.
+pool: the clips it may have been solving are solved again one at a time, each in a fresh worker, and
+only a clip that ends its worker on its own fails; the clips not begun go on in a fresh pool. A worker
+sent SIGTERM (by the batch, or by another) ends so too.
 Ctrl-C or SIGTERM stops the workers (a file half written is removed, as errors.write_whole does) and
 goes on to the batch's stop.
 """
@@ -48,17 +49,30 @@ def in_workers(args: argparse.Namespace, shared: SharedFiles, mixed: bool, outpu
                ended: Ended) -> None:
     """Solve every clip of ``outputs`` {clip file: output} as ``args``, the batch's ``shared`` files and
     ``mixed`` (cli_batch.solve_clip) say, ``jobs`` at a time in worker processes; ``ended(clip, its
-    ClipResult, its lines)`` as each ends (in the order they end). Workers that died take their clips
-    down: those are solved again one at a time (a note says so), and one that ends its worker alone
-    fails (WORKER_DIED)."""
-    taken = _in_pool(args, shared, mixed, list(outputs.items()), jobs, ended)
-    if taken:
-        print(f"pose2rot: note: a worker process ended abruptly, and the pool with it: the "
-              f"{counted(len(taken), 'clip')} not yet solved then are solved again one at a time, each in a fresh "
-              "worker", file=sys.stderr, flush=True)
-    for path, out in taken:
-        if _in_pool(args, shared, mixed, [(path, out)], 1, ended):
-            ended(path, ClipResult(clip_label(path), status="failed", message=WORKER_DIED), [])
+    ClipResult, its lines)`` as each ends (in the order they end). A worker that dies takes the pool
+    down: the clips it may have been solving (_suspects) are solved again one at a time, each in a
+    fresh worker, one that ends its worker alone failing (WORKER_DIED); the clips not begun go on in a
+    fresh pool (a note says so)."""
+    queue = list(outputs.items())
+    while queue:
+        suspects, queue = _suspects(_in_pool(args, shared, mixed, queue, jobs, ended), jobs)
+        if suspects:
+            rest = f"; the rest ({counted(len(queue), 'clip')}) go on {jobs} at a time" if queue else ""
+            print(f"pose2rot: note: a worker process ended abruptly, and the pool with it: solved again one at a "
+                  f"time, each in a fresh worker: {counted(len(suspects), 'clip')} it may have been solving{rest}",
+                  file=sys.stderr, flush=True)
+        for path, out in suspects:
+            if _in_pool(args, shared, mixed, [(path, out)], 1, ended):
+                ended(path, ClipResult(clip_label(path), status="failed", message=WORKER_DIED), [])
+
+
+def _suspects(left: list[tuple[Path, Path]], jobs: int) -> tuple[list, list]:
+    """(the clips a broken pool of ``jobs`` workers may have been solving, the others) of the clips
+    ``left`` unsolved, in their given order: a pool hands its clips to its workers in that order, so
+    those being solved are among the first not ended; one more than the workers is taken (a clip whose
+    result was on its way counts as not ended). A clip that kills its worker and is missed breaks the
+    next pool too, and is taken then: only the clips solved alone decide which fail."""
+    return left[:jobs + 1], left[jobs + 1:]
 
 
 def _in_pool(args: argparse.Namespace, shared: SharedFiles, mixed: bool, clips: list[tuple[Path, Path]], jobs: int,
