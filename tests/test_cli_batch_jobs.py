@@ -111,37 +111,45 @@ class _StopInFinaliser:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
-def _stopped_while_writing(write_whole, in_finaliser: bool):
-    """errors.write_whole as the BVH writer calls it, the process sent SIGTERM once part of the file is
-    written: directly, or ``in_finaliser``."""
+def _stopped_while_writing(write_whole, how: str):
+    """errors.write_whole as the BVH writer calls it, the process stopped once part of the file is
+    written: sent SIGTERM ('term'), sent it in a finaliser ('finaliser'), or ended outright ('kill', as
+    SIGKILL or the system out of memory ends it)."""
     def write(path, kind, fill, binary=False):
         def part(f):
             f.write("HIERARCHY\n")
             f.flush()
-            if in_finaliser:
+            if how == "finaliser":
                 _StopInFinaliser()
-            else:
+            elif how == "term":
                 os.kill(os.getpid(), signal.SIGTERM)
+            else:
+                os._exit(9)
             fill(f)
         write_whole(path, kind, part, binary)
     return write
 
 
+#: the clips _stopped_writing_b stops as it writes them: how
+STOPPED_HOW = {"b": "term", "b1": "finaliser", "b2": "kill"}
+
+
 def _stopped_writing_b(args, path, out, *batch):
-    """A worker's task sent SIGTERM as it writes the clip b.bvh, or b1.bvh where a finaliser runs."""
+    """A worker's task stopped as it writes the clip b.bvh, b1.bvh or b2.bvh (STOPPED_HOW)."""
     from pose2rot_core import bvh
 
-    if path.stem in ("b", "b1"):
-        bvh.write_whole = _stopped_while_writing(bvh.write_whole, path.stem == "b1")
+    if path.stem in STOPPED_HOW:
+        bvh.write_whole = _stopped_while_writing(bvh.write_whole, STOPPED_HOW[path.stem])
     return cli_workers._solved_in_worker(args, path, out, *batch)
 
 
-@pytest.mark.parametrize("stopped", ["b1", "b"])
+@pytest.mark.parametrize("stopped", ["b1", "b", "b2"])
 def test_a_worker_stopped_in_a_finaliser_or_a_write_ends_leaving_nothing(tmp_path, stopped):
     """A SIGTERM that reached a worker in a finaliser was lost: the clip went on and was written, the stop
-    printed as 'Exception ignored' with a traceback. Either way the worker ends, the clip fails alone, no
-    file of it is left (not even a part file) and stderr holds the batch's lines only (the run is a
-    process of its own: its workers' and multiprocessing's resource tracker's stderr are read too)."""
+    printed as 'Exception ignored' with a traceback (b1); a worker killed outright left its part file
+    (b2). Each way the worker ends, the clip fails alone, no file of it is left (not even a part file)
+    and stderr holds the batch's lines only (the run is a process of its own: its workers' and
+    multiprocessing's resource tracker's stderr are read too)."""
     clips = [small_clip(tmp_path / f"{name}.bvh", T=T) for name, T in (("a", 5), (stopped, 5), ("c", 12))]
     tests = Path(__file__).parent
     script = ("import sys, test_cli_batch_jobs as t; from pose2rot_core import cli, cli_workers; "

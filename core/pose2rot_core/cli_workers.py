@@ -9,9 +9,9 @@ where the environment does not set them): N workers each running every core's th
 the cores. A worker that dies (a crash, killed when the system runs out of memory) breaks the whole
 pool: the clips it may have been solving are solved again one at a time, each in a fresh worker, and
 only a clip that ends its worker on its own fails; the clips not begun go on in a fresh pool. A worker
-sent SIGTERM (by the batch, or by another) ends so too.
-Ctrl-C or SIGTERM stops the workers (a file half written is removed, as errors.write_whole does) and
-goes on to the batch's stop.
+sent SIGTERM (by the batch, or by another) ends so too, after removing the file it was writing
+(_stop_worker); what a worker killed outright left half written the batch removes (_remove_parts).
+Ctrl-C or SIGTERM stops the workers and goes on to the batch's stop.
 """
 from __future__ import annotations
 
@@ -105,7 +105,19 @@ def _in_pool(args: argparse.Namespace, shared: SharedFiles, mixed: bool, clips: 
         _stop(pool, workers)
         raise
     pool.shutdown()
+    _remove_parts([out for _, out in taken], workers)
     return [clip for clip in clips if clip in taken]
+
+
+def _remove_parts(outputs: list[Path], workers: list) -> None:
+    """Remove what the ended ``workers`` (multiprocessing processes) left half written of the
+    ``outputs`` (errors.part_file, by their process ids): a worker killed outright (SIGKILL, the system
+    out of memory) cannot remove its own."""
+    for out in outputs:
+        target, direct = write_target(out)
+        if not direct:
+            for worker in workers:
+                part_file(target, worker.pid).unlink(missing_ok=True)
 
 
 @contextlib.contextmanager

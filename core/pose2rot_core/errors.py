@@ -94,10 +94,10 @@ def write_target(path: Path) -> tuple[Path, bool]:
     return target, target.exists() and not target.is_file()
 
 
-def part_file(target: Path) -> Path:
-    """The temporary file beside ``target`` (write_target's) that write_whole in this process writes
-    before it puts it in place."""
-    return target.with_name(f".{target.name}.{os.getpid()}.part")
+def part_file(target: Path, pid: int | None = None) -> Path:
+    """The temporary file beside ``target`` (write_target's) that write_whole in the process ``pid``
+    (None: this one) writes before it puts it in place."""
+    return target.with_name(f".{target.name}.{os.getpid() if pid is None else pid}.part")
 
 
 def write_whole(path: str | Path, kind: str, write: Callable[[IO], None], binary: bool = False) -> None:
