@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from clips import EXAMPLES, SHARED_BVH, dev_clips
+from pose2rot_core.batch_files import track_files
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,7 +47,7 @@ def run_batch(clips: Path, jobs: int, zip_path: Path | None) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--clips", type=Path, default=default_clips(), help="folder of BVH clips")
+    ap.add_argument("--clips", type=Path, default=default_clips(), help="folder of clips (BVH, or any track files the batch reads)")
     ap.add_argument("--jobs", type=int, default=2, help="the parallel run's --jobs (default 2)")
     ap.add_argument("--repeat", type=int, default=2, help="runs of each, the best kept (default 2)")
     ap.add_argument("--cli", action="store_true", help="time pose2rot solve (the command line) instead of Blender's")
@@ -54,17 +55,17 @@ def main() -> None:
     zips = [None] if args.cli else sorted((ROOT / "dist").glob("pose2rot-*.zip"))
     if not zips:
         raise SystemExit("no dist/pose2rot-*.zip: run build.py first")
-    n = len(list(args.clips.glob("*.bvh")))
+    n = len(track_files([str(args.clips)], "batch_scaling"))     # every clip the batch converts
     best = {1: float("inf"), args.jobs: float("inf")}
     for _ in range(max(1, args.repeat)):
         for jobs in best:
             load = os.getloadavg()[0]
             seconds = run_batch(args.clips, jobs, zips[-1])
-            print(f"--jobs {jobs}: {seconds:6.1f} s ({60 * n / seconds:5.1f} clips/min), load average before "
+            print(f"--jobs {jobs}: {seconds:6.2f} s ({60 * n / seconds:5.1f} clips/min), load average before "
                   f"{load:.2f} on {os.cpu_count()} cores")
             best[jobs] = min(best[jobs], seconds)
     print(f"{'pose2rot solve' if args.cli else 'Blender batch'}, {n} clips from {args.clips}: best --jobs 1 "
-          f"{best[1]:.1f} s, --jobs {args.jobs} {best[args.jobs]:.1f} s, "
+          f"{best[1]:.2f} s, --jobs {args.jobs} {best[args.jobs]:.2f} s, "
           f"throughput x{best[1] / best[args.jobs]:.2f}" + ("" if args.cli else " (goal >= 1.8 for --jobs 2)"))
 
 
