@@ -440,6 +440,17 @@ def test_debug_is_taken_after_the_command_too(clip, capsys):
         assert code == 0 and "7 joints" in stdout, err
 
 
+def test_an_option_the_command_does_not_take_points_to_the_commands_help(clip, tmp_path, capsys):
+    """`pose2rot solve CLIP --out X --quiet` said "(see 'pose2rot --help')", whose help lists commands,
+    not their options; the line now points to the command's own."""
+    with pytest.raises(SystemExit) as stop:
+        run(["solve", clip, "--out", tmp_path / "x.bvh", "--quiet"], capsys)
+    err = capsys.readouterr().err
+    assert stop.value.code == 2, err
+    assert err == "pose2rot: error: unrecognized arguments: --quiet (see 'pose2rot solve --help')\n", err
+    assert not (tmp_path / "x.bvh").exists()
+
+
 def test_info_counts_missing_samples_as_the_solver_does(clip, tmp_path, capsys):
     """Samples below the confidence the solver keeps count as missing (they read 0 %), and tracks
     with no data give no height (they read 'height nan')."""

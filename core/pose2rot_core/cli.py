@@ -904,6 +904,17 @@ class OneLineParser(argparse.ArgumentParser):
         hint = _spelt_elsewhere(message, self.elsewhere)
         self.exit(2, f"{self.name}: error: {message}{hint} (see '{self.prog} --help')\n")
 
+    def parse_args(self, args=None, namespace=None):  # type: ignore[override]
+        """argparse's, but an option no command knows is the chosen command's error (argparse makes
+        it the top parser's, whose help lists no command's options)."""
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            command = getattr(parsed, "command", None)
+            chosen = next((a.choices[command] for a in self._actions
+                           if isinstance(a, argparse._SubParsersAction) and command in a.choices), self)
+            chosen.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed
+
 
 #: options users bring from the Blender batch (README, Batch) -> what the command line takes instead
 BATCH_OPTIONS = {"--rig": "--rig is the Blender batch's: on the command line give --skeleton RIG.bvh",
