@@ -939,6 +939,8 @@ def add_command(sub, name: str, summary: str, **kwargs) -> argparse.ArgumentPars
 
 def _add_solve(sub: argparse._SubParsersAction) -> None:
     """The ``solve`` command and its arguments."""
+    from .batch_files import THREAD_VARIABLES as THREADS
+
     p = add_command(sub, "solve", "solve rotations for tracks and write BVH or npz",
                     epilog="Several inputs, or a folder of them (or one, given --out DIR/), are solved one by one "
                            "(--jobs N: N at a time) into the folder --out, one file per clip named after it, and end "
@@ -957,9 +959,8 @@ def _add_solve(sub: argparse._SubParsersAction) -> None:
                         "name replaced")
     p.add_argument("--jobs", type=int, default=1, metavar="N",
                    help="a batch's clips solved N at a time by N worker processes (default 1: one after the other, "
-                        "in this process); with N above 1 each worker computes on one thread (OMP_NUM_THREADS, "
-                        "OPENBLAS_NUM_THREADS, MKL_NUM_THREADS set to 1 unless the environment sets them), so that "
-                        "N workers share the cores")
+                        f"in this process); with N above 1 each worker computes on one thread ({', '.join(THREADS)} "
+                        "set to 1 unless the environment sets them), so that N workers share the cores")
     p.add_argument("--format", choices=("bvh", "npz"),
                    help="what a batch writes per clip: bvh (default, as mocap tools read it) or npz (quaternions); "
                         "with one input the suffix of --out says it")
