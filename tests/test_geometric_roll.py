@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from pose2rot_core.evaluate import add_noise, evaluate_clip, rotation_steps
 from pose2rot_core.fk import forward_kinematics
 from pose2rot_core.rotations import (axis_angle_to_matrix, basic_rotation, geodesic_angle, normalize, perpendicular,
-                                     rotation_about, swing_between_units, twist_angle, wrap_angle)
+                                     rotation_about, rotation_between, swing_between_units, twist_angle, wrap_angle)
 from pose2rot_core.skeleton import Skeleton
 from pose2rot_core.solvers import solve
 from pose2rot_core.solvers.geometric.roll import (HALVED_FROM, Tridiagonal, alignment_parts, bend_spreads,
@@ -282,6 +282,51 @@ def test_a_forearm_near_a_half_turn_from_rest_still_shares_the_turn():
     turns = [40, 48, 49]  # the forearm's sudden pronation and its way back
     assert steps[turns].max() < 30.0
     assert np.abs(np.delete(steps - true, turns)).max() < 1.0
+
+
+def _circling_forearm(cone: float, T: int = 90, fps: float = 30.0, tip: list[float] | None = None):
+    """An arm whose forearm stands ``cone`` degrees (give or take 10) off its rest direction and
+    circles it: slowly, then 120 degrees in 4 frames half way, under a hand with no children and no
+    bone tip (``tip``: the hand's one bone tip, local offset), held straight on the forearm."""
+    rest = np.array([[0, 0, 0], [0.1, 0, 0], [0.1, -0.3, 0], [0.1, -0.55, 0]], float)
+    rig = Skeleton(names=("root", "upper", "fore", "hand"), parents=np.array([-1, 0, 1, 2]), rest_positions=rest)
+    t = np.arange(T) / fps
+    R = np.broadcast_to(np.eye(3), (T, 4, 3, 3)).copy()
+    R[:, 1] = basic_rotation(2, np.radians(20 * np.sin(2 * t)))
+    azimuth = np.radians(np.interp(np.arange(T), [0, T // 2, T // 2 + 4, T - 1], [0, 20, 140, 160]))
+    off = np.radians(cone + 10 * np.sin(3 * t))
+    way = np.stack([np.sin(off) * np.cos(azimuth), -np.cos(off), np.sin(off) * np.sin(azimuth)], -1)
+    R[:, 2] = rotation_between(np.array([0.0, -1.0, 0.0]), way)
+    clip = as_clip(rig, R, np.zeros((T, 3)), fps)
+    if tip is None:
+        return clip
+    return replace(clip, end_parents=np.array([3]), end_offsets=np.array([tip]), end_names=["tip"])
+
+
+@pytest.mark.parametrize("protocol", ["ref", "rest"])
+def test_a_child_with_no_targets_rolls_its_joint_as_a_straight_child_does(protocol):
+    """A hand with no targets of its own shows no bend, as a straight one does: the forearm's roll
+    keeps the same step prior over both (it followed the smallest swing frame by frame under the
+    one and moved continuously under the other: up to 12 and 24 degrees apart under `ref` and `rest`)."""
+    reference = 0 if protocol == "ref" else None
+    bare = solve(tracks_from_bvh(_circling_forearm(70.0), reference_frame=reference)).rotations
+    straight = solve(tracks_from_bvh(_circling_forearm(70.0, tip=[0.0, -0.1, 0.0]), reference_frame=reference))
+    assert np.degrees(geodesic_angle(bare, straight.rotations)).max() < 1e-6
+
+
+@pytest.mark.parametrize("cone", [70.0, 80.0])
+def test_a_forearm_over_a_hand_with_nothing_below_turns_no_more_than_its_direction_needs(cone):
+    """Nothing tells the forearm's roll (the hand has no targets). Following the smallest swing
+    from the reference frame by frame, it turned 1.5-3.3 degrees a frame beyond its own direction's
+    step where the forearm circles that direction fast at a wide angle (LAFAN1's forearms under a
+    lagging upper-arm roll: steps 9 degrees beyond the direction's, clean flips); carried with its
+    step prior, it turns with its direction."""
+    clip = _circling_forearm(cone)
+    sol = solve(tracks_from_bvh(clip, reference_frame=0))
+    fore, hand = clip.skeleton.index("fore"), clip.skeleton.index("hand")
+    way = normalize(sol.rotations[:, fore] @ clip.skeleton.offsets[hand])  # the bone, seen from its parent
+    needed = np.degrees(np.arccos(np.clip((way[1:] * way[:-1]).sum(-1), -1.0, 1.0)))
+    assert (rotation_steps(sol.rotations)[:, fore] - needed).max() < 1.0
 
 
 @pytest.mark.parametrize("seed", range(6))

@@ -101,7 +101,7 @@ def aim_with_roll(problem: Problem, joints: np.ndarray, s_hat: np.ndarray, d_hat
 
 def share_turns(problem: Problem, aimed: list[Aimed], base: np.ndarray, s_hat: np.ndarray, phi: np.ndarray,
                 strength: np.ndarray, carry: CarriedRoll) -> np.ndarray:
-    """Roll [T,n] (relative to ``base`` [T,n,3,3]; ``phi`` [T,n] changed in place) that shares
+    """Roll [T,n] (relative to ``base`` [T,n,3,3]; ``phi`` [T,n] left as it is) that shares
     the aimed children's (``aimed`` [n]) sudden turns: where a child's bend turns about the bone
     between frames, the turn is split between the joint's roll and the child's swing as their
     typical per-frame turns make most likely, instead of all of it landing in the child (a forearm
@@ -111,33 +111,39 @@ def share_turns(problem: Problem, aimed: list[Aimed], base: np.ndarray, s_hat: n
     direction shows between frames (the mean of 1 - cos of its step; the joint's seen from its
     parent, the child's from the joint): the lookahead's measure, applied to steps. The child's
     turn counts as far as it bends (the azimuth of its bend weighs sin^2 of the bend angle; a
-    straight child leaves only the roll's own step prior). That holds where the roll itself is
+    straight child leaves only the roll's own step prior, and so does an aimed point with no
+    targets of its own, which shows no bend either: a forearm over a hand without finger or tip
+    joints moves its roll as continuously as over a straight hand, instead of following the
+    smallest swing from its reference frame by frame, whose roll turns fast wherever the bone
+    circles that reference direction at a wide angle). That holds where the roll itself is
     carried (the joint's swing near a half turn from its reference): a step needs no known roll,
     only the child's bend; the reference frame keeps its roll. Steps are measured against the roll
     carried from the parent (``carry``: the joints at ``base``, aiming ``s_hat`` [T|1,n,3]), so
     that the step of phi is the joint's own turn. Only for a reference that is the same in every
     frame: a per-frame one (a twist guess) says how each frame's turn is split."""
-    child = _bending_child(problem, aimed, base, s_hat) if len(phi) > 2 else None
-    if child is None:
+    if len(phi) < 3:
         return phi
-    rows, seen, bend = child  # bend: the sine of the bend angle
-    across = carry.across[:, rows]
-    azimuth = np.arctan2(dot(seen, cross(s_hat[:, rows], across)), dot(seen, across))
-    carried, in_parent = carry.whole()[:, rows], carry.direction[:, rows]
+    carried, in_parent = carry.whole(), carry.direction
     tied = np.ones(len(phi) - 1, bool) if problem.tied is None else problem.tied
-    weight_bend = bend[1:] * bend[:-1] * tied[:, None]
     roll_link = 1.0 / (2.0 * np.maximum(_tied_mean(1.0 - dot(in_parent[1:], in_parent[:-1]), tied), MIN_STEP))
-    child_link = weight_bend / (2.0 * np.maximum(_tied_mean(1.0 - dot(seen[1:], seen[:-1]), tied), MIN_STEP))
-    stiffness = roll_link + child_link
-    turn = _signed_turn(wrap_angle(np.diff(azimuth - carried, axis=0)))
-    shared = _after_zero(np.cumsum(child_link * turn / stiffness, axis=0))
+    stiffness = np.repeat(roll_link[None], len(phi) - 1, axis=0)  # [T-1,n]
+    shared = np.zeros_like(phi)
+    child = _bending_child(problem, aimed, base, s_hat)
+    if child is not None:
+        rows, seen, bend = child  # bend: the sine of the bend angle
+        across = carry.across[:, rows]
+        azimuth = np.arctan2(dot(seen, cross(s_hat[:, rows], across)), dot(seen, across))
+        weight_bend = bend[1:] * bend[:-1] * tied[:, None]
+        child_link = weight_bend / (2.0 * np.maximum(_tied_mean(1.0 - dot(seen[1:], seen[:-1]), tied), MIN_STEP))
+        stiffness[:, rows] += child_link
+        turn = _signed_turn(wrap_angle(np.diff(azimuth - carried[:, rows], axis=0)))
+        shared[:, rows] = _after_zero(np.cumsum(child_link * turn / stiffness[:, rows], axis=0))
     fixed = np.zeros(carried.shape, bool)
     if problem.tracks.reference_frame is not None:
         fixed[problem.tracks.reference_frame] = True
-    own = unwrap_euler(phi[:, rows] - carried) - shared
-    phi[:, rows] = elastic_string(own, np.maximum(strength[:, rows] / 2.0, 1e-9), fixed,
-                                  np.broadcast_to(tied[:, None], stiffness.shape), stiffness) + shared + carried
-    return phi
+    own = unwrap_euler(phi - carried) - shared
+    return elastic_string(own, np.maximum(strength / 2.0, 1e-9), fixed, np.broadcast_to(tied[:, None], stiffness.shape),
+                          stiffness) + shared + carried
 
 
 def _tied_mean(x: np.ndarray, tied: np.ndarray) -> np.ndarray:
