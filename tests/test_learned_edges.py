@@ -426,3 +426,24 @@ def test_a_gpu_precision_on_the_cpu_is_refused_by_its_flag(checkpoint, tmp_path,
     err = capsys.readouterr().err
     assert code == 2 and not out.exists()
     assert err == f"pose2rot: error: --precision '{precision}' needs a CUDA device: use fp32 on cpu\n"
+
+
+@pytest.mark.parametrize("solver", ["learned", "hybrid"])
+def test_a_batch_in_two_workers_gives_the_rotations_of_one(checkpoint, tmp_path, solver, capsys):
+    """`pose2rot solve --jobs 2` with the network: each worker loads the checkpoint itself and runs torch on
+    one thread, so its sums may round otherwise than this process's threads (1e-5 deg apart, not bytes)."""
+    from pose2rot_core.bvh import read_bvh
+    from pose2rot_core.rotations import geodesic_angle
+
+    clips = [tmp_path / f"{name}.bvh" for name in "abc"]
+    for path in clips:
+        path.write_text(ARM.read_text())
+    for jobs in (1, 2):
+        code = main(["solve", *map(str, clips), "--solver", solver, "--checkpoint", str(checkpoint), "--jobs",
+                     str(jobs), "--out", str(tmp_path / f"out{jobs}")])
+        assert code == 0, capsys.readouterr().err
+    source = read_bvh(ARM)
+    for path in clips:
+        one, two = (read_bvh(tmp_path / f"out{jobs}" / path.name) for jobs in (1, 2))
+        assert one.rotations.shape == source.rotations.shape
+        assert np.degrees(geodesic_angle(one.rotations, two.rotations)).max() < 1e-3
