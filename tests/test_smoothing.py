@@ -1660,14 +1660,14 @@ def test_frames_repeated_in_clean_tracks_or_before_a_cut_are_data(cmu):
 
 @pytest.mark.parametrize("frames, smooth, says", [
     (2, "auto", "2 frames are too few to smooth (5 are needed)"),
-    (5, "auto", "on 5 frames their noise cannot be told from motion"),
-    (8, "auto", "on 8 frames their noise cannot be told from motion"),
+    (4, "auto", "4 frames are too few to smooth (5 are needed)"),
     (2, 0.1, "2 frames are too few to smooth")])
 def test_noisy_clips_too_short_to_smooth_say_so(cmu, frames, smooth, says):
-    """Noisy tracks (1 % of the height) of fewer frames than the noise can be read from (9) or a
-    kernel smooths (5) were followed as given with no word of it: their noise read 0, so auto took
-    them for clean, and a fixed width did nothing (at 1 frame a note even said it had smoothed).
-    The report says they were not smoothed, and why; clean tracks of as few frames say nothing."""
+    """Noisy tracks (1 % of the height) of fewer frames than a kernel smooths (5) were followed as
+    given with no word of it: their noise read 0, so auto took them for clean, and a fixed width
+    did nothing (at 1 frame a note even said it had smoothed). The report says they were not
+    smoothed, and why; clean tracks of as few frames say nothing. (From 5 frames on, auto reads
+    the noise from the bones' lengths: test_short_clips.)"""
     tracks = tracks_from_bvh(cmu).frames(100, 100 + frames)
     noisy = solve(add_noise(tracks, 0.01, seed=1), smooth=smooth)
     said = [line for line in noisy.report if line.startswith("the tracks were not smoothed")]

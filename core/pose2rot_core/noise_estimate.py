@@ -537,6 +537,37 @@ def noise_across_cuts(noise: np.ndarray, read_from: np.ndarray, parents: np.ndar
     return out
 
 
+def length_spread_noise(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.ndarray, height: float,
+                        valid: np.ndarray | None = None) -> np.ndarray:
+    """[J] one noise std per axis (file units) for every joint with data in positions [T,J,3] of
+    too few frames for the fourth differences estimate_noise reads (from 2): real motion keeps a
+    bone's length from frame to frame, while noise s per axis at both ends spreads it by s sqrt 2
+    (on a bone much longer than s). Each bone (to ``parents`` [J], of ``rest_lengths`` [J]) with
+    data at both ends (and ``valid`` [T,J]) in 2 frames or more reads that spread as its lengths'
+    sample variance over the median of a chi-square of its degrees of freedom over them
+    (Wilson-Hilferty); the bones read are those estimate_noise reads (_noise_bones), the level the
+    median over them: a joint that translates is one bone of many. Zeros where no bone reads;
+    tracks whose bones keep their lengths read their rounding."""
+    T, J = positions.shape[:2]
+    spread = np.full(J, np.nan)  # [J] each bone's length std, to its parent
+    bones = bones_with_length(parents, rest_lengths)
+    if T >= 2 and bones.size:
+        ok = _with_data(positions, valid)
+        lengths = bone_lengths(positions, bones, np.asarray(parents)[bones], ~ok)  # [T,B]
+        dof = (~np.isnan(lengths)).sum(axis=0) - 1.0
+        read = dof >= 1
+        if read.any():
+            x, dof = lengths[:, read], dof[read]
+            variance = np.nansum((x - np.nanmean(x, axis=0)) ** 2, axis=0) / dof
+            median_share = (1.0 - 2.0 / (9.0 * dof)) ** 3  # a chi-square's median over its degrees of freedom
+            spread[bones[read]] = np.sqrt(variance / median_share)
+    used = _noise_bones(spread, np.asarray(rest_lengths, np.float64), height)
+    if not used.any():
+        return np.zeros(J)
+    level = float(np.median(spread[used])) / np.sqrt(2.0)
+    return np.where(all_per_point(np.isnan(positions)), 0.0, level)
+
+
 def wandering(lengths: np.ndarray) -> np.ndarray:
     """[B] whether each of B lengths [T,B] (NaN: no data) varies over the clip further than white
     noise with its frame-to-frame changes (their std over sqrt 2) would but by rare chance
@@ -596,16 +627,18 @@ def _column_median(x: np.ndarray) -> np.ndarray:
 
 
 def noise_on_keys(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.ndarray, height: float,
-                  keyed: np.ndarray | None, valid: np.ndarray | None = None, tree: np.ndarray | None = None
-                  ) -> np.ndarray:
+                  keyed: np.ndarray | None, valid: np.ndarray | None = None, tree: np.ndarray | None = None,
+                  spread: bool = False) -> np.ndarray:
     """estimate_noise of ``positions`` [T,N,3] (the rest as there) read on the frames _read_rows
     picks: the ``keyed`` [T] ones (every point a key) when some frames are not keys and at least 5
     are (between keys the points follow the animation's smooth curves, whatever noise the keys
     hold, so read over every frame that noise passes for motion: bones that seem to stretch), and
     of those the frames where some point has data (and ``valid`` [T,N]). ``tree`` [N]: the whole
     tree's parents where ``parents`` cut some of its bones; a node the cuts leave without a bone
-    then takes the noise of the node below it (noise_across_cuts)."""
-    noise = _on_read_rows(estimate_noise, positions, parents, rest_lengths, height, keyed, valid)
+    then takes the noise of the node below it (noise_across_cuts). ``spread``: read as
+    length_spread_noise instead (a clip too short for fourth differences)."""
+    read = length_spread_noise if spread else estimate_noise
+    noise = _on_read_rows(read, positions, parents, rest_lengths, height, keyed, valid)
     return noise if tree is None else noise_across_cuts(noise, parents, tree)
 
 
@@ -656,7 +689,8 @@ def noise_readable(positions: np.ndarray, parents: np.ndarray, rest_lengths: np.
     bone it reads (to the ``parents`` [N], -1: none, of ``rest_lengths`` [N] > 0) has
     NOISE_DIFFERENCES fourth differences with data at both ends (and ``valid`` [T,N]) on the frames
     it reads (_read_rows). Where none has, as in a clip shorter than NOISE_FRAMES frames, the noise
-    reads 0 whatever it is."""
+    reads 0 whatever it is (smoothing.clean_positions may then read one level from the bones'
+    lengths: length_spread_noise)."""
     rows = _read_rows(positions, keyed, valid)
     if rows is not None:
         positions, valid = positions[rows], None if valid is None else valid[rows]

@@ -76,7 +76,10 @@ class Cleaning:
     (missing, low confidence or spikes) and were filled (None: none); ``placed``: joints with no
     data in any frame placed between tracked ones (untracked.place_untracked_joints);
     ``noise_read``: whether the clip let the noise be read at all (noise_readable; False: it reads
-    0, whatever it is); ``noise_shape`` [3,3]: where the noise is stronger along some directions
+    0, whatever it is); ``noise_from_lengths``: it was read from the spread of the bones' lengths
+    (length_spread_noise: under "auto", a clip of SMOOTH_FRAMES frames or more too short for
+    NOISE_FRAMES), one level for every joint, which tells nothing of what in the motion is noise;
+    ``noise_shape`` [3,3]: where the noise is stronger along some directions
     than others (noise_directions), its covariance over its mean variance per axis (trace 3; None:
     the same in every direction)."""
 
@@ -97,6 +100,7 @@ class Cleaning:
     end_gaps: np.ndarray | None = None
     placed: list[int] = field(default_factory=list)
     noise_read: bool = True
+    noise_from_lengths: bool = False
     noise_shape: np.ndarray | None = None
 
     @property
@@ -142,7 +146,7 @@ def clean_positions(positions: np.ndarray, parents: np.ndarray, rest_lengths: np
                     smooth: str | float = "auto", confidence: np.ndarray | None = None,
                     filled: np.ndarray | None = None, names: tuple[str, ...] | None = None,
                     noise: np.ndarray | None = None, keyed: np.ndarray | None = None,
-                    read_from: np.ndarray | None = None) -> tuple[np.ndarray, Cleaning]:
+                    read_from: np.ndarray | None = None, read_lengths: bool = True) -> tuple[np.ndarray, Cleaning]:
     """Smooth gap-free positions [T,J,3] (joints entirely NaN stay NaN) as ``smooth`` says.
 
     parents [J] (-1: none) and rest_lengths [J] give the bones the noise is read from; confidence [T,J] weights the
@@ -150,7 +154,10 @@ def clean_positions(positions: np.ndarray, parents: np.ndarray, rest_lengths: np
     estimate). noise: [J] estimate_noise of these positions when the caller has measured it already
     (only where no sample was filled or has a confidence); else it is read on the ``keyed`` [T]
     frames when the positions were keyed every few frames (see noise_on_keys), from the bones to
-    ``read_from`` [J] (parents as for the noise: _noise_parents; None: ``parents``). Returns
+    ``read_from`` [J] (parents as for the noise: _noise_parents; None: ``parents``). Under "auto",
+    with ``read_lengths``, a clip too short for that reading (fewer than NOISE_FRAMES frames) but
+    long enough to smooth (SMOOTH_FRAMES) has it read from the spread of its bones' lengths
+    (length_spread_noise; Cleaning.noise_from_lengths): fewer frames can use no level. Returns
     (positions, Cleaning).
     """
     mode = parse_smooth(smooth)
@@ -163,10 +170,14 @@ def clean_positions(positions: np.ndarray, parents: np.ndarray, rest_lengths: np
     if between is not None:  # no samples either: the curves between keys hold only what the keys do
         weights[between] = 0.0
     reading = parents if read_from is None else read_from
-    if noise is None:
-        noise = noise_on_keys(positions, reading, rest_lengths, height, keyed, weights > 0, tree=parents)
+    readable = noise_readable(positions, reading, rest_lengths, keyed, weights > 0)
+    spread = read_lengths and mode == "auto" and not readable and SMOOTH_FRAMES <= T < NOISE_FRAMES
+    if noise is None or spread:
+        noise = noise_on_keys(positions, reading, rest_lengths, height, keyed, weights > 0, tree=parents,
+                              spread=spread)
+    spread = spread and bool(noise.any())
     result = Cleaning(widths=np.zeros(J), noise=noise / height, residual=noise / height,
-                      noise_read=noise_readable(positions, reading, rest_lengths, keyed, weights > 0),
+                      noise_read=readable or spread, noise_from_lengths=spread,
                       cuts=find_cuts(positions, height))  # read whether or not anything is smoothed
     if mode == "off":
         return positions, result
@@ -213,9 +224,11 @@ def _smoothed_note(result: Cleaning, rho: float, names: tuple[str, ...] | None, 
     smoothed = result.widths > 0
     if not smoothed.any():
         return []
-    label = "" if names is None or not result.noise_read else (
+    label = "" if names is None or not result.noise_read or result.noise_from_lengths else (
         " (noisiest: '" + names[int(np.argmax(result.noise))] + "')")
     along = f"; correlated from frame to frame by {rho:.2f}" if rho > 0 else ""
+    if result.noise_from_lengths:
+        along += f"; read from how the bones' lengths spread over {T} frames, too few to tell it from motion"
     if directions is not None and directions.share >= 0.5:
         along += (f"; {directions.factors[-1]:.2g} times as strong along {_direction_words(directions.axes[:, -1])} "
                   "as on average: each direction smoothed for its own")
@@ -559,10 +572,11 @@ def resampled_samples(points: np.ndarray, first_frame: int, report: list[str],
 
 
 def smooth_tracks(tracks: Tracks, gaps: np.ndarray, end_gaps: np.ndarray | None, smooth: str | float = "auto",
-                  noise: np.ndarray | None = None) -> tuple[Tracks, Cleaning]:
+                  noise: np.ndarray | None = None, read_lengths: bool = True) -> tuple[Tracks, Cleaning]:
     """Smooth gap-filled tracks (``gaps`` [T,J] / ``end_gaps`` [T,K]: samples that were filled).
     Joints and bone tips are cleaned together (tips are read through their bones too); the
-    Cleaning covers the joints. noise: [J+K] their noise when already measured (clean_positions)."""
+    Cleaning covers the joints. noise: [J+K] their noise when already measured; read_lengths: see
+    clean_positions."""
     skel = tracks.skeleton
     J = skel.num_joints
     points, parents, lengths = _with_ends(tracks, tracks.positions, tracks.end_positions)
@@ -573,13 +587,13 @@ def smooth_tracks(tracks: Tracks, gaps: np.ndarray, end_gaps: np.ndarray | None,
     names = tracks.point_names
     out, cleaning = clean_positions(points, parents, lengths, skel.height, tracks.fps, smooth, confidence, filled,
                                     names, noise, tracks.keyed_frames,
-                                    _noise_parents(tracks, points, parents, lengths, tracks.keyed_frames))
+                                    _noise_parents(tracks, points, parents, lengths, tracks.keyed_frames), read_lengths)
     frames = cleaning.residual_frames
     narrowing = cleaning.narrowing
     joints = Cleaning(cleaning.widths[:J], cleaning.noise[:J], cleaning.residual[:J], cleaning.report, cleaning.cuts,
                       residual_frames=None if frames is None else frames[:, :J],
                       narrowing=None if narrowing is None else narrowing[:, :J], noise_read=cleaning.noise_read,
-                      noise_shape=cleaning.noise_shape)
+                      noise_from_lengths=cleaning.noise_from_lengths, noise_shape=cleaning.noise_shape)
     if tracks.has_ends:
         joints.end_widths, joints.end_noise, joints.end_residual = (cleaning.widths[J:], cleaning.noise[J:],
                                                                     cleaning.residual[J:])

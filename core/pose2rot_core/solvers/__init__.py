@@ -27,14 +27,16 @@ Progress = Callable[[float, str], None]
 Network = Callable[[Tracks, np.ndarray, "Progress | None"], Solution]
 
 
-def prepare_tracks(tracks: Tracks, smooth: str | float = "off", shown: tuple[int, int] | None = None
-                   ) -> tuple[Tracks, np.ndarray, list[str], Cleaning]:
+def prepare_tracks(tracks: Tracks, smooth: str | float = "off", shown: tuple[int, int] | None = None,
+                   read_lengths: bool = True) -> tuple[Tracks, np.ndarray, list[str], Cleaning]:
     """Clean the tracks for solving: low-confidence samples and (unless smooth="off") outlier spikes
     become gaps, gaps are filled, then tracks are smoothed as ``smooth`` says ("auto", "off" or a
     kernel width in seconds; see core.smoothing). Joints with no data in any frame but tracked
     joints above and below are placed between those (untracked.place_untracked_joints) and count as
     gaps. Returns (gap-free tracks, indices of joints with no data left, report, what the smoothing
-    did). shown: the frames [start, stop) the solve returns (None: all), the only ones its notes name."""
+    did). shown: the frames [start, stop) the solve returns (None: all), the only ones its notes name.
+    read_lengths: whether a clip too short to read its noise from its changes over time has it read
+    from its bones' lengths (smoothing.clean_positions)."""
     from ..bone_fill import place_fills_on_the_rig
     from ..untracked import carry_with_body, place_untracked_joints
     from ..tracks_io import check_root, fill_gaps
@@ -64,7 +66,7 @@ def prepare_tracks(tracks: Tracks, smooth: str | float = "off", shown: tuple[int
                                         noise=noise[:J] if noisy else None)
     gap_free = replace(tracks, positions=filled, end_positions=ends)
     unchanged = not gaps.any() and (end_gaps is None or not end_gaps.any()) and tracks.confidence is None
-    prepared, cleaning = smooth_tracks(gap_free, gaps, end_gaps, smooth, noise if unchanged else None)
+    prepared, cleaning = smooth_tracks(gap_free, gaps, end_gaps, smooth, noise if unchanged else None, read_lengths)
     if carried:  # with the smoothed joints that carry them, and their noise
         carry_with_body(prepared.positions, carried, tracks.skeleton.rest_positions if pose is None else pose)
         _noise_of_carriers(cleaning, carried)
@@ -227,7 +229,11 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
     ``changes`` are fields applied on top, e.g. ``solve(tracks, solver="hybrid", checkpoint=...)``).
 
     The tracks are cleaned first (``prepare_tracks``; smoothing "auto" filters only tracks that are
-    measurably noisy), and the noise left is handed to the geometric step. Every solution is checked
+    measurably noisy), and the noise left is handed to the geometric step. A clip too short to read
+    its noise from its changes over time may have one level read from its bones' lengths
+    (smoothing.clean_positions); where the solve with it leaves joints further from their tracks
+    than it explains, the clip is solved again as one whose noise reads nothing (followed as given,
+    with a note saying why). Every solution is checked
     against the tracks it was solved from (``Solution.check``, see pose2rot_core.safety): joints
     further from them than noise and bone lengths explain, and sudden turns they do not call for,
     are reported as warnings; with ``max_position_error`` (percent of the skeleton height) a joint
@@ -251,10 +257,40 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
     """
     options = SolveOptions.of(options, **changes)
     _refuse_unsolvable_size(selected_tracks(tracks, options))
+    shown = _frame_range(frames, tracks.num_frames)
+    given = dict(network=network, twist_guess=twist_guess, made_up=made_up, points_noise=points_noise,
+                 stand_ins=stand_ins)
+    sol, cleaning, put_right = _solved(tracks, options, shown, progress, **given)
+    if cleaning.noise_from_lengths and sol.check.far.any():  # the level read does not explain the tracks
+        note = _lengths_noise_dropped(sol.check, cleaning, tracks.num_frames, tracks.skeleton.names)
+        sol, cleaning, put_right = _solved(tracks, options, shown, None, read_lengths=False, **given)
+        sol.report.append(note)
+    _refuse_too_far(sol, cleaning.unsmoothed, options.max_position_error)
+    if progress is not None:
+        progress(1.0, "solved")
+    if not units_checked:
+        sol.report.extend(units_warning(tracks))
+    if made_up is None and not mirror_checked:  # points through a map: map_checks.report_map_against_points
+        report_tracks_mirrored(put_right, sol.report, shown)
+    sol.report.extend(_tip_notes(sol.check, tracks, cleaning, options.stretch, made_up is not None))
+    if isinstance(options.smooth, float) and cleaning.active and sol.check.far.any():
+        sol.report.append(_forced_smoothing_note(options.smooth, cleaning, tracks.num_frames / tracks.fps))
+    return sol
+
+
+def _solved(tracks: Tracks, options: SolveOptions, shown: tuple[int, int], progress: Progress | None,
+            network: Network | None, twist_guess: np.ndarray | None, made_up: np.ndarray | None,
+            points_noise: np.ndarray | None, stand_ins: np.ndarray | None, read_lengths: bool = True
+            ) -> tuple[Solution, Cleaning, Tracks]:
+    """(the solution of the ``shown`` frames [start, stop) checked against their tracks, the
+    cleaning of those frames, the whole clip's tracks as cleaned before smoothing): solve's steps up
+    to its check (the other arguments are solve's). read_lengths: whether a clip too short to read
+    its noise from its changes over time has it read from its bones' lengths (smoothing.clean_positions);
+    then no second pass smooths the rotations over time (Cleaning.noise_from_lengths)."""
     solver = options.solver
-    start, stop = _frame_range(frames, tracks.num_frames)
+    start, stop = shown
     prepared, missing, report, cleaning = prepare_tracks(selected_tracks(tracks, options), options.smooth,
-                                                         (start, stop))
+                                                         shown, read_lengths)
     _refuse_without_bones(tracks, missing, report)
     if progress is not None:
         progress(PREPARED_SHARE, "tracks read: gaps, glitches and noise")
@@ -262,7 +298,8 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
     geometric.update(filled=cleaning.gaps, points_on_rig=made_up is not None)
     if solver != "learned":
         twist_guess = _noise_told(geometric, cleaning, twist_guess, report)
-    smoothed = cleaning.active and solver != "learned"  # a second pass smooths the rotations over time
+    # a second pass smooths the rotations over time, where the noise was told from the motion's changes
+    smoothed = cleaning.active and solver != "learned" and not cleaning.noise_from_lengths
     first = part_of(progress, PREPARED_SHARE, SMOOTHING_SHARE if smoothed else CHECK_SHARE)
     model = None if solver == "geometric" else _answered_once(_without_placed(
         checked_network(network or local_network(options), options.checkpoint), cleaning.placed))
@@ -273,27 +310,31 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
         if turned:  # solved again, each side of a joint turned over leaned on its own (Problem.breaks)
             geometric["breaks"] = turned
             sol = _first_pass(prepared, model, solver, twist_guess, missing, None, geometric)
-        sol = _smoothest_within_noise(prepared, sol, cleaning, missing, geometric, turned, (start, stop),
+        sol = _smoothest_within_noise(prepared, sol, cleaning, missing, geometric, turned, shown,
                                       part_of(progress, SMOOTHING_SHARE, CHECK_SHARE, "smoothing over time: "))
     if progress is not None:
         progress(CHECK_SHARE, "checking the result against the tracks")
-    sol = _through_gaps(prepared, sol, cleaning, (start, stop))
+    sol = _through_gaps(prepared, sol, cleaning, shown)
     sol.report[:0] = report
     put_right = cleaning.unsmoothed  # the whole clip, left and right swaps put back: what the mirror check reads
-    if (start, stop) != (0, tracks.num_frames):
+    if shown != (0, tracks.num_frames):
         sol, cleaning = sol.frames(start, stop), cleaning.frames(start, stop)
     _refuse_non_rotations(sol, tracks.first_frame + start)
-    _check(cleaning.unsmoothed, sol, cleaning, options.max_position_error, made_up, points_noise, stand_ins)
-    if progress is not None:
-        progress(1.0, "solved")
-    if not units_checked:
-        sol.report.extend(units_warning(tracks))
-    if made_up is None and not mirror_checked:  # points through a map: map_checks.report_map_against_points
-        report_tracks_mirrored(put_right, sol.report, (start, stop))
-    sol.report.extend(_tip_notes(sol.check, tracks, cleaning, options.stretch, made_up is not None))
-    if isinstance(options.smooth, float) and cleaning.active and sol.check.far.any():
-        sol.report.append(_forced_smoothing_note(options.smooth, cleaning, tracks.num_frames / tracks.fps))
-    return sol
+    _check(cleaning.unsmoothed, sol, cleaning, made_up, points_noise, stand_ins)
+    return sol, cleaning, put_right
+
+
+def _lengths_noise_dropped(check: SafetyCheck, cleaning: Cleaning, frames: int, names: tuple[str, ...]) -> str:
+    """The note for a clip whose noise, read from how its bones' lengths spread over its few
+    ``frames`` (``cleaning``, Cleaning.noise_from_lengths), left joints further from their tracks
+    than it explains (``check``): the tracks were then followed as given."""
+    error = np.where(check.far, np.nan_to_num(check.error, nan=0.0), 0.0)  # [T,J]
+    worst = int(np.argmax(error.max(axis=0)))
+    level, far = 100.0 * float(np.median(cleaning.noise)), int(check.far.any(axis=0).sum())
+    return (f"the noise read from how the bones' lengths spread over {frames} frames ({level:.2g} % of the height) "
+            f"was not used: solved with it, {far} joint{'s' if far > 1 else ''} ended further from their "
+            f"tracks than it explains ('{names[worst]}' by up to {100 * error[:, worst].max():.3g} %), which these "
+            "few frames cannot tell from motion; the tracks are followed as given")
 
 
 def _answered_once(network: Network) -> Network:
@@ -484,18 +525,22 @@ def _through_gaps(tracks: Tracks, sol: Solution, cleaning: Cleaning, shown: tupl
     return sol
 
 
-def _check(tracks: Tracks, sol: Solution, cleaning: Cleaning, max_position_error: float | None,
-           made_up: np.ndarray | None = None, points_noise: np.ndarray | None = None,
-           stand_ins: np.ndarray | None = None) -> None:
+def _check(tracks: Tracks, sol: Solution, cleaning: Cleaning, made_up: np.ndarray | None = None,
+           points_noise: np.ndarray | None = None, stand_ins: np.ndarray | None = None) -> None:
     """Attach the safety check against the tracks as given (gaps filled, spikes removed, before any
-    smoothing) to ``sol`` and its warnings to the report; raise when a joint is further from its
-    track than ``max_position_error`` percent of the height, naming every joint and bone tip past it
-    (SafetyCheck.past). made_up, points_noise, stand_ins: see :func:`solve`."""
+    smoothing) to ``sol`` and its warnings to the report. made_up, points_noise, stand_ins: see
+    :func:`solve`."""
     sol.check = check_solution(tracks, sol, cleaning.noise, no_data=cleaning.gaps, end_noise=cleaning.end_noise,
                                end_no_data=cleaning.end_gaps, as_given=not cleaning.active, made_up=made_up,
                                points_noise=points_noise, stand_ins=stand_ins, noise_shape=cleaning.noise_shape)
     sol.report.extend(sol.check.lines(tracks.skeleton.names))
     sol.report.extend(_placed_cause(tracks.skeleton, sol.check.far.any(axis=0), cleaning.placed))
+
+
+def _refuse_too_far(sol: Solution, tracks: Tracks, max_position_error: float | None) -> None:
+    """Raise when a joint of ``sol`` (checked, see _check) is further from its track in ``tracks``
+    than ``max_position_error`` percent of the height, naming every joint and bone tip past it
+    (SafetyCheck.past)."""
     if max_position_error is not None and sol.check.max_error_percent > max_position_error:
         point, t, error = sol.check.worst(tracks.skeleton.names)
         past = sol.check.past(max_position_error / 100.0, tracks.skeleton.names)
