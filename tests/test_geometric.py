@@ -767,3 +767,25 @@ def test_a_bone_aims_from_its_solved_joint_near_the_track_and_from_the_track_far
     assert ((share >= -1e-12) & (share <= 1 + 1e-12))[~near].all()
     order = np.argsort(moved)                                # handing over without jumps: further, less
     assert (np.diff(share[order][~near[order]]) <= 1e-9).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.floats(0.1, 3.0), st.lists(st.floats(-1.5, 1.5), min_size=3, max_size=30))
+def test_a_joint_moved_along_the_line_to_its_target_hands_over_only_as_it_nears_it(length, along):
+    """A solved place off the track along the line to the target turns no aim: one moved away from the
+    target (a longer lever for the target's noise) is aimed from at any distance, one moved towards it
+    is handed over to the track as one moved across is, by half the target's distance."""
+    from pose2rot_core.solvers.geometric.problem import SOLVED_AIM_FRACTION, Problem, Target
+
+    T = len(along)
+    track = np.zeros((T, 2, 3))
+    track[:, 1, 0] = length
+    solved = track.copy()
+    solved[:, 0, 0] = np.asarray(along) * length             # > 0: towards the target
+    target = Target(index=1, is_end=False, chain=(), offset=np.array([length, 0.0, 0.0]))
+    problem = Problem(tracks=None, positions=track, guess=np.eye(3)[None, None], targets=[[target], []],
+                      translating=np.zeros(2, bool), zero_length=np.zeros(2, bool), twist="reference", solved=solved)
+    origin = track[:, 1] - problem.observed([target], 0)[:, 0]
+    away, towards = np.asarray(along) <= 0, np.asarray(along) >= SOLVED_AIM_FRACTION
+    assert np.allclose(origin[away], solved[away, 0], atol=1e-9 * length)
+    assert np.allclose(origin[towards], track[towards, 0])

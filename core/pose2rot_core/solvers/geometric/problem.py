@@ -246,13 +246,27 @@ class Problem:
             # chains), frame by frame as far as that is near the track compared with the targets
             # (short toes seen from a toe base moved as far as they are long point anywhere)
             moved = self.solved[:, joint] - origin
-            reach = SOLVED_AIM_FRACTION * min(np.linalg.norm(t.offset) for t in targets)
-            origin = origin + smoothstep(1.0 - norm(moved) / max(reach, 1e-300))[:, None] * moved
+            origin = origin + smoothstep(1.0 - self._aim_turned(targets, origin, moved))[:, None] * moved
         out = empty_vectors((self.num_frames, len(targets)))
         for i, t in enumerate(targets):
             np.subtract(self.point(t), origin, out=out[:, i])
         if self.solved is None:
             self._observed[key] = out
+        return out
+
+    def _aim_turned(self, targets: list[Target], track: np.ndarray, moved: np.ndarray) -> np.ndarray:
+        """[T] how far aiming from ``track`` + ``moved`` [T,3] (a joint's solved place) instead of from
+        its ``track`` [T,3] may turn the aim at ``targets`` or shorten it, in SOLVED_AIM_FRACTION of
+        each target's rest distance (the most over the targets): the move across the line to the
+        target, or along it towards the target. A move away from the target along that line turns
+        nothing and lengthens the lever its noise acts on."""
+        out = np.zeros(len(moved))
+        for t in targets:
+            line = normalize(self.point(t) - track, 1e-300)
+            along = (moved * line).sum(axis=-1)
+            across = norm(moved - along[:, None] * line)
+            reach = max(SOLVED_AIM_FRACTION * float(np.linalg.norm(t.offset)), 1e-300)
+            np.maximum(out, np.maximum(across, along) / reach, out=out)
         return out
 
     def directions(self, targets: list[Target], joint: int) -> np.ndarray:
