@@ -447,3 +447,22 @@ def test_a_batch_in_two_workers_gives_the_rotations_of_one(checkpoint, tmp_path,
         one, two = (read_bvh(tmp_path / f"out{jobs}" / path.name) for jobs in (1, 2))
         assert one.rotations.shape == source.rotations.shape
         assert np.degrees(geodesic_angle(one.rotations, two.rotations)).max() < 1e-3
+
+
+def test_a_short_noisy_clip_keeps_its_level_when_the_network_misses(checkpoint):
+    """A clip of 5-8 noisy frames whose geometric solve the level read from its bones' lengths does
+    not explain is solved again following its tracks; the network's misses are its own (no level
+    moves them), so the learned solver was run twice and said the level was not used."""
+    from pose2rot_core.bvh import read_bvh
+    from pose2rot_core.evaluate import add_noise
+    from pose2rot_core.solvers import solve
+    from pose2rot_core.tracks_io import tracks_from_bvh
+
+    noisy = add_noise(tracks_from_bvh(read_bvh(ARM), reference_frame=0).frames(0, 6), 0.005, 0)
+    calls = []
+    sol = solve(noisy, solver="learned", checkpoint=checkpoint, device="cpu",
+                progress=lambda share, what: calls.append(what))
+    assert sol.check.far.any()                                     # the untrained network misses
+    assert not any("was not used" in line for line in sol.report), sol.report
+    assert any("read from how the bones' lengths spread over 6 frames" in line for line in sol.report), sol.report
+    assert calls.count("loading the model") == 1

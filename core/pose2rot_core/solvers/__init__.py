@@ -231,9 +231,9 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
     The tracks are cleaned first (``prepare_tracks``; smoothing "auto" filters only tracks that are
     measurably noisy), and the noise left is handed to the geometric step. A clip too short to read
     its noise from its changes over time may have one level read from its bones' lengths
-    (smoothing.clean_positions); where the solve with it leaves joints further from their tracks
-    than it explains, the clip is solved again as one whose noise reads nothing (followed as given,
-    with a note saying why). Every solution is checked
+    (smoothing.clean_positions); where the geometric or hybrid solve with it leaves joints further
+    from their tracks than it explains, the clip is solved again as one whose noise reads nothing
+    (followed as given, with a note saying why). Every solution is checked
     against the tracks it was solved from (``Solution.check``, see pose2rot_core.safety): joints
     further from them than noise and bone lengths explain, and sudden turns they do not call for,
     are reported as warnings; with ``max_position_error`` (percent of the skeleton height) a joint
@@ -261,7 +261,8 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
     given = dict(network=network, twist_guess=twist_guess, made_up=made_up, points_noise=points_noise,
                  stand_ins=stand_ins)
     sol, cleaning, put_right = _solved(tracks, options, shown, progress, **given)
-    if cleaning.noise_from_lengths and sol.check.far.any():  # the level read does not explain the tracks
+    if cleaning.noise_from_lengths and options.solver != "learned" and sol.check.far.any():
+        # the level read does not explain the tracks (a network's misses are its own: no level moves them)
         note = _lengths_noise_dropped(sol.check, cleaning, tracks.num_frames, tracks.skeleton.names)
         sol, cleaning, put_right = _solved(tracks, options, shown, None, read_lengths=False, **given)
         sol.report.append(note)
