@@ -558,7 +558,7 @@ def length_spread_noise(positions: np.ndarray, parents: np.ndarray, rest_lengths
         read = dof >= 1
         if read.any():
             x, dof = lengths[:, read], dof[read]
-            variance = np.nansum((x - np.nanmean(x, axis=0)) ** 2, axis=0) / dof
+            variance = np.nanvar(x, axis=0, ddof=1)  # over dof = frames - 1
             median_share = (1.0 - 2.0 / (9.0 * dof)) ** 3  # a chi-square's median over its degrees of freedom
             spread[bones[read]] = np.sqrt(variance / median_share)
     used = _noise_bones(spread, np.asarray(rest_lengths, np.float64), height)
