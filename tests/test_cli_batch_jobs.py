@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from pose2rot_core import batch_files, cli_batch, cli_workers
+from pose2rot_core.shared_files import SharedFiles
 
 from test_cli import run, small_clip
 from test_cli_batch import truncated
@@ -43,12 +44,28 @@ def test_two_jobs_write_what_one_writes_and_list_the_clips_as_given(tmp_path, ca
     assert untimed[0] == untimed[1]
 
 
-def _dies_on_b(args, path, out, *batch):
+def test_the_batch_s_files_go_to_each_worker_once_not_with_every_clip(tmp_path, capsys, monkeypatch):
+    """The rig, reference and map a batch shares (SharedFiles: a --skeleton BVH may hold a long take) were
+    pickled and sent with every clip; now once to each worker as it starts."""
+    sent = []
+
+    def counted(files):
+        sent.append(files)
+        return files.__dict__
+
+    monkeypatch.setattr(SharedFiles, "__getstate__", counted, raising=False)
+    clips = [small_clip(tmp_path / f"c{i}.bvh", T=5) for i in range(6)]
+    code, _, err = run(["solve", *clips, "--out", tmp_path / "out", "--jobs", "2"], capsys)
+    assert code == 0 and len(list((tmp_path / "out").iterdir())) == 6, err
+    assert 1 <= len(sent) <= 2, len(sent)
+
+
+def _dies_on_b(path, out):
     """A worker's task that ends its process on the clip b.bvh, as a crash or the system's out-of-memory
     killer does (imported by the workers from this module)."""
     if path.name == "b.bvh":
         os._exit(9)
-    return cli_workers._solved_in_worker(args, path, out, *batch)
+    return cli_workers._solved_in_worker(path, out)
 
 
 def test_a_worker_that_dies_fails_its_clip_alone(tmp_path, capsys, monkeypatch):
@@ -63,12 +80,12 @@ def test_a_worker_that_dies_fails_its_clip_alone(tmp_path, capsys, monkeypatch):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.bvh", "c.bvh", "d.bvh"]
 
 
-def _dies_on_c00_saying_pids(args, path, out, *batch):
+def _dies_on_c00_saying_pids(path, out):
     """A worker's task that ends its process on the clip c00.bvh and says, as a line of the other clips,
     which process solved them."""
     if path.name == "c00.bvh":
         os._exit(9)
-    result, lines = cli_workers._solved_in_worker(args, path, out, *batch)
+    result, lines = cli_workers._solved_in_worker(path, out)
     return result, [*lines, f"pid {os.getpid()}"]
 
 
@@ -87,11 +104,11 @@ def test_the_clips_a_dead_worker_had_not_begun_go_on_in_a_pool(tmp_path, capsys,
     assert len(pids) <= 2 + 2 + 2, err           # the first pool, c01 and c02 alone, the fresh pool of 2
 
 
-def _stopped_on_b(args, path, out, *batch):
+def _stopped_on_b(path, out):
     """A worker's task that sends its process SIGTERM on the clip b.bvh, as a user's `kill` of a worker does."""
     if path.name == "b.bvh":
         os.kill(os.getpid(), signal.SIGTERM)
-    return cli_workers._solved_in_worker(args, path, out, *batch)
+    return cli_workers._solved_in_worker(path, out)
 
 
 def test_a_worker_stopped_from_outside_fails_its_clip_alone(tmp_path, capsys, monkeypatch):
@@ -134,13 +151,13 @@ def _stopped_while_writing(write_whole, how: str):
 STOPPED_HOW = {"b": "term", "b1": "finaliser", "b2": "kill"}
 
 
-def _stopped_writing_b(args, path, out, *batch):
+def _stopped_writing_b(path, out):
     """A worker's task stopped as it writes the clip b.bvh, b1.bvh or b2.bvh (STOPPED_HOW)."""
     from pose2rot_core import bvh
 
     if path.stem in STOPPED_HOW:
         bvh.write_whole = _stopped_while_writing(bvh.write_whole, STOPPED_HOW[path.stem])
-    return cli_workers._solved_in_worker(args, path, out, *batch)
+    return cli_workers._solved_in_worker(path, out)
 
 
 @pytest.mark.parametrize("stopped", ["b1", "b", "b2"])
@@ -165,11 +182,11 @@ def test_a_worker_stopped_in_a_finaliser_or_a_write_ends_leaving_nothing(tmp_pat
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.bvh", "c.bvh"]      # no .part file
 
 
-def _slow_on_b(args, path, out, *batch):
+def _slow_on_b(path, out):
     """A worker's task that takes a minute over the clip b.bvh (a stop must not wait for it)."""
     if path.name == "b.bvh":
         time.sleep(60)
-    return cli_workers._solved_in_worker(args, path, out, *batch)
+    return cli_workers._solved_in_worker(path, out)
 
 
 def test_a_stop_ends_the_workers_and_names_what_was_written(tmp_path, capsys, monkeypatch):
@@ -199,9 +216,9 @@ def test_a_stop_ends_the_workers_and_names_what_was_written(tmp_path, capsys, mo
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == written
 
 
-def _saying_threads(args, path, out, *batch):
+def _saying_threads(path, out):
     """A worker's task that says, as a line of its clip, the thread counts its libraries were started with."""
-    result, lines = cli_workers._solved_in_worker(args, path, out, *batch)
+    result, lines = cli_workers._solved_in_worker(path, out)
     return result, [*lines, f"threads: {[os.environ.get(name) for name in batch_files.THREAD_VARIABLES]}"]
 
 

@@ -2,7 +2,8 @@
 
 Each worker is a fresh Python (multiprocessing's 'spawn': nothing of this process's state, threads or
 thread pools is copied) that solves its clips as the sequential batch does (cli_batch.solve_clip, the
-shared files as the batch read them) and writes their files itself. A clip's lines (notes, warnings,
+shared files as the batch read them, handed to each worker once as it starts: a rig or reference BVH
+with a long take is not sent again with every clip) and writes their files itself. A clip's lines (notes, warnings,
 its error) come back with its ClipResult and are printed together when it ends: clips never interleave.
 numpy's (and torch's) thread pools get one thread per worker (OMP/OpenBLAS/MKL/vecLib's variables set to 1
 where the environment does not set them): N workers each running every core's threads would fight for
@@ -84,9 +85,8 @@ def _in_pool(args: argparse.Namespace, shared: SharedFiles, mixed: bool, clips: 
     before = set(multiprocessing.active_children())
     with _one_thread_each(jobs):
         pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_worker_started)
-        futures = {pool.submit(_solved_in_worker, args, path, out, shared, mixed): (path, out)
-                   for path, out in clips}
+                                   initializer=_worker_started, initargs=(args, shared, mixed))
+        futures = {pool.submit(_solved_in_worker, path, out): (path, out) for path, out in clips}
     workers = [p for p in multiprocessing.active_children() if p not in before]      # started by the submits
     taken: set = set()
     order = {future: i for i, future in enumerate(futures)}
@@ -147,9 +147,13 @@ def _stop(pool: ProcessPoolExecutor, workers: list) -> None:
 #: in a worker: the output of the clip it is solving ([None] between clips)
 _WRITING: list[Path | None] = [None]
 
+#: in a worker: the batch's (parsed arguments, SharedFiles, mixed), set as it starts (_worker_started)
+_BATCH: list = []
 
-def _worker_started() -> None:
-    """In a worker as it starts: Ctrl-C, which a terminal sends to every process of the run, is the
+
+def _worker_started(args: argparse.Namespace, shared: SharedFiles, mixed: bool) -> None:
+    """In a worker as it starts: keeps the batch's ``args``, ``shared`` files and ``mixed`` for every clip
+    it solves (_solved_in_worker). Ctrl-C, which a terminal sends to every process of the run, is the
     batch's to handle; SIGTERM (the batch stopping it, or anyone) ends it (_stop_worker). tqdm's bars
     (the solve's, never drawn here: stderr is caught) take a thread lock, not their usual lock between
     processes: a named semaphore, which a worker ended so leaves behind, and the batch's stop would end
@@ -160,6 +164,7 @@ def _worker_started() -> None:
         from tqdm import tqdm
 
         tqdm.set_lock(threading.RLock())
+    _BATCH[:] = [args, shared, mixed]
 
 
 def _stop_worker(signum: int, frame) -> None:
@@ -175,14 +180,15 @@ def _stop_worker(signum: int, frame) -> None:
         os._exit(128 + signum)
 
 
-def _solved_in_worker(args: argparse.Namespace, path: Path, out: Path, shared: SharedFiles, mixed: bool
-                      ) -> tuple[ClipResult, list[str]]:
+def _solved_in_worker(path: Path, out: Path) -> tuple[ClipResult, list[str]]:
     """In a worker: (the ClipResult of the clip ``path`` solved to ``out`` as cli_batch.solve_clip solves
-    it, the lines it printed: its notes and warnings, led by its name, and whatever else came to stderr),
-    under numpy's error settings as cli.main sets them."""
+    it with the batch's arguments and files (_BATCH), the lines it printed: its notes and warnings, led by
+    its name, and whatever else came to stderr), under numpy's error settings as cli.main sets them."""
     import numpy as np
 
     from .cli_batch import solve_clip
+
+    args, shared, mixed = _BATCH
 
     caught = io.StringIO()                  # no terminal: no progress bars of its own (they would cross)
     _WRITING[0] = out
