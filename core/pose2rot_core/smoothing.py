@@ -58,6 +58,9 @@ CUT_FRACTION = 0.05
 #: axis: fewer frames leave it nothing to average)
 SMOOTH_FRAMES = 5
 
+#: how the note on tracks the smoothing could not act on begins (_unsmoothable_note)
+UNSMOOTHED_NOTE = "the tracks were not smoothed"
+
 
 @dataclass
 class Cleaning:
@@ -270,7 +273,7 @@ def _unsmoothable_note(positions: np.ndarray, parents: np.ndarray, rest_lengths:
     T = len(positions)
     if T == 1:
         return [] if mode == "auto" else [
-            f"the tracks were not smoothed with the {float(mode):g} s kernel asked for: one frame cannot be smoothed "
+            f"{UNSMOOTHED_NOTE} with the {float(mode):g} s kernel asked for: one frame cannot be smoothed "
             f"({SMOOTH_FRAMES} frames are needed); they are followed as given"]
     bones = bones_with_length(parents, rest_lengths)
     lengths = bone_lengths(positions, bones, np.asarray(parents)[bones])  # [T,B]
@@ -289,7 +292,7 @@ def _unsmoothable_note(positions: np.ndarray, parents: np.ndarray, rest_lengths:
         why = f"on {few} their noise cannot be told from motion ({need}; a fixed smoothing width smooths them anyway)"
     else:
         return []
-    return [f"the tracks were not smoothed: their bone lengths change between the frames by up to {100 * worst:.2g} % "
+    return [f"{UNSMOOTHED_NOTE}: their bone lengths change between the frames by up to {100 * worst:.2g} % "
             f"of the height (noise, or bones that stretch), but {why}; they are followed as given"]
 
 

@@ -14,7 +14,7 @@ from ..rotations import rotation_defect
 from ..reversals import turned_over, turned_over_note
 from ..safety import ResultTooFarError, SafetyCheck, check_solution
 from ..noise_estimate import AUTO_THRESHOLD
-from ..smoothing import Cleaning, hold_back, mark_gaps, segments, smooth_rotations, smooth_tracks
+from ..smoothing import UNSMOOTHED_NOTE, Cleaning, hold_back, mark_gaps, segments, smooth_rotations, smooth_tracks
 from ..solution import Solution
 from ..stacks import any_axis, mat_mul
 from ..tracks import Tracks, check_frame_range
@@ -265,7 +265,7 @@ def solve(tracks: Tracks, options: SolveOptions | None = None, *, progress: Prog
         # the level read does not explain the tracks (a network's misses are its own: no level moves them)
         note = _lengths_noise_dropped(sol.check, cleaning, tracks.num_frames, tracks.skeleton.names)
         sol, cleaning, put_right = _solved(tracks, options, shown, None, read_lengths=False, **given)
-        sol.report.append(note)
+        sol.report[:] = _in_place_of_unsmoothed(sol.report, note)
     _refuse_too_far(sol, cleaning.unsmoothed, options.max_position_error)
     if progress is not None:
         progress(1.0, "solved")
@@ -325,6 +325,14 @@ def _solved(tracks: Tracks, options: SolveOptions, shown: tuple[int, int], progr
     return sol, cleaning, put_right
 
 
+def _in_place_of_unsmoothed(report: list[str], note: str) -> list[str]:
+    """``report`` with ``note`` in place of the cleaning's note on tracks it could not smooth (which says
+    why in other words: too few frames to read a noise from), or after it where there is none."""
+    kept = [line for line in report if not line.startswith(UNSMOOTHED_NOTE)]
+    at = next((i for i, line in enumerate(report) if line.startswith(UNSMOOTHED_NOTE)), len(kept))
+    return [*kept[:at], note, *kept[at:]]
+
+
 def _lengths_noise_dropped(check: SafetyCheck, cleaning: Cleaning, frames: int, names: tuple[str, ...]) -> str:
     """The note for a clip whose noise, read from how its bones' lengths spread over its few
     ``frames`` (``cleaning``, Cleaning.noise_from_lengths), left joints further from their tracks
@@ -335,7 +343,8 @@ def _lengths_noise_dropped(check: SafetyCheck, cleaning: Cleaning, frames: int, 
     return (f"the noise read from how the bones' lengths spread over {frames} frames ({level:.2g} % of the height) "
             f"was not used: solved with it, {far} joint{'s' if far > 1 else ''} ended further from their "
             f"tracks than it explains ('{names[worst]}' by up to {100 * error[:, worst].max():.3g} %), which these "
-            "few frames cannot tell from motion; the tracks are followed as given")
+            "few frames cannot tell from motion; the tracks are followed as given (a fixed smoothing width smooths "
+            "them anyway)")
 
 
 def _answered_once(network: Network) -> Network:
