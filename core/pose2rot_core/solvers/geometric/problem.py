@@ -417,8 +417,12 @@ def classify_translation(skel: Skeleton, lengths: LengthReadings, typical: np.nd
     in any clip: a single frame or a still clip shows them off as well; the parent still aims at
     or past them, unless they are too far off for that (_placing_offsets). "Most frames" is the
     median over the clip, read against its own noise and the noise a translation per frame would
-    take in (that of an average). ``step``: float32's step at the tracks' coordinates (float32_step;
-    bones that keep their length to rounding show no noise, see _stretch_noise_limit)."""
+    take in (that of an average): for bones of no length beyond the larger of that and
+    STRETCH_NOISE_STDS of the median's noise; for the root line where holding the offset costs
+    more than moving it (its miss, less the median's noise, in quadrature against an average's
+    noise: a held root line takes its whole miss into every joint of every frame). ``step``:
+    float32's step at the tracks' coordinates (float32_step; bones that keep their length to
+    rounding show no noise, see _stretch_noise_limit)."""
     J = skel.num_joints
     translating = np.zeros(J, bool)
     free = np.zeros(J, bool)
@@ -429,11 +433,13 @@ def classify_translation(skel: Skeleton, lengths: LengthReadings, typical: np.nd
     valid = ~missing[1:] & ~missing[par]
     scale = _tracks_scale(typical, rest, valid, skel.height)
     dist, bone_noise = _steady(lengths.dist, typical, lengths.noise)
-    noise_limit = np.maximum(bone_noise, STRETCH_NOISE_STDS * lengths.median)
-    floor = np.where(_on_root_line(skel), PLACING_FRACTION, STRETCH_FRACTION) * skel.height
+    line = _on_root_line(skel)
+    noise_limit = np.where(line, np.hypot(bone_noise, lengths.median),
+                           np.maximum(bone_noise, STRETCH_NOISE_STDS * lengths.median))
+    floor = np.where(line, PLACING_FRACTION, STRETCH_FRACTION) * skel.height
     off_limit = np.maximum(floor, noise_limit)
     if stretch == "off":
-        _placing_root_line(skel, typical, rest, scale, valid, off_limit, translating, free, report)
+        _placing_root_line(skel, typical, rest, scale, valid, off_limit, translating, free, report, lengths.median)
         return translating, free
     spread = _spread(dist, False)
     rigid = keeps_to_rounding(spread, typical, step)  # as noise_estimate reads rigid lengths
@@ -442,7 +448,7 @@ def classify_translation(skel: Skeleton, lengths: LengthReadings, typical: np.nd
     translating[1:] = valid & (dev > limit)
     held = np.zeros(J - 1, bool)  # [J-1] placing offsets off the rig in most frames (stretch "auto")
     if stretch == "auto":
-        held, off, far = _held_offsets(skel, typical, rest, scale, valid, off_limit)
+        held, off, far = _held_offsets(skel, typical, rest, scale, valid, off_limit, lengths.median)
         held &= ~translating[1:]
         translating[1:] |= held
         free[1:] = held & far
@@ -501,24 +507,29 @@ def _loose_tracks(skel: Skeleton, free: np.ndarray, reach: np.ndarray) -> list[s
 
 
 def _held_offsets(skel: Skeleton, typical: np.ndarray, rest: np.ndarray, scale: float, valid: np.ndarray,
-                  limit: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                  limit: np.ndarray, median_noise: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """([J-1] the placing offsets (_placing_offsets) of ``valid`` [J-1] bones that are off the rig
     scaled like the tracks in most frames by more than ``limit`` [J-1] and than the clip's other
-    bones are (_mismatch_floor); [J-1] how far each placing offset is off; [J-1] those too far
-    off for the parent to aim at or past them)."""
+    bones are (_mismatch_floor; for the root line beyond what ``median_noise`` [J-1], the noise of
+    each bone's median, explains of them); [J-1] how far each placing offset is off; [J-1] those
+    too far off for the parent to aim at or past them). A bone of no length keeps the floor with
+    the noise in it: its typical length is read near 0, where the noise it adds cannot be taken
+    off without bias, so its miss is no estimate of how far it is off."""
     off, far, unbent = _placing_offsets(skel, typical, rest, scale)
-    floor = _mismatch_floor(typical, rest, scale, valid & ~unbent)
+    floor = np.where(_on_root_line(skel), _mismatch_floor(typical, rest, scale, valid & ~unbent, median_noise),
+                     _mismatch_floor(typical, rest, scale, valid & ~unbent))
     return valid & (off > np.maximum(limit, floor)), off, far
 
 
 def _placing_root_line(skel: Skeleton, typical: np.ndarray, rest: np.ndarray, scale: float, valid: np.ndarray,
-                       limit: np.ndarray, translating: np.ndarray, free: np.ndarray, report: list[str]) -> None:
+                       limit: np.ndarray, translating: np.ndarray, free: np.ndarray, report: list[str],
+                       median_noise: np.ndarray) -> None:
     """With stretch "off" (rigid bones): the root line's offsets that are off the rig in most
     frames still translate (``translating`` and ``free`` [J], set in place; see _held_offsets): a
     root at the floor or the origin and a walk's start stored as the hips' offset place the body,
     they are no bones (kept rigid, the whole body stayed where the rig's rest pose puts it, a
     height or more off its tracks)."""
-    held, _, far = _held_offsets(skel, typical, rest, scale, valid, limit)
+    held, _, far = _held_offsets(skel, typical, rest, scale, valid, limit, median_noise)
     held &= _on_root_line(skel)
     if not held.any():
         return
@@ -535,15 +546,21 @@ def _on_root_line(skel: Skeleton) -> np.ndarray:
     return np.isin(np.arange(1, skel.num_joints), skel.root_line)
 
 
-def _mismatch_floor(typical: np.ndarray, rest: np.ndarray, scale: float, bones: np.ndarray) -> float:
+def _mismatch_floor(typical: np.ndarray, rest: np.ndarray, scale: float, bones: np.ndarray,
+                    median_noise: np.ndarray | None = None) -> float:
     """How far an offset must be off the rig scaled like the tracks to stand out from how far the
     clip's other ``bones`` [J-1] are (``typical`` [J-1] against ``rest`` [J-1]): STRETCH_NOISE_STDS
     of their robust spread. Clean tracks of the rig give 0; a few noisy frames, whose noise cannot
     be measured over time, give what the noise does to every bone; another performer's proportions
-    what they do."""
+    what they do. ``median_noise`` [J-1] (the noise of each bone's median): the spread beyond it,
+    in quadrature (what proportions do, not the noise)."""
     if not bones.any():
         return 0.0
-    return float(STRETCH_NOISE_STDS * 1.4826 * np.median(np.abs(typical[bones] - scale * rest[bones])))
+    spread = 1.4826 * np.median(np.abs(typical[bones] - scale * rest[bones]))
+    if median_noise is not None:
+        read = median_noise[bones][np.isfinite(median_noise[bones])]
+        spread = np.sqrt(max(spread ** 2 - (float(np.median(read ** 2)) if read.size else 0.0), 0.0))
+    return float(STRETCH_NOISE_STDS * spread)
 
 
 def _placing_offsets(skel: Skeleton, typical: np.ndarray, rest: np.ndarray, scale: float
