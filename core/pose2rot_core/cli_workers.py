@@ -3,8 +3,9 @@
 Each worker is a fresh Python (multiprocessing's 'spawn': nothing of this process's state, threads or
 thread pools is copied) that solves its clips as the sequential batch does (cli_batch.solve_clip, the
 shared files as the batch read them, handed to each worker once as it starts: a rig or reference BVH
-with a long take is not sent again with every clip) and writes their files itself. A clip's lines (notes, warnings,
-its error) come back with its ClipResult and are printed together when it ends: clips never interleave.
+with a long take is not sent again with every clip) and writes their files itself. A clip's lines
+(notes, warnings, its error) come back with its ClipResult and are printed together when it ends:
+clips never interleave.
 numpy's (and torch's) thread pools get one thread per worker (OMP/OpenBLAS/MKL/vecLib's variables set to 1
 where the environment does not set them): N workers each running every core's threads would fight for
 the cores. A worker that dies (a crash, killed when the system runs out of memory) breaks the whole
