@@ -328,9 +328,9 @@ def _solved(tracks: Tracks, options: SolveOptions, shown: tuple[int, int], progr
 def _in_place_of_unsmoothed(report: list[str], note: str) -> list[str]:
     """``report`` with ``note`` in place of the cleaning's note on tracks it could not smooth (which says
     why in other words: too few frames to read a noise from), or after it where there is none."""
-    kept = [line for line in report if not line.startswith(UNSMOOTHED_NOTE)]
-    at = next((i for i, line in enumerate(report) if line.startswith(UNSMOOTHED_NOTE)), len(kept))
-    return [*kept[:at], note, *kept[at:]]
+    if not any(line.startswith(UNSMOOTHED_NOTE) for line in report):
+        return [*report, note]
+    return [note if line.startswith(UNSMOOTHED_NOTE) else line for line in report]
 
 
 def _lengths_noise_dropped(check: SafetyCheck, cleaning: Cleaning, frames: int, names: tuple[str, ...]) -> str:
