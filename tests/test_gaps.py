@@ -507,10 +507,13 @@ def test_hips_never_tracked_under_a_floor_root_are_carried_with_the_joints_below
     assert len(sk.children[hips]) > 1
     tracks = tracks_from_bvh(clip)
     P = tracks.positions.copy()
-    P[:, 1:, 0] += np.linspace(0.0, sk.height, tracks.num_frames)[:, None]  # the body walks away
+    walk = np.linspace(0.0, sk.height, tracks.num_frames)[:, None]
+    P[:, 1:, 0] += walk  # the body walks away, its bone tips with it
+    tips = tracks.end_positions.copy()
+    tips[..., 0] += walk
     clean = P.copy()
     P[:, hips] = np.nan
-    given = replace(tracks, positions=P)
+    given = replace(tracks, positions=P, end_positions=tips)
     sol = solve(add_noise(given, noise, 0) if noise else given)
     assert sol.translating[hips] and any("carried with the tracked joints below" in line for line in sol.report)
     seen = np.arange(sk.num_joints) != hips

@@ -19,6 +19,7 @@ from ..solution import Solution
 from ..stacks import any_axis, mat_mul
 from ..tracks import Tracks, check_frame_range
 from ..wording import WARNING_PREFIX
+from .joint_smoothing import smoothed_down_the_chain
 
 __all__ = ["SOLVERS", "Network", "Progress", "prepare_tracks", "solve"]
 
@@ -173,11 +174,13 @@ def _far_samples(reach: np.ndarray, names: tuple[str, ...], tracks: Tracks, high
 
 
 #: the shares of a solve's progress done when its tracks are cleaned (spikes, swaps, gaps, noise read), when its
-#: smoothing pass starts (noisy tracks) and when its result is checked against the tracks: over the CMU walk, the
+#: smoothing pass starts (noisy tracks), when the geometric solver's smoothing down the chain starts (its slowest step,
+#: see joint_smoothing) and when its result is checked against the tracks: over the CMU walk, the
 #: salsa and the dog clip, clean and with 0.5 % jitter, and the walk repeated to 100,000 frames, the cleaning took
 #: 27-67 % of the solve's time, which the progress showed as none (a bar at 2 % after 27 s of 77 s)
 PREPARED_SHARE = 0.4
-SMOOTHING_SHARE = 0.6
+SMOOTHING_SHARE = 0.5
+CHAIN_SHARE = 0.6
 CHECK_SHARE = 0.9
 
 
@@ -311,8 +314,13 @@ def _solved(tracks: Tracks, options: SolveOptions, shown: tuple[int, int], progr
         if turned:  # solved again, each side of a joint turned over leaned on its own (Problem.breaks)
             geometric["breaks"] = turned
             sol = _first_pass(prepared, model, solver, twist_guess, missing, None, geometric)
+        chained = solver == "geometric" and options.smooth == "auto"  # a width given is the user's smoothing
+        within = CHAIN_SHARE if chained else CHECK_SHARE
         sol = _smoothest_within_noise(prepared, sol, cleaning, missing, geometric, turned, shown,
-                                      part_of(progress, SMOOTHING_SHARE, CHECK_SHARE, "smoothing over time: "))
+                                      part_of(progress, SMOOTHING_SHARE, within, "smoothing over time: "))
+        if chained:
+            sol = smoothed_down_the_chain(prepared, sol, cleaning, turned,
+                                          part_of(progress, CHAIN_SHARE, CHECK_SHARE, "smoothing down the chain: "))
     if progress is not None:
         progress(CHECK_SHARE, "checking the result against the tracks")
     sol = _through_gaps(prepared, sol, cleaning, shown)

@@ -1,0 +1,204 @@
+"""One smoothing of a noisy clip's rotations over time and down the chain together.
+
+After the tracks were smoothed and solved, every active joint's local rotation and the root's
+position in every frame are estimated jointly, by Levenberg–Marquardt steps from that solution,
+minimising the tracks' misses over their noise plus the turns' (and the root's moves') second
+differences over time plus each rotation's spread about its mean (points, prior):
+``Σ ρ(|FK(θ)ₜₚ - yₜₚ|_wΣ⁻¹) + Σ ρ(|dₜⱼ|_Qⱼ⁻¹) + Σ zₜⱼᵀ Pⱼ⁻¹ zₜⱼ``, ρ Huber's loss. The tracks ``y``
+are those as given (gaps, spikes and swaps put right; filled samples weigh 0) with the noise the
+cleaning read, which is white; the scales Q and P are read from the clip (scales). A filter of
+each rotation over time leaves errors that add up down the chain; this estimate weighs each
+rotation's share of every point below it. Active joints: those whose turn moves a tracked point.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Callable
+
+import numpy as np
+
+from ...rotations import from_rotation_vector, rotation_vector
+from ...safety import AXES_STDS
+from ...skeleton import ZERO_LENGTH
+from ...smoothing import Cleaning
+from ...solution import Solution
+from ...tracks import Tracks
+from .banded import solve_pentadiagonal
+from .points import PointData, Subtrees, normal_equations, subtrees
+from .prior import PriorBlocks, about_the_mean, moves_second_differences, second_differences
+from .scales import apply_step, damped, motion_scales, paths, per_frame_fit_noise, spread_about_mean, stretches
+
+#: Levenberg–Marquardt steps per window (each from the last accepted one)
+STEPS = 4
+#: memory for one window's banded factorisation (bytes): a longer clip is solved in windows
+WINDOW_BYTES = 512 * 2 ** 20
+#: how many times a window is solved again with the second differences its tracks contradict left out
+RELEASES = 3
+#: frames two windows share, blended across (at least twice the longest lag the scales read)
+OVERLAP = 64
+
+
+@dataclass
+class Motion:
+    """The motion's terms: ``Qinv`` [A+1,3,3] (scales.motion_scales: the root's position, then the
+    active joints' turns), ``valid`` [T-2,A+1] which second differences count (none across a cut or
+    a joint's turn-over), each active joint's rotation's ``mean`` [A,3,3] and ``Pinv`` [A,3,3]
+    (scales.spread_about_mean)."""
+
+    Qinv: np.ndarray
+    valid: np.ndarray
+    mean: np.ndarray
+    Pinv: np.ndarray
+
+    def frames(self, part: slice) -> "Motion":
+        """The terms of the frames ``part`` [start, stop) only."""
+        return replace(self, valid=self.valid[part.start:part.stop - 2])
+
+    def blocks(self, R: np.ndarray, tau: np.ndarray) -> PriorBlocks:
+        """The terms' quadratic model at the active joints' rotations ``R`` [T,A,3,3] and the root's
+        positions ``tau`` [T,3], over the root's move then the joints' turns ([T,A+1,...])."""
+        moves = moves_second_differences(tau, self.Qinv[0], self.valid[:, 0])
+        turns = second_differences(R, self.Qinv[1:], self.valid[:, 1:])
+        spread = about_the_mean(R, self.mean, self.Pinv)
+        both = [np.concatenate([a, b], axis=1) for a, b in ((moves.D, turns.D + spread.D), (moves.E, turns.E),
+                                                            (moves.F, turns.F), (moves.g, turns.g + spread.g))]
+        return PriorBlocks(*both, moves.cost + turns.cost + spread.cost)
+
+
+def smoothed_down_the_chain(tracks: Tracks, sol: Solution, cleaning: Cleaning, turned: dict[int, list[int]],
+                            progress: Callable[[float, str], None] | None = None) -> Solution:
+    """``sol`` (the solution of the smoothed ``tracks``) with its rotations and root position
+    estimated jointly from the tracks as given (``cleaning.unsmoothed``, their noise as the
+    ``cleaning`` read it); ``turned``: {joint: [frames]} where the tracks turn a joint over (its
+    second differences do not span those frames); ``progress``: (fraction, message) as it goes."""
+    data = tracks_as_points(tracks, sol, cleaning)
+    active = moving_joints(data, tracks)
+    T = sol.num_frames
+    if not len(active) or T < 5:
+        return sol
+    tree = subtrees(data, active)
+    R, tau = sol.rotations, sol.root_translation
+    fitted, moved, noise = per_frame_fit_noise(data, tree, R, tau)
+    stretch = stretches(T, cleaning.cuts, turned, active)
+    valid = (stretch[2:] == stretch[:-2]).astype(np.float64)
+    scales = motion_scales(paths(fitted[:, active], moved), noise, paths(R[:, active], tau), stretch)
+    motion = Motion(scales, valid, *spread_about_mean(R[:, active], scales[1:]))
+    R, tau = _in_windows(data, tree, motion, R, tau, progress)
+    return replace(sol, rotations=R, root_translation=tau, report=list(sol.report))
+
+
+def tracks_as_points(tracks: Tracks, sol: Solution, cleaning: Cleaning) -> PointData:
+    """The PointData of the clip's tracks as given (before smoothing) with ``sol``'s rig, each
+    weighed by one over the noise variance the ``cleaning`` read (its own, or a tip's parent's). A
+    track it read no noise in (a root at the floor, which no bone's length tells) is taken to be as
+    noisy as the quietest it read, not as no data; joints never tracked (placed) are no data."""
+    given, height = cleaning.unsmoothed, tracks.skeleton.height
+    y, noise = given.positions, np.broadcast_to(cleaning.noise, given.positions.shape[:2])
+    gaps = np.zeros(y.shape[:2], bool) if cleaning.gaps is None else cleaning.gaps.copy()
+    gaps[:, cleaning.placed] = True  # joints never tracked, placed between tracked ones: no data
+    parents, offsets = np.zeros(0, np.int64), np.zeros((0, 3))
+    if tracks.has_ends:
+        parents, offsets = np.asarray(tracks.end_parents, np.int64), tracks.end_rest_offsets
+        end_noise = cleaning.noise[parents] if cleaning.end_noise is None else cleaning.end_noise
+        y = np.concatenate([y, given.end_positions], axis=1)
+        noise = np.concatenate([noise, np.broadcast_to(end_noise, given.end_positions.shape[:2])], axis=1)
+        end_gaps = np.zeros(given.end_positions.shape[:2], bool) if cleaning.end_gaps is None else cleaning.end_gaps
+        gaps = np.concatenate([gaps, end_gaps], axis=1)
+    seen = np.isfinite(y).all(axis=-1) & ~gaps
+    read = noise[noise > 0]
+    noise = np.where(noise > 0, noise, read.min() if len(read) else 1.0)  # unread: as the quietest read
+    w = np.where(seen, 1.0 / (noise * height) ** 2, 0.0)
+    shape = np.eye(3) if cleaning.noise_shape is None else cleaning.noise_shape
+    return PointData(tracks.skeleton, sol.local_offsets, parents, offsets, y, w, np.linalg.inv(shape))
+
+
+def moving_joints(data: PointData, tracks: Tracks) -> np.ndarray:
+    """[A] the joints whose turn moves a point with a sample: one below them at a length from them
+    (in the rest pose; ZERO_LENGTH of the height)."""
+    rest = tracks.skeleton.rest_positions
+    points = rest if not len(data.end_parents) else np.concatenate([rest, rest[data.end_parents] + data.end_offsets])
+    tree = subtrees(data, np.arange(tracks.skeleton.num_joints))
+    far = np.linalg.norm(points[None] - rest[:, None], axis=-1) >= ZERO_LENGTH * tracks.skeleton.height  # [J,P]
+    return np.flatnonzero(((tree.below > 0) & far & (data.w > 0).any(axis=0)[None]).any(axis=1))
+
+
+def _in_windows(data: PointData, tree: Subtrees, motion: Motion, R: np.ndarray, tau: np.ndarray,
+                progress: Callable[[float, str], None] | None) -> tuple[np.ndarray, np.ndarray]:
+    """(rotations [T,J,3,3], root positions [T,3]) estimated window by window (WINDOW_BYTES), each
+    window's from ``R``, ``tau``; two windows' estimates are blended linearly across the OVERLAP
+    frames they share. ``progress`` hears of each window done."""
+    T, n = len(R), tree.size
+    width = max(int(WINDOW_BYTES // (32 * n * n)), 2 * OVERLAP + 8)
+    out_R, out_tau = R.copy(), tau.copy()
+    start = 0
+    while True:
+        part = slice(start, min(T, start + width))
+        Rw, tauw = _released_where_contradicted(data.frames(part), tree, motion.frames(part), R[part], tau[part])
+        shared = 0 if start == 0 else min(OVERLAP, part.stop - start)
+        ramp = (np.arange(1, shared + 1) / (shared + 1))[:, None]  # the new window's share
+        done = out_R[start:start + shared]
+        turn = rotation_vector(Rw[:shared] @ np.swapaxes(done, -1, -2))
+        out_R[start:start + shared] = from_rotation_vector(ramp[..., None] * turn) @ done
+        out_tau[start:start + shared] += ramp * (tauw[:shared] - out_tau[start:start + shared])
+        out_R[start + shared:part.stop], out_tau[start + shared:part.stop] = Rw[shared:], tauw[shared:]
+        if progress is not None:
+            progress(part.stop / T, f"frame {part.stop} of {T}")
+        if part.stop >= T:
+            return out_R, out_tau
+        start = part.stop - OVERLAP
+
+
+def _released_where_contradicted(data: PointData, tree: Subtrees, motion: Motion, R: np.ndarray, tau: np.ndarray
+                                 ) -> tuple[np.ndarray, np.ndarray]:
+    """_levenberg's estimate, solved again (at most RELEASES times) with the second differences the
+    tracks contradict left out (_contradicted): where a point ends further from its track than noise
+    explains, the tracks show a turn more abrupt than the clip's motion scale allows, which the
+    smoothness must not overrule (a tail's whip, a glitch the source has in one frame)."""
+    R, tau = _levenberg(data, tree, motion, R, tau)
+    for _ in range(RELEASES):
+        contradicted = _contradicted(data, tree, R, tau) * motion.valid
+        if not contradicted.any():
+            break
+        motion = replace(motion, valid=motion.valid - contradicted)
+        R, tau = _levenberg(data, tree, motion, R, tau)
+    return R, tau
+
+
+def _contradicted(data: PointData, tree: Subtrees, R: np.ndarray, tau: np.ndarray) -> np.ndarray:
+    """[T-2,A+1] the second differences (the root's move, then each active joint's turn) spanning a
+    frame where a point is further from its track than AXES_STDS of its noise, of every turn above
+    that point and the root's move: which of them holds the point off, the smoothness of one may
+    have moved another (a root pulled off its own track by fingers held to a smooth turn)."""
+    misses = data.misses(data.points(R, tau)[1])
+    far = np.einsum("tp,tpa,ab,tpb->tp", data.w, misses, data.shape_inv, misses) > AXES_STDS ** 2
+    moved = tree.below[tree.active].copy()  # [A,P]; a joint's turn does not move its own point
+    moved[np.arange(len(tree.active)), tree.active] = 0.0
+    above = np.concatenate([np.ones((1, far.shape[1])), moved])  # [A+1,P]
+    frames = (far.astype(np.float64) @ above.T) > 0  # [T,A+1]
+    spanned = frames[:-2] | frames[1:-1] | frames[2:]  # the terms over frames t, t+1, t+2
+    return spanned.astype(np.float64)
+
+
+def _levenberg(data: PointData, tree: Subtrees, motion: Motion, R: np.ndarray, tau: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """(rotations [T,J,3,3], root positions [T,3]) after STEPS Levenberg–Marquardt steps from ``R``,
+    ``tau`` on the tracks' and the motion's terms; a step that does not lower their sum is retried
+    with ten times the damping, and the estimate stays where no damping lowers it."""
+    active, damping = tree.active, 1e-6
+    groups = np.arange(len(active) + 1)
+    for _ in range(STEPS):
+        D, g, cost = normal_equations(data, tree, R, tau)
+        prior = motion.blocks(R[:, active], tau)
+        D.reshape(len(R), len(groups), 3, len(groups), 3)[:, groups, :, groups, :] += np.moveaxis(prior.D, 1, 0)
+        g += prior.g.reshape(len(R), -1)
+        total = cost + prior.cost
+        while damping <= 1e3:
+            step = solve_pentadiagonal(damped(D, damping), prior.E, prior.F, -g)
+            R2, tau2 = apply_step(R, tau, step, active)
+            if data.cost(R2, tau2) + motion.blocks(R2[:, active], tau2).cost <= total:
+                R, tau, damping = R2, tau2, max(damping / 10, 1e-9)
+                break
+            damping *= 10
+        else:
+            break
+    return R, tau
