@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...rotations import nearest_rotation, rotation_vector
+from ...rotations import from_rotation_vector, nearest_rotation, rotation_vector
 from .points import PointData, Subtrees, normal_equations
 from .prior import turn_steps
 
@@ -31,8 +31,6 @@ def apply_step(R: np.ndarray, tau: np.ndarray, step: np.ndarray, active: np.ndar
                ) -> tuple[np.ndarray, np.ndarray]:
     """(``R`` [T,J,3,3] with the active joints turned by ``exp(δ)`` on the left, ``tau`` [T,3]
     moved): ``step`` [T,n] the root's move then each active joint's δ."""
-    from ...rotations import from_rotation_vector
-
     R = R.copy()
     R[:, active] = from_rotation_vector(step[:, 3:].reshape(len(R), -1, 3)) @ R[:, active]
     return R, tau + step[:, :3]
