@@ -186,17 +186,18 @@ def _levenberg(data: PointData, tree: Subtrees, motion: Motion, R: np.ndarray, t
     with ten times the damping, and the estimate stays where no damping lowers it."""
     active, damping = tree.active, 1e-6
     groups = np.arange(len(active) + 1)
+    prior = motion.blocks(R[:, active], tau)
     for _ in range(STEPS):
         D, g, cost = normal_equations(data, tree, R, tau)
-        prior = motion.blocks(R[:, active], tau)
         D.reshape(len(R), len(groups), 3, len(groups), 3)[:, groups, :, groups, :] += np.moveaxis(prior.D, 1, 0)
         g += prior.g.reshape(len(R), -1)
         total = cost + prior.cost
         while damping <= 1e3:
             step = solve_pentadiagonal(damped(D, damping), prior.E, prior.F, -g)
             R2, tau2 = apply_step(R, tau, step, active)
-            if data.cost(R2, tau2) + motion.blocks(R2[:, active], tau2).cost <= total:
-                R, tau, damping = R2, tau2, max(damping / 10, 1e-9)
+            moved = motion.blocks(R2[:, active], tau2)  # the next step's model too, where this one is taken
+            if data.cost(R2, tau2) + moved.cost <= total:
+                R, tau, prior, damping = R2, tau2, moved, max(damping / 10, 1e-9)
                 break
             damping *= 10
         else:

@@ -19,16 +19,20 @@ from ...safety import AXES_STDS
 from ...skeleton import Skeleton
 
 
+def huber(m: np.ndarray, k: float) -> tuple[np.ndarray, np.ndarray]:
+    """(IRLS factors, losses) [...] of Huber's loss at lengths ``m`` [...] in stds: ``m²`` within ``k``,
+    ``2 k m - k²`` beyond it, where the factor is ``k / m``."""
+    beyond = m > k
+    return np.where(beyond, k / np.maximum(m, 1e-300), 1.0), np.where(beyond, 2.0 * k * m - k * k, m * m)
+
+
 def robust_weights(w: np.ndarray, r: np.ndarray, shape_inv: np.ndarray) -> tuple[np.ndarray, float]:
     """(the weights [T,P] ``w`` times Huber's IRLS factor, the loss summed) of the misses ``r``
     [T,P,3]: within AXES_STDS noise stds a miss costs its squared length in stds, beyond it linearly,
     so a track further from where the rig can put it than noise explains (a tip pushed off in a few
     frames) does not drag the joints above it off theirs."""
-    m = np.sqrt(np.maximum(np.einsum("tp,tpa,ab,tpb->tp", w, r, shape_inv, r), 0.0))
-    k = AXES_STDS
-    beyond = m > k
-    cost = float(np.where(beyond, 2.0 * k * m - k * k, m * m).sum())
-    return w * np.where(beyond, k / np.maximum(m, 1e-300), 1.0), cost
+    factor, loss = huber(np.sqrt(np.maximum(np.einsum("tp,tpa,ab,tpb->tp", w, r, shape_inv, r), 0.0)), AXES_STDS)
+    return w * factor, float(loss.sum())
 
 
 def cross_matrix(v: np.ndarray) -> np.ndarray:

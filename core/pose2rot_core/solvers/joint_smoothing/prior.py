@@ -10,7 +10,7 @@ import numpy as np
 
 from ...kernels import CLAMP_STDS
 from ...rotations import rotation_vector
-from .points import cross_matrix
+from .points import cross_matrix, huber
 
 
 def inverse_left_jacobian(phi: np.ndarray) -> np.ndarray:
@@ -39,13 +39,10 @@ class PriorBlocks:
 
 def huber_weights(e: np.ndarray, We: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, float]:
     """(IRLS weights [...] of Huber's loss beyond CLAMP_STDS, the loss summed) of the differences
-    ``e`` [...,3] with ``We`` = Q⁻¹ e, counting those ``valid`` [...] only: the squared Mahalanobis
-    length ``m²`` within the clamp, ``2 k m - k²`` beyond it."""
-    m = np.sqrt(np.maximum((e * We).sum(-1), 0.0))
-    k = CLAMP_STDS
-    clamped = m > k
-    cost = float((np.where(clamped, 2.0 * k * m - k * k, m * m) * valid).sum())
-    return np.where(clamped, k / np.maximum(m, 1e-300), 1.0) * valid, cost
+    ``e`` [...,3] with ``We`` = Q⁻¹ e, counting those ``valid`` [...] only (points.huber on their
+    Mahalanobis lengths)."""
+    factor, loss = huber(np.sqrt(np.maximum((e * We).sum(-1), 0.0)), CLAMP_STDS)
+    return factor * valid, float((loss * valid).sum())
 
 
 def turn_steps(R: np.ndarray) -> np.ndarray:
@@ -66,16 +63,7 @@ def second_differences(R: np.ndarray, Qinv: np.ndarray, valid: np.ndarray) -> Pr
     e = (b[1:] - b[:-1]) * valid[..., None]
     We = np.einsum("jab,tjb->tja", Qinv, e)
     weight, cost = huber_weights(e, We, valid)
-    We = We * weight[..., None]
-    Qw = Qinv * weight[..., None, None]
-    D, E, F = (np.zeros((T, A, 3, 3)) for _ in range(3))
-    g = np.zeros((T, A, 3))
-    for u in range(3):
-        g[u:T - 2 + u] += np.einsum("tjba,tjb->tja", jac[u], We)
-        for v, out in ((u, D), (u + 1, E), (u + 2, F)):
-            if v < 3:
-                out[u:T - 2 + u] += np.swapaxes(jac[u], -1, -2) @ Qw @ jac[v]
-    return PriorBlocks(D, E, F, g, cost)
+    return _banded(jac, Qinv * weight[..., None, None], We * weight[..., None], T, cost)
 
 
 def moves_second_differences(tau: np.ndarray, Qinv: np.ndarray, valid: np.ndarray) -> PriorBlocks:
@@ -86,14 +74,22 @@ def moves_second_differences(tau: np.ndarray, Qinv: np.ndarray, valid: np.ndarra
     e = (tau[2:] - 2.0 * tau[1:-1] + tau[:-2]) * valid[:, None]
     We = e @ Qinv
     weight, cost = huber_weights(e, We, valid)
-    D, E, F = (np.zeros((T, 1, 3, 3)) for _ in range(3))
-    g = np.zeros((T, 1, 3))
-    coef = (1.0, -2.0, 1.0)
+    jac = tuple(np.broadcast_to(c * np.eye(3), (T - 2, 1, 3, 3)) for c in (1.0, -2.0, 1.0))
+    return _banded(jac, Qinv[None] * weight[:, None, None, None], (We * weight[:, None])[:, None], T, cost)
+
+
+def _banded(jac: tuple[np.ndarray, ...], Qw: np.ndarray, We: np.ndarray, T: int, cost: float) -> PriorBlocks:
+    """The PriorBlocks over ``T`` frames of terms ``eᵀ Qw e`` on frames t, t+1, t+2 (t < T-2), with
+    ``jac`` e's Jacobians [T-2,G,3,3] in each of the three, ``Qw`` [T-2,G,3,3] their (IRLS-weighted)
+    Q⁻¹ and ``We`` [T-2,G,3] = Qw e."""
+    G = Qw.shape[1]
+    D, E, F = (np.zeros((T, G, 3, 3)) for _ in range(3))
+    g = np.zeros((T, G, 3))
     for u in range(3):
-        g[u:T - 2 + u, 0] += coef[u] * We * weight[:, None]
+        g[u:T - 2 + u] += np.einsum("tjba,tjb->tja", jac[u], We)
         for v, out in ((u, D), (u + 1, E), (u + 2, F)):
             if v < 3:
-                out[u:T - 2 + u, 0] += coef[u] * coef[v] * weight[:, None, None] * Qinv
+                out[u:T - 2 + u] += np.swapaxes(jac[u], -1, -2) @ Qw @ jac[v]
     return PriorBlocks(D, E, F, g, cost)
 
 
