@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from pose2rot_core.bvh import read_bvh
 from pose2rot_core.errors import Pose2RotError
 from pose2rot_core.evaluate import add_noise, count_flips, evaluate_clip, jitter
-from pose2rot_core.kernels import CLAMP_STDS, choose_widths, clamp_stds, local_quadratic, universal_threshold
+from pose2rot_core.kernels import (CLAMP_STDS, chi_square_beyond, choose_widths, clamp_stds, local_quadratic,
+                                   universal_threshold)
 from pose2rot_core.rotations import geodesic_angle
 from pose2rot_core.noise_estimate import (bone_lengths, column_nanmedian, estimate_noise, noise_correlation,
                                           noise_directions, noise_on_keys)
@@ -1391,6 +1392,14 @@ def test_universal_threshold_leaves_one_in_n():
     length = np.linalg.norm(x, axis=1)
     for n in (100, 10_000):
         assert abs((length > universal_threshold(n)).mean() * n - 1.0) < 0.1
+
+
+@pytest.mark.parametrize("degrees", [3, 9, 48, 300])
+def test_chi_square_beyond_leaves_its_tail(degrees):
+    """A chi-square of that many degrees passes chi_square_beyond(tail) by about that chance."""
+    sample = np.random.default_rng(degrees).chisquare(degrees, size=1_000_000)
+    for tail in (0.01, 0.001):
+        assert abs((sample > chi_square_beyond(tail, np.array(degrees))).mean() / tail - 1.0) < 0.25
 
 
 def test_narrowing_says_where_the_kernel_narrowed_and_by_how_much_noise():

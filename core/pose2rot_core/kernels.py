@@ -299,6 +299,14 @@ def clamp_stds(dims: int = 3) -> float:
     return CLAMP_STDS if dims == 3 else _chi_beyond(_chi_tail(CLAMP_STDS, 3), dims)
 
 
+def chi_square_beyond(tail: float, degrees: np.ndarray) -> np.ndarray:
+    """[...] the value a chi-square of ``degrees`` [...] (> 0) degrees of freedom passes with chance
+    ``tail`` (Wilson and Hilferty: its cube root over the degrees is near Gaussian)."""
+    z = _chi_beyond(2.0 * tail, 1)  # the Gaussian's one-sided quantile
+    spread = 2.0 / (9.0 * np.maximum(degrees, 1e-9))
+    return degrees * (1.0 - spread + z * np.sqrt(spread)) ** 3
+
+
 def _chi_beyond(tail: float, dims: int) -> float:
     """The length c (stds per axis) a chi distribution of ``dims`` (1 or 3) degrees of freedom
     passes with chance ``tail``."""

@@ -18,6 +18,7 @@ from typing import Callable
 import numpy as np
 
 from ...rotations import from_rotation_vector, rotation_vector
+from ...kernels import chi_square_beyond
 from ...safety import AXES_STDS
 from ...skeleton import ZERO_LENGTH
 from ...smoothing import Cleaning
@@ -34,16 +35,18 @@ STEPS = 4
 WINDOW_BYTES = 512 * 2 ** 20
 #: how many times a window is solved again with the second differences its tracks contradict left out
 RELEASES = 3
+#: the chance that noise alone releases a frame's second differences (_contradicted)
+RELEASE_CHANCE = 0.01
 #: frames two windows share, blended across (at least twice the longest lag the scales read)
 OVERLAP = 64
 
 
 @dataclass
 class Motion:
-    """The motion's terms: ``Qinv`` [A+1,3,3] (scales.motion_scales: the root's position, then the
-    active joints' turns), ``valid`` [T-2,A+1] which second differences count (none across a cut or
-    a joint's turn-over), each active joint's rotation's ``mean`` [A,3,3] and ``Pinv`` [A,3,3]
-    (scales.spread_about_mean)."""
+    """The motion's terms: ``Qinv`` [T-2,A+1,3,3] each second difference's weight (the root's move,
+    then the active joints' turns: scales.motion_scales, loosened where released), ``valid``
+    [T-2,A+1] which count (none across a cut or a joint's turn-over), each active joint's rotation's
+    ``mean`` [A,3,3] and ``Pinv`` [A,3,3] (scales.spread_about_mean)."""
 
     Qinv: np.ndarray
     valid: np.ndarray
@@ -52,13 +55,13 @@ class Motion:
 
     def frames(self, part: slice) -> "Motion":
         """The terms of the frames ``part`` [start, stop) only."""
-        return replace(self, valid=self.valid[part.start:part.stop - 2])
+        return replace(self, Qinv=self.Qinv[part.start:part.stop - 2], valid=self.valid[part.start:part.stop - 2])
 
     def blocks(self, R: np.ndarray, tau: np.ndarray) -> PriorBlocks:
         """The terms' quadratic model at the active joints' rotations ``R`` [T,A,3,3] and the root's
         positions ``tau`` [T,3], over the root's move then the joints' turns ([T,A+1,...])."""
-        moves = moves_second_differences(tau, self.Qinv[0], self.valid[:, 0])
-        turns = second_differences(R, self.Qinv[1:], self.valid[:, 1:])
+        moves = moves_second_differences(tau, self.Qinv[:, 0], self.valid[:, 0])
+        turns = second_differences(R, self.Qinv[:, 1:], self.valid[:, 1:])
         spread = about_the_mean(R, self.mean, self.Pinv)
         both = [np.concatenate([a, b], axis=1) for a, b in ((moves.D, turns.D + spread.D), (moves.E, turns.E),
                                                             (moves.F, turns.F), (moves.g, turns.g + spread.g))]
@@ -82,7 +85,8 @@ def smoothed_down_the_chain(tracks: Tracks, sol: Solution, cleaning: Cleaning, t
     stretch = stretches(T, cleaning.cuts, turned, active)
     valid = (stretch[2:] == stretch[:-2]).astype(np.float64)
     scales = motion_scales(paths(fitted[:, active], moved), noise, paths(R[:, active], tau), stretch)
-    motion = Motion(scales, valid, *spread_about_mean(R[:, active], scales[1:]))
+    per_term = np.broadcast_to(scales, (T - 2,) + scales.shape)  # one scale for every term until loosened
+    motion = Motion(per_term, valid, *spread_about_mean(R[:, active], scales[1:]))
     R, tau = _in_windows(data, tree, motion, R, tau, progress)
     return replace(sol, rotations=R, root_translation=tau, report=list(sol.report))
 
@@ -151,32 +155,63 @@ def _in_windows(data: PointData, tree: Subtrees, motion: Motion, R: np.ndarray, 
 def _released_where_contradicted(data: PointData, tree: Subtrees, motion: Motion, R: np.ndarray, tau: np.ndarray
                                  ) -> tuple[np.ndarray, np.ndarray]:
     """_levenberg's estimate, solved again (at most RELEASES times) with the second differences the
-    tracks contradict left out (_contradicted): where a point ends further from its track than noise
-    explains, the tracks show a turn more abrupt than the clip's motion scale allows, which the
-    smoothness must not overrule (a tail's whip, a glitch the source has in one frame)."""
+    tracks contradict (_contradicted) left out or loosened (_loosened): where the points a turn
+    moves end further from their tracks than noise explains, the tracks show a turn more abrupt than
+    the clip's motion scale allows, which the smoothness must not overrule (a tail's whip, a kick, a
+    glitch the source has in one frame)."""
     R, tau = _levenberg(data, tree, motion, R, tau)
+    released = np.zeros_like(motion.valid)
     for _ in range(RELEASES):
-        contradicted = _contradicted(data, tree, R, tau) * motion.valid
-        if not contradicted.any():
+        beyond, excess = _contradicted(data, tree, R, tau)
+        beyond *= motion.valid
+        excess *= motion.valid * (1.0 - released) * (1.0 - beyond)
+        if not (beyond.any() or excess.any()):
             break
-        motion = replace(motion, valid=motion.valid - contradicted)
+        released[excess > 0] = 1.0
+        motion = replace(motion, Qinv=_loosened(motion.Qinv, excess, data, tree, R, tau), valid=motion.valid - beyond)
         R, tau = _levenberg(data, tree, motion, R, tau)
     return R, tau
 
 
-def _contradicted(data: PointData, tree: Subtrees, R: np.ndarray, tau: np.ndarray) -> np.ndarray:
-    """[T-2,A+1] the second differences (the root's move, then each active joint's turn) spanning a
-    frame where a point is further from its track than AXES_STDS of its noise, of every turn above
-    that point and the root's move: which of them holds the point off, the smoothness of one may
-    have moved another (a root pulled off its own track by fingers held to a smooth turn)."""
+def _contradicted(data: PointData, tree: Subtrees, R: np.ndarray, tau: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(``beyond``, ``excess``) [T-2,A+1] of the second differences (the root's move, then each active
+    joint's turn) over the frames they span, of the points that move with them (every point for the
+    root, those below a joint but its own: the smoothness of one turn may have moved another's
+    point, as fingers held smooth pull the root off its own track):
+    ``beyond`` 1 where such a point is further from its track than AXES_STDS of its noise;
+    ``excess`` where their squared misses in noise stds, summed, pass the chi-square of 3 degrees
+    per point by a chance of RELEASE_CHANCE shared over the frame's A+1 tests, that sum over its
+    degrees (the largest of the three frames; 0 where none passes). A limb the smoothness holds
+    behind a kick shows in all its points at once (a foot and its toes a few stds off each), one
+    point off alone with the few turns just above it."""
     misses = data.misses(data.points(R, tau)[1])
-    far = np.einsum("tp,tpa,ab,tpb->tp", data.w, misses, data.shape_inv, misses) > AXES_STDS ** 2
+    squared = np.einsum("tp,tpa,ab,tpb->tp", data.w, misses, data.shape_inv, misses)  # [T,P]
     moved = tree.below[tree.active].copy()  # [A,P]; a joint's turn does not move its own point
     moved[np.arange(len(tree.active)), tree.active] = 0.0
-    above = np.concatenate([np.ones((1, far.shape[1])), moved])  # [A+1,P]
-    frames = (far.astype(np.float64) @ above.T) > 0  # [T,A+1]
-    spanned = frames[:-2] | frames[1:-1] | frames[2:]  # the terms over frames t, t+1, t+2
-    return spanned.astype(np.float64)
+    above = np.concatenate([np.ones((1, squared.shape[1])), moved])  # [A+1,P]
+    far = ((squared > AXES_STDS ** 2).astype(np.float64) @ above.T > 0).astype(np.float64)  # [T,A+1]
+    degrees = 3.0 * ((data.w > 0).astype(np.float64) @ above.T)
+    summed = squared @ above.T
+    passed = (summed > chi_square_beyond(RELEASE_CHANCE / len(above), degrees)) & (degrees > 0)
+    excess = np.where(passed, summed / np.maximum(degrees, 1.0), 0.0)
+    return tuple(np.maximum(np.maximum(x[:-2], x[1:-1]), x[2:]) for x in (far, excess))  # frames t, t+1, t+2
+
+
+def _loosened(Qinv: np.ndarray, excess: np.ndarray, data: PointData, tree: Subtrees, R: np.ndarray,
+              tau: np.ndarray) -> np.ndarray:
+    """``Qinv`` [T-2,A+1,3,3] with the terms where ``excess`` [T-2,A+1] > 0 loosened to ``Q⁻¹ (Q⁻¹ +
+    c I)⁻¹ Q⁻¹``: I the information the tracks of the term's middle frame alone give of that turn
+    (or of the root's move) at ``R``, ``tau``, c the excess (their misses' squares over the noise's).
+    Free in the directions the tracks tell, the more so the further they are off; held as before in
+    the directions they do not tell (the roll of a bone whose targets lie on its axis)."""
+    D = normal_equations(data, tree, R, tau)[0]
+    G = D.shape[1] // 3
+    info = D.reshape(len(D), G, 3, G, 3)[:, np.arange(G), :, np.arange(G), :]  # [G,T,3,3]
+    t, a = np.nonzero(excess)
+    Q = Qinv[t, a]
+    out = Qinv.copy()
+    out[t, a] = Q @ np.linalg.solve(Q + excess[t, a, None, None] * info[a, t + 1], Q)
+    return out
 
 
 def _levenberg(data: PointData, tree: Subtrees, motion: Motion, R: np.ndarray, tau: np.ndarray

@@ -52,7 +52,7 @@ def turn_steps(R: np.ndarray) -> np.ndarray:
 
 def second_differences(R: np.ndarray, Qinv: np.ndarray, valid: np.ndarray) -> PriorBlocks:
     """The turns' second differences ``e_t = b_t+1 - b_t`` (``b`` turn_steps of ``R`` [T,A,3,3]) as
-    ``Σ ρ(e_tᵀ Q⁻¹ e_t)`` with ``Qinv`` [A,3,3] and ρ Huber's loss beyond CLAMP_STDS (the squared
+    ``Σ ρ(e_tᵀ Q⁻¹ e_t)`` with ``Qinv`` [T-2,A,3,3] and ρ Huber's loss beyond CLAMP_STDS (the squared
     Mahalanobis length as is within it), over the terms ``valid`` [T-2,A] (not across a cut)."""
     T, A = R.shape[:2]
     B = R[1:] @ np.swapaxes(R[:-1], -1, -2)
@@ -61,21 +61,21 @@ def second_differences(R: np.ndarray, Qinv: np.ndarray, valid: np.ndarray) -> Pr
     MB = M @ B
     jac = (MB[:-1], -MB[1:] - M[:-1], M[1:])  # e_t's Jacobians in δ_t, δ_t+1, δ_t+2
     e = (b[1:] - b[:-1]) * valid[..., None]
-    We = np.einsum("jab,tjb->tja", Qinv, e)
+    We = np.einsum("tjab,tjb->tja", Qinv, e)
     weight, cost = huber_weights(e, We, valid)
     return _banded(jac, Qinv * weight[..., None, None], We * weight[..., None], T, cost)
 
 
 def moves_second_differences(tau: np.ndarray, Qinv: np.ndarray, valid: np.ndarray) -> PriorBlocks:
     """The root's moves' second differences ``e_t = τ_t+2 - 2 τ_t+1 + τ_t`` (``tau`` [T,3]) as
-    second_differences weighs the turns' (``Qinv`` [3,3], ``valid`` [T-2]): a root that follows
+    second_differences weighs the turns' (``Qinv`` [T-2,3,3], ``valid`` [T-2]): a root that follows
     the tracks' noise alone would absorb the misses the turns' smoothness leaves. Blocks [T,1,...]."""
     T = len(tau)
     e = (tau[2:] - 2.0 * tau[1:-1] + tau[:-2]) * valid[:, None]
-    We = e @ Qinv
+    We = np.einsum("tab,tb->ta", Qinv, e)
     weight, cost = huber_weights(e, We, valid)
     jac = tuple(np.broadcast_to(c * np.eye(3), (T - 2, 1, 3, 3)) for c in (1.0, -2.0, 1.0))
-    return _banded(jac, Qinv[None] * weight[:, None, None, None], (We * weight[:, None])[:, None], T, cost)
+    return _banded(jac, (Qinv * weight[:, None, None])[:, None], (We * weight[:, None])[:, None], T, cost)
 
 
 def _banded(jac: tuple[np.ndarray, ...], Qw: np.ndarray, We: np.ndarray, T: int, cost: float) -> PriorBlocks:
