@@ -25,7 +25,7 @@ from ...smoothing import Cleaning
 from ...solution import Solution
 from ...tracks import Tracks
 from .banded import solve_pentadiagonal
-from .points import PointData, Subtrees, normal_equations, subtrees
+from .points import PointData, Subtrees, diagonal_blocks, normal_equations, subtrees
 from .prior import PriorBlocks, about_the_mean, moves_second_differences, second_differences
 from .scales import apply_step, damped, motion_scales, paths, per_frame_fit_noise, spread_about_mean, stretches
 
@@ -203,14 +203,15 @@ def _loosened(Qinv: np.ndarray, excess: np.ndarray, data: PointData, tree: Subtr
     c I)⁻¹ Q⁻¹``: I the information the tracks of the term's middle frame alone give of that turn
     (or of the root's move) at ``R``, ``tau``, c the excess (their misses' squares over the noise's).
     Free in the directions the tracks tell, the more so the further they are off; held as before in
-    the directions they do not tell (the roll of a bone whose targets lie on its axis)."""
-    D = normal_equations(data, tree, R, tau)[0]
-    G = D.shape[1] // 3
-    info = D.reshape(len(D), G, 3, G, 3)[:, np.arange(G), :, np.arange(G), :]  # [G,T,3,3]
+    the directions they do not tell (the roll of a bone whose targets lie on its axis). ``Qinv``
+    itself where nothing is loosened."""
     t, a = np.nonzero(excess)
+    if not len(t):
+        return Qinv
+    info = diagonal_blocks(normal_equations(data, tree, R, tau)[0])  # [T,G,3,3]
     Q = Qinv[t, a]
     out = Qinv.copy()
-    out[t, a] = Q @ np.linalg.solve(Q + excess[t, a, None, None] * info[a, t + 1], Q)
+    out[t, a] = Q @ np.linalg.solve(Q + excess[t, a, None, None] * info[t + 1, a], Q)
     return out
 
 

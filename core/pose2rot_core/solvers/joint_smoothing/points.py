@@ -150,3 +150,11 @@ def normal_equations(data: PointData, tree: Subtrees, R: np.ndarray, tau: np.nda
     g = np.concatenate([v[:, 0], np.einsum("tjba,tjb->tja", Gp[:, act], u[:, act] - np.cross(X[:, act], v[:, act])
                                            ).reshape(T, -1)], axis=1)
     return D.reshape(T, 3 * A + 3, 3 * A + 3), g, cost
+
+
+def diagonal_blocks(D: np.ndarray) -> np.ndarray:
+    """[T,G,3,3] the blocks on the diagonal of normal matrices ``D`` [T,3G,3G]: each unknown group
+    (the root's move, then each active joint's turn) with itself, the information a frame gives of it
+    given the others held."""
+    T, G = len(D), D.shape[1] // 3
+    return np.moveaxis(D.reshape(T, G, 3, G, 3)[:, np.arange(G), :, np.arange(G), :], 0, 1)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...rotations import from_rotation_vector, nearest_rotation, rotation_vector
-from .points import PointData, Subtrees, normal_equations
+from .points import PointData, Subtrees, diagonal_blocks, normal_equations
 from .prior import turn_steps
 
 #: the longest lag read for the motion's scale (frames): a slower motion is no longer smoothed more
@@ -53,8 +53,7 @@ def per_frame_fit_noise(data: PointData, tree: Subtrees, R: np.ndarray, tau: np.
         for _ in range(steps):
             D, g, _ = normal_equations(frames, tree, Rp, taup)
             Rp, taup = apply_step(Rp, taup, -np.linalg.solve(damped(D, 1e-9), g[..., None])[..., 0], tree.active)
-        D = damped(normal_equations(frames, tree, Rp, taup)[0], 1e-9).reshape(len(Rp), A + 1, 3, A + 1, 3)
-        information += D[:, np.arange(A + 1), :, np.arange(A + 1), :].sum(axis=1)
+        information += diagonal_blocks(damped(normal_equations(frames, tree, Rp, taup)[0], 1e-9)).sum(axis=0)
         fitted[part], moved[part] = Rp, taup
     return fitted, moved, np.linalg.inv(information / len(R))
 
