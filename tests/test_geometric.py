@@ -455,6 +455,9 @@ def test_progress_covers_the_smoothing_pass_and_the_check():
     second = [f for f, m in calls if m.startswith("smoothing over time: ")]
     check = [f for f, m in calls if m.startswith("checking")]
     assert first and second and check and max(first) <= min(second) and max(second) <= min(check) < 1.0
+    scale = [f for f, m in calls if m.startswith("smoothing down the chain: the motion's scale: frame")]
+    chain = [f for f, m in calls if m.startswith("smoothing down the chain: frame")]
+    assert scale and chain and max(second) <= min(scale) and max(scale) <= min(chain) and max(chain) <= min(check)
 
 
 def test_progress_counts_the_cleaning_of_the_tracks():

@@ -16,8 +16,9 @@ from pose2rot_core.tracks_io import tracks_from_bvh
 from pose2rot_core.rotations import from_rotation_vector
 from pose2rot_core.solvers import joint_smoothing
 from pose2rot_core.solvers.joint_smoothing.banded import solve_pentadiagonal, spd_inverse
-from pose2rot_core.solvers.joint_smoothing.points import PointData, normal_equations, robust_weights, subtrees
-from pose2rot_core.solvers.joint_smoothing.prior import about_the_mean, moves_second_differences, second_differences
+from pose2rot_core.solvers.joint_smoothing.points import (PointData, gradient_draws, normal_equations, robust_weights,
+                                                           subtrees)
+from pose2rot_core.solvers.joint_smoothing.prior import about_the_mean, move_differences, turn_differences
 from pose2rot_core.solvers.joint_smoothing.scales import apply_step, per_frame_fit_noise, stretches
 from pose2rot_core.bvh import read_bvh
 from pose2rot_core.variants import make_variant, random_tree_clip
@@ -63,6 +64,19 @@ def test_the_tracks_term_is_its_own_gauss_newton_model(seed):
         np.testing.assert_allclose(D[t], jac.T @ W @ jac, atol=1e-4 * np.abs(D[t]).max())
 
 
+@pytest.mark.parametrize("seed", [0, 11])
+def test_the_tracks_gradient_draws_spread_as_their_normal_matrix(seed):
+    """Misses drawn from each point's noise (its weight with Huber's factor, the noise shape) give
+    gradients JᵀWε whose covariance is JᵀWJ, the normal matrix, drawn without factorising it."""
+    data, R, tau, active = _random_points(seed, frames=2)
+    tree = subtrees(data, active)
+    D = normal_equations(data, tree, R, tau)[0]
+    draws = gradient_draws(data, tree, R, tau, np.random.default_rng(seed), 60_000)
+    for t in range(2):
+        scale = np.sqrt(np.abs(np.outer(np.diag(D[t]), np.diag(D[t]))))
+        assert np.all(np.abs(draws[t] @ draws[t].T / draws.shape[-1] - D[t]) < 0.04 * scale + 1e-9 * scale.max())
+
+
 @settings(max_examples=15, deadline=None)
 @given(st.integers(1, 12), st.integers(1, 4), st.integers(0, 10_000))
 def test_the_pentadiagonal_solve_agrees_with_a_dense_one(T, A, seed):
@@ -97,7 +111,8 @@ def test_the_motion_terms_gradients_match_finite_differences(seed):
     Qinv = Q @ np.swapaxes(Q, -1, -2) + np.eye(3)
     valid = (rng.random((T - 2, A)) < 0.8).astype(float)
     mean = from_rotation_vector(rng.normal(size=(A, 3)))
-    for term in (lambda x: second_differences(x, Qinv, valid), lambda x: about_the_mean(x, mean, Qinv[0])):
+    terms = (lambda x: turn_differences(x, Qinv, valid).blocks(T), lambda x: about_the_mean(x, mean, Qinv[0]))
+    for term in terms:
         blocks = term(R)
         for t, j, a in [(int(rng.integers(T)), int(rng.integers(A)), int(rng.integers(3))) for _ in range(6)]:
             turn = np.zeros((T, A, 3))
@@ -115,11 +130,11 @@ def test_the_roots_moves_term_gradient_matches_finite_differences(seed):
     Q = rng.normal(size=(T - 2, 3, 3))
     Qinv = Q @ np.swapaxes(Q, -1, -2) + 0.1 * np.eye(3)
     valid = (rng.random(T - 2) < 0.8).astype(float)
-    blocks = moves_second_differences(tau, Qinv, valid)
+    blocks = move_differences(tau, Qinv, valid).blocks(T)
     for t, a in [(int(rng.integers(T)), int(rng.integers(3))) for _ in range(6)]:
         moved = tau.copy()
         moved[t, a] += 1e-6
-        slope = (moves_second_differences(moved, Qinv, valid).cost - blocks.cost) / 2e-6
+        slope = (move_differences(moved, Qinv, valid).blocks(T).cost - blocks.cost) / 2e-6
         assert slope == pytest.approx(blocks.g[t, 0, a], abs=1e-4 * (1 + abs(blocks.g[t, 0, a])))
 
 

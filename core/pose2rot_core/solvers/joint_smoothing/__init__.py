@@ -25,8 +25,9 @@ from ...smoothing import Cleaning
 from ...solution import Solution
 from ...tracks import Tracks
 from .banded import solve_pentadiagonal
-from .points import PointData, Subtrees, diagonal_blocks, normal_equations, subtrees
-from .prior import PriorBlocks, about_the_mean, moves_second_differences, second_differences
+from .likelihood import DRAWS, posterior_draws, raised_scales, second_difference_sums
+from .points import PointData, Subtrees, diagonal_blocks, gradient_draws, normal_equations, subtrees
+from .prior import DifferenceTerms, PriorBlocks, about_the_mean, move_differences, spread_jacobian, turn_differences
 from .scales import apply_step, damped, motion_scales, paths, per_frame_fit_noise, spread_about_mean, stretches
 
 #: Levenberg–Marquardt steps per window (each from the last accepted one)
@@ -37,6 +38,8 @@ WINDOW_BYTES = 512 * 2 ** 20
 RELEASES = 3
 #: the chance that noise alone releases a frame's second differences (_contradicted)
 RELEASE_CHANCE = 0.01
+#: the share of this smoothing's time the round of the likelihood takes (the progress shown)
+LIKELIHOOD_SHARE = 0.4
 #: frames two windows share, blended across (at least twice the longest lag the scales read)
 OVERLAP = 64
 
@@ -57,15 +60,21 @@ class Motion:
         """The terms of the frames ``part`` [start, stop) only."""
         return replace(self, Qinv=self.Qinv[part.start:part.stop - 2], valid=self.valid[part.start:part.stop - 2])
 
+    def differences(self, R: np.ndarray, tau: np.ndarray) -> DifferenceTerms:
+        """The second differences at the active joints' rotations ``R`` [T,A,3,3] and the root's
+        positions ``tau`` [T,3]: the root's move, then the joints' turns ([T-2,A+1,...])."""
+        return (move_differences(tau, self.Qinv[:, 0], self.valid[:, 0])
+                + turn_differences(R, self.Qinv[:, 1:], self.valid[:, 1:]))
+
     def blocks(self, R: np.ndarray, tau: np.ndarray) -> PriorBlocks:
-        """The terms' quadratic model at the active joints' rotations ``R`` [T,A,3,3] and the root's
-        positions ``tau`` [T,3], over the root's move then the joints' turns ([T,A+1,...])."""
-        moves = moves_second_differences(tau, self.Qinv[:, 0], self.valid[:, 0])
-        turns = second_differences(R, self.Qinv[:, 1:], self.valid[:, 1:])
+        """The terms' quadratic model at ``R``, ``tau`` (differences), over the root's move then the
+        joints' turns ([T,A+1,...])."""
+        out = self.differences(R, tau).blocks(len(R))
         spread = about_the_mean(R, self.mean, self.Pinv)
-        both = [np.concatenate([a, b], axis=1) for a, b in ((moves.D, turns.D + spread.D), (moves.E, turns.E),
-                                                            (moves.F, turns.F), (moves.g, turns.g + spread.g))]
-        return PriorBlocks(*both, moves.cost + turns.cost + spread.cost)
+        out.D[:, 1:] += spread.D
+        out.g[:, 1:] += spread.g
+        out.cost += spread.cost
+        return out
 
 
 def smoothed_down_the_chain(tracks: Tracks, sol: Solution, cleaning: Cleaning, turned: dict[int, list[int]],
@@ -85,10 +94,56 @@ def smoothed_down_the_chain(tracks: Tracks, sol: Solution, cleaning: Cleaning, t
     stretch = stretches(T, cleaning.cuts, turned, active)
     valid = (stretch[2:] == stretch[:-2]).astype(np.float64)
     scales = motion_scales(paths(fitted[:, active], moved), noise, paths(R[:, active], tau), stretch)
-    per_term = np.broadcast_to(scales, (T - 2,) + scales.shape)  # one scale for every term until loosened
-    motion = Motion(per_term, valid, *spread_about_mean(R[:, active], scales[1:]))
-    R, tau = _in_windows(data, tree, motion, R, tau, progress)
+    from .. import part_of  # the solvers package imports this module first
+    motion = _raised_by_likelihood(data, tree, _motion(scales, valid, R[:, active]), R, tau,
+                                   part_of(progress, 0.0, LIKELIHOOD_SHARE, "the motion's scale: "))
+    R, tau = _in_windows(data, tree, motion, R, tau, part_of(progress, LIKELIHOOD_SHARE, 1.0))
     return replace(sol, rotations=R, root_translation=tau, report=list(sol.report))
+
+
+def _motion(scales: np.ndarray, valid: np.ndarray, R: np.ndarray) -> Motion:
+    """The Motion of the inverse scales ``scales`` [A+1,3,3] (one for every term until loosened), the
+    terms ``valid`` [T-2,A+1] and the active joints' rotations ``R`` [T,A,3,3] they spread about."""
+    return Motion(np.broadcast_to(scales, valid.shape + scales.shape[1:]), valid, *spread_about_mean(R, scales[1:]))
+
+
+def _raised_by_likelihood(data: PointData, tree: Subtrees, motion: Motion, R: np.ndarray, tau: np.ndarray,
+                          progress: Callable[[float, str], None] | None) -> Motion:
+    """``motion`` with its scales raised by one round of the tracks' likelihood (likelihood): the
+    estimate at these scales (_levenberg, window by window from ``R``, ``tau``), its second
+    differences and their posterior variance summed over the windows. ``progress`` hears of each
+    window done."""
+    rng = np.random.default_rng(0)  # the draws are the same for the same clip: a solve repeats
+    sums = [0.0, 0.0, 0.0]
+    for part in _windows(len(R), _window_width(tree.size)):
+        frames, terms_of = data.frames(part), motion.frames(part)
+        Rw, tauw = _levenberg(frames, tree, terms_of, R[part], tau[part])
+        Ra = Rw[:, tree.active]
+        terms = terms_of.differences(Ra, tauw)
+        spread = (spread_jacobian(Ra, motion.mean)[1], motion.Pinv)
+        tracks_D = normal_equations(frames, tree, Rw, tauw)[0]
+        tracks_draws = gradient_draws(frames, tree, Rw, tauw, rng, DRAWS)
+        draws = posterior_draws(tracks_D, tracks_draws, terms_of.blocks(Ra, tauw), terms, spread, rng)
+        sums = [a + b for a, b in zip(sums, second_difference_sums(terms, draws))]
+        if progress is not None:
+            progress(part.stop / len(R), f"frame {part.stop} of {len(R)}")
+    count = np.maximum(sums[2], 1.0)
+    scales = raised_scales(motion.Qinv[0], sums[0] / count[:, None, None], sums[1] / count[:, None, None], sums[2])
+    return _motion(scales, motion.valid, R[:, tree.active])
+
+
+def _window_width(n: int) -> int:
+    """The frames one window holds with ``n`` unknowns per frame (WINDOW_BYTES)."""
+    return max(int(WINDOW_BYTES // (32 * n * n)), 2 * OVERLAP + 8)
+
+
+def _windows(T: int, width: int) -> list[slice]:
+    """The clip's ``T`` frames in windows of ``width`` frames, end to end (the last may be shorter, but
+    not under 5 frames: a shorter rest joins the one before)."""
+    starts = list(range(0, T, width))
+    if len(starts) > 1 and T - starts[-1] < 5:
+        starts.pop()
+    return [slice(s, e) for s, e in zip(starts, starts[1:] + [T])]
 
 
 def tracks_as_points(tracks: Tracks, sol: Solution, cleaning: Cleaning) -> PointData:
@@ -131,8 +186,7 @@ def _in_windows(data: PointData, tree: Subtrees, motion: Motion, R: np.ndarray, 
     """(rotations [T,J,3,3], root positions [T,3]) estimated window by window (WINDOW_BYTES), each
     window's from ``R``, ``tau``; two windows' estimates are blended linearly across the OVERLAP
     frames they share. ``progress`` hears of each window done."""
-    T, n = len(R), tree.size
-    width = max(int(WINDOW_BYTES // (32 * n * n)), 2 * OVERLAP + 8)
+    T, width = len(R), _window_width(tree.size)
     out_R, out_tau = R.copy(), tau.copy()
     start = 0
     while True:

@@ -133,7 +133,7 @@ def normal_equations(data: PointData, tree: Subtrees, R: np.ndarray, tau: np.nda
         w, w[..., None, None] * (S @ Xx), w[..., None, None] * (np.swapaxes(Xx, -1, -2) @ S @ Xx),
         Wr, np.cross(X, Wr))]
     s0, s1, s2, v, u = sums
-    Gp = np.concatenate([np.broadcast_to(np.eye(3), (len(R), 1, 3, 3)), G[:, data.skeleton.parents[1:]]], axis=1)
+    Gp = parent_orientations(G, data.skeleton)
     Xa, Xb = Xx[:, tree.a], Xx[:, tree.b]
     block = (s2[:, tree.b] - np.swapaxes(Xa, -1, -2) @ s1[:, tree.b] - np.swapaxes(s1[:, tree.b], -1, -2) @ Xb
              + s0[:, tree.b, None, None] * (np.swapaxes(Xa, -1, -2) @ S @ Xb))
@@ -158,3 +158,27 @@ def diagonal_blocks(D: np.ndarray) -> np.ndarray:
     given the others held."""
     T, G = len(D), D.shape[1] // 3
     return np.moveaxis(D.reshape(T, G, 3, G, 3)[:, np.arange(G), :, np.arange(G), :], 0, 1)
+
+
+def parent_orientations(G: np.ndarray, skeleton: Skeleton) -> np.ndarray:
+    """[T,J,3,3] each joint's parent's global orientation in ``G`` [T,J,3,3] (the identity over the root)."""
+    return np.concatenate([np.broadcast_to(np.eye(3), (len(G), 1, 3, 3)), G[:, skeleton.parents[1:]]], axis=1)
+
+
+def gradient_draws(data: PointData, tree: Subtrees, R: np.ndarray, tau: np.ndarray, rng: np.random.Generator,
+                   draws: int) -> np.ndarray:
+    """[T,n,K] K = ``draws`` draws of the tracks' term's gradient ``JᵀW ε`` at ``R``, ``tau`` (the
+    unknowns of normal_equations) for misses ε drawn from each point's noise ``N(0, (w Σ⁻¹)⁻¹)``, w
+    with Huber's factor at the misses there: their covariance is the normal matrix ``JᵀWJ``, drawn
+    without factorising it."""
+    G, X = data.points(R, tau)
+    w = robust_weights(data.w, data.misses(X), data.shape_inv)[0]
+    X = X - X[:, :1]
+    root = np.linalg.cholesky(data.shape_inv)
+    Wr = np.sqrt(w)[..., None, None] * np.einsum("ab,tpbk->tpak", root, rng.standard_normal(X.shape + (draws,)))
+    v = np.einsum("jp,tpak->tjak", tree.below, Wr, optimize=True)
+    u = np.einsum("jp,tpak->tjak", tree.below, np.cross(X[..., None], Wr, axis=2), optimize=True)
+    act = tree.active
+    turns = np.einsum("tjba,tjbk->tjak", parent_orientations(G, data.skeleton)[:, act],
+                      u[:, act] - np.cross(X[:, act, :, None], v[:, act], axis=2))
+    return np.concatenate([v[:, 0], turns.reshape(len(R), -1, draws)], axis=1)

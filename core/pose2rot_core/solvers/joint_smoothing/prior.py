@@ -37,69 +37,89 @@ class PriorBlocks:
     cost: float
 
 
-def huber_weights(e: np.ndarray, We: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, float]:
-    """(IRLS weights [...] of Huber's loss beyond CLAMP_STDS, the loss summed) of the differences
-    ``e`` [...,3] with ``We`` = Q⁻¹ e, counting those ``valid`` [...] only (points.huber on their
-    Mahalanobis lengths)."""
-    factor, loss = huber(np.sqrt(np.maximum((e * We).sum(-1), 0.0)), CLAMP_STDS)
-    return factor * valid, float((loss * valid).sum())
-
-
 def turn_steps(R: np.ndarray) -> np.ndarray:
     """[T-1,A,3] the turns ``log(R_t+1 R_tᵀ)`` between frames of ``R`` [T,A,3,3] (the parent's frame)."""
     return rotation_vector(R[1:] @ np.swapaxes(R[:-1], -1, -2))
 
 
-def second_differences(R: np.ndarray, Qinv: np.ndarray, valid: np.ndarray) -> PriorBlocks:
-    """The turns' second differences ``e_t = b_t+1 - b_t`` (``b`` turn_steps of ``R`` [T,A,3,3]) as
-    ``Σ ρ(e_tᵀ Q⁻¹ e_t)`` with ``Qinv`` [T-2,A,3,3] and ρ Huber's loss beyond CLAMP_STDS (the squared
-    Mahalanobis length as is within it), over the terms ``valid`` [T-2,A] (not across a cut)."""
-    T, A = R.shape[:2]
+@dataclass
+class DifferenceTerms:
+    """Second differences over time, ``Σ ρ(e_tᵀ Q⁻¹ e_t)``: ``e`` [T-2,G,3] (0 where not valid), ``jac`` their
+    Jacobians [T-2,G,3,3] in the unknowns of frames t, t+1, t+2, ``Qinv`` [T-2,G,3,3], ``weight``
+    [T-2,G] Huber's IRLS factor beyond CLAMP_STDS (0 where not valid) and the loss summed."""
+
+    e: np.ndarray
+    jac: tuple[np.ndarray, np.ndarray, np.ndarray]
+    Qinv: np.ndarray
+    weight: np.ndarray
+    cost: float
+
+    @property
+    def Qw(self) -> np.ndarray:
+        """[T-2,G,3,3] each term's weight in the quadratic model: Q⁻¹ times the IRLS factor."""
+        return self.Qinv * self.weight[..., None, None]
+
+    def blocks(self, T: int) -> PriorBlocks:
+        """The PriorBlocks over ``T`` frames of the terms ``eᵀ Qw e`` on frames t, t+1, t+2."""
+        Qw = self.Qw
+        G = Qw.shape[1]
+        We = np.einsum("tjab,tjb->tja", Qw, self.e)
+        D, E, F = (np.zeros((T, G, 3, 3)) for _ in range(3))
+        g = np.zeros((T, G, 3))
+        for u in range(3):
+            g[u:T - 2 + u] += np.einsum("tjba,tjb->tja", self.jac[u], We)
+            for v, out in ((u, D), (u + 1, E), (u + 2, F)):
+                if v < 3:
+                    out[u:T - 2 + u] += np.swapaxes(self.jac[u], -1, -2) @ Qw @ self.jac[v]
+        return PriorBlocks(D, E, F, g, self.cost)
+
+    def __add__(self, other: "DifferenceTerms") -> "DifferenceTerms":
+        """Both sets of terms side by side ([T-2,G+G',...])."""
+        return DifferenceTerms(np.concatenate([self.e, other.e], axis=1),
+                               tuple(np.concatenate(pair, axis=1) for pair in zip(self.jac, other.jac)),
+                               *(np.concatenate(pair, axis=1) for pair in ((self.Qinv, other.Qinv),
+                                                                           (self.weight, other.weight))),
+                               self.cost + other.cost)
+
+
+def _weighed(e: np.ndarray, jac: tuple[np.ndarray, ...], Qinv: np.ndarray, valid: np.ndarray) -> DifferenceTerms:
+    """The DifferenceTerms of ``e`` [T-2,G,3] with ``Qinv`` [T-2,G,3,3], counting those ``valid`` [T-2,G]."""
+    e = e * valid[..., None]
+    factor, loss = huber(np.sqrt(np.maximum(np.einsum("tja,tjab,tjb->tj", e, Qinv, e), 0.0)), CLAMP_STDS)
+    return DifferenceTerms(e, jac, Qinv, factor * valid, float((loss * valid).sum()))
+
+
+def turn_differences(R: np.ndarray, Qinv: np.ndarray, valid: np.ndarray) -> DifferenceTerms:
+    """The turns' second differences ``e_t = b_t+1 - b_t`` (``b`` turn_steps of ``R`` [T,A,3,3]) with
+    ``Qinv`` [T-2,A,3,3], over the terms ``valid`` [T-2,A] (not across a cut)."""
     B = R[1:] @ np.swapaxes(R[:-1], -1, -2)
     b = rotation_vector(B)
     M = inverse_left_jacobian(b)
     MB = M @ B
-    jac = (MB[:-1], -MB[1:] - M[:-1], M[1:])  # e_t's Jacobians in δ_t, δ_t+1, δ_t+2
-    e = (b[1:] - b[:-1]) * valid[..., None]
-    We = np.einsum("tjab,tjb->tja", Qinv, e)
-    weight, cost = huber_weights(e, We, valid)
-    return _banded(jac, Qinv * weight[..., None, None], We * weight[..., None], T, cost)
+    return _weighed(b[1:] - b[:-1], (MB[:-1], -MB[1:] - M[:-1], M[1:]), Qinv, valid)
 
 
-def moves_second_differences(tau: np.ndarray, Qinv: np.ndarray, valid: np.ndarray) -> PriorBlocks:
-    """The root's moves' second differences ``e_t = τ_t+2 - 2 τ_t+1 + τ_t`` (``tau`` [T,3]) as
-    second_differences weighs the turns' (``Qinv`` [T-2,3,3], ``valid`` [T-2]): a root that follows
-    the tracks' noise alone would absorb the misses the turns' smoothness leaves. Blocks [T,1,...]."""
-    T = len(tau)
-    e = (tau[2:] - 2.0 * tau[1:-1] + tau[:-2]) * valid[:, None]
-    We = np.einsum("tab,tb->ta", Qinv, e)
-    weight, cost = huber_weights(e, We, valid)
-    jac = tuple(np.broadcast_to(c * np.eye(3), (T - 2, 1, 3, 3)) for c in (1.0, -2.0, 1.0))
-    return _banded(jac, (Qinv * weight[:, None, None])[:, None], (We * weight[:, None])[:, None], T, cost)
-
-
-def _banded(jac: tuple[np.ndarray, ...], Qw: np.ndarray, We: np.ndarray, T: int, cost: float) -> PriorBlocks:
-    """The PriorBlocks over ``T`` frames of terms ``eᵀ Qw e`` on frames t, t+1, t+2 (t < T-2), with
-    ``jac`` e's Jacobians [T-2,G,3,3] in each of the three, ``Qw`` [T-2,G,3,3] their (IRLS-weighted)
-    Q⁻¹ and ``We`` [T-2,G,3] = Qw e."""
-    G = Qw.shape[1]
-    D, E, F = (np.zeros((T, G, 3, 3)) for _ in range(3))
-    g = np.zeros((T, G, 3))
-    for u in range(3):
-        g[u:T - 2 + u] += np.einsum("tjba,tjb->tja", jac[u], We)
-        for v, out in ((u, D), (u + 1, E), (u + 2, F)):
-            if v < 3:
-                out[u:T - 2 + u] += np.swapaxes(jac[u], -1, -2) @ Qw @ jac[v]
-    return PriorBlocks(D, E, F, g, cost)
+def move_differences(tau: np.ndarray, Qinv: np.ndarray, valid: np.ndarray) -> DifferenceTerms:
+    """The root's moves' second differences ``e_t = τ_t+2 - 2 τ_t+1 + τ_t`` (``tau`` [T,3]) weighed
+    as turn_differences weighs the turns' (``Qinv`` [T-2,3,3], ``valid`` [T-2]; G = 1): a root that
+    follows the tracks' noise alone would absorb the misses the turns' smoothness leaves."""
+    jac = tuple(np.broadcast_to(c * np.eye(3), (len(tau) - 2, 1, 3, 3)) for c in (1.0, -2.0, 1.0))
+    return _weighed((tau[2:] - 2.0 * tau[1:-1] + tau[:-2])[:, None], jac, Qinv[:, None], valid[:, None])
 
 
 def about_the_mean(R: np.ndarray, mean: np.ndarray, Pinv: np.ndarray) -> PriorBlocks:
     """Each rotation's spread about its ``mean`` [A,3,3] over the clip, ``Σ zᵀ P⁻¹ z`` with ``z =
     log(R mean ᵀ)`` of ``R`` [T,A,3,3] and ``Pinv`` [A,3,3]: it keeps a short bone's rotation where
     the clip keeps it, as much as the clip's own spread says."""
-    z = rotation_vector(R @ np.swapaxes(mean, -1, -2)[None])
-    M = inverse_left_jacobian(z)
+    z, M = spread_jacobian(R, mean)
     Wz = np.einsum("jab,tjb->tja", Pinv, z)
     zero = np.zeros(R.shape)
     D = np.swapaxes(M, -1, -2) @ Pinv[None] @ M
     return PriorBlocks(D, zero, zero, np.einsum("tjba,tjb->tja", M, Wz), float((z * Wz).sum()))
+
+
+def spread_jacobian(R: np.ndarray, mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(``z = log(R meanᵀ)`` [T,A,3] of ``R`` [T,A,3,3] about ``mean`` [A,3,3], its Jacobian [T,A,3,3] in
+    the left increments)."""
+    z = rotation_vector(R @ np.swapaxes(mean, -1, -2)[None])
+    return z, inverse_left_jacobian(z)
