@@ -69,7 +69,12 @@ class Motion:
     def blocks(self, R: np.ndarray, tau: np.ndarray) -> PriorBlocks:
         """The terms' quadratic model at ``R``, ``tau`` (differences), over the root's move then the
         joints' turns ([T,A+1,...])."""
-        out = self.differences(R, tau).blocks(len(R))
+        return self.blocks_of(self.differences(R, tau), R)
+
+    def blocks_of(self, differences: DifferenceTerms, R: np.ndarray) -> PriorBlocks:
+        """The terms' quadratic model at ``R`` [T,A,3,3] given its ``differences`` there: theirs plus
+        the spread about the mean."""
+        out = differences.blocks(len(R))
         spread = about_the_mean(R, self.mean, self.Pinv)
         out.D[:, 1:] += spread.D
         out.g[:, 1:] += spread.g
@@ -123,7 +128,7 @@ def _raised_by_likelihood(data: PointData, tree: Subtrees, motion: Motion, R: np
         spread = (spread_jacobian(Ra, motion.mean)[1], motion.Pinv)
         tracks_D = normal_equations(frames, tree, Rw, tauw)[0]
         tracks_draws = gradient_draws(frames, tree, Rw, tauw, rng, DRAWS)
-        draws = posterior_draws(tracks_D, tracks_draws, terms_of.blocks(Ra, tauw), terms, spread, rng)
+        draws = posterior_draws(tracks_D, tracks_draws, terms_of.blocks_of(terms, Ra), terms, spread, rng)
         sums = [a + b for a, b in zip(sums, second_difference_sums(terms, draws))]
         if progress is not None:
             progress(part.stop / len(R), f"frame {part.stop} of {len(R)}")

@@ -147,9 +147,17 @@ def normal_equations(data: PointData, tree: Subtrees, R: np.ndarray, tau: np.nda
     cross_t = -(s1[:, act] - s0[:, act, None, None] * (S @ Xx[:, act])) @ Gp[:, act]  # [T,A,3,3]
     D[:, 0, :, 1:, :] = np.moveaxis(cross_t, 1, 2)
     D[:, 1:, :, 0, :] = np.swapaxes(cross_t, -1, -2)
-    g = np.concatenate([v[:, 0], np.einsum("tjba,tjb->tja", Gp[:, act], u[:, act] - np.cross(X[:, act], v[:, act])
-                                           ).reshape(T, -1)], axis=1)
+    g = _gradient(tree, Gp, X, v[..., None], u[..., None])[..., 0]
     return D.reshape(T, 3 * A + 3, 3 * A + 3), g, cost
+
+
+def _gradient(tree: Subtrees, Gp: np.ndarray, X: np.ndarray, v: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """[T,n,K] the tracks' term's gradients in the unknowns of ``tree`` from each joint's subtree sums
+    of K sets of weighted misses ``Wr``: ``v`` = Σ Wr and ``u`` = Σ X × Wr [T,J,3,K], with the parents'
+    orientations ``Gp`` [T,J,3,3] and the points ``X`` [T,P,3] about the root."""
+    act = tree.active
+    turns = np.einsum("tjba,tjbk->tjak", Gp[:, act], u[:, act] - np.cross(X[:, act, :, None], v[:, act], axis=2))
+    return np.concatenate([v[:, 0], turns.reshape(len(X), -1, v.shape[-1])], axis=1)
 
 
 def diagonal_blocks(D: np.ndarray) -> np.ndarray:
@@ -178,7 +186,4 @@ def gradient_draws(data: PointData, tree: Subtrees, R: np.ndarray, tau: np.ndarr
     Wr = np.sqrt(w)[..., None, None] * np.einsum("ab,tpbk->tpak", root, rng.standard_normal(X.shape + (draws,)))
     v = np.einsum("jp,tpak->tjak", tree.below, Wr, optimize=True)
     u = np.einsum("jp,tpak->tjak", tree.below, np.cross(X[..., None], Wr, axis=2), optimize=True)
-    act = tree.active
-    turns = np.einsum("tjba,tjbk->tjak", parent_orientations(G, data.skeleton)[:, act],
-                      u[:, act] - np.cross(X[:, act, :, None], v[:, act], axis=2))
-    return np.concatenate([v[:, 0], turns.reshape(len(R), -1, draws)], axis=1)
+    return _gradient(tree, parent_orientations(G, data.skeleton), X, v, u)
