@@ -26,7 +26,8 @@ from ...solution import Solution
 from ...tracks import Tracks
 from .banded import solve_pentadiagonal
 from .likelihood import DRAWS, posterior_draws, raised_scales, second_difference_sums
-from .points import PointData, Subtrees, diagonal_blocks, gradient_draws, normal_equations, subtrees
+from .points import (PointData, Subtrees, add_diagonal_blocks, diagonal_blocks, gradient_draws, normal_equations,
+                     subtrees)
 from .prior import DifferenceTerms, PriorBlocks, about_the_mean, move_differences, spread_jacobian, turn_differences
 from .scales import apply_step, damped, motion_scales, paths, per_frame_fit_noise, spread_about_mean, stretches
 
@@ -280,11 +281,10 @@ def _levenberg(data: PointData, tree: Subtrees, motion: Motion, R: np.ndarray, t
     ``tau`` on the tracks' and the motion's terms; a step that does not lower their sum is retried
     with ten times the damping, and the estimate stays where no damping lowers it."""
     active, damping = tree.active, 1e-6
-    groups = np.arange(len(active) + 1)
     prior = motion.blocks(R[:, active], tau)
     for _ in range(STEPS):
         D, g, cost = normal_equations(data, tree, R, tau)
-        D.reshape(len(R), len(groups), 3, len(groups), 3)[:, groups, :, groups, :] += np.moveaxis(prior.D, 1, 0)
+        add_diagonal_blocks(D, prior.D)
         g += prior.g.reshape(len(R), -1)
         total = cost + prior.cost
         while damping <= 1e3:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from .banded import solve_pentadiagonal
+from .points import add_diagonal_blocks
 from .prior import DifferenceTerms, PriorBlocks
 from .scales import damped
 
@@ -55,9 +56,7 @@ def posterior_draws(tracks_D: np.ndarray, tracks_draws: np.ndarray, prior: Prior
     M, Pinv = spread
     r[:, G - len(Pinv):] += np.einsum("tjba,jbc,tjck->tjak", M, psd_root(Pinv),
                                       rng.standard_normal(M.shape[:3] + (draws,)))
-    H = tracks_D.reshape(T, G, 3, G, 3).copy()
-    H[:, np.arange(G), :, np.arange(G), :] += np.moveaxis(prior.D, 1, 0)
-    H = damped(H.reshape(T, n, n), 1e-9)  # numerical floor only
+    H = damped(add_diagonal_blocks(tracks_D.copy(), prior.D), 1e-9)  # numerical floor only
     return solve_pentadiagonal(H, prior.E, prior.F, r.reshape(T, n, draws)).reshape(T, G, 3, draws)
 
 

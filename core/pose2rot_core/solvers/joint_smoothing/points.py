@@ -168,6 +168,14 @@ def diagonal_blocks(D: np.ndarray) -> np.ndarray:
     return np.moveaxis(D.reshape(T, G, 3, G, 3)[:, np.arange(G), :, np.arange(G), :], 0, 1)
 
 
+def add_diagonal_blocks(D: np.ndarray, blocks: np.ndarray) -> np.ndarray:
+    """``D`` [T,3G,3G] (normal matrices, as diagonal_blocks reads them) with ``blocks`` [T,G,3,3] added
+    to its diagonal blocks, in place; returned."""
+    T, G = len(D), D.shape[1] // 3
+    D.reshape(T, G, 3, G, 3)[:, np.arange(G), :, np.arange(G), :] += np.moveaxis(blocks, 1, 0)
+    return D
+
+
 def parent_orientations(G: np.ndarray, skeleton: Skeleton) -> np.ndarray:
     """[T,J,3,3] each joint's parent's global orientation in ``G`` [T,J,3,3] (the identity over the root)."""
     return np.concatenate([np.broadcast_to(np.eye(3), (len(G), 1, 3, 3)), G[:, skeleton.parents[1:]]], axis=1)
