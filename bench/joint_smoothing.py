@@ -40,7 +40,8 @@ def timed_solve(noisy, chained: bool, repeats: int, baseline: str = "none") -> t
     joint positions [T,J,3])."""
     whole = chained or baseline == "first-scale"
     solvers.smoothed_down_the_chain = CHAINED if whole else (lambda tracks, sol, cleaning, turned, progress=None: sol)
-    joint_smoothing._raised_by_likelihood = RAISED if chained else (lambda data, tree, motion, *rest: motion)
+    first_scale = lambda data, tree, motion, R, tau, progress: (motion, R, tau)  # noqa: E731
+    joint_smoothing._raised_by_likelihood = RAISED if chained else first_scale
     best, positions = float("inf"), None
     for _ in range(repeats):
         start = time.perf_counter()

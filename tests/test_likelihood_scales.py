@@ -65,7 +65,7 @@ def test_the_posterior_draws_spread_as_the_inverse_of_the_normal_matrix(seed):
     tau = np.cumsum(rng.normal(size=(T, 3)), axis=0)
     valid = (rng.random((T - 2, G)) < 0.8).astype(float)
     motion = joint_smoothing.Motion(_spd(rng, (T - 2, G), 0.01), valid, from_rotation_vector(rng.normal(size=(A, 3))),
-                                    _spd(rng, (A,), 0.0))
+                                    _spd(rng, (A,), 0.0), _spd(rng, (A,), 0.0))
     tracks_D = np.stack([B @ B.T for B in rng.normal(size=(T, n, n - 2))])  # each frame short of two directions
     terms, prior = motion.differences(R, tau), motion.blocks(R, tau)
     spread = (spread_jacobian(R, motion.mean)[1], motion.Pinv)
@@ -84,7 +84,7 @@ def test_the_summed_second_differences_weigh_each_term_by_its_huber_factor():
     T, A = 9, 2
     R = from_rotation_vector(np.cumsum(rng.normal(scale=0.4, size=(T, A, 3)), axis=0))
     motion = joint_smoothing.Motion(_spd(rng, (T - 2, A + 1), 1.0), np.ones((T - 2, A + 1)),
-                                    np.eye(3)[None].repeat(A, 0), np.zeros((A, 3, 3)))
+                                    np.eye(3)[None].repeat(A, 0), np.zeros((A, 3, 3)), np.zeros((A, 3, 3)))
     terms = motion.differences(R, np.cumsum(rng.normal(size=(T, 3)), axis=0))
     x = rng.normal(size=(T, A + 1, 3, 4))
     square, spread, count = second_difference_sums(terms, x)

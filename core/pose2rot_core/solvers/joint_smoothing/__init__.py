@@ -29,10 +29,13 @@ from .likelihood import DRAWS, posterior_draws, raised_scales, second_difference
 from .points import (PointData, Subtrees, add_diagonal_blocks, diagonal_blocks, gradient_draws, normal_equations,
                      subtrees)
 from .prior import DifferenceTerms, PriorBlocks, about_the_mean, move_differences, spread_jacobian, turn_differences
-from .scales import apply_step, damped, motion_scales, paths, per_frame_fit_noise, spread_about_mean, stretches
+from .scales import apply_step, marquardt, motion_scales, paths, per_frame_fit_noise, spread_about_mean, stretches
 
-#: Levenberg–Marquardt steps per window (each from the last accepted one)
+#: Levenberg–Marquardt steps per window at most (each from the last accepted one) ...
 STEPS = 4
+#: ... stopping early after one that lowers the cost (in noise variances) by less than this per frame:
+#: the steps left would move the estimate by a small share of its own uncertainty
+SETTLED_DECREASE = 0.01
 #: memory for one window's banded factorisation (bytes): a longer clip is solved in windows
 WINDOW_BYTES = 512 * 2 ** 20
 #: how many times a window is solved again with the second differences its tracks contradict left out
@@ -41,6 +44,10 @@ RELEASES = 3
 RELEASE_CHANCE = 0.01
 #: the share of this smoothing's time the round of the likelihood takes (the progress shown)
 LIKELIHOOD_SHARE = 0.4
+#: the least noise a track is weighed with (a share of the height): a reading below it is float rounding
+#: (a track derived from others exactly), and weighed by it the normal equations overflowed float64's
+#: precision (entries of 1e32 whose rounding made the banded system indefinite)
+ROUNDING_NOISE = 1e-8
 #: frames two windows share, blended across (at least twice the longest lag the scales read)
 OVERLAP = 64
 
@@ -50,16 +57,21 @@ class Motion:
     """The motion's terms: ``Qinv`` [T-2,A+1,3,3] each second difference's weight (the root's move,
     then the active joints' turns: scales.motion_scales, loosened where released), ``valid``
     [T-2,A+1] which count (none across a cut or a joint's turn-over), each active joint's rotation's
-    ``mean`` [A,3,3] and ``Pinv`` [A,3,3] (scales.spread_about_mean)."""
+    ``mean`` [A,3,3], ``Pinv`` [A,3,3] and ``spread`` [A,3,3] about it (scales.spread_about_mean),
+    and the frame whose rotations are ``held`` (none, or the reference frame: its pose is known)."""
 
     Qinv: np.ndarray
     valid: np.ndarray
     mean: np.ndarray
     Pinv: np.ndarray
+    spread: np.ndarray
+    held: int | None = None
 
     def frames(self, part: slice) -> "Motion":
         """The terms of the frames ``part`` [start, stop) only."""
-        return replace(self, Qinv=self.Qinv[part.start:part.stop - 2], valid=self.valid[part.start:part.stop - 2])
+        held = self.held - part.start if self.held is not None and part.start <= self.held < part.stop else None
+        return replace(self, Qinv=self.Qinv[part.start:part.stop - 2], valid=self.valid[part.start:part.stop - 2],
+                       held=held)
 
     def differences(self, R: np.ndarray, tau: np.ndarray) -> DifferenceTerms:
         """The second differences at the active joints' rotations ``R`` [T,A,3,3] and the root's
@@ -99,31 +111,37 @@ def smoothed_down_the_chain(tracks: Tracks, sol: Solution, cleaning: Cleaning, t
     fitted, moved, noise = per_frame_fit_noise(data, tree, R, tau)
     stretch = stretches(T, cleaning.cuts, turned, active)
     valid = (stretch[2:] == stretch[:-2]).astype(np.float64)
-    scales = motion_scales(paths(fitted[:, active], moved), noise, paths(R[:, active], tau), stretch)
+    scales = motion_scales(paths(fitted[:, active], moved), noise, paths(R[:, active], tau), stretch,
+                           _told(data, tree))
     from .. import part_of  # the solvers package imports this module first
-    motion = _raised_by_likelihood(data, tree, _motion(scales, valid, R[:, active]), R, tau,
-                                   part_of(progress, 0.0, LIKELIHOOD_SHARE, "the motion's scale: "))
+    held = tracks.reference_frame if tracks.reference_rotations is not None else None
+    motion, R, tau = _raised_by_likelihood(data, tree, _motion(scales, valid, R[:, active], held), R, tau,
+                                           part_of(progress, 0.0, LIKELIHOOD_SHARE, "the motion's scale: "))
     R, tau = _in_windows(data, tree, motion, R, tau, part_of(progress, LIKELIHOOD_SHARE, 1.0))
     return replace(sol, rotations=R, root_translation=tau, report=list(sol.report))
 
 
-def _motion(scales: np.ndarray, valid: np.ndarray, R: np.ndarray) -> Motion:
+def _motion(scales: np.ndarray, valid: np.ndarray, R: np.ndarray, held: int | None) -> Motion:
     """The Motion of the inverse scales ``scales`` [A+1,3,3] (one for every term until loosened), the
-    terms ``valid`` [T-2,A+1] and the active joints' rotations ``R`` [T,A,3,3] they spread about."""
-    return Motion(np.broadcast_to(scales, valid.shape + scales.shape[1:]), valid, *spread_about_mean(R, scales[1:]))
+    terms ``valid`` [T-2,A+1], the active joints' rotations ``R`` [T,A,3,3] they spread about, and
+    the frame whose rotations are ``held`` (the reference frame: its pose is known)."""
+    return Motion(np.broadcast_to(scales, valid.shape + scales.shape[1:]), valid, *spread_about_mean(R, scales[1:]),
+                  held)
 
 
 def _raised_by_likelihood(data: PointData, tree: Subtrees, motion: Motion, R: np.ndarray, tau: np.ndarray,
-                          progress: Callable[[float, str], None] | None) -> Motion:
-    """``motion`` with its scales raised by one round of the tracks' likelihood (likelihood): the
-    estimate at these scales (_levenberg, window by window from ``R``, ``tau``), its second
-    differences and their posterior variance summed over the windows. ``progress`` hears of each
-    window done."""
+                          progress: Callable[[float, str], None] | None
+                          ) -> tuple[Motion, np.ndarray, np.ndarray]:
+    """(``motion`` with its scales raised by one round of the tracks' likelihood (likelihood), the
+    estimate at the scales as given: rotations [T,J,3,3], root positions [T,3]). The estimate is
+    _levenberg's, window by window from ``R``, ``tau``; its second differences and their posterior
+    variance are summed over the windows. ``progress`` hears of each window done."""
     rng = np.random.default_rng(0)  # the draws are the same for the same clip: a solve repeats
     sums = [0.0, 0.0, 0.0]
+    estimate, moves = R.copy(), tau.copy()
     for part in _windows(len(R), _window_width(tree.size)):
         frames, terms_of = data.frames(part), motion.frames(part)
-        Rw, tauw = _levenberg(frames, tree, terms_of, R[part], tau[part])
+        estimate[part], moves[part] = Rw, tauw = _levenberg(frames, tree, terms_of, R[part], tau[part])
         Ra = Rw[:, tree.active]
         terms = terms_of.differences(Ra, tauw)
         spread = (spread_jacobian(Ra, motion.mean)[1], motion.Pinv)
@@ -135,7 +153,7 @@ def _raised_by_likelihood(data: PointData, tree: Subtrees, motion: Motion, R: np
             progress(part.stop / len(R), f"frame {part.stop} of {len(R)}")
     count = np.maximum(sums[2], 1.0)
     scales = raised_scales(motion.Qinv[0], sums[0] / count[:, None, None], sums[1] / count[:, None, None], sums[2])
-    return _motion(scales, motion.valid, R[:, tree.active])
+    return _motion(scales, motion.valid, R[:, tree.active], motion.held), estimate, moves
 
 
 def _window_width(n: int) -> int:
@@ -172,6 +190,7 @@ def tracks_as_points(tracks: Tracks, sol: Solution, cleaning: Cleaning) -> Point
     seen = np.isfinite(y).all(axis=-1) & ~gaps
     read = noise[noise > 0]
     noise = np.where(noise > 0, noise, read.min() if len(read) else 1.0)  # unread: as the quietest read
+    noise = np.maximum(noise, ROUNDING_NOISE)
     w = np.where(seen, 1.0 / (noise * height) ** 2, 0.0)
     shape = np.eye(3) if cleaning.noise_shape is None else cleaning.noise_shape
     return PointData(tracks.skeleton, sol.local_offsets, parents, offsets, y, w, np.linalg.inv(shape))
@@ -223,12 +242,11 @@ def _released_where_contradicted(data: PointData, tree: Subtrees, motion: Motion
     released = np.zeros_like(motion.valid)
     for _ in range(RELEASES):
         beyond, excess = _contradicted(data, tree, R, tau)
-        beyond *= motion.valid
-        excess *= motion.valid * (1.0 - released) * (1.0 - beyond)
-        if not (beyond.any() or excess.any()):
+        excess = motion.valid * np.maximum(excess * (1.0 - released), beyond * AXES_STDS ** 2)
+        if not excess.any():
             break
         released[excess > 0] = 1.0
-        motion = replace(motion, Qinv=_loosened(motion.Qinv, excess, data, tree, R, tau), valid=motion.valid - beyond)
+        motion = replace(motion, Qinv=_loosened(motion.Qinv, excess, data, tree, R, tau, motion.spread))
         R, tau = _levenberg(data, tree, motion, R, tau)
     return R, tau
 
@@ -258,28 +276,40 @@ def _contradicted(data: PointData, tree: Subtrees, R: np.ndarray, tau: np.ndarra
 
 
 def _loosened(Qinv: np.ndarray, excess: np.ndarray, data: PointData, tree: Subtrees, R: np.ndarray,
-              tau: np.ndarray) -> np.ndarray:
-    """``Qinv`` [T-2,A+1,3,3] with the terms where ``excess`` [T-2,A+1] > 0 loosened to ``Q⁻¹ (Q⁻¹ +
-    c I)⁻¹ Q⁻¹``: I the information the tracks of the term's middle frame alone give of that turn
-    (or of the root's move) at ``R``, ``tau``, c the excess (their misses' squares over the noise's).
-    Free in the directions the tracks tell, the more so the further they are off; held as before in
-    the directions they do not tell (the roll of a bone whose targets lie on its axis). ``Qinv``
-    itself where nothing is loosened."""
+              tau: np.ndarray, spread: np.ndarray) -> np.ndarray:
+    """``Qinv`` [T-2,A+1,3,3] with the terms where ``excess`` [T-2,A+1] > 0 loosened: along each
+    eigenvector u of I, the information the tracks of the term's middle frame alone give of that
+    turn (or of the root's move) at ``R``, ``tau``, the term's variance grows by c / λ (c the excess:
+    their misses' squares over the noise's; λ = uᵀIu), the turn along u that moves the points by the
+    misses. Only along the directions the misses can come from: those a turn by the smallest turn
+    that explains them moves the points by a noise std at least (c λ ≥ the largest λ), and by at
+    most the joint's ``spread`` [A,3,3] about its mean along u (a jump further than the joint moves
+    in the whole clip is no motion of it); held as before where no track tells the turn (the roll
+    of a bone whose targets lie on its axis). The root's move grows by c / λ in every direction.
+    ``Qinv`` itself where nothing is loosened."""
     t, a = np.nonzero(excess)
     if not len(t):
         return Qinv
     info = diagonal_blocks(normal_equations(data, tree, R, tau)[0])  # [T,G,3,3]
-    Q = Qinv[t, a]
+    c = excess[t, a]
+    lam, U = np.linalg.eigh(info[t + 1, a])
+    told = ((c[:, None] * lam >= lam[:, -1:]) | (a == 0)[:, None]) & (lam > 0)
+    need = c[:, None] / np.where(told, lam, 1.0)  # the turn along u that moves the points by the misses
+    spread_along = np.einsum("nuk,nuv,nvk->nk", U, spread[np.maximum(a - 1, 0)], U)
+    need = np.where((a == 0)[:, None], need, np.minimum(need, spread_along))
+    add = np.einsum("nik,nk,njk->nij", U, np.where(told, need, 0.0), U)
     out = Qinv.copy()
-    out[t, a] = Q @ np.linalg.solve(Q + excess[t, a, None, None] * info[t + 1, a], Q)
+    out[t, a] = np.linalg.inv(np.linalg.inv(Qinv[t, a]) + add)
     return out
 
 
 def _levenberg(data: PointData, tree: Subtrees, motion: Motion, R: np.ndarray, tau: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray]:
-    """(rotations [T,J,3,3], root positions [T,3]) after STEPS Levenberg–Marquardt steps from ``R``,
-    ``tau`` on the tracks' and the motion's terms; a step that does not lower their sum is retried
-    with ten times the damping, and the estimate stays where no damping lowers it."""
+    """(rotations [T,J,3,3], root positions [T,3]) after at most STEPS Levenberg–Marquardt steps
+    from ``R``, ``tau`` on the tracks' and the motion's terms, damped in each unknown's own units
+    (scales.marquardt); a step that does not lower their sum is retried with ten times the damping,
+    and the estimate stays where no damping lowers it. The steps stop once one lowers the sum by
+    less than SETTLED_DECREASE per frame."""
     active, damping = tree.active, 1e-6
     prior = motion.blocks(R[:, active], tau)
     for _ in range(STEPS):
@@ -287,14 +317,44 @@ def _levenberg(data: PointData, tree: Subtrees, motion: Motion, R: np.ndarray, t
         add_diagonal_blocks(D, prior.D)
         g += prior.g.reshape(len(R), -1)
         total = cost + prior.cost
+        E, F = prior.E, prior.F
+        if motion.held is not None:
+            D, g, E, F = _rotations_held(D, g, E, F, motion.held)
         while damping <= 1e3:
-            step = solve_pentadiagonal(damped(D, damping), prior.E, prior.F, -g)
+            step = solve_pentadiagonal(marquardt(D, damping), E, F, -g)
             R2, tau2 = apply_step(R, tau, step, active)
             moved = motion.blocks(R2[:, active], tau2)  # the next step's model too, where this one is taken
-            if data.cost(R2, tau2) + moved.cost <= total:
+            lowered = total - data.cost(R2, tau2) - moved.cost
+            if lowered >= 0.0:
                 R, tau, prior, damping = R2, tau2, moved, max(damping / 10, 1e-9)
                 break
             damping *= 10
         else:
             break
+        if lowered < SETTLED_DECREASE * len(R):
+            break
     return R, tau
+
+
+def _rotations_held(D: np.ndarray, g: np.ndarray, E: np.ndarray, F: np.ndarray, f: int
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The step's system (``D`` [T,n,n], ``g`` [T,n], ``E``, ``F`` [T,A+1,3,3]) with the turns of frame
+    ``f`` taken out (their rows and columns an identity, their gradient 0, their couplings to the
+    frames around none), so that the step leaves them as they are; the root's move stays."""
+    D, g, E, F = D.copy(), g.copy(), E.copy(), F.copy()
+    D[f, 3:, :] = 0.0
+    D[f, :, 3:] = 0.0
+    D[f, 3:, 3:] = np.eye(D.shape[1] - 3)
+    g[f, 3:] = 0.0
+    for blocks, lag in ((E, 1), (F, 2)):
+        blocks[f, 1:] = 0.0
+        if f >= lag:
+            blocks[f - lag, 1:] = 0.0
+    return D, g, E, F
+
+
+def _told(data: PointData, tree: Subtrees) -> np.ndarray:
+    """[T,A+1] whether some point a path moves (every point for the root's) has a sample in each
+    frame: where none has, the per-frame fit tells nothing of that path's motion."""
+    moved = np.concatenate([np.ones((1, data.w.shape[1])), tree.below[tree.active]]) > 0  # [A+1,P]
+    return ((data.w > 0).astype(np.float64) @ moved.T) > 0

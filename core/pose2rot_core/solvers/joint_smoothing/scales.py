@@ -4,6 +4,8 @@ motion's second differences are (an integrated random walk's scale, per directio
 each rotation spreads about its mean."""
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from ...rotations import from_rotation_vector, nearest_rotation, rotation_vector
@@ -24,6 +26,18 @@ def damped(D: np.ndarray, share: float) -> np.ndarray:
     diagonal = np.einsum("tii->ti", out)  # a view: written in place
     top = diagonal.max(axis=1)
     diagonal += share * np.where(top > 0, top, 1.0)[:, None]
+    return out
+
+
+def marquardt(D: np.ndarray, share: float) -> np.ndarray:
+    """A copy of ``D`` [T,n,n] with ``share`` of each diagonal entry added to it, and 1e-12 of the
+    same unknown's largest over the frames (1 where that is 0) as a numerical floor: Marquardt's
+    damping, in each unknown's own units, so that a stiff unknown (a still joint's turn under a
+    tight motion scale) does not hold back the others' steps."""
+    out = D.copy()
+    diagonal = np.einsum("tii->ti", out)  # a view: written in place
+    top = diagonal.max(axis=0, keepdims=True)
+    diagonal += share * diagonal + 1e-12 * np.where(top > 0, top, 1.0)
     return out
 
 
@@ -76,7 +90,8 @@ def stretches(T: int, cuts: list[int], breaks: dict[int, list[int]], active: np.
     return np.cumsum(start, axis=0)
 
 
-def motion_scales(fitted: np.ndarray, noise: np.ndarray, current: np.ndarray, stretch: np.ndarray) -> np.ndarray:
+def motion_scales(fitted: np.ndarray, noise: np.ndarray, current: np.ndarray, stretch: np.ndarray,
+                  told: np.ndarray) -> np.ndarray:
     """[G,3,3] the inverse of the motion's scale ``Q`` per path (the root's position, each active
     joint's turns: paths): its second differences per frame as an integrated random walk would make
     them, per direction ``u`` of the per-frame fit's ``noise`` [G,3,3] (its eigenvectors). At lags
@@ -84,36 +99,61 @@ def motion_scales(fitted: np.ndarray, noise: np.ndarray, current: np.ndarray, st
     the motion's ``q (2h³ + h)/3`` and the noise's ``6 uᵀCu``; q is read at the first lag where the
     motion is as large as the noise (S_h ≥ 12 uᵀCu: the smoother's own cut-off, at most
     LONGEST_LAG), floored at S_h's standard error and capped by what the ``current`` paths (before
-    this smoothing) show at that lag. ``stretch`` [T,G] (stretches): no difference spans two."""
+    this smoothing) show at that lag. ``stretch`` [T,G] (stretches): no difference spans two. Only
+    differences of frames a path is ``told`` in [T,G] (some point it moves has a sample there) are
+    read, where a path has any: a filled gap's fit is no measurement of the motion."""
     T, G = fitted.shape[:2]
     var, U = np.linalg.eigh(noise)
     along = [np.einsum("tja,jai->tji", p, U) for p in (fitted, current)]
+    read = _readable(stretch, told)
     q, done = np.zeros((G, 3)), np.zeros((G, 3), bool)
-    for h in range(1, LONGEST_LAG + 1):
-        last = h == LONGEST_LAG or 2 * (h + 1) >= T
-        same = (stretch[2 * h:] == stretch[:-2 * h])[..., None]  # [T-2h,G,1]
+    lags = _lags(T)
+    for h in lags:
+        last = h == lags[-1]
+        same = read(h)[..., None]  # [T-2h,G,1]
         count = np.maximum(same.sum(axis=0), 1)
         s, c = ((np.where(same, p[2 * h:] - 2 * p[h:-h] + p[:-2 * h], 0.0) ** 2).sum(axis=0) / count
                 for p in along)
         walk = (2 * h ** 3 + h) / 3.0
         estimate = np.minimum(np.maximum(s - 6.0 * var, s * np.sqrt(SECOND_DIFFERENCE_SPREAD / count)), c) / walk
-        hit = ~done & ((s >= 12.0 * var) | last)
+        hit = ~done & (((s >= 12.0 * var) & same.any(axis=0)) | last)
         q = np.where(hit, estimate, q)
         done |= hit
-        if last:
-            break
     q = np.maximum(q, 1e-8 * var.max(axis=1, keepdims=True) + 1e-30)  # numerical floor only
     return np.einsum("jai,ji,jbi->jab", U, 1.0 / q, U)
 
 
-def spread_about_mean(R: np.ndarray, Qinv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _lags(T: int) -> list[int]:
+    """The lags h motion_scales reads in a clip of T frames: 1, 2, ... up to LONGEST_LAG or the
+    first with 2 (h + 1) >= T."""
+    return [h for h in range(1, LONGEST_LAG + 1) if h == 1 or 2 * h < T]
+
+
+def _readable(stretch: np.ndarray, told: np.ndarray) -> Callable[[int], np.ndarray]:
+    """lag h -> [T-2h,G] which lag-h second differences motion_scales reads: within one stretch,
+    and at three frames each path is ``told`` in [T,G]; every told or not for a path with no such
+    difference at any lag it reads."""
+    def within(h: int, told: np.ndarray) -> np.ndarray:
+        return (stretch[2 * h:] == stretch[:-2 * h]) & told[2 * h:] & told[h:-h] & told[:-2 * h]
+
+    some = np.zeros(stretch.shape[1], bool)
+    for h in _lags(len(stretch)):
+        some |= within(h, told).any(axis=0)
+    told = told | ~some
+    return lambda h: within(h, told)
+
+
+def spread_about_mean(R: np.ndarray, Qinv: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(each rotation's mean [A,3,3] over the clip ``R`` [T,A,3,3], the nearest rotation to the
-    matrices' mean; the inverse [A,3,3] of the variance p of the term about it). That term and the
+    matrices' mean; the inverse [A,3,3] of the variance p of the term about it; the spread W [A,3,3],
+    the rotation vectors' mean square about the mean, w its eigenvalues). That term and the
     second differences' (``Qinv`` [A,3,3], motion_scales) hold the same motion together, so per
     direction of the spread w the rotation vectors show about the mean, p is the one with which
     both give that spread as their own: the mean over the clip's cosine modes k = 1..T-1 of
     ``1 / (λ_k / q + 1 / p)``, ``λ_k = (2 - 2 cos(π k / T))²`` the second difference's gain, equals
-    w. No term where the second differences alone hold the rotation within w."""
+    w; p is at most T w, with which the term holds at least the clip's mean within w (where the
+    second differences alone hold the rotation within w, it holds only that), so that no offset
+    alike in every frame, which no second difference sees, is left free."""
     T = len(R)
     mean = nearest_rotation(R.mean(axis=0))
     z = rotation_vector(R @ np.swapaxes(mean, -1, -2)[None])
@@ -130,5 +170,5 @@ def spread_about_mean(R: np.ndarray, Qinv: np.ndarray) -> tuple[np.ndarray, np.n
         middle = 0.5 * (low + high)
         under = spread(np.exp(middle)) < w
         low, high = np.where(under, middle, low), np.where(under, high, middle)
-    inverse = np.where(spread(np.exp(high)) < w, 0.0, np.exp(-high))
-    return mean, np.einsum("jai,ji,jbi->jab", V, inverse, V)
+    inverse = np.maximum(np.where(spread(np.exp(high)) < w, 0.0, np.exp(-high)), 1.0 / (T * w))
+    return mean, np.einsum("jai,ji,jbi->jab", V, inverse, V), np.einsum("jai,ji,jbi->jab", V, w, V)
