@@ -340,8 +340,10 @@ def _rotations_held(D: np.ndarray, g: np.ndarray, E: np.ndarray, F: np.ndarray, 
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The step's system (``D`` [T,n,n], ``g`` [T,n], ``E``, ``F`` [T,A+1,3,3]) with the turns of frame
     ``f`` taken out (their rows and columns an identity, their gradient 0, their couplings to the
-    frames around none), so that the step leaves them as they are; the root's move stays."""
-    D, g, E, F = D.copy(), g.copy(), E.copy(), F.copy()
+    frames around none), so that the step leaves them as they are; the root's move stays. ``D`` and
+    ``g`` (built afresh for each step) are changed in place; ``E`` and ``F`` (the prior's, which
+    the next step's model reuses) are copied."""
+    E, F = E.copy(), F.copy()
     D[f, 3:, :] = 0.0
     D[f, :, 3:] = 0.0
     D[f, 3:, 3:] = np.eye(D.shape[1] - 3)
