@@ -390,12 +390,12 @@ def test_twist_bones_turned_together_give_what_one_at_a_time_gives(family, monke
 
     compared = []
 
-    def both(problem, G, bones):
+    def both(spread, G, positions):
         one_by_one = G.copy()
-        for bone in bones:
-            twist_chains.spread_twist(problem, one_by_one, [bone])
-        twist_chains.spread_twist(problem, G, bones)
-        compared.append((len(bones), np.array_equal(G, one_by_one)))
+        for bone in spread.bones:
+            twist_chains.spread_twist(replace(spread, bones=(bone,)), one_by_one, positions)
+        twist_chains.spread_twist(spread, G, positions)
+        compared.append((len(spread.bones), np.array_equal(G, one_by_one)))
 
     monkeypatch.setattr(geometric, "spread_twist", both)
     clip = make_variant(read_bvh(EXAMPLE), family, np.random.default_rng(0))
@@ -1644,3 +1644,75 @@ def test_noise_a_tracker_filtered_moves_no_bone_off_its_length(frames):
             assert not moving, moving
         else:
             assert len(moving) == 1 and moving[0].startswith("1 joint moves away from the parent ('hip')"), moving
+
+
+def test_smoothed_rotations_give_twist_segments_their_share_again(monkeypatch):
+    """Noisy tracks' rotations are smoothed down the chain after the solve, by priors that know
+    nothing of how the rig splits a bone's twist: the twist is spread again, so each
+    twist segment takes its share of its child's twist (spreading once more changes nothing), and
+    no joint moves (each segment turns about its own way to the next, though smoothing bent the
+    bone a little there)."""
+    import pose2rot_core.solvers as solvers
+    from pose2rot_core.evaluate import add_noise
+    from pose2rot_core.solvers.geometric.twist_chains import spread_twist_again
+
+    original, seen = solvers._twist_spread_again, []
+
+    def spy(sol):
+        out = original(sol)
+        seen.append((sol.forward(), out.forward(), sol.twist))
+        return out
+
+    monkeypatch.setattr(solvers, "_twist_spread_again", spy)
+    clip = make_variant(read_bvh(EXAMPLE), "twist_segments", np.random.default_rng(0))
+    solve(add_noise(tracks_from_bvh(clip, reference_frame=0), 0.005, 0))
+    assert seen and seen[-1][2] is not None
+    (G0, P0), (G1, P1), spread = seen[-1]
+    turned = [k for bone in spread.bones for k in bone.twist_joints]
+    assert np.abs(P1 - P0).max() < 1e-9 * clip.skeleton.height
+    assert np.degrees(geodesic_angle(G1[:, turned], G0[:, turned])).max() > 1.0  # the smoothing had moved them
+    again = G1.copy()
+    spread_twist_again(spread, again, P1)
+    assert np.degrees(geodesic_angle(again, G1)).max() < 1e-6
+
+
+def test_a_twist_joint_carrying_two_points_is_not_turned_again(monkeypatch):
+    """A twist joint with two children on its bone, not quite in line (0.4 % of the bone across,
+    within what counts as on the axis), carries both: no turn about one way leaves the other in
+    place, so the twist spread again after the smoothing leaves that joint as it is and no point
+    moves."""
+    import pose2rot_core.solvers as solvers
+    from pose2rot_core.evaluate import add_noise
+    from pose2rot_core.rotations import axis_angle_to_matrix, twist_angle
+    from pose2rot_core.variants import _add, _Rig, _to_clip
+
+    clip = read_bvh(EXAMPLE)
+    clip = replace(clip, rotations=clip.rotations[:120], root_translation=clip.root_translation[:120],
+                   local_offsets=clip.local_offsets[:120])
+    skel = clip.skeleton
+    rig = _Rig(list(skel.names), [int(p) for p in skel.parents], list(skel.offsets),
+               list(np.moveaxis(clip.rotations, 1, 0)), list(np.moveaxis(clip.local_offsets, 1, 0)),
+               [bool(b) for b in clip.has_position_channels])
+    arm, hand = skel.names.index("lForeArm"), skel.names.index("lHand")
+    bone = rig.offsets[hand]
+    axis = bone / np.linalg.norm(bone)
+    across = np.cross(axis, [0.0, 0.0, 1.0])
+    across /= np.linalg.norm(across)
+    twist = np.unwrap(twist_angle(rig.rotations[hand], axis))
+    fork = _add(rig, "Fork", arm, np.zeros(3), np.broadcast_to(np.eye(3), twist.shape + (3, 3)).copy())
+    _add(rig, "Near", fork, 0.3 * bone + 0.004 * np.linalg.norm(bone) * across, axis_angle_to_matrix(axis, 0.3 * twist))
+    _add(rig, "Far", fork, 0.6 * bone, axis_angle_to_matrix(axis, 0.6 * twist))
+    clip = _to_clip(clip, rig, "fork")
+    original, seen = solvers._twist_spread_again, []
+
+    def spy(sol):
+        out = original(sol)
+        seen.append((sol, out))
+        return out
+
+    monkeypatch.setattr(solvers, "_twist_spread_again", spy)
+    solve(add_noise(tracks_from_bvh(clip, reference_frame=0), 0.005, 0))
+    before, after = seen[-1]
+    names = clip.skeleton.names
+    assert before.twist is not None and names.index("Fork") in before.twist.held
+    assert np.abs(after.forward()[1] - before.forward()[1]).max() < 1e-9 * clip.skeleton.height

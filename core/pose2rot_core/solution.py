@@ -12,6 +12,7 @@ from .skeleton import Skeleton
 
 if TYPE_CHECKING:
     from .safety import SafetyCheck
+    from .solvers.geometric.twist_chains import TwistSpread
 
 
 @dataclass
@@ -28,6 +29,9 @@ class Solution:
     segments: the joints the solve aimed a bone through to its child: twist segments (on the bone's
       axis, see solvers.geometric.twist_chains) and any zero-length joints between them; they turn
       with the bone and show no turn of their own.
+    twist: what spread the twist along the bones with twist joints (a geometric solve's
+      twist_chains.TwistSpread), to spread it again on rotations smoothed later; None without such
+      bones, and for a part of the frames.
     The arrays are not changed once solved: :meth:`forward` is computed once (``replace`` makes a new
     Solution, which computes its own).
     """
@@ -41,6 +45,7 @@ class Solution:
     solver: str = "geometric"
     check: SafetyCheck | None = None
     segments: tuple[int, ...] = ()
+    twist: TwistSpread | None = None
     _forward: tuple[np.ndarray, np.ndarray] | None = field(default=None, init=False, repr=False, compare=False)
     #: the global rotations [T,J,3,3] ``rotations`` were made from (from_globals), else None
     _globals: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
@@ -81,6 +86,6 @@ class Solution:
         """Frames [start, stop) as a new Solution, unchecked (check None)."""
         sl = slice(start, stop)
         part = replace(self, rotations=self.rotations[sl], root_translation=self.root_translation[sl],
-                       local_offsets=self.local_offsets[sl], report=list(self.report), check=None)
+                       local_offsets=self.local_offsets[sl], report=list(self.report), check=None, twist=None)
         part._globals = None if self._globals is None else self._globals[sl]
         return part

@@ -319,8 +319,8 @@ def _solved(tracks: Tracks, options: SolveOptions, shown: tuple[int, int], progr
         sol = _smoothest_within_noise(prepared, sol, cleaning, missing, geometric, turned, shown,
                                       part_of(progress, SMOOTHING_SHARE, within, "smoothing over time: "))
         if chained:
-            sol = smoothed_down_the_chain(prepared, sol, cleaning, turned,
-                                          part_of(progress, CHAIN_SHARE, CHECK_SHARE, "smoothing down the chain: "))
+            sol = _twist_spread_again(smoothed_down_the_chain(
+                prepared, sol, cleaning, turned, part_of(progress, CHAIN_SHARE, CHECK_SHARE, "smoothing down the chain: ")))
     if progress is not None:
         progress(CHECK_SHARE, "checking the result against the tracks")
     sol = _through_gaps(prepared, sol, cleaning, shown)
@@ -331,6 +331,24 @@ def _solved(tracks: Tracks, options: SolveOptions, shown: tuple[int, int], progr
     _refuse_non_rotations(sol, tracks.first_frame + start)
     _check(cleaning.unsmoothed, sol, cleaning, made_up, points_noise, stand_ins)
     return sol, cleaning, put_right
+
+
+def _twist_spread_again(sol: Solution) -> Solution:
+    """``sol`` (smoothed down the chain) with its twist joints given their share of their bone's
+    twist again (Solution.twist: as the solve it was smoothed from split it, about the same
+    reference), no point moved. The smoothing down the chain leaves the split of a twist between a
+    bone's twist joints and its child to the motion's prior, which knows nothing of the rig's: a
+    hand turning 130 degrees a frame under a forearm split by a twist segment kept the whole turn
+    while the segment stayed put."""
+    if sol.twist is None:
+        return sol
+    from .geometric.twist_chains import spread_twist_again
+
+    G, P = sol.forward()
+    G = G.copy()
+    spread_twist_again(sol.twist, G, P)
+    return Solution.from_globals(sol.skeleton, G, sol.root_translation, sol.local_offsets, sol.translating,
+                                 report=sol.report, solver=sol.solver, segments=sol.segments, twist=sol.twist)
 
 
 def _in_place_of_unsmoothed(report: list[str], note: str) -> list[str]:

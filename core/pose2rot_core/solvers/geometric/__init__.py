@@ -50,7 +50,7 @@ from .problem import (STRETCH_FRACTION, LengthReadings, Problem, Target, classif
 from .rigid_fit import FIT_STDS, fit_to_lengths, rigid_lengths
 from .roll import Aimed, aim_with_roll
 from .turn_lean import lean_on_parent
-from .twist_chains import aim_past_segments, find_twist_bones, past_segments, spread_twist
+from .twist_chains import TwistSpread, aim_past_segments, find_twist_bones, past_segments, spread_twist, twist_spread
 
 TWIST_POLICIES = ("lookahead", "reference", "transport", "swing")
 STRETCH_MODES = ("auto", "exact", "off")
@@ -124,7 +124,7 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
     _set_noise(problem, noise, end_noise, noise_frames, end_noise_frames, input_noise)
     _fit_tracks_to_lengths(problem, unmeasured, missing_mask)
     _set_cone(problem, within_noise, noise, noise_frames, input_noise, narrowing, end_narrowing)
-    G = _orient_all(problem, progress)
+    G, spread = _orient_all(problem, progress)
     width = _length_window(tracks.fps) if averaged else 1
     kept = averaged and stretch == "auto"  # the tracks' own departure from the rigid shape is no stretch
     shape = _rigid_departure(tracks.skeleton, lengths, problem.translating, missing_mask) if kept else 0.0
@@ -137,7 +137,8 @@ def solve_geometric(tracks: Tracks, twist_guess: np.ndarray | None = None, twist
                            unlike)
     aimed_through = tuple(sorted({int(k) for target in problem.past_segments.values() for k in target.chain}))
     return Solution.from_globals(tracks.skeleton, G, problem.positions[:, 0].copy(), local_offsets,
-                                 problem.translating, report=report, solver="geometric", segments=aimed_through)
+                                 problem.translating, report=report, solver="geometric", segments=aimed_through,
+                                 twist=spread if spread.bones else None)
 
 
 def _set_noise(problem: Problem, noise: float | np.ndarray, end_noise: np.ndarray | None,
@@ -218,9 +219,10 @@ def _set_cone(problem: Problem, within_noise: float, noise: float | np.ndarray, 
         problem.shift_var = _smoothing_budget(input_noise, widest) * problem.tracks.skeleton.height ** 2
 
 
-def _orient_all(problem: Problem, progress=None) -> np.ndarray:
-    """[T,J,3,3] every joint's global orientation, depth by depth from the root (on noisy tracks
-    each joint placed where its parent's orientation puts it first), twist joints last."""
+def _orient_all(problem: Problem, progress=None) -> tuple[np.ndarray, TwistSpread]:
+    """([T,J,3,3] every joint's global orientation, depth by depth from the root (on noisy tracks
+    each joint placed where its parent's orientation puts it first), twist joints last; what
+    spread the twist along the bones with twist joints)."""
     skel = problem.tracks.skeleton
     G = empty_matrices((problem.num_frames, skel.num_joints))
     if problem.noise_var.any():  # noise must not add up along chains
@@ -238,8 +240,9 @@ def _orient_all(problem: Problem, progress=None) -> np.ndarray:
         done += len(joints)
         if progress is not None:
             progress(done / skel.num_joints, f"solved {done}/{skel.num_joints} joints")
-    spread_twist(problem, G, twist_bones)
-    return G
+    spread = twist_spread(problem, twist_bones)
+    spread_twist(spread, G, problem.positions)
+    return G, spread
 
 
 def _missing_mask(tracks: Tracks, missing: np.ndarray | None) -> np.ndarray:

@@ -231,12 +231,72 @@ def _ends_on_axis(problem: Problem, k: int, along) -> bool:
     return True
 
 
-def spread_twist(problem: Problem, G: np.ndarray, bones: list[TwistBone]) -> None:
-    """Turn the twist joints of ``bones`` in the global orientations ``G`` [T,J,3,3] (in place) so
-    that each takes its fraction of the twist the bone's child has about the bone, relative to the
-    reference. Bones that read no joint an earlier one turns are done together."""
-    for group in _independent(bones):
-        _spread_group(problem, G, group)
+@dataclass(frozen=True)
+class TwistSpread:
+    """What spreading the twist along ``bones`` reads besides orientations and positions, kept from
+    the solve so that rotations smoothed afterwards can have it spread again: the reference
+    orientation [T|1,3,3] of each bone's child and twist joints in the bone joint's frame
+    (``references``, by (joint, turned joint)), how far each child's orientation is fixed by its
+    own targets (``determined``, [T] or [1] or a number, by child: 0 for a policy's roll), the
+    clip's ``fps``, the steps the roll carries across (``tied``, Problem.tied) and, by twist joint,
+    the one point with an offset from it that its turn carries: a child on its bone (``carries``)
+    or a bone tip (``tip_offsets``, its rest offset [3]); ``held``: those that carry several, which
+    no turn leaves in place."""
+
+    bones: tuple[TwistBone, ...]
+    references: dict[tuple[int, int], np.ndarray]
+    determined: dict[int, np.ndarray | float]
+    fps: float
+    tied: np.ndarray | None
+    carries: dict[int, int]
+    tip_offsets: dict[int, np.ndarray]
+    held: frozenset[int]
+
+
+def twist_spread(problem: Problem, bones: list[TwistBone]) -> TwistSpread:
+    """The TwistSpread of ``bones`` once ``problem`` is solved (its ``determined`` filled in)."""
+    references = {(b.joint, k): _reference_path(problem, b.joint, k) for b in bones for k in (b.child, *b.twist_joints)}
+    determined = {b.child: problem.determined.get(b.child, 0.0) for b in bones}
+    return TwistSpread(tuple(bones), references, determined, problem.tracks.fps, problem.tied, *_carried(problem, bones))
+
+
+def _carried(problem: Problem, bones: list[TwistBone]) -> tuple[dict[int, int], dict[int, np.ndarray], frozenset[int]]:
+    """(carries, tip_offsets, held) of TwistSpread: what each twist joint of ``bones`` carries with
+    an offset from it, its children on the bone and its bone tips."""
+    skeleton, tracks = problem.skeleton, problem.tracks
+    carries, tip_offsets, held = {}, {}, set()
+    for bone in bones:
+        on_bone = {bone.child, *bone.twist_joints}
+        for k in bone.twist_joints:
+            children = [c for c in skeleton.children[k]
+                        if c in on_bone and has_length(skeleton.offsets[c], skeleton.height)]
+            tips = [] if not tracks.has_ends else [o for o in tracks.end_rest_offsets[tracks.end_parents == k]
+                                                   if has_length(o, skeleton.height)]
+            if len(children) + len(tips) > 1:
+                held.add(k)
+            elif children:
+                carries[k] = children[0]
+            elif tips:
+                tip_offsets[k] = tips[0]
+    return carries, tip_offsets, frozenset(held)
+
+
+def spread_twist(spread: TwistSpread, G: np.ndarray, positions: np.ndarray) -> None:
+    """Turn the twist joints of ``spread.bones`` in the global orientations ``G`` [T,J,3,3] (in
+    place) so that each takes its fraction of the twist the bone's child has about the bone (from
+    the joint's point to the child's in ``positions`` [T,J,3]), relative to the reference. Bones
+    that read no joint an earlier one turns are done together."""
+    for group in _independent(list(spread.bones)):
+        _spread_group(spread, G, positions, group, exact=False)
+
+
+def spread_twist_again(spread: TwistSpread, G: np.ndarray, positions: np.ndarray) -> None:
+    """spread_twist on orientations ``G`` [T,J,3,3] changed after the solve (smoothed), whose joints
+    lie at ``positions`` [T,J,3]: each twist joint turns about its own way to the one point it
+    carries (TwistSpread; about the bone where it carries none), so that no point moves, though
+    smoothing left the bone a little bent at its segments; one that carries several stays as it is."""
+    for group in _independent(list(spread.bones)):
+        _spread_group(spread, G, positions, group, exact=True)
 
 
 def _independent(bones: list[TwistBone]) -> list[list[TwistBone]]:
@@ -253,14 +313,16 @@ def _independent(bones: list[TwistBone]) -> list[list[TwistBone]]:
     return groups
 
 
-def _spread_group(problem: Problem, G: np.ndarray, bones: list[TwistBone]) -> None:
-    """spread_twist for bones that do not read each other's twist joints, all at once on joint
-    planes (see core.stacks): one row per bone's child, then one per twist joint. Each one's twist
-    about the bone is split from its orientation in the rest pose, as rigs' own twist constraints
-    split it, less the reference's (split from the reference's orientation, which is far from the
-    rest pose's, the twist turned through a half turn where the rest pose's did not: random trees'
-    twist joints came out 0.1-0.5 degrees further from the source on average)."""
-    g, x = joint_planes(G), joint_planes(problem.positions)  # [J,3,3,T], [J,3,T]
+def _spread_group(spread: TwistSpread, G: np.ndarray, positions: np.ndarray, bones: list[TwistBone],
+                  exact: bool) -> None:
+    """spread_twist (``exact``: spread_twist_again) for bones that do not read each other's twist
+    joints, all at once on joint planes (see core.stacks): one row per bone's child, then one per
+    twist joint. Each one's twist about the bone is split from its orientation in the rest pose, as
+    rigs' own twist constraints split it, less the reference's (split from the reference's
+    orientation, which is far from the rest pose's, the twist turned through a half turn where the
+    rest pose's did not: random trees' twist joints came out 0.1-0.5 degrees further from the
+    source on average)."""
+    g, x = joint_planes(G), joint_planes(positions)  # [J,3,3,T], [J,3,T]
     joints = np.array([b.joint for b in bones])
     rows = [(i, b.child) for i, b in enumerate(bones)] + [(i, k) for i, b in enumerate(bones) for k in b.twist_joints]
     bone_of, turned = np.array([i for i, _ in rows]), np.array([k for _, k in rows])
@@ -269,16 +331,34 @@ def _spread_group(problem: Problem, G: np.ndarray, bones: list[TwistBone]) -> No
     seen = planes_mul(g[joints[bone_of]], g[turned], transpose_a=True)  # [rows,3,3,T]: seen from j
     T, n = G.shape[0], len(bones)
     seen, along = np.moveaxis(seen, -1, 1), np.moveaxis(axis, 1, -1)[bone_of]  # [rows,T,3,3], [rows,T,3]
-    reference = np.stack([np.broadcast_to(_reference_path(problem, bones[i].joint, k), (T, 3, 3)) for i, k in rows])
+    reference = np.stack([np.broadcast_to(spread.references[bones[i].joint, k], (T, 3, 3)) for i, k in rows])
     twist, trust = _twist_and_trust(seen, along)
     twist = wrap_angle(twist - _twist_and_trust(reference, along)[0])  # each split from the rest pose
-    twist[:n] = _handed_over(twist[:n], trust[:n], problem.tracks.fps, problem.tied)
+    twist[:n] = _handed_over(twist[:n], trust[:n], spread.fps, spread.tied)
     twist = np.unwrap(twist, axis=-1)
-    tau = [twist[i] * problem.determined.get(b.child, 0.0) for i, b in enumerate(bones)]  # a policy's roll: none
+    tau = [twist[i] * spread.determined[b.child] for i, b in enumerate(bones)]  # a policy's roll: none
     fractions = [f for b in bones for f in b.fractions]
     angle = np.stack([f * tau[i] for (i, _), f in zip(rows[n:], fractions)]) - twist[n:]
-    turn = axis_angle_to_matrix(axis_world[bone_of[n:]], angle)  # [m,T,3,3]
+    about = axis_world[bone_of[n:]]
+    if exact:
+        about = _carried_ways(spread, G, positions, turned[n:], about)
+        angle[np.isin(turned[n:], list(spread.held))] = 0.0
+    turn = axis_angle_to_matrix(about, angle)  # [m,T,3,3]
     g[turned[n:]] = planes_mul(np.moveaxis(turn, 1, -1), g[turned[n:]])
+
+
+def _carried_ways(spread: TwistSpread, G: np.ndarray, positions: np.ndarray, turned: np.ndarray,
+                  bone_ways: np.ndarray) -> np.ndarray:
+    """[m,T,3] the unit way from each ``turned`` [m] twist joint to the point it carries
+    (TwistSpread) at orientations ``G`` [T,J,3,3] and ``positions`` [T,J,3], or its bone's way
+    (``bone_ways`` [m,T,3]) where it carries none."""
+    ways = bone_ways.copy()
+    for row, k in enumerate(turned.tolist()):
+        if k in spread.carries:
+            ways[row] = normalize(positions[:, spread.carries[k]] - positions[:, k])
+        elif k in spread.tip_offsets:
+            ways[row] = normalize(G[:, k] @ spread.tip_offsets[k])
+    return ways
 
 
 def _twist_and_trust(R: np.ndarray, axis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
