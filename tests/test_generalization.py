@@ -1684,15 +1684,12 @@ def test_a_twist_joint_carrying_two_points_is_not_turned_again(monkeypatch):
     import pose2rot_core.solvers as solvers
     from pose2rot_core.evaluate import add_noise
     from pose2rot_core.rotations import axis_angle_to_matrix, twist_angle
-    from pose2rot_core.variants import _add, _Rig, _to_clip
+    from pose2rot_core.variants import _add, _rig_of, _to_clip
 
     clip = read_bvh(EXAMPLE)
     clip = replace(clip, rotations=clip.rotations[:120], root_translation=clip.root_translation[:120],
                    local_offsets=clip.local_offsets[:120])
-    skel = clip.skeleton
-    rig = _Rig(list(skel.names), [int(p) for p in skel.parents], list(skel.offsets),
-               list(np.moveaxis(clip.rotations, 1, 0)), list(np.moveaxis(clip.local_offsets, 1, 0)),
-               [bool(b) for b in clip.has_position_channels])
+    skel, rig = clip.skeleton, _rig_of(clip)
     arm, hand = skel.names.index("lForeArm"), skel.names.index("lHand")
     bone = rig.offsets[hand]
     axis = bone / np.linalg.norm(bone)

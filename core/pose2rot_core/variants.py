@@ -71,15 +71,20 @@ def make_variant(clip: BvhClip, family: str, rng: np.random.Generator | None = N
              "zero_chain": _add_zero_chain, "helper": _add_helper_bone}
     if family not in edits and family not in ("floor_root", "ground_root"):
         raise ValueError(f"unknown variant family '{family}' (choose from {', '.join(FAMILIES)})")
-    rig = _Rig(list(clip.skeleton.names), [int(p) for p in clip.skeleton.parents], list(clip.skeleton.offsets),
-               list(np.moveaxis(clip.rotations, 1, 0)), list(np.moveaxis(clip.local_offsets, 1, 0)),
-               [bool(b) for b in clip.has_position_channels])
+    rig = _rig_of(clip)
     if family in ("floor_root", "ground_root"):
         _add_floor_root(rig, clip, moving=family == "ground_root")
         return _to_clip(clip, rig, family)
     for j, c in limb_bones(clip):
         edits[family](rig, j, c, rng)
     return _to_clip(clip, rig, family)
+
+
+def _rig_of(clip: BvhClip) -> _Rig:
+    """The _Rig of ``clip``'s skeleton and motion, joints to be added to it (_add, then _to_clip)."""
+    return _Rig(list(clip.skeleton.names), [int(p) for p in clip.skeleton.parents], list(clip.skeleton.offsets),
+                list(np.moveaxis(clip.rotations, 1, 0)), list(np.moveaxis(clip.local_offsets, 1, 0)),
+                [bool(b) for b in clip.has_position_channels])
 
 
 def played_faster(clip: BvhClip, k: int) -> BvhClip:
